@@ -1,0 +1,135 @@
+//! `flowhost step run`: run one step component and show its output, logs and events.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use flowhost::principal::{Caller, Email, Principal};
+use flowhost::services::HostServices;
+use flowhost::store::{Db, ExecutionRecord};
+use flowhost::wasm::{EngineSettings, StepExecution, StepLimits, StepRuntime};
+
+use super::Reported;
+use super::input::json_arg;
+
+#[derive(Subcommand)]
+pub enum StepCommand {
+    /// Run a step component once.
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// The step component (`.wasm`, built for wasm32-wasip2).
+    step: PathBuf,
+    /// The step's input: JSON, or @FILE.
+    #[arg(long, default_value = "{}")]
+    input: String,
+    /// The workspace the step acts in.
+    #[arg(long, default_value = "default")]
+    workspace: String,
+    /// The principal the step's host calls act as.
+    #[arg(long = "as", value_name = "EMAIL")]
+    as_email: Option<String>,
+    /// Memory cap in MiB.
+    #[arg(long, default_value_t = 64)]
+    memory_mb: usize,
+    /// Deadline in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    timeout_ms: u64,
+    /// Print one JSON document instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(db_path: &Path, cmd: StepCommand) -> anyhow::Result<()> {
+    match cmd {
+        StepCommand::Run(args) => run_step(db_path, args),
+    }
+}
+
+fn run_step(db_path: &Path, args: RunArgs) -> anyhow::Result<()> {
+    let input = json_arg("input", &args.input)?;
+    let principal = match &args.as_email {
+        Some(raw) => Principal::User(Email::parse(raw).map_err(anyhow::Error::msg)?),
+        None => Principal::Anonymous,
+    };
+    let settings = EngineSettings::default();
+    let limits = StepLimits {
+        memory_bytes: args.memory_mb.saturating_mul(1 << 20).min(settings.max_memory_bytes),
+        timeout: Duration::from_millis(args.timeout_ms),
+        ..StepLimits::default()
+    };
+    let mut db = Db::open(db_path)?;
+    let cache_dir = db_path.parent().map(|d| d.join("cache"));
+    let runtime = StepRuntime::new(&settings, cache_dir)?;
+    let step = runtime.load(&args.step)?;
+    let caller = Caller {
+        workspace: args.workspace.clone(),
+        principal: principal.clone(),
+    };
+    let execution = runtime.execute(&step, &input, caller, HostServices::deny_all(), limits);
+    let principal_name = principal.to_string();
+    let component = args.step.display().to_string();
+    let id = db.record_step_execution(&ExecutionRecord {
+        workspace: &args.workspace,
+        principal: &principal_name,
+        component: &component,
+        digest: &step.digest,
+        execution: &execution,
+    })?;
+    if args.json {
+        print_json(id, &execution)?;
+    } else {
+        print_text(&execution);
+    }
+    match &execution.result {
+        Ok(_) => Ok(()),
+        Err(failure) => {
+            if !args.json {
+                eprintln!("error: step {component} failed: {failure}");
+            }
+            Err(Reported(failure.to_string()).into())
+        }
+    }
+}
+
+fn print_json(id: i64, exec: &StepExecution) -> anyhow::Result<()> {
+    let (status, output, error) = match &exec.result {
+        Ok(v) => ("succeeded", v.clone(), serde_json::Value::Null),
+        Err(f) => (
+            "failed",
+            serde_json::Value::Null,
+            serde_json::json!({ "kind": f.kind(), "message": f.to_string() }),
+        ),
+    };
+    let doc = serde_json::json!({
+        "execution_id": id,
+        "status": status,
+        "output": output,
+        "error": error,
+        "logs": exec.logs,
+        "dropped_logs": exec.dropped_logs,
+        "events": exec.events,
+        "duration_us": u64::try_from(exec.duration.as_micros()).unwrap_or(u64::MAX),
+    });
+    println!("{}", serde_json::to_string_pretty(&doc)?);
+    Ok(())
+}
+
+fn print_text(exec: &StepExecution) {
+    for line in &exec.logs {
+        println!("log   {:<5} {}", line.level.as_str(), line.message);
+    }
+    if exec.dropped_logs > 0 {
+        println!("log   ({} more lines dropped)", exec.dropped_logs);
+    }
+    for event in &exec.events {
+        println!("event {} {}", event.kind, event.payload);
+    }
+    if let Ok(output) = &exec.result {
+        let pretty = serde_json::to_string_pretty(output).unwrap_or_else(|_| output.to_string());
+        println!("{pretty}");
+        eprintln!("ok in {:.2} ms", exec.duration.as_secs_f64() * 1000.0);
+    }
+}

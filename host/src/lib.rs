@@ -1,0 +1,12 @@
+//! Flowhost: a local runtime for security-automation workflows whose custom steps are
+//! sandboxed WebAssembly components.
+//!
+//! Layers, top to bottom (see `ARCHITECTURE.md`):
+//! - [`wasm`]: the wasmtime host — engine, component cache, sandbox, one file per WIT interface.
+//! - [`services`]: what host calls forward to; authorization lives there, never in the glue.
+//! - [`store`]: SQLite schema, migrations and the records a run leaves behind.
+
+pub mod principal;
+pub mod services;
+pub mod store;
+pub mod wasm;

@@ -1,0 +1,161 @@
+//! Case data (SPEC CS-1) and the case service interface behind the case steps (SPEC CS-4).
+
+use serde::{Deserialize, Serialize};
+
+use crate::principal::Caller;
+
+use super::HostError;
+
+/// SPEC CS-1: who may see a case.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessMode {
+    /// Visible to every workspace member with `case.read`.
+    #[default]
+    FullAccess,
+    /// Visible only as SPEC CS-2 says.
+    Restricted,
+}
+
+/// SPEC CS-1: case severity, ordered from least to most severe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// A case as a principal sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CaseRecord {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub severity: Severity,
+    pub state: String,
+    pub reporter: Option<String>,
+    pub assignee: Option<String>,
+    pub reviewers: Vec<String>,
+    pub access_mode: AccessMode,
+    pub collaborators: Vec<String>,
+    /// Custom fields (a JSON object).
+    pub fields: serde_json::Value,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+/// Input of *Create a case* and, as JSON, of *Create a case from JSON*.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCase {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub severity: Severity,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub assignee: Option<String>,
+    #[serde(default)]
+    pub reviewers: Vec<String>,
+    #[serde(default)]
+    pub access_mode: Option<AccessMode>,
+    #[serde(default)]
+    pub collaborators: Vec<String>,
+    #[serde(default)]
+    pub fields: Option<serde_json::Value>,
+}
+
+/// Filters of *Query cases*; every present filter must match.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseFilter {
+    #[serde(default)]
+    pub access_mode: Option<AccessMode>,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    #[serde(default)]
+    pub assignee: Option<String>,
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+/// Sort order of *Query cases*.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseSort {
+    #[default]
+    CreatedDesc,
+    CreatedAsc,
+    UpdatedDesc,
+    SeverityDesc,
+}
+
+/// *Query cases* input.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CaseQuery {
+    #[serde(default)]
+    pub filter: CaseFilter,
+    #[serde(default)]
+    pub sort: CaseSort,
+    pub page_size: u32,
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+/// One page of visible cases.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CasePage {
+    pub cases: Vec<CaseRecord>,
+    pub next_cursor: Option<String>,
+}
+
+/// *Get case restrictions* output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restrictions {
+    pub access_mode: AccessMode,
+    pub collaborators: Vec<String>,
+}
+
+/// *Update case restrictions* input: absent parts are left alone; `set_collaborators` replaces
+/// the list, then `add_collaborators` and `remove_collaborators` apply.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestrictionUpdate {
+    #[serde(default)]
+    pub access_mode: Option<AccessMode>,
+    #[serde(default)]
+    pub set_collaborators: Option<Vec<String>>,
+    #[serde(default)]
+    pub add_collaborators: Vec<String>,
+    #[serde(default)]
+    pub remove_collaborators: Vec<String>,
+}
+
+/// The service behind the case steps, whichever door they come through (WIT, built-in step,
+/// CLI): one path, one set of checks.
+pub trait CaseApi: Send + Sync {
+    /// *Create a case*.
+    fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, HostError>;
+    /// *Create a case from JSON*.
+    fn create_case_from_json(&self, caller: &Caller, json: &str)
+    -> Result<CaseRecord, HostError>;
+    /// *Query cases*.
+    fn query_cases(&self, caller: &Caller, query: CaseQuery) -> Result<CasePage, HostError>;
+    /// *Get case restrictions*.
+    fn get_case_restrictions(&self, caller: &Caller, case_id: &str)
+    -> Result<Restrictions, HostError>;
+    /// *Update case restrictions*.
+    fn update_case_restrictions(
+        &self,
+        caller: &Caller,
+        case_id: &str,
+        update: RestrictionUpdate,
+    ) -> Result<Restrictions, HostError>;
+}

@@ -1,0 +1,54 @@
+//! The services host calls forward to. The WIT glue converts types and calls these traits;
+//! every authorization decision is made behind them, with the caller passed explicitly.
+
+pub mod access;
+pub mod cases;
+pub mod deny_all;
+pub mod events;
+
+use std::sync::Arc;
+
+pub use access::{AccessApi, Decision};
+pub use cases::CaseApi;
+pub use deny_all::DenyAll;
+
+/// Why a service call did not succeed; mirrors `host-error` in `wit/types.wit`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HostError {
+    /// The principal or the step's grants do not allow the call (SPEC RB-3, WF-6).
+    #[error("denied: {0}")]
+    Denied(String),
+    /// The target does not exist or is invisible to the principal (SPEC CS-2).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// Malformed arguments or a broken rule.
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// The call conflicts with the current state.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The host failed.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The services a step execution may reach, one handle per WIT interface that needs one.
+#[derive(Clone)]
+pub struct HostServices {
+    /// Behind `flowhost:step/cases`.
+    pub cases: Arc<dyn CaseApi>,
+    /// Behind `flowhost:step/access`.
+    pub access: Arc<dyn AccessApi>,
+}
+
+impl HostServices {
+    /// Services that refuse everything: the default-deny answer (SPEC RB-3) for hosts that
+    /// have no access engine or case store wired in.
+    pub fn deny_all() -> Self {
+        let deny = Arc::new(DenyAll);
+        Self {
+            cases: deny.clone(),
+            access: deny,
+        }
+    }
+}

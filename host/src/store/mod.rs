@@ -1,0 +1,62 @@
+//! SQLite storage: opening the database, versioned migrations, and the records of step
+//! executions. WAL mode and foreign keys on; every multi-row write is one transaction.
+
+mod migrations;
+mod steps;
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+pub use steps::{ExecutionRecord, StoredEvent};
+
+/// The default database location, relative to the working directory.
+pub const DEFAULT_DB_PATH: &str = ".flowhost/flowhost.db";
+
+/// An open, migrated database.
+pub struct Db {
+    conn: Connection,
+}
+
+impl Db {
+    /// Opens (creating it and its directory if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                anyhow::anyhow!("cannot create the database directory {}: {e}", dir.display())
+            })?;
+        }
+        let conn = Connection::open(path)
+            .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", path.display()))?;
+        Self::init(conn)
+    }
+
+    /// An in-memory database (tests and benchmarks).
+    pub fn open_in_memory() -> anyhow::Result<Self> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(mut conn: Connection) -> anyhow::Result<Self> {
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        migrations::migrate(&mut conn)?;
+        Ok(Self { conn })
+    }
+
+    /// The schema version after migrations.
+    pub fn schema_version(&self) -> anyhow::Result<u32> {
+        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// The underlying connection, for the store modules of later layers.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}

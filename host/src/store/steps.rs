@@ -1,0 +1,116 @@
+//! Records of step executions: the execution, its log lines and the events it published, in
+//! one transaction.
+
+use rusqlite::params;
+
+use crate::services::events::CustomEvent;
+use crate::wasm::{LogLine, StepExecution};
+
+use super::Db;
+
+/// What is stored about one execution.
+pub struct ExecutionRecord<'a> {
+    pub workspace: &'a str,
+    pub principal: &'a str,
+    pub component: &'a str,
+    pub digest: &'a str,
+    pub execution: &'a StepExecution,
+}
+
+/// An event as stored in the event log.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct StoredEvent {
+    pub id: i64,
+    pub workspace: String,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub source: String,
+    pub created_at: String,
+}
+
+impl Db {
+    /// Stores an execution with its logs and events; returns the execution id.
+    pub fn record_step_execution(&mut self, rec: &ExecutionRecord<'_>) -> anyhow::Result<i64> {
+        let exec = rec.execution;
+        let (status, kind, error, output) = match &exec.result {
+            Ok(value) => ("succeeded", None, None, Some(value.to_string())),
+            Err(f) => ("failed", Some(f.kind()), Some(f.to_string()), None),
+        };
+        let tx = self.conn_mut().transaction()?;
+        tx.execute(
+            "INSERT INTO step_executions
+                (workspace, principal, component, digest, status, failure_kind, error, output, duration_us)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                rec.workspace,
+                rec.principal,
+                rec.component,
+                rec.digest,
+                status,
+                kind,
+                error,
+                output,
+                i64::try_from(exec.duration.as_micros()).unwrap_or(i64::MAX),
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        insert_logs(&tx, id, &exec.logs)?;
+        insert_events(&tx, rec.workspace, &format!("step-execution:{id}"), &exec.events)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Events of `workspace`, oldest first.
+    pub fn events(&self, workspace: &str) -> anyhow::Result<Vec<StoredEvent>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT id, workspace, kind, payload, source, created_at
+             FROM events WHERE workspace = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([workspace], |r| {
+            let payload: String = r.get(3)?;
+            Ok(StoredEvent {
+                id: r.get(0)?,
+                workspace: r.get(1)?,
+                kind: r.get(2)?,
+                payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+                source: r.get(4)?,
+                created_at: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Log lines of one execution, in order, as (level, message).
+    pub fn step_logs(&self, execution_id: i64) -> anyhow::Result<Vec<(String, String)>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT level, message FROM step_logs WHERE execution_id = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([execution_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+fn insert_logs(tx: &rusqlite::Transaction<'_>, id: i64, logs: &[LogLine]) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare(
+        "INSERT INTO step_logs (execution_id, seq, level, message) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (seq, line) in logs.iter().enumerate() {
+        stmt.execute(params![id, seq as i64, line.level.as_str(), line.message])?;
+    }
+    Ok(())
+}
+
+fn insert_events(
+    tx: &rusqlite::Transaction<'_>,
+    workspace: &str,
+    source: &str,
+    events: &[CustomEvent],
+) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare(
+        "INSERT INTO events (workspace, kind, payload, source) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for event in events {
+        stmt.execute(params![workspace, event.kind, event.payload.to_string(), source])?;
+    }
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! The wasmtime engine shared by every step execution: configuration, instance allocator and
+//! the epoch ticker that drives deadlines.
+
+use std::thread;
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the engine's epoch advances; deadlines are counted in these ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(2);
+
+/// Engine-wide settings.
+#[derive(Clone, Debug)]
+pub struct EngineSettings {
+    /// Try the pooling allocator first (falls back to on-demand if it cannot reserve memory).
+    pub pooling: bool,
+    /// Concurrent step executions the pool has slots for.
+    pub pool_instances: u32,
+    /// Ceiling of any one linear memory; per-step limits are at most this.
+    pub max_memory_bytes: usize,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            pooling: true,
+            pool_instances: 64,
+            max_memory_bytes: 1 << 30,
+        }
+    }
+}
+
+/// Which instance allocator the engine ended up with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Allocator {
+    /// Pre-reserved slots: fastest instantiation.
+    Pooling,
+    /// Memory mapped per instance; `reason` says why pooling was not used.
+    OnDemand { reason: String },
+}
+
+/// Builds the engine: pooling when it can reserve its slots, on-demand otherwise (a machine
+/// with a small address-space limit must still start).
+pub fn build_engine(settings: &EngineSettings) -> anyhow::Result<(Engine, Allocator)> {
+    if settings.pooling {
+        let mut config = base_config();
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(settings)));
+        match Engine::new(&config) {
+            Ok(engine) => return finish(engine, Allocator::Pooling),
+            Err(e) => {
+                let reason = format!("pooling allocator unavailable: {e}");
+                return finish(Engine::new(&base_config())?, Allocator::OnDemand { reason });
+            }
+        }
+    }
+    let reason = "pooling disabled by settings".to_owned();
+    finish(Engine::new(&base_config())?, Allocator::OnDemand { reason })
+}
+
+fn finish(engine: Engine, allocator: Allocator) -> anyhow::Result<(Engine, Allocator)> {
+    start_epoch_ticker(&engine)?;
+    Ok((engine, allocator))
+}
+
+/// Settings every engine shares, whatever its allocator. Compiled artifacts depend on them,
+/// so the component cache is keyed by the engine's compatibility hash.
+fn base_config() -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    // Deadlines by epoch interruption: a few percent of overhead, where fuel costs ~35%.
+    config.epoch_interruption(true);
+    // Steps do not use component-model async; without it warm calls are 2-3x cheaper.
+    config.concurrency_support(false);
+    config
+}
+
+fn pooling_config(settings: &EngineSettings) -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::default();
+    let instances = settings.pool_instances;
+    // A Rust step is one main module plus a few shim modules; leave room for larger guests.
+    pool.total_component_instances(instances)
+        .total_core_instances(instances * 8)
+        .total_memories(instances * 2)
+        .total_tables(instances * 8)
+        .max_core_instances_per_component(16)
+        .max_memories_per_component(2)
+        .max_tables_per_component(8)
+        .max_memory_size(settings.max_memory_bytes);
+    pool
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
+fn start_epoch_ticker(engine: &Engine) -> anyhow::Result<()> {
+    let weak = engine.weak();
+    thread::Builder::new()
+        .name("flowhost-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                thread::sleep(EPOCH_TICK);
+            }
+        })?;
+    Ok(())
+}
+
+/// Epoch ticks for a deadline of `timeout` (at least one, rounded up).
+pub fn deadline_ticks(timeout: Duration) -> u64 {
+    let tick = EPOCH_TICK.as_micros().max(1);
+    let ticks = timeout.as_micros().div_ceil(tick);
+    u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_round_up_to_whole_ticks() {
+        assert_eq!(deadline_ticks(Duration::ZERO), 1);
+        assert_eq!(deadline_ticks(Duration::from_millis(1)), 1);
+        assert_eq!(deadline_ticks(Duration::from_millis(3)), 2);
+        assert_eq!(deadline_ticks(Duration::from_secs(1)), 500);
+    }
+
+    #[test]
+    fn falls_back_to_on_demand_when_pooling_is_off() {
+        let settings = EngineSettings {
+            pooling: false,
+            ..EngineSettings::default()
+        };
+        let (_engine, allocator) = build_engine(&settings).expect("engine");
+        assert!(matches!(allocator, Allocator::OnDemand { .. }));
+    }
+}

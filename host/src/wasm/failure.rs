@@ -1,0 +1,103 @@
+//! Why a step execution failed, named for the person reading the run (SPEC ST-2).
+
+use std::fmt;
+use std::time::Duration;
+
+use wasmtime::Trap;
+
+use super::limits::MemoryLimitExceeded;
+
+/// A failed step execution. The host and other runs are unaffected by any of these.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StepFailure {
+    /// The component could not be read, compiled or linked.
+    #[error("cannot load step `{path}`: {message}")]
+    Load { path: String, message: String },
+    /// The input could not be handed to the step.
+    #[error("invalid step input: {0}")]
+    Input(String),
+    /// The wall-clock deadline passed (epoch interruption).
+    #[error("deadline exceeded: the step ran longer than {}", fmt_duration(*.timeout))]
+    Deadline { timeout: Duration },
+    /// The step tried to grow its memory past the cap.
+    #[error("{0}")]
+    MemoryLimit(String),
+    /// The step overflowed its call stack.
+    #[error("stack overflow: the step exhausted its call stack (unbounded recursion?)")]
+    StackOverflow,
+    /// The step trapped (a panic, an unreachable, an out-of-bounds access...).
+    #[error("trap: {message}{}", stderr_suffix(stderr))]
+    Trap { message: String, stderr: String },
+    /// The step returned a `step-error`.
+    #[error("step error: {0}")]
+    Step(String),
+    /// The step's output exceeded the output cap.
+    #[error("output too large: {len} bytes, the limit is {limit}")]
+    OutputTooLarge { len: usize, limit: usize },
+    /// The step's output was not JSON.
+    #[error("output is not JSON: {0}")]
+    OutputNotJson(String),
+    /// The step could not start: no free instance slot, or the host failed.
+    #[error("host error: {0}")]
+    Host(String),
+}
+
+impl StepFailure {
+    /// A short machine-readable name of the failure's kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StepFailure::Load { .. } => "load",
+            StepFailure::Input(_) => "input",
+            StepFailure::Deadline { .. } => "deadline",
+            StepFailure::MemoryLimit(_) => "memory_limit",
+            StepFailure::StackOverflow => "stack_overflow",
+            StepFailure::Trap { .. } => "trap",
+            StepFailure::Step(_) => "step_error",
+            StepFailure::OutputTooLarge { .. } => "output_too_large",
+            StepFailure::OutputNotJson(_) => "output_not_json",
+            StepFailure::Host(_) => "host",
+        }
+    }
+
+    /// Classifies an error raised while instantiating or calling a step.
+    pub(crate) fn from_wasm_error(error: &wasmtime::Error, timeout: Duration, stderr: String) -> Self {
+        if let Some(limit) = error.downcast_ref::<MemoryLimitExceeded>() {
+            return StepFailure::MemoryLimit(limit.to_string());
+        }
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => StepFailure::Deadline { timeout },
+            Some(Trap::StackOverflow) => StepFailure::StackOverflow,
+            Some(trap) => StepFailure::Trap {
+                message: trap.to_string(),
+                stderr,
+            },
+            None => StepFailure::Trap {
+                message: format!("{error:#}"),
+                stderr,
+            },
+        }
+    }
+}
+
+fn fmt_duration(d: Duration) -> String {
+    if d.as_secs() > 0 && d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+fn stderr_suffix(stderr: &str) -> impl fmt::Display + '_ {
+    struct Suffix<'a>(&'a str);
+    impl fmt::Display for Suffix<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            let text = self.0.trim();
+            if text.is_empty() {
+                Ok(())
+            } else {
+                write!(f, "; the step wrote: {text}")
+            }
+        }
+    }
+    Suffix(stderr)
+}

@@ -1,0 +1,21 @@
+//! `flowhost:step/events`: validates and records custom events; they are published only if
+//! the step succeeds.
+
+use crate::services::events::CustomEvent;
+use crate::wasm::bindings::events;
+use crate::wasm::bindings::types::HostError;
+use crate::wasm::state::StepState;
+
+impl events::Host for StepState {
+    fn emit(&mut self, kind: String, payload_json: String) -> Result<(), HostError> {
+        if self.recorder.events.len() >= self.limits.max_events {
+            return Err(HostError::Invalid(format!(
+                "a step may emit at most {} events per execution",
+                self.limits.max_events
+            )));
+        }
+        let event = CustomEvent::parse(&kind, &payload_json)?;
+        self.recorder.events.push(event);
+        Ok(())
+    }
+}

@@ -1,0 +1,17 @@
+//! `flowhost:step/log`: records bounded log lines.
+
+use crate::wasm::bindings::log::{self, Level};
+use crate::wasm::state::{LogLevel, StepState};
+
+impl log::Host for StepState {
+    fn log(&mut self, level: Level, message: String) {
+        let level = match level {
+            Level::Trace => LogLevel::Trace,
+            Level::Debug => LogLevel::Debug,
+            Level::Info => LogLevel::Info,
+            Level::Warn => LogLevel::Warn,
+            Level::Error => LogLevel::Error,
+        };
+        self.recorder.log(&self.limits, level, message);
+    }
+}

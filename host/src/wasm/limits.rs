@@ -1,0 +1,114 @@
+//! Per-execution resource limits and the limiter that enforces the memory cap.
+
+use std::time::Duration;
+
+use wasmtime::ResourceLimiter;
+
+/// What one step execution may use (SPEC ST-2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepLimits {
+    /// Linear memory cap across the component's memories, in bytes.
+    pub memory_bytes: usize,
+    /// Wall-clock deadline for the whole execution.
+    pub timeout: Duration,
+    /// Largest accepted output JSON, in bytes.
+    pub max_output_bytes: usize,
+    /// Log lines kept; later ones are counted, not kept.
+    pub max_log_lines: usize,
+    /// Events a step may emit in one execution.
+    pub max_events: usize,
+}
+
+impl Default for StepLimits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 64 << 20,
+            timeout: Duration::from_secs(10),
+            max_output_bytes: 16 << 20,
+            max_log_lines: 1000,
+            max_events: 100,
+        }
+    }
+}
+
+/// The memory cap that was hit, carried as the trap's error so the failure names its cause.
+#[derive(Debug, thiserror::Error)]
+#[error("memory limit of {limit} bytes exceeded (the step asked for {desired} bytes)")]
+pub struct MemoryLimitExceeded {
+    /// The cap.
+    pub limit: usize,
+    /// The size the step asked its memory to grow to.
+    pub desired: usize,
+}
+
+/// Limits growth of linear memories and tables for one store.
+///
+/// Exceeding the cap traps at once (rather than making `memory.grow` return -1) so the failure
+/// is reported as a memory-limit failure, not as whatever the guest does on allocation failure.
+#[derive(Debug)]
+pub struct MemoryLimiter {
+    limit: usize,
+    /// Bytes of linear memory granted so far, summed over the store's memories.
+    in_use: usize,
+}
+
+/// Most table elements a step may have (tables are small in practice; this stops a table bomb).
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+impl MemoryLimiter {
+    /// A limiter allowing `limit` bytes of linear memory in total.
+    pub fn new(limit: usize) -> Self {
+        Self { limit, in_use: 0 }
+    }
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let total = self.in_use - current.min(self.in_use) + desired;
+        if total > self.limit {
+            return Err(wasmtime::Error::new(MemoryLimitExceeded {
+                limit: self.limit,
+                desired: total,
+            }));
+        }
+        self.in_use = total;
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn growth_within_the_cap_is_allowed_and_beyond_it_traps() {
+        let mut limiter = MemoryLimiter::new(1 << 20);
+        assert!(limiter.memory_growing(0, 512 << 10, None).expect("fits"));
+        assert!(limiter.memory_growing(512 << 10, 1 << 20, None).expect("fits"));
+        let err = limiter
+            .memory_growing(1 << 20, 2 << 20, None)
+            .expect_err("over the cap");
+        assert!(err.downcast_ref::<MemoryLimitExceeded>().is_some());
+    }
+
+    #[test]
+    fn the_cap_covers_all_memories_of_the_store() {
+        let mut limiter = MemoryLimiter::new(1 << 20);
+        assert!(limiter.memory_growing(0, 768 << 10, None).expect("first memory"));
+        assert!(limiter.memory_growing(0, 512 << 10, None).is_err());
+    }
+}

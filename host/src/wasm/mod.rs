@@ -1,0 +1,17 @@
+//! The WebAssembly step host (SPEC ST): wasmtime engine, component cache, sandbox and limits,
+//! and the WIT glue in [`host`] (one file per interface).
+
+pub mod bindings;
+pub mod cache;
+pub mod engine;
+pub mod failure;
+mod host;
+pub mod limits;
+pub mod runtime;
+pub mod state;
+
+pub use engine::{Allocator, EngineSettings};
+pub use failure::StepFailure;
+pub use limits::StepLimits;
+pub use runtime::{LoadedStep, StepExecution, StepRuntime};
+pub use state::{LogLevel, LogLine};

@@ -1,0 +1,179 @@
+//! Loading and executing step components: compile once, keep one `InstancePre` per component,
+//! a fresh `Store` per execution (the shape of wasmtime's `wasip2-plugins` example).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Engine, Store};
+
+use crate::principal::Caller;
+use crate::services::HostServices;
+use crate::services::events::CustomEvent;
+
+use super::bindings::{Step, StepError, StepPre};
+use super::cache::{CacheOutcome, ComponentCache, content_digest};
+use super::engine::{self, Allocator, EngineSettings};
+use super::failure::StepFailure;
+use super::limits::StepLimits;
+use super::state::{LogLine, StepState};
+
+/// A component ready to instantiate.
+pub struct LoadedStep {
+    /// SHA-256 of the component's bytes.
+    pub digest: String,
+    /// The path it was loaded from (for messages).
+    pub path: PathBuf,
+    /// Whether this load hit the on-disk cache.
+    pub cache: CacheOutcome,
+    pre: StepPre<StepState>,
+}
+
+/// Everything one execution produced.
+#[derive(Debug)]
+pub struct StepExecution {
+    /// The output JSON, or why there is none.
+    pub result: Result<serde_json::Value, StepFailure>,
+    /// Log lines, kept even when the step failed.
+    pub logs: Vec<LogLine>,
+    /// Log lines beyond the cap.
+    pub dropped_logs: usize,
+    /// Events to publish; empty when the step failed (a failed step publishes nothing).
+    pub events: Vec<CustomEvent>,
+    /// Wall-clock time of instantiate + call.
+    pub duration: Duration,
+}
+
+/// The step host: one engine, one linker, the component cache and the loaded components.
+pub struct StepRuntime {
+    engine: Engine,
+    allocator: Allocator,
+    linker: Linker<StepState>,
+    cache: ComponentCache,
+    loaded: Mutex<HashMap<String, Arc<LoadedStep>>>,
+}
+
+impl StepRuntime {
+    /// Builds the engine and linker; `cache_dir` holds precompiled artifacts (`None`: none).
+    pub fn new(settings: &EngineSettings, cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
+        let (engine, allocator) = engine::build_engine(settings)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        Step::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+        let cache = ComponentCache::new(&engine, cache_dir);
+        Ok(Self {
+            engine,
+            allocator,
+            linker,
+            cache,
+            loaded: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The engine (shared with anything that must load components the same way).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Which instance allocator is in use.
+    pub fn allocator(&self) -> &Allocator {
+        &self.allocator
+    }
+
+    /// Loads the component at `path`: from memory if already loaded in this process, else
+    /// from the on-disk cache, else by compiling it. Errors name the path and the cause.
+    pub fn load(&self, path: &Path) -> Result<Arc<LoadedStep>, StepFailure> {
+        let load_error = |message: String| StepFailure::Load {
+            path: path.display().to_string(),
+            message,
+        };
+        let bytes = std::fs::read(path).map_err(|e| load_error(e.to_string()))?;
+        let digest = content_digest(&bytes);
+        if let Some(step) = self.lock_loaded().get(&digest) {
+            return Ok(step.clone());
+        }
+        let (component, cache) = self
+            .cache
+            .load(&self.engine, &digest, &bytes)
+            .map_err(|e| load_error(format!("not a valid component: {e:#}")))?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .and_then(StepPre::new)
+            .map_err(|e| load_error(format!("not a `flowhost:step/step` component: {e:#}")))?;
+        let step = Arc::new(LoadedStep {
+            digest: digest.clone(),
+            path: path.to_owned(),
+            cache,
+            pre,
+        });
+        self.lock_loaded().insert(digest, step.clone());
+        Ok(step)
+    }
+
+    fn lock_loaded(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<LoadedStep>>> {
+        // A panic while holding this lock cannot leave the map inconsistent (insert or get).
+        self.loaded.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `step` once on `input` as `caller`, within `limits`. Blocking: call it from a
+    /// thread that may block (the engine runs each step on the blocking pool).
+    pub fn execute(
+        &self,
+        step: &LoadedStep,
+        input: &serde_json::Value,
+        caller: Caller,
+        services: HostServices,
+        limits: StepLimits,
+    ) -> StepExecution {
+        let started = Instant::now();
+        let mut store = Store::new(&self.engine, StepState::new(caller, services, limits));
+        store.limiter(|state| &mut state.limiter);
+        store.set_epoch_deadline(engine::deadline_ticks(limits.timeout));
+        store.epoch_deadline_trap();
+
+        let result = self.call(step, &mut store, input, &limits);
+        let recorder = store.data_mut().take_recorder();
+        StepExecution {
+            events: if result.is_ok() { recorder.events } else { Vec::new() },
+            result,
+            logs: recorder.logs,
+            dropped_logs: recorder.dropped_logs,
+            duration: started.elapsed(),
+        }
+    }
+
+    fn call(
+        &self,
+        step: &LoadedStep,
+        store: &mut Store<StepState>,
+        input: &serde_json::Value,
+        limits: &StepLimits,
+    ) -> Result<serde_json::Value, StepFailure> {
+        let input = serde_json::to_string(input).map_err(|e| StepFailure::Input(e.to_string()))?;
+        let trapped =
+            |store: &Store<StepState>, e: wasmtime::Error| StepFailure::from_wasm_error(&e, limits.timeout, store.data().stderr());
+        let instance = step.pre.instantiate(&mut *store).map_err(|e| trapped(store, e))?;
+        let output = instance
+            .call_run(&mut *store, &input)
+            .map_err(|e| trapped(store, e))?
+            .map_err(|e| StepFailure::Step(describe_step_error(e)))?;
+        if output.len() > limits.max_output_bytes {
+            return Err(StepFailure::OutputTooLarge {
+                len: output.len(),
+                limit: limits.max_output_bytes,
+            });
+        }
+        serde_json::from_str(&output).map_err(|e| StepFailure::OutputNotJson(e.to_string()))
+    }
+}
+
+fn describe_step_error(e: StepError) -> String {
+    match e {
+        StepError::InvalidInput(m) => format!("invalid input: {m}"),
+        StepError::Host(h) => format!("host call failed: {h}"),
+        StepError::Failed(m) => m,
+    }
+}

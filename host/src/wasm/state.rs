@@ -1,0 +1,142 @@
+//! The data of one step execution's `Store`: sandboxed WASI, limits, the caller and what the
+//! step recorded through its host calls.
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::principal::Caller;
+use crate::services::events::CustomEvent;
+use crate::services::HostServices;
+
+use super::limits::{MemoryLimiter, StepLimits};
+
+/// Bytes of guest stderr kept (a Rust panic message lands there); the rest is refused.
+const STDERR_CAPTURE_BYTES: usize = 64 * 1024;
+/// Longest log message kept; longer ones are cut.
+const MAX_LOG_MESSAGE_BYTES: usize = 8 * 1024;
+
+/// Severity of a step log line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl LogLevel {
+    /// The lower-case name stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+/// One line a step logged.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct LogLine {
+    pub level: LogLevel,
+    pub message: String,
+}
+
+/// What a step did through `log` and `events`, bounded by [`StepLimits`].
+#[derive(Debug, Default)]
+pub struct Recorder {
+    /// Kept log lines, in order.
+    pub logs: Vec<LogLine>,
+    /// Log lines beyond the cap, counted only.
+    pub dropped_logs: usize,
+    /// Validated events, published only if the step succeeds.
+    pub events: Vec<CustomEvent>,
+}
+
+impl Recorder {
+    /// Keeps `message` unless the cap is reached; cuts overlong messages at a char boundary.
+    pub fn log(&mut self, limits: &StepLimits, level: LogLevel, mut message: String) {
+        if self.logs.len() >= limits.max_log_lines {
+            self.dropped_logs += 1;
+            return;
+        }
+        if message.len() > MAX_LOG_MESSAGE_BYTES {
+            let mut cut = MAX_LOG_MESSAGE_BYTES;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push_str("… [truncated]");
+        }
+        self.logs.push(LogLine { level, message });
+    }
+}
+
+/// The `T` of `Store<T>` for a step execution.
+pub struct StepState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    stderr: MemoryOutputPipe,
+    /// Enforces the memory cap; read after a failure to name its cause.
+    pub(crate) limiter: MemoryLimiter,
+    /// Where and as whom the step's host calls act.
+    pub(crate) caller: Caller,
+    /// What host calls forward to.
+    pub(crate) services: HostServices,
+    /// The limits of this execution.
+    pub(crate) limits: StepLimits,
+    /// Logs and events so far.
+    pub(crate) recorder: Recorder,
+}
+
+impl StepState {
+    /// A fresh state with a deny-all WASI context: no preopened directories, no environment
+    /// or arguments, no sockets or name lookups, stdin empty, stdout discarded, stderr captured
+    /// up to a small bound (SPEC ST-2).
+    pub fn new(caller: Caller, services: HostServices, limits: StepLimits) -> Self {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPTURE_BYTES);
+        let wasi = WasiCtx::builder()
+            .stdin(std::io::empty())
+            .stdout(std::io::empty())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }))
+            .build();
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            stderr,
+            limiter: MemoryLimiter::new(limits.memory_bytes),
+            caller,
+            services,
+            limits,
+            recorder: Recorder::default(),
+        }
+    }
+
+    /// What the guest wrote to stderr, lossily decoded.
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.contents()).into_owned()
+    }
+
+    /// Takes the recorded logs and events.
+    pub fn take_recorder(&mut self) -> Recorder {
+        std::mem::take(&mut self.recorder)
+    }
+}
+
+impl WasiView for StepState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
