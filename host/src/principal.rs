@@ -77,7 +77,13 @@ mod tests {
 
     #[test]
     fn malformed_emails_are_rejected_with_the_input_named() {
-        for raw in ["", "alice", "@example.test", "alice@", "al ice@example.test"] {
+        for raw in [
+            "",
+            "alice",
+            "@example.test",
+            "alice@",
+            "al ice@example.test",
+        ] {
             let err = Email::parse(raw).expect_err(raw);
             assert!(err.contains(raw.trim()), "{err}");
         }

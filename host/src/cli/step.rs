@@ -56,7 +56,10 @@ fn run_step(db_path: &Path, args: RunArgs) -> anyhow::Result<()> {
     };
     let settings = EngineSettings::default();
     let limits = StepLimits {
-        memory_bytes: args.memory_mb.saturating_mul(1 << 20).min(settings.max_memory_bytes),
+        memory_bytes: args
+            .memory_mb
+            .saturating_mul(1 << 20)
+            .min(settings.max_memory_bytes),
         timeout: Duration::from_millis(args.timeout_ms),
         ..StepLimits::default()
     };

@@ -34,8 +34,12 @@ impl Decision {
 /// The service behind `flowhost:step/access`.
 pub trait AccessApi: Send + Sync {
     /// May `email` access the Interaction Flow `flow` in the caller's workspace? (SPEC IX-4)
-    fn check_flow_access(&self, caller: &Caller, flow: &str, email: &str)
-    -> Result<Decision, HostError>;
+    fn check_flow_access(
+        &self,
+        caller: &Caller,
+        flow: &str,
+        email: &str,
+    ) -> Result<Decision, HostError>;
 
     /// Does the caller's principal hold `scope` in the caller's workspace? (SPEC RB-3)
     fn has_scope(&self, caller: &Caller, scope: &str) -> Decision;

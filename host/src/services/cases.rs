@@ -144,13 +144,15 @@ pub trait CaseApi: Send + Sync {
     /// *Create a case*.
     fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, HostError>;
     /// *Create a case from JSON*.
-    fn create_case_from_json(&self, caller: &Caller, json: &str)
-    -> Result<CaseRecord, HostError>;
+    fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, HostError>;
     /// *Query cases*.
     fn query_cases(&self, caller: &Caller, query: CaseQuery) -> Result<CasePage, HostError>;
     /// *Get case restrictions*.
-    fn get_case_restrictions(&self, caller: &Caller, case_id: &str)
-    -> Result<Restrictions, HostError>;
+    fn get_case_restrictions(
+        &self,
+        caller: &Caller,
+        case_id: &str,
+    ) -> Result<Restrictions, HostError>;
     /// *Update case restrictions*.
     fn update_case_restrictions(
         &self,

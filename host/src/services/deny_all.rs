@@ -3,11 +3,11 @@
 
 use crate::principal::Caller;
 
+use super::HostError;
 use super::access::{AccessApi, Decision};
 use super::cases::{
     CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
 };
-use super::HostError;
 
 /// Refuses every call with a reason that says why.
 #[derive(Clone, Copy, Debug, Default)]

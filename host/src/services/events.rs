@@ -41,9 +41,8 @@ impl CustomEvent {
                 payload_json.len()
             )));
         }
-        let payload: serde_json::Value = serde_json::from_str(payload_json).map_err(|e| {
-            HostError::Invalid(format!("event `{kind}` payload is not JSON: {e}"))
-        })?;
+        let payload: serde_json::Value = serde_json::from_str(payload_json)
+            .map_err(|e| HostError::Invalid(format!("event `{kind}` payload is not JSON: {e}")))?;
         if !payload.is_object() {
             return Err(HostError::Invalid(format!(
                 "event `{kind}` payload must be a JSON object"
@@ -76,7 +75,9 @@ mod tests {
             ("ok", "{", "not JSON"),
         ];
         for (kind, payload, needle) in cases {
-            let err = CustomEvent::parse(kind, payload).expect_err(kind).to_string();
+            let err = CustomEvent::parse(kind, payload)
+                .expect_err(kind)
+                .to_string();
             assert!(err.contains(needle), "{err} should mention {needle}");
         }
         let long = "k".repeat(MAX_KIND_LEN + 1);

@@ -67,7 +67,12 @@ mod tests {
     #[test]
     fn migrations_are_numbered_in_order() {
         for pair in MIGRATIONS.windows(2) {
-            assert_eq!(pair[1].0, pair[0].0 + 1, "migration {} out of order", pair[1].0);
+            assert_eq!(
+                pair[1].0,
+                pair[0].0 + 1,
+                "migration {} out of order",
+                pair[1].0
+            );
         }
     }
 

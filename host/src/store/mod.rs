@@ -24,7 +24,10 @@ impl Db {
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
-                anyhow::anyhow!("cannot create the database directory {}: {e}", dir.display())
+                anyhow::anyhow!(
+                    "cannot create the database directory {}: {e}",
+                    dir.display()
+                )
             })?;
         }
         let conn = Connection::open(path)
@@ -48,7 +51,9 @@ impl Db {
 
     /// The schema version after migrations.
     pub fn schema_version(&self) -> anyhow::Result<u32> {
-        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
     /// The underlying connection, for the store modules of later layers.

@@ -55,7 +55,12 @@ impl Db {
         )?;
         let id = tx.last_insert_rowid();
         insert_logs(&tx, id, &exec.logs)?;
-        insert_events(&tx, rec.workspace, &format!("step-execution:{id}"), &exec.events)?;
+        insert_events(
+            &tx,
+            rec.workspace,
+            &format!("step-execution:{id}"),
+            &exec.events,
+        )?;
         tx.commit()?;
         Ok(id)
     }
@@ -82,9 +87,9 @@ impl Db {
 
     /// Log lines of one execution, in order, as (level, message).
     pub fn step_logs(&self, execution_id: i64) -> anyhow::Result<Vec<(String, String)>> {
-        let mut stmt = self.conn().prepare(
-            "SELECT level, message FROM step_logs WHERE execution_id = ?1 ORDER BY seq",
-        )?;
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT level, message FROM step_logs WHERE execution_id = ?1 ORDER BY seq")?;
         let rows = stmt.query_map([execution_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -106,11 +111,15 @@ fn insert_events(
     source: &str,
     events: &[CustomEvent],
 ) -> rusqlite::Result<()> {
-    let mut stmt = tx.prepare(
-        "INSERT INTO events (workspace, kind, payload, source) VALUES (?1, ?2, ?3, ?4)",
-    )?;
+    let mut stmt = tx
+        .prepare("INSERT INTO events (workspace, kind, payload, source) VALUES (?1, ?2, ?3, ?4)")?;
     for event in events {
-        stmt.execute(params![workspace, event.kind, event.payload.to_string(), source])?;
+        stmt.execute(params![
+            workspace,
+            event.kind,
+            event.payload.to_string(),
+            source
+        ])?;
     }
     Ok(())
 }

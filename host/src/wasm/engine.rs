@@ -44,7 +44,9 @@ pub enum Allocator {
 pub fn build_engine(settings: &EngineSettings) -> anyhow::Result<(Engine, Allocator)> {
     if settings.pooling {
         let mut config = base_config();
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(settings)));
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(
+            settings,
+        )));
         match Engine::new(&config) {
             Ok(engine) => return finish(engine, Allocator::Pooling),
             Err(e) => {

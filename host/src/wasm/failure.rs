@@ -60,7 +60,11 @@ impl StepFailure {
     }
 
     /// Classifies an error raised while instantiating or calling a step.
-    pub(crate) fn from_wasm_error(error: &wasmtime::Error, timeout: Duration, stderr: String) -> Self {
+    pub(crate) fn from_wasm_error(
+        error: &wasmtime::Error,
+        timeout: Duration,
+        stderr: String,
+    ) -> Self {
         if let Some(limit) = error.downcast_ref::<MemoryLimitExceeded>() {
             return StepFailure::MemoryLimit(limit.to_string());
         }

@@ -98,7 +98,11 @@ mod tests {
     fn growth_within_the_cap_is_allowed_and_beyond_it_traps() {
         let mut limiter = MemoryLimiter::new(1 << 20);
         assert!(limiter.memory_growing(0, 512 << 10, None).expect("fits"));
-        assert!(limiter.memory_growing(512 << 10, 1 << 20, None).expect("fits"));
+        assert!(
+            limiter
+                .memory_growing(512 << 10, 1 << 20, None)
+                .expect("fits")
+        );
         let err = limiter
             .memory_growing(1 << 20, 2 << 20, None)
             .expect_err("over the cap");
@@ -108,7 +112,11 @@ mod tests {
     #[test]
     fn the_cap_covers_all_memories_of_the_store() {
         let mut limiter = MemoryLimiter::new(1 << 20);
-        assert!(limiter.memory_growing(0, 768 << 10, None).expect("first memory"));
+        assert!(
+            limiter
+                .memory_growing(0, 768 << 10, None)
+                .expect("first memory")
+        );
         assert!(limiter.memory_growing(0, 512 << 10, None).is_err());
     }
 }

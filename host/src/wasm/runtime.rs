@@ -115,7 +115,9 @@ impl StepRuntime {
 
     fn lock_loaded(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<LoadedStep>>> {
         // A panic while holding this lock cannot leave the map inconsistent (insert or get).
-        self.loaded.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.loaded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Runs `step` once on `input` as `caller`, within `limits`. Blocking: call it from a
@@ -137,7 +139,11 @@ impl StepRuntime {
         let result = self.call(step, &mut store, input, &limits);
         let recorder = store.data_mut().take_recorder();
         StepExecution {
-            events: if result.is_ok() { recorder.events } else { Vec::new() },
+            events: if result.is_ok() {
+                recorder.events
+            } else {
+                Vec::new()
+            },
             result,
             logs: recorder.logs,
             dropped_logs: recorder.dropped_logs,
@@ -153,9 +159,13 @@ impl StepRuntime {
         limits: &StepLimits,
     ) -> Result<serde_json::Value, StepFailure> {
         let input = serde_json::to_string(input).map_err(|e| StepFailure::Input(e.to_string()))?;
-        let trapped =
-            |store: &Store<StepState>, e: wasmtime::Error| StepFailure::from_wasm_error(&e, limits.timeout, store.data().stderr());
-        let instance = step.pre.instantiate(&mut *store).map_err(|e| trapped(store, e))?;
+        let trapped = |store: &Store<StepState>, e: wasmtime::Error| {
+            StepFailure::from_wasm_error(&e, limits.timeout, store.data().stderr())
+        };
+        let instance = step
+            .pre
+            .instantiate(&mut *store)
+            .map_err(|e| trapped(store, e))?;
         let output = instance
             .call_run(&mut *store, &input)
             .map_err(|e| trapped(store, e))?

@@ -6,8 +6,8 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::principal::Caller;
-use crate::services::events::CustomEvent;
 use crate::services::HostServices;
+use crate::services::events::CustomEvent;
 
 use super::limits::{MemoryLimiter, StepLimits};
 

@@ -24,7 +24,11 @@ fn notify(input: Input) -> Result<serde_json::Value, StepError> {
     if input.to.is_empty() {
         return Err(StepError::InvalidInput("`to` names nobody".into()));
     }
-    log::info(&format!("notifying {} recipient(s): {}", input.to.len(), input.subject));
+    log::info(&format!(
+        "notifying {} recipient(s): {}",
+        input.to.len(),
+        input.subject
+    ));
     events::emit(
         "notification.requested",
         &Notification {

@@ -91,7 +91,10 @@ impl From<HostError> for StepError {
 }
 
 /// Decodes `input` into `I`, runs `f`, encodes its output: the body of every exported step.
-pub fn run_json<I, O>(input: &str, f: impl FnOnce(I) -> Result<O, StepError>) -> Result<String, StepError>
+pub fn run_json<I, O>(
+    input: &str,
+    f: impl FnOnce(I) -> Result<O, StepError>,
+) -> Result<String, StepError>
 where
     I: serde::de::DeserializeOwned,
     O: serde::Serialize,

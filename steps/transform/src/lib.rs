@@ -37,7 +37,8 @@ fn normalize(input: Input) -> Result<Output, StepError> {
         } else if is_hash(value) {
             out.hashes.insert(value.to_lowercase());
         } else if is_domain(value) {
-            out.domains.insert(value.trim_end_matches('.').to_lowercase());
+            out.domains
+                .insert(value.trim_end_matches('.').to_lowercase());
         } else {
             out.unrecognized.push(value.to_owned());
         }

@@ -6,7 +6,10 @@ use crate::wasm::state::StepState;
 
 impl access::Host for StepState {
     fn check_flow_access(&mut self, flow: String, email: String) -> Result<Decision, HostError> {
-        let d = self.services.access.check_flow_access(&self.caller, &flow, &email)?;
+        let d = self
+            .services
+            .access
+            .check_flow_access(&self.caller, &flow, &email)?;
         Ok(d.into())
     }
 

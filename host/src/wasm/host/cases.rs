@@ -13,16 +13,26 @@ impl cases::Host for StepState {
     }
 
     fn create_case_from_json(&mut self, case_json: String) -> Result<CaseRecord, HostError> {
-        let case = self.services.cases.create_case_from_json(&self.caller, &case_json)?;
+        let case = self
+            .services
+            .cases
+            .create_case_from_json(&self.caller, &case_json)?;
         Ok(case.into())
     }
 
     fn query_cases(&mut self, query: CaseQuery) -> Result<CasePage, HostError> {
-        Ok(self.services.cases.query_cases(&self.caller, query.into())?.into())
+        Ok(self
+            .services
+            .cases
+            .query_cases(&self.caller, query.into())?
+            .into())
     }
 
     fn get_case_restrictions(&mut self, case_id: String) -> Result<Restrictions, HostError> {
-        let r = self.services.cases.get_case_restrictions(&self.caller, &case_id)?;
+        let r = self
+            .services
+            .cases
+            .get_case_restrictions(&self.caller, &case_id)?;
         Ok(r.into())
     }
 
@@ -31,10 +41,10 @@ impl cases::Host for StepState {
         case_id: String,
         update: RestrictionUpdate,
     ) -> Result<Restrictions, HostError> {
-        let r = self
-            .services
-            .cases
-            .update_case_restrictions(&self.caller, &case_id, update.into())?;
+        let r =
+            self.services
+                .cases
+                .update_case_restrictions(&self.caller, &case_id, update.into())?;
         Ok(r.into())
     }
 }

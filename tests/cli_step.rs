@@ -1,0 +1,121 @@
+//! `flowhost step run` as a real process against a real database file.
+
+mod common;
+
+use common::{HOSTILE, NOTIFY, flowhost};
+use flowhost::store::Db;
+
+#[test]
+fn step_run_prints_json_and_stores_logs_and_events() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("state/flowhost.db");
+    let input = r#"{"to":["a@acme.test"],"subject":"hello"}"#;
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "step",
+            "run",
+            NOTIFY,
+            "--input",
+            input,
+            "--workspace",
+            "soc",
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    assert_eq!(doc["status"], "succeeded");
+    assert_eq!(doc["output"]["notified"][0], "a@acme.test");
+
+    let db = Db::open(&db).expect("database was created");
+    let events = db.events("soc").expect("events");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, "notification.requested");
+    let id = doc["execution_id"].as_i64().expect("execution id");
+    assert_eq!(db.step_logs(id).expect("logs").len(), 1);
+    assert!(
+        db.events("other").expect("events").is_empty(),
+        "events stay in their workspace"
+    );
+}
+
+#[test]
+fn a_failing_step_exits_non_zero_with_a_one_line_reason_and_is_recorded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "step",
+            "run",
+            HOSTILE,
+            "--input",
+            r#"{"attack":"loop"}"#,
+            "--timeout-ms",
+            "100",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("deadline exceeded"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let db = Db::open(&db).expect("db");
+    let failed: i64 = db
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM step_executions WHERE status = 'failed' AND failure_kind = 'deadline'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(failed, 1);
+}
+
+#[test]
+fn malformed_input_json_is_reported_with_its_location_and_nothing_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["step", "run", NOTIFY, "--input", "{\"to\": [1,}"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--input: invalid JSON at line 1, column"),
+        "{stderr}"
+    );
+    assert!(
+        !db.exists(),
+        "nothing was stored for a command that could not start"
+    );
+}
+
+#[test]
+fn input_can_come_from_a_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    std::fs::write(
+        dir.path().join("in.json"),
+        r#"{"to":["b@acme.test"],"subject":"s"}"#,
+    )
+    .expect("write input");
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["step", "run", NOTIFY, "--input", "@in.json", "--json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,0 +1,68 @@
+//! Shared helpers of the integration tests: component paths, runtimes, the CLI binary.
+
+#![allow(dead_code)] // Each test crate uses a different subset.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use flowhost::principal::{Caller, Principal};
+use flowhost::services::HostServices;
+use flowhost::wasm::{EngineSettings, StepExecution, StepLimits, StepRuntime};
+
+/// Components built from source by `build.rs`.
+pub const ECHO: &str = env!("FLOWHOST_STEP_ECHO");
+pub const TRANSFORM: &str = env!("FLOWHOST_STEP_TRANSFORM");
+pub const NOTIFY: &str = env!("FLOWHOST_STEP_NOTIFY");
+pub const HOSTILE: &str = env!("FLOWHOST_STEP_HOSTILE");
+
+/// A runtime with default settings and no disk cache.
+pub fn runtime() -> StepRuntime {
+    StepRuntime::new(&EngineSettings::default(), None).expect("runtime")
+}
+
+/// An anonymous caller in workspace `soc`.
+pub fn caller() -> Caller {
+    Caller {
+        workspace: "soc".into(),
+        principal: Principal::Anonymous,
+    }
+}
+
+/// Loads and runs `component` once with default-deny services.
+pub fn run(
+    rt: &StepRuntime,
+    component: &str,
+    input: serde_json::Value,
+    limits: StepLimits,
+) -> StepExecution {
+    let step = rt.load(Path::new(component)).expect("component loads");
+    rt.execute(&step, &input, caller(), HostServices::deny_all(), limits)
+}
+
+/// The `flowhost` binary of this build. `cargo test --workspace` builds it because the host
+/// crate has integration tests of its own.
+pub fn flowhost_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executables live in <target>/<profile>/deps");
+    let bin = dir.join(format!("flowhost{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "{} is missing: run the tests with `cargo test --workspace`",
+        bin.display()
+    );
+    bin
+}
+
+/// Runs `flowhost --db <db> ARGS...` in `dir` and returns its output.
+pub fn flowhost(dir: &Path, db: &Path, args: &[&str]) -> Output {
+    Command::new(flowhost_bin())
+        .current_dir(dir)
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .expect("flowhost runs")
+}

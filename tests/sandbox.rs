@@ -1,0 +1,293 @@
+//! SPEC ST-2: a hostile or buggy step fails that step only, with an error naming the cause,
+//! and the host goes on running other steps in the same process.
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::Duration;
+
+use common::{ECHO, HOSTILE, run, runtime};
+use flowhost::wasm::cache::CacheOutcome;
+use flowhost::wasm::{EngineSettings, StepExecution, StepFailure, StepLimits, StepRuntime};
+use serde_json::json;
+
+fn limits() -> StepLimits {
+    StepLimits {
+        memory_bytes: 32 << 20,
+        timeout: Duration::from_secs(5),
+        ..StepLimits::default()
+    }
+}
+
+fn failure(exec: &StepExecution) -> &StepFailure {
+    match &exec.result {
+        Ok(out) => panic!("the step should have failed, but returned {out}"),
+        Err(f) => f,
+    }
+}
+
+/// After any failure, a well-behaved step in the same runtime still runs.
+fn assert_next_step_runs(rt: &StepRuntime) {
+    let input = json!({ "still": "alive", "n": 1 });
+    let exec = run(rt, ECHO, input.clone(), limits());
+    assert_eq!(
+        exec.result.as_ref().ok(),
+        Some(&input),
+        "the next step must run normally"
+    );
+}
+
+#[test]
+fn an_infinite_loop_hits_the_deadline() {
+    let rt = runtime();
+    let limits = StepLimits {
+        timeout: Duration::from_millis(200),
+        ..limits()
+    };
+    let exec = run(&rt, HOSTILE, json!({ "attack": "loop" }), limits);
+    let f = failure(&exec);
+    assert_eq!(f.kind(), "deadline", "{f}");
+    assert!(f.to_string().contains("longer than 200ms"), "{f}");
+    assert!(
+        exec.duration < Duration::from_secs(3),
+        "stopped near its deadline"
+    );
+    assert_next_step_runs(&rt);
+}
+
+#[test]
+fn a_memory_bomb_hits_the_memory_limit() {
+    let rt = runtime();
+    let exec = run(&rt, HOSTILE, json!({ "attack": "memory" }), limits());
+    let f = failure(&exec);
+    assert_eq!(f.kind(), "memory_limit", "{f}");
+    assert!(
+        f.to_string()
+            .contains(&format!("memory limit of {} bytes", 32 << 20)),
+        "{f}"
+    );
+    assert_next_step_runs(&rt);
+}
+
+#[test]
+fn deep_recursion_overflows_the_stack() {
+    let rt = runtime();
+    let exec = run(&rt, HOSTILE, json!({ "attack": "recursion" }), limits());
+    let f = failure(&exec);
+    assert_eq!(f.kind(), "stack_overflow", "{f}");
+    assert!(f.to_string().contains("stack overflow"), "{f}");
+    assert_next_step_runs(&rt);
+}
+
+#[test]
+fn a_panic_is_a_trap_carrying_the_panic_message() {
+    let rt = runtime();
+    let exec = run(&rt, HOSTILE, json!({ "attack": "panic" }), limits());
+    let f = failure(&exec);
+    assert_eq!(f.kind(), "trap", "{f}");
+    assert!(
+        f.to_string().contains("hostile step panicked on purpose"),
+        "{f}"
+    );
+    assert_next_step_runs(&rt);
+}
+
+#[test]
+fn the_host_filesystem_is_unreachable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = dir.path().join("secret.txt");
+    std::fs::write(&secret, "s3cr3t").expect("write secret");
+    let rt = runtime();
+    for path in [
+        secret.to_str().expect("utf-8 path"),
+        "/etc/passwd",
+        "secret.txt",
+    ] {
+        let exec = run(
+            &rt,
+            HOSTILE,
+            json!({ "attack": "read_file", "path": path }),
+            limits(),
+        );
+        let f = failure(&exec).to_string();
+        assert!(f.contains("denied: cannot read"), "{f}");
+        assert!(!f.contains("s3cr3t"), "{f}");
+    }
+    assert_next_step_runs(&rt);
+}
+
+#[test]
+fn the_host_environment_is_invisible() {
+    // SAFETY: this test binary sets the variable before any step reads the environment and
+    // no other test touches it.
+    unsafe { std::env::set_var("FLOWHOST_TEST_SECRET", "s3cr3t") };
+    let rt = runtime();
+    let input = json!({ "attack": "env", "names": ["FLOWHOST_TEST_SECRET", "HOME", "PATH"] });
+    let exec = run(&rt, HOSTILE, input, limits());
+    let f = failure(&exec).to_string();
+    assert!(
+        f.contains("denied: no environment variable is visible"),
+        "{f}"
+    );
+    assert_next_step_runs(&rt);
+}
+
+#[test]
+fn sockets_are_refused() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let rt = runtime();
+    let exec = run(
+        &rt,
+        HOSTILE,
+        json!({ "attack": "socket", "addr": addr }),
+        limits(),
+    );
+    let f = failure(&exec).to_string();
+    assert!(
+        f.contains(&format!("denied: cannot connect to {addr}")),
+        "{f}"
+    );
+    assert!(listener.accept().is_err(), "nothing may have connected");
+    assert_next_step_runs(&rt);
+}
+
+#[test]
+fn a_100_mib_output_is_refused() {
+    let rt = runtime();
+    let limits = StepLimits {
+        memory_bytes: 256 << 20,
+        timeout: Duration::from_secs(60),
+        ..limits()
+    };
+    let exec = run(
+        &rt,
+        HOSTILE,
+        json!({ "attack": "big_output", "mib": 100 }),
+        limits,
+    );
+    let f = failure(&exec);
+    assert_eq!(f.kind(), "output_too_large", "{f}");
+    assert!(
+        f.to_string()
+            .contains(&format!("{} bytes", (100 << 20) + 2)),
+        "{f}"
+    );
+    assert_next_step_runs(&rt);
+}
+
+#[test]
+fn a_failed_step_keeps_its_logs_and_publishes_no_events() {
+    let rt = runtime();
+    let exec = run(
+        &rt,
+        HOSTILE,
+        json!({ "attack": "emit_then_panic" }),
+        limits(),
+    );
+    assert_eq!(failure(&exec).kind(), "trap");
+    assert!(exec.events.is_empty(), "a failed step publishes nothing");
+    assert_eq!(exec.logs.len(), 1);
+    assert_eq!(exec.logs[0].message, "about to emit, then fail");
+}
+
+#[test]
+fn host_calls_answer_denied_until_services_are_wired_in() {
+    let rt = runtime();
+    let exec = run(&rt, HOSTILE, json!({ "attack": "host_calls" }), limits());
+    let out = exec.result.expect("the probe itself succeeds");
+    assert_eq!(out["has_scope"]["allowed"], false);
+    assert!(
+        out["has_scope"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("default deny"))
+    );
+    assert!(
+        out["flow"]
+            .as_str()
+            .is_some_and(|s| s.contains("allowed: false")),
+        "{out}"
+    );
+    for call in ["query", "restrictions"] {
+        let answer = out[call].as_str().unwrap_or_default();
+        assert!(
+            answer.starts_with("Err(HostError::Denied"),
+            "{call}: {answer}"
+        );
+    }
+}
+
+#[test]
+fn malformed_components_are_load_errors_naming_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let garbage = dir.path().join("garbage.wasm");
+    std::fs::write(&garbage, b"this is not wasm").expect("write");
+    let core_module = dir.path().join("core.wasm");
+    std::fs::write(&core_module, b"\0asm\x01\0\0\0").expect("write");
+    let rt = runtime();
+    for path in [&garbage, &core_module, &dir.path().join("missing.wasm")] {
+        let Err(err) = rt.load(path) else {
+            panic!("{} must not load", path.display());
+        };
+        assert_eq!(err.kind(), "load");
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+    }
+    assert_next_step_runs(&rt);
+}
+
+#[test]
+fn hostile_steps_on_other_threads_do_not_disturb_good_ones() {
+    let rt = runtime();
+    std::thread::scope(|s| {
+        for attack in ["loop", "memory", "panic", "recursion"] {
+            let rt = &rt;
+            s.spawn(move || {
+                let limits = StepLimits {
+                    timeout: Duration::from_millis(300),
+                    ..limits()
+                };
+                let exec = run(rt, HOSTILE, json!({ "attack": attack }), limits);
+                assert!(exec.result.is_err(), "{attack} must fail");
+            });
+        }
+        for _ in 0..50 {
+            assert_next_step_runs(&rt);
+        }
+    });
+}
+
+#[test]
+fn a_second_runtime_loads_the_precompiled_artifact_from_disk() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let settings = EngineSettings::default();
+    let first = StepRuntime::new(&settings, Some(cache.path().to_owned())).expect("runtime");
+    let step = first.load(Path::new(ECHO)).expect("load");
+    assert_eq!(step.cache, CacheOutcome::Compiled);
+
+    let second = StepRuntime::new(&settings, Some(cache.path().to_owned())).expect("runtime");
+    let step = second.load(Path::new(ECHO)).expect("load");
+    assert_eq!(step.cache, CacheOutcome::Hit);
+    assert_next_step_runs(&second);
+
+    // A damaged artifact is replaced by a fresh compilation, not trusted.
+    for entry in std::fs::read_dir(cache.path()).expect("cache dir") {
+        let path = entry.expect("entry").path();
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .expect("open");
+        f.write_all(b"garbage").expect("damage");
+    }
+    let third = StepRuntime::new(&settings, Some(cache.path().to_owned())).expect("runtime");
+    assert_eq!(
+        third.load(Path::new(ECHO)).expect("load").cache,
+        CacheOutcome::Compiled
+    );
+    assert_next_step_runs(&third);
+}
