@@ -6,6 +6,10 @@
 //! - [`services`]: what host calls forward to; authorization lives there, never in the glue.
 //! - [`store`]: SQLite schema, migrations and the records a run leaves behind.
 
+pub mod access;
+pub mod audit;
+pub mod clock;
+pub mod platform;
 pub mod principal;
 pub mod services;
 pub mod store;

@@ -33,21 +33,63 @@ impl fmt::Display for Email {
     }
 }
 
-/// The principal on whose behalf a step's host calls are made.
+/// How a person signed in: locally (email login), or through the workspace's IdP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SignIn {
+    /// Email-based sign-in; refused in SSO-only workspaces except for break-glass accounts.
+    Local,
+    /// Through an SSO login recorded by `flowhost sso login`.
+    Sso,
+}
+
+/// Who acts (SPEC ID-3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Principal {
-    /// A person acting in a workspace (invited or SSO-provisioned member, or external identity).
-    User(Email),
+    /// A person: a workspace member (invited or SSO-provisioned) or an external SSO identity.
+    User { email: Email, via: SignIn },
     /// An API client (SPEC RB-4), named by its key id.
     ApiKey(String),
     /// Nobody: a step run without `--as`. Every access check denies it.
     Anonymous,
 }
 
+impl Principal {
+    /// A person signed in locally.
+    pub fn local(email: Email) -> Self {
+        Principal::User {
+            email,
+            via: SignIn::Local,
+        }
+    }
+
+    /// A person signed in through SSO.
+    pub fn sso(email: Email) -> Self {
+        Principal::User {
+            email,
+            via: SignIn::Sso,
+        }
+    }
+
+    /// The person's email, if the principal is a person.
+    pub fn email(&self) -> Option<&Email> {
+        match self {
+            Principal::User { email, .. } => Some(email),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Principal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Principal::User(email) => write!(f, "{email}"),
+            Principal::User {
+                email,
+                via: SignIn::Local,
+            } => write!(f, "{email}"),
+            Principal::User {
+                email,
+                via: SignIn::Sso,
+            } => write!(f, "{email} (sso)"),
             Principal::ApiKey(id) => write!(f, "key:{id}"),
             Principal::Anonymous => f.write_str("anonymous"),
         }

@@ -51,7 +51,7 @@ pub fn run(db_path: &Path, cmd: StepCommand) -> anyhow::Result<()> {
 fn run_step(db_path: &Path, args: RunArgs) -> anyhow::Result<()> {
     let input = json_arg("input", &args.input)?;
     let principal = match &args.as_email {
-        Some(raw) => Principal::User(Email::parse(raw).map_err(anyhow::Error::msg)?),
+        Some(raw) => Principal::local(Email::parse(raw).map_err(anyhow::Error::msg)?),
         None => Principal::Anonymous,
     };
     let settings = EngineSettings::default();

@@ -4,10 +4,11 @@
 use rusqlite::Connection;
 
 /// (version, description, SQL). Append only: never edit a migration that has shipped.
-const MIGRATIONS: &[(u32, &str, &str)] = &[(
-    1,
-    "step executions, their log lines, and the event log",
-    r#"
+const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (
+        1,
+        "step executions, their log lines, and the event log",
+        r#"
     CREATE TABLE step_executions (
         id           INTEGER PRIMARY KEY,
         workspace    TEXT NOT NULL,
@@ -38,7 +39,113 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[(
     );
     CREATE INDEX events_by_workspace ON events (workspace, id);
     "#,
-)];
+    ),
+    (
+        2,
+        "tenancy and access: organizations, workspaces, users, roles, groups, SSO, API keys, audit",
+        r#"
+    CREATE TABLE organizations (
+        id   INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE workspaces (
+        id       INTEGER PRIMARY KEY,
+        org_id   INTEGER NOT NULL REFERENCES organizations(id),
+        name     TEXT NOT NULL UNIQUE,
+        sso_only INTEGER NOT NULL DEFAULT 0
+    );
+    -- Emails are stored trimmed and lower-cased: identities compare case-insensitively.
+    CREATE TABLE users (
+        id    INTEGER PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE CHECK (email = lower(trim(email)))
+    );
+    CREATE TABLE custom_roles (
+        workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
+        name         TEXT NOT NULL,
+        scopes       TEXT NOT NULL,
+        PRIMARY KEY (workspace_id, name)
+    );
+    CREATE TABLE memberships (
+        workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
+        user_id      INTEGER NOT NULL REFERENCES users(id),
+        role         TEXT NOT NULL,
+        source       TEXT NOT NULL CHECK (source IN ('invite', 'sso')),
+        rule_rank    INTEGER,
+        break_glass  INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (workspace_id, user_id)
+    );
+    CREATE INDEX memberships_by_user ON memberships (user_id);
+    CREATE TABLE groups (
+        id           INTEGER PRIMARY KEY,
+        workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
+        name         TEXT NOT NULL,
+        description  TEXT NOT NULL DEFAULT '',
+        kind         TEXT NOT NULL CHECK (kind IN ('static', 'dynamic')),
+        claim_value  TEXT,
+        UNIQUE (workspace_id, name)
+    );
+    CREATE TABLE group_members (
+        group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+        user_id  INTEGER NOT NULL REFERENCES users(id),
+        PRIMARY KEY (group_id, user_id)
+    );
+    CREATE TABLE idps (
+        workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
+        name         TEXT NOT NULL,
+        PRIMARY KEY (workspace_id, name)
+    );
+    CREATE TABLE claim_rules (
+        workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
+        rank         INTEGER NOT NULL CHECK (rank >= 1),
+        claim        TEXT NOT NULL,
+        value        TEXT NOT NULL,
+        role         TEXT NOT NULL,
+        PRIMARY KEY (workspace_id, rank)
+    );
+    -- The outcome of each identity's latest SSO login per workspace (SPEC SSO-3, SSO-5, ID-3).
+    CREATE TABLE sso_identities (
+        workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
+        email        TEXT NOT NULL,
+        idp          TEXT NOT NULL,
+        outcome      TEXT NOT NULL CHECK (outcome IN ('member', 'external', 'denied')),
+        rule_rank    INTEGER,
+        claims       TEXT NOT NULL,
+        at           INTEGER NOT NULL,
+        PRIMARY KEY (workspace_id, email)
+    );
+    CREATE TABLE api_keys (
+        id           TEXT PRIMARY KEY,
+        workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
+        name         TEXT NOT NULL,
+        kind         TEXT NOT NULL CHECK (kind IN ('personal', 'service')),
+        owner_email  TEXT,
+        role         TEXT,
+        secret_hash  TEXT NOT NULL,
+        created_by   TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER,
+        revoked_at   INTEGER,
+        CHECK ((kind = 'personal') = (owner_email IS NOT NULL AND role IS NULL))
+    );
+    -- Actors and targets are text, not references: entries outlive what they name (SPEC AU-2).
+    CREATE TABLE audit_log (
+        id         INTEGER PRIMARY KEY,
+        at         INTEGER NOT NULL,
+        actor      TEXT NOT NULL,
+        actor_kind TEXT NOT NULL,
+        workspace  TEXT NOT NULL,
+        action     TEXT NOT NULL,
+        target     TEXT NOT NULL,
+        details    TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX audit_by_workspace ON audit_log (workspace, at, id);
+    CREATE TRIGGER audit_log_is_append_only_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only (SPEC AU-2)'); END;
+    CREATE TRIGGER audit_log_is_append_only_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only (SPEC AU-2)'); END;
+    "#,
+    ),
+];
 
 /// Applies every migration newer than the database's version.
 pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {

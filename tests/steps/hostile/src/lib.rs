@@ -67,6 +67,7 @@ fn hoard() -> Result<String, StepError> {
 /// Recursion that exhausts the wasm call stack (not the guest's shadow stack in linear
 /// memory, which would show up as an out-of-bounds access instead).
 #[inline(never)]
+#[allow(unconditional_recursion)] // The point of this fixture.
 fn deep(n: u64) -> u64 {
     1 + deep(black_box(n + 1))
 }

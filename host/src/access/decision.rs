@@ -1,0 +1,147 @@
+//! Decisions and their reasons, as data (SPEC RB-3): every check says why.
+
+use std::fmt;
+
+use crate::principal::Email;
+
+use super::role::RoleName;
+use super::scope::Scope;
+
+/// Why a check came out the way it did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// A member's role holds the scope.
+    Granted { role: RoleName, scope: Scope },
+    /// An API key's effective role holds the scope; `owner` for personal keys.
+    GrantedToKey {
+        key: String,
+        owner: Option<Email>,
+        role: RoleName,
+        scope: Scope,
+    },
+    /// The role does not hold the scope.
+    Missing { role: RoleName, scope: Scope },
+    /// No such workspace.
+    UnknownWorkspace(String),
+    /// No such scope in the catalogue.
+    UnknownScope(String),
+    /// Nobody is acting.
+    Anonymous,
+    /// The person is not a member of the workspace (SPEC ID-1).
+    NotMember { email: Email, workspace: String },
+    /// An external SSO identity holds no scopes (SPEC ID-3).
+    External { email: Email, workspace: String },
+    /// The person's latest SSO login was denied (SPEC SSO-3, SSO-5).
+    SsoDenied { email: Email, workspace: String },
+    /// Local sign-in refused: the workspace enforces SSO (SPEC SSO-4).
+    SsoOnly { email: Email, workspace: String },
+    /// The person claims an SSO sign-in but has no SSO login as a member here.
+    NoSsoLogin { email: Email, workspace: String },
+    /// No such key.
+    UnknownKey(String),
+    /// The key was revoked (SPEC RB-4).
+    KeyRevoked(String),
+    /// The key has expired (SPEC RB-4).
+    KeyExpired(String),
+    /// The key belongs to another workspace (SPEC ID-1).
+    KeyOtherWorkspace { key: String, workspace: String },
+    /// A personal key's owner no longer has a role here (SPEC RB-4).
+    KeyOwnerGone { key: String, owner: Email },
+    /// The role assigned no longer exists in the workspace.
+    RoleGone(RoleName),
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Granted { role, scope } => {
+                write!(f, "granted by role `{role}`, which includes `{scope}`")
+            }
+            Reason::GrantedToKey {
+                key,
+                owner: Some(owner),
+                role,
+                scope,
+            } => write!(
+                f,
+                "granted to personal key `{key}` through its owner {owner}'s current role `{role}`, which includes `{scope}`"
+            ),
+            Reason::GrantedToKey {
+                key,
+                owner: None,
+                role,
+                scope,
+            } => write!(
+                f,
+                "granted to service key `{key}` by its role `{role}`, which includes `{scope}`"
+            ),
+            Reason::Missing { role, scope } => {
+                write!(
+                    f,
+                    "role `{role}` does not include `{scope}` (default deny, SPEC RB-3)"
+                )
+            }
+            Reason::UnknownWorkspace(ws) => write!(f, "there is no workspace `{ws}`"),
+            Reason::UnknownScope(s) => write!(f, "`{s}` is not a known scope (SPEC RB-1)"),
+            Reason::Anonymous => f.write_str("no principal is acting (default deny, SPEC RB-3)"),
+            Reason::NotMember { email, workspace } => {
+                write!(
+                    f,
+                    "{email} is not a member of workspace `{workspace}` (SPEC ID-1)"
+                )
+            }
+            Reason::External { email, workspace } => write!(
+                f,
+                "{email} is an external SSO identity in `{workspace}` and holds no scopes (SPEC ID-3)"
+            ),
+            Reason::SsoDenied { email, workspace } => write!(
+                f,
+                "{email} was denied by SSO claim mapping in `{workspace}` (SPEC SSO-3, SSO-5)"
+            ),
+            Reason::SsoOnly { email, workspace } => write!(
+                f,
+                "workspace `{workspace}` enforces SSO-only sign-in and {email} is not a break-glass account (SPEC SSO-4)"
+            ),
+            Reason::NoSsoLogin { email, workspace } => {
+                write!(f, "{email} has no SSO login as a member of `{workspace}`")
+            }
+            Reason::UnknownKey(key) => write!(f, "there is no API key `{key}`"),
+            Reason::KeyRevoked(key) => write!(f, "API key `{key}` was revoked (SPEC RB-4)"),
+            Reason::KeyExpired(key) => write!(f, "API key `{key}` has expired (SPEC RB-4)"),
+            Reason::KeyOtherWorkspace { key, workspace } => write!(
+                f,
+                "API key `{key}` belongs to another workspace than `{workspace}` (SPEC ID-1)"
+            ),
+            Reason::KeyOwnerGone { key, owner } => write!(
+                f,
+                "personal key `{key}` acts with its owner's current role, and {owner} has none here (SPEC RB-4)"
+            ),
+            Reason::RoleGone(role) => write!(f, "role `{role}` no longer exists in this workspace"),
+        }
+    }
+}
+
+/// An allow/deny answer with its reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessDecision {
+    pub allowed: bool,
+    pub reason: Reason,
+}
+
+impl AccessDecision {
+    pub(crate) fn deny(reason: Reason) -> Self {
+        Self {
+            allowed: false,
+            reason,
+        }
+    }
+}
+
+impl From<AccessDecision> for crate::services::Decision {
+    fn from(d: AccessDecision) -> Self {
+        crate::services::Decision {
+            allowed: d.allowed,
+            reason: d.reason.to_string(),
+        }
+    }
+}

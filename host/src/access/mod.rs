@@ -1,0 +1,12 @@
+//! The access layer (SPEC ID, RB, SSO-5): scopes, roles, the in-memory index and decisions.
+//! Every "may this principal do this here?" is answered by [`AccessIndex::check`].
+
+pub mod decision;
+pub mod index;
+pub mod role;
+pub mod scope;
+
+pub use decision::{AccessDecision, Reason};
+pub use index::{AccessIndex, KeyKind, Member, Source, SsoOutcome, WorkspaceAccess};
+pub use role::{BuiltinRole, RoleName};
+pub use scope::{Scope, ScopeSet};

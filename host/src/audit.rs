@@ -1,0 +1,116 @@
+//! The audit log (SPEC AU): append-only entries that outlive what they name.
+
+use rusqlite::{Connection, Transaction, params};
+use serde::Serialize;
+
+use crate::access::Scope;
+use crate::clock;
+use crate::platform::{Platform, internal};
+use crate::principal::Principal;
+use crate::services::HostError;
+
+/// Who made a change.
+#[derive(Clone, Debug)]
+pub enum Actor<'a> {
+    /// A principal acting through the CLI or a step.
+    Principal(&'a Principal),
+    /// The local console applying a tenant file without `--as`.
+    Console,
+    /// An identity presented by an IdP at login.
+    Sso(&'a str),
+}
+
+impl Actor<'_> {
+    fn name_and_kind(&self) -> (String, &'static str) {
+        match self {
+            Actor::Principal(Principal::User { email, .. }) => (email.to_string(), "user"),
+            Actor::Principal(Principal::ApiKey(id)) => (id.clone(), "api_key"),
+            Actor::Principal(Principal::Anonymous) => ("anonymous".into(), "anonymous"),
+            Actor::Console => ("console".into(), "console"),
+            Actor::Sso(email) => ((*email).to_owned(), "sso"),
+        }
+    }
+}
+
+/// One entry of the audit log (SPEC AU-1).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub actor_kind: String,
+    pub workspace: String,
+    pub action: String,
+    pub target: String,
+    pub details: serde_json::Value,
+}
+
+/// Appends an entry inside the transaction that makes the change it describes.
+pub fn record(
+    tx: &Transaction<'_>,
+    actor: &Actor<'_>,
+    workspace: &str,
+    action: &str,
+    target: &str,
+    details: serde_json::Value,
+) -> Result<(), HostError> {
+    let (name, kind) = actor.name_and_kind();
+    tx.execute(
+        "INSERT INTO audit_log (at, actor, actor_kind, workspace, action, target, details)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            clock::now_unix(),
+            name,
+            kind,
+            workspace,
+            action,
+            target,
+            details.to_string()
+        ],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// Entries of `workspace` at or after `since` (Unix seconds), oldest first.
+pub fn entries(
+    conn: &Connection,
+    workspace: &str,
+    since: i64,
+) -> Result<Vec<AuditEntry>, HostError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT id, at, actor, actor_kind, workspace, action, target, details
+             FROM audit_log WHERE workspace = ?1 AND at >= ?2 ORDER BY at, id",
+        )
+        .map_err(internal)?;
+    let rows = stmt
+        .query_map(params![workspace, since], |r| {
+            let details: String = r.get(7)?;
+            Ok(AuditEntry {
+                id: r.get(0)?,
+                at: clock::rfc3339(r.get(1)?),
+                actor: r.get(2)?,
+                actor_kind: r.get(3)?,
+                workspace: r.get(4)?,
+                action: r.get(5)?,
+                target: r.get(6)?,
+                details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+            })
+        })
+        .map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
+}
+
+impl Platform {
+    /// The audit log of `workspace` since `since`; needs `audit.read` (SPEC AU-1).
+    pub fn audit_log(
+        &self,
+        principal: &Principal,
+        workspace: &str,
+        since: i64,
+    ) -> Result<Vec<AuditEntry>, HostError> {
+        self.authorize(principal, workspace, Scope::AuditRead)?;
+        entries(self.db().conn(), workspace, since)
+    }
+}

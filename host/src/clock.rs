@@ -1,0 +1,81 @@
+//! Wall-clock time as Unix seconds and RFC 3339 text, without a date library.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Seconds since the Unix epoch, now.
+pub fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// `secs` as RFC 3339 UTC, e.g. `2026-11-22T15:41:57Z`.
+pub fn rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Parses a duration such as `90s`, `15m`, `12h`, `30d`; the error names the input.
+pub fn parse_duration_secs(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let split = text.len().saturating_sub(1);
+    let (num, unit) = text.split_at(split);
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 90s, 15m, 12h or 30d"))?;
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a duration like 90s, 15m, 12h or 30d"
+            ));
+        }
+    };
+    n.checked_mul(mult)
+        .filter(|s| *s > 0)
+        .ok_or_else(|| format!("duration `{text}` is out of range"))
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_362_117), "2026-11-22T15:41:57Z");
+    }
+
+    #[test]
+    fn parses_durations_and_rejects_nonsense() {
+        assert_eq!(parse_duration_secs("90s"), Ok(90));
+        assert_eq!(parse_duration_secs("30d"), Ok(30 * 86_400));
+        for bad in ["", "d", "10", "10w", "-5m", "0s"] {
+            assert!(parse_duration_secs(bad).is_err(), "{bad}");
+        }
+    }
+}
