@@ -7,10 +7,13 @@
 //! - [`store`]: SQLite schema, migrations and the records a run leaves behind.
 
 pub mod access;
+pub mod admin;
 pub mod audit;
 pub mod clock;
+pub mod json_locate;
 pub mod platform;
 pub mod principal;
 pub mod services;
 pub mod store;
+pub mod tenant;
 pub mod wasm;

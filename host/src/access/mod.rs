@@ -2,6 +2,7 @@
 //! Every "may this principal do this here?" is answered by [`AccessIndex::check`].
 
 pub mod decision;
+pub mod explain;
 pub mod index;
 pub mod role;
 pub mod scope;

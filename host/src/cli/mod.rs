@@ -1,7 +1,13 @@
 //! Argument parsing and dispatch.
 
+mod access;
+mod acting;
 mod input;
+mod keys;
+mod sso;
 mod step;
+mod tenant;
+mod users;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +33,45 @@ enum Command {
     /// Work with custom steps (WebAssembly components).
     #[command(subcommand)]
     Step(step::StepCommand),
+    /// Apply or export a tenant file (organization, workspaces, users, roles, groups, SSO).
+    #[command(subcommand)]
+    Tenant(tenant::TenantCommand),
+    /// Ask the access engine.
+    #[command(subcommand)]
+    Access(AccessCommand),
+    /// Invite, delete and re-role users.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
+    /// Custom roles.
+    #[command(subcommand)]
+    Roles(users::RolesCommand),
+    /// Static and dynamic groups.
+    #[command(subcommand)]
+    Groups(users::GroupsCommand),
+    /// SSO claim mapping, enforcement and logins.
+    #[command(subcommand)]
+    Sso(sso::SsoCommand),
+    /// API keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Read the audit log (needs audit.read).
+    Audit {
+        #[arg(long)]
+        workspace: String,
+        /// Only entries newer than this, e.g. 1h or 7d.
+        #[arg(long)]
+        since: Option<String>,
+        #[command(flatten)]
+        acting: acting::Acting,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccessCommand {
+    /// May this principal use this scope here? Exits 1 when denied.
+    Check(access::CheckArgs),
 }
 
 /// An error already reported to the user in full; only the exit status is left to set.
@@ -39,6 +84,19 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Step(cmd) => step::run(&cli.db, cmd),
+        Command::Tenant(cmd) => tenant::run(&cli.db, cmd),
+        Command::Access(AccessCommand::Check(args)) => access::check(&cli.db, args),
+        Command::Users(cmd) => users::users(&cli.db, cmd),
+        Command::Roles(cmd) => users::roles(&cli.db, cmd),
+        Command::Groups(cmd) => users::groups(&cli.db, cmd),
+        Command::Sso(cmd) => sso::run(&cli.db, cmd),
+        Command::Keys(cmd) => keys::keys(&cli.db, cmd),
+        Command::Audit {
+            workspace,
+            since,
+            acting,
+            json,
+        } => keys::audit(&cli.db, &workspace, since.as_deref(), &acting, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,163 @@
+//! `explain`: the whole path behind a decision (SPEC RB-3, beyond) — principal, workspace,
+//! membership or key, the role and where it came from (invite, claim rule), groups.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::clock;
+use crate::principal::{Principal, SignIn};
+
+use super::index::{AccessIndex, KeyKind, Source};
+use super::scope::Scope;
+use super::{AccessDecision, Reason};
+
+/// A decision and the facts that led to it, in order.
+#[derive(Clone, Debug, Serialize)]
+pub struct Explanation {
+    pub allowed: bool,
+    pub reason: String,
+    pub path: Vec<String>,
+}
+
+/// Explains the decision for `principal`, `workspace`, `scope` (a name, so that an unknown
+/// scope is explained too).
+pub fn explain(
+    index: &AccessIndex,
+    conn: &Connection,
+    principal: &Principal,
+    workspace: &str,
+    scope: &str,
+) -> Explanation {
+    let mut path = vec![format!("principal: {principal}")];
+    let decision = match Scope::parse(scope) {
+        Some(s) => index.check(principal, workspace, s),
+        None => AccessDecision::deny(Reason::UnknownScope(scope.to_owned())),
+    };
+    if let Some(ws) = index.workspace(workspace) {
+        path.push(format!(
+            "workspace: `{workspace}` of organization `{}`{}",
+            ws.org,
+            if ws.sso_only {
+                ", SSO-only sign-in enforced"
+            } else {
+                ""
+            }
+        ));
+        let email = match principal {
+            Principal::User { email, .. } => Some(email.clone()),
+            Principal::ApiKey(id) => {
+                if let Some(key) = index.key(id) {
+                    let state = if key.revoked {
+                        "revoked".to_owned()
+                    } else {
+                        key.expires_at.map_or("no expiry".into(), |t| {
+                            format!("expires {}", clock::rfc3339(t))
+                        })
+                    };
+                    match &key.kind {
+                        KeyKind::Personal { owner } => {
+                            path.push(format!("key `{id}`: personal, of workspace `{}`, {state}; acts with its owner's current role", key.workspace));
+                            path.push(format!("key owner: {owner}"));
+                            Some(owner.clone())
+                        }
+                        KeyKind::Service { role } => {
+                            path.push(format!("key `{id}`: service key of workspace `{}` with role `{role}`, {state}", key.workspace));
+                            None
+                        }
+                    }
+                } else {
+                    None
+                }
+            }
+            Principal::Anonymous => None,
+        };
+        if let Some(email) = email {
+            if let Some(outcome) = ws.sso.get(email.as_str()) {
+                path.push(format!("latest SSO login outcome: {outcome:?}").to_lowercase());
+            }
+            match ws.members.get(email.as_str()) {
+                Some(m) => {
+                    let source = match (m.source, m.rule_rank) {
+                        (Source::Sso, Some(rank)) => rule_text(conn, ws.id, rank).map_or_else(
+                            || format!("SSO claim rule {rank}"),
+                            |t| format!("SSO claim rule {rank} ({t})"),
+                        ),
+                        (Source::Sso, None) => "SSO".into(),
+                        (Source::Invite, _) => "invitation".into(),
+                    };
+                    let kind = match &m.role {
+                        super::RoleName::Builtin(_) => "built-in",
+                        super::RoleName::Custom(_) => "custom",
+                    };
+                    path.push(format!(
+                        "membership: role `{}` ({kind}) from {source}{}",
+                        m.role,
+                        if m.break_glass {
+                            ", break-glass account"
+                        } else {
+                            ""
+                        }
+                    ));
+                    if let Some(scopes) = m.scopes {
+                        path.push(format!(
+                            "role `{}` scopes: {}",
+                            m.role,
+                            scopes.names().join(", ")
+                        ));
+                    }
+                    let groups = groups(conn, ws.id, email.as_str());
+                    if !groups.is_empty() {
+                        path.push(format!("groups: {}", groups.join(", ")));
+                    }
+                }
+                None => path.push(format!("membership: {email} is not a member")),
+            }
+            if let Principal::User {
+                via: SignIn::Sso, ..
+            } = principal
+            {
+                path.push("signed in through SSO".into());
+            }
+        }
+    } else {
+        path.push(format!("workspace: `{workspace}` does not exist"));
+    }
+    path.push(format!(
+        "decision: {}",
+        if decision.allowed { "allow" } else { "deny" }
+    ));
+    Explanation {
+        allowed: decision.allowed,
+        reason: decision.reason.to_string(),
+        path,
+    }
+}
+
+fn rule_text(conn: &Connection, ws: i64, rank: u32) -> Option<String> {
+    conn.query_row(
+        "SELECT claim, value, role FROM claim_rules WHERE workspace_id = ?1 AND rank = ?2",
+        params![ws, rank],
+        |r| {
+            Ok(format!(
+                "{} = {} → {}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?
+            ))
+        },
+    )
+    .optional()
+    .ok()
+    .flatten()
+}
+
+fn groups(conn: &Connection, ws: i64, email: &str) -> Vec<String> {
+    let run = || -> rusqlite::Result<Vec<String>> {
+        let mut stmt = conn.prepare(
+            "SELECT g.name || ' (' || g.kind || ')' FROM groups g JOIN group_members gm ON gm.group_id = g.id
+             JOIN users u ON u.id = gm.user_id WHERE g.workspace_id = ?1 AND u.email = ?2 ORDER BY g.name",
+        )?;
+        stmt.query_map(params![ws, email], |r| r.get(0))?.collect()
+    };
+    run().unwrap_or_default()
+}

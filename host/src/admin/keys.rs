@@ -1,0 +1,218 @@
+//! API keys (SPEC RB-4): personal keys act with their owner's current role; service keys carry
+//! a role an Owner chose. Secrets are shown once and stored as SHA-256 hashes.
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::access::{KeyKind, Scope};
+use crate::audit::{self, Actor};
+use crate::clock;
+use crate::platform::{Platform, internal};
+use crate::principal::Principal;
+use crate::services::HostError;
+
+use super::{existing_role, workspace_id};
+
+/// Prefix of every key token: `fhk_<id>_<secret>`.
+const TOKEN_PREFIX: &str = "fhk_";
+
+/// A key just created; `token` is shown once and never stored.
+#[derive(Clone, Debug, Serialize)]
+pub struct CreatedKey {
+    pub id: String,
+    pub token: String,
+    pub expires_at: Option<String>,
+}
+
+/// A key as listed (never its secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KeyInfo {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub owner: Option<String>,
+    pub role: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub revoked: bool,
+}
+
+/// What a new key acts as.
+#[derive(Clone, Debug)]
+pub enum NewKey<'a> {
+    /// The creator's own key: acts with the creator's current role.
+    Personal,
+    /// A key carrying `role`, created by an Owner.
+    Service { role: &'a str },
+}
+
+fn random_hex(bytes: usize) -> Result<String, HostError> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| HostError::Internal(format!("no randomness: {e}")))?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn hash_secret(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Compares in time independent of where the first difference is.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Platform {
+    /// Creates a key in `workspace`. Personal keys need `apikey.write`; service keys need
+    /// `user.write` (an Owner chooses their role). `expires_in` is in seconds.
+    pub fn create_key(
+        &self,
+        actor: &Principal,
+        workspace: &str,
+        name: &str,
+        kind: NewKey<'_>,
+        expires_in: Option<i64>,
+    ) -> Result<CreatedKey, HostError> {
+        let (kind_name, owner) = match kind {
+            NewKey::Personal => {
+                self.authorize(actor, workspace, Scope::ApikeyWrite)?;
+                let owner = actor.email().ok_or_else(|| {
+                    HostError::Invalid("a personal key belongs to a person; use --as EMAIL".into())
+                })?;
+                ("personal", Some(owner.to_string()))
+            }
+            NewKey::Service { .. } => {
+                self.authorize(actor, workspace, Scope::UserWrite)?;
+                ("service", None)
+            }
+        };
+        let id = random_hex(8)?;
+        let secret = random_hex(32)?;
+        let now = clock::now_unix();
+        let expires_at = expires_in.map(|s| now.saturating_add(s));
+        self.write(|tx| {
+            let ws = workspace_id(tx, workspace)?;
+            let role = match kind {
+                NewKey::Service { role } => Some(existing_role(tx, ws, workspace, role)?.to_string()),
+                NewKey::Personal => None,
+            };
+            tx.execute(
+                "INSERT INTO api_keys (id, workspace_id, name, kind, owner_email, role, secret_hash, created_by, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![id, ws, name, kind_name, owner, role, hash_secret(&secret), actor.to_string(), now, expires_at],
+            )
+            .map_err(internal)?;
+            audit::record(tx, &Actor::Principal(actor), workspace, "key.create", &id,
+                json!({ "name": name, "kind": kind_name, "owner": owner, "role": role, "expires_at": expires_at.map(clock::rfc3339) }))
+        })?;
+        Ok(CreatedKey {
+            token: format!("{TOKEN_PREFIX}{id}_{secret}"),
+            id,
+            expires_at: expires_at.map(clock::rfc3339),
+        })
+    }
+
+    /// Revokes a key: its owner (with `apikey.write`) or an Owner may.
+    pub fn revoke_key(
+        &self,
+        actor: &Principal,
+        workspace: &str,
+        id: &str,
+    ) -> Result<(), HostError> {
+        let index = self.index();
+        let key = index
+            .key(id)
+            .filter(|k| k.workspace == workspace)
+            .ok_or_else(|| {
+                HostError::NotFound(format!("there is no API key `{id}` in `{workspace}`"))
+            })?;
+        let own = matches!(&key.kind, KeyKind::Personal { owner } if Some(owner) == actor.email());
+        if own {
+            self.authorize(actor, workspace, Scope::ApikeyWrite)?;
+        } else {
+            self.authorize(actor, workspace, Scope::UserWrite)?;
+        }
+        self.write(|tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                    params![id, clock::now_unix()],
+                )
+                .map_err(internal)?;
+            if changed == 0 {
+                return Ok(());
+            }
+            audit::record(
+                tx,
+                &Actor::Principal(actor),
+                workspace,
+                "key.revoke",
+                id,
+                json!({}),
+            )
+        })
+    }
+
+    /// Keys of `workspace`: all of them for `user.write` holders, else the caller's own
+    /// personal keys (needs `apikey.read`).
+    pub fn list_keys(&self, actor: &Principal, workspace: &str) -> Result<Vec<KeyInfo>, HostError> {
+        let all = self.check(actor, workspace, Scope::UserWrite).allowed;
+        if !all {
+            self.authorize(actor, workspace, Scope::ApikeyRead)?;
+        }
+        let owner = actor.email().map(|e| e.to_string());
+        let db = self.db();
+        let mut stmt = db
+            .conn()
+            .prepare(
+                "SELECT k.id, k.name, k.kind, k.owner_email, k.role, k.created_by, k.created_at, k.expires_at, k.revoked_at
+                 FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
+                 WHERE w.name = ?1 AND (?2 OR k.owner_email = ?3) ORDER BY k.created_at, k.id",
+            )
+            .map_err(internal)?;
+        let rows = stmt
+            .query_map(params![workspace, all, owner], |r| {
+                Ok(KeyInfo {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    kind: r.get(2)?,
+                    owner: r.get(3)?,
+                    role: r.get(4)?,
+                    created_by: r.get(5)?,
+                    created_at: clock::rfc3339(r.get(6)?),
+                    expires_at: r.get::<_, Option<i64>>(7)?.map(clock::rfc3339),
+                    revoked: r.get::<_, Option<i64>>(8)?.is_some(),
+                })
+            })
+            .map_err(internal)?;
+        rows.collect::<Result<_, _>>().map_err(internal)
+    }
+
+    /// Authenticates a key token (`fhk_<id>_<secret>`) to the principal it acts as. The
+    /// decision about what the key may do is still [`Platform::check`]'s.
+    pub fn authenticate_key(&self, token: &str) -> Result<Principal, HostError> {
+        let bad = || HostError::Denied("invalid API key".into());
+        let rest = token.strip_prefix(TOKEN_PREFIX).ok_or_else(bad)?;
+        let (id, secret) = rest.split_once('_').ok_or_else(bad)?;
+        let db = self.db();
+        let stored: Option<String> = db
+            .conn()
+            .query_row(
+                "SELECT secret_hash FROM api_keys WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(internal)?;
+        let stored = stored.ok_or_else(bad)?;
+        if !constant_time_eq(stored.as_bytes(), hash_secret(secret).as_bytes()) {
+            return Err(bad());
+        }
+        Ok(Principal::ApiKey(id.to_owned()))
+    }
+}

@@ -1,0 +1,451 @@
+//! SSO: trusted IdPs, ranked claim-mapping rules (first match wins), SSO-only enforcement, and
+//! logins that provision, re-role or lock out identities (SPEC SSO-1..5, GR-3).
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::access::{RoleName, Scope};
+use crate::audit::{self, Actor};
+use crate::clock;
+use crate::platform::{Platform, internal};
+use crate::principal::{Email, Principal};
+use crate::services::HostError;
+
+use super::{ensure_user, existing_role, member_role, owner_count, user_id, workspace_id};
+
+/// The role name that admits an identity as an external SSO identity (SPEC ID-3), not a member.
+pub const EXTERNAL: &str = "external";
+
+/// A claim-mapping rule (SPEC SSO-2). `rank` is 1-based; lower ranks are tried first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimRule {
+    #[serde(default, skip_deserializing)]
+    pub rank: u32,
+    pub claim: String,
+    pub value: String,
+    pub role: String,
+}
+
+impl ClaimRule {
+    /// Whether the claims carry `claim` = `value` (or a list containing `value`).
+    pub fn matches(&self, claims: &serde_json::Value) -> bool {
+        match &claims[&self.claim] {
+            serde_json::Value::String(s) => *s == self.value,
+            serde_json::Value::Array(items) => {
+                items.iter().any(|i| i.as_str() == Some(&self.value))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The first rule, in rank order, that the claims match (SPEC SSO-2).
+pub fn first_match<'a>(
+    rules: &'a [ClaimRule],
+    claims: &serde_json::Value,
+) -> Option<&'a ClaimRule> {
+    rules.iter().find(|r| r.matches(claims))
+}
+
+/// What one SSO login did in one workspace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LoginResult {
+    pub workspace: String,
+    /// `member`, `external` or `denied`.
+    pub outcome: String,
+    /// The matching rule's rank, if any.
+    pub rule: Option<u32>,
+    /// The role held after the login, if a member.
+    pub role: Option<String>,
+    /// What changed, for the person reading it.
+    pub changes: Vec<String>,
+}
+
+/// The rules of workspace `ws`, in rank order.
+pub(crate) fn rules(tx: &rusqlite::Connection, ws: i64) -> rusqlite::Result<Vec<ClaimRule>> {
+    let mut stmt = tx.prepare(
+        "SELECT rank, claim, value, role FROM claim_rules WHERE workspace_id = ?1 ORDER BY rank",
+    )?;
+    let rows = stmt.query_map([ws], |r| {
+        Ok(ClaimRule {
+            rank: r.get(0)?,
+            claim: r.get(1)?,
+            value: r.get(2)?,
+            role: r.get(3)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Replaces the rules of `ws` with `rules`, renumbered 1..n.
+pub(crate) fn store_rules(
+    tx: &Transaction<'_>,
+    ws: i64,
+    rules: &[ClaimRule],
+) -> Result<(), HostError> {
+    tx.execute("DELETE FROM claim_rules WHERE workspace_id = ?1", [ws])
+        .map_err(internal)?;
+    for (i, rule) in rules.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO claim_rules (workspace_id, rank, claim, value, role) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![ws, i as i64 + 1, rule.claim, rule.value, rule.role],
+        )
+        .map_err(internal)?;
+    }
+    Ok(())
+}
+
+/// A rule's role must be `external` or a role of the workspace.
+pub(crate) fn check_rule_role(
+    tx: &Transaction<'_>,
+    ws: i64,
+    ws_name: &str,
+    role: &str,
+) -> Result<(), HostError> {
+    if role != EXTERNAL {
+        existing_role(tx, ws, ws_name, role)?;
+    }
+    Ok(())
+}
+
+fn rank_error(rank: u32, len: usize) -> HostError {
+    HostError::Invalid(format!(
+        "rank {rank} is out of range: the workspace has {len} rule(s), ranked from 1"
+    ))
+}
+
+impl Platform {
+    /// Adds a rule at `rank` (default: last), moving later rules down.
+    pub fn add_claim_rule(
+        &self,
+        actor: &Principal,
+        workspace: &str,
+        rule: ClaimRule,
+        rank: Option<u32>,
+    ) -> Result<u32, HostError> {
+        self.authorize(actor, workspace, Scope::UserWrite)?;
+        self.write(|tx| {
+            let ws = workspace_id(tx, workspace)?;
+            check_rule_role(tx, ws, workspace, &rule.role)?;
+            let mut list = rules(tx, ws).map_err(internal)?;
+            let at = rank.unwrap_or(list.len() as u32 + 1);
+            if at == 0 || at as usize > list.len() + 1 {
+                return Err(rank_error(at, list.len()));
+            }
+            list.insert(at as usize - 1, rule.clone());
+            store_rules(tx, ws, &list)?;
+            audit::record(
+                tx,
+                &Actor::Principal(actor),
+                workspace,
+                "sso.rule.add",
+                &format!("rank {at}"),
+                json!({ "claim": rule.claim, "value": rule.value, "role": rule.role }),
+            )?;
+            Ok(at)
+        })
+    }
+
+    /// Moves the rule at rank `from` to rank `to` (SPEC SSO-2: re-ranking moves one rule).
+    pub fn move_claim_rule(
+        &self,
+        actor: &Principal,
+        workspace: &str,
+        from: u32,
+        to: u32,
+    ) -> Result<(), HostError> {
+        self.authorize(actor, workspace, Scope::UserWrite)?;
+        self.write(|tx| {
+            let ws = workspace_id(tx, workspace)?;
+            let mut list = rules(tx, ws).map_err(internal)?;
+            for r in [from, to] {
+                if r == 0 || r as usize > list.len() {
+                    return Err(rank_error(r, list.len()));
+                }
+            }
+            if from == to {
+                return Ok(());
+            }
+            let rule = list.remove(from as usize - 1);
+            list.insert(to as usize - 1, rule.clone());
+            store_rules(tx, ws, &list)?;
+            audit::record(tx, &Actor::Principal(actor), workspace, "sso.rule.move", &format!("rank {from}"),
+                json!({ "before": from, "after": to, "claim": rule.claim, "value": rule.value, "role": rule.role }))
+        })
+    }
+
+    /// Deletes the rule at `rank`, moving later rules up.
+    pub fn delete_claim_rule(
+        &self,
+        actor: &Principal,
+        workspace: &str,
+        rank: u32,
+    ) -> Result<(), HostError> {
+        self.authorize(actor, workspace, Scope::UserWrite)?;
+        self.write(|tx| {
+            let ws = workspace_id(tx, workspace)?;
+            let mut list = rules(tx, ws).map_err(internal)?;
+            if rank == 0 || rank as usize > list.len() {
+                return Err(rank_error(rank, list.len()));
+            }
+            let rule = list.remove(rank as usize - 1);
+            store_rules(tx, ws, &list)?;
+            audit::record(
+                tx,
+                &Actor::Principal(actor),
+                workspace,
+                "sso.rule.delete",
+                &format!("rank {rank}"),
+                json!({ "claim": rule.claim, "value": rule.value, "role": rule.role }),
+            )
+        })
+    }
+
+    /// The rules in rank order; needs `user.read`.
+    pub fn list_claim_rules(
+        &self,
+        actor: &Principal,
+        workspace: &str,
+    ) -> Result<Vec<ClaimRule>, HostError> {
+        self.authorize(actor, workspace, Scope::UserRead)?;
+        let db = self.db();
+        let ws: i64 = db
+            .conn()
+            .query_row(
+                "SELECT id FROM workspaces WHERE name = ?1",
+                [workspace],
+                |r| r.get(0),
+            )
+            .map_err(internal)?;
+        rules(db.conn(), ws).map_err(internal)
+    }
+
+    /// Turns SSO-only sign-in on or off (SPEC SSO-4).
+    pub fn set_sso_only(
+        &self,
+        actor: &Principal,
+        workspace: &str,
+        on: bool,
+    ) -> Result<(), HostError> {
+        self.authorize(actor, workspace, Scope::UserWrite)?;
+        self.write(|tx| {
+            let ws = workspace_id(tx, workspace)?;
+            let changed = tx
+                .execute(
+                    "UPDATE workspaces SET sso_only = ?2 WHERE id = ?1 AND sso_only != ?2",
+                    params![ws, on],
+                )
+                .map_err(internal)?;
+            if changed == 0 {
+                return Ok(());
+            }
+            audit::record(
+                tx,
+                &Actor::Principal(actor),
+                workspace,
+                "sso.enforce",
+                workspace,
+                json!({ "after": on }),
+            )
+        })
+    }
+
+    /// An SSO login: `claims` (with an `email` claim) presented by IdP `idp`, applied to every
+    /// workspace that trusts it. Returns what happened in each.
+    pub fn sso_login(
+        &self,
+        idp: &str,
+        claims: &serde_json::Value,
+    ) -> Result<Vec<LoginResult>, HostError> {
+        let raw = claims["email"]
+            .as_str()
+            .ok_or_else(|| HostError::Invalid("the claims need an `email` string".into()))?;
+        let email = Email::parse(raw).map_err(HostError::Invalid)?;
+        if !claims.is_object() {
+            return Err(HostError::Invalid("claims must be a JSON object".into()));
+        }
+        self.write(|tx| {
+            let mut stmt = tx
+                .prepare("SELECT w.id, w.name FROM idps i JOIN workspaces w ON w.id = i.workspace_id WHERE i.name = ?1 ORDER BY w.name")
+                .map_err(internal)?;
+            let workspaces: Vec<(i64, String)> = stmt
+                .query_map([idp], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(internal)?
+                .collect::<Result<_, _>>()
+                .map_err(internal)?;
+            if workspaces.is_empty() {
+                return Err(HostError::NotFound(format!("no workspace trusts IdP `{idp}`")));
+            }
+            workspaces
+                .into_iter()
+                .map(|(ws, name)| login_in_workspace(tx, ws, &name, idp, &email, claims))
+                .collect()
+        })
+    }
+}
+
+fn login_in_workspace(
+    tx: &Transaction<'_>,
+    ws: i64,
+    workspace: &str,
+    idp: &str,
+    email: &Email,
+    claims: &serde_json::Value,
+) -> Result<LoginResult, HostError> {
+    let list = rules(tx, ws).map_err(internal)?;
+    let matched = first_match(&list, claims).cloned();
+    let user = user_id(tx, email)?;
+    let current = match user {
+        Some(u) => member_role(tx, ws, u)?,
+        None => None,
+    };
+    let mut changes = Vec::new();
+    let mut role_after = None;
+    let outcome = match &matched {
+        Some(rule) if rule.role != EXTERNAL => {
+            let role = RoleName::parse(&rule.role);
+            let user = ensure_user(tx, email)?;
+            match &current {
+                None => {
+                    tx.execute(
+                        "INSERT INTO memberships (workspace_id, user_id, role, source, rule_rank) VALUES (?1, ?2, ?3, 'sso', ?4)",
+                        params![ws, user, role.as_str(), rule.rank],
+                    )
+                    .map_err(internal)?;
+                    changes.push(format!(
+                        "provisioned with role `{role}` by rule {}",
+                        rule.rank
+                    ));
+                }
+                Some(old) if *old != role && old.is_owner() && owner_count(tx, ws)? <= 1 => {
+                    changes.push(format!(
+                        "kept role `{old}`: last Owner of the workspace (SPEC UA-3)"
+                    ));
+                }
+                Some(old) => {
+                    tx.execute(
+                        "UPDATE memberships SET role = ?3, source = 'sso', rule_rank = ?4 WHERE workspace_id = ?1 AND user_id = ?2",
+                        params![ws, user, role.as_str(), rule.rank],
+                    )
+                    .map_err(internal)?;
+                    if *old != role {
+                        changes.push(format!("role `{old}` → `{role}` by rule {}", rule.rank));
+                    }
+                }
+            }
+            role_after = member_role(tx, ws, user)?.map(|r| r.to_string());
+            changes.extend(sync_dynamic_groups(tx, ws, user, claims)?);
+            "member"
+        }
+        _ => {
+            // No match (locked out) or admitted as external: no workspace role either way.
+            if let (Some(user), Some(old)) = (user, &current) {
+                if old.is_owner() && owner_count(tx, ws)? <= 1 {
+                    changes.push(format!(
+                        "kept role `{old}`: last Owner of the workspace (SPEC UA-3)"
+                    ));
+                } else {
+                    tx.execute(
+                        "DELETE FROM memberships WHERE workspace_id = ?1 AND user_id = ?2",
+                        params![ws, user],
+                    )
+                    .map_err(internal)?;
+                    changes.push(format!("lost role `{old}`"));
+                }
+                changes.extend(sync_dynamic_groups(tx, ws, user, &serde_json::Value::Null)?);
+            }
+            if matched.is_some() {
+                "external"
+            } else {
+                "denied"
+            }
+        }
+    };
+    let rank = matched.as_ref().map(|r| r.rank);
+    let existing: Option<String> = tx
+        .query_row(
+            "SELECT outcome FROM sso_identities WHERE workspace_id = ?1 AND email = ?2",
+            params![ws, email.as_str()],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(internal)?;
+    tx.execute(
+        "INSERT INTO sso_identities (workspace_id, email, idp, outcome, rule_rank, claims, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (workspace_id, email) DO UPDATE SET idp = ?3, outcome = ?4, rule_rank = ?5, claims = ?6, at = ?7",
+        params![ws, email.as_str(), idp, outcome, rank, claims.to_string(), clock::now_unix()],
+    )
+    .map_err(internal)?;
+    if existing.as_deref() != Some(outcome) {
+        changes.push(format!("SSO outcome: {outcome}"));
+    }
+    audit::record(
+        tx,
+        &Actor::Sso(email.as_str()),
+        workspace,
+        "sso.login",
+        email.as_str(),
+        json!({ "idp": idp, "outcome": outcome, "rule": rank, "changes": changes }),
+    )?;
+    Ok(LoginResult {
+        workspace: workspace.to_owned(),
+        outcome: outcome.to_owned(),
+        rule: rank,
+        role: role_after,
+        changes,
+    })
+}
+
+/// Makes the user's dynamic-group memberships in `ws` mirror the `groups` claim (SPEC GR-3).
+fn sync_dynamic_groups(
+    tx: &Transaction<'_>,
+    ws: i64,
+    user: i64,
+    claims: &serde_json::Value,
+) -> Result<Vec<String>, HostError> {
+    let claimed: Vec<&str> = match &claims["groups"] {
+        serde_json::Value::String(s) => vec![s.as_str()],
+        serde_json::Value::Array(items) => items.iter().filter_map(|i| i.as_str()).collect(),
+        _ => Vec::new(),
+    };
+    let mut stmt = tx
+        .prepare(
+            "SELECT id, name, claim_value FROM groups WHERE workspace_id = ?1 AND kind = 'dynamic'",
+        )
+        .map_err(internal)?;
+    let groups: Vec<(i64, String, String)> = stmt
+        .query_map([ws], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+            ))
+        })
+        .map_err(internal)?
+        .collect::<Result<_, _>>()
+        .map_err(internal)?;
+    let mut changes = Vec::new();
+    for (id, name, claim_value) in groups {
+        let wanted = claimed.contains(&claim_value.as_str());
+        let changed = if wanted {
+            tx.execute(
+                "INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?1, ?2)",
+                params![id, user],
+            )
+        } else {
+            tx.execute(
+                "DELETE FROM group_members WHERE group_id = ?1 AND user_id = ?2",
+                params![id, user],
+            )
+        }
+        .map_err(internal)?;
+        if changed > 0 {
+            changes.push(format!(
+                "{} dynamic group `{name}`",
+                if wanted { "joined" } else { "left" }
+            ));
+        }
+    }
+    Ok(changes)
+}

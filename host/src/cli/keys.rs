@@ -1,0 +1,141 @@
+//! `flowhost keys` and `flowhost audit`.
+
+use std::path::Path;
+
+use clap::Subcommand;
+use flowhost::admin::keys::NewKey;
+use flowhost::clock;
+
+use super::acting::{Acting, platform, print_json};
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Create a key; the token is printed once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// A service key with this role (Owner only); without it, a personal key.
+        #[arg(long)]
+        service_role: Option<String>,
+        /// Lifetime such as 30d or 12h.
+        #[arg(long)]
+        expires_in: Option<String>,
+        #[arg(long)]
+        workspace: String,
+        #[command(flatten)]
+        acting: Acting,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key.
+    Revoke {
+        id: String,
+        #[arg(long)]
+        workspace: String,
+        #[command(flatten)]
+        acting: Acting,
+    },
+    /// List keys (never their secrets).
+    List {
+        #[arg(long)]
+        workspace: String,
+        #[command(flatten)]
+        acting: Acting,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn keys(db: &Path, cmd: KeysCommand) -> anyhow::Result<()> {
+    let p = platform(db)?;
+    match cmd {
+        KeysCommand::Create {
+            name,
+            service_role,
+            expires_in,
+            workspace,
+            acting,
+            json,
+        } => {
+            let expires = expires_in
+                .as_deref()
+                .map(clock::parse_duration_secs)
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
+            let kind = match &service_role {
+                Some(role) => NewKey::Service { role },
+                None => NewKey::Personal,
+            };
+            let key = p.create_key(&acting.required()?, &workspace, &name, kind, expires)?;
+            if json {
+                return print_json(&key);
+            }
+            println!(
+                "key {} created; its token (shown once):\n{}",
+                key.id, key.token
+            );
+        }
+        KeysCommand::Revoke {
+            id,
+            workspace,
+            acting,
+        } => {
+            p.revoke_key(&acting.required()?, &workspace, &id)?;
+            println!("revoked key {id}");
+        }
+        KeysCommand::List {
+            workspace,
+            acting,
+            json,
+        } => {
+            let keys = p.list_keys(&acting.principal()?, &workspace)?;
+            if json {
+                return print_json(&keys);
+            }
+            for k in keys {
+                let who = k
+                    .owner
+                    .or(k.role.map(|r| format!("role {r}")))
+                    .unwrap_or_default();
+                let state = if k.revoked {
+                    "revoked".into()
+                } else {
+                    k.expires_at
+                        .map(|t| format!("expires {t}"))
+                        .unwrap_or_default()
+                };
+                println!(
+                    "{:<18} {:<9} {:<20} {:<28} {state}",
+                    k.id, k.kind, k.name, who
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `flowhost audit --workspace WS [--since T]`: needs audit.read.
+pub fn audit(
+    db: &Path,
+    workspace: &str,
+    since: Option<&str>,
+    acting: &Acting,
+    json: bool,
+) -> anyhow::Result<()> {
+    let since = match since {
+        None => 0,
+        Some(s) => clock::now_unix() - clock::parse_duration_secs(s).map_err(anyhow::Error::msg)?,
+    };
+    let p = platform(db)?;
+    let entries = p.audit_log(&acting.principal()?, workspace, since)?;
+    if json {
+        return print_json(&entries);
+    }
+    for e in entries {
+        println!(
+            "{} {:<24} {:<22} {} {}",
+            e.at, e.actor, e.action, e.target, e.details
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! `flowhost sso`: claim-mapping rules, SSO-only enforcement, logins.
+
+use std::path::Path;
+
+use clap::Subcommand;
+use flowhost::admin::sso::ClaimRule;
+
+use super::acting::{Acting, platform, print_json};
+use super::input::json_arg;
+
+#[derive(Subcommand)]
+pub enum SsoCommand {
+    /// Claim-mapping rules (ordered; the first match wins).
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Log in through an IdP with the given claims (applies claim mapping and group sync).
+    Login {
+        #[arg(long)]
+        idp: String,
+        /// The claims: JSON object or @FILE; must include `email`.
+        #[arg(long)]
+        claims: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enforce (on) or lift (off) SSO-only sign-in.
+    Enforce {
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+        #[arg(long)]
+        workspace: String,
+        #[command(flatten)]
+        acting: Acting,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RulesCommand {
+    /// Add a rule (at --rank, default last).
+    Add {
+        #[arg(long)]
+        claim: String,
+        #[arg(long)]
+        value: String,
+        /// A role of the workspace, or `external` for external SSO identities.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        rank: Option<u32>,
+        #[arg(long)]
+        workspace: String,
+        #[command(flatten)]
+        acting: Acting,
+    },
+    /// Move the rule at rank FROM to rank TO.
+    Move {
+        from: u32,
+        to: u32,
+        #[arg(long)]
+        workspace: String,
+        #[command(flatten)]
+        acting: Acting,
+    },
+    /// Delete the rule at RANK.
+    Delete {
+        rank: u32,
+        #[arg(long)]
+        workspace: String,
+        #[command(flatten)]
+        acting: Acting,
+    },
+    /// List rules in rank order.
+    List {
+        #[arg(long)]
+        workspace: String,
+        #[command(flatten)]
+        acting: Acting,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(db: &Path, cmd: SsoCommand) -> anyhow::Result<()> {
+    let p = platform(db)?;
+    match cmd {
+        SsoCommand::Rules(RulesCommand::Add {
+            claim,
+            value,
+            role,
+            rank,
+            workspace,
+            acting,
+        }) => {
+            let rule = ClaimRule {
+                rank: 0,
+                claim,
+                value,
+                role,
+            };
+            let at = p.add_claim_rule(&acting.required()?, &workspace, rule, rank)?;
+            println!("added rule at rank {at}");
+        }
+        SsoCommand::Rules(RulesCommand::Move {
+            from,
+            to,
+            workspace,
+            acting,
+        }) => {
+            p.move_claim_rule(&acting.required()?, &workspace, from, to)?;
+            println!("moved rule {from} to rank {to}");
+        }
+        SsoCommand::Rules(RulesCommand::Delete {
+            rank,
+            workspace,
+            acting,
+        }) => {
+            p.delete_claim_rule(&acting.required()?, &workspace, rank)?;
+            println!("deleted rule {rank}");
+        }
+        SsoCommand::Rules(RulesCommand::List {
+            workspace,
+            acting,
+            json,
+        }) => {
+            let rules = p.list_claim_rules(&acting.principal()?, &workspace)?;
+            if json {
+                return print_json(&rules);
+            }
+            for r in rules {
+                println!("{:>3}. {} = {} → {}", r.rank, r.claim, r.value, r.role);
+            }
+        }
+        SsoCommand::Login { idp, claims, json } => {
+            let claims = json_arg("claims", &claims)?;
+            let results = p.sso_login(&idp, &claims)?;
+            if json {
+                return print_json(&results);
+            }
+            for r in results {
+                let role = r.role.map(|r| format!(" as {r}")).unwrap_or_default();
+                let rule = r.rule.map(|n| format!(" (rule {n})")).unwrap_or_default();
+                println!("{}: {}{role}{rule}", r.workspace, r.outcome);
+                for c in r.changes {
+                    println!("  {c}");
+                }
+            }
+        }
+        SsoCommand::Enforce {
+            state,
+            workspace,
+            acting,
+        } => {
+            p.set_sso_only(&acting.required()?, &workspace, state == "on")?;
+            println!("SSO-only sign-in {state} for {workspace}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,193 @@
+//! Tenant files: an organization described in one JSON document, applied declaratively and
+//! idempotently (applying twice changes nothing), exported back in the same format.
+
+mod apply;
+mod export;
+mod validate;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::admin::groups::GroupKind;
+use crate::json_locate::{self, JsonPath, Seg};
+
+pub use apply::{ApplyError, ApplyReport, apply};
+pub use export::export;
+
+/// An organization and its workspaces.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSpec {
+    pub organization: String,
+    #[serde(default)]
+    pub workspaces: Vec<WorkspaceSpec>,
+}
+
+/// One workspace: who is in it with which role, and how SSO maps identities to roles.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceSpec {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub sso_only: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub idps: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_roles: Vec<RoleSpec>,
+    /// Invited members. SSO-provisioned members are runtime state, not listed here.
+    #[serde(default)]
+    pub members: Vec<MemberSpec>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupSpec>,
+    /// In rank order: the first match wins (SPEC SSO-2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claim_rules: Vec<RuleSpec>,
+}
+
+/// A custom role (SPEC RB-2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleSpec {
+    pub name: String,
+    pub scopes: Vec<String>,
+}
+
+/// An invited member.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberSpec {
+    pub email: String,
+    pub role: String,
+    /// May sign in locally even when the workspace enforces SSO (SPEC SSO-4).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub break_glass: bool,
+}
+
+/// A group (SPEC GR-1..3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(rename = "type")]
+    pub kind: GroupKind,
+    /// The IdP group a dynamic group mirrors (default: its name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_value: Option<String>,
+    /// Members of a static group (workspace members only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+}
+
+/// A claim-mapping rule; `role` may be `external` to admit external SSO identities.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub claim: String,
+    pub value: String,
+    pub role: String,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A problem with a tenant file, at a path of the document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Located {
+    pub path: JsonPath,
+    pub message: String,
+}
+
+impl Located {
+    pub(crate) fn new(path: JsonPath, message: impl Into<String>) -> Self {
+        Self {
+            path,
+            message: message.into(),
+        }
+    }
+}
+
+/// A problem with a tenant file, with where it is: `FILE:LINE:COL: PATH: MESSAGE`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpecError {
+    pub origin: String,
+    pub line: usize,
+    pub column: usize,
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}: {}",
+            self.origin, self.line, self.column, self.path, self.message
+        )
+    }
+}
+
+/// A tenant file read from `origin`: its text (to locate errors) and its parsed spec.
+pub struct TenantFile {
+    pub origin: String,
+    pub text: String,
+    pub spec: TenantSpec,
+}
+
+impl TenantFile {
+    /// Parses and validates `text`; every error names the path and line:column.
+    pub fn parse(origin: &str, text: &str) -> Result<TenantFile, Vec<SpecError>> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let spec: TenantSpec = serde_path_to_error::deserialize(de).map_err(|e| {
+            let inner = e.inner();
+            vec![SpecError {
+                origin: origin.to_owned(),
+                line: inner.line(),
+                column: inner.column(),
+                path: e.path().to_string(),
+                message: inner
+                    .to_string()
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            }]
+        })?;
+        let file = TenantFile {
+            origin: origin.to_owned(),
+            text: text.to_owned(),
+            spec,
+        };
+        let problems = validate::validate(&file.spec);
+        if problems.is_empty() {
+            Ok(file)
+        } else {
+            Err(file.locate(problems))
+        }
+    }
+
+    /// Attaches line:column to problems found at paths of this file.
+    pub fn locate(&self, problems: Vec<Located>) -> Vec<SpecError> {
+        problems
+            .into_iter()
+            .map(|p| {
+                let (line, column) = json_locate::locate(&self.text, &p.path);
+                SpecError {
+                    origin: self.origin.clone(),
+                    line,
+                    column,
+                    path: p.path.to_string(),
+                    message: p.message,
+                }
+            })
+            .collect()
+    }
+}
+
+/// `workspaces[i]`.
+pub(crate) fn ws_path(i: usize) -> JsonPath {
+    JsonPath(vec![Seg::Key("workspaces".into()), Seg::Index(i)])
+}

@@ -1,0 +1,165 @@
+//! Checks of a tenant spec that need no database: names, scopes, roles, owners, groups.
+
+use std::collections::HashSet;
+
+use crate::access::{BuiltinRole, ScopeSet};
+use crate::admin::groups::GroupKind;
+use crate::admin::roles::validate_role_name;
+use crate::admin::sso::EXTERNAL;
+use crate::principal::Email;
+
+use super::{Located, TenantSpec, ws_path};
+
+/// Every problem found, in document order.
+pub fn validate(spec: &TenantSpec) -> Vec<Located> {
+    let mut out = Vec::new();
+    if spec.organization.trim().is_empty() {
+        out.push(Located::new(
+            Default::default(),
+            "`organization` must name the organization",
+        ));
+    }
+    let mut names = HashSet::new();
+    for (i, ws) in spec.workspaces.iter().enumerate() {
+        let at = ws_path(i);
+        if ws.name.trim().is_empty() || ws.name.chars().any(char::is_whitespace) {
+            out.push(Located::new(
+                at.key("name"),
+                "a workspace name is 1 or more characters without spaces",
+            ));
+        } else if !names.insert(ws.name.as_str()) {
+            out.push(Located::new(
+                at.key("name"),
+                format!("workspace `{}` is declared twice", ws.name),
+            ));
+        }
+
+        let mut idps = HashSet::new();
+        for (j, idp) in ws.idps.iter().enumerate() {
+            if idp.trim().is_empty() || !idps.insert(idp.as_str()) {
+                out.push(Located::new(
+                    at.key("idps").index(j),
+                    format!("IdP `{idp}` is empty or listed twice"),
+                ));
+            }
+        }
+
+        let mut roles = HashSet::new();
+        for (j, role) in ws.custom_roles.iter().enumerate() {
+            let rp = at.key("custom_roles").index(j);
+            if let Err(e) = validate_role_name(&role.name) {
+                out.push(Located::new(rp.key("name"), e.to_string()));
+            } else if !roles.insert(role.name.as_str()) {
+                out.push(Located::new(
+                    rp.key("name"),
+                    format!("custom role `{}` is declared twice", role.name),
+                ));
+            }
+            for (k, scope) in role.scopes.iter().enumerate() {
+                if let Err(e) = ScopeSet::parse([scope.as_str()]) {
+                    out.push(Located::new(
+                        rp.key("scopes").index(k),
+                        format!("{e} (SPEC RB-2)"),
+                    ));
+                }
+            }
+        }
+        let role_exists = |name: &str| BuiltinRole::parse(name).is_some() || roles.contains(name);
+
+        let mut members = HashSet::new();
+        let mut owners = 0;
+        for (j, m) in ws.members.iter().enumerate() {
+            let mp = at.key("members").index(j);
+            match Email::parse(&m.email) {
+                Ok(email) if !members.insert(email.clone()) => out.push(Located::new(
+                    mp.key("email"),
+                    format!("{email} is listed twice (emails compare case-insensitively)"),
+                )),
+                Ok(_) => {}
+                Err(e) => out.push(Located::new(mp.key("email"), e)),
+            }
+            if !role_exists(&m.role) {
+                out.push(Located::new(
+                    mp.key("role"),
+                    format!(
+                        "there is no role `{}` in workspace `{}` (declare it under custom_roles)",
+                        m.role, ws.name
+                    ),
+                ));
+            }
+            if BuiltinRole::parse(&m.role) == Some(BuiltinRole::Owner) {
+                owners += 1;
+            }
+        }
+        if owners == 0 {
+            out.push(Located::new(
+                at.key("members"),
+                format!(
+                    "workspace `{}` needs at least one owner (SPEC UA-3)",
+                    ws.name
+                ),
+            ));
+        }
+
+        let mut groups = HashSet::new();
+        for (j, g) in ws.groups.iter().enumerate() {
+            let gp = at.key("groups").index(j);
+            if g.name.trim().is_empty() || !groups.insert(g.name.as_str()) {
+                out.push(Located::new(
+                    gp.key("name"),
+                    format!("group `{}` is empty or declared twice (SPEC GR-1)", g.name),
+                ));
+            }
+            match g.kind {
+                GroupKind::Dynamic => {
+                    if ws.idps.is_empty() {
+                        out.push(Located::new(
+                            gp.key("type"),
+                            format!(
+                                "dynamic group `{}` needs an IdP in `idps` (SPEC GR-3)",
+                                g.name
+                            ),
+                        ));
+                    }
+                    if !g.members.is_empty() {
+                        out.push(Located::new(gp.key("members"), format!("dynamic group `{}` gets its members from SSO logins; it cannot list members (SPEC GR-3)", g.name)));
+                    }
+                }
+                GroupKind::Static => {
+                    if g.claim_value.is_some() {
+                        out.push(Located::new(
+                            gp.key("claim_value"),
+                            "only dynamic groups mirror an IdP group",
+                        ));
+                    }
+                    for (k, email) in g.members.iter().enumerate() {
+                        let known = Email::parse(email).is_ok_and(|e| members.contains(&e));
+                        if !known {
+                            out.push(Located::new(gp.key("members").index(k), format!("{email} is not a member of `{}`; only members can join its groups (SPEC GR-2)", ws.name)));
+                        }
+                    }
+                }
+            }
+        }
+
+        for (j, r) in ws.claim_rules.iter().enumerate() {
+            let rp = at.key("claim_rules").index(j);
+            if r.claim.trim().is_empty() || r.value.is_empty() {
+                out.push(Located::new(
+                    rp.clone(),
+                    "a claim rule needs a claim name and a value",
+                ));
+            }
+            if r.role != EXTERNAL && !role_exists(&r.role) {
+                out.push(Located::new(
+                    rp.key("role"),
+                    format!(
+                        "there is no role `{}` in workspace `{}` (or use `external`)",
+                        r.role, ws.name
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
