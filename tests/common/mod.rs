@@ -66,3 +66,29 @@ pub fn flowhost(dir: &Path, db: &Path, args: &[&str]) -> Output {
         .output()
         .expect("flowhost runs")
 }
+
+/// The example tenant shipped under `tests/tenants/`.
+pub fn example_tenant_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tenants/acme-mssp.json")
+}
+
+/// A platform on a fresh in-memory database with the example tenant applied by the console.
+pub fn example_platform() -> flowhost::platform::Platform {
+    let platform = flowhost::platform::Platform::new(flowhost::store::Db::open_in_memory().expect("db"))
+        .expect("platform");
+    let path = example_tenant_path();
+    let text = std::fs::read_to_string(&path).expect("example tenant");
+    let file = flowhost::tenant::TenantFile::parse("acme-mssp.json", &text).expect("valid tenant");
+    flowhost::tenant::apply(&platform, &file, None).expect("applies");
+    platform
+}
+
+/// A person signed in locally.
+pub fn user(email: &str) -> Principal {
+    Principal::local(flowhost::principal::Email::parse(email).expect("email"))
+}
+
+/// A person signed in through SSO.
+pub fn sso_user(email: &str) -> Principal {
+    Principal::sso(flowhost::principal::Email::parse(email).expect("email"))
+}

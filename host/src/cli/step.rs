@@ -1,9 +1,11 @@
 //! `flowhost step run`: run one step component and show its output, logs and events.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
+use flowhost::platform::Platform;
 use flowhost::principal::{Caller, Email, Principal};
 use flowhost::services::HostServices;
 use flowhost::store::{Db, ExecutionRecord};
@@ -63,7 +65,11 @@ fn run_step(db_path: &Path, args: RunArgs) -> anyhow::Result<()> {
         timeout: Duration::from_millis(args.timeout_ms),
         ..StepLimits::default()
     };
-    let mut db = Db::open(db_path)?;
+    let platform = Arc::new(Platform::new(Db::open(db_path)?)?);
+    let services = HostServices {
+        access: platform.clone(),
+        ..HostServices::deny_all()
+    };
     let cache_dir = db_path.parent().map(|d| d.join("cache"));
     let runtime = StepRuntime::new(&settings, cache_dir)?;
     let step = runtime.load(&args.step)?;
@@ -71,10 +77,10 @@ fn run_step(db_path: &Path, args: RunArgs) -> anyhow::Result<()> {
         workspace: args.workspace.clone(),
         principal: principal.clone(),
     };
-    let execution = runtime.execute(&step, &input, caller, HostServices::deny_all(), limits);
+    let execution = runtime.execute(&step, &input, caller, services, limits);
     let principal_name = principal.to_string();
     let component = args.step.display().to_string();
-    let id = db.record_step_execution(&ExecutionRecord {
+    let id = platform.db().record_step_execution(&ExecutionRecord {
         workspace: &args.workspace,
         principal: &principal_name,
         component: &component,

@@ -2,6 +2,7 @@
 //! every authorization decision is made behind them, with the caller passed explicitly.
 
 pub mod access;
+mod access_service;
 pub mod cases;
 pub mod deny_all;
 pub mod events;
