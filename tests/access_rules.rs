@@ -31,7 +31,9 @@ fn reason(p: &Platform, who: &Principal, ws: &str, scope: Scope) -> String {
 }
 
 fn audit_count(p: &Platform, ws: &str) -> usize {
-    p.audit_log(&user(OWNER), ws, 0).expect("owner reads audit").len()
+    p.audit_log(&user(OWNER), ws, 0)
+        .expect("owner reads audit")
+        .len()
 }
 
 fn denied(result: Result<impl std::fmt::Debug, HostError>) -> String {
@@ -51,7 +53,9 @@ fn id_1_nothing_is_usable_across_workspaces() {
     assert!(!allowed(&p, &user(OPERATOR), GLOBEX, Scope::PlaybookGet));
     assert!(reason(&p, &user(OPERATOR), GLOBEX, Scope::PlaybookGet).contains("not a member"));
     // A key of one workspace is worthless in another.
-    let key = p.create_key(&user(OPERATOR), SOC, "cli", NewKey::Personal, None).expect("key");
+    let key = p
+        .create_key(&user(OPERATOR), SOC, "cli", NewKey::Personal, None)
+        .expect("key");
     let as_key = Principal::ApiKey(key.id.clone());
     assert!(allowed(&p, &as_key, SOC, Scope::PlaybookExecute));
     assert!(reason(&p, &as_key, GLOBEX, Scope::PlaybookGet).contains("another workspace"));
@@ -67,16 +71,34 @@ fn id_2_one_person_holds_different_roles_in_different_workspaces() {
     let p = example_platform();
     // Olivia is a break-glass owner in both; Tina is triage-analyst here, operator there.
     assert!(allowed(&p, &user(ANALYST), SOC, Scope::CaseWrite));
-    assert!(!allowed(&p, &user(ANALYST), SOC, Scope::ApikeyWrite), "triage-analyst has no apikey.write");
-    p.sso_login("globex-entra", &json!({ "email": ANALYST, "groups": ["Flowhost-Admins"] })).expect("login");
-    assert!(allowed(&p, &sso_user(ANALYST), GLOBEX, Scope::UserWrite), "owner in globex via SSO");
-    assert!(!allowed(&p, &user(ANALYST), SOC, Scope::UserWrite), "still not owner in mssp-soc");
+    assert!(
+        !allowed(&p, &user(ANALYST), SOC, Scope::ApikeyWrite),
+        "triage-analyst has no apikey.write"
+    );
+    p.sso_login(
+        "globex-entra",
+        &json!({ "email": ANALYST, "groups": ["Flowhost-Admins"] }),
+    )
+    .expect("login");
+    assert!(
+        allowed(&p, &sso_user(ANALYST), GLOBEX, Scope::UserWrite),
+        "owner in globex via SSO"
+    );
+    assert!(
+        !allowed(&p, &user(ANALYST), SOC, Scope::UserWrite),
+        "still not owner in mssp-soc"
+    );
 }
 
 #[test]
 fn emails_compare_case_insensitively_everywhere() {
     let p = example_platform();
-    assert!(allowed(&p, &user("  TINA.Analyst@ACME-mssp.test "), SOC, Scope::CaseRead));
+    assert!(allowed(
+        &p,
+        &user("  TINA.Analyst@ACME-mssp.test "),
+        SOC,
+        Scope::CaseRead
+    ));
     let err = p.invite_user(&user(OWNER), SOC, "Tina.Analyst@Acme-MSSP.test", "viewer");
     assert!(matches!(err, Err(HostError::Conflict(_))), "{err:?}");
 }
@@ -106,14 +128,35 @@ fn rb_2_custom_roles_need_user_write_and_known_scopes() {
     let bad = vec!["case.read".to_owned(), "case.delete".to_owned()];
     let err = p.create_role(&user(OWNER), SOC, "case-clerk", &bad);
     assert!(matches!(err, Err(HostError::Invalid(m)) if m.contains("unknown scope `case.delete`")));
-    p.create_role(&user(OWNER), SOC, "case-clerk", &scopes).expect("owner creates");
-    assert!(matches!(p.create_role(&user(OWNER), SOC, "case-clerk", &scopes), Err(HostError::Conflict(_))));
-    assert!(matches!(p.create_role(&user(OWNER), SOC, "owner", &scopes), Err(HostError::Invalid(_))));
-    p.invite_user(&user(OWNER), SOC, "clerk@acme-mssp.test", "case-clerk").expect("invite");
-    assert!(allowed(&p, &user("clerk@acme-mssp.test"), SOC, Scope::CaseWrite));
-    assert!(!allowed(&p, &user("clerk@acme-mssp.test"), SOC, Scope::PlaybookGet));
+    p.create_role(&user(OWNER), SOC, "case-clerk", &scopes)
+        .expect("owner creates");
+    assert!(matches!(
+        p.create_role(&user(OWNER), SOC, "case-clerk", &scopes),
+        Err(HostError::Conflict(_))
+    ));
+    assert!(matches!(
+        p.create_role(&user(OWNER), SOC, "owner", &scopes),
+        Err(HostError::Invalid(_))
+    ));
+    p.invite_user(&user(OWNER), SOC, "clerk@acme-mssp.test", "case-clerk")
+        .expect("invite");
+    assert!(allowed(
+        &p,
+        &user("clerk@acme-mssp.test"),
+        SOC,
+        Scope::CaseWrite
+    ));
+    assert!(!allowed(
+        &p,
+        &user("clerk@acme-mssp.test"),
+        SOC,
+        Scope::PlaybookGet
+    ));
     // A role in use cannot be deleted out from under its holders.
-    assert!(matches!(p.delete_role(&user(OWNER), SOC, "case-clerk"), Err(HostError::Conflict(_))));
+    assert!(matches!(
+        p.delete_role(&user(OWNER), SOC, "case-clerk"),
+        Err(HostError::Conflict(_))
+    ));
 }
 
 #[test]
@@ -121,32 +164,64 @@ fn rb_3_every_decision_carries_its_reason() {
     let p = example_platform();
     let d = p.check(&user(ANALYST), SOC, Scope::CaseWrite);
     assert!(d.allowed);
-    assert_eq!(d.reason.to_string(), "granted by role `triage-analyst`, which includes `case.write`");
+    assert_eq!(
+        d.reason.to_string(),
+        "granted by role `triage-analyst`, which includes `case.write`"
+    );
     let d = p.check(&user(ANALYST), SOC, Scope::AuditRead);
     assert!(!d.allowed);
-    assert!(d.reason.to_string().contains("does not include `audit.read`"));
+    assert!(
+        d.reason
+            .to_string()
+            .contains("does not include `audit.read`")
+    );
     assert!(reason(&p, &Principal::Anonymous, SOC, Scope::CaseRead).contains("no principal"));
-    assert!(reason(&p, &user(OWNER), "nowhere", Scope::CaseRead).contains("no workspace `nowhere`"));
+    assert!(
+        reason(&p, &user(OWNER), "nowhere", Scope::CaseRead).contains("no workspace `nowhere`")
+    );
 }
 
 #[test]
 fn rb_4_personal_keys_follow_their_owners_current_role() {
     let p = example_platform();
-    let key = p.create_key(&user(OPERATOR), SOC, "laptop", NewKey::Personal, None).expect("key");
+    let key = p
+        .create_key(&user(OPERATOR), SOC, "laptop", NewKey::Personal, None)
+        .expect("key");
     let k = Principal::ApiKey(key.id.clone());
     assert!(allowed(&p, &k, SOC, Scope::PlaybookExecute));
-    p.set_user_role(&user(OWNER), SOC, OPERATOR, "viewer").expect("demote");
-    assert!(!allowed(&p, &k, SOC, Scope::PlaybookExecute), "demotion takes effect at once");
+    p.set_user_role(&user(OWNER), SOC, OPERATOR, "viewer")
+        .expect("demote");
+    assert!(
+        !allowed(&p, &k, SOC, Scope::PlaybookExecute),
+        "demotion takes effect at once"
+    );
     assert!(allowed(&p, &k, SOC, Scope::PlaybookGet));
     p.delete_user(&user(OWNER), SOC, OPERATOR).expect("delete");
-    assert!(!allowed(&p, &k, SOC, Scope::PlaybookGet), "a deleted user's keys lose all power");
+    assert!(
+        !allowed(&p, &k, SOC, Scope::PlaybookGet),
+        "a deleted user's keys lose all power"
+    );
 }
 
 #[test]
 fn rb_4_service_keys_carry_an_owner_chosen_role_and_can_be_revoked() {
     let p = example_platform();
-    denied(p.create_key(&user(LEAD), SOC, "ci", NewKey::Service { role: "operator" }, None));
-    let key = p.create_key(&user(OWNER), SOC, "ci", NewKey::Service { role: "operator" }, None).expect("key");
+    denied(p.create_key(
+        &user(LEAD),
+        SOC,
+        "ci",
+        NewKey::Service { role: "operator" },
+        None,
+    ));
+    let key = p
+        .create_key(
+            &user(OWNER),
+            SOC,
+            "ci",
+            NewKey::Service { role: "operator" },
+            None,
+        )
+        .expect("key");
     let k = Principal::ApiKey(key.id.clone());
     assert!(allowed(&p, &k, SOC, Scope::PlaybookExecute));
     assert!(!allowed(&p, &k, SOC, Scope::PlaybookWrite));
@@ -159,27 +234,53 @@ fn rb_4_service_keys_carry_an_owner_chosen_role_and_can_be_revoked() {
 #[test]
 fn rb_4_keys_expire_and_secrets_are_stored_hashed() {
     let p = example_platform();
-    let key = p.create_key(&user(OPERATOR), SOC, "short", NewKey::Personal, Some(3600)).expect("key");
+    let key = p
+        .create_key(&user(OPERATOR), SOC, "short", NewKey::Personal, Some(3600))
+        .expect("key");
     let secret = key.token.rsplit('_').next().expect("token has a secret");
     let stored: String = p
         .db()
         .conn()
-        .query_row("SELECT secret_hash FROM api_keys WHERE id = ?1", [&key.id], |r| r.get(0))
+        .query_row(
+            "SELECT secret_hash FROM api_keys WHERE id = ?1",
+            [&key.id],
+            |r| r.get(0),
+        )
         .expect("stored");
     assert!(!stored.contains(secret), "the secret is not stored");
-    assert_eq!(p.authenticate_key(&key.token).expect("valid token"), Principal::ApiKey(key.id.clone()));
+    assert_eq!(
+        p.authenticate_key(&key.token).expect("valid token"),
+        Principal::ApiKey(key.id.clone())
+    );
     let forged = format!("{}0", &key.token[..key.token.len() - 1]);
     assert!(p.authenticate_key(&forged).is_err());
     // Move the expiry into the past, as time would.
-    p.db().conn().execute("UPDATE api_keys SET expires_at = 1 WHERE id = ?1", [&key.id]).expect("expire");
+    p.db()
+        .conn()
+        .execute(
+            "UPDATE api_keys SET expires_at = 1 WHERE id = ?1",
+            [&key.id],
+        )
+        .expect("expire");
     let reloaded = reload(&p);
-    assert!(reason(&reloaded, &Principal::ApiKey(key.id), SOC, Scope::PlaybookGet).contains("expired"));
+    assert!(
+        reason(
+            &reloaded,
+            &Principal::ApiKey(key.id),
+            SOC,
+            Scope::PlaybookGet
+        )
+        .contains("expired")
+    );
 }
 
 /// A platform over the same database, with a freshly built index (as a new process would).
 fn reload(p: &Platform) -> Platform {
     let path = tempfile::NamedTempFile::new().expect("tmp");
-    p.db().conn().execute("VACUUM INTO ?1", [path.path().to_str().expect("utf-8")]).expect("copy");
+    p.db()
+        .conn()
+        .execute("VACUUM INTO ?1", [path.path().to_str().expect("utf-8")])
+        .expect("copy");
     Platform::new(flowhost::store::Db::open(path.path()).expect("db")).expect("platform")
 }
 
@@ -191,31 +292,63 @@ fn ua_1_only_owners_manage_users() {
     denied(p.invite_user(&user(LEAD), SOC, "new@acme-mssp.test", "viewer"));
     denied(p.delete_user(&user(LEAD), SOC, OPERATOR));
     denied(p.set_user_role(&user(LEAD), SOC, OPERATOR, "owner"));
-    denied(p.add_claim_rule(&user(LEAD), SOC, ClaimRule { rank: 0, claim: "g".into(), value: "v".into(), role: "owner".into() }, None));
-    p.invite_user(&user(OWNER), SOC, "new@acme-mssp.test", "viewer").expect("owner invites");
-    assert!(allowed(&p, &user("new@acme-mssp.test"), SOC, Scope::PlaybookGet));
+    denied(p.add_claim_rule(
+        &user(LEAD),
+        SOC,
+        ClaimRule {
+            rank: 0,
+            claim: "g".into(),
+            value: "v".into(),
+            role: "owner".into(),
+        },
+        None,
+    ));
+    p.invite_user(&user(OWNER), SOC, "new@acme-mssp.test", "viewer")
+        .expect("owner invites");
+    assert!(allowed(
+        &p,
+        &user("new@acme-mssp.test"),
+        SOC,
+        Scope::PlaybookGet
+    ));
 }
 
 #[test]
 fn ua_2_deleting_a_user_keeps_their_history() {
     let p = example_platform();
-    p.create_key(&user(ANALYST), SOC, "k", NewKey::Personal, None).expect_err("triage-analyst lacks apikey.write");
+    p.create_key(&user(ANALYST), SOC, "k", NewKey::Personal, None)
+        .expect_err("triage-analyst lacks apikey.write");
     let before = audit_count(&p, SOC);
     p.delete_user(&user(OWNER), SOC, ANALYST).expect("delete");
     assert!(!allowed(&p, &user(ANALYST), SOC, Scope::CaseRead));
     let groups = p.list_groups(&user(OWNER), SOC).expect("groups");
-    assert!(groups.iter().all(|g| !g.members.contains(&ANALYST.to_owned())), "group memberships removed");
+    assert!(
+        groups
+            .iter()
+            .all(|g| !g.members.contains(&ANALYST.to_owned())),
+        "group memberships removed"
+    );
     let log = p.audit_log(&user(OWNER), SOC, 0).expect("audit");
     assert_eq!(log.len(), before + 1);
-    assert!(log.iter().any(|e| e.target == ANALYST && e.action == "user.invite"), "old entries naming them stay");
+    assert!(
+        log.iter()
+            .any(|e| e.target == ANALYST && e.action == "user.invite"),
+        "old entries naming them stay"
+    );
     // Their membership elsewhere is untouched.
-    assert!(p.list_users(&user(OWNER), GLOBEX).expect("users").iter().any(|m| m.email == ANALYST));
+    assert!(
+        p.list_users(&user(OWNER), GLOBEX)
+            .expect("users")
+            .iter()
+            .any(|m| m.email == ANALYST)
+    );
 }
 
 #[test]
 fn ua_3_the_last_owner_cannot_be_deleted_or_demoted() {
     let p = example_platform();
-    p.delete_user(&user(OWNER), GLOBEX, GLOBEX_ADMIN).expect("one of two owners may go");
+    p.delete_user(&user(OWNER), GLOBEX, GLOBEX_ADMIN)
+        .expect("one of two owners may go");
     let err = p.delete_user(&user(OWNER), GLOBEX, OWNER);
     assert!(matches!(err, Err(HostError::Conflict(m)) if m.contains("last Owner")));
     let err = p.set_user_role(&user(OWNER), GLOBEX, OWNER, "viewer");
@@ -232,27 +365,57 @@ fn ua_4_every_change_writes_an_audit_entry_and_refusals_write_none() {
         assert_eq!(now, n + 1, "{what} writes one entry");
         n = now;
     };
-    p.invite_user(&user(OWNER), SOC, "a@acme-mssp.test", "viewer").expect("invite");
+    p.invite_user(&user(OWNER), SOC, "a@acme-mssp.test", "viewer")
+        .expect("invite");
     step(&p, "invite");
-    p.set_user_role(&user(OWNER), SOC, "a@acme-mssp.test", "operator").expect("role");
+    p.set_user_role(&user(OWNER), SOC, "a@acme-mssp.test", "operator")
+        .expect("role");
     step(&p, "set-role");
-    p.create_role(&user(OWNER), SOC, "r", &["case.read".to_owned()]).expect("role");
+    p.create_role(&user(OWNER), SOC, "r", &["case.read".to_owned()])
+        .expect("role");
     step(&p, "role create");
-    p.create_group(&user(OWNER), SOC, "g", "", GroupKind::Static, None).expect("group");
+    p.create_group(&user(OWNER), SOC, "g", "", GroupKind::Static, None)
+        .expect("group");
     step(&p, "group create");
-    p.add_group_member(&user(OWNER), SOC, "g", "a@acme-mssp.test").expect("add");
+    p.add_group_member(&user(OWNER), SOC, "g", "a@acme-mssp.test")
+        .expect("add");
     step(&p, "group add");
-    let rule = ClaimRule { rank: 0, claim: "groups".into(), value: "x".into(), role: "viewer".into() };
-    p.add_claim_rule(&user(OWNER), SOC, rule, Some(1)).expect("rule");
+    let rule = ClaimRule {
+        rank: 0,
+        claim: "groups".into(),
+        value: "x".into(),
+        role: "viewer".into(),
+    };
+    p.add_claim_rule(&user(OWNER), SOC, rule, Some(1))
+        .expect("rule");
     step(&p, "rule add");
-    p.create_key(&user(OWNER), SOC, "k", NewKey::Service { role: "viewer" }, None).expect("key");
+    p.create_key(
+        &user(OWNER),
+        SOC,
+        "k",
+        NewKey::Service { role: "viewer" },
+        None,
+    )
+    .expect("key");
     step(&p, "key create");
-    p.delete_user(&user(OWNER), SOC, "a@acme-mssp.test").expect("delete");
+    p.delete_user(&user(OWNER), SOC, "a@acme-mssp.test")
+        .expect("delete");
     step(&p, "delete");
     denied(p.invite_user(&user(LEAD), SOC, "b@acme-mssp.test", "viewer"));
     assert_eq!(audit_count(&p, SOC), n, "a refused change writes nothing");
-    let last = p.audit_log(&user(OWNER), SOC, 0).expect("log").pop().expect("entry");
-    assert_eq!((last.actor.as_str(), last.actor_kind.as_str(), last.action.as_str()), (OWNER, "user", "user.delete"));
+    let last = p
+        .audit_log(&user(OWNER), SOC, 0)
+        .expect("log")
+        .pop()
+        .expect("entry");
+    assert_eq!(
+        (
+            last.actor.as_str(),
+            last.actor_kind.as_str(),
+            last.action.as_str()
+        ),
+        (OWNER, "user", "user.delete")
+    );
 }
 
 // --- GR: groups --------------------------------------------------------------------------
@@ -270,8 +433,10 @@ fn gr_2_only_members_join_static_groups() {
     let p = example_platform();
     let err = p.add_group_member(&user(OWNER), SOC, "ir-team", GLOBEX_ADMIN);
     assert!(matches!(err, Err(HostError::Invalid(m)) if m.contains("not a member")));
-    p.add_group_member(&user(OWNER), SOC, "ir-team", OPERATOR).expect("member joins");
-    p.remove_group_member(&user(OWNER), SOC, "ir-team", OPERATOR).expect("member leaves");
+    p.add_group_member(&user(OWNER), SOC, "ir-team", OPERATOR)
+        .expect("member joins");
+    p.remove_group_member(&user(OWNER), SOC, "ir-team", OPERATOR)
+        .expect("member leaves");
 }
 
 #[test]
@@ -293,11 +458,29 @@ fn gr_3_dynamic_groups_sync_from_claims_and_refuse_manual_edits() {
     let err = p.create_group(&user(OWNER), "no-idp", "d", "", GroupKind::Dynamic, None);
     assert!(matches!(err, Err(HostError::Invalid(m)) if m.contains("needs an IdP")));
 
-    let members = |p: &Platform| p.list_groups(&user(OWNER), SOC).expect("groups").into_iter().find(|g| g.name == "soc-analysts").expect("group").members;
-    p.sso_login("acme-okta", &json!({ "email": "dana@acme-mssp.test", "groups": ["soc-analysts"] })).expect("login");
+    let members = |p: &Platform| {
+        p.list_groups(&user(OWNER), SOC)
+            .expect("groups")
+            .into_iter()
+            .find(|g| g.name == "soc-analysts")
+            .expect("group")
+            .members
+    };
+    p.sso_login(
+        "acme-okta",
+        &json!({ "email": "dana@acme-mssp.test", "groups": ["soc-analysts"] }),
+    )
+    .expect("login");
     assert_eq!(members(&p), ["dana@acme-mssp.test"]);
-    p.sso_login("acme-okta", &json!({ "email": "dana@acme-mssp.test", "groups": [], "department": "security" })).expect("login");
-    assert!(members(&p).is_empty(), "left the dynamic group when the claim went away");
+    p.sso_login(
+        "acme-okta",
+        &json!({ "email": "dana@acme-mssp.test", "groups": [], "department": "security" }),
+    )
+    .expect("login");
+    assert!(
+        members(&p).is_empty(),
+        "left the dynamic group when the claim went away"
+    );
 }
 
 // --- SSO: single sign-on and claim mapping -----------------------------------------------
@@ -305,38 +488,98 @@ fn gr_3_dynamic_groups_sync_from_claims_and_refuse_manual_edits() {
 #[test]
 fn sso_2_first_matching_rule_wins_and_re_ranking_changes_the_outcome() {
     let p = example_platform();
-    let claims = json!({ "email": "erin@acme-mssp.test", "groups": ["soc-analysts", "soc-admins"] });
+    let claims =
+        json!({ "email": "erin@acme-mssp.test", "groups": ["soc-analysts", "soc-admins"] });
     let r = p.sso_login("acme-okta", &claims).expect("login");
     assert_eq!((r[0].rule, r[0].role.as_deref()), (Some(1), Some("owner")));
     p.move_claim_rule(&user(OWNER), SOC, 2, 1).expect("re-rank");
     let r = p.sso_login("acme-okta", &claims).expect("login");
-    assert_eq!((r[0].rule, r[0].role.as_deref()), (Some(1), Some("triage-analyst")));
-    assert!(!allowed(&p, &sso_user("erin@acme-mssp.test"), SOC, Scope::UserWrite));
+    assert_eq!(
+        (r[0].rule, r[0].role.as_deref()),
+        (Some(1), Some("triage-analyst"))
+    );
+    assert!(!allowed(
+        &p,
+        &sso_user("erin@acme-mssp.test"),
+        SOC,
+        Scope::UserWrite
+    ));
     let rules = p.list_claim_rules(&user(OWNER), SOC).expect("rules");
-    assert_eq!(rules.iter().map(|r| r.value.as_str()).collect::<Vec<_>>(), ["soc-analysts", "soc-admins", "security"]);
+    assert_eq!(
+        rules.iter().map(|r| r.value.as_str()).collect::<Vec<_>>(),
+        ["soc-analysts", "soc-admins", "security"]
+    );
 }
 
 #[test]
 fn sso_3_unmatched_first_timers_get_no_account_and_returning_users_lose_their_role() {
     let p = example_platform();
-    let r = p.sso_login("acme-okta", &json!({ "email": "mallory@evil.test", "groups": ["nope"] })).expect("login");
+    let r = p
+        .sso_login(
+            "acme-okta",
+            &json!({ "email": "mallory@evil.test", "groups": ["nope"] }),
+        )
+        .expect("login");
     assert_eq!(r[0].outcome, "denied");
-    let users: i64 = p.db().conn().query_row("SELECT count(*) FROM users WHERE email = 'mallory@evil.test'", [], |r| r.get(0)).expect("count");
+    let users: i64 = p
+        .db()
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM users WHERE email = 'mallory@evil.test'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
     assert_eq!(users, 0, "no account is created");
-    p.sso_login("acme-okta", &json!({ "email": "fred@acme-mssp.test", "department": "security" })).expect("login");
-    assert!(allowed(&p, &sso_user("fred@acme-mssp.test"), SOC, Scope::CaseRead));
-    p.sso_login("acme-okta", &json!({ "email": "fred@acme-mssp.test", "department": "sales" })).expect("login");
-    assert!(!allowed(&p, &sso_user("fred@acme-mssp.test"), SOC, Scope::CaseRead));
-    assert!(!allowed(&p, &user("fred@acme-mssp.test"), SOC, Scope::CaseRead));
+    p.sso_login(
+        "acme-okta",
+        &json!({ "email": "fred@acme-mssp.test", "department": "security" }),
+    )
+    .expect("login");
+    assert!(allowed(
+        &p,
+        &sso_user("fred@acme-mssp.test"),
+        SOC,
+        Scope::CaseRead
+    ));
+    p.sso_login(
+        "acme-okta",
+        &json!({ "email": "fred@acme-mssp.test", "department": "sales" }),
+    )
+    .expect("login");
+    assert!(!allowed(
+        &p,
+        &sso_user("fred@acme-mssp.test"),
+        SOC,
+        Scope::CaseRead
+    ));
+    assert!(!allowed(
+        &p,
+        &user("fred@acme-mssp.test"),
+        SOC,
+        Scope::CaseRead
+    ));
 }
 
 #[test]
 fn sso_4_sso_only_workspaces_refuse_local_sign_in_except_break_glass() {
     let p = example_platform();
     assert!(reason(&p, &user(GLOBEX_ADMIN), GLOBEX, Scope::UserWrite).contains("SSO-only"));
-    assert!(allowed(&p, &user(OWNER), GLOBEX, Scope::UserWrite), "break-glass account");
-    p.sso_login("globex-entra", &json!({ "email": GLOBEX_ADMIN, "groups": ["Flowhost-Admins"] })).expect("login");
-    assert!(allowed(&p, &sso_user(GLOBEX_ADMIN), GLOBEX, Scope::UserWrite));
+    assert!(
+        allowed(&p, &user(OWNER), GLOBEX, Scope::UserWrite),
+        "break-glass account"
+    );
+    p.sso_login(
+        "globex-entra",
+        &json!({ "email": GLOBEX_ADMIN, "groups": ["Flowhost-Admins"] }),
+    )
+    .expect("login");
+    assert!(allowed(
+        &p,
+        &sso_user(GLOBEX_ADMIN),
+        GLOBEX,
+        Scope::UserWrite
+    ));
     // Claiming an SSO sign-in without one is refused.
     assert!(!allowed(&p, &sso_user(OWNER), GLOBEX, Scope::UserWrite));
     p.set_sso_only(&user(OWNER), GLOBEX, false).expect("lift");
@@ -347,7 +590,11 @@ fn sso_4_sso_only_workspaces_refuse_local_sign_in_except_break_glass() {
 fn sso_5_an_sso_denial_overrides_an_invitation() {
     let p = example_platform();
     assert!(allowed(&p, &user(LEAD), SOC, Scope::PlaybookPublish));
-    p.sso_login("acme-okta", &json!({ "email": LEAD, "groups": ["marketing"] })).expect("login");
+    p.sso_login(
+        "acme-okta",
+        &json!({ "email": LEAD, "groups": ["marketing"] }),
+    )
+    .expect("login");
     assert!(reason(&p, &user(LEAD), SOC, Scope::PlaybookGet).contains("denied by SSO"));
     assert!(!allowed(&p, &sso_user(LEAD), SOC, Scope::PlaybookGet));
 }
@@ -355,9 +602,22 @@ fn sso_5_an_sso_denial_overrides_an_invitation() {
 #[test]
 fn external_identities_hold_no_scopes() {
     let p = example_platform();
-    let r = p.sso_login("globex-entra", &json!({ "email": "vic@vendor.test", "groups": ["Vendors"] })).expect("login");
+    let r = p
+        .sso_login(
+            "globex-entra",
+            &json!({ "email": "vic@vendor.test", "groups": ["Vendors"] }),
+        )
+        .expect("login");
     assert_eq!(r[0].outcome, "external");
-    assert!(reason(&p, &sso_user("vic@vendor.test"), GLOBEX, Scope::InteractionSubmit).contains("external SSO identity"));
+    assert!(
+        reason(
+            &p,
+            &sso_user("vic@vendor.test"),
+            GLOBEX,
+            Scope::InteractionSubmit
+        )
+        .contains("external SSO identity")
+    );
 }
 
 // --- AU: audit ---------------------------------------------------------------------------
@@ -367,15 +627,25 @@ fn au_1_reading_the_audit_log_needs_audit_read() {
     let p = example_platform();
     denied(p.audit_log(&user(LEAD), SOC, 0));
     let entries = p.audit_log(&user(OWNER), SOC, 0).expect("owner reads");
-    assert!(entries.iter().all(|e| e.workspace == SOC && e.actor_kind == "console"));
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.workspace == SOC && e.actor_kind == "console")
+    );
 }
 
 #[test]
 fn au_2_the_audit_log_is_append_only() {
     let p = example_platform();
     let db = p.db();
-    let err = db.conn().execute("UPDATE audit_log SET actor = 'someone else'", []).expect_err("no update");
+    let err = db
+        .conn()
+        .execute("UPDATE audit_log SET actor = 'someone else'", [])
+        .expect_err("no update");
     assert!(err.to_string().contains("append-only"));
-    let err = db.conn().execute("DELETE FROM audit_log", []).expect_err("no delete");
+    let err = db
+        .conn()
+        .execute("DELETE FROM audit_log", [])
+        .expect_err("no delete");
     assert!(err.to_string().contains("append-only"));
 }

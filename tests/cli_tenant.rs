@@ -17,15 +17,25 @@ fn stderr(out: &std::process::Output) -> String {
 
 fn audit_rows(db: &Path) -> i64 {
     let db = flowhost::store::Db::open(db).expect("db");
-    db.conn().query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0)).expect("count")
+    db.conn()
+        .query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
+        .expect("count")
 }
 
 fn applied(dir: &Path) -> std::path::PathBuf {
     let db = dir.join("flowhost.db");
     let tenant = example_tenant_path();
-    let out = flowhost(dir, &db, &["tenant", "apply", tenant.to_str().expect("utf-8")]);
+    let out = flowhost(
+        dir,
+        &db,
+        &["tenant", "apply", tenant.to_str().expect("utf-8")],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("mssp-soc: workspace created"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("mssp-soc: workspace created"),
+        "{}",
+        stdout(&out)
+    );
     db
 }
 
@@ -36,7 +46,11 @@ fn applying_twice_changes_nothing_and_writes_no_audit() {
     let rows = audit_rows(&db);
     assert!(rows > 10);
     let tenant = example_tenant_path();
-    let out = flowhost(dir.path(), &db, &["tenant", "apply", tenant.to_str().expect("utf-8")]);
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "apply", tenant.to_str().expect("utf-8")],
+    );
     assert!(out.status.success());
     assert_eq!(stdout(&out).trim(), "no changes");
     assert_eq!(audit_rows(&db), rows);
@@ -53,7 +67,11 @@ fn export_prints_the_same_format_back() {
     std::fs::write(dir.path().join("export.json"), &out.stdout).expect("write");
     let out = flowhost(dir.path(), &db, &["tenant", "apply", "export.json"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stdout(&out).trim(), "no changes", "applying an export is a no-op");
+    assert_eq!(
+        stdout(&out).trim(),
+        "no changes",
+        "applying an export is a no-op"
+    );
 }
 
 #[test]
@@ -73,11 +91,25 @@ fn a_bad_file_names_every_error_with_path_and_line_and_applies_nothing() {
     let out = flowhost(dir.path(), &db, &["tenant", "apply", "bad.json"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("bad.json:5:64: workspaces[0].custom_roles[0].scopes[1]: unknown scope `case.destroy`"), "{err}");
-    assert!(err.contains("bad.json:7:54: workspaces[0].members[1].role: there is no role `wizard`"), "{err}");
-    assert!(err.contains("workspaces[0].members: workspace `soc` needs at least one owner"), "{err}");
+    assert!(
+        err.contains(
+            "bad.json:5:64: workspaces[0].custom_roles[0].scopes[1]: unknown scope `case.destroy`"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad.json:7:54: workspaces[0].members[1].role: there is no role `wizard`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("workspaces[0].members: workspace `soc` needs at least one owner"),
+        "{err}"
+    );
     let db = flowhost::store::Db::open(&db).expect("db");
-    let n: i64 = db.conn().query_row("SELECT count(*) FROM workspaces", [], |r| r.get(0)).expect("count");
+    let n: i64 = db
+        .conn()
+        .query_row("SELECT count(*) FROM workspaces", [], |r| r.get(0))
+        .expect("count");
     assert_eq!(n, 0, "nothing was applied");
 }
 
@@ -85,13 +117,28 @@ fn a_bad_file_names_every_error_with_path_and_line_and_applies_nothing() {
 fn malformed_json_and_unknown_fields_are_located() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("flowhost.db");
-    std::fs::write(dir.path().join("broken.json"), "{\n  \"organization\": \"x\",\n  \"workspaces\": [,]\n}").expect("write");
+    std::fs::write(
+        dir.path().join("broken.json"),
+        "{\n  \"organization\": \"x\",\n  \"workspaces\": [,]\n}",
+    )
+    .expect("write");
     let out = flowhost(dir.path(), &db, &["tenant", "apply", "broken.json"]);
-    assert!(stderr(&out).contains("broken.json:3:18:"), "{}", stderr(&out));
-    std::fs::write(dir.path().join("typo.json"), "{\"organization\": \"x\", \"workspaces\": [{\"name\": \"w\", \"memebers\": []}]}").expect("write");
+    assert!(
+        stderr(&out).contains("broken.json:3:18:"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(
+        dir.path().join("typo.json"),
+        "{\"organization\": \"x\", \"workspaces\": [{\"name\": \"w\", \"memebers\": []}]}",
+    )
+    .expect("write");
     let out = flowhost(dir.path(), &db, &["tenant", "apply", "typo.json"]);
     let err = stderr(&out);
-    assert!(err.contains("workspaces[0].memebers") && err.contains("unknown field `memebers`"), "{err}");
+    assert!(
+        err.contains("workspaces[0].memebers") && err.contains("unknown field `memebers`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -107,9 +154,30 @@ fn a_group_type_change_is_refused_and_nothing_of_the_file_applies() {
     std::fs::write(dir.path().join("changed.json"), changed).expect("write");
     let out = flowhost(dir.path(), &db, &["tenant", "apply", "changed.json"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("workspaces[0].groups[1].type: group `soc-analysts` is dynamic"), "{}", stderr(&out));
-    assert_eq!(audit_rows(&db), rows, "the promotion in the same file was rolled back too");
-    let out = flowhost(dir.path(), &db, &["access", "check", "--workspace", "mssp-soc", "--as", "sam.lead@acme-mssp.test", "--scope", "user.write"]);
+    assert!(
+        stderr(&out).contains("workspaces[0].groups[1].type: group `soc-analysts` is dynamic"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        audit_rows(&db),
+        rows,
+        "the promotion in the same file was rolled back too"
+    );
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "access",
+            "check",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            "sam.lead@acme-mssp.test",
+            "--scope",
+            "user.write",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
 }
 
@@ -117,18 +185,62 @@ fn a_group_type_change_is_refused_and_nothing_of_the_file_applies() {
 fn access_check_answers_with_reasons_and_exit_status() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = applied(dir.path());
-    let args = ["access", "check", "--workspace", "mssp-soc", "--as", "TINA.analyst@acme-mssp.test", "--scope", "case.write", "--explain"];
+    let args = [
+        "access",
+        "check",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        "TINA.analyst@acme-mssp.test",
+        "--scope",
+        "case.write",
+        "--explain",
+    ];
     let out = flowhost(dir.path(), &db, &args);
     assert!(out.status.success());
     let text = stdout(&out);
-    assert!(text.starts_with("allow: granted by role `triage-analyst`"), "{text}");
+    assert!(
+        text.starts_with("allow: granted by role `triage-analyst`"),
+        "{text}"
+    );
     assert!(text.contains("groups: ir-team (static)"), "{text}");
-    let out = flowhost(dir.path(), &db, &["access", "check", "--workspace", "mssp-soc", "--as", "tina.analyst@acme-mssp.test", "--scope", "user.write", "--json"]);
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "access",
+            "check",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            "tina.analyst@acme-mssp.test",
+            "--scope",
+            "user.write",
+            "--json",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(doc["allowed"], false);
-    assert!(doc["reason"].as_str().is_some_and(|r| r.contains("does not include `user.write`")));
-    let out = flowhost(dir.path(), &db, &["access", "check", "--workspace", "mssp-soc", "--as", "tina.analyst@acme-mssp.test", "--scope", "case.nuke"]);
+    assert!(
+        doc["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("does not include `user.write`"))
+    );
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "access",
+            "check",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            "tina.analyst@acme-mssp.test",
+            "--scope",
+            "case.nuke",
+        ],
+    );
     assert!(stdout(&out).contains("`case.nuke` is not a known scope"));
 }
 
@@ -137,38 +249,123 @@ fn claim_mapping_order_from_the_cli() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = applied(dir.path());
     let claims = r#"{"email":"erin@acme-mssp.test","groups":["soc-analysts","soc-admins"]}"#;
-    let out = flowhost(dir.path(), &db, &["sso", "login", "--idp", "acme-okta", "--claims", claims]);
-    assert!(stdout(&out).contains("mssp-soc: member as owner (rule 1)"), "{}", stdout(&out));
-    let owner = ["--workspace", "mssp-soc", "--as", "olivia.owner@acme-mssp.test"];
-    let out = flowhost(dir.path(), &db, &[&["sso", "rules", "move", "2", "1"][..], &owner].concat());
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["sso", "login", "--idp", "acme-okta", "--claims", claims],
+    );
+    assert!(
+        stdout(&out).contains("mssp-soc: member as owner (rule 1)"),
+        "{}",
+        stdout(&out)
+    );
+    let owner = [
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        "olivia.owner@acme-mssp.test",
+    ];
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[&["sso", "rules", "move", "2", "1"][..], &owner].concat(),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = flowhost(dir.path(), &db, &["sso", "login", "--idp", "acme-okta", "--claims", claims]);
-    assert!(stdout(&out).contains("mssp-soc: member as triage-analyst (rule 1)"), "{}", stdout(&out));
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["sso", "login", "--idp", "acme-okta", "--claims", claims],
+    );
+    assert!(
+        stdout(&out).contains("mssp-soc: member as triage-analyst (rule 1)"),
+        "{}",
+        stdout(&out)
+    );
     // A contributor may not re-rank.
     let lead = ["--workspace", "mssp-soc", "--as", "sam.lead@acme-mssp.test"];
-    let out = flowhost(dir.path(), &db, &[&["sso", "rules", "move", "2", "1"][..], &lead].concat());
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[&["sso", "rules", "move", "2", "1"][..], &lead].concat(),
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("does not include `user.write`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("does not include `user.write`"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn users_keys_and_audit_from_the_cli() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = applied(dir.path());
-    let owner = ["--workspace", "mssp-soc", "--as", "olivia.owner@acme-mssp.test"];
+    let owner = [
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        "olivia.owner@acme-mssp.test",
+    ];
     let run = |args: &[&str]| flowhost(dir.path(), &db, &[args, &owner[..]].concat());
-    assert!(run(&["users", "invite", "new@acme-mssp.test", "--role", "viewer"]).status.success());
-    let out = run(&["keys", "create", "--name", "ci", "--service-role", "operator", "--json"]);
+    assert!(
+        run(&["users", "invite", "new@acme-mssp.test", "--role", "viewer"])
+            .status
+            .success()
+    );
+    let out = run(&[
+        "keys",
+        "create",
+        "--name",
+        "ci",
+        "--service-role",
+        "operator",
+        "--json",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let key: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let id = key["id"].as_str().expect("id");
-    let out = flowhost(dir.path(), &db, &["access", "check", "--workspace", "mssp-soc", "--key", id, "--scope", "playbook.execute"]);
-    assert!(stdout(&out).contains(&format!("granted to service key `{id}`")), "{}", stdout(&out));
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "access",
+            "check",
+            "--workspace",
+            "mssp-soc",
+            "--key",
+            id,
+            "--scope",
+            "playbook.execute",
+        ],
+    );
+    assert!(
+        stdout(&out).contains(&format!("granted to service key `{id}`")),
+        "{}",
+        stdout(&out)
+    );
     let out = run(&["audit", "--json"]);
     let entries: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let actions: Vec<&str> = entries.as_array().expect("array").iter().filter_map(|e| e["action"].as_str()).collect();
-    assert!(actions.ends_with(&["user.invite", "key.create"]), "{actions:?}");
-    let out = flowhost(dir.path(), &db, &["audit", "--workspace", "mssp-soc", "--as", "tina.analyst@acme-mssp.test"]);
+    let actions: Vec<&str> = entries
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(
+        actions.ends_with(&["user.invite", "key.create"]),
+        "{actions:?}"
+    );
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "audit",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            "tina.analyst@acme-mssp.test",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("does not include `audit.read`"));
 }
@@ -181,7 +378,18 @@ fn a_steps_has_scope_answers_for_the_runs_principal() {
         let out = flowhost(
             dir.path(),
             &db,
-            &["step", "run", HOSTILE, "--input", r#"{"attack":"host_calls"}"#, "--workspace", "mssp-soc", "--as", who, "--json"],
+            &[
+                "step",
+                "run",
+                HOSTILE,
+                "--input",
+                r#"{"attack":"host_calls"}"#,
+                "--workspace",
+                "mssp-soc",
+                "--as",
+                who,
+                "--json",
+            ],
         );
         assert!(out.status.success(), "{}", stderr(&out));
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
@@ -189,8 +397,15 @@ fn a_steps_has_scope_answers_for_the_runs_principal() {
     };
     let analyst = probe("tina.analyst@acme-mssp.test");
     assert_eq!(analyst["allowed"], true);
-    assert_eq!(analyst["reason"], "granted by role `triage-analyst`, which includes `case.read`");
+    assert_eq!(
+        analyst["reason"],
+        "granted by role `triage-analyst`, which includes `case.read`"
+    );
     let stranger = probe("gary.admin@globex.test");
     assert_eq!(stranger["allowed"], false);
-    assert!(stranger["reason"].as_str().is_some_and(|r| r.contains("not a member of workspace `mssp-soc`")));
+    assert!(
+        stranger["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("not a member of workspace `mssp-soc`"))
+    );
 }
