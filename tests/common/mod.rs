@@ -74,8 +74,9 @@ pub fn example_tenant_path() -> PathBuf {
 
 /// A platform on a fresh in-memory database with the example tenant applied by the console.
 pub fn example_platform() -> flowhost::platform::Platform {
-    let platform = flowhost::platform::Platform::new(flowhost::store::Db::open_in_memory().expect("db"))
-        .expect("platform");
+    let platform =
+        flowhost::platform::Platform::new(flowhost::store::Db::open_in_memory().expect("db"))
+            .expect("platform");
     let path = example_tenant_path();
     let text = std::fs::read_to_string(&path).expect("example tenant");
     let file = flowhost::tenant::TenantFile::parse("acme-mssp.json", &text).expect("valid tenant");
