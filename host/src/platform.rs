@@ -66,7 +66,19 @@ impl Platform {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Runs `f` in one transaction; on commit, rebuilds the access index.
+    /// Runs `f` in one transaction, for changes that leave access data alone (cases, runs).
+    pub fn transact<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, HostError>,
+    ) -> Result<T, HostError> {
+        let mut db = self.db();
+        let tx = db.conn_mut().transaction().map_err(internal)?;
+        let value = f(&tx)?;
+        tx.commit().map_err(internal)?;
+        Ok(value)
+    }
+
+    /// Runs `f` in one transaction that changes access data; on commit, rebuilds the index.
     pub fn write<T>(
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, HostError>,

@@ -2,6 +2,7 @@
 
 mod access;
 mod acting;
+mod cases;
 mod input;
 mod keys;
 mod sso;
@@ -33,6 +34,9 @@ enum Command {
     /// Work with custom steps (WebAssembly components).
     #[command(subcommand)]
     Step(step::StepCommand),
+    /// The case steps: create, create from JSON, query, get, and restrictions.
+    #[command(subcommand)]
+    Cases(cases::CasesCommand),
     /// Apply or export a tenant file (organization, workspaces, users, roles, groups, SSO).
     #[command(subcommand)]
     Tenant(tenant::TenantCommand),
@@ -85,6 +89,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Step(cmd) => step::run(&cli.db, cmd),
         Command::Tenant(cmd) => tenant::run(&cli.db, cmd),
+        Command::Cases(cmd) => cases::run(&cli.db, cmd),
         Command::Access(AccessCommand::Check(args)) => access::check(&cli.db, args),
         Command::Users(cmd) => users::users(&cli.db, cmd),
         Command::Roles(cmd) => users::roles(&cli.db, cmd),

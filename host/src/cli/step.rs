@@ -68,7 +68,7 @@ fn run_step(db_path: &Path, args: RunArgs) -> anyhow::Result<()> {
     let platform = Arc::new(Platform::new(Db::open(db_path)?)?);
     let services = HostServices {
         access: platform.clone(),
-        ..HostServices::deny_all()
+        cases: platform.clone(),
     };
     let cache_dir = db_path.parent().map(|d| d.join("cache"));
     let runtime = StepRuntime::new(&settings, cache_dir)?;

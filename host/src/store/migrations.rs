@@ -145,6 +145,55 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only (SPEC AU-2)'); END;
     "#,
     ),
+    (
+        3,
+        "cases with access restriction, the people on them, their timeline; case events",
+        r#"
+    CREATE TABLE cases (
+        id           INTEGER PRIMARY KEY,
+        workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
+        title        TEXT NOT NULL,
+        description  TEXT NOT NULL DEFAULT '',
+        severity     INTEGER NOT NULL CHECK (severity BETWEEN 0 AND 3),
+        state        TEXT NOT NULL,
+        reporter     TEXT,
+        assignee     TEXT,
+        restricted   INTEGER NOT NULL DEFAULT 0 CHECK (restricted IN (0, 1)),
+        fields       TEXT NOT NULL DEFAULT '{}',
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL,
+        -- Set by callers that may retry (a re-executed workflow step): one key, one case.
+        idempotency_key TEXT UNIQUE
+    );
+    -- Pages per access mode in each sort order: full-access cases are read in index order,
+    -- restricted ones are reached through case_people (SPEC CS-2, in SQL).
+    CREATE INDEX cases_created ON cases (workspace_id, restricted, created_at, id);
+    CREATE INDEX cases_updated ON cases (workspace_id, restricted, updated_at, id);
+    CREATE INDEX cases_severity ON cases (workspace_id, restricted, severity, created_at, id);
+    -- Everyone a restricted case is visible to by name (SPEC CS-2, CS-3): assignee, reviewers,
+    -- collaborators. The assignee is also kept on the case row.
+    CREATE TABLE case_people (
+        case_id      INTEGER NOT NULL REFERENCES cases(id),
+        workspace_id INTEGER NOT NULL,
+        email        TEXT NOT NULL,
+        part         TEXT NOT NULL CHECK (part IN ('assignee', 'reviewer', 'collaborator')),
+        PRIMARY KEY (case_id, part, email)
+    );
+    CREATE INDEX case_people_by_email ON case_people (workspace_id, email, case_id);
+    CREATE TABLE case_timeline (
+        id      INTEGER PRIMARY KEY,
+        case_id INTEGER NOT NULL REFERENCES cases(id),
+        at      INTEGER NOT NULL,
+        actor   TEXT NOT NULL,
+        kind    TEXT NOT NULL,
+        details TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX case_timeline_by_case ON case_timeline (case_id, id);
+    -- Case events name their case so that delivery can hide a restricted case from workflows
+    -- running as someone who cannot see it (SPEC CS-2).
+    ALTER TABLE events ADD COLUMN case_id INTEGER;
+    "#,
+    ),
 ];
 
 /// Applies every migration newer than the database's version.

@@ -1,6 +1,7 @@
 //! SQLite storage: opening the database, versioned migrations, and the records of step
 //! executions. WAL mode and foreign keys on; every multi-row write is one transaction.
 
+pub mod events;
 mod migrations;
 mod steps;
 
@@ -9,7 +10,8 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-pub use steps::{ExecutionRecord, StoredEvent};
+pub use events::StoredEvent;
+pub use steps::ExecutionRecord;
 
 /// The default database location, relative to the working directory.
 pub const DEFAULT_DB_PATH: &str = ".flowhost/flowhost.db";

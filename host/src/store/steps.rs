@@ -17,17 +17,6 @@ pub struct ExecutionRecord<'a> {
     pub execution: &'a StepExecution,
 }
 
-/// An event as stored in the event log.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct StoredEvent {
-    pub id: i64,
-    pub workspace: String,
-    pub kind: String,
-    pub payload: serde_json::Value,
-    pub source: String,
-    pub created_at: String,
-}
-
 impl Db {
     /// Stores an execution with its logs and events; returns the execution id.
     pub fn record_step_execution(&mut self, rec: &ExecutionRecord<'_>) -> anyhow::Result<i64> {
@@ -65,26 +54,6 @@ impl Db {
         Ok(id)
     }
 
-    /// Events of `workspace`, oldest first.
-    pub fn events(&self, workspace: &str) -> anyhow::Result<Vec<StoredEvent>> {
-        let mut stmt = self.conn().prepare(
-            "SELECT id, workspace, kind, payload, source, created_at
-             FROM events WHERE workspace = ?1 ORDER BY id",
-        )?;
-        let rows = stmt.query_map([workspace], |r| {
-            let payload: String = r.get(3)?;
-            Ok(StoredEvent {
-                id: r.get(0)?,
-                workspace: r.get(1)?,
-                kind: r.get(2)?,
-                payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-                source: r.get(4)?,
-                created_at: r.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
     /// Log lines of one execution, in order, as (level, message).
     pub fn step_logs(&self, execution_id: i64) -> anyhow::Result<Vec<(String, String)>> {
         let mut stmt = self
@@ -111,15 +80,8 @@ fn insert_events(
     source: &str,
     events: &[CustomEvent],
 ) -> rusqlite::Result<()> {
-    let mut stmt = tx
-        .prepare("INSERT INTO events (workspace, kind, payload, source) VALUES (?1, ?2, ?3, ?4)")?;
     for event in events {
-        stmt.execute(params![
-            workspace,
-            event.kind,
-            event.payload.to_string(),
-            source
-        ])?;
+        super::events::append(tx, workspace, &event.kind, &event.payload, source, None)?;
     }
     Ok(())
 }

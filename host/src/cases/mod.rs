@@ -1,0 +1,17 @@
+//! The case service (SPEC CS): create, query and restrict cases. One path for every door —
+//! the WIT `cases` interface, built-in workflow steps and the CLI all call [`CaseApi`] on
+//! [`Platform`](crate::platform::Platform) with the acting caller.
+//!
+//! Visibility (SPEC CS-2) is decided in SQL: a restricted case is reached only through the
+//! viewer's rows in `case_people`, or by a holder of `bypass.case.access.restriction`. To
+//! anyone else it does not exist: not found, never forbidden.
+//!
+//! [`CaseApi`]: crate::services::CaseApi
+
+mod query;
+mod rows;
+mod service;
+mod viewer;
+
+pub use service::case_id_text;
+pub use viewer::Viewer;

@@ -1,0 +1,231 @@
+//! *Query cases* as SQL (SPEC CS-2, CS-4): visibility, filters, sort and keyset pages, all in
+//! the query. Full-access and restricted cases are read by two ordered arms merged by SQLite;
+//! the restricted arm starts from the viewer's own `case_people` rows unless they bypass.
+
+use rusqlite::Connection;
+use rusqlite::types::Value;
+
+use crate::services::HostError;
+use crate::services::cases::{AccessMode, CaseQuery, CaseSort};
+
+use super::rows::severity_code;
+use super::viewer::Viewer;
+
+/// Largest page; larger requests are clamped.
+pub const MAX_PAGE: u32 = 200;
+/// Page size when none is given.
+pub const DEFAULT_PAGE: u32 = 50;
+
+/// One sort order: its key columns (all descending or all ascending), then `id` as tiebreak.
+struct Order {
+    tag: &'static str,
+    keys: &'static [&'static str],
+    desc: bool,
+}
+
+fn order(sort: CaseSort) -> Order {
+    match sort {
+        CaseSort::CreatedDesc => Order {
+            tag: "c",
+            keys: &["created_at"],
+            desc: true,
+        },
+        CaseSort::CreatedAsc => Order {
+            tag: "a",
+            keys: &["created_at"],
+            desc: false,
+        },
+        CaseSort::UpdatedDesc => Order {
+            tag: "u",
+            keys: &["updated_at"],
+            desc: true,
+        },
+        CaseSort::SeverityDesc => Order {
+            tag: "s",
+            keys: &["severity", "created_at"],
+            desc: true,
+        },
+    }
+}
+
+/// The SQL of a page query, its parameters, the page size and the order.
+struct PageSql {
+    sql: String,
+    params: Vec<Value>,
+    size: u32,
+    ord: Order,
+}
+
+fn build(ws: i64, viewer: &Viewer, q: &CaseQuery) -> Result<PageSql, HostError> {
+    let size = match q.page_size {
+        0 => DEFAULT_PAGE,
+        n => n.min(MAX_PAGE),
+    };
+    let ord = order(q.sort);
+    let cursor = q
+        .cursor
+        .as_deref()
+        .map(|c| parse_cursor(c, &ord))
+        .transpose()?;
+
+    let mut params: Vec<Value> = vec![
+        Value::Integer(ws),
+        Value::Text(viewer.email_str().to_owned()),
+    ];
+    let mut filters = String::new();
+    let f = &q.filter;
+    if let Some(state) = &f.state {
+        params.push(Value::Text(state.clone()));
+        filters += &format!(" AND state = ?{}", params.len());
+    }
+    if let Some(sev) = f.severity {
+        params.push(Value::Integer(severity_code(sev)));
+        filters += &format!(" AND severity = ?{}", params.len());
+    }
+    if let Some(assignee) = &f.assignee {
+        params.push(Value::Text(assignee.trim().to_lowercase()));
+        filters += &format!(" AND assignee = ?{}", params.len());
+    }
+    if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty()) {
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        params.push(Value::Text(format!("%{escaped}%")));
+        let n = params.len();
+        filters +=
+            &format!(" AND (title LIKE ?{n} ESCAPE '\\' OR description LIKE ?{n} ESCAPE '\\')");
+    }
+    if let Some(values) = &cursor {
+        let cols: Vec<String> = ord
+            .keys
+            .iter()
+            .map(|k| (*k).to_owned())
+            .chain(["id".to_owned()])
+            .collect();
+        let marks: Vec<String> = values
+            .iter()
+            .map(|v| {
+                params.push(Value::Integer(*v));
+                format!("?{}", params.len())
+            })
+            .collect();
+        let op = if ord.desc { "<" } else { ">" };
+        filters += &format!(" AND ({}) {op} ({})", cols.join(", "), marks.join(", "));
+    }
+    params.push(Value::Integer(i64::from(size) + 1));
+    let limit = format!("?{}", params.len());
+
+    let dir = if ord.desc { "DESC" } else { "ASC" };
+    let order_by: String = ord
+        .keys
+        .iter()
+        .map(|k| format!("{k} {dir}, "))
+        .collect::<String>()
+        + &format!("id {dir}");
+    let cols = ord.keys.join(", ");
+    let arm = |restricted: bool| {
+        let reach = if restricted && !viewer.bypass {
+            " AND id IN (SELECT case_id FROM case_people WHERE workspace_id = ?1 AND email = ?2)"
+        } else {
+            ""
+        };
+        format!(
+            "SELECT id, {cols} FROM (SELECT id, {cols} FROM cases WHERE workspace_id = ?1 AND restricted = {}{reach}{filters} ORDER BY {order_by} LIMIT {limit})",
+            i32::from(restricted)
+        )
+    };
+    let sql = match f.access_mode {
+        Some(AccessMode::FullAccess) => format!("{} ORDER BY {order_by} LIMIT {limit}", arm(false)),
+        Some(AccessMode::Restricted) => format!("{} ORDER BY {order_by} LIMIT {limit}", arm(true)),
+        None => format!(
+            "{} UNION ALL {} ORDER BY {order_by} LIMIT {limit}",
+            arm(false),
+            arm(true)
+        ),
+    };
+    Ok(PageSql {
+        sql,
+        params,
+        size,
+        ord,
+    })
+}
+
+/// The ids of one page of visible cases and the cursor of the next page.
+pub fn page(
+    conn: &Connection,
+    ws: i64,
+    viewer: &Viewer,
+    q: &CaseQuery,
+) -> Result<(Vec<i64>, Option<String>), HostError> {
+    let PageSql {
+        sql,
+        params,
+        size,
+        ord,
+    } = build(ws, viewer, q)?;
+    let mut stmt = conn
+        .prepare_cached(&sql)
+        .map_err(crate::platform::internal)?;
+    let width = ord.keys.len() + 1;
+    let rows: Vec<Vec<i64>> = stmt
+        .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+            (0..width).map(|i| r.get(i)).collect()
+        })
+        .map_err(crate::platform::internal)?
+        .collect::<Result<_, _>>()
+        .map_err(crate::platform::internal)?;
+    let more = rows.len() > size as usize;
+    let rows = &rows[..rows.len().min(size as usize)];
+    let next = match (more, rows.last()) {
+        (true, Some(last)) => {
+            // Keys first, id last, in the cursor; the row itself leads with the id.
+            let mut values: Vec<String> = last[1..].iter().map(i64::to_string).collect();
+            values.push(last[0].to_string());
+            Some(format!("{}:{}", ord.tag, values.join(":")))
+        }
+        _ => None,
+    };
+    Ok((rows.iter().map(|r| r[0]).collect(), next))
+}
+
+/// A cursor names its sort and holds the last row's key values and id.
+fn parse_cursor(cursor: &str, ord: &Order) -> Result<Vec<i64>, HostError> {
+    let bad = || {
+        HostError::Invalid(format!(
+            "`{cursor}` is not a cursor of this query's sort order"
+        ))
+    };
+    let mut parts = cursor.split(':');
+    if parts.next() != Some(ord.tag) {
+        return Err(bad());
+    }
+    let values: Vec<i64> = parts
+        .map(|p| p.parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    if values.len() != ord.keys.len() + 1 {
+        return Err(bad());
+    }
+    Ok(values)
+}
+
+/// `EXPLAIN QUERY PLAN` of the page query, for the benchmark to print.
+pub fn explain(
+    conn: &Connection,
+    ws: i64,
+    viewer: &Viewer,
+    q: &CaseQuery,
+) -> Result<Vec<String>, HostError> {
+    let PageSql { sql, params, .. } = build(ws, viewer, q)?;
+    let mut stmt = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .map_err(crate::platform::internal)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+            r.get::<_, String>(3)
+        })
+        .map_err(crate::platform::internal)?;
+    rows.collect::<Result<_, _>>()
+        .map_err(crate::platform::internal)
+}

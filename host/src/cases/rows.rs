@@ -1,0 +1,136 @@
+//! Reading and writing case rows and the people on them.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::clock;
+use crate::services::cases::{AccessMode, CaseRecord, Severity};
+
+/// A case row with its workspace id, as stored.
+pub struct CaseRow {
+    pub id: i64,
+    pub workspace_id: i64,
+    pub record: CaseRecord,
+}
+
+pub fn severity_code(s: Severity) -> i64 {
+    match s {
+        Severity::Low => 0,
+        Severity::Medium => 1,
+        Severity::High => 2,
+        Severity::Critical => 3,
+    }
+}
+
+fn severity_of(code: i64) -> Severity {
+    match code {
+        0 => Severity::Low,
+        1 => Severity::Medium,
+        2 => Severity::High,
+        _ => Severity::Critical,
+    }
+}
+
+/// Case `id` with its reviewers and collaborators, if it exists.
+pub fn load(conn: &Connection, id: i64) -> rusqlite::Result<Option<CaseRow>> {
+    let row = conn
+        .query_row(
+            "SELECT workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at
+             FROM cases WHERE id = ?1",
+            [id],
+            |r| {
+                let fields: String = r.get(8)?;
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    CaseRecord {
+                        id: super::case_id_text(id),
+                        title: r.get(1)?,
+                        description: r.get(2)?,
+                        severity: severity_of(r.get(3)?),
+                        state: r.get(4)?,
+                        reporter: r.get(5)?,
+                        assignee: r.get(6)?,
+                        reviewers: Vec::new(),
+                        access_mode: if r.get::<_, bool>(7)? { AccessMode::Restricted } else { AccessMode::FullAccess },
+                        collaborators: Vec::new(),
+                        fields: serde_json::from_str(&fields).unwrap_or(serde_json::Value::Null),
+                        created_at: clock::rfc3339(r.get::<_, i64>(9)? / 1_000_000),
+                        updated_at: clock::rfc3339(r.get::<_, i64>(10)? / 1_000_000),
+                    },
+                ))
+            },
+        )
+        .optional()?;
+    let Some((workspace_id, mut record)) = row else {
+        return Ok(None);
+    };
+    record.reviewers = people(conn, id, "reviewer")?;
+    record.collaborators = people(conn, id, "collaborator")?;
+    Ok(Some(CaseRow {
+        id,
+        workspace_id,
+        record,
+    }))
+}
+
+/// Emails holding `part` on case `id`, sorted.
+pub fn people(conn: &Connection, id: i64, part: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT email FROM case_people WHERE case_id = ?1 AND part = ?2 ORDER BY email",
+    )?;
+    let rows = stmt.query_map(params![id, part], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// Whether `email` is named on case `id` (assignee, reviewer or collaborator).
+pub fn is_named(conn: &Connection, id: i64, email: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM case_people WHERE case_id = ?1 AND email = ?2)",
+    )?
+    .query_row(params![id, email], |r| r.get(0))
+}
+
+/// Adds `email` as `part` of case `id`.
+pub fn add_person(
+    tx: &Transaction<'_>,
+    id: i64,
+    ws: i64,
+    email: &str,
+    part: &str,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached("INSERT OR IGNORE INTO case_people (case_id, workspace_id, email, part) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![id, ws, email, part])?;
+    Ok(())
+}
+
+/// Removes `email` as `part` of case `id`.
+pub fn remove_person(
+    tx: &Transaction<'_>,
+    id: i64,
+    email: &str,
+    part: &str,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM case_people WHERE case_id = ?1 AND email = ?2 AND part = ?3")?
+        .execute(params![id, email, part])?;
+    Ok(())
+}
+
+/// Appends a timeline entry to case `id` (SPEC CS-7).
+pub fn timeline(
+    tx: &Transaction<'_>,
+    id: i64,
+    actor: &str,
+    kind: &str,
+    details: &serde_json::Value,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO case_timeline (case_id, at, actor, kind, details) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        id,
+        clock::now_unix(),
+        actor,
+        kind,
+        details.to_string()
+    ])?;
+    Ok(())
+}

@@ -1,0 +1,358 @@
+//! The case operations, authorized and audited, behind every door.
+
+use std::collections::BTreeSet;
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde_json::json;
+
+use crate::access::{Scope, SsoOutcome};
+use crate::audit::{self, Actor};
+use crate::clock;
+use crate::platform::{Platform, internal};
+use crate::principal::{Caller, Email};
+use crate::services::HostError;
+use crate::services::cases::{
+    AccessMode, CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
+};
+use crate::store::events;
+
+use super::query;
+use super::rows::{self, CaseRow, severity_code};
+use super::viewer::Viewer;
+
+/// The external id of case row `id`: `C-<id>`.
+pub fn case_id_text(id: i64) -> String {
+    format!("C-{id}")
+}
+
+fn parse_case_id(text: &str) -> Option<i64> {
+    text.trim().strip_prefix("C-").and_then(|n| n.parse().ok())
+}
+
+fn not_found(text: &str) -> HostError {
+    HostError::NotFound(format!("there is no case `{text}`"))
+}
+
+fn mode_name(m: AccessMode) -> &'static str {
+    match m {
+        AccessMode::FullAccess => "full_access",
+        AccessMode::Restricted => "restricted",
+    }
+}
+
+impl Platform {
+    /// The workspace id of the caller's workspace, with `scope` required of the caller.
+    fn case_context(&self, caller: &Caller, scope: Scope) -> Result<(i64, Viewer), HostError> {
+        self.authorize(&caller.principal, &caller.workspace, scope)?;
+        let index = self.index();
+        let ws = index.workspace(&caller.workspace).ok_or_else(|| {
+            HostError::NotFound(format!("there is no workspace `{}`", caller.workspace))
+        })?;
+        Ok((ws.id, Viewer::of(&index, caller)))
+    }
+
+    /// Loads case `text` if it exists in the caller's workspace and the viewer may see it;
+    /// otherwise not found, the same answer whether it exists or not (SPEC CS-2).
+    fn visible_case(
+        &self,
+        conn: &rusqlite::Connection,
+        ws: i64,
+        viewer: &Viewer,
+        text: &str,
+    ) -> Result<CaseRow, HostError> {
+        let id = parse_case_id(text).ok_or_else(|| not_found(text))?;
+        let row = rows::load(conn, id)
+            .map_err(internal)?
+            .filter(|r| r.workspace_id == ws)
+            .ok_or_else(|| not_found(text))?;
+        let restricted = row.record.access_mode == AccessMode::Restricted;
+        if restricted
+            && !viewer.bypass
+            && !rows::is_named(conn, id, viewer.email_str()).map_err(internal)?
+        {
+            return Err(not_found(text));
+        }
+        Ok(row)
+    }
+
+    /// Emails that are members of the caller's workspace, or the first that is not (SPEC CS-5).
+    fn members_only(
+        &self,
+        workspace: &str,
+        emails: &[String],
+        what: &str,
+    ) -> Result<Vec<String>, HostError> {
+        let index = self.index();
+        let ws = index
+            .workspace(workspace)
+            .ok_or_else(|| HostError::NotFound(format!("there is no workspace `{workspace}`")))?;
+        let mut out = BTreeSet::new();
+        for raw in emails {
+            let email =
+                Email::parse(raw).map_err(|e| HostError::Invalid(format!("{what}: {e}")))?;
+            if !ws.members.contains_key(email.as_str()) {
+                return Err(HostError::Invalid(format!(
+                    "{what}: {email} is not a member of workspace `{workspace}` (SPEC CS-5)"
+                )));
+            }
+            out.insert(email.to_string());
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    /// *Create a case*, at most once per `idempotency_key` (a re-executed workflow step gets
+    /// the case it created before, SPEC WF-8).
+    pub fn create_case_once(
+        &self,
+        caller: &Caller,
+        input: NewCase,
+        idempotency_key: Option<&str>,
+    ) -> Result<CaseRecord, HostError> {
+        let (ws, _) = self.case_context(caller, Scope::CaseWrite)?;
+        let title = input.title.trim().to_owned();
+        if title.is_empty() || title.len() > 512 {
+            return Err(HostError::Invalid(
+                "`title` must be 1 to 512 characters".into(),
+            ));
+        }
+        let fields = input.fields.unwrap_or_else(|| json!({}));
+        if !fields.is_object() {
+            return Err(HostError::Invalid("`fields` must be a JSON object".into()));
+        }
+        let assignee = input
+            .assignee
+            .map(|a| self.members_only(&caller.workspace, &[a], "`assignee`"))
+            .transpose()?;
+        let assignee = assignee.and_then(|mut a| a.pop());
+        let reviewers = self.members_only(&caller.workspace, &input.reviewers, "`reviewers`")?;
+        let collaborators =
+            self.members_only(&caller.workspace, &input.collaborators, "`collaborators`")?;
+        let mode = input.access_mode.unwrap_or_default();
+        let state = input.state.unwrap_or_else(|| "open".into());
+        let actor = caller.principal.to_string();
+        self.transact(|tx| {
+            if let Some(key) = idempotency_key {
+                let existing: Option<i64> = tx
+                    .query_row("SELECT id FROM cases WHERE idempotency_key = ?1 AND workspace_id = ?2", params![key, ws], |r| r.get(0))
+                    .optional()
+                    .map_err(internal)?;
+                if let Some(id) = existing {
+                    return rows::load(tx, id).map_err(internal)?.map(|r| r.record).ok_or_else(|| not_found(&case_id_text(id)));
+                }
+            }
+            let now = clock::now_micros();
+            tx.execute(
+                "INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
+                params![ws, title, input.description, severity_code(input.severity), state, caller.principal.email().map(Email::to_string),
+                    assignee, mode == AccessMode::Restricted, fields.to_string(), now, idempotency_key],
+            )
+            .map_err(internal)?;
+            let id = tx.last_insert_rowid();
+            let people = assignee.iter().map(|a| (a, "assignee")).chain(reviewers.iter().map(|r| (r, "reviewer"))).chain(collaborators.iter().map(|c| (c, "collaborator")));
+            for (email, part) in people {
+                rows::add_person(tx, id, ws, email, part).map_err(internal)?;
+            }
+            let record = rows::load(tx, id).map_err(internal)?.map(|r| r.record).ok_or_else(|| not_found(&case_id_text(id)))?;
+            rows::timeline(tx, id, &actor, "created", &json!({ "access_mode": mode_name(mode), "collaborators": collaborators })).map_err(internal)?;
+            audit::record(tx, &Actor::Principal(&caller.principal), &caller.workspace, "case.create", &record.id,
+                json!({ "access_mode": mode_name(mode), "collaborators": collaborators, "severity": record.severity }))?;
+            events::append(tx, &caller.workspace, "case_created", &json!({ "case": record }), &format!("case-service:{actor}"), Some(id))
+                .map_err(internal)?;
+            Ok(record)
+        })
+    }
+
+    /// One case, if the caller may see it (`case.read` and SPEC CS-2).
+    pub fn get_case(&self, caller: &Caller, case_id: &str) -> Result<CaseRecord, HostError> {
+        let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
+        let db = self.db();
+        Ok(self.visible_case(db.conn(), ws, &viewer, case_id)?.record)
+    }
+
+    /// Everyone who can view case `case_id` (SPEC CS-2): members holding `case.read` who are not
+    /// SSO-denied and are named on the case or bypass restrictions (or the case is
+    /// full-access). The caller must see the case and hold `user.read`.
+    pub fn case_viewers(&self, caller: &Caller, case_id: &str) -> Result<Vec<String>, HostError> {
+        let (ws_id, viewer) = self.case_context(caller, Scope::CaseRead)?;
+        self.authorize(&caller.principal, &caller.workspace, Scope::UserRead)?;
+        let db = self.db();
+        let row = self.visible_case(db.conn(), ws_id, &viewer, case_id)?;
+        let restricted = row.record.access_mode == AccessMode::Restricted;
+        let named: BTreeSet<String> = ["assignee", "reviewer", "collaborator"]
+            .iter()
+            .map(|part| rows::people(db.conn(), row.id, part))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(internal)?
+            .into_iter()
+            .flatten()
+            .collect();
+        let index = self.index();
+        let ws = index
+            .workspace(&caller.workspace)
+            .ok_or_else(|| not_found(case_id))?;
+        let mut out: Vec<String> = ws
+            .members
+            .iter()
+            .filter(|(email, m)| {
+                let scopes = m.scopes.unwrap_or_default();
+                scopes.contains(Scope::CaseRead)
+                    && ws.sso.get(email.as_str()) != Some(&SsoOutcome::Denied)
+                    && (!restricted
+                        || named.contains(email.as_str())
+                        || scopes.contains(Scope::BypassCaseAccessRestriction))
+            })
+            .map(|(email, _)| email.clone())
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    /// `EXPLAIN QUERY PLAN` of the page query `q` would run for `caller` (benchmarks print it).
+    pub fn explain_case_query(
+        &self,
+        caller: &Caller,
+        q: &CaseQuery,
+    ) -> Result<Vec<String>, HostError> {
+        let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
+        query::explain(self.db().conn(), ws, &viewer, q)
+    }
+}
+
+impl CaseApi for Platform {
+    fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, HostError> {
+        self.create_case_once(caller, input, None)
+    }
+
+    fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, HostError> {
+        let de = &mut serde_json::Deserializer::from_str(json);
+        let input: NewCase = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.inner().to_string();
+            let message = inner.split(" at line ").next().unwrap_or_default();
+            HostError::Invalid(format!("case JSON, field `{path}`: {message}"))
+        })?;
+        self.create_case(caller, input)
+    }
+
+    fn query_cases(&self, caller: &Caller, q: CaseQuery) -> Result<CasePage, HostError> {
+        let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
+        let db = self.db();
+        let (ids, next_cursor) = query::page(db.conn(), ws, &viewer, &q)?;
+        let cases = ids
+            .into_iter()
+            .filter_map(|id| rows::load(db.conn(), id).transpose())
+            .map(|r| r.map(|r| r.record))
+            .collect::<Result<_, _>>()
+            .map_err(internal)?;
+        Ok(CasePage { cases, next_cursor })
+    }
+
+    fn get_case_restrictions(
+        &self,
+        caller: &Caller,
+        case_id: &str,
+    ) -> Result<Restrictions, HostError> {
+        let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
+        let db = self.db();
+        let row = self.visible_case(db.conn(), ws, &viewer, case_id)?;
+        Ok(Restrictions {
+            access_mode: row.record.access_mode,
+            collaborators: row.record.collaborators,
+        })
+    }
+
+    fn update_case_restrictions(
+        &self,
+        caller: &Caller,
+        case_id: &str,
+        update: RestrictionUpdate,
+    ) -> Result<Restrictions, HostError> {
+        let (ws, viewer) = self.case_context(caller, Scope::CaseWrite)?;
+        let set = update
+            .set_collaborators
+            .as_ref()
+            .map(|list| self.members_only(&caller.workspace, list, "`set_collaborators`"))
+            .transpose()?;
+        let add = self.members_only(
+            &caller.workspace,
+            &update.add_collaborators,
+            "`add_collaborators`",
+        )?;
+        let remove = update
+            .remove_collaborators
+            .iter()
+            .map(|raw| {
+                Email::parse(raw)
+                    .map(|e| e.to_string())
+                    .map_err(|e| HostError::Invalid(format!("`remove_collaborators`: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let actor = caller.principal.to_string();
+        // Read and write in one transaction, so a concurrent update cannot be lost.
+        self.transact(|tx| {
+            let before = self.visible_case(tx, ws, &viewer, case_id)?;
+            let old: BTreeSet<String> = before.record.collaborators.iter().cloned().collect();
+            let mut new: BTreeSet<String> = set.clone().map_or_else(|| old.clone(), |s| s.into_iter().collect());
+            new.extend(add.iter().cloned());
+            for email in &remove {
+                new.remove(email);
+            }
+            let old_mode = before.record.access_mode;
+            let new_mode = update.access_mode.unwrap_or(old_mode);
+            let added: Vec<String> = new.difference(&old).cloned().collect();
+            let removed: Vec<String> = old.difference(&new).cloned().collect();
+            let after = Restrictions { access_mode: new_mode, collaborators: new.iter().cloned().collect() };
+            if old_mode == new_mode && added.is_empty() && removed.is_empty() {
+                return Ok(after); // A no-op writes and emits nothing (SPEC CS-6).
+            }
+            apply_restrictions(tx, ws, before.id, new_mode, &added, &removed)?;
+            let record = rows::load(tx, before.id).map_err(internal)?.map(|r| r.record).ok_or_else(|| not_found(case_id))?;
+            let details = json!({
+                "before": { "access_mode": mode_name(old_mode), "collaborators": old },
+                "after": { "access_mode": mode_name(new_mode), "collaborators": new },
+                "added": added, "removed": removed,
+            });
+            rows::timeline(tx, before.id, &actor, "restrictions_updated", &details).map_err(internal)?;
+            audit::record(tx, &Actor::Principal(&caller.principal), &caller.workspace, "case.restrictions.update", &record.id, details)?;
+            let source = format!("case-service:{actor}");
+            let mut changes = Vec::new();
+            if old_mode != new_mode {
+                changes.push("access_mode");
+                let payload = json!({ "case": record, "before": mode_name(old_mode), "after": mode_name(new_mode) });
+                events::append(tx, &caller.workspace, "case_access_mode_updated", &payload, &source, Some(before.id)).map_err(internal)?;
+            }
+            if !added.is_empty() || !removed.is_empty() {
+                changes.push("collaborators");
+                let payload = json!({ "case": record, "added": added, "removed": removed });
+                events::append(tx, &caller.workspace, "case_collaborators_list_updated", &payload, &source, Some(before.id)).map_err(internal)?;
+            }
+            events::append(tx, &caller.workspace, "case_updated", &json!({ "case": record, "changes": changes }), &source, Some(before.id))
+                .map_err(internal)?;
+            Ok(after)
+        })
+    }
+}
+
+/// Writes the new mode and the collaborator changes.
+fn apply_restrictions(
+    tx: &Transaction<'_>,
+    ws: i64,
+    id: i64,
+    mode: AccessMode,
+    added: &[String],
+    removed: &[String],
+) -> Result<(), HostError> {
+    tx.execute(
+        "UPDATE cases SET restricted = ?2, updated_at = max(updated_at + 1, ?3) WHERE id = ?1",
+        params![id, mode == AccessMode::Restricted, clock::now_micros()],
+    )
+    .map_err(internal)?;
+    for email in added {
+        rows::add_person(tx, id, ws, email, "collaborator").map_err(internal)?;
+    }
+    for email in removed {
+        rows::remove_person(tx, id, email, "collaborator").map_err(internal)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! The event log: case events and custom events, appended in the transaction of the change
+//! that caused them, read by triggers.
+
+use rusqlite::{Connection, params};
+
+use super::Db;
+
+/// An event as stored in the event log.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct StoredEvent {
+    pub id: i64,
+    pub workspace: String,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub source: String,
+    /// The case a case event is about.
+    pub case_id: Option<i64>,
+    pub created_at: String,
+}
+
+/// Appends an event; call it inside the transaction of the change it reports.
+pub fn append(
+    conn: &Connection,
+    workspace: &str,
+    kind: &str,
+    payload: &serde_json::Value,
+    source: &str,
+    case_id: Option<i64>,
+) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO events (workspace, kind, payload, source, case_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![workspace, kind, payload.to_string(), source, case_id],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+impl Db {
+    /// Events of `workspace`, oldest first.
+    pub fn events(&self, workspace: &str) -> anyhow::Result<Vec<StoredEvent>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT id, workspace, kind, payload, source, case_id, created_at
+             FROM events WHERE workspace = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([workspace], |r| {
+            let payload: String = r.get(3)?;
+            Ok(StoredEvent {
+                id: r.get(0)?,
+                workspace: r.get(1)?,
+                kind: r.get(2)?,
+                payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+                source: r.get(4)?,
+                case_id: r.get(5)?,
+                created_at: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
