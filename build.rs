@@ -11,8 +11,8 @@ const TARGET: &str = "wasm32-wasip2";
 
 /// (guest workspace, components it builds).
 const GUESTS: &[(&str, &[&str])] = &[
-    ("steps", &["echo", "transform", "notify"]),
-    ("tests/steps", &["hostile"]),
+    ("steps", &["echo", "transform", "notify", "restrict-cases"]),
+    ("tests/steps", &["hostile", "case-probe"]),
 ];
 
 fn main() {
@@ -27,6 +27,8 @@ fn main() {
         println!("cargo:rerun-if-changed={}", dir.display());
         build_workspace(&dir, &target_dir);
         for name in *components {
+            // Cargo names a library artifact after the crate, with `-` turned into `_`.
+            let name = name.replace('-', "_");
             let wasm = target_dir
                 .join(TARGET)
                 .join("release")

@@ -93,3 +93,8 @@ pub fn user(email: &str) -> Principal {
 pub fn sso_user(email: &str) -> Principal {
     Principal::sso(flowhost::principal::Email::parse(email).expect("email"))
 }
+
+/// The sample step that restricts open cases of a severity.
+pub const RESTRICT_CASES: &str = env!("FLOWHOST_STEP_RESTRICT_CASES");
+/// The fixture that reports what a principal sees of cases through WIT.
+pub const CASE_PROBE: &str = env!("FLOWHOST_STEP_CASE_PROBE");

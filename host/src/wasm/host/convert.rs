@@ -18,6 +18,18 @@ impl From<HostError> for wit::HostError {
     }
 }
 
+impl From<wit::HostError> for HostError {
+    fn from(e: wit::HostError) -> Self {
+        match e {
+            wit::HostError::Denied(m) => HostError::Denied(m),
+            wit::HostError::NotFound(m) => HostError::NotFound(m),
+            wit::HostError::Invalid(m) => HostError::Invalid(m),
+            wit::HostError::Conflict(m) => HostError::Conflict(m),
+            wit::HostError::Internal(m) => HostError::Internal(m),
+        }
+    }
+}
+
 impl From<Decision> for wit::Decision {
     fn from(d: Decision) -> Self {
         wit::Decision {

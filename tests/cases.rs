@@ -1,0 +1,824 @@
+//! SPEC CS: cases and access restriction, through all three doors (service, CLI, WASM step),
+//! with negative tests for every rule, the consistency suite and exactly-once events.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use common::{CASE_PROBE, RESTRICT_CASES, example_platform, flowhost, user};
+use flowhost::platform::Platform;
+use flowhost::principal::Caller;
+use flowhost::services::cases::{
+    AccessMode, CaseFilter, CaseQuery, CaseSort, NewCase, RestrictionUpdate, Severity,
+};
+use flowhost::services::{CaseApi, HostError, HostServices};
+use flowhost::store::Db;
+use flowhost::tenant::{MemberSpec, TenantFile, TenantSpec, WorkspaceSpec};
+use flowhost::wasm::{EngineSettings, StepLimits, StepRuntime};
+use serde_json::json;
+
+const SOC: &str = "mssp-soc";
+const OWNER: &str = "olivia.owner@acme-mssp.test";
+const LEAD: &str = "sam.lead@acme-mssp.test";
+const ANALYST: &str = "tina.analyst@acme-mssp.test";
+const OPERATOR: &str = "omar.operator@acme-mssp.test";
+
+fn at(ws: &str, email: &str) -> Caller {
+    Caller {
+        workspace: ws.into(),
+        principal: user(email),
+    }
+}
+
+fn new_case(title: &str, mode: AccessMode, collaborators: &[&str]) -> NewCase {
+    NewCase {
+        title: title.into(),
+        description: String::new(),
+        severity: Severity::High,
+        state: None,
+        assignee: None,
+        reviewers: Vec::new(),
+        access_mode: Some(mode),
+        collaborators: collaborators.iter().map(|c| (*c).to_owned()).collect(),
+        fields: None,
+    }
+}
+
+fn all_visible(p: &Platform, caller: &Caller, page_size: u32) -> Result<Vec<String>, HostError> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let q = CaseQuery {
+            filter: CaseFilter::default(),
+            sort: CaseSort::CreatedDesc,
+            page_size,
+            cursor,
+        };
+        let page = p.query_cases(caller, q)?;
+        out.extend(page.cases.into_iter().map(|c| c.id));
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+fn event_kinds(p: &Platform, ws: &str) -> Vec<String> {
+    p.db()
+        .events(ws)
+        .expect("events")
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
+}
+
+// --- CS-2, CS-3: who sees a restricted case ------------------------------------------------
+
+#[test]
+fn cs_2_a_restricted_case_does_not_exist_for_outsiders() {
+    let p = example_platform();
+    let case = p
+        .create_case(
+            &at(SOC, OWNER),
+            new_case("secret", AccessMode::Restricted, &[LEAD]),
+        )
+        .expect("create");
+    let open = p
+        .create_case(
+            &at(SOC, OWNER),
+            new_case("open", AccessMode::FullAccess, &[]),
+        )
+        .expect("create");
+    // The outsider: not found (never forbidden), absent from queries and pages.
+    let err = p
+        .get_case_restrictions(&at(SOC, OPERATOR), &case.id)
+        .expect_err("hidden");
+    assert_eq!(
+        err,
+        HostError::NotFound(format!("there is no case `{}`", case.id))
+    );
+    let missing = p
+        .get_case_restrictions(&at(SOC, OPERATOR), "C-999999")
+        .expect_err("missing");
+    assert_eq!(
+        missing.to_string().replace("C-999999", "X"),
+        err.to_string().replace(&case.id, "X"),
+        "same answer as a case that does not exist"
+    );
+    assert_eq!(
+        all_visible(&p, &at(SOC, OPERATOR), 1).expect("query"),
+        [open.id.clone()]
+    );
+    let restricted_only = CaseQuery {
+        filter: CaseFilter {
+            access_mode: Some(AccessMode::Restricted),
+            ..Default::default()
+        },
+        sort: CaseSort::CreatedDesc,
+        page_size: 10,
+        cursor: None,
+    };
+    let page = p
+        .query_cases(&at(SOC, OPERATOR), restricted_only.clone())
+        .expect("query");
+    assert!(
+        page.cases.is_empty() && page.next_cursor.is_none(),
+        "no page or cursor hints at hidden cases"
+    );
+    denied_as_not_found(p.update_case_restrictions(
+        &at(SOC, OPERATOR),
+        &case.id,
+        RestrictionUpdate {
+            access_mode: Some(AccessMode::FullAccess),
+            ..Default::default()
+        },
+    ));
+    // Collaborator and bypass holder see it.
+    assert_eq!(
+        p.query_cases(&at(SOC, LEAD), restricted_only.clone())
+            .expect("q")
+            .cases
+            .len(),
+        1
+    );
+    assert_eq!(
+        p.query_cases(&at(SOC, OWNER), restricted_only)
+            .expect("q")
+            .cases
+            .len(),
+        1
+    );
+}
+
+fn denied_as_not_found<T: std::fmt::Debug>(r: Result<T, HostError>) {
+    assert!(matches!(r, Err(HostError::NotFound(_))), "{r:?}");
+}
+
+#[test]
+fn cs_3_assignee_and_reviewers_see_the_case_and_collaborators_keep_it() {
+    let p = example_platform();
+    let mut input = new_case("assigned", AccessMode::Restricted, &[]);
+    input.assignee = Some(OPERATOR.into());
+    input.reviewers = vec![ANALYST.into()];
+    let case = p.create_case(&at(SOC, OWNER), input).expect("create");
+    assert!(p.get_case(&at(SOC, OPERATOR), &case.id).is_ok());
+    assert!(p.get_case(&at(SOC, ANALYST), &case.id).is_ok());
+    assert!(p.get_case(&at(SOC, LEAD), &case.id).is_err());
+    let viewers = p.case_viewers(&at(SOC, OWNER), &case.id).expect("viewers");
+    assert_eq!(
+        viewers,
+        [OPERATOR, OWNER, ANALYST]
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+    );
+}
+
+// --- CS-4: scopes --------------------------------------------------------------------------
+
+#[test]
+fn cs_4_viewing_needs_case_read_and_changing_needs_case_write() {
+    let p = example_platform();
+    let case = p
+        .create_case(&at(SOC, OWNER), new_case("c", AccessMode::FullAccess, &[]))
+        .expect("create");
+    p.invite_user(&user(OWNER), SOC, "viewer@acme-mssp.test", "viewer")
+        .expect("invite");
+    p.invite_user(&user(OWNER), SOC, "io@acme-mssp.test", "interact-only")
+        .expect("invite");
+    let viewer = at(SOC, "viewer@acme-mssp.test");
+    assert!(p.get_case(&viewer, &case.id).is_ok());
+    let err = p
+        .create_case(&viewer, new_case("no", AccessMode::FullAccess, &[]))
+        .expect_err("viewer cannot create");
+    assert!(matches!(err, HostError::Denied(m) if m.contains("case.write")));
+    let err = p.update_case_restrictions(
+        &viewer,
+        &case.id,
+        RestrictionUpdate {
+            access_mode: Some(AccessMode::Restricted),
+            ..Default::default()
+        },
+    );
+    assert!(matches!(err, Err(HostError::Denied(_))));
+    let err = p.query_cases(
+        &at(SOC, "io@acme-mssp.test"),
+        CaseQuery {
+            filter: CaseFilter::default(),
+            sort: CaseSort::CreatedDesc,
+            page_size: 10,
+            cursor: None,
+        },
+    );
+    assert!(matches!(err, Err(HostError::Denied(m)) if m.contains("case.read")));
+    let err = p.query_cases(
+        &at("customer-globex", OPERATOR),
+        CaseQuery {
+            filter: CaseFilter::default(),
+            sort: CaseSort::CreatedDesc,
+            page_size: 10,
+            cursor: None,
+        },
+    );
+    assert!(
+        matches!(err, Err(HostError::Denied(_))),
+        "no cases across workspaces (SPEC ID-1)"
+    );
+}
+
+#[test]
+fn create_from_json_names_the_bad_field() {
+    let p = example_platform();
+    let err = p
+        .create_case_from_json(&at(SOC, OWNER), r#"{"title":"t","severity":"urgent"}"#)
+        .expect_err("bad severity");
+    assert!(
+        matches!(&err, HostError::Invalid(m) if m.contains("field `severity`") && m.contains("urgent")),
+        "{err}"
+    );
+    let err = p
+        .create_case_from_json(
+            &at(SOC, OWNER),
+            r#"{"title":"t","severity":"low","colaborators":[]}"#,
+        )
+        .expect_err("typo");
+    assert!(err.to_string().contains("colaborators"), "{err}");
+    let case = p
+        .create_case_from_json(&at(SOC, OWNER), &json!({ "title": "from json", "severity": "critical", "access_mode": "restricted", "collaborators": [ANALYST], "fields": { "ticket": "INC-1" } }).to_string())
+        .expect("valid");
+    assert_eq!(
+        (
+            case.access_mode,
+            case.collaborators.clone(),
+            case.fields["ticket"].clone()
+        ),
+        (
+            AccessMode::Restricted,
+            vec![ANALYST.to_owned()],
+            json!("INC-1")
+        )
+    );
+}
+
+// --- CS-5: collaborators are members -----------------------------------------------------
+
+#[test]
+fn cs_5_collaborators_must_be_members_of_the_cases_workspace() {
+    let p = example_platform();
+    let err = p
+        .create_case(
+            &at(SOC, OWNER),
+            new_case("c", AccessMode::Restricted, &["gary.admin@globex.test"]),
+        )
+        .expect_err("outsider");
+    assert!(
+        matches!(&err, HostError::Invalid(m) if m.contains("not a member") && m.contains("CS-5")),
+        "{err}"
+    );
+    let case = p
+        .create_case(&at(SOC, OWNER), new_case("c", AccessMode::Restricted, &[]))
+        .expect("create");
+    let before = event_kinds(&p, SOC).len();
+    let err = p.update_case_restrictions(
+        &at(SOC, OWNER),
+        &case.id,
+        RestrictionUpdate {
+            add_collaborators: vec![LEAD.into(), "nobody@else.test".into()],
+            ..Default::default()
+        },
+    );
+    assert!(matches!(err, Err(HostError::Invalid(_))));
+    assert_eq!(
+        p.get_case_restrictions(&at(SOC, OWNER), &case.id)
+            .expect("get")
+            .collaborators,
+        Vec::<String>::new(),
+        "nothing of a refused update is kept"
+    );
+    assert_eq!(event_kinds(&p, SOC).len(), before);
+}
+
+// --- CS-6, CS-7: events, timeline, audit --------------------------------------------------
+
+#[test]
+fn cs_6_each_real_change_emits_its_events_exactly_once_and_a_no_op_emits_nothing() {
+    let p = example_platform();
+    let case = p
+        .create_case(&at(SOC, OWNER), new_case("c", AccessMode::FullAccess, &[]))
+        .expect("create");
+    assert_eq!(event_kinds(&p, SOC), ["case_created"]);
+    let owner = at(SOC, OWNER);
+    let restrict = RestrictionUpdate {
+        access_mode: Some(AccessMode::Restricted),
+        ..Default::default()
+    };
+    p.update_case_restrictions(&owner, &case.id, restrict.clone())
+        .expect("restrict");
+    assert_eq!(
+        event_kinds(&p, SOC)[1..],
+        ["case_access_mode_updated", "case_updated"]
+    );
+    p.update_case_restrictions(&owner, &case.id, restrict)
+        .expect("no-op");
+    assert_eq!(event_kinds(&p, SOC).len(), 3, "a no-op emits nothing");
+    let both = RestrictionUpdate {
+        access_mode: Some(AccessMode::FullAccess),
+        set_collaborators: Some(vec![LEAD.into(), ANALYST.into()]),
+        ..Default::default()
+    };
+    p.update_case_restrictions(&owner, &case.id, both)
+        .expect("both");
+    let events = p.db().events(SOC).expect("events");
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds[3..],
+        [
+            "case_access_mode_updated",
+            "case_collaborators_list_updated",
+            "case_updated"
+        ]
+    );
+    assert_eq!(
+        events[4].payload["added"],
+        json!([LEAD, ANALYST]),
+        "sorted by email"
+    );
+    assert_eq!(events[4].payload["removed"], json!([]));
+    let swap = RestrictionUpdate {
+        remove_collaborators: vec![LEAD.to_uppercase()],
+        add_collaborators: vec![OPERATOR.into()],
+        ..Default::default()
+    };
+    p.update_case_restrictions(&owner, &case.id, swap)
+        .expect("swap");
+    let last = p.db().events(SOC).expect("events");
+    let collab = last
+        .iter()
+        .rev()
+        .find(|e| e.kind == "case_collaborators_list_updated")
+        .expect("event");
+    assert_eq!(
+        (
+            collab.payload["added"].clone(),
+            collab.payload["removed"].clone()
+        ),
+        (json!([OPERATOR]), json!([LEAD]))
+    );
+    assert!(
+        last.iter().all(|e| e.case_id == Some(1)),
+        "case events name their case"
+    );
+}
+
+#[test]
+fn cs_7_restriction_changes_are_on_the_timeline_and_in_the_audit_log() {
+    let p = example_platform();
+    let case = p
+        .create_case(&at(SOC, OWNER), new_case("c", AccessMode::FullAccess, &[]))
+        .expect("create");
+    p.update_case_restrictions(
+        &at(SOC, OWNER),
+        &case.id,
+        RestrictionUpdate {
+            access_mode: Some(AccessMode::Restricted),
+            ..Default::default()
+        },
+    )
+    .expect("restrict");
+    let timeline: Vec<String> = {
+        let db = p.db();
+        let mut stmt = db
+            .conn()
+            .prepare("SELECT kind FROM case_timeline WHERE case_id = 1 ORDER BY id")
+            .expect("sql");
+        stmt.query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    };
+    assert_eq!(timeline, ["created", "restrictions_updated"]);
+    let audit = p.audit_log(&user(OWNER), SOC, 0).expect("audit");
+    let entry = audit
+        .iter()
+        .rev()
+        .find(|e| e.action == "case.restrictions.update")
+        .expect("audited");
+    assert_eq!(
+        (
+            entry.target.as_str(),
+            entry.details["after"]["access_mode"].as_str()
+        ),
+        (case.id.as_str(), Some("restricted"))
+    );
+}
+
+#[test]
+fn idempotency_keys_create_a_case_once() {
+    let p = example_platform();
+    let first = p
+        .create_case_once(
+            &at(SOC, OWNER),
+            new_case("once", AccessMode::FullAccess, &[]),
+            Some("run-1/step-2/0"),
+        )
+        .expect("create");
+    let again = p
+        .create_case_once(
+            &at(SOC, OWNER),
+            new_case("once", AccessMode::FullAccess, &[]),
+            Some("run-1/step-2/0"),
+        )
+        .expect("same");
+    assert_eq!(first.id, again.id);
+    assert_eq!(
+        event_kinds(&p, SOC),
+        ["case_created"],
+        "one case, one event"
+    );
+}
+
+#[test]
+fn query_filters_sorts_and_pages_without_gaps_or_repeats() {
+    let p = example_platform();
+    let owner = at(SOC, OWNER);
+    for i in 0..23 {
+        let mut c = new_case(
+            &format!("case {i}"),
+            if i % 3 == 0 {
+                AccessMode::Restricted
+            } else {
+                AccessMode::FullAccess
+            },
+            &[],
+        );
+        c.severity = [
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ][i % 4];
+        c.state = Some(if i % 2 == 0 { "open" } else { "closed" }.into());
+        c.description = if i == 7 {
+            "contains 100% of the_marker".into()
+        } else {
+            String::new()
+        };
+        p.create_case(&owner, c).expect("create");
+    }
+    for sort in [
+        CaseSort::CreatedDesc,
+        CaseSort::CreatedAsc,
+        CaseSort::UpdatedDesc,
+        CaseSort::SeverityDesc,
+    ] {
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = p
+                .query_cases(
+                    &owner,
+                    CaseQuery {
+                        filter: CaseFilter::default(),
+                        sort,
+                        page_size: 5,
+                        cursor,
+                    },
+                )
+                .expect("page");
+            assert!(page.cases.len() <= 5);
+            seen.extend(page.cases);
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        let ids: BTreeSet<&str> = seen.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(
+            (seen.len(), ids.len()),
+            (23, 23),
+            "{sort:?}: every case exactly once"
+        );
+        if sort == CaseSort::SeverityDesc {
+            assert!(
+                seen.windows(2).all(|w| w[0].severity >= w[1].severity),
+                "sorted by severity"
+            );
+        }
+    }
+    let q = |filter: CaseFilter| {
+        p.query_cases(
+            &owner,
+            CaseQuery {
+                filter,
+                sort: CaseSort::CreatedAsc,
+                page_size: 200,
+                cursor: None,
+            },
+        )
+        .expect("q")
+        .cases
+    };
+    assert_eq!(
+        q(CaseFilter {
+            access_mode: Some(AccessMode::Restricted),
+            ..Default::default()
+        })
+        .len(),
+        8
+    );
+    assert_eq!(
+        q(CaseFilter {
+            state: Some("open".into()),
+            severity: Some(Severity::Low),
+            ..Default::default()
+        })
+        .len(),
+        6
+    );
+    assert_eq!(
+        q(CaseFilter {
+            text: Some("100% of the_".into()),
+            ..Default::default()
+        })
+        .len(),
+        1,
+        "LIKE wildcards are literal"
+    );
+    let err = p.query_cases(
+        &owner,
+        CaseQuery {
+            filter: CaseFilter::default(),
+            sort: CaseSort::CreatedAsc,
+            page_size: 5,
+            cursor: Some("c:1:2".into()),
+        },
+    );
+    assert!(
+        matches!(err, Err(HostError::Invalid(_))),
+        "a cursor of another sort order is refused"
+    );
+}
+
+// --- The consistency suite (SpiceDB-style): every door answers the same ----------------------
+
+/// A tiny deterministic generator, so failures reproduce.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[(self.next() % items.len() as u64) as usize]
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+const ROLES: &[&str] = &[
+    "viewer",
+    "operator",
+    "creator",
+    "contributor",
+    "owner",
+    "interact-only",
+];
+
+fn generated(seed: u64, dir: &Path) -> (Arc<Platform>, Vec<String>, Vec<String>) {
+    let mut rng = Rng(seed);
+    let people: Vec<String> = (0..7).map(|i| format!("p{i}@gen.test")).collect();
+    let mut members = vec![MemberSpec {
+        email: people[0].clone(),
+        role: "owner".into(),
+        break_glass: false,
+    }];
+    for email in &people[1..] {
+        members.push(MemberSpec {
+            email: email.clone(),
+            role: (*rng.pick(ROLES)).into(),
+            break_glass: false,
+        });
+    }
+    let spec = TenantSpec {
+        organization: "gen".into(),
+        workspaces: vec![WorkspaceSpec {
+            name: "ws".into(),
+            sso_only: false,
+            idps: vec![],
+            custom_roles: vec![],
+            members,
+            groups: vec![],
+            claim_rules: vec![],
+        }],
+    };
+    let text = serde_json::to_string(&spec).expect("json");
+    let platform =
+        Arc::new(Platform::new(Db::open(&dir.join("flowhost.db")).expect("db")).expect("platform"));
+    flowhost::tenant::apply(
+        &platform,
+        &TenantFile {
+            origin: "gen".into(),
+            text,
+            spec,
+        },
+        None,
+    )
+    .expect("apply");
+    let owner = Caller {
+        workspace: "ws".into(),
+        principal: user(&people[0]),
+    };
+    let mut cases = Vec::new();
+    for i in 0..12 {
+        let mode = if rng.chance(50) {
+            AccessMode::Restricted
+        } else {
+            AccessMode::FullAccess
+        };
+        let pick = |rng: &mut Rng, pct| {
+            people
+                .iter()
+                .filter(|_| rng.chance(pct))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        let mut input = new_case(&format!("gen {i}"), mode, &[]);
+        input.collaborators = pick(&mut rng, 20);
+        input.reviewers = pick(&mut rng, 10);
+        input.assignee = rng.chance(40).then(|| rng.pick(&people).clone());
+        cases.push(platform.create_case(&owner, input).expect("create").id);
+    }
+    (platform, people, cases)
+}
+
+#[test]
+fn every_door_agrees_on_who_sees_which_case() {
+    let runtime = StepRuntime::new(&EngineSettings::default(), None).expect("runtime");
+    let probe = runtime.load(Path::new(CASE_PROBE)).expect("probe");
+    for seed in [7, 1234, 99_999] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (p, people, cases) = generated(seed, dir.path());
+        let owner = Caller {
+            workspace: "ws".into(),
+            principal: user(&people[0]),
+        };
+        let viewers: Vec<Vec<String>> = cases
+            .iter()
+            .map(|c| p.case_viewers(&owner, c).expect("viewers"))
+            .collect();
+        for person in &people {
+            let caller = Caller {
+                workspace: "ws".into(),
+                principal: user(person),
+            };
+            // Door 1: the service.
+            let listed = all_visible(&p, &caller, 4);
+            let by_viewers: BTreeSet<String> = cases
+                .iter()
+                .zip(&viewers)
+                .filter(|(_, v)| v.contains(person))
+                .map(|(c, _)| c.clone())
+                .collect();
+            let Ok(listed) = listed else {
+                assert!(
+                    by_viewers.is_empty(),
+                    "seed {seed}: {person} cannot query yet is listed as a viewer"
+                );
+                continue;
+            };
+            let listed: BTreeSet<String> = listed.into_iter().collect();
+            let gettable: BTreeSet<String> = cases
+                .iter()
+                .filter(|c| p.get_case_restrictions(&caller, c).is_ok())
+                .cloned()
+                .collect();
+            assert_eq!(
+                listed, by_viewers,
+                "seed {seed}: query vs who-can-view for {person}"
+            );
+            assert_eq!(listed, gettable, "seed {seed}: query vs get for {person}");
+            // Door 2: a WASM step running as the person.
+            let services = HostServices {
+                cases: p.clone(),
+                access: p.clone(),
+            };
+            let exec = runtime.execute(
+                &probe,
+                &json!({ "ask": cases }),
+                caller.clone(),
+                services,
+                StepLimits::default(),
+            );
+            let out = exec.result.expect("probe runs");
+            let wasm_listed: BTreeSet<String> =
+                serde_json::from_value(out["listed"].clone()).expect("ids");
+            let wasm_found: BTreeSet<String> =
+                serde_json::from_value(out["found"].clone()).expect("ids");
+            assert_eq!(
+                (&wasm_listed, &wasm_found),
+                (&listed, &listed),
+                "seed {seed}: WASM door for {person}"
+            );
+            // Door 3: the CLI, as a real process on the same database file.
+            let out = flowhost(
+                dir.path(),
+                &dir.path().join("flowhost.db"),
+                &[
+                    "cases",
+                    "query",
+                    "--workspace",
+                    "ws",
+                    "--as",
+                    person,
+                    "--page-size",
+                    "200",
+                    "--json",
+                ],
+            );
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let page: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+            let cli: BTreeSet<String> = page["cases"]
+                .as_array()
+                .expect("cases")
+                .iter()
+                .filter_map(|c| c["id"].as_str().map(str::to_owned))
+                .collect();
+            assert_eq!(cli, listed, "seed {seed}: CLI door for {person}");
+        }
+    }
+}
+
+// --- The sample step ------------------------------------------------------------------------
+
+#[test]
+fn the_restrict_cases_step_restricts_open_high_cases_to_the_given_collaborators() {
+    let p = Arc::new(example_platform());
+    let owner = at(SOC, OWNER);
+    for (title, sev, state) in [
+        ("a", Severity::High, "open"),
+        ("b", Severity::High, "closed"),
+        ("c", Severity::Low, "open"),
+        ("d", Severity::High, "open"),
+    ] {
+        let mut c = new_case(title, AccessMode::FullAccess, &[]);
+        c.severity = sev;
+        c.state = Some(state.into());
+        p.create_case(&owner, c).expect("create");
+    }
+    let runtime = StepRuntime::new(&EngineSettings::default(), None).expect("runtime");
+    let step = runtime.load(Path::new(RESTRICT_CASES)).expect("load");
+    let services = HostServices {
+        cases: p.clone(),
+        access: p.clone(),
+    };
+    let input = json!({ "collaborators": [ANALYST, LEAD] });
+    let exec = runtime.execute(
+        &step,
+        &input,
+        owner.clone(),
+        services.clone(),
+        StepLimits::default(),
+    );
+    let out = exec.result.expect("step succeeds");
+    assert_eq!(out["restricted"], json!(["C-1", "C-4"]));
+    assert!(
+        p.get_case(&at(SOC, OPERATOR), "C-1").is_err(),
+        "now hidden from non-collaborators"
+    );
+    assert!(
+        p.get_case(&at(SOC, OPERATOR), "C-2").is_ok(),
+        "closed case untouched"
+    );
+    // The same step as someone without case.write fails on the host call, changing nothing.
+    p.invite_user(&user(OWNER), SOC, "v@acme-mssp.test", "viewer")
+        .expect("invite");
+    p.create_case(&owner, new_case("e", AccessMode::FullAccess, &[]))
+        .expect("create");
+    let exec = runtime.execute(
+        &step,
+        &input,
+        at(SOC, "v@acme-mssp.test"),
+        services,
+        StepLimits::default(),
+    );
+    let err = exec
+        .result
+        .expect_err("viewer may not restrict")
+        .to_string();
+    assert!(
+        err.contains("denied") && err.contains("case.write"),
+        "{err}"
+    );
+    assert!(p.get_case(&at(SOC, OPERATOR), "C-5").is_ok());
+}

@@ -1,0 +1,63 @@
+//! Reports what the run's principal can see of cases, through the WIT door: every case id
+//! *Query cases* returns (all pages, small pages to exercise cursors), and for each id asked
+//! about, whether *Get case restrictions* finds it. The consistency tests compare this with
+//! the service and the CLI.
+
+use flowhost_step::StepError;
+use flowhost_step::cases::{self, CaseFilter, CaseQuery, CaseSort};
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize)]
+struct Input {
+    ask: Vec<String>,
+    #[serde(default)]
+    page_size: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct Output {
+    listed: Vec<String>,
+    found: Vec<String>,
+    not_found: Vec<String>,
+}
+
+fn probe(input: Input) -> Result<Output, StepError> {
+    let filter = CaseFilter {
+        access_mode: None,
+        state: None,
+        severity: None,
+        assignee: None,
+        text: None,
+    };
+    let mut listed = Vec::new();
+    let mut cursor = None;
+    loop {
+        let q = CaseQuery {
+            filter: filter.clone(),
+            sort: CaseSort::CreatedDesc,
+            page_size: input.page_size.unwrap_or(3),
+            cursor,
+        };
+        let page = cases::query_cases(&q)?;
+        listed.extend(page.cases.into_iter().map(|c| c.id));
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    let (mut found, mut not_found) = (Vec::new(), Vec::new());
+    for id in input.ask {
+        match cases::get_case_restrictions(&id) {
+            Ok(_) => found.push(id),
+            Err(flowhost_step::HostError::NotFound(_)) => not_found.push(id),
+            Err(other) => return Err(StepError::Host(other)),
+        }
+    }
+    Ok(Output {
+        listed,
+        found,
+        not_found,
+    })
+}
+
+flowhost_step::step!(probe);
