@@ -726,7 +726,41 @@ fn every_door_agrees_on_who_sees_which_case() {
                 (&listed, &listed),
                 "seed {seed}: WASM door for {person}"
             );
-            // Door 3: the CLI, as a real process on the same database file.
+            // Door 3: the built-in steps that workflow definitions use.
+            let page = flowhost::builtin::run(
+                &p,
+                &caller,
+                "cases/query-cases",
+                &json!({ "page_size": 200 }),
+                None,
+            )
+            .expect("built-in query");
+            let builtin: BTreeSet<String> = page["cases"]
+                .as_array()
+                .expect("cases")
+                .iter()
+                .filter_map(|c| c["id"].as_str().map(str::to_owned))
+                .collect();
+            let builtin_found: BTreeSet<String> = cases
+                .iter()
+                .filter(|c| {
+                    flowhost::builtin::run(
+                        &p,
+                        &caller,
+                        "cases/get-case-restrictions",
+                        &json!({ "case_id": c }),
+                        None,
+                    )
+                    .is_ok()
+                })
+                .cloned()
+                .collect();
+            assert_eq!(
+                (&builtin, &builtin_found),
+                (&listed, &listed),
+                "seed {seed}: built-in door for {person}"
+            );
+            // Door 4: the CLI, as a real process on the same database file.
             let out = flowhost(
                 dir.path(),
                 &dir.path().join("flowhost.db"),
@@ -757,6 +791,70 @@ fn every_door_agrees_on_who_sees_which_case() {
             assert_eq!(cli, listed, "seed {seed}: CLI door for {person}");
         }
     }
+}
+
+// --- Built-in steps ---------------------------------------------------------------------
+
+#[test]
+fn built_in_case_steps_take_json_and_name_bad_fields() {
+    let p = example_platform();
+    let owner = at(SOC, OWNER);
+    let run = |step: &str, input: serde_json::Value, key: Option<&str>| {
+        flowhost::builtin::run(&p, &owner, step, &input, key)
+    };
+    let created = run("cases/create-case", json!({ "title": "t", "severity": "high", "access_mode": "restricted", "collaborators": [LEAD] }), Some("run-9/lock/0")).expect("create");
+    let again = run(
+        "cases/create-case",
+        json!({ "title": "t", "severity": "high" }),
+        Some("run-9/lock/0"),
+    )
+    .expect("create again");
+    assert_eq!(created["id"], again["id"], "one case per idempotency key");
+    let from_json = run(
+        "cases/create-case-from-json",
+        json!({ "case": "{\"title\":\"j\",\"severity\":\"low\"}" }),
+        None,
+    )
+    .expect("from json string");
+    assert_eq!(from_json["title"], "j");
+    let r = run(
+        "cases/update-case-restrictions",
+        json!({ "case_id": created["id"], "add_collaborators": [ANALYST] }),
+        None,
+    )
+    .expect("update");
+    assert_eq!(r["collaborators"], json!([LEAD, ANALYST]));
+    let r = run(
+        "cases/get-case-restrictions",
+        json!({ "case_id": created["id"] }),
+        None,
+    )
+    .expect("get");
+    assert_eq!(r["access_mode"], "restricted");
+    let err = run(
+        "cases/update-case-restrictions",
+        json!({ "case_id": created["id"], "access_mod": "restricted" }),
+        None,
+    )
+    .expect_err("typo");
+    assert!(err.to_string().contains("access_mod"), "{err}");
+    let err = run("cases/query-cases", json!({ "page_size": "ten" }), None).expect_err("bad type");
+    assert!(err.to_string().contains("field `page_size`"), "{err}");
+    let err = run("cases/delete-case", json!({}), None).expect_err("unknown");
+    assert!(
+        matches!(err, HostError::NotFound(m) if m.contains("built-in steps: cases/create-case"))
+    );
+    let hidden = flowhost::builtin::run(
+        &p,
+        &at(SOC, OPERATOR),
+        "cases/get-case-restrictions",
+        &json!({ "case_id": created["id"] }),
+        None,
+    );
+    assert!(
+        matches!(hidden, Err(HostError::NotFound(_))),
+        "same rules as every other door"
+    );
 }
 
 // --- The sample step ------------------------------------------------------------------------

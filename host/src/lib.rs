@@ -9,6 +9,7 @@
 pub mod access;
 pub mod admin;
 pub mod audit;
+pub mod builtin;
 pub mod cases;
 pub mod clock;
 pub mod json_locate;

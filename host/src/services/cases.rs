@@ -99,11 +99,14 @@ pub enum CaseSort {
 
 /// *Query cases* input.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CaseQuery {
     #[serde(default)]
     pub filter: CaseFilter,
     #[serde(default)]
     pub sort: CaseSort,
+    /// 1..=200; 0 or absent means 50.
+    #[serde(default)]
     pub page_size: u32,
     #[serde(default)]
     pub cursor: Option<String>,
