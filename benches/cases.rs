@@ -40,23 +40,42 @@ fn main() {
     let path = dir.path().join("cases.db");
     let t = Instant::now();
     let platform = setup(&path);
-    println!("setup: {CASES} cases ({RESTRICTED_PERCENT}% restricted) in {:.1} s, database {} MiB",
+    println!(
+        "setup: {CASES} cases ({RESTRICTED_PERCENT}% restricted) in {:.1} s, database {} MiB",
         t.elapsed().as_secs_f64(),
-        std::fs::metadata(&path).map_or(0, |m| m.len()) >> 20);
+        std::fs::metadata(&path).map_or(0, |m| m.len()) >> 20
+    );
 
     let analyst = caller(ANALYST);
     let owner = caller(OWNER);
     let shapes = [
-        ("analyst, restricted filter", &analyst, Some(AccessMode::Restricted)),
-        ("analyst, full-access filter", &analyst, Some(AccessMode::FullAccess)),
+        (
+            "analyst, restricted filter",
+            &analyst,
+            Some(AccessMode::Restricted),
+        ),
+        (
+            "analyst, full-access filter",
+            &analyst,
+            Some(AccessMode::FullAccess),
+        ),
         ("analyst, no filter", &analyst, None),
-        ("owner (bypass), restricted filter", &owner, Some(AccessMode::Restricted)),
+        (
+            "owner (bypass), restricted filter",
+            &owner,
+            Some(AccessMode::Restricted),
+        ),
         ("owner (bypass), no filter", &owner, None),
     ];
-    println!("\nquery cases, page of 50 (200 queries each: first pages and follow-up pages by cursor)");
+    println!(
+        "\nquery cases, page of 50 (200 queries each: first pages and follow-up pages by cursor)"
+    );
     for (name, who, mode) in shapes {
         let query = |cursor| CaseQuery {
-            filter: CaseFilter { access_mode: mode, ..Default::default() },
+            filter: CaseFilter {
+                access_mode: mode,
+                ..Default::default()
+            },
             sort: CaseSort::CreatedDesc,
             page_size: 50,
             cursor,
@@ -66,14 +85,22 @@ fn main() {
         let mut rows = 0;
         for _ in 0..200 {
             let t = Instant::now();
-            let page = platform.query_cases(who, query(cursor.clone())).expect("query");
+            let page = platform
+                .query_cases(who, query(cursor.clone()))
+                .expect("query");
             samples.push(t.elapsed().as_secs_f64() * 1e3);
             rows += page.cases.len();
             cursor = page.next_cursor;
         }
         let (p50, p95) = percentiles(&mut samples);
-        println!("  {name:<36} p50 {p50:>6.2} ms  p95 {p95:>6.2} ms  ({} rows/page avg)", rows / 200);
-        for line in platform.explain_case_query(who, &query(None)).expect("plan") {
+        println!(
+            "  {name:<36} p50 {p50:>6.2} ms  p95 {p95:>6.2} ms  ({} rows/page avg)",
+            rows / 200
+        );
+        for line in platform
+            .explain_case_query(who, &query(None))
+            .expect("plan")
+        {
             println!("      plan: {line}");
         }
     }
@@ -95,47 +122,94 @@ fn main() {
         let id = format!("C-{}", 1 + rng.below(CASES as u64));
         // A real change every time: toggle the mode and add a collaborator.
         let update = RestrictionUpdate {
-            access_mode: Some(if i % 2 == 0 { AccessMode::Restricted } else { AccessMode::FullAccess }),
+            access_mode: Some(if i % 2 == 0 {
+                AccessMode::Restricted
+            } else {
+                AccessMode::FullAccess
+            }),
             add_collaborators: vec![format!("p{}@bench.test", rng.below(60))],
             ..Default::default()
         };
         let t = Instant::now();
-        platform.update_case_restrictions(&owner, &id, update).expect("update");
+        platform
+            .update_case_restrictions(&owner, &id, update)
+            .expect("update");
         samples.push(t.elapsed().as_secs_f64() * 1e3);
         events += 1;
     }
     let (p50, p95) = percentiles(&mut samples);
-    println!("update case restrictions (owner)       p50 {p50:>6.3} ms  p95 {p95:>6.3} ms  ({events} updates, each with events, timeline and audit)");
+    println!(
+        "update case restrictions (owner)       p50 {p50:>6.3} ms  p95 {p95:>6.3} ms  ({events} updates, each with events, timeline and audit)"
+    );
     println!("\ntargets: query p50 < 5 ms; restriction update < 1 ms");
 }
 
 fn caller(email: &str) -> Caller {
-    Caller { workspace: "soc".into(), principal: Principal::local(Email::parse(email).expect("email")) }
+    Caller {
+        workspace: "soc".into(),
+        principal: Principal::local(Email::parse(email).expect("email")),
+    }
 }
 
 fn percentiles(samples: &mut [f64]) -> (f64, f64) {
     samples.sort_by(f64::total_cmp);
-    (samples[samples.len() / 2], samples[samples.len() * 95 / 100])
+    (
+        samples[samples.len() / 2],
+        samples[samples.len() * 95 / 100],
+    )
 }
 
 /// The tenant through the real apply path; the million cases in bulk SQL (setup only).
 fn setup(path: &std::path::Path) -> Platform {
     let mut members = vec![
-        MemberSpec { email: OWNER.into(), role: "owner".into(), break_glass: false },
-        MemberSpec { email: ANALYST.into(), role: "operator".into(), break_glass: false },
+        MemberSpec {
+            email: OWNER.into(),
+            role: "owner".into(),
+            break_glass: false,
+        },
+        MemberSpec {
+            email: ANALYST.into(),
+            role: "operator".into(),
+            break_glass: false,
+        },
     ];
-    members.extend((0..60).map(|i| MemberSpec { email: format!("p{i}@bench.test"), role: "operator".into(), break_glass: false }));
+    members.extend((0..60).map(|i| MemberSpec {
+        email: format!("p{i}@bench.test"),
+        role: "operator".into(),
+        break_glass: false,
+    }));
     let spec = TenantSpec {
         organization: "bench".into(),
-        workspaces: vec![WorkspaceSpec { name: "soc".into(), sso_only: false, idps: vec![], custom_roles: vec![], members, groups: vec![], claim_rules: vec![] }],
+        workspaces: vec![WorkspaceSpec {
+            name: "soc".into(),
+            sso_only: false,
+            idps: vec![],
+            custom_roles: vec![],
+            members,
+            groups: vec![],
+            claim_rules: vec![],
+        }],
     };
     let text = serde_json::to_string(&spec).expect("json");
     let platform = Platform::new(Db::open(path).expect("db")).expect("platform");
-    flowhost::tenant::apply(&platform, &TenantFile { origin: "bench".into(), text, spec }, None).expect("tenant");
+    flowhost::tenant::apply(
+        &platform,
+        &TenantFile {
+            origin: "bench".into(),
+            text,
+            spec,
+        },
+        None,
+    )
+    .expect("tenant");
 
     let mut rng = Rng(7);
     let lists: Vec<Vec<String>> = (0..20)
-        .map(|_| (0..3 + rng.below(3)).map(|_| format!("p{}@bench.test", rng.below(60))).collect())
+        .map(|_| {
+            (0..3 + rng.below(3))
+                .map(|_| format!("p{}@bench.test", rng.below(60)))
+                .collect()
+        })
         .collect();
     platform
         .transact(|tx| {
@@ -167,6 +241,10 @@ fn setup(path: &std::path::Path) -> Platform {
             Ok(())
         })
         .expect("bulk insert");
-    platform.db().conn().execute_batch("ANALYZE").expect("analyze");
+    platform
+        .db()
+        .conn()
+        .execute_batch("ANALYZE")
+        .expect("analyze");
     platform
 }
