@@ -1,1 +1,548 @@
-fn main() {}
+//! Access-check latency: a scope check through Flowhost's in-memory access index versus the
+//! same rules encoded in Cedar (`cedar-policy`, constant policy set, every tenant as entities),
+//! side by side in one process, for 10, 1,000 and 10,000 workspaces.
+//!
+//! Both sides answer the same precomputed queries (members, other-workspace principals,
+//! non-members, an unknown workspace) and must agree on every allow/deny before anything is
+//! timed. Targets (issue): a check under 0.5 µs, at least 50× faster than Cedar, and flat
+//! (Flowhost at 10,000 workspaces ≤ 1.5× Flowhost at 10).
+//!
+//! Run: `cargo bench --bench access_check`
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hint::black_box;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use cedar_policy::{
+    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid,
+    PolicySet, Request, RestrictedExpression,
+};
+use flowhost::access::{AccessIndex, BuiltinRole, Reason, RoleName, Scope};
+use flowhost::platform::Platform;
+use flowhost::principal::{Email, Principal};
+use flowhost::store::Db;
+use flowhost::tenant::{MemberSpec, RoleSpec, TenantFile, TenantSpec, WorkspaceSpec};
+
+const SIZES: [usize; 3] = [10, 1_000, 10_000];
+const QUERIES: usize = 4_096;
+/// The best of several rounds: the machine is shared, so the minimum is the least disturbed.
+const ROUNDS: usize = 10;
+const ROUND_BUDGET: Duration = Duration::from_millis(100);
+const SEED: u64 = 0x5EED_F10B_0A57_C4EC;
+
+/// The built-in ladder roles handed out to the varying member slots.
+const LADDER: [BuiltinRole; 4] = [
+    BuiltinRole::Viewer,
+    BuiltinRole::Operator,
+    BuiltinRole::Creator,
+    BuiltinRole::Contributor,
+];
+const CUSTOM_ROLE: &str = "triage";
+/// Member slots per workspace (owner, staff, kiosk, analyst, partner), then one non-member.
+const SLOTS: usize = 6;
+const STRANGER: usize = 5;
+const UNKNOWN_WORKSPACE: &str = "ws-missing";
+/// Workspaces in the hot-set query stream: the same working set at every size, so growth in
+/// that column would be the index's own, not the CPU caches'.
+const HOT_SET: usize = 8;
+
+/// xorshift64*: deterministic queries without a new dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn workspace_name(i: usize) -> String {
+    format!("ws-{i}")
+}
+
+/// The email in `slot` of workspace `i`. Partners are shared by workspaces `2k` and `2k+1`
+/// with different roles, so a role must be tied to its workspace to decide correctly.
+fn member_email(i: usize, slot: usize) -> String {
+    match slot {
+        0 => format!("owner.{i}@bench.test"),
+        1 => format!("staff.{i}@bench.test"),
+        2 => format!("kiosk.{i}@bench.test"),
+        3 => format!("analyst.{i}@bench.test"),
+        4 => format!("partner.{}@bench.test", i / 2),
+        _ => format!("stranger.{i}@elsewhere.test"),
+    }
+}
+
+fn member_role(i: usize, slot: usize) -> String {
+    match slot {
+        0 => BuiltinRole::Owner.name().to_owned(),
+        1 => LADDER[i % LADDER.len()].name().to_owned(),
+        2 => BuiltinRole::InteractOnly.name().to_owned(),
+        3 => CUSTOM_ROLE.to_owned(),
+        _ => LADDER[(i + 1) % LADDER.len()].name().to_owned(),
+    }
+}
+
+/// The custom role's scopes differ between workspaces, so Cedar cannot share one action group.
+fn custom_scopes(i: usize) -> Vec<String> {
+    let mut scopes = vec!["case.read", "case.write", "interaction.submit"];
+    if i.is_multiple_of(3) {
+        scopes.push("playbook.execute");
+    }
+    scopes.into_iter().map(str::to_owned).collect()
+}
+
+fn tenant_spec(n: usize) -> TenantSpec {
+    let workspaces = (0..n)
+        .map(|i| WorkspaceSpec {
+            name: workspace_name(i),
+            sso_only: false,
+            idps: Vec::new(),
+            custom_roles: vec![RoleSpec {
+                name: CUSTOM_ROLE.to_owned(),
+                scopes: custom_scopes(i),
+            }],
+            members: (0..STRANGER)
+                .map(|slot| MemberSpec {
+                    email: member_email(i, slot),
+                    role: member_role(i, slot),
+                    break_glass: false,
+                })
+                .collect(),
+            groups: Vec::new(),
+            claim_rules: Vec::new(),
+        })
+        .collect();
+    TenantSpec {
+        organization: "bench-org".to_owned(),
+        workspaces,
+    }
+}
+
+/// Flowhost as deployed: an in-memory database, the tenant file applied as the console.
+fn flowhost_platform(spec: &TenantSpec) -> Platform {
+    let text = serde_json::to_string(spec).expect("tenant spec serializes");
+    // Parsing validates (owners, roles, scopes) exactly as `flowhost tenant apply` would.
+    let file = match TenantFile::parse("bench", &text) {
+        Ok(file) => file,
+        Err(errors) => {
+            let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            panic!("bench tenant file is invalid:\n{}", lines.join("\n"));
+        }
+    };
+    let db = Db::open_in_memory().expect("in-memory database");
+    let platform = Platform::new(db).expect("platform");
+    flowhost::tenant::apply(&platform, &file, None).expect("tenant apply");
+    platform
+}
+
+/// The Cedar encoding. The policy set is constant: one policy per built-in role over a constant
+/// action group (`Action::"role:operator"` holds the operator scopes), checked against the
+/// workspace's role group named by an attribute of the workspace; and one policy for the custom
+/// role, whose scopes are a per-workspace action group named by the workspace as well. That is
+/// one custom-role slot per workspace (all the bench needs); more would take one policy per slot,
+/// still independent of the number of workspaces.
+fn cedar_policies() -> PolicySet {
+    let mut text = String::new();
+    for role in BuiltinRole::ALL {
+        text.push_str(&format!(
+            "permit(principal, action in Action::\"role:{}\", resource) when {{ principal in resource.{} }};\n",
+            role.name(),
+            role_attr(role.name())
+        ));
+    }
+    text.push_str(
+        "permit(principal, action, resource) when { resource has custom_holders && \
+         principal in resource.custom_holders && action in resource.custom_actions };\n",
+    );
+    PolicySet::from_str(&text).expect("Cedar policies parse")
+}
+
+fn role_attr(role: &str) -> String {
+    format!("role_{}", role.replace('-', "_"))
+}
+
+struct Types {
+    user: EntityTypeName,
+    role: EntityTypeName,
+    workspace: EntityTypeName,
+    action: EntityTypeName,
+}
+
+impl Types {
+    fn new() -> Self {
+        let ty = |name: &str| EntityTypeName::from_str(name).expect("entity type name");
+        Types {
+            user: ty("User"),
+            role: ty("Role"),
+            workspace: ty("Workspace"),
+            action: ty("Action"),
+        }
+    }
+}
+
+fn uid(ty: &EntityTypeName, id: &str) -> EntityUid {
+    EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(id))
+}
+
+/// Every workspace, role group, user and action of the tenant as one Cedar entity set, built
+/// from the same spec Flowhost applied.
+fn cedar_entities(spec: &TenantSpec, t: &Types) -> Entities {
+    let mut entities = Vec::new();
+    let mut user_parents: BTreeMap<String, HashSet<EntityUid>> = BTreeMap::new();
+    // Scope name -> the action groups it belongs to.
+    let mut action_parents: BTreeMap<&'static str, HashSet<EntityUid>> = BTreeMap::new();
+    for role in BuiltinRole::ALL {
+        let group = uid(&t.action, &format!("role:{}", role.name()));
+        for scope in role.scopes().iter() {
+            action_parents
+                .entry(scope.name())
+                .or_default()
+                .insert(group.clone());
+        }
+        entities.push(Entity::new_no_attrs(group, HashSet::new()));
+    }
+
+    for ws in &spec.workspaces {
+        let mut attrs = HashMap::new();
+        for role in BuiltinRole::ALL {
+            let group = uid(&t.role, &format!("{}/{}", ws.name, role.name()));
+            attrs.insert(
+                role_attr(role.name()),
+                RestrictedExpression::new_entity_uid(group.clone()),
+            );
+            entities.push(Entity::new_no_attrs(group, HashSet::new()));
+        }
+        assert!(
+            ws.custom_roles.len() <= 1,
+            "the Cedar encoding has one custom-role slot per workspace"
+        );
+        for custom in &ws.custom_roles {
+            let holders = uid(&t.role, &format!("{}/{}", ws.name, custom.name));
+            let actions = uid(&t.action, &format!("custom:{}/{}", ws.name, custom.name));
+            for scope in &custom.scopes {
+                let scope = Scope::parse(scope).expect("custom role scope");
+                action_parents
+                    .entry(scope.name())
+                    .or_default()
+                    .insert(actions.clone());
+            }
+            attrs.insert(
+                "custom_holders".to_owned(),
+                RestrictedExpression::new_entity_uid(holders.clone()),
+            );
+            attrs.insert(
+                "custom_actions".to_owned(),
+                RestrictedExpression::new_entity_uid(actions.clone()),
+            );
+            entities.push(Entity::new_no_attrs(holders, HashSet::new()));
+            entities.push(Entity::new_no_attrs(actions, HashSet::new()));
+        }
+        for m in &ws.members {
+            let email = Email::parse(&m.email).expect("bench email");
+            // Named as Flowhost normalizes role names.
+            let role = RoleName::parse(&m.role);
+            user_parents
+                .entry(email.as_str().to_owned())
+                .or_default()
+                .insert(uid(&t.role, &format!("{}/{role}", ws.name)));
+        }
+        let ws_uid = uid(&t.workspace, &ws.name);
+        entities.push(Entity::new(ws_uid, attrs, HashSet::new()).expect("workspace entity"));
+    }
+
+    for (email, parents) in user_parents {
+        entities.push(Entity::new_no_attrs(uid(&t.user, &email), parents));
+    }
+    for scope in Scope::ALL {
+        let parents = action_parents.remove(scope.name()).unwrap_or_default();
+        entities.push(Entity::new_no_attrs(uid(&t.action, scope.name()), parents));
+    }
+    Entities::from_entities(entities, None).expect("Cedar entities")
+}
+
+/// One query, prepared for both sides so that only the decision is timed.
+struct Query {
+    principal: Principal,
+    workspace: String,
+    scope: Scope,
+    request: Request,
+}
+
+/// Queries whose principals and workspaces come from the first `spread` of `n` workspaces.
+fn make_queries(n: usize, spread: usize, t: &Types) -> Vec<Query> {
+    let mut rng = Rng(SEED ^ ((n as u64) << 20) ^ spread as u64);
+    (0..QUERIES)
+        .map(|_| {
+            let home = rng.below(spread);
+            let email = member_email(home, rng.below(SLOTS));
+            // Mostly the home workspace; some elsewhere (denials, or the partner's other role).
+            let workspace = match rng.below(32) {
+                0 => UNKNOWN_WORKSPACE.to_owned(),
+                1..=4 => workspace_name(rng.below(spread)),
+                5..=8 => workspace_name((home ^ 1).min(n - 1)),
+                _ => workspace_name(home),
+            };
+            let scope = Scope::ALL[rng.below(Scope::ALL.len())];
+            let request = Request::new(
+                uid(&t.user, &email),
+                uid(&t.action, scope.name()),
+                uid(&t.workspace, &workspace),
+                Context::empty(),
+                None,
+            )
+            .expect("Cedar request");
+            Query {
+                principal: Principal::local(Email::parse(&email).expect("bench email")),
+                workspace,
+                scope,
+                request,
+            }
+        })
+        .collect()
+}
+
+/// Best nanoseconds per call over `ROUNDS` rounds; each round repeats whole passes over the
+/// queries for at least `ROUND_BUDGET`. Returns the figure and the number of calls timed.
+fn measure(per_pass: usize, mut pass: impl FnMut() -> usize) -> (f64, u64) {
+    let mut best = f64::INFINITY;
+    let mut total = 0;
+    let mut sink = 0;
+    for _ in 0..ROUNDS {
+        let start = Instant::now();
+        let mut calls = 0u64;
+        while start.elapsed() < ROUND_BUDGET {
+            sink += pass();
+            calls += per_pass as u64;
+        }
+        best = best.min(start.elapsed().as_nanos() as f64 / calls as f64);
+        total += calls;
+    }
+    black_box(sink);
+    (best, total)
+}
+
+struct Row {
+    n: usize,
+    apply: Duration,
+    rebuild: Duration,
+    cedar_build: Duration,
+    index_ns: f64,
+    hot_ns: f64,
+    platform_ns: f64,
+    cedar_ns: f64,
+    calls: (u64, u64),
+}
+
+fn run(n: usize, policies: &PolicySet, t: &Types) -> Row {
+    let spec = tenant_spec(n);
+    let started = Instant::now();
+    let platform = flowhost_platform(&spec);
+    let apply = started.elapsed();
+
+    // What every committed write pays to keep the index in step with the database.
+    let started = Instant::now();
+    let rebuilt = AccessIndex::load(platform.db().conn()).expect("index rebuild");
+    let rebuild = started.elapsed();
+    drop(rebuilt);
+
+    let started = Instant::now();
+    let entities = cedar_entities(&spec, t);
+    let cedar_build = started.elapsed();
+
+    let index = platform.index();
+    let authorizer = Authorizer::new();
+    let queries = make_queries(n, n, t);
+    let hot = make_queries(n, n.min(HOT_SET), t);
+    agree(&hot, &index, &authorizer, policies, &entities);
+    let (allowed, missing, not_member, unknown) =
+        agree(&queries, &index, &authorizer, policies, &entities);
+    println!(
+        "{n:>6} workspaces: {} queries, {allowed} allowed, {} denied ({missing} scope not in role, \
+         {not_member} not a member, {unknown} unknown workspace); Flowhost and Cedar agree on all",
+        queries.len(),
+        queries.len() - allowed,
+    );
+
+    let (index_ns, index_calls) = measure(queries.len(), || flowhost_pass(&index, &queries));
+    let (hot_ns, _) = measure(hot.len(), || flowhost_pass(&index, &hot));
+    // The path services take: lock, clone the index snapshot, then check.
+    let (platform_ns, _) = measure(queries.len(), || {
+        queries
+            .iter()
+            .filter(|q| {
+                black_box(platform.check(
+                    black_box(&q.principal),
+                    black_box(&q.workspace),
+                    black_box(q.scope),
+                ))
+                .allowed
+            })
+            .count()
+    });
+    let (cedar_ns, cedar_calls) = measure(queries.len(), || {
+        queries
+            .iter()
+            .filter(|q| {
+                black_box(authorizer.is_authorized(black_box(&q.request), policies, &entities))
+                    .decision()
+                    == Decision::Allow
+            })
+            .count()
+    });
+
+    Row {
+        n,
+        apply,
+        rebuild,
+        cedar_build,
+        index_ns,
+        hot_ns,
+        platform_ns,
+        cedar_ns,
+        calls: (index_calls, cedar_calls),
+    }
+}
+
+/// Allowed checks in one pass of Flowhost over `queries`.
+fn flowhost_pass(index: &AccessIndex, queries: &[Query]) -> usize {
+    queries
+        .iter()
+        .filter(|q| {
+            black_box(index.check(
+                black_box(&q.principal),
+                black_box(&q.workspace),
+                black_box(q.scope),
+            ))
+            .allowed
+        })
+        .count()
+}
+
+/// Asserts that both sides decide every query alike (Flowhost is the reference); returns the
+/// allowed count and the denials by reason: scope not in role, not a member, unknown workspace.
+fn agree(
+    queries: &[Query],
+    index: &AccessIndex,
+    authorizer: &Authorizer,
+    policies: &PolicySet,
+    entities: &Entities,
+) -> (usize, usize, usize, usize) {
+    let (mut allowed, mut missing, mut not_member, mut unknown) = (0, 0, 0, 0);
+    for q in queries {
+        let ours = index.check(&q.principal, &q.workspace, q.scope);
+        let cedar = authorizer.is_authorized(&q.request, policies, entities);
+        assert_eq!(
+            ours.allowed,
+            cedar.decision() == Decision::Allow,
+            "Flowhost and Cedar disagree on {} in `{}` for `{}`: Flowhost says {}; Cedar {:?} ({:?})",
+            q.principal,
+            q.workspace,
+            q.scope,
+            ours.reason,
+            cedar.decision(),
+            cedar
+                .diagnostics()
+                .errors()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        );
+        match ours.reason {
+            _ if ours.allowed => allowed += 1,
+            Reason::Missing { .. } => missing += 1,
+            Reason::NotMember { .. } => not_member += 1,
+            Reason::UnknownWorkspace(_) => unknown += 1,
+            other => panic!("unexpected decision reason in the bench: {other}"),
+        }
+    }
+    (allowed, missing, not_member, unknown)
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "NOT met" }
+}
+
+fn main() {
+    let types = Types::new();
+    let policies = cedar_policies();
+    println!(
+        "access_check: Flowhost AccessIndex::check vs Cedar Authorizer::is_authorized \
+         ({} constant Cedar policies, {QUERIES} precomputed queries per size)\n",
+        policies.policies().count()
+    );
+    let rows: Vec<Row> = SIZES.iter().map(|&n| run(n, &policies, &types)).collect();
+
+    println!(
+        "\nns per check, best of {ROUNDS} rounds of >= {} ms each:",
+        ROUND_BUDGET.as_millis()
+    );
+    println!(
+        "{:>10} {:>12} {:>8} {:>15} {:>10} {:>12} {:>10} {:>12} {:>10} {:>14}",
+        "workspaces",
+        "flowhost ns",
+        "hot set",
+        "platform.check",
+        "cedar ns",
+        "cedar/flowh.",
+        "apply s",
+        "rebuild ms",
+        "cedar s",
+        "checks timed"
+    );
+    for r in &rows {
+        println!(
+            "{:>10} {:>12.1} {:>8.1} {:>15.1} {:>10.1} {:>11.1}x {:>10.2} {:>12.1} {:>10.2} {:>7}k/{}k",
+            r.n,
+            r.index_ns,
+            r.hot_ns,
+            r.platform_ns,
+            r.cedar_ns,
+            r.cedar_ns / r.index_ns,
+            r.apply.as_secs_f64(),
+            r.rebuild.as_secs_f64() * 1e3,
+            r.cedar_build.as_secs_f64(),
+            r.calls.0 / 1000,
+            r.calls.1 / 1000,
+        );
+    }
+    println!(
+        "flowhost ns: AccessIndex::check, queries spread over all workspaces; hot set: the same \
+         over {HOT_SET} workspaces at every size;\n\
+         platform.check: Platform::check (index snapshot + check), same queries as flowhost ns; \
+         cedar ns: Authorizer::is_authorized, same queries;\n\
+         apply s: tenant file applied in one transaction; rebuild ms: one AccessIndex::load, paid \
+         after every committed write;\n\
+         cedar s: building the Cedar entity set; checks timed: Flowhost/Cedar, all rounds"
+    );
+
+    let worst = rows.iter().map(|r| r.index_ns).fold(0.0, f64::max);
+    let ratio = rows
+        .iter()
+        .map(|r| r.cedar_ns / r.index_ns)
+        .fold(f64::INFINITY, f64::min);
+    let (first, last) = (&rows[0], &rows[rows.len() - 1]);
+    let flat = last.index_ns / first.index_ns;
+    let hot_flat = last.hot_ns / first.hot_ns;
+    println!(
+        "\ntargets: check < 500 ns: worst {worst:.1} ns, {}; >= 50x faster than Cedar: worst {ratio:.1}x, {}; \
+         flat <= 1.5x from {} to {} workspaces: {flat:.2}x, {}",
+        verdict(worst < 500.0),
+        verdict(ratio >= 50.0),
+        first.n,
+        last.n,
+        verdict(flat <= 1.5),
+    );
+    println!(
+        "(hot set, {} to {} workspaces: {hot_flat:.2}x; if this stays flat while the flowhost \
+         column grows, the growth comes from the spread of the queries, not from the lookups)",
+        first.n, last.n
+    );
+    println!("command: cargo bench --bench access_check");
+}

@@ -46,6 +46,55 @@ impl fmt::Display for JsonPath {
     }
 }
 
+/// A problem found in a document, at a path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Located {
+    pub path: JsonPath,
+    pub message: String,
+}
+
+impl Located {
+    /// A problem at `path`.
+    pub fn new(path: JsonPath, message: impl Into<String>) -> Self {
+        Self {
+            path,
+            message: message.into(),
+        }
+    }
+
+    /// With line and column in `text` (read from `origin`).
+    pub fn in_text(self, origin: &str, text: &str) -> SpecError {
+        let (line, column) = locate(text, &self.path);
+        SpecError {
+            origin: origin.to_owned(),
+            line,
+            column,
+            path: self.path.to_string(),
+            message: self.message,
+        }
+    }
+}
+
+/// A problem with its place: `FILE:LINE:COL: PATH: MESSAGE`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpecError {
+    pub origin: String,
+    pub line: usize,
+    pub column: usize,
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}: {}",
+            self.origin, self.line, self.column, self.path, self.message
+        )
+    }
+}
+
 /// The 1-based (line, column) where the value at `path` starts in `text`, which must be valid
 /// JSON. Falls back to the deepest ancestor found.
 pub fn locate(text: &str, path: &JsonPath) -> (usize, usize) {

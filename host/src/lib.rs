@@ -19,3 +19,4 @@ pub mod services;
 pub mod store;
 pub mod tenant;
 pub mod wasm;
+pub mod workflow;

@@ -9,6 +9,7 @@ mod sso;
 mod step;
 mod tenant;
 mod users;
+mod workflows;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +38,14 @@ enum Command {
     /// The case steps: create, create from JSON, query, get, and restrictions.
     #[command(subcommand)]
     Cases(cases::CasesCommand),
+    /// Validate workflow definitions; every error names its JSON path and line:column.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Directories holding step components named `step:<name>`.
+        #[arg(long = "steps", value_name = "DIR")]
+        steps: Vec<PathBuf>,
+    },
     /// Apply or export a tenant file (organization, workspaces, users, roles, groups, SSO).
     #[command(subcommand)]
     Tenant(tenant::TenantCommand),
@@ -90,6 +99,7 @@ pub fn main() -> ExitCode {
         Command::Step(cmd) => step::run(&cli.db, cmd),
         Command::Tenant(cmd) => tenant::run(&cli.db, cmd),
         Command::Cases(cmd) => cases::run(&cli.db, cmd),
+        Command::Validate { files, steps } => workflows::validate(&files, &steps),
         Command::Access(AccessCommand::Check(args)) => access::check(&cli.db, args),
         Command::Users(cmd) => users::users(&cli.db, cmd),
         Command::Roles(cmd) => users::roles(&cli.db, cmd),

@@ -5,12 +5,11 @@ mod apply;
 mod export;
 mod validate;
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use crate::admin::groups::GroupKind;
-use crate::json_locate::{self, JsonPath, Seg};
+use crate::json_locate::{JsonPath, Seg};
+pub use crate::json_locate::{Located, SpecError};
 
 pub use apply::{ApplyError, ApplyReport, apply};
 pub use export::export;
@@ -94,42 +93,6 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-/// A problem with a tenant file, at a path of the document.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Located {
-    pub path: JsonPath,
-    pub message: String,
-}
-
-impl Located {
-    pub(crate) fn new(path: JsonPath, message: impl Into<String>) -> Self {
-        Self {
-            path,
-            message: message.into(),
-        }
-    }
-}
-
-/// A problem with a tenant file, with where it is: `FILE:LINE:COL: PATH: MESSAGE`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SpecError {
-    pub origin: String,
-    pub line: usize,
-    pub column: usize,
-    pub path: String,
-    pub message: String,
-}
-
-impl fmt::Display for SpecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}: {}",
-            self.origin, self.line, self.column, self.path, self.message
-        )
-    }
-}
-
 /// A tenant file read from `origin`: its text (to locate errors) and its parsed spec.
 pub struct TenantFile {
     pub origin: String,
@@ -173,16 +136,7 @@ impl TenantFile {
     pub fn locate(&self, problems: Vec<Located>) -> Vec<SpecError> {
         problems
             .into_iter()
-            .map(|p| {
-                let (line, column) = json_locate::locate(&self.text, &p.path);
-                SpecError {
-                    origin: self.origin.clone(),
-                    line,
-                    column,
-                    path: p.path.to_string(),
-                    message: p.message,
-                }
-            })
+            .map(|p| p.in_text(&self.origin, &self.text))
             .collect()
     }
 }

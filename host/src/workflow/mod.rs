@@ -1,0 +1,9 @@
+//! Workflows (SPEC WF): definitions as data, parsed and validated with located errors, and
+//! context references (JSONPath, RFC 9535).
+
+pub mod model;
+pub mod parse;
+pub mod refs;
+
+pub use model::Workflow;
+pub use parse::{Resolver, parse};

@@ -1,0 +1,194 @@
+//! Workflow definitions as data (SPEC WF-1..6): what a parsed, validated workflow is.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::json_locate::JsonPath;
+
+use super::refs::Template;
+
+/// A validated workflow definition.
+#[derive(Clone, Debug)]
+pub struct Workflow {
+    pub name: String,
+    pub workspace: String,
+    /// The identity triggered runs act as (SPEC WF-6).
+    pub run_as: Option<String>,
+    pub trigger: Trigger,
+    /// `$.vars`.
+    pub vars: serde_json::Value,
+    pub steps: Vec<Step>,
+}
+
+/// What starts a run (SPEC WF-2).
+#[derive(Clone, Debug)]
+pub struct Trigger {
+    pub on: TriggerKind,
+    /// All must hold for the event.
+    pub conditions: Vec<Condition>,
+}
+
+/// The kinds of trigger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TriggerKind {
+    /// Started by a person (`flowhost run --as`).
+    Manual,
+    /// A case event: `case_created`, `case_updated`, `case_access_mode_updated`,
+    /// `case_collaborators_list_updated`.
+    Case(String),
+    /// A custom event emitted by a step.
+    Custom(String),
+}
+
+/// The case events a trigger may name.
+pub const CASE_EVENTS: &[&str] = &[
+    "case_created",
+    "case_updated",
+    "case_access_mode_updated",
+    "case_collaborators_list_updated",
+];
+
+/// One step of a workflow, with where it is in the document.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// Unique within the workflow; operators without one get a generated id.
+    pub id: String,
+    pub at: JsonPath,
+    pub kind: StepKind,
+}
+
+/// Permissions a step's host calls may use, on top of the run principal's (SPEC WF-6).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Grants {
+    pub cases_read: bool,
+    pub cases_write: bool,
+    pub events_emit: bool,
+    pub access_check: bool,
+}
+
+/// The grant names a definition may use.
+pub const GRANTS: &[&str] = &["cases:read", "cases:write", "events:emit", "access:check"];
+
+/// Retry policy (SPEC WF-5): the delay grows by `BACKOFF` per attempt, up to `max_delay`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retry {
+    pub attempts: u32,
+    pub delay: Duration,
+    pub max_delay: Duration,
+}
+
+/// The backoff factor of SPEC WF-5.
+pub const BACKOFF: f64 = 1.25;
+
+/// What a step is.
+#[derive(Clone, Debug)]
+pub enum StepKind {
+    /// A WASM component or a built-in step.
+    Action {
+        uses: Uses,
+        with: Template,
+        grants: Grants,
+        timeout: Option<Duration>,
+        retry: Option<Retry>,
+    },
+    If {
+        conditions: Vec<Condition>,
+        then: Vec<Step>,
+        otherwise: Vec<Step>,
+    },
+    /// Ordered cases, first match wins, then the default.
+    Switch {
+        cases: Vec<(Vec<Condition>, Vec<Step>)>,
+        default: Vec<Step>,
+    },
+    Loop {
+        over: Template,
+        parallel: Option<u32>,
+        break_if: Vec<Condition>,
+        body: Vec<Step>,
+    },
+    Parallel {
+        branches: Vec<Vec<Step>>,
+    },
+    Wait {
+        duration: Duration,
+    },
+    Exit {
+        status: String,
+        output: Template,
+    },
+    /// Another workflow file, run inline with `$.inputs` = `with`.
+    Nested {
+        path: PathBuf,
+        with: Template,
+    },
+    /// Human input (SPEC IX); validated here, executed by the Interactions work.
+    Interaction {
+        spec: serde_json::Value,
+    },
+}
+
+/// Where an action's code lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Uses {
+    /// A built-in step such as `cases/update-case-restrictions`.
+    Builtin(String),
+    /// A WebAssembly component (path resolved against the definition's directory).
+    Component(PathBuf),
+}
+
+/// `left op right`, data not code (SPEC WF-3).
+#[derive(Clone, Debug)]
+pub struct Condition {
+    pub left: Template,
+    pub op: Op,
+    pub right: Template,
+}
+
+/// Comparison operators of conditions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Ne,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    In,
+    Contains,
+    Exists,
+    NotExists,
+}
+
+impl Op {
+    /// Every operator name.
+    pub const NAMES: &'static [&'static str] = &[
+        "eq",
+        "ne",
+        "gt",
+        "gte",
+        "lt",
+        "lte",
+        "in",
+        "contains",
+        "exists",
+        "not_exists",
+    ];
+
+    /// Parses an operator name.
+    pub fn parse(s: &str) -> Option<Op> {
+        Some(match s {
+            "eq" => Op::Eq,
+            "ne" => Op::Ne,
+            "gt" => Op::Gt,
+            "gte" => Op::Gte,
+            "lt" => Op::Lt,
+            "lte" => Op::Lte,
+            "in" => Op::In,
+            "contains" => Op::Contains,
+            "exists" => Op::Exists,
+            "not_exists" => Op::NotExists,
+            _ => return None,
+        })
+    }
+}

@@ -1,0 +1,758 @@
+//! Reading a workflow definition: JSON → [`Workflow`], every error located by JSON path and
+//! line:column with what was expected (SPEC WF-1). Nothing is executed here.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::builtin;
+use crate::clock;
+use crate::json_locate::{JsonPath, Located, SpecError};
+
+use super::model::*;
+use super::refs::Template;
+
+/// Where components named by a definition are found.
+#[derive(Clone, Debug, Default)]
+pub struct Resolver {
+    /// The definition's directory: `.wasm` paths and nested workflows are relative to it.
+    pub base: PathBuf,
+    /// Directories searched for `step:<name>` (as `<dir>/<name>.wasm`, `-` read as `_` too).
+    pub step_dirs: Vec<PathBuf>,
+}
+
+impl Resolver {
+    /// A resolver for the definition at `file`.
+    pub fn for_file(file: &Path, step_dirs: Vec<PathBuf>) -> Self {
+        let base = file.parent().map(Path::to_owned).unwrap_or_default();
+        Self { base, step_dirs }
+    }
+
+    /// The component a `uses` value names, if it can be found.
+    pub fn component(&self, uses: &str) -> Result<PathBuf, String> {
+        match uses.strip_prefix("step:") {
+            Some(name) => {
+                let files = [
+                    format!("{name}.wasm"),
+                    format!("{}.wasm", name.replace('-', "_")),
+                ];
+                self.step_dirs
+                    .iter()
+                    .flat_map(|d| files.iter().map(move |f| d.join(f)))
+                    .find(|p| p.is_file())
+                    .ok_or_else(|| {
+                        let dirs: Vec<String> = self.step_dirs.iter().map(|d| d.display().to_string()).collect();
+                        format!("missing component `{uses}`: no {name}.wasm in the step directories ({})", if dirs.is_empty() { "none given; use --steps DIR".into() } else { dirs.join(", ") })
+                    })
+            }
+            None => {
+                let path = self.base.join(uses);
+                if path.is_file() {
+                    Ok(path)
+                } else {
+                    Err(format!("missing component `{}`", path.display()))
+                }
+            }
+        }
+    }
+}
+
+/// Parses and validates the definition `text` read from `origin`.
+pub fn parse(origin: &str, text: &str, resolver: &Resolver) -> Result<Workflow, Vec<SpecError>> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        vec![SpecError {
+            origin: origin.to_owned(),
+            line: e.line(),
+            column: e.column(),
+            path: "(document)".into(),
+            message: format!(
+                "invalid JSON: {}",
+                e.to_string().split(" at line ").next().unwrap_or_default()
+            ),
+        }]
+    })?;
+    let mut p = Parser {
+        errors: Vec::new(),
+        ids: BTreeSet::new(),
+        resolver: resolver.clone(),
+        generated: 0,
+    };
+    let workflow = p.workflow(&value);
+    if let Some(w) = &workflow {
+        let mut available = BTreeSet::new();
+        p.check_refs(&w.steps, &mut available, false);
+        if let Some(run_as) = &w.run_as
+            && crate::principal::Email::parse(run_as).is_err()
+        {
+            p.err(
+                JsonPath::default().key("run_as"),
+                format!("expected an email, got `{run_as}`"),
+            );
+        }
+    }
+    match workflow {
+        Some(w) if p.errors.is_empty() => Ok(w),
+        _ => Err(p
+            .errors
+            .into_iter()
+            .map(|e| e.in_text(origin, text))
+            .collect()),
+    }
+}
+
+struct Parser {
+    errors: Vec<Located>,
+    ids: BTreeSet<String>,
+    resolver: Resolver,
+    generated: usize,
+}
+
+const TOP: &[&str] = &[
+    "name",
+    "workspace",
+    "run_as",
+    "trigger",
+    "vars",
+    "steps",
+    "description",
+];
+const OPERATORS: &[&str] = &[
+    "uses",
+    "if",
+    "switch",
+    "loop",
+    "parallel",
+    "wait",
+    "exit",
+    "workflow",
+    "interaction",
+];
+
+impl Parser {
+    fn err(&mut self, at: JsonPath, message: impl Into<String>) {
+        self.errors.push(Located::new(at, message));
+    }
+
+    fn object<'a>(
+        &mut self,
+        v: &'a Value,
+        at: &JsonPath,
+        what: &str,
+    ) -> Option<&'a Map<String, Value>> {
+        let o = v.as_object();
+        if o.is_none() {
+            self.err(at.clone(), format!("expected {what} (a JSON object)"));
+        }
+        o
+    }
+
+    fn string(
+        &mut self,
+        o: &Map<String, Value>,
+        key: &str,
+        at: &JsonPath,
+        required: bool,
+    ) -> Option<String> {
+        match o.get(key) {
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+            None if !required => None,
+            None => {
+                self.err(at.clone(), format!("expected a `{key}` string"));
+                None
+            }
+            Some(_) => {
+                self.err(at.key(key), "expected a non-empty string");
+                None
+            }
+        }
+    }
+
+    fn unknown_keys(&mut self, o: &Map<String, Value>, at: &JsonPath, known: &[&str], what: &str) {
+        for key in o.keys().filter(|k| !known.contains(&k.as_str())) {
+            self.err(
+                at.key(key),
+                format!(
+                    "unknown field `{key}` in {what}; expected one of: {}",
+                    known.join(", ")
+                ),
+            );
+        }
+    }
+
+    fn template(&mut self, v: Option<&Value>, at: JsonPath) -> Template {
+        match v.map(Template::compile).transpose() {
+            Ok(t) => t.unwrap_or(Template::Literal(Value::Object(Map::new()))),
+            Err(e) => {
+                self.err(at, format!("bad reference: {e}"));
+                Template::Literal(Value::Null)
+            }
+        }
+    }
+
+    fn duration(&mut self, v: Option<&Value>, at: JsonPath) -> Option<Duration> {
+        let text = v?.as_str();
+        match text.map(parse_duration) {
+            Some(Ok(d)) => Some(d),
+            _ => {
+                self.err(
+                    at,
+                    "expected a duration such as \"500ms\", \"30s\", \"5m\" or \"1h\"",
+                );
+                None
+            }
+        }
+    }
+
+    fn workflow(&mut self, v: &Value) -> Option<Workflow> {
+        let root = JsonPath::default();
+        let o = self.object(v, &root, "a workflow definition")?;
+        self.unknown_keys(o, &root, TOP, "a workflow");
+        let name = self.string(o, "name", &root, true);
+        let workspace = self.string(o, "workspace", &root, true);
+        let run_as = self.string(o, "run_as", &root, false);
+        let trigger = match o.get("trigger") {
+            None => Some(Trigger {
+                on: TriggerKind::Manual,
+                conditions: Vec::new(),
+            }),
+            Some(t) => self.trigger(t, root.key("trigger")),
+        };
+        let vars = o
+            .get("vars")
+            .cloned()
+            .unwrap_or_else(|| Value::Object(Map::new()));
+        if !vars.is_object() {
+            self.err(root.key("vars"), "expected `vars` to be a JSON object");
+        }
+        let steps = match o.get("steps") {
+            Some(s) => self.steps(s, root.key("steps")),
+            None => {
+                self.err(root.clone(), "expected a `steps` array");
+                Vec::new()
+            }
+        };
+        let trigger = trigger?;
+        if trigger.on != TriggerKind::Manual && run_as.is_none() {
+            self.err(
+                root.key("trigger"),
+                "a triggered workflow needs `run_as`: the identity its runs act as (SPEC WF-6)",
+            );
+        }
+        Some(Workflow {
+            name: name?,
+            workspace: workspace?,
+            run_as,
+            trigger,
+            vars,
+            steps,
+        })
+    }
+
+    fn trigger(&mut self, v: &Value, at: JsonPath) -> Option<Trigger> {
+        let o = self.object(v, &at, "a trigger")?;
+        self.unknown_keys(o, &at, &["on", "event", "if"], "a trigger");
+        let on = self.string(o, "on", &at, true)?;
+        let kind = match on.as_str() {
+            "manual" => TriggerKind::Manual,
+            "custom_event" => TriggerKind::Custom(self.string(o, "event", &at, true)?),
+            case if CASE_EVENTS.contains(&case) => TriggerKind::Case(case.to_owned()),
+            other => {
+                self.err(
+                    at.key("on"),
+                    format!(
+                        "unknown trigger `{other}`; expected manual, custom_event or one of {}",
+                        CASE_EVENTS.join(", ")
+                    ),
+                );
+                return None;
+            }
+        };
+        let conditions = self.conditions(o.get("if"), at.key("if"));
+        Some(Trigger {
+            on: kind,
+            conditions,
+        })
+    }
+
+    fn conditions(&mut self, v: Option<&Value>, at: JsonPath) -> Vec<Condition> {
+        let Some(v) = v else { return Vec::new() };
+        let Some(items) = v.as_array() else {
+            self.err(
+                at,
+                "expected an array of conditions {\"left\", \"op\", \"right\"}",
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, c) in items.iter().enumerate() {
+            let at = at.index(i);
+            let Some(o) = self.object(c, &at, "a condition {\"left\", \"op\", \"right\"}") else {
+                continue;
+            };
+            self.unknown_keys(o, &at, &["left", "op", "right"], "a condition");
+            let op_name = o.get("op").and_then(Value::as_str).unwrap_or_default();
+            let Some(op) = Op::parse(op_name) else {
+                self.err(
+                    at.key("op"),
+                    format!(
+                        "unknown operator `{op_name}`; expected one of {}",
+                        Op::NAMES.join(", ")
+                    ),
+                );
+                continue;
+            };
+            let left = self.template(o.get("left"), at.key("left"));
+            let right = self.template(o.get("right").or(Some(&Value::Null)), at.key("right"));
+            out.push(Condition { left, op, right });
+        }
+        out
+    }
+
+    fn steps(&mut self, v: &Value, at: JsonPath) -> Vec<Step> {
+        let Some(items) = v.as_array() else {
+            self.err(at, "expected an array of steps");
+            return Vec::new();
+        };
+        items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| self.step(s, at.index(i)))
+            .collect()
+    }
+
+    fn step(&mut self, v: &Value, at: JsonPath) -> Option<Step> {
+        let o = self.object(v, &at, "a step")?;
+        let ops: Vec<&str> = OPERATORS
+            .iter()
+            .copied()
+            .filter(|k| o.contains_key(*k))
+            .collect();
+        let op = match ops.as_slice() {
+            [one] => *one,
+            [] => {
+                self.err(
+                    at,
+                    format!(
+                        "unknown operator: a step needs exactly one of {}",
+                        OPERATORS.join(", ")
+                    ),
+                );
+                return None;
+            }
+            many => {
+                self.err(
+                    at,
+                    format!("a step has one operator, found {}", many.join(" and ")),
+                );
+                return None;
+            }
+        };
+        let id = match o.get("id") {
+            Some(Value::String(id)) if valid_id(id) => id.clone(),
+            Some(_) => {
+                self.err(
+                    at.key("id"),
+                    "expected an id of letters, digits, `_` or `-`",
+                );
+                return None;
+            }
+            None if op == "uses" || op == "loop" || op == "interaction" || op == "workflow" => {
+                self.err(
+                    at.clone(),
+                    format!("a `{op}` step needs an `id` (its output is `$.steps.<id>`)"),
+                );
+                return None;
+            }
+            None => {
+                self.generated += 1;
+                format!("_{op}{}", self.generated)
+            }
+        };
+        if !self.ids.insert(id.clone()) {
+            self.err(at.key("id"), format!("duplicate step id `{id}`"));
+        }
+        let kind = match op {
+            "uses" => self.action(o, &at)?,
+            "if" => {
+                self.unknown_keys(o, &at, &["id", "if", "then", "else"], "an `if` step");
+                StepKind::If {
+                    conditions: self.conditions(o.get("if"), at.key("if")),
+                    then: o
+                        .get("then")
+                        .map(|s| self.steps(s, at.key("then")))
+                        .unwrap_or_default(),
+                    otherwise: o
+                        .get("else")
+                        .map(|s| self.steps(s, at.key("else")))
+                        .unwrap_or_default(),
+                }
+            }
+            "switch" => {
+                self.unknown_keys(o, &at, &["id", "switch", "default"], "a `switch` step");
+                let mut cases = Vec::new();
+                for (i, c) in o["switch"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .enumerate()
+                {
+                    let cat = at.key("switch").index(i);
+                    let Some(co) = self.object(c, &cat, "a switch case {\"when\", \"then\"}")
+                    else {
+                        continue;
+                    };
+                    self.unknown_keys(co, &cat, &["when", "then"], "a switch case");
+                    let when = self.conditions(co.get("when"), cat.key("when"));
+                    let then = co
+                        .get("then")
+                        .map(|s| self.steps(s, cat.key("then")))
+                        .unwrap_or_default();
+                    cases.push((when, then));
+                }
+                if !o["switch"].is_array() {
+                    self.err(
+                        at.key("switch"),
+                        "expected an array of {\"when\", \"then\"} cases",
+                    );
+                }
+                let default = o
+                    .get("default")
+                    .map(|s| self.steps(s, at.key("default")))
+                    .unwrap_or_default();
+                StepKind::Switch { cases, default }
+            }
+            "loop" => {
+                self.unknown_keys(o, &at, &["id", "loop", "do"], "a `loop` step");
+                let l = self.object(
+                    &o["loop"],
+                    &at.key("loop"),
+                    "loop settings {\"over\", \"parallel\", \"break_if\"}",
+                )?;
+                self.unknown_keys(
+                    l,
+                    &at.key("loop"),
+                    &["over", "parallel", "break_if"],
+                    "loop settings",
+                );
+                let over = self.template(l.get("over"), at.key("loop").key("over"));
+                let parallel = match l.get("parallel") {
+                    None => None,
+                    Some(n) => match n.as_u64().filter(|n| (1..=64).contains(n)) {
+                        Some(n) => Some(n as u32),
+                        None => {
+                            self.err(
+                                at.key("loop").key("parallel"),
+                                "expected a concurrency cap from 1 to 64",
+                            );
+                            None
+                        }
+                    },
+                };
+                let break_if = self.conditions(l.get("break_if"), at.key("loop").key("break_if"));
+                let body = o
+                    .get("do")
+                    .map(|s| self.steps(s, at.key("do")))
+                    .unwrap_or_default();
+                StepKind::Loop {
+                    over,
+                    parallel,
+                    break_if,
+                    body,
+                }
+            }
+            "parallel" => {
+                self.unknown_keys(o, &at, &["id", "parallel"], "a `parallel` step");
+                let branches = o["parallel"].as_array().cloned().unwrap_or_default();
+                if branches.len() < 2 {
+                    self.err(
+                        at.key("parallel"),
+                        "expected an array of at least two branches (each an array of steps)",
+                    );
+                }
+                StepKind::Parallel {
+                    branches: branches
+                        .iter()
+                        .enumerate()
+                        .map(|(i, b)| self.steps(b, at.key("parallel").index(i)))
+                        .collect(),
+                }
+            }
+            "wait" => {
+                self.unknown_keys(o, &at, &["id", "wait"], "a `wait` step");
+                StepKind::Wait {
+                    duration: self.duration(o.get("wait"), at.key("wait"))?,
+                }
+            }
+            "exit" => {
+                self.unknown_keys(o, &at, &["id", "exit"], "an `exit` step");
+                let e = self.object(&o["exit"], &at.key("exit"), "{\"status\", \"output\"}")?;
+                self.unknown_keys(e, &at.key("exit"), &["status", "output"], "an exit");
+                let status = self
+                    .string(e, "status", &at.key("exit"), false)
+                    .unwrap_or_else(|| "succeeded".into());
+                StepKind::Exit {
+                    status,
+                    output: self.template(
+                        e.get("output").or(Some(&Value::Null)),
+                        at.key("exit").key("output"),
+                    ),
+                }
+            }
+            "workflow" => {
+                self.unknown_keys(
+                    o,
+                    &at,
+                    &["id", "workflow", "with"],
+                    "a nested `workflow` step",
+                );
+                let file = self.string(o, "workflow", &at, true)?;
+                let path = self.resolver.base.join(&file);
+                if !path.is_file() {
+                    self.err(
+                        at.key("workflow"),
+                        format!("missing workflow file `{}`", path.display()),
+                    );
+                }
+                StepKind::Nested {
+                    path,
+                    with: self.template(o.get("with"), at.key("with")),
+                }
+            }
+            _ => {
+                self.unknown_keys(o, &at, &["id", "interaction"], "an `interaction` step");
+                if !o["interaction"].is_object() {
+                    self.err(
+                        at.key("interaction"),
+                        "expected the interaction's form and access settings (a JSON object)",
+                    );
+                }
+                StepKind::Interaction {
+                    spec: o["interaction"].clone(),
+                }
+            }
+        };
+        Some(Step { id, at, kind })
+    }
+
+    fn action(&mut self, o: &Map<String, Value>, at: &JsonPath) -> Option<StepKind> {
+        self.unknown_keys(
+            o,
+            at,
+            &["id", "uses", "with", "grants", "timeout", "retry"],
+            "a `uses` step",
+        );
+        let name = self.string(o, "uses", at, true)?;
+        let uses = if builtin::is_builtin(&name) {
+            Uses::Builtin(name)
+        } else if name.ends_with(".wasm") || name.starts_with("step:") {
+            match self.resolver.component(&name) {
+                Ok(path) => Uses::Component(path),
+                Err(e) => {
+                    self.err(at.key("uses"), e);
+                    Uses::Component(PathBuf::from(&name))
+                }
+            }
+        } else {
+            self.err(at.key("uses"), format!("unknown step `{name}`; expected `step:<name>`, a `.wasm` path or a built-in step ({})", builtin::CASE_STEPS.join(", ")));
+            return None;
+        };
+        let mut grants = Grants::default();
+        for (i, g) in o
+            .get("grants")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            match g.as_str() {
+                Some("cases:read") => grants.cases_read = true,
+                Some("cases:write") => grants.cases_write = true,
+                Some("events:emit") => grants.events_emit = true,
+                Some("access:check") => grants.access_check = true,
+                _ => self.err(
+                    at.key("grants").index(i),
+                    format!("unknown grant; expected one of {}", GRANTS.join(", ")),
+                ),
+            }
+        }
+        let with = self.template(o.get("with"), at.key("with"));
+        let timeout = self.duration(o.get("timeout"), at.key("timeout"));
+        let retry = o.get("retry").and_then(|r| self.retry(r, at.key("retry")));
+        Some(StepKind::Action {
+            uses,
+            with,
+            grants,
+            timeout,
+            retry,
+        })
+    }
+
+    fn retry(&mut self, v: &Value, at: JsonPath) -> Option<Retry> {
+        let o = self.object(
+            v,
+            &at,
+            "retry settings {\"attempts\", \"delay\", \"max_delay\"}",
+        )?;
+        self.unknown_keys(
+            o,
+            &at,
+            &["attempts", "delay", "max_delay"],
+            "retry settings",
+        );
+        let attempts = match o
+            .get("attempts")
+            .and_then(Value::as_u64)
+            .filter(|n| (1..=20).contains(n))
+        {
+            Some(n) => n as u32,
+            None => {
+                self.err(at.key("attempts"), "expected attempts from 1 to 20");
+                return None;
+            }
+        };
+        let delay = self.duration(
+            o.get("delay").or(Some(&Value::String("1s".into()))),
+            at.key("delay"),
+        )?;
+        let max_delay = self.duration(
+            o.get("max_delay").or(Some(&Value::String("1m".into()))),
+            at.key("max_delay"),
+        )?;
+        Some(Retry {
+            attempts,
+            delay,
+            max_delay,
+        })
+    }
+
+    /// References may name only context that exists on every path to them (SPEC WF-1):
+    /// `$.steps.<id>` must have run before, on this path; `$.loop` only inside a loop.
+    fn check_refs(&mut self, steps: &[Step], available: &mut BTreeSet<String>, in_loop: bool) {
+        for step in steps {
+            let mut templates: Vec<(JsonPath, &Template)> = Vec::new();
+            let mut conds: Vec<(JsonPath, &Condition)> = Vec::new();
+            match &step.kind {
+                StepKind::Action { with, .. } | StepKind::Nested { with, .. } => {
+                    templates.push((step.at.key("with"), with))
+                }
+                StepKind::If { conditions, .. } => conds.extend(
+                    conditions
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| (step.at.key("if").index(i), c)),
+                ),
+                StepKind::Switch { cases, .. } => {
+                    for (i, (when, _)) in cases.iter().enumerate() {
+                        conds.extend(when.iter().enumerate().map(|(j, c)| {
+                            (step.at.key("switch").index(i).key("when").index(j), c)
+                        }));
+                    }
+                }
+                StepKind::Loop { over, .. } => {
+                    templates.push((step.at.key("loop").key("over"), over))
+                }
+                StepKind::Exit { output, .. } => {
+                    templates.push((step.at.key("exit").key("output"), output))
+                }
+                StepKind::Wait { .. }
+                | StepKind::Parallel { .. }
+                | StepKind::Interaction { .. } => {}
+            }
+            for (at, c) in conds {
+                templates.push((at.key("left"), &c.left));
+                templates.push((at.key("right"), &c.right));
+            }
+            for (at, t) in templates {
+                for r in t.refs() {
+                    self.check_ref(r, &at, available, in_loop);
+                }
+            }
+            match &step.kind {
+                StepKind::If {
+                    then, otherwise, ..
+                } => {
+                    self.check_refs(then, &mut available.clone(), in_loop);
+                    self.check_refs(otherwise, &mut available.clone(), in_loop);
+                }
+                StepKind::Switch { cases, default } => {
+                    for (_, body) in cases {
+                        self.check_refs(body, &mut available.clone(), in_loop);
+                    }
+                    self.check_refs(default, &mut available.clone(), in_loop);
+                }
+                StepKind::Loop { body, break_if, .. } => {
+                    let mut inner = available.clone();
+                    self.check_refs(body, &mut inner, true);
+                    for (i, c) in break_if.iter().enumerate() {
+                        for r in c.left.refs().into_iter().chain(c.right.refs()) {
+                            self.check_ref(
+                                r,
+                                &step.at.key("loop").key("break_if").index(i),
+                                &inner,
+                                true,
+                            );
+                        }
+                    }
+                }
+                StepKind::Parallel { branches } => {
+                    let mut after = available.clone();
+                    for branch in branches {
+                        let mut inner = available.clone();
+                        self.check_refs(branch, &mut inner, in_loop);
+                        after.extend(inner);
+                    }
+                    *available = after;
+                }
+                _ => {}
+            }
+            available.insert(step.id.clone());
+        }
+    }
+
+    fn check_ref(
+        &mut self,
+        r: &super::refs::Ref,
+        at: &JsonPath,
+        available: &BTreeSet<String>,
+        in_loop: bool,
+    ) {
+        match r.root() {
+            Some("event" | "vars" | "inputs") => {}
+            Some("loop") if in_loop => {}
+            Some("loop") => self.err(at.clone(), format!("`{}` is only available inside a loop's `do`", r.text)),
+            Some("steps") => match r.step_id() {
+                Some(id) if available.contains(id) || r.optional => {}
+                Some(id) if self.ids.contains(id) => self.err(
+                    at.clone(),
+                    format!("`{}` refers to step `{id}`, which has not run yet on this path (mark it optional with a trailing `?`)", r.text),
+                ),
+                Some(id) => self.err(at.clone(), format!("`{}` refers to step `{id}`, which does not exist", r.text)),
+                None => self.err(at.clone(), format!("`{}`: expected `$.steps.<id>...`", r.text)),
+            },
+            _ => self.err(at.clone(), format!("`{}` must start with $.event, $.steps, $.vars, $.loop or $.inputs", r.text)),
+        }
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// `500ms`, `30s`, `5m`, `1h`, `2d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    if let Some(ms) = text.trim().strip_suffix("ms") {
+        return ms
+            .parse::<u64>()
+            .map(Duration::from_millis)
+            .map_err(|_| format!("`{text}` is not a duration"));
+    }
+    clock::parse_duration_secs(text).map(|s| Duration::from_secs(s.unsigned_abs()))
+}

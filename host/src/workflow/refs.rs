@@ -1,0 +1,221 @@
+//! Context references (SPEC WF-3): JSONPath (RFC 9535, via `serde_json_path`) used as a whole
+//! value (`"$.event.case.id"`) or interpolated in text (`"Case {{ $.event.case.id }}"`). A
+//! trailing `?` marks a reference optional: it resolves to `null` instead of failing.
+//! References are data: nothing here evaluates code.
+
+use serde_json::Value;
+use serde_json_path::JsonPath;
+
+/// A reference to the context.
+#[derive(Clone, Debug)]
+pub struct Ref {
+    /// As written, without the `?`.
+    pub text: String,
+    pub path: JsonPath,
+    pub optional: bool,
+}
+
+impl Ref {
+    /// Parses `$...` (with an optional trailing `?`).
+    pub fn parse(raw: &str) -> Result<Ref, String> {
+        let raw = raw.trim();
+        let (text, optional) = match raw.strip_suffix('?') {
+            Some(t) => (t.trim_end(), true),
+            None => (raw, false),
+        };
+        let path =
+            JsonPath::parse(text).map_err(|e| format!("`{text}` is not a valid JSONPath: {e}"))?;
+        Ok(Ref {
+            text: text.to_owned(),
+            path,
+            optional,
+        })
+    }
+
+    /// The step id a `$.steps.<id>` reference names.
+    pub fn step_id(&self) -> Option<&str> {
+        let rest = self.text.strip_prefix("$.steps.")?;
+        let end = rest.find(['.', '[']).unwrap_or(rest.len());
+        Some(&rest[..end])
+    }
+
+    /// The root this reference reads: `event`, `steps`, `vars`, `loop` or `inputs`.
+    pub fn root(&self) -> Option<&str> {
+        let rest = self.text.strip_prefix("$.")?;
+        let end = rest.find(['.', '[']).unwrap_or(rest.len());
+        Some(&rest[..end])
+    }
+
+    /// Resolves against `context`: one node is its value, several are an array, none is an
+    /// error unless optional.
+    pub fn resolve(&self, context: &Value) -> Result<Value, String> {
+        let nodes = self.path.query(context).all();
+        match nodes.as_slice() {
+            [] if self.optional => Ok(Value::Null),
+            [] => Err(format!("`{}` resolved to nothing", self.text)),
+            [one] => Ok((*one).clone()),
+            many => Ok(Value::Array(many.iter().map(|v| (*v).clone()).collect())),
+        }
+    }
+}
+
+/// A JSON value that may hold references anywhere inside it.
+#[derive(Clone, Debug)]
+pub enum Template {
+    Literal(Value),
+    Ref(Ref),
+    /// Text with `{{ ref }}` parts.
+    Text(Vec<Part>),
+    Array(Vec<Template>),
+    Object(Vec<(String, Template)>),
+}
+
+/// A piece of interpolated text.
+#[derive(Clone, Debug)]
+pub enum Part {
+    Lit(String),
+    Ref(Ref),
+}
+
+impl Template {
+    /// Compiles `value`; errors carry the offending text.
+    pub fn compile(value: &Value) -> Result<Template, String> {
+        Ok(match value {
+            Value::String(s) if s.trim_start().starts_with("$.") || s.trim() == "$" => {
+                Template::Ref(Ref::parse(s)?)
+            }
+            Value::String(s) if s.contains("{{") => Template::Text(parts(s)?),
+            Value::Array(items) => Template::Array(
+                items
+                    .iter()
+                    .map(Template::compile)
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(map) => Template::Object(
+                map.iter()
+                    .map(|(k, v)| Ok((k.clone(), Template::compile(v)?)))
+                    .collect::<Result<_, String>>()?,
+            ),
+            other => Template::Literal(other.clone()),
+        })
+    }
+
+    /// Every reference inside.
+    pub fn refs(&self) -> Vec<&Ref> {
+        let mut out = Vec::new();
+        self.collect(&mut out);
+        out
+    }
+
+    fn collect<'a>(&'a self, out: &mut Vec<&'a Ref>) {
+        match self {
+            Template::Literal(_) => {}
+            Template::Ref(r) => out.push(r),
+            Template::Text(parts) => out.extend(parts.iter().filter_map(|p| match p {
+                Part::Ref(r) => Some(r),
+                Part::Lit(_) => None,
+            })),
+            Template::Array(items) => items.iter().for_each(|t| t.collect(out)),
+            Template::Object(fields) => fields.iter().for_each(|(_, t)| t.collect(out)),
+        }
+    }
+
+    /// The value with every reference resolved against `context`.
+    pub fn render(&self, context: &Value) -> Result<Value, String> {
+        Ok(match self {
+            Template::Literal(v) => v.clone(),
+            Template::Ref(r) => r.resolve(context)?,
+            Template::Text(parts) => {
+                let mut out = String::new();
+                for part in parts {
+                    match part {
+                        Part::Lit(s) => out.push_str(s),
+                        Part::Ref(r) => match r.resolve(context)? {
+                            Value::String(s) => out.push_str(&s),
+                            Value::Null => {}
+                            other => out.push_str(&other.to_string()),
+                        },
+                    }
+                }
+                Value::String(out)
+            }
+            Template::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|t| t.render(context))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Template::Object(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, t)| Ok((k.clone(), t.render(context)?)))
+                    .collect::<Result<_, String>>()?,
+            ),
+        })
+    }
+}
+
+fn parts(text: &str) -> Result<Vec<Part>, String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        if start > 0 {
+            out.push(Part::Lit(rest[..start].to_owned()));
+        }
+        let after = &rest[start + 2..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| format!("`{text}` has `{{{{` without a closing `}}}}`"))?;
+        out.push(Part::Ref(Ref::parse(&after[..end])?));
+        rest = &after[end + 2..];
+    }
+    if !rest.is_empty() {
+        out.push(Part::Lit(rest.to_owned()));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ctx() -> Value {
+        json!({ "event": { "case": { "id": "C-7", "tags": ["a", "b"] } }, "steps": { "q": { "n": 2 } }, "vars": {} })
+    }
+
+    #[test]
+    fn whole_value_and_interpolated_references_resolve() {
+        let t = Template::compile(&json!({ "id": "$.event.case.id", "msg": "Case {{ $.event.case.id }} has {{$.steps.q.n}} notes", "keep": 3 })).expect("compiles");
+        assert_eq!(
+            t.render(&ctx()).expect("renders"),
+            json!({ "id": "C-7", "msg": "Case C-7 has 2 notes", "keep": 3 })
+        );
+        let many = Template::compile(&json!("$.event.case.tags[*]")).expect("compiles");
+        assert_eq!(many.render(&ctx()).expect("renders"), json!(["a", "b"]));
+    }
+
+    #[test]
+    fn missing_values_fail_unless_optional() {
+        let t = Template::compile(&json!("$.event.case.owner")).expect("compiles");
+        assert_eq!(
+            t.render(&ctx()).expect_err("missing"),
+            "`$.event.case.owner` resolved to nothing"
+        );
+        let t = Template::compile(&json!("$.event.case.owner?")).expect("compiles");
+        assert_eq!(t.render(&ctx()).expect("optional"), Value::Null);
+    }
+
+    #[test]
+    fn bad_references_are_compile_errors() {
+        assert!(Template::compile(&json!("$.event[")).is_err());
+        assert!(Template::compile(&json!("Case {{ $.event.case.id")).is_err());
+    }
+
+    #[test]
+    fn step_ids_and_roots_are_read_from_references() {
+        let r = Ref::parse("$.steps.lookup.emails[0]").expect("ref");
+        assert_eq!((r.root(), r.step_id()), (Some("steps"), Some("lookup")));
+        assert_eq!(Ref::parse("$.vars.team").expect("ref").step_id(), None);
+    }
+}

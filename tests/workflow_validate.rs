@@ -1,0 +1,148 @@
+//! SPEC WF-1: definitions are validated before they run, and every error names its JSON path,
+//! line:column and what was expected. Through `flowhost validate` as a real process.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{ECHO, flowhost};
+
+/// The directory the build put the step components in (for `step:<name>`).
+fn steps_dir() -> PathBuf {
+    Path::new(ECHO)
+        .parent()
+        .expect("component directory")
+        .to_owned()
+}
+
+fn validate(dir: &Path, files: &[&str]) -> (bool, String, String) {
+    let steps = steps_dir();
+    let mut args = vec!["validate", "--steps", steps.to_str().expect("utf-8")];
+    args.extend_from_slice(files);
+    let out = flowhost(dir, &dir.join("unused.db"), &args);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_sample_workflows_are_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/workflows");
+    let files: Vec<String> = std::fs::read_dir(&dir)
+        .expect("tests/workflows")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(files.len() >= 3);
+    let refs: Vec<&str> = files.iter().map(String::as_str).collect();
+    let (ok, stdout, stderr) = validate(&dir, &refs);
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.contains(": ok (")).count(),
+        files.len(),
+        "{stdout}"
+    );
+}
+
+fn errors_for(definition: &str) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("wf.json"), definition).expect("write");
+    let (ok, _, stderr) = validate(dir.path(), &["wf.json"]);
+    assert!(!ok, "must be rejected");
+    stderr
+}
+
+#[test]
+fn each_kind_of_error_is_located_and_explained() {
+    let stderr = errors_for(
+        r#"{
+  "name": "bad",
+  "workspace": "soc",
+  "steps": [
+    { "id": "a", "uses": "cases/delete-everything" },
+    { "id": "b", "uses": "step:no-such-step" },
+    { "id": "c", "uses": "cases/get-case-restrictions", "with": { "case_id": "$.steps.d.id" } },
+    { "id": "d", "uses": "cases/get-case-restrictions", "with": { "case_id": "$.event[" } },
+    { "id": "d", "wait": "5s" },
+    { "id": "e", "retry_forever": true },
+    { "if": [{ "left": 1, "op": "roughly", "right": 2 }], "then": [] },
+    { "id": "f", "uses": "cases/query-cases", "with": { "x": "$.steps.ghost.y" } },
+    { "id": "g", "uses": "cases/query-cases", "with": { "x": "$.loop.item" } }
+  ]
+}"#,
+    );
+    let expect = [
+        "wf.json:5:26: steps[0].uses: unknown step `cases/delete-everything`",
+        "wf.json:6:26: steps[1].uses: missing component `step:no-such-step`",
+        "wf.json:7:65: steps[2].with: `$.steps.d.id` refers to step `d`, which has not run yet on this path",
+        "wf.json:8:65: steps[3].with: bad reference: `$.event[` is not a valid JSONPath",
+        "wf.json:9:13: steps[4].id: duplicate step id `d`",
+        "wf.json:10:5: steps[5]: unknown operator: a step needs exactly one of uses, if, switch",
+        "wf.json:11:33: steps[6].if[0].op: unknown operator `roughly`",
+        "steps[7].with: `$.steps.ghost.y` refers to step `ghost`, which does not exist",
+        "steps[8].with: `$.loop.item` is only available inside a loop's `do`",
+    ];
+    for e in expect {
+        assert!(stderr.contains(e), "missing {e:?} in:\n{stderr}");
+    }
+}
+
+#[test]
+fn branches_and_parallel_paths_scope_their_step_ids() {
+    let stderr = errors_for(
+        r#"{ "name": "scopes", "workspace": "soc", "steps": [
+  { "if": [{ "left": true, "op": "eq", "right": true }],
+    "then": [ { "id": "only_then", "uses": "cases/query-cases" } ],
+    "else": [ { "id": "uses_then", "uses": "cases/get-case-restrictions", "with": { "case_id": "$.steps.only_then.cases[0].id" } } ] },
+  { "id": "after", "uses": "cases/get-case-restrictions", "with": { "case_id": "$.steps.only_then.cases[0].id" } },
+  { "id": "fine", "uses": "cases/get-case-restrictions", "with": { "case_id": "$.steps.only_then.cases[0].id?" } },
+  { "id": "p", "parallel": [ [ { "id": "left", "uses": "cases/query-cases" } ],
+                             [ { "id": "right", "uses": "cases/query-cases", "with": { "x": "$.steps.left.cases" } } ] ] },
+  { "id": "joined", "uses": "cases/query-cases", "with": { "x": "$.steps.left.cases", "y": "$.steps.right.cases" } }
+] }"#,
+    );
+    assert!(stderr.contains("steps[0].else[0].with: `$.steps.only_then.cases[0].id` refers to step `only_then`, which has not run yet on this path"), "{stderr}");
+    assert!(
+        stderr.contains("steps[1].with: `$.steps.only_then"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("steps[2]"),
+        "an optional reference is allowed: {stderr}"
+    );
+    assert!(stderr.contains("steps[3].parallel[1][0].with: `$.steps.left.cases` refers to step `left`, which has not run yet"), "{stderr}");
+    assert!(
+        !stderr.contains("steps[4]"),
+        "after a parallel step every branch has run: {stderr}"
+    );
+}
+
+#[test]
+fn triggers_and_top_level_fields_are_checked() {
+    let stderr = errors_for(
+        r#"{ "name": "t", "workspace": "soc", "trigger": { "on": "case_deleted" }, "steps": [], "colour": "red" }"#,
+    );
+    assert!(
+        stderr.contains("trigger.on: unknown trigger `case_deleted`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("colour: unknown field `colour` in a workflow"),
+        "{stderr}"
+    );
+    let stderr = errors_for(
+        r#"{ "name": "t", "workspace": "soc", "trigger": { "on": "case_created" }, "steps": [] }"#,
+    );
+    assert!(
+        stderr.contains("trigger: a triggered workflow needs `run_as`"),
+        "{stderr}"
+    );
+    let stderr = errors_for("{ \"name\": \"t\",\n  \"steps\": [ }");
+    assert!(
+        stderr.contains("wf.json:2:14: (document): invalid JSON"),
+        "{stderr}"
+    );
+}
