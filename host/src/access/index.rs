@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use rusqlite::Connection;
 
 use crate::clock;
@@ -88,11 +90,50 @@ pub struct KeyAccess {
     pub revoked: bool,
 }
 
+/// What a check needs about one (workspace, person) pair, in a few bytes: the decision path
+/// reads one small entry of one flat table, so its cost does not grow with the number of
+/// tenants beyond what the memory hierarchy charges.
+#[derive(Clone, Copy, Debug, Default)]
+struct Grant {
+    /// The role's scopes; meaningful when `MEMBER` is set.
+    scopes: ScopeSet,
+    /// Index into `AccessIndex::roles`.
+    role: u32,
+    flags: u8,
+}
+
+const MEMBER: u8 = 1;
+const BREAK_GLASS: u8 = 2;
+const ROLE_GONE: u8 = 4;
+const SSO_MEMBER: u8 = 8;
+const SSO_EXTERNAL: u8 = 16;
+const SSO_DENIED: u8 = 32;
+
+/// An `api_keys` row as read by [`AccessIndex::load`].
+struct KeyRow {
+    id: String,
+    ws_id: i64,
+    kind: String,
+    owner: Option<String>,
+    role: Option<String>,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
 /// Every workspace and key, keyed for O(1) decisions.
 #[derive(Clone, Debug, Default)]
 pub struct AccessIndex {
+    /// Per-workspace data for explanations and listings (not on the decision path).
     workspaces: HashMap<String, WorkspaceAccess>,
     keys: HashMap<String, KeyAccess>,
+    /// Decision path: workspace name → (slot, SSO-only).
+    ws_slots: FxHashMap<Box<str>, (u32, bool)>,
+    /// Decision path: email → slot.
+    user_slots: FxHashMap<Box<str>, u32>,
+    /// Decision path: (workspace slot, user slot) → grant.
+    grants: FxHashMap<(u32, u32), Grant>,
+    /// Role names referenced by grants.
+    roles: Vec<RoleName>,
 }
 
 impl AccessIndex {
@@ -181,26 +222,26 @@ impl AccessIndex {
             "SELECT id, workspace_id, kind, owner_email, role, expires_at, revoked_at FROM api_keys",
         )?;
         let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
+            Ok(KeyRow {
+                id: r.get(0)?,
+                ws_id: r.get(1)?,
+                kind: r.get(2)?,
+                owner: r.get(3)?,
+                role: r.get(4)?,
+                expires_at: r.get(5)?,
+                revoked_at: r.get(6)?,
+            })
         })?;
         for row in rows {
-            let (id, ws_id, kind, owner, role, expires_at, revoked_at): (
-                String,
-                i64,
-                String,
-                Option<String>,
-                Option<String>,
-                Option<i64>,
-                Option<i64>,
-            ) = row?;
+            let KeyRow {
+                id,
+                ws_id,
+                kind,
+                owner,
+                role,
+                expires_at,
+                revoked_at,
+            } = row?;
             let Some(workspace) = by_id.get(&ws_id).cloned() else {
                 continue;
             };
@@ -222,7 +263,52 @@ impl AccessIndex {
             };
             index.keys.insert(id, key);
         }
+        index.build_decision_tables();
         Ok(index)
+    }
+
+    /// Fills the flat decision tables from the per-workspace data.
+    fn build_decision_tables(&mut self) {
+        let mut role_ids: HashMap<RoleName, u32> = HashMap::new();
+        for (slot, (name, ws)) in self.workspaces.iter().enumerate() {
+            let slot = slot as u32;
+            self.ws_slots
+                .insert(name.as_str().into(), (slot, ws.sso_only));
+            let people = ws.members.keys().chain(ws.sso.keys());
+            for email in people {
+                let next = self.user_slots.len() as u32;
+                let user = *self.user_slots.entry(email.as_str().into()).or_insert(next);
+                let mut grant = Grant::default();
+                if let Some(m) = ws.members.get(email) {
+                    let next = role_ids.len() as u32;
+                    grant.role = *role_ids.entry(m.role.clone()).or_insert_with(|| {
+                        self.roles.push(m.role.clone());
+                        next
+                    });
+                    grant.flags |= MEMBER;
+                    match m.scopes {
+                        Some(scopes) => grant.scopes = scopes,
+                        None => grant.flags |= ROLE_GONE,
+                    }
+                    if m.break_glass {
+                        grant.flags |= BREAK_GLASS;
+                    }
+                }
+                grant.flags |= match ws.sso.get(email) {
+                    Some(SsoOutcome::Member) => SSO_MEMBER,
+                    Some(SsoOutcome::External) => SSO_EXTERNAL,
+                    Some(SsoOutcome::Denied) => SSO_DENIED,
+                    None => 0,
+                };
+                self.grants.insert((slot, user), grant);
+            }
+        }
+    }
+
+    /// The grant of `email` in the workspace at `slot`.
+    fn grant(&self, slot: u32, email: &Email) -> Option<Grant> {
+        let user = *self.user_slots.get(email.as_str())?;
+        self.grants.get(&(slot, user)).copied()
     }
 
     /// The workspace named `name`.
@@ -242,26 +328,22 @@ impl AccessIndex {
 
     /// Does `principal` hold `scope` in `workspace`? (SPEC RB-3: default deny, with a reason.)
     pub fn check(&self, principal: &Principal, workspace: &str, scope: Scope) -> AccessDecision {
-        let Some(ws) = self.workspaces.get(workspace) else {
+        let Some(&(slot, sso_only)) = self.ws_slots.get(workspace) else {
             return AccessDecision::deny(Reason::UnknownWorkspace(workspace.to_owned()));
         };
         match principal {
             Principal::Anonymous => AccessDecision::deny(Reason::Anonymous),
-            Principal::User { email, via } => match member_of(ws, workspace, email, *via) {
-                Ok(member) => decide(member.role.clone(), member.scopes, scope, None),
-                Err(reason) => AccessDecision::deny(reason),
-            },
-            Principal::ApiKey(id) => self.check_key(ws, workspace, id, scope),
+            Principal::User { email, via } => {
+                match acting_grant(self.grant(slot, email), sso_only, *via) {
+                    Ok(grant) => self.decide(grant, scope, None),
+                    Err(why) => AccessDecision::deny(why.reason(email, workspace)),
+                }
+            }
+            Principal::ApiKey(id) => self.check_key(slot, workspace, id, scope),
         }
     }
 
-    fn check_key(
-        &self,
-        ws: &WorkspaceAccess,
-        workspace: &str,
-        id: &str,
-        scope: Scope,
-    ) -> AccessDecision {
+    fn check_key(&self, slot: u32, workspace: &str, id: &str, scope: Scope) -> AccessDecision {
         let deny = AccessDecision::deny;
         let Some(key) = self.keys.get(id) else {
             return deny(Reason::UnknownKey(id.to_owned()));
@@ -278,79 +360,95 @@ impl AccessIndex {
         if key.expires_at.is_some_and(|t| clock::now_unix() >= t) {
             return deny(Reason::KeyExpired(id.to_owned()));
         }
-        let (role, scopes, owner) = match &key.kind {
-            KeyKind::Service { role } => (role.clone(), ws.role_scopes(role), None),
+        match &key.kind {
+            KeyKind::Service { role } => {
+                let scopes = self
+                    .workspaces
+                    .get(workspace)
+                    .and_then(|ws| ws.role_scopes(role));
+                let Some(scopes) = scopes else {
+                    return deny(Reason::RoleGone(role.clone()));
+                };
+                grant_or_missing(role.clone(), scopes, scope, Some((id, None)))
+            }
             KeyKind::Personal { owner } => {
                 // The owner's *current* role; SSO-only applies to interactive sign-in, not keys.
-                let member = match member_of(ws, workspace, owner, SignIn::Local) {
-                    Ok(m) => Some(m),
-                    Err(Reason::SsoOnly { .. }) => ws.members.get(owner.as_str()),
-                    Err(_) => None,
-                };
-                let Some(member) = member else {
-                    return deny(Reason::KeyOwnerGone {
+                match acting_grant(self.grant(slot, owner), false, SignIn::Local) {
+                    Ok(grant) => self.decide(grant, scope, Some((id, Some(owner.clone())))),
+                    Err(_) => deny(Reason::KeyOwnerGone {
                         key: id.to_owned(),
                         owner: owner.clone(),
-                    });
-                };
-                (member.role.clone(), member.scopes, Some(owner.clone()))
+                    }),
+                }
             }
-        };
-        decide(role, scopes, scope, Some((id, owner)))
+        }
+    }
+
+    fn decide(
+        &self,
+        grant: Grant,
+        scope: Scope,
+        key: Option<(&str, Option<Email>)>,
+    ) -> AccessDecision {
+        let role = self.roles[grant.role as usize].clone();
+        if grant.flags & ROLE_GONE != 0 {
+            return AccessDecision::deny(Reason::RoleGone(role));
+        }
+        grant_or_missing(role, grant.scopes, scope, key)
     }
 }
 
-fn ws_mut<'a>(
-    workspaces: &'a mut HashMap<String, WorkspaceAccess>,
-    by_id: &HashMap<i64, String>,
-    id: i64,
-) -> Option<&'a mut WorkspaceAccess> {
-    by_id.get(&id).and_then(|name| workspaces.get_mut(name))
+/// Why a person has no acting membership, before names are attached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NoMembership {
+    SsoDenied,
+    External,
+    NotMember,
+    SsoOnly,
+    NoSsoLogin,
 }
 
-/// The membership through which `email`, signed in `via`, acts in `ws`, or why there is none.
-pub fn member_of<'a>(
-    ws: &'a WorkspaceAccess,
-    workspace: &str,
-    email: &Email,
-    via: SignIn,
-) -> Result<&'a Member, Reason> {
-    let who = || (email.clone(), workspace.to_owned());
-    let sso = ws.sso.get(email.as_str()).copied();
-    if sso == Some(SsoOutcome::Denied) {
-        let (email, workspace) = who();
-        return Err(Reason::SsoDenied { email, workspace });
+impl NoMembership {
+    fn reason(self, email: &Email, workspace: &str) -> Reason {
+        let (email, workspace) = (email.clone(), workspace.to_owned());
+        match self {
+            NoMembership::SsoDenied => Reason::SsoDenied { email, workspace },
+            NoMembership::External => Reason::External { email, workspace },
+            NoMembership::NotMember => Reason::NotMember { email, workspace },
+            NoMembership::SsoOnly => Reason::SsoOnly { email, workspace },
+            NoMembership::NoSsoLogin => Reason::NoSsoLogin { email, workspace },
+        }
     }
-    let Some(member) = ws.members.get(email.as_str()) else {
-        let (email, workspace) = who();
-        return Err(if sso == Some(SsoOutcome::External) {
-            Reason::External { email, workspace }
+}
+
+/// The membership through which a person, signed in `via`, acts; or why there is none.
+/// The order of the checks is the rule: an SSO denial beats everything (SPEC SSO-5), then
+/// membership (ID-1), then the sign-in method (SSO-4).
+fn acting_grant(grant: Option<Grant>, sso_only: bool, via: SignIn) -> Result<Grant, NoMembership> {
+    let grant = grant.unwrap_or_default();
+    if grant.flags & SSO_DENIED != 0 {
+        return Err(NoMembership::SsoDenied);
+    }
+    if grant.flags & MEMBER == 0 {
+        return Err(if grant.flags & SSO_EXTERNAL != 0 {
+            NoMembership::External
         } else {
-            Reason::NotMember { email, workspace }
+            NoMembership::NotMember
         });
-    };
+    }
     match via {
-        SignIn::Local if ws.sso_only && !member.break_glass => {
-            let (email, workspace) = who();
-            Err(Reason::SsoOnly { email, workspace })
-        }
-        SignIn::Sso if sso != Some(SsoOutcome::Member) => {
-            let (email, workspace) = who();
-            Err(Reason::NoSsoLogin { email, workspace })
-        }
-        _ => Ok(member),
+        SignIn::Local if sso_only && grant.flags & BREAK_GLASS == 0 => Err(NoMembership::SsoOnly),
+        SignIn::Sso if grant.flags & SSO_MEMBER == 0 => Err(NoMembership::NoSsoLogin),
+        _ => Ok(grant),
     }
 }
 
-fn decide(
+fn grant_or_missing(
     role: RoleName,
-    scopes: Option<ScopeSet>,
+    scopes: ScopeSet,
     scope: Scope,
     key: Option<(&str, Option<Email>)>,
 ) -> AccessDecision {
-    let Some(scopes) = scopes else {
-        return AccessDecision::deny(Reason::RoleGone(role));
-    };
     if !scopes.contains(scope) {
         return AccessDecision::deny(Reason::Missing { role, scope });
     }
@@ -367,4 +465,12 @@ fn decide(
         allowed: true,
         reason,
     }
+}
+
+fn ws_mut<'a>(
+    workspaces: &'a mut HashMap<String, WorkspaceAccess>,
+    by_id: &HashMap<i64, String>,
+    id: i64,
+) -> Option<&'a mut WorkspaceAccess> {
+    by_id.get(&id).and_then(|name| workspaces.get_mut(name))
 }
