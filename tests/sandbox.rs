@@ -58,6 +58,24 @@ fn an_infinite_loop_hits_the_deadline() {
 }
 
 #[test]
+fn a_step_that_sleeps_is_woken_and_stopped_at_its_deadline() {
+    let rt = runtime();
+    let limits = StepLimits {
+        timeout: Duration::from_millis(300),
+        ..limits()
+    };
+    let exec = run(&rt, HOSTILE, json!({ "attack": "sleep" }), limits);
+    let f = failure(&exec);
+    assert_eq!(f.kind(), "deadline", "{f}");
+    assert!(
+        exec.duration < Duration::from_secs(3),
+        "took {:?}",
+        exec.duration
+    );
+    assert_next_step_runs(&rt);
+}
+
+#[test]
 fn a_memory_bomb_hits_the_memory_limit() {
     let rt = runtime();
     let exec = run(&rt, HOSTILE, json!({ "attack": "memory" }), limits());

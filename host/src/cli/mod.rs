@@ -5,6 +5,7 @@ mod acting;
 mod cases;
 mod input;
 mod keys;
+mod run;
 mod sso;
 mod step;
 mod tenant;
@@ -38,6 +39,11 @@ enum Command {
     /// The case steps: create, create from JSON, query, get, and restrictions.
     #[command(subcommand)]
     Cases(cases::CasesCommand),
+    /// Run a workflow now, as --as EMAIL (needs playbook.execute), with a live trace.
+    Run(run::RunArgs),
+    /// List, show and resume runs.
+    #[command(subcommand)]
+    Runs(run::RunsCommand),
     /// Validate workflow definitions; every error names its JSON path and line:column.
     Validate {
         #[arg(required = true)]
@@ -100,6 +106,8 @@ pub fn main() -> ExitCode {
         Command::Tenant(cmd) => tenant::run(&cli.db, cmd),
         Command::Cases(cmd) => cases::run(&cli.db, cmd),
         Command::Validate { files, steps } => workflows::validate(&files, &steps),
+        Command::Run(args) => run::run(&cli.db, args),
+        Command::Runs(cmd) => run::runs(&cli.db, cmd),
         Command::Access(AccessCommand::Check(args)) => access::check(&cli.db, args),
         Command::Users(cmd) => users::users(&cli.db, cmd),
         Command::Roles(cmd) => users::roles(&cli.db, cmd),

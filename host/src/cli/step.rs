@@ -69,6 +69,7 @@ fn run_step(db_path: &Path, args: RunArgs) -> anyhow::Result<()> {
     let services = HostServices {
         access: platform.clone(),
         cases: platform.clone(),
+        grants: flowhost::services::grants::Grants::ALL,
     };
     let cache_dir = db_path.parent().map(|d| d.join("cache"));
     let runtime = StepRuntime::new(&settings, cache_dir)?;

@@ -6,6 +6,7 @@ mod access_service;
 pub mod cases;
 pub mod deny_all;
 pub mod events;
+pub mod grants;
 
 use std::sync::Arc;
 
@@ -40,6 +41,8 @@ pub struct HostServices {
     pub cases: Arc<dyn CaseApi>,
     /// Behind `flowhost:step/access`.
     pub access: Arc<dyn AccessApi>,
+    /// What the workflow grants the step (SPEC WF-6); everything for a step run on its own.
+    pub grants: grants::Grants,
 }
 
 impl HostServices {
@@ -50,6 +53,7 @@ impl HostServices {
         Self {
             cases: deny.clone(),
             access: deny,
+            grants: grants::Grants::ALL,
         }
     }
 }

@@ -194,6 +194,41 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     ALTER TABLE events ADD COLUMN case_id INTEGER;
     "#,
     ),
+    (
+        4,
+        "workflow runs and their step journal",
+        r#"
+    CREATE TABLE runs (
+        id          INTEGER PRIMARY KEY,
+        workflow    TEXT NOT NULL,
+        workspace   TEXT NOT NULL,
+        principal   TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('queued', 'running', 'on_hold', 'succeeded', 'failed', 'stopped')),
+        exit_status TEXT,
+        event       TEXT NOT NULL DEFAULT '{}',
+        output      TEXT,
+        error       TEXT,
+        -- The definition as run, so a run resumes with what it started with.
+        definition  TEXT NOT NULL,
+        source      TEXT NOT NULL,
+        started_at  INTEGER NOT NULL,
+        finished_at INTEGER
+    );
+    CREATE INDEX runs_by_status ON runs (status, id);
+    -- One row per finished step execution (SPEC WF-8): a resumed run replays these.
+    CREATE TABLE run_steps (
+        run_id      INTEGER NOT NULL REFERENCES runs(id),
+        step_key    TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('succeeded', 'failed')),
+        output      TEXT,
+        error       TEXT,
+        attempts    INTEGER NOT NULL,
+        duration_us INTEGER NOT NULL,
+        PRIMARY KEY (run_id, step_key)
+    );
+    "#,
+    ),
 ];
 
 /// Applies every migration newer than the database's version.

@@ -73,6 +73,9 @@ fn base_config() -> Config {
     config.epoch_interruption(true);
     // Steps do not use component-model async; without it warm calls are 2-3x cheaper.
     config.concurrency_support(false);
+    // One 32-bit memory per step is all a Rust step needs; 64-bit memories only widen the
+    // limiter's attack surface.
+    config.wasm_memory64(false);
     config
 }
 

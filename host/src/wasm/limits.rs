@@ -50,6 +50,8 @@ pub struct MemoryLimiter {
     limit: usize,
     /// Bytes of linear memory granted so far, summed over the store's memories.
     in_use: usize,
+    /// The last growth granted, undone if the grow itself then fails.
+    last_grant: usize,
 }
 
 /// Most table elements a step may have (tables are small in practice; this stops a table bomb).
@@ -58,7 +60,11 @@ const MAX_TABLE_ELEMENTS: usize = 100_000;
 impl MemoryLimiter {
     /// A limiter allowing `limit` bytes of linear memory in total.
     pub fn new(limit: usize) -> Self {
-        Self { limit, in_use: 0 }
+        Self {
+            limit,
+            in_use: 0,
+            last_grant: 0,
+        }
     }
 }
 
@@ -69,15 +75,25 @@ impl ResourceLimiter for MemoryLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let total = self.in_use - current.min(self.in_use) + desired;
-        if total > self.limit {
+        // Checked: a hostile request may be near usize::MAX.
+        let grow = desired.saturating_sub(current);
+        let total = self.in_use.checked_add(grow).filter(|t| *t <= self.limit);
+        let Some(total) = total else {
             return Err(wasmtime::Error::new(MemoryLimitExceeded {
                 limit: self.limit,
-                desired: total,
+                desired: self.in_use.saturating_add(grow),
             }));
-        }
+        };
         self.in_use = total;
+        self.last_grant = grow;
         Ok(true)
+    }
+
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.in_use = self
+            .in_use
+            .saturating_sub(std::mem::take(&mut self.last_grant));
+        Ok(())
     }
 
     fn table_growing(
@@ -107,6 +123,25 @@ mod tests {
             .memory_growing(1 << 20, 2 << 20, None)
             .expect_err("over the cap");
         assert!(err.downcast_ref::<MemoryLimitExceeded>().is_some());
+    }
+
+    #[test]
+    fn huge_requests_do_not_overflow_and_failed_grows_give_memory_back() {
+        let mut limiter = MemoryLimiter::new(1 << 20);
+        assert!(
+            limiter
+                .memory_growing(1 << 16, usize::MAX - 65535, None)
+                .is_err()
+        );
+        assert!(limiter.memory_growing(0, 512 << 10, None).expect("fits"));
+        limiter
+            .memory_grow_failed(wasmtime::Error::msg("os said no"))
+            .expect("noted");
+        assert!(
+            limiter
+                .memory_growing(0, 1 << 20, None)
+                .expect("the failed grow was undone")
+        );
     }
 
     #[test]

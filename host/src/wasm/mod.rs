@@ -3,6 +3,7 @@
 
 pub mod bindings;
 pub mod cache;
+mod deadline;
 pub mod engine;
 pub mod failure;
 mod host;

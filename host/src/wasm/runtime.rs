@@ -61,6 +61,7 @@ impl StepRuntime {
         let (engine, allocator) = engine::build_engine(settings)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        super::deadline::clamp_clock_waits(&mut linker)?;
         Step::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
         let cache = ComponentCache::new(&engine, cache_dir);
         Ok(Self {
@@ -136,7 +137,14 @@ impl StepRuntime {
         store.set_epoch_deadline(engine::deadline_ticks(limits.timeout));
         store.epoch_deadline_trap();
 
-        let result = self.call(step, &mut store, input, &limits);
+        let mut result = self.call(step, &mut store, input, &limits);
+        // A step that woke from a (clamped) wait may return before an epoch check catches it;
+        // its deadline still holds.
+        if result.is_ok() && started.elapsed() > limits.timeout {
+            result = Err(StepFailure::Deadline {
+                timeout: limits.timeout,
+            });
+        }
         let recorder = store.data_mut().take_recorder();
         StepExecution {
             events: if result.is_ok() {

@@ -92,6 +92,8 @@ pub struct StepState {
     pub(crate) limits: StepLimits,
     /// Logs and events so far.
     pub(crate) recorder: Recorder,
+    /// When the execution's time is up.
+    deadline: std::time::Instant,
 }
 
 impl StepState {
@@ -118,7 +120,13 @@ impl StepState {
             services,
             limits,
             recorder: Recorder::default(),
+            deadline: std::time::Instant::now() + limits.timeout,
         }
+    }
+
+    /// Time left before the deadline, for clamping waits (see `deadline.rs`).
+    pub(crate) fn remaining_nanos(&self) -> u64 {
+        super::deadline::nanos_until(self.deadline)
     }
 
     /// What the guest wrote to stderr, lossily decoded.

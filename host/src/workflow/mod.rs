@@ -1,9 +1,13 @@
 //! Workflows (SPEC WF): definitions as data, parsed and validated with located errors, and
 //! context references (JSONPath, RFC 9535).
 
+pub mod conditions;
+pub mod engine;
+pub mod journal;
 pub mod model;
 pub mod parse;
 pub mod refs;
 
+pub use engine::{Engine, Observer, Quiet, RunOutcome};
 pub use model::Workflow;
 pub use parse::{Resolver, parse};

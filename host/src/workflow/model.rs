@@ -57,14 +57,7 @@ pub struct Step {
     pub kind: StepKind,
 }
 
-/// Permissions a step's host calls may use, on top of the run principal's (SPEC WF-6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Grants {
-    pub cases_read: bool,
-    pub cases_write: bool,
-    pub events_emit: bool,
-    pub access_check: bool,
-}
+pub use crate::services::grants::Grants;
 
 /// The grant names a definition may use.
 pub const GRANTS: &[&str] = &["cases:read", "cases:write", "events:emit", "access:check"];

@@ -1,5 +1,5 @@
 //! A step that misbehaves on request, for the sandbox tests (SPEC ST-2). The input names the
-//! attack: `{"attack": "loop" | "memory" | "recursion" | "panic" | "read_file" | "env" |
+//! attack: `{"attack": "loop" | "sleep" | "memory" | "recursion" | "panic" | "read_file" | "env" |
 //! "socket" | "big_output" | "host_calls" |
 //! "emit_then_panic" | "none", ...}`.
 //!
@@ -20,6 +20,10 @@ impl Guest for Hostile {
         let attack = input["attack"].as_str().unwrap_or("none");
         match attack {
             "loop" => spin(),
+            "sleep" => {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+                Ok(r#"{"slept":true}"#.to_owned())
+            }
             "memory" => hoard(),
             "recursion" => Ok(deep(black_box(0)).to_string()),
             "panic" => panic!("hostile step panicked on purpose"),

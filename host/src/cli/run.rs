@@ -1,0 +1,194 @@
+//! `flowhost run` and `flowhost runs`: run a workflow with a live trace; list, show and resume
+//! runs.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Subcommand;
+use flowhost::wasm::{EngineSettings, StepRuntime};
+use flowhost::workflow::journal::RunStatus;
+use flowhost::workflow::{self, Engine, Observer, Resolver, RunOutcome};
+use serde_json::Value;
+
+use super::Reported;
+use super::acting::{Acting, platform, print_json};
+use super::input::json_arg;
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// The workflow definition.
+    file: PathBuf,
+    #[command(flatten)]
+    acting: Acting,
+    /// The event the run sees as `$.event`: JSON or @FILE.
+    #[arg(long, default_value = "{}")]
+    event: String,
+    /// Directories holding step components named `step:<name>`.
+    #[arg(long = "steps", value_name = "DIR")]
+    steps: Vec<PathBuf>,
+    /// Print the outcome as JSON instead of a trace.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum RunsCommand {
+    /// List runs, newest first.
+    List {
+        #[arg(long)]
+        workspace: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a run and its journaled steps.
+    Show {
+        run: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resume an interrupted run (journaled steps are replayed, not re-executed).
+    Resume {
+        run: i64,
+        #[arg(long = "steps", value_name = "DIR")]
+        steps: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Prints one line per step as it finishes.
+struct Trace;
+
+impl Observer for Trace {
+    fn step_finished(
+        &self,
+        key: &str,
+        result: &Result<Value, String>,
+        duration: Duration,
+        replayed: bool,
+    ) {
+        match (result, replayed) {
+            (Ok(_), true) => println!("  ↺ {key:<32} replayed from the journal"),
+            (Ok(_), false) => println!("  ✓ {key:<32} {:>9.2} ms", duration.as_secs_f64() * 1e3),
+            (Err(e), _) => println!(
+                "  ✗ {key:<32} {:>9.2} ms  {e}",
+                duration.as_secs_f64() * 1e3
+            ),
+        }
+    }
+}
+
+fn engine(db: &Path, steps: Vec<PathBuf>) -> anyhow::Result<Engine> {
+    let platform = Arc::new(platform(db)?);
+    let cache = db.parent().map(|d| d.join("cache"));
+    let runtime = Arc::new(StepRuntime::new(&EngineSettings::default(), cache)?);
+    Ok(Engine::new(platform, runtime, steps))
+}
+
+pub fn run(db: &Path, args: RunArgs) -> anyhow::Result<()> {
+    let origin = args.file.display().to_string();
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| anyhow::anyhow!("cannot read {origin}: {e}"))?;
+    let resolver = Resolver::for_file(&args.file, args.steps.clone());
+    let workflow = workflow::parse(&origin, &text, &resolver).map_err(|errors| {
+        for e in &errors {
+            eprintln!("error: {e}");
+        }
+        Reported(format!("{} error(s) in {origin}", errors.len()))
+    })?;
+    let event = json_arg("event", &args.event)?;
+    let engine = engine(db, args.steps)?;
+    let started = Instant::now();
+    if !args.json {
+        println!(
+            "▶ {} in {} as {}",
+            workflow.name,
+            workflow.workspace,
+            args.acting.principal()?
+        );
+    }
+    let observer: &dyn Observer = if args.json { &workflow::Quiet } else { &Trace };
+    let outcome = engine.run_manual(
+        &workflow,
+        &text,
+        &origin,
+        args.acting.principal()?,
+        event,
+        observer,
+    )?;
+    report(&outcome, started.elapsed(), args.json)
+}
+
+fn report(outcome: &RunOutcome, elapsed: Duration, json: bool) -> anyhow::Result<()> {
+    if json {
+        print_json(outcome)?;
+    } else {
+        let exit = outcome
+            .exit_status
+            .as_ref()
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
+        println!(
+            "run {} {}{exit} in {:.1} ms",
+            outcome.run_id,
+            outcome.status.as_str(),
+            elapsed.as_secs_f64() * 1e3
+        );
+        if !outcome.output.is_null() {
+            println!("output: {}", outcome.output);
+        }
+    }
+    match (&outcome.status, &outcome.error) {
+        (RunStatus::Failed, Some(e)) => {
+            eprintln!("error: run {} failed: {e}", outcome.run_id);
+            Err(Reported(e.clone()).into())
+        }
+        _ => Ok(()),
+    }
+}
+
+pub fn runs(db: &Path, cmd: RunsCommand) -> anyhow::Result<()> {
+    match cmd {
+        RunsCommand::List { workspace, json } => {
+            let runs = platform(db)?.runs(workspace.as_deref())?;
+            if json {
+                return print_json(&runs);
+            }
+            for r in runs {
+                println!(
+                    "{:>5}  {:<10} {:<28} {:<16} {}",
+                    r.id, r.status, r.workflow, r.workspace, r.started_at
+                );
+            }
+            Ok(())
+        }
+        RunsCommand::Show { run, json } => {
+            let (info, steps) = platform(db)?.run_detail(run)?;
+            if json {
+                return print_json(&serde_json::json!({ "run": info, "steps": steps }));
+            }
+            println!(
+                "run {} {} ({}) in {} as {}",
+                info.id, info.status, info.workflow, info.workspace, info.principal
+            );
+            for s in steps {
+                let detail = s
+                    .error
+                    .unwrap_or_else(|| s.output.map(|o| o.to_string()).unwrap_or_default());
+                println!(
+                    "  {:<9} {:<32} x{} {}",
+                    s.status, s.step, s.attempts, detail
+                );
+            }
+            Ok(())
+        }
+        RunsCommand::Resume { run, steps, json } => {
+            let engine = engine(db, steps)?;
+            let started = Instant::now();
+            let observer: &dyn Observer = if json { &workflow::Quiet } else { &Trace };
+            let outcome = engine.resume(run, observer)?;
+            report(&outcome, started.elapsed(), json)
+        }
+    }
+}

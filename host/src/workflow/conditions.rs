@@ -1,0 +1,99 @@
+//! Evaluating conditions (`left op right`, SPEC WF-3): comparisons of JSON values, no code.
+
+use std::cmp::Ordering;
+
+use serde_json::Value;
+
+use super::model::{Condition, Op};
+
+/// Whether every condition holds in `context`; a reference that resolves to nothing is an
+/// error unless optional (then it compares as `null`).
+pub fn all_hold(conditions: &[Condition], context: &Value) -> Result<bool, String> {
+    for c in conditions {
+        if !holds(c, context)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn holds(c: &Condition, context: &Value) -> Result<bool, String> {
+    if matches!(c.op, Op::Exists | Op::NotExists) {
+        let present = match c.left.render(context) {
+            Ok(v) => !v.is_null(),
+            Err(_) => false,
+        };
+        return Ok(present == (c.op == Op::Exists));
+    }
+    let left = c.left.render(context)?;
+    let right = c.right.render(context)?;
+    Ok(match c.op {
+        Op::Eq => left == right,
+        Op::Ne => left != right,
+        Op::Gt => compare(&left, &right) == Some(Ordering::Greater),
+        Op::Gte => matches!(
+            compare(&left, &right),
+            Some(Ordering::Greater | Ordering::Equal)
+        ),
+        Op::Lt => compare(&left, &right) == Some(Ordering::Less),
+        Op::Lte => matches!(
+            compare(&left, &right),
+            Some(Ordering::Less | Ordering::Equal)
+        ),
+        Op::In => right.as_array().is_some_and(|items| items.contains(&left)),
+        Op::Contains => match &left {
+            Value::Array(items) => items.contains(&right),
+            Value::String(s) => right.as_str().is_some_and(|r| s.contains(r)),
+            _ => false,
+        },
+        Op::Exists | Op::NotExists => false,
+    })
+}
+
+/// Numbers compare as numbers, strings as strings; anything else does not compare.
+fn compare(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
+        (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::refs::Template;
+    use serde_json::json;
+
+    fn cond(left: Value, op: Op, right: Value) -> Condition {
+        Condition {
+            left: Template::compile(&left).expect("left"),
+            op,
+            right: Template::compile(&right).expect("right"),
+        }
+    }
+
+    #[test]
+    fn operators_compare_json_values() {
+        let ctx = json!({ "event": { "n": 3, "sev": "critical", "tags": ["a"] } });
+        let yes = [
+            cond(json!("$.event.n"), Op::Gt, json!(2)),
+            cond(json!("$.event.sev"), Op::Eq, json!("critical")),
+            cond(json!("$.event.sev"), Op::In, json!(["high", "critical"])),
+            cond(json!("$.event.tags"), Op::Contains, json!("a")),
+            cond(json!("$.event.n"), Op::Exists, Value::Null),
+            cond(json!("$.event.missing?"), Op::NotExists, Value::Null),
+        ];
+        for c in &yes {
+            assert!(holds(c, &ctx).expect("evaluates"), "{c:?}");
+        }
+        assert!(
+            !holds(&cond(json!("$.event.sev"), Op::Gt, json!(1)), &ctx).expect("evaluates"),
+            "no cross-type order"
+        );
+        assert!(
+            holds(&cond(json!("$.event.missing"), Op::Eq, json!(1)), &ctx).is_err(),
+            "missing reference is an error"
+        );
+    }
+}

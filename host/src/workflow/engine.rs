@@ -1,0 +1,649 @@
+//! Running a workflow (SPEC WF-3..8): the definition is interpreted top to bottom over a JSON
+//! context; every finished action step is journaled, and a resumed run replays journaled
+//! steps instead of executing them again, so it continues at the first unfinished step.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::access::Scope;
+use crate::builtin;
+use crate::platform::Platform;
+use crate::principal::{Caller, Email, Principal, SignIn};
+use crate::services::{HostError, HostServices};
+use crate::store::ExecutionRecord;
+use crate::wasm::{StepLimits, StepRuntime};
+
+use super::conditions::all_hold;
+use super::journal::{NewRun, RunStatus};
+use super::model::{BACKOFF, Retry, Step, StepKind, Uses, Workflow};
+use super::parse::{Resolver, parse};
+
+/// How deep nested workflows may go.
+const MAX_NESTING: usize = 8;
+
+/// Hears about steps as they run (the CLI prints a live trace).
+pub trait Observer: Send + Sync {
+    /// A step (by journal key) finished, or was replayed from the journal.
+    fn step_finished(
+        &self,
+        key: &str,
+        result: &Result<Value, String>,
+        duration: Duration,
+        replayed: bool,
+    );
+}
+
+/// Prints nothing.
+pub struct Quiet;
+
+impl Observer for Quiet {
+    fn step_finished(&self, _: &str, _: &Result<Value, String>, _: Duration, _: bool) {}
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RunOutcome {
+    pub run_id: i64,
+    pub status: RunStatus,
+    /// The `exit` step's status, if the run exited.
+    pub exit_status: Option<String>,
+    pub output: Value,
+    /// For a failed run: the failing step and why.
+    pub error: Option<String>,
+}
+
+/// Runs workflows against the platform and the step runtime.
+pub struct Engine {
+    platform: Arc<Platform>,
+    runtime: Arc<StepRuntime>,
+    step_dirs: Vec<PathBuf>,
+}
+
+/// A step failure, with the journal key of the step.
+struct Failure {
+    step: String,
+    message: String,
+}
+
+/// What the rest of a step list should do.
+enum Flow {
+    Continue,
+    Exit { status: String, output: Value },
+}
+
+/// The principal as stored with a run, so a resumed run acts as the same principal.
+pub fn principal_to_stored(p: &Principal) -> String {
+    match p {
+        Principal::User {
+            email,
+            via: SignIn::Local,
+        } => format!("user:{email}"),
+        Principal::User {
+            email,
+            via: SignIn::Sso,
+        } => format!("sso:{email}"),
+        Principal::ApiKey(id) => format!("key:{id}"),
+        Principal::Anonymous => "anonymous".into(),
+    }
+}
+
+fn principal_from_stored(s: &str) -> Principal {
+    let email = |e: &str| Email::parse(e).ok();
+    match s.split_once(':') {
+        Some(("user", e)) => email(e).map_or(Principal::Anonymous, Principal::local),
+        Some(("sso", e)) => email(e).map_or(Principal::Anonymous, Principal::sso),
+        Some(("key", id)) => Principal::ApiKey(id.to_owned()),
+        _ => Principal::Anonymous,
+    }
+}
+
+impl Engine {
+    /// An engine; `step_dirs` resolve `step:<name>` components.
+    pub fn new(
+        platform: Arc<Platform>,
+        runtime: Arc<StepRuntime>,
+        step_dirs: Vec<PathBuf>,
+    ) -> Self {
+        Self {
+            platform,
+            runtime,
+            step_dirs,
+        }
+    }
+
+    /// Starts and runs a manual run as `principal`, who needs `playbook.execute` in the
+    /// workflow's workspace (SPEC WF-6).
+    pub fn run_manual(
+        &self,
+        workflow: &Workflow,
+        definition: &str,
+        origin: &str,
+        principal: Principal,
+        event: Value,
+        observer: &dyn Observer,
+    ) -> Result<RunOutcome, HostError> {
+        self.platform
+            .authorize(&principal, &workflow.workspace, Scope::PlaybookExecute)?;
+        let stored = principal_to_stored(&principal);
+        let id = self.platform.start_run(&NewRun {
+            workflow: &workflow.name,
+            workspace: &workflow.workspace,
+            principal: &stored,
+            event: &event,
+            definition,
+            source: origin,
+        })?;
+        Ok(self.execute(id, workflow, principal, event, observer))
+    }
+
+    /// Resumes an unfinished run: journaled steps are replayed, the rest executed.
+    pub fn resume(&self, run: i64, observer: &dyn Observer) -> Result<RunOutcome, HostError> {
+        let (definition, source, principal, event, status) = self.platform.run_resume_data(run)?;
+        if status != "running" && status != "queued" {
+            return Err(HostError::Conflict(format!(
+                "run {run} is {status}; only unfinished runs resume"
+            )));
+        }
+        let resolver = Resolver::for_file(std::path::Path::new(&source), self.step_dirs.clone());
+        let workflow = parse(&source, &definition, &resolver).map_err(|errors| {
+            HostError::Invalid(
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+        Ok(self.execute(
+            run,
+            &workflow,
+            principal_from_stored(&principal),
+            event,
+            observer,
+        ))
+    }
+
+    /// Executes run `run` to the end and records how it ended.
+    pub fn execute(
+        &self,
+        run: i64,
+        workflow: &Workflow,
+        principal: Principal,
+        event: Value,
+        observer: &dyn Observer,
+    ) -> RunOutcome {
+        let caller = Caller {
+            workspace: workflow.workspace.clone(),
+            principal,
+        };
+        let exec = Exec {
+            engine: self,
+            run,
+            caller,
+            observer,
+            depth: 0,
+        };
+        let mut ctx = json!({ "event": event, "vars": workflow.vars, "steps": {} });
+        let (status, exit_status, output, error) = match exec.steps(&workflow.steps, &mut ctx, "") {
+            Ok(Flow::Continue) => (RunStatus::Succeeded, None, Value::Null, None),
+            Ok(Flow::Exit { status, output }) => (RunStatus::Succeeded, Some(status), output, None),
+            Err(f) => (
+                RunStatus::Failed,
+                None,
+                Value::Null,
+                Some(format!("step `{}` failed: {}", f.step, f.message)),
+            ),
+        };
+        // The run's outcome is already decided; a journal failure here is reported, not hidden.
+        let recorded = self.platform.finish_run(
+            run,
+            status,
+            exit_status.as_deref(),
+            Some(&output),
+            error.as_deref(),
+        );
+        let error = match recorded {
+            Ok(()) => error,
+            Err(e) => Some(format!(
+                "{}; and the run could not be recorded: {e}",
+                error.unwrap_or_default()
+            )),
+        };
+        RunOutcome {
+            run_id: run,
+            status,
+            exit_status,
+            output,
+            error,
+        }
+    }
+}
+
+/// One run in progress.
+struct Exec<'a> {
+    engine: &'a Engine,
+    run: i64,
+    caller: Caller,
+    observer: &'a dyn Observer,
+    depth: usize,
+}
+
+impl Exec<'_> {
+    fn steps(&self, steps: &[Step], ctx: &mut Value, prefix: &str) -> Result<Flow, Failure> {
+        for step in steps {
+            if let Flow::Exit { status, output } = self.step(step, ctx, prefix)? {
+                return Ok(Flow::Exit { status, output });
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn step(&self, step: &Step, ctx: &mut Value, prefix: &str) -> Result<Flow, Failure> {
+        let key = format!("{prefix}{}", step.id);
+        let fail = |message: String| Failure {
+            step: key.clone(),
+            message,
+        };
+        match &step.kind {
+            StepKind::Action {
+                uses,
+                with,
+                grants,
+                timeout,
+                retry,
+            } => {
+                let output = self.action(&key, uses, with, *grants, *timeout, *retry, ctx)?;
+                ctx["steps"][&step.id] = output;
+            }
+            StepKind::If {
+                conditions,
+                then,
+                otherwise,
+            } => {
+                let branch = if all_hold(conditions, ctx).map_err(fail)? {
+                    then
+                } else {
+                    otherwise
+                };
+                return self.steps(branch, ctx, prefix);
+            }
+            StepKind::Switch { cases, default } => {
+                for (when, body) in cases {
+                    if all_hold(when, ctx).map_err(fail)? {
+                        return self.steps(body, ctx, prefix);
+                    }
+                }
+                return self.steps(default, ctx, prefix);
+            }
+            StepKind::Loop {
+                over,
+                parallel,
+                break_if,
+                body,
+            } => {
+                let items = match over.render(ctx).map_err(fail)? {
+                    Value::Array(items) => items,
+                    other => {
+                        return Err(fail(format!("`loop.over` must be an array, got {other}")));
+                    }
+                };
+                let collected = match parallel {
+                    Some(cap) if *cap > 1 => {
+                        self.parallel_loop(&step.id, &items, body, ctx, prefix, *cap as usize)?
+                    }
+                    _ => self.sequential_loop(&step.id, &items, body, break_if, ctx, prefix)?,
+                };
+                ctx["steps"][&step.id] = Value::Array(collected);
+            }
+            StepKind::Parallel { branches } => {
+                let results: Vec<Result<(Flow, Value), Failure>> = std::thread::scope(|s| {
+                    let handles: Vec<_> = branches
+                        .iter()
+                        .map(|branch| {
+                            let mut local = ctx.clone();
+                            s.spawn(move || {
+                                self.steps(branch, &mut local, prefix).map(|f| (f, local))
+                            })
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| {
+                            h.join()
+                                .unwrap_or_else(|_| Err(fail("a parallel branch panicked".into())))
+                        })
+                        .collect()
+                });
+                let mut exit = None;
+                for result in results {
+                    let (flow, local) = result?;
+                    if let Some(done) = local["steps"].as_object() {
+                        for (id, out) in done {
+                            ctx["steps"][id] = out.clone();
+                        }
+                    }
+                    if let Flow::Exit { .. } = flow {
+                        exit.get_or_insert(flow);
+                    }
+                }
+                if let Some(exit) = exit {
+                    return Ok(exit);
+                }
+            }
+            StepKind::Wait { duration } => std::thread::sleep(*duration),
+            StepKind::Exit { status, output } => {
+                let output = output.render(ctx).map_err(fail)?;
+                return Ok(Flow::Exit {
+                    status: status.clone(),
+                    output,
+                });
+            }
+            StepKind::Nested { path, with } => {
+                let output = self.nested(&key, path, with, ctx)?;
+                ctx["steps"][&step.id] = output;
+            }
+            StepKind::Interaction { .. } => {
+                return Err(fail(
+                    "Interaction steps are not executable yet (they arrive with Interaction Flows)"
+                        .into(),
+                ));
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn action(
+        &self,
+        key: &str,
+        uses: &Uses,
+        with: &super::refs::Template,
+        grants: crate::services::grants::Grants,
+        timeout: Option<Duration>,
+        retry: Option<Retry>,
+        ctx: &Value,
+    ) -> Result<Value, Failure> {
+        let fail = |message: String| Failure {
+            step: key.to_owned(),
+            message,
+        };
+        let platform = &self.engine.platform;
+        if let Some(output) = platform
+            .journaled_output(self.run, key)
+            .map_err(|e| fail(e.to_string()))?
+        {
+            self.observer
+                .step_finished(key, &Ok(output.clone()), Duration::ZERO, true);
+            return Ok(output);
+        }
+        let input = with
+            .render(ctx)
+            .map_err(|e| fail(format!("{e} (in the input of step `{key}`)")))?;
+        let started = Instant::now();
+        let retry = retry.unwrap_or(Retry {
+            attempts: 1,
+            delay: Duration::ZERO,
+            max_delay: Duration::ZERO,
+        });
+        let mut delay = retry.delay;
+        let mut attempts = 0;
+        let result = loop {
+            attempts += 1;
+            let result = self.invoke(key, uses, &input, grants, timeout);
+            if result.is_ok() || attempts >= retry.attempts {
+                break result;
+            }
+            std::thread::sleep(delay);
+            delay = delay.mul_f64(BACKOFF).min(retry.max_delay);
+        };
+        let elapsed = started.elapsed();
+        let micros = i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX);
+        platform
+            .journal_step(self.run, key, &result, attempts, micros)
+            .map_err(|e| fail(e.to_string()))?;
+        self.observer.step_finished(key, &result, elapsed, false);
+        result.map_err(fail)
+    }
+
+    fn invoke(
+        &self,
+        key: &str,
+        uses: &Uses,
+        input: &Value,
+        grants: crate::services::grants::Grants,
+        timeout: Option<Duration>,
+    ) -> Result<Value, String> {
+        let platform = &self.engine.platform;
+        match uses {
+            Uses::Builtin(name) => {
+                // A built-in step is its own grant; it acts as the run's principal.
+                let idempotency = format!("run:{}/{key}", self.run);
+                builtin::run(platform, &self.caller, name, input, Some(&idempotency))
+                    .map_err(|e| e.to_string())
+            }
+            Uses::Component(path) => {
+                let step = self.engine.runtime.load(path).map_err(|e| e.to_string())?;
+                let services = HostServices {
+                    cases: platform.clone(),
+                    access: platform.clone(),
+                    grants: crate::services::grants::Grants::ALL,
+                }
+                .granted(grants);
+                let limits = StepLimits {
+                    timeout: timeout.unwrap_or(StepLimits::default().timeout),
+                    ..StepLimits::default()
+                };
+                let exec = self.engine.runtime.execute(
+                    &step,
+                    input,
+                    self.caller.clone(),
+                    services,
+                    limits,
+                );
+                let principal = principal_to_stored(&self.caller.principal);
+                let component = path.display().to_string();
+                platform
+                    .db()
+                    .record_step_execution(&ExecutionRecord {
+                        workspace: &self.caller.workspace,
+                        principal: &principal,
+                        component: &component,
+                        digest: &step.digest,
+                        execution: &exec,
+                    })
+                    .map_err(|e| format!("recording the step failed: {e}"))?;
+                exec.result.map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    fn sequential_loop(
+        &self,
+        id: &str,
+        items: &[Value],
+        body: &[Step],
+        break_if: &[super::model::Condition],
+        ctx: &mut Value,
+        prefix: &str,
+    ) -> Result<Vec<Value>, Failure> {
+        let mut collected = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            ctx["loop"] = json!({ "item": item, "index": i });
+            let before = ctx["steps"].clone();
+            if let Flow::Exit { status, .. } =
+                self.steps(body, ctx, &format!("{prefix}{id}[{i}]."))?
+            {
+                return Err(Failure {
+                    step: format!("{prefix}{id}"),
+                    message: format!(
+                        "`exit` ({status}) inside a loop is not supported; use `break_if`"
+                    ),
+                });
+            }
+            collected.push(iteration_outputs(body, &ctx["steps"], &before));
+            let stop = all_hold(break_if, ctx).map_err(|message| Failure {
+                step: format!("{prefix}{id}"),
+                message,
+            })?;
+            if !break_if.is_empty() && stop {
+                break;
+            }
+        }
+        if let Some(o) = ctx.as_object_mut() {
+            o.remove("loop");
+        }
+        Ok(collected)
+    }
+
+    fn parallel_loop(
+        &self,
+        id: &str,
+        items: &[Value],
+        body: &[Step],
+        ctx: &Value,
+        prefix: &str,
+        cap: usize,
+    ) -> Result<Vec<Value>, Failure> {
+        let mut collected = vec![Value::Null; items.len()];
+        for (chunk_start, chunk) in items.chunks(cap).enumerate().map(|(c, ch)| (c * cap, ch)) {
+            let results: Vec<Result<Value, Failure>> = std::thread::scope(|s| {
+                let handles: Vec<_> = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(j, item)| {
+                        let i = chunk_start + j;
+                        let mut local = ctx.clone();
+                        local["loop"] = json!({ "item": item, "index": i });
+                        s.spawn(move || {
+                            let before = local["steps"].clone();
+                            self.steps(body, &mut local, &format!("{prefix}{id}[{i}]."))?;
+                            Ok(iteration_outputs(body, &local["steps"], &before))
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(Failure {
+                                step: format!("{prefix}{id}"),
+                                message: "a loop iteration panicked".into(),
+                            })
+                        })
+                    })
+                    .collect()
+            });
+            for (j, r) in results.into_iter().enumerate() {
+                collected[chunk_start + j] = r?;
+            }
+        }
+        Ok(collected)
+    }
+
+    fn nested(
+        &self,
+        key: &str,
+        path: &std::path::Path,
+        with: &super::refs::Template,
+        ctx: &Value,
+    ) -> Result<Value, Failure> {
+        let fail = |message: String| Failure {
+            step: key.to_owned(),
+            message,
+        };
+        if self.depth >= MAX_NESTING {
+            return Err(fail(format!(
+                "nested workflows go deeper than {MAX_NESTING}"
+            )));
+        }
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| fail(format!("cannot read {origin}: {e}")))?;
+        let resolver = Resolver::for_file(path, self.engine.step_dirs.clone());
+        let inner = parse(&origin, &text, &resolver).map_err(|errors| {
+            fail(
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+        if inner.workspace != self.caller.workspace {
+            return Err(fail(format!(
+                "nested workflow `{}` belongs to workspace `{}`, not `{}`",
+                inner.name, inner.workspace, self.caller.workspace
+            )));
+        }
+        let inputs = with.render(ctx).map_err(fail)?;
+        let mut inner_ctx =
+            json!({ "event": ctx["event"], "vars": inner.vars, "inputs": inputs, "steps": {} });
+        let child = Exec {
+            engine: self.engine,
+            run: self.run,
+            caller: self.caller.clone(),
+            observer: self.observer,
+            depth: self.depth + 1,
+        };
+        match child.steps(&inner.steps, &mut inner_ctx, &format!("{key}/"))? {
+            Flow::Exit { output, .. } => Ok(output),
+            Flow::Continue => Ok(inner_ctx["steps"].clone()),
+        }
+    }
+}
+
+/// The outputs of `body`'s steps produced in one iteration.
+fn iteration_outputs(body: &[Step], steps: &Value, before: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    for step in body {
+        if let Some(v) = steps.get(&step.id)
+            && before.get(&step.id) != Some(v)
+        {
+            out.insert(step.id.clone(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+impl Platform {
+    /// What resuming `run` needs: definition, source, principal, event, status.
+    fn run_resume_data(
+        &self,
+        run: i64,
+    ) -> Result<(String, String, String, Value, String), HostError> {
+        let db = self.db();
+        db.conn()
+            .query_row(
+                "SELECT definition, source, principal, event, status FROM runs WHERE id = ?1",
+                [run],
+                |r| {
+                    let event: String = r.get(3)?;
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        serde_json::from_str(&event).unwrap_or(Value::Null),
+                        r.get(4)?,
+                    ))
+                },
+            )
+            .map_err(|_| HostError::NotFound(format!("there is no run {run}")))
+    }
+
+    /// Runs left `running` by a process that stopped (crashed or killed), oldest first.
+    pub fn interrupted_runs(&self) -> Result<Vec<i64>, HostError> {
+        let db = self.db();
+        let mut stmt = db
+            .conn()
+            .prepare("SELECT id FROM runs WHERE status = 'running' ORDER BY id")
+            .map_err(crate::platform::internal)?;
+        let rows = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(crate::platform::internal)?;
+        rows.collect::<Result<_, _>>()
+            .map_err(crate::platform::internal)
+    }
+}
