@@ -705,10 +705,7 @@ fn every_door_agrees_on_who_sees_which_case() {
             );
             assert_eq!(listed, gettable, "seed {seed}: query vs get for {person}");
             // Door 2: a WASM step running as the person.
-            let services = HostServices {
-                cases: p.clone(),
-                access: p.clone(),
-            };
+            let services = HostServices::of(p.clone());
             let exec = runtime.execute(
                 &probe,
                 &json!({ "ask": cases }),
@@ -876,10 +873,7 @@ fn the_restrict_cases_step_restricts_open_high_cases_to_the_given_collaborators(
     }
     let runtime = StepRuntime::new(&EngineSettings::default(), None).expect("runtime");
     let step = runtime.load(Path::new(RESTRICT_CASES)).expect("load");
-    let services = HostServices {
-        cases: p.clone(),
-        access: p.clone(),
-    };
+    let services = HostServices::of(p.clone());
     let input = json!({ "collaborators": [ANALYST, LEAD] });
     let exec = runtime.execute(
         &step,

@@ -9,6 +9,13 @@ use flowhost::store::Db;
 fn step_run_prints_json_and_stores_logs_and_events() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("state/flowhost.db");
+    let tenant = common::example_tenant_path();
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "apply", tenant.to_str().expect("utf-8")],
+    );
+    assert!(out.status.success());
     let input = r#"{"to":["a@acme.test"],"subject":"hello"}"#;
     let out = flowhost(
         dir.path(),
@@ -20,7 +27,9 @@ fn step_run_prints_json_and_stores_logs_and_events() {
             "--input",
             input,
             "--workspace",
-            "soc",
+            "mssp-soc",
+            "--as",
+            "omar.operator@acme-mssp.test",
             "--json",
         ],
     );
@@ -34,13 +43,13 @@ fn step_run_prints_json_and_stores_logs_and_events() {
     assert_eq!(doc["output"]["notified"][0], "a@acme.test");
 
     let db = Db::open(&db).expect("database was created");
-    let events = db.events("soc").expect("events");
+    let events = db.events("mssp-soc").expect("events");
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].kind, "notification.requested");
     let id = doc["execution_id"].as_i64().expect("execution id");
     assert_eq!(db.step_logs(id).expect("logs").len(), 1);
     assert!(
-        db.events("other").expect("events").is_empty(),
+        db.events("customer-globex").expect("events").is_empty(),
         "events stay in their workspace"
     );
 }
@@ -103,15 +112,19 @@ fn malformed_input_json_is_reported_with_its_location_and_nothing_runs() {
 fn input_can_come_from_a_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("flowhost.db");
-    std::fs::write(
-        dir.path().join("in.json"),
-        r#"{"to":["b@acme.test"],"subject":"s"}"#,
-    )
-    .expect("write input");
+    std::fs::write(dir.path().join("in.json"), r#"{"indicators":["10.0.0.1"]}"#)
+        .expect("write input");
     let out = flowhost(
         dir.path(),
         &db,
-        &["step", "run", NOTIFY, "--input", "@in.json", "--json"],
+        &[
+            "step",
+            "run",
+            common::TRANSFORM,
+            "--input",
+            "@in.json",
+            "--json",
+        ],
     );
     assert!(
         out.status.success(),

@@ -2,7 +2,10 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use common::{NOTIFY, TRANSFORM, run, runtime};
+use flowhost::principal::Caller;
 use flowhost::wasm::{LogLevel, StepLimits};
 use serde_json::json;
 
@@ -38,12 +41,26 @@ fn transform_rejects_input_of_the_wrong_shape_naming_the_field() {
     assert!(err.contains("indicator"), "{err}");
 }
 
+fn soc(email: &str) -> Caller {
+    Caller {
+        workspace: "mssp-soc".into(),
+        principal: common::user(email),
+    }
+}
+
 #[test]
 fn notify_logs_and_emits_an_event() {
     let rt = runtime();
+    let platform = Arc::new(common::example_platform());
     let input =
         json!({ "to": ["oncall@acme.test"], "subject": "Case C-7 restricted", "case_id": "C-7" });
-    let exec = run(&rt, NOTIFY, input, StepLimits::default());
+    let exec = common::run_on(
+        &rt,
+        platform,
+        NOTIFY,
+        input,
+        soc("omar.operator@acme-mssp.test"),
+    );
     assert_eq!(
         exec.result.expect("notify succeeds"),
         json!({ "notified": ["oncall@acme.test"] })
@@ -54,6 +71,34 @@ fn notify_logs_and_emits_an_event() {
     assert_eq!(exec.events.len(), 1);
     assert_eq!(exec.events[0].kind, "notification.requested");
     assert_eq!(exec.events[0].payload["case_id"], "C-7");
+}
+
+#[test]
+fn emitting_events_needs_a_principal_who_may_run_automation_there() {
+    let rt = runtime();
+    let platform = Arc::new(common::example_platform());
+    let input = json!({ "to": ["oncall@acme.test"], "subject": "s" });
+    let outsider = common::run_on(
+        &rt,
+        platform.clone(),
+        NOTIFY,
+        input.clone(),
+        soc("gary.admin@globex.test"),
+    );
+    let err = outsider
+        .result
+        .expect_err("a non-member may not emit")
+        .to_string();
+    assert!(
+        err.contains("emitting events") && err.contains("not a member"),
+        "{err}"
+    );
+    assert!(outsider.events.is_empty());
+    let anonymous = run(&rt, NOTIFY, input, StepLimits::default());
+    assert!(
+        anonymous.result.is_err() && anonymous.events.is_empty(),
+        "without a principal nothing is emitted"
+    );
 }
 
 #[test]

@@ -39,6 +39,24 @@ pub fn run(
     rt.execute(&step, &input, caller(), HostServices::deny_all(), limits)
 }
 
+/// Loads and runs `component` once as `caller`, with the platform's real services.
+pub fn run_on(
+    rt: &StepRuntime,
+    platform: std::sync::Arc<flowhost::platform::Platform>,
+    component: &str,
+    input: serde_json::Value,
+    caller: Caller,
+) -> StepExecution {
+    let step = rt.load(Path::new(component)).expect("component loads");
+    rt.execute(
+        &step,
+        &input,
+        caller,
+        HostServices::of(platform),
+        StepLimits::default(),
+    )
+}
+
 /// The `flowhost` binary of this build. `cargo test --workspace` builds it because the host
 /// crate has integration tests of its own.
 pub fn flowhost_bin() -> PathBuf {

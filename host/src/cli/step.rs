@@ -66,11 +66,7 @@ fn run_step(db_path: &Path, args: RunArgs) -> anyhow::Result<()> {
         ..StepLimits::default()
     };
     let platform = Arc::new(Platform::new(Db::open(db_path)?)?);
-    let services = HostServices {
-        access: platform.clone(),
-        cases: platform.clone(),
-        grants: flowhost::services::grants::Grants::ALL,
-    };
+    let services = HostServices::of(platform.clone());
     let cache_dir = db_path.parent().map(|d| d.join("cache"));
     let runtime = StepRuntime::new(&settings, cache_dir)?;
     let step = runtime.load(&args.step)?;

@@ -35,6 +35,11 @@ impl CustomEvent {
                 "event kind `{kind}` has the character {bad:?}; use letters, digits, `_`, `-`, `.`"
             )));
         }
+        if kind.starts_with("case_") {
+            return Err(HostError::Invalid(format!(
+                "event kind `{kind}` is reserved: case events come only from the case service"
+            )));
+        }
         if payload_json.len() > MAX_PAYLOAD_BYTES {
             return Err(HostError::Invalid(format!(
                 "event `{kind}` payload is {} bytes; the limit is {MAX_PAYLOAD_BYTES}",
@@ -73,6 +78,7 @@ mod tests {
             ("a b", "{}", "' '"),
             ("ok", "[1]", "JSON object"),
             ("ok", "{", "not JSON"),
+            ("case_access_mode_updated", "{}", "reserved"),
         ];
         for (kind, payload, needle) in cases {
             let err = CustomEvent::parse(kind, payload)

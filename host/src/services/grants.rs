@@ -51,12 +51,24 @@ impl HostServices {
             cases: narrowed.clone(),
             access: narrowed,
             grants,
+            authority: self.authority.clone(),
         }
     }
 
-    /// `Ok` if the step may emit events.
-    pub fn authorize_emit(&self) -> Result<(), HostError> {
-        self.grants.require(self.grants.events_emit, "events:emit")
+    /// `Ok` if the step may emit events into the caller's workspace: the workflow grants it,
+    /// and the run's principal may run automation there (`playbook.execute`).
+    pub fn authorize_emit(&self, caller: &Caller) -> Result<(), HostError> {
+        self.grants
+            .require(self.grants.events_emit, "events:emit")?;
+        let decision = self.authority.has_scope(caller, "playbook.execute");
+        if decision.allowed {
+            Ok(())
+        } else {
+            Err(HostError::Denied(format!(
+                "emitting events: {}",
+                decision.reason
+            )))
+        }
     }
 }
 

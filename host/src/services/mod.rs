@@ -43,6 +43,9 @@ pub struct HostServices {
     pub access: Arc<dyn AccessApi>,
     /// What the workflow grants the step (SPEC WF-6); everything for a step run on its own.
     pub grants: grants::Grants,
+    /// The access engine itself, for decisions the host makes about the step's calls (never
+    /// narrowed by grants, never reachable by the step).
+    pub authority: Arc<dyn AccessApi>,
 }
 
 impl HostServices {
@@ -52,8 +55,19 @@ impl HostServices {
         let deny = Arc::new(DenyAll);
         Self {
             cases: deny.clone(),
-            access: deny,
+            access: deny.clone(),
             grants: grants::Grants::ALL,
+            authority: deny,
+        }
+    }
+
+    /// Every interface served by `engine` (the platform), with every grant.
+    pub fn of<T: CaseApi + AccessApi + 'static>(engine: Arc<T>) -> Self {
+        Self {
+            cases: engine.clone(),
+            access: engine.clone(),
+            grants: grants::Grants::ALL,
+            authority: engine,
         }
     }
 }

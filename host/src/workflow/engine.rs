@@ -426,12 +426,7 @@ impl Exec<'_> {
             }
             Uses::Component(path) => {
                 let step = self.engine.runtime.load(path).map_err(|e| e.to_string())?;
-                let services = HostServices {
-                    cases: platform.clone(),
-                    access: platform.clone(),
-                    grants: crate::services::grants::Grants::ALL,
-                }
-                .granted(grants);
+                let services = HostServices::of(platform.clone()).granted(grants);
                 let limits = StepLimits {
                     timeout: timeout.unwrap_or(StepLimits::default().timeout),
                     ..StepLimits::default()
