@@ -200,11 +200,18 @@ fn a_100_mib_output_is_refused() {
 #[test]
 fn a_failed_step_keeps_its_logs_and_publishes_no_events() {
     let rt = runtime();
-    let exec = run(
+    // As a member who may emit, so the event is accepted before the step fails.
+    let platform = std::sync::Arc::new(common::example_platform());
+    let caller = flowhost::principal::Caller {
+        workspace: "mssp-soc".into(),
+        principal: common::user("omar.operator@acme-mssp.test"),
+    };
+    let exec = common::run_on(
         &rt,
+        platform,
         HOSTILE,
         json!({ "attack": "emit_then_panic" }),
-        limits(),
+        caller,
     );
     assert_eq!(failure(&exec).kind(), "trap");
     assert!(exec.events.is_empty(), "a failed step publishes nothing");

@@ -111,6 +111,15 @@ impl Platform {
         since: i64,
     ) -> Result<Vec<AuditEntry>, HostError> {
         self.authorize(principal, workspace, Scope::AuditRead)?;
-        entries(self.db().conn(), workspace, since)
+        let entries = entries(self.db().conn(), workspace, since)?;
+        // Case entries name cases and collaborators; a reader who cannot see every case does
+        // not get them (SPEC CS-2).
+        let all_cases = self
+            .check(principal, workspace, Scope::BypassCaseAccessRestriction)
+            .allowed;
+        Ok(entries
+            .into_iter()
+            .filter(|e| all_cases || !e.action.starts_with("case."))
+            .collect())
     }
 }

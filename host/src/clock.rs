@@ -32,7 +32,7 @@ pub fn rfc3339(secs: i64) -> String {
 /// Parses a duration such as `90s`, `15m`, `12h`, `30d`; the error names the input.
 pub fn parse_duration_secs(text: &str) -> Result<i64, String> {
     let text = text.trim();
-    let split = text.len().saturating_sub(1);
+    let split = text.char_indices().last().map_or(0, |(i, _)| i);
     let (num, unit) = text.split_at(split);
     let n: i64 = num
         .parse()
@@ -81,7 +81,7 @@ mod tests {
     fn parses_durations_and_rejects_nonsense() {
         assert_eq!(parse_duration_secs("90s"), Ok(90));
         assert_eq!(parse_duration_secs("30d"), Ok(30 * 86_400));
-        for bad in ["", "d", "10", "10w", "-5m", "0s"] {
+        for bad in ["", "d", "10", "10w", "-5m", "0s", "5µ", "µ"] {
             assert!(parse_duration_secs(bad).is_err(), "{bad}");
         }
     }

@@ -87,7 +87,9 @@ impl Platform {
         let tx = db.conn_mut().transaction().map_err(internal)?;
         let value = f(&tx)?;
         tx.commit().map_err(internal)?;
-        let index = AccessIndex::load(db.conn()).map_err(internal)?;
+        // The change has committed: never report it as failed. If the index cannot be
+        // rebuilt, fail closed (an empty index denies everything) until the next rebuild.
+        let index = AccessIndex::load(db.conn()).unwrap_or_default();
         *self
             .index
             .write()

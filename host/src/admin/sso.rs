@@ -346,11 +346,7 @@ fn login_in_workspace(
                         "kept role `{old}`: last Owner of the workspace (SPEC UA-3)"
                     ));
                 } else {
-                    tx.execute(
-                        "DELETE FROM memberships WHERE workspace_id = ?1 AND user_id = ?2",
-                        params![ws, user],
-                    )
-                    .map_err(internal)?;
+                    super::users::remove_member(tx, ws, user, email)?;
                     changes.push(format!("lost role `{old}`"));
                 }
                 changes.extend(sync_dynamic_groups(tx, ws, user, &serde_json::Value::Null)?);

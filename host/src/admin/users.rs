@@ -21,6 +21,35 @@ pub struct MemberInfo {
     pub break_glass: bool,
 }
 
+/// Removes a membership with what hangs on it: the person's group memberships and personal
+/// keys in the workspace (SPEC UA-2). Returns (groups left, keys deleted).
+pub(crate) fn remove_member(
+    tx: &rusqlite::Transaction<'_>,
+    ws: i64,
+    user: i64,
+    email: &crate::principal::Email,
+) -> Result<(usize, usize), HostError> {
+    let groups = tx
+        .execute(
+            "DELETE FROM group_members WHERE user_id = ?1
+             AND group_id IN (SELECT id FROM groups WHERE workspace_id = ?2)",
+            params![user, ws],
+        )
+        .map_err(internal)?;
+    let keys = tx
+        .execute(
+            "DELETE FROM api_keys WHERE workspace_id = ?1 AND kind = 'personal' AND owner_email = ?2",
+            params![ws, email.as_str()],
+        )
+        .map_err(internal)?;
+    tx.execute(
+        "DELETE FROM memberships WHERE workspace_id = ?1 AND user_id = ?2",
+        params![ws, user],
+    )
+    .map_err(internal)?;
+    Ok((groups, keys))
+}
+
 impl Platform {
     /// Invites one email with one role (SPEC UA-1).
     pub fn invite_user(
@@ -71,21 +100,7 @@ impl Platform {
                     "{email} is the last Owner of `{workspace}` and cannot be deleted (SPEC UA-3)"
                 )));
             }
-            let groups = tx
-                .execute(
-                    "DELETE FROM group_members WHERE user_id = ?1
-                     AND group_id IN (SELECT id FROM groups WHERE workspace_id = ?2)",
-                    params![user, ws],
-                )
-                .map_err(internal)?;
-            let keys = tx
-                .execute(
-                    "DELETE FROM api_keys WHERE workspace_id = ?1 AND kind = 'personal' AND owner_email = ?2",
-                    params![ws, email.as_str()],
-                )
-                .map_err(internal)?;
-            tx.execute("DELETE FROM memberships WHERE workspace_id = ?1 AND user_id = ?2", params![ws, user])
-                .map_err(internal)?;
+            let (groups, keys) = remove_member(tx, ws, user, &email)?;
             audit::record(
                 tx,
                 &Actor::Principal(actor),

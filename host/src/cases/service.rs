@@ -5,11 +5,11 @@ use std::collections::BTreeSet;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
-use crate::access::{Scope, SsoOutcome};
+use crate::access::Scope;
 use crate::audit::{self, Actor};
 use crate::clock;
 use crate::platform::{Platform, internal};
-use crate::principal::{Caller, Email};
+use crate::principal::{Caller, Email, Principal};
 use crate::services::HostError;
 use crate::services::cases::{
     AccessMode, CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
@@ -108,7 +108,7 @@ impl Platform {
         input: NewCase,
         idempotency_key: Option<&str>,
     ) -> Result<CaseRecord, HostError> {
-        let (ws, _) = self.case_context(caller, Scope::CaseWrite)?;
+        let (ws, viewer) = self.case_context(caller, Scope::CaseWrite)?;
         let title = input.title.trim().to_owned();
         if title.is_empty() || title.len() > 512 {
             return Err(HostError::Invalid(
@@ -132,12 +132,18 @@ impl Platform {
         let actor = caller.principal.to_string();
         self.transact(|tx| {
             if let Some(key) = idempotency_key {
-                let existing: Option<i64> = tx
-                    .query_row("SELECT id FROM cases WHERE idempotency_key = ?1 AND workspace_id = ?2", params![key, ws], |r| r.get(0))
+                let existing: Option<(i64, i64)> = tx
+                    .query_row("SELECT id, workspace_id FROM cases WHERE idempotency_key = ?1", params![key], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()
                     .map_err(internal)?;
+                if let Some((_, other)) = existing.filter(|(_, w)| *w != ws) {
+                    let _ = other;
+                    return Err(HostError::Conflict(format!("idempotency key `{key}` belongs to another workspace")));
+                }
+                let existing = existing.map(|(id, _)| id);
                 if let Some(id) = existing {
-                    return rows::load(tx, id).map_err(internal)?.map(|r| r.record).ok_or_else(|| not_found(&case_id_text(id)));
+                    // The same rule as any read: a case since hidden from the caller stays hidden.
+                    return Ok(self.visible_case(tx, ws, &viewer, &case_id_text(id))?.record);
                 }
             }
             let now = clock::now_micros();
@@ -187,22 +193,28 @@ impl Platform {
             .into_iter()
             .flatten()
             .collect();
+        // Each candidate is decided by the access layer, signed in either way they could be.
         let index = self.index();
         let ws = index
             .workspace(&caller.workspace)
             .ok_or_else(|| not_found(case_id))?;
+        let may = |email: &str, scope: Scope| {
+            Email::parse(email).is_ok_and(|e| {
+                [Principal::local(e.clone()), Principal::sso(e)]
+                    .iter()
+                    .any(|p| index.check(p, &caller.workspace, scope).allowed)
+            })
+        };
         let mut out: Vec<String> = ws
             .members
-            .iter()
-            .filter(|(email, m)| {
-                let scopes = m.scopes.unwrap_or_default();
-                scopes.contains(Scope::CaseRead)
-                    && ws.sso.get(email.as_str()) != Some(&SsoOutcome::Denied)
+            .keys()
+            .filter(|email| {
+                may(email, Scope::CaseRead)
                     && (!restricted
                         || named.contains(email.as_str())
-                        || scopes.contains(Scope::BypassCaseAccessRestriction))
+                        || may(email, Scope::BypassCaseAccessRestriction))
             })
-            .map(|(email, _)| email.clone())
+            .cloned()
             .collect();
         out.sort();
         Ok(out)

@@ -398,15 +398,8 @@ fn apply_members(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Resu
         if source != "invite" || listed.contains(email) {
             continue;
         }
-        tx.execute("DELETE FROM group_members WHERE user_id = ?1 AND group_id IN (SELECT id FROM groups WHERE workspace_id = ?2)", params![user, ws])
-            .map_err(internal)?;
-        tx.execute("DELETE FROM api_keys WHERE workspace_id = ?1 AND kind = 'personal' AND owner_email = ?2", params![ws, email])
-            .map_err(internal)?;
-        tx.execute(
-            "DELETE FROM memberships WHERE workspace_id = ?1 AND user_id = ?2",
-            params![ws, user],
-        )
-        .map_err(internal)?;
+        let parsed = Email::parse(email).map_err(HostError::Invalid)?;
+        crate::admin::users::remove_member(tx, ws, *user, &parsed)?;
         c.record(
             "user.delete",
             email,

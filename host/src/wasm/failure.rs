@@ -68,6 +68,15 @@ impl StepFailure {
         if let Some(limit) = error.downcast_ref::<MemoryLimitExceeded>() {
             return StepFailure::MemoryLimit(limit.to_string());
         }
+        if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+            return StepFailure::Step(format!("the step exited the process with code {}", exit.0));
+        }
+        if error
+            .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+            .is_some()
+        {
+            return StepFailure::Host(format!("no free instance slot: {error}"));
+        }
         match error.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => StepFailure::Deadline { timeout },
             Some(Trap::StackOverflow) => StepFailure::StackOverflow,
