@@ -1,0 +1,432 @@
+//! SPEC WF-3..8: running workflows from the CLI, as real processes on a real database file.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use common::{ECHO, example_tenant_path, flowhost};
+use flowhost::platform::Platform;
+use flowhost::store::Db;
+use flowhost::wasm::{EngineSettings, StepRuntime};
+use flowhost::workflow::journal::NewRun;
+use flowhost::workflow::{Engine, Quiet, Resolver};
+use serde_json::{Value, json};
+
+const OPERATOR: &str = "omar.operator@acme-mssp.test";
+const OWNER: &str = "olivia.owner@acme-mssp.test";
+
+fn steps_dir() -> PathBuf {
+    Path::new(ECHO)
+        .parent()
+        .expect("component directory")
+        .to_owned()
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("flowhost.db");
+        let tenant = example_tenant_path();
+        let out = flowhost(
+            dir.path(),
+            &db,
+            &["tenant", "apply", tenant.to_str().expect("utf-8")],
+        );
+        assert!(out.status.success());
+        Env { dir, db }
+    }
+
+    fn write(&self, name: &str, definition: &Value) -> String {
+        std::fs::write(self.dir.path().join(name), definition.to_string()).expect("write");
+        name.to_owned()
+    }
+
+    fn cli(&self, args: &[&str]) -> std::process::Output {
+        flowhost(self.dir.path(), &self.db, args)
+    }
+
+    fn run(&self, file: &str, who: &str, event: &str) -> (std::process::Output, Value) {
+        let steps = steps_dir();
+        let out = self.cli(&[
+            "run",
+            file,
+            "--as",
+            who,
+            "--event",
+            event,
+            "--steps",
+            steps.to_str().expect("utf-8"),
+            "--json",
+        ]);
+        let doc = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (out, doc)
+    }
+}
+
+fn library(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/workflows")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn a_workflow_with_wasm_steps_branches_and_exits_with_output() {
+    let env = Env::new();
+    let event = r#"{"indicators":["203.0.113.7"," EVIL.example "]}"#;
+    let (out, doc) = env.run(&library("triage-indicators.json"), OPERATOR, event);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        (doc["status"].as_str(), doc["exit_status"].as_str()),
+        (Some("succeeded"), Some("escalated"))
+    );
+    assert_eq!(doc["output"], json!({ "ips": ["203.0.113.7"] }));
+    let run = doc["run_id"].as_i64().expect("run id").to_string();
+    let shown = env.cli(&["runs", "show", &run, "--json"]);
+    let shown: Value = serde_json::from_slice(&shown.stdout).expect("json");
+    let steps: Vec<&str> = shown["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["step"].as_str())
+        .collect();
+    assert_eq!(steps, ["normalize", "notify"]);
+    let events = Db::open(&env.db)
+        .expect("db")
+        .events("mssp-soc")
+        .expect("events");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind == "notification.requested")
+            .count(),
+        1
+    );
+    // The other branch.
+    let (_, doc) = env.run(
+        &library("triage-indicators.json"),
+        OPERATOR,
+        r#"{"indicators":["nothing here"]}"#,
+    );
+    assert_eq!(doc["exit_status"], "nothing-to-do");
+}
+
+#[test]
+fn a_manual_run_needs_playbook_execute() {
+    let env = Env::new();
+    env.cli(&[
+        "users",
+        "invite",
+        "vera@acme-mssp.test",
+        "--role",
+        "viewer",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let (out, _) = env.run(
+        &library("triage-indicators.json"),
+        "vera@acme-mssp.test",
+        "{}",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("does not include `playbook.execute`"),
+        "{stderr}"
+    );
+    let runs = Db::open(&env.db)
+        .expect("db")
+        .conn()
+        .query_row("SELECT count(*) FROM runs", [], |r| r.get::<_, i64>(0))
+        .expect("count");
+    assert_eq!(runs, 0, "a refused run leaves no trace but the refusal");
+}
+
+#[test]
+fn a_step_without_the_grant_cannot_use_a_host_interface_even_if_its_principal_could() {
+    let env = Env::new();
+    let wf = json!({ "name": "ungranted", "workspace": "mssp-soc", "steps": [
+        { "id": "restrict", "uses": "step:restrict-cases", "with": { "collaborators": ["sam.lead@acme-mssp.test"] } }
+    ] });
+    let file = env.write("ungranted.json", &wf);
+    let (out, doc) = env.run(&file, OWNER, "{}");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(doc["status"], "failed");
+    let error = doc["error"].as_str().unwrap_or_default();
+    assert!(
+        error.starts_with("step `restrict` failed")
+            && error.contains("does not grant this step `cases:read`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn built_in_case_steps_loops_and_grants_work_together() {
+    let env = Env::new();
+    for (title, sev) in [("a", "high"), ("b", "high"), ("c", "low")] {
+        let out = env.cli(&[
+            "cases",
+            "create",
+            "--title",
+            title,
+            "--severity",
+            sev,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ]);
+        assert!(out.status.success());
+    }
+    let (out, doc) = env.run(&library("restrict-open-high-to-oncall.json"), OWNER, "{}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = doc["run_id"].as_i64().expect("run").to_string();
+    let shown: Value =
+        serde_json::from_slice(&env.cli(&["runs", "show", &run, "--json"]).stdout).expect("json");
+    let steps: Vec<&str> = shown["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["step"].as_str())
+        .collect();
+    assert_eq!(steps, ["restrict", "each[0].check", "each[1].check"]);
+    assert_eq!(shown["steps"][1]["output"]["access_mode"], "restricted");
+    let hidden = env.cli(&[
+        "cases",
+        "get",
+        "C-1",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OPERATOR,
+    ]);
+    assert_eq!(
+        hidden.status.code(),
+        Some(1),
+        "restricted away from the operator"
+    );
+}
+
+#[test]
+fn operators_switch_parallel_loops_nested_workflows_and_retries() {
+    let env = Env::new();
+    env.write("child.json", &json!({ "name": "child", "workspace": "mssp-soc", "steps": [
+        { "exit": { "status": "done", "output": { "doubled": "{{ $.inputs.n }}{{ $.inputs.n }}" } } }
+    ] }));
+    let wf = json!({ "name": "ops", "workspace": "mssp-soc", "vars": { "items": ["x", "y", "z"], "level": "medium" }, "steps": [
+        { "id": "fan", "loop": { "over": "$.vars.items", "parallel": 2 }, "do": [
+            { "id": "q", "uses": "cases/query-cases", "with": { "filter": { "text": "$.loop.item" }, "page_size": 1 } }
+        ] },
+        { "id": "seq", "loop": { "over": "$.vars.items", "break_if": [{ "left": "$.loop.index", "op": "gte", "right": 1 }] }, "do": [
+            { "id": "q2", "uses": "cases/query-cases", "with": { "page_size": 1 } }
+        ] },
+        { "id": "both", "parallel": [
+            [ { "id": "left", "uses": "cases/query-cases", "with": {} } ],
+            [ { "id": "right", "uses": "cases/query-cases", "with": {} } ]
+        ] },
+        { "id": "nested", "workflow": "child.json", "with": { "n": 21 } },
+        { "id": "flaky", "uses": "cases/get-case-restrictions", "with": { "case_id": "C-404" },
+          "retry": { "attempts": 3, "delay": "10ms", "max_delay": "20ms" } }
+    ] });
+    let file = env.write("ops.json", &wf);
+    let (out, doc) = env.run(&file, OWNER, "{}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the last step fails after its retries"
+    );
+    let run = doc["run_id"].as_i64().expect("run").to_string();
+    let shown: Value =
+        serde_json::from_slice(&env.cli(&["runs", "show", &run, "--json"]).stdout).expect("json");
+    let steps: Vec<(String, i64)> = shown["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| {
+            (
+                s["step"].as_str().unwrap_or_default().to_owned(),
+                s["attempts"].as_i64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = steps.iter().map(|(n, _)| n.as_str()).collect();
+    for expected in [
+        "fan[0].q",
+        "fan[1].q",
+        "fan[2].q",
+        "seq[0].q2",
+        "seq[1].q2",
+        "left",
+        "right",
+        "flaky",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    assert!(!names.contains(&"seq[2].q2"), "break_if stopped the loop");
+    assert_eq!(
+        steps.iter().find(|(n, _)| n == "flaky").map(|(_, a)| *a),
+        Some(3),
+        "retried to its limit"
+    );
+    let error = doc["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("step `flaky` failed") && error.contains("there is no case `C-404`"),
+        "{error}"
+    );
+    // Switch: first match wins, then default.
+    let wf = json!({ "name": "sw", "workspace": "mssp-soc", "vars": { "level": "medium" }, "steps": [
+        { "switch": [
+            { "when": [{ "left": "$.vars.level", "op": "eq", "right": "high" }], "then": [{ "exit": { "status": "high" } }] },
+            { "when": [{ "left": "$.vars.level", "op": "in", "right": ["medium", "low"] }], "then": [{ "exit": { "status": "not-high" } }] },
+            { "when": [{ "left": "$.vars.level", "op": "eq", "right": "medium" }], "then": [{ "exit": { "status": "never" } }] }
+        ], "default": [{ "exit": { "status": "default" } }] }
+    ] });
+    let file = env.write("sw.json", &wf);
+    let (_, doc) = env.run(&file, OWNER, "{}");
+    assert_eq!(doc["exit_status"], "not-high");
+    // Nested workflow output.
+    let wf = json!({ "name": "nest", "workspace": "mssp-soc", "steps": [
+        { "id": "nested", "workflow": "child.json", "with": { "n": 21 } },
+        { "exit": { "output": "$.steps.nested.doubled" } }
+    ] });
+    let file = env.write("nest.json", &wf);
+    let (_, doc) = env.run(&file, OWNER, "{}");
+    assert_eq!(doc["output"], "2121");
+}
+
+#[test]
+fn a_reference_that_resolves_to_nothing_fails_the_step_naming_the_path() {
+    let env = Env::new();
+    let wf = json!({ "name": "refs", "workspace": "mssp-soc", "steps": [
+        { "id": "get", "uses": "cases/get-case-restrictions", "with": { "case_id": "$.event.case.id" } }
+    ] });
+    let file = env.write("refs.json", &wf);
+    let (out, doc) = env.run(&file, OWNER, r#"{"case":{}}"#);
+    assert_eq!(out.status.code(), Some(1));
+    let error = doc["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("step `get` failed")
+            && error.contains("`$.event.case.id` resolved to nothing"),
+        "{error}"
+    );
+}
+
+/// WF-8: after a crash, a run resumes at its first unfinished step; finished steps are replayed
+/// from the journal, and a step whose effect landed before the crash does not repeat it.
+#[test]
+fn an_interrupted_run_resumes_without_repeating_finished_steps_or_their_effects() {
+    let env = Env::new();
+    let wf = json!({ "name": "durable", "workspace": "mssp-soc", "steps": [
+        { "id": "open", "uses": "cases/create-case", "with": { "title": "durable", "severity": "high" } },
+        { "id": "lock", "uses": "cases/create-case", "with": { "title": "second", "severity": "low" } },
+        { "exit": { "output": { "first": "$.steps.open.id", "second": "$.steps.lock.id" } } }
+    ] });
+    let file = env.write("durable.json", &wf);
+    let text = std::fs::read_to_string(env.dir.path().join(&file)).expect("read");
+    let platform = Arc::new(Platform::new(Db::open(&env.db).expect("db")).expect("platform"));
+    let origin = env.dir.path().join(&file).display().to_string();
+    // A run that "crashed" after finishing `open` and after `lock`'s effect landed, but before
+    // `lock` was journaled.
+    let run = platform
+        .start_run(&NewRun {
+            workflow: "durable",
+            workspace: "mssp-soc",
+            principal: &format!("user:{OWNER}"),
+            event: &json!({}),
+            definition: &text,
+            source: &origin,
+        })
+        .expect("run");
+    let owner = flowhost::principal::Caller {
+        workspace: "mssp-soc".into(),
+        principal: common::user(OWNER),
+    };
+    let first = flowhost::builtin::run(
+        &platform,
+        &owner,
+        "cases/create-case",
+        &json!({ "title": "durable", "severity": "high" }),
+        Some(&format!("run:{run}/open")),
+    )
+    .expect("open");
+    platform
+        .journal_step(run, "open", &Ok(first.clone()), 1, 10)
+        .expect("journal");
+    flowhost::builtin::run(
+        &platform,
+        &owner,
+        "cases/create-case",
+        &json!({ "title": "second", "severity": "low" }),
+        Some(&format!("run:{run}/lock")),
+    )
+    .expect("lock effect");
+    assert_eq!(platform.interrupted_runs().expect("interrupted"), [run]);
+    drop(platform);
+
+    let out = env.cli(&["runs", "resume", &run.to_string(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["output"], json!({ "first": "C-1", "second": "C-2" }));
+    let cases = Db::open(&env.db)
+        .expect("db")
+        .conn()
+        .query_row("SELECT count(*) FROM cases", [], |r| r.get::<_, i64>(0))
+        .expect("count");
+    assert_eq!(cases, 2, "no case was created twice");
+    let again = env.cli(&["runs", "resume", &run.to_string()]);
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "a finished run does not resume"
+    );
+
+    // The same through the library, to check the trace marks replays.
+    let platform = Arc::new(Platform::new(Db::open(&env.db).expect("db")).expect("platform"));
+    let runtime = Arc::new(StepRuntime::new(&EngineSettings::default(), None).expect("runtime"));
+    let engine = Engine::new(platform.clone(), runtime, vec![steps_dir()]);
+    let workflow = flowhost::workflow::parse(
+        &origin,
+        &text,
+        &Resolver::for_file(Path::new(&origin), vec![]),
+    )
+    .expect("valid");
+    let outcome = engine
+        .run_manual(
+            &workflow,
+            &text,
+            &origin,
+            common::user(OWNER),
+            json!({}),
+            &Quiet,
+        )
+        .expect("runs");
+    assert_eq!(
+        outcome.output,
+        json!({ "first": "C-3", "second": "C-4" }),
+        "a new run creates new cases"
+    );
+}
