@@ -148,6 +148,7 @@ fn caller(email: &str) -> Caller {
     Caller {
         workspace: "soc".into(),
         principal: Principal::local(Email::parse(email).expect("email")),
+        cause: None,
     }
 }
 

@@ -84,6 +84,7 @@ fn main() {
     let caller = Caller {
         workspace: "soc".into(),
         principal: Principal::Anonymous,
+        cause: None,
     };
     let services = HostServices::deny_all();
     let limits = StepLimits::default();

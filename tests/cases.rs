@@ -29,6 +29,7 @@ fn at(ws: &str, email: &str) -> Caller {
     Caller {
         workspace: ws.into(),
         principal: user(email),
+        cause: None,
     }
 }
 
@@ -109,7 +110,7 @@ fn cs_2_a_restricted_case_does_not_exist_for_outsiders() {
     );
     assert_eq!(
         all_visible(&p, &at(SOC, OPERATOR), 1).expect("query"),
-        [open.id.clone()]
+        vec![open.id]
     );
     let restricted_only = CaseQuery {
         filter: CaseFilter {
@@ -634,6 +635,7 @@ fn generated(seed: u64, dir: &Path) -> (Arc<Platform>, Vec<String>, Vec<String>)
     let owner = Caller {
         workspace: "ws".into(),
         principal: user(&people[0]),
+        cause: None,
     };
     let mut cases = Vec::new();
     for i in 0..12 {
@@ -668,6 +670,7 @@ fn every_door_agrees_on_who_sees_which_case() {
         let owner = Caller {
             workspace: "ws".into(),
             principal: user(&people[0]),
+            cause: None,
         };
         let viewers: Vec<Vec<String>> = cases
             .iter()
@@ -677,6 +680,7 @@ fn every_door_agrees_on_who_sees_which_case() {
             let caller = Caller {
                 workspace: "ws".into(),
                 principal: user(person),
+                cause: None,
             };
             // Door 1: the service.
             let listed = all_visible(&p, &caller, 4);

@@ -45,6 +45,7 @@ fn soc(email: &str) -> Caller {
     Caller {
         workspace: "mssp-soc".into(),
         principal: common::user(email),
+        cause: None,
     }
 }
 

@@ -205,6 +205,7 @@ fn a_failed_step_keeps_its_logs_and_publishes_no_events() {
     let caller = flowhost::principal::Caller {
         workspace: "mssp-soc".into(),
         principal: common::user("omar.operator@acme-mssp.test"),
+        cause: None,
     };
     let exec = common::run_on(
         &rt,

@@ -360,6 +360,7 @@ fn an_interrupted_run_resumes_without_repeating_finished_steps_or_their_effects(
     let owner = flowhost::principal::Caller {
         workspace: "mssp-soc".into(),
         principal: common::user(OWNER),
+        cause: None,
     };
     let first = flowhost::builtin::run(
         &platform,

@@ -96,13 +96,23 @@ impl fmt::Display for Principal {
     }
 }
 
-/// The context of one step execution: where it runs and as whom.
+/// The context of one call: where it acts, as whom, and on behalf of which run.
 #[derive(Clone, Debug)]
 pub struct Caller {
     /// The workspace every host call is confined to (SPEC ID-1).
     pub workspace: String,
     /// The run's principal (SPEC WF-6).
     pub principal: Principal,
+    /// The run making the call, if any: events it causes carry it (SPEC WF-9).
+    pub cause: Option<Cause>,
+}
+
+/// The run behind a call, and how deep in an event chain that run is (SPEC WF-9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cause {
+    pub run: i64,
+    /// 0 for a manual run; an event caused by a run at depth d starts runs at depth d + 1.
+    pub depth: u32,
 }
 
 #[cfg(test)]

@@ -120,6 +120,7 @@ fn caller(at: &Where) -> anyhow::Result<Caller> {
     Ok(Caller {
         workspace: at.workspace.clone(),
         principal: at.acting.principal()?,
+        cause: None,
     })
 }
 

@@ -44,6 +44,12 @@ enum Command {
     /// List, show and resume runs.
     #[command(subcommand)]
     Runs(run::RunsCommand),
+    /// Publish workflows and read their revisions.
+    #[command(subcommand)]
+    Workflows(workflows::WorkflowsCommand),
+    /// Triggers: start the runs that pending events trigger.
+    #[command(subcommand)]
+    Triggers(TriggersCommand),
     /// Validate workflow definitions; every error names its JSON path and line:column.
     Validate {
         #[arg(required = true)]
@@ -88,6 +94,17 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum TriggersCommand {
+    /// Run every published workflow that pending events trigger (until none are pending).
+    Dispatch {
+        #[arg(long = "steps", value_name = "DIR")]
+        steps: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum AccessCommand {
     /// May this principal use this scope here? Exits 1 when denied.
     Check(access::CheckArgs),
@@ -107,6 +124,10 @@ pub fn main() -> ExitCode {
         Command::Cases(cmd) => cases::run(&cli.db, cmd),
         Command::Validate { files, steps } => workflows::validate(&files, &steps),
         Command::Run(args) => run::run(&cli.db, args),
+        Command::Workflows(cmd) => workflows::run(&cli.db, cmd),
+        Command::Triggers(TriggersCommand::Dispatch { steps, json }) => {
+            run::dispatch(&cli.db, steps, json)
+        }
         Command::Runs(cmd) => run::runs(&cli.db, cmd),
         Command::Access(AccessCommand::Check(args)) => access::check(&cli.db, args),
         Command::Users(cmd) => users::users(&cli.db, cmd),

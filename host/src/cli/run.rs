@@ -30,6 +30,9 @@ pub struct RunArgs {
     /// Print the outcome as JSON instead of a trace.
     #[arg(long)]
     json: bool,
+    /// Do not run the workflows this run's events trigger.
+    #[arg(long)]
+    no_triggers: bool,
 }
 
 #[derive(Subcommand)]
@@ -117,7 +120,37 @@ pub fn run(db: &Path, args: RunArgs) -> anyhow::Result<()> {
         event,
         observer,
     )?;
-    report(&outcome, started.elapsed(), args.json)
+    let first = report(&outcome, started.elapsed(), args.json);
+    if !args.no_triggers {
+        drain(&engine, args.json)?;
+    }
+    first
+}
+
+/// Runs whatever pending events trigger, reporting each run.
+fn drain(engine: &Engine, json: bool) -> anyhow::Result<()> {
+    let observer: &dyn Observer = if json { &workflow::Quiet } else { &Trace };
+    for outcome in engine.dispatch_triggers(observer)? {
+        if !json {
+            println!(
+                "↳ triggered run {}: {}",
+                outcome.run_id,
+                outcome.status.as_str()
+            );
+        }
+        if let Some(e) = &outcome.error {
+            eprintln!("error: triggered run {} failed: {e}", outcome.run_id);
+        }
+        if json {
+            print_json(&outcome)?;
+        }
+    }
+    Ok(())
+}
+
+/// `flowhost triggers dispatch`: start the runs pending events trigger.
+pub fn dispatch(db: &Path, steps: Vec<PathBuf>, json: bool) -> anyhow::Result<()> {
+    drain(&engine(db, steps)?, json)
 }
 
 fn report(outcome: &RunOutcome, elapsed: Duration, json: bool) -> anyhow::Result<()> {

@@ -73,6 +73,7 @@ fn run_step(db_path: &Path, args: RunArgs) -> anyhow::Result<()> {
     let caller = Caller {
         workspace: args.workspace.clone(),
         principal: principal.clone(),
+        cause: None,
     };
     let execution = runtime.execute(&step, &input, caller, services, limits);
     let principal_name = principal.to_string();
@@ -83,6 +84,7 @@ fn run_step(db_path: &Path, args: RunArgs) -> anyhow::Result<()> {
         component: &component,
         digest: &step.digest,
         execution: &execution,
+        cause: None,
     })?;
     if args.json {
         print_json(id, &execution)?;

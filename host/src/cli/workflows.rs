@@ -1,35 +1,132 @@
-//! `flowhost validate`: check workflow definitions without running them.
+//! `flowhost validate` and `flowhost workflows publish|list|history`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use flowhost::workflow::{self, Resolver};
+use clap::Subcommand;
+use flowhost::workflow::{self, Resolver, Workflow};
 
 use super::Reported;
+use super::acting::{Acting, platform, print_json};
+
+#[derive(Subcommand)]
+pub enum WorkflowsCommand {
+    /// Publish a definition as a new revision (needs playbook.publish); only published
+    /// revisions answer triggers.
+    Publish {
+        file: PathBuf,
+        #[command(flatten)]
+        acting: Acting,
+        #[arg(long = "steps", value_name = "DIR")]
+        steps: Vec<PathBuf>,
+    },
+    /// The latest revision of each published workflow (needs playbook.list).
+    List {
+        #[arg(long)]
+        workspace: String,
+        #[command(flatten)]
+        acting: Acting,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every revision of a workflow (needs playbook.get).
+    History {
+        name: String,
+        #[arg(long)]
+        workspace: String,
+        #[command(flatten)]
+        acting: Acting,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Reads and validates one definition, printing located errors.
+fn load(file: &Path, steps: &[PathBuf]) -> anyhow::Result<(Workflow, String, String)> {
+    let origin = file.display().to_string();
+    let text =
+        std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read {origin}: {e}"))?;
+    match workflow::parse(&origin, &text, &Resolver::for_file(file, steps.to_vec())) {
+        Ok(w) => Ok((w, text, origin)),
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            Err(Reported(format!("{} error(s) in {origin}", errors.len())).into())
+        }
+    }
+}
 
 /// Validates each file; prints every located error; fails if any file has one.
 pub fn validate(files: &[PathBuf], steps: &[PathBuf]) -> anyhow::Result<()> {
     let mut bad = 0;
     for file in files {
-        let origin = file.display().to_string();
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| anyhow::anyhow!("cannot read {origin}: {e}"))?;
-        match workflow::parse(&origin, &text, &Resolver::for_file(file, steps.to_vec())) {
-            Ok(w) => println!(
+        match load(file, steps) {
+            Ok((w, _, origin)) => println!(
                 "{origin}: ok ({} in workspace {}, {} top-level steps)",
                 w.name,
                 w.workspace,
                 w.steps.len()
             ),
-            Err(errors) => {
-                bad += 1;
-                for e in errors {
-                    eprintln!("error: {e}");
-                }
-            }
+            Err(_) => bad += 1,
         }
     }
     if bad > 0 {
         return Err(Reported(format!("{bad} of {} file(s) invalid", files.len())).into());
+    }
+    Ok(())
+}
+
+pub fn run(db: &Path, cmd: WorkflowsCommand) -> anyhow::Result<()> {
+    let p = platform(db)?;
+    match cmd {
+        WorkflowsCommand::Publish {
+            file,
+            acting,
+            steps,
+        } => {
+            let (w, text, origin) = load(&file, &steps)?;
+            // Components are stored by path: publish with an absolute source so triggers
+            // resolve them from anywhere.
+            let source = std::fs::canonicalize(&file).map_or(origin, |p| p.display().to_string());
+            let revision = p.publish_workflow(&acting.required()?, &w, &text, &source)?;
+            println!(
+                "published {} revision {revision} in {}",
+                w.name, w.workspace
+            );
+        }
+        WorkflowsCommand::List {
+            workspace,
+            acting,
+            json,
+        } => {
+            let list = p.list_workflows(&acting.principal()?, &workspace)?;
+            if json {
+                return print_json(&list);
+            }
+            for r in list {
+                println!(
+                    "{:<32} r{:<4} {} by {}",
+                    r.name, r.revision, r.published_at, r.published_by
+                );
+            }
+        }
+        WorkflowsCommand::History {
+            name,
+            workspace,
+            acting,
+            json,
+        } => {
+            let list = p.workflow_history(&acting.principal()?, &workspace, &name)?;
+            if json {
+                return print_json(&list);
+            }
+            for r in list {
+                println!(
+                    "r{:<4} {} by {}",
+                    r.revision, r.published_at, r.published_by
+                );
+            }
+        }
     }
     Ok(())
 }

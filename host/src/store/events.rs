@@ -3,6 +3,8 @@
 
 use rusqlite::{Connection, params};
 
+use crate::principal::Cause;
+
 use super::Db;
 
 /// An event as stored in the event log.
@@ -18,7 +20,8 @@ pub struct StoredEvent {
     pub created_at: String,
 }
 
-/// Appends an event; call it inside the transaction of the change it reports.
+/// Appends an event; call it inside the transaction of the change it reports. `cause` is the
+/// run that caused it, if any (its depth bounds event chains, SPEC WF-9).
 pub fn append(
     conn: &Connection,
     workspace: &str,
@@ -26,10 +29,11 @@ pub fn append(
     payload: &serde_json::Value,
     source: &str,
     case_id: Option<i64>,
+    cause: Option<Cause>,
 ) -> rusqlite::Result<i64> {
     conn.execute(
-        "INSERT INTO events (workspace, kind, payload, source, case_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![workspace, kind, payload.to_string(), source, case_id],
+        "INSERT INTO events (workspace, kind, payload, source, case_id, depth, cause_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![workspace, kind, payload.to_string(), source, case_id, cause.map_or(0, |c| c.depth), cause.map(|c| c.run)],
     )?;
     Ok(conn.last_insert_rowid())
 }

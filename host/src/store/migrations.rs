@@ -229,6 +229,33 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     );
     "#,
     ),
+    (
+        5,
+        "published workflow revisions; triggers: event dispatch and cause chains",
+        r#"
+    CREATE TABLE workflow_revisions (
+        workspace    TEXT NOT NULL,
+        name         TEXT NOT NULL,
+        revision     INTEGER NOT NULL,
+        definition   TEXT NOT NULL,
+        source       TEXT NOT NULL,
+        published_by TEXT NOT NULL,
+        published_at INTEGER NOT NULL,
+        PRIMARY KEY (workspace, name, revision)
+    );
+    -- How deep in an event chain an event is, the run that caused it, and whether triggers
+    -- have seen it (SPEC WF-2, WF-9). Events from before this migration are not replayed.
+    ALTER TABLE events ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE events ADD COLUMN cause_run INTEGER;
+    ALTER TABLE events ADD COLUMN dispatched INTEGER NOT NULL DEFAULT 0;
+    UPDATE events SET dispatched = 1;
+    CREATE INDEX events_pending ON events (dispatched, id);
+    ALTER TABLE runs ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN trigger_event INTEGER;
+    -- One run per (event, workflow): an event starts each matching workflow exactly once.
+    CREATE UNIQUE INDEX runs_once_per_event ON runs (trigger_event, workflow) WHERE trigger_event IS NOT NULL;
+    "#,
+    ),
 ];
 
 /// Applies every migration newer than the database's version.

@@ -15,6 +15,8 @@ pub struct ExecutionRecord<'a> {
     pub component: &'a str,
     pub digest: &'a str,
     pub execution: &'a StepExecution,
+    /// The run the step ran in, if any.
+    pub cause: Option<crate::principal::Cause>,
 }
 
 impl Db {
@@ -49,6 +51,7 @@ impl Db {
             rec.workspace,
             &format!("step-execution:{id}"),
             &exec.events,
+            rec.cause,
         )?;
         tx.commit()?;
         Ok(id)
@@ -79,9 +82,18 @@ fn insert_events(
     workspace: &str,
     source: &str,
     events: &[CustomEvent],
+    cause: Option<crate::principal::Cause>,
 ) -> rusqlite::Result<()> {
     for event in events {
-        super::events::append(tx, workspace, &event.kind, &event.payload, source, None)?;
+        super::events::append(
+            tx,
+            workspace,
+            &event.kind,
+            &event.payload,
+            source,
+            None,
+            cause,
+        )?;
     }
     Ok(())
 }

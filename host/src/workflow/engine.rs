@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::access::Scope;
 use crate::builtin;
 use crate::platform::Platform;
-use crate::principal::{Caller, Email, Principal, SignIn};
+use crate::principal::{Caller, Cause, Email, Principal, SignIn};
 use crate::services::{HostError, HostServices};
 use crate::store::ExecutionRecord;
 use crate::wasm::{StepLimits, StepRuntime};
@@ -114,6 +114,16 @@ impl Engine {
         }
     }
 
+    /// The platform runs act on.
+    pub(crate) fn platform(&self) -> &Platform {
+        &self.platform
+    }
+
+    /// Where `step:<name>` components are found.
+    pub(crate) fn step_dirs(&self) -> &[PathBuf] {
+        &self.step_dirs
+    }
+
     /// Starts and runs a manual run as `principal`, who needs `playbook.execute` in the
     /// workflow's workspace (SPEC WF-6).
     pub fn run_manual(
@@ -136,12 +146,19 @@ impl Engine {
             definition,
             source: origin,
         })?;
-        Ok(self.execute(id, workflow, principal, event, observer))
+        Ok(self.execute(id, workflow, principal, event, 0, observer))
     }
 
     /// Resumes an unfinished run: journaled steps are replayed, the rest executed.
     pub fn resume(&self, run: i64, observer: &dyn Observer) -> Result<RunOutcome, HostError> {
-        let (definition, source, principal, event, status) = self.platform.run_resume_data(run)?;
+        let ResumeData {
+            definition,
+            source,
+            principal,
+            event,
+            status,
+            depth,
+        } = self.platform.run_resume_data(run)?;
         if status != "running" && status != "queued" {
             return Err(HostError::Conflict(format!(
                 "run {run} is {status}; only unfinished runs resume"
@@ -162,6 +179,7 @@ impl Engine {
             &workflow,
             principal_from_stored(&principal),
             event,
+            depth,
             observer,
         ))
     }
@@ -173,11 +191,13 @@ impl Engine {
         workflow: &Workflow,
         principal: Principal,
         event: Value,
+        depth: u32,
         observer: &dyn Observer,
     ) -> RunOutcome {
         let caller = Caller {
             workspace: workflow.workspace.clone(),
             principal,
+            cause: Some(Cause { run, depth }),
         };
         let exec = Exec {
             engine: self,
@@ -448,6 +468,7 @@ impl Exec<'_> {
                         component: &component,
                         digest: &step.digest,
                         execution: &exec,
+                        cause: self.caller.cause,
                     })
                     .map_err(|e| format!("recording the step failed: {e}"))?;
                 exec.result.map_err(|e| e.to_string())
@@ -603,26 +624,34 @@ fn iteration_outputs(body: &[Step], steps: &Value, before: &Value) -> Value {
     Value::Object(out)
 }
 
+/// What resuming a run needs, as recorded when it started.
+struct ResumeData {
+    definition: String,
+    source: String,
+    principal: String,
+    event: Value,
+    status: String,
+    depth: u32,
+}
+
 impl Platform {
     /// What resuming `run` needs: definition, source, principal, event, status.
-    fn run_resume_data(
-        &self,
-        run: i64,
-    ) -> Result<(String, String, String, Value, String), HostError> {
+    fn run_resume_data(&self, run: i64) -> Result<ResumeData, HostError> {
         let db = self.db();
         db.conn()
             .query_row(
-                "SELECT definition, source, principal, event, status FROM runs WHERE id = ?1",
+                "SELECT definition, source, principal, event, status, depth FROM runs WHERE id = ?1",
                 [run],
                 |r| {
                     let event: String = r.get(3)?;
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        serde_json::from_str(&event).unwrap_or(Value::Null),
-                        r.get(4)?,
-                    ))
+                    Ok(ResumeData {
+                        definition: r.get(0)?,
+                        source: r.get(1)?,
+                        principal: r.get(2)?,
+                        event: serde_json::from_str(&event).unwrap_or(Value::Null),
+                        status: r.get(4)?,
+                        depth: r.get(5)?,
+                    })
                 },
             )
             .map_err(|_| HostError::NotFound(format!("there is no run {run}")))

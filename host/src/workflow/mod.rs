@@ -6,7 +6,9 @@ pub mod engine;
 pub mod journal;
 pub mod model;
 pub mod parse;
+pub mod publish;
 pub mod refs;
+pub mod triggers;
 
 pub use engine::{Engine, Observer, Quiet, RunOutcome};
 pub use model::Workflow;

@@ -1,0 +1,188 @@
+//! Triggers (SPEC WF-2, WF-9): events in the log start the published workflows whose trigger
+//! and conditions match, in the event's workspace only, exactly once per (event, workflow).
+//! An event caused by a run at depth d starts runs at depth d + 1; past [`MAX_DEPTH`] the run
+//! is recorded as failed with the reason, instead of looping forever.
+
+use std::path::Path;
+
+use rusqlite::{OptionalExtension, params};
+use serde_json::Value;
+
+use crate::clock;
+use crate::platform::{Platform, internal};
+use crate::principal::{Caller, Email, Principal};
+use crate::services::HostError;
+
+use super::conditions::all_hold;
+use super::engine::{Engine, Observer, RunOutcome, principal_to_stored};
+use super::journal::RunStatus;
+use super::model::{TriggerKind, Workflow};
+use super::parse::{Resolver, parse};
+
+/// How long an event chain may grow (SPEC WF-9).
+pub const MAX_DEPTH: u32 = 8;
+
+/// An event not yet seen by triggers.
+struct Pending {
+    id: i64,
+    workspace: String,
+    kind: String,
+    payload: Value,
+    case_id: Option<i64>,
+    depth: u32,
+}
+
+/// A workflow an event starts.
+struct Match {
+    workflow: Workflow,
+    definition: String,
+    source: String,
+    principal: Principal,
+}
+
+impl Platform {
+    fn next_pending_event(&self) -> Result<Option<Pending>, HostError> {
+        let db = self.db();
+        db.conn()
+            .query_row(
+                "SELECT id, workspace, kind, payload, case_id, depth FROM events WHERE dispatched = 0 ORDER BY id LIMIT 1",
+                [],
+                |r| {
+                    let payload: String = r.get(3)?;
+                    Ok(Pending {
+                        id: r.get(0)?,
+                        workspace: r.get(1)?,
+                        kind: r.get(2)?,
+                        payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+                        case_id: r.get(4)?,
+                        depth: r.get(5)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(internal)
+    }
+
+    /// In one transaction: a run per match (failed at once when the chain is too deep), and the
+    /// event marked as dispatched. Returns the run ids.
+    fn claim(
+        &self,
+        event: &Pending,
+        matches: &[Match],
+        input: &Value,
+    ) -> Result<Vec<i64>, HostError> {
+        let depth = event.depth + 1;
+        self.transact(|tx| {
+            let mut ids = Vec::new();
+            for m in matches {
+                let (status, error) = if depth > MAX_DEPTH {
+                    let why = format!(
+                        "event chain too deep: event {} ({}) is {} runs down a chain; the limit is {MAX_DEPTH} (SPEC WF-9)",
+                        event.id, event.kind, event.depth
+                    );
+                    ("failed", Some(why))
+                } else {
+                    ("running", None)
+                };
+                tx.execute(
+                    "INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, depth, trigger_event, error, finished_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?4 = 'failed' THEN ?8 END)",
+                    params![m.workflow.name, event.workspace, principal_to_stored(&m.principal), status, input.to_string(), m.definition, m.source, clock::now_unix(), depth, event.id, error],
+                )
+                .map_err(internal)?;
+                ids.push(tx.last_insert_rowid());
+            }
+            tx.execute("UPDATE events SET dispatched = 1 WHERE id = ?1", [event.id]).map_err(internal)?;
+            Ok(ids)
+        })
+    }
+}
+
+impl Engine {
+    /// Starts and runs everything pending events trigger, until no event is pending (runs may
+    /// cause further events). Returns the outcomes in order.
+    pub fn dispatch_triggers(&self, observer: &dyn Observer) -> Result<Vec<RunOutcome>, HostError> {
+        let mut outcomes = Vec::new();
+        while let Some(event) = self.platform().next_pending_event()? {
+            let mut input = event.payload.clone();
+            if let Some(o) = input.as_object_mut() {
+                o.insert("kind".into(), Value::String(event.kind.clone()));
+            }
+            let matches = self.matches(&event, &input)?;
+            let ids = self.platform().claim(&event, &matches, &input)?;
+            for (id, m) in ids.into_iter().zip(matches) {
+                if event.depth + 1 > MAX_DEPTH {
+                    let (info, _) = self.platform().run_detail(id)?;
+                    outcomes.push(RunOutcome {
+                        run_id: id,
+                        status: RunStatus::Failed,
+                        exit_status: None,
+                        output: Value::Null,
+                        error: info.error,
+                    });
+                    continue;
+                }
+                outcomes.push(self.execute(
+                    id,
+                    &m.workflow,
+                    m.principal,
+                    input.clone(),
+                    event.depth + 1,
+                    observer,
+                ));
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// The published workflows of the event's workspace that it starts.
+    fn matches(&self, event: &Pending, input: &Value) -> Result<Vec<Match>, HostError> {
+        let context = serde_json::json!({ "event": input });
+        let mut out = Vec::new();
+        for rev in self.platform().latest_revisions(&event.workspace)? {
+            let resolver = Resolver::for_file(Path::new(&rev.source), self.step_dirs().to_vec());
+            // A revision that no longer validates (a component moved) is skipped, not fatal.
+            let Ok(workflow) = parse(&rev.source, &rev.definition, &resolver) else {
+                continue;
+            };
+            let kind_matches = match &workflow.trigger.on {
+                TriggerKind::Manual => false,
+                TriggerKind::Case(kind) | TriggerKind::Custom(kind) => *kind == event.kind,
+            };
+            if !kind_matches || !all_hold(&workflow.trigger.conditions, &context).unwrap_or(false) {
+                continue;
+            }
+            let Some(principal) = workflow
+                .run_as
+                .as_deref()
+                .and_then(|e| Email::parse(e).ok())
+                .map(Principal::local)
+            else {
+                continue;
+            };
+            // A restricted case does not exist for a workflow whose identity cannot see it
+            // (SPEC CS-2): no run, no payload.
+            if let Some(case) = event.case_id {
+                let caller = Caller {
+                    workspace: event.workspace.clone(),
+                    principal: principal.clone(),
+                    cause: None,
+                };
+                if self
+                    .platform()
+                    .get_case(&caller, &crate::cases::case_id_text(case))
+                    .is_err()
+                {
+                    continue;
+                }
+            }
+            out.push(Match {
+                workflow,
+                definition: rev.definition,
+                source: rev.source,
+                principal,
+            });
+        }
+        Ok(out)
+    }
+}

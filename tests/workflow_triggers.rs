@@ -1,0 +1,269 @@
+//! SPEC WF-2, WF-7, WF-9: published workflows start on events, in the event's workspace only,
+//! exactly once per event, and event chains stop at a bounded depth with a clear error.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{ECHO, example_tenant_path, flowhost};
+use flowhost::store::Db;
+use serde_json::{Value, json};
+
+const OWNER: &str = "olivia.owner@acme-mssp.test";
+
+struct Env {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("flowhost.db");
+        let out = flowhost(
+            dir.path(),
+            &db,
+            &[
+                "tenant",
+                "apply",
+                example_tenant_path().to_str().expect("utf-8"),
+            ],
+        );
+        assert!(out.status.success());
+        Env { dir, db }
+    }
+    fn cli(&self, args: &[&str]) -> std::process::Output {
+        flowhost(self.dir.path(), &self.db, args)
+    }
+    fn steps(&self) -> String {
+        Path::new(ECHO).parent().expect("dir").display().to_string()
+    }
+    fn write(&self, name: &str, definition: &Value) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, definition.to_string()).expect("write");
+        path.display().to_string()
+    }
+    fn publish(&self, file: &str, who: &str) -> std::process::Output {
+        let steps = self.steps();
+        self.cli(&["workflows", "publish", file, "--as", who, "--steps", &steps])
+    }
+    fn runs(&self) -> Vec<(String, String, Option<String>)> {
+        let db = Db::open(&self.db).expect("db");
+        let mut stmt = db
+            .conn()
+            .prepare("SELECT workflow, status, error FROM runs ORDER BY id")
+            .expect("sql");
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+    fn create_case(&self, ws: &str, title: &str, severity: &str) {
+        let out = self.cli(&[
+            "cases",
+            "create",
+            "--title",
+            title,
+            "--severity",
+            severity,
+            "--workspace",
+            ws,
+            "--as",
+            OWNER,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn library(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/workflows")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn publishing_needs_playbook_publish_and_keeps_revisions() {
+    let env = Env::new();
+    let file = library("restrict-critical-on-create.json");
+    let out = env.publish(&file, "tina.analyst@acme-mssp.test");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not include `playbook.publish`"));
+    let out = env.publish(&file, "sam.lead@acme-mssp.test");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("revision 1"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = env.publish(&file, "sam.lead@acme-mssp.test");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("revision 1"),
+        "unchanged: same revision"
+    );
+    let mut changed: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("json");
+    changed["vars"]["responders"] = json!(["sam.lead@acme-mssp.test"]);
+    let copy = env.write("restrict-critical-on-create.json", &changed);
+    assert!(
+        String::from_utf8_lossy(&env.publish(&copy, "sam.lead@acme-mssp.test").stdout)
+            .contains("revision 2")
+    );
+    let history = env.cli(&[
+        "workflows",
+        "history",
+        "restrict-critical-on-create",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]);
+    let history: Value = serde_json::from_slice(&history.stdout).expect("json");
+    assert_eq!(history.as_array().map(Vec::len), Some(2));
+    assert_eq!(history[0]["revision"], 2, "newest first");
+}
+
+#[test]
+fn a_case_event_starts_matching_published_workflows_once_and_only_in_its_workspace() {
+    let env = Env::new();
+    // Unpublished: no trigger.
+    env.create_case("mssp-soc", "before publishing", "critical");
+    env.cli(&["triggers", "dispatch"]);
+    assert!(
+        env.runs().is_empty(),
+        "only published revisions answer triggers"
+    );
+    env.publish(
+        &library("restrict-critical-on-create.json"),
+        "sam.lead@acme-mssp.test",
+    );
+    env.create_case("mssp-soc", "CEO laptop", "critical");
+    env.create_case("mssp-soc", "spam", "low");
+    env.create_case("customer-globex", "their critical case", "critical");
+    let out = env.cli(&["triggers", "dispatch"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        env.runs(),
+        [(
+            "restrict-critical-on-create".to_owned(),
+            "succeeded".to_owned(),
+            None
+        )],
+        "one run: critical, in mssp-soc"
+    );
+    env.cli(&["triggers", "dispatch"]);
+    assert_eq!(env.runs().len(), 1, "exactly once per event");
+    let restrictions = env.cli(&[
+        "cases",
+        "get-restrictions",
+        "C-2",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    assert!(String::from_utf8_lossy(&restrictions.stdout).starts_with("restricted: sam.lead"));
+}
+
+#[test]
+fn a_restricted_case_does_not_start_workflows_whose_identity_cannot_see_it() {
+    let env = Env::new();
+    let wf = json!({ "name": "on-restrict", "workspace": "mssp-soc", "run_as": "automation@acme-mssp.test",
+        "trigger": { "on": "case_access_mode_updated" },
+        "steps": [ { "id": "look", "uses": "cases/get-case-restrictions", "with": { "case_id": "$.event.case.id" } } ] });
+    let file = env.write("on-restrict.json", &wf);
+    assert!(
+        env.publish(&file, "sam.lead@acme-mssp.test")
+            .status
+            .success()
+    );
+    env.create_case("mssp-soc", "hidden", "high");
+    env.create_case("mssp-soc", "shared", "high");
+    let restrict = |id: &str, collaborators: &str| {
+        let out = env.cli(&[
+            "cases",
+            "update-restrictions",
+            id,
+            "--access-mode",
+            "restricted",
+            "--set-collaborators",
+            collaborators,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    restrict("C-1", "sam.lead@acme-mssp.test");
+    restrict("C-2", "automation@acme-mssp.test");
+    env.cli(&["triggers", "dispatch"]);
+    let runs = env.runs();
+    assert_eq!(
+        runs.len(),
+        1,
+        "only the case the automation identity can see: {runs:?}"
+    );
+    assert_eq!(runs[0].1, "succeeded");
+}
+
+#[test]
+fn an_event_chain_stops_at_the_depth_bound_with_a_clear_error() {
+    let env = Env::new();
+    // Each run asks for a notification, whose event starts the workflow again.
+    let wf = json!({ "name": "echo-chamber", "workspace": "mssp-soc", "run_as": "automation@acme-mssp.test",
+        "trigger": { "on": "custom_event", "event": "notification.requested" },
+        "steps": [ { "id": "again", "uses": "step:notify", "grants": ["events:emit"],
+                     "with": { "to": ["automation@acme-mssp.test"], "subject": "again" } } ] });
+    let file = env.write("echo.json", &wf);
+    assert!(
+        env.publish(&file, "sam.lead@acme-mssp.test")
+            .status
+            .success()
+    );
+    let start = json!({ "name": "start", "workspace": "mssp-soc",
+        "steps": [ { "id": "first", "uses": "step:notify", "grants": ["events:emit"],
+                     "with": { "to": ["automation@acme-mssp.test"], "subject": "start" } } ] });
+    let start = env.write("start.json", &start);
+    let steps = env.steps();
+    let out = env.cli(&["run", &start, "--as", OWNER, "--steps", &steps]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("event chain too deep"), "{stderr}");
+    let runs = env.runs();
+    let triggered: Vec<&(String, String, Option<String>)> =
+        runs.iter().filter(|r| r.0 == "echo-chamber").collect();
+    assert_eq!(
+        triggered.len(),
+        9,
+        "8 runs deep, then one refused: {runs:?}"
+    );
+    assert!(triggered[..8].iter().all(|r| r.1 == "succeeded"));
+    let last = triggered[8];
+    assert_eq!(last.1, "failed");
+    assert!(
+        last.2
+            .as_deref()
+            .is_some_and(|e| e.contains("the limit is 8 (SPEC WF-9)")),
+        "{last:?}"
+    );
+    let out = env.cli(&["triggers", "dispatch"]);
+    assert!(out.status.success());
+    assert_eq!(
+        env.runs().len(),
+        runs.len(),
+        "the chain is over: nothing left pending"
+    );
+}
