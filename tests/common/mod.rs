@@ -25,6 +25,7 @@ pub fn caller() -> Caller {
     Caller {
         workspace: "soc".into(),
         principal: Principal::Anonymous,
+        cause: None,
     }
 }
 
