@@ -6,6 +6,7 @@ mod cases;
 mod input;
 mod keys;
 mod run;
+mod serve;
 mod sso;
 mod step;
 mod tenant;
@@ -44,6 +45,17 @@ enum Command {
     /// List, show and resume runs.
     #[command(subcommand)]
     Runs(run::RunsCommand),
+    /// The long-running host: resume interrupted runs, start triggered runs, until stopped.
+    Serve {
+        #[arg(long = "steps", value_name = "DIR")]
+        steps: Vec<PathBuf>,
+        /// How often to look for new events, in milliseconds.
+        #[arg(long, default_value_t = 500)]
+        poll_ms: u64,
+        /// Resume and dispatch once, then exit.
+        #[arg(long)]
+        once: bool,
+    },
     /// Publish workflows and read their revisions.
     #[command(subcommand)]
     Workflows(workflows::WorkflowsCommand),
@@ -125,6 +137,16 @@ pub fn main() -> ExitCode {
         Command::Validate { files, steps } => workflows::validate(&files, &steps),
         Command::Run(args) => run::run(&cli.db, args),
         Command::Workflows(cmd) => workflows::run(&cli.db, cmd),
+        Command::Serve {
+            steps,
+            poll_ms,
+            once,
+        } => serve::serve(
+            &cli.db,
+            steps,
+            std::time::Duration::from_millis(poll_ms),
+            once,
+        ),
         Command::Triggers(TriggersCommand::Dispatch { steps, json }) => {
             run::dispatch(&cli.db, steps, json)
         }

@@ -82,7 +82,7 @@ impl Observer for Trace {
     }
 }
 
-fn engine(db: &Path, steps: Vec<PathBuf>) -> anyhow::Result<Engine> {
+pub(super) fn engine(db: &Path, steps: Vec<PathBuf>) -> anyhow::Result<Engine> {
     let platform = Arc::new(platform(db)?);
     let cache = db.parent().map(|d| d.join("cache"));
     let runtime = Arc::new(StepRuntime::new(&EngineSettings::default(), cache)?);

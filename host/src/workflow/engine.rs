@@ -119,6 +119,11 @@ impl Engine {
         &self.platform
     }
 
+    /// Runs an earlier process left unfinished (see [`Platform::interrupted_runs`]).
+    pub fn platform_runs_interrupted(&self) -> Result<Vec<i64>, HostError> {
+        self.platform.interrupted_runs()
+    }
+
     /// Where `step:<name>` components are found.
     pub(crate) fn step_dirs(&self) -> &[PathBuf] {
         &self.step_dirs
