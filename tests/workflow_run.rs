@@ -371,7 +371,7 @@ fn an_interrupted_run_resumes_without_repeating_finished_steps_or_their_effects(
     )
     .expect("open");
     platform
-        .journal_step(run, "open", &Ok(first.clone()), 1, 10)
+        .journal_step(run, "open", &Ok(first.clone()), 1, 10, None)
         .expect("journal");
     flowhost::builtin::run(
         &platform,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 pub use events::StoredEvent;
-pub use steps::ExecutionRecord;
+pub use steps::{ExecutionRecord, record_in};
 
 /// The default database location, relative to the working directory.
 pub const DEFAULT_DB_PATH: &str = ".flowhost/flowhost.db";

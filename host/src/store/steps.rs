@@ -22,37 +22,8 @@ pub struct ExecutionRecord<'a> {
 impl Db {
     /// Stores an execution with its logs and events; returns the execution id.
     pub fn record_step_execution(&mut self, rec: &ExecutionRecord<'_>) -> anyhow::Result<i64> {
-        let exec = rec.execution;
-        let (status, kind, error, output) = match &exec.result {
-            Ok(value) => ("succeeded", None, None, Some(value.to_string())),
-            Err(f) => ("failed", Some(f.kind()), Some(f.to_string()), None),
-        };
         let tx = self.conn_mut().transaction()?;
-        tx.execute(
-            "INSERT INTO step_executions
-                (workspace, principal, component, digest, status, failure_kind, error, output, duration_us)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                rec.workspace,
-                rec.principal,
-                rec.component,
-                rec.digest,
-                status,
-                kind,
-                error,
-                output,
-                i64::try_from(exec.duration.as_micros()).unwrap_or(i64::MAX),
-            ],
-        )?;
-        let id = tx.last_insert_rowid();
-        insert_logs(&tx, id, &exec.logs)?;
-        insert_events(
-            &tx,
-            rec.workspace,
-            &format!("step-execution:{id}"),
-            &exec.events,
-            rec.cause,
-        )?;
+        let id = record_in(&tx, rec)?;
         tx.commit()?;
         Ok(id)
     }
@@ -67,8 +38,47 @@ impl Db {
     }
 }
 
+/// Writes an execution record inside the caller's transaction (so a workflow step's record
+/// and its journal entry commit together); returns the execution id.
+pub fn record_in(
+    tx: &rusqlite::Transaction<'_>,
+    rec: &ExecutionRecord<'_>,
+) -> rusqlite::Result<i64> {
+    let exec = rec.execution;
+    let (status, kind, error, output) = match &exec.result {
+        Ok(value) => ("succeeded", None, None, Some(value.to_string())),
+        Err(f) => ("failed", Some(f.kind()), Some(f.to_string()), None),
+    };
+    tx.prepare_cached(
+        "INSERT INTO step_executions
+            (workspace, principal, component, digest, status, failure_kind, error, output, duration_us)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        rec.workspace,
+        rec.principal,
+        rec.component,
+        rec.digest,
+        status,
+        kind,
+        error,
+        output,
+        i64::try_from(exec.duration.as_micros()).unwrap_or(i64::MAX),
+    ])?;
+    let id = tx.last_insert_rowid();
+    insert_logs(tx, id, &exec.logs)?;
+    insert_events(
+        tx,
+        rec.workspace,
+        &format!("step-execution:{id}"),
+        &exec.events,
+        rec.cause,
+    )?;
+    Ok(id)
+}
+
 fn insert_logs(tx: &rusqlite::Transaction<'_>, id: i64, logs: &[LogLine]) -> rusqlite::Result<()> {
-    let mut stmt = tx.prepare(
+    let mut stmt = tx.prepare_cached(
         "INSERT INTO step_logs (execution_id, seq, level, message) VALUES (?1, ?2, ?3, ?4)",
     )?;
     for (seq, line) in logs.iter().enumerate() {

@@ -53,7 +53,11 @@ pub struct StepRuntime {
     linker: Linker<StepState>,
     cache: ComponentCache,
     loaded: Mutex<HashMap<String, Arc<LoadedStep>>>,
+    by_path: Mutex<HashMap<PathBuf, (FileStamp, Arc<LoadedStep>)>>,
 }
+
+/// Size and modification time of a component file when it was loaded.
+type FileStamp = (u64, Option<std::time::SystemTime>);
 
 impl StepRuntime {
     /// Builds the engine and linker; `cache_dir` holds precompiled artifacts (`None`: none).
@@ -70,6 +74,7 @@ impl StepRuntime {
             linker,
             cache,
             loaded: Mutex::new(HashMap::new()),
+            by_path: Mutex::new(HashMap::new()),
         })
     }
 
@@ -90,10 +95,25 @@ impl StepRuntime {
             path: path.display().to_string(),
             message,
         };
+        // A file unchanged since it was loaded (same size and mtime) is not read and hashed
+        // again: that costs more than running a small step.
+        let stamp = std::fs::metadata(path)
+            .ok()
+            .map(|m| (m.len(), m.modified().ok()));
+        if let Some(stamp) = &stamp
+            && let Some((seen, step)) = self.lock_by_path().get(path)
+            && seen == stamp
+        {
+            return Ok(step.clone());
+        }
         let bytes = std::fs::read(path).map_err(|e| load_error(e.to_string()))?;
         let digest = content_digest(&bytes);
-        if let Some(step) = self.lock_loaded().get(&digest) {
-            return Ok(step.clone());
+        if let Some(step) = self.lock_loaded().get(&digest).cloned() {
+            if let Some(stamp) = stamp {
+                self.lock_by_path()
+                    .insert(path.to_owned(), (stamp, step.clone()));
+            }
+            return Ok(step);
         }
         let (component, cache) = self
             .cache
@@ -111,7 +131,19 @@ impl StepRuntime {
             pre,
         });
         self.lock_loaded().insert(digest, step.clone());
+        if let Some(stamp) = stamp {
+            self.lock_by_path()
+                .insert(path.to_owned(), (stamp, step.clone()));
+        }
         Ok(step)
+    }
+
+    fn lock_by_path(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<PathBuf, (FileStamp, Arc<LoadedStep>)>> {
+        self.by_path
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn lock_loaded(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<LoadedStep>>> {

@@ -415,19 +415,25 @@ impl Exec<'_> {
         });
         let mut delay = retry.delay;
         let mut attempts = 0;
-        let result = loop {
+        let (result, record) = loop {
             attempts += 1;
-            let result = self.invoke(key, uses, &input, grants, timeout);
+            let (result, record) = self.invoke(key, uses, &input, grants, timeout);
             if result.is_ok() || attempts >= retry.attempts {
-                break result;
+                break (result, record);
+            }
+            // An attempt that will be retried is recorded on its own.
+            if let Some(rec) = &record {
+                let _ = platform.db().record_step_execution(&rec.as_record());
             }
             std::thread::sleep(delay);
             delay = delay.mul_f64(BACKOFF).min(retry.max_delay);
         };
         let elapsed = started.elapsed();
         let micros = i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX);
+        // The step's execution record (WASM) and its journal entry commit together.
+        let record = record.as_ref().map(StepRecordData::as_record);
         platform
-            .journal_step(self.run, key, &result, attempts, micros)
+            .journal_step(self.run, key, &result, attempts, micros, record.as_ref())
             .map_err(|e| fail(e.to_string()))?;
         self.observer.step_finished(key, &result, elapsed, false);
         result.map_err(fail)
@@ -440,17 +446,21 @@ impl Exec<'_> {
         input: &Value,
         grants: crate::services::grants::Grants,
         timeout: Option<Duration>,
-    ) -> Result<Value, String> {
+    ) -> (Result<Value, String>, Option<StepRecordData>) {
         let platform = &self.engine.platform;
         match uses {
             Uses::Builtin(name) => {
                 // A built-in step is its own grant; it acts as the run's principal.
                 let idempotency = format!("run:{}/{key}", self.run);
-                builtin::run(platform, &self.caller, name, input, Some(&idempotency))
-                    .map_err(|e| e.to_string())
+                let result = builtin::run(platform, &self.caller, name, input, Some(&idempotency))
+                    .map_err(|e| e.to_string());
+                (result, None)
             }
             Uses::Component(path) => {
-                let step = self.engine.runtime.load(path).map_err(|e| e.to_string())?;
+                let step = match self.engine.runtime.load(path) {
+                    Ok(step) => step,
+                    Err(e) => return (Err(e.to_string()), None),
+                };
                 let services = HostServices::of(platform.clone()).granted(grants);
                 let limits = StepLimits {
                     timeout: timeout.unwrap_or(StepLimits::default().timeout),
@@ -463,20 +473,20 @@ impl Exec<'_> {
                     services,
                     limits,
                 );
-                let principal = principal_to_stored(&self.caller.principal);
-                let component = path.display().to_string();
-                platform
-                    .db()
-                    .record_step_execution(&ExecutionRecord {
-                        workspace: &self.caller.workspace,
-                        principal: &principal,
-                        component: &component,
-                        digest: &step.digest,
-                        execution: &exec,
-                        cause: self.caller.cause,
-                    })
-                    .map_err(|e| format!("recording the step failed: {e}"))?;
-                exec.result.map_err(|e| e.to_string())
+                let result = exec
+                    .result
+                    .as_ref()
+                    .map(Clone::clone)
+                    .map_err(ToString::to_string);
+                let record = StepRecordData {
+                    workspace: self.caller.workspace.clone(),
+                    principal: principal_to_stored(&self.caller.principal),
+                    component: path.display().to_string(),
+                    digest: step.digest.clone(),
+                    execution: exec,
+                    cause: self.caller.cause,
+                };
+                (result, Some(record))
             }
         }
     }
@@ -612,6 +622,29 @@ impl Exec<'_> {
         match child.steps(&inner.steps, &mut inner_ctx, &format!("{key}/"))? {
             Flow::Exit { output, .. } => Ok(output),
             Flow::Continue => Ok(inner_ctx["steps"].clone()),
+        }
+    }
+}
+
+/// What is recorded about a WASM step execution, owned until it is written.
+struct StepRecordData {
+    workspace: String,
+    principal: String,
+    component: String,
+    digest: String,
+    execution: crate::wasm::StepExecution,
+    cause: Option<Cause>,
+}
+
+impl StepRecordData {
+    fn as_record(&self) -> ExecutionRecord<'_> {
+        ExecutionRecord {
+            workspace: &self.workspace,
+            principal: &self.principal,
+            component: &self.component,
+            digest: &self.digest,
+            execution: &self.execution,
+            cause: self.cause,
         }
     }
 }

@@ -82,7 +82,8 @@ impl Platform {
         })
     }
 
-    /// Records a finished step (once: a replayed step is not journaled again).
+    /// Records a finished step (once: a replayed step is not journaled again), with the
+    /// execution record of a WASM step in the same transaction.
     pub fn journal_step(
         &self,
         run: i64,
@@ -90,17 +91,21 @@ impl Platform {
         result: &Result<serde_json::Value, String>,
         attempts: u32,
         duration_us: i64,
+        execution: Option<&crate::store::ExecutionRecord<'_>>,
     ) -> Result<(), HostError> {
         let (status, output, error) = match result {
             Ok(v) => ("succeeded", Some(v.to_string()), None),
             Err(e) => ("failed", None, Some(e.as_str())),
         };
         self.transact(|tx| {
-            let seq: i64 = tx.query_row("SELECT count(*) FROM run_steps WHERE run_id = ?1", [run], |r| r.get(0)).map_err(internal)?;
-            tx.execute(
-                "INSERT OR IGNORE INTO run_steps (run_id, step_key, seq, status, output, error, attempts, duration_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![run, key, seq, status, output, error, attempts, duration_us],
+            if let Some(rec) = execution {
+                crate::store::record_in(tx, rec).map_err(internal)?;
+            }
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO run_steps (run_id, step_key, seq, status, output, error, attempts, duration_us)
+                 VALUES (?1, ?2, (SELECT count(*) FROM run_steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7)",
             )
+            .and_then(|mut stmt| stmt.execute(params![run, key, status, output, error, attempts, duration_us]))
             .map_err(internal)?;
             Ok(())
         })
@@ -115,7 +120,8 @@ impl Platform {
         let db = self.db();
         let text: Option<String> = db
             .conn()
-            .query_row("SELECT output FROM run_steps WHERE run_id = ?1 AND step_key = ?2 AND status = 'succeeded'", params![run, key], |r| r.get(0))
+            .prepare_cached("SELECT output FROM run_steps WHERE run_id = ?1 AND step_key = ?2 AND status = 'succeeded'")
+            .and_then(|mut stmt| stmt.query_row(params![run, key], |r| r.get(0)))
             .optional()
             .map_err(internal)?;
         Ok(text.and_then(|t| serde_json::from_str(&t).ok()))

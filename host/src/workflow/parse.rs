@@ -756,3 +756,49 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     }
     clock::parse_duration_secs(text).map(|s| Duration::from_secs(s.unsigned_abs()))
 }
+
+#[cfg(test)]
+mod schema_tests {
+    use super::*;
+
+    /// The shipped JSON Schema names the same fields and operators the parser accepts.
+    #[test]
+    fn the_json_schema_matches_the_parser() {
+        let schema: Value = serde_json::from_str(include_str!("../../schema/workflow.schema.json"))
+            .expect("schema is JSON");
+        let top: Vec<&str> = schema["properties"]
+            .as_object()
+            .expect("properties")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut expected = TOP.to_vec();
+        expected.sort_unstable();
+        let mut top_sorted = top.clone();
+        top_sorted.sort_unstable();
+        assert_eq!(top_sorted, expected);
+        let variants = schema["$defs"]["step"]["oneOf"]
+            .as_array()
+            .expect("step variants");
+        let mut operators: Vec<String> = variants
+            .iter()
+            .filter_map(|v| v["required"].as_array())
+            .map(|req| {
+                req.iter()
+                    .filter_map(Value::as_str)
+                    .find(|k| *k != "id" && *k != "do")
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect();
+        operators.sort();
+        let mut known: Vec<String> = OPERATORS.iter().map(|s| (*s).to_owned()).collect();
+        known.sort();
+        assert_eq!(operators, known);
+        let ops = schema["$defs"]["conditions"]["items"]["properties"]["op"]["enum"].clone();
+        assert_eq!(ops, serde_json::json!(Op::NAMES));
+        let grants =
+            schema["$defs"]["step"]["oneOf"][0]["properties"]["grants"]["items"]["enum"].clone();
+        assert_eq!(grants, serde_json::json!(GRANTS));
+    }
+}
