@@ -918,3 +918,43 @@ fn the_restrict_cases_step_restricts_open_high_cases_to_the_given_collaborators(
     );
     assert!(p.get_case(&at(SOC, OPERATOR), "C-5").is_ok());
 }
+
+/// SPEC WF-8: a WASM step re-executed after a crash makes the same host calls; keyed by run,
+/// step and call sequence, its case creations return the cases the first execution made.
+#[test]
+fn case_creations_by_a_re_executed_step_are_not_duplicated() {
+    let p = Arc::new(example_platform());
+    let runtime = StepRuntime::new(&EngineSettings::default(), None).expect("runtime");
+    let probe = runtime.load(Path::new(CASE_PROBE)).expect("probe");
+    let input = json!({ "create": ["first", "second"] });
+    let run = |prefix: &str| {
+        let services = HostServices::of(p.clone()).keyed(prefix.to_owned());
+        let exec = runtime.execute(
+            &probe,
+            &input,
+            at(SOC, OWNER),
+            services,
+            flowhost::wasm::StepLimits::default(),
+        );
+        exec.result.expect("probe runs")["created"].clone()
+    };
+    let first = run("run:7/triage");
+    assert_eq!(first, json!(["C-1", "C-2"]));
+    assert_eq!(
+        run("run:7/triage"),
+        first,
+        "the re-execution gets the same cases"
+    );
+    assert_eq!(
+        run("run:8/triage"),
+        json!(["C-3", "C-4"]),
+        "another run creates its own"
+    );
+    assert_eq!(
+        event_kinds(&p, SOC)
+            .iter()
+            .filter(|k| *k == "case_created")
+            .count(),
+        4
+    );
+}

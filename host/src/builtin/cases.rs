@@ -64,15 +64,7 @@ pub(super) fn run(
                 other => other.to_string(),
             };
             // Same validation as *Create a case from JSON* everywhere (named fields).
-            let parsed: NewCase =
-                serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(&json))
-                    .map_err(|e| {
-                        HostError::Invalid(format!(
-                            "case JSON, field `{}`: {}",
-                            e.path(),
-                            e.inner()
-                        ))
-                    })?;
+            let parsed = crate::services::cases::parse_case_json(&json)?;
             output(platform.create_case_once(caller, parsed, idempotency_key)?)
         }
         "cases/query-cases" => {

@@ -237,14 +237,16 @@ impl CaseApi for Platform {
     }
 
     fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, HostError> {
-        let de = &mut serde_json::Deserializer::from_str(json);
-        let input: NewCase = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.inner().to_string();
-            let message = inner.split(" at line ").next().unwrap_or_default();
-            HostError::Invalid(format!("case JSON, field `{path}`: {message}"))
-        })?;
-        self.create_case(caller, input)
+        self.create_case(caller, crate::services::cases::parse_case_json(json)?)
+    }
+
+    fn create_case_keyed(
+        &self,
+        caller: &Caller,
+        input: NewCase,
+        key: &str,
+    ) -> Result<CaseRecord, HostError> {
+        self.create_case_once(caller, input, Some(key))
     }
 
     fn query_cases(&self, caller: &Caller, q: CaseQuery) -> Result<CasePage, HostError> {

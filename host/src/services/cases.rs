@@ -146,6 +146,14 @@ pub struct RestrictionUpdate {
 pub trait CaseApi: Send + Sync {
     /// *Create a case*.
     fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, HostError>;
+    /// *Create a case* at most once per `key`: a re-executed workflow step gets the case it
+    /// created before (SPEC WF-8).
+    fn create_case_keyed(
+        &self,
+        caller: &Caller,
+        input: NewCase,
+        key: &str,
+    ) -> Result<CaseRecord, HostError>;
     /// *Create a case from JSON*.
     fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, HostError>;
     /// *Query cases*.
@@ -163,4 +171,14 @@ pub trait CaseApi: Send + Sync {
         case_id: &str,
         update: RestrictionUpdate,
     ) -> Result<Restrictions, HostError>;
+}
+
+/// Parses *Create a case from JSON* input; errors name the field (SPEC CS-4).
+pub fn parse_case_json(json: &str) -> Result<NewCase, HostError> {
+    let de = &mut serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let inner = e.inner().to_string();
+        let message = inner.split(" at line ").next().unwrap_or_default();
+        HostError::Invalid(format!("case JSON, field `{}`: {message}", e.path()))
+    })
 }

@@ -26,6 +26,9 @@ impl CaseApi for DenyAll {
     fn create_case_from_json(&self, _: &Caller, _: &str) -> Result<CaseRecord, HostError> {
         denied()
     }
+    fn create_case_keyed(&self, _: &Caller, _: NewCase, _: &str) -> Result<CaseRecord, HostError> {
+        denied()
+    }
     fn query_cases(&self, _: &Caller, _: CaseQuery) -> Result<CasePage, HostError> {
         denied()
     }

@@ -83,6 +83,16 @@ impl CaseApi for Narrowed {
             .require(self.grants.cases_write, "cases:write")?;
         self.inner.cases.create_case(caller, input)
     }
+    fn create_case_keyed(
+        &self,
+        caller: &Caller,
+        input: NewCase,
+        key: &str,
+    ) -> Result<CaseRecord, HostError> {
+        self.grants
+            .require(self.grants.cases_write, "cases:write")?;
+        self.inner.cases.create_case_keyed(caller, input, key)
+    }
     fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, HostError> {
         self.grants
             .require(self.grants.cases_write, "cases:write")?;

@@ -7,6 +7,7 @@ pub mod cases;
 pub mod deny_all;
 pub mod events;
 pub mod grants;
+mod idempotency;
 
 use std::sync::Arc;
 

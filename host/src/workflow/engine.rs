@@ -461,7 +461,9 @@ impl Exec<'_> {
                     Ok(step) => step,
                     Err(e) => return (Err(e.to_string()), None),
                 };
-                let services = HostServices::of(platform.clone()).granted(grants);
+                let services = HostServices::of(platform.clone())
+                    .keyed(format!("run:{}/{key}", self.run))
+                    .granted(grants);
                 let limits = StepLimits {
                     timeout: timeout.unwrap_or(StepLimits::default().timeout),
                     ..StepLimits::default()

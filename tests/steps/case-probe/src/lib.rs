@@ -9,19 +9,39 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
 struct Input {
+    #[serde(default)]
     ask: Vec<String>,
+    /// Titles of cases to create first (the idempotency tests).
+    #[serde(default)]
+    create: Vec<String>,
     #[serde(default)]
     page_size: Option<u32>,
 }
 
 #[derive(Serialize)]
 struct Output {
+    created: Vec<String>,
     listed: Vec<String>,
     found: Vec<String>,
     not_found: Vec<String>,
 }
 
 fn probe(input: Input) -> Result<Output, StepError> {
+    let mut created = Vec::new();
+    for title in &input.create {
+        let case = cases::create_case(&cases::NewCase {
+            title: title.clone(),
+            description: String::new(),
+            severity: flowhost_step::Severity::Low,
+            state: None,
+            assignee: None,
+            reviewers: Vec::new(),
+            access_mode: None,
+            collaborators: Vec::new(),
+            fields_json: None,
+        })?;
+        created.push(case.id);
+    }
     let filter = CaseFilter {
         access_mode: None,
         state: None,
@@ -54,6 +74,7 @@ fn probe(input: Input) -> Result<Output, StepError> {
         }
     }
     Ok(Output {
+        created,
         listed,
         found,
         not_found,
