@@ -409,3 +409,56 @@ fn a_steps_has_scope_answers_for_the_runs_principal() {
             .is_some_and(|r| r.contains("not a member of workspace `mssp-soc`"))
     );
 }
+
+#[test]
+fn outsiders_cannot_join_an_organization_or_borrow_its_idp() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = applied(dir.path());
+    let intruder = r#"{"organization":"acme-mssp","workspaces":[{"name":"x","members":[{"email":"mallory@evil.test","role":"owner"}]}]}"#;
+    std::fs::write(dir.path().join("intruder.json"), intruder).expect("write");
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "tenant",
+            "apply",
+            "intruder.json",
+            "--as",
+            "mallory@evil.test",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("is not an Owner in organization `acme-mssp`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !stdout(&out).contains("mssp-soc"),
+        "no workspace names leak"
+    );
+    let borrow = r#"{"organization":"evil","workspaces":[{"name":"evil-ws","idps":["acme-okta"],"members":[{"email":"mallory@evil.test","role":"owner"}]}]}"#;
+    std::fs::write(dir.path().join("borrow.json"), borrow).expect("write");
+    let out = flowhost(dir.path(), &db, &["tenant", "apply", "borrow.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("IdP `acme-okta` is trusted by organization `acme-mssp`"),
+        "{}",
+        stderr(&out)
+    );
+    // An Owner of the organization may add a workspace to it.
+    let addition = r#"{"organization":"acme-mssp","workspaces":[{"name":"new-ws","members":[{"email":"olivia.owner@acme-mssp.test","role":"owner"}]}]}"#;
+    std::fs::write(dir.path().join("addition.json"), addition).expect("write");
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "tenant",
+            "apply",
+            "addition.json",
+            "--as",
+            "olivia.owner@acme-mssp.test",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}

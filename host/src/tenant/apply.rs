@@ -69,6 +69,24 @@ pub fn apply(
                 }
             }
         }
+        // Adding workspaces to an existing organization takes an Owner of that organization
+        // (of one of its workspaces): an outsider cannot join it by naming it (SPEC ID-1).
+        let existing: Vec<String> = platform
+            .db()
+            .conn()
+            .prepare("SELECT w.name FROM workspaces w JOIN organizations o ON o.id = w.org_id WHERE o.name = ?1")
+            .and_then(|mut stmt| stmt.query_map([&spec.organization], |r| r.get(0))?.collect())
+            .map_err(internal)?;
+        let owns_one = existing
+            .iter()
+            .any(|ws| platform.check(actor, ws, Scope::UserWrite).allowed);
+        if !existing.is_empty() && !owns_one {
+            return Err(HostError::Denied(format!(
+                "{actor} is not an Owner in organization `{}`",
+                spec.organization
+            ))
+            .into());
+        }
     }
     let who = actor.map_or(Actor::Console, Actor::Principal);
     let mut spec_problems = Vec::new();
@@ -224,6 +242,24 @@ fn apply_idps(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<
     let have = strings(c.tx, "SELECT name FROM idps WHERE workspace_id = ?1", ws)?;
     let want: BTreeSet<String> = spec.idps.iter().cloned().collect();
     for idp in want.difference(&have) {
+        // An IdP belongs to one organization: logins through it reach only that
+        // organization's workspaces (SPEC ID-1, SSO-1).
+        let other: Option<String> = c
+            .tx
+            .query_row(
+                "SELECT o.name FROM idps i JOIN workspaces w ON w.id = i.workspace_id
+                 JOIN organizations o ON o.id = w.org_id
+                 WHERE i.name = ?1 AND o.id != (SELECT org_id FROM workspaces WHERE id = ?2) LIMIT 1",
+                params![idp, ws],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(internal)?;
+        if let Some(org) = other {
+            return Err(HostError::Conflict(format!(
+                "IdP `{idp}` is trusted by organization `{org}`; IdP names belong to one organization"
+            )));
+        }
         c.tx.execute(
             "INSERT INTO idps (workspace_id, name) VALUES (?1, ?2)",
             params![ws, idp],
