@@ -1,0 +1,600 @@
+//! Differential tests of the access engine (SPEC ID, RB, SSO, UA): generated tenants and
+//! operations are applied both to the engine and to the reference model in `access_model`,
+//! and every (principal, workspace, scope) decision must agree.
+
+mod access_model;
+
+use std::collections::BTreeMap;
+
+use access_model::{
+    Action, ClaimValue, Claims, KeyRef, Model, NOWHERE, Outcome, POOL, STRANGER, UNKNOWN_KEY, Who,
+};
+use flowhost::access::Scope;
+use flowhost::admin::keys::NewKey;
+use flowhost::platform::Platform;
+use flowhost::principal::{Email, Principal};
+use flowhost::services::HostError;
+use flowhost::store::Db;
+use flowhost::tenant::{self, TenantFile, TenantSpec};
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+use serde_json::json;
+
+/// A fresh in-memory platform with `spec` applied from the console.
+fn platform_with(spec: &TenantSpec) -> Platform {
+    let platform = Platform::new(Db::open_in_memory().expect("db")).expect("platform");
+    let file = TenantFile {
+        origin: "prop".into(),
+        text: serde_json::to_string(spec).expect("spec serializes"),
+        spec: spec.clone(),
+    };
+    tenant::apply(&platform, &file, None)
+        .unwrap_or_else(|e| panic!("generated tenant must be valid: {e:?}\n{spec:#?}"));
+    platform
+}
+
+fn principal(who: &Who) -> Principal {
+    let email = |e: &str| Email::parse(e).expect("generated emails are valid");
+    match who {
+        Who::Anonymous => Principal::Anonymous,
+        Who::Local(e) => Principal::local(email(e)),
+        Who::Sso(e) => Principal::sso(email(e)),
+        Who::Key(id) => Principal::ApiKey(id.clone()),
+    }
+}
+
+fn claims_json(claims: &Claims) -> serde_json::Value {
+    let map = claims
+        .iter()
+        .map(|(name, value)| {
+            let value = match value {
+                ClaimValue::One(s) => json!(s),
+                ClaimValue::Many(items) => json!(items),
+            };
+            (name.clone(), value)
+        })
+        .collect::<serde_json::Map<_, _>>();
+    serde_json::Value::Object(map)
+}
+
+/// Applies `action` to the engine and the model; fails if they disagree on success (or, for
+/// SSO logins, on the outcome per workspace). Returns the new key's id, if one was created.
+fn apply_both(
+    platform: &Platform,
+    model: &mut Model,
+    action: &Action,
+    trace: &[String],
+) -> Result<Option<String>, TestCaseError> {
+    let agree = |engine: Result<(), &HostError>, model_ok: bool| {
+        prop_assert_eq!(
+            engine.is_ok(),
+            model_ok,
+            "operation {:?}: engine said {:?}, model expected success={}\nafter: {:#?}",
+            action,
+            engine,
+            model_ok,
+            trace
+        );
+        Ok(())
+    };
+    match action {
+        Action::Login { idp, claims } => {
+            let engine = platform.sso_login(idp, &claims_json(claims));
+            let expected = model.sso_login(idp, claims);
+            agree(engine.as_ref().map(|_| ()), expected.is_some())?;
+            if let (Ok(results), Some(expected)) = (engine, expected) {
+                let got: BTreeMap<String, (String, Option<String>)> = results
+                    .into_iter()
+                    .map(|r| (r.workspace, (r.outcome, r.role)))
+                    .collect();
+                let want: BTreeMap<String, (String, Option<String>)> = expected
+                    .into_iter()
+                    .map(|(ws, (outcome, role))| (ws, (outcome.as_str().to_owned(), role)))
+                    .collect();
+                prop_assert_eq!(
+                    got.keys().collect::<Vec<_>>(),
+                    want.keys().collect::<Vec<_>>(),
+                    "SSO login {:?}: workspaces evaluated (SPEC SSO-2)",
+                    action
+                );
+                for (ws, (outcome, role)) in &got {
+                    let (want_outcome, want_role) = &want[ws];
+                    prop_assert_eq!(
+                        outcome,
+                        want_outcome,
+                        "SSO login {:?} in `{}`: outcome (SPEC SSO-2..3)\nafter: {:#?}",
+                        action,
+                        ws,
+                        trace
+                    );
+                    // The role is only meaningful for members.
+                    if outcome == Outcome::Member.as_str() {
+                        prop_assert_eq!(
+                            role,
+                            want_role,
+                            "SSO login {:?} in `{}`: role held afterwards",
+                            action,
+                            ws
+                        );
+                    }
+                }
+            }
+            Ok(None)
+        }
+        Action::CreateKey {
+            actor,
+            ws,
+            service_role,
+            expires_in,
+        } => {
+            let kind = match service_role {
+                Some(role) => NewKey::Service { role },
+                None => NewKey::Personal,
+            };
+            let engine = platform.create_key(&principal(actor), ws, "prop", kind, *expires_in);
+            let id = engine.as_ref().map(|k| k.id.clone()).ok();
+            let model_ok = model.create_key(
+                actor,
+                ws,
+                service_role.as_deref(),
+                *expires_in,
+                id.as_deref().unwrap_or("<not created>"),
+            );
+            agree(engine.as_ref().map(|_| ()), model_ok)?;
+            Ok(id)
+        }
+        Action::Revoke { actor, ws, key } => {
+            let engine = platform.revoke_key(&principal(actor), ws, key);
+            agree(
+                engine.as_ref().map(|_| ()),
+                model.revoke_key(actor, ws, key),
+            )?;
+            Ok(None)
+        }
+        Action::DeleteUser { actor, ws, email } => {
+            let engine = platform.delete_user(&principal(actor), ws, email);
+            agree(
+                engine.as_ref().map(|_| ()),
+                model.delete_user(actor, ws, email),
+            )?;
+            Ok(None)
+        }
+        Action::SetRole {
+            actor,
+            ws,
+            email,
+            role,
+        } => {
+            let engine = platform.set_user_role(&principal(actor), ws, email, role);
+            let model_ok = model.set_user_role(actor, ws, email, role);
+            agree(engine.as_ref().map(|_| ()), model_ok)?;
+            Ok(None)
+        }
+    }
+}
+
+/// Every principal worth asking about: each person locally and via SSO, the stranger, every
+/// key ever created (revoked, expired and deleted ones included), an unknown key, nobody.
+fn principals(keys: &[KeyRef]) -> Vec<Who> {
+    let mut out = vec![Who::Anonymous, Who::Key(UNKNOWN_KEY.into())];
+    for email in POOL.iter().chain([STRANGER].iter()) {
+        out.push(Who::Local((*email).into()));
+        out.push(Who::Sso((*email).into()));
+    }
+    out.extend(keys.iter().map(|k| Who::Key(k.id.clone())));
+    out
+}
+
+/// Asserts engine and model agree on `allowed` for every principal, workspace and scope.
+fn assert_agreement(
+    platform: &Platform,
+    model: &Model,
+    spec: &TenantSpec,
+    keys: &[KeyRef],
+    trace: &[String],
+) -> Result<(), TestCaseError> {
+    let mut workspaces: Vec<&str> = spec.workspaces.iter().map(|w| w.name.as_str()).collect();
+    workspaces.push(NOWHERE);
+    for who in principals(keys) {
+        let p = principal(&who);
+        for ws in &workspaces {
+            for &scope in Scope::ALL {
+                let engine = platform.check(&p, ws, scope);
+                let expect = model.check(&who, ws, scope.name());
+                prop_assert_eq!(
+                    engine.allowed,
+                    expect.allowed,
+                    "principal {}, workspace `{}`, scope `{}`: engine allowed={} ({}); model expects allowed={} ({})\nafter operations: {:#?}",
+                    p,
+                    ws,
+                    scope,
+                    engine.allowed,
+                    engine.reason,
+                    expect.allowed,
+                    expect.why,
+                    trace
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Asserts the engine keeps the keys the model keeps: revocation marks a key, deleting its
+/// owner deletes a personal key (SPEC RB-4, UA-2). Listed by someone holding `user.write`.
+fn assert_same_keys(
+    platform: &Platform,
+    model: &Model,
+    spec: &TenantSpec,
+    keys: &[KeyRef],
+    trace: &[String],
+) -> Result<(), TestCaseError> {
+    for ws in &spec.workspaces {
+        let Some(admin) = principals(keys)
+            .into_iter()
+            .find(|who| model.check(who, &ws.name, "user.write").allowed)
+        else {
+            continue;
+        };
+        let listed = platform
+            .list_keys(&principal(&admin), &ws.name)
+            .map_err(|e| TestCaseError::fail(format!("list_keys as {admin:?}: {e}")))?;
+        let engine: BTreeMap<String, bool> =
+            listed.into_iter().map(|k| (k.id, k.revoked)).collect();
+        prop_assert_eq!(
+            &engine,
+            &model.keys_in(&ws.name),
+            "keys of `{}` (id -> revoked): engine vs model\nafter operations: {:#?}",
+            &ws.name,
+            trace
+        );
+    }
+    Ok(())
+}
+
+/// 256 cases take a few seconds in a debug build; fewer rarely reach the longer chains (a
+/// personal key, then its owner's SSO denial or deletion, then a check). `PROPTEST_CASES`
+/// overrides, for deeper runs.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(256)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    /// The engine's fast path agrees with the model on every decision, after any sequence of
+    /// SSO logins, key creations and revocations, deletions and role changes.
+    #[test]
+    fn engine_agrees_with_model((spec, ops) in access_model::scenario()) {
+        let platform = platform_with(&spec);
+        let mut model = Model::from_spec(&spec);
+        let mut keys: Vec<KeyRef> = Vec::new();
+        let mut trace: Vec<String> = Vec::new();
+        assert_agreement(&platform, &model, &spec, &keys, &trace)?;
+        for op in &ops {
+            let action = access_model::resolve(op, &spec, &keys, &model);
+            let created = apply_both(&platform, &mut model, &action, &trace)?;
+            trace.push(match &created {
+                Some(id) => format!("{action:?} -> key {id}"),
+                None => format!("{action:?}"),
+            });
+            if let (
+                Some(id),
+                Action::CreateKey {
+                    ws,
+                    actor,
+                    service_role,
+                    ..
+                },
+            ) = (created, &action)
+            {
+                keys.push(KeyRef {
+                    id,
+                    ws: ws.clone(),
+                    creator: actor.clone(),
+                    personal: service_role.is_none(),
+                });
+            }
+            // After every step, not only at the end: a transient wrong state is a bug too.
+            assert_agreement(&platform, &model, &spec, &keys, &trace)?;
+            assert_same_keys(&platform, &model, &spec, &keys, &trace)?;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The model against the SPEC directly, on hand-made tenants.
+
+fn hand_made(rules: &[(&str, &str, &str)]) -> TenantSpec {
+    use flowhost::tenant::{MemberSpec, RoleSpec, RuleSpec, WorkspaceSpec};
+    let member = |email: &str, role: &str, break_glass| MemberSpec {
+        email: email.into(),
+        role: role.into(),
+        break_glass,
+    };
+    TenantSpec {
+        organization: "hand".into(),
+        workspaces: vec![
+            WorkspaceSpec {
+                name: "soc".into(),
+                sso_only: true,
+                idps: vec!["okta".into()],
+                custom_roles: vec![RoleSpec {
+                    name: "analyst".into(),
+                    scopes: vec!["case.read".into(), "case.write".into()],
+                }],
+                members: vec![
+                    member("Owner@Acme.test", "owner", true),
+                    member("ops@acme.test", "operator", false),
+                ],
+                groups: vec![],
+                claim_rules: rules
+                    .iter()
+                    .map(|(claim, value, role)| RuleSpec {
+                        claim: (*claim).into(),
+                        value: (*value).into(),
+                        role: (*role).into(),
+                    })
+                    .collect(),
+            },
+            WorkspaceSpec {
+                name: "lab".into(),
+                sso_only: false,
+                idps: vec![],
+                custom_roles: vec![RoleSpec {
+                    name: "analyst".into(),
+                    scopes: vec!["audit.read".into()],
+                }],
+                members: vec![
+                    member("ops@acme.test", "owner", false),
+                    member("owner@acme.test", "analyst", false),
+                ],
+                groups: vec![],
+                claim_rules: vec![],
+            },
+        ],
+    }
+}
+
+fn claims(email: &str, groups: &[&str], dept: Option<&str>) -> Claims {
+    let mut c = Claims::new();
+    c.insert("email".into(), ClaimValue::One(email.into()));
+    c.insert(
+        "groups".into(),
+        ClaimValue::Many(groups.iter().map(|g| (*g).into()).collect()),
+    );
+    if let Some(d) = dept {
+        c.insert("dept".into(), ClaimValue::One(d.into()));
+    }
+    c
+}
+
+fn sso(email: &str) -> Who {
+    Who::Sso(email.into())
+}
+
+fn local(email: &str) -> Who {
+    Who::Local(email.into())
+}
+
+#[test]
+fn model_first_matching_rule_wins_and_reranking_changes_the_outcome() {
+    // SPEC SSO-2: both rules match; the higher-ranked one decides.
+    let both = claims("Newbie@acme.test", &["soc"], Some("eng"));
+    let mut model = Model::from_spec(&hand_made(&[
+        ("groups", "soc", "operator"),
+        ("dept", "eng", "viewer"),
+    ]));
+    let effects = model.sso_login("okta", &both).expect("okta is trusted");
+    assert_eq!(effects["soc"], (Outcome::Member, Some("operator".into())));
+    assert!(
+        model
+            .check(&sso("newbie@acme.test"), "soc", "playbook.execute")
+            .allowed
+    );
+
+    let mut model = Model::from_spec(&hand_made(&[
+        ("dept", "eng", "viewer"),
+        ("groups", "soc", "operator"),
+    ]));
+    model.sso_login("okta", &both).expect("okta is trusted");
+    assert!(
+        !model
+            .check(&sso("newbie@acme.test"), "soc", "playbook.execute")
+            .allowed
+    );
+    assert!(
+        model
+            .check(&sso("newbie@acme.test"), "soc", "playbook.get")
+            .allowed
+    );
+
+    // A string claim matches only that exact string; a list matches if it contains it.
+    let mut model = Model::from_spec(&hand_made(&[("dept", "eng", "viewer")]));
+    let effects = model
+        .sso_login(
+            "okta",
+            &claims("x@acme.test", &["eng"], Some("engineering")),
+        )
+        .expect("trusted");
+    assert_eq!(effects["soc"].0, Outcome::Denied);
+    // An IdP nobody trusts admits nobody.
+    assert!(model.sso_login("entra", &both).is_none());
+}
+
+#[test]
+fn model_sso_outcomes_membership_and_sign_in() {
+    let spec = hand_made(&[
+        ("groups", "admins", "owner"),
+        ("groups", "vendors", "external"),
+        ("groups", "soc", "analyst"),
+    ]);
+    let mut model = Model::from_spec(&spec);
+
+    // SPEC RB-2: `analyst` means different scopes in each workspace.
+    assert!(
+        model
+            .check(&local("OWNER@acme.test"), "lab", "audit.read")
+            .allowed
+    );
+    assert!(
+        !model
+            .check(&local("owner@acme.test"), "lab", "case.read")
+            .allowed
+    );
+    // SPEC SSO-4: SSO-only refuses local sign-in, except to break-glass members.
+    assert!(
+        model
+            .check(&local("owner@acme.test"), "soc", "user.write")
+            .allowed
+    );
+    assert!(
+        !model
+            .check(&local("ops@acme.test"), "soc", "case.read")
+            .allowed
+    );
+    assert!(
+        model
+            .check(&local("ops@acme.test"), "lab", "user.write")
+            .allowed
+    );
+    // SPEC SSO-4: acting via SSO needs an SSO login as a member.
+    assert!(
+        !model
+            .check(&sso("ops@acme.test"), "soc", "case.read")
+            .allowed
+    );
+
+    // SPEC SSO-3: a match replaces the role of an invited member.
+    model.sso_login("okta", &claims("ops@acme.test", &["soc"], None));
+    assert!(
+        model
+            .check(&sso("ops@acme.test"), "soc", "case.write")
+            .allowed
+    );
+    assert!(
+        !model
+            .check(&sso("ops@acme.test"), "soc", "playbook.execute")
+            .allowed
+    );
+    // ...only in the workspaces trusting the IdP.
+    assert!(
+        model
+            .check(&local("ops@acme.test"), "lab", "user.write")
+            .allowed
+    );
+
+    // SPEC ID-3: `external` admits without membership or scopes.
+    model.sso_login("okta", &claims("ops@acme.test", &["vendors", "soc"], None));
+    assert!(
+        !model
+            .check(&sso("ops@acme.test"), "soc", "interaction.submit")
+            .allowed
+    );
+    assert!(
+        !model
+            .check(&local("ops@acme.test"), "soc", "case.read")
+            .allowed
+    );
+
+    // SPEC SSO-5 with UA-3: the last owner keeps the membership but loses all access.
+    let effects = model
+        .sso_login("okta", &claims("owner@acme.test", &["nobody"], None))
+        .expect("trusted");
+    assert_eq!(effects["soc"], (Outcome::Denied, Some("owner".into())));
+    assert!(
+        !model
+            .check(&local("owner@acme.test"), "soc", "user.write")
+            .allowed
+    );
+    assert!(
+        !model
+            .check(&sso("owner@acme.test"), "soc", "user.write")
+            .allowed
+    );
+    // A new SSO login as a member restores it.
+    model.sso_login("okta", &claims("owner@acme.test", &["admins"], None));
+    assert!(
+        model
+            .check(&sso("owner@acme.test"), "soc", "user.write")
+            .allowed
+    );
+    assert!(
+        model
+            .check(&local("owner@acme.test"), "soc", "user.write")
+            .allowed
+    );
+}
+
+#[test]
+fn model_keys_follow_their_owner_or_their_role() {
+    let mut model = Model::from_spec(&hand_made(&[("groups", "soc", "viewer")]));
+    let owner = local("owner@acme.test");
+    let key = |id: &str| Who::Key(id.into());
+    // SPEC RB-4: an operator has apikey.write; a service key needs an Owner and a role here.
+    assert!(model.create_key(&local("ops@acme.test"), "lab", None, None, "p1"));
+    assert!(!model.create_key(&local("ops@acme.test"), "soc", None, None, "p0"));
+    assert!(!model.create_key(&owner, "lab", Some("viewer"), None, "s0"));
+    assert!(model.create_key(&owner, "soc", Some("operator"), None, "s1"));
+    assert!(!model.create_key(&owner, "soc", Some("external"), None, "s2"));
+    assert!(model.create_key(&owner, "soc", Some("viewer"), Some(-60), "s3"));
+
+    // A personal key acts with its owner's current role, in its own workspace only.
+    assert!(model.check(&key("p1"), "lab", "user.write").allowed);
+    assert!(!model.check(&key("p1"), "soc", "case.read").allowed);
+    assert!(model.set_user_role(&local("ops@acme.test"), "lab", "owner@acme.test", "owner"));
+    assert!(model.set_user_role(&owner, "lab", "ops@acme.test", "viewer"));
+    assert!(!model.check(&key("p1"), "lab", "apikey.write").allowed);
+    assert!(model.check(&key("p1"), "lab", "case.read").allowed);
+    // SPEC UA-2: deleting its owner deletes the key; SPEC UA-3: the last owner stays.
+    assert!(model.delete_user(&owner, "lab", "OPS@acme.test"));
+    assert!(!model.check(&key("p1"), "lab", "case.read").allowed);
+    assert!(model.keys_in("lab").is_empty());
+    assert!(!model.delete_user(&owner, "lab", "owner@acme.test"));
+
+    // A service key carries its own role; expired and revoked keys deny; a key is revoked in
+    // its own workspace only.
+    assert!(model.check(&key("s1"), "soc", "playbook.execute").allowed);
+    assert!(!model.check(&key("s3"), "soc", "case.read").allowed);
+    assert!(model.revoke_key(&owner, "soc", "s1"));
+    assert!(!model.check(&key("s1"), "soc", "playbook.execute").allowed);
+    assert!(!model.revoke_key(&owner, "lab", "s3"));
+}
+
+#[test]
+fn model_sso_logins_and_personal_keys() {
+    let mut model = Model::from_spec(&hand_made(&[("groups", "soc", "operator")]));
+    let key = |id: &str| Who::Key(id.into());
+    let soc = |groups: &[&str], email: &str| claims(email, groups, None);
+    model.sso_login("okta", &soc(&["soc"], "ops@acme.test"));
+    assert!(model.create_key(&sso("ops@acme.test"), "soc", None, None, "p1"));
+    // SSO-only does not apply to keys (SPEC RB-4).
+    assert!(model.check(&key("p1"), "soc", "case.write").allowed);
+    // Losing the membership at an SSO login removes the personal keys, as deletion does: a
+    // later login as a member does not bring them back (commit 78a7304).
+    model.sso_login("okta", &soc(&[], "ops@acme.test"));
+    assert!(!model.check(&key("p1"), "soc", "case.read").allowed);
+    model.sso_login("okta", &soc(&["soc"], "ops@acme.test"));
+    assert!(!model.check(&key("p1"), "soc", "case.read").allowed);
+    assert!(model.keys_in("soc").is_empty());
+
+    // The last owner keeps the membership and the key through a denied login, but the key
+    // acts for nobody while the latest outcome is "denied" (SPEC SSO-5, UA-3, RB-4).
+    let owner = local("owner@acme.test");
+    assert!(model.create_key(&owner, "soc", None, None, "p2"));
+    model.sso_login("okta", &soc(&["nobody"], "owner@acme.test"));
+    assert!(!model.check(&key("p2"), "soc", "case.read").allowed);
+    assert_eq!(model.keys_in("soc").len(), 1);
+    model.sso_login("okta", &soc(&["soc"], "owner@acme.test"));
+    // Matched `operator`, but the last owner is not demoted (SPEC UA-3).
+    assert!(model.check(&key("p2"), "soc", "user.write").allowed);
+}
+
+#[test]
+fn model_catalogue_matches_the_engine_scope_names() {
+    let engine: Vec<&str> = Scope::ALL.iter().map(|s| s.name()).collect();
+    assert_eq!(engine, access_model::CATALOGUE);
+}
