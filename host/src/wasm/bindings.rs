@@ -8,4 +8,4 @@ wasmtime::component::bindgen!({
     world: "step",
 });
 
-pub use flowhost::step::{access, cases, events, log, types};
+pub use self::flowhost::step::{access, cases, events, log, types};
