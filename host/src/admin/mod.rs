@@ -67,6 +67,19 @@ pub(crate) fn member_role(
     Ok(role.map(|r| RoleName::parse(&r)))
 }
 
+/// The user id and role of `email`, who must be a member of workspace `ws`.
+pub(crate) fn existing_member(
+    tx: &Transaction<'_>,
+    ws: i64,
+    ws_name: &str,
+    email: &Email,
+) -> Result<(i64, RoleName), HostError> {
+    let not_member = || HostError::NotFound(format!("{email} is not a member of `{ws_name}`"));
+    let user = user_id(tx, email)?.ok_or_else(not_member)?;
+    let role = member_role(tx, ws, user)?.ok_or_else(not_member)?;
+    Ok((user, role))
+}
+
 /// Members holding the built-in Owner role (counted in the transaction, not the index).
 pub(crate) fn owner_count(tx: &Transaction<'_>, ws: i64) -> Result<i64, HostError> {
     tx.query_row(

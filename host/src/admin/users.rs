@@ -10,7 +10,9 @@ use crate::platform::{Platform, internal};
 use crate::principal::Principal;
 use crate::services::HostError;
 
-use super::{email, ensure_user, existing_role, member_role, owner_count, user_id, workspace_id};
+use super::{
+    email, ensure_user, existing_member, existing_role, member_role, owner_count, workspace_id,
+};
 
 /// A member as listed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -92,9 +94,7 @@ impl Platform {
         let email = email(raw_email)?;
         self.write(|tx| {
             let ws = workspace_id(tx, workspace)?;
-            let not_member = || HostError::NotFound(format!("{email} is not a member of `{workspace}`"));
-            let user = user_id(tx, &email)?.ok_or_else(not_member)?;
-            let role = member_role(tx, ws, user)?.ok_or_else(not_member)?;
+            let (user, role) = existing_member(tx, ws, workspace, &email)?;
             if role.is_owner() && owner_count(tx, ws)? <= 1 {
                 return Err(HostError::Conflict(format!(
                     "{email} is the last Owner of `{workspace}` and cannot be deleted (SPEC UA-3)"
@@ -125,10 +125,7 @@ impl Platform {
         self.write(|tx| {
             let ws = workspace_id(tx, workspace)?;
             let new = existing_role(tx, ws, workspace, role)?;
-            let not_member =
-                || HostError::NotFound(format!("{email} is not a member of `{workspace}`"));
-            let user = user_id(tx, &email)?.ok_or_else(not_member)?;
-            let old = member_role(tx, ws, user)?.ok_or_else(not_member)?;
+            let (user, old) = existing_member(tx, ws, workspace, &email)?;
             if old == new {
                 return Ok(());
             }
