@@ -55,10 +55,12 @@ pub fn record(
     details: serde_json::Value,
 ) -> Result<(), HostError> {
     let (name, kind) = actor.name_and_kind();
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO audit_log (at, actor, actor_kind, workspace, action, target, details)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
             clock::now_unix(),
             name,
             kind,
@@ -66,8 +68,8 @@ pub fn record(
             action,
             target,
             details.to_string()
-        ],
-    )
+        ])
+    })
     .map_err(internal)?;
     Ok(())
 }

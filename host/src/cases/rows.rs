@@ -33,9 +33,11 @@ fn severity_of(code: i64) -> Severity {
 /// Case `id` with its reviewers and collaborators, if it exists.
 pub fn load(conn: &Connection, id: i64) -> rusqlite::Result<Option<CaseRow>> {
     let row = conn
-        .query_row(
+        .prepare_cached(
             "SELECT workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at
              FROM cases WHERE id = ?1",
+        )?
+        .query_row(
             [id],
             |r| {
                 let fields: String = r.get(8)?;

@@ -133,7 +133,8 @@ impl Platform {
         self.transact(|tx| {
             if let Some(key) = idempotency_key {
                 let existing: Option<(i64, i64)> = tx
-                    .query_row("SELECT id, workspace_id FROM cases WHERE idempotency_key = ?1", params![key], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .prepare_cached("SELECT id, workspace_id FROM cases WHERE idempotency_key = ?1")
+                    .and_then(|mut stmt| stmt.query_row(params![key], |r| Ok((r.get(0)?, r.get(1)?))))
                     .optional()
                     .map_err(internal)?;
                 if let Some((_, other)) = existing.filter(|(_, w)| *w != ws) {
@@ -147,12 +148,9 @@ impl Platform {
                 }
             }
             let now = clock::now_micros();
-            tx.execute(
-                "INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
-                params![ws, title, input.description, severity_code(input.severity), state, caller.principal.email().map(Email::to_string),
-                    assignee, mode == AccessMode::Restricted, fields.to_string(), now, idempotency_key],
-            )
+            tx.prepare_cached("INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)").and_then(|mut stmt| stmt.execute(params![ws, title, input.description, severity_code(input.severity), state, caller.principal.email().map(Email::to_string),
+                    assignee, mode == AccessMode::Restricted, fields.to_string(), now, idempotency_key]))
             .map_err(internal)?;
             let id = tx.last_insert_rowid();
             let people = assignee.iter().map(|a| (a, "assignee")).chain(reviewers.iter().map(|r| (r, "reviewer"))).chain(collaborators.iter().map(|c| (c, "collaborator")));
@@ -357,10 +355,16 @@ fn apply_restrictions(
     added: &[String],
     removed: &[String],
 ) -> Result<(), HostError> {
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE cases SET restricted = ?2, updated_at = max(updated_at + 1, ?3) WHERE id = ?1",
-        params![id, mode == AccessMode::Restricted, clock::now_micros()],
     )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            id,
+            mode == AccessMode::Restricted,
+            clock::now_micros()
+        ])
+    })
     .map_err(internal)?;
     for email in added {
         rows::add_person(tx, id, ws, email, "collaborator").map_err(internal)?;

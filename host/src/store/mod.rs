@@ -44,6 +44,8 @@ impl Db {
 
     fn init(mut conn: Connection) -> anyhow::Result<Self> {
         conn.busy_timeout(Duration::from_secs(5))?;
+        // Room for every statement on the hot paths (runs, journal, cases, audit, events).
+        conn.set_prepared_statement_cache_capacity(128);
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;

@@ -72,11 +72,8 @@ impl Platform {
     /// Records a new run as running; returns its id.
     pub fn start_run(&self, run: &NewRun<'_>) -> Result<i64, HostError> {
         self.transact(|tx| {
-            tx.execute(
-                "INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at)
-                 VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7)",
-                params![run.workflow, run.workspace, run.principal, run.event.to_string(), run.definition, run.source, clock::now_unix()],
-            )
+            tx.prepare_cached("INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at)
+                 VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7)").and_then(|mut stmt| stmt.execute(params![run.workflow, run.workspace, run.principal, run.event.to_string(), run.definition, run.source, clock::now_unix()]))
             .map_err(internal)?;
             Ok(tx.last_insert_rowid())
         })
@@ -137,10 +134,7 @@ impl Platform {
         error: Option<&str>,
     ) -> Result<(), HostError> {
         self.transact(|tx| {
-            tx.execute(
-                "UPDATE runs SET status = ?2, exit_status = ?3, output = ?4, error = ?5, finished_at = ?6 WHERE id = ?1",
-                params![run, status.as_str(), exit_status, output.map(|o| o.to_string()), error, clock::now_unix()],
-            )
+            tx.prepare_cached("UPDATE runs SET status = ?2, exit_status = ?3, output = ?4, error = ?5, finished_at = ?6 WHERE id = ?1").and_then(|mut stmt| stmt.execute(params![run, status.as_str(), exit_status, output.map(|o| o.to_string()), error, clock::now_unix()]))
             .map_err(internal)?;
             Ok(())
         })
