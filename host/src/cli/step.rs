@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use flowhost::platform::Platform;
-use flowhost::principal::{Caller, Email, Principal};
+use flowhost::principal::Caller;
 use flowhost::services::HostServices;
 use flowhost::store::{Db, ExecutionRecord};
 use flowhost::wasm::{EngineSettings, StepExecution, StepLimits, StepRuntime};
 
 use super::Reported;
+use super::acting::Acting;
 use super::input::json_arg;
 
 #[derive(Subcommand)]
@@ -30,9 +31,9 @@ pub struct RunArgs {
     /// The workspace the step acts in.
     #[arg(long, default_value = "default")]
     workspace: String,
-    /// The principal the step's host calls act as.
-    #[arg(long = "as", value_name = "EMAIL")]
-    as_email: Option<String>,
+    /// Who the step's host calls act as.
+    #[command(flatten)]
+    acting: Acting,
     /// Memory cap in MiB.
     #[arg(long, default_value_t = 64)]
     memory_mb: usize,
@@ -52,10 +53,7 @@ pub fn run(db_path: &Path, cmd: StepCommand) -> anyhow::Result<()> {
 
 fn run_step(db_path: &Path, args: RunArgs) -> anyhow::Result<()> {
     let input = json_arg("input", &args.input)?;
-    let principal = match &args.as_email {
-        Some(raw) => Principal::local(Email::parse(raw).map_err(anyhow::Error::msg)?),
-        None => Principal::Anonymous,
-    };
+    let principal = args.acting.principal()?;
     let settings = EngineSettings::default();
     let limits = StepLimits {
         memory_bytes: args

@@ -204,12 +204,15 @@ impl Engine {
             principal,
             cause: Some(Cause { run, depth }),
         };
+        // Only a run with journaled steps replays; a fresh run skips the lookup per step.
+        let replay = self.platform.has_journal(run).unwrap_or(true);
         let exec = Exec {
             engine: self,
             run,
             caller,
             observer,
             depth: 0,
+            replay,
         };
         let mut ctx = json!({ "event": event, "vars": workflow.vars, "steps": {} });
         let (status, exit_status, output, error) = match exec.steps(&workflow.steps, &mut ctx, "") {
@@ -254,6 +257,8 @@ struct Exec<'a> {
     caller: Caller,
     observer: &'a dyn Observer,
     depth: usize,
+    /// Whether finished steps may be in the journal (a resumed run).
+    replay: bool,
 }
 
 impl Exec<'_> {
@@ -396,10 +401,14 @@ impl Exec<'_> {
             message,
         };
         let platform = &self.engine.platform;
-        if let Some(output) = platform
-            .journaled_output(self.run, key)
-            .map_err(|e| fail(e.to_string()))?
-        {
+        let journaled = if self.replay {
+            platform
+                .journaled_output(self.run, key)
+                .map_err(|e| fail(e.to_string()))?
+        } else {
+            None
+        };
+        if let Some(output) = journaled {
             self.observer
                 .step_finished(key, &Ok(output.clone()), Duration::ZERO, true);
             return Ok(output);
@@ -620,6 +629,7 @@ impl Exec<'_> {
             caller: self.caller.clone(),
             observer: self.observer,
             depth: self.depth + 1,
+            replay: self.replay,
         };
         match child.steps(&inner.steps, &mut inner_ctx, &format!("{key}/"))? {
             Flow::Exit { output, .. } => Ok(output),

@@ -108,6 +108,15 @@ impl Platform {
         })
     }
 
+    /// Whether `run` has any journaled step.
+    pub fn has_journal(&self, run: i64) -> Result<bool, HostError> {
+        let db = self.db();
+        db.conn()
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM run_steps WHERE run_id = ?1)")
+            .and_then(|mut stmt| stmt.query_row([run], |r| r.get(0)))
+            .map_err(internal)
+    }
+
     /// The journaled output of a step that succeeded in `run`, if any.
     pub fn journaled_output(
         &self,
