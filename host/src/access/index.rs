@@ -343,6 +343,46 @@ impl AccessIndex {
         }
     }
 
+    /// Where a person, signed in `via`, stands in `workspace`: the input of Interaction Flow
+    /// decisions (SPEC IX-4, IX-5). The same rules as [`AccessIndex::check`] decide membership,
+    /// so an SSO denial or an SSO-only refusal holds here too.
+    pub fn standing(&self, workspace: &str, email: &Email, via: SignIn) -> Standing {
+        let Some(&(slot, sso_only)) = self.ws_slots.get(workspace) else {
+            return Standing::Nothing(Reason::UnknownWorkspace(workspace.to_owned()));
+        };
+        let grant = self.grant(slot, email);
+        match acting_grant(grant, sso_only, via) {
+            Ok(grant) => {
+                let role = self.roles[grant.role as usize].clone();
+                if grant.flags & ROLE_GONE != 0 {
+                    Standing::Nothing(Reason::RoleGone(role))
+                } else {
+                    Standing::Member {
+                        role,
+                        scopes: grant.scopes,
+                    }
+                }
+            }
+            Err(NoMembership::External) => Standing::External(via),
+            Err(why) => Standing::Nothing(why.reason(email, workspace)),
+        }
+    }
+
+    /// The sign-in a person would use in `workspace`: SSO if their latest SSO login there
+    /// admitted them (as member or external), else local.
+    pub fn usual_sign_in(&self, workspace: &str, email: &Email) -> SignIn {
+        let flags = self
+            .ws_slots
+            .get(workspace)
+            .and_then(|&(slot, _)| self.grant(slot, email))
+            .map_or(0, |g| g.flags);
+        if flags & (SSO_MEMBER | SSO_EXTERNAL) != 0 {
+            SignIn::Sso
+        } else {
+            SignIn::Local
+        }
+    }
+
     fn check_key(&self, slot: u32, workspace: &str, id: &str, scope: Scope) -> AccessDecision {
         let deny = AccessDecision::deny;
         let Some(key) = self.keys.get(id) else {
@@ -396,6 +436,17 @@ impl AccessIndex {
         }
         grant_or_missing(role, grant.scopes, scope, key)
     }
+}
+
+/// Where a person stands in a workspace (see [`AccessIndex::standing`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// An acting member with this role and its scopes.
+    Member { role: RoleName, scopes: ScopeSet },
+    /// An external SSO identity (SPEC ID-3), presenting itself through this sign-in.
+    External(SignIn),
+    /// Neither: why not (not a member, denied by SSO, SSO-only, ...).
+    Nothing(Reason),
 }
 
 /// Why a person has no acting membership, before names are attached.

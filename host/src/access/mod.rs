@@ -3,11 +3,13 @@
 
 pub mod decision;
 pub mod explain;
+pub mod flow;
 pub mod index;
 pub mod role;
 pub mod scope;
 
 pub use decision::{AccessDecision, Reason};
-pub use index::{AccessIndex, KeyKind, Member, Source, SsoOutcome, WorkspaceAccess};
+pub use flow::{ExternalSso, FlowAccess, FlowDecision, FlowReason, WorkspaceUsers};
+pub use index::{AccessIndex, KeyKind, Member, Source, SsoOutcome, Standing, WorkspaceAccess};
 pub use role::{BuiltinRole, RoleName};
 pub use scope::{Scope, ScopeSet};

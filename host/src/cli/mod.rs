@@ -4,9 +4,11 @@ mod access;
 mod acting;
 mod cases;
 mod input;
+mod interact;
 mod keys;
 mod run;
 mod serve;
+mod share;
 mod sso;
 mod step;
 mod tenant;
@@ -91,6 +93,12 @@ enum Command {
     /// API keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Interactions: list, show and answer them; start Interaction Flows (SPEC IX).
+    #[command(subcommand)]
+    Interact(interact::InteractCommand),
+    /// Share workflows and Interaction Flows to other workspaces (SPEC SH).
+    #[command(subcommand)]
+    Share(share::ShareCommand),
     /// Read the audit log (needs audit.read).
     Audit {
         #[arg(long)]
@@ -157,6 +165,8 @@ pub fn main() -> ExitCode {
         Command::Groups(cmd) => users::groups(&cli.db, cmd),
         Command::Sso(cmd) => sso::run(&cli.db, cmd),
         Command::Keys(cmd) => keys::keys(&cli.db, cmd),
+        Command::Interact(cmd) => interact::run(&cli.db, cmd),
+        Command::Share(cmd) => share::run(&cli.db, cmd),
         Command::Audit {
             workspace,
             since,

@@ -17,8 +17,20 @@ use super::input::json_arg;
 
 #[derive(clap::Args)]
 pub struct RunArgs {
-    /// The workflow definition.
-    file: PathBuf,
+    /// The workflow definition (or --published NAME --workspace WS).
+    #[arg(required_unless_present = "published")]
+    file: Option<PathBuf>,
+    /// Run the latest published revision of this workflow, or one shared to --workspace.
+    #[arg(
+        long,
+        value_name = "NAME",
+        conflicts_with = "file",
+        requires = "workspace"
+    )]
+    published: Option<String>,
+    /// The workspace of --published.
+    #[arg(long)]
+    workspace: Option<String>,
     #[command(flatten)]
     acting: Acting,
     /// The event the run sees as `$.event`: JSON or @FILE.
@@ -50,7 +62,7 @@ pub enum RunsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Resume an interrupted run (journaled steps are replayed, not re-executed).
+    /// Resume an interrupted or waiting run (journaled steps are replayed, not re-executed).
     Resume {
         run: i64,
         #[arg(long = "steps", value_name = "DIR")]
@@ -61,7 +73,7 @@ pub enum RunsCommand {
 }
 
 /// Prints one line per step as it finishes.
-struct Trace;
+pub(super) struct Trace;
 
 impl Observer for Trace {
     fn step_finished(
@@ -80,6 +92,10 @@ impl Observer for Trace {
             ),
         }
     }
+
+    fn step_waiting(&self, key: &str, interaction: i64) {
+        println!("  ⏸ {key:<32} waiting for interaction {interaction}");
+    }
 }
 
 pub(super) fn engine(db: &Path, steps: Vec<PathBuf>) -> anyhow::Result<Engine> {
@@ -90,10 +106,13 @@ pub(super) fn engine(db: &Path, steps: Vec<PathBuf>) -> anyhow::Result<Engine> {
 }
 
 pub fn run(db: &Path, args: RunArgs) -> anyhow::Result<()> {
-    let origin = args.file.display().to_string();
-    let text = std::fs::read_to_string(&args.file)
-        .map_err(|e| anyhow::anyhow!("cannot read {origin}: {e}"))?;
-    let resolver = Resolver::for_file(&args.file, args.steps.clone());
+    let (Some(file), None) = (&args.file, &args.published) else {
+        return run_published(db, args);
+    };
+    let origin = file.display().to_string();
+    let text =
+        std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read {origin}: {e}"))?;
+    let resolver = Resolver::for_file(file, args.steps.clone());
     let workflow = workflow::parse(&origin, &text, &resolver).map_err(|errors| {
         for e in &errors {
             eprintln!("error: {e}");
@@ -127,8 +146,29 @@ pub fn run(db: &Path, args: RunArgs) -> anyhow::Result<()> {
     first
 }
 
+/// `flowhost run --published NAME --workspace WS`.
+fn run_published(db: &Path, args: RunArgs) -> anyhow::Result<()> {
+    let (Some(name), Some(workspace)) = (&args.published, &args.workspace) else {
+        anyhow::bail!("name a definition file, or --published NAME --workspace WS");
+    };
+    let event = json_arg("event", &args.event)?;
+    let engine = engine(db, args.steps.clone())?;
+    let principal = args.acting.principal()?;
+    if !args.json {
+        println!("▶ {name} in {workspace} as {principal}");
+    }
+    let observer: &dyn Observer = if args.json { &workflow::Quiet } else { &Trace };
+    let started = Instant::now();
+    let outcome = engine.run_published(principal, workspace, name, event, observer)?;
+    let first = report(&outcome, started.elapsed(), args.json);
+    if !args.no_triggers {
+        drain(&engine, args.json)?;
+    }
+    first
+}
+
 /// Runs whatever pending events trigger, reporting each run.
-fn drain(engine: &Engine, json: bool) -> anyhow::Result<()> {
+pub(super) fn drain(engine: &Engine, json: bool) -> anyhow::Result<()> {
     let observer: &dyn Observer = if json { &workflow::Quiet } else { &Trace };
     for outcome in engine.dispatch_triggers(observer)? {
         if !json {
@@ -153,7 +193,7 @@ pub fn dispatch(db: &Path, steps: Vec<PathBuf>, json: bool) -> anyhow::Result<()
     drain(&engine(db, steps)?, json)
 }
 
-fn report(outcome: &RunOutcome, elapsed: Duration, json: bool) -> anyhow::Result<()> {
+pub(super) fn report(outcome: &RunOutcome, elapsed: Duration, json: bool) -> anyhow::Result<()> {
     if json {
         print_json(outcome)?;
     } else {
@@ -170,6 +210,13 @@ fn report(outcome: &RunOutcome, elapsed: Duration, json: bool) -> anyhow::Result
         );
         if !outcome.output.is_null() {
             println!("output: {}", outcome.output);
+        }
+        if !outcome.waiting_on.is_empty() {
+            let ids: Vec<String> = outcome.waiting_on.iter().map(ToString::to_string).collect();
+            println!(
+                "waiting for interaction {} (flowhost interact show ID --as EMAIL)",
+                ids.join(", ")
+            );
         }
     }
     match (&outcome.status, &outcome.error) {

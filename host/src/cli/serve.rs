@@ -1,5 +1,5 @@
 //! `flowhost serve`: the long-running host. It resumes runs an earlier process left unfinished,
-//! then keeps starting the runs that new events trigger, several at a time, until SIGINT or
+//! then keeps firing interaction timeouts and starting the runs that new events trigger, several at a time, until SIGINT or
 //! SIGTERM; a run in flight finishes before the process exits.
 
 use std::path::{Path, PathBuf};
@@ -26,6 +26,15 @@ pub fn serve(db: &Path, steps: Vec<PathBuf>, poll: Duration, once: bool) -> anyh
         resume_interrupted(&engine).await?;
         loop {
             // Dispatch on a blocking thread: runs do SQLite and wasm work.
+            let e = engine.clone();
+            let resumed = tokio::task::spawn_blocking(move || e.fire_timeouts(&Quiet)).await??;
+            for o in &resumed {
+                eprintln!(
+                    "timed-out interaction resumed run {}: {}",
+                    o.run_id,
+                    o.status.as_str()
+                );
+            }
             let e = engine.clone();
             let outcomes =
                 tokio::task::spawn_blocking(move || e.dispatch_triggers(&Quiet)).await??;

@@ -3,17 +3,38 @@
 
 use crate::access::{AccessDecision, Reason, Scope};
 use crate::platform::Platform;
-use crate::principal::Caller;
+use crate::principal::{Caller, Email, Principal};
 
 use super::HostError;
 use super::access::{AccessApi, Decision};
 
 impl AccessApi for Platform {
-    fn check_flow_access(&self, _: &Caller, flow: &str, _: &str) -> Result<Decision, HostError> {
-        // Interaction Flows arrive with the Interactions work; until then no flow exists.
-        Ok(Decision::deny(format!(
-            "there is no Interaction Flow `{flow}` (default deny, SPEC RB-3)"
-        )))
+    /// The same decision `flowhost interact start` makes for `email`, signed in the way they
+    /// sign in to the caller's workspace (SPEC IX-4).
+    fn check_flow_access(
+        &self,
+        caller: &Caller,
+        flow: &str,
+        email: &str,
+    ) -> Result<Decision, HostError> {
+        let email = Email::parse(email).map_err(HostError::Invalid)?;
+        let Some(entry) = self.interaction_flow(&caller.workspace, flow)? else {
+            return Ok(Decision::deny(format!(
+                "there is no Interaction Flow `{flow}` in `{}` (default deny, SPEC RB-3)",
+                caller.workspace
+            )));
+        };
+        let index = self.index();
+        let via = index.usual_sign_in(&caller.workspace, &email);
+        let decision = index.check_flow(
+            &Principal::User { email, via },
+            &caller.workspace,
+            &entry.access,
+        );
+        Ok(Decision {
+            allowed: decision.allowed,
+            reason: decision.reason.to_string(),
+        })
     }
 
     fn has_scope(&self, caller: &Caller, scope: &str) -> Decision {

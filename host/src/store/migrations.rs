@@ -256,6 +256,50 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     CREATE UNIQUE INDEX runs_once_per_event ON runs (trigger_event, workflow) WHERE trigger_event IS NOT NULL;
     "#,
     ),
+    (
+        6,
+        "interactions (human input) and sharing between workspaces",
+        r#"
+    -- One row per interaction a run waits on (SPEC IX-8): the form, who may answer (resolved
+    -- when it opened), the deadline, and the single response or the timeout.
+    CREATE TABLE interactions (
+        id              INTEGER PRIMARY KEY,
+        run_id          INTEGER NOT NULL REFERENCES runs(id),
+        step_key        TEXT NOT NULL,
+        workspace       TEXT NOT NULL,
+        workflow        TEXT NOT NULL,
+        title           TEXT NOT NULL,
+        form            TEXT NOT NULL,
+        access          TEXT NOT NULL,
+        status          TEXT NOT NULL CHECK (status IN ('open', 'responded', 'timed_out')),
+        created_at      INTEGER NOT NULL,
+        deadline_ms     INTEGER,
+        responder       TEXT,
+        responded_at    INTEGER,
+        response_values TEXT,
+        UNIQUE (run_id, step_key)
+    );
+    CREATE INDEX interactions_open ON interactions (status, workspace, id);
+    -- Workflows and Interaction Flows shared from one workspace to another (SPEC SH-1).
+    CREATE TABLE shares (
+        id          INTEGER PRIMARY KEY,
+        kind        TEXT NOT NULL CHECK (kind IN ('workflow', 'flow')),
+        name        TEXT NOT NULL,
+        source      TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('pending', 'accepted')),
+        shared_by   TEXT NOT NULL,
+        shared_at   INTEGER NOT NULL,
+        accepted_by TEXT,
+        accepted_at INTEGER,
+        UNIQUE (name, source, destination)
+    );
+    CREATE INDEX shares_by_destination ON shares (destination, status, name);
+    -- For an Interaction Flow started by its form: {title, form, access}, resolved at publish,
+    -- so access questions about the flow need no parsing (SPEC IX-1).
+    ALTER TABLE workflow_revisions ADD COLUMN flow TEXT;
+    "#,
+    ),
 ];
 
 /// Applies every migration newer than the database's version.

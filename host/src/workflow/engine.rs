@@ -34,6 +34,11 @@ pub trait Observer: Send + Sync {
         duration: Duration,
         replayed: bool,
     );
+
+    /// The run now waits on interaction `interaction`, opened by step `key`.
+    fn step_waiting(&self, key: &str, interaction: i64) {
+        let _ = (key, interaction);
+    }
 }
 
 /// Prints nothing.
@@ -53,6 +58,9 @@ pub struct RunOutcome {
     pub output: Value,
     /// For a failed run: the failing step and why.
     pub error: Option<String>,
+    /// For a run on hold: the interactions it waits on.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waiting_on: Vec<i64>,
 }
 
 /// Runs workflows against the platform and the step runtime.
@@ -66,6 +74,18 @@ pub struct Engine {
 struct Failure {
     step: String,
     message: String,
+}
+
+/// Why execution stopped before the end: a failure, or the run waits on hold for people.
+enum Halt {
+    Fail(Failure),
+    Hold,
+}
+
+impl From<Failure> for Halt {
+    fn from(f: Failure) -> Self {
+        Halt::Fail(f)
+    }
 }
 
 /// What the rest of a step list should do.
@@ -163,14 +183,15 @@ impl Engine {
             event,
             status,
             depth,
+            workspace,
         } = self.platform.run_resume_data(run)?;
-        if status != "running" && status != "queued" {
+        if !matches!(status.as_str(), "running" | "queued" | "on_hold") {
             return Err(HostError::Conflict(format!(
                 "run {run} is {status}; only unfinished runs resume"
             )));
         }
         let resolver = Resolver::for_file(std::path::Path::new(&source), self.step_dirs.clone());
-        let workflow = parse(&source, &definition, &resolver).map_err(|errors| {
+        let mut workflow = parse(&source, &definition, &resolver).map_err(|errors| {
             HostError::Invalid(
                 errors
                     .iter()
@@ -179,6 +200,10 @@ impl Engine {
                     .join("; "),
             )
         })?;
+        // A run of a shared workflow acts in the workspace it was started in (SPEC SH-1).
+        if workflow.workspace != workspace {
+            workflow.shared_from = Some(std::mem::replace(&mut workflow.workspace, workspace));
+        }
         Ok(self.execute(
             run,
             &workflow,
@@ -208,17 +233,35 @@ impl Engine {
         let replay = self.platform.has_journal(run).unwrap_or(true);
         let exec = Exec {
             engine: self,
+            workflow,
             run,
             caller,
             observer,
             depth: 0,
             replay,
+            waiting: std::sync::Mutex::new(Vec::new()),
         };
         let mut ctx = json!({ "event": event, "vars": workflow.vars, "steps": {} });
         let (status, exit_status, output, error) = match exec.steps(&workflow.steps, &mut ctx, "") {
             Ok(Flow::Continue) => (RunStatus::Succeeded, None, Value::Null, None),
             Ok(Flow::Exit { status, output }) => (RunStatus::Succeeded, Some(status), output, None),
-            Err(f) => (
+            Err(Halt::Hold) => {
+                let waiting_on = exec.waiting.into_inner().unwrap_or_else(|p| p.into_inner());
+                let error = self
+                    .platform
+                    .hold_run(run)
+                    .err()
+                    .map(|e| format!("the run could not be put on hold: {e}"));
+                return RunOutcome {
+                    run_id: run,
+                    status: RunStatus::OnHold,
+                    exit_status: None,
+                    output: Value::Null,
+                    error,
+                    waiting_on,
+                };
+            }
+            Err(Halt::Fail(f)) => (
                 RunStatus::Failed,
                 None,
                 Value::Null,
@@ -246,6 +289,7 @@ impl Engine {
             exit_status,
             output,
             error,
+            waiting_on: Vec::new(),
         }
     }
 }
@@ -253,16 +297,19 @@ impl Engine {
 /// One run in progress.
 struct Exec<'a> {
     engine: &'a Engine,
+    workflow: &'a Workflow,
     run: i64,
     caller: Caller,
     observer: &'a dyn Observer,
     depth: usize,
     /// Whether finished steps may be in the journal (a resumed run).
     replay: bool,
+    /// Interactions this execution stopped to wait on.
+    waiting: std::sync::Mutex<Vec<i64>>,
 }
 
 impl Exec<'_> {
-    fn steps(&self, steps: &[Step], ctx: &mut Value, prefix: &str) -> Result<Flow, Failure> {
+    fn steps(&self, steps: &[Step], ctx: &mut Value, prefix: &str) -> Result<Flow, Halt> {
         for step in steps {
             if let Flow::Exit { status, output } = self.step(step, ctx, prefix)? {
                 return Ok(Flow::Exit { status, output });
@@ -271,7 +318,7 @@ impl Exec<'_> {
         Ok(Flow::Continue)
     }
 
-    fn step(&self, step: &Step, ctx: &mut Value, prefix: &str) -> Result<Flow, Failure> {
+    fn step(&self, step: &Step, ctx: &mut Value, prefix: &str) -> Result<Flow, Halt> {
         let key = format!("{prefix}{}", step.id);
         let fail = |message: String| Failure {
             step: key.clone(),
@@ -317,7 +364,9 @@ impl Exec<'_> {
                 let items = match over.render(ctx).map_err(fail)? {
                     Value::Array(items) => items,
                     other => {
-                        return Err(fail(format!("`loop.over` must be an array, got {other}")));
+                        return Err(
+                            fail(format!("`loop.over` must be an array, got {other}")).into()
+                        );
                     }
                 };
                 let collected = match parallel {
@@ -329,7 +378,7 @@ impl Exec<'_> {
                 ctx["steps"][&step.id] = Value::Array(collected);
             }
             StepKind::Parallel { branches } => {
-                let results: Vec<Result<(Flow, Value), Failure>> = std::thread::scope(|s| {
+                let results: Vec<Result<(Flow, Value), Halt>> = std::thread::scope(|s| {
                     let handles: Vec<_> = branches
                         .iter()
                         .map(|branch| {
@@ -342,14 +391,25 @@ impl Exec<'_> {
                     handles
                         .into_iter()
                         .map(|h| {
-                            h.join()
-                                .unwrap_or_else(|_| Err(fail("a parallel branch panicked".into())))
+                            h.join().unwrap_or_else(|_| {
+                                Err(fail("a parallel branch panicked".into()).into())
+                            })
                         })
                         .collect()
                 });
+                // A failure wins, then an exit; a branch waiting on people holds the run once
+                // the others have finished (their steps are journaled, so a resume replays them).
                 let mut exit = None;
+                let mut held = false;
                 for result in results {
-                    let (flow, local) = result?;
+                    let (flow, local) = match result {
+                        Ok(done) => done,
+                        Err(Halt::Hold) => {
+                            held = true;
+                            continue;
+                        }
+                        Err(failed) => return Err(failed),
+                    };
                     if let Some(done) = local["steps"].as_object() {
                         for (id, out) in done {
                             ctx["steps"][id] = out.clone();
@@ -361,6 +421,9 @@ impl Exec<'_> {
                 }
                 if let Some(exit) = exit {
                     return Ok(exit);
+                }
+                if held {
+                    return Err(Halt::Hold);
                 }
             }
             StepKind::Wait { duration } => std::thread::sleep(*duration),
@@ -375,14 +438,96 @@ impl Exec<'_> {
                 let output = self.nested(&key, path, with, ctx)?;
                 ctx["steps"][&step.id] = output;
             }
-            StepKind::Interaction { .. } => {
-                return Err(fail(
-                    "Interaction steps are not executable yet (they arrive with Interaction Flows)"
-                        .into(),
-                ));
+            StepKind::Interaction(ix) => {
+                let response = self.interaction(&key, ix, ctx)?;
+                let timed_out = response["timed_out"] == Value::Bool(true);
+                ctx["steps"][&step.id] = response;
+                if timed_out {
+                    // Fail closed: a timeout never counts as approval (SPEC IX-8).
+                    if ix.on_timeout.is_empty() {
+                        return Err(fail(format!(
+                            "interaction `{}` timed out and has no `on_timeout` path (a timeout never counts as approval, SPEC IX-8)",
+                            step.id
+                        ))
+                        .into());
+                    }
+                    return self.steps(&ix.on_timeout, ctx, prefix);
+                }
             }
         }
         Ok(Flow::Continue)
+    }
+
+    /// An interaction step: the response once there is one; otherwise open the interaction
+    /// (resolving its references now, SPEC IX-3) and hold the run.
+    fn interaction(
+        &self,
+        key: &str,
+        ix: &super::model::Interaction,
+        ctx: &Value,
+    ) -> Result<Value, Halt> {
+        let fail = |message: String| Failure {
+            step: key.to_owned(),
+            message,
+        };
+        let platform = &self.engine.platform;
+        if self.replay
+            && let Some(output) = platform
+                .journaled_output(self.run, key)
+                .map_err(|e| fail(e.to_string()))?
+        {
+            self.observer
+                .step_finished(key, &Ok(output.clone()), Duration::ZERO, true);
+            return Ok(output);
+        }
+        let state = platform
+            .interaction_state(self.run, key)
+            .map_err(|e| fail(e.to_string()))?;
+        let id = match state {
+            Some(crate::interact::State::Closed(response)) => {
+                platform
+                    .journal_step(self.run, key, &Ok(response.clone()), 1, 0, None)
+                    .map_err(|e| fail(e.to_string()))?;
+                self.observer
+                    .step_finished(key, &Ok(response.clone()), Duration::ZERO, false);
+                return Ok(response);
+            }
+            Some(crate::interact::State::Open { id, .. }) => id,
+            None => {
+                let mut access =
+                    crate::interact::resolve::resolve(&ix.access, ctx).map_err(fail)?;
+                if self.workflow.shared_from.is_some() {
+                    access = access.shared().0;
+                }
+                let title = match ix.title.render(ctx).map_err(fail)? {
+                    Value::String(s) if !s.is_empty() => s,
+                    Value::String(_) | Value::Null => key.to_owned(),
+                    other => other.to_string(),
+                };
+                let deadline_ms = ix.timeout.map(|t| {
+                    crate::interact::now_ms()
+                        .saturating_add(i64::try_from(t.as_millis()).unwrap_or(i64::MAX))
+                });
+                platform
+                    .open_interaction(&crate::interact::NewInteraction {
+                        run: self.run,
+                        step_key: key,
+                        workspace: &self.caller.workspace,
+                        workflow: &self.workflow.name,
+                        title: &title,
+                        form: &ix.form,
+                        access: &access,
+                        deadline_ms,
+                    })
+                    .map_err(|e| fail(e.to_string()))?
+            }
+        };
+        self.observer.step_waiting(key, id);
+        self.waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(id);
+        Err(Halt::Hold)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -510,7 +655,7 @@ impl Exec<'_> {
         break_if: &[super::model::Condition],
         ctx: &mut Value,
         prefix: &str,
-    ) -> Result<Vec<Value>, Failure> {
+    ) -> Result<Vec<Value>, Halt> {
         let mut collected = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             ctx["loop"] = json!({ "item": item, "index": i });
@@ -523,7 +668,8 @@ impl Exec<'_> {
                     message: format!(
                         "`exit` ({status}) inside a loop is not supported; use `break_if`"
                     ),
-                });
+                }
+                .into());
             }
             collected.push(iteration_outputs(body, &ctx["steps"], &before));
             let stop = all_hold(break_if, ctx).map_err(|message| Failure {
@@ -548,10 +694,11 @@ impl Exec<'_> {
         ctx: &Value,
         prefix: &str,
         cap: usize,
-    ) -> Result<Vec<Value>, Failure> {
+    ) -> Result<Vec<Value>, Halt> {
         let mut collected = vec![Value::Null; items.len()];
+        let mut held = false;
         for (chunk_start, chunk) in items.chunks(cap).enumerate().map(|(c, ch)| (c * cap, ch)) {
-            let results: Vec<Result<Value, Failure>> = std::thread::scope(|s| {
+            let results: Vec<Result<Value, Halt>> = std::thread::scope(|s| {
                 let handles: Vec<_> = chunk
                     .iter()
                     .enumerate()
@@ -573,14 +720,23 @@ impl Exec<'_> {
                             Err(Failure {
                                 step: format!("{prefix}{id}"),
                                 message: "a loop iteration panicked".into(),
-                            })
+                            }
+                            .into())
                         })
                     })
                     .collect()
             });
             for (j, r) in results.into_iter().enumerate() {
-                collected[chunk_start + j] = r?;
+                match r {
+                    Ok(v) => collected[chunk_start + j] = v,
+                    // Every other iteration still runs; the run then waits (like `parallel`).
+                    Err(Halt::Hold) => held = true,
+                    Err(failed) => return Err(failed),
+                }
             }
+        }
+        if held {
+            return Err(Halt::Hold);
         }
         Ok(collected)
     }
@@ -591,15 +747,13 @@ impl Exec<'_> {
         path: &std::path::Path,
         with: &super::refs::Template,
         ctx: &Value,
-    ) -> Result<Value, Failure> {
+    ) -> Result<Value, Halt> {
         let fail = |message: String| Failure {
             step: key.to_owned(),
             message,
         };
         if self.depth >= MAX_NESTING {
-            return Err(fail(format!(
-                "nested workflows go deeper than {MAX_NESTING}"
-            )));
+            return Err(fail(format!("nested workflows go deeper than {MAX_NESTING}")).into());
         }
         let origin = path.display().to_string();
         let text = std::fs::read_to_string(path)
@@ -618,20 +772,33 @@ impl Exec<'_> {
             return Err(fail(format!(
                 "nested workflow `{}` belongs to workspace `{}`, not `{}`",
                 inner.name, inner.workspace, self.caller.workspace
-            )));
+            ))
+            .into());
         }
         let inputs = with.render(ctx).map_err(fail)?;
         let mut inner_ctx =
             json!({ "event": ctx["event"], "vars": inner.vars, "inputs": inputs, "steps": {} });
         let child = Exec {
             engine: self.engine,
+            workflow: &inner,
             run: self.run,
             caller: self.caller.clone(),
             observer: self.observer,
             depth: self.depth + 1,
             replay: self.replay,
+            waiting: std::sync::Mutex::new(Vec::new()),
         };
-        match child.steps(&inner.steps, &mut inner_ctx, &format!("{key}/"))? {
+        let result = child.steps(&inner.steps, &mut inner_ctx, &format!("{key}/"));
+        self.waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(
+                child
+                    .waiting
+                    .into_inner()
+                    .unwrap_or_else(|p| p.into_inner()),
+            );
+        match result? {
             Flow::Exit { output, .. } => Ok(output),
             Flow::Continue => Ok(inner_ctx["steps"].clone()),
         }
@@ -682,6 +849,7 @@ struct ResumeData {
     event: Value,
     status: String,
     depth: u32,
+    workspace: String,
 }
 
 impl Platform {
@@ -690,7 +858,7 @@ impl Platform {
         let db = self.db();
         db.conn()
             .query_row(
-                "SELECT definition, source, principal, event, status, depth FROM runs WHERE id = ?1",
+                "SELECT definition, source, principal, event, status, depth, workspace FROM runs WHERE id = ?1",
                 [run],
                 |r| {
                     let event: String = r.get(3)?;
@@ -701,6 +869,7 @@ impl Platform {
                         event: serde_json::from_str(&event).unwrap_or(Value::Null),
                         status: r.get(4)?,
                         depth: r.get(5)?,
+                        workspace: r.get(6)?,
                     })
                 },
             )

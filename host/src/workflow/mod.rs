@@ -3,6 +3,7 @@
 
 pub mod conditions;
 pub mod engine;
+pub mod flows;
 pub mod journal;
 pub mod model;
 pub mod parse;

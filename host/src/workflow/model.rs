@@ -18,6 +18,9 @@ pub struct Workflow {
     /// `$.vars`.
     pub vars: serde_json::Value,
     pub steps: Vec<Step>,
+    /// Set when the workflow runs in a workspace it was shared to: its home workspace. Custom
+    /// role selections of its interactions do not apply there (SPEC IX-6, SH-2).
+    pub shared_from: Option<String>,
 }
 
 /// What starts a run (SPEC WF-2).
@@ -26,6 +29,8 @@ pub struct Trigger {
     pub on: TriggerKind,
     /// All must hold for the event.
     pub conditions: Vec<Condition>,
+    /// For an Interaction Flow started by its form: the form and who may submit it.
+    pub interaction: Option<Box<Interaction>>,
 }
 
 /// The kinds of trigger.
@@ -38,6 +43,9 @@ pub enum TriggerKind {
     Case(String),
     /// A custom event emitted by a step.
     Custom(String),
+    /// A person submits the flow's form (`flowhost interact start`): an Interaction Flow
+    /// started by its trigger (SPEC IX-3).
+    Interaction,
 }
 
 /// The case events a trigger may name.
@@ -115,9 +123,46 @@ pub enum StepKind {
         path: PathBuf,
         with: Template,
     },
-    /// Human input (SPEC IX); validated here, executed by the Interactions work.
-    Interaction {
-        spec: serde_json::Value,
+    /// Human input (SPEC IX): the run waits on hold until an allowed person answers or the
+    /// interaction times out.
+    Interaction(Box<Interaction>),
+}
+
+pub use crate::access::ExternalSso;
+pub use crate::interact::form::Form;
+
+/// An Interaction (SPEC IX-1..8): a form, who may answer it, and what happens on timeout.
+#[derive(Clone, Debug)]
+pub struct Interaction {
+    /// Shown to the people who may answer; may interpolate the context.
+    pub title: Template,
+    pub form: Form,
+    pub access: AccessSpec,
+    /// None: waits until answered.
+    pub timeout: Option<Duration>,
+    /// Runs when the interaction times out; without it a timeout fails the run (fail closed,
+    /// SPEC IX-8).
+    pub on_timeout: Vec<Step>,
+}
+
+/// Access settings as written (SPEC IX-1); references resolve when the interaction opens.
+#[derive(Clone, Debug, Default)]
+pub struct AccessSpec {
+    pub workspace_users: UsersSpec,
+    pub external_sso: ExternalSso,
+}
+
+/// Which workspace members an interaction admits, as written.
+#[derive(Clone, Debug, Default)]
+pub enum UsersSpec {
+    #[default]
+    All,
+    Selected {
+        emails: Vec<crate::principal::Email>,
+        roles: Vec<String>,
+        /// Context references, each to an array of only emails or only role names (SPEC IX-3):
+        /// the text as written, and the compiled reference.
+        refs: Vec<(String, Template)>,
     },
 }
 

@@ -216,6 +216,7 @@ impl Parser {
             None => Some(Trigger {
                 on: TriggerKind::Manual,
                 conditions: Vec::new(),
+                interaction: None,
             }),
             Some(t) => self.trigger(t, root.key("trigger")),
         };
@@ -247,22 +248,44 @@ impl Parser {
             trigger,
             vars,
             steps,
+            shared_from: None,
         })
     }
 
     fn trigger(&mut self, v: &Value, at: JsonPath) -> Option<Trigger> {
         let o = self.object(v, &at, "a trigger")?;
-        self.unknown_keys(o, &at, &["on", "event", "if"], "a trigger");
+        self.unknown_keys(o, &at, &["on", "event", "if", "interaction"], "a trigger");
         let on = self.string(o, "on", &at, true)?;
+        let mut interaction = None;
+        if on != "interaction" && o.contains_key("interaction") {
+            self.err(
+                at.key("interaction"),
+                "`interaction` settings belong to a trigger with \"on\": \"interaction\"",
+            );
+        }
         let kind = match on.as_str() {
             "manual" => TriggerKind::Manual,
+            "interaction" => {
+                match o.get("interaction") {
+                    Some(v) => {
+                        interaction = self
+                            .interaction(v, at.key("interaction"), true)
+                            .map(Box::new);
+                    }
+                    None => self.err(
+                        at.clone(),
+                        "an interaction trigger needs `interaction`: the form and who may submit it",
+                    ),
+                }
+                TriggerKind::Interaction
+            }
             "custom_event" => TriggerKind::Custom(self.string(o, "event", &at, true)?),
             case if CASE_EVENTS.contains(&case) => TriggerKind::Case(case.to_owned()),
             other => {
                 self.err(
                     at.key("on"),
                     format!(
-                        "unknown trigger `{other}`; expected manual, custom_event or one of {}",
+                        "unknown trigger `{other}`; expected manual, interaction, custom_event or one of {}",
                         CASE_EVENTS.join(", ")
                     ),
                 );
@@ -273,6 +296,7 @@ impl Parser {
         Some(Trigger {
             on: kind,
             conditions,
+            interaction,
         })
     }
 
@@ -523,18 +547,247 @@ impl Parser {
             }
             _ => {
                 self.unknown_keys(o, &at, &["id", "interaction"], "an `interaction` step");
-                if !o["interaction"].is_object() {
-                    self.err(
-                        at.key("interaction"),
-                        "expected the interaction's form and access settings (a JSON object)",
-                    );
-                }
-                StepKind::Interaction {
-                    spec: o["interaction"].clone(),
-                }
+                let ix = self.interaction(&o["interaction"], at.key("interaction"), false)?;
+                StepKind::Interaction(Box::new(ix))
             }
         };
         Some(Step { id, at, kind })
+    }
+
+    /// An interaction's settings (SPEC IX-1..3); `in_trigger` for an Interaction Flow started
+    /// by its form, where context references are refused (IX-3) and there is no timeout.
+    fn interaction(&mut self, v: &Value, at: JsonPath, in_trigger: bool) -> Option<Interaction> {
+        let o = self.object(v, &at, "interaction settings {\"form\", \"access\", ...}")?;
+        let known: &[&str] = if in_trigger {
+            &["title", "form", "access"]
+        } else {
+            &["title", "form", "access", "timeout", "on_timeout"]
+        };
+        self.unknown_keys(o, &at, known, "interaction settings");
+        let title = self.template(
+            Some(o.get("title").unwrap_or(&Value::String(String::new()))),
+            at.key("title"),
+        );
+        let form = match o.get("form") {
+            Some(f) => self.form(f, at.key("form")),
+            None => {
+                self.err(at.clone(), "an interaction needs a `form` with `fields`");
+                None
+            }
+        };
+        let access = match o.get("access") {
+            Some(a) => self.access(a, at.key("access"), in_trigger),
+            None => AccessSpec::default(),
+        };
+        let timeout = self.duration(o.get("timeout"), at.key("timeout"));
+        let on_timeout = o
+            .get("on_timeout")
+            .map(|s| self.steps(s, at.key("on_timeout")))
+            .unwrap_or_default();
+        Some(Interaction {
+            title,
+            form: form?,
+            access,
+            timeout,
+            on_timeout,
+        })
+    }
+
+    fn form(&mut self, v: &Value, at: JsonPath) -> Option<Form> {
+        let o = self.object(v, &at, "a form {\"fields\": [...]}")?;
+        self.unknown_keys(o, &at, &["fields"], "a form");
+        let Some(items) = o.get("fields").and_then(Value::as_array) else {
+            self.err(at, "expected `fields`: an array of {\"name\", \"type\"}");
+            return None;
+        };
+        let mut fields: Vec<crate::interact::form::Field> = Vec::new();
+        for (i, f) in items.iter().enumerate() {
+            let at = at.key("fields").index(i);
+            let Some(fo) = self.object(f, &at, "a field {\"name\", \"type\"}") else {
+                continue;
+            };
+            self.unknown_keys(
+                fo,
+                &at,
+                &["name", "type", "label", "required", "options"],
+                "a field",
+            );
+            let Some(name) = self.string(fo, "name", &at, true) else {
+                continue;
+            };
+            if fields.iter().any(|f| f.name == name) {
+                self.err(at.key("name"), format!("duplicate field `{name}`"));
+            }
+            use crate::interact::form::{FIELD_TYPES, FieldKind};
+            let kind = match fo.get("type").and_then(Value::as_str) {
+                Some("text") => FieldKind::Text,
+                Some("number") => FieldKind::Number,
+                Some("boolean") => FieldKind::Boolean,
+                Some("email") => FieldKind::Email,
+                Some("choice") => {
+                    let options: Vec<String> = fo
+                        .get("options")
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_owned)
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    if options.is_empty() {
+                        self.err(
+                            at.key("options"),
+                            "a `choice` field needs `options`: an array of strings",
+                        );
+                    }
+                    FieldKind::Choice { options }
+                }
+                _ => {
+                    self.err(
+                        at.key("type"),
+                        format!("expected a field type: one of {}", FIELD_TYPES.join(", ")),
+                    );
+                    continue;
+                }
+            };
+            let required = match fo.get("required") {
+                None => true,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => {
+                    self.err(at.key("required"), "expected true or false");
+                    true
+                }
+            };
+            let label = fo.get("label").and_then(Value::as_str).map(str::to_owned);
+            fields.push(crate::interact::form::Field {
+                name,
+                kind,
+                label,
+                required,
+            });
+        }
+        if fields.is_empty() && self.errors.is_empty() {
+            self.err(at.key("fields"), "a form needs at least one field");
+        }
+        Some(Form { fields })
+    }
+
+    fn access(&mut self, v: &Value, at: JsonPath, in_trigger: bool) -> AccessSpec {
+        let Some(o) = self.object(
+            v,
+            &at,
+            "access settings {\"workspace_users\", \"external_sso\"}",
+        ) else {
+            return AccessSpec::default();
+        };
+        self.unknown_keys(
+            o,
+            &at,
+            &["workspace_users", "external_sso"],
+            "access settings",
+        );
+        let workspace_users = match o.get("workspace_users") {
+            None => UsersSpec::All,
+            Some(Value::String(s)) if s == "all" => UsersSpec::All,
+            Some(Value::Object(sel)) => {
+                let at = at.key("workspace_users");
+                self.unknown_keys(
+                    sel,
+                    &at,
+                    &["emails", "roles", "refs"],
+                    "selected workspace users",
+                );
+                let emails = self.emails(sel.get("emails"), at.key("emails"));
+                let roles = self.strings(sel.get("roles"), at.key("roles"), "role names");
+                let mut refs = Vec::new();
+                for (i, text) in self
+                    .strings(sel.get("refs"), at.key("refs"), "context references")
+                    .into_iter()
+                    .enumerate()
+                {
+                    let rat = at.key("refs").index(i);
+                    if in_trigger {
+                        // SPEC IX-3: nothing has run yet when the form starts the flow.
+                        self.err(rat, format!("context reference `{text}` is not allowed in an interaction that starts the workflow; references work only for interactions in the middle of a workflow (SPEC IX-3)"));
+                        continue;
+                    }
+                    match Template::compile(&Value::String(text.clone())) {
+                        Ok(t @ Template::Ref(_)) => refs.push((text, t)),
+                        _ => self.err(rat, format!("expected a context reference such as \"$.steps.oncall.emails\", got `{text}`")),
+                    }
+                }
+                UsersSpec::Selected {
+                    emails,
+                    roles,
+                    refs,
+                }
+            }
+            Some(_) => {
+                self.err(
+                    at.key("workspace_users"),
+                    "expected \"all\" or {\"emails\", \"roles\", \"refs\"} (selected)",
+                );
+                UsersSpec::All
+            }
+        };
+        let external_sso = match o.get("external_sso") {
+            None => ExternalSso::None,
+            Some(Value::String(s)) if s == "none" => ExternalSso::None,
+            Some(Value::String(s)) if s == "all" => ExternalSso::All,
+            Some(Value::Object(sel)) => {
+                let at = at.key("external_sso");
+                self.unknown_keys(sel, &at, &["emails"], "selected external SSO users");
+                ExternalSso::Selected {
+                    emails: self.emails(sel.get("emails"), at.key("emails")),
+                }
+            }
+            Some(_) => {
+                self.err(
+                    at.key("external_sso"),
+                    "expected \"none\", \"all\" or {\"emails\"} (selected)",
+                );
+                ExternalSso::None
+            }
+        };
+        AccessSpec {
+            workspace_users,
+            external_sso,
+        }
+    }
+
+    fn strings(&mut self, v: Option<&Value>, at: JsonPath, what: &str) -> Vec<String> {
+        let Some(v) = v else { return Vec::new() };
+        let Some(items) = v.as_array() else {
+            self.err(at, format!("expected an array of {what}"));
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            match item.as_str().map(str::trim).filter(|s| !s.is_empty()) {
+                Some(s) => out.push(s.to_owned()),
+                None => self.err(
+                    at.index(i),
+                    format!("expected one of the {what}, a non-empty string"),
+                ),
+            }
+        }
+        out
+    }
+
+    fn emails(&mut self, v: Option<&Value>, at: JsonPath) -> Vec<crate::principal::Email> {
+        let mut out = Vec::new();
+        for (i, raw) in self
+            .strings(v, at.clone(), "emails")
+            .into_iter()
+            .enumerate()
+        {
+            match crate::principal::Email::parse(&raw) {
+                Ok(e) => out.push(e),
+                Err(e) => self.err(at.index(i), e),
+            }
+        }
+        out
     }
 
     fn action(&mut self, o: &Map<String, Value>, at: &JsonPath) -> Option<StepKind> {
@@ -658,9 +911,19 @@ impl Parser {
                 StepKind::Exit { output, .. } => {
                     templates.push((step.at.key("exit").key("output"), output))
                 }
-                StepKind::Wait { .. }
-                | StepKind::Parallel { .. }
-                | StepKind::Interaction { .. } => {}
+                StepKind::Interaction(ix) => {
+                    let at = step.at.key("interaction");
+                    templates.push((at.key("title"), &ix.title));
+                    if let UsersSpec::Selected { refs, .. } = &ix.access.workspace_users {
+                        templates.extend(refs.iter().enumerate().map(|(i, (_, t))| {
+                            (
+                                at.key("access").key("workspace_users").key("refs").index(i),
+                                t,
+                            )
+                        }));
+                    }
+                }
+                StepKind::Wait { .. } | StepKind::Parallel { .. } => {}
             }
             for (at, c) in conds {
                 templates.push((at.key("left"), &c.left));
@@ -697,6 +960,12 @@ impl Parser {
                             );
                         }
                     }
+                }
+                StepKind::Interaction(ix) => {
+                    // The timeout path sees the interaction's own (timed-out) output.
+                    let mut inner = available.clone();
+                    inner.insert(step.id.clone());
+                    self.check_refs(&ix.on_timeout, &mut inner, in_loop);
                 }
                 StepKind::Parallel { branches } => {
                     let mut after = available.clone();

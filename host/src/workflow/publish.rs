@@ -14,6 +14,26 @@ use crate::services::HostError;
 
 use super::model::Workflow;
 
+/// For an Interaction Flow started by its form: its title, form and access settings as stored
+/// with the revision (they hold no context references, SPEC IX-3).
+fn stored_flow(workflow: &Workflow) -> Result<Option<String>, HostError> {
+    let Some(ix) = &workflow.trigger.interaction else {
+        return Ok(None);
+    };
+    let access = crate::interact::resolve::resolve(&ix.access, &serde_json::Value::Null)
+        .map_err(HostError::Invalid)?;
+    let title = match ix.title.render(&json!({})) {
+        Ok(serde_json::Value::String(s)) if !s.is_empty() => s,
+        _ => workflow.name.clone(),
+    };
+    let flow = crate::share::StoredFlow {
+        title,
+        form: ix.form.clone(),
+        access,
+    };
+    serde_json::to_string(&flow).map(Some).map_err(internal)
+}
+
 /// One published revision.
 #[derive(Clone, Debug, Serialize)]
 pub struct Revision {
@@ -38,6 +58,13 @@ impl Platform {
         source: &str,
     ) -> Result<i64, HostError> {
         self.authorize(actor, &workflow.workspace, Scope::PlaybookPublish)?;
+        if let Some(source) = self.shared_into(&workflow.workspace, &workflow.name)? {
+            return Err(HostError::Conflict(format!(
+                "`{}` is shared to `{}` from `{source}`; the destination may use it, not modify it (SPEC SH-1)",
+                workflow.name, workflow.workspace
+            )));
+        }
+        let flow = stored_flow(workflow)?;
         self.transact(|tx| {
             let latest: Option<(i64, String)> = tx
                 .query_row(
@@ -54,8 +81,8 @@ impl Platform {
             }
             let revision = latest.map_or(1, |(r, _)| r + 1);
             tx.execute(
-                "INSERT INTO workflow_revisions (workspace, name, revision, definition, source, published_by, published_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![workflow.workspace, workflow.name, revision, definition, source, actor.to_string(), clock::now_unix()],
+                "INSERT INTO workflow_revisions (workspace, name, revision, definition, source, published_by, published_at, flow) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![workflow.workspace, workflow.name, revision, definition, source, actor.to_string(), clock::now_unix(), flow],
             )
             .map_err(internal)?;
             audit::record(tx, &Actor::Principal(actor), &workflow.workspace, "workflow.publish", &workflow.name, json!({ "revision": revision }))?;

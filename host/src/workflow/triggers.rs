@@ -119,6 +119,7 @@ impl Engine {
                         exit_status: None,
                         output: Value::Null,
                         error: info.error,
+                        waiting_on: Vec::new(),
                     });
                     continue;
                 }
@@ -146,7 +147,7 @@ impl Engine {
                 continue;
             };
             let kind_matches = match &workflow.trigger.on {
-                TriggerKind::Manual => false,
+                TriggerKind::Manual | TriggerKind::Interaction => false,
                 TriggerKind::Case(kind) | TriggerKind::Custom(kind) => *kind == event.kind,
             };
             if !kind_matches || !all_hold(&workflow.trigger.conditions, &context).unwrap_or(false) {

@@ -1,0 +1,207 @@
+//! `flowhost interact`: the interactions a person may answer, answering them, and starting
+//! Interaction Flows. Every decision is the access layer's; this file only prints.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Subcommand;
+use flowhost::interact::InteractionView;
+use flowhost::workflow::{self, Observer};
+
+use super::acting::{Acting, platform, print_json};
+use super::input::json_arg;
+use super::run::{Trace, drain, engine, report};
+
+#[derive(Subcommand)]
+pub enum InteractCommand {
+    /// The open interactions you may answer in a workspace (SPEC IX-7).
+    List {
+        #[arg(long)]
+        workspace: String,
+        #[command(flatten)]
+        acting: Acting,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One interaction, if you may see it.
+    Show {
+        id: i64,
+        #[command(flatten)]
+        acting: Acting,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Answer an interaction; the run resumes with your answer.
+    Respond {
+        id: i64,
+        #[command(flatten)]
+        acting: Acting,
+        /// The form's values: JSON or @FILE.
+        #[arg(long)]
+        values: String,
+        /// Record the answer but leave the run for `flowhost serve` to resume.
+        #[arg(long)]
+        no_resume: bool,
+        #[arg(long = "steps", value_name = "DIR")]
+        steps: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The Interaction Flows you may start in a workspace (SPEC IX-7).
+    Flows {
+        #[arg(long)]
+        workspace: String,
+        #[command(flatten)]
+        acting: Acting,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start an Interaction Flow by submitting its form.
+    Start {
+        flow: String,
+        #[arg(long)]
+        workspace: String,
+        #[command(flatten)]
+        acting: Acting,
+        #[arg(long)]
+        values: String,
+        #[arg(long = "steps", value_name = "DIR")]
+        steps: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
+    match cmd {
+        InteractCommand::List {
+            workspace,
+            acting,
+            json,
+        } => {
+            let open = platform(db)?.open_interactions(&acting.required()?, &workspace)?;
+            if json {
+                return print_json(&open);
+            }
+            if open.is_empty() {
+                println!("no open interactions you may answer in {workspace}");
+            }
+            for ix in open {
+                println!(
+                    "{:>5}  {:<32} run {:<5} {:<24} {}",
+                    ix.id,
+                    ix.title,
+                    ix.run,
+                    ix.workflow,
+                    ix.deadline.map(|d| format!("due {d}")).unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        InteractCommand::Show { id, acting, json } => {
+            let ix = platform(db)?.interaction(&acting.required()?, id)?;
+            if json {
+                return print_json(&ix);
+            }
+            show(&ix);
+            Ok(())
+        }
+        InteractCommand::Respond {
+            id,
+            acting,
+            values,
+            no_resume,
+            steps,
+            json,
+        } => {
+            let values = json_arg("values", &values)?;
+            let engine = engine(db, steps)?;
+            let answer = engine.respond(&acting.required()?, id, &values)?;
+            if !json {
+                println!("✓ interaction {id} answered; run {} resumes", answer.run);
+            }
+            if no_resume {
+                return if json {
+                    print_json(&answer.response)
+                } else {
+                    Ok(())
+                };
+            }
+            let observer: &dyn Observer = if json { &workflow::Quiet } else { &Trace };
+            let started = Instant::now();
+            let outcome = engine.resume(answer.run, observer)?;
+            let first = report(&outcome, started.elapsed(), json);
+            drain(&engine, json)?;
+            first
+        }
+        InteractCommand::Flows {
+            workspace,
+            acting,
+            json,
+        } => {
+            let flows = platform(db)?.startable_flows(&acting.required()?, &workspace)?;
+            if json {
+                return print_json(&flows);
+            }
+            if flows.is_empty() {
+                println!("no Interaction Flows you may start in {workspace}");
+            }
+            for f in flows {
+                let shared = f
+                    .shared_from
+                    .map(|s| format!(" (shared from {s})"))
+                    .unwrap_or_default();
+                println!("{:<32} {}{shared}", f.name, f.title);
+            }
+            Ok(())
+        }
+        InteractCommand::Start {
+            flow,
+            workspace,
+            acting,
+            values,
+            steps,
+            json,
+        } => {
+            let values = json_arg("values", &values)?;
+            let engine = engine(db, steps)?;
+            let observer: &dyn Observer = if json { &workflow::Quiet } else { &Trace };
+            if !json {
+                println!(
+                    "▶ {flow} in {workspace}, submitted by {}",
+                    acting.required()?
+                );
+            }
+            let started = Instant::now();
+            let outcome =
+                engine.start_flow(&acting.required()?, &workspace, &flow, &values, observer)?;
+            let first = report(&outcome, started.elapsed(), json);
+            drain(&engine, json)?;
+            first
+        }
+    }
+}
+
+fn show(ix: &InteractionView) {
+    println!(
+        "interaction {}: {} ({})\n  workflow {} run {} step {}\n  may answer: {}",
+        ix.id, ix.title, ix.status, ix.workflow, ix.run, ix.step, ix.access_reason
+    );
+    if let Some(d) = &ix.deadline {
+        println!("  due {d}");
+    }
+    for f in &ix.form.fields {
+        let kind = serde_json::to_value(&f.kind)
+            .ok()
+            .and_then(|v| v["type"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        println!(
+            "  field {:<20} {kind}{}",
+            f.name,
+            if f.required { " (required)" } else { "" }
+        );
+    }
+    if let Some(r) = &ix.response {
+        println!("  response: {r}");
+    }
+}

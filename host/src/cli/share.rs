@@ -1,0 +1,101 @@
+//! `flowhost share`: share workflows and Interaction Flows to other workspaces (SPEC SH).
+
+use std::path::Path;
+
+use clap::Subcommand;
+use flowhost::share::ShareKind;
+
+use super::acting::{Acting, platform, print_json};
+
+#[derive(Subcommand)]
+pub enum ShareCommand {
+    /// Share a published workflow (needs resource.share in --from).
+    Workflow(ShareArgs),
+    /// Share a published Interaction Flow (a workflow with interactions).
+    Flow(ShareArgs),
+    /// Accept a pending share (an Owner of the destination).
+    Accept {
+        id: i64,
+        #[command(flatten)]
+        acting: Acting,
+    },
+    /// Shares into and out of a workspace.
+    List {
+        #[arg(long)]
+        workspace: String,
+        #[command(flatten)]
+        acting: Acting,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct ShareArgs {
+    name: String,
+    #[arg(long)]
+    from: String,
+    #[arg(long)]
+    to: String,
+    #[command(flatten)]
+    acting: Acting,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(db: &Path, cmd: ShareCommand) -> anyhow::Result<()> {
+    let (kind, args) = match cmd {
+        ShareCommand::Workflow(args) => (ShareKind::Workflow, args),
+        ShareCommand::Flow(args) => (ShareKind::Flow, args),
+        ShareCommand::Accept { id, acting } => {
+            let share = platform(db)?.accept_share(&acting.required()?, id)?;
+            println!(
+                "share {id} accepted: `{}` from {} is usable in {}",
+                share.name, share.source, share.destination
+            );
+            return Ok(());
+        }
+        ShareCommand::List {
+            workspace,
+            acting,
+            json,
+        } => {
+            let shares = platform(db)?.shares(&acting.required()?, &workspace)?;
+            if json {
+                return print_json(&shares);
+            }
+            for s in shares {
+                println!(
+                    "{:>4}  {:<8} {:<28} {} → {}  {}",
+                    s.id, s.kind, s.name, s.source, s.destination, s.status
+                );
+            }
+            return Ok(());
+        }
+    };
+    let shared = platform(db)?.share(
+        &args.acting.required()?,
+        kind,
+        &args.name,
+        &args.from,
+        &args.to,
+    )?;
+    for w in &shared.warnings {
+        eprintln!("warning: {w}");
+    }
+    if args.json {
+        return print_json(&shared);
+    }
+    let s = &shared.share;
+    match s.status.as_str() {
+        "accepted" => println!(
+            "share {}: `{}` from {} is usable in {}",
+            s.id, s.name, s.source, s.destination
+        ),
+        _ => println!(
+            "share {}: `{}` from {} awaits acceptance by an Owner of {} (flowhost share accept {})",
+            s.id, s.name, s.source, s.destination, s.id
+        ),
+    }
+    Ok(())
+}

@@ -1,0 +1,167 @@
+//! Interaction forms: the fields a person fills in, and checking their answers against them.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::principal::Email;
+
+/// What a field accepts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FieldKind {
+    Text,
+    Number,
+    Boolean,
+    Email,
+    /// One of a fixed list of options.
+    Choice {
+        options: Vec<String>,
+    },
+}
+
+/// One field of a form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Field {
+    pub name: String,
+    #[serde(flatten)]
+    pub kind: FieldKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    pub required: bool,
+}
+
+/// A form: its fields in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Form {
+    pub fields: Vec<Field>,
+}
+
+/// The field types a definition may use.
+pub const FIELD_TYPES: &[&str] = &["text", "number", "boolean", "email", "choice"];
+
+impl Form {
+    /// Checks `values` against the form: an object with only known fields, every required
+    /// field present, each value of its field's type. Errors name the field.
+    pub fn check(&self, values: &Value) -> Result<Map<String, Value>, String> {
+        let Some(given) = values.as_object() else {
+            return Err(format!(
+                "expected the values as a JSON object of field → value, got {values}"
+            ));
+        };
+        if let Some(unknown) = given
+            .keys()
+            .find(|k| !self.fields.iter().any(|f| &f.name == *k))
+        {
+            let known: Vec<&str> = self.fields.iter().map(|f| f.name.as_str()).collect();
+            return Err(format!(
+                "unknown field `{unknown}`; the form has: {}",
+                known.join(", ")
+            ));
+        }
+        let mut out = Map::new();
+        for field in &self.fields {
+            match given.get(&field.name) {
+                None | Some(Value::Null) if field.required => {
+                    return Err(format!("field `{}` is required", field.name));
+                }
+                None | Some(Value::Null) => {}
+                Some(v) => {
+                    out.insert(field.name.clone(), field.value(v)?);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Field {
+    fn value(&self, v: &Value) -> Result<Value, String> {
+        let wrong =
+            |expected: &str| Err(format!("field `{}` expects {expected}, got {v}", self.name));
+        match (&self.kind, v) {
+            (FieldKind::Text, Value::String(_))
+            | (FieldKind::Number, Value::Number(_))
+            | (FieldKind::Boolean, Value::Bool(_)) => Ok(v.clone()),
+            (FieldKind::Email, Value::String(s)) => Email::parse(s)
+                .map(|e| Value::String(e.to_string()))
+                .map_err(|e| format!("field `{}`: {e}", self.name)),
+            (FieldKind::Choice { options }, Value::String(s)) if options.contains(s) => {
+                Ok(v.clone())
+            }
+            (FieldKind::Choice { options }, _) => wrong(&format!("one of {}", options.join(", "))),
+            (FieldKind::Text, _) => wrong("text"),
+            (FieldKind::Number, _) => wrong("a number"),
+            (FieldKind::Boolean, _) => wrong("true or false"),
+            (FieldKind::Email, _) => wrong("an email address"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn form() -> Form {
+        Form {
+            fields: vec![
+                Field {
+                    name: "approve".into(),
+                    kind: FieldKind::Boolean,
+                    label: None,
+                    required: true,
+                },
+                Field {
+                    name: "tier".into(),
+                    kind: FieldKind::Choice {
+                        options: vec!["gold".into(), "silver".into()],
+                    },
+                    label: None,
+                    required: false,
+                },
+                Field {
+                    name: "contact".into(),
+                    kind: FieldKind::Email,
+                    label: None,
+                    required: false,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn good_values_pass_and_emails_are_normalized() {
+        let out = form()
+            .check(&json!({ "approve": true, "tier": "gold", "contact": " Bob@X.test " }))
+            .expect("valid");
+        assert_eq!(out["contact"], "bob@x.test");
+    }
+
+    #[test]
+    fn bad_values_name_the_field() {
+        let f = form();
+        for (values, needle) in [
+            (json!({}), "field `approve` is required"),
+            (
+                json!({ "approve": "yes" }),
+                "field `approve` expects true or false",
+            ),
+            (
+                json!({ "approve": true, "tier": "bronze" }),
+                "field `tier` expects one of gold, silver",
+            ),
+            (
+                json!({ "approve": true, "extra": 1 }),
+                "unknown field `extra`",
+            ),
+            (
+                json!({ "approve": true, "contact": "nobody" }),
+                "field `contact`",
+            ),
+            (json!([true]), "expected the values as a JSON object"),
+        ] {
+            let err = f.check(&values).expect_err(&values.to_string());
+            assert!(err.contains(needle), "{err} should contain {needle}");
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! Interactions (SPEC IX): a run waits on hold at an interaction until an allowed person answers
+//! or its deadline passes. Who may see and answer is decided by
+//! [`crate::access::AccessIndex::check_flow`]; this module stores interactions, lists them only
+//! to those people (IX-7), accepts one response, audits every attempt (IX-8), and times out.
+
+pub mod form;
+pub mod resolve;
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::access::{FlowAccess, FlowDecision};
+use crate::audit::{self, Actor};
+use crate::clock;
+use crate::platform::{Platform, internal};
+use crate::principal::Principal;
+use crate::services::HostError;
+
+use form::Form;
+
+/// What opening an interaction records.
+pub struct NewInteraction<'a> {
+    pub run: i64,
+    pub step_key: &'a str,
+    pub workspace: &'a str,
+    pub workflow: &'a str,
+    pub title: &'a str,
+    pub form: &'a Form,
+    pub access: &'a FlowAccess,
+    /// Unix milliseconds; `None` waits until answered.
+    pub deadline_ms: Option<i64>,
+}
+
+/// Where an interaction of a run stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum State {
+    Open {
+        id: i64,
+        deadline_ms: Option<i64>,
+    },
+    /// Answered or timed out: the response record the step outputs (SPEC IX-8).
+    Closed(Value),
+}
+
+/// An interaction as shown to someone allowed to see it.
+#[derive(Clone, Debug, Serialize)]
+pub struct InteractionView {
+    pub id: i64,
+    pub workspace: String,
+    pub workflow: String,
+    pub run: i64,
+    pub step: String,
+    pub title: String,
+    pub form: Form,
+    pub status: String,
+    pub created_at: String,
+    pub deadline: Option<String>,
+    /// The response record once answered or timed out.
+    pub response: Option<Value>,
+    /// Why the viewer may see it.
+    pub access_reason: String,
+}
+
+/// An accepted response: the run to resume and the record the step outputs.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    pub run: i64,
+    pub response: Value,
+}
+
+/// A stored interaction row.
+struct Row {
+    id: i64,
+    run: i64,
+    step: String,
+    workspace: String,
+    workflow: String,
+    title: String,
+    form: Form,
+    access: FlowAccess,
+    status: String,
+    created_at: i64,
+    deadline_ms: Option<i64>,
+    responder: Option<String>,
+    responded_at: Option<i64>,
+    values: Option<Value>,
+}
+
+const COLUMNS: &str = "id, run_id, step_key, workspace, workflow, title, form, access, status, created_at, deadline_ms, responder, responded_at, response_values";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    let json_col = |i: usize| -> rusqlite::Result<String> { r.get(i) };
+    let bad = |i: usize, e: serde_json::Error| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    };
+    let values: Option<String> = r.get(13)?;
+    Ok(Row {
+        id: r.get(0)?,
+        run: r.get(1)?,
+        step: r.get(2)?,
+        workspace: r.get(3)?,
+        workflow: r.get(4)?,
+        title: r.get(5)?,
+        form: serde_json::from_str(&json_col(6)?).map_err(|e| bad(6, e))?,
+        access: serde_json::from_str(&json_col(7)?).map_err(|e| bad(7, e))?,
+        status: r.get(8)?,
+        created_at: r.get(9)?,
+        deadline_ms: r.get(10)?,
+        responder: r.get(11)?,
+        responded_at: r.get(12)?,
+        values: values.and_then(|v| serde_json::from_str(&v).ok()),
+    })
+}
+
+impl Row {
+    /// The record the interaction step outputs (SPEC IX-8), once closed.
+    fn response(&self) -> Option<Value> {
+        let at = |ms: i64| clock::rfc3339(ms.div_euclid(1000));
+        match self.status.as_str() {
+            "responded" => Some(json!({
+                "interaction": self.id,
+                "responder": self.responder,
+                "responded_at": self.responded_at.map(at),
+                "values": self.values.clone().unwrap_or_else(|| json!({})),
+                "timed_out": false,
+            })),
+            "timed_out" => Some(json!({
+                "interaction": self.id,
+                "responder": null,
+                "responded_at": self.responded_at.map(at),
+                "values": {},
+                "timed_out": true,
+            })),
+            _ => None,
+        }
+    }
+
+    fn view(&self, decision: &FlowDecision) -> InteractionView {
+        InteractionView {
+            id: self.id,
+            workspace: self.workspace.clone(),
+            workflow: self.workflow.clone(),
+            run: self.run,
+            step: self.step.clone(),
+            title: self.title.clone(),
+            form: self.form.clone(),
+            status: self.status.clone(),
+            created_at: clock::rfc3339(self.created_at),
+            deadline: self
+                .deadline_ms
+                .map(|ms| clock::rfc3339(ms.div_euclid(1000))),
+            response: self.response(),
+            access_reason: decision.reason.to_string(),
+        }
+    }
+}
+
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    clock::now_micros() / 1000
+}
+
+fn load(tx: &rusqlite::Connection, id: i64) -> Result<Option<Row>, HostError> {
+    tx.query_row(
+        &format!("SELECT {COLUMNS} FROM interactions WHERE id = ?1"),
+        [id],
+        row,
+    )
+    .optional()
+    .map_err(internal)
+}
+
+/// What a response attempt came to, decided inside the transaction that audits it.
+enum Verdict {
+    Accepted(Answer),
+    Refused(HostError),
+}
+
+impl Platform {
+    /// Opens an interaction of a run (idempotent per run and step: reopening returns the
+    /// existing one). The run itself is put on hold when its execution stops.
+    pub fn open_interaction(&self, new: &NewInteraction<'_>) -> Result<i64, HostError> {
+        let form = serde_json::to_string(new.form).map_err(internal)?;
+        let access = serde_json::to_string(new.access).map_err(internal)?;
+        self.transact(|tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO interactions (run_id, step_key, workspace, workflow, title, form, access, status, created_at, deadline_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'open', ?8, ?9)",
+                params![new.run, new.step_key, new.workspace, new.workflow, new.title, form, access, clock::now_unix(), new.deadline_ms],
+            )
+            .map_err(internal)?;
+            tx.query_row(
+                "SELECT id FROM interactions WHERE run_id = ?1 AND step_key = ?2",
+                params![new.run, new.step_key],
+                |r| r.get(0),
+            )
+            .map_err(internal)
+        })
+    }
+
+    /// The interaction run `run` opened at `step_key`, if any. An open one past its deadline
+    /// is timed out here, so a late resume takes the timeout path (SPEC IX-8).
+    pub fn interaction_state(&self, run: i64, step_key: &str) -> Result<Option<State>, HostError> {
+        self.transact(|tx| {
+            let found = tx
+                .query_row(
+                    &format!(
+                        "SELECT {COLUMNS} FROM interactions WHERE run_id = ?1 AND step_key = ?2"
+                    ),
+                    params![run, step_key],
+                    row,
+                )
+                .optional()
+                .map_err(internal)?;
+            let Some(mut r) = found else { return Ok(None) };
+            if r.status == "open" && r.deadline_ms.is_some_and(|d| d <= now_ms()) {
+                time_out(tx, &r)?;
+                r.status = "timed_out".into();
+                r.responded_at = r.deadline_ms;
+            }
+            Ok(Some(match r.response() {
+                Some(response) => State::Closed(response),
+                None => State::Open {
+                    id: r.id,
+                    deadline_ms: r.deadline_ms,
+                },
+            }))
+        })
+    }
+
+    /// The open interactions of `workspace` that `principal` may answer, and only those
+    /// (SPEC IX-7: no access, not listed).
+    pub fn open_interactions(
+        &self,
+        principal: &Principal,
+        workspace: &str,
+    ) -> Result<Vec<InteractionView>, HostError> {
+        if self.index().workspace(workspace).is_none() {
+            return Err(HostError::NotFound(format!(
+                "there is no workspace `{workspace}`"
+            )));
+        }
+        let rows: Vec<Row> = {
+            let db = self.db();
+            let mut stmt = db
+                .conn()
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND workspace = ?1 ORDER BY id"
+                ))
+                .map_err(internal)?;
+            let rows = stmt.query_map([workspace], row).map_err(internal)?;
+            rows.collect::<Result<_, _>>().map_err(internal)?
+        };
+        let index = self.index();
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let d = index.check_flow(principal, &r.workspace, &r.access);
+                d.allowed.then(|| r.view(&d))
+            })
+            .collect())
+    }
+
+    /// Interaction `id`, if `principal` may see it; otherwise it does not exist for them
+    /// (SPEC IX-7).
+    pub fn interaction(
+        &self,
+        principal: &Principal,
+        id: i64,
+    ) -> Result<InteractionView, HostError> {
+        let found = load(self.db().conn(), id)?;
+        let not_found = || HostError::NotFound(format!("there is no interaction {id} you may see"));
+        let r = found.ok_or_else(not_found)?;
+        let d = self.index().check_flow(principal, &r.workspace, &r.access);
+        if !d.allowed {
+            return Err(not_found());
+        }
+        Ok(r.view(&d))
+    }
+
+    /// Answers interaction `id` as `principal` with `values`. Accepted once, only from someone
+    /// the settings allow, only before the deadline, only with values the form accepts. Every
+    /// attempt is audited with the responder and the outcome; a refused one changes nothing
+    /// else (SPEC IX-8).
+    pub fn respond(
+        &self,
+        principal: &Principal,
+        id: i64,
+        values: &Value,
+    ) -> Result<Answer, HostError> {
+        let index = self.index();
+        let verdict = self.transact(|tx| {
+            let Some(r) = load(tx, id)? else {
+                return Ok(Verdict::Refused(HostError::NotFound(format!(
+                    "there is no interaction {id}"
+                ))));
+            };
+            let target = format!("interaction:{id}");
+            let audit = |action: &str, details: Value| {
+                audit::record(tx, &Actor::Principal(principal), &r.workspace, action, &target, details)
+            };
+            let decision = index.check_flow(principal, &r.workspace, &r.access);
+            if !decision.allowed {
+                let reason = decision.reason.to_string();
+                audit("interaction.respond.denied", json!({ "run": r.run, "step": r.step, "reason": reason }))?;
+                return Ok(Verdict::Refused(HostError::Denied(format!(
+                    "{principal} may not answer interaction {id}: {reason}"
+                ))));
+            }
+            let refuse = |why: String| -> Result<Verdict, HostError> {
+                audit("interaction.respond.refused", json!({ "run": r.run, "step": r.step, "reason": why }))?;
+                Ok(Verdict::Refused(HostError::Conflict(why)))
+            };
+            match r.status.as_str() {
+                "responded" => {
+                    return refuse(format!(
+                        "interaction {id} was already answered by {} (a response is accepted once, SPEC IX-8)",
+                        r.responder.as_deref().unwrap_or("someone")
+                    ));
+                }
+                "timed_out" => {
+                    return refuse(format!("interaction {id} timed out; it takes no response (SPEC IX-8)"));
+                }
+                _ => {}
+            }
+            if r.deadline_ms.is_some_and(|d| d <= now_ms()) {
+                time_out(tx, &r)?;
+                return refuse(format!("interaction {id} timed out; it takes no response (SPEC IX-8)"));
+            }
+            let values = match r.form.check(values) {
+                Ok(v) => Value::Object(v),
+                Err(e) => {
+                    audit("interaction.respond.invalid", json!({ "run": r.run, "step": r.step, "reason": e }))?;
+                    return Ok(Verdict::Refused(HostError::Invalid(format!("interaction {id}: {e}"))));
+                }
+            };
+            let responder = principal.email().map(ToString::to_string);
+            let at = now_ms();
+            tx.execute(
+                "UPDATE interactions SET status = 'responded', responder = ?2, responded_at = ?3, response_values = ?4 WHERE id = ?1 AND status = 'open'",
+                params![id, responder, at, values.to_string()],
+            )
+            .map_err(internal)?;
+            tx.execute("UPDATE runs SET status = 'running' WHERE id = ?1 AND status = 'on_hold'", [r.run])
+                .map_err(internal)?;
+            audit(
+                "interaction.respond",
+                json!({ "run": r.run, "step": r.step, "reason": decision.reason.to_string(), "values": values }),
+            )?;
+            let mut answered = r;
+            answered.status = "responded".into();
+            answered.responder = responder;
+            answered.responded_at = Some(at);
+            answered.values = Some(values);
+            Ok(Verdict::Accepted(Answer {
+                run: answered.run,
+                response: answered.response().unwrap_or(Value::Null),
+            }))
+        })?;
+        match verdict {
+            Verdict::Accepted(answer) => Ok(answer),
+            Verdict::Refused(e) => Err(e),
+        }
+    }
+
+    /// Times out every open interaction past its deadline and returns their runs, now ready to
+    /// resume on their timeout paths (SPEC IX-8).
+    pub fn expire_due_interactions(&self) -> Result<Vec<i64>, HostError> {
+        self.transact(|tx| {
+            let due: Vec<Row> = {
+                let mut stmt = tx
+                    .prepare(&format!(
+                        "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND deadline_ms <= ?1 ORDER BY id"
+                    ))
+                    .map_err(internal)?;
+                let rows = stmt.query_map([now_ms()], row).map_err(internal)?;
+                rows.collect::<Result<_, _>>().map_err(internal)?
+            };
+            for r in &due {
+                time_out(tx, r)?;
+            }
+            Ok(due.iter().map(|r| r.run).collect())
+        })
+    }
+
+    /// Puts `run` on hold: it waits for an interaction (SPEC WF-8).
+    pub fn hold_run(&self, run: i64) -> Result<(), HostError> {
+        self.transact(|tx| {
+            tx.execute("UPDATE runs SET status = 'on_hold' WHERE id = ?1", [run])
+                .map_err(internal)?;
+            Ok(())
+        })
+    }
+}
+
+/// Closes an open interaction as timed out and makes its run ready to resume. A timeout never
+/// counts as approval: the response has no values and `timed_out: true` (SPEC IX-8).
+fn time_out(tx: &Transaction<'_>, r: &Row) -> Result<(), HostError> {
+    let changed = tx
+        .execute(
+            "UPDATE interactions SET status = 'timed_out', responded_at = deadline_ms WHERE id = ?1 AND status = 'open'",
+            [r.id],
+        )
+        .map_err(internal)?;
+    if changed > 0 {
+        tx.execute(
+            "UPDATE runs SET status = 'running' WHERE id = ?1 AND status = 'on_hold'",
+            [r.run],
+        )
+        .map_err(internal)?;
+        audit::record(
+            tx,
+            &Actor::Console,
+            &r.workspace,
+            "interaction.timeout",
+            &format!("interaction:{}", r.id),
+            json!({ "run": r.run, "step": r.step }),
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! Resolving an interaction's access settings when it opens: context references become emails
+//! or role names (SPEC IX-3).
+
+use serde_json::Value;
+
+use crate::access::{FlowAccess, WorkspaceUsers};
+use crate::principal::Email;
+use crate::workflow::model::{AccessSpec, UsersSpec};
+
+/// The settings of `spec` with every context reference evaluated against `ctx`. Each reference
+/// must give an array (even for one value) holding only emails or only role names; the error
+/// names the reference.
+pub fn resolve(spec: &AccessSpec, ctx: &Value) -> Result<FlowAccess, String> {
+    let workspace_users = match &spec.workspace_users {
+        UsersSpec::All => WorkspaceUsers::All,
+        UsersSpec::Selected {
+            emails,
+            roles,
+            refs,
+        } => {
+            let mut emails = emails.clone();
+            let mut roles = roles.clone();
+            for (text, template) in refs {
+                let value = template
+                    .render(ctx)
+                    .map_err(|e| format!("context reference `{text}`: {e}"))?;
+                match classify(text, &value)? {
+                    Listed::Emails(found) => emails.extend(found),
+                    Listed::Roles(found) => roles.extend(found),
+                }
+            }
+            emails.sort();
+            emails.dedup();
+            WorkspaceUsers::Selected { emails, roles }
+        }
+    };
+    Ok(FlowAccess {
+        workspace_users,
+        external_sso: spec.external_sso.clone(),
+    })
+}
+
+enum Listed {
+    Emails(Vec<Email>),
+    Roles(Vec<String>),
+}
+
+/// An array of only emails or only role names; anything else is an error naming `text`.
+fn classify(text: &str, value: &Value) -> Result<Listed, String> {
+    let Value::Array(items) = value else {
+        return Err(format!(
+            "context reference `{text}` must evaluate to an array, even for one value (SPEC IX-3); got {value}"
+        ));
+    };
+    let mut emails = Vec::new();
+    let mut roles = Vec::new();
+    for item in items {
+        let Some(s) = item.as_str().map(str::trim).filter(|s| !s.is_empty()) else {
+            return Err(format!(
+                "context reference `{text}` holds {item}; expected only emails or only role names (SPEC IX-3)"
+            ));
+        };
+        if s.contains('@') {
+            emails.push(Email::parse(s).map_err(|e| format!("context reference `{text}`: {e}"))?);
+        } else {
+            roles.push(s.to_owned());
+        }
+    }
+    match (emails.is_empty(), roles.is_empty()) {
+        (false, false) => Err(format!(
+            "context reference `{text}` mixes emails and role names; each array holds only one kind (SPEC IX-3)"
+        )),
+        (_, true) => Ok(Listed::Emails(emails)),
+        (true, false) => Ok(Listed::Roles(roles)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::refs::Template;
+    use serde_json::json;
+
+    fn spec(refs: &[&str]) -> AccessSpec {
+        AccessSpec {
+            workspace_users: UsersSpec::Selected {
+                emails: vec![],
+                roles: vec!["owner".into()],
+                refs: refs
+                    .iter()
+                    .map(|r| {
+                        let t = Template::compile(&json!(r)).expect("reference");
+                        ((*r).to_owned(), t)
+                    })
+                    .collect(),
+            },
+            external_sso: Default::default(),
+        }
+    }
+
+    #[test]
+    fn references_add_emails_and_roles() {
+        let ctx = json!({ "steps": { "oncall": { "emails": ["B@x.test", "a@x.test"] }, "r": { "roles": ["operator"] } } });
+        let access =
+            resolve(&spec(&["$.steps.oncall.emails", "$.steps.r.roles"]), &ctx).expect("resolves");
+        assert_eq!(
+            access.workspace_users,
+            WorkspaceUsers::Selected {
+                emails: vec![
+                    Email::parse("a@x.test").expect("email"),
+                    Email::parse("b@x.test").expect("email")
+                ],
+                roles: vec!["owner".into(), "operator".into()],
+            }
+        );
+    }
+
+    #[test]
+    fn a_non_array_or_mixed_array_is_an_error_naming_the_reference() {
+        for (ctx, needle) in [
+            (
+                json!({ "steps": { "o": { "e": "a@x.test" } } }),
+                "must evaluate to an array",
+            ),
+            (
+                json!({ "steps": { "o": { "e": ["a@x.test", "operator"] } } }),
+                "mixes emails and role names",
+            ),
+            (json!({ "steps": { "o": { "e": [1] } } }), "holds 1"),
+            (json!({ "steps": {} }), "`$.steps.o.e`"),
+        ] {
+            let err = resolve(&spec(&["$.steps.o.e"]), &ctx).expect_err(needle);
+            assert!(
+                err.contains("`$.steps.o.e`") && err.contains(needle),
+                "{err}"
+            );
+        }
+    }
+}
