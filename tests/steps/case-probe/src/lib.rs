@@ -1,7 +1,8 @@
 //! Reports what the run's principal can see of cases, through the WIT door: every case id
 //! *Query cases* returns (all pages, small pages to exercise cursors), and for each id asked
 //! about, whether *Get case restrictions* finds it. The consistency tests compare this with
-//! the service and the CLI.
+//! the service and the CLI. It also asks `access.check-flow-access` for each `flow_checks`
+//! pair, so tests see the Interaction Flow decision through WIT.
 
 use flowhost_step::StepError;
 use flowhost_step::cases::{self, CaseFilter, CaseQuery, CaseSort};
@@ -16,6 +17,17 @@ struct Input {
     create: Vec<String>,
     #[serde(default)]
     page_size: Option<u32>,
+    /// (flow, email) pairs to ask `check-flow-access` about.
+    #[serde(default)]
+    flow_checks: Vec<(String, String)>,
+}
+
+#[derive(Serialize)]
+struct FlowAnswer {
+    flow: String,
+    email: String,
+    allowed: bool,
+    reason: String,
 }
 
 #[derive(Serialize)]
@@ -24,6 +36,7 @@ struct Output {
     listed: Vec<String>,
     found: Vec<String>,
     not_found: Vec<String>,
+    flow_access: Vec<FlowAnswer>,
 }
 
 fn probe(input: Input) -> Result<Output, StepError> {
@@ -73,11 +86,22 @@ fn probe(input: Input) -> Result<Output, StepError> {
             Err(other) => return Err(StepError::Host(other)),
         }
     }
+    let mut flow_access = Vec::new();
+    for (flow, email) in input.flow_checks {
+        let d = flowhost_step::access::check_flow_access(&flow, &email)?;
+        flow_access.push(FlowAnswer {
+            flow,
+            email,
+            allowed: d.allowed,
+            reason: d.reason,
+        });
+    }
     Ok(Output {
         created,
         listed,
         found,
         not_found,
+        flow_access,
     })
 }
 

@@ -1,0 +1,790 @@
+//! Interactions and sharing end to end through the CLI, against a real database file (SPEC IX,
+//! SH): the seeds' MSSP and enterprise scenarios, pausing, denied and allowed responses,
+//! resuming, timeouts, a restart while on hold, and use-not-modify in a destination.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{CASE_PROBE, ECHO, example_tenant_path, flowhost};
+use serde_json::Value;
+
+const OWNER: &str = "olivia.owner@acme-mssp.test";
+const LEAD: &str = "sam.lead@acme-mssp.test";
+const ANALYST: &str = "tina.analyst@acme-mssp.test";
+const OPERATOR: &str = "omar.operator@acme-mssp.test";
+const GLOBEX_OWNER: &str = "gary.admin@globex.test";
+
+struct Env {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+fn steps_dir() -> String {
+    Path::new(ECHO)
+        .parent()
+        .expect("component directory")
+        .display()
+        .to_string()
+}
+
+fn library(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/workflows")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("flowhost.db");
+        let env = Env { dir, db };
+        let tenant = example_tenant_path();
+        env.ok(&["tenant", "apply", tenant.to_str().expect("utf-8")]);
+        env
+    }
+
+    fn cli(&self, args: &[&str]) -> Output {
+        flowhost(self.dir.path(), &self.db, args)
+    }
+
+    /// Runs a command that must succeed; returns its output as text.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(out.status.success(), "{args:?} failed: {}", text(&out));
+        text(&out)
+    }
+
+    /// Runs a command that must fail; returns its output as text.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            !out.status.success(),
+            "{args:?} should fail: {}",
+            text(&out)
+        );
+        text(&out)
+    }
+
+    /// Runs a command with `--json` that must succeed, and parses its output.
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.cli(&all);
+        assert!(out.status.success(), "{args:?} failed: {}", text(&out));
+        serde_json::from_slice(&out.stdout).expect("JSON output")
+    }
+
+    fn sso_login(&self, idp: &str, email: &str, group: &str) {
+        let claims = format!(r#"{{"email":"{email}","groups":["{group}"]}}"#);
+        self.ok(&["sso", "login", "--idp", idp, "--claims", &claims]);
+    }
+
+    fn audit(&self, workspace: &str, who: &str) -> Vec<Value> {
+        self.json(&["audit", "--workspace", workspace, "--as", who])
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn run_status(&self, run: i64) -> Value {
+        self.json(&["runs", "show", &run.to_string()])
+    }
+}
+
+fn actions(entries: &[Value], prefix: &str) -> Vec<(String, String)> {
+    entries
+        .iter()
+        .filter(|e| e["action"].as_str().is_some_and(|a| a.starts_with(prefix)))
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or_default().to_owned(),
+                e["actor"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn mssp_triage_pauses_rejects_the_wrong_people_and_resumes_for_an_analyst() {
+    let env = Env::new();
+    let steps = steps_dir();
+    env.sso_login("globex-entra", "rita@globex.test", "Flowhost-Requesters");
+    let started = env.json(&[
+        "run",
+        &library("mssp-analyst-triage.json"),
+        "--as",
+        LEAD,
+        "--event",
+        r#"{"alert":"beacon"}"#,
+        "--steps",
+        &steps,
+    ]);
+    assert_eq!(started["status"], "on_hold", "{started}");
+    let ix = started["waiting_on"][0]
+        .as_i64()
+        .expect("an interaction id");
+    let run = started["run_id"].as_i64().expect("run id");
+    let id = ix.to_string();
+
+    // SPEC IX-7: only people who may answer see it.
+    let listed = |who: &str, extra: &[&str]| {
+        let mut args = vec!["interact", "list", "--workspace", "mssp-soc", "--as", who];
+        args.extend_from_slice(extra);
+        env.json(&args).as_array().map_or(0, Vec::len)
+    };
+    assert_eq!(listed(ANALYST, &[]), 1, "the triage analyst sees it");
+    assert_eq!(listed(OWNER, &[]), 1, "the Owner always sees it (IX-2)");
+    assert_eq!(listed(OPERATOR, &[]), 0, "an operator is not selected");
+    assert_eq!(
+        listed("rita@globex.test", &["--sso"]),
+        0,
+        "a customer is not a member here"
+    );
+    let hidden = env.fails(&["interact", "show", &id, "--as", OPERATOR]);
+    assert!(hidden.contains("no interaction"), "{hidden}");
+
+    // Denied attempts change nothing and are audited with the responder (IX-8).
+    let values = r#"{"verdict":"escalate"}"#;
+    let denied = env.fails(&[
+        "interact", "respond", &id, "--as", OPERATOR, "--values", values,
+    ]);
+    assert!(
+        denied.contains("neither omar.operator@acme-mssp.test nor role `operator` is listed"),
+        "{denied}"
+    );
+    let denied = env.fails(&[
+        "interact",
+        "respond",
+        &id,
+        "--as",
+        "rita@globex.test",
+        "--sso",
+        "--values",
+        values,
+    ]);
+    assert!(
+        denied.contains("not a member of workspace `mssp-soc`"),
+        "{denied}"
+    );
+    let bad = env.fails(&[
+        "interact",
+        "respond",
+        &id,
+        "--as",
+        ANALYST,
+        "--values",
+        r#"{"verdict":"maybe"}"#,
+    ]);
+    assert!(
+        bad.contains("field `verdict` expects one of escalate, close"),
+        "{bad}"
+    );
+    assert_eq!(env.run_status(run)["run"]["status"], "on_hold");
+
+    // The right person answers; the run resumes from where it waited.
+    let done = env.json(&[
+        "interact", "respond", &id, "--as", ANALYST, "--values", values, "--steps", &steps,
+    ]);
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["exit_status"], "escalated");
+    assert_eq!(done["output"]["by"], ANALYST);
+
+    // A response is accepted once.
+    let again = env.fails(&[
+        "interact",
+        "respond",
+        &id,
+        "--as",
+        OWNER,
+        "--values",
+        r#"{"verdict":"close"}"#,
+    ]);
+    assert!(
+        again.contains("already answered by tina.analyst@acme-mssp.test"),
+        "{again}"
+    );
+
+    let audit = env.audit("mssp-soc", OWNER);
+    assert_eq!(
+        actions(&audit, "interaction.respond"),
+        [
+            ("interaction.respond.denied".into(), OPERATOR.into()),
+            (
+                "interaction.respond.denied".into(),
+                "rita@globex.test".into()
+            ),
+            ("interaction.respond.invalid".into(), ANALYST.into()),
+            ("interaction.respond".into(), ANALYST.into()),
+            ("interaction.respond.refused".into(), OWNER.into()),
+        ]
+    );
+    // The case the run created before it waited exists once: the resume replayed that step.
+    let cases = env.json(&["cases", "query", "--workspace", "mssp-soc", "--as", OWNER]);
+    let titles: Vec<&str> = cases["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .filter_map(|c| c["title"].as_str())
+        .filter(|t| *t == "Triage beacon")
+        .collect();
+    assert_eq!(titles.len(), 1, "{cases}");
+}
+
+#[test]
+fn a_run_on_hold_survives_a_restart_and_resumes_in_another_process() {
+    let env = Env::new();
+    let steps = steps_dir();
+    let started = env.json(&[
+        "run",
+        &library("mssp-analyst-triage.json"),
+        "--as",
+        LEAD,
+        "--event",
+        r#"{"alert":"restart"}"#,
+        "--steps",
+        &steps,
+    ]);
+    let run = started["run_id"].as_i64().expect("run id");
+    let id = started["waiting_on"][0]
+        .as_i64()
+        .expect("interaction")
+        .to_string();
+    // A new host process starts, resumes what was interrupted, and leaves the waiting run be.
+    let served = env.ok(&["serve", "--once", "--steps", &steps]);
+    assert!(served.contains("stopped cleanly"), "{served}");
+    assert_eq!(env.run_status(run)["run"]["status"], "on_hold");
+    // `runs resume` on a waiting run keeps it waiting.
+    let resumed = env.json(&["runs", "resume", &run.to_string(), "--steps", &steps]);
+    assert_eq!(resumed["status"], "on_hold", "{resumed}");
+    let done = env.json(&[
+        "interact",
+        "respond",
+        &id,
+        "--as",
+        ANALYST,
+        "--values",
+        r#"{"verdict":"close"}"#,
+        "--steps",
+        &steps,
+    ]);
+    assert_eq!(done["status"], "succeeded");
+    assert_eq!(done["exit_status"], "closed");
+    let detail = env.run_status(run);
+    let case_steps = detail["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["step"] == "case")
+        .count();
+    assert_eq!(case_steps, 1, "the case step ran once: {detail}");
+}
+
+#[test]
+fn a_timeout_takes_the_timeout_path_and_is_never_approval() {
+    let env = Env::new();
+    let steps = steps_dir();
+    let started = env.json(&[
+        "run",
+        &library("approval-timeout-beside-parallel.json"),
+        "--as",
+        LEAD,
+        "--event",
+        r#"{"host":"h1"}"#,
+        "--steps",
+        &steps,
+    ]);
+    assert_eq!(started["status"], "on_hold", "{started}");
+    let run = started["run_id"].as_i64().expect("run id");
+    let id = started["waiting_on"][0]
+        .as_i64()
+        .expect("interaction")
+        .to_string();
+    std::thread::sleep(std::time::Duration::from_millis(1300));
+    // Too late to answer, even for the listed lead.
+    let late = env.fails(&[
+        "interact",
+        "respond",
+        &id,
+        "--as",
+        LEAD,
+        "--values",
+        r#"{"approve":true}"#,
+    ]);
+    assert!(late.contains("timed out"), "{late}");
+    // The host fires the timeout: the run resumes on its timeout path.
+    env.ok(&["serve", "--once", "--steps", &steps]);
+    let detail = env.run_status(run);
+    assert_eq!(detail["run"]["status"], "succeeded", "{detail}");
+    assert_eq!(detail["run"]["exit_status"], "not-approved-in-time");
+    assert_eq!(detail["run"]["output"]["timed_out"], true);
+    assert_eq!(detail["run"]["output"]["values"], serde_json::json!({}));
+    // The parallel branch beside the interaction ran once, before the wait.
+    let enrich = detail["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["step"] == "enrich")
+        .count();
+    assert_eq!(enrich, 1);
+}
+
+#[test]
+fn an_allowed_answer_beside_a_parallel_branch_approves() {
+    let env = Env::new();
+    let steps = steps_dir();
+    let started = env.json(&[
+        "run",
+        &library("approval-timeout-beside-parallel.json"),
+        "--as",
+        LEAD,
+        "--event",
+        r#"{"host":"h2"}"#,
+        "--steps",
+        &steps,
+    ]);
+    let id = started["waiting_on"][0]
+        .as_i64()
+        .expect("interaction")
+        .to_string();
+    // The lead is named by a context reference ($.vars.leads); the analyst is not.
+    env.fails(&[
+        "interact",
+        "respond",
+        &id,
+        "--as",
+        ANALYST,
+        "--values",
+        r#"{"approve":true}"#,
+    ]);
+    let done = env.json(&[
+        "interact",
+        "respond",
+        &id,
+        "--as",
+        LEAD,
+        "--values",
+        r#"{"approve":true}"#,
+        "--steps",
+        &steps,
+    ]);
+    assert_eq!(done["exit_status"], "contained", "{done}");
+    assert_eq!(done["output"]["ips"], serde_json::json!(["10.0.0.1"]));
+}
+
+#[test]
+fn mssp_onboarding_flow_shared_to_a_customer_is_for_its_requesters_only() {
+    let env = Env::new();
+    let steps = steps_dir();
+    env.sso_login("globex-entra", "rita@globex.test", "Flowhost-Requesters");
+    env.ok(&[
+        "workflows",
+        "publish",
+        &library("mssp-customer-onboarding.json"),
+        "--as",
+        OWNER,
+        "--steps",
+        &steps,
+    ]);
+    env.ok(&[
+        "workflows",
+        "publish",
+        &library("mssp-analyst-triage.json"),
+        "--as",
+        OWNER,
+        "--steps",
+        &steps,
+    ]);
+    // A contributor cannot share (SPEC SH-1: resource.share).
+    let refused = env.fails(&[
+        "share",
+        "flow",
+        "mssp-customer-onboarding",
+        "--from",
+        "mssp-soc",
+        "--to",
+        "customer-globex",
+        "--as",
+        LEAD,
+    ]);
+    assert!(refused.contains("resource.share"), "{refused}");
+    // The Owner of both workspaces shares: accepted at once.
+    let shared = env.ok(&[
+        "share",
+        "flow",
+        "mssp-customer-onboarding",
+        "--from",
+        "mssp-soc",
+        "--to",
+        "customer-globex",
+        "--as",
+        OWNER,
+    ]);
+    assert!(shared.contains("is usable in customer-globex"), "{shared}");
+
+    // Customers get only onboarding flows; the analysts' triage flow is not theirs.
+    let flows = env.json(&[
+        "interact",
+        "flows",
+        "--workspace",
+        "customer-globex",
+        "--as",
+        "rita@globex.test",
+        "--sso",
+    ]);
+    let names: Vec<&str> = flows
+        .as_array()
+        .expect("flows")
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    assert_eq!(names, ["mssp-customer-onboarding"]);
+    let values = r#"{"site":"Berlin","contact":"Ops@Globex.test"}"#;
+    let done = env.json(&[
+        "interact",
+        "start",
+        "mssp-customer-onboarding",
+        "--workspace",
+        "customer-globex",
+        "--as",
+        "rita@globex.test",
+        "--sso",
+        "--values",
+        values,
+        "--steps",
+        &steps,
+    ]);
+    assert_eq!(done["exit_status"], "onboarding-requested", "{done}");
+    assert_eq!(done["output"]["contact"], "ops@globex.test");
+    assert_eq!(done["output"]["requested_by"], "rita@globex.test");
+
+    // A local sign-in in an SSO-only workspace gets nothing (IX-5); an operator is not selected.
+    let local = env.fails(&[
+        "interact",
+        "start",
+        "mssp-customer-onboarding",
+        "--workspace",
+        "customer-globex",
+        "--as",
+        "rita@globex.test",
+        "--values",
+        values,
+    ]);
+    assert!(local.contains("SSO-only"), "{local}");
+    env.sso_login("globex-entra", "tina.analyst@acme-mssp.test", "Nobody");
+    let sso_denied = env.fails(&[
+        "interact",
+        "start",
+        "mssp-customer-onboarding",
+        "--workspace",
+        "customer-globex",
+        "--as",
+        ANALYST,
+        "--sso",
+        "--values",
+        values,
+    ]);
+    assert!(sso_denied.contains("denied by SSO"), "{sso_denied}");
+    // Admins see everything: the customer's Owner may start it though not listed (IX-2).
+    let owner_flows = env.json(&[
+        "interact",
+        "flows",
+        "--workspace",
+        "customer-globex",
+        "--as",
+        OLIVIA_BREAK_GLASS,
+    ]);
+    assert_eq!(owner_flows.as_array().map(Vec::len), Some(1));
+
+    // Use, not modify: the destination cannot publish over the shared flow (SPEC SH-1).
+    let doc = std::fs::read_to_string(library("mssp-customer-onboarding.json")).expect("read");
+    let copy = env.dir.path().join("copy.json");
+    std::fs::write(&copy, doc.replace("\"mssp-soc\"", "\"customer-globex\"")).expect("write");
+    env.sso_login("globex-entra", "gary.admin@globex.test", "Flowhost-Admins");
+    let modify = env.fails(&[
+        "workflows",
+        "publish",
+        copy.to_str().expect("utf-8"),
+        "--as",
+        GLOBEX_OWNER,
+        "--sso",
+        "--steps",
+        &steps,
+    ]);
+    assert!(modify.contains("may use it, not modify it"), "{modify}");
+
+    let audit = env.audit("customer-globex", OLIVIA_BREAK_GLASS);
+    let starts = actions(&audit, "interaction.start");
+    assert_eq!(
+        starts[0],
+        ("interaction.start".into(), "rita@globex.test".into())
+    );
+    assert!(
+        starts
+            .iter()
+            .filter(|(a, _)| a == "interaction.start.denied")
+            .count()
+            >= 2,
+        "{starts:?}"
+    );
+}
+
+/// Olivia is the break-glass Owner of the SSO-only customer workspace.
+const OLIVIA_BREAK_GLASS: &str = OWNER;
+
+#[test]
+fn enterprise_vendor_flow_admits_only_the_listed_external_identity() {
+    let env = Env::new();
+    let steps = steps_dir();
+    env.sso_login("globex-entra", "gary.admin@globex.test", "Flowhost-Admins");
+    env.ok(&[
+        "workflows",
+        "publish",
+        &library("vendor-access-request.json"),
+        "--as",
+        GLOBEX_OWNER,
+        "--sso",
+        "--steps",
+        &steps,
+    ]);
+    env.sso_login("globex-entra", "vera@vendor.test", "Vendors");
+    env.sso_login("globex-entra", "victor@vendor.test", "Vendors");
+    env.sso_login("globex-entra", "rita@globex.test", "Flowhost-Requesters");
+    let values = r#"{"system":"erp","days":3}"#;
+    let start = |who: &str, sso: bool| {
+        let mut args = vec![
+            "interact",
+            "start",
+            "vendor-access-request",
+            "--workspace",
+            "customer-globex",
+            "--as",
+            who,
+        ];
+        if sso {
+            args.push("--sso");
+        }
+        args.extend_from_slice(&["--values", values, "--steps", &steps]);
+        env.cli(&args)
+    };
+    let vera = start("vera@vendor.test", true);
+    assert!(vera.status.success(), "{}", text(&vera));
+    assert!(
+        text(&vera).contains("succeeded (requested)"),
+        "{}",
+        text(&vera)
+    );
+    let victor = start("victor@vendor.test", true);
+    assert!(
+        text(&victor).contains("the flow does not list"),
+        "{}",
+        text(&victor)
+    );
+    let local = start("vera@vendor.test", false);
+    assert!(
+        text(&local).contains("must sign in through SSO"),
+        "{}",
+        text(&local)
+    );
+    // Business users (Interact Only) get request flows, not this vendor flow.
+    let rita = start("rita@globex.test", true);
+    assert!(
+        text(&rita).contains("neither rita@globex.test nor role `interact-only`"),
+        "{}",
+        text(&rita)
+    );
+    // The workspace Owner is always included (IX-2).
+    let gary = start(GLOBEX_OWNER, true);
+    assert!(gary.status.success(), "{}", text(&gary));
+
+    // A step asks the same question through WIT `access.check-flow-access`.
+    let input = serde_json::json!({
+        "flow_checks": [
+            ["vendor-access-request", "Vera@Vendor.test"],
+            ["vendor-access-request", "victor@vendor.test"],
+            ["no-such-flow", "vera@vendor.test"]
+        ]
+    })
+    .to_string();
+    let probe = env.json(&[
+        "step",
+        "run",
+        CASE_PROBE,
+        "--workspace",
+        "customer-globex",
+        "--as",
+        GLOBEX_OWNER,
+        "--sso",
+        "--input",
+        &input,
+    ]);
+    let answers = probe["output"]["flow_access"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(answers.len(), 3, "{probe}");
+    assert_eq!(answers[0]["allowed"], true, "{probe}");
+    assert_eq!(answers[1]["allowed"], false);
+    assert!(
+        answers[1]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("does not list")
+    );
+    assert!(
+        answers[2]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no Interaction Flow")
+    );
+}
+
+#[test]
+fn a_share_by_an_owner_of_the_source_only_waits_for_a_destination_owner() {
+    let env = Env::new();
+    let steps = steps_dir();
+    env.ok(&[
+        "users",
+        "invite",
+        "oscar@acme-mssp.test",
+        "--role",
+        "owner",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    env.ok(&[
+        "workflows",
+        "publish",
+        &library("mssp-analyst-triage.json"),
+        "--as",
+        OWNER,
+        "--steps",
+        &steps,
+    ]);
+    let out = env.cli(&[
+        "share",
+        "flow",
+        "mssp-analyst-triage",
+        "--from",
+        "mssp-soc",
+        "--to",
+        "customer-globex",
+        "--as",
+        "oscar@acme-mssp.test",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    // Custom-role selections do not carry over, with a warning naming them (SPEC IX-6, SH-2).
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("custom role `triage-analyst`") && err.contains("does not carry over"),
+        "{err}"
+    );
+    assert!(text(&out).contains("awaits acceptance"), "{}", text(&out));
+    let shares = env.json(&["share", "list", "--workspace", "mssp-soc", "--as", OWNER]);
+    let id = shares[0]["id"].as_i64().expect("share id").to_string();
+    assert_eq!(shares[0]["status"], "pending");
+    env.sso_login("globex-entra", "gary.admin@globex.test", "Flowhost-Admins");
+    env.sso_login("globex-entra", "tina.analyst@acme-mssp.test", "Nobody");
+    // Not usable before acceptance; an operator of the destination cannot accept.
+    let early = env.fails(&[
+        "run",
+        "--published",
+        "mssp-analyst-triage",
+        "--workspace",
+        "customer-globex",
+        "--as",
+        GLOBEX_OWNER,
+        "--sso",
+        "--steps",
+        &steps,
+    ]);
+    assert!(early.contains("no published or shared workflow"), "{early}");
+    let refused = env.fails(&["share", "accept", &id, "--as", ANALYST, "--sso"]);
+    assert!(refused.contains("denied"), "{refused}");
+    env.ok(&["share", "accept", &id, "--as", GLOBEX_OWNER, "--sso"]);
+    // Now the destination uses it, in its own workspace: the run waits on an interaction
+    // whose custom-role selection was dropped, so only the Owner role (always) admits.
+    let started = env.json(&[
+        "run",
+        "--published",
+        "mssp-analyst-triage",
+        "--workspace",
+        "customer-globex",
+        "--as",
+        GLOBEX_OWNER,
+        "--sso",
+        "--event",
+        r#"{"alert":"x"}"#,
+        "--steps",
+        &steps,
+    ]);
+    assert_eq!(started["status"], "on_hold", "{started}");
+    let id = started["waiting_on"][0]
+        .as_i64()
+        .expect("interaction")
+        .to_string();
+    let shown = env.json(&["interact", "show", &id, "--as", GLOBEX_OWNER, "--sso"]);
+    assert_eq!(shown["workspace"], "customer-globex");
+    assert!(
+        shown["access_reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("SPEC IX-2"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn validation_refuses_references_in_form_started_flows_and_runs_refuse_mixed_arrays() {
+    let env = Env::new();
+    let flow = serde_json::json!({
+        "name": "bad-flow", "workspace": "mssp-soc", "run_as": "automation@acme-mssp.test",
+        "trigger": { "on": "interaction", "interaction": {
+            "form": { "fields": [{ "name": "ok", "type": "yes-no" }] },
+            "access": { "workspace_users": { "refs": ["$.vars.people"] }, "external_sso": "some" } } },
+        "steps": []
+    });
+    let path = env.dir.path().join("bad-flow.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&flow).expect("json")).expect("write");
+    let out = env.fails(&["validate", path.to_str().expect("utf-8")]);
+    assert!(
+        out.contains("trigger.interaction.access.workspace_users.refs[0]")
+            && out.contains("SPEC IX-3"),
+        "{out}"
+    );
+    assert!(
+        out.contains("trigger.interaction.form.fields[0].type"),
+        "{out}"
+    );
+    assert!(
+        out.contains("trigger.interaction.access.external_sso"),
+        "{out}"
+    );
+    // A reference that mixes emails and roles fails the run at the interaction, naming it.
+    let mixed = serde_json::json!({
+        "name": "mixed", "workspace": "mssp-soc", "vars": { "people": ["sam.lead@acme-mssp.test", "owner"] },
+        "steps": [{ "id": "ask", "interaction": {
+            "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+            "access": { "workspace_users": { "refs": ["$.vars.people"] } } } }]
+    });
+    let path = env.dir.path().join("mixed.json");
+    std::fs::write(&path, mixed.to_string()).expect("write");
+    let out = env.fails(&["run", path.to_str().expect("utf-8"), "--as", LEAD]);
+    assert!(
+        out.contains("`$.vars.people` mixes emails and role names"),
+        "{out}"
+    );
+}
