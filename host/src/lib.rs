@@ -12,6 +12,7 @@ pub mod audit;
 pub mod builtin;
 pub mod cases;
 pub mod clock;
+pub mod harness;
 pub mod interact;
 pub mod json_locate;
 pub mod platform;

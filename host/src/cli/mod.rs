@@ -12,6 +12,7 @@ mod share;
 mod sso;
 mod step;
 mod tenant;
+mod test;
 mod users;
 mod workflows;
 
@@ -99,6 +100,8 @@ enum Command {
     /// Share workflows and Interaction Flows to other workspaces (SPEC SH).
     #[command(subcommand)]
     Share(share::ShareCommand),
+    /// Run sample workflows against their expectation files (`*.test.json`).
+    Test(test::TestArgs),
     /// Read the audit log (needs audit.read).
     Audit {
         #[arg(long)]
@@ -166,6 +169,7 @@ pub fn main() -> ExitCode {
         Command::Sso(cmd) => sso::run(&cli.db, cmd),
         Command::Keys(cmd) => keys::keys(&cli.db, cmd),
         Command::Interact(cmd) => interact::run(&cli.db, cmd),
+        Command::Test(args) => test::run(&cli.db, args),
         Command::Share(cmd) => share::run(&cli.db, cmd),
         Command::Audit {
             workspace,

@@ -384,6 +384,19 @@ impl Platform {
         })
     }
 
+    /// The oldest open interaction run `run` waits on, if any.
+    pub fn open_interaction_of(&self, run: i64) -> Result<Option<i64>, HostError> {
+        self.db()
+            .conn()
+            .query_row(
+                "SELECT id FROM interactions WHERE run_id = ?1 AND status = 'open' ORDER BY id LIMIT 1",
+                [run],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(internal)
+    }
+
     /// Puts `run` on hold: it waits for an interaction (SPEC WF-8).
     pub fn hold_run(&self, run: i64) -> Result<(), HostError> {
         self.transact(|tx| {

@@ -68,6 +68,9 @@ pub struct Engine {
     platform: Arc<Platform>,
     runtime: Arc<StepRuntime>,
     step_dirs: Vec<PathBuf>,
+    /// Step outputs (or errors) to use instead of executing those steps: the test harness's
+    /// per-step mocks, keyed by journal key.
+    mocks: std::collections::HashMap<String, Result<Value, String>>,
 }
 
 /// A step failure, with the journal key of the step.
@@ -131,7 +134,18 @@ impl Engine {
             platform,
             runtime,
             step_dirs,
+            mocks: Default::default(),
         }
+    }
+
+    /// This engine with `mocks`: each named action step returns its mock instead of running
+    /// (still journaled, so replays and assertions see it like any output).
+    pub fn with_mocks(
+        mut self,
+        mocks: std::collections::HashMap<String, Result<Value, String>>,
+    ) -> Self {
+        self.mocks = mocks;
+        self
     }
 
     /// The platform runs act on.
@@ -602,6 +616,9 @@ impl Exec<'_> {
         timeout: Option<Duration>,
     ) -> (Result<Value, String>, Option<StepRecordData>) {
         let platform = &self.engine.platform;
+        if let Some(mock) = self.engine.mocks.get(key) {
+            return (mock.clone(), None);
+        }
         match uses {
             Uses::Builtin(name) => {
                 // A built-in step is its own grant; it acts as the run's principal.

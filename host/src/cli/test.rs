@@ -1,0 +1,76 @@
+//! `flowhost test`: run sample workflows against their expectation files and report.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use flowhost::harness::{self, TestResult};
+use flowhost::wasm::{EngineSettings, StepRuntime};
+
+use super::Reported;
+use super::acting::print_json;
+
+#[derive(clap::Args)]
+pub struct TestArgs {
+    /// Directories of samples (`*.test.json` beside each workflow) or files.
+    #[arg(default_value = "tests/workflows")]
+    paths: Vec<PathBuf>,
+    /// Only samples whose name contains this.
+    #[arg(long)]
+    filter: Option<String>,
+    /// Directories holding step components named `step:<name>`.
+    #[arg(long = "steps", value_name = "DIR")]
+    steps: Vec<PathBuf>,
+    /// Samples run at once (each on its own database).
+    #[arg(long, default_value_t = 2)]
+    jobs: usize,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(db: &Path, args: TestArgs) -> anyhow::Result<()> {
+    let mut samples = harness::discover(&args.paths).map_err(anyhow::Error::msg)?;
+    if let Some(f) = &args.filter {
+        samples.retain(|s| s.name.contains(f.as_str()));
+    }
+    // Compiled components are cached beside the usual database, shared by every sample.
+    let cache = db.parent().map(|d| d.join("cache"));
+    let runtime = Arc::new(StepRuntime::new(&EngineSettings::default(), cache)?);
+    let live = !args.json && std::io::stderr().is_terminal();
+    let progress = |r: &TestResult, n: usize, total: usize| {
+        let mark = if r.passed { "✓" } else { "✗" };
+        if live {
+            eprint!("\r\x1b[2K[{n}/{total}] {mark} {}", r.name);
+        } else if !args.json {
+            eprintln!("[{n}/{total}] {mark} {} ({} ms)", r.name, r.duration_ms);
+        }
+    };
+    let results = harness::run_all(&samples, runtime, &args.steps, args.jobs, &progress);
+    if live {
+        eprintln!();
+    }
+    let failed = results.iter().filter(|r| !r.passed).count();
+    let passed = results.len() - failed;
+    if args.json {
+        print_json(&serde_json::json!({ "passed": passed, "failed": failed, "results": results }))?;
+    } else {
+        // Failures first, each assertion with expected and actual.
+        for r in results.iter().filter(|r| !r.passed) {
+            println!("FAIL {}", r.name);
+            for m in &r.mismatches {
+                println!(
+                    "  {}\n    expected: {}\n    actual:   {}",
+                    m.at, m.expected, m.actual
+                );
+            }
+        }
+        for r in results.iter().filter(|r| r.passed) {
+            println!("ok   {} ({} ms)", r.name, r.duration_ms);
+        }
+        println!("{passed} passed, {failed} failed");
+    }
+    if failed > 0 {
+        return Err(Reported(format!("{failed} failed")).into());
+    }
+    Ok(())
+}

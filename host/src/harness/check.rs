@@ -1,0 +1,213 @@
+//! Checking what a test run left behind against its expectations. Every mismatch names the
+//! expectation (`expect.cases[0].access_mode`), what was expected, and what was found.
+
+use rusqlite::params;
+use serde_json::Value;
+
+use crate::platform::Platform;
+
+use super::spec::Expect;
+use super::{Mismatch, mismatch};
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A start that the access rules refused: only `status: "refused"` and `error_contains` can
+/// hold.
+pub fn refused_start(expect: &Expect, error: &str) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    if expect.status.as_deref() != Some("refused") {
+        out.push(mismatch(
+            "expect.status",
+            expect.status.clone().unwrap_or_else(|| "a run".into()),
+            format!("refused: {error}"),
+        ));
+    }
+    if let Some(needle) = &expect.error_contains
+        && !error.contains(needle.as_str())
+    {
+        out.push(mismatch("expect.error_contains", needle.clone(), error));
+    }
+    out
+}
+
+/// Every assertion of `expect` about run `run` and the database it ran on.
+pub fn expectations(
+    platform: &Platform,
+    run: i64,
+    workspace: &str,
+    expect: &Expect,
+) -> Result<Vec<Mismatch>, String> {
+    let mut out = Vec::new();
+    let (info, steps) = platform.run_detail(run).map_err(|e| e.to_string())?;
+    let mut eq = |at: &str, expected: &str, actual: Option<&str>| {
+        if Some(expected) != actual {
+            out.push(mismatch(at, expected, actual.unwrap_or("(none)")));
+        }
+    };
+    if let Some(s) = &expect.status {
+        // A wrong status shows the run's error too: that is usually the whole story.
+        let actual = match &info.error {
+            Some(e) if *s != info.status => format!("{} ({e})", info.status),
+            _ => info.status.clone(),
+        };
+        eq("expect.status", s, Some(&actual));
+    }
+    if let Some(s) = &expect.exit_status {
+        eq("expect.exit_status", s, info.exit_status.as_deref());
+    }
+    let output = info.output.clone().unwrap_or(Value::Null);
+    if let Some(o) = &expect.output
+        && *o != output
+    {
+        out.push(mismatch("expect.output", o.to_string(), output.to_string()));
+    }
+    for (path, expected) in &expect.output_matches {
+        let at = format!("expect.output_matches[\"{path}\"]");
+        let found = serde_json_path::JsonPath::parse(path)
+            .map_err(|e| format!("{at}: {e}"))?
+            .query(&output)
+            .all()
+            .into_iter()
+            .cloned()
+            .collect::<Vec<_>>();
+        match found.as_slice() {
+            [one] if one == expected => {}
+            [one] => out.push(mismatch(&at, show(expected), show(one))),
+            [] => out.push(mismatch(&at, show(expected), "nothing")),
+            many => out.push(mismatch(
+                &at,
+                show(expected),
+                Value::Array(many.to_vec()).to_string(),
+            )),
+        }
+    }
+    if let Some(needle) = &expect.error_contains {
+        let error = info.error.clone().unwrap_or_default();
+        if !error.contains(needle.as_str()) {
+            out.push(mismatch("expect.error_contains", needle.clone(), error));
+        }
+    }
+    for (key, want) in &expect.steps {
+        let at = format!("expect.steps.{key}");
+        match steps.iter().find(|s| &s.step == key) {
+            None => out.push(mismatch(&at, want.status.clone(), "not journaled")),
+            Some(s) => {
+                if s.status != want.status {
+                    out.push(mismatch(
+                        &format!("{at}.status"),
+                        want.status.clone(),
+                        s.status.clone(),
+                    ));
+                }
+                if let Some(needle) = &want.error_contains {
+                    let error = s.error.clone().unwrap_or_default();
+                    if !error.contains(needle.as_str()) {
+                        out.push(mismatch(
+                            &format!("{at}.error_contains"),
+                            needle.clone(),
+                            error,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let db = platform.db();
+    let conn = db.conn();
+    let count = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<i64, String> {
+        conn.query_row(sql, p, |r| r.get(0))
+            .map_err(|e| e.to_string())
+    };
+    for (kind, want) in &expect.events {
+        let got = count("SELECT count(*) FROM events WHERE kind = ?1", &[kind])?;
+        if got != *want {
+            out.push(mismatch(
+                &format!("expect.events.{kind}"),
+                want.to_string(),
+                got.to_string(),
+            ));
+        }
+    }
+    for (i, case) in expect.cases.iter().enumerate() {
+        let at = format!("expect.cases[{i}]");
+        let found: Option<(i64, bool)> = conn
+            .query_row(
+                "SELECT c.id, c.restricted FROM cases c JOIN workspaces w ON w.id = c.workspace_id WHERE w.name = ?1 AND c.title = ?2 ORDER BY c.id LIMIT 1",
+                params![workspace, case.title],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .ok();
+        let Some((id, restricted)) = found else {
+            out.push(mismatch(
+                &format!("{at}.title"),
+                case.title.clone(),
+                "no such case",
+            ));
+            continue;
+        };
+        if let Some(mode) = &case.access_mode {
+            let actual = if restricted {
+                "restricted"
+            } else {
+                "full_access"
+            };
+            if mode != actual {
+                out.push(mismatch(&format!("{at}.access_mode"), mode.clone(), actual));
+            }
+        }
+        if let Some(want) = &case.collaborators {
+            let mut stmt = conn
+                .prepare("SELECT email FROM case_people WHERE case_id = ?1 AND part = 'collaborator' ORDER BY email")
+                .map_err(|e| e.to_string())?;
+            let got: Vec<String> = stmt
+                .query_map([id], |r| r.get(0))
+                .and_then(|rows| rows.collect())
+                .map_err(|e| e.to_string())?;
+            let mut want: Vec<String> = want.iter().map(|e| e.trim().to_lowercase()).collect();
+            want.sort();
+            if want != got {
+                out.push(mismatch(
+                    &format!("{at}.collaborators"),
+                    want.join(", "),
+                    got.join(", "),
+                ));
+            }
+        }
+    }
+    for (i, entry) in expect.audit.iter().enumerate() {
+        let actor = entry.actor.as_deref().map(str::to_lowercase);
+        let got = count(
+            "SELECT count(*) FROM audit_log WHERE action = ?1 AND (?2 IS NULL OR actor = ?2)",
+            &[&entry.action, &actor],
+        )?;
+        if got == 0 {
+            let who = actor.map(|a| format!(" by {a}")).unwrap_or_default();
+            out.push(mismatch(
+                &format!("expect.audit[{i}]"),
+                format!("{}{who}", entry.action),
+                "no such entry",
+            ));
+        }
+    }
+    for (workflow, statuses) in &expect.runs {
+        for (status, want) in statuses {
+            let got = count(
+                "SELECT count(*) FROM runs WHERE workflow = ?1 AND status = ?2",
+                &[workflow, status],
+            )?;
+            if got != *want {
+                out.push(mismatch(
+                    &format!("expect.runs.{workflow}.{status}"),
+                    want.to_string(),
+                    got.to_string(),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}

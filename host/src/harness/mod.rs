@@ -1,0 +1,381 @@
+//! `flowhost test`: runs sample workflows against their expectation files, each on a fresh
+//! temporary database, and reports expected versus actual for every assertion that fails.
+//! The flow of one test reads top to bottom in [`run_test`]: set up, start, answer, check.
+
+pub mod check;
+pub mod spec;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::platform::Platform;
+use crate::principal::{Caller, Email, Principal};
+use crate::wasm::StepRuntime;
+use crate::workflow::{Engine, Quiet, Resolver, parse};
+
+use spec::{Mock, TestSpec, When, Who};
+
+/// One sample: a workflow and its expectation file.
+#[derive(Clone, Debug)]
+pub struct Sample {
+    pub name: String,
+    pub workflow: PathBuf,
+    pub expectations: PathBuf,
+}
+
+/// One assertion that did not hold.
+#[derive(Clone, Debug, Serialize)]
+pub struct Mismatch {
+    /// Where in the expectation file, e.g. `expect.status`.
+    pub at: String,
+    pub expected: String,
+    pub actual: String,
+}
+
+/// How one sample went.
+#[derive(Clone, Debug, Serialize)]
+pub struct TestResult {
+    pub name: String,
+    pub passed: bool,
+    pub mismatches: Vec<Mismatch>,
+    pub duration_ms: u64,
+}
+
+/// Finds samples: every `*.test.json` under the directories given (not recursive), and the
+/// expectation files or workflows named directly. A workflow without one is an error.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<Sample>, String> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.to_string_lossy().ends_with(".test.json"))
+                .collect();
+            entries.sort();
+            for p in entries {
+                out.push(sample(&p)?);
+            }
+        } else {
+            let text = path.to_string_lossy();
+            let expectations = match text.strip_suffix(".test.json") {
+                Some(_) => path.clone(),
+                None => PathBuf::from(format!(
+                    "{}.test.json",
+                    text.strip_suffix(".json").unwrap_or(&text)
+                )),
+            };
+            out.push(sample(&expectations)?);
+        }
+    }
+    Ok(out)
+}
+
+fn sample(expectations: &Path) -> Result<Sample, String> {
+    let text = expectations.to_string_lossy();
+    let stem = text.strip_suffix(".test.json").unwrap_or(&text);
+    let workflow = PathBuf::from(format!("{stem}.json"));
+    if !expectations.is_file() {
+        return Err(format!("{}: no expectation file", expectations.display()));
+    }
+    if !workflow.is_file() {
+        return Err(format!(
+            "{}: the workflow {} is missing",
+            expectations.display(),
+            workflow.display()
+        ));
+    }
+    let name = Path::new(stem)
+        .file_name()
+        .map_or_else(|| stem.to_owned(), |n| n.to_string_lossy().into_owned());
+    Ok(Sample {
+        name,
+        workflow,
+        expectations: expectations.to_owned(),
+    })
+}
+
+/// Runs `samples` on `workers` threads, calling `progress` as each finishes; results come
+/// back in the samples' order.
+pub fn run_all(
+    samples: &[Sample],
+    runtime: Arc<StepRuntime>,
+    step_dirs: &[PathBuf],
+    workers: usize,
+    progress: &(dyn Fn(&TestResult, usize, usize) + Sync),
+) -> Vec<TestResult> {
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(vec![None; samples.len()]);
+    std::thread::scope(|s| {
+        for _ in 0..workers.max(1) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(sample) = samples.get(i) else { break };
+                    let result = run_test(sample, runtime.clone(), step_dirs);
+                    let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                    progress(&result, n, samples.len());
+                    results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(result);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .zip(samples)
+        .map(|(r, s)| {
+            r.unwrap_or_else(|| TestResult {
+                name: s.name.clone(),
+                passed: false,
+                mismatches: vec![mismatch("(test)", "a result", "the test thread panicked")],
+                duration_ms: 0,
+            })
+        })
+        .collect()
+}
+
+fn mismatch(at: &str, expected: impl Into<String>, actual: impl Into<String>) -> Mismatch {
+    Mismatch {
+        at: at.to_owned(),
+        expected: expected.into(),
+        actual: actual.into(),
+    }
+}
+
+/// Runs one sample on a fresh database in its own temporary directory.
+pub fn run_test(sample: &Sample, runtime: Arc<StepRuntime>, step_dirs: &[PathBuf]) -> TestResult {
+    let started = Instant::now();
+    let dir = scratch_dir(&sample.name);
+    let mismatches = match std::fs::create_dir_all(&dir) {
+        Ok(()) => match execute(sample, &dir, runtime, step_dirs) {
+            Ok(m) => m,
+            Err(e) => vec![mismatch("(setup)", "the test to run", e)],
+        },
+        Err(e) => vec![mismatch("(setup)", "a scratch directory", e.to_string())],
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    TestResult {
+        name: sample.name.clone(),
+        passed: mismatches.is_empty(),
+        mismatches,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    }
+}
+
+fn scratch_dir(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    std::env::temp_dir().join(format!(
+        "flowhost-test-{}-{}-{name}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ))
+}
+
+fn principal(who: &Who) -> Result<Principal, String> {
+    let email = Email::parse(&who.email)?;
+    Ok(if who.sso {
+        Principal::sso(email)
+    } else {
+        Principal::local(email)
+    })
+}
+
+/// Set up, start, answer, check.
+fn execute(
+    sample: &Sample,
+    dir: &Path,
+    runtime: Arc<StepRuntime>,
+    step_dirs: &[PathBuf],
+) -> Result<Vec<Mismatch>, String> {
+    let spec_text = std::fs::read_to_string(&sample.expectations)
+        .map_err(|e| format!("cannot read {}: {e}", sample.expectations.display()))?;
+    let spec: TestSpec = serde_json::from_str(&spec_text).map_err(|e| {
+        format!(
+            "{}:{}:{}: {e}",
+            sample.expectations.display(),
+            e.line(),
+            e.column()
+        )
+    })?;
+    let base = sample.expectations.parent().unwrap_or(Path::new("."));
+    let platform = Arc::new(
+        Platform::new(crate::store::Db::open(&dir.join("flowhost.db")).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?,
+    );
+
+    // Set up: tenant, SSO logins, published workflows.
+    let tenant_path = base.join(&spec.tenant);
+    let tenant_text = std::fs::read_to_string(&tenant_path)
+        .map_err(|e| format!("cannot read tenant {}: {e}", tenant_path.display()))?;
+    let tenant = crate::tenant::TenantFile::parse(&tenant_path.display().to_string(), &tenant_text)
+        .map_err(|errors| {
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })?;
+    crate::tenant::apply(&platform, &tenant, None).map_err(|e| match e {
+        crate::tenant::ApplyError::Spec(errors) => errors
+            .iter()
+            .map(|l| format!("{}: {l:?}", tenant_path.display()))
+            .collect::<Vec<_>>()
+            .join("; "),
+        crate::tenant::ApplyError::Host(e) => e.to_string(),
+    })?;
+    for login in &spec.sso_logins {
+        platform
+            .sso_login(&login.idp, &login.claims)
+            .map_err(|e| format!("sso login: {e}"))?;
+    }
+    let load = |path: &Path| -> Result<(crate::workflow::Workflow, String), String> {
+        let origin = path.display().to_string();
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read {origin}: {e}"))?;
+        let resolver = Resolver::for_file(path, step_dirs.to_vec());
+        let wf = parse(&origin, &text, &resolver).map_err(|errors| {
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })?;
+        Ok((wf, text))
+    };
+    let publisher = spec.publish_as.as_ref().map(principal).transpose()?;
+    let publish = |path: &Path| -> Result<(), String> {
+        let who = publisher
+            .as_ref()
+            .ok_or("`publish_as` names who publishes")?;
+        let (wf, text) = load(path)?;
+        platform
+            .publish_workflow(who, &wf, &text, &path.display().to_string())
+            .map(|_| ())
+            .map_err(|e| format!("publishing {}: {e}", path.display()))
+    };
+    for file in &spec.publish {
+        publish(&base.join(file))?;
+    }
+
+    let mocks: HashMap<String, Result<Value, String>> = spec
+        .mocks
+        .iter()
+        .map(|(k, m)| {
+            let r = match m {
+                Mock::Output(v) => Ok(v.clone()),
+                Mock::Error(e) => Err(e.clone()),
+            };
+            (k.clone(), r)
+        })
+        .collect();
+    let engine = Engine::new(platform.clone(), runtime, step_dirs.to_vec()).with_mocks(mocks);
+
+    // Start the run under test.
+    let (workflow, text) = load(&sample.workflow)?;
+    let origin = sample.workflow.display().to_string();
+    let run = match &spec.when {
+        When::Run { who, event } => {
+            let event = if event.is_null() {
+                serde_json::json!({})
+            } else {
+                event.clone()
+            };
+            engine
+                .run_manual(&workflow, &text, &origin, principal(who)?, event, &Quiet)
+                .map_err(|e| format!("when.run: {e}"))?
+                .run_id
+        }
+        When::Start {
+            who,
+            workspace,
+            values,
+        } => {
+            publish(&sample.workflow)?;
+            let ws = workspace
+                .clone()
+                .unwrap_or_else(|| workflow.workspace.clone());
+            match engine.start_flow(&principal(who)?, &ws, &workflow.name, values, &Quiet) {
+                Ok(o) => o.run_id,
+                // A refused start is an outcome a negative sample may expect.
+                Err(e) => return Ok(check::refused_start(&spec.expect, &e.to_string())),
+            }
+        }
+        When::CaseCreated { who, case } => {
+            publish(&sample.workflow)?;
+            let caller = Caller {
+                workspace: workflow.workspace.clone(),
+                principal: principal(who)?,
+                cause: None,
+            };
+            crate::builtin::run(&platform, &caller, "cases/create-case", case, None)
+                .map_err(|e| format!("when.case_created: {e}"))?;
+            engine
+                .dispatch_triggers(&Quiet)
+                .map_err(|e| e.to_string())?;
+            platform
+                .runs(Some(&workflow.workspace))
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .filter(|r| r.workflow == workflow.name)
+                .map(|r| r.id)
+                .min()
+                .ok_or("when.case_created: the case started no run of this workflow")?
+        }
+    };
+    engine
+        .dispatch_triggers(&Quiet)
+        .map_err(|e| e.to_string())?;
+
+    // Answer its interactions, in order.
+    let mut mismatches = Vec::new();
+    for (i, answer) in spec.interactions.iter().enumerate() {
+        let at = format!("interactions[{i}]");
+        let Some(id) = platform
+            .open_interaction_of(run)
+            .map_err(|e| e.to_string())?
+        else {
+            mismatches.push(mismatch(
+                &at,
+                "an open interaction",
+                "the run waits on none",
+            ));
+            break;
+        };
+        let outcome = match engine.respond(&principal(&answer.who)?, id, &answer.values) {
+            Ok(a) => {
+                engine.resume(a.run, &Quiet).map_err(|e| e.to_string())?;
+                engine
+                    .dispatch_triggers(&Quiet)
+                    .map_err(|e| e.to_string())?;
+                "accepted".to_owned()
+            }
+            Err(crate::services::HostError::Denied(why)) => format!("denied ({why})"),
+            Err(crate::services::HostError::Invalid(why)) => format!("invalid ({why})"),
+            Err(crate::services::HostError::Conflict(why)) => format!("conflict ({why})"),
+            Err(e) => format!("error ({e})"),
+        };
+        if !outcome.starts_with(answer.expect.as_str()) {
+            mismatches.push(mismatch(
+                &format!("{at}.expect"),
+                answer.expect.clone(),
+                outcome,
+            ));
+        }
+    }
+    mismatches.extend(check::expectations(
+        &platform,
+        run,
+        &workflow.workspace,
+        &spec.expect,
+    )?);
+    Ok(mismatches)
+}

@@ -1,0 +1,158 @@
+//! The expectation file format: `<name>.test.json` beside the workflow `<name>.json`.
+//! Paths inside are relative to the expectation file. See the README's "Testing workflows".
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// One expectation file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestSpec {
+    #[serde(default)]
+    pub description: String,
+    /// The tenant fixture applied to the fresh database.
+    pub tenant: String,
+    /// SSO logins performed after the tenant is applied, in order.
+    #[serde(default)]
+    pub sso_logins: Vec<SsoLogin>,
+    /// Other workflow files published before the test (by `publish_as`).
+    #[serde(default)]
+    pub publish: Vec<String>,
+    /// Who publishes: the workflow under test too when `when` needs it published.
+    #[serde(default)]
+    pub publish_as: Option<Who>,
+    /// What starts the run under test.
+    pub when: When,
+    /// Per-step mocked outputs (`{"output": ...}`) or failures (`{"error": "..."}`), by step key.
+    #[serde(default)]
+    pub mocks: BTreeMap<String, Mock>,
+    /// Scripted answers to the interactions the run waits on, in order.
+    #[serde(default)]
+    pub interactions: Vec<Answer>,
+    pub expect: Expect,
+}
+
+/// A principal as a test names it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Who {
+    #[serde(rename = "as")]
+    pub email: String,
+    #[serde(default)]
+    pub sso: bool,
+}
+
+/// An SSO login: the IdP and the claims presented.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoLogin {
+    pub idp: String,
+    pub claims: Value,
+}
+
+/// What starts the run under test.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum When {
+    /// A manual run as a person, with `$.event`.
+    Run {
+        #[serde(flatten)]
+        who: Who,
+        #[serde(default)]
+        event: Value,
+    },
+    /// An Interaction Flow started by its form (the workflow is published first).
+    Start {
+        #[serde(flatten)]
+        who: Who,
+        #[serde(default)]
+        workspace: Option<String>,
+        values: Value,
+    },
+    /// A case created by a person; the (published) workflow under test is triggered by it.
+    CaseCreated {
+        #[serde(flatten)]
+        who: Who,
+        case: Value,
+    },
+}
+
+/// A mocked step.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Mock {
+    Output(Value),
+    Error(String),
+}
+
+/// One scripted response.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Answer {
+    #[serde(flatten)]
+    pub who: Who,
+    pub values: Value,
+    /// `accepted` (default), `denied`, `invalid` or `conflict`.
+    #[serde(default = "accepted")]
+    pub expect: String,
+}
+
+fn accepted() -> String {
+    "accepted".into()
+}
+
+/// Assertions on the run under test and on what it left behind.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    pub status: Option<String>,
+    pub exit_status: Option<String>,
+    /// The exit output, exactly.
+    pub output: Option<Value>,
+    /// JSONPath (RFC 9535) into the output → the value it must select.
+    #[serde(default)]
+    pub output_matches: BTreeMap<String, Value>,
+    pub error_contains: Option<String>,
+    /// Journaled steps: key → status, and optionally a fragment of the error.
+    #[serde(default)]
+    pub steps: BTreeMap<String, StepExpect>,
+    /// Event kind → how many the test's runs emitted (case events included).
+    #[serde(default)]
+    pub events: BTreeMap<String, i64>,
+    /// Cases afterwards, matched by title.
+    #[serde(default)]
+    pub cases: Vec<CaseExpect>,
+    /// Audit entries that must exist (action, and actor when given).
+    #[serde(default)]
+    pub audit: Vec<AuditExpect>,
+    /// Workflow name → status → how many runs of it ended so (triggered runs included).
+    #[serde(default)]
+    pub runs: BTreeMap<String, BTreeMap<String, i64>>,
+}
+
+/// A journaled step's expected outcome.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepExpect {
+    pub status: String,
+    pub error_contains: Option<String>,
+}
+
+/// A case's expected state.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseExpect {
+    pub title: String,
+    pub access_mode: Option<String>,
+    pub collaborators: Option<Vec<String>>,
+}
+
+/// An audit entry that must exist.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditExpect {
+    pub action: String,
+    pub actor: Option<String>,
+}

@@ -1,0 +1,142 @@
+//! `flowhost test` over the sample library (issue: test harness): the whole library passes, a
+//! deliberately broken expectation fails with a precise diff, and `--filter`/`--json` work.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{ECHO, flowhost};
+
+fn steps_dir() -> String {
+    Path::new(ECHO)
+        .parent()
+        .expect("component directory")
+        .display()
+        .to_string()
+}
+
+fn library() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/workflows")
+}
+
+fn output(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn the_sample_library_passes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let samples = std::fs::read_dir(library())
+        .expect("library")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".test.json"))
+        })
+        .count();
+    assert!(samples >= 12, "the library has {samples} samples");
+    let lib = library().display().to_string();
+    let out = flowhost(
+        dir.path(),
+        &dir.path().join("f.db"),
+        &["test", &lib, "--steps", &steps_dir()],
+    );
+    let text = output(&out);
+    assert!(out.status.success(), "{text}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout
+            .trim_end()
+            .ends_with(&format!("{samples} passed, 0 failed")),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_broken_expectation_fails_with_expected_and_actual() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lib = library();
+    // A copy of one sample whose expectation is wrong in two places.
+    std::fs::copy(
+        lib.join("nested-parent.json"),
+        dir.path().join("nested-parent.json"),
+    )
+    .expect("copy");
+    std::fs::copy(
+        lib.join("nested-enrich.json"),
+        dir.path().join("nested-enrich.json"),
+    )
+    .expect("copy");
+    let mut spec: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(lib.join("nested-parent.test.json")).expect("read"),
+    )
+    .expect("json");
+    spec["tenant"] = serde_json::json!(common::example_tenant_path());
+    spec["expect"]["exit_status"] = serde_json::json!("shipped");
+    spec["expect"]["output_matches"] = serde_json::json!({ "$.count": 3 });
+    std::fs::write(dir.path().join("nested-parent.test.json"), spec.to_string()).expect("write");
+    let target = dir.path().display().to_string();
+    let out = flowhost(
+        dir.path(),
+        &dir.path().join("f.db"),
+        &["test", &target, "--steps", &steps_dir()],
+    );
+    let text = output(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("FAIL nested-parent\n  expect.exit_status\n    expected: shipped\n    actual:   enriched"),
+        "{text}"
+    );
+    assert!(
+        text.contains("expect.output_matches[\"$.count\"]\n    expected: 3\n    actual:   2"),
+        "{text}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .trim_end()
+            .ends_with("0 passed, 1 failed"),
+        "{text}"
+    );
+
+    // --json reports the same mismatches for scripts.
+    let out = flowhost(
+        dir.path(),
+        &dir.path().join("f.db"),
+        &["test", &target, "--steps", &steps_dir(), "--json"],
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["failed"], 1);
+    assert_eq!(
+        doc["results"][0]["mismatches"][0]["at"],
+        "expect.exit_status"
+    );
+}
+
+#[test]
+fn filter_selects_samples_by_name_and_a_workflow_without_expectations_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lib = library().display().to_string();
+    let out = flowhost(
+        dir.path(),
+        &dir.path().join("f.db"),
+        &["test", &lib, "--filter", "vendor", "--steps", &steps_dir()],
+    );
+    let text = output(&out);
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .trim_end()
+            .ends_with("2 passed, 0 failed"),
+        "{text}"
+    );
+    let lone = library().join("nested-enrich.json").display().to_string();
+    let out = flowhost(dir.path(), &dir.path().join("f.db"), &["test", &lone]);
+    assert!(!out.status.success());
+    assert!(
+        output(&out).contains("nested-enrich.test.json: no expectation file"),
+        "{}",
+        output(&out)
+    );
+}
