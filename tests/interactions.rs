@@ -580,11 +580,47 @@ fn enterprise_vendor_flow_admits_only_the_listed_external_identity() {
     };
     let vera = start("vera@vendor.test", true);
     assert!(vera.status.success(), "{}", text(&vera));
+    assert!(text(&vera).contains("on_hold"), "{}", text(&vera));
+    // The request waits for an Owner; a business user cannot approve it, the Owner does.
+    let ix = env.json(&[
+        "interact",
+        "list",
+        "--workspace",
+        "customer-globex",
+        "--as",
+        GLOBEX_OWNER,
+        "--sso",
+    ]);
+    let id = ix[0]["id"].as_i64().expect("open interaction").to_string();
+    assert_eq!(ix[0]["title"], "Grant vera@vendor.test access to erp?");
+    let denied = env.fails(&[
+        "interact",
+        "respond",
+        &id,
+        "--as",
+        "rita@globex.test",
+        "--sso",
+        "--values",
+        r#"{"grant":true}"#,
+    ]);
     assert!(
-        text(&vera).contains("succeeded (requested)"),
-        "{}",
-        text(&vera)
+        denied.contains("neither rita@globex.test nor role `interact-only` is listed"),
+        "{denied}"
     );
+    let done = env.json(&[
+        "interact",
+        "respond",
+        &id,
+        "--as",
+        GLOBEX_OWNER,
+        "--sso",
+        "--values",
+        r#"{"grant":true}"#,
+        "--steps",
+        &steps,
+    ]);
+    assert_eq!(done["exit_status"], "granted", "{done}");
+    assert_eq!(done["output"]["approved_by"], GLOBEX_OWNER);
     let victor = start("victor@vendor.test", true);
     assert!(
         text(&victor).contains("the flow does not list"),
