@@ -85,6 +85,15 @@ pub struct SpecError {
     pub message: String,
 }
 
+/// Several errors on one line, `; `-separated (for messages that carry them all).
+pub fn joined(errors: &[SpecError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

@@ -14,6 +14,7 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::json_locate::joined;
 use crate::platform::Platform;
 use crate::principal::{Caller, Email, Principal};
 use crate::wasm::StepRuntime;
@@ -216,20 +217,16 @@ fn execute(
     let tenant_path = base.join(&spec.tenant);
     let tenant_text = std::fs::read_to_string(&tenant_path)
         .map_err(|e| format!("cannot read tenant {}: {e}", tenant_path.display()))?;
-    let tenant = crate::tenant::TenantFile::parse(&tenant_path.display().to_string(), &tenant_text)
-        .map_err(|errors| {
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        })?;
+    let tenant_origin = tenant_path.display().to_string();
+    let tenant = crate::tenant::TenantFile::parse(&tenant_origin, &tenant_text)
+        .map_err(|errors| joined(&errors))?;
     crate::tenant::apply(&platform, &tenant, None).map_err(|e| match e {
-        crate::tenant::ApplyError::Spec(errors) => errors
-            .iter()
-            .map(|l| format!("{}: {l:?}", tenant_path.display()))
-            .collect::<Vec<_>>()
-            .join("; "),
+        crate::tenant::ApplyError::Spec(errors) => joined(
+            &errors
+                .into_iter()
+                .map(|l| l.in_text(&tenant_origin, &tenant_text))
+                .collect::<Vec<_>>(),
+        ),
         crate::tenant::ApplyError::Host(e) => e.to_string(),
     })?;
     for login in &spec.sso_logins {
@@ -242,13 +239,7 @@ fn execute(
         let text =
             std::fs::read_to_string(path).map_err(|e| format!("cannot read {origin}: {e}"))?;
         let resolver = Resolver::for_file(path, step_dirs.to_vec());
-        let wf = parse(&origin, &text, &resolver).map_err(|errors| {
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        })?;
+        let wf = parse(&origin, &text, &resolver).map_err(|errors| joined(&errors))?;
         Ok((wf, text))
     };
     let publisher = spec.publish_as.as_ref().map(principal).transpose()?;

@@ -112,17 +112,11 @@ impl Platform {
         let accept_now = index
             .check(actor, destination, Scope::ResourceShare)
             .allowed;
+        let revision = self.latest_revision(source, name)?.ok_or_else(|| {
+            HostError::NotFound(format!("`{source}` has no published workflow `{name}`"))
+        })?;
         self.transact(|tx| {
-            let definition: String = tx
-                .query_row(
-                    "SELECT definition FROM workflow_revisions WHERE workspace = ?1 AND name = ?2 ORDER BY revision DESC LIMIT 1",
-                    params![source, name],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(internal)?
-                .ok_or_else(|| HostError::NotFound(format!("`{source}` has no published workflow `{name}`")))?;
-            let doc: Value = serde_json::from_str(&definition).map_err(internal)?;
+            let doc: Value = serde_json::from_str(&revision.definition).map_err(internal)?;
             let mut warnings = Vec::new();
             let mut interactions = 0;
             custom_role_selections(&doc, "$", &mut warnings, &mut interactions);
@@ -239,6 +233,14 @@ impl Platform {
             .map_err(internal)
     }
 
+    /// Where the workflow `name` used in `workspace` lives: its source when it is shared there
+    /// and accepted, else `workspace` itself.
+    pub fn home_of(&self, workspace: &str, name: &str) -> Result<String, HostError> {
+        Ok(self
+            .shared_into(workspace, name)?
+            .unwrap_or_else(|| workspace.to_owned()))
+    }
+
     /// The Interaction Flow `name` as seen from `workspace`: published there, or shared there
     /// (with custom-role selections dropped, SPEC IX-6).
     pub fn interaction_flow(
@@ -246,21 +248,8 @@ impl Platform {
         workspace: &str,
         name: &str,
     ) -> Result<Option<FlowEntry>, HostError> {
-        let home = match self.shared_into(workspace, name)? {
-            Some(source) => source,
-            None => workspace.to_owned(),
-        };
-        let flow: Option<Option<String>> = self
-            .db()
-            .conn()
-            .query_row(
-                "SELECT flow FROM workflow_revisions WHERE workspace = ?1 AND name = ?2 ORDER BY revision DESC LIMIT 1",
-                params![home, name],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(internal)?;
-        let Some(Some(text)) = flow else {
+        let home = self.home_of(workspace, name)?;
+        let Some(text) = self.latest_revision(&home, name)?.and_then(|rev| rev.flow) else {
             return Ok(None);
         };
         let stored: StoredFlow = serde_json::from_str(&text).map_err(internal)?;

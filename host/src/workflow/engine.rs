@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::access::Scope;
 use crate::builtin;
+use crate::json_locate::joined;
 use crate::platform::Platform;
 use crate::principal::{Caller, Cause, Email, Principal, SignIn};
 use crate::services::{HostError, HostServices};
@@ -205,15 +206,8 @@ impl Engine {
             )));
         }
         let resolver = Resolver::for_file(std::path::Path::new(&source), self.step_dirs.clone());
-        let mut workflow = parse(&source, &definition, &resolver).map_err(|errors| {
-            HostError::Invalid(
-                errors
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })?;
+        let mut workflow = parse(&source, &definition, &resolver)
+            .map_err(|errors| HostError::Invalid(joined(&errors)))?;
         // A run of a shared workflow acts in the workspace it was started in (SPEC SH-1).
         if workflow.workspace != workspace {
             workflow.shared_from = Some(std::mem::replace(&mut workflow.workspace, workspace));
@@ -776,15 +770,7 @@ impl Exec<'_> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| fail(format!("cannot read {origin}: {e}")))?;
         let resolver = Resolver::for_file(path, self.engine.step_dirs.clone());
-        let inner = parse(&origin, &text, &resolver).map_err(|errors| {
-            fail(
-                errors
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })?;
+        let inner = parse(&origin, &text, &resolver).map_err(|errors| fail(joined(&errors)))?;
         if inner.workspace != self.caller.workspace {
             return Err(fail(format!(
                 "nested workflow `{}` belongs to workspace `{}`, not `{}`",

@@ -3,13 +3,12 @@
 
 use std::path::Path;
 
-use rusqlite::{OptionalExtension, params};
 use serde_json::{Value, json};
 
 use crate::access::Scope;
 use crate::audit::{self, Actor};
 use crate::clock;
-use crate::platform::internal;
+use crate::json_locate::joined;
 use crate::principal::{Email, Principal};
 use crate::services::HostError;
 
@@ -30,34 +29,16 @@ impl Engine {
     /// there and accepted (then it acts in `workspace`, SPEC SH-1).
     fn published(&self, workspace: &str, name: &str) -> Result<Published, HostError> {
         let platform = self.platform();
-        let home = platform
-            .shared_into(workspace, name)?
-            .unwrap_or_else(|| workspace.to_owned());
-        let found: Option<(String, String)> = platform
-            .db()
-            .conn()
-            .query_row(
-                "SELECT definition, source FROM workflow_revisions WHERE workspace = ?1 AND name = ?2 ORDER BY revision DESC LIMIT 1",
-                params![home, name],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(internal)?;
-        let Some((definition, source)) = found else {
+        let home = platform.home_of(workspace, name)?;
+        let Some(rev) = platform.latest_revision(&home, name)? else {
             return Err(HostError::NotFound(format!(
                 "`{workspace}` has no published or shared workflow `{name}`"
             )));
         };
+        let (definition, source) = (rev.definition, rev.source);
         let resolver = Resolver::for_file(Path::new(&source), self.step_dirs().to_vec());
-        let mut workflow = parse(&source, &definition, &resolver).map_err(|errors| {
-            HostError::Invalid(
-                errors
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })?;
+        let mut workflow = parse(&source, &definition, &resolver)
+            .map_err(|errors| HostError::Invalid(joined(&errors)))?;
         if home != workspace {
             workflow.shared_from = Some(std::mem::replace(
                 &mut workflow.workspace,

@@ -45,6 +45,9 @@ pub struct Revision {
     pub definition: String,
     #[serde(skip)]
     pub source: String,
+    /// For an Interaction Flow started by its form: its stored title, form and access.
+    #[serde(skip)]
+    pub flow: Option<String>,
 }
 
 impl Platform {
@@ -114,6 +117,19 @@ impl Platform {
         )
     }
 
+    /// The latest revision of `name` published in `workspace`, if any.
+    pub fn latest_revision(
+        &self,
+        workspace: &str,
+        name: &str,
+    ) -> Result<Option<Revision>, HostError> {
+        let mut found = self.revisions(
+            "WHERE workspace = ?1 AND name = ?2 ORDER BY revision DESC LIMIT 1",
+            params![workspace, name],
+        )?;
+        Ok(found.pop())
+    }
+
     /// The latest revision of each published workflow of `workspace` (for triggers).
     pub fn latest_revisions(&self, workspace: &str) -> Result<Vec<Revision>, HostError> {
         self.revisions(
@@ -130,7 +146,7 @@ impl Platform {
         let db = self.db();
         let mut stmt = db
             .conn()
-            .prepare(&format!("SELECT name, revision, published_by, published_at, definition, source FROM workflow_revisions {filter}"))
+            .prepare(&format!("SELECT name, revision, published_by, published_at, definition, source, flow FROM workflow_revisions {filter}"))
             .map_err(internal)?;
         let rows = stmt
             .query_map(params, |r| {
@@ -141,6 +157,7 @@ impl Platform {
                     published_at: clock::rfc3339(r.get(3)?),
                     definition: r.get(4)?,
                     source: r.get(5)?,
+                    flow: r.get(6)?,
                 })
             })
             .map_err(internal)?;
