@@ -3,14 +3,14 @@
 
 use std::collections::HashMap;
 
-use rustc_hash::FxHashMap;
-
 use rusqlite::Connection;
 
 use crate::clock;
 use crate::principal::{Email, Principal, SignIn};
 
 use super::decision::{AccessDecision, Reason};
+use super::grants::{Grant, GrantTable};
+use super::names::{NameTable, to_u32};
 use super::role::RoleName;
 use super::scope::{Scope, ScopeSet};
 
@@ -90,25 +90,6 @@ pub struct KeyAccess {
     pub revoked: bool,
 }
 
-/// What a check needs about one (workspace, person) pair, in a few bytes: the decision path
-/// reads one small entry of one flat table, so its cost does not grow with the number of
-/// tenants beyond what the memory hierarchy charges.
-#[derive(Clone, Copy, Debug, Default)]
-struct Grant {
-    /// The role's scopes; meaningful when `MEMBER` is set.
-    scopes: ScopeSet,
-    /// Index into `AccessIndex::roles`.
-    role: u32,
-    flags: u8,
-}
-
-const MEMBER: u8 = 1;
-const BREAK_GLASS: u8 = 2;
-const ROLE_GONE: u8 = 4;
-const SSO_MEMBER: u8 = 8;
-const SSO_EXTERNAL: u8 = 16;
-const SSO_DENIED: u8 = 32;
-
 /// An `api_keys` row as read by [`AccessIndex::load`].
 struct KeyRow {
     id: String,
@@ -126,12 +107,10 @@ pub struct AccessIndex {
     /// Per-workspace data for explanations and listings (not on the decision path).
     workspaces: HashMap<String, WorkspaceAccess>,
     keys: HashMap<String, KeyAccess>,
-    /// Decision path: workspace name → (slot, SSO-only).
-    ws_slots: FxHashMap<Box<str>, (u32, bool)>,
-    /// Decision path: email → slot.
-    user_slots: FxHashMap<Box<str>, u32>,
-    /// Decision path: (workspace slot, user slot) → grant.
-    grants: FxHashMap<(u32, u32), Grant>,
+    /// Decision path: which workspaces exist (asked only when a person holds nothing there).
+    ws_names: NameTable,
+    /// Decision path: (workspace, email) → grant.
+    grants: GrantTable,
     /// Role names referenced by grants.
     roles: Vec<RoleName>,
 }
@@ -270,45 +249,48 @@ impl AccessIndex {
     /// Fills the flat decision tables from the per-workspace data.
     fn build_decision_tables(&mut self) {
         let mut role_ids: HashMap<RoleName, u32> = HashMap::new();
-        for (slot, (name, ws)) in self.workspaces.iter().enumerate() {
-            let slot = slot as u32;
-            self.ws_slots
-                .insert(name.as_str().into(), (slot, ws.sso_only));
-            let people = ws.members.keys().chain(ws.sso.keys());
-            for email in people {
-                let next = self.user_slots.len() as u32;
-                let user = *self.user_slots.entry(email.as_str().into()).or_insert(next);
+        for (name, ws) in &self.workspaces {
+            self.ws_names.intern(name);
+            for email in ws.members.keys().chain(ws.sso.keys()) {
                 let mut grant = Grant::default();
+                if ws.sso_only {
+                    grant.flags |= Grant::WS_SSO_ONLY;
+                }
                 if let Some(m) = ws.members.get(email) {
-                    let next = role_ids.len() as u32;
+                    let next = to_u32(role_ids.len());
                     grant.role = *role_ids.entry(m.role.clone()).or_insert_with(|| {
                         self.roles.push(m.role.clone());
                         next
                     });
-                    grant.flags |= MEMBER;
+                    grant.flags |= Grant::MEMBER;
                     match m.scopes {
                         Some(scopes) => grant.scopes = scopes,
-                        None => grant.flags |= ROLE_GONE,
+                        None => grant.flags |= Grant::ROLE_GONE,
                     }
                     if m.break_glass {
-                        grant.flags |= BREAK_GLASS;
+                        grant.flags |= Grant::BREAK_GLASS;
                     }
                 }
                 grant.flags |= match ws.sso.get(email) {
-                    Some(SsoOutcome::Member) => SSO_MEMBER,
-                    Some(SsoOutcome::External) => SSO_EXTERNAL,
-                    Some(SsoOutcome::Denied) => SSO_DENIED,
+                    Some(SsoOutcome::Member) => Grant::SSO_MEMBER,
+                    Some(SsoOutcome::External) => Grant::SSO_EXTERNAL,
+                    Some(SsoOutcome::Denied) => Grant::SSO_DENIED,
                     None => 0,
                 };
-                self.grants.insert((slot, user), grant);
+                // Members with an SSO login come twice, with the same grant.
+                self.grants.insert(name, email, grant);
             }
         }
     }
 
-    /// The grant of `email` in the workspace at `slot`.
-    fn grant(&self, slot: u32, email: &Email) -> Option<Grant> {
-        let user = *self.user_slots.get(email.as_str())?;
-        self.grants.get(&(slot, user)).copied()
+    /// Where `email` stands in `workspace`: their grant, nothing (`Ok(None)`), or no such
+    /// workspace. The common case is one probe of the grant table.
+    fn grant(&self, workspace: &str, email: &Email) -> Result<Option<Grant>, Reason> {
+        match self.grants.get(workspace, email.as_str()) {
+            Some(grant) => Ok(Some(grant)),
+            None if self.ws_names.get(workspace).is_some() => Ok(None),
+            None => Err(Reason::UnknownWorkspace(workspace.to_owned())),
+        }
     }
 
     /// The workspace named `name`.
@@ -328,18 +310,18 @@ impl AccessIndex {
 
     /// Does `principal` hold `scope` in `workspace`? (SPEC RB-3: default deny, with a reason.)
     pub fn check(&self, principal: &Principal, workspace: &str, scope: Scope) -> AccessDecision {
-        let Some(&(slot, sso_only)) = self.ws_slots.get(workspace) else {
-            return AccessDecision::deny(Reason::UnknownWorkspace(workspace.to_owned()));
-        };
+        let unknown = || AccessDecision::deny(Reason::UnknownWorkspace(workspace.to_owned()));
         match principal {
-            Principal::Anonymous => AccessDecision::deny(Reason::Anonymous),
-            Principal::User { email, via } => {
-                match acting_grant(self.grant(slot, email), sso_only, *via) {
+            Principal::User { email, via } => match self.grant(workspace, email) {
+                Err(reason) => AccessDecision::deny(reason),
+                Ok(grant) => match acting_grant(grant, *via, true) {
                     Ok(grant) => self.decide(grant, scope, None),
                     Err(why) => AccessDecision::deny(why.reason(email, workspace)),
-                }
-            }
-            Principal::ApiKey(id) => self.check_key(slot, workspace, id, scope),
+                },
+            },
+            _ if self.ws_names.get(workspace).is_none() => unknown(),
+            Principal::Anonymous => AccessDecision::deny(Reason::Anonymous),
+            Principal::ApiKey(id) => self.check_key(workspace, id, scope),
         }
     }
 
@@ -347,14 +329,14 @@ impl AccessIndex {
     /// decisions (SPEC IX-4, IX-5). The same rules as [`AccessIndex::check`] decide membership,
     /// so an SSO denial or an SSO-only refusal holds here too.
     pub fn standing(&self, workspace: &str, email: &Email, via: SignIn) -> Standing {
-        let Some(&(slot, sso_only)) = self.ws_slots.get(workspace) else {
-            return Standing::Nothing(Reason::UnknownWorkspace(workspace.to_owned()));
+        let grant = match self.grant(workspace, email) {
+            Ok(grant) => grant,
+            Err(reason) => return Standing::Nothing(reason),
         };
-        let grant = self.grant(slot, email);
-        match acting_grant(grant, sso_only, via) {
+        match acting_grant(grant, via, true) {
             Ok(grant) => {
                 let role = self.roles[grant.role as usize].clone();
-                if grant.flags & ROLE_GONE != 0 {
+                if grant.has(Grant::ROLE_GONE) {
                     Standing::Nothing(Reason::RoleGone(role))
                 } else {
                     Standing::Member {
@@ -371,19 +353,18 @@ impl AccessIndex {
     /// The sign-in a person would use in `workspace`: SSO if their latest SSO login there
     /// admitted them (as member or external), else local.
     pub fn usual_sign_in(&self, workspace: &str, email: &Email) -> SignIn {
-        let flags = self
-            .ws_slots
-            .get(workspace)
-            .and_then(|&(slot, _)| self.grant(slot, email))
-            .map_or(0, |g| g.flags);
-        if flags & (SSO_MEMBER | SSO_EXTERNAL) != 0 {
+        let grant = self
+            .grants
+            .get(workspace, email.as_str())
+            .unwrap_or_default();
+        if grant.has(Grant::SSO_MEMBER | Grant::SSO_EXTERNAL) {
             SignIn::Sso
         } else {
             SignIn::Local
         }
     }
 
-    fn check_key(&self, slot: u32, workspace: &str, id: &str, scope: Scope) -> AccessDecision {
+    fn check_key(&self, workspace: &str, id: &str, scope: Scope) -> AccessDecision {
         let deny = AccessDecision::deny;
         let Some(key) = self.keys.get(id) else {
             return deny(Reason::UnknownKey(id.to_owned()));
@@ -413,7 +394,8 @@ impl AccessIndex {
             }
             KeyKind::Personal { owner } => {
                 // The owner's *current* role; SSO-only applies to interactive sign-in, not keys.
-                match acting_grant(self.grant(slot, owner), false, SignIn::Local) {
+                let grant = self.grants.get(workspace, owner.as_str());
+                match acting_grant(grant, SignIn::Local, false) {
                     Ok(grant) => self.decide(grant, scope, Some((id, Some(owner.clone())))),
                     Err(_) => deny(Reason::KeyOwnerGone {
                         key: id.to_owned(),
@@ -431,7 +413,7 @@ impl AccessIndex {
         key: Option<(&str, Option<Email>)>,
     ) -> AccessDecision {
         let role = self.roles[grant.role as usize].clone();
-        if grant.flags & ROLE_GONE != 0 {
+        if grant.has(Grant::ROLE_GONE) {
             return AccessDecision::deny(Reason::RoleGone(role));
         }
         grant_or_missing(role, grant.scopes, scope, key)
@@ -474,22 +456,32 @@ impl NoMembership {
 
 /// The membership through which a person, signed in `via`, acts; or why there is none.
 /// The order of the checks is the rule: an SSO denial beats everything (SPEC SSO-5), then
-/// membership (ID-1), then the sign-in method (SSO-4).
-fn acting_grant(grant: Option<Grant>, sso_only: bool, via: SignIn) -> Result<Grant, NoMembership> {
+/// membership (ID-1), then the sign-in method (SSO-4, which keys are not subject to).
+fn acting_grant(
+    grant: Option<Grant>,
+    via: SignIn,
+    sso_only_applies: bool,
+) -> Result<Grant, NoMembership> {
     let grant = grant.unwrap_or_default();
-    if grant.flags & SSO_DENIED != 0 {
+    if grant.has(Grant::SSO_DENIED) {
         return Err(NoMembership::SsoDenied);
     }
-    if grant.flags & MEMBER == 0 {
-        return Err(if grant.flags & SSO_EXTERNAL != 0 {
+    if !grant.has(Grant::MEMBER) {
+        return Err(if grant.has(Grant::SSO_EXTERNAL) {
             NoMembership::External
         } else {
             NoMembership::NotMember
         });
     }
     match via {
-        SignIn::Local if sso_only && grant.flags & BREAK_GLASS == 0 => Err(NoMembership::SsoOnly),
-        SignIn::Sso if grant.flags & SSO_MEMBER == 0 => Err(NoMembership::NoSsoLogin),
+        SignIn::Local
+            if sso_only_applies
+                && grant.has(Grant::WS_SSO_ONLY)
+                && !grant.has(Grant::BREAK_GLASS) =>
+        {
+            Err(NoMembership::SsoOnly)
+        }
+        SignIn::Sso if !grant.has(Grant::SSO_MEMBER) => Err(NoMembership::NoSsoLogin),
         _ => Ok(grant),
     }
 }

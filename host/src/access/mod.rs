@@ -4,7 +4,9 @@
 pub mod decision;
 pub mod explain;
 pub mod flow;
+mod grants;
 pub mod index;
+mod names;
 pub mod role;
 pub mod scope;
 
