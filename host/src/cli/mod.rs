@@ -48,16 +48,20 @@ enum Command {
     /// List, show and resume runs.
     #[command(subcommand)]
     Runs(run::RunsCommand),
-    /// The long-running host: resume interrupted runs, start triggered runs, until stopped.
+    /// The long-running host: resume interrupted runs, start triggered runs, wake due waits
+    /// and time out interactions, several runs at once, until stopped.
     Serve {
         #[arg(long = "steps", value_name = "DIR")]
         steps: Vec<PathBuf>,
         /// How often to look for new events, in milliseconds.
         #[arg(long, default_value_t = 500)]
         poll_ms: u64,
-        /// Resume and dispatch once, then exit.
+        /// Resume and dispatch what is pending, wait for those runs, then exit.
         #[arg(long)]
         once: bool,
+        /// How many runs may be in flight at once (default: the number of CPUs).
+        #[arg(long)]
+        concurrency: Option<usize>,
     },
     /// Publish workflows and read their revisions.
     #[command(subcommand)]
@@ -152,11 +156,17 @@ pub fn main() -> ExitCode {
             steps,
             poll_ms,
             once,
+            concurrency,
         } => serve::serve(
             &cli.db,
-            steps,
-            std::time::Duration::from_millis(poll_ms),
-            once,
+            serve::ServeOptions {
+                steps,
+                poll: std::time::Duration::from_millis(poll_ms),
+                once,
+                concurrency: concurrency.unwrap_or_else(|| {
+                    std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+                }),
+            },
         ),
         Command::Triggers(TriggersCommand::Dispatch { steps, json }) => {
             run::dispatch(&cli.db, steps, json)

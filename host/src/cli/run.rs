@@ -96,6 +96,13 @@ impl Observer for Trace {
     fn step_waiting(&self, key: &str, interaction: i64) {
         println!("  ⏸ {key:<32} waiting for interaction {interaction}");
     }
+
+    fn step_sleeping(&self, key: &str, wake_ms: i64) {
+        println!(
+            "  ⏸ {key:<32} waiting until {} (the run is on hold; `flowhost serve` wakes it)",
+            flowhost::clock::rfc3339(wake_ms.div_euclid(1000))
+        );
+    }
 }
 
 pub(super) fn engine(db: &Path, steps: Vec<PathBuf>) -> anyhow::Result<Engine> {

@@ -1,81 +1,201 @@
-//! `flowhost serve`: the long-running host. It resumes runs an earlier process left unfinished,
-//! then keeps firing interaction timeouts and starting the runs that new events trigger, several at a time, until SIGINT or
-//! SIGTERM; a run in flight finishes before the process exits.
+//! `flowhost serve`: the long-running host. It resumes the runs an earlier process left
+//! unfinished, then keeps starting the runs that new events trigger, waking runs whose waits
+//! are due and firing interaction timeouts, with up to `--concurrency` runs in flight at once.
+//!
+//! On SIGINT or SIGTERM it stops claiming work and sets the engine's stop flag: each run in
+//! flight finishes the step it is executing (that step is journaled) and stops there, still
+//! `running`, so the next start resumes it at its first unfinished step.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use flowhost::workflow::{Engine, Quiet};
-use tokio::sync::Semaphore;
+use flowhost::workflow::{Engine, Quiet, RunOutcome};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
 
 use super::run::engine;
 
-/// Runs resumed at once at start-up.
-const CONCURRENT_RUNS: usize = 4;
+/// What `serve` needs besides the database.
+pub struct ServeOptions {
+    /// Directories that resolve `step:<name>` components.
+    pub steps: Vec<PathBuf>,
+    /// How long to sleep when there is nothing to do.
+    pub poll: Duration,
+    /// Dispatch what is pending once, wait for it, and exit.
+    pub once: bool,
+    /// How many runs may be in flight at once.
+    pub concurrency: usize,
+}
 
-pub fn serve(db: &Path, steps: Vec<PathBuf>, poll: Duration, once: bool) -> anyhow::Result<()> {
-    let engine = Arc::new(engine(db, steps)?);
+/// One unit of work for a worker.
+enum Job {
+    Resume(i64),
+    Triggered(flowhost::workflow::triggers::TriggeredRun),
+}
+
+pub fn serve(db: &Path, options: ServeOptions) -> anyhow::Result<()> {
+    let engine = Arc::new(engine(db, options.steps)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = engine.stop_flag();
         tokio::spawn(stop_on_signal(stop.clone()));
-        resume_interrupted(&engine).await?;
-        loop {
-            // Dispatch on a blocking thread: runs do SQLite and wasm work.
-            let e = engine.clone();
-            let resumed = tokio::task::spawn_blocking(move || e.fire_timeouts(&Quiet)).await??;
-            for o in &resumed {
-                eprintln!(
-                    "timed-out interaction resumed run {}: {}",
-                    o.run_id,
-                    o.status.as_str()
-                );
+        let mut workers = Workers::new(engine.clone(), options.concurrency.max(1));
+
+        let e = engine.clone();
+        for run in tokio::task::spawn_blocking(move || e.platform_runs_interrupted()).await?? {
+            workers.start(Job::Resume(run)).await;
+        }
+        while !stop.load(Ordering::SeqCst) {
+            let claimed = claim_work(&engine, &mut workers, &stop).await?;
+            workers.reap();
+            if options.once {
+                if claimed == 0 && workers.in_flight() == 0 {
+                    break;
+                }
+                if workers.in_flight() > 0 {
+                    workers.next_finished().await;
+                }
+                continue;
             }
-            let e = engine.clone();
-            let outcomes =
-                tokio::task::spawn_blocking(move || e.dispatch_triggers(&Quiet)).await??;
-            for o in &outcomes {
-                eprintln!("triggered run {}: {}", o.run_id, o.status.as_str());
-            }
-            if once || stop.load(Ordering::SeqCst) {
-                break;
-            }
-            tokio::time::sleep(poll).await;
-            if stop.load(Ordering::SeqCst) {
-                break;
+            if claimed == 0 {
+                // Nothing new: sleep until the poll interval ends or a run finishes (a
+                // finished run may have emitted events that start others).
+                tokio::select! {
+                    () = tokio::time::sleep(options.poll) => {}
+                    () = workers.next_finished() => {}
+                }
             }
         }
+        if stop.load(Ordering::SeqCst) && workers.in_flight() > 0 {
+            eprintln!(
+                "flowhost serve: stopping; {} run(s) finish their current step and stop there",
+                workers.in_flight()
+            );
+        }
+        workers.drain().await;
         eprintln!("flowhost serve: stopped cleanly");
         anyhow::Ok(())
     })
 }
 
-/// Resumes every run left running or queued, a few at a time.
-async fn resume_interrupted(engine: &Arc<Engine>) -> anyhow::Result<()> {
+/// Hands every due piece of work to the workers: runs whose wait is due, runs whose
+/// interaction timed out, and the runs of each pending event. Returns how many were started.
+async fn claim_work(
+    engine: &Arc<Engine>,
+    workers: &mut Workers,
+    stop: &AtomicBool,
+) -> anyhow::Result<usize> {
+    let mut started = 0;
     let e = engine.clone();
-    let runs = tokio::task::spawn_blocking(move || e.platform_runs_interrupted()).await??;
-    let permits = Arc::new(Semaphore::new(CONCURRENT_RUNS));
-    let mut tasks = Vec::new();
-    for run in runs {
-        let permit = permits.clone().acquire_owned().await?;
-        let e = engine.clone();
-        tasks.push(tokio::task::spawn_blocking(move || {
-            let outcome = e.resume(run, &Quiet);
-            drop(permit);
-            outcome
-        }));
+    let due = tokio::task::spawn_blocking(move || e.claim_due_runs()).await??;
+    for run in due {
+        workers.start(Job::Resume(run)).await;
+        started += 1;
     }
-    for task in tasks {
-        match task.await? {
-            Ok(o) => eprintln!("resumed run {}: {}", o.run_id, o.status.as_str()),
-            Err(e) => eprintln!("error: resuming a run: {e}"),
+    while !stop.load(Ordering::SeqCst) {
+        let e = engine.clone();
+        let Some(runs) = tokio::task::spawn_blocking(move || e.claim_next_event()).await?? else {
+            break;
+        };
+        for run in runs {
+            workers.start(Job::Triggered(run)).await;
+            started += 1;
         }
     }
-    Ok(())
+    Ok(started)
+}
+
+/// Runs in flight on blocking threads (runs do SQLite and wasm work), at most `permits` at once.
+struct Workers {
+    engine: Arc<Engine>,
+    permits: Arc<Semaphore>,
+    tasks: JoinSet<(String, Result<RunOutcome, String>)>,
+}
+
+impl Workers {
+    fn new(engine: Arc<Engine>, concurrency: usize) -> Self {
+        Workers {
+            engine,
+            permits: Arc::new(Semaphore::new(concurrency)),
+            tasks: JoinSet::new(),
+        }
+    }
+
+    /// Starts `job` once a worker is free (reporting the runs that finish meanwhile). A
+    /// claimed job is started even while stopping: its run then stops at its first step
+    /// boundary, still `running`, for the next start to resume.
+    async fn start(&mut self, job: Job) {
+        let permit = loop {
+            if let Ok(permit) = self.permits.clone().try_acquire_owned() {
+                break permit;
+            }
+            self.next_finished().await;
+        };
+        let engine = self.engine.clone();
+        self.tasks
+            .spawn_blocking(move || run_job(&engine, job, permit));
+    }
+
+    fn in_flight(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Reports the runs that have finished, without waiting.
+    fn reap(&mut self) {
+        while let Some(done) = self.tasks.try_join_next() {
+            report(done);
+        }
+    }
+
+    /// Waits for one run to finish and reports it; pends forever when none is in flight (for
+    /// use in `select!`).
+    async fn next_finished(&mut self) {
+        match self.tasks.join_next().await {
+            Some(done) => report(done),
+            None => std::future::pending().await,
+        }
+    }
+
+    async fn drain(&mut self) {
+        while let Some(done) = self.tasks.join_next().await {
+            report(done);
+        }
+    }
+}
+
+fn run_job(
+    engine: &Engine,
+    job: Job,
+    _permit: OwnedSemaphorePermit,
+) -> (String, Result<RunOutcome, String>) {
+    match job {
+        Job::Resume(run) => (
+            "resumed".to_owned(),
+            engine.resume(run, &Quiet).map_err(|e| e.to_string()),
+        ),
+        Job::Triggered(run) => (
+            "triggered".to_owned(),
+            engine.run_triggered(run, &Quiet).map_err(|e| e.to_string()),
+        ),
+    }
+}
+
+fn report(done: Result<(String, Result<RunOutcome, String>), tokio::task::JoinError>) {
+    match done {
+        Ok((what, Ok(o))) => {
+            let status = match o.status {
+                flowhost::workflow::journal::RunStatus::Running => "stopped at a step boundary; resumes on the next start",
+                other => other.as_str(),
+            };
+            eprintln!("{what} run {}: {status}", o.run_id);
+        }
+        Ok((what, Err(e))) => eprintln!("error: a {what} run: {e}"),
+        Err(e) => eprintln!("error: a run's worker failed: {e}"),
+    }
 }
 
 async fn stop_on_signal(stop: Arc<AtomicBool>) {

@@ -300,6 +300,21 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     ALTER TABLE workflow_revisions ADD COLUMN flow TEXT;
     "#,
     ),
+    (
+        7,
+        "durable timers for wait steps",
+        r#"
+    -- The deadline of each `wait` step, stored when the wait starts (issue 5): a resumed run
+    -- waits only for what is left, and a run on hold for a long wait is woken when it is due.
+    CREATE TABLE run_timers (
+        run_id   INTEGER NOT NULL REFERENCES runs(id),
+        step_key TEXT NOT NULL,
+        wake_ms  INTEGER NOT NULL,
+        PRIMARY KEY (run_id, step_key)
+    );
+    CREATE INDEX run_timers_due ON run_timers (wake_ms);
+    "#,
+    ),
 ];
 
 /// Applies every migration newer than the database's version.

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -25,6 +26,13 @@ use super::parse::{Resolver, parse};
 /// How deep nested workflows may go.
 const MAX_NESTING: usize = 8;
 
+/// Waits up to this long sleep in the process; a longer one puts the run on hold and frees
+/// the worker until `serve` wakes it (its deadline is stored either way).
+const SLEEP_LIMIT: Duration = Duration::from_secs(60);
+
+/// How often a sleeping wait looks whether the host is stopping.
+const STOP_POLL: Duration = Duration::from_millis(50);
+
 /// Hears about steps as they run (the CLI prints a live trace).
 pub trait Observer: Send + Sync {
     /// A step (by journal key) finished, or was replayed from the journal.
@@ -39,6 +47,12 @@ pub trait Observer: Send + Sync {
     /// The run now waits on interaction `interaction`, opened by step `key`.
     fn step_waiting(&self, key: &str, interaction: i64) {
         let _ = (key, interaction);
+    }
+
+    /// The `wait` step `key` lasts past the in-process limit: the run goes on hold until
+    /// `wake_ms` (Unix milliseconds).
+    fn step_sleeping(&self, key: &str, wake_ms: i64) {
+        let _ = (key, wake_ms);
     }
 }
 
@@ -72,6 +86,8 @@ pub struct Engine {
     /// Step outputs (or errors) to use instead of executing those steps: the test harness's
     /// per-step mocks, keyed by journal key.
     mocks: std::collections::HashMap<String, Result<Value, String>>,
+    /// Set when the host is stopping: runs stop at their next step boundary.
+    stop: Arc<AtomicBool>,
 }
 
 /// A step failure, with the journal key of the step.
@@ -80,10 +96,25 @@ struct Failure {
     message: String,
 }
 
-/// Why execution stopped before the end: a failure, or the run waits on hold for people.
+/// Why execution stopped before the end.
 enum Halt {
     Fail(Failure),
+    /// The run waits, for people (an interaction) or for a long `wait`: it goes on hold.
     Hold,
+    /// The host is stopping: the run stops at a step boundary and stays `running`; every
+    /// finished step is journaled, so the next start resumes it where it stopped.
+    Stop,
+}
+
+impl Halt {
+    /// How parallel branches that paused combine: a stop outranks a hold (a stopped branch
+    /// must be resumed by the next start, not by an answer or a timer).
+    fn or(paused: Option<Halt>, next: Halt) -> Halt {
+        match (paused, next) {
+            (Some(Halt::Stop), _) | (_, Halt::Stop) => Halt::Stop,
+            _ => Halt::Hold,
+        }
+    }
 }
 
 impl From<Failure> for Halt {
@@ -136,7 +167,18 @@ impl Engine {
             runtime,
             step_dirs,
             mocks: Default::default(),
+            stop: Arc::default(),
         }
+    }
+
+    /// The flag that stops this engine's runs at their next step boundary (set by `serve` on
+    /// SIGINT or SIGTERM).
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        self.stop.clone()
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
     }
 
     /// This engine with `mocks`: each named action step returns its mock instead of running
@@ -269,6 +311,17 @@ impl Engine {
                     waiting_on,
                 };
             }
+            Err(Halt::Stop) => {
+                // Left `running`: the next start resumes it after its last journaled step.
+                return RunOutcome {
+                    run_id: run,
+                    status: RunStatus::Running,
+                    exit_status: None,
+                    output: Value::Null,
+                    error: None,
+                    waiting_on: Vec::new(),
+                };
+            }
             Err(Halt::Fail(f)) => (
                 RunStatus::Failed,
                 None,
@@ -319,6 +372,9 @@ struct Exec<'a> {
 impl Exec<'_> {
     fn steps(&self, steps: &[Step], ctx: &mut Value, prefix: &str) -> Result<Flow, Halt> {
         for step in steps {
+            if self.engine.stopping() {
+                return Err(Halt::Stop);
+            }
             if let Flow::Exit { status, output } = self.step(step, ctx, prefix)? {
                 return Ok(Flow::Exit { status, output });
             }
@@ -408,15 +464,15 @@ impl Exec<'_> {
                 // A failure wins, then an exit; a branch waiting on people holds the run once
                 // the others have finished (their steps are journaled, so a resume replays them).
                 let mut exit = None;
-                let mut held = false;
+                let mut paused = None;
                 for result in results {
                     let (flow, local) = match result {
                         Ok(done) => done,
-                        Err(Halt::Hold) => {
-                            held = true;
+                        Err(Halt::Fail(f)) => return Err(Halt::Fail(f)),
+                        Err(pause) => {
+                            paused = Some(Halt::or(paused, pause));
                             continue;
                         }
-                        Err(failed) => return Err(failed),
                     };
                     if let Some(done) = local["steps"].as_object() {
                         for (id, out) in done {
@@ -430,11 +486,11 @@ impl Exec<'_> {
                 if let Some(exit) = exit {
                     return Ok(exit);
                 }
-                if held {
-                    return Err(Halt::Hold);
+                if let Some(pause) = paused {
+                    return Err(pause);
                 }
             }
-            StepKind::Wait { duration } => std::thread::sleep(*duration),
+            StepKind::Wait { duration } => self.wait(&key, *duration)?,
             StepKind::Exit { status, output } => {
                 let output = output.render(ctx).map_err(fail)?;
                 return Ok(Flow::Exit {
@@ -601,6 +657,55 @@ impl Exec<'_> {
         result.map_err(fail)
     }
 
+    /// A `wait` step: a durable timer. Its deadline is stored when the wait first starts, so
+    /// a run resumed after a crash or a stop waits only for what is left. Up to
+    /// [`SLEEP_LIMIT`] it sleeps here (stopping at once if the host stops); beyond, the run
+    /// goes on hold and `serve` wakes it when it is due.
+    fn wait(&self, key: &str, duration: Duration) -> Result<(), Halt> {
+        let fail = |message: String| Failure {
+            step: key.to_owned(),
+            message,
+        };
+        let platform = &self.engine.platform;
+        if self.replay {
+            let journaled = platform
+                .journaled_output(self.run, key)
+                .map_err(|e| fail(e.to_string()))?;
+            if let Some(output) = journaled {
+                self.observer
+                    .step_finished(key, &Ok(output), Duration::ZERO, true);
+                return Ok(());
+            }
+        }
+        let started = Instant::now();
+        let wake_ms = platform
+            .timer_deadline(self.run, key, duration)
+            .map_err(|e| fail(e.to_string()))?;
+        loop {
+            let left = wake_ms.saturating_sub(crate::interact::now_ms());
+            let Ok(left @ 1..) = u64::try_from(left) else {
+                break;
+            };
+            let left = Duration::from_millis(left);
+            if left > SLEEP_LIMIT {
+                self.observer.step_sleeping(key, wake_ms);
+                return Err(Halt::Hold);
+            }
+            if self.engine.stopping() {
+                return Err(Halt::Stop);
+            }
+            std::thread::sleep(left.min(STOP_POLL));
+        }
+        let output = Ok(json!({ "waited_until_ms": wake_ms }));
+        let elapsed = started.elapsed();
+        let micros = i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX);
+        platform
+            .journal_step(self.run, key, &output, 1, micros, None)
+            .map_err(|e| fail(e.to_string()))?;
+        self.observer.step_finished(key, &output, elapsed, false);
+        Ok(())
+    }
+
     fn invoke(
         &self,
         key: &str,
@@ -707,7 +812,7 @@ impl Exec<'_> {
         cap: usize,
     ) -> Result<Vec<Value>, Halt> {
         let mut collected = vec![Value::Null; items.len()];
-        let mut held = false;
+        let mut paused = None;
         for (chunk_start, chunk) in items.chunks(cap).enumerate().map(|(c, ch)| (c * cap, ch)) {
             let results: Vec<Result<Value, Halt>> = std::thread::scope(|s| {
                 let handles: Vec<_> = chunk
@@ -740,14 +845,14 @@ impl Exec<'_> {
             for (j, r) in results.into_iter().enumerate() {
                 match r {
                     Ok(v) => collected[chunk_start + j] = v,
+                    Err(Halt::Fail(f)) => return Err(Halt::Fail(f)),
                     // Every other iteration still runs; the run then waits (like `parallel`).
-                    Err(Halt::Hold) => held = true,
-                    Err(failed) => return Err(failed),
+                    Err(pause) => paused = Some(Halt::or(paused, pause)),
                 }
             }
         }
-        if held {
-            return Err(Halt::Hold);
+        if let Some(pause) = paused {
+            return Err(pause);
         }
         Ok(collected)
     }

@@ -9,6 +9,7 @@ pub mod model;
 pub mod parse;
 pub mod publish;
 pub mod refs;
+pub mod timers;
 pub mod triggers;
 
 pub use engine::{Engine, Observer, Quiet, RunOutcome};

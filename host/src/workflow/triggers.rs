@@ -98,42 +98,94 @@ impl Platform {
     }
 }
 
+/// A run that an event started, recorded in the database and ready to execute.
+pub struct TriggeredRun {
+    /// The run's id.
+    pub run_id: i64,
+    /// What to execute, or `None` for a run refused and recorded as failed at once (its
+    /// event chain is too deep, SPEC WF-9).
+    start: Option<Start>,
+}
+
+struct Start {
+    matched: Match,
+    input: Value,
+    depth: u32,
+}
+
 impl Engine {
     /// Starts and runs everything pending events trigger, until no event is pending (runs may
     /// cause further events). Returns the outcomes in order.
     pub fn dispatch_triggers(&self, observer: &dyn Observer) -> Result<Vec<RunOutcome>, HostError> {
         let mut outcomes = Vec::new();
-        while let Some(event) = self.platform().next_pending_event()? {
-            let mut input = event.payload.clone();
-            if let Some(o) = input.as_object_mut() {
-                o.insert("kind".into(), Value::String(event.kind.clone()));
-            }
-            let matches = self.matches(&event, &input)?;
-            let ids = self.platform().claim(&event, &matches, &input)?;
-            for (id, m) in ids.into_iter().zip(matches) {
-                if event.depth + 1 > MAX_DEPTH {
-                    let (info, _) = self.platform().run_detail(id)?;
-                    outcomes.push(RunOutcome {
-                        run_id: id,
-                        status: RunStatus::Failed,
-                        exit_status: None,
-                        output: Value::Null,
-                        error: info.error,
-                        waiting_on: Vec::new(),
-                    });
-                    continue;
-                }
-                outcomes.push(self.execute(
-                    id,
-                    &m.workflow,
-                    m.principal,
-                    input.clone(),
-                    event.depth + 1,
-                    observer,
-                ));
+        while let Some(runs) = self.claim_next_event()? {
+            for run in runs {
+                outcomes.push(self.run_triggered(run, observer)?);
             }
         }
         Ok(outcomes)
+    }
+
+    /// Claims the oldest pending event: in one transaction, a run per matching workflow and
+    /// the event marked as dispatched, so each workflow starts once per event. `None` when no
+    /// event is pending. `serve` executes the runs on its workers; a crash before they finish
+    /// leaves them `running`, to be resumed by the next start.
+    pub fn claim_next_event(&self) -> Result<Option<Vec<TriggeredRun>>, HostError> {
+        let Some(event) = self.platform().next_pending_event()? else {
+            return Ok(None);
+        };
+        let mut input = event.payload.clone();
+        if let Some(o) = input.as_object_mut() {
+            o.insert("kind".into(), Value::String(event.kind.clone()));
+        }
+        let matches = self.matches(&event, &input)?;
+        let ids = self.platform().claim(&event, &matches, &input)?;
+        let depth = event.depth + 1;
+        let runs = ids
+            .into_iter()
+            .zip(matches)
+            .map(|(run_id, matched)| TriggeredRun {
+                run_id,
+                start: (depth <= MAX_DEPTH).then(|| Start {
+                    matched,
+                    input: input.clone(),
+                    depth,
+                }),
+            })
+            .collect();
+        Ok(Some(runs))
+    }
+
+    /// Executes a claimed triggered run (or reports how it was refused).
+    pub fn run_triggered(
+        &self,
+        run: TriggeredRun,
+        observer: &dyn Observer,
+    ) -> Result<RunOutcome, HostError> {
+        let Some(Start {
+            matched,
+            input,
+            depth,
+        }) = run.start
+        else {
+            let (info, _) = self.platform().run_detail(run.run_id)?;
+            return Ok(RunOutcome {
+                run_id: run.run_id,
+                status: RunStatus::Failed,
+                exit_status: None,
+                output: Value::Null,
+                error: info.error,
+                waiting_on: Vec::new(),
+            });
+        };
+        Ok(self.execute(
+            run.run_id,
+            &matched.workflow,
+            matched.principal,
+            input,
+            depth,
+            observer,
+        ))
     }
 
     /// The published workflows of the event's workspace that it starts.
