@@ -32,7 +32,7 @@ pub struct ServeOptions {
 /// One unit of work for a worker.
 enum Job {
     Resume(i64),
-    Triggered(flowhost::workflow::triggers::TriggeredRun),
+    Triggered(Box<flowhost::workflow::triggers::TriggeredRun>),
 }
 
 pub fn serve(db: &Path, options: ServeOptions) -> anyhow::Result<()> {
@@ -102,7 +102,7 @@ async fn claim_work(
             break;
         };
         for run in runs {
-            workers.start(Job::Triggered(run)).await;
+            workers.start(Job::Triggered(Box::new(run))).await;
             started += 1;
         }
     }
@@ -179,7 +179,9 @@ fn run_job(
         ),
         Job::Triggered(run) => (
             "triggered".to_owned(),
-            engine.run_triggered(run, &Quiet).map_err(|e| e.to_string()),
+            engine
+                .run_triggered(*run, &Quiet)
+                .map_err(|e| e.to_string()),
         ),
     }
 }
@@ -188,7 +190,9 @@ fn report(done: Result<(String, Result<RunOutcome, String>), tokio::task::JoinEr
     match done {
         Ok((what, Ok(o))) => {
             let status = match o.status {
-                flowhost::workflow::journal::RunStatus::Running => "stopped at a step boundary; resumes on the next start",
+                flowhost::workflow::journal::RunStatus::Running => {
+                    "stopped at a step boundary; resumes on the next start"
+                }
                 other => other.as_str(),
             };
             eprintln!("{what} run {}: {status}", o.run_id);

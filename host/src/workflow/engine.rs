@@ -26,9 +26,9 @@ use super::parse::{Resolver, parse};
 /// How deep nested workflows may go.
 const MAX_NESTING: usize = 8;
 
-/// Waits up to this long sleep in the process; a longer one puts the run on hold and frees
-/// the worker until `serve` wakes it (its deadline is stored either way).
-const SLEEP_LIMIT: Duration = Duration::from_secs(60);
+/// Waits up to this long sleep in the process by default; a longer one puts the run on hold
+/// and frees the worker until `serve` wakes it (its deadline is stored either way).
+pub const SLEEP_LIMIT: Duration = Duration::from_secs(60);
 
 /// How often a sleeping wait looks whether the host is stopping.
 const STOP_POLL: Duration = Duration::from_millis(50);
@@ -88,6 +88,8 @@ pub struct Engine {
     mocks: std::collections::HashMap<String, Result<Value, String>>,
     /// Set when the host is stopping: runs stop at their next step boundary.
     stop: Arc<AtomicBool>,
+    /// The longest `wait` that sleeps in the process (see [`SLEEP_LIMIT`]).
+    sleep_limit: Duration,
 }
 
 /// A step failure, with the journal key of the step.
@@ -168,7 +170,14 @@ impl Engine {
             step_dirs,
             mocks: Default::default(),
             stop: Arc::default(),
+            sleep_limit: SLEEP_LIMIT,
         }
+    }
+
+    /// This engine with another in-process limit for `wait` steps: longer waits hold the run.
+    pub fn with_sleep_limit(mut self, limit: Duration) -> Self {
+        self.sleep_limit = limit;
+        self
     }
 
     /// The flag that stops this engine's runs at their next step boundary (set by `serve` on
@@ -659,8 +668,8 @@ impl Exec<'_> {
 
     /// A `wait` step: a durable timer. Its deadline is stored when the wait first starts, so
     /// a run resumed after a crash or a stop waits only for what is left. Up to
-    /// [`SLEEP_LIMIT`] it sleeps here (stopping at once if the host stops); beyond, the run
-    /// goes on hold and `serve` wakes it when it is due.
+    /// the engine's sleep limit ([`SLEEP_LIMIT`] by default) it sleeps here, stopping at once
+    /// if the host stops; beyond, the run goes on hold and `serve` wakes it when it is due.
     fn wait(&self, key: &str, duration: Duration) -> Result<(), Halt> {
         let fail = |message: String| Failure {
             step: key.to_owned(),
@@ -687,7 +696,7 @@ impl Exec<'_> {
                 break;
             };
             let left = Duration::from_millis(left);
-            if left > SLEEP_LIMIT {
+            if left > self.engine.sleep_limit {
                 self.observer.step_sleeping(key, wake_ms);
                 return Err(Halt::Hold);
             }

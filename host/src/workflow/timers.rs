@@ -14,7 +14,12 @@ use super::engine::{Engine, Observer, RunOutcome};
 impl Platform {
     /// The deadline (Unix milliseconds) of the wait at `key` in `run`: stored as now plus
     /// `duration` the first time, and the stored one every later time.
-    pub fn timer_deadline(&self, run: i64, key: &str, duration: Duration) -> Result<i64, HostError> {
+    pub fn timer_deadline(
+        &self,
+        run: i64,
+        key: &str,
+        duration: Duration,
+    ) -> Result<i64, HostError> {
         let wake_ms =
             now_ms().saturating_add(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX));
         self.transact(|tx| {
@@ -72,6 +77,8 @@ impl Engine {
     /// Resumes every run on hold whose wait is due.
     pub fn wake_due_timers(&self, observer: &dyn Observer) -> Result<Vec<RunOutcome>, HostError> {
         let runs = self.platform().claim_due_timers()?;
-        runs.into_iter().map(|run| self.resume(run, observer)).collect()
+        runs.into_iter()
+            .map(|run| self.resume(run, observer))
+            .collect()
     }
 }

@@ -1,0 +1,303 @@
+//! Issue 5, the host process: durable `wait` timers, `serve` stopping runs at a step boundary
+//! on SIGTERM (and the next start finishing them), and several runs in flight at once.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{ECHO, example_tenant_path, flowhost, flowhost_bin};
+use flowhost::platform::Platform;
+use flowhost::principal::{Email, Principal};
+use flowhost::store::Db;
+use flowhost::wasm::{EngineSettings, StepRuntime};
+use flowhost::workflow::journal::RunStatus;
+use flowhost::workflow::{Engine, Quiet, Resolver, parse};
+use serde_json::{Value, json};
+
+const OWNER: &str = "olivia.owner@acme-mssp.test";
+
+fn apply_tenant(dir: &Path, db: &Path) {
+    let tenant = example_tenant_path();
+    let out = flowhost(
+        dir,
+        db,
+        &["tenant", "apply", tenant.to_str().expect("utf-8")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn spawn(dir: &Path, db: &Path, args: &[&str]) -> Child {
+    Command::new(flowhost_bin())
+        .current_dir(dir)
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("flowhost starts")
+}
+
+fn query<T: rusqlite::types::FromSql>(db: &Path, sql: &str) -> Vec<T> {
+    let db = Db::open(db).expect("db");
+    let mut stmt = db.conn().prepare(sql).expect(sql);
+    stmt.query_map([], |r| r.get(0))
+        .expect(sql)
+        .collect::<Result<_, _>>()
+        .expect(sql)
+}
+
+/// Polls until `sql` returns a row, for at most 20 s (a cold component compile included).
+fn wait_for_row(db: &Path, sql: &str) {
+    let started = Instant::now();
+    while query::<i64>(db, sql).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no row for {sql}"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+/// A library engine on a fresh database file, with the example tenant applied.
+fn engine(dir: &Path, sleep_limit: Duration) -> Engine {
+    let db = dir.join("flowhost.db");
+    apply_tenant(dir, &db);
+    let platform = Arc::new(Platform::new(Db::open(&db).expect("db")).expect("platform"));
+    let runtime = Arc::new(StepRuntime::new(&EngineSettings::default(), None).expect("runtime"));
+    Engine::new(platform, runtime, vec![]).with_sleep_limit(sleep_limit)
+}
+
+#[test]
+fn a_long_wait_holds_the_run_until_due_and_keeps_its_first_deadline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Every wait is "long" here, so the run goes on hold instead of sleeping.
+    let engine = engine(dir.path(), Duration::ZERO);
+    let text = json!({ "name": "nap", "workspace": "mssp-soc", "steps": [
+        { "id": "before", "uses": ECHO, "with": { "n": 1 } },
+        { "id": "nap", "wait": "600ms" },
+        { "exit": { "status": "rested", "output": "$.steps.before" } }
+    ] })
+    .to_string();
+    let workflow = parse("nap.json", &text, &Resolver::default()).expect("valid");
+    let owner = Principal::local(Email::parse(OWNER).expect("email"));
+
+    let held = engine
+        .run_manual(&workflow, &text, "nap.json", owner, json!({}), &Quiet)
+        .expect("run");
+    assert_eq!(held.status, RunStatus::OnHold, "{:?}", held.error);
+    let db = dir.path().join("flowhost.db");
+    let deadline: Vec<i64> = query(&db, "SELECT wake_ms FROM run_timers");
+    assert_eq!(
+        deadline.len(),
+        1,
+        "the deadline is stored when the wait starts"
+    );
+
+    // Not due yet: nothing wakes, and a manual resume only holds again, on the same deadline.
+    assert!(engine.wake_due_timers(&Quiet).expect("wake").is_empty());
+    let again = engine.resume(held.run_id, &Quiet).expect("resume");
+    assert_eq!(again.status, RunStatus::OnHold);
+    assert_eq!(
+        query::<i64>(&db, "SELECT wake_ms FROM run_timers"),
+        deadline
+    );
+
+    std::thread::sleep(Duration::from_millis(700));
+    let woken = engine.wake_due_timers(&Quiet).expect("wake");
+    assert_eq!(woken.len(), 1);
+    assert_eq!(
+        woken[0].status,
+        RunStatus::Succeeded,
+        "{:?}",
+        woken[0].error
+    );
+    assert_eq!(woken[0].exit_status.as_deref(), Some("rested"));
+    assert_eq!(woken[0].output, json!({ "n": 1 }));
+    // The wait is journaled with the deadline it kept; the step before ran once.
+    let waited: Vec<String> = query(&db, "SELECT output FROM run_steps WHERE step_key = 'nap'");
+    let waited: Value = serde_json::from_str(&waited[0]).expect("json");
+    assert_eq!(waited["waited_until_ms"], deadline[0]);
+    assert_eq!(
+        query::<i64>(&db, "SELECT count(*) FROM step_executions"),
+        [1]
+    );
+    // Woken once: nothing is due any more.
+    assert!(engine.wake_due_timers(&Quiet).expect("wake").is_empty());
+}
+
+#[test]
+fn sigterm_stops_a_run_at_a_step_boundary_and_the_next_start_finishes_it_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    apply_tenant(dir.path(), &db);
+    let workflow = json!({ "name": "slow", "workspace": "mssp-soc", "steps": [
+        { "id": "one", "uses": ECHO, "with": { "n": 1 } },
+        { "id": "pause", "wait": "4s" },
+        { "id": "two", "uses": ECHO, "with": { "n": 2 } }
+    ] });
+    std::fs::write(dir.path().join("slow.json"), workflow.to_string()).expect("write");
+
+    // A run killed outright (SIGKILL) while it waits: left `running`, step one journaled.
+    let mut run = spawn(
+        dir.path(),
+        &db,
+        &["run", "slow.json", "--as", OWNER, "--no-triggers"],
+    );
+    wait_for_row(&db, "SELECT 1 FROM run_timers");
+    run.kill().expect("kill");
+    run.wait().expect("reaped");
+    let deadline: Vec<i64> = query(&db, "SELECT wake_ms FROM run_timers");
+
+    // `serve` resumes it and is stopped with SIGTERM during the wait: it must not sit out the
+    // wait, and must leave the run for the next start.
+    let serve = spawn(dir.path(), &db, &["serve", "--poll-ms", "50"]);
+    std::thread::sleep(Duration::from_millis(600));
+    let stopped_at = Instant::now();
+    sigterm(&serve);
+    let out = serve.wait_with_output().expect("serve exits");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stopped_at.elapsed() < Duration::from_millis(2500),
+        "serve sat out the wait instead of stopping at the step boundary"
+    );
+    assert!(stderr.contains("stopped at a step boundary"), "{stderr}");
+    assert!(stderr.contains("stopped cleanly"), "{stderr}");
+    assert_eq!(query::<String>(&db, "SELECT status FROM runs"), ["running"]);
+    assert_eq!(
+        query::<String>(&db, "SELECT step_key FROM run_steps ORDER BY seq"),
+        ["one"]
+    );
+    assert_eq!(
+        query::<i64>(&db, "SELECT wake_ms FROM run_timers"),
+        deadline,
+        "the stop keeps the wait's deadline"
+    );
+
+    // The next start finishes it: the wait ends at its first deadline, each step once.
+    let out = flowhost(dir.path(), &db, &["serve", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        query::<String>(&db, "SELECT status FROM runs"),
+        ["succeeded"]
+    );
+    assert_eq!(
+        query::<String>(&db, "SELECT step_key FROM run_steps ORDER BY seq"),
+        ["one", "pause", "two"]
+    );
+    assert_eq!(
+        query::<i64>(&db, "SELECT count(*) FROM step_executions"),
+        [2],
+        "each echo step executed exactly once"
+    );
+    let waited: Vec<String> = query(&db, "SELECT output FROM run_steps WHERE step_key = 'pause'");
+    let waited: Value = serde_json::from_str(&waited[0]).expect("json");
+    assert_eq!(waited["waited_until_ms"], deadline[0]);
+}
+
+/// Publishes a workflow that every new case in mssp-soc starts, then creates `cases` cases and
+/// runs `serve --once` with `concurrency`; returns the wait deadlines of the runs, in order.
+fn deadlines_of_triggered_runs(cases: usize, concurrency: &str) -> Vec<i64> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    apply_tenant(dir.path(), &db);
+    let workflow = json!({ "name": "on-case", "workspace": "mssp-soc",
+        "run_as": "automation@acme-mssp.test", "trigger": { "on": "case_created" },
+        "steps": [ { "id": "settle", "wait": "700ms" } ] });
+    std::fs::write(dir.path().join("on-case.json"), workflow.to_string()).expect("write");
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "workflows",
+            "publish",
+            "on-case.json",
+            "--as",
+            "sam.lead@acme-mssp.test",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for n in 0..cases {
+        let title = format!("case {n}");
+        let out = flowhost(
+            dir.path(),
+            &db,
+            &[
+                "cases",
+                "create",
+                "--title",
+                &title,
+                "--severity",
+                "low",
+                "--workspace",
+                "mssp-soc",
+                "--as",
+                OWNER,
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["serve", "--once", "--concurrency", concurrency],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        query::<String>(&db, "SELECT status FROM runs"),
+        vec!["succeeded"; cases],
+        "every triggered run finished"
+    );
+    query(&db, "SELECT wake_ms FROM run_timers ORDER BY wake_ms")
+}
+
+#[test]
+fn serve_keeps_several_triggered_runs_in_flight_and_honours_its_limit() {
+    // Three runs that each wait 700 ms: in flight together, their waits start together...
+    let together = deadlines_of_triggered_runs(3, "3");
+    let spread = together[2] - together[0];
+    assert!(
+        spread < 700,
+        "waits started {spread} ms apart: the runs did not overlap"
+    );
+    // ...and one at a time, each starts after the previous one has finished.
+    let one_by_one = deadlines_of_triggered_runs(3, "1");
+    for pair in one_by_one.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= 700,
+            "{one_by_one:?}: runs overlapped with --concurrency 1"
+        );
+    }
+}
