@@ -1,6 +1,7 @@
 //! Workflow runs with full journaling, in one process on a real database file:
-//! - a 3-step workflow (two WASM steps and one built-in case step): runs per second, and the
-//!   wall time per step (p50/p95) as the engine sees it, journal writes included;
+//! - a 3-step workflow (two WASM steps and one built-in case step): runs per second one run
+//!   at a time and with one run in flight per CPU (as `serve` runs them), and the wall time
+//!   per step (p50/p95) as the engine sees it, journal writes included;
 //! - a 40-step sequential workflow of trivial WASM steps (the shape of Windmill's published
 //!   benchmark): time per run.
 //!
@@ -110,6 +111,36 @@ fn main() {
         "  per step: p50 {:.1} us, p95 {:.1} us (execution + journal write)",
         pct(&mut steps, 50),
         pct(&mut steps, 95)
+    );
+
+    // The same runs with several in flight at once, as `serve` runs them: one thread per CPU,
+    // one engine and one database shared by all.
+    let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                for _ in 0..runs / workers {
+                    let outcome = engine
+                        .run_manual(
+                            &three,
+                            &three_text,
+                            "bench",
+                            owner.clone(),
+                            json!({}),
+                            &flowhost::workflow::Quiet,
+                        )
+                        .expect("run");
+                    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+                }
+            });
+        }
+    });
+    let elapsed = started.elapsed();
+    println!(
+        "  {:.0} runs/s with {workers} runs in flight ({} runs, one process)",
+        (runs / workers * workers) as f64 / elapsed.as_secs_f64(),
+        runs / workers * workers
     );
 
     let mut per_run = Vec::new();

@@ -7,7 +7,7 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{example_tenant_path, flowhost, flowhost_bin};
+use common::{NOTIFY, example_tenant_path, flowhost, flowhost_bin};
 use flowhost::store::Db;
 use serde_json::json;
 
@@ -67,7 +67,11 @@ fn runs_killed_at_random_points_finish_exactly_once_after_restart() {
         ],
     );
     assert!(out.status.success());
+    // `tag` is a pure step (it writes nothing but its event), whose journal entry waits for
+    // the run's next write: killed before that, it must run again and emit its event once.
     let workflow = json!({ "name": "durable", "workspace": "mssp-soc", "steps": [
+        { "id": "tag", "uses": NOTIFY, "grants": ["events:emit"],
+          "with": { "to": ["sam.lead@acme-mssp.test"], "subject": "incident {{ $.event.n }}" } },
         { "id": "open", "uses": "cases/create-case", "with": { "title": "incident {{ $.event.n }}", "severity": "high" } },
         { "id": "pause", "wait": "20ms" },
         { "id": "lock", "uses": "cases/update-case-restrictions",
@@ -155,6 +159,7 @@ fn runs_killed_at_random_points_finish_exactly_once_after_restart() {
         runs
     );
     for kind in [
+        "notification.requested",
         "case_created",
         "case_access_mode_updated",
         "case_collaborators_list_updated",

@@ -397,9 +397,14 @@ impl Platform {
             .map_err(internal)
     }
 
-    /// Puts `run` on hold: it waits for an interaction (SPEC WF-8).
-    pub fn hold_run(&self, run: i64) -> Result<(), HostError> {
-        self.transact(|tx| {
+    /// Puts `run` on hold: it waits for an interaction or a long wait (SPEC WF-8). Its last
+    /// finished steps are journaled in the same transaction.
+    pub fn hold_run(
+        &self,
+        run: i64,
+        entries: &[crate::workflow::journal::JournalEntry<'_>],
+    ) -> Result<(), HostError> {
+        self.journal_steps_then(run, entries, |tx| {
             tx.execute("UPDATE runs SET status = 'on_hold' WHERE id = ?1", [run])
                 .map_err(internal)?;
             Ok(())

@@ -9,6 +9,7 @@ use crate::wasm::{LogLine, StepExecution};
 use super::Db;
 
 /// What is stored about one execution.
+#[derive(Clone, Copy)]
 pub struct ExecutionRecord<'a> {
     pub workspace: &'a str,
     pub principal: &'a str,

@@ -15,13 +15,13 @@ use crate::json_locate::joined;
 use crate::platform::Platform;
 use crate::principal::{Caller, Cause, Email, Principal, SignIn};
 use crate::services::{HostError, HostServices};
-use crate::store::ExecutionRecord;
 use crate::wasm::{StepLimits, StepRuntime};
 
 use super::conditions::all_hold;
-use super::journal::{NewRun, RunStatus};
+use super::journal::{NewRun, RunEnd, RunStatus};
 use super::model::{BACKOFF, Retry, Step, StepKind, Uses, Workflow};
 use super::parse::{Resolver, parse};
+use super::pending::{Finished, Pending, StepRecordData, entries};
 
 /// How deep nested workflows may go.
 const MAX_NESTING: usize = 8;
@@ -290,6 +290,7 @@ impl Engine {
         };
         // Only a run with journaled steps replays; a fresh run skips the lookup per step.
         let replay = self.platform.has_journal(run).unwrap_or(true);
+        let pending = Pending::default();
         let exec = Exec {
             engine: self,
             workflow,
@@ -298,6 +299,7 @@ impl Engine {
             observer,
             depth: 0,
             replay,
+            pending: &pending,
             waiting: std::sync::Mutex::new(Vec::new()),
         };
         let mut ctx = json!({ "event": event, "vars": workflow.vars, "steps": {} });
@@ -306,9 +308,10 @@ impl Engine {
             Ok(Flow::Exit { status, output }) => (RunStatus::Succeeded, Some(status), output, None),
             Err(Halt::Hold) => {
                 let waiting_on = exec.waiting.into_inner().unwrap_or_else(|p| p.into_inner());
+                let finished = pending.take();
                 let error = self
                     .platform
-                    .hold_run(run)
+                    .hold_run(run, &entries(&finished))
                     .err()
                     .map(|e| format!("the run could not be put on hold: {e}"));
                 return RunOutcome {
@@ -322,12 +325,18 @@ impl Engine {
             }
             Err(Halt::Stop) => {
                 // Left `running`: the next start resumes it after its last journaled step.
+                let finished = pending.take();
+                let error = self
+                    .platform
+                    .journal_steps(run, &entries(&finished))
+                    .err()
+                    .map(|e| format!("the finished steps could not be journaled: {e}"));
                 return RunOutcome {
                     run_id: run,
                     status: RunStatus::Running,
                     exit_status: None,
                     output: Value::Null,
-                    error: None,
+                    error,
                     waiting_on: Vec::new(),
                 };
             }
@@ -339,13 +348,14 @@ impl Engine {
             ),
         };
         // The run's outcome is already decided; a journal failure here is reported, not hidden.
-        let recorded = self.platform.finish_run(
-            run,
+        let end = RunEnd {
             status,
-            exit_status.as_deref(),
-            Some(&output),
-            error.as_deref(),
-        );
+            exit_status: exit_status.as_deref(),
+            output: Some(&output),
+            error: error.as_deref(),
+        };
+        let finished = pending.take();
+        let recorded = self.platform.finish_run(run, &end, &entries(&finished));
         let error = match recorded {
             Ok(()) => error,
             Err(e) => Some(format!(
@@ -374,11 +384,40 @@ struct Exec<'a> {
     depth: usize,
     /// Whether finished steps may be in the journal (a resumed run).
     replay: bool,
+    /// Finished steps not journaled yet (see [`super::pending`]).
+    pending: &'a Pending,
     /// Interactions this execution stopped to wait on.
     waiting: std::sync::Mutex<Vec<i64>>,
 }
 
 impl Exec<'_> {
+    /// Records a finished step; its entry commits with the run's next write (see
+    /// [`super::pending`]).
+    fn journal(
+        &self,
+        key: &str,
+        result: Result<Value, String>,
+        attempts: u32,
+        elapsed: Duration,
+        record: Option<StepRecordData>,
+    ) {
+        self.pending.push(Finished {
+            key: key.to_owned(),
+            result,
+            attempts,
+            duration_us: i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX),
+            record,
+        });
+    }
+
+    /// Commits the entries of every finished step now.
+    fn settle(&self) -> Result<(), HostError> {
+        let finished = self.pending.take();
+        self.engine
+            .platform
+            .journal_steps(self.run, &entries(&finished))
+    }
+
     fn steps(&self, steps: &[Step], ctx: &mut Value, prefix: &str) -> Result<Flow, Halt> {
         for step in steps {
             if self.engine.stopping() {
@@ -558,15 +597,14 @@ impl Exec<'_> {
             .map_err(|e| fail(e.to_string()))?;
         let id = match state {
             Some(crate::interact::State::Closed(response)) => {
-                platform
-                    .journal_step(self.run, key, &Ok(response.clone()), 1, 0, None)
-                    .map_err(|e| fail(e.to_string()))?;
+                self.journal(key, Ok(response.clone()), 1, Duration::ZERO, None);
                 self.observer
                     .step_finished(key, &Ok(response.clone()), Duration::ZERO, false);
                 return Ok(response);
             }
             Some(crate::interact::State::Open { id, .. }) => id,
             None => {
+                self.settle().map_err(|e| fail(e.to_string()))?;
                 let mut access =
                     crate::interact::resolve::resolve(&ix.access, ctx).map_err(fail)?;
                 if self.workflow.shared_from.is_some() {
@@ -634,6 +672,14 @@ impl Exec<'_> {
         let input = with
             .render(ctx)
             .map_err(|e| fail(format!("{e} (in the input of step `{key}`)")))?;
+        // A step that may write must not run while an earlier output is uncommitted.
+        let effects = match uses {
+            Uses::Builtin(_) => true,
+            Uses::Component(_) => grants.cases_write,
+        };
+        if effects {
+            self.settle().map_err(|e| fail(e.to_string()))?;
+        }
         let started = Instant::now();
         let retry = retry.unwrap_or(Retry {
             attempts: 1,
@@ -656,13 +702,9 @@ impl Exec<'_> {
             delay = delay.mul_f64(BACKOFF).min(retry.max_delay);
         };
         let elapsed = started.elapsed();
-        let micros = i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX);
-        // The step's execution record (WASM) and its journal entry commit together.
-        let record = record.as_ref().map(StepRecordData::as_record);
-        platform
-            .journal_step(self.run, key, &result, attempts, micros, record.as_ref())
-            .map_err(|e| fail(e.to_string()))?;
         self.observer.step_finished(key, &result, elapsed, false);
+        // The step's execution record (WASM) and its journal entry commit together.
+        self.journal(key, result.clone(), attempts, elapsed, record);
         result.map_err(fail)
     }
 
@@ -687,6 +729,8 @@ impl Exec<'_> {
             }
         }
         let started = Instant::now();
+        // A run about to wait commits what it has done so far.
+        self.settle().map_err(|e| fail(e.to_string()))?;
         let wake_ms = platform
             .timer_deadline(self.run, key, duration)
             .map_err(|e| fail(e.to_string()))?;
@@ -707,11 +751,8 @@ impl Exec<'_> {
         }
         let output = Ok(json!({ "waited_until_ms": wake_ms }));
         let elapsed = started.elapsed();
-        let micros = i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX);
-        platform
-            .journal_step(self.run, key, &output, 1, micros, None)
-            .map_err(|e| fail(e.to_string()))?;
         self.observer.step_finished(key, &output, elapsed, false);
+        self.journal(key, output, 1, elapsed, None);
         Ok(())
     }
 
@@ -903,6 +944,7 @@ impl Exec<'_> {
             observer: self.observer,
             depth: self.depth + 1,
             replay: self.replay,
+            pending: self.pending,
             waiting: std::sync::Mutex::new(Vec::new()),
         };
         let result = child.steps(&inner.steps, &mut inner_ctx, &format!("{key}/"));
@@ -918,29 +960,6 @@ impl Exec<'_> {
         match result? {
             Flow::Exit { output, .. } => Ok(output),
             Flow::Continue => Ok(inner_ctx["steps"].clone()),
-        }
-    }
-}
-
-/// What is recorded about a WASM step execution, owned until it is written.
-struct StepRecordData {
-    workspace: String,
-    principal: String,
-    component: String,
-    digest: String,
-    execution: crate::wasm::StepExecution,
-    cause: Option<Cause>,
-}
-
-impl StepRecordData {
-    fn as_record(&self) -> ExecutionRecord<'_> {
-        ExecutionRecord {
-            workspace: &self.workspace,
-            principal: &self.principal,
-            component: &self.component,
-            digest: &self.digest,
-            execution: &self.execution,
-            cause: self.cause,
         }
     }
 }

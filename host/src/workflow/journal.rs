@@ -58,6 +58,24 @@ pub struct StepRecord {
     pub duration_us: i64,
 }
 
+/// A finished step's journal entry, with the execution record of a WASM step.
+#[derive(Clone, Copy)]
+pub struct JournalEntry<'a> {
+    pub key: &'a str,
+    pub result: &'a Result<serde_json::Value, String>,
+    pub attempts: u32,
+    pub duration_us: i64,
+    pub execution: Option<crate::store::ExecutionRecord<'a>>,
+}
+
+/// How a run ended, as [`Platform::finish_run`] records it.
+pub struct RunEnd<'a> {
+    pub status: RunStatus,
+    pub exit_status: Option<&'a str>,
+    pub output: Option<&'a serde_json::Value>,
+    pub error: Option<&'a str>,
+}
+
 /// What starting a run records.
 pub struct NewRun<'a> {
     pub workflow: &'a str,
@@ -90,22 +108,22 @@ impl Platform {
         duration_us: i64,
         execution: Option<&crate::store::ExecutionRecord<'_>>,
     ) -> Result<(), HostError> {
-        let (status, output, error) = match result {
-            Ok(v) => ("succeeded", Some(v.to_string()), None),
-            Err(e) => ("failed", None, Some(e.as_str())),
+        let entry = JournalEntry {
+            key,
+            result,
+            attempts,
+            duration_us,
+            execution: execution.copied(),
         };
-        self.transact(|tx| {
-            if let Some(rec) = execution {
-                crate::store::record_in(tx, rec).map_err(internal)?;
-            }
-            tx.prepare_cached(
-                "INSERT OR IGNORE INTO run_steps (run_id, step_key, seq, status, output, error, attempts, duration_us)
-                 VALUES (?1, ?2, (SELECT count(*) FROM run_steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7)",
-            )
-            .and_then(|mut stmt| stmt.execute(params![run, key, status, output, error, attempts, duration_us]))
-            .map_err(internal)?;
-            Ok(())
-        })
+        self.journal_steps(run, &[entry])
+    }
+
+    /// Records finished steps in one transaction (see [`Platform::journal_step`]).
+    pub fn journal_steps(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), HostError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.transact(|tx| write_entries(tx, run, entries))
     }
 
     /// Whether `run` has any journaled step.
@@ -133,17 +151,28 @@ impl Platform {
         Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
     }
 
-    /// Marks a run finished.
+    /// Journals `entries`, then does `then`, in one transaction.
+    pub(crate) fn journal_steps_then(
+        &self,
+        run: i64,
+        entries: &[JournalEntry<'_>],
+        then: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<(), HostError>,
+    ) -> Result<(), HostError> {
+        self.transact(|tx| {
+            write_entries(tx, run, entries)?;
+            then(tx)
+        })
+    }
+
+    /// Marks a run finished, journaling its last finished steps in the same transaction.
     pub fn finish_run(
         &self,
         run: i64,
-        status: RunStatus,
-        exit_status: Option<&str>,
-        output: Option<&serde_json::Value>,
-        error: Option<&str>,
+        end: &RunEnd<'_>,
+        entries: &[JournalEntry<'_>],
     ) -> Result<(), HostError> {
-        self.transact(|tx| {
-            tx.prepare_cached("UPDATE runs SET status = ?2, exit_status = ?3, output = ?4, error = ?5, finished_at = ?6 WHERE id = ?1").and_then(|mut stmt| stmt.execute(params![run, status.as_str(), exit_status, output.map(|o| o.to_string()), error, clock::now_unix()]))
+        self.journal_steps_then(run, entries, |tx| {
+            tx.prepare_cached("UPDATE runs SET status = ?2, exit_status = ?3, output = ?4, error = ?5, finished_at = ?6 WHERE id = ?1").and_then(|mut stmt| stmt.execute(params![run, end.status.as_str(), end.exit_status, end.output.map(|o| o.to_string()), end.error, clock::now_unix()]))
             .map_err(internal)?;
             Ok(())
         })
@@ -178,6 +207,31 @@ impl Platform {
             .ok_or_else(|| HostError::NotFound(format!("there is no run {run}")))?;
         Ok((info, steps(db.conn(), run).map_err(internal)?))
     }
+}
+
+fn write_entries(
+    tx: &rusqlite::Transaction<'_>,
+    run: i64,
+    entries: &[JournalEntry<'_>],
+) -> Result<(), HostError> {
+    for entry in entries {
+        let (status, output, error) = match entry.result {
+            Ok(v) => ("succeeded", Some(v.to_string()), None),
+            Err(e) => ("failed", None, Some(e.as_str())),
+        };
+        if let Some(rec) = &entry.execution {
+            crate::store::record_in(tx, rec).map_err(internal)?;
+        }
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO run_steps (run_id, step_key, seq, status, output, error, attempts, duration_us)
+             VALUES (?1, ?2, (SELECT count(*) FROM run_steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![run, entry.key, status, output, error, entry.attempts, entry.duration_us])
+        })
+        .map_err(internal)?;
+    }
+    Ok(())
 }
 
 fn run_info(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunInfo> {

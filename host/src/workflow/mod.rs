@@ -7,6 +7,7 @@ pub mod flows;
 pub mod journal;
 pub mod model;
 pub mod parse;
+mod pending;
 pub mod publish;
 pub mod refs;
 pub mod timers;

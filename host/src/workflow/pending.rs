@@ -1,0 +1,88 @@
+//! Journal entries of finished steps that are not committed yet (SPEC WF-8, issue 5's
+//! throughput target).
+//!
+//! A finished step's entry waits here and is committed with the run's next write: before the
+//! next step that may have effects, with a wait or an interaction, or with the run's end. A
+//! run of pure steps therefore commits once at its end instead of once per step.
+//!
+//! Why this keeps runs exactly-once: effects (cases written by a step or a built-in) carry
+//! idempotency keys from run, step and call sequence, so a step re-executed after a crash does
+//! not repeat them; and no effect is ever made while an earlier step's output is uncommitted,
+//! so nothing stored can depend on an output that a re-execution might answer differently.
+
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use crate::principal::Cause;
+use crate::store::ExecutionRecord;
+
+use super::journal::JournalEntry;
+
+/// What is recorded about a WASM step execution, owned until it is written.
+pub(super) struct StepRecordData {
+    pub workspace: String,
+    pub principal: String,
+    pub component: String,
+    pub digest: String,
+    pub execution: crate::wasm::StepExecution,
+    pub cause: Option<Cause>,
+}
+
+impl StepRecordData {
+    pub fn as_record(&self) -> ExecutionRecord<'_> {
+        ExecutionRecord {
+            workspace: &self.workspace,
+            principal: &self.principal,
+            component: &self.component,
+            digest: &self.digest,
+            execution: &self.execution,
+            cause: self.cause,
+        }
+    }
+}
+
+/// A finished step, owned until its entry is committed.
+pub(super) struct Finished {
+    pub key: String,
+    pub result: Result<Value, String>,
+    pub attempts: u32,
+    pub duration_us: i64,
+    pub record: Option<StepRecordData>,
+}
+
+impl Finished {
+    pub fn entry(&self) -> JournalEntry<'_> {
+        JournalEntry {
+            key: &self.key,
+            result: &self.result,
+            attempts: self.attempts,
+            duration_us: self.duration_us,
+            execution: self.record.as_ref().map(StepRecordData::as_record),
+        }
+    }
+}
+
+/// The finished steps of one run (shared by its parallel branches and nested workflows) whose
+/// entries are not committed yet.
+#[derive(Default)]
+pub(super) struct Pending(Mutex<Vec<Finished>>);
+
+impl Pending {
+    pub fn push(&self, finished: Finished) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(finished);
+    }
+
+    /// Takes every entry, in the order the steps finished.
+    pub fn take(&self) -> Vec<Finished> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// The entries of `finished`, for one journal write.
+pub(super) fn entries(finished: &[Finished]) -> Vec<JournalEntry<'_>> {
+    finished.iter().map(Finished::entry).collect()
+}
