@@ -6,10 +6,19 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Email(String);
 
+/// The longest email address accepted, in bytes (RFC 5321).
+pub const MAX_EMAIL_BYTES: usize = 254;
+
 impl Email {
     /// Normalizes `raw`; an empty or obviously malformed address is an error naming it.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let email = raw.trim().to_lowercase();
+        if email.len() > MAX_EMAIL_BYTES {
+            return Err(format!(
+                "an email address is at most {MAX_EMAIL_BYTES} bytes (RFC 5321); this one has {}",
+                email.len()
+            ));
+        }
         let valid = email
             .split_once('@')
             .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
@@ -153,5 +162,14 @@ mod tests {
             let err = Email::parse(raw).expect_err(raw);
             assert!(err.contains(raw.trim()), "{err}");
         }
+    }
+
+    #[test]
+    fn emails_longer_than_rfc_5321_allows_are_rejected() {
+        let longest = format!("{}@example.test", "a".repeat(MAX_EMAIL_BYTES - 13));
+        assert_eq!(longest.len(), MAX_EMAIL_BYTES);
+        assert!(Email::parse(&longest).is_ok());
+        let err = Email::parse(&format!("a{longest}")).expect_err("one byte too long");
+        assert!(err.contains("at most 254 bytes"), "{err}");
     }
 }

@@ -10,7 +10,8 @@ use std::hash::BuildHasher;
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
-/// An append-only set of names, each with a dense id in order of first insertion.
+/// An append-only set of names, each with a dense id in order of first insertion. (The access
+/// index asks only whether a workspace exists; the ids keep lookups to 4-byte entries.)
 #[derive(Clone, Debug, Default)]
 pub(super) struct NameTable {
     /// `text[ends[id - 1]..ends[id]]` is the name of `id` (the first starts at 0).

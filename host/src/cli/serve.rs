@@ -50,7 +50,15 @@ pub fn serve(db: &Path, options: ServeOptions) -> anyhow::Result<()> {
             workers.start(Job::Resume(run)).await;
         }
         while !stop.load(Ordering::SeqCst) {
-            let claimed = claim_work(&engine, &mut workers, &stop).await?;
+            // A failed claim (the database busy past its timeout, say) is reported and tried
+            // again next round; the runs in flight carry on.
+            let claimed = match claim_work(&engine, &mut workers, &stop).await {
+                Ok(claimed) => claimed,
+                Err(e) => {
+                    eprintln!("error: claiming work: {e:#}");
+                    0
+                }
+            };
             workers.reap();
             if options.once {
                 if claimed == 0 && workers.in_flight() == 0 {
@@ -82,8 +90,12 @@ pub fn serve(db: &Path, options: ServeOptions) -> anyhow::Result<()> {
     })
 }
 
-/// Hands every due piece of work to the workers: runs whose wait is due, runs whose
-/// interaction timed out, and the runs of each pending event. Returns how many were started.
+/// Events claimed per round at most, so that due waits and timeouts are not starved by runs
+/// that keep emitting events.
+const EVENTS_PER_ROUND: usize = 64;
+
+/// Hands due work to the workers: runs whose wait is due, runs whose interaction timed out,
+/// and the runs of pending events (up to [`EVENTS_PER_ROUND`]). Returns how many were started.
 async fn claim_work(
     engine: &Arc<Engine>,
     workers: &mut Workers,
@@ -96,7 +108,10 @@ async fn claim_work(
         workers.start(Job::Resume(run)).await;
         started += 1;
     }
-    while !stop.load(Ordering::SeqCst) {
+    for _ in 0..EVENTS_PER_ROUND {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
         let e = engine.clone();
         let Some(runs) = tokio::task::spawn_blocking(move || e.claim_next_event()).await?? else {
             break;

@@ -325,7 +325,8 @@ impl Platform {
                 _ => {}
             }
             if r.deadline_ms.is_some_and(|d| d <= now_ms()) {
-                time_out(tx, &r)?;
+                // Closing it is left to whoever resumes the run (`serve`, or a resume), so that
+                // the run is claimed and resumed by one process.
                 return refuse(format!("interaction {id} timed out; it takes no response (SPEC IX-8)"));
             }
             let values = match r.form.check(values) {
@@ -377,10 +378,15 @@ impl Platform {
                 let rows = stmt.query_map([now_ms()], row).map_err(internal)?;
                 rows.collect::<Result<_, _>>().map_err(internal)?
             };
+            // Only runs this call moved from `on_hold` to `running` are handed back: a run
+            // that is executing (or claimed by another process) picks the timeout up itself.
+            let mut claimed = Vec::new();
             for r in &due {
-                time_out(tx, r)?;
+                if time_out(tx, r)? {
+                    claimed.push(r.run);
+                }
             }
-            Ok(due.iter().map(|r| r.run).collect())
+            Ok(claimed)
         })
     }
 
@@ -397,36 +403,53 @@ impl Platform {
             .map_err(internal)
     }
 
-    /// Puts `run` on hold: it waits for an interaction or a long wait (SPEC WF-8). Its last
-    /// finished steps are journaled in the same transaction.
+    /// Puts `run` on hold, journaling its last finished steps in the same transaction, if it
+    /// still waits for something: an open interaction, or a wait not yet due (SPEC WF-8).
+    /// Returns `false` when what it waited for arrived while it was executing (an answer, a
+    /// timeout): the run stays `running` and the caller resumes it.
     pub fn hold_run(
         &self,
         run: i64,
         entries: &[crate::workflow::journal::JournalEntry<'_>],
-    ) -> Result<(), HostError> {
+    ) -> Result<bool, HostError> {
+        let mut held = false;
         self.journal_steps_then(run, entries, |tx| {
-            tx.execute("UPDATE runs SET status = 'on_hold' WHERE id = ?1", [run])
-                .map_err(internal)?;
+            held = tx
+                .execute(
+                    "UPDATE runs SET status = 'on_hold' WHERE id = ?1 AND (
+                        EXISTS (SELECT 1 FROM interactions WHERE run_id = ?1 AND status = 'open')
+                        OR EXISTS (SELECT 1 FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms > ?2
+                                   AND NOT EXISTS (SELECT 1 FROM run_steps s
+                                                   WHERE s.run_id = t.run_id AND s.step_key = t.step_key)))",
+                    params![run, now_ms()],
+                )
+                .map_err(internal)?
+                > 0;
             Ok(())
-        })
+        })?;
+        Ok(held)
     }
 }
 
 /// Closes an open interaction as timed out and makes its run ready to resume. A timeout never
-/// counts as approval: the response has no values and `timed_out: true` (SPEC IX-8).
-fn time_out(tx: &Transaction<'_>, r: &Row) -> Result<(), HostError> {
+/// counts as approval: the response has no values and `timed_out: true` (SPEC IX-8). Returns
+/// whether the run was on hold and is now claimed (`running`) by the caller.
+fn time_out(tx: &Transaction<'_>, r: &Row) -> Result<bool, HostError> {
     let changed = tx
         .execute(
             "UPDATE interactions SET status = 'timed_out', responded_at = deadline_ms WHERE id = ?1 AND status = 'open'",
             [r.id],
         )
         .map_err(internal)?;
+    let mut claimed = false;
     if changed > 0 {
-        tx.execute(
-            "UPDATE runs SET status = 'running' WHERE id = ?1 AND status = 'on_hold'",
-            [r.run],
-        )
-        .map_err(internal)?;
+        claimed = tx
+            .execute(
+                "UPDATE runs SET status = 'running' WHERE id = ?1 AND status = 'on_hold'",
+                [r.run],
+            )
+            .map_err(internal)?
+            > 0;
         audit::record(
             tx,
             &Actor::Console,
@@ -436,5 +459,5 @@ fn time_out(tx: &Transaction<'_>, r: &Row) -> Result<(), HostError> {
             json!({ "run": r.run, "step": r.step }),
         )?;
     }
-    Ok(())
+    Ok(claimed)
 }

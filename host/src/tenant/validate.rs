@@ -10,6 +10,9 @@ use crate::principal::Email;
 
 use super::{Located, TenantSpec, ws_path};
 
+/// The longest workspace name, in bytes: names appear in every decision key and message.
+const MAX_WORKSPACE_NAME: usize = 64;
+
 /// Every problem found, in document order.
 pub fn validate(spec: &TenantSpec) -> Vec<Located> {
     let mut out = Vec::new();
@@ -22,10 +25,13 @@ pub fn validate(spec: &TenantSpec) -> Vec<Located> {
     let mut names = HashSet::new();
     for (i, ws) in spec.workspaces.iter().enumerate() {
         let at = ws_path(i);
-        if ws.name.trim().is_empty() || ws.name.chars().any(char::is_whitespace) {
+        if ws.name.trim().is_empty()
+            || ws.name.len() > MAX_WORKSPACE_NAME
+            || ws.name.chars().any(char::is_whitespace)
+        {
             out.push(Located::new(
                 at.key("name"),
-                "a workspace name is 1 or more characters without spaces",
+                format!("a workspace name is 1 to {MAX_WORKSPACE_NAME} bytes without spaces"),
             ));
         } else if !names.insert(ws.name.as_str()) {
             out.push(Located::new(

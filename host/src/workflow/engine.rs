@@ -21,7 +21,7 @@ use super::conditions::all_hold;
 use super::journal::{NewRun, RunEnd, RunStatus};
 use super::model::{BACKOFF, Retry, Step, StepKind, Uses, Workflow};
 use super::parse::{Resolver, parse};
-use super::pending::{Finished, Pending, StepRecordData, entries};
+use super::pending::{Finished, Pending, StepRecordData};
 
 /// How deep nested workflows may go.
 const MAX_NESTING: usize = 8;
@@ -308,12 +308,25 @@ impl Engine {
             Ok(Flow::Exit { status, output }) => (RunStatus::Succeeded, Some(status), output, None),
             Err(Halt::Hold) => {
                 let waiting_on = exec.waiting.into_inner().unwrap_or_else(|p| p.into_inner());
-                let finished = pending.take();
-                let error = self
-                    .platform
-                    .hold_run(run, &entries(&finished))
+                let mut held = true;
+                let error = pending
+                    .commit(|entries| {
+                        held = self.platform.hold_run(run, entries)?;
+                        Ok(())
+                    })
                     .err()
                     .map(|e| format!("the run could not be put on hold: {e}"));
+                if error.is_none() && !held {
+                    // What it waited for arrived meanwhile (an answer, a timeout): go on now.
+                    return self.resume(run, observer).unwrap_or_else(|e| RunOutcome {
+                        run_id: run,
+                        status: RunStatus::Running,
+                        exit_status: None,
+                        output: Value::Null,
+                        error: Some(format!("the run could not be resumed: {e}")),
+                        waiting_on: Vec::new(),
+                    });
+                }
                 return RunOutcome {
                     run_id: run,
                     status: RunStatus::OnHold,
@@ -325,10 +338,8 @@ impl Engine {
             }
             Err(Halt::Stop) => {
                 // Left `running`: the next start resumes it after its last journaled step.
-                let finished = pending.take();
-                let error = self
-                    .platform
-                    .journal_steps(run, &entries(&finished))
+                let error = pending
+                    .commit(|entries| self.platform.journal_steps(run, entries))
                     .err()
                     .map(|e| format!("the finished steps could not be journaled: {e}"));
                 return RunOutcome {
@@ -354,8 +365,7 @@ impl Engine {
             output: Some(&output),
             error: error.as_deref(),
         };
-        let finished = pending.take();
-        let recorded = self.platform.finish_run(run, &end, &entries(&finished));
+        let recorded = pending.commit(|entries| self.platform.finish_run(run, &end, entries));
         let error = match recorded {
             Ok(()) => error,
             Err(e) => Some(format!(
@@ -412,10 +422,8 @@ impl Exec<'_> {
 
     /// Commits the entries of every finished step now.
     fn settle(&self) -> Result<(), HostError> {
-        let finished = self.pending.take();
-        self.engine
-            .platform
-            .journal_steps(self.run, &entries(&finished))
+        self.pending
+            .commit(|entries| self.engine.platform.journal_steps(self.run, entries))
     }
 
     fn steps(&self, steps: &[Step], ctx: &mut Value, prefix: &str) -> Result<Flow, Halt> {
@@ -509,8 +517,10 @@ impl Exec<'_> {
                         })
                         .collect()
                 });
-                // A failure wins, then an exit; a branch waiting on people holds the run once
-                // the others have finished (their steps are journaled, so a resume replays them).
+                // A failure wins, then a stop (the host is stopping: the run must be resumed, not
+                // ended by another branch's exit), then an exit; a branch waiting (on people or
+                // a long wait) holds the run once the others have finished (their steps are
+                // journaled, so a resume replays them).
                 let mut exit = None;
                 let mut paused = None;
                 for result in results {
@@ -530,6 +540,9 @@ impl Exec<'_> {
                     if let Flow::Exit { .. } = flow {
                         exit.get_or_insert(flow);
                     }
+                }
+                if let Some(Halt::Stop) = paused {
+                    return Err(Halt::Stop);
                 }
                 if let Some(exit) = exit {
                     return Ok(exit);

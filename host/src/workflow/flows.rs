@@ -161,19 +161,6 @@ impl Engine {
 }
 
 impl Engine {
-    /// Times out every interaction past its deadline and resumes the runs waiting on them, on
-    /// their timeout paths (SPEC IX-8).
-    pub fn fire_timeouts(&self, observer: &dyn Observer) -> Result<Vec<RunOutcome>, HostError> {
-        let runs = self.platform().expire_due_interactions()?;
-        let mut outcomes = Vec::new();
-        for run in runs {
-            outcomes.push(self.resume(run, observer)?);
-        }
-        Ok(outcomes)
-    }
-}
-
-impl Engine {
     /// Answers interaction `id` (see [`crate::platform::Platform::respond`]); the caller then
     /// resumes the run.
     pub fn respond(

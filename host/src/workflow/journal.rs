@@ -61,18 +61,23 @@ pub struct StepRecord {
 /// A finished step's journal entry, with the execution record of a WASM step.
 #[derive(Clone, Copy)]
 pub struct JournalEntry<'a> {
+    /// The step's journal key (its id, prefixed inside loops and nested workflows).
     pub key: &'a str,
+    /// Its output, or why it failed.
     pub result: &'a Result<serde_json::Value, String>,
     pub attempts: u32,
     pub duration_us: i64,
+    /// The execution record of a WASM step (with its logs and events).
     pub execution: Option<crate::store::ExecutionRecord<'a>>,
 }
 
 /// How a run ended, as [`Platform::finish_run`] records it.
 pub struct RunEnd<'a> {
     pub status: RunStatus,
+    /// The `exit` step's status, if the run exited.
     pub exit_status: Option<&'a str>,
     pub output: Option<&'a serde_json::Value>,
+    /// For a failed run: the failing step and why.
     pub error: Option<&'a str>,
 }
 
@@ -219,10 +224,7 @@ fn write_entries(
             Ok(v) => ("succeeded", Some(v.to_string()), None),
             Err(e) => ("failed", None, Some(e.as_str())),
         };
-        if let Some(rec) = &entry.execution {
-            crate::store::record_in(tx, rec).map_err(internal)?;
-        }
-        tx.prepare_cached(
+        let inserted = tx.prepare_cached(
             "INSERT OR IGNORE INTO run_steps (run_id, step_key, seq, status, output, error, attempts, duration_us)
              VALUES (?1, ?2, (SELECT count(*) FROM run_steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7)",
         )
@@ -230,6 +232,11 @@ fn write_entries(
             stmt.execute(params![run, entry.key, status, output, error, entry.attempts, entry.duration_us])
         })
         .map_err(internal)?;
+        // A step journaled already (the same run executed twice at once) keeps its first
+        // record: its events must not be published a second time.
+        if let (1.., Some(rec)) = (inserted, &entry.execution) {
+            crate::store::record_in(tx, rec).map_err(internal)?;
+        }
     }
     Ok(())
 }

@@ -5,10 +5,12 @@
 //! next step that may have effects, with a wait or an interaction, or with the run's end. A
 //! run of pure steps therefore commits once at its end instead of once per step.
 //!
-//! Why this keeps runs exactly-once: effects (cases written by a step or a built-in) carry
-//! idempotency keys from run, step and call sequence, so a step re-executed after a crash does
-//! not repeat them; and no effect is ever made while an earlier step's output is uncommitted,
-//! so nothing stored can depend on an output that a re-execution might answer differently.
+//! Why this keeps runs exactly-once: effects (cases written by built-in steps, or by WASM
+//! steps granted `cases:write`) carry idempotency keys from run, step and call sequence, so a
+//! step re-executed after a crash does not repeat them; events a step emits commit with its
+//! entry, and only if the entry is new; and no effect is ever made while an earlier step's
+//! output is uncommitted, so nothing stored can depend on an output that a re-execution might
+//! answer differently.
 
 use std::sync::Mutex;
 
@@ -16,6 +18,8 @@ use serde_json::Value;
 
 use crate::principal::Cause;
 use crate::store::ExecutionRecord;
+
+use crate::services::HostError;
 
 use super::journal::JournalEntry;
 
@@ -30,6 +34,7 @@ pub(super) struct StepRecordData {
 }
 
 impl StepRecordData {
+    /// The record as [`crate::store::record_in`] writes it.
     pub fn as_record(&self) -> ExecutionRecord<'_> {
         ExecutionRecord {
             workspace: &self.workspace,
@@ -52,6 +57,7 @@ pub(super) struct Finished {
 }
 
 impl Finished {
+    /// The journal entry of this step.
     pub fn entry(&self) -> JournalEntry<'_> {
         JournalEntry {
             key: &self.key,
@@ -69,6 +75,7 @@ impl Finished {
 pub(super) struct Pending(Mutex<Vec<Finished>>);
 
 impl Pending {
+    /// Adds a finished step.
     pub fn push(&self, finished: Finished) {
         self.0
             .lock()
@@ -76,13 +83,22 @@ impl Pending {
             .push(finished);
     }
 
-    /// Takes every entry, in the order the steps finished.
-    pub fn take(&self) -> Vec<Finished> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    /// Commits every entry through `write` (called even when there is none, so that a run's
+    /// end is one write). The buffer stays locked until the write returns: a parallel branch
+    /// about to make an effect waits until the entries another branch took are committed.
+    /// On failure the entries stay, for the next write to try again.
+    pub fn commit(
+        &self,
+        write: impl FnOnce(&[JournalEntry<'_>]) -> Result<(), HostError>,
+    ) -> Result<(), HostError> {
+        let mut finished = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        write(&entries(&finished))?;
+        finished.clear();
+        Ok(())
     }
 }
 
 /// The entries of `finished`, for one journal write.
-pub(super) fn entries(finished: &[Finished]) -> Vec<JournalEntry<'_>> {
+fn entries(finished: &[Finished]) -> Vec<JournalEntry<'_>> {
     finished.iter().map(Finished::entry).collect()
 }

@@ -35,30 +35,38 @@ impl Platform {
     }
 
     /// Claims the runs on hold whose wait is due: each is set `running` in the same
-    /// transaction, so a run is woken by one caller only.
+    /// transaction, so a run is woken by one caller only. The scan starts from the runs on
+    /// hold (an index range), not from every timer ever set.
     pub fn claim_due_timers(&self) -> Result<Vec<i64>, HostError> {
         self.transact(|tx| {
             let due: Vec<i64> = {
                 let mut stmt = tx
-                    .prepare(
-                        "SELECT DISTINCT r.id FROM runs r JOIN run_timers t ON t.run_id = r.id
-                         WHERE r.status = 'on_hold' AND t.wake_ms <= ?1
-                           AND NOT EXISTS (SELECT 1 FROM run_steps s
-                                           WHERE s.run_id = t.run_id AND s.step_key = t.step_key)
+                    .prepare_cached(
+                        "SELECT r.id FROM runs r
+                         WHERE r.status = 'on_hold' AND EXISTS (
+                           SELECT 1 FROM run_timers t
+                           WHERE t.run_id = r.id AND t.wake_ms <= ?1
+                             AND NOT EXISTS (SELECT 1 FROM run_steps s
+                                             WHERE s.run_id = t.run_id AND s.step_key = t.step_key))
                          ORDER BY r.id",
                     )
                     .map_err(internal)?;
                 let rows = stmt.query_map([now_ms()], |r| r.get(0)).map_err(internal)?;
                 rows.collect::<Result<_, _>>().map_err(internal)?
             };
-            for run in &due {
-                tx.execute(
-                    "UPDATE runs SET status = 'running' WHERE id = ?1 AND status = 'on_hold'",
-                    [run],
-                )
-                .map_err(internal)?;
+            let mut claimed = Vec::new();
+            for run in due {
+                let changed = tx
+                    .execute(
+                        "UPDATE runs SET status = 'running' WHERE id = ?1 AND status = 'on_hold'",
+                        [run],
+                    )
+                    .map_err(internal)?;
+                if changed > 0 {
+                    claimed.push(run);
+                }
             }
-            Ok(due)
+            Ok(claimed)
         })
     }
 }

@@ -1,0 +1,119 @@
+//! SPEC WF-8, the journal's own guarantees: a step journaled twice (one run executed by two
+//! processes at once) publishes its events once, and a run goes on hold only while it still
+//! waits for something.
+
+use std::time::Duration;
+
+use flowhost::platform::Platform;
+use flowhost::services::events::CustomEvent;
+use flowhost::store::{Db, ExecutionRecord};
+use flowhost::wasm::StepExecution;
+use flowhost::workflow::journal::NewRun;
+use serde_json::{Value, json};
+
+fn platform(dir: &tempfile::TempDir) -> Platform {
+    Platform::new(Db::open(&dir.path().join("flowhost.db")).expect("db")).expect("platform")
+}
+
+fn start(platform: &Platform) -> i64 {
+    platform
+        .start_run(&NewRun {
+            workflow: "wf",
+            workspace: "soc",
+            principal: "user:olivia.owner@acme-mssp.test",
+            event: &json!({}),
+            definition: "{}",
+            source: "wf.json",
+        })
+        .expect("run")
+}
+
+fn count(platform: &Platform, sql: &str) -> i64 {
+    platform
+        .db()
+        .conn()
+        .query_row(sql, [], |r| r.get(0))
+        .expect(sql)
+}
+
+#[test]
+fn a_step_journaled_twice_keeps_its_first_entry_and_publishes_its_event_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let platform = platform(&dir);
+    let run = start(&platform);
+    let execution = |n: i64| StepExecution {
+        result: Ok(json!({ "n": n })),
+        logs: Vec::new(),
+        dropped_logs: 0,
+        events: vec![
+            CustomEvent::parse("notification.requested", r#"{"to":"sam"}"#).expect("event"),
+        ],
+        duration: Duration::from_micros(5),
+    };
+    for n in [1, 2] {
+        let execution = execution(n);
+        let record = ExecutionRecord {
+            workspace: "soc",
+            principal: "user:olivia.owner@acme-mssp.test",
+            component: "notify.wasm",
+            digest: "d",
+            execution: &execution,
+            cause: None,
+        };
+        platform
+            .journal_step(run, "tag", &Ok(json!({ "n": n })), 1, 5, Some(&record))
+            .expect("journal");
+    }
+    assert_eq!(
+        count(
+            &platform,
+            "SELECT count(*) FROM events WHERE kind = 'notification.requested'"
+        ),
+        1,
+        "the second execution's event is not published"
+    );
+    assert_eq!(count(&platform, "SELECT count(*) FROM step_executions"), 1);
+    let first: Value = platform
+        .journaled_output(run, "tag")
+        .expect("read")
+        .expect("journaled");
+    assert_eq!(first, json!({ "n": 1 }), "the first entry stays");
+}
+
+#[test]
+fn a_run_goes_on_hold_only_while_it_still_waits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let platform = platform(&dir);
+    let status = |run: i64| -> String {
+        platform
+            .db()
+            .conn()
+            .query_row("SELECT status FROM runs WHERE id = ?1", [run], |r| r.get(0))
+            .expect("status")
+    };
+
+    // Waiting on a timer that is not due: held.
+    let waiting = start(&platform);
+    platform
+        .timer_deadline(waiting, "nap", Duration::from_secs(60))
+        .expect("timer");
+    assert!(platform.hold_run(waiting, &[]).expect("hold"));
+    assert_eq!(status(waiting), "on_hold");
+
+    // Its timer already due (it passed while the run was executing): not held; the caller
+    // resumes it at once instead of leaving it on hold with nobody to wake it.
+    let due = start(&platform);
+    platform
+        .timer_deadline(due, "nap", Duration::ZERO)
+        .expect("timer");
+    assert!(!platform.hold_run(due, &[]).expect("hold"));
+    assert_eq!(status(due), "running");
+
+    // Nothing to wait for at all: not held either.
+    let idle = start(&platform);
+    assert!(!platform.hold_run(idle, &[]).expect("hold"));
+    assert_eq!(status(idle), "running");
+
+    // The held run's timer is not due: nothing to claim.
+    assert!(platform.claim_due_timers().expect("claim").is_empty());
+}
