@@ -420,6 +420,21 @@ impl Exec<'_> {
         });
     }
 
+    /// Sleeps for `duration`, or stops early with [`Halt::Stop`] if the host stops.
+    fn sleep(&self, duration: Duration) -> Result<(), Halt> {
+        let until = Instant::now() + duration;
+        loop {
+            if self.engine.stopping() {
+                return Err(Halt::Stop);
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            std::thread::sleep(left.min(STOP_POLL));
+        }
+    }
+
     /// Commits the entries of every finished step now.
     fn settle(&self) -> Result<(), HostError> {
         self.pending
@@ -664,7 +679,7 @@ impl Exec<'_> {
         timeout: Option<Duration>,
         retry: Option<Retry>,
         ctx: &Value,
-    ) -> Result<Value, Failure> {
+    ) -> Result<Value, Halt> {
         let fail = |message: String| Failure {
             step: key.to_owned(),
             message,
@@ -711,14 +726,14 @@ impl Exec<'_> {
             if let Some(rec) = &record {
                 let _ = platform.db().record_step_execution(&rec.as_record());
             }
-            std::thread::sleep(delay);
+            self.sleep(delay)?;
             delay = delay.mul_f64(BACKOFF).min(retry.max_delay);
         };
         let elapsed = started.elapsed();
         self.observer.step_finished(key, &result, elapsed, false);
         // The step's execution record (WASM) and its journal entry commit together.
         self.journal(key, result.clone(), attempts, elapsed, record);
-        result.map_err(fail)
+        result.map_err(|message| fail(message).into())
     }
 
     /// A `wait` step: a durable timer. Its deadline is stored when the wait first starts, so
@@ -757,10 +772,7 @@ impl Exec<'_> {
                 self.observer.step_sleeping(key, wake_ms);
                 return Err(Halt::Hold);
             }
-            if self.engine.stopping() {
-                return Err(Halt::Stop);
-            }
-            std::thread::sleep(left.min(STOP_POLL));
+            self.sleep(left.min(STOP_POLL))?;
         }
         let output = Ok(json!({ "waited_until_ms": wake_ms }));
         let elapsed = started.elapsed();
