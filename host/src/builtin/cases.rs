@@ -17,6 +17,9 @@ pub const CASE_STEPS: &[&str] = &[
     "cases/update-case-restrictions",
 ];
 
+/// The case steps that only read.
+pub(super) const READ_ONLY: &[&str] = &["cases/query-cases", "cases/get-case-restrictions"];
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CaseRef {

@@ -702,7 +702,7 @@ impl Exec<'_> {
             .map_err(|e| fail(format!("{e} (in the input of step `{key}`)")))?;
         // A step that may write must not run while an earlier output is uncommitted.
         let effects = match uses {
-            Uses::Builtin(_) => true,
+            Uses::Builtin(name) => builtin::writes(name),
             Uses::Component(_) => grants.cases_write,
         };
         if effects {

@@ -2,13 +2,13 @@
 //! throughput target).
 //!
 //! A finished step's entry waits here and is committed with the run's next write: before the
-//! next step that may have effects, with a wait or an interaction, or with the run's end. A
+//! next step that may write, with a wait or an interaction, or with the run's end. A
 //! run of pure steps therefore commits once at its end instead of once per step.
 //!
-//! Why this keeps runs exactly-once: effects (cases written by built-in steps, or by WASM
-//! steps granted `cases:write`) carry idempotency keys from run, step and call sequence, so a
-//! step re-executed after a crash does not repeat them; events a step emits commit with its
-//! entry, and only if the entry is new; and no effect is ever made while an earlier step's
+//! Why this keeps runs exactly-once: effects (cases written by writing built-in steps, or by
+//! WASM steps granted `cases:write`) carry idempotency keys from run, step and call sequence,
+//! so a step re-executed after a crash does not repeat them; events a step emits commit with
+//! its entry, and only if the entry is new; and no effect is ever made while an earlier step's
 //! output is uncommitted, so nothing stored can depend on an output that a re-execution might
 //! answer differently.
 
