@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use flowhost::workflow::{Engine, Quiet, RunOutcome};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use super::run::engine;
@@ -124,18 +123,21 @@ async fn claim_work(
     Ok(started)
 }
 
-/// Runs in flight on blocking threads (runs do SQLite and wasm work), at most `permits` at once.
+/// What a worker reports: which kind of run, and how it ended.
+type Report = (&'static str, Result<RunOutcome, String>);
+
+/// Runs in flight on blocking threads (runs do SQLite and wasm work), at most `limit` at once.
 struct Workers {
     engine: Arc<Engine>,
-    permits: Arc<Semaphore>,
-    tasks: JoinSet<(String, Result<RunOutcome, String>)>,
+    limit: usize,
+    tasks: JoinSet<Report>,
 }
 
 impl Workers {
-    fn new(engine: Arc<Engine>, concurrency: usize) -> Self {
+    fn new(engine: Arc<Engine>, limit: usize) -> Self {
         Workers {
             engine,
-            permits: Arc::new(Semaphore::new(concurrency)),
+            limit,
             tasks: JoinSet::new(),
         }
     }
@@ -144,15 +146,11 @@ impl Workers {
     /// claimed job is started even while stopping: its run then stops at its first step
     /// boundary, still `running`, for the next start to resume.
     async fn start(&mut self, job: Job) {
-        let permit = loop {
-            if let Ok(permit) = self.permits.clone().try_acquire_owned() {
-                break permit;
-            }
+        while self.tasks.len() >= self.limit {
             self.next_finished().await;
-        };
+        }
         let engine = self.engine.clone();
-        self.tasks
-            .spawn_blocking(move || run_job(&engine, job, permit));
+        self.tasks.spawn_blocking(move || run_job(&engine, job));
     }
 
     fn in_flight(&self) -> usize {
@@ -182,18 +180,14 @@ impl Workers {
     }
 }
 
-fn run_job(
-    engine: &Engine,
-    job: Job,
-    _permit: OwnedSemaphorePermit,
-) -> (String, Result<RunOutcome, String>) {
+fn run_job(engine: &Engine, job: Job) -> Report {
     match job {
         Job::Resume(run) => (
-            "resumed".to_owned(),
+            "resumed",
             engine.resume(run, &Quiet).map_err(|e| e.to_string()),
         ),
         Job::Triggered(run) => (
-            "triggered".to_owned(),
+            "triggered",
             engine
                 .run_triggered(*run, &Quiet)
                 .map_err(|e| e.to_string()),
@@ -201,7 +195,7 @@ fn run_job(
     }
 }
 
-fn report(done: Result<(String, Result<RunOutcome, String>), tokio::task::JoinError>) {
+fn report(done: Result<Report, tokio::task::JoinError>) {
     match done {
         Ok((what, Ok(o))) => {
             let status = match o.status {
