@@ -772,7 +772,7 @@ impl Exec<'_> {
                 self.observer.step_sleeping(key, wake_ms);
                 return Err(Halt::Hold);
             }
-            self.sleep(left.min(STOP_POLL))?;
+            self.sleep(left)?;
         }
         let output = Ok(json!({ "waited_until_ms": wake_ms }));
         let elapsed = started.elapsed();
