@@ -24,6 +24,7 @@ fn start(platform: &Platform) -> i64 {
             event: &json!({}),
             definition: "{}",
             source: "wf.json",
+            lease_owner: None,
         })
         .expect("run")
 }

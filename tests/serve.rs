@@ -301,3 +301,71 @@ fn serve_keeps_several_triggered_runs_in_flight_and_honours_its_limit() {
         );
     }
 }
+
+#[test]
+fn a_run_that_a_live_process_executes_is_not_resumed_by_another_until_that_process_dies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    apply_tenant(dir.path(), &db);
+    let workflow = json!({ "name": "slow", "workspace": "mssp-soc", "steps": [
+        { "id": "one", "uses": ECHO, "with": { "n": 1 } },
+        { "id": "pause", "wait": "3s" },
+        { "id": "two", "uses": ECHO, "with": { "n": 2 } }
+    ] });
+    std::fs::write(dir.path().join("slow.json"), workflow.to_string()).expect("write");
+
+    // Process A executes the run and sits in its wait.
+    let mut a = spawn(
+        dir.path(),
+        &db,
+        &["run", "slow.json", "--as", OWNER, "--no-triggers"],
+    );
+    wait_for_row(&db, "SELECT 1 FROM run_timers");
+
+    // Neither a hand-typed resume nor a starting host takes it from A.
+    let resumed = flowhost(dir.path(), &db, &["runs", "resume", "1"]);
+    assert_eq!(resumed.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(
+        stderr.contains("being executed by another flowhost process"),
+        "{stderr}"
+    );
+    let served = flowhost(dir.path(), &db, &["serve", "--once"]);
+    assert!(served.status.success());
+    assert!(
+        !String::from_utf8_lossy(&served.stderr).contains("resumed run 1"),
+        "serve resumed a run another process is executing"
+    );
+    assert_eq!(
+        query::<i64>(&db, "SELECT count(*) FROM step_executions"),
+        [1]
+    );
+
+    // Once A is gone (killed outright), the run is free at once: no lease to wait out.
+    a.kill().expect("kill");
+    a.wait().expect("reaped");
+    let resumed = flowhost(dir.path(), &db, &["runs", "resume", "1"]);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert_eq!(
+        query::<String>(&db, "SELECT status FROM runs"),
+        ["succeeded"]
+    );
+    assert_eq!(
+        query::<String>(&db, "SELECT step_key FROM run_steps ORDER BY seq"),
+        ["one", "pause", "two"]
+    );
+    assert_eq!(
+        query::<i64>(&db, "SELECT count(*) FROM step_executions"),
+        [2],
+        "each step executed once"
+    );
+    assert_eq!(
+        query::<Option<String>>(&db, "SELECT lease_owner FROM runs"),
+        [None],
+        "a finished run holds no lease"
+    );
+}

@@ -355,6 +355,7 @@ fn an_interrupted_run_resumes_without_repeating_finished_steps_or_their_effects(
             event: &json!({}),
             definition: &text,
             source: &origin,
+            lease_owner: None,
         })
         .expect("run");
     let owner = flowhost::principal::Caller {
@@ -381,7 +382,10 @@ fn an_interrupted_run_resumes_without_repeating_finished_steps_or_their_effects(
         Some(&format!("run:{run}/lock")),
     )
     .expect("lock effect");
-    assert_eq!(platform.interrupted_runs().expect("interrupted"), [run]);
+    assert_eq!(
+        platform.interrupted_runs().expect("interrupted"),
+        [(run, None)]
+    );
     drop(platform);
 
     let out = env.cli(&["runs", "resume", &run.to_string(), "--json"]);

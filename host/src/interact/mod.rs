@@ -416,7 +416,7 @@ impl Platform {
         self.journal_steps_then(run, entries, |tx| {
             held = tx
                 .execute(
-                    "UPDATE runs SET status = 'on_hold' WHERE id = ?1 AND (
+                    "UPDATE runs SET status = 'on_hold', lease_owner = NULL WHERE id = ?1 AND (
                         EXISTS (SELECT 1 FROM interactions WHERE run_id = ?1 AND status = 'open')
                         OR EXISTS (SELECT 1 FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms > ?2
                                    AND NOT EXISTS (SELECT 1 FROM run_steps s

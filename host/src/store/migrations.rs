@@ -315,6 +315,14 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     CREATE INDEX run_timers_due ON run_timers (wake_ms);
     "#,
     ),
+    (
+        8,
+        "run leases",
+        r#"
+    -- The process executing a run (see workflow/lease.rs); NULL when none is.
+    ALTER TABLE runs ADD COLUMN lease_owner TEXT;
+    "#,
+    ),
 ];
 
 /// Applies every migration newer than the database's version.

@@ -19,6 +19,7 @@ use crate::wasm::{StepLimits, StepRuntime};
 
 use super::conditions::all_hold;
 use super::journal::{NewRun, RunEnd, RunStatus};
+use super::lease::Leases;
 use super::model::{BACKOFF, Retry, Step, StepKind, Uses, Workflow};
 use super::parse::{Resolver, parse};
 use super::pending::{Finished, Pending, StepRecordData};
@@ -90,6 +91,8 @@ pub struct Engine {
     stop: Arc<AtomicBool>,
     /// The longest `wait` that sleeps in the process (see [`SLEEP_LIMIT`]).
     sleep_limit: Duration,
+    /// This process's claim on the runs it executes.
+    leases: Leases,
 }
 
 /// A step failure, with the journal key of the step.
@@ -164,6 +167,7 @@ impl Engine {
         runtime: Arc<StepRuntime>,
         step_dirs: Vec<PathBuf>,
     ) -> Self {
+        let leases = Leases::for_database(platform.db().conn().path());
         Self {
             platform,
             runtime,
@@ -171,7 +175,23 @@ impl Engine {
             mocks: Default::default(),
             stop: Arc::default(),
             sleep_limit: SLEEP_LIMIT,
+            leases,
         }
+    }
+
+    /// Records a new run, leased to this process (see [`super::lease`]).
+    pub(crate) fn start_run(&self, run: NewRun<'_>) -> Result<i64, HostError> {
+        self.leases.hold()?;
+        self.platform.start_run(&NewRun {
+            lease_owner: Some(self.leases.owner()),
+            ..run
+        })
+    }
+
+    /// This process's lease owner id, once it holds its lease.
+    pub(crate) fn lease_owner(&self) -> Result<&str, HostError> {
+        self.leases.hold()?;
+        Ok(self.leases.owner())
     }
 
     /// This engine with another in-process limit for `wait` steps: longer waits hold the run.
@@ -205,9 +225,15 @@ impl Engine {
         &self.platform
     }
 
-    /// Runs an earlier process left unfinished (see [`Platform::interrupted_runs`]).
+    /// Runs an earlier process left unfinished (see [`Platform::interrupted_runs`]), leaving
+    /// out those a live process is executing.
     pub fn platform_runs_interrupted(&self) -> Result<Vec<i64>, HostError> {
-        self.platform.interrupted_runs()
+        let runs = self.platform.interrupted_runs()?;
+        Ok(runs
+            .into_iter()
+            .filter(|(_, owner)| !owner.as_deref().is_some_and(|o| self.leases.alive(o)))
+            .map(|(run, _)| run)
+            .collect())
     }
 
     /// Where `step:<name>` components are found.
@@ -229,13 +255,14 @@ impl Engine {
         self.platform
             .authorize(&principal, &workflow.workspace, Scope::PlaybookExecute)?;
         let stored = principal_to_stored(&principal);
-        let id = self.platform.start_run(&NewRun {
+        let id = self.start_run(NewRun {
             workflow: &workflow.name,
             workspace: &workflow.workspace,
             principal: &stored,
             event: &event,
             definition,
             source: origin,
+            lease_owner: None,
         })?;
         Ok(self.execute(id, workflow, principal, event, 0, observer))
     }
@@ -256,6 +283,10 @@ impl Engine {
                 "run {run} is {status}; only unfinished runs resume"
             )));
         }
+        // One process executes a run at a time.
+        self.leases.hold()?;
+        self.platform
+            .lease_run(run, self.leases.owner(), |owner| self.leases.alive(owner))?;
         let resolver = Resolver::for_file(std::path::Path::new(&source), self.step_dirs.clone());
         let mut workflow = parse(&source, &definition, &resolver)
             .map_err(|errors| HostError::Invalid(joined(&errors)))?;
@@ -339,7 +370,7 @@ impl Engine {
             Err(Halt::Stop) => {
                 // Left `running`: the next start resumes it after its last journaled step.
                 let error = pending
-                    .commit(|entries| self.platform.journal_steps(run, entries))
+                    .commit(|entries| self.platform.release_run(run, entries))
                     .err()
                     .map(|e| format!("the finished steps could not be journaled: {e}"));
                 return RunOutcome {
@@ -1037,15 +1068,16 @@ impl Platform {
             .map_err(|_| HostError::NotFound(format!("there is no run {run}")))
     }
 
-    /// Runs left `running` by a process that stopped (crashed or killed), oldest first.
-    pub fn interrupted_runs(&self) -> Result<Vec<i64>, HostError> {
+    /// Runs left `running`, oldest first, with their lease owners: those of a process that
+    /// stopped (crashed, killed, or stopped at a step boundary) and those still executing.
+    pub fn interrupted_runs(&self) -> Result<Vec<(i64, Option<String>)>, HostError> {
         let db = self.db();
         let mut stmt = db
             .conn()
-            .prepare("SELECT id FROM runs WHERE status = 'running' ORDER BY id")
+            .prepare("SELECT id, lease_owner FROM runs WHERE status = 'running' ORDER BY id")
             .map_err(crate::platform::internal)?;
         let rows = stmt
-            .query_map([], |r| r.get(0))
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(crate::platform::internal)?;
         rows.collect::<Result<_, _>>()
             .map_err(crate::platform::internal)

@@ -148,13 +148,14 @@ impl Engine {
             json!({ "reason": decision.reason.to_string(), "values": values }),
         )?;
         let stored = principal_to_stored(&run_as);
-        let id = platform.start_run(&NewRun {
+        let id = self.start_run(NewRun {
             workflow: name,
             workspace,
             principal: &stored,
             event: &event,
             definition: &p.definition,
             source: &p.source,
+            lease_owner: None,
         })?;
         Ok(self.execute(id, &p.workflow, run_as, event, 0, observer))
     }

@@ -89,14 +89,16 @@ pub struct NewRun<'a> {
     pub event: &'a serde_json::Value,
     pub definition: &'a str,
     pub source: &'a str,
+    /// The process executing it (see [`super::lease`]).
+    pub lease_owner: Option<&'a str>,
 }
 
 impl Platform {
     /// Records a new run as running; returns its id.
     pub fn start_run(&self, run: &NewRun<'_>) -> Result<i64, HostError> {
         self.transact(|tx| {
-            tx.prepare_cached("INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at)
-                 VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7)").and_then(|mut stmt| stmt.execute(params![run.workflow, run.workspace, run.principal, run.event.to_string(), run.definition, run.source, clock::now_unix()]))
+            tx.prepare_cached("INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, lease_owner)
+                 VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8)").and_then(|mut stmt| stmt.execute(params![run.workflow, run.workspace, run.principal, run.event.to_string(), run.definition, run.source, clock::now_unix(), run.lease_owner]))
             .map_err(internal)?;
             Ok(tx.last_insert_rowid())
         })
@@ -177,7 +179,7 @@ impl Platform {
         entries: &[JournalEntry<'_>],
     ) -> Result<(), HostError> {
         self.journal_steps_then(run, entries, |tx| {
-            tx.prepare_cached("UPDATE runs SET status = ?2, exit_status = ?3, output = ?4, error = ?5, finished_at = ?6 WHERE id = ?1").and_then(|mut stmt| stmt.execute(params![run, end.status.as_str(), end.exit_status, end.output.map(|o| o.to_string()), end.error, clock::now_unix()]))
+            tx.prepare_cached("UPDATE runs SET status = ?2, exit_status = ?3, output = ?4, error = ?5, finished_at = ?6, lease_owner = NULL WHERE id = ?1").and_then(|mut stmt| stmt.execute(params![run, end.status.as_str(), end.exit_status, end.output.map(|o| o.to_string()), end.error, clock::now_unix()]))
             .map_err(internal)?;
             Ok(())
         })

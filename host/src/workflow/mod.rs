@@ -5,6 +5,7 @@ pub mod conditions;
 pub mod engine;
 pub mod flows;
 pub mod journal;
+pub mod lease;
 pub mod model;
 pub mod parse;
 mod pending;

@@ -70,6 +70,7 @@ impl Platform {
         event: &Pending,
         matches: &[Match],
         input: &Value,
+        lease_owner: &str,
     ) -> Result<Vec<i64>, HostError> {
         let depth = event.depth + 1;
         self.transact(|tx| {
@@ -85,9 +86,9 @@ impl Platform {
                     ("running", None)
                 };
                 tx.execute(
-                    "INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, depth, trigger_event, error, finished_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?4 = 'failed' THEN ?8 END)",
-                    params![m.workflow.name, event.workspace, principal_to_stored(&m.principal), status, input.to_string(), m.definition, m.source, clock::now_unix(), depth, event.id, error],
+                    "INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, depth, trigger_event, error, finished_at, lease_owner)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?4 = 'failed' THEN ?8 END, CASE WHEN ?4 = 'running' THEN ?12 END)",
+                    params![m.workflow.name, event.workspace, principal_to_stored(&m.principal), status, input.to_string(), m.definition, m.source, clock::now_unix(), depth, event.id, error, lease_owner],
                 )
                 .map_err(internal)?;
                 ids.push(tx.last_insert_rowid());
@@ -139,7 +140,8 @@ impl Engine {
             o.insert("kind".into(), Value::String(event.kind.clone()));
         }
         let matches = self.matches(&event, &input)?;
-        let ids = self.platform().claim(&event, &matches, &input)?;
+        let owner = self.lease_owner()?;
+        let ids = self.platform().claim(&event, &matches, &input, owner)?;
         let depth = event.depth + 1;
         let runs = ids
             .into_iter()
