@@ -341,18 +341,20 @@ fn a_run_that_a_live_process_executes_is_not_resumed_by_another_until_that_proce
         [1]
     );
 
-    // Once A is gone (killed outright), the run is free at once: no lease to wait out.
+    // A host already running takes the run over once A is gone (killed outright): the lease
+    // is free at once, with nothing to wait out, and the host looks again every round.
+    let host = spawn(dir.path(), &db, &["serve", "--poll-ms", "50"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(query::<String>(&db, "SELECT status FROM runs"), ["running"]);
     a.kill().expect("kill");
     a.wait().expect("reaped");
-    let resumed = flowhost(dir.path(), &db, &["runs", "resume", "1"]);
+    wait_for_row(&db, "SELECT 1 FROM runs WHERE status = 'succeeded'");
+    sigterm(&host);
+    let out = host.wait_with_output().expect("serve exits");
     assert!(
-        resumed.status.success(),
+        out.status.success(),
         "{}",
-        String::from_utf8_lossy(&resumed.stderr)
-    );
-    assert_eq!(
-        query::<String>(&db, "SELECT status FROM runs"),
-        ["succeeded"]
+        String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(
         query::<String>(&db, "SELECT step_key FROM run_steps ORDER BY seq"),

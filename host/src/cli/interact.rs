@@ -129,7 +129,20 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
             }
             let observer: &dyn Observer = if json { &workflow::Quiet } else { &Trace };
             let started = Instant::now();
-            let outcome = engine.resume(answer.run, observer)?;
+            let outcome = match engine.resume(answer.run, observer) {
+                // The process executing the run takes the answer up when it reaches it.
+                Err(e) if workflow::lease::leased_elsewhere(&e) => {
+                    if !json {
+                        println!("run {} continues in the process executing it", answer.run);
+                    }
+                    return if json {
+                        print_json(&answer.response)
+                    } else {
+                        Ok(())
+                    };
+                }
+                outcome => outcome?,
+            };
             let first = report(&outcome, started.elapsed(), json);
             drain(&engine, json)?;
             first

@@ -1,6 +1,7 @@
-//! `flowhost serve`: the long-running host. It resumes the runs an earlier process left
-//! unfinished, then keeps starting the runs that new events trigger, waking runs whose waits
-//! are due and firing interaction timeouts, with up to `--concurrency` runs in flight at once.
+//! `flowhost serve`: the long-running host. It keeps resuming the runs no live process is
+//! executing (those an earlier process left unfinished included), starting the runs that new
+//! events trigger, waking runs whose waits are due and firing interaction timeouts, with up to
+//! `--concurrency` runs in flight at once.
 //!
 //! On SIGINT or SIGTERM it stops claiming work and sets the engine's stop flag: each run in
 //! flight finishes the step it is executing (that step is journaled) and stops there, still
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use flowhost::workflow::journal::RunStatus;
 use flowhost::workflow::{Engine, Quiet, RunOutcome};
 use tokio::task::JoinSet;
 
@@ -34,6 +36,15 @@ enum Job {
     Triggered(Box<flowhost::workflow::triggers::TriggeredRun>),
 }
 
+impl Job {
+    fn run(&self) -> i64 {
+        match self {
+            Job::Resume(run) => *run,
+            Job::Triggered(triggered) => triggered.run_id,
+        }
+    }
+}
+
 pub fn serve(db: &Path, options: ServeOptions) -> anyhow::Result<()> {
     let engine = Arc::new(engine(db, options.steps)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -43,11 +54,6 @@ pub fn serve(db: &Path, options: ServeOptions) -> anyhow::Result<()> {
         let stop = engine.stop_flag();
         tokio::spawn(stop_on_signal(stop.clone()));
         let mut workers = Workers::new(engine.clone(), options.concurrency.max(1));
-
-        let e = engine.clone();
-        for run in tokio::task::spawn_blocking(move || e.platform_runs_interrupted()).await?? {
-            workers.start(Job::Resume(run)).await;
-        }
         while !stop.load(Ordering::SeqCst) {
             // A failed claim (the database busy past its timeout, say) is reported and tried
             // again next round; the runs in flight carry on.
@@ -93,8 +99,10 @@ pub fn serve(db: &Path, options: ServeOptions) -> anyhow::Result<()> {
 /// that keep emitting events.
 const EVENTS_PER_ROUND: usize = 64;
 
-/// Hands due work to the workers: runs whose wait is due, runs whose interaction timed out,
-/// and the runs of pending events (up to [`EVENTS_PER_ROUND`]). Returns how many were started.
+/// Hands due work to the workers: runs whose wait is due or whose interaction timed out,
+/// runs left `running` that no live process executes (a killed process's, a stopped one's, or
+/// one claimed here whose resume failed), and the runs of pending events (up to
+/// [`EVENTS_PER_ROUND`]). Returns how many were started.
 async fn claim_work(
     engine: &Arc<Engine>,
     workers: &mut Workers,
@@ -102,8 +110,16 @@ async fn claim_work(
 ) -> anyhow::Result<usize> {
     let mut started = 0;
     let e = engine.clone();
-    let due = tokio::task::spawn_blocking(move || e.claim_due_runs()).await??;
+    let due = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<i64>> {
+        let mut runs = e.claim_due_runs()?;
+        runs.extend(e.platform_runs_interrupted()?);
+        Ok(runs)
+    })
+    .await??;
     for run in due {
+        if workers.has(run) {
+            continue;
+        }
         workers.start(Job::Resume(run)).await;
         started += 1;
     }
@@ -123,14 +139,19 @@ async fn claim_work(
     Ok(started)
 }
 
-/// What a worker reports: which kind of run, and how it ended.
-type Report = (&'static str, Result<RunOutcome, String>);
+/// What a worker reports: which kind of run, the run, and how it ended.
+type Report = (&'static str, i64, Result<RunOutcome, String>);
 
 /// Runs in flight on blocking threads (runs do SQLite and wasm work), at most `limit` at once.
 struct Workers {
     engine: Arc<Engine>,
     limit: usize,
     tasks: JoinSet<Report>,
+    /// The runs in `tasks`, so that a run is not started twice.
+    runs: std::collections::HashSet<i64>,
+    /// Runs that came back unfinished (an error, a failed write): not retried by this
+    /// process, which would otherwise spin on them; the next start tries again.
+    gave_up: std::collections::HashSet<i64>,
 }
 
 impl Workers {
@@ -139,7 +160,14 @@ impl Workers {
             engine,
             limit,
             tasks: JoinSet::new(),
+            runs: std::collections::HashSet::new(),
+            gave_up: std::collections::HashSet::new(),
         }
+    }
+
+    /// Whether `run` is in flight here, or came back unfinished before.
+    fn has(&self, run: i64) -> bool {
+        self.runs.contains(&run) || self.gave_up.contains(&run)
     }
 
     /// Starts `job` once a worker is free (reporting the runs that finish meanwhile). A
@@ -149,8 +177,23 @@ impl Workers {
         while self.tasks.len() >= self.limit {
             self.next_finished().await;
         }
+        self.runs.insert(job.run());
         let engine = self.engine.clone();
         self.tasks.spawn_blocking(move || run_job(&engine, job));
+    }
+
+    /// Reports a finished task and forgets its run.
+    fn finished(&mut self, done: Result<Report, tokio::task::JoinError>) {
+        if let Ok((_, run, outcome)) = &done {
+            self.runs.remove(run);
+            let unfinished = outcome
+                .as_ref()
+                .map_or(true, |o| o.status == RunStatus::Running);
+            if unfinished {
+                self.gave_up.insert(*run);
+            }
+        }
+        report(done);
     }
 
     fn in_flight(&self) -> usize {
@@ -160,7 +203,7 @@ impl Workers {
     /// Reports the runs that have finished, without waiting.
     fn reap(&mut self) {
         while let Some(done) = self.tasks.try_join_next() {
-            report(done);
+            self.finished(done);
         }
     }
 
@@ -168,28 +211,31 @@ impl Workers {
     /// use in `select!`).
     async fn next_finished(&mut self) {
         match self.tasks.join_next().await {
-            Some(done) => report(done),
+            Some(done) => self.finished(done),
             None => std::future::pending().await,
         }
     }
 
     async fn drain(&mut self) {
         while let Some(done) = self.tasks.join_next().await {
-            report(done);
+            self.finished(done);
         }
     }
 }
 
 fn run_job(engine: &Engine, job: Job) -> Report {
+    let run = job.run();
     match job {
         Job::Resume(run) => (
             "resumed",
+            run,
             engine.resume(run, &Quiet).map_err(|e| e.to_string()),
         ),
-        Job::Triggered(run) => (
+        Job::Triggered(triggered) => (
             "triggered",
+            run,
             engine
-                .run_triggered(*run, &Quiet)
+                .run_triggered(*triggered, &Quiet)
                 .map_err(|e| e.to_string()),
         ),
     }
@@ -197,16 +243,14 @@ fn run_job(engine: &Engine, job: Job) -> Report {
 
 fn report(done: Result<Report, tokio::task::JoinError>) {
     match done {
-        Ok((what, Ok(o))) => {
+        Ok((what, _, Ok(o))) => {
             let status = match o.status {
-                flowhost::workflow::journal::RunStatus::Running => {
-                    "stopped at a step boundary; resumes on the next start"
-                }
+                RunStatus::Running => "stopped at a step boundary; resumes on the next start",
                 other => other.as_str(),
             };
             eprintln!("{what} run {}: {status}", o.run_id);
         }
-        Ok((what, Err(e))) => eprintln!("error: a {what} run: {e}"),
+        Ok((what, run, Err(e))) => eprintln!("error: {what} run {run}: {e}"),
         Err(e) => eprintln!("error: a run's worker failed: {e}"),
     }
 }

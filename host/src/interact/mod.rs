@@ -404,9 +404,9 @@ impl Platform {
     }
 
     /// Puts `run` on hold, journaling its last finished steps in the same transaction, if it
-    /// still waits for something: an open interaction, or a wait not yet due (SPEC WF-8).
-    /// Returns `false` when what it waited for arrived while it was executing (an answer, a
-    /// timeout): the run stays `running` and the caller resumes it.
+    /// still waits for something (an open interaction, a wait not yet due) and nothing it
+    /// waited for has arrived meanwhile (SPEC WF-8). Returns `false` otherwise: the run stays
+    /// `running` and the caller goes on with it.
     pub fn hold_run(
         &self,
         run: i64,
@@ -416,11 +416,19 @@ impl Platform {
         self.journal_steps_then(run, entries, |tx| {
             held = tx
                 .execute(
-                    "UPDATE runs SET status = 'on_hold', lease_owner = NULL WHERE id = ?1 AND (
-                        EXISTS (SELECT 1 FROM interactions WHERE run_id = ?1 AND status = 'open')
-                        OR EXISTS (SELECT 1 FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms > ?2
-                                   AND NOT EXISTS (SELECT 1 FROM run_steps s
-                                                   WHERE s.run_id = t.run_id AND s.step_key = t.step_key)))",
+                    "UPDATE runs SET status = 'on_hold', lease_owner = NULL WHERE id = ?1
+                     AND (EXISTS (SELECT 1 FROM interactions WHERE run_id = ?1 AND status = 'open')
+                          OR EXISTS (SELECT 1 FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms > ?2
+                                     AND NOT EXISTS (SELECT 1 FROM run_steps s
+                                                     WHERE s.run_id = t.run_id AND s.step_key = t.step_key)))
+                     -- Nothing it waited for may have arrived meanwhile: an answer or timeout not yet
+                     -- taken up by a step, or a wait now due. Then it goes on instead.
+                     AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.run_id = ?1 AND i.status != 'open'
+                                     AND NOT EXISTS (SELECT 1 FROM run_steps s
+                                                     WHERE s.run_id = i.run_id AND s.step_key = i.step_key))
+                     AND NOT EXISTS (SELECT 1 FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms <= ?2
+                                     AND NOT EXISTS (SELECT 1 FROM run_steps s
+                                                     WHERE s.run_id = t.run_id AND s.step_key = t.step_key))",
                     params![run, now_ms()],
                 )
                 .map_err(internal)?

@@ -19,6 +19,8 @@ pub const DEFAULT_DB_PATH: &str = ".flowhost/flowhost.db";
 /// An open, migrated database.
 pub struct Db {
     conn: Connection,
+    /// The file it was opened from; `None` in memory.
+    path: Option<std::path::PathBuf>,
 }
 
 impl Db {
@@ -34,15 +36,15 @@ impl Db {
         }
         let conn = Connection::open(path)
             .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", path.display()))?;
-        Self::init(conn)
+        Self::init(conn, Some(path.to_owned()))
     }
 
     /// An in-memory database (tests and benchmarks).
     pub fn open_in_memory() -> anyhow::Result<Self> {
-        Self::init(Connection::open_in_memory()?)
+        Self::init(Connection::open_in_memory()?, None)
     }
 
-    fn init(mut conn: Connection) -> anyhow::Result<Self> {
+    fn init(mut conn: Connection, path: Option<std::path::PathBuf>) -> anyhow::Result<Self> {
         conn.busy_timeout(Duration::from_secs(5))?;
         // Room for every statement on the hot paths (runs, journal, cases, audit, events).
         conn.set_prepared_statement_cache_capacity(128);
@@ -50,7 +52,12 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         migrations::migrate(&mut conn)?;
-        Ok(Self { conn })
+        Ok(Self { conn, path })
+    }
+
+    /// The file this database was opened from; `None` in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// The schema version after migrations.

@@ -167,7 +167,7 @@ impl Engine {
         runtime: Arc<StepRuntime>,
         step_dirs: Vec<PathBuf>,
     ) -> Self {
-        let leases = Leases::for_database(platform.db().conn().path());
+        let leases = Leases::for_database(platform.db().path());
         Self {
             platform,
             runtime,
@@ -283,10 +283,6 @@ impl Engine {
                 "run {run} is {status}; only unfinished runs resume"
             )));
         }
-        // One process executes a run at a time.
-        self.leases.hold()?;
-        self.platform
-            .lease_run(run, self.leases.owner(), |owner| self.leases.alive(owner))?;
         let resolver = Resolver::for_file(std::path::Path::new(&source), self.step_dirs.clone());
         let mut workflow = parse(&source, &definition, &resolver)
             .map_err(|errors| HostError::Invalid(joined(&errors)))?;
@@ -294,6 +290,10 @@ impl Engine {
         if workflow.workspace != workspace {
             workflow.shared_from = Some(std::mem::replace(&mut workflow.workspace, workspace));
         }
+        // One process executes a run at a time.
+        self.leases.hold()?;
+        self.platform
+            .lease_run(run, self.leases.owner(), |owner| self.leases.alive(owner))?;
         Ok(self.execute(
             run,
             &workflow,
@@ -304,8 +304,8 @@ impl Engine {
         ))
     }
 
-    /// Executes run `run` to the end and records how it ended.
-    pub fn execute(
+    /// Executes run `run` (leased to this process) to the end and records how it ended.
+    pub(crate) fn execute(
         &self,
         run: i64,
         workflow: &Workflow,
@@ -318,6 +318,12 @@ impl Engine {
             workspace: workflow.workspace.clone(),
             principal,
             cause: Some(Cause { run, depth }),
+        };
+        let mut lease = LeaseGuard {
+            platform: &self.platform,
+            run,
+            owner: self.leases.owner(),
+            released: false,
         };
         // Only a run with journaled steps replays; a fresh run skips the lookup per step.
         let replay = self.platform.has_journal(run).unwrap_or(true);
@@ -347,6 +353,7 @@ impl Engine {
                     })
                     .err()
                     .map(|e| format!("the run could not be put on hold: {e}"));
+                lease.released = error.is_none() && held;
                 if error.is_none() && !held {
                     // What it waited for arrived meanwhile (an answer, a timeout): go on now.
                     return self.resume(run, observer).unwrap_or_else(|e| RunOutcome {
@@ -373,6 +380,7 @@ impl Engine {
                     .commit(|entries| self.platform.release_run(run, entries))
                     .err()
                     .map(|e| format!("the finished steps could not be journaled: {e}"));
+                lease.released = error.is_none();
                 return RunOutcome {
                     run_id: run,
                     status: RunStatus::Running,
@@ -397,6 +405,7 @@ impl Engine {
             error: error.as_deref(),
         };
         let recorded = pending.commit(|entries| self.platform.finish_run(run, &end, entries));
+        lease.released = recorded.is_ok();
         let error = match recorded {
             Ok(()) => error,
             Err(e) => Some(format!(
@@ -411,6 +420,24 @@ impl Engine {
             output,
             error,
             waiting_on: Vec::new(),
+        }
+    }
+}
+
+/// Gives up this process's lease of a run that did not reach a recorded end (a failed write,
+/// a panic), so that the run is not blocked for as long as this process lives. A recorded end
+/// (finish, hold, stop) gives the lease up in its own transaction.
+struct LeaseGuard<'a> {
+    platform: &'a Platform,
+    run: i64,
+    owner: &'a str,
+    released: bool,
+}
+
+impl Drop for LeaseGuard<'_> {
+    fn drop(&mut self) {
+        if !self.released {
+            let _ = self.platform.drop_lease(self.run, self.owner);
         }
     }
 }

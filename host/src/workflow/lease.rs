@@ -12,7 +12,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use crate::platform::{Platform, internal};
 use crate::services::HostError;
@@ -29,11 +29,9 @@ pub struct Leases {
 }
 
 impl Leases {
-    /// Leases for the database file at `path` (`None` or empty: in memory).
-    pub fn for_database(path: Option<&str>) -> Self {
-        let dir = path
-            .filter(|p| !p.is_empty())
-            .and_then(|p| Path::new(p).parent().map(|d| d.join("leases")));
+    /// Leases for the database file at `path` (`None`: in memory).
+    pub fn for_database(path: Option<&Path>) -> Self {
+        let dir = path.map(|p| p.parent().unwrap_or_else(|| Path::new(".")).join("leases"));
         let mut id = [0u8; 8];
         // Without randomness the id still differs per process, which is all it must do.
         if getrandom::fill(&mut id).is_err() {
@@ -110,6 +108,14 @@ impl Drop for Leases {
     }
 }
 
+/// How a refused lease reads (after "run N").
+const LEASED_ELSEWHERE: &str = "is being executed by another flowhost process";
+
+/// Whether `error` says that another live process is executing the run.
+pub fn leased_elsewhere(error: &HostError) -> bool {
+    matches!(error, HostError::Conflict(why) if why.contains(LEASED_ELSEWHERE))
+}
+
 impl Platform {
     /// Journals `entries` and gives up the lease of `run`, in one transaction: the run stops
     /// here, still `running`, free for the next process to resume.
@@ -135,26 +141,40 @@ impl Platform {
             .query_row("SELECT lease_owner FROM runs WHERE id = ?1", [run], |r| {
                 r.get(0)
             })
-            .map_err(|_| HostError::NotFound(format!("there is no run {run}")))?;
-        let taken = || {
-            HostError::Conflict(format!(
-                "run {run} is being executed by another flowhost process"
-            ))
-        };
+            .optional()
+            .map_err(internal)?
+            .ok_or_else(|| HostError::NotFound(format!("there is no run {run}")))?;
+        let taken = || HostError::Conflict(format!("run {run} {LEASED_ELSEWHERE}"));
         if current.as_deref().is_some_and(|o| o != owner && alive(o)) {
             return Err(taken());
         }
         let changed = self.transact(|tx| {
             tx.execute(
-                "UPDATE runs SET lease_owner = ?2 WHERE id = ?1 AND lease_owner IS ?3",
+                "UPDATE runs SET lease_owner = ?2
+                 WHERE id = ?1 AND lease_owner IS ?3 AND status IN ('running', 'queued', 'on_hold')",
                 params![run, owner, current],
             )
             .map_err(internal)
         })?;
         if changed == 0 {
-            return Err(taken());
+            return Err(HostError::Conflict(format!(
+                "run {run} {LEASED_ELSEWHERE} (or was finished by one meanwhile)"
+            )));
         }
         Ok(())
+    }
+
+    /// Gives up `owner`'s lease of `run`, if it still holds it (a run left unfinished by an
+    /// error must not stay blocked while this process lives on).
+    pub fn drop_lease(&self, run: i64, owner: &str) -> Result<(), HostError> {
+        self.transact(|tx| {
+            tx.execute(
+                "UPDATE runs SET lease_owner = NULL WHERE id = ?1 AND lease_owner = ?2",
+                params![run, owner],
+            )
+            .map_err(internal)?;
+            Ok(())
+        })
     }
 }
 
@@ -166,9 +186,8 @@ mod tests {
     fn a_held_lease_is_alive_to_others_and_free_once_dropped() {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("flowhost.db");
-        let db = db.to_str().expect("utf-8");
-        let first = Leases::for_database(Some(db));
-        let second = Leases::for_database(Some(db));
+        let first = Leases::for_database(Some(&db));
+        let second = Leases::for_database(Some(&db));
         assert_ne!(first.owner(), second.owner());
         assert!(!second.alive(first.owner()), "not held yet");
         first.hold().expect("hold");
