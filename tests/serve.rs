@@ -141,25 +141,32 @@ fn a_long_wait_holds_the_run_until_due_and_keeps_its_first_deadline() {
     assert!(engine.wake_due_timers(&Quiet).expect("wake").is_empty());
 }
 
-#[test]
-fn sigterm_stops_a_run_at_a_step_boundary_and_the_next_start_finishes_it_once() {
+/// A fresh database with the example tenant, and a process executing `slow.json` (echo, a wait
+/// of `wait`, echo) that has reached its wait. Returns the directory, the database and the
+/// process.
+fn slow_run_in_its_wait(wait: &str) -> (tempfile::TempDir, std::path::PathBuf, Child) {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("flowhost.db");
     apply_tenant(dir.path(), &db);
     let workflow = json!({ "name": "slow", "workspace": "mssp-soc", "steps": [
         { "id": "one", "uses": ECHO, "with": { "n": 1 } },
-        { "id": "pause", "wait": "4s" },
+        { "id": "pause", "wait": wait },
         { "id": "two", "uses": ECHO, "with": { "n": 2 } }
     ] });
     std::fs::write(dir.path().join("slow.json"), workflow.to_string()).expect("write");
-
-    // A run killed outright (SIGKILL) while it waits: left `running`, step one journaled.
-    let mut run = spawn(
+    let run = spawn(
         dir.path(),
         &db,
         &["run", "slow.json", "--as", OWNER, "--no-triggers"],
     );
     wait_for_row(&db, "SELECT 1 FROM run_timers");
+    (dir, db, run)
+}
+
+#[test]
+fn sigterm_stops_a_run_at_a_step_boundary_and_the_next_start_finishes_it_once() {
+    // A run killed outright (SIGKILL) while it waits: left `running`, step one journaled.
+    let (dir, db, mut run) = slow_run_in_its_wait("4s");
     run.kill().expect("kill");
     run.wait().expect("reaped");
     let deadline: Vec<i64> = query(&db, "SELECT wake_ms FROM run_timers");
@@ -304,23 +311,8 @@ fn serve_keeps_several_triggered_runs_in_flight_and_honours_its_limit() {
 
 #[test]
 fn a_run_that_a_live_process_executes_is_not_resumed_by_another_until_that_process_dies() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("flowhost.db");
-    apply_tenant(dir.path(), &db);
-    let workflow = json!({ "name": "slow", "workspace": "mssp-soc", "steps": [
-        { "id": "one", "uses": ECHO, "with": { "n": 1 } },
-        { "id": "pause", "wait": "3s" },
-        { "id": "two", "uses": ECHO, "with": { "n": 2 } }
-    ] });
-    std::fs::write(dir.path().join("slow.json"), workflow.to_string()).expect("write");
-
     // Process A executes the run and sits in its wait.
-    let mut a = spawn(
-        dir.path(),
-        &db,
-        &["run", "slow.json", "--as", OWNER, "--no-triggers"],
-    );
-    wait_for_row(&db, "SELECT 1 FROM run_timers");
+    let (dir, db, mut a) = slow_run_in_its_wait("3s");
 
     // Neither a hand-typed resume nor a starting host takes it from A.
     let resumed = flowhost(dir.path(), &db, &["runs", "resume", "1"]);

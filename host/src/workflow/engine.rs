@@ -79,6 +79,20 @@ pub struct RunOutcome {
     pub waiting_on: Vec<i64>,
 }
 
+impl RunOutcome {
+    /// A run that stopped before its end (on hold, or stopped with the host), with no output.
+    pub fn unfinished(run_id: i64, status: RunStatus, error: Option<String>) -> Self {
+        RunOutcome {
+            run_id,
+            status,
+            exit_status: None,
+            output: Value::Null,
+            error,
+            waiting_on: Vec::new(),
+        }
+    }
+}
+
 /// Runs workflows against the platform and the step runtime.
 pub struct Engine {
     platform: Arc<Platform>,
@@ -356,22 +370,14 @@ impl Engine {
                 lease.released = error.is_none() && held;
                 if error.is_none() && !held {
                     // What it waited for arrived meanwhile (an answer, a timeout): go on now.
-                    return self.resume(run, observer).unwrap_or_else(|e| RunOutcome {
-                        run_id: run,
-                        status: RunStatus::Running,
-                        exit_status: None,
-                        output: Value::Null,
-                        error: Some(format!("the run could not be resumed: {e}")),
-                        waiting_on: Vec::new(),
+                    return self.resume(run, observer).unwrap_or_else(|e| {
+                        let why = format!("the run could not be resumed: {e}");
+                        RunOutcome::unfinished(run, RunStatus::Running, Some(why))
                     });
                 }
                 return RunOutcome {
-                    run_id: run,
-                    status: RunStatus::OnHold,
-                    exit_status: None,
-                    output: Value::Null,
-                    error,
                     waiting_on,
+                    ..RunOutcome::unfinished(run, RunStatus::OnHold, error)
                 };
             }
             Err(Halt::Stop) => {
@@ -381,14 +387,7 @@ impl Engine {
                     .err()
                     .map(|e| format!("the finished steps could not be journaled: {e}"));
                 lease.released = error.is_none();
-                return RunOutcome {
-                    run_id: run,
-                    status: RunStatus::Running,
-                    exit_status: None,
-                    output: Value::Null,
-                    error,
-                    waiting_on: Vec::new(),
-                };
+                return RunOutcome::unfinished(run, RunStatus::Running, error);
             }
             Err(Halt::Fail(f)) => (
                 RunStatus::Failed,
