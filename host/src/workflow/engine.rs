@@ -195,9 +195,9 @@ impl Engine {
 
     /// Records a new run, leased to this process (see [`super::lease`]).
     pub(crate) fn start_run(&self, run: NewRun<'_>) -> Result<i64, HostError> {
-        self.leases.hold()?;
+        let owner = self.lease_owner()?;
         self.platform.start_run(&NewRun {
-            lease_owner: Some(self.leases.owner()),
+            lease_owner: Some(owner),
             ..run
         })
     }
@@ -305,9 +305,9 @@ impl Engine {
             workflow.shared_from = Some(std::mem::replace(&mut workflow.workspace, workspace));
         }
         // One process executes a run at a time.
-        self.leases.hold()?;
+        let owner = self.lease_owner()?;
         self.platform
-            .lease_run(run, self.leases.owner(), |owner| self.leases.alive(owner))?;
+            .lease_run(run, owner, |other| self.leases.alive(other))?;
         Ok(self.execute(
             run,
             &workflow,
