@@ -653,3 +653,42 @@ fn au_2_the_audit_log_is_append_only() {
         .expect_err("no delete");
     assert!(err.to_string().contains("append-only"));
 }
+
+#[test]
+fn another_processes_access_changes_reach_a_running_host_on_refresh() {
+    // Two platforms on one database file stand for two processes: a long-lived host, and a
+    // console that demotes someone meanwhile.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    let open = || Platform::new(flowhost::store::Db::open(&db).expect("db")).expect("platform");
+    let console = open();
+    let text = std::fs::read_to_string(common::example_tenant_path()).expect("tenant");
+    let file = flowhost::tenant::TenantFile::parse("acme-mssp.json", &text).expect("valid");
+    flowhost::tenant::apply(&console, &file, None).expect("applies");
+    let host = open();
+    assert!(
+        !host.refresh_access().expect("refresh"),
+        "nothing changed yet"
+    );
+    assert!(allowed(&host, &user(OPERATOR), SOC, Scope::PlaybookExecute));
+
+    // A write that changes no access data (the same tenant file again) is not a new epoch.
+    flowhost::tenant::apply(&console, &file, None).expect("applies again");
+    assert!(!host.refresh_access().expect("refresh"));
+
+    console
+        .set_user_role(&user(OWNER), SOC, OPERATOR, "viewer")
+        .expect("demoted");
+    assert!(
+        host.refresh_access().expect("refresh"),
+        "the demotion is seen"
+    );
+    assert!(!allowed(
+        &host,
+        &user(OPERATOR),
+        SOC,
+        Scope::PlaybookExecute
+    ));
+    assert!(reason(&host, &user(OPERATOR), SOC, Scope::PlaybookExecute).contains("viewer"));
+    assert!(!host.refresh_access().expect("refresh"), "once");
+}

@@ -1,7 +1,11 @@
 //! The state every service works on: the database, and the access index kept in step with it.
 //! Writes go through [`Platform::write`], which commits and then rebuilds the index, so a
 //! decision never sees a change that was rolled back and never misses one that committed.
+//! Another process's access changes bump the access epoch; [`Platform::refresh_access`] sees
+//! that with a one-row read and rebuilds (the engine asks before every run, `serve` every
+//! round).
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use rusqlite::Transaction;
@@ -15,16 +19,42 @@ use crate::store::Db;
 pub struct Platform {
     db: Mutex<Db>,
     index: RwLock<Arc<AccessIndex>>,
+    /// The access epoch the index was built at.
+    epoch: AtomicI64,
 }
 
 impl Platform {
     /// Wraps an open database and builds the index from it.
     pub fn new(db: Db) -> anyhow::Result<Self> {
+        // The epoch first: a change landing in between makes the next refresh rebuild again.
+        let epoch = access_epoch(db.conn())?;
         let index = AccessIndex::load(db.conn())?;
         Ok(Self {
             db: Mutex::new(db),
             index: RwLock::new(Arc::new(index)),
+            epoch: AtomicI64::new(epoch),
         })
+    }
+
+    /// Rebuilds the index if another process changed access data since it was built; returns
+    /// whether it did. One indexed read when nothing changed.
+    pub fn refresh_access(&self) -> Result<bool, HostError> {
+        let db = self.db();
+        let epoch = access_epoch(db.conn()).map_err(internal)?;
+        if epoch == self.epoch.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
+        let index = AccessIndex::load(db.conn()).map_err(internal)?;
+        self.publish(index, epoch);
+        Ok(true)
+    }
+
+    fn publish(&self, index: AccessIndex, epoch: i64) {
+        *self
+            .index
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(index);
+        self.epoch.store(epoch, Ordering::SeqCst);
     }
 
     /// The current index (a snapshot: later writes publish a new one).
@@ -85,17 +115,34 @@ impl Platform {
     ) -> Result<T, HostError> {
         let mut db = self.db();
         let tx = db.conn_mut().transaction().map_err(internal)?;
+        let before = total_changes(&tx).map_err(internal)?;
         let value = f(&tx)?;
+        // Only a write that changed something is a new epoch (a tenant file applied twice
+        // changes nothing, the second time).
+        if total_changes(&tx).map_err(internal)? != before {
+            tx.execute("UPDATE access_epoch SET n = n + 1 WHERE id = 1", [])
+                .map_err(internal)?;
+        }
         tx.commit().map_err(internal)?;
         // The change has committed: never report it as failed. If the index cannot be
         // rebuilt, fail closed (an empty index denies everything) until the next rebuild.
+        let epoch = access_epoch(db.conn()).unwrap_or(-1);
         let index = AccessIndex::load(db.conn()).unwrap_or_default();
-        *self
-            .index
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(index);
+        self.publish(index, epoch);
         Ok(value)
     }
+}
+
+/// The access epoch: how many access changes have committed.
+fn access_epoch(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT n FROM access_epoch WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+}
+
+/// Rows changed through this connection since it opened (SQLite's `total_changes()`).
+fn total_changes(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT total_changes()")?
+        .query_row([], |r| r.get(0))
 }
 
 /// Maps a storage error to `HostError::Internal`.

@@ -111,6 +111,8 @@ async fn claim_work(
     let mut started = 0;
     let e = engine.clone();
     let due = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<i64>> {
+        // Trigger matching decides who may see a case: with today's access data.
+        e.refresh_access()?;
         let mut runs = e.claim_due_runs()?;
         runs.extend(e.platform_runs_interrupted()?);
         Ok(runs)

@@ -323,6 +323,19 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     ALTER TABLE runs ADD COLUMN lease_owner TEXT;
     "#,
     ),
+    (
+        9,
+        "the access epoch",
+        r#"
+    -- Bumped by every access change (Platform::write), so that a process holding an access
+    -- index sees another process's changes by reading one row (Platform::refresh_access).
+    CREATE TABLE access_epoch (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        n  INTEGER NOT NULL
+    );
+    INSERT INTO access_epoch (id, n) VALUES (1, 0);
+    "#,
+    ),
 ];
 
 /// Applies every migration newer than the database's version.

@@ -250,6 +250,11 @@ impl Engine {
             .collect())
     }
 
+    /// Picks up other processes' access changes (see [`Platform::refresh_access`]).
+    pub fn refresh_access(&self) -> Result<bool, HostError> {
+        self.platform.refresh_access()
+    }
+
     /// Where `step:<name>` components are found.
     pub(crate) fn step_dirs(&self) -> &[PathBuf] {
         &self.step_dirs
@@ -333,6 +338,10 @@ impl Engine {
             principal,
             cause: Some(Cause { run, depth }),
         };
+        // A long-lived host must decide with the access data as it is now, not as it was when
+        // it started: pick up other processes' access changes (one read when there are none).
+        // On a failed read the index stays as it was; the run's own writes will fail anyway.
+        let _ = self.platform.refresh_access();
         let mut lease = LeaseGuard {
             platform: &self.platform,
             run,
