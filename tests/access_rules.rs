@@ -692,3 +692,34 @@ fn another_processes_access_changes_reach_a_running_host_on_refresh() {
     assert!(reason(&host, &user(OPERATOR), SOC, Scope::PlaybookExecute).contains("viewer"));
     assert!(!host.refresh_access().expect("refresh"), "once");
 }
+
+#[test]
+fn an_access_change_decided_on_stale_data_is_refused_then_decided_afresh() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    let open = || Platform::new(flowhost::store::Db::open(&db).expect("db")).expect("platform");
+    let console = open();
+    let text = std::fs::read_to_string(common::example_tenant_path()).expect("tenant");
+    let file = flowhost::tenant::TenantFile::parse("acme-mssp.json", &text).expect("valid");
+    flowhost::tenant::apply(&console, &file, None).expect("applies");
+    console
+        .set_user_role(&user(OWNER), SOC, LEAD, "owner")
+        .expect("a second owner");
+    // Another process, holding the access data of before the demotion below.
+    let stale = open();
+
+    console
+        .set_user_role(&user(OWNER), SOC, LEAD, "contributor")
+        .expect("demoted");
+    // The stale process still believes Sam is an Owner; his change must not go through.
+    let first = stale.set_user_role(&user(LEAD), SOC, ANALYST, "viewer");
+    assert!(
+        matches!(&first, Err(HostError::Conflict(why)) if why.contains("run it again")),
+        "{first:?}"
+    );
+    // Run again, it is decided with current data: denied.
+    let again = denied(stale.set_user_role(&user(LEAD), SOC, ANALYST, "viewer"));
+    assert!(again.contains("user.write"), "{again}");
+    // Nothing changed for the analyst.
+    assert!(allowed(&console, &user(ANALYST), SOC, Scope::CaseWrite));
+}

@@ -295,9 +295,19 @@ fn a_run_on_hold_survives_a_restart_and_resumes_in_another_process() {
 fn a_timeout_takes_the_timeout_path_and_is_never_approval() {
     let env = Env::new();
     let steps = steps_dir();
+    // The library sample gives people 30 s; this copy gives them 1 s.
+    let sample =
+        std::fs::read_to_string(library("approval-timeout-beside-parallel.json")).expect("sample");
+    assert!(sample.contains(r#""timeout": "30s""#));
+    let quick = env.dir.path().join("approval-in-1s.json");
+    std::fs::write(
+        &quick,
+        sample.replace(r#""timeout": "30s""#, r#""timeout": "1s""#),
+    )
+    .expect("write");
     let started = env.json(&[
         "run",
-        &library("approval-timeout-beside-parallel.json"),
+        quick.to_str().expect("utf-8"),
         "--as",
         LEAD,
         "--event",

@@ -8,7 +8,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use rusqlite::Transaction;
+use rusqlite::{Transaction, TransactionBehavior};
 
 use crate::access::{AccessDecision, AccessIndex, Scope};
 use crate::principal::Principal;
@@ -114,7 +114,26 @@ impl Platform {
         f: impl FnOnce(&Transaction<'_>) -> Result<T, HostError>,
     ) -> Result<T, HostError> {
         let mut db = self.db();
-        let tx = db.conn_mut().transaction().map_err(internal)?;
+        // IMMEDIATE: the write lock is ours from here, so the epoch read next stays true until
+        // the commit.
+        let tx = db
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(internal)?;
+        // The caller decided who may make this change from the index at `self.epoch`. If
+        // another process changed access data since, that decision may be stale (a demotion
+        // racing this change): refuse, and rebuild so that the retry decides afresh.
+        let epoch = access_epoch(&tx).map_err(internal)?;
+        if epoch != self.epoch.load(Ordering::SeqCst) {
+            drop(tx);
+            let index = AccessIndex::load(db.conn()).unwrap_or_default();
+            self.publish(index, epoch);
+            return Err(HostError::Conflict(
+                "access data changed in another process while this change was being decided; \
+                 nothing was changed: run it again"
+                    .into(),
+            ));
+        }
         let before = total_changes(&tx).map_err(internal)?;
         let value = f(&tx)?;
         // Only a write that changed something is a new epoch (a tenant file applied twice
