@@ -654,18 +654,28 @@ fn au_2_the_audit_log_is_append_only() {
     assert!(err.to_string().contains("append-only"));
 }
 
+/// A platform on the database file `db`: two on one file stand for two processes.
+fn platform_on(db: &std::path::Path) -> Platform {
+    Platform::new(flowhost::store::Db::open(db).expect("db")).expect("platform")
+}
+
+/// Applies the example tenant through `p`; returns the file, to apply again.
+fn apply_example(p: &Platform) -> flowhost::tenant::TenantFile {
+    let text = std::fs::read_to_string(common::example_tenant_path()).expect("tenant");
+    let file = flowhost::tenant::TenantFile::parse("acme-mssp.json", &text).expect("valid");
+    flowhost::tenant::apply(p, &file, None).expect("applies");
+    file
+}
+
 #[test]
 fn another_processes_access_changes_reach_a_running_host_on_refresh() {
     // Two platforms on one database file stand for two processes: a long-lived host, and a
     // console that demotes someone meanwhile.
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("flowhost.db");
-    let open = || Platform::new(flowhost::store::Db::open(&db).expect("db")).expect("platform");
-    let console = open();
-    let text = std::fs::read_to_string(common::example_tenant_path()).expect("tenant");
-    let file = flowhost::tenant::TenantFile::parse("acme-mssp.json", &text).expect("valid");
-    flowhost::tenant::apply(&console, &file, None).expect("applies");
-    let host = open();
+    let console = platform_on(&db);
+    let file = apply_example(&console);
+    let host = platform_on(&db);
     assert!(
         !host.refresh_access().expect("refresh"),
         "nothing changed yet"
@@ -697,16 +707,13 @@ fn another_processes_access_changes_reach_a_running_host_on_refresh() {
 fn an_access_change_decided_on_stale_data_is_refused_then_decided_afresh() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("flowhost.db");
-    let open = || Platform::new(flowhost::store::Db::open(&db).expect("db")).expect("platform");
-    let console = open();
-    let text = std::fs::read_to_string(common::example_tenant_path()).expect("tenant");
-    let file = flowhost::tenant::TenantFile::parse("acme-mssp.json", &text).expect("valid");
-    flowhost::tenant::apply(&console, &file, None).expect("applies");
+    let console = platform_on(&db);
+    apply_example(&console);
     console
         .set_user_role(&user(OWNER), SOC, LEAD, "owner")
         .expect("a second owner");
     // Another process, holding the access data of before the demotion below.
-    let stale = open();
+    let stale = platform_on(&db);
 
     console
         .set_user_role(&user(OWNER), SOC, LEAD, "contributor")

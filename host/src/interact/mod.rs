@@ -343,8 +343,7 @@ impl Platform {
                 params![id, responder, at, values.to_string()],
             )
             .map_err(internal)?;
-            tx.execute("UPDATE runs SET status = 'running' WHERE id = ?1 AND status = 'on_hold'", [r.run])
-                .map_err(internal)?;
+            crate::workflow::journal::claim_held(tx, r.run)?;
             audit(
                 "interaction.respond",
                 json!({ "run": r.run, "step": r.step, "reason": decision.reason.to_string(), "values": values }),
@@ -451,13 +450,7 @@ fn time_out(tx: &Transaction<'_>, r: &Row) -> Result<bool, HostError> {
         .map_err(internal)?;
     let mut claimed = false;
     if changed > 0 {
-        claimed = tx
-            .execute(
-                "UPDATE runs SET status = 'running' WHERE id = ?1 AND status = 'on_hold'",
-                [r.run],
-            )
-            .map_err(internal)?
-            > 0;
+        claimed = crate::workflow::journal::claim_held(tx, r.run)?;
         audit::record(
             tx,
             &Actor::Console,

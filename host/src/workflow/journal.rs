@@ -216,6 +216,16 @@ impl Platform {
     }
 }
 
+/// Moves `run` from `on_hold` to `running` in `tx`; returns whether it was on hold. The one
+/// way a waiting run is claimed (a due wait, a timeout, an answer), so one caller resumes it.
+pub(crate) fn claim_held(tx: &rusqlite::Transaction<'_>, run: i64) -> Result<bool, HostError> {
+    let changed = tx
+        .prepare_cached("UPDATE runs SET status = 'running' WHERE id = ?1 AND status = 'on_hold'")
+        .and_then(|mut stmt| stmt.execute([run]))
+        .map_err(internal)?;
+    Ok(changed > 0)
+}
+
 fn write_entries(
     tx: &rusqlite::Transaction<'_>,
     run: i64,

@@ -10,6 +10,7 @@ use crate::platform::{Platform, internal};
 use crate::services::HostError;
 
 use super::engine::{Engine, Observer, RunOutcome};
+use super::journal::claim_held;
 
 impl Platform {
     /// The deadline (Unix milliseconds) of the wait at `key` in `run`: stored as now plus
@@ -56,13 +57,7 @@ impl Platform {
             };
             let mut claimed = Vec::new();
             for run in due {
-                let changed = tx
-                    .execute(
-                        "UPDATE runs SET status = 'running' WHERE id = ?1 AND status = 'on_hold'",
-                        [run],
-                    )
-                    .map_err(internal)?;
-                if changed > 0 {
+                if claim_held(tx, run)? {
                     claimed.push(run);
                 }
             }
