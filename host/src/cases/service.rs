@@ -183,11 +183,8 @@ impl Platform {
         let db = self.db();
         let row = self.visible_case(db.conn(), ws_id, &viewer, case_id)?;
         let restricted = row.record.access_mode == AccessMode::Restricted;
-        let named: BTreeSet<String> = ["assignee", "reviewer", "collaborator"]
-            .iter()
-            .map(|part| rows::people(db.conn(), row.id, part))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(internal)?
+        let named = rows::people(db.conn(), row.id).map_err(internal)?;
+        let named: BTreeSet<String> = [named.assignee, named.reviewers, named.collaborators]
             .into_iter()
             .flatten()
             .collect();
