@@ -288,6 +288,21 @@ fn hostile_steps_on_other_threads_do_not_disturb_good_ones() {
     });
 }
 
+/// Pool slots are reset in place rather than released (`wasm::engine`): whatever a step left
+/// in its memory is gone before the next step runs in the same slot.
+#[test]
+fn a_step_finds_nothing_an_earlier_execution_left_in_memory() {
+    let rt = runtime();
+    for n in 0..3 {
+        let exec = run(&rt, HOSTILE, json!({ "attack": "remember" }), limits());
+        assert_eq!(
+            exec.result.as_ref().ok(),
+            Some(&json!({ "calls_before": 0, "dirty_bytes": 0 })),
+            "execution {n}"
+        );
+    }
+}
+
 #[test]
 fn a_second_runtime_loads_the_precompiled_artifact_from_disk() {
     let cache = tempfile::tempdir().expect("tempdir");

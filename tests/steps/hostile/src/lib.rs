@@ -1,7 +1,7 @@
 //! A step that misbehaves on request, for the sandbox tests (SPEC ST-2). The input names the
 //! attack: `{"attack": "loop" | "sleep" | "memory" | "recursion" | "panic" | "read_file" | "env" |
 //! "socket" | "big_output" | "host_calls" |
-//! "emit_then_panic" | "none", ...}`.
+//! "emit_then_panic" | "remember" | "none", ...}`.
 //!
 //! The escape attempts (file, env, socket) return what they obtained on success, so a test
 //! sees any leak; on failure they return the error the sandbox gave them.
@@ -45,10 +45,25 @@ impl Guest for Hostile {
                 Ok(out)
             }
             "host_calls" => Ok(host_calls().to_string()),
+            "remember" => Ok(remember().to_string()),
             "none" => Ok(r#"{"ok":true}"#.to_owned()),
             other => Err(StepError::InvalidInput(format!("unknown attack `{other}`"))),
         }
     }
+}
+
+/// Looks for anything an earlier execution left in memory, then leaves traces for the next
+/// one: a static counter, and a heap block filled with a marker. A fresh allocation of the
+/// same size lands where the last one did, and the allocator trusts fresh memory to be zero.
+fn remember() -> serde_json::Value {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let calls_before = CALLS.fetch_add(1, Ordering::SeqCst);
+    let mut block = vec![0_u8; 256 << 10];
+    let dirty_bytes = block.iter().filter(|b| **b != 0).count();
+    block.fill(0xA5);
+    black_box(&block);
+    serde_json::json!({ "calls_before": calls_before, "dirty_bytes": dirty_bytes })
 }
 
 fn spin() -> Result<String, StepError> {
