@@ -17,6 +17,9 @@ pub use steps::{ExecutionRecord, record_in};
 /// The default database location, relative to the working directory.
 pub const DEFAULT_DB_PATH: &str = ".flowhost/flowhost.db";
 
+/// WAL pages after which a commit checkpoints the database file.
+const WAL_CHECKPOINT_PAGES: u32 = 8192;
+
 /// An open, migrated database.
 pub struct Db {
     conn: Connection,
@@ -52,6 +55,11 @@ impl Db {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Checkpoint after ~32 MiB of WAL rather than SQLite's 4 MiB: a run rewrites the same
+        // few hot pages, which a checkpoint copies once however often they were written, and
+        // each checkpoint costs two fsyncs. Measured at about 7% of a 3-step run with the
+        // default.
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)?;
         // Plans that never depend on bound values. Without this, a statement whose plan SQLite
         // thinks a binding might change is re-prepared every time the statement cache clears
         // its bindings, which made a case read cost more than the write beside it.
