@@ -1,5 +1,6 @@
 //! Issue 5, the host process: durable `wait` timers, `serve` stopping runs at a step boundary
-//! on SIGTERM (and the next start finishing them), and several runs in flight at once.
+//! on SIGTERM (and the next start finishing them), several runs in flight at once, and a run
+//! seeing another process's access changes from its next step on.
 
 mod common;
 
@@ -361,5 +362,75 @@ fn a_run_that_a_live_process_executes_is_not_resumed_by_another_until_that_proce
         query::<Option<String>>(&db, "SELECT lease_owner FROM runs"),
         [None],
         "a finished run holds no lease"
+    );
+}
+
+/// Issue 3 with issue 5 (SPEC RB-3, WF-6): a run's steps decide with the access data as it is
+/// when each step starts. A contributor's run creates a case; the same run demoted to viewer
+/// by the Owner, from another process, while it waits, is refused at its case step.
+#[test]
+fn a_demotion_made_while_a_run_waits_holds_from_its_next_step() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    apply_tenant(dir.path(), &db);
+    let lead = "sam.lead@acme-mssp.test";
+    let workflow = json!({ "name": "late-case", "workspace": "mssp-soc", "steps": [
+        { "id": "one", "uses": ECHO, "with": { "n": 1 } },
+        { "id": "pause", "wait": "1500ms" },
+        { "id": "open", "uses": "cases/create-case", "with": { "title": "late", "severity": "low" } }
+    ] });
+    std::fs::write(dir.path().join("late.json"), workflow.to_string()).expect("write");
+    let args = ["run", "late.json", "--as", lead, "--no-triggers"];
+
+    // Not demoted: the case is created.
+    let out = flowhost(dir.path(), &db, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(query::<i64>(&db, "SELECT count(*) FROM cases"), vec![1]);
+
+    // Demoted while the second run waits.
+    let run = spawn(dir.path(), &db, &args);
+    wait_for_row(
+        &db,
+        "SELECT 1 FROM run_timers t JOIN runs r ON r.id = t.run_id WHERE r.status = 'running'",
+    );
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "users",
+            "set-role",
+            lead,
+            "--role",
+            "viewer",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run.wait_with_output().expect("run ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success(),
+        "the case step must be refused:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        format!("{stdout}{stderr}").contains("case.write"),
+        "the refusal names the missing scope:\n{stdout}\n{stderr}"
+    );
+    assert_eq!(
+        query::<i64>(&db, "SELECT count(*) FROM cases"),
+        vec![1],
+        "no second case"
     );
 }

@@ -763,6 +763,10 @@ impl Exec<'_> {
                 .step_finished(key, &Ok(output.clone()), Duration::ZERO, true);
             return Ok(output);
         }
+        // Each step decides with the access data as it is when the step starts, so that a
+        // demotion made by another process meanwhile (during a wait, say) holds from the next
+        // step on. One indexed read when nothing changed; on a failed read the index stays.
+        let _ = platform.refresh_access();
         let input = with
             .render(ctx)
             .map_err(|e| fail(format!("{e} (in the input of step `{key}`)")))?;
