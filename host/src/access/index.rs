@@ -10,7 +10,7 @@ use crate::principal::{Email, Principal, SignIn};
 
 use super::decision::{AccessDecision, Reason};
 use super::grants::{Grant, GrantTable};
-use super::names::{NameTable, to_u32};
+use super::names::{NameSet, to_u32};
 use super::role::RoleName;
 use super::scope::{Scope, ScopeSet};
 
@@ -108,7 +108,7 @@ pub struct AccessIndex {
     workspaces: HashMap<String, WorkspaceAccess>,
     keys: HashMap<String, KeyAccess>,
     /// Decision path: which workspaces exist (asked only when a person holds nothing there).
-    ws_names: NameTable,
+    ws_names: NameSet,
     /// Decision path: (workspace, email) → grant.
     grants: GrantTable,
     /// Role names referenced by grants.
@@ -250,7 +250,7 @@ impl AccessIndex {
     fn build_decision_tables(&mut self) {
         let mut role_ids: HashMap<RoleName, u32> = HashMap::new();
         for (name, ws) in &self.workspaces {
-            self.ws_names.intern(name);
+            self.ws_names.insert(name);
             for email in ws.members.keys().chain(ws.sso.keys()) {
                 let mut grant = Grant::default();
                 if ws.sso_only {
@@ -288,7 +288,7 @@ impl AccessIndex {
     fn grant(&self, workspace: &str, email: &Email) -> Result<Option<Grant>, Reason> {
         match self.grants.get(workspace, email.as_str()) {
             Some(grant) => Ok(Some(grant)),
-            None if self.ws_names.get(workspace).is_some() => Ok(None),
+            None if self.ws_names.contains(workspace) => Ok(None),
             None => Err(Reason::UnknownWorkspace(workspace.to_owned())),
         }
     }
@@ -319,7 +319,7 @@ impl AccessIndex {
                     Err(why) => AccessDecision::deny(why.reason(email, workspace)),
                 },
             },
-            _ if self.ws_names.get(workspace).is_none() => unknown(),
+            _ if !self.ws_names.contains(workspace) => unknown(),
             Principal::Anonymous => AccessDecision::deny(Reason::Anonymous),
             Principal::ApiKey(id) => self.check_key(workspace, id, scope),
         }

@@ -1,58 +1,89 @@
-//! Names (workspace names, emails) to dense ids, for the decision path of the access index.
+//! The set of workspace names, for the decision path of the access index: a check that finds
+//! no grant asks it whether the workspace exists (not a member, or no such workspace).
 //!
-//! The names sit end to end in one string and the hash table holds only 4-byte ids, so a
-//! lookup reads a few small, contiguous arrays instead of following a pointer per entry to a
-//! separately allocated key. That keeps a check's memory traffic nearly the same at 10 and at
-//! 10,000 workspaces (issue 3's flatness target).
+//! A slot holds the name itself when it is short enough (the usual case), so a lookup reads
+//! the table's control bytes and one slot, not an id, an offset table and then the text: at
+//! 10,000 workspaces each of those reads would miss the L1 cache (issue 3's flatness target).
 
 use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
-/// An append-only set of names, each with a dense id in order of first insertion. (The access
-/// index asks only whether a workspace exists; the ids keep lookups to 4-byte entries.)
-#[derive(Clone, Debug, Default)]
-pub(super) struct NameTable {
-    /// `text[ends[id - 1]..ends[id]]` is the name of `id` (the first starts at 0).
-    ends: Vec<u32>,
-    text: String,
-    ids: HashTable<u32>,
+/// Name bytes a slot holds itself.
+const INLINE: usize = 30;
+
+/// One name, in half a cache line.
+#[derive(Clone, Copy, Debug)]
+#[repr(align(32))]
+enum Slot {
+    /// The name is `bytes[..len]`.
+    Inline { len: u8, bytes: [u8; INLINE] },
+    /// The name is at `start` in [`NameSet::spilled`].
+    Spilled { start: u32, len: u32 },
 }
 
-impl NameTable {
-    /// The id of `name`, if present.
-    pub fn get(&self, name: &str) -> Option<u32> {
-        let hash = FxBuildHasher.hash_one(name);
-        self.ids
-            .find(hash, |&id| name_at(&self.ends, &self.text, id) == name)
-            .copied()
-    }
-
-    /// The id of `name`, adding it if new.
-    pub fn intern(&mut self, name: &str) -> u32 {
-        if let Some(id) = self.get(name) {
-            return id;
+impl Slot {
+    fn name<'a>(&'a self, spilled: &'a str) -> &'a [u8] {
+        match self {
+            Slot::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Slot::Spilled { start, len } => {
+                let start = *start as usize;
+                &spilled.as_bytes()[start..start + *len as usize]
+            }
         }
-        let id = to_u32(self.ends.len());
-        self.text.push_str(name);
-        self.ends.push(to_u32(self.text.len()));
-        let (ends, text) = (&self.ends, &self.text);
-        self.ids
-            .insert_unique(FxBuildHasher.hash_one(name), id, |&id| {
-                FxBuildHasher.hash_one(name_at(ends, text, id))
-            });
-        id
     }
 }
 
-fn name_at<'a>(ends: &[u32], text: &'a str, id: u32) -> &'a str {
-    let id = id as usize;
-    let start = if id == 0 { 0 } else { ends[id - 1] as usize };
-    &text[start..ends[id] as usize]
+/// A set of names, built once per index.
+#[derive(Clone, Debug, Default)]
+pub(super) struct NameSet {
+    slots: HashTable<Slot>,
+    /// Names too long for a slot, end to end.
+    spilled: String,
 }
 
-/// Ids and offsets are 32-bit to keep the tables small; an index over 4 GiB of names (or
+impl NameSet {
+    /// Whether `name` is in the set.
+    pub fn contains(&self, name: &str) -> bool {
+        self.slots
+            .find(hash(name.as_bytes()), |slot| {
+                slot.name(&self.spilled) == name.as_bytes()
+            })
+            .is_some()
+    }
+
+    /// Adds `name` (once).
+    pub fn insert(&mut self, name: &str) {
+        if self.contains(name) {
+            return;
+        }
+        let slot = match u8::try_from(name.len()) {
+            Ok(len) if name.len() <= INLINE => {
+                let mut bytes = [0; INLINE];
+                bytes[..name.len()].copy_from_slice(name.as_bytes());
+                Slot::Inline { len, bytes }
+            }
+            _ => {
+                let start = to_u32(self.spilled.len());
+                self.spilled.push_str(name);
+                Slot::Spilled {
+                    start,
+                    len: to_u32(name.len()),
+                }
+            }
+        };
+        let spilled = &self.spilled;
+        self.slots
+            .insert_unique(hash(name.as_bytes()), slot, |slot| hash(slot.name(spilled)));
+    }
+}
+
+fn hash(name: &[u8]) -> u64 {
+    FxBuildHasher.hash_one(name)
+}
+
+/// Offsets and ids are 32-bit to keep the tables small; an index over 4 GiB of names (or
 /// 4 billion grants) is far beyond what one SQLite tenant file describes.
 pub(super) fn to_u32(n: usize) -> u32 {
     u32::try_from(n).expect("access index tables stay under 2^32 entries and bytes")
@@ -63,33 +94,56 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_dense_stable_and_exact() {
-        let mut names = NameTable::default();
-        assert_eq!(names.intern("ws-a"), 0);
-        assert_eq!(names.intern("ws-b"), 1);
-        assert_eq!(names.intern("ws-a"), 0, "a repeated name keeps its id");
-        assert_eq!(
-            names.intern(""),
-            2,
-            "the empty name is a name like any other"
-        );
-        assert_eq!(names.get("ws-b"), Some(1));
-        assert_eq!(names.get(""), Some(2));
+    fn membership_is_exact() {
+        let mut names = NameSet::default();
+        names.insert("ws-a");
+        names.insert("ws-b");
+        names.insert("ws-a");
+        names.insert("");
+        assert_eq!(std::mem::size_of::<Slot>(), 32, "two slots to a cache line");
+        for present in ["ws-a", "ws-b", ""] {
+            assert!(names.contains(present), "{present:?}");
+        }
         // A prefix, an extension and a concatenation of stored names are not stored names.
         for absent in ["ws-", "ws-ab", "ws-aws-b", "WS-A"] {
-            assert_eq!(names.get(absent), None, "{absent:?}");
+            assert!(!names.contains(absent), "{absent:?}");
+        }
+    }
+
+    #[test]
+    fn names_at_the_inline_boundary_and_beyond_are_exact() {
+        let mut names = NameSet::default();
+        let (fits, spills) = ("a".repeat(INLINE), "a".repeat(INLINE + 1));
+        names.insert(&fits);
+        assert!(
+            names.spilled.is_empty(),
+            "a {INLINE}-byte name fits its slot"
+        );
+        names.insert(&spills);
+        assert_eq!(names.spilled, spills);
+        let long = "b".repeat(300);
+        names.insert(&long);
+        for present in [&fits, &spills, &long] {
+            assert!(names.contains(present));
+        }
+        for absent in [
+            "a".repeat(INLINE - 1),
+            "a".repeat(INLINE + 2),
+            "b".repeat(299),
+        ] {
+            assert!(!names.contains(&absent), "{} bytes", absent.len());
         }
     }
 
     #[test]
     fn many_names_survive_table_growth() {
-        let mut names = NameTable::default();
+        let mut names = NameSet::default();
         for i in 0..10_000 {
-            assert_eq!(names.intern(&format!("user.{i}@example.test")), i);
+            names.insert(&format!("workspace-{i}"));
         }
         for i in 0..10_000 {
-            assert_eq!(names.get(&format!("user.{i}@example.test")), Some(i));
+            assert!(names.contains(&format!("workspace-{i}")));
         }
-        assert_eq!(names.get("user.10000@example.test"), None);
+        assert!(!names.contains("workspace-10000"));
     }
 }
