@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{ECHO, example_tenant_path, flowhost, flowhost_bin};
+use common::{ECHO, example_tenant_path, flowhost, flowhost_bin, flowhost_ok};
 use flowhost::platform::Platform;
 use flowhost::principal::{Email, Principal};
 use flowhost::store::Db;
@@ -22,15 +22,10 @@ const OWNER: &str = "olivia.owner@acme-mssp.test";
 
 fn apply_tenant(dir: &Path, db: &Path) {
     let tenant = example_tenant_path();
-    let out = flowhost(
+    flowhost_ok(
         dir,
         db,
         &["tenant", "apply", tenant.to_str().expect("utf-8")],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
 }
 
@@ -199,12 +194,7 @@ fn sigterm_stops_a_run_at_a_step_boundary_and_the_next_start_finishes_it_once() 
     );
 
     // The next start finishes it: the wait ends at its first deadline, each step once.
-    let out = flowhost(dir.path(), &db, &["serve", "--once"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    flowhost_ok(dir.path(), &db, &["serve", "--once"]);
     assert_eq!(
         query::<String>(&db, "SELECT status FROM runs"),
         ["succeeded"]
@@ -233,7 +223,7 @@ fn deadlines_of_triggered_runs(cases: usize, concurrency: &str) -> Vec<i64> {
         "run_as": "automation@acme-mssp.test", "trigger": { "on": "case_created" },
         "steps": [ { "id": "settle", "wait": "700ms" } ] });
     std::fs::write(dir.path().join("on-case.json"), workflow.to_string()).expect("write");
-    let out = flowhost(
+    flowhost_ok(
         dir.path(),
         &db,
         &[
@@ -244,14 +234,9 @@ fn deadlines_of_triggered_runs(cases: usize, concurrency: &str) -> Vec<i64> {
             "sam.lead@acme-mssp.test",
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     for n in 0..cases {
         let title = format!("case {n}");
-        let out = flowhost(
+        flowhost_ok(
             dir.path(),
             &db,
             &[
@@ -267,21 +252,11 @@ fn deadlines_of_triggered_runs(cases: usize, concurrency: &str) -> Vec<i64> {
                 OWNER,
             ],
         );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
     }
-    let out = flowhost(
+    flowhost_ok(
         dir.path(),
         &db,
         &["serve", "--once", "--concurrency", concurrency],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(
         query::<String>(&db, "SELECT status FROM runs"),
@@ -383,12 +358,7 @@ fn a_demotion_made_while_a_run_waits_holds_from_its_next_step() {
     let args = ["run", "late.json", "--as", lead, "--no-triggers"];
 
     // Not demoted: the case is created.
-    let out = flowhost(dir.path(), &db, &args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    flowhost_ok(dir.path(), &db, &args);
     assert_eq!(query::<i64>(&db, "SELECT count(*) FROM cases"), vec![1]);
 
     // Demoted while the second run waits.
@@ -397,7 +367,7 @@ fn a_demotion_made_while_a_run_waits_holds_from_its_next_step() {
         &db,
         "SELECT 1 FROM run_timers t JOIN runs r ON r.id = t.run_id WHERE r.status = 'running'",
     );
-    let out = flowhost(
+    flowhost_ok(
         dir.path(),
         &db,
         &[
@@ -411,11 +381,6 @@ fn a_demotion_made_while_a_run_waits_holds_from_its_next_step() {
             "--as",
             OWNER,
         ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let out = run.wait_with_output().expect("run ends");
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -86,6 +86,19 @@ pub fn flowhost(dir: &Path, db: &Path, args: &[&str]) -> Output {
         .expect("flowhost runs")
 }
 
+/// Like [`flowhost`], and asserts that the command succeeded (its stderr otherwise).
+#[allow(dead_code)] // Not every test binary that shares this module uses it.
+pub fn flowhost_ok(dir: &Path, db: &Path, args: &[&str]) -> Output {
+    let out = flowhost(dir, db, args);
+    assert!(
+        out.status.success(),
+        "flowhost {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// The example tenant shipped under `tests/tenants/`.
 pub fn example_tenant_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tenants/acme-mssp.json")
