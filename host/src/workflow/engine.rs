@@ -271,6 +271,10 @@ impl Engine {
         event: Value,
         observer: &dyn Observer,
     ) -> Result<RunOutcome, HostError> {
+        // A long-lived engine decides with the access data as it is now, not as it was when
+        // it started (one read when nothing changed; on a failed read the index stays as it
+        // was). Each step refreshes again (`Exec::action`).
+        let _ = self.platform.refresh_access();
         self.platform
             .authorize(&principal, &workflow.workspace, Scope::PlaybookExecute)?;
         let stored = principal_to_stored(&principal);
@@ -338,10 +342,6 @@ impl Engine {
             principal,
             cause: Some(Cause { run, depth }),
         };
-        // A long-lived host must decide with the access data as it is now, not as it was when
-        // it started: pick up other processes' access changes (one read when there are none).
-        // On a failed read the index stays as it was; the run's own writes will fail anyway.
-        let _ = self.platform.refresh_access();
         let mut lease = LeaseGuard {
             platform: &self.platform,
             run,
