@@ -68,35 +68,24 @@ fn main() {
     let (three, three_text) = parse_def(&three);
     let (forty, forty_text) = parse_def(&forty);
 
+    // One run, which must succeed.
+    let run = |wf: &flowhost::workflow::Workflow, text: &str, observer: &dyn Observer| {
+        let outcome = engine
+            .run_manual(wf, text, "bench", owner.clone(), json!({}), observer)
+            .expect("run");
+        assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    };
+
     // Warm up: compile and cache the components.
     for _ in 0..20 {
-        engine
-            .run_manual(
-                &three,
-                &three_text,
-                "bench",
-                owner.clone(),
-                json!({}),
-                &flowhost::workflow::Quiet,
-            )
-            .expect("run");
+        run(&three, &three_text, &flowhost::workflow::Quiet);
     }
 
     let timings = Timings(Mutex::new(Vec::new()));
     let runs = 2000;
     let started = Instant::now();
     for _ in 0..runs {
-        let outcome = engine
-            .run_manual(
-                &three,
-                &three_text,
-                "bench",
-                owner.clone(),
-                json!({}),
-                &timings,
-            )
-            .expect("run");
-        assert!(outcome.error.is_none(), "{:?}", outcome.error);
+        run(&three, &three_text, &timings);
     }
     let elapsed = started.elapsed();
     let mut steps = timings.0.into_inner().unwrap_or_default();
@@ -122,17 +111,7 @@ fn main() {
         for _ in 0..workers {
             s.spawn(|| {
                 for _ in 0..runs / workers {
-                    let outcome = engine
-                        .run_manual(
-                            &three,
-                            &three_text,
-                            "bench",
-                            owner.clone(),
-                            json!({}),
-                            &flowhost::workflow::Quiet,
-                        )
-                        .expect("run");
-                    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+                    run(&three, &three_text, &flowhost::workflow::Quiet);
                 }
             });
         }
@@ -147,17 +126,7 @@ fn main() {
     let mut per_run = Vec::new();
     for _ in 0..100 {
         let t = Instant::now();
-        let outcome = engine
-            .run_manual(
-                &forty,
-                &forty_text,
-                "bench",
-                owner.clone(),
-                json!({}),
-                &flowhost::workflow::Quiet,
-            )
-            .expect("run");
-        assert!(outcome.error.is_none());
+        run(&forty, &forty_text, &flowhost::workflow::Quiet);
         per_run.push(t.elapsed().as_secs_f64() * 1e3);
     }
     println!("40-step sequential workflow of trivial WASM steps, 100 runs:");
