@@ -704,7 +704,7 @@ fn another_processes_access_changes_reach_a_running_host_on_refresh() {
 }
 
 #[test]
-fn an_access_change_decided_on_stale_data_is_refused_then_decided_afresh() {
+fn an_access_change_from_a_process_with_stale_data_is_decided_afresh_and_denied() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("flowhost.db");
     let console = platform_on(&db);
@@ -718,15 +718,21 @@ fn an_access_change_decided_on_stale_data_is_refused_then_decided_afresh() {
     console
         .set_user_role(&user(OWNER), SOC, LEAD, "contributor")
         .expect("demoted");
-    // The stale process still believes Sam is an Owner; his change must not go through.
-    let first = stale.set_user_role(&user(LEAD), SOC, ANALYST, "viewer");
-    assert!(
-        matches!(&first, Err(HostError::Conflict(why)) if why.contains("run it again")),
-        "{first:?}"
-    );
-    // Run again, it is decided with current data: denied.
-    let again = denied(stale.set_user_role(&user(LEAD), SOC, ANALYST, "viewer"));
-    assert!(again.contains("user.write"), "{again}");
+    // The stale process still believes Sam is an Owner; his change is decided under the
+    // write lock with current data (SPEC WF-11, UA-4): denied at once, nothing written.
+    let first = denied(stale.set_user_role(&user(LEAD), SOC, ANALYST, "viewer"));
+    assert!(first.contains("user.write"), "{first}");
     // Nothing changed for the analyst.
     assert!(allowed(&console, &user(ANALYST), SOC, Scope::CaseWrite));
+    // And an allowed change from a stale process goes through: the owner, in another process
+    // that has not seen the demotion either, demotes the analyst.
+    let other = platform_on(&db);
+    console
+        .set_user_role(&user(OWNER), SOC, LEAD, "viewer")
+        .expect("changed again, so `other` is stale");
+    other
+        .set_user_role(&user(OWNER), SOC, ANALYST, "viewer")
+        .expect("decided afresh: the owner may");
+    console.refresh_access().expect("refresh");
+    assert!(!allowed(&console, &user(ANALYST), SOC, Scope::CaseWrite));
 }

@@ -1,6 +1,7 @@
 //! The state every service works on: the database, and the access index kept in step with it.
-//! Writes go through [`Platform::write`], which commits and then rebuilds the index, so a
-//! decision never sees a change that was rolled back and never misses one that committed.
+//! Access changes go through [`Platform::write`], which decides under the write lock with a
+//! current index, commits and then publishes the new index, so a decision never sees a change
+//! that was rolled back and never misses one that committed.
 //! Another process's access changes bump the access epoch; [`Platform::refresh_access`] sees
 //! that with a one-row read and rebuilds (the engine asks before every run, `serve` every
 //! round).
@@ -97,58 +98,78 @@ impl Platform {
     }
 
     /// Runs `f` in one transaction, for changes that leave access data alone (cases, runs).
+    /// The transaction holds the write lock from its start (the store begins every
+    /// transaction IMMEDIATE, SPEC WF-11), so what `f` reads stays true until it commits.
     pub fn transact<T>(
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, HostError>,
     ) -> Result<T, HostError> {
         let mut db = self.db();
-        let tx = db.conn_mut().transaction().map_err(internal)?;
+        let tx = db
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(internal)?;
         let value = f(&tx)?;
         tx.commit().map_err(internal)?;
         Ok(value)
     }
 
     /// Runs `f` in one transaction that changes access data; on commit, rebuilds the index.
+    ///
+    /// Decide who may make the change inside `f` ([`Platform::authorize`], [`Platform::index`]):
+    /// the transaction takes the write lock first and brings the index up to date under it,
+    /// so the decision is made on current access data that no other process can change before
+    /// the commit. Independent changes of several processes then all go through, one after
+    /// the other, and none is decided on stale data.
     pub fn write<T>(
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, HostError>,
     ) -> Result<T, HostError> {
         let mut db = self.db();
-        // IMMEDIATE: the write lock is ours from here, so the epoch read next stays true until
-        // the commit.
         let tx = db
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(internal)?;
-        // The caller decided who may make this change from the index at `self.epoch`. If
-        // another process changed access data since, that decision may be stale (a demotion
-        // racing this change): refuse, and rebuild so that the retry decides afresh.
+        // Another process may have changed access data since the index was built: rebuild it
+        // now, under the lock, before `f` decides anything with it.
         let epoch = access_epoch(&tx).map_err(internal)?;
         if epoch != self.epoch.load(Ordering::SeqCst) {
-            drop(tx);
-            let index = AccessIndex::load(db.conn()).unwrap_or_default();
+            let index = AccessIndex::load(&tx).map_err(internal)?;
             self.publish(index, epoch);
-            return Err(HostError::Conflict(
-                "access data changed in another process while this change was being decided; \
-                 nothing was changed: run it again"
-                    .into(),
-            ));
         }
         let before = total_changes(&tx).map_err(internal)?;
         let value = f(&tx)?;
         // Only a write that changed something is a new epoch (a tenant file applied twice
         // changes nothing, the second time).
-        if total_changes(&tx).map_err(internal)? != before {
-            tx.execute("UPDATE access_epoch SET n = n + 1 WHERE id = 1", [])
-                .map_err(internal)?;
+        if total_changes(&tx).map_err(internal)? == before {
+            tx.commit().map_err(internal)?;
+            return Ok(value);
         }
+        tx.execute("UPDATE access_epoch SET n = n + 1 WHERE id = 1", [])
+            .map_err(internal)?;
         tx.commit().map_err(internal)?;
-        // The change has committed: never report it as failed. If the index cannot be
-        // rebuilt, fail closed (an empty index denies everything) until the next rebuild.
+        // The change has committed: never report it as failed. Rebuilt after the commit, so
+        // the write lock is not held for the rebuild; if it cannot be rebuilt, fail closed (an
+        // empty index denies everything) until the next refresh.
         let epoch = access_epoch(db.conn()).unwrap_or(-1);
         let index = AccessIndex::load(db.conn()).unwrap_or_default();
         self.publish(index, epoch);
         Ok(value)
+    }
+
+    /// `Ok` if `actor` holds `scope` in `workspace`; then runs `f` as [`Platform::write`]
+    /// does. The decision is made under the write lock, on current access data.
+    pub fn write_as<T>(
+        &self,
+        actor: &Principal,
+        workspace: &str,
+        scope: Scope,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, HostError>,
+    ) -> Result<T, HostError> {
+        self.write(|tx| {
+            self.authorize(actor, workspace, scope)?;
+            f(tx)
+        })
     }
 }
 
@@ -164,7 +185,55 @@ fn total_changes(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
         .query_row([], |r| r.get(0))
 }
 
-/// Maps a storage error to `HostError::Internal`.
-pub fn internal(e: impl std::fmt::Display) -> HostError {
-    HostError::Internal(e.to_string())
+/// Maps a storage error to a [`HostError`]: `Unavailable` for the infrastructure's failures
+/// (busy, disk full, I/O: SPEC WF-11), `Internal` for the rest. Classified by the error's
+/// type and SQLite code, never by its text.
+pub fn internal<E: StorageError>(e: E) -> HostError {
+    if e.is_infrastructure() {
+        HostError::Unavailable(e.to_string())
+    } else {
+        HostError::Internal(e.to_string())
+    }
+}
+
+/// An error [`internal`] can classify.
+pub trait StorageError: std::fmt::Display {
+    /// Whether it is the infrastructure's failure (see [`crate::store::is_infrastructure`]).
+    fn is_infrastructure(&self) -> bool;
+}
+
+impl StorageError for rusqlite::Error {
+    fn is_infrastructure(&self) -> bool {
+        crate::store::is_infrastructure(self)
+    }
+}
+
+impl StorageError for anyhow::Error {
+    fn is_infrastructure(&self) -> bool {
+        crate::store::chain_is_infrastructure(self)
+    }
+}
+
+impl StorageError for std::io::Error {
+    fn is_infrastructure(&self) -> bool {
+        true
+    }
+}
+
+impl StorageError for serde_json::Error {
+    fn is_infrastructure(&self) -> bool {
+        false
+    }
+}
+
+impl StorageError for String {
+    fn is_infrastructure(&self) -> bool {
+        false
+    }
+}
+
+impl StorageError for &str {
+    fn is_infrastructure(&self) -> bool {
+        false
+    }
 }

@@ -93,11 +93,10 @@ impl Platform {
         kind: GroupKind,
         claim_value: Option<&str>,
     ) -> Result<(), HostError> {
-        self.authorize(actor, workspace, Scope::UserWrite)?;
         if name.trim().is_empty() {
             return Err(HostError::Invalid("a group needs a name".into()));
         }
-        self.write(|tx| {
+        self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             if kind == GroupKind::Dynamic && !has_idp(tx, ws)? {
                 return Err(HostError::Invalid(format!(
@@ -158,9 +157,8 @@ impl Platform {
         raw_email: &str,
         add: bool,
     ) -> Result<(), HostError> {
-        self.authorize(actor, workspace, Scope::UserWrite)?;
         let email = email(raw_email)?;
-        self.write(|tx| {
+        self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             let (group_id, kind) = group(tx, ws, workspace, group_name)?;
             if kind == GroupKind::Dynamic {
@@ -203,8 +201,7 @@ impl Platform {
         workspace: &str,
         group_name: &str,
     ) -> Result<(), HostError> {
-        self.authorize(actor, workspace, Scope::UserWrite)?;
-        self.write(|tx| {
+        self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             let (group_id, kind) = group(tx, ws, workspace, group_name)?;
             tx.execute("DELETE FROM groups WHERE id = ?1", [group_id])

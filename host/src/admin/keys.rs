@@ -78,24 +78,25 @@ impl Platform {
         kind: NewKey<'_>,
         expires_in: Option<i64>,
     ) -> Result<CreatedKey, HostError> {
-        let (kind_name, owner) = match kind {
-            NewKey::Personal => {
-                self.authorize(actor, workspace, Scope::ApikeyWrite)?;
-                let owner = actor.email().ok_or_else(|| {
-                    HostError::Invalid("a personal key belongs to a person; use --as EMAIL".into())
-                })?;
-                ("personal", Some(owner.to_string()))
-            }
-            NewKey::Service { .. } => {
-                self.authorize(actor, workspace, Scope::UserWrite)?;
-                ("service", None)
-            }
-        };
         let id = random_hex(8)?;
         let secret = random_hex(32)?;
         let now = clock::now_unix();
         let expires_at = expires_in.map(|s| now.saturating_add(s));
         self.write(|tx| {
+            // Decided under the write lock, on current access data (see `Platform::write`).
+            let (kind_name, owner) = match kind {
+                NewKey::Personal => {
+                    self.authorize(actor, workspace, Scope::ApikeyWrite)?;
+                    let owner = actor.email().ok_or_else(|| {
+                        HostError::Invalid("a personal key belongs to a person; use --as EMAIL".into())
+                    })?;
+                    ("personal", Some(owner.to_string()))
+                }
+                NewKey::Service { .. } => {
+                    self.authorize(actor, workspace, Scope::UserWrite)?;
+                    ("service", None)
+                }
+            };
             let ws = workspace_id(tx, workspace)?;
             let role = match kind {
                 NewKey::Service { role } => Some(existing_role(tx, ws, workspace, role)?.to_string()),
@@ -124,20 +125,22 @@ impl Platform {
         workspace: &str,
         id: &str,
     ) -> Result<(), HostError> {
-        let index = self.index();
-        let key = index
-            .key(id)
-            .filter(|k| k.workspace == workspace)
-            .ok_or_else(|| {
-                HostError::NotFound(format!("there is no API key `{id}` in `{workspace}`"))
-            })?;
-        let own = matches!(&key.kind, KeyKind::Personal { owner } if Some(owner) == actor.email());
-        if own {
-            self.authorize(actor, workspace, Scope::ApikeyWrite)?;
-        } else {
-            self.authorize(actor, workspace, Scope::UserWrite)?;
-        }
         self.write(|tx| {
+            // Decided under the write lock, on current access data (see `Platform::write`).
+            let index = self.index();
+            let key = index
+                .key(id)
+                .filter(|k| k.workspace == workspace)
+                .ok_or_else(|| {
+                    HostError::NotFound(format!("there is no API key `{id}` in `{workspace}`"))
+                })?;
+            let own =
+                matches!(&key.kind, KeyKind::Personal { owner } if Some(owner) == actor.email());
+            if own {
+                self.authorize(actor, workspace, Scope::ApikeyWrite)?;
+            } else {
+                self.authorize(actor, workspace, Scope::UserWrite)?;
+            }
             let changed = tx
                 .execute(
                     "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",

@@ -35,10 +35,9 @@ impl Platform {
         name: &str,
         scopes: &[String],
     ) -> Result<(), HostError> {
-        self.authorize(actor, workspace, Scope::UserWrite)?;
         validate_role_name(name)?;
         let set = ScopeSet::parse(scopes.iter().map(String::as_str)).map_err(HostError::Invalid)?;
-        self.write(|tx| {
+        self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             let inserted = tx
                 .execute(
@@ -60,8 +59,7 @@ impl Platform {
         workspace: &str,
         name: &str,
     ) -> Result<(), HostError> {
-        self.authorize(actor, workspace, Scope::UserWrite)?;
-        self.write(|tx| {
+        self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             let users: i64 = tx
                 .query_row(

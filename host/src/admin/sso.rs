@@ -124,8 +124,7 @@ impl Platform {
         rule: ClaimRule,
         rank: Option<u32>,
     ) -> Result<u32, HostError> {
-        self.authorize(actor, workspace, Scope::UserWrite)?;
-        self.write(|tx| {
+        self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             check_rule_role(tx, ws, workspace, &rule.role)?;
             let mut list = rules(tx, ws).map_err(internal)?;
@@ -155,8 +154,7 @@ impl Platform {
         from: u32,
         to: u32,
     ) -> Result<(), HostError> {
-        self.authorize(actor, workspace, Scope::UserWrite)?;
-        self.write(|tx| {
+        self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             let mut list = rules(tx, ws).map_err(internal)?;
             for r in [from, to] {
@@ -182,8 +180,7 @@ impl Platform {
         workspace: &str,
         rank: u32,
     ) -> Result<(), HostError> {
-        self.authorize(actor, workspace, Scope::UserWrite)?;
-        self.write(|tx| {
+        self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             let mut list = rules(tx, ws).map_err(internal)?;
             if rank == 0 || rank as usize > list.len() {
@@ -228,8 +225,7 @@ impl Platform {
         workspace: &str,
         on: bool,
     ) -> Result<(), HostError> {
-        self.authorize(actor, workspace, Scope::UserWrite)?;
-        self.write(|tx| {
+        self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             let changed = tx
                 .execute(

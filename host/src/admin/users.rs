@@ -61,9 +61,8 @@ impl Platform {
         raw_email: &str,
         role: &str,
     ) -> Result<(), HostError> {
-        self.authorize(actor, workspace, Scope::UserWrite)?;
         let email = email(raw_email)?;
-        self.write(|tx| {
+        self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             let role = existing_role(tx, ws, workspace, role)?;
             let user = ensure_user(tx, &email)?;
@@ -90,9 +89,8 @@ impl Platform {
         workspace: &str,
         raw_email: &str,
     ) -> Result<(), HostError> {
-        self.authorize(actor, workspace, Scope::UserWrite)?;
         let email = email(raw_email)?;
-        self.write(|tx| {
+        self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             let (user, role) = existing_member(tx, ws, workspace, &email)?;
             if role.is_owner() && owner_count(tx, ws)? <= 1 {
@@ -120,9 +118,8 @@ impl Platform {
         raw_email: &str,
         role: &str,
     ) -> Result<(), HostError> {
-        self.authorize(actor, workspace, Scope::UserWrite)?;
         let email = email(raw_email)?;
-        self.write(|tx| {
+        self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             let new = existing_role(tx, ws, workspace, role)?;
             let (user, old) = existing_member(tx, ws, workspace, &email)?;

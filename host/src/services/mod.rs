@@ -8,6 +8,7 @@ pub mod deny_all;
 pub mod events;
 pub mod grants;
 mod idempotency;
+pub mod watch;
 
 use std::sync::Arc;
 
@@ -33,6 +34,19 @@ pub enum HostError {
     /// The host failed.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The infrastructure failed, not the call (SPEC WF-11): the database busy past its
+    /// timeout, a full disk, an I/O error. Nothing was changed; the same call can succeed
+    /// later, so a run meeting this stops resumable instead of failing.
+    #[error("the database is unavailable, nothing was changed (try again): {0}")]
+    Unavailable(String),
+}
+
+impl HostError {
+    /// Whether this is the infrastructure's failure rather than the call's (see
+    /// [`HostError::Unavailable`]).
+    pub fn is_infrastructure(&self) -> bool {
+        matches!(self, HostError::Unavailable(_))
+    }
 }
 
 /// The services a step execution may reach, one handle per WIT interface that needs one.

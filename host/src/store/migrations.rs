@@ -1,7 +1,7 @@
 //! Versioned schema migrations. `PRAGMA user_version` records the last one applied; each
 //! migration runs in its own transaction, so a failed one leaves the previous version intact.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 /// (version, description, SQL). Append only: never edit a migration that has shipped.
 const MIGRATIONS: &[(u32, &str, &str)] = &[
@@ -340,22 +340,37 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
 
 /// Applies every migration newer than the database's version.
 pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
-    let current: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let newest = MIGRATIONS.last().map_or(0, |m| m.0);
-    if current > newest {
-        anyhow::bail!(
-            "the database is at schema version {current}, newer than this flowhost ({newest}); \
-             use a newer flowhost"
-        );
+    // The version is read without a lock first, so an up-to-date database (every open but
+    // the first) takes no write lock. Anything to do is decided again under the write lock:
+    // several processes opening a new database at once all see version 0, and only the
+    // first to take the lock may apply each migration (SPEC WF-11).
+    if current_version(conn)? == newest {
+        return Ok(());
     }
-    for &(version, what, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
-        let tx = conn.transaction()?;
+    for &(version, what, sql) in MIGRATIONS {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current = current_version(&tx)?;
+        if current > newest {
+            anyhow::bail!(
+                "the database is at schema version {current}, newer than this flowhost ({newest}); \
+                 use a newer flowhost"
+            );
+        }
+        if current >= version {
+            continue;
+        }
         tx.execute_batch(sql)
             .map_err(|e| anyhow::anyhow!("migration {version} ({what}) failed: {e}"))?;
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
     }
     Ok(())
+}
+
+/// `PRAGMA user_version`: the last migration applied.
+fn current_version(conn: &Connection) -> anyhow::Result<u32> {
+    Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
 }
 
 #[cfg(test)]

@@ -1,17 +1,20 @@
 //! SQLite storage: opening the database, versioned migrations, and the records of step
-//! executions. WAL mode and foreign keys on; every multi-row write is one transaction.
+//! executions. WAL mode and foreign keys on; every multi-row write is one transaction, and
+//! every transaction takes the write lock when it begins (see [`Db::open`]).
 
 pub mod events;
+mod failure;
 mod migrations;
 mod steps;
 
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::Connection;
 use rusqlite::config::DbConfig;
+use rusqlite::{Connection, TransactionBehavior};
 
 pub use events::StoredEvent;
+pub use failure::{chain_is_infrastructure, is_infrastructure};
 pub use steps::{ExecutionRecord, record_in};
 
 /// The default database location, relative to the working directory.
@@ -19,6 +22,10 @@ pub const DEFAULT_DB_PATH: &str = ".flowhost/flowhost.db";
 
 /// WAL pages after which a commit checkpoints the database file.
 const WAL_CHECKPOINT_PAGES: u32 = 8192;
+
+/// How long a statement or a transaction waits for another process's write lock before
+/// failing with `SQLITE_BUSY`.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// An open, migrated database.
 pub struct Db {
@@ -49,7 +56,14 @@ impl Db {
     }
 
     fn init(mut conn: Connection, path: Option<std::path::PathBuf>) -> anyhow::Result<Self> {
-        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Every transaction begins IMMEDIATE, i.e. holding the write lock (SPEC WF-11). Our
+        // transactions all write; a deferred one that reads first would have to upgrade its
+        // lock, and SQLite fails such an upgrade at once with SQLITE_BUSY when another process
+        // wrote meanwhile (the busy timeout cannot help: waiting could deadlock). Beginning
+        // IMMEDIATE waits on the busy timeout instead, and whatever the transaction reads is
+        // current until it commits. Set here, so no write path can forget it.
+        conn.set_transaction_behavior(TransactionBehavior::Immediate);
         // Room for every statement on the hot paths (runs, journal, cases, audit, events).
         conn.set_prepared_statement_cache_capacity(128);
         conn.pragma_update(None, "journal_mode", "WAL")?;

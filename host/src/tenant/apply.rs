@@ -17,7 +17,7 @@ use crate::platform::{Platform, internal};
 use crate::principal::{Email, Principal};
 use crate::services::HostError;
 
-use super::{Located, TenantFile, WorkspaceSpec, ws_path};
+use super::{Located, TenantFile, TenantSpec, WorkspaceSpec, ws_path};
 
 /// What an apply changed, one line per change, and what it left alone.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -50,47 +50,13 @@ pub fn apply(
     actor: Option<&Principal>,
 ) -> Result<ApplyReport, ApplyError> {
     let spec = &file.spec;
-    if let Some(actor) = actor {
-        let index = platform.index();
-        for ws in &spec.workspaces {
-            if index.workspace(&ws.name).is_some() {
-                platform.authorize(actor, &ws.name, Scope::UserWrite)?;
-            } else {
-                let listed = ws.members.iter().any(|m| {
-                    Some(&m.email).and_then(|e| Email::parse(e).ok()).as_ref() == actor.email()
-                        && BuiltinRole::parse(&m.role) == Some(BuiltinRole::Owner)
-                });
-                if !listed {
-                    return Err(HostError::Denied(format!(
-                        "{actor} may create workspace `{}` only by listing themself as its owner",
-                        ws.name
-                    ))
-                    .into());
-                }
-            }
-        }
-        // Adding workspaces to an existing organization takes an Owner of that organization
-        // (of one of its workspaces): an outsider cannot join it by naming it (SPEC ID-1).
-        let existing: Vec<String> = platform
-            .db()
-            .conn()
-            .prepare("SELECT w.name FROM workspaces w JOIN organizations o ON o.id = w.org_id WHERE o.name = ?1")
-            .and_then(|mut stmt| stmt.query_map([&spec.organization], |r| r.get(0))?.collect())
-            .map_err(internal)?;
-        let owns_one = existing
-            .iter()
-            .any(|ws| platform.check(actor, ws, Scope::UserWrite).allowed);
-        if !existing.is_empty() && !owns_one {
-            return Err(HostError::Denied(format!(
-                "{actor} is not an Owner in organization `{}`",
-                spec.organization
-            ))
-            .into());
-        }
-    }
     let who = actor.map_or(Actor::Console, Actor::Principal);
     let mut spec_problems = Vec::new();
     let result = platform.write(|tx| {
+        // Decided under the write lock, on current access data (see `Platform::write`).
+        if let Some(actor) = actor {
+            authorize(platform, tx, spec, actor)?;
+        }
         let org = org_id(tx, &spec.organization)?;
         let mut report = ApplyReport::default();
         for (i, ws) in spec.workspaces.iter().enumerate() {
@@ -127,6 +93,49 @@ pub fn apply(
         Err(_) if !spec_problems.is_empty() => Err(ApplyError::Spec(spec_problems)),
         Err(e) => Err(ApplyError::Host(e)),
     }
+}
+
+/// Whether `actor` may apply `spec`: `user.write` in every existing workspace of the file, an
+/// owner listed in each new one, and an Owner of the organization when adding to it.
+fn authorize(
+    platform: &Platform,
+    tx: &Transaction<'_>,
+    spec: &TenantSpec,
+    actor: &Principal,
+) -> Result<(), HostError> {
+    let index = platform.index();
+    for ws in &spec.workspaces {
+        if index.workspace(&ws.name).is_some() {
+            platform.authorize(actor, &ws.name, Scope::UserWrite)?;
+        } else {
+            let listed = ws.members.iter().any(|m| {
+                Some(&m.email).and_then(|e| Email::parse(e).ok()).as_ref() == actor.email()
+                    && BuiltinRole::parse(&m.role) == Some(BuiltinRole::Owner)
+            });
+            if !listed {
+                return Err(HostError::Denied(format!(
+                    "{actor} may create workspace `{}` only by listing themself as its owner",
+                    ws.name
+                )));
+            }
+        }
+    }
+    // Adding workspaces to an existing organization takes an Owner of that organization
+    // (of one of its workspaces): an outsider cannot join it by naming it (SPEC ID-1).
+    let existing: Vec<String> = tx
+        .prepare("SELECT w.name FROM workspaces w JOIN organizations o ON o.id = w.org_id WHERE o.name = ?1")
+        .and_then(|mut stmt| stmt.query_map([&spec.organization], |r| r.get(0))?.collect())
+        .map_err(internal)?;
+    let owns_one = existing
+        .iter()
+        .any(|ws| platform.check(actor, ws, Scope::UserWrite).allowed);
+    if !existing.is_empty() && !owns_one {
+        return Err(HostError::Denied(format!(
+            "{actor} is not an Owner in organization `{}`",
+            spec.organization
+        )));
+    }
+    Ok(())
 }
 
 /// Writes audit entries and report lines for one workspace's changes.

@@ -14,6 +14,9 @@ impl From<HostError> for wit::HostError {
             HostError::Invalid(m) => wit::HostError::Invalid(m),
             HostError::Conflict(m) => wit::HostError::Conflict(m),
             HostError::Internal(m) => wit::HostError::Internal(m),
+            // WIT has no such case; the step sees an internal error, and the engine learns
+            // of the cause from the services (`HostServices::infrastructure_failure`).
+            e @ HostError::Unavailable(_) => wit::HostError::Internal(e.to_string()),
         }
     }
 }

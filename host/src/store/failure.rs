@@ -1,0 +1,79 @@
+//! Telling the infrastructure's failures from the data's (SPEC WF-11): a busy or locked
+//! database, a full disk, an I/O error are nobody's fault in the request and pass with time;
+//! a constraint or a malformed row are not. Classified by SQLite's result code, never by text.
+
+use rusqlite::ErrorCode;
+
+/// Whether `error` is a failure of the infrastructure: SQLite busy or locked past the busy
+/// timeout, a full disk, an I/O error, a database that cannot be opened or written, memory.
+pub fn is_infrastructure(error: &rusqlite::Error) -> bool {
+    match error.sqlite_error_code() {
+        Some(code) => infrastructure_code(code),
+        None => false,
+    }
+}
+
+fn infrastructure_code(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::DatabaseBusy
+            | ErrorCode::DatabaseLocked
+            | ErrorCode::DiskFull
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::CannotOpen
+            | ErrorCode::ReadOnly
+            | ErrorCode::OutOfMemory
+    )
+}
+
+/// Whether any error in `error`'s chain is an infrastructure failure (see
+/// [`is_infrastructure`]); an I/O error of the host (a lease file, a cache) counts too.
+pub fn chain_is_infrastructure(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<rusqlite::Error>()
+            .is_some_and(is_infrastructure)
+            || cause.downcast_ref::<std::io::Error>().is_some()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use rusqlite::{Connection, TransactionBehavior};
+
+    #[test]
+    fn a_busy_database_is_infrastructure_and_a_broken_constraint_is_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("x.db");
+        let mut holder = Connection::open(&path).expect("open");
+        holder
+            .execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+            .expect("schema");
+        let mut other = Connection::open(&path).expect("open");
+        other
+            .busy_timeout(std::time::Duration::from_millis(10))
+            .expect("timeout");
+        let _lock = holder
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .expect("lock");
+        let busy = other
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .err()
+            .expect("busy while the other holds the write lock");
+        assert!(is_infrastructure(&busy), "{busy}");
+        assert!(chain_is_infrastructure(&anyhow::Error::from(busy)));
+
+        let fresh = Connection::open_in_memory().expect("memory");
+        fresh
+            .execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+            .expect("schema");
+        fresh.execute("INSERT INTO t VALUES (1)", []).expect("one");
+        let duplicate = fresh
+            .execute("INSERT INTO t VALUES (1)", [])
+            .expect_err("a duplicate key");
+        assert!(!is_infrastructure(&duplicate), "{duplicate}");
+        assert!(!chain_is_infrastructure(&anyhow::Error::from(duplicate)));
+    }
+}
