@@ -123,6 +123,10 @@ enum Halt {
     /// The host is stopping: the run stops at a step boundary and stays `running`; every
     /// finished step is journaled, so the next start resumes it where it stopped.
     Stop,
+    /// The infrastructure failed under a step (the database busy past its timeout, a full
+    /// disk: SPEC WF-11). Not the step's failure: the run stops like [`Halt::Stop`], still
+    /// `running` and resumable, and the step runs again when it resumes.
+    Unavailable(String),
 }
 
 impl Halt {
@@ -130,8 +134,24 @@ impl Halt {
     /// must be resumed by the next start, not by an answer or a timer).
     fn or(paused: Option<Halt>, next: Halt) -> Halt {
         match (paused, next) {
+            (Some(Halt::Unavailable(why)), _) | (_, Halt::Unavailable(why)) => {
+                Halt::Unavailable(why)
+            }
             (Some(Halt::Stop), _) | (_, Halt::Stop) => Halt::Stop,
             _ => Halt::Hold,
+        }
+    }
+
+    /// A failed host or store call of step `key`: the infrastructure's failure stops the run
+    /// resumable (SPEC WF-11); any other fails the step.
+    fn host(key: &str, error: HostError) -> Halt {
+        if error.is_infrastructure() {
+            Halt::Unavailable(format!("step `{key}`: {error}"))
+        } else {
+            Halt::Fail(Failure {
+                step: key.to_owned(),
+                message: error.to_string(),
+            })
         }
     }
 }
@@ -240,12 +260,19 @@ impl Engine {
     }
 
     /// Runs an earlier process left unfinished (see [`Platform::interrupted_runs`]), leaving
-    /// out those a live process is executing.
+    /// out those another live process is executing. Runs still leased to this process are
+    /// included (one whose lease could not be given up when the database was busy, SPEC
+    /// WF-11): the caller knows which of them it has in flight.
     pub fn platform_runs_interrupted(&self) -> Result<Vec<i64>, HostError> {
         let runs = self.platform.interrupted_runs()?;
+        let mine = self.leases.owner();
         Ok(runs
             .into_iter()
-            .filter(|(_, owner)| !owner.as_deref().is_some_and(|o| self.leases.alive(o)))
+            .filter(|(_, owner)| {
+                !owner
+                    .as_deref()
+                    .is_some_and(|o| o != mine && self.leases.alive(o))
+            })
             .map(|(run, _)| run)
             .collect())
     }
@@ -389,13 +416,22 @@ impl Engine {
                     ..RunOutcome::unfinished(run, RunStatus::OnHold, error)
                 };
             }
-            Err(Halt::Stop) => {
+            Err(halt @ (Halt::Stop | Halt::Unavailable(_))) => {
                 // Left `running`: the next start resumes it after its last journaled step.
-                let error = pending
+                let committed = pending
                     .commit(|entries| self.platform.release_run(run, entries))
                     .err()
                     .map(|e| format!("the finished steps could not be journaled: {e}"));
-                lease.released = error.is_none();
+                lease.released = committed.is_none();
+                let error = match (halt, committed) {
+                    (Halt::Unavailable(why), None) => Some(format!(
+                        "stopped, resumable: {why} (`flowhost runs resume {run}` or `serve` goes on)"
+                    )),
+                    (Halt::Unavailable(why), Some(more)) => Some(format!(
+                        "stopped, resumable: {why}; and {more} (`flowhost runs resume {run}` or `serve` goes on)"
+                    )),
+                    (_, committed) => committed,
+                };
                 return RunOutcome::unfinished(run, RunStatus::Running, error);
             }
             Err(Halt::Fail(f)) => (
@@ -414,12 +450,23 @@ impl Engine {
         };
         let recorded = pending.commit(|entries| self.platform.finish_run(run, &end, entries));
         lease.released = recorded.is_ok();
-        let error = match recorded {
-            Ok(()) => error,
-            Err(e) => Some(format!(
-                "{}; and the run could not be recorded: {e}",
-                error.unwrap_or_default()
-            )),
+        let (status, error) = match recorded {
+            Ok(()) => (status, error),
+            // Not recorded, so not ended: still `running`, and a resume replays what was
+            // journaled and runs the rest again (SPEC WF-11).
+            Err(e) if e.is_infrastructure() => (
+                RunStatus::Running,
+                Some(format!(
+                    "stopped, resumable: its end could not be recorded: {e} (`flowhost runs resume {run}` or `serve` goes on)"
+                )),
+            ),
+            Err(e) => (
+                status,
+                Some(format!(
+                    "{}; and the run could not be recorded: {e}",
+                    error.unwrap_or_default()
+                )),
+            ),
         };
         RunOutcome {
             run_id: run,
@@ -622,8 +669,8 @@ impl Exec<'_> {
                         exit.get_or_insert(flow);
                     }
                 }
-                if let Some(Halt::Stop) = paused {
-                    return Err(Halt::Stop);
+                if let Some(halt @ (Halt::Stop | Halt::Unavailable(_))) = paused {
+                    return Err(halt);
                 }
                 if let Some(exit) = exit {
                     return Ok(exit);
@@ -680,7 +727,7 @@ impl Exec<'_> {
         if self.replay
             && let Some(output) = platform
                 .journaled_output(self.run, key)
-                .map_err(|e| fail(e.to_string()))?
+                .map_err(|e| Halt::host(key, e))?
         {
             self.observer
                 .step_finished(key, &Ok(output.clone()), Duration::ZERO, true);
@@ -688,7 +735,7 @@ impl Exec<'_> {
         }
         let state = platform
             .interaction_state(self.run, key)
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(|e| Halt::host(key, e))?;
         let id = match state {
             Some(crate::interact::State::Closed(response)) => {
                 self.journal(key, Ok(response.clone()), 1, Duration::ZERO, None);
@@ -698,7 +745,7 @@ impl Exec<'_> {
             }
             Some(crate::interact::State::Open { id, .. }) => id,
             None => {
-                self.settle().map_err(|e| fail(e.to_string()))?;
+                self.settle().map_err(|e| Halt::host(key, e))?;
                 let mut access =
                     crate::interact::resolve::resolve(&ix.access, ctx).map_err(fail)?;
                 if self.workflow.shared_from.is_some() {
@@ -724,7 +771,7 @@ impl Exec<'_> {
                         access: &access,
                         deadline_ms,
                     })
-                    .map_err(|e| fail(e.to_string()))?
+                    .map_err(|e| Halt::host(key, e))?
             }
         };
         self.observer.step_waiting(key, id);
@@ -754,7 +801,7 @@ impl Exec<'_> {
         let journaled = if self.replay {
             platform
                 .journaled_output(self.run, key)
-                .map_err(|e| fail(e.to_string()))?
+                .map_err(|e| Halt::host(key, e))?
         } else {
             None
         };
@@ -776,7 +823,7 @@ impl Exec<'_> {
             Uses::Component(_) => grants.cases_write,
         };
         if effects {
-            self.settle().map_err(|e| fail(e.to_string()))?;
+            self.settle().map_err(|e| Halt::host(key, e))?;
         }
         let started = Instant::now();
         let retry = retry.unwrap_or(Retry {
@@ -788,7 +835,9 @@ impl Exec<'_> {
         let mut attempts = 0;
         let (result, record) = loop {
             attempts += 1;
-            let (result, record) = self.invoke(key, uses, &input, grants, timeout);
+            // An attempt the infrastructure failed is neither a result nor retried here: the
+            // run stops resumable, and the step runs again when it resumes (SPEC WF-11).
+            let (result, record) = self.invoke(key, uses, &input, grants, timeout)?;
             if result.is_ok() || attempts >= retry.attempts {
                 break (result, record);
             }
@@ -811,15 +860,11 @@ impl Exec<'_> {
     /// the engine's sleep limit ([`SLEEP_LIMIT`] by default) it sleeps here, stopping at once
     /// if the host stops; beyond, the run goes on hold and `serve` wakes it when it is due.
     fn wait(&self, key: &str, duration: Duration) -> Result<(), Halt> {
-        let fail = |message: String| Failure {
-            step: key.to_owned(),
-            message,
-        };
         let platform = &self.engine.platform;
         if self.replay {
             let journaled = platform
                 .journaled_output(self.run, key)
-                .map_err(|e| fail(e.to_string()))?;
+                .map_err(|e| Halt::host(key, e))?;
             if let Some(output) = journaled {
                 self.observer
                     .step_finished(key, &Ok(output), Duration::ZERO, true);
@@ -828,10 +873,10 @@ impl Exec<'_> {
         }
         let started = Instant::now();
         // A run about to wait commits what it has done so far.
-        self.settle().map_err(|e| fail(e.to_string()))?;
+        self.settle().map_err(|e| Halt::host(key, e))?;
         let wake_ms = platform
             .timer_deadline(self.run, key, duration)
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(|e| Halt::host(key, e))?;
         loop {
             let left = wake_ms.saturating_sub(crate::interact::now_ms());
             let Ok(left @ 1..) = u64::try_from(left) else {
@@ -851,6 +896,8 @@ impl Exec<'_> {
         Ok(())
     }
 
+    /// One attempt of an action step: its result and, for a component, its execution record;
+    /// [`Halt::Unavailable`] when the infrastructure failed under it.
     fn invoke(
         &self,
         key: &str,
@@ -858,27 +905,29 @@ impl Exec<'_> {
         input: &Value,
         grants: crate::services::grants::Grants,
         timeout: Option<Duration>,
-    ) -> (Result<Value, String>, Option<StepRecordData>) {
+    ) -> Result<(Result<Value, String>, Option<StepRecordData>), Halt> {
         let platform = &self.engine.platform;
         if let Some(mock) = self.engine.mocks.get(key) {
-            return (mock.clone(), None);
+            return Ok((mock.clone(), None));
         }
         match uses {
             Uses::Builtin(name) => {
                 // A built-in step is its own grant; it acts as the run's principal.
                 let idempotency = format!("run:{}/{key}", self.run);
-                let result = builtin::run(platform, &self.caller, name, input, Some(&idempotency))
-                    .map_err(|e| e.to_string());
-                (result, None)
+                match builtin::run(platform, &self.caller, name, input, Some(&idempotency)) {
+                    Err(e) if e.is_infrastructure() => Err(Halt::host(key, e)),
+                    result => Ok((result.map_err(|e| e.to_string()), None)),
+                }
             }
             Uses::Component(path) => {
                 let step = match self.engine.runtime.load(path) {
                     Ok(step) => step,
-                    Err(e) => return (Err(e.to_string()), None),
+                    Err(e) => return Ok((Err(e.to_string()), None)),
                 };
-                let services = HostServices::of(platform.clone())
+                let (services, infra) = HostServices::of(platform.clone())
                     .keyed(format!("run:{}/{key}", self.run))
-                    .granted(grants);
+                    .granted(grants)
+                    .watched();
                 let limits = StepLimits {
                     timeout: timeout.unwrap_or(StepLimits::default().timeout),
                     ..StepLimits::default()
@@ -903,7 +952,12 @@ impl Exec<'_> {
                     execution: exec,
                     cause: self.caller.cause,
                 };
-                (result, Some(record))
+                // Whatever the step made of it, a host call of it failed for the
+                // infrastructure's reasons: its effect may be missing, so it runs again.
+                if let Some(why) = infra.failure() {
+                    return Err(Halt::Unavailable(format!("step `{key}`: {why}")));
+                }
+                Ok((result, Some(record)))
             }
         }
     }
@@ -1104,7 +1158,12 @@ impl Platform {
                     })
                 },
             )
-            .map_err(|_| HostError::NotFound(format!("there is no run {run}")))
+            .map_err(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => {
+                    HostError::NotFound(format!("there is no run {run}"))
+                }
+                other => crate::platform::internal(other),
+            })
     }
 
     /// Runs left `running`, oldest first, with their lease owners: those of a process that

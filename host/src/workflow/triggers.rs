@@ -63,17 +63,26 @@ impl Platform {
             .map_err(internal)
     }
 
-    /// In one transaction: a run per match (failed at once when the chain is too deep), and the
-    /// event marked as dispatched. Returns the run ids.
+    /// In one transaction: the event marked as dispatched, and a run per match (failed at once
+    /// when the chain is too deep). Returns the run ids, or `None` when another process
+    /// claimed the event first (it was read before this transaction took the write lock).
     fn claim(
         &self,
         event: &Pending,
         matches: &[Match],
         input: &Value,
         lease_owner: &str,
-    ) -> Result<Vec<i64>, HostError> {
+    ) -> Result<Option<Vec<i64>>, HostError> {
         let depth = event.depth + 1;
         self.transact(|tx| {
+            // Exactly once per event: under the write lock, only the first claimer finds it
+            // still pending.
+            let claimed = tx
+                .execute("UPDATE events SET dispatched = 1 WHERE id = ?1 AND dispatched = 0", [event.id])
+                .map_err(internal)?;
+            if claimed == 0 {
+                return Ok(None);
+            }
             let mut ids = Vec::new();
             for m in matches {
                 let (status, error) = if depth > MAX_DEPTH {
@@ -93,8 +102,7 @@ impl Platform {
                 .map_err(internal)?;
                 ids.push(tx.last_insert_rowid());
             }
-            tx.execute("UPDATE events SET dispatched = 1 WHERE id = ?1", [event.id]).map_err(internal)?;
-            Ok(ids)
+            Ok(Some(ids))
         })
     }
 }
@@ -132,16 +140,28 @@ impl Engine {
     /// event is pending. `serve` executes the runs on its workers; a crash before they finish
     /// leaves them `running`, to be resumed by the next start.
     pub fn claim_next_event(&self) -> Result<Option<Vec<TriggeredRun>>, HostError> {
-        let Some(event) = self.platform().next_pending_event()? else {
-            return Ok(None);
-        };
+        loop {
+            let Some(event) = self.platform().next_pending_event()? else {
+                return Ok(None);
+            };
+            if let Some(runs) = self.claim_event(&event)? {
+                return Ok(Some(runs));
+            }
+            // Another process claimed it meanwhile: on to the next pending one.
+        }
+    }
+
+    /// Claims `event` (see [`Engine::claim_next_event`]); `None` if another process did first.
+    fn claim_event(&self, event: &Pending) -> Result<Option<Vec<TriggeredRun>>, HostError> {
         let mut input = event.payload.clone();
         if let Some(o) = input.as_object_mut() {
             o.insert("kind".into(), Value::String(event.kind.clone()));
         }
-        let matches = self.matches(&event, &input)?;
+        let matches = self.matches(event, &input)?;
         let owner = self.lease_owner()?;
-        let ids = self.platform().claim(&event, &matches, &input, owner)?;
+        let Some(ids) = self.platform().claim(event, &matches, &input, owner)? else {
+            return Ok(None);
+        };
         let depth = event.depth + 1;
         let runs = ids
             .into_iter()
@@ -223,12 +243,15 @@ impl Engine {
                     principal: principal.clone(),
                     cause: None,
                 };
-                if self
+                match self
                     .platform()
                     .get_case(&caller, &crate::cases::case_id_text(case))
-                    .is_err()
                 {
-                    continue;
+                    Ok(_) => {}
+                    // A busy database says nothing about visibility: claim nothing now, so
+                    // the event stays pending (SPEC WF-11).
+                    Err(e) if e.is_infrastructure() => return Err(e),
+                    Err(_) => continue,
                 }
             }
             out.push(Match {

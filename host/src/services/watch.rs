@@ -1,0 +1,97 @@
+//! Noticing the infrastructure's failures behind a step's host calls (SPEC WF-11). A step sees
+//! such a failure as an internal error and may fail, or ignore it and succeed without the
+//! effect it asked for; either way the engine must not record that step as finished. The
+//! services remember the first such failure, and the engine asks after the execution.
+
+use std::sync::{Arc, Mutex};
+
+use crate::principal::Caller;
+
+use super::cases::{
+    CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
+};
+use super::{HostError, HostServices};
+
+/// The first infrastructure failure a step's host calls met, if any.
+#[derive(Clone, Default)]
+pub struct InfraWatch(Arc<Mutex<Option<String>>>);
+
+impl InfraWatch {
+    /// The failure, if one happened.
+    pub fn failure(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn note<T>(&self, result: Result<T, HostError>) -> Result<T, HostError> {
+        if let Err(e) = &result
+            && e.is_infrastructure()
+        {
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert_with(|| e.to_string());
+        }
+        result
+    }
+}
+
+impl HostServices {
+    /// These services, with the infrastructure failures of their calls noted in the returned
+    /// [`InfraWatch`].
+    pub fn watched(&self) -> (HostServices, InfraWatch) {
+        let watch = InfraWatch::default();
+        let watched = Watched {
+            inner: self.cases.clone(),
+            watch: watch.clone(),
+        };
+        let services = HostServices {
+            cases: Arc::new(watched),
+            ..self.clone()
+        };
+        (services, watch)
+    }
+}
+
+struct Watched {
+    inner: Arc<dyn CaseApi>,
+    watch: InfraWatch,
+}
+
+impl CaseApi for Watched {
+    fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, HostError> {
+        self.watch.note(self.inner.create_case(caller, input))
+    }
+    fn create_case_keyed(
+        &self,
+        caller: &Caller,
+        input: NewCase,
+        key: &str,
+    ) -> Result<CaseRecord, HostError> {
+        self.watch
+            .note(self.inner.create_case_keyed(caller, input, key))
+    }
+    fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, HostError> {
+        self.watch
+            .note(self.inner.create_case_from_json(caller, json))
+    }
+    fn query_cases(&self, caller: &Caller, query: CaseQuery) -> Result<CasePage, HostError> {
+        self.watch.note(self.inner.query_cases(caller, query))
+    }
+    fn get_case_restrictions(
+        &self,
+        caller: &Caller,
+        case_id: &str,
+    ) -> Result<Restrictions, HostError> {
+        self.watch
+            .note(self.inner.get_case_restrictions(caller, case_id))
+    }
+    fn update_case_restrictions(
+        &self,
+        caller: &Caller,
+        case_id: &str,
+        update: RestrictionUpdate,
+    ) -> Result<Restrictions, HostError> {
+        self.watch
+            .note(self.inner.update_case_restrictions(caller, case_id, update))
+    }
+}
