@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use flowhost::workflow::journal::RunStatus;
 use flowhost::workflow::{Engine, Quiet, RunOutcome};
@@ -53,28 +53,51 @@ pub fn serve(db: &Path, options: ServeOptions) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let stop = engine.stop_flag();
         tokio::spawn(stop_on_signal(stop.clone()));
-        let mut workers = Workers::new(engine.clone(), options.concurrency.max(1));
+        let mut workers = Workers::new(engine.clone(), options.concurrency.max(1), options.once);
+        // Rounds in a row whose claim failed.
+        let mut failed_rounds = 0;
         while !stop.load(Ordering::SeqCst) {
             // A failed claim (the database busy past its timeout, say) is reported and tried
             // again next round; the runs in flight carry on.
             let claimed = match claim_work(&engine, &mut workers, &stop).await {
-                Ok(claimed) => claimed,
+                Ok(claimed) => {
+                    failed_rounds = 0;
+                    claimed
+                }
                 Err(e) => {
                     eprintln!("error: claiming work: {e:#}");
-                    0
+                    failed_rounds += 1;
+                    Claimed::default()
                 }
             };
             workers.reap();
             if options.once {
-                if claimed == 0 && workers.in_flight() == 0 {
-                    break;
+                if failed_rounds >= ONCE_CLAIM_ATTEMPTS {
+                    // Pending work may be left: say so with the exit status.
+                    workers.drain().await;
+                    anyhow::bail!(
+                        "`serve --once` could not claim pending work ({failed_rounds} attempts in a row failed); what was pending is still pending"
+                    );
                 }
-                if workers.in_flight() > 0 {
+                if failed_rounds > 0 {
+                    tokio::time::sleep(RETRY_DELAY).await;
+                    continue;
+                }
+                // Done when a round found nothing to claim (events that start no workflow
+                // count as claimed: they were pending) and nothing is in flight or due again.
+                if claimed.nothing() && workers.in_flight() == 0 {
+                    match workers.next_retry() {
+                        Some(at) => tokio::time::sleep_until(at.into()).await,
+                        None => break,
+                    }
+                    continue;
+                }
+                if claimed.nothing() && workers.in_flight() > 0 {
                     workers.next_finished().await;
                 }
                 continue;
             }
-            if claimed == 0 {
+            if claimed.nothing() {
                 // Nothing new: sleep until the poll interval ends or a run finishes (a
                 // finished run may have emitted events that start others).
                 tokio::select! {
@@ -99,16 +122,46 @@ pub fn serve(db: &Path, options: ServeOptions) -> anyhow::Result<()> {
 /// that keep emitting events.
 const EVENTS_PER_ROUND: usize = 64;
 
+/// How many rounds in a row `serve --once` tries to claim before giving up with an error.
+const ONCE_CLAIM_ATTEMPTS: u32 = 5;
+
+/// The pause before claiming again after a failed claim (`--once`).
+const RETRY_DELAY: Duration = Duration::from_millis(500);
+
+/// A run stopped by the infrastructure (SPEC WF-11) is tried again after this, doubling up to
+/// [`RETRY_MAX`] each time it stops again.
+const RETRY_FIRST: Duration = Duration::from_millis(250);
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// How often `serve --once` tries a run the infrastructure stopped before leaving it to the
+/// next start.
+const ONCE_RUN_ATTEMPTS: u32 = 4;
+
+/// What a round claimed.
+#[derive(Default)]
+struct Claimed {
+    /// Runs handed to the workers.
+    started: usize,
+    /// Events claimed, whether or not they started a run.
+    events: usize,
+}
+
+impl Claimed {
+    fn nothing(&self) -> bool {
+        self.started == 0 && self.events == 0
+    }
+}
+
 /// Hands due work to the workers: runs whose wait is due or whose interaction timed out,
 /// runs left `running` that no live process executes (a killed process's, a stopped one's, or
 /// one claimed here whose resume failed), and the runs of pending events (up to
-/// [`EVENTS_PER_ROUND`]). Returns how many were started.
+/// [`EVENTS_PER_ROUND`]).
 async fn claim_work(
     engine: &Arc<Engine>,
     workers: &mut Workers,
     stop: &AtomicBool,
-) -> anyhow::Result<usize> {
-    let mut started = 0;
+) -> anyhow::Result<Claimed> {
+    let mut claimed = Claimed::default();
     let e = engine.clone();
     let due = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<i64>> {
         // Trigger matching decides who may see a case: with today's access data.
@@ -123,7 +176,7 @@ async fn claim_work(
             continue;
         }
         workers.start(Job::Resume(run)).await;
-        started += 1;
+        claimed.started += 1;
     }
     for _ in 0..EVENTS_PER_ROUND {
         if stop.load(Ordering::SeqCst) {
@@ -133,12 +186,13 @@ async fn claim_work(
         let Some(runs) = tokio::task::spawn_blocking(move || e.claim_next_event()).await?? else {
             break;
         };
+        claimed.events += 1;
         for run in runs {
             workers.start(Job::Triggered(Box::new(run))).await;
-            started += 1;
+            claimed.started += 1;
         }
     }
-    Ok(started)
+    Ok(claimed)
 }
 
 /// What a worker reports: which kind of run, the run, and how it ended.
@@ -151,25 +205,49 @@ struct Workers {
     tasks: JoinSet<Report>,
     /// The runs in `tasks`, so that a run is not started twice.
     runs: std::collections::HashSet<i64>,
-    /// Runs that came back unfinished (an error, a failed write): not retried by this
-    /// process, which would otherwise spin on them; the next start tries again.
+    /// Runs that came back unfinished with an error (a refused resume, a failed write): not
+    /// retried by this process, which would otherwise spin on them; the next start tries
+    /// again.
     gave_up: std::collections::HashSet<i64>,
+    /// Runs the infrastructure stopped (SPEC WF-11): tried again from the given time, after
+    /// the given number of attempts.
+    retry: std::collections::HashMap<i64, (Instant, u32)>,
+    /// `serve --once`: a run the infrastructure keeps stopping is left to the next start.
+    once: bool,
 }
 
 impl Workers {
-    fn new(engine: Arc<Engine>, limit: usize) -> Self {
+    fn new(engine: Arc<Engine>, limit: usize, once: bool) -> Self {
         Workers {
             engine,
             limit,
             tasks: JoinSet::new(),
             runs: std::collections::HashSet::new(),
             gave_up: std::collections::HashSet::new(),
+            retry: std::collections::HashMap::new(),
+            once,
         }
     }
 
-    /// Whether `run` is in flight here, or came back unfinished before.
+    /// Whether `run` is in flight here, came back unfinished before, or waits to be retried.
     fn has(&self, run: i64) -> bool {
-        self.runs.contains(&run) || self.gave_up.contains(&run)
+        self.runs.contains(&run)
+            || self.gave_up.contains(&run)
+            || self
+                .retry
+                .get(&run)
+                .is_some_and(|(at, _)| *at > Instant::now())
+    }
+
+    /// When the next run stopped by the infrastructure may be tried again, if one waits.
+    fn next_retry(&self) -> Option<Instant> {
+        let now = Instant::now();
+        self.retry
+            .iter()
+            .filter(|(run, _)| !self.gave_up.contains(run))
+            .map(|(_, (at, _))| *at)
+            .filter(|at| *at > now)
+            .min()
     }
 
     /// Starts `job` once a worker is free (reporting the runs that finish meanwhile). A
@@ -188,11 +266,27 @@ impl Workers {
     fn finished(&mut self, done: Result<Report, tokio::task::JoinError>) {
         if let Ok((_, run, outcome)) = &done {
             self.runs.remove(run);
-            let unfinished = outcome
-                .as_ref()
-                .map_or(true, |o| o.status == RunStatus::Running);
-            if unfinished {
-                self.gave_up.insert(*run);
+            match outcome {
+                // Stopped by the infrastructure, resumable: try again later (SPEC WF-11).
+                Ok(o) if o.status == RunStatus::Running && o.error.is_some() => {
+                    let attempts = self.retry.get(run).map_or(0, |(_, n)| *n) + 1;
+                    let delay = RETRY_FIRST
+                        .saturating_mul(1 << attempts.min(8))
+                        .min(RETRY_MAX);
+                    self.retry.insert(*run, (Instant::now() + delay, attempts));
+                    if self.once && attempts >= ONCE_RUN_ATTEMPTS {
+                        self.gave_up.insert(*run);
+                    }
+                }
+                Ok(o) if o.status == RunStatus::Running => {
+                    self.gave_up.insert(*run);
+                }
+                Ok(_) => {
+                    self.retry.remove(run);
+                }
+                Err(_) => {
+                    self.gave_up.insert(*run);
+                }
             }
         }
         report(done);
