@@ -1,0 +1,504 @@
+//! Issue 14, SPEC WF-11: several processes on one database file. Writers wait for the write
+//! lock instead of failing; independent access changes all go through; a new database opened
+//! by several processes at once is migrated once; `serve --once` drains what is pending; a run
+//! the database fails under stops resumable; and several `serve` processes beside CLI writers
+//! start exactly one run per event and finish every run.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{example_tenant_path, flowhost, flowhost_bin, flowhost_ok};
+use flowhost::platform::Platform;
+use flowhost::principal::{Caller, Email, Principal};
+use flowhost::services::CaseApi;
+use flowhost::services::cases::{NewCase, Severity};
+use flowhost::store::Db;
+use flowhost::wasm::{EngineSettings, StepRuntime};
+use flowhost::workflow::journal::RunStatus;
+use flowhost::workflow::{Engine, Quiet, Resolver, parse};
+use rusqlite::TransactionBehavior;
+use serde_json::json;
+
+const OWNER: &str = "olivia.owner@acme-mssp.test";
+const WS: &str = "mssp-soc";
+
+/// A temporary directory with the example tenant applied to `flowhost.db` in it.
+fn applied() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    let tenant = example_tenant_path();
+    flowhost_ok(
+        dir.path(),
+        &db,
+        &["tenant", "apply", tenant.to_str().expect("utf-8")],
+    );
+    (dir, db)
+}
+
+fn spawn(dir: &Path, db: &Path, args: &[String]) -> Child {
+    Command::new(flowhost_bin())
+        .current_dir(dir)
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("flowhost starts")
+}
+
+/// Starts every command at once, then waits for all of them.
+fn all_at_once(dir: &Path, db: &Path, commands: &[Vec<String>]) -> Vec<Output> {
+    let children: Vec<Child> = commands.iter().map(|c| spawn(dir, db, c)).collect();
+    children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("wait"))
+        .collect()
+}
+
+/// Asserts that every output is a success, naming the failures.
+fn all_succeeded(what: &str, outputs: &[Output]) {
+    let failures: Vec<String> = outputs
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| !o.status.success())
+        .map(|(i, o)| format!("#{i}: {}", String::from_utf8_lossy(&o.stderr).trim()))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} {what} failed:\n{}",
+        failures.len(),
+        outputs.len(),
+        failures.join("\n")
+    );
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn query<T: rusqlite::types::FromSql>(db: &Path, sql: &str) -> Vec<T> {
+    let db = Db::open(db).expect("db");
+    let mut stmt = db.conn().prepare(sql).expect(sql);
+    stmt.query_map([], |r| r.get(0))
+        .expect(sql)
+        .collect::<Result<_, _>>()
+        .expect(sql)
+}
+
+fn count(db: &Path, sql: &str) -> i64 {
+    query::<i64>(db, sql).first().copied().unwrap_or_default()
+}
+
+fn owner() -> Principal {
+    Principal::local(Email::parse(OWNER).expect("email"))
+}
+
+fn new_case(title: &str, severity: Severity) -> NewCase {
+    serde_json::from_value(json!({ "title": title, "severity": severity }))
+        .expect("a valid new case")
+}
+
+/// Creates `n` cases of `severity` through the library (one process, quick).
+fn create_cases(db: &Path, n: usize, severity: Severity) {
+    let platform = Platform::new(Db::open(db).expect("db")).expect("platform");
+    let caller = Caller {
+        workspace: WS.into(),
+        principal: owner(),
+        cause: None,
+    };
+    for i in 0..n {
+        platform
+            .create_case(&caller, new_case(&format!("case {i}"), severity))
+            .expect("created");
+    }
+}
+
+/// The library workflow that restricts every new critical case (a built-in step).
+fn restrict_critical() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/workflows/restrict-critical-on-create.json")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn ten_concurrent_restriction_updates_all_succeed() {
+    let (dir, db) = applied();
+    create_cases(&db, 10, Severity::High);
+    let commands: Vec<Vec<String>> = (1..=10)
+        .map(|i| {
+            args(&[
+                "cases",
+                "update-restrictions",
+                &format!("C-{i}"),
+                "--access-mode",
+                "restricted",
+                "--set-collaborators",
+                "sam.lead@acme-mssp.test",
+                "--workspace",
+                WS,
+                "--as",
+                OWNER,
+            ])
+        })
+        .collect();
+    all_succeeded(
+        "restriction updates",
+        &all_at_once(dir.path(), &db, &commands),
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM cases WHERE restricted = 1"),
+        10
+    );
+}
+
+#[test]
+fn ten_concurrent_runs_all_succeed() {
+    let (dir, db) = applied();
+    let workflow = json!({ "name": "open-and-lock", "workspace": WS, "steps": [
+        { "id": "open", "uses": "cases/create-case", "with": { "title": "from a run", "severity": "low" } },
+        { "id": "look", "uses": "cases/get-case-restrictions", "with": { "case_id": "$.steps.open.id" } },
+        { "id": "lock", "uses": "cases/update-case-restrictions",
+          "with": { "case_id": "$.steps.open.id", "access_mode": "restricted" } }
+    ] });
+    let file = dir.path().join("open-and-lock.json");
+    std::fs::write(&file, workflow.to_string()).expect("write");
+    let file = file.display().to_string();
+    let commands: Vec<Vec<String>> = (0..10)
+        .map(|_| args(&["run", &file, "--as", OWNER]))
+        .collect();
+    all_succeeded("runs", &all_at_once(dir.path(), &db, &commands));
+    let statuses: Vec<String> = query(&db, "SELECT status FROM runs ORDER BY id");
+    assert_eq!(statuses, vec!["succeeded".to_owned(); 10]);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM cases WHERE restricted = 1"),
+        10,
+        "each run's effect happened once"
+    );
+}
+
+#[test]
+fn eight_processes_opening_a_new_database_at_once_all_succeed() {
+    for round in 0..3 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("new").join("flowhost.db");
+        let commands: Vec<Vec<String>> = (0..8).map(|_| args(&["runs", "list"])).collect();
+        let outputs = all_at_once(dir.path(), &db, &commands);
+        all_succeeded(&format!("first opens (round {round})"), &outputs);
+        let db = Db::open(&db).expect("migrated");
+        assert_eq!(
+            db.schema_version().expect("version"),
+            Db::open_in_memory()
+                .expect("memory")
+                .schema_version()
+                .expect("version"),
+        );
+    }
+}
+
+#[test]
+fn simultaneous_independent_access_changes_all_go_through() {
+    let (dir, db) = applied();
+    // Five people signing in through SSO at once (SPEC SSO-2, GR-3).
+    let logins: Vec<Vec<String>> = (0..5)
+        .map(|i| {
+            let claims =
+                json!({ "email": format!("sso{i}@acme-mssp.test"), "groups": ["soc-analysts"] });
+            args(&[
+                "sso",
+                "login",
+                "--idp",
+                "acme-okta",
+                "--claims",
+                &claims.to_string(),
+            ])
+        })
+        .collect();
+    all_succeeded("SSO logins", &all_at_once(dir.path(), &db, &logins));
+    // Thirty invitations at once, each of a different person.
+    let invites: Vec<Vec<String>> = (0..30)
+        .map(|i| {
+            args(&[
+                "users",
+                "invite",
+                &format!("invited{i}@acme-mssp.test"),
+                "--role",
+                "viewer",
+                "--workspace",
+                WS,
+                "--as",
+                OWNER,
+            ])
+        })
+        .collect();
+    all_succeeded("invitations", &all_at_once(dir.path(), &db, &invites));
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM users u JOIN memberships m ON m.user_id = u.id \
+             WHERE u.email LIKE 'invited%' AND m.role = 'viewer'"
+        ),
+        30
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(DISTINCT u.email) FROM users u JOIN memberships m ON m.user_id = u.id \
+             WHERE u.email LIKE 'sso%'"
+        ),
+        5
+    );
+}
+
+#[test]
+fn serve_once_drains_every_pending_event_past_a_batch_that_starts_nothing() {
+    let (dir, db) = applied();
+    let file = restrict_critical();
+    flowhost_ok(
+        dir.path(),
+        &db,
+        &[
+            "workflows",
+            "publish",
+            &file,
+            "--as",
+            "sam.lead@acme-mssp.test",
+        ],
+    );
+    // 70 events that start nothing (low cases), then one that starts a run.
+    create_cases(&db, 70, Severity::Low);
+    create_cases(&db, 1, Severity::Critical);
+    flowhost_ok(dir.path(), &db, &["serve", "--once"]);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM events WHERE dispatched = 0"),
+        0,
+        "nothing left pending"
+    );
+    let runs: Vec<String> = query(&db, "SELECT status FROM runs");
+    assert_eq!(
+        runs,
+        vec!["succeeded".to_owned()],
+        "the critical case's run"
+    );
+}
+
+#[test]
+fn serve_once_exits_non_zero_when_every_claim_fails() {
+    let (dir, db) = applied();
+    create_cases(&db, 1, Severity::Low);
+    // Claiming an event leases its runs to this process, through a lock file in `leases/`
+    // beside the database: a plain file in its place makes every claim fail.
+    let leases = dir.path().join("leases");
+    let _ = std::fs::remove_dir_all(&leases);
+    std::fs::write(&leases, "not a directory").expect("block the lease directory");
+    let out = flowhost(dir.path(), &db, &["serve", "--once"]);
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("still pending"), "{stderr}");
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM events WHERE dispatched = 0"),
+        1,
+        "the event is still pending"
+    );
+}
+
+/// Holds the database's write lock from another connection for `hold`, starting after `after`.
+fn hold_write_lock(db: &Path, after: Duration, hold: Duration) -> std::thread::JoinHandle<()> {
+    let db = db.to_owned();
+    std::thread::spawn(move || {
+        std::thread::sleep(after);
+        let mut conn = rusqlite::Connection::open(&db).expect("open");
+        conn.busy_timeout(Duration::from_secs(5)).expect("timeout");
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .expect("the write lock");
+        std::thread::sleep(hold);
+        tx.rollback().expect("release");
+    })
+}
+
+#[test]
+fn a_run_whose_write_meets_a_busy_database_stops_resumable_and_resumes_once() {
+    let (dir, db) = applied();
+    let store = Db::open(&db).expect("db");
+    // Give up on the lock quickly, so the test need not outwait the real timeout.
+    store
+        .conn()
+        .busy_timeout(Duration::from_millis(100))
+        .expect("timeout");
+    let platform = Arc::new(Platform::new(store).expect("platform"));
+    let runtime = Arc::new(StepRuntime::new(&EngineSettings::default(), None).expect("runtime"));
+    let engine = Engine::new(platform, runtime, vec![]);
+    let text = json!({ "name": "open-later", "workspace": WS, "steps": [
+        { "id": "pause", "wait": "400ms" },
+        { "id": "open", "uses": "cases/create-case", "with": { "title": "once", "severity": "low" } }
+    ] })
+    .to_string();
+    let workflow = parse("open-later.json", &text, &Resolver::default()).expect("valid");
+
+    // The lock is taken while the run waits, and held past the step after the wait.
+    let holder = hold_write_lock(&db, Duration::from_millis(150), Duration::from_millis(1200));
+    let outcome = engine
+        .run_manual(
+            &workflow,
+            &text,
+            "open-later.json",
+            owner(),
+            json!({}),
+            &Quiet,
+        )
+        .expect("started");
+    holder.join().expect("holder");
+    assert_eq!(outcome.status, RunStatus::Running, "{:?}", outcome.error);
+    let error = outcome.error.unwrap_or_default();
+    assert!(error.contains("resumable"), "{error}");
+    let run = outcome.run_id;
+    assert_eq!(
+        query::<String>(&db, &format!("SELECT status FROM runs WHERE id = {run}")),
+        vec!["running".to_owned()],
+        "not failed"
+    );
+    assert_eq!(
+        count(
+            &db,
+            &format!("SELECT count(*) FROM run_steps WHERE run_id = {run} AND status = 'failed'")
+        ),
+        0,
+        "no step recorded as failed"
+    );
+
+    // `runs resume` takes it up once this process is gone (its lease goes with it) and
+    // finishes it; the case exists once.
+    drop(engine);
+    flowhost_ok(dir.path(), &db, &["runs", "resume", &run.to_string()]);
+    assert_eq!(
+        query::<String>(&db, &format!("SELECT status FROM runs WHERE id = {run}")),
+        vec!["succeeded".to_owned()]
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM cases WHERE title = 'once'"),
+        1
+    );
+}
+
+#[test]
+fn several_serve_processes_and_cli_writers_start_one_run_per_event_and_finish_every_run() {
+    let (dir, db) = applied();
+    let file = restrict_critical();
+    flowhost_ok(
+        dir.path(),
+        &db,
+        &[
+            "workflows",
+            "publish",
+            &file,
+            "--as",
+            "sam.lead@acme-mssp.test",
+        ],
+    );
+    let started = Instant::now();
+    let serves: Vec<Child> = (0..3)
+        .map(|_| {
+            spawn(
+                dir.path(),
+                &db,
+                &args(&["serve", "--poll-ms", "50", "--concurrency", "4"]),
+            )
+        })
+        .collect();
+    // CLI writers beside them: new critical cases (each an event that starts a run) and
+    // restriction updates of earlier cases (events that start nothing), 4 writers at a time.
+    let mut writers: Vec<Vec<String>> = Vec::new();
+    for i in 0..24 {
+        writers.push(args(&[
+            "cases",
+            "create",
+            "--title",
+            &format!("incident {i}"),
+            "--severity",
+            "critical",
+            "--workspace",
+            WS,
+            "--as",
+            OWNER,
+        ]));
+        if i >= 4 {
+            writers.push(args(&[
+                "cases",
+                "update-restrictions",
+                &format!("C-{}", i - 3),
+                "--add",
+                "sam.lead@acme-mssp.test",
+                "--workspace",
+                WS,
+                "--as",
+                OWNER,
+            ]));
+        }
+    }
+    for batch in writers.chunks(4) {
+        all_succeeded("CLI writes", &all_at_once(dir.path(), &db, batch));
+    }
+    // Every event dispatched, every run ended.
+    loop {
+        let pending = count(&db, "SELECT count(*) FROM events WHERE dispatched = 0");
+        let running = count(
+            &db,
+            "SELECT count(*) FROM runs WHERE status NOT IN ('succeeded', 'failed')",
+        );
+        if pending == 0 && running == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{pending} event(s) pending and {running} run(s) unfinished after 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for serve in &serves {
+        let _ = Command::new("kill")
+            .args(["-TERM", &serve.id().to_string()])
+            .status();
+    }
+    for serve in serves {
+        let out = serve.wait_with_output().expect("serve exits");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(!stderr.contains("error"), "{stderr}");
+    }
+    // Exactly one run per case_created event of a critical case, each succeeded.
+    let created = count(
+        &db,
+        "SELECT count(*) FROM events WHERE kind = 'case_created'",
+    );
+    assert_eq!(created, 24);
+    let per_event: Vec<i64> = query(
+        &db,
+        "SELECT (SELECT count(*) FROM runs r WHERE r.trigger_event = e.id) FROM events e \
+         WHERE e.kind = 'case_created' ORDER BY e.id",
+    );
+    assert_eq!(per_event, vec![1; 24], "one run per event");
+    let statuses: Vec<String> = query(&db, "SELECT status FROM runs ORDER BY id");
+    assert_eq!(
+        statuses,
+        vec!["succeeded".to_owned(); 24],
+        "every run succeeded"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM cases WHERE severity = 3 AND restricted = 1"
+        ),
+        24,
+        "every critical case restricted by its run"
+    );
+}
