@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;
 use std::time::Duration;
@@ -315,20 +314,84 @@ fn a_second_runtime_loads_the_precompiled_artifact_from_disk() {
     let step = second.load(Path::new(ECHO)).expect("load");
     assert_eq!(step.cache, CacheOutcome::Hit);
     assert_next_step_runs(&second);
+}
 
-    // A damaged artifact is replaced by a fresh compilation, not trusted.
-    for entry in std::fs::read_dir(cache.path()).expect("cache dir") {
+/// The ways a cached artifact gets damaged (issue 14 item 6).
+#[derive(Clone, Copy, Debug)]
+enum Damage {
+    Truncate,
+    FlipBytes,
+    Garbage,
+}
+
+fn damage_artifacts(cache: &Path, damage: Damage) {
+    let mut damaged = 0;
+    for entry in std::fs::read_dir(cache).expect("cache dir") {
         let path = entry.expect("entry").path();
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .expect("open");
-        f.write_all(b"garbage").expect("damage");
+        if path.extension().is_none_or(|e| e != "cwasm") {
+            continue;
+        }
+        let mut bytes = std::fs::read(&path).expect("read artifact");
+        match damage {
+            Damage::Truncate => bytes.truncate(bytes.len() / 2),
+            Damage::FlipBytes => {
+                // Bytes spread over the whole file, code included; the header stays valid.
+                let step = bytes.len() / 64;
+                for at in (64..bytes.len()).step_by(step.max(1)) {
+                    bytes[at] ^= 0xFF;
+                }
+            }
+            Damage::Garbage => bytes = b"garbage".repeat(1000),
+        }
+        std::fs::write(&path, bytes).expect("damage");
+        damaged += 1;
     }
-    let third = StepRuntime::new(&settings, Some(cache.path().to_owned())).expect("runtime");
-    assert_eq!(
-        third.load(Path::new(ECHO)).expect("load").cache,
-        CacheOutcome::Compiled
-    );
-    assert_next_step_runs(&third);
+    assert_eq!(damaged, 1, "one artifact in the cache");
+}
+
+/// A damaged artifact is never loaded: it is discarded and compiled again, the step runs
+/// correctly, and the next process finds a sound artifact again.
+#[test]
+fn a_damaged_cached_artifact_is_recompiled_not_loaded() {
+    let settings = EngineSettings::default();
+    for damage in [Damage::Truncate, Damage::FlipBytes, Damage::Garbage] {
+        let cache = tempfile::tempdir().expect("tempdir");
+        let first = StepRuntime::new(&settings, Some(cache.path().to_owned())).expect("runtime");
+        first.load(Path::new(ECHO)).expect("load");
+        damage_artifacts(cache.path(), damage);
+
+        let second = StepRuntime::new(&settings, Some(cache.path().to_owned())).expect("runtime");
+        let step = second.load(Path::new(ECHO)).expect("load");
+        assert_eq!(step.cache, CacheOutcome::Compiled, "{damage:?}");
+        assert_next_step_runs(&second);
+
+        let third = StepRuntime::new(&settings, Some(cache.path().to_owned())).expect("runtime");
+        let step = third.load(Path::new(ECHO)).expect("load");
+        assert_eq!(step.cache, CacheOutcome::Hit, "{damage:?}: rewritten");
+        assert_next_step_runs(&third);
+    }
+}
+
+/// The same through `flowhost step run`, whose cache sits beside the database: the process
+/// must not crash on a damaged artifact.
+#[test]
+fn step_run_survives_a_damaged_cached_artifact() {
+    for damage in [Damage::Truncate, Damage::FlipBytes, Damage::Garbage] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("flowhost.db");
+        let args = ["step", "run", ECHO, "--input", r#"{"n":7}"#, "--json"];
+        common::flowhost_ok(dir.path(), &db, &args);
+        damage_artifacts(&dir.path().join("cache"), damage);
+        for _ in 0..2 {
+            let out = common::flowhost(dir.path(), &db, &args);
+            assert!(
+                out.status.success(),
+                "{damage:?}: {:?} {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+            assert_eq!(doc["output"], json!({ "n": 7 }), "{damage:?}");
+        }
+    }
 }
