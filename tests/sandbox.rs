@@ -3,12 +3,16 @@
 
 mod common;
 
-use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use common::{ECHO, HOSTILE, run, runtime};
+use flowhost::platform::Platform;
+use flowhost::services::cases::CaseQuery;
+use flowhost::services::{CaseApi, HostServices};
 use flowhost::wasm::cache::CacheOutcome;
 use flowhost::wasm::{EngineSettings, StepExecution, StepFailure, StepLimits, StepRuntime};
 use serde_json::json;
@@ -316,19 +320,431 @@ fn a_second_runtime_loads_the_precompiled_artifact_from_disk() {
     assert_eq!(step.cache, CacheOutcome::Hit);
     assert_next_step_runs(&second);
 
-    // A damaged artifact is replaced by a fresh compilation, not trusted.
-    for entry in std::fs::read_dir(cache.path()).expect("cache dir") {
+    assert_next_step_runs(&second);
+}
+
+/// The ways a cached artifact gets damaged (issue 14 item 6).
+#[derive(Clone, Copy, Debug)]
+enum Damage {
+    Truncate,
+    FlipBytes,
+    Garbage,
+}
+
+fn damage_artifacts(cache: &Path, damage: Damage) {
+    let mut damaged = 0;
+    for entry in std::fs::read_dir(cache).expect("cache dir") {
         let path = entry.expect("entry").path();
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .expect("open");
-        f.write_all(b"garbage").expect("damage");
+        if path.extension().is_none_or(|e| e != "cwasm") {
+            continue;
+        }
+        let mut bytes = std::fs::read(&path).expect("read artifact");
+        match damage {
+            Damage::Truncate => bytes.truncate(bytes.len() / 2),
+            Damage::FlipBytes => {
+                // Bytes spread over the whole file, code included; the header stays valid.
+                let step = bytes.len() / 64;
+                for at in (64..bytes.len()).step_by(step.max(1)) {
+                    bytes[at] ^= 0xFF;
+                }
+            }
+            Damage::Garbage => bytes = b"garbage".repeat(1000),
+        }
+        std::fs::write(&path, bytes).expect("damage");
+        damaged += 1;
     }
-    let third = StepRuntime::new(&settings, Some(cache.path().to_owned())).expect("runtime");
-    assert_eq!(
-        third.load(Path::new(ECHO)).expect("load").cache,
-        CacheOutcome::Compiled
+    assert_eq!(damaged, 1, "one artifact in the cache");
+}
+
+/// A damaged artifact is never loaded: it is discarded and compiled again, the step runs
+/// correctly, and the next process finds a sound artifact again.
+#[test]
+fn a_damaged_cached_artifact_is_recompiled_not_loaded() {
+    let settings = EngineSettings::default();
+    for damage in [Damage::Truncate, Damage::FlipBytes, Damage::Garbage] {
+        let cache = tempfile::tempdir().expect("tempdir");
+        let first = StepRuntime::new(&settings, Some(cache.path().to_owned())).expect("runtime");
+        first.load(Path::new(ECHO)).expect("load");
+        damage_artifacts(cache.path(), damage);
+
+        let second = StepRuntime::new(&settings, Some(cache.path().to_owned())).expect("runtime");
+        let step = second.load(Path::new(ECHO)).expect("load");
+        assert_eq!(step.cache, CacheOutcome::Compiled, "{damage:?}");
+        assert_next_step_runs(&second);
+
+        let third = StepRuntime::new(&settings, Some(cache.path().to_owned())).expect("runtime");
+        let step = third.load(Path::new(ECHO)).expect("load");
+        assert_eq!(step.cache, CacheOutcome::Hit, "{damage:?}: rewritten");
+        assert_next_step_runs(&third);
+    }
+}
+
+/// The same through `flowhost step run`, whose cache sits beside the database: the process
+/// must not crash on a damaged artifact.
+#[test]
+fn step_run_survives_a_damaged_cached_artifact() {
+    for damage in [Damage::Truncate, Damage::FlipBytes, Damage::Garbage] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("flowhost.db");
+        let args = ["step", "run", ECHO, "--input", r#"{"n":7}"#, "--json"];
+        common::flowhost_ok(dir.path(), &db, &args);
+        damage_artifacts(&dir.path().join("cache"), damage);
+        for _ in 0..2 {
+            let out = common::flowhost(dir.path(), &db, &args);
+            assert!(
+                out.status.success(),
+                "{damage:?}: {:?} {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+            assert_eq!(doc["output"], json!({ "n": 7 }), "{damage:?}");
+        }
+    }
+}
+
+// SPEC ST-4: every value a step hands the host has a cap that fails the call (not the host),
+// quickly, storing nothing; host calls are bounded by the step's deadline.
+
+const OWNER: &str = "olivia.owner@acme-mssp.test";
+
+fn owner() -> flowhost::principal::Caller {
+    flowhost::principal::Caller {
+        workspace: "mssp-soc".into(),
+        principal: common::user(OWNER),
+        cause: None,
+    }
+}
+
+/// Runs the hostile step as the workspace owner with the platform's real services.
+fn run_as_owner(
+    rt: &StepRuntime,
+    platform: &Arc<Platform>,
+    input: serde_json::Value,
+    limits: StepLimits,
+) -> StepExecution {
+    let step = rt.load(Path::new(HOSTILE)).expect("component loads");
+    rt.execute(
+        &step,
+        &input,
+        owner(),
+        HostServices::of(platform.clone()),
+        limits,
+    )
+}
+
+/// Room for the attacks to build their oversized values inside the step.
+fn roomy() -> StepLimits {
+    StepLimits {
+        memory_bytes: 512 << 20,
+        timeout: Duration::from_secs(20),
+        ..StepLimits::default()
+    }
+}
+
+/// Every case the owner (who bypasses restrictions) can see.
+fn stored_cases(platform: &Platform) -> Vec<flowhost::services::cases::CaseRecord> {
+    let query = CaseQuery {
+        filter: Default::default(),
+        sort: Default::default(),
+        page_size: 200,
+        cursor: None,
+    };
+    platform.query_cases(&owner(), query).expect("query").cases
+}
+
+/// The failed call's error, asserting it came quickly and the step failed with it.
+fn host_refusal(exec: &StepExecution, what: &str) -> String {
+    let f = failure(exec);
+    assert_eq!(f.kind(), "step_error", "{what}: {f}");
+    assert!(
+        exec.duration < Duration::from_secs(3),
+        "{what}: refused in {:?}",
+        exec.duration
     );
-    assert_next_step_runs(&third);
+    f.to_string()
+}
+
+#[test]
+fn a_huge_wasi_random_request_fails_at_once_naming_the_cap() {
+    let rt = runtime();
+    let tight = StepLimits {
+        memory_bytes: 256 << 20,
+        timeout: Duration::from_millis(200),
+        ..limits()
+    };
+    for insecure in [false, true] {
+        let input = json!({ "attack": "random", "bytes": 64 << 20, "insecure": insecure });
+        let exec = run(&rt, HOSTILE, input, tight);
+        let f = failure(&exec);
+        assert_eq!(f.kind(), "limit", "{f}");
+        assert!(
+            f.to_string()
+                .contains("asked for 67108864 bytes; the cap is 65536 per call (SPEC ST-4)"),
+            "{f}"
+        );
+        assert!(
+            exec.duration < Duration::from_secs(2),
+            "{:?}",
+            exec.duration
+        );
+    }
+    for bytes in [32, 64 << 10] {
+        let exec = run(
+            &rt,
+            HOSTILE,
+            json!({ "attack": "random", "bytes": bytes }),
+            limits(),
+        );
+        assert_eq!(
+            exec.result.ok(),
+            Some(json!({ "len": bytes })),
+            "{bytes} bytes"
+        );
+    }
+    assert_next_step_runs(&rt);
+}
+
+#[test]
+fn a_step_that_keeps_calling_the_host_stops_at_its_deadline() {
+    let rt = runtime();
+    let limits = StepLimits {
+        timeout: Duration::from_millis(200),
+        ..limits()
+    };
+    let exec = run(&rt, HOSTILE, json!({ "attack": "random_loop" }), limits);
+    assert_eq!(failure(&exec).kind(), "deadline");
+    assert!(
+        exec.duration < Duration::from_secs(2),
+        "{:?}",
+        exec.duration
+    );
+    assert_next_step_runs(&rt);
+}
+
+#[test]
+fn oversized_case_values_fail_the_call_and_store_nothing() {
+    let rt = runtime();
+    let platform = Arc::new(common::example_platform());
+    let attacks = [
+        (
+            json!({ "attack": "big_case", "what": "description", "mib": 24 }),
+            "`description` is 25165824 bytes; the cap is 65536 (SPEC ST-4)",
+        ),
+        (
+            json!({ "attack": "big_case", "what": "fields", "mib": 24 }),
+            "`fields` is 25165832 bytes of JSON; the cap is 65536 (SPEC ST-4)",
+        ),
+        (
+            json!({ "attack": "big_case", "what": "fields_deep", "depth": 100 }),
+            "`fields` nests 100 levels deep; the cap is 32 (SPEC ST-4)",
+        ),
+        (
+            json!({ "attack": "big_case", "what": "title", "mib": 1 }),
+            "`title` is 1048576 bytes; the cap is 512 (SPEC ST-4)",
+        ),
+        (
+            json!({ "attack": "big_case", "what": "state", "mib": 1 }),
+            "`state` is 1048576 bytes; the cap is 256 (SPEC ST-4)",
+        ),
+        (
+            json!({ "attack": "big_case", "what": "reviewers", "mib": 0.25 }),
+            "`reviewers` is 262144 entries; the cap is 1000 (SPEC ST-4)",
+        ),
+        (
+            json!({ "attack": "big_case_json", "mib": 24 }),
+            "the case JSON is 25165873 bytes; the cap is 262144 (SPEC ST-4)",
+        ),
+        (
+            json!({ "attack": "big_case_json", "depth": 100 }),
+            "`fields` nests 100 levels deep; the cap is 32 (SPEC ST-4)",
+        ),
+    ];
+    for (input, needle) in attacks {
+        let exec = run_as_owner(&rt, &platform, input.clone(), roomy());
+        let error = host_refusal(&exec, &input.to_string());
+        assert!(error.contains(needle), "{input}: {error}");
+        assert!(
+            stored_cases(&platform).is_empty(),
+            "{input}: nothing stored"
+        );
+    }
+    // The host goes on: a case within the caps is created by the same step.
+    let exec = run_as_owner(
+        &rt,
+        &platform,
+        json!({ "attack": "big_case", "what": "description", "mib": 0.0625 }),
+        roomy(),
+    );
+    assert!(exec.result.is_ok(), "{:?}", exec.result);
+    assert_eq!(stored_cases(&platform).len(), 1);
+}
+
+#[test]
+fn a_300_000_entry_collaborator_list_is_refused_quickly_and_changes_nothing() {
+    let rt = runtime();
+    let platform = Arc::new(common::example_platform());
+    let case = platform
+        .create_case(
+            &owner(),
+            flowhost::services::cases::parse_case_json(r#"{"title":"Target","severity":"low"}"#)
+                .expect("case"),
+        )
+        .expect("created");
+    let input = json!({ "attack": "many_collaborators", "case_id": case.id, "count": 300_000 });
+    let exec = run_as_owner(&rt, &platform, input, roomy());
+    let error = host_refusal(&exec, "many collaborators");
+    assert!(
+        error.contains("`add_collaborators` is 300000 entries; the cap is 1000 (SPEC ST-4)"),
+        "{error}"
+    );
+    let after = platform
+        .get_case_restrictions(&owner(), &case.id)
+        .expect("restrictions");
+    assert!(after.collaborators.is_empty());
+    // Within the cap the same call works.
+    let input = json!({ "attack": "many_collaborators", "case_id": case.id, "count": 1000 });
+    let exec = run_as_owner(&rt, &platform, input, roomy());
+    assert_eq!(exec.result.ok(), Some(json!({ "collaborators": 1 })));
+}
+
+#[test]
+fn a_step_creates_at_most_100_cases_per_execution() {
+    let rt = runtime();
+    let platform = Arc::new(common::example_platform());
+    let exec = run_as_owner(&rt, &platform, json!({ "attack": "case_flood" }), roomy());
+    let out = exec
+        .result
+        .expect("the flood step reports where it was stopped");
+    assert_eq!(out["created"], 100, "{out}");
+    assert!(
+        out["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("a step may create at most 100 cases per execution")),
+        "{out}"
+    );
+    assert_eq!(stored_cases(&platform).len(), 100);
+    // The budget is per execution: the next one may create cases again.
+    let exec = run_as_owner(
+        &rt,
+        &platform,
+        json!({ "attack": "big_case", "what": "description", "mib": 0 }),
+        roomy(),
+    );
+    assert!(exec.result.is_ok(), "{:?}", exec.result);
+}
+
+#[test]
+fn a_long_query_text_is_refused_naming_the_cap() {
+    let rt = runtime();
+    let platform = Arc::new(common::example_platform());
+    let exec = run_as_owner(
+        &rt,
+        &platform,
+        json!({ "attack": "long_query", "mib": 1 }),
+        roomy(),
+    );
+    let error = host_refusal(&exec, "long query");
+    assert!(
+        error.contains("the `text` filter is 1048576 bytes; the cap is 1024 (SPEC ST-4)"),
+        "{error}"
+    );
+}
+
+#[test]
+fn events_past_their_caps_are_refused_and_a_failed_step_publishes_none() {
+    let rt = runtime();
+    let platform = Arc::new(common::example_platform());
+    let exec = run_as_owner(
+        &rt,
+        &platform,
+        json!({ "attack": "deep_event", "depth": 100 }),
+        roomy(),
+    );
+    let error = host_refusal(&exec, "deep event");
+    assert!(
+        error.contains("event `deep.event` payload nests 100 levels deep; the cap is 32"),
+        "{error}"
+    );
+    assert!(exec.events.is_empty());
+
+    let exec = run_as_owner(&rt, &platform, json!({ "attack": "event_flood" }), roomy());
+    let out = exec
+        .result
+        .as_ref()
+        .expect("the flood step reports where it was stopped");
+    assert_eq!(out["emitted"], 100, "{out}");
+    assert!(
+        out["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("at most 100 events per execution (SPEC ST-4)")),
+        "{out}"
+    );
+    assert_eq!(exec.events.len(), 100);
+}
+
+#[test]
+fn log_lines_are_capped_in_size_and_number() {
+    let rt = runtime();
+    let input = json!({ "attack": "log_flood", "lines": 3000, "bytes": 100_000 });
+    let exec = run(&rt, HOSTILE, input, limits());
+    assert!(exec.result.is_ok(), "{:?}", exec.result);
+    assert_eq!(exec.logs.len(), 1000);
+    assert_eq!(exec.dropped_logs, 2000);
+    let longest = exec.logs.iter().map(|l| l.message.len()).max().unwrap_or(0);
+    assert!(longest <= (8 << 10) + "… [truncated]".len(), "{longest}");
+}
+
+/// The CLI door is held to the same case caps: the case service checks them.
+#[test]
+fn case_caps_hold_for_the_cli_door() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    let tenant = common::example_tenant_path();
+    common::flowhost_ok(
+        dir.path(),
+        &db,
+        &["tenant", "apply", tenant.to_str().expect("utf-8")],
+    );
+    let at = ["--workspace", "mssp-soc", "--as", OWNER];
+    let description = "d".repeat(100_000);
+    let big = dir.path().join("big.json");
+    let doc = json!({ "title": "Big", "severity": "low", "fields": { "x": "y".repeat(100_000) } });
+    std::fs::write(&big, doc.to_string()).expect("write");
+    let big_arg = format!("@{}", big.display());
+    let text = "x".repeat(60_000);
+    let attempts: [(Vec<&str>, &str); 3] = [
+        (
+            vec![
+                "cases",
+                "create",
+                "--title",
+                "Big",
+                "--severity",
+                "low",
+                "--description",
+                &description,
+            ],
+            "`description` is 100000 bytes; the cap is 65536 (SPEC ST-4)",
+        ),
+        (
+            vec!["cases", "create-from-json", &big_arg],
+            "`fields` is 100008 bytes of JSON; the cap is 65536 (SPEC ST-4)",
+        ),
+        (
+            vec!["cases", "query", "--text", &text],
+            "the `text` filter is 60000 bytes; the cap is 1024 (SPEC ST-4)",
+        ),
+    ];
+    for (args, needle) in attempts {
+        let args: Vec<&str> = args.into_iter().chain(at).collect();
+        let out = common::flowhost(dir.path(), &db, &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{}: {stderr}", args[1]);
+        assert!(stderr.contains(needle), "{}: {stderr}", args[1]);
+    }
+    let args: Vec<&str> = ["cases", "query", "--json"].into_iter().chain(at).collect();
+    let out = common::flowhost_ok(dir.path(), &db, &args);
+    let page: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(page["cases"], json!([]), "nothing stored");
 }

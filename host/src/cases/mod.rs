@@ -11,6 +11,7 @@
 mod query;
 mod rows;
 mod service;
+mod validate;
 mod viewer;
 
 pub use service::case_id_text;

@@ -18,6 +18,7 @@ use crate::store::events;
 
 use super::query;
 use super::rows::{self, CaseRow, severity_code};
+use super::validate;
 use super::viewer::Viewer;
 
 /// The external id of case row `id`: `C-<id>`.
@@ -109,12 +110,9 @@ impl Platform {
         idempotency_key: Option<&str>,
     ) -> Result<CaseRecord, HostError> {
         let (ws, viewer) = self.case_context(caller, Scope::CaseWrite)?;
+        // Before any work: an oversized case is refused whole (SPEC ST-4).
+        validate::new_case(&input)?;
         let title = input.title.trim().to_owned();
-        if title.is_empty() || title.len() > 512 {
-            return Err(HostError::Invalid(
-                "`title` must be 1 to 512 characters".into(),
-            ));
-        }
         let fields = input.fields.unwrap_or_else(|| json!({}));
         if !fields.is_object() {
             return Err(HostError::Invalid("`fields` must be a JSON object".into()));
@@ -170,6 +168,7 @@ impl Platform {
     /// One case, if the caller may see it (`case.read` and SPEC CS-2).
     pub fn get_case(&self, caller: &Caller, case_id: &str) -> Result<CaseRecord, HostError> {
         let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
+        validate::case_id(case_id)?;
         let db = self.db();
         Ok(self.visible_case(db.conn(), ws, &viewer, case_id)?.record)
     }
@@ -246,6 +245,7 @@ impl CaseApi for Platform {
 
     fn query_cases(&self, caller: &Caller, q: CaseQuery) -> Result<CasePage, HostError> {
         let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
+        validate::query(&q)?;
         let db = self.db();
         let (ids, next_cursor) = query::page(db.conn(), ws, &viewer, &q)?;
         let cases = ids
@@ -263,6 +263,7 @@ impl CaseApi for Platform {
         case_id: &str,
     ) -> Result<Restrictions, HostError> {
         let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
+        validate::case_id(case_id)?;
         let db = self.db();
         let row = self.visible_case(db.conn(), ws, &viewer, case_id)?;
         Ok(Restrictions {
@@ -278,6 +279,8 @@ impl CaseApi for Platform {
         update: RestrictionUpdate,
     ) -> Result<Restrictions, HostError> {
         let (ws, viewer) = self.case_context(caller, Scope::CaseWrite)?;
+        validate::case_id(case_id)?;
+        validate::restriction_update(&update)?;
         let set = update
             .set_collaborators
             .as_ref()

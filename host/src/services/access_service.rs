@@ -5,8 +5,8 @@ use crate::access::{AccessDecision, Reason, Scope};
 use crate::platform::Platform;
 use crate::principal::{Caller, Email, Principal};
 
-use super::HostError;
 use super::access::{AccessApi, Decision};
+use super::{HostError, caps};
 
 impl AccessApi for Platform {
     /// The same decision `flowhost interact start` makes for `email`, signed in the way they
@@ -17,6 +17,8 @@ impl AccessApi for Platform {
         flow: &str,
         email: &str,
     ) -> Result<Decision, HostError> {
+        caps::check_len("the flow name", flow.len(), caps::MAX_NAME_BYTES, "bytes")?;
+        caps::check_len("the email", email.len(), caps::MAX_EMAIL_BYTES, "bytes")?;
         let email = Email::parse(email).map_err(HostError::Invalid)?;
         let Some(entry) = self.interaction_flow(&caller.workspace, flow)? else {
             return Ok(Decision::deny(format!(
@@ -40,8 +42,21 @@ impl AccessApi for Platform {
     fn has_scope(&self, caller: &Caller, scope: &str) -> Decision {
         match Scope::parse(scope) {
             Some(scope) => self.check(&caller.principal, &caller.workspace, scope),
-            None => AccessDecision::deny(Reason::UnknownScope(scope.to_owned())),
+            // The reason names the scope asked for: no more than a scope name's cap of it.
+            None => AccessDecision::deny(Reason::UnknownScope(shortened(scope))),
         }
         .into()
     }
+}
+
+/// `text` cut to [`caps::MAX_NAME_BYTES`] at a character boundary, marked when cut.
+fn shortened(text: &str) -> String {
+    if text.len() <= caps::MAX_NAME_BYTES {
+        return text.to_owned();
+    }
+    let mut cut = caps::MAX_NAME_BYTES;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}… ({} bytes)", &text[..cut], text.len())
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::principal::Caller;
 
-use super::HostError;
+use super::{HostError, caps};
 
 /// SPEC CS-1: who may see a case.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -173,12 +173,39 @@ pub trait CaseApi: Send + Sync {
     ) -> Result<Restrictions, HostError>;
 }
 
-/// Parses *Create a case from JSON* input; errors name the field (SPEC CS-4).
+/// Parses *Create a case from JSON* input; errors name the field (SPEC CS-4). The document's
+/// size and nesting are capped before it is parsed (SPEC ST-4); the case service checks the
+/// fields' own caps.
 pub fn parse_case_json(json: &str) -> Result<NewCase, HostError> {
+    caps::check_len(
+        "the case JSON",
+        json.len(),
+        caps::MAX_CASE_JSON_BYTES,
+        "bytes",
+    )?;
+    // Only `fields` nests: it sits one level inside the document.
+    let depth = caps::json_depth(json).saturating_sub(1);
+    caps::check_depth("`fields`", depth)?;
     let de = &mut serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let inner = e.inner().to_string();
         let message = inner.split(" at line ").next().unwrap_or_default();
         HostError::Invalid(format!("case JSON, field `{}`: {message}", e.path()))
     })
+}
+
+/// Parses a step's `fields-json` into the object *Create a case* takes, refusing text past the
+/// fields caps before parsing it (SPEC ST-4).
+pub fn parse_fields_json(json: &str) -> Result<serde_json::Value, HostError> {
+    caps::check_len(
+        "`fields`",
+        json.len(),
+        caps::MAX_CASE_FIELDS_BYTES,
+        "bytes of JSON",
+    )?;
+    caps::check_json_depth("`fields`", json)?;
+    serde_json::from_str::<serde_json::Value>(json)
+        .ok()
+        .filter(serde_json::Value::is_object)
+        .ok_or_else(|| HostError::Invalid("`fields-json` must be a JSON object".into()))
 }

@@ -3,11 +3,7 @@
 use serde::Serialize;
 
 use super::HostError;
-
-/// Longest accepted event kind.
-pub const MAX_KIND_LEN: usize = 64;
-/// Largest accepted payload, in bytes of JSON.
-pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+use super::caps::{self, MAX_EVENT_KIND_BYTES as MAX_KIND_LEN, MAX_EVENT_PAYLOAD_BYTES};
 
 /// A validated custom event, not yet stored.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -40,12 +36,14 @@ impl CustomEvent {
                 "event kind `{kind}` is reserved: case events come only from the case service"
             )));
         }
-        if payload_json.len() > MAX_PAYLOAD_BYTES {
-            return Err(HostError::Invalid(format!(
-                "event `{kind}` payload is {} bytes; the limit is {MAX_PAYLOAD_BYTES}",
-                payload_json.len()
-            )));
-        }
+        // Size and nesting before parsing: the parser's work is what the caps bound (ST-4).
+        caps::check_len(
+            &format!("event `{kind}` payload"),
+            payload_json.len(),
+            MAX_EVENT_PAYLOAD_BYTES,
+            "bytes",
+        )?;
+        caps::check_json_depth(&format!("event `{kind}` payload"), payload_json)?;
         let payload: serde_json::Value = serde_json::from_str(payload_json)
             .map_err(|e| HostError::Invalid(format!("event `{kind}` payload is not JSON: {e}")))?;
         if !payload.is_object() {
@@ -88,5 +86,24 @@ mod tests {
         }
         let long = "k".repeat(MAX_KIND_LEN + 1);
         assert!(CustomEvent::parse(&long, "{}").is_err());
+    }
+
+    #[test]
+    fn payloads_past_their_size_or_depth_cap_are_refused_naming_the_cap() {
+        let big = format!(r#"{{"x":"{}"}}"#, "y".repeat(MAX_EVENT_PAYLOAD_BYTES));
+        let err = CustomEvent::parse("big", &big)
+            .expect_err("too big")
+            .to_string();
+        assert!(
+            err.contains("event `big` payload is 262152 bytes; the cap is 262144"),
+            "{err}"
+        );
+        let deep = format!(r#"{{"a":{}1{}}}"#, "[".repeat(32), "]".repeat(32));
+        let err = CustomEvent::parse("deep", &deep)
+            .expect_err("too deep")
+            .to_string();
+        assert!(err.contains("nests 33 levels deep; the cap is 32"), "{err}");
+        let ok = format!(r#"{{"a":{}1{}}}"#, "[".repeat(31), "]".repeat(31));
+        assert!(CustomEvent::parse("ok", &ok).is_ok());
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod access;
 mod access_service;
+pub mod caps;
 pub mod cases;
 pub mod deny_all;
 pub mod events;

@@ -2,8 +2,14 @@
 //!
 //! An artifact is named by the SHA-256 of the component's bytes and of the engine's
 //! compatibility hash (wasmtime version and every setting that affects code generation), so a
-//! changed component or a changed engine never loads a stale artifact. Artifacts are loaded by
-//! mmap, which takes a fraction of a millisecond where compiling takes tens of milliseconds.
+//! changed component or a changed engine never loads a stale artifact.
+//!
+//! An artifact is machine code that is mapped and run without further checks, so a damaged
+//! file (truncated, bit-flipped, overwritten) would crash the host every time it loads it
+//! (issue 14 item 6). Each artifact therefore starts with a header holding the SHA-256 of the
+//! code that follows; the code is loaded only when its digest matches, and is otherwise
+//! discarded and compiled again. Reading and hashing an artifact costs a few milliseconds
+//! once per component and process, against tens to hundreds for compiling it.
 
 use std::fs;
 use std::hash::{Hash, Hasher};
@@ -53,19 +59,45 @@ impl ComponentCache {
             return Ok((Component::new(engine, bytes)?, CacheOutcome::Compiled));
         };
         let artifact = dir.join(format!("{digest}-{}.cwasm", &self.engine_key[..16]));
-        if artifact.is_file() {
-            // SAFETY: the artifact was written by `store` below from a component this engine
-            // compiled; it lives in the host's own data directory, which is as trusted as the
-            // database and the binary beside it.
-            if let Ok(component) = unsafe { Component::deserialize_file(engine, &artifact) } {
-                return Ok((component, CacheOutcome::Hit));
+        if let Ok(file) = fs::read(&artifact) {
+            if let Some(code) = verified_code(&file) {
+                // SAFETY: `code` is byte for byte what `seal` wrote from a component this
+                // engine compiled (its SHA-256 matches the header), in the host's own data
+                // directory, which is as trusted as the database and the binary beside it.
+                if let Ok(component) = unsafe { Component::deserialize(engine, code) } {
+                    return Ok((component, CacheOutcome::Hit));
+                }
             }
+            // Damaged or from another format: never load it again; a fresh one replaces it.
+            let _ = fs::remove_file(&artifact);
         }
         let component = Component::new(engine, bytes)?;
         // A cache that cannot be written only costs speed; the step still runs.
-        let _ = store(dir, &artifact, &component.serialize()?);
+        let _ = store(dir, &artifact, &seal(&component.serialize()?));
         Ok((component, CacheOutcome::Compiled))
     }
+}
+
+/// First bytes of every artifact this cache writes (the format's version is the last byte).
+const MAGIC: &[u8; 16] = b"flowhost-cwasm\0\x01";
+/// Bytes before the code: the magic, then the SHA-256 of the code.
+const HEADER_LEN: usize = MAGIC.len() + 32;
+
+/// An artifact's file contents: header (magic, SHA-256 of `code`), then `code`.
+fn seal(code: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + code.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&Sha256::digest(code));
+    out.extend_from_slice(code);
+    out
+}
+
+/// The code of an artifact whose header is intact and whose code has the digest the header
+/// names; `None` for anything else (truncated, altered, foreign).
+fn verified_code(file: &[u8]) -> Option<&[u8]> {
+    let rest = file.strip_prefix(MAGIC.as_slice())?;
+    let (expected, code) = rest.split_at_checked(32)?;
+    (Sha256::digest(code).as_slice() == expected).then_some(code)
 }
 
 /// Writes `data` to `path` atomically (temporary file, then rename), so a concurrent reader
@@ -102,6 +134,28 @@ fn hex(bytes: &[u8]) -> String {
             let _ = write!(s, "{b:02x}");
             s
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_code_verifies_and_any_damage_is_refused() {
+        let code = b"machine code".repeat(100);
+        let file = seal(&code);
+        assert_eq!(verified_code(&file), Some(code.as_slice()));
+
+        assert_eq!(verified_code(&file[..file.len() - 1]), None, "truncated");
+        assert_eq!(verified_code(&file[..HEADER_LEN - 1]), None, "header cut");
+        assert_eq!(verified_code(&[]), None, "empty");
+        assert_eq!(verified_code(&code), None, "no header");
+        for at in [0, MAGIC.len(), HEADER_LEN, file.len() - 1] {
+            let mut flipped = file.clone();
+            flipped[at] ^= 0x40;
+            assert_eq!(verified_code(&flipped), None, "byte {at} flipped");
+        }
+    }
 }
 
 /// Feeds `Hash` output into SHA-256, giving a key that is stable across processes.

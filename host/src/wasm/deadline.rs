@@ -1,3 +1,8 @@
+//! Bounding host work by the deadline (SPEC ST-4). Epoch interruption only fires while wasm
+//! code runs, so time spent in the host needs its own checks: a host call that starts after
+//! the deadline fails at once ([`refuse_late_host_calls`], every import, WASI included), and
+//! waits are clamped to the deadline.
+//!
 //! Bounding waits. A guest that sleeps (a monotonic-clock subscription polled until ready)
 //! blocks its host thread, and epoch interruption only fires while wasm code runs, so a
 //! sleeping step could outlive its deadline. Clock subscriptions are clamped to the
@@ -5,8 +10,8 @@
 
 use std::time::Instant;
 
-use wasmtime::StoreContextMut;
 use wasmtime::component::Linker;
+use wasmtime::{CallHook, StoreContextMut};
 use wasmtime_wasi::clocks::WasiClocksView;
 use wasmtime_wasi::p2::bindings::clocks::monotonic_clock::Host as _;
 
@@ -40,6 +45,24 @@ pub fn clamp_clock_waits(linker: &mut Linker<StepState>) -> wasmtime::Result<()>
     Ok(())
 }
 
+/// A host call started after the step's deadline; the step fails as a deadline.
+#[derive(Debug, thiserror::Error)]
+#[error("a host call started after the step's deadline")]
+pub struct PastDeadline;
+
+/// The store's call hook: a call into the host after the deadline traps before the host does
+/// any of its work (arguments are not even read). Host work that starts in time is bounded by
+/// the caps of `services::caps`.
+pub fn refuse_late_host_calls(
+    store: StoreContextMut<'_, StepState>,
+    hook: CallHook,
+) -> wasmtime::Result<()> {
+    if matches!(hook, CallHook::CallingHost) && store.data().past_deadline() {
+        return Err(wasmtime::Error::new(PastDeadline));
+    }
+    Ok(())
+}
+
 /// Nanoseconds from now until `deadline`, plus a millisecond so the guest wakes just after
 /// it and meets the epoch check.
 pub fn nanos_until(deadline: Instant) -> u64 {
@@ -47,4 +70,49 @@ pub fn nanos_until(deadline: Instant) -> u64 {
     u64::try_from(left.as_nanos())
         .unwrap_or(u64::MAX)
         .saturating_add(1_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use wasmtime::{AsContextMut, Engine, Store};
+
+    use super::*;
+    use crate::principal::{Caller, Principal};
+    use crate::services::HostServices;
+    use crate::wasm::failure::StepFailure;
+    use crate::wasm::limits::StepLimits;
+
+    fn store(engine: &Engine, timeout: Duration) -> Store<StepState> {
+        let caller = Caller {
+            workspace: "soc".into(),
+            principal: Principal::Anonymous,
+            cause: None,
+        };
+        let limits = StepLimits {
+            timeout,
+            ..StepLimits::default()
+        };
+        Store::new(
+            engine,
+            StepState::new(caller, HostServices::deny_all(), limits),
+        )
+    }
+
+    #[test]
+    fn a_host_call_after_the_deadline_fails_as_a_deadline_and_one_before_it_runs() {
+        let engine = Engine::default();
+        let mut late = store(&engine, Duration::ZERO);
+        let err = refuse_late_host_calls(late.as_context_mut(), CallHook::CallingHost)
+            .expect_err("a call after the deadline");
+        let failure = StepFailure::from_wasm_error(&err, Duration::ZERO, String::new());
+        assert_eq!(failure.kind(), "deadline", "{failure}");
+        // A call already under way finishes (its effect may be committed); the step then
+        // fails at its next check.
+        assert!(refuse_late_host_calls(late.as_context_mut(), CallHook::ReturningFromHost).is_ok());
+
+        let mut early = store(&engine, Duration::from_secs(60));
+        assert!(refuse_late_host_calls(early.as_context_mut(), CallHook::CallingHost).is_ok());
+    }
 }

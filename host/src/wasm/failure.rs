@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use wasmtime::Trap;
 
-use super::limits::MemoryLimitExceeded;
+use super::deadline::PastDeadline;
+use super::limits::{HostCapExceeded, MemoryLimitExceeded};
 
 /// A failed step execution. The host and other runs are unaffected by any of these.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -19,6 +20,9 @@ pub enum StepFailure {
     /// The wall-clock deadline passed (epoch interruption).
     #[error("deadline exceeded: the step ran longer than {}", fmt_duration(*.timeout))]
     Deadline { timeout: Duration },
+    /// A host call without an error channel refused a value over its cap (SPEC ST-4).
+    #[error("limit exceeded: {0}")]
+    Limit(String),
     /// The step tried to grow its memory past the cap.
     #[error("{0}")]
     MemoryLimit(String),
@@ -50,6 +54,7 @@ impl StepFailure {
             StepFailure::Input(_) => "input",
             StepFailure::Deadline { .. } => "deadline",
             StepFailure::MemoryLimit(_) => "memory_limit",
+            StepFailure::Limit(_) => "limit",
             StepFailure::StackOverflow => "stack_overflow",
             StepFailure::Trap { .. } => "trap",
             StepFailure::Step(_) => "step_error",
@@ -67,6 +72,12 @@ impl StepFailure {
     ) -> Self {
         if let Some(limit) = error.downcast_ref::<MemoryLimitExceeded>() {
             return StepFailure::MemoryLimit(limit.to_string());
+        }
+        if let Some(cap) = error.downcast_ref::<HostCapExceeded>() {
+            return StepFailure::Limit(cap.0.clone());
+        }
+        if error.downcast_ref::<PastDeadline>().is_some() {
+            return StepFailure::Deadline { timeout };
         }
         if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
             return StepFailure::Step(format!("the step exited the process with code {}", exit.0));

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use wasmtime::ResourceLimiter;
 
+use crate::services::caps;
+
 /// What one step execution may use (SPEC ST-2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StepLimits {
@@ -17,6 +19,8 @@ pub struct StepLimits {
     pub max_log_lines: usize,
     /// Events a step may emit in one execution.
     pub max_events: usize,
+    /// Cases a step may create in one execution (SPEC ST-4).
+    pub max_cases_created: usize,
 }
 
 impl Default for StepLimits {
@@ -25,8 +29,9 @@ impl Default for StepLimits {
             memory_bytes: 64 << 20,
             timeout: Duration::from_secs(10),
             max_output_bytes: 16 << 20,
-            max_log_lines: 1000,
-            max_events: 100,
+            max_log_lines: caps::MAX_LOG_LINES,
+            max_events: caps::MAX_EVENTS_PER_EXECUTION,
+            max_cases_created: caps::MAX_CASES_CREATED_PER_EXECUTION,
         }
     }
 }
@@ -40,6 +45,12 @@ pub struct MemoryLimitExceeded {
     /// The size the step asked its memory to grow to.
     pub desired: usize,
 }
+
+/// A host call refused because a value the step handed over broke a cap of SPEC ST-4 and the
+/// call has no error to return it in (`wasi:random`): the call traps, carrying this.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HostCapExceeded(pub String);
 
 /// Limits growth of linear memories and tables for one store.
 ///

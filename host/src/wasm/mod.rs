@@ -8,6 +8,7 @@ pub mod engine;
 pub mod failure;
 mod host;
 pub mod limits;
+mod random;
 pub mod runtime;
 pub mod state;
 

@@ -66,6 +66,7 @@ impl StepRuntime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         super::deadline::clamp_clock_waits(&mut linker)?;
+        super::random::cap_random_bytes(&mut linker)?;
         Step::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
         let cache = ComponentCache::new(&engine, cache_dir);
         Ok(Self {
@@ -168,6 +169,7 @@ impl StepRuntime {
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(engine::deadline_ticks(limits.timeout));
         store.epoch_deadline_trap();
+        store.call_hook(super::deadline::refuse_late_host_calls);
 
         let mut result = self.call(step, &mut store, input, &limits);
         // A step that woke from a (clamped) wait may return before an epoch check catches it;

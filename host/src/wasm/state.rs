@@ -7,14 +7,15 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::principal::Caller;
 use crate::services::HostServices;
+use crate::services::caps::{
+    MAX_LOG_LINE_BYTES as MAX_LOG_MESSAGE_BYTES, MAX_RANDOM_BYTES_PER_CALL,
+};
 use crate::services::events::CustomEvent;
 
 use super::limits::{MemoryLimiter, StepLimits};
 
 /// Bytes of guest stderr kept (a Rust panic message lands there); the rest is refused.
 const STDERR_CAPTURE_BYTES: usize = 64 * 1024;
-/// Longest log message kept; longer ones are cut.
-const MAX_LOG_MESSAGE_BYTES: usize = 8 * 1024;
 
 /// Severity of a step log line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -92,6 +93,8 @@ pub struct StepState {
     pub(crate) limits: StepLimits,
     /// Logs and events so far.
     pub(crate) recorder: Recorder,
+    /// Cases created so far, against `limits.max_cases_created`.
+    pub(crate) cases_created: usize,
     /// When the execution's time is up.
     deadline: std::time::Instant,
 }
@@ -110,6 +113,8 @@ impl StepState {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .socket_addr_check(|_, _| Box::pin(async { false }))
+            // Also refused by `random.rs` with a clearer error; this is the backstop.
+            .max_random_size(MAX_RANDOM_BYTES_PER_CALL)
             .build();
         Self {
             wasi,
@@ -120,8 +125,14 @@ impl StepState {
             services,
             limits,
             recorder: Recorder::default(),
+            cases_created: 0,
             deadline: std::time::Instant::now() + limits.timeout,
         }
+    }
+
+    /// Whether the execution's time is up (see `deadline.rs`).
+    pub(crate) fn past_deadline(&self) -> bool {
+        std::time::Instant::now() >= self.deadline
     }
 
     /// Time left before the deadline, for clamping waits (see `deadline.rs`).

@@ -6,17 +6,35 @@ use crate::wasm::state::StepState;
 
 use super::convert;
 
+impl StepState {
+    /// The execution's case budget (SPEC ST-4): a limit of the sandbox, like its event budget.
+    fn may_create_case(&self) -> Result<(), HostError> {
+        if self.cases_created >= self.limits.max_cases_created {
+            return Err(HostError::Invalid(format!(
+                "a step may create at most {} cases per execution (SPEC ST-4)",
+                self.limits.max_cases_created
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl cases::Host for StepState {
     fn create_case(&mut self, input: NewCase) -> Result<CaseRecord, HostError> {
+        self.may_create_case()?;
         let input = convert::new_case(input)?;
-        Ok(self.services.cases.create_case(&self.caller, input)?.into())
+        let case = self.services.cases.create_case(&self.caller, input)?;
+        self.cases_created += 1;
+        Ok(case.into())
     }
 
     fn create_case_from_json(&mut self, case_json: String) -> Result<CaseRecord, HostError> {
+        self.may_create_case()?;
         let case = self
             .services
             .cases
             .create_case_from_json(&self.caller, &case_json)?;
+        self.cases_created += 1;
         Ok(case.into())
     }
 

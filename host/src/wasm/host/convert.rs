@@ -124,12 +124,8 @@ impl From<svc::CasePage> for wit_cases::CasePage {
 pub(super) fn new_case(c: wit_cases::NewCase) -> Result<svc::NewCase, HostError> {
     let fields = c
         .fields_json
-        .map(|json| {
-            serde_json::from_str::<serde_json::Value>(&json)
-                .ok()
-                .filter(serde_json::Value::is_object)
-                .ok_or_else(|| HostError::Invalid("`fields-json` must be a JSON object".into()))
-        })
+        .as_deref()
+        .map(svc::parse_fields_json)
         .transpose()?;
     Ok(svc::NewCase {
         title: c.title,

@@ -11,7 +11,7 @@ impl events::Host for StepState {
         self.services.authorize_emit(&self.caller)?;
         if self.recorder.events.len() >= self.limits.max_events {
             return Err(HostError::Invalid(format!(
-                "a step may emit at most {} events per execution",
+                "a step may emit at most {} events per execution (SPEC ST-4)",
                 self.limits.max_events
             )));
         }

@@ -1,7 +1,10 @@
 //! A step that misbehaves on request, for the sandbox tests (SPEC ST-2). The input names the
 //! attack: `{"attack": "loop" | "sleep" | "memory" | "recursion" | "panic" | "read_file" | "env" |
 //! "socket" | "big_output" | "host_calls" |
-//! "emit_then_panic" | "remember" | "none", ...}`.
+//! "emit_then_panic" | "remember" | "none", ...}`, and the attacks on the caps of what a step
+//! hands the host (SPEC ST-4): "random" | "random_loop" | "big_case" | "big_case_json" |
+//! "many_collaborators" | "case_flood" | "long_query" | "deep_event" | "event_flood" |
+//! "log_flood". Those return what the host answered (an error as a failed step).
 //!
 //! The escape attempts (file, env, socket) return what they obtained on success, so a test
 //! sees any leak; on failure they return the error the sandbox gave them.
@@ -46,6 +49,28 @@ impl Guest for Hostile {
             }
             "host_calls" => Ok(host_calls().to_string()),
             "remember" => Ok(remember().to_string()),
+            "random" => {
+                let len = input["bytes"].as_u64().unwrap_or(64 << 20);
+                let bytes = if input["insecure"].as_bool().unwrap_or(false) {
+                    wasi_random::wasi::random::insecure::get_insecure_random_bytes(len)
+                } else {
+                    wasi_random::wasi::random::random::get_random_bytes(len)
+                };
+                Ok(serde_json::json!({ "len": bytes.len() }).to_string())
+            }
+            "random_loop" => loop {
+                black_box(wasi_random::wasi::random::random::get_random_bytes(
+                    64 << 10,
+                ));
+            },
+            "big_case" => caps::big_case(&input),
+            "big_case_json" => caps::big_case_json(&input),
+            "many_collaborators" => caps::many_collaborators(&input),
+            "case_flood" => caps::case_flood(),
+            "long_query" => caps::long_query(&input),
+            "deep_event" => caps::deep_event(&input),
+            "event_flood" => caps::event_flood(),
+            "log_flood" => caps::log_flood(&input),
             "none" => Ok(r#"{"ok":true}"#.to_owned()),
             other => Err(StepError::InvalidInput(format!("unknown attack `{other}`"))),
         }
@@ -154,3 +179,160 @@ fn host_calls() -> serde_json::Value {
 }
 
 export!(Hostile);
+
+/// `wasi:random`'s byte functions, called directly (std asks for a few bytes at most).
+mod wasi_random {
+    wit_bindgen::generate!({
+        inline: "
+            package wasi:random@0.2.0;
+            interface random {
+                get-random-bytes: func(len: u64) -> list<u8>;
+                get-random-u64: func() -> u64;
+            }
+            interface insecure {
+                get-insecure-random-bytes: func(len: u64) -> list<u8>;
+                get-insecure-random-u64: func() -> u64;
+            }
+            world hostile-random { import random; import insecure; }
+        ",
+        world: "hostile-random",
+    });
+}
+
+/// Oversized values handed to the case, event and log interfaces.
+mod caps {
+    use flowhost_step::{StepError, cases, events, log};
+    use serde_json::{Value, json};
+
+    fn mib(input: &Value) -> usize {
+        (input["mib"].as_f64().unwrap_or(24.0) * f64::from(1 << 20)) as usize
+    }
+
+    fn case(title: String) -> cases::NewCase {
+        cases::NewCase {
+            title,
+            description: String::new(),
+            severity: cases::Severity::Low,
+            state: None,
+            assignee: None,
+            reviewers: Vec::new(),
+            access_mode: None,
+            collaborators: Vec::new(),
+            fields_json: None,
+        }
+    }
+
+    fn nested(depth: usize) -> String {
+        format!(
+            "{{\"a\":{}1{}}}",
+            "[".repeat(depth - 1),
+            "]".repeat(depth - 1)
+        )
+    }
+
+    /// `create-case` with one part oversized: `what` is title, description, fields,
+    /// fields_deep, state, reviewers.
+    pub fn big_case(input: &Value) -> Result<String, StepError> {
+        let n = mib(input);
+        let mut c = case("Oversized".into());
+        match input["what"].as_str().unwrap_or("description") {
+            "title" => c.title = "t".repeat(n),
+            "fields" => c.fields_json = Some(format!("{{\"x\":\"{}\"}}", "y".repeat(n))),
+            "fields_deep" => {
+                c.fields_json = Some(nested(input["depth"].as_u64().unwrap_or(100) as usize))
+            }
+            "state" => c.state = Some("s".repeat(n)),
+            "reviewers" => c.reviewers = vec!["x@acme-mssp.test".into(); n],
+            _ => c.description = "d".repeat(n),
+        }
+        let created = cases::create_case(&c)?;
+        Ok(json!({ "created": created.id }).to_string())
+    }
+
+    /// `create-case-from-json` with an oversized description, or deeply nested fields.
+    pub fn big_case_json(input: &Value) -> Result<String, StepError> {
+        let doc = match input["depth"].as_u64() {
+            Some(depth) => format!(
+                "{{\"title\":\"Deep\",\"severity\":\"low\",\"fields\":{}}}",
+                nested(depth as usize)
+            ),
+            None => {
+                json!({ "title": "Big", "severity": "low", "description": "d".repeat(mib(input)) })
+                    .to_string()
+            }
+        };
+        let created = cases::create_case_from_json(&doc)?;
+        Ok(json!({ "created": created.id }).to_string())
+    }
+
+    /// `update-case-restrictions` with `count` collaborators to add.
+    pub fn many_collaborators(input: &Value) -> Result<String, StepError> {
+        let count = input["count"].as_u64().unwrap_or(3_000_000) as usize;
+        let case_id = input["case_id"].as_str().unwrap_or("C-1");
+        let update = cases::RestrictionUpdate {
+            access_mode: None,
+            set_collaborators: None,
+            add_collaborators: vec!["tina.analyst@acme-mssp.test".into(); count],
+            remove_collaborators: Vec::new(),
+        };
+        let r = cases::update_case_restrictions(case_id, &update)?;
+        Ok(json!({ "collaborators": r.collaborators.len() }).to_string())
+    }
+
+    /// Creates cases until the host refuses one; returns how many and why it stopped.
+    pub fn case_flood() -> Result<String, StepError> {
+        for n in 0..1_000_000_u32 {
+            if let Err(e) = cases::create_case(&case(format!("Flood {n}"))) {
+                return Ok(json!({ "created": n, "error": format!("{e:?}") }).to_string());
+            }
+        }
+        Ok(json!({ "created": 1_000_000 }).to_string())
+    }
+
+    /// `query-cases` with a text filter of `mib` MiB.
+    pub fn long_query(input: &Value) -> Result<String, StepError> {
+        let query = cases::CaseQuery {
+            filter: cases::CaseFilter {
+                access_mode: None,
+                state: None,
+                severity: None,
+                assignee: None,
+                text: Some("%_".repeat(mib(input) / 2)),
+            },
+            sort: cases::CaseSort::CreatedDesc,
+            page_size: 10,
+            cursor: None,
+        };
+        let page = cases::query_cases(&query)?;
+        Ok(json!({ "cases": page.cases.len() }).to_string())
+    }
+
+    /// Emits one event whose payload nests `depth` levels.
+    pub fn deep_event(input: &Value) -> Result<String, StepError> {
+        let depth = input["depth"].as_u64().unwrap_or(100) as usize;
+        let payload: Value =
+            serde_json::from_str(&nested(depth)).map_err(|e| StepError::Failed(e.to_string()))?;
+        events::emit("deep.event", &payload)?;
+        Ok(json!({ "emitted": true }).to_string())
+    }
+
+    /// Emits events until the host refuses one.
+    pub fn event_flood() -> Result<String, StepError> {
+        for n in 0..100_000_u32 {
+            if let Err(e) = events::emit("flood", &json!({ "n": n })) {
+                return Ok(json!({ "emitted": n, "error": format!("{e:?}") }).to_string());
+            }
+        }
+        Ok(json!({ "emitted": 100_000 }).to_string())
+    }
+
+    /// Logs `lines` lines of `bytes` bytes each.
+    pub fn log_flood(input: &Value) -> Result<String, StepError> {
+        let lines = input["lines"].as_u64().unwrap_or(5000);
+        let line = "l".repeat(input["bytes"].as_u64().unwrap_or(100_000) as usize);
+        for _ in 0..lines {
+            log::info(&line);
+        }
+        Ok(json!({ "logged": lines }).to_string())
+    }
+}

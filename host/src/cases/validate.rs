@@ -1,0 +1,216 @@
+//! Size checks on case input (SPEC ST-4, CS-4), made by the case service before any work, so
+//! every door (WIT, built-in step, CLI) is held to the same caps and an oversized call stores
+//! nothing. The caps themselves live in [`crate::services::caps`].
+
+use crate::services::HostError;
+use crate::services::caps::{
+    MAX_CASE_DESCRIPTION_BYTES, MAX_CASE_FIELDS_BYTES, MAX_CASE_TITLE_BYTES, MAX_EMAIL_BYTES,
+    MAX_NAME_BYTES, MAX_PEOPLE_PER_LIST, MAX_QUERY_TEXT_BYTES, check_depth, check_len, value_depth,
+};
+use crate::services::cases::{CaseQuery, NewCase, RestrictionUpdate};
+
+/// A new case's text, fields and people lists are within their caps.
+pub fn new_case(input: &NewCase) -> Result<(), HostError> {
+    let title = input.title.trim();
+    if title.is_empty() {
+        return Err(HostError::Invalid("`title` must not be empty".into()));
+    }
+    check_len("`title`", title.len(), MAX_CASE_TITLE_BYTES, "bytes")?;
+    check_len(
+        "`description`",
+        input.description.len(),
+        MAX_CASE_DESCRIPTION_BYTES,
+        "bytes",
+    )?;
+    if let Some(state) = &input.state {
+        check_len("`state`", state.len(), MAX_NAME_BYTES, "bytes")?;
+    }
+    if let Some(fields) = &input.fields {
+        fields_value(fields)?;
+    }
+    if let Some(assignee) = &input.assignee {
+        email("`assignee`", assignee)?;
+    }
+    people("`reviewers`", &input.reviewers)?;
+    people("`collaborators`", &input.collaborators)
+}
+
+/// Custom fields: depth first (a deep value is also a large one), then the size as JSON.
+fn fields_value(fields: &serde_json::Value) -> Result<(), HostError> {
+    check_depth("`fields`", value_depth(fields))?;
+    let len = serde_json::to_string(fields).map_or(usize::MAX, |s| s.len());
+    check_len("`fields`", len, MAX_CASE_FIELDS_BYTES, "bytes of JSON")
+}
+
+/// A people list is short enough, and so is every email in it.
+fn people(what: &str, list: &[String]) -> Result<(), HostError> {
+    check_len(what, list.len(), MAX_PEOPLE_PER_LIST, "entries")?;
+    list.iter().try_for_each(|e| email(what, e))
+}
+
+fn email(what: &str, email: &str) -> Result<(), HostError> {
+    check_len(
+        &format!("an email in {what}"),
+        email.len(),
+        MAX_EMAIL_BYTES,
+        "bytes",
+    )
+}
+
+/// A restriction update's lists are within their caps.
+pub fn restriction_update(update: &RestrictionUpdate) -> Result<(), HostError> {
+    if let Some(set) = &update.set_collaborators {
+        people("`set_collaborators`", set)?;
+    }
+    people("`add_collaborators`", &update.add_collaborators)?;
+    people("`remove_collaborators`", &update.remove_collaborators)
+}
+
+/// A page query's text filter, names and cursor are within their caps.
+pub fn query(q: &CaseQuery) -> Result<(), HostError> {
+    let f = &q.filter;
+    if let Some(text) = &f.text {
+        check_len(
+            "the `text` filter",
+            text.len(),
+            MAX_QUERY_TEXT_BYTES,
+            "bytes",
+        )?;
+    }
+    if let Some(state) = &f.state {
+        check_len("the `state` filter", state.len(), MAX_NAME_BYTES, "bytes")?;
+    }
+    if let Some(assignee) = &f.assignee {
+        email("the `assignee` filter", assignee)?;
+    }
+    if let Some(cursor) = &q.cursor {
+        check_len("`cursor`", cursor.len(), MAX_NAME_BYTES, "bytes")?;
+    }
+    Ok(())
+}
+
+/// A case id is short enough to be one (and to be echoed in a "not found" message).
+pub fn case_id(id: &str) -> Result<(), HostError> {
+    check_len("the case id", id.len(), MAX_NAME_BYTES, "bytes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::caps::MAX_JSON_DEPTH;
+    use crate::services::cases::Severity;
+
+    fn case() -> NewCase {
+        NewCase {
+            title: "Phishing".into(),
+            description: String::new(),
+            severity: Severity::Low,
+            state: None,
+            assignee: None,
+            reviewers: Vec::new(),
+            access_mode: None,
+            collaborators: Vec::new(),
+            fields: None,
+        }
+    }
+
+    #[test]
+    fn a_case_at_its_caps_passes_and_one_past_any_cap_fails_naming_it() {
+        let at_caps = NewCase {
+            title: "t".repeat(MAX_CASE_TITLE_BYTES),
+            description: "d".repeat(MAX_CASE_DESCRIPTION_BYTES),
+            collaborators: vec!["a@x.test".into(); MAX_PEOPLE_PER_LIST],
+            ..case()
+        };
+        assert!(new_case(&at_caps).is_ok());
+        let over: [(NewCase, &str); 6] = [
+            (
+                NewCase {
+                    title: "t".repeat(513),
+                    ..case()
+                },
+                "`title` is 513 bytes",
+            ),
+            (
+                NewCase {
+                    title: "  ".into(),
+                    ..case()
+                },
+                "`title` must not be empty",
+            ),
+            (
+                NewCase {
+                    description: "d".repeat(MAX_CASE_DESCRIPTION_BYTES + 1),
+                    ..case()
+                },
+                "`description` is 65537 bytes",
+            ),
+            (
+                NewCase {
+                    reviewers: vec!["a@x.test".into(); 1001],
+                    ..case()
+                },
+                "`reviewers` is 1001 entries",
+            ),
+            (
+                NewCase {
+                    assignee: Some(format!("{}@x.test", "a".repeat(300))),
+                    ..case()
+                },
+                "an email in `assignee`",
+            ),
+            (
+                NewCase {
+                    fields: Some(serde_json::json!({ "x": "y".repeat(70_000) })),
+                    ..case()
+                },
+                "`fields` is 70008 bytes of JSON",
+            ),
+        ];
+        for (input, needle) in over {
+            let err = new_case(&input).expect_err(needle).to_string();
+            assert!(err.contains(needle), "{err} should mention {needle}");
+        }
+    }
+
+    #[test]
+    fn deep_fields_queries_and_updates_are_held_to_their_caps() {
+        let mut deep = serde_json::json!(1);
+        for _ in 0..MAX_JSON_DEPTH {
+            deep = serde_json::json!([deep]);
+        }
+        let ok = NewCase {
+            fields: Some(deep.clone()),
+            ..case()
+        };
+        assert!(new_case(&ok).is_ok());
+        let too_deep = NewCase {
+            fields: Some(serde_json::json!({ "a": deep })),
+            ..case()
+        };
+        let err = new_case(&too_deep).expect_err("33 levels").to_string();
+        assert!(err.contains("`fields` nests 33 levels deep"), "{err}");
+
+        let q = CaseQuery {
+            filter: crate::services::cases::CaseFilter {
+                text: Some("x".repeat(MAX_QUERY_TEXT_BYTES + 1)),
+                ..Default::default()
+            },
+            sort: Default::default(),
+            page_size: 0,
+            cursor: None,
+        };
+        let err = query(&q).expect_err("long text").to_string();
+        assert!(err.contains("the `text` filter is 1025 bytes"), "{err}");
+
+        let update = RestrictionUpdate {
+            add_collaborators: vec!["a@x.test".into(); MAX_PEOPLE_PER_LIST + 1],
+            ..Default::default()
+        };
+        let err = restriction_update(&update)
+            .expect_err("long list")
+            .to_string();
+        assert!(err.contains("`add_collaborators` is 1001 entries"), "{err}");
+        assert!(case_id(&"C-1".repeat(100)).is_err());
+    }
+}

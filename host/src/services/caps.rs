@@ -1,0 +1,146 @@
+//! Caps on every value a caller hands the host (SPEC ST-4), in one place.
+//!
+//! A step reaches the host only through its imports, and whatever it passes there is work the
+//! host does outside the step's memory cap and, before these caps, outside its deadline: a
+//! 24 MiB case description, a 3,000,000-entry collaborator list or a 64 MiB `wasi:random`
+//! request each ran for seconds (issue 14 item 7). Each cap below fails the call that breaks
+//! it with an error naming the value, its size and the cap; nothing of the call is stored.
+//! The case caps are checked by the case service, so they hold for every door (WIT, built-in
+//! steps, the CLI). They are documented for step authors in README.md and in `wit/`.
+
+use super::HostError;
+
+/// Longest case title, in bytes (after trimming).
+pub const MAX_CASE_TITLE_BYTES: usize = 512;
+/// Longest case description, in bytes.
+pub const MAX_CASE_DESCRIPTION_BYTES: usize = 64 * 1024;
+/// Largest case `fields` object, in bytes of JSON.
+pub const MAX_CASE_FIELDS_BYTES: usize = 64 * 1024;
+/// Largest *Create a case from JSON* document, in bytes: room for every other cap at once.
+pub const MAX_CASE_JSON_BYTES: usize = 256 * 1024;
+/// Deepest nesting of arrays and objects in a JSON value a caller hands the host (case
+/// `fields`, event payloads); `{}` is one level.
+pub const MAX_JSON_DEPTH: usize = 32;
+/// Most emails in one people list (reviewers, collaborators, and each list of an update).
+pub const MAX_PEOPLE_PER_LIST: usize = 1000;
+/// Longest email a caller may name, in bytes (the SMTP path limit).
+pub const MAX_EMAIL_BYTES: usize = 254;
+/// Longest short name or identifier: a case state, case id, query cursor, flow or scope name.
+pub const MAX_NAME_BYTES: usize = 256;
+/// Longest *Query cases* text filter, in bytes (SQLite refuses LIKE patterns over 50,000).
+pub const MAX_QUERY_TEXT_BYTES: usize = 1024;
+/// Cases one step execution may create.
+pub const MAX_CASES_CREATED_PER_EXECUTION: usize = 100;
+/// Most bytes one `wasi:random` `get-random-bytes` or `get-insecure-random-bytes` call returns.
+pub const MAX_RANDOM_BYTES_PER_CALL: u64 = 64 * 1024;
+/// Longest log message kept, in bytes; a longer one is cut and marked `… [truncated]`.
+pub const MAX_LOG_LINE_BYTES: usize = 8 * 1024;
+/// Log lines kept per execution; later ones are counted (`dropped_logs`), not kept.
+pub const MAX_LOG_LINES: usize = 1000;
+/// Events one step execution may emit.
+pub const MAX_EVENTS_PER_EXECUTION: usize = 100;
+/// Longest event kind, in bytes.
+pub const MAX_EVENT_KIND_BYTES: usize = 64;
+/// Largest event payload, in bytes of JSON.
+pub const MAX_EVENT_PAYLOAD_BYTES: usize = 256 * 1024;
+
+/// `Err` naming `what` when `len` (bytes or entries, as `unit` says) is over `cap`.
+pub fn check_len(what: &str, len: usize, cap: usize, unit: &str) -> Result<(), HostError> {
+    if len > cap {
+        return Err(HostError::Invalid(format!(
+            "{what} is {len} {unit}; the cap is {cap} (SPEC ST-4)"
+        )));
+    }
+    Ok(())
+}
+
+/// `Err` naming `what` when the JSON text nests arrays and objects deeper than
+/// [`MAX_JSON_DEPTH`]. Scans the text without parsing it, so it runs before any parser does.
+pub fn check_json_depth(what: &str, json: &str) -> Result<(), HostError> {
+    check_depth(what, json_depth(json))
+}
+
+/// `Err` naming `what` when `depth` is over [`MAX_JSON_DEPTH`].
+pub fn check_depth(what: &str, depth: usize) -> Result<(), HostError> {
+    if depth > MAX_JSON_DEPTH {
+        return Err(HostError::Invalid(format!(
+            "{what} nests {depth} levels deep; the cap is {MAX_JSON_DEPTH} (SPEC ST-4)"
+        )));
+    }
+    Ok(())
+}
+
+/// Deepest nesting of `[`/`{` in `json`, ignoring brackets inside strings.
+pub fn json_depth(json: &str) -> usize {
+    let (mut depth, mut deepest) = (0_usize, 0_usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for b in json.bytes() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// Nesting depth of a parsed value (a scalar is 0, `{}` is 1).
+pub fn value_depth(value: &serde_json::Value) -> usize {
+    match value {
+        serde_json::Value::Array(items) => 1 + items.iter().map(value_depth).max().unwrap_or(0),
+        serde_json::Value::Object(map) => 1 + map.values().map(value_depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_counts_brackets_outside_strings_only() {
+        assert_eq!(json_depth("1"), 0);
+        assert_eq!(json_depth("{}"), 1);
+        assert_eq!(json_depth(r#"{"a":[{"b":1}],"c":{}}"#), 3);
+        assert_eq!(json_depth(r#"{"a":"[[[[{{{\"[["}"#), 1);
+        let deep = format!("{}{}", "[".repeat(40), "]".repeat(40));
+        assert_eq!(json_depth(&deep), 40);
+        let parsed: serde_json::Value = serde_json::from_str(&deep).expect("json");
+        assert_eq!(value_depth(&parsed), 40);
+    }
+
+    #[test]
+    fn checks_name_the_value_its_size_and_the_cap() {
+        let err = check_len("`description`", 70_000, MAX_CASE_DESCRIPTION_BYTES, "bytes")
+            .expect_err("over")
+            .to_string();
+        assert!(
+            err.contains("`description` is 70000 bytes; the cap is 65536"),
+            "{err}"
+        );
+        assert!(check_len("x", 3, 3, "entries").is_ok());
+        let deep = format!("{}{}", "[".repeat(33), "]".repeat(33));
+        let err = check_json_depth("`fields`", &deep)
+            .expect_err("too deep")
+            .to_string();
+        assert!(
+            err.contains("`fields` nests 33 levels deep; the cap is 32"),
+            "{err}"
+        );
+        let ok = format!("{}{}", "[".repeat(32), "]".repeat(32));
+        assert!(check_json_depth("`fields`", &ok).is_ok());
+    }
+}
