@@ -119,6 +119,11 @@ impl Platform {
         if !fields.is_object() {
             return Err(HostError::Invalid("`fields` must be a JSON object".into()));
         }
+        // Capped nesting: case events embed the fields and must parse when read back (issue
+        // 14 item 9).
+        if let Err(e) = crate::json_limits::check_depth("the case's `fields`", &fields) {
+            return Err(HostError::Invalid(e));
+        }
         let assignee = input
             .assignee
             .map(|a| self.members_only(&caller.workspace, &[a], "`assignee`"))

@@ -3,6 +3,7 @@
 use anyhow::Context;
 
 /// Parses `arg` as JSON, or the file it names when it starts with `@`. Errors say where.
+/// Nesting is capped at [`flowhost::json_limits::MAX_JSON_DEPTH`] (issue 14 item 9).
 pub fn json_arg(what: &str, arg: &str) -> anyhow::Result<serde_json::Value> {
     let (text, origin) = match arg.strip_prefix('@') {
         Some(path) => (
@@ -12,11 +13,5 @@ pub fn json_arg(what: &str, arg: &str) -> anyhow::Result<serde_json::Value> {
         ),
         None => (arg.to_owned(), format!("--{what}")),
     };
-    serde_json::from_str(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{origin}: invalid JSON at line {}, column {}: {e}",
-            e.line(),
-            e.column()
-        )
-    })
+    flowhost::json_limits::parse(&origin, &text).map_err(anyhow::Error::msg)
 }

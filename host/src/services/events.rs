@@ -46,6 +46,10 @@ impl CustomEvent {
                 payload_json.len()
             )));
         }
+        // Capped nesting: the stored event wraps the payload and must parse when read back
+        // (issue 14 item 9).
+        crate::json_limits::check_text_depth(&format!("event `{kind}` payload"), payload_json)
+            .map_err(HostError::Invalid)?;
         let payload: serde_json::Value = serde_json::from_str(payload_json)
             .map_err(|e| HostError::Invalid(format!("event `{kind}` payload is not JSON: {e}")))?;
         if !payload.is_object() {
