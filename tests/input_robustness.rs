@@ -339,3 +339,48 @@ fn case_text_queries_of_any_length_are_substring_matches() {
     assert_eq!(query("1_0"), Vec::<String>::new(), "`_` is not a wildcard");
     assert_eq!(query(&"x".repeat(60_000)), Vec::<String>::new());
 }
+
+/// Issue 14 item 10: locating each error rescanned the file, so a tenant with 2,000
+/// workspaces with errors took 20-30 s to report them. The text is indexed once; this
+/// checks that every one of 10,000 errors points at its own value.
+#[test]
+fn every_error_of_a_ten_thousand_workspace_tenant_is_located() {
+    let workspaces: Vec<Value> = (0..10_000)
+        .map(|i| {
+            json!({
+                "name": format!("ws-{i}"),
+                "members": [
+                    { "email": format!("owner{i}@example.test"), "role": "owner" },
+                    { "email": format!("m{i}@example.test"), "role": format!("no-such-role-{i}") }
+                ]
+            })
+        })
+        .collect();
+    let text = serde_json::to_string_pretty(&json!({
+        "organization": "big",
+        "workspaces": workspaces
+    }))
+    .expect("json");
+    let errors = match flowhost::tenant::TenantFile::parse("big.json", &text) {
+        Ok(_) => panic!("unknown roles must be refused"),
+        Err(errors) => errors,
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let mut located = 0;
+    for e in &errors {
+        let Some(i) = e
+            .path
+            .strip_prefix("workspaces[")
+            .and_then(|rest| rest.strip_suffix("].members[1].role"))
+        else {
+            continue;
+        };
+        let at: String = lines[e.line - 1].chars().skip(e.column - 1).collect();
+        assert!(
+            at.starts_with(&format!("\"no-such-role-{i}\"")),
+            "{e}: {at}"
+        );
+        located += 1;
+    }
+    assert_eq!(located, 10_000, "{}", errors.len());
+}

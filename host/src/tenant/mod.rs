@@ -147,10 +147,7 @@ impl TenantFile {
 
     /// Attaches line:column to problems found at paths of this file.
     pub fn locate(&self, problems: Vec<Located>) -> Vec<SpecError> {
-        problems
-            .into_iter()
-            .map(|p| p.in_text(&self.origin, &self.text))
-            .collect()
+        crate::json_locate::locate_all(&self.origin, &self.text, problems)
     }
 }
 

@@ -107,11 +107,7 @@ pub fn parse(origin: &str, text: &str, resolver: &Resolver) -> Result<Workflow, 
     }
     match workflow {
         Some(w) if p.errors.is_empty() => Ok(w),
-        _ => Err(p
-            .errors
-            .into_iter()
-            .map(|e| e.in_text(origin, text))
-            .collect()),
+        _ => Err(crate::json_locate::locate_all(origin, text, p.errors)),
     }
 }
 
