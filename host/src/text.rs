@@ -28,6 +28,30 @@ pub fn clip(input: &str) -> Cow<'_, str> {
     }
 }
 
+/// `message` with every run of non-space characters longer than [`ECHO_CHARS`] clipped: the
+/// last line of defence for an error that quotes a huge input (a 100 kB `--workspace`).
+pub fn clip_words(message: &str) -> Cow<'_, str> {
+    if !message
+        .split(char::is_whitespace)
+        .any(|w| w.chars().nth(ECHO_CHARS).is_some())
+    {
+        return Cow::Borrowed(message);
+    }
+    let mut out = String::with_capacity(message.len().min(4 * ECHO_CHARS));
+    let mut word = String::new();
+    for c in message.chars().chain(std::iter::once(' ')) {
+        if c.is_whitespace() {
+            out.push_str(&clip(&word));
+            word.clear();
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    out.pop(); // the space chained on
+    Cow::Owned(out)
+}
+
 /// Checks that `value` (the `what` of an error) has at most `max` characters.
 pub fn check_len(what: &str, value: &str, max: usize) -> Result<(), String> {
     let chars = value.chars().count();
@@ -52,6 +76,18 @@ mod tests {
         let shown = clip(&long);
         assert!(shown.len() < 300, "{shown}");
         assert!(shown.ends_with("… (100000 bytes)"), "{shown}");
+    }
+
+    #[test]
+    fn long_words_in_a_message_are_clipped() {
+        assert_eq!(
+            clip_words("there is no workspace `soc`"),
+            "there is no workspace `soc`"
+        );
+        let msg = format!("there is no workspace `{}`\nnext", "w".repeat(100_000));
+        let shown = clip_words(&msg);
+        assert!(shown.starts_with("there is no workspace `www"), "{shown}");
+        assert!(shown.ends_with("… (100002 bytes)\nnext"), "{shown}");
     }
 
     #[test]

@@ -78,6 +78,8 @@ impl Platform {
         kind: NewKey<'_>,
         expires_in: Option<i64>,
     ) -> Result<CreatedKey, HostError> {
+        crate::text::check_len("a key name", name, crate::text::MAX_NAME_CHARS)
+            .map_err(HostError::Invalid)?;
         let (kind_name, owner) = match kind {
             NewKey::Personal => {
                 self.authorize(actor, workspace, Scope::ApikeyWrite)?;

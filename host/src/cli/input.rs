@@ -15,3 +15,14 @@ pub fn json_arg(what: &str, arg: &str) -> anyhow::Result<serde_json::Value> {
     };
     flowhost::json_limits::parse(&origin, &text).map_err(anyhow::Error::msg)
 }
+
+/// `raw` as the services stored it (trimmed, lower-cased), for a success line: the line
+/// names the identity that was changed, not what was typed (issue 13 item 8).
+pub fn shown_email(raw: &str) -> String {
+    flowhost::principal::Email::parse(raw).map_or_else(|_| raw.trim().to_owned(), |e| e.to_string())
+}
+
+/// A role name as stored: built-in names in their canonical (lower-case) spelling.
+pub fn shown_role(raw: &str) -> String {
+    flowhost::access::RoleName::parse(raw).as_str().to_owned()
+}

@@ -218,6 +218,8 @@ pub fn main() -> ExitCode {
             } else {
                 format!("{e:#}")
             };
+            // Errors quote input; a huge one is shortened, never echoed whole (issue 13 item 8).
+            let message = flowhost::text::clip_words(&message).into_owned();
             eprintln!("error: {}", name_the_database(message, &cli.db));
             ExitCode::FAILURE
         }
