@@ -384,3 +384,38 @@ fn every_error_of_a_ten_thousand_workspace_tenant_is_located() {
     }
     assert_eq!(located, 10_000, "{}", errors.len());
 }
+
+/// Issue 14 item 9: a stored event whose payload no longer parsed was read as `null` and
+/// marked dispatched, so the trigger that should have acted on it never fired. A stored
+/// value that does not parse is an error naming its column, and the event stays pending.
+#[test]
+fn an_unreadable_stored_event_is_an_error_not_a_null_payload() {
+    let env = Env::new();
+    {
+        let conn = rusqlite::Connection::open(&env.db).expect("db");
+        // Written past the cap, as an older version (or another program) could have.
+        let payload = format!(r#"{{"case": {}}}"#, nested(130, "1"));
+        conn.execute(
+            "INSERT INTO events (workspace, kind, payload, source) VALUES (?1, 'case_created', ?2, 'test')",
+            rusqlite::params![WS, payload],
+        )
+        .expect("insert");
+    }
+    let out = env.cli(&["triggers", "dispatch"]);
+    no_panic(&out);
+    assert!(!out.status.success(), "dispatch must not pass over it");
+    assert!(
+        stderr(&out).contains("stored events.payload is not readable JSON"),
+        "{}",
+        stderr(&out)
+    );
+    let conn = rusqlite::Connection::open(&env.db).expect("db");
+    let pending: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM events WHERE dispatched = 0",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(pending, 1, "the event is still pending");
+}

@@ -244,3 +244,24 @@ fn name_the_database(message: String, db: &std::path::Path) -> String {
         message
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::name_the_database;
+    use std::path::Path;
+
+    /// Issue 14 item 10: "attempt to write a readonly database" did not say which file.
+    #[test]
+    fn errors_about_the_database_file_name_it() {
+        let db = Path::new("/srv/flowhost/prod.db");
+        let named = name_the_database("attempt to write a readonly database".into(), db);
+        assert_eq!(
+            named,
+            "attempt to write a readonly database (database file /srv/flowhost/prod.db)"
+        );
+        let already = "database /srv/flowhost/prod.db: unable to open database file";
+        assert_eq!(name_the_database(already.into(), db), already);
+        let other = "denied: missing scope case.write";
+        assert_eq!(name_the_database(other.into(), db), other);
+    }
+}
