@@ -88,7 +88,7 @@ pub fn entries(
         .map_err(internal)?;
     let rows = stmt
         .query_map(params![workspace, since], |r| {
-            let details: String = r.get(7)?;
+            let details = crate::stored_json::column(r, 7, "audit_log.details")?;
             Ok(AuditEntry {
                 id: r.get(0)?,
                 at: clock::rfc3339(r.get(1)?),
@@ -97,7 +97,7 @@ pub fn entries(
                 workspace: r.get(4)?,
                 action: r.get(5)?,
                 target: r.get(6)?,
-                details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+                details,
             })
         })
         .map_err(internal)?;

@@ -29,9 +29,18 @@ pub fn rfc3339(secs: i64) -> String {
     )
 }
 
-/// Parses a duration such as `90s`, `15m`, `12h`, `30d`; the error names the input.
+/// The longest duration accepted anywhere a duration is written (step timeouts, retry delays,
+/// waits, interaction timeouts, key expiry, `--since`): 3,660 days, about ten years. Bounding
+/// it here keeps every deadline computed from a duration far from overflow.
+pub const MAX_DURATION_SECS: i64 = 3_660 * 86_400;
+
+/// The text of [`MAX_DURATION_SECS`] for error messages.
+pub const MAX_DURATION_TEXT: &str = "3660d";
+
+/// Parses a duration such as `90s`, `15m`, `12h`, `30d`, at most [`MAX_DURATION_SECS`]; the
+/// error names the input (shortened if long).
 pub fn parse_duration_secs(text: &str) -> Result<i64, String> {
-    let text = text.trim();
+    let text = crate::text::clip(text.trim());
     let split = text.char_indices().last().map_or(0, |(i, _)| i);
     let (num, unit) = text.split_at(split);
     let n: i64 = num
@@ -49,8 +58,12 @@ pub fn parse_duration_secs(text: &str) -> Result<i64, String> {
         }
     };
     n.checked_mul(mult)
-        .filter(|s| *s > 0)
-        .ok_or_else(|| format!("duration `{text}` is out of range"))
+        .filter(|s| (1..=MAX_DURATION_SECS).contains(s))
+        .ok_or_else(|| {
+            format!(
+                "duration `{text}` is out of range (more than 0 and at most {MAX_DURATION_TEXT})"
+            )
+        })
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
@@ -83,6 +96,25 @@ mod tests {
         assert_eq!(parse_duration_secs("30d"), Ok(30 * 86_400));
         for bad in ["", "d", "10", "10w", "-5m", "0s", "5µ", "µ"] {
             assert!(parse_duration_secs(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Issue 14 item 8: durations that overflow a deadline are refused, not accepted.
+    #[test]
+    fn durations_beyond_the_maximum_are_refused() {
+        assert_eq!(parse_duration_secs("3660d"), Ok(MAX_DURATION_SECS));
+        for huge in [
+            "3661d",
+            "9223372036854775807s",
+            "106751991167300d",
+            "153722867280912931m",
+            "99999999999999999999999d",
+        ] {
+            let err = parse_duration_secs(huge).expect_err(huge);
+            assert!(
+                err.contains(huge) || err.contains("not a duration"),
+                "{err}"
+            );
         }
     }
 }

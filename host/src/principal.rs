@@ -10,24 +10,58 @@ pub struct Email(String);
 pub const MAX_EMAIL_BYTES: usize = 254;
 
 impl Email {
-    /// Normalizes `raw`; an empty or obviously malformed address is an error naming it.
+    /// Normalizes `raw` (trimmed, lower-cased) and checks its shape; a malformed address is an
+    /// error naming it (shortened if long).
+    ///
+    /// The rule (issue 13 item 8): ASCII only, so no confusable character can fold into
+    /// another address (the Kelvin sign U+212A lower-cases to `k`); exactly one `@`; a
+    /// non-empty local part; a domain of at least two non-empty dot-separated labels; no
+    /// whitespace or control characters; at most [`MAX_EMAIL_BYTES`].
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let email = raw.trim().to_lowercase();
-        if email.len() > MAX_EMAIL_BYTES {
+        let trimmed = raw.trim();
+        let shown = crate::text::clip(trimmed);
+        if trimmed.len() > MAX_EMAIL_BYTES {
             return Err(format!(
-                "an email address is at most {MAX_EMAIL_BYTES} bytes (RFC 5321); this one has {}",
-                email.len()
+                "`{shown}` is not an email address: at most {MAX_EMAIL_BYTES} bytes (RFC 5321); this one has {}",
+                trimmed.len()
             ));
         }
-        let valid = email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
-            && !email.chars().any(char::is_whitespace);
-        if valid {
-            Ok(Self(email))
-        } else {
-            Err(format!("`{raw}` is not an email address"))
+        if let Some(c) = trimmed.chars().find(|c| !c.is_ascii()) {
+            return Err(format!(
+                "`{shown}` is not an email address: only ASCII characters are accepted, not {c:?} (U+{:04X})",
+                u32::from(c)
+            ));
         }
+        if trimmed
+            .chars()
+            .any(|c| c.is_ascii_whitespace() || c.is_ascii_control())
+        {
+            return Err(format!(
+                "`{shown}` is not an email address: it contains a space or a control character"
+            ));
+        }
+        let email = trimmed.to_ascii_lowercase();
+        let mut parts = email.split('@');
+        let (local, domain) = match (parts.next(), parts.next(), parts.next()) {
+            (Some(local), Some(domain), None) => (local, domain),
+            _ => {
+                return Err(format!(
+                    "`{shown}` is not an email address: it needs exactly one `@`"
+                ));
+            }
+        };
+        if local.is_empty() {
+            return Err(format!(
+                "`{shown}` is not an email address: nothing before the `@`"
+            ));
+        }
+        let labels: Vec<&str> = domain.split('.').collect();
+        if labels.len() < 2 || labels.iter().any(|l| l.is_empty()) {
+            return Err(format!(
+                "`{shown}` is not an email address: the domain must be like `example.com`"
+            ));
+        }
+        Ok(Self(email))
     }
 
     /// The normalized address.
@@ -158,10 +192,45 @@ mod tests {
             "@example.test",
             "alice@",
             "al ice@example.test",
+            // Issue 13 item 8: a domain without a dot, several `@`, empty labels.
+            "x@y",
+            "a@b@c",
+            "a@b@c.test",
+            "a@.test",
+            "a@example..test",
+            "a@example.test.",
+            "tab\t@example.test",
         ] {
             let err = Email::parse(raw).expect_err(raw);
             assert!(err.contains(raw.trim()), "{err}");
         }
+    }
+
+    /// Issue 13 item 8: the Kelvin sign (U+212A) lower-cases to `k`; an address holding it
+    /// must not become another person's. Non-ASCII is refused rather than folded.
+    #[test]
+    fn confusable_and_non_ascii_addresses_are_refused_not_folded() {
+        for raw in [
+            "\u{212A}im@example.test",
+            "jos\u{e9}@example.test",
+            "a@ex\u{e4}mple.test",
+        ] {
+            let err = Email::parse(raw).expect_err(raw);
+            assert!(err.contains("only ASCII"), "{err}");
+        }
+        assert_eq!(
+            Email::parse("Kim@Example.TEST").expect("ascii").as_str(),
+            "kim@example.test"
+        );
+    }
+
+    /// Issue 13 item 8: errors echo a long input shortened, never whole.
+    #[test]
+    fn errors_quote_long_input_shortened() {
+        let long = "x".repeat(100_000);
+        let err = Email::parse(&long).expect_err("too long");
+        assert!(err.len() < 400, "{}", err.len());
+        assert!(err.contains("(100000 bytes)"), "{err}");
     }
 
     #[test]

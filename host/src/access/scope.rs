@@ -104,8 +104,11 @@ impl ScopeSet {
     /// Parses scope names; the first unknown one is the error (SPEC RB-2).
     pub fn parse<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<ScopeSet, String> {
         let mut set = ScopeSet::EMPTY;
-        for name in names {
-            let scope = Scope::parse(name).ok_or_else(|| format!("unknown scope `{name}`"))?;
+        for raw in names {
+            // Trimmed: `--scopes "case.read, case.write"` names two scopes (issue 13 item 8).
+            let name = raw.trim();
+            let scope = Scope::parse(name)
+                .ok_or_else(|| format!("unknown scope `{}`", crate::text::clip(name)))?;
             set = set.union(ScopeSet::of(&[scope]));
         }
         Ok(set)

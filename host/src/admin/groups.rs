@@ -9,6 +9,7 @@ use crate::audit::{self, Actor};
 use crate::platform::{Platform, internal};
 use crate::principal::Principal;
 use crate::services::HostError;
+use crate::text::{MAX_CLAIM_CHARS, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, check_len};
 
 use super::{email, member_role, user_id, workspace_id};
 
@@ -95,6 +96,19 @@ impl Platform {
     ) -> Result<(), HostError> {
         if name.trim().is_empty() {
             return Err(HostError::Invalid("a group needs a name".into()));
+        }
+        // Documented caps (crate::text, issue 13 item 8).
+        let caps = [
+            ("a group name", name, MAX_NAME_CHARS),
+            ("a group description", description, MAX_DESCRIPTION_CHARS),
+            (
+                "a claim value",
+                claim_value.unwrap_or_default(),
+                MAX_CLAIM_CHARS,
+            ),
+        ];
+        for (what, value, max) in caps {
+            check_len(what, value, max).map_err(HostError::Invalid)?;
         }
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;

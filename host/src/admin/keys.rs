@@ -78,6 +78,8 @@ impl Platform {
         kind: NewKey<'_>,
         expires_in: Option<i64>,
     ) -> Result<CreatedKey, HostError> {
+        crate::text::check_len("a key name", name, crate::text::MAX_NAME_CHARS)
+            .map_err(HostError::Invalid)?;
         let id = random_hex(8)?;
         let secret = random_hex(32)?;
         let now = clock::now_unix();

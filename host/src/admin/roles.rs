@@ -15,7 +15,8 @@ use super::{scopes_text, workspace_id};
 pub(crate) fn validate_role_name(name: &str) -> Result<(), HostError> {
     if name.is_empty() || name.chars().any(char::is_whitespace) || name.len() > 64 {
         return Err(HostError::Invalid(format!(
-            "`{name}` is not a role name (1-64 characters, no spaces)"
+            "`{}` is not a role name (1-64 characters, no spaces)",
+            crate::text::clip(name)
         )));
     }
     if BuiltinRole::parse(name).is_some() || name.eq_ignore_ascii_case("external") {

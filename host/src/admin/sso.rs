@@ -124,6 +124,13 @@ impl Platform {
         rule: ClaimRule,
         rank: Option<u32>,
     ) -> Result<u32, HostError> {
+        for (what, value) in [
+            ("a claim name", &rule.claim),
+            ("a claim value", &rule.value),
+        ] {
+            crate::text::check_len(what, value, crate::text::MAX_CLAIM_CHARS)
+                .map_err(HostError::Invalid)?;
+        }
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             check_rule_role(tx, ws, workspace, &rule.role)?;
@@ -260,6 +267,23 @@ impl Platform {
         let email = Email::parse(raw).map_err(HostError::Invalid)?;
         if !claims.is_object() {
             return Err(HostError::Invalid("claims must be a JSON object".into()));
+        }
+        // Documented caps on presented claims (crate::text, issue 13 item 8).
+        for (name, value) in claims.as_object().into_iter().flatten() {
+            crate::text::check_len("a claim name", name, crate::text::MAX_CLAIM_CHARS)
+                .map_err(HostError::Invalid)?;
+            let values: Vec<&serde_json::Value> = match value {
+                serde_json::Value::Array(items) => items.iter().collect(),
+                other => vec![other],
+            };
+            for v in values.into_iter().filter_map(serde_json::Value::as_str) {
+                crate::text::check_len(
+                    &format!("claim `{}`", crate::text::clip(name)),
+                    v,
+                    crate::text::MAX_CLAIM_CHARS,
+                )
+                .map_err(HostError::Invalid)?;
+            }
         }
         self.write(|tx| {
             let mut stmt = tx

@@ -87,14 +87,14 @@ fn build(ws: i64, viewer: &Viewer, q: &CaseQuery) -> Result<PageSql, HostError> 
         filters += &format!(" AND assignee = ?{}", params.len());
     }
     if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty()) {
-        let escaped = text
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        params.push(Value::Text(format!("%{escaped}%")));
+        // A substring test without LIKE: a LIKE pattern over 50,000 bytes fails ("LIKE or
+        // GLOB pattern too complex", issue 14 item 10), and nothing needs escaping. lower()
+        // folds ASCII case, as LIKE did.
+        params.push(Value::Text(text.to_owned()));
         let n = params.len();
-        filters +=
-            &format!(" AND (title LIKE ?{n} ESCAPE '\\' OR description LIKE ?{n} ESCAPE '\\')");
+        filters += &format!(
+            " AND (instr(lower(title), lower(?{n})) > 0 OR instr(lower(description), lower(?{n})) > 0)"
+        );
     }
     if let Some(values) = &cursor {
         let cols: Vec<String> = ord

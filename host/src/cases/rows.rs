@@ -40,7 +40,7 @@ pub fn load(conn: &Connection, id: i64) -> rusqlite::Result<Option<CaseRow>> {
         .query_row(
             [id],
             |r| {
-                let fields: String = r.get(8)?;
+                let fields = crate::stored_json::column(r, 8, "cases.fields")?;
                 Ok((
                     r.get::<_, i64>(0)?,
                     CaseRecord {
@@ -54,7 +54,7 @@ pub fn load(conn: &Connection, id: i64) -> rusqlite::Result<Option<CaseRow>> {
                         reviewers: Vec::new(),
                         access_mode: if r.get::<_, bool>(7)? { AccessMode::Restricted } else { AccessMode::FullAccess },
                         collaborators: Vec::new(),
-                        fields: serde_json::from_str(&fields).unwrap_or(serde_json::Value::Null),
+                        fields,
                         created_at: clock::rfc3339(r.get::<_, i64>(9)? / 1_000_000),
                         updated_at: clock::rfc3339(r.get::<_, i64>(10)? / 1_000_000),
                     },

@@ -117,6 +117,11 @@ impl Platform {
         if !fields.is_object() {
             return Err(HostError::Invalid("`fields` must be a JSON object".into()));
         }
+        // Capped nesting: case events embed the fields and must parse when read back (issue
+        // 14 item 9).
+        if let Err(e) = crate::json_limits::check_depth("the case's `fields`", &fields) {
+            return Err(HostError::Invalid(e));
+        }
         let assignee = input
             .assignee
             .map(|a| self.members_only(&caller.workspace, &[a], "`assignee`"))
@@ -127,6 +132,8 @@ impl Platform {
             self.members_only(&caller.workspace, &input.collaborators, "`collaborators`")?;
         let mode = input.access_mode.unwrap_or_default();
         let state = input.state.unwrap_or_else(|| "open".into());
+        crate::text::check_len("a case state", &state, crate::text::MAX_STATE_CHARS)
+            .map_err(HostError::Invalid)?;
         let actor = caller.principal.to_string();
         self.transact(|tx| {
             if let Some(key) = idempotency_key {

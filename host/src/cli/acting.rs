@@ -47,9 +47,11 @@ impl Acting {
     }
 }
 
-/// Opens the database and the access index over it.
+/// Opens the database and the access index over it; a failure names the file.
 pub fn platform(db: &Path) -> anyhow::Result<Platform> {
-    Platform::new(Db::open(db)?)
+    use anyhow::Context;
+    let db_file = || format!("database {}", db.display());
+    Platform::new(Db::open(db).with_context(db_file)?).with_context(db_file)
 }
 
 /// Prints `value` as pretty JSON.

@@ -3,6 +3,7 @@
 use anyhow::Context;
 
 /// Parses `arg` as JSON, or the file it names when it starts with `@`. Errors say where.
+/// Nesting is capped at [`flowhost::json_limits::MAX_JSON_DEPTH`] (issue 14 item 9).
 pub fn json_arg(what: &str, arg: &str) -> anyhow::Result<serde_json::Value> {
     let (text, origin) = match arg.strip_prefix('@') {
         Some(path) => (
@@ -12,11 +13,16 @@ pub fn json_arg(what: &str, arg: &str) -> anyhow::Result<serde_json::Value> {
         ),
         None => (arg.to_owned(), format!("--{what}")),
     };
-    serde_json::from_str(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{origin}: invalid JSON at line {}, column {}: {e}",
-            e.line(),
-            e.column()
-        )
-    })
+    flowhost::json_limits::parse(&origin, &text).map_err(anyhow::Error::msg)
+}
+
+/// `raw` as the services stored it (trimmed, lower-cased), for a success line: the line
+/// names the identity that was changed, not what was typed (issue 13 item 8).
+pub fn shown_email(raw: &str) -> String {
+    flowhost::principal::Email::parse(raw).map_or_else(|_| raw.trim().to_owned(), |e| e.to_string())
+}
+
+/// A role name as stored: built-in names in their canonical (lower-case) spelling.
+pub fn shown_role(raw: &str) -> String {
+    flowhost::access::RoleName::parse(raw).as_str().to_owned()
 }

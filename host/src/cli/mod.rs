@@ -1,5 +1,26 @@
 //! Argument parsing and dispatch.
 
+// The print macros of every command module: they write through `output` so that a closed
+// pipe ends the process quietly instead of panicking (issue 14 item 8). Defined before the
+// modules below so that they shadow the std macros there.
+macro_rules! println {
+    () => { $crate::cli::output::write($crate::cli::output::Stream::Out, format_args!(""), true) };
+    ($($arg:tt)*) => { $crate::cli::output::write($crate::cli::output::Stream::Out, format_args!($($arg)*), true) };
+}
+#[allow(unused_macros)] // No command prints without a newline yet; one that does gets this.
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::cli::output::write($crate::cli::output::Stream::Out, format_args!($($arg)*), false) };
+}
+macro_rules! eprintln {
+    () => { $crate::cli::output::write($crate::cli::output::Stream::Err, format_args!(""), true) };
+    ($($arg:tt)*) => { $crate::cli::output::write($crate::cli::output::Stream::Err, format_args!($($arg)*), true) };
+}
+macro_rules! eprint {
+    ($($arg:tt)*) => { $crate::cli::output::write($crate::cli::output::Stream::Err, format_args!($($arg)*), false) };
+}
+
+mod output;
+
 mod access;
 mod acting;
 mod cases;
@@ -192,12 +213,55 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.downcast_ref::<Reported>().is_some() => ExitCode::FAILURE,
         Err(e) => {
-            if cli.verbose {
-                eprintln!("error: {e:?}");
+            let message = if cli.verbose {
+                format!("{e:?}")
             } else {
-                eprintln!("error: {e:#}");
-            }
+                format!("{e:#}")
+            };
+            // Errors quote input; a huge one is shortened, never echoed whole (issue 13 item 8).
+            let message = flowhost::text::clip_words(&message).into_owned();
+            eprintln!("error: {}", name_the_database(message, &cli.db));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// SQLite's errors about the file itself ("attempt to write a readonly database") do not say
+/// which file; the user must learn it (issue 14 item 10).
+fn name_the_database(message: String, db: &std::path::Path) -> String {
+    const ABOUT_THE_FILE: [&str; 6] = [
+        "readonly database",
+        "unable to open database file",
+        "disk I/O error",
+        "file is not a database",
+        "database disk image is malformed",
+        "database or disk is full",
+    ];
+    let shown = db.display().to_string();
+    if ABOUT_THE_FILE.iter().any(|m| message.contains(m)) && !message.contains(&shown) {
+        format!("{message} (database file {shown})")
+    } else {
+        message
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_the_database;
+    use std::path::Path;
+
+    /// Issue 14 item 10: "attempt to write a readonly database" did not say which file.
+    #[test]
+    fn errors_about_the_database_file_name_it() {
+        let db = Path::new("/srv/flowhost/prod.db");
+        let named = name_the_database("attempt to write a readonly database".into(), db);
+        assert_eq!(
+            named,
+            "attempt to write a readonly database (database file /srv/flowhost/prod.db)"
+        );
+        let already = "database /srv/flowhost/prod.db: unable to open database file";
+        assert_eq!(name_the_database(already.into(), db), already);
+        let other = "denied: missing scope case.write";
+        assert_eq!(name_the_database(other.into(), db), other);
     }
 }

@@ -37,8 +37,9 @@ pub struct RunArgs {
     /// Memory cap in MiB.
     #[arg(long, default_value_t = 64)]
     memory_mb: usize,
-    /// Deadline in milliseconds.
-    #[arg(long, default_value_t = 10_000)]
+    /// Deadline in milliseconds (at most the longest duration, `clock::MAX_DURATION_SECS`).
+    #[arg(long, default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=flowhost::clock::MAX_DURATION_SECS.unsigned_abs() * 1000))]
     timeout_ms: u64,
     /// Print one JSON document instead of text.
     #[arg(long)]

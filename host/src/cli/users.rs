@@ -6,6 +6,7 @@ use clap::Subcommand;
 use flowhost::admin::groups::GroupKind;
 
 use super::acting::{Acting, platform, print_json};
+use super::input::{shown_email, shown_role};
 
 #[derive(Subcommand)]
 pub enum UsersCommand {
@@ -134,7 +135,11 @@ pub fn users(db: &Path, cmd: UsersCommand) -> anyhow::Result<()> {
             acting,
         } => {
             p.invite_user(&acting.required()?, &workspace, &email, &role)?;
-            println!("invited {email} to {workspace} as {role}");
+            println!(
+                "invited {} to {workspace} as {}",
+                shown_email(&email),
+                shown_role(&role)
+            );
         }
         UsersCommand::Delete {
             email,
@@ -142,7 +147,7 @@ pub fn users(db: &Path, cmd: UsersCommand) -> anyhow::Result<()> {
             acting,
         } => {
             p.delete_user(&acting.required()?, &workspace, &email)?;
-            println!("deleted {email} from {workspace}");
+            println!("deleted {} from {workspace}", shown_email(&email));
         }
         UsersCommand::SetRole {
             email,
@@ -151,7 +156,11 @@ pub fn users(db: &Path, cmd: UsersCommand) -> anyhow::Result<()> {
             acting,
         } => {
             p.set_user_role(&acting.required()?, &workspace, &email, &role)?;
-            println!("{email} now has role {role} in {workspace}");
+            println!(
+                "{} now has role {} in {workspace}",
+                shown_email(&email),
+                shown_role(&role)
+            );
         }
         UsersCommand::List {
             workspace,
@@ -224,7 +233,7 @@ pub fn groups(db: &Path, cmd: GroupsCommand) -> anyhow::Result<()> {
             acting,
         } => {
             p.add_group_member(&acting.required()?, &workspace, &group, &email)?;
-            println!("{email} is in group {group}");
+            println!("{} is in group {group}", shown_email(&email));
         }
         GroupsCommand::Remove {
             group,
@@ -233,7 +242,7 @@ pub fn groups(db: &Path, cmd: GroupsCommand) -> anyhow::Result<()> {
             acting,
         } => {
             p.remove_group_member(&acting.required()?, &workspace, &group, &email)?;
-            println!("{email} is not in group {group}");
+            println!("{} is not in group {group}", shown_email(&email));
         }
         GroupsCommand::Delete {
             group,

@@ -67,7 +67,14 @@ pub fn validate(files: &[PathBuf], steps: &[PathBuf]) -> anyhow::Result<()> {
                 w.workspace,
                 w.steps.len()
             ),
-            Err(_) => bad += 1,
+            Err(e) => {
+                // Located errors are printed by `load`; a file that cannot be read at all
+                // (missing, unreadable, not UTF-8) is named here with its cause.
+                if e.downcast_ref::<Reported>().is_none() {
+                    eprintln!("error: {e:#}");
+                }
+                bad += 1;
+            }
         }
     }
     if bad > 0 {

@@ -221,12 +221,11 @@ fn execute(
     let tenant = crate::tenant::TenantFile::parse(&tenant_origin, &tenant_text)
         .map_err(|errors| joined(&errors))?;
     crate::tenant::apply(&platform, &tenant, None).map_err(|e| match e {
-        crate::tenant::ApplyError::Spec(errors) => joined(
-            &errors
-                .into_iter()
-                .map(|l| l.in_text(&tenant_origin, &tenant_text))
-                .collect::<Vec<_>>(),
-        ),
+        crate::tenant::ApplyError::Spec(errors) => joined(&crate::json_locate::locate_all(
+            &tenant_origin,
+            &tenant_text,
+            errors,
+        )),
         crate::tenant::ApplyError::Host(e) => e.to_string(),
     })?;
     for login in &spec.sso_logins {

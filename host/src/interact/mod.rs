@@ -94,7 +94,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     let bad = |i: usize, e: serde_json::Error| {
         rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
     };
-    let values: Option<String> = r.get(13)?;
+    let values = crate::stored_json::optional_column(r, 13, "interactions.response_values")?;
     Ok(Row {
         id: r.get(0)?,
         run: r.get(1)?,
@@ -109,7 +109,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         deadline_ms: r.get(10)?,
         responder: r.get(11)?,
         responded_at: r.get(12)?,
-        values: values.and_then(|v| serde_json::from_str(&v).ok()),
+        values,
     })
 }
 

@@ -43,12 +43,12 @@ impl Db {
              FROM events WHERE workspace = ?1 ORDER BY id",
         )?;
         let rows = stmt.query_map([workspace], |r| {
-            let payload: String = r.get(3)?;
+            let payload = crate::stored_json::column(r, 3, "events.payload")?;
             Ok(StoredEvent {
                 id: r.get(0)?,
                 workspace: r.get(1)?,
                 kind: r.get(2)?,
-                payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+                payload,
                 source: r.get(4)?,
                 case_id: r.get(5)?,
                 created_at: r.get(6)?,

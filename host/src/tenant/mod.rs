@@ -103,6 +103,19 @@ pub struct TenantFile {
 impl TenantFile {
     /// Parses and validates `text`; every error names the path and line:column.
     pub fn parse(origin: &str, text: &str) -> Result<TenantFile, Vec<SpecError>> {
+        // Capped nesting (issue 14 item 9), located like every other error.
+        if let Some((line, column)) = crate::json_limits::too_deep_at(text) {
+            return Err(vec![SpecError {
+                origin: origin.to_owned(),
+                line,
+                column,
+                path: "(document)".into(),
+                message: format!(
+                    "nested more than {} levels deep",
+                    crate::json_limits::MAX_JSON_DEPTH
+                ),
+            }]);
+        }
         let de = &mut serde_json::Deserializer::from_str(text);
         let spec: TenantSpec = serde_path_to_error::deserialize(de).map_err(|e| {
             let inner = e.inner();
@@ -134,10 +147,7 @@ impl TenantFile {
 
     /// Attaches line:column to problems found at paths of this file.
     pub fn locate(&self, problems: Vec<Located>) -> Vec<SpecError> {
-        problems
-            .into_iter()
-            .map(|p| p.in_text(&self.origin, &self.text))
-            .collect()
+        crate::json_locate::locate_all(&self.origin, &self.text, problems)
     }
 }
 

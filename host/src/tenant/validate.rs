@@ -7,6 +7,7 @@ use crate::admin::groups::GroupKind;
 use crate::admin::roles::validate_role_name;
 use crate::admin::sso::EXTERNAL;
 use crate::principal::Email;
+use crate::text::{MAX_CLAIM_CHARS, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, check_len};
 
 use super::{Located, TenantSpec, ws_path};
 
@@ -16,6 +17,9 @@ const MAX_WORKSPACE_NAME: usize = 64;
 /// Every problem found, in document order.
 pub fn validate(spec: &TenantSpec) -> Vec<Located> {
     let mut out = Vec::new();
+    if let Err(e) = check_len("an organization name", &spec.organization, MAX_NAME_CHARS) {
+        out.push(Located::new(Default::default(), e));
+    }
     if spec.organization.trim().is_empty() {
         out.push(Located::new(
             Default::default(),
@@ -110,6 +114,26 @@ pub fn validate(spec: &TenantSpec) -> Vec<Located> {
         let mut groups = HashSet::new();
         for (j, g) in ws.groups.iter().enumerate() {
             let gp = at.key("groups").index(j);
+            let caps = [
+                ("name", "a group name", g.name.as_str(), MAX_NAME_CHARS),
+                (
+                    "description",
+                    "a group description",
+                    g.description.as_str(),
+                    MAX_DESCRIPTION_CHARS,
+                ),
+                (
+                    "claim_value",
+                    "a claim value",
+                    g.claim_value.as_deref().unwrap_or_default(),
+                    MAX_CLAIM_CHARS,
+                ),
+            ];
+            for (key, what, value, max) in caps {
+                if let Err(e) = check_len(what, value, max) {
+                    out.push(Located::new(gp.key(key), e));
+                }
+            }
             if g.name.trim().is_empty() || !groups.insert(g.name.as_str()) {
                 out.push(Located::new(
                     gp.key("name"),
@@ -150,6 +174,14 @@ pub fn validate(spec: &TenantSpec) -> Vec<Located> {
 
         for (j, r) in ws.claim_rules.iter().enumerate() {
             let rp = at.key("claim_rules").index(j);
+            for (key, what, value) in [
+                ("claim", "a claim name", &r.claim),
+                ("value", "a claim value", &r.value),
+            ] {
+                if let Err(e) = check_len(what, value, MAX_CLAIM_CHARS) {
+                    out.push(Located::new(rp.key(key), e));
+                }
+            }
             if r.claim.trim().is_empty() || r.value.is_empty() {
                 out.push(Located::new(
                     rp.clone(),

@@ -535,12 +535,13 @@ impl Exec<'_> {
 
     /// Sleeps for `duration`, or stops early with [`Halt::Stop`] if the host stops.
     fn sleep(&self, duration: Duration) -> Result<(), Halt> {
-        let until = Instant::now() + duration;
+        // Checked: a duration is capped when parsed, but an overflow must never panic a run.
+        let until = Instant::now().checked_add(duration);
         loop {
             if self.engine.stopping() {
                 return Err(Halt::Stop);
             }
-            let left = until.saturating_duration_since(Instant::now());
+            let left = until.map_or(STOP_POLL, |u| u.saturating_duration_since(Instant::now()));
             if left.is_zero() {
                 return Ok(());
             }
@@ -682,6 +683,8 @@ impl Exec<'_> {
             StepKind::Wait { duration } => self.wait(&key, *duration)?,
             StepKind::Exit { status, output } => {
                 let output = output.render(ctx).map_err(fail)?;
+                // Stored as the run's output: it must read back (issue 14 item 9).
+                crate::json_limits::check_depth("the exit output", &output).map_err(fail)?;
                 return Ok(Flow::Exit {
                     status: status.clone(),
                     output,
@@ -846,8 +849,16 @@ impl Exec<'_> {
                 let _ = platform.db().record_step_execution(&rec.as_record());
             }
             self.sleep(delay)?;
-            delay = delay.mul_f64(BACKOFF).min(retry.max_delay);
+            // Checked: the next delay never exceeds `max_delay`, and never panics (SPEC WF-5).
+            delay = Duration::try_from_secs_f64(delay.as_secs_f64() * BACKOFF)
+                .unwrap_or(retry.max_delay)
+                .min(retry.max_delay);
         };
+        // An output is journaled and read back on resume: cap its nesting (issue 14 item 9).
+        let result = result.and_then(|output| {
+            crate::json_limits::check_depth(&format!("the output of step `{key}`"), &output)
+                .map(|()| output)
+        });
         let elapsed = started.elapsed();
         self.observer.step_finished(key, &result, elapsed, false);
         // The step's execution record (WASM) and its journal entry commit together.
@@ -1140,30 +1151,29 @@ struct ResumeData {
 impl Platform {
     /// What resuming `run` needs: definition, source, principal, event, status.
     fn run_resume_data(&self, run: i64) -> Result<ResumeData, HostError> {
+        use rusqlite::OptionalExtension;
         let db = self.db();
         db.conn()
             .query_row(
                 "SELECT definition, source, principal, event, status, depth, workspace FROM runs WHERE id = ?1",
                 [run],
                 |r| {
-                    let event: String = r.get(3)?;
+                    let event = crate::stored_json::column(r, 3, "runs.event")?;
                     Ok(ResumeData {
                         definition: r.get(0)?,
                         source: r.get(1)?,
                         principal: r.get(2)?,
-                        event: serde_json::from_str(&event).unwrap_or(Value::Null),
+                        event,
                         status: r.get(4)?,
                         depth: r.get(5)?,
                         workspace: r.get(6)?,
                     })
                 },
             )
-            .map_err(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => {
-                    HostError::NotFound(format!("there is no run {run}"))
-                }
-                other => crate::platform::internal(other),
-            })
+            .optional()
+            // Only a missing row is "no run"; an unreadable one is an error (issue 14 item 9).
+            .map_err(crate::platform::internal)?
+            .ok_or_else(|| HostError::NotFound(format!("there is no run {run}")))
     }
 
     /// Runs left `running`, oldest first, with their lease owners: those of a process that

@@ -155,7 +155,9 @@ impl Platform {
             .and_then(|mut stmt| stmt.query_row(params![run, key], |r| r.get(0)))
             .optional()
             .map_err(internal)?;
-        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+        text.map(|t| crate::stored_json::parse("run_steps.output", &t))
+            .transpose()
+            .map_err(|e| HostError::Internal(e.to_string()))
     }
 
     /// Journals `entries`, then does `then`, in one transaction.
@@ -254,7 +256,7 @@ fn write_entries(
 }
 
 fn run_info(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunInfo> {
-    let output: Option<String> = r.get(6)?;
+    let output = crate::stored_json::optional_column(r, 6, "runs.output")?;
     Ok(RunInfo {
         id: r.get(0)?,
         workflow: r.get(1)?,
@@ -262,7 +264,7 @@ fn run_info(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunInfo> {
         principal: r.get(3)?,
         status: r.get(4)?,
         exit_status: r.get(5)?,
-        output: output.and_then(|o| serde_json::from_str(&o).ok()),
+        output,
         error: r.get(7)?,
         started_at: clock::rfc3339(r.get(8)?),
     })
@@ -271,11 +273,11 @@ fn run_info(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunInfo> {
 fn steps(conn: &Connection, run: i64) -> rusqlite::Result<Vec<StepRecord>> {
     let mut stmt = conn.prepare("SELECT step_key, status, output, error, attempts, duration_us FROM run_steps WHERE run_id = ?1 ORDER BY seq")?;
     let rows = stmt.query_map([run], |r| {
-        let output: Option<String> = r.get(2)?;
+        let output = crate::stored_json::optional_column(r, 2, "run_steps.output")?;
         Ok(StepRecord {
             step: r.get(0)?,
             status: r.get(1)?,
-            output: output.and_then(|o| serde_json::from_str(&o).ok()),
+            output,
             error: r.get(3)?,
             attempts: r.get(4)?,
             duration_us: r.get(5)?,

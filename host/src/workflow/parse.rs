@@ -61,6 +61,19 @@ impl Resolver {
 
 /// Parses and validates the definition `text` read from `origin`.
 pub fn parse(origin: &str, text: &str, resolver: &Resolver) -> Result<Workflow, Vec<SpecError>> {
+    // Capped nesting (issue 14 item 9): a definition is stored at publish and read back.
+    if let Some((line, column)) = crate::json_limits::too_deep_at(text) {
+        return Err(vec![SpecError {
+            origin: origin.to_owned(),
+            line,
+            column,
+            path: "(document)".into(),
+            message: format!(
+                "nested more than {} levels deep",
+                crate::json_limits::MAX_JSON_DEPTH
+            ),
+        }]);
+    }
     let value: Value = serde_json::from_str(text).map_err(|e| {
         vec![SpecError {
             origin: origin.to_owned(),
@@ -94,11 +107,7 @@ pub fn parse(origin: &str, text: &str, resolver: &Resolver) -> Result<Workflow, 
     }
     match workflow {
         Some(w) if p.errors.is_empty() => Ok(w),
-        _ => Err(p
-            .errors
-            .into_iter()
-            .map(|e| e.in_text(origin, text))
-            .collect()),
+        _ => Err(crate::json_locate::locate_all(origin, text, p.errors)),
     }
 }
 
@@ -195,6 +204,10 @@ impl Parser {
         let text = v?.as_str();
         match text.map(parse_duration) {
             Some(Ok(d)) => Some(d),
+            Some(Err(e)) if e.contains("at most") => {
+                self.err(at, e);
+                None
+            }
             _ => {
                 self.err(
                     at,
@@ -1015,13 +1028,23 @@ fn valid_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
-/// `500ms`, `30s`, `5m`, `1h`, `2d`.
+/// `500ms`, `30s`, `5m`, `1h`, `2d`, at most [`clock::MAX_DURATION_SECS`] (issue 14 item 8:
+/// an unbounded duration overflowed the deadlines computed from it).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if let Some(ms) = text.trim().strip_suffix("ms") {
+        let max_ms = clock::MAX_DURATION_SECS.unsigned_abs() * 1000;
         return ms
             .parse::<u64>()
+            .ok()
+            .filter(|ms| *ms <= max_ms)
             .map(Duration::from_millis)
-            .map_err(|_| format!("`{text}` is not a duration"));
+            .ok_or_else(|| {
+                format!(
+                    "`{}` is not a duration of at most {}",
+                    crate::text::clip(text),
+                    clock::MAX_DURATION_TEXT
+                )
+            });
     }
     clock::parse_duration_secs(text).map(|s| Duration::from_secs(s.unsigned_abs()))
 }

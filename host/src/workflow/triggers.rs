@@ -48,12 +48,12 @@ impl Platform {
                 "SELECT id, workspace, kind, payload, case_id, depth FROM events WHERE dispatched = 0 ORDER BY id LIMIT 1",
                 [],
                 |r| {
-                    let payload: String = r.get(3)?;
+                    let payload = crate::stored_json::column(r, 3, "events.payload")?;
                     Ok(Pending {
                         id: r.get(0)?,
                         workspace: r.get(1)?,
                         kind: r.get(2)?,
-                        payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+                        payload,
                         case_id: r.get(4)?,
                         depth: r.get(5)?,
                     })

@@ -1,0 +1,159 @@
+//! The nesting limit on JSON the host accepts (issue 14 item 9).
+//!
+//! serde_json refuses to parse text nested deeper than 128 levels, so a value nested close to
+//! that could be stored (or embedded one level deeper in an event, a journal entry or a run's
+//! context) and then fail to parse when read back. Every place JSON enters (CLI input, case
+//! fields, event payloads, step outputs, workflow definitions, tenant files) checks it against
+//! [`MAX_JSON_DEPTH`], which leaves ample headroom for the levels the host wraps around it.
+
+use serde_json::Value;
+
+/// The deepest nesting accepted: an array or object counts one level, scalars none, so
+/// `{"a": [1]}` has depth 2.
+pub const MAX_JSON_DEPTH: usize = 64;
+
+/// The nesting depth of `value`, without recursion (a hostile value cannot overflow the stack).
+pub fn depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack: Vec<(&Value, usize)> = vec![(value, 0)];
+    while let Some((v, d)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(d + 1);
+        stack.extend(children.map(|c| (c, d + 1)));
+    }
+    deepest
+}
+
+/// Checks `value` (named `what` in the error) against [`MAX_JSON_DEPTH`].
+pub fn check_depth(what: &str, value: &Value) -> Result<(), String> {
+    let d = depth(value);
+    if d > MAX_JSON_DEPTH {
+        Err(format!(
+            "{what} is nested {d} levels deep; at most {MAX_JSON_DEPTH} are allowed"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// The nesting depth of JSON `text`, counted over its brackets outside strings; for text that
+/// may not parse at all (serde_json stops at 128 levels with a less helpful error).
+pub fn text_depth(text: &str) -> usize {
+    scan(text, usize::MAX).0
+}
+
+/// Where JSON `text` first nests deeper than [`MAX_JSON_DEPTH`]: (line, column), 1-based,
+/// of the bracket that opens one level too many.
+pub fn too_deep_at(text: &str) -> Option<(usize, usize)> {
+    let at = scan(text, MAX_JSON_DEPTH).1?;
+    let before = &text[..at];
+    let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Some((line, column))
+}
+
+/// The deepest nesting of `text`, and the byte offset of the first bracket beyond `limit`.
+fn scan(text: &str, limit: usize) -> (usize, Option<usize>) {
+    let (mut depth, mut deepest, mut beyond) = (0usize, 0usize, None);
+    let (mut in_string, mut escaped) = (false, false);
+    for (i, b) in text.bytes().enumerate() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+                if depth > limit && beyond.is_none() {
+                    beyond = Some(i);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    (deepest, beyond)
+}
+
+/// Checks JSON `text` (named `what`) against [`MAX_JSON_DEPTH`] before it is parsed.
+pub fn check_text_depth(what: &str, text: &str) -> Result<(), String> {
+    let d = text_depth(text);
+    if d > MAX_JSON_DEPTH {
+        Err(format!(
+            "{what} is nested {d} levels deep; at most {MAX_JSON_DEPTH} are allowed"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Parses JSON `text` (named `what` in errors), refusing nesting beyond [`MAX_JSON_DEPTH`].
+pub fn parse(what: &str, text: &str) -> Result<Value, String> {
+    check_text_depth(what, text)?;
+    serde_json::from_str(text).map_err(|e| {
+        format!(
+            "{what}: invalid JSON at line {}, column {}: {e}",
+            e.line(),
+            e.column()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn nested(levels: usize) -> String {
+        format!("{}1{}", "[".repeat(levels), "]".repeat(levels))
+    }
+
+    #[test]
+    fn depth_counts_containers() {
+        assert_eq!(depth(&json!(1)), 0);
+        assert_eq!(depth(&json!({"a": [1]})), 2);
+        assert_eq!(depth(&json!([[], {"b": {"c": "[[[["}}])), 3);
+        assert_eq!(text_depth(r#"[[], {"b": {"c": "[[[[\"{"}}]"#), 3);
+    }
+
+    #[test]
+    fn the_first_bracket_too_deep_is_located() {
+        let text = format!("{{\n  \"a\": {}", nested(MAX_JSON_DEPTH + 5));
+        assert_eq!(too_deep_at(&text), Some((2, 8 + MAX_JSON_DEPTH - 1)));
+        assert_eq!(too_deep_at(&nested(MAX_JSON_DEPTH)), None);
+    }
+
+    #[test]
+    fn the_limit_is_inclusive_and_text_and_value_agree() {
+        for levels in [
+            MAX_JSON_DEPTH - 1,
+            MAX_JSON_DEPTH,
+            MAX_JSON_DEPTH + 1,
+            125,
+            200,
+        ] {
+            let text = nested(levels);
+            assert_eq!(text_depth(&text), levels);
+            let parsed = parse("x", &text);
+            assert_eq!(parsed.is_ok(), levels <= MAX_JSON_DEPTH, "{levels}");
+            if let Ok(v) = parsed {
+                assert_eq!(depth(&v), levels);
+                assert!(check_depth("x", &v).is_ok());
+            } else {
+                let err = parsed.expect_err("too deep");
+                assert!(err.contains(&format!("nested {levels} levels")), "{err}");
+            }
+        }
+    }
+}

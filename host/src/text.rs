@@ -1,0 +1,99 @@
+//! Limits on the text people and files hand the host, and how errors echo it back.
+//!
+//! Every user-facing length cap lives here so the README can list them in one place
+//! (issue 13 item 8), and [`clip`] is the one way an error quotes input: a 100 kB value is
+//! shown by its start and its size, never whole.
+
+use std::borrow::Cow;
+
+/// Longest name (workspace, user-facing names of keys, groups, roles, workflows, flows), in
+/// characters.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Longest description (groups, roles, keys), in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 4_000;
+/// Longest SSO claim name or value (a claim rule's, or a presented claim's), in characters.
+pub const MAX_CLAIM_CHARS: usize = 1_000;
+/// Longest case `state`, in characters.
+pub const MAX_STATE_CHARS: usize = 100;
+
+/// How many characters of an input an error quotes before shortening it.
+pub const ECHO_CHARS: usize = 80;
+
+/// `input` as an error may quote it: whole when short, else its first [`ECHO_CHARS`]
+/// characters followed by `… (N bytes)`.
+pub fn clip(input: &str) -> Cow<'_, str> {
+    match input.char_indices().nth(ECHO_CHARS) {
+        None => Cow::Borrowed(input),
+        Some((cut, _)) => Cow::Owned(format!("{}… ({} bytes)", &input[..cut], input.len())),
+    }
+}
+
+/// `message` with every run of non-space characters longer than [`ECHO_CHARS`] clipped: the
+/// last line of defence for an error that quotes a huge input (a 100 kB `--workspace`).
+pub fn clip_words(message: &str) -> Cow<'_, str> {
+    if !message
+        .split(char::is_whitespace)
+        .any(|w| w.chars().nth(ECHO_CHARS).is_some())
+    {
+        return Cow::Borrowed(message);
+    }
+    let mut out = String::with_capacity(message.len().min(4 * ECHO_CHARS));
+    let mut word = String::new();
+    for c in message.chars().chain(std::iter::once(' ')) {
+        if c.is_whitespace() {
+            out.push_str(&clip(&word));
+            word.clear();
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    out.pop(); // the space chained on
+    Cow::Owned(out)
+}
+
+/// Checks that `value` (the `what` of an error) has at most `max` characters.
+pub fn check_len(what: &str, value: &str, max: usize) -> Result<(), String> {
+    let chars = value.chars().count();
+    if chars > max {
+        Err(format!(
+            "{what} `{}` is too long: {chars} characters, at most {max}",
+            clip(value)
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_input_is_echoed_whole_and_long_input_clipped() {
+        assert_eq!(clip("OPERATOR"), "OPERATOR");
+        let long = "é".repeat(50_000);
+        let shown = clip(&long);
+        assert!(shown.len() < 300, "{shown}");
+        assert!(shown.ends_with("… (100000 bytes)"), "{shown}");
+    }
+
+    #[test]
+    fn long_words_in_a_message_are_clipped() {
+        assert_eq!(
+            clip_words("there is no workspace `soc`"),
+            "there is no workspace `soc`"
+        );
+        let msg = format!("there is no workspace `{}`\nnext", "w".repeat(100_000));
+        let shown = clip_words(&msg);
+        assert!(shown.starts_with("there is no workspace `www"), "{shown}");
+        assert!(shown.ends_with("… (100002 bytes)\nnext"), "{shown}");
+    }
+
+    #[test]
+    fn lengths_are_counted_in_characters() {
+        assert!(check_len("a name", &"é".repeat(10), 10).is_ok());
+        let err = check_len("a name", &"x".repeat(11), 10).expect_err("too long");
+        assert!(err.contains("11 characters, at most 10"), "{err}");
+    }
+}

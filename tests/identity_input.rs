@@ -1,0 +1,382 @@
+//! Issue 13 item 8: input hygiene at the identity layer, through the real CLI on a real
+//! database file. Emails are validated (ASCII, one `@`, a dotted domain), lists are trimmed,
+//! success lines name the normalized value, errors never echo a huge input whole, and names,
+//! descriptions, claim values and case states have documented caps (host/src/text.rs).
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use common::{example_tenant_path, flowhost};
+use serde_json::Value;
+
+const OWNER: &str = "olivia.owner@acme-mssp.test";
+const WS: &str = "mssp-soc";
+
+struct Env {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("flowhost.db");
+        let tenant = example_tenant_path();
+        let out = flowhost(
+            dir.path(),
+            &db,
+            &["tenant", "apply", tenant.to_str().expect("utf-8")],
+        );
+        assert!(out.status.success());
+        Env { dir, db }
+    }
+
+    fn cli(&self, args: &[&str]) -> Output {
+        flowhost(self.dir.path(), &self.db, args)
+    }
+
+    fn members(&self) -> String {
+        let out = self.cli(&["users", "list", "--workspace", WS, "--as", OWNER, "--json"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `x@y`, `a@b@c` and the Kelvin sign (U+212A, which lower-cases to `k`) were accepted.
+#[test]
+fn malformed_and_confusable_emails_are_refused_and_nothing_is_stored() {
+    let env = Env::new();
+    let before = env.members();
+    for (raw, why) in [
+        ("x@y", "the domain must be like `example.com`"),
+        ("a@b@c", "exactly one `@`"),
+        ("a@b@c.test", "exactly one `@`"),
+        ("\u{212A}elvin@acme-mssp.test", "only ASCII"),
+        ("@acme-mssp.test", "nothing before the `@`"),
+    ] {
+        let out = env.cli(&[
+            "users",
+            "invite",
+            raw,
+            "--role",
+            "viewer",
+            "--workspace",
+            WS,
+            "--as",
+            OWNER,
+        ]);
+        assert!(!out.status.success(), "{raw} was accepted");
+        let err = text(&out.stderr);
+        assert!(err.contains(raw) && err.contains(why), "{raw}: {err}");
+    }
+    assert_eq!(env.members(), before, "nothing stored");
+    // The allowed path: a plain ASCII address, any case.
+    let out = env.cli(&[
+        "users",
+        "invite",
+        "kelvin@acme-mssp.test",
+        "--role",
+        "viewer",
+        "--workspace",
+        WS,
+        "--as",
+        OWNER,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// Success lines echoed the raw input (`New.Person@Zeta.TEST`, `OPERATOR`).
+#[test]
+fn success_lines_name_the_normalized_identity_and_role() {
+    let env = Env::new();
+    let out = env.cli(&[
+        "users",
+        "invite",
+        "  New.Person@Zeta.TEST ",
+        "--role",
+        "OPERATOR",
+        "--workspace",
+        WS,
+        "--as",
+        OWNER,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!("invited new.person@zeta.test to {WS} as operator")
+    );
+    let out = env.cli(&[
+        "users",
+        "set-role",
+        "NEW.PERSON@zeta.test",
+        "--role",
+        "Viewer",
+        "--workspace",
+        WS,
+        "--as",
+        OWNER,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!("new.person@zeta.test now has role viewer in {WS}")
+    );
+}
+
+/// `--scopes "a, b"` was not trimmed: the second scope was unknown.
+#[test]
+fn scope_lists_are_trimmed_and_unknown_scopes_still_refused() {
+    let env = Env::new();
+    let out = env.cli(&[
+        "roles",
+        "create",
+        "reader",
+        "--scopes",
+        "case.read, playbook.get ,event.read",
+        "--workspace",
+        WS,
+        "--as",
+        OWNER,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = env.cli(&[
+        "roles",
+        "create",
+        "bad",
+        "--scopes",
+        "case.read, case.destroy",
+        "--workspace",
+        WS,
+        "--as",
+        OWNER,
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("unknown scope `case.destroy`"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// Errors echoed 100 kB inputs whole.
+#[test]
+fn errors_quote_huge_inputs_shortened() {
+    let env = Env::new();
+    let huge = "w".repeat(100_000);
+    let email = format!("{huge}@acme-mssp.test");
+    for args in [
+        vec![
+            "users",
+            "invite",
+            email.as_str(),
+            "--role",
+            "viewer",
+            "--workspace",
+            WS,
+            "--as",
+            OWNER,
+        ],
+        vec![
+            "users",
+            "invite",
+            "a@acme-mssp.test",
+            "--role",
+            "viewer",
+            "--workspace",
+            huge.as_str(),
+            "--as",
+            OWNER,
+        ],
+        vec![
+            "users",
+            "invite",
+            "a@acme-mssp.test",
+            "--role",
+            huge.as_str(),
+            "--workspace",
+            WS,
+            "--as",
+            OWNER,
+        ],
+        vec![
+            "roles",
+            "create",
+            huge.as_str(),
+            "--scopes",
+            "case.read",
+            "--workspace",
+            WS,
+            "--as",
+            OWNER,
+        ],
+    ] {
+        let out = env.cli(&args);
+        assert!(!out.status.success());
+        let err = text(&out.stderr);
+        assert!(
+            err.len() < 1_000,
+            "{} bytes: {}",
+            err.len(),
+            &err[..200.min(err.len())]
+        );
+        assert!(err.contains("bytes)"), "{err}");
+    }
+}
+
+/// Names, descriptions, claim values and case states had no length limit.
+#[test]
+fn names_descriptions_claim_values_and_states_are_capped() {
+    let env = Env::new();
+    let long = |n: usize| "x".repeat(n);
+    let refused = |args: &[&str], what: &str| {
+        let out = env.cli(args);
+        assert!(!out.status.success(), "{what} was accepted");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(what) && err.contains("too long"),
+            "{what}: {err}"
+        );
+    };
+    let name = long(201);
+    refused(
+        &[
+            "groups",
+            "create",
+            &name,
+            "--type",
+            "static",
+            "--workspace",
+            WS,
+            "--as",
+            OWNER,
+        ],
+        "a group name",
+    );
+    let description = long(4_001);
+    refused(
+        &[
+            "groups",
+            "create",
+            "g",
+            "--type",
+            "static",
+            "--description",
+            &description,
+            "--workspace",
+            WS,
+            "--as",
+            OWNER,
+        ],
+        "a group description",
+    );
+    let value = long(1_001);
+    refused(
+        &[
+            "sso",
+            "rules",
+            "add",
+            "--claim",
+            "groups",
+            "--value",
+            &value,
+            "--role",
+            "viewer",
+            "--workspace",
+            WS,
+            "--as",
+            OWNER,
+        ],
+        "a claim value",
+    );
+    refused(
+        &[
+            "keys",
+            "create",
+            "--name",
+            &name,
+            "--workspace",
+            WS,
+            "--as",
+            OWNER,
+        ],
+        "a key name",
+    );
+    let case = format!(
+        r#"{{"title": "t", "severity": "low", "state": "{}"}}"#,
+        long(101)
+    );
+    refused(
+        &[
+            "cases",
+            "create-from-json",
+            &case,
+            "--workspace",
+            WS,
+            "--as",
+            OWNER,
+        ],
+        "a case state",
+    );
+    // At the caps, each is accepted.
+    let ok = |args: &[&str]| {
+        let out = env.cli(args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    };
+    let name = long(200);
+    let description = long(4_000);
+    ok(&[
+        "groups",
+        "create",
+        &name,
+        "--type",
+        "static",
+        "--description",
+        &description,
+        "--workspace",
+        WS,
+        "--as",
+        OWNER,
+    ]);
+    let value = long(1_000);
+    ok(&[
+        "sso",
+        "rules",
+        "add",
+        "--claim",
+        "groups",
+        "--value",
+        &value,
+        "--role",
+        "viewer",
+        "--workspace",
+        WS,
+        "--as",
+        OWNER,
+    ]);
+    let case = format!(
+        r#"{{"title": "t", "severity": "low", "state": "{}"}}"#,
+        long(100)
+    );
+    ok(&[
+        "cases",
+        "create-from-json",
+        &case,
+        "--workspace",
+        WS,
+        "--as",
+        OWNER,
+    ]);
+    let listed = env.cli(&["cases", "query", "--workspace", WS, "--as", OWNER, "--json"]);
+    let page: Value = serde_json::from_slice(&listed.stdout).expect("json");
+    assert_eq!(
+        page["cases"].as_array().map(Vec::len),
+        Some(1),
+        "only the capped case"
+    );
+}

@@ -1,0 +1,421 @@
+//! Issue 14 items 8-10: no input panics the host, nothing stored reads back as `null`, and
+//! bad input gets an error naming what and where. Real processes on real database files.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use common::{ECHO, example_tenant_path, flowhost, flowhost_bin};
+use serde_json::{Value, json};
+
+const OPERATOR: &str = "omar.operator@acme-mssp.test";
+const OWNER: &str = "olivia.owner@acme-mssp.test";
+const WS: &str = "mssp-soc";
+
+fn steps_dir() -> PathBuf {
+    Path::new(ECHO)
+        .parent()
+        .expect("component directory")
+        .to_owned()
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("flowhost.db");
+        let tenant = example_tenant_path();
+        let out = flowhost(
+            dir.path(),
+            &db,
+            &["tenant", "apply", tenant.to_str().expect("utf-8")],
+        );
+        assert!(out.status.success());
+        Env { dir, db }
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        std::fs::write(self.dir.path().join(name), text).expect("write");
+        name.to_owned()
+    }
+
+    fn cli(&self, args: &[&str]) -> Output {
+        flowhost(self.dir.path(), &self.db, args)
+    }
+
+    fn run(&self, file: &str) -> Output {
+        let steps = steps_dir();
+        self.cli(&[
+            "run",
+            file,
+            "--as",
+            OPERATOR,
+            "--steps",
+            steps.to_str().expect("utf-8"),
+            "--json",
+        ])
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Fails unless the process ended by itself without a panic (exit 101) or a signal.
+fn no_panic(out: &Output) {
+    let err = stderr(out);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "{err}");
+    assert!(out.status.code().is_some(), "killed by a signal: {err}");
+}
+
+/// `levels` nested arrays around `inner`.
+fn nested(levels: usize, inner: &str) -> String {
+    format!("{}{inner}{}", "[".repeat(levels), "]".repeat(levels))
+}
+
+/// Issue 14 item 8: a step timeout of `9223372036854775807s` or `106751991167300d` passed
+/// `validate` and panicked the host on `run` (duration overflow). Every duration is now
+/// capped at 3660d when read.
+#[test]
+fn durations_that_would_overflow_are_refused_before_anything_runs() {
+    let env = Env::new();
+    for huge in ["9223372036854775807s", "106751991167300d", "3661d"] {
+        let definition = json!({
+            "name": "huge", "workspace": WS,
+            "steps": [
+                { "id": "a", "uses": "cases/query-cases", "timeout": huge,
+                  "retry": { "attempts": 2, "delay": huge, "max_delay": huge } },
+                { "id": "w", "wait": huge }
+            ]
+        });
+        let file = env.write("huge.json", &definition.to_string());
+        let out = env.cli(&["validate", &file]);
+        no_panic(&out);
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        for path in ["steps[0].timeout", "steps[0].retry.delay", "steps[1].wait"] {
+            assert!(
+                err.contains(&format!("{path}: duration `{huge}` is out of range")),
+                "{path}: {err}"
+            );
+        }
+        let out = env.run(&file);
+        no_panic(&out);
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("at most 3660d"), "{}", stderr(&out));
+    }
+    // The longest duration allowed still validates.
+    let file = env.write(
+        "longest.json",
+        &json!({ "name": "ok", "workspace": WS,
+                 "steps": [{ "id": "a", "uses": "cases/query-cases", "timeout": "3660d" }] })
+        .to_string(),
+    );
+    let out = env.cli(&["validate", &file]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// Issue 14 item 8: `flowhost runs show … | head` panicked on the broken pipe. Every print
+/// path goes through one helper that ends the process quietly (status 141, like SIGPIPE).
+#[test]
+fn a_reader_that_went_away_ends_output_quietly() {
+    let env = Env::new();
+    let file = env.write(
+        "one.json",
+        &json!({ "name": "one", "workspace": WS,
+                 "steps": [{ "id": "a", "uses": "cases/query-cases" }] })
+        .to_string(),
+    );
+    let out = env.run(&file);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for args in [
+        &["runs", "show", "1"][..],
+        &["runs", "show", "1", "--json"],
+        &["runs", "list"],
+        &["tenant", "export"],
+    ] {
+        // A pipe whose reader is closed before the command writes: EPIPE on the first write.
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let out = Command::new(flowhost_bin())
+            .current_dir(env.dir.path())
+            .arg("--db")
+            .arg(&env.db)
+            .args(args)
+            .stdout(Stdio::from(writer))
+            .stderr(Stdio::piped())
+            .output()
+            .expect("flowhost runs");
+        no_panic(&out);
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{args:?}");
+    }
+}
+
+/// Issue 14 item 9: JSON nested near serde's limit of 128 was stored and then read back as
+/// `null`. Nesting is capped at 64 wherever JSON enters, and nothing is stored.
+#[test]
+fn json_nested_too_deep_is_refused_where_it_enters() {
+    let env = Env::new();
+    let deep_fields = format!(
+        r#"{{"title": "deep", "severity": "critical", "fields": {{"x": {}}}}}"#,
+        nested(123, "1")
+    );
+    let out = env.cli(&[
+        "cases",
+        "create-from-json",
+        &deep_fields,
+        "--workspace",
+        WS,
+        "--as",
+        OWNER,
+    ]);
+    no_panic(&out);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("nested 125 levels deep; at most 64"),
+        "{}",
+        stderr(&out)
+    );
+    let listed = env.cli(&["cases", "query", "--workspace", WS, "--as", OWNER, "--json"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let page: Value = serde_json::from_slice(&listed.stdout).expect("json");
+    assert_eq!(page["cases"], json!([]), "nothing was stored");
+
+    // A workflow definition nested too deep is located.
+    let file = env.write(
+        "deep.json",
+        &format!(
+            r#"{{"name": "deep", "workspace": "{WS}", "steps": [], "vars": {{"v": {}}}}}"#,
+            nested(70, "1")
+        ),
+    );
+    let out = env.cli(&["validate", &file]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("deep.json:1:") && stderr(&out).contains("nested more than 64"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A run's event nested too deep is refused too.
+    let ok = env.write(
+        "ok.json",
+        &json!({ "name": "ok", "workspace": WS, "steps": [] }).to_string(),
+    );
+    let out = env.cli(&["run", &ok, "--as", OPERATOR, "--event", &nested(100, "1")]);
+    no_panic(&out);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--event is nested 100 levels deep"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Issue 14 item 9: a run output nested 128 levels was stored, and `runs show --json` read it
+/// back as `null`. Outputs grow through templates (each within the limit), so every step
+/// output and exit output is checked before it is journaled: the run fails, saying why.
+#[test]
+fn an_output_grown_too_deep_fails_the_run_and_reads_back() {
+    let env = Env::new();
+    // a: 55 levels from a literal; b: 55 more around a's output; exit: 55 more around b's.
+    let wrap = |levels: usize, inner: &str| {
+        format!("{}{inner}{}", r#"{"k":"#.repeat(levels), "}".repeat(levels))
+    };
+    let definition = format!(
+        r#"{{"name": "grow", "workspace": "{WS}", "steps": [
+            {{"id": "a", "uses": "step:echo", "with": {}}},
+            {{"id": "b", "uses": "step:echo", "with": {}}},
+            {{"id": "end", "exit": {{"status": "done", "output": {}}}}}
+        ]}}"#,
+        wrap(55, "1"),
+        wrap(55, r#""$.steps.a""#),
+        wrap(55, r#""$.steps.b""#),
+    );
+    let file = env.write("grow.json", &definition);
+    let out = env.run(&file);
+    no_panic(&out);
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("run --json prints JSON");
+    assert_eq!(doc["status"], "failed", "{doc}");
+    let error = doc["error"].as_str().expect("error");
+    assert!(
+        error.contains("the output of step `b` is nested 110 levels deep; at most 64"),
+        "{error}"
+    );
+    let run = doc["run_id"].to_string();
+    let shown = env.cli(&["runs", "show", &run, "--json"]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let shown: Value = serde_json::from_slice(&shown.stdout).expect("json");
+    let text = shown.to_string();
+    assert!(text.contains("nested 110 levels deep"), "{text}");
+    // Step a's output was journaled and reads back whole.
+    assert!(text.contains(&wrap(55, "1")), "{text}");
+}
+
+/// Issue 14 item 10: `validate` printed nothing for a missing, unreadable or non-UTF-8 file.
+#[test]
+fn validate_names_a_file_it_cannot_read_and_why() {
+    let env = Env::new();
+    std::fs::write(
+        env.dir.path().join("latin1.json"),
+        b"{\"name\": \"caf\xe9\"}",
+    )
+    .expect("write");
+    std::fs::create_dir(env.dir.path().join("a-dir.json")).expect("dir");
+    let out = env.cli(&["validate", "missing.json", "latin1.json", "a-dir.json"]);
+    no_panic(&out);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("cannot read missing.json: No such file"),
+        "{err}"
+    );
+    assert!(
+        err.contains("cannot read latin1.json: stream did not contain valid UTF-8"),
+        "{err}"
+    );
+    assert!(err.contains("cannot read a-dir.json:"), "{err}");
+}
+
+/// Issue 14 item 10: `cases query --text` over ~50 kB failed with "internal error: LIKE or
+/// GLOB pattern too complex". The text is compared as a substring, without LIKE.
+#[test]
+fn case_text_queries_of_any_length_are_substring_matches() {
+    let env = Env::new();
+    for (title, description) in [
+        ("Phish 100% _real_", "mail"),
+        ("other", "a 100% match"),
+        ("unrelated", "nothing"),
+    ] {
+        let out = env.cli(&[
+            "cases",
+            "create",
+            "--title",
+            title,
+            "--description",
+            description,
+            "--severity",
+            "low",
+            "--workspace",
+            WS,
+            "--as",
+            OWNER,
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let query = |text: &str| -> Vec<String> {
+        let out = env.cli(&[
+            "cases",
+            "query",
+            "--text",
+            text,
+            "--workspace",
+            WS,
+            "--as",
+            OWNER,
+            "--json",
+        ]);
+        no_panic(&out);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let page: Value = serde_json::from_slice(&out.stdout).expect("json");
+        let mut titles: Vec<String> = page["cases"]
+            .as_array()
+            .expect("cases")
+            .iter()
+            .map(|c| c["title"].as_str().expect("title").to_owned())
+            .collect();
+        titles.sort();
+        titles
+    };
+    assert_eq!(query("100%"), ["Phish 100% _real_", "other"]);
+    assert_eq!(query("PHISH 100% _R"), ["Phish 100% _real_"]);
+    assert_eq!(query("1_0"), Vec::<String>::new(), "`_` is not a wildcard");
+    assert_eq!(query(&"x".repeat(60_000)), Vec::<String>::new());
+}
+
+/// Issue 14 item 10: locating each error rescanned the file, so a tenant with 2,000
+/// workspaces with errors took 20-30 s to report them. The text is indexed once; this
+/// checks that every one of 10,000 errors points at its own value.
+#[test]
+fn every_error_of_a_ten_thousand_workspace_tenant_is_located() {
+    let workspaces: Vec<Value> = (0..10_000)
+        .map(|i| {
+            json!({
+                "name": format!("ws-{i}"),
+                "members": [
+                    { "email": format!("owner{i}@example.test"), "role": "owner" },
+                    { "email": format!("m{i}@example.test"), "role": format!("no-such-role-{i}") }
+                ]
+            })
+        })
+        .collect();
+    let text = serde_json::to_string_pretty(&json!({
+        "organization": "big",
+        "workspaces": workspaces
+    }))
+    .expect("json");
+    let errors = match flowhost::tenant::TenantFile::parse("big.json", &text) {
+        Ok(_) => panic!("unknown roles must be refused"),
+        Err(errors) => errors,
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let mut located = 0;
+    for e in &errors {
+        let Some(i) = e
+            .path
+            .strip_prefix("workspaces[")
+            .and_then(|rest| rest.strip_suffix("].members[1].role"))
+        else {
+            continue;
+        };
+        let at: String = lines[e.line - 1].chars().skip(e.column - 1).collect();
+        assert!(
+            at.starts_with(&format!("\"no-such-role-{i}\"")),
+            "{e}: {at}"
+        );
+        located += 1;
+    }
+    assert_eq!(located, 10_000, "{}", errors.len());
+}
+
+/// Issue 14 item 9: a stored event whose payload no longer parsed was read as `null` and
+/// marked dispatched, so the trigger that should have acted on it never fired. A stored
+/// value that does not parse is an error naming its column, and the event stays pending.
+#[test]
+fn an_unreadable_stored_event_is_an_error_not_a_null_payload() {
+    let env = Env::new();
+    {
+        let conn = rusqlite::Connection::open(&env.db).expect("db");
+        // Written past the cap, as an older version (or another program) could have.
+        let payload = format!(r#"{{"case": {}}}"#, nested(130, "1"));
+        conn.execute(
+            "INSERT INTO events (workspace, kind, payload, source) VALUES (?1, 'case_created', ?2, 'test')",
+            rusqlite::params![WS, payload],
+        )
+        .expect("insert");
+    }
+    let out = env.cli(&["triggers", "dispatch"]);
+    no_panic(&out);
+    assert!(!out.status.success(), "dispatch must not pass over it");
+    assert!(
+        stderr(&out).contains("stored events.payload is not readable JSON"),
+        "{}",
+        stderr(&out)
+    );
+    let conn = rusqlite::Connection::open(&env.db).expect("db");
+    let pending: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM events WHERE dispatched = 0",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(pending, 1, "the event is still pending");
+}
