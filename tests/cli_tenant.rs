@@ -406,7 +406,8 @@ fn a_steps_has_scope_answers_for_the_runs_principal() {
     assert!(
         stranger["reason"]
             .as_str()
-            .is_some_and(|r| r.contains("not a member of workspace `mssp-soc`"))
+            .is_some_and(|r| r.contains("has no standing in workspace `mssp-soc`")),
+        "an outsider is answered as for any workspace (SPEC ID-4): {stranger}"
     );
 }
 
