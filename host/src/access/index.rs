@@ -467,7 +467,8 @@ impl NoMembership {
 
 /// The membership through which a person, signed in `via`, acts; or why there is none.
 /// The order of the checks is the rule: an SSO denial beats everything (SPEC SSO-5), then
-/// membership (ID-1), then the sign-in method (SSO-4, which keys are not subject to).
+/// membership (ID-1), then the sign-in method (SSO-4, which keys and run identities are not
+/// subject to, WF-10).
 fn acting_grant(
     grant: Option<Grant>,
     via: SignIn,
@@ -493,7 +494,8 @@ fn acting_grant(
             Err(NoMembership::SsoOnly)
         }
         SignIn::Sso if !grant.has(Grant::SSO_MEMBER) => Err(NoMembership::NoSsoLogin),
-        _ => Ok(grant),
+        // A run identity is not signing in (SPEC WF-10): SSO-only does not apply to it.
+        SignIn::Local | SignIn::Sso | SignIn::Run => Ok(grant),
     }
 }
 
