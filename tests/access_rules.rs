@@ -604,6 +604,90 @@ fn sso_5_an_sso_denial_overrides_an_invitation() {
 }
 
 #[test]
+fn sso_2_email_claim_values_compare_as_emails() {
+    let p = example_platform();
+    // A rule on the `email` claim, written with capitals; the IdP sends it padded and lower.
+    let rule = ClaimRule {
+        rank: 0,
+        claim: "email".into(),
+        value: "Erin@ACME-MSSP.test".into(),
+        role: "owner".into(),
+    };
+    p.add_claim_rule(&user(OWNER), SOC, rule, Some(1))
+        .expect("add");
+    let r = p
+        .sso_login(
+            "acme-okta",
+            &json!({ "email": " erin@acme-mssp.test ", "groups": [] }),
+        )
+        .expect("login");
+    assert_eq!(
+        (r[0].rule, r[0].role.as_deref()),
+        (Some(1), Some("owner")),
+        "{r:?}"
+    );
+    // The same person presenting the claim in other letters and padding keeps the role.
+    for claimed in ["ERIN@acme-mssp.TEST", "  Erin@Acme-Mssp.test\t"] {
+        let r = p
+            .sso_login("acme-okta", &json!({ "email": claimed, "groups": [] }))
+            .expect("login");
+        assert_eq!(r[0].role.as_deref(), Some("owner"), "{claimed}: {r:?}");
+        assert!(allowed(
+            &p,
+            &sso_user("erin@acme-mssp.test"),
+            SOC,
+            Scope::UserWrite
+        ));
+    }
+    // Denied path: another address does not match it.
+    let r = p
+        .sso_login(
+            "acme-okta",
+            &json!({ "email": "erin2@acme-mssp.test", "groups": [] }),
+        )
+        .expect("login");
+    assert_eq!(r[0].outcome, "denied");
+}
+
+#[test]
+fn sso_2_a_claim_rule_needs_a_claim_and_a_value_at_every_door() {
+    let p = example_platform();
+    let before = p.list_claim_rules(&user(OWNER), SOC).expect("rules");
+    for (claim, value) in [("groups", ""), ("groups", "   "), ("", "x"), (" ", "x")] {
+        let rule = ClaimRule {
+            rank: 0,
+            claim: claim.into(),
+            value: value.into(),
+            role: "viewer".into(),
+        };
+        let err = p.add_claim_rule(&user(OWNER), SOC, rule, None);
+        assert!(
+            matches!(&err, Err(HostError::Invalid(m)) if m.contains("needs a claim name and a value")),
+            "{claim:?} = {value:?}: {err:?}"
+        );
+    }
+    assert_eq!(
+        p.list_claim_rules(&user(OWNER), SOC).expect("rules"),
+        before
+    );
+    // Allowed path: padding is trimmed.
+    let rule = ClaimRule {
+        rank: 0,
+        claim: " groups ".into(),
+        value: " soc-interns ".into(),
+        role: "viewer".into(),
+    };
+    p.add_claim_rule(&user(OWNER), SOC, rule, None)
+        .expect("add");
+    let rules = p.list_claim_rules(&user(OWNER), SOC).expect("rules");
+    let last = rules.last().expect("a rule");
+    assert_eq!(
+        (last.claim.as_str(), last.value.as_str()),
+        ("groups", "soc-interns")
+    );
+}
+
+#[test]
 fn external_identities_hold_no_scopes() {
     let p = example_platform();
     let r = p

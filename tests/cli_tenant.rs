@@ -463,3 +463,66 @@ fn outsiders_cannot_join_an_organization_or_borrow_its_idp() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn sso_rules_add_refuses_what_tenant_apply_refuses() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = applied(dir.path());
+    let rules = |db: &Path| {
+        stdout(&flowhost(
+            dir.path(),
+            db,
+            &[
+                "sso",
+                "rules",
+                "list",
+                "--workspace",
+                "mssp-soc",
+                "--as",
+                "olivia.owner@acme-mssp.test",
+            ],
+        ))
+    };
+    let before = rules(&db);
+    for (claim, value) in [("groups", ""), ("groups", "  "), ("", "soc"), ("  ", "soc")] {
+        let out = flowhost(
+            dir.path(),
+            &db,
+            &[
+                "sso",
+                "rules",
+                "add",
+                "--claim",
+                claim,
+                "--value",
+                value,
+                "--role",
+                "viewer",
+                "--workspace",
+                "mssp-soc",
+                "--as",
+                "olivia.owner@acme-mssp.test",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1), "{claim:?} = {value:?}");
+        assert!(
+            stderr(&out).contains("a claim rule needs a claim name and a value"),
+            "{}",
+            stderr(&out)
+        );
+        // The tenant file says the same of the same rule.
+        let file = serde_json::json!({ "organization": "acme-mssp", "workspaces": [{
+            "name": "mssp-soc", "idps": ["acme-okta"],
+            "members": [{ "email": "olivia.owner@acme-mssp.test", "role": "owner" }],
+            "claim_rules": [{ "claim": claim, "value": value, "role": "viewer" }] }] });
+        std::fs::write(dir.path().join("rule.json"), file.to_string()).expect("write");
+        let out = flowhost(dir.path(), &db, &["tenant", "apply", "rule.json"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stderr(&out).contains("a claim rule needs a claim name and a value"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(rules(&db), before, "nothing was added");
+}

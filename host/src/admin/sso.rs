@@ -28,15 +28,45 @@ pub struct ClaimRule {
 }
 
 impl ClaimRule {
+    /// A rule as written by a person (CLI, tenant file), checked and normalized the same way
+    /// for every door: claim name and value trimmed, a value that is an email normalized like
+    /// every email (SPEC SSO-2, ID-2). An empty claim name or value is an error.
+    pub fn new(claim: &str, value: &str, role: &str) -> Result<ClaimRule, String> {
+        let (claim, value) = (claim.trim(), value.trim());
+        if claim.is_empty() || value.is_empty() {
+            return Err("a claim rule needs a claim name and a value".into());
+        }
+        let value = match Email::parse(value) {
+            Ok(email) => email.to_string(),
+            Err(_) => value.to_owned(),
+        };
+        Ok(ClaimRule {
+            rank: 0,
+            claim: claim.to_owned(),
+            value,
+            role: role.to_owned(),
+        })
+    }
+
     /// Whether the claims carry `claim` = `value` (or a list containing `value`).
     pub fn matches(&self, claims: &serde_json::Value) -> bool {
-        match &claims[&self.claim] {
-            serde_json::Value::String(s) => *s == self.value,
-            serde_json::Value::Array(items) => {
-                items.iter().any(|i| i.as_str() == Some(&self.value))
-            }
+        match &claims[self.claim.trim()] {
+            serde_json::Value::String(s) => same_value(&self.value, s),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .any(|i| i.as_str().is_some_and(|s| same_value(&self.value, s))),
             _ => false,
         }
+    }
+}
+
+/// A rule value against a presented claim value: trimmed; emails compare as emails
+/// (case-insensitively), so a claim `Olivia@Acme.test ` matches the rule `olivia@acme.test`.
+fn same_value(rule: &str, claimed: &str) -> bool {
+    let (rule, claimed) = (rule.trim(), claimed.trim());
+    match (Email::parse(rule), Email::parse(claimed)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => rule == claimed,
     }
 }
 
@@ -125,6 +155,9 @@ impl Platform {
         rank: Option<u32>,
     ) -> Result<u32, HostError> {
         self.authorize(actor, workspace, Scope::UserWrite)?;
+        // The same checks as a tenant file's rules (SPEC SSO-2).
+        let rule =
+            ClaimRule::new(&rule.claim, &rule.value, &rule.role).map_err(HostError::Invalid)?;
         self.write(|tx| {
             let ws = workspace_id(tx, workspace)?;
             check_rule_role(tx, ws, workspace, &rule.role)?;
@@ -444,4 +477,32 @@ fn sync_dynamic_groups(
         }
     }
     Ok(changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claim_values_compare_trimmed_and_emails_case_insensitively() {
+        assert!(same_value("olivia@acme.test", " Olivia@ACME.test "));
+        assert!(same_value("Olivia@Acme.test", "olivia@acme.test"));
+        assert!(same_value("soc-admins", " soc-admins"));
+        // Other values keep their case: group names are the IdP's to define.
+        assert!(!same_value("soc-admins", "SOC-Admins"));
+        assert!(!same_value("olivia@acme.test", "olivia@acme.test.evil"));
+    }
+
+    #[test]
+    fn a_rule_is_normalized_once_for_every_door() {
+        let rule = ClaimRule::new(" email ", " Olivia@Acme.TEST ", "owner").expect("valid");
+        assert_eq!(
+            (rule.claim.as_str(), rule.value.as_str()),
+            ("email", "olivia@acme.test")
+        );
+        for (claim, value) in [("", "x"), ("  ", "x"), ("groups", ""), ("groups", " \t ")] {
+            let err = ClaimRule::new(claim, value, "viewer").expect_err("empty");
+            assert!(err.contains("needs a claim name and a value"), "{err}");
+        }
+    }
 }

@@ -577,17 +577,20 @@ fn sync_static_members(
 
 fn apply_rules(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<(), HostError> {
     let have = sso::rules(c.tx, ws).map_err(internal)?;
+    // Normalized as `sso rules add` stores them, so that applying the file again (or its
+    // export) changes nothing.
     let want: Vec<ClaimRule> = spec
         .claim_rules
         .iter()
         .enumerate()
-        .map(|(i, r)| ClaimRule {
-            rank: i as u32 + 1,
-            claim: r.claim.clone(),
-            value: r.value.clone(),
-            role: r.role.clone(),
+        .map(|(i, r)| {
+            let rule = ClaimRule::new(&r.claim, &r.value, &r.role).map_err(HostError::Invalid)?;
+            Ok(ClaimRule {
+                rank: i as u32 + 1,
+                ..rule
+            })
         })
-        .collect();
+        .collect::<Result<_, HostError>>()?;
     if have == want {
         return Ok(());
     }

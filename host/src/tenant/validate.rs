@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use crate::access::{BuiltinRole, ScopeSet};
 use crate::admin::groups::GroupKind;
 use crate::admin::roles::validate_role_name;
-use crate::admin::sso::EXTERNAL;
+use crate::admin::sso::{ClaimRule, EXTERNAL};
 use crate::principal::Email;
 
 use super::{Located, TenantSpec, ws_path};
@@ -150,11 +150,9 @@ pub fn validate(spec: &TenantSpec) -> Vec<Located> {
 
         for (j, r) in ws.claim_rules.iter().enumerate() {
             let rp = at.key("claim_rules").index(j);
-            if r.claim.trim().is_empty() || r.value.is_empty() {
-                out.push(Located::new(
-                    rp.clone(),
-                    "a claim rule needs a claim name and a value",
-                ));
+            // The same checks as `sso rules add` (SPEC SSO-2).
+            if let Err(e) = ClaimRule::new(&r.claim, &r.value, &r.role) {
+                out.push(Located::new(rp.clone(), e));
             }
             if r.role != EXTERNAL && !role_exists(&r.role) {
                 out.push(Located::new(
