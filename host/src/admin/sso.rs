@@ -5,14 +5,14 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::access::{RoleName, Scope};
+use crate::access::{RoleName, Scope, Source};
 use crate::audit::{self, Actor};
 use crate::clock;
 use crate::platform::{Platform, internal};
 use crate::principal::{Email, Principal};
 use crate::services::HostError;
 
-use super::{ensure_user, existing_role, member_role, owner_count, user_id, workspace_id};
+use super::{ensure_user, existing_role, member_role, other_usable_owners, user_id, workspace_id};
 
 /// The role name that admits an identity as an external SSO identity (SPEC ID-3), not a member.
 pub const EXTERNAL: &str = "external";
@@ -330,7 +330,7 @@ fn login_in_workspace(
     let matched = first_match(&list, claims).cloned();
     let user = user_id(tx, email)?;
     let current = match user {
-        Some(u) => member_role(tx, ws, u)?,
+        Some(u) => membership(tx, ws, u)?,
         None => None,
     };
     let mut changes = Vec::new();
@@ -351,14 +351,28 @@ fn login_in_workspace(
                         rule.rank
                     ));
                 }
-                Some(old) if *old != role && old.is_owner() && owner_count(tx, ws)? <= 1 => {
+                // An invitation is an Owner's decision (SPEC UA-1): a login records its
+                // outcome beside it (below) and leaves the invited role and break-glass alone.
+                Some((old, Source::Invite)) => {
+                    if *old != role {
+                        changes.push(format!(
+                            "kept invited role `{old}` (rule {} maps to `{role}`)",
+                            rule.rank
+                        ));
+                    }
+                }
+                Some((old, Source::Sso))
+                    if *old != role
+                        && old.is_owner()
+                        && other_usable_owners(tx, ws, user)? == 0 =>
+                {
                     changes.push(format!(
-                        "kept role `{old}`: last Owner of the workspace (SPEC UA-3)"
+                        "kept role `{old}`: last Owner of the workspace who can act (SPEC UA-3)"
                     ));
                 }
-                Some(old) => {
+                Some((old, Source::Sso)) => {
                     tx.execute(
-                        "UPDATE memberships SET role = ?3, source = 'sso', rule_rank = ?4 WHERE workspace_id = ?1 AND user_id = ?2",
+                        "UPDATE memberships SET role = ?3, rule_rank = ?4 WHERE workspace_id = ?1 AND user_id = ?2",
                         params![ws, user, role.as_str(), rule.rank],
                     )
                     .map_err(internal)?;
@@ -373,14 +387,26 @@ fn login_in_workspace(
         }
         _ => {
             // No match (locked out) or admitted as external: no workspace role either way.
-            if let (Some(user), Some(old)) = (user, &current) {
-                if old.is_owner() && owner_count(tx, ws)? <= 1 {
-                    changes.push(format!(
-                        "kept role `{old}`: last Owner of the workspace (SPEC UA-3)"
-                    ));
-                } else {
-                    super::users::remove_member(tx, ws, user, email)?;
-                    changes.push(format!("lost role `{old}`"));
+            if let (Some(user), Some((old, source))) = (user, &current) {
+                match source {
+                    // The invitation stays; the outcome recorded below shuts them out while
+                    // it is a denial (SPEC SSO-5), and a later admitting login lets them in.
+                    Source::Invite => {
+                        role_after = Some(old.to_string());
+                        changes.push(format!(
+                            "kept invited role `{old}`; no access through this login"
+                        ));
+                    }
+                    Source::Sso if old.is_owner() && other_usable_owners(tx, ws, user)? == 0 => {
+                        role_after = Some(old.to_string());
+                        changes.push(format!(
+                            "kept role `{old}`: last Owner of the workspace who can act (SPEC UA-3)"
+                        ));
+                    }
+                    Source::Sso => {
+                        super::users::remove_member(tx, ws, user, email)?;
+                        changes.push(format!("lost role `{old}`"));
+                    }
                 }
                 changes.extend(sync_dynamic_groups(tx, ws, user, &serde_json::Value::Null)?);
             }
@@ -424,6 +450,36 @@ fn login_in_workspace(
         role: role_after,
         changes,
     })
+}
+
+/// The role and source of user `user`'s membership of `ws`, if a member.
+fn membership(
+    tx: &Transaction<'_>,
+    ws: i64,
+    user: i64,
+) -> Result<Option<(RoleName, Source)>, HostError> {
+    let row: Option<(String, String)> = tx
+        .query_row(
+            "SELECT role, source FROM memberships WHERE workspace_id = ?1 AND user_id = ?2",
+            params![ws, user],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(internal)?;
+    row.map(|(role, source)| {
+        let source = match source.as_str() {
+            "invite" => Source::Invite,
+            "sso" => Source::Sso,
+            // Never read a stored value back as a default (a corrupt row is an error).
+            other => {
+                return Err(HostError::Internal(format!(
+                    "membership source `{other}` is neither `invite` nor `sso`"
+                )));
+            }
+        };
+        Ok((RoleName::parse(&role), source))
+    })
+    .transpose()
 }
 
 /// Makes the user's dynamic-group memberships in `ws` mirror the `groups` claim (SPEC GR-3).

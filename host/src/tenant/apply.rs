@@ -531,9 +531,15 @@ fn sync_static_members(
     name: &str,
     members: &[String],
 ) -> Result<(), HostError> {
-    let mut stmt = c
-        .tx
-        .prepare("SELECT u.email FROM group_members gm JOIN users u ON u.id = gm.user_id WHERE gm.group_id = ?1")
+    // SSO-provisioned members are runtime state, which a file cannot list (SPEC GR-2 admits
+    // only its members): their static group memberships stay, as their memberships do.
+    let mut stmt =
+        c.tx.prepare(
+            "SELECT u.email FROM group_members gm JOIN users u ON u.id = gm.user_id
+             JOIN groups g ON g.id = gm.group_id
+             LEFT JOIN memberships m ON m.user_id = u.id AND m.workspace_id = g.workspace_id
+             WHERE gm.group_id = ?1 AND (m.source IS NULL OR m.source != 'sso')",
+        )
         .map_err(internal)?;
     let have: BTreeSet<String> = stmt
         .query_map([group], |r| r.get(0))
