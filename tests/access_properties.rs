@@ -468,7 +468,7 @@ fn model_sso_outcomes_membership_and_sign_in() {
             .allowed
     );
 
-    // SPEC SSO-3: a match replaces the role of an invited member.
+    // A match leaves an invited member's role alone (issue 13.5)...
     model.sso_login("okta", &claims("ops@acme.test", &["soc"], None));
     assert!(
         model
@@ -476,8 +476,27 @@ fn model_sso_outcomes_membership_and_sign_in() {
             .allowed
     );
     assert!(
-        !model
+        model
             .check(&sso("ops@acme.test"), "soc", "playbook.execute")
+            .allowed,
+        "still the invited operator"
+    );
+    // ...and provisions, or re-roles, an SSO member (SPEC SSO-3).
+    model.sso_login("okta", &claims("new@acme.test", &["admins"], None));
+    assert!(
+        model
+            .check(&sso("new@acme.test"), "soc", "user.write")
+            .allowed
+    );
+    model.sso_login("okta", &claims("new@acme.test", &["soc"], None));
+    assert!(
+        model
+            .check(&sso("new@acme.test"), "soc", "case.write")
+            .allowed
+    );
+    assert!(
+        !model
+            .check(&sso("new@acme.test"), "soc", "playbook.execute")
             .allowed
     );
     // ...only in the workspaces trusting the IdP.
@@ -569,17 +588,27 @@ fn model_sso_logins_and_personal_keys() {
     let mut model = Model::from_spec(&hand_made(&[("groups", "soc", "operator")]));
     let key = |id: &str| Who::Key(id.into());
     let soc = |groups: &[&str], email: &str| claims(email, groups, None);
-    model.sso_login("okta", &soc(&["soc"], "ops@acme.test"));
-    assert!(model.create_key(&sso("ops@acme.test"), "soc", None, None, "p1"));
+    // An SSO-provisioned member (not invited).
+    model.sso_login("okta", &soc(&["soc"], "sso.ops@acme.test"));
+    assert!(model.create_key(&sso("sso.ops@acme.test"), "soc", None, None, "p1"));
     // SSO-only does not apply to keys (SPEC RB-4).
     assert!(model.check(&key("p1"), "soc", "case.write").allowed);
     // Losing the membership at an SSO login removes the personal keys, as deletion does: a
     // later login as a member does not bring them back (commit 78a7304).
-    model.sso_login("okta", &soc(&[], "ops@acme.test"));
+    model.sso_login("okta", &soc(&[], "sso.ops@acme.test"));
     assert!(!model.check(&key("p1"), "soc", "case.read").allowed);
-    model.sso_login("okta", &soc(&["soc"], "ops@acme.test"));
+    model.sso_login("okta", &soc(&["soc"], "sso.ops@acme.test"));
     assert!(!model.check(&key("p1"), "soc", "case.read").allowed);
     assert!(model.keys_in("soc").is_empty());
+
+    // An invited member keeps the invitation, and so the key, through a denied login; the key
+    // acts for nobody while the denial stands (SPEC SSO-5, issue 13.5).
+    model.sso_login("okta", &soc(&["soc"], "ops@acme.test"));
+    assert!(model.create_key(&sso("ops@acme.test"), "soc", None, None, "p3"));
+    model.sso_login("okta", &soc(&[], "ops@acme.test"));
+    assert!(!model.check(&key("p3"), "soc", "case.read").allowed);
+    model.sso_login("okta", &soc(&["soc"], "ops@acme.test"));
+    assert!(model.check(&key("p3"), "soc", "case.read").allowed);
 
     // The last owner keeps the membership and the key through a denied login, but the key
     // acts for nobody while the latest outcome is "denied" (SPEC SSO-5, UA-3, RB-4).
@@ -587,9 +616,9 @@ fn model_sso_logins_and_personal_keys() {
     assert!(model.create_key(&owner, "soc", None, None, "p2"));
     model.sso_login("okta", &soc(&["nobody"], "owner@acme.test"));
     assert!(!model.check(&key("p2"), "soc", "case.read").allowed);
-    assert_eq!(model.keys_in("soc").len(), 1);
+    assert_eq!(model.keys_in("soc").len(), 2, "p2 and p3");
     model.sso_login("okta", &soc(&["soc"], "owner@acme.test"));
-    // Matched `operator`, but the last owner is not demoted (SPEC UA-3).
+    // Matched `operator`, but an invitation is not changed by a login (issue 13.5).
     assert!(model.check(&key("p2"), "soc", "user.write").allowed);
 }
 

@@ -81,12 +81,16 @@ fn id_2_one_person_holds_different_roles_in_different_workspaces() {
     )
     .expect("login");
     assert!(
-        allowed(&p, &sso_user(ANALYST), GLOBEX, Scope::UserWrite),
-        "owner in globex via SSO"
+        allowed(&p, &sso_user(ANALYST), GLOBEX, Scope::ApikeyWrite),
+        "operator in globex via SSO"
     );
     assert!(
-        !allowed(&p, &user(ANALYST), SOC, Scope::UserWrite),
-        "still not owner in mssp-soc"
+        !allowed(&p, &sso_user(ANALYST), GLOBEX, Scope::UserWrite),
+        "the invitation holds: an SSO login does not re-role an invited member"
+    );
+    assert!(
+        !allowed(&p, &user(ANALYST), SOC, Scope::ApikeyWrite),
+        "still triage-analyst in mssp-soc"
     );
 }
 
@@ -601,6 +605,192 @@ fn sso_5_an_sso_denial_overrides_an_invitation() {
     .expect("login");
     assert!(reason(&p, &user(LEAD), SOC, Scope::PlaybookGet).contains("denied by SSO"));
     assert!(!allowed(&p, &sso_user(LEAD), SOC, Scope::PlaybookGet));
+}
+
+#[test]
+fn sso_2_email_claim_values_compare_as_emails() {
+    let p = example_platform();
+    // A rule on the `email` claim, written with capitals; the IdP sends it padded and lower.
+    let rule = ClaimRule {
+        rank: 0,
+        claim: "email".into(),
+        value: "Erin@ACME-MSSP.test".into(),
+        role: "owner".into(),
+    };
+    p.add_claim_rule(&user(OWNER), SOC, rule, Some(1))
+        .expect("add");
+    let r = p
+        .sso_login(
+            "acme-okta",
+            &json!({ "email": " erin@acme-mssp.test ", "groups": [] }),
+        )
+        .expect("login");
+    assert_eq!(
+        (r[0].rule, r[0].role.as_deref()),
+        (Some(1), Some("owner")),
+        "{r:?}"
+    );
+    // The same person presenting the claim in other letters and padding keeps the role.
+    for claimed in ["ERIN@acme-mssp.TEST", "  Erin@Acme-Mssp.test\t"] {
+        let r = p
+            .sso_login("acme-okta", &json!({ "email": claimed, "groups": [] }))
+            .expect("login");
+        assert_eq!(r[0].role.as_deref(), Some("owner"), "{claimed}: {r:?}");
+        assert!(allowed(
+            &p,
+            &sso_user("erin@acme-mssp.test"),
+            SOC,
+            Scope::UserWrite
+        ));
+    }
+    // Denied path: another address does not match it.
+    let r = p
+        .sso_login(
+            "acme-okta",
+            &json!({ "email": "erin2@acme-mssp.test", "groups": [] }),
+        )
+        .expect("login");
+    assert_eq!(r[0].outcome, "denied");
+}
+
+#[test]
+fn sso_2_a_claim_rule_needs_a_claim_and_a_value_at_every_door() {
+    let p = example_platform();
+    let before = p.list_claim_rules(&user(OWNER), SOC).expect("rules");
+    for (claim, value) in [("groups", ""), ("groups", "   "), ("", "x"), (" ", "x")] {
+        let rule = ClaimRule {
+            rank: 0,
+            claim: claim.into(),
+            value: value.into(),
+            role: "viewer".into(),
+        };
+        let err = p.add_claim_rule(&user(OWNER), SOC, rule, None);
+        assert!(
+            matches!(&err, Err(HostError::Invalid(m)) if m.contains("needs a claim name and a value")),
+            "{claim:?} = {value:?}: {err:?}"
+        );
+    }
+    assert_eq!(
+        p.list_claim_rules(&user(OWNER), SOC).expect("rules"),
+        before
+    );
+    // Allowed path: padding is trimmed.
+    let rule = ClaimRule {
+        rank: 0,
+        claim: " groups ".into(),
+        value: " soc-interns ".into(),
+        role: "viewer".into(),
+    };
+    p.add_claim_rule(&user(OWNER), SOC, rule, None)
+        .expect("add");
+    let rules = p.list_claim_rules(&user(OWNER), SOC).expect("rules");
+    let last = rules.last().expect("a rule");
+    assert_eq!(
+        (last.claim.as_str(), last.value.as_str()),
+        ("groups", "soc-interns")
+    );
+}
+
+#[test]
+fn ua_3_owners_denied_by_sso_do_not_count_as_the_last_owner() {
+    let p = example_platform();
+    // Olivia, mssp-soc's only Owner, is denied by SSO: she keeps the invitation, not access.
+    p.sso_login(
+        "acme-okta",
+        &json!({ "email": OWNER, "groups": ["marketing"] }),
+    )
+    .expect("login");
+    assert!(!allowed(&p, &user(OWNER), SOC, Scope::UserWrite));
+    // Erin becomes an Owner through SSO: the one Owner who can act.
+    p.sso_login(
+        "acme-okta",
+        &json!({ "email": "erin@acme-mssp.test", "groups": ["soc-admins"] }),
+    )
+    .expect("login");
+    let erin = sso_user("erin@acme-mssp.test");
+    assert!(allowed(&p, &erin, SOC, Scope::UserWrite));
+    // Denied path: she may neither demote nor delete herself (nobody would hold user.write).
+    let err = p.set_user_role(&erin, SOC, "erin@acme-mssp.test", "viewer");
+    assert!(
+        matches!(&err, Err(HostError::Conflict(m)) if m.contains("last Owner")),
+        "{err:?}"
+    );
+    let err = p.delete_user(&erin, SOC, "erin@acme-mssp.test");
+    assert!(
+        matches!(&err, Err(HostError::Conflict(m)) if m.contains("last Owner")),
+        "{err:?}"
+    );
+    assert!(allowed(&p, &erin, SOC, Scope::UserWrite));
+    // Allowed path: the Owner who cannot act may be demoted by the one who can.
+    p.set_user_role(&erin, SOC, OWNER, "viewer")
+        .expect("demote the denied Owner");
+}
+
+#[test]
+fn ua_3_an_sso_only_owner_who_cannot_sign_in_does_not_count() {
+    let p = example_platform();
+    // customer-globex is SSO-only: Gary (invited Owner, not break-glass, no SSO login yet)
+    // cannot act there; Olivia (break-glass) is the only Owner who can.
+    assert!(!allowed(&p, &user(GLOBEX_ADMIN), GLOBEX, Scope::UserWrite));
+    let err = p.set_user_role(&user(OWNER), GLOBEX, OWNER, "viewer");
+    assert!(
+        matches!(&err, Err(HostError::Conflict(m)) if m.contains("last Owner")),
+        "{err:?}"
+    );
+    // Once Gary signs in through SSO as a member, Olivia may step down.
+    p.sso_login(
+        "globex-entra",
+        &json!({ "email": GLOBEX_ADMIN, "groups": ["Flowhost-Admins"] }),
+    )
+    .expect("login");
+    p.set_user_role(&user(OWNER), GLOBEX, OWNER, "viewer")
+        .expect("another Owner can act");
+    assert!(allowed(
+        &p,
+        &sso_user(GLOBEX_ADMIN),
+        GLOBEX,
+        Scope::UserWrite
+    ));
+}
+
+#[test]
+fn sso_3_an_invited_member_stays_invited_through_sso_logins() {
+    let p = example_platform();
+    let source = |email: &str| {
+        p.list_users(&user(OWNER), GLOBEX)
+            .expect("users")
+            .into_iter()
+            .find(|m| m.email == email)
+            .map(|m| (m.role, m.source, m.break_glass))
+    };
+    // Olivia (invited, break-glass Owner) signs in through SSO matching a lesser rule.
+    let r = p
+        .sso_login(
+            "globex-entra",
+            &json!({ "email": OWNER, "groups": ["Flowhost-Requesters"] }),
+        )
+        .expect("login");
+    assert_eq!(r[0].outcome, "member");
+    assert_eq!(source(OWNER), Some(("owner".into(), "invite".into(), true)));
+    assert!(allowed(&p, &user(OWNER), GLOBEX, Scope::UserWrite));
+    // Denied by SSO: the invitation stays, access goes (SPEC SSO-5)...
+    p.sso_login(
+        "globex-entra",
+        &json!({ "email": ANALYST, "groups": ["Nobody"] }),
+    )
+    .expect("login");
+    assert_eq!(
+        source(ANALYST),
+        Some(("operator".into(), "invite".into(), false))
+    );
+    assert!(!allowed(&p, &sso_user(ANALYST), GLOBEX, Scope::CaseRead));
+    // ...and comes back with the next admitting login.
+    p.sso_login(
+        "globex-entra",
+        &json!({ "email": ANALYST, "groups": ["Flowhost-Requesters"] }),
+    )
+    .expect("login");
+    assert!(allowed(&p, &sso_user(ANALYST), GLOBEX, Scope::CaseWrite));
 }
 
 #[test]

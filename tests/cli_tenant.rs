@@ -406,7 +406,8 @@ fn a_steps_has_scope_answers_for_the_runs_principal() {
     assert!(
         stranger["reason"]
             .as_str()
-            .is_some_and(|r| r.contains("not a member of workspace `mssp-soc`"))
+            .is_some_and(|r| r.contains("has no standing in workspace `mssp-soc`")),
+        "an outsider is answered as for any workspace (SPEC ID-4): {stranger}"
     );
 }
 
@@ -461,4 +462,173 @@ fn outsiders_cannot_join_an_organization_or_borrow_its_idp() {
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// `tenant export` of the database at `db`, as text.
+fn export(dir: &Path, db: &Path) -> String {
+    let out = flowhost(dir, db, &["tenant", "export"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn an_export_after_sso_logins_reproduces_the_tenant_on_a_fresh_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = applied(dir.path());
+    let login = |idp: &str, claims: serde_json::Value| {
+        let out = flowhost(
+            dir.path(),
+            &db,
+            &[
+                "sso",
+                "login",
+                "--idp",
+                idp,
+                "--claims",
+                &claims.to_string(),
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    // Invited members sign in through SSO: an Owner matching a lesser rule, a break-glass
+    // Owner, a member denied; others are provisioned by SSO, one of them put in a static group.
+    login(
+        "acme-okta",
+        serde_json::json!({ "email": "Olivia.Owner@acme-mssp.test", "groups": ["soc-analysts"] }),
+    );
+    login(
+        "globex-entra",
+        serde_json::json!({ "email": "gary.admin@globex.test", "groups": ["Flowhost-Requesters"] }),
+    );
+    login(
+        "globex-entra",
+        serde_json::json!({ "email": "tina.analyst@acme-mssp.test", "groups": ["Nobody"] }),
+    );
+    login(
+        "acme-okta",
+        serde_json::json!({ "email": "erin@acme-mssp.test", "groups": ["soc-admins"] }),
+    );
+    login(
+        "acme-okta",
+        serde_json::json!({ "email": "dana@acme-mssp.test", "groups": ["soc-analysts"] }),
+    );
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "groups",
+            "add",
+            "ir-team",
+            "dana@acme-mssp.test",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            "olivia.owner@acme-mssp.test",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let first = export(dir.path(), &db);
+    // The invitations are all there, break-glass included.
+    let original: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(example_tenant_path()).expect("read"))
+            .expect("json");
+    let exported: serde_json::Value = serde_json::from_str(&first).expect("json");
+    for i in 0..2 {
+        let mut want: Vec<String> = original["workspaces"][i]["members"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .map(|m| m.to_string())
+            .collect();
+        let mut got: Vec<String> = exported["workspaces"]
+            .as_array()
+            .expect("workspaces")
+            .iter()
+            .find(|w| w["name"] == original["workspaces"][i]["name"])
+            .expect("workspace")["members"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .map(|m| m.to_string())
+            .collect();
+        want.sort();
+        got.sort();
+        assert_eq!(got, want);
+    }
+    let file = dir.path().join("export.json");
+    std::fs::write(&file, &first).expect("write");
+    let file = file.to_str().expect("utf-8");
+    // Applying it where it came from changes nothing...
+    let out = flowhost(dir.path(), &db, &["tenant", "apply", file]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "no changes");
+    // ...and on a fresh database it reproduces the tenant.
+    let fresh = dir.path().join("fresh.db");
+    let out = flowhost(dir.path(), &fresh, &["tenant", "apply", file]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(export(dir.path(), &fresh), first);
+}
+
+#[test]
+fn sso_rules_add_refuses_what_tenant_apply_refuses() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = applied(dir.path());
+    let rules = |db: &Path| {
+        stdout(&flowhost(
+            dir.path(),
+            db,
+            &[
+                "sso",
+                "rules",
+                "list",
+                "--workspace",
+                "mssp-soc",
+                "--as",
+                "olivia.owner@acme-mssp.test",
+            ],
+        ))
+    };
+    let before = rules(&db);
+    for (claim, value) in [("groups", ""), ("groups", "  "), ("", "soc"), ("  ", "soc")] {
+        let out = flowhost(
+            dir.path(),
+            &db,
+            &[
+                "sso",
+                "rules",
+                "add",
+                "--claim",
+                claim,
+                "--value",
+                value,
+                "--role",
+                "viewer",
+                "--workspace",
+                "mssp-soc",
+                "--as",
+                "olivia.owner@acme-mssp.test",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1), "{claim:?} = {value:?}");
+        assert!(
+            stderr(&out).contains("a claim rule needs a claim name and a value"),
+            "{}",
+            stderr(&out)
+        );
+        // The tenant file says the same of the same rule.
+        let file = serde_json::json!({ "organization": "acme-mssp", "workspaces": [{
+            "name": "mssp-soc", "idps": ["acme-okta"],
+            "members": [{ "email": "olivia.owner@acme-mssp.test", "role": "owner" }],
+            "claim_rules": [{ "claim": claim, "value": value, "role": "viewer" }] }] });
+        std::fs::write(dir.path().join("rule.json"), file.to_string()).expect("write");
+        let out = flowhost(dir.path(), &db, &["tenant", "apply", "rule.json"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stderr(&out).contains("a claim rule needs a claim name and a value"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(rules(&db), before, "nothing was added");
 }

@@ -97,6 +97,10 @@ pub enum SignIn {
     Local,
     /// Through an SSO login recorded by `flowhost sso login`.
     Sso,
+    /// Not a sign-in: a triggered or flow-started run acting as its declared `run_as`
+    /// identity (SPEC WF-6). SSO-only governs how people sign in, not what a run identity may
+    /// do (SPEC WF-10, SSO-4); an SSO denial still holds (SSO-5).
+    Run,
 }
 
 /// Who acts (SPEC ID-3).
@@ -127,6 +131,14 @@ impl Principal {
         }
     }
 
+    /// A workflow's declared run identity acting for a run (see [`SignIn::Run`]).
+    pub fn run_identity(email: Email) -> Self {
+        Principal::User {
+            email,
+            via: SignIn::Run,
+        }
+    }
+
     /// The person's email, if the principal is a person.
     pub fn email(&self) -> Option<&Email> {
         match self {
@@ -147,6 +159,10 @@ impl fmt::Display for Principal {
                 email,
                 via: SignIn::Sso,
             } => write!(f, "{email} (sso)"),
+            Principal::User {
+                email,
+                via: SignIn::Run,
+            } => write!(f, "{email} (run identity)"),
             Principal::ApiKey(id) => write!(f, "key:{id}"),
             Principal::Anonymous => f.write_str("anonymous"),
         }

@@ -168,6 +168,9 @@ pub type Claims = BTreeMap<String, ClaimValue>;
 struct Member {
     role: String,
     break_glass: bool,
+    /// Invited (tenant file, `users invite`) rather than provisioned by an SSO claim rule. An
+    /// SSO login never changes an invitation; it records its outcome beside it (issue 13.5).
+    invited: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -196,13 +199,24 @@ impl Workspace {
         }
     }
 
-    fn owners(&self) -> usize {
-        self.members.values().filter(|m| m.role == "owner").count()
+    /// An Owner who can act now: not SSO-denied (SPEC SSO-5) and able to sign in, locally
+    /// unless SSO-only (break-glass excepted) or through an SSO login as a member (SSO-4).
+    fn usable_owner(&self, email: &str, m: &Member) -> bool {
+        m.role == "owner"
+            && !self.sso_denied(email)
+            && (!self.sso_only
+                || m.break_glass
+                || self.latest_sso.get(email) == Some(&Outcome::Member))
     }
 
-    /// SPEC UA-3: the one member holding `owner` when nobody else does.
+    /// SPEC UA-3: an Owner whose role nobody else who can act as an Owner would keep; Owners
+    /// denied by SSO or unable to sign in do not count.
     fn is_last_owner(&self, email: &str) -> bool {
-        self.members.get(email).is_some_and(|m| m.role == "owner") && self.owners() == 1
+        self.members.get(email).is_some_and(|m| m.role == "owner")
+            && !self
+                .members
+                .iter()
+                .any(|(e, m)| e != email && self.usable_owner(e, m))
     }
 
     fn sso_denied(&self, email: &str) -> bool {
@@ -280,6 +294,7 @@ impl Model {
                         let member = Member {
                             role: m.role.clone(),
                             break_glass: m.break_glass,
+                            invited: true,
                         };
                         (norm(&m.email), member)
                     })
@@ -415,23 +430,31 @@ impl Model {
                 .map(|r| r.role.clone());
             let outcome = match matched {
                 Some(role) if role != EXTERNAL => {
-                    // Created if new, role replaced if not (SPEC SSO-3), whatever the previous
-                    // source; an invited break-glass member stays one. SPEC UA-3: never demote
-                    // the last owner.
-                    if !(w.is_last_owner(&email) && role != "owner") {
-                        let break_glass = w.members.get(&email).is_some_and(|m| m.break_glass);
-                        w.members
-                            .insert(email.clone(), Member { role, break_glass });
+                    // An invitation stays as it is (issue 13.5); an SSO membership is created
+                    // if new, its role replaced if not (SPEC SSO-3). SPEC UA-3: never demote
+                    // the last owner who can act.
+                    let invited = w.members.get(&email).is_some_and(|m| m.invited);
+                    if !invited && !(w.is_last_owner(&email) && role != "owner") {
+                        w.members.insert(
+                            email.clone(),
+                            Member {
+                                role,
+                                break_glass: false,
+                                invited: false,
+                            },
+                        );
                     }
                     Outcome::Member
                 }
                 other => {
-                    // External identities and unmatched logins hold no membership (SPEC ID-3,
-                    // SSO-3), except that the last owner is never removed (SPEC UA-3). Losing
-                    // the membership this way is a removal like SPEC UA-2's: the person's
-                    // personal keys here go too, and do not come back with a later login
-                    // (project decision, commit 78a7304: one removal for all paths).
-                    if !w.is_last_owner(&email) && w.members.remove(&email).is_some() {
+                    // External identities and unmatched logins hold no SSO membership (SPEC
+                    // ID-3, SSO-3), except that the last owner who can act is never removed
+                    // (SPEC UA-3); an invitation stays, shut out by the denial (SSO-5, issue
+                    // 13.5). Losing the membership this way is a removal like SPEC UA-2's: the
+                    // person's personal keys here go too, and do not come back with a later
+                    // login (project decision, commit 78a7304: one removal for all paths).
+                    let invited = w.members.get(&email).is_some_and(|m| m.invited);
+                    if !invited && !w.is_last_owner(&email) && w.members.remove(&email).is_some() {
                         remove_personal_keys(&mut self.keys, name, &email);
                     }
                     if other.is_some() {
@@ -563,11 +586,20 @@ fn remove_personal_keys(keys: &mut BTreeMap<String, Key>, ws: &str, email: &str)
     });
 }
 
-/// SPEC SSO-2: the claim is that string, or a list containing it.
+/// SPEC SSO-2: the claim is that string, or a list containing it. Values compare trimmed;
+/// values that are emails compare as emails do, case-insensitively (SPEC ID-2).
 fn claim_matches(claims: &Claims, claim: &str, value: &str) -> bool {
-    match claims.get(claim) {
-        Some(ClaimValue::One(s)) => s == value,
-        Some(ClaimValue::Many(items)) => items.iter().any(|i| i == value),
+    let same = |claimed: &str| {
+        let (rule, claimed) = (value.trim(), claimed.trim());
+        if rule.contains('@') && claimed.contains('@') {
+            norm(rule) == norm(claimed)
+        } else {
+            rule == claimed
+        }
+    };
+    match claims.get(claim.trim()) {
+        Some(ClaimValue::One(s)) => same(s),
+        Some(ClaimValue::Many(items)) => items.iter().any(|i| same(i)),
         None => false,
     }
 }

@@ -49,6 +49,9 @@ pub enum Reason {
     KeyOwnerGone { key: String, owner: Email },
     /// The role assigned no longer exists in the workspace.
     RoleGone(RoleName),
+    /// An access question from someone without a standing in the workspace (SPEC ID-4): the
+    /// same words whether the workspace exists or not.
+    NoStanding { who: String, workspace: String },
 }
 
 impl fmt::Display for Reason {
@@ -117,6 +120,10 @@ impl fmt::Display for Reason {
                 "personal key `{key}` acts with its owner's current role, and {owner} has none here (SPEC RB-4)"
             ),
             Reason::RoleGone(role) => write!(f, "role `{role}` no longer exists in this workspace"),
+            Reason::NoStanding { who, workspace } => write!(
+                f,
+                "{who} has no standing in workspace `{workspace}`, and questions about access there are answered only to those who do (default deny, SPEC ID-4)"
+            ),
         }
     }
 }

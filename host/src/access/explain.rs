@@ -20,7 +20,9 @@ pub struct Explanation {
 }
 
 /// Explains the decision for `principal`, `workspace`, `scope` (a name, so that an unknown
-/// scope is explained too).
+/// scope is explained too). Only a principal with a standing in the workspace gets an
+/// explanation ([`AccessIndex::may_ask`]); anyone else gets one denial, the same for every
+/// workspace and scope.
 pub fn explain(
     index: &AccessIndex,
     conn: &Connection,
@@ -29,6 +31,15 @@ pub fn explain(
     scope: &str,
 ) -> Explanation {
     let mut path = vec![format!("principal: {principal}")];
+    // An outsider learns nothing of the workspace, not even whether it exists (SPEC ID-4).
+    if let Err(outsider) = index.may_ask(principal, workspace) {
+        path.push("decision: deny".into());
+        return Explanation {
+            allowed: false,
+            reason: outsider.to_string(),
+            path,
+        };
+    }
     let decision = match Scope::parse(scope) {
         Some(s) => index.check(principal, workspace, s),
         None => AccessDecision::deny(Reason::UnknownScope(scope.to_owned())),

@@ -315,7 +315,7 @@ impl AccessIndex {
             Principal::User { email, via } => match self.grant(workspace, email) {
                 Err(reason) => AccessDecision::deny(reason),
                 Ok(grant) => match acting_grant(grant, *via, true) {
-                    Ok(grant) => self.decide(grant, scope, None),
+                    Ok(grant) => self.decide(grant, scope),
                     Err(why) => AccessDecision::deny(why.reason(email, workspace)),
                 },
             },
@@ -365,21 +365,33 @@ impl AccessIndex {
     }
 
     fn check_key(&self, workspace: &str, id: &str, scope: Scope) -> AccessDecision {
-        let deny = AccessDecision::deny;
+        match self.key_grant(workspace, id) {
+            Ok((role, scopes, owner)) => grant_or_missing(role, scopes, scope, Some((id, owner))),
+            Err(reason) => AccessDecision::deny(reason),
+        }
+    }
+
+    /// The role (and its scopes) key `id` acts with in `workspace`, with its owner for a
+    /// personal key; or why it acts with none.
+    pub(super) fn key_grant(
+        &self,
+        workspace: &str,
+        id: &str,
+    ) -> Result<(RoleName, ScopeSet, Option<Email>), Reason> {
         let Some(key) = self.keys.get(id) else {
-            return deny(Reason::UnknownKey(id.to_owned()));
+            return Err(Reason::UnknownKey(id.to_owned()));
         };
         if key.workspace != workspace {
-            return deny(Reason::KeyOtherWorkspace {
+            return Err(Reason::KeyOtherWorkspace {
                 key: id.to_owned(),
                 workspace: workspace.to_owned(),
             });
         }
         if key.revoked {
-            return deny(Reason::KeyRevoked(id.to_owned()));
+            return Err(Reason::KeyRevoked(id.to_owned()));
         }
         if key.expires_at.is_some_and(|t| clock::now_unix() >= t) {
-            return deny(Reason::KeyExpired(id.to_owned()));
+            return Err(Reason::KeyExpired(id.to_owned()));
         }
         match &key.kind {
             KeyKind::Service { role } => {
@@ -387,36 +399,35 @@ impl AccessIndex {
                     .workspaces
                     .get(workspace)
                     .and_then(|ws| ws.role_scopes(role));
-                let Some(scopes) = scopes else {
-                    return deny(Reason::RoleGone(role.clone()));
-                };
-                grant_or_missing(role.clone(), scopes, scope, Some((id, None)))
+                match scopes {
+                    Some(scopes) => Ok((role.clone(), scopes, None)),
+                    None => Err(Reason::RoleGone(role.clone())),
+                }
             }
             KeyKind::Personal { owner } => {
                 // The owner's *current* role; SSO-only applies to interactive sign-in, not keys.
                 let grant = self.grants.get(workspace, owner.as_str());
-                match acting_grant(grant, SignIn::Local, false) {
-                    Ok(grant) => self.decide(grant, scope, Some((id, Some(owner.clone())))),
-                    Err(_) => deny(Reason::KeyOwnerGone {
+                let Ok(grant) = acting_grant(grant, SignIn::Local, false) else {
+                    return Err(Reason::KeyOwnerGone {
                         key: id.to_owned(),
                         owner: owner.clone(),
-                    }),
+                    });
+                };
+                let role = self.roles[grant.role as usize].clone();
+                if grant.has(Grant::ROLE_GONE) {
+                    return Err(Reason::RoleGone(role));
                 }
+                Ok((role, grant.scopes, Some(owner.clone())))
             }
         }
     }
 
-    fn decide(
-        &self,
-        grant: Grant,
-        scope: Scope,
-        key: Option<(&str, Option<Email>)>,
-    ) -> AccessDecision {
+    fn decide(&self, grant: Grant, scope: Scope) -> AccessDecision {
         let role = self.roles[grant.role as usize].clone();
         if grant.has(Grant::ROLE_GONE) {
             return AccessDecision::deny(Reason::RoleGone(role));
         }
-        grant_or_missing(role, grant.scopes, scope, key)
+        grant_or_missing(role, grant.scopes, scope, None)
     }
 }
 
@@ -456,7 +467,8 @@ impl NoMembership {
 
 /// The membership through which a person, signed in `via`, acts; or why there is none.
 /// The order of the checks is the rule: an SSO denial beats everything (SPEC SSO-5), then
-/// membership (ID-1), then the sign-in method (SSO-4, which keys are not subject to).
+/// membership (ID-1), then the sign-in method (SSO-4, which keys and run identities are not
+/// subject to, WF-10).
 fn acting_grant(
     grant: Option<Grant>,
     via: SignIn,
@@ -482,7 +494,8 @@ fn acting_grant(
             Err(NoMembership::SsoOnly)
         }
         SignIn::Sso if !grant.has(Grant::SSO_MEMBER) => Err(NoMembership::NoSsoLogin),
-        _ => Ok(grant),
+        // A run identity is not signing in (SPEC WF-10): SSO-only does not apply to it.
+        SignIn::Local | SignIn::Sso | SignIn::Run => Ok(grant),
     }
 }
 

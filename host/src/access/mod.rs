@@ -7,6 +7,7 @@ pub mod flow;
 mod grants;
 pub mod index;
 mod names;
+pub mod questions;
 pub mod role;
 pub mod scope;
 

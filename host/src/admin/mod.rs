@@ -80,11 +80,25 @@ pub(crate) fn existing_member(
     Ok((user, role))
 }
 
-/// Members holding the built-in Owner role (counted in the transaction, not the index).
-pub(crate) fn owner_count(tx: &Transaction<'_>, ws: i64) -> Result<i64, HostError> {
+/// Owners of workspace `ws` other than user `except` who can act now (counted in the
+/// transaction, not the index): not denied by SSO (SPEC SSO-5), and able to sign in at all —
+/// locally unless the workspace is SSO-only, else as a break-glass account or through an SSO
+/// login as a member (SSO-4). UA-3 keeps the last *usable* Owner: an Owner nobody can act as
+/// leaves the workspace without `user.write` as surely as no Owner.
+pub(crate) fn other_usable_owners(
+    tx: &Transaction<'_>,
+    ws: i64,
+    except: i64,
+) -> Result<i64, HostError> {
     tx.query_row(
-        "SELECT count(*) FROM memberships WHERE workspace_id = ?1 AND role = 'owner'",
-        [ws],
+        "SELECT count(*) FROM memberships m
+         JOIN users u ON u.id = m.user_id
+         JOIN workspaces w ON w.id = m.workspace_id
+         LEFT JOIN sso_identities s ON s.workspace_id = m.workspace_id AND s.email = u.email
+         WHERE m.workspace_id = ?1 AND m.role = 'owner' AND m.user_id != ?2
+           AND (s.outcome IS NULL OR s.outcome != 'denied')
+           AND (w.sso_only = 0 OR m.break_glass = 1 OR s.outcome = 'member')",
+        params![ws, except],
         |r| r.get(0),
     )
     .map_err(internal)

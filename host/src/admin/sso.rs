@@ -5,14 +5,14 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::access::{RoleName, Scope};
+use crate::access::{RoleName, Scope, Source};
 use crate::audit::{self, Actor};
 use crate::clock;
 use crate::platform::{Platform, internal};
 use crate::principal::{Email, Principal};
 use crate::services::HostError;
 
-use super::{ensure_user, existing_role, member_role, owner_count, user_id, workspace_id};
+use super::{ensure_user, existing_role, member_role, other_usable_owners, user_id, workspace_id};
 
 /// The role name that admits an identity as an external SSO identity (SPEC ID-3), not a member.
 pub const EXTERNAL: &str = "external";
@@ -28,15 +28,45 @@ pub struct ClaimRule {
 }
 
 impl ClaimRule {
+    /// A rule as written by a person (CLI, tenant file), checked and normalized the same way
+    /// for every door: claim name and value trimmed, a value that is an email normalized like
+    /// every email (SPEC SSO-2, ID-2). An empty claim name or value is an error.
+    pub fn new(claim: &str, value: &str, role: &str) -> Result<ClaimRule, String> {
+        let (claim, value) = (claim.trim(), value.trim());
+        if claim.is_empty() || value.is_empty() {
+            return Err("a claim rule needs a claim name and a value".into());
+        }
+        let value = match Email::parse(value) {
+            Ok(email) => email.to_string(),
+            Err(_) => value.to_owned(),
+        };
+        Ok(ClaimRule {
+            rank: 0,
+            claim: claim.to_owned(),
+            value,
+            role: role.to_owned(),
+        })
+    }
+
     /// Whether the claims carry `claim` = `value` (or a list containing `value`).
     pub fn matches(&self, claims: &serde_json::Value) -> bool {
-        match &claims[&self.claim] {
-            serde_json::Value::String(s) => *s == self.value,
-            serde_json::Value::Array(items) => {
-                items.iter().any(|i| i.as_str() == Some(&self.value))
-            }
+        match &claims[self.claim.trim()] {
+            serde_json::Value::String(s) => same_value(&self.value, s),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .any(|i| i.as_str().is_some_and(|s| same_value(&self.value, s))),
             _ => false,
         }
+    }
+}
+
+/// A rule value against a presented claim value: trimmed; emails compare as emails
+/// (case-insensitively), so a claim `Olivia@Acme.test ` matches the rule `olivia@acme.test`.
+fn same_value(rule: &str, claimed: &str) -> bool {
+    let (rule, claimed) = (rule.trim(), claimed.trim());
+    match (Email::parse(rule), Email::parse(claimed)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => rule == claimed,
     }
 }
 
@@ -131,6 +161,9 @@ impl Platform {
             crate::text::check_len(what, value, crate::text::MAX_CLAIM_CHARS)
                 .map_err(HostError::Invalid)?;
         }
+        // The same checks as a tenant file's rules (SPEC SSO-2).
+        let rule =
+            ClaimRule::new(&rule.claim, &rule.value, &rule.role).map_err(HostError::Invalid)?;
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             check_rule_role(tx, ws, workspace, &rule.role)?;
@@ -317,7 +350,7 @@ fn login_in_workspace(
     let matched = first_match(&list, claims).cloned();
     let user = user_id(tx, email)?;
     let current = match user {
-        Some(u) => member_role(tx, ws, u)?,
+        Some(u) => membership(tx, ws, u)?,
         None => None,
     };
     let mut changes = Vec::new();
@@ -338,14 +371,28 @@ fn login_in_workspace(
                         rule.rank
                     ));
                 }
-                Some(old) if *old != role && old.is_owner() && owner_count(tx, ws)? <= 1 => {
+                // An invitation is an Owner's decision (SPEC UA-1): a login records its
+                // outcome beside it (below) and leaves the invited role and break-glass alone.
+                Some((old, Source::Invite)) => {
+                    if *old != role {
+                        changes.push(format!(
+                            "kept invited role `{old}` (rule {} maps to `{role}`)",
+                            rule.rank
+                        ));
+                    }
+                }
+                Some((old, Source::Sso))
+                    if *old != role
+                        && old.is_owner()
+                        && other_usable_owners(tx, ws, user)? == 0 =>
+                {
                     changes.push(format!(
-                        "kept role `{old}`: last Owner of the workspace (SPEC UA-3)"
+                        "kept role `{old}`: last Owner of the workspace who can act (SPEC UA-3)"
                     ));
                 }
-                Some(old) => {
+                Some((old, Source::Sso)) => {
                     tx.execute(
-                        "UPDATE memberships SET role = ?3, source = 'sso', rule_rank = ?4 WHERE workspace_id = ?1 AND user_id = ?2",
+                        "UPDATE memberships SET role = ?3, rule_rank = ?4 WHERE workspace_id = ?1 AND user_id = ?2",
                         params![ws, user, role.as_str(), rule.rank],
                     )
                     .map_err(internal)?;
@@ -360,14 +407,26 @@ fn login_in_workspace(
         }
         _ => {
             // No match (locked out) or admitted as external: no workspace role either way.
-            if let (Some(user), Some(old)) = (user, &current) {
-                if old.is_owner() && owner_count(tx, ws)? <= 1 {
-                    changes.push(format!(
-                        "kept role `{old}`: last Owner of the workspace (SPEC UA-3)"
-                    ));
-                } else {
-                    super::users::remove_member(tx, ws, user, email)?;
-                    changes.push(format!("lost role `{old}`"));
+            if let (Some(user), Some((old, source))) = (user, &current) {
+                match source {
+                    // The invitation stays; the outcome recorded below shuts them out while
+                    // it is a denial (SPEC SSO-5), and a later admitting login lets them in.
+                    Source::Invite => {
+                        role_after = Some(old.to_string());
+                        changes.push(format!(
+                            "kept invited role `{old}`; no access through this login"
+                        ));
+                    }
+                    Source::Sso if old.is_owner() && other_usable_owners(tx, ws, user)? == 0 => {
+                        role_after = Some(old.to_string());
+                        changes.push(format!(
+                            "kept role `{old}`: last Owner of the workspace who can act (SPEC UA-3)"
+                        ));
+                    }
+                    Source::Sso => {
+                        super::users::remove_member(tx, ws, user, email)?;
+                        changes.push(format!("lost role `{old}`"));
+                    }
                 }
                 changes.extend(sync_dynamic_groups(tx, ws, user, &serde_json::Value::Null)?);
             }
@@ -411,6 +470,36 @@ fn login_in_workspace(
         role: role_after,
         changes,
     })
+}
+
+/// The role and source of user `user`'s membership of `ws`, if a member.
+fn membership(
+    tx: &Transaction<'_>,
+    ws: i64,
+    user: i64,
+) -> Result<Option<(RoleName, Source)>, HostError> {
+    let row: Option<(String, String)> = tx
+        .query_row(
+            "SELECT role, source FROM memberships WHERE workspace_id = ?1 AND user_id = ?2",
+            params![ws, user],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(internal)?;
+    row.map(|(role, source)| {
+        let source = match source.as_str() {
+            "invite" => Source::Invite,
+            "sso" => Source::Sso,
+            // Never read a stored value back as a default (a corrupt row is an error).
+            other => {
+                return Err(HostError::Internal(format!(
+                    "membership source `{other}` is neither `invite` nor `sso`"
+                )));
+            }
+        };
+        Ok((RoleName::parse(&role), source))
+    })
+    .transpose()
 }
 
 /// Makes the user's dynamic-group memberships in `ws` mirror the `groups` claim (SPEC GR-3).
@@ -464,4 +553,32 @@ fn sync_dynamic_groups(
         }
     }
     Ok(changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claim_values_compare_trimmed_and_emails_case_insensitively() {
+        assert!(same_value("olivia@acme.test", " Olivia@ACME.test "));
+        assert!(same_value("Olivia@Acme.test", "olivia@acme.test"));
+        assert!(same_value("soc-admins", " soc-admins"));
+        // Other values keep their case: group names are the IdP's to define.
+        assert!(!same_value("soc-admins", "SOC-Admins"));
+        assert!(!same_value("olivia@acme.test", "olivia@acme.test.evil"));
+    }
+
+    #[test]
+    fn a_rule_is_normalized_once_for_every_door() {
+        let rule = ClaimRule::new(" email ", " Olivia@Acme.TEST ", "owner").expect("valid");
+        assert_eq!(
+            (rule.claim.as_str(), rule.value.as_str()),
+            ("email", "olivia@acme.test")
+        );
+        for (claim, value) in [("", "x"), ("  ", "x"), ("groups", ""), ("groups", " \t ")] {
+            let err = ClaimRule::new(claim, value, "viewer").expect_err("empty");
+            assert!(err.contains("needs a claim name and a value"), "{err}");
+        }
+    }
 }

@@ -11,7 +11,8 @@ use crate::principal::Principal;
 use crate::services::HostError;
 
 use super::{
-    email, ensure_user, existing_member, existing_role, member_role, owner_count, workspace_id,
+    email, ensure_user, existing_member, existing_role, member_role, other_usable_owners,
+    workspace_id,
 };
 
 /// A member as listed.
@@ -52,6 +53,13 @@ pub(crate) fn remove_member(
     Ok((groups, keys))
 }
 
+/// The refusal of UA-3; Owners denied by SSO or unable to sign in do not count.
+fn last_owner(email: &crate::principal::Email, workspace: &str, what: &str) -> HostError {
+    HostError::Conflict(format!(
+        "{email} is the last Owner of `{workspace}` who can act (any other Owner is denied by SSO or cannot sign in) and cannot be {what} (SPEC UA-3)"
+    ))
+}
+
 impl Platform {
     /// Invites one email with one role (SPEC UA-1).
     pub fn invite_user(
@@ -82,7 +90,7 @@ impl Platform {
 
     /// Deletes a user from the workspace: membership, group memberships and personal keys go;
     /// workflows, case references and audit entries naming them stay (SPEC UA-2). The last
-    /// Owner cannot be deleted (SPEC UA-3).
+    /// Owner who can act cannot be deleted (SPEC UA-3).
     pub fn delete_user(
         &self,
         actor: &Principal,
@@ -93,10 +101,8 @@ impl Platform {
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             let (user, role) = existing_member(tx, ws, workspace, &email)?;
-            if role.is_owner() && owner_count(tx, ws)? <= 1 {
-                return Err(HostError::Conflict(format!(
-                    "{email} is the last Owner of `{workspace}` and cannot be deleted (SPEC UA-3)"
-                )));
+            if role.is_owner() && other_usable_owners(tx, ws, user)? == 0 {
+                return Err(last_owner(&email, workspace, "deleted"));
             }
             let (groups, keys) = remove_member(tx, ws, user, &email)?;
             audit::record(
@@ -110,7 +116,8 @@ impl Platform {
         })
     }
 
-    /// Changes a member's role (SPEC UA-1); the last Owner cannot be demoted (SPEC UA-3).
+    /// Changes a member's role (SPEC UA-1); the last Owner who can act cannot be demoted
+    /// (SPEC UA-3).
     pub fn set_user_role(
         &self,
         actor: &Principal,
@@ -126,10 +133,8 @@ impl Platform {
             if old == new {
                 return Ok(());
             }
-            if old.is_owner() && owner_count(tx, ws)? <= 1 {
-                return Err(HostError::Conflict(format!(
-                    "{email} is the last Owner of `{workspace}` and cannot be demoted (SPEC UA-3)"
-                )));
+            if old.is_owner() && other_usable_owners(tx, ws, user)? == 0 {
+                return Err(last_owner(&email, workspace, "demoted"));
             }
             tx.execute(
                 "UPDATE memberships SET role = ?3 WHERE workspace_id = ?1 AND user_id = ?2",

@@ -1,5 +1,6 @@
-//! The access service behind `flowhost:step/access`: `has-scope` answers through the same
-//! check as every other decision, for the run's principal in the run's workspace.
+//! The access service behind `flowhost:step/access`: both questions answer through the access
+//! layer, for the run's principal in the run's workspace, and only to a principal with a
+//! standing there (SPEC ID-4).
 
 use crate::access::{AccessDecision, Reason, Scope};
 use crate::platform::Platform;
@@ -10,7 +11,9 @@ use super::{HostError, caps};
 
 impl AccessApi for Platform {
     /// The same decision `flowhost interact start` makes for `email`, signed in the way they
-    /// sign in to the caller's workspace (SPEC IX-4).
+    /// sign in to the caller's workspace (SPEC IX-4). A caller without a standing in the
+    /// workspace gets one denial, asked nothing else: the same for an existing and a missing
+    /// flow, workspace or person (SPEC ID-4).
     fn check_flow_access(
         &self,
         caller: &Caller,
@@ -19,6 +22,10 @@ impl AccessApi for Platform {
     ) -> Result<Decision, HostError> {
         caps::check_len("the flow name", flow.len(), caps::MAX_NAME_BYTES, "bytes")?;
         caps::check_len("the email", email.len(), caps::MAX_EMAIL_BYTES, "bytes")?;
+        let index = self.index();
+        if let Err(outsider) = index.may_ask(&caller.principal, &caller.workspace) {
+            return Ok(AccessDecision::deny(outsider).into());
+        }
         let email = Email::parse(email).map_err(HostError::Invalid)?;
         let Some(entry) = self.interaction_flow(&caller.workspace, flow)? else {
             return Ok(Decision::deny(format!(
@@ -26,7 +33,6 @@ impl AccessApi for Platform {
                 caller.workspace
             )));
         };
-        let index = self.index();
         let via = index.usual_sign_in(&caller.workspace, &email);
         let decision = index.check_flow(
             &Principal::User { email, via },
@@ -39,7 +45,13 @@ impl AccessApi for Platform {
         })
     }
 
+    /// The caller's own decision; an outsider gets the one outsider denial (SPEC ID-4), so
+    /// the answer does not tell which workspaces exist.
     fn has_scope(&self, caller: &Caller, scope: &str) -> Decision {
+        let index = self.index();
+        if let Err(outsider) = index.may_ask(&caller.principal, &caller.workspace) {
+            return AccessDecision::deny(outsider).into();
+        }
         match Scope::parse(scope) {
             Some(scope) => self.check(&caller.principal, &caller.workspace, scope),
             // The reason names the scope asked for: no more than a scope name's cap of it.

@@ -540,9 +540,15 @@ fn sync_static_members(
     name: &str,
     members: &[String],
 ) -> Result<(), HostError> {
-    let mut stmt = c
-        .tx
-        .prepare("SELECT u.email FROM group_members gm JOIN users u ON u.id = gm.user_id WHERE gm.group_id = ?1")
+    // SSO-provisioned members are runtime state, which a file cannot list (SPEC GR-2 admits
+    // only its members): their static group memberships stay, as their memberships do.
+    let mut stmt =
+        c.tx.prepare(
+            "SELECT u.email FROM group_members gm JOIN users u ON u.id = gm.user_id
+             JOIN groups g ON g.id = gm.group_id
+             LEFT JOIN memberships m ON m.user_id = u.id AND m.workspace_id = g.workspace_id
+             WHERE gm.group_id = ?1 AND (m.source IS NULL OR m.source != 'sso')",
+        )
         .map_err(internal)?;
     let have: BTreeSet<String> = stmt
         .query_map([group], |r| r.get(0))
@@ -586,17 +592,20 @@ fn sync_static_members(
 
 fn apply_rules(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<(), HostError> {
     let have = sso::rules(c.tx, ws).map_err(internal)?;
+    // Normalized as `sso rules add` stores them, so that applying the file again (or its
+    // export) changes nothing.
     let want: Vec<ClaimRule> = spec
         .claim_rules
         .iter()
         .enumerate()
-        .map(|(i, r)| ClaimRule {
-            rank: i as u32 + 1,
-            claim: r.claim.clone(),
-            value: r.value.clone(),
-            role: r.role.clone(),
+        .map(|(i, r)| {
+            let rule = ClaimRule::new(&r.claim, &r.value, &r.role).map_err(HostError::Invalid)?;
+            Ok(ClaimRule {
+                rank: i as u32 + 1,
+                ..rule
+            })
         })
-        .collect();
+        .collect::<Result<_, HostError>>()?;
     if have == want {
         return Ok(());
     }

@@ -1,5 +1,7 @@
 //! Exporting an organization in the tenant-file format; applying the export changes nothing.
 
+use std::collections::BTreeSet;
+
 use rusqlite::Connection;
 
 use crate::admin::groups::groups_of;
@@ -81,7 +83,7 @@ fn workspace(
         "SELECT u.email, m.role, m.break_glass FROM memberships m JOIN users u ON u.id = m.user_id
          WHERE m.workspace_id = ?1 AND m.source = 'invite' ORDER BY u.email",
     )?;
-    let members = stmt
+    let members: Vec<MemberSpec> = stmt
         .query_map([id], |r| {
             Ok(MemberSpec {
                 email: r.get(0)?,
@@ -90,12 +92,21 @@ fn workspace(
             })
         })?
         .collect::<Result<_, _>>()?;
+    // Static groups list invited members only: SSO-provisioned members are runtime state,
+    // not in the file, and a file's groups may name only its members (SPEC GR-2).
+    let invited: BTreeSet<&str> = members
+        .iter()
+        .map(|m: &MemberSpec| m.email.as_str())
+        .collect();
     let groups = groups_of(conn, &name)?
         .into_iter()
         .map(|g| GroupSpec {
             claim_value: g.claim_value,
             members: if g.kind == crate::admin::groups::GroupKind::Static {
                 g.members
+                    .into_iter()
+                    .filter(|e| invited.contains(e.as_str()))
+                    .collect()
             } else {
                 Vec::new()
             },

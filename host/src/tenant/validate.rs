@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use crate::access::{BuiltinRole, ScopeSet};
 use crate::admin::groups::GroupKind;
 use crate::admin::roles::validate_role_name;
-use crate::admin::sso::EXTERNAL;
+use crate::admin::sso::{ClaimRule, EXTERNAL};
 use crate::principal::Email;
 use crate::text::{MAX_CLAIM_CHARS, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, check_len};
 
@@ -182,11 +182,9 @@ pub fn validate(spec: &TenantSpec) -> Vec<Located> {
                     out.push(Located::new(rp.key(key), e));
                 }
             }
-            if r.claim.trim().is_empty() || r.value.is_empty() {
-                out.push(Located::new(
-                    rp.clone(),
-                    "a claim rule needs a claim name and a value",
-                ));
+            // The same checks as `sso rules add` (SPEC SSO-2).
+            if let Err(e) = ClaimRule::new(&r.claim, &r.value, &r.role) {
+                out.push(Located::new(rp.clone(), e));
             }
             if r.role != EXTERNAL && !role_exists(&r.role) {
                 out.push(Located::new(

@@ -179,6 +179,10 @@ pub fn principal_to_stored(p: &Principal) -> String {
             email,
             via: SignIn::Sso,
         } => format!("sso:{email}"),
+        Principal::User {
+            email,
+            via: SignIn::Run,
+        } => format!("run:{email}"),
         Principal::ApiKey(id) => format!("key:{id}"),
         Principal::Anonymous => "anonymous".into(),
     }
@@ -189,6 +193,7 @@ fn principal_from_stored(s: &str) -> Principal {
     match s.split_once(':') {
         Some(("user", e)) => email(e).map_or(Principal::Anonymous, Principal::local),
         Some(("sso", e)) => email(e).map_or(Principal::Anonymous, Principal::sso),
+        Some(("run", e)) => email(e).map_or(Principal::Anonymous, Principal::run_identity),
         Some(("key", id)) => Principal::ApiKey(id.to_owned()),
         _ => Principal::Anonymous,
     }

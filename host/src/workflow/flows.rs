@@ -134,7 +134,8 @@ impl Engine {
             .run_as
             .as_deref()
             .and_then(|e| Email::parse(e).ok())
-            .map(Principal::local)
+            // A run identity, not a sign-in (SPEC WF-10).
+            .map(Principal::run_identity)
             .ok_or_else(|| HostError::Invalid(format!("`{name}` has no valid `run_as`")))?;
         let event = json!({
             "kind": "interaction",

@@ -231,7 +231,8 @@ impl Engine {
                 .run_as
                 .as_deref()
                 .and_then(|e| Email::parse(e).ok())
-                .map(Principal::local)
+                // A run identity, not a sign-in (SPEC WF-10).
+                .map(Principal::run_identity)
             else {
                 continue;
             };

@@ -20,6 +20,9 @@ struct Input {
     /// (flow, email) pairs to ask `check-flow-access` about.
     #[serde(default)]
     flow_checks: Vec<(String, String)>,
+    /// Ask only the flow questions: a principal who may not query cases asks them too.
+    #[serde(default)]
+    flows_only: bool,
 }
 
 #[derive(Serialize)]
@@ -64,7 +67,7 @@ fn probe(input: Input) -> Result<Output, StepError> {
     };
     let mut listed = Vec::new();
     let mut cursor = None;
-    loop {
+    while !input.flows_only {
         let q = CaseQuery {
             filter: filter.clone(),
             sort: CaseSort::CreatedDesc,
