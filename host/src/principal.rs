@@ -74,6 +74,21 @@ pub enum Principal {
     ApiKey(String),
     /// Nobody: a step run without `--as`. Every access check denies it.
     Anonymous,
+    /// A workflow run acting as its bound `run_as` identity on behalf of the revision's
+    /// publisher: it holds only what both hold now (SPEC WF-10).
+    Run(Box<RunAs>),
+}
+
+/// Who a triggered or form-started run acts as, and on whose behalf (SPEC WF-6, WF-10).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunAs {
+    /// The workflow's `run_as`: a person (never a sign-in, SPEC WF-10) or a service key.
+    pub identity: Principal,
+    /// Who bound that identity: the revision's publisher (or, in a workspace a workflow was
+    /// shared to, the Owner who accepted the share, SPEC SH-3).
+    pub publisher: Principal,
+    /// The run, once it has an id (audit entries name it, SPEC AU-1).
+    pub run: Option<i64>,
 }
 
 impl Principal {
@@ -100,6 +115,29 @@ impl Principal {
             _ => None,
         }
     }
+
+    /// A run acting as `identity` on behalf of `publisher` (SPEC WF-10).
+    pub fn run(identity: Principal, publisher: Principal) -> Self {
+        Principal::Run(Box::new(RunAs {
+            identity,
+            publisher,
+            run: None,
+        }))
+    }
+
+    /// A workflow's `run_as` as written: an email (a person) or `key:<id>` (a service key,
+    /// SPEC WF-10).
+    pub fn parse_run_as(raw: &str) -> Result<Principal, String> {
+        match raw.trim().strip_prefix("key:") {
+            Some(id) if !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()) => {
+                Ok(Principal::ApiKey(id.to_owned()))
+            }
+            Some(_) => Err(format!("`{raw}` is not a key id (`key:<id>`)")),
+            None => Email::parse(raw)
+                .map(Principal::local)
+                .map_err(|_| format!("expected an email or `key:<id>`, got `{raw}`")),
+        }
+    }
 }
 
 impl fmt::Display for Principal {
@@ -115,6 +153,13 @@ impl fmt::Display for Principal {
             } => write!(f, "{email} (sso)"),
             Principal::ApiKey(id) => write!(f, "key:{id}"),
             Principal::Anonymous => f.write_str("anonymous"),
+            Principal::Run(r) => {
+                match r.run {
+                    Some(id) => write!(f, "run {id} as ")?,
+                    None => f.write_str("a run as ")?,
+                }
+                write!(f, "{} published by {}", r.identity, r.publisher)
+            }
         }
     }
 }

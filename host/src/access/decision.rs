@@ -49,6 +49,12 @@ pub enum Reason {
     KeyOwnerGone { key: String, owner: Email },
     /// The role assigned no longer exists in the workspace.
     RoleGone(RoleName),
+    /// A run's identity holds the scope, but the workflow's publisher does not, now
+    /// (SPEC WF-10: a run acts with what both hold).
+    PublisherLacks {
+        publisher: String,
+        reason: Box<Reason>,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -117,6 +123,10 @@ impl fmt::Display for Reason {
                 "personal key `{key}` acts with its owner's current role, and {owner} has none here (SPEC RB-4)"
             ),
             Reason::RoleGone(role) => write!(f, "role `{role}` no longer exists in this workspace"),
+            Reason::PublisherLacks { publisher, reason } => write!(
+                f,
+                "the run acts with what its publisher {publisher} holds now, and that is denied: {reason} (SPEC WF-10)"
+            ),
         }
     }
 }
