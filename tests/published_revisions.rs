@@ -465,3 +465,119 @@ fn a_component_that_cannot_be_found_fails_the_run_loudly() {
         "{error}"
     );
 }
+
+#[test]
+fn a_resumed_run_runs_the_component_it_started_with() {
+    let env = Env::new();
+    let wf = json!({
+        "name": "ask-then-echo", "workspace": "mssp-soc", "run_as": OWNER,
+        "trigger": { "on": "case_created" },
+        "steps": [
+            { "id": "ask", "interaction": { "title": "Go on?",
+                "form": { "fields": [ { "name": "ok", "type": "boolean" } ] } } },
+            { "id": "echo", "uses": "step:echo", "with": { "case": "$.event.case.id" } }
+        ]
+    });
+    let file = env.write("ask.json", &wf);
+    env.publish_ok(&file, OWNER);
+    env.case("one", false);
+    env.ok(&["triggers", "dispatch"]);
+    assert_eq!(env.runs()[0].1, "on_hold");
+
+    // Revision 2: the same definition, but `step:echo` is now another component.
+    let other = env.dir.path().join("other-steps");
+    std::fs::create_dir(&other).expect("dir");
+    std::fs::copy(common::TRANSFORM, other.join("echo.wasm")).expect("copy");
+    let other = other.display().to_string();
+    env.ok(&[
+        "workflows",
+        "publish",
+        &file,
+        "--as",
+        OWNER,
+        "--steps",
+        &other,
+    ]);
+    let pinned = |revision: i64| -> String {
+        let db = Db::open(&env.db).expect("db");
+        let text: String = db
+            .conn()
+            .query_row(
+                "SELECT components FROM workflow_revisions WHERE name = 'ask-then-echo' AND revision = ?1",
+                [revision],
+                |r| r.get(0),
+            )
+            .expect("revision");
+        let pins: Value = serde_json::from_str(&text).expect("json");
+        pins["step:echo"].as_str().expect("pinned").to_owned()
+    };
+    assert_ne!(pinned(1), pinned(2), "a new component is a new revision");
+
+    // Answered without --steps: the run resumes with revision 1's component.
+    env.ok(&[
+        "interact",
+        "respond",
+        "1",
+        "--as",
+        OWNER,
+        "--values",
+        r#"{"ok":true}"#,
+    ]);
+    let runs = env.runs();
+    assert_eq!(runs[0].1, "succeeded", "{runs:?}");
+    let db = Db::open(&env.db).expect("db");
+    let ran: String = db
+        .conn()
+        .query_row("SELECT digest FROM step_executions", [], |r| r.get(0))
+        .expect("one execution");
+    assert_eq!(ran, pinned(1));
+}
+
+#[test]
+fn a_revision_published_before_pinning_fails_its_runs_loudly_without_its_component() {
+    let env = Env::new();
+    let file = env.write("echoes.json", &echoes("echoes"));
+    env.publish_ok(&file, OWNER);
+    // As a revision published before components were pinned: nothing to run it with but
+    // --steps, which this dispatch does not give.
+    env.sql("UPDATE workflow_revisions SET components = NULL");
+    env.case("one", false);
+    env.ok(&["triggers", "dispatch"]);
+    let runs = env.runs();
+    assert_eq!(runs.len(), 1, "the event was dispatched without a run");
+    assert_eq!(runs[0].1, "failed", "{runs:?}");
+    assert!(
+        runs[0]
+            .2
+            .as_deref()
+            .unwrap_or("")
+            .contains("missing component `step:echo`"),
+        "{runs:?}"
+    );
+}
+
+#[test]
+fn a_contributor_cannot_publish_an_interaction_flow_that_runs_as_an_owner() {
+    let env = Env::new();
+    let flow = json!({
+        "name": "peek", "workspace": "mssp-soc", "run_as": OWNER,
+        "trigger": { "on": "interaction", "interaction": {
+            "title": "Peek", "form": { "fields": [ { "name": "why", "type": "text" } ] } } },
+        "steps": [{ "id": "look", "uses": "cases/query-cases", "with": {} }]
+    });
+    let file = env.write("peek.json", &flow);
+    let err = String::from_utf8_lossy(&env.publish(&file, LEAD).stderr).into_owned();
+    assert!(err.contains("SPEC WF-10"), "{err}");
+    let started = env.fails(&[
+        "interact",
+        "start",
+        "peek",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        LEAD,
+        "--values",
+        r#"{"why":"curious"}"#,
+    ]);
+    assert!(started.contains("no Interaction Flow `peek`"), "{started}");
+}
