@@ -581,3 +581,55 @@ fn a_contributor_cannot_publish_an_interaction_flow_that_runs_as_an_owner() {
     ]);
     assert!(started.contains("no Interaction Flow `peek`"), "{started}");
 }
+
+#[test]
+fn a_run_sees_a_restricted_case_only_if_its_identity_and_its_publisher_both_do() {
+    let env = Env::new();
+    env.invite(OTTO, "owner");
+    // An Owner may bind another person; then he is demoted and no longer bypasses.
+    let file = env.write("look.json", &lists_cases("look", LEAD));
+    env.publish_ok(&file, OTTO);
+    env.ok(&[
+        "users",
+        "set-role",
+        OTTO,
+        "--role",
+        "contributor",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let restricted = |title: &str, people: &str| {
+        env.ok(&[
+            "cases",
+            "create",
+            "--title",
+            title,
+            "--severity",
+            "high",
+            "--access-mode",
+            "restricted",
+            "--collaborators",
+            people,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ]);
+    };
+    restricted("lead only", LEAD);
+    env.ok(&["triggers", "dispatch"]);
+    assert!(
+        env.runs().is_empty(),
+        "the publisher cannot see it, so the run cannot: {:?}",
+        env.runs()
+    );
+    restricted("lead and otto", &format!("{LEAD},{OTTO}"));
+    env.ok(&["triggers", "dispatch"]);
+    let runs = env.runs();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let seen = runs[0].3.as_deref().unwrap_or("");
+    assert!(seen.contains("lead and otto"), "{seen}");
+    assert!(!seen.contains("lead only"), "{seen}");
+}
