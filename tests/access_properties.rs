@@ -7,7 +7,8 @@ mod access_model;
 use std::collections::BTreeMap;
 
 use access_model::{
-    Action, ClaimValue, Claims, KeyRef, Model, NOWHERE, Outcome, POOL, STRANGER, UNKNOWN_KEY, Who,
+    Action, ClaimValue, Claims, KeyRef, Model, NOWHERE, Outcome, POOL, STRANGER, ShareModel,
+    ShareOp, UNKNOWN_KEY, Who,
 };
 use flowhost::access::Scope;
 use flowhost::admin::keys::NewKey;
@@ -220,6 +221,64 @@ fn assert_agreement(
     Ok(())
 }
 
+/// Asserts engine and model agree on runs (SPEC WF-10): for a sample of (identity,
+/// publisher) pairs, on every check a run makes and on whether the publisher may bind that
+/// identity as `run_as`.
+fn assert_run_agreement(
+    platform: &Platform,
+    model: &Model,
+    spec: &TenantSpec,
+    keys: &[KeyRef],
+    trace: &[String],
+) -> Result<(), TestCaseError> {
+    let who = principals(keys);
+    let n = who.len();
+    let index = platform.index();
+    for (i, identity) in who.iter().enumerate() {
+        // Each principal once as identity, against a publisher that varies with it (all
+        // pairs would be quadratic at every step).
+        let publisher = &who[(i * 7 + 3) % n];
+        let run = Principal::run(principal(identity), principal(publisher));
+        for ws in spec
+            .workspaces
+            .iter()
+            .map(|w| w.name.as_str())
+            .chain([NOWHERE])
+        {
+            for &scope in Scope::ALL {
+                let engine = platform.check(&run, ws, scope);
+                let expect = model.check_run(identity, publisher, ws, scope.name());
+                prop_assert_eq!(
+                    engine.allowed,
+                    expect.allowed,
+                    "run as {:?} published by {:?}, workspace `{}`, scope `{}`: engine allowed={} ({}); model expects allowed={} ({})\nafter operations: {:#?}",
+                    identity,
+                    publisher,
+                    ws,
+                    scope,
+                    engine.allowed,
+                    engine.reason,
+                    expect.allowed,
+                    expect.why,
+                    trace
+                );
+            }
+            let engine = index.may_bind_run_as(&principal(publisher), ws, &principal(identity));
+            prop_assert_eq!(
+                engine.is_ok(),
+                model.may_bind(publisher, ws, identity),
+                "may {:?} bind {:?} as run_as in `{}`? engine: {:?}\nafter operations: {:#?}",
+                publisher,
+                identity,
+                ws,
+                engine,
+                trace
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Asserts the engine keeps the keys the model keeps: revocation marks a key, deleting its
 /// owner deletes a personal key (SPEC RB-4, UA-2). Listed by someone holding `user.write`.
 fn assert_same_keys(
@@ -300,7 +359,90 @@ proptest! {
             }
             // After every step, not only at the end: a transient wrong state is a bug too.
             assert_agreement(&platform, &model, &spec, &keys, &trace)?;
+            assert_run_agreement(&platform, &model, &spec, &keys, &trace)?;
             assert_same_keys(&platform, &model, &spec, &keys, &trace)?;
+        }
+    }
+}
+
+/// Two workspaces of one organization: `both@sh.test` owns both, `src@sh.test` the source
+/// only, `dst@sh.test` the destination only; `lead@sh.test` publishes in the source.
+fn share_tenant() -> TenantSpec {
+    serde_json::from_value(json!({
+        "organization": "sh",
+        "workspaces": [
+            { "name": "src", "members": [
+                { "email": "both@sh.test", "role": "owner" },
+                { "email": "src@sh.test", "role": "owner" },
+                { "email": "lead@sh.test", "role": "contributor" } ] },
+            { "name": "dst", "members": [
+                { "email": "both@sh.test", "role": "owner" },
+                { "email": "dst@sh.test", "role": "owner" } ] }
+        ]
+    }))
+    .expect("tenant spec")
+}
+
+fn person(email: &str) -> Principal {
+    Principal::local(Email::parse(email).expect("email"))
+}
+
+/// Applies a share operation to the engine; returns whether it succeeded.
+fn share_op(platform: &Platform, op: ShareOp, revision: i64) -> bool {
+    use flowhost::share::ShareKind;
+    match op {
+        ShareOp::Publish => {
+            let text = json!({ "name": "wf", "workspace": "src", "trigger": { "on": "manual" },
+                "steps": [{ "id": "say", "exit": { "output": revision } }] })
+            .to_string();
+            let resolver = flowhost::workflow::Resolver::default();
+            let workflow =
+                flowhost::workflow::parse("wf.json", &text, &resolver).expect("definition");
+            platform
+                .publish_workflow(
+                    &person("lead@sh.test"),
+                    &workflow,
+                    &text,
+                    "wf.json",
+                    &resolver,
+                )
+                .is_ok()
+        }
+        ShareOp::ShareAsOwnerOfBoth | ShareOp::ShareAsSourceOwner => {
+            let who = if op == ShareOp::ShareAsOwnerOfBoth {
+                "both@sh.test"
+            } else {
+                "src@sh.test"
+            };
+            platform
+                .share(&person(who), ShareKind::Workflow, "wf", "src", "dst")
+                .is_ok()
+        }
+        ShareOp::Accept => platform.accept_share(&person("dst@sh.test"), 1).is_ok(),
+        ShareOp::AcceptAsOutsider => platform.accept_share(&person("lead@sh.test"), 1).is_ok(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    /// The destination runs only a revision it accepted, after any sequence of publishes,
+    /// shares and acceptances (SPEC SH-3), and the engine agrees with the model on which.
+    #[test]
+    fn a_share_runs_the_revision_it_accepted(ops in access_model::share_ops()) {
+        let platform = platform_with(&share_tenant());
+        let mut model = ShareModel::default();
+        let mut trace = Vec::new();
+        for op in ops {
+            let expect = model.apply(op);
+            let engine = share_op(&platform, op, model.published);
+            trace.push(op);
+            prop_assert_eq!(engine, expect, "{:?} succeeded={} in the engine; model: {:?}", trace, engine, model);
+            let in_use = platform
+                .revision_in_use("dst", "wf")
+                .map_err(|e| TestCaseError::fail(format!("{trace:?}: {e}")))?
+                .map(|u| u.revision.revision);
+            prop_assert_eq!(in_use, model.accepted, "revision run in `dst` after {:?}", trace);
         }
     }
 }

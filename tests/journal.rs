@@ -25,6 +25,7 @@ fn start(platform: &Platform) -> i64 {
             definition: "{}",
             source: "wf.json",
             lease_owner: None,
+            components: None,
         })
         .expect("run")
 }

@@ -231,7 +231,8 @@ fn deadlines_of_triggered_runs(cases: usize, concurrency: &str) -> Vec<i64> {
             "publish",
             "on-case.json",
             "--as",
-            "sam.lead@acme-mssp.test",
+            // An Owner may bind another identity as `run_as` (SPEC WF-10).
+            "olivia.owner@acme-mssp.test",
         ],
     );
     for n in 0..cases {

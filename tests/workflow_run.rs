@@ -356,6 +356,7 @@ fn an_interrupted_run_resumes_without_repeating_finished_steps_or_their_effects(
             definition: &text,
             source: &origin,
             lease_owner: None,
+            components: None,
         })
         .expect("run");
     let owner = flowhost::principal::Caller {

@@ -94,13 +94,13 @@ fn publishing_needs_playbook_publish_and_keeps_revisions() {
     let out = env.publish(&file, "tina.analyst@acme-mssp.test");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not include `playbook.publish`"));
-    let out = env.publish(&file, "sam.lead@acme-mssp.test");
+    let out = env.publish(&file, OWNER);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("revision 1"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = env.publish(&file, "sam.lead@acme-mssp.test");
+    let out = env.publish(&file, OWNER);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("revision 1"),
         "unchanged: same revision"
@@ -109,10 +109,7 @@ fn publishing_needs_playbook_publish_and_keeps_revisions() {
         serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("json");
     changed["vars"]["responders"] = json!(["sam.lead@acme-mssp.test"]);
     let copy = env.write("restrict-critical-on-create.json", &changed);
-    assert!(
-        String::from_utf8_lossy(&env.publish(&copy, "sam.lead@acme-mssp.test").stdout)
-            .contains("revision 2")
-    );
+    assert!(String::from_utf8_lossy(&env.publish(&copy, OWNER).stdout).contains("revision 2"));
     let history = env.cli(&[
         "workflows",
         "history",
@@ -138,10 +135,7 @@ fn a_case_event_starts_matching_published_workflows_once_and_only_in_its_workspa
         env.runs().is_empty(),
         "only published revisions answer triggers"
     );
-    env.publish(
-        &library("restrict-critical-on-create.json"),
-        "sam.lead@acme-mssp.test",
-    );
+    env.publish(&library("restrict-critical-on-create.json"), OWNER);
     env.create_case("mssp-soc", "CEO laptop", "critical");
     env.create_case("mssp-soc", "spam", "low");
     env.create_case("customer-globex", "their critical case", "critical");
@@ -181,11 +175,7 @@ fn a_restricted_case_does_not_start_workflows_whose_identity_cannot_see_it() {
         "trigger": { "on": "case_access_mode_updated" },
         "steps": [ { "id": "look", "uses": "cases/get-case-restrictions", "with": { "case_id": "$.event.case.id" } } ] });
     let file = env.write("on-restrict.json", &wf);
-    assert!(
-        env.publish(&file, "sam.lead@acme-mssp.test")
-            .status
-            .success()
-    );
+    assert!(env.publish(&file, OWNER).status.success());
     env.create_case("mssp-soc", "hidden", "high");
     env.create_case("mssp-soc", "shared", "high");
     let restrict = |id: &str, collaborators: &str| {
@@ -229,11 +219,7 @@ fn an_event_chain_stops_at_the_depth_bound_with_a_clear_error() {
         "steps": [ { "id": "again", "uses": "step:notify", "grants": ["events:emit"],
                      "with": { "to": ["automation@acme-mssp.test"], "subject": "again" } } ] });
     let file = env.write("echo.json", &wf);
-    assert!(
-        env.publish(&file, "sam.lead@acme-mssp.test")
-            .status
-            .success()
-    );
+    assert!(env.publish(&file, OWNER).status.success());
     let start = json!({ "name": "start", "workspace": "mssp-soc",
         "steps": [ { "id": "first", "uses": "step:notify", "grants": ["events:emit"],
                      "with": { "to": ["automation@acme-mssp.test"], "subject": "start" } } ] });

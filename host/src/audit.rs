@@ -26,6 +26,11 @@ impl Actor<'_> {
             Actor::Principal(Principal::User { email, .. }) => (email.to_string(), "user"),
             Actor::Principal(Principal::ApiKey(id)) => (id.clone(), "api_key"),
             Actor::Principal(Principal::Anonymous) => ("anonymous".into(), "anonymous"),
+            // The identity the run acted as; the run and its publisher go in the details.
+            Actor::Principal(Principal::Run(run)) => {
+                let (name, _) = Actor::Principal(&run.identity).name_and_kind();
+                (name, "workflow_run")
+            }
             Actor::Console => ("console".into(), "console"),
             Actor::Sso(email) => ((*email).to_owned(), "sso"),
         }
@@ -55,6 +60,7 @@ pub fn record(
     details: serde_json::Value,
 ) -> Result<(), HostError> {
     let (name, kind) = actor.name_and_kind();
+    let details = with_run(actor, details);
     tx.prepare_cached(
         "INSERT INTO audit_log (at, actor, actor_kind, workspace, action, target, details)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -72,6 +78,27 @@ pub fn record(
     })
     .map_err(internal)?;
     Ok(())
+}
+
+/// An entry a run writes names the run and its publisher, not only the identity it ran as
+/// (SPEC AU-1, WF-10): `details.run = { id, as, published_by }`.
+fn with_run(actor: &Actor<'_>, details: serde_json::Value) -> serde_json::Value {
+    let Actor::Principal(Principal::Run(run)) = actor else {
+        return details;
+    };
+    let about = serde_json::json!({
+        "id": run.run,
+        "as": run.identity.to_string(),
+        "published_by": run.publisher.to_string(),
+    });
+    match details {
+        serde_json::Value::Object(mut o) => {
+            o.insert("run".into(), about);
+            serde_json::Value::Object(o)
+        }
+        serde_json::Value::Null => serde_json::json!({ "run": about }),
+        other => serde_json::json!({ "value": other, "run": about }),
+    }
 }
 
 /// Entries of `workspace` at or after `since` (Unix seconds), oldest first.

@@ -97,10 +97,6 @@ pub enum SignIn {
     Local,
     /// Through an SSO login recorded by `flowhost sso login`.
     Sso,
-    /// Not a sign-in: a triggered or flow-started run acting as its declared `run_as`
-    /// identity (SPEC WF-6). SSO-only governs how people sign in, not what a run identity may
-    /// do (SPEC WF-10, SSO-4); an SSO denial still holds (SSO-5).
-    Run,
 }
 
 /// Who acts (SPEC ID-3).
@@ -112,6 +108,21 @@ pub enum Principal {
     ApiKey(String),
     /// Nobody: a step run without `--as`. Every access check denies it.
     Anonymous,
+    /// A workflow run acting as its bound `run_as` identity on behalf of the revision's
+    /// publisher: it holds only what both hold now (SPEC WF-10).
+    Run(Box<RunAs>),
+}
+
+/// Who a triggered or form-started run acts as, and on whose behalf (SPEC WF-6, WF-10).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunAs {
+    /// The workflow's `run_as`: a person (never a sign-in, SPEC WF-10) or a service key.
+    pub identity: Principal,
+    /// Who bound that identity: the revision's publisher (or, in a workspace a workflow was
+    /// shared to, the Owner who accepted the share, SPEC SH-3).
+    pub publisher: Principal,
+    /// The run, once it has an id (audit entries name it, SPEC AU-1).
+    pub run: Option<i64>,
 }
 
 impl Principal {
@@ -131,19 +142,35 @@ impl Principal {
         }
     }
 
-    /// A workflow's declared run identity acting for a run (see [`SignIn::Run`]).
-    pub fn run_identity(email: Email) -> Self {
-        Principal::User {
-            email,
-            via: SignIn::Run,
-        }
-    }
 
     /// The person's email, if the principal is a person.
     pub fn email(&self) -> Option<&Email> {
         match self {
             Principal::User { email, .. } => Some(email),
             _ => None,
+        }
+    }
+
+    /// A run acting as `identity` on behalf of `publisher` (SPEC WF-10).
+    pub fn run(identity: Principal, publisher: Principal) -> Self {
+        Principal::Run(Box::new(RunAs {
+            identity,
+            publisher,
+            run: None,
+        }))
+    }
+
+    /// A workflow's `run_as` as written: an email (a person) or `key:<id>` (a service key,
+    /// SPEC WF-10).
+    pub fn parse_run_as(raw: &str) -> Result<Principal, String> {
+        match raw.trim().strip_prefix("key:") {
+            Some(id) if !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()) => {
+                Ok(Principal::ApiKey(id.to_owned()))
+            }
+            Some(_) => Err(format!("`{raw}` is not a key id (`key:<id>`)")),
+            None => Email::parse(raw)
+                .map(Principal::local)
+                .map_err(|_| format!("expected an email or `key:<id>`, got `{raw}`")),
         }
     }
 }
@@ -159,12 +186,15 @@ impl fmt::Display for Principal {
                 email,
                 via: SignIn::Sso,
             } => write!(f, "{email} (sso)"),
-            Principal::User {
-                email,
-                via: SignIn::Run,
-            } => write!(f, "{email} (run identity)"),
             Principal::ApiKey(id) => write!(f, "key:{id}"),
             Principal::Anonymous => f.write_str("anonymous"),
+            Principal::Run(r) => {
+                match r.run {
+                    Some(id) => write!(f, "run {id} as ")?,
+                    None => f.write_str("a run as ")?,
+                }
+                write!(f, "{} published by {}", r.identity, r.publisher)
+            }
         }
     }
 }

@@ -386,6 +386,96 @@ impl Model {
         }
     }
 
+    /// A workflow run acting as `identity` on behalf of `publisher` (SPEC WF-10): allowed only
+    /// if both hold `scope` in `ws` now. Neither is a sign-in: SSO-only does not apply to
+    /// them, an SSO denial does (SPEC SSO-5).
+    pub fn check_run(&self, identity: &Who, publisher: &Who, ws: &str, scope: &str) -> Expect {
+        for (side, who) in [("identity", identity), ("publisher", publisher)] {
+            let e = self.check_acting(who, ws, scope);
+            if !e.allowed {
+                return deny(format!("the run's {side}: {}", e.why));
+            }
+        }
+        Expect {
+            allowed: true,
+            why: format!("identity and publisher both hold `{scope}`"),
+        }
+    }
+
+    /// A check for someone acting without signing in: a person by membership alone.
+    fn check_acting(&self, who: &Who, ws: &str, scope: &str) -> Expect {
+        let (Who::Local(raw) | Who::Sso(raw)) = who else {
+            return self.check(who, ws, scope);
+        };
+        let Some(w) = self.workspaces.get(ws) else {
+            return deny(format!("no workspace `{ws}`"));
+        };
+        let email = norm(raw);
+        let Some(m) = w.members.get(&email) else {
+            return deny(format!("{email} is not a member"));
+        };
+        if w.sso_denied(&email) {
+            return deny(format!("{email}'s latest SSO login here was denied"));
+        }
+        match w.role_holds(&m.role, scope) {
+            Some(true) => Expect {
+                allowed: true,
+                why: format!("role `{}` holds `{scope}`", m.role),
+            },
+            Some(false) => deny(format!("role `{}` lacks `{scope}`", m.role)),
+            None => deny(format!("role `{}` does not exist here", m.role)),
+        }
+    }
+
+    /// The person behind `who`: a person, or a personal key's owner.
+    fn person(&self, who: &Who) -> Option<String> {
+        match who {
+            Who::Local(e) | Who::Sso(e) => Some(norm(e)),
+            Who::Key(id) => match self.keys.get(id).map(|k| &k.kind) {
+                Some(KeyKind::Personal { owner }) => Some(owner.clone()),
+                _ => None,
+            },
+            Who::Anonymous => None,
+        }
+    }
+
+    /// The scopes `who` holds in `ws`.
+    fn held(&self, who: &Who, ws: &str) -> BTreeSet<&'static str> {
+        OWNER
+            .iter()
+            .copied()
+            .filter(|s| self.check(who, ws, s).allowed)
+            .collect()
+    }
+
+    /// May `publisher` publish in `ws` a workflow whose runs act as `run_as`? (SPEC WF-10:
+    /// the publisher themselves, a service key of `ws` whose role grants nothing the publisher
+    /// lacks, or anyone when the publisher holds every scope, as an Owner does.)
+    pub fn may_bind(&self, publisher: &Who, ws: &str, run_as: &Who) -> bool {
+        let person = self.person(publisher);
+        if person.is_some() && person == self.person(run_as) {
+            return true;
+        }
+        let mine = self.held(publisher, ws);
+        if mine.len() == OWNER.len() {
+            return true;
+        }
+        let Who::Key(id) = run_as else {
+            return false;
+        };
+        let Some(key) = self.keys.get(id) else {
+            return false;
+        };
+        let KeyKind::Service { role } = &key.kind else {
+            return false;
+        };
+        let usable = key.workspace == ws
+            && !key.revoked
+            && !key.expired
+            && self.workspaces.get(ws).is_some_and(|w| w.role_exists(role));
+        usable && self.held(run_as, ws).is_subset(&mine)
+    }
+
     /// The current members of `ws` (normalized emails).
     pub fn members(&self, ws: &str) -> Vec<String> {
         self.workspaces
@@ -1131,4 +1221,79 @@ pub fn resolve(op: &OpPick, spec: &TenantSpec, keys: &[KeyRef], model: &Model) -
             role: any_role(*role),
         },
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shares by revision (SPEC SH-1, SH-3), for one workflow shared from `src` to `dst`.
+
+/// Who does what to the shared workflow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShareOp {
+    /// A Contributor of the source publishes a new revision (a changed definition).
+    Publish,
+    /// An Owner of both workspaces shares it: accepted at once.
+    ShareAsOwnerOfBoth,
+    /// An Owner of the source only shares it: it waits for the destination.
+    ShareAsSourceOwner,
+    /// An Owner of the destination accepts the share (again).
+    Accept,
+    /// Someone who is nobody in the destination tries to accept.
+    AcceptAsOutsider,
+}
+
+/// The SPEC's view of one share: what the source published and what the destination accepted.
+#[derive(Clone, Debug, Default)]
+pub struct ShareModel {
+    /// The source's latest revision (0: none yet).
+    pub published: i64,
+    pub shared: bool,
+    /// The revision the destination runs (SPEC SH-3): only ever one it accepted.
+    pub accepted: Option<i64>,
+}
+
+impl ShareModel {
+    /// Applies `op`; returns whether it succeeds.
+    pub fn apply(&mut self, op: ShareOp) -> bool {
+        match op {
+            ShareOp::Publish => {
+                self.published += 1;
+                true
+            }
+            ShareOp::ShareAsOwnerOfBoth | ShareOp::ShareAsSourceOwner
+                if self.published == 0 || self.shared =>
+            {
+                false
+            }
+            ShareOp::ShareAsOwnerOfBoth => {
+                self.shared = true;
+                self.accepted = Some(self.published);
+                true
+            }
+            ShareOp::ShareAsSourceOwner => {
+                self.shared = true;
+                true
+            }
+            // Accepting takes the latest revision; there is nothing to accept when it is
+            // already the one in use.
+            ShareOp::Accept if self.shared && self.accepted != Some(self.published) => {
+                self.accepted = Some(self.published);
+                true
+            }
+            ShareOp::Accept | ShareOp::AcceptAsOutsider => false,
+        }
+    }
+}
+
+/// Sequences of share operations.
+pub fn share_ops() -> impl Strategy<Value = Vec<ShareOp>> {
+    prop::collection::vec(
+        prop_oneof![
+            3 => Just(ShareOp::Publish),
+            1 => Just(ShareOp::ShareAsOwnerOfBoth),
+            1 => Just(ShareOp::ShareAsSourceOwner),
+            2 => Just(ShareOp::Accept),
+            1 => Just(ShareOp::AcceptAsOutsider),
+        ],
+        1..14,
+    )
 }

@@ -52,6 +52,12 @@ pub enum Reason {
     /// An access question from someone without a standing in the workspace (SPEC ID-4): the
     /// same words whether the workspace exists or not.
     NoStanding { who: String, workspace: String },
+    /// A run's identity holds the scope, but the workflow's publisher does not, now
+    /// (SPEC WF-10: a run acts with what both hold).
+    PublisherLacks {
+        publisher: String,
+        reason: Box<Reason>,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -123,6 +129,10 @@ impl fmt::Display for Reason {
             Reason::NoStanding { who, workspace } => write!(
                 f,
                 "{who} has no standing in workspace `{workspace}`, and questions about access there are answered only to those who do (default deny, SPEC ID-4)"
+            ),
+            Reason::PublisherLacks { publisher, reason } => write!(
+                f,
+                "the run acts with what its publisher {publisher} holds now, and that is denied: {reason} (SPEC WF-10)"
             ),
         }
     }

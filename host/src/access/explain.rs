@@ -81,6 +81,13 @@ pub fn explain(
                 }
             }
             Principal::Anonymous => None,
+            Principal::Run(run) => {
+                path.push(format!(
+                    "a workflow run as {}, published by {}: it holds what both hold now (SPEC WF-10)",
+                    run.identity, run.publisher
+                ));
+                None
+            }
         };
         if let Some(email) = email {
             if let Some(outcome) = ws.sso.get(email.as_str()) {

@@ -322,7 +322,19 @@ impl AccessIndex {
             _ if !self.ws_names.contains(workspace) => unknown(),
             Principal::Anonymous => AccessDecision::deny(Reason::Anonymous),
             Principal::ApiKey(id) => self.check_key(workspace, id, scope),
+            // Both the run's identity and its publisher, now (SPEC WF-10).
+            Principal::Run(run) => self.check_run(run, workspace, scope),
         }
+    }
+
+    /// Where `email` stands in `workspace` (see `grant`), for the other decision modules.
+    pub(super) fn grant_of(&self, workspace: &str, email: &Email) -> Result<Option<Grant>, Reason> {
+        self.grant(workspace, email)
+    }
+
+    /// The decision a member's grant gives for `scope`.
+    pub(super) fn decide_grant(&self, grant: Grant, scope: Scope) -> AccessDecision {
+        self.decide(grant, scope, None)
     }
 
     /// Where a person, signed in `via`, stands in `workspace`: the input of Interaction Flow
@@ -444,7 +456,7 @@ pub enum Standing {
 
 /// Why a person has no acting membership, before names are attached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum NoMembership {
+pub(super) enum NoMembership {
     SsoDenied,
     External,
     NotMember,
@@ -453,7 +465,7 @@ enum NoMembership {
 }
 
 impl NoMembership {
-    fn reason(self, email: &Email, workspace: &str) -> Reason {
+    pub(super) fn reason(self, email: &Email, workspace: &str) -> Reason {
         let (email, workspace) = (email.clone(), workspace.to_owned());
         match self {
             NoMembership::SsoDenied => Reason::SsoDenied { email, workspace },
@@ -469,7 +481,7 @@ impl NoMembership {
 /// The order of the checks is the rule: an SSO denial beats everything (SPEC SSO-5), then
 /// membership (ID-1), then the sign-in method (SSO-4, which keys and run identities are not
 /// subject to, WF-10).
-fn acting_grant(
+pub(super) fn acting_grant(
     grant: Option<Grant>,
     via: SignIn,
     sso_only_applies: bool,
@@ -494,8 +506,7 @@ fn acting_grant(
             Err(NoMembership::SsoOnly)
         }
         SignIn::Sso if !grant.has(Grant::SSO_MEMBER) => Err(NoMembership::NoSsoLogin),
-        // A run identity is not signing in (SPEC WF-10): SSO-only does not apply to it.
-        SignIn::Local | SignIn::Sso | SignIn::Run => Ok(grant),
+        SignIn::Local | SignIn::Sso => Ok(grant),
     }
 }
 

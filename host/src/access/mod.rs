@@ -9,10 +9,12 @@ pub mod index;
 mod names;
 pub mod questions;
 pub mod role;
+pub mod run_as;
 pub mod scope;
 
 pub use decision::{AccessDecision, Reason};
 pub use flow::{ExternalSso, FlowAccess, FlowDecision, FlowReason, WorkspaceUsers};
 pub use index::{AccessIndex, KeyKind, Member, Source, SsoOutcome, Standing, WorkspaceAccess};
 pub use role::{BuiltinRole, RoleName};
+pub use run_as::RunAsRefusal;
 pub use scope::{Scope, ScopeSet};

@@ -73,6 +73,14 @@ fn build(ws: i64, viewer: &Viewer, q: &CaseQuery) -> Result<PageSql, HostError> 
         Value::Text(viewer.email_str().to_owned()),
     ];
     let mut filters = String::new();
+    // A run's publisher must be named too, unless it bypasses (SPEC WF-10).
+    let also = viewer.also_str().map(|email| {
+        params.push(Value::Text(email.to_owned()));
+        format!(
+            " AND id IN (SELECT case_id FROM case_people WHERE workspace_id = ?1 AND email = ?{})",
+            params.len()
+        )
+    });
     let f = &q.filter;
     if let Some(state) = &f.state {
         params.push(Value::Text(state.clone()));
@@ -127,8 +135,10 @@ fn build(ws: i64, viewer: &Viewer, q: &CaseQuery) -> Result<PageSql, HostError> 
     let arm = |restricted: bool| {
         let reach = if restricted && !viewer.bypass {
             " AND id IN (SELECT case_id FROM case_people WHERE workspace_id = ?1 AND email = ?2)"
+                .to_owned()
+                + also.as_deref().unwrap_or("")
         } else {
-            ""
+            String::new()
         };
         format!(
             "SELECT id, {cols} FROM (SELECT id, {cols} FROM cases WHERE workspace_id = ?1 AND restricted = {}{reach}{filters} ORDER BY {order_by} LIMIT {limit})",

@@ -67,9 +67,10 @@ impl Platform {
             .filter(|r| r.workspace_id == ws)
             .ok_or_else(|| not_found(text))?;
         let restricted = row.record.access_mode == AccessMode::Restricted;
+        let named = |email: &str| rows::is_named(conn, id, email).map_err(internal);
         if restricted
             && !viewer.bypass
-            && !rows::is_named(conn, id, viewer.email_str()).map_err(internal)?
+            && !(named(viewer.email_str())? && viewer.also_str().map_or(Ok(true), named)?)
         {
             return Err(not_found(text));
         }

@@ -11,18 +11,59 @@ pub struct Viewer {
     pub email: Option<Email>,
     /// Holds `bypass.case.access.restriction`.
     pub bypass: bool,
+    /// A second person who must also be named on a restricted case: a run sees what both
+    /// its identity and its publisher see (SPEC WF-10).
+    pub also: Option<Email>,
 }
 
 impl Viewer {
     /// The viewer behind `caller`, per the access index.
     pub fn of(index: &AccessIndex, caller: &Caller) -> Viewer {
+        if let Principal::Run(run) = &caller.principal {
+            let [identity, publisher] = index.run_case_sight(run, &caller.workspace);
+            return match (identity.bypass, publisher.bypass) {
+                (true, true) => Viewer {
+                    email: identity.email,
+                    bypass: true,
+                    also: None,
+                },
+                (true, false) => Viewer {
+                    email: publisher.email,
+                    bypass: false,
+                    also: None,
+                },
+                (false, true) => Viewer {
+                    email: identity.email,
+                    bypass: false,
+                    also: None,
+                },
+                // Both must be named; a side with no person sees no restricted case.
+                (false, false) => match (identity.email, publisher.email) {
+                    (Some(i), Some(p)) if i == p => Viewer {
+                        email: Some(i),
+                        bypass: false,
+                        also: None,
+                    },
+                    (Some(i), Some(p)) => Viewer {
+                        email: Some(i),
+                        bypass: false,
+                        also: Some(p),
+                    },
+                    _ => Viewer {
+                        email: None,
+                        bypass: false,
+                        also: None,
+                    },
+                },
+            };
+        }
         let email = match &caller.principal {
             Principal::User { email, .. } => Some(email.clone()),
             Principal::ApiKey(id) => match index.key(id).map(|k| &k.kind) {
                 Some(KeyKind::Personal { owner }) => Some(owner.clone()),
                 _ => None,
             },
-            Principal::Anonymous => None,
+            Principal::Anonymous | Principal::Run(_) => None,
         };
         let bypass = index
             .check(
@@ -31,11 +72,20 @@ impl Viewer {
                 Scope::BypassCaseAccessRestriction,
             )
             .allowed;
-        Viewer { email, bypass }
+        Viewer {
+            email,
+            bypass,
+            also: None,
+        }
     }
 
     /// The email matched against `case_people`; the empty string matches nobody.
     pub fn email_str(&self) -> &str {
         self.email.as_ref().map_or("", Email::as_str)
+    }
+
+    /// The second email a restricted case must also name, if any.
+    pub fn also_str(&self) -> Option<&str> {
+        self.also.as_ref().map(Email::as_str)
     }
 }

@@ -50,8 +50,11 @@ pub fn run(db: &Path, cmd: ShareCommand) -> anyhow::Result<()> {
         ShareCommand::Accept { id, acting } => {
             let share = platform(db)?.accept_share(&acting.required()?, id)?;
             println!(
-                "share {id} accepted: `{}` from {} is usable in {}",
-                share.name, share.source, share.destination
+                "share {id} accepted: `{}` from {} is usable in {} at revision {}",
+                share.name,
+                share.source,
+                share.destination,
+                share.revision.map_or("?".into(), |r| r.to_string())
             );
             return Ok(());
         }
@@ -65,8 +68,19 @@ pub fn run(db: &Path, cmd: ShareCommand) -> anyhow::Result<()> {
                 return print_json(&shares);
             }
             for s in shares {
+                // The revision the destination runs, and a newer one waiting to be accepted
+                // (SPEC SH-3).
+                let revision = match (s.revision, s.latest) {
+                    (Some(r), Some(l)) if l > r => {
+                        format!("revision {r} (revision {l} waits to be accepted)")
+                    }
+                    (Some(r), _) => format!("revision {r}"),
+                    (None, _) if s.status == "accepted" => "no revision: accept it again".into(),
+                    (None, Some(l)) => format!("offers revision {l}"),
+                    (None, None) => String::new(),
+                };
                 println!(
-                    "{:>4}  {:<8} {:<28} {} → {}  {}",
+                    "{:>4}  {:<8} {:<28} {} → {}  {}  {revision}",
                     s.id, s.kind, s.name, s.source, s.destination, s.status
                 );
             }

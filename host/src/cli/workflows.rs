@@ -92,10 +92,12 @@ pub fn run(db: &Path, cmd: WorkflowsCommand) -> anyhow::Result<()> {
             steps,
         } => {
             let (w, text, origin) = load(&file, &steps)?;
-            // Components are stored by path: publish with an absolute source so triggers
-            // resolve them from anywhere.
+            // Components are pinned by content; nested workflows are read by path, so publish
+            // with an absolute source.
             let source = std::fs::canonicalize(&file).map_or(origin, |p| p.display().to_string());
-            let revision = p.publish_workflow(&acting.required()?, &w, &text, &source)?;
+            let resolver = Resolver::for_file(Path::new(&source), steps.clone());
+            let revision =
+                p.publish_workflow(&acting.required()?, &w, &text, &source, &resolver)?;
             println!(
                 "published {} revision {revision} in {}",
                 w.name, w.workspace

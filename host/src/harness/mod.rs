@@ -247,8 +247,9 @@ fn execute(
             .as_ref()
             .ok_or("`publish_as` names who publishes")?;
         let (wf, text) = load(path)?;
+        let resolver = Resolver::for_file(path, step_dirs.to_vec());
         platform
-            .publish_workflow(who, &wf, &text, &path.display().to_string())
+            .publish_workflow(who, &wf, &text, &path.display().to_string(), &resolver)
             .map(|_| ())
             .map_err(|e| format!("publishing {}: {e}", path.display()))
     };

@@ -2,6 +2,11 @@
 //! source keeps ownership; the destination may use a shared workflow, not modify it. A share is
 //! accepted at once when the sharer may share in the destination too (an Owner there), else
 //! an Owner of the destination accepts it.
+//!
+//! A share is of a revision (SPEC SH-3): accepting pins the source's latest revision, and a
+//! later revision reaches the destination only when an Owner there accepts the share again.
+//! In the destination, runs of a shared workflow act on the authority of the Owner who
+//! accepted it (the revision's "publisher" there, SPEC WF-10).
 
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
@@ -43,6 +48,20 @@ pub struct Share {
     pub status: String,
     pub shared_by: String,
     pub accepted_by: Option<String>,
+    /// The source revision the destination runs: the one accepted (SPEC SH-3).
+    pub revision: Option<i64>,
+    /// The source's latest revision: newer than `revision` means it waits to be accepted.
+    pub latest: Option<i64>,
+}
+
+/// The revision a workflow runs at in some workspace, and on whose authority.
+pub struct InUse {
+    pub revision: crate::workflow::publish::Revision,
+    /// Its home workspace (the share's source, or the workspace itself).
+    pub home: String,
+    /// For a shared workflow: the Owner who accepted the share, as a stored principal; the
+    /// run's publisher in the destination (SPEC WF-10).
+    pub bound_by: Option<String>,
 }
 
 /// A new share and what does not carry over.
@@ -75,10 +94,13 @@ fn share_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Share> {
         status: r.get(5)?,
         shared_by: r.get(6)?,
         accepted_by: r.get(7)?,
+        revision: r.get(8)?,
+        latest: r.get(9)?,
     })
 }
 
-const SHARE_COLUMNS: &str = "id, kind, name, source, destination, status, shared_by, accepted_by";
+const SHARE_COLUMNS: &str = "id, kind, name, source, destination, status, shared_by, accepted_by, revision, \
+     (SELECT max(revision) FROM workflow_revisions w WHERE w.workspace = shares.source AND w.name = shares.name)";
 
 impl Platform {
     /// Shares the published workflow `name` of `source` to `destination` (SPEC SH-1); needs
@@ -115,6 +137,12 @@ impl Platform {
         let revision = self.latest_revision(source, name)?.ok_or_else(|| {
             HostError::NotFound(format!("`{source}` has no published workflow `{name}`"))
         })?;
+        // Accepted at once: the sharer vouches for the revision in the destination, so its
+        // `run_as` must be one they may bind there (SPEC WF-10).
+        if accept_now {
+            self.may_bind_shared(actor, destination, &revision)?;
+        }
+        let accepted_as = accept_now.then(|| crate::workflow::publish::publisher_to_stored(actor));
         self.transact(|tx| {
             let doc: Value = serde_json::from_str(&revision.definition).map_err(internal)?;
             let mut warnings = Vec::new();
@@ -152,16 +180,16 @@ impl Platform {
                 own_workflow_conflict(tx, destination, name)?;
             }
             tx.execute(
-                "INSERT INTO shares (kind, name, source, destination, status, shared_by, shared_at, accepted_by, accepted_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, CASE WHEN ?5 = 'accepted' THEN ?7 END)",
-                params![kind.as_str(), name, source, destination, status, actor_name, clock::now_unix(), accepted_by],
+                "INSERT INTO shares (kind, name, source, destination, status, shared_by, shared_at, accepted_by, accepted_at, revision, accepted_as)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, CASE WHEN ?5 = 'accepted' THEN ?7 END, CASE WHEN ?5 = 'accepted' THEN ?9 END, ?10)",
+                params![kind.as_str(), name, source, destination, status, actor_name, clock::now_unix(), accepted_by, revision.revision, accepted_as],
             )
             .map_err(internal)?;
             let id = tx.last_insert_rowid();
-            let details = json!({ "share": id, "kind": kind.as_str(), "to": destination, "status": status, "dropped": warnings });
+            let details = json!({ "share": id, "kind": kind.as_str(), "to": destination, "status": status, "revision": revision.revision, "dropped": warnings });
             audit::record(tx, &Actor::Principal(actor), source, "share.create", name, details)?;
             if accept_now {
-                audit::record(tx, &Actor::Principal(actor), destination, "share.accept", name, json!({ "share": id, "from": source }))?;
+                audit::record(tx, &Actor::Principal(actor), destination, "share.accept", name, json!({ "share": id, "from": source, "revision": revision.revision }))?;
             }
             let share = tx
                 .query_row(&format!("SELECT {SHARE_COLUMNS} FROM shares WHERE id = ?1"), [id], share_row)
@@ -170,7 +198,9 @@ impl Platform {
         })
     }
 
-    /// Accepts pending share `id`; needs `resource.share` in its destination (an Owner there).
+    /// Accepts share `id` at the source's latest revision; needs `resource.share` in its
+    /// destination (an Owner there), who must be able to bind the revision's `run_as` there
+    /// (SPEC WF-10). Accepting an accepted share again takes a newer revision (SPEC SH-3).
     pub fn accept_share(&self, actor: &Principal, id: i64) -> Result<Share, HostError> {
         let share = self
             .db()
@@ -184,26 +214,95 @@ impl Platform {
             .map_err(internal)?
             .ok_or_else(|| HostError::NotFound(format!("there is no share {id}")))?;
         self.authorize(actor, &share.destination, Scope::ResourceShare)?;
-        if share.status != "pending" {
+        let latest = self
+            .latest_revision(&share.source, &share.name)?
+            .ok_or_else(|| {
+                HostError::NotFound(format!(
+                    "`{}` has no published workflow `{}` any more",
+                    share.source, share.name
+                ))
+            })?;
+        if share.status == "accepted" && share.revision == Some(latest.revision) {
             return Err(HostError::Conflict(format!(
-                "share {id} was already accepted by {}",
+                "share {id} was already accepted at revision {}, the latest, by {}",
+                latest.revision,
                 share.accepted_by.as_deref().unwrap_or("someone")
             )));
         }
+        self.may_bind_shared(actor, &share.destination, &latest)?;
+        let accepted_as = crate::workflow::publish::publisher_to_stored(actor);
         self.transact(|tx| {
             own_workflow_conflict(tx, &share.destination, &share.name)?;
             tx.execute(
-                "UPDATE shares SET status = 'accepted', accepted_by = ?2, accepted_at = ?3 WHERE id = ?1 AND status = 'pending'",
-                params![id, actor.to_string(), clock::now_unix()],
+                "UPDATE shares SET status = 'accepted', accepted_by = ?2, accepted_at = ?3, revision = ?4, accepted_as = ?5 WHERE id = ?1",
+                params![id, actor.to_string(), clock::now_unix(), latest.revision, accepted_as],
             )
             .map_err(internal)?;
-            audit::record(tx, &Actor::Principal(actor), &share.destination, "share.accept", &share.name, json!({ "share": id, "from": share.source }))?;
+            audit::record(tx, &Actor::Principal(actor), &share.destination, "share.accept", &share.name, json!({ "share": id, "from": share.source, "revision": latest.revision, "before": share.revision }))?;
             Ok(Share {
                 status: "accepted".into(),
                 accepted_by: Some(actor.to_string()),
+                revision: Some(latest.revision),
+                latest: Some(latest.revision),
                 ..share.clone()
             })
         })
+    }
+
+    /// May `actor`, accepting `revision` into `destination`, vouch for its `run_as` there?
+    fn may_bind_shared(
+        &self,
+        actor: &Principal,
+        destination: &str,
+        revision: &crate::workflow::publish::Revision,
+    ) -> Result<(), HostError> {
+        let Some(run_as) = &revision.run_as else {
+            return Ok(());
+        };
+        let run_as = crate::workflow::engine::principal_from_stored(run_as);
+        self.index()
+            .may_bind_run_as(actor, destination, &run_as)
+            .map_err(|refusal| HostError::Denied(refusal.to_string()))
+    }
+
+    /// The revision of `name` that runs in `workspace`: the revision an accepted share into
+    /// it pins (SPEC SH-3), else the latest published there. A share accepted before shares
+    /// were pinned runs nothing until it is accepted again.
+    pub fn revision_in_use(&self, workspace: &str, name: &str) -> Result<Option<InUse>, HostError> {
+        let share: Option<(i64, String, Option<i64>, Option<String>)> = self
+            .db()
+            .conn()
+            .query_row(
+                "SELECT id, source, revision, accepted_as FROM shares WHERE destination = ?1 AND name = ?2 AND status = 'accepted'",
+                params![workspace, name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()
+            .map_err(internal)?;
+        let Some((id, source, revision, accepted_as)) = share else {
+            return Ok(self
+                .latest_revision(workspace, name)?
+                .map(|revision| InUse {
+                    revision,
+                    home: workspace.to_owned(),
+                    bound_by: None,
+                }));
+        };
+        let (Some(revision), Some(accepted_as)) = (revision, accepted_as) else {
+            return Err(HostError::Denied(format!(
+                "share {id} of `{name}` into `{workspace}` was accepted before shares were pinned to a revision; an Owner of `{workspace}` must accept it again (SPEC SH-3)"
+            )));
+        };
+        let rev = self.revision(&source, name, revision)?.ok_or_else(|| {
+            HostError::NotFound(format!(
+                "revision {revision} of `{name}` is no longer in `{source}`"
+            ))
+        })?;
+        Ok(Some(InUse {
+            revision: rev,
+            home: source,
+            bound_by: Some(accepted_as),
+        }))
     }
 
     /// Shares into and out of `workspace`; needs `playbook.list` there.
@@ -248,8 +347,10 @@ impl Platform {
         workspace: &str,
         name: &str,
     ) -> Result<Option<FlowEntry>, HostError> {
-        let home = self.home_of(workspace, name)?;
-        let Some(text) = self.latest_revision(&home, name)?.and_then(|rev| rev.flow) else {
+        let Some(InUse { revision, home, .. }) = self.revision_in_use(workspace, name)? else {
+            return Ok(None);
+        };
+        let Some(text) = revision.flow else {
             return Ok(None);
         };
         let stored: StoredFlow = serde_json::from_str(&text).map_err(internal)?;
@@ -297,7 +398,13 @@ impl Platform {
         let index = self.index();
         let mut out = Vec::new();
         for name in names {
-            if let Some(flow) = self.interaction_flow(workspace, &name)?
+            let flow = match self.interaction_flow(workspace, &name) {
+                Ok(flow) => flow,
+                // A share accepted before pinning offers nothing until accepted again.
+                Err(HostError::Denied(_)) => None,
+                Err(e) => return Err(e),
+            };
+            if let Some(flow) = flow
                 && index.check_flow(principal, workspace, &flow.access).allowed
             {
                 out.push(flow);

@@ -336,6 +336,44 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     INSERT INTO access_epoch (id, n) VALUES (1, 0);
     "#,
     ),
+    (
+        10,
+        "run_as bound at publish",
+        r#"
+    -- Who published a revision and the run_as identity bound then, as stored principals
+    -- (SPEC WF-10). NULL publisher: published before binding; its runs fail closed.
+    ALTER TABLE workflow_revisions ADD COLUMN publisher TEXT;
+    ALTER TABLE workflow_revisions ADD COLUMN run_as TEXT;
+    "#,
+    ),
+    (
+        11,
+        "shares pinned to a revision",
+        r#"
+    -- The source revision a share was accepted at (SPEC SH-3); NULL while pending, and for a
+    -- share accepted before pinning (it runs nothing until accepted again).
+    ALTER TABLE shares ADD COLUMN revision INTEGER;
+    -- Who accepted it, as a stored principal: in the destination, runs of the share act on
+    -- that Owner's authority (SPEC WF-10).
+    ALTER TABLE shares ADD COLUMN accepted_as TEXT;
+    "#,
+    ),
+    (
+        12,
+        "components pinned at publish",
+        r#"
+    -- Step components by content (SHA-256 of their bytes), kept when a workflow that uses
+    -- them is published, so dispatch never depends on a process's --steps (issue 14).
+    CREATE TABLE components (
+        digest TEXT PRIMARY KEY,
+        bytes  BLOB NOT NULL
+    );
+    -- {"<uses>": "<digest>"} of each revision and of each run started from one; NULL for a
+    -- revision published before pinning and for a run of a file.
+    ALTER TABLE workflow_revisions ADD COLUMN components TEXT;
+    ALTER TABLE runs ADD COLUMN components TEXT;
+    "#,
+    ),
 ];
 
 /// Applies every migration newer than the database's version.

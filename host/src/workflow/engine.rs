@@ -179,22 +179,32 @@ pub fn principal_to_stored(p: &Principal) -> String {
             email,
             via: SignIn::Sso,
         } => format!("sso:{email}"),
-        Principal::User {
-            email,
-            via: SignIn::Run,
-        } => format!("run:{email}"),
         Principal::ApiKey(id) => format!("key:{id}"),
         Principal::Anonymous => "anonymous".into(),
+        // Emails and key ids hold no spaces.
+        Principal::Run(run) => format!(
+            "run:{} {}",
+            principal_to_stored(&run.identity),
+            principal_to_stored(&run.publisher)
+        ),
     }
 }
 
-fn principal_from_stored(s: &str) -> Principal {
+/// The principal stored by [`principal_to_stored`]; anything unreadable acts as nobody, which
+/// every check denies (fail closed).
+pub(crate) fn principal_from_stored(s: &str) -> Principal {
     let email = |e: &str| Email::parse(e).ok();
     match s.split_once(':') {
         Some(("user", e)) => email(e).map_or(Principal::Anonymous, Principal::local),
         Some(("sso", e)) => email(e).map_or(Principal::Anonymous, Principal::sso),
-        Some(("run", e)) => email(e).map_or(Principal::Anonymous, Principal::run_identity),
         Some(("key", id)) => Principal::ApiKey(id.to_owned()),
+        Some(("run", rest)) => match rest.split_once(' ') {
+            Some((identity, publisher)) => Principal::run(
+                principal_from_stored(identity),
+                principal_from_stored(publisher),
+            ),
+            None => Principal::Anonymous,
+        },
         _ => Principal::Anonymous,
     }
 }
@@ -303,6 +313,24 @@ impl Engine {
         event: Value,
         observer: &dyn Observer,
     ) -> Result<RunOutcome, HostError> {
+        self.run_manual_pinned(
+            workflow, definition, origin, None, principal, event, observer,
+        )
+    }
+
+    /// [`Engine::run_manual`] of a published revision, recording the components it pinned
+    /// (JSON) so that a resumed run runs them.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn run_manual_pinned(
+        &self,
+        workflow: &Workflow,
+        definition: &str,
+        origin: &str,
+        components: Option<&str>,
+        principal: Principal,
+        event: Value,
+        observer: &dyn Observer,
+    ) -> Result<RunOutcome, HostError> {
         // A long-lived engine decides with the access data as it is now, not as it was when
         // it started (one read when nothing changed; on a failed read the index stays as it
         // was). Each step refreshes again (`Exec::action`).
@@ -318,6 +346,7 @@ impl Engine {
             definition,
             source: origin,
             lease_owner: None,
+            components,
         })?;
         Ok(self.execute(id, workflow, principal, event, 0, observer))
     }
@@ -332,13 +361,18 @@ impl Engine {
             status,
             depth,
             workspace,
+            components,
         } = self.platform.run_resume_data(run)?;
         if !matches!(status.as_str(), "running" | "queued" | "on_hold") {
             return Err(HostError::Conflict(format!(
                 "run {run} is {status}; only unfinished runs resume"
             )));
         }
-        let resolver = Resolver::for_file(std::path::Path::new(&source), self.step_dirs.clone());
+        // A run of a published revision runs the components it started with (issue 14).
+        let resolver = match super::components::read_pins(components, &format!("run {run}"))? {
+            Some(pins) => self.platform.pinned_resolver(&source, &pins)?,
+            None => Resolver::for_file(std::path::Path::new(&source), self.step_dirs.clone()),
+        };
         let mut workflow = parse(&source, &definition, &resolver)
             .map_err(|errors| HostError::Invalid(joined(&errors)))?;
         // A run of a shared workflow acts in the workspace it was started in (SPEC SH-1).
@@ -369,6 +403,11 @@ impl Engine {
         depth: u32,
         observer: &dyn Observer,
     ) -> RunOutcome {
+        let mut principal = principal;
+        // What a run does is audited under its id (SPEC AU-1, WF-10).
+        if let Principal::Run(r) = &mut principal {
+            r.run = Some(run);
+        }
         let caller = Caller {
             workspace: workflow.workspace.clone(),
             principal,
@@ -1151,6 +1190,8 @@ struct ResumeData {
     status: String,
     depth: u32,
     workspace: String,
+    /// Pinned components (JSON), for a run of a published revision.
+    components: Option<String>,
 }
 
 impl Platform {
@@ -1160,7 +1201,7 @@ impl Platform {
         let db = self.db();
         db.conn()
             .query_row(
-                "SELECT definition, source, principal, event, status, depth, workspace FROM runs WHERE id = ?1",
+                "SELECT definition, source, principal, event, status, depth, workspace, components FROM runs WHERE id = ?1",
                 [run],
                 |r| {
                     let event = crate::stored_json::column(r, 3, "runs.event")?;
@@ -1172,6 +1213,7 @@ impl Platform {
                         status: r.get(4)?,
                         depth: r.get(5)?,
                         workspace: r.get(6)?,
+                        components: r.get(7)?,
                     })
                 },
             )

@@ -1,42 +1,52 @@
 //! Starting published workflows by name: Interaction Flows started by their form (SPEC IX) and
 //! manual runs of a published or shared workflow (SPEC SH-1: the destination uses it as is).
 
-use std::path::Path;
-
 use serde_json::{Value, json};
 
 use crate::access::Scope;
 use crate::audit::{self, Actor};
 use crate::clock;
 use crate::json_locate::joined;
-use crate::principal::{Email, Principal};
+use crate::principal::Principal;
 use crate::services::HostError;
 
 use super::engine::{Engine, Observer, RunOutcome, principal_to_stored};
 use super::journal::NewRun;
 use super::model::{TriggerKind, Workflow};
-use super::parse::{Resolver, parse};
+use super::parse::parse;
 
 /// A published workflow ready to run in some workspace.
 struct Published {
     workflow: Workflow,
     definition: String,
     source: String,
+    /// Who its runs act as (SPEC WF-10), if it binds a `run_as`.
+    run_as: Result<Option<Principal>, HostError>,
+    /// Its pinned components, as stored with each run.
+    components: Option<String>,
 }
 
 impl Engine {
-    /// The latest revision of `name` as it runs in `workspace`: published there, or shared
-    /// there and accepted (then it acts in `workspace`, SPEC SH-1).
+    /// `name` as it runs in `workspace`: its latest revision published there, or the revision
+    /// of it shared there and accepted (then it acts in `workspace`, SPEC SH-1, SH-3), with its
+    /// pinned components.
     fn published(&self, workspace: &str, name: &str) -> Result<Published, HostError> {
         let platform = self.platform();
-        let home = platform.home_of(workspace, name)?;
-        let Some(rev) = platform.latest_revision(&home, name)? else {
+        let Some(in_use) = platform.revision_in_use(workspace, name)? else {
             return Err(HostError::NotFound(format!(
                 "`{workspace}` has no published or shared workflow `{name}`"
             )));
         };
+        let (rev, home) = (in_use.revision, in_use.home);
+        let run_as = rev.run_principal(in_use.bound_by.as_deref());
+        let components = rev
+            .components
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(crate::platform::internal)?;
+        let resolver = platform.revision_resolver(&rev, self.step_dirs())?;
         let (definition, source) = (rev.definition, rev.source);
-        let resolver = Resolver::for_file(Path::new(&source), self.step_dirs().to_vec());
         let mut workflow = parse(&source, &definition, &resolver)
             .map_err(|errors| HostError::Invalid(joined(&errors)))?;
         if home != workspace {
@@ -49,6 +59,8 @@ impl Engine {
             workflow,
             definition,
             source,
+            run_as,
+            components,
         })
     }
 
@@ -65,10 +77,11 @@ impl Engine {
         self.platform()
             .authorize(&principal, workspace, Scope::PlaybookExecute)?;
         let p = self.published(workspace, name)?;
-        self.run_manual(
+        self.run_manual_pinned(
             &p.workflow,
             &p.definition,
             &p.source,
+            p.components.as_deref(),
             principal,
             event,
             observer,
@@ -125,18 +138,19 @@ impl Engine {
                 return Err(HostError::Invalid(format!("`{name}`: {e}")));
             }
         };
-        let p = self.published(workspace, name)?;
-        if p.workflow.trigger.on != TriggerKind::Interaction {
+        let Published {
+            workflow,
+            definition,
+            source,
+            run_as,
+            components,
+        } = self.published(workspace, name)?;
+        if workflow.trigger.on != TriggerKind::Interaction {
             return Err(not_found());
         }
-        let run_as = p
-            .workflow
-            .run_as
-            .as_deref()
-            .and_then(|e| Email::parse(e).ok())
-            // A run identity, not a sign-in (SPEC WF-10).
-            .map(Principal::run_identity)
-            .ok_or_else(|| HostError::Invalid(format!("`{name}` has no valid `run_as`")))?;
+        // Its `run_as`, on behalf of whoever bound it (SPEC WF-10).
+        let run_as =
+            run_as?.ok_or_else(|| HostError::Invalid(format!("`{name}` has no `run_as`")))?;
         let event = json!({
             "kind": "interaction",
             "flow": name,
@@ -154,11 +168,12 @@ impl Engine {
             workspace,
             principal: &stored,
             event: &event,
-            definition: &p.definition,
-            source: &p.source,
+            definition: &definition,
+            source: &source,
             lease_owner: None,
+            components: components.as_deref(),
         })?;
-        Ok(self.execute(id, &p.workflow, run_as, event, 0, observer))
+        Ok(self.execute(id, &workflow, run_as, event, 0, observer))
     }
 }
 

@@ -91,14 +91,17 @@ pub struct NewRun<'a> {
     pub source: &'a str,
     /// The process executing it (see [`super::lease`]).
     pub lease_owner: Option<&'a str>,
+    /// The components pinned by the revision it runs (JSON, see `workflow::components`), so
+    /// a resumed run runs the components it started with; `None` for a run of a file.
+    pub components: Option<&'a str>,
 }
 
 impl Platform {
     /// Records a new run as running; returns its id.
     pub fn start_run(&self, run: &NewRun<'_>) -> Result<i64, HostError> {
         self.transact(|tx| {
-            tx.prepare_cached("INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, lease_owner)
-                 VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8)").and_then(|mut stmt| stmt.execute(params![run.workflow, run.workspace, run.principal, run.event.to_string(), run.definition, run.source, clock::now_unix(), run.lease_owner]))
+            tx.prepare_cached("INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, lease_owner, components)
+                 VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9)").and_then(|mut stmt| stmt.execute(params![run.workflow, run.workspace, run.principal, run.event.to_string(), run.definition, run.source, clock::now_unix(), run.lease_owner, run.components]))
             .map_err(internal)?;
             Ok(tx.last_insert_rowid())
         })

@@ -1,6 +1,7 @@
 //! Workflows (SPEC WF): definitions as data, parsed and validated with located errors, and
 //! context references (JSONPath, RFC 9535).
 
+pub mod components;
 pub mod conditions;
 pub mod engine;
 pub mod flows;

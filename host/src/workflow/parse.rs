@@ -21,17 +21,29 @@ pub struct Resolver {
     pub base: PathBuf,
     /// Directories searched for `step:<name>` (as `<dir>/<name>.wasm`, `-` read as `_` too).
     pub step_dirs: Vec<PathBuf>,
+    /// For a published workflow: each `uses` value's pinned component (content-addressed,
+    /// see `workflow::components`); nothing else is searched.
+    pub pinned: Option<std::collections::BTreeMap<String, PathBuf>>,
 }
 
 impl Resolver {
     /// A resolver for the definition at `file`.
     pub fn for_file(file: &Path, step_dirs: Vec<PathBuf>) -> Self {
         let base = file.parent().map(Path::to_owned).unwrap_or_default();
-        Self { base, step_dirs }
+        Self {
+            base,
+            step_dirs,
+            pinned: None,
+        }
     }
 
     /// The component a `uses` value names, if it can be found.
     pub fn component(&self, uses: &str) -> Result<PathBuf, String> {
+        if let Some(pinned) = &self.pinned {
+            return pinned.get(uses).cloned().ok_or_else(|| {
+                format!("component `{uses}` was not pinned when this revision was published")
+            });
+        }
         match uses.strip_prefix("step:") {
             Some(name) => {
                 let files = [
@@ -97,12 +109,9 @@ pub fn parse(origin: &str, text: &str, resolver: &Resolver) -> Result<Workflow, 
         let mut available = BTreeSet::new();
         p.check_refs(&w.steps, &mut available, false);
         if let Some(run_as) = &w.run_as
-            && crate::principal::Email::parse(run_as).is_err()
+            && let Err(e) = crate::principal::Principal::parse_run_as(run_as)
         {
-            p.err(
-                JsonPath::default().key("run_as"),
-                format!("expected an email, got `{run_as}`"),
-            );
+            p.err(JsonPath::default().key("run_as"), e);
         }
     }
     match workflow {

@@ -12,7 +12,10 @@ use crate::platform::{Platform, internal};
 use crate::principal::Principal;
 use crate::services::HostError;
 
+use super::components::{self, Pins};
+use super::engine::{principal_from_stored, principal_to_stored};
 use super::model::Workflow;
+use super::parse::Resolver;
 
 /// For an Interaction Flow started by its form: its title, form and access settings as stored
 /// with the revision (they hold no context references, SPEC IX-3).
@@ -48,19 +51,76 @@ pub struct Revision {
     /// For an Interaction Flow started by its form: its stored title, form and access.
     #[serde(skip)]
     pub flow: Option<String>,
+    /// The publisher as a stored principal (SPEC WF-10); `None` for a revision published
+    /// before `run_as` was bound at publish.
+    #[serde(skip)]
+    pub publisher: Option<String>,
+    /// The `run_as` bound at publish, as a stored principal.
+    #[serde(skip)]
+    pub run_as: Option<String>,
+    /// The components pinned at publish (`None`: published before pinning).
+    #[serde(skip)]
+    pub components: Option<Pins>,
+}
+
+impl Revision {
+    /// The principal runs of this revision act as: its `run_as` on behalf of `publisher`
+    /// (SPEC WF-10), or `None` when it binds no `run_as`. A revision published before binding
+    /// has no publisher to answer for it: its runs are refused (fail closed).
+    pub fn run_principal(&self, publisher: Option<&str>) -> Result<Option<Principal>, HostError> {
+        let Some(run_as) = &self.run_as else {
+            return Ok(None);
+        };
+        let publisher = publisher.or(self.publisher.as_deref()).ok_or_else(|| {
+            HostError::Denied(format!(
+                "revision {} of `{}` was published before `run_as` was bound to its publisher; publish it again (SPEC WF-10)",
+                self.revision, self.name
+            ))
+        })?;
+        Ok(Some(Principal::run(
+            principal_from_stored(run_as),
+            principal_from_stored(publisher),
+        )))
+    }
+}
+
+/// The publisher as stored: a person is bound as themselves, not as a sign-in (a run is not
+/// one, SPEC WF-10).
+pub(crate) fn publisher_to_stored(p: &Principal) -> String {
+    match p {
+        Principal::User { email, .. } => principal_to_stored(&Principal::local(email.clone())),
+        other => principal_to_stored(other),
+    }
 }
 
 impl Platform {
     /// Publishes `workflow` (parsed from `definition`, read from `source`) as a new revision;
-    /// needs `playbook.publish`. Publishing an unchanged definition keeps the latest revision.
+    /// needs `playbook.publish`, and binds its `run_as` to the publisher (SPEC WF-10). The
+    /// components it uses are found with `resolver` and pinned (stored by content). Publishing
+    /// the same definition, components and binding again keeps the latest revision.
     pub fn publish_workflow(
         &self,
         actor: &Principal,
         workflow: &Workflow,
         definition: &str,
         source: &str,
+        resolver: &Resolver,
     ) -> Result<i64, HostError> {
         self.authorize(actor, &workflow.workspace, Scope::PlaybookPublish)?;
+        let run_as = workflow
+            .run_as
+            .as_deref()
+            .map(Principal::parse_run_as)
+            .transpose()
+            .map_err(|e| HostError::Invalid(format!("`run_as`: {e}")))?;
+        if let Some(run_as) = &run_as {
+            self.index()
+                .may_bind_run_as(actor, &workflow.workspace, run_as)
+                .map_err(|refusal| HostError::Denied(refusal.to_string()))?;
+        }
+        let run_as = run_as.as_ref().map(principal_to_stored);
+        let publisher = publisher_to_stored(actor);
+        let found = components::collect(definition, resolver)?;
         if let Some(source) = self.shared_into(&workflow.workspace, &workflow.name)? {
             return Err(HostError::Conflict(format!(
                 "`{}` is shared to `{}` from `{source}`; the destination may use it, not modify it (SPEC SH-1)",
@@ -69,26 +129,34 @@ impl Platform {
         }
         let flow = stored_flow(workflow)?;
         self.transact(|tx| {
-            let latest: Option<(i64, String)> = tx
+            let pins = components::store(tx, &found)?;
+            let pins_text = serde_json::to_string(&pins).map_err(internal)?;
+            type Latest = (i64, String, Option<String>, Option<String>, Option<String>);
+            let latest: Option<Latest> = tx
                 .query_row(
-                    "SELECT revision, definition FROM workflow_revisions WHERE workspace = ?1 AND name = ?2 ORDER BY revision DESC LIMIT 1",
+                    "SELECT revision, definition, publisher, run_as, components FROM workflow_revisions WHERE workspace = ?1 AND name = ?2 ORDER BY revision DESC LIMIT 1",
                     params![workflow.workspace, workflow.name],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                 )
                 .optional()
                 .map_err(internal)?;
-            if let Some((revision, text)) = &latest
+            // The same definition bound by someone else, or with other component bytes, is a
+            // new revision: what runs and on whose authority changed.
+            if let Some((revision, text, by, bound, comps)) = &latest
                 && text == definition
+                && by.as_deref() == Some(publisher.as_str())
+                && *bound == run_as
+                && comps.as_deref() == Some(pins_text.as_str())
             {
                 return Ok(*revision);
             }
-            let revision = latest.map_or(1, |(r, _)| r + 1);
+            let revision = latest.map_or(1, |(r, ..)| r + 1);
             tx.execute(
-                "INSERT INTO workflow_revisions (workspace, name, revision, definition, source, published_by, published_at, flow) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![workflow.workspace, workflow.name, revision, definition, source, actor.to_string(), clock::now_unix(), flow],
+                "INSERT INTO workflow_revisions (workspace, name, revision, definition, source, published_by, published_at, flow, publisher, run_as, components) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![workflow.workspace, workflow.name, revision, definition, source, actor.to_string(), clock::now_unix(), flow, publisher, run_as, pins_text],
             )
             .map_err(internal)?;
-            audit::record(tx, &Actor::Principal(actor), &workflow.workspace, "workflow.publish", &workflow.name, json!({ "revision": revision }))?;
+            audit::record(tx, &Actor::Principal(actor), &workflow.workspace, "workflow.publish", &workflow.name, json!({ "revision": revision, "run_as": run_as, "components": pins }))?;
             Ok(revision)
         })
     }
@@ -115,6 +183,36 @@ impl Platform {
             "WHERE workspace = ?1 AND name = ?2 ORDER BY revision DESC",
             params![workspace, name],
         )
+    }
+
+    /// Revision `revision` of `name` published in `workspace`, if it exists.
+    pub fn revision(
+        &self,
+        workspace: &str,
+        name: &str,
+        revision: i64,
+    ) -> Result<Option<Revision>, HostError> {
+        let mut found = self.revisions(
+            "WHERE workspace = ?1 AND name = ?2 AND revision = ?3",
+            params![workspace, name, revision],
+        )?;
+        Ok(found.pop())
+    }
+
+    /// The resolver for the components of `rev`: its pinned ones, or for a revision published
+    /// before pinning, the step directories given.
+    pub fn revision_resolver(
+        &self,
+        rev: &Revision,
+        step_dirs: &[std::path::PathBuf],
+    ) -> Result<Resolver, HostError> {
+        match &rev.components {
+            Some(pins) => self.pinned_resolver(&rev.source, pins),
+            None => Ok(Resolver::for_file(
+                std::path::Path::new(&rev.source),
+                step_dirs.to_vec(),
+            )),
+        }
     }
 
     /// The latest revision of `name` published in `workspace`, if any.
@@ -146,21 +244,37 @@ impl Platform {
         let db = self.db();
         let mut stmt = db
             .conn()
-            .prepare(&format!("SELECT name, revision, published_by, published_at, definition, source, flow FROM workflow_revisions {filter}"))
+            .prepare(&format!("SELECT name, revision, published_by, published_at, definition, source, flow, publisher, run_as, components FROM workflow_revisions {filter}"))
             .map_err(internal)?;
         let rows = stmt
             .query_map(params, |r| {
-                Ok(Revision {
-                    name: r.get(0)?,
-                    revision: r.get(1)?,
-                    published_by: r.get(2)?,
-                    published_at: clock::rfc3339(r.get(3)?),
-                    definition: r.get(4)?,
-                    source: r.get(5)?,
-                    flow: r.get(6)?,
-                })
+                Ok((
+                    Revision {
+                        name: r.get(0)?,
+                        revision: r.get(1)?,
+                        published_by: r.get(2)?,
+                        published_at: clock::rfc3339(r.get(3)?),
+                        definition: r.get(4)?,
+                        source: r.get(5)?,
+                        flow: r.get(6)?,
+                        publisher: r.get(7)?,
+                        run_as: r.get(8)?,
+                        components: None,
+                    },
+                    r.get::<_, Option<String>>(9)?,
+                ))
             })
             .map_err(internal)?;
-        rows.collect::<Result<_, _>>().map_err(internal)
+        let rows: Vec<(Revision, Option<String>)> =
+            rows.collect::<Result<_, _>>().map_err(internal)?;
+        rows.into_iter()
+            .map(|(rev, pins)| {
+                let what = format!("revision {} of `{}`", rev.revision, rev.name);
+                Ok(Revision {
+                    components: components::read_pins(pins, &what)?,
+                    ..rev
+                })
+            })
+            .collect()
     }
 }

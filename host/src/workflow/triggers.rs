@@ -2,22 +2,27 @@
 //! and conditions match, in the event's workspace only, exactly once per (event, workflow).
 //! An event caused by a run at depth d starts runs at depth d + 1; past [`MAX_DEPTH`] the run
 //! is recorded as failed with the reason, instead of looping forever.
-
-use std::path::Path;
+//!
+//! A triggered run acts as the revision's `run_as` on behalf of its publisher (SPEC WF-10)
+//! and runs the components pinned at publish (issue 14). A workflow an event should start but
+//! that cannot run (its components are gone, its publisher no longer answers for it) gets a
+//! run recorded as failed with the reason: an event is never dispatched into silence (WF-11).
 
 use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
 
 use crate::clock;
+use crate::json_locate::joined;
 use crate::platform::{Platform, internal};
-use crate::principal::{Caller, Email, Principal};
+use crate::principal::{Caller, Principal};
 use crate::services::HostError;
 
 use super::conditions::all_hold;
 use super::engine::{Engine, Observer, RunOutcome, principal_to_stored};
 use super::journal::RunStatus;
 use super::model::{TriggerKind, Workflow};
-use super::parse::{Resolver, parse};
+use super::parse::parse;
+use super::publish::Revision;
 
 /// How long an event chain may grow (SPEC WF-9).
 pub const MAX_DEPTH: u32 = 8;
@@ -34,10 +39,46 @@ struct Pending {
 
 /// A workflow an event starts.
 struct Match {
-    workflow: Workflow,
+    name: String,
     definition: String,
     source: String,
-    principal: Principal,
+    /// Its pinned components (JSON), stored with the run.
+    components: Option<String>,
+    /// What to run, or why the run is refused (recorded as failed at once).
+    ready: Result<(Workflow, Principal), String>,
+}
+
+impl Match {
+    fn new(rev: &Revision, ready: Result<(Workflow, Principal), String>) -> Match {
+        Match {
+            name: rev.name.clone(),
+            definition: rev.definition.clone(),
+            source: rev.source.clone(),
+            components: rev
+                .components
+                .as_ref()
+                .and_then(|pins| serde_json::to_string(pins).ok()),
+            ready,
+        }
+    }
+
+    fn principal(&self) -> String {
+        match &self.ready {
+            Ok((_, principal)) => principal_to_stored(principal),
+            Err(_) => principal_to_stored(&Principal::Anonymous),
+        }
+    }
+}
+
+/// `$.trigger.on` of a definition that no longer loads, as its event kind, to tell whether an
+/// event was meant to start it.
+fn raw_trigger_kind(definition: &str) -> Option<String> {
+    let doc: Value = serde_json::from_str(definition).ok()?;
+    let trigger = doc.get("trigger")?;
+    match trigger.get("on")?.as_str()? {
+        "custom_event" => trigger.get("event")?.as_str().map(str::to_owned),
+        kind => Some(kind.to_owned()),
+    }
 }
 
 impl Platform {
@@ -91,13 +132,15 @@ impl Platform {
                         event.id, event.kind, event.depth
                     );
                     ("failed", Some(why))
+                } else if let Err(why) = &m.ready {
+                    ("failed", Some(why.clone()))
                 } else {
                     ("running", None)
                 };
                 tx.execute(
-                    "INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, depth, trigger_event, error, finished_at, lease_owner)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?4 = 'failed' THEN ?8 END, CASE WHEN ?4 = 'running' THEN ?12 END)",
-                    params![m.workflow.name, event.workspace, principal_to_stored(&m.principal), status, input.to_string(), m.definition, m.source, clock::now_unix(), depth, event.id, error, lease_owner],
+                    "INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, depth, trigger_event, error, finished_at, lease_owner, components)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?4 = 'failed' THEN ?8 END, CASE WHEN ?4 = 'running' THEN ?12 END, ?13)",
+                    params![m.name, event.workspace, m.principal(), status, input.to_string(), m.definition, m.source, clock::now_unix(), depth, event.id, error, lease_owner, m.components],
                 )
                 .map_err(internal)?;
                 ids.push(tx.last_insert_rowid());
@@ -112,12 +155,13 @@ pub struct TriggeredRun {
     /// The run's id.
     pub run_id: i64,
     /// What to execute, or `None` for a run refused and recorded as failed at once (its
-    /// event chain is too deep, SPEC WF-9).
+    /// event chain is too deep, SPEC WF-9, or it cannot run).
     start: Option<Start>,
 }
 
 struct Start {
-    matched: Match,
+    workflow: Workflow,
+    principal: Principal,
     input: Value,
     depth: u32,
 }
@@ -168,11 +212,15 @@ impl Engine {
             .zip(matches)
             .map(|(run_id, matched)| TriggeredRun {
                 run_id,
-                start: (depth <= MAX_DEPTH).then(|| Start {
-                    matched,
-                    input: input.clone(),
-                    depth,
-                }),
+                start: match matched.ready {
+                    Ok((workflow, principal)) if depth <= MAX_DEPTH => Some(Start {
+                        workflow,
+                        principal,
+                        input: input.clone(),
+                        depth,
+                    }),
+                    _ => None,
+                },
             })
             .collect();
         Ok(Some(runs))
@@ -185,7 +233,8 @@ impl Engine {
         observer: &dyn Observer,
     ) -> Result<RunOutcome, HostError> {
         let Some(Start {
-            matched,
+            workflow,
+            principal,
             input,
             depth,
         }) = run.start
@@ -200,25 +249,39 @@ impl Engine {
                 waiting_on: Vec::new(),
             });
         };
-        Ok(self.execute(
-            run.run_id,
-            &matched.workflow,
-            matched.principal,
-            input,
-            depth,
-            observer,
-        ))
+        Ok(self.execute(run.run_id, &workflow, principal, input, depth, observer))
     }
 
-    /// The published workflows of the event's workspace that it starts.
+    /// The published workflows of the event's workspace that it starts, each ready to run or
+    /// with the reason it cannot.
     fn matches(&self, event: &Pending, input: &Value) -> Result<Vec<Match>, HostError> {
         let context = serde_json::json!({ "event": input });
+        let platform = self.platform();
         let mut out = Vec::new();
-        for rev in self.platform().latest_revisions(&event.workspace)? {
-            let resolver = Resolver::for_file(Path::new(&rev.source), self.step_dirs().to_vec());
-            // A revision that no longer validates (a component moved) is skipped, not fatal.
-            let Ok(workflow) = parse(&rev.source, &rev.definition, &resolver) else {
-                continue;
+        for rev in platform.latest_revisions(&event.workspace)? {
+            let loaded = platform
+                .revision_resolver(&rev, self.step_dirs())
+                .and_then(|resolver| {
+                    parse(&rev.source, &rev.definition, &resolver)
+                        .map_err(|errors| HostError::Invalid(joined(&errors)))
+                });
+            let workflow = match loaded {
+                Ok(workflow) => workflow,
+                // The host failed (a busy database, a full disk): the event stays pending, to
+                // be dispatched again, rather than fail a run for a cause not its own (WF-11).
+                Err(e @ HostError::Internal(_)) => return Err(e),
+                Err(e) => {
+                    // Its conditions cannot be read; a workflow whose trigger names this event
+                    // gets a failed run saying why, rather than none (issue 14).
+                    if raw_trigger_kind(&rev.definition).as_deref() == Some(event.kind.as_str()) {
+                        let why = format!(
+                            "revision {} of `{}` cannot run: {e}",
+                            rev.revision, rev.name
+                        );
+                        out.push(Match::new(&rev, Err(why)));
+                    }
+                    continue;
+                }
             };
             let kind_matches = match &workflow.trigger.on {
                 TriggerKind::Manual | TriggerKind::Interaction => false,
@@ -227,40 +290,42 @@ impl Engine {
             if !kind_matches || !all_hold(&workflow.trigger.conditions, &context).unwrap_or(false) {
                 continue;
             }
-            let Some(principal) = workflow
-                .run_as
-                .as_deref()
-                .and_then(|e| Email::parse(e).ok())
-                // A run identity, not a sign-in (SPEC WF-10).
-                .map(Principal::run_identity)
-            else {
-                continue;
+            let principal = match rev.run_principal(None) {
+                Ok(Some(principal)) => principal,
+                Ok(None) => {
+                    let why = format!("`{}` has no `run_as` (SPEC WF-6)", rev.name);
+                    out.push(Match::new(&rev, Err(why)));
+                    continue;
+                }
+                Err(e) => {
+                    out.push(Match::new(&rev, Err(e.to_string())));
+                    continue;
+                }
             };
-            // A restricted case does not exist for a workflow whose identity cannot see it
-            // (SPEC CS-2): no run, no payload.
+            // A restricted case does not exist for a workflow whose run cannot see it
+            // (SPEC CS-2): no run, no payload. A run that may not read cases at all (its
+            // publisher was demoted, say) is refused with the reason instead.
             if let Some(case) = event.case_id {
                 let caller = Caller {
                     workspace: event.workspace.clone(),
                     principal: principal.clone(),
                     cause: None,
                 };
-                match self
-                    .platform()
-                    .get_case(&caller, &crate::cases::case_id_text(case))
-                {
+                match platform.get_case(&caller, &crate::cases::case_id_text(case)) {
                     Ok(_) => {}
+                    Err(HostError::NotFound(_)) => continue,
                     // A busy database says nothing about visibility: claim nothing now, so
                     // the event stays pending (SPEC WF-11).
                     Err(e) if e.is_infrastructure() => return Err(e),
-                    Err(_) => continue,
+                    Err(e @ HostError::Internal(_)) => return Err(e),
+                    Err(e) => {
+                        let why = format!("{principal} cannot start on this event: {e}");
+                        out.push(Match::new(&rev, Err(why)));
+                        continue;
+                    }
                 }
             }
-            out.push(Match {
-                workflow,
-                definition: rev.definition,
-                source: rev.source,
-                principal,
-            });
+            out.push(Match::new(&rev, Ok((workflow, principal))));
         }
         Ok(out)
     }

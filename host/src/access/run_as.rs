@@ -1,0 +1,197 @@
+//! Run principals (SPEC WF-10): what a workflow run may do, and which `run_as` a publisher may
+//! bind. A run acts with what both its identity and its publisher hold *now*; publishing binds
+//! `run_as` only to the publisher, to a service key whose role grants nothing the publisher
+//! lacks, or (for a publisher who holds every scope, an Owner) to anyone.
+
+use std::fmt;
+
+use crate::principal::{Email, Principal, RunAs, SignIn};
+
+use super::decision::{AccessDecision, Reason};
+use super::index::{AccessIndex, KeyKind, acting_grant};
+use super::scope::{Scope, ScopeSet};
+
+/// Why a publisher may not bind a `run_as` (SPEC WF-10).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunAsRefusal {
+    /// `run_as` names another person, and the publisher does not hold every scope.
+    OtherPerson { publisher: String, run_as: String },
+    /// `run_as` is a service key whose role grants scopes the publisher lacks.
+    Broader {
+        publisher: String,
+        run_as: String,
+        missing: Vec<Scope>,
+    },
+    /// `run_as` is a key that cannot act in the workspace (unknown, revoked, expired, elsewhere).
+    Unusable { run_as: String, reason: Reason },
+}
+
+impl fmt::Display for RunAsRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunAsRefusal::OtherPerson { publisher, run_as } => write!(
+                f,
+                "{publisher} may not publish a workflow that runs as {run_as}: `run_as` must be the publisher or a service key whose role grants nothing the publisher lacks; only an Owner may name anyone (SPEC WF-10)"
+            ),
+            RunAsRefusal::Broader {
+                publisher,
+                run_as,
+                missing,
+            } => {
+                let missing: Vec<&str> = missing.iter().map(|s| s.name()).collect();
+                write!(
+                    f,
+                    "{publisher} may not publish a workflow that runs as {run_as}: its role grants `{}`, which {publisher} does not hold (SPEC WF-10)",
+                    missing.join("`, `")
+                )
+            }
+            RunAsRefusal::Unusable { run_as, reason } => {
+                write!(
+                    f,
+                    "`run_as` {run_as} cannot act here: {reason} (SPEC WF-10)"
+                )
+            }
+        }
+    }
+}
+
+impl AccessIndex {
+    /// A run's check: allowed only if both its identity and its publisher hold `scope` in
+    /// `workspace` now. Neither is a sign-in: SSO-only does not apply to them, an SSO denial
+    /// does (SPEC WF-10, SSO-5).
+    pub(super) fn check_run(&self, run: &RunAs, workspace: &str, scope: Scope) -> AccessDecision {
+        let identity = self.check_acting(&run.identity, workspace, scope);
+        if !identity.allowed {
+            return identity;
+        }
+        let publisher = self.check_acting(&run.publisher, workspace, scope);
+        if !publisher.allowed {
+            return AccessDecision::deny(Reason::PublisherLacks {
+                publisher: run.publisher.to_string(),
+                reason: Box::new(publisher.reason),
+            });
+        }
+        identity
+    }
+
+    /// A check for a principal that acts without signing in: a person by their membership,
+    /// a key by its own rules (SPEC RB-4).
+    fn check_acting(&self, principal: &Principal, workspace: &str, scope: Scope) -> AccessDecision {
+        match principal {
+            Principal::User { email, .. } => match self.grant_of(workspace, email) {
+                Err(reason) => AccessDecision::deny(reason),
+                Ok(grant) => match acting_grant(grant, SignIn::Local, false) {
+                    Ok(grant) => self.decide_grant(grant, scope),
+                    Err(why) => AccessDecision::deny(why.reason(email, workspace)),
+                },
+            },
+            Principal::ApiKey(_) => self.check(principal, workspace, scope),
+            // A run inside a run, or nobody: nothing (default deny).
+            Principal::Anonymous | Principal::Run(_) => AccessDecision::deny(Reason::Anonymous),
+        }
+    }
+
+    /// The scopes `principal` holds in `workspace` now.
+    fn held(&self, principal: &Principal, workspace: &str) -> ScopeSet {
+        let held: Vec<Scope> = Scope::ALL
+            .iter()
+            .copied()
+            .filter(|&s| self.check(principal, workspace, s).allowed)
+            .collect();
+        ScopeSet::of(&held)
+    }
+
+    /// The person a principal stands for: a person, or a personal key's owner.
+    fn person_of(&self, principal: &Principal) -> Option<Email> {
+        match principal {
+            Principal::User { email, .. } => Some(email.clone()),
+            Principal::ApiKey(id) => match self.key(id).map(|k| &k.kind) {
+                Some(KeyKind::Personal { owner }) => Some(owner.clone()),
+                _ => None,
+            },
+            Principal::Anonymous | Principal::Run(_) => None,
+        }
+    }
+
+    /// May `publisher` publish, in `workspace`, a workflow whose runs act as `run_as`?
+    /// (SPEC WF-10.) The publisher's own authority to publish is checked by the caller.
+    pub fn may_bind_run_as(
+        &self,
+        publisher: &Principal,
+        workspace: &str,
+        run_as: &Principal,
+    ) -> Result<(), RunAsRefusal> {
+        let mine = self.held(publisher, workspace);
+        let person = self.person_of(publisher);
+        if person.is_some() && person == self.person_of(run_as) {
+            return Ok(());
+        }
+        let everything = ScopeSet::of(Scope::ALL);
+        if mine == everything {
+            return Ok(());
+        }
+        let Principal::ApiKey(id) = run_as else {
+            return Err(RunAsRefusal::OtherPerson {
+                publisher: publisher.to_string(),
+                run_as: run_as.to_string(),
+            });
+        };
+        let Some(KeyKind::Service { .. }) = self.key(id).map(|k| &k.kind) else {
+            // Someone else's personal key is that person (or no key at all).
+            return match self.key(id) {
+                None => Err(RunAsRefusal::Unusable {
+                    run_as: run_as.to_string(),
+                    reason: Reason::UnknownKey(id.clone()),
+                }),
+                Some(_) => Err(RunAsRefusal::OtherPerson {
+                    publisher: publisher.to_string(),
+                    run_as: run_as.to_string(),
+                }),
+            };
+        };
+        // A key that cannot act here now (revoked, expired, of another workspace) is refused
+        // with its reason rather than bound to fail later.
+        let probe = self.check(run_as, workspace, Scope::PlaybookGet);
+        if !probe.allowed && !matches!(probe.reason, Reason::Missing { .. }) {
+            return Err(RunAsRefusal::Unusable {
+                run_as: run_as.to_string(),
+                reason: probe.reason,
+            });
+        }
+        let missing: Vec<Scope> = self
+            .held(run_as, workspace)
+            .iter()
+            .filter(|&s| !mine.contains(s))
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(RunAsRefusal::Broader {
+                publisher: publisher.to_string(),
+                run_as: run_as.to_string(),
+                missing,
+            })
+        }
+    }
+}
+
+/// What one side of a run (its identity or its publisher) sees of restricted cases: the
+/// person named on cases, and whether it bypasses restrictions (SPEC CS-2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseSight {
+    pub email: Option<Email>,
+    pub bypass: bool,
+}
+
+impl AccessIndex {
+    /// What the identity and the publisher of `run` each see of restricted cases in
+    /// `workspace` now; the run sees what both see (SPEC WF-10).
+    pub fn run_case_sight(&self, run: &RunAs, workspace: &str) -> [CaseSight; 2] {
+        [&run.identity, &run.publisher].map(|p| CaseSight {
+            email: self.person_of(p),
+            bypass: self
+                .check_acting(p, workspace, Scope::BypassCaseAccessRestriction)
+                .allowed,
+        })
+    }
+}

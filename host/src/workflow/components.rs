@@ -1,0 +1,183 @@
+//! Components pinned at publish (issue 14): a published workflow runs the exact component bytes
+//! it was published with, found by content hash in the database, whatever `--steps` the
+//! process dispatching or resuming its runs was given. The runtime loads components from files,
+//! so a pinned component is written out once to `<database dir>/components/<digest>.wasm`
+//! (checked against its digest before use).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde_json::Value;
+
+use crate::builtin;
+use crate::platform::{Platform, internal};
+use crate::services::HostError;
+use crate::wasm::cache::content_digest;
+
+use super::parse::Resolver;
+
+/// `uses` value → SHA-256 of the component it named at publish.
+pub type Pins = BTreeMap<String, String>;
+
+/// A component found at publish: its `uses`, digest and bytes.
+pub struct Found {
+    uses: String,
+    digest: String,
+    bytes: Vec<u8>,
+}
+
+/// Every component `definition` names, resolved with `resolver` and read. A component that
+/// cannot be found or read is an error naming it: nothing is published without its steps.
+pub fn collect(definition: &str, resolver: &Resolver) -> Result<Vec<Found>, HostError> {
+    let doc: Value = serde_json::from_str(definition)
+        .map_err(|e| HostError::Invalid(format!("the definition is not JSON: {e}")))?;
+    let mut names = Vec::new();
+    uses_values(&doc, &mut names);
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|uses| {
+            let path = resolver.component(&uses).map_err(HostError::Invalid)?;
+            let bytes = std::fs::read(&path).map_err(|e| {
+                HostError::Invalid(format!(
+                    "cannot read component `{uses}` at {}: {e}",
+                    path.display()
+                ))
+            })?;
+            Ok(Found {
+                digest: content_digest(&bytes),
+                uses,
+                bytes,
+            })
+        })
+        .collect()
+}
+
+/// Stores the bytes of `found` (once per digest) and returns the pins, in `tx`.
+pub fn store(tx: &Transaction<'_>, found: &[Found]) -> Result<Pins, HostError> {
+    let mut pins = Pins::new();
+    for f in found {
+        tx.prepare_cached("INSERT OR IGNORE INTO components (digest, bytes) VALUES (?1, ?2)")
+            .and_then(|mut stmt| stmt.execute(params![f.digest, f.bytes]))
+            .map_err(internal)?;
+        pins.insert(f.uses.clone(), f.digest.clone());
+    }
+    Ok(pins)
+}
+
+/// The `uses` values naming components (not built-in steps) anywhere in a definition.
+fn uses_values(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(uses)) = o.get("uses")
+                && !builtin::is_builtin(uses)
+                && (uses.starts_with("step:") || uses.ends_with(".wasm"))
+            {
+                out.push(uses.clone());
+            }
+            o.values().for_each(|child| uses_values(child, out));
+        }
+        Value::Array(items) => items.iter().for_each(|child| uses_values(child, out)),
+        _ => {}
+    }
+}
+
+/// Files already checked against their digest by this process.
+fn verified() -> &'static Mutex<HashSet<PathBuf>> {
+    static VERIFIED: OnceLock<Mutex<HashSet<PathBuf>>> = OnceLock::new();
+    VERIFIED.get_or_init(Mutex::default)
+}
+
+impl Platform {
+    /// A resolver that finds each of `pins` (and nothing else) for a definition read from
+    /// `source`. A pinned component missing from the database is an error naming it: a
+    /// workflow never runs without, or with another version of, a step it was published with.
+    pub fn pinned_resolver(&self, source: &str, pins: &Pins) -> Result<Resolver, HostError> {
+        let dir = self.components_dir();
+        let mut pinned = BTreeMap::new();
+        for (uses, digest) in pins {
+            // A digest is hex: it names a file inside `dir` and nothing else.
+            if digest.is_empty() || !digest.chars().all(|c| c.is_ascii_hexdigit()) {
+                // Stored data that can never run: a defect of the revision, not of the moment.
+                return Err(HostError::Invalid(format!(
+                    "component `{uses}` is pinned to `{digest}`, which is not a SHA-256 digest"
+                )));
+            }
+            let path = dir.join(format!("{digest}.wasm"));
+            self.write_out(uses, digest, &path)?;
+            pinned.insert(uses.clone(), path);
+        }
+        let mut resolver = Resolver::for_file(Path::new(source), Vec::new());
+        resolver.pinned = Some(pinned);
+        Ok(resolver)
+    }
+
+    /// Where pinned components are written out: beside the database.
+    fn components_dir(&self) -> PathBuf {
+        let db = self.db();
+        match db.path().and_then(Path::parent) {
+            Some(dir) => dir.join("components"),
+            None => {
+                std::env::temp_dir().join(format!("flowhost-components-{}", std::process::id()))
+            }
+        }
+    }
+
+    /// Makes sure `path` holds the component `digest`: checked once per process, else
+    /// written (atomically) from the database.
+    fn write_out(&self, uses: &str, digest: &str, path: &Path) -> Result<(), HostError> {
+        let mut seen = verified().lock().unwrap_or_else(|p| p.into_inner());
+        if seen.contains(path) {
+            return Ok(());
+        }
+        let good = std::fs::read(path).is_ok_and(|bytes| content_digest(&bytes) == digest);
+        if !good {
+            let bytes: Vec<u8> = self
+                .db()
+                .conn()
+                .query_row(
+                    "SELECT bytes FROM components WHERE digest = ?1",
+                    [digest],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(internal)?
+                .ok_or_else(|| {
+                    HostError::NotFound(format!(
+                        "component `{uses}` (sha256 {digest}), pinned when the workflow was published, is not in the database"
+                    ))
+                })?;
+            if content_digest(&bytes) != digest {
+                return Err(HostError::Invalid(format!(
+                    "the stored bytes of component `{uses}` do not match its digest {digest}"
+                )));
+            }
+            let dir = path.parent().unwrap_or(Path::new("."));
+            let fail = |e: std::io::Error| {
+                HostError::Internal(format!(
+                    "cannot write component `{uses}` to {}: {e}",
+                    dir.display()
+                ))
+            };
+            std::fs::create_dir_all(dir).map_err(fail)?;
+            let tmp = dir.join(format!(".{digest}.{}.tmp", std::process::id()));
+            std::fs::write(&tmp, &bytes).map_err(fail)?;
+            std::fs::rename(&tmp, path).map_err(fail)?;
+        }
+        seen.insert(path.to_owned());
+        Ok(())
+    }
+}
+
+/// Pins as stored (JSON), or `None` for a revision or run without pins.
+pub fn read_pins(text: Option<String>, what: &str) -> Result<Option<Pins>, HostError> {
+    text.map(|t| {
+        serde_json::from_str(&t).map_err(|e| {
+            HostError::Invalid(format!("the pinned components of {what} do not read: {e}"))
+        })
+    })
+    .transpose()
+}

@@ -1,0 +1,635 @@
+//! What a published revision binds, through the real CLI on a real database: its `run_as` to
+//! what the publisher may bind, its runs to what both the run identity and the publisher hold
+//! now (SPEC WF-10, AU-1); a share to the revision accepted (SPEC SH-3); its steps to the
+//! component bytes published with it (issue 14, SPEC WF-11).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{ECHO, example_tenant_path, flowhost};
+use flowhost::store::Db;
+use serde_json::{Value, json};
+
+const OWNER: &str = "olivia.owner@acme-mssp.test";
+/// A Contributor of `mssp-soc`: may publish, holds no bypass.
+const LEAD: &str = "sam.lead@acme-mssp.test";
+/// An Operator of `mssp-soc`.
+const AUTOMATION: &str = "automation@acme-mssp.test";
+/// A second Owner of `mssp-soc`, invited by each test that needs one.
+const OTTO: &str = "otto.owner@acme-mssp.test";
+
+struct Env {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("flowhost.db");
+        let env = Env { dir, db };
+        let tenant = example_tenant_path();
+        env.ok(&["tenant", "apply", tenant.to_str().expect("utf-8")]);
+        env
+    }
+
+    fn cli(&self, args: &[&str]) -> std::process::Output {
+        flowhost(self.dir.path(), &self.db, args)
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "flowhost {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs a command that must fail; returns its stderr.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            !out.status.success(),
+            "flowhost {} succeeded: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    fn steps(&self) -> String {
+        Path::new(ECHO).parent().expect("dir").display().to_string()
+    }
+
+    fn write(&self, name: &str, definition: &Value) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, definition.to_string()).expect("write");
+        path.display().to_string()
+    }
+
+    fn publish(&self, file: &str, who: &str) -> std::process::Output {
+        let steps = self.steps();
+        self.cli(&["workflows", "publish", file, "--as", who, "--steps", &steps])
+    }
+
+    fn publish_ok(&self, file: &str, who: &str) {
+        let out = self.publish(file, who);
+        assert!(
+            out.status.success(),
+            "publish as {who}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn invite(&self, email: &str, role: &str) {
+        self.ok(&[
+            "users",
+            "invite",
+            email,
+            "--role",
+            role,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ]);
+    }
+
+    fn case(&self, title: &str, restricted: bool) {
+        let mut args = vec![
+            "cases",
+            "create",
+            "--title",
+            title,
+            "--severity",
+            "high",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ];
+        if restricted {
+            args.extend(["--access-mode", "restricted"]);
+        }
+        self.ok(&args);
+    }
+
+    /// (workflow, status, error, its steps' outputs) of every run, oldest first.
+    fn runs(&self) -> Vec<(String, String, Option<String>, Option<String>)> {
+        let db = Db::open(&self.db).expect("db");
+        let mut stmt = db
+            .conn()
+            .prepare(
+                "SELECT workflow, status, error,
+                        (SELECT group_concat(output, ' ') FROM run_steps WHERE run_id = runs.id)
+                 FROM runs ORDER BY id",
+            )
+            .expect("sql");
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    fn sql(&self, sql: &str) {
+        Db::open(&self.db)
+            .expect("db")
+            .conn()
+            .execute_batch(sql)
+            .expect("sql");
+    }
+}
+
+/// A `case_created` workflow running as `run_as` that adds `collaborator` to every new case:
+/// the escalation of issue 13 (a Contributor reaching every restricted case).
+fn adds_collaborator(name: &str, run_as: &str, collaborator: &str) -> Value {
+    json!({
+        "name": name, "workspace": "mssp-soc", "run_as": run_as,
+        "trigger": { "on": "case_created" },
+        "steps": [{ "id": "add", "uses": "cases/update-case-restrictions",
+                    "with": { "case_id": "$.event.case.id", "add_collaborators": [collaborator] } }]
+    })
+}
+
+/// A `case_created` workflow running as `run_as` that lists the titles of the cases it sees.
+fn lists_cases(name: &str, run_as: &str) -> Value {
+    json!({
+        "name": name, "workspace": "mssp-soc", "run_as": run_as,
+        "trigger": { "on": "case_created" },
+        "steps": [{ "id": "look", "uses": "cases/query-cases", "with": {} }]
+    })
+}
+
+// --- SPEC WF-10: binding `run_as` at publish ---------------------------------------------------
+
+#[test]
+fn a_contributor_cannot_publish_a_workflow_that_runs_as_an_owner() {
+    let env = Env::new();
+    let file = env.write("grab.json", &adds_collaborator("grab", OWNER, LEAD));
+    let out = env.publish(&file, LEAD);
+    assert!(!out.status.success(), "a Contributor bound an Owner");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("may not publish a workflow that runs as olivia.owner@acme-mssp.test")
+            && err.contains("SPEC WF-10"),
+        "{err}"
+    );
+    // Nothing was published, so a new restricted case gains no collaborator.
+    let listed = env.ok(&[
+        "workflows",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    assert!(!listed.contains("grab"), "{listed}");
+    env.case("secret", true);
+    env.ok(&["triggers", "dispatch"]);
+    assert!(env.runs().is_empty());
+    let people = env.ok(&[
+        "cases",
+        "get-restrictions",
+        "C-1",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    assert!(!people.contains(LEAD), "{people}");
+}
+
+#[test]
+fn only_an_owner_may_bind_another_person_and_a_publisher_may_bind_themselves() {
+    let env = Env::new();
+    // Denied: a Contributor naming a person with fewer scopes is still naming someone else.
+    let file = env.write("other.json", &lists_cases("other", AUTOMATION));
+    let err = String::from_utf8_lossy(&env.publish(&file, LEAD).stderr).into_owned();
+    assert!(err.contains("SPEC WF-10"), "{err}");
+    // Allowed: the publisher themselves (emails compare case-insensitively).
+    let own = env.write("own.json", &lists_cases("own", "Sam.Lead@ACME-mssp.test"));
+    env.publish_ok(&own, LEAD);
+    // Allowed: an Owner may name anyone.
+    env.publish_ok(&file, OWNER);
+}
+
+#[test]
+fn a_service_key_is_bound_only_if_its_role_grants_nothing_the_publisher_lacks() {
+    let env = Env::new();
+    let key = |role: &str| {
+        let out = env.ok(&[
+            "keys",
+            "create",
+            "--name",
+            role,
+            "--service-role",
+            role,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--json",
+        ]);
+        let key: Value = serde_json::from_str(&out).expect("json");
+        format!("key:{}", key["id"].as_str().expect("id"))
+    };
+    let (owner_key, operator_key) = (key("owner"), key("operator"));
+    let broad = env.write("broad.json", &lists_cases("broad", &owner_key));
+    let err = String::from_utf8_lossy(&env.publish(&broad, LEAD).stderr).into_owned();
+    assert!(
+        err.contains("bypass.case.access.restriction") && err.contains("SPEC WF-10"),
+        "{err}"
+    );
+    let narrow = env.write("narrow.json", &lists_cases("narrow", &operator_key));
+    env.publish_ok(&narrow, LEAD);
+    // The Owner may bind the Owner-role key.
+    env.publish_ok(&broad, OWNER);
+}
+
+// --- SPEC WF-10: a run holds what both its identity and its publisher hold now ----------------
+
+#[test]
+fn a_demoted_publishers_runs_lose_what_the_publisher_lost_and_a_deleted_ones_fail_closed() {
+    let env = Env::new();
+    env.invite(OTTO, "owner");
+    // Otto, an Owner, may bind Olivia; while he is an Owner, runs see restricted cases.
+    let file = env.write("look.json", &lists_cases("look", OWNER));
+    env.publish_ok(&file, OTTO);
+    env.case("restricted one", true);
+    env.ok(&["triggers", "dispatch"]);
+    let runs = env.runs();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert!(
+        runs[0]
+            .3
+            .as_deref()
+            .unwrap_or("")
+            .contains("restricted one"),
+        "{runs:?}"
+    );
+
+    // Demoted to Contributor: no bypass any more, so the run's identity (still an Owner)
+    // does not lend him one.
+    env.ok(&[
+        "users",
+        "set-role",
+        OTTO,
+        "--role",
+        "contributor",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    env.case("restricted two", true);
+    env.case("open three", false);
+    env.ok(&["triggers", "dispatch"]);
+    let runs = env.runs();
+    assert_eq!(
+        runs.len(),
+        2,
+        "the restricted case does not exist for the run (SPEC CS-2): {runs:?}"
+    );
+    let seen = runs[1].3.as_deref().unwrap_or("");
+    assert!(seen.contains("open three"), "{seen}");
+    assert!(
+        !seen.contains("restricted one") && !seen.contains("restricted two"),
+        "the run kept the demoted publisher's lost bypass: {seen}"
+    );
+
+    // Deleted: the workflow fails closed, loudly.
+    env.ok(&[
+        "users",
+        "delete",
+        OTTO,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    env.case("open four", false);
+    env.ok(&["triggers", "dispatch"]);
+    let runs = env.runs();
+    assert_eq!(runs.len(), 3, "{runs:?}");
+    assert_eq!(runs[2].1, "failed", "{runs:?}");
+    let error = runs[2].2.as_deref().unwrap_or("");
+    assert!(
+        error.contains("otto.owner@acme-mssp.test") && error.contains("SPEC WF-10"),
+        "{error}"
+    );
+}
+
+#[test]
+fn what_a_run_does_is_audited_with_the_run_and_its_publisher() {
+    let env = Env::new();
+    env.invite(OTTO, "owner");
+    let file = env.write("add.json", &adds_collaborator("add", OWNER, LEAD));
+    env.publish_ok(&file, OTTO);
+    env.case("watched", false);
+    env.ok(&["triggers", "dispatch"]);
+    let out = env.ok(&["audit", "--workspace", "mssp-soc", "--as", OWNER, "--json"]);
+    let entries: Value = serde_json::from_str(&out).expect("json");
+    let entry = entries
+        .as_array()
+        .expect("entries")
+        .iter()
+        .find(|e| e["action"] == "case.restrictions.update")
+        .unwrap_or_else(|| panic!("no restriction update audited: {entries}"));
+    assert_eq!(entry["actor"], OWNER, "{entry}");
+    assert_eq!(entry["actor_kind"], "workflow_run", "{entry}");
+    assert_eq!(entry["details"]["run"]["id"], 1, "{entry}");
+    assert_eq!(entry["details"]["run"]["published_by"], OTTO, "{entry}");
+}
+
+// --- SPEC SH-3: a share is of a revision -------------------------------------------------------
+
+fn says(name: &str, words: &str) -> Value {
+    json!({
+        "name": name, "workspace": "mssp-soc",
+        "trigger": { "on": "manual" },
+        "steps": [{ "id": "say", "exit": { "status": "done", "output": { "words": words } } }]
+    })
+}
+
+#[test]
+fn a_later_revision_reaches_the_destination_only_when_accepted_again() {
+    let env = Env::new();
+    let file = env.write("shared.json", &says("shared", "first"));
+    env.publish_ok(&file, OWNER);
+    // Olivia is an Owner of both workspaces: accepted at once, at revision 1.
+    env.ok(&[
+        "share",
+        "workflow",
+        "shared",
+        "--from",
+        "mssp-soc",
+        "--to",
+        "customer-globex",
+        "--as",
+        OWNER,
+    ]);
+    let run = |who: &str| -> Value {
+        let out = env.ok(&[
+            "run",
+            "--published",
+            "shared",
+            "--workspace",
+            "customer-globex",
+            "--as",
+            who,
+            "--json",
+        ]);
+        serde_json::from_str(&out).expect("json")
+    };
+    assert_eq!(run(OWNER)["output"]["words"], "first");
+
+    // A Contributor of the source, who is nobody in the destination, publishes revision 2.
+    std::fs::write(&file, says("shared", "second").to_string()).expect("write");
+    env.publish_ok(&file, LEAD);
+    assert_eq!(
+        run(OWNER)["output"]["words"],
+        "first",
+        "revision 2 ran in the destination without being accepted"
+    );
+    let list = env.ok(&[
+        "share",
+        "list",
+        "--workspace",
+        "customer-globex",
+        "--as",
+        OWNER,
+    ]);
+    assert!(
+        list.contains("revision 1 (revision 2 waits to be accepted)"),
+        "{list}"
+    );
+
+    // Not by someone who is nobody in the destination.
+    let refused = env.fails(&["share", "accept", "1", "--as", LEAD]);
+    assert!(refused.contains("not a member"), "{refused}");
+    // Accepted again by the destination's Owner: revision 2 runs there.
+    let accepted = env.ok(&["share", "accept", "1", "--as", OWNER]);
+    assert!(accepted.contains("at revision 2"), "{accepted}");
+    assert_eq!(run(OWNER)["output"]["words"], "second");
+    let again = env.fails(&["share", "accept", "1", "--as", OWNER]);
+    assert!(again.contains("already accepted at revision 2"), "{again}");
+}
+
+// --- issue 14: a published workflow runs the components it was published with ----------------
+
+fn echoes(name: &str) -> Value {
+    json!({
+        "name": name, "workspace": "mssp-soc", "run_as": OWNER,
+        "trigger": { "on": "case_created" },
+        "steps": [{ "id": "echo", "uses": "step:echo", "with": { "case": "$.event.case.id" } }]
+    })
+}
+
+#[test]
+fn a_triggered_run_finds_its_pinned_component_without_steps() {
+    let env = Env::new();
+    let file = env.write("echoes.json", &echoes("echoes"));
+    env.publish_ok(&file, OWNER);
+    env.case("one", false);
+    // No --steps: the component comes from the database.
+    env.ok(&["triggers", "dispatch"]);
+    let runs = env.runs();
+    assert_eq!(runs.len(), 1, "the event was dispatched without a run");
+    assert_eq!(runs[0].1, "succeeded", "{runs:?}");
+    assert!(
+        runs[0].3.as_deref().unwrap_or("").contains("C-1"),
+        "{runs:?}"
+    );
+}
+
+#[test]
+fn a_component_that_cannot_be_found_fails_the_run_loudly() {
+    let env = Env::new();
+    let file = env.write("echoes.json", &echoes("echoes"));
+    env.publish_ok(&file, OWNER);
+    // The pinned bytes are gone (and were never written out beside the database).
+    env.sql("DELETE FROM components");
+    env.case("one", false);
+    env.ok(&["triggers", "dispatch"]);
+    let runs = env.runs();
+    assert_eq!(runs.len(), 1, "the event was dispatched without a run");
+    assert_eq!(runs[0].1, "failed", "{runs:?}");
+    let error = runs[0].2.as_deref().unwrap_or("");
+    assert!(
+        error.contains("step:echo") && error.contains("not in the database"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_resumed_run_runs_the_component_it_started_with() {
+    let env = Env::new();
+    let wf = json!({
+        "name": "ask-then-echo", "workspace": "mssp-soc", "run_as": OWNER,
+        "trigger": { "on": "case_created" },
+        "steps": [
+            { "id": "ask", "interaction": { "title": "Go on?",
+                "form": { "fields": [ { "name": "ok", "type": "boolean" } ] } } },
+            { "id": "echo", "uses": "step:echo", "with": { "case": "$.event.case.id" } }
+        ]
+    });
+    let file = env.write("ask.json", &wf);
+    env.publish_ok(&file, OWNER);
+    env.case("one", false);
+    env.ok(&["triggers", "dispatch"]);
+    assert_eq!(env.runs()[0].1, "on_hold");
+
+    // Revision 2: the same definition, but `step:echo` is now another component.
+    let other = env.dir.path().join("other-steps");
+    std::fs::create_dir(&other).expect("dir");
+    std::fs::copy(common::TRANSFORM, other.join("echo.wasm")).expect("copy");
+    let other = other.display().to_string();
+    env.ok(&[
+        "workflows",
+        "publish",
+        &file,
+        "--as",
+        OWNER,
+        "--steps",
+        &other,
+    ]);
+    let pinned = |revision: i64| -> String {
+        let db = Db::open(&env.db).expect("db");
+        let text: String = db
+            .conn()
+            .query_row(
+                "SELECT components FROM workflow_revisions WHERE name = 'ask-then-echo' AND revision = ?1",
+                [revision],
+                |r| r.get(0),
+            )
+            .expect("revision");
+        let pins: Value = serde_json::from_str(&text).expect("json");
+        pins["step:echo"].as_str().expect("pinned").to_owned()
+    };
+    assert_ne!(pinned(1), pinned(2), "a new component is a new revision");
+
+    // Answered without --steps: the run resumes with revision 1's component.
+    env.ok(&[
+        "interact",
+        "respond",
+        "1",
+        "--as",
+        OWNER,
+        "--values",
+        r#"{"ok":true}"#,
+    ]);
+    let runs = env.runs();
+    assert_eq!(runs[0].1, "succeeded", "{runs:?}");
+    let db = Db::open(&env.db).expect("db");
+    let ran: String = db
+        .conn()
+        .query_row("SELECT digest FROM step_executions", [], |r| r.get(0))
+        .expect("one execution");
+    assert_eq!(ran, pinned(1));
+}
+
+#[test]
+fn a_revision_published_before_pinning_fails_its_runs_loudly_without_its_component() {
+    let env = Env::new();
+    let file = env.write("echoes.json", &echoes("echoes"));
+    env.publish_ok(&file, OWNER);
+    // As a revision published before components were pinned: nothing to run it with but
+    // --steps, which this dispatch does not give.
+    env.sql("UPDATE workflow_revisions SET components = NULL");
+    env.case("one", false);
+    env.ok(&["triggers", "dispatch"]);
+    let runs = env.runs();
+    assert_eq!(runs.len(), 1, "the event was dispatched without a run");
+    assert_eq!(runs[0].1, "failed", "{runs:?}");
+    assert!(
+        runs[0]
+            .2
+            .as_deref()
+            .unwrap_or("")
+            .contains("missing component `step:echo`"),
+        "{runs:?}"
+    );
+}
+
+#[test]
+fn a_contributor_cannot_publish_an_interaction_flow_that_runs_as_an_owner() {
+    let env = Env::new();
+    let flow = json!({
+        "name": "peek", "workspace": "mssp-soc", "run_as": OWNER,
+        "trigger": { "on": "interaction", "interaction": {
+            "title": "Peek", "form": { "fields": [ { "name": "why", "type": "text" } ] } } },
+        "steps": [{ "id": "look", "uses": "cases/query-cases", "with": {} }]
+    });
+    let file = env.write("peek.json", &flow);
+    let err = String::from_utf8_lossy(&env.publish(&file, LEAD).stderr).into_owned();
+    assert!(err.contains("SPEC WF-10"), "{err}");
+    let started = env.fails(&[
+        "interact",
+        "start",
+        "peek",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        LEAD,
+        "--values",
+        r#"{"why":"curious"}"#,
+    ]);
+    assert!(started.contains("no Interaction Flow `peek`"), "{started}");
+}
+
+#[test]
+fn a_run_sees_a_restricted_case_only_if_its_identity_and_its_publisher_both_do() {
+    let env = Env::new();
+    env.invite(OTTO, "owner");
+    // An Owner may bind another person; then he is demoted and no longer bypasses.
+    let file = env.write("look.json", &lists_cases("look", LEAD));
+    env.publish_ok(&file, OTTO);
+    env.ok(&[
+        "users",
+        "set-role",
+        OTTO,
+        "--role",
+        "contributor",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let restricted = |title: &str, people: &str| {
+        env.ok(&[
+            "cases",
+            "create",
+            "--title",
+            title,
+            "--severity",
+            "high",
+            "--access-mode",
+            "restricted",
+            "--collaborators",
+            people,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ]);
+    };
+    restricted("lead only", LEAD);
+    env.ok(&["triggers", "dispatch"]);
+    assert!(
+        env.runs().is_empty(),
+        "the publisher cannot see it, so the run cannot: {:?}",
+        env.runs()
+    );
+    restricted("lead and otto", &format!("{LEAD},{OTTO}"));
+    env.ok(&["triggers", "dispatch"]);
+    let runs = env.runs();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let seen = runs[0].3.as_deref().unwrap_or("");
+    assert!(seen.contains("lead and otto"), "{seen}");
+    assert!(!seen.contains("lead only"), "{seen}");
+}
