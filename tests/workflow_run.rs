@@ -36,7 +36,7 @@ impl Env {
         let out = flowhost(
             dir.path(),
             &db,
-            &["tenant", "apply", tenant.to_str().expect("utf-8")],
+            &["tenant", "apply", tenant.to_str().expect("utf-8"), "--bootstrap"],
         );
         assert!(out.status.success());
         Env { dir, db }
@@ -93,7 +93,7 @@ fn a_workflow_with_wasm_steps_branches_and_exits_with_output() {
     );
     assert_eq!(doc["output"], json!({ "ips": ["203.0.113.7"] }));
     let run = doc["run_id"].as_i64().expect("run id").to_string();
-    let shown = env.cli(&["runs", "show", &run, "--json"]);
+    let shown = env.cli(&["runs", "show", &run, "--json", "--as", OWNER]);
     let shown: Value = serde_json::from_slice(&shown.stdout).expect("json");
     let steps: Vec<&str> = shown["steps"]
         .as_array()
@@ -199,7 +199,7 @@ fn built_in_case_steps_loops_and_grants_work_together() {
     );
     let run = doc["run_id"].as_i64().expect("run").to_string();
     let shown: Value =
-        serde_json::from_slice(&env.cli(&["runs", "show", &run, "--json"]).stdout).expect("json");
+        serde_json::from_slice(&env.cli(&["runs", "show", &run, "--json", "--as", OWNER]).stdout).expect("json");
     let steps: Vec<&str> = shown["steps"]
         .as_array()
         .expect("steps")
@@ -254,7 +254,7 @@ fn operators_switch_parallel_loops_nested_workflows_and_retries() {
     );
     let run = doc["run_id"].as_i64().expect("run").to_string();
     let shown: Value =
-        serde_json::from_slice(&env.cli(&["runs", "show", &run, "--json"]).stdout).expect("json");
+        serde_json::from_slice(&env.cli(&["runs", "show", &run, "--json", "--as", OWNER]).stdout).expect("json");
     let steps: Vec<(String, i64)> = shown["steps"]
         .as_array()
         .expect("steps")
@@ -388,7 +388,7 @@ fn an_interrupted_run_resumes_without_repeating_finished_steps_or_their_effects(
     );
     drop(platform);
 
-    let out = env.cli(&["runs", "resume", &run.to_string(), "--json"]);
+    let out = env.cli(&["runs", "resume", &run.to_string(), "--json", "--as", OWNER]);
     assert!(
         out.status.success(),
         "{}",
@@ -402,7 +402,7 @@ fn an_interrupted_run_resumes_without_repeating_finished_steps_or_their_effects(
         .query_row("SELECT count(*) FROM cases", [], |r| r.get::<_, i64>(0))
         .expect("count");
     assert_eq!(cases, 2, "no case was created twice");
-    let again = env.cli(&["runs", "resume", &run.to_string()]);
+    let again = env.cli(&["runs", "resume", &run.to_string(), "--as", OWNER]);
     assert_eq!(
         again.status.code(),
         Some(1),

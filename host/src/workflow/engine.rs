@@ -164,7 +164,7 @@ pub fn principal_to_stored(p: &Principal) -> String {
     }
 }
 
-fn principal_from_stored(s: &str) -> Principal {
+pub(crate) fn principal_from_stored(s: &str) -> Principal {
     let email = |e: &str| Email::parse(e).ok();
     match s.split_once(':') {
         Some(("user", e)) => email(e).map_or(Principal::Anonymous, Principal::local),
@@ -235,7 +235,7 @@ impl Engine {
     }
 
     /// The platform runs act on.
-    pub(crate) fn platform(&self) -> &Platform {
+    pub fn platform(&self) -> &Platform {
         &self.platform
     }
 

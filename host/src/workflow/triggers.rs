@@ -41,12 +41,13 @@ struct Match {
 }
 
 impl Platform {
-    fn next_pending_event(&self) -> Result<Option<Pending>, HostError> {
+    fn next_pending_event(&self, workspace: Option<&str>) -> Result<Option<Pending>, HostError> {
         let db = self.db();
         db.conn()
             .query_row(
-                "SELECT id, workspace, kind, payload, case_id, depth FROM events WHERE dispatched = 0 ORDER BY id LIMIT 1",
-                [],
+                "SELECT id, workspace, kind, payload, case_id, depth FROM events
+                 WHERE dispatched = 0 AND (?1 IS NULL OR workspace = ?1) ORDER BY id LIMIT 1",
+                [workspace],
                 |r| {
                     let payload: String = r.get(3)?;
                     Ok(Pending {
@@ -118,8 +119,17 @@ impl Engine {
     /// Starts and runs everything pending events trigger, until no event is pending (runs may
     /// cause further events). Returns the outcomes in order.
     pub fn dispatch_triggers(&self, observer: &dyn Observer) -> Result<Vec<RunOutcome>, HostError> {
+        self.dispatch_triggers_in(None, observer)
+    }
+
+    /// [`Engine::dispatch_triggers`] for the events of `workspace` only (all when `None`).
+    pub fn dispatch_triggers_in(
+        &self,
+        workspace: Option<&str>,
+        observer: &dyn Observer,
+    ) -> Result<Vec<RunOutcome>, HostError> {
         let mut outcomes = Vec::new();
-        while let Some(runs) = self.claim_next_event()? {
+        while let Some(runs) = self.claim_next_event_in(workspace)? {
             for run in runs {
                 outcomes.push(self.run_triggered(run, observer)?);
             }
@@ -132,7 +142,15 @@ impl Engine {
     /// event is pending. `serve` executes the runs on its workers; a crash before they finish
     /// leaves them `running`, to be resumed by the next start.
     pub fn claim_next_event(&self) -> Result<Option<Vec<TriggeredRun>>, HostError> {
-        let Some(event) = self.platform().next_pending_event()? else {
+        self.claim_next_event_in(None)
+    }
+
+    /// [`Engine::claim_next_event`] among the events of `workspace` (all when `None`).
+    pub fn claim_next_event_in(
+        &self,
+        workspace: Option<&str>,
+    ) -> Result<Option<Vec<TriggeredRun>>, HostError> {
+        let Some(event) = self.platform().next_pending_event(workspace)? else {
             return Ok(None);
         };
         let mut input = event.payload.clone();
@@ -223,9 +241,10 @@ impl Engine {
                     principal: principal.clone(),
                     cause: None,
                 };
-                if self
-                    .platform()
-                    .get_case(&caller, &crate::cases::case_id_text(case))
+                let platform = self.platform();
+                if platform
+                    .case_ref(case)
+                    .and_then(|text| platform.get_case(&caller, &text))
                     .is_err()
                 {
                     continue;
