@@ -51,7 +51,16 @@ fn id_1_nothing_is_usable_across_workspaces() {
     // Omar is a member of mssp-soc only.
     assert!(allowed(&p, &user(OPERATOR), SOC, Scope::PlaybookExecute));
     assert!(!allowed(&p, &user(OPERATOR), GLOBEX, Scope::PlaybookGet));
-    assert!(reason(&p, &user(OPERATOR), GLOBEX, Scope::PlaybookGet).contains("not a member"));
+    // Told exactly what a missing workspace would tell him (SPEC ID-4).
+    assert_eq!(
+        reason(&p, &user(OPERATOR), GLOBEX, Scope::PlaybookGet),
+        reason(&p, &user(OPERATOR), "no-such-workspace", Scope::PlaybookGet)
+            .replace("no-such-workspace", GLOBEX)
+    );
+    assert!(
+        reason(&p, &user(OPERATOR), GLOBEX, Scope::PlaybookGet)
+            .contains("there is no workspace `customer-globex` you are a member of")
+    );
     // A key of one workspace is worthless in another.
     let key = p
         .create_key(&user(OPERATOR), SOC, "cli", NewKey::Personal, None)

@@ -6,6 +6,7 @@ pub mod explain;
 pub mod flow;
 mod grants;
 pub mod index;
+mod outsider;
 mod names;
 pub mod role;
 pub mod scope;
