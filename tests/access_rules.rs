@@ -67,7 +67,11 @@ fn id_1_nothing_is_usable_across_workspaces() {
         .expect("key");
     let as_key = Principal::ApiKey(key.id.clone());
     assert!(allowed(&p, &as_key, SOC, Scope::PlaybookExecute));
-    assert!(reason(&p, &as_key, GLOBEX, Scope::PlaybookGet).contains("another workspace"));
+    assert!(!allowed(&p, &as_key, GLOBEX, Scope::PlaybookGet));
+    assert!(
+        reason(&p, &as_key, GLOBEX, Scope::PlaybookGet)
+            .contains("there is no workspace `customer-globex` you are a member of")
+    );
     // A custom role name means nothing in another workspace (SPEC RB-2).
     let err = p.invite_user(&user(OWNER), GLOBEX, "x@globex.test", "triage-analyst");
     assert!(matches!(err, Err(HostError::Invalid(m)) if m.contains("no role `triage-analyst`")));

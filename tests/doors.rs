@@ -382,9 +382,10 @@ fn interact_respond_answers_an_outsider_as_for_nothing_and_audits_only_members()
     assert_eq!(observed(&by_key).1, observed(&missing).1);
     assert_eq!(audit_rows(&db), rows, "a key of another workspace writes no audit row");
 
-    // A member who may not answer gets the same answer, and is audited (SPEC IX-8).
+    // A member who may not answer is told why, and audited (SPEC IX-8).
     let member = flowhost(dir.path(), &db, &["interact", "respond", &id, "--as", OPERATOR, "--values", values]);
-    assert_eq!(observed(&member), observed(&missing));
+    assert_eq!(member.status.code(), Some(1));
+    assert!(text(&member).contains("may not answer"), "{}", text(&member));
     assert_eq!(audit_rows(&db), rows + 1, "a refused member is audited");
 }
 

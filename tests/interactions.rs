@@ -175,9 +175,8 @@ fn mssp_triage_pauses_rejects_the_wrong_people_and_resumes_for_an_analyst() {
     let denied = env.fails(&[
         "interact", "respond", &id, "--as", OPERATOR, "--values", values,
     ]);
-    // Audited, but answered as for a missing interaction (SPEC IX-7, ID-4).
     assert!(
-        denied.contains(&format!("there is no interaction {id}")),
+        denied.contains("neither omar.operator@acme-mssp.test nor role `operator` is listed"),
         "{denied}"
     );
     let denied = env.fails(&[
@@ -190,6 +189,8 @@ fn mssp_triage_pauses_rejects_the_wrong_people_and_resumes_for_an_analyst() {
         "--values",
         values,
     ]);
+    // Not a member here: answered as for an interaction that does not exist, and not
+    // audited in a workspace she is not in (SPEC ID-4).
     assert!(
         denied.contains(&format!("there is no interaction {id}")),
         "{denied}"
@@ -636,9 +637,8 @@ fn enterprise_vendor_flow_admits_only_the_listed_external_identity() {
         "--values",
         r#"{"grant":true}"#,
     ]);
-    // Refused (and audited) as for an interaction that is not there (SPEC IX-7, ID-4).
     assert!(
-        denied.contains(&format!("there is no interaction {id}")),
+        denied.contains("neither rita@globex.test nor role `interact-only` is listed"),
         "{denied}"
     );
     let done = env.json(&[

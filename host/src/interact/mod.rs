@@ -309,9 +309,10 @@ impl Platform {
             if !decision.allowed {
                 let reason = decision.reason.to_string();
                 audit("interaction.respond.denied", json!({ "run": r.run, "step": r.step, "reason": reason }))?;
-                // Audited, but answered as for a missing one: an interaction someone may not
-                // answer is not theirs to see either (SPEC IX-7, ID-4).
-                return Ok(missing());
+                // A member (or known SSO identity) is told why; outsiders never get here.
+                return Ok(Verdict::Refused(HostError::Denied(format!(
+                    "{principal} may not answer interaction {id}: {reason}"
+                ))));
             }
             let refuse = |why: String| -> Result<Verdict, HostError> {
                 audit("interaction.respond.refused", json!({ "run": r.run, "step": r.step, "reason": why }))?;
