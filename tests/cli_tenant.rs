@@ -71,12 +71,26 @@ fn applying_twice_changes_nothing_and_writes_no_audit() {
 fn export_prints_the_same_format_back() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = applied(dir.path());
-    let out = flowhost(dir.path(), &db, &["tenant", "export", "--as", "olivia.owner@acme-mssp.test"]);
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "export", "--as", "olivia.owner@acme-mssp.test"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let exported: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(exported["organization"], "acme-mssp");
     std::fs::write(dir.path().join("export.json"), &out.stdout).expect("write");
-    let out = flowhost(dir.path(), &db, &["tenant", "apply", "export.json", "--as", "olivia.owner@acme-mssp.test"]);
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "tenant",
+            "apply",
+            "export.json",
+            "--as",
+            "olivia.owner@acme-mssp.test",
+        ],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out).trim(),
@@ -99,7 +113,11 @@ fn a_bad_file_names_every_error_with_path_and_line_and_applies_nothing() {
   ]
 }"#;
     std::fs::write(dir.path().join("bad.json"), bad).expect("write");
-    let out = flowhost(dir.path(), &db, &["tenant", "apply", "bad.json", "--bootstrap"]);
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "apply", "bad.json", "--bootstrap"],
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
@@ -133,7 +151,11 @@ fn malformed_json_and_unknown_fields_are_located() {
         "{\n  \"organization\": \"x\",\n  \"workspaces\": [,]\n}",
     )
     .expect("write");
-    let out = flowhost(dir.path(), &db, &["tenant", "apply", "broken.json", "--bootstrap"]);
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "apply", "broken.json", "--bootstrap"],
+    );
     assert!(
         stderr(&out).contains("broken.json:3:18:"),
         "{}",
@@ -144,7 +166,11 @@ fn malformed_json_and_unknown_fields_are_located() {
         "{\"organization\": \"x\", \"workspaces\": [{\"name\": \"w\", \"memebers\": []}]}",
     )
     .expect("write");
-    let out = flowhost(dir.path(), &db, &["tenant", "apply", "typo.json", "--bootstrap"]);
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "apply", "typo.json", "--bootstrap"],
+    );
     let err = stderr(&out);
     assert!(
         err.contains("workspaces[0].memebers") && err.contains("unknown field `memebers`"),
@@ -163,7 +189,17 @@ fn a_group_type_change_is_refused_and_nothing_of_the_file_applies() {
         .replace("\"name\": \"soc-analysts\", \"description\": \"Mirrors the IdP group soc-analysts\", \"type\": \"dynamic\"", "\"name\": \"soc-analysts\", \"description\": \"Mirrors the IdP group soc-analysts\", \"type\": \"static\"");
     assert_ne!(changed, text);
     std::fs::write(dir.path().join("changed.json"), changed).expect("write");
-    let out = flowhost(dir.path(), &db, &["tenant", "apply", "changed.json", "--as", "olivia.owner@acme-mssp.test"]);
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "tenant",
+            "apply",
+            "changed.json",
+            "--as",
+            "olivia.owner@acme-mssp.test",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("workspaces[0].groups[1].type: group `soc-analysts` is dynamic"),

@@ -53,7 +53,12 @@ fn acme(dir: &Path) -> PathBuf {
     let out = flowhost(
         dir,
         &db,
-        &["tenant", "apply", tenant.to_str().expect("utf-8"), "--bootstrap"],
+        &[
+            "tenant",
+            "apply",
+            tenant.to_str().expect("utf-8"),
+            "--bootstrap",
+        ],
     );
     assert!(out.status.success(), "{}", text(&out));
     db
@@ -90,7 +95,15 @@ fn owners_run(dir: &Path, db: &Path) -> String {
     let out = flowhost(
         dir,
         db,
-        &["run", "secret.json", "--as", OWNER, "--steps", &steps_dir(), "--json"],
+        &[
+            "run",
+            "secret.json",
+            "--as",
+            OWNER,
+            "--steps",
+            &steps_dir(),
+            "--json",
+        ],
     );
     let doc = json(&out);
     assert_eq!(doc["output"]["title"], "Exec mailbox compromise", "{doc}");
@@ -132,7 +145,11 @@ fn runs_list_and_show_name_a_principal_and_show_what_a_run_saw_only_to_its_own()
     assert_eq!(none, serde_json::json!([]));
     let resume = cli(&["runs", "resume", &run, "--as", OUTSIDER]);
     assert_eq!(resume.status.code(), Some(1));
-    assert!(text(&resume).contains(&format!("there is no run {run}")), "{}", text(&resume));
+    assert!(
+        text(&resume).contains(&format!("there is no run {run}")),
+        "{}",
+        text(&resume)
+    );
 }
 
 #[test]
@@ -149,7 +166,12 @@ fn an_outsider_reads_a_hidden_run_exactly_as_a_missing_one() {
     ] {
         let hidden = flowhost(dir.path(), &with_run, &args);
         let missing = flowhost(dir.path(), &without, &args);
-        assert_eq!(observed(&hidden), observed(&missing), "{args:?}: {}", text(&hidden));
+        assert_eq!(
+            observed(&hidden),
+            observed(&missing),
+            "{args:?}: {}",
+            text(&hidden)
+        );
     }
 }
 
@@ -173,18 +195,38 @@ fn a_key_acts_by_its_secret_token_never_by_its_id() {
         dir.path(),
         &db,
         &[
-            "keys", "create", "--name", "ci", "--service-role", "operator", "--workspace",
-            "mssp-soc", "--as", OWNER, "--json",
+            "keys",
+            "create",
+            "--name",
+            "ci",
+            "--service-role",
+            "operator",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--json",
         ],
     ));
     let id = created["id"].as_str().expect("id");
     let token = created["token"].as_str().expect("token");
-    let check = ["access", "check", "--workspace", "mssp-soc", "--scope", "case.write"];
+    let check = [
+        "access",
+        "check",
+        "--workspace",
+        "mssp-soc",
+        "--scope",
+        "case.write",
+    ];
 
     // The id alone is refused, and says how a key authenticates (SPEC RB-4).
     let by_id = flowhost(dir.path(), &db, &[&check[..], &["--key", id]].concat());
     assert_eq!(by_id.status.code(), Some(1));
-    assert!(text(&by_id).contains("FLOWHOST_API_KEY"), "{}", text(&by_id));
+    assert!(
+        text(&by_id).contains("FLOWHOST_API_KEY"),
+        "{}",
+        text(&by_id)
+    );
     assert!(!text(&by_id).contains("granted"), "{}", text(&by_id));
 
     // The token, from the environment or a file, acts as the key.
@@ -192,16 +234,34 @@ fn a_key_acts_by_its_secret_token_never_by_its_id() {
     assert!(by_env.status.success(), "{}", text(&by_env));
     assert!(text(&by_env).contains(&format!("granted to service key `{id}`")));
     std::fs::write(dir.path().join("key"), format!("{token}\n")).expect("write");
-    let by_file = flowhost(dir.path(), &db, &[&check[..], &["--key-file", "key"]].concat());
+    let by_file = flowhost(
+        dir.path(),
+        &db,
+        &[&check[..], &["--key-file", "key"]].concat(),
+    );
     assert!(by_file.status.success(), "{}", text(&by_file));
 
     // A wrong secret for a real id reads like a made-up token.
     let (prefix, _) = token.rsplit_once('_').expect("fhk_<id>_<secret>");
-    let wrong = with_token(dir.path(), &db, &format!("{prefix}_{}", "0".repeat(64)), &check);
-    let made_up = with_token(dir.path(), &db, &format!("fhk_0123456789abcdef_{}", "0".repeat(64)), &check);
+    let wrong = with_token(
+        dir.path(),
+        &db,
+        &format!("{prefix}_{}", "0".repeat(64)),
+        &check,
+    );
+    let made_up = with_token(
+        dir.path(),
+        &db,
+        &format!("fhk_0123456789abcdef_{}", "0".repeat(64)),
+        &check,
+    );
     assert_eq!(wrong.status.code(), Some(1));
     assert_eq!(observed(&wrong), observed(&made_up));
-    assert!(text(&wrong).contains("invalid API key token"), "{}", text(&wrong));
+    assert!(
+        text(&wrong).contains("invalid API key token"),
+        "{}",
+        text(&wrong)
+    );
 }
 
 #[test]
@@ -230,25 +290,42 @@ fn tenant_apply_without_a_principal_only_bootstraps_an_unowned_tenant() {
     );
     assert_ne!(promoted, text_in);
     std::fs::write(dir.path().join("promoted.json"), &promoted).expect("write");
-    let out = flowhost(dir.path(), &db, &["tenant", "apply", "promoted.json", "--bootstrap"]);
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "apply", "promoted.json", "--bootstrap"],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("nobody owns it"), "{}", text(&out));
     assert_eq!(audit_rows(&db), rows, "nothing was written");
 
     // A non-Owner naming themself is refused; the Owner applies it.
-    let out = flowhost(dir.path(), &db, &["tenant", "apply", "promoted.json", "--as", LEAD]);
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "apply", "promoted.json", "--as", LEAD],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(audit_rows(&db), rows);
-    let out = flowhost(dir.path(), &db, &["tenant", "apply", "promoted.json", "--as", OWNER]);
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "apply", "promoted.json", "--as", OWNER],
+    );
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("sam.lead@acme-mssp.test"), "{}", text(&out));
+    assert!(
+        text(&out).contains("sam.lead@acme-mssp.test"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
 fn tenant_export_holds_only_the_workspaces_the_principal_manages() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = acme(dir.path());
-    let export = |who: &[&str]| flowhost(dir.path(), &db, &[&["tenant", "export"][..], who].concat());
+    let export =
+        |who: &[&str]| flowhost(dir.path(), &db, &[&["tenant", "export"][..], who].concat());
 
     let nobody = export(&[]);
     assert_eq!(nobody.status.code(), Some(1));
@@ -268,7 +345,11 @@ fn tenant_export_holds_only_the_workspaces_the_principal_manages() {
     let lab = r#"{"organization":"acme-mssp","workspaces":[{"name":"acme-lab","members":[
         {"email":"olivia.owner@acme-mssp.test","role":"owner"},{"email":"lab.owner@acme-mssp.test","role":"owner"}]}]}"#;
     std::fs::write(dir.path().join("lab.json"), lab).expect("write");
-    let out = flowhost(dir.path(), &db, &["tenant", "apply", "lab.json", "--as", OWNER]);
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "apply", "lab.json", "--as", OWNER],
+    );
     assert!(out.status.success(), "{}", text(&out));
     let theirs = export(&["--as", "lab.owner@acme-mssp.test"]);
     assert_eq!(names(&json(&theirs)), ["acme-lab"]);
@@ -289,7 +370,11 @@ fn triggers_dispatch_needs_playbook_execute_in_the_workspace() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = acme(dir.path());
     let zeta_db = zeta(dir.path());
-    let out = flowhost(dir.path(), &db, &["triggers", "dispatch", "--workspace", "mssp-soc"]);
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["triggers", "dispatch", "--workspace", "mssp-soc"],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("name who acts"), "{}", text(&out));
     // A viewer lacks playbook.execute: a member is told why.
@@ -297,25 +382,57 @@ fn triggers_dispatch_needs_playbook_execute_in_the_workspace() {
         dir.path(),
         &db,
         &[
-            "users", "invite", "vic.viewer@acme-mssp.test", "--role", "viewer", "--workspace",
-            "mssp-soc", "--as", OWNER,
+            "users",
+            "invite",
+            "vic.viewer@acme-mssp.test",
+            "--role",
+            "viewer",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
         ],
     );
     assert!(invited.status.success(), "{}", text(&invited));
     let out = flowhost(
         dir.path(),
         &db,
-        &["triggers", "dispatch", "--workspace", "mssp-soc", "--as", "vic.viewer@acme-mssp.test"],
+        &[
+            "triggers",
+            "dispatch",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            "vic.viewer@acme-mssp.test",
+        ],
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("playbook.execute"), "{}", text(&out));
     // An outsider: as for a workspace that does not exist.
-    let args = ["triggers", "dispatch", "--workspace", "mssp-soc", "--as", OUTSIDER];
+    let args = [
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OUTSIDER,
+    ];
     let hidden = flowhost(dir.path(), &db, &args);
     let missing = flowhost(dir.path(), &zeta_db, &args);
     assert_eq!(hidden.status.code(), Some(1));
     assert_eq!(observed(&hidden), observed(&missing));
-    let out = flowhost(dir.path(), &db, &["triggers", "dispatch", "--workspace", "mssp-soc", "--as", OPERATOR]);
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "triggers",
+            "dispatch",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OPERATOR,
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out));
 }
 
@@ -325,16 +442,49 @@ fn not_a_member_reads_exactly_as_no_such_workspace() {
     let db = acme(dir.path());
     let zeta_db = zeta(dir.path());
     for args in [
-        vec!["cases", "query", "--workspace", "mssp-soc", "--as", OUTSIDER],
+        vec![
+            "cases",
+            "query",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OUTSIDER,
+        ],
         vec!["users", "list", "--workspace", "mssp-soc", "--as", OUTSIDER],
-        vec!["interact", "list", "--workspace", "mssp-soc", "--as", OUTSIDER],
-        vec!["access", "check", "--workspace", "mssp-soc", "--as", OUTSIDER, "--scope", "case.read", "--explain"],
+        vec![
+            "interact",
+            "list",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OUTSIDER,
+        ],
+        vec![
+            "access",
+            "check",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OUTSIDER,
+            "--scope",
+            "case.read",
+            "--explain",
+        ],
     ] {
         let hidden = flowhost(dir.path(), &db, &args);
         let missing = flowhost(dir.path(), &zeta_db, &args);
         assert_eq!(hidden.status.code(), Some(1), "{args:?}: {}", text(&hidden));
-        assert_eq!(observed(&hidden), observed(&missing), "{args:?}: {}", text(&hidden));
-        assert!(!text(&hidden).contains("acme-mssp"), "{args:?}: {}", text(&hidden));
+        assert_eq!(
+            observed(&hidden),
+            observed(&missing),
+            "{args:?}: {}",
+            text(&hidden)
+        );
+        assert!(
+            !text(&hidden).contains("acme-mssp"),
+            "{args:?}: {}",
+            text(&hidden)
+        );
     }
 }
 
@@ -347,17 +497,29 @@ fn interact_respond_answers_an_outsider_as_for_nothing_and_audits_only_members()
         dir.path(),
         &db,
         &[
-            "run", &library("mssp-analyst-triage.json"), "--as", LEAD, "--event",
-            r#"{"alert":"beacon"}"#, "--steps", &steps_dir(), "--json",
+            "run",
+            &library("mssp-analyst-triage.json"),
+            "--as",
+            LEAD,
+            "--event",
+            r#"{"alert":"beacon"}"#,
+            "--steps",
+            &steps_dir(),
+            "--json",
         ],
     ));
-    let id = started["waiting_on"][0].as_i64().expect("interaction").to_string();
+    let id = started["waiting_on"][0]
+        .as_i64()
+        .expect("interaction")
+        .to_string();
     let values = r#"{"verdict":"escalate"}"#;
     let rows = audit_rows(&db);
 
     // An outsider: byte for byte the answer for an interaction that does not exist, and no
     // audit row in a workspace they are not in (SPEC ID-4).
-    let args = ["interact", "respond", &id, "--as", OUTSIDER, "--values", values];
+    let args = [
+        "interact", "respond", &id, "--as", OUTSIDER, "--values", values,
+    ];
     let hidden = flowhost(dir.path(), &db, &args);
     let missing = flowhost(dir.path(), &zeta_db, &args);
     assert_eq!(hidden.status.code(), Some(1));
@@ -369,8 +531,17 @@ fn interact_respond_answers_an_outsider_as_for_nothing_and_audits_only_members()
         dir.path(),
         &db,
         &[
-            "keys", "create", "--name", "k", "--service-role", "owner", "--workspace",
-            "customer-globex", "--as", OWNER, "--json",
+            "keys",
+            "create",
+            "--name",
+            "k",
+            "--service-role",
+            "owner",
+            "--workspace",
+            "customer-globex",
+            "--as",
+            OWNER,
+            "--json",
         ],
     ));
     let rows = audit_rows(&db);
@@ -380,12 +551,26 @@ fn interact_respond_answers_an_outsider_as_for_nothing_and_audits_only_members()
     assert_eq!(by_key.status.code(), Some(1));
     assert_eq!(observed(&by_key).0, observed(&missing).0);
     assert_eq!(observed(&by_key).1, observed(&missing).1);
-    assert_eq!(audit_rows(&db), rows, "a key of another workspace writes no audit row");
+    assert_eq!(
+        audit_rows(&db),
+        rows,
+        "a key of another workspace writes no audit row"
+    );
 
     // A member who may not answer is told why, and audited (SPEC IX-8).
-    let member = flowhost(dir.path(), &db, &["interact", "respond", &id, "--as", OPERATOR, "--values", values]);
+    let member = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "interact", "respond", &id, "--as", OPERATOR, "--values", values,
+        ],
+    );
     assert_eq!(member.status.code(), Some(1));
-    assert!(text(&member).contains("may not answer"), "{}", text(&member));
+    assert!(
+        text(&member).contains("may not answer"),
+        "{}",
+        text(&member)
+    );
     assert_eq!(audit_rows(&db), rows + 1, "a refused member is audited");
 }
 
@@ -398,8 +583,17 @@ fn case_and_audit_ids_count_within_their_workspace() {
             dir.path(),
             &db,
             &[
-                "cases", "create", "--title", title, "--severity", "high", "--workspace", ws,
-                "--as", who, "--json",
+                "cases",
+                "create",
+                "--title",
+                title,
+                "--severity",
+                "high",
+                "--workspace",
+                ws,
+                "--as",
+                who,
+                "--json",
             ],
         ))
     };
@@ -409,9 +603,16 @@ fn case_and_audit_ids_count_within_their_workspace() {
     let theirs = create("customer-globex", OWNER, "theirs");
     assert_eq!(theirs["id"], "C-1", "{theirs}");
     let get = |ws: &str, who: &str, id: &str| {
-        flowhost(dir.path(), &db, &["cases", "get", id, "--workspace", ws, "--as", who, "--json"])
+        flowhost(
+            dir.path(),
+            &db,
+            &["cases", "get", id, "--workspace", ws, "--as", who, "--json"],
+        )
     };
-    assert_eq!(json(&get("customer-globex", OWNER, "C-1"))["title"], "theirs");
+    assert_eq!(
+        json(&get("customer-globex", OWNER, "C-1"))["title"],
+        "theirs"
+    );
     assert_eq!(json(&get("mssp-soc", OWNER, "C-1"))["title"], "one");
     let missing = get("customer-globex", OWNER, "C-2");
     assert_eq!(missing.status.code(), Some(1));

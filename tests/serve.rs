@@ -25,7 +25,12 @@ fn apply_tenant(dir: &Path, db: &Path) {
     flowhost_ok(
         dir,
         db,
-        &["tenant", "apply", tenant.to_str().expect("utf-8"), "--bootstrap"],
+        &[
+            "tenant",
+            "apply",
+            tenant.to_str().expect("utf-8"),
+            "--bootstrap",
+        ],
     );
 }
 

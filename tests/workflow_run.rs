@@ -36,7 +36,12 @@ impl Env {
         let out = flowhost(
             dir.path(),
             &db,
-            &["tenant", "apply", tenant.to_str().expect("utf-8"), "--bootstrap"],
+            &[
+                "tenant",
+                "apply",
+                tenant.to_str().expect("utf-8"),
+                "--bootstrap",
+            ],
         );
         assert!(out.status.success());
         Env { dir, db }
@@ -198,8 +203,11 @@ fn built_in_case_steps_loops_and_grants_work_together() {
         String::from_utf8_lossy(&out.stderr)
     );
     let run = doc["run_id"].as_i64().expect("run").to_string();
-    let shown: Value =
-        serde_json::from_slice(&env.cli(&["runs", "show", &run, "--json", "--as", OWNER]).stdout).expect("json");
+    let shown: Value = serde_json::from_slice(
+        &env.cli(&["runs", "show", &run, "--json", "--as", OWNER])
+            .stdout,
+    )
+    .expect("json");
     let steps: Vec<&str> = shown["steps"]
         .as_array()
         .expect("steps")
@@ -253,8 +261,11 @@ fn operators_switch_parallel_loops_nested_workflows_and_retries() {
         "the last step fails after its retries"
     );
     let run = doc["run_id"].as_i64().expect("run").to_string();
-    let shown: Value =
-        serde_json::from_slice(&env.cli(&["runs", "show", &run, "--json", "--as", OWNER]).stdout).expect("json");
+    let shown: Value = serde_json::from_slice(
+        &env.cli(&["runs", "show", &run, "--json", "--as", OWNER])
+            .stdout,
+    )
+    .expect("json");
     let steps: Vec<(String, i64)> = shown["steps"]
         .as_array()
         .expect("steps")

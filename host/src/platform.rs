@@ -83,9 +83,9 @@ impl Platform {
         match decision.reason {
             _ if decision.allowed => Ok(()),
             // Nobody acting is told so, whatever the workspace (no oracle either way).
-            _ if *principal == Principal::Anonymous => {
-                Err(HostError::Denied(crate::access::Reason::Anonymous.to_string()))
-            }
+            _ if *principal == Principal::Anonymous => Err(HostError::Denied(
+                crate::access::Reason::Anonymous.to_string(),
+            )),
             reason if reason.is_outsider() => Err(HostError::NotFound(reason.to_string())),
             reason => Err(HostError::Denied(reason.to_string())),
         }

@@ -6,8 +6,8 @@ pub mod explain;
 pub mod flow;
 mod grants;
 pub mod index;
-mod outsider;
 mod names;
+mod outsider;
 pub mod role;
 pub mod scope;
 

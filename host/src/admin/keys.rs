@@ -203,7 +203,10 @@ impl Platform {
 /// Authenticates a key token (`fhk_<id>_<secret>`) against the stored hash of its secret
 /// (SPEC RB-4): the id alone is not a credential. An unknown id, a malformed token and a wrong
 /// secret read the same. Revocation and expiry are the access layer's to decide, at each check.
-pub fn authenticate_token(conn: &rusqlite::Connection, token: &str) -> Result<Principal, HostError> {
+pub fn authenticate_token(
+    conn: &rusqlite::Connection,
+    token: &str,
+) -> Result<Principal, HostError> {
     let bad = || HostError::Denied("invalid API key token".into());
     let rest = token.strip_prefix(TOKEN_PREFIX).ok_or_else(bad)?;
     let (id, secret) = rest.split_once('_').ok_or_else(bad)?;

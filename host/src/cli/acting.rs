@@ -77,7 +77,8 @@ impl Acting {
             .get()
             .ok_or_else(|| anyhow::anyhow!("no database to check the API key against"))?;
         // Only the key's hash is compared; what the key may do is the access layer's.
-        let principal = flowhost::admin::keys::authenticate_token(Db::open(db)?.conn(), token.trim())?;
+        let principal =
+            flowhost::admin::keys::authenticate_token(Db::open(db)?.conn(), token.trim())?;
         Ok(principal)
     }
 

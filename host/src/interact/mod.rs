@@ -291,7 +291,8 @@ impl Platform {
         values: &Value,
     ) -> Result<Answer, HostError> {
         let index = self.index();
-        let missing = || Verdict::Refused(HostError::NotFound(format!("there is no interaction {id}")));
+        let missing =
+            || Verdict::Refused(HostError::NotFound(format!("there is no interaction {id}")));
         let verdict = self.transact(|tx| {
             let Some(r) = load(tx, id)? else {
                 return Ok(missing());
