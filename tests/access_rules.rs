@@ -51,14 +51,27 @@ fn id_1_nothing_is_usable_across_workspaces() {
     // Omar is a member of mssp-soc only.
     assert!(allowed(&p, &user(OPERATOR), SOC, Scope::PlaybookExecute));
     assert!(!allowed(&p, &user(OPERATOR), GLOBEX, Scope::PlaybookGet));
-    assert!(reason(&p, &user(OPERATOR), GLOBEX, Scope::PlaybookGet).contains("not a member"));
+    // Told exactly what a missing workspace would tell him (SPEC ID-4).
+    assert_eq!(
+        reason(&p, &user(OPERATOR), GLOBEX, Scope::PlaybookGet),
+        reason(&p, &user(OPERATOR), "no-such-workspace", Scope::PlaybookGet)
+            .replace("no-such-workspace", GLOBEX)
+    );
+    assert!(
+        reason(&p, &user(OPERATOR), GLOBEX, Scope::PlaybookGet)
+            .contains("there is no workspace `customer-globex` you are a member of")
+    );
     // A key of one workspace is worthless in another.
     let key = p
         .create_key(&user(OPERATOR), SOC, "cli", NewKey::Personal, None)
         .expect("key");
     let as_key = Principal::ApiKey(key.id.clone());
     assert!(allowed(&p, &as_key, SOC, Scope::PlaybookExecute));
-    assert!(reason(&p, &as_key, GLOBEX, Scope::PlaybookGet).contains("another workspace"));
+    assert!(!allowed(&p, &as_key, GLOBEX, Scope::PlaybookGet));
+    assert!(
+        reason(&p, &as_key, GLOBEX, Scope::PlaybookGet)
+            .contains("there is no workspace `customer-globex` you are a member of")
+    );
     // A custom role name means nothing in another workspace (SPEC RB-2).
     let err = p.invite_user(&user(OWNER), GLOBEX, "x@globex.test", "triage-analyst");
     assert!(matches!(err, Err(HostError::Invalid(m)) if m.contains("no role `triage-analyst`")));

@@ -13,7 +13,12 @@ fn step_run_prints_json_and_stores_logs_and_events() {
     let out = flowhost(
         dir.path(),
         &db,
-        &["tenant", "apply", tenant.to_str().expect("utf-8")],
+        &[
+            "tenant",
+            "apply",
+            tenant.to_str().expect("utf-8"),
+            "--bootstrap",
+        ],
     );
     assert!(out.status.success());
     let input = r#"{"to":["a@acme.test"],"subject":"hello"}"#;

@@ -28,7 +28,12 @@ fn applied(dir: &Path) -> std::path::PathBuf {
     let out = flowhost(
         dir,
         &db,
-        &["tenant", "apply", tenant.to_str().expect("utf-8")],
+        &[
+            "tenant",
+            "apply",
+            tenant.to_str().expect("utf-8"),
+            "--bootstrap",
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
@@ -49,9 +54,15 @@ fn applying_twice_changes_nothing_and_writes_no_audit() {
     let out = flowhost(
         dir.path(),
         &db,
-        &["tenant", "apply", tenant.to_str().expect("utf-8")],
+        &[
+            "tenant",
+            "apply",
+            tenant.to_str().expect("utf-8"),
+            "--as",
+            "olivia.owner@acme-mssp.test",
+        ],
     );
-    assert!(out.status.success());
+    assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out).trim(), "no changes");
     assert_eq!(audit_rows(&db), rows);
 }
@@ -60,12 +71,26 @@ fn applying_twice_changes_nothing_and_writes_no_audit() {
 fn export_prints_the_same_format_back() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = applied(dir.path());
-    let out = flowhost(dir.path(), &db, &["tenant", "export"]);
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "export", "--as", "olivia.owner@acme-mssp.test"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let exported: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(exported["organization"], "acme-mssp");
     std::fs::write(dir.path().join("export.json"), &out.stdout).expect("write");
-    let out = flowhost(dir.path(), &db, &["tenant", "apply", "export.json"]);
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "tenant",
+            "apply",
+            "export.json",
+            "--as",
+            "olivia.owner@acme-mssp.test",
+        ],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out).trim(),
@@ -88,7 +113,11 @@ fn a_bad_file_names_every_error_with_path_and_line_and_applies_nothing() {
   ]
 }"#;
     std::fs::write(dir.path().join("bad.json"), bad).expect("write");
-    let out = flowhost(dir.path(), &db, &["tenant", "apply", "bad.json"]);
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "apply", "bad.json", "--bootstrap"],
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
@@ -122,7 +151,11 @@ fn malformed_json_and_unknown_fields_are_located() {
         "{\n  \"organization\": \"x\",\n  \"workspaces\": [,]\n}",
     )
     .expect("write");
-    let out = flowhost(dir.path(), &db, &["tenant", "apply", "broken.json"]);
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "apply", "broken.json", "--bootstrap"],
+    );
     assert!(
         stderr(&out).contains("broken.json:3:18:"),
         "{}",
@@ -133,7 +166,11 @@ fn malformed_json_and_unknown_fields_are_located() {
         "{\"organization\": \"x\", \"workspaces\": [{\"name\": \"w\", \"memebers\": []}]}",
     )
     .expect("write");
-    let out = flowhost(dir.path(), &db, &["tenant", "apply", "typo.json"]);
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "apply", "typo.json", "--bootstrap"],
+    );
     let err = stderr(&out);
     assert!(
         err.contains("workspaces[0].memebers") && err.contains("unknown field `memebers`"),
@@ -152,7 +189,17 @@ fn a_group_type_change_is_refused_and_nothing_of_the_file_applies() {
         .replace("\"name\": \"soc-analysts\", \"description\": \"Mirrors the IdP group soc-analysts\", \"type\": \"dynamic\"", "\"name\": \"soc-analysts\", \"description\": \"Mirrors the IdP group soc-analysts\", \"type\": \"static\"");
     assert_ne!(changed, text);
     std::fs::write(dir.path().join("changed.json"), changed).expect("write");
-    let out = flowhost(dir.path(), &db, &["tenant", "apply", "changed.json"]);
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "tenant",
+            "apply",
+            "changed.json",
+            "--as",
+            "olivia.owner@acme-mssp.test",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("workspaces[0].groups[1].type: group `soc-analysts` is dynamic"),
@@ -324,20 +371,22 @@ fn users_keys_and_audit_from_the_cli() {
     assert!(out.status.success(), "{}", stderr(&out));
     let key: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let id = key["id"].as_str().expect("id");
-    let out = flowhost(
-        dir.path(),
-        &db,
-        &[
+    let token = key["token"].as_str().expect("token");
+    // A key acts by its token, from the environment (SPEC RB-4), never by its id.
+    let out = std::process::Command::new(common::flowhost_bin())
+        .current_dir(dir.path())
+        .env("FLOWHOST_API_KEY", token)
+        .args(["--db", db.to_str().expect("utf-8")])
+        .args([
             "access",
             "check",
             "--workspace",
             "mssp-soc",
-            "--key",
-            id,
             "--scope",
             "playbook.execute",
-        ],
-    );
+        ])
+        .output()
+        .expect("flowhost runs");
     assert!(
         stdout(&out).contains(&format!("granted to service key `{id}`")),
         "{}",
@@ -440,13 +489,19 @@ fn outsiders_cannot_join_an_organization_or_borrow_its_idp() {
     );
     let borrow = r#"{"organization":"evil","workspaces":[{"name":"evil-ws","idps":["acme-okta"],"members":[{"email":"mallory@evil.test","role":"owner"}]}]}"#;
     std::fs::write(dir.path().join("borrow.json"), borrow).expect("write");
-    let out = flowhost(dir.path(), &db, &["tenant", "apply", "borrow.json"]);
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "apply", "borrow.json", "--bootstrap"],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("IdP `acme-okta` is trusted by organization `acme-mssp`"),
+        stderr(&out).contains("IdP `acme-okta` cannot be trusted here"),
         "{}",
         stderr(&out)
     );
+    // Taken, but not said by whom (SPEC ID-4).
+    assert!(!stderr(&out).contains("acme-mssp"), "{}", stderr(&out));
     // An Owner of the organization may add a workspace to it.
     let addition = r#"{"organization":"acme-mssp","workspaces":[{"name":"new-ws","members":[{"email":"olivia.owner@acme-mssp.test","role":"owner"}]}]}"#;
     std::fs::write(dir.path().join("addition.json"), addition).expect("write");

@@ -64,6 +64,7 @@ fn runs_killed_at_random_points_finish_exactly_once_after_restart() {
             "tenant",
             "apply",
             example_tenant_path().to_str().expect("utf-8"),
+            "--bootstrap",
         ],
     );
     assert!(out.status.success());

@@ -130,7 +130,7 @@ fn code(c: char) -> (bool, &'static str) {
         'L' => (true, "external SSO identity listed by the flow"),
         '-' => (false, "neither"),
         's' => (false, "does not include `interaction.submit`"),
-        'N' => (false, "is not a member of workspace `ix`"),
+        'N' => (false, "there is no workspace `ix` you are a member of"),
         'm' => (false, "is listed by email but is not a member of `ix`"),
         'n' => (false, "the flow admits none"),
         'x' => (false, "the flow does not list"),

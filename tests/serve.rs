@@ -25,7 +25,12 @@ fn apply_tenant(dir: &Path, db: &Path) {
     flowhost_ok(
         dir,
         db,
-        &["tenant", "apply", tenant.to_str().expect("utf-8")],
+        &[
+            "tenant",
+            "apply",
+            tenant.to_str().expect("utf-8"),
+            "--bootstrap",
+        ],
     );
 }
 
@@ -292,7 +297,11 @@ fn a_run_that_a_live_process_executes_is_not_resumed_by_another_until_that_proce
     let (dir, db, mut a) = slow_run_in_its_wait("3s");
 
     // Neither a hand-typed resume nor a starting host takes it from A.
-    let resumed = flowhost(dir.path(), &db, &["runs", "resume", "1"]);
+    let resumed = flowhost(
+        dir.path(),
+        &db,
+        &["runs", "resume", "1", "--as", "olivia.owner@acme-mssp.test"],
+    );
     assert_eq!(resumed.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&resumed.stderr);
     assert!(

@@ -36,7 +36,12 @@ impl Env {
         let out = flowhost(
             dir.path(),
             &db,
-            &["tenant", "apply", tenant.to_str().expect("utf-8")],
+            &[
+                "tenant",
+                "apply",
+                tenant.to_str().expect("utf-8"),
+                "--bootstrap",
+            ],
         );
         assert!(out.status.success());
         Env { dir, db }
@@ -93,7 +98,7 @@ fn a_workflow_with_wasm_steps_branches_and_exits_with_output() {
     );
     assert_eq!(doc["output"], json!({ "ips": ["203.0.113.7"] }));
     let run = doc["run_id"].as_i64().expect("run id").to_string();
-    let shown = env.cli(&["runs", "show", &run, "--json"]);
+    let shown = env.cli(&["runs", "show", &run, "--json", "--as", OWNER]);
     let shown: Value = serde_json::from_slice(&shown.stdout).expect("json");
     let steps: Vec<&str> = shown["steps"]
         .as_array()
@@ -198,8 +203,11 @@ fn built_in_case_steps_loops_and_grants_work_together() {
         String::from_utf8_lossy(&out.stderr)
     );
     let run = doc["run_id"].as_i64().expect("run").to_string();
-    let shown: Value =
-        serde_json::from_slice(&env.cli(&["runs", "show", &run, "--json"]).stdout).expect("json");
+    let shown: Value = serde_json::from_slice(
+        &env.cli(&["runs", "show", &run, "--json", "--as", OWNER])
+            .stdout,
+    )
+    .expect("json");
     let steps: Vec<&str> = shown["steps"]
         .as_array()
         .expect("steps")
@@ -253,8 +261,11 @@ fn operators_switch_parallel_loops_nested_workflows_and_retries() {
         "the last step fails after its retries"
     );
     let run = doc["run_id"].as_i64().expect("run").to_string();
-    let shown: Value =
-        serde_json::from_slice(&env.cli(&["runs", "show", &run, "--json"]).stdout).expect("json");
+    let shown: Value = serde_json::from_slice(
+        &env.cli(&["runs", "show", &run, "--json", "--as", OWNER])
+            .stdout,
+    )
+    .expect("json");
     let steps: Vec<(String, i64)> = shown["steps"]
         .as_array()
         .expect("steps")
@@ -389,7 +400,7 @@ fn an_interrupted_run_resumes_without_repeating_finished_steps_or_their_effects(
     );
     drop(platform);
 
-    let out = env.cli(&["runs", "resume", &run.to_string(), "--json"]);
+    let out = env.cli(&["runs", "resume", &run.to_string(), "--json", "--as", OWNER]);
     assert!(
         out.status.success(),
         "{}",
@@ -403,7 +414,7 @@ fn an_interrupted_run_resumes_without_repeating_finished_steps_or_their_effects(
         .query_row("SELECT count(*) FROM cases", [], |r| r.get::<_, i64>(0))
         .expect("count");
     assert_eq!(cases, 2, "no case was created twice");
-    let again = env.cli(&["runs", "resume", &run.to_string()]);
+    let again = env.cli(&["runs", "resume", &run.to_string(), "--as", OWNER]);
     assert_eq!(
         again.status.code(),
         Some(1),

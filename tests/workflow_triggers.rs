@@ -27,6 +27,7 @@ impl Env {
                 "tenant",
                 "apply",
                 example_tenant_path().to_str().expect("utf-8"),
+                "--bootstrap",
             ],
         );
         assert!(out.status.success());
@@ -130,7 +131,14 @@ fn a_case_event_starts_matching_published_workflows_once_and_only_in_its_workspa
     let env = Env::new();
     // Unpublished: no trigger.
     env.create_case("mssp-soc", "before publishing", "critical");
-    env.cli(&["triggers", "dispatch"]);
+    env.cli(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
     assert!(
         env.runs().is_empty(),
         "only published revisions answer triggers"
@@ -139,7 +147,14 @@ fn a_case_event_starts_matching_published_workflows_once_and_only_in_its_workspa
     env.create_case("mssp-soc", "CEO laptop", "critical");
     env.create_case("mssp-soc", "spam", "low");
     env.create_case("customer-globex", "their critical case", "critical");
-    let out = env.cli(&["triggers", "dispatch"]);
+    let out = env.cli(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
     assert!(
         out.status.success(),
         "{}",
@@ -154,7 +169,14 @@ fn a_case_event_starts_matching_published_workflows_once_and_only_in_its_workspa
         )],
         "one run: critical, in mssp-soc"
     );
-    env.cli(&["triggers", "dispatch"]);
+    env.cli(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
     assert_eq!(env.runs().len(), 1, "exactly once per event");
     let restrictions = env.cli(&[
         "cases",
@@ -200,7 +222,14 @@ fn a_restricted_case_does_not_start_workflows_whose_identity_cannot_see_it() {
     };
     restrict("C-1", "sam.lead@acme-mssp.test");
     restrict("C-2", "automation@acme-mssp.test");
-    env.cli(&["triggers", "dispatch"]);
+    env.cli(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
     let runs = env.runs();
     assert_eq!(
         runs.len(),
@@ -245,7 +274,14 @@ fn an_event_chain_stops_at_the_depth_bound_with_a_clear_error() {
             .is_some_and(|e| e.contains("the limit is 8 (SPEC WF-9)")),
         "{last:?}"
     );
-    let out = env.cli(&["triggers", "dispatch"]);
+    let out = env.cli(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
     assert!(out.status.success());
     assert_eq!(
         env.runs().len(),

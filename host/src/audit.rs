@@ -40,6 +40,7 @@ impl Actor<'_> {
 /// One entry of the audit log (SPEC AU-1).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AuditEntry {
+    /// The entry's number within its workspace (SPEC ID-4).
     pub id: i64,
     pub at: String,
     pub actor: String,
@@ -62,8 +63,11 @@ pub fn record(
     let (name, kind) = actor.name_and_kind();
     let details = with_run(actor, details);
     tx.prepare_cached(
-        "INSERT INTO audit_log (at, actor, actor_kind, workspace, action, target, details)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        // Numbered within the workspace (SPEC ID-4); the writer holds the lock, so the next
+        // number is free.
+        "INSERT INTO audit_log (at, actor, actor_kind, workspace, action, target, details, number)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
+                 (SELECT coalesce(max(number), 0) + 1 FROM audit_log WHERE workspace = ?4))",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -109,7 +113,7 @@ pub fn entries(
 ) -> Result<Vec<AuditEntry>, HostError> {
     let mut stmt = conn
         .prepare(
-            "SELECT id, at, actor, actor_kind, workspace, action, target, details
+            "SELECT number, at, actor, actor_kind, workspace, action, target, details
              FROM audit_log WHERE workspace = ?1 AND at >= ?2 ORDER BY at, id",
         )
         .map_err(internal)?;

@@ -71,8 +71,9 @@ impl Platform {
         self.index().check(principal, workspace, scope)
     }
 
-    /// `Ok` if `principal` holds `scope` in `workspace`, else `Denied` with the reason
-    /// (or `NotFound` for a workspace that does not exist).
+    /// `Ok` if `principal` holds `scope` in `workspace`, else `Denied` with the reason, or
+    /// `NotFound` for a principal with no standing there, alike whether the workspace exists
+    /// or not (SPEC ID-4).
     pub fn authorize(
         &self,
         principal: &Principal,
@@ -82,9 +83,11 @@ impl Platform {
         let decision = self.check(principal, workspace, scope);
         match decision.reason {
             _ if decision.allowed => Ok(()),
-            crate::access::Reason::UnknownWorkspace(ws) => {
-                Err(HostError::NotFound(format!("there is no workspace `{ws}`")))
-            }
+            // Nobody acting is told so, whatever the workspace (no oracle either way).
+            _ if *principal == Principal::Anonymous => Err(HostError::Denied(
+                crate::access::Reason::Anonymous.to_string(),
+            )),
+            reason if reason.is_outsider() => Err(HostError::NotFound(reason.to_string())),
             reason => Err(HostError::Denied(reason.to_string())),
         }
     }

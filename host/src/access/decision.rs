@@ -60,6 +60,29 @@ pub enum Reason {
     },
 }
 
+impl Reason {
+    /// The principal has no standing in the workspace asked about (or it does not exist):
+    /// such a principal is told nothing more about it (SPEC ID-4).
+    pub fn is_outsider(&self) -> bool {
+        matches!(
+            self,
+            Reason::UnknownWorkspace(_)
+                | Reason::NotMember { .. }
+                | Reason::KeyOtherWorkspace { .. }
+                | Reason::UnknownKey(_)
+                | Reason::Anonymous
+        )
+    }
+}
+
+/// The one answer for a workspace that is missing or not the asker's (SPEC ID-4).
+fn outsider(f: &mut fmt::Formatter<'_>, workspace: &str) -> fmt::Result {
+    write!(
+        f,
+        "there is no workspace `{workspace}` you are a member of (SPEC ID-1, ID-4)"
+    )
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -90,15 +113,13 @@ impl fmt::Display for Reason {
                     "role `{role}` does not include `{scope}` (default deny, SPEC RB-3)"
                 )
             }
-            Reason::UnknownWorkspace(ws) => write!(f, "there is no workspace `{ws}`"),
+            // An outsider learns nothing (SPEC ID-4): a missing workspace, one the person is not
+            // a member of and one the key does not belong to read alike.
+            Reason::UnknownWorkspace(workspace)
+            | Reason::NotMember { workspace, .. }
+            | Reason::KeyOtherWorkspace { workspace, .. } => outsider(f, workspace),
             Reason::UnknownScope(s) => write!(f, "`{s}` is not a known scope (SPEC RB-1)"),
             Reason::Anonymous => f.write_str("no principal is acting (default deny, SPEC RB-3)"),
-            Reason::NotMember { email, workspace } => {
-                write!(
-                    f,
-                    "{email} is not a member of workspace `{workspace}` (SPEC ID-1)"
-                )
-            }
             Reason::External { email, workspace } => write!(
                 f,
                 "{email} is an external SSO identity in `{workspace}` and holds no scopes (SPEC ID-3)"
@@ -117,10 +138,6 @@ impl fmt::Display for Reason {
             Reason::UnknownKey(key) => write!(f, "there is no API key `{key}`"),
             Reason::KeyRevoked(key) => write!(f, "API key `{key}` was revoked (SPEC RB-4)"),
             Reason::KeyExpired(key) => write!(f, "API key `{key}` has expired (SPEC RB-4)"),
-            Reason::KeyOtherWorkspace { key, workspace } => write!(
-                f,
-                "API key `{key}` belongs to another workspace than `{workspace}` (SPEC ID-1)"
-            ),
             Reason::KeyOwnerGone { key, owner } => write!(
                 f,
                 "personal key `{key}` acts with its owner's current role, and {owner} has none here (SPEC RB-4)"

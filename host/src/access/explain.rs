@@ -44,6 +44,17 @@ pub fn explain(
         Some(s) => index.check(principal, workspace, s),
         None => AccessDecision::deny(Reason::UnknownScope(scope.to_owned())),
     };
+    // An outsider is told nothing about the workspace, not even that it exists or which
+    // organization holds it (SPEC ID-4): the decision is asked again with a known scope, so
+    // that an unknown scope does not hide the membership question.
+    let standing = index.check(principal, workspace, Scope::PlaybookGet);
+    if standing.reason.is_outsider() {
+        return Explanation {
+            allowed: false,
+            reason: standing.reason.to_string(),
+            path,
+        };
+    }
     if let Some(ws) = index.workspace(workspace) {
         path.push(format!(
             "workspace: `{workspace}` of organization `{}`{}",

@@ -8,6 +8,7 @@ mod grants;
 pub mod index;
 mod names;
 pub mod questions;
+mod outsider;
 pub mod role;
 pub mod run_as;
 pub mod scope;

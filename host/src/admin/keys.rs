@@ -201,23 +201,33 @@ impl Platform {
     /// Authenticates a key token (`fhk_<id>_<secret>`) to the principal it acts as. The
     /// decision about what the key may do is still [`Platform::check`]'s.
     pub fn authenticate_key(&self, token: &str) -> Result<Principal, HostError> {
-        let bad = || HostError::Denied("invalid API key".into());
-        let rest = token.strip_prefix(TOKEN_PREFIX).ok_or_else(bad)?;
-        let (id, secret) = rest.split_once('_').ok_or_else(bad)?;
-        let db = self.db();
-        let stored: Option<String> = db
-            .conn()
-            .query_row(
-                "SELECT secret_hash FROM api_keys WHERE id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(internal)?;
-        let stored = stored.ok_or_else(bad)?;
-        if !constant_time_eq(stored.as_bytes(), hash_secret(secret).as_bytes()) {
-            return Err(bad());
-        }
-        Ok(Principal::ApiKey(id.to_owned()))
+        authenticate_token(self.db().conn(), token)
     }
+}
+
+/// Authenticates a key token (`fhk_<id>_<secret>`) against the stored hash of its secret
+/// (SPEC RB-4): the id alone is not a credential. An unknown id, a malformed token and a wrong
+/// secret read the same. Revocation and expiry are the access layer's to decide, at each check.
+pub fn authenticate_token(
+    conn: &rusqlite::Connection,
+    token: &str,
+) -> Result<Principal, HostError> {
+    let bad = || HostError::Denied("invalid API key token".into());
+    let rest = token.strip_prefix(TOKEN_PREFIX).ok_or_else(bad)?;
+    let (id, secret) = rest.split_once('_').ok_or_else(bad)?;
+    let stored: Option<String> = conn
+        .query_row(
+            "SELECT secret_hash FROM api_keys WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(internal)?;
+    // Hash even for an unknown id, so the time taken does not say whether the id exists.
+    let presented = hash_secret(secret);
+    let stored = stored.ok_or_else(bad)?;
+    if !constant_time_eq(stored.as_bytes(), presented.as_bytes()) {
+        return Err(bad());
+    }
+    Ok(Principal::ApiKey(id.to_owned()))
 }

@@ -56,17 +56,20 @@ struct PageSql {
     ord: Order,
 }
 
-fn build(ws: i64, viewer: &Viewer, q: &CaseQuery) -> Result<PageSql, HostError> {
+fn build(conn: &Connection, ws: i64, viewer: &Viewer, q: &CaseQuery) -> Result<PageSql, HostError> {
     let size = match q.page_size {
         0 => DEFAULT_PAGE,
         n => n.min(MAX_PAGE),
     };
     let ord = order(q.sort);
-    let cursor = q
+    let mut cursor = q
         .cursor
         .as_deref()
         .map(|c| parse_cursor(c, &ord))
         .transpose()?;
+    if let Some(last) = cursor.as_mut().and_then(|values| values.last_mut()) {
+        *last = id_bound(conn, ws, *last, ord.desc)?;
+    }
 
     let mut params: Vec<Value> = vec![
         Value::Integer(ws),
@@ -174,7 +177,7 @@ pub fn page(
         params,
         size,
         ord,
-    } = build(ws, viewer, q)?;
+    } = build(conn, ws, viewer, q)?;
     let mut stmt = conn
         .prepare_cached(&sql)
         .map_err(crate::platform::internal)?;
@@ -190,9 +193,13 @@ pub fn page(
     let rows = &rows[..rows.len().min(size as usize)];
     let next = match (more, rows.last()) {
         (true, Some(last)) => {
-            // Keys first, id last, in the cursor; the row itself leads with the id.
+            // Keys first, the case's number last, in the cursor (never the row id, which
+            // counts across workspaces, SPEC ID-4); the row itself leads with the id.
+            let number = super::rows::number_of(conn, last[0])
+                .map_err(crate::platform::internal)?
+                .ok_or_else(|| crate::platform::internal("a listed case has no number"))?;
             let mut values: Vec<String> = last[1..].iter().map(i64::to_string).collect();
-            values.push(last[0].to_string());
+            values.push(number.to_string());
             Some(format!("{}:{}", ord.tag, values.join(":")))
         }
         _ => None,
@@ -200,7 +207,30 @@ pub fn page(
     Ok((rows.iter().map(|r| r[0]).collect(), next))
 }
 
-/// A cursor names its sort and holds the last row's key values and id.
+/// The row id to continue after (ascending) or before (descending) case number `number` of
+/// workspace `ws`. Numbers grow with row ids within a workspace, so this bound splits the
+/// workspace's cases exactly where the number does, whether that case exists (or is visible)
+/// or not: a cursor never tells whether some case number exists.
+fn id_bound(conn: &Connection, ws: i64, number: i64, desc: bool) -> Result<i64, HostError> {
+    let (sql, none) = if desc {
+        (
+            "SELECT min(id) FROM cases WHERE workspace_id = ?1 AND number >= ?2",
+            i64::MAX,
+        )
+    } else {
+        (
+            "SELECT max(id) FROM cases WHERE workspace_id = ?1 AND number <= ?2",
+            0,
+        )
+    };
+    let found: Option<i64> = conn
+        .prepare_cached(sql)
+        .and_then(|mut stmt| stmt.query_row(rusqlite::params![ws, number], |r| r.get(0)))
+        .map_err(crate::platform::internal)?;
+    Ok(found.unwrap_or(none))
+}
+
+/// A cursor names its sort and holds the last row's key values and case number.
 fn parse_cursor(cursor: &str, ord: &Order) -> Result<Vec<i64>, HostError> {
     let bad = || {
         HostError::Invalid(format!(
@@ -227,7 +257,7 @@ pub fn explain(
     viewer: &Viewer,
     q: &CaseQuery,
 ) -> Result<Vec<String>, HostError> {
-    let PageSql { sql, params, .. } = build(ws, viewer, q)?;
+    let PageSql { sql, params, .. } = build(conn, ws, viewer, q)?;
     let mut stmt = conn
         .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
         .map_err(crate::platform::internal)?;

@@ -30,11 +30,25 @@ fn severity_of(code: i64) -> Severity {
     }
 }
 
+/// The row id of case number `number` of workspace `ws`, if it exists.
+pub fn id_of(conn: &Connection, ws: i64, number: i64) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT id FROM cases WHERE workspace_id = ?1 AND number = ?2")?
+        .query_row(params![ws, number], |r| r.get(0))
+        .optional()
+}
+
+/// The number within its workspace of case row `id`, if it exists.
+pub fn number_of(conn: &Connection, id: i64) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT number FROM cases WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()
+}
+
 /// Case `id` with its reviewers and collaborators, if it exists.
 pub fn load(conn: &Connection, id: i64) -> rusqlite::Result<Option<CaseRow>> {
     let row = conn
         .prepare_cached(
-            "SELECT workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at
+            "SELECT workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, number
              FROM cases WHERE id = ?1",
         )?
         .query_row(
@@ -44,7 +58,7 @@ pub fn load(conn: &Connection, id: i64) -> rusqlite::Result<Option<CaseRow>> {
                 Ok((
                     r.get::<_, i64>(0)?,
                     CaseRecord {
-                        id: super::case_id_text(id),
+                        id: super::case_id_text(r.get(11)?),
                         title: r.get(1)?,
                         description: r.get(2)?,
                         severity: severity_of(r.get(3)?),

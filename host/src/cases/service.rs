@@ -21,11 +21,13 @@ use super::rows::{self, CaseRow, severity_code};
 use super::validate;
 use super::viewer::Viewer;
 
-/// The external id of case row `id`: `C-<id>`.
-pub fn case_id_text(id: i64) -> String {
-    format!("C-{id}")
+/// The external id of the case numbered `number` in its workspace: `C-<number>`. Numbers
+/// count within a workspace, so an id says nothing about any other workspace (SPEC ID-4).
+pub fn case_id_text(number: i64) -> String {
+    format!("C-{number}")
 }
 
+/// The number of an external case id.
 fn parse_case_id(text: &str) -> Option<i64> {
     text.trim().strip_prefix("C-").and_then(|n| n.parse().ok())
 }
@@ -42,6 +44,14 @@ fn mode_name(m: AccessMode) -> &'static str {
 }
 
 impl Platform {
+    /// The external id (`C-<number>`) of case row `id`, which the event log refers to.
+    pub fn case_ref(&self, id: i64) -> Result<String, HostError> {
+        rows::number_of(self.db().conn(), id)
+            .map_err(internal)?
+            .map(case_id_text)
+            .ok_or_else(|| HostError::NotFound(format!("there is no case row {id}")))
+    }
+
     /// The workspace id of the caller's workspace, with `scope` required of the caller.
     fn case_context(&self, caller: &Caller, scope: Scope) -> Result<(i64, Viewer), HostError> {
         self.authorize(&caller.principal, &caller.workspace, scope)?;
@@ -61,7 +71,10 @@ impl Platform {
         viewer: &Viewer,
         text: &str,
     ) -> Result<CaseRow, HostError> {
-        let id = parse_case_id(text).ok_or_else(|| not_found(text))?;
+        let number = parse_case_id(text).ok_or_else(|| not_found(text))?;
+        let id = rows::id_of(conn, ws, number)
+            .map_err(internal)?
+            .ok_or_else(|| not_found(text))?;
         let row = rows::load(conn, id)
             .map_err(internal)?
             .filter(|r| r.workspace_id == ws)
@@ -150,12 +163,16 @@ impl Platform {
                 let existing = existing.map(|(id, _)| id);
                 if let Some(id) = existing {
                     // The same rule as any read: a case since hidden from the caller stays hidden.
-                    return Ok(self.visible_case(tx, ws, &viewer, &case_id_text(id))?.record);
+                    let number = rows::number_of(tx, id).map_err(internal)?.ok_or_else(|| {
+                        HostError::Internal(format!("case row {id} vanished in its own transaction"))
+                    })?;
+                    return Ok(self.visible_case(tx, ws, &viewer, &case_id_text(number))?.record);
                 }
             }
             let now = clock::now_micros();
-            tx.prepare_cached("INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)").and_then(|mut stmt| stmt.execute(params![ws, title, input.description, severity_code(input.severity), state, caller.principal.email().map(Email::to_string),
+            // Numbered within the workspace (SPEC ID-4).
+            tx.prepare_cached("INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key, number)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, (SELECT coalesce(max(number), 0) + 1 FROM cases WHERE workspace_id = ?1))").and_then(|mut stmt| stmt.execute(params![ws, title, input.description, severity_code(input.severity), state, caller.principal.email().map(Email::to_string),
                     assignee, mode == AccessMode::Restricted, fields.to_string(), now, idempotency_key]))
             .map_err(internal)?;
             let id = tx.last_insert_rowid();
@@ -163,7 +180,7 @@ impl Platform {
             for (email, part) in people {
                 rows::add_person(tx, id, ws, email, part).map_err(internal)?;
             }
-            let record = rows::load(tx, id).map_err(internal)?.map(|r| r.record).ok_or_else(|| not_found(&case_id_text(id)))?;
+            let record = rows::load(tx, id).map_err(internal)?.map(|r| r.record).ok_or_else(|| HostError::Internal(format!("case row {id} vanished in its own transaction")))?;
             rows::timeline(tx, id, &actor, "created", &json!({ "access_mode": mode_name(mode), "collaborators": collaborators })).map_err(internal)?;
             audit::record(tx, &Actor::Principal(&caller.principal), &caller.workspace, "case.create", &record.id,
                 json!({ "access_mode": mode_name(mode), "collaborators": collaborators, "severity": record.severity }))?;

@@ -1,47 +1,93 @@
 //! Arguments shared by commands: who acts, and output helpers.
 
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
 use clap::Args;
 use flowhost::platform::Platform;
 use flowhost::principal::{Email, Principal};
 use flowhost::store::Db;
-use std::path::Path;
 
-/// Who acts: `--as EMAIL` (with `--sso` for an SSO sign-in) or `--key KEY_ID`. The local CLI is
-/// a trusted console over its database file; every access rule applies to the principal named.
+/// The environment variable an API client puts its key token in (`fhk_<id>_<secret>`).
+pub const API_KEY_ENV: &str = "FLOWHOST_API_KEY";
+
+/// The database every command of this process opens, set once by `main`: a key token is
+/// checked against the hashes stored there.
+static DATABASE: OnceLock<PathBuf> = OnceLock::new();
+
+/// Records the database path for [`Acting::principal`].
+pub fn set_database(db: &Path) {
+    // Set once per process; a second call (none today) would name the same file.
+    let _ = DATABASE.set(db.to_path_buf());
+}
+
+/// Who acts: `--as EMAIL` (with `--sso` for an SSO sign-in), or an API key authenticated by
+/// its secret token, read from `--key-file FILE` or the `FLOWHOST_API_KEY` environment
+/// variable (never from an argument, which other users of the machine can read). The local
+/// CLI is a trusted console over its database file for `--as`; every access rule applies to
+/// the principal named (SPEC SV-1, RB-4).
 #[derive(Args, Clone, Debug)]
 pub struct Acting {
     /// Act as this person.
-    #[arg(long = "as", value_name = "EMAIL", conflicts_with = "key")]
+    #[arg(long = "as", value_name = "EMAIL", conflicts_with = "key_file")]
     pub as_email: Option<String>,
     /// The person signed in through SSO (not locally).
     #[arg(long, requires = "as_email")]
     pub sso: bool,
-    /// Act as this API key.
-    #[arg(long, value_name = "KEY_ID")]
+    /// Act as the API key whose token (`fhk_...`) is in this file (default: the
+    /// FLOWHOST_API_KEY environment variable).
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Refused: a key id is not a credential. Kept to say so clearly.
+    #[arg(long, value_name = "KEY_ID", hide = true)]
     pub key: Option<String>,
 }
 
 impl Acting {
-    /// The principal named, or `Anonymous`.
+    /// The principal named: `--as`, else the key of `--key-file`, else the key of
+    /// `FLOWHOST_API_KEY`, else `Anonymous` (whom every check denies).
     pub fn principal(&self) -> anyhow::Result<Principal> {
-        Ok(match (&self.as_email, &self.key) {
-            (Some(raw), _) => {
-                let email = Email::parse(raw).map_err(anyhow::Error::msg)?;
-                if self.sso {
-                    Principal::sso(email)
-                } else {
-                    Principal::local(email)
+        if self.key.is_some() {
+            anyhow::bail!(
+                "--key KEY_ID is not accepted: an API key authenticates by its secret token, \
+                 from the {API_KEY_ENV} environment variable or --key-file FILE"
+            );
+        }
+        if let Some(raw) = &self.as_email {
+            let email = Email::parse(raw).map_err(anyhow::Error::msg)?;
+            return Ok(if self.sso {
+                Principal::sso(email)
+            } else {
+                Principal::local(email)
+            });
+        }
+        let token = match &self.key_file {
+            Some(path) => std::fs::read_to_string(path).map_err(|e| {
+                anyhow::anyhow!("cannot read the API key file {}: {e}", path.display())
+            })?,
+            None => match std::env::var(API_KEY_ENV) {
+                Ok(token) => token,
+                Err(std::env::VarError::NotPresent) => return Ok(Principal::Anonymous),
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    anyhow::bail!("{API_KEY_ENV} does not hold a key token (not UTF-8)")
                 }
-            }
-            (None, Some(key)) => Principal::ApiKey(key.clone()),
-            (None, None) => Principal::Anonymous,
-        })
+            },
+        };
+        let db = DATABASE
+            .get()
+            .ok_or_else(|| anyhow::anyhow!("no database to check the API key against"))?;
+        // Only the key's hash is compared; what the key may do is the access layer's.
+        let principal =
+            flowhost::admin::keys::authenticate_token(Db::open(db)?.conn(), token.trim())?;
+        Ok(principal)
     }
 
-    /// The principal, which must be named for commands that change things.
+    /// The principal, which must be named for commands that change or show things.
     pub fn required(&self) -> anyhow::Result<Principal> {
         match self.principal()? {
-            Principal::Anonymous => anyhow::bail!("name who acts with --as EMAIL or --key KEY_ID"),
+            Principal::Anonymous => anyhow::bail!(
+                "name who acts with --as EMAIL, or an API key token in {API_KEY_ENV} or --key-file FILE"
+            ),
             p => Ok(p),
         }
     }

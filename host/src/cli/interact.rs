@@ -116,7 +116,8 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
         } => {
             let values = json_arg("values", &values)?;
             let engine = engine(db, steps)?;
-            let answer = engine.respond(&acting.required()?, id, &values)?;
+            let principal = acting.required()?;
+            let answer = engine.respond(&principal, id, &values)?;
             if !json {
                 println!("✓ interaction {id} answered; run {} resumes", answer.run);
             }
@@ -143,8 +144,11 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
                 }
                 outcome => outcome?,
             };
+            // The responder sees what the run saw only if they may (SPEC CS-2).
+            let workspace = engine.platform().run_detail(answer.run)?.0.workspace;
+            let outcome = engine.platform().caused_outcome_for(&principal, outcome);
             let first = report(&outcome, started.elapsed(), json);
-            drain(&engine, json)?;
+            drain(&engine, &principal, &workspace, json)?;
             first
         }
         InteractCommand::Flows {
@@ -179,17 +183,16 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
             let values = json_arg("values", &values)?;
             let engine = engine(db, steps)?;
             let observer: &dyn Observer = if json { &workflow::Quiet } else { &Trace };
+            let principal = acting.required()?;
             if !json {
-                println!(
-                    "▶ {flow} in {workspace}, submitted by {}",
-                    acting.required()?
-                );
+                println!("▶ {flow} in {workspace}, submitted by {principal}");
             }
             let started = Instant::now();
-            let outcome =
-                engine.start_flow(&acting.required()?, &workspace, &flow, &values, observer)?;
+            // The flow's output is its answer to the form, shaped by its publisher for the
+            // people its settings let start it (SPEC IX-1): shown as is.
+            let outcome = engine.start_flow(&principal, &workspace, &flow, &values, observer)?;
             let first = report(&outcome, started.elapsed(), json);
-            drain(&engine, json)?;
+            drain(&engine, &principal, &workspace, json)?;
             first
         }
     }

@@ -143,8 +143,13 @@ enum Command {
 
 #[derive(Subcommand)]
 enum TriggersCommand {
-    /// Run every published workflow that pending events trigger (until none are pending).
+    /// Run every published workflow that pending events of a workspace trigger (until none
+    /// are pending); needs playbook.execute there.
     Dispatch {
+        #[arg(long)]
+        workspace: String,
+        #[command(flatten)]
+        acting: acting::Acting,
         #[arg(long = "steps", value_name = "DIR")]
         steps: Vec<PathBuf>,
         #[arg(long)]
@@ -166,6 +171,7 @@ pub struct Reported(pub String);
 /// Runs the CLI and maps the outcome to an exit status: 0 on success, 1 on failure.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    acting::set_database(&cli.db);
     let result = match cli.command {
         Command::Step(cmd) => step::run(&cli.db, cmd),
         Command::Tenant(cmd) => tenant::run(&cli.db, cmd),
@@ -189,9 +195,12 @@ pub fn main() -> ExitCode {
                 }),
             },
         ),
-        Command::Triggers(TriggersCommand::Dispatch { steps, json }) => {
-            run::dispatch(&cli.db, steps, json)
-        }
+        Command::Triggers(TriggersCommand::Dispatch {
+            workspace,
+            acting,
+            steps,
+            json,
+        }) => run::dispatch(&cli.db, steps, &workspace, &acting, json),
         Command::Runs(cmd) => run::runs(&cli.db, cmd),
         Command::Access(AccessCommand::Check(args)) => access::check(&cli.db, args),
         Command::Users(cmd) => users::users(&cli.db, cmd),

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Subcommand;
+use flowhost::access::Scope;
+use flowhost::principal::Principal;
 use flowhost::wasm::{EngineSettings, StepRuntime};
 use flowhost::workflow::journal::RunStatus;
 use flowhost::workflow::{self, Engine, Observer, Resolver, RunOutcome};
@@ -49,22 +51,30 @@ pub struct RunArgs {
 
 #[derive(Subcommand)]
 pub enum RunsCommand {
-    /// List runs, newest first.
+    /// List the runs you may see (playbook.get), newest first.
     List {
         #[arg(long)]
         workspace: Option<String>,
+        #[command(flatten)]
+        acting: Acting,
         #[arg(long)]
         json: bool,
     },
-    /// Show a run and its journaled steps.
+    /// Show a run and its journaled steps (outputs only to the run's own principal and
+    /// holders of bypass.case.access.restriction).
     Show {
         run: i64,
+        #[command(flatten)]
+        acting: Acting,
         #[arg(long)]
         json: bool,
     },
-    /// Resume an interrupted or waiting run (journaled steps are replayed, not re-executed).
+    /// Resume an interrupted or waiting run (journaled steps are replayed, not re-executed);
+    /// needs playbook.execute in its workspace.
     Resume {
         run: i64,
+        #[command(flatten)]
+        acting: Acting,
         #[arg(long = "steps", value_name = "DIR")]
         steps: Vec<PathBuf>,
         #[arg(long)]
@@ -129,12 +139,11 @@ pub fn run(db: &Path, args: RunArgs) -> anyhow::Result<()> {
     let event = json_arg("event", &args.event)?;
     let engine = engine(db, args.steps)?;
     let started = Instant::now();
+    let principal = args.acting.principal()?;
     if !args.json {
         println!(
-            "▶ {} in {} as {}",
-            workflow.name,
-            workflow.workspace,
-            args.acting.principal()?
+            "▶ {} in {} as {principal}",
+            workflow.name, workflow.workspace
         );
     }
     let observer: &dyn Observer = if args.json { &workflow::Quiet } else { &Trace };
@@ -142,13 +151,13 @@ pub fn run(db: &Path, args: RunArgs) -> anyhow::Result<()> {
         &workflow,
         &text,
         &origin,
-        args.acting.principal()?,
+        principal.clone(),
         event,
         observer,
     )?;
     let first = report(&outcome, started.elapsed(), args.json);
     if !args.no_triggers {
-        drain(&engine, args.json)?;
+        drain(&engine, &principal, &workflow.workspace, args.json)?;
     }
     first
 }
@@ -166,38 +175,66 @@ fn run_published(db: &Path, args: RunArgs) -> anyhow::Result<()> {
     }
     let observer: &dyn Observer = if args.json { &workflow::Quiet } else { &Trace };
     let started = Instant::now();
-    let outcome = engine.run_published(principal, workspace, name, event, observer)?;
+    let outcome = engine.run_published(principal.clone(), workspace, name, event, observer)?;
     let first = report(&outcome, started.elapsed(), args.json);
     if !args.no_triggers {
-        drain(&engine, args.json)?;
+        drain(&engine, &principal, workspace, args.json)?;
     }
     first
 }
 
-/// Runs whatever pending events trigger, reporting each run.
-pub(super) fn drain(engine: &Engine, json: bool) -> anyhow::Result<()> {
-    let observer: &dyn Observer = if json { &workflow::Quiet } else { &Trace };
-    for outcome in engine.dispatch_triggers(observer)? {
-        if !json {
-            println!(
-                "↳ triggered run {}: {}",
-                outcome.run_id,
-                outcome.status.as_str()
-            );
-        }
-        if let Some(e) = &outcome.error {
-            eprintln!("error: triggered run {} failed: {e}", outcome.run_id);
-        }
-        if json {
-            print_json(&outcome)?;
-        }
+/// Runs whatever pending events of `workspace` trigger (a run's events stay in its
+/// workspace), reporting each run only as far as `principal` may see it.
+pub(super) fn drain(
+    engine: &Engine,
+    principal: &Principal,
+    workspace: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    // Triggered runs act as their own identities: no live trace of their steps, only what
+    // `outcome_for` lets this principal see.
+    let platform = engine.platform();
+    let outcomes = engine.dispatch_triggers_in(Some(workspace), &workflow::Quiet)?;
+    for outcome in outcomes
+        .into_iter()
+        .filter_map(|o| platform.outcome_for(principal, o))
+    {
+        print_triggered(&outcome, json)?;
     }
     Ok(())
 }
 
-/// `flowhost triggers dispatch`: start the runs pending events trigger.
-pub fn dispatch(db: &Path, steps: Vec<PathBuf>, json: bool) -> anyhow::Result<()> {
-    drain(&engine(db, steps)?, json)
+/// One triggered run's line (or JSON), and its error on stderr.
+fn print_triggered(outcome: &RunOutcome, json: bool) -> anyhow::Result<()> {
+    if !json {
+        println!(
+            "↳ triggered run {}: {}",
+            outcome.run_id,
+            outcome.status.as_str()
+        );
+    }
+    if let Some(e) = &outcome.error {
+        eprintln!("error: triggered run {} failed: {e}", outcome.run_id);
+    }
+    if json {
+        print_json(outcome)?;
+    }
+    Ok(())
+}
+
+/// `flowhost triggers dispatch`: start the runs pending events of a workspace trigger.
+pub fn dispatch(
+    db: &Path,
+    steps: Vec<PathBuf>,
+    workspace: &str,
+    acting: &Acting,
+    json: bool,
+) -> anyhow::Result<()> {
+    let engine = engine(db, steps)?;
+    for outcome in engine.dispatch_for(&acting.required()?, workspace, &workflow::Quiet)? {
+        print_triggered(&outcome, json)?;
+    }
+    Ok(())
 }
 
 pub(super) fn report(outcome: &RunOutcome, elapsed: Duration, json: bool) -> anyhow::Result<()> {
@@ -237,8 +274,12 @@ pub(super) fn report(outcome: &RunOutcome, elapsed: Duration, json: bool) -> any
 
 pub fn runs(db: &Path, cmd: RunsCommand) -> anyhow::Result<()> {
     match cmd {
-        RunsCommand::List { workspace, json } => {
-            let runs = platform(db)?.runs(workspace.as_deref())?;
+        RunsCommand::List {
+            workspace,
+            acting,
+            json,
+        } => {
+            let runs = platform(db)?.runs_for(&acting.required()?, workspace.as_deref())?;
             if json {
                 return print_json(&runs);
             }
@@ -250,8 +291,8 @@ pub fn runs(db: &Path, cmd: RunsCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        RunsCommand::Show { run, json } => {
-            let (info, steps) = platform(db)?.run_detail(run)?;
+        RunsCommand::Show { run, acting, json } => {
+            let (info, steps) = platform(db)?.run_for(&acting.required()?, run)?;
             if json {
                 return print_json(&serde_json::json!({ "run": info, "steps": steps }));
             }
@@ -270,11 +311,21 @@ pub fn runs(db: &Path, cmd: RunsCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        RunsCommand::Resume { run, steps, json } => {
+        RunsCommand::Resume {
+            run,
+            acting,
+            steps,
+            json,
+        } => {
             let engine = engine(db, steps)?;
+            let principal = acting.required()?;
+            engine
+                .platform()
+                .authorize_run(&principal, run, Scope::PlaybookExecute)?;
             let started = Instant::now();
             let observer: &dyn Observer = if json { &workflow::Quiet } else { &Trace };
             let outcome = engine.resume(run, observer)?;
+            let outcome = engine.platform().caused_outcome_for(&principal, outcome);
             report(&outcome, started.elapsed(), json)
         }
     }

@@ -10,32 +10,55 @@ use super::acting::{Acting, platform, print_json};
 
 #[derive(Subcommand)]
 pub enum TenantCommand {
-    /// Apply a tenant file (declarative, idempotent, all or nothing).
+    /// Apply a tenant file (declarative, idempotent, all or nothing) as an Owner (--as), or
+    /// start a brand-new tenant with --bootstrap.
     Apply {
         file: PathBuf,
         #[command(flatten)]
         acting: Acting,
+        /// Apply with nobody acting: only while nobody owns the file's organization or any
+        /// workspace it names (a brand-new tenant).
+        #[arg(long, conflicts_with_all = ["as_email", "key_file"])]
+        bootstrap: bool,
         #[arg(long)]
         json: bool,
     },
-    /// Print an organization in the tenant-file format.
+    /// Print an organization in the tenant-file format: the workspaces where you hold
+    /// user.write.
     Export {
         #[arg(long)]
         org: Option<String>,
+        #[command(flatten)]
+        acting: Acting,
     },
 }
 
 pub fn run(db: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
     match cmd {
-        TenantCommand::Apply { file, acting, json } => {
+        TenantCommand::Apply {
+            file,
+            acting,
+            bootstrap,
+            json,
+        } => {
             let origin = file.display().to_string();
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| anyhow::anyhow!("cannot read {origin}: {e}"))?;
             let parsed = TenantFile::parse(&origin, &text).map_err(report_spec_errors)?;
-            let actor = acting.principal()?;
-            let actor = (actor != flowhost::principal::Principal::Anonymous).then_some(actor);
+            // Without a principal the only door is the explicit bootstrap (SPEC UA-1).
+            let actor = if bootstrap {
+                None
+            } else {
+                Some(acting.required().map_err(|e| {
+                    anyhow::anyhow!("{e}; or --bootstrap to start a brand-new tenant")
+                })?)
+            };
             let platform = platform(db)?;
-            let report = match tenant::apply(&platform, &parsed, actor.as_ref()) {
+            let applied = match &actor {
+                Some(actor) => tenant::apply(&platform, &parsed, Some(actor)),
+                None => tenant::bootstrap(&platform, &parsed),
+            };
+            let report = match applied {
                 Ok(report) => report,
                 Err(tenant::ApplyError::Spec(problems)) => {
                     return Err(report_spec_errors(parsed.locate(problems)));
@@ -56,9 +79,13 @@ pub fn run(db: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        TenantCommand::Export { org } => {
-            let db = flowhost::store::Db::open(db)?;
-            print_json(&tenant::export(db.conn(), org.as_deref())?)
+        TenantCommand::Export { org, acting } => {
+            let platform = platform(db)?;
+            print_json(&tenant::export_for(
+                &platform,
+                &acting.required()?,
+                org.as_deref(),
+            )?)
         }
     }
 }

@@ -350,6 +350,7 @@ fn execute(
                 "accepted".to_owned()
             }
             Err(crate::services::HostError::Denied(why)) => format!("denied ({why})"),
+            Err(crate::services::HostError::NotFound(why)) => format!("not_found ({why})"),
             Err(crate::services::HostError::Invalid(why)) => format!("invalid ({why})"),
             Err(crate::services::HostError::Conflict(why)) => format!("conflict ({why})"),
             Err(e) => format!("error ({e})"),

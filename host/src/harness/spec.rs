@@ -94,7 +94,8 @@ pub struct Answer {
     #[serde(flatten)]
     pub who: Who,
     pub values: Value,
-    /// `accepted` (default), `denied`, `invalid` or `conflict`.
+    /// `accepted` (default), `denied`, `not_found` (an outsider, SPEC ID-4), `invalid` or
+    /// `conflict`.
     #[serde(default = "accepted")]
     pub expect: String,
 }

@@ -236,10 +236,12 @@ impl Platform {
         principal: &Principal,
         workspace: &str,
     ) -> Result<Vec<InteractionView>, HostError> {
-        if self.index().workspace(workspace).is_none() {
-            return Err(HostError::NotFound(format!(
-                "there is no workspace `{workspace}`"
-            )));
+        // A missing workspace and one the principal is not in read alike (SPEC ID-4).
+        let index = self.index();
+        if index.workspace(workspace).is_none() || index.is_outsider(principal, workspace) {
+            return Err(HostError::NotFound(
+                crate::access::Reason::UnknownWorkspace(workspace.to_owned()).to_string(),
+            ));
         }
         let rows: Vec<Row> = {
             let db = self.db();
@@ -252,7 +254,6 @@ impl Platform {
             let rows = stmt.query_map([workspace], row).map_err(internal)?;
             rows.collect::<Result<_, _>>().map_err(internal)?
         };
-        let index = self.index();
         Ok(rows
             .iter()
             .filter_map(|r| {
@@ -290,12 +291,17 @@ impl Platform {
         values: &Value,
     ) -> Result<Answer, HostError> {
         let index = self.index();
+        let missing =
+            || Verdict::Refused(HostError::NotFound(format!("there is no interaction {id}")));
         let verdict = self.transact(|tx| {
             let Some(r) = load(tx, id)? else {
-                return Ok(Verdict::Refused(HostError::NotFound(format!(
-                    "there is no interaction {id}"
-                ))));
+                return Ok(missing());
             };
+            // An outsider gets the answer for nothing and writes nothing into a workspace
+            // they are not in; a member who is refused is audited below (SPEC ID-4, IX-8).
+            if index.is_outsider(principal, &r.workspace) {
+                return Ok(missing());
+            }
             let target = format!("interaction:{id}");
             let audit = |action: &str, details: Value| {
                 audit::record(tx, &Actor::Principal(principal), &r.workspace, action, &target, details)
@@ -304,6 +310,7 @@ impl Platform {
             if !decision.allowed {
                 let reason = decision.reason.to_string();
                 audit("interaction.respond.denied", json!({ "run": r.run, "step": r.step, "reason": reason }))?;
+                // A member (or known SSO identity) is told why; outsiders never get here.
                 return Ok(Verdict::Refused(HostError::Denied(format!(
                     "{principal} may not answer interaction {id}: {reason}"
                 ))));

@@ -376,10 +376,12 @@ impl Platform {
         principal: &Principal,
         workspace: &str,
     ) -> Result<Vec<FlowEntry>, HostError> {
-        if self.index().workspace(workspace).is_none() {
-            return Err(HostError::NotFound(format!(
-                "there is no workspace `{workspace}`"
-            )));
+        // A missing workspace and one the principal is not in read alike (SPEC ID-4).
+        let index = self.index();
+        if index.workspace(workspace).is_none() || index.is_outsider(principal, workspace) {
+            return Err(HostError::NotFound(
+                crate::access::Reason::UnknownWorkspace(workspace.to_owned()).to_string(),
+            ));
         }
         let names: Vec<String> = {
             let db = self.db();
@@ -395,7 +397,6 @@ impl Platform {
                 .map_err(internal)?;
             rows.collect::<Result<_, _>>().map_err(internal)?
         };
-        let index = self.index();
         let mut out = Vec::new();
         for name in names {
             let flow = match self.interaction_flow(workspace, &name) {

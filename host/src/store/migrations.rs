@@ -374,6 +374,29 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     ALTER TABLE runs ADD COLUMN components TEXT;
     "#,
     ),
+    (
+        13,
+        "case and audit entry numbers per workspace (SPEC ID-4)",
+        r#"
+    -- What a user sees as a case's id (`C-<number>`) and an audit entry's id counts within its
+    -- workspace, so nobody learns from an id how much another workspace holds (SPEC ID-4).
+    -- The row ids stay the internal keys. Inserts compute the next number; none may be left 0.
+    ALTER TABLE cases ADD COLUMN number INTEGER NOT NULL DEFAULT 0;
+    UPDATE cases SET number = n.num
+    FROM (SELECT id, row_number() OVER (PARTITION BY workspace_id ORDER BY id) AS num FROM cases) AS n
+    WHERE n.id = cases.id;
+    CREATE UNIQUE INDEX cases_by_number ON cases (workspace_id, number);
+    ALTER TABLE audit_log ADD COLUMN number INTEGER NOT NULL DEFAULT 0;
+    -- Numbering the existing entries is the one update the append-only log ever takes.
+    DROP TRIGGER audit_log_is_append_only_update;
+    UPDATE audit_log SET number = n.num
+    FROM (SELECT id, row_number() OVER (PARTITION BY workspace ORDER BY id) AS num FROM audit_log) AS n
+    WHERE n.id = audit_log.id;
+    CREATE TRIGGER audit_log_is_append_only_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only (SPEC AU-2)'); END;
+    CREATE UNIQUE INDEX audit_by_number ON audit_log (workspace, number);
+    "#,
+    ),
 ];
 
 /// Applies every migration newer than the database's version.

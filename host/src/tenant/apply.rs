@@ -42,17 +42,68 @@ impl From<HostError> for ApplyError {
     }
 }
 
-/// Applies `file`. `actor` is `None` for the local console (bootstrap); a principal must hold
-/// `user.write` in every existing workspace of the file, and be an owner of each new one.
+/// Applies `file`. `actor` is `None` for the library's own callers (tests, the harness); a
+/// principal must hold `user.write` in every existing workspace of the file, and be an owner
+/// of each new one. The CLI never passes `None`: without a principal it uses [`bootstrap`].
 pub fn apply(
     platform: &Platform,
     file: &TenantFile,
     actor: Option<&Principal>,
 ) -> Result<ApplyReport, ApplyError> {
+    apply_as(platform, file, actor, false)
+}
+
+/// Applies `file` with nobody acting, only while no Owner exists in its organization or in
+/// any workspace it names: the one way to start a brand-new tenant (`tenant apply
+/// --bootstrap`). Decided inside the applying transaction, so two bootstraps cannot both pass.
+pub fn bootstrap(platform: &Platform, file: &TenantFile) -> Result<ApplyReport, ApplyError> {
+    apply_as(platform, file, None, true)
+}
+
+/// Refuses a bootstrap once someone owns the organization or a workspace of the file.
+fn refuse_if_owned(tx: &Transaction<'_>, spec: &super::TenantSpec) -> Result<(), HostError> {
+    let owners_in_org: i64 = tx
+        .query_row(
+            "SELECT count(*) FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
+             JOIN organizations o ON o.id = w.org_id WHERE o.name = ?1 AND m.role = 'owner'",
+            [&spec.organization],
+            |r| r.get(0),
+        )
+        .map_err(internal)?;
+    let mut owned = owners_in_org > 0;
+    for ws in &spec.workspaces {
+        let owners: i64 = tx
+            .query_row(
+                "SELECT count(*) FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
+                 WHERE w.name = ?1 AND m.role = 'owner'",
+                [&ws.name],
+                |r| r.get(0),
+            )
+            .map_err(internal)?;
+        owned |= owners > 0;
+    }
+    if owned {
+        return Err(HostError::Denied(
+            "--bootstrap only applies a tenant file while nobody owns it; act as an Owner with --as EMAIL"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+fn apply_as(
+    platform: &Platform,
+    file: &TenantFile,
+    actor: Option<&Principal>,
+    bootstrap: bool,
+) -> Result<ApplyReport, ApplyError> {
     let spec = &file.spec;
     let who = actor.map_or(Actor::Console, Actor::Principal);
     let mut spec_problems = Vec::new();
     let result = platform.write(|tx| {
+        if bootstrap {
+            refuse_if_owned(tx, spec)?;
+        }
         // Decided under the write lock, on current access data (see `Platform::write`).
         if let Some(actor) = actor {
             authorize(platform, tx, spec, actor)?;
@@ -264,9 +315,11 @@ fn apply_idps(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<
             )
             .optional()
             .map_err(internal)?;
-        if let Some(org) = other {
+        if other.is_some() {
+            // Say that it is taken, not by whom: the other organization is none of this
+            // file's business (SPEC ID-4).
             return Err(HostError::Conflict(format!(
-                "IdP `{idp}` is trusted by organization `{org}`; IdP names belong to one organization"
+                "IdP `{idp}` cannot be trusted here: it belongs to another organization, and an IdP name belongs to one organization"
             )));
         }
         c.tx.execute(

@@ -3,6 +3,7 @@
 
 mod apply;
 mod export;
+mod export_access;
 mod validate;
 
 use serde::{Deserialize, Serialize};
@@ -11,8 +12,9 @@ use crate::admin::groups::GroupKind;
 use crate::json_locate::{JsonPath, Seg};
 pub use crate::json_locate::{Located, SpecError};
 
-pub use apply::{ApplyError, ApplyReport, apply};
+pub use apply::{ApplyError, ApplyReport, apply, bootstrap};
 pub use export::export;
+pub use export_access::export_for;
 
 /// An organization and its workspaces.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -270,7 +270,7 @@ impl Engine {
     }
 
     /// The platform runs act on.
-    pub(crate) fn platform(&self) -> &Platform {
+    pub fn platform(&self) -> &Platform {
         &self.platform
     }
 

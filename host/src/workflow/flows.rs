@@ -106,12 +106,16 @@ impl Engine {
                 "`{workspace}` has no Interaction Flow `{name}` you may start"
             ))
         };
+        let index = platform.index();
+        // An outsider is answered as for a missing flow, and leaves no audit row in a
+        // workspace they are not in (SPEC ID-4); a refused member is audited (SPEC IX-8).
+        if index.is_outsider(principal, workspace) {
+            return Err(not_found());
+        }
         let flow = platform
             .interaction_flow(workspace, name)?
             .ok_or_else(not_found)?;
-        let decision = platform
-            .index()
-            .check_flow(principal, workspace, &flow.access);
+        let decision = index.check_flow(principal, workspace, &flow.access);
         let attempt = |action: &str, details: Value| {
             platform.transact(|tx| {
                 audit::record(
@@ -127,6 +131,7 @@ impl Engine {
         if !decision.allowed {
             let reason = decision.reason.to_string();
             attempt("interaction.start.denied", json!({ "reason": reason }))?;
+            // Someone with a standing here (a member, a known SSO identity) is told why.
             return Err(HostError::Denied(format!(
                 "{principal} may not start `{name}`: {reason}"
             )));

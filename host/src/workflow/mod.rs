@@ -12,6 +12,7 @@ pub mod parse;
 mod pending;
 pub mod publish;
 pub mod refs;
+pub mod run_access;
 pub mod timers;
 pub mod triggers;
 

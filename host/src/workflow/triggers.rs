@@ -82,12 +82,13 @@ fn raw_trigger_kind(definition: &str) -> Option<String> {
 }
 
 impl Platform {
-    fn next_pending_event(&self) -> Result<Option<Pending>, HostError> {
+    fn next_pending_event(&self, workspace: Option<&str>) -> Result<Option<Pending>, HostError> {
         let db = self.db();
         db.conn()
             .query_row(
-                "SELECT id, workspace, kind, payload, case_id, depth FROM events WHERE dispatched = 0 ORDER BY id LIMIT 1",
-                [],
+                "SELECT id, workspace, kind, payload, case_id, depth FROM events
+                 WHERE dispatched = 0 AND (?1 IS NULL OR workspace = ?1) ORDER BY id LIMIT 1",
+                [workspace],
                 |r| {
                     let payload = crate::stored_json::column(r, 3, "events.payload")?;
                     Ok(Pending {
@@ -170,8 +171,17 @@ impl Engine {
     /// Starts and runs everything pending events trigger, until no event is pending (runs may
     /// cause further events). Returns the outcomes in order.
     pub fn dispatch_triggers(&self, observer: &dyn Observer) -> Result<Vec<RunOutcome>, HostError> {
+        self.dispatch_triggers_in(None, observer)
+    }
+
+    /// [`Engine::dispatch_triggers`] for the events of `workspace` only (all when `None`).
+    pub fn dispatch_triggers_in(
+        &self,
+        workspace: Option<&str>,
+        observer: &dyn Observer,
+    ) -> Result<Vec<RunOutcome>, HostError> {
         let mut outcomes = Vec::new();
-        while let Some(runs) = self.claim_next_event()? {
+        while let Some(runs) = self.claim_next_event_in(workspace)? {
             for run in runs {
                 outcomes.push(self.run_triggered(run, observer)?);
             }
@@ -184,8 +194,16 @@ impl Engine {
     /// event is pending. `serve` executes the runs on its workers; a crash before they finish
     /// leaves them `running`, to be resumed by the next start.
     pub fn claim_next_event(&self) -> Result<Option<Vec<TriggeredRun>>, HostError> {
+        self.claim_next_event_in(None)
+    }
+
+    /// [`Engine::claim_next_event`] among the events of `workspace` (all when `None`).
+    pub fn claim_next_event_in(
+        &self,
+        workspace: Option<&str>,
+    ) -> Result<Option<Vec<TriggeredRun>>, HostError> {
         loop {
-            let Some(event) = self.platform().next_pending_event()? else {
+            let Some(event) = self.platform().next_pending_event(workspace)? else {
                 return Ok(None);
             };
             if let Some(runs) = self.claim_event(&event)? {
@@ -311,7 +329,10 @@ impl Engine {
                     principal: principal.clone(),
                     cause: None,
                 };
-                match platform.get_case(&caller, &crate::cases::case_id_text(case)) {
+                match platform
+                    .case_ref(case)
+                    .and_then(|text| platform.get_case(&caller, &text))
+                {
                     Ok(_) => {}
                     Err(HostError::NotFound(_)) => continue,
                     // A busy database says nothing about visibility: claim nothing now, so

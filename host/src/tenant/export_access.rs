@@ -1,0 +1,74 @@
+//! Who may export what (SPEC UA-1, ID-4): an export shows members, roles and SSO rules, which
+//! only `user.write` holders manage, so it holds only the workspaces where the principal holds
+//! `user.write`. An organization where they hold it nowhere reads as one that does not exist.
+
+use std::collections::BTreeSet;
+
+use crate::access::Scope;
+use crate::platform::{Platform, internal};
+use crate::principal::Principal;
+use crate::services::HostError;
+
+use super::TenantSpec;
+
+/// Every (organization, workspace) pair, by name.
+fn workspaces(platform: &Platform) -> Result<Vec<(String, String)>, HostError> {
+    let db = platform.db();
+    let mut stmt = db
+        .conn()
+        .prepare(
+            "SELECT o.name, w.name FROM workspaces w JOIN organizations o ON o.id = w.org_id
+             ORDER BY o.name, w.name",
+        )
+        .map_err(internal)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
+}
+
+/// The organization `org` (or the only one `principal` may export, if `None`) in the
+/// tenant-file format, with only the workspaces where `principal` holds `user.write`.
+pub fn export_for(
+    platform: &Platform,
+    principal: &Principal,
+    org: Option<&str>,
+) -> Result<TenantSpec, HostError> {
+    let all = workspaces(platform)?;
+    let may = |ws: &str| platform.check(principal, ws, Scope::UserWrite).allowed;
+    let exportable: BTreeSet<&str> = all
+        .iter()
+        .filter(|(_, ws)| may(ws))
+        .map(|(o, _)| o.as_str())
+        .collect();
+    let org = match org {
+        Some(want) if exportable.contains(want) => want.to_owned(),
+        // Missing and not theirs read the same (SPEC ID-4).
+        Some(want) => {
+            return Err(HostError::NotFound(format!(
+                "there is no organization `{want}` where {principal} holds user.write"
+            )));
+        }
+        None => match exportable.iter().collect::<Vec<_>>().as_slice() {
+            [only] => (**only).to_owned(),
+            [] => {
+                return Err(HostError::NotFound(format!(
+                    "there is no organization where {principal} holds user.write"
+                )));
+            }
+            several => {
+                let names: Vec<&str> = several.iter().map(|o| **o).collect();
+                return Err(HostError::Invalid(format!(
+                    "name the organization to export (--org): {}",
+                    names.join(", ")
+                )));
+            }
+        },
+    };
+    let mut spec = {
+        let db = platform.db();
+        super::export(db.conn(), Some(&org))?
+    };
+    spec.workspaces.retain(|ws| may(&ws.name));
+    Ok(spec)
+}

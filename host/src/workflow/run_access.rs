@@ -1,0 +1,193 @@
+//! Who may see which runs, and how much of them (SPEC ID-4, CS-2, RB-3). Every door that lists
+//! or shows runs comes through here with its principal.
+//!
+//! A run is visible to a principal holding `playbook.get` in the run's workspace; to anyone
+//! else it does not exist (the same answer as for a missing run, SPEC ID-4). What a run saw —
+//! its output, its error and its steps' outputs and errors — can hold restricted cases its
+//! principal could read (SPEC CS-2), so that content is shown only to the run's own principal
+//! (the same person, or the same key) and to holders of `bypass.case.access.restriction`;
+//! other members see the run's status and its steps' statuses, with the content hidden.
+
+use crate::access::Scope;
+use crate::cases::Viewer;
+use crate::platform::Platform;
+use crate::principal::{Caller, Principal};
+use crate::services::HostError;
+
+use super::engine::{Engine, Observer, RunOutcome, principal_from_stored};
+use super::journal::{RunInfo, StepRecord};
+
+/// Why content was left out: shown in place of it.
+pub const HIDDEN: &str = "hidden: only the run's own principal and holders of \
+     bypass.case.access.restriction see what a run saw (SPEC CS-2)";
+
+/// How much of a run a principal may see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunSight {
+    /// Nothing: the run does not exist for them.
+    None,
+    /// Status and steps, without outputs and errors.
+    Summary,
+    /// Everything.
+    Full,
+}
+
+impl Platform {
+    /// How much of `run` `principal` may see (see the module's comment).
+    pub fn run_sight(&self, principal: &Principal, run: &RunInfo) -> RunSight {
+        if !self
+            .check(principal, &run.workspace, Scope::PlaybookGet)
+            .allowed
+        {
+            return RunSight::None;
+        }
+        let index = self.index();
+        let caller = Caller {
+            workspace: run.workspace.clone(),
+            principal: principal.clone(),
+            cause: None,
+        };
+        let viewer = Viewer::of(&index, &caller);
+        let own = match (principal_from_stored(&run.principal), principal) {
+            (Principal::ApiKey(a), Principal::ApiKey(b)) => a == *b,
+            (Principal::Anonymous, _) => false,
+            (ran_as, _) => {
+                // A person, or a personal key acting as its owner (SPEC RB-4).
+                ran_as.email().is_some() && ran_as.email() == viewer.email.as_ref()
+            }
+        };
+        if own || viewer.bypass {
+            RunSight::Full
+        } else {
+            RunSight::Summary
+        }
+    }
+
+    /// The runs `principal` may see, newest first: of `workspace`, or of every workspace.
+    /// Naming a workspace the principal has no standing in lists nothing, as for a workspace
+    /// without runs (SPEC ID-4).
+    pub fn runs_for(
+        &self,
+        principal: &Principal,
+        workspace: Option<&str>,
+    ) -> Result<Vec<RunInfo>, HostError> {
+        if matches!(principal, Principal::Anonymous) {
+            return Err(HostError::Denied(
+                "no principal is acting (default deny, SPEC RB-3)".into(),
+            ));
+        }
+        let mut shown = Vec::new();
+        for run in self.runs(workspace)? {
+            match self.run_sight(principal, &run) {
+                RunSight::None => {}
+                RunSight::Summary => shown.push(summary(run)),
+                RunSight::Full => shown.push(run),
+            }
+        }
+        Ok(shown)
+    }
+
+    /// Run `id` and its journaled steps, as much as `principal` may see; "there is no run"
+    /// when they may see nothing of it, exactly as for a missing run (SPEC ID-4).
+    pub fn run_for(
+        &self,
+        principal: &Principal,
+        id: i64,
+    ) -> Result<(RunInfo, Vec<StepRecord>), HostError> {
+        let missing = || HostError::NotFound(format!("there is no run {id}"));
+        let (info, steps) = match self.run_detail(id) {
+            Ok(found) => found,
+            Err(HostError::NotFound(_)) => return Err(missing()),
+            Err(e) => return Err(e),
+        };
+        match self.run_sight(principal, &info) {
+            RunSight::None => Err(missing()),
+            RunSight::Full => Ok((info, steps)),
+            RunSight::Summary => Ok((
+                summary(info),
+                steps
+                    .into_iter()
+                    .map(|s| StepRecord {
+                        output: None,
+                        error: s.error.map(|_| HIDDEN.to_owned()),
+                        ..s
+                    })
+                    .collect(),
+            )),
+        }
+    }
+
+    /// `Ok` with the run if `principal` holds `scope` in run `id`'s workspace; "there is no
+    /// run" for a principal without standing there, as for a missing run (SPEC ID-4).
+    pub fn authorize_run(
+        &self,
+        principal: &Principal,
+        id: i64,
+        scope: Scope,
+    ) -> Result<RunInfo, HostError> {
+        let (info, _) = self.run_for(principal, id)?;
+        self.authorize(principal, &info.workspace, scope)?;
+        Ok(info)
+    }
+}
+
+impl Engine {
+    /// `triggers dispatch`: runs what the pending events of `workspace` trigger, for a
+    /// principal holding `playbook.execute` there (each run still acts as its own identity,
+    /// SPEC WF-6). Returns the outcomes as `principal` may see them ([`Platform::outcome_for`]).
+    pub fn dispatch_for(
+        &self,
+        principal: &Principal,
+        workspace: &str,
+        observer: &dyn Observer,
+    ) -> Result<Vec<RunOutcome>, HostError> {
+        self.platform()
+            .authorize(principal, workspace, Scope::PlaybookExecute)?;
+        let outcomes = self.dispatch_triggers_in(Some(workspace), observer)?;
+        Ok(outcomes
+            .into_iter()
+            .filter_map(|o| self.platform().outcome_for(principal, o))
+            .collect())
+    }
+}
+
+impl Platform {
+    /// `outcome` as `principal` may see it: `None` if the run does not exist for them, its
+    /// output and error hidden unless they may see what it saw (see the module's comment).
+    pub fn outcome_for(&self, principal: &Principal, outcome: RunOutcome) -> Option<RunOutcome> {
+        let sight = match self.run_detail(outcome.run_id) {
+            Ok((info, _)) => self.run_sight(principal, &info),
+            Err(_) => RunSight::None,
+        };
+        match sight {
+            RunSight::None => None,
+            RunSight::Full => Some(outcome),
+            RunSight::Summary => Some(hide_outcome(outcome)),
+        }
+    }
+
+    /// The outcome of a run `principal` caused (started through a flow, or resumed with an
+    /// answer): they know it exists, so its id and status are theirs to see even without
+    /// `playbook.get`; what it saw is shown as [`Platform::outcome_for`] allows.
+    pub fn caused_outcome_for(&self, principal: &Principal, outcome: RunOutcome) -> RunOutcome {
+        let hidden = hide_outcome(outcome.clone());
+        self.outcome_for(principal, outcome).unwrap_or(hidden)
+    }
+}
+
+fn hide_outcome(outcome: RunOutcome) -> RunOutcome {
+    RunOutcome {
+        output: serde_json::Value::Null,
+        error: outcome.error.map(|_| HIDDEN.to_owned()),
+        ..outcome
+    }
+}
+
+/// The run without what it saw.
+fn summary(run: RunInfo) -> RunInfo {
+    RunInfo {
+        output: None,
+        error: run.error.map(|_| HIDDEN.to_owned()),
+        ..run
+    }
+}

@@ -1,0 +1,638 @@
+//! Every door names a principal, and outsiders learn nothing (issue 13, items 6 and 7; SPEC
+//! ID-4, RB-4, UA-1, AU, IX-8). The real `flowhost` binary on real database files.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{ECHO, example_tenant_path, flowhost};
+
+const OWNER: &str = "olivia.owner@acme-mssp.test";
+const OPERATOR: &str = "omar.operator@acme-mssp.test";
+const LEAD: &str = "sam.lead@acme-mssp.test";
+/// A member of `customer-globex` only (an SSO-only workspace): an outsider to `mssp-soc`.
+const OUTSIDER: &str = "gary.admin@globex.test";
+
+/// Another organization, in which none of the example tenant's workspaces exist.
+const ZETA: &str = r#"{"organization":"zeta","workspaces":[{"name":"zeta-soc","members":[{"email":"zed@zeta.test","role":"owner"}]}]}"#;
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// stdout, stderr and exit code: what an oracle would compare.
+fn observed(out: &Output) -> (Vec<u8>, Vec<u8>, Option<i32>) {
+    (out.stdout.clone(), out.stderr.clone(), out.status.code())
+}
+
+fn steps_dir() -> String {
+    Path::new(ECHO)
+        .parent()
+        .expect("component directory")
+        .display()
+        .to_string()
+}
+
+fn library(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/workflows")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// A database with the example tenant, bootstrapped.
+fn acme(dir: &Path) -> PathBuf {
+    let db = dir.join("acme.db");
+    let tenant = example_tenant_path();
+    let out = flowhost(
+        dir,
+        &db,
+        &[
+            "tenant",
+            "apply",
+            tenant.to_str().expect("utf-8"),
+            "--bootstrap",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    db
+}
+
+/// A database with only the `zeta` organization: where `mssp-soc` does not exist.
+fn zeta(dir: &Path) -> PathBuf {
+    let db = dir.join("zeta.db");
+    std::fs::write(dir.join("zeta.json"), ZETA).expect("write");
+    let out = flowhost(dir, &db, &["tenant", "apply", "zeta.json", "--bootstrap"]);
+    assert!(out.status.success(), "{}", text(&out));
+    db
+}
+
+fn audit_rows(db: &Path) -> i64 {
+    flowhost::store::Db::open(db)
+        .expect("db")
+        .conn()
+        .query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
+        .expect("count")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", text(out));
+    serde_json::from_slice(&out.stdout).expect("JSON output")
+}
+
+/// A run by the Owner whose output holds something only she may see.
+fn owners_run(dir: &Path, db: &Path) -> String {
+    let wf = r#"{"name":"secret-output","workspace":"mssp-soc","vars":{"secret":"Exec mailbox compromise"},
+        "steps":[{"id":"say","uses":"step:echo","with":{"title":"$.vars.secret"}},
+                 {"exit":{"status":"done","output":{"title":"$.vars.secret"}}}]}"#;
+    std::fs::write(dir.join("secret.json"), wf).expect("write");
+    let out = flowhost(
+        dir,
+        db,
+        &[
+            "run",
+            "secret.json",
+            "--as",
+            OWNER,
+            "--steps",
+            &steps_dir(),
+            "--json",
+        ],
+    );
+    let doc = json(&out);
+    assert_eq!(doc["output"]["title"], "Exec mailbox compromise", "{doc}");
+    doc["run_id"].as_i64().expect("run id").to_string()
+}
+
+#[test]
+fn runs_list_and_show_name_a_principal_and_show_what_a_run_saw_only_to_its_own() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = acme(dir.path());
+    let run = owners_run(dir.path(), &db);
+    let cli = |args: &[&str]| flowhost(dir.path(), &db, args);
+
+    // Nobody named: refused, nothing shown.
+    for args in [&["runs", "list"][..], &["runs", "show", &run][..]] {
+        let out = cli(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(out.stdout.is_empty(), "{}", text(&out));
+        assert!(text(&out).contains("name who acts"), "{}", text(&out));
+    }
+
+    // The run's own principal sees everything.
+    let mine = json(&cli(&["runs", "show", &run, "--as", OWNER, "--json"]));
+    assert_eq!(mine["run"]["output"]["title"], "Exec mailbox compromise");
+    assert!(mine["steps"][0]["output"].is_object(), "{mine}");
+
+    // A member with playbook.get sees the run, not what it saw (SPEC CS-2).
+    let theirs = json(&cli(&["runs", "show", &run, "--as", OPERATOR, "--json"]));
+    assert_eq!(theirs["run"]["status"], "succeeded");
+    assert!(theirs["run"]["output"].is_null(), "{theirs}");
+    assert!(theirs["steps"][0]["output"].is_null(), "{theirs}");
+    let listed = json(&cli(&["runs", "list", "--as", OPERATOR, "--json"]));
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+    assert!(listed[0]["output"].is_null(), "{listed}");
+    assert!(!text(&cli(&["runs", "list", "--as", OPERATOR])).contains("Exec mailbox"));
+
+    // An outsider lists nothing and cannot resume it.
+    let none = json(&cli(&["runs", "list", "--as", OUTSIDER, "--json"]));
+    assert_eq!(none, serde_json::json!([]));
+    let resume = cli(&["runs", "resume", &run, "--as", OUTSIDER]);
+    assert_eq!(resume.status.code(), Some(1));
+    assert!(
+        text(&resume).contains(&format!("there is no run {run}")),
+        "{}",
+        text(&resume)
+    );
+}
+
+#[test]
+fn an_outsider_reads_a_hidden_run_exactly_as_a_missing_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let with_run = acme(dir.path());
+    let run = owners_run(dir.path(), &with_run);
+    let without = zeta(dir.path());
+    for args in [
+        vec!["runs", "show", &run, "--as", OUTSIDER],
+        vec!["runs", "show", &run, "--as", OUTSIDER, "--json"],
+        vec!["runs", "list", "--workspace", "mssp-soc", "--as", OUTSIDER],
+        vec!["runs", "resume", &run, "--as", OUTSIDER],
+    ] {
+        let hidden = flowhost(dir.path(), &with_run, &args);
+        let missing = flowhost(dir.path(), &without, &args);
+        assert_eq!(
+            observed(&hidden),
+            observed(&missing),
+            "{args:?}: {}",
+            text(&hidden)
+        );
+    }
+}
+
+/// `flowhost` with `FLOWHOST_API_KEY` set to `token`.
+fn with_token(dir: &Path, db: &Path, token: &str, args: &[&str]) -> Output {
+    Command::new(common::flowhost_bin())
+        .current_dir(dir)
+        .env("FLOWHOST_API_KEY", token)
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .expect("flowhost runs")
+}
+
+#[test]
+fn a_key_acts_by_its_secret_token_never_by_its_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = acme(dir.path());
+    let created = json(&flowhost(
+        dir.path(),
+        &db,
+        &[
+            "keys",
+            "create",
+            "--name",
+            "ci",
+            "--service-role",
+            "operator",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--json",
+        ],
+    ));
+    let id = created["id"].as_str().expect("id");
+    let token = created["token"].as_str().expect("token");
+    let check = [
+        "access",
+        "check",
+        "--workspace",
+        "mssp-soc",
+        "--scope",
+        "case.write",
+    ];
+
+    // The id alone is refused, and says how a key authenticates (SPEC RB-4).
+    let by_id = flowhost(dir.path(), &db, &[&check[..], &["--key", id]].concat());
+    assert_eq!(by_id.status.code(), Some(1));
+    assert!(
+        text(&by_id).contains("FLOWHOST_API_KEY"),
+        "{}",
+        text(&by_id)
+    );
+    assert!(!text(&by_id).contains("granted"), "{}", text(&by_id));
+
+    // The token, from the environment or a file, acts as the key.
+    let by_env = with_token(dir.path(), &db, token, &check);
+    assert!(by_env.status.success(), "{}", text(&by_env));
+    assert!(text(&by_env).contains(&format!("granted to service key `{id}`")));
+    std::fs::write(dir.path().join("key"), format!("{token}\n")).expect("write");
+    let by_file = flowhost(
+        dir.path(),
+        &db,
+        &[&check[..], &["--key-file", "key"]].concat(),
+    );
+    assert!(by_file.status.success(), "{}", text(&by_file));
+
+    // A wrong secret for a real id reads like a made-up token.
+    let (prefix, _) = token.rsplit_once('_').expect("fhk_<id>_<secret>");
+    let wrong = with_token(
+        dir.path(),
+        &db,
+        &format!("{prefix}_{}", "0".repeat(64)),
+        &check,
+    );
+    let made_up = with_token(
+        dir.path(),
+        &db,
+        &format!("fhk_0123456789abcdef_{}", "0".repeat(64)),
+        &check,
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+    assert_eq!(observed(&wrong), observed(&made_up));
+    assert!(
+        text(&wrong).contains("invalid API key token"),
+        "{}",
+        text(&wrong)
+    );
+}
+
+#[test]
+fn tenant_apply_without_a_principal_only_bootstraps_an_unowned_tenant() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    let tenant = example_tenant_path();
+    let file = tenant.to_str().expect("utf-8");
+
+    // Nobody named and no --bootstrap: refused, nothing written.
+    let out = flowhost(dir.path(), &db, &["tenant", "apply", file]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("--bootstrap"), "{}", text(&out));
+    assert_eq!(audit_rows(&db), 0);
+
+    // A brand-new database: the bootstrap applies it.
+    let out = flowhost(dir.path(), &db, &["tenant", "apply", file, "--bootstrap"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let rows = audit_rows(&db);
+
+    // Once owned, a bootstrap is refused, even of a file that would change things.
+    let text_in = std::fs::read_to_string(&tenant).expect("read");
+    let promoted = text_in.replace(
+        "\"sam.lead@acme-mssp.test\", \"role\": \"contributor\"",
+        "\"sam.lead@acme-mssp.test\", \"role\": \"owner\"",
+    );
+    assert_ne!(promoted, text_in);
+    std::fs::write(dir.path().join("promoted.json"), &promoted).expect("write");
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "apply", "promoted.json", "--bootstrap"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("nobody owns it"), "{}", text(&out));
+    assert_eq!(audit_rows(&db), rows, "nothing was written");
+
+    // A non-Owner naming themself is refused; the Owner applies it.
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "apply", "promoted.json", "--as", LEAD],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(audit_rows(&db), rows);
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "apply", "promoted.json", "--as", OWNER],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("sam.lead@acme-mssp.test"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn tenant_export_holds_only_the_workspaces_the_principal_manages() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = acme(dir.path());
+    let export =
+        |who: &[&str]| flowhost(dir.path(), &db, &[&["tenant", "export"][..], who].concat());
+
+    let nobody = export(&[]);
+    assert_eq!(nobody.status.code(), Some(1));
+    assert!(nobody.stdout.is_empty());
+
+    let all = json(&export(&["--as", OWNER]));
+    let names = |doc: &serde_json::Value| -> Vec<String> {
+        doc["workspaces"]
+            .as_array()
+            .expect("workspaces")
+            .iter()
+            .filter_map(|w| w["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(names(&all), ["customer-globex", "mssp-soc"]);
+    // An Owner of one workspace of the organization sees that one only (SPEC UA-1, ID-4).
+    let lab = r#"{"organization":"acme-mssp","workspaces":[{"name":"acme-lab","members":[
+        {"email":"olivia.owner@acme-mssp.test","role":"owner"},{"email":"lab.owner@acme-mssp.test","role":"owner"}]}]}"#;
+    std::fs::write(dir.path().join("lab.json"), lab).expect("write");
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "apply", "lab.json", "--as", OWNER],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let theirs = export(&["--as", "lab.owner@acme-mssp.test"]);
+    assert_eq!(names(&json(&theirs)), ["acme-lab"]);
+    assert!(!text(&theirs).contains("mssp-soc"), "{}", text(&theirs));
+    assert!(!text(&theirs).contains("tina.analyst"), "{}", text(&theirs));
+
+    // No user.write anywhere: the organization reads as one that does not exist.
+    let zeta_db = zeta(dir.path());
+    let args = ["tenant", "export", "--org", "acme-mssp", "--as", LEAD];
+    let hidden = flowhost(dir.path(), &db, &args);
+    let missing = flowhost(dir.path(), &zeta_db, &args);
+    assert_eq!(hidden.status.code(), Some(1));
+    assert_eq!(observed(&hidden), observed(&missing));
+}
+
+#[test]
+fn triggers_dispatch_needs_playbook_execute_in_the_workspace() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = acme(dir.path());
+    let zeta_db = zeta(dir.path());
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["triggers", "dispatch", "--workspace", "mssp-soc"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("name who acts"), "{}", text(&out));
+    // A viewer lacks playbook.execute: a member is told why.
+    let invited = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "users",
+            "invite",
+            "vic.viewer@acme-mssp.test",
+            "--role",
+            "viewer",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ],
+    );
+    assert!(invited.status.success(), "{}", text(&invited));
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "triggers",
+            "dispatch",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            "vic.viewer@acme-mssp.test",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("playbook.execute"), "{}", text(&out));
+    // An outsider: as for a workspace that does not exist.
+    let args = [
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OUTSIDER,
+    ];
+    let hidden = flowhost(dir.path(), &db, &args);
+    let missing = flowhost(dir.path(), &zeta_db, &args);
+    assert_eq!(hidden.status.code(), Some(1));
+    assert_eq!(observed(&hidden), observed(&missing));
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "triggers",
+            "dispatch",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OPERATOR,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn not_a_member_reads_exactly_as_no_such_workspace() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = acme(dir.path());
+    let zeta_db = zeta(dir.path());
+    for args in [
+        vec![
+            "cases",
+            "query",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OUTSIDER,
+        ],
+        vec!["users", "list", "--workspace", "mssp-soc", "--as", OUTSIDER],
+        vec![
+            "interact",
+            "list",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OUTSIDER,
+        ],
+        vec![
+            "access",
+            "check",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OUTSIDER,
+            "--scope",
+            "case.read",
+            "--explain",
+        ],
+    ] {
+        let hidden = flowhost(dir.path(), &db, &args);
+        let missing = flowhost(dir.path(), &zeta_db, &args);
+        assert_eq!(hidden.status.code(), Some(1), "{args:?}: {}", text(&hidden));
+        assert_eq!(
+            observed(&hidden),
+            observed(&missing),
+            "{args:?}: {}",
+            text(&hidden)
+        );
+        assert!(
+            !text(&hidden).contains("acme-mssp"),
+            "{args:?}: {}",
+            text(&hidden)
+        );
+    }
+}
+
+#[test]
+fn interact_respond_answers_an_outsider_as_for_nothing_and_audits_only_members() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = acme(dir.path());
+    let zeta_db = zeta(dir.path());
+    let started = json(&flowhost(
+        dir.path(),
+        &db,
+        &[
+            "run",
+            &library("mssp-analyst-triage.json"),
+            "--as",
+            LEAD,
+            "--event",
+            r#"{"alert":"beacon"}"#,
+            "--steps",
+            &steps_dir(),
+            "--json",
+        ],
+    ));
+    let id = started["waiting_on"][0]
+        .as_i64()
+        .expect("interaction")
+        .to_string();
+    let values = r#"{"verdict":"escalate"}"#;
+    let rows = audit_rows(&db);
+
+    // An outsider: byte for byte the answer for an interaction that does not exist, and no
+    // audit row in a workspace they are not in (SPEC ID-4).
+    let args = [
+        "interact", "respond", &id, "--as", OUTSIDER, "--values", values,
+    ];
+    let hidden = flowhost(dir.path(), &db, &args);
+    let missing = flowhost(dir.path(), &zeta_db, &args);
+    assert_eq!(hidden.status.code(), Some(1));
+    assert_eq!(observed(&hidden), observed(&missing));
+    assert_eq!(audit_rows(&db), rows, "an outsider writes no audit row");
+
+    // A key of another workspace, by its token: the same.
+    let created = json(&flowhost(
+        dir.path(),
+        &db,
+        &[
+            "keys",
+            "create",
+            "--name",
+            "k",
+            "--service-role",
+            "owner",
+            "--workspace",
+            "customer-globex",
+            "--as",
+            OWNER,
+            "--json",
+        ],
+    ));
+    let rows = audit_rows(&db);
+    let token = created["token"].as_str().expect("token");
+    let key_args = ["interact", "respond", &id, "--values", values];
+    let by_key = with_token(dir.path(), &db, token, &key_args);
+    assert_eq!(by_key.status.code(), Some(1));
+    assert_eq!(observed(&by_key).0, observed(&missing).0);
+    assert_eq!(observed(&by_key).1, observed(&missing).1);
+    assert_eq!(
+        audit_rows(&db),
+        rows,
+        "a key of another workspace writes no audit row"
+    );
+
+    // A member who may not answer is told why, and audited (SPEC IX-8).
+    let member = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "interact", "respond", &id, "--as", OPERATOR, "--values", values,
+        ],
+    );
+    assert_eq!(member.status.code(), Some(1));
+    assert!(
+        text(&member).contains("may not answer"),
+        "{}",
+        text(&member)
+    );
+    assert_eq!(audit_rows(&db), rows + 1, "a refused member is audited");
+}
+
+#[test]
+fn case_and_audit_ids_count_within_their_workspace() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = acme(dir.path());
+    let create = |ws: &str, who: &str, title: &str| {
+        json(&flowhost(
+            dir.path(),
+            &db,
+            &[
+                "cases",
+                "create",
+                "--title",
+                title,
+                "--severity",
+                "high",
+                "--workspace",
+                ws,
+                "--as",
+                who,
+                "--json",
+            ],
+        ))
+    };
+    assert_eq!(create("mssp-soc", OWNER, "one")["id"], "C-1");
+    assert_eq!(create("mssp-soc", OWNER, "two")["id"], "C-2");
+    // Another workspace's first case is its C-1, whatever exists elsewhere (SPEC ID-4).
+    let theirs = create("customer-globex", OWNER, "theirs");
+    assert_eq!(theirs["id"], "C-1", "{theirs}");
+    let get = |ws: &str, who: &str, id: &str| {
+        flowhost(
+            dir.path(),
+            &db,
+            &["cases", "get", id, "--workspace", ws, "--as", who, "--json"],
+        )
+    };
+    assert_eq!(
+        json(&get("customer-globex", OWNER, "C-1"))["title"],
+        "theirs"
+    );
+    assert_eq!(json(&get("mssp-soc", OWNER, "C-1"))["title"], "one");
+    let missing = get("customer-globex", OWNER, "C-2");
+    assert_eq!(missing.status.code(), Some(1));
+
+    // Audit entries are numbered 1, 2, 3... in each workspace, though the tenant's entries
+    // of both workspaces were written interleaved.
+    for ws in ["mssp-soc", "customer-globex"] {
+        let entries = json(&flowhost(
+            dir.path(),
+            &db,
+            &["audit", "--workspace", ws, "--as", OWNER, "--json"],
+        ));
+        let ids: Vec<i64> = entries
+            .as_array()
+            .expect("entries")
+            .iter()
+            .filter_map(|e| e["id"].as_i64())
+            .collect();
+        let expected: Vec<i64> = (1..=ids.len() as i64).collect();
+        assert!(!ids.is_empty());
+        assert_eq!(ids, expected, "{ws}");
+    }
+}
