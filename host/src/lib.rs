@@ -19,6 +19,7 @@ pub mod platform;
 pub mod principal;
 pub mod services;
 pub mod share;
+pub mod stepkit;
 pub mod store;
 pub mod tenant;
 pub mod wasm;
