@@ -2,6 +2,7 @@
 //! deliberately broken expectation fails with a precise diff, and `--filter`/`--json` work.
 
 mod common;
+mod built_steps;
 
 use std::path::{Path, PathBuf};
 
@@ -39,11 +40,14 @@ fn the_sample_library_passes() {
         .count();
     assert!(samples >= 12, "the library has {samples} samples");
     let lib = library().display().to_string();
-    let out = flowhost(
-        dir.path(),
-        &dir.path().join("f.db"),
-        &["test", &lib, "--steps", &steps_dir()],
-    );
+    let steps = steps_dir();
+    let mut args = vec!["test", lib.as_str(), "--steps", steps.as_str()];
+    // The Python and TypeScript samples (issue 17), built from source.
+    let polyglot = built_steps::sample_step_dirs();
+    for d in &polyglot {
+        args.extend(["--steps", d.as_str()]);
+    }
+    let out = flowhost(dir.path(), &dir.path().join("f.db"), &args);
     let text = output(&out);
     assert!(out.status.success(), "{text}");
     let stdout = String::from_utf8_lossy(&out.stdout);

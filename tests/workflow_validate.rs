@@ -2,6 +2,7 @@
 //! line:column and what was expected. Through `flowhost validate` as a real process.
 
 mod common;
+mod built_steps;
 
 use std::path::{Path, PathBuf};
 
@@ -39,7 +40,13 @@ fn the_sample_workflows_are_valid() {
         .filter(|p| !p.ends_with(".test.json"))
         .collect();
     assert!(files.len() >= 3);
-    let refs: Vec<&str> = files.iter().map(String::as_str).collect();
+    // The Python and TypeScript samples (issue 17) are found in their own build directories.
+    let polyglot = built_steps::sample_step_dirs();
+    let mut refs: Vec<&str> = Vec::new();
+    for d in &polyglot {
+        refs.extend(["--steps", d.as_str()]);
+    }
+    refs.extend(files.iter().map(String::as_str));
     let (ok, stdout, stderr) = validate(&dir, &refs);
     assert!(ok, "{stderr}");
     assert_eq!(

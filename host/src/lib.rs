@@ -20,6 +20,7 @@ pub mod platform;
 pub mod principal;
 pub mod services;
 pub mod share;
+pub mod stepkit;
 pub mod store;
 pub mod stored_json;
 pub mod tenant;

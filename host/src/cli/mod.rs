@@ -32,6 +32,7 @@ mod serve;
 mod share;
 mod sso;
 mod step;
+mod step_project;
 mod tenant;
 mod test;
 mod users;

@@ -1,4 +1,5 @@
-//! `flowhost step run`: run one step component and show its output, logs and events.
+//! `flowhost step run`: run one step component and show its output, logs and events;
+//! `step new|build|test` (step projects) are in `step_project.rs`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,6 +20,12 @@ use super::input::json_arg;
 pub enum StepCommand {
     /// Run a step component once.
     Run(RunArgs),
+    /// Make a new step project: manifest, source, test cases, WIT and SDK.
+    New(super::step_project::NewArgs),
+    /// Build the step project here and precompile it into the component cache.
+    Build(super::step_project::BuildArgs),
+    /// Build (unless --no-build) and run the step project's test cases.
+    Test(super::step_project::TestArgs),
 }
 
 #[derive(Args)]
@@ -49,6 +56,9 @@ pub struct RunArgs {
 pub fn run(db_path: &Path, cmd: StepCommand) -> anyhow::Result<()> {
     match cmd {
         StepCommand::Run(args) => run_step(db_path, args),
+        StepCommand::New(args) => super::step_project::new(args),
+        StepCommand::Build(args) => super::step_project::build(db_path, args),
+        StepCommand::Test(args) => super::step_project::test(db_path, args),
     }
 }
 

@@ -88,13 +88,18 @@ const KEEP_RESIDENT_TABLE: usize = 64 << 10;
 fn pooling_config(settings: &EngineSettings) -> PoolingAllocationConfig {
     let mut pool = PoolingAllocationConfig::default();
     let instances = settings.pool_instances;
-    // A Rust step is one main module plus a few shim modules; leave room for larger guests.
+    // Measured per component (issue 17): a Rust step instantiates 1 main module plus a few
+    // WASI shims, 1 memory; componentize-py 0.25 instantiates 14 core modules (libpython and
+    // its shims), 1 memory of 12.6 MiB, 2 tables; componentize-qjs 0.4 (`--sync`) 8 modules,
+    // 2 memories. So every slot can hold a Python step (16 core instances, with headroom to
+    // 20 per component) and a QuickJS one (3 memories per component, as the issue expects).
+    // Memory slots only reserve address space until used.
     pool.total_component_instances(instances)
-        .total_core_instances(instances * 8)
-        .total_memories(instances * 2)
+        .total_core_instances(instances * 16)
+        .total_memories(instances * 3)
         .total_tables(instances * 8)
-        .max_core_instances_per_component(16)
-        .max_memories_per_component(2)
+        .max_core_instances_per_component(20)
+        .max_memories_per_component(3)
         .max_tables_per_component(8)
         .max_memory_size(settings.max_memory_bytes);
     // Resetting a slot with `madvise` costs a TLB shootdown across CPUs: measured at about 40%

@@ -1,6 +1,7 @@
 //! The WebAssembly step host (SPEC ST): wasmtime engine, component cache, sandbox and limits,
 //! and the WIT glue in [`host`] (one file per interface).
 
+mod async_abi;
 pub mod bindings;
 pub mod cache;
 mod deadline;

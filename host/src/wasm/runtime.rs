@@ -13,6 +13,7 @@ use crate::principal::Caller;
 use crate::services::HostServices;
 use crate::services::events::CustomEvent;
 
+use super::async_abi;
 use super::bindings::{Step, StepError, StepPre};
 use super::cache::{CacheOutcome, ComponentCache, content_digest};
 use super::engine::{self, Allocator, EngineSettings};
@@ -119,7 +120,14 @@ impl StepRuntime {
         let (component, cache) = self
             .cache
             .load(&self.engine, &digest, &bytes)
-            .map_err(|e| load_error(format!("not a valid component: {e:#}")))?;
+            .map_err(|e| match async_abi::async_feature(&bytes) {
+                // SPEC ST-1: say how to rebuild, not which validator feature is off.
+                Some(feature) => load_error(format!(
+                    "built for component-model async (it uses {feature}); {}",
+                    async_abi::REBUILD_HINT
+                )),
+                None => load_error(format!("not a valid component: {e:#}")),
+            })?;
         let pre = self
             .linker
             .instantiate_pre(&component)

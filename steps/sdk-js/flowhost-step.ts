@@ -1,0 +1,311 @@
+/**
+ * The Flowhost step SDK for JavaScript and TypeScript: the typed surface of the Rust SDK
+ * (`steps/sdk`), for components built with componentize-qjs (QuickJS, `--sync`).
+ *
+ * A step is a function from a JSON input to a JSON output; export it as `run`:
+ *
+ * ```ts
+ * import { step, log, InvalidInput } from "./flowhost-step";
+ *
+ * interface Input { name: string }
+ *
+ * export const run = step((input: Input) => {
+ *   log.info(`greeting ${input.name}`);
+ *   return { greeting: `hello, ${input.name}` };
+ * }, (raw) => {
+ *   if (typeof raw.name !== "string") throw new InvalidInput("`name` must be a string");
+ *   return raw as Input;
+ * });
+ * ```
+ *
+ * TypeScript types are erased at run time, so the optional second argument decodes (checks)
+ * the parsed input into the step's type; `InvalidInput` thrown there or in the step fails it
+ * as `invalid-input`, `Failed` as `failed`, an uncaught `HostError` as `host(...)`, and any
+ * other throw as `failed` with its message and stack trace.
+ */
+
+// The host interfaces, resolved by componentize-qjs at build time (esbuild leaves them be).
+// @ts-ignore -- no type declarations for WIT imports
+import witCases from "flowhost:step/cases@0.1.0";
+// @ts-ignore
+import witAccess from "flowhost:step/access@0.1.0";
+// @ts-ignore
+import witEvents from "flowhost:step/events@0.1.0";
+// @ts-ignore
+import witLog from "flowhost:step/log@0.1.0";
+
+export type AccessMode = "full-access" | "restricted";
+export type Severity = "low" | "medium" | "high" | "critical";
+export type HostErrorKind = "denied" | "not-found" | "invalid" | "conflict" | "internal";
+
+/** A case as the run's principal sees it (SPEC CS-1). */
+export interface CaseRecord {
+  id: string;
+  title: string;
+  description: string;
+  severity: Severity;
+  state: string;
+  reporter: string | null;
+  assignee: string | null;
+  reviewers: string[];
+  accessMode: AccessMode;
+  collaborators: string[];
+  fieldsJson: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The access restriction of one case. */
+export interface Restrictions {
+  accessMode: AccessMode;
+  collaborators: string[];
+}
+
+/** An allow/deny answer with its reason (SPEC RB-3). */
+export interface Decision {
+  allowed: boolean;
+  reason: string;
+}
+
+/** Input of *Create a case*. */
+export interface NewCase {
+  title: string;
+  description: string;
+  severity: Severity;
+  state?: string | null;
+  assignee?: string | null;
+  reviewers?: string[];
+  accessMode?: AccessMode | null;
+  collaborators?: string[];
+  fieldsJson?: string | null;
+}
+
+/** Filters of *Query cases*. */
+export interface CaseFilter {
+  accessMode?: AccessMode | null;
+  state?: string | null;
+  severity?: Severity | null;
+  assignee?: string | null;
+  text?: string | null;
+}
+
+export type CaseSort = "created-desc" | "created-asc" | "updated-desc" | "severity-desc";
+
+export interface CaseQuery {
+  filter?: CaseFilter;
+  sort?: CaseSort;
+  pageSize?: number;
+  cursor?: string | null;
+}
+
+export interface CasePage {
+  cases: CaseRecord[];
+  nextCursor: string | null;
+}
+
+export interface RestrictionUpdate {
+  accessMode?: AccessMode | null;
+  setCollaborators?: string[] | null;
+  addCollaborators?: string[];
+  removeCollaborators?: string[];
+}
+
+/** The input JSON did not have the shape the step needs (`invalid-input`). */
+export class InvalidInput extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidInput";
+  }
+}
+
+/** Any other failure, described for the person reading the run (`failed`). */
+export class Failed extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "Failed";
+  }
+}
+
+const HOST_KINDS: HostErrorKind[] = ["denied", "not-found", "invalid", "conflict", "internal"];
+
+/** A host call did not succeed; `kind` is the WIT case a step branches on. */
+export class HostError extends Error {
+  readonly kind: HostErrorKind;
+  readonly detail: string;
+  constructor(kind: HostErrorKind, detail: string) {
+    super(`${kind}: ${detail}`);
+    this.name = "HostError";
+    this.kind = kind;
+    this.detail = detail;
+  }
+}
+
+/** The WIT variant a failed import throws, as a HostError. */
+function hostError(thrown: unknown): HostError {
+  const v = (thrown as { payload?: unknown })?.payload ?? thrown;
+  const tagged = v as { tag?: string; val?: unknown };
+  if (tagged && typeof tagged.tag === "string" && HOST_KINDS.includes(tagged.tag as HostErrorKind)) {
+    return new HostError(tagged.tag as HostErrorKind, String(tagged.val ?? ""));
+  }
+  return new HostError("internal", String(thrown));
+}
+
+function hostCall<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw hostError(e);
+  }
+}
+
+function opt<T>(v: T | null | undefined): T | null {
+  return v === undefined ? null : v;
+}
+
+/** The case steps (SPEC CS-4); each throws `HostError` when the host refuses. */
+export const cases = {
+  createCase(input: NewCase): CaseRecord {
+    const full = {
+      title: input.title,
+      description: input.description,
+      severity: input.severity,
+      state: opt(input.state),
+      assignee: opt(input.assignee),
+      reviewers: input.reviewers ?? [],
+      accessMode: opt(input.accessMode),
+      collaborators: input.collaborators ?? [],
+      fieldsJson: opt(input.fieldsJson),
+    };
+    return hostCall(() => witCases.createCase(full));
+  },
+  createCaseFromJson(caseJson: string | object): CaseRecord {
+    const text = typeof caseJson === "string" ? caseJson : JSON.stringify(caseJson);
+    return hostCall(() => witCases.createCaseFromJson(text));
+  },
+  queryCases(query: CaseQuery = {}): CasePage {
+    const f = query.filter ?? {};
+    const full = {
+      filter: {
+        accessMode: opt(f.accessMode),
+        state: opt(f.state),
+        severity: opt(f.severity),
+        assignee: opt(f.assignee),
+        text: opt(f.text),
+      },
+      sort: query.sort ?? "created-desc",
+      pageSize: query.pageSize ?? 50,
+      cursor: opt(query.cursor),
+    };
+    return hostCall(() => witCases.queryCases(full));
+  },
+  getCaseRestrictions(caseId: string): Restrictions {
+    return hostCall(() => witCases.getCaseRestrictions(caseId));
+  },
+  updateCaseRestrictions(caseId: string, update: RestrictionUpdate): Restrictions {
+    const full = {
+      accessMode: opt(update.accessMode),
+      setCollaborators: opt(update.setCollaborators),
+      addCollaborators: update.addCollaborators ?? [],
+      removeCollaborators: update.removeCollaborators ?? [],
+    };
+    return hostCall(() => witCases.updateCaseRestrictions(caseId, full));
+  },
+};
+
+/** Access questions about the run's workspace. */
+export const access = {
+  /** Does the run's principal hold `scope` in the run's workspace? (SPEC RB-3) */
+  hasScope(scope: string): Decision {
+    return witAccess.hasScope(scope);
+  },
+  /** May `email` access and answer the Interaction Flow `flow`? */
+  checkFlowAccess(flow: string, email: string): Decision {
+    return hostCall(() => witAccess.checkFlowAccess(flow, email));
+  },
+};
+
+/** Custom events that may start workflows. */
+export const events = {
+  /** Emits `kind` with `payload` (serialized to a JSON object) into the run's workspace. */
+  emit(kind: string, payload: object): void {
+    let text: string;
+    try {
+      text = JSON.stringify(payload);
+    } catch (e) {
+      throw new HostError("invalid", `event payload: ${String(e)}`);
+    }
+    hostCall(() => witEvents.emit(kind, text));
+  },
+};
+
+export type Level = "trace" | "debug" | "info" | "warn" | "error";
+
+/** Log lines kept with the step's execution record. */
+export const log = {
+  at(level: Level, message: string): void {
+    witLog.log(level, String(message));
+  },
+  trace(message: string): void {
+    witLog.log("trace", String(message));
+  },
+  debug(message: string): void {
+    witLog.log("debug", String(message));
+  },
+  info(message: string): void {
+    witLog.log("info", String(message));
+  },
+  warn(message: string): void {
+    witLog.log("warn", String(message));
+  },
+  error(message: string): void {
+    witLog.log("error", String(message));
+  },
+};
+
+/** The WIT `step-error` a failed run throws. */
+type WitStepError =
+  | { tag: "invalid-input"; val: string }
+  | { tag: "host"; val: { tag: HostErrorKind; val: string } }
+  | { tag: "failed"; val: string };
+
+function stepError(e: unknown): WitStepError {
+  if (e instanceof InvalidInput) return { tag: "invalid-input", val: e.message };
+  if (e instanceof Failed) return { tag: "failed", val: e.message };
+  if (e instanceof HostError) return { tag: "host", val: { tag: e.kind, val: e.detail } };
+  if (e instanceof Error) {
+    const stack = e.stack ? `\n${e.stack}` : "";
+    return { tag: "failed", val: `${e.name}: ${e.message}${stack}` };
+  }
+  return { tag: "failed", val: `thrown: ${String(e)}` };
+}
+
+/** Decodes `inputJson`, runs `f`, encodes its output: the body of every exported step. */
+export function runJson<I, O>(
+  inputJson: string,
+  f: (input: I) => O,
+  decode?: (raw: any) => I,
+): string {
+  try {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(inputJson);
+    } catch (e) {
+      throw new InvalidInput(`input is not JSON: ${String(e)}`);
+    }
+    const input = decode ? decode(raw) : (raw as I);
+    const output = f(input);
+    const text = JSON.stringify(output === undefined ? null : output);
+    if (text === undefined) throw new Failed("output: not representable as JSON");
+    return text;
+  } catch (e) {
+    throw stepError(e);
+  }
+}
+
+/** Exports `f(input) -> output` as the component's `run`: `export const run = step(f)`. */
+export function step<I, O>(
+  f: (input: I) => O,
+  decode?: (raw: any) => I,
+): (inputJson: string) => string {
+  return (inputJson: string) => runJson(inputJson, f, decode);
+}

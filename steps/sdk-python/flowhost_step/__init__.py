@@ -1,0 +1,208 @@
+"""The Flowhost step SDK for Python: the typed surface of the Rust SDK (`steps/sdk`).
+
+A step is a function from a JSON input to a JSON output. Write it over your own dataclasses
+and export it as the component's `WitWorld`::
+
+    from dataclasses import dataclass
+    from flowhost_step import step, log
+
+    @dataclass
+    class Input:
+        name: str
+
+    def greet(input: Input) -> dict:
+        log.info(f"greeting {input.name}")
+        return {"greeting": f"hello, {input.name}"}
+
+    WitWorld = step(greet)
+
+The input is decoded into the type the function's first parameter is annotated with (a
+dataclass, nested dataclasses and lists of them; unknown or missing fields are an
+`invalid-input` error), the output encoded to JSON (dataclasses as objects). Host calls act as
+the run's principal, within the step's grants; a failed call raises `HostError`, which fails the
+step as `host(...)` when not caught. `InvalidInput` and `Failed` fail it with that case; any other
+exception fails it as `failed` with its message and traceback.
+
+Build with componentize-py against the `flowhost:step` WIT (`flowhost step build` does it).
+"""
+
+import dataclasses
+import json
+import re
+import traceback
+import typing
+
+import wit_world
+from componentize_py_types import Err
+from wit_world.imports import types as _types
+
+from . import cases, access, events, log  # noqa: F401  (the public modules)
+
+AccessMode = _types.AccessMode
+Severity = _types.Severity
+CaseRecord = _types.CaseRecord
+Restrictions = _types.Restrictions
+Decision = _types.Decision
+
+__all__ = [
+    "step", "run_json", "StepError", "InvalidInput", "Failed", "HostError",
+    "AccessMode", "Severity", "CaseRecord", "Restrictions", "Decision",
+    "cases", "access", "events", "log",
+]
+
+
+class StepError(Exception):
+    """Base of the errors a step raises on purpose; the message is what the run shows."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(StepError):
+    """The input JSON did not have the shape the step needs (`invalid-input`)."""
+
+
+class Failed(StepError):
+    """Any other failure, described for the person reading the run (`failed`)."""
+
+
+# WIT host-error case name → the generated class, both ways.
+_HOST_CASES = {
+    "denied": _types.HostError_Denied,
+    "not-found": _types.HostError_NotFound,
+    "invalid": _types.HostError_Invalid,
+    "conflict": _types.HostError_Conflict,
+    "internal": _types.HostError_Internal,
+}
+
+
+class HostError(Exception):
+    """A host call did not succeed. `kind` is the WIT case a step branches on:
+    `denied`, `not-found`, `invalid`, `conflict` or `internal`."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(f"{kind}: {message}")
+        self.kind = kind
+        self.message = message
+
+    @staticmethod
+    def _from_wit(value: object) -> "HostError":
+        for kind, cls in _HOST_CASES.items():
+            if isinstance(value, cls):
+                return HostError(kind, value.value)
+        return HostError("internal", repr(value))
+
+    def _to_wit(self):
+        return _HOST_CASES.get(self.kind, _types.HostError_Internal)(self.message)
+
+
+def _host_call(f, *args):
+    """Calls a generated import, turning its `Err` into `HostError`."""
+    try:
+        return f(*args)
+    except Err as e:
+        raise HostError._from_wit(e.value) from None
+
+
+def _decode(tp, value, at: str):
+    """Decodes JSON `value` into annotation `tp`; errors name the path `at`."""
+    if tp is typing.Any or tp is None or isinstance(tp, typing.TypeVar):
+        return value
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise InvalidInput(f"{at}: expected an object")
+        hints = typing.get_type_hints(tp)
+        fields = {f.name: f for f in dataclasses.fields(tp) if f.init}
+        unknown = sorted(set(value) - set(fields))
+        if unknown:
+            raise InvalidInput(f"{at}: unknown field `{unknown[0]}`")
+        args = {}
+        for name, f in fields.items():
+            if name in value:
+                args[name] = _decode(hints.get(name, typing.Any), value[name], f"{at}.{name}")
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise InvalidInput(f"{at}: missing field `{name}`")
+        return tp(**args)
+    if origin is typing.Union:
+        options = typing.get_args(tp)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _decode(option, value, at)
+            except InvalidInput as e:
+                errors.append(e.message)
+        raise InvalidInput(errors[0] if len(errors) == 1 else f"{at}: matches none of {tp}")
+    if origin in (list, typing.List):
+        (item,) = typing.get_args(tp) or (typing.Any,)
+        if not isinstance(value, list):
+            raise InvalidInput(f"{at}: expected a list")
+        return [_decode(item, v, f"{at}[{i}]") for i, v in enumerate(value)]
+    if origin in (dict, typing.Dict) or tp is dict:
+        if not isinstance(value, dict):
+            raise InvalidInput(f"{at}: expected an object")
+        return value
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(tp, type) and tp in (str, int, float, bool, list):
+        if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+            raise InvalidInput(f"{at}: expected {tp.__name__}, found {json.dumps(value)}")
+        return value
+    return value
+
+
+def _encode(value):
+    """JSON-ready form of an output: dataclasses as objects, enums by name."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _encode(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_encode(v) for v in value]
+    if hasattr(value, "name") and hasattr(value, "value") and type(value).__module__.startswith("wit_world"):
+        return value.name.lower().replace("_", "-")
+    return value
+
+
+def run_json(input_json: str, f) -> str:
+    """Decodes `input_json` into `f`'s input type, runs `f`, encodes its output: the body of
+    every exported step. Raises `componentize_py_types.Err(StepError...)` on failure."""
+    try:
+        try:
+            raw = json.loads(input_json)
+        except ValueError as e:
+            raise InvalidInput(f"input is not JSON: {e}") from None
+        params = list(typing.get_type_hints(f).items())
+        params = [(n, t) for n, t in params if n != "return"]
+        tp = params[0][1] if params else typing.Any
+        output = f(_decode(tp, raw, "input"))
+        try:
+            return json.dumps(_encode(output))
+        except (TypeError, ValueError) as e:
+            raise Failed(f"output: {e}") from None
+    except InvalidInput as e:
+        raise Err(wit_world.StepError_InvalidInput(e.message))
+    except Failed as e:
+        raise Err(wit_world.StepError_Failed(e.message))
+    except HostError as e:
+        raise Err(wit_world.StepError_Host(e._to_wit()))
+    except Exception as e:  # noqa: BLE001 - every other exception is the step's failure
+        # componentize-py mounts each source directory as `/0/`, `/1/`...: show project paths.
+        trace = re.sub(r'File "/\d+/', 'File "', "".join(traceback.format_exception(e)))
+        raise Err(wit_world.StepError_Failed(f"{type(e).__name__}: {e}\n{trace}"))
+
+
+def step(f):
+    """Exports `f(input) -> output` as the component's `run`: assign the result to
+    `WitWorld` in the module componentize-py builds."""
+
+    class WitWorld(wit_world.WitWorld):
+        def run(self, input_json: str) -> str:
+            return run_json(input_json, f)
+
+    return WitWorld

@@ -1,0 +1,19 @@
+"""Custom events that may start workflows (SPEC WF-2, ST-3)."""
+
+import json
+
+from wit_world.imports import events as _events
+
+__all__ = ["emit"]
+
+
+def emit(kind: str, payload) -> None:
+    """Emits `kind` with `payload` (serialized to a JSON object) into the run's workspace.
+    Raises `HostError` when the host refuses it."""
+    from . import HostError, _encode, _host_call
+
+    try:
+        text = json.dumps(_encode(payload))
+    except (TypeError, ValueError) as e:
+        raise HostError("invalid", f"event payload: {e}") from None
+    _host_call(_events.emit, kind, text)

@@ -1,0 +1,328 @@
+//! Steps in Python and TypeScript (issue 17): the samples built from source with the pinned
+//! toolchains and run through the real host, the sandbox's hostile cases for a Python guest,
+//! the refusal of a component built for component-model async, and `flowhost step
+//! new|build|test` end to end for python and ts.
+
+mod common;
+mod built_steps;
+
+use std::time::Duration;
+
+use common::{ECHO, flowhost, run};
+use flowhost::wasm::{StepExecution, StepFailure, StepLimits, StepRuntime};
+use serde_json::json;
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// `flowhost step test --no-build` in a built sample: its own cases pass.
+fn sample_cases_pass(project: &str, count: usize) {
+    let dir = built_steps::built(project);
+    let out = flowhost(&dir, &dir.join(".flowhost/f.db"), &["step", "test", "--no-build"]);
+    let text = text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("{count} passed, 0 failed")),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_python_sample_passes_its_cases_through_the_host() {
+    sample_cases_pass("steps/risk-score", 4);
+}
+
+#[test]
+fn the_typescript_sample_passes_its_cases_through_the_host() {
+    sample_cases_pass("steps/case-summary", 3);
+}
+
+fn hostile() -> String {
+    built_steps::built("tests/steps/hostile-py")
+        .join("hostile-py.wasm")
+        .display()
+        .to_string()
+}
+
+fn limits() -> StepLimits {
+    StepLimits {
+        memory_bytes: 64 << 20,
+        timeout: Duration::from_secs(5),
+        ..StepLimits::default()
+    }
+}
+
+fn failure(exec: &StepExecution) -> &StepFailure {
+    match &exec.result {
+        Ok(out) => panic!("the step should have failed, but returned {out}"),
+        Err(f) => f,
+    }
+}
+
+/// After any failure, a Rust step and the Python guest itself still run in the same runtime.
+fn assert_next_steps_run(rt: &StepRuntime, hostile: &str) {
+    let input = json!({ "still": "alive" });
+    let exec = run(rt, ECHO, input.clone(), limits());
+    assert_eq!(exec.result.as_ref().ok(), Some(&input));
+    let exec = run(rt, hostile, json!({ "attack": "none" }), limits());
+    assert_eq!(exec.result.as_ref().ok(), Some(&json!({ "ok": true })));
+}
+
+/// SPEC ST-2 for a non-Rust guest: each attack fails that step only, naming its cause.
+#[test]
+fn a_hostile_python_step_fails_alone_naming_the_cause() {
+    let hostile = hostile();
+    let rt = common::runtime();
+
+    let short = StepLimits {
+        timeout: Duration::from_millis(300),
+        ..limits()
+    };
+    for attack in ["loop", "sleep"] {
+        let exec = run(&rt, &hostile, json!({ "attack": attack }), short);
+        let f = failure(&exec);
+        assert_eq!(f.kind(), "deadline", "{attack}: {f}");
+        assert!(exec.duration < Duration::from_secs(3), "{attack}: {:?}", exec.duration);
+        assert_next_steps_run(&rt, &hostile);
+    }
+
+    let exec = run(&rt, &hostile, json!({ "attack": "memory" }), limits());
+    let f = failure(&exec);
+    assert_eq!(f.kind(), "memory_limit", "{f}");
+    assert_next_steps_run(&rt, &hostile);
+
+    // CPython 3.11+ keeps its frames on the heap: unbounded recursion (the recursion limit
+    // lifted) runs into the memory cap, or the wasm stack; either way a named failure.
+    let exec = run(&rt, &hostile, json!({ "attack": "recursion" }), limits());
+    let f = failure(&exec);
+    assert!(
+        ["memory_limit", "stack_overflow"].contains(&f.kind()),
+        "{}: {f}",
+        f.kind()
+    );
+    assert_next_steps_run(&rt, &hostile);
+
+    // The host's files, environment and network are out of reach.
+    let exec = run(&rt, &hostile, json!({ "attack": "read_file" }), limits());
+    let out = exec.result.expect("a refused read is an answer");
+    assert!(out.get("denied").is_some(), "{out}");
+    let exec = run(&rt, &hostile, json!({ "attack": "env" }), limits());
+    assert_eq!(exec.result.ok(), Some(json!({ "env": {} })));
+    let exec = run(&rt, &hostile, json!({ "attack": "socket" }), limits());
+    let out = exec.result.expect("a refused connection is an answer");
+    assert!(out.get("refused").is_some(), "{out}");
+
+    // Nothing survives between executions: each starts from the snapshot.
+    for _ in 0..2 {
+        let exec = run(&rt, &hostile, json!({ "attack": "remember" }), limits());
+        assert_eq!(exec.result.ok(), Some(json!({ "calls_before": 0 })));
+    }
+}
+
+/// A Python exception becomes a step error carrying its message and traceback; events of the
+/// failed step are dropped, its logs kept.
+#[test]
+fn a_python_exception_is_a_step_error_with_its_traceback() {
+    let hostile = hostile();
+    let rt = common::runtime();
+    let exec = run(&rt, &hostile, json!({ "attack": "raise" }), limits());
+    let f = failure(&exec);
+    assert_eq!(f.kind(), "step_error", "{f}");
+    let message = f.to_string();
+    assert!(
+        message.contains("ValueError: hostile python step raised on purpose"),
+        "{message}"
+    );
+    assert!(message.contains("Traceback (most recent call last)"), "{message}");
+    assert!(message.contains("step.py"), "{message}");
+
+    // With a member allowed to emit, the event is accepted, then dropped with the failure.
+    let platform = std::sync::Arc::new(common::example_platform());
+    let caller = flowhost::principal::Caller {
+        workspace: "mssp-soc".into(),
+        principal: common::user("omar.operator@acme-mssp.test"),
+        cause: None,
+    };
+    let step = rt.load(std::path::Path::new(&hostile)).expect("load");
+    let exec = rt.execute(
+        &step,
+        &json!({ "attack": "emit_then_raise" }),
+        caller,
+        flowhost::services::HostServices::of(platform),
+        limits(),
+    );
+    let message = failure(&exec).to_string();
+    assert!(message.contains("RuntimeError: after emitting"), "{message}");
+    assert!(exec.events.is_empty(), "a failed step publishes nothing");
+}
+
+/// SPEC ST-1: a component built for component-model async is refused at load with how to
+/// rebuild it; the same source built with `--sync` loads and runs.
+#[test]
+fn a_component_built_for_async_is_refused_with_how_to_rebuild() {
+    let tools = built_steps::toolchains();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let js = dir.path().join("step.js");
+    std::fs::write(&js, "export function run(input) { return input; }\n").expect("write");
+    let qjs = tools.join("js/node_modules/.bin/componentize-qjs");
+    let wit = built_steps::root().join("wit");
+    let build = |out: &str, sync: bool| {
+        let mut cmd = std::process::Command::new(&qjs);
+        if sync {
+            cmd.arg("--sync");
+        }
+        let o = cmd
+            .args(["--world", "step", "--wit"])
+            .arg(&wit)
+            .arg("--js")
+            .arg(&js)
+            .arg("-o")
+            .arg(dir.path().join(out))
+            .output()
+            .expect("componentize-qjs runs");
+        assert!(o.status.success(), "{}", text(&o));
+        dir.path().join(out)
+    };
+    let rt = common::runtime();
+    let refused = match rt.load(&build("async.wasm", false)) {
+        Ok(_) => panic!("an async component must be refused"),
+        Err(e) => e.to_string(),
+    };
+    assert!(refused.contains("async.wasm"), "{refused}");
+    assert!(refused.contains("built for component-model async"), "{refused}");
+    assert!(refused.contains("--sync"), "{refused}");
+
+    let sync = build("sync.wasm", true);
+    let exec = run(&rt, sync.to_str().expect("utf-8"), json!({ "a": 1 }), limits());
+    assert_eq!(exec.result.ok(), Some(json!({ "a": 1 })));
+}
+
+/// `flowhost step new && step build && step test` for `lang`, then a syntax error: the build
+/// names the file and line, and the last good component is still there.
+fn new_build_test(lang: &str, source: &str, broken: &str, line: usize) {
+    built_steps::toolchains();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join(".flowhost/f.db");
+    let out = flowhost(dir.path(), &db, &["step", "new", "enrich-ip", "--lang", lang]);
+    assert!(out.status.success(), "{}", text(&out));
+    let project = dir.path().join("enrich-ip");
+    for file in ["step.toml", source, "step.test.json", "wit/world.wit", "fixtures/tenant.json"] {
+        assert!(project.join(file).is_file(), "{file} written");
+    }
+
+    let out = flowhost(&project, &db, &["step", "build"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(project.join("enrich-ip.wasm").is_file());
+    let cache = dir.path().join(".flowhost/cache");
+    assert!(
+        std::fs::read_dir(&cache).map(|d| d.count()).unwrap_or(0) > 0,
+        "the build precompiled into {}",
+        cache.display()
+    );
+
+    let out = flowhost(&project, &db, &["step", "test", "--no-build"]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("4 passed, 0 failed"), "{t}");
+
+    // A test whose expectation is wrong fails, and says where.
+    let tests = project.join("step.test.json");
+    let good = std::fs::read_to_string(&tests).expect("read");
+    std::fs::write(&tests, good.replace("\"private\": false", "\"private\": true")).expect("write");
+    let out = flowhost(&project, &db, &["step", "test", "--no-build"]);
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(t.contains("3 passed, 1 failed"), "{t}");
+    assert!(t.contains("tests[1].expect.output"), "{t}");
+
+    // A syntax error at build time names the file and line.
+    let path = project.join(source);
+    let mut code = std::fs::read_to_string(&path).expect("read");
+    let lines = code.lines().count();
+    assert_eq!(lines + 1, line, "the broken line is appended");
+    code.push_str(broken);
+    std::fs::write(&path, code).expect("write");
+    let out = flowhost(&project, &db, &["step", "build"]);
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(
+        t.contains(&format!("build failed: {source}:{line}:")),
+        "{t}"
+    );
+}
+
+#[test]
+fn step_new_build_test_for_python() {
+    let lines = include_str!("../host/src/stepkit/templates/step.py").lines().count();
+    new_build_test("python", "step.py", "x = (\n", lines + 1);
+}
+
+#[test]
+fn step_new_build_test_for_typescript() {
+    let lines = include_str!("../host/src/stepkit/templates/step.ts").lines().count();
+    new_build_test("ts", "step.ts", "let x = ;\n", lines + 1);
+}
+
+#[test]
+fn a_missing_toolchain_is_named_with_how_to_install_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join(".flowhost/f.db");
+    let out = flowhost(dir.path(), &db, &["step", "new", "p", "--lang", "python"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = std::process::Command::new(common::flowhost_bin())
+        .current_dir(dir.path().join("p"))
+        .args(["--db"])
+        .arg(&db)
+        .args(["step", "build"])
+        .env("FLOWHOST_TOOLCHAINS", dir.path().join("none"))
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .expect("runs");
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(t.contains("`componentize-py` is not installed"), "{t}");
+    assert!(t.contains("scripts/toolchains"), "{t}");
+}
+
+/// The pooling limits hold a Python step in every slot at once (14 core instances each,
+/// `wasm/engine.rs`): with 4 slots, 4 Python steps run concurrently and none is refused for
+/// want of an instance.
+#[test]
+fn every_pool_slot_can_hold_a_python_step_at_once() {
+    let hostile = hostile();
+    let settings = flowhost::wasm::EngineSettings {
+        pool_instances: 4,
+        ..flowhost::wasm::EngineSettings::default()
+    };
+    let rt = StepRuntime::new(&settings, None).expect("runtime");
+    assert_eq!(rt.allocator(), &flowhost::wasm::Allocator::Pooling);
+    let step = rt.load(std::path::Path::new(&hostile)).expect("load");
+    let limits = StepLimits {
+        timeout: Duration::from_millis(400),
+        ..limits()
+    };
+    std::thread::scope(|s| {
+        let runs: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    rt.execute(
+                        &step,
+                        &json!({ "attack": "sleep" }),
+                        common::caller(),
+                        flowhost::services::HostServices::deny_all(),
+                        limits,
+                    )
+                })
+            })
+            .collect();
+        for run in runs {
+            let exec = run.join().expect("thread");
+            assert_eq!(failure(&exec).kind(), "deadline", "{:?}", exec.result);
+        }
+    });
+}

@@ -1,0 +1,59 @@
+"""A deliberately hostile Python step: each `attack` tries to escape or exhaust the sandbox
+(SPEC ST-2). The host must fail the step, name the cause, and carry on."""
+
+import os
+import socket
+import sys
+import time
+
+from flowhost_step import events, step
+
+_calls = []
+
+
+def _deep(n):
+    return _deep(n + 1) + 1
+
+
+def attack(input: dict) -> dict:
+    what = input.get("attack")
+    if what == "loop":
+        while True:
+            pass
+    if what == "sleep":
+        time.sleep(3600)
+        return {"slept": True}
+    if what == "memory":
+        hoard = []
+        while True:
+            hoard.append(bytearray(1 << 20))
+    if what == "recursion":
+        sys.setrecursionlimit(1_000_000)
+        return {"depth": _deep(0)}
+    if what == "raise":
+        raise ValueError("hostile python step raised on purpose")
+    if what == "emit_then_raise":
+        events.emit("hostile.emitted", {"n": 1})
+        raise RuntimeError("after emitting")
+    if what == "read_file":
+        try:
+            with open(input.get("path", "/etc/passwd")) as f:
+                return {"read": f.read()}
+        except OSError as e:
+            return {"denied": f"cannot read: {e}"}
+    if what == "env":
+        return {"env": dict(os.environ)}
+    if what == "socket":
+        try:
+            s = socket.create_connection(("127.0.0.1", int(input.get("port", 9))), timeout=1)
+            s.close()
+            return {"connected": True}
+        except Exception as e:  # noqa: BLE001 - any refusal is the expected outcome
+            return {"refused": f"{type(e).__name__}: {e}"}
+    if what == "remember":
+        _calls.append(1)
+        return {"calls_before": len(_calls) - 1}
+    return {"ok": True}
+
+
+WitWorld = step(attack)
