@@ -633,3 +633,42 @@ fn a_run_sees_a_restricted_case_only_if_its_identity_and_its_publisher_both_do()
     assert!(seen.contains("lead and otto"), "{seen}");
     assert!(!seen.contains("lead only"), "{seen}");
 }
+
+#[test]
+fn a_run_is_not_a_sign_in_so_sso_only_does_not_stop_it() {
+    let env = Env::new();
+    // `customer-globex` is SSO-only; Tina is an Operator there, not break-glass. Olivia, its
+    // break-glass Owner, binds her as `run_as`.
+    let wf = json!({
+        "name": "look", "workspace": "customer-globex",
+        "run_as": "tina.analyst@acme-mssp.test",
+        "trigger": { "on": "case_created" },
+        "steps": [{ "id": "look", "uses": "cases/query-cases", "with": {} }]
+    });
+    let file = env.write("look.json", &wf);
+    env.publish_ok(&file, OWNER);
+    env.ok(&[
+        "cases",
+        "create",
+        "--title",
+        "globex one",
+        "--severity",
+        "low",
+        "--workspace",
+        "customer-globex",
+        "--as",
+        OWNER,
+    ]);
+    env.ok(&["triggers", "dispatch"]);
+    let runs = env.runs();
+    assert_eq!(
+        runs.len(),
+        1,
+        "SSO-only stopped a run (SPEC WF-10): {runs:?}"
+    );
+    assert_eq!(runs[0].1, "succeeded", "{runs:?}");
+    assert!(
+        runs[0].3.as_deref().unwrap_or("").contains("globex one"),
+        "{runs:?}"
+    );
+}

@@ -278,3 +278,32 @@ impl Platform {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::principal::Email;
+
+    fn person(email: &str) -> Principal {
+        Principal::local(Email::parse(email).expect("email"))
+    }
+
+    #[test]
+    fn a_run_principal_survives_storage_so_a_resumed_run_acts_for_the_same_publisher() {
+        for identity in [person("run@x.test"), Principal::ApiKey("00ff".into())] {
+            let run = Principal::run(identity, person("pub@x.test"));
+            assert_eq!(principal_from_stored(&principal_to_stored(&run)), run);
+        }
+        // Unreadable stored principals act as nobody (every check denies), never as someone.
+        assert_eq!(
+            principal_from_stored("run:user:a@x.test"),
+            Principal::Anonymous
+        );
+    }
+
+    #[test]
+    fn a_publisher_is_bound_as_a_person_not_as_a_sign_in() {
+        let sso = Principal::sso(Email::parse("Pub@X.test").expect("email"));
+        assert_eq!(publisher_to_stored(&sso), "user:pub@x.test");
+    }
+}
