@@ -524,7 +524,8 @@ impl Model {
                     // if new, its role replaced if not (SPEC SSO-3). SPEC UA-3: never demote
                     // the last owner who can act.
                     let invited = w.members.get(&email).is_some_and(|m| m.invited);
-                    if !invited && !(w.is_last_owner(&email) && role != "owner") {
+                    let kept = invited || (w.is_last_owner(&email) && role != "owner");
+                    if !kept {
                         w.members.insert(
                             email.clone(),
                             Member {
