@@ -91,7 +91,8 @@ fn emitting_events_needs_a_principal_who_may_run_automation_there() {
         .expect_err("a non-member may not emit")
         .to_string();
     assert!(
-        err.contains("emitting events") && err.contains("not a member"),
+        err.contains("emitting events")
+            && err.contains("there is no workspace `mssp-soc` you are a member of"),
         "{err}"
     );
     assert!(outsider.events.is_empty());
