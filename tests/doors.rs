@@ -636,3 +636,61 @@ fn case_and_audit_ids_count_within_their_workspace() {
         assert_eq!(ids, expected, "{ws}");
     }
 }
+
+#[test]
+fn interact_start_and_flows_answer_an_outsider_as_for_a_missing_flow() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let with_flow = acme(dir.path());
+    let out = flowhost(
+        dir.path(),
+        &with_flow,
+        &[
+            "workflows",
+            "publish",
+            &library("mssp-customer-onboarding.json"),
+            "--as",
+            OWNER,
+            "--steps",
+            &steps_dir(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    // The same tenant without the flow, and a database where the workspace does not exist.
+    let without_dir = tempfile::tempdir().expect("tempdir");
+    let without_flow = acme(without_dir.path());
+    let no_workspace = zeta(dir.path());
+    let rows = audit_rows(&with_flow);
+    let values = r#"{"site":"Berlin","contact":"ops@globex.test"}"#;
+    let start = [
+        "interact",
+        "start",
+        "mssp-customer-onboarding",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OUTSIDER,
+        "--values",
+        values,
+    ];
+    let flows = [
+        "interact",
+        "flows",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OUTSIDER,
+    ];
+    for args in [&start[..], &flows[..]] {
+        let hidden = flowhost(dir.path(), &with_flow, args);
+        assert_eq!(hidden.status.code(), Some(1), "{args:?}: {}", text(&hidden));
+        let missing = flowhost(without_dir.path(), &without_flow, args);
+        let nowhere = flowhost(dir.path(), &no_workspace, args);
+        assert_eq!(observed(&hidden), observed(&missing), "{args:?}");
+        assert_eq!(observed(&hidden), observed(&nowhere), "{args:?}");
+    }
+    assert_eq!(
+        audit_rows(&with_flow),
+        rows,
+        "an outsider writes no audit row in a workspace they are not in"
+    );
+}
