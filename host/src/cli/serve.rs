@@ -335,13 +335,17 @@ fn run_job(engine: &Engine, job: Job) -> Report {
 
 fn report(done: Result<Report, tokio::task::JoinError>) {
     match done {
-        Ok((what, _, Ok(o))) => {
-            let status = match o.status {
-                RunStatus::Running => "stopped at a step boundary; resumes on the next start",
-                other => other.as_str(),
-            };
-            eprintln!("{what} run {}: {status}", o.run_id);
-        }
+        Ok((what, _, Ok(o))) => match (o.status, &o.error) {
+            // Stopped by the infrastructure (SPEC WF-11): the reason, and that it is retried.
+            (RunStatus::Running, Some(why)) => {
+                eprintln!("{what} run {}: {why}; tried again later", o.run_id);
+            }
+            (RunStatus::Running, None) => eprintln!(
+                "{what} run {}: stopped at a step boundary; resumes on the next start",
+                o.run_id
+            ),
+            (status, _) => eprintln!("{what} run {}: {}", o.run_id, status.as_str()),
+        },
         Ok((what, run, Err(e))) => eprintln!("error: {what} run {run}: {e}"),
         Err(e) => eprintln!("error: a run's worker failed: {e}"),
     }
