@@ -326,7 +326,10 @@ fn hold_write_lock_once_a_run_exists(db: &Path, hold: Duration) -> std::thread::
             if runs > 0 {
                 break;
             }
-            assert!(started.elapsed() < Duration::from_secs(20), "no run started");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no run started"
+            );
             std::thread::sleep(Duration::from_millis(2));
         }
         let tx = conn
@@ -603,6 +606,75 @@ fn flowhost_run_says_when_a_busy_database_stopped_its_run_and_exits_non_zero() {
     flowhost_ok(dir.path(), &db, &["runs", "resume", "1"]);
     assert_eq!(
         count(&db, "SELECT count(*) FROM cases WHERE title = 'later'"),
+        1
+    );
+}
+
+#[test]
+fn a_run_whose_write_meets_a_full_database_stops_resumable_and_resumes_once() {
+    let (_dir, db) = applied();
+    let platform = Arc::new(Platform::new(Db::open(&db).expect("db")).expect("platform"));
+    let runtime = Arc::new(StepRuntime::new(&EngineSettings::default(), None).expect("runtime"));
+    let engine = Engine::new(platform.clone(), runtime, vec![]);
+    let description = "x".repeat(30_000);
+    let text = json!({ "name": "open-big", "workspace": WS, "steps": [
+        { "id": "pause", "wait": "400ms" },
+        { "id": "open", "uses": "cases/create-case",
+          "with": { "title": "big", "severity": "low", "description": description } }
+    ] })
+    .to_string();
+    let workflow = parse("open-big.json", &text, &Resolver::default()).expect("valid");
+
+    // While the run waits, the database may not grow any more: SQLite fails the next write
+    // that needs a page with SQLITE_FULL, as on a full disk.
+    let full = {
+        let platform = platform.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(150));
+            let db = platform.db();
+            let pages: i64 = db
+                .conn()
+                .query_row("PRAGMA page_count", [], |r| r.get(0))
+                .expect("page count");
+            db.conn()
+                .pragma_update(None, "max_page_count", pages)
+                .expect("cap the database");
+        })
+    };
+    let outcome = engine
+        .run_manual(
+            &workflow,
+            &text,
+            "open-big.json",
+            owner(),
+            json!({}),
+            &Quiet,
+        )
+        .expect("started");
+    full.join().expect("capped");
+    assert_eq!(outcome.status, RunStatus::Running, "{:?}", outcome.error);
+    let error = outcome.error.unwrap_or_default();
+    assert!(error.contains("resumable"), "{error}");
+    let run = outcome.run_id;
+    assert_eq!(
+        count(
+            &db,
+            &format!("SELECT count(*) FROM runs WHERE id = {run} AND status = 'running'")
+        ),
+        1,
+        "not failed"
+    );
+
+    // Room again: the run resumes and creates its case once.
+    platform
+        .db()
+        .conn()
+        .pragma_update(None, "max_page_count", 1_073_741_823_i64)
+        .expect("uncap");
+    let resumed = engine.resume(run, &Quiet).expect("resumed");
+    assert_eq!(resumed.status, RunStatus::Succeeded, "{:?}", resumed.error);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM cases WHERE title = 'big'"),
         1
     );
 }
