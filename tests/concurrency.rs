@@ -678,3 +678,67 @@ fn a_run_whose_write_meets_a_full_database_stops_resumable_and_resumes_once() {
         1
     );
 }
+
+#[test]
+fn serve_outlasts_a_write_lock_held_past_its_busy_timeout_and_loses_no_run() {
+    let (dir, db) = applied();
+    let workflow = json!({ "name": "open-on-critical", "workspace": WS,
+        "run_as": "automation@acme-mssp.test",
+        "trigger": { "on": "case_created",
+                     "if": [{ "left": "$.event.case.severity", "op": "eq", "right": "critical" }] },
+        "steps": [
+            { "id": "pause", "wait": "300ms" },
+            { "id": "open", "uses": "cases/create-case",
+              "with": { "title": "follow-up", "severity": "low" } }
+        ] });
+    let file = dir.path().join("open-on-critical.json");
+    std::fs::write(&file, workflow.to_string()).expect("write");
+    flowhost_ok(
+        dir.path(),
+        &db,
+        &[
+            "workflows",
+            "publish",
+            file.to_str().expect("utf-8"),
+            "--as",
+            "sam.lead@acme-mssp.test",
+        ],
+    );
+    let serve = spawn(
+        dir.path(),
+        &db,
+        &args(&["serve", "--poll-ms", "50", "--concurrency", "2"]),
+    );
+    // The run starts, then the write lock is held past serve's busy timeout (5 s): serve's
+    // claims fail meanwhile (reported, tried again), and its run waits or stops resumable
+    // (SPEC WF-11), whichever of them meets the lock; either way the run ends succeeded.
+    let holder = hold_write_lock_once_a_run_exists(&db, Duration::from_millis(5600));
+    create_cases(&db, 1, Severity::Critical);
+    holder.join().expect("holder");
+    let started = Instant::now();
+    while count(&db, "SELECT count(*) FROM runs WHERE status = 'succeeded'") == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the run did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &serve.id().to_string()])
+        .status();
+    let out = serve.wait_with_output().expect("serve exits");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Whichever met the lock first said so: a claim (tried again next round) or the run
+    // (stopped resumable, tried again later).
+    assert!(
+        stderr.contains("claiming work: the database is unavailable")
+            || stderr.contains("tried again later"),
+        "{stderr}"
+    );
+    let statuses: Vec<String> = query(&db, "SELECT status FROM runs");
+    assert_eq!(statuses, vec!["succeeded".to_owned()], "{stderr}");
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM cases WHERE title = 'follow-up'"),
+        1
+    );
+}
