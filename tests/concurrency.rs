@@ -311,13 +311,27 @@ fn serve_once_exits_non_zero_when_every_claim_fails() {
     );
 }
 
-/// Holds the database's write lock from another connection for `hold`, starting after `after`.
-fn hold_write_lock(db: &Path, after: Duration, hold: Duration) -> std::thread::JoinHandle<()> {
+/// Holds the database's write lock from another connection for `hold`, from the moment a run
+/// has been recorded (so the run starts, and one of its later writes meets the lock).
+fn hold_write_lock_once_a_run_exists(db: &Path, hold: Duration) -> std::thread::JoinHandle<()> {
     let db = db.to_owned();
     std::thread::spawn(move || {
-        std::thread::sleep(after);
         let mut conn = rusqlite::Connection::open(&db).expect("open");
         conn.busy_timeout(Duration::from_secs(5)).expect("timeout");
+        let started = Instant::now();
+        loop {
+            let runs: i64 = conn
+                .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
+                .expect("count runs");
+            if runs > 0 {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no run started"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .expect("the write lock");
@@ -345,8 +359,8 @@ fn a_run_whose_write_meets_a_busy_database_stops_resumable_and_resumes_once() {
     .to_string();
     let workflow = parse("open-later.json", &text, &Resolver::default()).expect("valid");
 
-    // The lock is taken while the run waits, and held past the step after the wait.
-    let holder = hold_write_lock(&db, Duration::from_millis(150), Duration::from_millis(1200));
+    // The lock is taken once the run is recorded, and held past the step after the wait.
+    let holder = hold_write_lock_once_a_run_exists(&db, Duration::from_millis(1200));
     let outcome = engine
         .run_manual(
             &workflow,
@@ -500,5 +514,231 @@ fn several_serve_processes_and_cli_writers_start_one_run_per_event_and_finish_ev
         ),
         24,
         "every critical case restricted by its run"
+    );
+}
+
+#[test]
+fn a_wasm_steps_host_call_that_meets_a_busy_database_is_noticed_whatever_the_step_makes_of_it() {
+    let (_dir, db) = applied();
+    create_cases(&db, 2, Severity::High);
+    let store = Db::open(&db).expect("db");
+    store
+        .conn()
+        .busy_timeout(Duration::from_millis(100))
+        .expect("timeout");
+    let platform = Arc::new(Platform::new(store).expect("platform"));
+    let runtime = StepRuntime::new(&EngineSettings::default(), None).expect("runtime");
+    let step = runtime
+        .load(Path::new(common::RESTRICT_CASES))
+        .expect("component loads");
+    let caller = Caller {
+        workspace: WS.into(),
+        principal: owner(),
+        cause: None,
+    };
+    let input = json!({ "collaborators": ["sam.lead@acme-mssp.test"], "severity": "high" });
+
+    // Another process holds the write lock: the step's reads go through (WAL), its update
+    // cannot. The services note it, so the engine stops the run resumable (SPEC WF-11).
+    let mut holder = rusqlite::Connection::open(&db).expect("open");
+    let lock = holder
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .expect("the write lock");
+    let (services, watch) = flowhost::services::HostServices::of(platform.clone()).watched();
+    let exec = runtime.execute(
+        &step,
+        &input,
+        caller.clone(),
+        services,
+        flowhost::wasm::StepLimits::default(),
+    );
+    let noticed = watch.failure().expect("the busy database was noticed");
+    assert!(noticed.contains("unavailable"), "{noticed}");
+    assert!(
+        exec.result.is_err(),
+        "the step saw an error: {:?}",
+        exec.result
+    );
+    drop(lock);
+
+    // With the lock free, nothing is noticed and the step does its work.
+    let (services, watch) = flowhost::services::HostServices::of(platform).watched();
+    let exec = runtime.execute(
+        &step,
+        &input,
+        caller,
+        services,
+        flowhost::wasm::StepLimits::default(),
+    );
+    assert_eq!(watch.failure(), None);
+    assert!(exec.result.is_ok(), "{:?}", exec.result);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM cases WHERE restricted = 1"),
+        2
+    );
+}
+
+#[test]
+fn flowhost_run_says_when_a_busy_database_stopped_its_run_and_exits_non_zero() {
+    let (dir, db) = applied();
+    let workflow = json!({ "name": "open-later", "workspace": WS, "steps": [
+        { "id": "pause", "wait": "300ms" },
+        { "id": "open", "uses": "cases/create-case", "with": { "title": "later", "severity": "low" } }
+    ] });
+    let file = dir.path().join("open-later.json");
+    std::fs::write(&file, workflow.to_string()).expect("write");
+    // Held past the run's busy timeout (5 s), from while the run waits.
+    let holder = hold_write_lock_once_a_run_exists(&db, Duration::from_millis(5600));
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["run", file.to_str().expect("utf-8"), "--as", OWNER],
+    );
+    holder.join().expect("holder");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("resumable"), "{stderr}");
+    assert!(stderr.contains("runs resume"), "{stderr}");
+    assert_eq!(
+        query::<String>(&db, "SELECT status FROM runs"),
+        vec!["running".to_owned()]
+    );
+    flowhost_ok(dir.path(), &db, &["runs", "resume", "1"]);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM cases WHERE title = 'later'"),
+        1
+    );
+}
+
+#[test]
+fn a_run_whose_write_meets_a_full_database_stops_resumable_and_resumes_once() {
+    let (_dir, db) = applied();
+    let platform = Arc::new(Platform::new(Db::open(&db).expect("db")).expect("platform"));
+    let runtime = Arc::new(StepRuntime::new(&EngineSettings::default(), None).expect("runtime"));
+    let engine = Engine::new(platform.clone(), runtime, vec![]);
+    let description = "x".repeat(30_000);
+    let text = json!({ "name": "open-big", "workspace": WS, "steps": [
+        { "id": "pause", "wait": "400ms" },
+        { "id": "open", "uses": "cases/create-case",
+          "with": { "title": "big", "severity": "low", "description": description } }
+    ] })
+    .to_string();
+    let workflow = parse("open-big.json", &text, &Resolver::default()).expect("valid");
+
+    // While the run waits, the database may not grow any more: SQLite fails the next write
+    // that needs a page with SQLITE_FULL, as on a full disk.
+    let full = {
+        let platform = platform.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(150));
+            let db = platform.db();
+            let pages: i64 = db
+                .conn()
+                .query_row("PRAGMA page_count", [], |r| r.get(0))
+                .expect("page count");
+            db.conn()
+                .pragma_update(None, "max_page_count", pages)
+                .expect("cap the database");
+        })
+    };
+    let outcome = engine
+        .run_manual(
+            &workflow,
+            &text,
+            "open-big.json",
+            owner(),
+            json!({}),
+            &Quiet,
+        )
+        .expect("started");
+    full.join().expect("capped");
+    assert_eq!(outcome.status, RunStatus::Running, "{:?}", outcome.error);
+    let error = outcome.error.unwrap_or_default();
+    assert!(error.contains("resumable"), "{error}");
+    let run = outcome.run_id;
+    assert_eq!(
+        count(
+            &db,
+            &format!("SELECT count(*) FROM runs WHERE id = {run} AND status = 'running'")
+        ),
+        1,
+        "not failed"
+    );
+
+    // Room again: the run resumes and creates its case once.
+    platform
+        .db()
+        .conn()
+        .pragma_update(None, "max_page_count", 1_073_741_823_i64)
+        .expect("uncap");
+    let resumed = engine.resume(run, &Quiet).expect("resumed");
+    assert_eq!(resumed.status, RunStatus::Succeeded, "{:?}", resumed.error);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM cases WHERE title = 'big'"),
+        1
+    );
+}
+
+#[test]
+fn serve_outlasts_a_write_lock_held_past_its_busy_timeout_and_loses_no_run() {
+    let (dir, db) = applied();
+    let workflow = json!({ "name": "open-on-critical", "workspace": WS,
+        "run_as": "automation@acme-mssp.test",
+        "trigger": { "on": "case_created",
+                     "if": [{ "left": "$.event.case.severity", "op": "eq", "right": "critical" }] },
+        "steps": [
+            { "id": "pause", "wait": "300ms" },
+            { "id": "open", "uses": "cases/create-case",
+              "with": { "title": "follow-up", "severity": "low" } }
+        ] });
+    let file = dir.path().join("open-on-critical.json");
+    std::fs::write(&file, workflow.to_string()).expect("write");
+    flowhost_ok(
+        dir.path(),
+        &db,
+        &[
+            "workflows",
+            "publish",
+            file.to_str().expect("utf-8"),
+            "--as",
+            "sam.lead@acme-mssp.test",
+        ],
+    );
+    let serve = spawn(
+        dir.path(),
+        &db,
+        &args(&["serve", "--poll-ms", "50", "--concurrency", "2"]),
+    );
+    // The run starts, then the write lock is held past serve's busy timeout (5 s): serve's
+    // claims fail meanwhile (reported, tried again), and its run waits or stops resumable
+    // (SPEC WF-11), whichever of them meets the lock; either way the run ends succeeded.
+    let holder = hold_write_lock_once_a_run_exists(&db, Duration::from_millis(5600));
+    create_cases(&db, 1, Severity::Critical);
+    holder.join().expect("holder");
+    let started = Instant::now();
+    while count(&db, "SELECT count(*) FROM runs WHERE status = 'succeeded'") == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the run did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &serve.id().to_string()])
+        .status();
+    let out = serve.wait_with_output().expect("serve exits");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Whichever met the lock first said so: a claim (tried again next round) or the run
+    // (stopped resumable, tried again later).
+    assert!(
+        stderr.contains("claiming work: the database is unavailable")
+            || stderr.contains("tried again later"),
+        "{stderr}"
+    );
+    let statuses: Vec<String> = query(&db, "SELECT status FROM runs");
+    assert_eq!(statuses, vec!["succeeded".to_owned()], "{stderr}");
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM cases WHERE title = 'follow-up'"),
+        1
     );
 }

@@ -268,6 +268,12 @@ pub(super) fn report(outcome: &RunOutcome, elapsed: Duration, json: bool) -> any
             eprintln!("error: run {} failed: {e}", outcome.run_id);
             Err(Reported(e.clone()).into())
         }
+        // Stopped before its end with a reason (the database busy, SPEC WF-11): not done, but
+        // resumable; the message says how.
+        (RunStatus::Running, Some(e)) => {
+            eprintln!("error: run {} stopped: {e}", outcome.run_id);
+            Err(Reported(e.clone()).into())
+        }
         _ => Ok(()),
     }
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use flowhost::services::HostError;
 use flowhost::workflow::journal::RunStatus;
 use flowhost::workflow::{Engine, Quiet, RunOutcome};
 use tokio::task::JoinSet;
@@ -196,7 +197,7 @@ async fn claim_work(
 }
 
 /// What a worker reports: which kind of run, the run, and how it ended.
-type Report = (&'static str, i64, Result<RunOutcome, String>);
+type Report = (&'static str, i64, Result<RunOutcome, HostError>);
 
 /// Runs in flight on blocking threads (runs do SQLite and wasm work), at most `limit` at once.
 struct Workers {
@@ -266,9 +267,14 @@ impl Workers {
     fn finished(&mut self, done: Result<Report, tokio::task::JoinError>) {
         if let Ok((_, run, outcome)) = &done {
             self.runs.remove(run);
+            let stopped_by_infrastructure = match outcome {
+                Ok(o) => o.status == RunStatus::Running && o.error.is_some(),
+                Err(e) => e.is_infrastructure(),
+            };
             match outcome {
-                // Stopped by the infrastructure, resumable: try again later (SPEC WF-11).
-                Ok(o) if o.status == RunStatus::Running && o.error.is_some() => {
+                // Stopped by the infrastructure (or its resume refused for that reason),
+                // resumable: try again later (SPEC WF-11).
+                _ if stopped_by_infrastructure => {
                     let attempts = self.retry.get(run).map_or(0, |(_, n)| *n) + 1;
                     let delay = RETRY_FIRST
                         .saturating_mul(1 << attempts.min(8))
@@ -322,30 +328,24 @@ impl Workers {
 fn run_job(engine: &Engine, job: Job) -> Report {
     let run = job.run();
     match job {
-        Job::Resume(run) => (
-            "resumed",
-            run,
-            engine.resume(run, &Quiet).map_err(|e| e.to_string()),
-        ),
-        Job::Triggered(triggered) => (
-            "triggered",
-            run,
-            engine
-                .run_triggered(*triggered, &Quiet)
-                .map_err(|e| e.to_string()),
-        ),
+        Job::Resume(run) => ("resumed", run, engine.resume(run, &Quiet)),
+        Job::Triggered(triggered) => ("triggered", run, engine.run_triggered(*triggered, &Quiet)),
     }
 }
 
 fn report(done: Result<Report, tokio::task::JoinError>) {
     match done {
-        Ok((what, _, Ok(o))) => {
-            let status = match o.status {
-                RunStatus::Running => "stopped at a step boundary; resumes on the next start",
-                other => other.as_str(),
-            };
-            eprintln!("{what} run {}: {status}", o.run_id);
-        }
+        Ok((what, _, Ok(o))) => match (o.status, &o.error) {
+            // Stopped by the infrastructure (SPEC WF-11): the reason, and that it is retried.
+            (RunStatus::Running, Some(why)) => {
+                eprintln!("{what} run {}: {why}; tried again later", o.run_id);
+            }
+            (RunStatus::Running, None) => eprintln!(
+                "{what} run {}: stopped at a step boundary; resumes on the next start",
+                o.run_id
+            ),
+            (status, _) => eprintln!("{what} run {}: {}", o.run_id, status.as_str()),
+        },
         Ok((what, run, Err(e))) => eprintln!("error: {what} run {run}: {e}"),
         Err(e) => eprintln!("error: a run's worker failed: {e}"),
     }

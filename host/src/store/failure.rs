@@ -60,8 +60,7 @@ mod tests {
             .expect("lock");
         let busy = other
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .err()
-            .expect("busy while the other holds the write lock");
+            .expect_err("busy while the other holds the write lock");
         assert!(is_infrastructure(&busy), "{busy}");
         assert!(chain_is_infrastructure(&anyhow::Error::from(busy)));
 

@@ -410,7 +410,9 @@ pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
         return Ok(());
     }
     for &(version, what, sql) in MIGRATIONS {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| anyhow::anyhow!("cannot lock the database to migrate it: {e}"))?;
         let current = current_version(&tx)?;
         if current > newest {
             anyhow::bail!(

@@ -66,7 +66,7 @@ impl Db {
         conn.set_transaction_behavior(TransactionBehavior::Immediate);
         // Room for every statement on the hot paths (runs, journal, cases, audit, events).
         conn.set_prepared_statement_cache_capacity(128);
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        enable_wal(&conn)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // Checkpoint after ~32 MiB of WAL rather than SQLite's 4 MiB: a run rewrites the same
@@ -101,6 +101,27 @@ impl Db {
 
     pub(crate) fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
+    }
+}
+
+/// Puts the database in WAL mode. On a new database several processes may try at once;
+/// switching needs an exclusive lock, and SQLite refuses the losers with SQLITE_BUSY without
+/// waiting (they hold a shared lock, so waiting could deadlock). They try again until the
+/// busy timeout has passed (SPEC WF-11).
+fn enable_wal(conn: &Connection) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Ok(()) => return Ok(()),
+            Err(e) if is_infrastructure(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => {
+                return Err(anyhow::anyhow!(
+                    "cannot switch the database to WAL mode: {e}"
+                ));
+            }
+        }
     }
 }
 
