@@ -342,9 +342,10 @@ fn damage_artifacts(cache: &Path, damage: Damage) {
         match damage {
             Damage::Truncate => bytes.truncate(bytes.len() / 2),
             Damage::FlipBytes => {
-                // Bytes spread over the whole file, code included; the header stays valid.
-                let step = bytes.len() / 64;
-                for at in (64..bytes.len()).step_by(step.max(1)) {
+                // Flipped machine code, the ELF structure intact: wasmtime's own parsing
+                // cannot notice, and running such code is what crashed the host.
+                let (start, len) = code_section(&bytes);
+                for at in (start..start + len).step_by(16) {
                     bytes[at] ^= 0xFF;
                 }
             }
@@ -354,6 +355,30 @@ fn damage_artifacts(cache: &Path, damage: Damage) {
         damaged += 1;
     }
     assert_eq!(damaged, 1, "one artifact in the cache");
+}
+
+/// Where the executable section of the ELF image inside an artifact lies (offset in the
+/// file, length): the compiled machine code.
+fn code_section(file: &[u8]) -> (usize, usize) {
+    let elf = file
+        .windows(4)
+        .position(|w| w == b"\x7fELF")
+        .expect("an ELF image in the artifact");
+    let image = &file[elf..];
+    let u16_at = |at: usize| usize::from(u16::from_le_bytes([image[at], image[at + 1]]));
+    let u64_at = |at: usize| {
+        let mut le = [0; 8];
+        le.copy_from_slice(&image[at..at + 8]);
+        usize::try_from(u64::from_le_bytes(le)).expect("fits")
+    };
+    // ELF64: e_shoff at 0x28, e_shentsize at 0x3A, e_shnum at 0x3C; in a section header,
+    // sh_flags at 8 (SHF_EXECINSTR = 4), sh_offset at 24, sh_size at 32.
+    let (shoff, shentsize, shnum) = (u64_at(0x28), u16_at(0x3A), u16_at(0x3C));
+    (0..shnum)
+        .map(|i| shoff + i * shentsize)
+        .find(|&h| u64_at(h + 8) & 4 != 0 && u64_at(h + 32) > 0)
+        .map(|h| (elf + u64_at(h + 24), u64_at(h + 32)))
+        .expect("an executable section")
 }
 
 /// A damaged artifact is never loaded: it is discarded and compiled again, the step runs
