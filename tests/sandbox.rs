@@ -773,3 +773,38 @@ fn case_caps_hold_for_the_cli_door() {
     let page: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(page["cases"], json!([]), "nothing stored");
 }
+
+/// Through `flowhost step run`, as in the report: at `--timeout-ms 200` a 64 MiB
+/// `wasi:random` request ran 20-34 s; it now fails the step at once, naming the cap.
+#[test]
+fn step_run_refuses_a_huge_random_request_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    let started = std::time::Instant::now();
+    let out = common::flowhost(
+        dir.path(),
+        &db,
+        &[
+            "step",
+            "run",
+            HOSTILE,
+            "--input",
+            r#"{"attack":"random","bytes":67108864}"#,
+            "--timeout-ms",
+            "200",
+            "--memory-mb",
+            "256",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("limit exceeded") && stderr.contains("the cap is 65536 per call"),
+        "{stderr}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
