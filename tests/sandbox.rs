@@ -342,9 +342,10 @@ fn damage_artifacts(cache: &Path, damage: Damage) {
         match damage {
             Damage::Truncate => bytes.truncate(bytes.len() / 2),
             Damage::FlipBytes => {
-                // Bytes spread over the whole file, code included; the header stays valid.
-                let step = bytes.len() / 64;
-                for at in (64..bytes.len()).step_by(step.max(1)) {
+                // Flipped machine code, the ELF structure intact: wasmtime's own parsing
+                // cannot notice, and running such code is what crashed the host.
+                let (start, len) = code_section(&bytes);
+                for at in (start..start + len).step_by(16) {
                     bytes[at] ^= 0xFF;
                 }
             }
@@ -354,6 +355,30 @@ fn damage_artifacts(cache: &Path, damage: Damage) {
         damaged += 1;
     }
     assert_eq!(damaged, 1, "one artifact in the cache");
+}
+
+/// Where the executable section of the ELF image inside an artifact lies (offset in the
+/// file, length): the compiled machine code.
+fn code_section(file: &[u8]) -> (usize, usize) {
+    let elf = file
+        .windows(4)
+        .position(|w| w == b"\x7fELF")
+        .expect("an ELF image in the artifact");
+    let image = &file[elf..];
+    let u16_at = |at: usize| usize::from(u16::from_le_bytes([image[at], image[at + 1]]));
+    let u64_at = |at: usize| {
+        let mut le = [0; 8];
+        le.copy_from_slice(&image[at..at + 8]);
+        usize::try_from(u64::from_le_bytes(le)).expect("fits")
+    };
+    // ELF64: e_shoff at 0x28, e_shentsize at 0x3A, e_shnum at 0x3C; in a section header,
+    // sh_flags at 8 (SHF_EXECINSTR = 4), sh_offset at 24, sh_size at 32.
+    let (shoff, shentsize, shnum) = (u64_at(0x28), u16_at(0x3A), u16_at(0x3C));
+    (0..shnum)
+        .map(|i| shoff + i * shentsize)
+        .find(|&h| u64_at(h + 8) & 4 != 0 && u64_at(h + 32) > 0)
+        .map(|h| (elf + u64_at(h + 24), u64_at(h + 32)))
+        .expect("an executable section")
 }
 
 /// A damaged artifact is never loaded: it is discarded and compiled again, the step runs
@@ -747,4 +772,39 @@ fn case_caps_hold_for_the_cli_door() {
     let out = common::flowhost_ok(dir.path(), &db, &args);
     let page: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(page["cases"], json!([]), "nothing stored");
+}
+
+/// Through `flowhost step run`, as in the report: at `--timeout-ms 200` a 64 MiB
+/// `wasi:random` request ran 20-34 s; it now fails the step at once, naming the cap.
+#[test]
+fn step_run_refuses_a_huge_random_request_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    let started = std::time::Instant::now();
+    let out = common::flowhost(
+        dir.path(),
+        &db,
+        &[
+            "step",
+            "run",
+            HOSTILE,
+            "--input",
+            r#"{"attack":"random","bytes":67108864}"#,
+            "--timeout-ms",
+            "200",
+            "--memory-mb",
+            "256",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("limit exceeded") && stderr.contains("the cap is 65536 per call"),
+        "{stderr}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -204,6 +204,7 @@ impl Platform {
     pub fn case_viewers(&self, caller: &Caller, case_id: &str) -> Result<Vec<String>, HostError> {
         let (ws_id, viewer) = self.case_context(caller, Scope::CaseRead)?;
         self.authorize(&caller.principal, &caller.workspace, Scope::UserRead)?;
+        validate::case_id(case_id)?;
         let db = self.db();
         let row = self.visible_case(db.conn(), ws_id, &viewer, case_id)?;
         let restricted = row.record.access_mode == AccessMode::Restricted;

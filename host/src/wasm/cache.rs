@@ -136,6 +136,19 @@ fn hex(bytes: &[u8]) -> String {
         })
 }
 
+/// Feeds `Hash` output into SHA-256, giving a key that is stable across processes.
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn finish(&self) -> u64 {
+        // Only the digest is used; `finish` exists to satisfy the trait.
+        0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,18 +168,5 @@ mod tests {
             flipped[at] ^= 0x40;
             assert_eq!(verified_code(&flipped), None, "byte {at} flipped");
         }
-    }
-}
-
-/// Feeds `Hash` output into SHA-256, giving a key that is stable across processes.
-struct Sha256Hasher(Sha256);
-
-impl Hasher for Sha256Hasher {
-    fn finish(&self) -> u64 {
-        // Only the digest is used; `finish` exists to satisfy the trait.
-        0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
     }
 }
