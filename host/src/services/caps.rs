@@ -19,7 +19,8 @@ pub const MAX_CASE_FIELDS_BYTES: usize = 64 * 1024;
 /// Largest *Create a case from JSON* document, in bytes: room for every other cap at once.
 pub const MAX_CASE_JSON_BYTES: usize = 256 * 1024;
 /// Deepest nesting of arrays and objects in a JSON value a caller hands the host (case
-/// `fields`, event payloads); `{}` is one level.
+/// `fields`, event payloads); `{}` is one level. Stricter than the host-wide
+/// [`crate::json_limits::MAX_JSON_DEPTH`], which bounds everything stored.
 pub const MAX_JSON_DEPTH: usize = 32;
 /// Most emails in one people list (reviewers, collaborators, and each list of an update).
 pub const MAX_PEOPLE_PER_LIST: usize = 1000;
@@ -70,40 +71,15 @@ pub fn check_depth(what: &str, depth: usize) -> Result<(), HostError> {
     Ok(())
 }
 
-/// Deepest nesting of `[`/`{` in `json`, ignoring brackets inside strings.
+/// Deepest nesting of `[`/`{` in `json`, ignoring brackets inside strings (the one scanner,
+/// [`crate::json_limits::text_depth`]).
 pub fn json_depth(json: &str) -> usize {
-    let (mut depth, mut deepest) = (0_usize, 0_usize);
-    let (mut in_string, mut escaped) = (false, false);
-    for b in json.bytes() {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    deepest
+    crate::json_limits::text_depth(json)
 }
 
-/// Nesting depth of a parsed value (a scalar is 0, `{}` is 1).
+/// Nesting depth of a parsed value (a scalar is 0, `{}` is 1; [`crate::json_limits::depth`]).
 pub fn value_depth(value: &serde_json::Value) -> usize {
-    match value {
-        serde_json::Value::Array(items) => 1 + items.iter().map(value_depth).max().unwrap_or(0),
-        serde_json::Value::Object(map) => 1 + map.values().map(value_depth).max().unwrap_or(0),
-        _ => 0,
-    }
+    crate::json_limits::depth(value)
 }
 
 #[cfg(test)]
