@@ -334,7 +334,7 @@ impl AccessIndex {
 
     /// The decision a member's grant gives for `scope`.
     pub(super) fn decide_grant(&self, grant: Grant, scope: Scope) -> AccessDecision {
-        self.decide(grant, scope, None)
+        self.decide(grant, scope)
     }
 
     /// Where a person, signed in `via`, stands in `workspace`: the input of Interaction Flow

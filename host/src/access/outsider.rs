@@ -20,6 +20,7 @@ impl AccessIndex {
                 .check(principal, workspace, Scope::PlaybookGet)
                 .reason
                 .is_outsider(),
+            Principal::Run(run) => !self.run_stands(run, workspace),
             Principal::Anonymous => true,
         }
     }

@@ -20,6 +20,7 @@ impl AccessIndex {
                 Standing::Member { .. } | Standing::External(SignIn::Sso)
             ),
             Principal::ApiKey(id) => self.key_grant(workspace, id).is_ok(),
+            Principal::Run(run) => self.run_stands(run, workspace),
             Principal::Anonymous => false,
         };
         if stands {

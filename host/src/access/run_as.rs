@@ -91,6 +91,21 @@ impl AccessIndex {
         }
     }
 
+    /// Whether a run has a standing in `workspace` (SPEC ID-4): its identity and its
+    /// publisher both act there now, neither as a sign-in (SPEC WF-10).
+    pub(super) fn run_stands(&self, run: &RunAs, workspace: &str) -> bool {
+        [&run.identity, &run.publisher]
+            .into_iter()
+            .all(|side| match side {
+                Principal::User { email, .. } => matches!(
+                    self.grant_of(workspace, email),
+                    Ok(grant) if acting_grant(grant, SignIn::Local, false).is_ok()
+                ),
+                Principal::ApiKey(id) => self.key_grant(workspace, id).is_ok(),
+                Principal::Anonymous | Principal::Run(_) => false,
+            })
+    }
+
     /// The scopes `principal` holds in `workspace` now.
     fn held(&self, principal: &Principal, workspace: &str) -> ScopeSet {
         let held: Vec<Scope> = Scope::ALL

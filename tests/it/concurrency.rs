@@ -4,7 +4,7 @@
 //! the database fails under stops resumable; and several `serve` processes beside CLI writers
 //! start exactly one run per event and finish every run.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -1,6 +1,6 @@
 //! `flowhost step run` as a real process against a real database file.
 
-mod common;
+use crate::common;
 
 use common::{HOSTILE, NOTIFY, flowhost};
 use flowhost::store::Db;

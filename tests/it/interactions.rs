@@ -2,7 +2,7 @@
 //! SH): the seeds' MSSP and enterprise scenarios, pausing, denied and allowed responses,
 //! resuming, timeouts, a restart while on hold, and use-not-modify in a destination.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

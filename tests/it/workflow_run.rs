@@ -1,6 +1,6 @@
 //! SPEC WF-3..8: running workflows from the CLI, as real processes on a real database file.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! allowed one. Runs against the example MSSP tenant in `tests/tenants/acme-mssp.json`:
 //! `mssp-soc` (internal SOC) and `customer-globex` (a customer, SSO-only).
 
-mod common;
+use crate::common;
 
 use common::{example_platform, sso_user, user};
 use flowhost::access::Scope;

@@ -1,7 +1,7 @@
 //! `flowhost test` over the sample library (issue: test harness): the whole library passes, a
 //! deliberately broken expectation fails with a precise diff, and `--filter`/`--json` work.
 
-mod common;
+use crate::common;
 mod built_steps;
 
 use std::path::{Path, PathBuf};

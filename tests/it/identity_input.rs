@@ -3,7 +3,7 @@
 //! success lines name the normalized value, errors never echo a huge input whole, and names,
 //! descriptions, claim values and case states have documented caps (host/src/text.rs).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Output;

@@ -1,7 +1,7 @@
 //! Issue 14 items 8-10: no input panics the host, nothing stored reads back as `null`, and
 //! bad input gets an error naming what and where. Real processes on real database files.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -2,7 +2,7 @@
 //! in many runs (and while resuming them); after a restart every run has finished exactly
 //! once, with no case or event created twice.
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

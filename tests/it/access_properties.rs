@@ -2,7 +2,7 @@
 //! operations are applied both to the engine and to the reference model in `access_model`,
 //! and every (principal, workspace, scope) decision must agree.
 
-mod access_model;
+use crate::access_model;
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! SPEC CS: cases and access restriction, through all three doors (service, CLI, WASM step),
 //! with negative tests for every rule, the consistency suite and exactly-once events.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! on SIGTERM (and the next start finishing them), several runs in flight at once, and a run
 //! seeing another process's access changes from its next step on.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

@@ -3,7 +3,7 @@
 //! now (SPEC WF-10, AU-1); a share to the revision accepted (SPEC SH-3); its steps to the
 //! component bytes published with it (issue 14, SPEC WF-11).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,6 @@
 //! The sample steps in `steps/`, run through the full host path.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! The access engine from the CLI, as a real process against a real database file:
 //! `tenant apply|export`, `access check`, `sso`, `users`, `audit`, and `has-scope` from a step.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! SPEC WF-1: definitions are validated before they run, and every error names its JSON path,
 //! line:column and what was expected. Through `flowhost validate` as a real process.
 
-mod common;
+use crate::common;
 mod built_steps;
 
 use std::path::{Path, PathBuf};

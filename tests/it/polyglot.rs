@@ -3,7 +3,7 @@
 //! the refusal of a component built for component-model async, and `flowhost step
 //! new|build|test` end to end for python and ts.
 
-mod common;
+use crate::common;
 mod built_steps;
 
 use std::time::Duration;
@@ -258,13 +258,13 @@ fn new_build_test(lang: &str, source: &str, broken: &str, line: usize) {
 
 #[test]
 fn step_new_build_test_for_python() {
-    let lines = include_str!("../host/src/stepkit/templates/step.py").lines().count();
+    let lines = include_str!("../../host/src/stepkit/templates/step.py").lines().count();
     new_build_test("python", "step.py", "x = (\n", lines + 1);
 }
 
 #[test]
 fn step_new_build_test_for_typescript() {
-    let lines = include_str!("../host/src/stepkit/templates/step.ts").lines().count();
+    let lines = include_str!("../../host/src/stepkit/templates/step.ts").lines().count();
     new_build_test("ts", "step.ts", "let x = ;\n", lines + 1);
 }
 

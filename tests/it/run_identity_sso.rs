@@ -2,7 +2,7 @@
 //! run acts as its `run_as` identity even when that identity is no break-glass account; an
 //! identity denied by SSO still acts for nobody.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

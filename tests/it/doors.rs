@@ -1,7 +1,7 @@
 //! Every door names a principal, and outsiders learn nothing (issue 13, items 6 and 7; SPEC
 //! ID-4, RB-4, UA-1, AU, IX-8). The real `flowhost` binary on real database files.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -2,7 +2,7 @@
 //! table of expected decisions and reasons. Settings with context references go through the
 //! same resolution as a running interaction (IX-3).
 
-mod common;
+use crate::common;
 
 use common::{sso_user, user};
 use flowhost::access::{ExternalSso, FlowAccess, Scope};

@@ -1,7 +1,7 @@
 //! SPEC WF-2, WF-7, WF-9: published workflows start on events, in the event's workspace only,
 //! exactly once per event, and event chains stop at a bounded depth with a clear error.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

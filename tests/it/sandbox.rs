@@ -1,7 +1,7 @@
 //! SPEC ST-2: a hostile or buggy step fails that step only, with an error naming the cause,
 //! and the host goes on running other steps in the same process.
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! in the workspace. Anyone else gets one answer, the same for an existing and a missing
 //! flow, workspace or person, which names nobody.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

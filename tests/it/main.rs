@@ -1,0 +1,30 @@
+//! The integration tests, in one binary so that wasmtime is linked once (issue 15): each
+//! module is one area, named as the files were before.
+
+mod access_model;
+mod common;
+
+mod access_properties;
+mod access_questions;
+mod access_rules;
+mod cases;
+mod cli_step;
+mod cli_tenant;
+mod concurrency;
+mod doors;
+mod durability;
+mod harness;
+mod identity_input;
+mod input_robustness;
+mod interaction_access;
+mod interactions;
+mod journal;
+mod polyglot;
+mod published_revisions;
+mod run_identity_sso;
+mod sample_steps;
+mod sandbox;
+mod serve;
+mod workflow_run;
+mod workflow_triggers;
+mod workflow_validate;
