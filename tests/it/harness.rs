@@ -2,7 +2,7 @@
 //! deliberately broken expectation fails with a precise diff, and `--filter`/`--json` work.
 
 use crate::common;
-mod built_steps;
+use crate::built_steps;
 
 use std::path::{Path, PathBuf};
 

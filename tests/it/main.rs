@@ -2,6 +2,7 @@
 //! module is one area, named as the files were before.
 
 mod access_model;
+mod built_steps;
 mod common;
 
 mod access_properties;

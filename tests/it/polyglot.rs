@@ -4,7 +4,7 @@
 //! new|build|test` end to end for python and ts.
 
 use crate::common;
-mod built_steps;
+use crate::built_steps;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! line:column and what was expected. Through `flowhost validate` as a real process.
 
 use crate::common;
-mod built_steps;
+use crate::built_steps;
 
 use std::path::{Path, PathBuf};
 
