@@ -34,7 +34,12 @@ fn applied() -> (tempfile::TempDir, PathBuf) {
     flowhost_ok(
         dir.path(),
         &db,
-        &["tenant", "apply", tenant.to_str().expect("utf-8")],
+        &[
+                "tenant",
+                "apply",
+                tenant.to_str().expect("utf-8"),
+                "--bootstrap",
+            ],
     );
     (dir, db)
 }
@@ -187,7 +192,10 @@ fn eight_processes_opening_a_new_database_at_once_all_succeed() {
     for round in 0..3 {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("new").join("flowhost.db");
-        let commands: Vec<Vec<String>> = (0..8).map(|_| args(&["runs", "list"])).collect();
+        // A step run opens the database (migrating it) and writes its execution record.
+        let commands: Vec<Vec<String>> = (0..8)
+            .map(|_| args(&["step", "run", common::ECHO, "--input", "{}"]))
+            .collect();
         let outputs = all_at_once(dir.path(), &db, &commands);
         all_succeeded(&format!("first opens (round {round})"), &outputs);
         let db = Db::open(&db).expect("migrated");

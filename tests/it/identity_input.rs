@@ -27,7 +27,12 @@ impl Env {
         let out = flowhost(
             dir.path(),
             &db,
-            &["tenant", "apply", tenant.to_str().expect("utf-8")],
+            &[
+                "tenant",
+                "apply",
+                tenant.to_str().expect("utf-8"),
+                "--bootstrap",
+            ],
         );
         assert!(out.status.success());
         Env { dir, db }

@@ -33,7 +33,12 @@ impl Env {
         let out = flowhost(
             dir.path(),
             &db,
-            &["tenant", "apply", tenant.to_str().expect("utf-8")],
+            &[
+                "tenant",
+                "apply",
+                tenant.to_str().expect("utf-8"),
+                "--bootstrap",
+            ],
         );
         assert!(out.status.success());
         Env { dir, db }
@@ -135,10 +140,10 @@ fn a_reader_that_went_away_ends_output_quietly() {
     let out = env.run(&file);
     assert!(out.status.success(), "{}", stderr(&out));
     for args in [
-        &["runs", "show", "1"][..],
-        &["runs", "show", "1", "--json"],
-        &["runs", "list"],
-        &["tenant", "export"],
+        &["runs", "show", "1", "--as", OWNER][..],
+        &["runs", "show", "1", "--json", "--as", OWNER],
+        &["runs", "list", "--workspace", WS, "--as", OWNER],
+        &["tenant", "export", "--as", OWNER],
     ] {
         // A pipe whose reader is closed before the command writes: EPIPE on the first write.
         let (reader, writer) = std::io::pipe().expect("pipe");

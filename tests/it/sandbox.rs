@@ -729,7 +729,12 @@ fn case_caps_hold_for_the_cli_door() {
     common::flowhost_ok(
         dir.path(),
         &db,
-        &["tenant", "apply", tenant.to_str().expect("utf-8")],
+        &[
+                "tenant",
+                "apply",
+                tenant.to_str().expect("utf-8"),
+                "--bootstrap",
+            ],
     );
     let at = ["--workspace", "mssp-soc", "--as", OWNER];
     let description = "d".repeat(100_000);
