@@ -1,6 +1,9 @@
 //! Step execution overhead: a trivial step (echo) run through Flowhost's full path versus a
 //! hand-written minimal wasmtime host with the same engine, in one process. Also the cold
-//! start of a component whose precompiled artifact is already on disk.
+//! start of a component whose precompiled artifact is already on disk. Then the same echo
+//! step written in Python and in JavaScript (issue 17), built by `flowhost::stepkit` with the
+//! pinned toolchains (`scripts/toolchains`): warm (fresh store, instantiate, run) and cold (a
+//! new process loading the component from the cache and running it once).
 //!
 //! Run: `cargo bench --bench step_overhead`
 
@@ -15,6 +18,8 @@ use flowhost::wasm::{EngineSettings, StepLimits, StepRuntime};
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+mod polyglot;
 
 const ECHO: &str = env!("FLOWHOST_STEP_ECHO");
 const ITERATIONS: usize = 20_000;
@@ -77,6 +82,10 @@ fn measure(mut f: impl FnMut()) -> (f64, f64) {
 }
 
 fn main() {
+    // A child process of the cold rows: it runs one step and exits.
+    if polyglot::child().is_some() {
+        return;
+    }
     let settings = EngineSettings::default();
     let runtime = StepRuntime::new(&settings, None).expect("runtime");
     let step = runtime.load(Path::new(ECHO)).expect("load");
@@ -123,6 +132,7 @@ fn main() {
     );
 
     cold_start(&settings, &input, &caller, &services, limits);
+    polyglot::rows(&settings, &input, &caller, &services, limits);
 }
 
 /// A new runtime loading a component whose artifact is on disk: read, hash, mmap, link.

@@ -23,7 +23,11 @@ fn text(out: &std::process::Output) -> String {
 /// `flowhost step test --no-build` in a built sample: its own cases pass.
 fn sample_cases_pass(project: &str, count: usize) {
     let dir = built_steps::built(project);
-    let out = flowhost(&dir, &dir.join(".flowhost/f.db"), &["step", "test", "--no-build"]);
+    let out = flowhost(
+        &dir,
+        &dir.join(".flowhost/f.db"),
+        &["step", "test", "--no-build"],
+    );
     let text = text(&out);
     assert!(out.status.success(), "{text}");
     assert!(
@@ -87,7 +91,11 @@ fn a_hostile_python_step_fails_alone_naming_the_cause() {
         let exec = run(&rt, &hostile, json!({ "attack": attack }), short);
         let f = failure(&exec);
         assert_eq!(f.kind(), "deadline", "{attack}: {f}");
-        assert!(exec.duration < Duration::from_secs(3), "{attack}: {:?}", exec.duration);
+        assert!(
+            exec.duration < Duration::from_secs(3),
+            "{attack}: {:?}",
+            exec.duration
+        );
         assert_next_steps_run(&rt, &hostile);
     }
 
@@ -138,7 +146,10 @@ fn a_python_exception_is_a_step_error_with_its_traceback() {
         message.contains("ValueError: hostile python step raised on purpose"),
         "{message}"
     );
-    assert!(message.contains("Traceback (most recent call last)"), "{message}");
+    assert!(
+        message.contains("Traceback (most recent call last)"),
+        "{message}"
+    );
     assert!(message.contains("step.py"), "{message}");
 
     // With a member allowed to emit, the event is accepted, then dropped with the failure.
@@ -157,7 +168,10 @@ fn a_python_exception_is_a_step_error_with_its_traceback() {
         limits(),
     );
     let message = failure(&exec).to_string();
-    assert!(message.contains("RuntimeError: after emitting"), "{message}");
+    assert!(
+        message.contains("RuntimeError: after emitting"),
+        "{message}"
+    );
     assert!(exec.events.is_empty(), "a failed step publishes nothing");
 }
 
@@ -194,11 +208,19 @@ fn a_component_built_for_async_is_refused_with_how_to_rebuild() {
         Err(e) => e.to_string(),
     };
     assert!(refused.contains("async.wasm"), "{refused}");
-    assert!(refused.contains("built for component-model async"), "{refused}");
+    assert!(
+        refused.contains("built for component-model async"),
+        "{refused}"
+    );
     assert!(refused.contains("--sync"), "{refused}");
 
     let sync = build("sync.wasm", true);
-    let exec = run(&rt, sync.to_str().expect("utf-8"), json!({ "a": 1 }), limits());
+    let exec = run(
+        &rt,
+        sync.to_str().expect("utf-8"),
+        json!({ "a": 1 }),
+        limits(),
+    );
     assert_eq!(exec.result.ok(), Some(json!({ "a": 1 })));
 }
 
@@ -208,10 +230,20 @@ fn new_build_test(lang: &str, source: &str, broken: &str, line: usize) {
     built_steps::toolchains();
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join(".flowhost/f.db");
-    let out = flowhost(dir.path(), &db, &["step", "new", "enrich-ip", "--lang", lang]);
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["step", "new", "enrich-ip", "--lang", lang],
+    );
     assert!(out.status.success(), "{}", text(&out));
     let project = dir.path().join("enrich-ip");
-    for file in ["step.toml", source, "step.test.json", "wit/world.wit", "fixtures/tenant.json"] {
+    for file in [
+        "step.toml",
+        source,
+        "step.test.json",
+        "wit/world.wit",
+        "fixtures/tenant.json",
+    ] {
         assert!(project.join(file).is_file(), "{file} written");
     }
 
@@ -233,12 +265,33 @@ fn new_build_test(lang: &str, source: &str, broken: &str, line: usize) {
     // A test whose expectation is wrong fails, and says where.
     let tests = project.join("step.test.json");
     let good = std::fs::read_to_string(&tests).expect("read");
-    std::fs::write(&tests, good.replace("\"private\": false", "\"private\": true")).expect("write");
+    std::fs::write(
+        &tests,
+        good.replace("\"private\": false", "\"private\": true"),
+    )
+    .expect("write");
     let out = flowhost(&project, &db, &["step", "test", "--no-build"]);
     let t = text(&out);
     assert!(!out.status.success(), "{t}");
     assert!(t.contains("3 passed, 1 failed"), "{t}");
     assert!(t.contains("tests[1].expect.output"), "{t}");
+
+    std::fs::write(&tests, &good).expect("restore");
+
+    // SPEC WF-6: the tests run with exactly the manifest's grants; without `events:emit` the
+    // steps that emit are denied.
+    let manifest = project.join("step.toml");
+    let m = std::fs::read_to_string(&manifest).expect("read");
+    std::fs::write(
+        &manifest,
+        m.replace("grants = [\"events:emit\"]", "grants = []"),
+    )
+    .expect("write");
+    let out = flowhost(&project, &db, &["step", "test", "--no-build"]);
+    let t = text(&out);
+    assert!(t.contains("2 passed, 2 failed"), "{t}");
+    assert!(t.contains("does not grant this step `events:emit`"), "{t}");
+    std::fs::write(&manifest, m).expect("restore");
 
     // A syntax error at build time names the file and line.
     let path = project.join(source);

@@ -59,7 +59,10 @@ pub fn new(args: NewArgs) -> anyhow::Result<()> {
 
 /// The cache `step run` uses with the same `--db`.
 fn runtime(db: &Path) -> anyhow::Result<StepRuntime> {
-    StepRuntime::new(&EngineSettings::default(), db.parent().map(|d| d.join("cache")))
+    StepRuntime::new(
+        &EngineSettings::default(),
+        db.parent().map(|d| d.join("cache")),
+    )
 }
 
 /// Builds the project and loads (precompiles) the component.

@@ -17,11 +17,26 @@ const WIT: &[(&str, &str)] = &[
 ];
 
 const PYTHON_SDK: &[(&str, &str)] = &[
-    ("flowhost_step/__init__.py", include_str!("../../../steps/sdk-python/flowhost_step/__init__.py")),
-    ("flowhost_step/cases.py", include_str!("../../../steps/sdk-python/flowhost_step/cases.py")),
-    ("flowhost_step/access.py", include_str!("../../../steps/sdk-python/flowhost_step/access.py")),
-    ("flowhost_step/events.py", include_str!("../../../steps/sdk-python/flowhost_step/events.py")),
-    ("flowhost_step/log.py", include_str!("../../../steps/sdk-python/flowhost_step/log.py")),
+    (
+        "flowhost_step/__init__.py",
+        include_str!("../../../steps/sdk-python/flowhost_step/__init__.py"),
+    ),
+    (
+        "flowhost_step/cases.py",
+        include_str!("../../../steps/sdk-python/flowhost_step/cases.py"),
+    ),
+    (
+        "flowhost_step/access.py",
+        include_str!("../../../steps/sdk-python/flowhost_step/access.py"),
+    ),
+    (
+        "flowhost_step/events.py",
+        include_str!("../../../steps/sdk-python/flowhost_step/events.py"),
+    ),
+    (
+        "flowhost_step/log.py",
+        include_str!("../../../steps/sdk-python/flowhost_step/log.py"),
+    ),
 ];
 
 const JS_SDK: &[(&str, &str)] = &[(
@@ -33,7 +48,10 @@ const RUST_SDK_LIB: &str = include_str!("../../../steps/sdk/src/lib.rs");
 
 const COMMON: &[(&str, &str)] = &[
     ("step.test.json", include_str!("templates/step.test.json")),
-    ("fixtures/tenant.json", include_str!("templates/tenant.json")),
+    (
+        "fixtures/tenant.json",
+        include_str!("templates/tenant.json"),
+    ),
 ];
 
 /// The bundler and QuickJS flags shared by the JS and TS build commands: one ES module, the
@@ -99,7 +117,10 @@ pub fn files(name: &str, lang: Language) -> Vec<(String, String)> {
             out.push(("step.ts".into(), fill(include_str!("templates/step.ts"))));
         }
         Language::Rust => {
-            out.push(("Cargo.toml".into(), fill(include_str!("templates/Cargo.toml.tmpl"))));
+            out.push((
+                "Cargo.toml".into(),
+                fill(include_str!("templates/Cargo.toml.tmpl")),
+            ));
             out.push(("src/lib.rs".into(), fill(include_str!("templates/lib.rs"))));
             out.push((
                 "sdk/Cargo.toml".into(),
@@ -167,6 +188,9 @@ mod tests {
         std::fs::write(dir.path().join("keep.txt"), "mine").expect("write");
         let e = write_project(dir.path(), "ok", Language::Ts).expect_err("not empty");
         assert!(e.contains("not empty"), "{e}");
-        assert_eq!(std::fs::read_to_string(dir.path().join("keep.txt")).expect("kept"), "mine");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("keep.txt")).expect("kept"),
+            "mine"
+        );
     }
 }

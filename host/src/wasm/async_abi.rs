@@ -28,8 +28,11 @@ pub fn async_feature(bytes: &[u8]) -> Option<&'static str> {
 }
 
 fn feature_of(func: &CanonicalFunction) -> Option<&'static str> {
-    let is_async =
-        |options: &[CanonicalOption]| options.iter().any(|o| matches!(o, CanonicalOption::Async | CanonicalOption::Callback(_)));
+    let is_async = |options: &[CanonicalOption]| {
+        options
+            .iter()
+            .any(|o| matches!(o, CanonicalOption::Async | CanonicalOption::Callback(_)))
+    };
     match func {
         CanonicalFunction::Lift { options, .. } if is_async(options) => {
             Some("an async-lifted export")

@@ -72,7 +72,11 @@ fn collect(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         // Build outputs, never inputs.
-        if name.ends_with(".wasm") || name == "build" || name == ".flowhost" || name == "__pycache__" {
+        if name.ends_with(".wasm")
+            || name == "build"
+            || name == ".flowhost"
+            || name == "__pycache__"
+        {
             continue;
         }
         let child = rel.join(&*name);
@@ -100,7 +104,9 @@ pub fn built(project: &str) -> PathBuf {
     let mut hasher = DefaultHasher::new();
     for f in &files {
         f.hash(&mut hasher);
-        std::fs::read(root().join(f)).expect("read input").hash(&mut hasher);
+        std::fs::read(root().join(f))
+            .expect("read input")
+            .hash(&mut hasher);
     }
     let key = format!("{:016x}", hasher.finish());
     let base = build_root().join(format!("{}-{key}", project.replace('/', "-")));

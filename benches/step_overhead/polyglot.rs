@@ -1,0 +1,134 @@
+//! Python and JavaScript rows: an echo step through each SDK, warm and cold.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use flowhost::principal::Caller;
+use flowhost::services::HostServices;
+use flowhost::stepkit::{Language, Manifest, build, templates};
+use flowhost::wasm::{EngineSettings, StepLimits, StepRuntime};
+
+const WARM_ITERATIONS: usize = 2_000;
+const COLD_PROCESSES: usize = 20;
+/// Set in a child process: the component to load from the cache and run once.
+const CHILD: &str = "FLOWHOST_BENCH_COLD_COMPONENT";
+const CHILD_CACHE: &str = "FLOWHOST_BENCH_COLD_CACHE";
+
+/// In a child process: load from the cache, run once, print the in-process milliseconds.
+pub fn child() -> Option<()> {
+    let component = std::env::var_os(CHILD)?;
+    let cache = std::env::var_os(CHILD_CACHE).map(PathBuf::from);
+    let t = Instant::now();
+    let rt = StepRuntime::new(&EngineSettings::default(), cache).expect("runtime");
+    let step = rt.load(Path::new(&component)).expect("load");
+    assert_eq!(step.cache, flowhost::wasm::cache::CacheOutcome::Hit);
+    let caller = Caller {
+        workspace: "soc".into(),
+        principal: flowhost::principal::Principal::Anonymous,
+        cause: None,
+    };
+    let exec = rt.execute(
+        &step,
+        &serde_json::json!({ "n": 1 }),
+        caller,
+        HostServices::deny_all(),
+        StepLimits::default(),
+    );
+    assert!(exec.result.is_ok(), "{:?}", exec.result);
+    println!("{:.3}", t.elapsed().as_secs_f64() * 1e3);
+    Some(())
+}
+
+/// An echo step through the SDK of `lang`, built in a new project under `dir`.
+fn echo_component(dir: &Path, lang: Language) -> PathBuf {
+    let project = dir.join(lang.as_str());
+    templates::write_project(&project, "echo", lang).expect("project");
+    let (file, source) = match lang {
+        Language::Python => (
+            "step.py",
+            "from flowhost_step import step\n\ndef echo(input: dict) -> dict:\n    return input\n\nWitWorld = step(echo)\n",
+        ),
+        _ => (
+            "step.js",
+            "import { step } from \"./flowhost-step\";\nexport const run = step((input) => input);\n",
+        ),
+    };
+    std::fs::write(project.join(file), source).expect("source");
+    let manifest = Manifest::load(&project).expect("manifest");
+    let built = build::build(&project, &manifest).unwrap_or_else(|e| {
+        panic!("building the {lang} echo step (run scripts/toolchains first): {e}")
+    });
+    println!(
+        "{lang} echo      : built {:.1} MB in {:.1} s",
+        built.bytes as f64 / 1e6,
+        built.duration.as_secs_f64()
+    );
+    built.component
+}
+
+pub fn rows(
+    settings: &EngineSettings,
+    input: &serde_json::Value,
+    caller: &Caller,
+    services: &HostServices,
+    limits: StepLimits,
+) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (lang, warm_target, cold_target) in [
+        (Language::Python, "< 1.5 ms", "< 5 ms"),
+        (Language::Js, "< 0.5 ms", "-"),
+    ] {
+        let component = echo_component(dir.path(), lang);
+        let cache = dir.path().join(format!("cache-{lang}"));
+        let rt = StepRuntime::new(settings, Some(cache.clone())).expect("runtime");
+        let step = rt.load(&component).expect("load");
+
+        let mut samples = Vec::with_capacity(WARM_ITERATIONS);
+        for i in 0..WARM_ITERATIONS + WARM_ITERATIONS / 10 {
+            let t = Instant::now();
+            let exec = rt.execute(&step, input, caller.clone(), services.clone(), limits);
+            let us = t.elapsed().as_secs_f64() * 1e6;
+            assert!(exec.result.is_ok(), "{:?}", exec.result);
+            if i >= WARM_ITERATIONS / 10 {
+                samples.push(us);
+            }
+        }
+        samples.sort_by(f64::total_cmp);
+        let mean = samples.iter().sum::<f64>() / samples.len() as f64;
+        println!(
+            "{lang} warm      : {:.1} us/exec (p50 {:.1}) (target {warm_target})",
+            mean,
+            samples[samples.len() / 2]
+        );
+
+        let exe = std::env::current_exe().expect("bench executable");
+        let (mut inside, mut wall) = (Vec::new(), Vec::new());
+        for _ in 0..COLD_PROCESSES {
+            let t = Instant::now();
+            let out = Command::new(&exe)
+                .env(CHILD, &component)
+                .env(CHILD_CACHE, &cache)
+                .output()
+                .expect("child process");
+            wall.push(t.elapsed().as_secs_f64() * 1e3);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let ms: f64 = String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .expect("child prints milliseconds");
+            inside.push(ms);
+        }
+        inside.sort_by(f64::total_cmp);
+        wall.sort_by(f64::total_cmp);
+        println!(
+            "{lang} cold      : runtime + load from cache + first run {:.2} ms p50 in the new process, {:.1} ms p50 process wall time (target {cold_target})",
+            inside[inside.len() / 2],
+            wall[wall.len() / 2]
+        );
+    }
+}
