@@ -142,7 +142,6 @@ impl Principal {
         }
     }
 
-
     /// The person's email, if the principal is a person.
     pub fn email(&self) -> Option<&Email> {
         match self {

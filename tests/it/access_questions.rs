@@ -32,7 +32,12 @@ impl Env {
         let db = dir.path().join("flowhost.db");
         let tenant = example_tenant_path();
         let env = Env { dir, db };
-        env.ok(&["tenant", "apply", tenant.to_str().expect("utf-8"), "--bootstrap"]);
+        env.ok(&[
+            "tenant",
+            "apply",
+            tenant.to_str().expect("utf-8"),
+            "--bootstrap",
+        ]);
         for (email, group) in [
             (GLOBEX_OWNER, "Flowhost-Admins"),
             ("vera@vendor.test", "Vendors"),

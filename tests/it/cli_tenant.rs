@@ -622,13 +622,23 @@ fn an_export_after_sso_logins_reproduces_the_tenant_on_a_fresh_database() {
     let out = flowhost(
         dir.path(),
         &db,
-        &["tenant", "apply", file, "--as", "olivia.owner@acme-mssp.test"],
+        &[
+            "tenant",
+            "apply",
+            file,
+            "--as",
+            "olivia.owner@acme-mssp.test",
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out).trim(), "no changes");
     // ...and on a fresh database it reproduces the tenant.
     let fresh = dir.path().join("fresh.db");
-    let out = flowhost(dir.path(), &fresh, &["tenant", "apply", file, "--bootstrap"]);
+    let out = flowhost(
+        dir.path(),
+        &fresh,
+        &["tenant", "apply", file, "--bootstrap"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(export(dir.path(), &fresh), first);
 }
@@ -685,7 +695,11 @@ fn sso_rules_add_refuses_what_tenant_apply_refuses() {
             "members": [{ "email": "olivia.owner@acme-mssp.test", "role": "owner" }],
             "claim_rules": [{ "claim": claim, "value": value, "role": "viewer" }] }] });
         std::fs::write(dir.path().join("rule.json"), file.to_string()).expect("write");
-        let out = flowhost(dir.path(), &db, &["tenant", "apply", "rule.json", "--bootstrap"]);
+        let out = flowhost(
+            dir.path(),
+            &db,
+            &["tenant", "apply", "rule.json", "--bootstrap"],
+        );
         assert_eq!(out.status.code(), Some(1));
         assert!(
             stderr(&out).contains("a claim rule needs a claim name and a value"),

@@ -35,11 +35,11 @@ fn applied() -> (tempfile::TempDir, PathBuf) {
         dir.path(),
         &db,
         &[
-                "tenant",
-                "apply",
-                tenant.to_str().expect("utf-8"),
-                "--bootstrap",
-            ],
+            "tenant",
+            "apply",
+            tenant.to_str().expect("utf-8"),
+            "--bootstrap",
+        ],
     );
     (dir, db)
 }

@@ -1,8 +1,8 @@
 //! `flowhost test` over the sample library (issue: test harness): the whole library passes, a
 //! deliberately broken expectation fails with a precise diff, and `--filter`/`--json` work.
 
-use crate::common;
 use crate::built_steps;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -3,8 +3,8 @@
 //! the refusal of a component built for component-model async, and `flowhost step
 //! new|build|test` end to end for python and ts.
 
-use crate::common;
 use crate::built_steps;
+use crate::common;
 
 use std::time::Duration;
 
@@ -311,13 +311,17 @@ fn new_build_test(lang: &str, source: &str, broken: &str, line: usize) {
 
 #[test]
 fn step_new_build_test_for_python() {
-    let lines = include_str!("../../host/src/stepkit/templates/step.py").lines().count();
+    let lines = include_str!("../../host/src/stepkit/templates/step.py")
+        .lines()
+        .count();
     new_build_test("python", "step.py", "x = (\n", lines + 1);
 }
 
 #[test]
 fn step_new_build_test_for_typescript() {
-    let lines = include_str!("../../host/src/stepkit/templates/step.ts").lines().count();
+    let lines = include_str!("../../host/src/stepkit/templates/step.ts")
+        .lines()
+        .count();
     new_build_test("ts", "step.ts", "let x = ;\n", lines + 1);
 }
 

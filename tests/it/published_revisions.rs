@@ -30,7 +30,12 @@ impl Env {
         let db = dir.path().join("flowhost.db");
         let env = Env { dir, db };
         let tenant = example_tenant_path();
-        env.ok(&["tenant", "apply", tenant.to_str().expect("utf-8"), "--bootstrap"]);
+        env.ok(&[
+            "tenant",
+            "apply",
+            tenant.to_str().expect("utf-8"),
+            "--bootstrap",
+        ]);
         env
     }
 

@@ -730,11 +730,11 @@ fn case_caps_hold_for_the_cli_door() {
         dir.path(),
         &db,
         &[
-                "tenant",
-                "apply",
-                tenant.to_str().expect("utf-8"),
-                "--bootstrap",
-            ],
+            "tenant",
+            "apply",
+            tenant.to_str().expect("utf-8"),
+            "--bootstrap",
+        ],
     );
     let at = ["--workspace", "mssp-soc", "--as", OWNER];
     let description = "d".repeat(100_000);

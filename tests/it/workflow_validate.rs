@@ -1,8 +1,8 @@
 //! SPEC WF-1: definitions are validated before they run, and every error names its JSON path,
 //! line:column and what was expected. Through `flowhost validate` as a real process.
 
-use crate::common;
 use crate::built_steps;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
