@@ -270,13 +270,7 @@ fn serve_once_drains_every_pending_event_past_a_batch_that_starts_nothing() {
     flowhost_ok(
         dir.path(),
         &db,
-        &[
-            "workflows",
-            "publish",
-            &file,
-            "--as",
-            "sam.lead@acme-mssp.test",
-        ],
+        &["workflows", "publish", &file, "--as", OWNER],
     );
     // 70 events that start nothing (low cases), then one that starts a run.
     create_cases(&db, 70, Severity::Low);
@@ -401,7 +395,11 @@ fn a_run_whose_write_meets_a_busy_database_stops_resumable_and_resumes_once() {
     // `runs resume` takes it up once this process is gone (its lease goes with it) and
     // finishes it; the case exists once.
     drop(engine);
-    flowhost_ok(dir.path(), &db, &["runs", "resume", &run.to_string()]);
+    flowhost_ok(
+        dir.path(),
+        &db,
+        &["runs", "resume", &run.to_string(), "--as", OWNER],
+    );
     assert_eq!(
         query::<String>(&db, &format!("SELECT status FROM runs WHERE id = {run}")),
         vec!["succeeded".to_owned()]
@@ -419,13 +417,7 @@ fn several_serve_processes_and_cli_writers_start_one_run_per_event_and_finish_ev
     flowhost_ok(
         dir.path(),
         &db,
-        &[
-            "workflows",
-            "publish",
-            &file,
-            "--as",
-            "sam.lead@acme-mssp.test",
-        ],
+        &["workflows", "publish", &file, "--as", OWNER],
     );
     let started = Instant::now();
     let serves: Vec<Child> = (0..3)
@@ -611,7 +603,7 @@ fn flowhost_run_says_when_a_busy_database_stopped_its_run_and_exits_non_zero() {
         query::<String>(&db, "SELECT status FROM runs"),
         vec!["running".to_owned()]
     );
-    flowhost_ok(dir.path(), &db, &["runs", "resume", "1"]);
+    flowhost_ok(dir.path(), &db, &["runs", "resume", "1", "--as", OWNER]);
     assert_eq!(
         count(&db, "SELECT count(*) FROM cases WHERE title = 'later'"),
         1
@@ -709,7 +701,7 @@ fn serve_outlasts_a_write_lock_held_past_its_busy_timeout_and_loses_no_run() {
             "publish",
             file.to_str().expect("utf-8"),
             "--as",
-            "sam.lead@acme-mssp.test",
+            OWNER,
         ],
     );
     let serve = spawn(

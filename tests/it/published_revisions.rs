@@ -195,7 +195,14 @@ fn a_contributor_cannot_publish_a_workflow_that_runs_as_an_owner() {
     ]);
     assert!(!listed.contains("grab"), "{listed}");
     env.case("secret", true);
-    env.ok(&["triggers", "dispatch"]);
+    env.ok(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
     assert!(env.runs().is_empty());
     let people = env.ok(&[
         "cases",
@@ -266,7 +273,14 @@ fn a_demoted_publishers_runs_lose_what_the_publisher_lost_and_a_deleted_ones_fai
     let file = env.write("look.json", &lists_cases("look", OWNER));
     env.publish_ok(&file, OTTO);
     env.case("restricted one", true);
-    env.ok(&["triggers", "dispatch"]);
+    env.ok(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
     let runs = env.runs();
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert!(
@@ -293,7 +307,14 @@ fn a_demoted_publishers_runs_lose_what_the_publisher_lost_and_a_deleted_ones_fai
     ]);
     env.case("restricted two", true);
     env.case("open three", false);
-    env.ok(&["triggers", "dispatch"]);
+    env.ok(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
     let runs = env.runs();
     assert_eq!(
         runs.len(),
@@ -318,7 +339,14 @@ fn a_demoted_publishers_runs_lose_what_the_publisher_lost_and_a_deleted_ones_fai
         OWNER,
     ]);
     env.case("open four", false);
-    env.ok(&["triggers", "dispatch"]);
+    env.ok(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
     let runs = env.runs();
     assert_eq!(runs.len(), 3, "{runs:?}");
     assert_eq!(runs[2].1, "failed", "{runs:?}");
@@ -336,7 +364,14 @@ fn what_a_run_does_is_audited_with_the_run_and_its_publisher() {
     let file = env.write("add.json", &adds_collaborator("add", OWNER, LEAD));
     env.publish_ok(&file, OTTO);
     env.case("watched", false);
-    env.ok(&["triggers", "dispatch"]);
+    env.ok(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
     let out = env.ok(&["audit", "--workspace", "mssp-soc", "--as", OWNER, "--json"]);
     let entries: Value = serde_json::from_str(&out).expect("json");
     let entry = entries
@@ -416,7 +451,7 @@ fn a_later_revision_reaches_the_destination_only_when_accepted_again() {
 
     // Not by someone who is nobody in the destination.
     let refused = env.fails(&["share", "accept", "1", "--as", LEAD]);
-    assert!(refused.contains("not a member"), "{refused}");
+    assert!(refused.contains("you are a member of"), "{refused}");
     // Accepted again by the destination's Owner: revision 2 runs there.
     let accepted = env.ok(&["share", "accept", "1", "--as", OWNER]);
     assert!(accepted.contains("at revision 2"), "{accepted}");
@@ -442,7 +477,14 @@ fn a_triggered_run_finds_its_pinned_component_without_steps() {
     env.publish_ok(&file, OWNER);
     env.case("one", false);
     // No --steps: the component comes from the database.
-    env.ok(&["triggers", "dispatch"]);
+    env.ok(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
     let runs = env.runs();
     assert_eq!(runs.len(), 1, "the event was dispatched without a run");
     assert_eq!(runs[0].1, "succeeded", "{runs:?}");
@@ -460,7 +502,14 @@ fn a_component_that_cannot_be_found_fails_the_run_loudly() {
     // The pinned bytes are gone (and were never written out beside the database).
     env.sql("DELETE FROM components");
     env.case("one", false);
-    env.ok(&["triggers", "dispatch"]);
+    env.ok(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
     let runs = env.runs();
     assert_eq!(runs.len(), 1, "the event was dispatched without a run");
     assert_eq!(runs[0].1, "failed", "{runs:?}");
@@ -486,7 +535,14 @@ fn a_resumed_run_runs_the_component_it_started_with() {
     let file = env.write("ask.json", &wf);
     env.publish_ok(&file, OWNER);
     env.case("one", false);
-    env.ok(&["triggers", "dispatch"]);
+    env.ok(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
     assert_eq!(env.runs()[0].1, "on_hold");
 
     // Revision 2: the same definition, but `step:echo` is now another component.
@@ -547,7 +603,14 @@ fn a_revision_published_before_pinning_fails_its_runs_loudly_without_its_compone
     // --steps, which this dispatch does not give.
     env.sql("UPDATE workflow_revisions SET components = NULL");
     env.case("one", false);
-    env.ok(&["triggers", "dispatch"]);
+    env.ok(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
     let runs = env.runs();
     assert_eq!(runs.len(), 1, "the event was dispatched without a run");
     assert_eq!(runs[0].1, "failed", "{runs:?}");
@@ -624,14 +687,28 @@ fn a_run_sees_a_restricted_case_only_if_its_identity_and_its_publisher_both_do()
         ]);
     };
     restricted("lead only", LEAD);
-    env.ok(&["triggers", "dispatch"]);
+    env.ok(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
     assert!(
         env.runs().is_empty(),
         "the publisher cannot see it, so the run cannot: {:?}",
         env.runs()
     );
     restricted("lead and otto", &format!("{LEAD},{OTTO}"));
-    env.ok(&["triggers", "dispatch"]);
+    env.ok(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
     let runs = env.runs();
     assert_eq!(runs.len(), 1, "{runs:?}");
     let seen = runs[0].3.as_deref().unwrap_or("");
@@ -664,7 +741,14 @@ fn a_run_is_not_a_sign_in_so_sso_only_does_not_stop_it() {
         "--as",
         OWNER,
     ]);
-    env.ok(&["triggers", "dispatch"]);
+    env.ok(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "customer-globex",
+        "--as",
+        OWNER,
+    ]);
     let runs = env.runs();
     assert_eq!(
         runs.len(),

@@ -106,14 +106,14 @@ fn wf_10_sso_only_does_not_stop_a_run_identity_but_an_sso_denial_does() {
         &steps,
     ]);
     env.create_case("first");
-    env.ok(&["triggers", "dispatch"]);
+    env.ok(&["triggers", "dispatch", "--workspace", GLOBEX, "--as", OWNER]);
     assert_eq!(env.runs(), [("succeeded".to_owned(), None)]);
 
     // Denied path: once SSO denies the identity, its runs act for nobody (SPEC SSO-5).
     let claims = json!({ "email": OPERATOR, "groups": ["Nobody"] }).to_string();
     env.ok(&["sso", "login", "--idp", "globex-entra", "--claims", &claims]);
     env.create_case("second");
-    env.ok(&["triggers", "dispatch"]);
+    env.ok(&["triggers", "dispatch", "--workspace", GLOBEX, "--as", OWNER]);
     let runs = env.runs();
     assert!(
         runs.iter().skip(1).all(|(status, _)| status != "succeeded"),
