@@ -38,10 +38,10 @@ def score(input: Input) -> Score:
         if address.is_global:
             total += WEIGHTS["ips"]
             reasons.append(f"public ip {ip}")
-    for kind in ("domains", "hashes", "emails"):
+    for kind, noun in (("domains", "domain"), ("hashes", "hash"), ("emails", "email")):
         for value in getattr(input, kind):
             total += WEIGHTS[kind]
-            reasons.append(f"{kind[:-1]} {value}")
+            reasons.append(f"{noun} {value}")
     total = min(total, 100)
     level = "high" if total >= 50 else "medium" if total >= 20 else "low"
     log.info(f"risk {total} ({level}) from {len(reasons)} indicator(s)")
