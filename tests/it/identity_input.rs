@@ -5,41 +5,24 @@
 
 use crate::common;
 
-use std::path::PathBuf;
-use std::process::Output;
-
-use common::{example_tenant_path, flowhost};
 use serde_json::Value;
 
 const OWNER: &str = "olivia.owner@acme-mssp.test";
 const WS: &str = "mssp-soc";
 
-struct Env {
-    dir: tempfile::TempDir,
-    db: PathBuf,
+/// The example tenant on a file, with this module's helpers.
+struct Env(common::Deployment);
+
+impl std::ops::Deref for Env {
+    type Target = common::Deployment;
+    fn deref(&self) -> &common::Deployment {
+        &self.0
+    }
 }
 
 impl Env {
     fn new() -> Env {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("flowhost.db");
-        let tenant = example_tenant_path();
-        let out = flowhost(
-            dir.path(),
-            &db,
-            &[
-                "tenant",
-                "apply",
-                tenant.to_str().expect("utf-8"),
-                "--bootstrap",
-            ],
-        );
-        assert!(out.status.success());
-        Env { dir, db }
-    }
-
-    fn cli(&self, args: &[&str]) -> Output {
-        flowhost(self.dir.path(), &self.db, args)
+        Env(common::Deployment::new())
     }
 
     fn members(&self) -> String {

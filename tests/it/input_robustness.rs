@@ -6,7 +6,7 @@ use crate::common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::{ECHO, example_tenant_path, flowhost, flowhost_bin};
+use common::{ECHO, flowhost_bin};
 use serde_json::{Value, json};
 
 const OPERATOR: &str = "omar.operator@acme-mssp.test";
@@ -20,37 +20,24 @@ fn steps_dir() -> PathBuf {
         .to_owned()
 }
 
-struct Env {
-    dir: tempfile::TempDir,
-    db: PathBuf,
+/// The example tenant on a file, with this module's helpers.
+struct Env(common::Deployment);
+
+impl std::ops::Deref for Env {
+    type Target = common::Deployment;
+    fn deref(&self) -> &common::Deployment {
+        &self.0
+    }
 }
 
 impl Env {
     fn new() -> Env {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("flowhost.db");
-        let tenant = example_tenant_path();
-        let out = flowhost(
-            dir.path(),
-            &db,
-            &[
-                "tenant",
-                "apply",
-                tenant.to_str().expect("utf-8"),
-                "--bootstrap",
-            ],
-        );
-        assert!(out.status.success());
-        Env { dir, db }
+        Env(common::Deployment::new())
     }
 
     fn write(&self, name: &str, text: &str) -> String {
         std::fs::write(self.dir.path().join(name), text).expect("write");
         name.to_owned()
-    }
-
-    fn cli(&self, args: &[&str]) -> Output {
-        flowhost(self.dir.path(), &self.db, args)
     }
 
     fn run(&self, file: &str) -> Output {

@@ -5,9 +5,9 @@
 
 use crate::common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{ECHO, example_tenant_path, flowhost};
+use common::ECHO;
 use flowhost::store::Db;
 use serde_json::{Value, json};
 
@@ -19,52 +19,19 @@ const AUTOMATION: &str = "automation@acme-mssp.test";
 /// A second Owner of `mssp-soc`, invited by each test that needs one.
 const OTTO: &str = "otto.owner@acme-mssp.test";
 
-struct Env {
-    dir: tempfile::TempDir,
-    db: PathBuf,
+/// The example tenant on a file, with this module's helpers.
+struct Env(common::Deployment);
+
+impl std::ops::Deref for Env {
+    type Target = common::Deployment;
+    fn deref(&self) -> &common::Deployment {
+        &self.0
+    }
 }
 
 impl Env {
     fn new() -> Env {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("flowhost.db");
-        let env = Env { dir, db };
-        let tenant = example_tenant_path();
-        env.ok(&[
-            "tenant",
-            "apply",
-            tenant.to_str().expect("utf-8"),
-            "--bootstrap",
-        ]);
-        env
-    }
-
-    fn cli(&self, args: &[&str]) -> std::process::Output {
-        flowhost(self.dir.path(), &self.db, args)
-    }
-
-    /// Runs a command that must succeed; returns its stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.cli(args);
-        assert!(
-            out.status.success(),
-            "flowhost {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Runs a command that must fail; returns its stderr.
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.cli(args);
-        assert!(
-            !out.status.success(),
-            "flowhost {} succeeded: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stdout)
-        );
-        String::from_utf8_lossy(&out.stderr).into_owned()
+        Env(common::Deployment::new())
     }
 
     fn steps(&self) -> String {

@@ -4,9 +4,9 @@
 
 use crate::common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{ECHO, example_tenant_path, flowhost};
+use common::ECHO;
 use flowhost::store::Db;
 use serde_json::json;
 
@@ -16,37 +16,19 @@ const OWNER: &str = "olivia.owner@acme-mssp.test";
 /// An invited operator of `customer-globex`, not break-glass.
 const OPERATOR: &str = "tina.analyst@acme-mssp.test";
 
-struct Env {
-    dir: tempfile::TempDir,
-    db: PathBuf,
+/// The example tenant on a file, with this module's helpers.
+struct Env(common::Deployment);
+
+impl std::ops::Deref for Env {
+    type Target = common::Deployment;
+    fn deref(&self) -> &common::Deployment {
+        &self.0
+    }
 }
 
 impl Env {
     fn new() -> Env {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("flowhost.db");
-        let env = Env { dir, db };
-        let tenant = example_tenant_path();
-        env.ok(&[
-            "tenant",
-            "apply",
-            tenant.to_str().expect("utf-8"),
-            "--bootstrap",
-        ]);
-        env
-    }
-
-    fn cli(&self, args: &[&str]) -> std::process::Output {
-        flowhost(self.dir.path(), &self.db, args)
-    }
-
-    fn ok(&self, args: &[&str]) {
-        let out = self.cli(args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        Env(common::Deployment::new())
     }
 
     fn runs(&self) -> Vec<(String, Option<String>)> {

@@ -130,3 +130,56 @@ pub fn sso_user(email: &str) -> Principal {
 pub const RESTRICT_CASES: &str = env!("FLOWHOST_STEP_RESTRICT_CASES");
 /// The fixture that reports what a principal sees of cases through WIT.
 pub const CASE_PROBE: &str = env!("FLOWHOST_STEP_CASE_PROBE");
+
+/// A temporary directory holding `flowhost.db` with the example tenant bootstrapped: the
+/// starting point of the CLI tests. Test modules wrap it (`Deref`) to add their own helpers.
+pub struct Deployment {
+    pub dir: tempfile::TempDir,
+    pub db: PathBuf,
+}
+
+impl Deployment {
+    /// A fresh database with the example tenant applied (`tenant apply --bootstrap`).
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("flowhost.db");
+        let tenant = example_tenant_path();
+        let deployment = Self { dir, db };
+        deployment.ok(&[
+            "tenant",
+            "apply",
+            tenant.to_str().expect("utf-8"),
+            "--bootstrap",
+        ]);
+        deployment
+    }
+
+    /// Runs `flowhost --db <db> ARGS...` in the directory.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        flowhost(self.dir.path(), &self.db, args)
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "flowhost {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs a command that must fail; returns its stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            !out.status.success(),
+            "flowhost {} succeeded: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+}
