@@ -570,7 +570,7 @@ fn oversized_case_values_fail_the_call_and_store_nothing() {
         ),
         (
             json!({ "attack": "big_case", "what": "state", "mib": 1 }),
-            "`state` is 1048576 bytes; the cap is 256 (SPEC ST-4)",
+            "is too long: 1048576 characters, at most 100",
         ),
         (
             json!({ "attack": "big_case", "what": "reviewers", "mib": 0.25 }),

@@ -146,8 +146,6 @@ impl Platform {
             self.members_only(&caller.workspace, &input.collaborators, "`collaborators`")?;
         let mode = input.access_mode.unwrap_or_default();
         let state = input.state.unwrap_or_else(|| "open".into());
-        crate::text::check_len("a case state", &state, crate::text::MAX_STATE_CHARS)
-            .map_err(HostError::Invalid)?;
         let actor = caller.principal.to_string();
         self.transact(|tx| {
             if let Some(key) = idempotency_key {

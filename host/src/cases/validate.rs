@@ -23,7 +23,9 @@ pub fn new_case(input: &NewCase) -> Result<(), HostError> {
         "bytes",
     )?;
     if let Some(state) = &input.state {
-        check_len("`state`", state.len(), MAX_NAME_BYTES, "bytes")?;
+        // The one cap on a state, for every door (text.rs lists the user-facing caps).
+        crate::text::check_len("a case state", state, crate::text::MAX_STATE_CHARS)
+            .map_err(HostError::Invalid)?;
     }
     if let Some(fields) = &input.fields {
         fields_value(fields)?;
