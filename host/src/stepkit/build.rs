@@ -233,7 +233,7 @@ mod tests {
 
     #[test]
     fn finds_a_python_syntax_error() {
-        let out = "Traceback (most recent call last):\n  File \"/root/.cache/x/bin/componentize-py\", line 8, in <module>\n    sys.exit(script())\nAssertionError:   File \"/0/step.py\", line 20\n    x = (\n        ^\nSyntaxError: '(' was never closed\n";
+        let out = "Traceback (most recent call last):\n  File \"/opt/toolchains/bin/componentize-py\", line 8, in <module>\n    sys.exit(script())\nAssertionError:   File \"/0/step.py\", line 20\n    x = (\n        ^\nSyntaxError: '(' was never closed\n";
         assert_eq!(
             locate(out),
             Some(Location {
