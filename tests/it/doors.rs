@@ -694,3 +694,124 @@ fn interact_start_and_flows_answer_an_outsider_as_for_a_missing_flow() {
         "an outsider writes no audit row in a workspace they are not in"
     );
 }
+
+/// Review findings (SPEC ID-4): a share id, another organization's workspace name and a key
+/// id of a workspace one is not in each read exactly as a missing one.
+#[test]
+fn shares_and_keys_of_a_workspace_one_is_not_in_read_as_missing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let with = acme(dir.path());
+    // The other organization lives in the same database, so its Owner is a real principal.
+    std::fs::write(dir.path().join("zeta.json"), ZETA).expect("write");
+    let out = flowhost(
+        dir.path(),
+        &with,
+        &["tenant", "apply", "zeta.json", "--bootstrap"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let without = zeta(dir.path());
+    let wf = r#"{"name":"hello","workspace":"mssp-soc","steps":[{"exit":{"status":"done"}}]}"#;
+    std::fs::write(dir.path().join("hello.json"), wf).expect("write");
+    for (db, args) in [
+        (
+            &with,
+            vec!["workflows", "publish", "hello.json", "--as", OWNER],
+        ),
+        (
+            &with,
+            vec![
+                "share",
+                "workflow",
+                "hello",
+                "--from",
+                "mssp-soc",
+                "--to",
+                "customer-globex",
+                "--as",
+                OWNER,
+            ],
+        ),
+    ] {
+        let out = flowhost(dir.path(), db, &args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+    }
+    let key = json(&flowhost(
+        dir.path(),
+        &with,
+        &[
+            "keys",
+            "create",
+            "--name",
+            "ci",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--json",
+        ],
+    ));
+    let key = key["id"].as_str().expect("key id").to_owned();
+    const ZED: &str = "zed@zeta.test";
+
+    // Share 1 exists (into customer-globex); in `without` there is no share at all.
+    let accept = ["share", "accept", "1", "--as", ZED];
+    let hidden = flowhost(dir.path(), &with, &accept);
+    let missing = flowhost(dir.path(), &without, &accept);
+    assert_eq!(observed(&hidden), observed(&missing), "{}", text(&hidden));
+
+    // Another organization's workspace reads as one that does not exist.
+    let mut to = |destination: &str| {
+        flowhost(
+            dir.path(),
+            &with,
+            &[
+                "share",
+                "workflow",
+                "hello",
+                "--from",
+                "mssp-soc",
+                "--to",
+                destination,
+                "--as",
+                OWNER,
+            ],
+        )
+    };
+    let other_org = to("zeta-soc");
+    let nowhere = to("no-such-soc");
+    assert!(!other_org.status.success());
+    assert_eq!(
+        text(&other_org).replace("zeta-soc", "X"),
+        text(&nowhere).replace("no-such-soc", "X")
+    );
+
+    // A real key id of mssp-soc reads, to an outsider, as a made-up one.
+    let revoke = |id: &str| {
+        flowhost(
+            dir.path(),
+            &with,
+            &["keys", "revoke", id, "--workspace", "mssp-soc", "--as", ZED],
+        )
+    };
+    let (real, made_up) = (revoke(&key), revoke("0123456789abcdef"));
+    assert!(!real.status.success());
+    assert_eq!(
+        text(&real).replace(&key, "K"),
+        text(&made_up).replace("0123456789abcdef", "K")
+    );
+    // And the key still works for its workspace's Owner to revoke.
+    let out = flowhost(
+        dir.path(),
+        &with,
+        &[
+            "keys",
+            "revoke",
+            &key,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+}

@@ -130,6 +130,11 @@ impl Platform {
         self.write(|tx| {
             // Decided under the write lock, on current access data (see `Platform::write`).
             let index = self.index();
+            // An outsider is refused before the key is looked up, so the answer says nothing
+            // about which keys exist there (SPEC ID-4).
+            if index.is_outsider(actor, workspace) {
+                self.authorize(actor, workspace, Scope::ApikeyWrite)?;
+            }
             let key = index
                 .key(id)
                 .filter(|k| k.workspace == workspace)

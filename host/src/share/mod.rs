@@ -116,10 +116,11 @@ impl Platform {
     ) -> Result<Shared, HostError> {
         self.authorize(actor, source, Scope::ResourceShare)?;
         let index = self.index();
+        // A workspace of another organization reads exactly as a missing one (SPEC ID-1, ID-4).
+        let no_destination =
+            || HostError::NotFound(format!("there is no workspace `{destination}`"));
         let (Some(src), Some(dst)) = (index.workspace(source), index.workspace(destination)) else {
-            return Err(HostError::NotFound(format!(
-                "there is no workspace `{destination}`"
-            )));
+            return Err(no_destination());
         };
         if source == destination {
             return Err(HostError::Invalid(format!(
@@ -127,9 +128,7 @@ impl Platform {
             )));
         }
         if src.org != dst.org {
-            return Err(HostError::Denied(format!(
-                "`{source}` and `{destination}` belong to different organizations; sharing stays inside one (SPEC ID-1)"
-            )));
+            return Err(no_destination());
         }
         let accept_now = index
             .check(actor, destination, Scope::ResourceShare)
@@ -213,6 +212,11 @@ impl Platform {
             .optional()
             .map_err(internal)?
             .ok_or_else(|| HostError::NotFound(format!("there is no share {id}")))?;
+        // To someone with no standing in its destination a share does not exist: the same
+        // answer as a missing id, naming no workspace (SPEC ID-4).
+        if self.index().is_outsider(actor, &share.destination) {
+            return Err(HostError::NotFound(format!("there is no share {id}")));
+        }
         self.authorize(actor, &share.destination, Scope::ResourceShare)?;
         let latest = self
             .latest_revision(&share.source, &share.name)?
