@@ -40,9 +40,11 @@ pub const MAX_DURATION_TEXT: &str = "3660d";
 /// Parses a duration such as `90s`, `15m`, `12h`, `30d`, at most [`MAX_DURATION_SECS`]; the
 /// error names the input (shortened if long).
 pub fn parse_duration_secs(text: &str) -> Result<i64, String> {
-    let text = crate::text::clip(text.trim());
-    let split = text.char_indices().last().map_or(0, |(i, _)| i);
-    let (num, unit) = text.split_at(split);
+    let input = text.trim();
+    // Parse the input itself; only the errors quote it shortened.
+    let text = crate::text::clip(input);
+    let split = input.char_indices().last().map_or(0, |(i, _)| i);
+    let (num, unit) = input.split_at(split);
     let n: i64 = num
         .parse()
         .map_err(|_| format!("`{text}` is not a duration like 90s, 15m, 12h or 30d"))?;
@@ -100,6 +102,16 @@ mod tests {
     }
 
     /// Issue 14 item 8: durations that overflow a deadline are refused, not accepted.
+    #[test]
+    fn a_long_duration_is_parsed_whole_and_only_its_error_is_shortened() {
+        // Zero-padded past the 80 characters an error quotes: still one minute.
+        let padded = format!("{}1m", "0".repeat(100));
+        assert_eq!(parse_duration_secs(&padded), Ok(60));
+        let bad = format!("{}x", "1".repeat(100));
+        let err = parse_duration_secs(&bad).expect_err("not a duration");
+        assert!(err.len() < 200, "{err}");
+    }
+
     #[test]
     fn durations_beyond_the_maximum_are_refused() {
         assert_eq!(parse_duration_secs("3660d"), Ok(MAX_DURATION_SECS));

@@ -287,7 +287,9 @@ impl Engine {
                 Ok(workflow) => workflow,
                 // The host failed (a busy database, a full disk): the event stays pending, to
                 // be dispatched again, rather than fail a run for a cause not its own (WF-11).
-                Err(e @ HostError::Internal(_)) => return Err(e),
+                Err(e) if e.is_infrastructure() || matches!(e, HostError::Internal(_)) => {
+                    return Err(e);
+                }
                 Err(e) => {
                     // Its conditions cannot be read; a workflow whose trigger names this event
                     // gets a failed run saying why, rather than none (issue 14).
