@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::principal::Caller;
 
+use super::access::{AccessApi, Decision};
 use super::cases::{
     CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
 };
@@ -40,24 +41,45 @@ impl HostServices {
     /// [`InfraWatch`].
     pub fn watched(&self) -> (HostServices, InfraWatch) {
         let watch = InfraWatch::default();
-        let watched = Watched {
-            inner: self.cases.clone(),
-            watch: watch.clone(),
-        };
         let services = HostServices {
-            cases: Arc::new(watched),
+            cases: Arc::new(Watched {
+                inner: self.cases.clone(),
+                watch: watch.clone(),
+            }),
+            // `check-flow-access` reads the database too (the flow, the share behind it).
+            access: Arc::new(Watched {
+                inner: self.access.clone(),
+                watch: watch.clone(),
+            }),
             ..self.clone()
         };
         (services, watch)
     }
 }
 
-struct Watched {
-    inner: Arc<dyn CaseApi>,
+/// One service, its calls' infrastructure failures noted.
+struct Watched<S: ?Sized> {
+    inner: Arc<S>,
     watch: InfraWatch,
 }
 
-impl CaseApi for Watched {
+impl AccessApi for Watched<dyn AccessApi> {
+    fn check_flow_access(
+        &self,
+        caller: &Caller,
+        flow: &str,
+        email: &str,
+    ) -> Result<Decision, HostError> {
+        self.watch
+            .note(self.inner.check_flow_access(caller, flow, email))
+    }
+    fn has_scope(&self, caller: &Caller, scope: &str) -> Decision {
+        // Decided from the in-memory index: no storage behind it to fail.
+        self.inner.has_scope(caller, scope)
+    }
+}
+
+impl CaseApi for Watched<dyn CaseApi> {
     fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, HostError> {
         self.watch.note(self.inner.create_case(caller, input))
     }

@@ -1012,6 +1012,11 @@ impl Exec<'_> {
                 if let Some(why) = infra.failure() {
                     return Err(Halt::Unavailable(format!("step `{key}`: {why}")));
                 }
+                // No free instance slot is the host's capacity, not the step's failure: the
+                // run stops resumable rather than failing (SPEC WF-11).
+                if let Err(crate::wasm::StepFailure::Host(why)) = &record.execution.result {
+                    return Err(Halt::Unavailable(format!("step `{key}`: {why}")));
+                }
                 Ok((result, Some(record)))
             }
         }
