@@ -760,7 +760,7 @@ fn shares_and_keys_of_a_workspace_one_is_not_in_read_as_missing() {
     assert_eq!(observed(&hidden), observed(&missing), "{}", text(&hidden));
 
     // Another organization's workspace reads as one that does not exist.
-    let mut to = |destination: &str| {
+    let to = |destination: &str| {
         flowhost(
             dir.path(),
             &with,
