@@ -418,7 +418,8 @@ fn a_later_revision_reaches_the_destination_only_when_accepted_again() {
 
     // Not by someone who is nobody in the destination.
     let refused = env.fails(&["share", "accept", "1", "--as", LEAD]);
-    assert!(refused.contains("you are a member of"), "{refused}");
+    // To someone with no standing in the destination the share does not exist (SPEC ID-4).
+    assert!(refused.contains("there is no share 1"), "{refused}");
     // Accepted again by the destination's Owner: revision 2 runs there.
     let accepted = env.ok(&["share", "accept", "1", "--as", OWNER]);
     assert!(accepted.contains("at revision 2"), "{accepted}");
