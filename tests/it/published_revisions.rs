@@ -34,6 +34,18 @@ impl Env {
         Env(common::Deployment::new())
     }
 
+    /// Dispatches `mssp-soc`'s pending events as its Owner.
+    fn dispatch(&self) {
+        self.ok(&[
+            "triggers",
+            "dispatch",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ]);
+    }
+
     fn steps(&self) -> String {
         Path::new(ECHO).parent().expect("dir").display().to_string()
     }
@@ -162,14 +174,7 @@ fn a_contributor_cannot_publish_a_workflow_that_runs_as_an_owner() {
     ]);
     assert!(!listed.contains("grab"), "{listed}");
     env.case("secret", true);
-    env.ok(&[
-        "triggers",
-        "dispatch",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
+    env.dispatch();
     assert!(env.runs().is_empty());
     let people = env.ok(&[
         "cases",
@@ -240,14 +245,7 @@ fn a_demoted_publishers_runs_lose_what_the_publisher_lost_and_a_deleted_ones_fai
     let file = env.write("look.json", &lists_cases("look", OWNER));
     env.publish_ok(&file, OTTO);
     env.case("restricted one", true);
-    env.ok(&[
-        "triggers",
-        "dispatch",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
+    env.dispatch();
     let runs = env.runs();
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert!(
@@ -274,14 +272,7 @@ fn a_demoted_publishers_runs_lose_what_the_publisher_lost_and_a_deleted_ones_fai
     ]);
     env.case("restricted two", true);
     env.case("open three", false);
-    env.ok(&[
-        "triggers",
-        "dispatch",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
+    env.dispatch();
     let runs = env.runs();
     assert_eq!(
         runs.len(),
@@ -306,14 +297,7 @@ fn a_demoted_publishers_runs_lose_what_the_publisher_lost_and_a_deleted_ones_fai
         OWNER,
     ]);
     env.case("open four", false);
-    env.ok(&[
-        "triggers",
-        "dispatch",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
+    env.dispatch();
     let runs = env.runs();
     assert_eq!(runs.len(), 3, "{runs:?}");
     assert_eq!(runs[2].1, "failed", "{runs:?}");
@@ -331,14 +315,7 @@ fn what_a_run_does_is_audited_with_the_run_and_its_publisher() {
     let file = env.write("add.json", &adds_collaborator("add", OWNER, LEAD));
     env.publish_ok(&file, OTTO);
     env.case("watched", false);
-    env.ok(&[
-        "triggers",
-        "dispatch",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
+    env.dispatch();
     let out = env.ok(&["audit", "--workspace", "mssp-soc", "--as", OWNER, "--json"]);
     let entries: Value = serde_json::from_str(&out).expect("json");
     let entry = entries
@@ -445,14 +422,7 @@ fn a_triggered_run_finds_its_pinned_component_without_steps() {
     env.publish_ok(&file, OWNER);
     env.case("one", false);
     // No --steps: the component comes from the database.
-    env.ok(&[
-        "triggers",
-        "dispatch",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
+    env.dispatch();
     let runs = env.runs();
     assert_eq!(runs.len(), 1, "the event was dispatched without a run");
     assert_eq!(runs[0].1, "succeeded", "{runs:?}");
@@ -470,14 +440,7 @@ fn a_component_that_cannot_be_found_fails_the_run_loudly() {
     // The pinned bytes are gone (and were never written out beside the database).
     env.sql("DELETE FROM components");
     env.case("one", false);
-    env.ok(&[
-        "triggers",
-        "dispatch",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
+    env.dispatch();
     let runs = env.runs();
     assert_eq!(runs.len(), 1, "the event was dispatched without a run");
     assert_eq!(runs[0].1, "failed", "{runs:?}");
@@ -503,14 +466,7 @@ fn a_resumed_run_runs_the_component_it_started_with() {
     let file = env.write("ask.json", &wf);
     env.publish_ok(&file, OWNER);
     env.case("one", false);
-    env.ok(&[
-        "triggers",
-        "dispatch",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
+    env.dispatch();
     assert_eq!(env.runs()[0].1, "on_hold");
 
     // Revision 2: the same definition, but `step:echo` is now another component.
@@ -571,14 +527,7 @@ fn a_revision_published_before_pinning_fails_its_runs_loudly_without_its_compone
     // --steps, which this dispatch does not give.
     env.sql("UPDATE workflow_revisions SET components = NULL");
     env.case("one", false);
-    env.ok(&[
-        "triggers",
-        "dispatch",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
+    env.dispatch();
     let runs = env.runs();
     assert_eq!(runs.len(), 1, "the event was dispatched without a run");
     assert_eq!(runs[0].1, "failed", "{runs:?}");
@@ -655,28 +604,14 @@ fn a_run_sees_a_restricted_case_only_if_its_identity_and_its_publisher_both_do()
         ]);
     };
     restricted("lead only", LEAD);
-    env.ok(&[
-        "triggers",
-        "dispatch",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
+    env.dispatch();
     assert!(
         env.runs().is_empty(),
         "the publisher cannot see it, so the run cannot: {:?}",
         env.runs()
     );
     restricted("lead and otto", &format!("{LEAD},{OTTO}"));
-    env.ok(&[
-        "triggers",
-        "dispatch",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
+    env.dispatch();
     let runs = env.runs();
     assert_eq!(runs.len(), 1, "{runs:?}");
     let seen = runs[0].3.as_deref().unwrap_or("");
