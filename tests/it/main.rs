@@ -26,6 +26,7 @@ mod run_identity_sso;
 mod sample_steps;
 mod sandbox;
 mod serve;
+mod step_mocks;
 mod workflow_run;
 mod workflow_triggers;
 mod workflow_validate;

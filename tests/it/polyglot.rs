@@ -1,7 +1,8 @@
 //! Steps in Python and TypeScript (issue 17): the samples built from source with the pinned
 //! toolchains and run through the real host, the sandbox's hostile cases for a Python guest,
 //! the refusal of a component built for component-model async, and `flowhost step
-//! new|build|test` end to end for python and ts.
+//! new|build|test` end to end for python and ts. The samples' and the template's test files
+//! include cases whose host calls are answered by mocks (a Rust step's are in `step_mocks.rs`).
 
 use crate::built_steps;
 use crate::common;
@@ -38,12 +39,12 @@ fn sample_cases_pass(project: &str, count: usize) {
 
 #[test]
 fn the_python_sample_passes_its_cases_through_the_host() {
-    sample_cases_pass("steps/risk-score", 4);
+    sample_cases_pass("steps/risk-score", 5);
 }
 
 #[test]
 fn the_typescript_sample_passes_its_cases_through_the_host() {
-    sample_cases_pass("steps/case-summary", 3);
+    sample_cases_pass("steps/case-summary", 4);
 }
 
 fn hostile() -> String {
@@ -260,11 +261,34 @@ fn new_build_test(lang: &str, source: &str, broken: &str, line: usize) {
     let out = flowhost(&project, &db, &["step", "test", "--no-build"]);
     let t = text(&out);
     assert!(out.status.success(), "{t}");
-    assert!(t.contains("4 passed, 0 failed"), "{t}");
+    assert!(t.contains("5 passed, 0 failed"), "{t}");
 
-    // A test whose expectation is wrong fails, and says where.
+    // The template's mocked case: a mocked host error reaches the step as the host's would;
+    // without its mock, the call is refused and the case fails naming it.
     let tests = project.join("step.test.json");
     let good = std::fs::read_to_string(&tests).expect("read");
+    let mock = r#"{ "call": "events.emit", "args": { "kind": "ip.checked" } }"#;
+    assert!(good.contains(mock), "the template has a mocked case");
+    let refused = good.replace(
+        mock,
+        r#"{ "call": "events.emit", "error": { "kind": "conflict", "message": "mocked" } }"#,
+    );
+    std::fs::write(&tests, refused).expect("write");
+    let out = flowhost(&project, &db, &["step", "test", "--no-build"]);
+    let t = text(&out);
+    assert!(t.contains("4 passed, 1 failed"), "{t}");
+    assert!(t.contains("host call failed: conflict: mocked"), "{t}");
+    std::fs::write(&tests, good.replace(mock, "")).expect("write");
+    let out = flowhost(&project, &db, &["step", "test", "--no-build"]);
+    let t = text(&out);
+    assert!(t.contains("4 passed, 1 failed"), "{t}");
+    assert!(t.contains("at tests[3].mocks"), "{t}");
+    assert!(
+        t.contains(r#"events.emit({"kind":"ip.checked","payload":{"ip":"192.168.1.7","private":true}}) was called and no mock answers it"#),
+        "{t}"
+    );
+
+    // A test whose expectation is wrong fails, and says where.
     std::fs::write(
         &tests,
         good.replace("\"private\": false", "\"private\": true"),
@@ -273,7 +297,7 @@ fn new_build_test(lang: &str, source: &str, broken: &str, line: usize) {
     let out = flowhost(&project, &db, &["step", "test", "--no-build"]);
     let t = text(&out);
     assert!(!out.status.success(), "{t}");
-    assert!(t.contains("3 passed, 1 failed"), "{t}");
+    assert!(t.contains("4 passed, 1 failed"), "{t}");
     assert!(t.contains("tests[1].expect.output"), "{t}");
 
     std::fs::write(&tests, &good).expect("restore");
@@ -289,7 +313,8 @@ fn new_build_test(lang: &str, source: &str, broken: &str, line: usize) {
     .expect("write");
     let out = flowhost(&project, &db, &["step", "test", "--no-build"]);
     let t = text(&out);
-    assert!(t.contains("2 passed, 2 failed"), "{t}");
+    // The mocked case too: grants hold in front of mocks.
+    assert!(t.contains("2 passed, 3 failed"), "{t}");
     assert!(t.contains("does not grant this step `events:emit`"), "{t}");
     std::fs::write(&manifest, m).expect("restore");
 

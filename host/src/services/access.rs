@@ -43,4 +43,19 @@ pub trait AccessApi: Send + Sync {
 
     /// Does the caller's principal hold `scope` in the caller's workspace? (SPEC RB-3)
     fn has_scope(&self, caller: &Caller, scope: &str) -> Decision;
+
+    /// May the caller emit event `kind` with `payload_json` into its workspace (SPEC WF-2)?
+    /// Asked before the event is validated. By default: the principal may run automation
+    /// there (`playbook.execute`); `flowhost step test` answers it from a test's mocks.
+    fn may_emit(&self, caller: &Caller, _kind: &str, _payload_json: &str) -> Result<(), HostError> {
+        let decision = self.has_scope(caller, "playbook.execute");
+        if decision.allowed {
+            Ok(())
+        } else {
+            Err(HostError::Denied(format!(
+                "emitting events: {}",
+                decision.reason
+            )))
+        }
+    }
 }

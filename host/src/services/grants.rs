@@ -55,20 +55,17 @@ impl HostServices {
         }
     }
 
-    /// `Ok` if the step may emit events into the caller's workspace: the workflow grants it,
-    /// and the run's principal may run automation there (`playbook.execute`).
-    pub fn authorize_emit(&self, caller: &Caller) -> Result<(), HostError> {
+    /// `Ok` if the step may emit event `kind` into the caller's workspace: the workflow
+    /// grants it, and the access engine allows it ([`AccessApi::may_emit`]).
+    pub fn authorize_emit(
+        &self,
+        caller: &Caller,
+        kind: &str,
+        payload_json: &str,
+    ) -> Result<(), HostError> {
         self.grants
             .require(self.grants.events_emit, "events:emit")?;
-        let decision = self.authority.has_scope(caller, "playbook.execute");
-        if decision.allowed {
-            Ok(())
-        } else {
-            Err(HostError::Denied(format!(
-                "emitting events: {}",
-                decision.reason
-            )))
-        }
+        self.authority.may_emit(caller, kind, payload_json)
     }
 }
 

@@ -1,17 +1,31 @@
 //! `flowhost step test`: a step's test cases as data (`step.test.json`), each run through the
-//! real host against a throwaway database seeded from a tenant fixture and a cases fixture.
+//! real host, its host calls answered by mocks the case declares or by a throwaway database
+//! seeded from a tenant fixture and a cases fixture.
 //!
 //! ```json
 //! { "tenant": "fixtures/tenant.json", "cases": "fixtures/cases.json",
 //!   "workspace": "default", "as": "owner@example.test",
+//!   "mocks": [ ...for every case... ], "unmocked": "fail",
 //!   "tests": [ { "name": "...", "input": {...}, "as": "...optional...",
+//!                "mocks": [ { "call": "cases.get-case-restrictions",
+//!                             "args": { "case_id": "C-1" },
+//!                             "returns": { "access_mode": "restricted" } },
+//!                           { "call": "events.emit",
+//!                             "error": { "kind": "denied", "message": "..." } } ],
+//!                "unmocked": "fail | database",
 //!                "expect": { "output": {...}, "error": "substring of the failure",
 //!                            "events": [{"kind": "...", "payload": {...}}],
-//!                            "logs": [{"level": "info", "message": "..."}] } } ] }
+//!                            "logs": [{"level": "info", "message": "..."}],
+//!                            "calls": [{"call": "...", "args": {...}}] } } ] }
 //! ```
 //! `events`, when given, are the exact list the step emitted; `logs` must each appear, in
-//! order (other lines may come between). A cases fixture is
-//! `{"as": "email", "cases": [<create-case input>, ...]}`, created before the tests.
+//! order (other lines may come between); `calls` are the exact host calls made, in order, each
+//! `args` a pattern (see [`super::mocks::matches`]). A case is *mocked* when it or the file has
+//! `mocks` or `unmocked`: its calls are answered by the first matching mock (the case's, then
+//! the file's); a call no mock answers fails the case, naming the call, unless `unmocked` is
+//! `database`, which sends it to the seeded database. Other cases use the database only. A
+//! cases fixture is `{"as": "email", "cases": [<create-case input>, ...]}`, created before the
+//! tests.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,6 +41,8 @@ use crate::services::HostServices;
 use crate::services::grants::Grants;
 use crate::wasm::{LoadedStep, StepLimits, StepRuntime};
 
+use super::mocks::{Answered, CallRecord, ExpectCall, Mock, MockedServices};
+
 /// A `step.test.json`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,7 +56,23 @@ pub struct TestFile {
     /// Who the step's host calls act as, unless a test says otherwise.
     #[serde(rename = "as")]
     pub email: String,
+    /// Mocks for every case, tried after the case's own.
+    #[serde(default)]
+    pub mocks: Option<Vec<Mock>>,
+    /// What answers a call no mock matches, unless a case says otherwise.
+    #[serde(default)]
+    pub unmocked: Option<Unmocked>,
     pub tests: Vec<TestCase>,
+}
+
+/// What answers a mocked case's call that no mock matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unmocked {
+    /// Nothing: the call fails, and so does the case (the default).
+    Fail,
+    /// The database seeded from the fixtures.
+    Database,
 }
 
 fn default_workspace() -> String {
@@ -56,6 +88,10 @@ pub struct TestCase {
     pub input: Value,
     #[serde(rename = "as")]
     pub email: Option<String>,
+    #[serde(default)]
+    pub mocks: Option<Vec<Mock>>,
+    #[serde(default)]
+    pub unmocked: Option<Unmocked>,
     pub expect: Expect,
 }
 
@@ -72,6 +108,8 @@ pub struct Expect {
     pub error: Option<String>,
     pub events: Option<Vec<ExpectEvent>>,
     pub logs: Option<Vec<ExpectLog>>,
+    /// The host calls made, in order (those the step's grants let through).
+    pub calls: Option<Vec<ExpectCall>>,
 }
 
 #[derive(Debug, Deserialize, PartialEq)]
@@ -113,8 +151,41 @@ impl CaseResult {
 pub fn load(path: &Path) -> Result<TestFile, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_str(&text)
-        .map_err(|e| format!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))
+    let mut file: TestFile = serde_json::from_str(&text)
+        .map_err(|e| format!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))?;
+    for (j, m) in file.mocks.iter_mut().flatten().enumerate() {
+        m.label = format!("mocks[{j}]");
+    }
+    for (i, case) in file.tests.iter_mut().enumerate() {
+        for (j, m) in case.mocks.iter_mut().flatten().enumerate() {
+            m.label = format!("tests[{i}].mocks[{j}]");
+        }
+    }
+    Ok(file)
+}
+
+impl TestFile {
+    /// The services `case` runs with: its mocks then the file's, falling through to
+    /// `database` only when the case is not mocked or asks for it.
+    fn services_for(&self, case: &TestCase, database: &HostServices) -> MockedServices {
+        let mocked = case.mocks.is_some()
+            || case.unmocked.is_some()
+            || self.mocks.is_some()
+            || self.unmocked.is_some();
+        if !mocked {
+            return MockedServices::new(Vec::new(), Some(database.clone()));
+        }
+        let mocks: Vec<Mock> = case
+            .mocks
+            .iter()
+            .chain(&self.mocks)
+            .flatten()
+            .cloned()
+            .collect();
+        let unmocked = case.unmocked.or(self.unmocked).unwrap_or(Unmocked::Fail);
+        let fallback = (unmocked == Unmocked::Database).then(|| database.clone());
+        MockedServices::new(mocks, fallback)
+    }
 }
 
 /// Seeds a database in `scratch` from the fixtures and runs every test of `file` (read from
@@ -140,7 +211,7 @@ pub fn run(
     if let Some(cases) = &file.cases {
         seed_cases(&platform, &base.join(cases), &file.workspace)?;
     }
-    let services = HostServices::of(platform.clone()).granted(grants);
+    let database = HostServices::of(platform.clone());
     let mut results = Vec::new();
     for (i, case) in file.tests.iter().enumerate() {
         let at = format!("tests[{i}]");
@@ -152,14 +223,16 @@ pub fn run(
                     principal: Principal::local(email),
                     cause: None,
                 };
-                let exec = runtime.execute(
-                    step,
-                    &case.input,
-                    caller,
-                    services.clone(),
-                    StepLimits::default(),
-                );
-                check(&at, &case.expect, &exec)
+                let answering = Arc::new(file.services_for(case, &database));
+                // SPEC WF-6: the manifest's grants hold in front of mocks as of the database.
+                let services = HostServices::of(answering.clone()).granted(grants);
+                let exec =
+                    runtime.execute(step, &case.input, caller, services, StepLimits::default());
+                let calls = answering.calls();
+                // Unanswered calls first: they explain the mismatches that follow.
+                let mut found = check_calls(&at, case, &answering, &calls);
+                found.extend(check(&at, &case.expect, &exec));
+                found
             }
             Err(e) => vec![mismatch(&format!("{at}.as"), "an email", e)],
         };
@@ -207,6 +280,67 @@ fn seed_cases(platform: &Platform, path: &PathBuf, workspace: &str) -> Result<()
             .map_err(|e| format!("{}: cases[{i}]: {e}", path.display()))?;
     }
     Ok(())
+}
+
+/// Calls no mock answered, and `expect.calls`.
+fn check_calls(
+    at: &str,
+    case: &TestCase,
+    answering: &MockedServices,
+    calls: &[CallRecord],
+) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    let mocks_at = if case.mocks.is_some() {
+        format!("{at}.mocks")
+    } else {
+        "mocks".to_owned()
+    };
+    for made in calls {
+        let Answered::Unanswered(near) = &made.answered else {
+            continue;
+        };
+        let expected = if near.is_empty() {
+            format!("a mock of `{}`", made.call.name())
+        } else {
+            let wants: Vec<String> = near
+                .iter()
+                .map(|label| match answering.mock_args(label) {
+                    Some(args) => format!("{label} wants args {args}"),
+                    None => label.clone(),
+                })
+                .collect();
+            format!(
+                "a mock of `{}` matching its arguments ({})",
+                made.call.name(),
+                wants.join("; ")
+            )
+        };
+        out.push(mismatch(
+            &mocks_at,
+            expected,
+            format!("{} was called and no mock answers it", made.describe()),
+        ));
+    }
+    if let Some(expected) = &case.expect.calls {
+        let same =
+            expected.len() == calls.len() && expected.iter().zip(calls).all(|(e, c)| e.matches(c));
+        if !same {
+            let wanted: Vec<String> = expected
+                .iter()
+                .map(|e| match &e.args {
+                    Some(args) => format!("{}({args})", e.call.name()),
+                    None => format!("{}(..)", e.call.name()),
+                })
+                .collect();
+            let made: Vec<String> = calls.iter().map(CallRecord::describe).collect();
+            out.push(mismatch(
+                &format!("{at}.expect.calls"),
+                format!("[{}]", wanted.join(", ")),
+                format!("[{}]", made.join(", ")),
+            ));
+        }
+    }
+    out
 }
 
 fn mismatch(at: &str, expected: impl Into<String>, actual: impl Into<String>) -> Mismatch {

@@ -5,6 +5,7 @@
 pub mod build;
 pub mod cases;
 pub mod manifest;
+pub mod mocks;
 pub mod templates;
 
 pub use manifest::{Language, Manifest};

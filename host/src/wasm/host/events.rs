@@ -8,7 +8,8 @@ use crate::wasm::state::StepState;
 
 impl events::Host for StepState {
     fn emit(&mut self, kind: String, payload_json: String) -> Result<(), HostError> {
-        self.services.authorize_emit(&self.caller)?;
+        self.services
+            .authorize_emit(&self.caller, &kind, &payload_json)?;
         if self.recorder.events.len() >= self.limits.max_events {
             return Err(HostError::Invalid(format!(
                 "a step may emit at most {} events per execution (SPEC ST-4)",

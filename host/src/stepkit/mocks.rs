@@ -1,0 +1,787 @@
+//! Mocks for `flowhost step test`: a test case's answers to the step's host calls, and the
+//! record of the calls it made.
+//!
+//! [`MockedServices`] implements the same service traits the WIT glue forwards to
+//! ([`CaseApi`], [`AccessApi`]), so a step under test runs through the real host unchanged;
+//! only what answers its calls differs. A call is answered by the first mock for its function
+//! whose `args` pattern matches, else by the seeded database when the test asks for that
+//! (`"unmocked": "database"`), else refused with an `internal` host error naming the call, and
+//! noted, so the case fails whatever the step does with the error.
+//!
+//! Arguments are JSON objects named as below (snake_case, like the case JSON elsewhere); the
+//! JSON text arguments of `create-case-from-json` and `events.emit` are shown parsed.
+
+use std::sync::Mutex;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::principal::Caller;
+use crate::services::access::{AccessApi, Decision};
+use crate::services::cases::{
+    AccessMode, CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
+    Severity,
+};
+use crate::services::{HostError, HostServices};
+
+/// A host function a test can mock: `interface.function` as in the WIT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Call {
+    CreateCase,
+    CreateCaseFromJson,
+    QueryCases,
+    GetCaseRestrictions,
+    UpdateCaseRestrictions,
+    CheckFlowAccess,
+    HasScope,
+    Emit,
+}
+
+impl Call {
+    /// Every mockable function.
+    pub const ALL: [Call; 8] = [
+        Call::CreateCase,
+        Call::CreateCaseFromJson,
+        Call::QueryCases,
+        Call::GetCaseRestrictions,
+        Call::UpdateCaseRestrictions,
+        Call::CheckFlowAccess,
+        Call::HasScope,
+        Call::Emit,
+    ];
+
+    /// The name a test file uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Call::CreateCase => "cases.create-case",
+            Call::CreateCaseFromJson => "cases.create-case-from-json",
+            Call::QueryCases => "cases.query-cases",
+            Call::GetCaseRestrictions => "cases.get-case-restrictions",
+            Call::UpdateCaseRestrictions => "cases.update-case-restrictions",
+            Call::CheckFlowAccess => "access.check-flow-access",
+            Call::HasScope => "access.has-scope",
+            Call::Emit => "events.emit",
+        }
+    }
+
+    /// The argument names a pattern may use.
+    pub fn args(self) -> &'static [&'static str] {
+        match self {
+            Call::CreateCase => &["input"],
+            Call::CreateCaseFromJson => &["case"],
+            Call::QueryCases => &["query"],
+            Call::GetCaseRestrictions => &["case_id"],
+            Call::UpdateCaseRestrictions => &["case_id", "update"],
+            Call::CheckFlowAccess => &["flow", "email"],
+            Call::HasScope => &["scope"],
+            Call::Emit => &["kind", "payload"],
+        }
+    }
+
+    /// Parses a name; the error lists the choices.
+    pub fn parse(name: &str) -> Result<Call, String> {
+        Call::ALL
+            .into_iter()
+            .find(|c| c.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Call::ALL.iter().map(|c| c.name()).collect();
+                format!(
+                    "unknown host call `{name}`; expected one of {}",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// Keys whose values are emails: matched ignoring ASCII case, as the host compares them.
+const EMAIL_KEYS: &[&str] = &[
+    "email",
+    "assignee",
+    "reviewers",
+    "collaborators",
+    "set_collaborators",
+    "add_collaborators",
+    "remove_collaborators",
+];
+
+/// Whether `actual` matches `pattern`: objects by the members the pattern names (at any
+/// depth), arrays element by element (same length), anything else by equality; strings under
+/// an email key ignore ASCII case.
+pub fn matches(pattern: &Value, actual: &Value) -> bool {
+    matches_at(pattern, actual, false)
+}
+
+fn matches_at(pattern: &Value, actual: &Value, email: bool) -> bool {
+    match (pattern, actual) {
+        (Value::Object(p), Value::Object(a)) => p.iter().all(|(k, pv)| {
+            a.get(k)
+                .is_some_and(|av| matches_at(pv, av, email || EMAIL_KEYS.contains(&k.as_str())))
+        }),
+        (Value::Array(p), Value::Array(a)) => {
+            p.len() == a.len() && p.iter().zip(a).all(|(p, a)| matches_at(p, a, email))
+        }
+        (Value::String(p), Value::String(a)) if email => p.eq_ignore_ascii_case(a),
+        _ => pattern == actual,
+    }
+}
+
+/// A call's arguments pattern from a test file: an object naming only `call`'s arguments.
+fn args_pattern(call: Call, args: Option<Value>) -> Result<Option<Value>, String> {
+    let Some(args) = args else {
+        return Ok(None);
+    };
+    let Value::Object(map) = &args else {
+        return Err(format!(
+            "`args` of `{}` must be an object with any of: {}",
+            call.name(),
+            call.args().join(", ")
+        ));
+    };
+    if let Some(bad) = map.keys().find(|k| !call.args().contains(&k.as_str())) {
+        return Err(format!(
+            "`{}` has no argument `{bad}`; its arguments are: {}",
+            call.name(),
+            call.args().join(", ")
+        ));
+    }
+    Ok(Some(args))
+}
+
+/// What a mock answers.
+#[derive(Clone, Debug)]
+enum Answer {
+    Case(CaseRecord),
+    Page(CasePage),
+    Restrictions(Restrictions),
+    Decision(Decision),
+    /// `events.emit` accepted: the event is validated and recorded as usual.
+    Accept,
+    Error(HostError),
+}
+
+/// One mock: an answer for calls of `call` whose arguments match `args`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "MockSpec")]
+pub struct Mock {
+    call: Call,
+    args: Option<Value>,
+    answer: Answer,
+    /// Where the mock is in its test file (`tests[0].mocks[1]`), for messages.
+    pub label: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MockSpec {
+    call: String,
+    #[serde(default)]
+    args: Option<Value>,
+    #[serde(default)]
+    returns: Option<Value>,
+    #[serde(default)]
+    error: Option<ErrorSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ErrorSpec {
+    kind: String,
+    message: String,
+}
+
+impl TryFrom<MockSpec> for Mock {
+    type Error = String;
+
+    fn try_from(spec: MockSpec) -> Result<Self, String> {
+        let call = Call::parse(&spec.call)?;
+        let args = args_pattern(call, spec.args)?;
+        let name = call.name();
+        let answer = match (spec.returns, spec.error) {
+            (Some(_), Some(_)) => {
+                return Err(format!(
+                    "mock of `{name}`: give `returns` or `error`, not both"
+                ));
+            }
+            (None, Some(_)) if call == Call::HasScope => {
+                return Err(format!(
+                    "`{name}` answers a decision, never an error; mock a denial with \
+                     \"returns\": {{\"allowed\": false, \"reason\": \"...\"}}"
+                ));
+            }
+            (None, Some(e)) => Answer::Error(host_error(&e.kind, e.message)?),
+            (None, None) if call == Call::Emit => Answer::Accept,
+            (None, None) => {
+                return Err(format!(
+                    "mock of `{name}` needs `returns` (what the call answers) or `error`"
+                ));
+            }
+            (Some(_), None) if call == Call::Emit => {
+                return Err(format!(
+                    "`{name}` returns nothing: leave `returns` out to accept the event, or give `error`"
+                ));
+            }
+            (Some(value), None) => {
+                returns(call, value).map_err(|e| format!("mock of `{name}`: `returns`{e}"))?
+            }
+        };
+        Ok(Mock {
+            call,
+            args,
+            answer,
+            label: String::new(),
+        })
+    }
+}
+
+fn host_error(kind: &str, message: String) -> Result<HostError, String> {
+    Ok(match kind {
+        "denied" => HostError::Denied(message),
+        "not-found" => HostError::NotFound(message),
+        "invalid" => HostError::Invalid(message),
+        "conflict" => HostError::Conflict(message),
+        "internal" => HostError::Internal(message),
+        other => {
+            return Err(format!(
+                "unknown error kind `{other}`; expected denied, not-found, invalid, conflict or internal"
+            ));
+        }
+    })
+}
+
+/// Decodes `value` as what `call` returns; the error starts with the path inside `returns`.
+fn returns(call: Call, value: Value) -> Result<Answer, String> {
+    fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, String> {
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let at = if path == "." {
+                String::new()
+            } else {
+                format!(".{path}")
+            };
+            format!("{at}: {}", e.inner())
+        })
+    }
+    Ok(match call {
+        Call::CreateCase | Call::CreateCaseFromJson => {
+            Answer::Case(decode::<MockCase>(value)?.into())
+        }
+        Call::QueryCases => {
+            let page: MockPage = decode(value)?;
+            Answer::Page(CasePage {
+                cases: page.cases.into_iter().map(Into::into).collect(),
+                next_cursor: page.next_cursor,
+            })
+        }
+        Call::GetCaseRestrictions | Call::UpdateCaseRestrictions => {
+            let r: MockRestrictions = decode(value)?;
+            Answer::Restrictions(Restrictions {
+                access_mode: r.access_mode,
+                collaborators: r.collaborators,
+            })
+        }
+        Call::CheckFlowAccess | Call::HasScope => {
+            let d: MockDecision = decode(value)?;
+            Answer::Decision(Decision {
+                allowed: d.allowed,
+                reason: d.reason,
+            })
+        }
+        Call::Emit => Answer::Accept,
+    })
+}
+
+/// A case record in a mock: `id`, `title` and `severity` required, the rest as a new case.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MockCase {
+    id: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    severity: Severity,
+    #[serde(default = "open")]
+    state: String,
+    #[serde(default)]
+    reporter: Option<String>,
+    #[serde(default)]
+    assignee: Option<String>,
+    #[serde(default)]
+    reviewers: Vec<String>,
+    #[serde(default)]
+    access_mode: AccessMode,
+    #[serde(default)]
+    collaborators: Vec<String>,
+    #[serde(default)]
+    fields: serde_json::Map<String, Value>,
+    #[serde(default = "epoch")]
+    created_at: String,
+    #[serde(default = "epoch")]
+    updated_at: String,
+}
+
+fn open() -> String {
+    "open".into()
+}
+
+fn epoch() -> String {
+    "1970-01-01T00:00:00Z".into()
+}
+
+impl From<MockCase> for CaseRecord {
+    fn from(c: MockCase) -> Self {
+        CaseRecord {
+            id: c.id,
+            title: c.title,
+            description: c.description,
+            severity: c.severity,
+            state: c.state,
+            reporter: c.reporter,
+            assignee: c.assignee,
+            reviewers: c.reviewers,
+            access_mode: c.access_mode,
+            collaborators: c.collaborators,
+            fields: Value::Object(c.fields),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MockPage {
+    cases: Vec<MockCase>,
+    #[serde(default)]
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MockRestrictions {
+    access_mode: AccessMode,
+    #[serde(default)]
+    collaborators: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MockDecision {
+    allowed: bool,
+    #[serde(default)]
+    reason: String,
+}
+
+/// An expected call in `expect.calls`: the function, and optionally an arguments pattern.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "ExpectCallSpec")]
+pub struct ExpectCall {
+    pub call: Call,
+    pub args: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectCallSpec {
+    call: String,
+    #[serde(default)]
+    args: Option<Value>,
+}
+
+impl TryFrom<ExpectCallSpec> for ExpectCall {
+    type Error = String;
+
+    fn try_from(spec: ExpectCallSpec) -> Result<Self, String> {
+        let call = Call::parse(&spec.call)?;
+        Ok(ExpectCall {
+            call,
+            args: args_pattern(call, spec.args)?,
+        })
+    }
+}
+
+impl ExpectCall {
+    /// Whether the recorded call `made` is this one.
+    pub fn matches(&self, made: &CallRecord) -> bool {
+        self.call == made.call && self.args.as_ref().is_none_or(|p| matches(p, &made.args))
+    }
+}
+
+/// Who answered a call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answered {
+    /// The mock at this label.
+    Mock(String),
+    /// The seeded database.
+    Database,
+    /// Nobody: the step got an error. Labels of the mocks of the same function, none of
+    /// whose `args` matched.
+    Unanswered(Vec<String>),
+}
+
+/// One host call the step made (those its grants let through).
+#[derive(Clone, Debug)]
+pub struct CallRecord {
+    pub call: Call,
+    pub args: Value,
+    pub answered: Answered,
+}
+
+impl CallRecord {
+    /// `cases.get-case-restrictions({"case_id":"C-1"})`.
+    pub fn describe(&self) -> String {
+        format!("{}({})", self.call.name(), self.args)
+    }
+}
+
+/// The services of one `step test` case: mocks first, then (if given) the database.
+pub struct MockedServices {
+    mocks: Vec<Mock>,
+    database: Option<HostServices>,
+    calls: Mutex<Vec<CallRecord>>,
+}
+
+/// Where one call goes.
+enum Route<'a> {
+    Mock(Answer),
+    Database(&'a HostServices),
+    Refused(HostError),
+}
+
+impl MockedServices {
+    /// Services answering from `mocks` (first match wins), then from `database` if given.
+    pub fn new(mocks: Vec<Mock>, database: Option<HostServices>) -> Self {
+        Self {
+            mocks,
+            database,
+            calls: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The calls made so far, in order.
+    pub fn calls(&self) -> Vec<CallRecord> {
+        self.lock_calls().clone()
+    }
+
+    fn lock_calls(&self) -> std::sync::MutexGuard<'_, Vec<CallRecord>> {
+        // Pushes and clones only: a panic elsewhere cannot leave the list inconsistent.
+        self.calls.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn route(&self, call: Call, args: Value) -> Route<'_> {
+        let found = self
+            .mocks
+            .iter()
+            .find(|m| m.call == call && m.args.as_ref().is_none_or(|p| matches(p, &args)));
+        let (answered, route) = match (found, &self.database) {
+            (Some(m), _) => (
+                Answered::Mock(m.label.clone()),
+                Route::Mock(m.answer.clone()),
+            ),
+            (None, Some(db)) => (Answered::Database, Route::Database(db)),
+            (None, None) => {
+                let near = self
+                    .mocks
+                    .iter()
+                    .filter(|m| m.call == call)
+                    .map(|m| m.label.clone())
+                    .collect();
+                let message = format!(
+                    "step test: no mock answers {}({})",
+                    call.name(),
+                    crate::text::clip(&args.to_string())
+                );
+                (
+                    Answered::Unanswered(near),
+                    Route::Refused(HostError::Internal(message)),
+                )
+            }
+        };
+        self.lock_calls().push(CallRecord {
+            call,
+            args,
+            answered,
+        });
+        route
+    }
+
+    /// The `args` pattern of the mock at `label`, for failure messages.
+    pub fn mock_args(&self, label: &str) -> Option<&Value> {
+        self.mocks
+            .iter()
+            .find(|m| m.label == label)
+            .and_then(|m| m.args.as_ref())
+    }
+}
+
+/// The answer of `route`, taken by `pick` from a mock or by `db` from the database.
+fn answer<T>(
+    route: Route<'_>,
+    pick: impl FnOnce(Answer) -> Option<T>,
+    db: impl FnOnce(&HostServices) -> Result<T, HostError>,
+) -> Result<T, HostError> {
+    match route {
+        Route::Mock(Answer::Error(e)) | Route::Refused(e) => Err(e),
+        // A mock's answer is decoded for its function when the file is read, so this holds.
+        Route::Mock(a) => pick(a)
+            .ok_or_else(|| HostError::Internal("step test: a mock answered the wrong type".into())),
+        Route::Database(services) => db(services),
+    }
+}
+
+fn case(a: Answer) -> Option<CaseRecord> {
+    match a {
+        Answer::Case(c) => Some(c),
+        _ => None,
+    }
+}
+
+fn restrictions(a: Answer) -> Option<Restrictions> {
+    match a {
+        Answer::Restrictions(r) => Some(r),
+        _ => None,
+    }
+}
+
+fn decision(a: Answer) -> Option<Decision> {
+    match a {
+        Answer::Decision(d) => Some(d),
+        _ => None,
+    }
+}
+
+/// JSON text as the value it holds, or the text itself when it is not JSON.
+fn parsed(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
+}
+
+fn to_value(value: impl serde::Serialize) -> Value {
+    // The service types serialize infallibly (plain data, string keys).
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+impl CaseApi for MockedServices {
+    fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, HostError> {
+        let route = self.route(Call::CreateCase, json!({ "input": to_value(&input) }));
+        answer(route, case, |db| db.cases.create_case(caller, input))
+    }
+
+    fn create_case_keyed(
+        &self,
+        caller: &Caller,
+        input: NewCase,
+        key: &str,
+    ) -> Result<CaseRecord, HostError> {
+        let route = self.route(Call::CreateCase, json!({ "input": to_value(&input) }));
+        answer(route, case, |db| {
+            db.cases.create_case_keyed(caller, input, key)
+        })
+    }
+
+    fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, HostError> {
+        let route = self.route(Call::CreateCaseFromJson, json!({ "case": parsed(json) }));
+        answer(route, case, |db| {
+            db.cases.create_case_from_json(caller, json)
+        })
+    }
+
+    fn query_cases(&self, caller: &Caller, query: CaseQuery) -> Result<CasePage, HostError> {
+        let route = self.route(Call::QueryCases, json!({ "query": to_value(&query) }));
+        let page = |a| match a {
+            Answer::Page(p) => Some(p),
+            _ => None,
+        };
+        answer(route, page, |db| db.cases.query_cases(caller, query))
+    }
+
+    fn get_case_restrictions(
+        &self,
+        caller: &Caller,
+        case_id: &str,
+    ) -> Result<Restrictions, HostError> {
+        let route = self.route(Call::GetCaseRestrictions, json!({ "case_id": case_id }));
+        answer(route, restrictions, |db| {
+            db.cases.get_case_restrictions(caller, case_id)
+        })
+    }
+
+    fn update_case_restrictions(
+        &self,
+        caller: &Caller,
+        case_id: &str,
+        update: RestrictionUpdate,
+    ) -> Result<Restrictions, HostError> {
+        let args = json!({ "case_id": case_id, "update": to_value(&update) });
+        let route = self.route(Call::UpdateCaseRestrictions, args);
+        answer(route, restrictions, |db| {
+            db.cases.update_case_restrictions(caller, case_id, update)
+        })
+    }
+}
+
+impl AccessApi for MockedServices {
+    fn check_flow_access(
+        &self,
+        caller: &Caller,
+        flow: &str,
+        email: &str,
+    ) -> Result<Decision, HostError> {
+        let route = self.route(
+            Call::CheckFlowAccess,
+            json!({ "flow": flow, "email": email }),
+        );
+        answer(route, decision, |db| {
+            db.access.check_flow_access(caller, flow, email)
+        })
+    }
+
+    fn has_scope(&self, caller: &Caller, scope: &str) -> Decision {
+        let route = self.route(Call::HasScope, json!({ "scope": scope }));
+        answer(route, decision, |db| Ok(db.access.has_scope(caller, scope)))
+            .unwrap_or_else(|e| Decision::deny(e.to_string()))
+    }
+
+    fn may_emit(&self, caller: &Caller, kind: &str, payload_json: &str) -> Result<(), HostError> {
+        let args = json!({ "kind": kind, "payload": parsed(payload_json) });
+        let route = self.route(Call::Emit, args);
+        let accept = |a| matches!(a, Answer::Accept).then_some(());
+        answer(route, accept, |db| {
+            db.authority.may_emit(caller, kind, payload_json)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mock(json: Value) -> Result<Mock, String> {
+        serde_json::from_value(json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn patterns_match_named_members_at_any_depth_and_emails_ignoring_case() {
+        let actual = json!({"query": {"filter": {"state": "open", "assignee": "Sam@X.test"},
+                            "page_size": 100}, "email": "Ann@X.test"});
+        assert!(matches(&json!({}), &actual));
+        assert!(matches(
+            &json!({"query": {"filter": {"state": "open"}}}),
+            &actual
+        ));
+        assert!(matches(
+            &json!({"query": {"filter": {"assignee": "sam@x.test"}}}),
+            &actual
+        ));
+        assert!(matches(&json!({"email": "ann@x.TEST"}), &actual));
+        assert!(!matches(
+            &json!({"query": {"filter": {"state": "closed"}}}),
+            &actual
+        ));
+        assert!(
+            !matches(&json!({"query": {"cursor": "c"}}), &actual),
+            "absent member"
+        );
+        assert!(
+            !matches(&json!({"query": {"page_size": "100"}}), &actual),
+            "type differs"
+        );
+        // Only email members ignore case.
+        assert!(!matches(
+            &json!({"query": {"filter": {"state": "OPEN"}}}),
+            &actual
+        ));
+        assert!(matches(
+            &json!({"l": [1, {"a": 1}]}),
+            &json!({"l": [1, {"a": 1, "b": 2}]})
+        ));
+        assert!(
+            !matches(&json!({"l": [1]}), &json!({"l": [1, 2]})),
+            "arrays: same length"
+        );
+    }
+
+    #[test]
+    fn mocks_are_checked_when_read_and_errors_say_what_is_wrong() {
+        let e = mock(json!({"call": "cases.get", "returns": {}})).expect_err("unknown");
+        assert!(e.contains("unknown host call `cases.get`"), "{e}");
+        assert!(e.contains("cases.get-case-restrictions"), "{e}");
+        let e = mock(
+            json!({"call": "cases.get-case-restrictions", "args": {"id": "C-1"},
+                            "returns": {"access_mode": "restricted"}}),
+        )
+        .expect_err("bad arg");
+        assert!(
+            e.contains("no argument `id`; its arguments are: case_id"),
+            "{e}"
+        );
+        let e = mock(json!({"call": "cases.query-cases",
+                            "returns": {"cases": [{"id": "C-1", "severity": "high"}]}}))
+        .expect_err("no title");
+        assert!(
+            e.contains("`returns`.cases[0]: missing field `title`"),
+            "{e}"
+        );
+        let e = mock(json!({"call": "access.has-scope",
+                            "error": {"kind": "denied", "message": "no"}}))
+        .expect_err("has-scope error");
+        assert!(e.contains("never an error"), "{e}");
+        let e = mock(json!({"call": "cases.query-cases"})).expect_err("no answer");
+        assert!(e.contains("needs `returns`"), "{e}");
+        let e = mock(json!({"call": "events.emit", "error": {"kind": "nope", "message": "x"}}))
+            .expect_err("kind");
+        assert!(e.contains("unknown error kind `nope`"), "{e}");
+        let e = mock(json!({"call": "events.emit", "returns": {}})).expect_err("emit returns");
+        assert!(e.contains("returns nothing"), "{e}");
+        assert!(mock(json!({"call": "events.emit", "args": {"kind": "ip.checked"}})).is_ok());
+    }
+
+    fn caller() -> Caller {
+        Caller {
+            workspace: "default".into(),
+            principal: crate::principal::Principal::Anonymous,
+            cause: None,
+        }
+    }
+
+    #[test]
+    fn the_first_matching_mock_answers_and_every_call_is_recorded() {
+        let mut a = mock(json!({"call": "cases.get-case-restrictions", "args": {"case_id": "C-1"},
+                                "returns": {"access_mode": "restricted", "collaborators": ["a@x.test"]}}))
+        .expect("mock");
+        a.label = "a".into();
+        let mut b = mock(json!({"call": "cases.get-case-restrictions",
+                                "error": {"kind": "not-found", "message": "no case"}}))
+        .expect("mock");
+        b.label = "b".into();
+        let services = MockedServices::new(vec![a, b], None);
+        let r = services
+            .get_case_restrictions(&caller(), "C-1")
+            .expect("answered by a");
+        assert_eq!(r.access_mode, AccessMode::Restricted);
+        let e = services
+            .get_case_restrictions(&caller(), "C-2")
+            .expect_err("answered by b");
+        assert_eq!(e, HostError::NotFound("no case".into()));
+        let e = services
+            .check_flow_access(&caller(), "triage", "a@x.test")
+            .expect_err("no mock");
+        assert!(
+            e.to_string()
+                .contains("no mock answers access.check-flow-access"),
+            "{e}"
+        );
+        let calls = services.calls();
+        let answered: Vec<_> = calls.iter().map(|c| c.answered.clone()).collect();
+        assert_eq!(
+            answered,
+            [
+                Answered::Mock("a".into()),
+                Answered::Mock("b".into()),
+                Answered::Unanswered(vec![])
+            ]
+        );
+        assert_eq!(
+            calls[2].describe(),
+            r#"access.check-flow-access({"email":"a@x.test","flow":"triage"})"#
+        );
+    }
+}

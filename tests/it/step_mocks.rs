@@ -1,0 +1,283 @@
+//! `flowhost step test` with mocks (issue 17): a Rust step's host calls answered by the mocks
+//! its test cases declare, through the real `flowhost` binary and the real host. The sample
+//! `restrict-cases` (query, then update each case's restrictions) is tested as a step project
+//! whose `output` is the component build.rs built. Python and TypeScript steps with mocks are
+//! in `polyglot.rs`.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::{self, RESTRICT_CASES, flowhost};
+use serde_json::{Value, json};
+
+/// A step project in `dir` for the built restrict-cases component, with `tests` as its
+/// `step.test.json` and `grants`.
+fn project(dir: &Path, tests: &Value, grants: &str) -> PathBuf {
+    let project = dir.join("restrict-cases");
+    std::fs::create_dir_all(&project).expect("mkdir");
+    let manifest = format!(
+        "name = \"restrict-cases\"\nlanguage = \"rust\"\nbuild = \"false\"\n\
+         output = {:?}\ngrants = {grants}\n",
+        RESTRICT_CASES
+    );
+    std::fs::write(project.join("step.toml"), manifest).expect("manifest");
+    write_tests(&project, tests);
+    project
+}
+
+fn write_tests(project: &Path, tests: &Value) {
+    let text = serde_json::to_string_pretty(tests).expect("json");
+    std::fs::write(project.join("step.test.json"), text).expect("tests");
+}
+
+/// Runs `flowhost step test --no-build`; (succeeded, stdout and stderr).
+fn step_test(project: &Path) -> (bool, String) {
+    let out = flowhost(
+        project,
+        &project.join(".flowhost/f.db"),
+        &["step", "test", "--no-build"],
+    );
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn page(ids: &[&str]) -> Value {
+    let cases: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({ "id": id, "title": format!("case {id}"), "severity": "high" }))
+        .collect();
+    json!({ "cases": cases, "next_cursor": null })
+}
+
+/// The query restrict-cases makes for open, full-access, high cases (first page).
+fn query_mock(ids: &[&str]) -> Value {
+    json!({
+        "call": "cases.query-cases",
+        "args": { "query": { "filter": { "severity": "high", "state": "open",
+                                         "access_mode": "full_access" },
+                             "cursor": null } },
+        "returns": page(ids)
+    })
+}
+
+fn update_mock(args: Option<Value>) -> Value {
+    let mut mock = json!({
+        "call": "cases.update-case-restrictions",
+        "returns": { "access_mode": "restricted", "collaborators": ["sam.lead@acme-mssp.test"] }
+    });
+    if let Some(args) = args {
+        mock["args"] = args;
+    }
+    mock
+}
+
+fn input() -> Value {
+    json!({ "collaborators": ["Sam.Lead@acme-mssp.test"] })
+}
+
+#[test]
+fn a_rust_step_passes_its_cases_with_every_host_call_mocked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tests = json!({
+        "as": "omar.operator@acme-mssp.test",
+        "tests": [
+            {
+                "name": "restricts what the query finds",
+                "input": input(),
+                "mocks": [query_mock(&["C-1", "C-2"]), update_mock(None)],
+                "expect": {
+                    "output": { "restricted": ["C-1", "C-2"],
+                                "collaborators": ["sam.lead@acme-mssp.test"] },
+                    "logs": [{ "level": "info", "message": "restricted 2 open high case(s)" }],
+                    // Emails in arguments compare ignoring case, as the host compares them.
+                    "calls": [
+                        { "call": "cases.query-cases" },
+                        { "call": "cases.update-case-restrictions",
+                          "args": { "case_id": "C-1",
+                                    "update": { "access_mode": "restricted",
+                                                "set_collaborators": ["sam.lead@ACME-MSSP.test"] } } },
+                        { "call": "cases.update-case-restrictions", "args": { "case_id": "C-2" } }
+                    ]
+                }
+            },
+            {
+                "name": "a host error from a mock fails the step with it",
+                "input": input(),
+                "mocks": [
+                    query_mock(&["C-7"]),
+                    { "call": "cases.update-case-restrictions",
+                      "error": { "kind": "not-found", "message": "no case C-7" } }
+                ],
+                "expect": { "error": "host call failed: not found: no case C-7" }
+            },
+            {
+                "name": "file-level mocks answer too, after the case's own",
+                "input": input(),
+                "expect": { "output": { "restricted": [], "collaborators": [] } }
+            }
+        ],
+        "mocks": [query_mock(&[])]
+    });
+    let project = project(dir.path(), &tests, "[\"cases:read\", \"cases:write\"]");
+    let (ok, text) = step_test(&project);
+    assert!(ok, "{text}");
+    assert!(text.contains("3 passed, 0 failed"), "{text}");
+
+    // The same cases without `cases:write` (SPEC WF-6): the grants hold in front of the
+    // mocks, so the update is denied before any mock sees it.
+    let project = self::project(dir.path(), &tests, "[\"cases:read\"]");
+    let (ok, text) = step_test(&project);
+    assert!(!ok, "{text}");
+    assert!(text.contains("1 passed, 2 failed"), "{text}");
+    assert!(
+        text.contains("does not grant this step `cases:write`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_call_no_mock_answers_fails_the_case_naming_the_call() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The step fails on the refused call just as the case expects, yet the case fails: a
+    // call nobody answered is a failure whatever the step did with its error.
+    let tests = json!({
+        "as": "omar.operator@acme-mssp.test",
+        "tests": [{
+            "name": "no mock for the update",
+            "input": input(),
+            "mocks": [query_mock(&["C-1"])],
+            "expect": { "error": "no mock answers cases.update-case-restrictions" }
+        }]
+    });
+    let project = project(dir.path(), &tests, "[\"cases:read\", \"cases:write\"]");
+    let (ok, text) = step_test(&project);
+    assert!(!ok, "{text}");
+    assert!(text.contains("0 passed, 1 failed"), "{text}");
+    assert!(text.contains("at tests[0].mocks"), "{text}");
+    assert!(
+        text.contains("expected: a mock of `cases.update-case-restrictions`"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"cases.update-case-restrictions({"case_id":"C-1""#),
+        "{text}"
+    );
+    assert!(text.contains("was called and no mock answers it"), "{text}");
+}
+
+#[test]
+fn a_mock_whose_arguments_differ_does_not_answer_and_the_case_says_which() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tests = json!({
+        "as": "omar.operator@acme-mssp.test",
+        "tests": [{
+            "name": "the update is mocked for another case",
+            "input": input(),
+            "mocks": [query_mock(&["C-1"]), update_mock(Some(json!({ "case_id": "C-9" })))],
+            "expect": { "output": { "restricted": ["C-1"],
+                                    "collaborators": ["sam.lead@acme-mssp.test"] } }
+        }]
+    });
+    let project = project(dir.path(), &tests, "[\"cases:read\", \"cases:write\"]");
+    let (ok, text) = step_test(&project);
+    assert!(!ok, "{text}");
+    assert!(text.contains("0 passed, 1 failed"), "{text}");
+    assert!(
+        text.contains(r#"tests[0].mocks[1] wants args {"case_id":"C-9"}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"cases.update-case-restrictions({"case_id":"C-1""#),
+        "{text}"
+    );
+    // The step saw the refusal as a host error, so the output differs too.
+    assert!(text.contains("at tests[0].expect.output"), "{text}");
+
+    // A wrong `expect.calls` is a failure that shows the calls made.
+    let tests = json!({
+        "as": "omar.operator@acme-mssp.test",
+        "tests": [{
+            "name": "expects a call that was not made",
+            "input": input(),
+            "mocks": [query_mock(&[])],
+            "expect": { "calls": [{ "call": "cases.query-cases" },
+                                  { "call": "events.emit" }] }
+        }]
+    });
+    write_tests(&project, &tests);
+    let (ok, text) = step_test(&project);
+    assert!(!ok, "{text}");
+    assert!(text.contains("at tests[0].expect.calls"), "{text}");
+    assert!(
+        text.contains("[cases.query-cases(..), events.emit(..)]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unmocked_calls_can_fall_through_to_the_seeded_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tenant = common::example_tenant_path();
+    let tests = json!({
+        "tenant": tenant.display().to_string(),
+        "cases": "cases.json",
+        "workspace": "mssp-soc",
+        "as": "olivia.owner@acme-mssp.test",
+        "unmocked": "database",
+        "tests": [{
+            // The query is mocked to find C-1 only; the update really happens, on the
+            // throwaway database, which normalizes the email.
+            "name": "the query mocked, the update against the database",
+            "input": input(),
+            "mocks": [query_mock(&["C-1"])],
+            "expect": { "output": { "restricted": ["C-1"],
+                                    "collaborators": ["sam.lead@acme-mssp.test"] } }
+        }, {
+            "name": "a case that says `fail` refuses what its mocks do not answer",
+            "input": input(),
+            "unmocked": "fail",
+            "mocks": [query_mock(&["C-2"])],
+            "expect": { "error": "no mock answers cases.update-case-restrictions" }
+        }]
+    });
+    let project = project(dir.path(), &tests, "[\"cases:read\", \"cases:write\"]");
+    std::fs::write(
+        project.join("cases.json"),
+        json!({ "as": "olivia.owner@acme-mssp.test",
+                "cases": [{ "title": "Phishing", "severity": "high" },
+                          { "title": "Malware", "severity": "high" }] })
+        .to_string(),
+    )
+    .expect("cases fixture");
+    let (ok, text) = step_test(&project);
+    assert!(!ok, "{text}");
+    assert!(text.contains("ok    the query mocked"), "{text}");
+    assert!(text.contains("1 passed, 1 failed"), "{text}");
+    assert!(text.contains("FAIL  a case that says `fail`"), "{text}");
+}
+
+#[test]
+fn a_bad_mock_is_refused_before_anything_runs_naming_where() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tests = json!({
+        "as": "omar.operator@acme-mssp.test",
+        "tests": [{
+            "name": "typo",
+            "input": input(),
+            "mocks": [{ "call": "cases.query-case", "returns": page(&[]) }],
+            "expect": {}
+        }]
+    });
+    let project = project(dir.path(), &tests, "[\"cases:read\"]");
+    let (ok, text) = step_test(&project);
+    assert!(!ok, "{text}");
+    assert!(text.contains("step.test.json:"), "{text}");
+    assert!(
+        text.contains("unknown host call `cases.query-case`"),
+        "{text}"
+    );
+    assert!(!text.contains("passed"), "{text}");
+}
