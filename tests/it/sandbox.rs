@@ -332,13 +332,24 @@ enum Damage {
 }
 
 fn damage_artifacts(cache: &Path, damage: Damage) {
-    let mut damaged = 0;
-    for entry in std::fs::read_dir(cache).expect("cache dir") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_none_or(|e| e != "cwasm") {
-            continue;
-        }
-        let mut bytes = std::fs::read(&path).expect("read artifact");
+    let artifacts = artifacts(cache);
+    assert_eq!(artifacts.len(), 1, "one artifact in the cache");
+    damage_file(&artifacts[0], damage);
+}
+
+/// The precompiled artifacts in `cache`.
+fn artifacts(cache: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(cache)
+        .expect("cache dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .collect()
+}
+
+/// Damages the file at `path` in place (same inode), as a disk or a stray write would.
+fn damage_file(path: &Path, damage: Damage) {
+    {
+        let mut bytes = std::fs::read(path).expect("read artifact");
         match damage {
             Damage::Truncate => bytes.truncate(bytes.len() / 2),
             Damage::FlipBytes => {
@@ -351,10 +362,8 @@ fn damage_artifacts(cache: &Path, damage: Damage) {
             }
             Damage::Garbage => bytes = b"garbage".repeat(1000),
         }
-        std::fs::write(&path, bytes).expect("damage");
-        damaged += 1;
+        std::fs::write(path, bytes).expect("damage");
     }
-    assert_eq!(damaged, 1, "one artifact in the cache");
 }
 
 /// Where the executable section of the ELF image inside an artifact lies (offset in the
@@ -402,6 +411,70 @@ fn a_damaged_cached_artifact_is_recompiled_not_loaded() {
         assert_eq!(step.cache, CacheOutcome::Hit, "{damage:?}: rewritten");
         assert_next_step_runs(&third);
     }
+}
+
+/// Repeated cold loads skip hashing only while a file keeps the identity it was checked at
+/// (device, inode, size, mtime, ctime: `wasm/cache/stamp.rs`): a component rewritten in place
+/// gets a new cache key, and an artifact damaged after a load vouched for it is still refused.
+#[test]
+fn cold_loads_trust_a_checked_file_only_while_its_identity_holds() {
+    let settings = EngineSettings::default();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let component = dir.path().join("step.wasm");
+    std::fs::copy(ECHO, &component).expect("copy");
+    let load = |path: &Path| {
+        let rt = StepRuntime::new(&settings, Some(cache.path().to_owned())).expect("runtime");
+        let step = rt.load(path).expect("load");
+        (rt, step.cache)
+    };
+    assert_eq!(load(&component).1, CacheOutcome::Compiled);
+    // Only a file that last changed a while ago is vouched for by identity (a change in the
+    // same timestamp tick as the check would go unseen otherwise).
+    std::thread::sleep(flowhost::wasm::cache::stamp::SETTLE + Duration::from_millis(200));
+    assert_eq!(load(&component).1, CacheOutcome::Hit, "checked in full");
+    let [artifact] = artifacts(cache.path()).try_into().expect("one artifact");
+    let stamp = flowhost::wasm::cache::stamp::beside(&artifact);
+    let text = std::fs::read_to_string(&stamp).expect("stamp");
+    assert!(text.contains("\nidentity "), "{text}");
+
+    // The identity is what is trusted: a stamp whose digest no longer matches still vouches
+    // for the unchanged file (proof that it is not read again), ...
+    let zeros = "0".repeat(64);
+    let sha = text
+        .lines()
+        .nth(1)
+        .expect("sha line")
+        .trim_start_matches("sha256 ");
+    std::fs::write(&stamp, text.replace(sha, &zeros)).expect("stamp");
+    let (rt, outcome) = load(&component);
+    assert_eq!(outcome, CacheOutcome::Hit, "by identity");
+    assert_next_step_runs(&rt);
+
+    // ... and any change to the artifact brings the full check back, which refuses it.
+    for damage in [Damage::FlipBytes, Damage::Truncate] {
+        std::fs::write(&stamp, &text).expect("stamp restored");
+        damage_file(&artifact, damage);
+        let (rt, outcome) = load(&component);
+        assert_eq!(outcome, CacheOutcome::Compiled, "{damage:?}");
+        assert_next_step_runs(&rt);
+        let text_now = std::fs::read_to_string(&stamp).expect("fresh stamp");
+        assert!(
+            !text_now.contains("identity"),
+            "{damage:?}: not vouched yet"
+        );
+    }
+
+    // A component rewritten in place (another step, same path) is hashed again: it runs as
+    // itself, not as the artifact of what the path held before.
+    std::fs::write(&component, std::fs::read(common::TRANSFORM).expect("read")).expect("write");
+    let (rt, outcome) = load(&component);
+    assert_eq!(outcome, CacheOutcome::Compiled);
+    let step = rt.load(&component).expect("load");
+    let direct = rt
+        .load(Path::new(common::TRANSFORM))
+        .expect("load transform");
+    assert_eq!(step.digest, direct.digest);
 }
 
 /// The same through `flowhost step run`, whose cache sits beside the database: the process

@@ -6,10 +6,20 @@
 //!
 //! An artifact is machine code that is mapped and run without further checks, so a damaged
 //! file (truncated, bit-flipped, overwritten) would crash the host every time it loads it
-//! (issue 14 item 6). Each artifact therefore starts with a header holding the SHA-256 of the
-//! code that follows; the code is loaded only when its digest matches, and is otherwise
-//! discarded and compiled again. Reading and hashing an artifact costs a few milliseconds
-//! once per component and process, against tens to hundreds for compiling it.
+//! (issue 14 item 6). Beside each artifact, a stamp (`<artifact>.stamp`, see [`stamp`]) holds
+//! the SHA-256 the artifact had when it was written; the artifact is mapped only after its
+//! contents were checked against it, and otherwise discarded and compiled again.
+//!
+//! Checking costs a full read and hash (~70 ms for a 36 MB Python artifact), so it is done
+//! once per *file identity*: after a check, the stamp records the artifact's device, inode,
+//! size, mtime and ctime, and a later load whose `stat` shows the same identity maps the file
+//! directly (`Component::deserialize_file`, no read, no copy). Any rewrite, truncation or
+//! replacement changes the identity and brings the full check back. The same is done for the
+//! cache key of a component file (`sources/`): its SHA-256 is trusted while its identity
+//! holds. This adds no trust: whoever can write the cache directory can write the artifact
+//! itself.
+
+pub mod stamp;
 
 use std::fs;
 use std::hash::{Hash, Hasher};
@@ -19,6 +29,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
+
+use stamp::{Identity, Stamp};
 
 /// Where a component came from on this load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +48,10 @@ pub struct ComponentCache {
     engine_key: String,
 }
 
+/// Artifacts of this layout: wasmtime's own serialization, the digest in the stamp beside it.
+/// (Version 1 put a header before the code, which kept it from being mapped directly.)
+const FORMAT: &str = "v2";
+
 impl ComponentCache {
     /// A cache in `dir` for artifacts of `engine`; `None` compiles every time.
     pub fn new(engine: &Engine, dir: Option<PathBuf>) -> Self {
@@ -47,77 +63,131 @@ impl ComponentCache {
         }
     }
 
-    /// Compiles `bytes` or loads its cached artifact. A corrupt or unloadable artifact is
-    /// replaced by a fresh compilation.
-    pub fn load(
+    fn artifact(&self, dir: &Path, digest: &str) -> PathBuf {
+        dir.join(format!(
+            "{digest}-{}.{FORMAT}.cwasm",
+            &self.engine_key[..16]
+        ))
+    }
+
+    /// The digest of the component file at `path`, if a stamp recorded it for the identity
+    /// `meta` shows (taken before any read of the file).
+    pub fn known_digest(&self, path: &Path, meta: &fs::Metadata) -> Option<String> {
+        let stamp = Stamp::read(&self.source_stamp(path)?)?;
+        (stamp.verified == Some(Identity::of(meta))).then_some(stamp.sha256)
+    }
+
+    /// Records that the component file at `path`, with the identity `meta` showed before it
+    /// was read, has `digest`. Best effort: a cache that cannot be written only costs speed.
+    pub fn remember_digest(&self, path: &Path, meta: &fs::Metadata, digest: &str) {
+        let Some(stamp_path) = self.source_stamp(path) else {
+            return;
+        };
+        if let Some(identity) = Identity::settled(meta) {
+            let _ = Stamp::new(digest, Some(identity)).write(&stamp_path);
+        }
+    }
+
+    /// `sources/<SHA-256 of the absolute path>.stamp` in the cache directory.
+    fn source_stamp(&self, path: &Path) -> Option<PathBuf> {
+        let dir = self.dir.as_ref()?;
+        let absolute = std::path::absolute(path).ok()?;
+        let key = content_digest(absolute.as_os_str().as_encoded_bytes());
+        Some(dir.join("sources").join(format!("{}.stamp", &key[..32])))
+    }
+
+    /// The cached artifact of the component with `digest`, if there is an intact one.
+    pub fn cached(&self, engine: &Engine, digest: &str) -> Option<Component> {
+        let dir = self.dir.as_ref()?;
+        let artifact = self.artifact(dir, digest);
+        let meta = fs::metadata(&artifact).ok()?;
+        let stamp_path = stamp::beside(&artifact);
+        if verified(&artifact, &meta, &stamp_path) {
+            // SAFETY: the file is byte for byte what `compile` wrote from a component this
+            // engine compiled (checked against the SHA-256 recorded then, or unchanged in
+            // identity since it was), in the host's own data directory, which is as trusted
+            // as the database and the binary beside it. Artifacts are only ever replaced by
+            // rename, never written in place, so the mapped file does not change under us.
+            if let Ok(component) = unsafe { Component::deserialize_file(engine, &artifact) } {
+                return Some(component);
+            }
+        }
+        // Damaged, unstamped or from another format: never load it again.
+        let _ = fs::remove_file(&artifact);
+        let _ = fs::remove_file(&stamp_path);
+        None
+    }
+
+    /// Compiles `bytes` (the component with `digest`) and writes its artifact, when the cache
+    /// has a directory.
+    pub fn compile(
         &self,
         engine: &Engine,
         digest: &str,
         bytes: &[u8],
-    ) -> anyhow::Result<(Component, CacheOutcome)> {
-        let Some(dir) = &self.dir else {
-            return Ok((Component::new(engine, bytes)?, CacheOutcome::Compiled));
-        };
-        let artifact = dir.join(format!("{digest}-{}.cwasm", &self.engine_key[..16]));
-        if let Ok(file) = fs::read(&artifact) {
-            if let Some(code) = verified_code(&file) {
-                // SAFETY: `code` is byte for byte what `seal` wrote from a component this
-                // engine compiled (its SHA-256 matches the header), in the host's own data
-                // directory, which is as trusted as the database and the binary beside it.
-                if let Ok(component) = unsafe { Component::deserialize(engine, code) } {
-                    return Ok((component, CacheOutcome::Hit));
-                }
-            }
-            // Damaged or from another format: never load it again; a fresh one replaces it.
-            let _ = fs::remove_file(&artifact);
-        }
+    ) -> anyhow::Result<Component> {
         let component = Component::new(engine, bytes)?;
-        // A cache that cannot be written only costs speed; the step still runs.
-        let _ = store(dir, &artifact, &seal(&component.serialize()?));
-        Ok((component, CacheOutcome::Compiled))
+        if let Some(dir) = &self.dir {
+            // A cache that cannot be written only costs speed; the step still runs.
+            let _ = store(dir, &self.artifact(dir, digest), &component.serialize()?);
+        }
+        Ok(component)
     }
 }
 
-/// First bytes of every artifact this cache writes (the format's version is the last byte).
-const MAGIC: &[u8; 16] = b"flowhost-cwasm\0\x01";
-/// Bytes before the code: the magic, then the SHA-256 of the code.
-const HEADER_LEN: usize = MAGIC.len() + 32;
-
-/// An artifact's file contents: header (magic, SHA-256 of `code`), then `code`.
-fn seal(code: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER_LEN + code.len());
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&Sha256::digest(code));
-    out.extend_from_slice(code);
-    out
+/// Whether the artifact (identity `meta`) matches its stamp: by identity when the stamp
+/// vouches for it, else by reading and hashing it, after which the stamp vouches for this
+/// identity.
+fn verified(artifact: &Path, meta: &fs::Metadata, stamp_path: &Path) -> bool {
+    let Some(stamp) = Stamp::read(stamp_path) else {
+        return false;
+    };
+    let identity = Identity::of(meta);
+    if stamp.verified == Some(identity) {
+        return true;
+    }
+    let Ok(data) = fs::read(artifact) else {
+        return false;
+    };
+    if data.len() as u64 != meta.len() || content_digest(&data) != stamp.sha256 {
+        return false;
+    }
+    if let Some(identity) = Identity::settled(meta) {
+        let _ = Stamp::new(&stamp.sha256, Some(identity)).write(stamp_path);
+    }
+    true
 }
 
-/// The code of an artifact whose header is intact and whose code has the digest the header
-/// names; `None` for anything else (truncated, altered, foreign).
-fn verified_code(file: &[u8]) -> Option<&[u8]> {
-    let rest = file.strip_prefix(MAGIC.as_slice())?;
-    let (expected, code) = rest.split_at_checked(32)?;
-    (Sha256::digest(code).as_slice() == expected).then_some(code)
-}
-
-/// Writes `data` to `path` atomically (temporary file, then rename), so a concurrent reader
-/// never maps a half-written artifact.
-fn store(dir: &Path, path: &Path, data: &[u8]) -> std::io::Result<()> {
+/// Writes `code` to `path` atomically (temporary file, then rename), so a concurrent reader
+/// never maps a half-written artifact, then its stamp: the digest of `code` (checked on the
+/// next load, which then vouches for the file's identity).
+fn store(dir: &Path, path: &Path, code: &[u8]) -> std::io::Result<()> {
     fs::create_dir_all(dir)?;
-    let mut tmp = tempfile_in(dir)?;
-    tmp.1.write_all(data)?;
-    tmp.1.sync_all()?;
-    fs::rename(&tmp.0, path)
+    let stamp_path = stamp::beside(path);
+    // An old stamp must not vouch for the new file while it is written.
+    let _ = fs::remove_file(&stamp_path);
+    write_atomically(dir, path, code)?;
+    Stamp::new(&content_digest(code), None).write(&stamp_path)
+}
+
+/// Writes `data` to a temporary file in `dir`, syncs it, and renames it to `path`.
+pub(crate) fn write_atomically(dir: &Path, path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let (tmp, mut file) = tempfile_in(dir)?;
+    let written = file.write_all(data).and_then(|()| file.sync_all());
+    match written.and_then(|()| fs::rename(&tmp, path)) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
 }
 
 fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, fs::File)> {
-    let name = format!(
-        ".tmp-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    );
-    let path = dir.join(name.replace(['(', ')'], ""));
-    let file = fs::File::create(&path)?;
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let path = dir.join(format!(".tmp-{}-{}", std::process::id(), hex(&random)));
+    let file = fs::File::create_new(&path)?;
     Ok((path, file))
 }
 
@@ -146,27 +216,5 @@ impl Hasher for Sha256Hasher {
     }
     fn write(&mut self, bytes: &[u8]) {
         self.0.update(bytes);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sealed_code_verifies_and_any_damage_is_refused() {
-        let code = b"machine code".repeat(100);
-        let file = seal(&code);
-        assert_eq!(verified_code(&file), Some(code.as_slice()));
-
-        assert_eq!(verified_code(&file[..file.len() - 1]), None, "truncated");
-        assert_eq!(verified_code(&file[..HEADER_LEN - 1]), None, "header cut");
-        assert_eq!(verified_code(&[]), None, "empty");
-        assert_eq!(verified_code(&code), None, "no header");
-        for at in [0, MAGIC.len(), HEADER_LEN, file.len() - 1] {
-            let mut flipped = file.clone();
-            flipped[at] ^= 0x40;
-            assert_eq!(verified_code(&flipped), None, "byte {at} flipped");
-        }
     }
 }

@@ -99,35 +99,64 @@ impl StepRuntime {
         };
         // A file unchanged since it was loaded (same size and mtime) is not read and hashed
         // again: that costs more than running a small step.
-        let stamp = std::fs::metadata(path)
-            .ok()
-            .map(|m| (m.len(), m.modified().ok()));
+        let meta = std::fs::metadata(path).ok();
+        let stamp = meta.as_ref().map(|m| (m.len(), m.modified().ok()));
         if let Some(stamp) = &stamp
             && let Some((seen, step)) = self.lock_by_path().get(path)
             && seen == stamp
         {
             return Ok(step.clone());
         }
-        let bytes = std::fs::read(path).map_err(|e| load_error(e.to_string()))?;
-        let digest = content_digest(&bytes);
-        if let Some(step) = self.lock_loaded().get(&digest).cloned() {
+        // The cache key: vouched for by the cache's stamp of this file while the file keeps
+        // its identity (a 19 MB Python component takes ~40 ms to hash), else hashed now.
+        let known = meta.as_ref().and_then(|m| self.cache.known_digest(path, m));
+        let (digest, mut bytes) = match known {
+            Some(digest) => (digest, None),
+            None => {
+                let bytes = std::fs::read(path).map_err(|e| load_error(e.to_string()))?;
+                let digest = content_digest(&bytes);
+                if let Some(meta) = &meta {
+                    self.cache.remember_digest(path, meta, &digest);
+                }
+                (digest, Some(bytes))
+            }
+        };
+        let remember = |step: &Arc<LoadedStep>| {
             if let Some(stamp) = stamp {
                 self.lock_by_path()
                     .insert(path.to_owned(), (stamp, step.clone()));
             }
+        };
+        if let Some(step) = self.lock_loaded().get(&digest).cloned() {
+            remember(&step);
             return Ok(step);
         }
-        let (component, cache) = self
-            .cache
-            .load(&self.engine, &digest, &bytes)
-            .map_err(|e| match async_abi::async_feature(&bytes) {
-                // SPEC ST-1: say how to rebuild, not which validator feature is off.
-                Some(feature) => load_error(format!(
-                    "built for component-model async (it uses {feature}); {}",
-                    async_abi::REBUILD_HINT
-                )),
-                None => load_error(format!("not a valid component: {e:#}")),
-            })?;
+        let (component, cache, digest) = match self.cache.cached(&self.engine, &digest) {
+            Some(component) => (component, CacheOutcome::Hit, digest),
+            None => {
+                // Compiling: the bytes compiled are the ones hashed for the key.
+                let (bytes, digest) = match bytes.take() {
+                    Some(bytes) => (bytes, digest),
+                    None => {
+                        let bytes = std::fs::read(path).map_err(|e| load_error(e.to_string()))?;
+                        let digest = content_digest(&bytes);
+                        (bytes, digest)
+                    }
+                };
+                let component = self
+                    .cache
+                    .compile(&self.engine, &digest, &bytes)
+                    .map_err(|e| match async_abi::async_feature(&bytes) {
+                        // SPEC ST-1: say how to rebuild, not which validator feature is off.
+                        Some(feature) => load_error(format!(
+                            "built for component-model async (it uses {feature}); {}",
+                            async_abi::REBUILD_HINT
+                        )),
+                        None => load_error(format!("not a valid component: {e:#}")),
+                    })?;
+                (component, CacheOutcome::Compiled, digest)
+            }
+        };
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -140,10 +169,7 @@ impl StepRuntime {
             pre,
         });
         self.lock_loaded().insert(digest, step.clone());
-        if let Some(stamp) = stamp {
-            self.lock_by_path()
-                .insert(path.to_owned(), (stamp, step.clone()));
-        }
+        remember(&step);
         Ok(step)
     }
 
