@@ -27,6 +27,9 @@ pub struct BuildArgs {
     /// The step project (a directory with step.toml).
     #[arg(default_value = ".")]
     project: PathBuf,
+    /// Build even if nothing the build reads changed since the last build.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -34,7 +37,7 @@ pub struct TestArgs {
     /// The step project (a directory with step.toml).
     #[arg(default_value = ".")]
     project: PathBuf,
-    /// Test the component as last built instead of building it first.
+    /// Test the component as last built; by default it is built first unless up to date.
     #[arg(long)]
     no_build: bool,
 }
@@ -65,13 +68,29 @@ fn runtime(db: &Path) -> anyhow::Result<StepRuntime> {
     )
 }
 
-/// Builds the project and loads (precompiles) the component.
+/// Builds the project, unless nothing it is built from changed since its last build (or
+/// `force`), and loads (precompiles) the component.
 fn build_and_load(
     db: &Path,
     project: &Path,
     manifest: &Manifest,
+    force: bool,
 ) -> anyhow::Result<(StepRuntime, std::sync::Arc<flowhost::wasm::LoadedStep>)> {
+    let fingerprint = stepkit::fresh::fingerprint(project, manifest).map_err(anyhow::Error::msg)?;
+    let component = manifest.output_path(project);
+    if !force && stepkit::fresh::is_fresh(project, manifest, &fingerprint) {
+        let runtime = runtime(db)?;
+        let started = Instant::now();
+        let step = runtime.load(&component)?;
+        println!(
+            "{} is up to date (nothing it is built from changed; `step build --force` rebuilds); loaded in {:.1} s",
+            component.display(),
+            started.elapsed().as_secs_f64()
+        );
+        return Ok((runtime, step));
+    }
     let built = stepkit::build::build(project, manifest).map_err(anyhow::Error::msg)?;
+    stepkit::fresh::remember(project, manifest, &fingerprint);
     let runtime = runtime(db)?;
     let started = Instant::now();
     let step = runtime.load(&built.component)?;
@@ -87,7 +106,7 @@ fn build_and_load(
 
 pub fn build(db: &Path, args: BuildArgs) -> anyhow::Result<()> {
     let manifest = Manifest::load(&args.project).map_err(anyhow::Error::msg)?;
-    build_and_load(db, &args.project, &manifest)?;
+    build_and_load(db, &args.project, &manifest, args.force)?;
     Ok(())
 }
 
@@ -105,7 +124,7 @@ pub fn test(db: &Path, args: TestArgs) -> anyhow::Result<()> {
         let step = runtime.load(&component)?;
         (runtime, step)
     } else {
-        build_and_load(db, &args.project, &manifest)?
+        build_and_load(db, &args.project, &manifest, false)?
     };
     let path = args.project.join(&manifest.tests);
     let file = stepkit::cases::load(&path).map_err(anyhow::Error::msg)?;

@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod cases;
+pub mod fresh;
 pub mod manifest;
 pub mod mocks;
 pub mod templates;

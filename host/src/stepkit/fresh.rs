@@ -1,0 +1,194 @@
+//! Whether a step project's component is up to date: `flowhost step build` and `step test`
+//! skip the build (componentize-py alone takes ~15 s) when nothing it reads has changed since
+//! the last successful build.
+//!
+//! The fingerprint is the SHA-256 of the manifest, of every file in the project directory and
+//! in the directories the build command names (`-d ../../wit`, `-p ../sdk-python`), by path
+//! and contents, and of the pinned toolchains' pin files. Build outputs are not inputs:
+//! `*.wasm`, `build/`, `target/`, `.flowhost/`, `__pycache__/`, `node_modules/`, `.git/`. It is
+//! kept in `.flowhost/build.fingerprint` with the size and mtime the component had, so a
+//! component replaced or removed since is built again. A file outside these places that a
+//! source imports by a relative path (`../sdk-js/...` from TypeScript) is not seen: `--force`
+//! rebuilds.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::build::toolchain_dir;
+use super::manifest::{MANIFEST, Manifest};
+
+/// Where the fingerprint of the last successful build is kept, inside the project.
+pub const FINGERPRINT: &str = ".flowhost/build.fingerprint";
+
+/// Names never read as inputs (build outputs, caches, version control).
+const SKIPPED_DIRS: &[&str] = &[
+    "build",
+    "target",
+    ".flowhost",
+    "__pycache__",
+    "node_modules",
+    ".git",
+];
+
+/// The fingerprint of what a build of the project in `dir` reads. Errors name the file.
+pub fn fingerprint(dir: &Path, manifest: &Manifest) -> Result<String, String> {
+    let mut hasher = Sha256::new();
+    let mut add = |label: &str, bytes: &[u8]| {
+        hasher.update((label.len() as u64).to_le_bytes());
+        hasher.update(label.as_bytes());
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(bytes);
+    };
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    add(MANIFEST, &read(&dir.join(MANIFEST))?);
+    for root in roots(dir, manifest) {
+        let mut files = Vec::new();
+        collect(&dir.join(&root), &root, &mut files)?;
+        files.sort();
+        for rel in files {
+            add(&rel.to_string_lossy(), &read(&dir.join(&rel))?);
+        }
+    }
+    if let Some(tools) = toolchain_dir() {
+        for pins in ["python/.pins", "js/.pins"] {
+            if let Ok(bytes) = std::fs::read(tools.join(pins)) {
+                add(pins, &bytes);
+            }
+        }
+    }
+    Ok(format!("{:x}", hasher.finalize()))
+}
+
+/// The project directory, then every directory or file outside it the build command names
+/// (relative to the project).
+fn roots(dir: &Path, manifest: &Manifest) -> Vec<PathBuf> {
+    let mut roots = vec![PathBuf::from(".")];
+    for word in manifest.build.split_whitespace() {
+        let word = word.trim_matches(|c| c == '\'' || c == '"');
+        let candidate = word.rsplit('=').next().unwrap_or(word);
+        if candidate.starts_with("..")
+            && dir.join(candidate).exists()
+            && !roots.iter().any(|r| r.as_path() == Path::new(candidate))
+        {
+            roots.push(PathBuf::from(candidate));
+        }
+    }
+    roots
+}
+
+/// Every input file under `path` (which is `rel` relative to the project), as project-relative
+/// paths.
+fn collect(path: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if meta.is_file() {
+        out.push(rel.to_owned());
+        return Ok(());
+    }
+    let entries = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{}: {e}", path.display()))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let kind = entry
+            .file_type()
+            .map_err(|e| format!("{}: {e}", entry.path().display()))?;
+        if kind.is_dir() {
+            if !SKIPPED_DIRS.contains(&name.as_ref()) {
+                collect(&entry.path(), &rel.join(&*name), out)?;
+            }
+        } else if !name.ends_with(".wasm") && entry.path().is_file() {
+            // A symbolic link to a directory is not followed (no cycles).
+            out.push(rel.join(&*name));
+        }
+    }
+    Ok(())
+}
+
+/// What the fingerprint file holds: the fingerprint and the component's size and mtime.
+fn record(fingerprint: &str, component: &Path) -> Option<String> {
+    let meta = std::fs::metadata(component).ok()?;
+    let mtime = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    Some(format!("{fingerprint}\n{} {mtime}\n", meta.len()))
+}
+
+/// Whether the component of the project in `dir` was built from inputs with `fingerprint`
+/// and is still the file that build left.
+pub fn is_fresh(dir: &Path, manifest: &Manifest, fingerprint: &str) -> bool {
+    let Ok(kept) = std::fs::read_to_string(dir.join(FINGERPRINT)) else {
+        return false;
+    };
+    record(fingerprint, &manifest.output_path(dir)).is_some_and(|now| now == kept)
+}
+
+/// Records that the component of the project in `dir` was built from inputs with
+/// `fingerprint`. Best effort: without it the next build only runs again.
+pub fn remember(dir: &Path, manifest: &Manifest, fingerprint: &str) {
+    let path = dir.join(FINGERPRINT);
+    if let Some(text) = record(fingerprint, &manifest.output_path(dir))
+        && let Some(parent) = path.parent()
+        && std::fs::create_dir_all(parent).is_ok()
+    {
+        let _ = std::fs::write(&path, text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project() -> (tempfile::TempDir, PathBuf, Manifest) {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = root.path().join("p");
+        std::fs::create_dir_all(dir.join("src")).expect("mkdir");
+        std::fs::create_dir_all(root.path().join("wit")).expect("mkdir");
+        let toml = "name = \"p\"\nlanguage = \"python\"\nbuild = \"tool -d ../wit -o p.wasm\"\noutput = \"p.wasm\"\n";
+        std::fs::write(dir.join(MANIFEST), toml).expect("manifest");
+        std::fs::write(dir.join("src/step.py"), "x = 1\n").expect("source");
+        std::fs::write(root.path().join("wit/world.wit"), "world step {}\n").expect("wit");
+        let manifest = Manifest::parse("step.toml", toml).expect("manifest");
+        (root, dir, manifest)
+    }
+
+    #[test]
+    fn a_build_is_fresh_until_an_input_or_the_component_changes() {
+        let (root, dir, manifest) = project();
+        let fp = fingerprint(&dir, &manifest).expect("fingerprint");
+        assert!(!is_fresh(&dir, &manifest, &fp), "never built");
+        std::fs::write(dir.join("p.wasm"), b"component").expect("output");
+        remember(&dir, &manifest, &fp);
+        assert!(is_fresh(&dir, &manifest, &fp));
+
+        // Outputs and caches are not inputs.
+        std::fs::create_dir_all(dir.join("__pycache__")).expect("mkdir");
+        std::fs::write(dir.join("__pycache__/step.pyc"), b"cache").expect("pyc");
+        std::fs::write(dir.join("other.wasm"), b"x").expect("wasm");
+        assert_eq!(fingerprint(&dir, &manifest).expect("fp"), fp);
+
+        // A source, a directory the build command names, a new file: each changes it.
+        std::fs::write(dir.join("src/step.py"), "x = 2\n").expect("edit");
+        let edited = fingerprint(&dir, &manifest).expect("fp");
+        assert_ne!(edited, fp);
+        std::fs::write(dir.join("src/step.py"), "x = 1\n").expect("restore");
+        assert_eq!(fingerprint(&dir, &manifest).expect("fp"), fp);
+        std::fs::write(root.path().join("wit/world.wit"), "world step2 {}\n").expect("wit");
+        assert_ne!(fingerprint(&dir, &manifest).expect("fp"), fp);
+        std::fs::write(root.path().join("wit/world.wit"), "world step {}\n").expect("wit");
+        std::fs::write(dir.join("src/new.py"), "").expect("new file");
+        assert_ne!(fingerprint(&dir, &manifest).expect("fp"), fp);
+        std::fs::remove_file(dir.join("src/new.py")).expect("rm");
+
+        // The component replaced or removed: not fresh.
+        std::fs::write(dir.join("p.wasm"), b"another component").expect("replace");
+        assert!(!is_fresh(&dir, &manifest, &fp));
+        std::fs::remove_file(dir.join("p.wasm")).expect("rm");
+        assert!(!is_fresh(&dir, &manifest, &fp));
+    }
+}
