@@ -150,7 +150,7 @@ fn args_pattern(call: Call, args: Option<Value>) -> Result<Option<Value>, String
 /// What a mock answers.
 #[derive(Clone, Debug)]
 enum Answer {
-    Case(CaseRecord),
+    Case(Box<CaseRecord>),
     Page(CasePage),
     Restrictions(Restrictions),
     Decision(Decision),
@@ -263,7 +263,7 @@ fn returns(call: Call, value: Value) -> Result<Answer, String> {
     }
     Ok(match call {
         Call::CreateCase | Call::CreateCaseFromJson => {
-            Answer::Case(decode::<MockCase>(value)?.into())
+            Answer::Case(Box::new(decode::<MockCase>(value)?.into()))
         }
         Call::QueryCases => {
             let page: MockPage = decode(value)?;
@@ -530,7 +530,7 @@ fn answer<T>(
 
 fn case(a: Answer) -> Option<CaseRecord> {
     match a {
-        Answer::Case(c) => Some(c),
+        Answer::Case(c) => Some(*c),
         _ => None,
     }
 }
