@@ -15,13 +15,16 @@ const COLD_PROCESSES: usize = 20;
 const CHILD: &str = "FLOWHOST_BENCH_COLD_COMPONENT";
 const CHILD_CACHE: &str = "FLOWHOST_BENCH_COLD_CACHE";
 
-/// In a child process: load from the cache, run once, print the in-process milliseconds.
+/// In a child process: load from the cache, run once, print the in-process milliseconds:
+/// in all, then making the runtime, loading, and the first execution.
 pub fn child() -> Option<()> {
     let component = std::env::var_os(CHILD)?;
     let cache = std::env::var_os(CHILD_CACHE).map(PathBuf::from);
     let t = Instant::now();
     let rt = StepRuntime::new(&EngineSettings::default(), cache).expect("runtime");
+    let made = t.elapsed();
     let step = rt.load(Path::new(&component)).expect("load");
+    let loaded = t.elapsed();
     assert_eq!(step.cache, flowhost::wasm::cache::CacheOutcome::Hit);
     let caller = Caller {
         workspace: "soc".into(),
@@ -36,7 +39,15 @@ pub fn child() -> Option<()> {
         StepLimits::default(),
     );
     assert!(exec.result.is_ok(), "{:?}", exec.result);
-    println!("{:.3}", t.elapsed().as_secs_f64() * 1e3);
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+    let all = t.elapsed();
+    println!(
+        "{:.3} {:.3} {:.3} {:.3}",
+        ms(all),
+        ms(made),
+        ms(loaded - made),
+        ms(all - loaded)
+    );
     Some(())
 }
 
@@ -102,8 +113,12 @@ pub fn rows(
             samples[samples.len() / 2]
         );
 
+        // A file changed less than `SETTLE` ago is checked in full on every load (by design:
+        // `wasm/cache/stamp.rs`); the cold rows measure a cache that has settled.
+        std::thread::sleep(flowhost::wasm::cache::stamp::SETTLE);
         let exe = std::env::current_exe().expect("bench executable");
         let (mut inside, mut wall) = (Vec::new(), Vec::new());
+        let mut parts: [Vec<f64>; 3] = Default::default();
         for _ in 0..COLD_PROCESSES {
             let t = Instant::now();
             let out = Command::new(&exe)
@@ -117,18 +132,30 @@ pub fn rows(
                 "{}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            let ms: f64 = String::from_utf8_lossy(&out.stdout)
-                .trim()
-                .parse()
-                .expect("child prints milliseconds");
-            inside.push(ms);
+            let printed: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .map(|n| n.parse().expect("child prints milliseconds"))
+                .collect();
+            inside.push(printed[0]);
+            for (part, ms) in parts.iter_mut().zip(&printed[1..]) {
+                part.push(*ms);
+            }
         }
         inside.sort_by(f64::total_cmp);
         wall.sort_by(f64::total_cmp);
+        for part in &mut parts {
+            part.sort_by(f64::total_cmp);
+        }
         println!(
             "{lang} cold      : runtime + load from cache + first run {:.2} ms p50 in the new process, {:.1} ms p50 process wall time (target {cold_target})",
             inside[inside.len() / 2],
             wall[wall.len() / 2]
+        );
+        println!(
+            "{lang} cold parts: runtime {:.2} ms, load {:.2} ms, first execution {:.2} ms (p50 each)",
+            parts[0][parts[0].len() / 2],
+            parts[1][parts[1].len() / 2],
+            parts[2][parts[2].len() / 2]
         );
     }
 }
