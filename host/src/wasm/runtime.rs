@@ -110,7 +110,7 @@ impl StepRuntime {
         // The cache key: vouched for by the cache's stamp of this file while the file keeps
         // its identity (a 19 MB Python component takes ~40 ms to hash), else hashed now.
         let known = meta.as_ref().and_then(|m| self.cache.known_digest(path, m));
-        let (digest, mut bytes) = match known {
+        let (digest, bytes) = match known {
             Some(digest) => (digest, None),
             None => {
                 let bytes = std::fs::read(path).map_err(|e| load_error(e.to_string()))?;
@@ -135,7 +135,7 @@ impl StepRuntime {
             Some(component) => (component, CacheOutcome::Hit, digest),
             None => {
                 // Compiling: the bytes compiled are the ones hashed for the key.
-                let (bytes, digest) = match bytes.take() {
+                let (bytes, digest) = match bytes {
                     Some(bytes) => (bytes, digest),
                     None => {
                         let bytes = std::fs::read(path).map_err(|e| load_error(e.to_string()))?;
