@@ -15,7 +15,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 pub use events::StoredEvent;
 pub use failure::{chain_is_infrastructure, is_infrastructure};
-pub use steps::{ExecutionRecord, record_in};
+pub use steps::{ExecutionRecord, RecordedExecution, record_in};
 
 /// The default database location, relative to the working directory.
 pub const DEFAULT_DB_PATH: &str = ".flowhost/flowhost.db";
