@@ -10,11 +10,14 @@ mod steps;
 use std::path::Path;
 use std::time::Duration;
 
+use rusqlite::TransactionBehavior;
 use rusqlite::config::DbConfig;
-use rusqlite::{Connection, TransactionBehavior};
 
 pub use events::StoredEvent;
 pub use failure::{chain_is_infrastructure, is_infrastructure};
+/// The handles the services pass to their storage modules (`*/store.rs`): only storage
+/// modules query them (see ARCHITECTURE.md, "The storage boundary").
+pub use rusqlite::{Connection, Transaction};
 pub use steps::{ExecutionRecord, RecordedExecution, record_in};
 
 /// The default database location, relative to the working directory.

@@ -644,7 +644,7 @@ fn sync_static_members(
 }
 
 fn apply_rules(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<(), HostError> {
-    let have = sso::rules(c.tx, ws).map_err(internal)?;
+    let have = sso::rules(c.tx, ws)?;
     // Normalized as `sso rules add` stores them, so that applying the file again (or its
     // export) changes nothing.
     let want: Vec<ClaimRule> = spec

@@ -49,8 +49,7 @@ pub fn export(conn: &Connection, org: Option<&str>) -> Result<TenantSpec, HostEr
     let workspaces = workspaces
         .into_iter()
         .map(|(id, name, sso_only)| workspace(conn, id, name, sso_only))
-        .collect::<Result<_, _>>()
-        .map_err(internal)?;
+        .collect::<Result<_, _>>()?;
     Ok(TenantSpec {
         organization: name,
         workspaces,
@@ -62,14 +61,16 @@ fn workspace(
     id: i64,
     name: String,
     sso_only: bool,
-) -> rusqlite::Result<WorkspaceSpec> {
+) -> Result<WorkspaceSpec, HostError> {
     let list = |sql: &str| -> rusqlite::Result<Vec<String>> {
         let mut stmt = conn.prepare(sql)?;
         stmt.query_map([id], |r| r.get(0))?.collect()
     };
-    let idps = list("SELECT name FROM idps WHERE workspace_id = ?1 ORDER BY name")?;
+    let idps =
+        list("SELECT name FROM idps WHERE workspace_id = ?1 ORDER BY name").map_err(internal)?;
     let mut stmt = conn
-        .prepare("SELECT name, scopes FROM custom_roles WHERE workspace_id = ?1 ORDER BY name")?;
+        .prepare("SELECT name, scopes FROM custom_roles WHERE workspace_id = ?1 ORDER BY name")
+        .map_err(internal)?;
     let custom_roles = stmt
         .query_map([id], |r| {
             let scopes: String = r.get(1)?;
@@ -77,12 +78,14 @@ fn workspace(
                 name: r.get(0)?,
                 scopes: scopes.split_whitespace().map(str::to_owned).collect(),
             })
-        })?
-        .collect::<Result<_, _>>()?;
+        })
+        .map_err(internal)?
+        .collect::<Result<_, _>>()
+        .map_err(internal)?;
     let mut stmt = conn.prepare(
         "SELECT u.email, m.role, m.break_glass FROM memberships m JOIN users u ON u.id = m.user_id
          WHERE m.workspace_id = ?1 AND m.source = 'invite' ORDER BY u.email",
-    )?;
+    ).map_err(internal)?;
     let members: Vec<MemberSpec> = stmt
         .query_map([id], |r| {
             Ok(MemberSpec {
@@ -90,8 +93,10 @@ fn workspace(
                 role: r.get(1)?,
                 break_glass: r.get(2)?,
             })
-        })?
-        .collect::<Result<_, _>>()?;
+        })
+        .map_err(internal)?
+        .collect::<Result<_, _>>()
+        .map_err(internal)?;
     // Static groups list invited members only: SSO-provisioned members are runtime state,
     // not in the file, and a file's groups may name only its members (SPEC GR-2).
     let invited: BTreeSet<&str> = members
