@@ -2,6 +2,7 @@
 //! executions. WAL mode and foreign keys on; every multi-row write is one transaction, and
 //! every transaction takes the write lock when it begins (see [`Db::open`]).
 
+pub mod audit;
 pub mod events;
 mod failure;
 mod migrations;
