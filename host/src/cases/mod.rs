@@ -8,9 +8,8 @@
 //!
 //! [`CaseApi`]: crate::services::CaseApi
 
-mod query;
-mod rows;
 mod service;
+mod store;
 mod validate;
 mod viewer;
 

@@ -1,4 +1,8 @@
-//! Reading and writing case rows and the people on them.
+//! The storage of cases: case rows, the people on them, their timeline, and the page query
+//! (`query`). The only modules of `cases/` that speak SQL; the service decides who may do
+//! what and calls these.
+
+pub mod query;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
@@ -168,6 +172,64 @@ pub fn timeline(
         actor,
         kind,
         details.to_string()
+    ])?;
+    Ok(())
+}
+
+/// (row id, workspace id) of the case created with idempotency key `key`, if any.
+pub fn find_by_idempotency_key(
+    conn: &Connection,
+    key: &str,
+) -> rusqlite::Result<Option<(i64, i64)>> {
+    conn.prepare_cached("SELECT id, workspace_id FROM cases WHERE idempotency_key = ?1")?
+        .query_row(params![key], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+}
+
+/// A case row to store; people are added with [`add_person`].
+pub struct NewCaseRow<'a> {
+    pub workspace_id: i64,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub severity: Severity,
+    pub state: &'a str,
+    pub reporter: Option<&'a str>,
+    pub assignee: Option<&'a str>,
+    pub mode: AccessMode,
+    pub fields: &'a serde_json::Value,
+    pub idempotency_key: Option<&'a str>,
+}
+
+/// Stores a case, numbered next within its workspace (SPEC ID-4), created and updated now;
+/// returns its row id.
+pub fn insert(tx: &Transaction<'_>, case: &NewCaseRow<'_>) -> rusqlite::Result<i64> {
+    tx.prepare_cached("INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key, number)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, (SELECT coalesce(max(number), 0) + 1 FROM cases WHERE workspace_id = ?1))")?
+        .execute(params![
+            case.workspace_id,
+            case.title,
+            case.description,
+            severity_code(case.severity),
+            case.state,
+            case.reporter,
+            case.assignee,
+            case.mode == AccessMode::Restricted,
+            case.fields.to_string(),
+            clock::now_micros(),
+            case.idempotency_key
+        ])?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// Sets case `id`'s access mode; its `updated_at` moves forward (at least by one).
+pub fn set_access_mode(tx: &Transaction<'_>, id: i64, mode: AccessMode) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE cases SET restricted = ?2, updated_at = max(updated_at + 1, ?3) WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        mode == AccessMode::Restricted,
+        clock::now_micros()
     ])?;
     Ok(())
 }
