@@ -2,6 +2,7 @@
 //! executions. WAL mode and foreign keys on; every multi-row write is one transaction, and
 //! every transaction takes the write lock when it begins (see [`Db::open`]).
 
+pub mod access;
 pub mod audit;
 pub mod events;
 mod failure;
@@ -18,7 +19,7 @@ pub use events::StoredEvent;
 pub use failure::{chain_is_infrastructure, is_infrastructure};
 /// The handles the services pass to their storage modules (`*/store.rs`): only storage
 /// modules query them (see ARCHITECTURE.md, "The storage boundary").
-pub use rusqlite::{Connection, Transaction};
+pub use rusqlite::{Connection, Error as StoreError, Transaction};
 pub use steps::{ExecutionRecord, RecordedExecution, record_in};
 
 /// The default database location, relative to the working directory.
