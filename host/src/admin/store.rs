@@ -372,11 +372,15 @@ fn groups_with_members(conn: &Connection, workspace: &str) -> rusqlite::Result<V
             let members = members
                 .query_map([id], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
-            let kind = if kind == "dynamic" {
-                GroupKind::Dynamic
-            } else {
-                GroupKind::Static
-            };
+            // Never read a stored value back as a default: the schema's CHECK admits only
+            // these two, so anything else is a damaged row and an error naming the column.
+            let kind = GroupKind::parse(&kind).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    3,
+                    rusqlite::types::Type::Text,
+                    format!("stored groups.kind of group `{name}`: {e}").into(),
+                )
+            })?;
             Ok(GroupInfo {
                 name,
                 description,
@@ -587,4 +591,36 @@ pub(crate) fn record_sso_login(conn: &Connection, login: &SsoLogin<'_>) -> Resul
     )
     .map_err(internal)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workspace_with_group(kind: &str) -> crate::store::Db {
+        let db = crate::store::Db::open_in_memory().expect("db");
+        db.conn()
+            .execute_batch(&format!(
+                "INSERT INTO organizations (id, name) VALUES (1, 'acme');
+                 INSERT INTO workspaces (id, org_id, name) VALUES (1, 1, 'soc');
+                 PRAGMA ignore_check_constraints = ON;
+                 INSERT INTO groups (workspace_id, name, kind) VALUES (1, 'tier1', '{kind}');
+                 PRAGMA ignore_check_constraints = OFF;"
+            ))
+            .expect("seed");
+        db
+    }
+
+    #[test]
+    fn a_group_kind_the_schema_does_not_admit_is_an_error_naming_the_column() {
+        let db = workspace_with_group("Dynamic ");
+        let err = groups_of(db.conn(), "soc").expect_err("damaged kind");
+        assert!(
+            matches!(&err, HostError::Internal(m) if m.contains("stored groups.kind of group `tier1`")),
+            "{err:?}"
+        );
+        let db = workspace_with_group("dynamic");
+        let groups = groups_of(db.conn(), "soc").expect("readable");
+        assert_eq!(groups[0].kind, GroupKind::Dynamic);
+    }
 }

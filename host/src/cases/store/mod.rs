@@ -25,12 +25,19 @@ pub fn severity_code(s: Severity) -> i64 {
     }
 }
 
-fn severity_of(code: i64) -> Severity {
+/// The severity stored as `code` in column `idx`; a code the schema does not admit is an
+/// error naming the column, never a default.
+fn severity_of(idx: usize, code: i64) -> rusqlite::Result<Severity> {
     match code {
-        0 => Severity::Low,
-        1 => Severity::Medium,
-        2 => Severity::High,
-        _ => Severity::Critical,
+        0 => Ok(Severity::Low),
+        1 => Ok(Severity::Medium),
+        2 => Ok(Severity::High),
+        3 => Ok(Severity::Critical),
+        other => Err(rusqlite::Error::FromSqlConversionFailure(
+            idx,
+            rusqlite::types::Type::Integer,
+            format!("stored cases.severity {other} is not a severity code (0..=3)").into(),
+        )),
     }
 }
 
@@ -65,7 +72,7 @@ pub fn load(conn: &Connection, id: i64) -> rusqlite::Result<Option<CaseRow>> {
                         id: super::case_id_text(r.get(11)?),
                         title: r.get(1)?,
                         description: r.get(2)?,
-                        severity: severity_of(r.get(3)?),
+                        severity: severity_of(3, r.get(3)?)?,
                         state: r.get(4)?,
                         reporter: r.get(5)?,
                         assignee: r.get(6)?,
@@ -232,4 +239,33 @@ pub fn set_access_mode(tx: &Transaction<'_>, id: i64, mode: AccessMode) -> rusql
         clock::now_micros()
     ])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_severity_code_the_schema_does_not_admit_is_an_error_naming_the_column() {
+        let db = crate::store::Db::open_in_memory().expect("db");
+        let seed = |severity: i64| {
+            db.conn()
+                .execute_batch(&format!(
+                    "DELETE FROM cases;
+                     INSERT OR IGNORE INTO organizations (id, name) VALUES (1, 'acme');
+                     INSERT OR IGNORE INTO workspaces (id, org_id, name) VALUES (1, 1, 'soc');
+                     PRAGMA ignore_check_constraints = ON;
+                     INSERT INTO cases (id, workspace_id, title, severity, state, created_at, updated_at, number)
+                     VALUES (1, 1, 'phish', {severity}, 'open', 0, 0, 1);
+                     PRAGMA ignore_check_constraints = OFF;"
+                ))
+                .expect("seed");
+        };
+        seed(7);
+        let err = load(db.conn(), 1).err().expect("damaged severity");
+        assert!(err.to_string().contains("stored cases.severity 7"), "{err}");
+        seed(3);
+        let row = load(db.conn(), 1).expect("readable").expect("exists");
+        assert_eq!(row.record.severity, Severity::Critical);
+    }
 }
