@@ -62,7 +62,7 @@ pub fn entries(
          FROM audit_log WHERE workspace = ?1 AND at >= ?2 ORDER BY at, id",
     )?;
     let rows = stmt.query_map(params![workspace, since], |r| {
-        let details = crate::stored_json::column(r, 7, "audit_log.details")?;
+        let details = super::json::column(r, 7, "audit_log.details")?;
         Ok(AuditEntry {
             id: r.get(0)?,
             at: clock::rfc3339(r.get(1)?),

@@ -6,6 +6,7 @@ pub mod access;
 pub mod audit;
 pub mod events;
 mod failure;
+pub mod json;
 mod migrations;
 mod steps;
 
@@ -107,6 +108,18 @@ impl Db {
     pub(crate) fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
     }
+
+    /// Begins a transaction holding the write lock from its start (see [`Db::open`]).
+    pub fn begin(&mut self) -> rusqlite::Result<Transaction<'_>> {
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+    }
+}
+
+/// Rows changed through this connection since it opened (SQLite's `total_changes()`).
+pub fn total_changes(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT total_changes()")?
+        .query_row([], |r| r.get(0))
 }
 
 /// Puts the database in WAL mode. On a new database several processes may try at once;

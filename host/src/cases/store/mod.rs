@@ -65,7 +65,7 @@ pub fn load(conn: &Connection, id: i64) -> rusqlite::Result<Option<CaseRow>> {
         .query_row(
             [id],
             |r| {
-                let fields = crate::stored_json::column(r, 8, "cases.fields")?;
+                let fields = crate::store::json::column(r, 8, "cases.fields")?;
                 Ok((
                     r.get::<_, i64>(0)?,
                     CaseRecord {
