@@ -1,5 +1,6 @@
-//! Reading access data as stored, for the access index and its explanations. Rows come back
-//! as stored (names, text); what they mean is the access layer's to parse.
+//! Reading access data as stored, for the access index and its explanations, and the access
+//! epoch that says when to read it again. Rows come back as stored (names, text); what they
+//! mean is the access layer's to parse.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -129,6 +130,18 @@ pub fn rows(conn: &Connection) -> rusqlite::Result<AccessRows> {
         sso_identities,
         keys,
     })
+}
+
+/// The access epoch: how many access changes have committed (in any process).
+pub fn epoch(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT n FROM access_epoch WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+}
+
+/// Counts one more access change; call it inside the change's transaction.
+pub fn bump_epoch(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute("UPDATE access_epoch SET n = n + 1 WHERE id = 1", [])?;
+    Ok(())
 }
 
 /// The claim rule ranked `rank` in workspace `ws` as (claim, value, role), if any.
