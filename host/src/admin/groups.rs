@@ -1,6 +1,5 @@
 //! Groups: static (managed by hand) or dynamic (synced from IdP claims) (SPEC GR-1..3).
 
-use serde::Serialize;
 use serde_json::json;
 
 use crate::access::Scope;
@@ -11,48 +10,10 @@ use crate::services::HostError;
 use crate::store::Connection;
 use crate::text::{MAX_CLAIM_CHARS, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, check_len};
 
+pub use super::model::{GroupInfo, GroupKind};
 use super::{email, member_role, store, user_id, workspace_id};
 
 pub(crate) use super::store::groups_of;
-
-/// A group's membership type, fixed at creation (SPEC GR-1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum GroupKind {
-    Static,
-    Dynamic,
-}
-
-impl GroupKind {
-    /// The name as stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GroupKind::Static => "static",
-            GroupKind::Dynamic => "dynamic",
-        }
-    }
-
-    /// Parses `static` or `dynamic`.
-    pub fn parse(s: &str) -> Result<Self, HostError> {
-        match s {
-            "static" => Ok(GroupKind::Static),
-            "dynamic" => Ok(GroupKind::Dynamic),
-            _ => Err(HostError::Invalid(format!(
-                "group type must be `static` or `dynamic`, not `{s}`"
-            ))),
-        }
-    }
-}
-
-/// A group as listed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct GroupInfo {
-    pub name: String,
-    pub description: String,
-    pub kind: GroupKind,
-    pub claim_value: Option<String>,
-    pub members: Vec<String>,
-}
 
 /// (id, kind) of group `name` in workspace `ws`.
 pub(crate) fn group(

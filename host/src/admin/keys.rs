@@ -13,6 +13,7 @@ use crate::principal::Principal;
 use crate::services::HostError;
 use crate::store::Connection;
 
+pub use super::model::KeyInfo;
 use super::store::{self, NewKeyRow};
 use super::{existing_role, workspace_id};
 
@@ -25,20 +26,6 @@ pub struct CreatedKey {
     pub id: String,
     pub token: String,
     pub expires_at: Option<String>,
-}
-
-/// A key as listed (never its secret).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct KeyInfo {
-    pub id: String,
-    pub name: String,
-    pub kind: String,
-    pub owner: Option<String>,
-    pub role: Option<String>,
-    pub created_by: String,
-    pub created_at: String,
-    pub expires_at: Option<String>,
-    pub revoked: bool,
 }
 
 /// What a new key acts as.

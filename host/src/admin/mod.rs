@@ -7,6 +7,7 @@ pub mod roles;
 pub mod sso;
 pub mod users;
 
+mod model;
 mod store;
 
 use crate::access::{BuiltinRole, RoleName, ScopeSet};

@@ -1,7 +1,7 @@
 //! SSO: trusted IdPs, ranked claim-mapping rules (first match wins), SSO-only enforcement, and
 //! logins that provision, re-role or lock out identities (SPEC SSO-1..5, GR-3).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
 use crate::access::{RoleName, Scope, Source};
@@ -11,6 +11,7 @@ use crate::principal::{Email, Principal};
 use crate::services::HostError;
 use crate::store::{Connection, Transaction};
 
+pub use super::model::ClaimRule;
 use super::store::{self, SsoLogin};
 use super::{ensure_user, existing_role, member_role, other_usable_owners, user_id, workspace_id};
 
@@ -18,16 +19,6 @@ pub(crate) use super::store::{rules, store_rules};
 
 /// The role name that admits an identity as an external SSO identity (SPEC ID-3), not a member.
 pub const EXTERNAL: &str = "external";
-
-/// A claim-mapping rule (SPEC SSO-2). `rank` is 1-based; lower ranks are tried first.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClaimRule {
-    #[serde(default, skip_deserializing)]
-    pub rank: u32,
-    pub claim: String,
-    pub value: String,
-    pub role: String,
-}
 
 impl ClaimRule {
     /// A rule as written by a person (CLI, tenant file), checked and normalized the same way

@@ -11,10 +11,7 @@ use crate::platform::internal;
 use crate::principal::Email;
 use crate::services::HostError;
 
-use super::groups::{GroupInfo, GroupKind};
-use super::keys::KeyInfo;
-use super::sso::ClaimRule;
-use super::users::MemberInfo;
+use super::model::{ClaimRule, GroupInfo, GroupKind, KeyInfo, MemberInfo};
 
 // Workspaces, users and memberships.
 

@@ -1,6 +1,5 @@
 //! Inviting, deleting and re-roling workspace users (SPEC UA-1..4).
 
-use serde::Serialize;
 use serde_json::json;
 
 use crate::access::Scope;
@@ -10,19 +9,12 @@ use crate::principal::Principal;
 use crate::services::HostError;
 use crate::store::Connection;
 
+pub use super::model::MemberInfo;
+
 use super::{
     email, ensure_user, existing_member, existing_role, member_role, other_usable_owners, store,
     workspace_id,
 };
-
-/// A member as listed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct MemberInfo {
-    pub email: String,
-    pub role: String,
-    pub source: String,
-    pub break_glass: bool,
-}
 
 /// Removes a membership with what hangs on it: the person's group memberships and personal
 /// keys in the workspace (SPEC UA-2). Returns (groups left, keys deleted).
