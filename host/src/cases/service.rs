@@ -14,20 +14,10 @@ use crate::services::cases::{
 };
 use crate::store::{Connection, Transaction, events};
 
+use super::id::{case_id_text, parse_case_id};
 use super::store::{self, CaseRow, NewCaseRow, query};
 use super::validate;
 use super::viewer::Viewer;
-
-/// The external id of the case numbered `number` in its workspace: `C-<number>`. Numbers
-/// count within a workspace, so an id says nothing about any other workspace (SPEC ID-4).
-pub fn case_id_text(number: i64) -> String {
-    format!("C-{number}")
-}
-
-/// The number of an external case id.
-fn parse_case_id(text: &str) -> Option<i64> {
-    text.trim().strip_prefix("C-").and_then(|n| n.parse().ok())
-}
 
 fn not_found(text: &str) -> HostError {
     HostError::NotFound(format!("there is no case `{text}`"))

@@ -6,6 +6,7 @@ pub mod query;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use crate::cases::id::case_id_text;
 use crate::clock;
 use crate::services::cases::{AccessMode, CaseRecord, Severity};
 
@@ -69,7 +70,7 @@ pub fn load(conn: &Connection, id: i64) -> rusqlite::Result<Option<CaseRow>> {
                 Ok((
                     r.get::<_, i64>(0)?,
                     CaseRecord {
-                        id: super::case_id_text(r.get(11)?),
+                        id: case_id_text(r.get(11)?),
                         title: r.get(1)?,
                         description: r.get(2)?,
                         severity: severity_of(3, r.get(3)?)?,

@@ -9,7 +9,7 @@ use crate::services::HostError;
 use crate::services::cases::{AccessMode, CaseQuery, CaseSort};
 
 use super::severity_code;
-use crate::cases::Viewer;
+use crate::cases::viewer::Viewer;
 
 /// Largest page; larger requests are clamped.
 pub const MAX_PAGE: u32 = 200;
