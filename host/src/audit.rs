@@ -1,13 +1,13 @@
 //! The audit log (SPEC AU): append-only entries that outlive what they name.
 
-use rusqlite::{Connection, Transaction, params};
-use serde::Serialize;
-
 use crate::access::Scope;
-use crate::clock;
 use crate::platform::{Platform, internal};
 use crate::principal::Principal;
 use crate::services::HostError;
+use crate::store::audit::{self as log, NewEntry};
+use crate::store::{Connection, Transaction};
+
+pub use crate::store::audit::AuditEntry;
 
 /// Who made a change.
 #[derive(Clone, Debug)]
@@ -37,20 +37,6 @@ impl Actor<'_> {
     }
 }
 
-/// One entry of the audit log (SPEC AU-1).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct AuditEntry {
-    /// The entry's number within its workspace (SPEC ID-4).
-    pub id: i64,
-    pub at: String,
-    pub actor: String,
-    pub actor_kind: String,
-    pub workspace: String,
-    pub action: String,
-    pub target: String,
-    pub details: serde_json::Value,
-}
-
 /// Appends an entry inside the transaction that makes the change it describes.
 pub fn record(
     tx: &Transaction<'_>,
@@ -62,24 +48,17 @@ pub fn record(
 ) -> Result<(), HostError> {
     let (name, kind) = actor.name_and_kind();
     let details = with_run(actor, details);
-    tx.prepare_cached(
-        // Numbered within the workspace (SPEC ID-4); the writer holds the lock, so the next
-        // number is free.
-        "INSERT INTO audit_log (at, actor, actor_kind, workspace, action, target, details, number)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
-                 (SELECT coalesce(max(number), 0) + 1 FROM audit_log WHERE workspace = ?4))",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
-            clock::now_unix(),
-            name,
-            kind,
+    log::append(
+        tx,
+        &NewEntry {
+            actor: &name,
+            actor_kind: kind,
             workspace,
             action,
             target,
-            details.to_string()
-        ])
-    })
+            details: &details,
+        },
+    )
     .map_err(internal)?;
     Ok(())
 }
@@ -111,28 +90,7 @@ pub fn entries(
     workspace: &str,
     since: i64,
 ) -> Result<Vec<AuditEntry>, HostError> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT number, at, actor, actor_kind, workspace, action, target, details
-             FROM audit_log WHERE workspace = ?1 AND at >= ?2 ORDER BY at, id",
-        )
-        .map_err(internal)?;
-    let rows = stmt
-        .query_map(params![workspace, since], |r| {
-            let details = crate::stored_json::column(r, 7, "audit_log.details")?;
-            Ok(AuditEntry {
-                id: r.get(0)?,
-                at: clock::rfc3339(r.get(1)?),
-                actor: r.get(2)?,
-                actor_kind: r.get(3)?,
-                workspace: r.get(4)?,
-                action: r.get(5)?,
-                target: r.get(6)?,
-                details,
-            })
-        })
-        .map_err(internal)?;
-    rows.collect::<Result<_, _>>().map_err(internal)
+    log::entries(conn, workspace, since).map_err(internal)
 }
 
 impl Platform {

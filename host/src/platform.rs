@@ -9,12 +9,11 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use rusqlite::{Transaction, TransactionBehavior};
-
 use crate::access::{AccessDecision, AccessIndex, Scope};
 use crate::principal::Principal;
 use crate::services::HostError;
-use crate::store::Db;
+use crate::store::access::{bump_epoch, epoch as access_epoch};
+use crate::store::{Db, StoreError, Transaction, total_changes};
 
 /// The database and the access index.
 pub struct Platform {
@@ -108,10 +107,7 @@ impl Platform {
         f: impl FnOnce(&Transaction<'_>) -> Result<T, HostError>,
     ) -> Result<T, HostError> {
         let mut db = self.db();
-        let tx = db
-            .conn_mut()
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(internal)?;
+        let tx = db.begin().map_err(internal)?;
         let value = f(&tx)?;
         tx.commit().map_err(internal)?;
         Ok(value)
@@ -129,10 +125,7 @@ impl Platform {
         f: impl FnOnce(&Transaction<'_>) -> Result<T, HostError>,
     ) -> Result<T, HostError> {
         let mut db = self.db();
-        let tx = db
-            .conn_mut()
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(internal)?;
+        let tx = db.begin().map_err(internal)?;
         // Another process may have changed access data since the index was built: rebuild it
         // now, under the lock, before `f` decides anything with it.
         let epoch = access_epoch(&tx).map_err(internal)?;
@@ -148,8 +141,7 @@ impl Platform {
             tx.commit().map_err(internal)?;
             return Ok(value);
         }
-        tx.execute("UPDATE access_epoch SET n = n + 1 WHERE id = 1", [])
-            .map_err(internal)?;
+        bump_epoch(&tx).map_err(internal)?;
         tx.commit().map_err(internal)?;
         // The change has committed: never report it as failed. Rebuilt after the commit, so
         // the write lock is not held for the rebuild; if it cannot be rebuilt, fail closed (an
@@ -176,18 +168,6 @@ impl Platform {
     }
 }
 
-/// The access epoch: how many access changes have committed.
-fn access_epoch(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
-    conn.prepare_cached("SELECT n FROM access_epoch WHERE id = 1")?
-        .query_row([], |r| r.get(0))
-}
-
-/// Rows changed through this connection since it opened (SQLite's `total_changes()`).
-fn total_changes(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
-    conn.prepare_cached("SELECT total_changes()")?
-        .query_row([], |r| r.get(0))
-}
-
 /// Maps a storage error to a [`HostError`]: `Unavailable` for the infrastructure's failures
 /// (busy, disk full, I/O: SPEC WF-11), `Internal` for the rest. Classified by the error's
 /// type and SQLite code, never by its text.
@@ -205,7 +185,7 @@ pub trait StorageError: std::fmt::Display {
     fn is_infrastructure(&self) -> bool;
 }
 
-impl StorageError for rusqlite::Error {
+impl StorageError for StoreError {
     fn is_infrastructure(&self) -> bool {
         crate::store::is_infrastructure(self)
     }

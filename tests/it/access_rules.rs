@@ -939,3 +939,43 @@ fn an_access_change_from_a_process_with_stale_data_is_decided_afresh_and_denied(
     console.refresh_access().expect("refresh");
     assert!(!allowed(&console, &user(ANALYST), SOC, Scope::CaseWrite));
 }
+
+/// `--explain` reads what the index does not hold from the database (`store::access`): the
+/// claim rule behind an SSO membership and the groups a member is in, each named in the path.
+#[test]
+fn explain_names_the_claim_rule_and_the_groups_behind_a_membership() {
+    let p = example_platform();
+    let nina = "nina@acme-mssp.test";
+    p.sso_login(
+        "acme-okta",
+        &json!({ "email": nina, "groups": ["soc-analysts"] }),
+    )
+    .expect("login");
+    let explain = |who: &Principal| {
+        let index = p.index();
+        let db = p.db();
+        flowhost::access::explain::explain(&index, db.conn(), who, SOC, "case.read").path
+    };
+    let path = explain(&sso_user(nina));
+    assert!(
+        path.iter()
+            .any(|l| l.ends_with("from SSO claim rule 2 (groups = soc-analysts → triage-analyst)")),
+        "{path:#?}"
+    );
+    assert!(
+        path.contains(&"groups: soc-analysts (dynamic)".to_owned()),
+        "{path:#?}"
+    );
+    let path = explain(&user(LEAD));
+    assert!(
+        path.contains(&"groups: ir-team (static)".to_owned()),
+        "{path:#?}"
+    );
+    // A member in no group and invited: no group line, no rule.
+    let path = explain(&user(OPERATOR));
+    assert!(!path.iter().any(|l| l.starts_with("groups:")), "{path:#?}");
+    assert!(
+        path.iter().any(|l| l.ends_with("from invitation")),
+        "{path:#?}"
+    );
+}

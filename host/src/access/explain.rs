@@ -1,11 +1,12 @@
 //! `explain`: the whole path behind a decision (SPEC RB-3, beyond) — principal, workspace,
 //! membership or key, the role and where it came from (invite, claim rule), groups.
 
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::clock;
 use crate::principal::{Principal, SignIn};
+use crate::store::Connection;
+use crate::store::access as stored;
 
 use super::index::{AccessIndex, KeyKind, Source};
 use super::scope::Scope;
@@ -163,30 +164,12 @@ pub fn explain(
 }
 
 fn rule_text(conn: &Connection, ws: i64, rank: u32) -> Option<String> {
-    conn.query_row(
-        "SELECT claim, value, role FROM claim_rules WHERE workspace_id = ?1 AND rank = ?2",
-        params![ws, rank],
-        |r| {
-            Ok(format!(
-                "{} = {} → {}",
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?
-            ))
-        },
-    )
-    .optional()
-    .ok()
-    .flatten()
+    stored::claim_rule(conn, ws, rank)
+        .ok()
+        .flatten()
+        .map(|(claim, value, role)| format!("{claim} = {value} → {role}"))
 }
 
 fn groups(conn: &Connection, ws: i64, email: &str) -> Vec<String> {
-    let run = || -> rusqlite::Result<Vec<String>> {
-        let mut stmt = conn.prepare(
-            "SELECT g.name || ' (' || g.kind || ')' FROM groups g JOIN group_members gm ON gm.group_id = g.id
-             JOIN users u ON u.id = gm.user_id WHERE g.workspace_id = ?1 AND u.email = ?2 ORDER BY g.name",
-        )?;
-        stmt.query_map(params![ws, email], |r| r.get(0))?.collect()
-    };
-    run().unwrap_or_default()
+    stored::groups_of_member(conn, ws, email).unwrap_or_default()
 }

@@ -3,10 +3,12 @@
 
 use std::collections::HashMap;
 
-use rusqlite::Connection;
-
 use crate::clock;
 use crate::principal::{Email, Principal, SignIn};
+use crate::store::access::{
+    self as stored, CustomRoleRow, KeyRow, MembershipRow, SsoIdentityRow, WorkspaceRow,
+};
+use crate::store::{Connection, StoreError};
 
 use super::decision::{AccessDecision, Reason};
 use super::grants::{Grant, GrantTable};
@@ -90,17 +92,6 @@ pub struct KeyAccess {
     pub revoked: bool,
 }
 
-/// An `api_keys` row as read by [`AccessIndex::load`].
-struct KeyRow {
-    id: String,
-    ws_id: i64,
-    kind: String,
-    owner: Option<String>,
-    role: Option<String>,
-    expires_at: Option<i64>,
-    revoked_at: Option<i64>,
-}
-
 /// Every workspace and key, keyed for O(1) decisions.
 #[derive(Clone, Debug, Default)]
 pub struct AccessIndex {
@@ -116,15 +107,18 @@ pub struct AccessIndex {
 }
 
 impl AccessIndex {
-    /// Builds the index from the database.
-    pub fn load(conn: &Connection) -> rusqlite::Result<Self> {
+    /// Builds the index from the database (the rows as `store::access` reads them).
+    pub fn load(conn: &Connection) -> Result<Self, StoreError> {
+        let rows = stored::rows(conn)?;
         let mut index = AccessIndex::default();
         let mut by_id: HashMap<i64, String> = HashMap::new();
-        let mut stmt = conn.prepare(
-            "SELECT w.id, w.name, o.name, w.sso_only FROM workspaces w JOIN organizations o ON o.id = w.org_id",
-        )?;
-        for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))? {
-            let (id, name, org, sso_only): (i64, String, String, bool) = row?;
+        for row in rows.workspaces {
+            let WorkspaceRow {
+                id,
+                name,
+                org,
+                sso_only,
+            } = row;
             by_id.insert(id, name.clone());
             let ws = WorkspaceAccess {
                 id,
@@ -135,38 +129,27 @@ impl AccessIndex {
             index.workspaces.insert(name, ws);
         }
 
-        let mut stmt = conn.prepare("SELECT workspace_id, name, scopes FROM custom_roles")?;
-        for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))? {
-            let (ws_id, name, scopes): (i64, String, String) = row?;
+        for row in rows.custom_roles {
+            let CustomRoleRow {
+                workspace_id: ws_id,
+                name,
+                scopes,
+            } = row;
             let scopes = ScopeSet::parse(scopes.split_whitespace()).unwrap_or_default();
             if let Some(ws) = ws_mut(&mut index.workspaces, &by_id, ws_id) {
                 ws.custom_roles.insert(name, scopes);
             }
         }
 
-        let mut stmt = conn.prepare(
-            "SELECT m.workspace_id, u.email, m.role, m.source, m.rule_rank, m.break_glass
-             FROM memberships m JOIN users u ON u.id = m.user_id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })?;
-        for row in rows {
-            let (ws_id, email, role, source, rule_rank, break_glass): (
-                i64,
-                String,
-                String,
-                String,
-                Option<u32>,
-                bool,
-            ) = row?;
+        for row in rows.memberships {
+            let MembershipRow {
+                workspace_id: ws_id,
+                email,
+                role,
+                source,
+                rule_rank,
+                break_glass,
+            } = row;
             if let Some(ws) = ws_mut(&mut index.workspaces, &by_id, ws_id) {
                 let role = RoleName::parse(&role);
                 let member = Member {
@@ -184,9 +167,12 @@ impl AccessIndex {
             }
         }
 
-        let mut stmt = conn.prepare("SELECT workspace_id, email, outcome FROM sso_identities")?;
-        for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))? {
-            let (ws_id, email, outcome): (i64, String, String) = row?;
+        for row in rows.sso_identities {
+            let SsoIdentityRow {
+                workspace_id: ws_id,
+                email,
+                outcome,
+            } = row;
             let outcome = match outcome.as_str() {
                 "member" => SsoOutcome::Member,
                 "external" => SsoOutcome::External,
@@ -197,21 +183,7 @@ impl AccessIndex {
             }
         }
 
-        let mut stmt = conn.prepare(
-            "SELECT id, workspace_id, kind, owner_email, role, expires_at, revoked_at FROM api_keys",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(KeyRow {
-                id: r.get(0)?,
-                ws_id: r.get(1)?,
-                kind: r.get(2)?,
-                owner: r.get(3)?,
-                role: r.get(4)?,
-                expires_at: r.get(5)?,
-                revoked_at: r.get(6)?,
-            })
-        })?;
-        for row in rows {
+        for row in rows.keys {
             let KeyRow {
                 id,
                 ws_id,
@@ -220,7 +192,7 @@ impl AccessIndex {
                 role,
                 expires_at,
                 revoked_at,
-            } = row?;
+            } = row;
             let Some(workspace) = by_id.get(&ws_id).cloned() else {
                 continue;
             };

@@ -1,7 +1,6 @@
 //! API keys (SPEC RB-4): personal keys act with their owner's current role; service keys carry
 //! a role an Owner chose. Secrets are shown once and stored as SHA-256 hashes.
 
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -9,10 +8,13 @@ use sha2::{Digest, Sha256};
 use crate::access::{KeyKind, Scope};
 use crate::audit::{self, Actor};
 use crate::clock;
-use crate::platform::{Platform, internal};
+use crate::platform::Platform;
 use crate::principal::Principal;
 use crate::services::HostError;
+use crate::store::Connection;
 
+pub use super::model::KeyInfo;
+use super::store::{self, NewKeyRow};
 use super::{existing_role, workspace_id};
 
 /// Prefix of every key token: `fhk_<id>_<secret>`.
@@ -24,20 +26,6 @@ pub struct CreatedKey {
     pub id: String,
     pub token: String,
     pub expires_at: Option<String>,
-}
-
-/// A key as listed (never its secret).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct KeyInfo {
-    pub id: String,
-    pub name: String,
-    pub kind: String,
-    pub owner: Option<String>,
-    pub role: Option<String>,
-    pub created_by: String,
-    pub created_at: String,
-    pub expires_at: Option<String>,
-    pub revoked: bool,
 }
 
 /// What a new key acts as.
@@ -104,12 +92,18 @@ impl Platform {
                 NewKey::Service { role } => Some(existing_role(tx, ws, workspace, role)?.to_string()),
                 NewKey::Personal => None,
             };
-            tx.execute(
-                "INSERT INTO api_keys (id, workspace_id, name, kind, owner_email, role, secret_hash, created_by, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![id, ws, name, kind_name, owner, role, hash_secret(&secret), actor.to_string(), now, expires_at],
-            )
-            .map_err(internal)?;
+            store::insert_key(tx, &NewKeyRow {
+                id: &id,
+                ws,
+                name,
+                kind: kind_name,
+                owner: owner.as_deref(),
+                role: role.as_deref(),
+                secret_hash: &hash_secret(&secret),
+                created_by: &actor.to_string(),
+                created_at: now,
+                expires_at,
+            })?;
             audit::record(tx, &Actor::Principal(actor), workspace, "key.create", &id,
                 json!({ "name": name, "kind": kind_name, "owner": owner, "role": role, "expires_at": expires_at.map(clock::rfc3339) }))
         })?;
@@ -148,13 +142,7 @@ impl Platform {
             } else {
                 self.authorize(actor, workspace, Scope::UserWrite)?;
             }
-            let changed = tx
-                .execute(
-                    "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-                    params![id, clock::now_unix()],
-                )
-                .map_err(internal)?;
-            if changed == 0 {
+            if !store::revoke_key(tx, id, clock::now_unix())? {
                 return Ok(());
             }
             audit::record(
@@ -176,31 +164,7 @@ impl Platform {
             self.authorize(actor, workspace, Scope::ApikeyRead)?;
         }
         let owner = actor.email().map(|e| e.to_string());
-        let db = self.db();
-        let mut stmt = db
-            .conn()
-            .prepare(
-                "SELECT k.id, k.name, k.kind, k.owner_email, k.role, k.created_by, k.created_at, k.expires_at, k.revoked_at
-                 FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
-                 WHERE w.name = ?1 AND (?2 OR k.owner_email = ?3) ORDER BY k.created_at, k.id",
-            )
-            .map_err(internal)?;
-        let rows = stmt
-            .query_map(params![workspace, all, owner], |r| {
-                Ok(KeyInfo {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    kind: r.get(2)?,
-                    owner: r.get(3)?,
-                    role: r.get(4)?,
-                    created_by: r.get(5)?,
-                    created_at: clock::rfc3339(r.get(6)?),
-                    expires_at: r.get::<_, Option<i64>>(7)?.map(clock::rfc3339),
-                    revoked: r.get::<_, Option<i64>>(8)?.is_some(),
-                })
-            })
-            .map_err(internal)?;
-        rows.collect::<Result<_, _>>().map_err(internal)
+        store::keys(self.db().conn(), workspace, all, owner.as_deref())
     }
 
     /// Authenticates a key token (`fhk_<id>_<secret>`) to the principal it acts as. The
@@ -213,21 +177,11 @@ impl Platform {
 /// Authenticates a key token (`fhk_<id>_<secret>`) against the stored hash of its secret
 /// (SPEC RB-4): the id alone is not a credential. An unknown id, a malformed token and a wrong
 /// secret read the same. Revocation and expiry are the access layer's to decide, at each check.
-pub fn authenticate_token(
-    conn: &rusqlite::Connection,
-    token: &str,
-) -> Result<Principal, HostError> {
+pub fn authenticate_token(conn: &Connection, token: &str) -> Result<Principal, HostError> {
     let bad = || HostError::Denied("invalid API key token".into());
     let rest = token.strip_prefix(TOKEN_PREFIX).ok_or_else(bad)?;
     let (id, secret) = rest.split_once('_').ok_or_else(bad)?;
-    let stored: Option<String> = conn
-        .query_row(
-            "SELECT secret_hash FROM api_keys WHERE id = ?1",
-            [id],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(internal)?;
+    let stored = store::key_secret_hash(conn, id)?;
     // Hash even for an unknown id, so the time taken does not say whether the id exists.
     let presented = hash_secret(secret);
     let stored = stored.ok_or_else(bad)?;

@@ -1,31 +1,24 @@
 //! SSO: trusted IdPs, ranked claim-mapping rules (first match wins), SSO-only enforcement, and
 //! logins that provision, re-role or lock out identities (SPEC SSO-1..5, GR-3).
 
-use rusqlite::{OptionalExtension, Transaction, params};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
 use crate::access::{RoleName, Scope, Source};
 use crate::audit::{self, Actor};
-use crate::clock;
-use crate::platform::{Platform, internal};
+use crate::platform::Platform;
 use crate::principal::{Email, Principal};
 use crate::services::HostError;
+use crate::store::{Connection, Transaction};
 
+pub use super::model::ClaimRule;
+use super::store::{self, SsoLogin};
 use super::{ensure_user, existing_role, member_role, other_usable_owners, user_id, workspace_id};
+
+pub(crate) use super::store::{rules, store_rules};
 
 /// The role name that admits an identity as an external SSO identity (SPEC ID-3), not a member.
 pub const EXTERNAL: &str = "external";
-
-/// A claim-mapping rule (SPEC SSO-2). `rank` is 1-based; lower ranks are tried first.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClaimRule {
-    #[serde(default, skip_deserializing)]
-    pub rank: u32,
-    pub claim: String,
-    pub value: String,
-    pub role: String,
-}
 
 impl ClaimRule {
     /// A rule as written by a person (CLI, tenant file), checked and normalized the same way
@@ -92,49 +85,15 @@ pub struct LoginResult {
     pub changes: Vec<String>,
 }
 
-/// The rules of workspace `ws`, in rank order.
-pub(crate) fn rules(tx: &rusqlite::Connection, ws: i64) -> rusqlite::Result<Vec<ClaimRule>> {
-    let mut stmt = tx.prepare(
-        "SELECT rank, claim, value, role FROM claim_rules WHERE workspace_id = ?1 ORDER BY rank",
-    )?;
-    let rows = stmt.query_map([ws], |r| {
-        Ok(ClaimRule {
-            rank: r.get(0)?,
-            claim: r.get(1)?,
-            value: r.get(2)?,
-            role: r.get(3)?,
-        })
-    })?;
-    rows.collect()
-}
-
-/// Replaces the rules of `ws` with `rules`, renumbered 1..n.
-pub(crate) fn store_rules(
-    tx: &Transaction<'_>,
-    ws: i64,
-    rules: &[ClaimRule],
-) -> Result<(), HostError> {
-    tx.execute("DELETE FROM claim_rules WHERE workspace_id = ?1", [ws])
-        .map_err(internal)?;
-    for (i, rule) in rules.iter().enumerate() {
-        tx.execute(
-            "INSERT INTO claim_rules (workspace_id, rank, claim, value, role) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![ws, i as i64 + 1, rule.claim, rule.value, rule.role],
-        )
-        .map_err(internal)?;
-    }
-    Ok(())
-}
-
 /// A rule's role must be `external` or a role of the workspace.
 pub(crate) fn check_rule_role(
-    tx: &Transaction<'_>,
+    conn: &Connection,
     ws: i64,
     ws_name: &str,
     role: &str,
 ) -> Result<(), HostError> {
     if role != EXTERNAL {
-        existing_role(tx, ws, ws_name, role)?;
+        existing_role(conn, ws, ws_name, role)?;
     }
     Ok(())
 }
@@ -167,7 +126,7 @@ impl Platform {
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             check_rule_role(tx, ws, workspace, &rule.role)?;
-            let mut list = rules(tx, ws).map_err(internal)?;
+            let mut list = rules(tx, ws)?;
             let at = rank.unwrap_or(list.len() as u32 + 1);
             if at == 0 || at as usize > list.len() + 1 {
                 return Err(rank_error(at, list.len()));
@@ -196,7 +155,7 @@ impl Platform {
     ) -> Result<(), HostError> {
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
-            let mut list = rules(tx, ws).map_err(internal)?;
+            let mut list = rules(tx, ws)?;
             for r in [from, to] {
                 if r == 0 || r as usize > list.len() {
                     return Err(rank_error(r, list.len()));
@@ -222,7 +181,7 @@ impl Platform {
     ) -> Result<(), HostError> {
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
-            let mut list = rules(tx, ws).map_err(internal)?;
+            let mut list = rules(tx, ws)?;
             if rank == 0 || rank as usize > list.len() {
                 return Err(rank_error(rank, list.len()));
             }
@@ -247,15 +206,8 @@ impl Platform {
     ) -> Result<Vec<ClaimRule>, HostError> {
         self.authorize(actor, workspace, Scope::UserRead)?;
         let db = self.db();
-        let ws: i64 = db
-            .conn()
-            .query_row(
-                "SELECT id FROM workspaces WHERE name = ?1",
-                [workspace],
-                |r| r.get(0),
-            )
-            .map_err(internal)?;
-        rules(db.conn(), ws).map_err(internal)
+        let ws = workspace_id(db.conn(), workspace)?;
+        rules(db.conn(), ws)
     }
 
     /// Turns SSO-only sign-in on or off (SPEC SSO-4).
@@ -267,13 +219,7 @@ impl Platform {
     ) -> Result<(), HostError> {
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
-            let changed = tx
-                .execute(
-                    "UPDATE workspaces SET sso_only = ?2 WHERE id = ?1 AND sso_only != ?2",
-                    params![ws, on],
-                )
-                .map_err(internal)?;
-            if changed == 0 {
+            if !store::set_sso_only(tx, ws, on)? {
                 return Ok(());
             }
             audit::record(
@@ -319,16 +265,11 @@ impl Platform {
             }
         }
         self.write(|tx| {
-            let mut stmt = tx
-                .prepare("SELECT w.id, w.name FROM idps i JOIN workspaces w ON w.id = i.workspace_id WHERE i.name = ?1 ORDER BY w.name")
-                .map_err(internal)?;
-            let workspaces: Vec<(i64, String)> = stmt
-                .query_map([idp], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(internal)?
-                .collect::<Result<_, _>>()
-                .map_err(internal)?;
+            let workspaces = store::workspaces_trusting(tx, idp)?;
             if workspaces.is_empty() {
-                return Err(HostError::NotFound(format!("no workspace trusts IdP `{idp}`")));
+                return Err(HostError::NotFound(format!(
+                    "no workspace trusts IdP `{idp}`"
+                )));
             }
             workspaces
                 .into_iter()
@@ -346,7 +287,7 @@ fn login_in_workspace(
     email: &Email,
     claims: &serde_json::Value,
 ) -> Result<LoginResult, HostError> {
-    let list = rules(tx, ws).map_err(internal)?;
+    let list = rules(tx, ws)?;
     let matched = first_match(&list, claims).cloned();
     let user = user_id(tx, email)?;
     let current = match user {
@@ -361,11 +302,7 @@ fn login_in_workspace(
             let user = ensure_user(tx, email)?;
             match &current {
                 None => {
-                    tx.execute(
-                        "INSERT INTO memberships (workspace_id, user_id, role, source, rule_rank) VALUES (?1, ?2, ?3, 'sso', ?4)",
-                        params![ws, user, role.as_str(), rule.rank],
-                    )
-                    .map_err(internal)?;
+                    store::insert_sso_member(tx, ws, user, role.as_str(), rule.rank)?;
                     changes.push(format!(
                         "provisioned with role `{role}` by rule {}",
                         rule.rank
@@ -391,11 +328,7 @@ fn login_in_workspace(
                     ));
                 }
                 Some((old, Source::Sso)) => {
-                    tx.execute(
-                        "UPDATE memberships SET role = ?3, rule_rank = ?4 WHERE workspace_id = ?1 AND user_id = ?2",
-                        params![ws, user, role.as_str(), rule.rank],
-                    )
-                    .map_err(internal)?;
+                    store::set_sso_member_role(tx, ws, user, role.as_str(), rule.rank)?;
                     if *old != role {
                         changes.push(format!("role `{old}` → `{role}` by rule {}", rule.rank));
                     }
@@ -438,20 +371,18 @@ fn login_in_workspace(
         }
     };
     let rank = matched.as_ref().map(|r| r.rank);
-    let existing: Option<String> = tx
-        .query_row(
-            "SELECT outcome FROM sso_identities WHERE workspace_id = ?1 AND email = ?2",
-            params![ws, email.as_str()],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(internal)?;
-    tx.execute(
-        "INSERT INTO sso_identities (workspace_id, email, idp, outcome, rule_rank, claims, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (workspace_id, email) DO UPDATE SET idp = ?3, outcome = ?4, rule_rank = ?5, claims = ?6, at = ?7",
-        params![ws, email.as_str(), idp, outcome, rank, claims.to_string(), clock::now_unix()],
-    )
-    .map_err(internal)?;
+    let existing = store::sso_outcome(tx, ws, email)?;
+    store::record_sso_login(
+        tx,
+        &SsoLogin {
+            ws,
+            email,
+            idp,
+            outcome,
+            rank,
+            claims,
+        },
+    )?;
     if existing.as_deref() != Some(outcome) {
         changes.push(format!("SSO outcome: {outcome}"));
     }
@@ -474,37 +405,30 @@ fn login_in_workspace(
 
 /// The role and source of user `user`'s membership of `ws`, if a member.
 fn membership(
-    tx: &Transaction<'_>,
+    conn: &Connection,
     ws: i64,
     user: i64,
 ) -> Result<Option<(RoleName, Source)>, HostError> {
-    let row: Option<(String, String)> = tx
-        .query_row(
-            "SELECT role, source FROM memberships WHERE workspace_id = ?1 AND user_id = ?2",
-            params![ws, user],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
-        .map_err(internal)?;
-    row.map(|(role, source)| {
-        let source = match source.as_str() {
-            "invite" => Source::Invite,
-            "sso" => Source::Sso,
-            // Never read a stored value back as a default (a corrupt row is an error).
-            other => {
-                return Err(HostError::Internal(format!(
-                    "membership source `{other}` is neither `invite` nor `sso`"
-                )));
-            }
-        };
-        Ok((RoleName::parse(&role), source))
-    })
-    .transpose()
+    store::membership(conn, ws, user)?
+        .map(|(role, source)| {
+            let source = match source.as_str() {
+                "invite" => Source::Invite,
+                "sso" => Source::Sso,
+                // Never read a stored value back as a default (a corrupt row is an error).
+                other => {
+                    return Err(HostError::Internal(format!(
+                        "membership source `{other}` is neither `invite` nor `sso`"
+                    )));
+                }
+            };
+            Ok((RoleName::parse(&role), source))
+        })
+        .transpose()
 }
 
 /// Makes the user's dynamic-group memberships in `ws` mirror the `groups` claim (SPEC GR-3).
 fn sync_dynamic_groups(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     ws: i64,
     user: i64,
     claims: &serde_json::Value,
@@ -514,38 +438,16 @@ fn sync_dynamic_groups(
         serde_json::Value::Array(items) => items.iter().filter_map(|i| i.as_str()).collect(),
         _ => Vec::new(),
     };
-    let mut stmt = tx
-        .prepare(
-            "SELECT id, name, claim_value FROM groups WHERE workspace_id = ?1 AND kind = 'dynamic'",
-        )
-        .map_err(internal)?;
-    let groups: Vec<(i64, String, String)> = stmt
-        .query_map([ws], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-            ))
-        })
-        .map_err(internal)?
-        .collect::<Result<_, _>>()
-        .map_err(internal)?;
+    let groups = store::dynamic_groups(tx, ws)?;
     let mut changes = Vec::new();
     for (id, name, claim_value) in groups {
         let wanted = claimed.contains(&claim_value.as_str());
         let changed = if wanted {
-            tx.execute(
-                "INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?1, ?2)",
-                params![id, user],
-            )
+            store::join_group(tx, id, user)?
         } else {
-            tx.execute(
-                "DELETE FROM group_members WHERE group_id = ?1 AND user_id = ?2",
-                params![id, user],
-            )
-        }
-        .map_err(internal)?;
-        if changed > 0 {
+            store::leave_group(tx, id, user)?
+        };
+        if changed {
             changes.push(format!(
                 "{} dynamic group `{name}`",
                 if wanted { "joined" } else { "left" }

@@ -1,56 +1,30 @@
 //! Inviting, deleting and re-roling workspace users (SPEC UA-1..4).
 
-use rusqlite::params;
-use serde::Serialize;
 use serde_json::json;
 
 use crate::access::Scope;
 use crate::audit::{self, Actor};
-use crate::platform::{Platform, internal};
+use crate::platform::Platform;
 use crate::principal::Principal;
 use crate::services::HostError;
+use crate::store::Connection;
+
+pub use super::model::MemberInfo;
 
 use super::{
-    email, ensure_user, existing_member, existing_role, member_role, other_usable_owners,
+    email, ensure_user, existing_member, existing_role, member_role, other_usable_owners, store,
     workspace_id,
 };
-
-/// A member as listed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct MemberInfo {
-    pub email: String,
-    pub role: String,
-    pub source: String,
-    pub break_glass: bool,
-}
 
 /// Removes a membership with what hangs on it: the person's group memberships and personal
 /// keys in the workspace (SPEC UA-2). Returns (groups left, keys deleted).
 pub(crate) fn remove_member(
-    tx: &rusqlite::Transaction<'_>,
+    conn: &Connection,
     ws: i64,
     user: i64,
     email: &crate::principal::Email,
 ) -> Result<(usize, usize), HostError> {
-    let groups = tx
-        .execute(
-            "DELETE FROM group_members WHERE user_id = ?1
-             AND group_id IN (SELECT id FROM groups WHERE workspace_id = ?2)",
-            params![user, ws],
-        )
-        .map_err(internal)?;
-    let keys = tx
-        .execute(
-            "DELETE FROM api_keys WHERE workspace_id = ?1 AND kind = 'personal' AND owner_email = ?2",
-            params![ws, email.as_str()],
-        )
-        .map_err(internal)?;
-    tx.execute(
-        "DELETE FROM memberships WHERE workspace_id = ?1 AND user_id = ?2",
-        params![ws, user],
-    )
-    .map_err(internal)?;
-    Ok((groups, keys))
+    store::delete_member(conn, ws, user, email)
 }
 
 /// The refusal of UA-3; Owners denied by SSO or unable to sign in do not count.
@@ -79,12 +53,15 @@ impl Platform {
                     "{email} is already a member of `{workspace}`; use set-role to change the role"
                 )));
             }
-            tx.execute(
-                "INSERT INTO memberships (workspace_id, user_id, role, source) VALUES (?1, ?2, ?3, 'invite')",
-                params![ws, user, role.as_str()],
+            store::insert_invited_member(tx, ws, user, role.as_str())?;
+            audit::record(
+                tx,
+                &Actor::Principal(actor),
+                workspace,
+                "user.invite",
+                email.as_str(),
+                json!({ "role": role.as_str() }),
             )
-            .map_err(internal)?;
-            audit::record(tx, &Actor::Principal(actor), workspace, "user.invite", email.as_str(), json!({ "role": role.as_str() }))
         })
     }
 
@@ -136,11 +113,7 @@ impl Platform {
             if old.is_owner() && other_usable_owners(tx, ws, user)? == 0 {
                 return Err(last_owner(&email, workspace, "demoted"));
             }
-            tx.execute(
-                "UPDATE memberships SET role = ?3 WHERE workspace_id = ?1 AND user_id = ?2",
-                params![ws, user, new.as_str()],
-            )
-            .map_err(internal)?;
+            store::set_member_role(tx, ws, user, new.as_str())?;
             audit::record(
                 tx,
                 &Actor::Principal(actor),
@@ -159,25 +132,6 @@ impl Platform {
         workspace: &str,
     ) -> Result<Vec<MemberInfo>, HostError> {
         self.authorize(actor, workspace, Scope::UserRead)?;
-        let db = self.db();
-        let mut stmt = db
-            .conn()
-            .prepare(
-                "SELECT u.email, m.role, m.source, m.break_glass FROM memberships m
-                 JOIN users u ON u.id = m.user_id JOIN workspaces w ON w.id = m.workspace_id
-                 WHERE w.name = ?1 ORDER BY u.email",
-            )
-            .map_err(internal)?;
-        let rows = stmt
-            .query_map([workspace], |r| {
-                Ok(MemberInfo {
-                    email: r.get(0)?,
-                    role: r.get(1)?,
-                    source: r.get(2)?,
-                    break_glass: r.get(3)?,
-                })
-            })
-            .map_err(internal)?;
-        rows.collect::<Result<_, _>>().map_err(internal)
+        store::members(self.db().conn(), workspace)
     }
 }

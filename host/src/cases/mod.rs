@@ -8,11 +8,11 @@
 //!
 //! [`CaseApi`]: crate::services::CaseApi
 
-mod query;
-mod rows;
+mod id;
 mod service;
+mod store;
 mod validate;
 mod viewer;
 
-pub use service::case_id_text;
+pub use id::case_id_text;
 pub use viewer::Viewer;

@@ -2,35 +2,22 @@
 
 use std::collections::BTreeSet;
 
-use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
 use crate::access::Scope;
 use crate::audit::{self, Actor};
-use crate::clock;
 use crate::platform::{Platform, internal};
 use crate::principal::{Caller, Email, Principal};
 use crate::services::HostError;
 use crate::services::cases::{
     AccessMode, CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
 };
-use crate::store::events;
+use crate::store::{Connection, Transaction, events};
 
-use super::query;
-use super::rows::{self, CaseRow, severity_code};
+use super::id::{case_id_text, parse_case_id};
+use super::store::{self, CaseRow, NewCaseRow, query};
 use super::validate;
 use super::viewer::Viewer;
-
-/// The external id of the case numbered `number` in its workspace: `C-<number>`. Numbers
-/// count within a workspace, so an id says nothing about any other workspace (SPEC ID-4).
-pub fn case_id_text(number: i64) -> String {
-    format!("C-{number}")
-}
-
-/// The number of an external case id.
-fn parse_case_id(text: &str) -> Option<i64> {
-    text.trim().strip_prefix("C-").and_then(|n| n.parse().ok())
-}
 
 fn not_found(text: &str) -> HostError {
     HostError::NotFound(format!("there is no case `{text}`"))
@@ -46,7 +33,7 @@ fn mode_name(m: AccessMode) -> &'static str {
 impl Platform {
     /// The external id (`C-<number>`) of case row `id`, which the event log refers to.
     pub fn case_ref(&self, id: i64) -> Result<String, HostError> {
-        rows::number_of(self.db().conn(), id)
+        store::number_of(self.db().conn(), id)
             .map_err(internal)?
             .map(case_id_text)
             .ok_or_else(|| HostError::NotFound(format!("there is no case row {id}")))
@@ -66,21 +53,21 @@ impl Platform {
     /// otherwise not found, the same answer whether it exists or not (SPEC CS-2).
     fn visible_case(
         &self,
-        conn: &rusqlite::Connection,
+        conn: &Connection,
         ws: i64,
         viewer: &Viewer,
         text: &str,
     ) -> Result<CaseRow, HostError> {
         let number = parse_case_id(text).ok_or_else(|| not_found(text))?;
-        let id = rows::id_of(conn, ws, number)
+        let id = store::id_of(conn, ws, number)
             .map_err(internal)?
             .ok_or_else(|| not_found(text))?;
-        let row = rows::load(conn, id)
+        let row = store::load(conn, id)
             .map_err(internal)?
             .filter(|r| r.workspace_id == ws)
             .ok_or_else(|| not_found(text))?;
         let restricted = row.record.access_mode == AccessMode::Restricted;
-        let named = |email: &str| rows::is_named(conn, id, email).map_err(internal);
+        let named = |email: &str| store::is_named(conn, id, email).map_err(internal);
         if restricted
             && !viewer.bypass
             && !(named(viewer.email_str())? && viewer.also_str().map_or(Ok(true), named)?)
@@ -149,11 +136,7 @@ impl Platform {
         let actor = caller.principal.to_string();
         self.transact(|tx| {
             if let Some(key) = idempotency_key {
-                let existing: Option<(i64, i64)> = tx
-                    .prepare_cached("SELECT id, workspace_id FROM cases WHERE idempotency_key = ?1")
-                    .and_then(|mut stmt| stmt.query_row(params![key], |r| Ok((r.get(0)?, r.get(1)?))))
-                    .optional()
-                    .map_err(internal)?;
+                let existing = store::find_by_idempotency_key(tx, key).map_err(internal)?;
                 if let Some((_, other)) = existing.filter(|(_, w)| *w != ws) {
                     let _ = other;
                     return Err(HostError::Conflict(format!("idempotency key `{key}` belongs to another workspace")));
@@ -161,25 +144,32 @@ impl Platform {
                 let existing = existing.map(|(id, _)| id);
                 if let Some(id) = existing {
                     // The same rule as any read: a case since hidden from the caller stays hidden.
-                    let number = rows::number_of(tx, id).map_err(internal)?.ok_or_else(|| {
+                    let number = store::number_of(tx, id).map_err(internal)?.ok_or_else(|| {
                         HostError::Internal(format!("case row {id} vanished in its own transaction"))
                     })?;
                     return Ok(self.visible_case(tx, ws, &viewer, &case_id_text(number))?.record);
                 }
             }
-            let now = clock::now_micros();
-            // Numbered within the workspace (SPEC ID-4).
-            tx.prepare_cached("INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key, number)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, (SELECT coalesce(max(number), 0) + 1 FROM cases WHERE workspace_id = ?1))").and_then(|mut stmt| stmt.execute(params![ws, title, input.description, severity_code(input.severity), state, caller.principal.email().map(Email::to_string),
-                    assignee, mode == AccessMode::Restricted, fields.to_string(), now, idempotency_key]))
+            let reporter = caller.principal.email().map(Email::to_string);
+            let id = store::insert(tx, &NewCaseRow {
+                workspace_id: ws,
+                title: &title,
+                description: &input.description,
+                severity: input.severity,
+                state: &state,
+                reporter: reporter.as_deref(),
+                assignee: assignee.as_deref(),
+                mode,
+                fields: &fields,
+                idempotency_key,
+            })
             .map_err(internal)?;
-            let id = tx.last_insert_rowid();
             let people = assignee.iter().map(|a| (a, "assignee")).chain(reviewers.iter().map(|r| (r, "reviewer"))).chain(collaborators.iter().map(|c| (c, "collaborator")));
             for (email, part) in people {
-                rows::add_person(tx, id, ws, email, part).map_err(internal)?;
+                store::add_person(tx, id, ws, email, part).map_err(internal)?;
             }
-            let record = rows::load(tx, id).map_err(internal)?.map(|r| r.record).ok_or_else(|| HostError::Internal(format!("case row {id} vanished in its own transaction")))?;
-            rows::timeline(tx, id, &actor, "created", &json!({ "access_mode": mode_name(mode), "collaborators": collaborators })).map_err(internal)?;
+            let record = store::load(tx, id).map_err(internal)?.map(|r| r.record).ok_or_else(|| HostError::Internal(format!("case row {id} vanished in its own transaction")))?;
+            store::timeline(tx, id, &actor, "created", &json!({ "access_mode": mode_name(mode), "collaborators": collaborators })).map_err(internal)?;
             audit::record(tx, &Actor::Principal(&caller.principal), &caller.workspace, "case.create", &record.id,
                 json!({ "access_mode": mode_name(mode), "collaborators": collaborators, "severity": record.severity }))?;
             events::append(tx, &caller.workspace, "case_created", &json!({ "case": record }), &format!("case-service:{actor}"), Some(id), caller.cause)
@@ -206,7 +196,7 @@ impl Platform {
         let db = self.db();
         let row = self.visible_case(db.conn(), ws_id, &viewer, case_id)?;
         let restricted = row.record.access_mode == AccessMode::Restricted;
-        let named = rows::people(db.conn(), row.id).map_err(internal)?;
+        let named = store::people(db.conn(), row.id).map_err(internal)?;
         let named: BTreeSet<String> = [named.assignee, named.reviewers, named.collaborators]
             .into_iter()
             .flatten()
@@ -274,7 +264,7 @@ impl CaseApi for Platform {
         let (ids, next_cursor) = query::page(db.conn(), ws, &viewer, &q)?;
         let cases = ids
             .into_iter()
-            .filter_map(|id| rows::load(db.conn(), id).transpose())
+            .filter_map(|id| store::load(db.conn(), id).transpose())
             .map(|r| r.map(|r| r.record))
             .collect::<Result<_, _>>()
             .map_err(internal)?;
@@ -343,13 +333,13 @@ impl CaseApi for Platform {
                 return Ok(after); // A no-op writes and emits nothing (SPEC CS-6).
             }
             apply_restrictions(tx, ws, before.id, new_mode, &added, &removed)?;
-            let record = rows::load(tx, before.id).map_err(internal)?.map(|r| r.record).ok_or_else(|| not_found(case_id))?;
+            let record = store::load(tx, before.id).map_err(internal)?.map(|r| r.record).ok_or_else(|| not_found(case_id))?;
             let details = json!({
                 "before": { "access_mode": mode_name(old_mode), "collaborators": old },
                 "after": { "access_mode": mode_name(new_mode), "collaborators": new },
                 "added": added, "removed": removed,
             });
-            rows::timeline(tx, before.id, &actor, "restrictions_updated", &details).map_err(internal)?;
+            store::timeline(tx, before.id, &actor, "restrictions_updated", &details).map_err(internal)?;
             audit::record(tx, &Actor::Principal(&caller.principal), &caller.workspace, "case.restrictions.update", &record.id, details)?;
             let source = format!("case-service:{actor}");
             let mut changes = Vec::new();
@@ -379,22 +369,12 @@ fn apply_restrictions(
     added: &[String],
     removed: &[String],
 ) -> Result<(), HostError> {
-    tx.prepare_cached(
-        "UPDATE cases SET restricted = ?2, updated_at = max(updated_at + 1, ?3) WHERE id = ?1",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
-            id,
-            mode == AccessMode::Restricted,
-            clock::now_micros()
-        ])
-    })
-    .map_err(internal)?;
+    store::set_access_mode(tx, id, mode).map_err(internal)?;
     for email in added {
-        rows::add_person(tx, id, ws, email, "collaborator").map_err(internal)?;
+        store::add_person(tx, id, ws, email, "collaborator").map_err(internal)?;
     }
     for email in removed {
-        rows::remove_person(tx, id, email, "collaborator").map_err(internal)?;
+        store::remove_person(tx, id, email, "collaborator").map_err(internal)?;
     }
     Ok(())
 }

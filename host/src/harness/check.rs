@@ -1,12 +1,12 @@
 //! Checking what a test run left behind against its expectations. Every mismatch names the
 //! expectation (`expect.cases[0].access_mode`), what was expected, and what was found.
 
-use rusqlite::params;
 use serde_json::Value;
 
 use crate::platform::Platform;
 
 use super::spec::Expect;
+use super::store;
 use super::{Mismatch, mismatch};
 
 fn show(v: &Value) -> String {
@@ -119,12 +119,8 @@ pub fn expectations(
     }
     let db = platform.db();
     let conn = db.conn();
-    let count = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<i64, String> {
-        conn.query_row(sql, p, |r| r.get(0))
-            .map_err(|e| e.to_string())
-    };
     for (kind, want) in &expect.events {
-        let got = count("SELECT count(*) FROM events WHERE kind = ?1", &[kind])?;
+        let got = store::count_events(conn, kind).map_err(|e| e.to_string())?;
         if got != *want {
             out.push(mismatch(
                 &format!("expect.events.{kind}"),
@@ -135,13 +131,8 @@ pub fn expectations(
     }
     for (i, case) in expect.cases.iter().enumerate() {
         let at = format!("expect.cases[{i}]");
-        let found: Option<(i64, bool)> = conn
-            .query_row(
-                "SELECT c.id, c.restricted FROM cases c JOIN workspaces w ON w.id = c.workspace_id WHERE w.name = ?1 AND c.title = ?2 ORDER BY c.id LIMIT 1",
-                params![workspace, case.title],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .ok();
+        // A storage error is the harness's error, not a missing case.
+        let found = store::case_titled(conn, workspace, &case.title).map_err(|e| e.to_string())?;
         let Some((id, restricted)) = found else {
             out.push(mismatch(
                 &format!("{at}.title"),
@@ -161,13 +152,7 @@ pub fn expectations(
             }
         }
         if let Some(want) = &case.collaborators {
-            let mut stmt = conn
-                .prepare("SELECT email FROM case_people WHERE case_id = ?1 AND part = 'collaborator' ORDER BY email")
-                .map_err(|e| e.to_string())?;
-            let got: Vec<String> = stmt
-                .query_map([id], |r| r.get(0))
-                .and_then(|rows| rows.collect())
-                .map_err(|e| e.to_string())?;
+            let got = store::collaborators(conn, id).map_err(|e| e.to_string())?;
             let mut want: Vec<String> = want.iter().map(|e| e.trim().to_lowercase()).collect();
             want.sort();
             if want != got {
@@ -181,10 +166,8 @@ pub fn expectations(
     }
     for (i, entry) in expect.audit.iter().enumerate() {
         let actor = entry.actor.as_deref().map(str::to_lowercase);
-        let got = count(
-            "SELECT count(*) FROM audit_log WHERE action = ?1 AND (?2 IS NULL OR actor = ?2)",
-            &[&entry.action, &actor],
-        )?;
+        let got =
+            store::count_audit(conn, &entry.action, actor.as_deref()).map_err(|e| e.to_string())?;
         if got == 0 {
             let who = actor.map(|a| format!(" by {a}")).unwrap_or_default();
             out.push(mismatch(
@@ -196,10 +179,7 @@ pub fn expectations(
     }
     for (workflow, statuses) in &expect.runs {
         for (status, want) in statuses {
-            let got = count(
-                "SELECT count(*) FROM runs WHERE workflow = ?1 AND status = ?2",
-                &[workflow, status],
-            )?;
+            let got = store::count_runs(conn, workflow, status).map_err(|e| e.to_string())?;
             if got != *want {
                 out.push(mismatch(
                     &format!("expect.runs.{workflow}.{status}"),

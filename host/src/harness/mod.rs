@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod spec;
+mod store;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

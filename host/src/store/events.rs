@@ -43,7 +43,7 @@ impl Db {
              FROM events WHERE workspace = ?1 ORDER BY id",
         )?;
         let rows = stmt.query_map([workspace], |r| {
-            let payload = crate::stored_json::column(r, 3, "events.payload")?;
+            let payload = super::json::column(r, 3, "events.payload")?;
             Ok(StoredEvent {
                 id: r.get(0)?,
                 workspace: r.get(1)?,

@@ -2,20 +2,26 @@
 //! executions. WAL mode and foreign keys on; every multi-row write is one transaction, and
 //! every transaction takes the write lock when it begins (see [`Db::open`]).
 
+pub mod access;
+pub mod audit;
 pub mod events;
 mod failure;
+pub mod json;
 mod migrations;
 mod steps;
 
 use std::path::Path;
 use std::time::Duration;
 
+use rusqlite::TransactionBehavior;
 use rusqlite::config::DbConfig;
-use rusqlite::{Connection, TransactionBehavior};
 
 pub use events::StoredEvent;
 pub use failure::{chain_is_infrastructure, is_infrastructure};
-pub use steps::{ExecutionRecord, record_in};
+/// The handles the services pass to their storage modules (`*/store.rs`): only storage
+/// modules query them (see ARCHITECTURE.md, "The storage boundary").
+pub use rusqlite::{Connection, Error as StoreError, Transaction};
+pub use steps::{ExecutionRecord, RecordedExecution, record_in};
 
 /// The default database location, relative to the working directory.
 pub const DEFAULT_DB_PATH: &str = ".flowhost/flowhost.db";
@@ -102,6 +108,18 @@ impl Db {
     pub(crate) fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
     }
+
+    /// Begins a transaction holding the write lock from its start (see [`Db::open`]).
+    pub fn begin(&mut self) -> rusqlite::Result<Transaction<'_>> {
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+    }
+}
+
+/// Rows changed through this connection since it opened (SQLite's `total_changes()`).
+pub fn total_changes(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT total_changes()")?
+        .query_row([], |r| r.get(0))
 }
 
 /// Puts the database in WAL mode. On a new database several processes may try at once;

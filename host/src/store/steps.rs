@@ -1,12 +1,24 @@
 //! Records of step executions: the execution, its log lines and the events it published, in
 //! one transaction.
 
+use std::time::Duration;
+
 use rusqlite::params;
 
-use crate::services::events::CustomEvent;
-use crate::wasm::{LogLine, StepExecution};
-
 use super::Db;
+
+/// What the store reads of one step execution. The store defines it and the runtime
+/// implements it (`wasm::StepExecution`), so the store needs nothing from the layers above.
+pub trait RecordedExecution {
+    /// The output, or the failure as (kind, message).
+    fn outcome(&self) -> Result<&serde_json::Value, (&'static str, String)>;
+    /// Log lines in order, as (level, message).
+    fn log_lines(&self) -> Box<dyn Iterator<Item = (&'static str, &str)> + '_>;
+    /// Events to publish, as (kind, payload).
+    fn published_events(&self) -> Box<dyn Iterator<Item = (&str, &serde_json::Value)> + '_>;
+    /// How long the execution took.
+    fn duration(&self) -> Duration;
+}
 
 /// What is stored about one execution.
 #[derive(Clone, Copy)]
@@ -15,7 +27,7 @@ pub struct ExecutionRecord<'a> {
     pub principal: &'a str,
     pub component: &'a str,
     pub digest: &'a str,
-    pub execution: &'a StepExecution,
+    pub execution: &'a dyn RecordedExecution,
     /// The run the step ran in, if any.
     pub cause: Option<crate::principal::Cause>,
 }
@@ -46,9 +58,9 @@ pub fn record_in(
     rec: &ExecutionRecord<'_>,
 ) -> rusqlite::Result<i64> {
     let exec = rec.execution;
-    let (status, kind, error, output) = match &exec.result {
+    let (status, kind, error, output) = match exec.outcome() {
         Ok(value) => ("succeeded", None, None, Some(value.to_string())),
-        Err(f) => ("failed", Some(f.kind()), Some(f.to_string()), None),
+        Err((kind, message)) => ("failed", Some(kind), Some(message), None),
     };
     tx.prepare_cached(
         "INSERT INTO step_executions
@@ -64,47 +76,27 @@ pub fn record_in(
         kind,
         error,
         output,
-        i64::try_from(exec.duration.as_micros()).unwrap_or(i64::MAX),
+        i64::try_from(exec.duration().as_micros()).unwrap_or(i64::MAX),
     ])?;
     let id = tx.last_insert_rowid();
-    insert_logs(tx, id, &exec.logs)?;
-    insert_events(
-        tx,
-        rec.workspace,
-        &format!("step-execution:{id}"),
-        &exec.events,
-        rec.cause,
-    )?;
+    insert_logs(tx, id, exec)?;
+    let source = format!("step-execution:{id}");
+    for (kind, payload) in exec.published_events() {
+        super::events::append(tx, rec.workspace, kind, payload, &source, None, rec.cause)?;
+    }
     Ok(id)
 }
 
-fn insert_logs(tx: &rusqlite::Transaction<'_>, id: i64, logs: &[LogLine]) -> rusqlite::Result<()> {
+fn insert_logs(
+    tx: &rusqlite::Transaction<'_>,
+    id: i64,
+    exec: &dyn RecordedExecution,
+) -> rusqlite::Result<()> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO step_logs (execution_id, seq, level, message) VALUES (?1, ?2, ?3, ?4)",
     )?;
-    for (seq, line) in logs.iter().enumerate() {
-        stmt.execute(params![id, seq as i64, line.level.as_str(), line.message])?;
-    }
-    Ok(())
-}
-
-fn insert_events(
-    tx: &rusqlite::Transaction<'_>,
-    workspace: &str,
-    source: &str,
-    events: &[CustomEvent],
-    cause: Option<crate::principal::Cause>,
-) -> rusqlite::Result<()> {
-    for event in events {
-        super::events::append(
-            tx,
-            workspace,
-            &event.kind,
-            &event.payload,
-            source,
-            None,
-            cause,
-        )?;
+    for (seq, (level, message)) in exec.log_lines().enumerate() {
+        stmt.execute(params![id, seq as i64, level, message])?;
     }
     Ok(())
 }

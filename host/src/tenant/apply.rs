@@ -1,9 +1,8 @@
 //! Applying a tenant file: one transaction; only differences are written and audited, so a
 //! second apply of the same file changes nothing and writes no audit entry.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::json;
 
@@ -13,10 +12,12 @@ use crate::admin::sso::{self, ClaimRule};
 use crate::admin::{ensure_user, scopes_text};
 use crate::audit::{self, Actor};
 use crate::json_locate::JsonPath;
-use crate::platform::{Platform, internal};
+use crate::platform::Platform;
 use crate::principal::{Email, Principal};
 use crate::services::HostError;
+use crate::store::Transaction;
 
+use super::store::{self, StoredGroup, StoredMember, StoredWorkspace};
 use super::{Located, TenantFile, TenantSpec, WorkspaceSpec, ws_path};
 
 /// What an apply changed, one line per change, and what it left alone.
@@ -62,25 +63,9 @@ pub fn bootstrap(platform: &Platform, file: &TenantFile) -> Result<ApplyReport, 
 
 /// Refuses a bootstrap once someone owns the organization or a workspace of the file.
 fn refuse_if_owned(tx: &Transaction<'_>, spec: &super::TenantSpec) -> Result<(), HostError> {
-    let owners_in_org: i64 = tx
-        .query_row(
-            "SELECT count(*) FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
-             JOIN organizations o ON o.id = w.org_id WHERE o.name = ?1 AND m.role = 'owner'",
-            [&spec.organization],
-            |r| r.get(0),
-        )
-        .map_err(internal)?;
-    let mut owned = owners_in_org > 0;
+    let mut owned = store::owners_in_org(tx, &spec.organization)? > 0;
     for ws in &spec.workspaces {
-        let owners: i64 = tx
-            .query_row(
-                "SELECT count(*) FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
-                 WHERE w.name = ?1 AND m.role = 'owner'",
-                [&ws.name],
-                |r| r.get(0),
-            )
-            .map_err(internal)?;
-        owned |= owners > 0;
+        owned |= store::owners_in_workspace(tx, &ws.name)? > 0;
     }
     if owned {
         return Err(HostError::Denied(
@@ -108,7 +93,7 @@ fn apply_as(
         if let Some(actor) = actor {
             authorize(platform, tx, spec, actor)?;
         }
-        let org = org_id(tx, &spec.organization)?;
+        let org = store::ensure_org(tx, &spec.organization)?;
         let mut report = ApplyReport::default();
         for (i, ws) in spec.workspaces.iter().enumerate() {
             let mut changes = Changes {
@@ -127,14 +112,10 @@ fn apply_as(
             // Roll back everything: a bad file applies nothing.
             return Err(HostError::Invalid("tenant file has errors".into()));
         }
-        let mut stmt = tx
-            .prepare("SELECT name FROM workspaces WHERE org_id = ?1 ORDER BY name")
-            .map_err(internal)?;
         let listed: BTreeSet<&str> = spec.workspaces.iter().map(|w| w.name.as_str()).collect();
-        report.untouched_workspaces = stmt
-            .query_map([org], |r| r.get::<_, String>(0))
-            .map_err(internal)?
-            .filter_map(Result::ok)
+        report.untouched_workspaces = store::org_workspaces(tx, org)?
+            .into_iter()
+            .map(|(_, name, _)| name)
             .filter(|n| !listed.contains(n.as_str()))
             .collect();
         Ok(report)
@@ -173,10 +154,7 @@ fn authorize(
     }
     // Adding workspaces to an existing organization takes an Owner of that organization
     // (of one of its workspaces): an outsider cannot join it by naming it (SPEC ID-1).
-    let existing: Vec<String> = tx
-        .prepare("SELECT w.name FROM workspaces w JOIN organizations o ON o.id = w.org_id WHERE o.name = ?1")
-        .and_then(|mut stmt| stmt.query_map([&spec.organization], |r| r.get(0))?.collect())
-        .map_err(internal)?;
+    let existing = store::workspaces_of_org_named(tx, &spec.organization)?;
     let owns_one = existing
         .iter()
         .any(|ws| platform.check(actor, ws, Scope::UserWrite).allowed);
@@ -211,20 +189,6 @@ impl Changes<'_, '_> {
     }
 }
 
-fn org_id(tx: &Transaction<'_>, name: &str) -> Result<i64, HostError> {
-    tx.execute(
-        "INSERT OR IGNORE INTO organizations (name) VALUES (?1)",
-        [name],
-    )
-    .map_err(internal)?;
-    tx.query_row(
-        "SELECT id FROM organizations WHERE name = ?1",
-        [name],
-        |r| r.get(0),
-    )
-    .map_err(internal)
-}
-
 fn apply_workspace(
     c: &mut Changes<'_, '_>,
     org: i64,
@@ -232,28 +196,16 @@ fn apply_workspace(
     at: JsonPath,
 ) -> Result<(), ApplyError> {
     let tx = c.tx;
-    let existing: Option<(i64, i64, bool)> = tx
-        .query_row(
-            "SELECT id, org_id, sso_only FROM workspaces WHERE name = ?1",
-            [&spec.name],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()
-        .map_err(internal)?;
-    let ws = match existing {
-        Some((_, other_org, _)) if other_org != org => {
+    let ws = match store::find_workspace(tx, &spec.name)? {
+        Some(StoredWorkspace { org: other_org, .. }) if other_org != org => {
             return Err(ApplyError::Spec(vec![Located::new(
                 at.key("name"),
                 format!("workspace `{}` belongs to another organization", spec.name),
             )]));
         }
-        Some((id, _, sso_only)) => {
+        Some(StoredWorkspace { id, sso_only, .. }) => {
             if sso_only != spec.sso_only {
-                tx.execute(
-                    "UPDATE workspaces SET sso_only = ?2 WHERE id = ?1",
-                    params![id, spec.sso_only],
-                )
-                .map_err(internal)?;
+                store::set_sso_only(tx, id, spec.sso_only)?;
                 c.record(
                     "sso.enforce",
                     &spec.name,
@@ -264,12 +216,7 @@ fn apply_workspace(
             id
         }
         None => {
-            tx.execute(
-                "INSERT INTO workspaces (org_id, name, sso_only) VALUES (?1, ?2, ?3)",
-                params![org, spec.name, spec.sso_only],
-            )
-            .map_err(internal)?;
-            let id = tx.last_insert_rowid();
+            let id = store::insert_workspace(tx, org, &spec.name, spec.sso_only)?;
             c.record(
                 "workspace.create",
                 &spec.name,
@@ -292,49 +239,24 @@ fn on_off(b: bool) -> &'static str {
     if b { "on" } else { "off" }
 }
 
-fn strings(tx: &Transaction<'_>, sql: &str, ws: i64) -> Result<BTreeSet<String>, HostError> {
-    let mut stmt = tx.prepare(sql).map_err(internal)?;
-    let rows = stmt.query_map([ws], |r| r.get(0)).map_err(internal)?;
-    rows.collect::<Result<_, _>>().map_err(internal)
-}
-
 fn apply_idps(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<(), HostError> {
-    let have = strings(c.tx, "SELECT name FROM idps WHERE workspace_id = ?1", ws)?;
+    let have = store::idps(c.tx, ws)?;
     let want: BTreeSet<String> = spec.idps.iter().cloned().collect();
     for idp in want.difference(&have) {
         // An IdP belongs to one organization: logins through it reach only that
         // organization's workspaces (SPEC ID-1, SSO-1).
-        let other: Option<String> = c
-            .tx
-            .query_row(
-                "SELECT o.name FROM idps i JOIN workspaces w ON w.id = i.workspace_id
-                 JOIN organizations o ON o.id = w.org_id
-                 WHERE i.name = ?1 AND o.id != (SELECT org_id FROM workspaces WHERE id = ?2) LIMIT 1",
-                params![idp, ws],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(internal)?;
-        if other.is_some() {
+        if store::idp_elsewhere(c.tx, idp, ws)?.is_some() {
             // Say that it is taken, not by whom: the other organization is none of this
             // file's business (SPEC ID-4).
             return Err(HostError::Conflict(format!(
                 "IdP `{idp}` cannot be trusted here: it belongs to another organization, and an IdP name belongs to one organization"
             )));
         }
-        c.tx.execute(
-            "INSERT INTO idps (workspace_id, name) VALUES (?1, ?2)",
-            params![ws, idp],
-        )
-        .map_err(internal)?;
+        store::insert_idp(c.tx, ws, idp)?;
         c.record("sso.idp.add", idp, json!({}), format!("trusts IdP `{idp}`"))?;
     }
     for idp in have.difference(&want) {
-        c.tx.execute(
-            "DELETE FROM idps WHERE workspace_id = ?1 AND name = ?2",
-            params![ws, idp],
-        )
-        .map_err(internal)?;
+        store::delete_idp(c.tx, ws, idp)?;
         c.record(
             "sso.idp.remove",
             idp,
@@ -346,14 +268,7 @@ fn apply_idps(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<
 }
 
 fn apply_roles(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<(), HostError> {
-    let mut stmt =
-        c.tx.prepare("SELECT name, scopes FROM custom_roles WHERE workspace_id = ?1")
-            .map_err(internal)?;
-    let have: BTreeMap<String, String> = stmt
-        .query_map([ws], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(internal)?
-        .collect::<Result<_, _>>()
-        .map_err(internal)?;
+    let have = store::custom_roles(c.tx, ws)?;
     for role in &spec.custom_roles {
         let set =
             ScopeSet::parse(role.scopes.iter().map(String::as_str)).map_err(HostError::Invalid)?;
@@ -361,11 +276,7 @@ fn apply_roles(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result
         match have.get(&role.name) {
             Some(old) if *old == text => {}
             Some(old) => {
-                c.tx.execute(
-                    "UPDATE custom_roles SET scopes = ?3 WHERE workspace_id = ?1 AND name = ?2",
-                    params![ws, role.name, text],
-                )
-                .map_err(internal)?;
+                store::set_role_scopes(c.tx, ws, &role.name, &text)?;
                 c.record(
                     "role.update",
                     &role.name,
@@ -374,11 +285,7 @@ fn apply_roles(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result
                 )?;
             }
             None => {
-                c.tx.execute(
-                    "INSERT INTO custom_roles (workspace_id, name, scopes) VALUES (?1, ?2, ?3)",
-                    params![ws, role.name, text],
-                )
-                .map_err(internal)?;
+                store::insert_role(c.tx, ws, &role.name, &text)?;
                 c.record(
                     "role.create",
                     &role.name,
@@ -397,24 +304,12 @@ fn delete_unlisted_roles(
     spec: &WorkspaceSpec,
     at: &JsonPath,
 ) -> Result<(), ApplyError> {
-    let have = strings(
-        c.tx,
-        "SELECT name FROM custom_roles WHERE workspace_id = ?1",
-        ws,
-    )?;
+    let have = store::custom_roles(c.tx, ws)?;
     for name in have
-        .iter()
+        .keys()
         .filter(|n| !spec.custom_roles.iter().any(|r| &r.name == *n))
     {
-        let users: i64 = c
-            .tx
-            .query_row(
-                "SELECT (SELECT count(*) FROM memberships WHERE workspace_id = ?1 AND role = ?2)
-                      + (SELECT count(*) FROM api_keys WHERE workspace_id = ?1 AND role = ?2 AND revoked_at IS NULL)",
-                params![ws, name],
-                |r| r.get(0),
-            )
-            .map_err(internal)?;
+        let users = store::role_holders(c.tx, ws, name)?;
         if users > 0 {
             return Err(ApplyError::Spec(vec![Located::new(
                 at.key("custom_roles"),
@@ -423,11 +318,7 @@ fn delete_unlisted_roles(
                 ),
             )]));
         }
-        c.tx.execute(
-            "DELETE FROM custom_roles WHERE workspace_id = ?1 AND name = ?2",
-            params![ws, name],
-        )
-        .map_err(internal)?;
+        store::delete_role(c.tx, ws, name)?;
         c.record(
             "role.delete",
             name,
@@ -440,33 +331,26 @@ fn delete_unlisted_roles(
 
 fn apply_members(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<(), HostError> {
     let tx = c.tx;
-    let mut stmt = tx
-        .prepare("SELECT u.id, u.email, m.role, m.source, m.break_glass FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ?1")
-        .map_err(internal)?;
-    let have: BTreeMap<String, (i64, String, String, bool)> = stmt
-        .query_map([ws], |r| {
-            Ok((
-                r.get::<_, String>(1)?,
-                (r.get(0)?, r.get(2)?, r.get(3)?, r.get(4)?),
-            ))
-        })
-        .map_err(internal)?
-        .collect::<Result<_, _>>()
-        .map_err(internal)?;
+    let have = store::members(tx, ws)?;
     let mut listed = BTreeSet::new();
     for m in &spec.members {
         let email = Email::parse(&m.email).map_err(HostError::Invalid)?;
         let role = crate::access::RoleName::parse(&m.role).to_string();
         listed.insert(email.to_string());
         match have.get(email.as_str()) {
-            Some((_, old_role, source, bg))
-                if *old_role == role && source == "invite" && *bg == m.break_glass => {}
-            Some((user, old_role, source, bg)) => {
-                tx.execute(
-                    "UPDATE memberships SET role = ?3, source = 'invite', rule_rank = NULL, break_glass = ?4 WHERE workspace_id = ?1 AND user_id = ?2",
-                    params![ws, user, role, m.break_glass],
-                )
-                .map_err(internal)?;
+            Some(StoredMember {
+                role: old_role,
+                source,
+                break_glass: bg,
+                ..
+            }) if *old_role == role && source == "invite" && *bg == m.break_glass => {}
+            Some(StoredMember {
+                user,
+                role: old_role,
+                source,
+                break_glass: bg,
+            }) => {
+                store::set_invited(tx, ws, *user, &role, m.break_glass)?;
                 c.record(
                     "user.set_role",
                     email.as_str(),
@@ -476,11 +360,7 @@ fn apply_members(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Resu
             }
             None => {
                 let user = ensure_user(tx, &email)?;
-                tx.execute(
-                    "INSERT INTO memberships (workspace_id, user_id, role, source, break_glass) VALUES (?1, ?2, ?3, 'invite', ?4)",
-                    params![ws, user, role, m.break_glass],
-                )
-                .map_err(internal)?;
+                store::insert_invited(tx, ws, user, &role, m.break_glass)?;
                 c.record(
                     "user.invite",
                     email.as_str(),
@@ -492,7 +372,13 @@ fn apply_members(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Resu
     }
     // Invited members no longer listed are deleted as `users delete` would (SPEC UA-2);
     // SSO-provisioned members are runtime state and stay.
-    for (email, (user, role, source, _)) in &have {
+    for (
+        email,
+        StoredMember {
+            user, role, source, ..
+        },
+    ) in &have
+    {
         if source != "invite" || listed.contains(email) {
             continue;
         }
@@ -515,29 +401,14 @@ fn apply_groups(
     at: &JsonPath,
 ) -> Result<(), ApplyError> {
     let tx = c.tx;
-    let mut stmt = tx
-        .prepare(
-            "SELECT id, name, description, kind, claim_value FROM groups WHERE workspace_id = ?1",
-        )
-        .map_err(internal)?;
-    type Row = (i64, String, String, Option<String>);
-    let have: BTreeMap<String, Row> = stmt
-        .query_map([ws], |r| {
-            Ok((
-                r.get::<_, String>(1)?,
-                (r.get(0)?, r.get(2)?, r.get(3)?, r.get(4)?),
-            ))
-        })
-        .map_err(internal)?
-        .collect::<Result<_, _>>()
-        .map_err(internal)?;
+    let have = store::groups(tx, ws)?;
     for (j, g) in spec.groups.iter().enumerate() {
         let claim_value = match g.kind {
             GroupKind::Dynamic => Some(g.claim_value.clone().unwrap_or_else(|| g.name.clone())),
             GroupKind::Static => None,
         };
         let id = match have.get(&g.name) {
-            Some((_, _, kind, _)) if kind != g.kind.as_str() => {
+            Some(StoredGroup { kind, .. }) if kind != g.kind.as_str() => {
                 return Err(ApplyError::Spec(vec![Located::new(
                     at.key("groups").index(j).key("type"),
                     format!(
@@ -546,24 +417,27 @@ fn apply_groups(
                     ),
                 )]));
             }
-            Some((id, description, _, old_claim)) => {
+            Some(StoredGroup {
+                id,
+                description,
+                claim_value: old_claim,
+                ..
+            }) => {
                 if *description != g.description || *old_claim != claim_value {
-                    tx.execute(
-                        "UPDATE groups SET description = ?2, claim_value = ?3 WHERE id = ?1",
-                        params![id, g.description, claim_value],
-                    )
-                    .map_err(internal)?;
+                    store::update_group(tx, *id, &g.description, claim_value.as_deref())?;
                     c.record("group.update", &g.name, json!({ "before": { "description": description, "claim_value": old_claim }, "after": { "description": g.description, "claim_value": claim_value } }), format!("group `{}` details changed", g.name))?;
                 }
                 *id
             }
             None => {
-                tx.execute(
-                    "INSERT INTO groups (workspace_id, name, description, kind, claim_value) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![ws, g.name, g.description, g.kind.as_str(), claim_value],
-                )
-                .map_err(internal)?;
-                let id = tx.last_insert_rowid();
+                let id = store::insert_group(
+                    tx,
+                    ws,
+                    &g.name,
+                    &g.description,
+                    g.kind,
+                    claim_value.as_deref(),
+                )?;
                 c.record("group.create", &g.name, json!({ "type": g.kind.as_str(), "description": g.description, "claim_value": claim_value }), format!("{} group `{}` created", g.kind.as_str(), g.name))?;
                 id
             }
@@ -572,10 +446,9 @@ fn apply_groups(
             sync_static_members(c, id, &g.name, &g.members)?;
         }
     }
-    for (name, (id, _, kind, _)) in &have {
+    for (name, StoredGroup { id, kind, .. }) in &have {
         if !spec.groups.iter().any(|g| &g.name == name) {
-            tx.execute("DELETE FROM groups WHERE id = ?1", [id])
-                .map_err(internal)?;
+            store::delete_group(tx, *id)?;
             c.record(
                 "group.delete",
                 name,
@@ -595,19 +468,7 @@ fn sync_static_members(
 ) -> Result<(), HostError> {
     // SSO-provisioned members are runtime state, which a file cannot list (SPEC GR-2 admits
     // only its members): their static group memberships stay, as their memberships do.
-    let mut stmt =
-        c.tx.prepare(
-            "SELECT u.email FROM group_members gm JOIN users u ON u.id = gm.user_id
-             JOIN groups g ON g.id = gm.group_id
-             LEFT JOIN memberships m ON m.user_id = u.id AND m.workspace_id = g.workspace_id
-             WHERE gm.group_id = ?1 AND (m.source IS NULL OR m.source != 'sso')",
-        )
-        .map_err(internal)?;
-    let have: BTreeSet<String> = stmt
-        .query_map([group], |r| r.get(0))
-        .map_err(internal)?
-        .collect::<Result<_, _>>()
-        .map_err(internal)?;
+    let have = store::listed_group_members(c.tx, group)?;
     let want: BTreeSet<String> = members
         .iter()
         .filter_map(|e| Email::parse(e).ok())
@@ -615,11 +476,7 @@ fn sync_static_members(
         .collect();
     for email in want.difference(&have) {
         let user = ensure_user(c.tx, &Email::parse(email).map_err(HostError::Invalid)?)?;
-        c.tx.execute(
-            "INSERT INTO group_members (group_id, user_id) VALUES (?1, ?2)",
-            params![group, user],
-        )
-        .map_err(internal)?;
+        store::add_group_member(c.tx, group, user)?;
         c.record(
             "group.add_member",
             name,
@@ -628,11 +485,7 @@ fn sync_static_members(
         )?;
     }
     for email in have.difference(&want) {
-        c.tx.execute(
-            "DELETE FROM group_members WHERE group_id = ?1 AND user_id = (SELECT id FROM users WHERE email = ?2)",
-            params![group, email],
-        )
-        .map_err(internal)?;
+        store::remove_group_member(c.tx, group, email)?;
         c.record(
             "group.remove_member",
             name,
@@ -644,7 +497,7 @@ fn sync_static_members(
 }
 
 fn apply_rules(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<(), HostError> {
-    let have = sso::rules(c.tx, ws).map_err(internal)?;
+    let have = sso::rules(c.tx, ws)?;
     // Normalized as `sso rules add` stores them, so that applying the file again (or its
     // export) changes nothing.
     let want: Vec<ClaimRule> = spec

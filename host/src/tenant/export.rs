@@ -2,25 +2,17 @@
 
 use std::collections::BTreeSet;
 
-use rusqlite::Connection;
-
 use crate::admin::groups::groups_of;
 use crate::admin::sso;
-use crate::platform::internal;
 use crate::services::HostError;
+use crate::store::Connection;
 
-use super::{GroupSpec, MemberSpec, RoleSpec, RuleSpec, TenantSpec, WorkspaceSpec};
+use super::store;
+use super::{GroupSpec, MemberSpec, RuleSpec, TenantSpec, WorkspaceSpec};
 
 /// The organization `org` (or the only one, if `None`) as a tenant spec.
 pub fn export(conn: &Connection, org: Option<&str>) -> Result<TenantSpec, HostError> {
-    let mut stmt = conn
-        .prepare("SELECT id, name FROM organizations ORDER BY name")
-        .map_err(internal)?;
-    let orgs: Vec<(i64, String)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(internal)?
-        .collect::<Result<_, _>>()
-        .map_err(internal)?;
+    let orgs = store::organizations(conn)?;
     let (org_id, name) = match org {
         Some(want) => orgs
             .into_iter()
@@ -38,19 +30,10 @@ pub fn export(conn: &Connection, org: Option<&str>) -> Result<TenantSpec, HostEr
             )));
         }
     };
-    let mut stmt = conn
-        .prepare("SELECT id, name, sso_only FROM workspaces WHERE org_id = ?1 ORDER BY name")
-        .map_err(internal)?;
-    let workspaces: Vec<(i64, String, bool)> = stmt
-        .query_map([org_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .map_err(internal)?
-        .collect::<Result<_, _>>()
-        .map_err(internal)?;
-    let workspaces = workspaces
+    let workspaces = store::org_workspaces(conn, org_id)?
         .into_iter()
         .map(|(id, name, sso_only)| workspace(conn, id, name, sso_only))
-        .collect::<Result<_, _>>()
-        .map_err(internal)?;
+        .collect::<Result<_, _>>()?;
     Ok(TenantSpec {
         organization: name,
         workspaces,
@@ -62,36 +45,10 @@ fn workspace(
     id: i64,
     name: String,
     sso_only: bool,
-) -> rusqlite::Result<WorkspaceSpec> {
-    let list = |sql: &str| -> rusqlite::Result<Vec<String>> {
-        let mut stmt = conn.prepare(sql)?;
-        stmt.query_map([id], |r| r.get(0))?.collect()
-    };
-    let idps = list("SELECT name FROM idps WHERE workspace_id = ?1 ORDER BY name")?;
-    let mut stmt = conn
-        .prepare("SELECT name, scopes FROM custom_roles WHERE workspace_id = ?1 ORDER BY name")?;
-    let custom_roles = stmt
-        .query_map([id], |r| {
-            let scopes: String = r.get(1)?;
-            Ok(RoleSpec {
-                name: r.get(0)?,
-                scopes: scopes.split_whitespace().map(str::to_owned).collect(),
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    let mut stmt = conn.prepare(
-        "SELECT u.email, m.role, m.break_glass FROM memberships m JOIN users u ON u.id = m.user_id
-         WHERE m.workspace_id = ?1 AND m.source = 'invite' ORDER BY u.email",
-    )?;
-    let members: Vec<MemberSpec> = stmt
-        .query_map([id], |r| {
-            Ok(MemberSpec {
-                email: r.get(0)?,
-                role: r.get(1)?,
-                break_glass: r.get(2)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
+) -> Result<WorkspaceSpec, HostError> {
+    let idps = store::idps(conn, id)?.into_iter().collect();
+    let custom_roles = store::role_specs(conn, id)?;
+    let members = store::invited_members(conn, id)?;
     // Static groups list invited members only: SSO-provisioned members are runtime state,
     // not in the file, and a file's groups may name only its members (SPEC GR-2).
     let invited: BTreeSet<&str> = members

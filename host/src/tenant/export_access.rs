@@ -5,27 +5,12 @@
 use std::collections::BTreeSet;
 
 use crate::access::Scope;
-use crate::platform::{Platform, internal};
+use crate::platform::Platform;
 use crate::principal::Principal;
 use crate::services::HostError;
 
 use super::TenantSpec;
-
-/// Every (organization, workspace) pair, by name.
-fn workspaces(platform: &Platform) -> Result<Vec<(String, String)>, HostError> {
-    let db = platform.db();
-    let mut stmt = db
-        .conn()
-        .prepare(
-            "SELECT o.name, w.name FROM workspaces w JOIN organizations o ON o.id = w.org_id
-             ORDER BY o.name, w.name",
-        )
-        .map_err(internal)?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(internal)?;
-    rows.collect::<Result<_, _>>().map_err(internal)
-}
+use super::store;
 
 /// The organization `org` (or the only one `principal` may export, if `None`) in the
 /// tenant-file format, with only the workspaces where `principal` holds `user.write`.
@@ -34,7 +19,7 @@ pub fn export_for(
     principal: &Principal,
     org: Option<&str>,
 ) -> Result<TenantSpec, HostError> {
-    let all = workspaces(platform)?;
+    let all = store::all_workspaces(platform.db().conn())?;
     let may = |ws: &str| platform.check(principal, ws, Scope::UserWrite).allowed;
     let exportable: BTreeSet<&str> = all
         .iter()

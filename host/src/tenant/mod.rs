@@ -4,6 +4,7 @@
 mod apply;
 mod export;
 mod export_access;
+mod store;
 mod validate;
 
 use serde::{Deserialize, Serialize};

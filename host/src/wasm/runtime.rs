@@ -12,6 +12,7 @@ use wasmtime::{Engine, Store};
 use crate::principal::Caller;
 use crate::services::HostServices;
 use crate::services::events::CustomEvent;
+use crate::store::RecordedExecution;
 
 use super::async_abi;
 use super::bindings::{Step, StepError, StepPre};
@@ -45,6 +46,30 @@ pub struct StepExecution {
     pub events: Vec<CustomEvent>,
     /// Wall-clock time of instantiate + call.
     pub duration: Duration,
+}
+
+/// What the store records of an execution (the store names what it needs; the runtime
+/// provides it).
+impl RecordedExecution for StepExecution {
+    fn outcome(&self) -> Result<&serde_json::Value, (&'static str, String)> {
+        self.result.as_ref().map_err(|f| (f.kind(), f.to_string()))
+    }
+
+    fn log_lines(&self) -> Box<dyn Iterator<Item = (&'static str, &str)> + '_> {
+        Box::new(
+            self.logs
+                .iter()
+                .map(|line| (line.level.as_str(), line.message.as_str())),
+        )
+    }
+
+    fn published_events(&self) -> Box<dyn Iterator<Item = (&str, &serde_json::Value)> + '_> {
+        Box::new(self.events.iter().map(|e| (e.kind.as_str(), &e.payload)))
+    }
+
+    fn duration(&self) -> Duration {
+        self.duration
+    }
 }
 
 /// The step host: one engine, one linker, the component cache and the loaded components.

@@ -8,8 +8,8 @@ use rusqlite::types::Value;
 use crate::services::HostError;
 use crate::services::cases::{AccessMode, CaseQuery, CaseSort};
 
-use super::rows::severity_code;
-use super::viewer::Viewer;
+use super::severity_code;
+use crate::cases::viewer::Viewer;
 
 /// Largest page; larger requests are clamped.
 pub const MAX_PAGE: u32 = 200;
@@ -195,7 +195,7 @@ pub fn page(
         (true, Some(last)) => {
             // Keys first, the case's number last, in the cursor (never the row id, which
             // counts across workspaces, SPEC ID-4); the row itself leads with the id.
-            let number = super::rows::number_of(conn, last[0])
+            let number = super::number_of(conn, last[0])
                 .map_err(crate::platform::internal)?
                 .ok_or_else(|| crate::platform::internal("a listed case has no number"))?;
             let mut values: Vec<String> = last[1..].iter().map(i64::to_string).collect();

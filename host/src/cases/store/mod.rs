@@ -1,7 +1,12 @@
-//! Reading and writing case rows and the people on them.
+//! The storage of cases: case rows, the people on them, their timeline, and the page query
+//! (`query`). The only modules of `cases/` that speak SQL; the service decides who may do
+//! what and calls these.
+
+pub mod query;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use crate::cases::id::case_id_text;
 use crate::clock;
 use crate::services::cases::{AccessMode, CaseRecord, Severity};
 
@@ -21,12 +26,19 @@ pub fn severity_code(s: Severity) -> i64 {
     }
 }
 
-fn severity_of(code: i64) -> Severity {
+/// The severity stored as `code` in column `idx`; a code the schema does not admit is an
+/// error naming the column, never a default.
+fn severity_of(idx: usize, code: i64) -> rusqlite::Result<Severity> {
     match code {
-        0 => Severity::Low,
-        1 => Severity::Medium,
-        2 => Severity::High,
-        _ => Severity::Critical,
+        0 => Ok(Severity::Low),
+        1 => Ok(Severity::Medium),
+        2 => Ok(Severity::High),
+        3 => Ok(Severity::Critical),
+        other => Err(rusqlite::Error::FromSqlConversionFailure(
+            idx,
+            rusqlite::types::Type::Integer,
+            format!("stored cases.severity {other} is not a severity code (0..=3)").into(),
+        )),
     }
 }
 
@@ -54,14 +66,14 @@ pub fn load(conn: &Connection, id: i64) -> rusqlite::Result<Option<CaseRow>> {
         .query_row(
             [id],
             |r| {
-                let fields = crate::stored_json::column(r, 8, "cases.fields")?;
+                let fields = crate::store::json::column(r, 8, "cases.fields")?;
                 Ok((
                     r.get::<_, i64>(0)?,
                     CaseRecord {
-                        id: super::case_id_text(r.get(11)?),
+                        id: case_id_text(r.get(11)?),
                         title: r.get(1)?,
                         description: r.get(2)?,
-                        severity: severity_of(r.get(3)?),
+                        severity: severity_of(3, r.get(3)?)?,
                         state: r.get(4)?,
                         reporter: r.get(5)?,
                         assignee: r.get(6)?,
@@ -170,4 +182,91 @@ pub fn timeline(
         details.to_string()
     ])?;
     Ok(())
+}
+
+/// (row id, workspace id) of the case created with idempotency key `key`, if any.
+pub fn find_by_idempotency_key(
+    conn: &Connection,
+    key: &str,
+) -> rusqlite::Result<Option<(i64, i64)>> {
+    conn.prepare_cached("SELECT id, workspace_id FROM cases WHERE idempotency_key = ?1")?
+        .query_row(params![key], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+}
+
+/// A case row to store; people are added with [`add_person`].
+pub struct NewCaseRow<'a> {
+    pub workspace_id: i64,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub severity: Severity,
+    pub state: &'a str,
+    pub reporter: Option<&'a str>,
+    pub assignee: Option<&'a str>,
+    pub mode: AccessMode,
+    pub fields: &'a serde_json::Value,
+    pub idempotency_key: Option<&'a str>,
+}
+
+/// Stores a case, numbered next within its workspace (SPEC ID-4), created and updated now;
+/// returns its row id.
+pub fn insert(tx: &Transaction<'_>, case: &NewCaseRow<'_>) -> rusqlite::Result<i64> {
+    tx.prepare_cached("INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key, number)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, (SELECT coalesce(max(number), 0) + 1 FROM cases WHERE workspace_id = ?1))")?
+        .execute(params![
+            case.workspace_id,
+            case.title,
+            case.description,
+            severity_code(case.severity),
+            case.state,
+            case.reporter,
+            case.assignee,
+            case.mode == AccessMode::Restricted,
+            case.fields.to_string(),
+            clock::now_micros(),
+            case.idempotency_key
+        ])?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// Sets case `id`'s access mode; its `updated_at` moves forward (at least by one).
+pub fn set_access_mode(tx: &Transaction<'_>, id: i64, mode: AccessMode) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE cases SET restricted = ?2, updated_at = max(updated_at + 1, ?3) WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        mode == AccessMode::Restricted,
+        clock::now_micros()
+    ])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_severity_code_the_schema_does_not_admit_is_an_error_naming_the_column() {
+        let db = crate::store::Db::open_in_memory().expect("db");
+        let seed = |severity: i64| {
+            db.conn()
+                .execute_batch(&format!(
+                    "DELETE FROM cases;
+                     INSERT OR IGNORE INTO organizations (id, name) VALUES (1, 'acme');
+                     INSERT OR IGNORE INTO workspaces (id, org_id, name) VALUES (1, 1, 'soc');
+                     PRAGMA ignore_check_constraints = ON;
+                     INSERT INTO cases (id, workspace_id, title, severity, state, created_at, updated_at, number)
+                     VALUES (1, 1, 'phish', {severity}, 'open', 0, 0, 1);
+                     PRAGMA ignore_check_constraints = OFF;"
+                ))
+                .expect("seed");
+        };
+        seed(7);
+        let err = load(db.conn(), 1).err().expect("damaged severity");
+        assert!(err.to_string().contains("stored cases.severity 7"), "{err}");
+        seed(3);
+        let row = load(db.conn(), 1).expect("readable").expect("exists");
+        assert_eq!(row.record.severity, Severity::Critical);
+    }
 }

@@ -1,0 +1,623 @@
+//! The storage of administration: workspaces, users, memberships, custom roles, groups, API
+//! keys, claim rules and SSO identities. The only module of `admin/` that speaks SQL; the
+//! operations beside it decide (authorization, validation, UA-3) and call these. Every
+//! function takes the caller's connection or transaction, so an operation stays one
+//! transaction; storage errors come back as [`HostError`] through [`internal`].
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::clock;
+use crate::platform::internal;
+use crate::principal::Email;
+use crate::services::HostError;
+
+use super::model::{ClaimRule, GroupInfo, GroupKind, KeyInfo, MemberInfo};
+
+// Workspaces, users and memberships.
+
+/// The id of workspace `name`, if it exists.
+pub(crate) fn find_workspace(conn: &Connection, name: &str) -> Result<Option<i64>, HostError> {
+    conn.query_row("SELECT id FROM workspaces WHERE name = ?1", [name], |r| {
+        r.get(0)
+    })
+    .optional()
+    .map_err(internal)
+}
+
+/// The id of the user with `email`, if any.
+pub(crate) fn user_id(conn: &Connection, email: &Email) -> Result<Option<i64>, HostError> {
+    conn.query_row(
+        "SELECT id FROM users WHERE email = ?1",
+        [email.as_str()],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(internal)
+}
+
+/// Stores a new user; returns its id.
+pub(crate) fn insert_user(conn: &Connection, email: &Email) -> Result<i64, HostError> {
+    conn.execute("INSERT INTO users (email) VALUES (?1)", [email.as_str()])
+        .map_err(internal)?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The role and source (`invite` or `sso`) of a membership, as stored.
+pub(crate) fn membership(
+    conn: &Connection,
+    ws: i64,
+    user: i64,
+) -> Result<Option<(String, String)>, HostError> {
+    conn.query_row(
+        "SELECT role, source FROM memberships WHERE workspace_id = ?1 AND user_id = ?2",
+        params![ws, user],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+    .map_err(internal)
+}
+
+/// Owners of `ws` other than user `except` who can act now: not denied by SSO, and able to
+/// sign in (see `admin::other_usable_owners`, which owns the rule).
+pub(crate) fn other_usable_owners(
+    conn: &Connection,
+    ws: i64,
+    except: i64,
+) -> Result<i64, HostError> {
+    conn.query_row(
+        "SELECT count(*) FROM memberships m
+         JOIN users u ON u.id = m.user_id
+         JOIN workspaces w ON w.id = m.workspace_id
+         LEFT JOIN sso_identities s ON s.workspace_id = m.workspace_id AND s.email = u.email
+         WHERE m.workspace_id = ?1 AND m.role = 'owner' AND m.user_id != ?2
+           AND (s.outcome IS NULL OR s.outcome != 'denied')
+           AND (w.sso_only = 0 OR m.break_glass = 1 OR s.outcome = 'member')",
+        params![ws, except],
+        |r| r.get(0),
+    )
+    .map_err(internal)
+}
+
+/// Stores an invited membership.
+pub(crate) fn insert_invited_member(
+    conn: &Connection,
+    ws: i64,
+    user: i64,
+    role: &str,
+) -> Result<(), HostError> {
+    conn.execute(
+        "INSERT INTO memberships (workspace_id, user_id, role, source) VALUES (?1, ?2, ?3, 'invite')",
+        params![ws, user, role],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// Stores a membership provisioned by an SSO login through the rule ranked `rank`.
+pub(crate) fn insert_sso_member(
+    conn: &Connection,
+    ws: i64,
+    user: i64,
+    role: &str,
+    rank: u32,
+) -> Result<(), HostError> {
+    conn.execute(
+        "INSERT INTO memberships (workspace_id, user_id, role, source, rule_rank) VALUES (?1, ?2, ?3, 'sso', ?4)",
+        params![ws, user, role, rank],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// Changes a member's role.
+pub(crate) fn set_member_role(
+    conn: &Connection,
+    ws: i64,
+    user: i64,
+    role: &str,
+) -> Result<(), HostError> {
+    conn.execute(
+        "UPDATE memberships SET role = ?3 WHERE workspace_id = ?1 AND user_id = ?2",
+        params![ws, user, role],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// Changes an SSO member's role and the rule that gave it.
+pub(crate) fn set_sso_member_role(
+    conn: &Connection,
+    ws: i64,
+    user: i64,
+    role: &str,
+    rank: u32,
+) -> Result<(), HostError> {
+    conn.execute(
+        "UPDATE memberships SET role = ?3, rule_rank = ?4 WHERE workspace_id = ?1 AND user_id = ?2",
+        params![ws, user, role, rank],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// Deletes a membership with the person's group memberships and personal keys in the
+/// workspace; returns (groups left, keys deleted).
+pub(crate) fn delete_member(
+    conn: &Connection,
+    ws: i64,
+    user: i64,
+    email: &Email,
+) -> Result<(usize, usize), HostError> {
+    let groups = conn
+        .execute(
+            "DELETE FROM group_members WHERE user_id = ?1
+             AND group_id IN (SELECT id FROM groups WHERE workspace_id = ?2)",
+            params![user, ws],
+        )
+        .map_err(internal)?;
+    let keys = conn
+        .execute(
+            "DELETE FROM api_keys WHERE workspace_id = ?1 AND kind = 'personal' AND owner_email = ?2",
+            params![ws, email.as_str()],
+        )
+        .map_err(internal)?;
+    conn.execute(
+        "DELETE FROM memberships WHERE workspace_id = ?1 AND user_id = ?2",
+        params![ws, user],
+    )
+    .map_err(internal)?;
+    Ok((groups, keys))
+}
+
+/// The members of `workspace`, by email.
+pub(crate) fn members(conn: &Connection, workspace: &str) -> Result<Vec<MemberInfo>, HostError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT u.email, m.role, m.source, m.break_glass FROM memberships m
+             JOIN users u ON u.id = m.user_id JOIN workspaces w ON w.id = m.workspace_id
+             WHERE w.name = ?1 ORDER BY u.email",
+        )
+        .map_err(internal)?;
+    let rows = stmt
+        .query_map([workspace], |r| {
+            Ok(MemberInfo {
+                email: r.get(0)?,
+                role: r.get(1)?,
+                source: r.get(2)?,
+                break_glass: r.get(3)?,
+            })
+        })
+        .map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
+}
+
+// Custom roles.
+
+/// Whether workspace `ws` defines the custom role `name`.
+pub(crate) fn custom_role_exists(
+    conn: &Connection,
+    ws: i64,
+    name: &str,
+) -> Result<bool, HostError> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM custom_roles WHERE workspace_id = ?1 AND name = ?2)",
+        params![ws, name],
+        |r| r.get(0),
+    )
+    .map_err(internal)
+}
+
+/// Stores a custom role unless one of that name exists; returns whether it was stored.
+pub(crate) fn insert_custom_role(
+    conn: &Connection,
+    ws: i64,
+    name: &str,
+    scopes: &str,
+) -> Result<bool, HostError> {
+    let inserted = conn
+        .execute(
+            "INSERT OR IGNORE INTO custom_roles (workspace_id, name, scopes) VALUES (?1, ?2, ?3)",
+            params![ws, name, scopes],
+        )
+        .map_err(internal)?;
+    Ok(inserted > 0)
+}
+
+/// How many members, live service keys and claim rules hold role `name` in `ws`.
+pub(crate) fn role_holders(conn: &Connection, ws: i64, name: &str) -> Result<i64, HostError> {
+    conn.query_row(
+        "SELECT (SELECT count(*) FROM memberships WHERE workspace_id = ?1 AND role = ?2)
+              + (SELECT count(*) FROM api_keys WHERE workspace_id = ?1 AND role = ?2 AND revoked_at IS NULL)
+              + (SELECT count(*) FROM claim_rules WHERE workspace_id = ?1 AND role = ?2)",
+        params![ws, name],
+        |r| r.get(0),
+    )
+    .map_err(internal)
+}
+
+/// Deletes a custom role; returns whether there was one.
+pub(crate) fn delete_custom_role(
+    conn: &Connection,
+    ws: i64,
+    name: &str,
+) -> Result<bool, HostError> {
+    let deleted = conn
+        .execute(
+            "DELETE FROM custom_roles WHERE workspace_id = ?1 AND name = ?2",
+            params![ws, name],
+        )
+        .map_err(internal)?;
+    Ok(deleted > 0)
+}
+
+// Groups.
+
+/// (id, kind as stored) of group `name` in `ws`, if it exists.
+pub(crate) fn find_group(
+    conn: &Connection,
+    ws: i64,
+    name: &str,
+) -> Result<Option<(i64, String)>, HostError> {
+    conn.query_row(
+        "SELECT id, kind FROM groups WHERE workspace_id = ?1 AND name = ?2",
+        params![ws, name],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+    .map_err(internal)
+}
+
+/// Whether workspace `ws` trusts at least one IdP.
+pub(crate) fn has_idp(conn: &Connection, ws: i64) -> Result<bool, HostError> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM idps WHERE workspace_id = ?1)",
+        [ws],
+        |r| r.get(0),
+    )
+    .map_err(internal)
+}
+
+/// Stores a group unless one of that name exists; returns whether it was stored.
+pub(crate) fn insert_group(
+    conn: &Connection,
+    ws: i64,
+    name: &str,
+    description: &str,
+    kind: GroupKind,
+    claim_value: Option<&str>,
+) -> Result<bool, HostError> {
+    let inserted = conn
+        .execute(
+            "INSERT OR IGNORE INTO groups (workspace_id, name, description, kind, claim_value) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![ws, name, description, kind.as_str(), claim_value],
+        )
+        .map_err(internal)?;
+    Ok(inserted > 0)
+}
+
+/// Adds a user to a group; returns whether they were not in it yet.
+pub(crate) fn join_group(conn: &Connection, group: i64, user: i64) -> Result<bool, HostError> {
+    let changed = conn
+        .execute(
+            "INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?1, ?2)",
+            params![group, user],
+        )
+        .map_err(internal)?;
+    Ok(changed > 0)
+}
+
+/// Removes a user from a group; returns whether they were in it.
+pub(crate) fn leave_group(conn: &Connection, group: i64, user: i64) -> Result<bool, HostError> {
+    let changed = conn
+        .execute(
+            "DELETE FROM group_members WHERE group_id = ?1 AND user_id = ?2",
+            params![group, user],
+        )
+        .map_err(internal)?;
+    Ok(changed > 0)
+}
+
+/// Deletes a group and (by cascade) its memberships.
+pub(crate) fn delete_group(conn: &Connection, group: i64) -> Result<(), HostError> {
+    conn.execute("DELETE FROM groups WHERE id = ?1", [group])
+        .map_err(internal)?;
+    Ok(())
+}
+
+/// (id, name, claim value) of the dynamic groups of `ws`.
+pub(crate) fn dynamic_groups(
+    conn: &Connection,
+    ws: i64,
+) -> Result<Vec<(i64, String, String)>, HostError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT id, name, claim_value FROM groups WHERE workspace_id = ?1 AND kind = 'dynamic'",
+        )
+        .map_err(internal)?;
+    let rows = stmt
+        .query_map([ws], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+            ))
+        })
+        .map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
+}
+
+/// Every group of `workspace` with its members (emails, sorted).
+pub(crate) fn groups_of(conn: &Connection, workspace: &str) -> Result<Vec<GroupInfo>, HostError> {
+    groups_with_members(conn, workspace).map_err(internal)
+}
+
+fn groups_with_members(conn: &Connection, workspace: &str) -> rusqlite::Result<Vec<GroupInfo>> {
+    let mut stmt = conn.prepare(
+        "SELECT g.id, g.name, g.description, g.kind, g.claim_value FROM groups g
+         JOIN workspaces w ON w.id = g.workspace_id WHERE w.name = ?1 ORDER BY g.name",
+    )?;
+    let mut members = conn.prepare(
+        "SELECT u.email FROM group_members gm JOIN users u ON u.id = gm.user_id WHERE gm.group_id = ?1 ORDER BY u.email",
+    )?;
+    let rows: Vec<(i64, String, String, String, Option<String>)> = stmt
+        .query_map([workspace], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    rows.into_iter()
+        .map(|(id, name, description, kind, claim_value)| {
+            let members = members
+                .query_map([id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            // Never read a stored value back as a default: the schema's CHECK admits only
+            // these two, so anything else is a damaged row and an error naming the column.
+            let kind = GroupKind::parse(&kind).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    3,
+                    rusqlite::types::Type::Text,
+                    format!("stored groups.kind of group `{name}`: {e}").into(),
+                )
+            })?;
+            Ok(GroupInfo {
+                name,
+                description,
+                kind,
+                claim_value,
+                members,
+            })
+        })
+        .collect()
+}
+
+// API keys.
+
+/// A key row to store.
+pub(crate) struct NewKeyRow<'a> {
+    pub id: &'a str,
+    pub ws: i64,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub owner: Option<&'a str>,
+    pub role: Option<&'a str>,
+    pub secret_hash: &'a str,
+    pub created_by: &'a str,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+/// Stores a key.
+pub(crate) fn insert_key(conn: &Connection, key: &NewKeyRow<'_>) -> Result<(), HostError> {
+    conn.execute(
+        "INSERT INTO api_keys (id, workspace_id, name, kind, owner_email, role, secret_hash, created_by, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            key.id,
+            key.ws,
+            key.name,
+            key.kind,
+            key.owner,
+            key.role,
+            key.secret_hash,
+            key.created_by,
+            key.created_at,
+            key.expires_at
+        ],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// Marks a key revoked at `at`; returns whether it was live.
+pub(crate) fn revoke_key(conn: &Connection, id: &str, at: i64) -> Result<bool, HostError> {
+    let changed = conn
+        .execute(
+            "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            params![id, at],
+        )
+        .map_err(internal)?;
+    Ok(changed > 0)
+}
+
+/// Keys of `workspace`: all of them when `all`, else those `owner` owns.
+pub(crate) fn keys(
+    conn: &Connection,
+    workspace: &str,
+    all: bool,
+    owner: Option<&str>,
+) -> Result<Vec<KeyInfo>, HostError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT k.id, k.name, k.kind, k.owner_email, k.role, k.created_by, k.created_at, k.expires_at, k.revoked_at
+             FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
+             WHERE w.name = ?1 AND (?2 OR k.owner_email = ?3) ORDER BY k.created_at, k.id",
+        )
+        .map_err(internal)?;
+    let rows = stmt
+        .query_map(params![workspace, all, owner], |r| {
+            Ok(KeyInfo {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                kind: r.get(2)?,
+                owner: r.get(3)?,
+                role: r.get(4)?,
+                created_by: r.get(5)?,
+                created_at: clock::rfc3339(r.get(6)?),
+                expires_at: r.get::<_, Option<i64>>(7)?.map(clock::rfc3339),
+                revoked: r.get::<_, Option<i64>>(8)?.is_some(),
+            })
+        })
+        .map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
+}
+
+/// The stored hash of key `id`'s secret, if the key exists.
+pub(crate) fn key_secret_hash(conn: &Connection, id: &str) -> Result<Option<String>, HostError> {
+    conn.query_row(
+        "SELECT secret_hash FROM api_keys WHERE id = ?1",
+        [id],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(internal)
+}
+
+// SSO: settings, claim rules, identities.
+
+/// Sets SSO-only sign-in of `ws`; returns whether it changed.
+pub(crate) fn set_sso_only(conn: &Connection, ws: i64, on: bool) -> Result<bool, HostError> {
+    let changed = conn
+        .execute(
+            "UPDATE workspaces SET sso_only = ?2 WHERE id = ?1 AND sso_only != ?2",
+            params![ws, on],
+        )
+        .map_err(internal)?;
+    Ok(changed > 0)
+}
+
+/// (id, name) of the workspaces that trust IdP `idp`, by name.
+pub(crate) fn workspaces_trusting(
+    conn: &Connection,
+    idp: &str,
+) -> Result<Vec<(i64, String)>, HostError> {
+    let mut stmt = conn
+        .prepare("SELECT w.id, w.name FROM idps i JOIN workspaces w ON w.id = i.workspace_id WHERE i.name = ?1 ORDER BY w.name")
+        .map_err(internal)?;
+    let rows = stmt
+        .query_map([idp], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
+}
+
+/// The claim rules of workspace `ws`, in rank order.
+pub(crate) fn rules(conn: &Connection, ws: i64) -> Result<Vec<ClaimRule>, HostError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT rank, claim, value, role FROM claim_rules WHERE workspace_id = ?1 ORDER BY rank",
+        )
+        .map_err(internal)?;
+    let rows = stmt
+        .query_map([ws], |r| {
+            Ok(ClaimRule {
+                rank: r.get(0)?,
+                claim: r.get(1)?,
+                value: r.get(2)?,
+                role: r.get(3)?,
+            })
+        })
+        .map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
+}
+
+/// Replaces the claim rules of `ws` with `rules`, ranked 1..n in their order.
+pub(crate) fn store_rules(
+    conn: &Connection,
+    ws: i64,
+    rules: &[ClaimRule],
+) -> Result<(), HostError> {
+    conn.execute("DELETE FROM claim_rules WHERE workspace_id = ?1", [ws])
+        .map_err(internal)?;
+    for (i, rule) in rules.iter().enumerate() {
+        conn.execute(
+            "INSERT INTO claim_rules (workspace_id, rank, claim, value, role) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![ws, i as i64 + 1, rule.claim, rule.value, rule.role],
+        )
+        .map_err(internal)?;
+    }
+    Ok(())
+}
+
+/// The outcome recorded for `email`'s last SSO login in `ws`, if any.
+pub(crate) fn sso_outcome(
+    conn: &Connection,
+    ws: i64,
+    email: &Email,
+) -> Result<Option<String>, HostError> {
+    conn.query_row(
+        "SELECT outcome FROM sso_identities WHERE workspace_id = ?1 AND email = ?2",
+        params![ws, email.as_str()],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(internal)
+}
+
+/// An SSO login to record beside the identity's membership.
+pub(crate) struct SsoLogin<'a> {
+    pub ws: i64,
+    pub email: &'a Email,
+    pub idp: &'a str,
+    pub outcome: &'a str,
+    pub rank: Option<u32>,
+    pub claims: &'a serde_json::Value,
+}
+
+/// Records (or replaces) the outcome of `email`'s SSO login in a workspace, stamped now.
+pub(crate) fn record_sso_login(conn: &Connection, login: &SsoLogin<'_>) -> Result<(), HostError> {
+    conn.execute(
+        "INSERT INTO sso_identities (workspace_id, email, idp, outcome, rule_rank, claims, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (workspace_id, email) DO UPDATE SET idp = ?3, outcome = ?4, rule_rank = ?5, claims = ?6, at = ?7",
+        params![
+            login.ws,
+            login.email.as_str(),
+            login.idp,
+            login.outcome,
+            login.rank,
+            login.claims.to_string(),
+            clock::now_unix()
+        ],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workspace_with_group(kind: &str) -> crate::store::Db {
+        let db = crate::store::Db::open_in_memory().expect("db");
+        db.conn()
+            .execute_batch(&format!(
+                "INSERT INTO organizations (id, name) VALUES (1, 'acme');
+                 INSERT INTO workspaces (id, org_id, name) VALUES (1, 1, 'soc');
+                 PRAGMA ignore_check_constraints = ON;
+                 INSERT INTO groups (workspace_id, name, kind) VALUES (1, 'tier1', '{kind}');
+                 PRAGMA ignore_check_constraints = OFF;"
+            ))
+            .expect("seed");
+        db
+    }
+
+    #[test]
+    fn a_group_kind_the_schema_does_not_admit_is_an_error_naming_the_column() {
+        let db = workspace_with_group("Dynamic ");
+        let err = groups_of(db.conn(), "soc").expect_err("damaged kind");
+        assert!(
+            matches!(&err, HostError::Internal(m) if m.contains("stored groups.kind of group `tier1`")),
+            "{err:?}"
+        );
+        let db = workspace_with_group("dynamic");
+        let groups = groups_of(db.conn(), "soc").expect("readable");
+        assert_eq!(groups[0].kind, GroupKind::Dynamic);
+    }
+}

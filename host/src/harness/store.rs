@@ -1,0 +1,55 @@
+//! What the test harness reads back from the database a test ran on: counts and case rows
+//! its expectations compare. The only module of `harness/` that speaks SQL.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Events of `kind`, in every workspace.
+pub(super) fn count_events(conn: &Connection, kind: &str) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT count(*) FROM events WHERE kind = ?1", [kind], |r| {
+        r.get(0)
+    })
+}
+
+/// (id, restricted) of the first case of `workspace` titled `title`, if any.
+pub(super) fn case_titled(
+    conn: &Connection,
+    workspace: &str,
+    title: &str,
+) -> rusqlite::Result<Option<(i64, bool)>> {
+    conn.query_row(
+        "SELECT c.id, c.restricted FROM cases c JOIN workspaces w ON w.id = c.workspace_id WHERE w.name = ?1 AND c.title = ?2 ORDER BY c.id LIMIT 1",
+        params![workspace, title],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+}
+
+/// The collaborators of case `id` (its row id), by email.
+pub(super) fn collaborators(conn: &Connection, id: i64) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT email FROM case_people WHERE case_id = ?1 AND part = 'collaborator' ORDER BY email",
+    )?;
+    stmt.query_map([id], |r| r.get(0))?.collect()
+}
+
+/// Audit entries with `action`, by `actor` if one is given.
+pub(super) fn count_audit(
+    conn: &Connection,
+    action: &str,
+    actor: Option<&str>,
+) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT count(*) FROM audit_log WHERE action = ?1 AND (?2 IS NULL OR actor = ?2)",
+        params![action, actor],
+        |r| r.get(0),
+    )
+}
+
+/// Runs of `workflow` with `status`.
+pub(super) fn count_runs(conn: &Connection, workflow: &str, status: &str) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT count(*) FROM runs WHERE workflow = ?1 AND status = ?2",
+        params![workflow, status],
+        |r| r.get(0),
+    )
+}

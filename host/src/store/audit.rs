@@ -1,0 +1,78 @@
+//! The audit log's storage (SPEC AU): appended inside the transaction of the change an entry
+//! describes, never updated or deleted (triggers refuse both), numbered per workspace.
+
+use rusqlite::{Connection, params};
+use serde::Serialize;
+
+use crate::clock;
+
+/// One entry of the audit log (SPEC AU-1).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AuditEntry {
+    /// The entry's number within its workspace (SPEC ID-4).
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub actor_kind: String,
+    pub workspace: String,
+    pub action: String,
+    pub target: String,
+    pub details: serde_json::Value,
+}
+
+/// An entry to append, stamped now.
+pub struct NewEntry<'a> {
+    pub actor: &'a str,
+    pub actor_kind: &'a str,
+    pub workspace: &'a str,
+    pub action: &'a str,
+    pub target: &'a str,
+    pub details: &'a serde_json::Value,
+}
+
+/// Appends an entry; call it inside the transaction that makes the change it describes.
+pub fn append(conn: &Connection, entry: &NewEntry<'_>) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        // Numbered within the workspace (SPEC ID-4); the writer holds the lock, so the next
+        // number is free.
+        "INSERT INTO audit_log (at, actor, actor_kind, workspace, action, target, details, number)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
+                 (SELECT coalesce(max(number), 0) + 1 FROM audit_log WHERE workspace = ?4))",
+    )?
+    .execute(params![
+        clock::now_unix(),
+        entry.actor,
+        entry.actor_kind,
+        entry.workspace,
+        entry.action,
+        entry.target,
+        entry.details.to_string()
+    ])?;
+    Ok(())
+}
+
+/// Entries of `workspace` at or after `since` (Unix seconds), oldest first.
+pub fn entries(
+    conn: &Connection,
+    workspace: &str,
+    since: i64,
+) -> rusqlite::Result<Vec<AuditEntry>> {
+    let mut stmt = conn.prepare(
+        "SELECT number, at, actor, actor_kind, workspace, action, target, details
+         FROM audit_log WHERE workspace = ?1 AND at >= ?2 ORDER BY at, id",
+    )?;
+    let rows = stmt.query_map(params![workspace, since], |r| {
+        let details = super::json::column(r, 7, "audit_log.details")?;
+        Ok(AuditEntry {
+            id: r.get(0)?,
+            at: clock::rfc3339(r.get(1)?),
+            actor: r.get(2)?,
+            actor_kind: r.get(3)?,
+            workspace: r.get(4)?,
+            action: r.get(5)?,
+            target: r.get(6)?,
+            details,
+        })
+    })?;
+    rows.collect()
+}

@@ -1,0 +1,486 @@
+//! The storage of tenant files: reading an organization's access data for an export or a diff,
+//! and writing the differences an apply decided. The only module of `tenant/` that speaks SQL;
+//! storage errors come back as [`HostError`] through [`internal`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::admin::groups::GroupKind;
+use crate::platform::internal;
+use crate::services::HostError;
+
+use super::{MemberSpec, RoleSpec};
+
+// Organizations and workspaces.
+
+/// (id, name) of every organization, by name.
+pub(super) fn organizations(conn: &Connection) -> Result<Vec<(i64, String)>, HostError> {
+    let mut stmt = conn
+        .prepare("SELECT id, name FROM organizations ORDER BY name")
+        .map_err(internal)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
+}
+
+/// Every (organization, workspace) pair, by name.
+pub(super) fn all_workspaces(conn: &Connection) -> Result<Vec<(String, String)>, HostError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT o.name, w.name FROM workspaces w JOIN organizations o ON o.id = w.org_id
+             ORDER BY o.name, w.name",
+        )
+        .map_err(internal)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
+}
+
+/// (id, name, SSO-only) of the workspaces of organization `org`, by name.
+pub(super) fn org_workspaces(
+    conn: &Connection,
+    org: i64,
+) -> Result<Vec<(i64, String, bool)>, HostError> {
+    let mut stmt = conn
+        .prepare("SELECT id, name, sso_only FROM workspaces WHERE org_id = ?1 ORDER BY name")
+        .map_err(internal)?;
+    let rows = stmt
+        .query_map([org], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
+}
+
+/// Names of the workspaces of the organization named `org`.
+pub(super) fn workspaces_of_org_named(
+    conn: &Connection,
+    org: &str,
+) -> Result<Vec<String>, HostError> {
+    let mut stmt = conn
+        .prepare("SELECT w.name FROM workspaces w JOIN organizations o ON o.id = w.org_id WHERE o.name = ?1")
+        .map_err(internal)?;
+    let rows = stmt.query_map([org], |r| r.get(0)).map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
+}
+
+/// How many Owners the workspaces of the organization named `org` have.
+pub(super) fn owners_in_org(conn: &Connection, org: &str) -> Result<i64, HostError> {
+    conn.query_row(
+        "SELECT count(*) FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
+         JOIN organizations o ON o.id = w.org_id WHERE o.name = ?1 AND m.role = 'owner'",
+        [org],
+        |r| r.get(0),
+    )
+    .map_err(internal)
+}
+
+/// How many Owners the workspace named `workspace` has.
+pub(super) fn owners_in_workspace(conn: &Connection, workspace: &str) -> Result<i64, HostError> {
+    conn.query_row(
+        "SELECT count(*) FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
+         WHERE w.name = ?1 AND m.role = 'owner'",
+        [workspace],
+        |r| r.get(0),
+    )
+    .map_err(internal)
+}
+
+/// The id of organization `name`, created if needed.
+pub(super) fn ensure_org(conn: &Connection, name: &str) -> Result<i64, HostError> {
+    conn.execute(
+        "INSERT OR IGNORE INTO organizations (name) VALUES (?1)",
+        [name],
+    )
+    .map_err(internal)?;
+    conn.query_row(
+        "SELECT id FROM organizations WHERE name = ?1",
+        [name],
+        |r| r.get(0),
+    )
+    .map_err(internal)
+}
+
+/// A workspace as stored.
+pub(super) struct StoredWorkspace {
+    pub id: i64,
+    pub org: i64,
+    pub sso_only: bool,
+}
+
+/// Workspace `name`, if it exists.
+pub(super) fn find_workspace(
+    conn: &Connection,
+    name: &str,
+) -> Result<Option<StoredWorkspace>, HostError> {
+    conn.query_row(
+        "SELECT id, org_id, sso_only FROM workspaces WHERE name = ?1",
+        [name],
+        |r| {
+            Ok(StoredWorkspace {
+                id: r.get(0)?,
+                org: r.get(1)?,
+                sso_only: r.get(2)?,
+            })
+        },
+    )
+    .optional()
+    .map_err(internal)
+}
+
+/// Sets SSO-only sign-in of workspace `ws`.
+pub(super) fn set_sso_only(conn: &Connection, ws: i64, on: bool) -> Result<(), HostError> {
+    conn.execute(
+        "UPDATE workspaces SET sso_only = ?2 WHERE id = ?1",
+        params![ws, on],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// Stores a new workspace of organization `org`; returns its id.
+pub(super) fn insert_workspace(
+    conn: &Connection,
+    org: i64,
+    name: &str,
+    sso_only: bool,
+) -> Result<i64, HostError> {
+    conn.execute(
+        "INSERT INTO workspaces (org_id, name, sso_only) VALUES (?1, ?2, ?3)",
+        params![org, name, sso_only],
+    )
+    .map_err(internal)?;
+    Ok(conn.last_insert_rowid())
+}
+
+// IdPs.
+
+/// Names of the IdPs workspace `ws` trusts, by name.
+pub(super) fn idps(conn: &Connection, ws: i64) -> Result<BTreeSet<String>, HostError> {
+    strings(conn, "SELECT name FROM idps WHERE workspace_id = ?1", ws)
+}
+
+/// Another organization that trusts IdP `idp`, if one does (one organization per IdP name).
+pub(super) fn idp_elsewhere(
+    conn: &Connection,
+    idp: &str,
+    ws: i64,
+) -> Result<Option<String>, HostError> {
+    conn.query_row(
+        "SELECT o.name FROM idps i JOIN workspaces w ON w.id = i.workspace_id
+         JOIN organizations o ON o.id = w.org_id
+         WHERE i.name = ?1 AND o.id != (SELECT org_id FROM workspaces WHERE id = ?2) LIMIT 1",
+        params![idp, ws],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(internal)
+}
+
+/// Trusts IdP `idp` in workspace `ws`.
+pub(super) fn insert_idp(conn: &Connection, ws: i64, idp: &str) -> Result<(), HostError> {
+    conn.execute(
+        "INSERT INTO idps (workspace_id, name) VALUES (?1, ?2)",
+        params![ws, idp],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// No longer trusts IdP `idp` in workspace `ws`.
+pub(super) fn delete_idp(conn: &Connection, ws: i64, idp: &str) -> Result<(), HostError> {
+    conn.execute(
+        "DELETE FROM idps WHERE workspace_id = ?1 AND name = ?2",
+        params![ws, idp],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+// Custom roles.
+
+/// The custom roles of workspace `ws`: name → scopes as stored (space-separated).
+pub(super) fn custom_roles(
+    conn: &Connection,
+    ws: i64,
+) -> Result<BTreeMap<String, String>, HostError> {
+    let mut stmt = conn
+        .prepare("SELECT name, scopes FROM custom_roles WHERE workspace_id = ?1")
+        .map_err(internal)?;
+    let rows = stmt
+        .query_map([ws], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
+}
+
+/// The custom roles of workspace `ws` as a tenant file lists them, by name.
+pub(super) fn role_specs(conn: &Connection, ws: i64) -> Result<Vec<RoleSpec>, HostError> {
+    Ok(custom_roles(conn, ws)?
+        .into_iter()
+        .map(|(name, scopes)| RoleSpec {
+            name,
+            scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+        })
+        .collect())
+}
+
+/// Changes the scopes of custom role `name`.
+pub(super) fn set_role_scopes(
+    conn: &Connection,
+    ws: i64,
+    name: &str,
+    scopes: &str,
+) -> Result<(), HostError> {
+    conn.execute(
+        "UPDATE custom_roles SET scopes = ?3 WHERE workspace_id = ?1 AND name = ?2",
+        params![ws, name, scopes],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// Stores custom role `name`.
+pub(super) fn insert_role(
+    conn: &Connection,
+    ws: i64,
+    name: &str,
+    scopes: &str,
+) -> Result<(), HostError> {
+    conn.execute(
+        "INSERT INTO custom_roles (workspace_id, name, scopes) VALUES (?1, ?2, ?3)",
+        params![ws, name, scopes],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// How many members and live keys hold role `name` in `ws`.
+pub(super) fn role_holders(conn: &Connection, ws: i64, name: &str) -> Result<i64, HostError> {
+    conn.query_row(
+        "SELECT (SELECT count(*) FROM memberships WHERE workspace_id = ?1 AND role = ?2)
+              + (SELECT count(*) FROM api_keys WHERE workspace_id = ?1 AND role = ?2 AND revoked_at IS NULL)",
+        params![ws, name],
+        |r| r.get(0),
+    )
+    .map_err(internal)
+}
+
+/// Deletes custom role `name`.
+pub(super) fn delete_role(conn: &Connection, ws: i64, name: &str) -> Result<(), HostError> {
+    conn.execute(
+        "DELETE FROM custom_roles WHERE workspace_id = ?1 AND name = ?2",
+        params![ws, name],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+// Members.
+
+/// A membership as stored.
+pub(super) struct StoredMember {
+    pub user: i64,
+    pub role: String,
+    /// `invite` or `sso`.
+    pub source: String,
+    pub break_glass: bool,
+}
+
+/// The members of workspace `ws`, by email.
+pub(super) fn members(
+    conn: &Connection,
+    ws: i64,
+) -> Result<BTreeMap<String, StoredMember>, HostError> {
+    let mut stmt = conn
+        .prepare("SELECT u.id, u.email, m.role, m.source, m.break_glass FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ?1")
+        .map_err(internal)?;
+    let rows = stmt
+        .query_map([ws], |r| {
+            Ok((
+                r.get::<_, String>(1)?,
+                StoredMember {
+                    user: r.get(0)?,
+                    role: r.get(2)?,
+                    source: r.get(3)?,
+                    break_glass: r.get(4)?,
+                },
+            ))
+        })
+        .map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
+}
+
+/// The invited members of workspace `ws` as a tenant file lists them, by email.
+pub(super) fn invited_members(conn: &Connection, ws: i64) -> Result<Vec<MemberSpec>, HostError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT u.email, m.role, m.break_glass FROM memberships m JOIN users u ON u.id = m.user_id
+             WHERE m.workspace_id = ?1 AND m.source = 'invite' ORDER BY u.email",
+        )
+        .map_err(internal)?;
+    let rows = stmt
+        .query_map([ws], |r| {
+            Ok(MemberSpec {
+                email: r.get(0)?,
+                role: r.get(1)?,
+                break_glass: r.get(2)?,
+            })
+        })
+        .map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
+}
+
+/// Makes a membership an invitation with `role` (whatever its source was).
+pub(super) fn set_invited(
+    conn: &Connection,
+    ws: i64,
+    user: i64,
+    role: &str,
+    break_glass: bool,
+) -> Result<(), HostError> {
+    conn.execute(
+        "UPDATE memberships SET role = ?3, source = 'invite', rule_rank = NULL, break_glass = ?4 WHERE workspace_id = ?1 AND user_id = ?2",
+        params![ws, user, role, break_glass],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// Stores an invited membership.
+pub(super) fn insert_invited(
+    conn: &Connection,
+    ws: i64,
+    user: i64,
+    role: &str,
+    break_glass: bool,
+) -> Result<(), HostError> {
+    conn.execute(
+        "INSERT INTO memberships (workspace_id, user_id, role, source, break_glass) VALUES (?1, ?2, ?3, 'invite', ?4)",
+        params![ws, user, role, break_glass],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+// Groups.
+
+/// A group as stored.
+pub(super) struct StoredGroup {
+    pub id: i64,
+    pub description: String,
+    /// As stored: `static` or `dynamic`.
+    pub kind: String,
+    pub claim_value: Option<String>,
+}
+
+/// The groups of workspace `ws`, by name.
+pub(super) fn groups(
+    conn: &Connection,
+    ws: i64,
+) -> Result<BTreeMap<String, StoredGroup>, HostError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT id, name, description, kind, claim_value FROM groups WHERE workspace_id = ?1",
+        )
+        .map_err(internal)?;
+    let rows = stmt
+        .query_map([ws], |r| {
+            Ok((
+                r.get::<_, String>(1)?,
+                StoredGroup {
+                    id: r.get(0)?,
+                    description: r.get(2)?,
+                    kind: r.get(3)?,
+                    claim_value: r.get(4)?,
+                },
+            ))
+        })
+        .map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
+}
+
+/// Changes a group's description and claim value.
+pub(super) fn update_group(
+    conn: &Connection,
+    group: i64,
+    description: &str,
+    claim_value: Option<&str>,
+) -> Result<(), HostError> {
+    conn.execute(
+        "UPDATE groups SET description = ?2, claim_value = ?3 WHERE id = ?1",
+        params![group, description, claim_value],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// Stores a group; returns its id.
+pub(super) fn insert_group(
+    conn: &Connection,
+    ws: i64,
+    name: &str,
+    description: &str,
+    kind: GroupKind,
+    claim_value: Option<&str>,
+) -> Result<i64, HostError> {
+    conn.execute(
+        "INSERT INTO groups (workspace_id, name, description, kind, claim_value) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![ws, name, description, kind.as_str(), claim_value],
+    )
+    .map_err(internal)?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Deletes a group and (by cascade) its memberships.
+pub(super) fn delete_group(conn: &Connection, group: i64) -> Result<(), HostError> {
+    conn.execute("DELETE FROM groups WHERE id = ?1", [group])
+        .map_err(internal)?;
+    Ok(())
+}
+
+/// Emails of a group's members other than SSO-provisioned ones.
+pub(super) fn listed_group_members(
+    conn: &Connection,
+    group: i64,
+) -> Result<BTreeSet<String>, HostError> {
+    strings(
+        conn,
+        "SELECT u.email FROM group_members gm JOIN users u ON u.id = gm.user_id
+         JOIN groups g ON g.id = gm.group_id
+         LEFT JOIN memberships m ON m.user_id = u.id AND m.workspace_id = g.workspace_id
+         WHERE gm.group_id = ?1 AND (m.source IS NULL OR m.source != 'sso')",
+        group,
+    )
+}
+
+/// Adds user `user` to group `group`.
+pub(super) fn add_group_member(conn: &Connection, group: i64, user: i64) -> Result<(), HostError> {
+    conn.execute(
+        "INSERT INTO group_members (group_id, user_id) VALUES (?1, ?2)",
+        params![group, user],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// Removes the user with `email` from group `group`.
+pub(super) fn remove_group_member(
+    conn: &Connection,
+    group: i64,
+    email: &str,
+) -> Result<(), HostError> {
+    conn.execute(
+        "DELETE FROM group_members WHERE group_id = ?1 AND user_id = (SELECT id FROM users WHERE email = ?2)",
+        params![group, email],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// The strings `sql` selects for id `id`, sorted.
+fn strings(conn: &Connection, sql: &str, id: i64) -> Result<BTreeSet<String>, HostError> {
+    let mut stmt = conn.prepare(sql).map_err(internal)?;
+    let rows = stmt.query_map([id], |r| r.get(0)).map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
+}
