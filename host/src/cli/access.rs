@@ -3,7 +3,6 @@
 use std::path::Path;
 
 use clap::Args;
-use flowhost::access::explain::explain;
 
 use super::Reported;
 use super::acting::{Acting, platform, print_json};
@@ -26,15 +25,9 @@ pub struct CheckArgs {
 /// Prints the decision; exits 1 when denied, so scripts can branch on it.
 pub fn check(db: &Path, args: CheckArgs) -> anyhow::Result<()> {
     let principal = args.acting.principal()?;
-    let platform = platform(db)?;
-    let index = platform.index();
-    let explanation = explain(
-        &index,
-        platform.db().conn(),
-        &principal,
-        &args.workspace,
-        &args.scope,
-    );
+    let explanation = platform(db)?
+        .access()
+        .explain(&principal, &args.workspace, &args.scope);
     if args.json {
         print_json(&explanation)?;
     } else {

@@ -145,10 +145,9 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
                 outcome => outcome?,
             };
             // The responder sees what the run saw only if they may (SPEC CS-2).
-            let workspace = engine.platform().run_detail(answer.run)?.0.workspace;
-            let outcome = engine.platform().caused_outcome_for(&principal, outcome);
+            let outcome = engine.platform().runs().caused_outcome(&principal, outcome);
             let first = report(&outcome, started.elapsed(), json);
-            drain(&engine, &principal, &workspace, json)?;
+            drain(&engine, &principal, &answer.workspace, json)?;
             first
         }
         InteractCommand::Flows {

@@ -192,12 +192,12 @@ pub(super) fn drain(
     json: bool,
 ) -> anyhow::Result<()> {
     // Triggered runs act as their own identities: no live trace of their steps, only what
-    // `outcome_for` lets this principal see.
-    let platform = engine.platform();
+    // `runs().outcome` lets this principal see.
+    let runs = engine.platform().runs();
     let outcomes = engine.dispatch_triggers_in(Some(workspace), &workflow::Quiet)?;
     for outcome in outcomes
         .into_iter()
-        .filter_map(|o| platform.outcome_for(principal, o))
+        .filter_map(|o| runs.outcome(principal, o))
     {
         print_triggered(&outcome, json)?;
     }
@@ -285,7 +285,9 @@ pub fn runs(db: &Path, cmd: RunsCommand) -> anyhow::Result<()> {
             acting,
             json,
         } => {
-            let runs = platform(db)?.runs_for(&acting.required()?, workspace.as_deref())?;
+            let runs = platform(db)?
+                .runs()
+                .list(&acting.required()?, workspace.as_deref())?;
             if json {
                 return print_json(&runs);
             }
@@ -298,7 +300,7 @@ pub fn runs(db: &Path, cmd: RunsCommand) -> anyhow::Result<()> {
             Ok(())
         }
         RunsCommand::Show { run, acting, json } => {
-            let (info, steps) = platform(db)?.run_for(&acting.required()?, run)?;
+            let (info, steps) = platform(db)?.runs().show(&acting.required()?, run)?;
             if json {
                 return print_json(&serde_json::json!({ "run": info, "steps": steps }));
             }
@@ -327,11 +329,12 @@ pub fn runs(db: &Path, cmd: RunsCommand) -> anyhow::Result<()> {
             let principal = acting.required()?;
             engine
                 .platform()
-                .authorize_run(&principal, run, Scope::PlaybookExecute)?;
+                .runs()
+                .authorize(&principal, run, Scope::PlaybookExecute)?;
             let started = Instant::now();
             let observer: &dyn Observer = if json { &workflow::Quiet } else { &Trace };
             let outcome = engine.resume(run, observer)?;
-            let outcome = engine.platform().caused_outcome_for(&principal, outcome);
+            let outcome = engine.platform().runs().caused_outcome(&principal, outcome);
             report(&outcome, started.elapsed(), json)
         }
     }

@@ -313,7 +313,7 @@ fn execute(
                 .dispatch_triggers(&Quiet)
                 .map_err(|e| e.to_string())?;
             platform
-                .runs(Some(&workflow.workspace))
+                .all_runs(Some(&workflow.workspace))
                 .map_err(|e| e.to_string())?
                 .into_iter()
                 .filter(|r| r.workflow == workflow.name)

@@ -66,6 +66,8 @@ pub struct InteractionView {
 #[derive(Clone, Debug)]
 pub struct Answer {
     pub run: i64,
+    /// The workspace of the interaction and its run, where the runs it triggers start.
+    pub workspace: String,
     pub response: Value,
 }
 
@@ -362,6 +364,7 @@ impl Platform {
             answered.values = Some(values);
             Ok(Verdict::Accepted(Answer {
                 run: answered.run,
+                workspace: answered.workspace.clone(),
                 response: answered.response().unwrap_or(Value::Null),
             }))
         })?;

@@ -190,8 +190,9 @@ impl Platform {
         })
     }
 
-    /// Runs of `workspace` (all workspaces if `None`), newest first.
-    pub fn runs(&self, workspace: Option<&str>) -> Result<Vec<RunInfo>, HostError> {
+    /// Runs of `workspace` (all workspaces if `None`), newest first, for nobody in
+    /// particular: doors go through [`Platform::runs`].
+    pub(crate) fn all_runs(&self, workspace: Option<&str>) -> Result<Vec<RunInfo>, HostError> {
         let db = self.db();
         let mut stmt = db
             .conn()
@@ -204,8 +205,9 @@ impl Platform {
         rows.collect::<Result<_, _>>().map_err(internal)
     }
 
-    /// One run and its journaled steps.
-    pub fn run_detail(&self, run: i64) -> Result<(RunInfo, Vec<StepRecord>), HostError> {
+    /// One run and its journaled steps, for nobody in particular: doors go through
+    /// [`Platform::runs`].
+    pub(crate) fn run_detail(&self, run: i64) -> Result<(RunInfo, Vec<StepRecord>), HostError> {
         let db = self.db();
         let info = db
             .conn()
