@@ -302,7 +302,7 @@ fn a_run_that_a_live_process_executes_is_not_resumed_by_another_until_that_proce
         &db,
         &["runs", "resume", "1", "--as", "olivia.owner@acme-mssp.test"],
     );
-    assert_eq!(resumed.status.code(), Some(1));
+    assert_eq!(resumed.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&resumed.stderr);
     assert!(
         stderr.contains("being executed by another flowhost process"),

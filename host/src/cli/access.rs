@@ -4,8 +4,8 @@ use std::path::Path;
 
 use clap::Args;
 
-use super::Reported;
 use super::acting::{Acting, platform, print_json};
+use super::error::{CliError, Reported};
 
 #[derive(Args)]
 pub struct CheckArgs {
@@ -45,6 +45,6 @@ pub fn check(db: &Path, args: CheckArgs) -> anyhow::Result<()> {
     if explanation.allowed {
         Ok(())
     } else {
-        Err(Reported("denied".into()).into())
+        Err(Reported(CliError::Denied("denied".into())).into())
     }
 }

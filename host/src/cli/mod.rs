@@ -19,6 +19,7 @@ macro_rules! eprint {
     ($($arg:tt)*) => { $crate::cli::output::write($crate::cli::output::Stream::Err, format_args!($($arg)*), false) };
 }
 
+mod error;
 mod output;
 
 mod access;
@@ -42,6 +43,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use error::{CliError, Reported};
 
 /// Flowhost: run security-automation workflows locally, with sandboxed WebAssembly steps.
 #[derive(Parser)]
@@ -164,12 +166,8 @@ enum AccessCommand {
     Check(access::CheckArgs),
 }
 
-/// An error already reported to the user in full; only the exit status is left to set.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Reported(pub String);
-
-/// Runs the CLI and maps the outcome to an exit status: 0 on success, 1 on failure.
+/// Runs the CLI and maps the outcome to an exit status (`error.rs`): 0 on success, 1 for a
+/// refusal or a failed run, 2 for a usage error, invalid input or the host's own failure.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     acting::set_database(&cli.db);
@@ -221,8 +219,10 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.downcast_ref::<Reported>().is_some() => ExitCode::FAILURE,
         Err(e) => {
+            if let Some(Reported(kind)) = e.downcast_ref::<Reported>() {
+                return kind.exit_code();
+            }
             let message = if cli.verbose {
                 format!("{e:?}")
             } else {
@@ -230,8 +230,9 @@ pub fn main() -> ExitCode {
             };
             // Errors quote input; a huge one is shortened, never echoed whole (issue 13 item 8).
             let message = flowhost::text::clip_words(&message).into_owned();
-            eprintln!("error: {}", name_the_database(message, &cli.db));
-            ExitCode::FAILURE
+            let error = CliError::classify(&e, name_the_database(message, &cli.db));
+            eprintln!("error: {error}");
+            error.exit_code()
         }
     }
 }

@@ -13,8 +13,8 @@ use flowhost::workflow::journal::RunStatus;
 use flowhost::workflow::{self, Engine, Observer, Resolver, RunOutcome};
 use serde_json::Value;
 
-use super::Reported;
 use super::acting::{Acting, platform, print_json};
+use super::error::{CliError, Reported};
 use super::input::json_arg;
 
 #[derive(clap::Args)]
@@ -134,7 +134,10 @@ pub fn run(db: &Path, args: RunArgs) -> anyhow::Result<()> {
         for e in &errors {
             eprintln!("error: {e}");
         }
-        Reported(format!("{} error(s) in {origin}", errors.len()))
+        Reported(CliError::Invalid(format!(
+            "{} error(s) in {origin}",
+            errors.len()
+        )))
     })?;
     let event = json_arg("event", &args.event)?;
     let engine = engine(db, args.steps)?;
@@ -266,13 +269,13 @@ pub(super) fn report(outcome: &RunOutcome, elapsed: Duration, json: bool) -> any
     match (&outcome.status, &outcome.error) {
         (RunStatus::Failed, Some(e)) => {
             eprintln!("error: run {} failed: {e}", outcome.run_id);
-            Err(Reported(e.clone()).into())
+            Err(Reported(CliError::Failed(e.clone())).into())
         }
         // Stopped before its end with a reason (the database busy, SPEC WF-11): not done, but
         // resumable; the message says how.
         (RunStatus::Running, Some(e)) => {
             eprintln!("error: run {} stopped: {e}", outcome.run_id);
-            Err(Reported(e.clone()).into())
+            Err(Reported(CliError::Failed(e.clone())).into())
         }
         _ => Ok(()),
     }

@@ -12,8 +12,8 @@ use flowhost::services::HostServices;
 use flowhost::store::{Db, ExecutionRecord};
 use flowhost::wasm::{EngineSettings, StepExecution, StepLimits, StepRuntime};
 
-use super::Reported;
 use super::acting::Acting;
+use super::error::{CliError, Reported};
 use super::input::json_arg;
 
 #[derive(Subcommand)]
@@ -106,7 +106,7 @@ fn run_step(db_path: &Path, args: RunArgs) -> anyhow::Result<()> {
             if !args.json {
                 eprintln!("error: step {component} failed: {failure}");
             }
-            Err(Reported(failure.to_string()).into())
+            Err(Reported(CliError::Failed(failure.to_string())).into())
         }
     }
 }

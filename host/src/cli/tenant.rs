@@ -3,10 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
+use flowhost::principal::Principal;
 use flowhost::tenant::{self, TenantFile};
 
-use super::Reported;
-use super::acting::{Acting, platform, print_json};
+use super::acting::{Acting, NOBODY_ACTS, platform, print_json};
+use super::error::{CliError, Reported};
 
 #[derive(Subcommand)]
 pub enum TenantCommand {
@@ -49,9 +50,15 @@ pub fn run(db: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
             let actor = if bootstrap {
                 None
             } else {
-                Some(acting.required().map_err(|e| {
-                    anyhow::anyhow!("{e}; or --bootstrap to start a brand-new tenant")
-                })?)
+                match acting.principal()? {
+                    Principal::Anonymous => {
+                        return Err(CliError::Denied(format!(
+                            "{NOBODY_ACTS}; or --bootstrap to start a brand-new tenant"
+                        ))
+                        .into());
+                    }
+                    principal => Some(principal),
+                }
             };
             let platform = platform(db)?;
             let applied = match &actor {
@@ -94,9 +101,9 @@ fn report_spec_errors(errors: Vec<tenant::SpecError>) -> anyhow::Error {
     for e in &errors {
         eprintln!("error: {e}");
     }
-    Reported(format!(
+    Reported(CliError::Invalid(format!(
         "{} error(s) in the tenant file; nothing was applied",
         errors.len()
-    ))
+    )))
     .into()
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use flowhost::harness::{self, TestResult};
 use flowhost::wasm::{EngineSettings, StepRuntime};
 
-use super::Reported;
 use super::acting::print_json;
+use super::error::{CliError, Reported};
 
 #[derive(clap::Args)]
 pub struct TestArgs {
@@ -70,7 +70,7 @@ pub fn run(db: &Path, args: TestArgs) -> anyhow::Result<()> {
         println!("{passed} passed, {failed} failed");
     }
     if failed > 0 {
-        return Err(Reported(format!("{failed} failed")).into());
+        return Err(Reported(CliError::Failed(format!("{failed} failed"))).into());
     }
     Ok(())
 }

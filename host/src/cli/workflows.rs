@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 use flowhost::workflow::{self, Resolver, Workflow};
 
-use super::Reported;
 use super::acting::{Acting, platform, print_json};
+use super::error::{CliError, Reported};
 
 #[derive(Subcommand)]
 pub enum WorkflowsCommand {
@@ -51,7 +51,11 @@ fn load(file: &Path, steps: &[PathBuf]) -> anyhow::Result<(Workflow, String, Str
             for e in &errors {
                 eprintln!("error: {e}");
             }
-            Err(Reported(format!("{} error(s) in {origin}", errors.len())).into())
+            Err(Reported(CliError::Invalid(format!(
+                "{} error(s) in {origin}",
+                errors.len()
+            )))
+            .into())
         }
     }
 }
@@ -78,7 +82,11 @@ pub fn validate(files: &[PathBuf], steps: &[PathBuf]) -> anyhow::Result<()> {
         }
     }
     if bad > 0 {
-        return Err(Reported(format!("{bad} of {} file(s) invalid", files.len())).into());
+        return Err(Reported(CliError::Invalid(format!(
+            "{bad} of {} file(s) invalid",
+            files.len()
+        )))
+        .into());
     }
     Ok(())
 }
