@@ -1,11 +1,23 @@
-//! `flowhost access check`.
+//! `flowhost access check`: ask the access engine (SPEC RB-3, ID-4).
 
 use std::path::Path;
 
-use clap::Args;
+use clap::{Args, Subcommand};
 
 use super::acting::{Acting, platform, print_json};
 use super::error::{CliError, Reported};
+
+#[derive(Subcommand)]
+pub enum AccessCommand {
+    /// May this principal use this scope here? Exits 1 when denied.
+    Check(CheckArgs),
+}
+
+pub fn run(db: &Path, cmd: AccessCommand) -> anyhow::Result<()> {
+    match cmd {
+        AccessCommand::Check(args) => check(db, args),
+    }
+}
 
 #[derive(Args)]
 pub struct CheckArgs {
@@ -23,7 +35,7 @@ pub struct CheckArgs {
 }
 
 /// Prints the decision; exits 1 when denied, so scripts can branch on it.
-pub fn check(db: &Path, args: CheckArgs) -> anyhow::Result<()> {
+fn check(db: &Path, args: CheckArgs) -> anyhow::Result<()> {
     let principal = args.acting.principal()?;
     let explanation = platform(db)?
         .access()

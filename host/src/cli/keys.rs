@@ -1,4 +1,4 @@
-//! `flowhost keys` and `flowhost audit`.
+//! `flowhost keys`: API keys (SPEC RB-4).
 
 use std::path::Path;
 
@@ -46,7 +46,7 @@ pub enum KeysCommand {
     },
 }
 
-pub fn keys(db: &Path, cmd: KeysCommand) -> anyhow::Result<()> {
+pub fn run(db: &Path, cmd: KeysCommand) -> anyhow::Result<()> {
     let p = platform(db)?;
     match cmd {
         KeysCommand::Create {
@@ -110,32 +110,6 @@ pub fn keys(db: &Path, cmd: KeysCommand) -> anyhow::Result<()> {
                 );
             }
         }
-    }
-    Ok(())
-}
-
-/// `flowhost audit --workspace WS [--since T]`: needs audit.read.
-pub fn audit(
-    db: &Path,
-    workspace: &str,
-    since: Option<&str>,
-    acting: &Acting,
-    json: bool,
-) -> anyhow::Result<()> {
-    let since = match since {
-        None => 0,
-        Some(s) => clock::now_unix() - clock::parse_duration_secs(s).map_err(anyhow::Error::msg)?,
-    };
-    let p = platform(db)?;
-    let entries = p.audit_log(&acting.principal()?, workspace, since)?;
-    if json {
-        return print_json(&entries);
-    }
-    for e in entries {
-        println!(
-            "{} {:<24} {:<22} {} {}",
-            e.at, e.actor, e.action, e.target, e.details
-        );
     }
     Ok(())
 }

@@ -1,12 +1,10 @@
-//! `flowhost run` and `flowhost runs`: run a workflow with a live trace; list, show and resume
-//! runs.
+//! `flowhost run`: run a workflow with a live trace. `engine`, `report` and `drain` serve the
+//! other commands that run workflows (`runs resume`, `interact`, `triggers`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::Subcommand;
-use flowhost::access::Scope;
 use flowhost::principal::Principal;
 use flowhost::wasm::{EngineSettings, StepRuntime};
 use flowhost::workflow::journal::RunStatus;
@@ -47,39 +45,6 @@ pub struct RunArgs {
     /// Do not run the workflows this run's events trigger.
     #[arg(long)]
     no_triggers: bool,
-}
-
-#[derive(Subcommand)]
-pub enum RunsCommand {
-    /// List the runs you may see (playbook.get), newest first.
-    List {
-        #[arg(long)]
-        workspace: Option<String>,
-        #[command(flatten)]
-        acting: Acting,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Show a run and its journaled steps (outputs only to the run's own principal and
-    /// holders of bypass.case.access.restriction).
-    Show {
-        run: i64,
-        #[command(flatten)]
-        acting: Acting,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Resume an interrupted or waiting run (journaled steps are replayed, not re-executed);
-    /// needs playbook.execute in its workspace.
-    Resume {
-        run: i64,
-        #[command(flatten)]
-        acting: Acting,
-        #[arg(long = "steps", value_name = "DIR")]
-        steps: Vec<PathBuf>,
-        #[arg(long)]
-        json: bool,
-    },
 }
 
 /// Prints one line per step as it finishes.
@@ -208,7 +173,7 @@ pub(super) fn drain(
 }
 
 /// One triggered run's line (or JSON), and its error on stderr.
-fn print_triggered(outcome: &RunOutcome, json: bool) -> anyhow::Result<()> {
+pub(super) fn print_triggered(outcome: &RunOutcome, json: bool) -> anyhow::Result<()> {
     if !json {
         println!(
             "↳ triggered run {}: {}",
@@ -221,21 +186,6 @@ fn print_triggered(outcome: &RunOutcome, json: bool) -> anyhow::Result<()> {
     }
     if json {
         print_json(outcome)?;
-    }
-    Ok(())
-}
-
-/// `flowhost triggers dispatch`: start the runs pending events of a workspace trigger.
-pub fn dispatch(
-    db: &Path,
-    steps: Vec<PathBuf>,
-    workspace: &str,
-    acting: &Acting,
-    json: bool,
-) -> anyhow::Result<()> {
-    let engine = engine(db, steps)?;
-    for outcome in engine.dispatch_for(&acting.required()?, workspace, &workflow::Quiet)? {
-        print_triggered(&outcome, json)?;
     }
     Ok(())
 }
@@ -278,67 +228,5 @@ pub(super) fn report(outcome: &RunOutcome, elapsed: Duration, json: bool) -> any
             Err(Reported(CliError::Failed(e.clone())).into())
         }
         _ => Ok(()),
-    }
-}
-
-pub fn runs(db: &Path, cmd: RunsCommand) -> anyhow::Result<()> {
-    match cmd {
-        RunsCommand::List {
-            workspace,
-            acting,
-            json,
-        } => {
-            let runs = platform(db)?
-                .runs()
-                .list(&acting.required()?, workspace.as_deref())?;
-            if json {
-                return print_json(&runs);
-            }
-            for r in runs {
-                println!(
-                    "{:>5}  {:<10} {:<28} {:<16} {}",
-                    r.id, r.status, r.workflow, r.workspace, r.started_at
-                );
-            }
-            Ok(())
-        }
-        RunsCommand::Show { run, acting, json } => {
-            let (info, steps) = platform(db)?.runs().show(&acting.required()?, run)?;
-            if json {
-                return print_json(&serde_json::json!({ "run": info, "steps": steps }));
-            }
-            println!(
-                "run {} {} ({}) in {} as {}",
-                info.id, info.status, info.workflow, info.workspace, info.principal
-            );
-            for s in steps {
-                let detail = s
-                    .error
-                    .unwrap_or_else(|| s.output.map(|o| o.to_string()).unwrap_or_default());
-                println!(
-                    "  {:<9} {:<32} x{} {}",
-                    s.status, s.step, s.attempts, detail
-                );
-            }
-            Ok(())
-        }
-        RunsCommand::Resume {
-            run,
-            acting,
-            steps,
-            json,
-        } => {
-            let engine = engine(db, steps)?;
-            let principal = acting.required()?;
-            engine
-                .platform()
-                .runs()
-                .authorize(&principal, run, Scope::PlaybookExecute)?;
-            let started = Instant::now();
-            let observer: &dyn Observer = if json { &workflow::Quiet } else { &Trace };
-            let outcome = engine.resume(run, observer)?;
-            let outcome = engine.platform().runs().caused_outcome(&principal, outcome);
-            report(&outcome, started.elapsed(), json)
-        }
     }
 }

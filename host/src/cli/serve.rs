@@ -19,6 +19,36 @@ use tokio::task::JoinSet;
 
 use super::run::engine;
 
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Directories holding step components named `step:<name>`.
+    #[arg(long = "steps", value_name = "DIR")]
+    steps: Vec<PathBuf>,
+    /// How often to look for new events, in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    poll_ms: u64,
+    /// Resume and dispatch what is pending, wait for those runs, then exit.
+    #[arg(long)]
+    once: bool,
+    /// How many runs may be in flight at once (default: the number of CPUs).
+    #[arg(long)]
+    concurrency: Option<usize>,
+}
+
+pub fn run(db: &Path, args: ServeArgs) -> anyhow::Result<()> {
+    serve(
+        db,
+        ServeOptions {
+            steps: args.steps,
+            poll: Duration::from_millis(args.poll_ms),
+            once: args.once,
+            concurrency: args.concurrency.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+            }),
+        },
+    )
+}
+
 /// What `serve` needs besides the database.
 pub struct ServeOptions {
     /// Directories that resolve `step:<name>` components.
@@ -46,7 +76,7 @@ impl Job {
     }
 }
 
-pub fn serve(db: &Path, options: ServeOptions) -> anyhow::Result<()> {
+fn serve(db: &Path, options: ServeOptions) -> anyhow::Result<()> {
     let engine = Arc::new(engine(db, options.steps)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

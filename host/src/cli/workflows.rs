@@ -1,4 +1,4 @@
-//! `flowhost validate` and `flowhost workflows publish|list|history`.
+//! `flowhost workflows publish|list|history`.
 
 use std::path::{Path, PathBuf};
 
@@ -41,7 +41,7 @@ pub enum WorkflowsCommand {
 }
 
 /// Reads and validates one definition, printing located errors.
-fn load(file: &Path, steps: &[PathBuf]) -> anyhow::Result<(Workflow, String, String)> {
+pub(super) fn load(file: &Path, steps: &[PathBuf]) -> anyhow::Result<(Workflow, String, String)> {
     let origin = file.display().to_string();
     let text =
         std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read {origin}: {e}"))?;
@@ -58,37 +58,6 @@ fn load(file: &Path, steps: &[PathBuf]) -> anyhow::Result<(Workflow, String, Str
             .into())
         }
     }
-}
-
-/// Validates each file; prints every located error; fails if any file has one.
-pub fn validate(files: &[PathBuf], steps: &[PathBuf]) -> anyhow::Result<()> {
-    let mut bad = 0;
-    for file in files {
-        match load(file, steps) {
-            Ok((w, _, origin)) => println!(
-                "{origin}: ok ({} in workspace {}, {} top-level steps)",
-                w.name,
-                w.workspace,
-                w.steps.len()
-            ),
-            Err(e) => {
-                // Located errors are printed by `load`; a file that cannot be read at all
-                // (missing, unreadable, not UTF-8) is named here with its cause.
-                if e.downcast_ref::<Reported>().is_none() {
-                    eprintln!("error: {e:#}");
-                }
-                bad += 1;
-            }
-        }
-    }
-    if bad > 0 {
-        return Err(Reported(CliError::Invalid(format!(
-            "{bad} of {} file(s) invalid",
-            files.len()
-        )))
-        .into());
-    }
-    Ok(())
 }
 
 pub fn run(db: &Path, cmd: WorkflowsCommand) -> anyhow::Result<()> {
