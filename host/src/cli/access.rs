@@ -5,6 +5,7 @@ use std::path::Path;
 use clap::{Args, Subcommand};
 
 use super::acting::{Acting, platform, print_json};
+use super::args::Output;
 use super::error::{CliError, Reported};
 
 #[derive(Subcommand)]
@@ -30,8 +31,8 @@ pub struct CheckArgs {
     /// Show the whole path behind the decision.
     #[arg(long)]
     explain: bool,
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: Output,
 }
 
 /// Prints the decision; exits 1 when denied, so scripts can branch on it.
@@ -40,7 +41,7 @@ fn check(db: &Path, args: CheckArgs) -> anyhow::Result<()> {
     let explanation = platform(db)?
         .access()
         .explain(&principal, &args.workspace, &args.scope);
-    if args.json {
+    if args.output.json {
         print_json(&explanation)?;
     } else {
         println!(

@@ -6,6 +6,7 @@ use clap::Args;
 use flowhost::clock;
 
 use super::acting::{Acting, platform, print_json};
+use super::args::Output;
 
 #[derive(Args)]
 pub struct AuditArgs {
@@ -16,8 +17,8 @@ pub struct AuditArgs {
     since: Option<String>,
     #[command(flatten)]
     acting: Acting,
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: Output,
 }
 
 /// `flowhost audit --workspace WS [--since T]`: needs audit.read.
@@ -26,7 +27,7 @@ pub fn run(db: &Path, args: AuditArgs) -> anyhow::Result<()> {
         workspace,
         since,
         acting,
-        json,
+        output: Output { json },
     } = args;
     let since = match since.as_deref() {
         None => 0,

@@ -6,6 +6,7 @@ use clap::Subcommand;
 use flowhost::admin::groups::GroupKind;
 
 use super::acting::{Acting, platform, print_json};
+use super::args::Output;
 use super::input::shown_email;
 
 #[derive(Subcommand)]
@@ -57,8 +58,8 @@ pub enum GroupsCommand {
         workspace: String,
         #[command(flatten)]
         acting: Acting,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
 }
 
@@ -113,7 +114,7 @@ pub fn run(db: &Path, cmd: GroupsCommand) -> anyhow::Result<()> {
         GroupsCommand::List {
             workspace,
             acting,
-            json,
+            output: Output { json },
         } => {
             let groups = p.list_groups(&acting.principal()?, &workspace)?;
             if json {

@@ -7,6 +7,7 @@ use flowhost::admin::keys::NewKey;
 use flowhost::clock;
 
 use super::acting::{Acting, platform, print_json};
+use super::args::Output;
 
 #[derive(Subcommand)]
 pub enum KeysCommand {
@@ -24,8 +25,8 @@ pub enum KeysCommand {
         workspace: String,
         #[command(flatten)]
         acting: Acting,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
     /// Revoke a key.
     Revoke {
@@ -41,8 +42,8 @@ pub enum KeysCommand {
         workspace: String,
         #[command(flatten)]
         acting: Acting,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
 }
 
@@ -55,7 +56,7 @@ pub fn run(db: &Path, cmd: KeysCommand) -> anyhow::Result<()> {
             expires_in,
             workspace,
             acting,
-            json,
+            output: Output { json },
         } => {
             let expires = expires_in
                 .as_deref()
@@ -86,7 +87,7 @@ pub fn run(db: &Path, cmd: KeysCommand) -> anyhow::Result<()> {
         KeysCommand::List {
             workspace,
             acting,
-            json,
+            output: Output { json },
         } => {
             let keys = p.list_keys(&acting.principal()?, &workspace)?;
             if json {

@@ -25,6 +25,7 @@ mod output;
 // One module per top-level command (issue 15 deliverable 6), and what they share.
 mod access;
 mod acting;
+mod args;
 mod audit;
 mod cases;
 mod groups;

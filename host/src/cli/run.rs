@@ -12,6 +12,7 @@ use flowhost::workflow::{self, Engine, Observer, Resolver, RunOutcome};
 use serde_json::Value;
 
 use super::acting::{Acting, platform, print_json};
+use super::args::{Output, StepDirs};
 use super::error::{CliError, Reported};
 use super::input::json_arg;
 
@@ -36,12 +37,10 @@ pub struct RunArgs {
     /// The event the run sees as `$.event`: JSON or @FILE.
     #[arg(long, default_value = "{}")]
     event: String,
-    /// Directories holding step components named `step:<name>`.
-    #[arg(long = "steps", value_name = "DIR")]
-    steps: Vec<PathBuf>,
-    /// Print the outcome as JSON instead of a trace.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    steps: StepDirs,
+    #[command(flatten)]
+    output: Output,
     /// Do not run the workflows this run's events trigger.
     #[arg(long)]
     no_triggers: bool,
@@ -94,7 +93,7 @@ pub fn run(db: &Path, args: RunArgs) -> anyhow::Result<()> {
     let origin = file.display().to_string();
     let text =
         std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read {origin}: {e}"))?;
-    let resolver = Resolver::for_file(file, args.steps.clone());
+    let resolver = Resolver::for_file(file, args.steps.dirs.clone());
     let workflow = workflow::parse(&origin, &text, &resolver).map_err(|errors| {
         for e in &errors {
             eprintln!("error: {e}");
@@ -105,16 +104,20 @@ pub fn run(db: &Path, args: RunArgs) -> anyhow::Result<()> {
         )))
     })?;
     let event = json_arg("event", &args.event)?;
-    let engine = engine(db, args.steps)?;
+    let engine = engine(db, args.steps.dirs)?;
     let started = Instant::now();
     let principal = args.acting.principal()?;
-    if !args.json {
+    if !args.output.json {
         println!(
             "▶ {} in {} as {principal}",
             workflow.name, workflow.workspace
         );
     }
-    let observer: &dyn Observer = if args.json { &workflow::Quiet } else { &Trace };
+    let observer: &dyn Observer = if args.output.json {
+        &workflow::Quiet
+    } else {
+        &Trace
+    };
     let outcome = engine.run_manual(
         &workflow,
         &text,
@@ -123,9 +126,9 @@ pub fn run(db: &Path, args: RunArgs) -> anyhow::Result<()> {
         event,
         observer,
     )?;
-    let first = report(&outcome, started.elapsed(), args.json);
+    let first = report(&outcome, started.elapsed(), args.output.json);
     if !args.no_triggers {
-        drain(&engine, &principal, &workflow.workspace, args.json)?;
+        drain(&engine, &principal, &workflow.workspace, args.output.json)?;
     }
     first
 }
@@ -136,17 +139,21 @@ fn run_published(db: &Path, args: RunArgs) -> anyhow::Result<()> {
         anyhow::bail!("name a definition file, or --published NAME --workspace WS");
     };
     let event = json_arg("event", &args.event)?;
-    let engine = engine(db, args.steps.clone())?;
+    let engine = engine(db, args.steps.dirs.clone())?;
     let principal = args.acting.principal()?;
-    if !args.json {
+    if !args.output.json {
         println!("▶ {name} in {workspace} as {principal}");
     }
-    let observer: &dyn Observer = if args.json { &workflow::Quiet } else { &Trace };
+    let observer: &dyn Observer = if args.output.json {
+        &workflow::Quiet
+    } else {
+        &Trace
+    };
     let started = Instant::now();
     let outcome = engine.run_published(principal.clone(), workspace, name, event, observer)?;
-    let first = report(&outcome, started.elapsed(), args.json);
+    let first = report(&outcome, started.elapsed(), args.output.json);
     if !args.no_triggers {
-        drain(&engine, &principal, workspace, args.json)?;
+        drain(&engine, &principal, workspace, args.output.json)?;
     }
     first
 }

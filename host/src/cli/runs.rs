@@ -1,7 +1,7 @@
 //! `flowhost runs list|show|resume`: the runs a principal may see, as much of each as they
 //! may see (the decisions are the `runs()` handle's: SPEC ID-4, CS-2).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use clap::Subcommand;
@@ -9,6 +9,7 @@ use flowhost::access::Scope;
 use flowhost::workflow::{self, Observer};
 
 use super::acting::{Acting, platform, print_json};
+use super::args::{Output, StepDirs};
 use super::run::{Trace, engine, report};
 
 #[derive(Subcommand)]
@@ -19,8 +20,8 @@ pub enum RunsCommand {
         workspace: Option<String>,
         #[command(flatten)]
         acting: Acting,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
     /// Show a run and its journaled steps (outputs only to the run's own principal and
     /// holders of bypass.case.access.restriction).
@@ -28,8 +29,8 @@ pub enum RunsCommand {
         run: i64,
         #[command(flatten)]
         acting: Acting,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
     /// Resume an interrupted or waiting run (journaled steps are replayed, not re-executed);
     /// needs playbook.execute in its workspace.
@@ -37,10 +38,10 @@ pub enum RunsCommand {
         run: i64,
         #[command(flatten)]
         acting: Acting,
-        #[arg(long = "steps", value_name = "DIR")]
-        steps: Vec<PathBuf>,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        steps: StepDirs,
+        #[command(flatten)]
+        output: Output,
     },
 }
 
@@ -49,7 +50,7 @@ pub fn run(db: &Path, cmd: RunsCommand) -> anyhow::Result<()> {
         RunsCommand::List {
             workspace,
             acting,
-            json,
+            output: Output { json },
         } => {
             let runs = platform(db)?
                 .runs()
@@ -65,7 +66,11 @@ pub fn run(db: &Path, cmd: RunsCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        RunsCommand::Show { run, acting, json } => {
+        RunsCommand::Show {
+            run,
+            acting,
+            output: Output { json },
+        } => {
             let (info, steps) = platform(db)?.runs().show(&acting.required()?, run)?;
             if json {
                 return print_json(&serde_json::json!({ "run": info, "steps": steps }));
@@ -88,8 +93,8 @@ pub fn run(db: &Path, cmd: RunsCommand) -> anyhow::Result<()> {
         RunsCommand::Resume {
             run,
             acting,
-            steps,
-            json,
+            steps: StepDirs { dirs: steps },
+            output: Output { json },
         } => {
             let engine = engine(db, steps)?;
             let principal = acting.required()?;

@@ -17,13 +17,13 @@ use flowhost::workflow::journal::RunStatus;
 use flowhost::workflow::{Engine, Quiet, RunOutcome};
 use tokio::task::JoinSet;
 
+use super::args::StepDirs;
 use super::run::engine;
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
-    /// Directories holding step components named `step:<name>`.
-    #[arg(long = "steps", value_name = "DIR")]
-    steps: Vec<PathBuf>,
+    #[command(flatten)]
+    steps: StepDirs,
     /// How often to look for new events, in milliseconds.
     #[arg(long, default_value_t = 500)]
     poll_ms: u64,
@@ -39,7 +39,7 @@ pub fn run(db: &Path, args: ServeArgs) -> anyhow::Result<()> {
     serve(
         db,
         ServeOptions {
-            steps: args.steps,
+            steps: args.steps.dirs,
             poll: Duration::from_millis(args.poll_ms),
             once: args.once,
             concurrency: args.concurrency.unwrap_or_else(|| {

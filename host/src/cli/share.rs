@@ -6,6 +6,7 @@ use clap::Subcommand;
 use flowhost::share::ShareKind;
 
 use super::acting::{Acting, platform, print_json};
+use super::args::Output;
 
 #[derive(Subcommand)]
 pub enum ShareCommand {
@@ -25,8 +26,8 @@ pub enum ShareCommand {
         workspace: String,
         #[command(flatten)]
         acting: Acting,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
 }
 
@@ -39,8 +40,8 @@ pub struct ShareArgs {
     to: String,
     #[command(flatten)]
     acting: Acting,
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: Output,
 }
 
 pub fn run(db: &Path, cmd: ShareCommand) -> anyhow::Result<()> {
@@ -61,7 +62,7 @@ pub fn run(db: &Path, cmd: ShareCommand) -> anyhow::Result<()> {
         ShareCommand::List {
             workspace,
             acting,
-            json,
+            output: Output { json },
         } => {
             let shares = platform(db)?.shares(&acting.required()?, &workspace)?;
             if json {
@@ -97,7 +98,7 @@ pub fn run(db: &Path, cmd: ShareCommand) -> anyhow::Result<()> {
     for w in &shared.warnings {
         eprintln!("warning: {w}");
     }
-    if args.json {
+    if args.output.json {
         return print_json(&shared);
     }
     let s = &shared.share;

@@ -7,6 +7,7 @@ use flowhost::principal::Principal;
 use flowhost::tenant::{self, TenantFile};
 
 use super::acting::{Acting, NOBODY_ACTS, platform, print_json};
+use super::args::Output;
 use super::error::{CliError, Reported};
 
 #[derive(Subcommand)]
@@ -21,8 +22,8 @@ pub enum TenantCommand {
         /// workspace it names (a brand-new tenant).
         #[arg(long, conflicts_with_all = ["as_email", "key_file"])]
         bootstrap: bool,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
     /// Print an organization in the tenant-file format: the workspaces where you hold
     /// user.write.
@@ -40,7 +41,7 @@ pub fn run(db: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
             file,
             acting,
             bootstrap,
-            json,
+            output: Output { json },
         } => {
             let origin = file.display().to_string();
             let text = std::fs::read_to_string(&file)

@@ -6,6 +6,7 @@ use clap::Subcommand;
 use flowhost::workflow;
 
 use super::acting::Acting;
+use super::args::{Output, StepDirs};
 use super::run::{engine, print_triggered};
 
 #[derive(Subcommand)]
@@ -17,10 +18,10 @@ pub enum TriggersCommand {
         workspace: String,
         #[command(flatten)]
         acting: Acting,
-        #[arg(long = "steps", value_name = "DIR")]
-        steps: Vec<PathBuf>,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        steps: StepDirs,
+        #[command(flatten)]
+        output: Output,
     },
 }
 
@@ -29,8 +30,8 @@ pub fn run(db: &Path, cmd: TriggersCommand) -> anyhow::Result<()> {
         TriggersCommand::Dispatch {
             workspace,
             acting,
-            steps,
-            json,
+            steps: StepDirs { dirs: steps },
+            output: Output { json },
         } => dispatch(db, steps, &workspace, &acting, json),
     }
 }

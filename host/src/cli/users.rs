@@ -5,6 +5,7 @@ use std::path::Path;
 use clap::Subcommand;
 
 use super::acting::{Acting, platform, print_json};
+use super::args::Output;
 use super::input::{shown_email, shown_role};
 
 #[derive(Subcommand)]
@@ -43,8 +44,8 @@ pub enum UsersCommand {
         workspace: String,
         #[command(flatten)]
         acting: Acting,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
 }
 
@@ -88,7 +89,7 @@ pub fn run(db: &Path, cmd: UsersCommand) -> anyhow::Result<()> {
         UsersCommand::List {
             workspace,
             acting,
-            json,
+            output: Output { json },
         } => {
             let members = p.list_users(&acting.principal()?, &workspace)?;
             if json {

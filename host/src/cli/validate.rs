@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::args::StepDirs;
 use super::error::{CliError, Reported};
 use super::workflows::load;
 
@@ -12,9 +13,8 @@ use super::workflows::load;
 pub struct ValidateArgs {
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// Directories holding step components named `step:<name>`.
-    #[arg(long = "steps", value_name = "DIR")]
-    steps: Vec<PathBuf>,
+    #[command(flatten)]
+    steps: StepDirs,
 }
 
 /// Validates each file; prints every located error; fails if any file has one.
@@ -22,7 +22,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<()> {
     let ValidateArgs { files, steps } = args;
     let mut bad = 0;
     for file in &files {
-        match load(file, &steps) {
+        match load(file, &steps.dirs) {
             Ok((w, _, origin)) => println!(
                 "{origin}: ok ({} in workspace {}, {} top-level steps)",
                 w.name,

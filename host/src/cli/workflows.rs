@@ -6,6 +6,7 @@ use clap::Subcommand;
 use flowhost::workflow::{self, Resolver, Workflow};
 
 use super::acting::{Acting, platform, print_json};
+use super::args::{Output, StepDirs};
 use super::error::{CliError, Reported};
 
 #[derive(Subcommand)]
@@ -16,8 +17,8 @@ pub enum WorkflowsCommand {
         file: PathBuf,
         #[command(flatten)]
         acting: Acting,
-        #[arg(long = "steps", value_name = "DIR")]
-        steps: Vec<PathBuf>,
+        #[command(flatten)]
+        steps: StepDirs,
     },
     /// The latest revision of each published workflow (needs playbook.list).
     List {
@@ -25,8 +26,8 @@ pub enum WorkflowsCommand {
         workspace: String,
         #[command(flatten)]
         acting: Acting,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
     /// Every revision of a workflow (needs playbook.get).
     History {
@@ -35,8 +36,8 @@ pub enum WorkflowsCommand {
         workspace: String,
         #[command(flatten)]
         acting: Acting,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
 }
 
@@ -66,7 +67,7 @@ pub fn run(db: &Path, cmd: WorkflowsCommand) -> anyhow::Result<()> {
         WorkflowsCommand::Publish {
             file,
             acting,
-            steps,
+            steps: StepDirs { dirs: steps },
         } => {
             let (w, text, origin) = load(&file, &steps)?;
             // Components are pinned by content; nested workflows are read by path, so publish
@@ -83,7 +84,7 @@ pub fn run(db: &Path, cmd: WorkflowsCommand) -> anyhow::Result<()> {
         WorkflowsCommand::List {
             workspace,
             acting,
-            json,
+            output: Output { json },
         } => {
             let list = p.list_workflows(&acting.principal()?, &workspace)?;
             if json {
@@ -100,7 +101,7 @@ pub fn run(db: &Path, cmd: WorkflowsCommand) -> anyhow::Result<()> {
             name,
             workspace,
             acting,
-            json,
+            output: Output { json },
         } => {
             let list = p.workflow_history(&acting.principal()?, &workspace, &name)?;
             if json {
