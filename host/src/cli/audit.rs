@@ -34,7 +34,7 @@ pub fn run(db: &Path, args: AuditArgs) -> anyhow::Result<()> {
         Some(s) => clock::now_unix() - clock::parse_duration_secs(s).map_err(anyhow::Error::msg)?,
     };
     let p = platform(db)?;
-    let entries = p.audit_log(&acting.principal()?, &workspace, since)?;
+    let entries = p.audit().log(&acting.principal()?, &workspace, since)?;
     if json {
         return print_json(&entries);
     }

@@ -64,7 +64,8 @@ pub enum GroupsCommand {
 }
 
 pub fn run(db: &Path, cmd: GroupsCommand) -> anyhow::Result<()> {
-    let p = platform(db)?;
+    let platform = platform(db)?;
+    let p = platform.admin();
     match cmd {
         GroupsCommand::Create {
             name,

@@ -80,7 +80,9 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
             acting,
             output: Output { json },
         } => {
-            let open = platform(db)?.open_interactions(&acting.required()?, &workspace)?;
+            let open = platform(db)?
+                .interactions()
+                .open(&acting.required()?, &workspace)?;
             if json {
                 return print_json(&open);
             }
@@ -104,7 +106,7 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
             acting,
             output: Output { json },
         } => {
-            let ix = platform(db)?.interaction(&acting.required()?, id)?;
+            let ix = platform(db)?.interactions().show(&acting.required()?, id)?;
             if json {
                 return print_json(&ix);
             }
@@ -160,7 +162,9 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
             acting,
             output: Output { json },
         } => {
-            let flows = platform(db)?.startable_flows(&acting.required()?, &workspace)?;
+            let flows = platform(db)?
+                .interactions()
+                .startable_flows(&acting.required()?, &workspace)?;
             if json {
                 return print_json(&flows);
             }

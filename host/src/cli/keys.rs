@@ -48,7 +48,8 @@ pub enum KeysCommand {
 }
 
 pub fn run(db: &Path, cmd: KeysCommand) -> anyhow::Result<()> {
-    let p = platform(db)?;
+    let platform = platform(db)?;
+    let p = platform.admin();
     match cmd {
         KeysCommand::Create {
             name,

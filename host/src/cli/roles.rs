@@ -29,7 +29,8 @@ pub enum RolesCommand {
 }
 
 pub fn run(db: &Path, cmd: RolesCommand) -> anyhow::Result<()> {
-    let p = platform(db)?;
+    let platform = platform(db)?;
+    let p = platform.admin();
     match cmd {
         RolesCommand::Create {
             name,

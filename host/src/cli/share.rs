@@ -49,7 +49,7 @@ pub fn run(db: &Path, cmd: ShareCommand) -> anyhow::Result<()> {
         ShareCommand::Workflow(args) => (ShareKind::Workflow, args),
         ShareCommand::Flow(args) => (ShareKind::Flow, args),
         ShareCommand::Accept { id, acting } => {
-            let share = platform(db)?.accept_share(&acting.required()?, id)?;
+            let share = platform(db)?.shares().accept(&acting.required()?, id)?;
             println!(
                 "share {id} accepted: `{}` from {} is usable in {} at revision {}",
                 share.name,
@@ -64,7 +64,9 @@ pub fn run(db: &Path, cmd: ShareCommand) -> anyhow::Result<()> {
             acting,
             output: Output { json },
         } => {
-            let shares = platform(db)?.shares(&acting.required()?, &workspace)?;
+            let shares = platform(db)?
+                .shares()
+                .list(&acting.required()?, &workspace)?;
             if json {
                 return print_json(&shares);
             }
@@ -88,7 +90,7 @@ pub fn run(db: &Path, cmd: ShareCommand) -> anyhow::Result<()> {
             return Ok(());
         }
     };
-    let shared = platform(db)?.share(
+    let shared = platform(db)?.shares().share(
         &args.acting.required()?,
         kind,
         &args.name,

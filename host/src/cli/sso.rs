@@ -82,7 +82,8 @@ pub enum RulesCommand {
 }
 
 pub fn run(db: &Path, cmd: SsoCommand) -> anyhow::Result<()> {
-    let p = platform(db)?;
+    let platform = platform(db)?;
+    let p = platform.admin();
     match cmd {
         SsoCommand::Rules(RulesCommand::Add {
             claim,

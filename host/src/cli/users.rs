@@ -50,7 +50,8 @@ pub enum UsersCommand {
 }
 
 pub fn run(db: &Path, cmd: UsersCommand) -> anyhow::Result<()> {
-    let p = platform(db)?;
+    let platform = platform(db)?;
+    let p = platform.admin();
     match cmd {
         UsersCommand::Invite {
             email,

@@ -62,7 +62,8 @@ pub(super) fn load(file: &Path, steps: &[PathBuf]) -> anyhow::Result<(Workflow, 
 }
 
 pub fn run(db: &Path, cmd: WorkflowsCommand) -> anyhow::Result<()> {
-    let p = platform(db)?;
+    let platform = platform(db)?;
+    let p = platform.workflows();
     match cmd {
         WorkflowsCommand::Publish {
             file,
@@ -74,8 +75,7 @@ pub fn run(db: &Path, cmd: WorkflowsCommand) -> anyhow::Result<()> {
             // with an absolute source.
             let source = std::fs::canonicalize(&file).map_or(origin, |p| p.display().to_string());
             let resolver = Resolver::for_file(Path::new(&source), steps.clone());
-            let revision =
-                p.publish_workflow(&acting.required()?, &w, &text, &source, &resolver)?;
+            let revision = p.publish(&acting.required()?, &w, &text, &source, &resolver)?;
             println!(
                 "published {} revision {revision} in {}",
                 w.name, w.workspace
@@ -86,7 +86,7 @@ pub fn run(db: &Path, cmd: WorkflowsCommand) -> anyhow::Result<()> {
             acting,
             output: Output { json },
         } => {
-            let list = p.list_workflows(&acting.principal()?, &workspace)?;
+            let list = p.list(&acting.principal()?, &workspace)?;
             if json {
                 return print_json(&list);
             }
@@ -103,7 +103,7 @@ pub fn run(db: &Path, cmd: WorkflowsCommand) -> anyhow::Result<()> {
             acting,
             output: Output { json },
         } => {
-            let list = p.workflow_history(&acting.principal()?, &workspace, &name)?;
+            let list = p.history(&acting.principal()?, &workspace, &name)?;
             if json {
                 return print_json(&list);
             }

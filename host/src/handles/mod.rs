@@ -7,10 +7,20 @@
 //! helpers are `pub(crate)`. Which layer may call which is drawn in `ARCHITECTURE.md`.
 
 mod access;
+mod admin;
+mod audit;
+mod interactions;
 mod runs;
+mod shares;
+mod workflows;
 
 pub use access::Access;
+pub use admin::Admin;
+pub use audit::Audit;
+pub use interactions::Interactions;
 pub use runs::Runs;
+pub use shares::Shares;
+pub use workflows::Workflows;
 
 use crate::platform::Platform;
 
@@ -23,5 +33,30 @@ impl Platform {
     /// Access questions: a decision, and the path behind it.
     pub fn access(&self) -> Access<'_> {
         Access::new(self)
+    }
+
+    /// Users, custom roles, groups, API keys and SSO of a workspace.
+    pub fn admin(&self) -> Admin<'_> {
+        Admin::new(self)
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> Audit<'_> {
+        Audit::new(self)
+    }
+
+    /// Interactions and the Interaction Flows one may start.
+    pub fn interactions(&self) -> Interactions<'_> {
+        Interactions::new(self)
+    }
+
+    /// Shares of published workflows and flows to other workspaces.
+    pub fn shares(&self) -> Shares<'_> {
+        Shares::new(self)
+    }
+
+    /// Publishing workflows and reading their revisions.
+    pub fn workflows(&self) -> Workflows<'_> {
+        Workflows::new(self)
     }
 }

@@ -233,7 +233,7 @@ impl Platform {
 
     /// The open interactions of `workspace` that `principal` may answer, and only those
     /// (SPEC IX-7: no access, not listed).
-    pub fn open_interactions(
+    pub(crate) fn open_interactions(
         &self,
         principal: &Principal,
         workspace: &str,
@@ -267,7 +267,7 @@ impl Platform {
 
     /// Interaction `id`, if `principal` may see it; otherwise it does not exist for them
     /// (SPEC IX-7).
-    pub fn interaction(
+    pub(crate) fn interaction(
         &self,
         principal: &Principal,
         id: i64,
@@ -286,7 +286,7 @@ impl Platform {
     /// the settings allow, only before the deadline, only with values the form accepts. Every
     /// attempt is audited with the responder and the outcome; a refused one changes nothing
     /// else (SPEC IX-8).
-    pub fn respond(
+    pub(crate) fn respond(
         &self,
         principal: &Principal,
         id: i64,

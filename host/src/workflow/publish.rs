@@ -98,7 +98,7 @@ impl Platform {
     /// needs `playbook.publish`, and binds its `run_as` to the publisher (SPEC WF-10). The
     /// components it uses are found with `resolver` and pinned (stored by content). Publishing
     /// the same definition, components and binding again keeps the latest revision.
-    pub fn publish_workflow(
+    pub(crate) fn publish_workflow(
         &self,
         actor: &Principal,
         workflow: &Workflow,
@@ -162,7 +162,7 @@ impl Platform {
     }
 
     /// The latest revision of every published workflow of `workspace`; needs `playbook.list`.
-    pub fn list_workflows(
+    pub(crate) fn list_workflows(
         &self,
         actor: &Principal,
         workspace: &str,
@@ -172,7 +172,7 @@ impl Platform {
     }
 
     /// Every revision of workflow `name`, newest first; needs `playbook.get`.
-    pub fn workflow_history(
+    pub(crate) fn workflow_history(
         &self,
         actor: &Principal,
         workspace: &str,
