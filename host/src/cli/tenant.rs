@@ -63,8 +63,8 @@ pub fn run(db: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
             };
             let platform = platform(db)?;
             let applied = match &actor {
-                Some(actor) => tenant::apply(&platform, &parsed, Some(actor)),
-                None => tenant::bootstrap(&platform, &parsed),
+                Some(actor) => platform.tenant().apply(actor, &parsed),
+                None => platform.tenant().bootstrap(&parsed),
             };
             let report = match applied {
                 Ok(report) => report,
@@ -89,11 +89,11 @@ pub fn run(db: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
         }
         TenantCommand::Export { org, acting } => {
             let platform = platform(db)?;
-            print_json(&tenant::export_for(
-                &platform,
-                &acting.required()?,
-                org.as_deref(),
-            )?)
+            print_json(
+                &platform
+                    .tenant()
+                    .export(&acting.required()?, org.as_deref())?,
+            )
         }
     }
 }

@@ -12,6 +12,7 @@ mod audit;
 mod interactions;
 mod runs;
 mod shares;
+mod tenant;
 mod workflows;
 
 pub use access::Access;
@@ -20,6 +21,7 @@ pub use audit::Audit;
 pub use interactions::Interactions;
 pub use runs::Runs;
 pub use shares::Shares;
+pub use tenant::Tenant;
 pub use workflows::Workflows;
 
 use crate::platform::Platform;
@@ -53,6 +55,11 @@ impl Platform {
     /// Shares of published workflows and flows to other workspaces.
     pub fn shares(&self) -> Shares<'_> {
         Shares::new(self)
+    }
+
+    /// Tenant files: apply, bootstrap, export.
+    pub fn tenant(&self) -> Tenant<'_> {
+        Tenant::new(self)
     }
 
     /// Publishing workflows and reading their revisions.

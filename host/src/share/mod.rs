@@ -328,7 +328,11 @@ impl Platform {
     }
 
     /// The home workspace of `name` if it is shared into `workspace` and accepted.
-    pub fn shared_into(&self, workspace: &str, name: &str) -> Result<Option<String>, HostError> {
+    pub(crate) fn shared_into(
+        &self,
+        workspace: &str,
+        name: &str,
+    ) -> Result<Option<String>, HostError> {
         self.db()
             .conn()
             .query_row(
@@ -340,17 +344,9 @@ impl Platform {
             .map_err(internal)
     }
 
-    /// Where the workflow `name` used in `workspace` lives: its source when it is shared there
-    /// and accepted, else `workspace` itself.
-    pub fn home_of(&self, workspace: &str, name: &str) -> Result<String, HostError> {
-        Ok(self
-            .shared_into(workspace, name)?
-            .unwrap_or_else(|| workspace.to_owned()))
-    }
-
     /// The Interaction Flow `name` as seen from `workspace`: published there, or shared there
     /// (with custom-role selections dropped, SPEC IX-6).
-    pub fn interaction_flow(
+    pub(crate) fn interaction_flow(
         &self,
         workspace: &str,
         name: &str,

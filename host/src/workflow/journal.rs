@@ -129,7 +129,11 @@ impl Platform {
     }
 
     /// Records finished steps in one transaction (see [`Platform::journal_step`]).
-    pub fn journal_steps(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), HostError> {
+    pub(crate) fn journal_steps(
+        &self,
+        run: i64,
+        entries: &[JournalEntry<'_>],
+    ) -> Result<(), HostError> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -137,7 +141,7 @@ impl Platform {
     }
 
     /// Whether `run` has any journaled step.
-    pub fn has_journal(&self, run: i64) -> Result<bool, HostError> {
+    pub(crate) fn has_journal(&self, run: i64) -> Result<bool, HostError> {
         let db = self.db();
         db.conn()
             .prepare_cached("SELECT EXISTS (SELECT 1 FROM run_steps WHERE run_id = ?1)")
@@ -177,7 +181,7 @@ impl Platform {
     }
 
     /// Marks a run finished, journaling its last finished steps in the same transaction.
-    pub fn finish_run(
+    pub(crate) fn finish_run(
         &self,
         run: i64,
         end: &RunEnd<'_>,
