@@ -5,7 +5,6 @@ use std::path::Path;
 use std::time::Instant;
 
 use clap::Subcommand;
-use flowhost::access::Scope;
 use flowhost::workflow::{self, Observer};
 
 use super::acting::{Acting, platform, print_json};
@@ -98,14 +97,9 @@ pub fn run(db: &Path, cmd: RunsCommand) -> anyhow::Result<()> {
         } => {
             let engine = engine(db, steps)?;
             let principal = acting.required()?;
-            engine
-                .platform()
-                .runs()
-                .authorize(&principal, run, Scope::PlaybookExecute)?;
             let started = Instant::now();
             let observer: &dyn Observer = if json { &workflow::Quiet } else { &Trace };
-            let outcome = engine.resume(run, observer)?;
-            let outcome = engine.platform().runs().caused_outcome(&principal, outcome);
+            let outcome = engine.resume_for(&principal, run, observer)?;
             report(&outcome, started.elapsed(), json)
         }
     }

@@ -133,6 +133,21 @@ impl Platform {
 }
 
 impl Engine {
+    /// `runs resume`: resumes run `id` for a principal holding `playbook.execute` in its
+    /// workspace ("there is no run" to an outsider, SPEC ID-4); journaled steps replay. The
+    /// outcome as a run they caused ([`Platform::caused_outcome_for`]).
+    pub fn resume_for(
+        &self,
+        principal: &Principal,
+        id: i64,
+        observer: &dyn Observer,
+    ) -> Result<RunOutcome, HostError> {
+        self.platform()
+            .authorize_run(principal, id, Scope::PlaybookExecute)?;
+        let outcome = self.resume(id, observer)?;
+        Ok(self.platform().caused_outcome_for(principal, outcome))
+    }
+
     /// `triggers dispatch`: runs what the pending events of `workspace` trigger, for a
     /// principal holding `playbook.execute` there (each run still acts as its own identity,
     /// SPEC WF-6). Returns the outcomes as `principal` may see them ([`Platform::outcome_for`]).
