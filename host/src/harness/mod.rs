@@ -230,6 +230,7 @@ fn execute(
     })?;
     for login in &spec.sso_logins {
         platform
+            .admin()
             .sso_login(&login.idp, &login.claims)
             .map_err(|e| format!("sso login: {e}"))?;
     }
@@ -249,7 +250,8 @@ fn execute(
         let (wf, text) = load(path)?;
         let resolver = Resolver::for_file(path, step_dirs.to_vec());
         platform
-            .publish_workflow(who, &wf, &text, &path.display().to_string(), &resolver)
+            .workflows()
+            .publish(who, &wf, &text, &path.display().to_string(), &resolver)
             .map(|_| ())
             .map_err(|e| format!("publishing {}: {e}", path.display()))
     };
