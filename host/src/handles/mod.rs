@@ -1,10 +1,11 @@
 //! Service handles: the doors of the library. `platform.runs()`, `.access()`, … each hand out
 //! a borrowed handle whose public methods take the acting principal and decide access inside
-//! (through the checks of `access/` and the services), so a caller — the CLI, the harness,
-//! a coming HTTP server — cannot reach an operation that acts for nobody (issue 15).
+//! (through the checks of `access/` and the services), so the CLI, the harness and a coming
+//! HTTP server reach those operations only as someone (issue 15).
 //!
-//! A handle owns no state and no SQL: it forwards to the service modules, whose unauthorized
-//! helpers are `pub(crate)`. Which layer may call which is drawn in `ARCHITECTURE.md`.
+//! A handle owns no state and no SQL: it forwards to the service modules, whose methods are
+//! `pub(crate)`. Which layer may call which, and what is still public besides (and why), is
+//! in `ARCHITECTURE.md`.
 
 mod access;
 mod admin;
