@@ -95,7 +95,7 @@ pub fn entries(
 
 impl Platform {
     /// The audit log of `workspace` since `since`; needs `audit.read` (SPEC AU-1).
-    pub fn audit_log(
+    pub(crate) fn audit_log(
         &self,
         principal: &Principal,
         workspace: &str,

@@ -2,6 +2,8 @@
 //! sandboxed WebAssembly components.
 //!
 //! Layers, top to bottom (see `ARCHITECTURE.md`):
+//! - [`handles`]: the doors — `platform.runs()`, `.access()`, …: every public method takes
+//!   the acting principal and is authorized inside.
 //! - [`wasm`]: the wasmtime host — engine, component cache, sandbox, one file per WIT interface.
 //! - [`services`]: what host calls forward to; authorization lives there, never in the glue.
 //! - [`store`]: SQLite schema, migrations and the records a run leaves behind.
@@ -12,6 +14,7 @@ pub mod audit;
 pub mod builtin;
 pub mod cases;
 pub mod clock;
+pub mod handles;
 pub mod harness;
 pub mod interact;
 pub mod json_limits;

@@ -23,7 +23,8 @@ fn a_missing_component_is_an_error_naming_it() {
     let db = dir.path().join("f.db");
     let db = db.to_str().expect("utf-8");
     let out = flowhost(&["--db", db, "step", "run", "no-such-step.wasm"]);
-    assert_eq!(out.status.code(), Some(1));
+    // Invalid input, not a failed step: exit 2 (README, Exit codes).
+    assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("cannot load step `no-such-step.wasm`"),

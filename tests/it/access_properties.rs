@@ -80,7 +80,7 @@ fn apply_both(
     };
     match action {
         Action::Login { idp, claims } => {
-            let engine = platform.sso_login(idp, &claims_json(claims));
+            let engine = platform.admin().sso_login(idp, &claims_json(claims));
             let expected = model.sso_login(idp, claims);
             agree(engine.as_ref().map(|_| ()), expected.is_some())?;
             if let (Ok(results), Some(expected)) = (engine, expected) {
@@ -132,7 +132,10 @@ fn apply_both(
                 Some(role) => NewKey::Service { role },
                 None => NewKey::Personal,
             };
-            let engine = platform.create_key(&principal(actor), ws, "prop", kind, *expires_in);
+            let engine =
+                platform
+                    .admin()
+                    .create_key(&principal(actor), ws, "prop", kind, *expires_in);
             let id = engine.as_ref().map(|k| k.id.clone()).ok();
             let model_ok = model.create_key(
                 actor,
@@ -145,7 +148,7 @@ fn apply_both(
             Ok(id)
         }
         Action::Revoke { actor, ws, key } => {
-            let engine = platform.revoke_key(&principal(actor), ws, key);
+            let engine = platform.admin().revoke_key(&principal(actor), ws, key);
             agree(
                 engine.as_ref().map(|_| ()),
                 model.revoke_key(actor, ws, key),
@@ -153,7 +156,7 @@ fn apply_both(
             Ok(None)
         }
         Action::DeleteUser { actor, ws, email } => {
-            let engine = platform.delete_user(&principal(actor), ws, email);
+            let engine = platform.admin().delete_user(&principal(actor), ws, email);
             agree(
                 engine.as_ref().map(|_| ()),
                 model.delete_user(actor, ws, email),
@@ -166,7 +169,9 @@ fn apply_both(
             email,
             role,
         } => {
-            let engine = platform.set_user_role(&principal(actor), ws, email, role);
+            let engine = platform
+                .admin()
+                .set_user_role(&principal(actor), ws, email, role);
             let model_ok = model.set_user_role(actor, ws, email, role);
             agree(engine.as_ref().map(|_| ()), model_ok)?;
             Ok(None)
@@ -296,6 +301,7 @@ fn assert_same_keys(
             continue;
         };
         let listed = platform
+            .admin()
             .list_keys(&principal(&admin), &ws.name)
             .map_err(|e| TestCaseError::fail(format!("list_keys as {admin:?}: {e}")))?;
         let engine: BTreeMap<String, bool> =
@@ -399,7 +405,8 @@ fn share_op(platform: &Platform, op: ShareOp, revision: i64) -> bool {
             let workflow =
                 flowhost::workflow::parse("wf.json", &text, &resolver).expect("definition");
             platform
-                .publish_workflow(
+                .workflows()
+                .publish(
                     &person("lead@sh.test"),
                     &workflow,
                     &text,
@@ -415,11 +422,12 @@ fn share_op(platform: &Platform, op: ShareOp, revision: i64) -> bool {
                 "src@sh.test"
             };
             platform
+                .shares()
                 .share(&person(who), ShareKind::Workflow, "wf", "src", "dst")
                 .is_ok()
         }
-        ShareOp::Accept => platform.accept_share(&person("dst@sh.test"), 1).is_ok(),
-        ShareOp::AcceptAsOutsider => platform.accept_share(&person("lead@sh.test"), 1).is_ok(),
+        ShareOp::Accept => platform.shares().accept(&person("dst@sh.test"), 1).is_ok(),
+        ShareOp::AcceptAsOutsider => platform.shares().accept(&person("lead@sh.test"), 1).is_ok(),
     }
 }
 

@@ -31,7 +31,8 @@ fn reason(p: &Platform, who: &Principal, ws: &str, scope: Scope) -> String {
 }
 
 fn audit_count(p: &Platform, ws: &str) -> usize {
-    p.audit_log(&user(OWNER), ws, 0)
+    p.audit()
+        .log(&user(OWNER), ws, 0)
         .expect("owner reads audit")
         .len()
 }
@@ -63,6 +64,7 @@ fn id_1_nothing_is_usable_across_workspaces() {
     );
     // A key of one workspace is worthless in another.
     let key = p
+        .admin()
         .create_key(&user(OPERATOR), SOC, "cli", NewKey::Personal, None)
         .expect("key");
     let as_key = Principal::ApiKey(key.id.clone());
@@ -73,10 +75,12 @@ fn id_1_nothing_is_usable_across_workspaces() {
             .contains("there is no workspace `customer-globex` you are a member of")
     );
     // A custom role name means nothing in another workspace (SPEC RB-2).
-    let err = p.invite_user(&user(OWNER), GLOBEX, "x@globex.test", "triage-analyst");
+    let err = p
+        .admin()
+        .invite_user(&user(OWNER), GLOBEX, "x@globex.test", "triage-analyst");
     assert!(matches!(err, Err(HostError::Invalid(m)) if m.contains("no role `triage-analyst`")));
     // Audit entries of one workspace are not readable from another.
-    assert!(p.audit_log(&user(GLOBEX_ADMIN), SOC, 0).is_err());
+    assert!(p.audit().log(&user(GLOBEX_ADMIN), SOC, 0).is_err());
 }
 
 #[test]
@@ -88,11 +92,12 @@ fn id_2_one_person_holds_different_roles_in_different_workspaces() {
         !allowed(&p, &user(ANALYST), SOC, Scope::ApikeyWrite),
         "triage-analyst has no apikey.write"
     );
-    p.sso_login(
-        "globex-entra",
-        &json!({ "email": ANALYST, "groups": ["Flowhost-Admins"] }),
-    )
-    .expect("login");
+    p.admin()
+        .sso_login(
+            "globex-entra",
+            &json!({ "email": ANALYST, "groups": ["Flowhost-Admins"] }),
+        )
+        .expect("login");
     assert!(
         allowed(&p, &sso_user(ANALYST), GLOBEX, Scope::ApikeyWrite),
         "operator in globex via SSO"
@@ -116,7 +121,9 @@ fn emails_compare_case_insensitively_everywhere() {
         SOC,
         Scope::CaseRead
     ));
-    let err = p.invite_user(&user(OWNER), SOC, "Tina.Analyst@Acme-MSSP.test", "viewer");
+    let err = p
+        .admin()
+        .invite_user(&user(OWNER), SOC, "Tina.Analyst@Acme-MSSP.test", "viewer");
     assert!(matches!(err, Err(HostError::Conflict(_))), "{err:?}");
 }
 
@@ -141,21 +148,27 @@ fn rb_1_built_in_roles_grant_exactly_their_ladder() {
 fn rb_2_custom_roles_need_user_write_and_known_scopes() {
     let p = example_platform();
     let scopes = vec!["case.read".to_owned(), "case.write".to_owned()];
-    denied(p.create_role(&user(LEAD), SOC, "case-clerk", &scopes));
+    denied(
+        p.admin()
+            .create_role(&user(LEAD), SOC, "case-clerk", &scopes),
+    );
     let bad = vec!["case.read".to_owned(), "case.delete".to_owned()];
-    let err = p.create_role(&user(OWNER), SOC, "case-clerk", &bad);
+    let err = p.admin().create_role(&user(OWNER), SOC, "case-clerk", &bad);
     assert!(matches!(err, Err(HostError::Invalid(m)) if m.contains("unknown scope `case.delete`")));
-    p.create_role(&user(OWNER), SOC, "case-clerk", &scopes)
+    p.admin()
+        .create_role(&user(OWNER), SOC, "case-clerk", &scopes)
         .expect("owner creates");
     assert!(matches!(
-        p.create_role(&user(OWNER), SOC, "case-clerk", &scopes),
+        p.admin()
+            .create_role(&user(OWNER), SOC, "case-clerk", &scopes),
         Err(HostError::Conflict(_))
     ));
     assert!(matches!(
-        p.create_role(&user(OWNER), SOC, "owner", &scopes),
+        p.admin().create_role(&user(OWNER), SOC, "owner", &scopes),
         Err(HostError::Invalid(_))
     ));
-    p.invite_user(&user(OWNER), SOC, "clerk@acme-mssp.test", "case-clerk")
+    p.admin()
+        .invite_user(&user(OWNER), SOC, "clerk@acme-mssp.test", "case-clerk")
         .expect("invite");
     assert!(allowed(
         &p,
@@ -171,7 +184,7 @@ fn rb_2_custom_roles_need_user_write_and_known_scopes() {
     ));
     // A role in use cannot be deleted out from under its holders.
     assert!(matches!(
-        p.delete_role(&user(OWNER), SOC, "case-clerk"),
+        p.admin().delete_role(&user(OWNER), SOC, "case-clerk"),
         Err(HostError::Conflict(_))
     ));
 }
@@ -202,18 +215,22 @@ fn rb_3_every_decision_carries_its_reason() {
 fn rb_4_personal_keys_follow_their_owners_current_role() {
     let p = example_platform();
     let key = p
+        .admin()
         .create_key(&user(OPERATOR), SOC, "laptop", NewKey::Personal, None)
         .expect("key");
     let k = Principal::ApiKey(key.id.clone());
     assert!(allowed(&p, &k, SOC, Scope::PlaybookExecute));
-    p.set_user_role(&user(OWNER), SOC, OPERATOR, "viewer")
+    p.admin()
+        .set_user_role(&user(OWNER), SOC, OPERATOR, "viewer")
         .expect("demote");
     assert!(
         !allowed(&p, &k, SOC, Scope::PlaybookExecute),
         "demotion takes effect at once"
     );
     assert!(allowed(&p, &k, SOC, Scope::PlaybookGet));
-    p.delete_user(&user(OWNER), SOC, OPERATOR).expect("delete");
+    p.admin()
+        .delete_user(&user(OWNER), SOC, OPERATOR)
+        .expect("delete");
     assert!(
         !allowed(&p, &k, SOC, Scope::PlaybookGet),
         "a deleted user's keys lose all power"
@@ -223,7 +240,7 @@ fn rb_4_personal_keys_follow_their_owners_current_role() {
 #[test]
 fn rb_4_service_keys_carry_an_owner_chosen_role_and_can_be_revoked() {
     let p = example_platform();
-    denied(p.create_key(
+    denied(p.admin().create_key(
         &user(LEAD),
         SOC,
         "ci",
@@ -231,6 +248,7 @@ fn rb_4_service_keys_carry_an_owner_chosen_role_and_can_be_revoked() {
         None,
     ));
     let key = p
+        .admin()
         .create_key(
             &user(OWNER),
             SOC,
@@ -243,8 +261,10 @@ fn rb_4_service_keys_carry_an_owner_chosen_role_and_can_be_revoked() {
     assert!(allowed(&p, &k, SOC, Scope::PlaybookExecute));
     assert!(!allowed(&p, &k, SOC, Scope::PlaybookWrite));
     // Only the owner of a personal key, or an Owner, revokes; Omar may not revoke this one.
-    denied(p.revoke_key(&user(OPERATOR), SOC, &key.id));
-    p.revoke_key(&user(OWNER), SOC, &key.id).expect("revoke");
+    denied(p.admin().revoke_key(&user(OPERATOR), SOC, &key.id));
+    p.admin()
+        .revoke_key(&user(OWNER), SOC, &key.id)
+        .expect("revoke");
     assert!(reason(&p, &k, SOC, Scope::PlaybookGet).contains("revoked"));
 }
 
@@ -252,6 +272,7 @@ fn rb_4_service_keys_carry_an_owner_chosen_role_and_can_be_revoked() {
 fn rb_4_keys_expire_and_secrets_are_stored_hashed() {
     let p = example_platform();
     let key = p
+        .admin()
         .create_key(&user(OPERATOR), SOC, "short", NewKey::Personal, Some(3600))
         .expect("key");
     let secret = key.token.rsplit('_').next().expect("token has a secret");
@@ -266,7 +287,7 @@ fn rb_4_keys_expire_and_secrets_are_stored_hashed() {
         .expect("stored");
     assert!(!stored.contains(secret), "the secret is not stored");
     assert_eq!(
-        p.authenticate_key(&key.token).expect("valid token"),
+        p.admin().authenticate_key(&key.token).expect("valid token"),
         Principal::ApiKey(key.id.clone())
     );
     // Change the last character to a different one (a fixed replacement would sometimes
@@ -274,7 +295,7 @@ fn rb_4_keys_expire_and_secrets_are_stored_hashed() {
     let last = key.token.chars().last().expect("non-empty token");
     let other = if last == '0' { '1' } else { '0' };
     let forged = format!("{}{other}", &key.token[..key.token.len() - last.len_utf8()]);
-    assert!(p.authenticate_key(&forged).is_err());
+    assert!(p.admin().authenticate_key(&forged).is_err());
     // Move the expiry into the past, as time would.
     p.db()
         .conn()
@@ -310,10 +331,13 @@ fn reload(p: &Platform) -> Platform {
 #[test]
 fn ua_1_only_owners_manage_users() {
     let p = example_platform();
-    denied(p.invite_user(&user(LEAD), SOC, "new@acme-mssp.test", "viewer"));
-    denied(p.delete_user(&user(LEAD), SOC, OPERATOR));
-    denied(p.set_user_role(&user(LEAD), SOC, OPERATOR, "owner"));
-    denied(p.add_claim_rule(
+    denied(
+        p.admin()
+            .invite_user(&user(LEAD), SOC, "new@acme-mssp.test", "viewer"),
+    );
+    denied(p.admin().delete_user(&user(LEAD), SOC, OPERATOR));
+    denied(p.admin().set_user_role(&user(LEAD), SOC, OPERATOR, "owner"));
+    denied(p.admin().add_claim_rule(
         &user(LEAD),
         SOC,
         ClaimRule {
@@ -324,7 +348,8 @@ fn ua_1_only_owners_manage_users() {
         },
         None,
     ));
-    p.invite_user(&user(OWNER), SOC, "new@acme-mssp.test", "viewer")
+    p.admin()
+        .invite_user(&user(OWNER), SOC, "new@acme-mssp.test", "viewer")
         .expect("owner invites");
     assert!(allowed(
         &p,
@@ -337,19 +362,22 @@ fn ua_1_only_owners_manage_users() {
 #[test]
 fn ua_2_deleting_a_user_keeps_their_history() {
     let p = example_platform();
-    p.create_key(&user(ANALYST), SOC, "k", NewKey::Personal, None)
+    p.admin()
+        .create_key(&user(ANALYST), SOC, "k", NewKey::Personal, None)
         .expect_err("triage-analyst lacks apikey.write");
     let before = audit_count(&p, SOC);
-    p.delete_user(&user(OWNER), SOC, ANALYST).expect("delete");
+    p.admin()
+        .delete_user(&user(OWNER), SOC, ANALYST)
+        .expect("delete");
     assert!(!allowed(&p, &user(ANALYST), SOC, Scope::CaseRead));
-    let groups = p.list_groups(&user(OWNER), SOC).expect("groups");
+    let groups = p.admin().list_groups(&user(OWNER), SOC).expect("groups");
     assert!(
         groups
             .iter()
             .all(|g| !g.members.contains(&ANALYST.to_owned())),
         "group memberships removed"
     );
-    let log = p.audit_log(&user(OWNER), SOC, 0).expect("audit");
+    let log = p.audit().log(&user(OWNER), SOC, 0).expect("audit");
     assert_eq!(log.len(), before + 1);
     assert!(
         log.iter()
@@ -358,7 +386,8 @@ fn ua_2_deleting_a_user_keeps_their_history() {
     );
     // Their membership elsewhere is untouched.
     assert!(
-        p.list_users(&user(OWNER), GLOBEX)
+        p.admin()
+            .list_users(&user(OWNER), GLOBEX)
             .expect("users")
             .iter()
             .any(|m| m.email == ANALYST)
@@ -368,11 +397,14 @@ fn ua_2_deleting_a_user_keeps_their_history() {
 #[test]
 fn ua_3_the_last_owner_cannot_be_deleted_or_demoted() {
     let p = example_platform();
-    p.delete_user(&user(OWNER), GLOBEX, GLOBEX_ADMIN)
+    p.admin()
+        .delete_user(&user(OWNER), GLOBEX, GLOBEX_ADMIN)
         .expect("one of two owners may go");
-    let err = p.delete_user(&user(OWNER), GLOBEX, OWNER);
+    let err = p.admin().delete_user(&user(OWNER), GLOBEX, OWNER);
     assert!(matches!(err, Err(HostError::Conflict(m)) if m.contains("last Owner")));
-    let err = p.set_user_role(&user(OWNER), GLOBEX, OWNER, "viewer");
+    let err = p
+        .admin()
+        .set_user_role(&user(OWNER), GLOBEX, OWNER, "viewer");
     assert!(matches!(err, Err(HostError::Conflict(m)) if m.contains("last Owner")));
     assert!(allowed(&p, &user(OWNER), GLOBEX, Scope::UserWrite));
 }
@@ -386,19 +418,24 @@ fn ua_4_every_change_writes_an_audit_entry_and_refusals_write_none() {
         assert_eq!(now, n + 1, "{what} writes one entry");
         n = now;
     };
-    p.invite_user(&user(OWNER), SOC, "a@acme-mssp.test", "viewer")
+    p.admin()
+        .invite_user(&user(OWNER), SOC, "a@acme-mssp.test", "viewer")
         .expect("invite");
     step(&p, "invite");
-    p.set_user_role(&user(OWNER), SOC, "a@acme-mssp.test", "operator")
+    p.admin()
+        .set_user_role(&user(OWNER), SOC, "a@acme-mssp.test", "operator")
         .expect("role");
     step(&p, "set-role");
-    p.create_role(&user(OWNER), SOC, "r", &["case.read".to_owned()])
+    p.admin()
+        .create_role(&user(OWNER), SOC, "r", &["case.read".to_owned()])
         .expect("role");
     step(&p, "role create");
-    p.create_group(&user(OWNER), SOC, "g", "", GroupKind::Static, None)
+    p.admin()
+        .create_group(&user(OWNER), SOC, "g", "", GroupKind::Static, None)
         .expect("group");
     step(&p, "group create");
-    p.add_group_member(&user(OWNER), SOC, "g", "a@acme-mssp.test")
+    p.admin()
+        .add_group_member(&user(OWNER), SOC, "g", "a@acme-mssp.test")
         .expect("add");
     step(&p, "group add");
     let rule = ClaimRule {
@@ -407,25 +444,32 @@ fn ua_4_every_change_writes_an_audit_entry_and_refusals_write_none() {
         value: "x".into(),
         role: "viewer".into(),
     };
-    p.add_claim_rule(&user(OWNER), SOC, rule, Some(1))
+    p.admin()
+        .add_claim_rule(&user(OWNER), SOC, rule, Some(1))
         .expect("rule");
     step(&p, "rule add");
-    p.create_key(
-        &user(OWNER),
-        SOC,
-        "k",
-        NewKey::Service { role: "viewer" },
-        None,
-    )
-    .expect("key");
+    p.admin()
+        .create_key(
+            &user(OWNER),
+            SOC,
+            "k",
+            NewKey::Service { role: "viewer" },
+            None,
+        )
+        .expect("key");
     step(&p, "key create");
-    p.delete_user(&user(OWNER), SOC, "a@acme-mssp.test")
+    p.admin()
+        .delete_user(&user(OWNER), SOC, "a@acme-mssp.test")
         .expect("delete");
     step(&p, "delete");
-    denied(p.invite_user(&user(LEAD), SOC, "b@acme-mssp.test", "viewer"));
+    denied(
+        p.admin()
+            .invite_user(&user(LEAD), SOC, "b@acme-mssp.test", "viewer"),
+    );
     assert_eq!(audit_count(&p, SOC), n, "a refused change writes nothing");
     let last = p
-        .audit_log(&user(OWNER), SOC, 0)
+        .audit()
+        .log(&user(OWNER), SOC, 0)
         .expect("log")
         .pop()
         .expect("entry");
@@ -444,26 +488,37 @@ fn ua_4_every_change_writes_an_audit_entry_and_refusals_write_none() {
 #[test]
 fn gr_1_group_names_are_unique_and_types_fixed() {
     let p = example_platform();
-    let err = p.create_group(&user(OWNER), SOC, "ir-team", "", GroupKind::Static, None);
+    let err = p
+        .admin()
+        .create_group(&user(OWNER), SOC, "ir-team", "", GroupKind::Static, None);
     assert!(matches!(err, Err(HostError::Conflict(_))));
-    denied(p.create_group(&user(LEAD), SOC, "new", "", GroupKind::Static, None));
+    denied(
+        p.admin()
+            .create_group(&user(LEAD), SOC, "new", "", GroupKind::Static, None),
+    );
 }
 
 #[test]
 fn gr_2_only_members_join_static_groups() {
     let p = example_platform();
-    let err = p.add_group_member(&user(OWNER), SOC, "ir-team", GLOBEX_ADMIN);
+    let err = p
+        .admin()
+        .add_group_member(&user(OWNER), SOC, "ir-team", GLOBEX_ADMIN);
     assert!(matches!(err, Err(HostError::Invalid(m)) if m.contains("not a member")));
-    p.add_group_member(&user(OWNER), SOC, "ir-team", OPERATOR)
+    p.admin()
+        .add_group_member(&user(OWNER), SOC, "ir-team", OPERATOR)
         .expect("member joins");
-    p.remove_group_member(&user(OWNER), SOC, "ir-team", OPERATOR)
+    p.admin()
+        .remove_group_member(&user(OWNER), SOC, "ir-team", OPERATOR)
         .expect("member leaves");
 }
 
 #[test]
 fn gr_3_dynamic_groups_sync_from_claims_and_refuse_manual_edits() {
     let p = example_platform();
-    let err = p.add_group_member(&user(OWNER), SOC, "soc-analysts", OPERATOR);
+    let err = p
+        .admin()
+        .add_group_member(&user(OWNER), SOC, "soc-analysts", OPERATOR);
     assert!(matches!(err, Err(HostError::Invalid(m)) if m.contains("dynamic")));
     // customer-globex has an IdP; a workspace without one cannot have dynamic groups.
     p.write(|tx| {
@@ -476,28 +531,33 @@ fn gr_3_dynamic_groups_sync_from_claims_and_refuse_manual_edits() {
         Ok(())
     })
     .expect("set up");
-    let err = p.create_group(&user(OWNER), "no-idp", "d", "", GroupKind::Dynamic, None);
+    let err = p
+        .admin()
+        .create_group(&user(OWNER), "no-idp", "d", "", GroupKind::Dynamic, None);
     assert!(matches!(err, Err(HostError::Invalid(m)) if m.contains("needs an IdP")));
 
     let members = |p: &Platform| {
-        p.list_groups(&user(OWNER), SOC)
+        p.admin()
+            .list_groups(&user(OWNER), SOC)
             .expect("groups")
             .into_iter()
             .find(|g| g.name == "soc-analysts")
             .expect("group")
             .members
     };
-    p.sso_login(
-        "acme-okta",
-        &json!({ "email": "dana@acme-mssp.test", "groups": ["soc-analysts"] }),
-    )
-    .expect("login");
+    p.admin()
+        .sso_login(
+            "acme-okta",
+            &json!({ "email": "dana@acme-mssp.test", "groups": ["soc-analysts"] }),
+        )
+        .expect("login");
     assert_eq!(members(&p), ["dana@acme-mssp.test"]);
-    p.sso_login(
-        "acme-okta",
-        &json!({ "email": "dana@acme-mssp.test", "groups": [], "department": "security" }),
-    )
-    .expect("login");
+    p.admin()
+        .sso_login(
+            "acme-okta",
+            &json!({ "email": "dana@acme-mssp.test", "groups": [], "department": "security" }),
+        )
+        .expect("login");
     assert!(
         members(&p).is_empty(),
         "left the dynamic group when the claim went away"
@@ -511,10 +571,12 @@ fn sso_2_first_matching_rule_wins_and_re_ranking_changes_the_outcome() {
     let p = example_platform();
     let claims =
         json!({ "email": "erin@acme-mssp.test", "groups": ["soc-analysts", "soc-admins"] });
-    let r = p.sso_login("acme-okta", &claims).expect("login");
+    let r = p.admin().sso_login("acme-okta", &claims).expect("login");
     assert_eq!((r[0].rule, r[0].role.as_deref()), (Some(1), Some("owner")));
-    p.move_claim_rule(&user(OWNER), SOC, 2, 1).expect("re-rank");
-    let r = p.sso_login("acme-okta", &claims).expect("login");
+    p.admin()
+        .move_claim_rule(&user(OWNER), SOC, 2, 1)
+        .expect("re-rank");
+    let r = p.admin().sso_login("acme-okta", &claims).expect("login");
     assert_eq!(
         (r[0].rule, r[0].role.as_deref()),
         (Some(1), Some("triage-analyst"))
@@ -525,7 +587,10 @@ fn sso_2_first_matching_rule_wins_and_re_ranking_changes_the_outcome() {
         SOC,
         Scope::UserWrite
     ));
-    let rules = p.list_claim_rules(&user(OWNER), SOC).expect("rules");
+    let rules = p
+        .admin()
+        .list_claim_rules(&user(OWNER), SOC)
+        .expect("rules");
     assert_eq!(
         rules.iter().map(|r| r.value.as_str()).collect::<Vec<_>>(),
         ["soc-analysts", "soc-admins", "security"]
@@ -536,6 +601,7 @@ fn sso_2_first_matching_rule_wins_and_re_ranking_changes_the_outcome() {
 fn sso_3_unmatched_first_timers_get_no_account_and_returning_users_lose_their_role() {
     let p = example_platform();
     let r = p
+        .admin()
         .sso_login(
             "acme-okta",
             &json!({ "email": "mallory@evil.test", "groups": ["nope"] }),
@@ -552,22 +618,24 @@ fn sso_3_unmatched_first_timers_get_no_account_and_returning_users_lose_their_ro
         )
         .expect("count");
     assert_eq!(users, 0, "no account is created");
-    p.sso_login(
-        "acme-okta",
-        &json!({ "email": "fred@acme-mssp.test", "department": "security" }),
-    )
-    .expect("login");
+    p.admin()
+        .sso_login(
+            "acme-okta",
+            &json!({ "email": "fred@acme-mssp.test", "department": "security" }),
+        )
+        .expect("login");
     assert!(allowed(
         &p,
         &sso_user("fred@acme-mssp.test"),
         SOC,
         Scope::CaseRead
     ));
-    p.sso_login(
-        "acme-okta",
-        &json!({ "email": "fred@acme-mssp.test", "department": "sales" }),
-    )
-    .expect("login");
+    p.admin()
+        .sso_login(
+            "acme-okta",
+            &json!({ "email": "fred@acme-mssp.test", "department": "sales" }),
+        )
+        .expect("login");
     assert!(!allowed(
         &p,
         &sso_user("fred@acme-mssp.test"),
@@ -590,11 +658,12 @@ fn sso_4_sso_only_workspaces_refuse_local_sign_in_except_break_glass() {
         allowed(&p, &user(OWNER), GLOBEX, Scope::UserWrite),
         "break-glass account"
     );
-    p.sso_login(
-        "globex-entra",
-        &json!({ "email": GLOBEX_ADMIN, "groups": ["Flowhost-Admins"] }),
-    )
-    .expect("login");
+    p.admin()
+        .sso_login(
+            "globex-entra",
+            &json!({ "email": GLOBEX_ADMIN, "groups": ["Flowhost-Admins"] }),
+        )
+        .expect("login");
     assert!(allowed(
         &p,
         &sso_user(GLOBEX_ADMIN),
@@ -603,7 +672,9 @@ fn sso_4_sso_only_workspaces_refuse_local_sign_in_except_break_glass() {
     ));
     // Claiming an SSO sign-in without one is refused.
     assert!(!allowed(&p, &sso_user(OWNER), GLOBEX, Scope::UserWrite));
-    p.set_sso_only(&user(OWNER), GLOBEX, false).expect("lift");
+    p.admin()
+        .set_sso_only(&user(OWNER), GLOBEX, false)
+        .expect("lift");
     assert!(allowed(&p, &user(GLOBEX_ADMIN), GLOBEX, Scope::UserWrite));
 }
 
@@ -611,11 +682,12 @@ fn sso_4_sso_only_workspaces_refuse_local_sign_in_except_break_glass() {
 fn sso_5_an_sso_denial_overrides_an_invitation() {
     let p = example_platform();
     assert!(allowed(&p, &user(LEAD), SOC, Scope::PlaybookPublish));
-    p.sso_login(
-        "acme-okta",
-        &json!({ "email": LEAD, "groups": ["marketing"] }),
-    )
-    .expect("login");
+    p.admin()
+        .sso_login(
+            "acme-okta",
+            &json!({ "email": LEAD, "groups": ["marketing"] }),
+        )
+        .expect("login");
     assert!(reason(&p, &user(LEAD), SOC, Scope::PlaybookGet).contains("denied by SSO"));
     assert!(!allowed(&p, &sso_user(LEAD), SOC, Scope::PlaybookGet));
 }
@@ -630,9 +702,11 @@ fn sso_2_email_claim_values_compare_as_emails() {
         value: "Erin@ACME-MSSP.test".into(),
         role: "owner".into(),
     };
-    p.add_claim_rule(&user(OWNER), SOC, rule, Some(1))
+    p.admin()
+        .add_claim_rule(&user(OWNER), SOC, rule, Some(1))
         .expect("add");
     let r = p
+        .admin()
         .sso_login(
             "acme-okta",
             &json!({ "email": " erin@acme-mssp.test ", "groups": [] }),
@@ -646,6 +720,7 @@ fn sso_2_email_claim_values_compare_as_emails() {
     // The same person presenting the claim in other letters and padding keeps the role.
     for claimed in ["ERIN@acme-mssp.TEST", "  Erin@Acme-Mssp.test\t"] {
         let r = p
+            .admin()
             .sso_login("acme-okta", &json!({ "email": claimed, "groups": [] }))
             .expect("login");
         assert_eq!(r[0].role.as_deref(), Some("owner"), "{claimed}: {r:?}");
@@ -658,6 +733,7 @@ fn sso_2_email_claim_values_compare_as_emails() {
     }
     // Denied path: another address does not match it.
     let r = p
+        .admin()
         .sso_login(
             "acme-okta",
             &json!({ "email": "erin2@acme-mssp.test", "groups": [] }),
@@ -669,7 +745,10 @@ fn sso_2_email_claim_values_compare_as_emails() {
 #[test]
 fn sso_2_a_claim_rule_needs_a_claim_and_a_value_at_every_door() {
     let p = example_platform();
-    let before = p.list_claim_rules(&user(OWNER), SOC).expect("rules");
+    let before = p
+        .admin()
+        .list_claim_rules(&user(OWNER), SOC)
+        .expect("rules");
     for (claim, value) in [("groups", ""), ("groups", "   "), ("", "x"), (" ", "x")] {
         let rule = ClaimRule {
             rank: 0,
@@ -677,14 +756,16 @@ fn sso_2_a_claim_rule_needs_a_claim_and_a_value_at_every_door() {
             value: value.into(),
             role: "viewer".into(),
         };
-        let err = p.add_claim_rule(&user(OWNER), SOC, rule, None);
+        let err = p.admin().add_claim_rule(&user(OWNER), SOC, rule, None);
         assert!(
             matches!(&err, Err(HostError::Invalid(m)) if m.contains("needs a claim name and a value")),
             "{claim:?} = {value:?}: {err:?}"
         );
     }
     assert_eq!(
-        p.list_claim_rules(&user(OWNER), SOC).expect("rules"),
+        p.admin()
+            .list_claim_rules(&user(OWNER), SOC)
+            .expect("rules"),
         before
     );
     // Allowed path: padding is trimmed.
@@ -694,9 +775,13 @@ fn sso_2_a_claim_rule_needs_a_claim_and_a_value_at_every_door() {
         value: " soc-interns ".into(),
         role: "viewer".into(),
     };
-    p.add_claim_rule(&user(OWNER), SOC, rule, None)
+    p.admin()
+        .add_claim_rule(&user(OWNER), SOC, rule, None)
         .expect("add");
-    let rules = p.list_claim_rules(&user(OWNER), SOC).expect("rules");
+    let rules = p
+        .admin()
+        .list_claim_rules(&user(OWNER), SOC)
+        .expect("rules");
     let last = rules.last().expect("a rule");
     assert_eq!(
         (last.claim.as_str(), last.value.as_str()),
@@ -708,34 +793,39 @@ fn sso_2_a_claim_rule_needs_a_claim_and_a_value_at_every_door() {
 fn ua_3_owners_denied_by_sso_do_not_count_as_the_last_owner() {
     let p = example_platform();
     // Olivia, mssp-soc's only Owner, is denied by SSO: she keeps the invitation, not access.
-    p.sso_login(
-        "acme-okta",
-        &json!({ "email": OWNER, "groups": ["marketing"] }),
-    )
-    .expect("login");
+    p.admin()
+        .sso_login(
+            "acme-okta",
+            &json!({ "email": OWNER, "groups": ["marketing"] }),
+        )
+        .expect("login");
     assert!(!allowed(&p, &user(OWNER), SOC, Scope::UserWrite));
     // Erin becomes an Owner through SSO: the one Owner who can act.
-    p.sso_login(
-        "acme-okta",
-        &json!({ "email": "erin@acme-mssp.test", "groups": ["soc-admins"] }),
-    )
-    .expect("login");
+    p.admin()
+        .sso_login(
+            "acme-okta",
+            &json!({ "email": "erin@acme-mssp.test", "groups": ["soc-admins"] }),
+        )
+        .expect("login");
     let erin = sso_user("erin@acme-mssp.test");
     assert!(allowed(&p, &erin, SOC, Scope::UserWrite));
     // Denied path: she may neither demote nor delete herself (nobody would hold user.write).
-    let err = p.set_user_role(&erin, SOC, "erin@acme-mssp.test", "viewer");
+    let err = p
+        .admin()
+        .set_user_role(&erin, SOC, "erin@acme-mssp.test", "viewer");
     assert!(
         matches!(&err, Err(HostError::Conflict(m)) if m.contains("last Owner")),
         "{err:?}"
     );
-    let err = p.delete_user(&erin, SOC, "erin@acme-mssp.test");
+    let err = p.admin().delete_user(&erin, SOC, "erin@acme-mssp.test");
     assert!(
         matches!(&err, Err(HostError::Conflict(m)) if m.contains("last Owner")),
         "{err:?}"
     );
     assert!(allowed(&p, &erin, SOC, Scope::UserWrite));
     // Allowed path: the Owner who cannot act may be demoted by the one who can.
-    p.set_user_role(&erin, SOC, OWNER, "viewer")
+    p.admin()
+        .set_user_role(&erin, SOC, OWNER, "viewer")
         .expect("demote the denied Owner");
 }
 
@@ -745,18 +835,22 @@ fn ua_3_an_sso_only_owner_who_cannot_sign_in_does_not_count() {
     // customer-globex is SSO-only: Gary (invited Owner, not break-glass, no SSO login yet)
     // cannot act there; Olivia (break-glass) is the only Owner who can.
     assert!(!allowed(&p, &user(GLOBEX_ADMIN), GLOBEX, Scope::UserWrite));
-    let err = p.set_user_role(&user(OWNER), GLOBEX, OWNER, "viewer");
+    let err = p
+        .admin()
+        .set_user_role(&user(OWNER), GLOBEX, OWNER, "viewer");
     assert!(
         matches!(&err, Err(HostError::Conflict(m)) if m.contains("last Owner")),
         "{err:?}"
     );
     // Once Gary signs in through SSO as a member, Olivia may step down.
-    p.sso_login(
-        "globex-entra",
-        &json!({ "email": GLOBEX_ADMIN, "groups": ["Flowhost-Admins"] }),
-    )
-    .expect("login");
-    p.set_user_role(&user(OWNER), GLOBEX, OWNER, "viewer")
+    p.admin()
+        .sso_login(
+            "globex-entra",
+            &json!({ "email": GLOBEX_ADMIN, "groups": ["Flowhost-Admins"] }),
+        )
+        .expect("login");
+    p.admin()
+        .set_user_role(&user(OWNER), GLOBEX, OWNER, "viewer")
         .expect("another Owner can act");
     assert!(allowed(
         &p,
@@ -770,7 +864,8 @@ fn ua_3_an_sso_only_owner_who_cannot_sign_in_does_not_count() {
 fn sso_3_an_invited_member_stays_invited_through_sso_logins() {
     let p = example_platform();
     let source = |email: &str| {
-        p.list_users(&user(OWNER), GLOBEX)
+        p.admin()
+            .list_users(&user(OWNER), GLOBEX)
             .expect("users")
             .into_iter()
             .find(|m| m.email == email)
@@ -778,6 +873,7 @@ fn sso_3_an_invited_member_stays_invited_through_sso_logins() {
     };
     // Olivia (invited, break-glass Owner) signs in through SSO matching a lesser rule.
     let r = p
+        .admin()
         .sso_login(
             "globex-entra",
             &json!({ "email": OWNER, "groups": ["Flowhost-Requesters"] }),
@@ -787,22 +883,24 @@ fn sso_3_an_invited_member_stays_invited_through_sso_logins() {
     assert_eq!(source(OWNER), Some(("owner".into(), "invite".into(), true)));
     assert!(allowed(&p, &user(OWNER), GLOBEX, Scope::UserWrite));
     // Denied by SSO: the invitation stays, access goes (SPEC SSO-5)...
-    p.sso_login(
-        "globex-entra",
-        &json!({ "email": ANALYST, "groups": ["Nobody"] }),
-    )
-    .expect("login");
+    p.admin()
+        .sso_login(
+            "globex-entra",
+            &json!({ "email": ANALYST, "groups": ["Nobody"] }),
+        )
+        .expect("login");
     assert_eq!(
         source(ANALYST),
         Some(("operator".into(), "invite".into(), false))
     );
     assert!(!allowed(&p, &sso_user(ANALYST), GLOBEX, Scope::CaseRead));
     // ...and comes back with the next admitting login.
-    p.sso_login(
-        "globex-entra",
-        &json!({ "email": ANALYST, "groups": ["Flowhost-Requesters"] }),
-    )
-    .expect("login");
+    p.admin()
+        .sso_login(
+            "globex-entra",
+            &json!({ "email": ANALYST, "groups": ["Flowhost-Requesters"] }),
+        )
+        .expect("login");
     assert!(allowed(&p, &sso_user(ANALYST), GLOBEX, Scope::CaseWrite));
 }
 
@@ -810,6 +908,7 @@ fn sso_3_an_invited_member_stays_invited_through_sso_logins() {
 fn external_identities_hold_no_scopes() {
     let p = example_platform();
     let r = p
+        .admin()
         .sso_login(
             "globex-entra",
             &json!({ "email": "vic@vendor.test", "groups": ["Vendors"] }),
@@ -832,8 +931,8 @@ fn external_identities_hold_no_scopes() {
 #[test]
 fn au_1_reading_the_audit_log_needs_audit_read() {
     let p = example_platform();
-    denied(p.audit_log(&user(LEAD), SOC, 0));
-    let entries = p.audit_log(&user(OWNER), SOC, 0).expect("owner reads");
+    denied(p.audit().log(&user(LEAD), SOC, 0));
+    let entries = p.audit().log(&user(OWNER), SOC, 0).expect("owner reads");
     assert!(
         entries
             .iter()
@@ -890,6 +989,7 @@ fn another_processes_access_changes_reach_a_running_host_on_refresh() {
     assert!(!host.refresh_access().expect("refresh"));
 
     console
+        .admin()
         .set_user_role(&user(OWNER), SOC, OPERATOR, "viewer")
         .expect("demoted");
     assert!(
@@ -913,17 +1013,23 @@ fn an_access_change_from_a_process_with_stale_data_is_decided_afresh_and_denied(
     let console = platform_on(&db);
     apply_example(&console);
     console
+        .admin()
         .set_user_role(&user(OWNER), SOC, LEAD, "owner")
         .expect("a second owner");
     // Another process, holding the access data of before the demotion below.
     let stale = platform_on(&db);
 
     console
+        .admin()
         .set_user_role(&user(OWNER), SOC, LEAD, "contributor")
         .expect("demoted");
     // The stale process still believes Sam is an Owner; his change is decided under the
     // write lock with current data (SPEC WF-11, UA-4): denied at once, nothing written.
-    let first = denied(stale.set_user_role(&user(LEAD), SOC, ANALYST, "viewer"));
+    let first = denied(
+        stale
+            .admin()
+            .set_user_role(&user(LEAD), SOC, ANALYST, "viewer"),
+    );
     assert!(first.contains("user.write"), "{first}");
     // Nothing changed for the analyst.
     assert!(allowed(&console, &user(ANALYST), SOC, Scope::CaseWrite));
@@ -931,9 +1037,11 @@ fn an_access_change_from_a_process_with_stale_data_is_decided_afresh_and_denied(
     // that has not seen the demotion either, demotes the analyst.
     let other = platform_on(&db);
     console
+        .admin()
         .set_user_role(&user(OWNER), SOC, LEAD, "viewer")
         .expect("changed again, so `other` is stale");
     other
+        .admin()
         .set_user_role(&user(OWNER), SOC, ANALYST, "viewer")
         .expect("decided afresh: the owner may");
     console.refresh_access().expect("refresh");

@@ -187,9 +187,11 @@ fn cs_4_viewing_needs_case_read_and_changing_needs_case_write() {
     let case = p
         .create_case(&at(SOC, OWNER), new_case("c", AccessMode::FullAccess, &[]))
         .expect("create");
-    p.invite_user(&user(OWNER), SOC, "viewer@acme-mssp.test", "viewer")
+    p.admin()
+        .invite_user(&user(OWNER), SOC, "viewer@acme-mssp.test", "viewer")
         .expect("invite");
-    p.invite_user(&user(OWNER), SOC, "io@acme-mssp.test", "interact-only")
+    p.admin()
+        .invite_user(&user(OWNER), SOC, "io@acme-mssp.test", "interact-only")
         .expect("invite");
     let viewer = at(SOC, "viewer@acme-mssp.test");
     assert!(p.get_case(&viewer, &case.id).is_ok());
@@ -403,7 +405,7 @@ fn cs_7_restriction_changes_are_on_the_timeline_and_in_the_audit_log() {
             .expect("rows")
     };
     assert_eq!(timeline, ["created", "restrictions_updated"]);
-    let audit = p.audit_log(&user(OWNER), SOC, 0).expect("audit");
+    let audit = p.audit().log(&user(OWNER), SOC, 0).expect("audit");
     let entry = audit
         .iter()
         .rev()
@@ -898,7 +900,8 @@ fn the_restrict_cases_step_restricts_open_high_cases_to_the_given_collaborators(
         "closed case untouched"
     );
     // The same step as someone without case.write fails on the host call, changing nothing.
-    p.invite_user(&user(OWNER), SOC, "v@acme-mssp.test", "viewer")
+    p.admin()
+        .invite_user(&user(OWNER), SOC, "v@acme-mssp.test", "viewer")
         .expect("invite");
     p.create_case(&owner, new_case("e", AccessMode::FullAccess, &[]))
         .expect("create");

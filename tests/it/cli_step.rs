@@ -101,7 +101,7 @@ fn malformed_input_json_is_reported_with_its_location_and_nothing_runs() {
         &db,
         &["step", "run", NOTIFY, "--input", "{\"to\": [1,}"],
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("--input: invalid JSON at line 1, column"),

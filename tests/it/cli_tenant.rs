@@ -118,7 +118,7 @@ fn a_bad_file_names_every_error_with_path_and_line_and_applies_nothing() {
         &db,
         &["tenant", "apply", "bad.json", "--bootstrap"],
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
         err.contains(
@@ -200,7 +200,7 @@ fn a_group_type_change_is_refused_and_nothing_of_the_file_applies() {
             "olivia.owner@acme-mssp.test",
         ],
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("workspaces[0].groups[1].type: group `soc-analysts` is dynamic"),
         "{}",
@@ -494,7 +494,7 @@ fn outsiders_cannot_join_an_organization_or_borrow_its_idp() {
         &db,
         &["tenant", "apply", "borrow.json", "--bootstrap"],
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("IdP `acme-okta` cannot be trusted here"),
         "{}",
@@ -683,7 +683,7 @@ fn sso_rules_add_refuses_what_tenant_apply_refuses() {
                 "olivia.owner@acme-mssp.test",
             ],
         );
-        assert_eq!(out.status.code(), Some(1), "{claim:?} = {value:?}");
+        assert_eq!(out.status.code(), Some(2), "{claim:?} = {value:?}");
         assert!(
             stderr(&out).contains("a claim rule needs a claim name and a value"),
             "{}",
@@ -700,7 +700,7 @@ fn sso_rules_add_refuses_what_tenant_apply_refuses() {
             &db,
             &["tenant", "apply", "rule.json", "--bootstrap"],
         );
-        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.status.code(), Some(2));
         assert!(
             stderr(&out).contains("a claim rule needs a claim name and a value"),
             "{}",

@@ -48,6 +48,7 @@ fn platform() -> Platform {
         ("denied@ix.test", "Nobody"),
     ] {
         platform
+            .admin()
             .sso_login("ix-idp", &json!({ "email": email, "groups": [group] }))
             .expect("login");
     }

@@ -14,6 +14,7 @@ mod cli_tenant;
 mod concurrency;
 mod doors;
 mod durability;
+mod exit_codes;
 mod harness;
 mod identity_input;
 mod input_robustness;

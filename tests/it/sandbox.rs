@@ -843,7 +843,7 @@ fn case_caps_hold_for_the_cli_door() {
         let args: Vec<&str> = args.into_iter().chain(at).collect();
         let out = common::flowhost(dir.path(), &db, &args);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{}: {stderr}", args[1]);
+        assert_eq!(out.status.code(), Some(2), "{}: {stderr}", args[1]);
         assert!(stderr.contains(needle), "{}: {stderr}", args[1]);
     }
     let args: Vec<&str> = ["cases", "query", "--json"].into_iter().chain(at).collect();

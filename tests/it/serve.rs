@@ -302,7 +302,7 @@ fn a_run_that_a_live_process_executes_is_not_resumed_by_another_until_that_proce
         &db,
         &["runs", "resume", "1", "--as", "olivia.owner@acme-mssp.test"],
     );
-    assert_eq!(resumed.status.code(), Some(1));
+    assert_eq!(resumed.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&resumed.stderr);
     assert!(
         stderr.contains("being executed by another flowhost process"),
@@ -408,4 +408,82 @@ fn a_demotion_made_while_a_run_waits_holds_from_its_next_step() {
         vec![1],
         "no second case"
     );
+}
+
+/// Issue 15: the scheduler of `serve` is a library type. In-process, `once`: it resumes a run
+/// an earlier process left `running` (journaled steps replayed), reports it, and returns when
+/// nothing is pending or in flight; a second pass finds nothing and reports nothing.
+#[test]
+fn the_scheduler_resumes_an_interrupted_run_in_process_and_returns_when_idle() {
+    use flowhost::workflow::journal::NewRun;
+    use flowhost::workflow::scheduler::{Notice, Scheduler, SchedulerOptions};
+    use std::sync::Mutex;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    apply_tenant(dir.path(), &db);
+    let definition = json!({ "name": "left", "workspace": "mssp-soc", "steps": [
+        { "id": "open", "uses": "cases/create-case", "with": { "title": "left behind", "severity": "low" } },
+        { "exit": { "output": { "case": "$.steps.open.id" } } }
+    ] })
+    .to_string();
+    let platform = Arc::new(Platform::new(Db::open(&db).expect("db")).expect("platform"));
+    // A run whose process died before it executed a step: `running`, leased to nobody.
+    let run = platform
+        .start_run(&NewRun {
+            workflow: "left",
+            workspace: "mssp-soc",
+            principal: &format!("user:{OWNER}"),
+            event: &json!({}),
+            definition: &definition,
+            source: "left.json",
+            lease_owner: None,
+            components: None,
+        })
+        .expect("run");
+    let engine = Arc::new(Engine::new(
+        platform.clone(),
+        Arc::new(common::runtime()),
+        Vec::new(),
+    ));
+    let options = SchedulerOptions {
+        poll: Duration::from_millis(20),
+        once: true,
+        concurrency: 2,
+        stop_on_signals: false,
+    };
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let record = {
+        let heard = heard.clone();
+        move |notice: Notice<'_>| {
+            let line = match notice {
+                Notice::Finished {
+                    kind,
+                    run,
+                    outcome: Ok(o),
+                } => format!("{kind} {run} {}", o.status.as_str()),
+                other => format!("{other:?}"),
+            };
+            heard.lock().expect("lock").push(line);
+        }
+    };
+    Scheduler::new(engine.clone(), options.clone(), record.clone())
+        .run()
+        .expect("serves");
+    assert_eq!(
+        *heard.lock().expect("lock"),
+        [format!("resumed {run} succeeded")]
+    );
+    let status: String = platform
+        .db()
+        .conn()
+        .query_row("SELECT status FROM runs WHERE id = ?1", [run], |r| r.get(0))
+        .expect("status");
+    assert_eq!(status, "succeeded");
+
+    // Nothing left: the next pass claims nothing and returns.
+    Scheduler::new(engine, options, record)
+        .run()
+        .expect("serves");
+    assert_eq!(heard.lock().expect("lock").len(), 1, "nothing more ran");
 }

@@ -417,8 +417,8 @@ fn an_interrupted_run_resumes_without_repeating_finished_steps_or_their_effects(
     let again = env.cli(&["runs", "resume", &run.to_string(), "--as", OWNER]);
     assert_eq!(
         again.status.code(),
-        Some(1),
-        "a finished run does not resume"
+        Some(2),
+        "a finished run does not resume (a conflict: exit 2)"
     );
 
     // The same through the library, to check the trace marks replays.

@@ -30,7 +30,7 @@ pub(crate) fn group(
 impl Platform {
     /// Creates a group; a dynamic one needs an IdP configured for the workspace (SPEC GR-3).
     /// `claim_value` is the IdP group a dynamic group mirrors (default: the group's name).
-    pub fn create_group(
+    pub(crate) fn create_group(
         &self,
         actor: &Principal,
         workspace: &str,
@@ -81,7 +81,7 @@ impl Platform {
     }
 
     /// Adds a workspace member to a static group (SPEC GR-2); dynamic groups refuse (GR-3).
-    pub fn add_group_member(
+    pub(crate) fn add_group_member(
         &self,
         actor: &Principal,
         workspace: &str,
@@ -92,7 +92,7 @@ impl Platform {
     }
 
     /// Removes a member from a static group; dynamic groups refuse (SPEC GR-3).
-    pub fn remove_group_member(
+    pub(crate) fn remove_group_member(
         &self,
         actor: &Principal,
         workspace: &str,
@@ -145,7 +145,7 @@ impl Platform {
     }
 
     /// Deletes a group and its memberships.
-    pub fn delete_group(
+    pub(crate) fn delete_group(
         &self,
         actor: &Principal,
         workspace: &str,
@@ -167,7 +167,7 @@ impl Platform {
     }
 
     /// The groups of a workspace with their members; needs `user.read`.
-    pub fn list_groups(
+    pub(crate) fn list_groups(
         &self,
         actor: &Principal,
         workspace: &str,

@@ -58,7 +58,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 impl Platform {
     /// Creates a key in `workspace`. Personal keys need `apikey.write`; service keys need
     /// `user.write` (an Owner chooses their role). `expires_in` is in seconds.
-    pub fn create_key(
+    pub(crate) fn create_key(
         &self,
         actor: &Principal,
         workspace: &str,
@@ -115,7 +115,7 @@ impl Platform {
     }
 
     /// Revokes a key: its owner (with `apikey.write`) or an Owner may.
-    pub fn revoke_key(
+    pub(crate) fn revoke_key(
         &self,
         actor: &Principal,
         workspace: &str,
@@ -158,7 +158,11 @@ impl Platform {
 
     /// Keys of `workspace`: all of them for `user.write` holders, else the caller's own
     /// personal keys (needs `apikey.read`).
-    pub fn list_keys(&self, actor: &Principal, workspace: &str) -> Result<Vec<KeyInfo>, HostError> {
+    pub(crate) fn list_keys(
+        &self,
+        actor: &Principal,
+        workspace: &str,
+    ) -> Result<Vec<KeyInfo>, HostError> {
         let all = self.check(actor, workspace, Scope::UserWrite).allowed;
         if !all {
             self.authorize(actor, workspace, Scope::ApikeyRead)?;
@@ -169,7 +173,7 @@ impl Platform {
 
     /// Authenticates a key token (`fhk_<id>_<secret>`) to the principal it acts as. The
     /// decision about what the key may do is still [`Platform::check`]'s.
-    pub fn authenticate_key(&self, token: &str) -> Result<Principal, HostError> {
+    pub(crate) fn authenticate_key(&self, token: &str) -> Result<Principal, HostError> {
         authenticate_token(self.db().conn(), token)
     }
 }

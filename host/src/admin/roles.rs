@@ -28,7 +28,7 @@ pub(crate) fn validate_role_name(name: &str) -> Result<(), HostError> {
 
 impl Platform {
     /// Defines a custom role; only `user.write` holders may (SPEC RB-2).
-    pub fn create_role(
+    pub(crate) fn create_role(
         &self,
         actor: &Principal,
         workspace: &str,
@@ -56,7 +56,7 @@ impl Platform {
     }
 
     /// Deletes a custom role that no member or service key holds.
-    pub fn delete_role(
+    pub(crate) fn delete_role(
         &self,
         actor: &Principal,
         workspace: &str,

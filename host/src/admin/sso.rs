@@ -106,7 +106,7 @@ fn rank_error(rank: u32, len: usize) -> HostError {
 
 impl Platform {
     /// Adds a rule at `rank` (default: last), moving later rules down.
-    pub fn add_claim_rule(
+    pub(crate) fn add_claim_rule(
         &self,
         actor: &Principal,
         workspace: &str,
@@ -146,7 +146,7 @@ impl Platform {
     }
 
     /// Moves the rule at rank `from` to rank `to` (SPEC SSO-2: re-ranking moves one rule).
-    pub fn move_claim_rule(
+    pub(crate) fn move_claim_rule(
         &self,
         actor: &Principal,
         workspace: &str,
@@ -173,7 +173,7 @@ impl Platform {
     }
 
     /// Deletes the rule at `rank`, moving later rules up.
-    pub fn delete_claim_rule(
+    pub(crate) fn delete_claim_rule(
         &self,
         actor: &Principal,
         workspace: &str,
@@ -199,7 +199,7 @@ impl Platform {
     }
 
     /// The rules in rank order; needs `user.read`.
-    pub fn list_claim_rules(
+    pub(crate) fn list_claim_rules(
         &self,
         actor: &Principal,
         workspace: &str,
@@ -211,7 +211,7 @@ impl Platform {
     }
 
     /// Turns SSO-only sign-in on or off (SPEC SSO-4).
-    pub fn set_sso_only(
+    pub(crate) fn set_sso_only(
         &self,
         actor: &Principal,
         workspace: &str,
@@ -235,7 +235,7 @@ impl Platform {
 
     /// An SSO login: `claims` (with an `email` claim) presented by IdP `idp`, applied to every
     /// workspace that trusts it. Returns what happened in each.
-    pub fn sso_login(
+    pub(crate) fn sso_login(
         &self,
         idp: &str,
         claims: &serde_json::Value,

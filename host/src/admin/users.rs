@@ -36,7 +36,7 @@ fn last_owner(email: &crate::principal::Email, workspace: &str, what: &str) -> H
 
 impl Platform {
     /// Invites one email with one role (SPEC UA-1).
-    pub fn invite_user(
+    pub(crate) fn invite_user(
         &self,
         actor: &Principal,
         workspace: &str,
@@ -68,7 +68,7 @@ impl Platform {
     /// Deletes a user from the workspace: membership, group memberships and personal keys go;
     /// workflows, case references and audit entries naming them stay (SPEC UA-2). The last
     /// Owner who can act cannot be deleted (SPEC UA-3).
-    pub fn delete_user(
+    pub(crate) fn delete_user(
         &self,
         actor: &Principal,
         workspace: &str,
@@ -95,7 +95,7 @@ impl Platform {
 
     /// Changes a member's role (SPEC UA-1); the last Owner who can act cannot be demoted
     /// (SPEC UA-3).
-    pub fn set_user_role(
+    pub(crate) fn set_user_role(
         &self,
         actor: &Principal,
         workspace: &str,
@@ -126,7 +126,7 @@ impl Platform {
     }
 
     /// The members of a workspace; needs `user.read`.
-    pub fn list_users(
+    pub(crate) fn list_users(
         &self,
         actor: &Principal,
         workspace: &str,

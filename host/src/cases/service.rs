@@ -32,7 +32,7 @@ fn mode_name(m: AccessMode) -> &'static str {
 
 impl Platform {
     /// The external id (`C-<number>`) of case row `id`, which the event log refers to.
-    pub fn case_ref(&self, id: i64) -> Result<String, HostError> {
+    pub(crate) fn case_ref(&self, id: i64) -> Result<String, HostError> {
         store::number_of(self.db().conn(), id)
             .map_err(internal)?
             .map(case_id_text)

@@ -1,12 +1,24 @@
-//! `flowhost access check`.
+//! `flowhost access check`: ask the access engine (SPEC RB-3, ID-4).
 
 use std::path::Path;
 
-use clap::Args;
-use flowhost::access::explain::explain;
+use clap::{Args, Subcommand};
 
-use super::Reported;
 use super::acting::{Acting, platform, print_json};
+use super::args::Output;
+use super::error::{CliError, Reported};
+
+#[derive(Subcommand)]
+pub enum AccessCommand {
+    /// May this principal use this scope here? Exits 1 when denied.
+    Check(CheckArgs),
+}
+
+pub fn run(db: &Path, cmd: AccessCommand) -> anyhow::Result<()> {
+    match cmd {
+        AccessCommand::Check(args) => check(db, args),
+    }
+}
 
 #[derive(Args)]
 pub struct CheckArgs {
@@ -19,23 +31,17 @@ pub struct CheckArgs {
     /// Show the whole path behind the decision.
     #[arg(long)]
     explain: bool,
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: Output,
 }
 
 /// Prints the decision; exits 1 when denied, so scripts can branch on it.
-pub fn check(db: &Path, args: CheckArgs) -> anyhow::Result<()> {
+fn check(db: &Path, args: CheckArgs) -> anyhow::Result<()> {
     let principal = args.acting.principal()?;
-    let platform = platform(db)?;
-    let index = platform.index();
-    let explanation = explain(
-        &index,
-        platform.db().conn(),
-        &principal,
-        &args.workspace,
-        &args.scope,
-    );
-    if args.json {
+    let explanation = platform(db)?
+        .access()
+        .explain(&principal, &args.workspace, &args.scope);
+    if args.output.json {
         print_json(&explanation)?;
     } else {
         println!(
@@ -52,6 +58,6 @@ pub fn check(db: &Path, args: CheckArgs) -> anyhow::Result<()> {
     if explanation.allowed {
         Ok(())
     } else {
-        Err(Reported("denied".into()).into())
+        Err(Reported(CliError::Denied("denied".into())).into())
     }
 }

@@ -8,8 +8,14 @@ use flowhost::platform::Platform;
 use flowhost::principal::{Email, Principal};
 use flowhost::store::Db;
 
+use super::error::CliError;
+
 /// The environment variable an API client puts its key token in (`fhk_<id>_<secret>`).
 pub const API_KEY_ENV: &str = "FLOWHOST_API_KEY";
+
+/// What a command that needs a principal says when nobody is named.
+pub const NOBODY_ACTS: &str =
+    "name who acts with --as EMAIL, or an API key token in FLOWHOST_API_KEY or --key-file FILE";
 
 /// The database every command of this process opens, set once by `main`: a key token is
 /// checked against the hashes stored there.
@@ -48,10 +54,12 @@ impl Acting {
     /// `FLOWHOST_API_KEY`, else `Anonymous` (whom every check denies).
     pub fn principal(&self) -> anyhow::Result<Principal> {
         if self.key.is_some() {
-            anyhow::bail!(
+            // A refused credential, not a typo: exits as a denial.
+            return Err(CliError::Denied(format!(
                 "--key KEY_ID is not accepted: an API key authenticates by its secret token, \
                  from the {API_KEY_ENV} environment variable or --key-file FILE"
-            );
+            ))
+            .into());
         }
         if let Some(raw) = &self.as_email {
             let email = Email::parse(raw).map_err(anyhow::Error::msg)?;
@@ -82,12 +90,11 @@ impl Acting {
         Ok(principal)
     }
 
-    /// The principal, which must be named for commands that change or show things.
+    /// The principal, which must be named for commands that change or show things. Nobody
+    /// named is refused as a denial (default deny, SPEC RB-3), exit 1.
     pub fn required(&self) -> anyhow::Result<Principal> {
         match self.principal()? {
-            Principal::Anonymous => anyhow::bail!(
-                "name who acts with --as EMAIL, or an API key token in {API_KEY_ENV} or --key-file FILE"
-            ),
+            Principal::Anonymous => Err(CliError::Denied(NOBODY_ACTS.to_owned()).into()),
             p => Ok(p),
         }
     }

@@ -11,6 +11,7 @@ use flowhost::services::cases::{
 };
 
 use super::acting::{Acting, platform, print_json};
+use super::args::Output;
 use super::input::json_arg;
 
 #[derive(clap::Args)]
@@ -19,9 +20,8 @@ pub struct Where {
     workspace: String,
     #[command(flatten)]
     acting: Acting,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: Output,
 }
 
 #[derive(Subcommand)]
@@ -165,7 +165,7 @@ pub fn run(db: &Path, cmd: CasesCommand) -> anyhow::Result<()> {
                 fields: None,
             };
             let case = p.create_case(&caller(&at)?, input)?;
-            if at.json {
+            if at.output.json {
                 print_json(&case)
             } else {
                 show(&case);
@@ -175,7 +175,7 @@ pub fn run(db: &Path, cmd: CasesCommand) -> anyhow::Result<()> {
         CasesCommand::CreateFromJson { case, at } => {
             let json = json_arg("case", &case)?;
             let case = p.create_case_from_json(&caller(&at)?, &json.to_string())?;
-            if at.json {
+            if at.output.json {
                 print_json(&case)
             } else {
                 show(&case);
@@ -206,7 +206,7 @@ pub fn run(db: &Path, cmd: CasesCommand) -> anyhow::Result<()> {
                 cursor,
             };
             let page = p.query_cases(&caller(&at)?, query)?;
-            if at.json {
+            if at.output.json {
                 return print_json(&page);
             }
             page.cases.iter().for_each(show);
@@ -217,7 +217,7 @@ pub fn run(db: &Path, cmd: CasesCommand) -> anyhow::Result<()> {
         }
         CasesCommand::Get { id, at } => {
             let case = p.get_case(&caller(&at)?, &id)?;
-            if at.json {
+            if at.output.json {
                 print_json(&case)
             } else {
                 show(&case);
@@ -226,7 +226,7 @@ pub fn run(db: &Path, cmd: CasesCommand) -> anyhow::Result<()> {
         }
         CasesCommand::GetRestrictions { id, at } => {
             let r = p.get_case_restrictions(&caller(&at)?, &id)?;
-            if at.json {
+            if at.output.json {
                 return print_json(&r);
             }
             println!(
@@ -258,7 +258,7 @@ pub fn run(db: &Path, cmd: CasesCommand) -> anyhow::Result<()> {
                 remove_collaborators: remove,
             };
             let r = p.update_case_restrictions(&caller(&at)?, &id, update)?;
-            if at.json {
+            if at.output.json {
                 return print_json(&r);
             }
             println!(

@@ -1,7 +1,7 @@
 //! `flowhost interact`: the interactions a person may answer, answering them, and starting
 //! Interaction Flows. Every decision is the access layer's; this file only prints.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use clap::Subcommand;
@@ -9,6 +9,7 @@ use flowhost::interact::InteractionView;
 use flowhost::workflow::{self, Observer};
 
 use super::acting::{Acting, platform, print_json};
+use super::args::{Output, StepDirs};
 use super::input::json_arg;
 use super::run::{Trace, drain, engine, report};
 
@@ -20,16 +21,16 @@ pub enum InteractCommand {
         workspace: String,
         #[command(flatten)]
         acting: Acting,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
     /// One interaction, if you may see it.
     Show {
         id: i64,
         #[command(flatten)]
         acting: Acting,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
     /// Answer an interaction; the run resumes with your answer.
     Respond {
@@ -42,10 +43,10 @@ pub enum InteractCommand {
         /// Record the answer but leave the run for `flowhost serve` to resume.
         #[arg(long)]
         no_resume: bool,
-        #[arg(long = "steps", value_name = "DIR")]
-        steps: Vec<PathBuf>,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        steps: StepDirs,
+        #[command(flatten)]
+        output: Output,
     },
     /// The Interaction Flows you may start in a workspace (SPEC IX-7).
     Flows {
@@ -53,8 +54,8 @@ pub enum InteractCommand {
         workspace: String,
         #[command(flatten)]
         acting: Acting,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
     /// Start an Interaction Flow by submitting its form.
     Start {
@@ -65,10 +66,10 @@ pub enum InteractCommand {
         acting: Acting,
         #[arg(long)]
         values: String,
-        #[arg(long = "steps", value_name = "DIR")]
-        steps: Vec<PathBuf>,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        steps: StepDirs,
+        #[command(flatten)]
+        output: Output,
     },
 }
 
@@ -77,9 +78,11 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
         InteractCommand::List {
             workspace,
             acting,
-            json,
+            output: Output { json },
         } => {
-            let open = platform(db)?.open_interactions(&acting.required()?, &workspace)?;
+            let open = platform(db)?
+                .interactions()
+                .open(&acting.required()?, &workspace)?;
             if json {
                 return print_json(&open);
             }
@@ -98,8 +101,12 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        InteractCommand::Show { id, acting, json } => {
-            let ix = platform(db)?.interaction(&acting.required()?, id)?;
+        InteractCommand::Show {
+            id,
+            acting,
+            output: Output { json },
+        } => {
+            let ix = platform(db)?.interactions().show(&acting.required()?, id)?;
             if json {
                 return print_json(&ix);
             }
@@ -111,8 +118,8 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
             acting,
             values,
             no_resume,
-            steps,
-            json,
+            steps: StepDirs { dirs: steps },
+            output: Output { json },
         } => {
             let values = json_arg("values", &values)?;
             let engine = engine(db, steps)?;
@@ -145,18 +152,19 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
                 outcome => outcome?,
             };
             // The responder sees what the run saw only if they may (SPEC CS-2).
-            let workspace = engine.platform().run_detail(answer.run)?.0.workspace;
-            let outcome = engine.platform().caused_outcome_for(&principal, outcome);
+            let outcome = engine.platform().runs().caused_outcome(&principal, outcome);
             let first = report(&outcome, started.elapsed(), json);
-            drain(&engine, &principal, &workspace, json)?;
+            drain(&engine, &principal, &answer.workspace, json)?;
             first
         }
         InteractCommand::Flows {
             workspace,
             acting,
-            json,
+            output: Output { json },
         } => {
-            let flows = platform(db)?.startable_flows(&acting.required()?, &workspace)?;
+            let flows = platform(db)?
+                .interactions()
+                .startable_flows(&acting.required()?, &workspace)?;
             if json {
                 return print_json(&flows);
             }
@@ -177,8 +185,8 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
             workspace,
             acting,
             values,
-            steps,
-            json,
+            steps: StepDirs { dirs: steps },
+            output: Output { json },
         } => {
             let values = json_arg("values", &values)?;
             let engine = engine(db, steps)?;

@@ -1,4 +1,4 @@
-//! `flowhost keys` and `flowhost audit`.
+//! `flowhost keys`: API keys (SPEC RB-4).
 
 use std::path::Path;
 
@@ -7,6 +7,7 @@ use flowhost::admin::keys::NewKey;
 use flowhost::clock;
 
 use super::acting::{Acting, platform, print_json};
+use super::args::Output;
 
 #[derive(Subcommand)]
 pub enum KeysCommand {
@@ -24,8 +25,8 @@ pub enum KeysCommand {
         workspace: String,
         #[command(flatten)]
         acting: Acting,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
     /// Revoke a key.
     Revoke {
@@ -41,13 +42,14 @@ pub enum KeysCommand {
         workspace: String,
         #[command(flatten)]
         acting: Acting,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
 }
 
-pub fn keys(db: &Path, cmd: KeysCommand) -> anyhow::Result<()> {
-    let p = platform(db)?;
+pub fn run(db: &Path, cmd: KeysCommand) -> anyhow::Result<()> {
+    let platform = platform(db)?;
+    let p = platform.admin();
     match cmd {
         KeysCommand::Create {
             name,
@@ -55,7 +57,7 @@ pub fn keys(db: &Path, cmd: KeysCommand) -> anyhow::Result<()> {
             expires_in,
             workspace,
             acting,
-            json,
+            output: Output { json },
         } => {
             let expires = expires_in
                 .as_deref()
@@ -86,7 +88,7 @@ pub fn keys(db: &Path, cmd: KeysCommand) -> anyhow::Result<()> {
         KeysCommand::List {
             workspace,
             acting,
-            json,
+            output: Output { json },
         } => {
             let keys = p.list_keys(&acting.principal()?, &workspace)?;
             if json {
@@ -110,32 +112,6 @@ pub fn keys(db: &Path, cmd: KeysCommand) -> anyhow::Result<()> {
                 );
             }
         }
-    }
-    Ok(())
-}
-
-/// `flowhost audit --workspace WS [--since T]`: needs audit.read.
-pub fn audit(
-    db: &Path,
-    workspace: &str,
-    since: Option<&str>,
-    acting: &Acting,
-    json: bool,
-) -> anyhow::Result<()> {
-    let since = match since {
-        None => 0,
-        Some(s) => clock::now_unix() - clock::parse_duration_secs(s).map_err(anyhow::Error::msg)?,
-    };
-    let p = platform(db)?;
-    let entries = p.audit_log(&acting.principal()?, workspace, since)?;
-    if json {
-        return print_json(&entries);
-    }
-    for e in entries {
-        println!(
-            "{} {:<24} {:<22} {} {}",
-            e.at, e.actor, e.action, e.target, e.details
-        );
     }
     Ok(())
 }

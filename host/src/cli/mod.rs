@@ -19,15 +19,22 @@ macro_rules! eprint {
     ($($arg:tt)*) => { $crate::cli::output::write($crate::cli::output::Stream::Err, format_args!($($arg)*), false) };
 }
 
+mod error;
 mod output;
 
+// One module per top-level command (issue 15 deliverable 6), and what they share.
 mod access;
 mod acting;
+mod args;
+mod audit;
 mod cases;
+mod groups;
 mod input;
 mod interact;
 mod keys;
+mod roles;
 mod run;
+mod runs;
 mod serve;
 mod share;
 mod sso;
@@ -35,13 +42,16 @@ mod step;
 mod step_project;
 mod tenant;
 mod test;
+mod triggers;
 mod users;
+mod validate;
 mod workflows;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use error::{CliError, Reported};
 
 /// Flowhost: run security-automation workflows locally, with sandboxed WebAssembly steps.
 #[derive(Parser)]
@@ -69,51 +79,33 @@ enum Command {
     Run(run::RunArgs),
     /// List, show and resume runs.
     #[command(subcommand)]
-    Runs(run::RunsCommand),
+    Runs(runs::RunsCommand),
     /// The long-running host: resume interrupted runs, start triggered runs, wake due waits
     /// and time out interactions, several runs at once, until stopped.
-    Serve {
-        #[arg(long = "steps", value_name = "DIR")]
-        steps: Vec<PathBuf>,
-        /// How often to look for new events, in milliseconds.
-        #[arg(long, default_value_t = 500)]
-        poll_ms: u64,
-        /// Resume and dispatch what is pending, wait for those runs, then exit.
-        #[arg(long)]
-        once: bool,
-        /// How many runs may be in flight at once (default: the number of CPUs).
-        #[arg(long)]
-        concurrency: Option<usize>,
-    },
+    Serve(serve::ServeArgs),
     /// Publish workflows and read their revisions.
     #[command(subcommand)]
     Workflows(workflows::WorkflowsCommand),
     /// Triggers: start the runs that pending events trigger.
     #[command(subcommand)]
-    Triggers(TriggersCommand),
+    Triggers(triggers::TriggersCommand),
     /// Validate workflow definitions; every error names its JSON path and line:column.
-    Validate {
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// Directories holding step components named `step:<name>`.
-        #[arg(long = "steps", value_name = "DIR")]
-        steps: Vec<PathBuf>,
-    },
+    Validate(validate::ValidateArgs),
     /// Apply or export a tenant file (organization, workspaces, users, roles, groups, SSO).
     #[command(subcommand)]
     Tenant(tenant::TenantCommand),
     /// Ask the access engine.
     #[command(subcommand)]
-    Access(AccessCommand),
+    Access(access::AccessCommand),
     /// Invite, delete and re-role users.
     #[command(subcommand)]
     Users(users::UsersCommand),
     /// Custom roles.
     #[command(subcommand)]
-    Roles(users::RolesCommand),
+    Roles(roles::RolesCommand),
     /// Static and dynamic groups.
     #[command(subcommand)]
-    Groups(users::GroupsCommand),
+    Groups(groups::GroupsCommand),
     /// SSO claim mapping, enforcement and logins.
     #[command(subcommand)]
     Sso(sso::SsoCommand),
@@ -129,100 +121,42 @@ enum Command {
     /// Run sample workflows against their expectation files (`*.test.json`).
     Test(test::TestArgs),
     /// Read the audit log (needs audit.read).
-    Audit {
-        #[arg(long)]
-        workspace: String,
-        /// Only entries newer than this, e.g. 1h or 7d.
-        #[arg(long)]
-        since: Option<String>,
-        #[command(flatten)]
-        acting: acting::Acting,
-        #[arg(long)]
-        json: bool,
-    },
+    Audit(audit::AuditArgs),
 }
 
-#[derive(Subcommand)]
-enum TriggersCommand {
-    /// Run every published workflow that pending events of a workspace trigger (until none
-    /// are pending); needs playbook.execute there.
-    Dispatch {
-        #[arg(long)]
-        workspace: String,
-        #[command(flatten)]
-        acting: acting::Acting,
-        #[arg(long = "steps", value_name = "DIR")]
-        steps: Vec<PathBuf>,
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum AccessCommand {
-    /// May this principal use this scope here? Exits 1 when denied.
-    Check(access::CheckArgs),
-}
-
-/// An error already reported to the user in full; only the exit status is left to set.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Reported(pub String);
-
-/// Runs the CLI and maps the outcome to an exit status: 0 on success, 1 on failure.
+/// Runs the CLI and maps the outcome to an exit status (`error.rs`): 0 on success, 1 for a
+/// refusal or a failed run, 2 for a usage error, invalid input or the host's own failure.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     acting::set_database(&cli.db);
+    let db = cli.db.as_path();
     let result = match cli.command {
-        Command::Step(cmd) => step::run(&cli.db, cmd),
-        Command::Tenant(cmd) => tenant::run(&cli.db, cmd),
-        Command::Cases(cmd) => cases::run(&cli.db, cmd),
-        Command::Validate { files, steps } => workflows::validate(&files, &steps),
-        Command::Run(args) => run::run(&cli.db, args),
-        Command::Workflows(cmd) => workflows::run(&cli.db, cmd),
-        Command::Serve {
-            steps,
-            poll_ms,
-            once,
-            concurrency,
-        } => serve::serve(
-            &cli.db,
-            serve::ServeOptions {
-                steps,
-                poll: std::time::Duration::from_millis(poll_ms),
-                once,
-                concurrency: concurrency.unwrap_or_else(|| {
-                    std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
-                }),
-            },
-        ),
-        Command::Triggers(TriggersCommand::Dispatch {
-            workspace,
-            acting,
-            steps,
-            json,
-        }) => run::dispatch(&cli.db, steps, &workspace, &acting, json),
-        Command::Runs(cmd) => run::runs(&cli.db, cmd),
-        Command::Access(AccessCommand::Check(args)) => access::check(&cli.db, args),
-        Command::Users(cmd) => users::users(&cli.db, cmd),
-        Command::Roles(cmd) => users::roles(&cli.db, cmd),
-        Command::Groups(cmd) => users::groups(&cli.db, cmd),
-        Command::Sso(cmd) => sso::run(&cli.db, cmd),
-        Command::Keys(cmd) => keys::keys(&cli.db, cmd),
-        Command::Interact(cmd) => interact::run(&cli.db, cmd),
-        Command::Test(args) => test::run(&cli.db, args),
-        Command::Share(cmd) => share::run(&cli.db, cmd),
-        Command::Audit {
-            workspace,
-            since,
-            acting,
-            json,
-        } => keys::audit(&cli.db, &workspace, since.as_deref(), &acting, json),
+        Command::Step(cmd) => step::run(db, cmd),
+        Command::Cases(cmd) => cases::run(db, cmd),
+        Command::Run(args) => run::run(db, args),
+        Command::Runs(cmd) => runs::run(db, cmd),
+        Command::Serve(args) => serve::run(db, args),
+        Command::Workflows(cmd) => workflows::run(db, cmd),
+        Command::Triggers(cmd) => triggers::run(db, cmd),
+        Command::Validate(args) => validate::run(args),
+        Command::Tenant(cmd) => tenant::run(db, cmd),
+        Command::Access(cmd) => access::run(db, cmd),
+        Command::Users(cmd) => users::run(db, cmd),
+        Command::Roles(cmd) => roles::run(db, cmd),
+        Command::Groups(cmd) => groups::run(db, cmd),
+        Command::Sso(cmd) => sso::run(db, cmd),
+        Command::Keys(cmd) => keys::run(db, cmd),
+        Command::Interact(cmd) => interact::run(db, cmd),
+        Command::Share(cmd) => share::run(db, cmd),
+        Command::Test(args) => test::run(db, args),
+        Command::Audit(args) => audit::run(db, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.downcast_ref::<Reported>().is_some() => ExitCode::FAILURE,
         Err(e) => {
+            if let Some(Reported(kind)) = e.downcast_ref::<Reported>() {
+                return kind.exit_code();
+            }
             let message = if cli.verbose {
                 format!("{e:?}")
             } else {
@@ -230,8 +164,9 @@ pub fn main() -> ExitCode {
             };
             // Errors quote input; a huge one is shortened, never echoed whole (issue 13 item 8).
             let message = flowhost::text::clip_words(&message).into_owned();
-            eprintln!("error: {}", name_the_database(message, &cli.db));
-            ExitCode::FAILURE
+            let error = CliError::classify(&e, name_the_database(message, &cli.db));
+            eprintln!("error: {error}");
+            error.exit_code()
         }
     }
 }

@@ -5,7 +5,7 @@
 //! command modules, so every print in `cli/` (those written later included) comes here
 //! instead of to the std macros. A reader that went away (EPIPE) ends the process quietly
 //! with status 141, as a Unix tool killed by SIGPIPE would; any other output error is
-//! reported on stderr (if it still works) with status 1. Whatever a command stored before
+//! reported on stderr (if it still works) with status 2 (the host's failure, `error.rs`). Whatever a command stored before
 //! printing stays stored: each change commits before its result is printed.
 
 use std::fmt;
@@ -34,7 +34,7 @@ pub fn write(stream: Stream, args: fmt::Arguments<'_>, newline: bool) {
         if matches!(stream, Stream::Out) {
             let _ = writeln!(io::stderr(), "error: cannot write to standard output: {e}");
         }
-        std::process::exit(1);
+        std::process::exit(2);
     }
 }
 

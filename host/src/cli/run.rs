@@ -1,20 +1,19 @@
-//! `flowhost run` and `flowhost runs`: run a workflow with a live trace; list, show and resume
-//! runs.
+//! `flowhost run`: run a workflow with a live trace. `engine`, `report` and `drain` serve the
+//! other commands that run workflows (`runs resume`, `interact`, `triggers`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::Subcommand;
-use flowhost::access::Scope;
 use flowhost::principal::Principal;
 use flowhost::wasm::{EngineSettings, StepRuntime};
 use flowhost::workflow::journal::RunStatus;
 use flowhost::workflow::{self, Engine, Observer, Resolver, RunOutcome};
 use serde_json::Value;
 
-use super::Reported;
 use super::acting::{Acting, platform, print_json};
+use super::args::{Output, StepDirs};
+use super::error::{CliError, Reported};
 use super::input::json_arg;
 
 #[derive(clap::Args)]
@@ -38,48 +37,13 @@ pub struct RunArgs {
     /// The event the run sees as `$.event`: JSON or @FILE.
     #[arg(long, default_value = "{}")]
     event: String,
-    /// Directories holding step components named `step:<name>`.
-    #[arg(long = "steps", value_name = "DIR")]
-    steps: Vec<PathBuf>,
-    /// Print the outcome as JSON instead of a trace.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    steps: StepDirs,
+    #[command(flatten)]
+    output: Output,
     /// Do not run the workflows this run's events trigger.
     #[arg(long)]
     no_triggers: bool,
-}
-
-#[derive(Subcommand)]
-pub enum RunsCommand {
-    /// List the runs you may see (playbook.get), newest first.
-    List {
-        #[arg(long)]
-        workspace: Option<String>,
-        #[command(flatten)]
-        acting: Acting,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Show a run and its journaled steps (outputs only to the run's own principal and
-    /// holders of bypass.case.access.restriction).
-    Show {
-        run: i64,
-        #[command(flatten)]
-        acting: Acting,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Resume an interrupted or waiting run (journaled steps are replayed, not re-executed);
-    /// needs playbook.execute in its workspace.
-    Resume {
-        run: i64,
-        #[command(flatten)]
-        acting: Acting,
-        #[arg(long = "steps", value_name = "DIR")]
-        steps: Vec<PathBuf>,
-        #[arg(long)]
-        json: bool,
-    },
 }
 
 /// Prints one line per step as it finishes.
@@ -129,24 +93,31 @@ pub fn run(db: &Path, args: RunArgs) -> anyhow::Result<()> {
     let origin = file.display().to_string();
     let text =
         std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read {origin}: {e}"))?;
-    let resolver = Resolver::for_file(file, args.steps.clone());
+    let resolver = Resolver::for_file(file, args.steps.dirs.clone());
     let workflow = workflow::parse(&origin, &text, &resolver).map_err(|errors| {
         for e in &errors {
             eprintln!("error: {e}");
         }
-        Reported(format!("{} error(s) in {origin}", errors.len()))
+        Reported(CliError::Invalid(format!(
+            "{} error(s) in {origin}",
+            errors.len()
+        )))
     })?;
     let event = json_arg("event", &args.event)?;
-    let engine = engine(db, args.steps)?;
+    let engine = engine(db, args.steps.dirs)?;
     let started = Instant::now();
     let principal = args.acting.principal()?;
-    if !args.json {
+    if !args.output.json {
         println!(
             "▶ {} in {} as {principal}",
             workflow.name, workflow.workspace
         );
     }
-    let observer: &dyn Observer = if args.json { &workflow::Quiet } else { &Trace };
+    let observer: &dyn Observer = if args.output.json {
+        &workflow::Quiet
+    } else {
+        &Trace
+    };
     let outcome = engine.run_manual(
         &workflow,
         &text,
@@ -155,9 +126,9 @@ pub fn run(db: &Path, args: RunArgs) -> anyhow::Result<()> {
         event,
         observer,
     )?;
-    let first = report(&outcome, started.elapsed(), args.json);
+    let first = report(&outcome, started.elapsed(), args.output.json);
     if !args.no_triggers {
-        drain(&engine, &principal, &workflow.workspace, args.json)?;
+        drain(&engine, &principal, &workflow.workspace, args.output.json)?;
     }
     first
 }
@@ -168,17 +139,21 @@ fn run_published(db: &Path, args: RunArgs) -> anyhow::Result<()> {
         anyhow::bail!("name a definition file, or --published NAME --workspace WS");
     };
     let event = json_arg("event", &args.event)?;
-    let engine = engine(db, args.steps.clone())?;
+    let engine = engine(db, args.steps.dirs.clone())?;
     let principal = args.acting.principal()?;
-    if !args.json {
+    if !args.output.json {
         println!("▶ {name} in {workspace} as {principal}");
     }
-    let observer: &dyn Observer = if args.json { &workflow::Quiet } else { &Trace };
+    let observer: &dyn Observer = if args.output.json {
+        &workflow::Quiet
+    } else {
+        &Trace
+    };
     let started = Instant::now();
     let outcome = engine.run_published(principal.clone(), workspace, name, event, observer)?;
-    let first = report(&outcome, started.elapsed(), args.json);
+    let first = report(&outcome, started.elapsed(), args.output.json);
     if !args.no_triggers {
-        drain(&engine, &principal, workspace, args.json)?;
+        drain(&engine, &principal, workspace, args.output.json)?;
     }
     first
 }
@@ -192,12 +167,12 @@ pub(super) fn drain(
     json: bool,
 ) -> anyhow::Result<()> {
     // Triggered runs act as their own identities: no live trace of their steps, only what
-    // `outcome_for` lets this principal see.
-    let platform = engine.platform();
+    // `runs().outcome` lets this principal see.
+    let runs = engine.platform().runs();
     let outcomes = engine.dispatch_triggers_in(Some(workspace), &workflow::Quiet)?;
     for outcome in outcomes
         .into_iter()
-        .filter_map(|o| platform.outcome_for(principal, o))
+        .filter_map(|o| runs.outcome(principal, o))
     {
         print_triggered(&outcome, json)?;
     }
@@ -205,7 +180,7 @@ pub(super) fn drain(
 }
 
 /// One triggered run's line (or JSON), and its error on stderr.
-fn print_triggered(outcome: &RunOutcome, json: bool) -> anyhow::Result<()> {
+pub(super) fn print_triggered(outcome: &RunOutcome, json: bool) -> anyhow::Result<()> {
     if !json {
         println!(
             "↳ triggered run {}: {}",
@@ -218,21 +193,6 @@ fn print_triggered(outcome: &RunOutcome, json: bool) -> anyhow::Result<()> {
     }
     if json {
         print_json(outcome)?;
-    }
-    Ok(())
-}
-
-/// `flowhost triggers dispatch`: start the runs pending events of a workspace trigger.
-pub fn dispatch(
-    db: &Path,
-    steps: Vec<PathBuf>,
-    workspace: &str,
-    acting: &Acting,
-    json: bool,
-) -> anyhow::Result<()> {
-    let engine = engine(db, steps)?;
-    for outcome in engine.dispatch_for(&acting.required()?, workspace, &workflow::Quiet)? {
-        print_triggered(&outcome, json)?;
     }
     Ok(())
 }
@@ -266,73 +226,14 @@ pub(super) fn report(outcome: &RunOutcome, elapsed: Duration, json: bool) -> any
     match (&outcome.status, &outcome.error) {
         (RunStatus::Failed, Some(e)) => {
             eprintln!("error: run {} failed: {e}", outcome.run_id);
-            Err(Reported(e.clone()).into())
+            Err(Reported(CliError::Failed(e.clone())).into())
         }
         // Stopped before its end with a reason (the database busy, SPEC WF-11): not done, but
         // resumable; the message says how.
         (RunStatus::Running, Some(e)) => {
             eprintln!("error: run {} stopped: {e}", outcome.run_id);
-            Err(Reported(e.clone()).into())
+            Err(Reported(CliError::Failed(e.clone())).into())
         }
         _ => Ok(()),
-    }
-}
-
-pub fn runs(db: &Path, cmd: RunsCommand) -> anyhow::Result<()> {
-    match cmd {
-        RunsCommand::List {
-            workspace,
-            acting,
-            json,
-        } => {
-            let runs = platform(db)?.runs_for(&acting.required()?, workspace.as_deref())?;
-            if json {
-                return print_json(&runs);
-            }
-            for r in runs {
-                println!(
-                    "{:>5}  {:<10} {:<28} {:<16} {}",
-                    r.id, r.status, r.workflow, r.workspace, r.started_at
-                );
-            }
-            Ok(())
-        }
-        RunsCommand::Show { run, acting, json } => {
-            let (info, steps) = platform(db)?.run_for(&acting.required()?, run)?;
-            if json {
-                return print_json(&serde_json::json!({ "run": info, "steps": steps }));
-            }
-            println!(
-                "run {} {} ({}) in {} as {}",
-                info.id, info.status, info.workflow, info.workspace, info.principal
-            );
-            for s in steps {
-                let detail = s
-                    .error
-                    .unwrap_or_else(|| s.output.map(|o| o.to_string()).unwrap_or_default());
-                println!(
-                    "  {:<9} {:<32} x{} {}",
-                    s.status, s.step, s.attempts, detail
-                );
-            }
-            Ok(())
-        }
-        RunsCommand::Resume {
-            run,
-            acting,
-            steps,
-            json,
-        } => {
-            let engine = engine(db, steps)?;
-            let principal = acting.required()?;
-            engine
-                .platform()
-                .authorize_run(&principal, run, Scope::PlaybookExecute)?;
-            let started = Instant::now();
-            let observer: &dyn Observer = if json { &workflow::Quiet } else { &Trace };
-            let outcome = engine.resume(run, observer)?;
-            let outcome = engine.platform().caused_outcome_for(&principal, outcome);
-            report(&outcome, started.elapsed(), json)
-        }
     }
 }

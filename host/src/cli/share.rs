@@ -6,6 +6,7 @@ use clap::Subcommand;
 use flowhost::share::ShareKind;
 
 use super::acting::{Acting, platform, print_json};
+use super::args::Output;
 
 #[derive(Subcommand)]
 pub enum ShareCommand {
@@ -25,8 +26,8 @@ pub enum ShareCommand {
         workspace: String,
         #[command(flatten)]
         acting: Acting,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
 }
 
@@ -39,8 +40,8 @@ pub struct ShareArgs {
     to: String,
     #[command(flatten)]
     acting: Acting,
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: Output,
 }
 
 pub fn run(db: &Path, cmd: ShareCommand) -> anyhow::Result<()> {
@@ -48,7 +49,7 @@ pub fn run(db: &Path, cmd: ShareCommand) -> anyhow::Result<()> {
         ShareCommand::Workflow(args) => (ShareKind::Workflow, args),
         ShareCommand::Flow(args) => (ShareKind::Flow, args),
         ShareCommand::Accept { id, acting } => {
-            let share = platform(db)?.accept_share(&acting.required()?, id)?;
+            let share = platform(db)?.shares().accept(&acting.required()?, id)?;
             println!(
                 "share {id} accepted: `{}` from {} is usable in {} at revision {}",
                 share.name,
@@ -61,9 +62,11 @@ pub fn run(db: &Path, cmd: ShareCommand) -> anyhow::Result<()> {
         ShareCommand::List {
             workspace,
             acting,
-            json,
+            output: Output { json },
         } => {
-            let shares = platform(db)?.shares(&acting.required()?, &workspace)?;
+            let shares = platform(db)?
+                .shares()
+                .list(&acting.required()?, &workspace)?;
             if json {
                 return print_json(&shares);
             }
@@ -87,7 +90,7 @@ pub fn run(db: &Path, cmd: ShareCommand) -> anyhow::Result<()> {
             return Ok(());
         }
     };
-    let shared = platform(db)?.share(
+    let shared = platform(db)?.shares().share(
         &args.acting.required()?,
         kind,
         &args.name,
@@ -97,7 +100,7 @@ pub fn run(db: &Path, cmd: ShareCommand) -> anyhow::Result<()> {
     for w in &shared.warnings {
         eprintln!("warning: {w}");
     }
-    if args.json {
+    if args.output.json {
         return print_json(&shared);
     }
     let s = &shared.share;

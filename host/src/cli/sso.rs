@@ -6,6 +6,7 @@ use clap::Subcommand;
 use flowhost::admin::sso::ClaimRule;
 
 use super::acting::{Acting, platform, print_json};
+use super::args::Output;
 use super::input::json_arg;
 
 #[derive(Subcommand)]
@@ -20,8 +21,8 @@ pub enum SsoCommand {
         /// The claims: JSON object or @FILE; must include `email`.
         #[arg(long)]
         claims: String,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
     /// Enforce (on) or lift (off) SSO-only sign-in.
     Enforce {
@@ -75,13 +76,14 @@ pub enum RulesCommand {
         workspace: String,
         #[command(flatten)]
         acting: Acting,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
 }
 
 pub fn run(db: &Path, cmd: SsoCommand) -> anyhow::Result<()> {
-    let p = platform(db)?;
+    let platform = platform(db)?;
+    let p = platform.admin();
     match cmd {
         SsoCommand::Rules(RulesCommand::Add {
             claim,
@@ -120,7 +122,7 @@ pub fn run(db: &Path, cmd: SsoCommand) -> anyhow::Result<()> {
         SsoCommand::Rules(RulesCommand::List {
             workspace,
             acting,
-            json,
+            output: Output { json },
         }) => {
             let rules = p.list_claim_rules(&acting.principal()?, &workspace)?;
             if json {
@@ -130,7 +132,11 @@ pub fn run(db: &Path, cmd: SsoCommand) -> anyhow::Result<()> {
                 println!("{:>3}. {} = {} → {}", r.rank, r.claim, r.value, r.role);
             }
         }
-        SsoCommand::Login { idp, claims, json } => {
+        SsoCommand::Login {
+            idp,
+            claims,
+            output: Output { json },
+        } => {
             let claims = json_arg("claims", &claims)?;
             let results = p.sso_login(&idp, &claims)?;
             if json {

@@ -12,8 +12,9 @@ use flowhost::services::HostServices;
 use flowhost::store::{Db, ExecutionRecord};
 use flowhost::wasm::{EngineSettings, StepExecution, StepLimits, StepRuntime};
 
-use super::Reported;
 use super::acting::Acting;
+use super::args::Output;
+use super::error::{CliError, Reported};
 use super::input::json_arg;
 
 #[derive(Subcommand)]
@@ -48,9 +49,8 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(1..=flowhost::clock::MAX_DURATION_SECS.unsigned_abs() * 1000))]
     timeout_ms: u64,
-    /// Print one JSON document instead of text.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: Output,
 }
 
 pub fn run(db_path: &Path, cmd: StepCommand) -> anyhow::Result<()> {
@@ -95,7 +95,7 @@ fn run_step(db_path: &Path, args: RunArgs) -> anyhow::Result<()> {
         execution: &execution,
         cause: None,
     })?;
-    if args.json {
+    if args.output.json {
         print_json(id, &execution)?;
     } else {
         print_text(&execution);
@@ -103,10 +103,10 @@ fn run_step(db_path: &Path, args: RunArgs) -> anyhow::Result<()> {
     match &execution.result {
         Ok(_) => Ok(()),
         Err(failure) => {
-            if !args.json {
+            if !args.output.json {
                 eprintln!("error: step {component} failed: {failure}");
             }
-            Err(Reported(failure.to_string()).into())
+            Err(Reported(CliError::Failed(failure.to_string())).into())
         }
     }
 }

@@ -8,7 +8,7 @@ use clap::Args;
 use flowhost::stepkit::{self, Language, Manifest};
 use flowhost::wasm::{EngineSettings, StepRuntime};
 
-use super::Reported;
+use super::error::{CliError, Reported};
 
 #[derive(Args)]
 pub struct NewArgs {
@@ -147,7 +147,7 @@ pub fn test(db: &Path, args: TestArgs) -> anyhow::Result<()> {
     }
     println!("{} passed, {} failed", results.len() - failed, failed);
     if failed > 0 {
-        return Err(Reported(format!("{failed} step test(s) failed")).into());
+        return Err(Reported(CliError::Failed(format!("{failed} step test(s) failed"))).into());
     }
     Ok(())
 }

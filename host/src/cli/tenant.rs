@@ -3,10 +3,12 @@
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
+use flowhost::principal::Principal;
 use flowhost::tenant::{self, TenantFile};
 
-use super::Reported;
-use super::acting::{Acting, platform, print_json};
+use super::acting::{Acting, NOBODY_ACTS, platform, print_json};
+use super::args::Output;
+use super::error::{CliError, Reported};
 
 #[derive(Subcommand)]
 pub enum TenantCommand {
@@ -20,8 +22,8 @@ pub enum TenantCommand {
         /// workspace it names (a brand-new tenant).
         #[arg(long, conflicts_with_all = ["as_email", "key_file"])]
         bootstrap: bool,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
     /// Print an organization in the tenant-file format: the workspaces where you hold
     /// user.write.
@@ -39,7 +41,7 @@ pub fn run(db: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
             file,
             acting,
             bootstrap,
-            json,
+            output: Output { json },
         } => {
             let origin = file.display().to_string();
             let text = std::fs::read_to_string(&file)
@@ -49,14 +51,20 @@ pub fn run(db: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
             let actor = if bootstrap {
                 None
             } else {
-                Some(acting.required().map_err(|e| {
-                    anyhow::anyhow!("{e}; or --bootstrap to start a brand-new tenant")
-                })?)
+                match acting.principal()? {
+                    Principal::Anonymous => {
+                        return Err(CliError::Denied(format!(
+                            "{NOBODY_ACTS}; or --bootstrap to start a brand-new tenant"
+                        ))
+                        .into());
+                    }
+                    principal => Some(principal),
+                }
             };
             let platform = platform(db)?;
             let applied = match &actor {
-                Some(actor) => tenant::apply(&platform, &parsed, Some(actor)),
-                None => tenant::bootstrap(&platform, &parsed),
+                Some(actor) => platform.tenant().apply(actor, &parsed),
+                None => platform.tenant().bootstrap(&parsed),
             };
             let report = match applied {
                 Ok(report) => report,
@@ -81,11 +89,11 @@ pub fn run(db: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
         }
         TenantCommand::Export { org, acting } => {
             let platform = platform(db)?;
-            print_json(&tenant::export_for(
-                &platform,
-                &acting.required()?,
-                org.as_deref(),
-            )?)
+            print_json(
+                &platform
+                    .tenant()
+                    .export(&acting.required()?, org.as_deref())?,
+            )
         }
     }
 }
@@ -94,9 +102,9 @@ fn report_spec_errors(errors: Vec<tenant::SpecError>) -> anyhow::Error {
     for e in &errors {
         eprintln!("error: {e}");
     }
-    Reported(format!(
+    Reported(CliError::Invalid(format!(
         "{} error(s) in the tenant file; nothing was applied",
         errors.len()
-    ))
+    )))
     .into()
 }

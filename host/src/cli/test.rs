@@ -7,8 +7,9 @@ use std::sync::Arc;
 use flowhost::harness::{self, TestResult};
 use flowhost::wasm::{EngineSettings, StepRuntime};
 
-use super::Reported;
 use super::acting::print_json;
+use super::args::{Output, StepDirs};
+use super::error::{CliError, Reported};
 
 #[derive(clap::Args)]
 pub struct TestArgs {
@@ -18,14 +19,13 @@ pub struct TestArgs {
     /// Only samples whose name contains this.
     #[arg(long)]
     filter: Option<String>,
-    /// Directories holding step components named `step:<name>`.
-    #[arg(long = "steps", value_name = "DIR")]
-    steps: Vec<PathBuf>,
+    #[command(flatten)]
+    steps: StepDirs,
     /// Samples run at once (each on its own database).
     #[arg(long, default_value_t = 2)]
     jobs: usize,
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: Output,
 }
 
 pub fn run(db: &Path, args: TestArgs) -> anyhow::Result<()> {
@@ -36,22 +36,22 @@ pub fn run(db: &Path, args: TestArgs) -> anyhow::Result<()> {
     // Compiled components are cached beside the usual database, shared by every sample.
     let cache = db.parent().map(|d| d.join("cache"));
     let runtime = Arc::new(StepRuntime::new(&EngineSettings::default(), cache)?);
-    let live = !args.json && std::io::stderr().is_terminal();
+    let live = !args.output.json && std::io::stderr().is_terminal();
     let progress = |r: &TestResult, n: usize, total: usize| {
         let mark = if r.passed { "✓" } else { "✗" };
         if live {
             eprint!("\r\x1b[2K[{n}/{total}] {mark} {}", r.name);
-        } else if !args.json {
+        } else if !args.output.json {
             eprintln!("[{n}/{total}] {mark} {} ({} ms)", r.name, r.duration_ms);
         }
     };
-    let results = harness::run_all(&samples, runtime, &args.steps, args.jobs, &progress);
+    let results = harness::run_all(&samples, runtime, &args.steps.dirs, args.jobs, &progress);
     if live {
         eprintln!();
     }
     let failed = results.iter().filter(|r| !r.passed).count();
     let passed = results.len() - failed;
-    if args.json {
+    if args.output.json {
         print_json(&serde_json::json!({ "passed": passed, "failed": failed, "results": results }))?;
     } else {
         // Failures first, each assertion with expected and actual.
@@ -70,7 +70,7 @@ pub fn run(db: &Path, args: TestArgs) -> anyhow::Result<()> {
         println!("{passed} passed, {failed} failed");
     }
     if failed > 0 {
-        return Err(Reported(format!("{failed} failed")).into());
+        return Err(Reported(CliError::Failed(format!("{failed} failed"))).into());
     }
     Ok(())
 }

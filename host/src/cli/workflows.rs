@@ -1,12 +1,13 @@
-//! `flowhost validate` and `flowhost workflows publish|list|history`.
+//! `flowhost workflows publish|list|history`.
 
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use flowhost::workflow::{self, Resolver, Workflow};
 
-use super::Reported;
 use super::acting::{Acting, platform, print_json};
+use super::args::{Output, StepDirs};
+use super::error::{CliError, Reported};
 
 #[derive(Subcommand)]
 pub enum WorkflowsCommand {
@@ -16,8 +17,8 @@ pub enum WorkflowsCommand {
         file: PathBuf,
         #[command(flatten)]
         acting: Acting,
-        #[arg(long = "steps", value_name = "DIR")]
-        steps: Vec<PathBuf>,
+        #[command(flatten)]
+        steps: StepDirs,
     },
     /// The latest revision of each published workflow (needs playbook.list).
     List {
@@ -25,8 +26,8 @@ pub enum WorkflowsCommand {
         workspace: String,
         #[command(flatten)]
         acting: Acting,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
     /// Every revision of a workflow (needs playbook.get).
     History {
@@ -35,13 +36,13 @@ pub enum WorkflowsCommand {
         workspace: String,
         #[command(flatten)]
         acting: Acting,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
 }
 
 /// Reads and validates one definition, printing located errors.
-fn load(file: &Path, steps: &[PathBuf]) -> anyhow::Result<(Workflow, String, String)> {
+pub(super) fn load(file: &Path, steps: &[PathBuf]) -> anyhow::Result<(Workflow, String, String)> {
     let origin = file.display().to_string();
     let text =
         std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read {origin}: {e}"))?;
@@ -51,53 +52,30 @@ fn load(file: &Path, steps: &[PathBuf]) -> anyhow::Result<(Workflow, String, Str
             for e in &errors {
                 eprintln!("error: {e}");
             }
-            Err(Reported(format!("{} error(s) in {origin}", errors.len())).into())
+            Err(Reported(CliError::Invalid(format!(
+                "{} error(s) in {origin}",
+                errors.len()
+            )))
+            .into())
         }
     }
-}
-
-/// Validates each file; prints every located error; fails if any file has one.
-pub fn validate(files: &[PathBuf], steps: &[PathBuf]) -> anyhow::Result<()> {
-    let mut bad = 0;
-    for file in files {
-        match load(file, steps) {
-            Ok((w, _, origin)) => println!(
-                "{origin}: ok ({} in workspace {}, {} top-level steps)",
-                w.name,
-                w.workspace,
-                w.steps.len()
-            ),
-            Err(e) => {
-                // Located errors are printed by `load`; a file that cannot be read at all
-                // (missing, unreadable, not UTF-8) is named here with its cause.
-                if e.downcast_ref::<Reported>().is_none() {
-                    eprintln!("error: {e:#}");
-                }
-                bad += 1;
-            }
-        }
-    }
-    if bad > 0 {
-        return Err(Reported(format!("{bad} of {} file(s) invalid", files.len())).into());
-    }
-    Ok(())
 }
 
 pub fn run(db: &Path, cmd: WorkflowsCommand) -> anyhow::Result<()> {
-    let p = platform(db)?;
+    let platform = platform(db)?;
+    let p = platform.workflows();
     match cmd {
         WorkflowsCommand::Publish {
             file,
             acting,
-            steps,
+            steps: StepDirs { dirs: steps },
         } => {
             let (w, text, origin) = load(&file, &steps)?;
             // Components are pinned by content; nested workflows are read by path, so publish
             // with an absolute source.
             let source = std::fs::canonicalize(&file).map_or(origin, |p| p.display().to_string());
             let resolver = Resolver::for_file(Path::new(&source), steps.clone());
-            let revision =
-                p.publish_workflow(&acting.required()?, &w, &text, &source, &resolver)?;
+            let revision = p.publish(&acting.required()?, &w, &text, &source, &resolver)?;
             println!(
                 "published {} revision {revision} in {}",
                 w.name, w.workspace
@@ -106,9 +84,9 @@ pub fn run(db: &Path, cmd: WorkflowsCommand) -> anyhow::Result<()> {
         WorkflowsCommand::List {
             workspace,
             acting,
-            json,
+            output: Output { json },
         } => {
-            let list = p.list_workflows(&acting.principal()?, &workspace)?;
+            let list = p.list(&acting.principal()?, &workspace)?;
             if json {
                 return print_json(&list);
             }
@@ -123,9 +101,9 @@ pub fn run(db: &Path, cmd: WorkflowsCommand) -> anyhow::Result<()> {
             name,
             workspace,
             acting,
-            json,
+            output: Output { json },
         } => {
-            let list = p.workflow_history(&acting.principal()?, &workspace, &name)?;
+            let list = p.history(&acting.principal()?, &workspace, &name)?;
             if json {
                 return print_json(&list);
             }

@@ -231,6 +231,7 @@ fn execute(
     })?;
     for login in &spec.sso_logins {
         platform
+            .admin()
             .sso_login(&login.idp, &login.claims)
             .map_err(|e| format!("sso login: {e}"))?;
     }
@@ -250,7 +251,8 @@ fn execute(
         let (wf, text) = load(path)?;
         let resolver = Resolver::for_file(path, step_dirs.to_vec());
         platform
-            .publish_workflow(who, &wf, &text, &path.display().to_string(), &resolver)
+            .workflows()
+            .publish(who, &wf, &text, &path.display().to_string(), &resolver)
             .map(|_| ())
             .map_err(|e| format!("publishing {}: {e}", path.display()))
     };
@@ -314,7 +316,7 @@ fn execute(
                 .dispatch_triggers(&Quiet)
                 .map_err(|e| e.to_string())?;
             platform
-                .runs(Some(&workflow.workspace))
+                .all_runs(Some(&workflow.workspace))
                 .map_err(|e| e.to_string())?
                 .into_iter()
                 .filter(|r| r.workflow == workflow.name)

@@ -66,6 +66,8 @@ pub struct InteractionView {
 #[derive(Clone, Debug)]
 pub struct Answer {
     pub run: i64,
+    /// The workspace of the interaction and its run, where the runs it triggers start.
+    pub workspace: String,
     pub response: Value,
 }
 
@@ -180,7 +182,7 @@ enum Verdict {
 impl Platform {
     /// Opens an interaction of a run (idempotent per run and step: reopening returns the
     /// existing one). The run itself is put on hold when its execution stops.
-    pub fn open_interaction(&self, new: &NewInteraction<'_>) -> Result<i64, HostError> {
+    pub(crate) fn open_interaction(&self, new: &NewInteraction<'_>) -> Result<i64, HostError> {
         let form = serde_json::to_string(new.form).map_err(internal)?;
         let access = serde_json::to_string(new.access).map_err(internal)?;
         self.transact(|tx| {
@@ -201,7 +203,11 @@ impl Platform {
 
     /// The interaction run `run` opened at `step_key`, if any. An open one past its deadline
     /// is timed out here, so a late resume takes the timeout path (SPEC IX-8).
-    pub fn interaction_state(&self, run: i64, step_key: &str) -> Result<Option<State>, HostError> {
+    pub(crate) fn interaction_state(
+        &self,
+        run: i64,
+        step_key: &str,
+    ) -> Result<Option<State>, HostError> {
         self.transact(|tx| {
             let found = tx
                 .query_row(
@@ -231,7 +237,7 @@ impl Platform {
 
     /// The open interactions of `workspace` that `principal` may answer, and only those
     /// (SPEC IX-7: no access, not listed).
-    pub fn open_interactions(
+    pub(crate) fn open_interactions(
         &self,
         principal: &Principal,
         workspace: &str,
@@ -265,7 +271,7 @@ impl Platform {
 
     /// Interaction `id`, if `principal` may see it; otherwise it does not exist for them
     /// (SPEC IX-7).
-    pub fn interaction(
+    pub(crate) fn interaction(
         &self,
         principal: &Principal,
         id: i64,
@@ -284,7 +290,7 @@ impl Platform {
     /// the settings allow, only before the deadline, only with values the form accepts. Every
     /// attempt is audited with the responder and the outcome; a refused one changes nothing
     /// else (SPEC IX-8).
-    pub fn respond(
+    pub(crate) fn respond(
         &self,
         principal: &Principal,
         id: i64,
@@ -362,6 +368,7 @@ impl Platform {
             answered.values = Some(values);
             Ok(Verdict::Accepted(Answer {
                 run: answered.run,
+                workspace: answered.workspace.clone(),
                 response: answered.response().unwrap_or(Value::Null),
             }))
         })?;
@@ -373,7 +380,7 @@ impl Platform {
 
     /// Times out every open interaction past its deadline and returns their runs, now ready to
     /// resume on their timeout paths (SPEC IX-8).
-    pub fn expire_due_interactions(&self) -> Result<Vec<i64>, HostError> {
+    pub(crate) fn expire_due_interactions(&self) -> Result<Vec<i64>, HostError> {
         self.transact(|tx| {
             let due: Vec<Row> = {
                 let mut stmt = tx
@@ -397,7 +404,7 @@ impl Platform {
     }
 
     /// The oldest open interaction run `run` waits on, if any.
-    pub fn open_interaction_of(&self, run: i64) -> Result<Option<i64>, HostError> {
+    pub(crate) fn open_interaction_of(&self, run: i64) -> Result<Option<i64>, HostError> {
         self.db()
             .conn()
             .query_row(

@@ -106,7 +106,7 @@ impl Platform {
     /// Shares the published workflow `name` of `source` to `destination` (SPEC SH-1); needs
     /// `resource.share` in the source. Custom-role selections are reported as warnings: they
     /// do not carry over (SH-2, IX-6).
-    pub fn share(
+    pub(crate) fn share(
         &self,
         actor: &Principal,
         kind: ShareKind,
@@ -200,7 +200,7 @@ impl Platform {
     /// Accepts share `id` at the source's latest revision; needs `resource.share` in its
     /// destination (an Owner there), who must be able to bind the revision's `run_as` there
     /// (SPEC WF-10). Accepting an accepted share again takes a newer revision (SPEC SH-3).
-    pub fn accept_share(&self, actor: &Principal, id: i64) -> Result<Share, HostError> {
+    pub(crate) fn accept_share(&self, actor: &Principal, id: i64) -> Result<Share, HostError> {
         let share = self
             .db()
             .conn()
@@ -310,7 +310,11 @@ impl Platform {
     }
 
     /// Shares into and out of `workspace`; needs `playbook.list` there.
-    pub fn shares(&self, actor: &Principal, workspace: &str) -> Result<Vec<Share>, HostError> {
+    pub(crate) fn list_shares(
+        &self,
+        actor: &Principal,
+        workspace: &str,
+    ) -> Result<Vec<Share>, HostError> {
         self.authorize(actor, workspace, Scope::PlaybookList)?;
         let db = self.db();
         let mut stmt = db
@@ -324,7 +328,11 @@ impl Platform {
     }
 
     /// The home workspace of `name` if it is shared into `workspace` and accepted.
-    pub fn shared_into(&self, workspace: &str, name: &str) -> Result<Option<String>, HostError> {
+    pub(crate) fn shared_into(
+        &self,
+        workspace: &str,
+        name: &str,
+    ) -> Result<Option<String>, HostError> {
         self.db()
             .conn()
             .query_row(
@@ -336,17 +344,9 @@ impl Platform {
             .map_err(internal)
     }
 
-    /// Where the workflow `name` used in `workspace` lives: its source when it is shared there
-    /// and accepted, else `workspace` itself.
-    pub fn home_of(&self, workspace: &str, name: &str) -> Result<String, HostError> {
-        Ok(self
-            .shared_into(workspace, name)?
-            .unwrap_or_else(|| workspace.to_owned()))
-    }
-
     /// The Interaction Flow `name` as seen from `workspace`: published there, or shared there
     /// (with custom-role selections dropped, SPEC IX-6).
-    pub fn interaction_flow(
+    pub(crate) fn interaction_flow(
         &self,
         workspace: &str,
         name: &str,
@@ -375,7 +375,7 @@ impl Platform {
 
     /// Every Interaction Flow started by its form that `principal` may start in `workspace`
     /// (SPEC IX-7: no access, not listed).
-    pub fn startable_flows(
+    pub(crate) fn startable_flows(
         &self,
         principal: &Principal,
         workspace: &str,

@@ -43,9 +43,10 @@ impl From<HostError> for ApplyError {
     }
 }
 
-/// Applies `file`. `actor` is `None` for the library's own callers (tests, the harness); a
-/// principal must hold `user.write` in every existing workspace of the file, and be an owner
-/// of each new one. The CLI never passes `None`: without a principal it uses [`bootstrap`].
+/// Applies `file`. `actor` is `None` for the library's own set-up (tests, benches, the
+/// harness, step tests: a database of their own); a principal must hold `user.write` in every
+/// existing workspace of the file, and be an owner of each new one. Doors (the CLI) go
+/// through [`Platform::tenant`] instead, which never passes `None`.
 pub fn apply(
     platform: &Platform,
     file: &TenantFile,

@@ -14,8 +14,8 @@ use crate::json_locate::{JsonPath, Seg};
 pub use crate::json_locate::{Located, SpecError};
 
 pub use apply::{ApplyError, ApplyReport, apply, bootstrap};
-pub use export::export;
-pub use export_access::export_for;
+pub(crate) use export::export;
+pub(crate) use export_access::export_for;
 
 /// An organization and its workspaces.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -95,7 +95,7 @@ impl Platform {
     /// A resolver that finds each of `pins` (and nothing else) for a definition read from
     /// `source`. A pinned component missing from the database is an error naming it: a
     /// workflow never runs without, or with another version of, a step it was published with.
-    pub fn pinned_resolver(&self, source: &str, pins: &Pins) -> Result<Resolver, HostError> {
+    pub(crate) fn pinned_resolver(&self, source: &str, pins: &Pins) -> Result<Resolver, HostError> {
         let dir = self.components_dir();
         let mut pinned = BTreeMap::new();
         for (uses, digest) in pins {

@@ -129,7 +129,11 @@ impl Platform {
     }
 
     /// Records finished steps in one transaction (see [`Platform::journal_step`]).
-    pub fn journal_steps(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), HostError> {
+    pub(crate) fn journal_steps(
+        &self,
+        run: i64,
+        entries: &[JournalEntry<'_>],
+    ) -> Result<(), HostError> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -137,7 +141,7 @@ impl Platform {
     }
 
     /// Whether `run` has any journaled step.
-    pub fn has_journal(&self, run: i64) -> Result<bool, HostError> {
+    pub(crate) fn has_journal(&self, run: i64) -> Result<bool, HostError> {
         let db = self.db();
         db.conn()
             .prepare_cached("SELECT EXISTS (SELECT 1 FROM run_steps WHERE run_id = ?1)")
@@ -177,7 +181,7 @@ impl Platform {
     }
 
     /// Marks a run finished, journaling its last finished steps in the same transaction.
-    pub fn finish_run(
+    pub(crate) fn finish_run(
         &self,
         run: i64,
         end: &RunEnd<'_>,
@@ -190,8 +194,9 @@ impl Platform {
         })
     }
 
-    /// Runs of `workspace` (all workspaces if `None`), newest first.
-    pub fn runs(&self, workspace: Option<&str>) -> Result<Vec<RunInfo>, HostError> {
+    /// Runs of `workspace` (all workspaces if `None`), newest first, for nobody in
+    /// particular: doors go through [`Platform::runs`].
+    pub(crate) fn all_runs(&self, workspace: Option<&str>) -> Result<Vec<RunInfo>, HostError> {
         let db = self.db();
         let mut stmt = db
             .conn()
@@ -204,8 +209,9 @@ impl Platform {
         rows.collect::<Result<_, _>>().map_err(internal)
     }
 
-    /// One run and its journaled steps.
-    pub fn run_detail(&self, run: i64) -> Result<(RunInfo, Vec<StepRecord>), HostError> {
+    /// One run and its journaled steps, for nobody in particular: doors go through
+    /// [`Platform::runs`].
+    pub(crate) fn run_detail(&self, run: i64) -> Result<(RunInfo, Vec<StepRecord>), HostError> {
         let db = self.db();
         let info = db
             .conn()

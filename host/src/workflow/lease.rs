@@ -119,7 +119,11 @@ pub fn leased_elsewhere(error: &HostError) -> bool {
 impl Platform {
     /// Journals `entries` and gives up the lease of `run`, in one transaction: the run stops
     /// here, still `running`, free for the next process to resume.
-    pub fn release_run(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), HostError> {
+    pub(crate) fn release_run(
+        &self,
+        run: i64,
+        entries: &[JournalEntry<'_>],
+    ) -> Result<(), HostError> {
         self.journal_steps_then(run, entries, |tx| {
             tx.execute("UPDATE runs SET lease_owner = NULL WHERE id = ?1", [run])
                 .map_err(internal)?;
@@ -129,7 +133,7 @@ impl Platform {
 
     /// Makes `owner` the lease holder of `run`, unless a live process (per `alive`) holds it;
     /// the conditional update settles a race between two takers.
-    pub fn lease_run(
+    pub(crate) fn lease_run(
         &self,
         run: i64,
         owner: &str,
@@ -166,7 +170,7 @@ impl Platform {
 
     /// Gives up `owner`'s lease of `run`, if it still holds it (a run left unfinished by an
     /// error must not stay blocked while this process lives on).
-    pub fn drop_lease(&self, run: i64, owner: &str) -> Result<(), HostError> {
+    pub(crate) fn drop_lease(&self, run: i64, owner: &str) -> Result<(), HostError> {
         self.transact(|tx| {
             tx.execute(
                 "UPDATE runs SET lease_owner = NULL WHERE id = ?1 AND lease_owner = ?2",

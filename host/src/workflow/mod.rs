@@ -13,6 +13,7 @@ mod pending;
 pub mod publish;
 pub mod refs;
 pub mod run_access;
+pub mod scheduler;
 pub mod timers;
 pub mod triggers;
 

@@ -98,7 +98,7 @@ impl Platform {
     /// needs `playbook.publish`, and binds its `run_as` to the publisher (SPEC WF-10). The
     /// components it uses are found with `resolver` and pinned (stored by content). Publishing
     /// the same definition, components and binding again keeps the latest revision.
-    pub fn publish_workflow(
+    pub(crate) fn publish_workflow(
         &self,
         actor: &Principal,
         workflow: &Workflow,
@@ -162,7 +162,7 @@ impl Platform {
     }
 
     /// The latest revision of every published workflow of `workspace`; needs `playbook.list`.
-    pub fn list_workflows(
+    pub(crate) fn list_workflows(
         &self,
         actor: &Principal,
         workspace: &str,
@@ -172,7 +172,7 @@ impl Platform {
     }
 
     /// Every revision of workflow `name`, newest first; needs `playbook.get`.
-    pub fn workflow_history(
+    pub(crate) fn workflow_history(
         &self,
         actor: &Principal,
         workspace: &str,
@@ -186,7 +186,7 @@ impl Platform {
     }
 
     /// Revision `revision` of `name` published in `workspace`, if it exists.
-    pub fn revision(
+    pub(crate) fn revision(
         &self,
         workspace: &str,
         name: &str,
@@ -201,7 +201,7 @@ impl Platform {
 
     /// The resolver for the components of `rev`: its pinned ones, or for a revision published
     /// before pinning, the step directories given.
-    pub fn revision_resolver(
+    pub(crate) fn revision_resolver(
         &self,
         rev: &Revision,
         step_dirs: &[std::path::PathBuf],
@@ -216,7 +216,7 @@ impl Platform {
     }
 
     /// The latest revision of `name` published in `workspace`, if any.
-    pub fn latest_revision(
+    pub(crate) fn latest_revision(
         &self,
         workspace: &str,
         name: &str,
@@ -229,7 +229,7 @@ impl Platform {
     }
 
     /// The latest revision of each published workflow of `workspace` (for triggers).
-    pub fn latest_revisions(&self, workspace: &str) -> Result<Vec<Revision>, HostError> {
+    pub(crate) fn latest_revisions(&self, workspace: &str) -> Result<Vec<Revision>, HostError> {
         self.revisions(
             "WHERE workspace = ?1 AND revision = (SELECT max(revision) FROM workflow_revisions w WHERE w.workspace = workflow_revisions.workspace AND w.name = workflow_revisions.name) ORDER BY name",
             params![workspace],

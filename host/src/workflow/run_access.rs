@@ -1,5 +1,6 @@
 //! Who may see which runs, and how much of them (SPEC ID-4, CS-2, RB-3). Every door that lists
-//! or shows runs comes through here with its principal.
+//! or shows runs comes through here with its principal; the public door is
+//! [`crate::handles::Runs`].
 //!
 //! A run is visible to a principal holding `playbook.get` in the run's workspace; to anyone
 //! else it does not exist (the same answer as for a missing run, SPEC ID-4). What a run saw —
@@ -34,7 +35,7 @@ pub enum RunSight {
 
 impl Platform {
     /// How much of `run` `principal` may see (see the module's comment).
-    pub fn run_sight(&self, principal: &Principal, run: &RunInfo) -> RunSight {
+    pub(crate) fn run_sight(&self, principal: &Principal, run: &RunInfo) -> RunSight {
         if !self
             .check(principal, &run.workspace, Scope::PlaybookGet)
             .allowed
@@ -66,7 +67,7 @@ impl Platform {
     /// The runs `principal` may see, newest first: of `workspace`, or of every workspace.
     /// Naming a workspace the principal has no standing in lists nothing, as for a workspace
     /// without runs (SPEC ID-4).
-    pub fn runs_for(
+    pub(crate) fn runs_for(
         &self,
         principal: &Principal,
         workspace: Option<&str>,
@@ -77,7 +78,7 @@ impl Platform {
             ));
         }
         let mut shown = Vec::new();
-        for run in self.runs(workspace)? {
+        for run in self.all_runs(workspace)? {
             match self.run_sight(principal, &run) {
                 RunSight::None => {}
                 RunSight::Summary => shown.push(summary(run)),
@@ -89,7 +90,7 @@ impl Platform {
 
     /// Run `id` and its journaled steps, as much as `principal` may see; "there is no run"
     /// when they may see nothing of it, exactly as for a missing run (SPEC ID-4).
-    pub fn run_for(
+    pub(crate) fn run_for(
         &self,
         principal: &Principal,
         id: i64,
@@ -119,7 +120,7 @@ impl Platform {
 
     /// `Ok` with the run if `principal` holds `scope` in run `id`'s workspace; "there is no
     /// run" for a principal without standing there, as for a missing run (SPEC ID-4).
-    pub fn authorize_run(
+    pub(crate) fn authorize_run(
         &self,
         principal: &Principal,
         id: i64,
@@ -132,6 +133,21 @@ impl Platform {
 }
 
 impl Engine {
+    /// `runs resume`: resumes run `id` for a principal holding `playbook.execute` in its
+    /// workspace ("there is no run" to an outsider, SPEC ID-4); journaled steps replay. The
+    /// outcome as a run they caused ([`Platform::caused_outcome_for`]).
+    pub fn resume_for(
+        &self,
+        principal: &Principal,
+        id: i64,
+        observer: &dyn Observer,
+    ) -> Result<RunOutcome, HostError> {
+        self.platform()
+            .authorize_run(principal, id, Scope::PlaybookExecute)?;
+        let outcome = self.resume(id, observer)?;
+        Ok(self.platform().caused_outcome_for(principal, outcome))
+    }
+
     /// `triggers dispatch`: runs what the pending events of `workspace` trigger, for a
     /// principal holding `playbook.execute` there (each run still acts as its own identity,
     /// SPEC WF-6). Returns the outcomes as `principal` may see them ([`Platform::outcome_for`]).
@@ -154,7 +170,11 @@ impl Engine {
 impl Platform {
     /// `outcome` as `principal` may see it: `None` if the run does not exist for them, its
     /// output and error hidden unless they may see what it saw (see the module's comment).
-    pub fn outcome_for(&self, principal: &Principal, outcome: RunOutcome) -> Option<RunOutcome> {
+    pub(crate) fn outcome_for(
+        &self,
+        principal: &Principal,
+        outcome: RunOutcome,
+    ) -> Option<RunOutcome> {
         let sight = match self.run_detail(outcome.run_id) {
             Ok((info, _)) => self.run_sight(principal, &info),
             Err(_) => RunSight::None,
@@ -169,7 +189,11 @@ impl Platform {
     /// The outcome of a run `principal` caused (started through a flow, or resumed with an
     /// answer): they know it exists, so its id and status are theirs to see even without
     /// `playbook.get`; what it saw is shown as [`Platform::outcome_for`] allows.
-    pub fn caused_outcome_for(&self, principal: &Principal, outcome: RunOutcome) -> RunOutcome {
+    pub(crate) fn caused_outcome_for(
+        &self,
+        principal: &Principal,
+        outcome: RunOutcome,
+    ) -> RunOutcome {
         let hidden = hide_outcome(outcome.clone());
         self.outcome_for(principal, outcome).unwrap_or(hidden)
     }

@@ -1,0 +1,48 @@
+//! `flowhost audit`: read the audit log (needs audit.read; SPEC AU).
+
+use std::path::Path;
+
+use clap::Args;
+use flowhost::clock;
+
+use super::acting::{Acting, platform, print_json};
+use super::args::Output;
+
+#[derive(Args)]
+pub struct AuditArgs {
+    #[arg(long)]
+    workspace: String,
+    /// Only entries newer than this, e.g. 1h or 7d.
+    #[arg(long)]
+    since: Option<String>,
+    #[command(flatten)]
+    acting: Acting,
+    #[command(flatten)]
+    output: Output,
+}
+
+/// `flowhost audit --workspace WS [--since T]`: needs audit.read.
+pub fn run(db: &Path, args: AuditArgs) -> anyhow::Result<()> {
+    let AuditArgs {
+        workspace,
+        since,
+        acting,
+        output: Output { json },
+    } = args;
+    let since = match since.as_deref() {
+        None => 0,
+        Some(s) => clock::now_unix() - clock::parse_duration_secs(s).map_err(anyhow::Error::msg)?,
+    };
+    let p = platform(db)?;
+    let entries = p.audit().log(&acting.principal()?, &workspace, since)?;
+    if json {
+        return print_json(&entries);
+    }
+    for e in entries {
+        println!(
+            "{} {:<24} {:<22} {} {}",
+            e.at, e.actor, e.action, e.target, e.details
+        );
+    }
+    Ok(())
+}

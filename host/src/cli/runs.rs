@@ -1,0 +1,106 @@
+//! `flowhost runs list|show|resume`: the runs a principal may see, as much of each as they
+//! may see (the decisions are the `runs()` handle's: SPEC ID-4, CS-2).
+
+use std::path::Path;
+use std::time::Instant;
+
+use clap::Subcommand;
+use flowhost::workflow::{self, Observer};
+
+use super::acting::{Acting, platform, print_json};
+use super::args::{Output, StepDirs};
+use super::run::{Trace, engine, report};
+
+#[derive(Subcommand)]
+pub enum RunsCommand {
+    /// List the runs you may see (playbook.get), newest first.
+    List {
+        #[arg(long)]
+        workspace: Option<String>,
+        #[command(flatten)]
+        acting: Acting,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Show a run and its journaled steps (outputs only to the run's own principal and
+    /// holders of bypass.case.access.restriction).
+    Show {
+        run: i64,
+        #[command(flatten)]
+        acting: Acting,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Resume an interrupted or waiting run (journaled steps are replayed, not re-executed);
+    /// needs playbook.execute in its workspace.
+    Resume {
+        run: i64,
+        #[command(flatten)]
+        acting: Acting,
+        #[command(flatten)]
+        steps: StepDirs,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+pub fn run(db: &Path, cmd: RunsCommand) -> anyhow::Result<()> {
+    match cmd {
+        RunsCommand::List {
+            workspace,
+            acting,
+            output: Output { json },
+        } => {
+            let runs = platform(db)?
+                .runs()
+                .list(&acting.required()?, workspace.as_deref())?;
+            if json {
+                return print_json(&runs);
+            }
+            for r in runs {
+                println!(
+                    "{:>5}  {:<10} {:<28} {:<16} {}",
+                    r.id, r.status, r.workflow, r.workspace, r.started_at
+                );
+            }
+            Ok(())
+        }
+        RunsCommand::Show {
+            run,
+            acting,
+            output: Output { json },
+        } => {
+            let (info, steps) = platform(db)?.runs().show(&acting.required()?, run)?;
+            if json {
+                return print_json(&serde_json::json!({ "run": info, "steps": steps }));
+            }
+            println!(
+                "run {} {} ({}) in {} as {}",
+                info.id, info.status, info.workflow, info.workspace, info.principal
+            );
+            for s in steps {
+                let detail = s
+                    .error
+                    .unwrap_or_else(|| s.output.map(|o| o.to_string()).unwrap_or_default());
+                println!(
+                    "  {:<9} {:<32} x{} {}",
+                    s.status, s.step, s.attempts, detail
+                );
+            }
+            Ok(())
+        }
+        RunsCommand::Resume {
+            run,
+            acting,
+            steps: StepDirs { dirs: steps },
+            output: Output { json },
+        } => {
+            let engine = engine(db, steps)?;
+            let principal = acting.required()?;
+            let started = Instant::now();
+            let observer: &dyn Observer = if json { &workflow::Quiet } else { &Trace };
+            let outcome = engine.resume_for(&principal, run, observer)?;
+            report(&outcome, started.elapsed(), json)
+        }
+    }
+}

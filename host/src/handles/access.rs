@@ -1,0 +1,26 @@
+//! [`Access`]: access questions — may this principal use this scope here, and why (SPEC
+//! RB-3, ID-4). An outsider gets one answer for every workspace (`access/questions.rs`).
+
+use crate::access::explain::{Explanation, explain};
+use crate::platform::Platform;
+use crate::principal::Principal;
+
+/// Access questions over a [`Platform`]'s current index.
+#[derive(Clone, Copy)]
+pub struct Access<'p> {
+    platform: &'p Platform,
+}
+
+impl<'p> Access<'p> {
+    pub(crate) fn new(platform: &'p Platform) -> Self {
+        Self { platform }
+    }
+
+    /// The decision for `principal`, `workspace` and `scope` (a name: an unknown scope is
+    /// explained too), with the path behind it.
+    pub fn explain(&self, principal: &Principal, workspace: &str, scope: &str) -> Explanation {
+        let index = self.platform.index();
+        let db = self.platform.db();
+        explain(&index, db.conn(), principal, workspace, scope)
+    }
+}

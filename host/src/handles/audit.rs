@@ -1,0 +1,28 @@
+//! [`Audit`]: reading the append-only audit log (SPEC AU-1, AU-2).
+
+use crate::audit::AuditEntry;
+use crate::platform::Platform;
+use crate::principal::Principal;
+use crate::services::HostError;
+
+/// The audit log of a [`Platform`], read for a principal holding `audit.read`.
+#[derive(Clone, Copy)]
+pub struct Audit<'p> {
+    platform: &'p Platform,
+}
+
+impl<'p> Audit<'p> {
+    pub(crate) fn new(platform: &'p Platform) -> Self {
+        Self { platform }
+    }
+
+    /// The audit log of `workspace` since `since`; needs `audit.read` (SPEC AU-1).
+    pub fn log(
+        &self,
+        principal: &Principal,
+        workspace: &str,
+        since: i64,
+    ) -> Result<Vec<AuditEntry>, HostError> {
+        self.platform.audit_log(principal, workspace, since)
+    }
+}

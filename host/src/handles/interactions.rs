@@ -1,0 +1,61 @@
+//! [`Interactions`]: the interactions a person may answer, answering them, and the
+//! Interaction Flows they may start (SPEC IX). Decisions are `access/flow.rs`'s.
+
+use serde_json::Value;
+
+use crate::interact::{Answer, InteractionView};
+use crate::platform::Platform;
+use crate::principal::Principal;
+use crate::services::HostError;
+use crate::share::FlowEntry;
+
+/// The interactions of a [`Platform`], each call for an acting principal.
+#[derive(Clone, Copy)]
+pub struct Interactions<'p> {
+    platform: &'p Platform,
+}
+
+impl<'p> Interactions<'p> {
+    pub(crate) fn new(platform: &'p Platform) -> Self {
+        Self { platform }
+    }
+
+    /// The open interactions of `workspace` that `principal` may answer, and only those
+    /// (SPEC IX-7: no access, not listed).
+    pub fn open(
+        &self,
+        principal: &Principal,
+        workspace: &str,
+    ) -> Result<Vec<InteractionView>, HostError> {
+        self.platform.open_interactions(principal, workspace)
+    }
+
+    /// Interaction `id`, if `principal` may see it; otherwise it does not exist for them
+    /// (SPEC IX-7).
+    pub fn show(&self, principal: &Principal, id: i64) -> Result<InteractionView, HostError> {
+        self.platform.interaction(principal, id)
+    }
+
+    /// Answers interaction `id` as `principal` with `values`. Accepted once, only from someone
+    /// the settings allow, only before the deadline, only with values the form accepts. Every
+    /// attempt is audited with the responder and the outcome; a refused one changes nothing
+    /// else (SPEC IX-8).
+    pub fn respond(
+        &self,
+        principal: &Principal,
+        id: i64,
+        values: &Value,
+    ) -> Result<Answer, HostError> {
+        self.platform.respond(principal, id, values)
+    }
+
+    /// Every Interaction Flow started by its form that `principal` may start in `workspace`
+    /// (SPEC IX-7: no access, not listed).
+    pub fn startable_flows(
+        &self,
+        principal: &Principal,
+        workspace: &str,
+    ) -> Result<Vec<FlowEntry>, HostError> {
+        self.platform.startable_flows(principal, workspace)
+    }
+}

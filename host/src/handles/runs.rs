@@ -1,0 +1,63 @@
+//! [`Runs`]: who sees which runs and how much, for a named principal (SPEC ID-4, CS-2, RB-3).
+//! The decisions are `workflow/run_access.rs`'s; this is their only public door.
+
+use crate::access::Scope;
+use crate::platform::Platform;
+use crate::principal::Principal;
+use crate::services::HostError;
+use crate::workflow::RunOutcome;
+use crate::workflow::journal::{RunInfo, StepRecord};
+
+/// The runs of a [`Platform`], each call for a principal.
+#[derive(Clone, Copy)]
+pub struct Runs<'p> {
+    platform: &'p Platform,
+}
+
+impl<'p> Runs<'p> {
+    pub(crate) fn new(platform: &'p Platform) -> Self {
+        Self { platform }
+    }
+
+    /// The runs `principal` may see, newest first: of `workspace`, or of every workspace
+    /// (a workspace they have no standing in lists nothing, SPEC ID-4).
+    pub fn list(
+        &self,
+        principal: &Principal,
+        workspace: Option<&str>,
+    ) -> Result<Vec<RunInfo>, HostError> {
+        self.platform.runs_for(principal, workspace)
+    }
+
+    /// Run `id` and its journaled steps as far as `principal` may see them; "there is no
+    /// run" when they may see nothing of it (SPEC ID-4).
+    pub fn show(
+        &self,
+        principal: &Principal,
+        id: i64,
+    ) -> Result<(RunInfo, Vec<StepRecord>), HostError> {
+        self.platform.run_for(principal, id)
+    }
+
+    /// `Ok` with the run if `principal` holds `scope` in its workspace (e.g.
+    /// `playbook.execute` to resume it); "there is no run" to an outsider.
+    pub fn authorize(
+        &self,
+        principal: &Principal,
+        id: i64,
+        scope: Scope,
+    ) -> Result<RunInfo, HostError> {
+        self.platform.authorize_run(principal, id, scope)
+    }
+
+    /// `outcome` as `principal` may see it: `None` when the run does not exist for them.
+    pub fn outcome(&self, principal: &Principal, outcome: RunOutcome) -> Option<RunOutcome> {
+        self.platform.outcome_for(principal, outcome)
+    }
+
+    /// The outcome of a run `principal` caused (started through a flow, resumed with an
+    /// answer): its id and status, and what it saw only if they may see that.
+    pub fn caused_outcome(&self, principal: &Principal, outcome: RunOutcome) -> RunOutcome {
+        self.platform.caused_outcome_for(principal, outcome)
+    }
+}

@@ -1,0 +1,45 @@
+//! [`Shares`]: sharing published workflows and Interaction Flows to other workspaces, by
+//! revision (SPEC IX-6, SH-1..3).
+
+use crate::platform::Platform;
+use crate::principal::Principal;
+use crate::services::HostError;
+use crate::share::{Share, ShareKind, Shared};
+
+/// The shares of a [`Platform`], each call for an acting principal.
+#[derive(Clone, Copy)]
+pub struct Shares<'p> {
+    platform: &'p Platform,
+}
+
+impl<'p> Shares<'p> {
+    pub(crate) fn new(platform: &'p Platform) -> Self {
+        Self { platform }
+    }
+
+    /// Shares the published workflow `name` of `source` to `destination` (SPEC SH-1); needs
+    /// `resource.share` in the source. Custom-role selections are reported as warnings: they
+    /// do not carry over (SH-2, IX-6).
+    pub fn share(
+        &self,
+        actor: &Principal,
+        kind: ShareKind,
+        name: &str,
+        source: &str,
+        destination: &str,
+    ) -> Result<Shared, HostError> {
+        self.platform.share(actor, kind, name, source, destination)
+    }
+
+    /// Accepts share `id` at the source's latest revision; needs `resource.share` in its
+    /// destination (an Owner there), who must be able to bind the revision's `run_as` there
+    /// (SPEC WF-10). Accepting an accepted share again takes a newer revision (SPEC SH-3).
+    pub fn accept(&self, actor: &Principal, id: i64) -> Result<Share, HostError> {
+        self.platform.accept_share(actor, id)
+    }
+
+    /// Shares into and out of `workspace`; needs `playbook.list` there.
+    pub fn list(&self, actor: &Principal, workspace: &str) -> Result<Vec<Share>, HostError> {
+        self.platform.list_shares(actor, workspace)
+    }
+}

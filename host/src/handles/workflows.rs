@@ -1,0 +1,51 @@
+//! [`Workflows`]: publishing workflow definitions and reading their revisions (SPEC WF-7,
+//! WF-10).
+
+use crate::platform::Platform;
+use crate::principal::Principal;
+use crate::services::HostError;
+use crate::workflow::publish::Revision;
+use crate::workflow::{Resolver, Workflow};
+
+/// The published workflows of a [`Platform`], each call for an acting principal.
+#[derive(Clone, Copy)]
+pub struct Workflows<'p> {
+    platform: &'p Platform,
+}
+
+impl<'p> Workflows<'p> {
+    pub(crate) fn new(platform: &'p Platform) -> Self {
+        Self { platform }
+    }
+
+    /// Publishes `workflow` (parsed from `definition`, read from `source`) as a new revision;
+    /// needs `playbook.publish`, and binds its `run_as` to the publisher (SPEC WF-10). The
+    /// components it uses are found with `resolver` and pinned (stored by content). Publishing
+    /// the same definition, components and binding again keeps the latest revision.
+    pub fn publish(
+        &self,
+        actor: &Principal,
+        workflow: &Workflow,
+        definition: &str,
+        source: &str,
+        resolver: &Resolver,
+    ) -> Result<i64, HostError> {
+        self.platform
+            .publish_workflow(actor, workflow, definition, source, resolver)
+    }
+
+    /// The latest revision of every published workflow of `workspace`; needs `playbook.list`.
+    pub fn list(&self, actor: &Principal, workspace: &str) -> Result<Vec<Revision>, HostError> {
+        self.platform.list_workflows(actor, workspace)
+    }
+
+    /// Every revision of workflow `name`, newest first; needs `playbook.get`.
+    pub fn history(
+        &self,
+        actor: &Principal,
+        workspace: &str,
+        name: &str,
+    ) -> Result<Vec<Revision>, HostError> {
+        self.platform.workflow_history(actor, workspace, name)
+    }
+}

@@ -1,0 +1,425 @@
+//! The scheduler of `flowhost serve` (SPEC WF-8, WF-11), a library type that `cli/serve.rs`
+//! only configures: it keeps resuming the runs no live process is executing (those an
+//! earlier process left unfinished included), starts the runs that new events trigger, wakes
+//! runs whose waits are due and fires interaction timeouts, with up to `concurrency` runs in
+//! flight at once.
+//!
+//! On a stop (the engine's stop flag, set on SIGINT or SIGTERM when asked to listen) it stops
+//! claiming work: each run in flight finishes the step it is executing (that step is
+//! journaled) and stops there, still `running`, so the next start resumes it at its first
+//! unfinished step.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+
+use super::engine::{Engine, Quiet, RunOutcome};
+use super::journal::RunStatus;
+use crate::services::HostError;
+
+/// How the scheduler runs.
+#[derive(Clone, Debug)]
+pub struct SchedulerOptions {
+    /// How long to sleep when there is nothing to do.
+    pub poll: Duration,
+    /// Dispatch what is pending once, wait for it, and return.
+    pub once: bool,
+    /// How many runs may be in flight at once (at least 1).
+    pub concurrency: usize,
+    /// Set the engine's stop flag on SIGINT or SIGTERM (a process's choice, not a test's).
+    pub stop_on_signals: bool,
+}
+
+/// What the scheduler reports as it goes.
+#[derive(Debug)]
+pub enum Notice<'a> {
+    /// A run ended or stopped; `kind` is "resumed" or "triggered".
+    Finished {
+        kind: &'static str,
+        run: i64,
+        outcome: &'a Result<RunOutcome, HostError>,
+    },
+    /// A run's worker thread failed (panicked or was cancelled).
+    WorkerFailed(&'a tokio::task::JoinError),
+    /// A round could not claim work (the database busy, say); the next round tries again.
+    ClaimFailed(&'a anyhow::Error),
+    /// A stop was asked with runs in flight: they finish their current step and stop there.
+    Stopping { in_flight: usize },
+}
+
+type Notify = Arc<dyn Fn(Notice<'_>) + Send + Sync>;
+
+/// The long-running host's loop over an [`Engine`].
+pub struct Scheduler {
+    engine: Arc<Engine>,
+    options: SchedulerOptions,
+    notify: Notify,
+}
+
+impl Scheduler {
+    /// A scheduler over `engine`; `notify` hears of every run that ends or stops and of
+    /// every failed claim (the CLI prints them).
+    pub fn new(
+        engine: Arc<Engine>,
+        options: SchedulerOptions,
+        notify: impl Fn(Notice<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        Scheduler {
+            engine,
+            options,
+            notify: Arc::new(notify),
+        }
+    }
+
+    /// Runs until stopped (the engine's stop flag: SIGINT/SIGTERM with
+    /// [`SchedulerOptions::stop_on_signals`]) or, with [`SchedulerOptions::once`], until
+    /// nothing is pending or in flight. Blocks the calling thread on a runtime of its own.
+    pub fn run(self) -> anyhow::Result<()> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(self.serve())
+    }
+
+    async fn serve(self) -> anyhow::Result<()> {
+        let Scheduler {
+            engine,
+            options,
+            notify,
+        } = self;
+        let stop = engine.stop_flag();
+        if options.stop_on_signals {
+            tokio::spawn(stop_on_signal(stop.clone()));
+        }
+        let mut workers = Workers::new(
+            engine.clone(),
+            options.concurrency.max(1),
+            options.once,
+            notify.clone(),
+        );
+        // Rounds in a row whose claim failed.
+        let mut failed_rounds = 0;
+        while !stop.load(Ordering::SeqCst) {
+            // A failed claim (the database busy past its timeout, say) is reported and tried
+            // again next round; the runs in flight carry on.
+            let claimed = match claim_work(&engine, &mut workers, &stop).await {
+                Ok(claimed) => {
+                    failed_rounds = 0;
+                    claimed
+                }
+                Err(e) => {
+                    notify(Notice::ClaimFailed(&e));
+                    failed_rounds += 1;
+                    Claimed::default()
+                }
+            };
+            workers.reap();
+            if options.once {
+                if failed_rounds >= ONCE_CLAIM_ATTEMPTS {
+                    // Pending work may be left: say so with the exit status.
+                    workers.drain().await;
+                    anyhow::bail!(
+                        "`serve --once` could not claim pending work ({failed_rounds} attempts in a row failed); what was pending is still pending"
+                    );
+                }
+                if failed_rounds > 0 {
+                    tokio::time::sleep(RETRY_DELAY).await;
+                    continue;
+                }
+                // Done when a round found nothing to claim (events that start no workflow
+                // count as claimed: they were pending) and nothing is in flight or due again.
+                if claimed.nothing() && workers.in_flight() == 0 {
+                    match workers.next_retry() {
+                        Some(at) => tokio::time::sleep_until(at.into()).await,
+                        None => break,
+                    }
+                    continue;
+                }
+                if claimed.nothing() && workers.in_flight() > 0 {
+                    workers.next_finished().await;
+                }
+                continue;
+            }
+            if claimed.nothing() {
+                // Nothing new: sleep until the poll interval ends or a run finishes (a
+                // finished run may have emitted events that start others).
+                tokio::select! {
+                    () = tokio::time::sleep(options.poll) => {}
+                    () = workers.next_finished() => {}
+                }
+            }
+        }
+        if stop.load(Ordering::SeqCst) && workers.in_flight() > 0 {
+            notify(Notice::Stopping {
+                in_flight: workers.in_flight(),
+            });
+        }
+        workers.drain().await;
+        Ok(())
+    }
+}
+
+/// One unit of work for a worker.
+enum Job {
+    Resume(i64),
+    Triggered(Box<super::triggers::TriggeredRun>),
+}
+
+impl Job {
+    fn run(&self) -> i64 {
+        match self {
+            Job::Resume(run) => *run,
+            Job::Triggered(triggered) => triggered.run_id,
+        }
+    }
+}
+
+/// Events claimed per round at most, so that due waits and timeouts are not starved by runs
+/// that keep emitting events.
+const EVENTS_PER_ROUND: usize = 64;
+
+/// How many rounds in a row `serve --once` tries to claim before giving up with an error.
+const ONCE_CLAIM_ATTEMPTS: u32 = 5;
+
+/// The pause before claiming again after a failed claim (`--once`).
+const RETRY_DELAY: Duration = Duration::from_millis(500);
+
+/// A run stopped by the infrastructure (SPEC WF-11) is tried again after this, doubling up to
+/// [`RETRY_MAX`] each time it stops again.
+const RETRY_FIRST: Duration = Duration::from_millis(250);
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// How often `serve --once` tries a run the infrastructure stopped before leaving it to the
+/// next start.
+const ONCE_RUN_ATTEMPTS: u32 = 4;
+
+/// What a round claimed.
+#[derive(Default)]
+struct Claimed {
+    /// Runs handed to the workers.
+    started: usize,
+    /// Events claimed, whether or not they started a run.
+    events: usize,
+}
+
+impl Claimed {
+    fn nothing(&self) -> bool {
+        self.started == 0 && self.events == 0
+    }
+}
+
+/// Hands due work to the workers: runs whose wait is due or whose interaction timed out,
+/// runs left `running` that no live process executes (a killed process's, a stopped one's, or
+/// one claimed here whose resume failed), and the runs of pending events (up to
+/// [`EVENTS_PER_ROUND`]).
+async fn claim_work(
+    engine: &Arc<Engine>,
+    workers: &mut Workers,
+    stop: &AtomicBool,
+) -> anyhow::Result<Claimed> {
+    let mut claimed = Claimed::default();
+    let e = engine.clone();
+    let due = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<i64>> {
+        // Trigger matching decides who may see a case: with today's access data.
+        e.refresh_access()?;
+        let mut runs = e.claim_due_runs()?;
+        runs.extend(e.platform_runs_interrupted()?);
+        Ok(runs)
+    })
+    .await??;
+    for run in due {
+        if workers.has(run) {
+            continue;
+        }
+        workers.start(Job::Resume(run)).await;
+        claimed.started += 1;
+    }
+    for _ in 0..EVENTS_PER_ROUND {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let e = engine.clone();
+        let Some(runs) = tokio::task::spawn_blocking(move || e.claim_next_event()).await?? else {
+            break;
+        };
+        claimed.events += 1;
+        for run in runs {
+            workers.start(Job::Triggered(Box::new(run))).await;
+            claimed.started += 1;
+        }
+    }
+    Ok(claimed)
+}
+
+/// What a worker reports: which kind of run, the run, and how it ended.
+type Report = (&'static str, i64, Result<RunOutcome, HostError>);
+
+/// Runs in flight on blocking threads (runs do SQLite and wasm work), at most `limit` at once.
+struct Workers {
+    engine: Arc<Engine>,
+    notify: Notify,
+    limit: usize,
+    tasks: JoinSet<Report>,
+    /// The runs in `tasks`, so that a run is not started twice.
+    runs: std::collections::HashSet<i64>,
+    /// Runs that came back unfinished with an error (a refused resume, a failed write): not
+    /// retried by this process, which would otherwise spin on them; the next start tries
+    /// again.
+    gave_up: std::collections::HashSet<i64>,
+    /// Runs the infrastructure stopped (SPEC WF-11): tried again from the given time, after
+    /// the given number of attempts.
+    retry: std::collections::HashMap<i64, (Instant, u32)>,
+    /// `serve --once`: a run the infrastructure keeps stopping is left to the next start.
+    once: bool,
+}
+
+impl Workers {
+    fn new(engine: Arc<Engine>, limit: usize, once: bool, notify: Notify) -> Self {
+        Workers {
+            engine,
+            notify,
+            limit,
+            tasks: JoinSet::new(),
+            runs: std::collections::HashSet::new(),
+            gave_up: std::collections::HashSet::new(),
+            retry: std::collections::HashMap::new(),
+            once,
+        }
+    }
+
+    /// Whether `run` is in flight here, came back unfinished before, or waits to be retried.
+    fn has(&self, run: i64) -> bool {
+        self.runs.contains(&run)
+            || self.gave_up.contains(&run)
+            || self
+                .retry
+                .get(&run)
+                .is_some_and(|(at, _)| *at > Instant::now())
+    }
+
+    /// When the next run stopped by the infrastructure may be tried again, if one waits.
+    fn next_retry(&self) -> Option<Instant> {
+        let now = Instant::now();
+        self.retry
+            .iter()
+            .filter(|(run, _)| !self.gave_up.contains(run))
+            .map(|(_, (at, _))| *at)
+            .filter(|at| *at > now)
+            .min()
+    }
+
+    /// Starts `job` once a worker is free (reporting the runs that finish meanwhile). A
+    /// claimed job is started even while stopping: its run then stops at its first step
+    /// boundary, still `running`, for the next start to resume.
+    async fn start(&mut self, job: Job) {
+        while self.tasks.len() >= self.limit {
+            self.next_finished().await;
+        }
+        self.runs.insert(job.run());
+        let engine = self.engine.clone();
+        self.tasks.spawn_blocking(move || run_job(&engine, job));
+    }
+
+    /// Reports a finished task and forgets its run.
+    fn finished(&mut self, done: Result<Report, tokio::task::JoinError>) {
+        if let Ok((_, run, outcome)) = &done {
+            self.runs.remove(run);
+            let stopped_by_infrastructure = match outcome {
+                Ok(o) => o.status == RunStatus::Running && o.error.is_some(),
+                Err(e) => e.is_infrastructure(),
+            };
+            match outcome {
+                // Stopped by the infrastructure (or its resume refused for that reason),
+                // resumable: try again later (SPEC WF-11).
+                _ if stopped_by_infrastructure => {
+                    let attempts = self.retry.get(run).map_or(0, |(_, n)| *n) + 1;
+                    let delay = RETRY_FIRST
+                        .saturating_mul(1 << attempts.min(8))
+                        .min(RETRY_MAX);
+                    self.retry.insert(*run, (Instant::now() + delay, attempts));
+                    if self.once && attempts >= ONCE_RUN_ATTEMPTS {
+                        self.gave_up.insert(*run);
+                    }
+                }
+                Ok(o) if o.status == RunStatus::Running => {
+                    self.gave_up.insert(*run);
+                }
+                Ok(_) => {
+                    self.retry.remove(run);
+                }
+                Err(_) => {
+                    self.gave_up.insert(*run);
+                }
+            }
+        }
+        match &done {
+            Ok((kind, run, outcome)) => (self.notify)(Notice::Finished {
+                kind,
+                run: *run,
+                outcome,
+            }),
+            Err(e) => (self.notify)(Notice::WorkerFailed(e)),
+        }
+    }
+
+    fn in_flight(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Reports the runs that have finished, without waiting.
+    fn reap(&mut self) {
+        while let Some(done) = self.tasks.try_join_next() {
+            self.finished(done);
+        }
+    }
+
+    /// Waits for one run to finish and reports it; pends forever when none is in flight (for
+    /// use in `select!`).
+    async fn next_finished(&mut self) {
+        match self.tasks.join_next().await {
+            Some(done) => self.finished(done),
+            None => std::future::pending().await,
+        }
+    }
+
+    async fn drain(&mut self) {
+        while let Some(done) = self.tasks.join_next().await {
+            self.finished(done);
+        }
+    }
+}
+
+fn run_job(engine: &Engine, job: Job) -> Report {
+    let run = job.run();
+    match job {
+        Job::Resume(run) => ("resumed", run, engine.resume(run, &Quiet)),
+        Job::Triggered(triggered) => ("triggered", run, engine.run_triggered(*triggered, &Quiet)),
+    }
+}
+
+async fn stop_on_signal(stop: Arc<AtomicBool>) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    stop.store(true, Ordering::SeqCst);
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    stop.store(true, Ordering::SeqCst);
+}
