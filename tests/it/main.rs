@@ -15,6 +15,7 @@ mod concurrency;
 mod doors;
 mod durability;
 mod harness;
+mod hostile_runs;
 mod identity_input;
 mod input_robustness;
 mod interaction_access;

@@ -18,6 +18,7 @@ use crate::services::{HostError, HostServices};
 use crate::wasm::{StepLimits, StepRuntime};
 
 use super::conditions::all_hold;
+use super::fanout::{self, Group, MAX_RUN_THREADS, Part, Slots};
 use super::journal::{NewRun, RunEnd, RunStatus};
 use super::lease::Leases;
 use super::model::{BACKOFF, Retry, Step, StepKind, Uses, Workflow};
@@ -422,6 +423,7 @@ impl Engine {
         // Only a run with journaled steps replays; a fresh run skips the lookup per step.
         let replay = self.platform.has_journal(run).unwrap_or(true);
         let pending = Pending::default();
+        let threads = Slots::new(MAX_RUN_THREADS);
         let exec = Exec {
             engine: self,
             workflow,
@@ -432,6 +434,7 @@ impl Engine {
             replay,
             pending: &pending,
             waiting: std::sync::Mutex::new(Vec::new()),
+            threads: &threads,
         };
         let mut ctx = json!({ "event": event, "vars": workflow.vars, "steps": {} });
         let (status, exit_status, output, error) = match exec.steps(&workflow.steps, &mut ctx, "") {
@@ -555,6 +558,8 @@ struct Exec<'a> {
     pending: &'a Pending,
     /// Interactions this execution stopped to wait on.
     waiting: std::sync::Mutex<Vec<i64>>,
+    /// The run's helper-thread slots, shared with its nested workflows (see [`fanout`]).
+    threads: &'a Slots,
 }
 
 impl Exec<'_> {
@@ -671,25 +676,17 @@ impl Exec<'_> {
                 ctx["steps"][&step.id] = Value::Array(collected);
             }
             StepKind::Parallel { branches } => {
-                let results: Vec<Result<(Flow, Value), Halt>> = std::thread::scope(|s| {
-                    let handles: Vec<_> = branches
-                        .iter()
-                        .map(|branch| {
-                            let mut local = ctx.clone();
-                            s.spawn(move || {
-                                self.steps(branch, &mut local, prefix).map(|f| (f, local))
-                            })
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| {
-                            h.join().unwrap_or_else(|_| {
-                                Err(fail("a parallel branch panicked".into()).into())
-                            })
-                        })
-                        .collect()
-                });
+                let base: &Value = ctx;
+                let outcome = self.group(branches.len()).run(
+                    branches.len(),
+                    |i| {
+                        let mut local = base.clone();
+                        self.steps(&branches[i], &mut local, prefix)
+                            .map(|f| (f, local))
+                    },
+                    |r| matches!(r, Err(Halt::Fail(_))),
+                );
+                let results = self.parts(outcome, &key, "a parallel branch")?;
                 // A failure wins, then a stop (the host is stopping: the run must be resumed, not
                 // ended by another branch's exit), then an exit; a branch waiting (on people or
                 // a long wait) holds the run once the others have finished (their steps are
@@ -1072,48 +1069,78 @@ impl Exec<'_> {
     ) -> Result<Vec<Value>, Halt> {
         let mut collected = vec![Value::Null; items.len()];
         let mut paused = None;
-        for (chunk_start, chunk) in items.chunks(cap).enumerate().map(|(c, ch)| (c * cap, ch)) {
-            let results: Vec<Result<Value, Halt>> = std::thread::scope(|s| {
-                let handles: Vec<_> = chunk
-                    .iter()
-                    .enumerate()
-                    .map(|(j, item)| {
-                        let i = chunk_start + j;
-                        let mut local = ctx.clone();
-                        local["loop"] = json!({ "item": item, "index": i });
-                        s.spawn(move || {
-                            let before = local["steps"].clone();
-                            self.steps(body, &mut local, &format!("{prefix}{id}[{i}]."))?;
-                            Ok(iteration_outputs(body, &local["steps"], &before))
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            Err(Failure {
-                                step: format!("{prefix}{id}"),
-                                message: "a loop iteration panicked".into(),
-                            }
-                            .into())
-                        })
-                    })
-                    .collect()
-            });
-            for (j, r) in results.into_iter().enumerate() {
-                match r {
-                    Ok(v) => collected[chunk_start + j] = v,
-                    Err(Halt::Fail(f)) => return Err(Halt::Fail(f)),
-                    // Every other iteration still runs; the run then waits (like `parallel`).
-                    Err(pause) => paused = Some(Halt::or(paused, pause)),
-                }
+        let outcome = self.group(cap).run(
+            items.len(),
+            |i| {
+                let mut local = ctx.clone();
+                local["loop"] = json!({ "item": items[i], "index": i });
+                let before = local["steps"].clone();
+                self.steps(body, &mut local, &format!("{prefix}{id}[{i}]."))?;
+                Ok(iteration_outputs(body, &local["steps"], &before))
+            },
+            |r| matches!(r, Err(Halt::Fail(_))),
+        );
+        let results = self.parts(outcome, &format!("{prefix}{id}"), "a loop iteration")?;
+        for (i, r) in results.into_iter().enumerate() {
+            match r {
+                Ok(v) => collected[i] = v,
+                Err(Halt::Fail(f)) => return Err(Halt::Fail(f)),
+                // Every other iteration still runs; the run then waits (like `parallel`).
+                Err(pause) => paused = Some(Halt::or(paused, pause)),
             }
         }
         if let Some(pause) = paused {
             return Err(pause);
         }
         Ok(collected)
+    }
+
+    /// A group of `width` parts of this run, within the run's thread slots.
+    fn group(&self, width: usize) -> Group<'_> {
+        Group {
+            width,
+            slots: self.threads,
+            stack_size: None,
+        }
+    }
+
+    /// The results of a group's parts, in order: a part that panicked fails the step `key`,
+    /// and a helper thread the OS refused stops the run resumable (SPEC WF-11: the host's
+    /// capacity, not the step's failure). A part that did not start because another failed
+    /// is left out (the failure is among the results).
+    fn parts<R>(
+        &self,
+        outcome: fanout::Outcome<Result<R, Halt>>,
+        key: &str,
+        what: &str,
+    ) -> Result<Vec<Result<R, Halt>>, Halt> {
+        let mut results = Vec::with_capacity(outcome.parts.len());
+        let mut failed = false;
+        for part in outcome.parts {
+            match part {
+                Part::Done(r) => {
+                    failed |= matches!(r, Err(Halt::Fail(_)));
+                    results.push(r);
+                }
+                Part::Panicked => {
+                    failed = true;
+                    results.push(Err(Failure {
+                        step: key.to_owned(),
+                        message: format!("{what} panicked"),
+                    }
+                    .into()));
+                }
+                Part::NotRun => {}
+            }
+        }
+        if let Some(e) = outcome.refused
+            && !failed
+        {
+            return Err(Halt::Unavailable(format!(
+                "step `{key}`: the system refused a thread for {what}: {e}"
+            )));
+        }
+        Ok(results)
     }
 
     fn nested(
@@ -1155,6 +1182,7 @@ impl Exec<'_> {
             replay: self.replay,
             pending: self.pending,
             waiting: std::sync::Mutex::new(Vec::new()),
+            threads: self.threads,
         };
         let result = child.steps(&inner.steps, &mut inner_ctx, &format!("{key}/"));
         self.waiting

@@ -518,6 +518,14 @@ impl Parser {
                         "expected an array of at least two branches (each an array of steps)",
                     );
                 }
+                // Fan-out is bounded where it is written (SPEC WF-4, ST-4), like a loop's cap.
+                let most = super::fanout::MAX_PARALLEL_BRANCHES;
+                if branches.len() > most {
+                    self.err(
+                        at.key("parallel"),
+                        format!("expected at most {most} branches, got {}", branches.len()),
+                    );
+                }
                 StepKind::Parallel {
                     branches: branches
                         .iter()
