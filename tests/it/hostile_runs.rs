@@ -110,3 +110,134 @@ fn a_parallel_step_with_more_branches_than_the_cap_is_refused_when_validated() {
         }
     }
 }
+
+/// A step's time spent inside host calls is bounded by its deadline (SPEC ST-4).
+mod host_call_deadline {
+    use super::*;
+
+    use std::sync::Arc;
+
+    use crate::common::{HOSTILE, runtime, user};
+    use flowhost::platform::Platform;
+    use flowhost::principal::Caller;
+    use flowhost::services::HostServices;
+    use flowhost::store::Db;
+    use flowhost::wasm::StepLimits;
+
+    const WS: &str = "mssp-soc";
+
+    /// Cases whose descriptions make a text search slow: each alignment of the 1,022-byte
+    /// needle `%_%_…` compares about a thousand bytes before it fails.
+    fn seed_slow_cases(db: &std::path::Path, count: usize) {
+        let mut conn = rusqlite::Connection::open(db).expect("open");
+        let tx = conn.transaction().expect("tx");
+        let ws: i64 = tx
+            .query_row("SELECT id FROM workspaces WHERE name = ?1", [WS], |r| {
+                r.get(0)
+            })
+            .expect("workspace");
+        let unit = format!("{}x", "%_".repeat(510));
+        let description = unit.repeat((60 << 10) / unit.len());
+        for n in 0..count {
+            tx.execute(
+                "INSERT INTO cases (workspace_id, number, title, description, severity, state, created_at, updated_at)
+                 VALUES (?1, ?2, 'slow', ?3, 1, 'open', 0, 0)",
+                rusqlite::params![ws, 10_000 + n as i64, description],
+            )
+            .expect("case");
+        }
+        tx.commit().expect("commit");
+    }
+
+    fn query_workflow(timeout: &str) -> Value {
+        json!({ "name": "slow", "workspace": WS, "steps": [
+            { "id": "scan", "uses": HOSTILE, "grants": ["cases:read"], "timeout": timeout,
+              "with": { "attack": "long_query", "mib": 0.000976 } }
+        ] })
+    }
+
+    /// Runs the workflow; its outcome and how long its one step took.
+    fn run(d: &Deployment, wf: &Value) -> (Value, Duration) {
+        std::fs::write(d.dir.path().join("slow.json"), wf.to_string()).expect("write");
+        let out = d.cli(&["run", "slow.json", "--as", OWNER, "--json"]);
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+            panic!("json: {}", String::from_utf8_lossy(&out.stderr));
+        });
+        let run = doc["run_id"].as_i64().expect("run id").to_string();
+        let shown: Value =
+            serde_json::from_str(&d.ok(&["runs", "show", &run, "--json", "--as", OWNER]))
+                .expect("json");
+        let micros = shown["steps"][0]["duration_us"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("a step duration: {shown}"));
+        (doc, Duration::from_micros(micros))
+    }
+
+    #[test]
+    fn an_expensive_query_started_before_the_deadline_is_interrupted_at_it() {
+        let d = Deployment::new();
+        seed_slow_cases(&d.db, 1000);
+        let timeout = Duration::from_millis(100);
+        // Unbounded, the scan takes this long (and succeeds, finding nothing).
+        let (doc, unbounded) = run(&d, &query_workflow("60s"));
+        assert_eq!(doc["status"], "succeeded", "{doc}");
+        assert!(
+            unbounded > timeout * 4,
+            "the scan must outlast the deadline well: {unbounded:?}"
+        );
+        let (doc, took) = run(&d, &query_workflow("100ms"));
+        // The step's own timeout fails it: not a stopped, resumable run (SPEC WF-11 is for
+        // the infrastructure's failures).
+        assert_eq!(doc["status"], "failed", "{doc}");
+        let error = doc["error"].as_str().unwrap_or_default();
+        assert!(error.contains("deadline exceeded"), "{error}");
+        assert!(
+            took < timeout + (unbounded - timeout) / 2,
+            "the query stopped at the deadline: the step took {took:?}, {unbounded:?} unbounded"
+        );
+    }
+
+    #[test]
+    fn a_host_call_waiting_for_the_write_lock_gives_up_at_the_deadline_and_commits_nothing() {
+        let d = Deployment::new();
+        let platform = Arc::new(Platform::new(Db::open(&d.db).expect("db")).expect("platform"));
+        // Another process holds the write lock for longer than the step may take.
+        let holder = rusqlite::Connection::open(&d.db).expect("open");
+        holder.execute_batch("BEGIN IMMEDIATE").expect("lock");
+        let rt = runtime();
+        let step = rt.load(std::path::Path::new(HOSTILE)).expect("component");
+        let (services, infra) = HostServices::of(platform).watched();
+        let caller = Caller {
+            workspace: WS.into(),
+            principal: user(OWNER),
+            cause: None,
+        };
+        let limits = StepLimits {
+            timeout: Duration::from_millis(400),
+            ..StepLimits::default()
+        };
+        let started = Instant::now();
+        // A case titled `tttttttttt`.
+        let input = json!({ "attack": "big_case", "what": "title", "mib": 0.00001 });
+        let exec = rt.execute(&step, &input, caller, services, limits);
+        let took = started.elapsed();
+        let failure = exec.result.expect_err("the step cannot finish in time");
+        assert_eq!(failure.kind(), "deadline", "{failure}");
+        assert!(
+            took < Duration::from_secs(2),
+            "gave up at the deadline, not after the 5 s busy timeout: {took:?}"
+        );
+        // The step's timeout, not the infrastructure's failure: the engine fails the step
+        // instead of stopping the run resumable.
+        assert_eq!(infra.failure(), None);
+        holder.execute_batch("ROLLBACK").expect("unlock");
+        let created: i64 = holder
+            .query_row(
+                "SELECT count(*) FROM cases WHERE title = 'tttttttttt'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(created, 0, "nothing partial committed");
+    }
+}

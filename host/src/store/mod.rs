@@ -2,6 +2,7 @@
 //! executions. WAL mode and foreign keys on; every multi-row write is one transaction, and
 //! every transaction takes the write lock when it begins (see [`Db::open`]).
 
+pub mod deadline;
 pub mod events;
 mod failure;
 mod migrations;
@@ -56,7 +57,10 @@ impl Db {
     }
 
     fn init(mut conn: Connection, path: Option<std::path::PathBuf>) -> anyhow::Result<Self> {
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // The busy timeout, but never past a step's deadline; and a statement a step's host
+        // call started is interrupted once the deadline passes (`deadline.rs`, SPEC ST-4).
+        conn.busy_handler(Some(deadline::busy_handler(BUSY_TIMEOUT)))?;
+        conn.progress_handler(deadline::PROGRESS_OPS, Some(deadline::interrupt))?;
         // Every transaction begins IMMEDIATE, i.e. holding the write lock (SPEC WF-11). Our
         // transactions all write; a deferred one that reads first would have to upgrade its
         // lock, and SQLite fails such an upgrade at once with SQLITE_BUSY when another process
