@@ -241,3 +241,229 @@ mod host_call_deadline {
         assert_eq!(created, 0, "nothing partial committed");
     }
 }
+
+/// One unreadable stored event is set aside, not a stuck queue (SPEC WF-2, WF-11).
+mod stuck_events {
+    use super::*;
+
+    const WS: &str = "mssp-soc";
+    const VIEWER: &str = "vera.viewer@acme-mssp.test";
+    const OUTSIDER: &str = "gary.admin@globex.test";
+
+    fn setup() -> Deployment {
+        let d = Deployment::new();
+        let wf = json!({ "name": "on-create", "workspace": WS, "run_as": OWNER,
+            "trigger": { "on": "case_created" },
+            "steps": [ { "id": "seen", "wait": "1ms" } ] });
+        std::fs::write(d.dir.path().join("on-create.json"), wf.to_string()).expect("write");
+        d.ok(&["workflows", "publish", "on-create.json", "--as", OWNER]);
+        d.ok(&[
+            "users",
+            "invite",
+            VIEWER,
+            "--role",
+            "viewer",
+            "--workspace",
+            WS,
+            "--as",
+            OWNER,
+        ]);
+        for title in ["first", "second", "third"] {
+            d.ok(&[
+                "cases",
+                "create",
+                "--title",
+                title,
+                "--severity",
+                "low",
+                "--workspace",
+                WS,
+                "--as",
+                OWNER,
+            ]);
+        }
+        d
+    }
+
+    fn event_ids(d: &Deployment) -> Vec<i64> {
+        let conn = rusqlite::Connection::open(&d.db).expect("open");
+        let mut stmt = conn
+            .prepare(
+                "SELECT id FROM events WHERE workspace = ?1 AND kind = 'case_created' ORDER BY id",
+            )
+            .expect("sql");
+        stmt.query_map([WS], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    fn runs_started_by(d: &Deployment) -> Vec<i64> {
+        let conn = rusqlite::Connection::open(&d.db).expect("open");
+        let mut stmt = conn
+            .prepare("SELECT trigger_event FROM runs WHERE workflow = 'on-create' ORDER BY trigger_event")
+            .expect("sql");
+        stmt.query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    fn list(d: &Deployment, who: &str, quarantined: bool) -> std::process::Output {
+        let mut args = vec!["triggers", "list", "--workspace", WS, "--as", who, "--json"];
+        if quarantined {
+            args.push("--quarantined");
+        }
+        d.cli(&args)
+    }
+
+    #[test]
+    fn an_unreadable_event_is_quarantined_and_the_events_after_it_dispatch() {
+        let d = setup();
+        let ids = event_ids(&d);
+        assert_eq!(ids.len(), 3);
+        // The second event's payload is damaged on disk.
+        let conn = rusqlite::Connection::open(&d.db).expect("open");
+        conn.execute(
+            "UPDATE events SET payload = '{\"case\": ' WHERE id = ?1",
+            [ids[1]],
+        )
+        .expect("corrupt");
+        drop(conn);
+        let out = d.cli(&[
+            "triggers",
+            "dispatch",
+            "--workspace",
+            WS,
+            "--as",
+            OWNER,
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            runs_started_by(&d),
+            vec![ids[0], ids[2]],
+            "the events before and after the damaged one started their runs"
+        );
+        // Dispatching again neither stops at it nor starts anything twice.
+        d.ok(&["triggers", "dispatch", "--workspace", WS, "--as", OWNER]);
+        assert_eq!(runs_started_by(&d), vec![ids[0], ids[2]]);
+
+        let out = list(&d, OWNER, true);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let shown: Value = serde_json::from_slice(&out.stdout).expect("json");
+        let shown = shown.as_array().expect("list");
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        assert_eq!(shown[0]["id"], ids[1]);
+        assert_eq!(shown[0]["kind"], "case_created");
+        let why = shown[0]["quarantined"].as_str().expect("a reason");
+        assert!(
+            why.contains(&format!("events row {}", ids[1])) && why.contains("events.payload"),
+            "the reason names the row and the column: {why}"
+        );
+        assert!(shown[0].get("payload").is_none(), "no payload is shown");
+        // Nothing is pending any more.
+        let pending: Value = serde_json::from_slice(&list(&d, OWNER, false).stdout).expect("json");
+        assert_eq!(pending, json!([]));
+
+        // Mended and released, it dispatches once.
+        let conn = rusqlite::Connection::open(&d.db).expect("open");
+        conn.execute("UPDATE events SET payload = '{}' WHERE id = ?1", [ids[1]])
+            .expect("mend");
+        drop(conn);
+        let event = ids[1].to_string();
+        d.ok(&[
+            "triggers",
+            "release",
+            "--workspace",
+            WS,
+            "--event",
+            &event,
+            "--as",
+            OWNER,
+        ]);
+        d.ok(&["triggers", "dispatch", "--workspace", WS, "--as", OWNER]);
+        assert_eq!(runs_started_by(&d), ids);
+        let err = d.fails(&[
+            "triggers",
+            "release",
+            "--workspace",
+            WS,
+            "--event",
+            &event,
+            "--as",
+            OWNER,
+        ]);
+        assert!(
+            err.contains(&format!("there is no quarantined event {event}")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn serve_goes_past_an_event_whose_depth_does_not_read() {
+        let d = setup();
+        let ids = event_ids(&d);
+        let conn = rusqlite::Connection::open(&d.db).expect("open");
+        conn.execute("UPDATE events SET depth = 'deep' WHERE id = ?1", [ids[0]])
+            .expect("corrupt");
+        drop(conn);
+        let out = d.cli(&["serve", "--once"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(runs_started_by(&d), vec![ids[1], ids[2]]);
+        let shown: Value = serde_json::from_slice(&list(&d, OWNER, true).stdout).expect("json");
+        let why = shown[0]["quarantined"].as_str().unwrap_or_default();
+        assert!(why.contains("depth"), "{why}");
+    }
+
+    #[test]
+    fn quarantined_events_are_shown_only_to_those_who_may_dispatch() {
+        let d = setup();
+        // A member without playbook.execute is told so.
+        let out = list(&d, VIEWER, true);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("playbook.execute"), "{err}");
+        // An outsider learns nothing about the workspace (SPEC ID-4): as for a missing one.
+        let outsider = list(&d, OUTSIDER, true);
+        let missing = d.cli(&[
+            "triggers",
+            "list",
+            "--workspace",
+            "no-such-ws",
+            "--as",
+            OUTSIDER,
+            "--quarantined",
+        ]);
+        assert!(!outsider.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&outsider.stderr).replace(WS, "W"),
+            String::from_utf8_lossy(&missing.stderr).replace("no-such-ws", "W")
+        );
+        let err = d.fails(&[
+            "triggers",
+            "release",
+            "--workspace",
+            WS,
+            "--event",
+            "1",
+            "--as",
+            VIEWER,
+        ]);
+        assert!(err.contains("playbook.execute"), "{err}");
+        // The allowed path.
+        assert!(list(&d, OWNER, true).status.success());
+    }
+}

@@ -35,6 +35,7 @@ mod step;
 mod step_project;
 mod tenant;
 mod test;
+mod triggers;
 mod users;
 mod workflows;
 
@@ -156,6 +157,28 @@ enum TriggersCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The events of a workspace waiting for dispatch, or with --quarantined those set aside
+    /// (their rows do not read) and why; needs playbook.execute there.
+    List {
+        #[arg(long)]
+        workspace: String,
+        #[command(flatten)]
+        acting: acting::Acting,
+        #[arg(long)]
+        quarantined: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a quarantined event back in line for dispatch (once its row is mended); needs
+    /// playbook.execute there.
+    Release {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        event: i64,
+        #[command(flatten)]
+        acting: acting::Acting,
+    },
 }
 
 #[derive(Subcommand)]
@@ -202,6 +225,17 @@ pub fn main() -> ExitCode {
             steps,
             json,
         }) => run::dispatch(&cli.db, steps, &workspace, &acting, json),
+        Command::Triggers(TriggersCommand::List {
+            workspace,
+            acting,
+            quarantined,
+            json,
+        }) => triggers::list(&cli.db, &workspace, &acting, quarantined, json),
+        Command::Triggers(TriggersCommand::Release {
+            workspace,
+            event,
+            acting,
+        }) => triggers::release(&cli.db, &workspace, event, &acting),
         Command::Runs(cmd) => run::runs(&cli.db, cmd),
         Command::Access(AccessCommand::Check(args)) => access::check(&cli.db, args),
         Command::Users(cmd) => users::users(&cli.db, cmd),
