@@ -27,6 +27,7 @@ mod run_identity_sso;
 mod sample_steps;
 mod sandbox;
 mod serve;
+mod stored_data;
 mod workflow_run;
 mod workflow_triggers;
 mod workflow_validate;

@@ -5,7 +5,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::clock;
+use crate::platform::internal;
 use crate::principal::{Principal, SignIn};
+use crate::services::HostError;
+use crate::stored_value::UnreadableValue;
 
 use super::index::{AccessIndex, KeyKind, Source};
 use super::scope::Scope;
@@ -22,23 +25,23 @@ pub struct Explanation {
 /// Explains the decision for `principal`, `workspace`, `scope` (a name, so that an unknown
 /// scope is explained too). Only a principal with a standing in the workspace gets an
 /// explanation ([`AccessIndex::may_ask`]); anyone else gets one denial, the same for every
-/// workspace and scope.
+/// workspace and scope. Stored access data that does not read is an error, not a shorter path.
 pub fn explain(
     index: &AccessIndex,
     conn: &Connection,
     principal: &Principal,
     workspace: &str,
     scope: &str,
-) -> Explanation {
+) -> Result<Explanation, HostError> {
     let mut path = vec![format!("principal: {principal}")];
     // An outsider learns nothing of the workspace, not even whether it exists (SPEC ID-4).
     if let Err(outsider) = index.may_ask(principal, workspace) {
         path.push("decision: deny".into());
-        return Explanation {
+        return Ok(Explanation {
             allowed: false,
             reason: outsider.to_string(),
             path,
-        };
+        });
     }
     let decision = match Scope::parse(scope) {
         Some(s) => index.check(principal, workspace, s),
@@ -49,11 +52,11 @@ pub fn explain(
     // that an unknown scope does not hide the membership question.
     let standing = index.check(principal, workspace, Scope::PlaybookGet);
     if standing.reason.is_outsider() {
-        return Explanation {
+        return Ok(Explanation {
             allowed: false,
             reason: standing.reason.to_string(),
             path,
-        };
+        });
     }
     if let Some(ws) = index.workspace(workspace) {
         path.push(format!(
@@ -107,10 +110,12 @@ pub fn explain(
             match ws.members.get(email.as_str()) {
                 Some(m) => {
                     let source = match (m.source, m.rule_rank) {
-                        (Source::Sso, Some(rank)) => rule_text(conn, ws.id, rank).map_or_else(
-                            || format!("SSO claim rule {rank}"),
-                            |t| format!("SSO claim rule {rank} ({t})"),
-                        ),
+                        (Source::Sso, Some(rank)) => {
+                            rule_text(conn, ws.id, rank).map_err(internal)?.map_or_else(
+                                || format!("SSO claim rule {rank}"),
+                                |t| format!("SSO claim rule {rank} ({t})"),
+                            )
+                        }
                         (Source::Sso, None) => "SSO".into(),
                         (Source::Invite, _) => "invitation".into(),
                     };
@@ -134,7 +139,7 @@ pub fn explain(
                             scopes.names().join(", ")
                         ));
                     }
-                    let groups = groups(conn, ws.id, email.as_str());
+                    let groups = groups(conn, ws.id, email.as_str()).map_err(internal)?;
                     if !groups.is_empty() {
                         path.push(format!("groups: {}", groups.join(", ")));
                     }
@@ -155,14 +160,16 @@ pub fn explain(
         "decision: {}",
         if decision.allowed { "allow" } else { "deny" }
     ));
-    Explanation {
+    Ok(Explanation {
         allowed: decision.allowed,
         reason: decision.reason.to_string(),
         path,
-    }
+    })
 }
 
-fn rule_text(conn: &Connection, ws: i64, rank: u32) -> Option<String> {
+/// The claim rule of rank `rank`, if there still is one (rules change after logins); a
+/// failure to read it is an error, not a missing rule.
+fn rule_text(conn: &Connection, ws: i64, rank: u32) -> rusqlite::Result<Option<String>> {
     conn.query_row(
         "SELECT claim, value, role FROM claim_rules WHERE workspace_id = ?1 AND rank = ?2",
         params![ws, rank],
@@ -176,17 +183,23 @@ fn rule_text(conn: &Connection, ws: i64, rank: u32) -> Option<String> {
         },
     )
     .optional()
-    .ok()
-    .flatten()
 }
 
-fn groups(conn: &Connection, ws: i64, email: &str) -> Vec<String> {
-    let run = || -> rusqlite::Result<Vec<String>> {
-        let mut stmt = conn.prepare(
-            "SELECT g.name || ' (' || g.kind || ')' FROM groups g JOIN group_members gm ON gm.group_id = g.id
-             JOIN users u ON u.id = gm.user_id WHERE g.workspace_id = ?1 AND u.email = ?2 ORDER BY g.name",
-        )?;
-        stmt.query_map(params![ws, email], |r| r.get(0))?.collect()
-    };
-    run().unwrap_or_default()
+/// The groups `email` is in, as `name (kind)`; a group whose kind is none the host writes is
+/// an error naming it (never shown as if it were static).
+fn groups(conn: &Connection, ws: i64, email: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT g.id, g.name, g.kind FROM groups g JOIN group_members gm ON gm.group_id = g.id
+         JOIN users u ON u.id = gm.user_id WHERE g.workspace_id = ?1 AND u.email = ?2 ORDER BY g.name",
+    )?;
+    stmt.query_map(params![ws, email], |r| {
+        let (id, name, kind): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        if crate::admin::groups::GroupKind::parse(&kind).is_err() {
+            let row = format!("group {id} ({name})");
+            let expected = "`static` or `dynamic`";
+            return Err(UnreadableValue::new("groups", "kind", row, &kind, expected).into_sql(2));
+        }
+        Ok(format!("{name} ({kind})"))
+    })?
+    .collect()
 }

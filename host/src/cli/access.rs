@@ -34,7 +34,7 @@ pub fn check(db: &Path, args: CheckArgs) -> anyhow::Result<()> {
         &principal,
         &args.workspace,
         &args.scope,
-    );
+    )?;
     if args.json {
         print_json(&explanation)?;
     } else {

@@ -15,6 +15,7 @@ use crate::json_locate::joined;
 use crate::platform::Platform;
 use crate::principal::{Caller, Cause, Email, Principal, SignIn};
 use crate::services::{HostError, HostServices};
+use crate::stored_value::UnreadableValue;
 use crate::wasm::{StepLimits, StepRuntime};
 
 use super::conditions::all_hold;
@@ -191,22 +192,40 @@ pub fn principal_to_stored(p: &Principal) -> String {
     }
 }
 
-/// The principal stored by [`principal_to_stored`]; anything unreadable acts as nobody, which
-/// every check denies (fail closed).
-pub(crate) fn principal_from_stored(s: &str) -> Principal {
+/// The principal stored by [`principal_to_stored`] in `table.column` of `row`. Text it never
+/// writes is an error naming where (never read as nobody, or as anyone).
+pub(crate) fn principal_from_stored(
+    s: &str,
+    table: &'static str,
+    column: &'static str,
+    row: impl std::fmt::Display,
+) -> Result<Principal, UnreadableValue> {
+    parse_stored_principal(s).ok_or_else(|| {
+        UnreadableValue::new(
+            table,
+            column,
+            row.to_string(),
+            s,
+            "a principal (`user:EMAIL`, `sso:EMAIL`, `key:ID`, `run:IDENTITY PUBLISHER`, `anonymous`)",
+        )
+    })
+}
+
+fn parse_stored_principal(s: &str) -> Option<Principal> {
     let email = |e: &str| Email::parse(e).ok();
     match s.split_once(':') {
-        Some(("user", e)) => email(e).map_or(Principal::Anonymous, Principal::local),
-        Some(("sso", e)) => email(e).map_or(Principal::Anonymous, Principal::sso),
-        Some(("key", id)) => Principal::ApiKey(id.to_owned()),
-        Some(("run", rest)) => match rest.split_once(' ') {
-            Some((identity, publisher)) => Principal::run(
-                principal_from_stored(identity),
-                principal_from_stored(publisher),
-            ),
-            None => Principal::Anonymous,
-        },
-        _ => Principal::Anonymous,
+        Some(("user", e)) => email(e).map(Principal::local),
+        Some(("sso", e)) => email(e).map(Principal::sso),
+        Some(("key", id)) if !id.is_empty() => Some(Principal::ApiKey(id.to_owned())),
+        Some(("run", rest)) => {
+            let (identity, publisher) = rest.split_once(' ')?;
+            Some(Principal::run(
+                parse_stored_principal(identity)?,
+                parse_stored_principal(publisher)?,
+            ))
+        }
+        None if s == "anonymous" => Some(Principal::Anonymous),
+        _ => None,
     }
 }
 
@@ -384,14 +403,10 @@ impl Engine {
         let owner = self.lease_owner()?;
         self.platform
             .lease_run(run, owner, |other| self.leases.alive(other))?;
-        Ok(self.execute(
-            run,
-            &workflow,
-            principal_from_stored(&principal),
-            event,
-            depth,
-            observer,
-        ))
+        let principal =
+            principal_from_stored(&principal, "runs", "principal", format!("run {run}"))
+                .map_err(|e| HostError::Internal(e.to_string()))?;
+        Ok(self.execute(run, &workflow, principal, event, depth, observer))
     }
 
     /// Executes run `run` (leased to this process) to the end and records how it ended.
