@@ -21,6 +21,7 @@ mod input_robustness;
 mod interaction_access;
 mod interactions;
 mod journal;
+mod pinned_nested;
 mod polyglot;
 mod published_revisions;
 mod run_identity_sso;

@@ -1173,9 +1173,13 @@ impl Exec<'_> {
             return Err(fail(format!("nested workflows go deeper than {MAX_NESTING}")).into());
         }
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| fail(format!("cannot read {origin}: {e}")))?;
-        let resolver = Resolver::for_file(path, self.engine.step_dirs.clone());
+        // A published revision's nested workflows are those pinned with it, not the files as
+        // they are now (SPEC WF-7, SH-3).
+        let (text, resolver) = self
+            .workflow
+            .resolver
+            .nested(path, &self.engine.step_dirs)
+            .map_err(fail)?;
         let inner = parse(&origin, &text, &resolver).map_err(|errors| fail(joined(&errors)))?;
         if inner.workspace != self.caller.workspace {
             return Err(fail(format!(

@@ -125,7 +125,11 @@ impl Platform {
         }
         let run_as = run_as.as_ref().map(principal_to_stored);
         let publisher = publisher_to_stored(actor);
-        let found = components::collect(definition, resolver)?;
+        let mut found = components::collect(definition, resolver)?;
+        // Nested workflows are found as runs will find them: from `source` with `resolver`.
+        let at_source = super::parse::parse(source, definition, resolver)
+            .map_err(|errors| HostError::Invalid(crate::json_locate::joined(&errors)))?;
+        components::collect_nested(&at_source, &mut found)?;
         if let Some(source) = self.shared_into(&workflow.workspace, &workflow.name)? {
             return Err(HostError::Conflict(format!(
                 "`{}` is shared to `{}` from `{source}`; the destination may use it, not modify it (SPEC SH-1)",
