@@ -128,3 +128,72 @@ fn editing_or_deleting_a_nested_file_after_publishing_changes_nothing_for_trigge
     d.ok(&["triggers", "dispatch", "--workspace", WS, "--as", OWNER]);
     assert_eq!(nested_outputs(&d).last().expect("run")["version"], "v3");
 }
+
+/// `flowhost run FILE` pins what it runs too: a run resumed by another process (here, by the
+/// answer to its interaction, with no step directory) runs the components and nested
+/// workflow it started with, though the component file and the nested file are gone.
+#[test]
+fn a_run_of_a_file_resumes_with_the_components_and_nested_workflows_it_started_with() {
+    let d = Deployment::new();
+    let steps = d.dir.path().join("steps");
+    std::fs::create_dir(&steps).expect("dir");
+    std::fs::copy(ECHO, steps.join("echo.wasm")).expect("copy");
+    write(&d, "child.json", &child("v1"));
+    write(
+        &d,
+        "ask.json",
+        &json!({ "name": "ask", "workspace": WS, "steps": [
+            { "id": "approve", "interaction": { "title": "Go on?",
+                "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+                "access": { "workspace_users": { "emails": [OWNER] } } } },
+            { "id": "mine", "uses": "step:echo", "with": { "at": "top" } },
+            { "id": "nested", "workflow": "child.json" }
+        ] }),
+    );
+    let started: Value = serde_json::from_str(&d.ok(&[
+        "run",
+        "ask.json",
+        "--as",
+        OWNER,
+        "--steps",
+        steps.to_str().expect("utf-8"),
+        "--json",
+    ]))
+    .expect("json");
+    assert_eq!(started["status"], "on_hold", "{started}");
+    let ix = started["waiting_on"][0]
+        .as_i64()
+        .expect("interaction")
+        .to_string();
+    std::fs::remove_dir_all(&steps).expect("remove steps");
+    write(&d, "child.json", &child("v2"));
+    let answered = d.cli(&[
+        "interact",
+        "respond",
+        &ix,
+        "--as",
+        OWNER,
+        "--values",
+        r#"{"ok":true}"#,
+        "--json",
+    ]);
+    assert!(
+        answered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&answered.stderr)
+    );
+    let run = started["run_id"].as_i64().expect("run id");
+    let conn = rusqlite::Connection::open(&d.db).expect("open");
+    let status: String = conn
+        .query_row("SELECT status FROM runs WHERE id = ?1", [run], |r| r.get(0))
+        .expect("run");
+    assert_eq!(status, "succeeded");
+    let nested: String = conn
+        .query_row(
+            "SELECT output FROM run_steps WHERE run_id = ?1 AND step_key = 'nested/hello'",
+            [run],
+            |r| r.get(0),
+        )
+        .expect("nested step");
+    assert!(nested.contains("v1"), "{nested}");
+}

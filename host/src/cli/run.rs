@@ -147,7 +147,7 @@ pub fn run(db: &Path, args: RunArgs) -> anyhow::Result<()> {
         );
     }
     let observer: &dyn Observer = if args.json { &workflow::Quiet } else { &Trace };
-    let outcome = engine.run_manual(
+    let outcome = engine.run_file(
         &workflow,
         &text,
         &origin,

@@ -338,6 +338,43 @@ impl Engine {
         )
     }
 
+    /// [`Engine::run_manual`] of a definition file, its components and nested workflows
+    /// pinned first (as a publish pins them, `components.rs`) and recorded with the run: the
+    /// run, resumed too, runs exactly what it started with, whatever step directories or files
+    /// the resuming process finds. Nothing is stored for someone who may not run it.
+    pub fn run_file(
+        &self,
+        workflow: &Workflow,
+        definition: &str,
+        origin: &str,
+        principal: Principal,
+        event: Value,
+        observer: &dyn Observer,
+    ) -> Result<RunOutcome, HostError> {
+        let _ = self.platform.refresh_access();
+        self.platform
+            .authorize(&principal, &workflow.workspace, Scope::PlaybookExecute)?;
+        let mut found = super::components::collect(definition, &workflow.resolver)?;
+        super::components::collect_nested(workflow, &mut found)?;
+        let pins = self
+            .platform
+            .transact(|tx| super::components::store(tx, &found))?;
+        let pins_text =
+            serde_json::to_string(&pins).map_err(|e| HostError::Internal(format!("pins: {e}")))?;
+        let resolver = self.platform.pinned_resolver(origin, &pins)?;
+        let pinned = parse(origin, definition, &resolver)
+            .map_err(|errors| HostError::Invalid(joined(&errors)))?;
+        self.run_manual_pinned(
+            &pinned,
+            definition,
+            origin,
+            Some(&pins_text),
+            principal,
+            event,
+            observer,
+        )
+    }
+
     /// [`Engine::run_manual`] of a published revision, recording the components it pinned
     /// (JSON) so that a resumed run runs them.
     #[allow(clippy::too_many_arguments)]
