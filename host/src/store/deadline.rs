@@ -87,7 +87,7 @@ mod tests {
         let started = Instant::now();
         {
             let _bound = bind(started + Duration::from_millis(200));
-            let err = db.conn_mut().transaction().err().expect("the lock is held");
+            let err = db.conn_mut().transaction().expect_err("the lock is held");
             assert!(crate::store::is_infrastructure(&err), "{err}");
         }
         let took = started.elapsed();
