@@ -467,3 +467,87 @@ mod stuck_events {
         assert!(list(&d, OWNER, true).status.success());
     }
 }
+
+/// `serve` killed outright (SIGKILL) at arbitrary points, again and again: every event still
+/// starts exactly one run, every run ends, and each run's case is created exactly once
+/// (SPEC WF-8, WF-11: a crash makes a run resume, never lose or repeat an effect).
+#[test]
+fn serve_killed_at_arbitrary_points_starts_each_run_once_and_creates_each_case_once() {
+    let d = Deployment::new();
+    let wf = json!({ "name": "make", "workspace": "mssp-soc", "run_as": OWNER,
+        "trigger": { "on": "case_created",
+            "if": [{ "left": "$.event.case.title", "op": "ne", "right": "made" }] },
+        "steps": [
+            { "id": "pause", "wait": "30ms" },
+            { "id": "case", "uses": "cases/create-case", "with": { "title": "made", "severity": "low" } },
+            { "id": "again", "wait": "20ms" },
+            { "id": "look", "uses": "cases/query-cases", "with": { "page_size": 1 } }
+        ] });
+    std::fs::write(d.dir.path().join("make.json"), wf.to_string()).expect("write");
+    d.ok(&["workflows", "publish", "make.json", "--as", OWNER]);
+    const EVENTS: usize = 12;
+    for n in 0..EVENTS {
+        d.ok(&[
+            "cases",
+            "create",
+            "--title",
+            &format!("origin {n}"),
+            "--severity",
+            "low",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ]);
+    }
+    // Kill points spread over the work (a cheap deterministic "random": no seed to keep).
+    for (round, after_ms) in [35_u64, 80, 10, 140, 55, 120, 5, 95]
+        .into_iter()
+        .enumerate()
+    {
+        let mut serve = Command::new(crate::common::flowhost_bin())
+            .current_dir(d.dir.path())
+            .arg("--db")
+            .arg(&d.db)
+            .args(["serve", "--poll-ms", "5", "--concurrency", "3"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve");
+        std::thread::sleep(Duration::from_millis(after_ms + 20 * round as u64));
+        serve.kill().expect("kill");
+        serve.wait().expect("reaped");
+    }
+    let out = d.cli(&["serve", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let conn = rusqlite::Connection::open(&d.db).expect("open");
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).expect(sql) };
+    assert_eq!(
+        count("SELECT count(*) FROM runs WHERE workflow = 'make'"),
+        EVENTS as i64
+    );
+    assert_eq!(
+        count("SELECT count(DISTINCT trigger_event) FROM runs WHERE workflow = 'make'"),
+        EVENTS as i64,
+        "one run per event"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM runs WHERE workflow = 'make' AND status <> 'succeeded'"),
+        0,
+        "every run ended well"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM cases WHERE title = 'made'"),
+        EVENTS as i64
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM events WHERE dispatched = 0"),
+        0,
+        "every event dispatched"
+    );
+}
