@@ -36,6 +36,11 @@ impl Drop for Bound {
     }
 }
 
+/// This thread's bound deadline, if any.
+pub fn current() -> Option<Instant> {
+    DEADLINE.with(|d| d.get())
+}
+
 /// Whether this thread's bound deadline has passed (never, with none bound).
 pub fn passed() -> bool {
     DEADLINE
