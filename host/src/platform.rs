@@ -100,10 +100,11 @@ impl Platform {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The database for a write: like [`Platform::db`], but a step's host call (its deadline
-    /// bound, `store/deadline.rs`) waits for the connection, which another run of this
-    /// process may hold, only until that deadline (SPEC ST-4); then it fails, nothing done.
-    fn db_for_write(&self) -> Result<MutexGuard<'_, Db>, HostError> {
+    /// The database for a service call: like [`Platform::db`], but a step's host call (its
+    /// deadline bound, `store/deadline.rs`) waits for the connection, which another run of
+    /// this process may hold, only until that deadline (SPEC ST-4); then it fails, nothing
+    /// done.
+    pub(crate) fn db_for_call(&self) -> Result<MutexGuard<'_, Db>, HostError> {
         let Some(deadline) = crate::store::deadline::current() else {
             return Ok(self.db());
         };
@@ -132,7 +133,7 @@ impl Platform {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, HostError>,
     ) -> Result<T, HostError> {
-        let mut db = self.db_for_write()?;
+        let mut db = self.db_for_call()?;
         let tx = db
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -153,7 +154,7 @@ impl Platform {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, HostError>,
     ) -> Result<T, HostError> {
-        let mut db = self.db_for_write()?;
+        let mut db = self.db_for_call()?;
         let tx = db
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)

@@ -245,46 +245,51 @@ mod host_call_deadline {
     fn a_host_call_waiting_for_the_connection_another_run_holds_gives_up_at_the_deadline() {
         let d = Deployment::new();
         let platform = Arc::new(Platform::new(Db::open(&d.db).expect("db")).expect("platform"));
-        // Another run of this process (as in `serve`) holds the one connection for longer than
-        // the step may take: a long statement of its own, say.
-        let (held_tx, held_rx) = std::sync::mpsc::channel();
-        let holder = {
-            let platform = platform.clone();
-            std::thread::spawn(move || {
-                let _db = platform.db();
-                held_tx.send(()).expect("send");
-                std::thread::sleep(Duration::from_secs(3));
-            })
-        };
-        held_rx.recv().expect("held");
         let rt = runtime();
         let step = rt.load(std::path::Path::new(HOSTILE)).expect("component");
-        let (services, infra) = HostServices::of(platform.clone()).watched();
-        let caller = Caller {
-            workspace: WS.into(),
-            principal: user(OWNER),
-            cause: None,
-        };
-        let limits = StepLimits {
-            timeout: Duration::from_millis(300),
-            ..StepLimits::default()
-        };
-        let started = Instant::now();
-        let input = json!({ "attack": "big_case", "what": "title", "mib": 0.00001 });
-        let exec = rt.execute(&step, &input, caller, services, limits);
-        let took = started.elapsed();
-        let failure = exec.result.expect_err("the step cannot finish in time");
-        assert_eq!(failure.kind(), "deadline", "{failure}");
-        assert!(
-            took < Duration::from_millis(1500),
-            "gave up at the deadline, not when the other run let go: {took:?}"
-        );
-        assert_eq!(
-            infra.failure(),
-            None,
-            "the step's timeout, not the infrastructure's"
-        );
-        holder.join().expect("holder");
+        // A write (a case titled `tttttttttt`) and a read (a query).
+        for input in [
+            json!({ "attack": "big_case", "what": "title", "mib": 0.00001 }),
+            json!({ "attack": "long_query", "mib": 0.00001 }),
+        ] {
+            // Another run of this process (as in `serve`) holds the one connection for longer
+            // than the step may take: a long statement of its own, say.
+            let (held_tx, held_rx) = std::sync::mpsc::channel();
+            let holder = {
+                let platform = platform.clone();
+                std::thread::spawn(move || {
+                    let _db = platform.db();
+                    held_tx.send(()).expect("send");
+                    std::thread::sleep(Duration::from_secs(2));
+                })
+            };
+            held_rx.recv().expect("held");
+            let (services, infra) = HostServices::of(platform.clone()).watched();
+            let caller = Caller {
+                workspace: WS.into(),
+                principal: user(OWNER),
+                cause: None,
+            };
+            let limits = StepLimits {
+                timeout: Duration::from_millis(300),
+                ..StepLimits::default()
+            };
+            let started = Instant::now();
+            let exec = rt.execute(&step, &input, caller, services, limits);
+            let took = started.elapsed();
+            let failure = exec.result.expect_err("the step cannot finish in time");
+            assert_eq!(failure.kind(), "deadline", "{input}: {failure}");
+            assert!(
+                took < Duration::from_millis(1200),
+                "{input}: gave up at the deadline, not when the other run let go: {took:?}"
+            );
+            assert_eq!(
+                infra.failure(),
+                None,
+                "the step's timeout, not the infrastructure's"
+            );
+            holder.join().expect("holder");
+        }
         let created: i64 = platform
             .db()
             .conn()
