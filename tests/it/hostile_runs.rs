@@ -529,11 +529,12 @@ mod stuck_events {
     }
 }
 
-/// `serve` killed outright (SIGKILL) at arbitrary points, again and again: every event still
+/// `serve` (two processes side by side) killed outright (SIGKILL) at arbitrary points, again
+/// and again: every event still
 /// starts exactly one run, every run ends, and each run's case is created exactly once
 /// (SPEC WF-8, WF-11: a crash makes a run resume, never lose or repeat an effect).
 #[test]
-fn serve_killed_at_arbitrary_points_starts_each_run_once_and_creates_each_case_once() {
+fn serves_killed_at_arbitrary_points_start_each_run_once_and_create_each_case_once() {
     let d = Deployment::new();
     let wf = json!({ "name": "make", "workspace": "mssp-soc", "run_as": OWNER,
         "trigger": { "on": "case_created",
@@ -561,12 +562,10 @@ fn serve_killed_at_arbitrary_points_starts_each_run_once_and_creates_each_case_o
             OWNER,
         ]);
     }
-    // Kill points spread over the work (a cheap deterministic "random": no seed to keep).
-    for (round, after_ms) in [35_u64, 80, 10, 140, 55, 120, 5, 95]
-        .into_iter()
-        .enumerate()
-    {
-        let mut serve = Command::new(crate::common::flowhost_bin())
+    // Kill points spread over the work (a cheap deterministic "random": no seed to keep);
+    // two processes serve side by side, killed at different moments.
+    let serve = || {
+        Command::new(crate::common::flowhost_bin())
             .current_dir(d.dir.path())
             .arg("--db")
             .arg(&d.db)
@@ -574,10 +573,20 @@ fn serve_killed_at_arbitrary_points_starts_each_run_once_and_creates_each_case_o
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("serve");
+            .expect("serve")
+    };
+    for (round, after_ms) in [35_u64, 80, 10, 140, 55, 120, 5, 95]
+        .into_iter()
+        .enumerate()
+    {
+        let mut first = serve();
+        let mut second = serve();
         std::thread::sleep(Duration::from_millis(after_ms + 20 * round as u64));
-        serve.kill().expect("kill");
-        serve.wait().expect("reaped");
+        first.kill().expect("kill");
+        std::thread::sleep(Duration::from_millis(after_ms / 2));
+        second.kill().expect("kill");
+        first.wait().expect("reaped");
+        second.wait().expect("reaped");
     }
     let out = d.cli(&["serve", "--once"]);
     assert!(
