@@ -26,6 +26,7 @@ pub mod share;
 pub mod stepkit;
 pub mod store;
 pub mod stored_json;
+pub mod stored_value;
 pub mod tenant;
 pub mod text;
 pub mod wasm;

@@ -99,6 +99,32 @@ impl Platform {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The database for a service call: like [`Platform::db`], but a step's host call (its
+    /// deadline bound, `store/deadline.rs`) waits for the connection, which another run of
+    /// this process may hold, only until that deadline (SPEC ST-4); then it fails, nothing
+    /// done.
+    pub(crate) fn db_for_call(&self) -> Result<MutexGuard<'_, Db>, HostError> {
+        let Some(deadline) = crate::store::deadline::current() else {
+            return Ok(self.db());
+        };
+        loop {
+            match self.db.try_lock() {
+                Ok(db) => return Ok(db),
+                Err(std::sync::TryLockError::Poisoned(p)) => return Ok(p.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        return Err(HostError::Unavailable(
+                            "the database stayed in use by other runs past the step's deadline"
+                                .into(),
+                        ));
+                    }
+                    std::thread::sleep(left.min(std::time::Duration::from_millis(1)));
+                }
+            }
+        }
+    }
+
     /// Runs `f` in one transaction, for changes that leave access data alone (cases, runs).
     /// The transaction holds the write lock from its start (the store begins every
     /// transaction IMMEDIATE, SPEC WF-11), so what `f` reads stays true until it commits.
@@ -106,7 +132,7 @@ impl Platform {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, HostError>,
     ) -> Result<T, HostError> {
-        let mut db = self.db();
+        let mut db = self.db_for_call()?;
         let tx = db.begin().map_err(internal)?;
         let value = f(&tx)?;
         tx.commit().map_err(internal)?;
@@ -124,7 +150,7 @@ impl Platform {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, HostError>,
     ) -> Result<T, HostError> {
-        let mut db = self.db();
+        let mut db = self.db_for_call()?;
         let tx = db.begin().map_err(internal)?;
         // Another process may have changed access data since the index was built: rebuild it
         // now, under the lock, before `f` decides anything with it.

@@ -1054,15 +1054,17 @@ fn an_access_change_from_a_process_with_stale_data_is_decided_afresh_and_denied(
 fn explain_names_the_claim_rule_and_the_groups_behind_a_membership() {
     let p = example_platform();
     let nina = "nina@acme-mssp.test";
-    p.sso_login(
-        "acme-okta",
-        &json!({ "email": nina, "groups": ["soc-analysts"] }),
-    )
-    .expect("login");
+    p.admin()
+        .sso_login(
+            "acme-okta",
+            &json!({ "email": nina, "groups": ["soc-analysts"] }),
+        )
+        .expect("login");
     let explain = |who: &Principal| {
-        let index = p.index();
-        let db = p.db();
-        flowhost::access::explain::explain(&index, db.conn(), who, SOC, "case.read").path
+        p.access()
+            .explain(who, SOC, "case.read")
+            .expect("stored access data reads")
+            .path
     };
     let path = explain(&sso_user(nina));
     assert!(

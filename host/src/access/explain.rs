@@ -4,9 +4,12 @@
 use serde::Serialize;
 
 use crate::clock;
+use crate::platform::internal;
 use crate::principal::{Principal, SignIn};
+use crate::services::HostError;
 use crate::store::Connection;
 use crate::store::access as stored;
+use crate::stored_value::UnreadableValue;
 
 use super::index::{AccessIndex, KeyKind, Source};
 use super::scope::Scope;
@@ -23,23 +26,23 @@ pub struct Explanation {
 /// Explains the decision for `principal`, `workspace`, `scope` (a name, so that an unknown
 /// scope is explained too). Only a principal with a standing in the workspace gets an
 /// explanation ([`AccessIndex::may_ask`]); anyone else gets one denial, the same for every
-/// workspace and scope.
+/// workspace and scope. Stored access data that does not read is an error, not a shorter path.
 pub fn explain(
     index: &AccessIndex,
     conn: &Connection,
     principal: &Principal,
     workspace: &str,
     scope: &str,
-) -> Explanation {
+) -> Result<Explanation, HostError> {
     let mut path = vec![format!("principal: {principal}")];
     // An outsider learns nothing of the workspace, not even whether it exists (SPEC ID-4).
     if let Err(outsider) = index.may_ask(principal, workspace) {
         path.push("decision: deny".into());
-        return Explanation {
+        return Ok(Explanation {
             allowed: false,
             reason: outsider.to_string(),
             path,
-        };
+        });
     }
     let decision = match Scope::parse(scope) {
         Some(s) => index.check(principal, workspace, s),
@@ -50,11 +53,11 @@ pub fn explain(
     // that an unknown scope does not hide the membership question.
     let standing = index.check(principal, workspace, Scope::PlaybookGet);
     if standing.reason.is_outsider() {
-        return Explanation {
+        return Ok(Explanation {
             allowed: false,
             reason: standing.reason.to_string(),
             path,
-        };
+        });
     }
     if let Some(ws) = index.workspace(workspace) {
         path.push(format!(
@@ -108,7 +111,7 @@ pub fn explain(
             match ws.members.get(email.as_str()) {
                 Some(m) => {
                     let source = match (m.source, m.rule_rank) {
-                        (Source::Sso, Some(rank)) => rule_text(conn, ws.id, rank).map_or_else(
+                        (Source::Sso, Some(rank)) => rule_text(conn, ws.id, rank)?.map_or_else(
                             || format!("SSO claim rule {rank}"),
                             |t| format!("SSO claim rule {rank} ({t})"),
                         ),
@@ -135,7 +138,7 @@ pub fn explain(
                             scopes.names().join(", ")
                         ));
                     }
-                    let groups = groups(conn, ws.id, email.as_str());
+                    let groups = groups(conn, ws.id, email.as_str())?;
                     if !groups.is_empty() {
                         path.push(format!("groups: {}", groups.join(", ")));
                     }
@@ -156,20 +159,36 @@ pub fn explain(
         "decision: {}",
         if decision.allowed { "allow" } else { "deny" }
     ));
-    Explanation {
+    Ok(Explanation {
         allowed: decision.allowed,
         reason: decision.reason.to_string(),
         path,
-    }
+    })
 }
 
-fn rule_text(conn: &Connection, ws: i64, rank: u32) -> Option<String> {
-    stored::claim_rule(conn, ws, rank)
-        .ok()
-        .flatten()
-        .map(|(claim, value, role)| format!("{claim} = {value} → {role}"))
+/// The claim rule of rank `rank`, if there still is one (rules change after logins); a
+/// failure to read it is an error, not a missing rule.
+fn rule_text(conn: &Connection, ws: i64, rank: u32) -> Result<Option<String>, HostError> {
+    Ok(stored::claim_rule(conn, ws, rank)
+        .map_err(internal)?
+        .map(|(claim, value, role)| format!("{claim} = {value} → {role}")))
 }
 
-fn groups(conn: &Connection, ws: i64, email: &str) -> Vec<String> {
-    stored::groups_of_member(conn, ws, email).unwrap_or_default()
+/// The groups `email` is in, as `name (kind)`; a group whose kind is none the host writes is
+/// an error naming it (never shown as if it were static).
+fn groups(conn: &Connection, ws: i64, email: &str) -> Result<Vec<String>, HostError> {
+    stored::groups_of_member(conn, ws, email)
+        .map_err(internal)?
+        .into_iter()
+        .map(|g| {
+            if crate::admin::groups::GroupKind::parse(&g.kind).is_err() {
+                let row = format!("group {} ({})", g.id, g.name);
+                let expected = "`static` or `dynamic`";
+                return Err(internal(
+                    UnreadableValue::new("groups", "kind", row, &g.kind, expected).into_sql(2),
+                ));
+            }
+            Ok(format!("{} ({})", g.name, g.kind))
+        })
+        .collect()
 }

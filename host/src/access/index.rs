@@ -9,6 +9,7 @@ use crate::store::access::{
     self as stored, CustomRoleRow, KeyRow, MembershipRow, SsoIdentityRow, WorkspaceRow,
 };
 use crate::store::{Connection, StoreError};
+use crate::stored_value::UnreadableValue;
 
 use super::decision::{AccessDecision, Reason};
 use super::grants::{Grant, GrantTable};
@@ -135,7 +136,15 @@ impl AccessIndex {
                 name,
                 scopes,
             } = row;
-            let scopes = ScopeSet::parse(scopes.split_whitespace()).unwrap_or_default();
+            let scopes = ScopeSet::parse(scopes.split_whitespace()).map_err(|_| {
+                let row = format!("workspace {ws_id}, role {name}");
+                let unknown = scopes
+                    .split_whitespace()
+                    .find(|n| Scope::parse(n).is_none())
+                    .unwrap_or(&scopes);
+                let expected = "scope names (SPEC RB-1)";
+                UnreadableValue::new("custom_roles", "scopes", row, unknown, expected).into_sql(2)
+            })?;
             if let Some(ws) = ws_mut(&mut index.workspaces, &by_id, ws_id) {
                 ws.custom_roles.insert(name, scopes);
             }
@@ -155,10 +164,20 @@ impl AccessIndex {
                 let member = Member {
                     scopes: ws.role_scopes(&role),
                     role,
-                    source: if source == "sso" {
-                        Source::Sso
-                    } else {
-                        Source::Invite
+                    source: match source.as_str() {
+                        "sso" => Source::Sso,
+                        "invite" => Source::Invite,
+                        other => {
+                            let row = format!("workspace {ws_id}, user {email}");
+                            return Err(UnreadableValue::new(
+                                "memberships",
+                                "source",
+                                row,
+                                other,
+                                "`invite` or `sso`",
+                            )
+                            .into_sql(3));
+                        }
                     },
                     rule_rank,
                     break_glass,
@@ -176,7 +195,18 @@ impl AccessIndex {
             let outcome = match outcome.as_str() {
                 "member" => SsoOutcome::Member,
                 "external" => SsoOutcome::External,
-                _ => SsoOutcome::Denied,
+                "denied" => SsoOutcome::Denied,
+                other => {
+                    let row = format!("workspace {ws_id}, user {email}");
+                    return Err(UnreadableValue::new(
+                        "sso_identities",
+                        "outcome",
+                        row,
+                        other,
+                        "`member`, `external` or `denied`",
+                    )
+                    .into_sql(2));
+                }
             };
             if let Some(ws) = ws_mut(&mut index.workspaces, &by_id, ws_id) {
                 ws.sso.insert(email, outcome);
@@ -196,15 +226,39 @@ impl AccessIndex {
             let Some(workspace) = by_id.get(&ws_id).cloned() else {
                 continue;
             };
+            let row = || format!("key {id}");
             let kind = match (kind.as_str(), owner, role) {
-                ("personal", Some(owner), _) => match Email::parse(&owner) {
+                ("personal", Some(owner), None) => match Email::parse(&owner) {
                     Ok(owner) => KeyKind::Personal { owner },
-                    Err(_) => continue,
+                    Err(_) => {
+                        return Err(UnreadableValue::new(
+                            "api_keys",
+                            "owner_email",
+                            row(),
+                            &owner,
+                            "an email",
+                        )
+                        .into_sql(3));
+                    }
                 },
-                (_, _, Some(role)) => KeyKind::Service {
+                ("service", None, Some(role)) => KeyKind::Service {
                     role: RoleName::parse(&role),
                 },
-                _ => continue,
+                (kind, owner, role) => {
+                    let found = format!(
+                        "{kind} (owner {}, role {})",
+                        owner.as_deref().unwrap_or("none"),
+                        role.as_deref().unwrap_or("none")
+                    );
+                    return Err(UnreadableValue::new(
+                        "api_keys",
+                        "kind",
+                        row(),
+                        &found,
+                        "a personal key with an owner or a service key with a role",
+                    )
+                    .into_sql(2));
+                }
             };
             let key = KeyAccess {
                 workspace,

@@ -336,11 +336,20 @@ pub(crate) fn dynamic_groups(
         .map_err(internal)?;
     let rows = stmt
         .query_map([ws], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-            ))
+            let (id, name): (i64, String) = (r.get(0)?, r.get(1)?);
+            // A dynamic group is always stored with the IdP group it mirrors: none is an
+            // error naming the group, never a claim value nobody sends.
+            let claim_value = r.get::<_, Option<String>>(2)?.ok_or_else(|| {
+                crate::stored_value::UnreadableValue::new(
+                    "groups",
+                    "claim_value",
+                    format!("group {id} ({name})"),
+                    "NULL",
+                    "the IdP group a dynamic group mirrors",
+                )
+                .into_sql(2)
+            })?;
+            Ok((id, name, claim_value))
         })
         .map_err(internal)?;
     rows.collect::<Result<_, _>>().map_err(internal)

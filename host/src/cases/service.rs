@@ -182,7 +182,7 @@ impl Platform {
     pub fn get_case(&self, caller: &Caller, case_id: &str) -> Result<CaseRecord, HostError> {
         let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
         validate::case_id(case_id)?;
-        let db = self.db();
+        let db = self.db_for_call()?;
         Ok(self.visible_case(db.conn(), ws, &viewer, case_id)?.record)
     }
 
@@ -260,7 +260,7 @@ impl CaseApi for Platform {
     fn query_cases(&self, caller: &Caller, q: CaseQuery) -> Result<CasePage, HostError> {
         let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
         validate::query(&q)?;
-        let db = self.db();
+        let db = self.db_for_call()?;
         let (ids, next_cursor) = query::page(db.conn(), ws, &viewer, &q)?;
         let cases = ids
             .into_iter()
@@ -278,7 +278,7 @@ impl CaseApi for Platform {
     ) -> Result<Restrictions, HostError> {
         let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
         validate::case_id(case_id)?;
-        let db = self.db();
+        let db = self.db_for_call()?;
         let row = self.visible_case(db.conn(), ws, &viewer, case_id)?;
         Ok(Restrictions {
             access_mode: row.record.access_mode,

@@ -40,7 +40,7 @@ fn check(db: &Path, args: CheckArgs) -> anyhow::Result<()> {
     let principal = args.acting.principal()?;
     let explanation = platform(db)?
         .access()
-        .explain(&principal, &args.workspace, &args.scope);
+        .explain(&principal, &args.workspace, &args.scope)?;
     if args.output.json {
         print_json(&explanation)?;
     } else {

@@ -118,7 +118,7 @@ pub fn run(db: &Path, args: RunArgs) -> anyhow::Result<()> {
     } else {
         &Trace
     };
-    let outcome = engine.run_manual(
+    let outcome = engine.run_file(
         &workflow,
         &text,
         &origin,

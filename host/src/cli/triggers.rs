@@ -1,11 +1,13 @@
-//! `flowhost triggers dispatch`: start the runs that pending events trigger (SPEC WF-2).
+//! `flowhost triggers dispatch|list|release`: start the runs that pending events trigger
+//! (SPEC WF-2); the events waiting for dispatch, those set aside (quarantined) and why, and
+//! putting one back in line once its row is mended (SPEC WF-11).
 
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use flowhost::workflow;
 
-use super::acting::Acting;
+use super::acting::{Acting, platform, print_json};
 use super::args::{Output, StepDirs};
 use super::run::{engine, print_triggered};
 
@@ -23,6 +25,28 @@ pub enum TriggersCommand {
         #[command(flatten)]
         output: Output,
     },
+    /// The events of a workspace waiting for dispatch, or with --quarantined those set aside
+    /// (their rows do not read) and why; needs playbook.execute there.
+    List {
+        #[arg(long)]
+        workspace: String,
+        #[command(flatten)]
+        acting: Acting,
+        #[arg(long)]
+        quarantined: bool,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Put a quarantined event back in line for dispatch (once its row is mended); needs
+    /// playbook.execute there.
+    Release {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        event: i64,
+        #[command(flatten)]
+        acting: Acting,
+    },
 }
 
 pub fn run(db: &Path, cmd: TriggersCommand) -> anyhow::Result<()> {
@@ -33,6 +57,17 @@ pub fn run(db: &Path, cmd: TriggersCommand) -> anyhow::Result<()> {
             steps: StepDirs { dirs: steps },
             output: Output { json },
         } => dispatch(db, steps, &workspace, &acting, json),
+        TriggersCommand::List {
+            workspace,
+            acting,
+            quarantined,
+            output: Output { json },
+        } => list(db, &workspace, &acting, quarantined, json),
+        TriggersCommand::Release {
+            workspace,
+            event,
+            acting,
+        } => release(db, &workspace, event, &acting),
     }
 }
 
@@ -48,5 +83,47 @@ fn dispatch(
     for outcome in engine.dispatch_for(&acting.required()?, workspace, &workflow::Quiet)? {
         print_triggered(&outcome, json)?;
     }
+    Ok(())
+}
+
+/// `flowhost triggers list`: pending events of a workspace, or (`quarantined`) those set
+/// aside.
+fn list(
+    db: &Path,
+    workspace: &str,
+    acting: &Acting,
+    quarantined: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let events = platform(db)?.waiting_events_for(&acting.required()?, workspace, quarantined)?;
+    if json {
+        return print_json(&events);
+    }
+    if events.is_empty() {
+        let what = if quarantined {
+            "quarantined"
+        } else {
+            "pending"
+        };
+        println!("no {what} events in `{workspace}`");
+    }
+    for e in &events {
+        match &e.quarantined {
+            Some(why) => println!(
+                "event {} {} ({}): quarantined: {why}",
+                e.id, e.kind, e.created_at
+            ),
+            None => println!("event {} {} ({})", e.id, e.kind, e.created_at),
+        }
+    }
+    Ok(())
+}
+
+/// `flowhost triggers release`: a quarantined event back in line for dispatch.
+fn release(db: &Path, workspace: &str, event: i64, acting: &Acting) -> anyhow::Result<()> {
+    if !platform(db)?.release_event_for(&acting.required()?, workspace, event)? {
+        anyhow::bail!("there is no quarantined event {event} in `{workspace}`");
+    }
+    println!("event {event} is pending again");
     Ok(())
 }

@@ -4,6 +4,7 @@
 use crate::access::explain::{Explanation, explain};
 use crate::platform::Platform;
 use crate::principal::Principal;
+use crate::services::HostError;
 
 /// Access questions over a [`Platform`]'s current index.
 #[derive(Clone, Copy)]
@@ -17,8 +18,14 @@ impl<'p> Access<'p> {
     }
 
     /// The decision for `principal`, `workspace` and `scope` (a name: an unknown scope is
-    /// explained too), with the path behind it.
-    pub fn explain(&self, principal: &Principal, workspace: &str, scope: &str) -> Explanation {
+    /// explained too), with the path behind it. Stored access data that does not read is an
+    /// error, not a shorter explanation.
+    pub fn explain(
+        &self,
+        principal: &Principal,
+        workspace: &str,
+        scope: &str,
+    ) -> Result<Explanation, HostError> {
         let index = self.platform.index();
         let db = self.platform.db();
         explain(&index, db.conn(), principal, workspace, scope)

@@ -24,8 +24,11 @@ impl InfraWatch {
     }
 
     fn note<T>(&self, result: Result<T, HostError>) -> Result<T, HostError> {
+        // A busy wait that gave up at the calling step's deadline is the step's own timeout
+        // (it fails as a deadline, SPEC ST-4), not the infrastructure's failure.
         if let Err(e) = &result
             && e.is_infrastructure()
+            && !crate::store::deadline::passed()
         {
             self.0
                 .lock()

@@ -263,7 +263,14 @@ impl Platform {
         let Some(run_as) = &revision.run_as else {
             return Ok(());
         };
-        let run_as = crate::workflow::engine::principal_from_stored(run_as);
+        let row = format!("`{}` revision {}", revision.name, revision.revision);
+        let run_as = crate::workflow::engine::principal_from_stored(
+            run_as,
+            "workflow_revisions",
+            "run_as",
+            row,
+        )
+        .map_err(|e| HostError::Internal(e.to_string()))?;
         self.index()
             .may_bind_run_as(actor, destination, &run_as)
             .map_err(|refusal| HostError::Denied(refusal.to_string()))

@@ -158,11 +158,29 @@ pub fn claim_rule(
     .optional()
 }
 
-/// The groups of workspace `ws` that `email` is in, as `name (kind)`, by name.
-pub fn groups_of_member(conn: &Connection, ws: i64, email: &str) -> rusqlite::Result<Vec<String>> {
+/// A group `email` is in, as stored (its kind is parsed by the access layer).
+pub struct MemberGroupRow {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+}
+
+/// The groups of workspace `ws` that `email` is in, by name.
+pub fn groups_of_member(
+    conn: &Connection,
+    ws: i64,
+    email: &str,
+) -> rusqlite::Result<Vec<MemberGroupRow>> {
     let mut stmt = conn.prepare(
-        "SELECT g.name || ' (' || g.kind || ')' FROM groups g JOIN group_members gm ON gm.group_id = g.id
+        "SELECT g.id, g.name, g.kind FROM groups g JOIN group_members gm ON gm.group_id = g.id
          JOIN users u ON u.id = gm.user_id WHERE g.workspace_id = ?1 AND u.email = ?2 ORDER BY g.name",
     )?;
-    stmt.query_map(params![ws, email], |r| r.get(0))?.collect()
+    stmt.query_map(params![ws, email], |r| {
+        Ok(MemberGroupRow {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            kind: r.get(2)?,
+        })
+    })?
+    .collect()
 }

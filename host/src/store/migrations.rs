@@ -397,6 +397,17 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     CREATE UNIQUE INDEX audit_by_number ON audit_log (workspace, number);
     "#,
     ),
+    (
+        14,
+        "quarantined events",
+        r#"
+    -- An event that cannot be dispatched for a fault of its own (a row that no longer reads)
+    -- is set aside with the reason, so the events after it still dispatch. Still not
+    -- dispatched; `triggers list --quarantined` shows it.
+    ALTER TABLE events ADD COLUMN quarantined TEXT;
+    ALTER TABLE events ADD COLUMN quarantined_at INTEGER;
+    "#,
+    ),
 ];
 
 /// Applies every migration newer than the database's version.

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod deadline;
 pub mod events;
 mod failure;
 pub mod json;
@@ -62,7 +63,10 @@ impl Db {
     }
 
     fn init(mut conn: Connection, path: Option<std::path::PathBuf>) -> anyhow::Result<Self> {
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // The busy timeout, but never past a step's deadline; and a statement a step's host
+        // call started is interrupted once the deadline passes (`deadline.rs`, SPEC ST-4).
+        conn.busy_handler(Some(deadline::busy_handler(BUSY_TIMEOUT)))?;
+        conn.progress_handler(deadline::PROGRESS_OPS, Some(deadline::interrupt))?;
         // Every transaction begins IMMEDIATE, i.e. holding the write lock (SPEC WF-11). Our
         // transactions all write; a deferred one that reads first would have to upgrade its
         // lock, and SQLite fails such an upgrade at once with SQLITE_BUSY when another process

@@ -52,12 +52,16 @@ pub struct PastDeadline;
 
 /// The store's call hook: a call into the host after the deadline traps before the host does
 /// any of its work (arguments are not even read). Host work that starts in time is bounded by
-/// the caps of `services::caps`.
+/// the caps of `services::caps` and by the deadline itself (`store/deadline.rs` interrupts
+/// its storage work); a call that returns after the deadline traps too, so the step fails as
+/// a deadline rather than seeing what the interrupted call made of it.
 pub fn refuse_late_host_calls(
     store: StoreContextMut<'_, StepState>,
     hook: CallHook,
 ) -> wasmtime::Result<()> {
-    if matches!(hook, CallHook::CallingHost) && store.data().past_deadline() {
+    if matches!(hook, CallHook::CallingHost | CallHook::ReturningFromHost)
+        && store.data().past_deadline()
+    {
         return Err(wasmtime::Error::new(PastDeadline));
     }
     Ok(())
@@ -108,11 +112,17 @@ mod tests {
             .expect_err("a call after the deadline");
         let failure = StepFailure::from_wasm_error(&err, Duration::ZERO, String::new());
         assert_eq!(failure.kind(), "deadline", "{failure}");
-        // A call already under way finishes (its effect may be committed); the step then
-        // fails at its next check.
-        assert!(refuse_late_host_calls(late.as_context_mut(), CallHook::ReturningFromHost).is_ok());
+        // A call that returns after the deadline fails the step as a deadline too (its work
+        // was interrupted, or committed whole; the step does not go on with it).
+        let err = refuse_late_host_calls(late.as_context_mut(), CallHook::ReturningFromHost)
+            .expect_err("a call returning after the deadline");
+        let failure = StepFailure::from_wasm_error(&err, Duration::ZERO, String::new());
+        assert_eq!(failure.kind(), "deadline", "{failure}");
 
         let mut early = store(&engine, Duration::from_secs(60));
         assert!(refuse_late_host_calls(early.as_context_mut(), CallHook::CallingHost).is_ok());
+        assert!(
+            refuse_late_host_calls(early.as_context_mut(), CallHook::ReturningFromHost).is_ok()
+        );
     }
 }

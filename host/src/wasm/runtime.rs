@@ -229,6 +229,10 @@ impl StepRuntime {
         store.set_epoch_deadline(engine::deadline_ticks(limits.timeout));
         store.epoch_deadline_trap();
         store.call_hook(super::deadline::refuse_late_host_calls);
+        // The host calls' storage work stops at the deadline too (`store/deadline.rs`).
+        // The same instant the call hook checks, so a wait that gave up at it always fails
+        // the step as a deadline.
+        let _bound = crate::store::deadline::bind(store.data().deadline());
 
         let mut result = self.call(step, &mut store, input, &limits);
         // A step that woke from a (clamped) wait may return before an epoch check catches it;

@@ -135,6 +135,11 @@ impl StepState {
         std::time::Instant::now() >= self.deadline
     }
 
+    /// When the execution's time is up.
+    pub(crate) fn deadline(&self) -> std::time::Instant {
+        self.deadline
+    }
+
     /// Time left before the deadline, for clamping waits (see `deadline.rs`).
     pub(crate) fn remaining_nanos(&self) -> u64 {
         super::deadline::nanos_until(self.deadline)

@@ -2,7 +2,8 @@
 //! it was published with, found by content hash in the database, whatever `--steps` the
 //! process dispatching or resuming its runs was given. The runtime loads components from files,
 //! so a pinned component is written out once to `<database dir>/components/<digest>.wasm`
-//! (checked against its digest before use).
+//! (checked against its digest before use). Nested workflows are pinned the same way: their
+//! definitions stored by digest, handed to the run's resolver instead of read from files.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -16,7 +17,10 @@ use crate::platform::{Platform, internal};
 use crate::services::HostError;
 use crate::wasm::cache::content_digest;
 
-use super::parse::Resolver;
+use crate::json_locate::joined;
+
+use super::model::{StepKind, Workflow};
+use super::parse::{Resolver, parse};
 
 /// `uses` value → SHA-256 of the component it named at publish.
 pub type Pins = BTreeMap<String, String>;
@@ -55,6 +59,58 @@ pub fn collect(definition: &str, resolver: &Resolver) -> Result<Vec<Found>, Host
         })
         .collect()
 }
+
+/// Pins of nested workflows are keyed `nested-workflow:<path>` ([`Resolver::nested_key`]);
+/// their definitions are stored like component bytes, by digest.
+const NESTED: &str = "nested-workflow:";
+
+/// The nested workflows `workflow` reaches (theirs included), each read, parsed with the
+/// resolver for its file, and found with the components it names: pinned with the revision so
+/// that editing a nested file after publishing changes nothing for its runs (SPEC WF-7,
+/// SH-3). One that cannot be read or does not validate is an error naming it. A component
+/// named alike by two of them must be the same bytes (pins are keyed by `uses`).
+pub fn collect_nested(workflow: &Workflow, found: &mut Vec<Found>) -> Result<(), HostError> {
+    let mut seen = HashSet::new();
+    let mut queue = vec![(workflow.clone(), 0_usize)];
+    while let Some((wf, depth)) = queue.pop() {
+        for step in wf.all_steps() {
+            let StepKind::Nested { path, .. } = &step.kind else {
+                continue;
+            };
+            let key = format!("{NESTED}{}", Resolver::nested_key(path));
+            if !seen.insert(key.clone()) || depth >= MAX_NESTED_PINS_DEPTH {
+                continue;
+            }
+            let (text, resolver) = wf.resolver.nested(path, &[]).map_err(HostError::Invalid)?;
+            let origin = path.display().to_string();
+            let inner = parse(&origin, &text, &resolver).map_err(|errors| {
+                HostError::Invalid(format!("nested workflow {origin}: {}", joined(&errors)))
+            })?;
+            for component in collect(&text, &resolver)? {
+                match found.iter().find(|f| f.uses == component.uses) {
+                    Some(f) if f.digest != component.digest => {
+                        return Err(HostError::Invalid(format!(
+                            "component `{}` names different files in this workflow and in nested workflow {origin}; give them different names",
+                            component.uses
+                        )));
+                    }
+                    Some(_) => {}
+                    None => found.push(component),
+                }
+            }
+            found.push(Found {
+                digest: content_digest(text.as_bytes()),
+                uses: key,
+                bytes: text.into_bytes(),
+            });
+            queue.push((inner, depth + 1));
+        }
+    }
+    Ok(())
+}
+
+/// Nested workflows deeper than this are not run anyway (the engine's nesting limit).
+const MAX_NESTED_PINS_DEPTH: usize = 8;
 
 /// Stores the bytes of `found` (once per digest) and returns the pins, in `tx`.
 pub fn store(tx: &Transaction<'_>, found: &[Found]) -> Result<Pins, HostError> {
@@ -98,6 +154,7 @@ impl Platform {
     pub(crate) fn pinned_resolver(&self, source: &str, pins: &Pins) -> Result<Resolver, HostError> {
         let dir = self.components_dir();
         let mut pinned = BTreeMap::new();
+        let mut workflows = BTreeMap::new();
         for (uses, digest) in pins {
             // A digest is hex: it names a file inside `dir` and nothing else.
             if digest.is_empty() || !digest.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -106,13 +163,47 @@ impl Platform {
                     "component `{uses}` is pinned to `{digest}`, which is not a SHA-256 digest"
                 )));
             }
+            if let Some(path) = uses.strip_prefix(NESTED) {
+                workflows.insert(path.to_owned(), self.pinned_definition(path, digest)?);
+                continue;
+            }
             let path = dir.join(format!("{digest}.wasm"));
             self.write_out(uses, digest, &path)?;
             pinned.insert(uses.clone(), path);
         }
         let mut resolver = Resolver::for_file(Path::new(source), Vec::new());
         resolver.pinned = Some(pinned);
+        resolver.workflows = Some(workflows);
         Ok(resolver)
+    }
+
+    /// The definition of nested workflow `path` pinned as `digest`, checked against it.
+    fn pinned_definition(&self, path: &str, digest: &str) -> Result<String, HostError> {
+        let bytes: Vec<u8> = self
+            .db()
+            .conn()
+            .query_row(
+                "SELECT bytes FROM components WHERE digest = ?1",
+                [digest],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(internal)?
+            .ok_or_else(|| {
+                HostError::NotFound(format!(
+                    "nested workflow {path} (sha256 {digest}), pinned when the workflow was published, is not in the database"
+                ))
+            })?;
+        if content_digest(&bytes) != digest {
+            return Err(HostError::Invalid(format!(
+                "the stored definition of nested workflow {path} does not match its digest {digest}"
+            )));
+        }
+        String::from_utf8(bytes).map_err(|_| {
+            HostError::Invalid(format!(
+                "the stored definition of nested workflow {path} is not UTF-8"
+            ))
+        })
     }
 
     /// Where pinned components are written out: beside the database.

@@ -15,9 +15,11 @@ use crate::json_locate::joined;
 use crate::platform::Platform;
 use crate::principal::{Caller, Cause, Email, Principal, SignIn};
 use crate::services::{HostError, HostServices};
+use crate::stored_value::UnreadableValue;
 use crate::wasm::{StepLimits, StepRuntime};
 
 use super::conditions::all_hold;
+use super::fanout::{self, Group, MAX_RUN_THREADS, Part, Slots};
 use super::journal::{NewRun, RunEnd, RunStatus};
 use super::lease::Leases;
 use super::model::{BACKOFF, Retry, Step, StepKind, Uses, Workflow};
@@ -190,22 +192,40 @@ pub fn principal_to_stored(p: &Principal) -> String {
     }
 }
 
-/// The principal stored by [`principal_to_stored`]; anything unreadable acts as nobody, which
-/// every check denies (fail closed).
-pub(crate) fn principal_from_stored(s: &str) -> Principal {
+/// The principal stored by [`principal_to_stored`] in `table.column` of `row`. Text it never
+/// writes is an error naming where (never read as nobody, or as anyone).
+pub(crate) fn principal_from_stored(
+    s: &str,
+    table: &'static str,
+    column: &'static str,
+    row: impl std::fmt::Display,
+) -> Result<Principal, UnreadableValue> {
+    parse_stored_principal(s).ok_or_else(|| {
+        UnreadableValue::new(
+            table,
+            column,
+            row.to_string(),
+            s,
+            "a principal (`user:EMAIL`, `sso:EMAIL`, `key:ID`, `run:IDENTITY PUBLISHER`, `anonymous`)",
+        )
+    })
+}
+
+fn parse_stored_principal(s: &str) -> Option<Principal> {
     let email = |e: &str| Email::parse(e).ok();
     match s.split_once(':') {
-        Some(("user", e)) => email(e).map_or(Principal::Anonymous, Principal::local),
-        Some(("sso", e)) => email(e).map_or(Principal::Anonymous, Principal::sso),
-        Some(("key", id)) => Principal::ApiKey(id.to_owned()),
-        Some(("run", rest)) => match rest.split_once(' ') {
-            Some((identity, publisher)) => Principal::run(
-                principal_from_stored(identity),
-                principal_from_stored(publisher),
-            ),
-            None => Principal::Anonymous,
-        },
-        _ => Principal::Anonymous,
+        Some(("user", e)) => email(e).map(Principal::local),
+        Some(("sso", e)) => email(e).map(Principal::sso),
+        Some(("key", id)) if !id.is_empty() => Some(Principal::ApiKey(id.to_owned())),
+        Some(("run", rest)) => {
+            let (identity, publisher) = rest.split_once(' ')?;
+            Some(Principal::run(
+                parse_stored_principal(identity)?,
+                parse_stored_principal(publisher)?,
+            ))
+        }
+        None if s == "anonymous" => Some(Principal::Anonymous),
+        _ => None,
     }
 }
 
@@ -318,6 +338,43 @@ impl Engine {
         )
     }
 
+    /// [`Engine::run_manual`] of a definition file, its components and nested workflows
+    /// pinned first (as a publish pins them, `components.rs`) and recorded with the run: the
+    /// run, resumed too, runs exactly what it started with, whatever step directories or files
+    /// the resuming process finds. Nothing is stored for someone who may not run it.
+    pub fn run_file(
+        &self,
+        workflow: &Workflow,
+        definition: &str,
+        origin: &str,
+        principal: Principal,
+        event: Value,
+        observer: &dyn Observer,
+    ) -> Result<RunOutcome, HostError> {
+        let _ = self.platform.refresh_access();
+        self.platform
+            .authorize(&principal, &workflow.workspace, Scope::PlaybookExecute)?;
+        let mut found = super::components::collect(definition, &workflow.resolver)?;
+        super::components::collect_nested(workflow, &mut found)?;
+        let pins = self
+            .platform
+            .transact(|tx| super::components::store(tx, &found))?;
+        let pins_text =
+            serde_json::to_string(&pins).map_err(|e| HostError::Internal(format!("pins: {e}")))?;
+        let resolver = self.platform.pinned_resolver(origin, &pins)?;
+        let pinned = parse(origin, definition, &resolver)
+            .map_err(|errors| HostError::Invalid(joined(&errors)))?;
+        self.run_manual_pinned(
+            &pinned,
+            definition,
+            origin,
+            Some(&pins_text),
+            principal,
+            event,
+            observer,
+        )
+    }
+
     /// [`Engine::run_manual`] of a published revision, recording the components it pinned
     /// (JSON) so that a resumed run runs them.
     #[allow(clippy::too_many_arguments)]
@@ -383,14 +440,10 @@ impl Engine {
         let owner = self.lease_owner()?;
         self.platform
             .lease_run(run, owner, |other| self.leases.alive(other))?;
-        Ok(self.execute(
-            run,
-            &workflow,
-            principal_from_stored(&principal),
-            event,
-            depth,
-            observer,
-        ))
+        let principal =
+            principal_from_stored(&principal, "runs", "principal", format!("run {run}"))
+                .map_err(|e| HostError::Internal(e.to_string()))?;
+        Ok(self.execute(run, &workflow, principal, event, depth, observer))
     }
 
     /// Executes run `run` (leased to this process) to the end and records how it ended.
@@ -422,6 +475,7 @@ impl Engine {
         // Only a run with journaled steps replays; a fresh run skips the lookup per step.
         let replay = self.platform.has_journal(run).unwrap_or(true);
         let pending = Pending::default();
+        let threads = Slots::new(MAX_RUN_THREADS);
         let exec = Exec {
             engine: self,
             workflow,
@@ -432,6 +486,7 @@ impl Engine {
             replay,
             pending: &pending,
             waiting: std::sync::Mutex::new(Vec::new()),
+            threads: &threads,
         };
         let mut ctx = json!({ "event": event, "vars": workflow.vars, "steps": {} });
         let (status, exit_status, output, error) = match exec.steps(&workflow.steps, &mut ctx, "") {
@@ -555,6 +610,8 @@ struct Exec<'a> {
     pending: &'a Pending,
     /// Interactions this execution stopped to wait on.
     waiting: std::sync::Mutex<Vec<i64>>,
+    /// The run's helper-thread slots, shared with its nested workflows (see [`fanout`]).
+    threads: &'a Slots,
 }
 
 impl Exec<'_> {
@@ -671,25 +728,17 @@ impl Exec<'_> {
                 ctx["steps"][&step.id] = Value::Array(collected);
             }
             StepKind::Parallel { branches } => {
-                let results: Vec<Result<(Flow, Value), Halt>> = std::thread::scope(|s| {
-                    let handles: Vec<_> = branches
-                        .iter()
-                        .map(|branch| {
-                            let mut local = ctx.clone();
-                            s.spawn(move || {
-                                self.steps(branch, &mut local, prefix).map(|f| (f, local))
-                            })
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| {
-                            h.join().unwrap_or_else(|_| {
-                                Err(fail("a parallel branch panicked".into()).into())
-                            })
-                        })
-                        .collect()
-                });
+                let base: &Value = ctx;
+                let outcome = self.group(branches.len()).run(
+                    branches.len(),
+                    |i| {
+                        let mut local = base.clone();
+                        self.steps(&branches[i], &mut local, prefix)
+                            .map(|f| (f, local))
+                    },
+                    |r| matches!(r, Err(Halt::Fail(_))),
+                );
+                let results = self.parts(outcome, &key, "a parallel branch")?;
                 // A failure wins, then a stop (the host is stopping: the run must be resumed, not
                 // ended by another branch's exit), then an exit; a branch waiting (on people or
                 // a long wait) holds the run once the others have finished (their steps are
@@ -1072,48 +1121,78 @@ impl Exec<'_> {
     ) -> Result<Vec<Value>, Halt> {
         let mut collected = vec![Value::Null; items.len()];
         let mut paused = None;
-        for (chunk_start, chunk) in items.chunks(cap).enumerate().map(|(c, ch)| (c * cap, ch)) {
-            let results: Vec<Result<Value, Halt>> = std::thread::scope(|s| {
-                let handles: Vec<_> = chunk
-                    .iter()
-                    .enumerate()
-                    .map(|(j, item)| {
-                        let i = chunk_start + j;
-                        let mut local = ctx.clone();
-                        local["loop"] = json!({ "item": item, "index": i });
-                        s.spawn(move || {
-                            let before = local["steps"].clone();
-                            self.steps(body, &mut local, &format!("{prefix}{id}[{i}]."))?;
-                            Ok(iteration_outputs(body, &local["steps"], &before))
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            Err(Failure {
-                                step: format!("{prefix}{id}"),
-                                message: "a loop iteration panicked".into(),
-                            }
-                            .into())
-                        })
-                    })
-                    .collect()
-            });
-            for (j, r) in results.into_iter().enumerate() {
-                match r {
-                    Ok(v) => collected[chunk_start + j] = v,
-                    Err(Halt::Fail(f)) => return Err(Halt::Fail(f)),
-                    // Every other iteration still runs; the run then waits (like `parallel`).
-                    Err(pause) => paused = Some(Halt::or(paused, pause)),
-                }
+        let outcome = self.group(cap).run(
+            items.len(),
+            |i| {
+                let mut local = ctx.clone();
+                local["loop"] = json!({ "item": items[i], "index": i });
+                let before = local["steps"].clone();
+                self.steps(body, &mut local, &format!("{prefix}{id}[{i}]."))?;
+                Ok(iteration_outputs(body, &local["steps"], &before))
+            },
+            |r| matches!(r, Err(Halt::Fail(_))),
+        );
+        let results = self.parts(outcome, &format!("{prefix}{id}"), "a loop iteration")?;
+        for (i, r) in results.into_iter().enumerate() {
+            match r {
+                Ok(v) => collected[i] = v,
+                Err(Halt::Fail(f)) => return Err(Halt::Fail(f)),
+                // Every other iteration still runs; the run then waits (like `parallel`).
+                Err(pause) => paused = Some(Halt::or(paused, pause)),
             }
         }
         if let Some(pause) = paused {
             return Err(pause);
         }
         Ok(collected)
+    }
+
+    /// A group of `width` parts of this run, within the run's thread slots.
+    fn group(&self, width: usize) -> Group<'_> {
+        Group {
+            width,
+            slots: self.threads,
+            stack_size: None,
+        }
+    }
+
+    /// The results of a group's parts, in order: a part that panicked fails the step `key`,
+    /// and a helper thread the OS refused stops the run resumable (SPEC WF-11: the host's
+    /// capacity, not the step's failure). A part that did not start because another failed
+    /// is left out (the failure is among the results).
+    fn parts<R>(
+        &self,
+        outcome: fanout::Outcome<Result<R, Halt>>,
+        key: &str,
+        what: &str,
+    ) -> Result<Vec<Result<R, Halt>>, Halt> {
+        let mut results = Vec::with_capacity(outcome.parts.len());
+        let mut failed = false;
+        for part in outcome.parts {
+            match part {
+                Part::Done(r) => {
+                    failed |= matches!(r, Err(Halt::Fail(_)));
+                    results.push(r);
+                }
+                Part::Panicked => {
+                    failed = true;
+                    results.push(Err(Failure {
+                        step: key.to_owned(),
+                        message: format!("{what} panicked"),
+                    }
+                    .into()));
+                }
+                Part::NotRun => {}
+            }
+        }
+        if let Some(e) = outcome.refused
+            && !failed
+        {
+            return Err(Halt::Unavailable(format!(
+                "step `{key}`: the system refused a thread for {what}: {e}"
+            )));
+        }
+        Ok(results)
     }
 
     fn nested(
@@ -1131,9 +1210,13 @@ impl Exec<'_> {
             return Err(fail(format!("nested workflows go deeper than {MAX_NESTING}")).into());
         }
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| fail(format!("cannot read {origin}: {e}")))?;
-        let resolver = Resolver::for_file(path, self.engine.step_dirs.clone());
+        // A published revision's nested workflows are those pinned with it, not the files as
+        // they are now (SPEC WF-7, SH-3).
+        let (text, resolver) = self
+            .workflow
+            .resolver
+            .nested(path, &self.engine.step_dirs)
+            .map_err(fail)?;
         let inner = parse(&origin, &text, &resolver).map_err(|errors| fail(joined(&errors)))?;
         if inner.workspace != self.caller.workspace {
             return Err(fail(format!(
@@ -1155,6 +1238,7 @@ impl Exec<'_> {
             replay: self.replay,
             pending: self.pending,
             waiting: std::sync::Mutex::new(Vec::new()),
+            threads: self.threads,
         };
         let result = child.steps(&inner.steps, &mut inner_ctx, &format!("{key}/"));
         self.waiting

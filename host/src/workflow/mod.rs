@@ -4,6 +4,7 @@
 pub mod components;
 pub mod conditions;
 pub mod engine;
+pub mod fanout;
 pub mod flows;
 pub mod journal;
 pub mod lease;

@@ -21,6 +21,42 @@ pub struct Workflow {
     /// Set when the workflow runs in a workspace it was shared to: its home workspace. Custom
     /// role selections of its interactions do not apply there (SPEC IX-6, SH-2).
     pub shared_from: Option<String>,
+    /// How its components and nested workflows are found: for a published revision, the
+    /// ones pinned at publish (its nested workflows run with it).
+    pub resolver: super::parse::Resolver,
+}
+
+impl Workflow {
+    /// Every step, nested branches and bodies included (not inside nested workflows).
+    pub fn all_steps(&self) -> Vec<&Step> {
+        fn walk<'a>(steps: &'a [Step], out: &mut Vec<&'a Step>) {
+            for step in steps {
+                out.push(step);
+                match &step.kind {
+                    StepKind::If {
+                        then, otherwise, ..
+                    } => {
+                        walk(then, out);
+                        walk(otherwise, out);
+                    }
+                    StepKind::Switch { cases, default } => {
+                        cases.iter().for_each(|(_, body)| walk(body, out));
+                        walk(default, out);
+                    }
+                    StepKind::Loop { body, .. } => walk(body, out),
+                    StepKind::Parallel { branches } => branches.iter().for_each(|b| walk(b, out)),
+                    StepKind::Interaction(ix) => walk(&ix.on_timeout, out),
+                    StepKind::Action { .. }
+                    | StepKind::Wait { .. }
+                    | StepKind::Exit { .. }
+                    | StepKind::Nested { .. } => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.steps, &mut out);
+        out
+    }
 }
 
 /// What starts a run (SPEC WF-2).

@@ -24,6 +24,9 @@ pub struct Resolver {
     /// For a published workflow: each `uses` value's pinned component (content-addressed,
     /// see `workflow::components`); nothing else is searched.
     pub pinned: Option<std::collections::BTreeMap<String, PathBuf>>,
+    /// For a published workflow: the definitions of its nested workflows as pinned at
+    /// publish, by path ([`Resolver::nested_key`]); they are not read from files.
+    pub workflows: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl Resolver {
@@ -34,7 +37,52 @@ impl Resolver {
             base,
             step_dirs,
             pinned: None,
+            workflows: None,
         }
+    }
+
+    /// How a nested workflow's path is named among the pinned ones: as resolved against the
+    /// definition's directory at publish, which is how a run resolves it again.
+    pub fn nested_key(path: &Path) -> String {
+        path.to_string_lossy().into_owned()
+    }
+
+    /// Whether the nested workflow at `path` can be found (pinned, or a file).
+    pub fn has_nested(&self, path: &Path) -> bool {
+        self.workflows
+            .as_ref()
+            .is_some_and(|w| w.contains_key(&Self::nested_key(path)))
+            || path.is_file()
+    }
+
+    /// The definition of the nested workflow at `path` and the resolver for it: pinned ones
+    /// as pinned (SPEC WF-7, SH-3: a published revision runs what was published); otherwise
+    /// the file, with this resolver's step directories, or `step_dirs` for a revision
+    /// published before nested workflows were pinned.
+    pub fn nested(&self, path: &Path, step_dirs: &[PathBuf]) -> Result<(String, Resolver), String> {
+        let base = path.parent().map(Path::to_owned).unwrap_or_default();
+        if let Some(text) = self
+            .workflows
+            .as_ref()
+            .and_then(|w| w.get(&Self::nested_key(path)))
+        {
+            let resolver = Resolver {
+                base,
+                ..self.clone()
+            };
+            return Ok((text.clone(), resolver));
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let resolver = if self.pinned.is_some() {
+            Resolver::for_file(path, step_dirs.to_vec())
+        } else {
+            Resolver {
+                base,
+                ..self.clone()
+            }
+        };
+        Ok((text, resolver))
     }
 
     /// The component a `uses` value names, if it can be found.
@@ -271,6 +319,7 @@ impl Parser {
             vars,
             steps,
             shared_from: None,
+            resolver: self.resolver.clone(),
         })
     }
 
@@ -518,6 +567,14 @@ impl Parser {
                         "expected an array of at least two branches (each an array of steps)",
                     );
                 }
+                // Fan-out is bounded where it is written (SPEC WF-4, ST-4), like a loop's cap.
+                let most = super::fanout::MAX_PARALLEL_BRANCHES;
+                if branches.len() > most {
+                    self.err(
+                        at.key("parallel"),
+                        format!("expected at most {most} branches, got {}", branches.len()),
+                    );
+                }
                 StepKind::Parallel {
                     branches: branches
                         .iter()
@@ -556,7 +613,7 @@ impl Parser {
                 );
                 let file = self.string(o, "workflow", &at, true)?;
                 let path = self.resolver.base.join(&file);
-                if !path.is_file() {
+                if !self.resolver.has_nested(&path) {
                     self.err(
                         at.key("workflow"),
                         format!("missing workflow file `{}`", path.display()),

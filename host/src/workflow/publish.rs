@@ -77,9 +77,14 @@ impl Revision {
                 self.revision, self.name
             ))
         })?;
+        let row = format!("`{}` revision {}", self.name, self.revision);
+        let read = |text: &str, column| {
+            principal_from_stored(text, "workflow_revisions", column, &row)
+                .map_err(|e| HostError::Internal(e.to_string()))
+        };
         Ok(Some(Principal::run(
-            principal_from_stored(run_as),
-            principal_from_stored(publisher),
+            read(run_as, "run_as")?,
+            read(publisher, "publisher")?,
         )))
     }
 }
@@ -120,7 +125,11 @@ impl Platform {
         }
         let run_as = run_as.as_ref().map(principal_to_stored);
         let publisher = publisher_to_stored(actor);
-        let found = components::collect(definition, resolver)?;
+        let mut found = components::collect(definition, resolver)?;
+        // Nested workflows are found as runs will find them: from `source` with `resolver`.
+        let at_source = super::parse::parse(source, definition, resolver)
+            .map_err(|errors| HostError::Invalid(crate::json_locate::joined(&errors)))?;
+        components::collect_nested(&at_source, &mut found)?;
         if let Some(source) = self.shared_into(&workflow.workspace, &workflow.name)? {
             return Err(HostError::Conflict(format!(
                 "`{}` is shared to `{}` from `{source}`; the destination may use it, not modify it (SPEC SH-1)",
@@ -292,13 +301,33 @@ mod tests {
     fn a_run_principal_survives_storage_so_a_resumed_run_acts_for_the_same_publisher() {
         for identity in [person("run@x.test"), Principal::ApiKey("00ff".into())] {
             let run = Principal::run(identity, person("pub@x.test"));
-            assert_eq!(principal_from_stored(&principal_to_stored(&run)), run);
+            let stored = principal_to_stored(&run);
+            assert_eq!(
+                principal_from_stored(&stored, "runs", "principal", 1),
+                Ok(run)
+            );
         }
-        // Unreadable stored principals act as nobody (every check denies), never as someone.
+        let anonymous = principal_to_stored(&Principal::Anonymous);
         assert_eq!(
-            principal_from_stored("run:user:a@x.test"),
-            Principal::Anonymous
+            principal_from_stored(&anonymous, "runs", "principal", 1),
+            Ok(Principal::Anonymous)
         );
+        // An unreadable stored principal is an error naming where, never nobody or someone.
+        for bad in [
+            "run:user:a@x.test",
+            "user:not-an-email",
+            "admin:x",
+            "key:",
+            "",
+        ] {
+            let err =
+                principal_from_stored(bad, "runs", "principal", "run 7").expect_err("unreadable");
+            assert_eq!(
+                (err.table, err.column, err.row.as_str()),
+                ("runs", "principal", "run 7")
+            );
+            assert_eq!(err.value, bad);
+        }
     }
 
     #[test]

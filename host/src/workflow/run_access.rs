@@ -35,12 +35,17 @@ pub enum RunSight {
 
 impl Platform {
     /// How much of `run` `principal` may see (see the module's comment).
-    pub(crate) fn run_sight(&self, principal: &Principal, run: &RunInfo) -> RunSight {
+    /// A run whose stored principal does not read is an error, not nobody's run.
+    pub(crate) fn run_sight(
+        &self,
+        principal: &Principal,
+        run: &RunInfo,
+    ) -> Result<RunSight, HostError> {
         if !self
             .check(principal, &run.workspace, Scope::PlaybookGet)
             .allowed
         {
-            return RunSight::None;
+            return Ok(RunSight::None);
         }
         let index = self.index();
         let caller = Caller {
@@ -49,7 +54,14 @@ impl Platform {
             cause: None,
         };
         let viewer = Viewer::of(&index, &caller);
-        let own = match (principal_from_stored(&run.principal), principal) {
+        let ran_as = principal_from_stored(
+            &run.principal,
+            "runs",
+            "principal",
+            format!("run {}", run.id),
+        )
+        .map_err(|e| HostError::Internal(e.to_string()))?;
+        let own = match (ran_as, principal) {
             (Principal::ApiKey(a), Principal::ApiKey(b)) => a == *b,
             (Principal::Anonymous, _) => false,
             (ran_as, _) => {
@@ -57,11 +69,11 @@ impl Platform {
                 ran_as.email().is_some() && ran_as.email() == viewer.email.as_ref()
             }
         };
-        if own || viewer.bypass {
+        Ok(if own || viewer.bypass {
             RunSight::Full
         } else {
             RunSight::Summary
-        }
+        })
     }
 
     /// The runs `principal` may see, newest first: of `workspace`, or of every workspace.
@@ -79,7 +91,7 @@ impl Platform {
         }
         let mut shown = Vec::new();
         for run in self.all_runs(workspace)? {
-            match self.run_sight(principal, &run) {
+            match self.run_sight(principal, &run)? {
                 RunSight::None => {}
                 RunSight::Summary => shown.push(summary(run)),
                 RunSight::Full => shown.push(run),
@@ -101,7 +113,7 @@ impl Platform {
             Err(HostError::NotFound(_)) => return Err(missing()),
             Err(e) => return Err(e),
         };
-        match self.run_sight(principal, &info) {
+        match self.run_sight(principal, &info)? {
             RunSight::None => Err(missing()),
             RunSight::Full => Ok((info, steps)),
             RunSight::Summary => Ok((
@@ -176,7 +188,8 @@ impl Platform {
         outcome: RunOutcome,
     ) -> Option<RunOutcome> {
         let sight = match self.run_detail(outcome.run_id) {
-            Ok((info, _)) => self.run_sight(principal, &info),
+            // Hidden when it cannot be told (fail closed); `runs show` names what is wrong.
+            Ok((info, _)) => self.run_sight(principal, &info).unwrap_or(RunSight::None),
             Err(_) => RunSight::None,
         };
         match sight {

@@ -81,28 +81,132 @@ fn raw_trigger_kind(definition: &str) -> Option<String> {
     }
 }
 
+/// The oldest pending event, or why its row cannot be read.
+enum Next {
+    Event(Pending),
+    /// Its row does not read (SPEC WF-11 is for the infrastructure; this is the row's own
+    /// fault, and waiting will not mend it): it is quarantined.
+    Unreadable {
+        id: i64,
+        why: String,
+    },
+}
+
+/// An event waiting for dispatch, or set aside (quarantined) because it cannot be.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct WaitingEvent {
+    pub id: i64,
+    /// Its kind as stored (read as text whatever it holds).
+    pub kind: String,
+    pub created_at: String,
+    /// Why it was quarantined, and when (Unix seconds); `None` while it waits.
+    pub quarantined: Option<String>,
+    pub quarantined_at: Option<i64>,
+}
+
 impl Platform {
-    fn next_pending_event(&self, workspace: Option<&str>) -> Result<Option<Pending>, HostError> {
+    fn next_pending_event(&self, workspace: Option<&str>) -> Result<Option<Next>, HostError> {
         let db = self.db();
         db.conn()
             .query_row(
                 "SELECT id, workspace, kind, payload, case_id, depth FROM events
-                 WHERE dispatched = 0 AND (?1 IS NULL OR workspace = ?1) ORDER BY id LIMIT 1",
+                 WHERE dispatched = 0 AND quarantined IS NULL AND (?1 IS NULL OR workspace = ?1)
+                 ORDER BY id LIMIT 1",
                 [workspace],
                 |r| {
-                    let payload = crate::stored_json::column(r, 3, "events.payload")?;
-                    Ok(Pending {
-                        id: r.get(0)?,
-                        workspace: r.get(1)?,
-                        kind: r.get(2)?,
-                        payload,
-                        case_id: r.get(4)?,
-                        depth: r.get(5)?,
+                    let id = r.get(0)?;
+                    let read = || -> rusqlite::Result<Pending> {
+                        let payload = crate::stored_json::column(r, 3, "events.payload")?;
+                        Ok(Pending {
+                            id,
+                            workspace: r.get(1)?,
+                            kind: r.get(2)?,
+                            payload,
+                            case_id: r.get(4)?,
+                            depth: r.get(5)?,
+                        })
+                    };
+                    Ok(match read() {
+                        Ok(event) => Next::Event(event),
+                        Err(e) => Next::Unreadable {
+                            id,
+                            why: format!("events row {id} does not read: {e}"),
+                        },
                     })
                 },
             )
             .optional()
             .map_err(internal)
+    }
+
+    /// Sets pending event `id` aside with the reason, so later events dispatch.
+    fn quarantine_event(&self, id: i64, why: &str) -> Result<(), HostError> {
+        self.transact(|tx| {
+            tx.execute(
+                "UPDATE events SET quarantined = ?2, quarantined_at = ?3
+                 WHERE id = ?1 AND dispatched = 0 AND quarantined IS NULL",
+                params![id, why, clock::now_unix()],
+            )
+            .map_err(internal)?;
+            Ok(())
+        })
+    }
+
+    /// The events of `workspace` waiting for dispatch, or (`quarantined`) those set aside and
+    /// why, oldest first; for a principal holding `playbook.execute` there, as for
+    /// `triggers dispatch`. No payload is shown: it may describe a case the reader may not
+    /// see (SPEC CS-2).
+    pub fn waiting_events_for(
+        &self,
+        principal: &Principal,
+        workspace: &str,
+        quarantined: bool,
+    ) -> Result<Vec<WaitingEvent>, HostError> {
+        self.authorize(principal, workspace, crate::access::Scope::PlaybookExecute)?;
+        let db = self.db();
+        let mut stmt = db
+            .conn()
+            .prepare(
+                "SELECT id, CAST(kind AS TEXT), CAST(created_at AS TEXT), quarantined, quarantined_at
+                 FROM events
+                 WHERE workspace = ?1 AND dispatched = 0 AND (quarantined IS NOT NULL) = ?2
+                 ORDER BY id",
+            )
+            .map_err(internal)?;
+        let rows = stmt
+            .query_map(params![workspace, quarantined], |r| {
+                Ok(WaitingEvent {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    created_at: r.get(2)?,
+                    quarantined: r.get(3)?,
+                    quarantined_at: r.get(4)?,
+                })
+            })
+            .map_err(internal)?;
+        rows.collect::<Result<_, _>>().map_err(internal)
+    }
+
+    /// Puts quarantined event `id` of `workspace` back in line (its row mended), for a
+    /// principal holding `playbook.execute` there. `false` if there is no such quarantined
+    /// event.
+    pub fn release_event_for(
+        &self,
+        principal: &Principal,
+        workspace: &str,
+        id: i64,
+    ) -> Result<bool, HostError> {
+        self.authorize(principal, workspace, crate::access::Scope::PlaybookExecute)?;
+        self.transact(|tx| {
+            let released = tx
+                .execute(
+                    "UPDATE events SET quarantined = NULL, quarantined_at = NULL
+                     WHERE id = ?1 AND workspace = ?2 AND dispatched = 0 AND quarantined IS NOT NULL",
+                    params![id, workspace],
+                )
+                .map_err(internal)?;
+            Ok(released == 1)
+        })
     }
 
     /// In one transaction: the event marked as dispatched, and a run per match (failed at once
@@ -202,25 +306,48 @@ impl Engine {
         &self,
         workspace: Option<&str>,
     ) -> Result<Option<Vec<TriggeredRun>>, HostError> {
+        // Held before any event is read: a failure here is this process's, not an event's.
+        let owner = self.lease_owner()?;
         loop {
-            let Some(event) = self.platform().next_pending_event(workspace)? else {
-                return Ok(None);
+            let event = match self.platform().next_pending_event(workspace)? {
+                None => return Ok(None),
+                Some(Next::Event(event)) => event,
+                Some(Next::Unreadable { id, why }) => {
+                    // One bad row must not stop every later event, every time (a stuck
+                    // queue): set it aside with the reason, and go on.
+                    self.platform().quarantine_event(id, &why)?;
+                    continue;
+                }
             };
-            if let Some(runs) = self.claim_event(&event)? {
-                return Ok(Some(runs));
+            match self.claim_event(&event, owner) {
+                Ok(Some(runs)) => return Ok(Some(runs)),
+                // Another process claimed it meanwhile: on to the next pending one.
+                Ok(None) => {}
+                // Not the infrastructure (that leaves the event pending, WF-11) but stored
+                // data this event leads to that does not read: waiting will not mend it.
+                Err(HostError::Internal(e)) => {
+                    let why = format!(
+                        "event {} ({}) cannot be dispatched: {e}",
+                        event.id, event.kind
+                    );
+                    self.platform().quarantine_event(event.id, &why)?;
+                }
+                Err(e) => return Err(e),
             }
-            // Another process claimed it meanwhile: on to the next pending one.
         }
     }
 
     /// Claims `event` (see [`Engine::claim_next_event`]); `None` if another process did first.
-    fn claim_event(&self, event: &Pending) -> Result<Option<Vec<TriggeredRun>>, HostError> {
+    fn claim_event(
+        &self,
+        event: &Pending,
+        owner: &str,
+    ) -> Result<Option<Vec<TriggeredRun>>, HostError> {
         let mut input = event.payload.clone();
         if let Some(o) = input.as_object_mut() {
             o.insert("kind".into(), Value::String(event.kind.clone()));
         }
         let matches = self.matches(event, &input)?;
-        let owner = self.lease_owner()?;
         let Some(ids) = self.platform().claim(event, &matches, &input, owner)? else {
             return Ok(None);
         };

@@ -1,0 +1,623 @@
+//! A hostile workflow against the host's own resources (SPEC WF-4, ST-4, WF-11): threads of
+//! parallel steps, as real `flowhost` processes on a real database file.
+
+use crate::common::Deployment;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use flowhost::workflow::fanout::{MAX_PARALLEL_BRANCHES, MAX_RUN_THREADS};
+use serde_json::{Value, json};
+
+const OWNER: &str = "olivia.owner@acme-mssp.test";
+
+/// The threads process `pid` has now (Linux), if it still runs.
+fn threads_of(pid: u32) -> Option<usize> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+#[test]
+fn nested_parallel_loops_stay_within_the_run_wide_thread_cap_and_all_iterations_run() {
+    let d = Deployment::new();
+    // 20 × 20 iterations, each asking for its own thread and sleeping in it: without a
+    // run-wide cap the process holds about 400 threads at once.
+    let items: Vec<u32> = (0..20).collect();
+    let wf = json!({ "name": "fan", "workspace": "mssp-soc", "vars": { "items": items }, "steps": [
+        { "id": "outer", "loop": { "over": "$.vars.items", "parallel": 64 }, "do": [
+            { "id": "inner", "loop": { "over": "$.vars.items", "parallel": 64 }, "do": [
+                { "id": "nap", "wait": "150ms" }
+            ] }
+        ] }
+    ] });
+    let file = d.dir.path().join("fan.json");
+    std::fs::write(&file, wf.to_string()).expect("write");
+    let child = Command::new(crate::common::flowhost_bin())
+        .current_dir(d.dir.path())
+        .arg("--db")
+        .arg(&d.db)
+        .args(["run", "fan.json", "--as", OWNER, "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("flowhost runs");
+    let pid = child.id();
+    let sampler = std::thread::spawn(move || {
+        let mut peak = 0;
+        let started = Instant::now();
+        while let Some(n) = threads_of(pid) {
+            peak = peak.max(n);
+            if started.elapsed() > Duration::from_secs(120) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        peak
+    });
+    let out = child.wait_with_output().expect("flowhost ends");
+    let peak = sampler.join().expect("sampler");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["status"], "succeeded", "{doc}");
+    // The main thread, the run's helpers, and a few of the runtime's own.
+    assert!(
+        peak <= MAX_RUN_THREADS + 8,
+        "the process held {peak} threads (cap {MAX_RUN_THREADS} per run)"
+    );
+    let run = doc["run_id"].as_i64().expect("run id").to_string();
+    let shown: Value =
+        serde_json::from_str(&d.ok(&["runs", "show", &run, "--json", "--as", OWNER]))
+            .expect("json");
+    let naps = shown["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["step"].as_str().is_some_and(|k| k.ends_with(".nap")))
+        .count();
+    assert_eq!(naps, 400, "iterations beyond the cap waited, none failed");
+}
+
+#[test]
+fn a_parallel_step_with_more_branches_than_the_cap_is_refused_when_validated() {
+    let d = Deployment::new();
+    let branch = |n: usize| json!([{ "id": format!("b{n}"), "wait": "1ms" }]);
+    for (count, valid) in [
+        (MAX_PARALLEL_BRANCHES, true),
+        (MAX_PARALLEL_BRANCHES + 1, false),
+    ] {
+        let branches: Vec<Value> = (0..count).map(branch).collect();
+        let wf = json!({ "name": "wide", "workspace": "mssp-soc", "steps": [
+            { "id": "p", "parallel": branches }
+        ] });
+        std::fs::write(d.dir.path().join("wide.json"), wf.to_string()).expect("write");
+        let out = d.cli(&["validate", "wide.json"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.success(), valid, "{count} branches: {stderr}");
+        if !valid {
+            assert!(
+                stderr.contains(&format!(
+                    "steps[0].parallel: expected at most {MAX_PARALLEL_BRANCHES} branches, got {count}"
+                )),
+                "{stderr}"
+            );
+        }
+    }
+}
+
+/// A step's time spent inside host calls is bounded by its deadline (SPEC ST-4).
+mod host_call_deadline {
+    use super::*;
+
+    use std::sync::Arc;
+
+    use crate::common::{HOSTILE, runtime, user};
+    use flowhost::platform::Platform;
+    use flowhost::principal::Caller;
+    use flowhost::services::HostServices;
+    use flowhost::store::Db;
+    use flowhost::wasm::StepLimits;
+
+    const WS: &str = "mssp-soc";
+
+    /// Cases whose descriptions make a text search slow: each alignment of the 1,022-byte
+    /// needle `%_%_…` compares about a thousand bytes before it fails.
+    fn seed_slow_cases(db: &std::path::Path, count: usize) {
+        let mut conn = rusqlite::Connection::open(db).expect("open");
+        let tx = conn.transaction().expect("tx");
+        let ws: i64 = tx
+            .query_row("SELECT id FROM workspaces WHERE name = ?1", [WS], |r| {
+                r.get(0)
+            })
+            .expect("workspace");
+        let unit = format!("{}x", "%_".repeat(510));
+        let description = unit.repeat((60 << 10) / unit.len());
+        for n in 0..count {
+            tx.execute(
+                "INSERT INTO cases (workspace_id, number, title, description, severity, state, created_at, updated_at)
+                 VALUES (?1, ?2, 'slow', ?3, 1, 'open', 0, 0)",
+                rusqlite::params![ws, 10_000 + n as i64, description],
+            )
+            .expect("case");
+        }
+        tx.commit().expect("commit");
+    }
+
+    fn query_workflow(timeout: &str) -> Value {
+        json!({ "name": "slow", "workspace": WS, "steps": [
+            { "id": "scan", "uses": HOSTILE, "grants": ["cases:read"], "timeout": timeout,
+              "with": { "attack": "long_query", "mib": 0.000976 } }
+        ] })
+    }
+
+    /// Runs the workflow; its outcome and how long its one step took.
+    fn run(d: &Deployment, wf: &Value) -> (Value, Duration) {
+        std::fs::write(d.dir.path().join("slow.json"), wf.to_string()).expect("write");
+        let out = d.cli(&["run", "slow.json", "--as", OWNER, "--json"]);
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+            panic!("json: {}", String::from_utf8_lossy(&out.stderr));
+        });
+        let run = doc["run_id"].as_i64().expect("run id").to_string();
+        let shown: Value =
+            serde_json::from_str(&d.ok(&["runs", "show", &run, "--json", "--as", OWNER]))
+                .expect("json");
+        let micros = shown["steps"][0]["duration_us"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("a step duration: {shown}"));
+        (doc, Duration::from_micros(micros))
+    }
+
+    #[test]
+    fn an_expensive_query_started_before_the_deadline_is_interrupted_at_it() {
+        let d = Deployment::new();
+        seed_slow_cases(&d.db, 1000);
+        let timeout = Duration::from_millis(100);
+        // Unbounded, the scan takes this long (and succeeds, finding nothing).
+        let (doc, unbounded) = run(&d, &query_workflow("60s"));
+        assert_eq!(doc["status"], "succeeded", "{doc}");
+        assert!(
+            unbounded > timeout * 4,
+            "the scan must outlast the deadline well: {unbounded:?}"
+        );
+        let (doc, took) = run(&d, &query_workflow("100ms"));
+        // The step's own timeout fails it: not a stopped, resumable run (SPEC WF-11 is for
+        // the infrastructure's failures).
+        assert_eq!(doc["status"], "failed", "{doc}");
+        let error = doc["error"].as_str().unwrap_or_default();
+        assert!(error.contains("deadline exceeded"), "{error}");
+        assert!(
+            took < timeout + (unbounded - timeout) / 2,
+            "the query stopped at the deadline: the step took {took:?}, {unbounded:?} unbounded"
+        );
+    }
+
+    #[test]
+    fn a_host_call_waiting_for_the_write_lock_gives_up_at_the_deadline_and_commits_nothing() {
+        let d = Deployment::new();
+        let platform = Arc::new(Platform::new(Db::open(&d.db).expect("db")).expect("platform"));
+        // Another process holds the write lock for longer than the step may take.
+        let holder = rusqlite::Connection::open(&d.db).expect("open");
+        holder.execute_batch("BEGIN IMMEDIATE").expect("lock");
+        let rt = runtime();
+        let step = rt.load(std::path::Path::new(HOSTILE)).expect("component");
+        let (services, infra) = HostServices::of(platform).watched();
+        let caller = Caller {
+            workspace: WS.into(),
+            principal: user(OWNER),
+            cause: None,
+        };
+        let limits = StepLimits {
+            timeout: Duration::from_millis(400),
+            ..StepLimits::default()
+        };
+        let started = Instant::now();
+        // A case titled `tttttttttt`.
+        let input = json!({ "attack": "big_case", "what": "title", "mib": 0.00001 });
+        let exec = rt.execute(&step, &input, caller, services, limits);
+        let took = started.elapsed();
+        let failure = exec.result.expect_err("the step cannot finish in time");
+        assert_eq!(failure.kind(), "deadline", "{failure}");
+        assert!(
+            took < Duration::from_secs(2),
+            "gave up at the deadline, not after the 5 s busy timeout: {took:?}"
+        );
+        // The step's timeout, not the infrastructure's failure: the engine fails the step
+        // instead of stopping the run resumable.
+        assert_eq!(infra.failure(), None);
+        holder.execute_batch("ROLLBACK").expect("unlock");
+        let created: i64 = holder
+            .query_row(
+                "SELECT count(*) FROM cases WHERE title = 'tttttttttt'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(created, 0, "nothing partial committed");
+    }
+
+    #[test]
+    fn a_host_call_waiting_for_the_connection_another_run_holds_gives_up_at_the_deadline() {
+        let d = Deployment::new();
+        let platform = Arc::new(Platform::new(Db::open(&d.db).expect("db")).expect("platform"));
+        let rt = runtime();
+        let step = rt.load(std::path::Path::new(HOSTILE)).expect("component");
+        // A write (a case titled `tttttttttt`) and a read (a query).
+        for input in [
+            json!({ "attack": "big_case", "what": "title", "mib": 0.00001 }),
+            json!({ "attack": "long_query", "mib": 0.00001 }),
+        ] {
+            // Another run of this process (as in `serve`) holds the one connection for longer
+            // than the step may take: a long statement of its own, say.
+            let (held_tx, held_rx) = std::sync::mpsc::channel();
+            let holder = {
+                let platform = platform.clone();
+                std::thread::spawn(move || {
+                    let _db = platform.db();
+                    held_tx.send(()).expect("send");
+                    std::thread::sleep(Duration::from_secs(2));
+                })
+            };
+            held_rx.recv().expect("held");
+            let (services, infra) = HostServices::of(platform.clone()).watched();
+            let caller = Caller {
+                workspace: WS.into(),
+                principal: user(OWNER),
+                cause: None,
+            };
+            let limits = StepLimits {
+                timeout: Duration::from_millis(300),
+                ..StepLimits::default()
+            };
+            let started = Instant::now();
+            let exec = rt.execute(&step, &input, caller, services, limits);
+            let took = started.elapsed();
+            let failure = exec.result.expect_err("the step cannot finish in time");
+            assert_eq!(failure.kind(), "deadline", "{input}: {failure}");
+            assert!(
+                took < Duration::from_millis(1200),
+                "{input}: gave up at the deadline, not when the other run let go: {took:?}"
+            );
+            assert_eq!(
+                infra.failure(),
+                None,
+                "the step's timeout, not the infrastructure's"
+            );
+            holder.join().expect("holder");
+        }
+        let created: i64 = platform
+            .db()
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM cases WHERE title = 'tttttttttt'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(created, 0, "nothing done");
+    }
+}
+
+/// One unreadable stored event is set aside, not a stuck queue (SPEC WF-2, WF-11).
+mod stuck_events {
+    use super::*;
+
+    const WS: &str = "mssp-soc";
+    const VIEWER: &str = "vera.viewer@acme-mssp.test";
+    const OUTSIDER: &str = "gary.admin@globex.test";
+
+    fn setup() -> Deployment {
+        let d = Deployment::new();
+        let wf = json!({ "name": "on-create", "workspace": WS, "run_as": OWNER,
+            "trigger": { "on": "case_created" },
+            "steps": [ { "id": "seen", "wait": "1ms" } ] });
+        std::fs::write(d.dir.path().join("on-create.json"), wf.to_string()).expect("write");
+        d.ok(&["workflows", "publish", "on-create.json", "--as", OWNER]);
+        d.ok(&[
+            "users",
+            "invite",
+            VIEWER,
+            "--role",
+            "viewer",
+            "--workspace",
+            WS,
+            "--as",
+            OWNER,
+        ]);
+        for title in ["first", "second", "third"] {
+            d.ok(&[
+                "cases",
+                "create",
+                "--title",
+                title,
+                "--severity",
+                "low",
+                "--workspace",
+                WS,
+                "--as",
+                OWNER,
+            ]);
+        }
+        d
+    }
+
+    fn event_ids(d: &Deployment) -> Vec<i64> {
+        let conn = rusqlite::Connection::open(&d.db).expect("open");
+        let mut stmt = conn
+            .prepare(
+                "SELECT id FROM events WHERE workspace = ?1 AND kind = 'case_created' ORDER BY id",
+            )
+            .expect("sql");
+        stmt.query_map([WS], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    fn runs_started_by(d: &Deployment) -> Vec<i64> {
+        let conn = rusqlite::Connection::open(&d.db).expect("open");
+        let mut stmt = conn
+            .prepare("SELECT trigger_event FROM runs WHERE workflow = 'on-create' ORDER BY trigger_event")
+            .expect("sql");
+        stmt.query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    fn list(d: &Deployment, who: &str, quarantined: bool) -> std::process::Output {
+        let mut args = vec!["triggers", "list", "--workspace", WS, "--as", who, "--json"];
+        if quarantined {
+            args.push("--quarantined");
+        }
+        d.cli(&args)
+    }
+
+    #[test]
+    fn an_unreadable_event_is_quarantined_and_the_events_after_it_dispatch() {
+        let d = setup();
+        let ids = event_ids(&d);
+        assert_eq!(ids.len(), 3);
+        // The second event's payload is damaged on disk.
+        let conn = rusqlite::Connection::open(&d.db).expect("open");
+        conn.execute(
+            "UPDATE events SET payload = '{\"case\": ' WHERE id = ?1",
+            [ids[1]],
+        )
+        .expect("corrupt");
+        drop(conn);
+        let out = d.cli(&[
+            "triggers",
+            "dispatch",
+            "--workspace",
+            WS,
+            "--as",
+            OWNER,
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            runs_started_by(&d),
+            vec![ids[0], ids[2]],
+            "the events before and after the damaged one started their runs"
+        );
+        // Dispatching again neither stops at it nor starts anything twice.
+        d.ok(&["triggers", "dispatch", "--workspace", WS, "--as", OWNER]);
+        assert_eq!(runs_started_by(&d), vec![ids[0], ids[2]]);
+
+        let out = list(&d, OWNER, true);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let shown: Value = serde_json::from_slice(&out.stdout).expect("json");
+        let shown = shown.as_array().expect("list");
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        assert_eq!(shown[0]["id"], ids[1]);
+        assert_eq!(shown[0]["kind"], "case_created");
+        let why = shown[0]["quarantined"].as_str().expect("a reason");
+        assert!(
+            why.contains(&format!("events row {}", ids[1])) && why.contains("events.payload"),
+            "the reason names the row and the column: {why}"
+        );
+        assert!(shown[0].get("payload").is_none(), "no payload is shown");
+        // Nothing is pending any more.
+        let pending: Value = serde_json::from_slice(&list(&d, OWNER, false).stdout).expect("json");
+        assert_eq!(pending, json!([]));
+
+        // Mended and released, it dispatches once.
+        let conn = rusqlite::Connection::open(&d.db).expect("open");
+        conn.execute("UPDATE events SET payload = '{}' WHERE id = ?1", [ids[1]])
+            .expect("mend");
+        drop(conn);
+        let event = ids[1].to_string();
+        d.ok(&[
+            "triggers",
+            "release",
+            "--workspace",
+            WS,
+            "--event",
+            &event,
+            "--as",
+            OWNER,
+        ]);
+        d.ok(&["triggers", "dispatch", "--workspace", WS, "--as", OWNER]);
+        assert_eq!(runs_started_by(&d), ids);
+        let err = d.fails(&[
+            "triggers",
+            "release",
+            "--workspace",
+            WS,
+            "--event",
+            &event,
+            "--as",
+            OWNER,
+        ]);
+        assert!(
+            err.contains(&format!("there is no quarantined event {event}")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn serve_goes_past_an_event_whose_depth_does_not_read() {
+        let d = setup();
+        let ids = event_ids(&d);
+        let conn = rusqlite::Connection::open(&d.db).expect("open");
+        conn.execute("UPDATE events SET depth = 'deep' WHERE id = ?1", [ids[0]])
+            .expect("corrupt");
+        drop(conn);
+        let out = d.cli(&["serve", "--once"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(runs_started_by(&d), vec![ids[1], ids[2]]);
+        let shown: Value = serde_json::from_slice(&list(&d, OWNER, true).stdout).expect("json");
+        let why = shown[0]["quarantined"].as_str().unwrap_or_default();
+        assert!(why.contains("depth"), "{why}");
+    }
+
+    #[test]
+    fn quarantined_events_are_shown_only_to_those_who_may_dispatch() {
+        let d = setup();
+        // A member without playbook.execute is told so.
+        let out = list(&d, VIEWER, true);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("playbook.execute"), "{err}");
+        // An outsider learns nothing about the workspace (SPEC ID-4): as for a missing one.
+        let outsider = list(&d, OUTSIDER, true);
+        let missing = d.cli(&[
+            "triggers",
+            "list",
+            "--workspace",
+            "no-such-ws",
+            "--as",
+            OUTSIDER,
+            "--quarantined",
+        ]);
+        assert!(!outsider.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&outsider.stderr).replace(WS, "W"),
+            String::from_utf8_lossy(&missing.stderr).replace("no-such-ws", "W")
+        );
+        let err = d.fails(&[
+            "triggers",
+            "release",
+            "--workspace",
+            WS,
+            "--event",
+            "1",
+            "--as",
+            VIEWER,
+        ]);
+        assert!(err.contains("playbook.execute"), "{err}");
+        // The allowed path.
+        assert!(list(&d, OWNER, true).status.success());
+    }
+}
+
+/// `serve` (two processes side by side) killed outright (SIGKILL) at arbitrary points, again
+/// and again: every event still
+/// starts exactly one run, every run ends, and each run's case is created exactly once
+/// (SPEC WF-8, WF-11: a crash makes a run resume, never lose or repeat an effect).
+#[test]
+fn serves_killed_at_arbitrary_points_start_each_run_once_and_create_each_case_once() {
+    let d = Deployment::new();
+    let wf = json!({ "name": "make", "workspace": "mssp-soc", "run_as": OWNER,
+        "trigger": { "on": "case_created",
+            "if": [{ "left": "$.event.case.title", "op": "ne", "right": "made" }] },
+        "steps": [
+            { "id": "pause", "wait": "30ms" },
+            { "id": "case", "uses": "cases/create-case", "with": { "title": "made", "severity": "low" } },
+            { "id": "again", "wait": "20ms" },
+            { "id": "look", "uses": "cases/query-cases", "with": { "page_size": 1 } }
+        ] });
+    std::fs::write(d.dir.path().join("make.json"), wf.to_string()).expect("write");
+    d.ok(&["workflows", "publish", "make.json", "--as", OWNER]);
+    const EVENTS: usize = 12;
+    for n in 0..EVENTS {
+        d.ok(&[
+            "cases",
+            "create",
+            "--title",
+            &format!("origin {n}"),
+            "--severity",
+            "low",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ]);
+    }
+    // Kill points spread over the work (a cheap deterministic "random": no seed to keep);
+    // two processes serve side by side, killed at different moments.
+    let serve = || {
+        Command::new(crate::common::flowhost_bin())
+            .current_dir(d.dir.path())
+            .arg("--db")
+            .arg(&d.db)
+            .args(["serve", "--poll-ms", "5", "--concurrency", "3"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve")
+    };
+    for (round, after_ms) in [35_u64, 80, 10, 140, 55, 120, 5, 95]
+        .into_iter()
+        .enumerate()
+    {
+        let mut first = serve();
+        let mut second = serve();
+        std::thread::sleep(Duration::from_millis(after_ms + 20 * round as u64));
+        first.kill().expect("kill");
+        std::thread::sleep(Duration::from_millis(after_ms / 2));
+        second.kill().expect("kill");
+        first.wait().expect("reaped");
+        second.wait().expect("reaped");
+    }
+    let out = d.cli(&["serve", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let conn = rusqlite::Connection::open(&d.db).expect("open");
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).expect(sql) };
+    assert_eq!(
+        count("SELECT count(*) FROM runs WHERE workflow = 'make'"),
+        EVENTS as i64
+    );
+    assert_eq!(
+        count("SELECT count(DISTINCT trigger_event) FROM runs WHERE workflow = 'make'"),
+        EVENTS as i64,
+        "one run per event"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM runs WHERE workflow = 'make' AND status <> 'succeeded'"),
+        0,
+        "every run ended well"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM cases WHERE title = 'made'"),
+        EVENTS as i64
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM events WHERE dispatched = 0"),
+        0,
+        "every event dispatched"
+    );
+}

@@ -1,0 +1,197 @@
+//! Stored access data and principals read back as they were written, or as a loud error
+//! naming the table, the row and the value: never as a default (an unknown membership
+//! source as an invitation, an unknown SSO outcome as a denial, an unknown group kind as if
+//! it were static, an unreadable principal as nobody). Each test damages a real database
+//! file the way a bad hand edit or a broken disk would.
+
+use crate::common::Deployment;
+
+use serde_json::Value;
+
+const OWNER: &str = "olivia.owner@acme-mssp.test";
+const ANALYST: &str = "tina.analyst@acme-mssp.test";
+const WS: &str = "mssp-soc";
+
+/// Runs `sql` on the database file with CHECK constraints off (as a hand edit could).
+fn damage(d: &Deployment, sql: &str) {
+    let conn = rusqlite::Connection::open(&d.db).expect("open");
+    conn.execute_batch(&format!("PRAGMA ignore_check_constraints = ON; {sql}"))
+        .expect("damage");
+}
+
+fn ws_id(d: &Deployment) -> i64 {
+    let conn = rusqlite::Connection::open(&d.db).expect("open");
+    conn.query_row("SELECT id FROM workspaces WHERE name = ?1", [WS], |r| {
+        r.get(0)
+    })
+    .expect("workspace")
+}
+
+fn check(d: &Deployment, who: &str, scope: &str) -> std::process::Output {
+    d.cli(&[
+        "access",
+        "check",
+        "--workspace",
+        WS,
+        "--scope",
+        scope,
+        "--as",
+        who,
+        "--explain",
+    ])
+}
+
+/// The command fails, and its error names every one of `parts`.
+fn fails_naming(out: &std::process::Output, parts: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "succeeded: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    for part in parts {
+        assert!(err.contains(part), "`{part}` missing from: {err}");
+    }
+}
+
+#[test]
+fn an_unknown_membership_source_is_an_error_not_an_invitation() {
+    let d = Deployment::new();
+    assert!(check(&d, ANALYST, "case.read").status.success());
+    damage(
+        &d,
+        &format!(
+            "UPDATE memberships SET source = 'bogus' WHERE user_id = (SELECT id FROM users WHERE email = '{ANALYST}')"
+        ),
+    );
+    let ws = ws_id(&d);
+    fails_naming(
+        &check(&d, ANALYST, "case.read"),
+        &[
+            "memberships.source",
+            &format!("workspace {ws}, user {ANALYST}"),
+            "`bogus`",
+        ],
+    );
+}
+
+#[test]
+fn an_unknown_sso_outcome_is_an_error_not_a_denial() {
+    let d = Deployment::new();
+    let ws = ws_id(&d);
+    damage(
+        &d,
+        &format!(
+            "INSERT INTO sso_identities (workspace_id, email, idp, outcome, claims, at)
+             VALUES ({ws}, 'sam.lead@acme-mssp.test', 'acme-okta', 'maybe', '{{}}', 0)"
+        ),
+    );
+    fails_naming(
+        &check(&d, OWNER, "case.read"),
+        &[
+            "sso_identities.outcome",
+            "sam.lead@acme-mssp.test",
+            "`maybe`",
+        ],
+    );
+}
+
+#[test]
+fn a_custom_role_with_an_unknown_scope_is_an_error_not_an_empty_role() {
+    let d = Deployment::new();
+    damage(
+        &d,
+        "UPDATE custom_roles SET scopes = scopes || ' case.obliterate' WHERE name = 'triage-analyst'",
+    );
+    fails_naming(
+        &check(&d, ANALYST, "case.read"),
+        &[
+            "custom_roles.scopes",
+            "role triage-analyst",
+            "case.obliterate",
+        ],
+    );
+}
+
+#[test]
+fn a_key_row_of_no_kind_the_host_writes_is_an_error_not_a_service_key() {
+    let d = Deployment::new();
+    let ws = ws_id(&d);
+    // A personal key that also names a role: the old reading made it a service key.
+    damage(
+        &d,
+        &format!(
+            "PRAGMA foreign_keys = OFF;
+             INSERT INTO api_keys (id, workspace_id, name, kind, owner_email, role, secret_hash, created_by, created_at)
+             VALUES ('k1', {ws}, 'k', 'personal', NULL, 'owner', 'x', 'someone', 0)"
+        ),
+    );
+    fails_naming(
+        &check(&d, OWNER, "case.read"),
+        &[
+            "api_keys.kind",
+            "key k1",
+            "personal (owner none, role owner)",
+        ],
+    );
+}
+
+#[test]
+fn a_group_of_an_unknown_kind_is_an_error_in_an_explanation_not_a_static_group() {
+    let d = Deployment::new();
+    let out = check(&d, ANALYST, "case.read");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("groups: ir-team (static)"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    damage(
+        &d,
+        "UPDATE groups SET kind = 'secret' WHERE name = 'ir-team'",
+    );
+    fails_naming(
+        &check(&d, ANALYST, "case.read"),
+        &["groups.kind", "(ir-team)", "`secret`"],
+    );
+}
+
+#[test]
+fn a_run_whose_stored_principal_does_not_read_is_an_error_not_a_run_as_nobody() {
+    let d = Deployment::new();
+    let wf = serde_json::json!({ "name": "w", "workspace": WS, "steps": [ { "id": "a", "wait": "1ms" } ] });
+    std::fs::write(d.dir.path().join("w.json"), wf.to_string()).expect("write");
+    let out: Value =
+        serde_json::from_str(&d.ok(&["run", "w.json", "--as", OWNER, "--json"])).expect("json");
+    let run = out["run_id"].as_i64().expect("run id");
+    damage(
+        &d,
+        &format!("UPDATE runs SET principal = 'user:olivia', status = 'running' WHERE id = {run}"),
+    );
+    let id = run.to_string();
+    for args in [
+        vec!["runs", "show", &id, "--as", OWNER],
+        vec!["runs", "resume", &id, "--as", OWNER],
+    ] {
+        fails_naming(
+            &d.cli(&args),
+            &["runs.principal", &format!("run {run}"), "`user:olivia`"],
+        );
+    }
+}
+
+#[test]
+fn a_dynamic_group_stored_without_its_claim_value_is_an_error_at_sso_login() {
+    let d = Deployment::new();
+    let claims = r#"{"email": "rita.requester@globex.test", "groups": ["Flowhost-Requesters"]}"#;
+    let login = ["sso", "login", "--idp", "globex-entra", "--claims", claims];
+    d.ok(&login);
+    // Read as an empty claim value, the group would silently stop mirroring its IdP group.
+    damage(
+        &d,
+        "UPDATE groups SET claim_value = NULL WHERE name = 'globex-requesters'",
+    );
+    fails_naming(
+        &d.cli(&login),
+        &["groups.claim_value", "(globex-requesters)", "`NULL`"],
+    );
+}
