@@ -107,7 +107,7 @@ fn owners_run(dir: &Path, db: &Path) -> String {
     );
     let doc = json(&out);
     assert_eq!(doc["output"]["title"], "Exec mailbox compromise", "{doc}");
-    doc["run_id"].as_i64().expect("run id").to_string()
+    doc["run_id"].as_str().expect("run id").to_owned()
 }
 
 #[test]
@@ -509,9 +509,9 @@ fn interact_respond_answers_an_outsider_as_for_nothing_and_audits_only_members()
         ],
     ));
     let id = started["waiting_on"][0]
-        .as_i64()
+        .as_str()
         .expect("interaction")
-        .to_string();
+        .to_owned();
     let values = r#"{"verdict":"escalate"}"#;
     let rows = audit_rows(&db);
 
@@ -753,8 +753,22 @@ fn shares_and_keys_of_a_workspace_one_is_not_in_read_as_missing() {
     let key = key["id"].as_str().expect("key id").to_owned();
     const ZED: &str = "zed@zeta.test";
 
-    // Share 1 exists (into customer-globex); in `without` there is no share at all.
-    let accept = ["share", "accept", "1", "--as", ZED];
+    // The share exists (into customer-globex); in `without` there is no share at all.
+    let share = json(&flowhost(
+        dir.path(),
+        &with,
+        &[
+            "share",
+            "list",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--json",
+        ],
+    ));
+    let share = share[0]["id"].as_str().expect("share id").to_owned();
+    let accept = ["share", "accept", &share, "--as", ZED];
     let hidden = flowhost(dir.path(), &with, &accept);
     let missing = flowhost(dir.path(), &without, &accept);
     assert_eq!(observed(&hidden), observed(&missing), "{}", text(&hidden));
@@ -814,4 +828,112 @@ fn shares_and_keys_of_a_workspace_one_is_not_in_read_as_missing() {
         ],
     );
     assert!(out.status.success(), "{}", text(&out));
+}
+
+/// Whether `id` is `prefix` and 16 upper-case hexadecimal digits (SPEC ID-4: opaque ids).
+fn opaque(id: &str, prefix: &str) -> bool {
+    id.strip_prefix(prefix).is_some_and(|digits| {
+        digits.len() == 16
+            && digits
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+    })
+}
+
+/// Issue 13 item 6 (SPEC ID-4): run and interaction ids were one global sequence, so another
+/// organization's first run was `run 3`. Now every id people see is random: the other
+/// organization's first run and interaction tell nothing of what exists elsewhere, and the
+/// internal row number is not accepted as an id.
+#[test]
+fn run_and_interaction_ids_are_opaque_and_tell_nothing_across_organizations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = acme(dir.path());
+    std::fs::write(dir.path().join("zeta.json"), ZETA).expect("write");
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "apply", "zeta.json", "--bootstrap"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    // Two runs in acme, one of them waiting on an interaction.
+    let first = owners_run(dir.path(), &db);
+    let started = json(&flowhost(
+        dir.path(),
+        &db,
+        &[
+            "run",
+            &library("mssp-analyst-triage.json"),
+            "--as",
+            LEAD,
+            "--event",
+            r#"{"alert":"beacon"}"#,
+            "--steps",
+            &steps_dir(),
+            "--json",
+        ],
+    ));
+    let second = started["run_id"].as_str().expect("run id").to_owned();
+    let acme_ix = started["waiting_on"][0]
+        .as_str()
+        .expect("interaction")
+        .to_owned();
+    // Zeta's first run and its first interaction.
+    let wf = r#"{"name":"ask","workspace":"zeta-soc","steps":[
+        {"id":"ok","interaction":{"title":"OK?","form":{"fields":[{"name":"ok","type":"boolean"}]},
+         "access":{"workspace_users":{"roles":["owner"]}}}}]}"#;
+    std::fs::write(dir.path().join("ask.json"), wf).expect("write");
+    let theirs = json(&flowhost(
+        dir.path(),
+        &db,
+        &["run", "ask.json", "--as", "zed@zeta.test", "--json"],
+    ));
+    let zeta_run = theirs["run_id"].as_str().expect("run id").to_owned();
+    let zeta_ix = theirs["waiting_on"][0]
+        .as_str()
+        .expect("interaction")
+        .to_owned();
+
+    for run in [&first, &second, &zeta_run] {
+        assert!(opaque(run, "R-"), "{run}");
+    }
+    for ix in [&acme_ix, &zeta_ix] {
+        assert!(opaque(ix, "I-"), "{ix}");
+    }
+    let distinct: std::collections::BTreeSet<&String> = [&first, &second, &zeta_run].into();
+    assert_eq!(distinct.len(), 3);
+    assert_ne!(acme_ix, zeta_ix);
+    // Zeta's owner sees his run by its id; its row number (3) is no id at all.
+    let shown = json(&flowhost(
+        dir.path(),
+        &db,
+        &["runs", "show", &zeta_run, "--as", "zed@zeta.test", "--json"],
+    ));
+    assert_eq!(shown["run"]["id"], zeta_run.as_str(), "{shown}");
+    let by_number = flowhost(
+        dir.path(),
+        &db,
+        &["runs", "show", "3", "--as", "zed@zeta.test"],
+    );
+    assert_eq!(by_number.status.code(), Some(1));
+    assert!(
+        text(&by_number).contains("`3` is not a run id"),
+        "{}",
+        text(&by_number)
+    );
+    // The step's output names its interaction by the same opaque id, and the listing too.
+    let listed = json(&flowhost(
+        dir.path(),
+        &db,
+        &[
+            "interact",
+            "list",
+            "--workspace",
+            "zeta-soc",
+            "--as",
+            "zed@zeta.test",
+            "--json",
+        ],
+    ));
+    assert_eq!(listed[0]["id"], zeta_ix.as_str(), "{listed}");
+    assert_eq!(listed[0]["run"], zeta_run.as_str(), "{listed}");
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use clap::Subcommand;
 use flowhost::access::Scope;
 use flowhost::principal::Principal;
+use flowhost::public_id::{IdKind, PublicId};
 use flowhost::wasm::{EngineSettings, StepRuntime};
 use flowhost::workflow::journal::RunStatus;
 use flowhost::workflow::{self, Engine, Observer, Resolver, RunOutcome};
@@ -63,7 +64,8 @@ pub enum RunsCommand {
     /// Show a run and its journaled steps (outputs only to the run's own principal and
     /// holders of bypass.case.access.restriction).
     Show {
-        run: i64,
+        /// The run's id (`R-…`).
+        run: String,
         #[command(flatten)]
         acting: Acting,
         #[arg(long)]
@@ -72,7 +74,8 @@ pub enum RunsCommand {
     /// Resume an interrupted or waiting run (journaled steps are replayed, not re-executed);
     /// needs playbook.execute in its workspace.
     Resume {
-        run: i64,
+        /// The run's id (`R-…`).
+        run: String,
         #[command(flatten)]
         acting: Acting,
         #[arg(long = "steps", value_name = "DIR")]
@@ -103,7 +106,7 @@ impl Observer for Trace {
         }
     }
 
-    fn step_waiting(&self, key: &str, interaction: i64) {
+    fn step_waiting(&self, key: &str, interaction: &PublicId) {
         println!("  ⏸ {key:<32} waiting for interaction {interaction}");
     }
 
@@ -298,7 +301,8 @@ pub fn runs(db: &Path, cmd: RunsCommand) -> anyhow::Result<()> {
             Ok(())
         }
         RunsCommand::Show { run, acting, json } => {
-            let (info, steps) = platform(db)?.run_for(&acting.required()?, run)?;
+            let run = PublicId::parse(IdKind::Run, &run)?;
+            let (info, steps) = platform(db)?.run_for(&acting.required()?, &run)?;
             if json {
                 return print_json(&serde_json::json!({ "run": info, "steps": steps }));
             }
@@ -323,14 +327,15 @@ pub fn runs(db: &Path, cmd: RunsCommand) -> anyhow::Result<()> {
             steps,
             json,
         } => {
+            let run = PublicId::parse(IdKind::Run, &run)?;
             let engine = engine(db, steps)?;
             let principal = acting.required()?;
-            engine
+            let info = engine
                 .platform()
-                .authorize_run(&principal, run, Scope::PlaybookExecute)?;
+                .authorize_run(&principal, &run, Scope::PlaybookExecute)?;
             let started = Instant::now();
             let observer: &dyn Observer = if json { &workflow::Quiet } else { &Trace };
-            let outcome = engine.resume(run, observer)?;
+            let outcome = engine.resume(info.key, observer)?;
             let outcome = engine.platform().caused_outcome_for(&principal, outcome);
             report(&outcome, started.elapsed(), json)
         }

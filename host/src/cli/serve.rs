@@ -41,7 +41,7 @@ impl Job {
     fn run(&self) -> i64 {
         match self {
             Job::Resume(run) => *run,
-            Job::Triggered(triggered) => triggered.run_id,
+            Job::Triggered(triggered) => triggered.run.key,
         }
     }
 }
@@ -197,7 +197,8 @@ async fn claim_work(
 }
 
 /// What a worker reports: which kind of run, the run, and how it ended.
-type Report = (&'static str, i64, Result<RunOutcome, HostError>);
+/// What was done, the run's internal key, its id as shown (SPEC ID-4), and the outcome.
+type Report = (&'static str, i64, String, Result<RunOutcome, HostError>);
 
 /// Runs in flight on blocking threads (runs do SQLite and wasm work), at most `limit` at once.
 struct Workers {
@@ -265,7 +266,7 @@ impl Workers {
 
     /// Reports a finished task and forgets its run.
     fn finished(&mut self, done: Result<Report, tokio::task::JoinError>) {
-        if let Ok((_, run, outcome)) = &done {
+        if let Ok((_, run, _, outcome)) = &done {
             self.runs.remove(run);
             let stopped_by_infrastructure = match outcome {
                 Ok(o) => o.status == RunStatus::Running && o.error.is_some(),
@@ -327,15 +328,24 @@ impl Workers {
 
 fn run_job(engine: &Engine, job: Job) -> Report {
     let run = job.run();
-    match job {
-        Job::Resume(run) => ("resumed", run, engine.resume(run, &Quiet)),
-        Job::Triggered(triggered) => ("triggered", run, engine.run_triggered(*triggered, &Quiet)),
-    }
+    let (what, outcome) = match job {
+        Job::Resume(run) => ("resumed", engine.resume(run, &Quiet)),
+        Job::Triggered(triggered) => ("triggered", engine.run_triggered(*triggered, &Quiet)),
+    };
+    // The internal key is never printed: the run's public id, when it can be read.
+    let shown = match &outcome {
+        Ok(o) => o.run_id.to_string(),
+        Err(_) => engine.platform().run_detail(run).map_or_else(
+            |_| "(unreadable)".to_owned(),
+            |(info, _)| info.id.to_string(),
+        ),
+    };
+    (what, run, shown, outcome)
 }
 
 fn report(done: Result<Report, tokio::task::JoinError>) {
     match done {
-        Ok((what, _, Ok(o))) => match (o.status, &o.error) {
+        Ok((what, _, _, Ok(o))) => match (o.status, &o.error) {
             // Stopped by the infrastructure (SPEC WF-11): the reason, and that it is retried.
             (RunStatus::Running, Some(why)) => {
                 eprintln!("{what} run {}: {why}; tried again later", o.run_id);
@@ -346,7 +356,7 @@ fn report(done: Result<Report, tokio::task::JoinError>) {
             ),
             (status, _) => eprintln!("{what} run {}: {}", o.run_id, status.as_str()),
         },
-        Ok((what, run, Err(e))) => eprintln!("error: {what} run {run}: {e}"),
+        Ok((what, _, shown, Err(e))) => eprintln!("error: {what} run {shown}: {e}"),
         Err(e) => eprintln!("error: a run's worker failed: {e}"),
     }
 }

@@ -12,6 +12,7 @@ use crate::access::Scope;
 use crate::cases::Viewer;
 use crate::platform::Platform;
 use crate::principal::{Caller, Principal};
+use crate::public_id::PublicId;
 use crate::services::HostError;
 
 use super::engine::{Engine, Observer, RunOutcome, principal_from_stored};
@@ -92,10 +93,13 @@ impl Platform {
     pub fn run_for(
         &self,
         principal: &Principal,
-        id: i64,
+        id: &PublicId,
     ) -> Result<(RunInfo, Vec<StepRecord>), HostError> {
         let missing = || HostError::NotFound(format!("there is no run {id}"));
-        let (info, steps) = match self.run_detail(id) {
+        let Some(key) = self.run_key(id)? else {
+            return Err(missing());
+        };
+        let (info, steps) = match self.run_detail(key) {
             Ok(found) => found,
             Err(HostError::NotFound(_)) => return Err(missing()),
             Err(e) => return Err(e),
@@ -122,7 +126,7 @@ impl Platform {
     pub fn authorize_run(
         &self,
         principal: &Principal,
-        id: i64,
+        id: &PublicId,
         scope: Scope,
     ) -> Result<RunInfo, HostError> {
         let (info, _) = self.run_for(principal, id)?;
@@ -155,7 +159,7 @@ impl Platform {
     /// `outcome` as `principal` may see it: `None` if the run does not exist for them, its
     /// output and error hidden unless they may see what it saw (see the module's comment).
     pub fn outcome_for(&self, principal: &Principal, outcome: RunOutcome) -> Option<RunOutcome> {
-        let sight = match self.run_detail(outcome.run_id) {
+        let sight = match self.run_detail(outcome.run_key) {
             Ok((info, _)) => self.run_sight(principal, &info),
             Err(_) => RunSight::None,
         };
