@@ -937,3 +937,64 @@ fn run_and_interaction_ids_are_opaque_and_tell_nothing_across_organizations() {
     assert_eq!(listed[0]["id"], zeta_ix.as_str(), "{listed}");
     assert_eq!(listed[0]["run"], zeta_run.as_str(), "{listed}");
 }
+
+/// Issue 13 item 6 (SPEC ID-4): `tenant apply` told an outsider "not an Owner in organization
+/// X" and "workspace X belongs to another organization". Now a refusal reads as for a name
+/// that does not exist, and where a taken name must fail (creating it), the error says only
+/// that the name is not available.
+#[test]
+fn tenant_apply_tells_an_outsider_only_that_a_name_is_taken() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let with = acme(dir.path());
+    let without = zeta(dir.path());
+    // zed is a principal in both databases, an outsider to acme in `with`.
+    for (db, file) in [(&with, "zeta.json")] {
+        let out = flowhost(dir.path(), db, &["tenant", "apply", file, "--bootstrap"]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let apply = |db: &Path, name: &str, body: &str| {
+        std::fs::write(dir.path().join(name), body).expect("write");
+        flowhost(
+            dir.path(),
+            db,
+            &["tenant", "apply", name, "--as", "zed@zeta.test"],
+        )
+    };
+    // Naming another organization's workspace without listing himself as its owner: the
+    // refusal for a workspace he cannot create, as for one that does not exist.
+    let not_listed = r#"{"organization":"zeta","workspaces":[{"name":"mssp-soc","members":[{"email":"x@zeta.test","role":"owner"}]}]}"#;
+    let hidden = apply(&with, "a.json", not_listed);
+    let missing = apply(&without, "a.json", not_listed);
+    assert_eq!(hidden.status.code(), Some(1), "{}", text(&hidden));
+    assert_eq!(observed(&hidden), observed(&missing), "{}", text(&hidden));
+    // Creating it: the name is not available; whose it is, is not said.
+    let create = r#"{"organization":"zeta","workspaces":[{"name":"mssp-soc","members":[{"email":"zed@zeta.test","role":"owner"}]}]}"#;
+    let taken = apply(&with, "b.json", create);
+    assert_eq!(taken.status.code(), Some(1));
+    assert!(
+        text(&taken).contains("the workspace name `mssp-soc` is not available"),
+        "{}",
+        text(&taken)
+    );
+    assert!(!text(&taken).contains("acme"), "{}", text(&taken));
+    // Joining another organization: only that its name is taken.
+    let join = r#"{"organization":"acme-mssp","workspaces":[{"name":"zed-ws","members":[{"email":"zed@zeta.test","role":"owner"}]}]}"#;
+    let joined = apply(&with, "c.json", join);
+    assert_eq!(joined.status.code(), Some(1));
+    let said = text(&joined);
+    assert!(
+        said.contains("the organization name `acme-mssp` is not available"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("Owner") && !said.contains("mssp-soc"),
+        "{said}"
+    );
+    // Nothing of it was written anywhere.
+    let out = flowhost(
+        dir.path(),
+        &with,
+        &["tenant", "export", "--as", OWNER, "--org", "acme-mssp"],
+    );
+    assert!(!text(&out).contains("zed"), "{}", text(&out));
+}
