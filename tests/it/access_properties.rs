@@ -473,6 +473,7 @@ fn hand_made(rules: &[(&str, &str, &str)]) -> TenantSpec {
         email: email.into(),
         role: role.into(),
         break_glass,
+        sso: false,
     };
     TenantSpec {
         organization: "hand".into(),

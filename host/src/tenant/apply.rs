@@ -480,35 +480,44 @@ fn apply_members(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Resu
     for m in &spec.members {
         let email = Email::parse(&m.email).map_err(HostError::Invalid)?;
         let role = crate::access::RoleName::parse(&m.role).to_string();
+        let want_source = if m.sso { "sso" } else { "invite" };
         listed.insert(email.to_string());
         match have.get(email.as_str()) {
             Some((_, old_role, source, bg))
-                if *old_role == role && source == "invite" && *bg == m.break_glass => {}
+                if *old_role == role && source == want_source && *bg == m.break_glass => {}
             Some((user, old_role, source, bg)) => {
                 tx.execute(
-                    "UPDATE memberships SET role = ?3, source = 'invite', rule_rank = NULL, break_glass = ?4 WHERE workspace_id = ?1 AND user_id = ?2",
-                    params![ws, user, role, m.break_glass],
+                    "UPDATE memberships SET role = ?3, source = ?5, rule_rank = NULL, break_glass = ?4 WHERE workspace_id = ?1 AND user_id = ?2",
+                    params![ws, user, role, m.break_glass, want_source],
                 )
                 .map_err(internal)?;
                 c.record(
                     "user.set_role",
                     email.as_str(),
-                    json!({ "before": { "role": old_role, "source": source, "break_glass": bg }, "after": { "role": role, "source": "invite", "break_glass": m.break_glass } }),
+                    json!({ "before": { "role": old_role, "source": source, "break_glass": bg }, "after": { "role": role, "source": want_source, "break_glass": m.break_glass } }),
                     format!("{email}: `{old_role}` → `{role}`{}", if m.break_glass { " (break-glass)" } else { "" }),
                 )?;
             }
             None => {
                 let user = ensure_user(tx, &email)?;
                 tx.execute(
-                    "INSERT INTO memberships (workspace_id, user_id, role, source, break_glass) VALUES (?1, ?2, ?3, 'invite', ?4)",
-                    params![ws, user, role, m.break_glass],
+                    "INSERT INTO memberships (workspace_id, user_id, role, source, break_glass) VALUES (?1, ?2, ?3, ?5, ?4)",
+                    params![ws, user, role, m.break_glass, want_source],
                 )
                 .map_err(internal)?;
+                let (action, line) = if m.sso {
+                    (
+                        "user.provision",
+                        format!("{email} provisioned through SSO as `{role}`"),
+                    )
+                } else {
+                    ("user.invite", format!("invited {email} as `{role}`"))
+                };
                 c.record(
-                    "user.invite",
+                    action,
                     email.as_str(),
-                    json!({ "role": role, "break_glass": m.break_glass }),
-                    format!("invited {email} as `{role}`"),
+                    json!({ "role": role, "break_glass": m.break_glass, "source": want_source }),
+                    line,
                 )?;
             }
         }

@@ -79,9 +79,11 @@ fn workspace(
             })
         })?
         .collect::<Result<_, _>>()?;
+    // Invited members, and Owners provisioned through SSO (marked `sso`): other SSO members
+    // are runtime state, but without its Owners a workspace would not re-apply (SPEC UA-3).
     let mut stmt = conn.prepare(
-        "SELECT u.email, m.role, m.break_glass FROM memberships m JOIN users u ON u.id = m.user_id
-         WHERE m.workspace_id = ?1 AND m.source = 'invite' ORDER BY u.email",
+        "SELECT u.email, m.role, m.break_glass, m.source = 'sso' FROM memberships m JOIN users u ON u.id = m.user_id
+         WHERE m.workspace_id = ?1 AND (m.source = 'invite' OR m.role = 'owner') ORDER BY u.email",
     )?;
     let members: Vec<MemberSpec> = stmt
         .query_map([id], |r| {
@@ -89,6 +91,7 @@ fn workspace(
                 email: r.get(0)?,
                 role: r.get(1)?,
                 break_glass: r.get(2)?,
+                sso: r.get(3)?,
             })
         })?
         .collect::<Result<_, _>>()?;
@@ -96,6 +99,7 @@ fn workspace(
     // not in the file, and a file's groups may name only its members (SPEC GR-2).
     let invited: BTreeSet<&str> = members
         .iter()
+        .filter(|m| !m.sso)
         .map(|m: &MemberSpec| m.email.as_str())
         .collect();
     let groups = groups_of(conn, &name)?
