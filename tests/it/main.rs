@@ -20,6 +20,7 @@ mod input_robustness;
 mod interaction_access;
 mod interactions;
 mod journal;
+mod oracles;
 mod polyglot;
 mod published_revisions;
 mod run_identity_sso;
