@@ -51,19 +51,6 @@ fn library(name: &str) -> String {
         .to_string()
 }
 
-/// Audit rows outside the outsider's own workspace.
-fn victim_audit_rows(db: &Path) -> i64 {
-    flowhost::store::Db::open(db)
-        .expect("db")
-        .conn()
-        .query_row(
-            "SELECT count(*) FROM audit_log WHERE workspace != 'zeta-soc'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("count")
-}
-
 /// The outsider's own organization, the same in both databases, and a service key of
 /// `zeta-soc` whose token is written to `<db>.key`; returns the key's id.
 fn zeta(dir: &Path, db: &Path) -> String {
@@ -433,9 +420,8 @@ fn probes(v: &Victim, ws: &str) -> Vec<Vec<String>> {
     ]
 }
 
-#[test]
-fn every_command_answers_an_outsider_about_another_workspace_as_about_nothing() {
-    let dir = tempfile::tempdir().expect("tempdir");
+/// The files the probes name, written to `dir`.
+fn files(dir: &Path) {
     let hello = r#"{"name":"hello","workspace":"mssp-soc","steps":[{"exit":{"status":"done"}}]}"#;
     let zhello = r#"{"name":"zhello","workspace":"zeta-soc","steps":[{"exit":{"status":"done"}}]}"#;
     let echo = r#"{"name":"echo","workspace":"mssp-soc","steps":[{"id":"say","uses":"step:echo","with":{"x":1}}]}"#;
@@ -446,29 +432,100 @@ fn every_command_answers_an_outsider_about_another_workspace_as_about_nothing() 
         ("intrude.json", intrude),
         ("echo.json", echo),
     ] {
-        std::fs::write(dir.path().join(name), body).expect("write");
+        std::fs::write(dir.join(name), body).expect("write");
     }
+}
+
+/// One way of acting, in the database with the victim's objects and in the one without, and
+/// what to blank in each one's output (what differs between the databases by construction).
+struct Acting<'a> {
+    with: Vec<&'a str>,
+    without: Vec<&'a str>,
+    blank: (&'a str, &'a str),
+}
+
+/// Runs each probe with each way of acting in `with` and in `without`; returns every
+/// difference in stdout, stderr or exit code, every usage error (a probe that never reaches
+/// its command proves nothing) and every audit row written in `mssp-soc` or, unless the
+/// principal stands there, `customer-globex` (`watched`).
+fn differences(
+    dir: &Path,
+    (with, without): (&Path, &Path),
+    probes: &[Vec<String>],
+    acting: &[Acting<'_>],
+    watched: &str,
+) -> Vec<String> {
+    let rows = |db: &Path| -> i64 {
+        flowhost::store::Db::open(db)
+            .expect("db")
+            .conn()
+            .query_row(
+                &format!("SELECT count(*) FROM audit_log WHERE workspace IN ({watched})"),
+                [],
+                |r| r.get(0),
+            )
+            .expect("count")
+    };
+    let before = rows(with);
+    let mut found = Vec::new();
+    for probe in probes {
+        let base: Vec<&str> = probe.iter().map(String::as_str).collect();
+        for a in acting {
+            let args = [base.as_slice(), a.with.as_slice()].concat();
+            let hidden = flowhost(dir, with, &args);
+            let missing = flowhost(
+                dir,
+                without,
+                &[base.as_slice(), a.without.as_slice()].concat(),
+            );
+            let seen = |o: &Output, blank: &str| {
+                let clean = |b: &[u8]| {
+                    let t = untimed(b);
+                    if blank.is_empty() {
+                        t
+                    } else {
+                        t.replace(blank, "BLANK")
+                    }
+                };
+                (clean(&o.stdout), clean(&o.stderr), o.status.code())
+            };
+            if hidden.status.code() == Some(2) {
+                found.push(format!(
+                    "{args:?} is not a valid command: {}",
+                    text(&hidden)
+                ));
+            }
+            if seen(&hidden, a.blank.0) != seen(&missing, a.blank.1) {
+                found.push(format!(
+                    "{args:?}\n  real:    {:?} {}\n  missing: {:?} {}",
+                    hidden.status.code(),
+                    text(&hidden).trim(),
+                    missing.status.code(),
+                    text(&missing).trim()
+                ));
+            }
+            if rows(with) != before {
+                found.push(format!(
+                    "{args:?} wrote an audit row in the victim's workspace"
+                ));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_command_answers_an_outsider_about_another_workspace_as_about_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    files(dir.path());
     let with: PathBuf = dir.path().join("with.db");
     let without: PathBuf = dir.path().join("without.db");
     let v = victim(dir.path(), &with);
     let without_key = zeta(dir.path(), &without);
-    let rows = victim_audit_rows(&with);
     let (with_keyfile, without_keyfile) = (
         with.with_extension("key").display().to_string(),
         without.with_extension("key").display().to_string(),
     );
-
-    let mut differences = Vec::new();
-    // The outsider as a person, as a person signed in through SSO, and as a key of their own
-    // workspace (its id, which differs between the databases, blanked).
-    let acting: [(Vec<&str>, Vec<&str>); 3] = [
-        (vec!["--as", ZED], vec!["--as", ZED]),
-        (vec!["--as", ZED, "--sso"], vec!["--as", ZED, "--sso"]),
-        (
-            vec!["--key-file", &with_keyfile],
-            vec!["--key-file", &without_keyfile],
-        ),
-    ];
     // The outsider is a real principal: the key acts in its own workspace.
     ok(
         dir.path(),
@@ -482,53 +539,116 @@ fn every_command_answers_an_outsider_about_another_workspace_as_about_nothing() 
             &with_keyfile,
         ],
     );
+    // The outsider as a person, as a person signed in through SSO, and as a key of their own
+    // workspace (its id, which differs between the databases, blanked).
+    let acting = [
+        Acting {
+            with: vec!["--as", ZED],
+            without: vec!["--as", ZED],
+            blank: ("", ""),
+        },
+        Acting {
+            with: vec!["--as", ZED, "--sso"],
+            without: vec!["--as", ZED, "--sso"],
+            blank: ("", ""),
+        },
+        Acting {
+            with: vec!["--key-file", &with_keyfile],
+            without: vec!["--key-file", &without_keyfile],
+            blank: (&v.zeta_key, &without_key),
+        },
+    ];
     // `customer-globex` enforces SSO-only sign-in: outsiders must not learn that either.
     let all = [probes(&v, "mssp-soc"), probes(&v, "customer-globex")].concat();
-    for probe in all {
-        for (as_with, as_without) in &acting {
-            let base: Vec<&str> = probe.iter().map(String::as_str).collect();
-            let args = [base.as_slice(), as_with.as_slice()].concat();
-            let hidden = flowhost(dir.path(), &with, &args);
-            let missing = flowhost(
-                dir.path(),
-                &without,
-                &[base.as_slice(), as_without.as_slice()].concat(),
-            );
-            let seen = |o: &Output, key: &str| {
-                (
-                    untimed(&o.stdout).replace(key, "KEY"),
-                    untimed(&o.stderr).replace(key, "KEY"),
-                    o.status.code(),
-                )
-            };
-            // A probe clap refuses would compare two usage errors: it must reach the command.
-            if hidden.status.code() == Some(2) {
-                differences.push(format!(
-                    "{args:?} is not a valid command: {}",
-                    text(&hidden)
-                ));
-            }
-            if seen(&hidden, &v.zeta_key) != seen(&missing, &without_key) {
-                differences.push(format!(
-                    "{args:?}\n  real:    {:?} {}\n  missing: {:?} {}",
-                    hidden.status.code(),
-                    text(&hidden).trim(),
-                    missing.status.code(),
-                    text(&missing).trim()
-                ));
-            }
-            if victim_audit_rows(&with) != rows {
-                differences.push(format!(
-                    "{args:?} wrote an audit row in the victim's workspace"
-                ));
-            }
-        }
-    }
+    let found = differences(
+        dir.path(),
+        (&with, &without),
+        &all,
+        &acting,
+        "'mssp-soc', 'customer-globex'",
+    );
     assert!(
-        differences.is_empty(),
+        found.is_empty(),
         "{} command(s) tell an outsider what exists:\n{}",
-        differences.len(),
-        differences.join("\n")
+        found.len(),
+        found.join("\n")
+    );
+}
+
+/// The same table for someone of the victim's own organization, a member (an Owner, through
+/// SSO) of its other workspace `customer-globex` only: `mssp-soc` is none of theirs. The
+/// database without the victim's objects holds `customer-globex` alone.
+#[test]
+fn a_member_of_a_sibling_workspace_learns_nothing_of_another() {
+    const GARY: &str = "gary.admin@globex.test";
+    let dir = tempfile::tempdir().expect("tempdir");
+    files(dir.path());
+    let with: PathBuf = dir.path().join("with.db");
+    let without: PathBuf = dir.path().join("without.db");
+    let v = victim(dir.path(), &with);
+    let mut sibling: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(example_tenant_path()).expect("tenant"))
+            .expect("json");
+    sibling["workspaces"]
+        .as_array_mut()
+        .expect("workspaces")
+        .retain(|w| w["name"] != "mssp-soc");
+    std::fs::write(dir.path().join("sibling.json"), sibling.to_string()).expect("write");
+    ok(
+        dir.path(),
+        &without,
+        &["tenant", "apply", "sibling.json", "--bootstrap"],
+    );
+    zeta(dir.path(), &without);
+    for db in [&with, &without] {
+        ok(
+            dir.path(),
+            db,
+            &[
+                "sso",
+                "login",
+                "--idp",
+                "globex-entra",
+                "--claims",
+                r#"{"email":"gary.admin@globex.test","groups":["Flowhost-Admins"]}"#,
+            ],
+        );
+    }
+    ok(
+        dir.path(),
+        &with,
+        &[
+            "users",
+            "list",
+            "--workspace",
+            "customer-globex",
+            "--as",
+            GARY,
+            "--sso",
+        ],
+    );
+    let acting = [Acting {
+        with: vec!["--as", GARY, "--sso"],
+        without: vec!["--as", GARY, "--sso"],
+        blank: ("", ""),
+    }];
+    // Not the share into customer-globex: that one is Gary's business.
+    let probes: Vec<Vec<String>> = probes(&v, "mssp-soc")
+        .into_iter()
+        .filter(|p| !p.contains(&v.share))
+        .collect();
+    let found = differences(
+        dir.path(),
+        (&with, &without),
+        &probes,
+        &acting,
+        "'mssp-soc'",
+    );
+    assert!(
+        found.is_empty(),
+        "{} command(s) tell a sibling workspace's member what exists:\n{}",
+        found.len(),
+        found.join("\n")
     );
 }
 
