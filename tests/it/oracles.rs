@@ -559,7 +559,36 @@ fn every_command_answers_an_outsider_about_another_workspace_as_about_nothing() 
         },
     ];
     // `customer-globex` enforces SSO-only sign-in: outsiders must not learn that either.
-    let all = [probes(&v, "mssp-soc"), probes(&v, "customer-globex")].concat();
+    // And in the outsider's own workspace, naming the victim's ids and names.
+    let own: Vec<Vec<String>> = [
+        vec!["keys", "revoke", v.key.as_str(), "--workspace", "zeta-soc"],
+        vec!["run", "--published", "hello", "--workspace", "zeta-soc"],
+        vec!["workflows", "history", "hello", "--workspace", "zeta-soc"],
+        vec![
+            "interact",
+            "start",
+            "mssp-customer-onboarding",
+            "--workspace",
+            "zeta-soc",
+            "--values",
+            "{}",
+        ],
+        vec![
+            "share", "workflow", "hello", "--from", "zeta-soc", "--to", "mssp-soc",
+        ],
+        vec!["groups", "add", "ir-team", ZED, "--workspace", "zeta-soc"],
+        vec![
+            "roles",
+            "delete",
+            "triage-analyst",
+            "--workspace",
+            "zeta-soc",
+        ],
+    ]
+    .into_iter()
+    .map(|p| p.into_iter().map(str::to_owned).collect())
+    .collect();
+    let all = [probes(&v, "mssp-soc"), probes(&v, "customer-globex"), own].concat();
     let found = differences(
         dir.path(),
         (&with, &without),
