@@ -697,3 +697,55 @@ fn untimed(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// SPEC ID-4 with opaque ids, in one database: an outsider asking about another workspace's
+/// real run, interaction or share reads byte for byte as asking about an id nobody holds
+/// (the answer does not echo the id).
+#[test]
+fn a_real_id_of_another_workspace_reads_as_an_id_nobody_holds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    files(dir.path());
+    let db: PathBuf = dir.path().join("with.db");
+    let v = victim(dir.path(), &db);
+    let values = r#"{"verdict":"close"}"#;
+    let pairs = [
+        (v.run.as_str(), "R-0000000000000000"),
+        (v.interaction.as_str(), "I-0000000000000000"),
+        (v.share.as_str(), "S-0000000000000000"),
+    ];
+    let asks = |id: &str| -> Vec<Vec<String>> {
+        let s = |args: &[&str]| args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+        match id.chars().next() {
+            Some('R') => vec![
+                s(&["runs", "show", id]),
+                s(&["runs", "show", id, "--json"]),
+                s(&["runs", "resume", id]),
+                s(&["runs", "resume", id, "--json"]),
+            ],
+            Some('I') => vec![
+                s(&["interact", "show", id]),
+                s(&["interact", "show", id, "--json"]),
+                s(&["interact", "respond", id, "--values", values]),
+                s(&["interact", "respond", id, "--values", values, "--json"]),
+            ],
+            _ => vec![s(&["share", "accept", id])],
+        }
+    };
+    for (real, nobody) in pairs {
+        for (hidden, missing) in asks(real).into_iter().zip(asks(nobody)) {
+            let run = |args: &[String]| {
+                let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+                args.extend(["--as", ZED]);
+                flowhost(dir.path(), &db, &args)
+            };
+            let (h, m) = (run(&hidden), run(&missing));
+            assert_eq!(h.status.code(), Some(1), "{hidden:?}: {}", text(&h));
+            assert_eq!(
+                (&h.stdout, &h.stderr, h.status.code()),
+                (&m.stdout, &m.stderr, m.status.code()),
+                "{hidden:?}: {}",
+                text(&h)
+            );
+        }
+    }
+}

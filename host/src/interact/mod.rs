@@ -286,7 +286,9 @@ impl Platform {
         id: &PublicId,
     ) -> Result<InteractionView, HostError> {
         let found = load(self.db().conn(), id)?;
-        let not_found = || HostError::NotFound(format!("there is no interaction {id} you may see"));
+        // The id is not echoed: a real id one may not see and any missing one read byte for
+        // byte alike (SPEC ID-4).
+        let not_found = || HostError::NotFound("there is no such interaction you may see".into());
         let r = found.ok_or_else(not_found)?;
         let d = self.index().check_flow(principal, &r.workspace, &r.access);
         if !d.allowed {
@@ -307,7 +309,7 @@ impl Platform {
     ) -> Result<Answer, HostError> {
         let index = self.index();
         let missing =
-            || Verdict::Refused(HostError::NotFound(format!("there is no interaction {id}")));
+            || Verdict::Refused(HostError::NotFound("there is no such interaction".into()));
         let verdict = self.transact(|tx| {
             let Some(r) = load(tx, id)? else {
                 return Ok(missing());

@@ -213,11 +213,11 @@ impl Platform {
             )
             .optional()
             .map_err(internal)?
-            .ok_or_else(|| HostError::NotFound(format!("there is no share {id}")))?;
+            .ok_or_else(no_such_share)?;
         // To someone with no standing in its destination a share does not exist: the same
         // answer as a missing id, naming no workspace (SPEC ID-4).
         if self.index().is_outsider(actor, &share.destination) {
-            return Err(HostError::NotFound(format!("there is no share {id}")));
+            return Err(no_such_share());
         }
         self.authorize(actor, &share.destination, Scope::ResourceShare)?;
         let latest = self
@@ -485,4 +485,10 @@ fn custom_role_selections(
         }
         _ => {}
     }
+}
+
+/// A share that does not exist, or not for the one asking. The id is not echoed, so a real id
+/// one may not see and any missing one read byte for byte alike (SPEC ID-4).
+fn no_such_share() -> HostError {
+    HostError::NotFound("there is no such share".into())
 }

@@ -95,7 +95,9 @@ impl Platform {
         principal: &Principal,
         id: &PublicId,
     ) -> Result<(RunInfo, Vec<StepRecord>), HostError> {
-        let missing = || HostError::NotFound(format!("there is no run {id}"));
+        // The id is not echoed: a real id one may not see and any missing one read byte for
+        // byte alike (SPEC ID-4).
+        let missing = || HostError::NotFound("there is no such run".into());
         let Some(key) = self.run_key(id)? else {
             return Err(missing());
         };
