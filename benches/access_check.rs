@@ -118,6 +118,7 @@ fn tenant_spec(n: usize) -> TenantSpec {
                     email: member_email(i, slot),
                     role: member_role(i, slot),
                     break_glass: false,
+                    sso: false,
                 })
                 .collect(),
             groups: Vec::new(),

@@ -167,17 +167,20 @@ fn setup(path: &std::path::Path) -> Platform {
             email: OWNER.into(),
             role: "owner".into(),
             break_glass: false,
+            sso: false,
         },
         MemberSpec {
             email: ANALYST.into(),
             role: "operator".into(),
             break_glass: false,
+            sso: false,
         },
     ];
     members.extend((0..60).map(|i| MemberSpec {
         email: format!("p{i}@bench.test"),
         role: "operator".into(),
         break_glass: false,
+        sso: false,
     }));
     let spec = TenantSpec {
         organization: "bench".into(),

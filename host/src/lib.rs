@@ -21,6 +21,7 @@ pub mod json_limits;
 pub mod json_locate;
 pub mod platform;
 pub mod principal;
+pub mod public_id;
 pub mod services;
 pub mod share;
 pub mod stepkit;

@@ -121,8 +121,9 @@ pub struct RunAs {
     /// Who bound that identity: the revision's publisher (or, in a workspace a workflow was
     /// shared to, the Owner who accepted the share, SPEC SH-3).
     pub publisher: Principal,
-    /// The run, once it has an id (audit entries name it, SPEC AU-1).
-    pub run: Option<i64>,
+    /// The run, once it has an id (audit entries name it, SPEC AU-1): its public id, the one
+    /// people of its workspace may see (SPEC ID-4).
+    pub run: Option<crate::public_id::PublicId>,
 }
 
 impl Principal {
@@ -188,7 +189,7 @@ impl fmt::Display for Principal {
             Principal::ApiKey(id) => write!(f, "key:{id}"),
             Principal::Anonymous => f.write_str("anonymous"),
             Principal::Run(r) => {
-                match r.run {
+                match &r.run {
                     Some(id) => write!(f, "run {id} as ")?,
                     None => f.write_str("a run as ")?,
                 }

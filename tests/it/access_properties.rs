@@ -426,9 +426,28 @@ fn share_op(platform: &Platform, op: ShareOp, revision: i64) -> bool {
                 .share(&person(who), ShareKind::Workflow, "wf", "src", "dst")
                 .is_ok()
         }
-        ShareOp::Accept => platform.shares().accept(&person("dst@sh.test"), 1).is_ok(),
-        ShareOp::AcceptAsOutsider => platform.shares().accept(&person("lead@sh.test"), 1).is_ok(),
+        ShareOp::Accept => platform
+            .shares()
+            .accept(&person("dst@sh.test"), &the_share(platform))
+            .is_ok(),
+        ShareOp::AcceptAsOutsider => platform
+            .shares()
+            .accept(&person("lead@sh.test"), &the_share(platform))
+            .is_ok(),
     }
+}
+
+/// The id of the one share these operations make, or a well-formed id of none.
+fn the_share(platform: &Platform) -> flowhost::public_id::PublicId {
+    use rusqlite::OptionalExtension;
+    let stored: Option<String> = platform
+        .db()
+        .conn()
+        .query_row("SELECT public_id FROM shares", [], |r| r.get(0))
+        .optional()
+        .expect("shares");
+    let text = stored.unwrap_or_else(|| "S-0000000000000000".to_owned());
+    flowhost::public_id::PublicId::parse(flowhost::public_id::IdKind::Share, &text).expect("id")
 }
 
 proptest! {
@@ -464,6 +483,7 @@ fn hand_made(rules: &[(&str, &str, &str)]) -> TenantSpec {
         email: email.into(),
         role: role.into(),
         break_glass,
+        sso: false,
     };
     TenantSpec {
         organization: "hand".into(),

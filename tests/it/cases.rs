@@ -602,12 +602,14 @@ fn generated(seed: u64, dir: &Path) -> (Arc<Platform>, Vec<String>, Vec<String>)
         email: people[0].clone(),
         role: "owner".into(),
         break_glass: false,
+        sso: false,
     }];
     for email in &people[1..] {
         members.push(MemberSpec {
             email: email.clone(),
             role: (*rng.pick(ROLES)).into(),
             break_glass: false,
+            sso: false,
         });
     }
     let spec = TenantSpec {

@@ -51,7 +51,12 @@ fn step_run_prints_json_and_stores_logs_and_events() {
     let events = db.events("mssp-soc").expect("events");
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].kind, "notification.requested");
-    let id = doc["execution_id"].as_i64().expect("execution id");
+    // No execution id is shown (a global sequence, SPEC ID-4): the only one recorded.
+    assert!(doc.get("execution_id").is_none(), "{doc}");
+    let id: i64 = db
+        .conn()
+        .query_row("SELECT id FROM step_executions", [], |r| r.get(0))
+        .expect("one execution");
     assert_eq!(db.step_logs(id).expect("logs").len(), 1);
     assert!(
         db.events("customer-globex").expect("events").is_empty(),

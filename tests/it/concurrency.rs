@@ -377,7 +377,7 @@ fn a_run_whose_write_meets_a_busy_database_stops_resumable_and_resumes_once() {
     assert_eq!(outcome.status, RunStatus::Running, "{:?}", outcome.error);
     let error = outcome.error.unwrap_or_default();
     assert!(error.contains("resumable"), "{error}");
-    let run = outcome.run_id;
+    let (run, shown) = (outcome.run_key, outcome.run_id.to_string());
     assert_eq!(
         query::<String>(&db, &format!("SELECT status FROM runs WHERE id = {run}")),
         vec!["running".to_owned()],
@@ -395,11 +395,7 @@ fn a_run_whose_write_meets_a_busy_database_stops_resumable_and_resumes_once() {
     // `runs resume` takes it up once this process is gone (its lease goes with it) and
     // finishes it; the case exists once.
     drop(engine);
-    flowhost_ok(
-        dir.path(),
-        &db,
-        &["runs", "resume", &run.to_string(), "--as", OWNER],
-    );
+    flowhost_ok(dir.path(), &db, &["runs", "resume", &shown, "--as", OWNER]);
     assert_eq!(
         query::<String>(&db, &format!("SELECT status FROM runs WHERE id = {run}")),
         vec!["succeeded".to_owned()]
@@ -603,7 +599,8 @@ fn flowhost_run_says_when_a_busy_database_stopped_its_run_and_exits_non_zero() {
         query::<String>(&db, "SELECT status FROM runs"),
         vec!["running".to_owned()]
     );
-    flowhost_ok(dir.path(), &db, &["runs", "resume", "1", "--as", OWNER]);
+    let run: Vec<String> = query(&db, "SELECT public_id FROM runs");
+    flowhost_ok(dir.path(), &db, &["runs", "resume", &run[0], "--as", OWNER]);
     assert_eq!(
         count(&db, "SELECT count(*) FROM cases WHERE title = 'later'"),
         1
@@ -655,7 +652,7 @@ fn a_run_whose_write_meets_a_full_database_stops_resumable_and_resumes_once() {
     assert_eq!(outcome.status, RunStatus::Running, "{:?}", outcome.error);
     let error = outcome.error.unwrap_or_default();
     assert!(error.contains("resumable"), "{error}");
-    let run = outcome.run_id;
+    let run = outcome.run_key;
     assert_eq!(
         count(
             &db,

@@ -107,7 +107,7 @@ fn owners_run(dir: &Path, db: &Path) -> String {
     );
     let doc = json(&out);
     assert_eq!(doc["output"]["title"], "Exec mailbox compromise", "{doc}");
-    doc["run_id"].as_i64().expect("run id").to_string()
+    doc["run_id"].as_str().expect("run id").to_owned()
 }
 
 #[test]
@@ -146,7 +146,7 @@ fn runs_list_and_show_name_a_principal_and_show_what_a_run_saw_only_to_its_own()
     let resume = cli(&["runs", "resume", &run, "--as", OUTSIDER]);
     assert_eq!(resume.status.code(), Some(1));
     assert!(
-        text(&resume).contains(&format!("there is no run {run}")),
+        text(&resume).contains("there is no such run"),
         "{}",
         text(&resume)
     );
@@ -509,9 +509,9 @@ fn interact_respond_answers_an_outsider_as_for_nothing_and_audits_only_members()
         ],
     ));
     let id = started["waiting_on"][0]
-        .as_i64()
+        .as_str()
         .expect("interaction")
-        .to_string();
+        .to_owned();
     let values = r#"{"verdict":"escalate"}"#;
     let rows = audit_rows(&db);
 
@@ -753,8 +753,22 @@ fn shares_and_keys_of_a_workspace_one_is_not_in_read_as_missing() {
     let key = key["id"].as_str().expect("key id").to_owned();
     const ZED: &str = "zed@zeta.test";
 
-    // Share 1 exists (into customer-globex); in `without` there is no share at all.
-    let accept = ["share", "accept", "1", "--as", ZED];
+    // The share exists (into customer-globex); in `without` there is no share at all.
+    let share = json(&flowhost(
+        dir.path(),
+        &with,
+        &[
+            "share",
+            "list",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--json",
+        ],
+    ));
+    let share = share[0]["id"].as_str().expect("share id").to_owned();
+    let accept = ["share", "accept", &share, "--as", ZED];
     let hidden = flowhost(dir.path(), &with, &accept);
     let missing = flowhost(dir.path(), &without, &accept);
     assert_eq!(observed(&hidden), observed(&missing), "{}", text(&hidden));
@@ -814,4 +828,175 @@ fn shares_and_keys_of_a_workspace_one_is_not_in_read_as_missing() {
         ],
     );
     assert!(out.status.success(), "{}", text(&out));
+}
+
+/// Whether `id` is `prefix` and 16 upper-case hexadecimal digits (SPEC ID-4: opaque ids).
+fn opaque(id: &str, prefix: &str) -> bool {
+    id.strip_prefix(prefix).is_some_and(|digits| {
+        digits.len() == 16
+            && digits
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+    })
+}
+
+/// Issue 13 item 6 (SPEC ID-4): run and interaction ids were one global sequence, so another
+/// organization's first run was `run 3`. Now every id people see is random: the other
+/// organization's first run and interaction tell nothing of what exists elsewhere, and the
+/// internal row number is not accepted as an id.
+#[test]
+fn run_and_interaction_ids_are_opaque_and_tell_nothing_across_organizations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = acme(dir.path());
+    std::fs::write(dir.path().join("zeta.json"), ZETA).expect("write");
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "apply", "zeta.json", "--bootstrap"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    // Two runs in acme, one of them waiting on an interaction.
+    let first = owners_run(dir.path(), &db);
+    let started = json(&flowhost(
+        dir.path(),
+        &db,
+        &[
+            "run",
+            &library("mssp-analyst-triage.json"),
+            "--as",
+            LEAD,
+            "--event",
+            r#"{"alert":"beacon"}"#,
+            "--steps",
+            &steps_dir(),
+            "--json",
+        ],
+    ));
+    let second = started["run_id"].as_str().expect("run id").to_owned();
+    let acme_ix = started["waiting_on"][0]
+        .as_str()
+        .expect("interaction")
+        .to_owned();
+    // Zeta's first run and its first interaction.
+    let wf = r#"{"name":"ask","workspace":"zeta-soc","steps":[
+        {"id":"ok","interaction":{"title":"OK?","form":{"fields":[{"name":"ok","type":"boolean"}]},
+         "access":{"workspace_users":{"roles":["owner"]}}}}]}"#;
+    std::fs::write(dir.path().join("ask.json"), wf).expect("write");
+    let theirs = json(&flowhost(
+        dir.path(),
+        &db,
+        &["run", "ask.json", "--as", "zed@zeta.test", "--json"],
+    ));
+    let zeta_run = theirs["run_id"].as_str().expect("run id").to_owned();
+    let zeta_ix = theirs["waiting_on"][0]
+        .as_str()
+        .expect("interaction")
+        .to_owned();
+
+    for run in [&first, &second, &zeta_run] {
+        assert!(opaque(run, "R-"), "{run}");
+    }
+    for ix in [&acme_ix, &zeta_ix] {
+        assert!(opaque(ix, "I-"), "{ix}");
+    }
+    let distinct: std::collections::BTreeSet<&String> = [&first, &second, &zeta_run].into();
+    assert_eq!(distinct.len(), 3);
+    assert_ne!(acme_ix, zeta_ix);
+    // Zeta's owner sees his run by its id; its row number (3) is no id at all.
+    let shown = json(&flowhost(
+        dir.path(),
+        &db,
+        &["runs", "show", &zeta_run, "--as", "zed@zeta.test", "--json"],
+    ));
+    assert_eq!(shown["run"]["id"], zeta_run.as_str(), "{shown}");
+    let by_number = flowhost(
+        dir.path(),
+        &db,
+        &["runs", "show", "3", "--as", "zed@zeta.test"],
+    );
+    assert_eq!(by_number.status.code(), Some(1));
+    assert!(
+        text(&by_number).contains("`3` is not a run id"),
+        "{}",
+        text(&by_number)
+    );
+    // The step's output names its interaction by the same opaque id, and the listing too.
+    let listed = json(&flowhost(
+        dir.path(),
+        &db,
+        &[
+            "interact",
+            "list",
+            "--workspace",
+            "zeta-soc",
+            "--as",
+            "zed@zeta.test",
+            "--json",
+        ],
+    ));
+    assert_eq!(listed[0]["id"], zeta_ix.as_str(), "{listed}");
+    assert_eq!(listed[0]["run"], zeta_run.as_str(), "{listed}");
+}
+
+/// Issue 13 item 6 (SPEC ID-4): `tenant apply` told an outsider "not an Owner in organization
+/// X" and "workspace X belongs to another organization". Now a refusal reads as for a name
+/// that does not exist, and where a taken name must fail (creating it), the error says only
+/// that the name is not available.
+#[test]
+fn tenant_apply_tells_an_outsider_only_that_a_name_is_taken() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let with = acme(dir.path());
+    let without = zeta(dir.path());
+    // zed is a principal in both databases, an outsider to acme in `with`.
+    let out = flowhost(
+        dir.path(),
+        &with,
+        &["tenant", "apply", "zeta.json", "--bootstrap"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let apply = |db: &Path, name: &str, body: &str| {
+        std::fs::write(dir.path().join(name), body).expect("write");
+        flowhost(
+            dir.path(),
+            db,
+            &["tenant", "apply", name, "--as", "zed@zeta.test"],
+        )
+    };
+    // Naming another organization's workspace without listing himself as its owner: the
+    // refusal for a workspace he cannot create, as for one that does not exist.
+    let not_listed = r#"{"organization":"zeta","workspaces":[{"name":"mssp-soc","members":[{"email":"x@zeta.test","role":"owner"}]}]}"#;
+    let hidden = apply(&with, "a.json", not_listed);
+    let missing = apply(&without, "a.json", not_listed);
+    assert_eq!(hidden.status.code(), Some(1), "{}", text(&hidden));
+    assert_eq!(observed(&hidden), observed(&missing), "{}", text(&hidden));
+    // Creating it: the name is not available; whose it is, is not said.
+    let create = r#"{"organization":"zeta","workspaces":[{"name":"mssp-soc","members":[{"email":"zed@zeta.test","role":"owner"}]}]}"#;
+    let taken = apply(&with, "b.json", create);
+    assert_eq!(taken.status.code(), Some(1));
+    assert!(
+        text(&taken).contains("the workspace name `mssp-soc` is not available"),
+        "{}",
+        text(&taken)
+    );
+    assert!(!text(&taken).contains("acme"), "{}", text(&taken));
+    // Joining another organization: only that its name is taken.
+    let join = r#"{"organization":"acme-mssp","workspaces":[{"name":"zed-ws","members":[{"email":"zed@zeta.test","role":"owner"}]}]}"#;
+    let joined = apply(&with, "c.json", join);
+    assert_eq!(joined.status.code(), Some(1));
+    let said = text(&joined);
+    assert!(
+        said.contains("the organization name `acme-mssp` is not available"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("Owner") && !said.contains("mssp-soc"),
+        "{said}"
+    );
+    // Nothing of it was written anywhere.
+    let out = flowhost(
+        dir.path(),
+        &with,
+        &["tenant", "export", "--as", OWNER, "--org", "acme-mssp"],
+    );
+    assert!(!text(&out).contains("zed"), "{}", text(&out));
 }

@@ -126,9 +126,11 @@ fn a_reader_that_went_away_ends_output_quietly() {
     );
     let out = env.run(&file);
     assert!(out.status.success(), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let run = doc["run_id"].as_str().expect("run id");
     for args in [
-        &["runs", "show", "1", "--as", OWNER][..],
-        &["runs", "show", "1", "--json", "--as", OWNER],
+        &["runs", "show", run, "--as", OWNER][..],
+        &["runs", "show", run, "--json", "--as", OWNER],
         &["runs", "list", "--workspace", WS, "--as", OWNER],
         &["tenant", "export", "--as", OWNER],
     ] {
@@ -241,7 +243,7 @@ fn an_output_grown_too_deep_fails_the_run_and_reads_back() {
         error.contains("the output of step `b` is nested 110 levels deep; at most 64"),
         "{error}"
     );
-    let run = doc["run_id"].to_string();
+    let run = doc["run_id"].as_str().expect("run id").to_owned();
     let shown = env.cli(&["runs", "show", &run, "--json", "--as", OWNER]);
     assert!(shown.status.success(), "{}", stderr(&shown));
     let shown: Value = serde_json::from_slice(&shown.stdout).expect("json");

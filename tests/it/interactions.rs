@@ -103,14 +103,8 @@ impl Env {
             .unwrap_or_default()
     }
 
-    fn run_status(&self, run: i64) -> Value {
-        self.json(&[
-            "runs",
-            "show",
-            &run.to_string(),
-            "--as",
-            "olivia.owner@acme-mssp.test",
-        ])
+    fn run_status(&self, run: &str) -> Value {
+        self.json(&["runs", "show", run, "--as", "olivia.owner@acme-mssp.test"])
     }
 }
 
@@ -143,11 +137,11 @@ fn mssp_triage_pauses_rejects_the_wrong_people_and_resumes_for_an_analyst() {
         &steps,
     ]);
     assert_eq!(started["status"], "on_hold", "{started}");
-    let ix = started["waiting_on"][0]
-        .as_i64()
-        .expect("an interaction id");
-    let run = started["run_id"].as_i64().expect("run id");
-    let id = ix.to_string();
+    let id = started["waiting_on"][0]
+        .as_str()
+        .expect("an interaction id")
+        .to_owned();
+    let run = started["run_id"].as_str().expect("run id").to_owned();
 
     // SPEC IX-7: only people who may answer see it.
     let listed = |who: &str, extra: &[&str]| {
@@ -173,7 +167,7 @@ fn mssp_triage_pauses_rejects_the_wrong_people_and_resumes_for_an_analyst() {
         "{outsider}"
     );
     let hidden = env.fails(&["interact", "show", &id, "--as", OPERATOR]);
-    assert!(hidden.contains("no interaction"), "{hidden}");
+    assert!(hidden.contains("no such interaction"), "{hidden}");
 
     // Denied attempts change nothing and are audited with the responder (IX-8).
     let values = r#"{"verdict":"escalate"}"#;
@@ -196,10 +190,7 @@ fn mssp_triage_pauses_rejects_the_wrong_people_and_resumes_for_an_analyst() {
     ]);
     // Not a member here: answered as for an interaction that does not exist, and not
     // audited in a workspace she is not in (SPEC ID-4).
-    assert!(
-        denied.contains(&format!("there is no interaction {id}")),
-        "{denied}"
-    );
+    assert!(denied.contains("there is no such interaction"), "{denied}");
     let bad = env.fails(&[
         "interact",
         "respond",
@@ -213,7 +204,7 @@ fn mssp_triage_pauses_rejects_the_wrong_people_and_resumes_for_an_analyst() {
         bad.contains("field `verdict` expects one of escalate, close"),
         "{bad}"
     );
-    assert_eq!(env.run_status(run)["run"]["status"], "on_hold");
+    assert_eq!(env.run_status(&run)["run"]["status"], "on_hold");
 
     // The right person answers; the run resumes from where it waited.
     let done = env.json(&[
@@ -223,7 +214,7 @@ fn mssp_triage_pauses_rejects_the_wrong_people_and_resumes_for_an_analyst() {
     assert_eq!(done["exit_status"], "escalated");
     // What the run saw is its principal's and bypass holders' to see (SPEC CS-2).
     assert_eq!(done["output"], Value::Null, "{done}");
-    assert_eq!(env.run_status(run)["run"]["output"]["by"], ANALYST);
+    assert_eq!(env.run_status(&run)["run"]["output"]["by"], ANALYST);
 
     // A response is accepted once.
     let again = env.fails(&[
@@ -277,15 +268,15 @@ fn a_run_on_hold_survives_a_restart_and_resumes_in_another_process() {
         "--steps",
         &steps,
     ]);
-    let run = started["run_id"].as_i64().expect("run id");
+    let run = started["run_id"].as_str().expect("run id").to_owned();
     let id = started["waiting_on"][0]
-        .as_i64()
+        .as_str()
         .expect("interaction")
-        .to_string();
+        .to_owned();
     // A new host process starts, resumes what was interrupted, and leaves the waiting run be.
     let served = env.ok(&["serve", "--once", "--steps", &steps]);
     assert!(served.contains("stopped cleanly"), "{served}");
-    assert_eq!(env.run_status(run)["run"]["status"], "on_hold");
+    assert_eq!(env.run_status(&run)["run"]["status"], "on_hold");
     // `runs resume` on a waiting run keeps it waiting.
     let resumed = env.json(&[
         "runs",
@@ -310,7 +301,7 @@ fn a_run_on_hold_survives_a_restart_and_resumes_in_another_process() {
     ]);
     assert_eq!(done["status"], "succeeded");
     assert_eq!(done["exit_status"], "closed");
-    let detail = env.run_status(run);
+    let detail = env.run_status(&run);
     let case_steps = detail["steps"]
         .as_array()
         .expect("steps")
@@ -345,11 +336,11 @@ fn a_timeout_takes_the_timeout_path_and_is_never_approval() {
         &steps,
     ]);
     assert_eq!(started["status"], "on_hold", "{started}");
-    let run = started["run_id"].as_i64().expect("run id");
+    let run = started["run_id"].as_str().expect("run id").to_owned();
     let id = started["waiting_on"][0]
-        .as_i64()
+        .as_str()
         .expect("interaction")
-        .to_string();
+        .to_owned();
     std::thread::sleep(std::time::Duration::from_millis(1300));
     // Too late to answer, even for the listed lead.
     let late = env.fails(&[
@@ -364,7 +355,7 @@ fn a_timeout_takes_the_timeout_path_and_is_never_approval() {
     assert!(late.contains("timed out"), "{late}");
     // The host fires the timeout: the run resumes on its timeout path.
     env.ok(&["serve", "--once", "--steps", &steps]);
-    let detail = env.run_status(run);
+    let detail = env.run_status(&run);
     assert_eq!(detail["run"]["status"], "succeeded", "{detail}");
     assert_eq!(detail["run"]["exit_status"], "not-approved-in-time");
     assert_eq!(detail["run"]["output"]["timed_out"], true);
@@ -394,9 +385,9 @@ fn an_allowed_answer_beside_a_parallel_branch_approves() {
         &steps,
     ]);
     let id = started["waiting_on"][0]
-        .as_i64()
+        .as_str()
         .expect("interaction")
-        .to_string();
+        .to_owned();
     // The lead is named by a context reference ($.vars.leads); the analyst is not.
     env.fails(&[
         "interact",
@@ -630,7 +621,7 @@ fn enterprise_vendor_flow_admits_only_the_listed_external_identity() {
         GLOBEX_OWNER,
         "--sso",
     ]);
-    let id = ix[0]["id"].as_i64().expect("open interaction").to_string();
+    let id = ix[0]["id"].as_str().expect("open interaction").to_owned();
     assert_eq!(ix[0]["title"], "Grant vera@vendor.test access to erp?");
     let denied = env.fails(&[
         "interact",
@@ -769,7 +760,7 @@ fn a_share_by_an_owner_of_the_source_only_waits_for_a_destination_owner() {
     );
     assert!(text(&out).contains("awaits acceptance"), "{}", text(&out));
     let shares = env.json(&["share", "list", "--workspace", "mssp-soc", "--as", OWNER]);
-    let id = shares[0]["id"].as_i64().expect("share id").to_string();
+    let id = shares[0]["id"].as_str().expect("share id").to_owned();
     assert_eq!(shares[0]["status"], "pending");
     env.sso_login("globex-entra", "gary.admin@globex.test", "Flowhost-Admins");
     env.sso_login("globex-entra", "tina.analyst@acme-mssp.test", "Nobody");
@@ -808,9 +799,9 @@ fn a_share_by_an_owner_of_the_source_only_waits_for_a_destination_owner() {
     ]);
     assert_eq!(started["status"], "on_hold", "{started}");
     let id = started["waiting_on"][0]
-        .as_i64()
+        .as_str()
         .expect("interaction")
-        .to_string();
+        .to_owned();
     let shown = env.json(&["interact", "show", &id, "--as", GLOBEX_OWNER, "--sso"]);
     assert_eq!(shown["workspace"], "customer-globex");
     assert!(

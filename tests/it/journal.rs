@@ -28,6 +28,7 @@ fn start(platform: &Platform) -> i64 {
             components: None,
         })
         .expect("run")
+        .key
 }
 
 fn count(platform: &Platform, sql: &str) -> i64 {

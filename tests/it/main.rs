@@ -22,6 +22,7 @@ mod input_robustness;
 mod interaction_access;
 mod interactions;
 mod journal;
+mod oracles;
 mod pinned_nested;
 mod polyglot;
 mod published_revisions;

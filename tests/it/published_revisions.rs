@@ -326,7 +326,9 @@ fn what_a_run_does_is_audited_with_the_run_and_its_publisher() {
         .unwrap_or_else(|| panic!("no restriction update audited: {entries}"));
     assert_eq!(entry["actor"], OWNER, "{entry}");
     assert_eq!(entry["actor_kind"], "workflow_run", "{entry}");
-    assert_eq!(entry["details"]["run"]["id"], 1, "{entry}");
+    // The run by the id people see, never by its internal key (SPEC ID-4).
+    let run = entry["details"]["run"]["id"].as_str().unwrap_or_default();
+    assert!(run.starts_with("R-") && run.len() == 18, "{entry}");
     assert_eq!(entry["details"]["run"]["published_by"], OTTO, "{entry}");
 }
 
@@ -394,14 +396,28 @@ fn a_later_revision_reaches_the_destination_only_when_accepted_again() {
     );
 
     // Not by someone who is nobody in the destination.
-    let refused = env.fails(&["share", "accept", "1", "--as", LEAD]);
+    let listed: Value = serde_json::from_str(&env.ok(&[
+        "share",
+        "list",
+        "--workspace",
+        "customer-globex",
+        "--as",
+        OWNER,
+        "--json",
+    ]))
+    .expect("json");
+    let id = listed[0]["id"].as_str().expect("share id").to_owned();
+    let refused = env.fails(&["share", "accept", &id, "--as", LEAD]);
     // To someone with no standing in the destination the share does not exist (SPEC ID-4).
-    assert!(refused.contains("there is no share 1"), "{refused}");
+    assert!(
+        refused.contains("there is no such share") && !refused.contains(&id),
+        "{refused}"
+    );
     // Accepted again by the destination's Owner: revision 2 runs there.
-    let accepted = env.ok(&["share", "accept", "1", "--as", OWNER]);
+    let accepted = env.ok(&["share", "accept", &id, "--as", OWNER]);
     assert!(accepted.contains("at revision 2"), "{accepted}");
     assert_eq!(run(OWNER)["output"]["words"], "second");
-    let again = env.fails(&["share", "accept", "1", "--as", OWNER]);
+    let again = env.fails(&["share", "accept", &id, "--as", OWNER]);
     assert!(again.contains("already accepted at revision 2"), "{again}");
 }
 
@@ -499,10 +515,21 @@ fn a_resumed_run_runs_the_component_it_started_with() {
     assert_ne!(pinned(1), pinned(2), "a new component is a new revision");
 
     // Answered without --steps: the run resumes with revision 1's component.
+    let open: Value = serde_json::from_str(&env.ok(&[
+        "interact",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]))
+    .expect("json");
+    let id = open[0]["id"].as_str().expect("interaction id");
     env.ok(&[
         "interact",
         "respond",
-        "1",
+        id,
         "--as",
         OWNER,
         "--values",

@@ -112,7 +112,7 @@ fn a_long_wait_holds_the_run_until_due_and_keeps_its_first_deadline() {
 
     // Not due yet: nothing wakes, and a manual resume only holds again, on the same deadline.
     assert!(engine.wake_due_timers(&Quiet).expect("wake").is_empty());
-    let again = engine.resume(held.run_id, &Quiet).expect("resume");
+    let again = engine.resume(held.run_key, &Quiet).expect("resume");
     assert_eq!(again.status, RunStatus::OnHold);
     assert_eq!(
         query::<i64>(&db, "SELECT wake_ms FROM run_timers"),
@@ -297,10 +297,21 @@ fn a_run_that_a_live_process_executes_is_not_resumed_by_another_until_that_proce
     let (dir, db, mut a) = slow_run_in_its_wait("3s");
 
     // Neither a hand-typed resume nor a starting host takes it from A.
+    let run: String = Db::open(&db)
+        .expect("db")
+        .conn()
+        .query_row("SELECT public_id FROM runs", [], |r| r.get(0))
+        .expect("the run");
     let resumed = flowhost(
         dir.path(),
         &db,
-        &["runs", "resume", "1", "--as", "olivia.owner@acme-mssp.test"],
+        &[
+            "runs",
+            "resume",
+            &run,
+            "--as",
+            "olivia.owner@acme-mssp.test",
+        ],
     );
     assert_eq!(resumed.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&resumed.stderr);
@@ -472,12 +483,14 @@ fn the_scheduler_resumes_an_interrupted_run_in_process_and_returns_when_idle() {
         .expect("serves");
     assert_eq!(
         *heard.lock().expect("lock"),
-        [format!("resumed {run} succeeded")]
+        [format!("resumed {} succeeded", run.id)]
     );
     let status: String = platform
         .db()
         .conn()
-        .query_row("SELECT status FROM runs WHERE id = ?1", [run], |r| r.get(0))
+        .query_row("SELECT status FROM runs WHERE id = ?1", [run.key], |r| {
+            r.get(0)
+        })
         .expect("status");
     assert_eq!(status, "succeeded");
 

@@ -97,7 +97,7 @@ fn a_workflow_with_wasm_steps_branches_and_exits_with_output() {
         (Some("succeeded"), Some("escalated"))
     );
     assert_eq!(doc["output"], json!({ "ips": ["203.0.113.7"] }));
-    let run = doc["run_id"].as_i64().expect("run id").to_string();
+    let run = doc["run_id"].as_str().expect("run id").to_owned();
     let shown = env.cli(&["runs", "show", &run, "--json", "--as", OWNER]);
     let shown: Value = serde_json::from_slice(&shown.stdout).expect("json");
     let steps: Vec<&str> = shown["steps"]
@@ -202,7 +202,7 @@ fn built_in_case_steps_loops_and_grants_work_together() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let run = doc["run_id"].as_i64().expect("run").to_string();
+    let run = doc["run_id"].as_str().expect("run").to_owned();
     let shown: Value = serde_json::from_slice(
         &env.cli(&["runs", "show", &run, "--json", "--as", OWNER])
             .stdout,
@@ -260,7 +260,7 @@ fn operators_switch_parallel_loops_nested_workflows_and_retries() {
         Some(1),
         "the last step fails after its retries"
     );
-    let run = doc["run_id"].as_i64().expect("run").to_string();
+    let run = doc["run_id"].as_str().expect("run").to_owned();
     let shown: Value = serde_json::from_slice(
         &env.cli(&["runs", "show", &run, "--json", "--as", OWNER])
             .stdout,
@@ -370,6 +370,7 @@ fn an_interrupted_run_resumes_without_repeating_finished_steps_or_their_effects(
             components: None,
         })
         .expect("run");
+    let (run, shown) = (run.key, run.id.to_string());
     let owner = flowhost::principal::Caller {
         workspace: "mssp-soc".into(),
         principal: common::user(OWNER),
@@ -400,7 +401,7 @@ fn an_interrupted_run_resumes_without_repeating_finished_steps_or_their_effects(
     );
     drop(platform);
 
-    let out = env.cli(&["runs", "resume", &run.to_string(), "--json", "--as", OWNER]);
+    let out = env.cli(&["runs", "resume", &shown, "--json", "--as", OWNER]);
     assert!(
         out.status.success(),
         "{}",
@@ -414,7 +415,7 @@ fn an_interrupted_run_resumes_without_repeating_finished_steps_or_their_effects(
         .query_row("SELECT count(*) FROM cases", [], |r| r.get::<_, i64>(0))
         .expect("count");
     assert_eq!(cases, 2, "no case was created twice");
-    let again = env.cli(&["runs", "resume", &run.to_string(), "--as", OWNER]);
+    let again = env.cli(&["runs", "resume", &shown, "--as", OWNER]);
     assert_eq!(
         again.status.code(),
         Some(2),

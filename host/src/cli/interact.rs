@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use clap::Subcommand;
 use flowhost::interact::InteractionView;
+use flowhost::public_id::{IdKind, PublicId};
 use flowhost::workflow::{self, Observer};
 
 use super::acting::{Acting, platform, print_json};
@@ -26,7 +27,8 @@ pub enum InteractCommand {
     },
     /// One interaction, if you may see it.
     Show {
-        id: i64,
+        /// The interaction's id (`I-…`).
+        id: String,
         #[command(flatten)]
         acting: Acting,
         #[command(flatten)]
@@ -34,7 +36,8 @@ pub enum InteractCommand {
     },
     /// Answer an interaction; the run resumes with your answer.
     Respond {
-        id: i64,
+        /// The interaction's id (`I-…`).
+        id: String,
         #[command(flatten)]
         acting: Acting,
         /// The form's values: JSON or @FILE.
@@ -106,7 +109,10 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
             acting,
             output: Output { json },
         } => {
-            let ix = platform(db)?.interactions().show(&acting.required()?, id)?;
+            let id = PublicId::parse(IdKind::Interaction, &id)?;
+            let ix = platform(db)?
+                .interactions()
+                .show(&acting.required()?, &id)?;
             if json {
                 return print_json(&ix);
             }
@@ -121,12 +127,13 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
             steps: StepDirs { dirs: steps },
             output: Output { json },
         } => {
+            let id = PublicId::parse(IdKind::Interaction, &id)?;
             let values = json_arg("values", &values)?;
             let engine = engine(db, steps)?;
             let principal = acting.required()?;
-            let answer = engine.respond(&principal, id, &values)?;
+            let answer = engine.respond(&principal, &id, &values)?;
             if !json {
-                println!("✓ interaction {id} answered; run {} resumes", answer.run);
+                println!("✓ interaction {id} answered; run {} resumes", answer.run.id);
             }
             if no_resume {
                 return if json {
@@ -137,11 +144,14 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
             }
             let observer: &dyn Observer = if json { &workflow::Quiet } else { &Trace };
             let started = Instant::now();
-            let outcome = match engine.resume(answer.run, observer) {
+            let outcome = match engine.resume(answer.run.key, observer) {
                 // The process executing the run takes the answer up when it reaches it.
                 Err(e) if workflow::lease::leased_elsewhere(&e) => {
                     if !json {
-                        println!("run {} continues in the process executing it", answer.run);
+                        println!(
+                            "run {} continues in the process executing it",
+                            answer.run.id
+                        );
                     }
                     return if json {
                         print_json(&answer.response)

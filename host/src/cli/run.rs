@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use flowhost::principal::Principal;
+use flowhost::public_id::PublicId;
 use flowhost::wasm::{EngineSettings, StepRuntime};
 use flowhost::workflow::journal::RunStatus;
 use flowhost::workflow::{self, Engine, Observer, Resolver, RunOutcome};
@@ -67,7 +68,7 @@ impl Observer for Trace {
         }
     }
 
-    fn step_waiting(&self, key: &str, interaction: i64) {
+    fn step_waiting(&self, key: &str, interaction: &PublicId) {
         println!("  ⏸ {key:<32} waiting for interaction {interaction}");
     }
 

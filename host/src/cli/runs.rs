@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use clap::Subcommand;
+use flowhost::public_id::{IdKind, PublicId};
 use flowhost::workflow::{self, Observer};
 
 use super::acting::{Acting, platform, print_json};
@@ -25,7 +26,8 @@ pub enum RunsCommand {
     /// Show a run and its journaled steps (outputs only to the run's own principal and
     /// holders of bypass.case.access.restriction).
     Show {
-        run: i64,
+        /// The run's id (`R-…`).
+        run: String,
         #[command(flatten)]
         acting: Acting,
         #[command(flatten)]
@@ -34,7 +36,8 @@ pub enum RunsCommand {
     /// Resume an interrupted or waiting run (journaled steps are replayed, not re-executed);
     /// needs playbook.execute in its workspace.
     Resume {
-        run: i64,
+        /// The run's id (`R-…`).
+        run: String,
         #[command(flatten)]
         acting: Acting,
         #[command(flatten)]
@@ -70,7 +73,8 @@ pub fn run(db: &Path, cmd: RunsCommand) -> anyhow::Result<()> {
             acting,
             output: Output { json },
         } => {
-            let (info, steps) = platform(db)?.runs().show(&acting.required()?, run)?;
+            let run = PublicId::parse(IdKind::Run, &run)?;
+            let (info, steps) = platform(db)?.runs().show(&acting.required()?, &run)?;
             if json {
                 return print_json(&serde_json::json!({ "run": info, "steps": steps }));
             }
@@ -95,11 +99,12 @@ pub fn run(db: &Path, cmd: RunsCommand) -> anyhow::Result<()> {
             steps: StepDirs { dirs: steps },
             output: Output { json },
         } => {
+            let run = PublicId::parse(IdKind::Run, &run)?;
             let engine = engine(db, steps)?;
             let principal = acting.required()?;
             let started = Instant::now();
             let observer: &dyn Observer = if json { &workflow::Quiet } else { &Trace };
-            let outcome = engine.resume_for(&principal, run, observer)?;
+            let outcome = engine.resume_for(&principal, &run, observer)?;
             report(&outcome, started.elapsed(), json)
         }
     }

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use clap::Subcommand;
+use flowhost::public_id::{IdKind, PublicId};
 use flowhost::share::ShareKind;
 
 use super::acting::{Acting, platform, print_json};
@@ -16,7 +17,8 @@ pub enum ShareCommand {
     Flow(ShareArgs),
     /// Accept a pending share (an Owner of the destination).
     Accept {
-        id: i64,
+        /// The share's id (`S-…`).
+        id: String,
         #[command(flatten)]
         acting: Acting,
     },
@@ -49,7 +51,8 @@ pub fn run(db: &Path, cmd: ShareCommand) -> anyhow::Result<()> {
         ShareCommand::Workflow(args) => (ShareKind::Workflow, args),
         ShareCommand::Flow(args) => (ShareKind::Flow, args),
         ShareCommand::Accept { id, acting } => {
-            let share = platform(db)?.shares().accept(&acting.required()?, id)?;
+            let id = PublicId::parse(IdKind::Share, &id)?;
+            let share = platform(db)?.shares().accept(&acting.required()?, &id)?;
             println!(
                 "share {id} accepted: `{}` from {} is usable in {} at revision {}",
                 share.name,

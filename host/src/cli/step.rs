@@ -87,7 +87,9 @@ fn run_step(db_path: &Path, args: RunArgs) -> anyhow::Result<()> {
     let execution = runtime.execute(&step, &input, caller, services, limits);
     let principal_name = principal.to_string();
     let component = args.step.display().to_string();
-    let id = platform.db().record_step_execution(&ExecutionRecord {
+    // The record's row id stays internal: one sequence over every workspace, it would tell
+    // how many steps ran elsewhere (SPEC ID-4).
+    platform.db().record_step_execution(&ExecutionRecord {
         workspace: &args.workspace,
         principal: &principal_name,
         component: &component,
@@ -96,7 +98,7 @@ fn run_step(db_path: &Path, args: RunArgs) -> anyhow::Result<()> {
         cause: None,
     })?;
     if args.output.json {
-        print_json(id, &execution)?;
+        print_json(&execution)?;
     } else {
         print_text(&execution);
     }
@@ -111,7 +113,7 @@ fn run_step(db_path: &Path, args: RunArgs) -> anyhow::Result<()> {
     }
 }
 
-fn print_json(id: i64, exec: &StepExecution) -> anyhow::Result<()> {
+fn print_json(exec: &StepExecution) -> anyhow::Result<()> {
     let (status, output, error) = match &exec.result {
         Ok(v) => ("succeeded", v.clone(), serde_json::Value::Null),
         Err(f) => (
@@ -121,7 +123,6 @@ fn print_json(id: i64, exec: &StepExecution) -> anyhow::Result<()> {
         ),
     };
     let doc = serde_json::json!({
-        "execution_id": id,
         "status": status,
         "output": output,
         "error": error,

@@ -6,6 +6,7 @@ use serde_json::Value;
 use crate::interact::{Answer, InteractionView};
 use crate::platform::Platform;
 use crate::principal::Principal;
+use crate::public_id::PublicId;
 use crate::services::HostError;
 use crate::share::FlowEntry;
 
@@ -32,7 +33,7 @@ impl<'p> Interactions<'p> {
 
     /// Interaction `id`, if `principal` may see it; otherwise it does not exist for them
     /// (SPEC IX-7).
-    pub fn show(&self, principal: &Principal, id: i64) -> Result<InteractionView, HostError> {
+    pub fn show(&self, principal: &Principal, id: &PublicId) -> Result<InteractionView, HostError> {
         self.platform.interaction(principal, id)
     }
 
@@ -43,7 +44,7 @@ impl<'p> Interactions<'p> {
     pub fn respond(
         &self,
         principal: &Principal,
-        id: i64,
+        id: &PublicId,
         values: &Value,
     ) -> Result<Answer, HostError> {
         self.platform.respond(principal, id, values)

@@ -4,6 +4,7 @@
 use crate::access::Scope;
 use crate::platform::Platform;
 use crate::principal::Principal;
+use crate::public_id::PublicId;
 use crate::services::HostError;
 use crate::workflow::RunOutcome;
 use crate::workflow::journal::{RunInfo, StepRecord};
@@ -34,7 +35,7 @@ impl<'p> Runs<'p> {
     pub fn show(
         &self,
         principal: &Principal,
-        id: i64,
+        id: &PublicId,
     ) -> Result<(RunInfo, Vec<StepRecord>), HostError> {
         self.platform.run_for(principal, id)
     }
@@ -44,7 +45,7 @@ impl<'p> Runs<'p> {
     pub fn authorize(
         &self,
         principal: &Principal,
-        id: i64,
+        id: &PublicId,
         scope: Scope,
     ) -> Result<RunInfo, HostError> {
         self.platform.authorize_run(principal, id, scope)

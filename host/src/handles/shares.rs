@@ -3,6 +3,7 @@
 
 use crate::platform::Platform;
 use crate::principal::Principal;
+use crate::public_id::PublicId;
 use crate::services::HostError;
 use crate::share::{Share, ShareKind, Shared};
 
@@ -34,7 +35,7 @@ impl<'p> Shares<'p> {
     /// Accepts share `id` at the source's latest revision; needs `resource.share` in its
     /// destination (an Owner there), who must be able to bind the revision's `run_as` there
     /// (SPEC WF-10). Accepting an accepted share again takes a newer revision (SPEC SH-3).
-    pub fn accept(&self, actor: &Principal, id: i64) -> Result<Share, HostError> {
+    pub fn accept(&self, actor: &Principal, id: &PublicId) -> Result<Share, HostError> {
         self.platform.accept_share(actor, id)
     }
 

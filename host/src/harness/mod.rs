@@ -286,7 +286,7 @@ fn execute(
             engine
                 .run_manual(&workflow, &text, &origin, principal(who)?, event, &Quiet)
                 .map_err(|e| format!("when.run: {e}"))?
-                .run_id
+                .run_key
         }
         When::Start {
             who,
@@ -298,7 +298,7 @@ fn execute(
                 .clone()
                 .unwrap_or_else(|| workflow.workspace.clone());
             match engine.start_flow(&principal(who)?, &ws, &workflow.name, values, &Quiet) {
-                Ok(o) => o.run_id,
+                Ok(o) => o.run_key,
                 // A refused start is an outcome a negative sample may expect.
                 Err(e) => return Ok(check::refused_start(&spec.expect, &e.to_string())),
             }
@@ -320,7 +320,7 @@ fn execute(
                 .map_err(|e| e.to_string())?
                 .into_iter()
                 .filter(|r| r.workflow == workflow.name)
-                .map(|r| r.id)
+                .map(|r| r.key)
                 .min()
                 .ok_or("when.case_created: the case started no run of this workflow")?
         }
@@ -344,9 +344,11 @@ fn execute(
             ));
             break;
         };
-        let outcome = match engine.respond(&principal(&answer.who)?, id, &answer.values) {
+        let outcome = match engine.respond(&principal(&answer.who)?, &id, &answer.values) {
             Ok(a) => {
-                engine.resume(a.run, &Quiet).map_err(|e| e.to_string())?;
+                engine
+                    .resume(a.run.key, &Quiet)
+                    .map_err(|e| e.to_string())?;
                 engine
                     .dispatch_triggers(&Quiet)
                     .map_err(|e| e.to_string())?;

@@ -15,7 +15,9 @@ use crate::audit::{self, Actor};
 use crate::clock;
 use crate::platform::{Platform, internal};
 use crate::principal::Principal;
+use crate::public_id::{IdKind, PublicId};
 use crate::services::HostError;
+use crate::workflow::journal::RunRef;
 
 use form::Form;
 
@@ -36,7 +38,7 @@ pub struct NewInteraction<'a> {
 #[derive(Clone, Debug, PartialEq)]
 pub enum State {
     Open {
-        id: i64,
+        id: PublicId,
         deadline_ms: Option<i64>,
     },
     /// Answered or timed out: the response record the step outputs (SPEC IX-8).
@@ -46,10 +48,12 @@ pub enum State {
 /// An interaction as shown to someone allowed to see it.
 #[derive(Clone, Debug, Serialize)]
 pub struct InteractionView {
-    pub id: i64,
+    /// Its id as people see it (`I-…`, SPEC ID-4).
+    pub id: PublicId,
     pub workspace: String,
     pub workflow: String,
-    pub run: i64,
+    /// Its run's id as people see it (`R-…`).
+    pub run: PublicId,
     pub step: String,
     pub title: String,
     pub form: Form,
@@ -65,7 +69,7 @@ pub struct InteractionView {
 /// An accepted response: the run to resume and the record the step outputs.
 #[derive(Clone, Debug)]
 pub struct Answer {
-    pub run: i64,
+    pub run: RunRef,
     /// The workspace of the interaction and its run, where the runs it triggers start.
     pub workspace: String,
     pub response: Value,
@@ -73,8 +77,14 @@ pub struct Answer {
 
 /// A stored interaction row.
 struct Row {
+    /// The internal key.
     id: i64,
+    /// The id people see.
+    public: PublicId,
+    /// The run's internal key.
     run: i64,
+    /// The run's id people see.
+    run_public: PublicId,
     step: String,
     workspace: String,
     workflow: String,
@@ -89,7 +99,7 @@ struct Row {
     values: Option<Value>,
 }
 
-const COLUMNS: &str = "id, run_id, step_key, workspace, workflow, title, form, access, status, created_at, deadline_ms, responder, responded_at, response_values";
+const COLUMNS: &str = "id, run_id, step_key, workspace, workflow, title, form, access, status, created_at, deadline_ms, responder, responded_at, response_values, public_id, (SELECT public_id FROM runs WHERE runs.id = interactions.run_id)";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     let json_col = |i: usize| -> rusqlite::Result<String> { r.get(i) };
@@ -112,6 +122,8 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         responder: r.get(11)?,
         responded_at: r.get(12)?,
         values,
+        public: r.get(14)?,
+        run_public: r.get(15)?,
     })
 }
 
@@ -121,14 +133,14 @@ impl Row {
         let at = |ms: i64| clock::rfc3339(ms.div_euclid(1000));
         match self.status.as_str() {
             "responded" => Some(json!({
-                "interaction": self.id,
+                "interaction": self.public,
                 "responder": self.responder,
                 "responded_at": self.responded_at.map(at),
                 "values": self.values.clone().unwrap_or_else(|| json!({})),
                 "timed_out": false,
             })),
             "timed_out" => Some(json!({
-                "interaction": self.id,
+                "interaction": self.public,
                 "responder": null,
                 "responded_at": self.responded_at.map(at),
                 "values": {},
@@ -140,10 +152,10 @@ impl Row {
 
     fn view(&self, decision: &FlowDecision) -> InteractionView {
         InteractionView {
-            id: self.id,
+            id: self.public.clone(),
             workspace: self.workspace.clone(),
             workflow: self.workflow.clone(),
-            run: self.run,
+            run: self.run_public.clone(),
             step: self.step.clone(),
             title: self.title.clone(),
             form: self.form.clone(),
@@ -163,9 +175,10 @@ pub fn now_ms() -> i64 {
     clock::now_micros() / 1000
 }
 
-fn load(tx: &rusqlite::Connection, id: i64) -> Result<Option<Row>, HostError> {
+/// The interaction people know as `id`.
+fn load(tx: &rusqlite::Connection, id: &PublicId) -> Result<Option<Row>, HostError> {
     tx.query_row(
-        &format!("SELECT {COLUMNS} FROM interactions WHERE id = ?1"),
+        &format!("SELECT {COLUMNS} FROM interactions WHERE public_id = ?1"),
         [id],
         row,
     )
@@ -181,19 +194,21 @@ enum Verdict {
 
 impl Platform {
     /// Opens an interaction of a run (idempotent per run and step: reopening returns the
-    /// existing one). The run itself is put on hold when its execution stops.
-    pub(crate) fn open_interaction(&self, new: &NewInteraction<'_>) -> Result<i64, HostError> {
+    /// existing one). The run itself is put on hold when its execution stops. Returns the id
+    /// people see.
+    pub(crate) fn open_interaction(&self, new: &NewInteraction<'_>) -> Result<PublicId, HostError> {
         let form = serde_json::to_string(new.form).map_err(internal)?;
         let access = serde_json::to_string(new.access).map_err(internal)?;
+        let id = PublicId::new(IdKind::Interaction)?;
         self.transact(|tx| {
             tx.execute(
-                "INSERT OR IGNORE INTO interactions (run_id, step_key, workspace, workflow, title, form, access, status, created_at, deadline_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'open', ?8, ?9)",
-                params![new.run, new.step_key, new.workspace, new.workflow, new.title, form, access, clock::now_unix(), new.deadline_ms],
+                "INSERT OR IGNORE INTO interactions (run_id, step_key, workspace, workflow, title, form, access, status, created_at, deadline_ms, public_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'open', ?8, ?9, ?10)",
+                params![new.run, new.step_key, new.workspace, new.workflow, new.title, form, access, clock::now_unix(), new.deadline_ms, id],
             )
             .map_err(internal)?;
             tx.query_row(
-                "SELECT id FROM interactions WHERE run_id = ?1 AND step_key = ?2",
+                "SELECT public_id FROM interactions WHERE run_id = ?1 AND step_key = ?2",
                 params![new.run, new.step_key],
                 |r| r.get(0),
             )
@@ -228,7 +243,7 @@ impl Platform {
             Ok(Some(match r.response() {
                 Some(response) => State::Closed(response),
                 None => State::Open {
-                    id: r.id,
+                    id: r.public.clone(),
                     deadline_ms: r.deadline_ms,
                 },
             }))
@@ -274,10 +289,12 @@ impl Platform {
     pub(crate) fn interaction(
         &self,
         principal: &Principal,
-        id: i64,
+        id: &PublicId,
     ) -> Result<InteractionView, HostError> {
         let found = load(self.db().conn(), id)?;
-        let not_found = || HostError::NotFound(format!("there is no interaction {id} you may see"));
+        // The id is not echoed: a real id one may not see and any missing one read byte for
+        // byte alike (SPEC ID-4).
+        let not_found = || HostError::NotFound("there is no such interaction you may see".into());
         let r = found.ok_or_else(not_found)?;
         let d = self.index().check_flow(principal, &r.workspace, &r.access);
         if !d.allowed {
@@ -293,12 +310,12 @@ impl Platform {
     pub(crate) fn respond(
         &self,
         principal: &Principal,
-        id: i64,
+        id: &PublicId,
         values: &Value,
     ) -> Result<Answer, HostError> {
         let index = self.index();
         let missing =
-            || Verdict::Refused(HostError::NotFound(format!("there is no interaction {id}")));
+            || Verdict::Refused(HostError::NotFound("there is no such interaction".into()));
         let verdict = self.transact(|tx| {
             let Some(r) = load(tx, id)? else {
                 return Ok(missing());
@@ -309,20 +326,21 @@ impl Platform {
                 return Ok(missing());
             }
             let target = format!("interaction:{id}");
+            let run = &r.run_public;
             let audit = |action: &str, details: Value| {
                 audit::record(tx, &Actor::Principal(principal), &r.workspace, action, &target, details)
             };
             let decision = index.check_flow(principal, &r.workspace, &r.access);
             if !decision.allowed {
                 let reason = decision.reason.to_string();
-                audit("interaction.respond.denied", json!({ "run": r.run, "step": r.step, "reason": reason }))?;
+                audit("interaction.respond.denied", json!({ "run": run, "step": r.step, "reason": reason }))?;
                 // A member (or known SSO identity) is told why; outsiders never get here.
                 return Ok(Verdict::Refused(HostError::Denied(format!(
                     "{principal} may not answer interaction {id}: {reason}"
                 ))));
             }
             let refuse = |why: String| -> Result<Verdict, HostError> {
-                audit("interaction.respond.refused", json!({ "run": r.run, "step": r.step, "reason": why }))?;
+                audit("interaction.respond.refused", json!({ "run": run, "step": r.step, "reason": why }))?;
                 Ok(Verdict::Refused(HostError::Conflict(why)))
             };
             match r.status.as_str() {
@@ -345,7 +363,7 @@ impl Platform {
             let values = match r.form.check(values) {
                 Ok(v) => Value::Object(v),
                 Err(e) => {
-                    audit("interaction.respond.invalid", json!({ "run": r.run, "step": r.step, "reason": e }))?;
+                    audit("interaction.respond.invalid", json!({ "run": run, "step": r.step, "reason": e }))?;
                     return Ok(Verdict::Refused(HostError::Invalid(format!("interaction {id}: {e}"))));
                 }
             };
@@ -353,13 +371,13 @@ impl Platform {
             let at = now_ms();
             tx.execute(
                 "UPDATE interactions SET status = 'responded', responder = ?2, responded_at = ?3, response_values = ?4 WHERE id = ?1 AND status = 'open'",
-                params![id, responder, at, values.to_string()],
+                params![r.id, responder, at, values.to_string()],
             )
             .map_err(internal)?;
             crate::workflow::journal::claim_held(tx, r.run)?;
             audit(
                 "interaction.respond",
-                json!({ "run": r.run, "step": r.step, "reason": decision.reason.to_string(), "values": values }),
+                json!({ "run": run, "step": r.step, "reason": decision.reason.to_string(), "values": values }),
             )?;
             let mut answered = r;
             answered.status = "responded".into();
@@ -367,7 +385,10 @@ impl Platform {
             answered.responded_at = Some(at);
             answered.values = Some(values);
             Ok(Verdict::Accepted(Answer {
-                run: answered.run,
+                run: RunRef {
+                    key: answered.run,
+                    id: answered.run_public.clone(),
+                },
                 workspace: answered.workspace.clone(),
                 response: answered.response().unwrap_or(Value::Null),
             }))
@@ -404,11 +425,11 @@ impl Platform {
     }
 
     /// The oldest open interaction run `run` waits on, if any.
-    pub(crate) fn open_interaction_of(&self, run: i64) -> Result<Option<i64>, HostError> {
+    pub(crate) fn open_interaction_of(&self, run: i64) -> Result<Option<PublicId>, HostError> {
         self.db()
             .conn()
             .query_row(
-                "SELECT id FROM interactions WHERE run_id = ?1 AND status = 'open' ORDER BY id LIMIT 1",
+                "SELECT public_id FROM interactions WHERE run_id = ?1 AND status = 'open' ORDER BY id LIMIT 1",
                 [run],
                 |r| r.get(0),
             )
@@ -470,8 +491,8 @@ fn time_out(tx: &Transaction<'_>, r: &Row) -> Result<bool, HostError> {
             &Actor::Console,
             &r.workspace,
             "interaction.timeout",
-            &format!("interaction:{}", r.id),
-            json!({ "run": r.run, "step": r.step }),
+            &format!("interaction:{}", r.public),
+            json!({ "run": r.run_public, "step": r.step }),
         )?;
     }
     Ok(claimed)

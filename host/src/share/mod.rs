@@ -18,6 +18,7 @@ use crate::clock;
 use crate::interact::form::Form;
 use crate::platform::{Platform, internal};
 use crate::principal::Principal;
+use crate::public_id::{IdKind, PublicId};
 use crate::services::HostError;
 
 /// What is shared.
@@ -40,7 +41,8 @@ impl ShareKind {
 /// One share.
 #[derive(Clone, Debug, Serialize)]
 pub struct Share {
-    pub id: i64,
+    /// Its id as people see it (`S-…`, SPEC ID-4).
+    pub id: PublicId,
     pub kind: String,
     pub name: String,
     pub source: String,
@@ -99,7 +101,7 @@ fn share_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Share> {
     })
 }
 
-const SHARE_COLUMNS: &str = "id, kind, name, source, destination, status, shared_by, accepted_by, revision, \
+const SHARE_COLUMNS: &str = "public_id, kind, name, source, destination, status, shared_by, accepted_by, revision, \
      (SELECT max(revision) FROM workflow_revisions w WHERE w.workspace = shares.source AND w.name = shares.name)";
 
 impl Platform {
@@ -178,20 +180,20 @@ impl Platform {
             if accept_now {
                 own_workflow_conflict(tx, destination, name)?;
             }
+            let id = PublicId::new(IdKind::Share)?;
             tx.execute(
-                "INSERT INTO shares (kind, name, source, destination, status, shared_by, shared_at, accepted_by, accepted_at, revision, accepted_as)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, CASE WHEN ?5 = 'accepted' THEN ?7 END, CASE WHEN ?5 = 'accepted' THEN ?9 END, ?10)",
-                params![kind.as_str(), name, source, destination, status, actor_name, clock::now_unix(), accepted_by, revision.revision, accepted_as],
+                "INSERT INTO shares (kind, name, source, destination, status, shared_by, shared_at, accepted_by, accepted_at, revision, accepted_as, public_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, CASE WHEN ?5 = 'accepted' THEN ?7 END, CASE WHEN ?5 = 'accepted' THEN ?9 END, ?10, ?11)",
+                params![kind.as_str(), name, source, destination, status, actor_name, clock::now_unix(), accepted_by, revision.revision, accepted_as, id],
             )
             .map_err(internal)?;
-            let id = tx.last_insert_rowid();
             let details = json!({ "share": id, "kind": kind.as_str(), "to": destination, "status": status, "revision": revision.revision, "dropped": warnings });
             audit::record(tx, &Actor::Principal(actor), source, "share.create", name, details)?;
             if accept_now {
                 audit::record(tx, &Actor::Principal(actor), destination, "share.accept", name, json!({ "share": id, "from": source, "revision": revision.revision }))?;
             }
             let share = tx
-                .query_row(&format!("SELECT {SHARE_COLUMNS} FROM shares WHERE id = ?1"), [id], share_row)
+                .query_row(&format!("SELECT {SHARE_COLUMNS} FROM shares WHERE public_id = ?1"), [&id], share_row)
                 .map_err(internal)?;
             Ok(Shared { share, warnings })
         })
@@ -200,22 +202,26 @@ impl Platform {
     /// Accepts share `id` at the source's latest revision; needs `resource.share` in its
     /// destination (an Owner there), who must be able to bind the revision's `run_as` there
     /// (SPEC WF-10). Accepting an accepted share again takes a newer revision (SPEC SH-3).
-    pub(crate) fn accept_share(&self, actor: &Principal, id: i64) -> Result<Share, HostError> {
+    pub(crate) fn accept_share(
+        &self,
+        actor: &Principal,
+        id: &PublicId,
+    ) -> Result<Share, HostError> {
         let share = self
             .db()
             .conn()
             .query_row(
-                &format!("SELECT {SHARE_COLUMNS} FROM shares WHERE id = ?1"),
+                &format!("SELECT {SHARE_COLUMNS} FROM shares WHERE public_id = ?1"),
                 [id],
                 share_row,
             )
             .optional()
             .map_err(internal)?
-            .ok_or_else(|| HostError::NotFound(format!("there is no share {id}")))?;
+            .ok_or_else(no_such_share)?;
         // To someone with no standing in its destination a share does not exist: the same
         // answer as a missing id, naming no workspace (SPEC ID-4).
         if self.index().is_outsider(actor, &share.destination) {
-            return Err(HostError::NotFound(format!("there is no share {id}")));
+            return Err(no_such_share());
         }
         self.authorize(actor, &share.destination, Scope::ResourceShare)?;
         let latest = self
@@ -238,7 +244,7 @@ impl Platform {
         self.transact(|tx| {
             own_workflow_conflict(tx, &share.destination, &share.name)?;
             tx.execute(
-                "UPDATE shares SET status = 'accepted', accepted_by = ?2, accepted_at = ?3, revision = ?4, accepted_as = ?5 WHERE id = ?1",
+                "UPDATE shares SET status = 'accepted', accepted_by = ?2, accepted_at = ?3, revision = ?4, accepted_as = ?5 WHERE public_id = ?1",
                 params![id, actor.to_string(), clock::now_unix(), latest.revision, accepted_as],
             )
             .map_err(internal)?;
@@ -280,11 +286,11 @@ impl Platform {
     /// it pins (SPEC SH-3), else the latest published there. A share accepted before shares
     /// were pinned runs nothing until it is accepted again.
     pub fn revision_in_use(&self, workspace: &str, name: &str) -> Result<Option<InUse>, HostError> {
-        let share: Option<(i64, String, Option<i64>, Option<String>)> = self
+        let share: Option<(PublicId, String, Option<i64>, Option<String>)> = self
             .db()
             .conn()
             .query_row(
-                "SELECT id, source, revision, accepted_as FROM shares WHERE destination = ?1 AND name = ?2 AND status = 'accepted'",
+                "SELECT public_id, source, revision, accepted_as FROM shares WHERE destination = ?1 AND name = ?2 AND status = 'accepted'",
                 params![workspace, name],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
@@ -490,4 +496,10 @@ fn custom_role_selections(
         }
         _ => {}
     }
+}
+
+/// A share that does not exist, or not for the one asking. The id is not echoed, so a real id
+/// one may not see and any missing one read byte for byte alike (SPEC ID-4).
+fn no_such_share() -> HostError {
+    HostError::NotFound("there is no such share".into())
 }

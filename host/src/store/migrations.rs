@@ -408,6 +408,30 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     ALTER TABLE events ADD COLUMN quarantined_at INTEGER;
     "#,
     ),
+    (
+        15,
+        "opaque public ids of runs, interactions and shares (SPEC ID-4)",
+        r#"
+    -- What people see of a run, an interaction or a share is a random id (`R-`, `I-`, `S-` and
+    -- 16 hex digits, see public_id.rs), so that no id tells how many exist anywhere. The row
+    -- ids stay the internal keys. Existing rows get theirs here; inserts must give one.
+    ALTER TABLE runs ADD COLUMN public_id TEXT;
+    UPDATE runs SET public_id = 'R-' || hex(randomblob(8));
+    CREATE UNIQUE INDEX runs_by_public_id ON runs (public_id);
+    CREATE TRIGGER runs_need_a_public_id BEFORE INSERT ON runs WHEN NEW.public_id IS NULL
+    BEGIN SELECT RAISE(ABORT, 'runs.public_id is required (SPEC ID-4)'); END;
+    ALTER TABLE interactions ADD COLUMN public_id TEXT;
+    UPDATE interactions SET public_id = 'I-' || hex(randomblob(8));
+    CREATE UNIQUE INDEX interactions_by_public_id ON interactions (public_id);
+    CREATE TRIGGER interactions_need_a_public_id BEFORE INSERT ON interactions WHEN NEW.public_id IS NULL
+    BEGIN SELECT RAISE(ABORT, 'interactions.public_id is required (SPEC ID-4)'); END;
+    ALTER TABLE shares ADD COLUMN public_id TEXT;
+    UPDATE shares SET public_id = 'S-' || hex(randomblob(8));
+    CREATE UNIQUE INDEX shares_by_public_id ON shares (public_id);
+    CREATE TRIGGER shares_need_a_public_id BEFORE INSERT ON shares WHEN NEW.public_id IS NULL
+    BEGIN SELECT RAISE(ABORT, 'shares.public_id is required (SPEC ID-4)'); END;
+    "#,
+    ),
 ];
 
 /// Applies every migration newer than the database's version.
@@ -461,6 +485,69 @@ mod tests {
                 pair[1].0
             );
         }
+    }
+
+    /// SPEC ID-4: runs, interactions and shares stored before ids were opaque get one each,
+    /// distinct and of the form new ones have; an insert without one is refused.
+    #[test]
+    fn existing_runs_interactions_and_shares_get_opaque_ids() {
+        let mut conn = Connection::open_in_memory().expect("db");
+        let before = MIGRATIONS
+            .iter()
+            .position(|m| m.2.contains("ALTER TABLE runs ADD COLUMN public_id"))
+            .expect("the public id migration");
+        for &(version, _, sql) in &MIGRATIONS[..before] {
+            conn.execute_batch(sql).expect("older migration");
+            conn.pragma_update(None, "user_version", version)
+                .expect("version");
+        }
+        for n in 1..=3 {
+            conn.execute(
+                "INSERT INTO runs (workflow, workspace, principal, status, definition, source, started_at)
+                 VALUES ('wf', 'soc', 'user:a@b.test', 'on_hold', '{}', 'wf.json', 0)",
+                [],
+            )
+            .expect("run");
+            conn.execute(
+                "INSERT INTO interactions (run_id, step_key, workspace, workflow, title, form, access, status, created_at)
+                 VALUES (?1, 'ask', 'soc', 'wf', 'OK?', '{}', '{}', 'open', 0)",
+                [n],
+            )
+            .expect("interaction");
+            conn.execute(
+                "INSERT INTO shares (kind, name, source, destination, status, shared_by, shared_at)
+                 VALUES ('workflow', ?1, 'soc', 'other', 'pending', 'a@b.test', 0)",
+                [format!("wf{n}")],
+            )
+            .expect("share");
+        }
+        migrate(&mut conn).expect("migrate");
+        for (table, kind) in [
+            ("runs", crate::public_id::IdKind::Run),
+            ("interactions", crate::public_id::IdKind::Interaction),
+            ("shares", crate::public_id::IdKind::Share),
+        ] {
+            let ids: Vec<String> = conn
+                .prepare(&format!("SELECT public_id FROM {table}"))
+                .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+                .expect(table);
+            assert_eq!(ids.len(), 3, "{table}");
+            let distinct: std::collections::BTreeSet<&String> = ids.iter().collect();
+            assert_eq!(distinct.len(), 3, "{table}: {ids:?}");
+            for id in &ids {
+                crate::public_id::PublicId::parse(kind, id).expect(id);
+            }
+        }
+        let refused = conn.execute(
+            "INSERT INTO runs (workflow, workspace, principal, status, definition, source, started_at)
+             VALUES ('wf', 'soc', 'user:a@b.test', 'running', '{}', 'wf.json', 0)",
+            [],
+        );
+        let err = refused.expect_err("a run without a public id");
+        assert!(
+            err.to_string().contains("runs.public_id is required"),
+            "{err}"
+        );
     }
 
     #[test]

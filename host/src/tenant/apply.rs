@@ -138,19 +138,25 @@ fn authorize(
 ) -> Result<(), HostError> {
     let index = platform.index();
     for ws in &spec.workspaces {
-        if index.workspace(&ws.name).is_some() {
+        // To someone with no standing in it, an existing workspace is answered as a missing
+        // one would be (SPEC ID-4): the same refusal when the file would not create it, and
+        // only "not available" when it would, since names are unique (the one signal left).
+        if index.workspace(&ws.name).is_some() && !index.is_outsider(actor, &ws.name) {
             platform.authorize(actor, &ws.name, Scope::UserWrite)?;
-        } else {
-            let listed = ws.members.iter().any(|m| {
-                Some(&m.email).and_then(|e| Email::parse(e).ok()).as_ref() == actor.email()
-                    && BuiltinRole::parse(&m.role) == Some(BuiltinRole::Owner)
-            });
-            if !listed {
-                return Err(HostError::Denied(format!(
-                    "{actor} may create workspace `{}` only by listing themself as its owner",
-                    ws.name
-                )));
-            }
+            continue;
+        }
+        let listed = ws.members.iter().any(|m| {
+            Some(&m.email).and_then(|e| Email::parse(e).ok()).as_ref() == actor.email()
+                && BuiltinRole::parse(&m.role) == Some(BuiltinRole::Owner)
+        });
+        if !listed {
+            return Err(HostError::Denied(format!(
+                "{actor} may create workspace `{}` only by listing themself as its owner",
+                ws.name
+            )));
+        }
+        if index.workspace(&ws.name).is_some() {
+            return Err(name_not_available("workspace", &ws.name));
         }
     }
     // Adding workspaces to an existing organization takes an Owner of that organization
@@ -160,12 +166,26 @@ fn authorize(
         .iter()
         .any(|ws| platform.check(actor, ws, Scope::UserWrite).allowed);
     if !existing.is_empty() && !owns_one {
+        // A member of the organization learns why; to anyone else it is only a name that is
+        // taken, with nothing about who holds it (SPEC ID-4).
+        let member = existing.iter().any(|ws| !index.is_outsider(actor, ws));
+        if !member {
+            return Err(name_not_available("organization", &spec.organization));
+        }
         return Err(HostError::Denied(format!(
             "{actor} is not an Owner in organization `{}`",
             spec.organization
         )));
     }
     Ok(())
+}
+
+/// A name someone else holds: names are unique across all tenants, so creating one that is
+/// taken must fail, and this says no more than that (SPEC ID-4).
+fn name_not_available(what: &str, name: &str) -> HostError {
+    HostError::Conflict(format!(
+        "the {what} name `{name}` is not available; choose another (names are unique across all tenants)"
+    ))
 }
 
 /// Writes audit entries and report lines for one workspace's changes.
@@ -201,7 +221,10 @@ fn apply_workspace(
         Some(StoredWorkspace { org: other_org, .. }) if other_org != org => {
             return Err(ApplyError::Spec(vec![Located::new(
                 at.key("name"),
-                format!("workspace `{}` belongs to another organization", spec.name),
+                format!(
+                    "the workspace name `{}` is not available: another organization uses it (names are unique across all tenants)",
+                    spec.name
+                ),
             )]));
         }
         Some(StoredWorkspace { id, sso_only, .. }) => {
@@ -337,6 +360,7 @@ fn apply_members(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Resu
     for m in &spec.members {
         let email = Email::parse(&m.email).map_err(HostError::Invalid)?;
         let role = crate::access::RoleName::parse(&m.role).to_string();
+        let want_source = if m.sso { "sso" } else { "invite" };
         listed.insert(email.to_string());
         match have.get(email.as_str()) {
             Some(StoredMember {
@@ -344,29 +368,37 @@ fn apply_members(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Resu
                 source,
                 break_glass: bg,
                 ..
-            }) if *old_role == role && source == "invite" && *bg == m.break_glass => {}
+            }) if *old_role == role && source == want_source && *bg == m.break_glass => {}
             Some(StoredMember {
                 user,
                 role: old_role,
                 source,
                 break_glass: bg,
             }) => {
-                store::set_invited(tx, ws, *user, &role, m.break_glass)?;
+                store::set_member(tx, ws, *user, &role, m.break_glass, want_source)?;
                 c.record(
                     "user.set_role",
                     email.as_str(),
-                    json!({ "before": { "role": old_role, "source": source, "break_glass": bg }, "after": { "role": role, "source": "invite", "break_glass": m.break_glass } }),
+                    json!({ "before": { "role": old_role, "source": source, "break_glass": bg }, "after": { "role": role, "source": want_source, "break_glass": m.break_glass } }),
                     format!("{email}: `{old_role}` → `{role}`{}", if m.break_glass { " (break-glass)" } else { "" }),
                 )?;
             }
             None => {
                 let user = ensure_user(tx, &email)?;
-                store::insert_invited(tx, ws, user, &role, m.break_glass)?;
+                store::insert_member(tx, ws, user, &role, m.break_glass, want_source)?;
+                let (action, line) = if m.sso {
+                    (
+                        "user.provision",
+                        format!("{email} provisioned through SSO as `{role}`"),
+                    )
+                } else {
+                    ("user.invite", format!("invited {email} as `{role}`"))
+                };
                 c.record(
-                    "user.invite",
+                    action,
                     email.as_str(),
-                    json!({ "role": role, "break_glass": m.break_glass }),
-                    format!("invited {email} as `{role}`"),
+                    json!({ "role": role, "break_glass": m.break_glass, "source": want_source }),
+                    line,
                 )?;
             }
         }

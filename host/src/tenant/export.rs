@@ -48,11 +48,12 @@ fn workspace(
 ) -> Result<WorkspaceSpec, HostError> {
     let idps = store::idps(conn, id)?.into_iter().collect();
     let custom_roles = store::role_specs(conn, id)?;
-    let members = store::invited_members(conn, id)?;
+    let members = store::listed_members(conn, id)?;
     // Static groups list invited members only: SSO-provisioned members are runtime state,
     // not in the file, and a file's groups may name only its members (SPEC GR-2).
     let invited: BTreeSet<&str> = members
         .iter()
+        .filter(|m| !m.sso)
         .map(|m: &MemberSpec| m.email.as_str())
         .collect();
     let groups = groups_of(conn, &name)?

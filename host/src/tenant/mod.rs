@@ -55,7 +55,7 @@ pub struct RoleSpec {
     pub scopes: Vec<String>,
 }
 
-/// An invited member.
+/// A member: invited, or (`"sso": true`) an Owner provisioned through SSO.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemberSpec {
@@ -64,6 +64,12 @@ pub struct MemberSpec {
     /// May sign in locally even when the workspace enforces SSO (SPEC SSO-4).
     #[serde(default, skip_serializing_if = "is_false")]
     pub break_glass: bool,
+    /// Provisioned through SSO, not invited. SSO-provisioned members are runtime state and
+    /// left out of an export, except Owners: a workspace whose Owners all came through SSO
+    /// must still name one to re-apply (SPEC UA-3). Applied, it is an SSO membership, whose
+    /// role the next SSO login derives from the claim rules again (SPEC SSO-3).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub sso: bool,
 }
 
 /// A group (SPEC GR-1..3).

@@ -311,12 +311,14 @@ pub(super) fn members(
     rows.collect::<Result<_, _>>().map_err(internal)
 }
 
-/// The invited members of workspace `ws` as a tenant file lists them, by email.
-pub(super) fn invited_members(conn: &Connection, ws: i64) -> Result<Vec<MemberSpec>, HostError> {
+/// The members of workspace `ws` as a tenant file lists them, by email: invited members, and
+/// Owners provisioned through SSO (marked `sso`). Other SSO members are runtime state, but
+/// without its Owners a workspace would not re-apply (SPEC UA-3).
+pub(super) fn listed_members(conn: &Connection, ws: i64) -> Result<Vec<MemberSpec>, HostError> {
     let mut stmt = conn
         .prepare(
-            "SELECT u.email, m.role, m.break_glass FROM memberships m JOIN users u ON u.id = m.user_id
-             WHERE m.workspace_id = ?1 AND m.source = 'invite' ORDER BY u.email",
+            "SELECT u.email, m.role, m.break_glass, m.source = 'sso' FROM memberships m JOIN users u ON u.id = m.user_id
+             WHERE m.workspace_id = ?1 AND (m.source = 'invite' OR m.role = 'owner') ORDER BY u.email",
         )
         .map_err(internal)?;
     let rows = stmt
@@ -325,39 +327,43 @@ pub(super) fn invited_members(conn: &Connection, ws: i64) -> Result<Vec<MemberSp
                 email: r.get(0)?,
                 role: r.get(1)?,
                 break_glass: r.get(2)?,
+                sso: r.get(3)?,
             })
         })
         .map_err(internal)?;
     rows.collect::<Result<_, _>>().map_err(internal)
 }
 
-/// Makes a membership an invitation with `role` (whatever its source was).
-pub(super) fn set_invited(
+/// Sets a membership's role and source (`invite`, or `sso` for an Owner a tenant file lists
+/// as provisioned through SSO), whatever they were.
+pub(super) fn set_member(
     conn: &Connection,
     ws: i64,
     user: i64,
     role: &str,
     break_glass: bool,
+    source: &str,
 ) -> Result<(), HostError> {
     conn.execute(
-        "UPDATE memberships SET role = ?3, source = 'invite', rule_rank = NULL, break_glass = ?4 WHERE workspace_id = ?1 AND user_id = ?2",
-        params![ws, user, role, break_glass],
+        "UPDATE memberships SET role = ?3, source = ?5, rule_rank = NULL, break_glass = ?4 WHERE workspace_id = ?1 AND user_id = ?2",
+        params![ws, user, role, break_glass, source],
     )
     .map_err(internal)?;
     Ok(())
 }
 
-/// Stores an invited membership.
-pub(super) fn insert_invited(
+/// Stores a membership with `source` (`invite` or `sso`).
+pub(super) fn insert_member(
     conn: &Connection,
     ws: i64,
     user: i64,
     role: &str,
     break_glass: bool,
+    source: &str,
 ) -> Result<(), HostError> {
     conn.execute(
-        "INSERT INTO memberships (workspace_id, user_id, role, source, break_glass) VALUES (?1, ?2, ?3, 'invite', ?4)",
-        params![ws, user, role, break_glass],
+        "INSERT INTO memberships (workspace_id, user_id, role, source, break_glass) VALUES (?1, ?2, ?3, ?5, ?4)",
+        params![ws, user, role, break_glass, source],
     )
     .map_err(internal)?;
     Ok(())

@@ -99,6 +99,18 @@ pub fn validate(spec: &TenantSpec) -> Vec<Located> {
             }
             if BuiltinRole::parse(&m.role) == Some(BuiltinRole::Owner) {
                 owners += 1;
+            } else if m.sso {
+                // Only Owners are carried as SSO members (see `MemberSpec::sso`).
+                out.push(Located::new(
+                    mp.key("sso"),
+                    "only an Owner is listed as provisioned through SSO; invite other members or leave them to SSO".to_owned(),
+                ));
+            }
+            if m.sso && m.break_glass {
+                out.push(Located::new(
+                    mp.key("break_glass"),
+                    "break-glass is for invited members; an SSO-provisioned member cannot be one (SPEC SSO-4)".to_owned(),
+                ));
             }
         }
         if owners == 0 {

@@ -14,13 +14,14 @@ use crate::builtin;
 use crate::json_locate::joined;
 use crate::platform::Platform;
 use crate::principal::{Caller, Cause, Email, Principal, SignIn};
+use crate::public_id::PublicId;
 use crate::services::{HostError, HostServices};
 use crate::stored_value::UnreadableValue;
 use crate::wasm::{StepLimits, StepRuntime};
 
 use super::conditions::all_hold;
 use super::fanout::{self, Group, MAX_RUN_THREADS, Part, Slots};
-use super::journal::{NewRun, RunEnd, RunStatus};
+use super::journal::{NewRun, RunEnd, RunRef, RunStatus};
 use super::lease::Leases;
 use super::model::{BACKOFF, Retry, Step, StepKind, Uses, Workflow};
 use super::parse::{Resolver, parse};
@@ -48,7 +49,7 @@ pub trait Observer: Send + Sync {
     );
 
     /// The run now waits on interaction `interaction`, opened by step `key`.
-    fn step_waiting(&self, key: &str, interaction: i64) {
+    fn step_waiting(&self, key: &str, interaction: &PublicId) {
         let _ = (key, interaction);
     }
 
@@ -69,7 +70,11 @@ impl Observer for Quiet {
 /// How a run ended.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct RunOutcome {
-    pub run_id: i64,
+    /// The run's internal key; never shown.
+    #[serde(skip)]
+    pub run_key: i64,
+    /// The run's id as people see it (`R-…`, SPEC ID-4).
+    pub run_id: PublicId,
     pub status: RunStatus,
     /// The `exit` step's status, if the run exited.
     pub exit_status: Option<String>,
@@ -78,14 +83,15 @@ pub struct RunOutcome {
     pub error: Option<String>,
     /// For a run on hold: the interactions it waits on.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub waiting_on: Vec<i64>,
+    pub waiting_on: Vec<PublicId>,
 }
 
 impl RunOutcome {
     /// A run that stopped before its end (on hold, or stopped with the host), with no output.
-    pub fn unfinished(run_id: i64, status: RunStatus, error: Option<String>) -> Self {
+    pub fn unfinished(run: &RunRef, status: RunStatus, error: Option<String>) -> Self {
         RunOutcome {
-            run_id,
+            run_key: run.key,
+            run_id: run.id.clone(),
             status,
             exit_status: None,
             output: Value::Null,
@@ -249,7 +255,7 @@ impl Engine {
     }
 
     /// Records a new run, leased to this process (see [`super::lease`]).
-    pub(crate) fn start_run(&self, run: NewRun<'_>) -> Result<i64, HostError> {
+    pub(crate) fn start_run(&self, run: NewRun<'_>) -> Result<RunRef, HostError> {
         let owner = self.lease_owner()?;
         self.platform.start_run(&NewRun {
             lease_owner: Some(owner),
@@ -405,12 +411,14 @@ impl Engine {
             lease_owner: None,
             components,
         })?;
-        Ok(self.execute(id, workflow, principal, event, 0, observer))
+        Ok(self.execute(&id, workflow, principal, event, 0, observer))
     }
 
-    /// Resumes an unfinished run: journaled steps are replayed, the rest executed.
+    /// Resumes an unfinished run (by its internal key): journaled steps are replayed, the rest
+    /// executed.
     pub fn resume(&self, run: i64, observer: &dyn Observer) -> Result<RunOutcome, HostError> {
         let ResumeData {
+            id,
             definition,
             source,
             principal,
@@ -422,11 +430,11 @@ impl Engine {
         } = self.platform.run_resume_data(run)?;
         if !matches!(status.as_str(), "running" | "queued" | "on_hold") {
             return Err(HostError::Conflict(format!(
-                "run {run} is {status}; only unfinished runs resume"
+                "run {id} is {status}; only unfinished runs resume"
             )));
         }
         // A run of a published revision runs the components it started with (issue 14).
-        let resolver = match super::components::read_pins(components, &format!("run {run}"))? {
+        let resolver = match super::components::read_pins(components, &format!("run {id}"))? {
             Some(pins) => self.platform.pinned_resolver(&source, &pins)?,
             None => Resolver::for_file(std::path::Path::new(&source), self.step_dirs.clone()),
         };
@@ -440,26 +448,33 @@ impl Engine {
         let owner = self.lease_owner()?;
         self.platform
             .lease_run(run, owner, |other| self.leases.alive(other))?;
-        let principal =
-            principal_from_stored(&principal, "runs", "principal", format!("run {run}"))
-                .map_err(|e| HostError::Internal(e.to_string()))?;
-        Ok(self.execute(run, &workflow, principal, event, depth, observer))
+        let principal = principal_from_stored(&principal, "runs", "principal", format!("run {id}"))
+            .map_err(|e| HostError::Internal(e.to_string()))?;
+        Ok(self.execute(
+            &RunRef { key: run, id },
+            &workflow,
+            principal,
+            event,
+            depth,
+            observer,
+        ))
     }
 
     /// Executes run `run` (leased to this process) to the end and records how it ended.
     pub(crate) fn execute(
         &self,
-        run: i64,
+        run_ref: &RunRef,
         workflow: &Workflow,
         principal: Principal,
         event: Value,
         depth: u32,
         observer: &dyn Observer,
     ) -> RunOutcome {
+        let run = run_ref.key;
         let mut principal = principal;
         // What a run does is audited under its id (SPEC AU-1, WF-10).
         if let Principal::Run(r) = &mut principal {
-            r.run = Some(run);
+            r.run = Some(run_ref.id.clone());
         }
         let caller = Caller {
             workspace: workflow.workspace.clone(),
@@ -507,12 +522,12 @@ impl Engine {
                     // What it waited for arrived meanwhile (an answer, a timeout): go on now.
                     return self.resume(run, observer).unwrap_or_else(|e| {
                         let why = format!("the run could not be resumed: {e}");
-                        RunOutcome::unfinished(run, RunStatus::Running, Some(why))
+                        RunOutcome::unfinished(run_ref, RunStatus::Running, Some(why))
                     });
                 }
                 return RunOutcome {
                     waiting_on,
-                    ..RunOutcome::unfinished(run, RunStatus::OnHold, error)
+                    ..RunOutcome::unfinished(run_ref, RunStatus::OnHold, error)
                 };
             }
             Err(halt @ (Halt::Stop | Halt::Unavailable(_))) => {
@@ -524,14 +539,16 @@ impl Engine {
                 lease.released = committed.is_none();
                 let error = match (halt, committed) {
                     (Halt::Unavailable(why), None) => Some(format!(
-                        "stopped, resumable: {why} (`flowhost runs resume {run}` or `serve` goes on)"
+                        "stopped, resumable: {why} (`flowhost runs resume {}` or `serve` goes on)",
+                        run_ref.id
                     )),
                     (Halt::Unavailable(why), Some(more)) => Some(format!(
-                        "stopped, resumable: {why}; and {more} (`flowhost runs resume {run}` or `serve` goes on)"
+                        "stopped, resumable: {why}; and {more} (`flowhost runs resume {}` or `serve` goes on)",
+                        run_ref.id
                     )),
                     (_, committed) => committed,
                 };
-                return RunOutcome::unfinished(run, RunStatus::Running, error);
+                return RunOutcome::unfinished(run_ref, RunStatus::Running, error);
             }
             Err(Halt::Fail(f)) => (
                 RunStatus::Failed,
@@ -556,7 +573,8 @@ impl Engine {
             Err(e) if e.is_infrastructure() => (
                 RunStatus::Running,
                 Some(format!(
-                    "stopped, resumable: its end could not be recorded: {e} (`flowhost runs resume {run}` or `serve` goes on)"
+                    "stopped, resumable: its end could not be recorded: {e} (`flowhost runs resume {}` or `serve` goes on)",
+                    run_ref.id
                 )),
             ),
             Err(e) => (
@@ -568,7 +586,8 @@ impl Engine {
             ),
         };
         RunOutcome {
-            run_id: run,
+            run_key: run,
+            run_id: run_ref.id.clone(),
             status,
             exit_status,
             output,
@@ -609,7 +628,7 @@ struct Exec<'a> {
     /// Finished steps not journaled yet (see [`super::pending`]).
     pending: &'a Pending,
     /// Interactions this execution stopped to wait on.
-    waiting: std::sync::Mutex<Vec<i64>>,
+    waiting: std::sync::Mutex<Vec<PublicId>>,
     /// The run's helper-thread slots, shared with its nested workflows (see [`fanout`]).
     threads: &'a Slots,
 }
@@ -870,7 +889,7 @@ impl Exec<'_> {
                     .map_err(|e| Halt::host(key, e))?
             }
         };
-        self.observer.step_waiting(key, id);
+        self.observer.step_waiting(key, &id);
         self.waiting
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -1272,6 +1291,7 @@ fn iteration_outputs(body: &[Step], steps: &Value, before: &Value) -> Value {
 
 /// What resuming a run needs, as recorded when it started.
 struct ResumeData {
+    id: PublicId,
     definition: String,
     source: String,
     principal: String,
@@ -1290,11 +1310,12 @@ impl Platform {
         let db = self.db();
         db.conn()
             .query_row(
-                "SELECT definition, source, principal, event, status, depth, workspace, components FROM runs WHERE id = ?1",
+                "SELECT definition, source, principal, event, status, depth, workspace, components, public_id FROM runs WHERE id = ?1",
                 [run],
                 |r| {
                     let event = crate::stored_json::column(r, 3, "runs.event")?;
                     Ok(ResumeData {
+                        id: r.get(8)?,
                         definition: r.get(0)?,
                         source: r.get(1)?,
                         principal: r.get(2)?,
@@ -1309,7 +1330,7 @@ impl Platform {
             .optional()
             // Only a missing row is "no run"; an unreadable one is an error (issue 14 item 9).
             .map_err(crate::platform::internal)?
-            .ok_or_else(|| HostError::NotFound(format!("there is no run {run}")))
+            .ok_or_else(|| HostError::NotFound(format!("there is no run with key {run}")))
     }
 
     /// Runs left `running`, oldest first, with their lease owners: those of a process that

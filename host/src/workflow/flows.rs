@@ -178,7 +178,7 @@ impl Engine {
             lease_owner: None,
             components: components.as_deref(),
         })?;
-        Ok(self.execute(id, &workflow, run_as, event, 0, observer))
+        Ok(self.execute(&id, &workflow, run_as, event, 0, observer))
     }
 }
 
@@ -188,7 +188,7 @@ impl Engine {
     pub fn respond(
         &self,
         principal: &Principal,
-        id: i64,
+        id: &crate::public_id::PublicId,
         values: &Value,
     ) -> Result<crate::interact::Answer, HostError> {
         self.platform().respond(principal, id, values)

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::clock;
 use crate::platform::{Platform, internal};
+use crate::public_id::{IdKind, PublicId};
 use crate::services::HostError;
 
 /// A run's status.
@@ -33,10 +34,21 @@ impl RunStatus {
     }
 }
 
+/// A run by both its ids: the internal key and the id people see (SPEC ID-4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunRef {
+    pub key: i64,
+    pub id: PublicId,
+}
+
 /// A run as listed.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunInfo {
-    pub id: i64,
+    /// The internal key; never shown.
+    #[serde(skip)]
+    pub key: i64,
+    /// The id people see (`R-…`).
+    pub id: PublicId,
     pub workflow: String,
     pub workspace: String,
     pub principal: String,
@@ -97,14 +109,27 @@ pub struct NewRun<'a> {
 }
 
 impl Platform {
-    /// Records a new run as running; returns its id.
-    pub fn start_run(&self, run: &NewRun<'_>) -> Result<i64, HostError> {
+    /// Records a new run as running; returns its ids.
+    pub fn start_run(&self, run: &NewRun<'_>) -> Result<RunRef, HostError> {
+        let id = PublicId::new(IdKind::Run)?;
         self.transact(|tx| {
-            tx.prepare_cached("INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, lease_owner, components)
-                 VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9)").and_then(|mut stmt| stmt.execute(params![run.workflow, run.workspace, run.principal, run.event.to_string(), run.definition, run.source, clock::now_unix(), run.lease_owner, run.components]))
+            tx.prepare_cached("INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, lease_owner, components, public_id)
+                 VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9, ?10)").and_then(|mut stmt| stmt.execute(params![run.workflow, run.workspace, run.principal, run.event.to_string(), run.definition, run.source, clock::now_unix(), run.lease_owner, run.components, id]))
             .map_err(internal)?;
-            Ok(tx.last_insert_rowid())
+            Ok(RunRef {
+                key: tx.last_insert_rowid(),
+                id: id.clone(),
+            })
         })
+    }
+
+    /// The internal key of the run people know as `id`, if there is one.
+    pub fn run_key(&self, id: &PublicId) -> Result<Option<i64>, HostError> {
+        self.db()
+            .conn()
+            .prepare_cached("SELECT id FROM runs WHERE public_id = ?1")
+            .and_then(|mut stmt| stmt.query_row([id], |r| r.get(0)).optional())
+            .map_err(internal)
     }
 
     /// Records a finished step (once: a replayed step is not journaled again), with the
@@ -201,7 +226,7 @@ impl Platform {
         let mut stmt = db
             .conn()
             .prepare(
-                "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at FROM runs
+                "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at, public_id FROM runs
                  WHERE ?1 IS NULL OR workspace = ?1 ORDER BY id DESC",
             )
             .map_err(internal)?;
@@ -210,19 +235,19 @@ impl Platform {
     }
 
     /// One run and its journaled steps, for nobody in particular: doors go through
-    /// [`Platform::runs`].
+    /// [`Platform::runs`]; by its internal key.
     pub(crate) fn run_detail(&self, run: i64) -> Result<(RunInfo, Vec<StepRecord>), HostError> {
         let db = self.db();
         let info = db
             .conn()
             .query_row(
-                "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at FROM runs WHERE id = ?1",
+                "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at, public_id FROM runs WHERE id = ?1",
                 [run],
                 run_info,
             )
             .optional()
             .map_err(internal)?
-            .ok_or_else(|| HostError::NotFound(format!("there is no run {run}")))?;
+            .ok_or_else(|| HostError::NotFound(format!("there is no run with key {run}")))?;
         Ok((info, steps(db.conn(), run).map_err(internal)?))
     }
 }
@@ -267,7 +292,8 @@ fn write_entries(
 fn run_info(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunInfo> {
     let output = crate::stored_json::optional_column(r, 6, "runs.output")?;
     Ok(RunInfo {
-        id: r.get(0)?,
+        key: r.get(0)?,
+        id: r.get(9)?,
         workflow: r.get(1)?,
         workspace: r.get(2)?,
         principal: r.get(3)?,

@@ -139,16 +139,19 @@ impl Platform {
         owner: &str,
         alive: impl Fn(&str) -> bool,
     ) -> Result<(), HostError> {
-        let current: Option<String> = self
+        // Errors name the run by its public id, never by its key (SPEC ID-4).
+        let (current, shown): (Option<String>, crate::public_id::PublicId) = self
             .db()
             .conn()
-            .query_row("SELECT lease_owner FROM runs WHERE id = ?1", [run], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT lease_owner, public_id FROM runs WHERE id = ?1",
+                [run],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()
             .map_err(internal)?
-            .ok_or_else(|| HostError::NotFound(format!("there is no run {run}")))?;
-        let taken = || HostError::Conflict(format!("run {run} {LEASED_ELSEWHERE}"));
+            .ok_or_else(|| HostError::NotFound(format!("there is no run with key {run}")))?;
+        let taken = || HostError::Conflict(format!("run {shown} {LEASED_ELSEWHERE}"));
         if current.as_deref().is_some_and(|o| o != owner && alive(o)) {
             return Err(taken());
         }
@@ -162,7 +165,7 @@ impl Platform {
         })?;
         if changed == 0 {
             return Err(HostError::Conflict(format!(
-                "run {run} {LEASED_ELSEWHERE} (or was finished by one meanwhile)"
+                "run {shown} {LEASED_ELSEWHERE} (or was finished by one meanwhile)"
             )));
         }
         Ok(())

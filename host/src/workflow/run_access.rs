@@ -13,6 +13,7 @@ use crate::access::Scope;
 use crate::cases::Viewer;
 use crate::platform::Platform;
 use crate::principal::{Caller, Principal};
+use crate::public_id::PublicId;
 use crate::services::HostError;
 
 use super::engine::{Engine, Observer, RunOutcome, principal_from_stored};
@@ -105,10 +106,15 @@ impl Platform {
     pub(crate) fn run_for(
         &self,
         principal: &Principal,
-        id: i64,
+        id: &PublicId,
     ) -> Result<(RunInfo, Vec<StepRecord>), HostError> {
-        let missing = || HostError::NotFound(format!("there is no run {id}"));
-        let (info, steps) = match self.run_detail(id) {
+        // The id is not echoed: a real id one may not see and any missing one read byte for
+        // byte alike (SPEC ID-4).
+        let missing = || HostError::NotFound("there is no such run".into());
+        let Some(key) = self.run_key(id)? else {
+            return Err(missing());
+        };
+        let (info, steps) = match self.run_detail(key) {
             Ok(found) => found,
             Err(HostError::NotFound(_)) => return Err(missing()),
             Err(e) => return Err(e),
@@ -135,7 +141,7 @@ impl Platform {
     pub(crate) fn authorize_run(
         &self,
         principal: &Principal,
-        id: i64,
+        id: &PublicId,
         scope: Scope,
     ) -> Result<RunInfo, HostError> {
         let (info, _) = self.run_for(principal, id)?;
@@ -151,12 +157,13 @@ impl Engine {
     pub fn resume_for(
         &self,
         principal: &Principal,
-        id: i64,
+        id: &PublicId,
         observer: &dyn Observer,
     ) -> Result<RunOutcome, HostError> {
-        self.platform()
+        let info = self
+            .platform()
             .authorize_run(principal, id, Scope::PlaybookExecute)?;
-        let outcome = self.resume(id, observer)?;
+        let outcome = self.resume(info.key, observer)?;
         Ok(self.platform().caused_outcome_for(principal, outcome))
     }
 
@@ -187,7 +194,7 @@ impl Platform {
         principal: &Principal,
         outcome: RunOutcome,
     ) -> Option<RunOutcome> {
-        let sight = match self.run_detail(outcome.run_id) {
+        let sight = match self.run_detail(outcome.run_key) {
             // Hidden when it cannot be told (fail closed); `runs show` names what is wrong.
             Ok((info, _)) => self.run_sight(principal, &info).unwrap_or(RunSight::None),
             Err(_) => RunSight::None,

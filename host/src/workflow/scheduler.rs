@@ -38,7 +38,8 @@ pub enum Notice<'a> {
     /// A run ended or stopped; `kind` is "resumed" or "triggered".
     Finished {
         kind: &'static str,
-        run: i64,
+        /// The run's id as people see it (SPEC ID-4), or "(unreadable)"; never its internal key.
+        run: &'a str,
         outcome: &'a Result<RunOutcome, HostError>,
     },
     /// A run's worker thread failed (panicked or was cancelled).
@@ -171,7 +172,7 @@ impl Job {
     fn run(&self) -> i64 {
         match self {
             Job::Resume(run) => *run,
-            Job::Triggered(triggered) => triggered.run_id,
+            Job::Triggered(triggered) => triggered.run.key,
         }
     }
 }
@@ -253,8 +254,9 @@ async fn claim_work(
     Ok(claimed)
 }
 
-/// What a worker reports: which kind of run, the run, and how it ended.
-type Report = (&'static str, i64, Result<RunOutcome, HostError>);
+/// What a worker reports: which kind of run, the run's internal key, its id as shown (SPEC
+/// ID-4), and how it ended.
+type Report = (&'static str, i64, String, Result<RunOutcome, HostError>);
 
 /// Runs in flight on blocking threads (runs do SQLite and wasm work), at most `limit` at once.
 struct Workers {
@@ -324,7 +326,7 @@ impl Workers {
 
     /// Reports a finished task and forgets its run.
     fn finished(&mut self, done: Result<Report, tokio::task::JoinError>) {
-        if let Ok((_, run, outcome)) = &done {
+        if let Ok((_, run, _, outcome)) = &done {
             self.runs.remove(run);
             let stopped_by_infrastructure = match outcome {
                 Ok(o) => o.status == RunStatus::Running && o.error.is_some(),
@@ -355,9 +357,9 @@ impl Workers {
             }
         }
         match &done {
-            Ok((kind, run, outcome)) => (self.notify)(Notice::Finished {
+            Ok((kind, _, shown, outcome)) => (self.notify)(Notice::Finished {
                 kind,
-                run: *run,
+                run: shown,
                 outcome,
             }),
             Err(e) => (self.notify)(Notice::WorkerFailed(e)),
@@ -393,10 +395,19 @@ impl Workers {
 
 fn run_job(engine: &Engine, job: Job) -> Report {
     let run = job.run();
-    match job {
-        Job::Resume(run) => ("resumed", run, engine.resume(run, &Quiet)),
-        Job::Triggered(triggered) => ("triggered", run, engine.run_triggered(*triggered, &Quiet)),
-    }
+    let (kind, outcome) = match job {
+        Job::Resume(run) => ("resumed", engine.resume(run, &Quiet)),
+        Job::Triggered(triggered) => ("triggered", engine.run_triggered(*triggered, &Quiet)),
+    };
+    // The internal key is never shown: the run's public id, when it can be read (SPEC ID-4).
+    let shown = match &outcome {
+        Ok(o) => o.run_id.to_string(),
+        Err(_) => engine.platform().run_detail(run).map_or_else(
+            |_| "(unreadable)".to_owned(),
+            |(info, _)| info.id.to_string(),
+        ),
+    };
+    (kind, run, shown, outcome)
 }
 
 async fn stop_on_signal(stop: Arc<AtomicBool>) {

@@ -15,11 +15,12 @@ use crate::clock;
 use crate::json_locate::joined;
 use crate::platform::{Platform, internal};
 use crate::principal::{Caller, Principal};
+use crate::public_id::{IdKind, PublicId};
 use crate::services::HostError;
 
 use super::conditions::all_hold;
 use super::engine::{Engine, Observer, RunOutcome, principal_to_stored};
-use super::journal::RunStatus;
+use super::journal::{RunRef, RunStatus};
 use super::model::{TriggerKind, Workflow};
 use super::parse::parse;
 use super::publish::Revision;
@@ -218,7 +219,7 @@ impl Platform {
         matches: &[Match],
         input: &Value,
         lease_owner: &str,
-    ) -> Result<Option<Vec<i64>>, HostError> {
+    ) -> Result<Option<Vec<RunRef>>, HostError> {
         let depth = event.depth + 1;
         self.transact(|tx| {
             // Exactly once per event: under the write lock, only the first claimer finds it
@@ -232,9 +233,10 @@ impl Platform {
             let mut ids = Vec::new();
             for m in matches {
                 let (status, error) = if depth > MAX_DEPTH {
+                    // The event's row id is an internal key: not shown (SPEC ID-4).
                     let why = format!(
-                        "event chain too deep: event {} ({}) is {} runs down a chain; the limit is {MAX_DEPTH} (SPEC WF-9)",
-                        event.id, event.kind, event.depth
+                        "event chain too deep: the `{}` event is {} runs down a chain; the limit is {MAX_DEPTH} (SPEC WF-9)",
+                        event.kind, event.depth
                     );
                     ("failed", Some(why))
                 } else if let Err(why) = &m.ready {
@@ -242,13 +244,17 @@ impl Platform {
                 } else {
                     ("running", None)
                 };
+                let id = PublicId::new(IdKind::Run)?;
                 tx.execute(
-                    "INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, depth, trigger_event, error, finished_at, lease_owner, components)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?4 = 'failed' THEN ?8 END, CASE WHEN ?4 = 'running' THEN ?12 END, ?13)",
-                    params![m.name, event.workspace, m.principal(), status, input.to_string(), m.definition, m.source, clock::now_unix(), depth, event.id, error, lease_owner, m.components],
+                    "INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, depth, trigger_event, error, finished_at, lease_owner, components, public_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?4 = 'failed' THEN ?8 END, CASE WHEN ?4 = 'running' THEN ?12 END, ?13, ?14)",
+                    params![m.name, event.workspace, m.principal(), status, input.to_string(), m.definition, m.source, clock::now_unix(), depth, event.id, error, lease_owner, m.components, id],
                 )
                 .map_err(internal)?;
-                ids.push(tx.last_insert_rowid());
+                ids.push(RunRef {
+                    key: tx.last_insert_rowid(),
+                    id,
+                });
             }
             Ok(Some(ids))
         })
@@ -257,8 +263,8 @@ impl Platform {
 
 /// A run that an event started, recorded in the database and ready to execute.
 pub struct TriggeredRun {
-    /// The run's id.
-    pub run_id: i64,
+    /// The run's ids.
+    pub run: RunRef,
     /// What to execute, or `None` for a run refused and recorded as failed at once (its
     /// event chain is too deep, SPEC WF-9, or it cannot run).
     start: Option<Start>,
@@ -355,8 +361,8 @@ impl Engine {
         let runs = ids
             .into_iter()
             .zip(matches)
-            .map(|(run_id, matched)| TriggeredRun {
-                run_id,
+            .map(|(run, matched)| TriggeredRun {
+                run,
                 start: match matched.ready {
                     Ok((workflow, principal)) if depth <= MAX_DEPTH => Some(Start {
                         workflow,
@@ -384,9 +390,10 @@ impl Engine {
             depth,
         }) = run.start
         else {
-            let (info, _) = self.platform().run_detail(run.run_id)?;
+            let (info, _) = self.platform().run_detail(run.run.key)?;
             return Ok(RunOutcome {
-                run_id: run.run_id,
+                run_key: run.run.key,
+                run_id: run.run.id,
                 status: RunStatus::Failed,
                 exit_status: None,
                 output: Value::Null,
@@ -394,7 +401,7 @@ impl Engine {
                 waiting_on: Vec::new(),
             });
         };
-        Ok(self.execute(run.run_id, &workflow, principal, input, depth, observer))
+        Ok(self.execute(&run.run, &workflow, principal, input, depth, observer))
     }
 
     /// The published workflows of the event's workspace that it starts, each ready to run or

@@ -780,6 +780,7 @@ fn workspace(index: usize) -> impl Strategy<Value = WorkspaceSpec> {
                             email: recase(POOL[i], casing),
                             role: roles[role % roles.len()].clone(),
                             break_glass,
+                            sso: false,
                         })
                     })
                     .collect();
@@ -790,6 +791,7 @@ fn workspace(index: usize) -> impl Strategy<Value = WorkspaceSpec> {
                             email: POOL[owner_fix].to_owned(),
                             role: "owner".into(),
                             break_glass: false,
+                            sso: false,
                         });
                     } else {
                         let at = owner_fix % members.len();
