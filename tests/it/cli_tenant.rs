@@ -477,7 +477,7 @@ fn outsiders_cannot_join_an_organization_or_borrow_its_idp() {
             "mallory@evil.test",
         ],
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     // Only that the name is taken; not who holds it, nor that an Owner is missing (ID-4).
     assert!(
         stderr(&out).contains("the organization name `acme-mssp` is not available"),

@@ -914,7 +914,7 @@ fn run_and_interaction_ids_are_opaque_and_tell_nothing_across_organizations() {
         &db,
         &["runs", "show", "3", "--as", "zed@zeta.test"],
     );
-    assert_eq!(by_number.status.code(), Some(1));
+    assert_eq!(by_number.status.code(), Some(2));
     assert!(
         text(&by_number).contains("`3` is not a run id"),
         "{}",
@@ -972,7 +972,7 @@ fn tenant_apply_tells_an_outsider_only_that_a_name_is_taken() {
     // Creating it: the name is not available; whose it is, is not said.
     let create = r#"{"organization":"zeta","workspaces":[{"name":"mssp-soc","members":[{"email":"zed@zeta.test","role":"owner"}]}]}"#;
     let taken = apply(&with, "b.json", create);
-    assert_eq!(taken.status.code(), Some(1));
+    assert_eq!(taken.status.code(), Some(2));
     assert!(
         text(&taken).contains("the workspace name `mssp-soc` is not available"),
         "{}",
@@ -982,7 +982,7 @@ fn tenant_apply_tells_an_outsider_only_that_a_name_is_taken() {
     // Joining another organization: only that its name is taken.
     let join = r#"{"organization":"acme-mssp","workspaces":[{"name":"zed-ws","members":[{"email":"zed@zeta.test","role":"owner"}]}]}"#;
     let joined = apply(&with, "c.json", join);
-    assert_eq!(joined.status.code(), Some(1));
+    assert_eq!(joined.status.code(), Some(2));
     let said = text(&joined);
     assert!(
         said.contains("the organization name `acme-mssp` is not available"),

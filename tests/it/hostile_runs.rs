@@ -71,7 +71,7 @@ fn nested_parallel_loops_stay_within_the_run_wide_thread_cap_and_all_iterations_
         peak <= MAX_RUN_THREADS + 8,
         "the process held {peak} threads (cap {MAX_RUN_THREADS} per run)"
     );
-    let run = doc["run_id"].as_i64().expect("run id").to_string();
+    let run = doc["run_id"].as_str().expect("run id").to_owned();
     let shown: Value =
         serde_json::from_str(&d.ok(&["runs", "show", &run, "--json", "--as", OWNER]))
             .expect("json");
@@ -163,7 +163,7 @@ mod host_call_deadline {
         let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
             panic!("json: {}", String::from_utf8_lossy(&out.stderr));
         });
-        let run = doc["run_id"].as_i64().expect("run id").to_string();
+        let run = doc["run_id"].as_str().expect("run id").to_owned();
         let shown: Value =
             serde_json::from_str(&d.ok(&["runs", "show", &run, "--json", "--as", OWNER]))
                 .expect("json");
@@ -359,6 +359,17 @@ mod stuck_events {
             .expect("rows")
     }
 
+    /// Event row `id`'s number within its workspace, as `triggers list` shows it.
+    fn number_in_workspace(d: &Deployment, id: i64) -> i64 {
+        let conn = rusqlite::Connection::open(&d.db).expect("open");
+        conn.query_row(
+            "SELECT count(*) FROM events WHERE workspace = ?1 AND id <= ?2",
+            rusqlite::params![WS, id],
+            |r| r.get(0),
+        )
+        .expect("count")
+    }
+
     fn runs_started_by(d: &Deployment) -> Vec<i64> {
         let conn = rusqlite::Connection::open(&d.db).expect("open");
         let mut stmt = conn
@@ -423,12 +434,12 @@ mod stuck_events {
         let shown: Value = serde_json::from_slice(&out.stdout).expect("json");
         let shown = shown.as_array().expect("list");
         assert_eq!(shown.len(), 1, "{shown:?}");
-        assert_eq!(shown[0]["id"], ids[1]);
+        assert_eq!(shown[0]["id"], number_in_workspace(&d, ids[1]));
         assert_eq!(shown[0]["kind"], "case_created");
         let why = shown[0]["quarantined"].as_str().expect("a reason");
         assert!(
-            why.contains(&format!("events row {}", ids[1])) && why.contains("events.payload"),
-            "the reason names the row and the column: {why}"
+            why.contains("events.payload") && !why.contains("events row"),
+            "the reason names the column, not the row's global id (SPEC ID-4): {why}"
         );
         assert!(shown[0].get("payload").is_none(), "no payload is shown");
         // Nothing is pending any more.
@@ -440,7 +451,7 @@ mod stuck_events {
         conn.execute("UPDATE events SET payload = '{}' WHERE id = ?1", [ids[1]])
             .expect("mend");
         drop(conn);
-        let event = ids[1].to_string();
+        let event = number_in_workspace(&d, ids[1]).to_string();
         d.ok(&[
             "triggers",
             "release",
@@ -467,6 +478,37 @@ mod stuck_events {
             err.contains(&format!("there is no quarantined event {event}")),
             "{err}"
         );
+    }
+
+    /// SPEC ID-4: events are numbered within their workspace; a global row id would tell how
+    /// busy every other workspace is.
+    #[test]
+    fn event_numbers_count_within_their_workspace() {
+        let d = setup();
+        assert!(event_ids(&d).len() >= 3, "mssp-soc has events");
+        d.ok(&[
+            "cases",
+            "create",
+            "--title",
+            "theirs",
+            "--severity",
+            "low",
+            "--workspace",
+            "customer-globex",
+            "--as",
+            OWNER,
+        ]);
+        let out = d.ok(&[
+            "triggers",
+            "list",
+            "--workspace",
+            "customer-globex",
+            "--as",
+            OWNER,
+            "--json",
+        ]);
+        let shown: Value = serde_json::from_str(&out).expect("json");
+        assert_eq!(shown[0]["id"], 1, "{shown}");
     }
 
     #[test]

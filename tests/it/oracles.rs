@@ -251,6 +251,9 @@ fn probes(v: &Victim, ws: &str) -> Vec<Vec<String>> {
         s(&["runs", "show", &v.run, "--json"]),
         s(&["runs", "resume", &v.run]),
         s(&["triggers", "dispatch", "--workspace", ws]),
+        s(&["triggers", "list", "--workspace", ws]),
+        s(&["triggers", "list", "--workspace", ws, "--quarantined"]),
+        s(&["triggers", "release", "--workspace", ws, "--event", "1"]),
         // workflows (cli/workflows.rs)
         s(&["workflows", "publish", "hello.json"]),
         s(&["workflows", "list", "--workspace", ws]),
@@ -390,6 +393,7 @@ fn probes(v: &Victim, ws: &str) -> Vec<Vec<String>> {
         s(&["runs", "list", "--workspace", ws, "--json"]),
         s(&["runs", "resume", &v.run, "--json"]),
         s(&["triggers", "dispatch", "--workspace", ws, "--json"]),
+        s(&["triggers", "list", "--workspace", ws, "--json"]),
         s(&["workflows", "list", "--workspace", ws, "--json"]),
         s(&["workflows", "history", "hello", "--workspace", ws, "--json"]),
         s(&["tenant", "apply", "intrude.json", "--json"]),

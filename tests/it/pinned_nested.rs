@@ -162,9 +162,9 @@ fn a_run_of_a_file_resumes_with_the_components_and_nested_workflows_it_started_w
     .expect("json");
     assert_eq!(started["status"], "on_hold", "{started}");
     let ix = started["waiting_on"][0]
-        .as_i64()
+        .as_str()
         .expect("interaction")
-        .to_string();
+        .to_owned();
     std::fs::remove_dir_all(&steps).expect("remove steps");
     write(&d, "child.json", &child("v2"));
     let answered = d.cli(&[
@@ -182,10 +182,14 @@ fn a_run_of_a_file_resumes_with_the_components_and_nested_workflows_it_started_w
         "{}",
         String::from_utf8_lossy(&answered.stderr)
     );
-    let run = started["run_id"].as_i64().expect("run id");
+    let run_id = started["run_id"].as_str().expect("run id");
     let conn = rusqlite::Connection::open(&d.db).expect("open");
-    let status: String = conn
-        .query_row("SELECT status FROM runs WHERE id = ?1", [run], |r| r.get(0))
+    let (run, status): (i64, String) = conn
+        .query_row(
+            "SELECT id, status FROM runs WHERE public_id = ?1",
+            [run_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .expect("run");
     assert_eq!(status, "succeeded");
     let nested: String = conn

@@ -162,12 +162,14 @@ fn a_run_whose_stored_principal_does_not_read_is_an_error_not_a_run_as_nobody() 
     std::fs::write(d.dir.path().join("w.json"), wf.to_string()).expect("write");
     let out: Value =
         serde_json::from_str(&d.ok(&["run", "w.json", "--as", OWNER, "--json"])).expect("json");
-    let run = out["run_id"].as_i64().expect("run id");
+    let run = out["run_id"].as_str().expect("run id");
     damage(
         &d,
-        &format!("UPDATE runs SET principal = 'user:olivia', status = 'running' WHERE id = {run}"),
+        &format!(
+            "UPDATE runs SET principal = 'user:olivia', status = 'running' WHERE public_id = '{run}'"
+        ),
     );
-    let id = run.to_string();
+    let id = run.to_owned();
     for args in [
         vec!["runs", "show", &id, "--as", OWNER],
         vec!["runs", "resume", &id, "--as", OWNER],

@@ -42,6 +42,7 @@ pub enum TriggersCommand {
     Release {
         #[arg(long)]
         workspace: String,
+        /// The event's number in the workspace, as `triggers list` shows it.
         #[arg(long)]
         event: i64,
         #[command(flatten)]
@@ -95,7 +96,10 @@ fn list(
     quarantined: bool,
     json: bool,
 ) -> anyhow::Result<()> {
-    let events = platform(db)?.waiting_events_for(&acting.required()?, workspace, quarantined)?;
+    let events =
+        platform(db)?
+            .runs()
+            .waiting_events(&acting.required()?, workspace, quarantined)?;
     if json {
         return print_json(&events);
     }
@@ -121,8 +125,12 @@ fn list(
 
 /// `flowhost triggers release`: a quarantined event back in line for dispatch.
 fn release(db: &Path, workspace: &str, event: i64, acting: &Acting) -> anyhow::Result<()> {
-    if !platform(db)?.release_event_for(&acting.required()?, workspace, event)? {
-        anyhow::bail!("there is no quarantined event {event} in `{workspace}`");
+    if !platform(db)?
+        .runs()
+        .release_event(&acting.required()?, workspace, event)?
+    {
+        let missing = format!("there is no quarantined event {event} in `{workspace}`");
+        return Err(flowhost::services::HostError::NotFound(missing).into());
     }
     println!("event {event} is pending again");
     Ok(())

@@ -8,6 +8,7 @@ use crate::public_id::PublicId;
 use crate::services::HostError;
 use crate::workflow::RunOutcome;
 use crate::workflow::journal::{RunInfo, StepRecord};
+use crate::workflow::triggers::WaitingEvent;
 
 /// The runs of a [`Platform`], each call for a principal.
 #[derive(Clone, Copy)]
@@ -60,5 +61,29 @@ impl<'p> Runs<'p> {
     /// answer): its id and status, and what it saw only if they may see that.
     pub fn caused_outcome(&self, principal: &Principal, outcome: RunOutcome) -> RunOutcome {
         self.platform.caused_outcome_for(principal, outcome)
+    }
+
+    /// The events of `workspace` waiting for dispatch, or (`quarantined`) those set aside and
+    /// why, numbered within the workspace; needs `playbook.execute` there (SPEC WF-2, ID-4).
+    pub fn waiting_events(
+        &self,
+        principal: &Principal,
+        workspace: &str,
+        quarantined: bool,
+    ) -> Result<Vec<WaitingEvent>, HostError> {
+        self.platform
+            .waiting_events_for(principal, workspace, quarantined)
+    }
+
+    /// Puts quarantined event `number` of `workspace` back in line; `false` if there is no
+    /// such quarantined event. Needs `playbook.execute` there.
+    pub fn release_event(
+        &self,
+        principal: &Principal,
+        workspace: &str,
+        number: i64,
+    ) -> Result<bool, HostError> {
+        self.platform
+            .release_event_for(principal, workspace, number)
     }
 }

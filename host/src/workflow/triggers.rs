@@ -96,6 +96,9 @@ enum Next {
 /// An event waiting for dispatch, or set aside (quarantined) because it cannot be.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct WaitingEvent {
+    /// Its number within its workspace (1 for the workspace's first event): row ids are one
+    /// sequence over every workspace and would tell how busy the others are (SPEC ID-4).
+    /// Events are never deleted, so the number is stable.
     pub id: i64,
     /// Its kind as stored (read as text whatever it holds).
     pub kind: String,
@@ -131,7 +134,8 @@ impl Platform {
                         Ok(event) => Next::Event(event),
                         Err(e) => Next::Unreadable {
                             id,
-                            why: format!("events row {id} does not read: {e}"),
+                            // No row id: it is one sequence over every workspace (SPEC ID-4).
+                            why: format!("the stored event does not read: {e}"),
                         },
                     })
                 },
@@ -157,7 +161,7 @@ impl Platform {
     /// why, oldest first; for a principal holding `playbook.execute` there, as for
     /// `triggers dispatch`. No payload is shown: it may describe a case the reader may not
     /// see (SPEC CS-2).
-    pub fn waiting_events_for(
+    pub(crate) fn waiting_events_for(
         &self,
         principal: &Principal,
         workspace: &str,
@@ -168,8 +172,9 @@ impl Platform {
         let mut stmt = db
             .conn()
             .prepare(
-                "SELECT id, CAST(kind AS TEXT), CAST(created_at AS TEXT), quarantined, quarantined_at
-                 FROM events
+                "SELECT (SELECT count(*) FROM events o WHERE o.workspace = e.workspace AND o.id <= e.id),
+                        CAST(kind AS TEXT), CAST(created_at AS TEXT), quarantined, quarantined_at
+                 FROM events e
                  WHERE workspace = ?1 AND dispatched = 0 AND (quarantined IS NOT NULL) = ?2
                  ORDER BY id",
             )
@@ -188,22 +193,26 @@ impl Platform {
         rows.collect::<Result<_, _>>().map_err(internal)
     }
 
-    /// Puts quarantined event `id` of `workspace` back in line (its row mended), for a
-    /// principal holding `playbook.execute` there. `false` if there is no such quarantined
-    /// event.
-    pub fn release_event_for(
+    /// Puts quarantined event `number` of `workspace` (as `triggers list` numbers it) back
+    /// in line (its row mended), for a principal holding `playbook.execute` there. `false` if
+    /// there is no such quarantined event.
+    pub(crate) fn release_event_for(
         &self,
         principal: &Principal,
         workspace: &str,
-        id: i64,
+        number: i64,
     ) -> Result<bool, HostError> {
         self.authorize(principal, workspace, crate::access::Scope::PlaybookExecute)?;
+        if number < 1 {
+            return Ok(false);
+        }
         self.transact(|tx| {
             let released = tx
                 .execute(
                     "UPDATE events SET quarantined = NULL, quarantined_at = NULL
-                     WHERE id = ?1 AND workspace = ?2 AND dispatched = 0 AND quarantined IS NOT NULL",
-                    params![id, workspace],
+                     WHERE id = (SELECT id FROM events WHERE workspace = ?2 ORDER BY id LIMIT 1 OFFSET ?1 - 1)
+                       AND dispatched = 0 AND quarantined IS NOT NULL",
+                    params![number, workspace],
                 )
                 .map_err(internal)?;
             Ok(released == 1)
