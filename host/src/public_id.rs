@@ -10,8 +10,6 @@ use std::fmt;
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
-use crate::services::HostError;
-
 /// Random bytes per id: 64 bits, shown as 16 hexadecimal digits.
 const RANDOM_BYTES: usize = 8;
 
@@ -53,6 +51,18 @@ impl IdKind {
     }
 }
 
+/// Why an id could not be made or read. Its own type, so that ids sit below the services
+/// (`principal` names a run by its id); the services turn it into a `HostError`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// The system gave no randomness for a new id.
+    #[error("no randomness for a {0} id: {1}")]
+    NoRandomness(&'static str, String),
+    /// What was given is not an id of the kind asked for.
+    #[error("{0}")]
+    Malformed(String),
+}
+
 /// A public id: a prefix and 16 upper-case hexadecimal digits.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(transparent)]
@@ -60,18 +70,17 @@ pub struct PublicId(String);
 
 impl PublicId {
     /// A new random id of `kind`.
-    pub fn new(kind: IdKind) -> Result<Self, HostError> {
+    pub fn new(kind: IdKind) -> Result<Self, IdError> {
         let mut bytes = [0u8; RANDOM_BYTES];
-        getrandom::fill(&mut bytes).map_err(|e| {
-            HostError::Internal(format!("no randomness for a {} id: {e}", kind.noun()))
-        })?;
+        getrandom::fill(&mut bytes)
+            .map_err(|e| IdError::NoRandomness(kind.noun(), e.to_string()))?;
         let digits: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
         Ok(PublicId(format!("{}{digits}", kind.prefix())))
     }
 
     /// `text` as an id of `kind`, case-insensitively and trimmed; an error naming what was
     /// given and what an id looks like otherwise (an old numeric id among them).
-    pub fn parse(kind: IdKind, text: &str) -> Result<Self, HostError> {
+    pub fn parse(kind: IdKind, text: &str) -> Result<Self, IdError> {
         let upper = text.trim().to_ascii_uppercase();
         let well_formed = upper.strip_prefix(kind.prefix()).is_some_and(|digits| {
             digits.len() == 2 * RANDOM_BYTES && digits.bytes().all(|b| b.is_ascii_hexdigit())
@@ -79,7 +88,7 @@ impl PublicId {
         if well_formed {
             Ok(PublicId(upper))
         } else {
-            Err(HostError::Invalid(format!(
+            Err(IdError::Malformed(format!(
                 "`{}` is not {} id ({} ids look like {}0123456789ABCDEF)",
                 crate::text::clip(text),
                 kind.a_noun(),

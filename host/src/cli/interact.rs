@@ -7,6 +7,7 @@ use std::time::Instant;
 use clap::Subcommand;
 use flowhost::interact::InteractionView;
 use flowhost::public_id::{IdKind, PublicId};
+use flowhost::services::HostError;
 use flowhost::workflow::{self, Observer};
 
 use super::acting::{Acting, platform, print_json};
@@ -109,7 +110,7 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
             acting,
             output: Output { json },
         } => {
-            let id = PublicId::parse(IdKind::Interaction, &id)?;
+            let id = PublicId::parse(IdKind::Interaction, &id).map_err(HostError::from)?;
             let ix = platform(db)?
                 .interactions()
                 .show(&acting.required()?, &id)?;
@@ -127,7 +128,7 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
             steps: StepDirs { dirs: steps },
             output: Output { json },
         } => {
-            let id = PublicId::parse(IdKind::Interaction, &id)?;
+            let id = PublicId::parse(IdKind::Interaction, &id).map_err(HostError::from)?;
             let values = json_arg("values", &values)?;
             let engine = engine(db, steps)?;
             let principal = acting.required()?;

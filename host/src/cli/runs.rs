@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use clap::Subcommand;
 use flowhost::public_id::{IdKind, PublicId};
+use flowhost::services::HostError;
 use flowhost::workflow::{self, Observer};
 
 use super::acting::{Acting, platform, print_json};
@@ -73,7 +74,7 @@ pub fn run(db: &Path, cmd: RunsCommand) -> anyhow::Result<()> {
             acting,
             output: Output { json },
         } => {
-            let run = PublicId::parse(IdKind::Run, &run)?;
+            let run = PublicId::parse(IdKind::Run, &run).map_err(HostError::from)?;
             let (info, steps) = platform(db)?.runs().show(&acting.required()?, &run)?;
             if json {
                 return print_json(&serde_json::json!({ "run": info, "steps": steps }));
@@ -99,7 +100,7 @@ pub fn run(db: &Path, cmd: RunsCommand) -> anyhow::Result<()> {
             steps: StepDirs { dirs: steps },
             output: Output { json },
         } => {
-            let run = PublicId::parse(IdKind::Run, &run)?;
+            let run = PublicId::parse(IdKind::Run, &run).map_err(HostError::from)?;
             let engine = engine(db, steps)?;
             let principal = acting.required()?;
             let started = Instant::now();

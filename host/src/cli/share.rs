@@ -4,6 +4,7 @@ use std::path::Path;
 
 use clap::Subcommand;
 use flowhost::public_id::{IdKind, PublicId};
+use flowhost::services::HostError;
 use flowhost::share::ShareKind;
 
 use super::acting::{Acting, platform, print_json};
@@ -51,7 +52,7 @@ pub fn run(db: &Path, cmd: ShareCommand) -> anyhow::Result<()> {
         ShareCommand::Workflow(args) => (ShareKind::Workflow, args),
         ShareCommand::Flow(args) => (ShareKind::Flow, args),
         ShareCommand::Accept { id, acting } => {
-            let id = PublicId::parse(IdKind::Share, &id)?;
+            let id = PublicId::parse(IdKind::Share, &id).map_err(HostError::from)?;
             let share = platform(db)?.shares().accept(&acting.required()?, &id)?;
             println!(
                 "share {id} accepted: `{}` from {} is usable in {} at revision {}",

@@ -42,6 +42,15 @@ pub enum HostError {
     Unavailable(String),
 }
 
+impl From<crate::public_id::IdError> for HostError {
+    fn from(e: crate::public_id::IdError) -> Self {
+        match e {
+            crate::public_id::IdError::Malformed(why) => HostError::Invalid(why),
+            other => HostError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl HostError {
     /// Whether this is the infrastructure's failure rather than the call's (see
     /// [`HostError::Unavailable`]).

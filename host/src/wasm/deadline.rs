@@ -8,8 +8,6 @@
 //! sleeping step could outlive its deadline. Clock subscriptions are clamped to the
 //! execution's remaining time: the guest wakes at its deadline and the epoch check traps it.
 
-use std::time::Instant;
-
 use wasmtime::component::Linker;
 use wasmtime::{CallHook, StoreContextMut};
 use wasmtime_wasi::clocks::WasiClocksView;
@@ -65,15 +63,6 @@ pub fn refuse_late_host_calls(
         return Err(wasmtime::Error::new(PastDeadline));
     }
     Ok(())
-}
-
-/// Nanoseconds from now until `deadline`, plus a millisecond so the guest wakes just after
-/// it and meets the epoch check.
-pub fn nanos_until(deadline: Instant) -> u64 {
-    let left = deadline.saturating_duration_since(Instant::now());
-    u64::try_from(left.as_nanos())
-        .unwrap_or(u64::MAX)
-        .saturating_add(1_000_000)
 }
 
 #[cfg(test)]

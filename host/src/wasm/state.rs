@@ -140,9 +140,15 @@ impl StepState {
         self.deadline
     }
 
-    /// Time left before the deadline, for clamping waits (see `deadline.rs`).
+    /// Time left before the deadline, for clamping waits (see `deadline.rs`): nanoseconds
+    /// from now, plus a millisecond so the guest wakes just after it and meets the epoch check.
     pub(crate) fn remaining_nanos(&self) -> u64 {
-        super::deadline::nanos_until(self.deadline)
+        let left = self
+            .deadline
+            .saturating_duration_since(std::time::Instant::now());
+        u64::try_from(left.as_nanos())
+            .unwrap_or(u64::MAX)
+            .saturating_add(1_000_000)
     }
 
     /// What the guest wrote to stderr, lossily decoded.
