@@ -1,0 +1,5 @@
+//! The storage of `workflow/` (issue 15, the storage boundary): one module per concern of the
+//! workflow service that speaks SQL, private to `workflow/`. Each takes the caller's
+//! connection or transaction and returns the service's own types; decisions stay above.
+
+pub(in crate::workflow) mod timers;
