@@ -4,4 +4,5 @@
 
 pub(in crate::workflow) mod components;
 pub(in crate::workflow) mod leases;
+pub(in crate::workflow) mod revisions;
 pub(in crate::workflow) mod timers;
