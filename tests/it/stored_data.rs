@@ -197,3 +197,31 @@ fn a_dynamic_group_stored_without_its_claim_value_is_an_error_at_sso_login() {
         &["groups.claim_value", "(globex-requesters)", "`NULL`"],
     );
 }
+
+#[test]
+fn an_interaction_whose_stored_form_does_not_read_is_an_error_naming_the_column() {
+    let d = Deployment::new();
+    let wf = serde_json::json!({
+        "name": "ask", "workspace": WS, "vars": { "who": [OWNER] },
+        "steps": [ { "id": "approve", "interaction": {
+            "title": "Go?",
+            "form": { "fields": [ { "name": "go", "type": "boolean" } ] },
+            "access": { "workspace_users": { "refs": ["$.vars.who"] } } } } ]
+    });
+    std::fs::write(d.dir.path().join("ask.json"), wf.to_string()).expect("write");
+    let out: Value =
+        serde_json::from_str(&d.ok(&["run", "ask.json", "--as", OWNER, "--json"])).expect("json");
+    let id = out["waiting_on"][0]
+        .as_str()
+        .expect("interaction")
+        .to_owned();
+    let list = ["interact", "list", "--workspace", WS, "--as", OWNER];
+    assert!(d.cli(&list).status.success(), "readable before the damage");
+    damage(&d, "UPDATE interactions SET form = '{\"fields\": 7}'");
+    // Neither listed as if it had no form nor hidden: the stored column is named (issue 15).
+    fails_naming(&d.cli(&list), &["interactions.form"]);
+    fails_naming(
+        &d.cli(&["interact", "show", &id, "--as", OWNER]),
+        &["interactions.form"],
+    );
+}

@@ -5,18 +5,19 @@
 
 pub mod form;
 pub mod resolve;
+mod store;
 
-use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::access::{FlowAccess, FlowDecision};
 use crate::audit::{self, Actor};
 use crate::clock;
-use crate::platform::{Platform, internal};
+use crate::platform::Platform;
 use crate::principal::Principal;
 use crate::public_id::{IdKind, PublicId};
 use crate::services::HostError;
+use crate::store::Transaction;
 use crate::workflow::journal::RunRef;
 
 use form::Form;
@@ -75,8 +76,8 @@ pub struct Answer {
     pub response: Value,
 }
 
-/// A stored interaction row.
-struct Row {
+/// An interaction as stored, read by `store`.
+struct Interaction {
     /// The internal key.
     id: i64,
     /// The id people see.
@@ -99,35 +100,7 @@ struct Row {
     values: Option<Value>,
 }
 
-const COLUMNS: &str = "id, run_id, step_key, workspace, workflow, title, form, access, status, created_at, deadline_ms, responder, responded_at, response_values, public_id, (SELECT public_id FROM runs WHERE runs.id = interactions.run_id)";
-
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
-    let json_col = |i: usize| -> rusqlite::Result<String> { r.get(i) };
-    let bad = |i: usize, e: serde_json::Error| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
-    };
-    let values = crate::stored_json::optional_column(r, 13, "interactions.response_values")?;
-    Ok(Row {
-        id: r.get(0)?,
-        run: r.get(1)?,
-        step: r.get(2)?,
-        workspace: r.get(3)?,
-        workflow: r.get(4)?,
-        title: r.get(5)?,
-        form: serde_json::from_str(&json_col(6)?).map_err(|e| bad(6, e))?,
-        access: serde_json::from_str(&json_col(7)?).map_err(|e| bad(7, e))?,
-        status: r.get(8)?,
-        created_at: r.get(9)?,
-        deadline_ms: r.get(10)?,
-        responder: r.get(11)?,
-        responded_at: r.get(12)?,
-        values,
-        public: r.get(14)?,
-        run_public: r.get(15)?,
-    })
-}
-
-impl Row {
+impl Interaction {
     /// The record the interaction step outputs (SPEC IX-8), once closed.
     fn response(&self) -> Option<Value> {
         let at = |ms: i64| clock::rfc3339(ms.div_euclid(1000));
@@ -175,17 +148,6 @@ pub fn now_ms() -> i64 {
     clock::now_micros() / 1000
 }
 
-/// The interaction people know as `id`.
-fn load(tx: &rusqlite::Connection, id: &PublicId) -> Result<Option<Row>, HostError> {
-    tx.query_row(
-        &format!("SELECT {COLUMNS} FROM interactions WHERE public_id = ?1"),
-        [id],
-        row,
-    )
-    .optional()
-    .map_err(internal)
-}
-
 /// What a response attempt came to, decided inside the transaction that audits it.
 enum Verdict {
     Accepted(Answer),
@@ -197,23 +159,8 @@ impl Platform {
     /// existing one). The run itself is put on hold when its execution stops. Returns the id
     /// people see.
     pub(crate) fn open_interaction(&self, new: &NewInteraction<'_>) -> Result<PublicId, HostError> {
-        let form = serde_json::to_string(new.form).map_err(internal)?;
-        let access = serde_json::to_string(new.access).map_err(internal)?;
         let id = PublicId::new(IdKind::Interaction)?;
-        self.transact(|tx| {
-            tx.execute(
-                "INSERT OR IGNORE INTO interactions (run_id, step_key, workspace, workflow, title, form, access, status, created_at, deadline_ms, public_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'open', ?8, ?9, ?10)",
-                params![new.run, new.step_key, new.workspace, new.workflow, new.title, form, access, clock::now_unix(), new.deadline_ms, id],
-            )
-            .map_err(internal)?;
-            tx.query_row(
-                "SELECT public_id FROM interactions WHERE run_id = ?1 AND step_key = ?2",
-                params![new.run, new.step_key],
-                |r| r.get(0),
-            )
-            .map_err(internal)
-        })
+        self.transact(|tx| store::open(tx, new, &id))
     }
 
     /// The interaction run `run` opened at `step_key`, if any. An open one past its deadline
@@ -224,17 +171,9 @@ impl Platform {
         step_key: &str,
     ) -> Result<Option<State>, HostError> {
         self.transact(|tx| {
-            let found = tx
-                .query_row(
-                    &format!(
-                        "SELECT {COLUMNS} FROM interactions WHERE run_id = ?1 AND step_key = ?2"
-                    ),
-                    params![run, step_key],
-                    row,
-                )
-                .optional()
-                .map_err(internal)?;
-            let Some(mut r) = found else { return Ok(None) };
+            let Some(mut r) = store::of_step(tx, run, step_key)? else {
+                return Ok(None);
+            };
             if r.status == "open" && r.deadline_ms.is_some_and(|d| d <= now_ms()) {
                 time_out(tx, &r)?;
                 r.status = "timed_out".into();
@@ -264,17 +203,7 @@ impl Platform {
                 crate::access::Reason::UnknownWorkspace(workspace.to_owned()).to_string(),
             ));
         }
-        let rows: Vec<Row> = {
-            let db = self.db();
-            let mut stmt = db
-                .conn()
-                .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND workspace = ?1 ORDER BY id"
-                ))
-                .map_err(internal)?;
-            let rows = stmt.query_map([workspace], row).map_err(internal)?;
-            rows.collect::<Result<_, _>>().map_err(internal)?
-        };
+        let rows = store::open_in(self.db().conn(), workspace)?;
         Ok(rows
             .iter()
             .filter_map(|r| {
@@ -291,7 +220,7 @@ impl Platform {
         principal: &Principal,
         id: &PublicId,
     ) -> Result<InteractionView, HostError> {
-        let found = load(self.db().conn(), id)?;
+        let found = store::by_public_id(self.db().conn(), id)?;
         // The id is not echoed: a real id one may not see and any missing one read byte for
         // byte alike (SPEC ID-4).
         let not_found = || HostError::NotFound("there is no such interaction you may see".into());
@@ -317,7 +246,7 @@ impl Platform {
         let missing =
             || Verdict::Refused(HostError::NotFound("there is no such interaction".into()));
         let verdict = self.transact(|tx| {
-            let Some(r) = load(tx, id)? else {
+            let Some(r) = store::by_public_id(tx, id)? else {
                 return Ok(missing());
             };
             // An outsider gets the answer for nothing and writes nothing into a workspace
@@ -369,11 +298,7 @@ impl Platform {
             };
             let responder = principal.email().map(ToString::to_string);
             let at = now_ms();
-            tx.execute(
-                "UPDATE interactions SET status = 'responded', responder = ?2, responded_at = ?3, response_values = ?4 WHERE id = ?1 AND status = 'open'",
-                params![r.id, responder, at, values.to_string()],
-            )
-            .map_err(internal)?;
+            store::respond(tx, r.id, responder.as_deref(), at, &values)?;
             crate::workflow::journal::claim_held(tx, r.run)?;
             audit(
                 "interaction.respond",
@@ -403,15 +328,7 @@ impl Platform {
     /// resume on their timeout paths (SPEC IX-8).
     pub(crate) fn expire_due_interactions(&self) -> Result<Vec<i64>, HostError> {
         self.transact(|tx| {
-            let due: Vec<Row> = {
-                let mut stmt = tx
-                    .prepare(&format!(
-                        "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND deadline_ms <= ?1 ORDER BY id"
-                    ))
-                    .map_err(internal)?;
-                let rows = stmt.query_map([now_ms()], row).map_err(internal)?;
-                rows.collect::<Result<_, _>>().map_err(internal)?
-            };
+            let due = store::due(tx, now_ms())?;
             // Only runs this call moved from `on_hold` to `running` are handed back: a run
             // that is executing (or claimed by another process) picks the timeout up itself.
             let mut claimed = Vec::new();
@@ -426,15 +343,7 @@ impl Platform {
 
     /// The oldest open interaction run `run` waits on, if any.
     pub(crate) fn open_interaction_of(&self, run: i64) -> Result<Option<PublicId>, HostError> {
-        self.db()
-            .conn()
-            .query_row(
-                "SELECT public_id FROM interactions WHERE run_id = ?1 AND status = 'open' ORDER BY id LIMIT 1",
-                [run],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(internal)
+        store::oldest_open_of(self.db().conn(), run)
     }
 
     /// Puts `run` on hold, journaling its last finished steps in the same transaction, if it
@@ -448,25 +357,7 @@ impl Platform {
     ) -> Result<bool, HostError> {
         let mut held = false;
         self.journal_steps_then(run, entries, |tx| {
-            held = tx
-                .execute(
-                    "UPDATE runs SET status = 'on_hold', lease_owner = NULL WHERE id = ?1
-                     AND (EXISTS (SELECT 1 FROM interactions WHERE run_id = ?1 AND status = 'open')
-                          OR EXISTS (SELECT 1 FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms > ?2
-                                     AND NOT EXISTS (SELECT 1 FROM run_steps s
-                                                     WHERE s.run_id = t.run_id AND s.step_key = t.step_key)))
-                     -- Nothing it waited for may have arrived meanwhile: an answer or timeout not yet
-                     -- taken up by a step, or a wait now due. Then it goes on instead.
-                     AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.run_id = ?1 AND i.status != 'open'
-                                     AND NOT EXISTS (SELECT 1 FROM run_steps s
-                                                     WHERE s.run_id = i.run_id AND s.step_key = i.step_key))
-                     AND NOT EXISTS (SELECT 1 FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms <= ?2
-                                     AND NOT EXISTS (SELECT 1 FROM run_steps s
-                                                     WHERE s.run_id = t.run_id AND s.step_key = t.step_key))",
-                    params![run, now_ms()],
-                )
-                .map_err(internal)?
-                > 0;
+            held = store::hold_if_waiting(tx, run, now_ms())?;
             Ok(())
         })?;
         Ok(held)
@@ -476,15 +367,9 @@ impl Platform {
 /// Closes an open interaction as timed out and makes its run ready to resume. A timeout never
 /// counts as approval: the response has no values and `timed_out: true` (SPEC IX-8). Returns
 /// whether the run was on hold and is now claimed (`running`) by the caller.
-fn time_out(tx: &Transaction<'_>, r: &Row) -> Result<bool, HostError> {
-    let changed = tx
-        .execute(
-            "UPDATE interactions SET status = 'timed_out', responded_at = deadline_ms WHERE id = ?1 AND status = 'open'",
-            [r.id],
-        )
-        .map_err(internal)?;
+fn time_out(tx: &Transaction<'_>, r: &Interaction) -> Result<bool, HostError> {
     let mut claimed = false;
-    if changed > 0 {
+    if store::time_out(tx, r.id)? {
         claimed = crate::workflow::journal::claim_held(tx, r.run)?;
         audit::record(
             tx,

@@ -8,18 +8,19 @@
 //! In the destination, runs of a shared workflow act on the authority of the Owner who
 //! accepted it (the revision's "publisher" there, SPEC WF-10).
 
-use rusqlite::{OptionalExtension, Transaction, params};
+mod store;
+
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::access::{FlowAccess, RoleName, Scope};
 use crate::audit::{self, Actor};
-use crate::clock;
 use crate::interact::form::Form;
-use crate::platform::{Platform, internal};
+use crate::platform::Platform;
 use crate::principal::Principal;
 use crate::public_id::{IdKind, PublicId};
 use crate::services::HostError;
+use crate::store::Connection;
 
 /// What is shared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,24 +87,6 @@ pub struct FlowEntry {
     pub access: FlowAccess,
 }
 
-fn share_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Share> {
-    Ok(Share {
-        id: r.get(0)?,
-        kind: r.get(1)?,
-        name: r.get(2)?,
-        source: r.get(3)?,
-        destination: r.get(4)?,
-        status: r.get(5)?,
-        shared_by: r.get(6)?,
-        accepted_by: r.get(7)?,
-        revision: r.get(8)?,
-        latest: r.get(9)?,
-    })
-}
-
-const SHARE_COLUMNS: &str = "public_id, kind, name, source, destination, status, shared_by, accepted_by, revision, \
-     (SELECT max(revision) FROM workflow_revisions w WHERE w.workspace = shares.source AND w.name = shares.name)";
-
 impl Platform {
     /// Shares the published workflow `name` of `source` to `destination` (SPEC SH-1); needs
     /// `resource.share` in the source. Custom-role selections are reported as warnings: they
@@ -145,7 +128,8 @@ impl Platform {
         }
         let accepted_as = accept_now.then(|| crate::workflow::publish::publisher_to_stored(actor));
         self.transact(|tx| {
-            let doc: Value = serde_json::from_str(&revision.definition).map_err(internal)?;
+            let doc = crate::store::json::parse("workflow_revisions.definition", &revision.definition)
+                .map_err(|e| HostError::Internal(e.to_string()))?;
             let mut warnings = Vec::new();
             let mut interactions = 0;
             custom_role_selections(&doc, "$", &mut warnings, &mut interactions);
@@ -158,43 +142,36 @@ impl Platform {
                 .into_iter()
                 .map(|(at, role)| format!("custom role `{role}` at {at} does not carry over to `{destination}` (SPEC IX-6, SH-2)"))
                 .collect();
-            let exists: Option<String> = tx
-                .query_row(
-                    "SELECT status FROM shares WHERE name = ?1 AND source = ?2 AND destination = ?3",
-                    params![name, source, destination],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(internal)?;
-            if let Some(status) = exists {
+            if let Some(status) = store::status_between(tx, name, source, destination)? {
                 return Err(HostError::Conflict(format!(
                     "`{name}` is already shared from `{source}` to `{destination}` ({status})"
                 )));
             }
             let actor_name = actor.to_string();
-            let (status, accepted_by) = if accept_now {
-                ("accepted", Some(actor_name.clone()))
-            } else {
-                ("pending", None)
-            };
+            let status = if accept_now { "accepted" } else { "pending" };
             if accept_now {
                 own_workflow_conflict(tx, destination, name)?;
             }
             let id = PublicId::new(IdKind::Share)?;
-            tx.execute(
-                "INSERT INTO shares (kind, name, source, destination, status, shared_by, shared_at, accepted_by, accepted_at, revision, accepted_as, public_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, CASE WHEN ?5 = 'accepted' THEN ?7 END, CASE WHEN ?5 = 'accepted' THEN ?9 END, ?10, ?11)",
-                params![kind.as_str(), name, source, destination, status, actor_name, clock::now_unix(), accepted_by, revision.revision, accepted_as, id],
-            )
-            .map_err(internal)?;
+            let share = store::insert(
+                tx,
+                &store::NewShare {
+                    id: &id,
+                    kind: kind.as_str(),
+                    name,
+                    source,
+                    destination,
+                    revision: revision.revision,
+                    shared_by: &actor_name,
+                    accepted_by: accept_now.then_some(actor_name.as_str()),
+                    accepted_as: accepted_as.as_deref(),
+                },
+            )?;
             let details = json!({ "share": id, "kind": kind.as_str(), "to": destination, "status": status, "revision": revision.revision, "dropped": warnings });
             audit::record(tx, &Actor::Principal(actor), source, "share.create", name, details)?;
             if accept_now {
                 audit::record(tx, &Actor::Principal(actor), destination, "share.accept", name, json!({ "share": id, "from": source, "revision": revision.revision }))?;
             }
-            let share = tx
-                .query_row(&format!("SELECT {SHARE_COLUMNS} FROM shares WHERE public_id = ?1"), [&id], share_row)
-                .map_err(internal)?;
             Ok(Shared { share, warnings })
         })
     }
@@ -207,17 +184,7 @@ impl Platform {
         actor: &Principal,
         id: &PublicId,
     ) -> Result<Share, HostError> {
-        let share = self
-            .db()
-            .conn()
-            .query_row(
-                &format!("SELECT {SHARE_COLUMNS} FROM shares WHERE public_id = ?1"),
-                [id],
-                share_row,
-            )
-            .optional()
-            .map_err(internal)?
-            .ok_or_else(no_such_share)?;
+        let share = store::share(self.db().conn(), id)?.ok_or_else(no_such_share)?;
         // To someone with no standing in its destination a share does not exist: the same
         // answer as a missing id, naming no workspace (SPEC ID-4).
         if self.index().is_outsider(actor, &share.destination) {
@@ -243,11 +210,7 @@ impl Platform {
         let accepted_as = crate::workflow::publish::publisher_to_stored(actor);
         self.transact(|tx| {
             own_workflow_conflict(tx, &share.destination, &share.name)?;
-            tx.execute(
-                "UPDATE shares SET status = 'accepted', accepted_by = ?2, accepted_at = ?3, revision = ?4, accepted_as = ?5 WHERE public_id = ?1",
-                params![id, actor.to_string(), clock::now_unix(), latest.revision, accepted_as],
-            )
-            .map_err(internal)?;
+            store::accept(tx, id, &actor.to_string(), latest.revision, &accepted_as)?;
             audit::record(tx, &Actor::Principal(actor), &share.destination, "share.accept", &share.name, json!({ "share": id, "from": share.source, "revision": latest.revision, "before": share.revision }))?;
             Ok(Share {
                 status: "accepted".into(),
@@ -286,17 +249,14 @@ impl Platform {
     /// it pins (SPEC SH-3), else the latest published there. A share accepted before shares
     /// were pinned runs nothing until it is accepted again.
     pub fn revision_in_use(&self, workspace: &str, name: &str) -> Result<Option<InUse>, HostError> {
-        let share: Option<(PublicId, String, Option<i64>, Option<String>)> = self
-            .db()
-            .conn()
-            .query_row(
-                "SELECT public_id, source, revision, accepted_as FROM shares WHERE destination = ?1 AND name = ?2 AND status = 'accepted'",
-                params![workspace, name],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()
-            .map_err(internal)?;
-        let Some((id, source, revision, accepted_as)) = share else {
+        let share = store::accepted_into(self.db().conn(), workspace, name)?;
+        let Some(store::Accepted {
+            id,
+            source,
+            revision,
+            accepted_as,
+        }) = share
+        else {
             return Ok(self
                 .latest_revision(workspace, name)?
                 .map(|revision| InUse {
@@ -329,15 +289,7 @@ impl Platform {
         workspace: &str,
     ) -> Result<Vec<Share>, HostError> {
         self.authorize(actor, workspace, Scope::PlaybookList)?;
-        let db = self.db();
-        let mut stmt = db
-            .conn()
-            .prepare(&format!(
-                "SELECT {SHARE_COLUMNS} FROM shares WHERE source = ?1 OR destination = ?1 ORDER BY id"
-            ))
-            .map_err(internal)?;
-        let rows = stmt.query_map([workspace], share_row).map_err(internal)?;
-        rows.collect::<Result<_, _>>().map_err(internal)
+        store::shares_of(self.db().conn(), workspace)
     }
 
     /// The home workspace of `name` if it is shared into `workspace` and accepted.
@@ -346,15 +298,7 @@ impl Platform {
         workspace: &str,
         name: &str,
     ) -> Result<Option<String>, HostError> {
-        self.db()
-            .conn()
-            .query_row(
-                "SELECT source FROM shares WHERE destination = ?1 AND name = ?2 AND status = 'accepted'",
-                params![workspace, name],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(internal)
+        Ok(store::accepted_into(self.db().conn(), workspace, name)?.map(|share| share.source))
     }
 
     /// The Interaction Flow `name` as seen from `workspace`: published there, or shared there
@@ -370,7 +314,13 @@ impl Platform {
         let Some(text) = revision.flow else {
             return Ok(None);
         };
-        let stored: StoredFlow = serde_json::from_str(&text).map_err(internal)?;
+        // Stored by publishing; unreadable is an error naming the column, never "no flow".
+        let stored: StoredFlow = serde_json::from_str(&text).map_err(|e| {
+            HostError::Internal(format!(
+                "stored workflow_revisions.flow of `{name}` revision {} is not readable ({e})",
+                revision.revision
+            ))
+        })?;
         let shared_from = (home != workspace).then_some(home);
         let access = if shared_from.is_some() {
             stored.access.shared().0
@@ -400,20 +350,7 @@ impl Platform {
                 crate::access::Reason::UnknownWorkspace(workspace.to_owned()).to_string(),
             ));
         }
-        let names: Vec<String> = {
-            let db = self.db();
-            let mut stmt = db
-                .conn()
-                .prepare(
-                    "SELECT DISTINCT name FROM workflow_revisions WHERE workspace = ?1 AND flow IS NOT NULL
-                     UNION SELECT name FROM shares WHERE destination = ?1 AND status = 'accepted' ORDER BY 1",
-                )
-                .map_err(internal)?;
-            let rows = stmt
-                .query_map([workspace], |r| r.get(0))
-                .map_err(internal)?;
-            rows.collect::<Result<_, _>>().map_err(internal)?
-        };
+        let names = store::flow_names(self.db().conn(), workspace)?;
         let mut out = Vec::new();
         for name in names {
             let flow = match self.interaction_flow(workspace, &name) {
@@ -442,18 +379,11 @@ pub struct StoredFlow {
 
 /// A destination that has its own workflow of that name cannot also take a shared one.
 fn own_workflow_conflict(
-    tx: &Transaction<'_>,
+    conn: &Connection,
     destination: &str,
     name: &str,
 ) -> Result<(), HostError> {
-    let own: bool = tx
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM workflow_revisions WHERE workspace = ?1 AND name = ?2)",
-            params![destination, name],
-            |r| r.get(0),
-        )
-        .map_err(internal)?;
-    if own {
+    if store::has_own_workflow(conn, destination, name)? {
         return Err(HostError::Conflict(format!(
             "`{destination}` already has its own workflow `{name}`"
         )));

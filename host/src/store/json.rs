@@ -39,6 +39,17 @@ pub fn optional_column(
         .transpose()
 }
 
+/// Reads column `idx` (named `what`) as JSON text of a type the host stored, e.g. a form; a
+/// text that does not parse as that type is an error naming the column, never a default.
+pub fn typed_column<T: serde::de::DeserializeOwned>(
+    r: &rusqlite::Row<'_>,
+    idx: usize,
+    what: &'static str,
+) -> rusqlite::Result<T> {
+    let text: String = r.get(idx)?;
+    serde_json::from_str(&text).map_err(|source| conversion(idx, StoredJsonError { what, source }))
+}
+
 fn conversion(idx: usize, e: StoredJsonError) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
 }
@@ -59,5 +70,13 @@ mod tests {
             .query_row("SELECT NULL", [], |r| optional_column(r, 0, "runs.output"))
             .expect("NULL reads as None");
         assert_eq!(none, None);
+        let wrong: rusqlite::Result<Vec<String>> = conn.query_row("SELECT '{}'", [], |r| {
+            typed_column(r, 0, "interactions.form")
+        });
+        let err = wrong.expect_err("an object is not a list");
+        assert!(
+            err.to_string().contains("stored interactions.form"),
+            "{err}"
+        );
     }
 }

@@ -9,12 +9,12 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::Value;
 
 use crate::builtin;
-use crate::platform::{Platform, internal};
+use crate::platform::Platform;
 use crate::services::HostError;
+use crate::store::Transaction;
 use crate::wasm::cache::content_digest;
 
 use crate::json_locate::joined;
@@ -116,9 +116,7 @@ const MAX_NESTED_PINS_DEPTH: usize = 8;
 pub fn store(tx: &Transaction<'_>, found: &[Found]) -> Result<Pins, HostError> {
     let mut pins = Pins::new();
     for f in found {
-        tx.prepare_cached("INSERT OR IGNORE INTO components (digest, bytes) VALUES (?1, ?2)")
-            .and_then(|mut stmt| stmt.execute(params![f.digest, f.bytes]))
-            .map_err(internal)?;
+        super::store::components::put(tx, &f.digest, &f.bytes)?;
         pins.insert(f.uses.clone(), f.digest.clone());
     }
     Ok(pins)
@@ -179,17 +177,7 @@ impl Platform {
 
     /// The definition of nested workflow `path` pinned as `digest`, checked against it.
     fn pinned_definition(&self, path: &str, digest: &str) -> Result<String, HostError> {
-        let bytes: Vec<u8> = self
-            .db()
-            .conn()
-            .query_row(
-                "SELECT bytes FROM components WHERE digest = ?1",
-                [digest],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(internal)?
-            .ok_or_else(|| {
+        let bytes = super::store::components::bytes(self.db().conn(), digest)?.ok_or_else(|| {
                 HostError::NotFound(format!(
                     "nested workflow {path} (sha256 {digest}), pinned when the workflow was published, is not in the database"
                 ))
@@ -226,17 +214,7 @@ impl Platform {
         }
         let good = std::fs::read(path).is_ok_and(|bytes| content_digest(&bytes) == digest);
         if !good {
-            let bytes: Vec<u8> = self
-                .db()
-                .conn()
-                .query_row(
-                    "SELECT bytes FROM components WHERE digest = ?1",
-                    [digest],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(internal)?
-                .ok_or_else(|| {
+            let bytes = super::store::components::bytes(self.db().conn(), digest)?.ok_or_else(|| {
                     HostError::NotFound(format!(
                         "component `{uses}` (sha256 {digest}), pinned when the workflow was published, is not in the database"
                     ))

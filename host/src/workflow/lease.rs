@@ -12,12 +12,11 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use rusqlite::{OptionalExtension, params};
-
-use crate::platform::{Platform, internal};
+use crate::platform::Platform;
 use crate::services::HostError;
 
 use super::journal::JournalEntry;
+use super::store::leases as store;
 
 /// This process's lease identity and its lock.
 pub struct Leases {
@@ -124,11 +123,7 @@ impl Platform {
         run: i64,
         entries: &[JournalEntry<'_>],
     ) -> Result<(), HostError> {
-        self.journal_steps_then(run, entries, |tx| {
-            tx.execute("UPDATE runs SET lease_owner = NULL WHERE id = ?1", [run])
-                .map_err(internal)?;
-            Ok(())
-        })
+        self.journal_steps_then(run, entries, |tx| store::release(tx, run))
     }
 
     /// Makes `owner` the lease holder of `run`, unless a live process (per `alive`) holds it;
@@ -140,30 +135,17 @@ impl Platform {
         alive: impl Fn(&str) -> bool,
     ) -> Result<(), HostError> {
         // Errors name the run by its public id, never by its key (SPEC ID-4).
-        let (current, shown): (Option<String>, crate::public_id::PublicId) = self
-            .db()
-            .conn()
-            .query_row(
-                "SELECT lease_owner, public_id FROM runs WHERE id = ?1",
-                [run],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(internal)?
+        let store::Lease {
+            owner: current,
+            run: shown,
+        } = store::lease(self.db().conn(), run)?
             .ok_or_else(|| HostError::NotFound(format!("there is no run with key {run}")))?;
         let taken = || HostError::Conflict(format!("run {shown} {LEASED_ELSEWHERE}"));
         if current.as_deref().is_some_and(|o| o != owner && alive(o)) {
             return Err(taken());
         }
-        let changed = self.transact(|tx| {
-            tx.execute(
-                "UPDATE runs SET lease_owner = ?2
-                 WHERE id = ?1 AND lease_owner IS ?3 AND status IN ('running', 'queued', 'on_hold')",
-                params![run, owner, current],
-            )
-            .map_err(internal)
-        })?;
-        if changed == 0 {
+        let taken_now = self.transact(|tx| store::take(tx, run, owner, current.as_deref()))?;
+        if !taken_now {
             return Err(HostError::Conflict(format!(
                 "run {shown} {LEASED_ELSEWHERE} (or was finished by one meanwhile)"
             )));
@@ -174,14 +156,7 @@ impl Platform {
     /// Gives up `owner`'s lease of `run`, if it still holds it (a run left unfinished by an
     /// error must not stay blocked while this process lives on).
     pub(crate) fn drop_lease(&self, run: i64, owner: &str) -> Result<(), HostError> {
-        self.transact(|tx| {
-            tx.execute(
-                "UPDATE runs SET lease_owner = NULL WHERE id = ?1 AND lease_owner = ?2",
-                params![run, owner],
-            )
-            .map_err(internal)?;
-            Ok(())
-        })
+        self.transact(|tx| store::give_up(tx, run, owner))
     }
 }
 

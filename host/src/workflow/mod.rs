@@ -15,6 +15,7 @@ pub mod publish;
 pub mod refs;
 pub mod run_access;
 pub mod scheduler;
+mod store;
 pub mod timers;
 pub mod triggers;
 

@@ -1,13 +1,11 @@
 //! Draft and published workflows (SPEC WF-7): a definition file is the draft; publishing
 //! stores it as a new revision, kept for history. Only published revisions answer triggers.
 
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::access::Scope;
 use crate::audit::{self, Actor};
-use crate::clock;
 use crate::platform::{Platform, internal};
 use crate::principal::Principal;
 use crate::services::HostError;
@@ -16,6 +14,7 @@ use super::components::{self, Pins};
 use super::engine::{principal_from_stored, principal_to_stored};
 use super::model::Workflow;
 use super::parse::Resolver;
+use super::store::revisions::{self as store, Which};
 
 /// For an Interaction Flow started by its form: its title, form and access settings as stored
 /// with the revision (they hold no context references, SPEC IX-3).
@@ -140,32 +139,41 @@ impl Platform {
         self.transact(|tx| {
             let pins = components::store(tx, &found)?;
             let pins_text = serde_json::to_string(&pins).map_err(internal)?;
-            type Latest = (i64, String, Option<String>, Option<String>, Option<String>);
-            let latest: Option<Latest> = tx
-                .query_row(
-                    "SELECT revision, definition, publisher, run_as, components FROM workflow_revisions WHERE workspace = ?1 AND name = ?2 ORDER BY revision DESC LIMIT 1",
-                    params![workflow.workspace, workflow.name],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-                )
-                .optional()
-                .map_err(internal)?;
+            let latest = store::latest(tx, &workflow.workspace, &workflow.name)?;
             // The same definition bound by someone else, or with other component bytes, is a
             // new revision: what runs and on whose authority changed.
-            if let Some((revision, text, by, bound, comps)) = &latest
-                && text == definition
-                && by.as_deref() == Some(publisher.as_str())
-                && *bound == run_as
-                && comps.as_deref() == Some(pins_text.as_str())
+            if let Some(last) = &latest
+                && last.definition == definition
+                && last.publisher.as_deref() == Some(publisher.as_str())
+                && last.run_as == run_as
+                && last.components.as_deref() == Some(pins_text.as_str())
             {
-                return Ok(*revision);
+                return Ok(last.revision);
             }
-            let revision = latest.map_or(1, |(r, ..)| r + 1);
-            tx.execute(
-                "INSERT INTO workflow_revisions (workspace, name, revision, definition, source, published_by, published_at, flow, publisher, run_as, components) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                params![workflow.workspace, workflow.name, revision, definition, source, actor.to_string(), clock::now_unix(), flow, publisher, run_as, pins_text],
-            )
-            .map_err(internal)?;
-            audit::record(tx, &Actor::Principal(actor), &workflow.workspace, "workflow.publish", &workflow.name, json!({ "revision": revision, "run_as": run_as, "components": pins }))?;
+            let revision = latest.map_or(1, |last| last.revision + 1);
+            store::insert(
+                tx,
+                &store::NewRevision {
+                    workspace: &workflow.workspace,
+                    name: &workflow.name,
+                    revision,
+                    definition,
+                    source,
+                    published_by: &actor.to_string(),
+                    flow: flow.as_deref(),
+                    publisher: &publisher,
+                    run_as: run_as.as_deref(),
+                    components: &pins_text,
+                },
+            )?;
+            audit::record(
+                tx,
+                &Actor::Principal(actor),
+                &workflow.workspace,
+                "workflow.publish",
+                &workflow.name,
+                json!({ "revision": revision, "run_as": run_as, "components": pins }),
+            )?;
             Ok(revision)
         })
     }
@@ -188,10 +196,7 @@ impl Platform {
         name: &str,
     ) -> Result<Vec<Revision>, HostError> {
         self.authorize(actor, workspace, Scope::PlaybookGet)?;
-        self.revisions(
-            "WHERE workspace = ?1 AND name = ?2 ORDER BY revision DESC",
-            params![workspace, name],
-        )
+        store::revisions(self.db().conn(), Which::History { workspace, name })
     }
 
     /// Revision `revision` of `name` published in `workspace`, if it exists.
@@ -201,9 +206,13 @@ impl Platform {
         name: &str,
         revision: i64,
     ) -> Result<Option<Revision>, HostError> {
-        let mut found = self.revisions(
-            "WHERE workspace = ?1 AND name = ?2 AND revision = ?3",
-            params![workspace, name, revision],
+        let mut found = store::revisions(
+            self.db().conn(),
+            Which::One {
+                workspace,
+                name,
+                revision,
+            },
         )?;
         Ok(found.pop())
     }
@@ -230,61 +239,13 @@ impl Platform {
         workspace: &str,
         name: &str,
     ) -> Result<Option<Revision>, HostError> {
-        let mut found = self.revisions(
-            "WHERE workspace = ?1 AND name = ?2 ORDER BY revision DESC LIMIT 1",
-            params![workspace, name],
-        )?;
+        let mut found = store::revisions(self.db().conn(), Which::Latest { workspace, name })?;
         Ok(found.pop())
     }
 
     /// The latest revision of each published workflow of `workspace` (for triggers).
     pub(crate) fn latest_revisions(&self, workspace: &str) -> Result<Vec<Revision>, HostError> {
-        self.revisions(
-            "WHERE workspace = ?1 AND revision = (SELECT max(revision) FROM workflow_revisions w WHERE w.workspace = workflow_revisions.workspace AND w.name = workflow_revisions.name) ORDER BY name",
-            params![workspace],
-        )
-    }
-
-    fn revisions(
-        &self,
-        filter: &str,
-        params: impl rusqlite::Params,
-    ) -> Result<Vec<Revision>, HostError> {
-        let db = self.db();
-        let mut stmt = db
-            .conn()
-            .prepare(&format!("SELECT name, revision, published_by, published_at, definition, source, flow, publisher, run_as, components FROM workflow_revisions {filter}"))
-            .map_err(internal)?;
-        let rows = stmt
-            .query_map(params, |r| {
-                Ok((
-                    Revision {
-                        name: r.get(0)?,
-                        revision: r.get(1)?,
-                        published_by: r.get(2)?,
-                        published_at: clock::rfc3339(r.get(3)?),
-                        definition: r.get(4)?,
-                        source: r.get(5)?,
-                        flow: r.get(6)?,
-                        publisher: r.get(7)?,
-                        run_as: r.get(8)?,
-                        components: None,
-                    },
-                    r.get::<_, Option<String>>(9)?,
-                ))
-            })
-            .map_err(internal)?;
-        let rows: Vec<(Revision, Option<String>)> =
-            rows.collect::<Result<_, _>>().map_err(internal)?;
-        rows.into_iter()
-            .map(|(rev, pins)| {
-                let what = format!("revision {} of `{}`", rev.revision, rev.name);
-                Ok(Revision {
-                    components: components::read_pins(pins, &what)?,
-                    ..rev
-                })
-            })
-            .collect()
+        store::revisions(self.db().conn(), Which::LatestOfEach { workspace })
     }
 }
 

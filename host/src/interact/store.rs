@@ -1,0 +1,175 @@
+//! The storage of interactions: the only module of `interact/` that speaks SQL. It reads and
+//! writes rows of `interactions` (and the hold of a run waiting on one) inside the caller's
+//! connection or transaction; who may see or answer, and when, stays in the service. Stored
+//! forms, access settings and values that no longer parse are errors naming the column.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::clock;
+use crate::platform::internal;
+use crate::public_id::PublicId;
+use crate::services::HostError;
+use crate::store::json;
+
+use super::{Interaction, NewInteraction};
+
+/// The columns [`interaction`] reads, in its order.
+const COLUMNS: &str = "id, run_id, step_key, workspace, workflow, title, form, access, status, created_at, deadline_ms, responder, responded_at, response_values, public_id, (SELECT public_id FROM runs WHERE runs.id = interactions.run_id)";
+
+fn interaction(r: &rusqlite::Row<'_>) -> rusqlite::Result<Interaction> {
+    Ok(Interaction {
+        id: r.get(0)?,
+        run: r.get(1)?,
+        step: r.get(2)?,
+        workspace: r.get(3)?,
+        workflow: r.get(4)?,
+        title: r.get(5)?,
+        form: json::typed_column(r, 6, "interactions.form")?,
+        access: json::typed_column(r, 7, "interactions.access")?,
+        status: r.get(8)?,
+        created_at: r.get(9)?,
+        deadline_ms: r.get(10)?,
+        responder: r.get(11)?,
+        responded_at: r.get(12)?,
+        values: json::optional_column(r, 13, "interactions.response_values")?,
+        public: r.get(14)?,
+        run_public: r.get(15)?,
+    })
+}
+
+/// Inserts `new` as an open interaction with public id `id` unless run `new.run` already
+/// opened one at its step; returns the public id of the one stored.
+pub(super) fn open(
+    conn: &Connection,
+    new: &NewInteraction<'_>,
+    id: &PublicId,
+) -> Result<PublicId, HostError> {
+    let form = serde_json::to_string(new.form).map_err(internal)?;
+    let access = serde_json::to_string(new.access).map_err(internal)?;
+    conn.execute(
+        "INSERT OR IGNORE INTO interactions (run_id, step_key, workspace, workflow, title, form, access, status, created_at, deadline_ms, public_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'open', ?8, ?9, ?10)",
+        params![new.run, new.step_key, new.workspace, new.workflow, new.title, form, access, clock::now_unix(), new.deadline_ms, id],
+    )
+    .map_err(internal)?;
+    conn.query_row(
+        "SELECT public_id FROM interactions WHERE run_id = ?1 AND step_key = ?2",
+        params![new.run, new.step_key],
+        |r| r.get(0),
+    )
+    .map_err(internal)
+}
+
+/// The interaction people know as `id`.
+pub(super) fn by_public_id(
+    conn: &Connection,
+    id: &PublicId,
+) -> Result<Option<Interaction>, HostError> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM interactions WHERE public_id = ?1"),
+        [id],
+        interaction,
+    )
+    .optional()
+    .map_err(internal)
+}
+
+/// The interaction run `run` opened at `step_key`, if any.
+pub(super) fn of_step(
+    conn: &Connection,
+    run: i64,
+    step_key: &str,
+) -> Result<Option<Interaction>, HostError> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM interactions WHERE run_id = ?1 AND step_key = ?2"),
+        params![run, step_key],
+        interaction,
+    )
+    .optional()
+    .map_err(internal)
+}
+
+/// The open interactions of `workspace`, oldest first.
+pub(super) fn open_in(conn: &Connection, workspace: &str) -> Result<Vec<Interaction>, HostError> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND workspace = ?1 ORDER BY id"
+        ))
+        .map_err(internal)?;
+    let rows = stmt.query_map([workspace], interaction).map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
+}
+
+/// The open interactions whose deadline is at or before `now_ms`, oldest first.
+pub(super) fn due(conn: &Connection, now_ms: i64) -> Result<Vec<Interaction>, HostError> {
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND deadline_ms <= ?1 ORDER BY id"
+        ))
+        .map_err(internal)?;
+    let rows = stmt.query_map([now_ms], interaction).map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
+}
+
+/// Records the response to the interaction with internal key `key`, if it is still open.
+pub(super) fn respond(
+    conn: &Connection,
+    key: i64,
+    responder: Option<&str>,
+    at_ms: i64,
+    values: &serde_json::Value,
+) -> Result<(), HostError> {
+    conn.execute(
+        "UPDATE interactions SET status = 'responded', responder = ?2, responded_at = ?3, response_values = ?4 WHERE id = ?1 AND status = 'open'",
+        params![key, responder, at_ms, values.to_string()],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// Closes the interaction with internal key `key` as timed out at its deadline, if it is
+/// still open; returns whether it was.
+pub(super) fn time_out(conn: &Connection, key: i64) -> Result<bool, HostError> {
+    let changed = conn
+        .execute(
+            "UPDATE interactions SET status = 'timed_out', responded_at = deadline_ms WHERE id = ?1 AND status = 'open'",
+            [key],
+        )
+        .map_err(internal)?;
+    Ok(changed > 0)
+}
+
+/// The public id of the oldest open interaction of run `run`, if any.
+pub(super) fn oldest_open_of(conn: &Connection, run: i64) -> Result<Option<PublicId>, HostError> {
+    conn.query_row(
+        "SELECT public_id FROM interactions WHERE run_id = ?1 AND status = 'open' ORDER BY id LIMIT 1",
+        [run],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(internal)
+}
+
+/// Puts run `run` on hold if it still waits for something (an open interaction, a wait due
+/// after `now_ms`) and nothing it waited for has arrived meanwhile; returns whether it did.
+pub(super) fn hold_if_waiting(conn: &Connection, run: i64, now_ms: i64) -> Result<bool, HostError> {
+    let changed = conn
+        .execute(
+            "UPDATE runs SET status = 'on_hold', lease_owner = NULL WHERE id = ?1
+             AND (EXISTS (SELECT 1 FROM interactions WHERE run_id = ?1 AND status = 'open')
+                  OR EXISTS (SELECT 1 FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms > ?2
+                             AND NOT EXISTS (SELECT 1 FROM run_steps s
+                                             WHERE s.run_id = t.run_id AND s.step_key = t.step_key)))
+             -- Nothing it waited for may have arrived meanwhile: an answer or timeout not yet
+             -- taken up by a step, or a wait now due. Then it goes on instead.
+             AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.run_id = ?1 AND i.status != 'open'
+                             AND NOT EXISTS (SELECT 1 FROM run_steps s
+                                             WHERE s.run_id = i.run_id AND s.step_key = i.step_key))
+             AND NOT EXISTS (SELECT 1 FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms <= ?2
+                             AND NOT EXISTS (SELECT 1 FROM run_steps s
+                                             WHERE s.run_id = t.run_id AND s.step_key = t.step_key))",
+            params![run, now_ms],
+        )
+        .map_err(internal)?;
+    Ok(changed > 0)
+}

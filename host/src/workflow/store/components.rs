@@ -1,0 +1,33 @@
+//! The storage of pinned components and nested definitions (`components`): bytes by content
+//! digest. Checking bytes against their digest is the service's.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::platform::internal;
+use crate::services::HostError;
+
+/// Stores `bytes` under `digest` unless stored already.
+pub(in crate::workflow) fn put(
+    conn: &Connection,
+    digest: &str,
+    bytes: &[u8],
+) -> Result<(), HostError> {
+    conn.prepare_cached("INSERT OR IGNORE INTO components (digest, bytes) VALUES (?1, ?2)")
+        .and_then(|mut stmt| stmt.execute(params![digest, bytes]))
+        .map_err(internal)?;
+    Ok(())
+}
+
+/// The bytes stored under `digest`, if any.
+pub(in crate::workflow) fn bytes(
+    conn: &Connection,
+    digest: &str,
+) -> Result<Option<Vec<u8>>, HostError> {
+    conn.query_row(
+        "SELECT bytes FROM components WHERE digest = ?1",
+        [digest],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(internal)
+}

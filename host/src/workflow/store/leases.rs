@@ -1,0 +1,71 @@
+//! The storage of run leases (`runs.lease_owner`): who holds a run, and the conditional
+//! updates that take and give it up. Whether a holder is alive is decided above, by its lock.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::platform::internal;
+use crate::public_id::PublicId;
+use crate::services::HostError;
+
+/// A run's lease as stored.
+pub(in crate::workflow) struct Lease {
+    /// The process holding it, if any.
+    pub owner: Option<String>,
+    /// The run's id as people see it, for errors (SPEC ID-4).
+    pub run: PublicId,
+}
+
+/// The lease of the run with key `run`, if there is such a run.
+pub(in crate::workflow) fn lease(conn: &Connection, run: i64) -> Result<Option<Lease>, HostError> {
+    conn.query_row(
+        "SELECT lease_owner, public_id FROM runs WHERE id = ?1",
+        [run],
+        |r| {
+            Ok(Lease {
+                owner: r.get(0)?,
+                run: r.get(1)?,
+            })
+        },
+    )
+    .optional()
+    .map_err(internal)
+}
+
+/// Makes `owner` the holder of `run` if `current` still holds it and the run is unfinished;
+/// returns whether it did (a race between two takers is settled here).
+pub(in crate::workflow) fn take(
+    conn: &Connection,
+    run: i64,
+    owner: &str,
+    current: Option<&str>,
+) -> Result<bool, HostError> {
+    let changed = conn
+        .execute(
+            "UPDATE runs SET lease_owner = ?2
+             WHERE id = ?1 AND lease_owner IS ?3 AND status IN ('running', 'queued', 'on_hold')",
+            params![run, owner, current],
+        )
+        .map_err(internal)?;
+    Ok(changed > 0)
+}
+
+/// Frees the lease of `run`, whoever holds it.
+pub(in crate::workflow) fn release(conn: &Connection, run: i64) -> Result<(), HostError> {
+    conn.execute("UPDATE runs SET lease_owner = NULL WHERE id = ?1", [run])
+        .map_err(internal)?;
+    Ok(())
+}
+
+/// Frees the lease of `run` if `owner` still holds it.
+pub(in crate::workflow) fn give_up(
+    conn: &Connection,
+    run: i64,
+    owner: &str,
+) -> Result<(), HostError> {
+    conn.execute(
+        "UPDATE runs SET lease_owner = NULL WHERE id = ?1 AND lease_owner = ?2",
+        params![run, owner],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
