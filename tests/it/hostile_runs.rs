@@ -176,7 +176,7 @@ mod host_call_deadline {
     #[test]
     fn an_expensive_query_started_before_the_deadline_is_interrupted_at_it() {
         let d = Deployment::new();
-        seed_slow_cases(&d.db, 1000);
+        seed_slow_cases(&d.db, 2000);
         let timeout = Duration::from_millis(100);
         // Unbounded, the scan takes this long (and succeeds, finding nothing).
         let (doc, unbounded) = run(&d, &query_workflow("60s"));
@@ -191,8 +191,10 @@ mod host_call_deadline {
         assert_eq!(doc["status"], "failed", "{doc}");
         let error = doc["error"].as_str().unwrap_or_default();
         assert!(error.contains("deadline exceeded"), "{error}");
+        // Two thirds, not a tight bound: on a loaded 2-core machine the interrupt lands late
+        // by hundreds of milliseconds; the unfixed code ran the whole scan.
         assert!(
-            took < timeout + (unbounded - timeout) / 2,
+            took < unbounded * 2 / 3,
             "the query stopped at the deadline: the step took {took:?}, {unbounded:?} unbounded"
         );
     }
