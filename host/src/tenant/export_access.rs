@@ -20,7 +20,7 @@ pub fn export_for(
     org: Option<&str>,
 ) -> Result<TenantSpec, HostError> {
     let all = store::all_workspaces(platform.db().conn())?;
-    let may = |ws: &str| platform.check(principal, ws, Scope::UserWrite).allowed;
+    let may = |ws: &str| platform.check(principal, ws, Scope::UserWrite).allowed();
     let exportable: BTreeSet<&str> = all
         .iter()
         .filter(|(_, ws)| may(ws))
