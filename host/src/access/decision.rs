@@ -207,3 +207,36 @@ impl From<AccessDecision> for crate::services::Decision {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // SPEC RB-3: whether a check allowed something is read from the variant that carries the
+    // reason, and the WIT door prints that reason unchanged.
+    #[test]
+    fn allowed_is_the_variant_and_the_door_prints_its_reason() {
+        let granted = Reason::Granted {
+            role: RoleName::parse("viewer"),
+            scope: Scope::CaseRead,
+        };
+        let missing = Reason::Missing {
+            role: RoleName::parse("viewer"),
+            scope: Scope::CaseWrite,
+        };
+        let allowed = AccessDecision::Allowed(granted.clone());
+        let denied = AccessDecision::deny(missing.clone());
+        assert!(allowed.allowed() && !denied.allowed());
+        assert_eq!(allowed.clone().into_result(), Ok(granted.clone()));
+        assert_eq!(denied.clone().into_result(), Err(missing.clone()));
+        let wit: crate::services::Decision = denied.into();
+        assert!(!wit.allowed);
+        assert_eq!(
+            wit.reason,
+            "role `viewer` does not include `case.write` (default deny, SPEC RB-3)"
+        );
+        let wit: crate::services::Decision = allowed.into();
+        assert!(wit.allowed);
+        assert_eq!(wit.reason, granted.to_string());
+    }
+}
