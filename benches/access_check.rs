@@ -18,7 +18,7 @@ use cedar_policy::{
     Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid,
     PolicySet, Request, RestrictedExpression,
 };
-use flowhost::access::{AccessIndex, BuiltinRole, Reason, RoleName, Scope};
+use flowhost::access::{AccessDecision, AccessIndex, BuiltinRole, Reason, RoleName, Scope};
 use flowhost::platform::Platform;
 use flowhost::principal::{Email, Principal};
 use flowhost::store::Db;
@@ -443,7 +443,7 @@ fn time_flowhost(setups: &[Setup]) -> Vec<FlowhostTimes> {
                             black_box(&q.workspace),
                             black_box(q.scope),
                         ))
-                        .allowed
+                        .allowed()
                     })
                     .count()
             });
@@ -499,7 +499,7 @@ fn flowhost_pass(index: &AccessIndex, queries: &[Query]) -> usize {
                 black_box(&q.workspace),
                 black_box(q.scope),
             ))
-            .allowed
+            .allowed()
         })
         .count()
 }
@@ -518,13 +518,13 @@ fn agree(
         let ours = index.check(&q.principal, &q.workspace, q.scope);
         let cedar = authorizer.is_authorized(&q.request, policies, entities);
         assert_eq!(
-            ours.allowed,
+            ours.allowed(),
             cedar.decision() == Decision::Allow,
             "Flowhost and Cedar disagree on {} in `{}` for `{}`: Flowhost says {}; Cedar {:?} ({:?})",
             q.principal,
             q.workspace,
             q.scope,
-            ours.reason,
+            ours.reason(),
             cedar.decision(),
             cedar
                 .diagnostics()
@@ -532,12 +532,14 @@ fn agree(
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
         );
-        match ours.reason {
-            _ if ours.allowed => allowed += 1,
-            Reason::Missing { .. } => missing += 1,
-            Reason::NotMember { .. } => not_member += 1,
-            Reason::UnknownWorkspace(_) => unknown += 1,
-            other => panic!("unexpected decision reason in the bench: {other}"),
+        match ours {
+            AccessDecision::Allowed(_) => allowed += 1,
+            AccessDecision::Denied(Reason::Missing { .. }) => missing += 1,
+            AccessDecision::Denied(Reason::NotMember { .. }) => not_member += 1,
+            AccessDecision::Denied(Reason::UnknownWorkspace(_)) => unknown += 1,
+            AccessDecision::Denied(other) => {
+                panic!("unexpected decision reason in the bench: {other}")
+            }
         }
     }
     (allowed, missing, not_member, unknown)

@@ -107,7 +107,7 @@ impl Platform {
         // not get them (SPEC CS-2).
         let all_cases = self
             .check(principal, workspace, Scope::BypassCaseAccessRestriction)
-            .allowed;
+            .allowed();
         Ok(entries
             .into_iter()
             .filter(|e| all_cases || !e.action.starts_with("case."))

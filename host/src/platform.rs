@@ -79,15 +79,16 @@ impl Platform {
         workspace: &str,
         scope: Scope,
     ) -> Result<(), HostError> {
-        let decision = self.check(principal, workspace, scope);
-        match decision.reason {
-            _ if decision.allowed => Ok(()),
+        match self.check(principal, workspace, scope) {
+            AccessDecision::Allowed(_) => Ok(()),
             // Nobody acting is told so, whatever the workspace (no oracle either way).
-            _ if *principal == Principal::Anonymous => Err(HostError::Denied(
-                crate::access::Reason::Anonymous.to_string(),
-            )),
-            reason if reason.is_outsider() => Err(HostError::NotFound(reason.to_string())),
-            reason => Err(HostError::Denied(reason.to_string())),
+            AccessDecision::Denied(_) if *principal == Principal::Anonymous => Err(
+                HostError::Denied(crate::access::Reason::Anonymous.to_string()),
+            ),
+            AccessDecision::Denied(reason) if reason.is_outsider() => {
+                Err(HostError::NotFound(reason.to_string()))
+            }
+            AccessDecision::Denied(reason) => Err(HostError::Denied(reason.to_string())),
         }
     }
 

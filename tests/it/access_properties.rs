@@ -208,14 +208,14 @@ fn assert_agreement(
                 let engine = platform.check(&p, ws, scope);
                 let expect = model.check(&who, ws, scope.name());
                 prop_assert_eq!(
-                    engine.allowed,
+                    engine.allowed(),
                     expect.allowed,
                     "principal {}, workspace `{}`, scope `{}`: engine allowed={} ({}); model expects allowed={} ({})\nafter operations: {:#?}",
                     p,
                     ws,
                     scope,
-                    engine.allowed,
-                    engine.reason,
+                    engine.allowed(),
+                    engine.reason(),
                     expect.allowed,
                     expect.why,
                     trace
@@ -254,15 +254,15 @@ fn assert_run_agreement(
                 let engine = platform.check(&run, ws, scope);
                 let expect = model.check_run(identity, publisher, ws, scope.name());
                 prop_assert_eq!(
-                    engine.allowed,
+                    engine.allowed(),
                     expect.allowed,
                     "run as {:?} published by {:?}, workspace `{}`, scope `{}`: engine allowed={} ({}); model expects allowed={} ({})\nafter operations: {:#?}",
                     identity,
                     publisher,
                     ws,
                     scope,
-                    engine.allowed,
-                    engine.reason,
+                    engine.allowed(),
+                    engine.reason(),
                     expect.allowed,
                     expect.why,
                     trace

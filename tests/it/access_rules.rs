@@ -23,11 +23,11 @@ const OPERATOR: &str = "omar.operator@acme-mssp.test";
 const GLOBEX_ADMIN: &str = "gary.admin@globex.test";
 
 fn allowed(p: &Platform, who: &Principal, ws: &str, scope: Scope) -> bool {
-    p.check(who, ws, scope).allowed
+    p.check(who, ws, scope).allowed()
 }
 
 fn reason(p: &Platform, who: &Principal, ws: &str, scope: Scope) -> String {
-    p.check(who, ws, scope).reason.to_string()
+    p.check(who, ws, scope).reason().to_string()
 }
 
 fn audit_count(p: &Platform, ws: &str) -> usize {
@@ -193,15 +193,15 @@ fn rb_2_custom_roles_need_user_write_and_known_scopes() {
 fn rb_3_every_decision_carries_its_reason() {
     let p = example_platform();
     let d = p.check(&user(ANALYST), SOC, Scope::CaseWrite);
-    assert!(d.allowed);
+    assert!(d.allowed());
     assert_eq!(
-        d.reason.to_string(),
+        d.reason().to_string(),
         "granted by role `triage-analyst`, which includes `case.write`"
     );
     let d = p.check(&user(ANALYST), SOC, Scope::AuditRead);
-    assert!(!d.allowed);
+    assert!(!d.allowed());
     assert!(
-        d.reason
+        d.reason()
             .to_string()
             .contains("does not include `audit.read`")
     );

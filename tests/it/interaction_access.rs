@@ -55,9 +55,9 @@ fn platform() -> Platform {
     // The fixture is what the table assumes: the SSO denial stands.
     let d = platform.check(&user("denied@ix.test"), "ix", Scope::CaseRead);
     assert!(
-        d.reason.to_string().contains("denied by SSO"),
+        d.reason().to_string().contains("denied by SSO"),
         "{}",
-        d.reason
+        d.reason()
     );
     platform
 }

@@ -155,27 +155,88 @@ impl fmt::Display for Reason {
     }
 }
 
-/// An allow/deny answer with its reason.
+/// An allow/deny answer, each side carrying its reason as data: whether a check allowed
+/// something cannot be read apart from why (SPEC RB-3).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AccessDecision {
-    pub allowed: bool,
-    pub reason: Reason,
+pub enum AccessDecision {
+    /// The principal holds the scope; the reason names the role (and key) granting it.
+    Allowed(Reason),
+    /// The principal does not; the reason says what is missing (default deny).
+    Denied(Reason),
 }
 
 impl AccessDecision {
     pub(crate) fn deny(reason: Reason) -> Self {
-        Self {
-            allowed: false,
-            reason,
+        Self::Denied(reason)
+    }
+
+    /// Whether the check allowed the action.
+    pub fn allowed(&self) -> bool {
+        matches!(self, Self::Allowed(_))
+    }
+
+    /// Why the check came out as it did.
+    pub fn reason(&self) -> &Reason {
+        match self {
+            Self::Allowed(reason) | Self::Denied(reason) => reason,
+        }
+    }
+
+    /// The reason, consuming the decision.
+    pub fn into_reason(self) -> Reason {
+        match self {
+            Self::Allowed(reason) | Self::Denied(reason) => reason,
+        }
+    }
+
+    /// `Ok(reason)` when allowed, `Err(reason)` when denied: for `?` and `match`.
+    pub fn into_result(self) -> Result<Reason, Reason> {
+        match self {
+            Self::Allowed(reason) => Ok(reason),
+            Self::Denied(reason) => Err(reason),
         }
     }
 }
 
 impl From<AccessDecision> for crate::services::Decision {
+    /// The WIT door prints the reason (SPEC RB-3): the only place a decision becomes text.
     fn from(d: AccessDecision) -> Self {
-        crate::services::Decision {
-            allowed: d.allowed,
-            reason: d.reason.to_string(),
+        match d {
+            AccessDecision::Allowed(reason) => crate::services::Decision::allow(reason.to_string()),
+            AccessDecision::Denied(reason) => crate::services::Decision::deny(reason.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // SPEC RB-3: whether a check allowed something is read from the variant that carries the
+    // reason, and the WIT door prints that reason unchanged.
+    #[test]
+    fn allowed_is_the_variant_and_the_door_prints_its_reason() {
+        let granted = Reason::Granted {
+            role: RoleName::parse("viewer"),
+            scope: Scope::CaseRead,
+        };
+        let missing = Reason::Missing {
+            role: RoleName::parse("viewer"),
+            scope: Scope::CaseWrite,
+        };
+        let allowed = AccessDecision::Allowed(granted.clone());
+        let denied = AccessDecision::deny(missing.clone());
+        assert!(allowed.allowed() && !denied.allowed());
+        assert_eq!(allowed.clone().into_result(), Ok(granted.clone()));
+        assert_eq!(denied.clone().into_result(), Err(missing.clone()));
+        let wit: crate::services::Decision = denied.into();
+        assert!(!wit.allowed);
+        assert_eq!(
+            wit.reason,
+            "role `viewer` does not include `case.write` (default deny, SPEC RB-3)"
+        );
+        let wit: crate::services::Decision = allowed.into();
+        assert!(wit.allowed);
+        assert_eq!(wit.reason, granted.to_string());
     }
 }

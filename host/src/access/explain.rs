@@ -15,12 +15,23 @@ use super::index::{AccessIndex, KeyKind, Source};
 use super::scope::Scope;
 use super::{AccessDecision, Reason};
 
-/// A decision and the facts that led to it, in order.
-#[derive(Clone, Debug, Serialize)]
+/// A decision and the facts that led to it, in order. The decision keeps its reason as data
+/// until the door prints it; as JSON it reads `{"allowed", "reason", "path"}`.
+#[derive(Clone, Debug)]
 pub struct Explanation {
-    pub allowed: bool,
-    pub reason: String,
+    pub decision: AccessDecision,
     pub path: Vec<String>,
+}
+
+impl Serialize for Explanation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("Explanation", 3)?;
+        out.serialize_field("allowed", &self.decision.allowed())?;
+        out.serialize_field("reason", &self.decision.reason().to_string())?;
+        out.serialize_field("path", &self.path)?;
+        out.end()
+    }
 }
 
 /// Explains the decision for `principal`, `workspace`, `scope` (a name, so that an unknown
@@ -39,8 +50,7 @@ pub fn explain(
     if let Err(outsider) = index.may_ask(principal, workspace) {
         path.push("decision: deny".into());
         return Ok(Explanation {
-            allowed: false,
-            reason: outsider.to_string(),
+            decision: AccessDecision::deny(outsider),
             path,
         });
     }
@@ -52,10 +62,9 @@ pub fn explain(
     // organization holds it (SPEC ID-4): the decision is asked again with a known scope, so
     // that an unknown scope does not hide the membership question.
     let standing = index.check(principal, workspace, Scope::PlaybookGet);
-    if standing.reason.is_outsider() {
+    if standing.reason().is_outsider() {
         return Ok(Explanation {
-            allowed: false,
-            reason: standing.reason.to_string(),
+            decision: AccessDecision::deny(standing.into_reason()),
             path,
         });
     }
@@ -157,13 +166,9 @@ pub fn explain(
     }
     path.push(format!(
         "decision: {}",
-        if decision.allowed { "allow" } else { "deny" }
+        if decision.allowed() { "allow" } else { "deny" }
     ));
-    Ok(Explanation {
-        allowed: decision.allowed,
-        reason: decision.reason.to_string(),
-        path,
-    })
+    Ok(Explanation { decision, path })
 }
 
 /// The claim rule of rank `rank`, if there still is one (rules change after logins); a

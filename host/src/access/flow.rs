@@ -128,7 +128,8 @@ impl fmt::Display for FlowReason {
             ),
             FlowReason::NoSubmitScope { email, role } => write!(
                 f,
-                "{email}'s role `{role}` does not include `interaction.submit` (SPEC RB-1, RB-3)"
+                "{email}'s role `{role}` does not include `{}` (SPEC RB-1, RB-3)",
+                Scope::InteractionSubmit
             ),
             FlowReason::NotSelected { email, role } => write!(
                 f,

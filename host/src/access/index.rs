@@ -554,10 +554,7 @@ fn grant_or_missing(
             scope,
         },
     };
-    AccessDecision {
-        allowed: true,
-        reason,
-    }
+    AccessDecision::Allowed(reason)
 }
 
 fn ws_mut<'a>(

@@ -18,7 +18,7 @@ impl AccessIndex {
             },
             Principal::ApiKey(_) => self
                 .check(principal, workspace, Scope::PlaybookGet)
-                .reason
+                .reason()
                 .is_outsider(),
             Principal::Run(run) => !self.run_stands(run, workspace),
             Principal::Anonymous => true,

@@ -61,17 +61,16 @@ impl AccessIndex {
     /// does (SPEC WF-10, SSO-5).
     pub(super) fn check_run(&self, run: &RunAs, workspace: &str, scope: Scope) -> AccessDecision {
         let identity = self.check_acting(&run.identity, workspace, scope);
-        if !identity.allowed {
+        if !identity.allowed() {
             return identity;
         }
-        let publisher = self.check_acting(&run.publisher, workspace, scope);
-        if !publisher.allowed {
-            return AccessDecision::deny(Reason::PublisherLacks {
+        match self.check_acting(&run.publisher, workspace, scope) {
+            AccessDecision::Allowed(_) => identity,
+            AccessDecision::Denied(reason) => AccessDecision::deny(Reason::PublisherLacks {
                 publisher: run.publisher.to_string(),
-                reason: Box::new(publisher.reason),
-            });
+                reason: Box::new(reason),
+            }),
         }
-        identity
     }
 
     /// A check for a principal that acts without signing in: a person by their membership,
@@ -111,7 +110,7 @@ impl AccessIndex {
         let held: Vec<Scope> = Scope::ALL
             .iter()
             .copied()
-            .filter(|&s| self.check(principal, workspace, s).allowed)
+            .filter(|&s| self.check(principal, workspace, s).allowed())
             .collect();
         ScopeSet::of(&held)
     }
@@ -166,11 +165,12 @@ impl AccessIndex {
         };
         // A key that cannot act here now (revoked, expired, of another workspace) is refused
         // with its reason rather than bound to fail later.
-        let probe = self.check(run_as, workspace, Scope::PlaybookGet);
-        if !probe.allowed && !matches!(probe.reason, Reason::Missing { .. }) {
+        if let AccessDecision::Denied(reason) = self.check(run_as, workspace, Scope::PlaybookGet)
+            && !matches!(reason, Reason::Missing { .. })
+        {
             return Err(RunAsRefusal::Unusable {
                 run_as: run_as.to_string(),
-                reason: probe.reason,
+                reason,
             });
         }
         let missing: Vec<Scope> = self
@@ -206,7 +206,7 @@ impl AccessIndex {
             email: self.person_of(p),
             bypass: self
                 .check_acting(p, workspace, Scope::BypassCaseAccessRestriction)
-                .allowed,
+                .allowed(),
         })
     }
 }

@@ -163,7 +163,7 @@ impl Platform {
         actor: &Principal,
         workspace: &str,
     ) -> Result<Vec<KeyInfo>, HostError> {
-        let all = self.check(actor, workspace, Scope::UserWrite).allowed;
+        let all = self.check(actor, workspace, Scope::UserWrite).allowed();
         if !all {
             self.authorize(actor, workspace, Scope::ApikeyRead)?;
         }

@@ -3,22 +3,11 @@
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::Builtin;
 use crate::platform::Platform;
 use crate::principal::Caller;
 use crate::services::HostError;
 use crate::services::cases::{CaseApi, CaseQuery, NewCase, RestrictionUpdate};
-
-/// The built-in case steps, by the name a workflow definition `uses`.
-pub const CASE_STEPS: &[&str] = &[
-    "cases/create-case",
-    "cases/create-case-from-json",
-    "cases/query-cases",
-    "cases/get-case-restrictions",
-    "cases/update-case-restrictions",
-];
-
-/// The case steps that only read.
-pub(super) const READ_ONLY: &[&str] = &["cases/query-cases", "cases/get-case-restrictions"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,16 +40,17 @@ fn output<T: serde::Serialize>(value: T) -> Result<serde_json::Value, HostError>
 pub(super) fn run(
     platform: &Platform,
     caller: &Caller,
-    step: &str,
+    builtin: Builtin,
     value: &serde_json::Value,
     idempotency_key: Option<&str>,
 ) -> Result<serde_json::Value, HostError> {
-    match step {
-        "cases/create-case" => {
+    let step = builtin.name();
+    match builtin {
+        Builtin::CreateCase => {
             let case: NewCase = input(step, value)?;
             output(platform.create_case_once(caller, case, idempotency_key)?)
         }
-        "cases/create-case-from-json" => {
+        Builtin::CreateCaseFromJson => {
             let FromJson { case } = input(step, value)?;
             let json = match case {
                 serde_json::Value::String(text) => text,
@@ -70,15 +60,15 @@ pub(super) fn run(
             let parsed = crate::services::cases::parse_case_json(&json)?;
             output(platform.create_case_once(caller, parsed, idempotency_key)?)
         }
-        "cases/query-cases" => {
+        Builtin::QueryCases => {
             let query: CaseQuery = input(step, value)?;
             output(platform.query_cases(caller, query)?)
         }
-        "cases/get-case-restrictions" => {
+        Builtin::GetCaseRestrictions => {
             let CaseRef { case_id } = input(step, value)?;
             output(platform.get_case_restrictions(caller, &case_id)?)
         }
-        "cases/update-case-restrictions" => {
+        Builtin::UpdateCaseRestrictions => {
             // `case_id` beside the fields of a restriction update.
             let mut fields = value.as_object().cloned().unwrap_or_default();
             let case_id = fields.remove("case_id");
@@ -86,8 +76,5 @@ pub(super) fn run(
             let update: RestrictionUpdate = input(step, &serde_json::Value::Object(fields))?;
             output(platform.update_case_restrictions(caller, &case_id, update)?)
         }
-        other => Err(HostError::NotFound(format!(
-            "there is no built-in step `{other}`"
-        ))),
     }
 }

@@ -7,22 +7,90 @@ use crate::platform::Platform;
 use crate::principal::Caller;
 use crate::services::HostError;
 
-pub use cases::CASE_STEPS;
+/// A built-in step, parsed once from the name a workflow definition `uses` (at definition
+/// parse time), so that the engine never matches names at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Builtin {
+    /// `cases/create-case`
+    CreateCase,
+    /// `cases/create-case-from-json`
+    CreateCaseFromJson,
+    /// `cases/query-cases`
+    QueryCases,
+    /// `cases/get-case-restrictions`
+    GetCaseRestrictions,
+    /// `cases/update-case-restrictions`
+    UpdateCaseRestrictions,
+}
+
+impl Builtin {
+    /// Every built-in step, in the order error messages list them.
+    pub const ALL: &'static [Builtin] = &[
+        Builtin::CreateCase,
+        Builtin::CreateCaseFromJson,
+        Builtin::QueryCases,
+        Builtin::GetCaseRestrictions,
+        Builtin::UpdateCaseRestrictions,
+    ];
+
+    /// The built-in step named `name`, if there is one.
+    pub fn parse(name: &str) -> Option<Builtin> {
+        Self::ALL.iter().copied().find(|b| b.name() == name)
+    }
+
+    /// The name a workflow definition `uses`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Builtin::CreateCase => "cases/create-case",
+            Builtin::CreateCaseFromJson => "cases/create-case-from-json",
+            Builtin::QueryCases => "cases/query-cases",
+            Builtin::GetCaseRestrictions => "cases/get-case-restrictions",
+            Builtin::UpdateCaseRestrictions => "cases/update-case-restrictions",
+        }
+    }
+
+    /// Whether the step may write (create or change something). The engine commits a run's
+    /// earlier journal entries before such a step (see `workflow::pending`).
+    pub fn writes(self) -> bool {
+        !matches!(self, Builtin::QueryCases | Builtin::GetCaseRestrictions)
+    }
+
+    /// Runs the step on `input` as `caller`. `idempotency_key` makes a step that creates
+    /// something create it once, however often it is re-executed (SPEC WF-8).
+    pub fn run(
+        self,
+        platform: &Platform,
+        caller: &Caller,
+        input: &serde_json::Value,
+        idempotency_key: Option<&str>,
+    ) -> Result<serde_json::Value, HostError> {
+        cases::run(platform, caller, self, input, idempotency_key)
+    }
+
+    /// The names of all built-in steps, comma-separated (for error messages).
+    pub fn names() -> String {
+        Self::ALL
+            .iter()
+            .map(|b| b.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl std::fmt::Display for Builtin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// Whether `name` is a built-in step.
 pub fn is_builtin(name: &str) -> bool {
-    CASE_STEPS.contains(&name)
+    Builtin::parse(name).is_some()
 }
 
-/// Whether built-in step `name` may write (create or change something). The engine commits a
-/// run's earlier journal entries before such a step (see `workflow::pending`); an unknown
-/// name counts as writing.
-pub fn writes(name: &str) -> bool {
-    !cases::READ_ONLY.contains(&name)
-}
-
-/// Runs built-in step `name` on `input` as `caller`. `idempotency_key` makes a step that
-/// creates something create it once, however often it is re-executed (SPEC WF-8).
+/// Runs built-in step `name` on `input` as `caller` (for callers holding a name, not a parsed
+/// definition). `idempotency_key` makes a step that creates something create it once,
+/// however often it is re-executed (SPEC WF-8).
 pub fn run(
     platform: &Platform,
     caller: &Caller,
@@ -30,11 +98,11 @@ pub fn run(
     input: &serde_json::Value,
     idempotency_key: Option<&str>,
 ) -> Result<serde_json::Value, HostError> {
-    match name {
-        n if CASE_STEPS.contains(&n) => cases::run(platform, caller, n, input, idempotency_key),
-        _ => Err(HostError::NotFound(format!(
+    match Builtin::parse(name) {
+        Some(step) => step.run(platform, caller, input, idempotency_key),
+        None => Err(HostError::NotFound(format!(
             "there is no built-in step `{name}` (built-in steps: {})",
-            CASE_STEPS.join(", ")
+            Builtin::names()
         ))),
     }
 }
@@ -45,13 +113,21 @@ mod tests {
 
     #[test]
     fn only_the_reading_case_steps_count_as_not_writing() {
-        for step in CASE_STEPS {
-            let reads = matches!(*step, "cases/query-cases" | "cases/get-case-restrictions");
-            assert_eq!(writes(step), !reads, "{step}");
+        for step in Builtin::ALL {
+            let reads = matches!(
+                step.name(),
+                "cases/query-cases" | "cases/get-case-restrictions"
+            );
+            assert_eq!(step.writes(), !reads, "{step}");
         }
-        assert!(
-            writes("cases/no-such-step"),
-            "an unknown step counts as writing"
-        );
+    }
+
+    #[test]
+    fn every_name_parses_back_to_its_step_and_nothing_else_parses() {
+        for &step in Builtin::ALL {
+            assert_eq!(Builtin::parse(step.name()), Some(step));
+        }
+        assert_eq!(Builtin::parse("cases/no-such-step"), None);
+        assert_eq!(Builtin::parse("Cases/Create-Case"), None);
     }
 }

@@ -210,7 +210,7 @@ impl Platform {
             Email::parse(email).is_ok_and(|e| {
                 [Principal::local(e.clone()), Principal::sso(e)]
                     .iter()
-                    .any(|p| index.check(p, &caller.workspace, scope).allowed)
+                    .any(|p| index.check(p, &caller.workspace, scope).allowed())
             })
         };
         let mut out: Vec<String> = ws

@@ -71,7 +71,7 @@ impl Viewer {
                 &caller.workspace,
                 Scope::BypassCaseAccessRestriction,
             )
-            .allowed;
+            .allowed();
         Viewer {
             email,
             bypass,

@@ -46,8 +46,12 @@ fn check(db: &Path, args: CheckArgs) -> anyhow::Result<()> {
     } else {
         println!(
             "{}: {}",
-            if explanation.allowed { "allow" } else { "deny" },
-            explanation.reason
+            if explanation.decision.allowed() {
+                "allow"
+            } else {
+                "deny"
+            },
+            explanation.decision.reason()
         );
         if args.explain {
             for line in &explanation.path {
@@ -55,7 +59,7 @@ fn check(db: &Path, args: CheckArgs) -> anyhow::Result<()> {
             }
         }
     }
-    if explanation.allowed {
+    if explanation.decision.allowed() {
         Ok(())
     } else {
         Err(Reported(CliError::Denied("denied".into())).into())

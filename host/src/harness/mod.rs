@@ -310,7 +310,8 @@ fn execute(
                 principal: principal(who)?,
                 cause: None,
             };
-            crate::builtin::run(&platform, &caller, "cases/create-case", case, None)
+            crate::builtin::Builtin::CreateCase
+                .run(&platform, &caller, case, None)
                 .map_err(|e| format!("when.case_created: {e}"))?;
             engine
                 .dispatch_triggers(&Quiet)

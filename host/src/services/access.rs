@@ -1,5 +1,6 @@
 //! Access questions a step may ask (SPEC RB-3, IX).
 
+use crate::access::Scope;
 use crate::principal::Caller;
 
 use super::HostError;
@@ -48,7 +49,7 @@ pub trait AccessApi: Send + Sync {
     /// Asked before the event is validated. By default: the principal may run automation
     /// there (`playbook.execute`); `flowhost step test` answers it from a test's mocks.
     fn may_emit(&self, caller: &Caller, _kind: &str, _payload_json: &str) -> Result<(), HostError> {
-        let decision = self.has_scope(caller, "playbook.execute");
+        let decision = self.has_scope(caller, Scope::PlaybookExecute.name());
         if decision.allowed {
             Ok(())
         } else {

@@ -117,7 +117,7 @@ impl Platform {
         }
         let accept_now = index
             .check(actor, destination, Scope::ResourceShare)
-            .allowed;
+            .allowed();
         let revision = self.latest_revision(source, name)?.ok_or_else(|| {
             HostError::NotFound(format!("`{source}` has no published workflow `{name}`"))
         })?;

@@ -276,7 +276,8 @@ fn seed_cases(platform: &Platform, path: &PathBuf, workspace: &str) -> Result<()
         cause: None,
     };
     for (i, case) in fixture.cases.iter().enumerate() {
-        crate::builtin::run(platform, &caller, "cases/create-case", case, None)
+        crate::builtin::Builtin::CreateCase
+            .run(platform, &caller, case, None)
             .map_err(|e| format!("{}: cases[{i}]: {e}", path.display()))?;
     }
     Ok(())

@@ -164,7 +164,7 @@ fn authorize(
     let existing = store::workspaces_of_org_named(tx, &spec.organization)?;
     let owns_one = existing
         .iter()
-        .any(|ws| platform.check(actor, ws, Scope::UserWrite).allowed);
+        .any(|ws| platform.check(actor, ws, Scope::UserWrite).allowed());
     if !existing.is_empty() && !owns_one {
         // A member of the organization learns why; to anyone else it is only a name that is
         // taken, with nothing about who holds it (SPEC ID-4).

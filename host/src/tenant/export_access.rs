@@ -20,7 +20,7 @@ pub fn export_for(
     org: Option<&str>,
 ) -> Result<TenantSpec, HostError> {
     let all = store::all_workspaces(platform.db().conn())?;
-    let may = |ws: &str| platform.check(principal, ws, Scope::UserWrite).allowed;
+    let may = |ws: &str| platform.check(principal, ws, Scope::UserWrite).allowed();
     let exportable: BTreeSet<&str> = all
         .iter()
         .filter(|(_, ws)| may(ws))
@@ -31,14 +31,16 @@ pub fn export_for(
         // Missing and not theirs read the same (SPEC ID-4).
         Some(want) => {
             return Err(HostError::NotFound(format!(
-                "there is no organization `{want}` where {principal} holds user.write"
+                "there is no organization `{want}` where {principal} holds {}",
+                Scope::UserWrite
             )));
         }
         None => match exportable.iter().collect::<Vec<_>>().as_slice() {
             [only] => (**only).to_owned(),
             [] => {
                 return Err(HostError::NotFound(format!(
-                    "there is no organization where {principal} holds user.write"
+                    "there is no organization where {principal} holds {}",
+                    Scope::UserWrite
                 )));
             }
             several => {

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::access::Scope;
-use crate::builtin;
 use crate::json_locate::joined;
 use crate::platform::Platform;
 use crate::principal::{Caller, Cause, Email, Principal, SignIn};
@@ -934,7 +933,7 @@ impl Exec<'_> {
             .map_err(|e| fail(format!("{e} (in the input of step `{key}`)")))?;
         // A step that may write must not run while an earlier output is uncommitted.
         let effects = match uses {
-            Uses::Builtin(name) => builtin::writes(name),
+            Uses::Builtin(step) => step.writes(),
             Uses::Component(_) => grants.cases_write,
         };
         if effects {
@@ -1034,10 +1033,10 @@ impl Exec<'_> {
             return Ok((mock.clone(), None));
         }
         match uses {
-            Uses::Builtin(name) => {
+            Uses::Builtin(step) => {
                 // A built-in step is its own grant; it acts as the run's principal.
                 let idempotency = format!("run:{}/{key}", self.run);
-                match builtin::run(platform, &self.caller, name, input, Some(&idempotency)) {
+                match step.run(platform, &self.caller, input, Some(&idempotency)) {
                     Err(e) if e.is_infrastructure() => Err(Halt::host(key, e)),
                     result => Ok((result.map_err(|e| e.to_string()), None)),
                 }

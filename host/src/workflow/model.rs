@@ -205,8 +205,8 @@ pub enum UsersSpec {
 /// Where an action's code lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Uses {
-    /// A built-in step such as `cases/update-case-restrictions`.
-    Builtin(String),
+    /// A built-in step such as `cases/update-case-restrictions`, parsed with the definition.
+    Builtin(crate::builtin::Builtin),
     /// A WebAssembly component (path resolved against the definition's directory).
     Component(PathBuf),
 }

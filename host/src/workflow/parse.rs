@@ -877,8 +877,8 @@ impl Parser {
             "a `uses` step",
         );
         let name = self.string(o, "uses", at, true)?;
-        let uses = if builtin::is_builtin(&name) {
-            Uses::Builtin(name)
+        let uses = if let Some(step) = builtin::Builtin::parse(&name) {
+            Uses::Builtin(step)
         } else if name.ends_with(".wasm") || name.starts_with("step:") {
             match self.resolver.component(&name) {
                 Ok(path) => Uses::Component(path),
@@ -888,7 +888,7 @@ impl Parser {
                 }
             }
         } else {
-            self.err(at.key("uses"), format!("unknown step `{name}`; expected `step:<name>`, a `.wasm` path or a built-in step ({})", builtin::CASE_STEPS.join(", ")));
+            self.err(at.key("uses"), format!("unknown step `{name}`; expected `step:<name>`, a `.wasm` path or a built-in step ({})", builtin::Builtin::names()));
             return None;
         };
         let mut grants = Grants::default();

@@ -44,7 +44,7 @@ impl Platform {
     ) -> Result<RunSight, HostError> {
         if !self
             .check(principal, &run.workspace, Scope::PlaybookGet)
-            .allowed
+            .allowed()
         {
             return Ok(RunSight::None);
         }
