@@ -20,7 +20,8 @@ use crate::wasm::cache::content_digest;
 use crate::json_locate::joined;
 
 use super::model::{StepKind, Workflow};
-use super::parse::{Resolver, parse};
+use super::parse::parse;
+use super::resolver::Resolver;
 
 /// `uses` value → SHA-256 of the component it named at publish.
 pub type Pins = BTreeMap<String, String>;

@@ -23,8 +23,9 @@ use super::fanout::{self, Group, MAX_RUN_THREADS, Part, Slots};
 use super::journal::{NewRun, RunEnd, RunRef, RunStatus};
 use super::lease::Leases;
 use super::model::{BACKOFF, Retry, Step, StepKind, Uses, Workflow};
-use super::parse::{Resolver, parse};
+use super::parse::parse;
 use super::pending::{Finished, Pending, StepRecordData};
+use super::resolver::Resolver;
 
 /// How deep nested workflows may go.
 const MAX_NESTING: usize = 8;

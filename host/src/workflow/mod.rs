@@ -13,6 +13,7 @@ pub mod parse;
 mod pending;
 pub mod publish;
 pub mod refs;
+pub mod resolver;
 pub mod run_access;
 pub mod scheduler;
 mod store;
@@ -21,4 +22,5 @@ pub mod triggers;
 
 pub use engine::{Engine, Observer, Quiet, RunOutcome};
 pub use model::Workflow;
-pub use parse::{Resolver, parse};
+pub use parse::parse;
+pub use resolver::Resolver;

@@ -23,7 +23,7 @@ pub struct Workflow {
     pub shared_from: Option<String>,
     /// How its components and nested workflows are found: for a published revision, the
     /// ones pinned at publish (its nested workflows run with it).
-    pub resolver: super::parse::Resolver,
+    pub resolver: super::resolver::Resolver,
 }
 
 impl Workflow {

@@ -13,7 +13,7 @@ use crate::services::HostError;
 use super::components::{self, Pins};
 use super::engine::{principal_from_stored, principal_to_stored};
 use super::model::Workflow;
-use super::parse::Resolver;
+use super::resolver::Resolver;
 use super::store::revisions::{self as store, Which};
 
 /// For an Interaction Flow started by its form: its title, form and access settings as stored
