@@ -2,7 +2,7 @@
 //! line:column with what was expected (SPEC WF-1). Nothing is executed here.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
