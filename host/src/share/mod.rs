@@ -315,12 +315,13 @@ impl Platform {
             return Ok(None);
         };
         // Stored by publishing; unreadable is an error naming the column, never "no flow".
-        let stored: StoredFlow = serde_json::from_str(&text).map_err(|e| {
-            HostError::Internal(format!(
-                "stored workflow_revisions.flow of `{name}` revision {} is not readable ({e})",
-                revision.revision
-            ))
-        })?;
+        let stored: crate::workflow::publish::StoredFlow =
+            serde_json::from_str(&text).map_err(|e| {
+                HostError::Internal(format!(
+                    "stored workflow_revisions.flow of `{name}` revision {} is not readable ({e})",
+                    revision.revision
+                ))
+            })?;
         let shared_from = (home != workspace).then_some(home);
         let access = if shared_from.is_some() {
             stored.access.shared().0
@@ -367,14 +368,6 @@ impl Platform {
         }
         Ok(out)
     }
-}
-
-/// What publishing stores about an Interaction Flow started by its form.
-#[derive(Clone, Debug, Serialize, serde::Deserialize)]
-pub struct StoredFlow {
-    pub title: String,
-    pub form: Form,
-    pub access: FlowAccess,
 }
 
 /// A destination that has its own workflow of that name cannot also take a shared one.

@@ -14,6 +14,7 @@ mod pending;
 pub mod publish;
 pub mod refs;
 pub mod resolver;
+pub mod revision;
 pub mod run_access;
 pub mod scheduler;
 mod store;

@@ -10,11 +10,20 @@ use crate::platform::{Platform, internal};
 use crate::principal::Principal;
 use crate::services::HostError;
 
-use super::components::{self, Pins};
+use super::components;
 use super::engine::{principal_from_stored, principal_to_stored};
 use super::model::Workflow;
 use super::resolver::Resolver;
+pub use super::revision::Revision;
 use super::store::revisions::{self as store, Which};
+
+/// What publishing stores about an Interaction Flow started by its form.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct StoredFlow {
+    pub title: String,
+    pub form: crate::interact::form::Form,
+    pub access: crate::access::FlowAccess,
+}
 
 /// For an Interaction Flow started by its form: its title, form and access settings as stored
 /// with the revision (they hold no context references, SPEC IX-3).
@@ -28,38 +37,12 @@ fn stored_flow(workflow: &Workflow) -> Result<Option<String>, HostError> {
         Ok(serde_json::Value::String(s)) if !s.is_empty() => s,
         _ => workflow.name.clone(),
     };
-    let flow = crate::share::StoredFlow {
+    let flow = StoredFlow {
         title,
         form: ix.form.clone(),
         access,
     };
     serde_json::to_string(&flow).map(Some).map_err(internal)
-}
-
-/// One published revision.
-#[derive(Clone, Debug, Serialize)]
-pub struct Revision {
-    pub name: String,
-    pub revision: i64,
-    pub published_by: String,
-    pub published_at: String,
-    #[serde(skip)]
-    pub definition: String,
-    #[serde(skip)]
-    pub source: String,
-    /// For an Interaction Flow started by its form: its stored title, form and access.
-    #[serde(skip)]
-    pub flow: Option<String>,
-    /// The publisher as a stored principal (SPEC WF-10); `None` for a revision published
-    /// before `run_as` was bound at publish.
-    #[serde(skip)]
-    pub publisher: Option<String>,
-    /// The `run_as` bound at publish, as a stored principal.
-    #[serde(skip)]
-    pub run_as: Option<String>,
-    /// The components pinned at publish (`None`: published before pinning).
-    #[serde(skip)]
-    pub components: Option<Pins>,
 }
 
 impl Revision {

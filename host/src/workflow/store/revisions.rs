@@ -8,7 +8,7 @@ use crate::clock;
 use crate::platform::internal;
 use crate::services::HostError;
 use crate::workflow::components;
-use crate::workflow::publish::Revision;
+use crate::workflow::revision::Revision;
 
 /// Which revisions to read.
 pub(in crate::workflow) enum Which<'a> {
