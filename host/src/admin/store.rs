@@ -171,24 +171,22 @@ pub(crate) fn delete_member(
 
 /// The members of `workspace`, by email.
 pub(crate) fn members(conn: &Connection, workspace: &str) -> Result<Vec<MemberInfo>, HostError> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT u.email, m.role, m.source, m.break_glass FROM memberships m
+    crate::store::all_rows(
+        conn,
+        "SELECT u.email, m.role, m.source, m.break_glass FROM memberships m
              JOIN users u ON u.id = m.user_id JOIN workspaces w ON w.id = m.workspace_id
              WHERE w.name = ?1 ORDER BY u.email",
-        )
-        .map_err(internal)?;
-    let rows = stmt
-        .query_map([workspace], |r| {
+        [workspace],
+        |r| {
             Ok(MemberInfo {
                 email: r.get(0)?,
                 role: r.get(1)?,
                 source: r.get(2)?,
                 break_glass: r.get(3)?,
             })
-        })
-        .map_err(internal)?;
-    rows.collect::<Result<_, _>>().map_err(internal)
+        },
+    )
+    .map_err(internal)
 }
 
 // Custom roles.
@@ -329,13 +327,11 @@ pub(crate) fn dynamic_groups(
     conn: &Connection,
     ws: i64,
 ) -> Result<Vec<(i64, String, String)>, HostError> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT id, name, claim_value FROM groups WHERE workspace_id = ?1 AND kind = 'dynamic'",
-        )
-        .map_err(internal)?;
-    let rows = stmt
-        .query_map([ws], |r| {
+    crate::store::all_rows(
+        conn,
+        "SELECT id, name, claim_value FROM groups WHERE workspace_id = ?1 AND kind = 'dynamic'",
+        [ws],
+        |r| {
             let (id, name): (i64, String) = (r.get(0)?, r.get(1)?);
             // A dynamic group is always stored with the IdP group it mirrors: none is an
             // error naming the group, never a claim value nobody sends.
@@ -350,9 +346,9 @@ pub(crate) fn dynamic_groups(
                 .into_sql(2)
             })?;
             Ok((id, name, claim_value))
-        })
-        .map_err(internal)?;
-    rows.collect::<Result<_, _>>().map_err(internal)
+        },
+    )
+    .map_err(internal)
 }
 
 /// Every group of `workspace` with its members (emails, sorted).
@@ -454,15 +450,9 @@ pub(crate) fn keys(
     all: bool,
     owner: Option<&str>,
 ) -> Result<Vec<KeyInfo>, HostError> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT k.id, k.name, k.kind, k.owner_email, k.role, k.created_by, k.created_at, k.expires_at, k.revoked_at
+    crate::store::all_rows(conn, "SELECT k.id, k.name, k.kind, k.owner_email, k.role, k.created_by, k.created_at, k.expires_at, k.revoked_at
              FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
-             WHERE w.name = ?1 AND (?2 OR k.owner_email = ?3) ORDER BY k.created_at, k.id",
-        )
-        .map_err(internal)?;
-    let rows = stmt
-        .query_map(params![workspace, all, owner], |r| {
+             WHERE w.name = ?1 AND (?2 OR k.owner_email = ?3) ORDER BY k.created_at, k.id", params![workspace, all, owner], |r| {
             Ok(KeyInfo {
                 id: r.get(0)?,
                 name: r.get(1)?,
@@ -474,9 +464,7 @@ pub(crate) fn keys(
                 expires_at: r.get::<_, Option<i64>>(7)?.map(clock::rfc3339),
                 revoked: r.get::<_, Option<i64>>(8)?.is_some(),
             })
-        })
-        .map_err(internal)?;
-    rows.collect::<Result<_, _>>().map_err(internal)
+        }).map_err(internal)
 }
 
 /// The stored hash of key `id`'s secret, if the key exists.
@@ -508,33 +496,25 @@ pub(crate) fn workspaces_trusting(
     conn: &Connection,
     idp: &str,
 ) -> Result<Vec<(i64, String)>, HostError> {
-    let mut stmt = conn
-        .prepare("SELECT w.id, w.name FROM idps i JOIN workspaces w ON w.id = i.workspace_id WHERE i.name = ?1 ORDER BY w.name")
-        .map_err(internal)?;
-    let rows = stmt
-        .query_map([idp], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(internal)?;
-    rows.collect::<Result<_, _>>().map_err(internal)
+    crate::store::all_rows(conn, "SELECT w.id, w.name FROM idps i JOIN workspaces w ON w.id = i.workspace_id WHERE i.name = ?1 ORDER BY w.name", [idp], |r| Ok((r.get(0)?, r.get(1)?))).map_err(internal)
 }
 
 /// The claim rules of workspace `ws`, in rank order.
 pub(crate) fn rules(conn: &Connection, ws: i64) -> Result<Vec<ClaimRule>, HostError> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT rank, claim, value, role FROM claim_rules WHERE workspace_id = ?1 ORDER BY rank",
-        )
-        .map_err(internal)?;
-    let rows = stmt
-        .query_map([ws], |r| {
+    crate::store::all_rows(
+        conn,
+        "SELECT rank, claim, value, role FROM claim_rules WHERE workspace_id = ?1 ORDER BY rank",
+        [ws],
+        |r| {
             Ok(ClaimRule {
                 rank: r.get(0)?,
                 claim: r.get(1)?,
                 value: r.get(2)?,
                 role: r.get(3)?,
             })
-        })
-        .map_err(internal)?;
-    rows.collect::<Result<_, _>>().map_err(internal)
+        },
+    )
+    .map_err(internal)
 }
 
 /// Replaces the claim rules of `ws` with `rules`, ranked 1..n in their order.

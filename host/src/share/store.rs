@@ -179,14 +179,6 @@ pub(super) fn accepted_into(
 /// The names of the workflows with a form published in `workspace` or shared into it and
 /// accepted, by name.
 pub(super) fn flow_names(conn: &Connection, workspace: &str) -> Result<Vec<String>, HostError> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT DISTINCT name FROM workflow_revisions WHERE workspace = ?1 AND flow IS NOT NULL
-             UNION SELECT name FROM shares WHERE destination = ?1 AND status = 'accepted' ORDER BY 1",
-        )
-        .map_err(internal)?;
-    let rows = stmt
-        .query_map([workspace], |r| r.get(0))
-        .map_err(internal)?;
-    rows.collect::<Result<_, _>>().map_err(internal)
+    crate::store::all_rows(conn, "SELECT DISTINCT name FROM workflow_revisions WHERE workspace = ?1 AND flow IS NOT NULL
+             UNION SELECT name FROM shares WHERE destination = ?1 AND status = 'accepted' ORDER BY 1", [workspace], |r| r.get(0)).map_err(internal)
 }

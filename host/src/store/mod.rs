@@ -121,6 +121,18 @@ impl Db {
 }
 
 /// Rows changed through this connection since it opened (SQLite's `total_changes()`).
+/// Every row `sql` returns for `params`, each read by `read`, collected (into a `Vec`, a map,
+/// ...): the prepare, query and collect every storage module's lists would spell out again.
+pub fn all_rows<T, C: FromIterator<T>, P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    read: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<C> {
+    let mut stmt = conn.prepare(sql)?;
+    stmt.query_map(params, read)?.collect()
+}
+
 pub fn total_changes(conn: &Connection) -> rusqlite::Result<i64> {
     conn.prepare_cached("SELECT total_changes()")?
         .query_row([], |r| r.get(0))

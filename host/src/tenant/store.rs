@@ -16,27 +16,25 @@ use super::{MemberSpec, RoleSpec};
 
 /// (id, name) of every organization, by name.
 pub(super) fn organizations(conn: &Connection) -> Result<Vec<(i64, String)>, HostError> {
-    let mut stmt = conn
-        .prepare("SELECT id, name FROM organizations ORDER BY name")
-        .map_err(internal)?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(internal)?;
-    rows.collect::<Result<_, _>>().map_err(internal)
+    crate::store::all_rows(
+        conn,
+        "SELECT id, name FROM organizations ORDER BY name",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .map_err(internal)
 }
 
 /// Every (organization, workspace) pair, by name.
 pub(super) fn all_workspaces(conn: &Connection) -> Result<Vec<(String, String)>, HostError> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT o.name, w.name FROM workspaces w JOIN organizations o ON o.id = w.org_id
+    crate::store::all_rows(
+        conn,
+        "SELECT o.name, w.name FROM workspaces w JOIN organizations o ON o.id = w.org_id
              ORDER BY o.name, w.name",
-        )
-        .map_err(internal)?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(internal)?;
-    rows.collect::<Result<_, _>>().map_err(internal)
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .map_err(internal)
 }
 
 /// (id, name, SSO-only) of the workspaces of organization `org`, by name.
@@ -44,13 +42,13 @@ pub(super) fn org_workspaces(
     conn: &Connection,
     org: i64,
 ) -> Result<Vec<(i64, String, bool)>, HostError> {
-    let mut stmt = conn
-        .prepare("SELECT id, name, sso_only FROM workspaces WHERE org_id = ?1 ORDER BY name")
-        .map_err(internal)?;
-    let rows = stmt
-        .query_map([org], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .map_err(internal)?;
-    rows.collect::<Result<_, _>>().map_err(internal)
+    crate::store::all_rows(
+        conn,
+        "SELECT id, name, sso_only FROM workspaces WHERE org_id = ?1 ORDER BY name",
+        [org],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .map_err(internal)
 }
 
 /// Names of the workspaces of the organization named `org`.
@@ -58,11 +56,13 @@ pub(super) fn workspaces_of_org_named(
     conn: &Connection,
     org: &str,
 ) -> Result<Vec<String>, HostError> {
-    let mut stmt = conn
-        .prepare("SELECT w.name FROM workspaces w JOIN organizations o ON o.id = w.org_id WHERE o.name = ?1")
-        .map_err(internal)?;
-    let rows = stmt.query_map([org], |r| r.get(0)).map_err(internal)?;
-    rows.collect::<Result<_, _>>().map_err(internal)
+    crate::store::all_rows(
+        conn,
+        "SELECT w.name FROM workspaces w JOIN organizations o ON o.id = w.org_id WHERE o.name = ?1",
+        [org],
+        |r| r.get(0),
+    )
+    .map_err(internal)
 }
 
 /// How many Owners the workspaces of the organization named `org` have.
@@ -205,13 +205,13 @@ pub(super) fn custom_roles(
     conn: &Connection,
     ws: i64,
 ) -> Result<BTreeMap<String, String>, HostError> {
-    let mut stmt = conn
-        .prepare("SELECT name, scopes FROM custom_roles WHERE workspace_id = ?1")
-        .map_err(internal)?;
-    let rows = stmt
-        .query_map([ws], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(internal)?;
-    rows.collect::<Result<_, _>>().map_err(internal)
+    crate::store::all_rows(
+        conn,
+        "SELECT name, scopes FROM custom_roles WHERE workspace_id = ?1",
+        [ws],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .map_err(internal)
 }
 
 /// The custom roles of workspace `ws` as a tenant file lists them, by name.
@@ -292,11 +292,7 @@ pub(super) fn members(
     conn: &Connection,
     ws: i64,
 ) -> Result<BTreeMap<String, StoredMember>, HostError> {
-    let mut stmt = conn
-        .prepare("SELECT u.id, u.email, m.role, m.source, m.break_glass FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ?1")
-        .map_err(internal)?;
-    let rows = stmt
-        .query_map([ws], |r| {
+    crate::store::all_rows(conn, "SELECT u.id, u.email, m.role, m.source, m.break_glass FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ?1", [ws], |r| {
             Ok((
                 r.get::<_, String>(1)?,
                 StoredMember {
@@ -306,32 +302,22 @@ pub(super) fn members(
                     break_glass: r.get(4)?,
                 },
             ))
-        })
-        .map_err(internal)?;
-    rows.collect::<Result<_, _>>().map_err(internal)
+        }).map_err(internal)
 }
 
 /// The members of workspace `ws` as a tenant file lists them, by email: invited members, and
 /// Owners provisioned through SSO (marked `sso`). Other SSO members are runtime state, but
 /// without its Owners a workspace would not re-apply (SPEC UA-3).
 pub(super) fn listed_members(conn: &Connection, ws: i64) -> Result<Vec<MemberSpec>, HostError> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT u.email, m.role, m.break_glass, m.source = 'sso' FROM memberships m JOIN users u ON u.id = m.user_id
-             WHERE m.workspace_id = ?1 AND (m.source = 'invite' OR m.role = 'owner') ORDER BY u.email",
-        )
-        .map_err(internal)?;
-    let rows = stmt
-        .query_map([ws], |r| {
+    crate::store::all_rows(conn, "SELECT u.email, m.role, m.break_glass, m.source = 'sso' FROM memberships m JOIN users u ON u.id = m.user_id
+             WHERE m.workspace_id = ?1 AND (m.source = 'invite' OR m.role = 'owner') ORDER BY u.email", [ws], |r| {
             Ok(MemberSpec {
                 email: r.get(0)?,
                 role: r.get(1)?,
                 break_glass: r.get(2)?,
                 sso: r.get(3)?,
             })
-        })
-        .map_err(internal)?;
-    rows.collect::<Result<_, _>>().map_err(internal)
+        }).map_err(internal)
 }
 
 /// Sets a membership's role and source (`invite`, or `sso` for an Owner a tenant file lists
@@ -385,13 +371,11 @@ pub(super) fn groups(
     conn: &Connection,
     ws: i64,
 ) -> Result<BTreeMap<String, StoredGroup>, HostError> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT id, name, description, kind, claim_value FROM groups WHERE workspace_id = ?1",
-        )
-        .map_err(internal)?;
-    let rows = stmt
-        .query_map([ws], |r| {
+    crate::store::all_rows(
+        conn,
+        "SELECT id, name, description, kind, claim_value FROM groups WHERE workspace_id = ?1",
+        [ws],
+        |r| {
             Ok((
                 r.get::<_, String>(1)?,
                 StoredGroup {
@@ -401,9 +385,9 @@ pub(super) fn groups(
                     claim_value: r.get(4)?,
                 },
             ))
-        })
-        .map_err(internal)?;
-    rows.collect::<Result<_, _>>().map_err(internal)
+        },
+    )
+    .map_err(internal)
 }
 
 /// Changes a group's description and claim value.
