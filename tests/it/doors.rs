@@ -6,7 +6,7 @@ use crate::common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{ECHO, example_tenant_path, flowhost};
+use common::{ECHO, example_tenant_path, flowhost, library, text};
 
 const OWNER: &str = "olivia.owner@acme-mssp.test";
 const OPERATOR: &str = "omar.operator@acme-mssp.test";
@@ -17,14 +17,6 @@ const OUTSIDER: &str = "gary.admin@globex.test";
 /// Another organization, in which none of the example tenant's workspaces exist.
 const ZETA: &str = r#"{"organization":"zeta","workspaces":[{"name":"zeta-soc","members":[{"email":"zed@zeta.test","role":"owner"}]}]}"#;
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// stdout, stderr and exit code: what an oracle would compare.
 fn observed(out: &Output) -> (Vec<u8>, Vec<u8>, Option<i32>) {
     (out.stdout.clone(), out.stderr.clone(), out.status.code())
@@ -34,14 +26,6 @@ fn steps_dir() -> String {
     Path::new(ECHO)
         .parent()
         .expect("component directory")
-        .display()
-        .to_string()
-}
-
-fn library(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/workflows")
-        .join(name)
         .display()
         .to_string()
 }

@@ -9,21 +9,13 @@ use crate::common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{CASE_PROBE, ECHO, example_tenant_path, flowhost};
+use common::{CASE_PROBE, ECHO, example_tenant_path, flowhost, library, text};
 
 const OWNER: &str = "olivia.owner@acme-mssp.test";
 const LEAD: &str = "sam.lead@acme-mssp.test";
 /// The outsider: Owner of `zeta-soc` in another organization, nobody in `mssp-soc`.
 const ZED: &str = "zed@zeta.test";
 const ZETA: &str = r#"{"organization":"zeta","workspaces":[{"name":"zeta-soc","members":[{"email":"zed@zeta.test","role":"owner"}]}]}"#;
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 fn ok(dir: &Path, db: &Path, args: &[&str]) -> Output {
     let out = flowhost(dir, db, args);
@@ -39,14 +31,6 @@ fn steps_dir() -> String {
     Path::new(ECHO)
         .parent()
         .expect("component directory")
-        .display()
-        .to_string()
-}
-
-fn library(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/workflows")
-        .join(name)
         .display()
         .to_string()
 }

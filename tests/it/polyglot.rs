@@ -9,17 +9,9 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::{ECHO, flowhost, run};
+use common::{ECHO, flowhost, run, text};
 use flowhost::wasm::{StepExecution, StepFailure, StepLimits, StepRuntime};
 use serde_json::json;
-
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// `flowhost step test --no-build` in a built sample: its own cases pass.
 fn sample_cases_pass(project: &str, count: usize) {

@@ -5,7 +5,7 @@ use crate::common;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use common::{ECHO, example_tenant_path, flowhost};
+use common::{ECHO, example_tenant_path, flowhost, library};
 use flowhost::platform::Platform;
 use flowhost::store::Db;
 use flowhost::wasm::{EngineSettings, StepRuntime};
@@ -72,14 +72,6 @@ impl Env {
         let doc = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
         (out, doc)
     }
-}
-
-fn library(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/workflows")
-        .join(name)
-        .display()
-        .to_string()
 }
 
 #[test]

@@ -5,7 +5,7 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use common::{ECHO, example_tenant_path, flowhost};
+use common::{ECHO, example_tenant_path, flowhost, library};
 use flowhost::store::Db;
 use serde_json::{Value, json};
 
@@ -78,14 +78,6 @@ impl Env {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-}
-
-fn library(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/workflows")
-        .join(name)
-        .display()
-        .to_string()
 }
 
 #[test]

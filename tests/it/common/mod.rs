@@ -99,6 +99,24 @@ pub fn flowhost_ok(dir: &Path, db: &Path, args: &[&str]) -> Output {
     out
 }
 
+/// The path of sample workflow `name` in the library under `tests/workflows/`.
+pub fn library(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/workflows")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// A command's stdout followed by its stderr, for messages and matching.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// The example tenant shipped under `tests/tenants/`.
 pub fn example_tenant_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tenants/acme-mssp.json")
