@@ -22,6 +22,7 @@ pub mod json_locate;
 pub mod platform;
 pub mod principal;
 pub mod public_id;
+pub mod server;
 pub mod services;
 pub mod share;
 pub mod stepkit;

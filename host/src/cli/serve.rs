@@ -2,10 +2,15 @@
 //! [`flowhost::workflow::scheduler::Scheduler`]; this file configures it (engine, poll, once,
 //! concurrency, signals) and prints what it reports.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::sync::atomic::Ordering;
+
+use flowhost::server::{self, AppState};
+use flowhost::workflow::engine::Engine;
 use flowhost::workflow::journal::RunStatus;
 use flowhost::workflow::scheduler::{Notice, Scheduler, SchedulerOptions};
 
@@ -25,6 +30,10 @@ pub struct ServeArgs {
     /// How many runs may be in flight at once (default: the number of CPUs).
     #[arg(long)]
     concurrency: Option<usize>,
+    /// Also serve the HTTP API and web pages on this address (loopback unless told otherwise;
+    /// TLS is the reverse proxy's job).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
+    http: Option<SocketAddr>,
 }
 
 pub fn run(db: &Path, args: ServeArgs) -> anyhow::Result<()> {
@@ -38,9 +47,35 @@ pub fn run(db: &Path, args: ServeArgs) -> anyhow::Result<()> {
         }),
         stop_on_signals: true,
     };
-    Scheduler::new(engine, options, print).run()?;
+    let scheduler = Scheduler::new(engine.clone(), options, print);
+    match args.http {
+        None => scheduler.run()?,
+        Some(addr) => serve_http(addr, engine, scheduler)?,
+    }
     eprintln!("flowhost serve: stopped cleanly");
     Ok(())
+}
+
+/// The scheduler and the HTTP server on one runtime; either stopping (a signal, `--once`)
+/// stops both.
+fn serve_http(addr: SocketAddr, engine: Arc<Engine>, scheduler: Scheduler) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+        let bound = listener.local_addr()?;
+        eprintln!("flowhost serve: http://{bound}/");
+        let stop = engine.stop_flag();
+        let http = tokio::spawn(server::serve(listener, AppState::new(engine), stop.clone()));
+        let scheduled = scheduler.serve().await;
+        // The scheduler stopped: so does the server (it may have stopped first on an error).
+        stop.store(true, Ordering::SeqCst);
+        http.await??;
+        scheduled
+    })
 }
 
 /// One line on stderr for each thing the scheduler reports.

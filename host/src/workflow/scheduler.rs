@@ -84,7 +84,9 @@ impl Scheduler {
         runtime.block_on(self.serve())
     }
 
-    async fn serve(self) -> anyhow::Result<()> {
+    /// The loop of [`Scheduler::run`] on a runtime the caller owns, so other tasks (the HTTP
+    /// server of `serve --http`) share it. Returns when the engine's stop flag is set.
+    pub async fn serve(self) -> anyhow::Result<()> {
         let Scheduler {
             engine,
             options,

@@ -1,0 +1,44 @@
+//! The HTTP door of `flowhost serve --http` (issue 16, SPEC SV): a JSON API under `/api/v1`
+//! and server-rendered web pages, over the same service handles as the CLI. A handler
+//! authenticates, parses, calls a handle as that principal and renders; it never decides
+//! access (the handles and services do).
+
+mod api;
+mod state;
+mod web;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use state::AppState;
+
+/// Every route of the server: the API and the web pages.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(api::routes())
+        .merge(web::routes())
+        .with_state(state)
+}
+
+/// Serves [`router`] on `listener` until `stop` is set (the flag the scheduler stops on, so
+/// one signal stops both), then lets requests in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
+    let stopped = async move {
+        // The flag is set by a signal handler or `--once`; a short poll costs nothing here.
+        while !stop.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(stopped)
+        .await?;
+    Ok(())
+}
