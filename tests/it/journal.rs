@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use flowhost::platform::Platform;
+use flowhost::runs::NewRun;
 use flowhost::services::events::CustomEvent;
 use flowhost::store::{Db, ExecutionRecord};
 use flowhost::wasm::StepExecution;
-use flowhost::workflow::journal::NewRun;
 use serde_json::{Value, json};
 
 fn platform(dir: &tempfile::TempDir) -> Platform {

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use common::{ECHO, example_tenant_path, flowhost, flowhost_bin, flowhost_ok};
 use flowhost::platform::Platform;
 use flowhost::principal::{Email, Principal};
+use flowhost::runs::RunStatus;
 use flowhost::store::Db;
 use flowhost::wasm::{EngineSettings, StepRuntime};
-use flowhost::workflow::journal::RunStatus;
 use flowhost::workflow::{Engine, Quiet, Resolver, parse};
 use serde_json::{Value, json};
 
@@ -426,7 +426,7 @@ fn a_demotion_made_while_a_run_waits_holds_from_its_next_step() {
 /// nothing is pending or in flight; a second pass finds nothing and reports nothing.
 #[test]
 fn the_scheduler_resumes_an_interrupted_run_in_process_and_returns_when_idle() {
-    use flowhost::workflow::journal::NewRun;
+    use flowhost::runs::NewRun;
     use flowhost::workflow::scheduler::{Notice, Scheduler, SchedulerOptions};
     use std::sync::Mutex;
 

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use common::{ECHO, example_tenant_path, flowhost, library};
 use flowhost::platform::Platform;
+use flowhost::runs::NewRun;
 use flowhost::store::Db;
 use flowhost::wasm::{EngineSettings, StepRuntime};
-use flowhost::workflow::journal::NewRun;
 use flowhost::workflow::{Engine, Quiet, Resolver};
 use serde_json::{Value, json};
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use flowhost::workflow::journal::RunStatus;
+use flowhost::runs::RunStatus;
 use flowhost::workflow::scheduler::{Notice, Scheduler, SchedulerOptions};
 
 use super::args::StepDirs;

@@ -14,14 +14,14 @@ use crate::json_locate::joined;
 use crate::platform::Platform;
 use crate::principal::{Caller, Cause, Email, Principal, SignIn};
 use crate::public_id::PublicId;
+use crate::runs::lease::Leases;
+use crate::runs::{NewRun, ResumeData, RunEnd, RunRef, RunStatus};
 use crate::services::{HostError, HostServices};
 use crate::stored_value::UnreadableValue;
 use crate::wasm::{StepLimits, StepRuntime};
 
 use super::conditions::all_hold;
 use super::fanout::{self, Group, MAX_RUN_THREADS, Part, Slots};
-use super::journal::{NewRun, RunEnd, RunRef, RunStatus};
-use super::lease::Leases;
 use super::model::{BACKOFF, Retry, Step, StepKind, Uses, Workflow};
 use super::parse::parse;
 use super::pending::{Finished, Pending, StepRecordData};
@@ -254,7 +254,7 @@ impl Engine {
         }
     }
 
-    /// Records a new run, leased to this process (see [`super::lease`]).
+    /// Records a new run, leased to this process (see [`crate::runs::lease`]).
     pub(crate) fn start_run(&self, run: NewRun<'_>) -> Result<RunRef, HostError> {
         let owner = self.lease_owner()?;
         self.platform.start_run(&NewRun {
@@ -428,7 +428,7 @@ impl Engine {
             workspace,
             components,
         } = self.platform.run_resume_data(run)?;
-        if !matches!(status.as_str(), "running" | "queued" | "on_hold") {
+        if !status.is_unfinished() {
             return Err(HostError::Conflict(format!(
                 "run {id} is {status}; only unfinished runs resume"
             )));
@@ -1287,64 +1287,4 @@ fn iteration_outputs(body: &[Step], steps: &Value, before: &Value) -> Value {
         }
     }
     Value::Object(out)
-}
-
-/// What resuming a run needs, as recorded when it started.
-struct ResumeData {
-    id: PublicId,
-    definition: String,
-    source: String,
-    principal: String,
-    event: Value,
-    status: String,
-    depth: u32,
-    workspace: String,
-    /// Pinned components (JSON), for a run of a published revision.
-    components: Option<String>,
-}
-
-impl Platform {
-    /// What resuming `run` needs: definition, source, principal, event, status.
-    fn run_resume_data(&self, run: i64) -> Result<ResumeData, HostError> {
-        use rusqlite::OptionalExtension;
-        let db = self.db();
-        db.conn()
-            .query_row(
-                "SELECT definition, source, principal, event, status, depth, workspace, components, public_id FROM runs WHERE id = ?1",
-                [run],
-                |r| {
-                    let event = crate::stored_json::column(r, 3, "runs.event")?;
-                    Ok(ResumeData {
-                        id: r.get(8)?,
-                        definition: r.get(0)?,
-                        source: r.get(1)?,
-                        principal: r.get(2)?,
-                        event,
-                        status: r.get(4)?,
-                        depth: r.get(5)?,
-                        workspace: r.get(6)?,
-                        components: r.get(7)?,
-                    })
-                },
-            )
-            .optional()
-            // Only a missing row is "no run"; an unreadable one is an error (issue 14 item 9).
-            .map_err(crate::platform::internal)?
-            .ok_or_else(|| HostError::NotFound(format!("there is no run with key {run}")))
-    }
-
-    /// Runs left `running`, oldest first, with their lease owners: those of a process that
-    /// stopped (crashed, killed, or stopped at a step boundary) and those still executing.
-    pub fn interrupted_runs(&self) -> Result<Vec<(i64, Option<String>)>, HostError> {
-        let db = self.db();
-        let mut stmt = db
-            .conn()
-            .prepare("SELECT id, lease_owner FROM runs WHERE status = 'running' ORDER BY id")
-            .map_err(crate::platform::internal)?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(crate::platform::internal)?;
-        rows.collect::<Result<_, _>>()
-            .map_err(crate::platform::internal)
-    }
 }

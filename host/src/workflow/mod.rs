@@ -6,8 +6,6 @@ pub mod conditions;
 pub mod engine;
 pub mod fanout;
 pub mod flows;
-pub mod journal;
-pub mod lease;
 pub mod model;
 pub mod parse;
 mod pending;

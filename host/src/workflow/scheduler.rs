@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 use super::engine::{Engine, Quiet, RunOutcome};
-use super::journal::RunStatus;
+use crate::runs::RunStatus;
 use crate::services::HostError;
 
 /// How the scheduler runs.

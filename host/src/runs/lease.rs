@@ -15,7 +15,8 @@ use std::sync::OnceLock;
 use crate::platform::Platform;
 use crate::services::HostError;
 
-use super::journal::JournalEntry;
+use super::JournalEntry;
+use super::store::journal;
 use super::store::leases as store;
 
 /// This process's lease identity and its lock.
@@ -123,7 +124,10 @@ impl Platform {
         run: i64,
         entries: &[JournalEntry<'_>],
     ) -> Result<(), HostError> {
-        self.journal_steps_then(run, entries, |tx| store::release(tx, run))
+        self.transact(|tx| {
+            journal::write_entries(tx, run, entries)?;
+            store::release(tx, run)
+        })
     }
 
     /// Makes `owner` the lease holder of `run`, unless a live process (per `alive`) holds it;

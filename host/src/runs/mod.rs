@@ -1,0 +1,320 @@
+//! Runs (SPEC WF-8): their journal of finished steps, their status, leases and timers. A
+//! resumed run replays finished steps from the journal instead of executing them again.
+//! Below the engine and the interactions, which both hold and claim runs; the SQL is in
+//! [`store`].
+
+pub mod lease;
+pub(crate) mod store;
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::platform::Platform;
+use crate::public_id::{IdKind, PublicId};
+use crate::services::HostError;
+
+/// A run's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Queued,
+    Running,
+    OnHold,
+    Succeeded,
+    Failed,
+    Stopped,
+}
+
+impl RunStatus {
+    /// The status as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Queued => "queued",
+            RunStatus::Running => "running",
+            RunStatus::OnHold => "on_hold",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Stopped => "stopped",
+        }
+    }
+
+    /// The status stored as `text`; `None` for a text the host never writes.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "queued" => RunStatus::Queued,
+            "running" => RunStatus::Running,
+            "on_hold" => RunStatus::OnHold,
+            "succeeded" => RunStatus::Succeeded,
+            "failed" => RunStatus::Failed,
+            "stopped" => RunStatus::Stopped,
+            _ => return None,
+        })
+    }
+
+    /// Whether a run in this status may still go on (be resumed or leased).
+    pub fn is_unfinished(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Queued | RunStatus::Running | RunStatus::OnHold
+        )
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A run by both its ids: the internal key and the id people see (SPEC ID-4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunRef {
+    pub key: i64,
+    pub id: PublicId,
+}
+
+/// A run as listed.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunInfo {
+    /// The internal key; never shown.
+    #[serde(skip)]
+    pub key: i64,
+    /// The id people see (`R-…`).
+    pub id: PublicId,
+    pub workflow: String,
+    pub workspace: String,
+    pub principal: String,
+    pub status: RunStatus,
+    pub exit_status: Option<String>,
+    pub output: Option<serde_json::Value>,
+    pub error: Option<String>,
+    pub started_at: String,
+}
+
+/// A journaled step.
+#[derive(Clone, Debug, Serialize)]
+pub struct StepRecord {
+    pub step: String,
+    pub status: String,
+    pub output: Option<serde_json::Value>,
+    pub error: Option<String>,
+    pub attempts: u32,
+    pub duration_us: i64,
+}
+
+/// A finished step's journal entry, with the execution record of a WASM step.
+#[derive(Clone, Copy)]
+pub struct JournalEntry<'a> {
+    /// The step's journal key (its id, prefixed inside loops and nested workflows).
+    pub key: &'a str,
+    /// Its output, or why it failed.
+    pub result: &'a Result<serde_json::Value, String>,
+    pub attempts: u32,
+    pub duration_us: i64,
+    /// The execution record of a WASM step (with its logs and events).
+    pub execution: Option<crate::store::ExecutionRecord<'a>>,
+}
+
+/// How a run ended, as [`Platform::finish_run`] records it.
+pub struct RunEnd<'a> {
+    pub status: RunStatus,
+    /// The `exit` step's status, if the run exited.
+    pub exit_status: Option<&'a str>,
+    pub output: Option<&'a serde_json::Value>,
+    /// For a failed run: the failing step and why.
+    pub error: Option<&'a str>,
+}
+
+/// What starting a run records.
+pub struct NewRun<'a> {
+    pub workflow: &'a str,
+    pub workspace: &'a str,
+    pub principal: &'a str,
+    pub event: &'a serde_json::Value,
+    pub definition: &'a str,
+    pub source: &'a str,
+    /// The process executing it (see [`lease`]).
+    pub lease_owner: Option<&'a str>,
+    /// The components pinned by the revision it runs (JSON, see `workflow::components`), so
+    /// a resumed run runs the components it started with; `None` for a run of a file.
+    pub components: Option<&'a str>,
+}
+
+/// What resuming a run needs, as recorded when it started.
+pub(crate) struct ResumeData {
+    pub id: PublicId,
+    pub definition: String,
+    pub source: String,
+    /// The principal as stored (see `workflow::engine::principal_to_stored`).
+    pub principal: String,
+    pub event: serde_json::Value,
+    pub status: RunStatus,
+    pub depth: u32,
+    pub workspace: String,
+    /// Pinned components (JSON), for a run of a published revision.
+    pub components: Option<String>,
+}
+
+impl Platform {
+    /// Records a new run as running; returns its ids.
+    pub fn start_run(&self, run: &NewRun<'_>) -> Result<RunRef, HostError> {
+        let id = PublicId::new(IdKind::Run)?;
+        self.transact(|tx| {
+            Ok(RunRef {
+                key: store::journal::insert(tx, run, &id)?,
+                id: id.clone(),
+            })
+        })
+    }
+
+    /// The internal key of the run people know as `id`, if there is one.
+    pub fn run_key(&self, id: &PublicId) -> Result<Option<i64>, HostError> {
+        store::journal::key_of(self.db().conn(), id)
+    }
+
+    /// Records a finished step (once: a replayed step is not journaled again), with the
+    /// execution record of a WASM step in the same transaction.
+    pub fn journal_step(
+        &self,
+        run: i64,
+        key: &str,
+        result: &Result<serde_json::Value, String>,
+        attempts: u32,
+        duration_us: i64,
+        execution: Option<&crate::store::ExecutionRecord<'_>>,
+    ) -> Result<(), HostError> {
+        let entry = JournalEntry {
+            key,
+            result,
+            attempts,
+            duration_us,
+            execution: execution.copied(),
+        };
+        self.journal_steps(run, &[entry])
+    }
+
+    /// Records finished steps in one transaction (see [`Platform::journal_step`]).
+    pub(crate) fn journal_steps(
+        &self,
+        run: i64,
+        entries: &[JournalEntry<'_>],
+    ) -> Result<(), HostError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.transact(|tx| store::journal::write_entries(tx, run, entries))
+    }
+
+    /// Whether `run` has any journaled step.
+    pub(crate) fn has_journal(&self, run: i64) -> Result<bool, HostError> {
+        store::journal::has_journal(self.db().conn(), run)
+    }
+
+    /// The journaled output of a step that succeeded in `run`, if any.
+    pub fn journaled_output(
+        &self,
+        run: i64,
+        key: &str,
+    ) -> Result<Option<serde_json::Value>, HostError> {
+        store::journal::journaled_output(self.db().conn(), run, key)
+    }
+
+    /// Marks a run finished, journaling its last finished steps in the same transaction.
+    pub(crate) fn finish_run(
+        &self,
+        run: i64,
+        end: &RunEnd<'_>,
+        entries: &[JournalEntry<'_>],
+    ) -> Result<(), HostError> {
+        self.transact(|tx| {
+            store::journal::write_entries(tx, run, entries)?;
+            store::journal::finish(tx, run, end)
+        })
+    }
+
+    /// Puts `run` on hold, journaling its last finished steps in the same transaction, if it
+    /// still waits for something (an open interaction, a wait not yet due) and nothing it
+    /// waited for has arrived meanwhile (SPEC WF-8). Returns `false` otherwise: the run stays
+    /// `running` and the caller goes on with it.
+    pub fn hold_run(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<bool, HostError> {
+        self.transact(|tx| {
+            store::journal::write_entries(tx, run, entries)?;
+            store::journal::hold_if_waiting(tx, run, crate::clock::now_ms())
+        })
+    }
+
+    /// Runs of `workspace` (all workspaces if `None`), newest first, for nobody in
+    /// particular: doors go through [`Platform::runs`].
+    pub(crate) fn all_runs(&self, workspace: Option<&str>) -> Result<Vec<RunInfo>, HostError> {
+        store::journal::list(self.db().conn(), workspace)
+    }
+
+    /// One run and its journaled steps, for nobody in particular: doors go through
+    /// [`Platform::runs`]; by its internal key.
+    pub(crate) fn run_detail(&self, run: i64) -> Result<(RunInfo, Vec<StepRecord>), HostError> {
+        let db = self.db();
+        let info = store::journal::info(db.conn(), run)?
+            .ok_or_else(|| HostError::NotFound(format!("there is no run with key {run}")))?;
+        Ok((info, store::journal::steps(db.conn(), run)?))
+    }
+
+    /// What resuming `run` needs: definition, source, principal, event, status.
+    pub(crate) fn run_resume_data(&self, run: i64) -> Result<ResumeData, HostError> {
+        store::journal::resume_data(self.db().conn(), run)?
+            .ok_or_else(|| HostError::NotFound(format!("there is no run with key {run}")))
+    }
+
+    /// Runs left `running`, oldest first, with their lease owners: those of a process that
+    /// stopped (crashed, killed, or stopped at a step boundary) and those still executing.
+    pub fn interrupted_runs(&self) -> Result<Vec<(i64, Option<String>)>, HostError> {
+        store::journal::interrupted(self.db().conn())
+    }
+
+    /// The deadline (Unix milliseconds) of the wait at `key` in `run`: stored as now plus
+    /// `duration` the first time, and the stored one every later time.
+    pub fn timer_deadline(
+        &self,
+        run: i64,
+        key: &str,
+        duration: Duration,
+    ) -> Result<i64, HostError> {
+        let wake_ms = crate::clock::now_ms()
+            .saturating_add(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX));
+        self.transact(|tx| store::timers::deadline(tx, run, key, wake_ms))
+    }
+
+    /// Claims the runs on hold whose wait is due: each is set `running` in the same
+    /// transaction, so a run is woken by one caller only. The scan starts from the runs on
+    /// hold (an index range), not from every timer ever set.
+    pub fn claim_due_timers(&self) -> Result<Vec<i64>, HostError> {
+        self.transact(|tx| {
+            let due = store::timers::due_runs(tx, crate::clock::now_ms())?;
+            let mut claimed = Vec::new();
+            for run in due {
+                if store::journal::claim_held(tx, run)? {
+                    claimed.push(run);
+                }
+            }
+            Ok(claimed)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RunStatus;
+
+    #[test]
+    fn every_status_reads_back_as_written_and_nothing_else_reads() {
+        use RunStatus::*;
+        for status in [Queued, Running, OnHold, Succeeded, Failed, Stopped] {
+            assert_eq!(RunStatus::parse(status.as_str()), Some(status));
+            assert_eq!(status.to_string(), status.as_str());
+        }
+        for text in ["", "paused", "Running", " running"] {
+            assert_eq!(RunStatus::parse(text), None, "{text:?}");
+        }
+    }
+}
