@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use flowhost::platform::Platform;
-use flowhost::runs::NewRun;
+use flowhost::runs::{NewRun, RunStore};
 use flowhost::services::events::CustomEvent;
 use flowhost::store::{Db, ExecutionRecord};
 use flowhost::wasm::StepExecution;

@@ -426,7 +426,7 @@ fn a_demotion_made_while_a_run_waits_holds_from_its_next_step() {
 /// nothing is pending or in flight; a second pass finds nothing and reports nothing.
 #[test]
 fn the_scheduler_resumes_an_interrupted_run_in_process_and_returns_when_idle() {
-    use flowhost::runs::NewRun;
+    use flowhost::runs::{NewRun, RunStore};
     use flowhost::workflow::scheduler::{Notice, Scheduler, SchedulerOptions};
     use std::sync::Mutex;
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use common::{ECHO, example_tenant_path, flowhost, library};
 use flowhost::platform::Platform;
-use flowhost::runs::NewRun;
+use flowhost::runs::{NewRun, RunStore};
 use flowhost::store::Db;
 use flowhost::wasm::{EngineSettings, StepRuntime};
 use flowhost::workflow::{Engine, Quiet, Resolver};

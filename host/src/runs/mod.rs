@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::platform::Platform;
-use crate::public_id::{IdKind, PublicId};
+use crate::public_id::PublicId;
 use crate::services::HostError;
 
 /// A run's status.
@@ -143,7 +143,7 @@ pub struct NewRun<'a> {
 }
 
 /// What resuming a run needs, as recorded when it started.
-pub(crate) struct ResumeData {
+pub struct ResumeData {
     pub id: PublicId,
     pub definition: String,
     pub source: String,
@@ -157,18 +157,85 @@ pub(crate) struct ResumeData {
     pub components: Option<String>,
 }
 
-impl Platform {
-    /// Records a new run as running; returns its ids.
-    pub fn start_run(&self, run: &NewRun<'_>) -> Result<RunRef, HostError> {
-        let id = PublicId::new(IdKind::Run)?;
-        self.transact(|tx| {
-            Ok(RunRef {
-                key: store::journal::insert(tx, run, &id)?,
-                id: id.clone(),
-            })
-        })
-    }
+/// A run's lease as stored (see [`lease`]).
+pub struct RunLease {
+    /// The process holding it, if any.
+    pub owner: Option<String>,
+    /// The run's id as people see it, for errors (SPEC ID-4).
+    pub run: PublicId,
+}
 
+/// Where runs are kept: what the engine and the scheduler of `serve` read and write of a run
+/// (issue 15, deliverable 2). The engine calls only this, so another backend (PostgreSQL,
+/// issue 18) is one more implementation; the SQLite one is [`Platform`]'s (`store/`).
+///
+/// Object-safe: the engine holds an `Arc<dyn RunStore>`. Each call is one storage round trip
+/// or transaction; the dynamic call beside it costs no allocation.
+pub trait RunStore: Send + Sync {
+    /// Records a new run as running; returns its ids.
+    fn start_run(&self, run: &NewRun<'_>) -> Result<RunRef, HostError>;
+
+    /// Whether `run` has any journaled step.
+    fn has_journal(&self, run: i64) -> Result<bool, HostError>;
+
+    /// The journaled output of a step that succeeded in `run`, if any.
+    fn journaled_output(&self, run: i64, key: &str)
+    -> Result<Option<serde_json::Value>, HostError>;
+
+    /// Records finished steps in one transaction, each with its effects (a WASM step's
+    /// execution record, logs and events) when its entry is new: a step journaled twice
+    /// publishes its events once.
+    fn journal_steps(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), HostError>;
+
+    /// Records an attempt of a step that is retried (its own execution record, no entry).
+    fn record_attempt(&self, record: &crate::store::ExecutionRecord<'_>) -> Result<(), HostError>;
+
+    /// Marks a run finished and frees its lease, journaling its last finished steps in the
+    /// same transaction.
+    fn finish_run(
+        &self,
+        run: i64,
+        end: &RunEnd<'_>,
+        entries: &[JournalEntry<'_>],
+    ) -> Result<(), HostError>;
+
+    /// Puts `run` on hold and frees its lease, journaling its last finished steps in the same
+    /// transaction, if it still waits for something (an open interaction, a wait not yet due)
+    /// and nothing it waited for has arrived meanwhile (SPEC WF-8). Returns `false`
+    /// otherwise: the run stays `running` and the caller goes on with it.
+    fn hold_run(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<bool, HostError>;
+
+    /// Journals `entries` and frees the lease of `run`, in one transaction: the run stops
+    /// here, still `running`, free for the next process to resume.
+    fn release_run(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), HostError>;
+
+    /// The lease of run `run`, if there is such a run.
+    fn run_lease(&self, run: i64) -> Result<Option<RunLease>, HostError>;
+
+    /// Makes `owner` the holder of `run` if `current` still holds it and the run is
+    /// unfinished; returns whether it did (a race between two takers is settled here).
+    fn take_lease(&self, run: i64, owner: &str, current: Option<&str>) -> Result<bool, HostError>;
+
+    /// Frees the lease of `run` if `owner` still holds it.
+    fn give_up_lease(&self, run: i64, owner: &str) -> Result<(), HostError>;
+
+    /// The deadline (Unix milliseconds) of the wait at `key` in `run`: stored as now plus
+    /// `duration` the first time, and the stored one every later time.
+    fn timer_deadline(&self, run: i64, key: &str, duration: Duration) -> Result<i64, HostError>;
+
+    /// Claims the runs on hold whose wait is due: each is set `running` in the same
+    /// transaction, so a run is woken by one caller only.
+    fn claim_due_timers(&self) -> Result<Vec<i64>, HostError>;
+
+    /// Runs left `running`, oldest first, with their lease owners: those of a process that
+    /// stopped (crashed, killed, or stopped at a step boundary) and those still executing.
+    fn interrupted_runs(&self) -> Result<Vec<(i64, Option<String>)>, HostError>;
+
+    /// What resuming `run` needs, as recorded when it started (its status among it).
+    fn run_resume_data(&self, run: i64) -> Result<ResumeData, HostError>;
+}
+
+impl Platform {
     /// The internal key of the run people know as `id`, if there is one.
     pub fn run_key(&self, id: &PublicId) -> Result<Option<i64>, HostError> {
         store::journal::key_of(self.db().conn(), id)
@@ -195,56 +262,6 @@ impl Platform {
         self.journal_steps(run, &[entry])
     }
 
-    /// Records finished steps in one transaction (see [`Platform::journal_step`]).
-    pub(crate) fn journal_steps(
-        &self,
-        run: i64,
-        entries: &[JournalEntry<'_>],
-    ) -> Result<(), HostError> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        self.transact(|tx| store::journal::write_entries(tx, run, entries))
-    }
-
-    /// Whether `run` has any journaled step.
-    pub(crate) fn has_journal(&self, run: i64) -> Result<bool, HostError> {
-        store::journal::has_journal(self.db().conn(), run)
-    }
-
-    /// The journaled output of a step that succeeded in `run`, if any.
-    pub fn journaled_output(
-        &self,
-        run: i64,
-        key: &str,
-    ) -> Result<Option<serde_json::Value>, HostError> {
-        store::journal::journaled_output(self.db().conn(), run, key)
-    }
-
-    /// Marks a run finished, journaling its last finished steps in the same transaction.
-    pub(crate) fn finish_run(
-        &self,
-        run: i64,
-        end: &RunEnd<'_>,
-        entries: &[JournalEntry<'_>],
-    ) -> Result<(), HostError> {
-        self.transact(|tx| {
-            store::journal::write_entries(tx, run, entries)?;
-            store::journal::finish(tx, run, end)
-        })
-    }
-
-    /// Puts `run` on hold, journaling its last finished steps in the same transaction, if it
-    /// still waits for something (an open interaction, a wait not yet due) and nothing it
-    /// waited for has arrived meanwhile (SPEC WF-8). Returns `false` otherwise: the run stays
-    /// `running` and the caller goes on with it.
-    pub fn hold_run(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<bool, HostError> {
-        self.transact(|tx| {
-            store::journal::write_entries(tx, run, entries)?;
-            store::journal::hold_if_waiting(tx, run, crate::clock::now_ms())
-        })
-    }
-
     /// Runs of `workspace` (all workspaces if `None`), newest first, for nobody in
     /// particular: doors go through [`Platform::runs`].
     pub(crate) fn all_runs(&self, workspace: Option<&str>) -> Result<Vec<RunInfo>, HostError> {
@@ -258,47 +275,6 @@ impl Platform {
         let info = store::journal::info(db.conn(), run)?
             .ok_or_else(|| HostError::NotFound(format!("there is no run with key {run}")))?;
         Ok((info, store::journal::steps(db.conn(), run)?))
-    }
-
-    /// What resuming `run` needs: definition, source, principal, event, status.
-    pub(crate) fn run_resume_data(&self, run: i64) -> Result<ResumeData, HostError> {
-        store::journal::resume_data(self.db().conn(), run)?
-            .ok_or_else(|| HostError::NotFound(format!("there is no run with key {run}")))
-    }
-
-    /// Runs left `running`, oldest first, with their lease owners: those of a process that
-    /// stopped (crashed, killed, or stopped at a step boundary) and those still executing.
-    pub fn interrupted_runs(&self) -> Result<Vec<(i64, Option<String>)>, HostError> {
-        store::journal::interrupted(self.db().conn())
-    }
-
-    /// The deadline (Unix milliseconds) of the wait at `key` in `run`: stored as now plus
-    /// `duration` the first time, and the stored one every later time.
-    pub fn timer_deadline(
-        &self,
-        run: i64,
-        key: &str,
-        duration: Duration,
-    ) -> Result<i64, HostError> {
-        let wake_ms = crate::clock::now_ms()
-            .saturating_add(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX));
-        self.transact(|tx| store::timers::deadline(tx, run, key, wake_ms))
-    }
-
-    /// Claims the runs on hold whose wait is due: each is set `running` in the same
-    /// transaction, so a run is woken by one caller only. The scan starts from the runs on
-    /// hold (an index range), not from every timer ever set.
-    pub fn claim_due_timers(&self) -> Result<Vec<i64>, HostError> {
-        self.transact(|tx| {
-            let due = store::timers::due_runs(tx, crate::clock::now_ms())?;
-            let mut claimed = Vec::new();
-            for run in due {
-                if store::journal::claim_held(tx, run)? {
-                    claimed.push(run);
-                }
-            }
-            Ok(claimed)
-        })
     }
 }
 

@@ -9,7 +9,7 @@ impl Engine {
     /// Claims the runs due to resume now: those whose wait is due, and those whose
     /// interaction timed out (SPEC IX-8). Each is `running` again and claimed once.
     pub fn claim_due_runs(&self) -> Result<Vec<i64>, HostError> {
-        let mut due = self.platform().claim_due_timers()?;
+        let mut due = self.runs().claim_due_timers()?;
         due.extend(self.platform().expire_due_interactions()?);
         due.sort_unstable();
         due.dedup();
@@ -18,7 +18,7 @@ impl Engine {
 
     /// Resumes every run on hold whose wait is due.
     pub fn wake_due_timers(&self, observer: &dyn Observer) -> Result<Vec<RunOutcome>, HostError> {
-        let runs = self.platform().claim_due_timers()?;
+        let runs = self.runs().claim_due_timers()?;
         runs.into_iter()
             .map(|run| self.resume(run, observer))
             .collect()

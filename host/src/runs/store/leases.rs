@@ -4,16 +4,9 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::platform::internal;
-use crate::public_id::PublicId;
 use crate::services::HostError;
 
-/// A run's lease as stored.
-pub(in crate::runs) struct Lease {
-    /// The process holding it, if any.
-    pub owner: Option<String>,
-    /// The run's id as people see it, for errors (SPEC ID-4).
-    pub run: PublicId,
-}
+use super::super::RunLease as Lease;
 
 /// The lease of the run with key `run`, if there is such a run.
 pub(in crate::runs) fn lease(conn: &Connection, run: i64) -> Result<Option<Lease>, HostError> {
