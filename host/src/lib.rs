@@ -14,6 +14,7 @@ pub mod audit;
 pub mod builtin;
 pub mod cases;
 pub mod clock;
+pub mod definition;
 pub mod handles;
 pub mod harness;
 pub mod interact;

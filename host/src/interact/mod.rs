@@ -3,7 +3,6 @@
 //! [`crate::access::AccessIndex::check_flow`]; this module stores interactions, lists them only
 //! to those people (IX-7), accepts one response, audits every attempt (IX-8), and times out.
 
-pub mod form;
 pub mod resolve;
 mod store;
 
@@ -20,7 +19,7 @@ use crate::runs::RunRef;
 use crate::services::HostError;
 use crate::store::Transaction;
 
-use form::Form;
+use crate::definition::form::Form;
 
 /// What opening an interaction records.
 pub struct NewInteraction<'a> {

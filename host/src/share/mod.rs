@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::access::{FlowAccess, RoleName, Scope};
 use crate::audit::{self, Actor};
-use crate::interact::form::Form;
+use crate::definition::form::Form;
 use crate::platform::Platform;
 use crate::principal::Principal;
 use crate::public_id::{IdKind, PublicId};

@@ -19,9 +19,9 @@ use crate::wasm::cache::content_digest;
 
 use crate::json_locate::joined;
 
-use super::model::{StepKind, Workflow};
-use super::parse::parse;
-use super::resolver::Resolver;
+use crate::definition::model::{StepKind, Workflow};
+use crate::definition::parse::parse;
+use crate::definition::resolver::Resolver;
 
 /// `uses` value → SHA-256 of the component it named at publish.
 pub type Pins = BTreeMap<String, String>;

@@ -20,12 +20,12 @@ use crate::services::{HostError, HostServices};
 use crate::stored_value::UnreadableValue;
 use crate::wasm::{StepLimits, StepRuntime};
 
-use super::conditions::all_hold;
 use super::fanout::{self, Group, MAX_RUN_THREADS, Part, Slots};
-use super::model::{BACKOFF, Retry, Step, StepKind, Uses, Workflow};
-use super::parse::parse;
 use super::pending::{Finished, Pending, StepRecordData};
-use super::resolver::Resolver;
+use crate::definition::conditions::all_hold;
+use crate::definition::model::{BACKOFF, Retry, Step, StepKind, Uses, Workflow};
+use crate::definition::parse::parse;
+use crate::definition::resolver::Resolver;
 
 /// How deep nested workflows may go.
 const MAX_NESTING: usize = 8;
@@ -838,7 +838,7 @@ impl Exec<'_> {
     fn interaction(
         &self,
         key: &str,
-        ix: &super::model::Interaction,
+        ix: &crate::definition::model::Interaction,
         ctx: &Value,
     ) -> Result<Value, Halt> {
         let fail = |message: String| Failure {
@@ -911,7 +911,7 @@ impl Exec<'_> {
         &self,
         key: &str,
         uses: &Uses,
-        with: &super::refs::Template,
+        with: &crate::definition::refs::Template,
         grants: crate::services::grants::Grants,
         timeout: Option<Duration>,
         retry: Option<Retry>,
@@ -1105,7 +1105,7 @@ impl Exec<'_> {
         id: &str,
         items: &[Value],
         body: &[Step],
-        break_if: &[super::model::Condition],
+        break_if: &[crate::definition::model::Condition],
         ctx: &mut Value,
         prefix: &str,
     ) -> Result<Vec<Value>, Halt> {
@@ -1228,7 +1228,7 @@ impl Exec<'_> {
         &self,
         key: &str,
         path: &std::path::Path,
-        with: &super::refs::Template,
+        with: &crate::definition::refs::Template,
         ctx: &Value,
     ) -> Result<Value, Halt> {
         let fail = |message: String| Failure {

@@ -11,8 +11,8 @@ use crate::principal::Principal;
 use crate::services::HostError;
 
 use super::engine::{Engine, Observer, RunOutcome, principal_to_stored};
-use super::model::{TriggerKind, Workflow};
-use super::parse::parse;
+use crate::definition::model::{TriggerKind, Workflow};
+use crate::definition::parse::parse;
 use crate::runs::NewRun;
 
 /// A published workflow ready to run in some workspace.

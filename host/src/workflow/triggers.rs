@@ -17,12 +17,13 @@ use crate::public_id::{IdKind, PublicId};
 use crate::runs::store::journal::{TriggeredRow, insert_triggered};
 use crate::services::HostError;
 
-use super::conditions::all_hold;
 use super::engine::{Engine, Observer, RunOutcome, principal_to_stored};
-use super::model::{TriggerKind, Workflow};
-use super::parse::parse;
 use super::publish::Revision;
+pub use super::store::events::WaitingEvent;
 use super::store::events::{self as store, Next, PendingEvent as Pending};
+use crate::definition::conditions::all_hold;
+use crate::definition::model::{TriggerKind, Workflow};
+use crate::definition::parse::parse;
 use crate::runs::{RunRef, RunStatus};
 
 /// How long an event chain may grow (SPEC WF-9).
@@ -70,21 +71,6 @@ fn raw_trigger_kind(definition: &str) -> Option<String> {
         "custom_event" => trigger.get("event")?.as_str().map(str::to_owned),
         kind => Some(kind.to_owned()),
     }
-}
-
-/// An event waiting for dispatch, or set aside (quarantined) because it cannot be.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct WaitingEvent {
-    /// Its number within its workspace (1 for the workspace's first event): row ids are one
-    /// sequence over every workspace and would tell how busy the others are (SPEC ID-4).
-    /// Events are never deleted, so the number is stable.
-    pub id: i64,
-    /// Its kind as stored (read as text whatever it holds).
-    pub kind: String,
-    pub created_at: String,
-    /// Why it was quarantined, and when (Unix seconds); `None` while it waits.
-    pub quarantined: Option<String>,
-    pub quarantined_at: Option<i64>,
 }
 
 impl Platform {

@@ -10,8 +10,6 @@ use crate::platform::internal;
 use crate::services::HostError;
 use crate::store::json;
 
-use super::super::triggers::WaitingEvent;
-
 /// An event not yet seen by triggers.
 pub(in crate::workflow) struct PendingEvent {
     pub id: i64,
@@ -31,6 +29,22 @@ pub(in crate::workflow) enum Next {
         id: i64,
         why: String,
     },
+}
+
+/// An event waiting for dispatch, or set aside (quarantined) because it cannot be (listed by
+/// `triggers list`).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct WaitingEvent {
+    /// Its number within its workspace (1 for the workspace's first event): row ids are one
+    /// sequence over every workspace and would tell how busy the others are (SPEC ID-4).
+    /// Events are never deleted, so the number is stable.
+    pub id: i64,
+    /// Its kind as stored (read as text whatever it holds).
+    pub kind: String,
+    pub created_at: String,
+    /// Why it was quarantined, and when (Unix seconds); `None` while it waits.
+    pub quarantined: Option<String>,
+    pub quarantined_at: Option<i64>,
 }
 
 /// The oldest event of `workspace` (of any if `None`) neither dispatched nor quarantined.
