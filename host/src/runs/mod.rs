@@ -143,7 +143,7 @@ pub struct NewRun<'a> {
 }
 
 /// What resuming a run needs, as recorded when it started.
-pub struct ResumeData {
+pub(crate) struct ResumeData {
     pub id: PublicId,
     pub definition: String,
     pub source: String,
@@ -158,7 +158,7 @@ pub struct ResumeData {
 }
 
 /// A run's lease as stored (see [`lease`]).
-pub struct RunLease {
+pub(crate) struct RunLease {
     /// The process holding it, if any.
     pub owner: Option<String>,
     /// The run's id as people see it, for errors (SPEC ID-4).
@@ -171,7 +171,7 @@ pub struct RunLease {
 ///
 /// Object-safe: the engine holds an `Arc<dyn RunStore>`. Each call is one storage round trip
 /// or transaction; the dynamic call beside it costs no allocation.
-pub trait RunStore: Send + Sync {
+pub(crate) trait RunStore: Send + Sync {
     /// Records a new run as running; returns its ids.
     fn start_run(&self, run: &NewRun<'_>) -> Result<RunRef, HostError>;
 
@@ -237,29 +237,8 @@ pub trait RunStore: Send + Sync {
 
 impl Platform {
     /// The internal key of the run people know as `id`, if there is one.
-    pub fn run_key(&self, id: &PublicId) -> Result<Option<i64>, HostError> {
+    pub(crate) fn run_key(&self, id: &PublicId) -> Result<Option<i64>, HostError> {
         store::journal::key_of(self.db().conn(), id)
-    }
-
-    /// Records a finished step (once: a replayed step is not journaled again), with the
-    /// execution record of a WASM step in the same transaction.
-    pub fn journal_step(
-        &self,
-        run: i64,
-        key: &str,
-        result: &Result<serde_json::Value, String>,
-        attempts: u32,
-        duration_us: i64,
-        execution: Option<&crate::store::ExecutionRecord<'_>>,
-    ) -> Result<(), HostError> {
-        let entry = JournalEntry {
-            key,
-            result,
-            attempts,
-            duration_us,
-            execution: execution.copied(),
-        };
-        self.journal_steps(run, &[entry])
     }
 
     /// Runs of `workspace` (all workspaces if `None`), newest first, for nobody in
@@ -279,7 +258,10 @@ impl Platform {
 }
 
 #[cfg(test)]
-mod tests {
+mod tests;
+
+#[cfg(test)]
+mod status_tests {
     use super::RunStatus;
 
     #[test]
