@@ -248,7 +248,11 @@ impl Platform {
     /// The revision of `name` that runs in `workspace`: the revision an accepted share into
     /// it pins (SPEC SH-3), else the latest published there. A share accepted before shares
     /// were pinned runs nothing until it is accepted again.
-    pub fn revision_in_use(&self, workspace: &str, name: &str) -> Result<Option<InUse>, HostError> {
+    pub(crate) fn revision_in_use(
+        &self,
+        workspace: &str,
+        name: &str,
+    ) -> Result<Option<InUse>, HostError> {
         let share = store::accepted_into(self.db().conn(), workspace, name)?;
         let Some(store::Accepted {
             id,
