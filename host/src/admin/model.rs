@@ -4,7 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-
 /// A member as listed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct MemberInfo {

@@ -114,7 +114,7 @@ pub fn collect_nested(workflow: &Workflow, found: &mut Vec<Found>) -> Result<(),
 const MAX_NESTED_PINS_DEPTH: usize = 8;
 
 /// Stores the bytes of `found` (once per digest) and returns the pins, in `tx`.
-pub fn store(tx: &Transaction<'_>, found: &[Found]) -> Result<Pins, HostError> {
+pub(crate) fn store(tx: &Transaction<'_>, found: &[Found]) -> Result<Pins, HostError> {
     let mut pins = Pins::new();
     for f in found {
         super::store::components::put(tx, &f.digest, &f.bytes)?;

@@ -312,7 +312,7 @@ impl Engine {
     /// out those another live process is executing. Runs still leased to this process are
     /// included (one whose lease could not be given up when the database was busy, SPEC
     /// WF-11): the caller knows which of them it has in flight.
-    pub fn platform_runs_interrupted(&self) -> Result<Vec<i64>, HostError> {
+    pub(crate) fn platform_runs_interrupted(&self) -> Result<Vec<i64>, HostError> {
         let runs = self.runs.interrupted_runs()?;
         let mine = self.leases.owner();
         Ok(runs

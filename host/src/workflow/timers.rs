@@ -8,7 +8,7 @@ use super::engine::{Engine, Observer, RunOutcome};
 impl Engine {
     /// Claims the runs due to resume now: those whose wait is due, and those whose
     /// interaction timed out (SPEC IX-8). Each is `running` again and claimed once.
-    pub fn claim_due_runs(&self) -> Result<Vec<i64>, HostError> {
+    pub(crate) fn claim_due_runs(&self) -> Result<Vec<i64>, HostError> {
         let mut due = self.runs().claim_due_timers()?;
         due.extend(self.platform().expire_due_interactions()?);
         due.sort_unstable();

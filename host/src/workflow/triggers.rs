@@ -186,7 +186,10 @@ struct Start {
 impl Engine {
     /// Starts and runs everything pending events trigger, until no event is pending (runs may
     /// cause further events). Returns the outcomes in order.
-    pub fn dispatch_triggers(&self, observer: &dyn Observer) -> Result<Vec<RunOutcome>, HostError> {
+    pub(crate) fn dispatch_triggers(
+        &self,
+        observer: &dyn Observer,
+    ) -> Result<Vec<RunOutcome>, HostError> {
         self.dispatch_triggers_in(None, observer)
     }
 
@@ -209,12 +212,12 @@ impl Engine {
     /// the event marked as dispatched, so each workflow starts once per event. `None` when no
     /// event is pending. `serve` executes the runs on its workers; a crash before they finish
     /// leaves them `running`, to be resumed by the next start.
-    pub fn claim_next_event(&self) -> Result<Option<Vec<TriggeredRun>>, HostError> {
+    pub(crate) fn claim_next_event(&self) -> Result<Option<Vec<TriggeredRun>>, HostError> {
         self.claim_next_event_in(None)
     }
 
     /// [`Engine::claim_next_event`] among the events of `workspace` (all when `None`).
-    pub fn claim_next_event_in(
+    pub(crate) fn claim_next_event_in(
         &self,
         workspace: Option<&str>,
     ) -> Result<Option<Vec<TriggeredRun>>, HostError> {
@@ -284,7 +287,7 @@ impl Engine {
     }
 
     /// Executes a claimed triggered run (or reports how it was refused).
-    pub fn run_triggered(
+    pub(crate) fn run_triggered(
         &self,
         run: TriggeredRun,
         observer: &dyn Observer,
