@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::platform::Platform;
+use crate::runs::RunStore;
 
 use super::spec::Expect;
 use super::store;

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::platform::Platform;
 use crate::public_id::PublicId;
 use crate::services::HostError;
 
@@ -117,7 +116,7 @@ pub struct JournalEntry<'a> {
     pub execution: Option<crate::store::ExecutionRecord<'a>>,
 }
 
-/// How a run ended, as [`Platform::finish_run`] records it.
+/// How a run ended, as [`RunStore::finish_run`] records it.
 pub struct RunEnd<'a> {
     pub status: RunStatus,
     /// The `exit` step's status, if the run exited.
@@ -167,7 +166,8 @@ pub(crate) struct RunLease {
 
 /// Where runs are kept: what the engine and the scheduler of `serve` read and write of a run
 /// (issue 15, deliverable 2). The engine calls only this, so another backend (PostgreSQL,
-/// issue 18) is one more implementation; the SQLite one is [`Platform`]'s (`store/`).
+/// issue 18) is one more implementation; the SQLite one is `Platform`'s (`store/`). Who sees
+/// which runs is decided above it (`workflow/run_access.rs`).
 ///
 /// Object-safe: the engine holds an `Arc<dyn RunStore>`. Each call is one storage round trip
 /// or transaction; the dynamic call beside it costs no allocation.
@@ -233,28 +233,17 @@ pub(crate) trait RunStore: Send + Sync {
 
     /// What resuming `run` needs, as recorded when it started (its status among it).
     fn run_resume_data(&self, run: i64) -> Result<ResumeData, HostError>;
-}
 
-impl Platform {
     /// The internal key of the run people know as `id`, if there is one.
-    pub(crate) fn run_key(&self, id: &PublicId) -> Result<Option<i64>, HostError> {
-        store::journal::key_of(self.db().conn(), id)
-    }
+    fn run_key(&self, id: &PublicId) -> Result<Option<i64>, HostError>;
 
     /// Runs of `workspace` (all workspaces if `None`), newest first, for nobody in
-    /// particular: doors go through [`Platform::runs`].
-    pub(crate) fn all_runs(&self, workspace: Option<&str>) -> Result<Vec<RunInfo>, HostError> {
-        store::journal::list(self.db().conn(), workspace)
-    }
+    /// particular: doors go through `Platform::runs`, which decides what each may see.
+    fn all_runs(&self, workspace: Option<&str>) -> Result<Vec<RunInfo>, HostError>;
 
-    /// One run and its journaled steps, for nobody in particular: doors go through
-    /// [`Platform::runs`]; by its internal key.
-    pub(crate) fn run_detail(&self, run: i64) -> Result<(RunInfo, Vec<StepRecord>), HostError> {
-        let db = self.db();
-        let info = store::journal::info(db.conn(), run)?
-            .ok_or_else(|| HostError::NotFound(format!("there is no run with key {run}")))?;
-        Ok((info, store::journal::steps(db.conn(), run)?))
-    }
+    /// One run (by its internal key) and its journaled steps, for nobody in particular:
+    /// doors go through `Platform::runs`; `NotFound` if there is no such run.
+    fn run_detail(&self, run: i64) -> Result<(RunInfo, Vec<StepRecord>), HostError>;
 }
 
 #[cfg(test)]

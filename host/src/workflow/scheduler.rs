@@ -402,7 +402,7 @@ fn run_job(engine: &Engine, job: Job) -> Report {
     // The internal key is never shown: the run's public id, when it can be read (SPEC ID-4).
     let shown = match &outcome {
         Ok(o) => o.run_id.to_string(),
-        Err(_) => engine.platform().run_detail(run).map_or_else(
+        Err(_) => engine.runs().run_detail(run).map_or_else(
             |_| "(unreadable)".to_owned(),
             |(info, _)| info.id.to_string(),
         ),

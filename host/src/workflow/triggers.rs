@@ -299,7 +299,7 @@ impl Engine {
             depth,
         }) = run.start
         else {
-            let (info, _) = self.platform().run_detail(run.run.key)?;
+            let (info, _) = self.runs().run_detail(run.run.key)?;
             return Ok(RunOutcome {
                 run_key: run.run.key,
                 run_id: run.run.id,

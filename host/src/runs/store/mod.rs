@@ -17,7 +17,9 @@ use crate::public_id::{IdKind, PublicId};
 use crate::services::HostError;
 use crate::store::ExecutionRecord;
 
-use super::{JournalEntry, NewRun, ResumeData, RunEnd, RunLease, RunRef, RunStore};
+use super::{
+    JournalEntry, NewRun, ResumeData, RunEnd, RunInfo, RunLease, RunRef, RunStore, StepRecord,
+};
 
 impl RunStore for Platform {
     fn start_run(&self, run: &NewRun<'_>) -> Result<RunRef, HostError> {
@@ -117,5 +119,20 @@ impl RunStore for Platform {
     fn run_resume_data(&self, run: i64) -> Result<ResumeData, HostError> {
         journal::resume_data(self.db().conn(), run)?
             .ok_or_else(|| HostError::NotFound(format!("there is no run with key {run}")))
+    }
+
+    fn run_key(&self, id: &PublicId) -> Result<Option<i64>, HostError> {
+        journal::key_of(self.db().conn(), id)
+    }
+
+    fn all_runs(&self, workspace: Option<&str>) -> Result<Vec<RunInfo>, HostError> {
+        journal::list(self.db().conn(), workspace)
+    }
+
+    fn run_detail(&self, run: i64) -> Result<(RunInfo, Vec<StepRecord>), HostError> {
+        let db = self.db();
+        let info = journal::info(db.conn(), run)?
+            .ok_or_else(|| HostError::NotFound(format!("there is no run with key {run}")))?;
+        Ok((info, journal::steps(db.conn(), run)?))
     }
 }
