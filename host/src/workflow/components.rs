@@ -12,16 +12,14 @@ use std::sync::{Mutex, OnceLock};
 use serde_json::Value;
 
 use crate::builtin;
+use crate::definition::model::{StepKind, Workflow};
+use crate::definition::parse::parse;
+use crate::definition::resolver::Resolver;
+use crate::json_locate::joined;
 use crate::platform::Platform;
 use crate::services::HostError;
 use crate::store::Transaction;
 use crate::wasm::cache::content_digest;
-
-use crate::json_locate::joined;
-
-use crate::definition::model::{StepKind, Workflow};
-use crate::definition::parse::parse;
-use crate::definition::resolver::Resolver;
 
 /// `uses` value → SHA-256 of the component it named at publish.
 pub type Pins = BTreeMap<String, String>;

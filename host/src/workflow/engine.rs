@@ -10,6 +10,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::access::Scope;
+use crate::definition::conditions::all_hold;
+use crate::definition::model::{BACKOFF, Retry, Step, StepKind, Uses, Workflow};
+use crate::definition::parse::parse;
+use crate::definition::resolver::Resolver;
 use crate::json_locate::joined;
 use crate::platform::Platform;
 use crate::principal::{Caller, Cause, Email, Principal, SignIn};
@@ -22,10 +26,6 @@ use crate::wasm::{StepLimits, StepRuntime};
 
 use super::fanout::{self, Group, MAX_RUN_THREADS, Part, Slots};
 use super::pending::{Finished, Pending, StepRecordData};
-use crate::definition::conditions::all_hold;
-use crate::definition::model::{BACKOFF, Retry, Step, StepKind, Uses, Workflow};
-use crate::definition::parse::parse;
-use crate::definition::resolver::Resolver;
 
 /// How deep nested workflows may go.
 const MAX_NESTING: usize = 8;

@@ -6,16 +6,17 @@ use serde_json::json;
 
 use crate::access::Scope;
 use crate::audit::{self, Actor};
+use crate::definition::model::Workflow;
+use crate::definition::resolver::Resolver;
 use crate::platform::{Platform, internal};
 use crate::principal::Principal;
 use crate::services::HostError;
 
 use super::components;
 use super::engine::{principal_from_stored, principal_to_stored};
-pub use super::revision::Revision;
 use super::store::revisions::{self as store, Which};
-use crate::definition::model::Workflow;
-use crate::definition::resolver::Resolver;
+
+pub use super::revision::Revision;
 
 /// What publishing stores about an Interaction Flow started by its form.
 #[derive(Clone, Debug, Serialize, serde::Deserialize)]

@@ -10,21 +10,22 @@
 
 use serde_json::Value;
 
+use crate::definition::conditions::all_hold;
+use crate::definition::model::{TriggerKind, Workflow};
+use crate::definition::parse::parse;
 use crate::json_locate::joined;
 use crate::platform::Platform;
 use crate::principal::{Caller, Principal};
 use crate::public_id::{IdKind, PublicId};
 use crate::runs::store::journal::{TriggeredRow, insert_triggered};
+use crate::runs::{RunRef, RunStatus};
 use crate::services::HostError;
 
 use super::engine::{Engine, Observer, RunOutcome, principal_to_stored};
 use super::publish::Revision;
-pub use super::store::events::WaitingEvent;
 use super::store::events::{self as store, Next, PendingEvent as Pending};
-use crate::definition::conditions::all_hold;
-use crate::definition::model::{TriggerKind, Workflow};
-use crate::definition::parse::parse;
-use crate::runs::{RunRef, RunStatus};
+
+pub use super::store::events::WaitingEvent;
 
 /// How long an event chain may grow (SPEC WF-9).
 pub const MAX_DEPTH: u32 = 8;
