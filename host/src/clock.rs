@@ -9,6 +9,11 @@ pub fn now_unix() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
+/// Now, in Unix milliseconds (deadlines of waits and interactions).
+pub fn now_ms() -> i64 {
+    now_micros() / 1000
+}
+
 /// Microseconds since the Unix epoch, now: ordering keys for rows created in quick succession.
 pub fn now_micros() -> i64 {
     SystemTime::now()

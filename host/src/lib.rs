@@ -4,6 +4,9 @@
 //! Layers, top to bottom (see `ARCHITECTURE.md`):
 //! - [`handles`]: the doors — `platform.runs()`, `.access()`, …: every public method takes
 //!   the acting principal and is authorized inside.
+//! - [`workflow`]: the engine and the workflow services (triggers, flows, publishing), over
+//!   [`runs`] (the run store: journal, leases, timers, status) and [`definition`] (the pure
+//!   model and parser of definitions).
 //! - [`wasm`]: the wasmtime host — engine, component cache, sandbox, one file per WIT interface.
 //! - [`services`]: what host calls forward to; authorization lives there, never in the glue.
 //! - [`store`]: SQLite schema, migrations and the records a run leaves behind.
@@ -14,6 +17,7 @@ pub mod audit;
 pub mod builtin;
 pub mod cases;
 pub mod clock;
+pub mod definition;
 pub mod handles;
 pub mod harness;
 pub mod interact;
@@ -22,12 +26,12 @@ pub mod json_locate;
 pub mod platform;
 pub mod principal;
 pub mod public_id;
+pub mod runs;
 pub mod server;
 pub mod services;
 pub mod share;
 pub mod stepkit;
 pub mod store;
-pub mod stored_json;
 pub mod stored_value;
 pub mod tenant;
 pub mod text;

@@ -8,8 +8,6 @@
 
 use std::fmt;
 
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
-
 /// Random bytes per id: 64 bits, shown as 16 hexadecimal digits.
 const RANDOM_BYTES: usize = 8;
 
@@ -101,29 +99,17 @@ impl PublicId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// An id as the host stored it, read as it is (`store/values.rs`): only the host writes
+    /// the column, from [`PublicId::new`].
+    pub(crate) fn stored(text: String) -> Self {
+        PublicId(text)
+    }
 }
 
 impl fmt::Display for PublicId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-impl ToSql for PublicId {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.0.as_str()))
-    }
-}
-
-impl FromSql for PublicId {
-    /// A stored id is read as it is; a NULL or a non-text value is an error, never a default.
-    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-        match value {
-            ValueRef::Text(t) => std::str::from_utf8(t)
-                .map(|s| PublicId(s.to_owned()))
-                .map_err(|e| FromSqlError::Other(Box::new(e))),
-            _ => Err(FromSqlError::InvalidType),
-        }
     }
 }
 

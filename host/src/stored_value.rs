@@ -1,7 +1,8 @@
 //! Reading back values the host stored itself: a value the host never writes (a corrupted
 //! file, a hand edit) is an error naming the table, the row and the value, never read as a
 //! default (an unknown membership source as an invitation, an unknown SSO outcome as a
-//! denial, an unreadable principal as anonymous). `stored_json.rs` does the same for JSON.
+//! denial, an unreadable principal as anonymous). `store/json.rs` does the same for JSON;
+//! `store/values.rs` carries this error through the storage error paths.
 
 /// A stored value that is none of those the host writes.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -34,10 +35,5 @@ impl UnreadableValue {
             value: crate::text::clip(value).into_owned(),
             expected,
         }
-    }
-
-    /// As a row mapper's error (column `idx`), so it travels the storage error paths.
-    pub fn into_sql(self, idx: usize) -> rusqlite::Error {
-        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(self))
     }
 }

@@ -465,10 +465,14 @@ proptest! {
             let engine = share_op(&platform, op, model.published);
             trace.push(op);
             prop_assert_eq!(engine, expect, "{:?} succeeded={} in the engine; model: {:?}", trace, engine, model);
+            // As the destination's Owner sees it through the shares door (SPEC SH-3).
             let in_use = platform
-                .revision_in_use("dst", "wf")
+                .shares()
+                .list(&person("dst@sh.test"), "dst")
                 .map_err(|e| TestCaseError::fail(format!("{trace:?}: {e}")))?
-                .map(|u| u.revision.revision);
+                .into_iter()
+                .find(|s| s.name == "wf" && s.destination == "dst" && s.status == "accepted")
+                .and_then(|s| s.revision);
             prop_assert_eq!(in_use, model.accepted, "revision run in `dst` after {:?}", trace);
         }
     }

@@ -6,7 +6,8 @@ use crate::common::Deployment;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use flowhost::workflow::fanout::{MAX_PARALLEL_BRANCHES, MAX_RUN_THREADS};
+use flowhost::definition::model::MAX_PARALLEL_BRANCHES;
+use flowhost::workflow::fanout::MAX_RUN_THREADS;
 use serde_json::{Value, json};
 
 const OWNER: &str = "olivia.owner@acme-mssp.test";

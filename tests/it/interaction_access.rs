@@ -6,10 +6,10 @@ use crate::common;
 
 use common::{sso_user, user};
 use flowhost::access::{ExternalSso, FlowAccess, Scope};
+use flowhost::definition::model::{AccessSpec, UsersSpec};
+use flowhost::definition::refs::Template;
 use flowhost::platform::Platform;
 use flowhost::principal::{Email, Principal};
-use flowhost::workflow::model::{AccessSpec, UsersSpec};
-use flowhost::workflow::refs::Template;
 use serde_json::json;
 
 const TENANT: &str = r#"{

@@ -21,7 +21,6 @@ mod identity_input;
 mod input_robustness;
 mod interaction_access;
 mod interactions;
-mod journal;
 mod oracles;
 mod pinned_nested;
 mod polyglot;

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use common::{ECHO, example_tenant_path, flowhost, flowhost_bin, flowhost_ok};
 use flowhost::platform::Platform;
 use flowhost::principal::{Email, Principal};
+use flowhost::runs::RunStatus;
 use flowhost::store::Db;
 use flowhost::wasm::{EngineSettings, StepRuntime};
-use flowhost::workflow::journal::RunStatus;
 use flowhost::workflow::{Engine, Quiet, Resolver, parse};
 use serde_json::{Value, json};
 
@@ -426,7 +426,6 @@ fn a_demotion_made_while_a_run_waits_holds_from_its_next_step() {
 /// nothing is pending or in flight; a second pass finds nothing and reports nothing.
 #[test]
 fn the_scheduler_resumes_an_interrupted_run_in_process_and_returns_when_idle() {
-    use flowhost::workflow::journal::NewRun;
     use flowhost::workflow::scheduler::{Notice, Scheduler, SchedulerOptions};
     use std::sync::Mutex;
 
@@ -439,24 +438,30 @@ fn the_scheduler_resumes_an_interrupted_run_in_process_and_returns_when_idle() {
     ] })
     .to_string();
     let platform = Arc::new(Platform::new(Db::open(&db).expect("db")).expect("platform"));
-    // A run whose process died before it executed a step: `running`, leased to nobody.
-    let run = platform
-        .start_run(&NewRun {
-            workflow: "left",
-            workspace: "mssp-soc",
-            principal: &format!("user:{OWNER}"),
-            event: &json!({}),
-            definition: &definition,
-            source: "left.json",
-            lease_owner: None,
-            components: None,
-        })
+    let runtime = Arc::new(common::runtime());
+    // A run whose process stopped before it executed a step: `running`, leased to nobody
+    // (an engine stopping, as on SIGTERM, leaves it so at its first step boundary).
+    let stopped = Engine::new(platform.clone(), runtime.clone(), Vec::new());
+    stopped
+        .stop_flag()
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let workflow = parse("left.json", &definition, &Resolver::default()).expect("valid");
+    let run = stopped
+        .run_manual(
+            &workflow,
+            &definition,
+            "left.json",
+            common::user(OWNER),
+            json!({}),
+            &Quiet,
+        )
         .expect("run");
-    let engine = Arc::new(Engine::new(
-        platform.clone(),
-        Arc::new(common::runtime()),
-        Vec::new(),
-    ));
+    assert_eq!(run.status, RunStatus::Running, "{:?}", run.error);
+    let run = flowhost::runs::RunRef {
+        key: run.run_key,
+        id: run.run_id,
+    };
+    let engine = Arc::new(Engine::new(platform.clone(), runtime, Vec::new()));
     let options = SchedulerOptions {
         poll: Duration::from_millis(20),
         once: true,

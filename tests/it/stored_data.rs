@@ -225,3 +225,33 @@ fn an_interaction_whose_stored_form_does_not_read_is_an_error_naming_the_column(
         &["interactions.form"],
     );
 }
+
+#[test]
+fn a_run_whose_stored_status_is_unknown_is_an_error_not_a_status_as_text() {
+    let d = Deployment::new();
+    let wf = serde_json::json!({ "name": "w", "workspace": WS, "steps": [ { "id": "a", "wait": "1ms" } ] });
+    std::fs::write(d.dir.path().join("w.json"), wf.to_string()).expect("write");
+    let out: Value =
+        serde_json::from_str(&d.ok(&["run", "w.json", "--as", OWNER, "--json"])).expect("json");
+    let run = out["run_id"].as_str().expect("run id").to_owned();
+    // Read before the damage: the status parsed at the store boundary (issue 15 `RunStatus`).
+    let shown: Value =
+        serde_json::from_str(&d.ok(&["runs", "show", &run, "--as", OWNER, "--json"]))
+            .expect("json");
+    assert_eq!(shown["run"]["status"], "succeeded", "{shown}");
+    damage(
+        &d,
+        &format!("UPDATE runs SET status = 'paused' WHERE public_id = '{run}'"),
+    );
+    // Neither listed nor shown nor resumed as some status: the stored value is named.
+    for args in [
+        vec!["runs", "list", "--workspace", WS, "--as", OWNER],
+        vec!["runs", "show", &run, "--as", OWNER],
+        vec!["runs", "resume", &run, "--as", OWNER],
+    ] {
+        fails_naming(
+            &d.cli(&args),
+            &["runs.status", &format!("run {run}"), "`paused`"],
+        );
+    }
+}

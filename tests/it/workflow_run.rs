@@ -9,7 +9,6 @@ use common::{ECHO, example_tenant_path, flowhost, library};
 use flowhost::platform::Platform;
 use flowhost::store::Db;
 use flowhost::wasm::{EngineSettings, StepRuntime};
-use flowhost::workflow::journal::NewRun;
 use flowhost::workflow::{Engine, Quiet, Resolver};
 use serde_json::{Value, json};
 
@@ -349,36 +348,42 @@ fn an_interrupted_run_resumes_without_repeating_finished_steps_or_their_effects(
     let platform = Arc::new(Platform::new(Db::open(&env.db).expect("db")).expect("platform"));
     let origin = env.dir.path().join(&file).display().to_string();
     // A run that "crashed" after finishing `open` and after `lock`'s effect landed, but before
-    // `lock` was journaled.
-    let run = platform
-        .start_run(&NewRun {
-            workflow: "durable",
-            workspace: "mssp-soc",
-            principal: &format!("user:{OWNER}"),
-            event: &json!({}),
-            definition: &text,
-            source: &origin,
-            lease_owner: None,
-            components: None,
-        })
+    // `lock` was journaled: its engine stops once `open` finishes (as on SIGTERM, so `open`
+    // is journaled and the run left `running`), and `lock`'s effect lands under its key.
+    let runtime = Arc::new(StepRuntime::new(&EngineSettings::default(), None).expect("runtime"));
+    let stopping = Engine::new(platform.clone(), runtime, vec![]);
+    let workflow = flowhost::workflow::parse(
+        &origin,
+        &text,
+        &Resolver::for_file(Path::new(&origin), vec![]),
+    )
+    .expect("valid");
+    let stop_after_open = StopAfter {
+        key: "open",
+        stop: stopping.stop_flag(),
+    };
+    let outcome = stopping
+        .run_manual(
+            &workflow,
+            &text,
+            &origin,
+            common::user(OWNER),
+            json!({}),
+            &stop_after_open,
+        )
         .expect("run");
-    let (run, shown) = (run.key, run.id.to_string());
+    assert_eq!(
+        outcome.status,
+        flowhost::runs::RunStatus::Running,
+        "{:?}",
+        outcome.error
+    );
+    let (run, shown) = (outcome.run_key, outcome.run_id.to_string());
     let owner = flowhost::principal::Caller {
         workspace: "mssp-soc".into(),
         principal: common::user(OWNER),
         cause: None,
     };
-    let first = flowhost::builtin::run(
-        &platform,
-        &owner,
-        "cases/create-case",
-        &json!({ "title": "durable", "severity": "high" }),
-        Some(&format!("run:{run}/open")),
-    )
-    .expect("open");
-    platform
-        .journal_step(run, "open", &Ok(first.clone()), 1, 10, None)
-        .expect("journal");
     flowhost::builtin::run(
         &platform,
         &owner,
@@ -387,9 +392,17 @@ fn an_interrupted_run_resumes_without_repeating_finished_steps_or_their_effects(
         Some(&format!("run:{run}/lock")),
     )
     .expect("lock effect");
+    let listed = platform
+        .runs()
+        .list(&common::user(OWNER), Some("mssp-soc"))
+        .expect("runs");
     assert_eq!(
-        platform.interrupted_runs().expect("interrupted"),
-        [(run, None)]
+        listed
+            .iter()
+            .map(|r| (r.id.to_string(), r.status))
+            .collect::<Vec<_>>(),
+        [(shown.clone(), flowhost::runs::RunStatus::Running)],
+        "left running"
     );
     drop(platform);
 
@@ -439,4 +452,18 @@ fn an_interrupted_run_resumes_without_repeating_finished_steps_or_their_effects(
         json!({ "first": "C-3", "second": "C-4" }),
         "a new run creates new cases"
     );
+}
+
+/// Stops its engine once step `key` finishes (the run stops at the next step boundary).
+struct StopAfter {
+    key: &'static str,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl flowhost::workflow::Observer for StopAfter {
+    fn step_finished(&self, key: &str, _: &Result<Value, String>, _: std::time::Duration, _: bool) {
+        if key == self.key {
+            self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
 }

@@ -186,7 +186,7 @@ fn groups(conn: &Connection, ws: i64, email: &str) -> Result<Vec<String>, HostEr
         .map_err(internal)?
         .into_iter()
         .map(|g| {
-            if crate::admin::groups::GroupKind::parse(&g.kind).is_err() {
+            if super::GroupKind::parse(&g.kind).is_err() {
                 let row = format!("group {} ({})", g.id, g.name);
                 let expected = "`static` or `dynamic`";
                 return Err(internal(

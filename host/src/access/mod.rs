@@ -5,6 +5,7 @@ pub mod decision;
 pub mod explain;
 pub mod flow;
 mod grants;
+pub mod group_kind;
 pub mod index;
 mod names;
 mod outsider;
@@ -15,6 +16,7 @@ pub mod scope;
 
 pub use decision::{AccessDecision, Reason};
 pub use flow::{ExternalSso, FlowAccess, FlowDecision, FlowReason, WorkspaceUsers};
+pub use group_kind::GroupKind;
 pub use index::{AccessIndex, KeyKind, Member, Source, SsoOutcome, Standing, WorkspaceAccess};
 pub use role::{BuiltinRole, RoleName};
 pub use run_as::RunAsRefusal;

@@ -4,8 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::services::HostError;
-
 /// A member as listed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct MemberInfo {
@@ -40,34 +38,7 @@ pub struct ClaimRule {
     pub role: String,
 }
 
-/// A group's membership type, fixed at creation (SPEC GR-1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum GroupKind {
-    Static,
-    Dynamic,
-}
-
-impl GroupKind {
-    /// The name as stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GroupKind::Static => "static",
-            GroupKind::Dynamic => "dynamic",
-        }
-    }
-
-    /// Parses `static` or `dynamic`.
-    pub fn parse(s: &str) -> Result<Self, HostError> {
-        match s {
-            "static" => Ok(GroupKind::Static),
-            "dynamic" => Ok(GroupKind::Dynamic),
-            _ => Err(HostError::Invalid(format!(
-                "group type must be `static` or `dynamic`, not `{s}`"
-            ))),
-        }
-    }
-}
+pub use crate::access::GroupKind;
 
 /// A group as listed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -147,7 +147,7 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
             let started = Instant::now();
             let outcome = match engine.resume(answer.run.key, observer) {
                 // The process executing the run takes the answer up when it reaches it.
-                Err(e) if workflow::lease::leased_elsewhere(&e) => {
+                Err(e) if flowhost::runs::lease::leased_elsewhere(&e) => {
                     if !json {
                         println!(
                             "run {} continues in the process executing it",

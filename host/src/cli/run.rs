@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use flowhost::principal::Principal;
 use flowhost::public_id::PublicId;
+use flowhost::runs::RunStatus;
 use flowhost::wasm::{EngineSettings, StepRuntime};
-use flowhost::workflow::journal::RunStatus;
 use flowhost::workflow::{self, Engine, Observer, Resolver, RunOutcome};
 use serde_json::Value;
 

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use std::sync::atomic::Ordering;
 
+use flowhost::runs::RunStatus;
 use flowhost::server::{self, AppState};
 use flowhost::workflow::engine::Engine;
-use flowhost::workflow::journal::RunStatus;
 use flowhost::workflow::scheduler::{Notice, Scheduler, SchedulerOptions};
 
 use super::args::StepDirs;

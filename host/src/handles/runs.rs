@@ -5,9 +5,9 @@ use crate::access::Scope;
 use crate::platform::Platform;
 use crate::principal::Principal;
 use crate::public_id::PublicId;
+use crate::runs::{RunInfo, StepRecord};
 use crate::services::HostError;
 use crate::workflow::RunOutcome;
-use crate::workflow::journal::{RunInfo, StepRecord};
 use crate::workflow::triggers::WaitingEvent;
 
 /// The runs of a [`Platform`], each call for a principal.

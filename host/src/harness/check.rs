@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::platform::Platform;
+use crate::runs::RunStore;
 
 use super::spec::Expect;
 use super::store;
@@ -52,8 +53,8 @@ pub fn expectations(
     if let Some(s) = &expect.status {
         // A wrong status shows the run's error too: that is usually the whole story.
         let actual = match &info.error {
-            Some(e) if *s != info.status => format!("{} ({e})", info.status),
-            _ => info.status.clone(),
+            Some(e) if s != info.status.as_str() => format!("{} ({e})", info.status),
+            _ => info.status.to_string(),
         };
         eq("expect.status", s, Some(&actual));
     }

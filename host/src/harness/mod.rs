@@ -18,6 +18,7 @@ use serde_json::Value;
 use crate::json_locate::joined;
 use crate::platform::Platform;
 use crate::principal::{Caller, Email, Principal};
+use crate::runs::RunStore;
 use crate::wasm::StepRuntime;
 use crate::workflow::{Engine, Quiet, Resolver, parse};
 

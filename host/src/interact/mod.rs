@@ -3,7 +3,6 @@
 //! [`crate::access::AccessIndex::check_flow`]; this module stores interactions, lists them only
 //! to those people (IX-7), accepts one response, audits every attempt (IX-8), and times out.
 
-pub mod form;
 pub mod resolve;
 mod store;
 
@@ -16,11 +15,11 @@ use crate::clock;
 use crate::platform::Platform;
 use crate::principal::Principal;
 use crate::public_id::{IdKind, PublicId};
+use crate::runs::RunRef;
 use crate::services::HostError;
 use crate::store::Transaction;
-use crate::workflow::journal::RunRef;
 
-use form::Form;
+use crate::definition::form::Form;
 
 /// What opening an interaction records.
 pub struct NewInteraction<'a> {
@@ -144,9 +143,7 @@ impl Interaction {
 }
 
 /// Now, in Unix milliseconds.
-pub fn now_ms() -> i64 {
-    clock::now_micros() / 1000
-}
+pub use crate::clock::now_ms;
 
 /// What a response attempt came to, decided inside the transaction that audits it.
 enum Verdict {
@@ -299,7 +296,7 @@ impl Platform {
             let responder = principal.email().map(ToString::to_string);
             let at = now_ms();
             store::respond(tx, r.id, responder.as_deref(), at, &values)?;
-            crate::workflow::journal::claim_held(tx, r.run)?;
+            crate::runs::store::journal::claim_held(tx, r.run)?;
             audit(
                 "interaction.respond",
                 json!({ "run": run, "step": r.step, "reason": decision.reason.to_string(), "values": values }),
@@ -345,23 +342,6 @@ impl Platform {
     pub(crate) fn open_interaction_of(&self, run: i64) -> Result<Option<PublicId>, HostError> {
         store::oldest_open_of(self.db().conn(), run)
     }
-
-    /// Puts `run` on hold, journaling its last finished steps in the same transaction, if it
-    /// still waits for something (an open interaction, a wait not yet due) and nothing it
-    /// waited for has arrived meanwhile (SPEC WF-8). Returns `false` otherwise: the run stays
-    /// `running` and the caller goes on with it.
-    pub fn hold_run(
-        &self,
-        run: i64,
-        entries: &[crate::workflow::journal::JournalEntry<'_>],
-    ) -> Result<bool, HostError> {
-        let mut held = false;
-        self.journal_steps_then(run, entries, |tx| {
-            held = store::hold_if_waiting(tx, run, now_ms())?;
-            Ok(())
-        })?;
-        Ok(held)
-    }
 }
 
 /// Closes an open interaction as timed out and makes its run ready to resume. A timeout never
@@ -370,7 +350,7 @@ impl Platform {
 fn time_out(tx: &Transaction<'_>, r: &Interaction) -> Result<bool, HostError> {
     let mut claimed = false;
     if store::time_out(tx, r.id)? {
-        claimed = crate::workflow::journal::claim_held(tx, r.run)?;
+        claimed = crate::runs::store::journal::claim_held(tx, r.run)?;
         audit::record(
             tx,
             &Actor::Console,

@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use crate::access::{FlowAccess, WorkspaceUsers};
+use crate::definition::model::{AccessSpec, UsersSpec};
 use crate::principal::Email;
-use crate::workflow::model::{AccessSpec, UsersSpec};
 
 /// The settings of `spec` with every context reference evaluated against `ctx`. Each reference
 /// must give an array (even for one value) holding only emails or only role names; the error
@@ -78,7 +78,7 @@ fn classify(text: &str, value: &Value) -> Result<Listed, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workflow::refs::Template;
+    use crate::definition::refs::Template;
     use serde_json::json;
 
     fn spec(refs: &[&str]) -> AccessSpec {

@@ -149,27 +149,3 @@ pub(super) fn oldest_open_of(conn: &Connection, run: i64) -> Result<Option<Publi
     .optional()
     .map_err(internal)
 }
-
-/// Puts run `run` on hold if it still waits for something (an open interaction, a wait due
-/// after `now_ms`) and nothing it waited for has arrived meanwhile; returns whether it did.
-pub(super) fn hold_if_waiting(conn: &Connection, run: i64, now_ms: i64) -> Result<bool, HostError> {
-    let changed = conn
-        .execute(
-            "UPDATE runs SET status = 'on_hold', lease_owner = NULL WHERE id = ?1
-             AND (EXISTS (SELECT 1 FROM interactions WHERE run_id = ?1 AND status = 'open')
-                  OR EXISTS (SELECT 1 FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms > ?2
-                             AND NOT EXISTS (SELECT 1 FROM run_steps s
-                                             WHERE s.run_id = t.run_id AND s.step_key = t.step_key)))
-             -- Nothing it waited for may have arrived meanwhile: an answer or timeout not yet
-             -- taken up by a step, or a wait now due. Then it goes on instead.
-             AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.run_id = ?1 AND i.status != 'open'
-                             AND NOT EXISTS (SELECT 1 FROM run_steps s
-                                             WHERE s.run_id = i.run_id AND s.step_key = i.step_key))
-             AND NOT EXISTS (SELECT 1 FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms <= ?2
-                             AND NOT EXISTS (SELECT 1 FROM run_steps s
-                                             WHERE s.run_id = t.run_id AND s.step_key = t.step_key))",
-            params![run, now_ms],
-        )
-        .map_err(internal)?;
-    Ok(changed > 0)
-}

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::access::{FlowAccess, RoleName, Scope};
 use crate::audit::{self, Actor};
-use crate::interact::form::Form;
+use crate::definition::form::Form;
 use crate::platform::Platform;
 use crate::principal::Principal;
 use crate::public_id::{IdKind, PublicId};
@@ -248,7 +248,11 @@ impl Platform {
     /// The revision of `name` that runs in `workspace`: the revision an accepted share into
     /// it pins (SPEC SH-3), else the latest published there. A share accepted before shares
     /// were pinned runs nothing until it is accepted again.
-    pub fn revision_in_use(&self, workspace: &str, name: &str) -> Result<Option<InUse>, HostError> {
+    pub(crate) fn revision_in_use(
+        &self,
+        workspace: &str,
+        name: &str,
+    ) -> Result<Option<InUse>, HostError> {
         let share = store::accepted_into(self.db().conn(), workspace, name)?;
         let Some(store::Accepted {
             id,

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::definition::model::GRANTS;
 use crate::services::grants::Grants;
-use crate::workflow::model::GRANTS;
 
 /// The manifest's file name in a step project.
 pub const MANIFEST: &str = "step.toml";

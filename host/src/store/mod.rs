@@ -10,6 +10,7 @@ mod failure;
 pub mod json;
 mod migrations;
 mod steps;
+mod values;
 
 use std::path::Path;
 use std::time::Duration;

@@ -12,16 +12,14 @@ use std::sync::{Mutex, OnceLock};
 use serde_json::Value;
 
 use crate::builtin;
+use crate::definition::model::{StepKind, Workflow};
+use crate::definition::parse::parse;
+use crate::definition::resolver::Resolver;
+use crate::json_locate::joined;
 use crate::platform::Platform;
 use crate::services::HostError;
 use crate::store::Transaction;
 use crate::wasm::cache::content_digest;
-
-use crate::json_locate::joined;
-
-use super::model::{StepKind, Workflow};
-use super::parse::parse;
-use super::resolver::Resolver;
 
 /// `uses` value → SHA-256 of the component it named at publish.
 pub type Pins = BTreeMap<String, String>;
@@ -114,7 +112,7 @@ pub fn collect_nested(workflow: &Workflow, found: &mut Vec<Found>) -> Result<(),
 const MAX_NESTED_PINS_DEPTH: usize = 8;
 
 /// Stores the bytes of `found` (once per digest) and returns the pins, in `tx`.
-pub fn store(tx: &Transaction<'_>, found: &[Found]) -> Result<Pins, HostError> {
+pub(crate) fn store(tx: &Transaction<'_>, found: &[Found]) -> Result<Pins, HostError> {
     let mut pins = Pins::new();
     for f in found {
         super::store::components::put(tx, &f.digest, &f.bytes)?;

@@ -10,22 +10,22 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::access::Scope;
+use crate::definition::conditions::all_hold;
+use crate::definition::model::{BACKOFF, Retry, Step, StepKind, Uses, Workflow};
+use crate::definition::parse::parse;
+use crate::definition::resolver::Resolver;
 use crate::json_locate::joined;
 use crate::platform::Platform;
 use crate::principal::{Caller, Cause, Email, Principal, SignIn};
 use crate::public_id::PublicId;
+use crate::runs::lease::Leases;
+use crate::runs::{NewRun, ResumeData, RunEnd, RunRef, RunStatus, RunStore};
 use crate::services::{HostError, HostServices};
 use crate::stored_value::UnreadableValue;
 use crate::wasm::{StepLimits, StepRuntime};
 
-use super::conditions::all_hold;
 use super::fanout::{self, Group, MAX_RUN_THREADS, Part, Slots};
-use super::journal::{NewRun, RunEnd, RunRef, RunStatus};
-use super::lease::Leases;
-use super::model::{BACKOFF, Retry, Step, StepKind, Uses, Workflow};
-use super::parse::parse;
 use super::pending::{Finished, Pending, StepRecordData};
-use super::resolver::Resolver;
 
 /// How deep nested workflows may go.
 const MAX_NESTING: usize = 8;
@@ -104,6 +104,8 @@ impl RunOutcome {
 /// Runs workflows against the platform and the step runtime.
 pub struct Engine {
     platform: Arc<Platform>,
+    /// Where runs are kept: every read and write of a run goes through it (issue 15).
+    runs: Arc<dyn RunStore>,
     runtime: Arc<StepRuntime>,
     step_dirs: Vec<PathBuf>,
     /// Step outputs (or errors) to use instead of executing those steps: the test harness's
@@ -244,6 +246,7 @@ impl Engine {
     ) -> Self {
         let leases = Leases::for_database(platform.db().path());
         Self {
+            runs: platform.clone(),
             platform,
             runtime,
             step_dirs,
@@ -254,10 +257,10 @@ impl Engine {
         }
     }
 
-    /// Records a new run, leased to this process (see [`super::lease`]).
+    /// Records a new run, leased to this process (see [`crate::runs::lease`]).
     pub(crate) fn start_run(&self, run: NewRun<'_>) -> Result<RunRef, HostError> {
         let owner = self.lease_owner()?;
-        self.platform.start_run(&NewRun {
+        self.runs.start_run(&NewRun {
             lease_owner: Some(owner),
             ..run
         })
@@ -300,12 +303,17 @@ impl Engine {
         &self.platform
     }
 
-    /// Runs an earlier process left unfinished (see [`Platform::interrupted_runs`]), leaving
+    /// Where this engine's runs are kept.
+    pub(crate) fn runs(&self) -> &dyn RunStore {
+        &*self.runs
+    }
+
+    /// Runs an earlier process left unfinished (see [`RunStore::interrupted_runs`]), leaving
     /// out those another live process is executing. Runs still leased to this process are
     /// included (one whose lease could not be given up when the database was busy, SPEC
     /// WF-11): the caller knows which of them it has in flight.
-    pub fn platform_runs_interrupted(&self) -> Result<Vec<i64>, HostError> {
-        let runs = self.platform.interrupted_runs()?;
+    pub(crate) fn platform_runs_interrupted(&self) -> Result<Vec<i64>, HostError> {
+        let runs = self.runs.interrupted_runs()?;
         let mine = self.leases.owner();
         Ok(runs
             .into_iter()
@@ -427,8 +435,8 @@ impl Engine {
             depth,
             workspace,
             components,
-        } = self.platform.run_resume_data(run)?;
-        if !matches!(status.as_str(), "running" | "queued" | "on_hold") {
+        } = self.runs.run_resume_data(run)?;
+        if !status.is_unfinished() {
             return Err(HostError::Conflict(format!(
                 "run {id} is {status}; only unfinished runs resume"
             )));
@@ -445,9 +453,8 @@ impl Engine {
             workflow.shared_from = Some(std::mem::replace(&mut workflow.workspace, workspace));
         }
         // One process executes a run at a time.
-        let owner = self.lease_owner()?;
-        self.platform
-            .lease_run(run, owner, |other| self.leases.alive(other))?;
+        self.lease_owner()?;
+        self.leases.take(&*self.runs, run)?;
         let principal = principal_from_stored(&principal, "runs", "principal", format!("run {id}"))
             .map_err(|e| HostError::Internal(e.to_string()))?;
         Ok(self.execute(
@@ -482,13 +489,13 @@ impl Engine {
             cause: Some(Cause { run, depth }),
         };
         let mut lease = LeaseGuard {
-            platform: &self.platform,
+            runs: &*self.runs,
             run,
             owner: self.leases.owner(),
             released: false,
         };
         // Only a run with journaled steps replays; a fresh run skips the lookup per step.
-        let replay = self.platform.has_journal(run).unwrap_or(true);
+        let replay = self.runs.has_journal(run).unwrap_or(true);
         let pending = Pending::default();
         let threads = Slots::new(MAX_RUN_THREADS);
         let exec = Exec {
@@ -512,7 +519,7 @@ impl Engine {
                 let mut held = true;
                 let error = pending
                     .commit(|entries| {
-                        held = self.platform.hold_run(run, entries)?;
+                        held = self.runs.hold_run(run, entries)?;
                         Ok(())
                     })
                     .err()
@@ -533,7 +540,7 @@ impl Engine {
             Err(halt @ (Halt::Stop | Halt::Unavailable(_))) => {
                 // Left `running`: the next start resumes it after its last journaled step.
                 let committed = pending
-                    .commit(|entries| self.platform.release_run(run, entries))
+                    .commit(|entries| self.runs.release_run(run, entries))
                     .err()
                     .map(|e| format!("the finished steps could not be journaled: {e}"));
                 lease.released = committed.is_none();
@@ -564,7 +571,7 @@ impl Engine {
             output: Some(&output),
             error: error.as_deref(),
         };
-        let recorded = pending.commit(|entries| self.platform.finish_run(run, &end, entries));
+        let recorded = pending.commit(|entries| self.runs.finish_run(run, &end, entries));
         lease.released = recorded.is_ok();
         let (status, error) = match recorded {
             Ok(()) => (status, error),
@@ -601,7 +608,7 @@ impl Engine {
 /// a panic), so that the run is not blocked for as long as this process lives. A recorded end
 /// (finish, hold, stop) gives the lease up in its own transaction.
 struct LeaseGuard<'a> {
-    platform: &'a Platform,
+    runs: &'a dyn RunStore,
     run: i64,
     owner: &'a str,
     released: bool,
@@ -610,7 +617,7 @@ struct LeaseGuard<'a> {
 impl Drop for LeaseGuard<'_> {
     fn drop(&mut self) {
         if !self.released {
-            let _ = self.platform.drop_lease(self.run, self.owner);
+            let _ = self.runs.give_up_lease(self.run, self.owner);
         }
     }
 }
@@ -672,7 +679,7 @@ impl Exec<'_> {
     /// Commits the entries of every finished step now.
     fn settle(&self) -> Result<(), HostError> {
         self.pending
-            .commit(|entries| self.engine.platform.journal_steps(self.run, entries))
+            .commit(|entries| self.engine.runs.journal_steps(self.run, entries))
     }
 
     fn steps(&self, steps: &[Step], ctx: &mut Value, prefix: &str) -> Result<Flow, Halt> {
@@ -831,7 +838,7 @@ impl Exec<'_> {
     fn interaction(
         &self,
         key: &str,
-        ix: &super::model::Interaction,
+        ix: &crate::definition::model::Interaction,
         ctx: &Value,
     ) -> Result<Value, Halt> {
         let fail = |message: String| Failure {
@@ -840,7 +847,9 @@ impl Exec<'_> {
         };
         let platform = &self.engine.platform;
         if self.replay
-            && let Some(output) = platform
+            && let Some(output) = self
+                .engine
+                .runs
                 .journaled_output(self.run, key)
                 .map_err(|e| Halt::host(key, e))?
         {
@@ -902,7 +911,7 @@ impl Exec<'_> {
         &self,
         key: &str,
         uses: &Uses,
-        with: &super::refs::Template,
+        with: &crate::definition::refs::Template,
         grants: crate::services::grants::Grants,
         timeout: Option<Duration>,
         retry: Option<Retry>,
@@ -914,7 +923,8 @@ impl Exec<'_> {
         };
         let platform = &self.engine.platform;
         let journaled = if self.replay {
-            platform
+            self.engine
+                .runs
                 .journaled_output(self.run, key)
                 .map_err(|e| Halt::host(key, e))?
         } else {
@@ -958,7 +968,7 @@ impl Exec<'_> {
             }
             // An attempt that will be retried is recorded on its own.
             if let Some(rec) = &record {
-                let _ = platform.db().record_step_execution(&rec.as_record());
+                let _ = self.engine.runs.record_attempt(&rec.as_record());
             }
             self.sleep(delay)?;
             // Checked: the next delay never exceeds `max_delay`, and never panics (SPEC WF-5).
@@ -983,9 +993,9 @@ impl Exec<'_> {
     /// the engine's sleep limit ([`SLEEP_LIMIT`] by default) it sleeps here, stopping at once
     /// if the host stops; beyond, the run goes on hold and `serve` wakes it when it is due.
     fn wait(&self, key: &str, duration: Duration) -> Result<(), Halt> {
-        let platform = &self.engine.platform;
+        let runs = &self.engine.runs;
         if self.replay {
-            let journaled = platform
+            let journaled = runs
                 .journaled_output(self.run, key)
                 .map_err(|e| Halt::host(key, e))?;
             if let Some(output) = journaled {
@@ -997,7 +1007,7 @@ impl Exec<'_> {
         let started = Instant::now();
         // A run about to wait commits what it has done so far.
         self.settle().map_err(|e| Halt::host(key, e))?;
-        let wake_ms = platform
+        let wake_ms = runs
             .timer_deadline(self.run, key, duration)
             .map_err(|e| Halt::host(key, e))?;
         loop {
@@ -1095,7 +1105,7 @@ impl Exec<'_> {
         id: &str,
         items: &[Value],
         body: &[Step],
-        break_if: &[super::model::Condition],
+        break_if: &[crate::definition::model::Condition],
         ctx: &mut Value,
         prefix: &str,
     ) -> Result<Vec<Value>, Halt> {
@@ -1218,7 +1228,7 @@ impl Exec<'_> {
         &self,
         key: &str,
         path: &std::path::Path,
-        with: &super::refs::Template,
+        with: &crate::definition::refs::Template,
         ctx: &Value,
     ) -> Result<Value, Halt> {
         let fail = |message: String| Failure {
@@ -1287,64 +1297,4 @@ fn iteration_outputs(body: &[Step], steps: &Value, before: &Value) -> Value {
         }
     }
     Value::Object(out)
-}
-
-/// What resuming a run needs, as recorded when it started.
-struct ResumeData {
-    id: PublicId,
-    definition: String,
-    source: String,
-    principal: String,
-    event: Value,
-    status: String,
-    depth: u32,
-    workspace: String,
-    /// Pinned components (JSON), for a run of a published revision.
-    components: Option<String>,
-}
-
-impl Platform {
-    /// What resuming `run` needs: definition, source, principal, event, status.
-    fn run_resume_data(&self, run: i64) -> Result<ResumeData, HostError> {
-        use rusqlite::OptionalExtension;
-        let db = self.db();
-        db.conn()
-            .query_row(
-                "SELECT definition, source, principal, event, status, depth, workspace, components, public_id FROM runs WHERE id = ?1",
-                [run],
-                |r| {
-                    let event = crate::stored_json::column(r, 3, "runs.event")?;
-                    Ok(ResumeData {
-                        id: r.get(8)?,
-                        definition: r.get(0)?,
-                        source: r.get(1)?,
-                        principal: r.get(2)?,
-                        event,
-                        status: r.get(4)?,
-                        depth: r.get(5)?,
-                        workspace: r.get(6)?,
-                        components: r.get(7)?,
-                    })
-                },
-            )
-            .optional()
-            // Only a missing row is "no run"; an unreadable one is an error (issue 14 item 9).
-            .map_err(crate::platform::internal)?
-            .ok_or_else(|| HostError::NotFound(format!("there is no run with key {run}")))
-    }
-
-    /// Runs left `running`, oldest first, with their lease owners: those of a process that
-    /// stopped (crashed, killed, or stopped at a step boundary) and those still executing.
-    pub fn interrupted_runs(&self) -> Result<Vec<(i64, Option<String>)>, HostError> {
-        let db = self.db();
-        let mut stmt = db
-            .conn()
-            .prepare("SELECT id, lease_owner FROM runs WHERE status = 'running' ORDER BY id")
-            .map_err(crate::platform::internal)?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(crate::platform::internal)?;
-        rows.collect::<Result<_, _>>()
-            .map_err(crate::platform::internal)
-    }
 }

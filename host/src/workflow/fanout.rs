@@ -15,9 +15,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 /// (nested ones included). Parts beyond it wait for a thread; they never fail for it.
 pub const MAX_RUN_THREADS: usize = 32;
 
-/// The most branches one `parallel` step may have (checked when the definition is parsed).
-pub const MAX_PARALLEL_BRANCHES: usize = 64;
-
 /// A run's free helper-thread slots, shared by all its groups.
 #[derive(Debug)]
 pub struct Slots {

@@ -6,14 +6,14 @@ use serde_json::{Value, json};
 use crate::access::Scope;
 use crate::audit::{self, Actor};
 use crate::clock;
+use crate::definition::model::{TriggerKind, Workflow};
+use crate::definition::parse::parse;
 use crate::json_locate::joined;
 use crate::principal::Principal;
+use crate::runs::NewRun;
 use crate::services::HostError;
 
 use super::engine::{Engine, Observer, RunOutcome, principal_to_stored};
-use super::journal::NewRun;
-use super::model::{TriggerKind, Workflow};
-use super::parse::parse;
 
 /// A published workflow ready to run in some workspace.
 struct Published {

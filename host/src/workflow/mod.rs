@@ -1,19 +1,13 @@
-//! Workflows (SPEC WF): definitions as data, parsed and validated with located errors, and
-//! context references (JSONPath, RFC 9535).
+//! Workflows (SPEC WF) as a service: the engine that runs a definition
+//! ([`crate::definition`]) over the run store ([`crate::runs::RunStore`]), triggers, flows,
+//! publishing, who sees which runs, and the scheduler of `serve`.
 
 pub mod components;
-pub mod conditions;
 pub mod engine;
 pub mod fanout;
 pub mod flows;
-pub mod journal;
-pub mod lease;
-pub mod model;
-pub mod parse;
 mod pending;
 pub mod publish;
-pub mod refs;
-pub mod resolver;
 pub mod revision;
 pub mod run_access;
 pub mod scheduler;
@@ -21,7 +15,5 @@ mod store;
 pub mod timers;
 pub mod triggers;
 
+pub use crate::definition::{Resolver, Workflow, parse};
 pub use engine::{Engine, Observer, Quiet, RunOutcome};
-pub use model::Workflow;
-pub use parse::parse;
-pub use resolver::Resolver;

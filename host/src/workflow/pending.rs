@@ -21,7 +21,7 @@ use crate::store::ExecutionRecord;
 
 use crate::services::HostError;
 
-use super::journal::JournalEntry;
+use crate::runs::JournalEntry;
 
 /// What is recorded about a WASM step execution, owned until it is written.
 pub(super) struct StepRecordData {

@@ -6,22 +6,23 @@ use serde_json::json;
 
 use crate::access::Scope;
 use crate::audit::{self, Actor};
+use crate::definition::model::Workflow;
+use crate::definition::resolver::Resolver;
 use crate::platform::{Platform, internal};
 use crate::principal::Principal;
 use crate::services::HostError;
 
 use super::components;
 use super::engine::{principal_from_stored, principal_to_stored};
-use super::model::Workflow;
-use super::resolver::Resolver;
-pub use super::revision::Revision;
 use super::store::revisions::{self as store, Which};
+
+pub use super::revision::Revision;
 
 /// What publishing stores about an Interaction Flow started by its form.
 #[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct StoredFlow {
     pub title: String,
-    pub form: crate::interact::form::Form,
+    pub form: crate::definition::form::Form,
     pub access: crate::access::FlowAccess,
 }
 
@@ -109,7 +110,7 @@ impl Platform {
         let publisher = publisher_to_stored(actor);
         let mut found = components::collect(definition, resolver)?;
         // Nested workflows are found as runs will find them: from `source` with `resolver`.
-        let at_source = super::parse::parse(source, definition, resolver)
+        let at_source = crate::definition::parse::parse(source, definition, resolver)
             .map_err(|errors| HostError::Invalid(crate::json_locate::joined(&errors)))?;
         components::collect_nested(&at_source, &mut found)?;
         if let Some(source) = self.shared_into(&workflow.workspace, &workflow.name)? {

@@ -17,7 +17,7 @@ use crate::public_id::PublicId;
 use crate::services::HostError;
 
 use super::engine::{Engine, Observer, RunOutcome, principal_from_stored};
-use super::journal::{RunInfo, StepRecord};
+use crate::runs::{RunInfo, RunStore, StepRecord};
 
 /// Why content was left out: shown in place of it.
 pub const HIDDEN: &str = "hidden: only the run's own principal and holders of \

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 use super::engine::{Engine, Quiet, RunOutcome};
-use super::journal::RunStatus;
+use crate::runs::RunStatus;
 use crate::services::HostError;
 
 /// How the scheduler runs.
@@ -404,7 +404,7 @@ fn run_job(engine: &Engine, job: Job) -> Report {
     // The internal key is never shown: the run's public id, when it can be read (SPEC ID-4).
     let shown = match &outcome {
         Ok(o) => o.run_id.to_string(),
-        Err(_) => engine.platform().run_detail(run).map_or_else(
+        Err(_) => engine.runs().run_detail(run).map_or_else(
             |_| "(unreadable)".to_owned(),
             |(info, _)| info.id.to_string(),
         ),

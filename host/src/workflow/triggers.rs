@@ -8,35 +8,27 @@
 //! that cannot run (its components are gone, its publisher no longer answers for it) gets a
 //! run recorded as failed with the reason: an event is never dispatched into silence (WF-11).
 
-use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
 
-use crate::clock;
+use crate::definition::conditions::all_hold;
+use crate::definition::model::{TriggerKind, Workflow};
+use crate::definition::parse::parse;
 use crate::json_locate::joined;
-use crate::platform::{Platform, internal};
+use crate::platform::Platform;
 use crate::principal::{Caller, Principal};
 use crate::public_id::{IdKind, PublicId};
+use crate::runs::store::journal::{TriggeredRow, insert_triggered};
+use crate::runs::{RunRef, RunStatus};
 use crate::services::HostError;
 
-use super::conditions::all_hold;
 use super::engine::{Engine, Observer, RunOutcome, principal_to_stored};
-use super::journal::{RunRef, RunStatus};
-use super::model::{TriggerKind, Workflow};
-use super::parse::parse;
 use super::publish::Revision;
+use super::store::events::{self as store, Next, PendingEvent as Pending};
+
+pub use super::store::events::WaitingEvent;
 
 /// How long an event chain may grow (SPEC WF-9).
 pub const MAX_DEPTH: u32 = 8;
-
-/// An event not yet seen by triggers.
-struct Pending {
-    id: i64,
-    workspace: String,
-    kind: String,
-    payload: Value,
-    case_id: Option<i64>,
-    depth: u32,
-}
 
 /// A workflow an event starts.
 struct Match {
@@ -82,79 +74,14 @@ fn raw_trigger_kind(definition: &str) -> Option<String> {
     }
 }
 
-/// The oldest pending event, or why its row cannot be read.
-enum Next {
-    Event(Pending),
-    /// Its row does not read (SPEC WF-11 is for the infrastructure; this is the row's own
-    /// fault, and waiting will not mend it): it is quarantined.
-    Unreadable {
-        id: i64,
-        why: String,
-    },
-}
-
-/// An event waiting for dispatch, or set aside (quarantined) because it cannot be.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct WaitingEvent {
-    /// Its number within its workspace (1 for the workspace's first event): row ids are one
-    /// sequence over every workspace and would tell how busy the others are (SPEC ID-4).
-    /// Events are never deleted, so the number is stable.
-    pub id: i64,
-    /// Its kind as stored (read as text whatever it holds).
-    pub kind: String,
-    pub created_at: String,
-    /// Why it was quarantined, and when (Unix seconds); `None` while it waits.
-    pub quarantined: Option<String>,
-    pub quarantined_at: Option<i64>,
-}
-
 impl Platform {
     fn next_pending_event(&self, workspace: Option<&str>) -> Result<Option<Next>, HostError> {
-        let db = self.db();
-        db.conn()
-            .query_row(
-                "SELECT id, workspace, kind, payload, case_id, depth FROM events
-                 WHERE dispatched = 0 AND quarantined IS NULL AND (?1 IS NULL OR workspace = ?1)
-                 ORDER BY id LIMIT 1",
-                [workspace],
-                |r| {
-                    let id = r.get(0)?;
-                    let read = || -> rusqlite::Result<Pending> {
-                        let payload = crate::stored_json::column(r, 3, "events.payload")?;
-                        Ok(Pending {
-                            id,
-                            workspace: r.get(1)?,
-                            kind: r.get(2)?,
-                            payload,
-                            case_id: r.get(4)?,
-                            depth: r.get(5)?,
-                        })
-                    };
-                    Ok(match read() {
-                        Ok(event) => Next::Event(event),
-                        Err(e) => Next::Unreadable {
-                            id,
-                            // No row id: it is one sequence over every workspace (SPEC ID-4).
-                            why: format!("the stored event does not read: {e}"),
-                        },
-                    })
-                },
-            )
-            .optional()
-            .map_err(internal)
+        store::next_pending(self.db().conn(), workspace)
     }
 
     /// Sets pending event `id` aside with the reason, so later events dispatch.
     fn quarantine_event(&self, id: i64, why: &str) -> Result<(), HostError> {
-        self.transact(|tx| {
-            tx.execute(
-                "UPDATE events SET quarantined = ?2, quarantined_at = ?3
-                 WHERE id = ?1 AND dispatched = 0 AND quarantined IS NULL",
-                params![id, why, clock::now_unix()],
-            )
-            .map_err(internal)?;
-            Ok(())
-        })
+        self.transact(|tx| store::quarantine(tx, id, why))
     }
 
     /// The events of `workspace` waiting for dispatch, or (`quarantined`) those set aside and
@@ -168,29 +95,7 @@ impl Platform {
         quarantined: bool,
     ) -> Result<Vec<WaitingEvent>, HostError> {
         self.authorize(principal, workspace, crate::access::Scope::PlaybookExecute)?;
-        let db = self.db();
-        let mut stmt = db
-            .conn()
-            .prepare(
-                "SELECT (SELECT count(*) FROM events o WHERE o.workspace = e.workspace AND o.id <= e.id),
-                        CAST(kind AS TEXT), CAST(created_at AS TEXT), quarantined, quarantined_at
-                 FROM events e
-                 WHERE workspace = ?1 AND dispatched = 0 AND (quarantined IS NOT NULL) = ?2
-                 ORDER BY id",
-            )
-            .map_err(internal)?;
-        let rows = stmt
-            .query_map(params![workspace, quarantined], |r| {
-                Ok(WaitingEvent {
-                    id: r.get(0)?,
-                    kind: r.get(1)?,
-                    created_at: r.get(2)?,
-                    quarantined: r.get(3)?,
-                    quarantined_at: r.get(4)?,
-                })
-            })
-            .map_err(internal)?;
-        rows.collect::<Result<_, _>>().map_err(internal)
+        store::waiting(self.db().conn(), workspace, quarantined)
     }
 
     /// Puts quarantined event `number` of `workspace` (as `triggers list` numbers it) back
@@ -206,17 +111,7 @@ impl Platform {
         if number < 1 {
             return Ok(false);
         }
-        self.transact(|tx| {
-            let released = tx
-                .execute(
-                    "UPDATE events SET quarantined = NULL, quarantined_at = NULL
-                     WHERE id = (SELECT id FROM events WHERE workspace = ?2 ORDER BY id LIMIT 1 OFFSET ?1 - 1)
-                       AND dispatched = 0 AND quarantined IS NOT NULL",
-                    params![number, workspace],
-                )
-                .map_err(internal)?;
-            Ok(released == 1)
-        })
+        self.transact(|tx| store::release(tx, workspace, number))
     }
 
     /// In one transaction: the event marked as dispatched, and a run per match (failed at once
@@ -233,10 +128,7 @@ impl Platform {
         self.transact(|tx| {
             // Exactly once per event: under the write lock, only the first claimer finds it
             // still pending.
-            let claimed = tx
-                .execute("UPDATE events SET dispatched = 1 WHERE id = ?1 AND dispatched = 0", [event.id])
-                .map_err(internal)?;
-            if claimed == 0 {
+            if !store::mark_dispatched(tx, event.id)? {
                 return Ok(None);
             }
             let mut ids = Vec::new();
@@ -247,23 +139,29 @@ impl Platform {
                         "event chain too deep: the `{}` event is {} runs down a chain; the limit is {MAX_DEPTH} (SPEC WF-9)",
                         event.kind, event.depth
                     );
-                    ("failed", Some(why))
+                    (RunStatus::Failed, Some(why))
                 } else if let Err(why) = &m.ready {
-                    ("failed", Some(why.clone()))
+                    (RunStatus::Failed, Some(why.clone()))
                 } else {
-                    ("running", None)
+                    (RunStatus::Running, None)
                 };
                 let id = PublicId::new(IdKind::Run)?;
-                tx.execute(
-                    "INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, depth, trigger_event, error, finished_at, lease_owner, components, public_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?4 = 'failed' THEN ?8 END, CASE WHEN ?4 = 'running' THEN ?12 END, ?13, ?14)",
-                    params![m.name, event.workspace, m.principal(), status, input.to_string(), m.definition, m.source, clock::now_unix(), depth, event.id, error, lease_owner, m.components, id],
-                )
-                .map_err(internal)?;
-                ids.push(RunRef {
-                    key: tx.last_insert_rowid(),
-                    id,
-                });
+                let row = TriggeredRow {
+                    workflow: &m.name,
+                    workspace: &event.workspace,
+                    principal: &m.principal(),
+                    status,
+                    event: input,
+                    definition: &m.definition,
+                    source: &m.source,
+                    depth,
+                    trigger_event: event.id,
+                    error: error.as_deref(),
+                    lease_owner,
+                    components: m.components.as_deref(),
+                };
+                let key = insert_triggered(tx, &row, &id)?;
+                ids.push(RunRef { key, id });
             }
             Ok(Some(ids))
         })
@@ -289,7 +187,10 @@ struct Start {
 impl Engine {
     /// Starts and runs everything pending events trigger, until no event is pending (runs may
     /// cause further events). Returns the outcomes in order.
-    pub fn dispatch_triggers(&self, observer: &dyn Observer) -> Result<Vec<RunOutcome>, HostError> {
+    pub(crate) fn dispatch_triggers(
+        &self,
+        observer: &dyn Observer,
+    ) -> Result<Vec<RunOutcome>, HostError> {
         self.dispatch_triggers_in(None, observer)
     }
 
@@ -312,12 +213,12 @@ impl Engine {
     /// the event marked as dispatched, so each workflow starts once per event. `None` when no
     /// event is pending. `serve` executes the runs on its workers; a crash before they finish
     /// leaves them `running`, to be resumed by the next start.
-    pub fn claim_next_event(&self) -> Result<Option<Vec<TriggeredRun>>, HostError> {
+    pub(crate) fn claim_next_event(&self) -> Result<Option<Vec<TriggeredRun>>, HostError> {
         self.claim_next_event_in(None)
     }
 
     /// [`Engine::claim_next_event`] among the events of `workspace` (all when `None`).
-    pub fn claim_next_event_in(
+    pub(crate) fn claim_next_event_in(
         &self,
         workspace: Option<&str>,
     ) -> Result<Option<Vec<TriggeredRun>>, HostError> {
@@ -387,7 +288,7 @@ impl Engine {
     }
 
     /// Executes a claimed triggered run (or reports how it was refused).
-    pub fn run_triggered(
+    pub(crate) fn run_triggered(
         &self,
         run: TriggeredRun,
         observer: &dyn Observer,
@@ -399,7 +300,7 @@ impl Engine {
             depth,
         }) = run.start
         else {
-            let (info, _) = self.platform().run_detail(run.run.key)?;
+            let (info, _) = self.runs().run_detail(run.run.key)?;
             return Ok(RunOutcome {
                 run_key: run.run.key,
                 run_id: run.run.id,

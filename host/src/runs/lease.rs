@@ -12,11 +12,9 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::platform::Platform;
 use crate::services::HostError;
 
-use super::journal::JournalEntry;
-use super::store::leases as store;
+use super::{RunLease, RunStore};
 
 /// This process's lease identity and its lock.
 pub struct Leases {
@@ -115,48 +113,33 @@ pub fn leased_elsewhere(error: &HostError) -> bool {
     matches!(error, HostError::Conflict(why) if why.contains(LEASED_ELSEWHERE))
 }
 
-impl Platform {
-    /// Journals `entries` and gives up the lease of `run`, in one transaction: the run stops
-    /// here, still `running`, free for the next process to resume.
-    pub(crate) fn release_run(
-        &self,
-        run: i64,
-        entries: &[JournalEntry<'_>],
-    ) -> Result<(), HostError> {
-        self.journal_steps_then(run, entries, |tx| store::release(tx, run))
-    }
-
-    /// Makes `owner` the lease holder of `run`, unless a live process (per `alive`) holds it;
-    /// the conditional update settles a race between two takers.
-    pub(crate) fn lease_run(
-        &self,
-        run: i64,
-        owner: &str,
-        alive: impl Fn(&str) -> bool,
-    ) -> Result<(), HostError> {
+impl Leases {
+    /// Makes this process the lease holder of `run` in `runs`, unless another live process
+    /// holds it; the conditional update settles a race between two takers. Call
+    /// [`Leases::hold`] first.
+    pub(crate) fn take(&self, runs: &dyn RunStore, run: i64) -> Result<(), HostError> {
+        let owner = self.owner();
         // Errors name the run by its public id, never by its key (SPEC ID-4).
-        let store::Lease {
+        let RunLease {
             owner: current,
             run: shown,
-        } = store::lease(self.db().conn(), run)?
+        } = runs
+            .run_lease(run)?
             .ok_or_else(|| HostError::NotFound(format!("there is no run with key {run}")))?;
-        let taken = || HostError::Conflict(format!("run {shown} {LEASED_ELSEWHERE}"));
-        if current.as_deref().is_some_and(|o| o != owner && alive(o)) {
-            return Err(taken());
+        if current
+            .as_deref()
+            .is_some_and(|o| o != owner && self.alive(o))
+        {
+            return Err(HostError::Conflict(format!(
+                "run {shown} {LEASED_ELSEWHERE}"
+            )));
         }
-        let taken_now = self.transact(|tx| store::take(tx, run, owner, current.as_deref()))?;
-        if !taken_now {
+        if !runs.take_lease(run, owner, current.as_deref())? {
             return Err(HostError::Conflict(format!(
                 "run {shown} {LEASED_ELSEWHERE} (or was finished by one meanwhile)"
             )));
         }
         Ok(())
-    }
-
-    /// Gives up `owner`'s lease of `run`, if it still holds it (a run left unfinished by an
-    /// error must not stay blocked while this process lives on).
-    pub(crate) fn drop_lease(&self, run: i64, owner: &str) -> Result<(), HostError> {
-        self.transact(|tx| store::give_up(tx, run, owner))
     }
 }
 

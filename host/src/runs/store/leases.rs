@@ -4,19 +4,12 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::platform::internal;
-use crate::public_id::PublicId;
 use crate::services::HostError;
 
-/// A run's lease as stored.
-pub(in crate::workflow) struct Lease {
-    /// The process holding it, if any.
-    pub owner: Option<String>,
-    /// The run's id as people see it, for errors (SPEC ID-4).
-    pub run: PublicId,
-}
+use super::super::RunLease as Lease;
 
 /// The lease of the run with key `run`, if there is such a run.
-pub(in crate::workflow) fn lease(conn: &Connection, run: i64) -> Result<Option<Lease>, HostError> {
+pub(in crate::runs) fn lease(conn: &Connection, run: i64) -> Result<Option<Lease>, HostError> {
     conn.query_row(
         "SELECT lease_owner, public_id FROM runs WHERE id = ?1",
         [run],
@@ -33,7 +26,7 @@ pub(in crate::workflow) fn lease(conn: &Connection, run: i64) -> Result<Option<L
 
 /// Makes `owner` the holder of `run` if `current` still holds it and the run is unfinished;
 /// returns whether it did (a race between two takers is settled here).
-pub(in crate::workflow) fn take(
+pub(in crate::runs) fn take(
     conn: &Connection,
     run: i64,
     owner: &str,
@@ -50,18 +43,14 @@ pub(in crate::workflow) fn take(
 }
 
 /// Frees the lease of `run`, whoever holds it.
-pub(in crate::workflow) fn release(conn: &Connection, run: i64) -> Result<(), HostError> {
+pub(in crate::runs) fn release(conn: &Connection, run: i64) -> Result<(), HostError> {
     conn.execute("UPDATE runs SET lease_owner = NULL WHERE id = ?1", [run])
         .map_err(internal)?;
     Ok(())
 }
 
 /// Frees the lease of `run` if `owner` still holds it.
-pub(in crate::workflow) fn give_up(
-    conn: &Connection,
-    run: i64,
-    owner: &str,
-) -> Result<(), HostError> {
+pub(in crate::runs) fn give_up(conn: &Connection, run: i64, owner: &str) -> Result<(), HostError> {
     conn.execute(
         "UPDATE runs SET lease_owner = NULL WHERE id = ?1 AND lease_owner = ?2",
         params![run, owner],

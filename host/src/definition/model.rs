@@ -7,6 +7,9 @@ use crate::json_locate::JsonPath;
 
 use super::refs::Template;
 
+/// The most branches one `parallel` step may have (checked when the definition is parsed).
+pub const MAX_PARALLEL_BRANCHES: usize = 64;
+
 /// A validated workflow definition.
 #[derive(Clone, Debug)]
 pub struct Workflow {
@@ -165,7 +168,7 @@ pub enum StepKind {
 }
 
 pub use crate::access::ExternalSso;
-pub use crate::interact::form::Form;
+pub use crate::definition::form::Form;
 
 /// An Interaction (SPEC IX-1..8): a form, who may answer it, and what happens on timeout.
 #[derive(Clone, Debug)]

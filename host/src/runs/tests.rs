@@ -1,15 +1,17 @@
-//! SPEC WF-8, the journal's own guarantees: a step journaled twice (one run executed by two
+//! SPEC WF-8, the journal's own guarantees (white-box: the run store acts for nobody, so
+//! these tests live inside the crate): a step journaled twice (one run executed by two
 //! processes at once) publishes its events once, and a run goes on hold only while it still
 //! waits for something.
 
 use std::time::Duration;
 
-use flowhost::platform::Platform;
-use flowhost::services::events::CustomEvent;
-use flowhost::store::{Db, ExecutionRecord};
-use flowhost::wasm::StepExecution;
-use flowhost::workflow::journal::NewRun;
 use serde_json::{Value, json};
+
+use super::{JournalEntry, NewRun, RunStore};
+use crate::platform::Platform;
+use crate::services::events::CustomEvent;
+use crate::store::{Db, ExecutionRecord};
+use crate::wasm::StepExecution;
 
 fn platform(dir: &tempfile::TempDir) -> Platform {
     Platform::new(Db::open(&dir.path().join("flowhost.db")).expect("db")).expect("platform")
@@ -63,9 +65,14 @@ fn a_step_journaled_twice_keeps_its_first_entry_and_publishes_its_event_once() {
             execution: &execution,
             cause: None,
         };
-        platform
-            .journal_step(run, "tag", &Ok(json!({ "n": n })), 1, 5, Some(&record))
-            .expect("journal");
+        let entry = JournalEntry {
+            key: "tag",
+            result: &Ok(json!({ "n": n })),
+            attempts: 1,
+            duration_us: 5,
+            execution: Some(record),
+        };
+        platform.journal_steps(run, &[entry]).expect("journal");
     }
     assert_eq!(
         count(

@@ -464,7 +464,7 @@ impl Parser {
                     );
                 }
                 // Fan-out is bounded where it is written (SPEC WF-4, ST-4), like a loop's cap.
-                let most = super::fanout::MAX_PARALLEL_BRANCHES;
+                let most = MAX_PARALLEL_BRANCHES;
                 if branches.len() > most {
                     self.err(
                         at.key("parallel"),
@@ -575,7 +575,7 @@ impl Parser {
             self.err(at, "expected `fields`: an array of {\"name\", \"type\"}");
             return None;
         };
-        let mut fields: Vec<crate::interact::form::Field> = Vec::new();
+        let mut fields: Vec<crate::definition::form::Field> = Vec::new();
         for (i, f) in items.iter().enumerate() {
             let at = at.key("fields").index(i);
             let Some(fo) = self.object(f, &at, "a field {\"name\", \"type\"}") else {
@@ -593,7 +593,7 @@ impl Parser {
             if fields.iter().any(|f| f.name == name) {
                 self.err(at.key("name"), format!("duplicate field `{name}`"));
             }
-            use crate::interact::form::{FIELD_TYPES, FieldKind};
+            use crate::definition::form::{FIELD_TYPES, FieldKind};
             let kind = match fo.get("type").and_then(Value::as_str) {
                 Some("text") => FieldKind::Text,
                 Some("number") => FieldKind::Number,
@@ -635,7 +635,7 @@ impl Parser {
                 }
             };
             let label = fo.get("label").and_then(Value::as_str).map(str::to_owned);
-            fields.push(crate::interact::form::Field {
+            fields.push(crate::definition::form::Field {
                 name,
                 kind,
                 label,

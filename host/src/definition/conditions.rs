@@ -62,7 +62,7 @@ fn compare(a: &Value, b: &Value) -> Option<Ordering> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workflow::refs::Template;
+    use crate::definition::refs::Template;
     use serde_json::json;
 
     fn cond(left: Value, op: Op, right: Value) -> Condition {

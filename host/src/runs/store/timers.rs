@@ -8,7 +8,7 @@ use crate::services::HostError;
 
 /// Stores `wake_ms` as the deadline of the wait at `key` in `run` unless one is stored
 /// already; returns the stored one.
-pub(in crate::workflow) fn deadline(
+pub(in crate::runs) fn deadline(
     conn: &Connection,
     run: i64,
     key: &str,
@@ -26,7 +26,7 @@ pub(in crate::workflow) fn deadline(
 
 /// The runs on hold with a wait due at `now_ms` that no step has taken up yet, by id. The
 /// scan starts from the runs on hold (an index range), not from every timer ever set.
-pub(in crate::workflow) fn due_runs(conn: &Connection, now_ms: i64) -> Result<Vec<i64>, HostError> {
+pub(in crate::runs) fn due_runs(conn: &Connection, now_ms: i64) -> Result<Vec<i64>, HostError> {
     let mut stmt = conn
         .prepare_cached(
             "SELECT r.id FROM runs r

@@ -1,0 +1,267 @@
+//! Runs (SPEC WF-8): their journal of finished steps, their status, leases and timers. A
+//! resumed run replays finished steps from the journal instead of executing them again.
+//! Below the engine and the interactions, which both hold and claim runs; the SQL is in
+//! [`store`].
+
+pub mod lease;
+pub(crate) mod store;
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::public_id::PublicId;
+use crate::services::HostError;
+
+/// A run's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Queued,
+    Running,
+    OnHold,
+    Succeeded,
+    Failed,
+    Stopped,
+}
+
+impl RunStatus {
+    /// The status as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Queued => "queued",
+            RunStatus::Running => "running",
+            RunStatus::OnHold => "on_hold",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Stopped => "stopped",
+        }
+    }
+
+    /// The status stored as `text`; `None` for a text the host never writes.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "queued" => RunStatus::Queued,
+            "running" => RunStatus::Running,
+            "on_hold" => RunStatus::OnHold,
+            "succeeded" => RunStatus::Succeeded,
+            "failed" => RunStatus::Failed,
+            "stopped" => RunStatus::Stopped,
+            _ => return None,
+        })
+    }
+
+    /// Whether a run in this status may still go on (be resumed or leased).
+    pub fn is_unfinished(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Queued | RunStatus::Running | RunStatus::OnHold
+        )
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A run by both its ids: the internal key and the id people see (SPEC ID-4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunRef {
+    pub key: i64,
+    pub id: PublicId,
+}
+
+/// A run as listed.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunInfo {
+    /// The internal key; never shown.
+    #[serde(skip)]
+    pub key: i64,
+    /// The id people see (`R-…`).
+    pub id: PublicId,
+    pub workflow: String,
+    pub workspace: String,
+    pub principal: String,
+    pub status: RunStatus,
+    pub exit_status: Option<String>,
+    pub output: Option<serde_json::Value>,
+    pub error: Option<String>,
+    pub started_at: String,
+}
+
+/// A journaled step.
+#[derive(Clone, Debug, Serialize)]
+pub struct StepRecord {
+    pub step: String,
+    pub status: String,
+    pub output: Option<serde_json::Value>,
+    pub error: Option<String>,
+    pub attempts: u32,
+    pub duration_us: i64,
+}
+
+/// A finished step's journal entry, with the execution record of a WASM step.
+#[derive(Clone, Copy)]
+pub struct JournalEntry<'a> {
+    /// The step's journal key (its id, prefixed inside loops and nested workflows).
+    pub key: &'a str,
+    /// Its output, or why it failed.
+    pub result: &'a Result<serde_json::Value, String>,
+    pub attempts: u32,
+    pub duration_us: i64,
+    /// The execution record of a WASM step (with its logs and events).
+    pub execution: Option<crate::store::ExecutionRecord<'a>>,
+}
+
+/// How a run ended, as [`RunStore::finish_run`] records it.
+pub struct RunEnd<'a> {
+    pub status: RunStatus,
+    /// The `exit` step's status, if the run exited.
+    pub exit_status: Option<&'a str>,
+    pub output: Option<&'a serde_json::Value>,
+    /// For a failed run: the failing step and why.
+    pub error: Option<&'a str>,
+}
+
+/// What starting a run records.
+pub struct NewRun<'a> {
+    pub workflow: &'a str,
+    pub workspace: &'a str,
+    pub principal: &'a str,
+    pub event: &'a serde_json::Value,
+    pub definition: &'a str,
+    pub source: &'a str,
+    /// The process executing it (see [`lease`]).
+    pub lease_owner: Option<&'a str>,
+    /// The components pinned by the revision it runs (JSON, see `workflow::components`), so
+    /// a resumed run runs the components it started with; `None` for a run of a file.
+    pub components: Option<&'a str>,
+}
+
+/// What resuming a run needs, as recorded when it started.
+pub(crate) struct ResumeData {
+    pub id: PublicId,
+    pub definition: String,
+    pub source: String,
+    /// The principal as stored (see `workflow::engine::principal_to_stored`).
+    pub principal: String,
+    pub event: serde_json::Value,
+    pub status: RunStatus,
+    pub depth: u32,
+    pub workspace: String,
+    /// Pinned components (JSON), for a run of a published revision.
+    pub components: Option<String>,
+}
+
+/// A run's lease as stored (see [`lease`]).
+pub(crate) struct RunLease {
+    /// The process holding it, if any.
+    pub owner: Option<String>,
+    /// The run's id as people see it, for errors (SPEC ID-4).
+    pub run: PublicId,
+}
+
+/// Where runs are kept: what the engine and the scheduler of `serve` read and write of a run
+/// (issue 15, deliverable 2). The engine calls only this, so another backend (PostgreSQL,
+/// issue 18) is one more implementation; the SQLite one is `Platform`'s (`store/`). Who sees
+/// which runs is decided above it (`workflow/run_access.rs`).
+///
+/// Object-safe: the engine holds an `Arc<dyn RunStore>`. Each call is one storage round trip
+/// or transaction; the dynamic call beside it costs no allocation.
+pub(crate) trait RunStore: Send + Sync {
+    /// Records a new run as running; returns its ids.
+    fn start_run(&self, run: &NewRun<'_>) -> Result<RunRef, HostError>;
+
+    /// Whether `run` has any journaled step.
+    fn has_journal(&self, run: i64) -> Result<bool, HostError>;
+
+    /// The journaled output of a step that succeeded in `run`, if any.
+    fn journaled_output(&self, run: i64, key: &str)
+    -> Result<Option<serde_json::Value>, HostError>;
+
+    /// Records finished steps in one transaction, each with its effects (a WASM step's
+    /// execution record, logs and events) when its entry is new: a step journaled twice
+    /// publishes its events once.
+    fn journal_steps(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), HostError>;
+
+    /// Records an attempt of a step that is retried (its own execution record, no entry).
+    fn record_attempt(&self, record: &crate::store::ExecutionRecord<'_>) -> Result<(), HostError>;
+
+    /// Marks a run finished and frees its lease, journaling its last finished steps in the
+    /// same transaction.
+    fn finish_run(
+        &self,
+        run: i64,
+        end: &RunEnd<'_>,
+        entries: &[JournalEntry<'_>],
+    ) -> Result<(), HostError>;
+
+    /// Puts `run` on hold and frees its lease, journaling its last finished steps in the same
+    /// transaction, if it still waits for something (an open interaction, a wait not yet due)
+    /// and nothing it waited for has arrived meanwhile (SPEC WF-8). Returns `false`
+    /// otherwise: the run stays `running` and the caller goes on with it.
+    fn hold_run(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<bool, HostError>;
+
+    /// Journals `entries` and frees the lease of `run`, in one transaction: the run stops
+    /// here, still `running`, free for the next process to resume.
+    fn release_run(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), HostError>;
+
+    /// The lease of run `run`, if there is such a run.
+    fn run_lease(&self, run: i64) -> Result<Option<RunLease>, HostError>;
+
+    /// Makes `owner` the holder of `run` if `current` still holds it and the run is
+    /// unfinished; returns whether it did (a race between two takers is settled here).
+    fn take_lease(&self, run: i64, owner: &str, current: Option<&str>) -> Result<bool, HostError>;
+
+    /// Frees the lease of `run` if `owner` still holds it.
+    fn give_up_lease(&self, run: i64, owner: &str) -> Result<(), HostError>;
+
+    /// The deadline (Unix milliseconds) of the wait at `key` in `run`: stored as now plus
+    /// `duration` the first time, and the stored one every later time.
+    fn timer_deadline(&self, run: i64, key: &str, duration: Duration) -> Result<i64, HostError>;
+
+    /// Claims the runs on hold whose wait is due: each is set `running` in the same
+    /// transaction, so a run is woken by one caller only.
+    fn claim_due_timers(&self) -> Result<Vec<i64>, HostError>;
+
+    /// Runs left `running`, oldest first, with their lease owners: those of a process that
+    /// stopped (crashed, killed, or stopped at a step boundary) and those still executing.
+    fn interrupted_runs(&self) -> Result<Vec<(i64, Option<String>)>, HostError>;
+
+    /// What resuming `run` needs, as recorded when it started (its status among it).
+    fn run_resume_data(&self, run: i64) -> Result<ResumeData, HostError>;
+
+    /// The internal key of the run people know as `id`, if there is one.
+    fn run_key(&self, id: &PublicId) -> Result<Option<i64>, HostError>;
+
+    /// Runs of `workspace` (all workspaces if `None`), newest first, for nobody in
+    /// particular: doors go through `Platform::runs`, which decides what each may see.
+    fn all_runs(&self, workspace: Option<&str>) -> Result<Vec<RunInfo>, HostError>;
+
+    /// One run (by its internal key) and its journaled steps, for nobody in particular:
+    /// doors go through `Platform::runs`; `NotFound` if there is no such run.
+    fn run_detail(&self, run: i64) -> Result<(RunInfo, Vec<StepRecord>), HostError>;
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod status_tests {
+    use super::RunStatus;
+
+    #[test]
+    fn every_status_reads_back_as_written_and_nothing_else_reads() {
+        use RunStatus::*;
+        for status in [Queued, Running, OnHold, Succeeded, Failed, Stopped] {
+            assert_eq!(RunStatus::parse(status.as_str()), Some(status));
+            assert_eq!(status.to_string(), status.as_str());
+        }
+        for text in ["", "paused", "Running", " running"] {
+            assert_eq!(RunStatus::parse(text), None, "{text:?}");
+        }
+    }
+}

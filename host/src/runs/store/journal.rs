@@ -1,0 +1,328 @@
+//! The storage of runs and their journal (`runs`, `run_steps`): starting, journaling,
+//! finishing, holding and claiming a run, and reading runs back. A stored status is parsed
+//! here, once: a value the host never writes is an error naming the row, never a default.
+
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use serde_json::Value;
+
+use crate::clock;
+use crate::platform::internal;
+use crate::public_id::PublicId;
+use crate::services::HostError;
+use crate::store::json;
+use crate::stored_value::UnreadableValue;
+
+use super::super::{JournalEntry, NewRun, ResumeData, RunEnd, RunInfo, RunStatus, StepRecord};
+
+/// Inserts a new run as running, with public id `id`; returns its key.
+pub(crate) fn insert(
+    tx: &Transaction<'_>,
+    run: &NewRun<'_>,
+    id: &PublicId,
+) -> Result<i64, HostError> {
+    tx.prepare_cached(
+        "INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, lease_owner, components, public_id)
+         VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            run.workflow,
+            run.workspace,
+            run.principal,
+            run.event.to_string(),
+            run.definition,
+            run.source,
+            clock::now_unix(),
+            run.lease_owner,
+            run.components,
+            id
+        ])
+    })
+    .map_err(internal)?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// A run an event starts, as recorded when the event is claimed.
+pub(crate) struct TriggeredRow<'a> {
+    pub workflow: &'a str,
+    pub workspace: &'a str,
+    pub principal: &'a str,
+    /// `Running`, or `Failed` for a run refused at once (with `error`).
+    pub status: RunStatus,
+    pub event: &'a Value,
+    pub definition: &'a str,
+    pub source: &'a str,
+    pub depth: u32,
+    /// The event's row id.
+    pub trigger_event: i64,
+    pub error: Option<&'a str>,
+    /// Written only for a running run.
+    pub lease_owner: &'a str,
+    pub components: Option<&'a str>,
+}
+
+/// Inserts a run an event started (see [`TriggeredRow`]), with public id `id`; returns its
+/// key. A failed run is finished when it starts; a running one is leased to `lease_owner`.
+pub(crate) fn insert_triggered(
+    tx: &Transaction<'_>,
+    run: &TriggeredRow<'_>,
+    id: &PublicId,
+) -> Result<i64, HostError> {
+    tx.execute(
+        "INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, depth, trigger_event, error, finished_at, lease_owner, components, public_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?4 = 'failed' THEN ?8 END, CASE WHEN ?4 = 'running' THEN ?12 END, ?13, ?14)",
+        params![
+            run.workflow,
+            run.workspace,
+            run.principal,
+            run.status.as_str(),
+            run.event.to_string(),
+            run.definition,
+            run.source,
+            clock::now_unix(),
+            run.depth,
+            run.trigger_event,
+            run.error,
+            run.lease_owner,
+            run.components,
+            id
+        ],
+    )
+    .map_err(internal)?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// The internal key of the run people know as `id`, if there is one.
+pub(crate) fn key_of(conn: &Connection, id: &PublicId) -> Result<Option<i64>, HostError> {
+    conn.prepare_cached("SELECT id FROM runs WHERE public_id = ?1")
+        .and_then(|mut stmt| stmt.query_row([id], |r| r.get(0)).optional())
+        .map_err(internal)
+}
+
+/// Whether `run` has any journaled step.
+pub(crate) fn has_journal(conn: &Connection, run: i64) -> Result<bool, HostError> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM run_steps WHERE run_id = ?1)")
+        .and_then(|mut stmt| stmt.query_row([run], |r| r.get(0)))
+        .map_err(internal)
+}
+
+/// The journaled output of a step that succeeded in `run`, if any.
+pub(crate) fn journaled_output(
+    conn: &Connection,
+    run: i64,
+    key: &str,
+) -> Result<Option<Value>, HostError> {
+    let text: Option<String> = conn
+        .prepare_cached(
+            "SELECT output FROM run_steps WHERE run_id = ?1 AND step_key = ?2 AND status = 'succeeded'",
+        )
+        .and_then(|mut stmt| stmt.query_row(params![run, key], |r| r.get(0)))
+        .optional()
+        .map_err(internal)?;
+    text.map(|t| json::parse("run_steps.output", &t))
+        .transpose()
+        .map_err(|e| HostError::Internal(e.to_string()))
+}
+
+/// Journals `entries` of `run` in `tx`, each with the execution record of a WASM step (its
+/// logs and events) when the entry is new.
+pub(crate) fn write_entries(
+    tx: &Transaction<'_>,
+    run: i64,
+    entries: &[JournalEntry<'_>],
+) -> Result<(), HostError> {
+    for entry in entries {
+        let (status, output, error) = match entry.result {
+            Ok(v) => ("succeeded", Some(v.to_string()), None),
+            Err(e) => ("failed", None, Some(e.as_str())),
+        };
+        let inserted = tx.prepare_cached(
+            "INSERT OR IGNORE INTO run_steps (run_id, step_key, seq, status, output, error, attempts, duration_us)
+             VALUES (?1, ?2, (SELECT count(*) FROM run_steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![run, entry.key, status, output, error, entry.attempts, entry.duration_us])
+        })
+        .map_err(internal)?;
+        // A step journaled already (the same run executed twice at once) keeps its first
+        // record: its events must not be published a second time.
+        if let (1.., Some(rec)) = (inserted, &entry.execution) {
+            crate::store::record_in(tx, rec).map_err(internal)?;
+        }
+    }
+    Ok(())
+}
+
+/// Records how `run` ended and frees its lease.
+pub(crate) fn finish(tx: &Transaction<'_>, run: i64, end: &RunEnd<'_>) -> Result<(), HostError> {
+    tx.prepare_cached(
+        "UPDATE runs SET status = ?2, exit_status = ?3, output = ?4, error = ?5, finished_at = ?6, lease_owner = NULL WHERE id = ?1",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            run,
+            end.status.as_str(),
+            end.exit_status,
+            end.output.map(|o| o.to_string()),
+            end.error,
+            clock::now_unix()
+        ])
+    })
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// Moves `run` from `on_hold` to `running` in `tx`; returns whether it was on hold. The one
+/// way a waiting run is claimed (a due wait, a timeout, an answer), so one caller resumes it.
+pub(crate) fn claim_held(tx: &Transaction<'_>, run: i64) -> Result<bool, HostError> {
+    let changed = tx
+        .prepare_cached("UPDATE runs SET status = 'running' WHERE id = ?1 AND status = 'on_hold'")
+        .and_then(|mut stmt| stmt.execute([run]))
+        .map_err(internal)?;
+    Ok(changed > 0)
+}
+
+/// Puts `run` on hold and frees its lease if it still waits for something (an open
+/// interaction, a wait not due at `now_ms`) and nothing it waited for has arrived meanwhile;
+/// returns whether it did.
+pub(crate) fn hold_if_waiting(
+    tx: &Transaction<'_>,
+    run: i64,
+    now_ms: i64,
+) -> Result<bool, HostError> {
+    let changed = tx
+        .execute(
+            "UPDATE runs SET status = 'on_hold', lease_owner = NULL WHERE id = ?1
+             AND (EXISTS (SELECT 1 FROM interactions WHERE run_id = ?1 AND status = 'open')
+                  OR EXISTS (SELECT 1 FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms > ?2
+                             AND NOT EXISTS (SELECT 1 FROM run_steps s
+                                             WHERE s.run_id = t.run_id AND s.step_key = t.step_key)))
+             -- Nothing it waited for may have arrived meanwhile: an answer or timeout not yet
+             -- taken up by a step, or a wait now due. Then it goes on instead.
+             AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.run_id = ?1 AND i.status != 'open'
+                             AND NOT EXISTS (SELECT 1 FROM run_steps s
+                                             WHERE s.run_id = i.run_id AND s.step_key = i.step_key))
+             AND NOT EXISTS (SELECT 1 FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms <= ?2
+                             AND NOT EXISTS (SELECT 1 FROM run_steps s
+                                             WHERE s.run_id = t.run_id AND s.step_key = t.step_key))",
+            params![run, now_ms],
+        )
+        .map_err(internal)?;
+    Ok(changed > 0)
+}
+
+/// Runs of `workspace` (all workspaces if `None`), newest first.
+pub(crate) fn list(conn: &Connection, workspace: Option<&str>) -> Result<Vec<RunInfo>, HostError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at, public_id FROM runs
+             WHERE ?1 IS NULL OR workspace = ?1 ORDER BY id DESC",
+        )
+        .map_err(internal)?;
+    let rows = stmt.query_map([workspace], run_info).map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
+}
+
+/// Run `run` (by its key), if there is one.
+pub(crate) fn info(conn: &Connection, run: i64) -> Result<Option<RunInfo>, HostError> {
+    conn.query_row(
+        "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at, public_id FROM runs WHERE id = ?1",
+        [run],
+        run_info,
+    )
+    .optional()
+    .map_err(internal)
+}
+
+/// The journaled steps of `run`, in the order they finished.
+pub(crate) fn steps(conn: &Connection, run: i64) -> Result<Vec<StepRecord>, HostError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT step_key, status, output, error, attempts, duration_us FROM run_steps WHERE run_id = ?1 ORDER BY seq",
+        )
+        .map_err(internal)?;
+    let rows = stmt
+        .query_map([run], |r| {
+            let output = json::optional_column(r, 2, "run_steps.output")?;
+            Ok(StepRecord {
+                step: r.get(0)?,
+                status: r.get(1)?,
+                output,
+                error: r.get(3)?,
+                attempts: r.get(4)?,
+                duration_us: r.get(5)?,
+            })
+        })
+        .map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
+}
+
+/// What resuming `run` needs, as recorded when it started; `None` if there is no such run.
+/// Only a missing row is "no run"; an unreadable one is an error (issue 14 item 9).
+pub(crate) fn resume_data(conn: &Connection, run: i64) -> Result<Option<ResumeData>, HostError> {
+    conn.query_row(
+        "SELECT definition, source, principal, event, status, depth, workspace, components, public_id FROM runs WHERE id = ?1",
+        [run],
+        |r| {
+            let event = json::column(r, 3, "runs.event")?;
+            Ok(ResumeData {
+                id: r.get(8)?,
+                definition: r.get(0)?,
+                source: r.get(1)?,
+                principal: r.get(2)?,
+                event,
+                status: status(r, 4, 8)?,
+                depth: r.get(5)?,
+                workspace: r.get(6)?,
+                components: r.get(7)?,
+            })
+        },
+    )
+    .optional()
+    .map_err(internal)
+}
+
+/// Runs left `running`, oldest first, with their lease owners.
+pub(crate) fn interrupted(conn: &Connection) -> Result<Vec<(i64, Option<String>)>, HostError> {
+    let mut stmt = conn
+        .prepare("SELECT id, lease_owner FROM runs WHERE status = 'running' ORDER BY id")
+        .map_err(internal)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
+}
+
+fn run_info(r: &Row<'_>) -> rusqlite::Result<RunInfo> {
+    let output = json::optional_column(r, 6, "runs.output")?;
+    Ok(RunInfo {
+        key: r.get(0)?,
+        id: r.get(9)?,
+        workflow: r.get(1)?,
+        workspace: r.get(2)?,
+        principal: r.get(3)?,
+        status: status(r, 4, 9)?,
+        exit_status: r.get(5)?,
+        output,
+        error: r.get(7)?,
+        started_at: clock::rfc3339(r.get(8)?),
+    })
+}
+
+/// Column `idx` of a `runs` row as a [`RunStatus`]; a text the host never writes is an error
+/// naming the run by its public id (column `id_idx`, SPEC ID-4), never a default.
+fn status(r: &Row<'_>, idx: usize, id_idx: usize) -> rusqlite::Result<RunStatus> {
+    let text: String = r.get(idx)?;
+    RunStatus::parse(&text).ok_or_else(|| {
+        let id: Option<PublicId> = r.get(id_idx).ok();
+        let row = id.map_or_else(|| "a run".to_owned(), |id| format!("run {id}"));
+        UnreadableValue::new(
+            "runs",
+            "status",
+            row,
+            &text,
+            "a run status (queued, running, on_hold, succeeded, failed, stopped)",
+        )
+        .into_sql(idx)
+    })
+}

@@ -1,0 +1,138 @@
+//! The storage of runs (issue 15, the storage boundary): the SQL of `runs`, `run_steps`,
+//! `run_timers` and run leases, and [`RunStore`] for SQLite over the [`Platform`]'s
+//! connection. Each function takes the caller's connection or transaction and returns the
+//! run types of [`crate::runs`]; decisions stay above.
+
+pub(crate) mod journal;
+mod leases;
+mod timers;
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::clock;
+use crate::platform::{Platform, internal};
+use crate::public_id::{IdKind, PublicId};
+use crate::services::HostError;
+use crate::store::ExecutionRecord;
+
+use super::{
+    JournalEntry, NewRun, ResumeData, RunEnd, RunInfo, RunLease, RunRef, RunStore, StepRecord,
+};
+
+impl RunStore for Platform {
+    fn start_run(&self, run: &NewRun<'_>) -> Result<RunRef, HostError> {
+        let id = PublicId::new(IdKind::Run)?;
+        self.transact(|tx| {
+            Ok(RunRef {
+                key: journal::insert(tx, run, &id)?,
+                id: id.clone(),
+            })
+        })
+    }
+
+    fn has_journal(&self, run: i64) -> Result<bool, HostError> {
+        journal::has_journal(self.db().conn(), run)
+    }
+
+    fn journaled_output(&self, run: i64, key: &str) -> Result<Option<Value>, HostError> {
+        journal::journaled_output(self.db().conn(), run, key)
+    }
+
+    fn journal_steps(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), HostError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.transact(|tx| journal::write_entries(tx, run, entries))
+    }
+
+    fn record_attempt(&self, record: &ExecutionRecord<'_>) -> Result<(), HostError> {
+        self.transact(|tx| {
+            crate::store::record_in(tx, record).map_err(internal)?;
+            Ok(())
+        })
+    }
+
+    fn finish_run(
+        &self,
+        run: i64,
+        end: &RunEnd<'_>,
+        entries: &[JournalEntry<'_>],
+    ) -> Result<(), HostError> {
+        self.transact(|tx| {
+            journal::write_entries(tx, run, entries)?;
+            journal::finish(tx, run, end)
+        })
+    }
+
+    fn hold_run(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<bool, HostError> {
+        self.transact(|tx| {
+            journal::write_entries(tx, run, entries)?;
+            journal::hold_if_waiting(tx, run, clock::now_ms())
+        })
+    }
+
+    fn release_run(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), HostError> {
+        self.transact(|tx| {
+            journal::write_entries(tx, run, entries)?;
+            leases::release(tx, run)
+        })
+    }
+
+    fn run_lease(&self, run: i64) -> Result<Option<RunLease>, HostError> {
+        leases::lease(self.db().conn(), run)
+    }
+
+    fn take_lease(&self, run: i64, owner: &str, current: Option<&str>) -> Result<bool, HostError> {
+        self.transact(|tx| leases::take(tx, run, owner, current))
+    }
+
+    fn give_up_lease(&self, run: i64, owner: &str) -> Result<(), HostError> {
+        self.transact(|tx| leases::give_up(tx, run, owner))
+    }
+
+    fn timer_deadline(&self, run: i64, key: &str, duration: Duration) -> Result<i64, HostError> {
+        let wake_ms =
+            clock::now_ms().saturating_add(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX));
+        self.transact(|tx| timers::deadline(tx, run, key, wake_ms))
+    }
+
+    fn claim_due_timers(&self) -> Result<Vec<i64>, HostError> {
+        // The scan starts from the runs on hold (an index range), not from every timer set.
+        self.transact(|tx| {
+            let due = timers::due_runs(tx, clock::now_ms())?;
+            let mut claimed = Vec::new();
+            for run in due {
+                if journal::claim_held(tx, run)? {
+                    claimed.push(run);
+                }
+            }
+            Ok(claimed)
+        })
+    }
+
+    fn interrupted_runs(&self) -> Result<Vec<(i64, Option<String>)>, HostError> {
+        journal::interrupted(self.db().conn())
+    }
+
+    fn run_resume_data(&self, run: i64) -> Result<ResumeData, HostError> {
+        journal::resume_data(self.db().conn(), run)?
+            .ok_or_else(|| HostError::NotFound(format!("there is no run with key {run}")))
+    }
+
+    fn run_key(&self, id: &PublicId) -> Result<Option<i64>, HostError> {
+        journal::key_of(self.db().conn(), id)
+    }
+
+    fn all_runs(&self, workspace: Option<&str>) -> Result<Vec<RunInfo>, HostError> {
+        journal::list(self.db().conn(), workspace)
+    }
+
+    fn run_detail(&self, run: i64) -> Result<(RunInfo, Vec<StepRecord>), HostError> {
+        let db = self.db();
+        let info = journal::info(db.conn(), run)?
+            .ok_or_else(|| HostError::NotFound(format!("there is no run with key {run}")))?;
+        Ok((info, journal::steps(db.conn(), run)?))
+    }
+}

@@ -1,0 +1,163 @@
+//! The storage of trigger bookkeeping on the event log (`events.dispatched`,
+//! `events.quarantined`): the oldest pending event, claiming one, and setting one aside.
+//! Which workflows an event starts, and who may list or release events, is decided above.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde_json::Value;
+
+use crate::clock;
+use crate::platform::internal;
+use crate::services::HostError;
+use crate::store::json;
+
+/// An event not yet seen by triggers.
+pub(in crate::workflow) struct PendingEvent {
+    pub id: i64,
+    pub workspace: String,
+    pub kind: String,
+    pub payload: Value,
+    pub case_id: Option<i64>,
+    pub depth: u32,
+}
+
+/// The oldest pending event, or why its row cannot be read.
+pub(in crate::workflow) enum Next {
+    Event(PendingEvent),
+    /// Its row does not read (SPEC WF-11 is for the infrastructure; this is the row's own
+    /// fault, and waiting will not mend it).
+    Unreadable {
+        id: i64,
+        why: String,
+    },
+}
+
+/// An event waiting for dispatch, or set aside (quarantined) because it cannot be (listed by
+/// `triggers list`).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct WaitingEvent {
+    /// Its number within its workspace (1 for the workspace's first event): row ids are one
+    /// sequence over every workspace and would tell how busy the others are (SPEC ID-4).
+    /// Events are never deleted, so the number is stable.
+    pub id: i64,
+    /// Its kind as stored (read as text whatever it holds).
+    pub kind: String,
+    pub created_at: String,
+    /// Why it was quarantined, and when (Unix seconds); `None` while it waits.
+    pub quarantined: Option<String>,
+    pub quarantined_at: Option<i64>,
+}
+
+/// The oldest event of `workspace` (of any if `None`) neither dispatched nor quarantined.
+pub(in crate::workflow) fn next_pending(
+    conn: &Connection,
+    workspace: Option<&str>,
+) -> Result<Option<Next>, HostError> {
+    conn.query_row(
+        "SELECT id, workspace, kind, payload, case_id, depth FROM events
+         WHERE dispatched = 0 AND quarantined IS NULL AND (?1 IS NULL OR workspace = ?1)
+         ORDER BY id LIMIT 1",
+        [workspace],
+        |r| {
+            let id = r.get(0)?;
+            let read = || -> rusqlite::Result<PendingEvent> {
+                let payload = json::column(r, 3, "events.payload")?;
+                Ok(PendingEvent {
+                    id,
+                    workspace: r.get(1)?,
+                    kind: r.get(2)?,
+                    payload,
+                    case_id: r.get(4)?,
+                    depth: r.get(5)?,
+                })
+            };
+            Ok(match read() {
+                Ok(event) => Next::Event(event),
+                Err(e) => Next::Unreadable {
+                    id,
+                    // No row id: it is one sequence over every workspace (SPEC ID-4).
+                    why: format!("the stored event does not read: {e}"),
+                },
+            })
+        },
+    )
+    .optional()
+    .map_err(internal)
+}
+
+/// Sets pending event `id` aside with the reason.
+pub(in crate::workflow) fn quarantine(
+    tx: &Transaction<'_>,
+    id: i64,
+    why: &str,
+) -> Result<(), HostError> {
+    tx.execute(
+        "UPDATE events SET quarantined = ?2, quarantined_at = ?3
+         WHERE id = ?1 AND dispatched = 0 AND quarantined IS NULL",
+        params![id, why, clock::now_unix()],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// The events of `workspace` waiting for dispatch, or (`quarantined`) those set aside,
+/// oldest first.
+pub(in crate::workflow) fn waiting(
+    conn: &Connection,
+    workspace: &str,
+    quarantined: bool,
+) -> Result<Vec<WaitingEvent>, HostError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT (SELECT count(*) FROM events o WHERE o.workspace = e.workspace AND o.id <= e.id),
+                    CAST(kind AS TEXT), CAST(created_at AS TEXT), quarantined, quarantined_at
+             FROM events e
+             WHERE workspace = ?1 AND dispatched = 0 AND (quarantined IS NOT NULL) = ?2
+             ORDER BY id",
+        )
+        .map_err(internal)?;
+    let rows = stmt
+        .query_map(params![workspace, quarantined], |r| {
+            Ok(WaitingEvent {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                created_at: r.get(2)?,
+                quarantined: r.get(3)?,
+                quarantined_at: r.get(4)?,
+            })
+        })
+        .map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
+}
+
+/// Puts quarantined event `number` of `workspace` (1-based, as [`waiting`] numbers it) back in
+/// line; returns whether there was such a quarantined event.
+pub(in crate::workflow) fn release(
+    tx: &Transaction<'_>,
+    workspace: &str,
+    number: i64,
+) -> Result<bool, HostError> {
+    let released = tx
+        .execute(
+            "UPDATE events SET quarantined = NULL, quarantined_at = NULL
+             WHERE id = (SELECT id FROM events WHERE workspace = ?2 ORDER BY id LIMIT 1 OFFSET ?1 - 1)
+               AND dispatched = 0 AND quarantined IS NOT NULL",
+            params![number, workspace],
+        )
+        .map_err(internal)?;
+    Ok(released == 1)
+}
+
+/// Marks pending event `id` as dispatched; `false` if it was not pending any more (another
+/// process claimed it first). Under the write lock, only the first claimer finds it pending.
+pub(in crate::workflow) fn mark_dispatched(
+    tx: &Transaction<'_>,
+    id: i64,
+) -> Result<bool, HostError> {
+    let claimed = tx
+        .execute(
+            "UPDATE events SET dispatched = 1 WHERE id = ?1 AND dispatched = 0",
+            [id],
+        )
+        .map_err(internal)?;
+    Ok(claimed > 0)
+}
