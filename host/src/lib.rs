@@ -14,6 +14,7 @@ pub mod audit;
 pub mod builtin;
 pub mod cases;
 pub mod clock;
+pub mod error;
 pub mod handles;
 pub mod harness;
 pub mod interact;
@@ -32,3 +33,5 @@ pub mod tenant;
 pub mod text;
 pub mod wasm;
 pub mod workflow;
+
+pub use error::Error;

@@ -8,12 +8,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use common::{CASE_PROBE, RESTRICT_CASES, example_platform, flowhost, user};
+use flowhost::Error;
 use flowhost::platform::Platform;
 use flowhost::principal::Caller;
 use flowhost::services::cases::{
     AccessMode, CaseFilter, CaseQuery, CaseSort, NewCase, RestrictionUpdate, Severity,
 };
-use flowhost::services::{CaseApi, HostError, HostServices};
+use flowhost::services::{CaseApi, HostServices};
 use flowhost::store::Db;
 use flowhost::tenant::{MemberSpec, TenantFile, TenantSpec, WorkspaceSpec};
 use flowhost::wasm::{EngineSettings, StepLimits, StepRuntime};
@@ -47,7 +48,7 @@ fn new_case(title: &str, mode: AccessMode, collaborators: &[&str]) -> NewCase {
     }
 }
 
-fn all_visible(p: &Platform, caller: &Caller, page_size: u32) -> Result<Vec<String>, HostError> {
+fn all_visible(p: &Platform, caller: &Caller, page_size: u32) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
@@ -98,7 +99,7 @@ fn cs_2_a_restricted_case_does_not_exist_for_outsiders() {
         .expect_err("hidden");
     assert_eq!(
         err,
-        HostError::NotFound(format!("there is no case `{}`", case.id))
+        Error::NotFound(format!("there is no case `{}`", case.id))
     );
     let missing = p
         .get_case_restrictions(&at(SOC, OPERATOR), "C-999999")
@@ -153,8 +154,8 @@ fn cs_2_a_restricted_case_does_not_exist_for_outsiders() {
     );
 }
 
-fn denied_as_not_found<T: std::fmt::Debug>(r: Result<T, HostError>) {
-    assert!(matches!(r, Err(HostError::NotFound(_))), "{r:?}");
+fn denied_as_not_found<T: std::fmt::Debug>(r: Result<T, Error>) {
+    assert!(matches!(r, Err(Error::NotFound(_))), "{r:?}");
 }
 
 #[test]
@@ -198,7 +199,7 @@ fn cs_4_viewing_needs_case_read_and_changing_needs_case_write() {
     let err = p
         .create_case(&viewer, new_case("no", AccessMode::FullAccess, &[]))
         .expect_err("viewer cannot create");
-    assert!(matches!(err, HostError::Denied(m) if m.contains("case.write")));
+    assert!(matches!(err, Error::Denied(m) if m.contains("case.write")));
     let err = p.update_case_restrictions(
         &viewer,
         &case.id,
@@ -207,7 +208,7 @@ fn cs_4_viewing_needs_case_read_and_changing_needs_case_write() {
             ..Default::default()
         },
     );
-    assert!(matches!(err, Err(HostError::Denied(_))));
+    assert!(matches!(err, Err(Error::Denied(_))));
     let err = p.query_cases(
         &at(SOC, "io@acme-mssp.test"),
         CaseQuery {
@@ -217,7 +218,7 @@ fn cs_4_viewing_needs_case_read_and_changing_needs_case_write() {
             cursor: None,
         },
     );
-    assert!(matches!(err, Err(HostError::Denied(m)) if m.contains("case.read")));
+    assert!(matches!(err, Err(Error::Denied(m)) if m.contains("case.read")));
     let err = p.query_cases(
         &at("customer-globex", OPERATOR),
         CaseQuery {
@@ -229,7 +230,7 @@ fn cs_4_viewing_needs_case_read_and_changing_needs_case_write() {
     );
     // Not a member: the workspace reads as one that does not exist (SPEC ID-1, ID-4).
     assert!(
-        matches!(&err, Err(HostError::NotFound(m)) if m.contains("there is no workspace `customer-globex`")),
+        matches!(&err, Err(Error::NotFound(m)) if m.contains("there is no workspace `customer-globex`")),
         "no cases across workspaces (SPEC ID-1): {err:?}"
     );
 }
@@ -241,7 +242,7 @@ fn create_from_json_names_the_bad_field() {
         .create_case_from_json(&at(SOC, OWNER), r#"{"title":"t","severity":"urgent"}"#)
         .expect_err("bad severity");
     assert!(
-        matches!(&err, HostError::Invalid(m) if m.contains("field `severity`") && m.contains("urgent")),
+        matches!(&err, Error::Invalid(m) if m.contains("field `severity`") && m.contains("urgent")),
         "{err}"
     );
     let err = p
@@ -280,7 +281,7 @@ fn cs_5_collaborators_must_be_members_of_the_cases_workspace() {
         )
         .expect_err("outsider");
     assert!(
-        matches!(&err, HostError::Invalid(m) if m.contains("not a member") && m.contains("CS-5")),
+        matches!(&err, Error::Invalid(m) if m.contains("not a member") && m.contains("CS-5")),
         "{err}"
     );
     let case = p
@@ -295,7 +296,7 @@ fn cs_5_collaborators_must_be_members_of_the_cases_workspace() {
             ..Default::default()
         },
     );
-    assert!(matches!(err, Err(HostError::Invalid(_))));
+    assert!(matches!(err, Err(Error::Invalid(_))));
     assert_eq!(
         p.get_case_restrictions(&at(SOC, OWNER), &case.id)
             .expect("get")
@@ -562,7 +563,7 @@ fn query_filters_sorts_and_pages_without_gaps_or_repeats() {
         },
     );
     assert!(
-        matches!(err, Err(HostError::Invalid(_))),
+        matches!(err, Err(Error::Invalid(_))),
         "a cursor of another sort order is refused"
     );
 }
@@ -847,9 +848,7 @@ fn built_in_case_steps_take_json_and_name_bad_fields() {
     let err = run("cases/query-cases", json!({ "page_size": "ten" }), None).expect_err("bad type");
     assert!(err.to_string().contains("field `page_size`"), "{err}");
     let err = run("cases/delete-case", json!({}), None).expect_err("unknown");
-    assert!(
-        matches!(err, HostError::NotFound(m) if m.contains("built-in steps: cases/create-case"))
-    );
+    assert!(matches!(err, Error::NotFound(m) if m.contains("built-in steps: cases/create-case")));
     let hidden = flowhost::builtin::run(
         &p,
         &at(SOC, OPERATOR),
@@ -858,7 +857,7 @@ fn built_in_case_steps_take_json_and_name_bad_fields() {
         None,
     );
     assert!(
-        matches!(hidden, Err(HostError::NotFound(_))),
+        matches!(hidden, Err(Error::NotFound(_))),
         "same rules as every other door"
     );
 }

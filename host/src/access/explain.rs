@@ -3,10 +3,10 @@
 
 use serde::Serialize;
 
+use crate::Error;
 use crate::clock;
 use crate::platform::internal;
 use crate::principal::{Principal, SignIn};
-use crate::services::HostError;
 use crate::store::Connection;
 use crate::store::access as stored;
 use crate::stored_value::UnreadableValue;
@@ -44,7 +44,7 @@ pub fn explain(
     principal: &Principal,
     workspace: &str,
     scope: &str,
-) -> Result<Explanation, HostError> {
+) -> Result<Explanation, Error> {
     let mut path = vec![format!("principal: {principal}")];
     // An outsider learns nothing of the workspace, not even whether it exists (SPEC ID-4).
     if let Err(outsider) = index.may_ask(principal, workspace) {
@@ -173,7 +173,7 @@ pub fn explain(
 
 /// The claim rule of rank `rank`, if there still is one (rules change after logins); a
 /// failure to read it is an error, not a missing rule.
-fn rule_text(conn: &Connection, ws: i64, rank: u32) -> Result<Option<String>, HostError> {
+fn rule_text(conn: &Connection, ws: i64, rank: u32) -> Result<Option<String>, Error> {
     Ok(stored::claim_rule(conn, ws, rank)
         .map_err(internal)?
         .map(|(claim, value, role)| format!("{claim} = {value} → {role}")))
@@ -181,7 +181,7 @@ fn rule_text(conn: &Connection, ws: i64, rank: u32) -> Result<Option<String>, Ho
 
 /// The groups `email` is in, as `name (kind)`; a group whose kind is none the host writes is
 /// an error naming it (never shown as if it were static).
-fn groups(conn: &Connection, ws: i64, email: &str) -> Result<Vec<String>, HostError> {
+fn groups(conn: &Connection, ws: i64, email: &str) -> Result<Vec<String>, Error> {
     stored::groups_of_member(conn, ws, email)
         .map_err(internal)?
         .into_iter()

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::services::HostError;
+use crate::Error;
 
 /// A member as listed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -58,11 +58,11 @@ impl GroupKind {
     }
 
     /// Parses `static` or `dynamic`.
-    pub fn parse(s: &str) -> Result<Self, HostError> {
+    pub fn parse(s: &str) -> Result<Self, Error> {
         match s {
             "static" => Ok(GroupKind::Static),
             "dynamic" => Ok(GroupKind::Dynamic),
-            _ => Err(HostError::Invalid(format!(
+            _ => Err(Error::Invalid(format!(
                 "group type must be `static` or `dynamic`, not `{s}`"
             ))),
         }

@@ -5,9 +5,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use clap::Subcommand;
+use flowhost::Error;
 use flowhost::interact::InteractionView;
 use flowhost::public_id::{IdKind, PublicId};
-use flowhost::services::HostError;
 use flowhost::workflow::{self, Observer};
 
 use super::acting::{Acting, platform, print_json};
@@ -110,7 +110,7 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
             acting,
             output: Output { json },
         } => {
-            let id = PublicId::parse(IdKind::Interaction, &id).map_err(HostError::from)?;
+            let id = PublicId::parse(IdKind::Interaction, &id).map_err(Error::from)?;
             let ix = platform(db)?
                 .interactions()
                 .show(&acting.required()?, &id)?;
@@ -128,7 +128,7 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
             steps: StepDirs { dirs: steps },
             output: Output { json },
         } => {
-            let id = PublicId::parse(IdKind::Interaction, &id).map_err(HostError::from)?;
+            let id = PublicId::parse(IdKind::Interaction, &id).map_err(Error::from)?;
             let values = json_arg("values", &values)?;
             let engine = engine(db, steps)?;
             let principal = acting.required()?;

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use clap::Subcommand;
+use flowhost::Error;
 use flowhost::public_id::{IdKind, PublicId};
-use flowhost::services::HostError;
 use flowhost::share::ShareKind;
 
 use super::acting::{Acting, platform, print_json};
@@ -52,7 +52,7 @@ pub fn run(db: &Path, cmd: ShareCommand) -> anyhow::Result<()> {
         ShareCommand::Workflow(args) => (ShareKind::Workflow, args),
         ShareCommand::Flow(args) => (ShareKind::Flow, args),
         ShareCommand::Accept { id, acting } => {
-            let id = PublicId::parse(IdKind::Share, &id).map_err(HostError::from)?;
+            let id = PublicId::parse(IdKind::Share, &id).map_err(Error::from)?;
             let share = platform(db)?.shares().accept(&acting.required()?, &id)?;
             println!(
                 "share {id} accepted: `{}` from {} is usable in {} at revision {}",

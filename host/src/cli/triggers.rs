@@ -130,7 +130,7 @@ fn release(db: &Path, workspace: &str, event: i64, acting: &Acting) -> anyhow::R
         .release_event(&acting.required()?, workspace, event)?
     {
         let missing = format!("there is no quarantined event {event} in `{workspace}`");
-        return Err(flowhost::services::HostError::NotFound(missing).into());
+        return Err(flowhost::Error::NotFound(missing).into());
     }
     println!("event {event} is pending again");
     Ok(())

@@ -5,10 +5,10 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::Error;
 use crate::clock;
 use crate::platform::internal;
 use crate::public_id::PublicId;
-use crate::services::HostError;
 use crate::store::json;
 
 use super::{Interaction, NewInteraction};
@@ -43,7 +43,7 @@ pub(super) fn open(
     conn: &Connection,
     new: &NewInteraction<'_>,
     id: &PublicId,
-) -> Result<PublicId, HostError> {
+) -> Result<PublicId, Error> {
     let form = serde_json::to_string(new.form).map_err(internal)?;
     let access = serde_json::to_string(new.access).map_err(internal)?;
     conn.execute(
@@ -61,10 +61,7 @@ pub(super) fn open(
 }
 
 /// The interaction people know as `id`.
-pub(super) fn by_public_id(
-    conn: &Connection,
-    id: &PublicId,
-) -> Result<Option<Interaction>, HostError> {
+pub(super) fn by_public_id(conn: &Connection, id: &PublicId) -> Result<Option<Interaction>, Error> {
     conn.query_row(
         &format!("SELECT {COLUMNS} FROM interactions WHERE public_id = ?1"),
         [id],
@@ -79,7 +76,7 @@ pub(super) fn of_step(
     conn: &Connection,
     run: i64,
     step_key: &str,
-) -> Result<Option<Interaction>, HostError> {
+) -> Result<Option<Interaction>, Error> {
     conn.query_row(
         &format!("SELECT {COLUMNS} FROM interactions WHERE run_id = ?1 AND step_key = ?2"),
         params![run, step_key],
@@ -90,7 +87,7 @@ pub(super) fn of_step(
 }
 
 /// The open interactions of `workspace`, oldest first.
-pub(super) fn open_in(conn: &Connection, workspace: &str) -> Result<Vec<Interaction>, HostError> {
+pub(super) fn open_in(conn: &Connection, workspace: &str) -> Result<Vec<Interaction>, Error> {
     let mut stmt = conn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND workspace = ?1 ORDER BY id"
@@ -101,7 +98,7 @@ pub(super) fn open_in(conn: &Connection, workspace: &str) -> Result<Vec<Interact
 }
 
 /// The open interactions whose deadline is at or before `now_ms`, oldest first.
-pub(super) fn due(conn: &Connection, now_ms: i64) -> Result<Vec<Interaction>, HostError> {
+pub(super) fn due(conn: &Connection, now_ms: i64) -> Result<Vec<Interaction>, Error> {
     let mut stmt = conn
         .prepare(&format!(
             "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND deadline_ms <= ?1 ORDER BY id"
@@ -118,7 +115,7 @@ pub(super) fn respond(
     responder: Option<&str>,
     at_ms: i64,
     values: &serde_json::Value,
-) -> Result<(), HostError> {
+) -> Result<(), Error> {
     conn.execute(
         "UPDATE interactions SET status = 'responded', responder = ?2, responded_at = ?3, response_values = ?4 WHERE id = ?1 AND status = 'open'",
         params![key, responder, at_ms, values.to_string()],
@@ -129,7 +126,7 @@ pub(super) fn respond(
 
 /// Closes the interaction with internal key `key` as timed out at its deadline, if it is
 /// still open; returns whether it was.
-pub(super) fn time_out(conn: &Connection, key: i64) -> Result<bool, HostError> {
+pub(super) fn time_out(conn: &Connection, key: i64) -> Result<bool, Error> {
     let changed = conn
         .execute(
             "UPDATE interactions SET status = 'timed_out', responded_at = deadline_ms WHERE id = ?1 AND status = 'open'",
@@ -140,7 +137,7 @@ pub(super) fn time_out(conn: &Connection, key: i64) -> Result<bool, HostError> {
 }
 
 /// The public id of the oldest open interaction of run `run`, if any.
-pub(super) fn oldest_open_of(conn: &Connection, run: i64) -> Result<Option<PublicId>, HostError> {
+pub(super) fn oldest_open_of(conn: &Connection, run: i64) -> Result<Option<PublicId>, Error> {
     conn.query_row(
         "SELECT public_id FROM interactions WHERE run_id = ?1 AND status = 'open' ORDER BY id LIMIT 1",
         [run],
@@ -152,7 +149,7 @@ pub(super) fn oldest_open_of(conn: &Connection, run: i64) -> Result<Option<Publi
 
 /// Puts run `run` on hold if it still waits for something (an open interaction, a wait due
 /// after `now_ms`) and nothing it waited for has arrived meanwhile; returns whether it did.
-pub(super) fn hold_if_waiting(conn: &Connection, run: i64, now_ms: i64) -> Result<bool, HostError> {
+pub(super) fn hold_if_waiting(conn: &Connection, run: i64, now_ms: i64) -> Result<bool, Error> {
     let changed = conn
         .execute(
             "UPDATE runs SET status = 'on_hold', lease_owner = NULL WHERE id = ?1

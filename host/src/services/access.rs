@@ -3,7 +3,7 @@
 use crate::access::Scope;
 use crate::principal::Caller;
 
-use super::HostError;
+use crate::Error;
 
 /// An allow/deny answer and the reason that produced it (SPEC RB-3).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -40,7 +40,7 @@ pub trait AccessApi: Send + Sync {
         caller: &Caller,
         flow: &str,
         email: &str,
-    ) -> Result<Decision, HostError>;
+    ) -> Result<Decision, Error>;
 
     /// Does the caller's principal hold `scope` in the caller's workspace? (SPEC RB-3)
     fn has_scope(&self, caller: &Caller, scope: &str) -> Decision;
@@ -48,12 +48,12 @@ pub trait AccessApi: Send + Sync {
     /// May the caller emit event `kind` with `payload_json` into its workspace (SPEC WF-2)?
     /// Asked before the event is validated. By default: the principal may run automation
     /// there (`playbook.execute`); `flowhost step test` answers it from a test's mocks.
-    fn may_emit(&self, caller: &Caller, _kind: &str, _payload_json: &str) -> Result<(), HostError> {
+    fn may_emit(&self, caller: &Caller, _kind: &str, _payload_json: &str) -> Result<(), Error> {
         let decision = self.has_scope(caller, Scope::PlaybookExecute.name());
         if decision.allowed {
             Ok(())
         } else {
-            Err(HostError::Denied(format!(
+            Err(Error::Denied(format!(
                 "emitting events: {}",
                 decision.reason
             )))

@@ -7,7 +7,8 @@ use crate::platform::Platform;
 use crate::principal::{Caller, Email, Principal};
 
 use super::access::{AccessApi, Decision};
-use super::{HostError, caps};
+use super::caps;
+use crate::Error;
 
 impl AccessApi for Platform {
     /// The same decision `flowhost interact start` makes for `email`, signed in the way they
@@ -19,14 +20,14 @@ impl AccessApi for Platform {
         caller: &Caller,
         flow: &str,
         email: &str,
-    ) -> Result<Decision, HostError> {
+    ) -> Result<Decision, Error> {
         caps::check_len("the flow name", flow.len(), caps::MAX_NAME_BYTES, "bytes")?;
         caps::check_len("the email", email.len(), caps::MAX_EMAIL_BYTES, "bytes")?;
         let index = self.index();
         if let Err(outsider) = index.may_ask(&caller.principal, &caller.workspace) {
             return Ok(AccessDecision::deny(outsider).into());
         }
-        let email = Email::parse(email).map_err(HostError::Invalid)?;
+        let email = Email::parse(email).map_err(Error::Invalid)?;
         let Some(entry) = self.interaction_flow(&caller.workspace, flow)? else {
             return Ok(Decision::deny(format!(
                 "there is no Interaction Flow `{flow}` in `{}` (default deny, SPEC RB-3)",

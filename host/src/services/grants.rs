@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use crate::principal::Caller;
 
+use super::HostServices;
 use super::access::{AccessApi, Decision};
 use super::cases::{
     CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
 };
-use super::{HostError, HostServices};
+use crate::Error;
 
 /// What a workflow lets one step reach.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -29,11 +30,11 @@ impl Grants {
         access_check: true,
     };
 
-    fn require(&self, granted: bool, name: &str) -> Result<(), HostError> {
+    fn require(&self, granted: bool, name: &str) -> Result<(), Error> {
         if granted {
             Ok(())
         } else {
-            Err(HostError::Denied(format!(
+            Err(Error::Denied(format!(
                 "the workflow does not grant this step `{name}` (SPEC WF-6)"
             )))
         }
@@ -62,7 +63,7 @@ impl HostServices {
         caller: &Caller,
         kind: &str,
         payload_json: &str,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         self.grants
             .require(self.grants.events_emit, "events:emit")?;
         self.authority.may_emit(caller, kind, payload_json)
@@ -75,7 +76,7 @@ struct Narrowed {
 }
 
 impl CaseApi for Narrowed {
-    fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, HostError> {
+    fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, Error> {
         self.grants
             .require(self.grants.cases_write, "cases:write")?;
         self.inner.cases.create_case(caller, input)
@@ -85,25 +86,21 @@ impl CaseApi for Narrowed {
         caller: &Caller,
         input: NewCase,
         key: &str,
-    ) -> Result<CaseRecord, HostError> {
+    ) -> Result<CaseRecord, Error> {
         self.grants
             .require(self.grants.cases_write, "cases:write")?;
         self.inner.cases.create_case_keyed(caller, input, key)
     }
-    fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, HostError> {
+    fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, Error> {
         self.grants
             .require(self.grants.cases_write, "cases:write")?;
         self.inner.cases.create_case_from_json(caller, json)
     }
-    fn query_cases(&self, caller: &Caller, query: CaseQuery) -> Result<CasePage, HostError> {
+    fn query_cases(&self, caller: &Caller, query: CaseQuery) -> Result<CasePage, Error> {
         self.grants.require(self.grants.cases_read, "cases:read")?;
         self.inner.cases.query_cases(caller, query)
     }
-    fn get_case_restrictions(
-        &self,
-        caller: &Caller,
-        case_id: &str,
-    ) -> Result<Restrictions, HostError> {
+    fn get_case_restrictions(&self, caller: &Caller, case_id: &str) -> Result<Restrictions, Error> {
         self.grants.require(self.grants.cases_read, "cases:read")?;
         self.inner.cases.get_case_restrictions(caller, case_id)
     }
@@ -112,7 +109,7 @@ impl CaseApi for Narrowed {
         caller: &Caller,
         case_id: &str,
         update: RestrictionUpdate,
-    ) -> Result<Restrictions, HostError> {
+    ) -> Result<Restrictions, Error> {
         self.grants
             .require(self.grants.cases_write, "cases:write")?;
         self.inner
@@ -127,7 +124,7 @@ impl AccessApi for Narrowed {
         caller: &Caller,
         flow: &str,
         email: &str,
-    ) -> Result<Decision, HostError> {
+    ) -> Result<Decision, Error> {
         self.grants
             .require(self.grants.access_check, "access:check")?;
         self.inner.access.check_flow_access(caller, flow, email)

@@ -7,11 +7,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::principal::Caller;
 
+use super::HostServices;
 use super::cases::{
     CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
     parse_case_json,
 };
-use super::{HostError, HostServices};
+use crate::Error;
 
 impl HostServices {
     /// These services with case creations keyed by `prefix` and the call's sequence number.
@@ -35,12 +36,12 @@ struct Keyed {
 }
 
 impl CaseApi for Keyed {
-    fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, HostError> {
+    fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, Error> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner
             .create_case_keyed(caller, input, &format!("{}/call-{n}", self.prefix))
     }
-    fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, HostError> {
+    fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, Error> {
         self.create_case(caller, parse_case_json(json)?)
     }
     fn create_case_keyed(
@@ -48,17 +49,13 @@ impl CaseApi for Keyed {
         caller: &Caller,
         input: NewCase,
         key: &str,
-    ) -> Result<CaseRecord, HostError> {
+    ) -> Result<CaseRecord, Error> {
         self.inner.create_case_keyed(caller, input, key)
     }
-    fn query_cases(&self, caller: &Caller, query: CaseQuery) -> Result<CasePage, HostError> {
+    fn query_cases(&self, caller: &Caller, query: CaseQuery) -> Result<CasePage, Error> {
         self.inner.query_cases(caller, query)
     }
-    fn get_case_restrictions(
-        &self,
-        caller: &Caller,
-        case_id: &str,
-    ) -> Result<Restrictions, HostError> {
+    fn get_case_restrictions(&self, caller: &Caller, case_id: &str) -> Result<Restrictions, Error> {
         self.inner.get_case_restrictions(caller, case_id)
     }
     fn update_case_restrictions(
@@ -66,7 +63,7 @@ impl CaseApi for Keyed {
         caller: &Caller,
         case_id: &str,
         update: RestrictionUpdate,
-    ) -> Result<Restrictions, HostError> {
+    ) -> Result<Restrictions, Error> {
         self.inner.update_case_restrictions(caller, case_id, update)
     }
 }

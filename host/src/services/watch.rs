@@ -7,11 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use crate::principal::Caller;
 
+use super::HostServices;
 use super::access::{AccessApi, Decision};
 use super::cases::{
     CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
 };
-use super::{HostError, HostServices};
+use crate::Error;
 
 /// The first infrastructure failure a step's host calls met, if any.
 #[derive(Clone, Default)]
@@ -23,7 +24,7 @@ impl InfraWatch {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    fn note<T>(&self, result: Result<T, HostError>) -> Result<T, HostError> {
+    fn note<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
         // A busy wait that gave up at the calling step's deadline is the step's own timeout
         // (it fails as a deadline, SPEC ST-4), not the infrastructure's failure.
         if let Err(e) = &result
@@ -72,7 +73,7 @@ impl AccessApi for Watched<dyn AccessApi> {
         caller: &Caller,
         flow: &str,
         email: &str,
-    ) -> Result<Decision, HostError> {
+    ) -> Result<Decision, Error> {
         self.watch
             .note(self.inner.check_flow_access(caller, flow, email))
     }
@@ -83,7 +84,7 @@ impl AccessApi for Watched<dyn AccessApi> {
 }
 
 impl CaseApi for Watched<dyn CaseApi> {
-    fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, HostError> {
+    fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, Error> {
         self.watch.note(self.inner.create_case(caller, input))
     }
     fn create_case_keyed(
@@ -91,22 +92,18 @@ impl CaseApi for Watched<dyn CaseApi> {
         caller: &Caller,
         input: NewCase,
         key: &str,
-    ) -> Result<CaseRecord, HostError> {
+    ) -> Result<CaseRecord, Error> {
         self.watch
             .note(self.inner.create_case_keyed(caller, input, key))
     }
-    fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, HostError> {
+    fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, Error> {
         self.watch
             .note(self.inner.create_case_from_json(caller, json))
     }
-    fn query_cases(&self, caller: &Caller, query: CaseQuery) -> Result<CasePage, HostError> {
+    fn query_cases(&self, caller: &Caller, query: CaseQuery) -> Result<CasePage, Error> {
         self.watch.note(self.inner.query_cases(caller, query))
     }
-    fn get_case_restrictions(
-        &self,
-        caller: &Caller,
-        case_id: &str,
-    ) -> Result<Restrictions, HostError> {
+    fn get_case_restrictions(&self, caller: &Caller, case_id: &str) -> Result<Restrictions, Error> {
         self.watch
             .note(self.inner.get_case_restrictions(caller, case_id))
     }
@@ -115,7 +112,7 @@ impl CaseApi for Watched<dyn CaseApi> {
         caller: &Caller,
         case_id: &str,
         update: RestrictionUpdate,
-    ) -> Result<Restrictions, HostError> {
+    ) -> Result<Restrictions, Error> {
         self.watch
             .note(self.inner.update_case_restrictions(caller, case_id, update))
     }

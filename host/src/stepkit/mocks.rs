@@ -16,13 +16,14 @@ use std::sync::Mutex;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::Error;
 use crate::principal::Caller;
+use crate::services::HostServices;
 use crate::services::access::{AccessApi, Decision};
 use crate::services::cases::{
     AccessMode, CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
     Severity,
 };
-use crate::services::{HostError, HostServices};
 
 /// A host function a test can mock: `interface.function` as in the WIT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,7 +157,7 @@ enum Answer {
     Decision(Decision),
     /// `events.emit` accepted: the event is validated and recorded as usual.
     Accept,
-    Error(HostError),
+    Error(Error),
 }
 
 /// One mock: an answer for calls of `call` whose arguments match `args`.
@@ -233,13 +234,13 @@ impl TryFrom<MockSpec> for Mock {
     }
 }
 
-fn host_error(kind: &str, message: String) -> Result<HostError, String> {
+fn host_error(kind: &str, message: String) -> Result<Error, String> {
     Ok(match kind {
-        "denied" => HostError::Denied(message),
-        "not-found" => HostError::NotFound(message),
-        "invalid" => HostError::Invalid(message),
-        "conflict" => HostError::Conflict(message),
-        "internal" => HostError::Internal(message),
+        "denied" => Error::Denied(message),
+        "not-found" => Error::NotFound(message),
+        "invalid" => Error::Invalid(message),
+        "conflict" => Error::Conflict(message),
+        "internal" => Error::Internal(message),
         other => {
             return Err(format!(
                 "unknown error kind `{other}`; expected denied, not-found, invalid, conflict or internal"
@@ -444,7 +445,7 @@ pub struct MockedServices {
 enum Route<'a> {
     Mock(Answer),
     Database(&'a HostServices),
-    Refused(HostError),
+    Refused(Error),
 }
 
 impl MockedServices {
@@ -492,7 +493,7 @@ impl MockedServices {
                 );
                 (
                     Answered::Unanswered(near),
-                    Route::Refused(HostError::Internal(message)),
+                    Route::Refused(Error::Internal(message)),
                 )
             }
         };
@@ -517,13 +518,13 @@ impl MockedServices {
 fn answer<T>(
     route: Route<'_>,
     pick: impl FnOnce(Answer) -> Option<T>,
-    db: impl FnOnce(&HostServices) -> Result<T, HostError>,
-) -> Result<T, HostError> {
+    db: impl FnOnce(&HostServices) -> Result<T, Error>,
+) -> Result<T, Error> {
     match route {
         Route::Mock(Answer::Error(e)) | Route::Refused(e) => Err(e),
         // A mock's answer is decoded for its function when the file is read, so this holds.
         Route::Mock(a) => pick(a)
-            .ok_or_else(|| HostError::Internal("step test: a mock answered the wrong type".into())),
+            .ok_or_else(|| Error::Internal("step test: a mock answered the wrong type".into())),
         Route::Database(services) => db(services),
     }
 }
@@ -560,7 +561,7 @@ fn to_value(value: impl serde::Serialize) -> Value {
 }
 
 impl CaseApi for MockedServices {
-    fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, HostError> {
+    fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, Error> {
         let route = self.route(Call::CreateCase, json!({ "input": to_value(&input) }));
         answer(route, case, |db| db.cases.create_case(caller, input))
     }
@@ -570,21 +571,21 @@ impl CaseApi for MockedServices {
         caller: &Caller,
         input: NewCase,
         key: &str,
-    ) -> Result<CaseRecord, HostError> {
+    ) -> Result<CaseRecord, Error> {
         let route = self.route(Call::CreateCase, json!({ "input": to_value(&input) }));
         answer(route, case, |db| {
             db.cases.create_case_keyed(caller, input, key)
         })
     }
 
-    fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, HostError> {
+    fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, Error> {
         let route = self.route(Call::CreateCaseFromJson, json!({ "case": parsed(json) }));
         answer(route, case, |db| {
             db.cases.create_case_from_json(caller, json)
         })
     }
 
-    fn query_cases(&self, caller: &Caller, query: CaseQuery) -> Result<CasePage, HostError> {
+    fn query_cases(&self, caller: &Caller, query: CaseQuery) -> Result<CasePage, Error> {
         let route = self.route(Call::QueryCases, json!({ "query": to_value(&query) }));
         let page = |a| match a {
             Answer::Page(p) => Some(p),
@@ -593,11 +594,7 @@ impl CaseApi for MockedServices {
         answer(route, page, |db| db.cases.query_cases(caller, query))
     }
 
-    fn get_case_restrictions(
-        &self,
-        caller: &Caller,
-        case_id: &str,
-    ) -> Result<Restrictions, HostError> {
+    fn get_case_restrictions(&self, caller: &Caller, case_id: &str) -> Result<Restrictions, Error> {
         let route = self.route(Call::GetCaseRestrictions, json!({ "case_id": case_id }));
         answer(route, restrictions, |db| {
             db.cases.get_case_restrictions(caller, case_id)
@@ -609,7 +606,7 @@ impl CaseApi for MockedServices {
         caller: &Caller,
         case_id: &str,
         update: RestrictionUpdate,
-    ) -> Result<Restrictions, HostError> {
+    ) -> Result<Restrictions, Error> {
         let args = json!({ "case_id": case_id, "update": to_value(&update) });
         let route = self.route(Call::UpdateCaseRestrictions, args);
         answer(route, restrictions, |db| {
@@ -624,7 +621,7 @@ impl AccessApi for MockedServices {
         caller: &Caller,
         flow: &str,
         email: &str,
-    ) -> Result<Decision, HostError> {
+    ) -> Result<Decision, Error> {
         let route = self.route(
             Call::CheckFlowAccess,
             json!({ "flow": flow, "email": email }),
@@ -640,7 +637,7 @@ impl AccessApi for MockedServices {
             .unwrap_or_else(|e| Decision::deny(e.to_string()))
     }
 
-    fn may_emit(&self, caller: &Caller, kind: &str, payload_json: &str) -> Result<(), HostError> {
+    fn may_emit(&self, caller: &Caller, kind: &str, payload_json: &str) -> Result<(), Error> {
         let args = json!({ "kind": kind, "payload": parsed(payload_json) });
         let route = self.route(Call::Emit, args);
         let accept = |a| matches!(a, Answer::Accept).then_some(());
@@ -760,7 +757,7 @@ mod tests {
         let e = services
             .get_case_restrictions(&caller(), "C-2")
             .expect_err("answered by b");
-        assert_eq!(e, HostError::NotFound("no case".into()));
+        assert_eq!(e, Error::NotFound("no case".into()));
         let e = services
             .check_flow_access(&caller(), "triage", "a@x.test")
             .expect_err("no mock");

@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::Error;
 use crate::access::Scope;
 use crate::json_locate::joined;
 use crate::platform::Platform;
 use crate::principal::{Caller, Cause, Email, Principal, SignIn};
 use crate::public_id::PublicId;
-use crate::services::{HostError, HostServices};
+use crate::services::HostServices;
 use crate::stored_value::UnreadableValue;
 use crate::wasm::{StepLimits, StepRuntime};
 
@@ -152,7 +153,7 @@ impl Halt {
 
     /// A failed host or store call of step `key`: the infrastructure's failure stops the run
     /// resumable (SPEC WF-11); any other fails the step.
-    fn host(key: &str, error: HostError) -> Halt {
+    fn host(key: &str, error: Error) -> Halt {
         if error.is_infrastructure() {
             Halt::Unavailable(format!("step `{key}`: {error}"))
         } else {
@@ -255,7 +256,7 @@ impl Engine {
     }
 
     /// Records a new run, leased to this process (see [`super::lease`]).
-    pub(crate) fn start_run(&self, run: NewRun<'_>) -> Result<RunRef, HostError> {
+    pub(crate) fn start_run(&self, run: NewRun<'_>) -> Result<RunRef, Error> {
         let owner = self.lease_owner()?;
         self.platform.start_run(&NewRun {
             lease_owner: Some(owner),
@@ -264,7 +265,7 @@ impl Engine {
     }
 
     /// This process's lease owner id, once it holds its lease.
-    pub(crate) fn lease_owner(&self) -> Result<&str, HostError> {
+    pub(crate) fn lease_owner(&self) -> Result<&str, Error> {
         self.leases.hold()?;
         Ok(self.leases.owner())
     }
@@ -304,7 +305,7 @@ impl Engine {
     /// out those another live process is executing. Runs still leased to this process are
     /// included (one whose lease could not be given up when the database was busy, SPEC
     /// WF-11): the caller knows which of them it has in flight.
-    pub fn platform_runs_interrupted(&self) -> Result<Vec<i64>, HostError> {
+    pub fn platform_runs_interrupted(&self) -> Result<Vec<i64>, Error> {
         let runs = self.platform.interrupted_runs()?;
         let mine = self.leases.owner();
         Ok(runs
@@ -319,7 +320,7 @@ impl Engine {
     }
 
     /// Picks up other processes' access changes (see [`Platform::refresh_access`]).
-    pub fn refresh_access(&self) -> Result<bool, HostError> {
+    pub fn refresh_access(&self) -> Result<bool, Error> {
         self.platform.refresh_access()
     }
 
@@ -338,7 +339,7 @@ impl Engine {
         principal: Principal,
         event: Value,
         observer: &dyn Observer,
-    ) -> Result<RunOutcome, HostError> {
+    ) -> Result<RunOutcome, Error> {
         self.run_manual_pinned(
             workflow, definition, origin, None, principal, event, observer,
         )
@@ -356,7 +357,7 @@ impl Engine {
         principal: Principal,
         event: Value,
         observer: &dyn Observer,
-    ) -> Result<RunOutcome, HostError> {
+    ) -> Result<RunOutcome, Error> {
         let _ = self.platform.refresh_access();
         self.platform
             .authorize(&principal, &workflow.workspace, Scope::PlaybookExecute)?;
@@ -366,10 +367,10 @@ impl Engine {
             .platform
             .transact(|tx| super::components::store(tx, &found))?;
         let pins_text =
-            serde_json::to_string(&pins).map_err(|e| HostError::Internal(format!("pins: {e}")))?;
+            serde_json::to_string(&pins).map_err(|e| Error::Internal(format!("pins: {e}")))?;
         let resolver = self.platform.pinned_resolver(origin, &pins)?;
         let pinned = parse(origin, definition, &resolver)
-            .map_err(|errors| HostError::Invalid(joined(&errors)))?;
+            .map_err(|errors| Error::Invalid(joined(&errors)))?;
         self.run_manual_pinned(
             &pinned,
             definition,
@@ -393,7 +394,7 @@ impl Engine {
         principal: Principal,
         event: Value,
         observer: &dyn Observer,
-    ) -> Result<RunOutcome, HostError> {
+    ) -> Result<RunOutcome, Error> {
         // A long-lived engine decides with the access data as it is now, not as it was when
         // it started (one read when nothing changed; on a failed read the index stays as it
         // was). Each step refreshes again (`Exec::action`).
@@ -416,7 +417,7 @@ impl Engine {
 
     /// Resumes an unfinished run (by its internal key): journaled steps are replayed, the rest
     /// executed.
-    pub fn resume(&self, run: i64, observer: &dyn Observer) -> Result<RunOutcome, HostError> {
+    pub fn resume(&self, run: i64, observer: &dyn Observer) -> Result<RunOutcome, Error> {
         let ResumeData {
             id,
             definition,
@@ -429,7 +430,7 @@ impl Engine {
             components,
         } = self.platform.run_resume_data(run)?;
         if !matches!(status.as_str(), "running" | "queued" | "on_hold") {
-            return Err(HostError::Conflict(format!(
+            return Err(Error::Conflict(format!(
                 "run {id} is {status}; only unfinished runs resume"
             )));
         }
@@ -439,7 +440,7 @@ impl Engine {
             None => Resolver::for_file(std::path::Path::new(&source), self.step_dirs.clone()),
         };
         let mut workflow = parse(&source, &definition, &resolver)
-            .map_err(|errors| HostError::Invalid(joined(&errors)))?;
+            .map_err(|errors| Error::Invalid(joined(&errors)))?;
         // A run of a shared workflow acts in the workspace it was started in (SPEC SH-1).
         if workflow.workspace != workspace {
             workflow.shared_from = Some(std::mem::replace(&mut workflow.workspace, workspace));
@@ -449,7 +450,7 @@ impl Engine {
         self.platform
             .lease_run(run, owner, |other| self.leases.alive(other))?;
         let principal = principal_from_stored(&principal, "runs", "principal", format!("run {id}"))
-            .map_err(|e| HostError::Internal(e.to_string()))?;
+            .map_err(|e| Error::Internal(e.to_string()))?;
         Ok(self.execute(
             &RunRef { key: run, id },
             &workflow,
@@ -670,7 +671,7 @@ impl Exec<'_> {
     }
 
     /// Commits the entries of every finished step now.
-    fn settle(&self) -> Result<(), HostError> {
+    fn settle(&self) -> Result<(), Error> {
         self.pending
             .commit(|entries| self.engine.platform.journal_steps(self.run, entries))
     }
@@ -1305,7 +1306,7 @@ struct ResumeData {
 
 impl Platform {
     /// What resuming `run` needs: definition, source, principal, event, status.
-    fn run_resume_data(&self, run: i64) -> Result<ResumeData, HostError> {
+    fn run_resume_data(&self, run: i64) -> Result<ResumeData, Error> {
         use rusqlite::OptionalExtension;
         let db = self.db();
         db.conn()
@@ -1330,12 +1331,12 @@ impl Platform {
             .optional()
             // Only a missing row is "no run"; an unreadable one is an error (issue 14 item 9).
             .map_err(crate::platform::internal)?
-            .ok_or_else(|| HostError::NotFound(format!("there is no run with key {run}")))
+            .ok_or_else(|| Error::NotFound(format!("there is no run with key {run}")))
     }
 
     /// Runs left `running`, oldest first, with their lease owners: those of a process that
     /// stopped (crashed, killed, or stopped at a step boundary) and those still executing.
-    pub fn interrupted_runs(&self) -> Result<Vec<(i64, Option<String>)>, HostError> {
+    pub fn interrupted_runs(&self) -> Result<Vec<(i64, Option<String>)>, Error> {
         let db = self.db();
         let mut stmt = db
             .conn()

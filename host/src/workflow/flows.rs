@@ -3,12 +3,12 @@
 
 use serde_json::{Value, json};
 
+use crate::Error;
 use crate::access::Scope;
 use crate::audit::{self, Actor};
 use crate::clock;
 use crate::json_locate::joined;
 use crate::principal::Principal;
-use crate::services::HostError;
 
 use super::engine::{Engine, Observer, RunOutcome, principal_to_stored};
 use super::journal::NewRun;
@@ -21,7 +21,7 @@ struct Published {
     definition: String,
     source: String,
     /// Who its runs act as (SPEC WF-10), if it binds a `run_as`.
-    run_as: Result<Option<Principal>, HostError>,
+    run_as: Result<Option<Principal>, Error>,
     /// Its pinned components, as stored with each run.
     components: Option<String>,
 }
@@ -30,10 +30,10 @@ impl Engine {
     /// `name` as it runs in `workspace`: its latest revision published there, or the revision
     /// of it shared there and accepted (then it acts in `workspace`, SPEC SH-1, SH-3), with its
     /// pinned components.
-    fn published(&self, workspace: &str, name: &str) -> Result<Published, HostError> {
+    fn published(&self, workspace: &str, name: &str) -> Result<Published, Error> {
         let platform = self.platform();
         let Some(in_use) = platform.revision_in_use(workspace, name)? else {
-            return Err(HostError::NotFound(format!(
+            return Err(Error::NotFound(format!(
                 "`{workspace}` has no published or shared workflow `{name}`"
             )));
         };
@@ -48,7 +48,7 @@ impl Engine {
         let resolver = platform.revision_resolver(&rev, self.step_dirs())?;
         let (definition, source) = (rev.definition, rev.source);
         let mut workflow = parse(&source, &definition, &resolver)
-            .map_err(|errors| HostError::Invalid(joined(&errors)))?;
+            .map_err(|errors| Error::Invalid(joined(&errors)))?;
         if home != workspace {
             workflow.shared_from = Some(std::mem::replace(
                 &mut workflow.workspace,
@@ -73,7 +73,7 @@ impl Engine {
         name: &str,
         event: Value,
         observer: &dyn Observer,
-    ) -> Result<RunOutcome, HostError> {
+    ) -> Result<RunOutcome, Error> {
         self.platform()
             .authorize(&principal, workspace, Scope::PlaybookExecute)?;
         let p = self.published(workspace, name)?;
@@ -99,10 +99,10 @@ impl Engine {
         name: &str,
         values: &Value,
         observer: &dyn Observer,
-    ) -> Result<RunOutcome, HostError> {
+    ) -> Result<RunOutcome, Error> {
         let platform = self.platform();
         let not_found = || {
-            HostError::NotFound(format!(
+            Error::NotFound(format!(
                 "`{workspace}` has no Interaction Flow `{name}` you may start"
             ))
         };
@@ -132,7 +132,7 @@ impl Engine {
             let reason = decision.reason.to_string();
             attempt("interaction.start.denied", json!({ "reason": reason }))?;
             // Someone with a standing here (a member, a known SSO identity) is told why.
-            return Err(HostError::Denied(format!(
+            return Err(Error::Denied(format!(
                 "{principal} may not start `{name}`: {reason}"
             )));
         }
@@ -140,7 +140,7 @@ impl Engine {
             Ok(v) => Value::Object(v),
             Err(e) => {
                 attempt("interaction.start.invalid", json!({ "reason": e }))?;
-                return Err(HostError::Invalid(format!("`{name}`: {e}")));
+                return Err(Error::Invalid(format!("`{name}`: {e}")));
             }
         };
         let Published {
@@ -154,8 +154,7 @@ impl Engine {
             return Err(not_found());
         }
         // Its `run_as`, on behalf of whoever bound it (SPEC WF-10).
-        let run_as =
-            run_as?.ok_or_else(|| HostError::Invalid(format!("`{name}` has no `run_as`")))?;
+        let run_as = run_as?.ok_or_else(|| Error::Invalid(format!("`{name}` has no `run_as`")))?;
         let event = json!({
             "kind": "interaction",
             "flow": name,
@@ -190,7 +189,7 @@ impl Engine {
         principal: &Principal,
         id: &crate::public_id::PublicId,
         values: &Value,
-    ) -> Result<crate::interact::Answer, HostError> {
+    ) -> Result<crate::interact::Answer, Error> {
         self.platform().respond(principal, id, values)
     }
 }

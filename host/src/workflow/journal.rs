@@ -4,10 +4,10 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
+use crate::Error;
 use crate::clock;
 use crate::platform::{Platform, internal};
 use crate::public_id::{IdKind, PublicId};
-use crate::services::HostError;
 
 /// A run's status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -110,7 +110,7 @@ pub struct NewRun<'a> {
 
 impl Platform {
     /// Records a new run as running; returns its ids.
-    pub fn start_run(&self, run: &NewRun<'_>) -> Result<RunRef, HostError> {
+    pub fn start_run(&self, run: &NewRun<'_>) -> Result<RunRef, Error> {
         let id = PublicId::new(IdKind::Run)?;
         self.transact(|tx| {
             tx.prepare_cached("INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, lease_owner, components, public_id)
@@ -124,7 +124,7 @@ impl Platform {
     }
 
     /// The internal key of the run people know as `id`, if there is one.
-    pub fn run_key(&self, id: &PublicId) -> Result<Option<i64>, HostError> {
+    pub fn run_key(&self, id: &PublicId) -> Result<Option<i64>, Error> {
         self.db()
             .conn()
             .prepare_cached("SELECT id FROM runs WHERE public_id = ?1")
@@ -142,7 +142,7 @@ impl Platform {
         attempts: u32,
         duration_us: i64,
         execution: Option<&crate::store::ExecutionRecord<'_>>,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         let entry = JournalEntry {
             key,
             result,
@@ -158,7 +158,7 @@ impl Platform {
         &self,
         run: i64,
         entries: &[JournalEntry<'_>],
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -166,7 +166,7 @@ impl Platform {
     }
 
     /// Whether `run` has any journaled step.
-    pub(crate) fn has_journal(&self, run: i64) -> Result<bool, HostError> {
+    pub(crate) fn has_journal(&self, run: i64) -> Result<bool, Error> {
         let db = self.db();
         db.conn()
             .prepare_cached("SELECT EXISTS (SELECT 1 FROM run_steps WHERE run_id = ?1)")
@@ -179,7 +179,7 @@ impl Platform {
         &self,
         run: i64,
         key: &str,
-    ) -> Result<Option<serde_json::Value>, HostError> {
+    ) -> Result<Option<serde_json::Value>, Error> {
         let db = self.db();
         let text: Option<String> = db
             .conn()
@@ -189,7 +189,7 @@ impl Platform {
             .map_err(internal)?;
         text.map(|t| crate::stored_json::parse("run_steps.output", &t))
             .transpose()
-            .map_err(|e| HostError::Internal(e.to_string()))
+            .map_err(|e| Error::Internal(e.to_string()))
     }
 
     /// Journals `entries`, then does `then`, in one transaction.
@@ -197,8 +197,8 @@ impl Platform {
         &self,
         run: i64,
         entries: &[JournalEntry<'_>],
-        then: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<(), HostError>,
-    ) -> Result<(), HostError> {
+        then: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         self.transact(|tx| {
             write_entries(tx, run, entries)?;
             then(tx)
@@ -211,7 +211,7 @@ impl Platform {
         run: i64,
         end: &RunEnd<'_>,
         entries: &[JournalEntry<'_>],
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         self.journal_steps_then(run, entries, |tx| {
             tx.prepare_cached("UPDATE runs SET status = ?2, exit_status = ?3, output = ?4, error = ?5, finished_at = ?6, lease_owner = NULL WHERE id = ?1").and_then(|mut stmt| stmt.execute(params![run, end.status.as_str(), end.exit_status, end.output.map(|o| o.to_string()), end.error, clock::now_unix()]))
             .map_err(internal)?;
@@ -221,7 +221,7 @@ impl Platform {
 
     /// Runs of `workspace` (all workspaces if `None`), newest first, for nobody in
     /// particular: doors go through [`Platform::runs`].
-    pub(crate) fn all_runs(&self, workspace: Option<&str>) -> Result<Vec<RunInfo>, HostError> {
+    pub(crate) fn all_runs(&self, workspace: Option<&str>) -> Result<Vec<RunInfo>, Error> {
         let db = self.db();
         let mut stmt = db
             .conn()
@@ -236,7 +236,7 @@ impl Platform {
 
     /// One run and its journaled steps, for nobody in particular: doors go through
     /// [`Platform::runs`]; by its internal key.
-    pub(crate) fn run_detail(&self, run: i64) -> Result<(RunInfo, Vec<StepRecord>), HostError> {
+    pub(crate) fn run_detail(&self, run: i64) -> Result<(RunInfo, Vec<StepRecord>), Error> {
         let db = self.db();
         let info = db
             .conn()
@@ -247,14 +247,14 @@ impl Platform {
             )
             .optional()
             .map_err(internal)?
-            .ok_or_else(|| HostError::NotFound(format!("there is no run with key {run}")))?;
+            .ok_or_else(|| Error::NotFound(format!("there is no run with key {run}")))?;
         Ok((info, steps(db.conn(), run).map_err(internal)?))
     }
 }
 
 /// Moves `run` from `on_hold` to `running` in `tx`; returns whether it was on hold. The one
 /// way a waiting run is claimed (a due wait, a timeout, an answer), so one caller resumes it.
-pub(crate) fn claim_held(tx: &rusqlite::Transaction<'_>, run: i64) -> Result<bool, HostError> {
+pub(crate) fn claim_held(tx: &rusqlite::Transaction<'_>, run: i64) -> Result<bool, Error> {
     let changed = tx
         .prepare_cached("UPDATE runs SET status = 'running' WHERE id = ?1 AND status = 'on_hold'")
         .and_then(|mut stmt| stmt.execute([run]))
@@ -266,7 +266,7 @@ fn write_entries(
     tx: &rusqlite::Transaction<'_>,
     run: i64,
     entries: &[JournalEntry<'_>],
-) -> Result<(), HostError> {
+) -> Result<(), Error> {
     for entry in entries {
         let (status, output, error) = match entry.result {
             Ok(v) => ("succeeded", Some(v.to_string()), None),

@@ -12,8 +12,8 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use crate::Error;
 use crate::platform::Platform;
-use crate::services::HostError;
 
 use super::journal::JournalEntry;
 use super::store::leases as store;
@@ -49,7 +49,7 @@ impl Leases {
     }
 
     /// Takes this process's lock, once; a run may be leased only after it.
-    pub fn hold(&self) -> Result<(), HostError> {
+    pub fn hold(&self) -> Result<(), Error> {
         let Some(dir) = &self.dir else {
             return Ok(());
         };
@@ -65,7 +65,7 @@ impl Leases {
             Ok(file)
         });
         held.as_ref().map(|_| ()).map_err(|e| {
-            HostError::Internal(format!(
+            Error::Internal(format!(
                 "cannot take this process's run lease in {}: {e}",
                 dir.display()
             ))
@@ -111,18 +111,14 @@ impl Drop for Leases {
 const LEASED_ELSEWHERE: &str = "is being executed by another flowhost process";
 
 /// Whether `error` says that another live process is executing the run.
-pub fn leased_elsewhere(error: &HostError) -> bool {
-    matches!(error, HostError::Conflict(why) if why.contains(LEASED_ELSEWHERE))
+pub fn leased_elsewhere(error: &Error) -> bool {
+    matches!(error, Error::Conflict(why) if why.contains(LEASED_ELSEWHERE))
 }
 
 impl Platform {
     /// Journals `entries` and gives up the lease of `run`, in one transaction: the run stops
     /// here, still `running`, free for the next process to resume.
-    pub(crate) fn release_run(
-        &self,
-        run: i64,
-        entries: &[JournalEntry<'_>],
-    ) -> Result<(), HostError> {
+    pub(crate) fn release_run(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), Error> {
         self.journal_steps_then(run, entries, |tx| store::release(tx, run))
     }
 
@@ -133,20 +129,20 @@ impl Platform {
         run: i64,
         owner: &str,
         alive: impl Fn(&str) -> bool,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         // Errors name the run by its public id, never by its key (SPEC ID-4).
         let store::Lease {
             owner: current,
             run: shown,
         } = store::lease(self.db().conn(), run)?
-            .ok_or_else(|| HostError::NotFound(format!("there is no run with key {run}")))?;
-        let taken = || HostError::Conflict(format!("run {shown} {LEASED_ELSEWHERE}"));
+            .ok_or_else(|| Error::NotFound(format!("there is no run with key {run}")))?;
+        let taken = || Error::Conflict(format!("run {shown} {LEASED_ELSEWHERE}"));
         if current.as_deref().is_some_and(|o| o != owner && alive(o)) {
             return Err(taken());
         }
         let taken_now = self.transact(|tx| store::take(tx, run, owner, current.as_deref()))?;
         if !taken_now {
-            return Err(HostError::Conflict(format!(
+            return Err(Error::Conflict(format!(
                 "run {shown} {LEASED_ELSEWHERE} (or was finished by one meanwhile)"
             )));
         }
@@ -155,7 +151,7 @@ impl Platform {
 
     /// Gives up `owner`'s lease of `run`, if it still holds it (a run left unfinished by an
     /// error must not stay blocked while this process lives on).
-    pub(crate) fn drop_lease(&self, run: i64, owner: &str) -> Result<(), HostError> {
+    pub(crate) fn drop_lease(&self, run: i64, owner: &str) -> Result<(), Error> {
         self.transact(|tx| store::give_up(tx, run, owner))
     }
 }

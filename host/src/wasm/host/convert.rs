@@ -1,34 +1,34 @@
 //! Conversions between the generated WIT types and the service types.
 
-use crate::services::HostError;
+use crate::Error;
 use crate::services::access::Decision;
 use crate::services::cases::{self as svc};
 
 use crate::wasm::bindings::{cases as wit_cases, types as wit};
 
-impl From<HostError> for wit::HostError {
-    fn from(e: HostError) -> Self {
+impl From<Error> for wit::HostError {
+    fn from(e: Error) -> Self {
         match e {
-            HostError::Denied(m) => wit::HostError::Denied(m),
-            HostError::NotFound(m) => wit::HostError::NotFound(m),
-            HostError::Invalid(m) => wit::HostError::Invalid(m),
-            HostError::Conflict(m) => wit::HostError::Conflict(m),
-            HostError::Internal(m) => wit::HostError::Internal(m),
+            Error::Denied(m) => wit::HostError::Denied(m),
+            Error::NotFound(m) => wit::HostError::NotFound(m),
+            Error::Invalid(m) => wit::HostError::Invalid(m),
+            Error::Conflict(m) => wit::HostError::Conflict(m),
+            Error::Internal(m) => wit::HostError::Internal(m),
             // WIT has no such case; the step sees an internal error, and the engine learns
             // of the cause from the services (`HostServices::infrastructure_failure`).
-            e @ HostError::Unavailable(_) => wit::HostError::Internal(e.to_string()),
+            e @ Error::Busy(_) => wit::HostError::Internal(e.to_string()),
         }
     }
 }
 
-impl From<wit::HostError> for HostError {
+impl From<wit::HostError> for Error {
     fn from(e: wit::HostError) -> Self {
         match e {
-            wit::HostError::Denied(m) => HostError::Denied(m),
-            wit::HostError::NotFound(m) => HostError::NotFound(m),
-            wit::HostError::Invalid(m) => HostError::Invalid(m),
-            wit::HostError::Conflict(m) => HostError::Conflict(m),
-            wit::HostError::Internal(m) => HostError::Internal(m),
+            wit::HostError::Denied(m) => Error::Denied(m),
+            wit::HostError::NotFound(m) => Error::NotFound(m),
+            wit::HostError::Invalid(m) => Error::Invalid(m),
+            wit::HostError::Conflict(m) => Error::Conflict(m),
+            wit::HostError::Internal(m) => Error::Internal(m),
         }
     }
 }
@@ -121,7 +121,7 @@ impl From<svc::CasePage> for wit_cases::CasePage {
 }
 
 /// `new-case` → service input; `fields-json` must be a JSON object.
-pub(super) fn new_case(c: wit_cases::NewCase) -> Result<svc::NewCase, HostError> {
+pub(super) fn new_case(c: wit_cases::NewCase) -> Result<svc::NewCase, Error> {
     let fields = c
         .fields_json
         .as_deref()

@@ -3,9 +3,9 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::Error;
 use crate::platform::internal;
 use crate::public_id::PublicId;
-use crate::services::HostError;
 
 /// A run's lease as stored.
 pub(in crate::workflow) struct Lease {
@@ -16,7 +16,7 @@ pub(in crate::workflow) struct Lease {
 }
 
 /// The lease of the run with key `run`, if there is such a run.
-pub(in crate::workflow) fn lease(conn: &Connection, run: i64) -> Result<Option<Lease>, HostError> {
+pub(in crate::workflow) fn lease(conn: &Connection, run: i64) -> Result<Option<Lease>, Error> {
     conn.query_row(
         "SELECT lease_owner, public_id FROM runs WHERE id = ?1",
         [run],
@@ -38,7 +38,7 @@ pub(in crate::workflow) fn take(
     run: i64,
     owner: &str,
     current: Option<&str>,
-) -> Result<bool, HostError> {
+) -> Result<bool, Error> {
     let changed = conn
         .execute(
             "UPDATE runs SET lease_owner = ?2
@@ -50,18 +50,14 @@ pub(in crate::workflow) fn take(
 }
 
 /// Frees the lease of `run`, whoever holds it.
-pub(in crate::workflow) fn release(conn: &Connection, run: i64) -> Result<(), HostError> {
+pub(in crate::workflow) fn release(conn: &Connection, run: i64) -> Result<(), Error> {
     conn.execute("UPDATE runs SET lease_owner = NULL WHERE id = ?1", [run])
         .map_err(internal)?;
     Ok(())
 }
 
 /// Frees the lease of `run` if `owner` still holds it.
-pub(in crate::workflow) fn give_up(
-    conn: &Connection,
-    run: i64,
-    owner: &str,
-) -> Result<(), HostError> {
+pub(in crate::workflow) fn give_up(conn: &Connection, run: i64, owner: &str) -> Result<(), Error> {
     conn.execute(
         "UPDATE runs SET lease_owner = NULL WHERE id = ?1 AND lease_owner = ?2",
         params![run, owner],

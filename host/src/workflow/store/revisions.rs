@@ -4,9 +4,9 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::Error;
 use crate::clock;
 use crate::platform::internal;
-use crate::services::HostError;
 use crate::workflow::components;
 use crate::workflow::revision::Revision;
 
@@ -30,7 +30,7 @@ pub(in crate::workflow) enum Which<'a> {
 pub(in crate::workflow) fn revisions(
     conn: &Connection,
     which: Which<'_>,
-) -> Result<Vec<Revision>, HostError> {
+) -> Result<Vec<Revision>, Error> {
     const SELECT: &str = "SELECT name, revision, published_by, published_at, definition, source, flow, publisher, run_as, components FROM workflow_revisions";
     match which {
         Which::History { workspace, name } => read(
@@ -66,7 +66,7 @@ fn read(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
-) -> Result<Vec<Revision>, HostError> {
+) -> Result<Vec<Revision>, Error> {
     let mut stmt = conn.prepare(sql).map_err(internal)?;
     let rows = stmt
         .query_map(params, |r| {
@@ -114,7 +114,7 @@ pub(in crate::workflow) fn latest(
     conn: &Connection,
     workspace: &str,
     name: &str,
-) -> Result<Option<Latest>, HostError> {
+) -> Result<Option<Latest>, Error> {
     conn.query_row(
         "SELECT revision, definition, publisher, run_as, components FROM workflow_revisions WHERE workspace = ?1 AND name = ?2 ORDER BY revision DESC LIMIT 1",
         params![workspace, name],
@@ -147,10 +147,7 @@ pub(in crate::workflow) struct NewRevision<'a> {
 }
 
 /// Appends `new`.
-pub(in crate::workflow) fn insert(
-    conn: &Connection,
-    new: &NewRevision<'_>,
-) -> Result<(), HostError> {
+pub(in crate::workflow) fn insert(conn: &Connection, new: &NewRevision<'_>) -> Result<(), Error> {
     conn.execute(
         "INSERT INTO workflow_revisions (workspace, name, revision, definition, source, published_by, published_at, flow, publisher, run_as, components) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![

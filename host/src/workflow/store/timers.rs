@@ -3,8 +3,8 @@
 
 use rusqlite::{Connection, params};
 
+use crate::Error;
 use crate::platform::internal;
-use crate::services::HostError;
 
 /// Stores `wake_ms` as the deadline of the wait at `key` in `run` unless one is stored
 /// already; returns the stored one.
@@ -13,7 +13,7 @@ pub(in crate::workflow) fn deadline(
     run: i64,
     key: &str,
     wake_ms: i64,
-) -> Result<i64, HostError> {
+) -> Result<i64, Error> {
     conn.prepare_cached(
         "INSERT OR IGNORE INTO run_timers (run_id, step_key, wake_ms) VALUES (?1, ?2, ?3)",
     )
@@ -26,7 +26,7 @@ pub(in crate::workflow) fn deadline(
 
 /// The runs on hold with a wait due at `now_ms` that no step has taken up yet, by id. The
 /// scan starts from the runs on hold (an index range), not from every timer ever set.
-pub(in crate::workflow) fn due_runs(conn: &Connection, now_ms: i64) -> Result<Vec<i64>, HostError> {
+pub(in crate::workflow) fn due_runs(conn: &Connection, now_ms: i64) -> Result<Vec<i64>, Error> {
     let mut stmt = conn
         .prepare_cached(
             "SELECT r.id FROM runs r
