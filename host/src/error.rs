@@ -1,13 +1,16 @@
 //! The error of every service call, whichever door it came through (WIT, CLI, built-in
 //! step). Converted to the WIT `host-error` only in the WIT glue, and to an exit status only
-//! in the CLI.
+//! in the CLI. Its kind is its variant: nothing reads an error's text to decide what it is.
+
+use crate::access::Reason;
 
 /// Why a service call did not succeed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
-    /// The principal or the step's grants do not allow the call (SPEC RB-3, WF-6).
+    /// The principal or the step's grants do not allow the call (SPEC RB-3, WF-6); the
+    /// reason as data, printed only where a door shows it.
     #[error("denied: {0}")]
-    Denied(String),
+    Denied(Reason),
     /// The target does not exist or is invisible to the principal (SPEC CS-2).
     #[error("not found: {0}")]
     NotFound(String),

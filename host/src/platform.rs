@@ -83,12 +83,12 @@ impl Platform {
             AccessDecision::Allowed(_) => Ok(()),
             // Nobody acting is told so, whatever the workspace (no oracle either way).
             AccessDecision::Denied(_) if *principal == Principal::Anonymous => {
-                Err(Error::Denied(crate::access::Reason::Anonymous.to_string()))
+                Err(Error::Denied(crate::access::Reason::Anonymous))
             }
             AccessDecision::Denied(reason) if reason.is_outsider() => {
                 Err(Error::NotFound(reason.to_string()))
             }
-            AccessDecision::Denied(reason) => Err(Error::Denied(reason.to_string())),
+            AccessDecision::Denied(reason) => Err(Error::Denied(reason)),
         }
     }
 

@@ -39,7 +39,7 @@ fn audit_count(p: &Platform, ws: &str) -> usize {
 
 fn denied(result: Result<impl std::fmt::Debug, Error>) -> String {
     match result {
-        Err(Error::Denied(m)) => m,
+        Err(Error::Denied(m)) => m.to_string(),
         other => panic!("expected a denial, got {other:?}"),
     }
 }

@@ -199,7 +199,7 @@ fn cs_4_viewing_needs_case_read_and_changing_needs_case_write() {
     let err = p
         .create_case(&viewer, new_case("no", AccessMode::FullAccess, &[]))
         .expect_err("viewer cannot create");
-    assert!(matches!(err, Error::Denied(m) if m.contains("case.write")));
+    assert!(matches!(err, Error::Denied(m) if m.to_string().contains("case.write")));
     let err = p.update_case_restrictions(
         &viewer,
         &case.id,
@@ -218,7 +218,7 @@ fn cs_4_viewing_needs_case_read_and_changing_needs_case_write() {
             cursor: None,
         },
     );
-    assert!(matches!(err, Err(Error::Denied(m)) if m.contains("case.read")));
+    assert!(matches!(err, Err(Error::Denied(m)) if m.to_string().contains("case.read")));
     let err = p.query_cases(
         &at("customer-globex", OPERATOR),
         CaseQuery {

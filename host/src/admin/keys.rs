@@ -6,6 +6,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::Error;
+use crate::access::Reason;
 use crate::access::{KeyKind, Scope};
 use crate::audit::{self, Actor};
 use crate::clock;
@@ -182,7 +183,7 @@ impl Platform {
 /// (SPEC RB-4): the id alone is not a credential. An unknown id, a malformed token and a wrong
 /// secret read the same. Revocation and expiry are the access layer's to decide, at each check.
 pub fn authenticate_token(conn: &Connection, token: &str) -> Result<Principal, Error> {
-    let bad = || Error::Denied("invalid API key token".into());
+    let bad = || Error::Denied(Reason::BadKeyToken);
     let rest = token.strip_prefix(TOKEN_PREFIX).ok_or_else(bad)?;
     let (id, secret) = rest.split_once('_').ok_or_else(bad)?;
     let stored = store::key_secret_hash(conn, id)?;

@@ -104,7 +104,7 @@ mod tests {
     /// is read from the error's type, through any context added on the way up.
     #[test]
     fn errors_are_classified_by_type() {
-        let denied = anyhow::Error::from(Error::Denied("missing scope".into()));
+        let denied = anyhow::Error::from(Error::Denied(flowhost::access::Reason::Anonymous));
         assert_eq!(CliError::classify(&denied, "m".into()).status(), 1);
         let outsider =
             anyhow::Error::from(Error::NotFound("there is no run 7".into())).context("runs show");

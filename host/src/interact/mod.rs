@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::Error;
+use crate::access::Reason;
 use crate::access::{FlowAccess, FlowDecision};
 use crate::audit::{self, Actor};
 use crate::clock;
@@ -263,9 +264,11 @@ impl Platform {
                 let reason = decision.reason.to_string();
                 audit("interaction.respond.denied", json!({ "run": run, "step": r.step, "reason": reason }))?;
                 // A member (or known SSO identity) is told why; outsiders never get here.
-                return Ok(Verdict::Refused(Error::Denied(format!(
-                    "{principal} may not answer interaction {id}: {reason}"
-                ))));
+                return Ok(Verdict::Refused(Error::Denied(Reason::Answer {
+                    principal: principal.clone(),
+                    interaction: id.to_string(),
+                    reason: Box::new(decision.reason),
+                })));
             }
             let refuse = |why: String| -> Result<Verdict, Error> {
                 audit("interaction.respond.refused", json!({ "run": run, "step": r.step, "reason": why }))?;

@@ -6,7 +6,7 @@ use crate::access::{AccessDecision, Reason, Scope};
 use crate::platform::Platform;
 use crate::principal::{Caller, Email, Principal};
 
-use super::access::{AccessApi, Decision};
+use super::access::AccessApi;
 use super::caps;
 use crate::Error;
 
@@ -20,19 +20,19 @@ impl AccessApi for Platform {
         caller: &Caller,
         flow: &str,
         email: &str,
-    ) -> Result<Decision, Error> {
+    ) -> Result<AccessDecision, Error> {
         caps::check_len("the flow name", flow.len(), caps::MAX_NAME_BYTES, "bytes")?;
         caps::check_len("the email", email.len(), caps::MAX_EMAIL_BYTES, "bytes")?;
         let index = self.index();
         if let Err(outsider) = index.may_ask(&caller.principal, &caller.workspace) {
-            return Ok(AccessDecision::deny(outsider).into());
+            return Ok(AccessDecision::Denied(outsider));
         }
         let email = Email::parse(email).map_err(Error::Invalid)?;
         let Some(entry) = self.interaction_flow(&caller.workspace, flow)? else {
-            return Ok(Decision::deny(format!(
-                "there is no Interaction Flow `{flow}` in `{}` (default deny, SPEC RB-3)",
-                caller.workspace
-            )));
+            return Ok(AccessDecision::Denied(Reason::UnknownFlow {
+                flow: flow.to_owned(),
+                workspace: caller.workspace.clone(),
+            }));
         };
         let via = index.usual_sign_in(&caller.workspace, &email);
         let decision = index.check_flow(
@@ -40,25 +40,26 @@ impl AccessApi for Platform {
             &caller.workspace,
             &entry.access,
         );
-        Ok(Decision {
-            allowed: decision.allowed,
-            reason: decision.reason.to_string(),
+        let reason = Reason::Flow(Box::new(decision.reason));
+        Ok(if decision.allowed {
+            AccessDecision::Allowed(reason)
+        } else {
+            AccessDecision::Denied(reason)
         })
     }
 
     /// The caller's own decision; an outsider gets the one outsider denial (SPEC ID-4), so
     /// the answer does not tell which workspaces exist.
-    fn has_scope(&self, caller: &Caller, scope: &str) -> Decision {
+    fn has_scope(&self, caller: &Caller, scope: &str) -> AccessDecision {
         let index = self.index();
         if let Err(outsider) = index.may_ask(&caller.principal, &caller.workspace) {
-            return AccessDecision::deny(outsider).into();
+            return AccessDecision::Denied(outsider);
         }
         match Scope::parse(scope) {
             Some(scope) => self.check(&caller.principal, &caller.workspace, scope),
             // The reason names the scope asked for: no more than a scope name's cap of it.
-            None => AccessDecision::deny(Reason::UnknownScope(shortened(scope))),
+            None => AccessDecision::Denied(Reason::UnknownScope(shortened(scope))),
         }
-        .into()
     }
 }
 

@@ -1,9 +1,10 @@
 //! The default-deny services: what a host answers before an access engine and a case store
 //! are wired in. Never a fake success (SPEC RB-3).
 
+use crate::access::{AccessDecision, Reason};
 use crate::principal::Caller;
 
-use super::access::{AccessApi, Decision};
+use super::access::AccessApi;
 use super::cases::{
     CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
 };
@@ -13,10 +14,8 @@ use crate::Error;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DenyAll;
 
-const NO_ENGINE: &str = "no access engine is configured for this host (default deny, SPEC RB-3)";
-
 fn denied<T>() -> Result<T, Error> {
-    Err(Error::Denied(NO_ENGINE.to_owned()))
+    Err(Error::Denied(Reason::NoEngine))
 }
 
 impl CaseApi for DenyAll {
@@ -46,10 +45,10 @@ impl CaseApi for DenyAll {
 }
 
 impl AccessApi for DenyAll {
-    fn check_flow_access(&self, _: &Caller, _: &str, _: &str) -> Result<Decision, Error> {
-        Ok(Decision::deny(NO_ENGINE))
+    fn check_flow_access(&self, _: &Caller, _: &str, _: &str) -> Result<AccessDecision, Error> {
+        Ok(AccessDecision::Denied(Reason::NoEngine))
     }
-    fn has_scope(&self, _: &Caller, _: &str) -> Decision {
-        Decision::deny(NO_ENGINE)
+    fn has_scope(&self, _: &Caller, _: &str) -> AccessDecision {
+        AccessDecision::Denied(Reason::NoEngine)
     }
 }

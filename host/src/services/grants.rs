@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
+use crate::access::{AccessDecision, Reason};
 use crate::principal::Caller;
 
 use super::HostServices;
-use super::access::{AccessApi, Decision};
+use super::access::AccessApi;
 use super::cases::{
     CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
 };
@@ -30,13 +31,11 @@ impl Grants {
         access_check: true,
     };
 
-    fn require(&self, granted: bool, name: &str) -> Result<(), Error> {
+    fn require(&self, granted: bool, name: &'static str) -> Result<(), Error> {
         if granted {
             Ok(())
         } else {
-            Err(Error::Denied(format!(
-                "the workflow does not grant this step `{name}` (SPEC WF-6)"
-            )))
+            Err(Error::Denied(Reason::NotGranted(name)))
         }
     }
 }
@@ -124,18 +123,16 @@ impl AccessApi for Narrowed {
         caller: &Caller,
         flow: &str,
         email: &str,
-    ) -> Result<Decision, Error> {
+    ) -> Result<AccessDecision, Error> {
         self.grants
             .require(self.grants.access_check, "access:check")?;
         self.inner.access.check_flow_access(caller, flow, email)
     }
-    fn has_scope(&self, caller: &Caller, scope: &str) -> Decision {
-        match self
-            .grants
-            .require(self.grants.access_check, "access:check")
-        {
-            Ok(()) => self.inner.access.has_scope(caller, scope),
-            Err(e) => Decision::deny(e.to_string()),
+    fn has_scope(&self, caller: &Caller, scope: &str) -> AccessDecision {
+        if self.grants.access_check {
+            self.inner.access.has_scope(caller, scope)
+        } else {
+            AccessDecision::Denied(Reason::NotGranted("access:check"))
         }
     }
 }

@@ -13,7 +13,7 @@ pub mod watch;
 
 use std::sync::Arc;
 
-pub use access::{AccessApi, Decision};
+pub use access::AccessApi;
 pub use cases::CaseApi;
 pub use deny_all::DenyAll;
 

@@ -5,10 +5,11 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::access::AccessDecision;
 use crate::principal::Caller;
 
 use super::HostServices;
-use super::access::{AccessApi, Decision};
+use super::access::AccessApi;
 use super::cases::{
     CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
 };
@@ -73,11 +74,11 @@ impl AccessApi for Watched<dyn AccessApi> {
         caller: &Caller,
         flow: &str,
         email: &str,
-    ) -> Result<Decision, Error> {
+    ) -> Result<AccessDecision, Error> {
         self.watch
             .note(self.inner.check_flow_access(caller, flow, email))
     }
-    fn has_scope(&self, caller: &Caller, scope: &str) -> Decision {
+    fn has_scope(&self, caller: &Caller, scope: &str) -> AccessDecision {
         // Decided from the in-memory index: no storage behind it to fail.
         self.inner.has_scope(caller, scope)
     }

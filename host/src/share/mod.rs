@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::Error;
+use crate::access::Reason;
 use crate::access::{FlowAccess, RoleName, Scope};
 use crate::audit::{self, Actor};
 use crate::interact::form::Form;
@@ -237,7 +238,7 @@ impl Platform {
         .map_err(|e| Error::Internal(e.to_string()))?;
         self.index()
             .may_bind_run_as(actor, destination, &run_as)
-            .map_err(|refusal| Error::Denied(refusal.to_string()))
+            .map_err(|refusal| Error::Denied(Reason::RunAs(Box::new(refusal))))
     }
 
     /// The revision of `name` that runs in `workspace`: the revision an accepted share into
@@ -261,9 +262,11 @@ impl Platform {
                 }));
         };
         let (Some(revision), Some(accepted_as)) = (revision, accepted_as) else {
-            return Err(Error::Denied(format!(
-                "share {id} of `{name}` into `{workspace}` was accepted before shares were pinned to a revision; an Owner of `{workspace}` must accept it again (SPEC SH-3)"
-            )));
+            return Err(Error::Denied(Reason::ShareUnpinned {
+                share: id.to_string(),
+                name: name.to_owned(),
+                workspace: workspace.to_owned(),
+            }));
         };
         let rev = self.revision(&source, name, revision)?.ok_or_else(|| {
             Error::NotFound(format!(

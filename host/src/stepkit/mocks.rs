@@ -17,9 +17,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::Error;
+use crate::access::{AccessDecision, Reason};
 use crate::principal::Caller;
 use crate::services::HostServices;
-use crate::services::access::{AccessApi, Decision};
+use crate::services::access::AccessApi;
 use crate::services::cases::{
     AccessMode, CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
     Severity,
@@ -154,7 +155,7 @@ enum Answer {
     Case(Box<CaseRecord>),
     Page(CasePage),
     Restrictions(Restrictions),
-    Decision(Decision),
+    Decision(AccessDecision),
     /// `events.emit` accepted: the event is validated and recorded as usual.
     Accept,
     Error(Error),
@@ -236,7 +237,7 @@ impl TryFrom<MockSpec> for Mock {
 
 fn host_error(kind: &str, message: String) -> Result<Error, String> {
     Ok(match kind {
-        "denied" => Error::Denied(message),
+        "denied" => Error::Denied(Reason::Mocked(message)),
         "not-found" => Error::NotFound(message),
         "invalid" => Error::Invalid(message),
         "conflict" => Error::Conflict(message),
@@ -282,9 +283,12 @@ fn returns(call: Call, value: Value) -> Result<Answer, String> {
         }
         Call::CheckFlowAccess | Call::HasScope => {
             let d: MockDecision = decode(value)?;
-            Answer::Decision(Decision {
-                allowed: d.allowed,
-                reason: d.reason,
+            // The test file's reason, as it gives it.
+            let reason = Reason::Mocked(d.reason);
+            Answer::Decision(if d.allowed {
+                AccessDecision::Allowed(reason)
+            } else {
+                AccessDecision::Denied(reason)
             })
         }
         Call::Emit => Answer::Accept,
@@ -543,7 +547,7 @@ fn restrictions(a: Answer) -> Option<Restrictions> {
     }
 }
 
-fn decision(a: Answer) -> Option<Decision> {
+fn decision(a: Answer) -> Option<AccessDecision> {
     match a {
         Answer::Decision(d) => Some(d),
         _ => None,
@@ -621,7 +625,7 @@ impl AccessApi for MockedServices {
         caller: &Caller,
         flow: &str,
         email: &str,
-    ) -> Result<Decision, Error> {
+    ) -> Result<AccessDecision, Error> {
         let route = self.route(
             Call::CheckFlowAccess,
             json!({ "flow": flow, "email": email }),
@@ -631,10 +635,10 @@ impl AccessApi for MockedServices {
         })
     }
 
-    fn has_scope(&self, caller: &Caller, scope: &str) -> Decision {
+    fn has_scope(&self, caller: &Caller, scope: &str) -> AccessDecision {
         let route = self.route(Call::HasScope, json!({ "scope": scope }));
         answer(route, decision, |db| Ok(db.access.has_scope(caller, scope)))
-            .unwrap_or_else(|e| Decision::deny(e.to_string()))
+            .unwrap_or_else(|e| AccessDecision::Denied(Reason::Mocked(e.to_string())))
     }
 
     fn may_emit(&self, caller: &Caller, kind: &str, payload_json: &str) -> Result<(), Error> {

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::Error;
+use crate::access::Reason;
 use crate::access::{BuiltinRole, Scope, ScopeSet};
 use crate::admin::groups::GroupKind;
 use crate::admin::sso::{self, ClaimRule};
@@ -69,10 +70,7 @@ fn refuse_if_owned(tx: &Transaction<'_>, spec: &super::TenantSpec) -> Result<(),
         owned |= store::owners_in_workspace(tx, &ws.name)? > 0;
     }
     if owned {
-        return Err(Error::Denied(
-            "--bootstrap only applies a tenant file while nobody owns it; act as an Owner with --as EMAIL"
-                .into(),
-        ));
+        return Err(Error::Denied(Reason::BootstrapOwned));
     }
     Ok(())
 }
@@ -150,10 +148,10 @@ fn authorize(
                 && BuiltinRole::parse(&m.role) == Some(BuiltinRole::Owner)
         });
         if !listed {
-            return Err(Error::Denied(format!(
-                "{actor} may create workspace `{}` only by listing themself as its owner",
-                ws.name
-            )));
+            return Err(Error::Denied(Reason::NotListedOwner {
+                actor: actor.clone(),
+                workspace: ws.name.clone(),
+            }));
         }
         if index.workspace(&ws.name).is_some() {
             return Err(name_not_available("workspace", &ws.name));
@@ -172,10 +170,10 @@ fn authorize(
         if !member {
             return Err(name_not_available("organization", &spec.organization));
         }
-        return Err(Error::Denied(format!(
-            "{actor} is not an Owner in organization `{}`",
-            spec.organization
-        )));
+        return Err(Error::Denied(Reason::NotOrgOwner {
+            actor: actor.clone(),
+            organization: spec.organization.clone(),
+        }));
     }
     Ok(())
 }

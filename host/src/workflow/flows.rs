@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::Error;
+use crate::access::Reason;
 use crate::access::Scope;
 use crate::audit::{self, Actor};
 use crate::clock;
@@ -132,9 +133,11 @@ impl Engine {
             let reason = decision.reason.to_string();
             attempt("interaction.start.denied", json!({ "reason": reason }))?;
             // Someone with a standing here (a member, a known SSO identity) is told why.
-            return Err(Error::Denied(format!(
-                "{principal} may not start `{name}`: {reason}"
-            )));
+            return Err(Error::Denied(Reason::StartFlow {
+                principal: principal.clone(),
+                flow: name.to_owned(),
+                reason: Box::new(decision.reason),
+            }));
         }
         let values = match flow.form.check(values) {
             Ok(v) => Value::Object(v),

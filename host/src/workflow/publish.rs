@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::Error;
+use crate::access::Reason;
 use crate::access::Scope;
 use crate::audit::{self, Actor};
 use crate::platform::{Platform, internal};
@@ -54,10 +55,10 @@ impl Revision {
             return Ok(None);
         };
         let publisher = publisher.or(self.publisher.as_deref()).ok_or_else(|| {
-            Error::Denied(format!(
-                "revision {} of `{}` was published before `run_as` was bound to its publisher; publish it again (SPEC WF-10)",
-                self.revision, self.name
-            ))
+            Error::Denied(Reason::RunAsUnbound {
+                name: self.name.clone(),
+                revision: self.revision,
+            })
         })?;
         let row = format!("`{}` revision {}", self.name, self.revision);
         let read = |text: &str, column| {
@@ -103,7 +104,7 @@ impl Platform {
         if let Some(run_as) = &run_as {
             self.index()
                 .may_bind_run_as(actor, &workflow.workspace, run_as)
-                .map_err(|refusal| Error::Denied(refusal.to_string()))?;
+                .map_err(|refusal| Error::Denied(Reason::RunAs(Box::new(refusal))))?;
         }
         let run_as = run_as.as_ref().map(principal_to_stored);
         let publisher = publisher_to_stored(actor);

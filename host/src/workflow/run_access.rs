@@ -10,6 +10,7 @@
 //! other members see the run's status and its steps' statuses, with the content hidden.
 
 use crate::Error;
+use crate::access::Reason;
 use crate::access::Scope;
 use crate::cases::Viewer;
 use crate::platform::Platform;
@@ -86,9 +87,7 @@ impl Platform {
         workspace: Option<&str>,
     ) -> Result<Vec<RunInfo>, Error> {
         if matches!(principal, Principal::Anonymous) {
-            return Err(Error::Denied(
-                "no principal is acting (default deny, SPEC RB-3)".into(),
-            ));
+            return Err(Error::Denied(Reason::Anonymous));
         }
         let mut shown = Vec::new();
         for run in self.all_runs(workspace)? {
