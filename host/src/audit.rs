@@ -58,8 +58,7 @@ pub fn record(
             target,
             details: &details,
         },
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 

@@ -39,10 +39,47 @@ impl From<crate::public_id::IdError> for Error {
     }
 }
 
+/// A storage error is the infrastructure's failure (`Busy`: busy, full, I/O, SPEC WF-11) or
+/// the host's own (`Internal`), classified by its SQLite code, never by its text; so a
+/// service can use `?` on its storage calls.
+impl From<crate::store::StoreError> for Error {
+    fn from(e: crate::store::StoreError) -> Self {
+        if crate::store::is_infrastructure(&e) {
+            Error::Busy(e.to_string())
+        } else {
+            Error::Internal(e.to_string())
+        }
+    }
+}
+
 impl Error {
     /// Whether this is the infrastructure's failure rather than the call's (see
     /// [`Error::Busy`]).
     pub fn is_infrastructure(&self) -> bool {
         matches!(self, Error::Busy(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::ffi;
+
+    fn sqlite(code: std::ffi::c_int) -> crate::store::StoreError {
+        rusqlite::Error::SqliteFailure(ffi::Error::new(code), None)
+    }
+
+    // SPEC WF-11: `?` on a storage call classifies by SQLite code, as `platform::internal`
+    // does: the infrastructure's failures are Busy (a run stops resumable), the rest Internal.
+    #[test]
+    fn storage_errors_convert_by_their_code() {
+        for code in [ffi::SQLITE_BUSY, ffi::SQLITE_FULL, ffi::SQLITE_IOERR] {
+            let e = Error::from(sqlite(code));
+            assert!(matches!(e, Error::Busy(_)), "{code}: {e:?}");
+            assert_eq!(e, crate::platform::internal(sqlite(code)));
+        }
+        let e = Error::from(sqlite(ffi::SQLITE_CONSTRAINT));
+        assert!(matches!(e, Error::Internal(_)), "{e:?}");
+        assert!(!e.is_infrastructure());
     }
 }

@@ -40,11 +40,11 @@ impl Platform {
     /// whether it did. One indexed read when nothing changed.
     pub fn refresh_access(&self) -> Result<bool, Error> {
         let db = self.db();
-        let epoch = access_epoch(db.conn()).map_err(internal)?;
+        let epoch = access_epoch(db.conn())?;
         if epoch == self.epoch.load(Ordering::SeqCst) {
             return Ok(false);
         }
-        let index = AccessIndex::load(db.conn()).map_err(internal)?;
+        let index = AccessIndex::load(db.conn())?;
         self.publish(index, epoch);
         Ok(true)
     }
@@ -134,9 +134,9 @@ impl Platform {
         f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let mut db = self.db_for_call()?;
-        let tx = db.begin().map_err(internal)?;
+        let tx = db.begin()?;
         let value = f(&tx)?;
-        tx.commit().map_err(internal)?;
+        tx.commit()?;
         Ok(value)
     }
 
@@ -152,24 +152,24 @@ impl Platform {
         f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let mut db = self.db_for_call()?;
-        let tx = db.begin().map_err(internal)?;
+        let tx = db.begin()?;
         // Another process may have changed access data since the index was built: rebuild it
         // now, under the lock, before `f` decides anything with it.
-        let epoch = access_epoch(&tx).map_err(internal)?;
+        let epoch = access_epoch(&tx)?;
         if epoch != self.epoch.load(Ordering::SeqCst) {
-            let index = AccessIndex::load(&tx).map_err(internal)?;
+            let index = AccessIndex::load(&tx)?;
             self.publish(index, epoch);
         }
-        let before = total_changes(&tx).map_err(internal)?;
+        let before = total_changes(&tx)?;
         let value = f(&tx)?;
         // Only a write that changed something is a new epoch (a tenant file applied twice
         // changes nothing, the second time).
-        if total_changes(&tx).map_err(internal)? == before {
-            tx.commit().map_err(internal)?;
+        if total_changes(&tx)? == before {
+            tx.commit()?;
             return Ok(value);
         }
-        bump_epoch(&tx).map_err(internal)?;
-        tx.commit().map_err(internal)?;
+        bump_epoch(&tx)?;
+        tx.commit()?;
         // The change has committed: never report it as failed. Rebuilt after the commit, so
         // the write lock is not held for the rebuild; if it cannot be rebuilt, fail closed (an
         // empty index denies everything) until the next refresh.

@@ -37,8 +37,7 @@ pub(crate) fn user_id(conn: &Connection, email: &Email) -> Result<Option<i64>, E
 
 /// Stores a new user; returns its id.
 pub(crate) fn insert_user(conn: &Connection, email: &Email) -> Result<i64, Error> {
-    conn.execute("INSERT INTO users (email) VALUES (?1)", [email.as_str()])
-        .map_err(internal)?;
+    conn.execute("INSERT INTO users (email) VALUES (?1)", [email.as_str()])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -84,8 +83,7 @@ pub(crate) fn insert_invited_member(
     conn.execute(
         "INSERT INTO memberships (workspace_id, user_id, role, source) VALUES (?1, ?2, ?3, 'invite')",
         params![ws, user, role],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -100,8 +98,7 @@ pub(crate) fn insert_sso_member(
     conn.execute(
         "INSERT INTO memberships (workspace_id, user_id, role, source, rule_rank) VALUES (?1, ?2, ?3, 'sso', ?4)",
         params![ws, user, role, rank],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -115,8 +112,7 @@ pub(crate) fn set_member_role(
     conn.execute(
         "UPDATE memberships SET role = ?3 WHERE workspace_id = ?1 AND user_id = ?2",
         params![ws, user, role],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -131,8 +127,7 @@ pub(crate) fn set_sso_member_role(
     conn.execute(
         "UPDATE memberships SET role = ?3, rule_rank = ?4 WHERE workspace_id = ?1 AND user_id = ?2",
         params![ws, user, role, rank],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -144,24 +139,19 @@ pub(crate) fn delete_member(
     user: i64,
     email: &Email,
 ) -> Result<(usize, usize), Error> {
-    let groups = conn
-        .execute(
-            "DELETE FROM group_members WHERE user_id = ?1
+    let groups = conn.execute(
+        "DELETE FROM group_members WHERE user_id = ?1
              AND group_id IN (SELECT id FROM groups WHERE workspace_id = ?2)",
-            params![user, ws],
-        )
-        .map_err(internal)?;
-    let keys = conn
-        .execute(
-            "DELETE FROM api_keys WHERE workspace_id = ?1 AND kind = 'personal' AND owner_email = ?2",
-            params![ws, email.as_str()],
-        )
-        .map_err(internal)?;
+        params![user, ws],
+    )?;
+    let keys = conn.execute(
+        "DELETE FROM api_keys WHERE workspace_id = ?1 AND kind = 'personal' AND owner_email = ?2",
+        params![ws, email.as_str()],
+    )?;
     conn.execute(
         "DELETE FROM memberships WHERE workspace_id = ?1 AND user_id = ?2",
         params![ws, user],
-    )
-    .map_err(internal)?;
+    )?;
     Ok((groups, keys))
 }
 
@@ -204,12 +194,10 @@ pub(crate) fn insert_custom_role(
     name: &str,
     scopes: &str,
 ) -> Result<bool, Error> {
-    let inserted = conn
-        .execute(
-            "INSERT OR IGNORE INTO custom_roles (workspace_id, name, scopes) VALUES (?1, ?2, ?3)",
-            params![ws, name, scopes],
-        )
-        .map_err(internal)?;
+    let inserted = conn.execute(
+        "INSERT OR IGNORE INTO custom_roles (workspace_id, name, scopes) VALUES (?1, ?2, ?3)",
+        params![ws, name, scopes],
+    )?;
     Ok(inserted > 0)
 }
 
@@ -227,12 +215,10 @@ pub(crate) fn role_holders(conn: &Connection, ws: i64, name: &str) -> Result<i64
 
 /// Deletes a custom role; returns whether there was one.
 pub(crate) fn delete_custom_role(conn: &Connection, ws: i64, name: &str) -> Result<bool, Error> {
-    let deleted = conn
-        .execute(
-            "DELETE FROM custom_roles WHERE workspace_id = ?1 AND name = ?2",
-            params![ws, name],
-        )
-        .map_err(internal)?;
+    let deleted = conn.execute(
+        "DELETE FROM custom_roles WHERE workspace_id = ?1 AND name = ?2",
+        params![ws, name],
+    )?;
     Ok(deleted > 0)
 }
 
@@ -276,37 +262,31 @@ pub(crate) fn insert_group(
         .execute(
             "INSERT OR IGNORE INTO groups (workspace_id, name, description, kind, claim_value) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![ws, name, description, kind.as_str(), claim_value],
-        )
-        .map_err(internal)?;
+        )?;
     Ok(inserted > 0)
 }
 
 /// Adds a user to a group; returns whether they were not in it yet.
 pub(crate) fn join_group(conn: &Connection, group: i64, user: i64) -> Result<bool, Error> {
-    let changed = conn
-        .execute(
-            "INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?1, ?2)",
-            params![group, user],
-        )
-        .map_err(internal)?;
+    let changed = conn.execute(
+        "INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?1, ?2)",
+        params![group, user],
+    )?;
     Ok(changed > 0)
 }
 
 /// Removes a user from a group; returns whether they were in it.
 pub(crate) fn leave_group(conn: &Connection, group: i64, user: i64) -> Result<bool, Error> {
-    let changed = conn
-        .execute(
-            "DELETE FROM group_members WHERE group_id = ?1 AND user_id = ?2",
-            params![group, user],
-        )
-        .map_err(internal)?;
+    let changed = conn.execute(
+        "DELETE FROM group_members WHERE group_id = ?1 AND user_id = ?2",
+        params![group, user],
+    )?;
     Ok(changed > 0)
 }
 
 /// Deletes a group and (by cascade) its memberships.
 pub(crate) fn delete_group(conn: &Connection, group: i64) -> Result<(), Error> {
-    conn.execute("DELETE FROM groups WHERE id = ?1", [group])
-        .map_err(internal)?;
+    conn.execute("DELETE FROM groups WHERE id = ?1", [group])?;
     Ok(())
 }
 
@@ -415,19 +395,16 @@ pub(crate) fn insert_key(conn: &Connection, key: &NewKeyRow<'_>) -> Result<(), E
             key.created_at,
             key.expires_at
         ],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
 /// Marks a key revoked at `at`; returns whether it was live.
 pub(crate) fn revoke_key(conn: &Connection, id: &str, at: i64) -> Result<bool, Error> {
-    let changed = conn
-        .execute(
-            "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-            params![id, at],
-        )
-        .map_err(internal)?;
+    let changed = conn.execute(
+        "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+        params![id, at],
+    )?;
     Ok(changed > 0)
 }
 
@@ -470,12 +447,10 @@ pub(crate) fn key_secret_hash(conn: &Connection, id: &str) -> Result<Option<Stri
 
 /// Sets SSO-only sign-in of `ws`; returns whether it changed.
 pub(crate) fn set_sso_only(conn: &Connection, ws: i64, on: bool) -> Result<bool, Error> {
-    let changed = conn
-        .execute(
-            "UPDATE workspaces SET sso_only = ?2 WHERE id = ?1 AND sso_only != ?2",
-            params![ws, on],
-        )
-        .map_err(internal)?;
+    let changed = conn.execute(
+        "UPDATE workspaces SET sso_only = ?2 WHERE id = ?1 AND sso_only != ?2",
+        params![ws, on],
+    )?;
     Ok(changed > 0)
 }
 
@@ -507,14 +482,12 @@ pub(crate) fn rules(conn: &Connection, ws: i64) -> Result<Vec<ClaimRule>, Error>
 
 /// Replaces the claim rules of `ws` with `rules`, ranked 1..n in their order.
 pub(crate) fn store_rules(conn: &Connection, ws: i64, rules: &[ClaimRule]) -> Result<(), Error> {
-    conn.execute("DELETE FROM claim_rules WHERE workspace_id = ?1", [ws])
-        .map_err(internal)?;
+    conn.execute("DELETE FROM claim_rules WHERE workspace_id = ?1", [ws])?;
     for (i, rule) in rules.iter().enumerate() {
         conn.execute(
             "INSERT INTO claim_rules (workspace_id, rank, claim, value, role) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![ws, i as i64 + 1, rule.claim, rule.value, rule.role],
-        )
-        .map_err(internal)?;
+        )?;
     }
     Ok(())
 }
@@ -558,8 +531,7 @@ pub(crate) fn record_sso_login(conn: &Connection, login: &SsoLogin<'_>) -> Resul
             login.claims.to_string(),
             clock::now_unix()
         ],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 

@@ -33,8 +33,7 @@ fn mode_name(m: AccessMode) -> &'static str {
 impl Platform {
     /// The external id (`C-<number>`) of case row `id`, which the event log refers to.
     pub(crate) fn case_ref(&self, id: i64) -> Result<String, Error> {
-        store::number_of(self.db().conn(), id)
-            .map_err(internal)?
+        store::number_of(self.db().conn(), id)?
             .map(case_id_text)
             .ok_or_else(|| Error::NotFound(format!("there is no case row {id}")))
     }
@@ -59,11 +58,8 @@ impl Platform {
         text: &str,
     ) -> Result<CaseRow, Error> {
         let number = parse_case_id(text).ok_or_else(|| not_found(text))?;
-        let id = store::id_of(conn, ws, number)
-            .map_err(internal)?
-            .ok_or_else(|| not_found(text))?;
-        let row = store::load(conn, id)
-            .map_err(internal)?
+        let id = store::id_of(conn, ws, number)?.ok_or_else(|| not_found(text))?;
+        let row = store::load(conn, id)?
             .filter(|r| r.workspace_id == ws)
             .ok_or_else(|| not_found(text))?;
         let restricted = row.record.access_mode == AccessMode::Restricted;
@@ -135,7 +131,7 @@ impl Platform {
         let actor = caller.principal.to_string();
         self.transact(|tx| {
             if let Some(key) = idempotency_key {
-                let existing = store::find_by_idempotency_key(tx, key).map_err(internal)?;
+                let existing = store::find_by_idempotency_key(tx, key)?;
                 if let Some((_, other)) = existing.filter(|(_, w)| *w != ws) {
                     let _ = other;
                     return Err(Error::Conflict(format!("idempotency key `{key}` belongs to another workspace")));
@@ -143,7 +139,7 @@ impl Platform {
                 let existing = existing.map(|(id, _)| id);
                 if let Some(id) = existing {
                     // The same rule as any read: a case since hidden from the caller stays hidden.
-                    let number = store::number_of(tx, id).map_err(internal)?.ok_or_else(|| {
+                    let number = store::number_of(tx, id)?.ok_or_else(|| {
                         Error::Internal(format!("case row {id} vanished in its own transaction"))
                     })?;
                     return Ok(self.visible_case(tx, ws, &viewer, &case_id_text(number))?.record);
@@ -161,18 +157,16 @@ impl Platform {
                 mode,
                 fields: &fields,
                 idempotency_key,
-            })
-            .map_err(internal)?;
+            })?;
             let people = assignee.iter().map(|a| (a, "assignee")).chain(reviewers.iter().map(|r| (r, "reviewer"))).chain(collaborators.iter().map(|c| (c, "collaborator")));
             for (email, part) in people {
-                store::add_person(tx, id, ws, email, part).map_err(internal)?;
+                store::add_person(tx, id, ws, email, part)?;
             }
-            let record = store::load(tx, id).map_err(internal)?.map(|r| r.record).ok_or_else(|| Error::Internal(format!("case row {id} vanished in its own transaction")))?;
-            store::timeline(tx, id, &actor, "created", &json!({ "access_mode": mode_name(mode), "collaborators": collaborators })).map_err(internal)?;
+            let record = store::load(tx, id)?.map(|r| r.record).ok_or_else(|| Error::Internal(format!("case row {id} vanished in its own transaction")))?;
+            store::timeline(tx, id, &actor, "created", &json!({ "access_mode": mode_name(mode), "collaborators": collaborators }))?;
             audit::record(tx, &Actor::Principal(&caller.principal), &caller.workspace, "case.create", &record.id,
                 json!({ "access_mode": mode_name(mode), "collaborators": collaborators, "severity": record.severity }))?;
-            events::append(tx, &caller.workspace, "case_created", &json!({ "case": record }), &format!("case-service:{actor}"), Some(id), caller.cause)
-                .map_err(internal)?;
+            events::append(tx, &caller.workspace, "case_created", &json!({ "case": record }), &format!("case-service:{actor}"), Some(id), caller.cause)?;
             Ok(record)
         })
     }
@@ -195,7 +189,7 @@ impl Platform {
         let db = self.db();
         let row = self.visible_case(db.conn(), ws_id, &viewer, case_id)?;
         let restricted = row.record.access_mode == AccessMode::Restricted;
-        let named = store::people(db.conn(), row.id).map_err(internal)?;
+        let named = store::people(db.conn(), row.id)?;
         let named: BTreeSet<String> = [named.assignee, named.reviewers, named.collaborators]
             .into_iter()
             .flatten()
@@ -261,8 +255,7 @@ impl CaseApi for Platform {
             .into_iter()
             .filter_map(|id| store::load(db.conn(), id).transpose())
             .map(|r| r.map(|r| r.record))
-            .collect::<Result<_, _>>()
-            .map_err(internal)?;
+            .collect::<Result<_, _>>()?;
         Ok(CasePage { cases, next_cursor })
     }
 
@@ -324,28 +317,27 @@ impl CaseApi for Platform {
                 return Ok(after); // A no-op writes and emits nothing (SPEC CS-6).
             }
             apply_restrictions(tx, ws, before.id, new_mode, &added, &removed)?;
-            let record = store::load(tx, before.id).map_err(internal)?.map(|r| r.record).ok_or_else(|| not_found(case_id))?;
+            let record = store::load(tx, before.id)?.map(|r| r.record).ok_or_else(|| not_found(case_id))?;
             let details = json!({
                 "before": { "access_mode": mode_name(old_mode), "collaborators": old },
                 "after": { "access_mode": mode_name(new_mode), "collaborators": new },
                 "added": added, "removed": removed,
             });
-            store::timeline(tx, before.id, &actor, "restrictions_updated", &details).map_err(internal)?;
+            store::timeline(tx, before.id, &actor, "restrictions_updated", &details)?;
             audit::record(tx, &Actor::Principal(&caller.principal), &caller.workspace, "case.restrictions.update", &record.id, details)?;
             let source = format!("case-service:{actor}");
             let mut changes = Vec::new();
             if old_mode != new_mode {
                 changes.push("access_mode");
                 let payload = json!({ "case": record, "before": mode_name(old_mode), "after": mode_name(new_mode) });
-                events::append(tx, &caller.workspace, "case_access_mode_updated", &payload, &source, Some(before.id), caller.cause).map_err(internal)?;
+                events::append(tx, &caller.workspace, "case_access_mode_updated", &payload, &source, Some(before.id), caller.cause)?;
             }
             if !added.is_empty() || !removed.is_empty() {
                 changes.push("collaborators");
                 let payload = json!({ "case": record, "added": added, "removed": removed });
-                events::append(tx, &caller.workspace, "case_collaborators_list_updated", &payload, &source, Some(before.id), caller.cause).map_err(internal)?;
+                events::append(tx, &caller.workspace, "case_collaborators_list_updated", &payload, &source, Some(before.id), caller.cause)?;
             }
-            events::append(tx, &caller.workspace, "case_updated", &json!({ "case": record, "changes": changes }), &source, Some(before.id), caller.cause)
-                .map_err(internal)?;
+            events::append(tx, &caller.workspace, "case_updated", &json!({ "case": record, "changes": changes }), &source, Some(before.id), caller.cause)?;
             Ok(after)
         })
     }
@@ -360,12 +352,12 @@ fn apply_restrictions(
     added: &[String],
     removed: &[String],
 ) -> Result<(), Error> {
-    store::set_access_mode(tx, id, mode).map_err(internal)?;
+    store::set_access_mode(tx, id, mode)?;
     for email in added {
-        store::add_person(tx, id, ws, email, "collaborator").map_err(internal)?;
+        store::add_person(tx, id, ws, email, "collaborator")?;
     }
     for email in removed {
-        store::remove_person(tx, id, email, "collaborator").map_err(internal)?;
+        store::remove_person(tx, id, email, "collaborator")?;
     }
     Ok(())
 }

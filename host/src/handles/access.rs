@@ -28,6 +28,6 @@ impl<'p> Access<'p> {
     ) -> Result<Explanation, Error> {
         let index = self.platform.index();
         let db = self.platform.db();
-        explain(&index, db.conn(), principal, workspace, scope)
+        Ok(explain(&index, db.conn(), principal, workspace, scope)?)
     }
 }

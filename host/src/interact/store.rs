@@ -50,8 +50,7 @@ pub(super) fn open(
         "INSERT OR IGNORE INTO interactions (run_id, step_key, workspace, workflow, title, form, access, status, created_at, deadline_ms, public_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'open', ?8, ?9, ?10)",
         params![new.run, new.step_key, new.workspace, new.workflow, new.title, form, access, clock::now_unix(), new.deadline_ms, id],
-    )
-    .map_err(internal)?;
+    )?;
     conn.query_row(
         "SELECT public_id FROM interactions WHERE run_id = ?1 AND step_key = ?2",
         params![new.run, new.step_key],
@@ -88,23 +87,19 @@ pub(super) fn of_step(
 
 /// The open interactions of `workspace`, oldest first.
 pub(super) fn open_in(conn: &Connection, workspace: &str) -> Result<Vec<Interaction>, Error> {
-    let mut stmt = conn
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND workspace = ?1 ORDER BY id"
-        ))
-        .map_err(internal)?;
-    let rows = stmt.query_map([workspace], interaction).map_err(internal)?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND workspace = ?1 ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([workspace], interaction)?;
     rows.collect::<Result<_, _>>().map_err(internal)
 }
 
 /// The open interactions whose deadline is at or before `now_ms`, oldest first.
 pub(super) fn due(conn: &Connection, now_ms: i64) -> Result<Vec<Interaction>, Error> {
-    let mut stmt = conn
-        .prepare(&format!(
-            "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND deadline_ms <= ?1 ORDER BY id"
-        ))
-        .map_err(internal)?;
-    let rows = stmt.query_map([now_ms], interaction).map_err(internal)?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND deadline_ms <= ?1 ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([now_ms], interaction)?;
     rows.collect::<Result<_, _>>().map_err(internal)
 }
 
@@ -119,8 +114,7 @@ pub(super) fn respond(
     conn.execute(
         "UPDATE interactions SET status = 'responded', responder = ?2, responded_at = ?3, response_values = ?4 WHERE id = ?1 AND status = 'open'",
         params![key, responder, at_ms, values.to_string()],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -131,8 +125,7 @@ pub(super) fn time_out(conn: &Connection, key: i64) -> Result<bool, Error> {
         .execute(
             "UPDATE interactions SET status = 'timed_out', responded_at = deadline_ms WHERE id = ?1 AND status = 'open'",
             [key],
-        )
-        .map_err(internal)?;
+        )?;
     Ok(changed > 0)
 }
 
@@ -166,7 +159,6 @@ pub(super) fn hold_if_waiting(conn: &Connection, run: i64, now_ms: i64) -> Resul
                              AND NOT EXISTS (SELECT 1 FROM run_steps s
                                              WHERE s.run_id = t.run_id AND s.step_key = t.step_key))",
             params![run, now_ms],
-        )
-        .map_err(internal)?;
+        )?;
     Ok(changed > 0)
 }

@@ -44,12 +44,10 @@ pub(super) fn share(conn: &Connection, id: &PublicId) -> Result<Option<Share>, E
 
 /// Shares into and out of `workspace`, oldest first.
 pub(super) fn shares_of(conn: &Connection, workspace: &str) -> Result<Vec<Share>, Error> {
-    let mut stmt = conn
-        .prepare(&format!(
-            "SELECT {SHARE_COLUMNS} FROM shares WHERE source = ?1 OR destination = ?1 ORDER BY id"
-        ))
-        .map_err(internal)?;
-    let rows = stmt.query_map([workspace], share_row).map_err(internal)?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {SHARE_COLUMNS} FROM shares WHERE source = ?1 OR destination = ?1 ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([workspace], share_row)?;
     rows.collect::<Result<_, _>>().map_err(internal)
 }
 
@@ -122,8 +120,7 @@ pub(super) fn insert(conn: &Connection, share: &NewShare<'_>) -> Result<Share, E
             share.accepted_as,
             share.id
         ],
-    )
-    .map_err(internal)?;
+    )?;
     self::share(conn, share.id)?
         .ok_or_else(|| Error::Internal(format!("share {} vanished as it was made", share.id)))
 }
@@ -139,8 +136,7 @@ pub(super) fn accept(
     conn.execute(
         "UPDATE shares SET status = 'accepted', accepted_by = ?2, accepted_at = ?3, revision = ?4, accepted_as = ?5 WHERE public_id = ?1",
         params![id, accepted_by, clock::now_unix(), revision, accepted_as],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 

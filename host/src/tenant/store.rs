@@ -89,8 +89,7 @@ pub(super) fn ensure_org(conn: &Connection, name: &str) -> Result<i64, Error> {
     conn.execute(
         "INSERT OR IGNORE INTO organizations (name) VALUES (?1)",
         [name],
-    )
-    .map_err(internal)?;
+    )?;
     conn.query_row(
         "SELECT id FROM organizations WHERE name = ?1",
         [name],
@@ -131,8 +130,7 @@ pub(super) fn set_sso_only(conn: &Connection, ws: i64, on: bool) -> Result<(), E
     conn.execute(
         "UPDATE workspaces SET sso_only = ?2 WHERE id = ?1",
         params![ws, on],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -146,8 +144,7 @@ pub(super) fn insert_workspace(
     conn.execute(
         "INSERT INTO workspaces (org_id, name, sso_only) VALUES (?1, ?2, ?3)",
         params![org, name, sso_only],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -180,8 +177,7 @@ pub(super) fn insert_idp(conn: &Connection, ws: i64, idp: &str) -> Result<(), Er
     conn.execute(
         "INSERT INTO idps (workspace_id, name) VALUES (?1, ?2)",
         params![ws, idp],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -190,8 +186,7 @@ pub(super) fn delete_idp(conn: &Connection, ws: i64, idp: &str) -> Result<(), Er
     conn.execute(
         "DELETE FROM idps WHERE workspace_id = ?1 AND name = ?2",
         params![ws, idp],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -229,8 +224,7 @@ pub(super) fn set_role_scopes(
     conn.execute(
         "UPDATE custom_roles SET scopes = ?3 WHERE workspace_id = ?1 AND name = ?2",
         params![ws, name, scopes],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -244,8 +238,7 @@ pub(super) fn insert_role(
     conn.execute(
         "INSERT INTO custom_roles (workspace_id, name, scopes) VALUES (?1, ?2, ?3)",
         params![ws, name, scopes],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -265,8 +258,7 @@ pub(super) fn delete_role(conn: &Connection, ws: i64, name: &str) -> Result<(), 
     conn.execute(
         "DELETE FROM custom_roles WHERE workspace_id = ?1 AND name = ?2",
         params![ws, name],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -324,8 +316,7 @@ pub(super) fn set_member(
     conn.execute(
         "UPDATE memberships SET role = ?3, source = ?5, rule_rank = NULL, break_glass = ?4 WHERE workspace_id = ?1 AND user_id = ?2",
         params![ws, user, role, break_glass, source],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -341,8 +332,7 @@ pub(super) fn insert_member(
     conn.execute(
         "INSERT INTO memberships (workspace_id, user_id, role, source, break_glass) VALUES (?1, ?2, ?3, ?5, ?4)",
         params![ws, user, role, break_glass, source],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -388,8 +378,7 @@ pub(super) fn update_group(
     conn.execute(
         "UPDATE groups SET description = ?2, claim_value = ?3 WHERE id = ?1",
         params![group, description, claim_value],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -405,15 +394,13 @@ pub(super) fn insert_group(
     conn.execute(
         "INSERT INTO groups (workspace_id, name, description, kind, claim_value) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![ws, name, description, kind.as_str(), claim_value],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(conn.last_insert_rowid())
 }
 
 /// Deletes a group and (by cascade) its memberships.
 pub(super) fn delete_group(conn: &Connection, group: i64) -> Result<(), Error> {
-    conn.execute("DELETE FROM groups WHERE id = ?1", [group])
-        .map_err(internal)?;
+    conn.execute("DELETE FROM groups WHERE id = ?1", [group])?;
     Ok(())
 }
 
@@ -437,8 +424,7 @@ pub(super) fn add_group_member(conn: &Connection, group: i64, user: i64) -> Resu
     conn.execute(
         "INSERT INTO group_members (group_id, user_id) VALUES (?1, ?2)",
         params![group, user],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -447,14 +433,13 @@ pub(super) fn remove_group_member(conn: &Connection, group: i64, email: &str) ->
     conn.execute(
         "DELETE FROM group_members WHERE group_id = ?1 AND user_id = (SELECT id FROM users WHERE email = ?2)",
         params![group, email],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
 /// The strings `sql` selects for id `id`, sorted.
 fn strings(conn: &Connection, sql: &str, id: i64) -> Result<BTreeSet<String>, Error> {
-    let mut stmt = conn.prepare(sql).map_err(internal)?;
-    let rows = stmt.query_map([id], |r| r.get(0)).map_err(internal)?;
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([id], |r| r.get(0))?;
     rows.collect::<Result<_, _>>().map_err(internal)
 }

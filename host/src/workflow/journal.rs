@@ -114,8 +114,7 @@ impl Platform {
         let id = PublicId::new(IdKind::Run)?;
         self.transact(|tx| {
             tx.prepare_cached("INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, lease_owner, components, public_id)
-                 VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9, ?10)").and_then(|mut stmt| stmt.execute(params![run.workflow, run.workspace, run.principal, run.event.to_string(), run.definition, run.source, clock::now_unix(), run.lease_owner, run.components, id]))
-            .map_err(internal)?;
+                 VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9, ?10)").and_then(|mut stmt| stmt.execute(params![run.workflow, run.workspace, run.principal, run.event.to_string(), run.definition, run.source, clock::now_unix(), run.lease_owner, run.components, id]))?;
             Ok(RunRef {
                 key: tx.last_insert_rowid(),
                 id: id.clone(),
@@ -185,8 +184,7 @@ impl Platform {
             .conn()
             .prepare_cached("SELECT output FROM run_steps WHERE run_id = ?1 AND step_key = ?2 AND status = 'succeeded'")
             .and_then(|mut stmt| stmt.query_row(params![run, key], |r| r.get(0)))
-            .optional()
-            .map_err(internal)?;
+            .optional()?;
         text.map(|t| crate::stored_json::parse("run_steps.output", &t))
             .transpose()
             .map_err(|e| Error::Internal(e.to_string()))
@@ -213,8 +211,7 @@ impl Platform {
         entries: &[JournalEntry<'_>],
     ) -> Result<(), Error> {
         self.journal_steps_then(run, entries, |tx| {
-            tx.prepare_cached("UPDATE runs SET status = ?2, exit_status = ?3, output = ?4, error = ?5, finished_at = ?6, lease_owner = NULL WHERE id = ?1").and_then(|mut stmt| stmt.execute(params![run, end.status.as_str(), end.exit_status, end.output.map(|o| o.to_string()), end.error, clock::now_unix()]))
-            .map_err(internal)?;
+            tx.prepare_cached("UPDATE runs SET status = ?2, exit_status = ?3, output = ?4, error = ?5, finished_at = ?6, lease_owner = NULL WHERE id = ?1").and_then(|mut stmt| stmt.execute(params![run, end.status.as_str(), end.exit_status, end.output.map(|o| o.to_string()), end.error, clock::now_unix()]))?;
             Ok(())
         })
     }
@@ -228,9 +225,8 @@ impl Platform {
             .prepare(
                 "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at, public_id FROM runs
                  WHERE ?1 IS NULL OR workspace = ?1 ORDER BY id DESC",
-            )
-            .map_err(internal)?;
-        let rows = stmt.query_map([workspace], run_info).map_err(internal)?;
+            )?;
+        let rows = stmt.query_map([workspace], run_info)?;
         rows.collect::<Result<_, _>>().map_err(internal)
     }
 
@@ -245,10 +241,9 @@ impl Platform {
                 [run],
                 run_info,
             )
-            .optional()
-            .map_err(internal)?
+            .optional()?
             .ok_or_else(|| Error::NotFound(format!("there is no run with key {run}")))?;
-        Ok((info, steps(db.conn(), run).map_err(internal)?))
+        Ok((info, steps(db.conn(), run)?))
     }
 }
 
@@ -257,8 +252,7 @@ impl Platform {
 pub(crate) fn claim_held(tx: &rusqlite::Transaction<'_>, run: i64) -> Result<bool, Error> {
     let changed = tx
         .prepare_cached("UPDATE runs SET status = 'running' WHERE id = ?1 AND status = 'on_hold'")
-        .and_then(|mut stmt| stmt.execute([run]))
-        .map_err(internal)?;
+        .and_then(|mut stmt| stmt.execute([run]))?;
     Ok(changed > 0)
 }
 
@@ -278,12 +272,11 @@ fn write_entries(
         )
         .and_then(|mut stmt| {
             stmt.execute(params![run, entry.key, status, output, error, entry.attempts, entry.duration_us])
-        })
-        .map_err(internal)?;
+        })?;
         // A step journaled already (the same run executed twice at once) keeps its first
         // record: its events must not be published a second time.
         if let (1.., Some(rec)) = (inserted, &entry.execution) {
-            crate::store::record_in(tx, rec).map_err(internal)?;
+            crate::store::record_in(tx, rec)?;
         }
     }
     Ok(())

@@ -151,8 +151,7 @@ impl Platform {
                 "UPDATE events SET quarantined = ?2, quarantined_at = ?3
                  WHERE id = ?1 AND dispatched = 0 AND quarantined IS NULL",
                 params![id, why, clock::now_unix()],
-            )
-            .map_err(internal)?;
+            )?;
             Ok(())
         })
     }
@@ -177,19 +176,16 @@ impl Platform {
                  FROM events e
                  WHERE workspace = ?1 AND dispatched = 0 AND (quarantined IS NOT NULL) = ?2
                  ORDER BY id",
-            )
-            .map_err(internal)?;
-        let rows = stmt
-            .query_map(params![workspace, quarantined], |r| {
-                Ok(WaitingEvent {
-                    id: r.get(0)?,
-                    kind: r.get(1)?,
-                    created_at: r.get(2)?,
-                    quarantined: r.get(3)?,
-                    quarantined_at: r.get(4)?,
-                })
+            )?;
+        let rows = stmt.query_map(params![workspace, quarantined], |r| {
+            Ok(WaitingEvent {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                created_at: r.get(2)?,
+                quarantined: r.get(3)?,
+                quarantined_at: r.get(4)?,
             })
-            .map_err(internal)?;
+        })?;
         rows.collect::<Result<_, _>>().map_err(internal)
     }
 
@@ -213,8 +209,7 @@ impl Platform {
                      WHERE id = (SELECT id FROM events WHERE workspace = ?2 ORDER BY id LIMIT 1 OFFSET ?1 - 1)
                        AND dispatched = 0 AND quarantined IS NOT NULL",
                     params![number, workspace],
-                )
-                .map_err(internal)?;
+                )?;
             Ok(released == 1)
         })
     }
@@ -234,8 +229,7 @@ impl Platform {
             // Exactly once per event: under the write lock, only the first claimer finds it
             // still pending.
             let claimed = tx
-                .execute("UPDATE events SET dispatched = 1 WHERE id = ?1 AND dispatched = 0", [event.id])
-                .map_err(internal)?;
+                .execute("UPDATE events SET dispatched = 1 WHERE id = ?1 AND dispatched = 0", [event.id])?;
             if claimed == 0 {
                 return Ok(None);
             }
@@ -258,8 +252,7 @@ impl Platform {
                     "INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, depth, trigger_event, error, finished_at, lease_owner, components, public_id)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?4 = 'failed' THEN ?8 END, CASE WHEN ?4 = 'running' THEN ?12 END, ?13, ?14)",
                     params![m.name, event.workspace, m.principal(), status, input.to_string(), m.definition, m.source, clock::now_unix(), depth, event.id, error, lease_owner, m.components, id],
-                )
-                .map_err(internal)?;
+                )?;
                 ids.push(RunRef {
                     key: tx.last_insert_rowid(),
                     id,

@@ -39,20 +39,17 @@ pub(in crate::workflow) fn take(
     owner: &str,
     current: Option<&str>,
 ) -> Result<bool, Error> {
-    let changed = conn
-        .execute(
-            "UPDATE runs SET lease_owner = ?2
+    let changed = conn.execute(
+        "UPDATE runs SET lease_owner = ?2
              WHERE id = ?1 AND lease_owner IS ?3 AND status IN ('running', 'queued', 'on_hold')",
-            params![run, owner, current],
-        )
-        .map_err(internal)?;
+        params![run, owner, current],
+    )?;
     Ok(changed > 0)
 }
 
 /// Frees the lease of `run`, whoever holds it.
 pub(in crate::workflow) fn release(conn: &Connection, run: i64) -> Result<(), Error> {
-    conn.execute("UPDATE runs SET lease_owner = NULL WHERE id = ?1", [run])
-        .map_err(internal)?;
+    conn.execute("UPDATE runs SET lease_owner = NULL WHERE id = ?1", [run])?;
     Ok(())
 }
 
@@ -61,7 +58,6 @@ pub(in crate::workflow) fn give_up(conn: &Connection, run: i64, owner: &str) -> 
     conn.execute(
         "UPDATE runs SET lease_owner = NULL WHERE id = ?1 AND lease_owner = ?2",
         params![run, owner],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }

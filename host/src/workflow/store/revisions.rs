@@ -67,27 +67,25 @@ fn read(
     sql: &str,
     params: impl rusqlite::Params,
 ) -> Result<Vec<Revision>, Error> {
-    let mut stmt = conn.prepare(sql).map_err(internal)?;
-    let rows = stmt
-        .query_map(params, |r| {
-            Ok((
-                Revision {
-                    name: r.get(0)?,
-                    revision: r.get(1)?,
-                    published_by: r.get(2)?,
-                    published_at: clock::rfc3339(r.get(3)?),
-                    definition: r.get(4)?,
-                    source: r.get(5)?,
-                    flow: r.get(6)?,
-                    publisher: r.get(7)?,
-                    run_as: r.get(8)?,
-                    components: None,
-                },
-                r.get::<_, Option<String>>(9)?,
-            ))
-        })
-        .map_err(internal)?;
-    let rows: Vec<(Revision, Option<String>)> = rows.collect::<Result<_, _>>().map_err(internal)?;
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map(params, |r| {
+        Ok((
+            Revision {
+                name: r.get(0)?,
+                revision: r.get(1)?,
+                published_by: r.get(2)?,
+                published_at: clock::rfc3339(r.get(3)?),
+                definition: r.get(4)?,
+                source: r.get(5)?,
+                flow: r.get(6)?,
+                publisher: r.get(7)?,
+                run_as: r.get(8)?,
+                components: None,
+            },
+            r.get::<_, Option<String>>(9)?,
+        ))
+    })?;
+    let rows: Vec<(Revision, Option<String>)> = rows.collect::<Result<_, _>>()?;
     rows.into_iter()
         .map(|(rev, pins)| {
             let what = format!("revision {} of `{}`", rev.revision, rev.name);
@@ -163,7 +161,6 @@ pub(in crate::workflow) fn insert(conn: &Connection, new: &NewRevision<'_>) -> R
             new.run_as,
             new.components
         ],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }

@@ -17,8 +17,7 @@ pub(in crate::workflow) fn deadline(
     conn.prepare_cached(
         "INSERT OR IGNORE INTO run_timers (run_id, step_key, wake_ms) VALUES (?1, ?2, ?3)",
     )
-    .and_then(|mut stmt| stmt.execute(params![run, key, wake_ms]))
-    .map_err(internal)?;
+    .and_then(|mut stmt| stmt.execute(params![run, key, wake_ms]))?;
     conn.prepare_cached("SELECT wake_ms FROM run_timers WHERE run_id = ?1 AND step_key = ?2")
         .and_then(|mut stmt| stmt.query_row(params![run, key], |r| r.get(0)))
         .map_err(internal)
@@ -27,17 +26,15 @@ pub(in crate::workflow) fn deadline(
 /// The runs on hold with a wait due at `now_ms` that no step has taken up yet, by id. The
 /// scan starts from the runs on hold (an index range), not from every timer ever set.
 pub(in crate::workflow) fn due_runs(conn: &Connection, now_ms: i64) -> Result<Vec<i64>, Error> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT r.id FROM runs r
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.id FROM runs r
              WHERE r.status = 'on_hold' AND EXISTS (
                SELECT 1 FROM run_timers t
                WHERE t.run_id = r.id AND t.wake_ms <= ?1
                  AND NOT EXISTS (SELECT 1 FROM run_steps s
                                  WHERE s.run_id = t.run_id AND s.step_key = t.step_key))
              ORDER BY r.id",
-        )
-        .map_err(internal)?;
-    let rows = stmt.query_map([now_ms], |r| r.get(0)).map_err(internal)?;
+    )?;
+    let rows = stmt.query_map([now_ms], |r| r.get(0))?;
     rows.collect::<Result<_, _>>().map_err(internal)
 }
