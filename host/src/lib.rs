@@ -25,6 +25,7 @@ pub mod principal;
 pub mod public_id;
 pub mod services;
 pub mod share;
+pub mod step_call;
 pub mod stepkit;
 pub mod store;
 pub mod stored_json;

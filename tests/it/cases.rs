@@ -31,6 +31,7 @@ fn at(ws: &str, email: &str) -> Caller {
         workspace: ws.into(),
         principal: user(email),
         cause: None,
+        step: None,
     }
 }
 
@@ -642,6 +643,7 @@ fn generated(seed: u64, dir: &Path) -> (Arc<Platform>, Vec<String>, Vec<String>)
         workspace: "ws".into(),
         principal: user(&people[0]),
         cause: None,
+        step: None,
     };
     let mut cases = Vec::new();
     for i in 0..12 {
@@ -677,6 +679,7 @@ fn every_door_agrees_on_who_sees_which_case() {
             workspace: "ws".into(),
             principal: user(&people[0]),
             cause: None,
+            step: None,
         };
         let viewers: Vec<Vec<String>> = cases
             .iter()
@@ -687,6 +690,7 @@ fn every_door_agrees_on_who_sees_which_case() {
                 workspace: "ws".into(),
                 principal: user(person),
                 cause: None,
+                step: None,
             };
             // Door 1: the service.
             let listed = all_visible(&p, &caller, 4);
@@ -962,4 +966,58 @@ fn case_creations_by_a_re_executed_step_are_not_duplicated() {
             .count(),
         4
     );
+}
+
+/// SPEC WF-6, WF-8: a step's grants and its creations' keys travel in its `Caller`, so the
+/// case service itself refuses what the step is not granted and replays a keyed creation,
+/// whichever door the call comes through (no wrapper in front of it).
+#[test]
+fn the_case_service_checks_the_callers_grants_and_replays_its_keys() {
+    use flowhost::access::Reason;
+    use flowhost::step_call::{CallKeys, Grants, StepCall};
+    let p = example_platform();
+    let in_step = |grants: Grants, prefix: &str| Caller {
+        step: Some(StepCall {
+            grants,
+            keys: Some(CallKeys::new(prefix.to_owned())),
+        }),
+        ..at(SOC, OWNER)
+    };
+    let write_only = Grants {
+        cases_write: true,
+        ..Grants::default()
+    };
+    // Denied: reading without `cases:read`, writing with nothing granted; the Owner could.
+    let caller = in_step(write_only, "run:9/triage");
+    assert!(matches!(
+        p.query_cases(&caller, serde_json::from_value(json!({})).expect("query")),
+        Err(Error::Denied(Reason::NotGranted("cases:read")))
+    ));
+    let nothing = in_step(Grants::default(), "run:9/triage");
+    assert!(matches!(
+        p.create_case(&nothing, new_case("refused", AccessMode::FullAccess, &[])),
+        Err(Error::Denied(Reason::NotGranted("cases:write")))
+    ));
+    assert!(matches!(
+        p.get_case_restrictions(&nothing, "C-1"),
+        Err(Error::Denied(Reason::NotGranted("cases:read")))
+    ));
+    // Allowed, and keyed: the same run and step make the same cases again, another its own.
+    let first = p
+        .create_case(&caller, new_case("a", AccessMode::FullAccess, &[]))
+        .expect("granted");
+    let again = in_step(write_only, "run:9/triage");
+    let replayed = p
+        .create_case(&again, new_case("a", AccessMode::FullAccess, &[]))
+        .expect("replayed");
+    assert_eq!(first.id, replayed.id);
+    let other = p
+        .create_case(
+            &in_step(write_only, "run:10/triage"),
+            new_case("b", AccessMode::FullAccess, &[]),
+        )
+        .expect("another run");
+    assert_ne!(first.id, other.id);
+    // Without a step, the same principal is bounded by its scopes only.
+    assert!(p.get_case_restrictions(&at(SOC, OWNER), &first.id).is_ok());
 }

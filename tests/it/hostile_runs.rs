@@ -213,6 +213,7 @@ mod host_call_deadline {
             workspace: WS.into(),
             principal: user(OWNER),
             cause: None,
+            step: None,
         };
         let limits = StepLimits {
             timeout: Duration::from_millis(400),
@@ -271,6 +272,7 @@ mod host_call_deadline {
                 workspace: WS.into(),
                 principal: user(OWNER),
                 cause: None,
+                step: None,
             };
             let limits = StepLimits {
                 timeout: Duration::from_millis(300),

@@ -12,6 +12,7 @@ use crate::principal::{Caller, Email, Principal};
 use crate::services::cases::{
     AccessMode, CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
 };
+use crate::services::grants::{Grant, require};
 use crate::store::{Connection, Transaction, events};
 
 use super::id::{case_id_text, parse_case_id};
@@ -230,23 +231,20 @@ impl Platform {
 
 impl CaseApi for Platform {
     fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, Error> {
-        self.create_case_once(caller, input, None)
+        require(caller, Grant::CasesWrite)?;
+        // Every granted creation takes the next key, so a re-execution's n-th call meets the
+        // first execution's n-th whatever became of either (SPEC WF-8).
+        let key = caller.next_case_key();
+        self.create_case_once(caller, input, key.as_deref())
     }
 
     fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, Error> {
+        require(caller, Grant::CasesWrite)?;
         self.create_case(caller, crate::services::cases::parse_case_json(json)?)
     }
 
-    fn create_case_keyed(
-        &self,
-        caller: &Caller,
-        input: NewCase,
-        key: &str,
-    ) -> Result<CaseRecord, Error> {
-        self.create_case_once(caller, input, Some(key))
-    }
-
     fn query_cases(&self, caller: &Caller, q: CaseQuery) -> Result<CasePage, Error> {
+        require(caller, Grant::CasesRead)?;
         let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
         validate::query(&q)?;
         let db = self.db_for_call()?;
@@ -260,6 +258,7 @@ impl CaseApi for Platform {
     }
 
     fn get_case_restrictions(&self, caller: &Caller, case_id: &str) -> Result<Restrictions, Error> {
+        require(caller, Grant::CasesRead)?;
         let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
         validate::case_id(case_id)?;
         let db = self.db_for_call()?;
@@ -276,6 +275,7 @@ impl CaseApi for Platform {
         case_id: &str,
         update: RestrictionUpdate,
     ) -> Result<Restrictions, Error> {
+        require(caller, Grant::CasesWrite)?;
         let (ws, viewer) = self.case_context(caller, Scope::CaseWrite)?;
         validate::case_id(case_id)?;
         validate::restriction_update(&update)?;

@@ -121,6 +121,7 @@ fn caller(at: &Where) -> anyhow::Result<Caller> {
         workspace: at.workspace.clone(),
         principal: at.acting.principal()?,
         cause: None,
+        step: None,
     })
 }
 

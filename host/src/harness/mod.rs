@@ -309,6 +309,7 @@ fn execute(
                 workspace: workflow.workspace.clone(),
                 principal: principal(who)?,
                 cause: None,
+                step: None,
             };
             crate::builtin::Builtin::CreateCase
                 .run(&platform, &caller, case, None)

@@ -8,6 +8,7 @@ use crate::principal::{Caller, Email, Principal};
 
 use super::access::AccessApi;
 use super::caps;
+use super::grants::{Grant, granted, require};
 use crate::Error;
 
 impl AccessApi for Platform {
@@ -21,6 +22,7 @@ impl AccessApi for Platform {
         flow: &str,
         email: &str,
     ) -> Result<AccessDecision, Error> {
+        require(caller, Grant::AccessCheck)?;
         caps::check_len("the flow name", flow.len(), caps::MAX_NAME_BYTES, "bytes")?;
         caps::check_len("the email", email.len(), caps::MAX_EMAIL_BYTES, "bytes")?;
         let index = self.index();
@@ -51,6 +53,25 @@ impl AccessApi for Platform {
     /// The caller's own decision; an outsider gets the one outsider denial (SPEC ID-4), so
     /// the answer does not tell which workspaces exist.
     fn has_scope(&self, caller: &Caller, scope: &str) -> AccessDecision {
+        if let Err(reason) = granted(caller, Grant::AccessCheck) {
+            return AccessDecision::Denied(reason);
+        }
+        self.scope_decision(caller, scope)
+    }
+
+    /// The principal may run automation in the caller's workspace (`playbook.execute`),
+    /// whatever the step may ask itself.
+    fn may_emit(&self, caller: &Caller, _kind: &str, _payload_json: &str) -> Result<(), Error> {
+        match self.scope_decision(caller, Scope::PlaybookExecute.name()) {
+            AccessDecision::Allowed(_) => Ok(()),
+            AccessDecision::Denied(reason) => Err(Error::Denied(Reason::Emit(Box::new(reason)))),
+        }
+    }
+}
+
+impl Platform {
+    /// The caller's own decision on `scope`, asked through the access layer (ID-4 first).
+    fn scope_decision(&self, caller: &Caller, scope: &str) -> AccessDecision {
         let index = self.index();
         if let Err(outsider) = index.may_ask(&caller.principal, &caller.workspace) {
             return AccessDecision::Denied(outsider);

@@ -144,25 +144,20 @@ pub struct RestrictionUpdate {
 }
 
 /// The service behind the case steps, whichever door they come through (WIT, built-in step,
-/// CLI): one path, one set of checks.
+/// CLI): one path, one set of checks. One method per function of `flowhost:step/cases`. A
+/// step's grants (SPEC WF-6) and its creations' idempotency keys (SPEC WF-8) come in the
+/// [`Caller`]; an implementation checks the grant before anything else, and creates a case
+/// at most once per key (a re-executed step gets the case it created before).
 pub trait CaseApi: Send + Sync {
-    /// *Create a case*.
+    /// *Create a case* (needs `cases:write`).
     fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, Error>;
-    /// *Create a case* at most once per `key`: a re-executed workflow step gets the case it
-    /// created before (SPEC WF-8).
-    fn create_case_keyed(
-        &self,
-        caller: &Caller,
-        input: NewCase,
-        key: &str,
-    ) -> Result<CaseRecord, Error>;
-    /// *Create a case from JSON*.
+    /// *Create a case from JSON* (needs `cases:write`).
     fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, Error>;
-    /// *Query cases*.
+    /// *Query cases* (needs `cases:read`).
     fn query_cases(&self, caller: &Caller, query: CaseQuery) -> Result<CasePage, Error>;
-    /// *Get case restrictions*.
+    /// *Get case restrictions* (needs `cases:read`).
     fn get_case_restrictions(&self, caller: &Caller, case_id: &str) -> Result<Restrictions, Error>;
-    /// *Update case restrictions*.
+    /// *Update case restrictions* (needs `cases:write`).
     fn update_case_restrictions(
         &self,
         caller: &Caller,

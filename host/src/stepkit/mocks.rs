@@ -25,6 +25,7 @@ use crate::services::cases::{
     AccessMode, CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
     Severity,
 };
+use crate::services::grants::{Grant, granted, require};
 
 /// A host function a test can mock: `interface.function` as in the WIT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -564,44 +565,38 @@ fn to_value(value: impl serde::Serialize) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
+// SPEC WF-6: the step's grants hold in front of the mocks as of the database: a call the
+// step is not granted is refused before it is routed (or recorded as made).
 impl CaseApi for MockedServices {
     fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, Error> {
+        require(caller, Grant::CasesWrite)?;
         let route = self.route(Call::CreateCase, json!({ "input": to_value(&input) }));
-        answer(route, case, |db| db.cases.create_case(caller, input))
-    }
-
-    fn create_case_keyed(
-        &self,
-        caller: &Caller,
-        input: NewCase,
-        key: &str,
-    ) -> Result<CaseRecord, Error> {
-        let route = self.route(Call::CreateCase, json!({ "input": to_value(&input) }));
-        answer(route, case, |db| {
-            db.cases.create_case_keyed(caller, input, key)
-        })
+        answer(route, case, |db| db.cases()?.create_case(caller, input))
     }
 
     fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, Error> {
+        require(caller, Grant::CasesWrite)?;
         let route = self.route(Call::CreateCaseFromJson, json!({ "case": parsed(json) }));
         answer(route, case, |db| {
-            db.cases.create_case_from_json(caller, json)
+            db.cases()?.create_case_from_json(caller, json)
         })
     }
 
     fn query_cases(&self, caller: &Caller, query: CaseQuery) -> Result<CasePage, Error> {
+        require(caller, Grant::CasesRead)?;
         let route = self.route(Call::QueryCases, json!({ "query": to_value(&query) }));
         let page = |a| match a {
             Answer::Page(p) => Some(p),
             _ => None,
         };
-        answer(route, page, |db| db.cases.query_cases(caller, query))
+        answer(route, page, |db| db.cases()?.query_cases(caller, query))
     }
 
     fn get_case_restrictions(&self, caller: &Caller, case_id: &str) -> Result<Restrictions, Error> {
+        require(caller, Grant::CasesRead)?;
         let route = self.route(Call::GetCaseRestrictions, json!({ "case_id": case_id }));
         answer(route, restrictions, |db| {
-            db.cases.get_case_restrictions(caller, case_id)
+            db.cases()?.get_case_restrictions(caller, case_id)
         })
     }
 
@@ -611,10 +606,12 @@ impl CaseApi for MockedServices {
         case_id: &str,
         update: RestrictionUpdate,
     ) -> Result<Restrictions, Error> {
+        require(caller, Grant::CasesWrite)?;
         let args = json!({ "case_id": case_id, "update": to_value(&update) });
         let route = self.route(Call::UpdateCaseRestrictions, args);
         answer(route, restrictions, |db| {
-            db.cases.update_case_restrictions(caller, case_id, update)
+            db.cases()?
+                .update_case_restrictions(caller, case_id, update)
         })
     }
 }
@@ -626,19 +623,29 @@ impl AccessApi for MockedServices {
         flow: &str,
         email: &str,
     ) -> Result<AccessDecision, Error> {
+        require(caller, Grant::AccessCheck)?;
         let route = self.route(
             Call::CheckFlowAccess,
             json!({ "flow": flow, "email": email }),
         );
         answer(route, decision, |db| {
-            db.access.check_flow_access(caller, flow, email)
+            db.access()
+                .map_err(Error::Denied)?
+                .check_flow_access(caller, flow, email)
         })
     }
 
     fn has_scope(&self, caller: &Caller, scope: &str) -> AccessDecision {
+        if let Err(reason) = granted(caller, Grant::AccessCheck) {
+            return AccessDecision::Denied(reason);
+        }
         let route = self.route(Call::HasScope, json!({ "scope": scope }));
-        answer(route, decision, |db| Ok(db.access.has_scope(caller, scope)))
-            .unwrap_or_else(|e| AccessDecision::Denied(Reason::Mocked(e.to_string())))
+        answer(route, decision, |db| {
+            Ok(db
+                .access()
+                .map_or_else(AccessDecision::Denied, |a| a.has_scope(caller, scope)))
+        })
+        .unwrap_or_else(|e| AccessDecision::Denied(Reason::Mocked(e.to_string())))
     }
 
     fn may_emit(&self, caller: &Caller, kind: &str, payload_json: &str) -> Result<(), Error> {
@@ -646,7 +653,9 @@ impl AccessApi for MockedServices {
         let route = self.route(Call::Emit, args);
         let accept = |a| matches!(a, Answer::Accept).then_some(());
         answer(route, accept, |db| {
-            db.authority.may_emit(caller, kind, payload_json)
+            db.access()
+                .map_err(Error::Denied)?
+                .may_emit(caller, kind, payload_json)
         })
     }
 }
@@ -740,6 +749,7 @@ mod tests {
             workspace: "default".into(),
             principal: crate::principal::Principal::Anonymous,
             cause: None,
+            step: None,
         }
     }
 

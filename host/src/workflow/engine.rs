@@ -481,6 +481,7 @@ impl Engine {
             workspace: workflow.workspace.clone(),
             principal,
             cause: Some(Cause { run, depth }),
+            step: None,
         };
         let mut lease = LeaseGuard {
             platform: &self.platform,

@@ -54,6 +54,7 @@ impl Platform {
             workspace: run.workspace.clone(),
             principal: principal.clone(),
             cause: None,
+            step: None,
         };
         let viewer = Viewer::of(&index, &caller);
         let ran_as = principal_from_stored(

@@ -466,6 +466,7 @@ impl Engine {
                     workspace: event.workspace.clone(),
                     principal: principal.clone(),
                     cause: None,
+                    step: None,
                 };
                 match platform
                     .case_ref(case)
