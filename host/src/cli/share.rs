@@ -8,7 +8,7 @@ use flowhost::public_id::{IdKind, PublicId};
 use flowhost::share::ShareKind;
 
 use super::acting::{Acting, platform, print_json};
-use super::args::Output;
+use super::args::{InWorkspace, Output};
 
 #[derive(Subcommand)]
 pub enum ShareCommand {
@@ -25,10 +25,8 @@ pub enum ShareCommand {
     },
     /// Shares into and out of a workspace.
     List {
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
         #[command(flatten)]
         output: Output,
     },
@@ -64,9 +62,8 @@ pub fn run(db: &Path, cmd: ShareCommand) -> anyhow::Result<()> {
             return Ok(());
         }
         ShareCommand::List {
-            workspace,
-            acting,
             output: Output { json },
+            at: InWorkspace { workspace, acting },
         } => {
             let shares = platform(db)?
                 .shares()
