@@ -195,7 +195,7 @@ impl Platform {
     }
 }
 
-/// Maps a storage error to a [`Error`]: `Unavailable` for the infrastructure's failures
+/// Maps a storage error to an [`Error`]: `Busy` for the infrastructure's failures
 /// (busy, disk full, I/O: SPEC WF-11), `Internal` for the rest. Classified by the error's
 /// type and SQLite code, never by its text.
 pub fn internal<E: StorageError>(e: E) -> Error {
