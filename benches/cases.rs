@@ -149,6 +149,7 @@ fn caller(email: &str) -> Caller {
         workspace: "soc".into(),
         principal: Principal::local(Email::parse(email).expect("email")),
         cause: None,
+        step: None,
     }
 }
 

@@ -94,6 +94,7 @@ fn main() {
         workspace: "soc".into(),
         principal: Principal::Anonymous,
         cause: None,
+        step: None,
     };
     let services = HostServices::deny_all();
     let limits = StepLimits::default();

@@ -30,6 +30,7 @@ pub fn child() -> Option<()> {
         workspace: "soc".into(),
         principal: flowhost::principal::Principal::Anonymous,
         cause: None,
+        step: None,
     };
     let exec = rt.execute(
         &step,

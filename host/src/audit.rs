@@ -1,9 +1,9 @@
 //! The audit log (SPEC AU): append-only entries that outlive what they name.
 
+use crate::Error;
 use crate::access::Scope;
 use crate::platform::{Platform, internal};
 use crate::principal::Principal;
-use crate::services::HostError;
 use crate::store::audit::{self as log, NewEntry};
 use crate::store::{Connection, Transaction};
 
@@ -45,7 +45,7 @@ pub fn record(
     action: &str,
     target: &str,
     details: serde_json::Value,
-) -> Result<(), HostError> {
+) -> Result<(), Error> {
     let (name, kind) = actor.name_and_kind();
     let details = with_run(actor, details);
     log::append(
@@ -58,8 +58,7 @@ pub fn record(
             target,
             details: &details,
         },
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -85,11 +84,7 @@ fn with_run(actor: &Actor<'_>, details: serde_json::Value) -> serde_json::Value 
 }
 
 /// Entries of `workspace` at or after `since` (Unix seconds), oldest first.
-pub fn entries(
-    conn: &Connection,
-    workspace: &str,
-    since: i64,
-) -> Result<Vec<AuditEntry>, HostError> {
+pub fn entries(conn: &Connection, workspace: &str, since: i64) -> Result<Vec<AuditEntry>, Error> {
     log::entries(conn, workspace, since).map_err(internal)
 }
 
@@ -100,7 +95,7 @@ impl Platform {
         principal: &Principal,
         workspace: &str,
         since: i64,
-    ) -> Result<Vec<AuditEntry>, HostError> {
+    ) -> Result<Vec<AuditEntry>, Error> {
         self.authorize(principal, workspace, Scope::AuditRead)?;
         let entries = entries(self.db().conn(), workspace, since)?;
         // Case entries name cases and collaborators; a reader who cannot see every case does

@@ -9,9 +9,9 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
+use crate::Error;
 use crate::access::{AccessDecision, AccessIndex, Scope};
 use crate::principal::Principal;
-use crate::services::HostError;
 use crate::store::access::{bump_epoch, epoch as access_epoch};
 use crate::store::{Db, StoreError, Transaction, total_changes};
 
@@ -38,13 +38,13 @@ impl Platform {
 
     /// Rebuilds the index if another process changed access data since it was built; returns
     /// whether it did. One indexed read when nothing changed.
-    pub fn refresh_access(&self) -> Result<bool, HostError> {
+    pub fn refresh_access(&self) -> Result<bool, Error> {
         let db = self.db();
-        let epoch = access_epoch(db.conn()).map_err(internal)?;
+        let epoch = access_epoch(db.conn())?;
         if epoch == self.epoch.load(Ordering::SeqCst) {
             return Ok(false);
         }
-        let index = AccessIndex::load(db.conn()).map_err(internal)?;
+        let index = AccessIndex::load(db.conn())?;
         self.publish(index, epoch);
         Ok(true)
     }
@@ -78,17 +78,17 @@ impl Platform {
         principal: &Principal,
         workspace: &str,
         scope: Scope,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         match self.check(principal, workspace, scope) {
             AccessDecision::Allowed(_) => Ok(()),
             // Nobody acting is told so, whatever the workspace (no oracle either way).
-            AccessDecision::Denied(_) if *principal == Principal::Anonymous => Err(
-                HostError::Denied(crate::access::Reason::Anonymous.to_string()),
-            ),
-            AccessDecision::Denied(reason) if reason.is_outsider() => {
-                Err(HostError::NotFound(reason.to_string()))
+            AccessDecision::Denied(_) if *principal == Principal::Anonymous => {
+                Err(Error::Denied(crate::access::Reason::Anonymous))
             }
-            AccessDecision::Denied(reason) => Err(HostError::Denied(reason.to_string())),
+            AccessDecision::Denied(reason) if reason.is_outsider() => {
+                Err(Error::NotFound(reason.to_string()))
+            }
+            AccessDecision::Denied(reason) => Err(Error::Denied(reason)),
         }
     }
 
@@ -104,7 +104,7 @@ impl Platform {
     /// deadline bound, `store/deadline.rs`) waits for the connection, which another run of
     /// this process may hold, only until that deadline (SPEC ST-4); then it fails, nothing
     /// done.
-    pub(crate) fn db_for_call(&self) -> Result<MutexGuard<'_, Db>, HostError> {
+    pub(crate) fn db_for_call(&self) -> Result<MutexGuard<'_, Db>, Error> {
         let Some(deadline) = crate::store::deadline::current() else {
             return Ok(self.db());
         };
@@ -115,7 +115,7 @@ impl Platform {
                 Err(std::sync::TryLockError::WouldBlock) => {
                     let left = deadline.saturating_duration_since(std::time::Instant::now());
                     if left.is_zero() {
-                        return Err(HostError::Unavailable(
+                        return Err(Error::Busy(
                             "the database stayed in use by other runs past the step's deadline"
                                 .into(),
                         ));
@@ -131,12 +131,12 @@ impl Platform {
     /// transaction IMMEDIATE, SPEC WF-11), so what `f` reads stays true until it commits.
     pub fn transact<T>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, HostError>,
-    ) -> Result<T, HostError> {
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let mut db = self.db_for_call()?;
-        let tx = db.begin().map_err(internal)?;
+        let tx = db.begin()?;
         let value = f(&tx)?;
-        tx.commit().map_err(internal)?;
+        tx.commit()?;
         Ok(value)
     }
 
@@ -149,27 +149,27 @@ impl Platform {
     /// the other, and none is decided on stale data.
     pub fn write<T>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, HostError>,
-    ) -> Result<T, HostError> {
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let mut db = self.db_for_call()?;
-        let tx = db.begin().map_err(internal)?;
+        let tx = db.begin()?;
         // Another process may have changed access data since the index was built: rebuild it
         // now, under the lock, before `f` decides anything with it.
-        let epoch = access_epoch(&tx).map_err(internal)?;
+        let epoch = access_epoch(&tx)?;
         if epoch != self.epoch.load(Ordering::SeqCst) {
-            let index = AccessIndex::load(&tx).map_err(internal)?;
+            let index = AccessIndex::load(&tx)?;
             self.publish(index, epoch);
         }
-        let before = total_changes(&tx).map_err(internal)?;
+        let before = total_changes(&tx)?;
         let value = f(&tx)?;
         // Only a write that changed something is a new epoch (a tenant file applied twice
         // changes nothing, the second time).
-        if total_changes(&tx).map_err(internal)? == before {
-            tx.commit().map_err(internal)?;
+        if total_changes(&tx)? == before {
+            tx.commit()?;
             return Ok(value);
         }
-        bump_epoch(&tx).map_err(internal)?;
-        tx.commit().map_err(internal)?;
+        bump_epoch(&tx)?;
+        tx.commit()?;
         // The change has committed: never report it as failed. Rebuilt after the commit, so
         // the write lock is not held for the rebuild; if it cannot be rebuilt, fail closed (an
         // empty index denies everything) until the next refresh.
@@ -186,8 +186,8 @@ impl Platform {
         actor: &Principal,
         workspace: &str,
         scope: Scope,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, HostError>,
-    ) -> Result<T, HostError> {
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         self.write(|tx| {
             self.authorize(actor, workspace, scope)?;
             f(tx)
@@ -195,14 +195,14 @@ impl Platform {
     }
 }
 
-/// Maps a storage error to a [`HostError`]: `Unavailable` for the infrastructure's failures
+/// Maps a storage error to an [`Error`]: `Busy` for the infrastructure's failures
 /// (busy, disk full, I/O: SPEC WF-11), `Internal` for the rest. Classified by the error's
 /// type and SQLite code, never by its text.
-pub fn internal<E: StorageError>(e: E) -> HostError {
+pub fn internal<E: StorageError>(e: E) -> Error {
     if e.is_infrastructure() {
-        HostError::Unavailable(e.to_string())
+        Error::Busy(e.to_string())
     } else {
-        HostError::Internal(e.to_string())
+        Error::Internal(e.to_string())
     }
 }
 

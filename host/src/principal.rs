@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::step_call::{CallKeys, Grants, StepCall};
+
 /// An email, trimmed and lower-cased: emails are identities and compare case-insensitively.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Email(String);
@@ -208,6 +210,21 @@ pub struct Caller {
     pub principal: Principal,
     /// The run making the call, if any: events it causes carry it (SPEC WF-9).
     pub cause: Option<Cause>,
+    /// The step the call is made for, if any: its grants (SPEC WF-6) and the keys its case
+    /// creations replay by (SPEC WF-8). `None`: a call of no step, bounded by its principal.
+    pub step: Option<StepCall>,
+}
+
+impl Caller {
+    /// What the call's step is granted; everything for a call of no step.
+    pub fn grants(&self) -> Grants {
+        self.step.as_ref().map_or(Grants::ALL, |s| s.grants)
+    }
+
+    /// The idempotency key of the step's next case creation, if its creations are keyed.
+    pub fn next_case_key(&self) -> Option<String> {
+        self.step.as_ref()?.keys.as_ref().map(CallKeys::next)
+    }
 }
 
 /// The run behind a call, and how deep in an event chain that run is (SPEC WF-9).

@@ -50,7 +50,7 @@ impl IdKind {
 }
 
 /// Why an id could not be made or read. Its own type, so that ids sit below the services
-/// (`principal` names a run by its id); the services turn it into a `HostError`.
+/// (`principal` names a run by its id); the services turn it into an [`Error`](crate::Error).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
     /// The system gave no randomness for a new id.

@@ -10,11 +10,11 @@ use access_model::{
     Action, ClaimValue, Claims, KeyRef, Model, NOWHERE, Outcome, POOL, STRANGER, ShareModel,
     ShareOp, UNKNOWN_KEY, Who,
 };
+use flowhost::Error;
 use flowhost::access::Scope;
 use flowhost::admin::keys::NewKey;
 use flowhost::platform::Platform;
 use flowhost::principal::{Email, Principal};
-use flowhost::services::HostError;
 use flowhost::store::Db;
 use flowhost::tenant::{self, TenantFile, TenantSpec};
 use proptest::prelude::*;
@@ -66,7 +66,7 @@ fn apply_both(
     action: &Action,
     trace: &[String],
 ) -> Result<Option<String>, TestCaseError> {
-    let agree = |engine: Result<(), &HostError>, model_ok: bool| {
+    let agree = |engine: Result<(), &Error>, model_ok: bool| {
         prop_assert_eq!(
             engine.is_ok(),
             model_ok,

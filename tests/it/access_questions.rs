@@ -87,6 +87,7 @@ fn flow_answers(platform: &Arc<Platform>, workspace: &str, principal: Principal)
         workspace: workspace.to_owned(),
         principal,
         cause: None,
+        step: None,
     };
     let exec = run_on(&runtime(), platform.clone(), CASE_PROBE, input, caller);
     let output = exec.result.expect("the probe runs");
@@ -175,6 +176,7 @@ fn id_4_has_scope_does_not_tell_an_outsider_which_workspaces_exist() {
             workspace: workspace.to_owned(),
             principal: who,
             cause: None,
+            step: None,
         };
         let input = json!({ "attack": "host_calls" });
         let exec = run_on(&runtime(), platform.clone(), HOSTILE, input, caller);

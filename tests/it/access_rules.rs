@@ -5,13 +5,13 @@
 use crate::common;
 
 use common::{example_platform, sso_user, user};
+use flowhost::Error;
 use flowhost::access::Scope;
 use flowhost::admin::groups::GroupKind;
 use flowhost::admin::keys::NewKey;
 use flowhost::admin::sso::ClaimRule;
 use flowhost::platform::Platform;
 use flowhost::principal::Principal;
-use flowhost::services::HostError;
 use serde_json::json;
 
 const SOC: &str = "mssp-soc";
@@ -37,9 +37,9 @@ fn audit_count(p: &Platform, ws: &str) -> usize {
         .len()
 }
 
-fn denied(result: Result<impl std::fmt::Debug, HostError>) -> String {
+fn denied(result: Result<impl std::fmt::Debug, Error>) -> String {
     match result {
-        Err(HostError::Denied(m)) => m,
+        Err(Error::Denied(m)) => m.to_string(),
         other => panic!("expected a denial, got {other:?}"),
     }
 }
@@ -78,7 +78,7 @@ fn id_1_nothing_is_usable_across_workspaces() {
     let err = p
         .admin()
         .invite_user(&user(OWNER), GLOBEX, "x@globex.test", "triage-analyst");
-    assert!(matches!(err, Err(HostError::Invalid(m)) if m.contains("no role `triage-analyst`")));
+    assert!(matches!(err, Err(Error::Invalid(m)) if m.contains("no role `triage-analyst`")));
     // Audit entries of one workspace are not readable from another.
     assert!(p.audit().log(&user(GLOBEX_ADMIN), SOC, 0).is_err());
 }
@@ -124,7 +124,7 @@ fn emails_compare_case_insensitively_everywhere() {
     let err = p
         .admin()
         .invite_user(&user(OWNER), SOC, "Tina.Analyst@Acme-MSSP.test", "viewer");
-    assert!(matches!(err, Err(HostError::Conflict(_))), "{err:?}");
+    assert!(matches!(err, Err(Error::Conflict(_))), "{err:?}");
 }
 
 // --- RB: roles and scopes ------------------------------------------------------------------
@@ -154,18 +154,18 @@ fn rb_2_custom_roles_need_user_write_and_known_scopes() {
     );
     let bad = vec!["case.read".to_owned(), "case.delete".to_owned()];
     let err = p.admin().create_role(&user(OWNER), SOC, "case-clerk", &bad);
-    assert!(matches!(err, Err(HostError::Invalid(m)) if m.contains("unknown scope `case.delete`")));
+    assert!(matches!(err, Err(Error::Invalid(m)) if m.contains("unknown scope `case.delete`")));
     p.admin()
         .create_role(&user(OWNER), SOC, "case-clerk", &scopes)
         .expect("owner creates");
     assert!(matches!(
         p.admin()
             .create_role(&user(OWNER), SOC, "case-clerk", &scopes),
-        Err(HostError::Conflict(_))
+        Err(Error::Conflict(_))
     ));
     assert!(matches!(
         p.admin().create_role(&user(OWNER), SOC, "owner", &scopes),
-        Err(HostError::Invalid(_))
+        Err(Error::Invalid(_))
     ));
     p.admin()
         .invite_user(&user(OWNER), SOC, "clerk@acme-mssp.test", "case-clerk")
@@ -185,7 +185,7 @@ fn rb_2_custom_roles_need_user_write_and_known_scopes() {
     // A role in use cannot be deleted out from under its holders.
     assert!(matches!(
         p.admin().delete_role(&user(OWNER), SOC, "case-clerk"),
-        Err(HostError::Conflict(_))
+        Err(Error::Conflict(_))
     ));
 }
 
@@ -401,11 +401,11 @@ fn ua_3_the_last_owner_cannot_be_deleted_or_demoted() {
         .delete_user(&user(OWNER), GLOBEX, GLOBEX_ADMIN)
         .expect("one of two owners may go");
     let err = p.admin().delete_user(&user(OWNER), GLOBEX, OWNER);
-    assert!(matches!(err, Err(HostError::Conflict(m)) if m.contains("last Owner")));
+    assert!(matches!(err, Err(Error::Conflict(m)) if m.contains("last Owner")));
     let err = p
         .admin()
         .set_user_role(&user(OWNER), GLOBEX, OWNER, "viewer");
-    assert!(matches!(err, Err(HostError::Conflict(m)) if m.contains("last Owner")));
+    assert!(matches!(err, Err(Error::Conflict(m)) if m.contains("last Owner")));
     assert!(allowed(&p, &user(OWNER), GLOBEX, Scope::UserWrite));
 }
 
@@ -491,7 +491,7 @@ fn gr_1_group_names_are_unique_and_types_fixed() {
     let err = p
         .admin()
         .create_group(&user(OWNER), SOC, "ir-team", "", GroupKind::Static, None);
-    assert!(matches!(err, Err(HostError::Conflict(_))));
+    assert!(matches!(err, Err(Error::Conflict(_))));
     denied(
         p.admin()
             .create_group(&user(LEAD), SOC, "new", "", GroupKind::Static, None),
@@ -504,7 +504,7 @@ fn gr_2_only_members_join_static_groups() {
     let err = p
         .admin()
         .add_group_member(&user(OWNER), SOC, "ir-team", GLOBEX_ADMIN);
-    assert!(matches!(err, Err(HostError::Invalid(m)) if m.contains("not a member")));
+    assert!(matches!(err, Err(Error::Invalid(m)) if m.contains("not a member")));
     p.admin()
         .add_group_member(&user(OWNER), SOC, "ir-team", OPERATOR)
         .expect("member joins");
@@ -519,7 +519,7 @@ fn gr_3_dynamic_groups_sync_from_claims_and_refuse_manual_edits() {
     let err = p
         .admin()
         .add_group_member(&user(OWNER), SOC, "soc-analysts", OPERATOR);
-    assert!(matches!(err, Err(HostError::Invalid(m)) if m.contains("dynamic")));
+    assert!(matches!(err, Err(Error::Invalid(m)) if m.contains("dynamic")));
     // customer-globex has an IdP; a workspace without one cannot have dynamic groups.
     p.write(|tx| {
         tx.execute("INSERT INTO workspaces (org_id, name) VALUES (1, 'no-idp')", []).map_err(flowhost::platform::internal)?;
@@ -534,7 +534,7 @@ fn gr_3_dynamic_groups_sync_from_claims_and_refuse_manual_edits() {
     let err = p
         .admin()
         .create_group(&user(OWNER), "no-idp", "d", "", GroupKind::Dynamic, None);
-    assert!(matches!(err, Err(HostError::Invalid(m)) if m.contains("needs an IdP")));
+    assert!(matches!(err, Err(Error::Invalid(m)) if m.contains("needs an IdP")));
 
     let members = |p: &Platform| {
         p.admin()
@@ -758,7 +758,7 @@ fn sso_2_a_claim_rule_needs_a_claim_and_a_value_at_every_door() {
         };
         let err = p.admin().add_claim_rule(&user(OWNER), SOC, rule, None);
         assert!(
-            matches!(&err, Err(HostError::Invalid(m)) if m.contains("needs a claim name and a value")),
+            matches!(&err, Err(Error::Invalid(m)) if m.contains("needs a claim name and a value")),
             "{claim:?} = {value:?}: {err:?}"
         );
     }
@@ -814,12 +814,12 @@ fn ua_3_owners_denied_by_sso_do_not_count_as_the_last_owner() {
         .admin()
         .set_user_role(&erin, SOC, "erin@acme-mssp.test", "viewer");
     assert!(
-        matches!(&err, Err(HostError::Conflict(m)) if m.contains("last Owner")),
+        matches!(&err, Err(Error::Conflict(m)) if m.contains("last Owner")),
         "{err:?}"
     );
     let err = p.admin().delete_user(&erin, SOC, "erin@acme-mssp.test");
     assert!(
-        matches!(&err, Err(HostError::Conflict(m)) if m.contains("last Owner")),
+        matches!(&err, Err(Error::Conflict(m)) if m.contains("last Owner")),
         "{err:?}"
     );
     assert!(allowed(&p, &erin, SOC, Scope::UserWrite));
@@ -839,7 +839,7 @@ fn ua_3_an_sso_only_owner_who_cannot_sign_in_does_not_count() {
         .admin()
         .set_user_role(&user(OWNER), GLOBEX, OWNER, "viewer");
     assert!(
-        matches!(&err, Err(HostError::Conflict(m)) if m.contains("last Owner")),
+        matches!(&err, Err(Error::Conflict(m)) if m.contains("last Owner")),
         "{err:?}"
     );
     // Once Gary signs in through SSO as a member, Olivia may step down.

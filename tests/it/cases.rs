@@ -8,12 +8,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use common::{CASE_PROBE, RESTRICT_CASES, example_platform, flowhost, user};
+use flowhost::Error;
 use flowhost::platform::Platform;
 use flowhost::principal::Caller;
 use flowhost::services::cases::{
     AccessMode, CaseFilter, CaseQuery, CaseSort, NewCase, RestrictionUpdate, Severity,
 };
-use flowhost::services::{CaseApi, HostError, HostServices};
+use flowhost::services::{CaseApi, HostServices};
 use flowhost::store::Db;
 use flowhost::tenant::{MemberSpec, TenantFile, TenantSpec, WorkspaceSpec};
 use flowhost::wasm::{EngineSettings, StepLimits, StepRuntime};
@@ -30,6 +31,7 @@ fn at(ws: &str, email: &str) -> Caller {
         workspace: ws.into(),
         principal: user(email),
         cause: None,
+        step: None,
     }
 }
 
@@ -47,7 +49,7 @@ fn new_case(title: &str, mode: AccessMode, collaborators: &[&str]) -> NewCase {
     }
 }
 
-fn all_visible(p: &Platform, caller: &Caller, page_size: u32) -> Result<Vec<String>, HostError> {
+fn all_visible(p: &Platform, caller: &Caller, page_size: u32) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
@@ -98,7 +100,7 @@ fn cs_2_a_restricted_case_does_not_exist_for_outsiders() {
         .expect_err("hidden");
     assert_eq!(
         err,
-        HostError::NotFound(format!("there is no case `{}`", case.id))
+        Error::NotFound(format!("there is no case `{}`", case.id))
     );
     let missing = p
         .get_case_restrictions(&at(SOC, OPERATOR), "C-999999")
@@ -153,8 +155,8 @@ fn cs_2_a_restricted_case_does_not_exist_for_outsiders() {
     );
 }
 
-fn denied_as_not_found<T: std::fmt::Debug>(r: Result<T, HostError>) {
-    assert!(matches!(r, Err(HostError::NotFound(_))), "{r:?}");
+fn denied_as_not_found<T: std::fmt::Debug>(r: Result<T, Error>) {
+    assert!(matches!(r, Err(Error::NotFound(_))), "{r:?}");
 }
 
 #[test]
@@ -198,7 +200,7 @@ fn cs_4_viewing_needs_case_read_and_changing_needs_case_write() {
     let err = p
         .create_case(&viewer, new_case("no", AccessMode::FullAccess, &[]))
         .expect_err("viewer cannot create");
-    assert!(matches!(err, HostError::Denied(m) if m.contains("case.write")));
+    assert!(matches!(err, Error::Denied(m) if m.to_string().contains("case.write")));
     let err = p.update_case_restrictions(
         &viewer,
         &case.id,
@@ -207,7 +209,7 @@ fn cs_4_viewing_needs_case_read_and_changing_needs_case_write() {
             ..Default::default()
         },
     );
-    assert!(matches!(err, Err(HostError::Denied(_))));
+    assert!(matches!(err, Err(Error::Denied(_))));
     let err = p.query_cases(
         &at(SOC, "io@acme-mssp.test"),
         CaseQuery {
@@ -217,7 +219,7 @@ fn cs_4_viewing_needs_case_read_and_changing_needs_case_write() {
             cursor: None,
         },
     );
-    assert!(matches!(err, Err(HostError::Denied(m)) if m.contains("case.read")));
+    assert!(matches!(err, Err(Error::Denied(m)) if m.to_string().contains("case.read")));
     let err = p.query_cases(
         &at("customer-globex", OPERATOR),
         CaseQuery {
@@ -229,7 +231,7 @@ fn cs_4_viewing_needs_case_read_and_changing_needs_case_write() {
     );
     // Not a member: the workspace reads as one that does not exist (SPEC ID-1, ID-4).
     assert!(
-        matches!(&err, Err(HostError::NotFound(m)) if m.contains("there is no workspace `customer-globex`")),
+        matches!(&err, Err(Error::NotFound(m)) if m.contains("there is no workspace `customer-globex`")),
         "no cases across workspaces (SPEC ID-1): {err:?}"
     );
 }
@@ -241,7 +243,7 @@ fn create_from_json_names_the_bad_field() {
         .create_case_from_json(&at(SOC, OWNER), r#"{"title":"t","severity":"urgent"}"#)
         .expect_err("bad severity");
     assert!(
-        matches!(&err, HostError::Invalid(m) if m.contains("field `severity`") && m.contains("urgent")),
+        matches!(&err, Error::Invalid(m) if m.contains("field `severity`") && m.contains("urgent")),
         "{err}"
     );
     let err = p
@@ -280,7 +282,7 @@ fn cs_5_collaborators_must_be_members_of_the_cases_workspace() {
         )
         .expect_err("outsider");
     assert!(
-        matches!(&err, HostError::Invalid(m) if m.contains("not a member") && m.contains("CS-5")),
+        matches!(&err, Error::Invalid(m) if m.contains("not a member") && m.contains("CS-5")),
         "{err}"
     );
     let case = p
@@ -295,7 +297,7 @@ fn cs_5_collaborators_must_be_members_of_the_cases_workspace() {
             ..Default::default()
         },
     );
-    assert!(matches!(err, Err(HostError::Invalid(_))));
+    assert!(matches!(err, Err(Error::Invalid(_))));
     assert_eq!(
         p.get_case_restrictions(&at(SOC, OWNER), &case.id)
             .expect("get")
@@ -562,7 +564,7 @@ fn query_filters_sorts_and_pages_without_gaps_or_repeats() {
         },
     );
     assert!(
-        matches!(err, Err(HostError::Invalid(_))),
+        matches!(err, Err(Error::Invalid(_))),
         "a cursor of another sort order is refused"
     );
 }
@@ -641,6 +643,7 @@ fn generated(seed: u64, dir: &Path) -> (Arc<Platform>, Vec<String>, Vec<String>)
         workspace: "ws".into(),
         principal: user(&people[0]),
         cause: None,
+        step: None,
     };
     let mut cases = Vec::new();
     for i in 0..12 {
@@ -676,6 +679,7 @@ fn every_door_agrees_on_who_sees_which_case() {
             workspace: "ws".into(),
             principal: user(&people[0]),
             cause: None,
+            step: None,
         };
         let viewers: Vec<Vec<String>> = cases
             .iter()
@@ -686,6 +690,7 @@ fn every_door_agrees_on_who_sees_which_case() {
                 workspace: "ws".into(),
                 principal: user(person),
                 cause: None,
+                step: None,
             };
             // Door 1: the service.
             let listed = all_visible(&p, &caller, 4);
@@ -847,9 +852,7 @@ fn built_in_case_steps_take_json_and_name_bad_fields() {
     let err = run("cases/query-cases", json!({ "page_size": "ten" }), None).expect_err("bad type");
     assert!(err.to_string().contains("field `page_size`"), "{err}");
     let err = run("cases/delete-case", json!({}), None).expect_err("unknown");
-    assert!(
-        matches!(err, HostError::NotFound(m) if m.contains("built-in steps: cases/create-case"))
-    );
+    assert!(matches!(err, Error::NotFound(m) if m.contains("built-in steps: cases/create-case")));
     let hidden = flowhost::builtin::run(
         &p,
         &at(SOC, OPERATOR),
@@ -858,7 +861,7 @@ fn built_in_case_steps_take_json_and_name_bad_fields() {
         None,
     );
     assert!(
-        matches!(hidden, Err(HostError::NotFound(_))),
+        matches!(hidden, Err(Error::NotFound(_))),
         "same rules as every other door"
     );
 }
@@ -963,4 +966,58 @@ fn case_creations_by_a_re_executed_step_are_not_duplicated() {
             .count(),
         4
     );
+}
+
+/// SPEC WF-6, WF-8: a step's grants and its creations' keys travel in its `Caller`, so the
+/// case service itself refuses what the step is not granted and replays a keyed creation,
+/// whichever door the call comes through (no wrapper in front of it).
+#[test]
+fn the_case_service_checks_the_callers_grants_and_replays_its_keys() {
+    use flowhost::access::Reason;
+    use flowhost::step_call::{CallKeys, Grants, StepCall};
+    let p = example_platform();
+    let in_step = |grants: Grants, prefix: &str| Caller {
+        step: Some(StepCall {
+            grants,
+            keys: Some(CallKeys::new(prefix.to_owned())),
+        }),
+        ..at(SOC, OWNER)
+    };
+    let write_only = Grants {
+        cases_write: true,
+        ..Grants::default()
+    };
+    // Denied: reading without `cases:read`, writing with nothing granted; the Owner could.
+    let caller = in_step(write_only, "run:9/triage");
+    assert!(matches!(
+        p.query_cases(&caller, serde_json::from_value(json!({})).expect("query")),
+        Err(Error::Denied(Reason::NotGranted("cases:read")))
+    ));
+    let nothing = in_step(Grants::default(), "run:9/triage");
+    assert!(matches!(
+        p.create_case(&nothing, new_case("refused", AccessMode::FullAccess, &[])),
+        Err(Error::Denied(Reason::NotGranted("cases:write")))
+    ));
+    assert!(matches!(
+        p.get_case_restrictions(&nothing, "C-1"),
+        Err(Error::Denied(Reason::NotGranted("cases:read")))
+    ));
+    // Allowed, and keyed: the same run and step make the same cases again, another its own.
+    let first = p
+        .create_case(&caller, new_case("a", AccessMode::FullAccess, &[]))
+        .expect("granted");
+    let again = in_step(write_only, "run:9/triage");
+    let replayed = p
+        .create_case(&again, new_case("a", AccessMode::FullAccess, &[]))
+        .expect("replayed");
+    assert_eq!(first.id, replayed.id);
+    let other = p
+        .create_case(
+            &in_step(write_only, "run:10/triage"),
+            new_case("b", AccessMode::FullAccess, &[]),
+        )
+        .expect("another run");
+    assert_ne!(first.id, other.id);
+    // Without a step, the same principal is bounded by its scopes only.
+    assert!(p.get_case_restrictions(&at(SOC, OWNER), &first.id).is_ok());
 }

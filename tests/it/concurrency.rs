@@ -115,6 +115,7 @@ fn create_cases(db: &Path, n: usize, severity: Severity) {
         workspace: WS.into(),
         principal: owner(),
         cause: None,
+        step: None,
     };
     for i in 0..n {
         platform
@@ -531,6 +532,7 @@ fn a_wasm_steps_host_call_that_meets_a_busy_database_is_noticed_whatever_the_ste
         workspace: WS.into(),
         principal: owner(),
         cause: None,
+        step: None,
     };
     let input = json!({ "collaborators": ["sam.lead@acme-mssp.test"], "severity": "high" });
 

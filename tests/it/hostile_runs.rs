@@ -214,6 +214,7 @@ mod host_call_deadline {
             workspace: WS.into(),
             principal: user(OWNER),
             cause: None,
+            step: None,
         };
         let limits = StepLimits {
             timeout: Duration::from_millis(400),
@@ -272,6 +273,7 @@ mod host_call_deadline {
                 workspace: WS.into(),
                 principal: user(OWNER),
                 cause: None,
+                step: None,
             };
             let limits = StepLimits {
                 timeout: Duration::from_millis(300),

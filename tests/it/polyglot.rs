@@ -151,6 +151,7 @@ fn a_python_exception_is_a_step_error_with_its_traceback() {
         workspace: "mssp-soc".into(),
         principal: common::user("omar.operator@acme-mssp.test"),
         cause: None,
+        step: None,
     };
     let step = rt.load(std::path::Path::new(&hostile)).expect("load");
     let exec = rt.execute(

@@ -46,6 +46,7 @@ fn soc(email: &str) -> Caller {
         workspace: "mssp-soc".into(),
         principal: common::user(email),
         cause: None,
+        step: None,
     }
 }
 

@@ -210,6 +210,7 @@ fn a_failed_step_keeps_its_logs_and_publishes_no_events() {
         workspace: "mssp-soc".into(),
         principal: common::user("omar.operator@acme-mssp.test"),
         cause: None,
+        step: None,
     };
     let exec = common::run_on(
         &rt,
@@ -511,6 +512,7 @@ fn owner() -> flowhost::principal::Caller {
         workspace: "mssp-soc".into(),
         principal: common::user(OWNER),
         cause: None,
+        step: None,
     }
 }
 

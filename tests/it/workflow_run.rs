@@ -383,6 +383,7 @@ fn an_interrupted_run_resumes_without_repeating_finished_steps_or_their_effects(
         workspace: "mssp-soc".into(),
         principal: common::user(OWNER),
         cause: None,
+        step: None,
     };
     flowhost::builtin::run(
         &platform,

@@ -4,11 +4,9 @@
 use serde::Serialize;
 
 use crate::clock;
-use crate::platform::internal;
 use crate::principal::{Principal, SignIn};
-use crate::services::HostError;
-use crate::store::Connection;
 use crate::store::access as stored;
+use crate::store::{Connection, StoreError};
 use crate::stored_value::UnreadableValue;
 
 use super::index::{AccessIndex, KeyKind, Source};
@@ -44,7 +42,7 @@ pub fn explain(
     principal: &Principal,
     workspace: &str,
     scope: &str,
-) -> Result<Explanation, HostError> {
+) -> Result<Explanation, StoreError> {
     let mut path = vec![format!("principal: {principal}")];
     // An outsider learns nothing of the workspace, not even whether it exists (SPEC ID-4).
     if let Err(outsider) = index.may_ask(principal, workspace) {
@@ -173,25 +171,23 @@ pub fn explain(
 
 /// The claim rule of rank `rank`, if there still is one (rules change after logins); a
 /// failure to read it is an error, not a missing rule.
-fn rule_text(conn: &Connection, ws: i64, rank: u32) -> Result<Option<String>, HostError> {
-    Ok(stored::claim_rule(conn, ws, rank)
-        .map_err(internal)?
+fn rule_text(conn: &Connection, ws: i64, rank: u32) -> Result<Option<String>, StoreError> {
+    Ok(stored::claim_rule(conn, ws, rank)?
         .map(|(claim, value, role)| format!("{claim} = {value} → {role}")))
 }
 
 /// The groups `email` is in, as `name (kind)`; a group whose kind is none the host writes is
 /// an error naming it (never shown as if it were static).
-fn groups(conn: &Connection, ws: i64, email: &str) -> Result<Vec<String>, HostError> {
-    stored::groups_of_member(conn, ws, email)
-        .map_err(internal)?
+fn groups(conn: &Connection, ws: i64, email: &str) -> Result<Vec<String>, StoreError> {
+    stored::groups_of_member(conn, ws, email)?
         .into_iter()
         .map(|g| {
             if super::GroupKind::parse(&g.kind).is_err() {
                 let row = format!("group {} ({})", g.id, g.name);
                 let expected = "`static` or `dynamic`";
-                return Err(internal(
+                return Err(
                     UnreadableValue::new("groups", "kind", row, &g.kind, expected).into_sql(2),
-                ));
+                );
             }
             Ok(format!("{} ({})", g.name, g.kind))
         })

@@ -3,14 +3,13 @@
 //! emails and role names when the interaction started. The decision is made by
 //! [`AccessIndex::check_flow`], on top of the same membership rules as every scope check.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use crate::principal::{Email, Principal, SignIn};
 
-use super::decision::Reason;
 use super::index::{AccessIndex, Standing};
+pub use super::reason::FlowReason;
+use super::reason::Reason;
 use super::role::RoleName;
 use super::scope::Scope;
 
@@ -64,99 +63,6 @@ impl FlowAccess {
             });
         }
         (out, dropped)
-    }
-}
-
-/// Why a flow decision came out as it did; every variant cites its rule.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FlowReason {
-    /// `workspace_users: all` and the person is an acting member.
-    AllMembers { email: Email, role: RoleName },
-    /// `selected` always includes the Owner role (SPEC IX-2).
-    OwnerAlways { email: Email },
-    /// The member is listed by email.
-    EmailListed { email: Email, role: RoleName },
-    /// The member's role is listed.
-    RoleListed { email: Email, role: RoleName },
-    /// `external_sso: all` and the person is an external SSO identity.
-    ExternalAll { email: Email },
-    /// The external SSO identity is listed.
-    ExternalListed { email: Email },
-    /// The member's role cannot submit interactions at all.
-    NoSubmitScope { email: Email, role: RoleName },
-    /// `selected`, and neither the email nor the role is listed.
-    NotSelected { email: Email, role: RoleName },
-    /// Listed by email, but not a member: the list grants nothing (SPEC IX-5).
-    ListedNotMember { email: Email, workspace: String },
-    /// An external identity, and the flow admits none.
-    ExternalNone { email: Email },
-    /// An external identity the flow does not list.
-    ExternalNotListed { email: Email },
-    /// External identities are authenticated by the IdP, so they answer through SSO only.
-    ExternalNotViaSso { email: Email },
-    /// Interactions are answered by people, not by API keys or nobody.
-    NotAPerson(String),
-    /// No standing in the workspace (not a member, SSO denial, SSO-only, unknown workspace).
-    NoStanding(Reason),
-}
-
-impl fmt::Display for FlowReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FlowReason::AllMembers { email, role } => write!(
-                f,
-                "workspace users: all, and {email} is a member with role `{role}` (SPEC IX-1, IX-4)"
-            ),
-            FlowReason::OwnerAlways { email } => write!(
-                f,
-                "{email} holds the Owner role, which `selected` always includes (SPEC IX-2)"
-            ),
-            FlowReason::EmailListed { email, role } => write!(
-                f,
-                "{email} is listed by email and is a member with role `{role}` (SPEC IX-1, IX-4)"
-            ),
-            FlowReason::RoleListed { email, role } => {
-                write!(f, "{email}'s role `{role}` is listed (SPEC IX-1, IX-4)")
-            }
-            FlowReason::ExternalAll { email } => write!(
-                f,
-                "external SSO users: all, and {email} is an external SSO identity (SPEC IX-1, IX-4)"
-            ),
-            FlowReason::ExternalListed { email } => write!(
-                f,
-                "{email} is an external SSO identity listed by the flow (SPEC IX-1, IX-4)"
-            ),
-            FlowReason::NoSubmitScope { email, role } => write!(
-                f,
-                "{email}'s role `{role}` does not include `{}` (SPEC RB-1, RB-3)",
-                Scope::InteractionSubmit
-            ),
-            FlowReason::NotSelected { email, role } => write!(
-                f,
-                "workspace users: selected, and neither {email} nor role `{role}` is listed (SPEC IX-1)"
-            ),
-            FlowReason::ListedNotMember { email, workspace } => write!(
-                f,
-                "{email} is listed by email but is not a member of `{workspace}`, so the list grants nothing (SPEC IX-5)"
-            ),
-            FlowReason::ExternalNone { email } => write!(
-                f,
-                "{email} is an external SSO identity and the flow admits none (external SSO users: none, SPEC IX-1)"
-            ),
-            FlowReason::ExternalNotListed { email } => write!(
-                f,
-                "{email} is an external SSO identity the flow does not list (SPEC IX-1)"
-            ),
-            FlowReason::ExternalNotViaSso { email } => write!(
-                f,
-                "{email} is an external SSO identity and must sign in through SSO (SPEC ID-3)"
-            ),
-            FlowReason::NotAPerson(who) => write!(
-                f,
-                "{who} cannot answer: interactions are answered by people (SPEC IX-8)"
-            ),
-            FlowReason::NoStanding(reason) => write!(f, "{reason}"),
-        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::services::HostError;
+use crate::Error;
 
 /// A group's membership type, fixed at creation (SPEC GR-1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,11 +23,11 @@ impl GroupKind {
     }
 
     /// Parses `static` or `dynamic`.
-    pub fn parse(s: &str) -> Result<Self, HostError> {
+    pub fn parse(s: &str) -> Result<Self, Error> {
         match s {
             "static" => Ok(GroupKind::Static),
             "dynamic" => Ok(GroupKind::Dynamic),
-            _ => Err(HostError::Invalid(format!(
+            _ => Err(Error::Invalid(format!(
                 "group type must be `static` or `dynamic`, not `{s}`"
             ))),
         }

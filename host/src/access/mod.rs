@@ -10,14 +10,15 @@ pub mod index;
 mod names;
 mod outsider;
 pub mod questions;
+mod reason;
 pub mod role;
 pub mod run_as;
 pub mod scope;
 
-pub use decision::{AccessDecision, Reason};
-pub use flow::{ExternalSso, FlowAccess, FlowDecision, FlowReason, WorkspaceUsers};
+pub use decision::AccessDecision;
+pub use flow::{ExternalSso, FlowAccess, FlowDecision, WorkspaceUsers};
 pub use group_kind::GroupKind;
 pub use index::{AccessIndex, KeyKind, Member, Source, SsoOutcome, Standing, WorkspaceAccess};
+pub use reason::{FlowReason, Reason, RunAsRefusal};
 pub use role::{BuiltinRole, RoleName};
-pub use run_as::RunAsRefusal;
 pub use scope::{Scope, ScopeSet};

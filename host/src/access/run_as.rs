@@ -3,57 +3,13 @@
 //! `run_as` only to the publisher, to a service key whose role grants nothing the publisher
 //! lacks, or (for a publisher who holds every scope, an Owner) to anyone.
 
-use std::fmt;
-
 use crate::principal::{Email, Principal, RunAs, SignIn};
 
-use super::decision::{AccessDecision, Reason};
+use super::decision::AccessDecision;
 use super::index::{AccessIndex, KeyKind, acting_grant};
+use super::reason::Reason;
+pub use super::reason::RunAsRefusal;
 use super::scope::{Scope, ScopeSet};
-
-/// Why a publisher may not bind a `run_as` (SPEC WF-10).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RunAsRefusal {
-    /// `run_as` names another person, and the publisher does not hold every scope.
-    OtherPerson { publisher: String, run_as: String },
-    /// `run_as` is a service key whose role grants scopes the publisher lacks.
-    Broader {
-        publisher: String,
-        run_as: String,
-        missing: Vec<Scope>,
-    },
-    /// `run_as` is a key that cannot act in the workspace (unknown, revoked, expired, elsewhere).
-    Unusable { run_as: String, reason: Reason },
-}
-
-impl fmt::Display for RunAsRefusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RunAsRefusal::OtherPerson { publisher, run_as } => write!(
-                f,
-                "{publisher} may not publish a workflow that runs as {run_as}: `run_as` must be the publisher or a service key whose role grants nothing the publisher lacks; only an Owner may name anyone (SPEC WF-10)"
-            ),
-            RunAsRefusal::Broader {
-                publisher,
-                run_as,
-                missing,
-            } => {
-                let missing: Vec<&str> = missing.iter().map(|s| s.name()).collect();
-                write!(
-                    f,
-                    "{publisher} may not publish a workflow that runs as {run_as}: its role grants `{}`, which {publisher} does not hold (SPEC WF-10)",
-                    missing.join("`, `")
-                )
-            }
-            RunAsRefusal::Unusable { run_as, reason } => {
-                write!(
-                    f,
-                    "`run_as` {run_as} cannot act here: {reason} (SPEC WF-10)"
-                )
-            }
-        }
-    }
-}
 
 impl AccessIndex {
     /// A run's check: allowed only if both its identity and its publisher hold `scope` in

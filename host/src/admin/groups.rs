@@ -2,11 +2,11 @@
 
 use serde_json::json;
 
+use crate::Error;
 use crate::access::Scope;
 use crate::audit::{self, Actor};
 use crate::platform::Platform;
 use crate::principal::Principal;
-use crate::services::HostError;
 use crate::store::Connection;
 use crate::text::{MAX_CLAIM_CHARS, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, check_len};
 
@@ -21,9 +21,9 @@ pub(crate) fn group(
     ws: i64,
     ws_name: &str,
     name: &str,
-) -> Result<(i64, GroupKind), HostError> {
+) -> Result<(i64, GroupKind), Error> {
     let (id, kind) = store::find_group(conn, ws, name)?
-        .ok_or_else(|| HostError::NotFound(format!("there is no group `{name}` in `{ws_name}`")))?;
+        .ok_or_else(|| Error::NotFound(format!("there is no group `{name}` in `{ws_name}`")))?;
     Ok((id, GroupKind::parse(&kind)?))
 }
 
@@ -38,9 +38,9 @@ impl Platform {
         description: &str,
         kind: GroupKind,
         claim_value: Option<&str>,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         if name.trim().is_empty() {
-            return Err(HostError::Invalid("a group needs a name".into()));
+            return Err(Error::Invalid("a group needs a name".into()));
         }
         // Documented caps (crate::text, issue 13 item 8).
         let caps = [
@@ -53,12 +53,12 @@ impl Platform {
             ),
         ];
         for (what, value, max) in caps {
-            check_len(what, value, max).map_err(HostError::Invalid)?;
+            check_len(what, value, max).map_err(Error::Invalid)?;
         }
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             if kind == GroupKind::Dynamic && !store::has_idp(tx, ws)? {
-                return Err(HostError::Invalid(format!(
+                return Err(Error::Invalid(format!(
                     "dynamic group `{name}` needs an IdP configured for `{workspace}` (SPEC GR-3)"
                 )));
             }
@@ -67,7 +67,7 @@ impl Platform {
                 GroupKind::Static => None,
             };
             if !store::insert_group(tx, ws, name, description, kind, claim_value)? {
-                return Err(HostError::Conflict(format!("group `{name}` already exists in `{workspace}` (names are unique, SPEC GR-1)")));
+                return Err(Error::Conflict(format!("group `{name}` already exists in `{workspace}` (names are unique, SPEC GR-1)")));
             }
             audit::record(
                 tx,
@@ -87,7 +87,7 @@ impl Platform {
         workspace: &str,
         group_name: &str,
         raw_email: &str,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         self.edit_static_group(actor, workspace, group_name, raw_email, true)
     }
 
@@ -98,7 +98,7 @@ impl Platform {
         workspace: &str,
         group_name: &str,
         raw_email: &str,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         self.edit_static_group(actor, workspace, group_name, raw_email, false)
     }
 
@@ -109,13 +109,13 @@ impl Platform {
         group_name: &str,
         raw_email: &str,
         add: bool,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         let email = email(raw_email)?;
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             let (group_id, kind) = group(tx, ws, workspace, group_name)?;
             if kind == GroupKind::Dynamic {
-                return Err(HostError::Invalid(format!(
+                return Err(Error::Invalid(format!(
                     "group `{group_name}` is dynamic: its members come from IdP claims at SSO login and cannot be edited by hand (SPEC GR-3)"
                 )));
             }
@@ -127,7 +127,7 @@ impl Platform {
                         None => false,
                     };
                     let Some(user) = user.filter(|_| is_member) else {
-                        return Err(HostError::Invalid(format!(
+                        return Err(Error::Invalid(format!(
                             "{email} is not a member of `{workspace}`; only members can join its groups (SPEC GR-2)"
                         )));
                     };
@@ -150,7 +150,7 @@ impl Platform {
         actor: &Principal,
         workspace: &str,
         group_name: &str,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             let (group_id, kind) = group(tx, ws, workspace, group_name)?;
@@ -171,7 +171,7 @@ impl Platform {
         &self,
         actor: &Principal,
         workspace: &str,
-    ) -> Result<Vec<GroupInfo>, HostError> {
+    ) -> Result<Vec<GroupInfo>, Error> {
         self.authorize(actor, workspace, Scope::UserRead)?;
         groups_of(self.db().conn(), workspace)
     }

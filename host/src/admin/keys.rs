@@ -5,12 +5,13 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::Error;
+use crate::access::Reason;
 use crate::access::{KeyKind, Scope};
 use crate::audit::{self, Actor};
 use crate::clock;
 use crate::platform::Platform;
 use crate::principal::Principal;
-use crate::services::HostError;
 use crate::store::Connection;
 
 pub use super::model::KeyInfo;
@@ -37,9 +38,9 @@ pub enum NewKey<'a> {
     Service { role: &'a str },
 }
 
-fn random_hex(bytes: usize) -> Result<String, HostError> {
+fn random_hex(bytes: usize) -> Result<String, Error> {
     let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).map_err(|e| HostError::Internal(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut buf).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
@@ -65,9 +66,9 @@ impl Platform {
         name: &str,
         kind: NewKey<'_>,
         expires_in: Option<i64>,
-    ) -> Result<CreatedKey, HostError> {
+    ) -> Result<CreatedKey, Error> {
         crate::text::check_len("a key name", name, crate::text::MAX_NAME_CHARS)
-            .map_err(HostError::Invalid)?;
+            .map_err(Error::Invalid)?;
         let id = random_hex(8)?;
         let secret = random_hex(32)?;
         let now = clock::now_unix();
@@ -78,7 +79,7 @@ impl Platform {
                 NewKey::Personal => {
                     self.authorize(actor, workspace, Scope::ApikeyWrite)?;
                     let owner = actor.email().ok_or_else(|| {
-                        HostError::Invalid("a personal key belongs to a person; use --as EMAIL".into())
+                        Error::Invalid("a personal key belongs to a person; use --as EMAIL".into())
                     })?;
                     ("personal", Some(owner.to_string()))
                 }
@@ -120,7 +121,7 @@ impl Platform {
         actor: &Principal,
         workspace: &str,
         id: &str,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         self.write(|tx| {
             // Decided under the write lock, on current access data (see `Platform::write`).
             let index = self.index();
@@ -133,7 +134,7 @@ impl Platform {
                 .key(id)
                 .filter(|k| k.workspace == workspace)
                 .ok_or_else(|| {
-                    HostError::NotFound(format!("there is no API key `{id}` in `{workspace}`"))
+                    Error::NotFound(format!("there is no API key `{id}` in `{workspace}`"))
                 })?;
             let own =
                 matches!(&key.kind, KeyKind::Personal { owner } if Some(owner) == actor.email());
@@ -162,7 +163,7 @@ impl Platform {
         &self,
         actor: &Principal,
         workspace: &str,
-    ) -> Result<Vec<KeyInfo>, HostError> {
+    ) -> Result<Vec<KeyInfo>, Error> {
         let all = self.check(actor, workspace, Scope::UserWrite).allowed();
         if !all {
             self.authorize(actor, workspace, Scope::ApikeyRead)?;
@@ -173,7 +174,7 @@ impl Platform {
 
     /// Authenticates a key token (`fhk_<id>_<secret>`) to the principal it acts as. The
     /// decision about what the key may do is still [`Platform::check`]'s.
-    pub(crate) fn authenticate_key(&self, token: &str) -> Result<Principal, HostError> {
+    pub(crate) fn authenticate_key(&self, token: &str) -> Result<Principal, Error> {
         authenticate_token(self.db().conn(), token)
     }
 }
@@ -181,8 +182,8 @@ impl Platform {
 /// Authenticates a key token (`fhk_<id>_<secret>`) against the stored hash of its secret
 /// (SPEC RB-4): the id alone is not a credential. An unknown id, a malformed token and a wrong
 /// secret read the same. Revocation and expiry are the access layer's to decide, at each check.
-pub fn authenticate_token(conn: &Connection, token: &str) -> Result<Principal, HostError> {
-    let bad = || HostError::Denied("invalid API key token".into());
+pub fn authenticate_token(conn: &Connection, token: &str) -> Result<Principal, Error> {
+    let bad = || Error::Denied(Reason::BadKeyToken);
     let rest = token.strip_prefix(TOKEN_PREFIX).ok_or_else(bad)?;
     let (id, secret) = rest.split_once('_').ok_or_else(bad)?;
     let stored = store::key_secret_hash(conn, id)?;

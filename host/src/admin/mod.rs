@@ -10,26 +10,26 @@ pub mod users;
 mod model;
 mod store;
 
+use crate::Error;
 use crate::access::{BuiltinRole, RoleName, ScopeSet};
 use crate::principal::Email;
-use crate::services::HostError;
 use crate::store::Connection;
 
 pub(crate) use store::user_id;
 
 /// Parses an email argument; the error names it.
-pub(crate) fn email(raw: &str) -> Result<Email, HostError> {
-    Email::parse(raw).map_err(HostError::Invalid)
+pub(crate) fn email(raw: &str) -> Result<Email, Error> {
+    Email::parse(raw).map_err(Error::Invalid)
 }
 
 /// The id of workspace `name`.
-pub(crate) fn workspace_id(conn: &Connection, name: &str) -> Result<i64, HostError> {
+pub(crate) fn workspace_id(conn: &Connection, name: &str) -> Result<i64, Error> {
     store::find_workspace(conn, name)?
-        .ok_or_else(|| HostError::NotFound(format!("there is no workspace `{name}`")))
+        .ok_or_else(|| Error::NotFound(format!("there is no workspace `{name}`")))
 }
 
 /// The id of the user with `email`, created if needed.
-pub(crate) fn ensure_user(conn: &Connection, email: &Email) -> Result<i64, HostError> {
+pub(crate) fn ensure_user(conn: &Connection, email: &Email) -> Result<i64, Error> {
     match user_id(conn, email)? {
         Some(id) => Ok(id),
         None => store::insert_user(conn, email),
@@ -41,7 +41,7 @@ pub(crate) fn member_role(
     conn: &Connection,
     ws: i64,
     user: i64,
-) -> Result<Option<RoleName>, HostError> {
+) -> Result<Option<RoleName>, Error> {
     Ok(store::membership(conn, ws, user)?.map(|(role, _)| RoleName::parse(&role)))
 }
 
@@ -51,8 +51,8 @@ pub(crate) fn existing_member(
     ws: i64,
     ws_name: &str,
     email: &Email,
-) -> Result<(i64, RoleName), HostError> {
-    let not_member = || HostError::NotFound(format!("{email} is not a member of `{ws_name}`"));
+) -> Result<(i64, RoleName), Error> {
+    let not_member = || Error::NotFound(format!("{email} is not a member of `{ws_name}`"));
     let user = user_id(conn, email)?.ok_or_else(not_member)?;
     let role = member_role(conn, ws, user)?.ok_or_else(not_member)?;
     Ok((user, role))
@@ -63,11 +63,7 @@ pub(crate) fn existing_member(
 /// locally unless the workspace is SSO-only, else as a break-glass account or through an SSO
 /// login as a member (SSO-4). UA-3 keeps the last *usable* Owner: an Owner nobody can act as
 /// leaves the workspace without `user.write` as surely as no Owner.
-pub(crate) fn other_usable_owners(
-    conn: &Connection,
-    ws: i64,
-    except: i64,
-) -> Result<i64, HostError> {
+pub(crate) fn other_usable_owners(conn: &Connection, ws: i64, except: i64) -> Result<i64, Error> {
     store::other_usable_owners(conn, ws, except)
 }
 
@@ -77,15 +73,15 @@ pub(crate) fn existing_role(
     ws: i64,
     ws_name: &str,
     name: &str,
-) -> Result<RoleName, HostError> {
+) -> Result<RoleName, Error> {
     let role = RoleName::parse(name);
     if let RoleName::Custom(custom) = &role {
         if custom.is_empty() {
-            return Err(HostError::Invalid("a role name is required".into()));
+            return Err(Error::Invalid("a role name is required".into()));
         }
         if !store::custom_role_exists(conn, ws, custom)? {
             let builtins: Vec<&str> = BuiltinRole::ALL.iter().map(|r| r.name()).collect();
-            return Err(HostError::Invalid(format!(
+            return Err(Error::Invalid(format!(
                 "there is no role `{custom}` in workspace `{ws_name}` (built-in roles: {}; custom roles are per workspace, SPEC RB-2)",
                 builtins.join(", ")
             )));

@@ -2,26 +2,24 @@
 
 use serde_json::json;
 
+use crate::Error;
 use crate::access::{BuiltinRole, Scope, ScopeSet};
 use crate::audit::{self, Actor};
 use crate::platform::Platform;
 use crate::principal::Principal;
-use crate::services::HostError;
 
 use super::{scopes_text, store, workspace_id};
 
 /// Checks a custom role name: non-empty, not a built-in name, no whitespace.
-pub(crate) fn validate_role_name(name: &str) -> Result<(), HostError> {
+pub(crate) fn validate_role_name(name: &str) -> Result<(), Error> {
     if name.is_empty() || name.chars().any(char::is_whitespace) || name.len() > 64 {
-        return Err(HostError::Invalid(format!(
+        return Err(Error::Invalid(format!(
             "`{}` is not a role name (1-64 characters, no spaces)",
             crate::text::clip(name)
         )));
     }
     if BuiltinRole::parse(name).is_some() || name.eq_ignore_ascii_case("external") {
-        return Err(HostError::Invalid(format!(
-            "`{name}` is a reserved role name"
-        )));
+        return Err(Error::Invalid(format!("`{name}` is a reserved role name")));
     }
     Ok(())
 }
@@ -34,13 +32,13 @@ impl Platform {
         workspace: &str,
         name: &str,
         scopes: &[String],
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         validate_role_name(name)?;
-        let set = ScopeSet::parse(scopes.iter().map(String::as_str)).map_err(HostError::Invalid)?;
+        let set = ScopeSet::parse(scopes.iter().map(String::as_str)).map_err(Error::Invalid)?;
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             if !store::insert_custom_role(tx, ws, name, &scopes_text(set))? {
-                return Err(HostError::Conflict(format!(
+                return Err(Error::Conflict(format!(
                     "role `{name}` already exists in `{workspace}`"
                 )));
             }
@@ -61,17 +59,17 @@ impl Platform {
         actor: &Principal,
         workspace: &str,
         name: &str,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             let users = store::role_holders(tx, ws, name)?;
             if users > 0 {
-                return Err(HostError::Conflict(format!(
+                return Err(Error::Conflict(format!(
                     "role `{name}` is held by {users} member(s), key(s) or claim rule(s) in `{workspace}`; reassign them first"
                 )));
             }
             if !store::delete_custom_role(tx, ws, name)? {
-                return Err(HostError::NotFound(format!("there is no custom role `{name}` in `{workspace}`")));
+                return Err(Error::NotFound(format!("there is no custom role `{name}` in `{workspace}`")));
             }
             audit::record(tx, &Actor::Principal(actor), workspace, "role.delete", name, json!({}))
         })

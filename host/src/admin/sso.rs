@@ -4,11 +4,11 @@
 use serde::Serialize;
 use serde_json::json;
 
+use crate::Error;
 use crate::access::{RoleName, Scope, Source};
 use crate::audit::{self, Actor};
 use crate::platform::Platform;
 use crate::principal::{Email, Principal};
-use crate::services::HostError;
 use crate::store::{Connection, Transaction};
 
 pub use super::model::ClaimRule;
@@ -91,15 +91,15 @@ pub(crate) fn check_rule_role(
     ws: i64,
     ws_name: &str,
     role: &str,
-) -> Result<(), HostError> {
+) -> Result<(), Error> {
     if role != EXTERNAL {
         existing_role(conn, ws, ws_name, role)?;
     }
     Ok(())
 }
 
-fn rank_error(rank: u32, len: usize) -> HostError {
-    HostError::Invalid(format!(
+fn rank_error(rank: u32, len: usize) -> Error {
+    Error::Invalid(format!(
         "rank {rank} is out of range: the workspace has {len} rule(s), ranked from 1"
     ))
 }
@@ -112,17 +112,16 @@ impl Platform {
         workspace: &str,
         rule: ClaimRule,
         rank: Option<u32>,
-    ) -> Result<u32, HostError> {
+    ) -> Result<u32, Error> {
         for (what, value) in [
             ("a claim name", &rule.claim),
             ("a claim value", &rule.value),
         ] {
             crate::text::check_len(what, value, crate::text::MAX_CLAIM_CHARS)
-                .map_err(HostError::Invalid)?;
+                .map_err(Error::Invalid)?;
         }
         // The same checks as a tenant file's rules (SPEC SSO-2).
-        let rule =
-            ClaimRule::new(&rule.claim, &rule.value, &rule.role).map_err(HostError::Invalid)?;
+        let rule = ClaimRule::new(&rule.claim, &rule.value, &rule.role).map_err(Error::Invalid)?;
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             check_rule_role(tx, ws, workspace, &rule.role)?;
@@ -152,7 +151,7 @@ impl Platform {
         workspace: &str,
         from: u32,
         to: u32,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             let mut list = rules(tx, ws)?;
@@ -178,7 +177,7 @@ impl Platform {
         actor: &Principal,
         workspace: &str,
         rank: u32,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             let mut list = rules(tx, ws)?;
@@ -203,7 +202,7 @@ impl Platform {
         &self,
         actor: &Principal,
         workspace: &str,
-    ) -> Result<Vec<ClaimRule>, HostError> {
+    ) -> Result<Vec<ClaimRule>, Error> {
         self.authorize(actor, workspace, Scope::UserRead)?;
         let db = self.db();
         let ws = workspace_id(db.conn(), workspace)?;
@@ -216,7 +215,7 @@ impl Platform {
         actor: &Principal,
         workspace: &str,
         on: bool,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             if !store::set_sso_only(tx, ws, on)? {
@@ -239,18 +238,18 @@ impl Platform {
         &self,
         idp: &str,
         claims: &serde_json::Value,
-    ) -> Result<Vec<LoginResult>, HostError> {
+    ) -> Result<Vec<LoginResult>, Error> {
         let raw = claims["email"]
             .as_str()
-            .ok_or_else(|| HostError::Invalid("the claims need an `email` string".into()))?;
-        let email = Email::parse(raw).map_err(HostError::Invalid)?;
+            .ok_or_else(|| Error::Invalid("the claims need an `email` string".into()))?;
+        let email = Email::parse(raw).map_err(Error::Invalid)?;
         if !claims.is_object() {
-            return Err(HostError::Invalid("claims must be a JSON object".into()));
+            return Err(Error::Invalid("claims must be a JSON object".into()));
         }
         // Documented caps on presented claims (crate::text, issue 13 item 8).
         for (name, value) in claims.as_object().into_iter().flatten() {
             crate::text::check_len("a claim name", name, crate::text::MAX_CLAIM_CHARS)
-                .map_err(HostError::Invalid)?;
+                .map_err(Error::Invalid)?;
             let values: Vec<&serde_json::Value> = match value {
                 serde_json::Value::Array(items) => items.iter().collect(),
                 other => vec![other],
@@ -261,15 +260,13 @@ impl Platform {
                     v,
                     crate::text::MAX_CLAIM_CHARS,
                 )
-                .map_err(HostError::Invalid)?;
+                .map_err(Error::Invalid)?;
             }
         }
         self.write(|tx| {
             let workspaces = store::workspaces_trusting(tx, idp)?;
             if workspaces.is_empty() {
-                return Err(HostError::NotFound(format!(
-                    "no workspace trusts IdP `{idp}`"
-                )));
+                return Err(Error::NotFound(format!("no workspace trusts IdP `{idp}`")));
             }
             workspaces
                 .into_iter()
@@ -286,7 +283,7 @@ fn login_in_workspace(
     idp: &str,
     email: &Email,
     claims: &serde_json::Value,
-) -> Result<LoginResult, HostError> {
+) -> Result<LoginResult, Error> {
     let list = rules(tx, ws)?;
     let matched = first_match(&list, claims).cloned();
     let user = user_id(tx, email)?;
@@ -404,11 +401,7 @@ fn login_in_workspace(
 }
 
 /// The role and source of user `user`'s membership of `ws`, if a member.
-fn membership(
-    conn: &Connection,
-    ws: i64,
-    user: i64,
-) -> Result<Option<(RoleName, Source)>, HostError> {
+fn membership(conn: &Connection, ws: i64, user: i64) -> Result<Option<(RoleName, Source)>, Error> {
     store::membership(conn, ws, user)?
         .map(|(role, source)| {
             let source = match source.as_str() {
@@ -416,7 +409,7 @@ fn membership(
                 "sso" => Source::Sso,
                 // Never read a stored value back as a default (a corrupt row is an error).
                 other => {
-                    return Err(HostError::Internal(format!(
+                    return Err(Error::Internal(format!(
                         "membership source `{other}` is neither `invite` nor `sso`"
                     )));
                 }
@@ -432,7 +425,7 @@ fn sync_dynamic_groups(
     ws: i64,
     user: i64,
     claims: &serde_json::Value,
-) -> Result<Vec<String>, HostError> {
+) -> Result<Vec<String>, Error> {
     let claimed: Vec<&str> = match &claims["groups"] {
         serde_json::Value::String(s) => vec![s.as_str()],
         serde_json::Value::Array(items) => items.iter().filter_map(|i| i.as_str()).collect(),

@@ -2,21 +2,21 @@
 //! keys, claim rules and SSO identities. The only module of `admin/` that speaks SQL; the
 //! operations beside it decide (authorization, validation, UA-3) and call these. Every
 //! function takes the caller's connection or transaction, so an operation stays one
-//! transaction; storage errors come back as [`HostError`] through [`internal`].
+//! transaction; storage errors come back as [`Error`] through [`internal`].
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::Error;
 use crate::clock;
 use crate::platform::internal;
 use crate::principal::Email;
-use crate::services::HostError;
 
 use super::model::{ClaimRule, GroupInfo, GroupKind, KeyInfo, MemberInfo};
 
 // Workspaces, users and memberships.
 
 /// The id of workspace `name`, if it exists.
-pub(crate) fn find_workspace(conn: &Connection, name: &str) -> Result<Option<i64>, HostError> {
+pub(crate) fn find_workspace(conn: &Connection, name: &str) -> Result<Option<i64>, Error> {
     conn.query_row("SELECT id FROM workspaces WHERE name = ?1", [name], |r| {
         r.get(0)
     })
@@ -25,7 +25,7 @@ pub(crate) fn find_workspace(conn: &Connection, name: &str) -> Result<Option<i64
 }
 
 /// The id of the user with `email`, if any.
-pub(crate) fn user_id(conn: &Connection, email: &Email) -> Result<Option<i64>, HostError> {
+pub(crate) fn user_id(conn: &Connection, email: &Email) -> Result<Option<i64>, Error> {
     conn.query_row(
         "SELECT id FROM users WHERE email = ?1",
         [email.as_str()],
@@ -36,9 +36,8 @@ pub(crate) fn user_id(conn: &Connection, email: &Email) -> Result<Option<i64>, H
 }
 
 /// Stores a new user; returns its id.
-pub(crate) fn insert_user(conn: &Connection, email: &Email) -> Result<i64, HostError> {
-    conn.execute("INSERT INTO users (email) VALUES (?1)", [email.as_str()])
-        .map_err(internal)?;
+pub(crate) fn insert_user(conn: &Connection, email: &Email) -> Result<i64, Error> {
+    conn.execute("INSERT INTO users (email) VALUES (?1)", [email.as_str()])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -47,7 +46,7 @@ pub(crate) fn membership(
     conn: &Connection,
     ws: i64,
     user: i64,
-) -> Result<Option<(String, String)>, HostError> {
+) -> Result<Option<(String, String)>, Error> {
     conn.query_row(
         "SELECT role, source FROM memberships WHERE workspace_id = ?1 AND user_id = ?2",
         params![ws, user],
@@ -59,11 +58,7 @@ pub(crate) fn membership(
 
 /// Owners of `ws` other than user `except` who can act now: not denied by SSO, and able to
 /// sign in (see `admin::other_usable_owners`, which owns the rule).
-pub(crate) fn other_usable_owners(
-    conn: &Connection,
-    ws: i64,
-    except: i64,
-) -> Result<i64, HostError> {
+pub(crate) fn other_usable_owners(conn: &Connection, ws: i64, except: i64) -> Result<i64, Error> {
     conn.query_row(
         "SELECT count(*) FROM memberships m
          JOIN users u ON u.id = m.user_id
@@ -84,12 +79,11 @@ pub(crate) fn insert_invited_member(
     ws: i64,
     user: i64,
     role: &str,
-) -> Result<(), HostError> {
+) -> Result<(), Error> {
     conn.execute(
         "INSERT INTO memberships (workspace_id, user_id, role, source) VALUES (?1, ?2, ?3, 'invite')",
         params![ws, user, role],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -100,12 +94,11 @@ pub(crate) fn insert_sso_member(
     user: i64,
     role: &str,
     rank: u32,
-) -> Result<(), HostError> {
+) -> Result<(), Error> {
     conn.execute(
         "INSERT INTO memberships (workspace_id, user_id, role, source, rule_rank) VALUES (?1, ?2, ?3, 'sso', ?4)",
         params![ws, user, role, rank],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -115,12 +108,11 @@ pub(crate) fn set_member_role(
     ws: i64,
     user: i64,
     role: &str,
-) -> Result<(), HostError> {
+) -> Result<(), Error> {
     conn.execute(
         "UPDATE memberships SET role = ?3 WHERE workspace_id = ?1 AND user_id = ?2",
         params![ws, user, role],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -131,12 +123,11 @@ pub(crate) fn set_sso_member_role(
     user: i64,
     role: &str,
     rank: u32,
-) -> Result<(), HostError> {
+) -> Result<(), Error> {
     conn.execute(
         "UPDATE memberships SET role = ?3, rule_rank = ?4 WHERE workspace_id = ?1 AND user_id = ?2",
         params![ws, user, role, rank],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -147,30 +138,25 @@ pub(crate) fn delete_member(
     ws: i64,
     user: i64,
     email: &Email,
-) -> Result<(usize, usize), HostError> {
-    let groups = conn
-        .execute(
-            "DELETE FROM group_members WHERE user_id = ?1
+) -> Result<(usize, usize), Error> {
+    let groups = conn.execute(
+        "DELETE FROM group_members WHERE user_id = ?1
              AND group_id IN (SELECT id FROM groups WHERE workspace_id = ?2)",
-            params![user, ws],
-        )
-        .map_err(internal)?;
-    let keys = conn
-        .execute(
-            "DELETE FROM api_keys WHERE workspace_id = ?1 AND kind = 'personal' AND owner_email = ?2",
-            params![ws, email.as_str()],
-        )
-        .map_err(internal)?;
+        params![user, ws],
+    )?;
+    let keys = conn.execute(
+        "DELETE FROM api_keys WHERE workspace_id = ?1 AND kind = 'personal' AND owner_email = ?2",
+        params![ws, email.as_str()],
+    )?;
     conn.execute(
         "DELETE FROM memberships WHERE workspace_id = ?1 AND user_id = ?2",
         params![ws, user],
-    )
-    .map_err(internal)?;
+    )?;
     Ok((groups, keys))
 }
 
 /// The members of `workspace`, by email.
-pub(crate) fn members(conn: &Connection, workspace: &str) -> Result<Vec<MemberInfo>, HostError> {
+pub(crate) fn members(conn: &Connection, workspace: &str) -> Result<Vec<MemberInfo>, Error> {
     crate::store::all_rows(
         conn,
         "SELECT u.email, m.role, m.source, m.break_glass FROM memberships m
@@ -192,11 +178,7 @@ pub(crate) fn members(conn: &Connection, workspace: &str) -> Result<Vec<MemberIn
 // Custom roles.
 
 /// Whether workspace `ws` defines the custom role `name`.
-pub(crate) fn custom_role_exists(
-    conn: &Connection,
-    ws: i64,
-    name: &str,
-) -> Result<bool, HostError> {
+pub(crate) fn custom_role_exists(conn: &Connection, ws: i64, name: &str) -> Result<bool, Error> {
     conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM custom_roles WHERE workspace_id = ?1 AND name = ?2)",
         params![ws, name],
@@ -211,18 +193,16 @@ pub(crate) fn insert_custom_role(
     ws: i64,
     name: &str,
     scopes: &str,
-) -> Result<bool, HostError> {
-    let inserted = conn
-        .execute(
-            "INSERT OR IGNORE INTO custom_roles (workspace_id, name, scopes) VALUES (?1, ?2, ?3)",
-            params![ws, name, scopes],
-        )
-        .map_err(internal)?;
+) -> Result<bool, Error> {
+    let inserted = conn.execute(
+        "INSERT OR IGNORE INTO custom_roles (workspace_id, name, scopes) VALUES (?1, ?2, ?3)",
+        params![ws, name, scopes],
+    )?;
     Ok(inserted > 0)
 }
 
 /// How many members, live service keys and claim rules hold role `name` in `ws`.
-pub(crate) fn role_holders(conn: &Connection, ws: i64, name: &str) -> Result<i64, HostError> {
+pub(crate) fn role_holders(conn: &Connection, ws: i64, name: &str) -> Result<i64, Error> {
     conn.query_row(
         "SELECT (SELECT count(*) FROM memberships WHERE workspace_id = ?1 AND role = ?2)
               + (SELECT count(*) FROM api_keys WHERE workspace_id = ?1 AND role = ?2 AND revoked_at IS NULL)
@@ -234,17 +214,11 @@ pub(crate) fn role_holders(conn: &Connection, ws: i64, name: &str) -> Result<i64
 }
 
 /// Deletes a custom role; returns whether there was one.
-pub(crate) fn delete_custom_role(
-    conn: &Connection,
-    ws: i64,
-    name: &str,
-) -> Result<bool, HostError> {
-    let deleted = conn
-        .execute(
-            "DELETE FROM custom_roles WHERE workspace_id = ?1 AND name = ?2",
-            params![ws, name],
-        )
-        .map_err(internal)?;
+pub(crate) fn delete_custom_role(conn: &Connection, ws: i64, name: &str) -> Result<bool, Error> {
+    let deleted = conn.execute(
+        "DELETE FROM custom_roles WHERE workspace_id = ?1 AND name = ?2",
+        params![ws, name],
+    )?;
     Ok(deleted > 0)
 }
 
@@ -255,7 +229,7 @@ pub(crate) fn find_group(
     conn: &Connection,
     ws: i64,
     name: &str,
-) -> Result<Option<(i64, String)>, HostError> {
+) -> Result<Option<(i64, String)>, Error> {
     conn.query_row(
         "SELECT id, kind FROM groups WHERE workspace_id = ?1 AND name = ?2",
         params![ws, name],
@@ -266,7 +240,7 @@ pub(crate) fn find_group(
 }
 
 /// Whether workspace `ws` trusts at least one IdP.
-pub(crate) fn has_idp(conn: &Connection, ws: i64) -> Result<bool, HostError> {
+pub(crate) fn has_idp(conn: &Connection, ws: i64) -> Result<bool, Error> {
     conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM idps WHERE workspace_id = ?1)",
         [ws],
@@ -283,42 +257,36 @@ pub(crate) fn insert_group(
     description: &str,
     kind: GroupKind,
     claim_value: Option<&str>,
-) -> Result<bool, HostError> {
+) -> Result<bool, Error> {
     let inserted = conn
         .execute(
             "INSERT OR IGNORE INTO groups (workspace_id, name, description, kind, claim_value) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![ws, name, description, kind.as_str(), claim_value],
-        )
-        .map_err(internal)?;
+        )?;
     Ok(inserted > 0)
 }
 
 /// Adds a user to a group; returns whether they were not in it yet.
-pub(crate) fn join_group(conn: &Connection, group: i64, user: i64) -> Result<bool, HostError> {
-    let changed = conn
-        .execute(
-            "INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?1, ?2)",
-            params![group, user],
-        )
-        .map_err(internal)?;
+pub(crate) fn join_group(conn: &Connection, group: i64, user: i64) -> Result<bool, Error> {
+    let changed = conn.execute(
+        "INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?1, ?2)",
+        params![group, user],
+    )?;
     Ok(changed > 0)
 }
 
 /// Removes a user from a group; returns whether they were in it.
-pub(crate) fn leave_group(conn: &Connection, group: i64, user: i64) -> Result<bool, HostError> {
-    let changed = conn
-        .execute(
-            "DELETE FROM group_members WHERE group_id = ?1 AND user_id = ?2",
-            params![group, user],
-        )
-        .map_err(internal)?;
+pub(crate) fn leave_group(conn: &Connection, group: i64, user: i64) -> Result<bool, Error> {
+    let changed = conn.execute(
+        "DELETE FROM group_members WHERE group_id = ?1 AND user_id = ?2",
+        params![group, user],
+    )?;
     Ok(changed > 0)
 }
 
 /// Deletes a group and (by cascade) its memberships.
-pub(crate) fn delete_group(conn: &Connection, group: i64) -> Result<(), HostError> {
-    conn.execute("DELETE FROM groups WHERE id = ?1", [group])
-        .map_err(internal)?;
+pub(crate) fn delete_group(conn: &Connection, group: i64) -> Result<(), Error> {
+    conn.execute("DELETE FROM groups WHERE id = ?1", [group])?;
     Ok(())
 }
 
@@ -326,7 +294,7 @@ pub(crate) fn delete_group(conn: &Connection, group: i64) -> Result<(), HostErro
 pub(crate) fn dynamic_groups(
     conn: &Connection,
     ws: i64,
-) -> Result<Vec<(i64, String, String)>, HostError> {
+) -> Result<Vec<(i64, String, String)>, Error> {
     crate::store::all_rows(
         conn,
         "SELECT id, name, claim_value FROM groups WHERE workspace_id = ?1 AND kind = 'dynamic'",
@@ -352,7 +320,7 @@ pub(crate) fn dynamic_groups(
 }
 
 /// Every group of `workspace` with its members (emails, sorted).
-pub(crate) fn groups_of(conn: &Connection, workspace: &str) -> Result<Vec<GroupInfo>, HostError> {
+pub(crate) fn groups_of(conn: &Connection, workspace: &str) -> Result<Vec<GroupInfo>, Error> {
     groups_with_members(conn, workspace).map_err(internal)
 }
 
@@ -411,7 +379,7 @@ pub(crate) struct NewKeyRow<'a> {
 }
 
 /// Stores a key.
-pub(crate) fn insert_key(conn: &Connection, key: &NewKeyRow<'_>) -> Result<(), HostError> {
+pub(crate) fn insert_key(conn: &Connection, key: &NewKeyRow<'_>) -> Result<(), Error> {
     conn.execute(
         "INSERT INTO api_keys (id, workspace_id, name, kind, owner_email, role, secret_hash, created_by, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -427,19 +395,16 @@ pub(crate) fn insert_key(conn: &Connection, key: &NewKeyRow<'_>) -> Result<(), H
             key.created_at,
             key.expires_at
         ],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
 /// Marks a key revoked at `at`; returns whether it was live.
-pub(crate) fn revoke_key(conn: &Connection, id: &str, at: i64) -> Result<bool, HostError> {
-    let changed = conn
-        .execute(
-            "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-            params![id, at],
-        )
-        .map_err(internal)?;
+pub(crate) fn revoke_key(conn: &Connection, id: &str, at: i64) -> Result<bool, Error> {
+    let changed = conn.execute(
+        "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+        params![id, at],
+    )?;
     Ok(changed > 0)
 }
 
@@ -449,7 +414,7 @@ pub(crate) fn keys(
     workspace: &str,
     all: bool,
     owner: Option<&str>,
-) -> Result<Vec<KeyInfo>, HostError> {
+) -> Result<Vec<KeyInfo>, Error> {
     crate::store::all_rows(conn, "SELECT k.id, k.name, k.kind, k.owner_email, k.role, k.created_by, k.created_at, k.expires_at, k.revoked_at
              FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
              WHERE w.name = ?1 AND (?2 OR k.owner_email = ?3) ORDER BY k.created_at, k.id", params![workspace, all, owner], |r| {
@@ -468,7 +433,7 @@ pub(crate) fn keys(
 }
 
 /// The stored hash of key `id`'s secret, if the key exists.
-pub(crate) fn key_secret_hash(conn: &Connection, id: &str) -> Result<Option<String>, HostError> {
+pub(crate) fn key_secret_hash(conn: &Connection, id: &str) -> Result<Option<String>, Error> {
     conn.query_row(
         "SELECT secret_hash FROM api_keys WHERE id = ?1",
         [id],
@@ -481,13 +446,11 @@ pub(crate) fn key_secret_hash(conn: &Connection, id: &str) -> Result<Option<Stri
 // SSO: settings, claim rules, identities.
 
 /// Sets SSO-only sign-in of `ws`; returns whether it changed.
-pub(crate) fn set_sso_only(conn: &Connection, ws: i64, on: bool) -> Result<bool, HostError> {
-    let changed = conn
-        .execute(
-            "UPDATE workspaces SET sso_only = ?2 WHERE id = ?1 AND sso_only != ?2",
-            params![ws, on],
-        )
-        .map_err(internal)?;
+pub(crate) fn set_sso_only(conn: &Connection, ws: i64, on: bool) -> Result<bool, Error> {
+    let changed = conn.execute(
+        "UPDATE workspaces SET sso_only = ?2 WHERE id = ?1 AND sso_only != ?2",
+        params![ws, on],
+    )?;
     Ok(changed > 0)
 }
 
@@ -495,12 +458,12 @@ pub(crate) fn set_sso_only(conn: &Connection, ws: i64, on: bool) -> Result<bool,
 pub(crate) fn workspaces_trusting(
     conn: &Connection,
     idp: &str,
-) -> Result<Vec<(i64, String)>, HostError> {
+) -> Result<Vec<(i64, String)>, Error> {
     crate::store::all_rows(conn, "SELECT w.id, w.name FROM idps i JOIN workspaces w ON w.id = i.workspace_id WHERE i.name = ?1 ORDER BY w.name", [idp], |r| Ok((r.get(0)?, r.get(1)?))).map_err(internal)
 }
 
 /// The claim rules of workspace `ws`, in rank order.
-pub(crate) fn rules(conn: &Connection, ws: i64) -> Result<Vec<ClaimRule>, HostError> {
+pub(crate) fn rules(conn: &Connection, ws: i64) -> Result<Vec<ClaimRule>, Error> {
     crate::store::all_rows(
         conn,
         "SELECT rank, claim, value, role FROM claim_rules WHERE workspace_id = ?1 ORDER BY rank",
@@ -518,19 +481,13 @@ pub(crate) fn rules(conn: &Connection, ws: i64) -> Result<Vec<ClaimRule>, HostEr
 }
 
 /// Replaces the claim rules of `ws` with `rules`, ranked 1..n in their order.
-pub(crate) fn store_rules(
-    conn: &Connection,
-    ws: i64,
-    rules: &[ClaimRule],
-) -> Result<(), HostError> {
-    conn.execute("DELETE FROM claim_rules WHERE workspace_id = ?1", [ws])
-        .map_err(internal)?;
+pub(crate) fn store_rules(conn: &Connection, ws: i64, rules: &[ClaimRule]) -> Result<(), Error> {
+    conn.execute("DELETE FROM claim_rules WHERE workspace_id = ?1", [ws])?;
     for (i, rule) in rules.iter().enumerate() {
         conn.execute(
             "INSERT INTO claim_rules (workspace_id, rank, claim, value, role) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![ws, i as i64 + 1, rule.claim, rule.value, rule.role],
-        )
-        .map_err(internal)?;
+        )?;
     }
     Ok(())
 }
@@ -540,7 +497,7 @@ pub(crate) fn sso_outcome(
     conn: &Connection,
     ws: i64,
     email: &Email,
-) -> Result<Option<String>, HostError> {
+) -> Result<Option<String>, Error> {
     conn.query_row(
         "SELECT outcome FROM sso_identities WHERE workspace_id = ?1 AND email = ?2",
         params![ws, email.as_str()],
@@ -561,7 +518,7 @@ pub(crate) struct SsoLogin<'a> {
 }
 
 /// Records (or replaces) the outcome of `email`'s SSO login in a workspace, stamped now.
-pub(crate) fn record_sso_login(conn: &Connection, login: &SsoLogin<'_>) -> Result<(), HostError> {
+pub(crate) fn record_sso_login(conn: &Connection, login: &SsoLogin<'_>) -> Result<(), Error> {
     conn.execute(
         "INSERT INTO sso_identities (workspace_id, email, idp, outcome, rule_rank, claims, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (workspace_id, email) DO UPDATE SET idp = ?3, outcome = ?4, rule_rank = ?5, claims = ?6, at = ?7",
@@ -574,8 +531,7 @@ pub(crate) fn record_sso_login(conn: &Connection, login: &SsoLogin<'_>) -> Resul
             login.claims.to_string(),
             clock::now_unix()
         ],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -602,7 +558,7 @@ mod tests {
         let db = workspace_with_group("Dynamic ");
         let err = groups_of(db.conn(), "soc").expect_err("damaged kind");
         assert!(
-            matches!(&err, HostError::Internal(m) if m.contains("stored groups.kind of group `tier1`")),
+            matches!(&err, Error::Internal(m) if m.contains("stored groups.kind of group `tier1`")),
             "{err:?}"
         );
         let db = workspace_with_group("dynamic");

@@ -2,11 +2,11 @@
 
 use serde_json::json;
 
+use crate::Error;
 use crate::access::Scope;
 use crate::audit::{self, Actor};
 use crate::platform::Platform;
 use crate::principal::Principal;
-use crate::services::HostError;
 use crate::store::Connection;
 
 pub use super::model::MemberInfo;
@@ -23,13 +23,13 @@ pub(crate) fn remove_member(
     ws: i64,
     user: i64,
     email: &crate::principal::Email,
-) -> Result<(usize, usize), HostError> {
+) -> Result<(usize, usize), Error> {
     store::delete_member(conn, ws, user, email)
 }
 
 /// The refusal of UA-3; Owners denied by SSO or unable to sign in do not count.
-fn last_owner(email: &crate::principal::Email, workspace: &str, what: &str) -> HostError {
-    HostError::Conflict(format!(
+fn last_owner(email: &crate::principal::Email, workspace: &str, what: &str) -> Error {
+    Error::Conflict(format!(
         "{email} is the last Owner of `{workspace}` who can act (any other Owner is denied by SSO or cannot sign in) and cannot be {what} (SPEC UA-3)"
     ))
 }
@@ -42,14 +42,14 @@ impl Platform {
         workspace: &str,
         raw_email: &str,
         role: &str,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         let email = email(raw_email)?;
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             let role = existing_role(tx, ws, workspace, role)?;
             let user = ensure_user(tx, &email)?;
             if member_role(tx, ws, user)?.is_some() {
-                return Err(HostError::Conflict(format!(
+                return Err(Error::Conflict(format!(
                     "{email} is already a member of `{workspace}`; use set-role to change the role"
                 )));
             }
@@ -73,7 +73,7 @@ impl Platform {
         actor: &Principal,
         workspace: &str,
         raw_email: &str,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         let email = email(raw_email)?;
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
@@ -101,7 +101,7 @@ impl Platform {
         workspace: &str,
         raw_email: &str,
         role: &str,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         let email = email(raw_email)?;
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
@@ -130,7 +130,7 @@ impl Platform {
         &self,
         actor: &Principal,
         workspace: &str,
-    ) -> Result<Vec<MemberInfo>, HostError> {
+    ) -> Result<Vec<MemberInfo>, Error> {
         self.authorize(actor, workspace, Scope::UserRead)?;
         store::members(self.db().conn(), workspace)
     }

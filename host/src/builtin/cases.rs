@@ -4,9 +4,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::Builtin;
+use crate::Error;
 use crate::platform::Platform;
 use crate::principal::Caller;
-use crate::services::HostError;
 use crate::services::cases::{CaseApi, CaseQuery, NewCase, RestrictionUpdate};
 
 #[derive(Deserialize)]
@@ -23,9 +23,9 @@ struct FromJson {
 }
 
 /// Decodes a step input; errors name the step and the field.
-fn input<T: DeserializeOwned>(step: &str, value: &serde_json::Value) -> Result<T, HostError> {
+fn input<T: DeserializeOwned>(step: &str, value: &serde_json::Value) -> Result<T, Error> {
     serde_path_to_error::deserialize(value.clone()).map_err(|e| {
-        HostError::Invalid(format!(
+        Error::Invalid(format!(
             "`{step}` input, field `{}`: {}",
             e.path(),
             e.inner()
@@ -33,8 +33,8 @@ fn input<T: DeserializeOwned>(step: &str, value: &serde_json::Value) -> Result<T
     })
 }
 
-fn output<T: serde::Serialize>(value: T) -> Result<serde_json::Value, HostError> {
-    serde_json::to_value(value).map_err(|e| HostError::Internal(e.to_string()))
+fn output<T: serde::Serialize>(value: T) -> Result<serde_json::Value, Error> {
+    serde_json::to_value(value).map_err(|e| Error::Internal(e.to_string()))
 }
 
 pub(super) fn run(
@@ -43,7 +43,7 @@ pub(super) fn run(
     builtin: Builtin,
     value: &serde_json::Value,
     idempotency_key: Option<&str>,
-) -> Result<serde_json::Value, HostError> {
+) -> Result<serde_json::Value, Error> {
     let step = builtin.name();
     match builtin {
         Builtin::CreateCase => {

@@ -3,9 +3,9 @@
 
 mod cases;
 
+use crate::Error;
 use crate::platform::Platform;
 use crate::principal::Caller;
-use crate::services::HostError;
 
 /// A built-in step, parsed once from the name a workflow definition `uses` (at definition
 /// parse time), so that the engine never matches names at run time.
@@ -63,7 +63,7 @@ impl Builtin {
         caller: &Caller,
         input: &serde_json::Value,
         idempotency_key: Option<&str>,
-    ) -> Result<serde_json::Value, HostError> {
+    ) -> Result<serde_json::Value, Error> {
         cases::run(platform, caller, self, input, idempotency_key)
     }
 
@@ -97,10 +97,10 @@ pub fn run(
     name: &str,
     input: &serde_json::Value,
     idempotency_key: Option<&str>,
-) -> Result<serde_json::Value, HostError> {
+) -> Result<serde_json::Value, Error> {
     match Builtin::parse(name) {
         Some(step) => step.run(platform, caller, input, idempotency_key),
-        None => Err(HostError::NotFound(format!(
+        None => Err(Error::NotFound(format!(
             "there is no built-in step `{name}` (built-in steps: {})",
             Builtin::names()
         ))),

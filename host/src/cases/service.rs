@@ -4,14 +4,15 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
+use crate::Error;
 use crate::access::Scope;
 use crate::audit::{self, Actor};
 use crate::platform::{Platform, internal};
 use crate::principal::{Caller, Email, Principal};
-use crate::services::HostError;
 use crate::services::cases::{
     AccessMode, CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
 };
+use crate::services::grants::{Grant, require};
 use crate::store::{Connection, Transaction, events};
 
 use super::id::{case_id_text, parse_case_id};
@@ -19,8 +20,8 @@ use super::store::{self, CaseRow, NewCaseRow, query};
 use super::validate;
 use super::viewer::Viewer;
 
-fn not_found(text: &str) -> HostError {
-    HostError::NotFound(format!("there is no case `{text}`"))
+fn not_found(text: &str) -> Error {
+    Error::NotFound(format!("there is no case `{text}`"))
 }
 
 fn mode_name(m: AccessMode) -> &'static str {
@@ -32,19 +33,18 @@ fn mode_name(m: AccessMode) -> &'static str {
 
 impl Platform {
     /// The external id (`C-<number>`) of case row `id`, which the event log refers to.
-    pub(crate) fn case_ref(&self, id: i64) -> Result<String, HostError> {
-        store::number_of(self.db().conn(), id)
-            .map_err(internal)?
+    pub(crate) fn case_ref(&self, id: i64) -> Result<String, Error> {
+        store::number_of(self.db().conn(), id)?
             .map(case_id_text)
-            .ok_or_else(|| HostError::NotFound(format!("there is no case row {id}")))
+            .ok_or_else(|| Error::NotFound(format!("there is no case row {id}")))
     }
 
     /// The workspace id of the caller's workspace, with `scope` required of the caller.
-    fn case_context(&self, caller: &Caller, scope: Scope) -> Result<(i64, Viewer), HostError> {
+    fn case_context(&self, caller: &Caller, scope: Scope) -> Result<(i64, Viewer), Error> {
         self.authorize(&caller.principal, &caller.workspace, scope)?;
         let index = self.index();
         let ws = index.workspace(&caller.workspace).ok_or_else(|| {
-            HostError::NotFound(format!("there is no workspace `{}`", caller.workspace))
+            Error::NotFound(format!("there is no workspace `{}`", caller.workspace))
         })?;
         Ok((ws.id, Viewer::of(&index, caller)))
     }
@@ -57,13 +57,10 @@ impl Platform {
         ws: i64,
         viewer: &Viewer,
         text: &str,
-    ) -> Result<CaseRow, HostError> {
+    ) -> Result<CaseRow, Error> {
         let number = parse_case_id(text).ok_or_else(|| not_found(text))?;
-        let id = store::id_of(conn, ws, number)
-            .map_err(internal)?
-            .ok_or_else(|| not_found(text))?;
-        let row = store::load(conn, id)
-            .map_err(internal)?
+        let id = store::id_of(conn, ws, number)?.ok_or_else(|| not_found(text))?;
+        let row = store::load(conn, id)?
             .filter(|r| r.workspace_id == ws)
             .ok_or_else(|| not_found(text))?;
         let restricted = row.record.access_mode == AccessMode::Restricted;
@@ -83,17 +80,16 @@ impl Platform {
         workspace: &str,
         emails: &[String],
         what: &str,
-    ) -> Result<Vec<String>, HostError> {
+    ) -> Result<Vec<String>, Error> {
         let index = self.index();
         let ws = index
             .workspace(workspace)
-            .ok_or_else(|| HostError::NotFound(format!("there is no workspace `{workspace}`")))?;
+            .ok_or_else(|| Error::NotFound(format!("there is no workspace `{workspace}`")))?;
         let mut out = BTreeSet::new();
         for raw in emails {
-            let email =
-                Email::parse(raw).map_err(|e| HostError::Invalid(format!("{what}: {e}")))?;
+            let email = Email::parse(raw).map_err(|e| Error::Invalid(format!("{what}: {e}")))?;
             if !ws.members.contains_key(email.as_str()) {
-                return Err(HostError::Invalid(format!(
+                return Err(Error::Invalid(format!(
                     "{what}: {email} is not a member of workspace `{workspace}` (SPEC CS-5)"
                 )));
             }
@@ -109,19 +105,19 @@ impl Platform {
         caller: &Caller,
         input: NewCase,
         idempotency_key: Option<&str>,
-    ) -> Result<CaseRecord, HostError> {
+    ) -> Result<CaseRecord, Error> {
         let (ws, viewer) = self.case_context(caller, Scope::CaseWrite)?;
         // Before any work: an oversized case is refused whole (SPEC ST-4).
         validate::new_case(&input)?;
         let title = input.title.trim().to_owned();
         let fields = input.fields.unwrap_or_else(|| json!({}));
         if !fields.is_object() {
-            return Err(HostError::Invalid("`fields` must be a JSON object".into()));
+            return Err(Error::Invalid("`fields` must be a JSON object".into()));
         }
         // Capped nesting: case events embed the fields and must parse when read back (issue
         // 14 item 9).
         if let Err(e) = crate::json_limits::check_depth("the case's `fields`", &fields) {
-            return Err(HostError::Invalid(e));
+            return Err(Error::Invalid(e));
         }
         let assignee = input
             .assignee
@@ -136,16 +132,16 @@ impl Platform {
         let actor = caller.principal.to_string();
         self.transact(|tx| {
             if let Some(key) = idempotency_key {
-                let existing = store::find_by_idempotency_key(tx, key).map_err(internal)?;
+                let existing = store::find_by_idempotency_key(tx, key)?;
                 if let Some((_, other)) = existing.filter(|(_, w)| *w != ws) {
                     let _ = other;
-                    return Err(HostError::Conflict(format!("idempotency key `{key}` belongs to another workspace")));
+                    return Err(Error::Conflict(format!("idempotency key `{key}` belongs to another workspace")));
                 }
                 let existing = existing.map(|(id, _)| id);
                 if let Some(id) = existing {
                     // The same rule as any read: a case since hidden from the caller stays hidden.
-                    let number = store::number_of(tx, id).map_err(internal)?.ok_or_else(|| {
-                        HostError::Internal(format!("case row {id} vanished in its own transaction"))
+                    let number = store::number_of(tx, id)?.ok_or_else(|| {
+                        Error::Internal(format!("case row {id} vanished in its own transaction"))
                     })?;
                     return Ok(self.visible_case(tx, ws, &viewer, &case_id_text(number))?.record);
                 }
@@ -162,24 +158,22 @@ impl Platform {
                 mode,
                 fields: &fields,
                 idempotency_key,
-            })
-            .map_err(internal)?;
+            })?;
             let people = assignee.iter().map(|a| (a, "assignee")).chain(reviewers.iter().map(|r| (r, "reviewer"))).chain(collaborators.iter().map(|c| (c, "collaborator")));
             for (email, part) in people {
-                store::add_person(tx, id, ws, email, part).map_err(internal)?;
+                store::add_person(tx, id, ws, email, part)?;
             }
-            let record = store::load(tx, id).map_err(internal)?.map(|r| r.record).ok_or_else(|| HostError::Internal(format!("case row {id} vanished in its own transaction")))?;
-            store::timeline(tx, id, &actor, "created", &json!({ "access_mode": mode_name(mode), "collaborators": collaborators })).map_err(internal)?;
+            let record = store::load(tx, id)?.map(|r| r.record).ok_or_else(|| Error::Internal(format!("case row {id} vanished in its own transaction")))?;
+            store::timeline(tx, id, &actor, "created", &json!({ "access_mode": mode_name(mode), "collaborators": collaborators }))?;
             audit::record(tx, &Actor::Principal(&caller.principal), &caller.workspace, "case.create", &record.id,
                 json!({ "access_mode": mode_name(mode), "collaborators": collaborators, "severity": record.severity }))?;
-            events::append(tx, &caller.workspace, "case_created", &json!({ "case": record }), &format!("case-service:{actor}"), Some(id), caller.cause)
-                .map_err(internal)?;
+            events::append(tx, &caller.workspace, "case_created", &json!({ "case": record }), &format!("case-service:{actor}"), Some(id), caller.cause)?;
             Ok(record)
         })
     }
 
     /// One case, if the caller may see it (`case.read` and SPEC CS-2).
-    pub fn get_case(&self, caller: &Caller, case_id: &str) -> Result<CaseRecord, HostError> {
+    pub fn get_case(&self, caller: &Caller, case_id: &str) -> Result<CaseRecord, Error> {
         let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
         validate::case_id(case_id)?;
         let db = self.db_for_call()?;
@@ -189,14 +183,14 @@ impl Platform {
     /// Everyone who can view case `case_id` (SPEC CS-2): members holding `case.read` who are not
     /// SSO-denied and are named on the case or bypass restrictions (or the case is
     /// full-access). The caller must see the case and hold `user.read`.
-    pub fn case_viewers(&self, caller: &Caller, case_id: &str) -> Result<Vec<String>, HostError> {
+    pub fn case_viewers(&self, caller: &Caller, case_id: &str) -> Result<Vec<String>, Error> {
         let (ws_id, viewer) = self.case_context(caller, Scope::CaseRead)?;
         self.authorize(&caller.principal, &caller.workspace, Scope::UserRead)?;
         validate::case_id(case_id)?;
         let db = self.db();
         let row = self.visible_case(db.conn(), ws_id, &viewer, case_id)?;
         let restricted = row.record.access_mode == AccessMode::Restricted;
-        let named = store::people(db.conn(), row.id).map_err(internal)?;
+        let named = store::people(db.conn(), row.id)?;
         let named: BTreeSet<String> = [named.assignee, named.reviewers, named.collaborators]
             .into_iter()
             .flatten()
@@ -229,35 +223,28 @@ impl Platform {
     }
 
     /// `EXPLAIN QUERY PLAN` of the page query `q` would run for `caller` (benchmarks print it).
-    pub fn explain_case_query(
-        &self,
-        caller: &Caller,
-        q: &CaseQuery,
-    ) -> Result<Vec<String>, HostError> {
+    pub fn explain_case_query(&self, caller: &Caller, q: &CaseQuery) -> Result<Vec<String>, Error> {
         let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
         query::explain(self.db().conn(), ws, &viewer, q)
     }
 }
 
 impl CaseApi for Platform {
-    fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, HostError> {
-        self.create_case_once(caller, input, None)
+    fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, Error> {
+        require(caller, Grant::CasesWrite)?;
+        // Every granted creation takes the next key, so a re-execution's n-th call meets the
+        // first execution's n-th whatever became of either (SPEC WF-8).
+        let key = caller.next_case_key();
+        self.create_case_once(caller, input, key.as_deref())
     }
 
-    fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, HostError> {
+    fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, Error> {
+        require(caller, Grant::CasesWrite)?;
         self.create_case(caller, crate::services::cases::parse_case_json(json)?)
     }
 
-    fn create_case_keyed(
-        &self,
-        caller: &Caller,
-        input: NewCase,
-        key: &str,
-    ) -> Result<CaseRecord, HostError> {
-        self.create_case_once(caller, input, Some(key))
-    }
-
-    fn query_cases(&self, caller: &Caller, q: CaseQuery) -> Result<CasePage, HostError> {
+    fn query_cases(&self, caller: &Caller, q: CaseQuery) -> Result<CasePage, Error> {
+        require(caller, Grant::CasesRead)?;
         let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
         validate::query(&q)?;
         let db = self.db_for_call()?;
@@ -266,16 +253,12 @@ impl CaseApi for Platform {
             .into_iter()
             .filter_map(|id| store::load(db.conn(), id).transpose())
             .map(|r| r.map(|r| r.record))
-            .collect::<Result<_, _>>()
-            .map_err(internal)?;
+            .collect::<Result<_, _>>()?;
         Ok(CasePage { cases, next_cursor })
     }
 
-    fn get_case_restrictions(
-        &self,
-        caller: &Caller,
-        case_id: &str,
-    ) -> Result<Restrictions, HostError> {
+    fn get_case_restrictions(&self, caller: &Caller, case_id: &str) -> Result<Restrictions, Error> {
+        require(caller, Grant::CasesRead)?;
         let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
         validate::case_id(case_id)?;
         let db = self.db_for_call()?;
@@ -291,7 +274,8 @@ impl CaseApi for Platform {
         caller: &Caller,
         case_id: &str,
         update: RestrictionUpdate,
-    ) -> Result<Restrictions, HostError> {
+    ) -> Result<Restrictions, Error> {
+        require(caller, Grant::CasesWrite)?;
         let (ws, viewer) = self.case_context(caller, Scope::CaseWrite)?;
         validate::case_id(case_id)?;
         validate::restriction_update(&update)?;
@@ -311,7 +295,7 @@ impl CaseApi for Platform {
             .map(|raw| {
                 Email::parse(raw)
                     .map(|e| e.to_string())
-                    .map_err(|e| HostError::Invalid(format!("`remove_collaborators`: {e}")))
+                    .map_err(|e| Error::Invalid(format!("`remove_collaborators`: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let actor = caller.principal.to_string();
@@ -333,28 +317,27 @@ impl CaseApi for Platform {
                 return Ok(after); // A no-op writes and emits nothing (SPEC CS-6).
             }
             apply_restrictions(tx, ws, before.id, new_mode, &added, &removed)?;
-            let record = store::load(tx, before.id).map_err(internal)?.map(|r| r.record).ok_or_else(|| not_found(case_id))?;
+            let record = store::load(tx, before.id)?.map(|r| r.record).ok_or_else(|| not_found(case_id))?;
             let details = json!({
                 "before": { "access_mode": mode_name(old_mode), "collaborators": old },
                 "after": { "access_mode": mode_name(new_mode), "collaborators": new },
                 "added": added, "removed": removed,
             });
-            store::timeline(tx, before.id, &actor, "restrictions_updated", &details).map_err(internal)?;
+            store::timeline(tx, before.id, &actor, "restrictions_updated", &details)?;
             audit::record(tx, &Actor::Principal(&caller.principal), &caller.workspace, "case.restrictions.update", &record.id, details)?;
             let source = format!("case-service:{actor}");
             let mut changes = Vec::new();
             if old_mode != new_mode {
                 changes.push("access_mode");
                 let payload = json!({ "case": record, "before": mode_name(old_mode), "after": mode_name(new_mode) });
-                events::append(tx, &caller.workspace, "case_access_mode_updated", &payload, &source, Some(before.id), caller.cause).map_err(internal)?;
+                events::append(tx, &caller.workspace, "case_access_mode_updated", &payload, &source, Some(before.id), caller.cause)?;
             }
             if !added.is_empty() || !removed.is_empty() {
                 changes.push("collaborators");
                 let payload = json!({ "case": record, "added": added, "removed": removed });
-                events::append(tx, &caller.workspace, "case_collaborators_list_updated", &payload, &source, Some(before.id), caller.cause).map_err(internal)?;
+                events::append(tx, &caller.workspace, "case_collaborators_list_updated", &payload, &source, Some(before.id), caller.cause)?;
             }
-            events::append(tx, &caller.workspace, "case_updated", &json!({ "case": record, "changes": changes }), &source, Some(before.id), caller.cause)
-                .map_err(internal)?;
+            events::append(tx, &caller.workspace, "case_updated", &json!({ "case": record, "changes": changes }), &source, Some(before.id), caller.cause)?;
             Ok(after)
         })
     }
@@ -368,13 +351,13 @@ fn apply_restrictions(
     mode: AccessMode,
     added: &[String],
     removed: &[String],
-) -> Result<(), HostError> {
-    store::set_access_mode(tx, id, mode).map_err(internal)?;
+) -> Result<(), Error> {
+    store::set_access_mode(tx, id, mode)?;
     for email in added {
-        store::add_person(tx, id, ws, email, "collaborator").map_err(internal)?;
+        store::add_person(tx, id, ws, email, "collaborator")?;
     }
     for email in removed {
-        store::remove_person(tx, id, email, "collaborator").map_err(internal)?;
+        store::remove_person(tx, id, email, "collaborator")?;
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! every door (WIT, built-in step, CLI) is held to the same caps and an oversized call stores
 //! nothing. The caps themselves live in [`crate::services::caps`].
 
-use crate::services::HostError;
+use crate::Error;
 use crate::services::caps::{
     MAX_CASE_DESCRIPTION_BYTES, MAX_CASE_FIELDS_BYTES, MAX_CASE_TITLE_BYTES, MAX_EMAIL_BYTES,
     MAX_NAME_BYTES, MAX_PEOPLE_PER_LIST, MAX_QUERY_TEXT_BYTES, check_depth, check_len, value_depth,
@@ -10,10 +10,10 @@ use crate::services::caps::{
 use crate::services::cases::{CaseQuery, NewCase, RestrictionUpdate};
 
 /// A new case's text, fields and people lists are within their caps.
-pub fn new_case(input: &NewCase) -> Result<(), HostError> {
+pub fn new_case(input: &NewCase) -> Result<(), Error> {
     let title = input.title.trim();
     if title.is_empty() {
-        return Err(HostError::Invalid("`title` must not be empty".into()));
+        return Err(Error::Invalid("`title` must not be empty".into()));
     }
     check_len("`title`", title.len(), MAX_CASE_TITLE_BYTES, "bytes")?;
     check_len(
@@ -25,7 +25,7 @@ pub fn new_case(input: &NewCase) -> Result<(), HostError> {
     if let Some(state) = &input.state {
         // The one cap on a state, for every door (text.rs lists the user-facing caps).
         crate::text::check_len("a case state", state, crate::text::MAX_STATE_CHARS)
-            .map_err(HostError::Invalid)?;
+            .map_err(Error::Invalid)?;
     }
     if let Some(fields) = &input.fields {
         fields_value(fields)?;
@@ -38,19 +38,19 @@ pub fn new_case(input: &NewCase) -> Result<(), HostError> {
 }
 
 /// Custom fields: depth first (a deep value is also a large one), then the size as JSON.
-fn fields_value(fields: &serde_json::Value) -> Result<(), HostError> {
+fn fields_value(fields: &serde_json::Value) -> Result<(), Error> {
     check_depth("`fields`", value_depth(fields))?;
     let len = serde_json::to_string(fields).map_or(usize::MAX, |s| s.len());
     check_len("`fields`", len, MAX_CASE_FIELDS_BYTES, "bytes of JSON")
 }
 
 /// A people list is short enough, and so is every email in it.
-fn people(what: &str, list: &[String]) -> Result<(), HostError> {
+fn people(what: &str, list: &[String]) -> Result<(), Error> {
     check_len(what, list.len(), MAX_PEOPLE_PER_LIST, "entries")?;
     list.iter().try_for_each(|e| email(what, e))
 }
 
-fn email(what: &str, email: &str) -> Result<(), HostError> {
+fn email(what: &str, email: &str) -> Result<(), Error> {
     check_len(
         &format!("an email in {what}"),
         email.len(),
@@ -60,7 +60,7 @@ fn email(what: &str, email: &str) -> Result<(), HostError> {
 }
 
 /// A restriction update's lists are within their caps.
-pub fn restriction_update(update: &RestrictionUpdate) -> Result<(), HostError> {
+pub fn restriction_update(update: &RestrictionUpdate) -> Result<(), Error> {
     if let Some(set) = &update.set_collaborators {
         people("`set_collaborators`", set)?;
     }
@@ -69,7 +69,7 @@ pub fn restriction_update(update: &RestrictionUpdate) -> Result<(), HostError> {
 }
 
 /// A page query's text filter, names and cursor are within their caps.
-pub fn query(q: &CaseQuery) -> Result<(), HostError> {
+pub fn query(q: &CaseQuery) -> Result<(), Error> {
     let f = &q.filter;
     if let Some(text) = &f.text {
         check_len(
@@ -92,7 +92,7 @@ pub fn query(q: &CaseQuery) -> Result<(), HostError> {
 }
 
 /// A case id is short enough to be one (and to be echoed in a "not found" message).
-pub fn case_id(id: &str) -> Result<(), HostError> {
+pub fn case_id(id: &str) -> Result<(), Error> {
     check_len("the case id", id.len(), MAX_NAME_BYTES, "bytes")
 }
 

@@ -4,8 +4,8 @@ use std::path::Path;
 
 use clap::{Args, Subcommand};
 
-use super::acting::{Acting, platform, print_json};
-use super::args::Output;
+use super::acting::{platform, print_json};
+use super::args::{InWorkspace, Output};
 use super::error::{CliError, Reported};
 
 #[derive(Subcommand)]
@@ -22,10 +22,8 @@ pub fn run(db: &Path, cmd: AccessCommand) -> anyhow::Result<()> {
 
 #[derive(Args)]
 pub struct CheckArgs {
-    #[arg(long)]
-    workspace: String,
     #[command(flatten)]
-    acting: Acting,
+    at: InWorkspace,
     #[arg(long)]
     scope: String,
     /// Show the whole path behind the decision.
@@ -37,10 +35,11 @@ pub struct CheckArgs {
 
 /// Prints the decision; exits 1 when denied, so scripts can branch on it.
 fn check(db: &Path, args: CheckArgs) -> anyhow::Result<()> {
-    let principal = args.acting.principal()?;
-    let explanation = platform(db)?
-        .access()
-        .explain(&principal, &args.workspace, &args.scope)?;
+    let principal = args.at.acting.principal()?;
+    let explanation =
+        platform(db)?
+            .access()
+            .explain(&principal, &args.at.workspace, &args.scope)?;
     if args.output.json {
         print_json(&explanation)?;
     } else {

@@ -1,11 +1,14 @@
 //! Arguments that many commands share, flattened into each with `#[command(flatten)]` so
 //! that they read and behave alike everywhere: how output is printed (`--json`) and where
-//! `step:<name>` components are found (`--steps DIR`). Who acts is [`super::acting::Acting`];
+//! `step:<name>` components are found (`--steps DIR`), the workspace acted in and who acts
+//! there (`--workspace`, [`Acting`]);
 //! the database (`--db`) is a global option of `cli/mod.rs`.
 
 use std::path::PathBuf;
 
 use clap::Args;
+
+use super::acting::Acting;
 
 /// `--json`: print one JSON document instead of text.
 #[derive(Args, Clone, Copy, Debug)]
@@ -21,4 +24,15 @@ pub struct StepDirs {
     /// Directories holding step components named `step:<name>`.
     #[arg(long = "steps", value_name = "DIR")]
     pub dirs: Vec<PathBuf>,
+}
+
+/// `--workspace NAME` and who acts there (`--as EMAIL [--sso]` or a key's token): the target
+/// and the principal of every command that acts in one workspace.
+#[derive(Args, Clone, Debug)]
+pub struct InWorkspace {
+    /// The workspace acted in.
+    #[arg(long)]
+    pub workspace: String,
+    #[command(flatten)]
+    pub acting: Acting,
 }

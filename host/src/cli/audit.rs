@@ -5,18 +5,16 @@ use std::path::Path;
 use clap::Args;
 use flowhost::clock;
 
-use super::acting::{Acting, platform, print_json};
-use super::args::Output;
+use super::acting::{platform, print_json};
+use super::args::{InWorkspace, Output};
 
 #[derive(Args)]
 pub struct AuditArgs {
-    #[arg(long)]
-    workspace: String,
+    #[command(flatten)]
+    at: InWorkspace,
     /// Only entries newer than this, e.g. 1h or 7d.
     #[arg(long)]
     since: Option<String>,
-    #[command(flatten)]
-    acting: Acting,
     #[command(flatten)]
     output: Output,
 }
@@ -24,9 +22,8 @@ pub struct AuditArgs {
 /// `flowhost audit --workspace WS [--since T]`: needs audit.read.
 pub fn run(db: &Path, args: AuditArgs) -> anyhow::Result<()> {
     let AuditArgs {
-        workspace,
+        at: InWorkspace { workspace, acting },
         since,
-        acting,
         output: Output { json },
     } = args;
     let since = match since.as_deref() {

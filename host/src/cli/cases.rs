@@ -10,16 +10,14 @@ use flowhost::services::cases::{
     AccessMode, CaseFilter, CaseQuery, CaseRecord, CaseSort, NewCase, RestrictionUpdate, Severity,
 };
 
-use super::acting::{Acting, platform, print_json};
-use super::args::Output;
+use super::acting::{platform, print_json};
+use super::args::{InWorkspace, Output};
 use super::input::json_arg;
 
 #[derive(clap::Args)]
 pub struct Where {
-    #[arg(long)]
-    workspace: String,
     #[command(flatten)]
-    acting: Acting,
+    at: InWorkspace,
     #[command(flatten)]
     output: Output,
 }
@@ -118,9 +116,10 @@ fn parse_sort(s: &str) -> Result<CaseSort, String> {
 
 fn caller(at: &Where) -> anyhow::Result<Caller> {
     Ok(Caller {
-        workspace: at.workspace.clone(),
-        principal: at.acting.principal()?,
+        workspace: at.at.workspace.clone(),
+        principal: at.at.acting.principal()?,
         cause: None,
+        step: None,
     })
 }
 

@@ -1,11 +1,11 @@
 //! The CLI's errors as its exit status tells them (issue 15 deliverable 6): 0 success, 1 a
 //! refusal or a failed run, 2 a usage error, invalid input or the host's own failure. Clap
 //! exits 2 on a usage error before any command runs; everything else is classified here by
-//! type — the service's [`HostError`] variant — never by parsing a message.
+//! type — the service's [`Error`] variant — never by parsing a message.
 
 use std::process::ExitCode;
 
-use flowhost::services::HostError;
+use flowhost::Error;
 
 /// Why a command did not succeed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -43,7 +43,7 @@ impl CliError {
     }
 
     /// Classifies a command's error: one the command typed itself ([`CliError`],
-    /// [`Reported`]), else the first [`HostError`] of its chain, else a storage failure of
+    /// [`Reported`]), else the first [`Error`] of its chain, else a storage failure of
     /// the infrastructure (internal), else bad input (an argument or file the command could
     /// not use). `message` is what is printed.
     pub fn classify(e: &anyhow::Error, message: String) -> CliError {
@@ -55,7 +55,7 @@ impl CliError {
                 } else if let Some(typed) = cause.downcast_ref::<CliError>() {
                     Some(typed.clone())
                 } else {
-                    cause.downcast_ref::<HostError>().map(CliError::from)
+                    cause.downcast_ref::<Error>().map(CliError::from)
                 }
             })
             .unwrap_or_else(|| {
@@ -79,13 +79,13 @@ impl CliError {
     }
 }
 
-impl From<&HostError> for CliError {
-    fn from(e: &HostError) -> Self {
+impl From<&Error> for CliError {
+    fn from(e: &Error) -> Self {
         let message = e.to_string();
         match e {
-            HostError::Denied(_) | HostError::NotFound(_) => CliError::Denied(message),
-            HostError::Invalid(_) | HostError::Conflict(_) => CliError::Invalid(message),
-            HostError::Internal(_) | HostError::Unavailable(_) => CliError::Internal(message),
+            Error::Denied(_) | Error::NotFound(_) => CliError::Denied(message),
+            Error::Invalid(_) | Error::Conflict(_) => CliError::Invalid(message),
+            Error::Internal(_) | Error::Busy(_) => CliError::Internal(message),
         }
     }
 }
@@ -104,17 +104,17 @@ mod tests {
     /// is read from the error's type, through any context added on the way up.
     #[test]
     fn errors_are_classified_by_type() {
-        let denied = anyhow::Error::from(HostError::Denied("missing scope".into()));
+        let denied = anyhow::Error::from(Error::Denied(flowhost::access::Reason::Anonymous));
         assert_eq!(CliError::classify(&denied, "m".into()).status(), 1);
-        let outsider = anyhow::Error::from(HostError::NotFound("there is no run 7".into()))
-            .context("runs show");
+        let outsider =
+            anyhow::Error::from(Error::NotFound("there is no run 7".into())).context("runs show");
         assert_eq!(
             CliError::classify(&outsider, "m".into()),
             CliError::Denied("m".into())
         );
-        let invalid = anyhow::Error::from(HostError::Invalid("bad role".into()));
+        let invalid = anyhow::Error::from(Error::Invalid("bad role".into()));
         assert_eq!(CliError::classify(&invalid, "m".into()).status(), 2);
-        let busy = anyhow::Error::from(HostError::Unavailable("busy".into()));
+        let busy = anyhow::Error::from(Error::Busy("busy".into()));
         assert_eq!(
             CliError::classify(&busy, "m".into()),
             CliError::Internal("m".into())

@@ -5,8 +5,8 @@ use std::path::Path;
 use clap::Subcommand;
 use flowhost::admin::groups::GroupKind;
 
-use super::acting::{Acting, platform, print_json};
-use super::args::Output;
+use super::acting::{platform, print_json};
+use super::args::{InWorkspace, Output};
 use super::input::shown_email;
 
 #[derive(Subcommand)]
@@ -21,43 +21,33 @@ pub enum GroupsCommand {
         /// For dynamic groups: the IdP group mirrored (default: the name).
         #[arg(long)]
         claim_value: Option<String>,
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
     },
     /// Add a member to a static group.
     Add {
         group: String,
         email: String,
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
     },
     /// Remove a member from a static group.
     Remove {
         group: String,
         email: String,
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
     },
     /// Delete a group.
     Delete {
         group: String,
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
     },
     /// List groups and members (needs user.read).
     List {
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
         #[command(flatten)]
         output: Output,
     },
@@ -72,8 +62,7 @@ pub fn run(db: &Path, cmd: GroupsCommand) -> anyhow::Result<()> {
             kind,
             description,
             claim_value,
-            workspace,
-            acting,
+            at: InWorkspace { workspace, acting },
         } => {
             let kind = GroupKind::parse(&kind)?;
             p.create_group(
@@ -89,8 +78,7 @@ pub fn run(db: &Path, cmd: GroupsCommand) -> anyhow::Result<()> {
         GroupsCommand::Add {
             group,
             email,
-            workspace,
-            acting,
+            at: InWorkspace { workspace, acting },
         } => {
             p.add_group_member(&acting.required()?, &workspace, &group, &email)?;
             println!("{} is in group {group}", shown_email(&email));
@@ -98,24 +86,21 @@ pub fn run(db: &Path, cmd: GroupsCommand) -> anyhow::Result<()> {
         GroupsCommand::Remove {
             group,
             email,
-            workspace,
-            acting,
+            at: InWorkspace { workspace, acting },
         } => {
             p.remove_group_member(&acting.required()?, &workspace, &group, &email)?;
             println!("{} is not in group {group}", shown_email(&email));
         }
         GroupsCommand::Delete {
             group,
-            workspace,
-            acting,
+            at: InWorkspace { workspace, acting },
         } => {
             p.delete_group(&acting.required()?, &workspace, &group)?;
             println!("deleted group {group}");
         }
         GroupsCommand::List {
-            workspace,
-            acting,
             output: Output { json },
+            at: InWorkspace { workspace, acting },
         } => {
             let groups = p.list_groups(&acting.principal()?, &workspace)?;
             if json {

@@ -5,13 +5,13 @@ use std::path::Path;
 use std::time::Instant;
 
 use clap::Subcommand;
+use flowhost::Error;
 use flowhost::interact::InteractionView;
 use flowhost::public_id::{IdKind, PublicId};
-use flowhost::services::HostError;
 use flowhost::workflow::{self, Observer};
 
 use super::acting::{Acting, platform, print_json};
-use super::args::{Output, StepDirs};
+use super::args::{InWorkspace, Output, StepDirs};
 use super::input::json_arg;
 use super::run::{Trace, drain, engine, report};
 
@@ -19,10 +19,8 @@ use super::run::{Trace, drain, engine, report};
 pub enum InteractCommand {
     /// The open interactions you may answer in a workspace (SPEC IX-7).
     List {
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
         #[command(flatten)]
         output: Output,
     },
@@ -54,20 +52,16 @@ pub enum InteractCommand {
     },
     /// The Interaction Flows you may start in a workspace (SPEC IX-7).
     Flows {
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
         #[command(flatten)]
         output: Output,
     },
     /// Start an Interaction Flow by submitting its form.
     Start {
         flow: String,
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
         #[arg(long)]
         values: String,
         #[command(flatten)]
@@ -80,9 +74,8 @@ pub enum InteractCommand {
 pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
     match cmd {
         InteractCommand::List {
-            workspace,
-            acting,
             output: Output { json },
+            at: InWorkspace { workspace, acting },
         } => {
             let open = platform(db)?
                 .interactions()
@@ -110,7 +103,7 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
             acting,
             output: Output { json },
         } => {
-            let id = PublicId::parse(IdKind::Interaction, &id).map_err(HostError::from)?;
+            let id = PublicId::parse(IdKind::Interaction, &id).map_err(Error::from)?;
             let ix = platform(db)?
                 .interactions()
                 .show(&acting.required()?, &id)?;
@@ -128,7 +121,7 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
             steps: StepDirs { dirs: steps },
             output: Output { json },
         } => {
-            let id = PublicId::parse(IdKind::Interaction, &id).map_err(HostError::from)?;
+            let id = PublicId::parse(IdKind::Interaction, &id).map_err(Error::from)?;
             let values = json_arg("values", &values)?;
             let engine = engine(db, steps)?;
             let principal = acting.required()?;
@@ -169,9 +162,8 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
             first
         }
         InteractCommand::Flows {
-            workspace,
-            acting,
             output: Output { json },
+            at: InWorkspace { workspace, acting },
         } => {
             let flows = platform(db)?
                 .interactions()
@@ -193,11 +185,11 @@ pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
         }
         InteractCommand::Start {
             flow,
-            workspace,
-            acting,
+
             values,
             steps: StepDirs { dirs: steps },
             output: Output { json },
+            at: InWorkspace { workspace, acting },
         } => {
             let values = json_arg("values", &values)?;
             let engine = engine(db, steps)?;

@@ -6,8 +6,8 @@ use clap::Subcommand;
 use flowhost::admin::keys::NewKey;
 use flowhost::clock;
 
-use super::acting::{Acting, platform, print_json};
-use super::args::Output;
+use super::acting::{platform, print_json};
+use super::args::{InWorkspace, Output};
 
 #[derive(Subcommand)]
 pub enum KeysCommand {
@@ -21,27 +21,21 @@ pub enum KeysCommand {
         /// Lifetime such as 30d or 12h.
         #[arg(long)]
         expires_in: Option<String>,
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
         #[command(flatten)]
         output: Output,
     },
     /// Revoke a key.
     Revoke {
         id: String,
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
     },
     /// List keys (never their secrets).
     List {
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
         #[command(flatten)]
         output: Output,
     },
@@ -55,9 +49,9 @@ pub fn run(db: &Path, cmd: KeysCommand) -> anyhow::Result<()> {
             name,
             service_role,
             expires_in,
-            workspace,
-            acting,
+
             output: Output { json },
+            at: InWorkspace { workspace, acting },
         } => {
             let expires = expires_in
                 .as_deref()
@@ -79,16 +73,14 @@ pub fn run(db: &Path, cmd: KeysCommand) -> anyhow::Result<()> {
         }
         KeysCommand::Revoke {
             id,
-            workspace,
-            acting,
+            at: InWorkspace { workspace, acting },
         } => {
             p.revoke_key(&acting.required()?, &workspace, &id)?;
             println!("revoked key {id}");
         }
         KeysCommand::List {
-            workspace,
-            acting,
             output: Output { json },
+            at: InWorkspace { workspace, acting },
         } => {
             let keys = p.list_keys(&acting.principal()?, &workspace)?;
             if json {

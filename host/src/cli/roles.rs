@@ -4,7 +4,8 @@ use std::path::Path;
 
 use clap::Subcommand;
 
-use super::acting::{Acting, platform};
+use super::acting::platform;
+use super::args::InWorkspace;
 
 #[derive(Subcommand)]
 pub enum RolesCommand {
@@ -13,18 +14,14 @@ pub enum RolesCommand {
         name: String,
         #[arg(long, value_delimiter = ',', required = true)]
         scopes: Vec<String>,
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
     },
     /// Delete a custom role nobody holds.
     Delete {
         name: String,
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
     },
 }
 
@@ -35,16 +32,14 @@ pub fn run(db: &Path, cmd: RolesCommand) -> anyhow::Result<()> {
         RolesCommand::Create {
             name,
             scopes,
-            workspace,
-            acting,
+            at: InWorkspace { workspace, acting },
         } => {
             p.create_role(&acting.required()?, &workspace, &name, &scopes)?;
             println!("created role {name} in {workspace}");
         }
         RolesCommand::Delete {
             name,
-            workspace,
-            acting,
+            at: InWorkspace { workspace, acting },
         } => {
             p.delete_role(&acting.required()?, &workspace, &name)?;
             println!("deleted role {name} from {workspace}");

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use clap::Subcommand;
+use flowhost::Error;
 use flowhost::public_id::{IdKind, PublicId};
-use flowhost::services::HostError;
 use flowhost::workflow::{self, Observer};
 
 use super::acting::{Acting, platform, print_json};
@@ -74,7 +74,7 @@ pub fn run(db: &Path, cmd: RunsCommand) -> anyhow::Result<()> {
             acting,
             output: Output { json },
         } => {
-            let run = PublicId::parse(IdKind::Run, &run).map_err(HostError::from)?;
+            let run = PublicId::parse(IdKind::Run, &run).map_err(Error::from)?;
             let (info, steps) = platform(db)?.runs().show(&acting.required()?, &run)?;
             if json {
                 return print_json(&serde_json::json!({ "run": info, "steps": steps }));
@@ -100,7 +100,7 @@ pub fn run(db: &Path, cmd: RunsCommand) -> anyhow::Result<()> {
             steps: StepDirs { dirs: steps },
             output: Output { json },
         } => {
-            let run = PublicId::parse(IdKind::Run, &run).map_err(HostError::from)?;
+            let run = PublicId::parse(IdKind::Run, &run).map_err(Error::from)?;
             let engine = engine(db, steps)?;
             let principal = acting.required()?;
             let started = Instant::now();

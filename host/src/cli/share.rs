@@ -3,12 +3,12 @@
 use std::path::Path;
 
 use clap::Subcommand;
+use flowhost::Error;
 use flowhost::public_id::{IdKind, PublicId};
-use flowhost::services::HostError;
 use flowhost::share::ShareKind;
 
 use super::acting::{Acting, platform, print_json};
-use super::args::Output;
+use super::args::{InWorkspace, Output};
 
 #[derive(Subcommand)]
 pub enum ShareCommand {
@@ -25,10 +25,8 @@ pub enum ShareCommand {
     },
     /// Shares into and out of a workspace.
     List {
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
         #[command(flatten)]
         output: Output,
     },
@@ -52,7 +50,7 @@ pub fn run(db: &Path, cmd: ShareCommand) -> anyhow::Result<()> {
         ShareCommand::Workflow(args) => (ShareKind::Workflow, args),
         ShareCommand::Flow(args) => (ShareKind::Flow, args),
         ShareCommand::Accept { id, acting } => {
-            let id = PublicId::parse(IdKind::Share, &id).map_err(HostError::from)?;
+            let id = PublicId::parse(IdKind::Share, &id).map_err(Error::from)?;
             let share = platform(db)?.shares().accept(&acting.required()?, &id)?;
             println!(
                 "share {id} accepted: `{}` from {} is usable in {} at revision {}",
@@ -64,9 +62,8 @@ pub fn run(db: &Path, cmd: ShareCommand) -> anyhow::Result<()> {
             return Ok(());
         }
         ShareCommand::List {
-            workspace,
-            acting,
             output: Output { json },
+            at: InWorkspace { workspace, acting },
         } => {
             let shares = platform(db)?
                 .shares()

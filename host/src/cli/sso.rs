@@ -5,8 +5,8 @@ use std::path::Path;
 use clap::Subcommand;
 use flowhost::admin::sso::ClaimRule;
 
-use super::acting::{Acting, platform, print_json};
-use super::args::Output;
+use super::acting::{platform, print_json};
+use super::args::{InWorkspace, Output};
 use super::input::json_arg;
 
 #[derive(Subcommand)]
@@ -28,10 +28,8 @@ pub enum SsoCommand {
     Enforce {
         #[arg(value_parser = ["on", "off"])]
         state: String,
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
     },
 }
 
@@ -48,34 +46,26 @@ pub enum RulesCommand {
         role: String,
         #[arg(long)]
         rank: Option<u32>,
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
     },
     /// Move the rule at rank FROM to rank TO.
     Move {
         from: u32,
         to: u32,
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
     },
     /// Delete the rule at RANK.
     Delete {
         rank: u32,
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
     },
     /// List rules in rank order.
     List {
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
         #[command(flatten)]
         output: Output,
     },
@@ -90,8 +80,7 @@ pub fn run(db: &Path, cmd: SsoCommand) -> anyhow::Result<()> {
             value,
             role,
             rank,
-            workspace,
-            acting,
+            at: InWorkspace { workspace, acting },
         }) => {
             let rule = ClaimRule {
                 rank: 0,
@@ -105,24 +94,21 @@ pub fn run(db: &Path, cmd: SsoCommand) -> anyhow::Result<()> {
         SsoCommand::Rules(RulesCommand::Move {
             from,
             to,
-            workspace,
-            acting,
+            at: InWorkspace { workspace, acting },
         }) => {
             p.move_claim_rule(&acting.required()?, &workspace, from, to)?;
             println!("moved rule {from} to rank {to}");
         }
         SsoCommand::Rules(RulesCommand::Delete {
             rank,
-            workspace,
-            acting,
+            at: InWorkspace { workspace, acting },
         }) => {
             p.delete_claim_rule(&acting.required()?, &workspace, rank)?;
             println!("deleted rule {rank}");
         }
         SsoCommand::Rules(RulesCommand::List {
-            workspace,
-            acting,
             output: Output { json },
+            at: InWorkspace { workspace, acting },
         }) => {
             let rules = p.list_claim_rules(&acting.principal()?, &workspace)?;
             if json {
@@ -153,8 +139,7 @@ pub fn run(db: &Path, cmd: SsoCommand) -> anyhow::Result<()> {
         }
         SsoCommand::Enforce {
             state,
-            workspace,
-            acting,
+            at: InWorkspace { workspace, acting },
         } => {
             p.set_sso_only(&acting.required()?, &workspace, state == "on")?;
             println!("SSO-only sign-in {state} for {workspace}");

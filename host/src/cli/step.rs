@@ -83,6 +83,7 @@ fn run_step(db_path: &Path, args: RunArgs) -> anyhow::Result<()> {
         workspace: args.workspace.clone(),
         principal: principal.clone(),
         cause: None,
+        step: None,
     };
     let execution = runtime.execute(&step, &input, caller, services, limits);
     let principal_name = principal.to_string();

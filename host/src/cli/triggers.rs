@@ -8,7 +8,7 @@ use clap::Subcommand;
 use flowhost::workflow;
 
 use super::acting::{Acting, platform, print_json};
-use super::args::{Output, StepDirs};
+use super::args::{InWorkspace, Output, StepDirs};
 use super::run::{engine, print_triggered};
 
 #[derive(Subcommand)]
@@ -16,10 +16,8 @@ pub enum TriggersCommand {
     /// Run every published workflow that pending events of a workspace trigger (until none
     /// are pending); needs playbook.execute there.
     Dispatch {
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
         #[command(flatten)]
         steps: StepDirs,
         #[command(flatten)]
@@ -28,10 +26,8 @@ pub enum TriggersCommand {
     /// The events of a workspace waiting for dispatch, or with --quarantined those set aside
     /// (their rows do not read) and why; needs playbook.execute there.
     List {
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
         #[arg(long)]
         quarantined: bool,
         #[command(flatten)]
@@ -40,34 +36,29 @@ pub enum TriggersCommand {
     /// Put a quarantined event back in line for dispatch (once its row is mended); needs
     /// playbook.execute there.
     Release {
-        #[arg(long)]
-        workspace: String,
+        #[command(flatten)]
+        at: InWorkspace,
         /// The event's number in the workspace, as `triggers list` shows it.
         #[arg(long)]
         event: i64,
-        #[command(flatten)]
-        acting: Acting,
     },
 }
 
 pub fn run(db: &Path, cmd: TriggersCommand) -> anyhow::Result<()> {
     match cmd {
         TriggersCommand::Dispatch {
-            workspace,
-            acting,
             steps: StepDirs { dirs: steps },
             output: Output { json },
+            at: InWorkspace { workspace, acting },
         } => dispatch(db, steps, &workspace, &acting, json),
         TriggersCommand::List {
-            workspace,
-            acting,
             quarantined,
             output: Output { json },
+            at: InWorkspace { workspace, acting },
         } => list(db, &workspace, &acting, quarantined, json),
         TriggersCommand::Release {
-            workspace,
             event,
-            acting,
+            at: InWorkspace { workspace, acting },
         } => release(db, &workspace, event, &acting),
     }
 }
@@ -130,7 +121,7 @@ fn release(db: &Path, workspace: &str, event: i64, acting: &Acting) -> anyhow::R
         .release_event(&acting.required()?, workspace, event)?
     {
         let missing = format!("there is no quarantined event {event} in `{workspace}`");
-        return Err(flowhost::services::HostError::NotFound(missing).into());
+        return Err(flowhost::Error::NotFound(missing).into());
     }
     println!("event {event} is pending again");
     Ok(())

@@ -4,8 +4,8 @@ use std::path::Path;
 
 use clap::Subcommand;
 
-use super::acting::{Acting, platform, print_json};
-use super::args::Output;
+use super::acting::{platform, print_json};
+use super::args::{InWorkspace, Output};
 use super::input::{shown_email, shown_role};
 
 #[derive(Subcommand)]
@@ -15,35 +15,27 @@ pub enum UsersCommand {
         email: String,
         #[arg(long)]
         role: String,
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
     },
     /// Delete a user from the workspace (keeps their audit trail).
     Delete {
         email: String,
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
     },
     /// Change a member's role.
     SetRole {
         email: String,
         #[arg(long)]
         role: String,
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
     },
     /// List members (needs user.read).
     List {
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
         #[command(flatten)]
         output: Output,
     },
@@ -56,8 +48,7 @@ pub fn run(db: &Path, cmd: UsersCommand) -> anyhow::Result<()> {
         UsersCommand::Invite {
             email,
             role,
-            workspace,
-            acting,
+            at: InWorkspace { workspace, acting },
         } => {
             p.invite_user(&acting.required()?, &workspace, &email, &role)?;
             println!(
@@ -68,8 +59,7 @@ pub fn run(db: &Path, cmd: UsersCommand) -> anyhow::Result<()> {
         }
         UsersCommand::Delete {
             email,
-            workspace,
-            acting,
+            at: InWorkspace { workspace, acting },
         } => {
             p.delete_user(&acting.required()?, &workspace, &email)?;
             println!("deleted {} from {workspace}", shown_email(&email));
@@ -77,8 +67,7 @@ pub fn run(db: &Path, cmd: UsersCommand) -> anyhow::Result<()> {
         UsersCommand::SetRole {
             email,
             role,
-            workspace,
-            acting,
+            at: InWorkspace { workspace, acting },
         } => {
             p.set_user_role(&acting.required()?, &workspace, &email, &role)?;
             println!(
@@ -88,9 +77,8 @@ pub fn run(db: &Path, cmd: UsersCommand) -> anyhow::Result<()> {
             );
         }
         UsersCommand::List {
-            workspace,
-            acting,
             output: Output { json },
+            at: InWorkspace { workspace, acting },
         } => {
             let members = p.list_users(&acting.principal()?, &workspace)?;
             if json {

@@ -6,7 +6,7 @@ use clap::Subcommand;
 use flowhost::workflow::{self, Resolver, Workflow};
 
 use super::acting::{Acting, platform, print_json};
-use super::args::{Output, StepDirs};
+use super::args::{InWorkspace, Output, StepDirs};
 use super::error::{CliError, Reported};
 
 #[derive(Subcommand)]
@@ -22,20 +22,16 @@ pub enum WorkflowsCommand {
     },
     /// The latest revision of each published workflow (needs playbook.list).
     List {
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
         #[command(flatten)]
         output: Output,
     },
     /// Every revision of a workflow (needs playbook.get).
     History {
         name: String,
-        #[arg(long)]
-        workspace: String,
         #[command(flatten)]
-        acting: Acting,
+        at: InWorkspace,
         #[command(flatten)]
         output: Output,
     },
@@ -82,9 +78,8 @@ pub fn run(db: &Path, cmd: WorkflowsCommand) -> anyhow::Result<()> {
             );
         }
         WorkflowsCommand::List {
-            workspace,
-            acting,
             output: Output { json },
+            at: InWorkspace { workspace, acting },
         } => {
             let list = p.list(&acting.principal()?, &workspace)?;
             if json {
@@ -99,9 +94,9 @@ pub fn run(db: &Path, cmd: WorkflowsCommand) -> anyhow::Result<()> {
         }
         WorkflowsCommand::History {
             name,
-            workspace,
-            acting,
+
             output: Output { json },
+            at: InWorkspace { workspace, acting },
         } => {
             let list = p.history(&acting.principal()?, &workspace, &name)?;
             if json {

@@ -1,10 +1,10 @@
 //! [`Access`]: access questions — may this principal use this scope here, and why (SPEC
 //! RB-3, ID-4). An outsider gets one answer for every workspace (`access/questions.rs`).
 
+use crate::Error;
 use crate::access::explain::{Explanation, explain};
 use crate::platform::Platform;
 use crate::principal::Principal;
-use crate::services::HostError;
 
 /// Access questions over a [`Platform`]'s current index.
 #[derive(Clone, Copy)]
@@ -25,9 +25,9 @@ impl<'p> Access<'p> {
         principal: &Principal,
         workspace: &str,
         scope: &str,
-    ) -> Result<Explanation, HostError> {
+    ) -> Result<Explanation, Error> {
         let index = self.platform.index();
         let db = self.platform.db();
-        explain(&index, db.conn(), principal, workspace, scope)
+        Ok(explain(&index, db.conn(), principal, workspace, scope)?)
     }
 }

@@ -3,13 +3,13 @@
 //! transaction, and audited. Two doors establish a principal instead of taking one:
 //! `authenticate_key` (a key's secret token) and `sso_login` (claims an IdP presents).
 
+use crate::Error;
 use crate::admin::groups::{GroupInfo, GroupKind};
 use crate::admin::keys::{CreatedKey, KeyInfo, NewKey};
 use crate::admin::sso::{ClaimRule, LoginResult};
 use crate::admin::users::MemberInfo;
 use crate::platform::Platform;
 use crate::principal::Principal;
-use crate::services::HostError;
 
 /// Workspace administration over a [`Platform`], each change for an acting principal.
 #[derive(Clone, Copy)]
@@ -29,7 +29,7 @@ impl<'p> Admin<'p> {
         workspace: &str,
         raw_email: &str,
         role: &str,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         self.platform.invite_user(actor, workspace, raw_email, role)
     }
 
@@ -41,7 +41,7 @@ impl<'p> Admin<'p> {
         actor: &Principal,
         workspace: &str,
         raw_email: &str,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         self.platform.delete_user(actor, workspace, raw_email)
     }
 
@@ -53,17 +53,13 @@ impl<'p> Admin<'p> {
         workspace: &str,
         raw_email: &str,
         role: &str,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         self.platform
             .set_user_role(actor, workspace, raw_email, role)
     }
 
     /// The members of a workspace; needs `user.read`.
-    pub fn list_users(
-        &self,
-        actor: &Principal,
-        workspace: &str,
-    ) -> Result<Vec<MemberInfo>, HostError> {
+    pub fn list_users(&self, actor: &Principal, workspace: &str) -> Result<Vec<MemberInfo>, Error> {
         self.platform.list_users(actor, workspace)
     }
 
@@ -74,17 +70,12 @@ impl<'p> Admin<'p> {
         workspace: &str,
         name: &str,
         scopes: &[String],
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         self.platform.create_role(actor, workspace, name, scopes)
     }
 
     /// Deletes a custom role that no member or service key holds.
-    pub fn delete_role(
-        &self,
-        actor: &Principal,
-        workspace: &str,
-        name: &str,
-    ) -> Result<(), HostError> {
+    pub fn delete_role(&self, actor: &Principal, workspace: &str, name: &str) -> Result<(), Error> {
         self.platform.delete_role(actor, workspace, name)
     }
 
@@ -98,7 +89,7 @@ impl<'p> Admin<'p> {
         description: &str,
         kind: GroupKind,
         claim_value: Option<&str>,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         self.platform
             .create_group(actor, workspace, name, description, kind, claim_value)
     }
@@ -110,7 +101,7 @@ impl<'p> Admin<'p> {
         workspace: &str,
         group_name: &str,
         raw_email: &str,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         self.platform
             .add_group_member(actor, workspace, group_name, raw_email)
     }
@@ -122,7 +113,7 @@ impl<'p> Admin<'p> {
         workspace: &str,
         group_name: &str,
         raw_email: &str,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         self.platform
             .remove_group_member(actor, workspace, group_name, raw_email)
     }
@@ -133,16 +124,12 @@ impl<'p> Admin<'p> {
         actor: &Principal,
         workspace: &str,
         group_name: &str,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         self.platform.delete_group(actor, workspace, group_name)
     }
 
     /// The groups of a workspace with their members; needs `user.read`.
-    pub fn list_groups(
-        &self,
-        actor: &Principal,
-        workspace: &str,
-    ) -> Result<Vec<GroupInfo>, HostError> {
+    pub fn list_groups(&self, actor: &Principal, workspace: &str) -> Result<Vec<GroupInfo>, Error> {
         self.platform.list_groups(actor, workspace)
     }
 
@@ -155,30 +142,25 @@ impl<'p> Admin<'p> {
         name: &str,
         kind: NewKey<'_>,
         expires_in: Option<i64>,
-    ) -> Result<CreatedKey, HostError> {
+    ) -> Result<CreatedKey, Error> {
         self.platform
             .create_key(actor, workspace, name, kind, expires_in)
     }
 
     /// Revokes a key: its owner (with `apikey.write`) or an Owner may.
-    pub fn revoke_key(
-        &self,
-        actor: &Principal,
-        workspace: &str,
-        id: &str,
-    ) -> Result<(), HostError> {
+    pub fn revoke_key(&self, actor: &Principal, workspace: &str, id: &str) -> Result<(), Error> {
         self.platform.revoke_key(actor, workspace, id)
     }
 
     /// Keys of `workspace`: all of them for `user.write` holders, else the caller's own
     /// personal keys (needs `apikey.read`).
-    pub fn list_keys(&self, actor: &Principal, workspace: &str) -> Result<Vec<KeyInfo>, HostError> {
+    pub fn list_keys(&self, actor: &Principal, workspace: &str) -> Result<Vec<KeyInfo>, Error> {
         self.platform.list_keys(actor, workspace)
     }
 
     /// Authenticates a key token (`fhk_<id>_<secret>`) to the principal it acts as. The
     /// decision about what the key may do is still [`Platform::check`]'s.
-    pub fn authenticate_key(&self, token: &str) -> Result<Principal, HostError> {
+    pub fn authenticate_key(&self, token: &str) -> Result<Principal, Error> {
         self.platform.authenticate_key(token)
     }
 
@@ -189,7 +171,7 @@ impl<'p> Admin<'p> {
         workspace: &str,
         rule: ClaimRule,
         rank: Option<u32>,
-    ) -> Result<u32, HostError> {
+    ) -> Result<u32, Error> {
         self.platform.add_claim_rule(actor, workspace, rule, rank)
     }
 
@@ -200,7 +182,7 @@ impl<'p> Admin<'p> {
         workspace: &str,
         from: u32,
         to: u32,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         self.platform.move_claim_rule(actor, workspace, from, to)
     }
 
@@ -210,7 +192,7 @@ impl<'p> Admin<'p> {
         actor: &Principal,
         workspace: &str,
         rank: u32,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         self.platform.delete_claim_rule(actor, workspace, rank)
     }
 
@@ -219,17 +201,12 @@ impl<'p> Admin<'p> {
         &self,
         actor: &Principal,
         workspace: &str,
-    ) -> Result<Vec<ClaimRule>, HostError> {
+    ) -> Result<Vec<ClaimRule>, Error> {
         self.platform.list_claim_rules(actor, workspace)
     }
 
     /// Turns SSO-only sign-in on or off (SPEC SSO-4).
-    pub fn set_sso_only(
-        &self,
-        actor: &Principal,
-        workspace: &str,
-        on: bool,
-    ) -> Result<(), HostError> {
+    pub fn set_sso_only(&self, actor: &Principal, workspace: &str, on: bool) -> Result<(), Error> {
         self.platform.set_sso_only(actor, workspace, on)
     }
 
@@ -239,7 +216,7 @@ impl<'p> Admin<'p> {
         &self,
         idp: &str,
         claims: &serde_json::Value,
-    ) -> Result<Vec<LoginResult>, HostError> {
+    ) -> Result<Vec<LoginResult>, Error> {
         self.platform.sso_login(idp, claims)
     }
 }

@@ -1,9 +1,9 @@
 //! [`Audit`]: reading the append-only audit log (SPEC AU-1, AU-2).
 
+use crate::Error;
 use crate::audit::AuditEntry;
 use crate::platform::Platform;
 use crate::principal::Principal;
-use crate::services::HostError;
 
 /// The audit log of a [`Platform`], read for a principal holding `audit.read`.
 #[derive(Clone, Copy)]
@@ -22,7 +22,7 @@ impl<'p> Audit<'p> {
         principal: &Principal,
         workspace: &str,
         since: i64,
-    ) -> Result<Vec<AuditEntry>, HostError> {
+    ) -> Result<Vec<AuditEntry>, Error> {
         self.platform.audit_log(principal, workspace, since)
     }
 }

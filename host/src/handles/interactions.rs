@@ -3,11 +3,11 @@
 
 use serde_json::Value;
 
+use crate::Error;
 use crate::interact::{Answer, InteractionView};
 use crate::platform::Platform;
 use crate::principal::Principal;
 use crate::public_id::PublicId;
-use crate::services::HostError;
 use crate::share::FlowEntry;
 
 /// The interactions of a [`Platform`], each call for an acting principal.
@@ -27,13 +27,13 @@ impl<'p> Interactions<'p> {
         &self,
         principal: &Principal,
         workspace: &str,
-    ) -> Result<Vec<InteractionView>, HostError> {
+    ) -> Result<Vec<InteractionView>, Error> {
         self.platform.open_interactions(principal, workspace)
     }
 
     /// Interaction `id`, if `principal` may see it; otherwise it does not exist for them
     /// (SPEC IX-7).
-    pub fn show(&self, principal: &Principal, id: &PublicId) -> Result<InteractionView, HostError> {
+    pub fn show(&self, principal: &Principal, id: &PublicId) -> Result<InteractionView, Error> {
         self.platform.interaction(principal, id)
     }
 
@@ -46,7 +46,7 @@ impl<'p> Interactions<'p> {
         principal: &Principal,
         id: &PublicId,
         values: &Value,
-    ) -> Result<Answer, HostError> {
+    ) -> Result<Answer, Error> {
         self.platform.respond(principal, id, values)
     }
 
@@ -56,7 +56,7 @@ impl<'p> Interactions<'p> {
         &self,
         principal: &Principal,
         workspace: &str,
-    ) -> Result<Vec<FlowEntry>, HostError> {
+    ) -> Result<Vec<FlowEntry>, Error> {
         self.platform.startable_flows(principal, workspace)
     }
 }

@@ -1,12 +1,12 @@
 //! [`Runs`]: who sees which runs and how much, for a named principal (SPEC ID-4, CS-2, RB-3).
 //! The decisions are `workflow/run_access.rs`'s; this is their only public door.
 
+use crate::Error;
 use crate::access::Scope;
 use crate::platform::Platform;
 use crate::principal::Principal;
 use crate::public_id::PublicId;
 use crate::runs::{RunInfo, StepRecord};
-use crate::services::HostError;
 use crate::workflow::RunOutcome;
 use crate::workflow::triggers::WaitingEvent;
 
@@ -27,7 +27,7 @@ impl<'p> Runs<'p> {
         &self,
         principal: &Principal,
         workspace: Option<&str>,
-    ) -> Result<Vec<RunInfo>, HostError> {
+    ) -> Result<Vec<RunInfo>, Error> {
         self.platform.runs_for(principal, workspace)
     }
 
@@ -37,7 +37,7 @@ impl<'p> Runs<'p> {
         &self,
         principal: &Principal,
         id: &PublicId,
-    ) -> Result<(RunInfo, Vec<StepRecord>), HostError> {
+    ) -> Result<(RunInfo, Vec<StepRecord>), Error> {
         self.platform.run_for(principal, id)
     }
 
@@ -48,7 +48,7 @@ impl<'p> Runs<'p> {
         principal: &Principal,
         id: &PublicId,
         scope: Scope,
-    ) -> Result<RunInfo, HostError> {
+    ) -> Result<RunInfo, Error> {
         self.platform.authorize_run(principal, id, scope)
     }
 
@@ -70,7 +70,7 @@ impl<'p> Runs<'p> {
         principal: &Principal,
         workspace: &str,
         quarantined: bool,
-    ) -> Result<Vec<WaitingEvent>, HostError> {
+    ) -> Result<Vec<WaitingEvent>, Error> {
         self.platform
             .waiting_events_for(principal, workspace, quarantined)
     }
@@ -82,7 +82,7 @@ impl<'p> Runs<'p> {
         principal: &Principal,
         workspace: &str,
         number: i64,
-    ) -> Result<bool, HostError> {
+    ) -> Result<bool, Error> {
         self.platform
             .release_event_for(principal, workspace, number)
     }

@@ -1,10 +1,10 @@
 //! [`Shares`]: sharing published workflows and Interaction Flows to other workspaces, by
 //! revision (SPEC IX-6, SH-1..3).
 
+use crate::Error;
 use crate::platform::Platform;
 use crate::principal::Principal;
 use crate::public_id::PublicId;
-use crate::services::HostError;
 use crate::share::{Share, ShareKind, Shared};
 
 /// The shares of a [`Platform`], each call for an acting principal.
@@ -28,19 +28,19 @@ impl<'p> Shares<'p> {
         name: &str,
         source: &str,
         destination: &str,
-    ) -> Result<Shared, HostError> {
+    ) -> Result<Shared, Error> {
         self.platform.share(actor, kind, name, source, destination)
     }
 
     /// Accepts share `id` at the source's latest revision; needs `resource.share` in its
     /// destination (an Owner there), who must be able to bind the revision's `run_as` there
     /// (SPEC WF-10). Accepting an accepted share again takes a newer revision (SPEC SH-3).
-    pub fn accept(&self, actor: &Principal, id: &PublicId) -> Result<Share, HostError> {
+    pub fn accept(&self, actor: &Principal, id: &PublicId) -> Result<Share, Error> {
         self.platform.accept_share(actor, id)
     }
 
     /// Shares into and out of `workspace`; needs `playbook.list` there.
-    pub fn list(&self, actor: &Principal, workspace: &str) -> Result<Vec<Share>, HostError> {
+    pub fn list(&self, actor: &Principal, workspace: &str) -> Result<Vec<Share>, Error> {
         self.platform.list_shares(actor, workspace)
     }
 }

@@ -1,9 +1,9 @@
 //! [`Tenant`]: tenant files — apply one as a principal, bootstrap a brand-new tenant, export
 //! what a principal manages (SPEC UA-1, ID-1..3). The rules are `tenant/`'s.
 
+use crate::Error;
 use crate::platform::Platform;
 use crate::principal::Principal;
-use crate::services::HostError;
 use crate::tenant::{ApplyError, ApplyReport, TenantFile, TenantSpec};
 
 /// Tenant files over a [`Platform`].
@@ -31,11 +31,7 @@ impl<'p> Tenant<'p> {
 
     /// The organization `org` (or the only one `principal` may export) in the tenant-file
     /// format, with only the workspaces where `principal` holds `user.write`.
-    pub fn export(
-        &self,
-        principal: &Principal,
-        org: Option<&str>,
-    ) -> Result<TenantSpec, HostError> {
+    pub fn export(&self, principal: &Principal, org: Option<&str>) -> Result<TenantSpec, Error> {
         crate::tenant::export_for(self.platform, principal, org)
     }
 }

@@ -1,9 +1,9 @@
 //! [`Workflows`]: publishing workflow definitions and reading their revisions (SPEC WF-7,
 //! WF-10).
 
+use crate::Error;
 use crate::platform::Platform;
 use crate::principal::Principal;
-use crate::services::HostError;
 use crate::workflow::publish::Revision;
 use crate::workflow::{Resolver, Workflow};
 
@@ -29,13 +29,13 @@ impl<'p> Workflows<'p> {
         definition: &str,
         source: &str,
         resolver: &Resolver,
-    ) -> Result<i64, HostError> {
+    ) -> Result<i64, Error> {
         self.platform
             .publish_workflow(actor, workflow, definition, source, resolver)
     }
 
     /// The latest revision of every published workflow of `workspace`; needs `playbook.list`.
-    pub fn list(&self, actor: &Principal, workspace: &str) -> Result<Vec<Revision>, HostError> {
+    pub fn list(&self, actor: &Principal, workspace: &str) -> Result<Vec<Revision>, Error> {
         self.platform.list_workflows(actor, workspace)
     }
 
@@ -45,7 +45,7 @@ impl<'p> Workflows<'p> {
         actor: &Principal,
         workspace: &str,
         name: &str,
-    ) -> Result<Vec<Revision>, HostError> {
+    ) -> Result<Vec<Revision>, Error> {
         self.platform.workflow_history(actor, workspace, name)
     }
 }

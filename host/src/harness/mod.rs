@@ -310,6 +310,7 @@ fn execute(
                 workspace: workflow.workspace.clone(),
                 principal: principal(who)?,
                 cause: None,
+                step: None,
             };
             crate::builtin::Builtin::CreateCase
                 .run(&platform, &caller, case, None)
@@ -356,10 +357,10 @@ fn execute(
                     .map_err(|e| e.to_string())?;
                 "accepted".to_owned()
             }
-            Err(crate::services::HostError::Denied(why)) => format!("denied ({why})"),
-            Err(crate::services::HostError::NotFound(why)) => format!("not_found ({why})"),
-            Err(crate::services::HostError::Invalid(why)) => format!("invalid ({why})"),
-            Err(crate::services::HostError::Conflict(why)) => format!("conflict ({why})"),
+            Err(crate::Error::Denied(why)) => format!("denied ({why})"),
+            Err(crate::Error::NotFound(why)) => format!("not_found ({why})"),
+            Err(crate::Error::Invalid(why)) => format!("invalid ({why})"),
+            Err(crate::Error::Conflict(why)) => format!("conflict ({why})"),
             Err(e) => format!("error ({e})"),
         };
         if !outcome.starts_with(answer.expect.as_str()) {

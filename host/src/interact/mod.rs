@@ -9,6 +9,8 @@ mod store;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::Error;
+use crate::access::Reason;
 use crate::access::{FlowAccess, FlowDecision};
 use crate::audit::{self, Actor};
 use crate::clock;
@@ -16,7 +18,6 @@ use crate::platform::Platform;
 use crate::principal::Principal;
 use crate::public_id::{IdKind, PublicId};
 use crate::runs::RunRef;
-use crate::services::HostError;
 use crate::store::Transaction;
 
 use crate::definition::form::Form;
@@ -148,14 +149,14 @@ pub use crate::clock::now_ms;
 /// What a response attempt came to, decided inside the transaction that audits it.
 enum Verdict {
     Accepted(Answer),
-    Refused(HostError),
+    Refused(Error),
 }
 
 impl Platform {
     /// Opens an interaction of a run (idempotent per run and step: reopening returns the
     /// existing one). The run itself is put on hold when its execution stops. Returns the id
     /// people see.
-    pub(crate) fn open_interaction(&self, new: &NewInteraction<'_>) -> Result<PublicId, HostError> {
+    pub(crate) fn open_interaction(&self, new: &NewInteraction<'_>) -> Result<PublicId, Error> {
         let id = PublicId::new(IdKind::Interaction)?;
         self.transact(|tx| store::open(tx, new, &id))
     }
@@ -166,7 +167,7 @@ impl Platform {
         &self,
         run: i64,
         step_key: &str,
-    ) -> Result<Option<State>, HostError> {
+    ) -> Result<Option<State>, Error> {
         self.transact(|tx| {
             let Some(mut r) = store::of_step(tx, run, step_key)? else {
                 return Ok(None);
@@ -192,11 +193,11 @@ impl Platform {
         &self,
         principal: &Principal,
         workspace: &str,
-    ) -> Result<Vec<InteractionView>, HostError> {
+    ) -> Result<Vec<InteractionView>, Error> {
         // A missing workspace and one the principal is not in read alike (SPEC ID-4).
         let index = self.index();
         if index.workspace(workspace).is_none() || index.is_outsider(principal, workspace) {
-            return Err(HostError::NotFound(
+            return Err(Error::NotFound(
                 crate::access::Reason::UnknownWorkspace(workspace.to_owned()).to_string(),
             ));
         }
@@ -216,11 +217,11 @@ impl Platform {
         &self,
         principal: &Principal,
         id: &PublicId,
-    ) -> Result<InteractionView, HostError> {
+    ) -> Result<InteractionView, Error> {
         let found = store::by_public_id(self.db().conn(), id)?;
         // The id is not echoed: a real id one may not see and any missing one read byte for
         // byte alike (SPEC ID-4).
-        let not_found = || HostError::NotFound("there is no such interaction you may see".into());
+        let not_found = || Error::NotFound("there is no such interaction you may see".into());
         let r = found.ok_or_else(not_found)?;
         let d = self.index().check_flow(principal, &r.workspace, &r.access);
         if !d.allowed {
@@ -238,10 +239,9 @@ impl Platform {
         principal: &Principal,
         id: &PublicId,
         values: &Value,
-    ) -> Result<Answer, HostError> {
+    ) -> Result<Answer, Error> {
         let index = self.index();
-        let missing =
-            || Verdict::Refused(HostError::NotFound("there is no such interaction".into()));
+        let missing = || Verdict::Refused(Error::NotFound("there is no such interaction".into()));
         let verdict = self.transact(|tx| {
             let Some(r) = store::by_public_id(tx, id)? else {
                 return Ok(missing());
@@ -261,13 +261,15 @@ impl Platform {
                 let reason = decision.reason.to_string();
                 audit("interaction.respond.denied", json!({ "run": run, "step": r.step, "reason": reason }))?;
                 // A member (or known SSO identity) is told why; outsiders never get here.
-                return Ok(Verdict::Refused(HostError::Denied(format!(
-                    "{principal} may not answer interaction {id}: {reason}"
-                ))));
+                return Ok(Verdict::Refused(Error::Denied(Reason::Answer {
+                    principal: principal.clone(),
+                    interaction: id.to_string(),
+                    reason: Box::new(decision.reason),
+                })));
             }
-            let refuse = |why: String| -> Result<Verdict, HostError> {
+            let refuse = |why: String| -> Result<Verdict, Error> {
                 audit("interaction.respond.refused", json!({ "run": run, "step": r.step, "reason": why }))?;
-                Ok(Verdict::Refused(HostError::Conflict(why)))
+                Ok(Verdict::Refused(Error::Conflict(why)))
             };
             match r.status.as_str() {
                 "responded" => {
@@ -290,7 +292,7 @@ impl Platform {
                 Ok(v) => Value::Object(v),
                 Err(e) => {
                     audit("interaction.respond.invalid", json!({ "run": run, "step": r.step, "reason": e }))?;
-                    return Ok(Verdict::Refused(HostError::Invalid(format!("interaction {id}: {e}"))));
+                    return Ok(Verdict::Refused(Error::Invalid(format!("interaction {id}: {e}"))));
                 }
             };
             let responder = principal.email().map(ToString::to_string);
@@ -323,7 +325,7 @@ impl Platform {
 
     /// Times out every open interaction past its deadline and returns their runs, now ready to
     /// resume on their timeout paths (SPEC IX-8).
-    pub(crate) fn expire_due_interactions(&self) -> Result<Vec<i64>, HostError> {
+    pub(crate) fn expire_due_interactions(&self) -> Result<Vec<i64>, Error> {
         self.transact(|tx| {
             let due = store::due(tx, now_ms())?;
             // Only runs this call moved from `on_hold` to `running` are handed back: a run
@@ -339,7 +341,7 @@ impl Platform {
     }
 
     /// The oldest open interaction run `run` waits on, if any.
-    pub(crate) fn open_interaction_of(&self, run: i64) -> Result<Option<PublicId>, HostError> {
+    pub(crate) fn open_interaction_of(&self, run: i64) -> Result<Option<PublicId>, Error> {
         store::oldest_open_of(self.db().conn(), run)
     }
 }
@@ -347,7 +349,7 @@ impl Platform {
 /// Closes an open interaction as timed out and makes its run ready to resume. A timeout never
 /// counts as approval: the response has no values and `timed_out: true` (SPEC IX-8). Returns
 /// whether the run was on hold and is now claimed (`running`) by the caller.
-fn time_out(tx: &Transaction<'_>, r: &Interaction) -> Result<bool, HostError> {
+fn time_out(tx: &Transaction<'_>, r: &Interaction) -> Result<bool, Error> {
     let mut claimed = false;
     if store::time_out(tx, r.id)? {
         claimed = crate::runs::store::journal::claim_held(tx, r.run)?;

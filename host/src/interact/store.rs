@@ -5,10 +5,10 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::Error;
 use crate::clock;
 use crate::platform::internal;
 use crate::public_id::PublicId;
-use crate::services::HostError;
 use crate::store::json;
 
 use super::{Interaction, NewInteraction};
@@ -43,15 +43,14 @@ pub(super) fn open(
     conn: &Connection,
     new: &NewInteraction<'_>,
     id: &PublicId,
-) -> Result<PublicId, HostError> {
+) -> Result<PublicId, Error> {
     let form = serde_json::to_string(new.form).map_err(internal)?;
     let access = serde_json::to_string(new.access).map_err(internal)?;
     conn.execute(
         "INSERT OR IGNORE INTO interactions (run_id, step_key, workspace, workflow, title, form, access, status, created_at, deadline_ms, public_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'open', ?8, ?9, ?10)",
         params![new.run, new.step_key, new.workspace, new.workflow, new.title, form, access, clock::now_unix(), new.deadline_ms, id],
-    )
-    .map_err(internal)?;
+    )?;
     conn.query_row(
         "SELECT public_id FROM interactions WHERE run_id = ?1 AND step_key = ?2",
         params![new.run, new.step_key],
@@ -61,10 +60,7 @@ pub(super) fn open(
 }
 
 /// The interaction people know as `id`.
-pub(super) fn by_public_id(
-    conn: &Connection,
-    id: &PublicId,
-) -> Result<Option<Interaction>, HostError> {
+pub(super) fn by_public_id(conn: &Connection, id: &PublicId) -> Result<Option<Interaction>, Error> {
     conn.query_row(
         &format!("SELECT {COLUMNS} FROM interactions WHERE public_id = ?1"),
         [id],
@@ -79,7 +75,7 @@ pub(super) fn of_step(
     conn: &Connection,
     run: i64,
     step_key: &str,
-) -> Result<Option<Interaction>, HostError> {
+) -> Result<Option<Interaction>, Error> {
     conn.query_row(
         &format!("SELECT {COLUMNS} FROM interactions WHERE run_id = ?1 AND step_key = ?2"),
         params![run, step_key],
@@ -90,24 +86,20 @@ pub(super) fn of_step(
 }
 
 /// The open interactions of `workspace`, oldest first.
-pub(super) fn open_in(conn: &Connection, workspace: &str) -> Result<Vec<Interaction>, HostError> {
-    let mut stmt = conn
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND workspace = ?1 ORDER BY id"
-        ))
-        .map_err(internal)?;
-    let rows = stmt.query_map([workspace], interaction).map_err(internal)?;
+pub(super) fn open_in(conn: &Connection, workspace: &str) -> Result<Vec<Interaction>, Error> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND workspace = ?1 ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([workspace], interaction)?;
     rows.collect::<Result<_, _>>().map_err(internal)
 }
 
 /// The open interactions whose deadline is at or before `now_ms`, oldest first.
-pub(super) fn due(conn: &Connection, now_ms: i64) -> Result<Vec<Interaction>, HostError> {
-    let mut stmt = conn
-        .prepare(&format!(
-            "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND deadline_ms <= ?1 ORDER BY id"
-        ))
-        .map_err(internal)?;
-    let rows = stmt.query_map([now_ms], interaction).map_err(internal)?;
+pub(super) fn due(conn: &Connection, now_ms: i64) -> Result<Vec<Interaction>, Error> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND deadline_ms <= ?1 ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([now_ms], interaction)?;
     rows.collect::<Result<_, _>>().map_err(internal)
 }
 
@@ -118,29 +110,27 @@ pub(super) fn respond(
     responder: Option<&str>,
     at_ms: i64,
     values: &serde_json::Value,
-) -> Result<(), HostError> {
+) -> Result<(), Error> {
     conn.execute(
         "UPDATE interactions SET status = 'responded', responder = ?2, responded_at = ?3, response_values = ?4 WHERE id = ?1 AND status = 'open'",
         params![key, responder, at_ms, values.to_string()],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
 /// Closes the interaction with internal key `key` as timed out at its deadline, if it is
 /// still open; returns whether it was.
-pub(super) fn time_out(conn: &Connection, key: i64) -> Result<bool, HostError> {
+pub(super) fn time_out(conn: &Connection, key: i64) -> Result<bool, Error> {
     let changed = conn
         .execute(
             "UPDATE interactions SET status = 'timed_out', responded_at = deadline_ms WHERE id = ?1 AND status = 'open'",
             [key],
-        )
-        .map_err(internal)?;
+        )?;
     Ok(changed > 0)
 }
 
 /// The public id of the oldest open interaction of run `run`, if any.
-pub(super) fn oldest_open_of(conn: &Connection, run: i64) -> Result<Option<PublicId>, HostError> {
+pub(super) fn oldest_open_of(conn: &Connection, run: i64) -> Result<Option<PublicId>, Error> {
     conn.query_row(
         "SELECT public_id FROM interactions WHERE run_id = ?1 AND status = 'open' ORDER BY id LIMIT 1",
         [run],

@@ -12,7 +12,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::services::HostError;
+use crate::Error;
 
 use super::{RunLease, RunStore};
 
@@ -47,7 +47,7 @@ impl Leases {
     }
 
     /// Takes this process's lock, once; a run may be leased only after it.
-    pub fn hold(&self) -> Result<(), HostError> {
+    pub fn hold(&self) -> Result<(), Error> {
         let Some(dir) = &self.dir else {
             return Ok(());
         };
@@ -63,7 +63,7 @@ impl Leases {
             Ok(file)
         });
         held.as_ref().map(|_| ()).map_err(|e| {
-            HostError::Internal(format!(
+            Error::Internal(format!(
                 "cannot take this process's run lease in {}: {e}",
                 dir.display()
             ))
@@ -109,15 +109,15 @@ impl Drop for Leases {
 const LEASED_ELSEWHERE: &str = "is being executed by another flowhost process";
 
 /// Whether `error` says that another live process is executing the run.
-pub fn leased_elsewhere(error: &HostError) -> bool {
-    matches!(error, HostError::Conflict(why) if why.contains(LEASED_ELSEWHERE))
+pub fn leased_elsewhere(error: &Error) -> bool {
+    matches!(error, Error::Conflict(why) if why.contains(LEASED_ELSEWHERE))
 }
 
 impl Leases {
     /// Makes this process the lease holder of `run` in `runs`, unless another live process
     /// holds it; the conditional update settles a race between two takers. Call
     /// [`Leases::hold`] first.
-    pub(crate) fn take(&self, runs: &dyn RunStore, run: i64) -> Result<(), HostError> {
+    pub(crate) fn take(&self, runs: &dyn RunStore, run: i64) -> Result<(), Error> {
         let owner = self.owner();
         // Errors name the run by its public id, never by its key (SPEC ID-4).
         let RunLease {
@@ -125,17 +125,15 @@ impl Leases {
             run: shown,
         } = runs
             .run_lease(run)?
-            .ok_or_else(|| HostError::NotFound(format!("there is no run with key {run}")))?;
+            .ok_or_else(|| Error::NotFound(format!("there is no run with key {run}")))?;
         if current
             .as_deref()
             .is_some_and(|o| o != owner && self.alive(o))
         {
-            return Err(HostError::Conflict(format!(
-                "run {shown} {LEASED_ELSEWHERE}"
-            )));
+            return Err(Error::Conflict(format!("run {shown} {LEASED_ELSEWHERE}")));
         }
         if !runs.take_lease(run, owner, current.as_deref())? {
-            return Err(HostError::Conflict(format!(
+            return Err(Error::Conflict(format!(
                 "run {shown} {LEASED_ELSEWHERE} (or was finished by one meanwhile)"
             )));
         }

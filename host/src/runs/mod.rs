@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::Error;
 use crate::public_id::PublicId;
-use crate::services::HostError;
 
 /// A run's status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -173,22 +173,21 @@ pub(crate) struct RunLease {
 /// or transaction; the dynamic call beside it costs no allocation.
 pub(crate) trait RunStore: Send + Sync {
     /// Records a new run as running; returns its ids.
-    fn start_run(&self, run: &NewRun<'_>) -> Result<RunRef, HostError>;
+    fn start_run(&self, run: &NewRun<'_>) -> Result<RunRef, Error>;
 
     /// Whether `run` has any journaled step.
-    fn has_journal(&self, run: i64) -> Result<bool, HostError>;
+    fn has_journal(&self, run: i64) -> Result<bool, Error>;
 
     /// The journaled output of a step that succeeded in `run`, if any.
-    fn journaled_output(&self, run: i64, key: &str)
-    -> Result<Option<serde_json::Value>, HostError>;
+    fn journaled_output(&self, run: i64, key: &str) -> Result<Option<serde_json::Value>, Error>;
 
     /// Records finished steps in one transaction, each with its effects (a WASM step's
     /// execution record, logs and events) when its entry is new: a step journaled twice
     /// publishes its events once.
-    fn journal_steps(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), HostError>;
+    fn journal_steps(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), Error>;
 
     /// Records an attempt of a step that is retried (its own execution record, no entry).
-    fn record_attempt(&self, record: &crate::store::ExecutionRecord<'_>) -> Result<(), HostError>;
+    fn record_attempt(&self, record: &crate::store::ExecutionRecord<'_>) -> Result<(), Error>;
 
     /// Marks a run finished and frees its lease, journaling its last finished steps in the
     /// same transaction.
@@ -197,53 +196,53 @@ pub(crate) trait RunStore: Send + Sync {
         run: i64,
         end: &RunEnd<'_>,
         entries: &[JournalEntry<'_>],
-    ) -> Result<(), HostError>;
+    ) -> Result<(), Error>;
 
     /// Puts `run` on hold and frees its lease, journaling its last finished steps in the same
     /// transaction, if it still waits for something (an open interaction, a wait not yet due)
     /// and nothing it waited for has arrived meanwhile (SPEC WF-8). Returns `false`
     /// otherwise: the run stays `running` and the caller goes on with it.
-    fn hold_run(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<bool, HostError>;
+    fn hold_run(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<bool, Error>;
 
     /// Journals `entries` and frees the lease of `run`, in one transaction: the run stops
     /// here, still `running`, free for the next process to resume.
-    fn release_run(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), HostError>;
+    fn release_run(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), Error>;
 
     /// The lease of run `run`, if there is such a run.
-    fn run_lease(&self, run: i64) -> Result<Option<RunLease>, HostError>;
+    fn run_lease(&self, run: i64) -> Result<Option<RunLease>, Error>;
 
     /// Makes `owner` the holder of `run` if `current` still holds it and the run is
     /// unfinished; returns whether it did (a race between two takers is settled here).
-    fn take_lease(&self, run: i64, owner: &str, current: Option<&str>) -> Result<bool, HostError>;
+    fn take_lease(&self, run: i64, owner: &str, current: Option<&str>) -> Result<bool, Error>;
 
     /// Frees the lease of `run` if `owner` still holds it.
-    fn give_up_lease(&self, run: i64, owner: &str) -> Result<(), HostError>;
+    fn give_up_lease(&self, run: i64, owner: &str) -> Result<(), Error>;
 
     /// The deadline (Unix milliseconds) of the wait at `key` in `run`: stored as now plus
     /// `duration` the first time, and the stored one every later time.
-    fn timer_deadline(&self, run: i64, key: &str, duration: Duration) -> Result<i64, HostError>;
+    fn timer_deadline(&self, run: i64, key: &str, duration: Duration) -> Result<i64, Error>;
 
     /// Claims the runs on hold whose wait is due: each is set `running` in the same
     /// transaction, so a run is woken by one caller only.
-    fn claim_due_timers(&self) -> Result<Vec<i64>, HostError>;
+    fn claim_due_timers(&self) -> Result<Vec<i64>, Error>;
 
     /// Runs left `running`, oldest first, with their lease owners: those of a process that
     /// stopped (crashed, killed, or stopped at a step boundary) and those still executing.
-    fn interrupted_runs(&self) -> Result<Vec<(i64, Option<String>)>, HostError>;
+    fn interrupted_runs(&self) -> Result<Vec<(i64, Option<String>)>, Error>;
 
     /// What resuming `run` needs, as recorded when it started (its status among it).
-    fn run_resume_data(&self, run: i64) -> Result<ResumeData, HostError>;
+    fn run_resume_data(&self, run: i64) -> Result<ResumeData, Error>;
 
     /// The internal key of the run people know as `id`, if there is one.
-    fn run_key(&self, id: &PublicId) -> Result<Option<i64>, HostError>;
+    fn run_key(&self, id: &PublicId) -> Result<Option<i64>, Error>;
 
     /// Runs of `workspace` (all workspaces if `None`), newest first, for nobody in
     /// particular: doors go through `Platform::runs`, which decides what each may see.
-    fn all_runs(&self, workspace: Option<&str>) -> Result<Vec<RunInfo>, HostError>;
+    fn all_runs(&self, workspace: Option<&str>) -> Result<Vec<RunInfo>, Error>;
 
     /// One run (by its internal key) and its journaled steps, for nobody in particular:
     /// doors go through `Platform::runs`; `NotFound` if there is no such run.
-    fn run_detail(&self, run: i64) -> Result<(RunInfo, Vec<StepRecord>), HostError>;
+    fn run_detail(&self, run: i64) -> Result<(RunInfo, Vec<StepRecord>), Error>;
 }
 
 #[cfg(test)]

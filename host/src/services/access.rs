@@ -1,38 +1,12 @@
 //! Access questions a step may ask (SPEC RB-3, IX).
 
-use crate::access::Scope;
+use crate::Error;
+use crate::access::AccessDecision;
 use crate::principal::Caller;
 
-use super::HostError;
-
-/// An allow/deny answer and the reason that produced it (SPEC RB-3).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Decision {
-    /// Whether the action is allowed.
-    pub allowed: bool,
-    /// The role and scope that granted it, or what was missing.
-    pub reason: String,
-}
-
-impl Decision {
-    /// A denial with `reason`.
-    pub fn deny(reason: impl Into<String>) -> Self {
-        Self {
-            allowed: false,
-            reason: reason.into(),
-        }
-    }
-
-    /// An allowance with `reason`.
-    pub fn allow(reason: impl Into<String>) -> Self {
-        Self {
-            allowed: true,
-            reason: reason.into(),
-        }
-    }
-}
-
-/// The service behind `flowhost:step/access`.
+/// The service behind `flowhost:step/access`, one method per WIT function, and the host's own
+/// question whether a step may emit. Answers are decisions with their reasons as data; the
+/// WIT glue prints them. A step's questions need its `access:check` grant (SPEC WF-6).
 pub trait AccessApi: Send + Sync {
     /// May `email` access the Interaction Flow `flow` in the caller's workspace? (SPEC IX-4)
     fn check_flow_access(
@@ -40,23 +14,14 @@ pub trait AccessApi: Send + Sync {
         caller: &Caller,
         flow: &str,
         email: &str,
-    ) -> Result<Decision, HostError>;
+    ) -> Result<AccessDecision, Error>;
 
     /// Does the caller's principal hold `scope` in the caller's workspace? (SPEC RB-3)
-    fn has_scope(&self, caller: &Caller, scope: &str) -> Decision;
+    fn has_scope(&self, caller: &Caller, scope: &str) -> AccessDecision;
 
     /// May the caller emit event `kind` with `payload_json` into its workspace (SPEC WF-2)?
-    /// Asked before the event is validated. By default: the principal may run automation
-    /// there (`playbook.execute`); `flowhost step test` answers it from a test's mocks.
-    fn may_emit(&self, caller: &Caller, _kind: &str, _payload_json: &str) -> Result<(), HostError> {
-        let decision = self.has_scope(caller, Scope::PlaybookExecute.name());
-        if decision.allowed {
-            Ok(())
-        } else {
-            Err(HostError::Denied(format!(
-                "emitting events: {}",
-                decision.reason
-            )))
-        }
-    }
+    /// Asked by the host, before the event is validated, not by the step: no `access:check`
+    /// grant is needed. The platform: the principal may run automation there
+    /// (`playbook.execute`); `flowhost step test` answers it from a test's mocks.
+    fn may_emit(&self, caller: &Caller, kind: &str, payload_json: &str) -> Result<(), Error>;
 }

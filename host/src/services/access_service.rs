@@ -6,8 +6,10 @@ use crate::access::{AccessDecision, Reason, Scope};
 use crate::platform::Platform;
 use crate::principal::{Caller, Email, Principal};
 
-use super::access::{AccessApi, Decision};
-use super::{HostError, caps};
+use super::access::AccessApi;
+use super::caps;
+use super::grants::{Grant, granted, require};
+use crate::Error;
 
 impl AccessApi for Platform {
     /// The same decision `flowhost interact start` makes for `email`, signed in the way they
@@ -19,19 +21,20 @@ impl AccessApi for Platform {
         caller: &Caller,
         flow: &str,
         email: &str,
-    ) -> Result<Decision, HostError> {
+    ) -> Result<AccessDecision, Error> {
+        require(caller, Grant::AccessCheck)?;
         caps::check_len("the flow name", flow.len(), caps::MAX_NAME_BYTES, "bytes")?;
         caps::check_len("the email", email.len(), caps::MAX_EMAIL_BYTES, "bytes")?;
         let index = self.index();
         if let Err(outsider) = index.may_ask(&caller.principal, &caller.workspace) {
-            return Ok(AccessDecision::deny(outsider).into());
+            return Ok(AccessDecision::Denied(outsider));
         }
-        let email = Email::parse(email).map_err(HostError::Invalid)?;
+        let email = Email::parse(email).map_err(Error::Invalid)?;
         let Some(entry) = self.interaction_flow(&caller.workspace, flow)? else {
-            return Ok(Decision::deny(format!(
-                "there is no Interaction Flow `{flow}` in `{}` (default deny, SPEC RB-3)",
-                caller.workspace
-            )));
+            return Ok(AccessDecision::Denied(Reason::UnknownFlow {
+                flow: flow.to_owned(),
+                workspace: caller.workspace.clone(),
+            }));
         };
         let via = index.usual_sign_in(&caller.workspace, &email);
         let decision = index.check_flow(
@@ -39,25 +42,45 @@ impl AccessApi for Platform {
             &caller.workspace,
             &entry.access,
         );
-        Ok(Decision {
-            allowed: decision.allowed,
-            reason: decision.reason.to_string(),
+        let reason = Reason::Flow(Box::new(decision.reason));
+        Ok(if decision.allowed {
+            AccessDecision::Allowed(reason)
+        } else {
+            AccessDecision::Denied(reason)
         })
     }
 
     /// The caller's own decision; an outsider gets the one outsider denial (SPEC ID-4), so
     /// the answer does not tell which workspaces exist.
-    fn has_scope(&self, caller: &Caller, scope: &str) -> Decision {
+    fn has_scope(&self, caller: &Caller, scope: &str) -> AccessDecision {
+        if let Err(reason) = granted(caller, Grant::AccessCheck) {
+            return AccessDecision::Denied(reason);
+        }
+        self.scope_decision(caller, scope)
+    }
+
+    /// The principal may run automation in the caller's workspace (`playbook.execute`),
+    /// whatever the step may ask itself.
+    fn may_emit(&self, caller: &Caller, _kind: &str, _payload_json: &str) -> Result<(), Error> {
+        match self.scope_decision(caller, Scope::PlaybookExecute.name()) {
+            AccessDecision::Allowed(_) => Ok(()),
+            AccessDecision::Denied(reason) => Err(Error::Denied(Reason::Emit(Box::new(reason)))),
+        }
+    }
+}
+
+impl Platform {
+    /// The caller's own decision on `scope`, asked through the access layer (ID-4 first).
+    fn scope_decision(&self, caller: &Caller, scope: &str) -> AccessDecision {
         let index = self.index();
         if let Err(outsider) = index.may_ask(&caller.principal, &caller.workspace) {
-            return AccessDecision::deny(outsider).into();
+            return AccessDecision::Denied(outsider);
         }
         match Scope::parse(scope) {
             Some(scope) => self.check(&caller.principal, &caller.workspace, scope),
             // The reason names the scope asked for: no more than a scope name's cap of it.
-            None => AccessDecision::deny(Reason::UnknownScope(shortened(scope))),
+            None => AccessDecision::Denied(Reason::UnknownScope(shortened(scope))),
         }
-        .into()
     }
 }
 

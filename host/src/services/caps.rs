@@ -8,7 +8,7 @@
 //! The case caps are checked by the case service, so they hold for every door (WIT, built-in
 //! steps, the CLI). They are documented for step authors in README.md and in `wit/`.
 
-use super::HostError;
+use crate::Error;
 
 /// Longest case title, in bytes (after trimming).
 pub const MAX_CASE_TITLE_BYTES: usize = 512;
@@ -46,9 +46,9 @@ pub const MAX_EVENT_KIND_BYTES: usize = 64;
 pub const MAX_EVENT_PAYLOAD_BYTES: usize = 256 * 1024;
 
 /// `Err` naming `what` when `len` (bytes or entries, as `unit` says) is over `cap`.
-pub fn check_len(what: &str, len: usize, cap: usize, unit: &str) -> Result<(), HostError> {
+pub fn check_len(what: &str, len: usize, cap: usize, unit: &str) -> Result<(), Error> {
     if len > cap {
-        return Err(HostError::Invalid(format!(
+        return Err(Error::Invalid(format!(
             "{what} is {len} {unit}; the cap is {cap} (SPEC ST-4)"
         )));
     }
@@ -57,14 +57,14 @@ pub fn check_len(what: &str, len: usize, cap: usize, unit: &str) -> Result<(), H
 
 /// `Err` naming `what` when the JSON text nests arrays and objects deeper than
 /// [`MAX_JSON_DEPTH`]. Scans the text without parsing it, so it runs before any parser does.
-pub fn check_json_depth(what: &str, json: &str) -> Result<(), HostError> {
+pub fn check_json_depth(what: &str, json: &str) -> Result<(), Error> {
     check_depth(what, json_depth(json))
 }
 
 /// `Err` naming `what` when `depth` is over [`MAX_JSON_DEPTH`].
-pub fn check_depth(what: &str, depth: usize) -> Result<(), HostError> {
+pub fn check_depth(what: &str, depth: usize) -> Result<(), Error> {
     if depth > MAX_JSON_DEPTH {
-        return Err(HostError::Invalid(format!(
+        return Err(Error::Invalid(format!(
             "{what} nests {depth} levels deep; the cap is {MAX_JSON_DEPTH} (SPEC ST-4)"
         )));
     }

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::principal::Caller;
 
-use super::{HostError, caps};
+use crate::Error;
+
+use super::caps;
 
 /// SPEC CS-1: who may see a case.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -142,41 +144,32 @@ pub struct RestrictionUpdate {
 }
 
 /// The service behind the case steps, whichever door they come through (WIT, built-in step,
-/// CLI): one path, one set of checks.
+/// CLI): one path, one set of checks. One method per function of `flowhost:step/cases`. A
+/// step's grants (SPEC WF-6) and its creations' idempotency keys (SPEC WF-8) come in the
+/// [`Caller`]; an implementation checks the grant before anything else, and creates a case
+/// at most once per key (a re-executed step gets the case it created before).
 pub trait CaseApi: Send + Sync {
-    /// *Create a case*.
-    fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, HostError>;
-    /// *Create a case* at most once per `key`: a re-executed workflow step gets the case it
-    /// created before (SPEC WF-8).
-    fn create_case_keyed(
-        &self,
-        caller: &Caller,
-        input: NewCase,
-        key: &str,
-    ) -> Result<CaseRecord, HostError>;
-    /// *Create a case from JSON*.
-    fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, HostError>;
-    /// *Query cases*.
-    fn query_cases(&self, caller: &Caller, query: CaseQuery) -> Result<CasePage, HostError>;
-    /// *Get case restrictions*.
-    fn get_case_restrictions(
-        &self,
-        caller: &Caller,
-        case_id: &str,
-    ) -> Result<Restrictions, HostError>;
-    /// *Update case restrictions*.
+    /// *Create a case* (needs `cases:write`).
+    fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, Error>;
+    /// *Create a case from JSON* (needs `cases:write`).
+    fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, Error>;
+    /// *Query cases* (needs `cases:read`).
+    fn query_cases(&self, caller: &Caller, query: CaseQuery) -> Result<CasePage, Error>;
+    /// *Get case restrictions* (needs `cases:read`).
+    fn get_case_restrictions(&self, caller: &Caller, case_id: &str) -> Result<Restrictions, Error>;
+    /// *Update case restrictions* (needs `cases:write`).
     fn update_case_restrictions(
         &self,
         caller: &Caller,
         case_id: &str,
         update: RestrictionUpdate,
-    ) -> Result<Restrictions, HostError>;
+    ) -> Result<Restrictions, Error>;
 }
 
 /// Parses *Create a case from JSON* input; errors name the field (SPEC CS-4). The document's
 /// size and nesting are capped before it is parsed (SPEC ST-4); the case service checks the
 /// fields' own caps.
-pub fn parse_case_json(json: &str) -> Result<NewCase, HostError> {
+pub fn parse_case_json(json: &str) -> Result<NewCase, Error> {
     caps::check_len(
         "the case JSON",
         json.len(),
@@ -190,13 +183,13 @@ pub fn parse_case_json(json: &str) -> Result<NewCase, HostError> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let inner = e.inner().to_string();
         let message = inner.split(" at line ").next().unwrap_or_default();
-        HostError::Invalid(format!("case JSON, field `{}`: {message}", e.path()))
+        Error::Invalid(format!("case JSON, field `{}`: {message}", e.path()))
     })
 }
 
 /// Parses a step's `fields-json` into the object *Create a case* takes, refusing text past the
 /// fields caps before parsing it (SPEC ST-4).
-pub fn parse_fields_json(json: &str) -> Result<serde_json::Value, HostError> {
+pub fn parse_fields_json(json: &str) -> Result<serde_json::Value, Error> {
     caps::check_len(
         "`fields`",
         json.len(),
@@ -207,5 +200,5 @@ pub fn parse_fields_json(json: &str) -> Result<serde_json::Value, HostError> {
     serde_json::from_str::<serde_json::Value>(json)
         .ok()
         .filter(serde_json::Value::is_object)
-        .ok_or_else(|| HostError::Invalid("`fields-json` must be a JSON object".into()))
+        .ok_or_else(|| Error::Invalid("`fields-json` must be a JSON object".into()))
 }

@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use super::HostError;
 use super::caps::{self, MAX_EVENT_KIND_BYTES as MAX_KIND_LEN, MAX_EVENT_PAYLOAD_BYTES};
+use crate::Error;
 
 /// A validated custom event, not yet stored.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -16,9 +16,9 @@ pub struct CustomEvent {
 
 impl CustomEvent {
     /// Validates a step's `emit(kind, payload-json)`; errors name what is wrong.
-    pub fn parse(kind: &str, payload_json: &str) -> Result<Self, HostError> {
+    pub fn parse(kind: &str, payload_json: &str) -> Result<Self, Error> {
         if kind.is_empty() || kind.len() > MAX_KIND_LEN {
-            return Err(HostError::Invalid(format!(
+            return Err(Error::Invalid(format!(
                 "event kind must be 1..={MAX_KIND_LEN} characters, got {}",
                 kind.len()
             )));
@@ -27,12 +27,12 @@ impl CustomEvent {
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
         {
-            return Err(HostError::Invalid(format!(
+            return Err(Error::Invalid(format!(
                 "event kind `{kind}` has the character {bad:?}; use letters, digits, `_`, `-`, `.`"
             )));
         }
         if kind.starts_with("case_") {
-            return Err(HostError::Invalid(format!(
+            return Err(Error::Invalid(format!(
                 "event kind `{kind}` is reserved: case events come only from the case service"
             )));
         }
@@ -45,9 +45,9 @@ impl CustomEvent {
         )?;
         caps::check_json_depth(&format!("event `{kind}` payload"), payload_json)?;
         let payload: serde_json::Value = serde_json::from_str(payload_json)
-            .map_err(|e| HostError::Invalid(format!("event `{kind}` payload is not JSON: {e}")))?;
+            .map_err(|e| Error::Invalid(format!("event `{kind}` payload is not JSON: {e}")))?;
         if !payload.is_object() {
-            return Err(HostError::Invalid(format!(
+            return Err(Error::Invalid(format!(
                 "event `{kind}` payload must be a JSON object"
             )));
         }

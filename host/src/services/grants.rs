@@ -1,144 +1,24 @@
 //! Per-step grants (SPEC WF-6, least privilege per step): a step's host calls need both the
-//! run principal's scopes (checked by the services) and the grant the workflow gave the step.
+//! run principal's scopes (checked by the services) and the grant the workflow gave the step,
+//! which its [`Caller`] carries. The services check it first, before anything else.
 
-use std::sync::Arc;
-
+use crate::Error;
+use crate::access::Reason;
 use crate::principal::Caller;
 
-use super::access::{AccessApi, Decision};
-use super::cases::{
-    CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
-};
-use super::{HostError, HostServices};
+pub use crate::step_call::{Grant, Grants};
 
-/// What a workflow lets one step reach.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Grants {
-    pub cases_read: bool,
-    pub cases_write: bool,
-    pub events_emit: bool,
-    pub access_check: bool,
+/// `Ok` if the caller's step is granted `grant`, else the denial naming it.
+pub fn require(caller: &Caller, grant: Grant) -> Result<(), Error> {
+    granted(caller, grant).map_err(Error::Denied)
 }
 
-impl Grants {
-    /// Everything: a step run on its own (`flowhost step run`), bounded by its principal only.
-    pub const ALL: Grants = Grants {
-        cases_read: true,
-        cases_write: true,
-        events_emit: true,
-        access_check: true,
-    };
-
-    fn require(&self, granted: bool, name: &str) -> Result<(), HostError> {
-        if granted {
-            Ok(())
-        } else {
-            Err(HostError::Denied(format!(
-                "the workflow does not grant this step `{name}` (SPEC WF-6)"
-            )))
-        }
-    }
-}
-
-impl HostServices {
-    /// These services narrowed to `grants`.
-    pub fn granted(&self, grants: Grants) -> HostServices {
-        let narrowed = Arc::new(Narrowed {
-            inner: self.clone(),
-            grants,
-        });
-        HostServices {
-            cases: narrowed.clone(),
-            access: narrowed,
-            grants,
-            authority: self.authority.clone(),
-        }
-    }
-
-    /// `Ok` if the step may emit event `kind` into the caller's workspace: the workflow
-    /// grants it, and the access engine allows it ([`AccessApi::may_emit`]).
-    pub fn authorize_emit(
-        &self,
-        caller: &Caller,
-        kind: &str,
-        payload_json: &str,
-    ) -> Result<(), HostError> {
-        self.grants
-            .require(self.grants.events_emit, "events:emit")?;
-        self.authority.may_emit(caller, kind, payload_json)
-    }
-}
-
-struct Narrowed {
-    inner: HostServices,
-    grants: Grants,
-}
-
-impl CaseApi for Narrowed {
-    fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, HostError> {
-        self.grants
-            .require(self.grants.cases_write, "cases:write")?;
-        self.inner.cases.create_case(caller, input)
-    }
-    fn create_case_keyed(
-        &self,
-        caller: &Caller,
-        input: NewCase,
-        key: &str,
-    ) -> Result<CaseRecord, HostError> {
-        self.grants
-            .require(self.grants.cases_write, "cases:write")?;
-        self.inner.cases.create_case_keyed(caller, input, key)
-    }
-    fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, HostError> {
-        self.grants
-            .require(self.grants.cases_write, "cases:write")?;
-        self.inner.cases.create_case_from_json(caller, json)
-    }
-    fn query_cases(&self, caller: &Caller, query: CaseQuery) -> Result<CasePage, HostError> {
-        self.grants.require(self.grants.cases_read, "cases:read")?;
-        self.inner.cases.query_cases(caller, query)
-    }
-    fn get_case_restrictions(
-        &self,
-        caller: &Caller,
-        case_id: &str,
-    ) -> Result<Restrictions, HostError> {
-        self.grants.require(self.grants.cases_read, "cases:read")?;
-        self.inner.cases.get_case_restrictions(caller, case_id)
-    }
-    fn update_case_restrictions(
-        &self,
-        caller: &Caller,
-        case_id: &str,
-        update: RestrictionUpdate,
-    ) -> Result<Restrictions, HostError> {
-        self.grants
-            .require(self.grants.cases_write, "cases:write")?;
-        self.inner
-            .cases
-            .update_case_restrictions(caller, case_id, update)
-    }
-}
-
-impl AccessApi for Narrowed {
-    fn check_flow_access(
-        &self,
-        caller: &Caller,
-        flow: &str,
-        email: &str,
-    ) -> Result<Decision, HostError> {
-        self.grants
-            .require(self.grants.access_check, "access:check")?;
-        self.inner.access.check_flow_access(caller, flow, email)
-    }
-    fn has_scope(&self, caller: &Caller, scope: &str) -> Decision {
-        match self
-            .grants
-            .require(self.grants.access_check, "access:check")
-        {
-            Ok(()) => self.inner.access.has_scope(caller, scope),
-            Err(e) => Decision::deny(e.to_string()),
-        }
+/// `Ok` if the caller's step is granted `grant`, else the reason it is not (for a question
+/// answered with a decision rather than an error).
+pub fn granted(caller: &Caller, grant: Grant) -> Result<(), Reason> {
+    if caller.grants().allows(grant) {
+        Ok(())
+    } else {
+        Err(Reason::NotGranted(grant.name()))
     }
 }

@@ -1,98 +1,98 @@
 //! The services host calls forward to. The WIT glue converts types and calls these traits;
-//! every authorization decision is made behind them, with the caller passed explicitly.
+//! every authorization decision is made behind them, with the caller passed explicitly. The
+//! case and access traits are the WIT interfaces, one method per function: a step's grants
+//! and idempotency keys travel in its [`Caller`](crate::principal::Caller), so no layer
+//! wraps a service to add them.
 
 pub mod access;
 mod access_service;
 pub mod caps;
 pub mod cases;
-pub mod deny_all;
 pub mod events;
 pub mod grants;
-mod idempotency;
 pub mod watch;
 
 use std::sync::Arc;
 
-pub use access::{AccessApi, Decision};
+use crate::Error;
+use crate::access::Reason;
+use crate::step_call::{CallKeys, Grant, Grants, StepCall};
+
+pub use access::AccessApi;
 pub use cases::CaseApi;
-pub use deny_all::DenyAll;
+use watch::InfraWatch;
 
-/// Why a service call did not succeed; mirrors `host-error` in `wit/types.wit`.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum HostError {
-    /// The principal or the step's grants do not allow the call (SPEC RB-3, WF-6).
-    #[error("denied: {0}")]
-    Denied(String),
-    /// The target does not exist or is invisible to the principal (SPEC CS-2).
-    #[error("not found: {0}")]
-    NotFound(String),
-    /// Malformed arguments or a broken rule.
-    #[error("invalid: {0}")]
-    Invalid(String),
-    /// The call conflicts with the current state.
-    #[error("conflict: {0}")]
-    Conflict(String),
-    /// The host failed.
-    #[error("internal error: {0}")]
-    Internal(String),
-    /// The infrastructure failed, not the call (SPEC WF-11): the database busy past its
-    /// timeout, a full disk, an I/O error. Nothing was changed; the same call can succeed
-    /// later, so a run meeting this stops resumable instead of failing.
-    #[error("the database is unavailable, nothing was changed (try again): {0}")]
-    Unavailable(String),
-}
-
-impl From<crate::public_id::IdError> for HostError {
-    fn from(e: crate::public_id::IdError) -> Self {
-        match e {
-            crate::public_id::IdError::Malformed(why) => HostError::Invalid(why),
-            other => HostError::Internal(other.to_string()),
-        }
-    }
-}
-
-impl HostError {
-    /// Whether this is the infrastructure's failure rather than the call's (see
-    /// [`HostError::Unavailable`]).
-    pub fn is_infrastructure(&self) -> bool {
-        matches!(self, HostError::Unavailable(_))
-    }
-}
-
-/// The services a step execution may reach, one handle per WIT interface that needs one.
+/// The services a step execution may reach, one handle per WIT interface that needs one, and
+/// the step context its calls carry.
 #[derive(Clone)]
 pub struct HostServices {
-    /// Behind `flowhost:step/cases`.
-    pub cases: Arc<dyn CaseApi>,
-    /// Behind `flowhost:step/access`.
-    pub access: Arc<dyn AccessApi>,
-    /// What the workflow grants the step (SPEC WF-6); everything for a step run on its own.
-    pub grants: grants::Grants,
-    /// The access engine itself, for decisions the host makes about the step's calls (never
-    /// narrowed by grants, never reachable by the step).
-    pub authority: Arc<dyn AccessApi>,
+    /// Behind `flowhost:step/cases`; `None` refuses every call (default deny, SPEC RB-3).
+    cases: Option<Arc<dyn CaseApi>>,
+    /// Behind `flowhost:step/access` (and the host's own question whether a step may emit).
+    access: Option<Arc<dyn AccessApi>>,
+    /// What the step is granted and how its case creations are keyed; the runtime puts it in
+    /// the [`Caller`](crate::principal::Caller) of every call of the execution.
+    pub step: StepCall,
+    /// Where the infrastructure failures behind the calls are noted, if anyone asks.
+    watch: Option<InfraWatch>,
 }
 
 impl HostServices {
     /// Services that refuse everything: the default-deny answer (SPEC RB-3) for hosts that
     /// have no access engine or case store wired in.
     pub fn deny_all() -> Self {
-        let deny = Arc::new(DenyAll);
         Self {
-            cases: deny.clone(),
-            access: deny.clone(),
-            grants: grants::Grants::ALL,
-            authority: deny,
+            cases: None,
+            access: None,
+            step: StepCall::default(),
+            watch: None,
         }
     }
 
     /// Every interface served by `engine` (the platform), with every grant.
     pub fn of<T: CaseApi + AccessApi + 'static>(engine: Arc<T>) -> Self {
         Self {
-            cases: engine.clone(),
-            access: engine.clone(),
-            grants: grants::Grants::ALL,
-            authority: engine,
+            cases: Some(engine.clone()),
+            access: Some(engine),
+            step: StepCall::default(),
+            watch: None,
         }
+    }
+
+    /// These services for a step the workflow grants `grants` (SPEC WF-6).
+    pub fn granted(mut self, grants: Grants) -> HostServices {
+        self.step.grants = grants;
+        self
+    }
+
+    /// These services with case creations keyed by `prefix` and the call's sequence number
+    /// (SPEC WF-8).
+    pub fn keyed(mut self, prefix: String) -> HostServices {
+        self.step.keys = Some(CallKeys::new(prefix));
+        self
+    }
+
+    /// The case service.
+    pub fn cases(&self) -> Result<&dyn CaseApi, Error> {
+        self.cases.as_deref().ok_or(Error::Denied(Reason::NoEngine))
+    }
+
+    /// The access service, or the reason there is none to answer.
+    pub fn access(&self) -> Result<&dyn AccessApi, Reason> {
+        self.access.as_deref().ok_or(Reason::NoEngine)
+    }
+
+    /// `Ok` if the step may emit event `kind` into the caller's workspace: the workflow
+    /// grants it, and the access engine allows it ([`AccessApi::may_emit`]).
+    pub fn authorize_emit(
+        &self,
+        caller: &crate::principal::Caller,
+        kind: &str,
+        payload_json: &str,
+    ) -> Result<(), Error> {
+        grants::require(caller, Grant::EventsEmit)?;
+        self.access()
+            .map_err(Error::Denied)?
+            .may_emit(caller, kind, payload_json)
     }
 }

@@ -13,13 +13,14 @@ mod store;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::Error;
+use crate::access::Reason;
 use crate::access::{FlowAccess, RoleName, Scope};
 use crate::audit::{self, Actor};
 use crate::definition::form::Form;
 use crate::platform::Platform;
 use crate::principal::Principal;
 use crate::public_id::{IdKind, PublicId};
-use crate::services::HostError;
 use crate::store::Connection;
 
 /// What is shared.
@@ -98,17 +99,16 @@ impl Platform {
         name: &str,
         source: &str,
         destination: &str,
-    ) -> Result<Shared, HostError> {
+    ) -> Result<Shared, Error> {
         self.authorize(actor, source, Scope::ResourceShare)?;
         let index = self.index();
         // A workspace of another organization reads exactly as a missing one (SPEC ID-1, ID-4).
-        let no_destination =
-            || HostError::NotFound(format!("there is no workspace `{destination}`"));
+        let no_destination = || Error::NotFound(format!("there is no workspace `{destination}`"));
         let (Some(src), Some(dst)) = (index.workspace(source), index.workspace(destination)) else {
             return Err(no_destination());
         };
         if source == destination {
-            return Err(HostError::Invalid(format!(
+            return Err(Error::Invalid(format!(
                 "`{name}` already lives in `{source}`; share it to another workspace"
             )));
         }
@@ -119,7 +119,7 @@ impl Platform {
             .check(actor, destination, Scope::ResourceShare)
             .allowed();
         let revision = self.latest_revision(source, name)?.ok_or_else(|| {
-            HostError::NotFound(format!("`{source}` has no published workflow `{name}`"))
+            Error::NotFound(format!("`{source}` has no published workflow `{name}`"))
         })?;
         // Accepted at once: the sharer vouches for the revision in the destination, so its
         // `run_as` must be one they may bind there (SPEC WF-10).
@@ -129,12 +129,12 @@ impl Platform {
         let accepted_as = accept_now.then(|| crate::workflow::publish::publisher_to_stored(actor));
         self.transact(|tx| {
             let doc = crate::store::json::parse("workflow_revisions.definition", &revision.definition)
-                .map_err(|e| HostError::Internal(e.to_string()))?;
+                .map_err(|e| Error::Internal(e.to_string()))?;
             let mut warnings = Vec::new();
             let mut interactions = 0;
             custom_role_selections(&doc, "$", &mut warnings, &mut interactions);
             if kind == ShareKind::Flow && interactions == 0 {
-                return Err(HostError::Invalid(format!(
+                return Err(Error::Invalid(format!(
                     "`{name}` has no interaction, so it is not an Interaction Flow; share it as a workflow"
                 )));
             }
@@ -143,7 +143,7 @@ impl Platform {
                 .map(|(at, role)| format!("custom role `{role}` at {at} does not carry over to `{destination}` (SPEC IX-6, SH-2)"))
                 .collect();
             if let Some(status) = store::status_between(tx, name, source, destination)? {
-                return Err(HostError::Conflict(format!(
+                return Err(Error::Conflict(format!(
                     "`{name}` is already shared from `{source}` to `{destination}` ({status})"
                 )));
             }
@@ -179,11 +179,7 @@ impl Platform {
     /// Accepts share `id` at the source's latest revision; needs `resource.share` in its
     /// destination (an Owner there), who must be able to bind the revision's `run_as` there
     /// (SPEC WF-10). Accepting an accepted share again takes a newer revision (SPEC SH-3).
-    pub(crate) fn accept_share(
-        &self,
-        actor: &Principal,
-        id: &PublicId,
-    ) -> Result<Share, HostError> {
+    pub(crate) fn accept_share(&self, actor: &Principal, id: &PublicId) -> Result<Share, Error> {
         let share = store::share(self.db().conn(), id)?.ok_or_else(no_such_share)?;
         // To someone with no standing in its destination a share does not exist: the same
         // answer as a missing id, naming no workspace (SPEC ID-4).
@@ -194,13 +190,13 @@ impl Platform {
         let latest = self
             .latest_revision(&share.source, &share.name)?
             .ok_or_else(|| {
-                HostError::NotFound(format!(
+                Error::NotFound(format!(
                     "`{}` has no published workflow `{}` any more",
                     share.source, share.name
                 ))
             })?;
         if share.status == "accepted" && share.revision == Some(latest.revision) {
-            return Err(HostError::Conflict(format!(
+            return Err(Error::Conflict(format!(
                 "share {id} was already accepted at revision {}, the latest, by {}",
                 latest.revision,
                 share.accepted_by.as_deref().unwrap_or("someone")
@@ -228,7 +224,7 @@ impl Platform {
         actor: &Principal,
         destination: &str,
         revision: &crate::workflow::publish::Revision,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         let Some(run_as) = &revision.run_as else {
             return Ok(());
         };
@@ -239,10 +235,10 @@ impl Platform {
             "run_as",
             row,
         )
-        .map_err(|e| HostError::Internal(e.to_string()))?;
+        .map_err(|e| Error::Internal(e.to_string()))?;
         self.index()
             .may_bind_run_as(actor, destination, &run_as)
-            .map_err(|refusal| HostError::Denied(refusal.to_string()))
+            .map_err(|refusal| Error::Denied(Reason::RunAs(Box::new(refusal))))
     }
 
     /// The revision of `name` that runs in `workspace`: the revision an accepted share into
@@ -252,7 +248,7 @@ impl Platform {
         &self,
         workspace: &str,
         name: &str,
-    ) -> Result<Option<InUse>, HostError> {
+    ) -> Result<Option<InUse>, Error> {
         let share = store::accepted_into(self.db().conn(), workspace, name)?;
         let Some(store::Accepted {
             id,
@@ -270,12 +266,14 @@ impl Platform {
                 }));
         };
         let (Some(revision), Some(accepted_as)) = (revision, accepted_as) else {
-            return Err(HostError::Denied(format!(
-                "share {id} of `{name}` into `{workspace}` was accepted before shares were pinned to a revision; an Owner of `{workspace}` must accept it again (SPEC SH-3)"
-            )));
+            return Err(Error::Denied(Reason::ShareUnpinned {
+                share: id.to_string(),
+                name: name.to_owned(),
+                workspace: workspace.to_owned(),
+            }));
         };
         let rev = self.revision(&source, name, revision)?.ok_or_else(|| {
-            HostError::NotFound(format!(
+            Error::NotFound(format!(
                 "revision {revision} of `{name}` is no longer in `{source}`"
             ))
         })?;
@@ -291,17 +289,13 @@ impl Platform {
         &self,
         actor: &Principal,
         workspace: &str,
-    ) -> Result<Vec<Share>, HostError> {
+    ) -> Result<Vec<Share>, Error> {
         self.authorize(actor, workspace, Scope::PlaybookList)?;
         store::shares_of(self.db().conn(), workspace)
     }
 
     /// The home workspace of `name` if it is shared into `workspace` and accepted.
-    pub(crate) fn shared_into(
-        &self,
-        workspace: &str,
-        name: &str,
-    ) -> Result<Option<String>, HostError> {
+    pub(crate) fn shared_into(&self, workspace: &str, name: &str) -> Result<Option<String>, Error> {
         Ok(store::accepted_into(self.db().conn(), workspace, name)?.map(|share| share.source))
     }
 
@@ -311,7 +305,7 @@ impl Platform {
         &self,
         workspace: &str,
         name: &str,
-    ) -> Result<Option<FlowEntry>, HostError> {
+    ) -> Result<Option<FlowEntry>, Error> {
         let Some(InUse { revision, home, .. }) = self.revision_in_use(workspace, name)? else {
             return Ok(None);
         };
@@ -321,7 +315,7 @@ impl Platform {
         // Stored by publishing; unreadable is an error naming the column, never "no flow".
         let stored: crate::workflow::publish::StoredFlow =
             serde_json::from_str(&text).map_err(|e| {
-                HostError::Internal(format!(
+                Error::Internal(format!(
                     "stored workflow_revisions.flow of `{name}` revision {} is not readable ({e})",
                     revision.revision
                 ))
@@ -347,11 +341,11 @@ impl Platform {
         &self,
         principal: &Principal,
         workspace: &str,
-    ) -> Result<Vec<FlowEntry>, HostError> {
+    ) -> Result<Vec<FlowEntry>, Error> {
         // A missing workspace and one the principal is not in read alike (SPEC ID-4).
         let index = self.index();
         if index.workspace(workspace).is_none() || index.is_outsider(principal, workspace) {
-            return Err(HostError::NotFound(
+            return Err(Error::NotFound(
                 crate::access::Reason::UnknownWorkspace(workspace.to_owned()).to_string(),
             ));
         }
@@ -361,7 +355,7 @@ impl Platform {
             let flow = match self.interaction_flow(workspace, &name) {
                 Ok(flow) => flow,
                 // A share accepted before pinning offers nothing until accepted again.
-                Err(HostError::Denied(_)) => None,
+                Err(Error::Denied(_)) => None,
                 Err(e) => return Err(e),
             };
             if let Some(flow) = flow
@@ -375,13 +369,9 @@ impl Platform {
 }
 
 /// A destination that has its own workflow of that name cannot also take a shared one.
-fn own_workflow_conflict(
-    conn: &Connection,
-    destination: &str,
-    name: &str,
-) -> Result<(), HostError> {
+fn own_workflow_conflict(conn: &Connection, destination: &str, name: &str) -> Result<(), Error> {
     if store::has_own_workflow(conn, destination, name)? {
-        return Err(HostError::Conflict(format!(
+        return Err(Error::Conflict(format!(
             "`{destination}` already has its own workflow `{name}`"
         )));
     }
@@ -427,6 +417,6 @@ fn custom_role_selections(
 
 /// A share that does not exist, or not for the one asking. The id is not echoed, so a real id
 /// one may not see and any missing one read byte for byte alike (SPEC ID-4).
-fn no_such_share() -> HostError {
-    HostError::NotFound("there is no such share".into())
+fn no_such_share() -> Error {
+    Error::NotFound("there is no such share".into())
 }

@@ -1,14 +1,14 @@
 //! The storage of shares: the only module of `share/` that speaks SQL. It reads and writes rows
 //! of `shares` (and asks `workflow_revisions` what a share needs to know) inside the caller's
 //! connection or transaction; every decision stays in the service. Storage errors come back as
-//! [`HostError`] through [`internal`].
+//! [`Error`] through [`internal`].
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::Error;
 use crate::clock;
 use crate::platform::internal;
 use crate::public_id::PublicId;
-use crate::services::HostError;
 
 use super::Share;
 
@@ -32,7 +32,7 @@ fn share_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Share> {
 }
 
 /// The share with public id `id`, if any.
-pub(super) fn share(conn: &Connection, id: &PublicId) -> Result<Option<Share>, HostError> {
+pub(super) fn share(conn: &Connection, id: &PublicId) -> Result<Option<Share>, Error> {
     conn.query_row(
         &format!("SELECT {SHARE_COLUMNS} FROM shares WHERE public_id = ?1"),
         [id],
@@ -43,13 +43,11 @@ pub(super) fn share(conn: &Connection, id: &PublicId) -> Result<Option<Share>, H
 }
 
 /// Shares into and out of `workspace`, oldest first.
-pub(super) fn shares_of(conn: &Connection, workspace: &str) -> Result<Vec<Share>, HostError> {
-    let mut stmt = conn
-        .prepare(&format!(
-            "SELECT {SHARE_COLUMNS} FROM shares WHERE source = ?1 OR destination = ?1 ORDER BY id"
-        ))
-        .map_err(internal)?;
-    let rows = stmt.query_map([workspace], share_row).map_err(internal)?;
+pub(super) fn shares_of(conn: &Connection, workspace: &str) -> Result<Vec<Share>, Error> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {SHARE_COLUMNS} FROM shares WHERE source = ?1 OR destination = ?1 ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([workspace], share_row)?;
     rows.collect::<Result<_, _>>().map_err(internal)
 }
 
@@ -59,7 +57,7 @@ pub(super) fn status_between(
     name: &str,
     source: &str,
     destination: &str,
-) -> Result<Option<String>, HostError> {
+) -> Result<Option<String>, Error> {
     conn.query_row(
         "SELECT status FROM shares WHERE name = ?1 AND source = ?2 AND destination = ?3",
         params![name, source, destination],
@@ -74,7 +72,7 @@ pub(super) fn has_own_workflow(
     conn: &Connection,
     workspace: &str,
     name: &str,
-) -> Result<bool, HostError> {
+) -> Result<bool, Error> {
     conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM workflow_revisions WHERE workspace = ?1 AND name = ?2)",
         params![workspace, name],
@@ -100,7 +98,7 @@ pub(super) struct NewShare<'a> {
 }
 
 /// Inserts `share`, pending or accepted at once (SPEC SH-1, SH-3), and returns it as stored.
-pub(super) fn insert(conn: &Connection, share: &NewShare<'_>) -> Result<Share, HostError> {
+pub(super) fn insert(conn: &Connection, share: &NewShare<'_>) -> Result<Share, Error> {
     let status = if share.accepted_by.is_some() {
         "accepted"
     } else {
@@ -122,10 +120,9 @@ pub(super) fn insert(conn: &Connection, share: &NewShare<'_>) -> Result<Share, H
             share.accepted_as,
             share.id
         ],
-    )
-    .map_err(internal)?;
+    )?;
     self::share(conn, share.id)?
-        .ok_or_else(|| HostError::Internal(format!("share {} vanished as it was made", share.id)))
+        .ok_or_else(|| Error::Internal(format!("share {} vanished as it was made", share.id)))
 }
 
 /// Marks share `id` accepted at `revision` by `accepted_by` (stored as `accepted_as`).
@@ -135,12 +132,11 @@ pub(super) fn accept(
     accepted_by: &str,
     revision: i64,
     accepted_as: &str,
-) -> Result<(), HostError> {
+) -> Result<(), Error> {
     conn.execute(
         "UPDATE shares SET status = 'accepted', accepted_by = ?2, accepted_at = ?3, revision = ?4, accepted_as = ?5 WHERE public_id = ?1",
         params![id, accepted_by, clock::now_unix(), revision, accepted_as],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -159,7 +155,7 @@ pub(super) fn accepted_into(
     conn: &Connection,
     workspace: &str,
     name: &str,
-) -> Result<Option<Accepted>, HostError> {
+) -> Result<Option<Accepted>, Error> {
     conn.query_row(
         "SELECT public_id, source, revision, accepted_as FROM shares WHERE destination = ?1 AND name = ?2 AND status = 'accepted'",
         params![workspace, name],
@@ -178,7 +174,7 @@ pub(super) fn accepted_into(
 
 /// The names of the workflows with a form published in `workspace` or shared into it and
 /// accepted, by name.
-pub(super) fn flow_names(conn: &Connection, workspace: &str) -> Result<Vec<String>, HostError> {
+pub(super) fn flow_names(conn: &Connection, workspace: &str) -> Result<Vec<String>, Error> {
     crate::store::all_rows(conn, "SELECT DISTINCT name FROM workflow_revisions WHERE workspace = ?1 AND flow IS NOT NULL
              UNION SELECT name FROM shares WHERE destination = ?1 AND status = 'accepted' ORDER BY 1", [workspace], |r| r.get(0)).map_err(internal)
 }

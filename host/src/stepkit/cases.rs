@@ -222,6 +222,7 @@ pub fn run(
                     workspace: file.workspace.clone(),
                     principal: Principal::local(email),
                     cause: None,
+                    step: None,
                 };
                 let answering = Arc::new(file.services_for(case, &database));
                 // SPEC WF-6: the manifest's grants hold in front of mocks as of the database.
@@ -274,6 +275,7 @@ fn seed_cases(platform: &Platform, path: &PathBuf, workspace: &str) -> Result<()
             Email::parse(&fixture.email).map_err(|e| format!("{}: `as`: {e}", path.display()))?,
         ),
         cause: None,
+        step: None,
     };
     for (i, case) in fixture.cases.iter().enumerate() {
         crate::builtin::Builtin::CreateCase

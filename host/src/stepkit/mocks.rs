@@ -16,13 +16,16 @@ use std::sync::Mutex;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::Error;
+use crate::access::{AccessDecision, Reason};
 use crate::principal::Caller;
-use crate::services::access::{AccessApi, Decision};
+use crate::services::HostServices;
+use crate::services::access::AccessApi;
 use crate::services::cases::{
     AccessMode, CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
     Severity,
 };
-use crate::services::{HostError, HostServices};
+use crate::services::grants::{Grant, granted, require};
 
 /// A host function a test can mock: `interface.function` as in the WIT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,10 +156,10 @@ enum Answer {
     Case(Box<CaseRecord>),
     Page(CasePage),
     Restrictions(Restrictions),
-    Decision(Decision),
+    Decision(AccessDecision),
     /// `events.emit` accepted: the event is validated and recorded as usual.
     Accept,
-    Error(HostError),
+    Error(Error),
 }
 
 /// One mock: an answer for calls of `call` whose arguments match `args`.
@@ -233,13 +236,13 @@ impl TryFrom<MockSpec> for Mock {
     }
 }
 
-fn host_error(kind: &str, message: String) -> Result<HostError, String> {
+fn host_error(kind: &str, message: String) -> Result<Error, String> {
     Ok(match kind {
-        "denied" => HostError::Denied(message),
-        "not-found" => HostError::NotFound(message),
-        "invalid" => HostError::Invalid(message),
-        "conflict" => HostError::Conflict(message),
-        "internal" => HostError::Internal(message),
+        "denied" => Error::Denied(Reason::Mocked(message)),
+        "not-found" => Error::NotFound(message),
+        "invalid" => Error::Invalid(message),
+        "conflict" => Error::Conflict(message),
+        "internal" => Error::Internal(message),
         other => {
             return Err(format!(
                 "unknown error kind `{other}`; expected denied, not-found, invalid, conflict or internal"
@@ -281,9 +284,12 @@ fn returns(call: Call, value: Value) -> Result<Answer, String> {
         }
         Call::CheckFlowAccess | Call::HasScope => {
             let d: MockDecision = decode(value)?;
-            Answer::Decision(Decision {
-                allowed: d.allowed,
-                reason: d.reason,
+            // The test file's reason, as it gives it.
+            let reason = Reason::Mocked(d.reason);
+            Answer::Decision(if d.allowed {
+                AccessDecision::Allowed(reason)
+            } else {
+                AccessDecision::Denied(reason)
             })
         }
         Call::Emit => Answer::Accept,
@@ -444,7 +450,7 @@ pub struct MockedServices {
 enum Route<'a> {
     Mock(Answer),
     Database(&'a HostServices),
-    Refused(HostError),
+    Refused(Error),
 }
 
 impl MockedServices {
@@ -492,7 +498,7 @@ impl MockedServices {
                 );
                 (
                     Answered::Unanswered(near),
-                    Route::Refused(HostError::Internal(message)),
+                    Route::Refused(Error::Internal(message)),
                 )
             }
         };
@@ -517,13 +523,13 @@ impl MockedServices {
 fn answer<T>(
     route: Route<'_>,
     pick: impl FnOnce(Answer) -> Option<T>,
-    db: impl FnOnce(&HostServices) -> Result<T, HostError>,
-) -> Result<T, HostError> {
+    db: impl FnOnce(&HostServices) -> Result<T, Error>,
+) -> Result<T, Error> {
     match route {
         Route::Mock(Answer::Error(e)) | Route::Refused(e) => Err(e),
         // A mock's answer is decoded for its function when the file is read, so this holds.
         Route::Mock(a) => pick(a)
-            .ok_or_else(|| HostError::Internal("step test: a mock answered the wrong type".into())),
+            .ok_or_else(|| Error::Internal("step test: a mock answered the wrong type".into())),
         Route::Database(services) => db(services),
     }
 }
@@ -542,7 +548,7 @@ fn restrictions(a: Answer) -> Option<Restrictions> {
     }
 }
 
-fn decision(a: Answer) -> Option<Decision> {
+fn decision(a: Answer) -> Option<AccessDecision> {
     match a {
         Answer::Decision(d) => Some(d),
         _ => None,
@@ -559,48 +565,38 @@ fn to_value(value: impl serde::Serialize) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
+// SPEC WF-6: the step's grants hold in front of the mocks as of the database: a call the
+// step is not granted is refused before it is routed (or recorded as made).
 impl CaseApi for MockedServices {
-    fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, HostError> {
+    fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, Error> {
+        require(caller, Grant::CasesWrite)?;
         let route = self.route(Call::CreateCase, json!({ "input": to_value(&input) }));
-        answer(route, case, |db| db.cases.create_case(caller, input))
+        answer(route, case, |db| db.cases()?.create_case(caller, input))
     }
 
-    fn create_case_keyed(
-        &self,
-        caller: &Caller,
-        input: NewCase,
-        key: &str,
-    ) -> Result<CaseRecord, HostError> {
-        let route = self.route(Call::CreateCase, json!({ "input": to_value(&input) }));
-        answer(route, case, |db| {
-            db.cases.create_case_keyed(caller, input, key)
-        })
-    }
-
-    fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, HostError> {
+    fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, Error> {
+        require(caller, Grant::CasesWrite)?;
         let route = self.route(Call::CreateCaseFromJson, json!({ "case": parsed(json) }));
         answer(route, case, |db| {
-            db.cases.create_case_from_json(caller, json)
+            db.cases()?.create_case_from_json(caller, json)
         })
     }
 
-    fn query_cases(&self, caller: &Caller, query: CaseQuery) -> Result<CasePage, HostError> {
+    fn query_cases(&self, caller: &Caller, query: CaseQuery) -> Result<CasePage, Error> {
+        require(caller, Grant::CasesRead)?;
         let route = self.route(Call::QueryCases, json!({ "query": to_value(&query) }));
         let page = |a| match a {
             Answer::Page(p) => Some(p),
             _ => None,
         };
-        answer(route, page, |db| db.cases.query_cases(caller, query))
+        answer(route, page, |db| db.cases()?.query_cases(caller, query))
     }
 
-    fn get_case_restrictions(
-        &self,
-        caller: &Caller,
-        case_id: &str,
-    ) -> Result<Restrictions, HostError> {
+    fn get_case_restrictions(&self, caller: &Caller, case_id: &str) -> Result<Restrictions, Error> {
+        require(caller, Grant::CasesRead)?;
         let route = self.route(Call::GetCaseRestrictions, json!({ "case_id": case_id }));
         answer(route, restrictions, |db| {
-            db.cases.get_case_restrictions(caller, case_id)
+            db.cases()?.get_case_restrictions(caller, case_id)
         })
     }
 
@@ -609,11 +605,13 @@ impl CaseApi for MockedServices {
         caller: &Caller,
         case_id: &str,
         update: RestrictionUpdate,
-    ) -> Result<Restrictions, HostError> {
+    ) -> Result<Restrictions, Error> {
+        require(caller, Grant::CasesWrite)?;
         let args = json!({ "case_id": case_id, "update": to_value(&update) });
         let route = self.route(Call::UpdateCaseRestrictions, args);
         answer(route, restrictions, |db| {
-            db.cases.update_case_restrictions(caller, case_id, update)
+            db.cases()?
+                .update_case_restrictions(caller, case_id, update)
         })
     }
 }
@@ -624,28 +622,40 @@ impl AccessApi for MockedServices {
         caller: &Caller,
         flow: &str,
         email: &str,
-    ) -> Result<Decision, HostError> {
+    ) -> Result<AccessDecision, Error> {
+        require(caller, Grant::AccessCheck)?;
         let route = self.route(
             Call::CheckFlowAccess,
             json!({ "flow": flow, "email": email }),
         );
         answer(route, decision, |db| {
-            db.access.check_flow_access(caller, flow, email)
+            db.access()
+                .map_err(Error::Denied)?
+                .check_flow_access(caller, flow, email)
         })
     }
 
-    fn has_scope(&self, caller: &Caller, scope: &str) -> Decision {
+    fn has_scope(&self, caller: &Caller, scope: &str) -> AccessDecision {
+        if let Err(reason) = granted(caller, Grant::AccessCheck) {
+            return AccessDecision::Denied(reason);
+        }
         let route = self.route(Call::HasScope, json!({ "scope": scope }));
-        answer(route, decision, |db| Ok(db.access.has_scope(caller, scope)))
-            .unwrap_or_else(|e| Decision::deny(e.to_string()))
+        answer(route, decision, |db| {
+            Ok(db
+                .access()
+                .map_or_else(AccessDecision::Denied, |a| a.has_scope(caller, scope)))
+        })
+        .unwrap_or_else(|e| AccessDecision::Denied(Reason::Mocked(e.to_string())))
     }
 
-    fn may_emit(&self, caller: &Caller, kind: &str, payload_json: &str) -> Result<(), HostError> {
+    fn may_emit(&self, caller: &Caller, kind: &str, payload_json: &str) -> Result<(), Error> {
         let args = json!({ "kind": kind, "payload": parsed(payload_json) });
         let route = self.route(Call::Emit, args);
         let accept = |a| matches!(a, Answer::Accept).then_some(());
         answer(route, accept, |db| {
-            db.authority.may_emit(caller, kind, payload_json)
+            db.access()
+                .map_err(Error::Denied)?
+                .may_emit(caller, kind, payload_json)
         })
     }
 }
@@ -739,6 +749,7 @@ mod tests {
             workspace: "default".into(),
             principal: crate::principal::Principal::Anonymous,
             cause: None,
+            step: None,
         }
     }
 
@@ -760,7 +771,7 @@ mod tests {
         let e = services
             .get_case_restrictions(&caller(), "C-2")
             .expect_err("answered by b");
-        assert_eq!(e, HostError::NotFound("no case".into()));
+        assert_eq!(e, Error::NotFound("no case".into()));
         let e = services
             .check_flow_access(&caller(), "triage", "a@x.test")
             .expect_err("no mock");

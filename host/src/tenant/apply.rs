@@ -6,6 +6,8 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::json;
 
+use crate::Error;
+use crate::access::Reason;
 use crate::access::{BuiltinRole, Scope, ScopeSet};
 use crate::admin::groups::GroupKind;
 use crate::admin::sso::{self, ClaimRule};
@@ -14,7 +16,6 @@ use crate::audit::{self, Actor};
 use crate::json_locate::JsonPath;
 use crate::platform::Platform;
 use crate::principal::{Email, Principal};
-use crate::services::HostError;
 use crate::store::Transaction;
 
 use super::store::{self, StoredGroup, StoredMember, StoredWorkspace};
@@ -34,11 +35,11 @@ pub enum ApplyError {
     /// Problems located in the file.
     Spec(Vec<Located>),
     /// The actor may not, or the store failed.
-    Host(HostError),
+    Host(Error),
 }
 
-impl From<HostError> for ApplyError {
-    fn from(e: HostError) -> Self {
+impl From<Error> for ApplyError {
+    fn from(e: Error) -> Self {
         ApplyError::Host(e)
     }
 }
@@ -63,16 +64,13 @@ pub fn bootstrap(platform: &Platform, file: &TenantFile) -> Result<ApplyReport, 
 }
 
 /// Refuses a bootstrap once someone owns the organization or a workspace of the file.
-fn refuse_if_owned(tx: &Transaction<'_>, spec: &super::TenantSpec) -> Result<(), HostError> {
+fn refuse_if_owned(tx: &Transaction<'_>, spec: &super::TenantSpec) -> Result<(), Error> {
     let mut owned = store::owners_in_org(tx, &spec.organization)? > 0;
     for ws in &spec.workspaces {
         owned |= store::owners_in_workspace(tx, &ws.name)? > 0;
     }
     if owned {
-        return Err(HostError::Denied(
-            "--bootstrap only applies a tenant file while nobody owns it; act as an Owner with --as EMAIL"
-                .into(),
-        ));
+        return Err(Error::Denied(Reason::BootstrapOwned));
     }
     Ok(())
 }
@@ -111,7 +109,7 @@ fn apply_as(
         }
         if !spec_problems.is_empty() {
             // Roll back everything: a bad file applies nothing.
-            return Err(HostError::Invalid("tenant file has errors".into()));
+            return Err(Error::Invalid("tenant file has errors".into()));
         }
         let listed: BTreeSet<&str> = spec.workspaces.iter().map(|w| w.name.as_str()).collect();
         report.untouched_workspaces = store::org_workspaces(tx, org)?
@@ -135,7 +133,7 @@ fn authorize(
     tx: &Transaction<'_>,
     spec: &TenantSpec,
     actor: &Principal,
-) -> Result<(), HostError> {
+) -> Result<(), Error> {
     let index = platform.index();
     for ws in &spec.workspaces {
         // To someone with no standing in it, an existing workspace is answered as a missing
@@ -150,10 +148,10 @@ fn authorize(
                 && BuiltinRole::parse(&m.role) == Some(BuiltinRole::Owner)
         });
         if !listed {
-            return Err(HostError::Denied(format!(
-                "{actor} may create workspace `{}` only by listing themself as its owner",
-                ws.name
-            )));
+            return Err(Error::Denied(Reason::NotListedOwner {
+                actor: actor.clone(),
+                workspace: ws.name.clone(),
+            }));
         }
         if index.workspace(&ws.name).is_some() {
             return Err(name_not_available("workspace", &ws.name));
@@ -172,18 +170,18 @@ fn authorize(
         if !member {
             return Err(name_not_available("organization", &spec.organization));
         }
-        return Err(HostError::Denied(format!(
-            "{actor} is not an Owner in organization `{}`",
-            spec.organization
-        )));
+        return Err(Error::Denied(Reason::NotOrgOwner {
+            actor: actor.clone(),
+            organization: spec.organization.clone(),
+        }));
     }
     Ok(())
 }
 
 /// A name someone else holds: names are unique across all tenants, so creating one that is
 /// taken must fail, and this says no more than that (SPEC ID-4).
-fn name_not_available(what: &str, name: &str) -> HostError {
-    HostError::Conflict(format!(
+fn name_not_available(what: &str, name: &str) -> Error {
+    Error::Conflict(format!(
         "the {what} name `{name}` is not available; choose another (names are unique across all tenants)"
     ))
 }
@@ -203,7 +201,7 @@ impl Changes<'_, '_> {
         target: &str,
         details: serde_json::Value,
         line: String,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         audit::record(self.tx, self.who, self.workspace, action, target, details)?;
         self.lines.push(format!("{}: {line}", self.workspace));
         Ok(())
@@ -263,7 +261,7 @@ fn on_off(b: bool) -> &'static str {
     if b { "on" } else { "off" }
 }
 
-fn apply_idps(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<(), HostError> {
+fn apply_idps(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<(), Error> {
     let have = store::idps(c.tx, ws)?;
     let want: BTreeSet<String> = spec.idps.iter().cloned().collect();
     for idp in want.difference(&have) {
@@ -272,7 +270,7 @@ fn apply_idps(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<
         if store::idp_elsewhere(c.tx, idp, ws)?.is_some() {
             // Say that it is taken, not by whom: the other organization is none of this
             // file's business (SPEC ID-4).
-            return Err(HostError::Conflict(format!(
+            return Err(Error::Conflict(format!(
                 "IdP `{idp}` cannot be trusted here: it belongs to another organization, and an IdP name belongs to one organization"
             )));
         }
@@ -291,11 +289,11 @@ fn apply_idps(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<
     Ok(())
 }
 
-fn apply_roles(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<(), HostError> {
+fn apply_roles(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<(), Error> {
     let have = store::custom_roles(c.tx, ws)?;
     for role in &spec.custom_roles {
         let set =
-            ScopeSet::parse(role.scopes.iter().map(String::as_str)).map_err(HostError::Invalid)?;
+            ScopeSet::parse(role.scopes.iter().map(String::as_str)).map_err(Error::Invalid)?;
         let text = scopes_text(set);
         match have.get(&role.name) {
             Some(old) if *old == text => {}
@@ -353,12 +351,12 @@ fn delete_unlisted_roles(
     Ok(())
 }
 
-fn apply_members(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<(), HostError> {
+fn apply_members(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<(), Error> {
     let tx = c.tx;
     let have = store::members(tx, ws)?;
     let mut listed = BTreeSet::new();
     for m in &spec.members {
-        let email = Email::parse(&m.email).map_err(HostError::Invalid)?;
+        let email = Email::parse(&m.email).map_err(Error::Invalid)?;
         let role = crate::access::RoleName::parse(&m.role).to_string();
         let want_source = if m.sso { "sso" } else { "invite" };
         listed.insert(email.to_string());
@@ -415,7 +413,7 @@ fn apply_members(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Resu
         if source != "invite" || listed.contains(email) {
             continue;
         }
-        let parsed = Email::parse(email).map_err(HostError::Invalid)?;
+        let parsed = Email::parse(email).map_err(Error::Invalid)?;
         crate::admin::users::remove_member(tx, ws, *user, &parsed)?;
         c.record(
             "user.delete",
@@ -498,7 +496,7 @@ fn sync_static_members(
     group: i64,
     name: &str,
     members: &[String],
-) -> Result<(), HostError> {
+) -> Result<(), Error> {
     // SSO-provisioned members are runtime state, which a file cannot list (SPEC GR-2 admits
     // only its members): their static group memberships stay, as their memberships do.
     let have = store::listed_group_members(c.tx, group)?;
@@ -508,7 +506,7 @@ fn sync_static_members(
         .map(|e| e.to_string())
         .collect();
     for email in want.difference(&have) {
-        let user = ensure_user(c.tx, &Email::parse(email).map_err(HostError::Invalid)?)?;
+        let user = ensure_user(c.tx, &Email::parse(email).map_err(Error::Invalid)?)?;
         store::add_group_member(c.tx, group, user)?;
         c.record(
             "group.add_member",
@@ -529,7 +527,7 @@ fn sync_static_members(
     Ok(())
 }
 
-fn apply_rules(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<(), HostError> {
+fn apply_rules(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<(), Error> {
     let have = sso::rules(c.tx, ws)?;
     // Normalized as `sso rules add` stores them, so that applying the file again (or its
     // export) changes nothing.
@@ -538,13 +536,13 @@ fn apply_rules(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let rule = ClaimRule::new(&r.claim, &r.value, &r.role).map_err(HostError::Invalid)?;
+            let rule = ClaimRule::new(&r.claim, &r.value, &r.role).map_err(Error::Invalid)?;
             Ok(ClaimRule {
                 rank: i as u32 + 1,
                 ..rule
             })
         })
-        .collect::<Result<_, HostError>>()?;
+        .collect::<Result<_, Error>>()?;
     if have == want {
         return Ok(());
     }

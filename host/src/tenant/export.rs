@@ -2,29 +2,29 @@
 
 use std::collections::BTreeSet;
 
+use crate::Error;
 use crate::admin::groups::groups_of;
 use crate::admin::sso;
-use crate::services::HostError;
 use crate::store::Connection;
 
 use super::store;
 use super::{GroupSpec, MemberSpec, RuleSpec, TenantSpec, WorkspaceSpec};
 
 /// The organization `org` (or the only one, if `None`) as a tenant spec.
-pub fn export(conn: &Connection, org: Option<&str>) -> Result<TenantSpec, HostError> {
+pub fn export(conn: &Connection, org: Option<&str>) -> Result<TenantSpec, Error> {
     let orgs = store::organizations(conn)?;
     let (org_id, name) = match org {
         Some(want) => orgs
             .into_iter()
             .find(|(_, n)| n == want)
-            .ok_or_else(|| HostError::NotFound(format!("there is no organization `{want}`")))?,
+            .ok_or_else(|| Error::NotFound(format!("there is no organization `{want}`")))?,
         None if orgs.len() == 1 => orgs
             .into_iter()
             .next()
-            .ok_or_else(|| HostError::NotFound("no organization".into()))?,
+            .ok_or_else(|| Error::NotFound("no organization".into()))?,
         None => {
             let names: Vec<String> = orgs.into_iter().map(|(_, n)| n).collect();
-            return Err(HostError::Invalid(format!(
+            return Err(Error::Invalid(format!(
                 "name the organization to export (--org): {}",
                 names.join(", ")
             )));
@@ -45,7 +45,7 @@ fn workspace(
     id: i64,
     name: String,
     sso_only: bool,
-) -> Result<WorkspaceSpec, HostError> {
+) -> Result<WorkspaceSpec, Error> {
     let idps = store::idps(conn, id)?.into_iter().collect();
     let custom_roles = store::role_specs(conn, id)?;
     let members = store::listed_members(conn, id)?;

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeSet;
 
+use crate::Error;
 use crate::access::Scope;
 use crate::platform::Platform;
 use crate::principal::Principal;
-use crate::services::HostError;
 
 use super::TenantSpec;
 use super::store;
@@ -18,7 +18,7 @@ pub fn export_for(
     platform: &Platform,
     principal: &Principal,
     org: Option<&str>,
-) -> Result<TenantSpec, HostError> {
+) -> Result<TenantSpec, Error> {
     let all = store::all_workspaces(platform.db().conn())?;
     let may = |ws: &str| platform.check(principal, ws, Scope::UserWrite).allowed();
     let exportable: BTreeSet<&str> = all
@@ -30,7 +30,7 @@ pub fn export_for(
         Some(want) if exportable.contains(want) => want.to_owned(),
         // Missing and not theirs read the same (SPEC ID-4).
         Some(want) => {
-            return Err(HostError::NotFound(format!(
+            return Err(Error::NotFound(format!(
                 "there is no organization `{want}` where {principal} holds {}",
                 Scope::UserWrite
             )));
@@ -38,14 +38,14 @@ pub fn export_for(
         None => match exportable.iter().collect::<Vec<_>>().as_slice() {
             [only] => (**only).to_owned(),
             [] => {
-                return Err(HostError::NotFound(format!(
+                return Err(Error::NotFound(format!(
                     "there is no organization where {principal} holds {}",
                     Scope::UserWrite
                 )));
             }
             several => {
                 let names: Vec<&str> = several.iter().map(|o| **o).collect();
-                return Err(HostError::Invalid(format!(
+                return Err(Error::Invalid(format!(
                     "name the organization to export (--org): {}",
                     names.join(", ")
                 )));

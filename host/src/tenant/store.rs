@@ -1,21 +1,21 @@
 //! The storage of tenant files: reading an organization's access data for an export or a diff,
 //! and writing the differences an apply decided. The only module of `tenant/` that speaks SQL;
-//! storage errors come back as [`HostError`] through [`internal`].
+//! storage errors come back as [`Error`] through [`internal`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::Error;
 use crate::admin::groups::GroupKind;
 use crate::platform::internal;
-use crate::services::HostError;
 
 use super::{MemberSpec, RoleSpec};
 
 // Organizations and workspaces.
 
 /// (id, name) of every organization, by name.
-pub(super) fn organizations(conn: &Connection) -> Result<Vec<(i64, String)>, HostError> {
+pub(super) fn organizations(conn: &Connection) -> Result<Vec<(i64, String)>, Error> {
     crate::store::all_rows(
         conn,
         "SELECT id, name FROM organizations ORDER BY name",
@@ -26,7 +26,7 @@ pub(super) fn organizations(conn: &Connection) -> Result<Vec<(i64, String)>, Hos
 }
 
 /// Every (organization, workspace) pair, by name.
-pub(super) fn all_workspaces(conn: &Connection) -> Result<Vec<(String, String)>, HostError> {
+pub(super) fn all_workspaces(conn: &Connection) -> Result<Vec<(String, String)>, Error> {
     crate::store::all_rows(
         conn,
         "SELECT o.name, w.name FROM workspaces w JOIN organizations o ON o.id = w.org_id
@@ -41,7 +41,7 @@ pub(super) fn all_workspaces(conn: &Connection) -> Result<Vec<(String, String)>,
 pub(super) fn org_workspaces(
     conn: &Connection,
     org: i64,
-) -> Result<Vec<(i64, String, bool)>, HostError> {
+) -> Result<Vec<(i64, String, bool)>, Error> {
     crate::store::all_rows(
         conn,
         "SELECT id, name, sso_only FROM workspaces WHERE org_id = ?1 ORDER BY name",
@@ -52,10 +52,7 @@ pub(super) fn org_workspaces(
 }
 
 /// Names of the workspaces of the organization named `org`.
-pub(super) fn workspaces_of_org_named(
-    conn: &Connection,
-    org: &str,
-) -> Result<Vec<String>, HostError> {
+pub(super) fn workspaces_of_org_named(conn: &Connection, org: &str) -> Result<Vec<String>, Error> {
     crate::store::all_rows(
         conn,
         "SELECT w.name FROM workspaces w JOIN organizations o ON o.id = w.org_id WHERE o.name = ?1",
@@ -66,7 +63,7 @@ pub(super) fn workspaces_of_org_named(
 }
 
 /// How many Owners the workspaces of the organization named `org` have.
-pub(super) fn owners_in_org(conn: &Connection, org: &str) -> Result<i64, HostError> {
+pub(super) fn owners_in_org(conn: &Connection, org: &str) -> Result<i64, Error> {
     conn.query_row(
         "SELECT count(*) FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
          JOIN organizations o ON o.id = w.org_id WHERE o.name = ?1 AND m.role = 'owner'",
@@ -77,7 +74,7 @@ pub(super) fn owners_in_org(conn: &Connection, org: &str) -> Result<i64, HostErr
 }
 
 /// How many Owners the workspace named `workspace` has.
-pub(super) fn owners_in_workspace(conn: &Connection, workspace: &str) -> Result<i64, HostError> {
+pub(super) fn owners_in_workspace(conn: &Connection, workspace: &str) -> Result<i64, Error> {
     conn.query_row(
         "SELECT count(*) FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
          WHERE w.name = ?1 AND m.role = 'owner'",
@@ -88,12 +85,11 @@ pub(super) fn owners_in_workspace(conn: &Connection, workspace: &str) -> Result<
 }
 
 /// The id of organization `name`, created if needed.
-pub(super) fn ensure_org(conn: &Connection, name: &str) -> Result<i64, HostError> {
+pub(super) fn ensure_org(conn: &Connection, name: &str) -> Result<i64, Error> {
     conn.execute(
         "INSERT OR IGNORE INTO organizations (name) VALUES (?1)",
         [name],
-    )
-    .map_err(internal)?;
+    )?;
     conn.query_row(
         "SELECT id FROM organizations WHERE name = ?1",
         [name],
@@ -113,7 +109,7 @@ pub(super) struct StoredWorkspace {
 pub(super) fn find_workspace(
     conn: &Connection,
     name: &str,
-) -> Result<Option<StoredWorkspace>, HostError> {
+) -> Result<Option<StoredWorkspace>, Error> {
     conn.query_row(
         "SELECT id, org_id, sso_only FROM workspaces WHERE name = ?1",
         [name],
@@ -130,12 +126,11 @@ pub(super) fn find_workspace(
 }
 
 /// Sets SSO-only sign-in of workspace `ws`.
-pub(super) fn set_sso_only(conn: &Connection, ws: i64, on: bool) -> Result<(), HostError> {
+pub(super) fn set_sso_only(conn: &Connection, ws: i64, on: bool) -> Result<(), Error> {
     conn.execute(
         "UPDATE workspaces SET sso_only = ?2 WHERE id = ?1",
         params![ws, on],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -145,19 +140,18 @@ pub(super) fn insert_workspace(
     org: i64,
     name: &str,
     sso_only: bool,
-) -> Result<i64, HostError> {
+) -> Result<i64, Error> {
     conn.execute(
         "INSERT INTO workspaces (org_id, name, sso_only) VALUES (?1, ?2, ?3)",
         params![org, name, sso_only],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(conn.last_insert_rowid())
 }
 
 // IdPs.
 
 /// Names of the IdPs workspace `ws` trusts, by name.
-pub(super) fn idps(conn: &Connection, ws: i64) -> Result<BTreeSet<String>, HostError> {
+pub(super) fn idps(conn: &Connection, ws: i64) -> Result<BTreeSet<String>, Error> {
     strings(conn, "SELECT name FROM idps WHERE workspace_id = ?1", ws)
 }
 
@@ -166,7 +160,7 @@ pub(super) fn idp_elsewhere(
     conn: &Connection,
     idp: &str,
     ws: i64,
-) -> Result<Option<String>, HostError> {
+) -> Result<Option<String>, Error> {
     conn.query_row(
         "SELECT o.name FROM idps i JOIN workspaces w ON w.id = i.workspace_id
          JOIN organizations o ON o.id = w.org_id
@@ -179,32 +173,27 @@ pub(super) fn idp_elsewhere(
 }
 
 /// Trusts IdP `idp` in workspace `ws`.
-pub(super) fn insert_idp(conn: &Connection, ws: i64, idp: &str) -> Result<(), HostError> {
+pub(super) fn insert_idp(conn: &Connection, ws: i64, idp: &str) -> Result<(), Error> {
     conn.execute(
         "INSERT INTO idps (workspace_id, name) VALUES (?1, ?2)",
         params![ws, idp],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
 /// No longer trusts IdP `idp` in workspace `ws`.
-pub(super) fn delete_idp(conn: &Connection, ws: i64, idp: &str) -> Result<(), HostError> {
+pub(super) fn delete_idp(conn: &Connection, ws: i64, idp: &str) -> Result<(), Error> {
     conn.execute(
         "DELETE FROM idps WHERE workspace_id = ?1 AND name = ?2",
         params![ws, idp],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
 // Custom roles.
 
 /// The custom roles of workspace `ws`: name → scopes as stored (space-separated).
-pub(super) fn custom_roles(
-    conn: &Connection,
-    ws: i64,
-) -> Result<BTreeMap<String, String>, HostError> {
+pub(super) fn custom_roles(conn: &Connection, ws: i64) -> Result<BTreeMap<String, String>, Error> {
     crate::store::all_rows(
         conn,
         "SELECT name, scopes FROM custom_roles WHERE workspace_id = ?1",
@@ -215,7 +204,7 @@ pub(super) fn custom_roles(
 }
 
 /// The custom roles of workspace `ws` as a tenant file lists them, by name.
-pub(super) fn role_specs(conn: &Connection, ws: i64) -> Result<Vec<RoleSpec>, HostError> {
+pub(super) fn role_specs(conn: &Connection, ws: i64) -> Result<Vec<RoleSpec>, Error> {
     Ok(custom_roles(conn, ws)?
         .into_iter()
         .map(|(name, scopes)| RoleSpec {
@@ -231,12 +220,11 @@ pub(super) fn set_role_scopes(
     ws: i64,
     name: &str,
     scopes: &str,
-) -> Result<(), HostError> {
+) -> Result<(), Error> {
     conn.execute(
         "UPDATE custom_roles SET scopes = ?3 WHERE workspace_id = ?1 AND name = ?2",
         params![ws, name, scopes],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -246,17 +234,16 @@ pub(super) fn insert_role(
     ws: i64,
     name: &str,
     scopes: &str,
-) -> Result<(), HostError> {
+) -> Result<(), Error> {
     conn.execute(
         "INSERT INTO custom_roles (workspace_id, name, scopes) VALUES (?1, ?2, ?3)",
         params![ws, name, scopes],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
 /// How many members and live keys hold role `name` in `ws`.
-pub(super) fn role_holders(conn: &Connection, ws: i64, name: &str) -> Result<i64, HostError> {
+pub(super) fn role_holders(conn: &Connection, ws: i64, name: &str) -> Result<i64, Error> {
     conn.query_row(
         "SELECT (SELECT count(*) FROM memberships WHERE workspace_id = ?1 AND role = ?2)
               + (SELECT count(*) FROM api_keys WHERE workspace_id = ?1 AND role = ?2 AND revoked_at IS NULL)",
@@ -267,12 +254,11 @@ pub(super) fn role_holders(conn: &Connection, ws: i64, name: &str) -> Result<i64
 }
 
 /// Deletes custom role `name`.
-pub(super) fn delete_role(conn: &Connection, ws: i64, name: &str) -> Result<(), HostError> {
+pub(super) fn delete_role(conn: &Connection, ws: i64, name: &str) -> Result<(), Error> {
     conn.execute(
         "DELETE FROM custom_roles WHERE workspace_id = ?1 AND name = ?2",
         params![ws, name],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -288,10 +274,7 @@ pub(super) struct StoredMember {
 }
 
 /// The members of workspace `ws`, by email.
-pub(super) fn members(
-    conn: &Connection,
-    ws: i64,
-) -> Result<BTreeMap<String, StoredMember>, HostError> {
+pub(super) fn members(conn: &Connection, ws: i64) -> Result<BTreeMap<String, StoredMember>, Error> {
     crate::store::all_rows(conn, "SELECT u.id, u.email, m.role, m.source, m.break_glass FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ?1", [ws], |r| {
             Ok((
                 r.get::<_, String>(1)?,
@@ -308,7 +291,7 @@ pub(super) fn members(
 /// The members of workspace `ws` as a tenant file lists them, by email: invited members, and
 /// Owners provisioned through SSO (marked `sso`). Other SSO members are runtime state, but
 /// without its Owners a workspace would not re-apply (SPEC UA-3).
-pub(super) fn listed_members(conn: &Connection, ws: i64) -> Result<Vec<MemberSpec>, HostError> {
+pub(super) fn listed_members(conn: &Connection, ws: i64) -> Result<Vec<MemberSpec>, Error> {
     crate::store::all_rows(conn, "SELECT u.email, m.role, m.break_glass, m.source = 'sso' FROM memberships m JOIN users u ON u.id = m.user_id
              WHERE m.workspace_id = ?1 AND (m.source = 'invite' OR m.role = 'owner') ORDER BY u.email", [ws], |r| {
             Ok(MemberSpec {
@@ -329,12 +312,11 @@ pub(super) fn set_member(
     role: &str,
     break_glass: bool,
     source: &str,
-) -> Result<(), HostError> {
+) -> Result<(), Error> {
     conn.execute(
         "UPDATE memberships SET role = ?3, source = ?5, rule_rank = NULL, break_glass = ?4 WHERE workspace_id = ?1 AND user_id = ?2",
         params![ws, user, role, break_glass, source],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -346,12 +328,11 @@ pub(super) fn insert_member(
     role: &str,
     break_glass: bool,
     source: &str,
-) -> Result<(), HostError> {
+) -> Result<(), Error> {
     conn.execute(
         "INSERT INTO memberships (workspace_id, user_id, role, source, break_glass) VALUES (?1, ?2, ?3, ?5, ?4)",
         params![ws, user, role, break_glass, source],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -367,10 +348,7 @@ pub(super) struct StoredGroup {
 }
 
 /// The groups of workspace `ws`, by name.
-pub(super) fn groups(
-    conn: &Connection,
-    ws: i64,
-) -> Result<BTreeMap<String, StoredGroup>, HostError> {
+pub(super) fn groups(conn: &Connection, ws: i64) -> Result<BTreeMap<String, StoredGroup>, Error> {
     crate::store::all_rows(
         conn,
         "SELECT id, name, description, kind, claim_value FROM groups WHERE workspace_id = ?1",
@@ -396,12 +374,11 @@ pub(super) fn update_group(
     group: i64,
     description: &str,
     claim_value: Option<&str>,
-) -> Result<(), HostError> {
+) -> Result<(), Error> {
     conn.execute(
         "UPDATE groups SET description = ?2, claim_value = ?3 WHERE id = ?1",
         params![group, description, claim_value],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
@@ -413,19 +390,17 @@ pub(super) fn insert_group(
     description: &str,
     kind: GroupKind,
     claim_value: Option<&str>,
-) -> Result<i64, HostError> {
+) -> Result<i64, Error> {
     conn.execute(
         "INSERT INTO groups (workspace_id, name, description, kind, claim_value) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![ws, name, description, kind.as_str(), claim_value],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(conn.last_insert_rowid())
 }
 
 /// Deletes a group and (by cascade) its memberships.
-pub(super) fn delete_group(conn: &Connection, group: i64) -> Result<(), HostError> {
-    conn.execute("DELETE FROM groups WHERE id = ?1", [group])
-        .map_err(internal)?;
+pub(super) fn delete_group(conn: &Connection, group: i64) -> Result<(), Error> {
+    conn.execute("DELETE FROM groups WHERE id = ?1", [group])?;
     Ok(())
 }
 
@@ -433,7 +408,7 @@ pub(super) fn delete_group(conn: &Connection, group: i64) -> Result<(), HostErro
 pub(super) fn listed_group_members(
     conn: &Connection,
     group: i64,
-) -> Result<BTreeSet<String>, HostError> {
+) -> Result<BTreeSet<String>, Error> {
     strings(
         conn,
         "SELECT u.email FROM group_members gm JOIN users u ON u.id = gm.user_id
@@ -445,32 +420,26 @@ pub(super) fn listed_group_members(
 }
 
 /// Adds user `user` to group `group`.
-pub(super) fn add_group_member(conn: &Connection, group: i64, user: i64) -> Result<(), HostError> {
+pub(super) fn add_group_member(conn: &Connection, group: i64, user: i64) -> Result<(), Error> {
     conn.execute(
         "INSERT INTO group_members (group_id, user_id) VALUES (?1, ?2)",
         params![group, user],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
 /// Removes the user with `email` from group `group`.
-pub(super) fn remove_group_member(
-    conn: &Connection,
-    group: i64,
-    email: &str,
-) -> Result<(), HostError> {
+pub(super) fn remove_group_member(conn: &Connection, group: i64, email: &str) -> Result<(), Error> {
     conn.execute(
         "DELETE FROM group_members WHERE group_id = ?1 AND user_id = (SELECT id FROM users WHERE email = ?2)",
         params![group, email],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }
 
 /// The strings `sql` selects for id `id`, sorted.
-fn strings(conn: &Connection, sql: &str, id: i64) -> Result<BTreeSet<String>, HostError> {
-    let mut stmt = conn.prepare(sql).map_err(internal)?;
-    let rows = stmt.query_map([id], |r| r.get(0)).map_err(internal)?;
+fn strings(conn: &Connection, sql: &str, id: i64) -> Result<BTreeSet<String>, Error> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([id], |r| r.get(0))?;
     rows.collect::<Result<_, _>>().map_err(internal)
 }

@@ -82,6 +82,7 @@ mod tests {
             workspace: "soc".into(),
             principal: Principal::Anonymous,
             cause: None,
+            step: None,
         };
         let limits = StepLimits {
             timeout,

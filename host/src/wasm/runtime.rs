@@ -288,7 +288,7 @@ impl StepRuntime {
 fn describe_step_error(e: StepError) -> String {
     match e {
         StepError::InvalidInput(m) => format!("invalid input: {m}"),
-        StepError::Host(h) => format!("host call failed: {}", crate::services::HostError::from(h)),
+        StepError::Host(h) => format!("host call failed: {}", super::host::describe_host_error(&h)),
         StepError::Failed(m) => m,
     }
 }

@@ -103,7 +103,9 @@ impl StepState {
     /// A fresh state with a deny-all WASI context: no preopened directories, no environment
     /// or arguments, no sockets or name lookups, stdin empty, stdout discarded, stderr captured
     /// up to a small bound (SPEC ST-2).
-    pub fn new(caller: Caller, services: HostServices, limits: StepLimits) -> Self {
+    pub fn new(mut caller: Caller, services: HostServices, limits: StepLimits) -> Self {
+        // Every call of the execution carries the step's grants and keys to the service.
+        caller.step = Some(services.step.clone());
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE_BYTES);
         let wasi = WasiCtx::builder()
             .stdin(std::io::empty())

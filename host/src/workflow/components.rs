@@ -11,13 +11,13 @@ use std::sync::{Mutex, OnceLock};
 
 use serde_json::Value;
 
+use crate::Error;
 use crate::builtin;
 use crate::definition::model::{StepKind, Workflow};
 use crate::definition::parse::parse;
 use crate::definition::resolver::Resolver;
 use crate::json_locate::joined;
 use crate::platform::Platform;
-use crate::services::HostError;
 use crate::store::Transaction;
 use crate::wasm::cache::content_digest;
 
@@ -33,9 +33,9 @@ pub struct Found {
 
 /// Every component `definition` names, resolved with `resolver` and read. A component that
 /// cannot be found or read is an error naming it: nothing is published without its steps.
-pub fn collect(definition: &str, resolver: &Resolver) -> Result<Vec<Found>, HostError> {
+pub fn collect(definition: &str, resolver: &Resolver) -> Result<Vec<Found>, Error> {
     let doc: Value = serde_json::from_str(definition)
-        .map_err(|e| HostError::Invalid(format!("the definition is not JSON: {e}")))?;
+        .map_err(|e| Error::Invalid(format!("the definition is not JSON: {e}")))?;
     let mut names = Vec::new();
     uses_values(&doc, &mut names);
     names.sort();
@@ -43,9 +43,9 @@ pub fn collect(definition: &str, resolver: &Resolver) -> Result<Vec<Found>, Host
     names
         .into_iter()
         .map(|uses| {
-            let path = resolver.component(&uses).map_err(HostError::Invalid)?;
+            let path = resolver.component(&uses).map_err(Error::Invalid)?;
             let bytes = std::fs::read(&path).map_err(|e| {
-                HostError::Invalid(format!(
+                Error::Invalid(format!(
                     "cannot read component `{uses}` at {}: {e}",
                     path.display()
                 ))
@@ -68,7 +68,7 @@ const NESTED: &str = "nested-workflow:";
 /// that editing a nested file after publishing changes nothing for its runs (SPEC WF-7,
 /// SH-3). One that cannot be read or does not validate is an error naming it. A component
 /// named alike by two of them must be the same bytes (pins are keyed by `uses`).
-pub fn collect_nested(workflow: &Workflow, found: &mut Vec<Found>) -> Result<(), HostError> {
+pub fn collect_nested(workflow: &Workflow, found: &mut Vec<Found>) -> Result<(), Error> {
     let mut seen = HashSet::new();
     let mut queue = vec![(workflow.clone(), 0_usize)];
     while let Some((wf, depth)) = queue.pop() {
@@ -80,15 +80,15 @@ pub fn collect_nested(workflow: &Workflow, found: &mut Vec<Found>) -> Result<(),
             if !seen.insert(key.clone()) || depth >= MAX_NESTED_PINS_DEPTH {
                 continue;
             }
-            let (text, resolver) = wf.resolver.nested(path, &[]).map_err(HostError::Invalid)?;
+            let (text, resolver) = wf.resolver.nested(path, &[]).map_err(Error::Invalid)?;
             let origin = path.display().to_string();
             let inner = parse(&origin, &text, &resolver).map_err(|errors| {
-                HostError::Invalid(format!("nested workflow {origin}: {}", joined(&errors)))
+                Error::Invalid(format!("nested workflow {origin}: {}", joined(&errors)))
             })?;
             for component in collect(&text, &resolver)? {
                 match found.iter().find(|f| f.uses == component.uses) {
                     Some(f) if f.digest != component.digest => {
-                        return Err(HostError::Invalid(format!(
+                        return Err(Error::Invalid(format!(
                             "component `{}` names different files in this workflow and in nested workflow {origin}; give them different names",
                             component.uses
                         )));
@@ -112,7 +112,7 @@ pub fn collect_nested(workflow: &Workflow, found: &mut Vec<Found>) -> Result<(),
 const MAX_NESTED_PINS_DEPTH: usize = 8;
 
 /// Stores the bytes of `found` (once per digest) and returns the pins, in `tx`.
-pub(crate) fn store(tx: &Transaction<'_>, found: &[Found]) -> Result<Pins, HostError> {
+pub(crate) fn store(tx: &Transaction<'_>, found: &[Found]) -> Result<Pins, Error> {
     let mut pins = Pins::new();
     for f in found {
         super::store::components::put(tx, &f.digest, &f.bytes)?;
@@ -148,7 +148,7 @@ impl Platform {
     /// A resolver that finds each of `pins` (and nothing else) for a definition read from
     /// `source`. A pinned component missing from the database is an error naming it: a
     /// workflow never runs without, or with another version of, a step it was published with.
-    pub(crate) fn pinned_resolver(&self, source: &str, pins: &Pins) -> Result<Resolver, HostError> {
+    pub(crate) fn pinned_resolver(&self, source: &str, pins: &Pins) -> Result<Resolver, Error> {
         let dir = self.components_dir();
         let mut pinned = BTreeMap::new();
         let mut workflows = BTreeMap::new();
@@ -156,7 +156,7 @@ impl Platform {
             // A digest is hex: it names a file inside `dir` and nothing else.
             if digest.is_empty() || !digest.chars().all(|c| c.is_ascii_hexdigit()) {
                 // Stored data that can never run: a defect of the revision, not of the moment.
-                return Err(HostError::Invalid(format!(
+                return Err(Error::Invalid(format!(
                     "component `{uses}` is pinned to `{digest}`, which is not a SHA-256 digest"
                 )));
             }
@@ -175,19 +175,19 @@ impl Platform {
     }
 
     /// The definition of nested workflow `path` pinned as `digest`, checked against it.
-    fn pinned_definition(&self, path: &str, digest: &str) -> Result<String, HostError> {
+    fn pinned_definition(&self, path: &str, digest: &str) -> Result<String, Error> {
         let bytes = super::store::components::bytes(self.db().conn(), digest)?.ok_or_else(|| {
-                HostError::NotFound(format!(
+                Error::NotFound(format!(
                     "nested workflow {path} (sha256 {digest}), pinned when the workflow was published, is not in the database"
                 ))
             })?;
         if content_digest(&bytes) != digest {
-            return Err(HostError::Invalid(format!(
+            return Err(Error::Invalid(format!(
                 "the stored definition of nested workflow {path} does not match its digest {digest}"
             )));
         }
         String::from_utf8(bytes).map_err(|_| {
-            HostError::Invalid(format!(
+            Error::Invalid(format!(
                 "the stored definition of nested workflow {path} is not UTF-8"
             ))
         })
@@ -206,7 +206,7 @@ impl Platform {
 
     /// Makes sure `path` holds the component `digest`: checked once per process, else
     /// written (atomically) from the database.
-    fn write_out(&self, uses: &str, digest: &str, path: &Path) -> Result<(), HostError> {
+    fn write_out(&self, uses: &str, digest: &str, path: &Path) -> Result<(), Error> {
         let mut seen = verified().lock().unwrap_or_else(|p| p.into_inner());
         if seen.contains(path) {
             return Ok(());
@@ -214,18 +214,18 @@ impl Platform {
         let good = std::fs::read(path).is_ok_and(|bytes| content_digest(&bytes) == digest);
         if !good {
             let bytes = super::store::components::bytes(self.db().conn(), digest)?.ok_or_else(|| {
-                    HostError::NotFound(format!(
+                    Error::NotFound(format!(
                         "component `{uses}` (sha256 {digest}), pinned when the workflow was published, is not in the database"
                     ))
                 })?;
             if content_digest(&bytes) != digest {
-                return Err(HostError::Invalid(format!(
+                return Err(Error::Invalid(format!(
                     "the stored bytes of component `{uses}` do not match its digest {digest}"
                 )));
             }
             let dir = path.parent().unwrap_or(Path::new("."));
             let fail = |e: std::io::Error| {
-                HostError::Internal(format!(
+                Error::Internal(format!(
                     "cannot write component `{uses}` to {}: {e}",
                     dir.display()
                 ))
@@ -241,10 +241,10 @@ impl Platform {
 }
 
 /// Pins as stored (JSON), or `None` for a revision or run without pins.
-pub fn read_pins(text: Option<String>, what: &str) -> Result<Option<Pins>, HostError> {
+pub fn read_pins(text: Option<String>, what: &str) -> Result<Option<Pins>, Error> {
     text.map(|t| {
         serde_json::from_str(&t).map_err(|e| {
-            HostError::Invalid(format!("the pinned components of {what} do not read: {e}"))
+            Error::Invalid(format!("the pinned components of {what} do not read: {e}"))
         })
     })
     .transpose()

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::Error;
 use crate::access::Scope;
 use crate::definition::conditions::all_hold;
 use crate::definition::model::{BACKOFF, Retry, Step, StepKind, Uses, Workflow};
@@ -20,7 +21,7 @@ use crate::principal::{Caller, Cause, Email, Principal, SignIn};
 use crate::public_id::PublicId;
 use crate::runs::lease::Leases;
 use crate::runs::{NewRun, ResumeData, RunEnd, RunRef, RunStatus, RunStore};
-use crate::services::{HostError, HostServices};
+use crate::services::HostServices;
 use crate::stored_value::UnreadableValue;
 use crate::wasm::{StepLimits, StepRuntime};
 
@@ -154,7 +155,7 @@ impl Halt {
 
     /// A failed host or store call of step `key`: the infrastructure's failure stops the run
     /// resumable (SPEC WF-11); any other fails the step.
-    fn host(key: &str, error: HostError) -> Halt {
+    fn host(key: &str, error: Error) -> Halt {
         if error.is_infrastructure() {
             Halt::Unavailable(format!("step `{key}`: {error}"))
         } else {
@@ -258,7 +259,7 @@ impl Engine {
     }
 
     /// Records a new run, leased to this process (see [`crate::runs::lease`]).
-    pub(crate) fn start_run(&self, run: NewRun<'_>) -> Result<RunRef, HostError> {
+    pub(crate) fn start_run(&self, run: NewRun<'_>) -> Result<RunRef, Error> {
         let owner = self.lease_owner()?;
         self.runs.start_run(&NewRun {
             lease_owner: Some(owner),
@@ -267,7 +268,7 @@ impl Engine {
     }
 
     /// This process's lease owner id, once it holds its lease.
-    pub(crate) fn lease_owner(&self) -> Result<&str, HostError> {
+    pub(crate) fn lease_owner(&self) -> Result<&str, Error> {
         self.leases.hold()?;
         Ok(self.leases.owner())
     }
@@ -312,7 +313,7 @@ impl Engine {
     /// out those another live process is executing. Runs still leased to this process are
     /// included (one whose lease could not be given up when the database was busy, SPEC
     /// WF-11): the caller knows which of them it has in flight.
-    pub(crate) fn platform_runs_interrupted(&self) -> Result<Vec<i64>, HostError> {
+    pub(crate) fn platform_runs_interrupted(&self) -> Result<Vec<i64>, Error> {
         let runs = self.runs.interrupted_runs()?;
         let mine = self.leases.owner();
         Ok(runs
@@ -327,7 +328,7 @@ impl Engine {
     }
 
     /// Picks up other processes' access changes (see [`Platform::refresh_access`]).
-    pub fn refresh_access(&self) -> Result<bool, HostError> {
+    pub fn refresh_access(&self) -> Result<bool, Error> {
         self.platform.refresh_access()
     }
 
@@ -346,7 +347,7 @@ impl Engine {
         principal: Principal,
         event: Value,
         observer: &dyn Observer,
-    ) -> Result<RunOutcome, HostError> {
+    ) -> Result<RunOutcome, Error> {
         self.run_manual_pinned(
             workflow, definition, origin, None, principal, event, observer,
         )
@@ -364,7 +365,7 @@ impl Engine {
         principal: Principal,
         event: Value,
         observer: &dyn Observer,
-    ) -> Result<RunOutcome, HostError> {
+    ) -> Result<RunOutcome, Error> {
         let _ = self.platform.refresh_access();
         self.platform
             .authorize(&principal, &workflow.workspace, Scope::PlaybookExecute)?;
@@ -374,10 +375,10 @@ impl Engine {
             .platform
             .transact(|tx| super::components::store(tx, &found))?;
         let pins_text =
-            serde_json::to_string(&pins).map_err(|e| HostError::Internal(format!("pins: {e}")))?;
+            serde_json::to_string(&pins).map_err(|e| Error::Internal(format!("pins: {e}")))?;
         let resolver = self.platform.pinned_resolver(origin, &pins)?;
         let pinned = parse(origin, definition, &resolver)
-            .map_err(|errors| HostError::Invalid(joined(&errors)))?;
+            .map_err(|errors| Error::Invalid(joined(&errors)))?;
         self.run_manual_pinned(
             &pinned,
             definition,
@@ -401,7 +402,7 @@ impl Engine {
         principal: Principal,
         event: Value,
         observer: &dyn Observer,
-    ) -> Result<RunOutcome, HostError> {
+    ) -> Result<RunOutcome, Error> {
         // A long-lived engine decides with the access data as it is now, not as it was when
         // it started (one read when nothing changed; on a failed read the index stays as it
         // was). Each step refreshes again (`Exec::action`).
@@ -424,7 +425,7 @@ impl Engine {
 
     /// Resumes an unfinished run (by its internal key): journaled steps are replayed, the rest
     /// executed.
-    pub fn resume(&self, run: i64, observer: &dyn Observer) -> Result<RunOutcome, HostError> {
+    pub fn resume(&self, run: i64, observer: &dyn Observer) -> Result<RunOutcome, Error> {
         let ResumeData {
             id,
             definition,
@@ -437,7 +438,7 @@ impl Engine {
             components,
         } = self.runs.run_resume_data(run)?;
         if !status.is_unfinished() {
-            return Err(HostError::Conflict(format!(
+            return Err(Error::Conflict(format!(
                 "run {id} is {status}; only unfinished runs resume"
             )));
         }
@@ -447,7 +448,7 @@ impl Engine {
             None => Resolver::for_file(std::path::Path::new(&source), self.step_dirs.clone()),
         };
         let mut workflow = parse(&source, &definition, &resolver)
-            .map_err(|errors| HostError::Invalid(joined(&errors)))?;
+            .map_err(|errors| Error::Invalid(joined(&errors)))?;
         // A run of a shared workflow acts in the workspace it was started in (SPEC SH-1).
         if workflow.workspace != workspace {
             workflow.shared_from = Some(std::mem::replace(&mut workflow.workspace, workspace));
@@ -456,7 +457,7 @@ impl Engine {
         self.lease_owner()?;
         self.leases.take(&*self.runs, run)?;
         let principal = principal_from_stored(&principal, "runs", "principal", format!("run {id}"))
-            .map_err(|e| HostError::Internal(e.to_string()))?;
+            .map_err(|e| Error::Internal(e.to_string()))?;
         Ok(self.execute(
             &RunRef { key: run, id },
             &workflow,
@@ -487,6 +488,7 @@ impl Engine {
             workspace: workflow.workspace.clone(),
             principal,
             cause: Some(Cause { run, depth }),
+            step: None,
         };
         let mut lease = LeaseGuard {
             runs: &*self.runs,
@@ -677,7 +679,7 @@ impl Exec<'_> {
     }
 
     /// Commits the entries of every finished step now.
-    fn settle(&self) -> Result<(), HostError> {
+    fn settle(&self) -> Result<(), Error> {
         self.pending
             .commit(|entries| self.engine.runs.journal_steps(self.run, entries))
     }

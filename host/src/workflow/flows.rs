@@ -3,6 +3,8 @@
 
 use serde_json::{Value, json};
 
+use crate::Error;
+use crate::access::Reason;
 use crate::access::Scope;
 use crate::audit::{self, Actor};
 use crate::clock;
@@ -11,7 +13,6 @@ use crate::definition::parse::parse;
 use crate::json_locate::joined;
 use crate::principal::Principal;
 use crate::runs::NewRun;
-use crate::services::HostError;
 
 use super::engine::{Engine, Observer, RunOutcome, principal_to_stored};
 
@@ -21,7 +22,7 @@ struct Published {
     definition: String,
     source: String,
     /// Who its runs act as (SPEC WF-10), if it binds a `run_as`.
-    run_as: Result<Option<Principal>, HostError>,
+    run_as: Result<Option<Principal>, Error>,
     /// Its pinned components, as stored with each run.
     components: Option<String>,
 }
@@ -30,10 +31,10 @@ impl Engine {
     /// `name` as it runs in `workspace`: its latest revision published there, or the revision
     /// of it shared there and accepted (then it acts in `workspace`, SPEC SH-1, SH-3), with its
     /// pinned components.
-    fn published(&self, workspace: &str, name: &str) -> Result<Published, HostError> {
+    fn published(&self, workspace: &str, name: &str) -> Result<Published, Error> {
         let platform = self.platform();
         let Some(in_use) = platform.revision_in_use(workspace, name)? else {
-            return Err(HostError::NotFound(format!(
+            return Err(Error::NotFound(format!(
                 "`{workspace}` has no published or shared workflow `{name}`"
             )));
         };
@@ -48,7 +49,7 @@ impl Engine {
         let resolver = platform.revision_resolver(&rev, self.step_dirs())?;
         let (definition, source) = (rev.definition, rev.source);
         let mut workflow = parse(&source, &definition, &resolver)
-            .map_err(|errors| HostError::Invalid(joined(&errors)))?;
+            .map_err(|errors| Error::Invalid(joined(&errors)))?;
         if home != workspace {
             workflow.shared_from = Some(std::mem::replace(
                 &mut workflow.workspace,
@@ -73,7 +74,7 @@ impl Engine {
         name: &str,
         event: Value,
         observer: &dyn Observer,
-    ) -> Result<RunOutcome, HostError> {
+    ) -> Result<RunOutcome, Error> {
         self.platform()
             .authorize(&principal, workspace, Scope::PlaybookExecute)?;
         let p = self.published(workspace, name)?;
@@ -99,10 +100,10 @@ impl Engine {
         name: &str,
         values: &Value,
         observer: &dyn Observer,
-    ) -> Result<RunOutcome, HostError> {
+    ) -> Result<RunOutcome, Error> {
         let platform = self.platform();
         let not_found = || {
-            HostError::NotFound(format!(
+            Error::NotFound(format!(
                 "`{workspace}` has no Interaction Flow `{name}` you may start"
             ))
         };
@@ -132,15 +133,17 @@ impl Engine {
             let reason = decision.reason.to_string();
             attempt("interaction.start.denied", json!({ "reason": reason }))?;
             // Someone with a standing here (a member, a known SSO identity) is told why.
-            return Err(HostError::Denied(format!(
-                "{principal} may not start `{name}`: {reason}"
-            )));
+            return Err(Error::Denied(Reason::StartFlow {
+                principal: principal.clone(),
+                flow: name.to_owned(),
+                reason: Box::new(decision.reason),
+            }));
         }
         let values = match flow.form.check(values) {
             Ok(v) => Value::Object(v),
             Err(e) => {
                 attempt("interaction.start.invalid", json!({ "reason": e }))?;
-                return Err(HostError::Invalid(format!("`{name}`: {e}")));
+                return Err(Error::Invalid(format!("`{name}`: {e}")));
             }
         };
         let Published {
@@ -154,8 +157,7 @@ impl Engine {
             return Err(not_found());
         }
         // Its `run_as`, on behalf of whoever bound it (SPEC WF-10).
-        let run_as =
-            run_as?.ok_or_else(|| HostError::Invalid(format!("`{name}` has no `run_as`")))?;
+        let run_as = run_as?.ok_or_else(|| Error::Invalid(format!("`{name}` has no `run_as`")))?;
         let event = json!({
             "kind": "interaction",
             "flow": name,
@@ -190,7 +192,7 @@ impl Engine {
         principal: &Principal,
         id: &crate::public_id::PublicId,
         values: &Value,
-    ) -> Result<crate::interact::Answer, HostError> {
+    ) -> Result<crate::interact::Answer, Error> {
         self.platform().respond(principal, id, values)
     }
 }

@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::principal::Cause;
 use crate::store::ExecutionRecord;
 
-use crate::services::HostError;
+use crate::Error;
 
 use crate::runs::JournalEntry;
 
@@ -89,8 +89,8 @@ impl Pending {
     /// On failure the entries stay, for the next write to try again.
     pub fn commit(
         &self,
-        write: impl FnOnce(&[JournalEntry<'_>]) -> Result<(), HostError>,
-    ) -> Result<(), HostError> {
+        write: impl FnOnce(&[JournalEntry<'_>]) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         let mut finished = self.0.lock().unwrap_or_else(|p| p.into_inner());
         write(&entries(&finished))?;
         finished.clear();

@@ -4,13 +4,14 @@
 use serde::Serialize;
 use serde_json::json;
 
+use crate::Error;
+use crate::access::Reason;
 use crate::access::Scope;
 use crate::audit::{self, Actor};
 use crate::definition::model::Workflow;
 use crate::definition::resolver::Resolver;
 use crate::platform::{Platform, internal};
 use crate::principal::Principal;
-use crate::services::HostError;
 
 use super::components;
 use super::engine::{principal_from_stored, principal_to_stored};
@@ -28,12 +29,12 @@ pub struct StoredFlow {
 
 /// For an Interaction Flow started by its form: its title, form and access settings as stored
 /// with the revision (they hold no context references, SPEC IX-3).
-fn stored_flow(workflow: &Workflow) -> Result<Option<String>, HostError> {
+fn stored_flow(workflow: &Workflow) -> Result<Option<String>, Error> {
     let Some(ix) = &workflow.trigger.interaction else {
         return Ok(None);
     };
     let access = crate::interact::resolve::resolve(&ix.access, &serde_json::Value::Null)
-        .map_err(HostError::Invalid)?;
+        .map_err(Error::Invalid)?;
     let title = match ix.title.render(&json!({})) {
         Ok(serde_json::Value::String(s)) if !s.is_empty() => s,
         _ => workflow.name.clone(),
@@ -50,20 +51,20 @@ impl Revision {
     /// The principal runs of this revision act as: its `run_as` on behalf of `publisher`
     /// (SPEC WF-10), or `None` when it binds no `run_as`. A revision published before binding
     /// has no publisher to answer for it: its runs are refused (fail closed).
-    pub fn run_principal(&self, publisher: Option<&str>) -> Result<Option<Principal>, HostError> {
+    pub fn run_principal(&self, publisher: Option<&str>) -> Result<Option<Principal>, Error> {
         let Some(run_as) = &self.run_as else {
             return Ok(None);
         };
         let publisher = publisher.or(self.publisher.as_deref()).ok_or_else(|| {
-            HostError::Denied(format!(
-                "revision {} of `{}` was published before `run_as` was bound to its publisher; publish it again (SPEC WF-10)",
-                self.revision, self.name
-            ))
+            Error::Denied(Reason::RunAsUnbound {
+                name: self.name.clone(),
+                revision: self.revision,
+            })
         })?;
         let row = format!("`{}` revision {}", self.name, self.revision);
         let read = |text: &str, column| {
             principal_from_stored(text, "workflow_revisions", column, &row)
-                .map_err(|e| HostError::Internal(e.to_string()))
+                .map_err(|e| Error::Internal(e.to_string()))
         };
         Ok(Some(Principal::run(
             read(run_as, "run_as")?,
@@ -93,28 +94,28 @@ impl Platform {
         definition: &str,
         source: &str,
         resolver: &Resolver,
-    ) -> Result<i64, HostError> {
+    ) -> Result<i64, Error> {
         self.authorize(actor, &workflow.workspace, Scope::PlaybookPublish)?;
         let run_as = workflow
             .run_as
             .as_deref()
             .map(Principal::parse_run_as)
             .transpose()
-            .map_err(|e| HostError::Invalid(format!("`run_as`: {e}")))?;
+            .map_err(|e| Error::Invalid(format!("`run_as`: {e}")))?;
         if let Some(run_as) = &run_as {
             self.index()
                 .may_bind_run_as(actor, &workflow.workspace, run_as)
-                .map_err(|refusal| HostError::Denied(refusal.to_string()))?;
+                .map_err(|refusal| Error::Denied(Reason::RunAs(Box::new(refusal))))?;
         }
         let run_as = run_as.as_ref().map(principal_to_stored);
         let publisher = publisher_to_stored(actor);
         let mut found = components::collect(definition, resolver)?;
         // Nested workflows are found as runs will find them: from `source` with `resolver`.
         let at_source = crate::definition::parse::parse(source, definition, resolver)
-            .map_err(|errors| HostError::Invalid(crate::json_locate::joined(&errors)))?;
+            .map_err(|errors| Error::Invalid(crate::json_locate::joined(&errors)))?;
         components::collect_nested(&at_source, &mut found)?;
         if let Some(source) = self.shared_into(&workflow.workspace, &workflow.name)? {
-            return Err(HostError::Conflict(format!(
+            return Err(Error::Conflict(format!(
                 "`{}` is shared to `{}` from `{source}`; the destination may use it, not modify it (SPEC SH-1)",
                 workflow.name, workflow.workspace
             )));
@@ -167,7 +168,7 @@ impl Platform {
         &self,
         actor: &Principal,
         workspace: &str,
-    ) -> Result<Vec<Revision>, HostError> {
+    ) -> Result<Vec<Revision>, Error> {
         self.authorize(actor, workspace, Scope::PlaybookList)?;
         self.latest_revisions(workspace)
     }
@@ -178,7 +179,7 @@ impl Platform {
         actor: &Principal,
         workspace: &str,
         name: &str,
-    ) -> Result<Vec<Revision>, HostError> {
+    ) -> Result<Vec<Revision>, Error> {
         self.authorize(actor, workspace, Scope::PlaybookGet)?;
         store::revisions(self.db().conn(), Which::History { workspace, name })
     }
@@ -189,7 +190,7 @@ impl Platform {
         workspace: &str,
         name: &str,
         revision: i64,
-    ) -> Result<Option<Revision>, HostError> {
+    ) -> Result<Option<Revision>, Error> {
         let mut found = store::revisions(
             self.db().conn(),
             Which::One {
@@ -207,7 +208,7 @@ impl Platform {
         &self,
         rev: &Revision,
         step_dirs: &[std::path::PathBuf],
-    ) -> Result<Resolver, HostError> {
+    ) -> Result<Resolver, Error> {
         match &rev.components {
             Some(pins) => self.pinned_resolver(&rev.source, pins),
             None => Ok(Resolver::for_file(
@@ -222,13 +223,13 @@ impl Platform {
         &self,
         workspace: &str,
         name: &str,
-    ) -> Result<Option<Revision>, HostError> {
+    ) -> Result<Option<Revision>, Error> {
         let mut found = store::revisions(self.db().conn(), Which::Latest { workspace, name })?;
         Ok(found.pop())
     }
 
     /// The latest revision of each published workflow of `workspace` (for triggers).
-    pub(crate) fn latest_revisions(&self, workspace: &str) -> Result<Vec<Revision>, HostError> {
+    pub(crate) fn latest_revisions(&self, workspace: &str) -> Result<Vec<Revision>, Error> {
         store::revisions(self.db().conn(), Which::LatestOfEach { workspace })
     }
 }

@@ -9,12 +9,13 @@
 //! (the same person, or the same key) and to holders of `bypass.case.access.restriction`;
 //! other members see the run's status and its steps' statuses, with the content hidden.
 
+use crate::Error;
+use crate::access::Reason;
 use crate::access::Scope;
 use crate::cases::Viewer;
 use crate::platform::Platform;
 use crate::principal::{Caller, Principal};
 use crate::public_id::PublicId;
-use crate::services::HostError;
 
 use super::engine::{Engine, Observer, RunOutcome, principal_from_stored};
 use crate::runs::{RunInfo, RunStore, StepRecord};
@@ -41,7 +42,7 @@ impl Platform {
         &self,
         principal: &Principal,
         run: &RunInfo,
-    ) -> Result<RunSight, HostError> {
+    ) -> Result<RunSight, Error> {
         if !self
             .check(principal, &run.workspace, Scope::PlaybookGet)
             .allowed()
@@ -53,6 +54,7 @@ impl Platform {
             workspace: run.workspace.clone(),
             principal: principal.clone(),
             cause: None,
+            step: None,
         };
         let viewer = Viewer::of(&index, &caller);
         let ran_as = principal_from_stored(
@@ -61,7 +63,7 @@ impl Platform {
             "principal",
             format!("run {}", run.id),
         )
-        .map_err(|e| HostError::Internal(e.to_string()))?;
+        .map_err(|e| Error::Internal(e.to_string()))?;
         let own = match (ran_as, principal) {
             (Principal::ApiKey(a), Principal::ApiKey(b)) => a == *b,
             (Principal::Anonymous, _) => false,
@@ -84,11 +86,9 @@ impl Platform {
         &self,
         principal: &Principal,
         workspace: Option<&str>,
-    ) -> Result<Vec<RunInfo>, HostError> {
+    ) -> Result<Vec<RunInfo>, Error> {
         if matches!(principal, Principal::Anonymous) {
-            return Err(HostError::Denied(
-                "no principal is acting (default deny, SPEC RB-3)".into(),
-            ));
+            return Err(Error::Denied(Reason::Anonymous));
         }
         let mut shown = Vec::new();
         for run in self.all_runs(workspace)? {
@@ -107,16 +107,16 @@ impl Platform {
         &self,
         principal: &Principal,
         id: &PublicId,
-    ) -> Result<(RunInfo, Vec<StepRecord>), HostError> {
+    ) -> Result<(RunInfo, Vec<StepRecord>), Error> {
         // The id is not echoed: a real id one may not see and any missing one read byte for
         // byte alike (SPEC ID-4).
-        let missing = || HostError::NotFound("there is no such run".into());
+        let missing = || Error::NotFound("there is no such run".into());
         let Some(key) = self.run_key(id)? else {
             return Err(missing());
         };
         let (info, steps) = match self.run_detail(key) {
             Ok(found) => found,
-            Err(HostError::NotFound(_)) => return Err(missing()),
+            Err(Error::NotFound(_)) => return Err(missing()),
             Err(e) => return Err(e),
         };
         match self.run_sight(principal, &info)? {
@@ -143,7 +143,7 @@ impl Platform {
         principal: &Principal,
         id: &PublicId,
         scope: Scope,
-    ) -> Result<RunInfo, HostError> {
+    ) -> Result<RunInfo, Error> {
         let (info, _) = self.run_for(principal, id)?;
         self.authorize(principal, &info.workspace, scope)?;
         Ok(info)
@@ -159,7 +159,7 @@ impl Engine {
         principal: &Principal,
         id: &PublicId,
         observer: &dyn Observer,
-    ) -> Result<RunOutcome, HostError> {
+    ) -> Result<RunOutcome, Error> {
         let info = self
             .platform()
             .authorize_run(principal, id, Scope::PlaybookExecute)?;
@@ -175,7 +175,7 @@ impl Engine {
         principal: &Principal,
         workspace: &str,
         observer: &dyn Observer,
-    ) -> Result<Vec<RunOutcome>, HostError> {
+    ) -> Result<Vec<RunOutcome>, Error> {
         self.platform()
             .authorize(principal, workspace, Scope::PlaybookExecute)?;
         let outcomes = self.dispatch_triggers_in(Some(workspace), observer)?;

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 use super::engine::{Engine, Quiet, RunOutcome};
+use crate::Error;
 use crate::runs::RunStatus;
-use crate::services::HostError;
 
 /// How the scheduler runs.
 #[derive(Clone, Debug)]
@@ -40,7 +40,7 @@ pub enum Notice<'a> {
         kind: &'static str,
         /// The run's id as people see it (SPEC ID-4), or "(unreadable)"; never its internal key.
         run: &'a str,
-        outcome: &'a Result<RunOutcome, HostError>,
+        outcome: &'a Result<RunOutcome, Error>,
     },
     /// A run's worker thread failed (panicked or was cancelled).
     WorkerFailed(&'a tokio::task::JoinError),
@@ -258,7 +258,7 @@ async fn claim_work(
 
 /// What a worker reports: which kind of run, the run's internal key, its id as shown (SPEC
 /// ID-4), and how it ended.
-type Report = (&'static str, i64, String, Result<RunOutcome, HostError>);
+type Report = (&'static str, i64, String, Result<RunOutcome, Error>);
 
 /// Runs in flight on blocking threads (runs do SQLite and wasm work), at most `limit` at once.
 struct Workers {

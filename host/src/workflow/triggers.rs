@@ -10,6 +10,7 @@
 
 use serde_json::Value;
 
+use crate::Error;
 use crate::definition::conditions::all_hold;
 use crate::definition::model::{TriggerKind, Workflow};
 use crate::definition::parse::parse;
@@ -19,7 +20,6 @@ use crate::principal::{Caller, Principal};
 use crate::public_id::{IdKind, PublicId};
 use crate::runs::store::journal::{TriggeredRow, insert_triggered};
 use crate::runs::{RunRef, RunStatus};
-use crate::services::HostError;
 
 use super::engine::{Engine, Observer, RunOutcome, principal_to_stored};
 use super::publish::Revision;
@@ -75,12 +75,12 @@ fn raw_trigger_kind(definition: &str) -> Option<String> {
 }
 
 impl Platform {
-    fn next_pending_event(&self, workspace: Option<&str>) -> Result<Option<Next>, HostError> {
+    fn next_pending_event(&self, workspace: Option<&str>) -> Result<Option<Next>, Error> {
         store::next_pending(self.db().conn(), workspace)
     }
 
     /// Sets pending event `id` aside with the reason, so later events dispatch.
-    fn quarantine_event(&self, id: i64, why: &str) -> Result<(), HostError> {
+    fn quarantine_event(&self, id: i64, why: &str) -> Result<(), Error> {
         self.transact(|tx| store::quarantine(tx, id, why))
     }
 
@@ -93,7 +93,7 @@ impl Platform {
         principal: &Principal,
         workspace: &str,
         quarantined: bool,
-    ) -> Result<Vec<WaitingEvent>, HostError> {
+    ) -> Result<Vec<WaitingEvent>, Error> {
         self.authorize(principal, workspace, crate::access::Scope::PlaybookExecute)?;
         store::waiting(self.db().conn(), workspace, quarantined)
     }
@@ -106,7 +106,7 @@ impl Platform {
         principal: &Principal,
         workspace: &str,
         number: i64,
-    ) -> Result<bool, HostError> {
+    ) -> Result<bool, Error> {
         self.authorize(principal, workspace, crate::access::Scope::PlaybookExecute)?;
         if number < 1 {
             return Ok(false);
@@ -123,7 +123,7 @@ impl Platform {
         matches: &[Match],
         input: &Value,
         lease_owner: &str,
-    ) -> Result<Option<Vec<RunRef>>, HostError> {
+    ) -> Result<Option<Vec<RunRef>>, Error> {
         let depth = event.depth + 1;
         self.transact(|tx| {
             // Exactly once per event: under the write lock, only the first claimer finds it
@@ -190,7 +190,7 @@ impl Engine {
     pub(crate) fn dispatch_triggers(
         &self,
         observer: &dyn Observer,
-    ) -> Result<Vec<RunOutcome>, HostError> {
+    ) -> Result<Vec<RunOutcome>, Error> {
         self.dispatch_triggers_in(None, observer)
     }
 
@@ -199,7 +199,7 @@ impl Engine {
         &self,
         workspace: Option<&str>,
         observer: &dyn Observer,
-    ) -> Result<Vec<RunOutcome>, HostError> {
+    ) -> Result<Vec<RunOutcome>, Error> {
         let mut outcomes = Vec::new();
         while let Some(runs) = self.claim_next_event_in(workspace)? {
             for run in runs {
@@ -213,7 +213,7 @@ impl Engine {
     /// the event marked as dispatched, so each workflow starts once per event. `None` when no
     /// event is pending. `serve` executes the runs on its workers; a crash before they finish
     /// leaves them `running`, to be resumed by the next start.
-    pub(crate) fn claim_next_event(&self) -> Result<Option<Vec<TriggeredRun>>, HostError> {
+    pub(crate) fn claim_next_event(&self) -> Result<Option<Vec<TriggeredRun>>, Error> {
         self.claim_next_event_in(None)
     }
 
@@ -221,7 +221,7 @@ impl Engine {
     pub(crate) fn claim_next_event_in(
         &self,
         workspace: Option<&str>,
-    ) -> Result<Option<Vec<TriggeredRun>>, HostError> {
+    ) -> Result<Option<Vec<TriggeredRun>>, Error> {
         // Held before any event is read: a failure here is this process's, not an event's.
         let owner = self.lease_owner()?;
         loop {
@@ -241,7 +241,7 @@ impl Engine {
                 Ok(None) => {}
                 // Not the infrastructure (that leaves the event pending, WF-11) but stored
                 // data this event leads to that does not read: waiting will not mend it.
-                Err(HostError::Internal(e)) => {
+                Err(Error::Internal(e)) => {
                     let why = format!(
                         "event {} ({}) cannot be dispatched: {e}",
                         event.id, event.kind
@@ -258,7 +258,7 @@ impl Engine {
         &self,
         event: &Pending,
         owner: &str,
-    ) -> Result<Option<Vec<TriggeredRun>>, HostError> {
+    ) -> Result<Option<Vec<TriggeredRun>>, Error> {
         let mut input = event.payload.clone();
         if let Some(o) = input.as_object_mut() {
             o.insert("kind".into(), Value::String(event.kind.clone()));
@@ -292,7 +292,7 @@ impl Engine {
         &self,
         run: TriggeredRun,
         observer: &dyn Observer,
-    ) -> Result<RunOutcome, HostError> {
+    ) -> Result<RunOutcome, Error> {
         let Some(Start {
             workflow,
             principal,
@@ -316,7 +316,7 @@ impl Engine {
 
     /// The published workflows of the event's workspace that it starts, each ready to run or
     /// with the reason it cannot.
-    fn matches(&self, event: &Pending, input: &Value) -> Result<Vec<Match>, HostError> {
+    fn matches(&self, event: &Pending, input: &Value) -> Result<Vec<Match>, Error> {
         let context = serde_json::json!({ "event": input });
         let platform = self.platform();
         let mut out = Vec::new();
@@ -325,13 +325,13 @@ impl Engine {
                 .revision_resolver(&rev, self.step_dirs())
                 .and_then(|resolver| {
                     parse(&rev.source, &rev.definition, &resolver)
-                        .map_err(|errors| HostError::Invalid(joined(&errors)))
+                        .map_err(|errors| Error::Invalid(joined(&errors)))
                 });
             let workflow = match loaded {
                 Ok(workflow) => workflow,
                 // The host failed (a busy database, a full disk): the event stays pending, to
                 // be dispatched again, rather than fail a run for a cause not its own (WF-11).
-                Err(e) if e.is_infrastructure() || matches!(e, HostError::Internal(_)) => {
+                Err(e) if e.is_infrastructure() || matches!(e, Error::Internal(_)) => {
                     return Err(e);
                 }
                 Err(e) => {
@@ -374,17 +374,18 @@ impl Engine {
                     workspace: event.workspace.clone(),
                     principal: principal.clone(),
                     cause: None,
+                    step: None,
                 };
                 match platform
                     .case_ref(case)
                     .and_then(|text| platform.get_case(&caller, &text))
                 {
                     Ok(_) => {}
-                    Err(HostError::NotFound(_)) => continue,
+                    Err(Error::NotFound(_)) => continue,
                     // A busy database says nothing about visibility: claim nothing now, so
                     // the event stays pending (SPEC WF-11).
                     Err(e) if e.is_infrastructure() => return Err(e),
-                    Err(e @ HostError::Internal(_)) => return Err(e),
+                    Err(e @ Error::Internal(_)) => return Err(e),
                     Err(e) => {
                         let why = format!("{principal} cannot start on this event: {e}");
                         out.push(Match::new(&rev, Err(why)));

@@ -26,6 +26,7 @@ pub fn caller() -> Caller {
         workspace: "soc".into(),
         principal: Principal::Anonymous,
         cause: None,
+        step: None,
     }
 }
 

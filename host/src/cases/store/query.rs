@@ -5,7 +5,7 @@
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
-use crate::services::HostError;
+use crate::Error;
 use crate::services::cases::{AccessMode, CaseQuery, CaseSort};
 
 use super::severity_code;
@@ -56,7 +56,7 @@ struct PageSql {
     ord: Order,
 }
 
-fn build(conn: &Connection, ws: i64, viewer: &Viewer, q: &CaseQuery) -> Result<PageSql, HostError> {
+fn build(conn: &Connection, ws: i64, viewer: &Viewer, q: &CaseQuery) -> Result<PageSql, Error> {
     let size = match q.page_size {
         0 => DEFAULT_PAGE,
         n => n.min(MAX_PAGE),
@@ -171,7 +171,7 @@ pub fn page(
     ws: i64,
     viewer: &Viewer,
     q: &CaseQuery,
-) -> Result<(Vec<i64>, Option<String>), HostError> {
+) -> Result<(Vec<i64>, Option<String>), Error> {
     let PageSql {
         sql,
         params,
@@ -211,7 +211,7 @@ pub fn page(
 /// workspace `ws`. Numbers grow with row ids within a workspace, so this bound splits the
 /// workspace's cases exactly where the number does, whether that case exists (or is visible)
 /// or not: a cursor never tells whether some case number exists.
-fn id_bound(conn: &Connection, ws: i64, number: i64, desc: bool) -> Result<i64, HostError> {
+fn id_bound(conn: &Connection, ws: i64, number: i64, desc: bool) -> Result<i64, Error> {
     let (sql, none) = if desc {
         (
             "SELECT min(id) FROM cases WHERE workspace_id = ?1 AND number >= ?2",
@@ -231,9 +231,9 @@ fn id_bound(conn: &Connection, ws: i64, number: i64, desc: bool) -> Result<i64, 
 }
 
 /// A cursor names its sort and holds the last row's key values and case number.
-fn parse_cursor(cursor: &str, ord: &Order) -> Result<Vec<i64>, HostError> {
+fn parse_cursor(cursor: &str, ord: &Order) -> Result<Vec<i64>, Error> {
     let bad = || {
-        HostError::Invalid(format!(
+        Error::Invalid(format!(
             "`{cursor}` is not a cursor of this query's sort order"
         ))
     };
@@ -256,7 +256,7 @@ pub fn explain(
     ws: i64,
     viewer: &Viewer,
     q: &CaseQuery,
-) -> Result<Vec<String>, HostError> {
+) -> Result<Vec<String>, Error> {
     let PageSql { sql, params, .. } = build(conn, ws, viewer, q)?;
     let mut stmt = conn
         .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))

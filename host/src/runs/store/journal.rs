@@ -5,21 +5,17 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use serde_json::Value;
 
+use crate::Error;
 use crate::clock;
 use crate::platform::internal;
 use crate::public_id::PublicId;
-use crate::services::HostError;
 use crate::store::json;
 use crate::stored_value::UnreadableValue;
 
 use super::super::{JournalEntry, NewRun, ResumeData, RunEnd, RunInfo, RunStatus, StepRecord};
 
 /// Inserts a new run as running, with public id `id`; returns its key.
-pub(crate) fn insert(
-    tx: &Transaction<'_>,
-    run: &NewRun<'_>,
-    id: &PublicId,
-) -> Result<i64, HostError> {
+pub(crate) fn insert(tx: &Transaction<'_>, run: &NewRun<'_>, id: &PublicId) -> Result<i64, Error> {
     tx.prepare_cached(
         "INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, lease_owner, components, public_id)
          VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -67,7 +63,7 @@ pub(crate) fn insert_triggered(
     tx: &Transaction<'_>,
     run: &TriggeredRow<'_>,
     id: &PublicId,
-) -> Result<i64, HostError> {
+) -> Result<i64, Error> {
     tx.execute(
         "INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, depth, trigger_event, error, finished_at, lease_owner, components, public_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?4 = 'failed' THEN ?8 END, CASE WHEN ?4 = 'running' THEN ?12 END, ?13, ?14)",
@@ -93,14 +89,14 @@ pub(crate) fn insert_triggered(
 }
 
 /// The internal key of the run people know as `id`, if there is one.
-pub(crate) fn key_of(conn: &Connection, id: &PublicId) -> Result<Option<i64>, HostError> {
+pub(crate) fn key_of(conn: &Connection, id: &PublicId) -> Result<Option<i64>, Error> {
     conn.prepare_cached("SELECT id FROM runs WHERE public_id = ?1")
         .and_then(|mut stmt| stmt.query_row([id], |r| r.get(0)).optional())
         .map_err(internal)
 }
 
 /// Whether `run` has any journaled step.
-pub(crate) fn has_journal(conn: &Connection, run: i64) -> Result<bool, HostError> {
+pub(crate) fn has_journal(conn: &Connection, run: i64) -> Result<bool, Error> {
     conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM run_steps WHERE run_id = ?1)")
         .and_then(|mut stmt| stmt.query_row([run], |r| r.get(0)))
         .map_err(internal)
@@ -111,7 +107,7 @@ pub(crate) fn journaled_output(
     conn: &Connection,
     run: i64,
     key: &str,
-) -> Result<Option<Value>, HostError> {
+) -> Result<Option<Value>, Error> {
     let text: Option<String> = conn
         .prepare_cached(
             "SELECT output FROM run_steps WHERE run_id = ?1 AND step_key = ?2 AND status = 'succeeded'",
@@ -121,7 +117,7 @@ pub(crate) fn journaled_output(
         .map_err(internal)?;
     text.map(|t| json::parse("run_steps.output", &t))
         .transpose()
-        .map_err(|e| HostError::Internal(e.to_string()))
+        .map_err(|e| Error::Internal(e.to_string()))
 }
 
 /// Journals `entries` of `run` in `tx`, each with the execution record of a WASM step (its
@@ -130,7 +126,7 @@ pub(crate) fn write_entries(
     tx: &Transaction<'_>,
     run: i64,
     entries: &[JournalEntry<'_>],
-) -> Result<(), HostError> {
+) -> Result<(), Error> {
     for entry in entries {
         let (status, output, error) = match entry.result {
             Ok(v) => ("succeeded", Some(v.to_string()), None),
@@ -154,7 +150,7 @@ pub(crate) fn write_entries(
 }
 
 /// Records how `run` ended and frees its lease.
-pub(crate) fn finish(tx: &Transaction<'_>, run: i64, end: &RunEnd<'_>) -> Result<(), HostError> {
+pub(crate) fn finish(tx: &Transaction<'_>, run: i64, end: &RunEnd<'_>) -> Result<(), Error> {
     tx.prepare_cached(
         "UPDATE runs SET status = ?2, exit_status = ?3, output = ?4, error = ?5, finished_at = ?6, lease_owner = NULL WHERE id = ?1",
     )
@@ -174,7 +170,7 @@ pub(crate) fn finish(tx: &Transaction<'_>, run: i64, end: &RunEnd<'_>) -> Result
 
 /// Moves `run` from `on_hold` to `running` in `tx`; returns whether it was on hold. The one
 /// way a waiting run is claimed (a due wait, a timeout, an answer), so one caller resumes it.
-pub(crate) fn claim_held(tx: &Transaction<'_>, run: i64) -> Result<bool, HostError> {
+pub(crate) fn claim_held(tx: &Transaction<'_>, run: i64) -> Result<bool, Error> {
     let changed = tx
         .prepare_cached("UPDATE runs SET status = 'running' WHERE id = ?1 AND status = 'on_hold'")
         .and_then(|mut stmt| stmt.execute([run]))
@@ -185,11 +181,7 @@ pub(crate) fn claim_held(tx: &Transaction<'_>, run: i64) -> Result<bool, HostErr
 /// Puts `run` on hold and frees its lease if it still waits for something (an open
 /// interaction, a wait not due at `now_ms`) and nothing it waited for has arrived meanwhile;
 /// returns whether it did.
-pub(crate) fn hold_if_waiting(
-    tx: &Transaction<'_>,
-    run: i64,
-    now_ms: i64,
-) -> Result<bool, HostError> {
+pub(crate) fn hold_if_waiting(tx: &Transaction<'_>, run: i64, now_ms: i64) -> Result<bool, Error> {
     let changed = tx
         .execute(
             "UPDATE runs SET status = 'on_hold', lease_owner = NULL WHERE id = ?1
@@ -212,7 +204,7 @@ pub(crate) fn hold_if_waiting(
 }
 
 /// Runs of `workspace` (all workspaces if `None`), newest first.
-pub(crate) fn list(conn: &Connection, workspace: Option<&str>) -> Result<Vec<RunInfo>, HostError> {
+pub(crate) fn list(conn: &Connection, workspace: Option<&str>) -> Result<Vec<RunInfo>, Error> {
     let mut stmt = conn
         .prepare(
             "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at, public_id FROM runs
@@ -224,7 +216,7 @@ pub(crate) fn list(conn: &Connection, workspace: Option<&str>) -> Result<Vec<Run
 }
 
 /// Run `run` (by its key), if there is one.
-pub(crate) fn info(conn: &Connection, run: i64) -> Result<Option<RunInfo>, HostError> {
+pub(crate) fn info(conn: &Connection, run: i64) -> Result<Option<RunInfo>, Error> {
     conn.query_row(
         "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at, public_id FROM runs WHERE id = ?1",
         [run],
@@ -235,7 +227,7 @@ pub(crate) fn info(conn: &Connection, run: i64) -> Result<Option<RunInfo>, HostE
 }
 
 /// The journaled steps of `run`, in the order they finished.
-pub(crate) fn steps(conn: &Connection, run: i64) -> Result<Vec<StepRecord>, HostError> {
+pub(crate) fn steps(conn: &Connection, run: i64) -> Result<Vec<StepRecord>, Error> {
     let mut stmt = conn
         .prepare(
             "SELECT step_key, status, output, error, attempts, duration_us FROM run_steps WHERE run_id = ?1 ORDER BY seq",
@@ -259,7 +251,7 @@ pub(crate) fn steps(conn: &Connection, run: i64) -> Result<Vec<StepRecord>, Host
 
 /// What resuming `run` needs, as recorded when it started; `None` if there is no such run.
 /// Only a missing row is "no run"; an unreadable one is an error (issue 14 item 9).
-pub(crate) fn resume_data(conn: &Connection, run: i64) -> Result<Option<ResumeData>, HostError> {
+pub(crate) fn resume_data(conn: &Connection, run: i64) -> Result<Option<ResumeData>, Error> {
     conn.query_row(
         "SELECT definition, source, principal, event, status, depth, workspace, components, public_id FROM runs WHERE id = ?1",
         [run],
@@ -283,7 +275,7 @@ pub(crate) fn resume_data(conn: &Connection, run: i64) -> Result<Option<ResumeDa
 }
 
 /// Runs left `running`, oldest first, with their lease owners.
-pub(crate) fn interrupted(conn: &Connection) -> Result<Vec<(i64, Option<String>)>, HostError> {
+pub(crate) fn interrupted(conn: &Connection) -> Result<Vec<(i64, Option<String>)>, Error> {
     let mut stmt = conn
         .prepare("SELECT id, lease_owner FROM runs WHERE status = 'running' ORDER BY id")
         .map_err(internal)?;

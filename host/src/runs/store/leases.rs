@@ -3,13 +3,13 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::Error;
 use crate::platform::internal;
-use crate::services::HostError;
 
 use super::super::RunLease as Lease;
 
 /// The lease of the run with key `run`, if there is such a run.
-pub(in crate::runs) fn lease(conn: &Connection, run: i64) -> Result<Option<Lease>, HostError> {
+pub(in crate::runs) fn lease(conn: &Connection, run: i64) -> Result<Option<Lease>, Error> {
     conn.query_row(
         "SELECT lease_owner, public_id FROM runs WHERE id = ?1",
         [run],
@@ -31,30 +31,27 @@ pub(in crate::runs) fn take(
     run: i64,
     owner: &str,
     current: Option<&str>,
-) -> Result<bool, HostError> {
-    let changed = conn
-        .execute(
-            "UPDATE runs SET lease_owner = ?2
+) -> Result<bool, Error> {
+    let changed = conn.execute(
+        "UPDATE runs SET lease_owner = ?2
              WHERE id = ?1 AND lease_owner IS ?3 AND status IN ('running', 'queued', 'on_hold')",
-            params![run, owner, current],
-        )
-        .map_err(internal)?;
+        params![run, owner, current],
+    )?;
     Ok(changed > 0)
 }
 
 /// Frees the lease of `run`, whoever holds it.
-pub(in crate::runs) fn release(conn: &Connection, run: i64) -> Result<(), HostError> {
+pub(in crate::runs) fn release(conn: &Connection, run: i64) -> Result<(), Error> {
     conn.execute("UPDATE runs SET lease_owner = NULL WHERE id = ?1", [run])
         .map_err(internal)?;
     Ok(())
 }
 
 /// Frees the lease of `run` if `owner` still holds it.
-pub(in crate::runs) fn give_up(conn: &Connection, run: i64, owner: &str) -> Result<(), HostError> {
+pub(in crate::runs) fn give_up(conn: &Connection, run: i64, owner: &str) -> Result<(), Error> {
     conn.execute(
         "UPDATE runs SET lease_owner = NULL WHERE id = ?1 AND lease_owner = ?2",
         params![run, owner],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::Error;
 use crate::clock;
 use crate::platform::{Platform, internal};
 use crate::public_id::{IdKind, PublicId};
-use crate::services::HostError;
 use crate::store::ExecutionRecord;
 
 use super::{
@@ -22,7 +22,7 @@ use super::{
 };
 
 impl RunStore for Platform {
-    fn start_run(&self, run: &NewRun<'_>) -> Result<RunRef, HostError> {
+    fn start_run(&self, run: &NewRun<'_>) -> Result<RunRef, Error> {
         let id = PublicId::new(IdKind::Run)?;
         self.transact(|tx| {
             Ok(RunRef {
@@ -32,22 +32,22 @@ impl RunStore for Platform {
         })
     }
 
-    fn has_journal(&self, run: i64) -> Result<bool, HostError> {
+    fn has_journal(&self, run: i64) -> Result<bool, Error> {
         journal::has_journal(self.db().conn(), run)
     }
 
-    fn journaled_output(&self, run: i64, key: &str) -> Result<Option<Value>, HostError> {
+    fn journaled_output(&self, run: i64, key: &str) -> Result<Option<Value>, Error> {
         journal::journaled_output(self.db().conn(), run, key)
     }
 
-    fn journal_steps(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), HostError> {
+    fn journal_steps(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), Error> {
         if entries.is_empty() {
             return Ok(());
         }
         self.transact(|tx| journal::write_entries(tx, run, entries))
     }
 
-    fn record_attempt(&self, record: &ExecutionRecord<'_>) -> Result<(), HostError> {
+    fn record_attempt(&self, record: &ExecutionRecord<'_>) -> Result<(), Error> {
         self.transact(|tx| {
             crate::store::record_in(tx, record).map_err(internal)?;
             Ok(())
@@ -59,46 +59,46 @@ impl RunStore for Platform {
         run: i64,
         end: &RunEnd<'_>,
         entries: &[JournalEntry<'_>],
-    ) -> Result<(), HostError> {
+    ) -> Result<(), Error> {
         self.transact(|tx| {
             journal::write_entries(tx, run, entries)?;
             journal::finish(tx, run, end)
         })
     }
 
-    fn hold_run(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<bool, HostError> {
+    fn hold_run(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<bool, Error> {
         self.transact(|tx| {
             journal::write_entries(tx, run, entries)?;
             journal::hold_if_waiting(tx, run, clock::now_ms())
         })
     }
 
-    fn release_run(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), HostError> {
+    fn release_run(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), Error> {
         self.transact(|tx| {
             journal::write_entries(tx, run, entries)?;
             leases::release(tx, run)
         })
     }
 
-    fn run_lease(&self, run: i64) -> Result<Option<RunLease>, HostError> {
+    fn run_lease(&self, run: i64) -> Result<Option<RunLease>, Error> {
         leases::lease(self.db().conn(), run)
     }
 
-    fn take_lease(&self, run: i64, owner: &str, current: Option<&str>) -> Result<bool, HostError> {
+    fn take_lease(&self, run: i64, owner: &str, current: Option<&str>) -> Result<bool, Error> {
         self.transact(|tx| leases::take(tx, run, owner, current))
     }
 
-    fn give_up_lease(&self, run: i64, owner: &str) -> Result<(), HostError> {
+    fn give_up_lease(&self, run: i64, owner: &str) -> Result<(), Error> {
         self.transact(|tx| leases::give_up(tx, run, owner))
     }
 
-    fn timer_deadline(&self, run: i64, key: &str, duration: Duration) -> Result<i64, HostError> {
+    fn timer_deadline(&self, run: i64, key: &str, duration: Duration) -> Result<i64, Error> {
         let wake_ms =
             clock::now_ms().saturating_add(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX));
         self.transact(|tx| timers::deadline(tx, run, key, wake_ms))
     }
 
-    fn claim_due_timers(&self) -> Result<Vec<i64>, HostError> {
+    fn claim_due_timers(&self) -> Result<Vec<i64>, Error> {
         // The scan starts from the runs on hold (an index range), not from every timer set.
         self.transact(|tx| {
             let due = timers::due_runs(tx, clock::now_ms())?;
@@ -112,27 +112,27 @@ impl RunStore for Platform {
         })
     }
 
-    fn interrupted_runs(&self) -> Result<Vec<(i64, Option<String>)>, HostError> {
+    fn interrupted_runs(&self) -> Result<Vec<(i64, Option<String>)>, Error> {
         journal::interrupted(self.db().conn())
     }
 
-    fn run_resume_data(&self, run: i64) -> Result<ResumeData, HostError> {
+    fn run_resume_data(&self, run: i64) -> Result<ResumeData, Error> {
         journal::resume_data(self.db().conn(), run)?
-            .ok_or_else(|| HostError::NotFound(format!("there is no run with key {run}")))
+            .ok_or_else(|| Error::NotFound(format!("there is no run with key {run}")))
     }
 
-    fn run_key(&self, id: &PublicId) -> Result<Option<i64>, HostError> {
+    fn run_key(&self, id: &PublicId) -> Result<Option<i64>, Error> {
         journal::key_of(self.db().conn(), id)
     }
 
-    fn all_runs(&self, workspace: Option<&str>) -> Result<Vec<RunInfo>, HostError> {
+    fn all_runs(&self, workspace: Option<&str>) -> Result<Vec<RunInfo>, Error> {
         journal::list(self.db().conn(), workspace)
     }
 
-    fn run_detail(&self, run: i64) -> Result<(RunInfo, Vec<StepRecord>), HostError> {
+    fn run_detail(&self, run: i64) -> Result<(RunInfo, Vec<StepRecord>), Error> {
         let db = self.db();
         let info = journal::info(db.conn(), run)?
-            .ok_or_else(|| HostError::NotFound(format!("there is no run with key {run}")))?;
+            .ok_or_else(|| Error::NotFound(format!("there is no run with key {run}")))?;
         Ok((info, journal::steps(db.conn(), run)?))
     }
 }

@@ -3,8 +3,8 @@
 
 use rusqlite::{Connection, params};
 
+use crate::Error;
 use crate::platform::internal;
-use crate::services::HostError;
 
 /// Stores `wake_ms` as the deadline of the wait at `key` in `run` unless one is stored
 /// already; returns the stored one.
@@ -13,12 +13,11 @@ pub(in crate::runs) fn deadline(
     run: i64,
     key: &str,
     wake_ms: i64,
-) -> Result<i64, HostError> {
+) -> Result<i64, Error> {
     conn.prepare_cached(
         "INSERT OR IGNORE INTO run_timers (run_id, step_key, wake_ms) VALUES (?1, ?2, ?3)",
     )
-    .and_then(|mut stmt| stmt.execute(params![run, key, wake_ms]))
-    .map_err(internal)?;
+    .and_then(|mut stmt| stmt.execute(params![run, key, wake_ms]))?;
     conn.prepare_cached("SELECT wake_ms FROM run_timers WHERE run_id = ?1 AND step_key = ?2")
         .and_then(|mut stmt| stmt.query_row(params![run, key], |r| r.get(0)))
         .map_err(internal)
@@ -26,18 +25,16 @@ pub(in crate::runs) fn deadline(
 
 /// The runs on hold with a wait due at `now_ms` that no step has taken up yet, by id. The
 /// scan starts from the runs on hold (an index range), not from every timer ever set.
-pub(in crate::runs) fn due_runs(conn: &Connection, now_ms: i64) -> Result<Vec<i64>, HostError> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT r.id FROM runs r
+pub(in crate::runs) fn due_runs(conn: &Connection, now_ms: i64) -> Result<Vec<i64>, Error> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.id FROM runs r
              WHERE r.status = 'on_hold' AND EXISTS (
                SELECT 1 FROM run_timers t
                WHERE t.run_id = r.id AND t.wake_ms <= ?1
                  AND NOT EXISTS (SELECT 1 FROM run_steps s
                                  WHERE s.run_id = t.run_id AND s.step_key = t.step_key))
              ORDER BY r.id",
-        )
-        .map_err(internal)?;
-    let rows = stmt.query_map([now_ms], |r| r.get(0)).map_err(internal)?;
+    )?;
+    let rows = stmt.query_map([now_ms], |r| r.get(0))?;
     rows.collect::<Result<_, _>>().map_err(internal)
 }

@@ -1,19 +1,30 @@
 //! `flowhost:step/access`: forwards to [`AccessApi`](crate::services::AccessApi).
 
+use crate::access::AccessDecision;
 use crate::wasm::bindings::access;
 use crate::wasm::bindings::types::{Decision, HostError};
 use crate::wasm::state::StepState;
 
 impl access::Host for StepState {
     fn check_flow_access(&mut self, flow: String, email: String) -> Result<Decision, HostError> {
-        let d = self
-            .services
-            .access
-            .check_flow_access(&self.caller, &flow, &email)?;
+        let services = &self.services;
+        // Without an access service, the services' reason for that is the answer (a denial,
+        // as for any flow: SPEC RB-3).
+        let d = match services.access() {
+            Ok(access) => services.note(access.check_flow_access(&self.caller, &flow, &email))?,
+            Err(reason) => AccessDecision::Denied(reason),
+        };
         Ok(d.into())
     }
 
     fn has_scope(&mut self, scope: String) -> Decision {
-        self.services.access.has_scope(&self.caller, &scope).into()
+        // Decided from the in-memory index: no storage behind it to fail, nothing to note.
+        // Without an access service, the services' reason for that is the answer.
+        self.services
+            .access()
+            .map_or_else(AccessDecision::Denied, |a| {
+                a.has_scope(&self.caller, &scope)
+            })
+            .into()
     }
 }

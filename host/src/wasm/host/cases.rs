@@ -23,34 +23,45 @@ impl cases::Host for StepState {
     fn create_case(&mut self, input: NewCase) -> Result<CaseRecord, HostError> {
         self.may_create_case()?;
         let input = convert::new_case(input)?;
-        let case = self.services.cases.create_case(&self.caller, input)?;
+        let services = &self.services;
+        let case = services.note(
+            services
+                .cases()
+                .and_then(|c| c.create_case(&self.caller, input)),
+        )?;
         self.cases_created += 1;
         Ok(case.into())
     }
 
     fn create_case_from_json(&mut self, case_json: String) -> Result<CaseRecord, HostError> {
         self.may_create_case()?;
-        let case = self
-            .services
-            .cases
-            .create_case_from_json(&self.caller, &case_json)?;
+        let services = &self.services;
+        let case = services.note(
+            services
+                .cases()
+                .and_then(|c| c.create_case_from_json(&self.caller, &case_json)),
+        )?;
         self.cases_created += 1;
         Ok(case.into())
     }
 
     fn query_cases(&mut self, query: CaseQuery) -> Result<CasePage, HostError> {
-        Ok(self
-            .services
-            .cases
-            .query_cases(&self.caller, query.into())?
-            .into())
+        let services = &self.services;
+        let page = services.note(
+            services
+                .cases()
+                .and_then(|c| c.query_cases(&self.caller, query.into())),
+        )?;
+        Ok(page.into())
     }
 
     fn get_case_restrictions(&mut self, case_id: String) -> Result<Restrictions, HostError> {
-        let r = self
-            .services
-            .cases
-            .get_case_restrictions(&self.caller, &case_id)?;
+        let services = &self.services;
+        let r = services.note(
+            services
+                .cases()
+                .and_then(|c| c.get_case_restrictions(&self.caller, &case_id)),
+        )?;
         Ok(r.into())
     }
 
@@ -59,10 +70,12 @@ impl cases::Host for StepState {
         case_id: String,
         update: RestrictionUpdate,
     ) -> Result<Restrictions, HostError> {
-        let r =
-            self.services
-                .cases
-                .update_case_restrictions(&self.caller, &case_id, update.into())?;
+        let services = &self.services;
+        let r = services.note(
+            services
+                .cases()
+                .and_then(|c| c.update_case_restrictions(&self.caller, &case_id, update.into())),
+        )?;
         Ok(r.into())
     }
 }

@@ -1,43 +1,47 @@
 //! Conversions between the generated WIT types and the service types.
 
-use crate::services::HostError;
-use crate::services::access::Decision;
+use crate::Error;
+use crate::access::AccessDecision;
 use crate::services::cases::{self as svc};
 
 use crate::wasm::bindings::{cases as wit_cases, types as wit};
 
-impl From<HostError> for wit::HostError {
-    fn from(e: HostError) -> Self {
+/// The one place a service error becomes the WIT `host-error`: its kind is its variant, and
+/// a denial's reason is printed here (SPEC RB-3).
+impl From<Error> for wit::HostError {
+    fn from(e: Error) -> Self {
         match e {
-            HostError::Denied(m) => wit::HostError::Denied(m),
-            HostError::NotFound(m) => wit::HostError::NotFound(m),
-            HostError::Invalid(m) => wit::HostError::Invalid(m),
-            HostError::Conflict(m) => wit::HostError::Conflict(m),
-            HostError::Internal(m) => wit::HostError::Internal(m),
+            Error::Denied(reason) => wit::HostError::Denied(reason.to_string()),
+            Error::NotFound(m) => wit::HostError::NotFound(m),
+            Error::Invalid(m) => wit::HostError::Invalid(m),
+            Error::Conflict(m) => wit::HostError::Conflict(m),
+            Error::Internal(m) => wit::HostError::Internal(m),
             // WIT has no such case; the step sees an internal error, and the engine learns
-            // of the cause from the services (`HostServices::infrastructure_failure`).
-            e @ HostError::Unavailable(_) => wit::HostError::Internal(e.to_string()),
+            // of the cause from the services (`services/watch.rs`).
+            e @ Error::Busy(_) => wit::HostError::Internal(e.to_string()),
         }
     }
 }
 
-impl From<wit::HostError> for HostError {
-    fn from(e: wit::HostError) -> Self {
-        match e {
-            wit::HostError::Denied(m) => HostError::Denied(m),
-            wit::HostError::NotFound(m) => HostError::NotFound(m),
-            wit::HostError::Invalid(m) => HostError::Invalid(m),
-            wit::HostError::Conflict(m) => HostError::Conflict(m),
-            wit::HostError::Internal(m) => HostError::Internal(m),
-        }
+/// A `host-error` a step returned as its own failure, in the words the host uses for its own
+/// errors.
+pub(crate) fn describe_host_error(e: &wit::HostError) -> String {
+    match e {
+        wit::HostError::Denied(m) => format!("denied: {m}"),
+        wit::HostError::NotFound(m) => format!("not found: {m}"),
+        wit::HostError::Invalid(m) => format!("invalid: {m}"),
+        wit::HostError::Conflict(m) => format!("conflict: {m}"),
+        wit::HostError::Internal(m) => format!("internal error: {m}"),
     }
 }
 
-impl From<Decision> for wit::Decision {
-    fn from(d: Decision) -> Self {
+/// The one place an access decision becomes the WIT `decision`: `allowed` read from the
+/// variant, the reason printed (SPEC RB-3).
+impl From<AccessDecision> for wit::Decision {
+    fn from(d: AccessDecision) -> Self {
         wit::Decision {
-            allowed: d.allowed,
-            reason: d.reason,
+            allowed: d.allowed(),
+            reason: d.into_reason().to_string(),
         }
     }
 }
@@ -121,7 +125,7 @@ impl From<svc::CasePage> for wit_cases::CasePage {
 }
 
 /// `new-case` → service input; `fields-json` must be a JSON object.
-pub(super) fn new_case(c: wit_cases::NewCase) -> Result<svc::NewCase, HostError> {
+pub(super) fn new_case(c: wit_cases::NewCase) -> Result<svc::NewCase, Error> {
     let fields = c
         .fields_json
         .as_deref()
@@ -171,5 +175,43 @@ impl From<wit_cases::RestrictionUpdate> for svc::RestrictionUpdate {
             add_collaborators: u.add_collaborators,
             remove_collaborators: u.remove_collaborators,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::{Reason, RoleName, Scope};
+
+    // SPEC RB-3: the WIT door prints a decision's reason unchanged, `allowed` from its variant.
+    #[test]
+    fn the_door_prints_a_decisions_reason() {
+        let granted = Reason::Granted {
+            role: RoleName::parse("viewer"),
+            scope: Scope::CaseRead,
+        };
+        let missing = Reason::Missing {
+            role: RoleName::parse("viewer"),
+            scope: Scope::CaseWrite,
+        };
+        let wit: wit::Decision = AccessDecision::Denied(missing).into();
+        assert!(!wit.allowed);
+        assert_eq!(
+            wit.reason,
+            "role `viewer` does not include `case.write` (default deny, SPEC RB-3)"
+        );
+        let wit: wit::Decision = AccessDecision::Allowed(granted.clone()).into();
+        assert!(wit.allowed);
+        assert_eq!(wit.reason, granted.to_string());
+    }
+
+    // SPEC WF-6: a denial keeps its words at the door, the kind its variant.
+    #[test]
+    fn a_denial_reaches_the_step_as_denied_with_its_reason() {
+        let e: wit::HostError = Error::Denied(Reason::NotGranted("cases:read")).into();
+        assert!(matches!(
+            e,
+            wit::HostError::Denied(m) if m == "the workflow does not grant this step `cases:read` (SPEC WF-6)"
+        ));
     }
 }

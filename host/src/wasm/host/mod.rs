@@ -4,6 +4,7 @@
 mod access;
 mod cases;
 mod convert;
+pub(crate) use convert::describe_host_error;
 mod events;
 mod log;
 

@@ -3,18 +3,13 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::Error;
 use crate::platform::internal;
-use crate::services::HostError;
 
 /// Stores `bytes` under `digest` unless stored already.
-pub(in crate::workflow) fn put(
-    conn: &Connection,
-    digest: &str,
-    bytes: &[u8],
-) -> Result<(), HostError> {
+pub(in crate::workflow) fn put(conn: &Connection, digest: &str, bytes: &[u8]) -> Result<(), Error> {
     conn.prepare_cached("INSERT OR IGNORE INTO components (digest, bytes) VALUES (?1, ?2)")
-        .and_then(|mut stmt| stmt.execute(params![digest, bytes]))
-        .map_err(internal)?;
+        .and_then(|mut stmt| stmt.execute(params![digest, bytes]))?;
     Ok(())
 }
 
@@ -22,7 +17,7 @@ pub(in crate::workflow) fn put(
 pub(in crate::workflow) fn bytes(
     conn: &Connection,
     digest: &str,
-) -> Result<Option<Vec<u8>>, HostError> {
+) -> Result<Option<Vec<u8>>, Error> {
     conn.query_row(
         "SELECT bytes FROM components WHERE digest = ?1",
         [digest],

@@ -5,9 +5,9 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::Value;
 
+use crate::Error;
 use crate::clock;
 use crate::platform::internal;
-use crate::services::HostError;
 use crate::store::json;
 
 /// An event not yet seen by triggers.
@@ -51,7 +51,7 @@ pub struct WaitingEvent {
 pub(in crate::workflow) fn next_pending(
     conn: &Connection,
     workspace: Option<&str>,
-) -> Result<Option<Next>, HostError> {
+) -> Result<Option<Next>, Error> {
     conn.query_row(
         "SELECT id, workspace, kind, payload, case_id, depth FROM events
          WHERE dispatched = 0 AND quarantined IS NULL AND (?1 IS NULL OR workspace = ?1)
@@ -89,7 +89,7 @@ pub(in crate::workflow) fn quarantine(
     tx: &Transaction<'_>,
     id: i64,
     why: &str,
-) -> Result<(), HostError> {
+) -> Result<(), Error> {
     tx.execute(
         "UPDATE events SET quarantined = ?2, quarantined_at = ?3
          WHERE id = ?1 AND dispatched = 0 AND quarantined IS NULL",
@@ -105,7 +105,7 @@ pub(in crate::workflow) fn waiting(
     conn: &Connection,
     workspace: &str,
     quarantined: bool,
-) -> Result<Vec<WaitingEvent>, HostError> {
+) -> Result<Vec<WaitingEvent>, Error> {
     let mut stmt = conn
         .prepare(
             "SELECT (SELECT count(*) FROM events o WHERE o.workspace = e.workspace AND o.id <= e.id),
@@ -135,7 +135,7 @@ pub(in crate::workflow) fn release(
     tx: &Transaction<'_>,
     workspace: &str,
     number: i64,
-) -> Result<bool, HostError> {
+) -> Result<bool, Error> {
     let released = tx
         .execute(
             "UPDATE events SET quarantined = NULL, quarantined_at = NULL
@@ -149,10 +149,7 @@ pub(in crate::workflow) fn release(
 
 /// Marks pending event `id` as dispatched; `false` if it was not pending any more (another
 /// process claimed it first). Under the write lock, only the first claimer finds it pending.
-pub(in crate::workflow) fn mark_dispatched(
-    tx: &Transaction<'_>,
-    id: i64,
-) -> Result<bool, HostError> {
+pub(in crate::workflow) fn mark_dispatched(tx: &Transaction<'_>, id: i64) -> Result<bool, Error> {
     let claimed = tx
         .execute(
             "UPDATE events SET dispatched = 1 WHERE id = ?1 AND dispatched = 0",

@@ -4,9 +4,9 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::Error;
 use crate::clock;
 use crate::platform::internal;
-use crate::services::HostError;
 use crate::workflow::components;
 use crate::workflow::revision::Revision;
 
@@ -30,7 +30,7 @@ pub(in crate::workflow) enum Which<'a> {
 pub(in crate::workflow) fn revisions(
     conn: &Connection,
     which: Which<'_>,
-) -> Result<Vec<Revision>, HostError> {
+) -> Result<Vec<Revision>, Error> {
     const SELECT: &str = "SELECT name, revision, published_by, published_at, definition, source, flow, publisher, run_as, components FROM workflow_revisions";
     match which {
         Which::History { workspace, name } => read(
@@ -66,28 +66,26 @@ fn read(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
-) -> Result<Vec<Revision>, HostError> {
-    let mut stmt = conn.prepare(sql).map_err(internal)?;
-    let rows = stmt
-        .query_map(params, |r| {
-            Ok((
-                Revision {
-                    name: r.get(0)?,
-                    revision: r.get(1)?,
-                    published_by: r.get(2)?,
-                    published_at: clock::rfc3339(r.get(3)?),
-                    definition: r.get(4)?,
-                    source: r.get(5)?,
-                    flow: r.get(6)?,
-                    publisher: r.get(7)?,
-                    run_as: r.get(8)?,
-                    components: None,
-                },
-                r.get::<_, Option<String>>(9)?,
-            ))
-        })
-        .map_err(internal)?;
-    let rows: Vec<(Revision, Option<String>)> = rows.collect::<Result<_, _>>().map_err(internal)?;
+) -> Result<Vec<Revision>, Error> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map(params, |r| {
+        Ok((
+            Revision {
+                name: r.get(0)?,
+                revision: r.get(1)?,
+                published_by: r.get(2)?,
+                published_at: clock::rfc3339(r.get(3)?),
+                definition: r.get(4)?,
+                source: r.get(5)?,
+                flow: r.get(6)?,
+                publisher: r.get(7)?,
+                run_as: r.get(8)?,
+                components: None,
+            },
+            r.get::<_, Option<String>>(9)?,
+        ))
+    })?;
+    let rows: Vec<(Revision, Option<String>)> = rows.collect::<Result<_, _>>()?;
     rows.into_iter()
         .map(|(rev, pins)| {
             let what = format!("revision {} of `{}`", rev.revision, rev.name);
@@ -114,7 +112,7 @@ pub(in crate::workflow) fn latest(
     conn: &Connection,
     workspace: &str,
     name: &str,
-) -> Result<Option<Latest>, HostError> {
+) -> Result<Option<Latest>, Error> {
     conn.query_row(
         "SELECT revision, definition, publisher, run_as, components FROM workflow_revisions WHERE workspace = ?1 AND name = ?2 ORDER BY revision DESC LIMIT 1",
         params![workspace, name],
@@ -147,10 +145,7 @@ pub(in crate::workflow) struct NewRevision<'a> {
 }
 
 /// Appends `new`.
-pub(in crate::workflow) fn insert(
-    conn: &Connection,
-    new: &NewRevision<'_>,
-) -> Result<(), HostError> {
+pub(in crate::workflow) fn insert(conn: &Connection, new: &NewRevision<'_>) -> Result<(), Error> {
     conn.execute(
         "INSERT INTO workflow_revisions (workspace, name, revision, definition, source, published_by, published_at, flow, publisher, run_as, components) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
@@ -166,7 +161,6 @@ pub(in crate::workflow) fn insert(
             new.run_as,
             new.components
         ],
-    )
-    .map_err(internal)?;
+    )?;
     Ok(())
 }

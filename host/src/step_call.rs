@@ -1,0 +1,116 @@
+//! What a workflow step's host calls carry besides who makes them: the grants the workflow
+//! gives the step (SPEC WF-6) and the keys its case creations are replayed by (SPEC WF-8).
+//! Both travel in the [`Caller`](crate::principal::Caller), so the one case service checks
+//! and replays them inside, whichever door the call came through.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// What a workflow lets one step reach.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Grants {
+    pub cases_read: bool,
+    pub cases_write: bool,
+    pub events_emit: bool,
+    pub access_check: bool,
+}
+
+/// One grant, as a workflow names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grant {
+    CasesRead,
+    CasesWrite,
+    EventsEmit,
+    AccessCheck,
+}
+
+impl Grant {
+    /// The name a workflow writes (`cases:write`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Grant::CasesRead => "cases:read",
+            Grant::CasesWrite => "cases:write",
+            Grant::EventsEmit => "events:emit",
+            Grant::AccessCheck => "access:check",
+        }
+    }
+}
+
+impl Grants {
+    /// Everything: a step run on its own (`flowhost step run`), bounded by its principal only.
+    pub const ALL: Grants = Grants {
+        cases_read: true,
+        cases_write: true,
+        events_emit: true,
+        access_check: true,
+    };
+
+    /// Whether `grant` is given.
+    pub fn allows(&self, grant: Grant) -> bool {
+        match grant {
+            Grant::CasesRead => self.cases_read,
+            Grant::CasesWrite => self.cases_write,
+            Grant::EventsEmit => self.events_emit,
+            Grant::AccessCheck => self.access_check,
+        }
+    }
+}
+
+/// The keys of one step execution's case creations (SPEC WF-8): a step re-executed after a
+/// crash makes the same calls in the same order, so its n-th creation is keyed by run, step
+/// and n, and gets the case the first execution's n-th creation made.
+#[derive(Clone, Debug)]
+pub struct CallKeys {
+    prefix: String,
+    /// Shared by the clones of one execution's caller.
+    calls: Arc<AtomicU32>,
+}
+
+impl CallKeys {
+    /// Keys `prefix/call-0`, `prefix/call-1`, … (the prefix names the run and the step).
+    pub fn new(prefix: String) -> Self {
+        Self {
+            prefix,
+            calls: Arc::new(AtomicU32::new(0)),
+        }
+    }
+
+    /// The key of the next creation.
+    pub fn next(&self) -> String {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        format!("{}/call-{n}", self.prefix)
+    }
+}
+
+/// The step a call is made for: what it is granted and how its creations are keyed.
+#[derive(Clone, Debug)]
+pub struct StepCall {
+    pub grants: Grants,
+    /// `None`: every creation is a new one (a step run on its own, a `step test` case).
+    pub keys: Option<CallKeys>,
+}
+
+impl Default for StepCall {
+    /// A step run on its own: everything granted (its principal still bounds it), no keys.
+    fn default() -> Self {
+        Self {
+            grants: Grants::ALL,
+            keys: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // SPEC WF-8: the clones of one execution's caller share one sequence.
+    #[test]
+    fn keys_follow_the_call_sequence_across_clones() {
+        let keys = CallKeys::new("run:7/triage".into());
+        let clone = keys.clone();
+        assert_eq!(keys.next(), "run:7/triage/call-0");
+        assert_eq!(clone.next(), "run:7/triage/call-1");
+        assert_eq!(keys.next(), "run:7/triage/call-2");
+    }
+}
