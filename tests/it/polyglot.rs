@@ -169,6 +169,20 @@ fn a_python_exception_is_a_step_error_with_its_traceback() {
     assert!(exec.events.is_empty(), "a failed step publishes nothing");
 }
 
+/// The Python SDK resolves a step's type hints while componentize-py imports the module at
+/// build time, so a fresh instance finds them in its memory image instead of resolving them
+/// in every run; hints naming a type defined later in the module are resolved at run time.
+#[test]
+fn python_type_hints_are_resolved_at_build_time_or_else_at_run_time() {
+    let hostile = hostile();
+    let rt = common::runtime();
+    let exec = run(&rt, &hostile, json!({ "attack": "hints" }), limits());
+    assert_eq!(
+        exec.result.ok(),
+        Some(json!({ "before": { "attack": true, "late": false }, "late": { "n": 3 } }))
+    );
+}
+
 /// SPEC ST-1: a component built for component-model async is refused at load with how to
 /// rebuild it; the same source built with `--sync` loads and runs.
 #[test]

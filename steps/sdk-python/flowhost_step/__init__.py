@@ -113,7 +113,7 @@ def _decode(tp, value, at: str):
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise InvalidInput(f"{at}: expected an object")
-        hints = typing.get_type_hints(tp)
+        hints = _hints(tp)
         fields = {f.name: f for f in dataclasses.fields(tp) if f.init}
         unknown = sorted(set(value) - set(fields))
         if unknown:
@@ -169,6 +169,38 @@ def _encode(value):
     return value
 
 
+# Type hints already resolved, by type or function. Filled by `step()` while the module is
+# imported, which componentize-py does at build time: the filled dictionary is part of the
+# component's memory image, so a fresh instance (one per run) does not resolve them again.
+_HINTS: dict = {}
+
+
+def _hints(tp) -> dict:
+    """`typing.get_type_hints(tp)`, resolved once."""
+    hints = _HINTS.get(tp)
+    if hints is None:
+        hints = _HINTS[tp] = typing.get_type_hints(tp)
+    return hints
+
+
+def _input_type(f):
+    """The annotation of `f`'s first parameter (`typing.Any` when it has none)."""
+    params = [(n, t) for n, t in _hints(f).items() if n != "return"]
+    return params[0][1] if params else typing.Any
+
+
+def _resolve_ahead(tp, seen: set) -> None:
+    """Resolves the hints of every dataclass reachable from annotation `tp` into `_HINTS`."""
+    if id(tp) in seen:
+        return
+    seen.add(id(tp))
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        for inner in _hints(tp).values():
+            _resolve_ahead(inner, seen)
+    for inner in typing.get_args(tp):
+        _resolve_ahead(inner, seen)
+
+
 def run_json(input_json: str, f) -> str:
     """Decodes `input_json` into `f`'s input type, runs `f`, encodes its output: the body of
     every exported step. Raises `componentize_py_types.Err(StepError...)` on failure."""
@@ -177,10 +209,7 @@ def run_json(input_json: str, f) -> str:
             raw = json.loads(input_json)
         except ValueError as e:
             raise InvalidInput(f"input is not JSON: {e}") from None
-        params = list(typing.get_type_hints(f).items())
-        params = [(n, t) for n, t in params if n != "return"]
-        tp = params[0][1] if params else typing.Any
-        output = f(_decode(tp, raw, "input"))
+        output = f(_decode(_input_type(f), raw, "input"))
         try:
             return json.dumps(_encode(output))
         except (TypeError, ValueError) as e:
@@ -200,6 +229,14 @@ def run_json(input_json: str, f) -> str:
 def step(f):
     """Exports `f(input) -> output` as the component's `run`: assign the result to
     `WitWorld` in the module componentize-py builds."""
+    # Resolved now, while componentize-py imports the module at build time, rather than in
+    # every run (a fresh instance each): see benches/README.md for what that saves. Hints that
+    # cannot be resolved yet (a name defined later in the module) are resolved, or fail the
+    # step with their error, at run time as before.
+    try:
+        _resolve_ahead(_input_type(f), set())
+    except Exception:  # noqa: BLE001 - deferred to run time, where it is reported
+        pass
 
     class WitWorld(wit_world.WitWorld):
         def run(self, input_json: str) -> str:

@@ -1,12 +1,16 @@
 """A deliberately hostile Python step: each `attack` tries to escape or exhaust the sandbox
-(SPEC ST-2). The host must fail the step, name the cause, and carry on."""
+(SPEC ST-2). The host must fail the step, name the cause, and carry on. `hints` checks the
+SDK's type hints: resolved at build time, or at run time for a name defined later."""
 
+import json
 import os
 import socket
 import sys
 import time
+from dataclasses import dataclass
 
-from flowhost_step import events, step
+import flowhost_step
+from flowhost_step import events, run_json, step
 
 _calls = []
 
@@ -50,6 +54,9 @@ def attack(input: dict) -> dict:
             return {"connected": True}
         except Exception as e:  # noqa: BLE001 - any refusal is the expected outcome
             return {"refused": f"{type(e).__name__}: {e}"}
+    if what == "hints":
+        before = {"attack": attack in flowhost_step._HINTS, "late": late in flowhost_step._HINTS}
+        return {"before": before, "late": json.loads(run_json('{"n": 2}', late))}
     if what == "remember":
         _calls.append(1)
         return {"calls_before": len(_calls) - 1}
@@ -57,3 +64,16 @@ def attack(input: dict) -> dict:
 
 
 WitWorld = step(attack)
+
+
+def late(input: "Later") -> "Later":
+    return Later(n=input.n + 1)
+
+
+# `Later` is defined after `step(late)`: its hints cannot be resolved at build time.
+_late = step(late)
+
+
+@dataclass
+class Later:
+    n: int
