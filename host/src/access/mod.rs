@@ -12,6 +12,7 @@ pub mod questions;
 pub mod role;
 pub mod run_as;
 pub mod scope;
+mod shards;
 
 pub use decision::{AccessDecision, Reason};
 pub use flow::{ExternalSso, FlowAccess, FlowDecision, FlowReason, WorkspaceUsers};
