@@ -16,7 +16,7 @@ use crate::access::{AccessDecision, AccessIndex, Scope};
 use crate::principal::Principal;
 use crate::services::HostError;
 use crate::store::access::{
-    Changes, bump_epoch, changed_since, epoch as access_epoch, prune_log, rows_of,
+    Changes, bump_epoch, changed_since, epoch as access_epoch, in_snapshot, prune_log, rows_of,
 };
 use crate::store::{Connection, Db, StoreError, Transaction, total_changes};
 
@@ -51,9 +51,7 @@ pub struct IndexLoads {
 impl Platform {
     /// Wraps an open database and builds the index from it.
     pub fn new(db: Db) -> anyhow::Result<Self> {
-        // The epoch first: a change landing in between is applied again by the next refresh.
-        let epoch = access_epoch(db.conn())?;
-        let index = AccessIndex::load(db.conn())?;
+        let (epoch, index) = load_whole(db.conn())?;
         Ok(Self {
             db: Mutex::new(db),
             index: RwLock::new(Arc::new(index)),
@@ -72,7 +70,12 @@ impl Platform {
         if epoch == self.epoch.load(Ordering::SeqCst) {
             return Ok(false);
         }
-        self.catch_up(db.conn(), epoch).map_err(internal)?;
+        // The epoch, the log and the rows from one snapshot: no change is seen half.
+        in_snapshot(db.conn(), |conn| {
+            let epoch = access_epoch(conn)?;
+            self.catch_up(conn, epoch)
+        })
+        .map_err(internal)?;
         Ok(true)
     }
 
@@ -262,8 +265,7 @@ impl Platform {
                 }
             }
             None => {
-                let epoch = access_epoch(db.conn()).unwrap_or(-1);
-                let index = AccessIndex::load(db.conn()).unwrap_or_default();
+                let (epoch, index) = load_whole(db.conn()).unwrap_or((-1, AccessIndex::default()));
                 self.full_loads.fetch_add(1, Ordering::SeqCst);
                 self.publish(index, epoch);
             }
@@ -285,6 +287,13 @@ impl Platform {
             f(tx)
         })
     }
+}
+
+/// The access epoch and the whole index at it, read from one snapshot.
+fn load_whole(conn: &Connection) -> Result<(i64, AccessIndex), StoreError> {
+    in_snapshot(conn, |conn| {
+        Ok((access_epoch(conn)?, AccessIndex::load(conn)?))
+    })
 }
 
 /// How many changed workspaces are reloaded one by one before a full load is cheaper.

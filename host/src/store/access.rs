@@ -161,6 +161,22 @@ pub fn rows_of(conn: &Connection, ids: &[i64]) -> rusqlite::Result<AccessRows> {
     Ok(out)
 }
 
+/// Runs `f` in a read transaction: everything it reads is one snapshot of the database (WAL
+/// readers do not block writers), so the rows of a workspace changed meanwhile are not read
+/// half before and half after. Not for a connection already in a transaction.
+pub fn in_snapshot<T, E: From<rusqlite::Error>>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, E>,
+) -> Result<T, E> {
+    conn.execute_batch("BEGIN DEFERRED")?;
+    let result = f(conn);
+    // A read transaction has nothing to commit; ending it cannot lose anything.
+    let ended = conn.execute_batch("COMMIT");
+    let value = result?;
+    ended?;
+    Ok(value)
+}
+
 /// The access epoch: how many access changes have committed (in any process).
 pub fn epoch(conn: &Connection) -> rusqlite::Result<i64> {
     conn.prepare_cached("SELECT n FROM access_epoch WHERE id = 1")?
