@@ -2,51 +2,118 @@
 //! Access changes go through [`Platform::write`], which decides under the write lock with a
 //! current index, commits and then publishes the new index, so a decision never sees a change
 //! that was rolled back and never misses one that committed.
-//! Another process's access changes bump the access epoch; [`Platform::refresh_access`] sees
-//! that with a one-row read and rebuilds (the engine asks before every run, `serve` every
-//! round).
+//! Every access change is logged by workspace under the epoch it commits as (the change log,
+//! `store/access.rs`): the writing process then replaces only the touched workspaces' entries
+//! of its index, and another process, seeing the epoch move with a one-row read
+//! ([`Platform::refresh_access`]; the engine asks before every run, `serve` every round),
+//! reloads only the workspaces changed since the epoch it holds. A full load only when the
+//! log no longer reaches back that far, or when more changed than a full load costs.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use crate::Error;
 use crate::access::{AccessDecision, AccessIndex, Scope};
 use crate::principal::Principal;
-use crate::store::access::{bump_epoch, epoch as access_epoch};
-use crate::store::{Db, StoreError, Transaction, total_changes};
+use crate::store::access::{
+    Changes, bump_epoch, changed_since, epoch as access_epoch, in_snapshot, prune_log, rows_of,
+};
+use crate::store::{Connection, Db, StoreError, Transaction, total_changes};
+
+/// Access changes kept in the change log: a process further behind than this loads whole.
+const LOG_KEEP: i64 = 10_000;
+/// The log is pruned at every this many access changes.
+const PRUNE_EVERY: i64 = 500;
+/// Reloading up to this many workspaces (or a quarter of them, if more) is done one by one;
+/// beyond it a full load is the cheaper way.
+const MIN_INCREMENTAL: usize = 256;
 
 /// The database and the access index.
 pub struct Platform {
     db: Mutex<Db>,
     index: RwLock<Arc<AccessIndex>>,
-    /// The access epoch the index was built at.
+    /// The access epoch the index is current at.
     epoch: AtomicI64,
+    full_loads: AtomicU64,
+    reloaded_workspaces: AtomicU64,
+}
+
+/// How a [`Platform`]'s index has been kept current since it was made (the load at start-up
+/// counts as the first full load).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IndexLoads {
+    /// Whole loads of the index.
+    pub full: u64,
+    /// Workspaces reloaded one by one, after a change of this process or another.
+    pub workspaces: u64,
 }
 
 impl Platform {
     /// Wraps an open database and builds the index from it.
     pub fn new(db: Db) -> anyhow::Result<Self> {
-        // The epoch first: a change landing in between makes the next refresh rebuild again.
-        let epoch = access_epoch(db.conn())?;
-        let index = AccessIndex::load(db.conn())?;
+        let (epoch, index) = load_whole(db.conn())?;
         Ok(Self {
             db: Mutex::new(db),
             index: RwLock::new(Arc::new(index)),
             epoch: AtomicI64::new(epoch),
+            full_loads: AtomicU64::new(1),
+            reloaded_workspaces: AtomicU64::new(0),
         })
     }
 
-    /// Rebuilds the index if another process changed access data since it was built; returns
-    /// whether it did. One indexed read when nothing changed.
+    /// Brings the index up to date if another process changed access data since the epoch
+    /// it holds; returns whether it did. One indexed read when nothing changed; otherwise the
+    /// changed workspaces only (see [`Platform::index_loads`]).
     pub fn refresh_access(&self) -> Result<bool, Error> {
         let db = self.db();
         let epoch = access_epoch(db.conn())?;
         if epoch == self.epoch.load(Ordering::SeqCst) {
             return Ok(false);
         }
-        let index = AccessIndex::load(db.conn())?;
-        self.publish(index, epoch);
+        // The epoch, the log and the rows from one snapshot: no change is seen half.
+        in_snapshot(db.conn(), |conn| {
+            let epoch = access_epoch(conn)?;
+            self.catch_up(conn, epoch)
+        })
+        .map_err(internal)?;
         Ok(true)
+    }
+
+    /// How the index has been kept current: full loads and workspaces reloaded.
+    pub fn index_loads(&self) -> IndexLoads {
+        IndexLoads {
+            full: self.full_loads.load(Ordering::SeqCst),
+            workspaces: self.reloaded_workspaces.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Makes the index current at `epoch` (read from `conn` before this is called): the
+    /// workspaces the change log names since the held epoch are read again, or everything
+    /// when the log does not reach back that far. Called with the database locked (the
+    /// `MutexGuard`), so index updates of this process are serialized.
+    fn catch_up(&self, conn: &Connection, epoch: i64) -> Result<(), StoreError> {
+        let held = self.epoch.load(Ordering::SeqCst);
+        let current = self.index();
+        match changed_since(conn, held, incremental_limit(&current))? {
+            Changes::Workspaces(ids) => {
+                let rows = rows_of(conn, &ids)?;
+                let mut next = (*current).clone();
+                next.apply(&ids, rows)?;
+                self.count_reloaded(ids.len());
+                self.publish(next, epoch);
+            }
+            Changes::TooMany | Changes::Pruned => {
+                let index = AccessIndex::load(conn)?;
+                self.full_loads.fetch_add(1, Ordering::SeqCst);
+                self.publish(index, epoch);
+            }
+        }
+        Ok(())
+    }
+
+    fn count_reloaded(&self, n: usize) {
+        self.reloaded_workspaces
+            .fetch_add(u64::try_from(n).unwrap_or(u64::MAX), Ordering::SeqCst);
     }
 
     fn publish(&self, index: AccessIndex, epoch: i64) {
@@ -140,7 +207,8 @@ impl Platform {
         Ok(value)
     }
 
-    /// Runs `f` in one transaction that changes access data; on commit, rebuilds the index.
+    /// Runs `f` in one transaction that changes access data; on commit, replaces the index
+    /// entries of the workspaces it changed.
     ///
     /// Decide who may make the change inside `f` ([`Platform::authorize`], [`Platform::index`]):
     /// the transaction takes the write lock first and brings the index up to date under it,
@@ -152,13 +220,12 @@ impl Platform {
         f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let mut db = self.db_for_call()?;
-        let tx = db.begin()?;
-        // Another process may have changed access data since the index was built: rebuild it
-        // now, under the lock, before `f` decides anything with it.
-        let epoch = access_epoch(&tx)?;
+        let tx = db.begin().map_err(internal)?;
+        // Another process may have changed access data since the index was made current:
+        // catch up now, under the lock, before `f` decides anything with it.
+        let epoch = access_epoch(&tx).map_err(internal)?;
         if epoch != self.epoch.load(Ordering::SeqCst) {
-            let index = AccessIndex::load(&tx)?;
-            self.publish(index, epoch);
+            self.catch_up(&tx, epoch).map_err(internal)?;
         }
         let before = total_changes(&tx)?;
         let value = f(&tx)?;
@@ -168,14 +235,41 @@ impl Platform {
             tx.commit()?;
             return Ok(value);
         }
-        bump_epoch(&tx)?;
-        tx.commit()?;
-        // The change has committed: never report it as failed. Rebuilt after the commit, so
-        // the write lock is not held for the rebuild; if it cannot be rebuilt, fail closed (an
-        // empty index denies everything) until the next refresh.
-        let epoch = access_epoch(db.conn()).unwrap_or(-1);
-        let index = AccessIndex::load(db.conn()).unwrap_or_default();
-        self.publish(index, epoch);
+        let committed = bump_epoch(&tx).map_err(internal)?;
+        if committed % PRUNE_EVERY == 0 {
+            prune_log(&tx, committed - LOG_KEEP).map_err(internal)?;
+        }
+        // What this change touched, and those workspaces' rows, read under the lock: exactly
+        // what commits (the log may name more: changes made without a bump land here).
+        let touched = match changed_since(&tx, epoch, incremental_limit(&self.index())) {
+            Ok(Changes::Workspaces(ids)) => match rows_of(&tx, &ids) {
+                Ok(rows) => Some((ids, rows)),
+                Err(e) => return Err(internal(e)),
+            },
+            Ok(Changes::TooMany | Changes::Pruned) => None,
+            Err(e) => return Err(internal(e)),
+        };
+        tx.commit().map_err(internal)?;
+        // The change has committed: never report it as failed. Applied after the commit; if
+        // the rows cannot be read into the index, fail closed (an empty index denies
+        // everything) until the next refresh loads it whole (epoch -1 is behind any log).
+        match touched {
+            Some((ids, rows)) => {
+                let mut next = (*self.index()).clone();
+                match next.apply(&ids, rows) {
+                    Ok(()) => {
+                        self.count_reloaded(ids.len());
+                        self.publish(next, committed);
+                    }
+                    Err(_) => self.publish(AccessIndex::default(), -1),
+                }
+            }
+            None => {
+                let (epoch, index) = load_whole(db.conn()).unwrap_or((-1, AccessIndex::default()));
+                self.full_loads.fetch_add(1, Ordering::SeqCst);
+                self.publish(index, epoch);
+            }
+        }
         Ok(value)
     }
 
@@ -195,7 +289,19 @@ impl Platform {
     }
 }
 
-/// Maps a storage error to an [`Error`]: `Busy` for the infrastructure's failures
+/// The access epoch and the whole index at it, read from one snapshot.
+fn load_whole(conn: &Connection) -> Result<(i64, AccessIndex), StoreError> {
+    in_snapshot(conn, |conn| {
+        Ok((access_epoch(conn)?, AccessIndex::load(conn)?))
+    })
+}
+
+/// How many changed workspaces are reloaded one by one before a full load is cheaper.
+fn incremental_limit(index: &AccessIndex) -> usize {
+    MIN_INCREMENTAL.max(index.workspace_count() / 4)
+}
+
+/// Maps a storage error to a [`Error`]: `Unavailable` for the infrastructure's failures
 /// (busy, disk full, I/O: SPEC WF-11), `Internal` for the rest. Classified by the error's
 /// type and SQLite code, never by its text.
 pub fn internal<E: StorageError>(e: E) -> Error {

@@ -371,6 +371,105 @@ proptest! {
     }
 }
 
+/// Asserts that `platform`'s index, kept current change by change, decides every question
+/// exactly as (same decision, same reason) an index loaded whole from the same database does:
+/// a fresh platform on the same file (issue 19: decisions stay those of a full load).
+fn assert_same_as_full_load(
+    platform: &Platform,
+    db: &std::path::Path,
+    spec: &TenantSpec,
+    keys: &[KeyRef],
+    trace: &[String],
+) -> Result<(), TestCaseError> {
+    let fresh = Platform::new(Db::open(db).expect("db")).expect("platform");
+    let who = principals(keys);
+    let mut asked: Vec<Principal> = who.iter().map(principal).collect();
+    // A sample of run principals too (identity and publisher now, SPEC WF-10).
+    asked.extend(who.iter().enumerate().map(|(i, identity)| {
+        Principal::run(
+            principal(identity),
+            principal(&who[(i * 7 + 3) % who.len()]),
+        )
+    }));
+    for p in &asked {
+        for ws in spec
+            .workspaces
+            .iter()
+            .map(|w| w.name.as_str())
+            .chain([NOWHERE])
+        {
+            for &scope in Scope::ALL {
+                prop_assert_eq!(
+                    platform.check(p, ws, scope),
+                    fresh.check(p, ws, scope),
+                    "{} in `{}`, `{}`: the index kept current differs from a full load\nafter operations: {:#?}",
+                    p,
+                    ws,
+                    scope,
+                    trace
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases() / 4, ..ProptestConfig::default() })]
+
+    /// Two processes (two platforms on one database file) take turns at the operations, as
+    /// generated: the writer applies its own change to its index, the other catches up from
+    /// the change log on refresh. After every operation both agree with the model and decide
+    /// exactly as a full load does (issue 19).
+    #[test]
+    fn two_processes_interleaving_writes_agree_with_the_model_and_a_full_load(
+        (spec, ops) in access_model::scenario(),
+        sides in prop::collection::vec(any::<bool>(), 8),
+    ) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("flowhost.db");
+        let first = Platform::new(Db::open(&db).expect("db")).expect("platform");
+        let file = TenantFile {
+            origin: "prop".into(),
+            text: serde_json::to_string(&spec).expect("spec serializes"),
+            spec: spec.clone(),
+        };
+        tenant::apply(&first, &file, None)
+            .unwrap_or_else(|e| panic!("generated tenant must be valid: {e:?}\n{spec:#?}"));
+        let second = Platform::new(Db::open(&db).expect("db")).expect("platform");
+        let mut model = Model::from_spec(&spec);
+        let mut keys: Vec<KeyRef> = Vec::new();
+        let mut trace: Vec<String> = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            let action = access_model::resolve(op, &spec, &keys, &model);
+            let (writer, other) = if sides.get(i).copied().unwrap_or(false) {
+                (&second, &first)
+            } else {
+                (&first, &second)
+            };
+            let created = apply_both(writer, &mut model, &action, &trace)?;
+            trace.push(format!("{} {action:?}", if std::ptr::eq(writer, &first) { "first:" } else { "second:" }));
+            if let (Some(id), Action::CreateKey { ws, actor, service_role, .. }) = (created, &action) {
+                keys.push(KeyRef {
+                    id,
+                    ws: ws.clone(),
+                    creator: actor.clone(),
+                    personal: service_role.is_none(),
+                });
+            }
+            other
+                .refresh_access()
+                .map_err(|e| TestCaseError::fail(format!("refresh: {e}")))?;
+            for platform in [&first, &second] {
+                assert_agreement(platform, &model, &spec, &keys, &trace)?;
+                assert_same_as_full_load(platform, &db, &spec, &keys, &trace)?;
+            }
+            let loads = other.index_loads();
+            prop_assert_eq!(loads.full, 1, "only the load at start-up is whole: {:?}", loads);
+        }
+    }
+}
+
 /// Two workspaces of one organization: `both@sh.test` owns both, `src@sh.test` the source
 /// only, `dst@sh.test` the destination only; `lead@sh.test` publishes in the source.
 fn share_tenant() -> TenantSpec {

@@ -5,6 +5,7 @@ mod access_model;
 mod built_steps;
 mod common;
 
+mod access_incremental;
 mod access_properties;
 mod access_questions;
 mod access_rules;

@@ -7,24 +7,33 @@
 //! line: at 10,000 workspaces the table outgrows this machine's L2 cache, and a probe that
 //! had to follow the slot to a key stored elsewhere paid for a second cache miss. Keys too
 //! long for the line are kept end to end in one string.
+//!
+//! The table is split into copy-on-write parts by workspace (`shards.rs`), so a change to one
+//! workspace's grants copies one part, not the table (issue 19).
 
 use std::hash::{BuildHasher, Hasher};
+
+use std::collections::HashMap;
 
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
 use super::names::to_u32;
+use super::role::RoleName;
 use super::scope::ScopeSet;
+use super::shards::{SHARDS, Shards, shard_of};
 
 /// What a check needs about one (workspace, person) pair.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct Grant {
     /// The role's scopes; meaningful when [`Grant::MEMBER`] is set.
     pub scopes: ScopeSet,
-    /// Index into the index's role names.
+    /// Index into its part's role names ([`GrantTable::role`]); meaningful for members.
     pub role: u32,
     /// The `Grant::*` flags below.
     pub flags: u8,
+    /// The part of the table the grant is stored in (set by [`GrantTable::insert`]).
+    shard: u16,
 }
 
 impl Grant {
@@ -135,25 +144,83 @@ impl Key {
     }
 }
 
-/// (workspace name, email) → [`Grant`], built once per index.
+/// (workspace name, email) → [`Grant`], in copy-on-write parts by workspace.
 #[derive(Clone, Debug, Default)]
 pub(super) struct GrantTable {
-    slots: HashTable<Slot>,
-    /// Keys too long for a slot, end to end.
-    spilled: String,
+    parts: Shards<Part>,
 }
 
 impl GrantTable {
     /// The grant of `email` in `workspace`, if any.
     pub fn get(&self, workspace: &str, email: &str) -> Option<Grant> {
+        self.parts
+            .get(shard_of(workspace.as_bytes()))
+            .get(workspace, email)
+    }
+
+    /// Sets the grant of `email` in `workspace`, acting with `role` (a member's), replacing
+    /// any earlier one.
+    pub fn insert(
+        &mut self,
+        workspace: &str,
+        email: &str,
+        mut grant: Grant,
+        role: Option<&RoleName>,
+    ) {
+        let shard = shard_of(workspace.as_bytes());
+        let part = self.parts.get_mut(shard);
+        grant.shard = u16::try_from(shard).unwrap_or(u16::MAX);
+        if let Some(role) = role {
+            grant.role = part.intern(role);
+        }
+        part.insert(workspace, email, grant);
+    }
+
+    /// Forgets the grant of `email` in `workspace`.
+    pub fn remove(&mut self, workspace: &str, email: &str) {
+        self.parts
+            .get_mut(shard_of(workspace.as_bytes()))
+            .remove(workspace, email);
+    }
+
+    /// The role a member's grant acts with.
+    pub fn role(&self, grant: Grant) -> &RoleName {
+        &self.parts.get(usize::from(grant.shard) % SHARDS).roles[grant.role as usize]
+    }
+}
+
+/// One part of the table: its grants, and the role names they refer to.
+#[derive(Clone, Debug, Default)]
+struct Part {
+    slots: HashTable<Slot>,
+    /// Keys too long for a slot, end to end.
+    spilled: String,
+    /// Bytes of `spilled` still referred to by a slot (the rest is left by removals).
+    spilled_live: usize,
+    roles: Vec<RoleName>,
+    role_ids: HashMap<RoleName, u32>,
+}
+
+impl Part {
+    fn get(&self, workspace: &str, email: &str) -> Option<Grant> {
         let hash = pair_hash(workspace.as_bytes(), email.as_bytes());
         self.slots
             .find(hash, |slot| slot.key.is(&self.spilled, workspace, email))
             .map(|slot| slot.grant)
     }
 
-    /// Sets the grant of `email` in `workspace`, replacing any earlier one.
-    pub fn insert(&mut self, workspace: &str, email: &str, grant: Grant) {
+    /// The id of `role` in this part (roles are few; a removed member's stays).
+    fn intern(&mut self, role: &RoleName) -> u32 {
+        if let Some(&id) = self.role_ids.get(role) {
+            return id;
+        }
+        let id = to_u32(self.roles.len());
+        self.roles.push(role.clone());
+        self.role_ids.insert(role.clone(), id);
+        id
+    }
+
+    fn insert(&mut self, workspace: &str, email: &str, grant: Grant) {
         let hash = pair_hash(workspace.as_bytes(), email.as_bytes());
         let spilled = &self.spilled;
         if let Some(slot) = self
@@ -164,11 +231,53 @@ impl GrantTable {
             return;
         }
         let key = Key::new(workspace, email, &mut self.spilled);
+        if let Key::Spilled { .. } = key {
+            self.spilled_live += workspace.len() + email.len();
+        }
         let spilled = &self.spilled;
         self.slots.insert_unique(hash, Slot { grant, key }, |slot| {
             let (ws, email) = slot.key.parts(spilled);
             pair_hash(ws, email)
         });
+    }
+
+    fn remove(&mut self, workspace: &str, email: &str) {
+        let hash = pair_hash(workspace.as_bytes(), email.as_bytes());
+        let spilled = &self.spilled;
+        let Ok(entry) = self
+            .slots
+            .find_entry(hash, |slot| slot.key.is(spilled, workspace, email))
+        else {
+            return;
+        };
+        let (slot, _) = entry.remove();
+        if let Key::Spilled { .. } = slot.key {
+            self.spilled_live -= workspace.len() + email.len();
+            // Long keys removed and added again would grow the string without end.
+            if self.spilled.len() > 2 * self.spilled_live + 4096 {
+                self.compact();
+            }
+        }
+    }
+
+    /// Copies the live spilled keys into a new string.
+    fn compact(&mut self) {
+        let mut live = String::with_capacity(self.spilled_live);
+        for slot in self.slots.iter_mut() {
+            if let Key::Spilled {
+                start,
+                ws_len,
+                email_len,
+            } = &mut slot.key
+            {
+                let from = *start as usize;
+                let to = from + *ws_len as usize + *email_len as usize;
+                let bytes = &self.spilled[from..to];
+                *start = to_u32(live.len());
+                live.push_str(bytes);
+            }
+        }
+        self.spilled = live;
     }
 }
 
@@ -194,7 +303,7 @@ mod tests {
 
     #[test]
     fn pairs_are_exact() {
-        let mut table = GrantTable::default();
+        let mut table = Part::default();
         table.insert("ab", "c@x.test", grant(Grant::MEMBER));
         table.insert("a", "bc@x.test", grant(Grant::SSO_DENIED));
         assert_eq!(table.get("ab", "c@x.test"), Some(grant(Grant::MEMBER)));
@@ -207,7 +316,7 @@ mod tests {
 
     #[test]
     fn a_second_insert_replaces_and_growth_keeps_every_pair() {
-        let mut table = GrantTable::default();
+        let mut table = Part::default();
         for ws in 0..500 {
             for user in 0..6 {
                 table.insert(&format!("ws-{ws}"), &format!("u{user}@x.test"), grant(1));
@@ -231,7 +340,7 @@ mod tests {
     #[test]
     fn keys_at_the_inline_boundary_are_exact() {
         assert_eq!(std::mem::size_of::<Slot>(), 64, "a slot is one cache line");
-        let mut table = GrantTable::default();
+        let mut table = Part::default();
         // 45, 46 (the last that fits in a slot) and 47 bytes of key.
         for extra in 0..3 {
             let email = format!("{}@x.test", "a".repeat(34 + extra));
@@ -245,10 +354,62 @@ mod tests {
 
     #[test]
     fn long_keys_are_stored_without_truncation() {
-        let mut table = GrantTable::default();
+        let mut table = Part::default();
         let email = format!("{}@x.test", "a".repeat(70_000));
         table.insert("ws", &email, grant(Grant::MEMBER));
         assert_eq!(table.get("ws", &email), Some(grant(Grant::MEMBER)));
         assert_eq!(table.get("ws", &email[1..]), None);
+    }
+
+    #[test]
+    fn removal_forgets_one_pair_and_keeps_long_keys_bounded() {
+        let mut part = Part::default();
+        let long = |i: usize| format!("{}{i}@x.test", "l".repeat(60));
+        for round in 0..200 {
+            part.insert("ws", &long(round), grant(Grant::MEMBER));
+            part.insert("ws", "short@x.test", grant(Grant::MEMBER));
+            part.remove("ws", &long(round));
+            assert_eq!(part.get("ws", &long(round)), None);
+            assert_eq!(part.get("ws", "short@x.test"), Some(grant(Grant::MEMBER)));
+        }
+        part.insert("ws", &long(7), grant(Grant::SSO_MEMBER));
+        assert_eq!(part.get("ws", &long(7)), Some(grant(Grant::SSO_MEMBER)));
+        assert!(
+            part.spilled.len() < 4096 + 200,
+            "{} bytes",
+            part.spilled.len()
+        );
+    }
+
+    #[test]
+    fn the_table_names_each_grants_role_and_copies_one_part_per_change() {
+        let analyst = RoleName::parse("analyst");
+        let owner = RoleName::parse("owner");
+        let mut table = GrantTable::default();
+        for ws in 0..100 {
+            let role = if ws % 2 == 0 { &analyst } else { &owner };
+            table.insert(
+                &format!("ws-{ws}"),
+                "a@x.test",
+                grant(Grant::MEMBER),
+                Some(role),
+            );
+        }
+        for ws in 0..100 {
+            let found = table.get(&format!("ws-{ws}"), "a@x.test").expect("grant");
+            let role = if ws % 2 == 0 { &analyst } else { &owner };
+            assert_eq!(table.role(found), role, "ws-{ws}");
+        }
+        let before = table.clone();
+        table.remove("ws-3", "a@x.test");
+        assert_eq!(table.get("ws-3", "a@x.test"), None);
+        assert!(
+            before.get("ws-3", "a@x.test").is_some(),
+            "an older snapshot keeps it"
+        );
+        let copied = (0..SHARDS)
+            .filter(|&i| !std::ptr::eq(table.parts.get(i), before.parts.get(i)))
+            .count();
+        assert_eq!(copied, 1, "one part copied");
     }
 }

@@ -1,21 +1,24 @@
 //! The in-memory access index: every decision is answered from here, without a query.
-//! It is rebuilt from the database after each committed change (and at start-up).
+//! It is loaded whole at start-up; after that each committed change replaces the entries of
+//! the workspaces it touched (`AccessIndex::apply`, driven by `Platform`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::clock;
 use crate::principal::{Email, Principal, SignIn};
 use crate::store::access::{
-    self as stored, CustomRoleRow, KeyRow, MembershipRow, SsoIdentityRow, WorkspaceRow,
+    self as stored, AccessRows, CustomRoleRow, KeyRow, MembershipRow, SsoIdentityRow, WorkspaceRow,
 };
 use crate::store::{Connection, StoreError};
 use crate::stored_value::UnreadableValue;
 
 use super::decision::{AccessDecision, Reason};
 use super::grants::{Grant, GrantTable};
-use super::names::{NameSet, to_u32};
+use super::names::NameSet;
 use super::role::RoleName;
 use super::scope::{Scope, ScopeSet};
+use super::shards::{Shards, shard_of};
 
 /// How a membership came to be (SPEC ID-2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +61,8 @@ pub struct WorkspaceAccess {
     pub members: HashMap<String, Member>,
     pub custom_roles: HashMap<String, ScopeSet>,
     pub sso: HashMap<String, SsoOutcome>,
+    /// The ids of its API keys.
+    pub keys: Vec<String>,
 }
 
 impl WorkspaceAccess {
@@ -94,219 +99,130 @@ pub struct KeyAccess {
 }
 
 /// Every workspace and key, keyed for O(1) decisions.
+///
+/// Each table is split into copy-on-write parts (`shards.rs`): a clone shares every part,
+/// and [`AccessIndex::apply`] replaces the entries of the workspaces an access change touched
+/// by copying only the parts that hold them, so keeping the index current costs what changed,
+/// not what is stored (issue 19).
 #[derive(Clone, Debug, Default)]
 pub struct AccessIndex {
     /// Per-workspace data for explanations and listings (not on the decision path).
-    workspaces: HashMap<String, WorkspaceAccess>,
-    keys: HashMap<String, KeyAccess>,
+    workspaces: Shards<HashMap<String, Arc<WorkspaceAccess>>>,
+    /// Workspace id → name: which entries a change to a workspace (by id) replaces.
+    names_by_id: Shards<HashMap<i64, String>>,
+    keys: Shards<HashMap<String, KeyAccess>>,
     /// Decision path: which workspaces exist (asked only when a person holds nothing there).
-    ws_names: NameSet,
-    /// Decision path: (workspace, email) → grant.
+    ws_names: Shards<NameSet>,
+    /// Decision path: (workspace, email) → grant, and the role names grants refer to.
     grants: GrantTable,
-    /// Role names referenced by grants.
-    roles: Vec<RoleName>,
+    /// How many workspaces there are.
+    count: usize,
+}
+
+/// One workspace parsed from its rows, ready to be put in the index.
+struct Parsed {
+    name: String,
+    access: WorkspaceAccess,
+    keys: Vec<(String, KeyAccess)>,
 }
 
 impl AccessIndex {
     /// Builds the index from the database (the rows as `store::access` reads them).
     pub fn load(conn: &Connection) -> Result<Self, StoreError> {
-        let rows = stored::rows(conn)?;
         let mut index = AccessIndex::default();
-        let mut by_id: HashMap<i64, String> = HashMap::new();
-        for row in rows.workspaces {
-            let WorkspaceRow {
-                id,
-                name,
-                org,
-                sso_only,
-            } = row;
-            by_id.insert(id, name.clone());
-            let ws = WorkspaceAccess {
-                id,
-                org,
-                sso_only,
-                ..WorkspaceAccess::default()
-            };
-            index.workspaces.insert(name, ws);
-        }
-
-        for row in rows.custom_roles {
-            let CustomRoleRow {
-                workspace_id: ws_id,
-                name,
-                scopes,
-            } = row;
-            let scopes = ScopeSet::parse(scopes.split_whitespace()).map_err(|_| {
-                let row = format!("workspace {ws_id}, role {name}");
-                let unknown = scopes
-                    .split_whitespace()
-                    .find(|n| Scope::parse(n).is_none())
-                    .unwrap_or(&scopes);
-                let expected = "scope names (SPEC RB-1)";
-                UnreadableValue::new("custom_roles", "scopes", row, unknown, expected).into_sql(2)
-            })?;
-            if let Some(ws) = ws_mut(&mut index.workspaces, &by_id, ws_id) {
-                ws.custom_roles.insert(name, scopes);
-            }
-        }
-
-        for row in rows.memberships {
-            let MembershipRow {
-                workspace_id: ws_id,
-                email,
-                role,
-                source,
-                rule_rank,
-                break_glass,
-            } = row;
-            if let Some(ws) = ws_mut(&mut index.workspaces, &by_id, ws_id) {
-                let role = RoleName::parse(&role);
-                let member = Member {
-                    scopes: ws.role_scopes(&role),
-                    role,
-                    source: match source.as_str() {
-                        "sso" => Source::Sso,
-                        "invite" => Source::Invite,
-                        other => {
-                            let row = format!("workspace {ws_id}, user {email}");
-                            return Err(UnreadableValue::new(
-                                "memberships",
-                                "source",
-                                row,
-                                other,
-                                "`invite` or `sso`",
-                            )
-                            .into_sql(3));
-                        }
-                    },
-                    rule_rank,
-                    break_glass,
-                };
-                ws.members.insert(email, member);
-            }
-        }
-
-        for row in rows.sso_identities {
-            let SsoIdentityRow {
-                workspace_id: ws_id,
-                email,
-                outcome,
-            } = row;
-            let outcome = match outcome.as_str() {
-                "member" => SsoOutcome::Member,
-                "external" => SsoOutcome::External,
-                "denied" => SsoOutcome::Denied,
-                other => {
-                    let row = format!("workspace {ws_id}, user {email}");
-                    return Err(UnreadableValue::new(
-                        "sso_identities",
-                        "outcome",
-                        row,
-                        other,
-                        "`member`, `external` or `denied`",
-                    )
-                    .into_sql(2));
-                }
-            };
-            if let Some(ws) = ws_mut(&mut index.workspaces, &by_id, ws_id) {
-                ws.sso.insert(email, outcome);
-            }
-        }
-
-        for row in rows.keys {
-            let KeyRow {
-                id,
-                ws_id,
-                kind,
-                owner,
-                role,
-                expires_at,
-                revoked_at,
-            } = row;
-            let Some(workspace) = by_id.get(&ws_id).cloned() else {
-                continue;
-            };
-            let row = || format!("key {id}");
-            let kind = match (kind.as_str(), owner, role) {
-                ("personal", Some(owner), None) => match Email::parse(&owner) {
-                    Ok(owner) => KeyKind::Personal { owner },
-                    Err(_) => {
-                        return Err(UnreadableValue::new(
-                            "api_keys",
-                            "owner_email",
-                            row(),
-                            &owner,
-                            "an email",
-                        )
-                        .into_sql(3));
-                    }
-                },
-                ("service", None, Some(role)) => KeyKind::Service {
-                    role: RoleName::parse(&role),
-                },
-                (kind, owner, role) => {
-                    let found = format!(
-                        "{kind} (owner {}, role {})",
-                        owner.as_deref().unwrap_or("none"),
-                        role.as_deref().unwrap_or("none")
-                    );
-                    return Err(UnreadableValue::new(
-                        "api_keys",
-                        "kind",
-                        row(),
-                        &found,
-                        "a personal key with an owner or a service key with a role",
-                    )
-                    .into_sql(2));
-                }
-            };
-            let key = KeyAccess {
-                workspace,
-                kind,
-                expires_at,
-                revoked: revoked_at.is_some(),
-            };
-            index.keys.insert(id, key);
-        }
-        index.build_decision_tables();
+        index.apply(&[], stored::rows(conn)?)?;
         Ok(index)
     }
 
-    /// Fills the flat decision tables from the per-workspace data.
-    fn build_decision_tables(&mut self) {
-        let mut role_ids: HashMap<RoleName, u32> = HashMap::new();
-        for (name, ws) in &self.workspaces {
-            self.ws_names.insert(name);
-            for email in ws.members.keys().chain(ws.sso.keys()) {
-                let mut grant = Grant::default();
-                if ws.sso_only {
-                    grant.flags |= Grant::WS_SSO_ONLY;
-                }
-                if let Some(m) = ws.members.get(email) {
-                    let next = to_u32(role_ids.len());
-                    grant.role = *role_ids.entry(m.role.clone()).or_insert_with(|| {
-                        self.roles.push(m.role.clone());
-                        next
-                    });
-                    grant.flags |= Grant::MEMBER;
-                    match m.scopes {
-                        Some(scopes) => grant.scopes = scopes,
-                        None => grant.flags |= Grant::ROLE_GONE,
-                    }
-                    if m.break_glass {
-                        grant.flags |= Grant::BREAK_GLASS;
-                    }
-                }
-                grant.flags |= match ws.sso.get(email) {
-                    Some(SsoOutcome::Member) => Grant::SSO_MEMBER,
-                    Some(SsoOutcome::External) => Grant::SSO_EXTERNAL,
-                    Some(SsoOutcome::Denied) => Grant::SSO_DENIED,
-                    None => 0,
-                };
-                // Members with an SSO login come twice, with the same grant.
-                self.grants.insert(name, email, grant);
-            }
+    /// Replaces the entries of the workspaces `ids` (and of any workspace in `rows`) with what
+    /// `rows` hold: the rows of exactly those workspaces as stored now
+    /// ([`stored::rows_of`]). A workspace in `ids` without rows is gone. Decisions afterwards
+    /// are those of an index loaded whole from the same rows. On an unreadable row, nothing
+    /// changes and the error names it.
+    pub fn apply(&mut self, ids: &[i64], rows: AccessRows) -> Result<(), StoreError> {
+        let parsed = parse(rows)?;
+        for &id in ids {
+            self.take_out(id);
         }
+        for ws in &parsed {
+            self.take_out(ws.access.id);
+        }
+        for ws in parsed {
+            self.put(ws);
+        }
+        Ok(())
+    }
+
+    /// How many workspaces the index holds.
+    pub fn workspace_count(&self) -> usize {
+        self.count
+    }
+
+    /// Removes every entry of workspace `id`.
+    fn take_out(&mut self, id: i64) {
+        let Some(name) = self.names_by_id.get_mut(id_shard(id)).remove(&id) else {
+            return;
+        };
+        let shard = shard_of(name.as_bytes());
+        let Some(old) = self.workspaces.get_mut(shard).remove(&name) else {
+            return;
+        };
+        for email in old.members.keys().chain(old.sso.keys()) {
+            self.grants.remove(&name, email);
+        }
+        for key in &old.keys {
+            self.keys.get_mut(shard_of(key.as_bytes())).remove(key);
+        }
+        self.ws_names.get_mut(shard).remove(&name);
+        self.count -= 1;
+    }
+
+    /// Adds one workspace's entries (none of its own may be there: see `take_out`).
+    fn put(&mut self, ws: Parsed) {
+        let Parsed { name, access, keys } = ws;
+        let shard = shard_of(name.as_bytes());
+        self.ws_names.get_mut(shard).insert(&name);
+        for email in access.members.keys().chain(access.sso.keys()) {
+            let mut grant = Grant::default();
+            if access.sso_only {
+                grant.flags |= Grant::WS_SSO_ONLY;
+            }
+            let member = access.members.get(email);
+            if let Some(m) = member {
+                grant.flags |= Grant::MEMBER;
+                match m.scopes {
+                    Some(scopes) => grant.scopes = scopes,
+                    None => grant.flags |= Grant::ROLE_GONE,
+                }
+                if m.break_glass {
+                    grant.flags |= Grant::BREAK_GLASS;
+                }
+            }
+            grant.flags |= match access.sso.get(email) {
+                Some(SsoOutcome::Member) => Grant::SSO_MEMBER,
+                Some(SsoOutcome::External) => Grant::SSO_EXTERNAL,
+                Some(SsoOutcome::Denied) => Grant::SSO_DENIED,
+                None => 0,
+            };
+            // Members with an SSO login come twice, with the same grant.
+            self.grants
+                .insert(&name, email, grant, member.map(|m| &m.role));
+        }
+        for (id, key) in keys {
+            self.keys.get_mut(shard_of(id.as_bytes())).insert(id, key);
+        }
+        self.names_by_id
+            .get_mut(id_shard(access.id))
+            .insert(access.id, name.clone());
+        self.workspaces
+            .get_mut(shard)
+            .insert(name, Arc::new(access));
+        self.count += 1;
+    }
+
+    /// Whether workspace `name` exists.
+    fn exists(&self, name: &str) -> bool {
+        self.ws_names.get(shard_of(name.as_bytes())).contains(name)
     }
 
     /// Where `email` stands in `workspace`: their grant, nothing (`Ok(None)`), or no such
@@ -314,24 +230,29 @@ impl AccessIndex {
     fn grant(&self, workspace: &str, email: &Email) -> Result<Option<Grant>, Reason> {
         match self.grants.get(workspace, email.as_str()) {
             Some(grant) => Ok(Some(grant)),
-            None if self.ws_names.contains(workspace) => Ok(None),
+            None if self.exists(workspace) => Ok(None),
             None => Err(Reason::UnknownWorkspace(workspace.to_owned())),
         }
     }
 
     /// The workspace named `name`.
     pub fn workspace(&self, name: &str) -> Option<&WorkspaceAccess> {
-        self.workspaces.get(name)
+        self.workspaces
+            .get(shard_of(name.as_bytes()))
+            .get(name)
+            .map(|ws| &**ws)
     }
 
     /// Every workspace name.
     pub fn workspace_names(&self) -> impl Iterator<Item = &str> {
-        self.workspaces.keys().map(String::as_str)
+        self.workspaces
+            .iter()
+            .flat_map(|part| part.keys().map(String::as_str))
     }
 
     /// The key `id`.
     pub fn key(&self, id: &str) -> Option<&KeyAccess> {
-        self.keys.get(id)
+        self.keys.get(shard_of(id.as_bytes())).get(id)
     }
 
     /// Does `principal` hold `scope` in `workspace`? (SPEC RB-3: default deny, with a reason.)
@@ -345,7 +266,7 @@ impl AccessIndex {
                     Err(why) => AccessDecision::deny(why.reason(email, workspace)),
                 },
             },
-            _ if !self.ws_names.contains(workspace) => unknown(),
+            _ if !self.exists(workspace) => unknown(),
             Principal::Anonymous => AccessDecision::deny(Reason::Anonymous),
             Principal::ApiKey(id) => self.check_key(workspace, id, scope),
             // Both the run's identity and its publisher, now (SPEC WF-10).
@@ -373,7 +294,7 @@ impl AccessIndex {
         };
         match acting_grant(grant, via, true) {
             Ok(grant) => {
-                let role = self.roles[grant.role as usize].clone();
+                let role = self.grants.role(grant).clone();
                 if grant.has(Grant::ROLE_GONE) {
                     Standing::Nothing(Reason::RoleGone(role))
                 } else {
@@ -416,7 +337,7 @@ impl AccessIndex {
         workspace: &str,
         id: &str,
     ) -> Result<(RoleName, ScopeSet, Option<Email>), Reason> {
-        let Some(key) = self.keys.get(id) else {
+        let Some(key) = self.key(id) else {
             return Err(Reason::UnknownKey(id.to_owned()));
         };
         if key.workspace != workspace {
@@ -434,8 +355,7 @@ impl AccessIndex {
         match &key.kind {
             KeyKind::Service { role } => {
                 let scopes = self
-                    .workspaces
-                    .get(workspace)
+                    .workspace(workspace)
                     .and_then(|ws| ws.role_scopes(role));
                 match scopes {
                     Some(scopes) => Ok((role.clone(), scopes, None)),
@@ -451,7 +371,7 @@ impl AccessIndex {
                         owner: owner.clone(),
                     });
                 };
-                let role = self.roles[grant.role as usize].clone();
+                let role = self.grants.role(grant).clone();
                 if grant.has(Grant::ROLE_GONE) {
                     return Err(Reason::RoleGone(role));
                 }
@@ -461,7 +381,7 @@ impl AccessIndex {
     }
 
     fn decide(&self, grant: Grant, scope: Scope) -> AccessDecision {
-        let role = self.roles[grant.role as usize].clone();
+        let role = self.grants.role(grant).clone();
         if grant.has(Grant::ROLE_GONE) {
             return AccessDecision::deny(Reason::RoleGone(role));
         }
@@ -557,10 +477,184 @@ fn grant_or_missing(
     AccessDecision::Allowed(reason)
 }
 
+/// Parses the rows of some workspaces into their index entries (the one place rows become
+/// access data: a full load and an incremental one read alike).
+fn parse(rows: AccessRows) -> Result<Vec<Parsed>, StoreError> {
+    let mut out: Vec<Parsed> = Vec::with_capacity(rows.workspaces.len());
+    let mut by_id: HashMap<i64, usize> = HashMap::with_capacity(rows.workspaces.len());
+    for row in rows.workspaces {
+        let WorkspaceRow {
+            id,
+            name,
+            org,
+            sso_only,
+        } = row;
+        by_id.insert(id, out.len());
+        let access = WorkspaceAccess {
+            id,
+            org,
+            sso_only,
+            ..WorkspaceAccess::default()
+        };
+        out.push(Parsed {
+            name,
+            access,
+            keys: Vec::new(),
+        });
+    }
+
+    for row in rows.custom_roles {
+        let CustomRoleRow {
+            workspace_id: ws_id,
+            name,
+            scopes,
+        } = row;
+        let scopes = ScopeSet::parse(scopes.split_whitespace()).map_err(|_| {
+            let row = format!("workspace {ws_id}, role {name}");
+            let unknown = scopes
+                .split_whitespace()
+                .find(|n| Scope::parse(n).is_none())
+                .unwrap_or(&scopes);
+            let expected = "scope names (SPEC RB-1)";
+            UnreadableValue::new("custom_roles", "scopes", row, unknown, expected).into_sql(2)
+        })?;
+        if let Some(ws) = ws_mut(&mut out, &by_id, ws_id) {
+            ws.custom_roles.insert(name, scopes);
+        }
+    }
+
+    for row in rows.memberships {
+        let MembershipRow {
+            workspace_id: ws_id,
+            email,
+            role,
+            source,
+            rule_rank,
+            break_glass,
+        } = row;
+        if let Some(ws) = ws_mut(&mut out, &by_id, ws_id) {
+            let role = RoleName::parse(&role);
+            let member = Member {
+                scopes: ws.role_scopes(&role),
+                role,
+                source: match source.as_str() {
+                    "sso" => Source::Sso,
+                    "invite" => Source::Invite,
+                    other => {
+                        let row = format!("workspace {ws_id}, user {email}");
+                        return Err(UnreadableValue::new(
+                            "memberships",
+                            "source",
+                            row,
+                            other,
+                            "`invite` or `sso`",
+                        )
+                        .into_sql(3));
+                    }
+                },
+                rule_rank,
+                break_glass,
+            };
+            ws.members.insert(email, member);
+        }
+    }
+
+    for row in rows.sso_identities {
+        let SsoIdentityRow {
+            workspace_id: ws_id,
+            email,
+            outcome,
+        } = row;
+        let outcome = match outcome.as_str() {
+            "member" => SsoOutcome::Member,
+            "external" => SsoOutcome::External,
+            "denied" => SsoOutcome::Denied,
+            other => {
+                let row = format!("workspace {ws_id}, user {email}");
+                return Err(UnreadableValue::new(
+                    "sso_identities",
+                    "outcome",
+                    row,
+                    other,
+                    "`member`, `external` or `denied`",
+                )
+                .into_sql(2));
+            }
+        };
+        if let Some(ws) = ws_mut(&mut out, &by_id, ws_id) {
+            ws.sso.insert(email, outcome);
+        }
+    }
+
+    for row in rows.keys {
+        let KeyRow {
+            id,
+            ws_id,
+            kind,
+            owner,
+            role,
+            expires_at,
+            revoked_at,
+        } = row;
+        let Some(&at) = by_id.get(&ws_id) else {
+            continue;
+        };
+        let workspace = out[at].name.clone();
+        let row = || format!("key {id}");
+        let kind = match (kind.as_str(), owner, role) {
+            ("personal", Some(owner), None) => match Email::parse(&owner) {
+                Ok(owner) => KeyKind::Personal { owner },
+                Err(_) => {
+                    return Err(UnreadableValue::new(
+                        "api_keys",
+                        "owner_email",
+                        row(),
+                        &owner,
+                        "an email",
+                    )
+                    .into_sql(3));
+                }
+            },
+            ("service", None, Some(role)) => KeyKind::Service {
+                role: RoleName::parse(&role),
+            },
+            (kind, owner, role) => {
+                let found = format!(
+                    "{kind} (owner {}, role {})",
+                    owner.as_deref().unwrap_or("none"),
+                    role.as_deref().unwrap_or("none")
+                );
+                return Err(UnreadableValue::new(
+                    "api_keys",
+                    "kind",
+                    row(),
+                    &found,
+                    "a personal key with an owner or a service key with a role",
+                )
+                .into_sql(2));
+            }
+        };
+        let key = KeyAccess {
+            workspace,
+            kind,
+            expires_at,
+            revoked: revoked_at.is_some(),
+        };
+        out[at].access.keys.push(id.clone());
+        out[at].keys.push((id, key));
+    }
+    Ok(out)
+}
+
 fn ws_mut<'a>(
-    workspaces: &'a mut HashMap<String, WorkspaceAccess>,
-    by_id: &HashMap<i64, String>,
+    out: &'a mut [Parsed],
+    by_id: &HashMap<i64, usize>,
     id: i64,
 ) -> Option<&'a mut WorkspaceAccess> {
-    by_id.get(&id).and_then(|name| workspaces.get_mut(name))
+    by_id.get(&id).map(|&at| &mut out[at].access)
+}
+
+/// The part of the id → name table a workspace id belongs in.
+fn id_shard(id: i64) -> usize {
+    shard_of(&id.to_le_bytes())
 }

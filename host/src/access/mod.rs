@@ -14,6 +14,7 @@ mod reason;
 pub mod role;
 pub mod run_as;
 pub mod scope;
+mod shards;
 
 pub use decision::AccessDecision;
 pub use flow::{ExternalSso, FlowAccess, FlowDecision, WorkspaceUsers};

@@ -35,7 +35,7 @@ impl Slot {
     }
 }
 
-/// A set of names, built once per index.
+/// A set of names (one part of the index's copy-on-write name table).
 #[derive(Clone, Debug, Default)]
 pub(super) struct NameSet {
     slots: HashTable<Slot>,
@@ -76,6 +76,17 @@ impl NameSet {
         let spilled = &self.spilled;
         self.slots
             .insert_unique(hash(name.as_bytes()), slot, |slot| hash(slot.name(spilled)));
+    }
+
+    /// Removes `name`. A long name's bytes stay in `spilled`: workspaces are removed only by
+    /// hand (no command deletes or renames one), so that garbage stays small.
+    pub fn remove(&mut self, name: &str) {
+        let spilled = &self.spilled;
+        if let Ok(entry) = self.slots.find_entry(hash(name.as_bytes()), |slot| {
+            slot.name(spilled) == name.as_bytes()
+        }) {
+            entry.remove();
+        }
     }
 }
 
@@ -145,5 +156,9 @@ mod tests {
             assert!(names.contains(&format!("workspace-{i}")));
         }
         assert!(!names.contains("workspace-10000"));
+        names.remove("workspace-17");
+        names.remove("workspace-10000");
+        assert!(!names.contains("workspace-17"));
+        assert!(names.contains("workspace-18"));
     }
 }

@@ -432,6 +432,115 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     BEGIN SELECT RAISE(ABORT, 'shares.public_id is required (SPEC ID-4)'); END;
     "#,
     ),
+    (
+        16,
+        "the access change log",
+        r#"
+    -- Which workspaces each access change touched, keyed by the epoch it committed as, so a
+    -- process holding the index at epoch E reloads only the workspaces changed after E
+    -- (Platform::refresh_access). Written by the triggers below, in the change's own
+    -- transaction: every write to a table the index reads is logged whatever code made it.
+    -- A trigger logs under the epoch the change will commit as (the epoch is bumped once, at
+    -- the end of the change); a change that never bumps it lands in the next one that does.
+    CREATE TABLE access_log (
+        epoch        INTEGER NOT NULL,
+        workspace_id INTEGER NOT NULL,
+        PRIMARY KEY (epoch, workspace_id)
+    ) WITHOUT ROWID;
+    -- The log holds every change after epoch `logged_from` (older rows are pruned); a process
+    -- holding an older epoch loads the whole index. Nothing before this migration is logged.
+    ALTER TABLE access_epoch ADD COLUMN logged_from INTEGER NOT NULL DEFAULT 0;
+    UPDATE access_epoch SET logged_from = n;
+    -- A workspace's keys are reloaded by workspace; SSO logins find workspaces by IdP name.
+    CREATE INDEX api_keys_by_workspace ON api_keys (workspace_id);
+    CREATE INDEX idps_by_name ON idps (name);
+
+    -- Not INSERT OR IGNORE: a statement's own conflict clause (an upsert, OR REPLACE)
+    -- overrides a trigger's, so a duplicate is skipped by NOT EXISTS instead.
+    CREATE TRIGGER access_log_workspaces_insert AFTER INSERT ON workspaces BEGIN
+        INSERT INTO access_log SELECT e.n + 1, NEW.id FROM access_epoch e WHERE e.id = 1
+            AND NOT EXISTS (SELECT 1 FROM access_log l WHERE l.epoch = e.n + 1 AND l.workspace_id = NEW.id);
+    END;
+    CREATE TRIGGER access_log_workspaces_update AFTER UPDATE ON workspaces BEGIN
+        INSERT INTO access_log SELECT e.n + 1, OLD.id FROM access_epoch e WHERE e.id = 1
+            AND NOT EXISTS (SELECT 1 FROM access_log l WHERE l.epoch = e.n + 1 AND l.workspace_id = OLD.id);
+        INSERT INTO access_log SELECT e.n + 1, NEW.id FROM access_epoch e WHERE e.id = 1
+            AND NOT EXISTS (SELECT 1 FROM access_log l WHERE l.epoch = e.n + 1 AND l.workspace_id = NEW.id);
+    END;
+    CREATE TRIGGER access_log_workspaces_delete AFTER DELETE ON workspaces BEGIN
+        INSERT INTO access_log SELECT e.n + 1, OLD.id FROM access_epoch e WHERE e.id = 1
+            AND NOT EXISTS (SELECT 1 FROM access_log l WHERE l.epoch = e.n + 1 AND l.workspace_id = OLD.id);
+    END;
+    -- An organization's name is part of each of its workspaces' entries.
+    CREATE TRIGGER access_log_organizations_update AFTER UPDATE ON organizations BEGIN
+        INSERT INTO access_log SELECT DISTINCT e.n + 1, w.id FROM access_epoch e, workspaces w
+            WHERE e.id = 1 AND w.org_id IN (OLD.id, NEW.id)
+            AND NOT EXISTS (SELECT 1 FROM access_log l WHERE l.epoch = e.n + 1 AND l.workspace_id = w.id);
+    END;
+    -- A user's email is how each of their memberships is keyed.
+    CREATE TRIGGER access_log_users_update AFTER UPDATE OF email ON users BEGIN
+        INSERT INTO access_log SELECT DISTINCT e.n + 1, m.workspace_id FROM access_epoch e, memberships m
+            WHERE e.id = 1 AND m.user_id IN (OLD.id, NEW.id)
+            AND NOT EXISTS (SELECT 1 FROM access_log l WHERE l.epoch = e.n + 1 AND l.workspace_id = m.workspace_id);
+    END;
+    CREATE TRIGGER access_log_custom_roles_insert AFTER INSERT ON custom_roles BEGIN
+        INSERT INTO access_log SELECT e.n + 1, NEW.workspace_id FROM access_epoch e WHERE e.id = 1
+            AND NOT EXISTS (SELECT 1 FROM access_log l WHERE l.epoch = e.n + 1 AND l.workspace_id = NEW.workspace_id);
+    END;
+    CREATE TRIGGER access_log_custom_roles_update AFTER UPDATE ON custom_roles BEGIN
+        INSERT INTO access_log SELECT e.n + 1, OLD.workspace_id FROM access_epoch e WHERE e.id = 1
+            AND NOT EXISTS (SELECT 1 FROM access_log l WHERE l.epoch = e.n + 1 AND l.workspace_id = OLD.workspace_id);
+        INSERT INTO access_log SELECT e.n + 1, NEW.workspace_id FROM access_epoch e WHERE e.id = 1
+            AND NOT EXISTS (SELECT 1 FROM access_log l WHERE l.epoch = e.n + 1 AND l.workspace_id = NEW.workspace_id);
+    END;
+    CREATE TRIGGER access_log_custom_roles_delete AFTER DELETE ON custom_roles BEGIN
+        INSERT INTO access_log SELECT e.n + 1, OLD.workspace_id FROM access_epoch e WHERE e.id = 1
+            AND NOT EXISTS (SELECT 1 FROM access_log l WHERE l.epoch = e.n + 1 AND l.workspace_id = OLD.workspace_id);
+    END;
+    CREATE TRIGGER access_log_memberships_insert AFTER INSERT ON memberships BEGIN
+        INSERT INTO access_log SELECT e.n + 1, NEW.workspace_id FROM access_epoch e WHERE e.id = 1
+            AND NOT EXISTS (SELECT 1 FROM access_log l WHERE l.epoch = e.n + 1 AND l.workspace_id = NEW.workspace_id);
+    END;
+    CREATE TRIGGER access_log_memberships_update AFTER UPDATE ON memberships BEGIN
+        INSERT INTO access_log SELECT e.n + 1, OLD.workspace_id FROM access_epoch e WHERE e.id = 1
+            AND NOT EXISTS (SELECT 1 FROM access_log l WHERE l.epoch = e.n + 1 AND l.workspace_id = OLD.workspace_id);
+        INSERT INTO access_log SELECT e.n + 1, NEW.workspace_id FROM access_epoch e WHERE e.id = 1
+            AND NOT EXISTS (SELECT 1 FROM access_log l WHERE l.epoch = e.n + 1 AND l.workspace_id = NEW.workspace_id);
+    END;
+    CREATE TRIGGER access_log_memberships_delete AFTER DELETE ON memberships BEGIN
+        INSERT INTO access_log SELECT e.n + 1, OLD.workspace_id FROM access_epoch e WHERE e.id = 1
+            AND NOT EXISTS (SELECT 1 FROM access_log l WHERE l.epoch = e.n + 1 AND l.workspace_id = OLD.workspace_id);
+    END;
+    CREATE TRIGGER access_log_sso_identities_insert AFTER INSERT ON sso_identities BEGIN
+        INSERT INTO access_log SELECT e.n + 1, NEW.workspace_id FROM access_epoch e WHERE e.id = 1
+            AND NOT EXISTS (SELECT 1 FROM access_log l WHERE l.epoch = e.n + 1 AND l.workspace_id = NEW.workspace_id);
+    END;
+    CREATE TRIGGER access_log_sso_identities_update AFTER UPDATE ON sso_identities BEGIN
+        INSERT INTO access_log SELECT e.n + 1, OLD.workspace_id FROM access_epoch e WHERE e.id = 1
+            AND NOT EXISTS (SELECT 1 FROM access_log l WHERE l.epoch = e.n + 1 AND l.workspace_id = OLD.workspace_id);
+        INSERT INTO access_log SELECT e.n + 1, NEW.workspace_id FROM access_epoch e WHERE e.id = 1
+            AND NOT EXISTS (SELECT 1 FROM access_log l WHERE l.epoch = e.n + 1 AND l.workspace_id = NEW.workspace_id);
+    END;
+    CREATE TRIGGER access_log_sso_identities_delete AFTER DELETE ON sso_identities BEGIN
+        INSERT INTO access_log SELECT e.n + 1, OLD.workspace_id FROM access_epoch e WHERE e.id = 1
+            AND NOT EXISTS (SELECT 1 FROM access_log l WHERE l.epoch = e.n + 1 AND l.workspace_id = OLD.workspace_id);
+    END;
+    CREATE TRIGGER access_log_api_keys_insert AFTER INSERT ON api_keys BEGIN
+        INSERT INTO access_log SELECT e.n + 1, NEW.workspace_id FROM access_epoch e WHERE e.id = 1
+            AND NOT EXISTS (SELECT 1 FROM access_log l WHERE l.epoch = e.n + 1 AND l.workspace_id = NEW.workspace_id);
+    END;
+    CREATE TRIGGER access_log_api_keys_update AFTER UPDATE ON api_keys BEGIN
+        INSERT INTO access_log SELECT e.n + 1, OLD.workspace_id FROM access_epoch e WHERE e.id = 1
+            AND NOT EXISTS (SELECT 1 FROM access_log l WHERE l.epoch = e.n + 1 AND l.workspace_id = OLD.workspace_id);
+        INSERT INTO access_log SELECT e.n + 1, NEW.workspace_id FROM access_epoch e WHERE e.id = 1
+            AND NOT EXISTS (SELECT 1 FROM access_log l WHERE l.epoch = e.n + 1 AND l.workspace_id = NEW.workspace_id);
+    END;
+    CREATE TRIGGER access_log_api_keys_delete AFTER DELETE ON api_keys BEGIN
+        INSERT INTO access_log SELECT e.n + 1, OLD.workspace_id FROM access_epoch e WHERE e.id = 1
+            AND NOT EXISTS (SELECT 1 FROM access_log l WHERE l.epoch = e.n + 1 AND l.workspace_id = OLD.workspace_id);
+    END;
+    "#,
+    ),
 ];
 
 /// Applies every migration newer than the database's version.

@@ -1,0 +1,234 @@
+//! The access index kept current in O(change) (issue 19): a change reloads only the
+//! workspaces it touched, in the process that made it and in every other process on the same
+//! database (two platforms on one file stand for two processes); a process further behind
+//! than the change log reaches loads the index whole, and decides the same either way.
+
+use flowhost::access::Scope;
+use flowhost::platform::{IndexLoads, Platform};
+use flowhost::principal::{Email, Principal};
+use flowhost::store::Db;
+use flowhost::tenant::{self, TenantFile};
+use serde_json::json;
+
+use crate::common::user;
+
+const WORKSPACES: usize = 5;
+
+fn owner(i: usize) -> String {
+    format!("owner.{i}@inc.test")
+}
+
+fn operator(i: usize) -> String {
+    format!("operator.{i}@inc.test")
+}
+
+fn ws(i: usize) -> String {
+    format!("ws-{i}")
+}
+
+/// `n` workspaces, each with its Owner and an operator.
+fn tenant(n: usize) -> TenantFile {
+    let workspaces: Vec<_> = (0..n)
+        .map(|i| {
+            json!({ "name": ws(i), "members": [
+                { "email": owner(i), "role": "owner" },
+                { "email": operator(i), "role": "operator" } ] })
+        })
+        .collect();
+    let text = json!({ "organization": "inc", "workspaces": workspaces }).to_string();
+    TenantFile::parse("inc.json", &text).expect("valid tenant")
+}
+
+fn platform_on(db: &std::path::Path) -> Platform {
+    Platform::new(Db::open(db).expect("db")).expect("platform")
+}
+
+/// A console that applied the tenant, and a host started after it, on one new database file.
+fn two_processes(n: usize) -> (tempfile::TempDir, std::path::PathBuf, Platform, Platform) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    let console = platform_on(&db);
+    tenant::apply(&console, &tenant(n), None).expect("applies");
+    let host = platform_on(&db);
+    (dir, db, console, host)
+}
+
+fn may_run(p: &Platform, email: &str, i: usize) -> bool {
+    p.check(&user(email), &ws(i), Scope::PlaybookExecute)
+        .allowed()
+}
+
+/// Every person of the tenant, in every workspace (and one that does not exist), for every
+/// scope: `p` decides exactly as an index loaded whole from the same file.
+fn assert_decides_as_a_full_load(p: &Platform, db: &std::path::Path, people: &[String]) {
+    let fresh = platform_on(db);
+    for email in people {
+        let email = Email::parse(email).expect("email");
+        for who in [Principal::local(email.clone()), Principal::sso(email)] {
+            for w in (0..WORKSPACES).map(ws).chain(["nowhere".to_owned()]) {
+                for &scope in Scope::ALL {
+                    assert_eq!(
+                        p.check(&who, &w, scope),
+                        fresh.check(&who, &w, scope),
+                        "{who} in {w}, {scope}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn people() -> Vec<String> {
+    (0..WORKSPACES)
+        .flat_map(|i| [owner(i), operator(i)])
+        .chain(["new.person@inc.test".to_owned()])
+        .collect()
+}
+
+fn since(p: &Platform, before: IndexLoads) -> IndexLoads {
+    let now = p.index_loads();
+    IndexLoads {
+        full: now.full - before.full,
+        workspaces: now.workspaces - before.workspaces,
+    }
+}
+
+#[test]
+fn one_change_reloads_only_its_workspace_here_and_in_another_process() {
+    let (_dir, db, console, host) = two_processes(WORKSPACES);
+    let (console_before, host_before) = (console.index_loads(), host.index_loads());
+    assert!(may_run(&host, &operator(3), 3));
+
+    console
+        .admin()
+        .set_user_role(&user(&owner(3)), &ws(3), &operator(3), "viewer")
+        .expect("demoted");
+    // The writer replaced the one workspace's entries; nothing was loaded whole.
+    let one = IndexLoads {
+        full: 0,
+        workspaces: 1,
+    };
+    assert_eq!(since(&console, console_before), one);
+    assert!(!may_run(&console, &operator(3), 3), "denied here at once");
+
+    // The other process still holds the old epoch: allowed until it refreshes...
+    assert!(may_run(&host, &operator(3), 3));
+    assert!(host.refresh_access().expect("refresh"));
+    // ...and then reads the one workspace the change log names, of five.
+    assert_eq!(since(&host, host_before), one);
+    assert!(!may_run(&host, &operator(3), 3), "denied after the refresh");
+    assert!(may_run(&host, &operator(2), 2), "the others keep theirs");
+    assert_decides_as_a_full_load(&host, &db, &people());
+    assert_decides_as_a_full_load(&console, &db, &people());
+}
+
+#[test]
+fn a_process_behind_the_pruned_change_log_loads_whole_and_decides_right() {
+    let (_dir, db, console, host) = two_processes(WORKSPACES);
+    let before = host.index_loads();
+    console
+        .admin()
+        .set_user_role(&user(&owner(1)), &ws(1), &operator(1), "viewer")
+        .expect("demoted");
+    console
+        .admin()
+        .invite_user(&user(&owner(4)), &ws(4), &owner(1), "owner")
+        .expect("invited");
+    // The log is pruned up to now, past the epoch the host holds.
+    {
+        let guard = console.db();
+        let epoch = flowhost::store::access::epoch(guard.conn()).expect("epoch");
+        flowhost::store::access::prune_log(guard.conn(), epoch).expect("pruned");
+    }
+    assert!(host.refresh_access().expect("refresh"));
+    assert_eq!(
+        since(&host, before),
+        IndexLoads {
+            full: 1,
+            workspaces: 0
+        },
+        "the log no longer reaches back: a full load"
+    );
+    assert!(!may_run(&host, &operator(1), 1));
+    assert!(may_run(&host, &owner(1), 4), "the new Owner of ws-4");
+    assert_decides_as_a_full_load(&host, &db, &people());
+
+    // From the new epoch on, the log reaches back again: one workspace.
+    let before = host.index_loads();
+    console
+        .admin()
+        .set_user_role(&user(&owner(0)), &ws(0), &operator(0), "viewer")
+        .expect("demoted");
+    host.refresh_access().expect("refresh");
+    assert_eq!(
+        since(&host, before),
+        IndexLoads {
+            full: 0,
+            workspaces: 1
+        }
+    );
+    assert!(!may_run(&host, &operator(0), 0));
+}
+
+#[test]
+fn changes_made_in_sql_by_another_tool_are_logged_by_the_database() {
+    // Whatever code writes access rows, the database's triggers log the workspaces: here a
+    // person's email is changed and an organization renamed in plain SQL, then the epoch
+    // bumped, as a tool outside flowhost might.
+    let (_dir, db, _console, host) = two_processes(WORKSPACES);
+    let before = host.index_loads();
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    let change = |sql: &str| {
+        let bump = "UPDATE access_epoch SET n = n + 1 WHERE id = 1";
+        conn.execute_batch(&format!("BEGIN IMMEDIATE; {sql}; {bump}; COMMIT;"))
+            .expect("changed in SQL");
+    };
+    change("UPDATE users SET email = 'renamed.2@inc.test' WHERE email = 'operator.2@inc.test'");
+    assert!(host.refresh_access().expect("refresh"));
+    let one = IndexLoads {
+        full: 0,
+        workspaces: 1,
+    };
+    assert_eq!(since(&host, before), one, "the email's one workspace");
+    assert!(
+        !may_run(&host, &operator(2), 2),
+        "the old email holds nothing"
+    );
+    assert!(
+        may_run(&host, "renamed.2@inc.test", 2),
+        "the new one is the member"
+    );
+
+    let before = host.index_loads();
+    change("UPDATE organizations SET name = 'inc-renamed' WHERE name = 'inc'");
+    assert!(host.refresh_access().expect("refresh"));
+    let all = IndexLoads {
+        full: 0,
+        workspaces: WORKSPACES as u64,
+    };
+    assert_eq!(since(&host, before), all, "the organization's workspaces");
+    let org = host.index().workspace(&ws(0)).map(|w| w.org.clone());
+    assert_eq!(org.as_deref(), Some("inc-renamed"));
+    let mut people = people();
+    people.push("renamed.2@inc.test".to_owned());
+    assert_decides_as_a_full_load(&host, &db, &people);
+}
+
+#[test]
+fn a_change_to_more_workspaces_than_pay_one_by_one_loads_whole() {
+    // 300 new workspaces in one tenant file: past the 256 reloaded one by one, so the writer
+    // and the other process load whole, once each.
+    let (_dir, db, console, host) = two_processes(1);
+    let (console_before, host_before) = (console.index_loads(), host.index_loads());
+    tenant::apply(&console, &tenant(300), None).expect("applies");
+    let whole = IndexLoads {
+        full: 1,
+        workspaces: 0,
+    };
+    assert_eq!(since(&console, console_before), whole);
+    assert!(host.refresh_access().expect("refresh"));
+    assert_eq!(since(&host, host_before), whole);
+    assert!(may_run(&host, &operator(299), 299));
+    assert!(!may_run(&host, &operator(299), 298));
+    assert_decides_as_a_full_load(&host, &db, &people());
+}
