@@ -25,6 +25,7 @@ pub mod public_id;
 pub mod server;
 pub mod services;
 pub mod share;
+pub mod signin;
 pub mod stepkit;
 pub mod store;
 pub mod stored_json;
