@@ -32,14 +32,11 @@ pub fn run(db: &Path, cmd: WebCommand) -> anyhow::Result<()> {
             acting,
             base_url,
         } => {
-            let link = platform(db)?
-                .signins()
-                .issue_link(&acting.required()?, &workspace, &user)?;
-            println!(
-                "{}/signin/{}",
-                base_url.trim_end_matches('/'),
-                link.token
-            );
+            let link =
+                platform(db)?
+                    .signins()
+                    .issue_link(&acting.required()?, &workspace, &user)?;
+            println!("{}/signin/{}", base_url.trim_end_matches('/'), link.token);
             eprintln!(
                 "valid until {}, once",
                 flowhost::clock::rfc3339(link.expires_at)

@@ -70,7 +70,9 @@ fn hash(secret: &str) -> String {
 
 /// The refusal of a link that cannot sign anyone in; `why` is for the person holding it.
 fn bad_link(why: &str) -> HostError {
-    HostError::Denied(format!("this sign-in link {why}; ask an Owner for a new one"))
+    HostError::Denied(format!(
+        "this sign-in link {why}; ask an Owner for a new one"
+    ))
 }
 
 impl Platform {
@@ -220,4 +222,3 @@ fn stored_email(table: &'static str, raw: &str) -> Result<Email, HostError> {
         )
     })
 }
-

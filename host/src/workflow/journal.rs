@@ -234,6 +234,23 @@ impl Platform {
         rows.collect::<Result<_, _>>().map_err(internal)
     }
 
+    /// The definition run `run` executes, as stored; one that does not read as JSON is an
+    /// error naming the run, never an empty workflow.
+    pub(crate) fn run_definition(&self, run: i64) -> Result<serde_json::Value, HostError> {
+        let text: String = self
+            .db()
+            .conn()
+            .query_row("SELECT definition FROM runs WHERE id = ?1", [run], |r| {
+                r.get(0)
+            })
+            .map_err(internal)?;
+        serde_json::from_str(&text).map_err(|e| {
+            HostError::Internal(format!(
+                "stored runs.definition of run key {run} is not JSON: {e}"
+            ))
+        })
+    }
+
     /// One run and its journaled steps, for nobody in particular: doors go through
     /// [`Platform::runs`]; by its internal key.
     pub(crate) fn run_detail(&self, run: i64) -> Result<(RunInfo, Vec<StepRecord>), HostError> {
