@@ -235,6 +235,30 @@ fn an_expired_or_unknown_link_signs_nobody_in() {
 }
 
 #[test]
+fn a_link_signs_nobody_in_once_its_person_left_the_workspace() {
+    let site = Site::new();
+    let link = site.link(OPERATOR);
+    site.deployment.ok(&[
+        "users",
+        "delete",
+        OPERATOR,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let mut browser = Client::new();
+    let refused = browser.sign_in(&link);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused.body.contains("no longer a member"),
+        "{}",
+        refused.body
+    );
+    assert!(browser.cookie("fh_session").is_none());
+}
+
+#[test]
 fn every_page_carries_the_security_headers() {
     let site = Site::new();
     let mut browser = site.signed_in(ANALYST);

@@ -125,6 +125,9 @@ impl Platform {
         let now = clock::now_unix();
         let session_secret = secret()?;
         let csrf = secret()?;
+        // Who is still a member is decided on current access data (another process may have
+        // deleted them since the link was issued).
+        self.refresh_access()?;
         self.transact(|tx| {
             let link = store::link(tx, &token_hash)?.ok_or_else(|| bad_link("is not valid"))?;
             if link.used_at.is_some() {
@@ -135,6 +138,9 @@ impl Platform {
             }
             let email = stored_email("signin_links", &link.email)?;
             let principal = Principal::local(email.clone());
+            if self.index().is_outsider(&principal, &link.workspace) {
+                return Err(bad_link("is for someone who is no longer a member"));
+            }
             if !store::use_link(tx, &token_hash, now)? {
                 return Err(bad_link("was already used"));
             }
