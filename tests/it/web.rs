@@ -423,3 +423,46 @@ fn only_someone_ix_allows_sees_and_answers_an_interaction() {
     let again = analyst.post(&url, &[("csrf", &csrf), ("verdict", "close")]);
     assert_eq!(again.status, 409, "{}", again.body);
 }
+
+#[test]
+fn the_audit_page_and_a_run_page_follow_the_handles_decisions() {
+    let site = Site::new();
+    let (_, run) = site.triage();
+    // audit.read: the Owner reads the log, the analyst is refused (SPEC AU-1).
+    let mut owner = site.signed_in(OWNER);
+    let log = owner.get(&site.server.url("/audit"));
+    assert_eq!(log.status, 200, "{}", log.body);
+    assert!(log.body.contains("signin.link.use"), "{}", log.body);
+    let mut analyst = site.signed_in(ANALYST);
+    let refused = analyst.get(&site.server.url("/audit"));
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        !refused.body.contains("signin.link.use"),
+        "{}",
+        refused.body
+    );
+    // The run page: drawn for the Owner with what each step returned; the analyst sees the
+    // run's summary but not what it saw (SPEC CS-2, `runs show` alike); a malformed id is
+    // named as such.
+    let page = owner.get(&site.server.url(&format!("/runs/{run}")));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("<svg") && page.body.contains(">decide</text>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("<pre>"),
+        "the case step's output: {}",
+        page.body
+    );
+    let summary = analyst.get(&site.server.url(&format!("/runs/{run}")));
+    assert_eq!(summary.status, 200, "{}", summary.body);
+    assert!(
+        !summary.body.contains("<pre>"),
+        "no output: {}",
+        summary.body
+    );
+    let bad = owner.get(&site.server.url("/runs/R-nothex"));
+    assert_eq!(bad.status, 400, "{}", bad.body);
+}
