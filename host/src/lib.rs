@@ -31,6 +31,7 @@ pub mod runs;
 pub mod server;
 pub mod services;
 pub mod share;
+pub mod signin;
 pub mod step_call;
 pub mod stepkit;
 pub mod store;

@@ -32,6 +32,8 @@ mod sandbox;
 mod serve;
 mod step_mocks;
 mod stored_data;
+mod web;
+mod web_browser;
 mod workflow_run;
 mod workflow_triggers;
 mod workflow_validate;

@@ -111,6 +111,8 @@ pub enum Reason {
     RunAsUnbound { name: String, revision: i64 },
     /// A `flowhost step test` mock's denial: the reason as the test file gives it.
     Mocked(String),
+    /// A one-time sign-in link that signs nobody in (SPEC SV-1): why, for the person holding it.
+    SignInLink(&'static str),
 }
 
 impl Reason {
@@ -259,6 +261,9 @@ impl fmt::Display for Reason {
                 "revision {revision} of `{name}` was published before `run_as` was bound to its publisher; publish it again (SPEC WF-10)"
             ),
             Reason::Mocked(reason) => f.write_str(reason),
+            Reason::SignInLink(why) => {
+                write!(f, "this sign-in link {why}; ask an Owner for a new one")
+            }
         }
     }
 }

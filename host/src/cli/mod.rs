@@ -45,6 +45,7 @@ mod test;
 mod triggers;
 mod users;
 mod validate;
+mod web;
 mod workflows;
 
 use std::path::PathBuf;
@@ -122,6 +123,9 @@ enum Command {
     Test(test::TestArgs),
     /// Read the audit log (needs audit.read).
     Audit(audit::AuditArgs),
+    /// The web pages of `serve --http`: one-time sign-in links (SPEC SV-1).
+    #[command(subcommand)]
+    Web(web::WebCommand),
 }
 
 /// Runs the CLI and maps the outcome to an exit status (`error.rs`): 0 on success, 1 for a
@@ -150,6 +154,7 @@ pub fn main() -> ExitCode {
         Command::Share(cmd) => share::run(db, cmd),
         Command::Test(args) => test::run(db, args),
         Command::Audit(args) => audit::run(db, args),
+        Command::Web(cmd) => web::run(db, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

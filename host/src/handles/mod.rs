@@ -13,6 +13,7 @@ mod audit;
 mod interactions;
 mod runs;
 mod shares;
+mod signin;
 mod tenant;
 mod workflows;
 
@@ -22,6 +23,7 @@ pub use audit::Audit;
 pub use interactions::Interactions;
 pub use runs::Runs;
 pub use shares::Shares;
+pub use signin::SignIns;
 pub use tenant::Tenant;
 pub use workflows::Workflows;
 
@@ -56,6 +58,11 @@ impl Platform {
     /// Shares of published workflows and flows to other workspaces.
     pub fn shares(&self) -> Shares<'_> {
         Shares::new(self)
+    }
+
+    /// Browser sign-in: one-time links, sessions (SPEC SV-1).
+    pub fn signins(&self) -> SignIns<'_> {
+        SignIns::new(self)
     }
 
     /// Tenant files: apply, bootstrap, export.

@@ -41,6 +41,15 @@ impl<'p> Runs<'p> {
         self.platform.run_for(principal, id)
     }
 
+    /// Like [`Runs::show`], with the definition the run executes (for drawing it).
+    pub fn show_with_definition(
+        &self,
+        principal: &Principal,
+        id: &PublicId,
+    ) -> Result<(RunInfo, Vec<StepRecord>, serde_json::Value), Error> {
+        self.platform.run_with_definition_for(principal, id)
+    }
+
     /// `Ok` with the run if `principal` holds `scope` in its workspace (e.g.
     /// `playbook.execute` to resume it); "there is no run" to an outsider.
     pub fn authorize(

@@ -243,6 +243,9 @@ pub(crate) trait RunStore: Send + Sync {
     /// One run (by its internal key) and its journaled steps, for nobody in particular:
     /// doors go through `Platform::runs`; `NotFound` if there is no such run.
     fn run_detail(&self, run: i64) -> Result<(RunInfo, Vec<StepRecord>), Error>;
+
+    /// The definition run `run` (by its internal key) executes, as stored.
+    fn run_definition(&self, run: i64) -> Result<serde_json::Value, Error>;
 }
 
 #[cfg(test)]

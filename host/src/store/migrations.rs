@@ -541,6 +541,33 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     END;
     "#,
     ),
+    (
+        17,
+        "browser sign-in links and sessions (SPEC SV-1, SV-2)",
+        r#"
+    -- A one-time sign-in link an Owner issues for a local account: only its SHA-256 is kept,
+    -- it expires, and it is used at most once (used_at set in the transaction that signs in).
+    CREATE TABLE signin_links (
+        token_hash   TEXT PRIMARY KEY,
+        workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
+        email        TEXT NOT NULL,
+        issued_by    TEXT NOT NULL,
+        expires_at   INTEGER NOT NULL,
+        used_at      INTEGER
+    );
+    -- A browser session: the cookie holds a random id, the row its SHA-256. A session is for
+    -- one workspace and one sign-in kind; who it may act as is decided at each request.
+    CREATE TABLE web_sessions (
+        id_hash      TEXT PRIMARY KEY,
+        workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
+        email        TEXT NOT NULL,
+        via          TEXT NOT NULL CHECK (via IN ('local', 'sso')),
+        csrf         TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL
+    );
+    "#,
+    ),
 ];
 
 /// Applies every migration newer than the database's version.

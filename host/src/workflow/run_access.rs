@@ -136,6 +136,18 @@ impl Platform {
         }
     }
 
+    /// [`Platform::run_for`] and the definition the run executes (whoever sees the run holds
+    /// `playbook.get` there, so may see the workflow).
+    pub(crate) fn run_with_definition_for(
+        &self,
+        principal: &Principal,
+        id: &PublicId,
+    ) -> Result<(RunInfo, Vec<StepRecord>, serde_json::Value), Error> {
+        let (info, steps) = self.run_for(principal, id)?;
+        let definition = self.run_definition(info.key)?;
+        Ok((info, steps, definition))
+    }
+
     /// `Ok` with the run if `principal` holds `scope` in run `id`'s workspace; "there is no
     /// run" for a principal without standing there, as for a missing run (SPEC ID-4).
     pub(crate) fn authorize_run(

@@ -202,3 +202,5 @@ impl Deployment {
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 }
+pub mod web;
+pub mod webdriver;

@@ -226,6 +226,21 @@ pub(crate) fn info(conn: &Connection, run: i64) -> Result<Option<RunInfo>, Error
     .map_err(internal)
 }
 
+/// The definition run `run` executes, as stored; one that does not read as JSON is an error
+/// naming the run, never an empty workflow.
+pub(crate) fn definition(conn: &Connection, run: i64) -> Result<Value, Error> {
+    let text: String = conn
+        .query_row("SELECT definition FROM runs WHERE id = ?1", [run], |r| {
+            r.get(0)
+        })
+        .map_err(internal)?;
+    serde_json::from_str(&text).map_err(|e| {
+        Error::Internal(format!(
+            "stored runs.definition of run key {run} is not JSON: {e}"
+        ))
+    })
+}
+
 /// The journaled steps of `run`, in the order they finished.
 pub(crate) fn steps(conn: &Connection, run: i64) -> Result<Vec<StepRecord>, Error> {
     let mut stmt = conn

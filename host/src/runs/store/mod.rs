@@ -135,4 +135,8 @@ impl RunStore for Platform {
             .ok_or_else(|| Error::NotFound(format!("there is no run with key {run}")))?;
         Ok((info, journal::steps(db.conn(), run)?))
     }
+
+    fn run_definition(&self, run: i64) -> Result<serde_json::Value, Error> {
+        journal::definition(self.db().conn(), run)
+    }
 }

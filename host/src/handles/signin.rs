@@ -1,0 +1,46 @@
+//! [`SignIns`]: browser sign-in (SPEC SV-1, SV-2). Issuing a link is an Owner's act, decided
+//! inside; redeeming a link and finding a session establish a principal instead of taking one
+//! (as `authenticate_key` does for API keys).
+
+use crate::Error;
+use crate::platform::Platform;
+use crate::principal::Principal;
+use crate::signin::{IssuedLink, OpenedSession, Session};
+
+/// Sign-in links and sessions of a [`Platform`].
+#[derive(Clone, Copy)]
+pub struct SignIns<'p> {
+    platform: &'p Platform,
+}
+
+impl<'p> SignIns<'p> {
+    pub(crate) fn new(platform: &'p Platform) -> Self {
+        Self { platform }
+    }
+
+    /// A one-time sign-in link for member `email` of `workspace`, valid 15 minutes; needs
+    /// `user.write` there. Audited.
+    pub fn issue_link(
+        &self,
+        actor: &Principal,
+        workspace: &str,
+        email: &str,
+    ) -> Result<IssuedLink, Error> {
+        self.platform.issue_signin_link(actor, workspace, email)
+    }
+
+    /// Uses link `token` (once, unexpired): a session for the person it was issued for.
+    pub fn redeem_link(&self, token: &str) -> Result<OpenedSession, Error> {
+        self.platform.redeem_signin_link(token)
+    }
+
+    /// The live session whose cookie holds `secret`.
+    pub fn session(&self, secret: &str) -> Result<Option<Session>, Error> {
+        self.platform.session(secret)
+    }
+
+    /// Signs the session whose cookie holds `secret` out.
+    pub fn sign_out(&self, secret: &str) -> Result<(), Error> {
+        self.platform.end_session(secret)
+    }
+}

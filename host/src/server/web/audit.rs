@@ -1,0 +1,49 @@
+//! The audit log of the session's workspace, for those holding `audit.read` (SPEC AU-1; the
+//! handle decides).
+
+use std::fmt::Write as _;
+
+use axum::extract::State;
+use axum::response::Html;
+
+use super::error::WebError;
+use super::html::{esc, page};
+use super::session::Signed;
+use crate::server::AppState;
+
+/// How many entries the page shows, newest first.
+const SHOWN: usize = 300;
+
+/// GET /audit.
+pub(super) async fn page_of_entries(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<Html<String>, WebError> {
+    let principal = signed.session.principal.clone();
+    let workspace = signed.session.workspace.clone();
+    let entries = state
+        .blocking(move |e| e.platform().audit().log(&principal, &workspace, 0))
+        .await??;
+    let mut body = format!(
+        "<h1>Audit log</h1><p class=\"hint\">The newest {SHOWN} of {} entries.</p><table>\
+         <thead><tr><th>#</th><th>When</th><th>Who</th><th>Action</th><th>Target</th>\
+         <th>Details</th></tr></thead><tbody>",
+        entries.len()
+    );
+    for e in entries.iter().rev().take(SHOWN) {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{} <span class=\"hint\">{}</span></td><td>{}</td>\
+             <td>{}</td><td><pre>{}</pre></td></tr>",
+            e.id,
+            esc(&e.at),
+            esc(&e.actor),
+            esc(&e.actor_kind),
+            esc(&e.action),
+            esc(&e.target),
+            esc(&e.details.to_string())
+        );
+    }
+    body.push_str("</tbody></table>");
+    Ok(page("Audit", Some(&signed.session), &body))
+}

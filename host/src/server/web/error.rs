@@ -1,0 +1,83 @@
+//! How a web request fails: an HTML page with the status that says why. A service's message
+//! is shown as it is (it already reads alike for "not found" and "not yours", SPEC ID-4); a
+//! host failure is logged and shown without its detail.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::html::{esc, page};
+use crate::Error;
+
+/// Why a page could not be served.
+#[derive(Debug)]
+pub(super) enum WebError {
+    /// No live session: the person must sign in.
+    SignedOut,
+    /// A POST without this session's CSRF token (SPEC SV-2).
+    Csrf,
+    /// What a service answered.
+    Host(Error),
+    /// The server itself failed (a task panicked).
+    Server(String),
+}
+
+impl From<Error> for WebError {
+    fn from(e: Error) -> Self {
+        WebError::Host(e)
+    }
+}
+
+impl From<anyhow::Error> for WebError {
+    fn from(e: anyhow::Error) -> Self {
+        WebError::Server(format!("{e:#}"))
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let (status, title, text) = match self {
+            WebError::SignedOut => (
+                StatusCode::UNAUTHORIZED,
+                "Sign in",
+                "You are not signed in. Use the sign-in link an Owner of your workspace gave \
+                 you, or sign in through your organization's identity provider."
+                    .to_owned(),
+            ),
+            WebError::Csrf => (
+                StatusCode::FORBIDDEN,
+                "Refused",
+                "This form did not come from this session (missing or wrong CSRF token); \
+                 nothing was changed. Reload the page and try again."
+                    .to_owned(),
+            ),
+            WebError::Host(e) => match e {
+                Error::Denied(reason) => (StatusCode::FORBIDDEN, "Denied", reason.to_string()),
+                Error::NotFound(m) => (StatusCode::NOT_FOUND, "Not found", m),
+                Error::Invalid(m) => (StatusCode::BAD_REQUEST, "Invalid", m),
+                Error::Conflict(m) => (StatusCode::CONFLICT, "Conflict", m),
+                e @ Error::Busy(_) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Unavailable",
+                    e.to_string(),
+                ),
+                Error::Internal(m) => internal(&m),
+            },
+            WebError::Server(m) => internal(&m),
+        };
+        let body = format!(
+            "<h1>{}</h1><p class=\"error\">{}</p>",
+            esc(title),
+            esc(&text)
+        );
+        (status, page(title, None, &body)).into_response()
+    }
+}
+
+fn internal(detail: &str) -> (StatusCode, &'static str, String) {
+    eprintln!("error: web request: {detail}");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Error",
+        "The server failed; the detail is in its log.".to_owned(),
+    )
+}

@@ -1,0 +1,148 @@
+//! The Interaction Flows the signed-in person may start (SPEC IX-1, IX-7), each started by
+//! submitting its form. Starting goes through `Engine::start_flow`, which decides and audits.
+
+use std::fmt::Write as _;
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use super::error::WebError;
+use super::html::{csrf_field, esc, page};
+use super::session::Signed;
+use crate::Error;
+use crate::server::AppState;
+use crate::share::FlowEntry;
+use crate::signin::Session;
+use crate::workflow;
+
+/// The flows the session's principal may start in its workspace.
+async fn startable(state: &AppState, session: &Session) -> Result<Vec<FlowEntry>, WebError> {
+    let principal = session.principal.clone();
+    let workspace = session.workspace.clone();
+    Ok(state
+        .blocking(move |e| {
+            e.platform()
+                .interactions()
+                .startable_flows(&principal, &workspace)
+        })
+        .await??)
+}
+
+/// GET /flows.
+pub(super) async fn list(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<Html<String>, WebError> {
+    let flows = startable(&state, &signed.session).await?;
+    let mut body = String::from("<h1>Interaction Flows you may start</h1>");
+    if flows.is_empty() {
+        body.push_str("<p class=\"empty\">No Interaction Flow you may start here.</p>");
+    }
+    for f in &flows {
+        let shared = f
+            .shared_from
+            .as_deref()
+            .map(|s| format!(" <span class=\"hint\">(shared from {})</span>", esc(s)))
+            .unwrap_or_default();
+        let _ = write!(
+            body,
+            "<div class=\"card\"><a href=\"/flows/{}\"><strong>{}</strong></a>{shared}<br>{}</div>",
+            esc(&super::signin::urlencode(&f.name)),
+            esc(&f.name),
+            esc(&f.title)
+        );
+    }
+    Ok(page("Flows", Some(&signed.session), &body))
+}
+
+/// Flow `name` if the session's principal may start it; otherwise it does not exist here.
+async fn flow(state: &AppState, session: &Session, name: &str) -> Result<FlowEntry, WebError> {
+    startable(state, session)
+        .await?
+        .into_iter()
+        .find(|f| f.name == name)
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "`{}` has no Interaction Flow `{}` you may start",
+                session.workspace,
+                crate::text::clip(name)
+            ))
+            .into()
+        })
+}
+
+/// GET /flows/{name}: its form.
+pub(super) async fn show(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(name): Path<String>,
+) -> Result<Html<String>, WebError> {
+    let f = flow(&state, &signed.session, &name).await?;
+    Ok(render(&f, &signed.session, &[], None))
+}
+
+/// POST /flows/{name}: starts it with the form's values, as the session's principal.
+pub(super) async fn start(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(name): Path<String>,
+    Form(posted): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    signed.check_csrf(&posted)?;
+    let f = flow(&state, &signed.session, &name).await?;
+    let refused = |why: String| {
+        (
+            StatusCode::BAD_REQUEST,
+            render(&f, &signed.session, &posted, Some(&why)),
+        )
+            .into_response()
+    };
+    let values = match super::form::values(&f.form, &posted) {
+        Ok(v) => v,
+        Err(why) => return Ok(refused(why)),
+    };
+    let principal = signed.session.principal.clone();
+    let workspace = signed.session.workspace.clone();
+    let started = state
+        .blocking(move |e| {
+            e.start_flow(&principal, &workspace, &name, &values, &workflow::Quiet)
+                .map(|o| e.platform().runs().caused_outcome(&principal, o))
+        })
+        .await?;
+    let outcome = match started {
+        Ok(o) => o,
+        Err(Error::Invalid(why)) => return Ok(refused(why)),
+        Err(e) => return Err(e.into()),
+    };
+    let body = format!(
+        "<h1>{}</h1><p class=\"notice\">Started run <a href=\"/runs/{id}\">{id}</a>: \
+         <span class=\"status {st}\">{st}</span></p><p><a href=\"/flows\">Back to the flows</a></p>",
+        esc(&f.title),
+        id = esc(outcome.run_id.as_str()),
+        st = esc(outcome.status.as_str()),
+    );
+    Ok(page(&f.title, Some(&signed.session), &body).into_response())
+}
+
+fn render(
+    f: &FlowEntry,
+    session: &Session,
+    given: &[(String, String)],
+    error: Option<&str>,
+) -> Html<String> {
+    let mut body = format!("<h1>{}</h1>", esc(&f.title));
+    if let Some(why) = error {
+        let _ = write!(body, "<p class=\"error\">{}</p>", esc(why));
+    }
+    let _ = write!(
+        body,
+        "<form class=\"answer card\" method=\"post\" action=\"/flows/{}\">{}{}\
+         <button>Start</button></form>",
+        esc(&super::signin::urlencode(&f.name)),
+        csrf_field(&session.csrf),
+        super::form::render(&f.form, given)
+    );
+    page(&f.title, Some(session), &body)
+}

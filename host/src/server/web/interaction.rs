@@ -1,0 +1,144 @@
+//! One Interaction: its form, and answering it (SPEC IX-7, IX-8, SV-2). Answering goes
+//! through `Engine::respond`, the one IX check every door uses; an accepted answer resumes
+//! the run off the request.
+
+use std::fmt::Write as _;
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use super::error::WebError;
+use super::html::{csrf_field, esc, page};
+use super::session::Signed;
+use crate::Error;
+use crate::interact::InteractionView;
+use crate::public_id::{IdKind, PublicId};
+use crate::runs::lease;
+use crate::server::AppState;
+use crate::signin::Session;
+use crate::workflow;
+
+/// Interaction `raw` as the session's principal may see it, in the session's workspace only
+/// (another workspace's reads as not found, as the service answers an outsider).
+async fn view(state: &AppState, session: &Session, raw: &str) -> Result<InteractionView, WebError> {
+    let id = PublicId::parse(IdKind::Interaction, raw).map_err(Error::from)?;
+    let principal = session.principal.clone();
+    let view = state
+        .blocking(move |e| e.platform().interactions().show(&principal, &id))
+        .await??;
+    if view.workspace != session.workspace {
+        return Err(Error::NotFound("there is no such interaction you may see".into()).into());
+    }
+    Ok(view)
+}
+
+/// GET /interactions/{id}.
+pub(super) async fn show(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Result<Html<String>, WebError> {
+    let ix = view(&state, &signed.session, &id).await?;
+    Ok(render(&ix, &signed.session, &[], None))
+}
+
+/// POST /interactions/{id}: answers it as the session's principal.
+pub(super) async fn answer(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Form(posted): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    signed.check_csrf(&posted)?;
+    let ix = view(&state, &signed.session, &id).await?;
+    let refused = |why: String| {
+        (
+            StatusCode::BAD_REQUEST,
+            render(&ix, &signed.session, &posted, Some(&why)),
+        )
+            .into_response()
+    };
+    let values = match super::form::values(&ix.form, &posted) {
+        Ok(v) => v,
+        Err(why) => return Ok(refused(why)),
+    };
+    let principal = signed.session.principal.clone();
+    let id = ix.id.clone();
+    let answered = state
+        .blocking(move |e| e.respond(&principal, &id, &values))
+        .await?;
+    let answer = match answered {
+        Ok(a) => a,
+        // The form's own check refused it: shown beside the form, as entered.
+        Err(Error::Invalid(why)) => return Ok(refused(why)),
+        Err(e) => return Err(e.into()),
+    };
+    // The run resumes off the request: the page answers at once, the scheduler's workers
+    // are not held, and a run another process holds is left to it.
+    let run = answer.run.key;
+    let engine = state.engine().clone();
+    tokio::task::spawn_blocking(move || match engine.resume(run, &workflow::Quiet) {
+        Ok(_) => {}
+        Err(e) if lease::leased_elsewhere(&e) => {}
+        Err(e) => eprintln!(
+            "error: resuming run {} after a web answer: {e}",
+            answer.run.id
+        ),
+    });
+    let body = format!(
+        "<h1>{}</h1><p class=\"notice\">Answered. Run <a href=\"/runs/{run}\">{run}</a> resumes \
+         with your answer.</p><p><a href=\"/\">Back to what is waiting for you</a></p>",
+        esc(&ix.title),
+        run = esc(ix.run.as_str())
+    );
+    Ok(page(&ix.title, Some(&signed.session), &body).into_response())
+}
+
+/// The page of `ix`, with its form while it is open (`given` and `error` after a refusal).
+pub(super) fn render(
+    ix: &InteractionView,
+    session: &Session,
+    given: &[(String, String)],
+    error: Option<&str>,
+) -> Html<String> {
+    let mut body = String::with_capacity(2048);
+    let _ = write!(
+        body,
+        "<h1>{title}</h1><div class=\"card\"><dl class=\"meta\">\
+         <dt>Status</dt><dd><span class=\"status {status}\">{status}</span></dd>\
+         <dt>Workflow</dt><dd>{wf}</dd>\
+         <dt>Run</dt><dd><a href=\"/runs/{run}\">{run}</a> (step {step})</dd>\
+         <dt>Opened</dt><dd>{created}</dd><dt>Due</dt><dd>{due}</dd>\
+         <dt>You may answer</dt><dd>{why}</dd></dl></div>",
+        title = esc(&ix.title),
+        status = esc(&ix.status),
+        wf = esc(&ix.workflow),
+        run = esc(ix.run.as_str()),
+        step = esc(&ix.step),
+        created = esc(&ix.created_at),
+        due = esc(ix.deadline.as_deref().unwrap_or("no deadline")),
+        why = esc(&ix.access_reason),
+    );
+    if let Some(why) = error {
+        let _ = write!(body, "<p class=\"error\">{}</p>", esc(why));
+    }
+    if ix.status == "open" {
+        let _ = write!(
+            body,
+            "<form class=\"answer card\" method=\"post\" action=\"/interactions/{}\">{}{}\
+             <button>Submit answer</button></form>",
+            esc(ix.id.as_str()),
+            csrf_field(&session.csrf),
+            super::form::render(&ix.form, given)
+        );
+    } else if let Some(r) = &ix.response {
+        let _ = write!(
+            body,
+            "<h2>Response</h2><pre>{}</pre>",
+            esc(&serde_json::to_string_pretty(r).unwrap_or_default())
+        );
+    }
+    page(&ix.title, Some(session), &body)
+}

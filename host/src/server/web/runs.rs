@@ -1,0 +1,140 @@
+//! Runs: the list the signed-in person may see, and one run with its workflow drawn as SVG
+//! and its journal (SPEC ID-4, CS-2: what a run saw only to those who may see it, as
+//! `platform.runs()` decides).
+
+use std::fmt::Write as _;
+
+use axum::extract::{Path, State};
+use axum::response::Html;
+
+use super::diagram;
+use super::error::WebError;
+use super::html::{esc, page};
+use super::session::Signed;
+use crate::Error;
+use crate::public_id::{IdKind, PublicId};
+use crate::server::AppState;
+
+/// GET /runs: the session's workspace's runs the person may see, newest first.
+pub(super) async fn list(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<Html<String>, WebError> {
+    let principal = signed.session.principal.clone();
+    let workspace = signed.session.workspace.clone();
+    let runs = state
+        .blocking(move |e| e.platform().runs().list(&principal, Some(&workspace)))
+        .await??;
+    let mut body = String::from("<h1>Runs</h1>");
+    if runs.is_empty() {
+        body.push_str("<p class=\"empty\">No runs you may see.</p>");
+    } else {
+        body.push_str(
+            "<table><thead><tr><th>Run</th><th>Workflow</th><th>Status</th><th>Started</th>\
+             <th>By</th></tr></thead><tbody>",
+        );
+        for r in runs.iter().take(200) {
+            let _ = write!(
+                body,
+                "<tr><td><a href=\"/runs/{id}\">{id}</a></td><td>{wf}</td>\
+                 <td><span class=\"status {st}\">{st}</span></td><td>{at}</td><td>{by}</td></tr>",
+                id = esc(r.id.as_str()),
+                wf = esc(&r.workflow),
+                st = esc(r.status.as_str()),
+                at = esc(&r.started_at),
+                by = esc(&r.principal),
+            );
+        }
+        body.push_str("</tbody></table>");
+    }
+    Ok(page("Runs", Some(&signed.session), &body))
+}
+
+/// GET /runs/{id}: the run, its workflow as a picture, its journal.
+pub(super) async fn show(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(raw): Path<String>,
+) -> Result<Html<String>, WebError> {
+    let id = PublicId::parse(IdKind::Run, &raw).map_err(Error::from)?;
+    let principal = signed.session.principal.clone();
+    let (run, steps, definition) = state
+        .blocking(move |e| e.platform().runs().show_with_definition(&principal, &id))
+        .await??;
+    if run.workspace != signed.session.workspace {
+        return Err(Error::NotFound("there is no such run".into()).into());
+    }
+    let mut body = String::with_capacity(8192);
+    let _ = write!(
+        body,
+        "<h1>Run {id}</h1><div class=\"card\"><dl class=\"meta\">\
+         <dt>Workflow</dt><dd>{wf}</dd>\
+         <dt>Status</dt><dd><span class=\"status {st}\">{st}</span>{exit}</dd>\
+         <dt>Started</dt><dd>{at}</dd><dt>Runs as</dt><dd>{by}</dd>{err}</dl></div>",
+        id = esc(run.id.as_str()),
+        wf = esc(&run.workflow),
+        st = esc(run.status.as_str()),
+        exit = run
+            .exit_status
+            .as_deref()
+            .map(|s| format!(" exit <strong>{}</strong>", esc(s)))
+            .unwrap_or_default(),
+        at = esc(&run.started_at),
+        by = esc(&run.principal),
+        err = run
+            .error
+            .as_deref()
+            .map(|e| format!("<dt>Error</dt><dd class=\"error\">{}</dd>", esc(e)))
+            .unwrap_or_default(),
+    );
+    let _ = write!(
+        body,
+        "<h2>Workflow</h2><div class=\"diagram\">{}</div>",
+        diagram::svg(&definition, &steps, run.exit_status.as_deref())
+    );
+    body.push_str(
+        "<h2>Journal</h2><table><thead><tr><th>Step</th><th>Status</th><th>Attempts</th>\
+         <th>Duration</th><th>Output</th></tr></thead><tbody>",
+    );
+    for s in &steps {
+        let shown = match (&s.output, &s.error) {
+            (_, Some(e)) => format!("<span class=\"error\">{}</span>", esc(e)),
+            (Some(o), None) => format!("<pre>{}</pre>", esc(&clip_json(o))),
+            (None, None) => String::new(),
+        };
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td><span class=\"status {st}\">{st}</span></td><td>{}</td>\
+             <td>{}</td><td>{shown}</td></tr>",
+            esc(&s.step),
+            s.attempts,
+            esc(&diagram::duration(s.duration_us)),
+            st = esc(&s.status),
+        );
+    }
+    if steps.is_empty() {
+        body.push_str("<tr><td colspan=\"5\" class=\"empty\">No step has finished yet.</td></tr>");
+    }
+    body.push_str("</tbody></table>");
+    if let Some(out) = &run.output {
+        let _ = write!(body, "<h2>Output</h2><pre>{}</pre>", esc(&clip_json(out)));
+    }
+    Ok(page(
+        &format!("Run {}", run.id),
+        Some(&signed.session),
+        &body,
+    ))
+}
+
+/// A value as pretty JSON, cut at a page-friendly length.
+fn clip_json(v: &serde_json::Value) -> String {
+    let text = serde_json::to_string_pretty(v).unwrap_or_default();
+    if text.len() <= 2000 {
+        return text;
+    }
+    let mut end = 2000;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n…", &text[..end])
+}

@@ -1,0 +1,118 @@
+//! Who a browser request comes from (SPEC SV-1): the session cookie, looked up through the
+//! sign-in handle; and the CSRF check of every POST (SPEC SV-2). A request without a live
+//! session is signed out; nothing a request says is trusted for who it is.
+
+use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+
+use super::error::WebError;
+use crate::server::AppState;
+use crate::signin::{SESSION_TTL_SECS, Session};
+
+/// The session cookie's name.
+pub(super) const SESSION_COOKIE: &str = "fh_session";
+/// The cookie that binds a sign-in form to the browser that loaded it (login CSRF).
+pub(super) const SIGNIN_COOKIE: &str = "fh_signin";
+/// The form field holding the CSRF token.
+pub(super) const CSRF_FIELD: &str = "csrf";
+
+/// A request from a signed-in browser.
+pub(super) struct Signed {
+    pub session: Session,
+    /// The cookie's secret, to sign out with.
+    pub secret: String,
+}
+
+impl FromRequestParts<AppState> for Signed {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        let secret = cookie(&parts.headers, SESSION_COOKIE).ok_or(WebError::SignedOut)?;
+        let lookup = secret.clone();
+        let session = state
+            .blocking(move |e| e.platform().signins().session(&lookup))
+            .await??
+            .ok_or(WebError::SignedOut)?;
+        Ok(Signed { session, secret })
+    }
+}
+
+impl Signed {
+    /// `Ok` if `fields` carry this session's CSRF token (SPEC SV-2).
+    pub(super) fn check_csrf(&self, fields: &[(String, String)]) -> Result<(), WebError> {
+        check_token(fields, &self.session.csrf)
+    }
+}
+
+/// `Ok` if `fields` hold `expected` as the CSRF field, compared in constant time.
+pub(super) fn check_token(fields: &[(String, String)], expected: &str) -> Result<(), WebError> {
+    let given = fields
+        .iter()
+        .find(|(k, _)| k == CSRF_FIELD)
+        .map(|(_, v)| v.as_str());
+    match given {
+        Some(given) if same(given.as_bytes(), expected.as_bytes()) && !expected.is_empty() => {
+            Ok(())
+        }
+        _ => Err(WebError::Csrf),
+    }
+}
+
+/// Equal without an early exit on the first differing byte.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The `Set-Cookie` value of a new session: HttpOnly (no script reads it), SameSite=Lax (no
+/// cross-site POST carries it), the whole site, for the session's lifetime. `Secure` is added
+/// by the TLS proxy's configuration, not here: the server itself speaks plain HTTP on loopback.
+pub(super) fn session_cookie(secret: &str) -> String {
+    format!("{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Lax; Path=/; Max-Age={SESSION_TTL_SECS}")
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub(super) fn cleared_session_cookie() -> String {
+    format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csrf_needs_the_exact_token() {
+        let f = |v: &str| vec![(CSRF_FIELD.to_owned(), v.to_owned())];
+        assert!(check_token(&f("abc"), "abc").is_ok());
+        assert!(check_token(&f("abd"), "abc").is_err());
+        assert!(check_token(&f("ab"), "abc").is_err());
+        assert!(check_token(&[], "abc").is_err());
+        assert!(
+            check_token(&f(""), "").is_err(),
+            "an empty token is no token"
+        );
+    }
+
+    #[test]
+    fn cookies_are_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            axum::http::header::COOKIE,
+            "a=1; fh_session=xyz; b=2".parse().expect("header"),
+        );
+        assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("xyz"));
+        assert_eq!(cookie(&h, "c"), None);
+    }
+}

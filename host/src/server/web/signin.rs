@@ -1,0 +1,97 @@
+//! Signing in with a one-time link, and signing out (SPEC SV-1, SV-2). Opening the link (a
+//! GET) changes nothing: it shows a button whose POST uses the link, so a link preview or a
+//! prefetch cannot spend it. That form is bound to the browser that loaded it by a cookie
+//! (login CSRF: nobody can sign a victim into the attacker's account).
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::error::WebError;
+use super::html::{csrf_field, esc, page};
+use super::session::{
+    SIGNIN_COOKIE, Signed, check_token, cleared_session_cookie, cookie, session_cookie,
+};
+use crate::server::AppState;
+use crate::signin::{LINK_TTL_SECS, secret};
+
+/// GET /signin: the page a signed-out browser is sent to.
+pub(super) async fn signed_out() -> WebError {
+    WebError::SignedOut
+}
+
+/// GET /signin/{token}: a button that signs in with the link; nothing is used yet.
+pub(super) async fn confirm(Path(token): Path<String>) -> Result<Response, WebError> {
+    let nonce = secret()?;
+    let body = format!(
+        "<h1>Sign in</h1><p>This one-time link signs you in to Flowhost. It works once.</p>\
+         <form method=\"post\" action=\"/signin/{}\">{}<button>Sign in</button></form>",
+        esc(&urlencode(&token)),
+        csrf_field(&nonce)
+    );
+    let cookie = format!(
+        "{SIGNIN_COOKIE}={nonce}; HttpOnly; SameSite=Strict; Path=/signin; Max-Age={LINK_TTL_SECS}"
+    );
+    Ok(([(header::SET_COOKIE, cookie)], page("Sign in", None, &body)).into_response())
+}
+
+/// POST /signin/{token}: uses the link (once, unexpired) and opens a session.
+pub(super) async fn redeem(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let bound = cookie(&headers, SIGNIN_COOKIE).unwrap_or_default();
+    check_token(&fields, &bound)?;
+    let opened = state
+        .blocking(move |e| e.platform().signins().redeem_link(&token))
+        .await??;
+    let cleared = format!("{SIGNIN_COOKIE}=; HttpOnly; SameSite=Strict; Path=/signin; Max-Age=0");
+    let mut response = Redirect::to("/").into_response();
+    let h = response.headers_mut();
+    h.append(
+        header::SET_COOKIE,
+        header_value(&session_cookie(&opened.secret))?,
+    );
+    h.append(header::SET_COOKIE, header_value(&cleared)?);
+    Ok(response)
+}
+
+/// POST /signout: ends the session (with its CSRF token, so no other site can sign you out).
+pub(super) async fn sign_out(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    signed.check_csrf(&fields)?;
+    let secret = signed.secret;
+    state
+        .blocking(move |e| e.platform().signins().sign_out(&secret))
+        .await??;
+    let body = "<h1>Signed out</h1><p>You are signed out.</p>";
+    Ok((
+        StatusCode::OK,
+        [(header::SET_COOKIE, cleared_session_cookie())],
+        page("Signed out", None, body),
+    )
+        .into_response())
+}
+
+fn header_value(v: &str) -> Result<axum::http::HeaderValue, WebError> {
+    axum::http::HeaderValue::from_str(v).map_err(|e| WebError::Server(e.to_string()))
+}
+
+/// `text` percent-encoded for a path segment (a token is URL-safe base64; anything else a
+/// request put there is encoded, not trusted).
+pub(super) fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}

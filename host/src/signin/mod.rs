@@ -1,0 +1,229 @@
+//! Browser sign-in (SPEC SV-1, SV-2): one-time sign-in links an Owner issues for a local
+//! account, and the sessions a sign-in opens. Secrets are random; only their SHA-256 is
+//! stored. A session is for one workspace (the one whose Owner or IdP vouched for the person)
+//! and names a principal; what that principal may do is decided at each request by the access
+//! layer, so a demoted or deleted user's session loses that power at once.
+
+mod store;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::Error;
+use crate::access::Reason;
+use crate::access::Scope;
+use crate::audit::{self, Actor};
+use crate::clock;
+use crate::platform::Platform;
+use crate::principal::{Email, Principal};
+use crate::stored_value::UnreadableValue;
+
+/// How long a sign-in link may be used, in seconds.
+pub const LINK_TTL_SECS: i64 = 15 * 60;
+/// How long a session lasts after its sign-in, in seconds.
+pub const SESSION_TTL_SECS: i64 = 8 * 60 * 60;
+
+/// A sign-in link just issued: its secret is shown once, here.
+#[derive(Clone, Debug)]
+pub struct IssuedLink {
+    /// The secret to put in the link's path.
+    pub token: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// A session as a request finds it.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// The workspace the session is for.
+    pub workspace: String,
+    /// Who signed in.
+    pub principal: Principal,
+    /// The token every form of this session carries (SPEC SV-2).
+    pub csrf: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// A session just opened: the cookie's secret and the session.
+#[derive(Clone, Debug)]
+pub struct OpenedSession {
+    /// The cookie's value; only its hash is stored.
+    pub secret: String,
+    pub session: Session,
+}
+
+/// 32 random bytes as URL-safe base64: a secret for a link, a session or a form.
+pub(crate) fn secret() -> Result<String, Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| Error::Internal(format!("no randomness for a secret: {e}")))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// What is stored of a secret.
+fn hash(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The refusal of a link that cannot sign anyone in; `why` is for the person holding it.
+fn bad_link(why: &'static str) -> Error {
+    Error::Denied(Reason::SignInLink(why))
+}
+
+impl Platform {
+    /// Issues a one-time sign-in link for member `raw_email` of `workspace`; only a holder of
+    /// `user.write` may (SPEC UA-1: the Owner vouches for who the person is). Audited.
+    pub(crate) fn issue_signin_link(
+        &self,
+        actor: &Principal,
+        workspace: &str,
+        raw_email: &str,
+    ) -> Result<IssuedLink, Error> {
+        let email = Email::parse(raw_email).map_err(Error::Invalid)?;
+        let token = secret()?;
+        let expires_at = clock::now_unix() + LINK_TTL_SECS;
+        self.write_as(actor, workspace, Scope::UserWrite, |tx| {
+            if self
+                .index()
+                .is_outsider(&Principal::local(email.clone()), workspace)
+            {
+                return Err(Error::Invalid(format!(
+                    "{email} is not a member of `{workspace}`: invite them first"
+                )));
+            }
+            let ws = store::workspace_id(tx, workspace)?
+                .ok_or_else(|| Error::NotFound(format!("no workspace `{workspace}`")))?;
+            store::insert_link(
+                tx,
+                &hash(&token),
+                ws,
+                email.as_str(),
+                &actor.to_string(),
+                expires_at,
+            )?;
+            audit::record(
+                tx,
+                &Actor::Principal(actor),
+                workspace,
+                "signin.link.issue",
+                email.as_str(),
+                json!({ "expires_at": clock::rfc3339(expires_at) }),
+            )
+        })?;
+        Ok(IssuedLink { token, expires_at })
+    }
+
+    /// Redeems a sign-in link: once, before it expires, for someone still a member. Opens a
+    /// local session for them; the use is audited in the link's workspace.
+    pub(crate) fn redeem_signin_link(&self, token: &str) -> Result<OpenedSession, Error> {
+        let token_hash = hash(token);
+        let now = clock::now_unix();
+        let session_secret = secret()?;
+        let csrf = secret()?;
+        // Who is still a member is decided on current access data (another process may have
+        // deleted them since the link was issued).
+        self.refresh_access()?;
+        self.transact(|tx| {
+            let link = store::link(tx, &token_hash)?.ok_or_else(|| bad_link("is not valid"))?;
+            if link.used_at.is_some() {
+                return Err(bad_link("was already used"));
+            }
+            if link.expires_at <= now {
+                return Err(bad_link("has expired"));
+            }
+            let email = stored_email("signin_links", &link.email)?;
+            let principal = Principal::local(email.clone());
+            if self.index().is_outsider(&principal, &link.workspace) {
+                return Err(bad_link("is for someone who is no longer a member"));
+            }
+            if !store::use_link(tx, &token_hash, now)? {
+                return Err(bad_link("was already used"));
+            }
+            let ws = store::workspace_id(tx, &link.workspace)?
+                .ok_or_else(|| bad_link("is for a workspace that no longer exists"))?;
+            let expires_at = now + SESSION_TTL_SECS;
+            store::insert_session(
+                tx,
+                &store::NewSessionRow {
+                    hash: &hash(&session_secret),
+                    ws,
+                    email: email.as_str(),
+                    via: "local",
+                    csrf: &csrf,
+                    now,
+                    expires_at,
+                },
+            )?;
+            audit::record(
+                tx,
+                &Actor::Principal(&principal),
+                &link.workspace,
+                "signin.link.use",
+                email.as_str(),
+                json!({ "session_expires_at": clock::rfc3339(expires_at) }),
+            )?;
+            Ok(OpenedSession {
+                secret: session_secret.clone(),
+                session: Session {
+                    workspace: link.workspace,
+                    principal,
+                    csrf: csrf.clone(),
+                    expires_at,
+                },
+            })
+        })
+    }
+
+    /// The live session whose cookie holds `secret`, if any (unknown and expired alike).
+    pub(crate) fn session(&self, secret: &str) -> Result<Option<Session>, Error> {
+        let db = self.db_for_call()?;
+        let Some(row) = store::session(db.conn(), &hash(secret))? else {
+            return Ok(None);
+        };
+        if row.expires_at <= clock::now_unix() {
+            return Ok(None);
+        }
+        let email = stored_email("web_sessions", &row.email)?;
+        let principal = match row.via.as_str() {
+            "local" => Principal::local(email),
+            "sso" => Principal::sso(email),
+            other => {
+                return Err(Error::Internal(
+                    UnreadableValue::new(
+                        "web_sessions",
+                        "via",
+                        format!("the session of {}", row.email),
+                        other,
+                        "`local` or `sso`",
+                    )
+                    .to_string(),
+                ));
+            }
+        };
+        Ok(Some(Session {
+            workspace: row.workspace,
+            principal,
+            csrf: row.csrf,
+            expires_at: row.expires_at,
+        }))
+    }
+
+    /// Ends the session whose cookie holds `secret` (signing out); nothing if there is none.
+    pub(crate) fn end_session(&self, secret: &str) -> Result<(), Error> {
+        self.transact(|tx| store::delete_session(tx, &hash(secret)))
+    }
+}
+
+/// An email the host stored; one that does not parse is named, never a default.
+fn stored_email(table: &'static str, raw: &str) -> Result<Email, Error> {
+    Email::parse(raw).map_err(|_| {
+        Error::Internal(
+            UnreadableValue::new(table, "email", "a sign-in row", raw, "an email address")
+                .to_string(),
+        )
+    })
+}

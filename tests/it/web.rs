@@ -1,0 +1,468 @@
+//! The web pages over HTTP (issue 16, SPEC SV-1, SV-2, IX-7, IX-8), against the real
+//! `flowhost serve --http` on a real database: one-time sign-in links (once, unexpired,
+//! audited), sessions, CSRF on every POST, no GET that changes anything, security headers,
+//! and answering an Interaction only as someone IX allows.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::common::web::{Client, WebServer};
+use crate::common::{Deployment, ECHO, library};
+use flowhost::store::Db;
+use serde_json::Value;
+
+pub(crate) const OWNER: &str = "olivia.owner@acme-mssp.test";
+pub(crate) const LEAD: &str = "sam.lead@acme-mssp.test";
+pub(crate) const ANALYST: &str = "tina.analyst@acme-mssp.test";
+pub(crate) const OPERATOR: &str = "omar.operator@acme-mssp.test";
+
+fn steps_dir() -> String {
+    Path::new(ECHO)
+        .parent()
+        .expect("component directory")
+        .display()
+        .to_string()
+}
+
+/// A deployment with its server running.
+pub(crate) struct Site {
+    pub deployment: Deployment,
+    pub server: WebServer,
+}
+
+impl Site {
+    pub(crate) fn new() -> Site {
+        let deployment = Deployment::new();
+        let server = WebServer::start(deployment.dir.path(), &deployment.db, &steps_dir());
+        Site { deployment, server }
+    }
+
+    /// A sign-in link for `user`, printed by the Owner's CLI.
+    pub(crate) fn link(&self, user: &str) -> String {
+        self.deployment
+            .ok(&[
+                "web",
+                "link",
+                "--workspace",
+                "mssp-soc",
+                "--user",
+                user,
+                "--as",
+                OWNER,
+                "--base-url",
+                &self.server.base,
+            ])
+            .trim()
+            .to_owned()
+    }
+
+    /// A client signed in as `user`.
+    pub(crate) fn signed_in(&self, user: &str) -> Client {
+        let mut client = Client::new();
+        let done = client.sign_in(&self.link(user));
+        assert_eq!(done.status, 303, "{}", done.body);
+        client
+    }
+
+    /// Starts the triage workflow (it waits on an interaction for a triage analyst); its
+    /// interaction's id and the run's id.
+    pub(crate) fn triage(&self) -> (String, String) {
+        let out = self.deployment.ok(&[
+            "run",
+            &library("mssp-analyst-triage.json"),
+            "--as",
+            LEAD,
+            "--event",
+            r#"{"alert":"beacon"}"#,
+            "--steps",
+            &steps_dir(),
+            "--json",
+        ]);
+        let started: Value = serde_json::from_str(&out).expect("JSON");
+        assert_eq!(started["status"], "on_hold", "{started}");
+        (
+            started["waiting_on"][0].as_str().expect("id").to_owned(),
+            started["run_id"].as_str().expect("run").to_owned(),
+        )
+    }
+
+    pub(crate) fn run_status(&self, run: &str) -> String {
+        let out = self
+            .deployment
+            .ok(&["runs", "show", run, "--as", OWNER, "--json"]);
+        let v: Value = serde_json::from_str(&out).expect("JSON");
+        v["run"]["status"]
+            .as_str()
+            .or_else(|| v["status"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub(crate) fn sql(&self, sql: &str) {
+        Db::open(&self.deployment.db)
+            .expect("db")
+            .conn()
+            .execute(sql, [])
+            .expect(sql);
+    }
+
+    pub(crate) fn audit_actions(&self) -> Vec<(String, String)> {
+        let out =
+            self.deployment
+                .ok(&["audit", "--workspace", "mssp-soc", "--as", OWNER, "--json"]);
+        let v: Value = serde_json::from_str(&out).expect("JSON");
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                (
+                    e["action"].as_str().unwrap_or_default().to_owned(),
+                    e["actor"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+}
+
+fn token_of(link: &str) -> &str {
+    link.rsplit('/').next().expect("a token")
+}
+
+#[test]
+fn a_sign_in_link_opens_one_session_once_and_its_use_is_audited() {
+    let site = Site::new();
+    // Only an Owner (user.write) issues links, and only for members (SPEC UA-1, SV-1).
+    let refused = site.deployment.fails(&[
+        "web",
+        "link",
+        "--workspace",
+        "mssp-soc",
+        "--user",
+        OPERATOR,
+        "--as",
+        ANALYST,
+    ]);
+    assert!(refused.contains("user.write"), "{refused}");
+    let stranger = site.deployment.fails(&[
+        "web",
+        "link",
+        "--workspace",
+        "mssp-soc",
+        "--user",
+        "nobody@else.test",
+        "--as",
+        OWNER,
+    ]);
+    assert!(
+        stranger.contains("not a member of `mssp-soc`"),
+        "{stranger}"
+    );
+
+    let link = site.link(ANALYST);
+    let mut browser = Client::new();
+    // Opening the link changes nothing: the same link still signs in afterwards.
+    let page = browser.get(&link);
+    assert_eq!(page.status, 200);
+    assert!(
+        !page.body.contains(ANALYST),
+        "the link page names nobody: {}",
+        page.body
+    );
+    // The form is bound to the browser that opened it: another's POST is refused.
+    let mut other = Client::new();
+    let forged = other.post(&link, &[("csrf", &page.csrf())]);
+    assert_eq!(forged.status, 403, "{}", forged.body);
+
+    let done = browser.post(&link, &[("csrf", &page.csrf())]);
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.header("location"), Some("/"));
+    let cookie = done
+        .headers
+        .iter()
+        .find(|(k, v)| k == "set-cookie" && v.starts_with("fh_session="))
+        .map(|(_, v)| v.clone())
+        .expect("a session cookie");
+    for attr in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age="] {
+        assert!(cookie.contains(attr), "{cookie} lacks {attr}");
+    }
+    let home = browser.get(&site.server.url("/"));
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(home.body.contains(ANALYST), "{}", home.body);
+
+    // Used once: a second use is refused, in this browser and any other.
+    let mut again = Client::new();
+    let reused = again.sign_in(&link);
+    assert_eq!(reused.status, 403, "{}", reused.body);
+    assert!(reused.body.contains("already used"), "{}", reused.body);
+    assert!(again.cookie("fh_session").is_none());
+
+    let audit = site.audit_actions();
+    assert!(
+        audit.contains(&("signin.link.issue".into(), OWNER.into())),
+        "{audit:?}"
+    );
+    assert!(
+        audit.contains(&("signin.link.use".into(), ANALYST.into())),
+        "{audit:?}"
+    );
+    // The secret is not stored: only its hash is.
+    let stored: i64 = Db::open(&site.deployment.db)
+        .expect("db")
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM signin_links WHERE token_hash = ?1",
+            [token_of(&link)],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(stored, 0, "the token itself is never stored");
+}
+
+#[test]
+fn an_expired_or_unknown_link_signs_nobody_in() {
+    let site = Site::new();
+    let link = site.link(ANALYST);
+    site.sql("UPDATE signin_links SET expires_at = 0");
+    let mut browser = Client::new();
+    let expired = browser.sign_in(&link);
+    assert_eq!(expired.status, 403, "{}", expired.body);
+    assert!(expired.body.contains("has expired"), "{}", expired.body);
+    let unknown = browser.sign_in(&site.server.url("/signin/not-a-link"));
+    assert_eq!(unknown.status, 403, "{}", unknown.body);
+    assert!(browser.cookie("fh_session").is_none());
+    let home = browser.get(&site.server.url("/"));
+    assert_eq!(home.status, 401, "signed out: {}", home.body);
+}
+
+#[test]
+fn a_link_signs_nobody_in_once_its_person_left_the_workspace() {
+    let site = Site::new();
+    let link = site.link(OPERATOR);
+    site.deployment.ok(&[
+        "users",
+        "delete",
+        OPERATOR,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let mut browser = Client::new();
+    let refused = browser.sign_in(&link);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused.body.contains("no longer a member"),
+        "{}",
+        refused.body
+    );
+    assert!(browser.cookie("fh_session").is_none());
+}
+
+#[test]
+fn every_page_carries_the_security_headers() {
+    let site = Site::new();
+    let mut browser = site.signed_in(ANALYST);
+    for path in [
+        "/",
+        "/signin",
+        "/signin/x",
+        "/style.css",
+        "/interactions/I-0000000000000000",
+    ] {
+        let page = browser.get(&site.server.url(path));
+        let csp = page.header("content-security-policy").unwrap_or_default();
+        assert!(csp.contains("default-src 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("script-src"), "no script is allowed: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert_eq!(page.header("x-frame-options"), Some("DENY"), "{path}");
+        assert_eq!(
+            page.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(
+            page.header("referrer-policy"),
+            Some("no-referrer"),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn a_post_without_the_sessions_csrf_token_changes_nothing() {
+    let site = Site::new();
+    let (id, run) = site.triage();
+    let mut analyst = site.signed_in(ANALYST);
+    let url = site.server.url(&format!("/interactions/{id}"));
+    let page = analyst.get(&url);
+    assert_eq!(page.status, 200, "{}", page.body);
+    // No token, a wrong token, another session's token: refused, the interaction still open.
+    let owners = site.signed_in(OWNER).get(&url).csrf();
+    for csrf in [None, Some("guess"), Some(owners.as_str())] {
+        let mut fields = vec![("verdict", "escalate")];
+        fields.extend(csrf.map(|c| ("csrf", c)));
+        let refused = analyst.post(&url, &fields);
+        assert_eq!(refused.status, 403, "{fields:?}: {}", refused.body);
+        assert!(refused.body.contains("CSRF"), "{}", refused.body);
+    }
+    assert_eq!(site.run_status(&run), "on_hold");
+    assert!(
+        analyst.get(&url).body.contains("Submit answer"),
+        "still open"
+    );
+    // Signing out needs the token too; without it the session lives on.
+    let out = analyst.post(&site.server.url("/signout"), &[]);
+    assert_eq!(out.status, 403, "{}", out.body);
+    assert_eq!(analyst.get(&site.server.url("/")).status, 200);
+    let csrf = page.csrf();
+    let out = analyst.post(&site.server.url("/signout"), &[("csrf", &csrf)]);
+    assert_eq!(out.status, 200, "{}", out.body);
+    assert_eq!(analyst.get(&site.server.url("/")).status, 401, "signed out");
+}
+
+#[test]
+fn no_get_changes_anything() {
+    let site = Site::new();
+    let (id, run) = site.triage();
+    let mut analyst = site.signed_in(ANALYST);
+    // An answer or a sign-out spelled as a GET is not an answer or a sign-out.
+    let attempt = analyst.get(
+        &site
+            .server
+            .url(&format!("/interactions/{id}?verdict=escalate&csrf=x")),
+    );
+    assert_eq!(attempt.status, 200);
+    let signout = analyst.get(&site.server.url("/signout"));
+    assert_eq!(signout.status, 405, "{}", signout.body);
+    assert_eq!(
+        analyst.get(&site.server.url("/")).status,
+        200,
+        "still signed in"
+    );
+    assert_eq!(site.run_status(&run), "on_hold");
+    let link = site.link(OPERATOR);
+    let mut fresh = Client::new();
+    fresh.get(&link);
+    fresh.get(&link);
+    assert_eq!(
+        fresh.sign_in(&link).status,
+        303,
+        "opening a link does not use it"
+    );
+}
+
+#[test]
+fn only_someone_ix_allows_sees_and_answers_an_interaction() {
+    let site = Site::new();
+    let (id, run) = site.triage();
+    let url = site.server.url(&format!("/interactions/{id}"));
+
+    // The operator is not selected: nothing is listed, the page does not exist for them,
+    // and a crafted POST with their own valid session and token is refused (SPEC IX-7, SV-2).
+    let mut operator = site.signed_in(OPERATOR);
+    let home = operator.get(&site.server.url("/"));
+    assert!(!home.body.contains(&id), "{}", home.body);
+    assert!(
+        home.body.contains("Nothing is waiting for you"),
+        "{}",
+        home.body
+    );
+    assert_eq!(operator.get(&url).status, 404);
+    let csrf = home.csrf();
+    let crafted = operator.post(&url, &[("csrf", &csrf), ("verdict", "escalate")]);
+    assert_eq!(crafted.status, 404, "{}", crafted.body);
+    assert_eq!(site.run_status(&run), "on_hold");
+
+    // The analyst sees it, a bad answer is refused beside the form as the CLI refuses it,
+    // and a good one resumes the run.
+    let mut analyst = site.signed_in(ANALYST);
+    let home = analyst.get(&site.server.url("/"));
+    assert!(home.body.contains(&id), "{}", home.body);
+    let page = analyst.get(&url);
+    assert!(
+        page.body
+            .contains("<select id=\"f-verdict\" name=\"verdict\" required>"),
+        "{}",
+        page.body
+    );
+    let csrf = page.csrf();
+    let bad = analyst.post(&url, &[("csrf", &csrf), ("verdict", "maybe")]);
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(
+        bad.body
+            .contains("field `verdict` expects one of escalate, close"),
+        "{}",
+        bad.body
+    );
+    let good = analyst.post(
+        &url,
+        &[
+            ("csrf", &csrf),
+            ("verdict", "escalate"),
+            ("note", "<b>x</b>"),
+        ],
+    );
+    assert_eq!(good.status, 200, "{}", good.body);
+    assert!(good.body.contains("Answered"), "{}", good.body);
+    let started = Instant::now();
+    while site.run_status(&run) == "on_hold" {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the run resumes"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let audit = site.audit_actions();
+    assert!(
+        audit
+            .iter()
+            .any(|(a, who)| a == "interaction.respond" && who == ANALYST),
+        "{audit:?}"
+    );
+    // Answered once: a second answer is refused.
+    let again = analyst.post(&url, &[("csrf", &csrf), ("verdict", "close")]);
+    assert_eq!(again.status, 409, "{}", again.body);
+}
+
+#[test]
+fn the_audit_page_and_a_run_page_follow_the_handles_decisions() {
+    let site = Site::new();
+    let (_, run) = site.triage();
+    // audit.read: the Owner reads the log, the analyst is refused (SPEC AU-1).
+    let mut owner = site.signed_in(OWNER);
+    let log = owner.get(&site.server.url("/audit"));
+    assert_eq!(log.status, 200, "{}", log.body);
+    assert!(log.body.contains("signin.link.use"), "{}", log.body);
+    let mut analyst = site.signed_in(ANALYST);
+    let refused = analyst.get(&site.server.url("/audit"));
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        !refused.body.contains("signin.link.use"),
+        "{}",
+        refused.body
+    );
+    // The run page: drawn for the Owner with what each step returned; the analyst sees the
+    // run's summary but not what it saw (SPEC CS-2, `runs show` alike); a malformed id is
+    // named as such.
+    let page = owner.get(&site.server.url(&format!("/runs/{run}")));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("<svg") && page.body.contains(">decide</text>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("<pre>"),
+        "the case step's output: {}",
+        page.body
+    );
+    let summary = analyst.get(&site.server.url(&format!("/runs/{run}")));
+    assert_eq!(summary.status, 200, "{}", summary.body);
+    assert!(
+        !summary.body.contains("<pre>"),
+        "no output: {}",
+        summary.body
+    );
+    let bad = owner.get(&site.server.url("/runs/R-nothex"));
+    assert_eq!(bad.status, 400, "{}", bad.body);
+}
