@@ -52,6 +52,12 @@ impl From<crate::store::StoreError> for Error {
     }
 }
 
+impl From<crate::access::UnknownGroupKind> for Error {
+    fn from(e: crate::access::UnknownGroupKind) -> Self {
+        Error::Invalid(e.to_string())
+    }
+}
+
 impl Error {
     /// Whether this is the infrastructure's failure rather than the call's (see
     /// [`Error::Busy`]).
@@ -63,22 +69,19 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rusqlite::ffi;
-
-    fn sqlite(code: std::ffi::c_int) -> crate::store::StoreError {
-        rusqlite::Error::SqliteFailure(ffi::Error::new(code), None)
-    }
+    use crate::store::sample_errors;
 
     // SPEC WF-11: `?` on a storage call classifies by SQLite code, as `platform::internal`
     // does: the infrastructure's failures are Busy (a run stops resumable), the rest Internal.
     #[test]
     fn storage_errors_convert_by_their_code() {
-        for code in [ffi::SQLITE_BUSY, ffi::SQLITE_FULL, ffi::SQLITE_IOERR] {
-            let e = Error::from(sqlite(code));
-            assert!(matches!(e, Error::Busy(_)), "{code}: {e:?}");
-            assert_eq!(e, crate::platform::internal(sqlite(code)));
+        let (infrastructure, constraint) = sample_errors();
+        for (error, again) in infrastructure.into_iter().zip(sample_errors().0) {
+            let e = Error::from(error);
+            assert!(matches!(e, Error::Busy(_)), "{e:?}");
+            assert_eq!(e, crate::platform::internal(again));
         }
-        let e = Error::from(sqlite(ffi::SQLITE_CONSTRAINT));
+        let e = Error::from(constraint);
         assert!(matches!(e, Error::Internal(_)), "{e:?}");
         assert!(!e.is_infrastructure());
     }

@@ -3,8 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
-
 /// A group's membership type, fixed at creation (SPEC GR-1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -23,13 +21,17 @@ impl GroupKind {
     }
 
     /// Parses `static` or `dynamic`.
-    pub fn parse(s: &str) -> Result<Self, Error> {
+    pub fn parse(s: &str) -> Result<Self, UnknownGroupKind> {
         match s {
             "static" => Ok(GroupKind::Static),
             "dynamic" => Ok(GroupKind::Dynamic),
-            _ => Err(Error::Invalid(format!(
-                "group type must be `static` or `dynamic`, not `{s}`"
-            ))),
+            _ => Err(UnknownGroupKind(s.to_owned())),
         }
     }
 }
+
+/// A group type that is neither `static` nor `dynamic`: the access layer's own error, so it
+/// imports nothing above it; the service error takes it as `Invalid`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("group type must be `static` or `dynamic`, not `{0}`")]
+pub struct UnknownGroupKind(pub String);

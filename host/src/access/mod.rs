@@ -18,7 +18,7 @@ mod shards;
 
 pub use decision::AccessDecision;
 pub use flow::{ExternalSso, FlowAccess, FlowDecision, WorkspaceUsers};
-pub use group_kind::GroupKind;
+pub use group_kind::{GroupKind, UnknownGroupKind};
 pub use index::{AccessIndex, KeyKind, Member, Source, SsoOutcome, Standing, WorkspaceAccess};
 pub use reason::{FlowReason, Reason, RunAsRefusal};
 pub use role::{BuiltinRole, RoleName};

@@ -64,7 +64,7 @@ pub fn run(db: &Path, cmd: GroupsCommand) -> anyhow::Result<()> {
             claim_value,
             at: InWorkspace { workspace, acting },
         } => {
-            let kind = GroupKind::parse(&kind)?;
+            let kind = GroupKind::parse(&kind).map_err(flowhost::Error::from)?;
             p.create_group(
                 &acting.required()?,
                 &workspace,

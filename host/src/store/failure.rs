@@ -37,6 +37,22 @@ pub fn chain_is_infrastructure(error: &anyhow::Error) -> bool {
     })
 }
 
+/// Storage errors for tests above the boundary: those of the infrastructure (busy, full, I/O)
+/// and one of the data (a constraint), built as SQLite reports them.
+#[cfg(test)]
+pub(crate) fn sample_errors() -> (Vec<rusqlite::Error>, rusqlite::Error) {
+    use rusqlite::ffi;
+    let sqlite = |code| rusqlite::Error::SqliteFailure(ffi::Error::new(code), None);
+    (
+        vec![
+            sqlite(ffi::SQLITE_BUSY),
+            sqlite(ffi::SQLITE_FULL),
+            sqlite(ffi::SQLITE_IOERR),
+        ],
+        sqlite(ffi::SQLITE_CONSTRAINT),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,8 @@ pub mod audit;
 pub mod deadline;
 pub mod events;
 mod failure;
+#[cfg(test)]
+pub(crate) use failure::sample_errors;
 pub mod json;
 mod migrations;
 mod steps;
