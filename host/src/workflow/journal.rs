@@ -111,16 +111,7 @@ pub struct NewRun<'a> {
 impl Platform {
     /// Records a new run as running; returns its ids.
     pub fn start_run(&self, run: &NewRun<'_>) -> Result<RunRef, HostError> {
-        let id = PublicId::new(IdKind::Run)?;
-        self.transact(|tx| {
-            tx.prepare_cached("INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, lease_owner, components, public_id)
-                 VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9, ?10)").and_then(|mut stmt| stmt.execute(params![run.workflow, run.workspace, run.principal, run.event.to_string(), run.definition, run.source, clock::now_unix(), run.lease_owner, run.components, id]))
-            .map_err(internal)?;
-            Ok(RunRef {
-                key: tx.last_insert_rowid(),
-                id: id.clone(),
-            })
-        })
+        self.transact(|tx| insert_run(tx, run))
     }
 
     /// The internal key of the run people know as `id`, if there is one.
@@ -319,4 +310,20 @@ fn steps(conn: &Connection, run: i64) -> rusqlite::Result<Vec<StepRecord>> {
         })
     })?;
     rows.collect()
+}
+
+/// Records a new run as running in `tx` (see [`Platform::start_run`]), for a caller that
+/// records more with it atomically (a webhook's request, issue 16).
+pub(crate) fn insert_run(
+    tx: &rusqlite::Transaction<'_>,
+    run: &NewRun<'_>,
+) -> Result<RunRef, HostError> {
+    let id = PublicId::new(IdKind::Run)?;
+    tx.prepare_cached("INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, lease_owner, components, public_id)
+         VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9, ?10)").and_then(|mut stmt| stmt.execute(params![run.workflow, run.workspace, run.principal, run.event.to_string(), run.definition, run.source, clock::now_unix(), run.lease_owner, run.components, id]))
+        .map_err(internal)?;
+    Ok(RunRef {
+        key: tx.last_insert_rowid(),
+        id,
+    })
 }

@@ -20,6 +20,7 @@ pub mod scheduler;
 mod store;
 pub mod timers;
 pub mod triggers;
+pub mod webhooks;
 
 pub use engine::{Engine, Observer, Quiet, RunOutcome};
 pub use model::Workflow;
