@@ -56,6 +56,8 @@ impl Server {
         // Reads the address line, then keeps draining stderr so the server never blocks on it.
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                // Shown with a failing test's output.
+                println!("server: {line}");
                 if let Some(url) = line.strip_prefix("flowhost serve: http://") {
                     let _ = tx.send(url.trim_end_matches('/').to_owned());
                 }
@@ -66,6 +68,9 @@ impl Server {
             .expect("the server prints its address");
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            // A connection per request: a server may close one after refusing a request
+            // whose body it did not read, and a reused one would then fail at random.
+            .max_idle_connections(0)
             .build()
             .into();
         Server {
@@ -214,6 +219,20 @@ fn every_request_but_health_and_the_document_needs_a_valid_key() {
     let forged = server.get("/api/v1/runs", Some(&format!("{id_part}_wrong")));
     assert_eq!(forged.status, 401, "{}", forged.text);
     assert_eq!(server.get("/api/v1/runs", Some(&token)).status, 200);
+    // Revoked by the Owner's CLI: the same token no longer authenticates.
+    let id = id_part.trim_start_matches("fhk_");
+    server.deployment.ok(&[
+        "keys",
+        "revoke",
+        id,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let revoked = server.get("/api/v1/runs", Some(&token));
+    assert_eq!(revoked.status, 401, "{}", revoked.text);
+    assert_eq!(revoked.body, forged.body);
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Who makes an API request (SPEC SV-1): `Authorization: Bearer <key token>`, checked
 //! against the key's stored hash by the same code the CLI's `FLOWHOST_API_KEY` goes through.
-//! What the key may do is decided later, at each call, by the access layer: a personal key
-//! follows its owner's current role (SPEC RB-4).
+//! A revoked or expired key is refused as a wrong one. What the key may do is decided later,
+//! at each call, by the access layer: a personal key follows its owner's current role (SPEC
+//! RB-4).
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -37,7 +38,7 @@ impl FromRequestParts<AppState> for Authed {
                 // Access data another process (the CLI) changed since: one read when nothing
                 // did, so a demoted owner's personal key is refused at once.
                 let _ = platform.refresh_access();
-                platform.admin().authenticate_key(&token)
+                platform.admin().authenticate_live_key(&token)
             })
             .await
             .map_err(|e| ApiError::internal(e.to_string()))?;
