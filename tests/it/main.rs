@@ -18,6 +18,7 @@ mod durability;
 mod exit_codes;
 mod harness;
 mod hostile_runs;
+mod http_api;
 mod identity_input;
 mod input_robustness;
 mod interaction_access;

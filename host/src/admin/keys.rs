@@ -177,6 +177,24 @@ impl Platform {
     pub(crate) fn authenticate_key(&self, token: &str) -> Result<Principal, Error> {
         authenticate_token(self.db().conn(), token)
     }
+
+    /// [`Platform::authenticate_key`] for a door that answers each request (the HTTP API): a
+    /// revoked or expired key does not authenticate either, and reads exactly as a wrong
+    /// token, so a request is refused as unauthenticated rather than answered with empty
+    /// lists (SPEC SV-1, RB-4).
+    pub(crate) fn authenticate_live_key(&self, token: &str) -> Result<Principal, Error> {
+        let principal = self.authenticate_key(token)?;
+        if let Principal::ApiKey(id) = &principal {
+            let index = self.index();
+            let live = index
+                .key(id)
+                .is_some_and(|k| !k.revoked && k.expires_at.is_none_or(|t| clock::now_unix() < t));
+            if !live {
+                return Err(Error::Denied(Reason::BadKeyToken));
+            }
+        }
+        Ok(principal)
+    }
 }
 
 /// Authenticates a key token (`fhk_<id>_<secret>`) against the stored hash of its secret

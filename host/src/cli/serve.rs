@@ -69,7 +69,8 @@ fn serve_http(addr: SocketAddr, engine: Arc<Engine>, scheduler: Scheduler) -> an
         let bound = listener.local_addr()?;
         eprintln!("flowhost serve: http://{bound}/");
         let stop = engine.stop_flag();
-        let http = tokio::spawn(server::serve(listener, AppState::new(engine), stop.clone()));
+        let state = AppState::new(engine).with_wake(scheduler.waker());
+        let http = tokio::spawn(server::serve(listener, state, stop.clone()));
         let scheduled = scheduler.serve().await;
         // The scheduler stopped: so does the server (it may have stopped first on an error).
         stop.store(true, Ordering::SeqCst);

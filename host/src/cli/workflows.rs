@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
+use flowhost::definition::model::TriggerKind;
+use flowhost::workflow::webhooks::Webhook;
 use flowhost::workflow::{self, Resolver, Workflow};
 
 use super::acting::{Acting, platform, print_json};
@@ -24,6 +26,20 @@ pub enum WorkflowsCommand {
     List {
         #[command(flatten)]
         at: InWorkspace,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// The URL of a workflow with a webhook trigger; with --rotate, a new signing secret
+    /// (shown once; the old one stops working). Needs playbook.publish.
+    Webhook {
+        name: String,
+        #[arg(long)]
+        workspace: String,
+        /// Replace the signing secret.
+        #[arg(long)]
+        rotate: bool,
+        #[command(flatten)]
+        acting: Acting,
         #[command(flatten)]
         output: Output,
     },
@@ -71,11 +87,28 @@ pub fn run(db: &Path, cmd: WorkflowsCommand) -> anyhow::Result<()> {
             // with an absolute source.
             let source = std::fs::canonicalize(&file).map_or(origin, |p| p.display().to_string());
             let resolver = Resolver::for_file(Path::new(&source), steps.clone());
-            let revision = p.publish(&acting.required()?, &w, &text, &source, &resolver)?;
+            let actor = acting.required()?;
+            let revision = p.publish(&actor, &w, &text, &source, &resolver)?;
             println!(
                 "published {} revision {revision} in {}",
                 w.name, w.workspace
             );
+            if w.trigger.on == TriggerKind::Webhook {
+                print_webhook(&p.webhook(&actor, &w.workspace, &w.name, false)?);
+            }
+        }
+        WorkflowsCommand::Webhook {
+            name,
+            workspace,
+            rotate,
+            acting,
+            output: Output { json },
+        } => {
+            let hook = p.webhook(&acting.required()?, &workspace, &name, rotate)?;
+            if json {
+                return print_json(&hook);
+            }
+            print_webhook(&hook);
         }
         WorkflowsCommand::List {
             output: Output { json },
@@ -111,4 +144,18 @@ pub fn run(db: &Path, cmd: WorkflowsCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The webhook's URL path, and its secret when it was just created or rotated.
+fn print_webhook(hook: &Webhook) {
+    println!(
+        "webhook: POST {} (on the server of `flowhost serve --http`)",
+        hook.path()
+    );
+    if let Some(secret) = &hook.secret {
+        println!(
+            "signing secret (shown once; `flowhost workflows webhook {} --workspace {} --rotate` replaces it): {secret}",
+            hook.workflow, hook.workspace
+        );
+    }
 }

@@ -85,6 +85,9 @@ pub enum TriggerKind {
     /// A person submits the flow's form (`flowhost interact start`): an Interaction Flow
     /// started by its trigger (SPEC IX-3).
     Interaction,
+    /// A signed HTTP request to the workflow's URL, `POST /hooks/<id>` of `serve --http`
+    /// (SPEC WF-2, SV; issue 16): the request's JSON body is `$.event.body`.
+    Webhook,
 }
 
 /// The case events a trigger may name.

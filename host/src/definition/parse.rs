@@ -247,12 +247,23 @@ impl Parser {
                 TriggerKind::Interaction
             }
             "custom_event" => TriggerKind::Custom(self.string(o, "event", &at, true)?),
+            "webhook" => {
+                // A request either starts a run or is refused; a request answered 202 that
+                // started nothing would read as accepted work (issue 16).
+                if o.contains_key("if") {
+                    self.err(
+                        at.key("if"),
+                        "a webhook trigger takes no conditions: every verified request starts a run",
+                    );
+                }
+                TriggerKind::Webhook
+            }
             case if CASE_EVENTS.contains(&case) => TriggerKind::Case(case.to_owned()),
             other => {
                 self.err(
                     at.key("on"),
                     format!(
-                        "unknown trigger `{other}`; expected manual, interaction, custom_event or one of {}",
+                        "unknown trigger `{other}`; expected manual, interaction, webhook, custom_event or one of {}",
                         CASE_EVENTS.join(", ")
                     ),
                 );

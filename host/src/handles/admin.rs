@@ -164,6 +164,12 @@ impl<'p> Admin<'p> {
         self.platform.authenticate_key(token)
     }
 
+    /// [`Admin::authenticate_key`], refusing a revoked or expired key as a wrong token (the
+    /// HTTP API's bearer check, SPEC SV-1).
+    pub fn authenticate_live_key(&self, token: &str) -> Result<Principal, Error> {
+        self.platform.authenticate_live_key(token)
+    }
+
     /// Adds a rule at `rank` (default: last), moving later rules down.
     pub fn add_claim_rule(
         &self,

@@ -5,6 +5,7 @@ use crate::Error;
 use crate::platform::Platform;
 use crate::principal::Principal;
 use crate::workflow::publish::Revision;
+use crate::workflow::webhooks::{Accepted, Delivery, Refusal, Webhook};
 use crate::workflow::{Resolver, Workflow};
 
 /// The published workflows of a [`Platform`], each call for an acting principal.
@@ -47,5 +48,25 @@ impl<'p> Workflows<'p> {
         name: &str,
     ) -> Result<Vec<Revision>, Error> {
         self.platform.workflow_history(actor, workspace, name)
+    }
+
+    /// The webhook of published workflow `name` (its trigger `webhook`): created on first
+    /// ask, its secret shown then and only then, or given a new secret when `rotate`; needs
+    /// `playbook.publish` (issue 16).
+    pub fn webhook(
+        &self,
+        actor: &Principal,
+        workspace: &str,
+        name: &str,
+        rotate: bool,
+    ) -> Result<Webhook, Error> {
+        self.platform.webhook_for(actor, workspace, name, rotate)
+    }
+
+    /// Accepts a request to a webhook: no principal sends it; its signature under the
+    /// webhook's secret is the credential, checked inside with its freshness, replays and
+    /// idempotency key (SPEC SV-1, WF-2). The run is recorded before this returns.
+    pub fn accept_webhook(&self, delivery: &Delivery<'_>) -> Result<Accepted, Refusal> {
+        self.platform.accept_webhook(delivery)
     }
 }

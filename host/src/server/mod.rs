@@ -4,6 +4,7 @@
 //! access (the handles and services do).
 
 mod api;
+mod hooks;
 mod state;
 mod web;
 
@@ -14,12 +15,17 @@ use std::time::Duration;
 use axum::Router;
 use tokio::net::TcpListener;
 
+pub use api::openapi;
 pub use state::AppState;
 
 /// Every route of the server: the API and the web pages.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
+        .route("/hooks/{id}", axum::routing::post(hooks::receive))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            api::body::MAX_BODY_BYTES,
+        ))
         .merge(web::routes())
         .with_state(state)
 }

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use tokio::sync::Notify;
+
 use crate::platform::Platform;
 use crate::workflow::engine::Engine;
 
@@ -9,12 +11,30 @@ use crate::workflow::engine::Engine;
 #[derive(Clone)]
 pub struct AppState {
     engine: Arc<Engine>,
+    wake: Arc<Notify>,
 }
 
 impl AppState {
-    /// State over the engine `serve` also schedules runs with.
+    /// State over the engine `serve` also schedules runs with. Requests execute runs on a
+    /// [sibling](Engine::sibling) of it with a run lease of its own, so a run the scheduler
+    /// has in flight is never executed twice in this process.
     pub fn new(engine: Arc<Engine>) -> Self {
-        Self { engine }
+        Self {
+            engine: Arc::new(engine.sibling()),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// This state, waking `wake` (the scheduler's) when a request leaves work for it.
+    pub fn with_wake(mut self, wake: Arc<Notify>) -> Self {
+        self.wake = wake;
+        self
+    }
+
+    /// Tells the scheduler there is work (a run recorded, an event emitted) instead of
+    /// leaving it to its next poll.
+    pub fn wake(&self) {
+        self.wake.notify_one();
     }
 
     /// The engine: runs, resumes.

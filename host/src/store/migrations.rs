@@ -568,6 +568,42 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     );
     "#,
     ),
+    (
+        18,
+        "webhook triggers: their URLs and secrets, signatures seen, idempotency keys (issue 16)",
+        r#"
+    -- A workflow whose trigger is `webhook` gets an opaque id (its URL, `POST /hooks/<id>`)
+    -- and the secret its requests are signed with (HMAC-SHA256). The secret must be read
+    -- back to verify a signature, so it is stored as is; it is shown once, at creation or
+    -- rotation.
+    CREATE TABLE webhooks (
+        id TEXT PRIMARY KEY,
+        workspace TEXT NOT NULL,
+        workflow TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        rotated_at INTEGER,
+        UNIQUE (workspace, workflow)
+    );
+    -- Signatures accepted within the freshness window: one seen again is a replay. Rows
+    -- older than the window are pruned as requests arrive.
+    CREATE TABLE webhook_signatures (
+        hook TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (hook, signature)
+    ) WITHOUT ROWID;
+    CREATE INDEX webhook_signatures_by_age ON webhook_signatures (at);
+    -- `Idempotency-Key` of accepted requests: the same key again answers the same run.
+    CREATE TABLE webhook_requests (
+        hook TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        run INTEGER NOT NULL REFERENCES runs (id),
+        at INTEGER NOT NULL,
+        PRIMARY KEY (hook, idempotency_key)
+    ) WITHOUT ROWID;
+    "#,
+    ),
 ];
 
 /// Applies every migration newer than the database's version.

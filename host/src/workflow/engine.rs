@@ -258,6 +258,23 @@ impl Engine {
         }
     }
 
+    /// Another engine over the same platform, step runtime, step directories and stop flag,
+    /// with a run lease of its own: the HTTP server executes requests' runs with it, so a run
+    /// the scheduler of the same process has in flight is refused as leased elsewhere instead
+    /// of being executed twice (issue 16).
+    pub fn sibling(&self) -> Engine {
+        Engine {
+            platform: self.platform.clone(),
+            runs: self.runs.clone(),
+            runtime: self.runtime.clone(),
+            step_dirs: self.step_dirs.clone(),
+            mocks: self.mocks.clone(),
+            stop: self.stop.clone(),
+            sleep_limit: self.sleep_limit,
+            leases: Leases::for_database(self.platform.db().path()),
+        }
+    }
+
     /// Records a new run, leased to this process (see [`crate::runs::lease`]).
     pub(crate) fn start_run(&self, run: NewRun<'_>) -> Result<RunRef, Error> {
         let owner = self.lease_owner()?;

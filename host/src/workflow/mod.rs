@@ -14,6 +14,7 @@ pub mod scheduler;
 mod store;
 pub mod timers;
 pub mod triggers;
+pub mod webhooks;
 
 pub use crate::definition::{Resolver, Workflow, parse};
 pub use engine::{Engine, Observer, Quiet, RunOutcome};

@@ -57,6 +57,9 @@ pub struct Scheduler {
     engine: Arc<Engine>,
     options: SchedulerOptions,
     notify: Notify,
+    /// Woken when another task left work (the HTTP server recorded a run), so it is claimed
+    /// now rather than at the next poll.
+    wake: Arc<tokio::sync::Notify>,
 }
 
 impl Scheduler {
@@ -71,7 +74,13 @@ impl Scheduler {
             engine,
             options,
             notify: Arc::new(notify),
+            wake: Arc::default(),
         }
+    }
+
+    /// What to notify to have the loop look for work at once instead of at its next poll.
+    pub fn waker(&self) -> Arc<tokio::sync::Notify> {
+        self.wake.clone()
     }
 
     /// Runs until stopped (the engine's stop flag: SIGINT/SIGTERM with
@@ -91,6 +100,7 @@ impl Scheduler {
             engine,
             options,
             notify,
+            wake,
         } = self;
         let stop = engine.stop_flag();
         if options.stop_on_signals {
@@ -151,6 +161,7 @@ impl Scheduler {
                 tokio::select! {
                     () = tokio::time::sleep(options.poll) => {}
                     () = workers.next_finished() => {}
+                    () = wake.notified() => {}
                 }
             }
         }

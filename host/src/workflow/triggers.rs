@@ -348,7 +348,7 @@ impl Engine {
                 }
             };
             let kind_matches = match &workflow.trigger.on {
-                TriggerKind::Manual | TriggerKind::Interaction => false,
+                TriggerKind::Manual | TriggerKind::Interaction | TriggerKind::Webhook => false,
                 TriggerKind::Case(kind) | TriggerKind::Custom(kind) => *kind == event.kind,
             };
             if !kind_matches || !all_hold(&workflow.trigger.conditions, &context).unwrap_or(false) {

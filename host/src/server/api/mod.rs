@@ -1,13 +1,94 @@
-//! The JSON API under `/api/v1` (issue 16).
+//! The JSON API under `/api/v1` (issue 16, SPEC SV-1): every request but the health check
+//! and the OpenAPI document authenticates with an API key ([`auth`]), and every handler calls
+//! a handle or service as that principal: it parses and renders, never decides access.
+//!
+//! Routes are registered with their OpenAPI entries (`utoipa-axum`): a route cannot exist
+//! without being in the document served at `/api/v1/openapi.json`.
 
+mod access;
+mod auth;
+pub(super) mod body;
+mod call;
+mod cases;
+pub(super) mod error;
+mod interactions;
+mod runs;
+mod workflows;
+
+use axum::Json;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 
-/// The API's routes.
+/// The document's frame; paths are added by the router as routes are registered.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Flowhost API", description = "Workflows, runs, cases, interactions, access and audit of a Flowhost server. Authenticate with an API key token: `Authorization: Bearer fhk_…`."),
+    components(schemas(error::ErrorBody)),
+    modifiers(&BearerKey)
+)]
+struct ApiDoc;
+
+/// Declares the `bearer` security scheme the paths name.
+struct BearerKey;
+
+impl Modify for BearerKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The API's routes and the OpenAPI document generated from them.
+fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(workflows::list, workflows::publish))
+        .routes(routes!(workflows::run))
+        .routes(routes!(runs::list))
+        .routes(routes!(runs::show))
+        .routes(routes!(runs::resume))
+        .routes(routes!(cases::create))
+        .routes(routes!(cases::create_from_json))
+        .routes(routes!(cases::query))
+        .routes(routes!(cases::get))
+        .routes(routes!(cases::get_restrictions, cases::update_restrictions))
+        .routes(routes!(interactions::list))
+        .routes(routes!(interactions::show))
+        .routes(routes!(interactions::respond))
+        .routes(routes!(interactions::flows))
+        .routes(routes!(interactions::start))
+        .routes(routes!(access::check))
+        .routes(routes!(access::audit))
+        .split_for_parts()
+}
+
+/// The OpenAPI document of the API (what `/api/v1/openapi.json` serves).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    documented().1
+}
+
+/// The API's routes, bodies capped at [`body::MAX_BODY_BYTES`].
 pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/health", get(health))
+    let (api, doc) = documented();
+    let doc = std::sync::Arc::new(doc);
+    api.route("/api/v1/health", get(health))
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { Json(doc.as_ref().clone()) }
+            }),
+        )
+        .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
 }
 
 /// Liveness: answers without touching the database.

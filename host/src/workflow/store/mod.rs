@@ -6,3 +6,4 @@
 pub(in crate::workflow) mod components;
 pub(in crate::workflow) mod events;
 pub(in crate::workflow) mod revisions;
+pub(in crate::workflow) mod webhooks;

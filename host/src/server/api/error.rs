@@ -1,0 +1,107 @@
+//! The API's errors: one JSON shape, `{"error": {"kind", "message"}}`, and one status per
+//! kind of [`Error`] (classified by type, never by parsing a message).
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::Error;
+
+/// Why a request did not succeed, as the client reads it.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    kind: &'static str,
+    message: String,
+}
+
+/// The error body every failed request answers with.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+/// What went wrong: a stable `kind` to branch on and a message for people.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// One of `unauthenticated`, `denied`, `not_found`, `invalid`, `conflict`,
+    /// `too_large`, `unavailable`, `internal`.
+    kind: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// No credential, or one that does not authenticate (401, SPEC SV-1).
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+    }
+
+    /// The request itself is wrong: a field, a parameter, the body (400).
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid", message)
+    }
+
+    /// Nothing here by that name (404), the same answer an outsider gets (SPEC ID-4).
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// The request conflicts with what is stored (409): a replayed webhook signature.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    /// The body is larger than the server accepts (413).
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
+    }
+
+    /// The host failed: the request may be tried again (500).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        match e {
+            // A denial is 403; an outsider never gets here: the services answer them "not
+            // found", exactly as for a missing thing (SPEC ID-4).
+            Error::Denied(reason) => Self::new(StatusCode::FORBIDDEN, "denied", reason.to_string()),
+            Error::NotFound(m) => Self::not_found(m),
+            Error::Invalid(m) => Self::invalid(m),
+            Error::Conflict(m) => Self::conflict(m),
+            Error::Busy(m) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                format!("the database is unavailable, nothing was changed (try again): {m}"),
+            ),
+            Error::Internal(m) => Self::internal(m),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                kind: self.kind,
+                message: self.message,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// What a handler returns.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,141 @@
+//! `/api/v1/…/interactions` and `…/flows`: the Interactions the caller may answer, answering
+//! them, and the Interaction Flows they may start (SPEC IX). Every answer goes through the
+//! one IX check of `interact/` before a run resumes (SPEC SV-2).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::auth::Authed;
+use super::body::ApiJson;
+use super::call::{call, public_id};
+use super::error::{ApiResult, ErrorBody};
+use crate::interact::InteractionView;
+use crate::public_id::IdKind;
+use crate::runs::lease;
+use crate::server::AppState;
+use crate::share::FlowEntry;
+use crate::workflow::{Quiet, RunOutcome};
+
+/// The open interactions of the workspace that the caller may answer (SPEC IX-7).
+#[utoipa::path(get, path = "/api/v1/workspaces/{workspace}/interactions", tag = "interactions",
+    params(("workspace" = String, Path, description = "the workspace")),
+    responses((status = 200, description = "interactions", body = [Object])),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    Path(workspace): Path<String>,
+) -> ApiResult<Json<Vec<InteractionView>>> {
+    let open = call(&state, move |e| {
+        e.platform().interactions().open(&principal, &workspace)
+    })
+    .await?;
+    Ok(Json(open))
+}
+
+/// One interaction, if the caller may see it; 404 otherwise (SPEC IX-7, ID-4).
+#[utoipa::path(get, path = "/api/v1/interactions/{id}", tag = "interactions",
+    params(("id" = String, Path, description = "the interaction's id, `I-…`")),
+    responses((status = 200, description = "the interaction and its form", body = Object),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn show(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<InteractionView>> {
+    let id = public_id(IdKind::Interaction, &id)?;
+    let ix = call(&state, move |e| {
+        e.platform().interactions().show(&principal, &id)
+    })
+    .await?;
+    Ok(Json(ix))
+}
+
+/// Answers to a form.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FormValues {
+    /// The form's values by field name.
+    #[schema(value_type = Object)]
+    values: Value,
+}
+
+/// Answers interaction `id`; accepted once, only from someone its settings allow, with values
+/// its form accepts (SPEC IX-8). The run then resumes; its outcome is shown as far as the
+/// responder may see it.
+#[utoipa::path(post, path = "/api/v1/interactions/{id}/respond", tag = "interactions",
+    params(("id" = String, Path, description = "the interaction's id, `I-…`")),
+    request_body = FormValues,
+    responses((status = 200, description = "the resumed run's outcome", body = Object),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn respond(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    Path(id): Path<String>,
+    ApiJson(form): ApiJson<FormValues>,
+) -> ApiResult<Json<RunOutcome>> {
+    let id = public_id(IdKind::Interaction, &id)?;
+    let outcome = call(&state, move |e| {
+        let answer = e.respond(&principal, &id, &form.values)?;
+        let outcome = match e.resume(answer.run.key, &Quiet) {
+            // The scheduler (or another process) is executing the run: it takes the answer
+            // up when it reaches it.
+            Err(err) if lease::leased_elsewhere(&err) => {
+                RunOutcome::unfinished(&answer.run, crate::runs::RunStatus::Running, None)
+            }
+            other => other?,
+        };
+        Ok(e.platform().runs().caused_outcome(&principal, outcome))
+    })
+    .await?;
+    state.wake();
+    Ok(Json(outcome))
+}
+
+/// The Interaction Flows the caller may start in the workspace (SPEC IX-7).
+#[utoipa::path(get, path = "/api/v1/workspaces/{workspace}/flows", tag = "interactions",
+    params(("workspace" = String, Path, description = "the workspace")),
+    responses((status = 200, description = "flows", body = [Object])),
+    security(("bearer" = [])))]
+pub async fn flows(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    Path(workspace): Path<String>,
+) -> ApiResult<Json<Vec<FlowEntry>>> {
+    let flows = call(&state, move |e| {
+        e.platform()
+            .interactions()
+            .startable_flows(&principal, &workspace)
+    })
+    .await?;
+    Ok(Json(flows))
+}
+
+/// Starts Interaction Flow `name` with the caller's answers to its form; only people its
+/// settings allow may (SPEC IX-4, IX-5). The run acts as the workflow's `run_as`.
+#[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/flows/{name}/start", tag = "interactions",
+    params(("workspace" = String, Path, description = "the workspace"),
+        ("name" = String, Path, description = "the flow")),
+    request_body = FormValues,
+    responses((status = 200, description = "the run's outcome", body = Object),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn start(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    Path((workspace, name)): Path<(String, String)>,
+    ApiJson(form): ApiJson<FormValues>,
+) -> ApiResult<Json<RunOutcome>> {
+    let outcome = call(&state, move |e| {
+        e.start_flow(&principal, &workspace, &name, &form.values, &Quiet)
+    })
+    .await?;
+    state.wake();
+    Ok(Json(outcome))
+}

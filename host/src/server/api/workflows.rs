@@ -1,0 +1,160 @@
+//! `/api/v1/workspaces/{workspace}/workflows`: list, publish, run (SPEC WF-6, WF-7).
+
+use std::path::Path as FsPath;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::auth::Authed;
+use super::body::{ApiJson, parse_body};
+use super::call::call;
+use super::error::{ApiError, ApiResult, ErrorBody};
+use crate::Error;
+use crate::definition::model::TriggerKind;
+use crate::json_locate::joined;
+use crate::server::AppState;
+use crate::workflow::webhooks::Webhook;
+use crate::workflow::{self, Quiet, Resolver, RunOutcome};
+
+/// A published workflow's latest revision.
+#[derive(Serialize, ToSchema)]
+pub struct WorkflowSummary {
+    name: String,
+    revision: i64,
+    published_by: String,
+    published_at: String,
+}
+
+/// The latest revision of every published workflow of the workspace (needs `playbook.list`).
+#[utoipa::path(get, path = "/api/v1/workspaces/{workspace}/workflows", tag = "workflows",
+    params(("workspace" = String, Path, description = "the workspace")),
+    responses((status = 200, body = [WorkflowSummary]), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    Path(workspace): Path<String>,
+) -> ApiResult<Json<Vec<WorkflowSummary>>> {
+    let revisions = call(&state, move |e| {
+        e.platform().workflows().list(&principal, &workspace)
+    })
+    .await?;
+    Ok(Json(
+        revisions
+            .into_iter()
+            .map(|r| WorkflowSummary {
+                name: r.name,
+                revision: r.revision,
+                published_by: r.published_by,
+                published_at: r.published_at,
+            })
+            .collect(),
+    ))
+}
+
+/// What publishing answers.
+#[derive(Serialize, ToSchema)]
+pub struct Published {
+    name: String,
+    workspace: String,
+    revision: i64,
+    /// For a workflow with a webhook trigger: its URL id, and its signing secret the first
+    /// time (shown once).
+    #[schema(value_type = Option<Object>)]
+    webhook: Option<Webhook>,
+}
+
+/// Publishes the definition in the body (the workflow JSON document itself, so errors'
+/// line:column point into what was sent) as a new revision; needs `playbook.publish`, and
+/// binds `run_as` to the publisher (SPEC WF-7, WF-10). Components are found as `step:NAME`
+/// in the server's step directories.
+#[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/workflows", tag = "workflows",
+    params(("workspace" = String, Path, description = "the workspace; the definition's own must match")),
+    request_body(content = Object, description = "a workflow definition (SPEC WF-1)"),
+    responses((status = 201, body = Published), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn publish(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    Path(workspace): Path<String>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Published>)> {
+    // Depth and syntax first, as for every body; the definition keeps its own text.
+    parse_body::<Value>(&body)?;
+    let text = String::from_utf8(body.to_vec())
+        .map_err(|e| ApiError::invalid(format!("the request body is not UTF-8: {e}")))?;
+    let published = call(&state, move |e| {
+        let origin = format!("api:{workspace}");
+        let resolver = Resolver::for_file(FsPath::new(&origin), e.step_dirs().to_vec());
+        let w = workflow::parse(&origin, &text, &resolver)
+            .map_err(|errors| Error::Invalid(joined(&errors)))?;
+        if w.workspace != workspace {
+            return Err(Error::Invalid(format!(
+                "the definition's `workspace` is `{}`, not `{workspace}` of the URL",
+                w.workspace
+            )));
+        }
+        let revision = e
+            .platform()
+            .workflows()
+            .publish(&principal, &w, &text, &origin, &resolver)?;
+        let webhook = match w.trigger.on {
+            TriggerKind::Webhook => Some(
+                e.platform()
+                    .workflows()
+                    .webhook(&principal, &workspace, &w.name, false)?,
+            ),
+            _ => None,
+        };
+        Ok(Published {
+            name: w.name,
+            workspace,
+            revision,
+            webhook,
+        })
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(published)))
+}
+
+/// The body of a manual run.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunRequest {
+    /// What the run sees as `$.event` (default `{}`).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    event: Option<Value>,
+}
+
+/// Runs the latest published revision of `name` as the caller, who needs `playbook.execute`
+/// (SPEC WF-6); answers when the run ends or holds.
+#[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/workflows/{name}/runs", tag = "workflows",
+    params(("workspace" = String, Path, description = "the workspace"),
+        ("name" = String, Path, description = "the published workflow")),
+    request_body = RunRequest,
+    responses((status = 200, description = "the run's outcome", body = Object),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn run(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    Path((workspace, name)): Path<(String, String)>,
+    ApiJson(request): ApiJson<RunRequest>,
+) -> ApiResult<Json<RunOutcome>> {
+    let event = request
+        .event
+        .unwrap_or_else(|| Value::Object(Default::default()));
+    let outcome = call(&state, move |e| {
+        e.run_published(principal, &workspace, &name, event, &Quiet)
+    })
+    .await?;
+    state.wake();
+    Ok(Json(outcome))
+}

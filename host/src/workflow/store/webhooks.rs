@@ -1,0 +1,121 @@
+//! The storage of webhook triggers (issue 16): `webhooks` (a workflow's opaque id and
+//! secret), `webhook_signatures` (replays), `webhook_requests` (idempotency keys).
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::Error;
+use crate::platform::internal;
+
+/// A workflow's webhook as stored.
+pub(in crate::workflow) struct Hook {
+    pub id: String,
+    pub workspace: String,
+    pub workflow: String,
+    pub secret: String,
+}
+
+fn hook(r: &rusqlite::Row<'_>) -> rusqlite::Result<Hook> {
+    Ok(Hook {
+        id: r.get(0)?,
+        workspace: r.get(1)?,
+        workflow: r.get(2)?,
+        secret: r.get(3)?,
+    })
+}
+
+/// The webhook with URL id `id`.
+pub(in crate::workflow) fn by_id(conn: &Connection, id: &str) -> Result<Option<Hook>, Error> {
+    conn.prepare_cached("SELECT id, workspace, workflow, secret FROM webhooks WHERE id = ?1")
+        .and_then(|mut stmt| stmt.query_row([id], hook).optional())
+        .map_err(internal)
+}
+
+/// The webhook of workflow `workflow` in `workspace`.
+pub(in crate::workflow) fn of_workflow(
+    conn: &Connection,
+    workspace: &str,
+    workflow: &str,
+) -> Result<Option<Hook>, Error> {
+    conn.prepare_cached(
+        "SELECT id, workspace, workflow, secret FROM webhooks WHERE workspace = ?1 AND workflow = ?2",
+    )
+    .and_then(|mut stmt| stmt.query_row([workspace, workflow], hook).optional())
+    .map_err(internal)
+}
+
+/// Stores a new webhook.
+pub(in crate::workflow) fn insert(tx: &Transaction<'_>, h: &Hook, now: i64) -> Result<(), Error> {
+    tx.execute(
+        "INSERT INTO webhooks (id, workspace, workflow, secret, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![h.id, h.workspace, h.workflow, h.secret, now],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// Replaces the secret of webhook `id`.
+pub(in crate::workflow) fn rotate(
+    tx: &Transaction<'_>,
+    id: &str,
+    secret: &str,
+    now: i64,
+) -> Result<(), Error> {
+    tx.execute(
+        "UPDATE webhooks SET secret = ?2, rotated_at = ?3 WHERE id = ?1",
+        params![id, secret, now],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// Records `signature` as seen for `hook` at `at`; `false` if it was seen already (a replay).
+/// Signatures older than `forget_before` are dropped first: past the freshness window their
+/// requests are refused as stale anyway.
+pub(in crate::workflow) fn see_signature(
+    tx: &Transaction<'_>,
+    hook: &str,
+    signature: &str,
+    at: i64,
+    forget_before: i64,
+) -> Result<bool, Error> {
+    tx.prepare_cached("DELETE FROM webhook_signatures WHERE at < ?1")
+        .and_then(|mut stmt| stmt.execute([forget_before]))
+        .map_err(internal)?;
+    let inserted = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO webhook_signatures (hook, signature, at) VALUES (?1, ?2, ?3)",
+        )
+        .and_then(|mut stmt| stmt.execute(params![hook, signature, at]))
+        .map_err(internal)?;
+    Ok(inserted == 1)
+}
+
+/// The public id of the run an earlier request with `key` started, if there was one.
+pub(in crate::workflow) fn run_of_key(
+    tx: &Transaction<'_>,
+    hook: &str,
+    key: &str,
+) -> Result<Option<String>, Error> {
+    tx.prepare_cached(
+        "SELECT runs.public_id FROM webhook_requests JOIN runs ON runs.id = webhook_requests.run
+         WHERE webhook_requests.hook = ?1 AND webhook_requests.idempotency_key = ?2",
+    )
+    .and_then(|mut stmt| stmt.query_row([hook, key], |r| r.get(0)).optional())
+    .map_err(internal)
+}
+
+/// Records that the request with `key` started `run`.
+pub(in crate::workflow) fn record_key(
+    tx: &Transaction<'_>,
+    hook: &str,
+    key: &str,
+    run: i64,
+    at: i64,
+) -> Result<(), Error> {
+    tx.prepare_cached(
+        "INSERT INTO webhook_requests (hook, idempotency_key, run, at) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .and_then(|mut stmt| stmt.execute(params![hook, key, run, at]))
+    .map_err(internal)?;
+    Ok(())
+}

@@ -1,0 +1,383 @@
+//! Webhook triggers (SPEC WF-2, SV; issue 16): a workflow whose trigger is `webhook` gets an
+//! opaque URL id and a secret. A request is accepted when it carries an HMAC-SHA256
+//! signature of `<timestamp>.<body>` under that secret, its timestamp is within
+//! [`FRESHNESS_SECS`] of now, and its signature was not seen before; an `Idempotency-Key`
+//! starts at most one run. Accepting records the run (not yet executing, no lease) in the
+//! same transaction as the signature and the key, so a `202` answers a run that is durably
+//! there; the scheduler of `serve` executes it.
+
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::Error;
+use crate::access::Scope;
+use crate::clock;
+use crate::platform::Platform;
+use crate::principal::Principal;
+
+use super::engine::principal_to_stored;
+use super::store::webhooks as store;
+use crate::public_id::{IdKind, PublicId};
+use crate::runs::store::journal;
+use crate::runs::{NewRun, RunRef};
+
+/// How far a request's timestamp may be from now, either way, in seconds.
+pub const FRESHNESS_SECS: i64 = 300;
+/// The header with the request's Unix time in seconds.
+pub const TIMESTAMP_HEADER: &str = "x-flowhost-timestamp";
+/// The header with the signature, `v1=<hex HMAC-SHA256 of "<timestamp>.<body>">`.
+pub const SIGNATURE_HEADER: &str = "x-flowhost-signature";
+/// The header whose value starts at most one run per webhook.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+/// The longest idempotency key accepted.
+pub const MAX_IDEMPOTENCY_KEY: usize = 200;
+
+/// A workflow's webhook as its publisher sees it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Webhook {
+    /// The opaque id in its URL, `POST /hooks/<id>`.
+    pub id: String,
+    pub workspace: String,
+    pub workflow: String,
+    /// The signing secret: only when it was just created or rotated (shown once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+impl Webhook {
+    /// The path requests are sent to.
+    pub fn path(&self) -> String {
+        format!("/hooks/{}", self.id)
+    }
+}
+
+/// One request to a webhook, as received.
+pub struct Delivery<'a> {
+    pub hook: &'a str,
+    pub timestamp: Option<&'a str>,
+    pub signature: Option<&'a str>,
+    pub idempotency_key: Option<&'a str>,
+    pub body: &'a [u8],
+    /// Now, in Unix seconds.
+    pub now: i64,
+}
+
+/// Why a request was refused; nothing was recorded for it.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// No webhook by that id (or its workflow no longer has a webhook trigger).
+    #[error("there is no webhook {0}")]
+    NoSuchHook(String),
+    /// The timestamp or signature header is missing or malformed.
+    #[error("{0}")]
+    Unsigned(String),
+    /// The signature does not verify under the webhook's secret.
+    #[error("the signature does not match the body and timestamp")]
+    BadSignature,
+    /// The timestamp is outside the freshness window.
+    #[error("the timestamp is {0} s from now; at most {FRESHNESS_SECS} s are accepted")]
+    Stale(i64),
+    /// The same signature was accepted before.
+    #[error("this signature was accepted before (a replay)")]
+    Replayed,
+    /// The body or a header is not what a request may carry.
+    #[error("{0}")]
+    Invalid(String),
+    /// The host failed, or the workflow cannot run now.
+    #[error(transparent)]
+    Host(#[from] Error),
+}
+
+/// An accepted request.
+#[derive(Clone, Debug, Serialize)]
+pub struct Accepted {
+    /// The run it started (or, for a repeated idempotency key, started before).
+    pub run_id: String,
+    /// Whether the idempotency key was seen before, so no run was started now.
+    pub repeated: bool,
+}
+
+/// The signature header's value for `body` sent at `timestamp` with `secret`.
+pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let mut mac = mac(secret);
+    mac.update(format!("{timestamp}.").as_bytes());
+    mac.update(body);
+    format!("v1={}", hex(&mac.finalize().into_bytes()))
+}
+
+fn mac(secret: &str) -> Hmac<Sha256> {
+    // HMAC takes a key of any length: this cannot fail.
+    <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+fn random_hex(bytes: usize) -> Result<String, Error> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf)
+        .map_err(|e| Error::Internal(format!("no randomness for a webhook: {e}")))?;
+    Ok(hex(&buf))
+}
+
+/// Whether `definition` (a stored revision) still has a webhook trigger. Read from the JSON
+/// rather than parsed as a workflow: accepting a request must stay cheap.
+fn has_webhook_trigger(definition: &str) -> bool {
+    serde_json::from_str::<Value>(definition)
+        .ok()
+        .is_some_and(|d| d["trigger"]["on"] == "webhook")
+}
+
+/// Checks the timestamp and signature headers of `d` against `secret`.
+fn verify(d: &Delivery<'_>, secret: &str) -> Result<(), Refusal> {
+    let (Some(timestamp), Some(signature)) = (d.timestamp, d.signature) else {
+        return Err(Refusal::Unsigned(format!(
+            "a webhook request needs the {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} headers"
+        )));
+    };
+    let ts: i64 = timestamp.trim().parse().map_err(|_| {
+        Refusal::Unsigned(format!(
+            "{TIMESTAMP_HEADER} is not a Unix time in seconds: `{}`",
+            crate::text::clip(timestamp)
+        ))
+    })?;
+    let sig = signature
+        .trim()
+        .strip_prefix("v1=")
+        .and_then(unhex)
+        .ok_or_else(|| {
+            Refusal::Unsigned(format!("{SIGNATURE_HEADER} is not `v1=<hex HMAC-SHA256>`"))
+        })?;
+    // The signature first: an unsigned party learns nothing, not even about the clock.
+    let mut mac = mac(secret);
+    mac.update(format!("{ts}.").as_bytes());
+    mac.update(d.body);
+    mac.verify_slice(&sig).map_err(|_| Refusal::BadSignature)?;
+    let skew = d.now - ts;
+    if skew.abs() > FRESHNESS_SECS {
+        return Err(Refusal::Stale(skew));
+    }
+    Ok(())
+}
+
+fn check_key(key: &str) -> Result<(), Refusal> {
+    if key.is_empty()
+        || key.len() > MAX_IDEMPOTENCY_KEY
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(Refusal::Invalid(format!(
+            "{IDEMPOTENCY_HEADER} must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"
+        )));
+    }
+    Ok(())
+}
+
+impl Platform {
+    /// The webhook of published workflow `name` in `workspace`, created on first ask (its
+    /// secret then shown, once) or with a new secret when `rotate`; needs `playbook.publish`.
+    /// The workflow's latest revision must have a webhook trigger.
+    pub(crate) fn webhook_for(
+        &self,
+        actor: &Principal,
+        workspace: &str,
+        name: &str,
+        rotate: bool,
+    ) -> Result<Webhook, Error> {
+        self.authorize(actor, workspace, Scope::PlaybookPublish)?;
+        let published = self
+            .latest_revision(workspace, name)?
+            .is_some_and(|rev| has_webhook_trigger(&rev.definition));
+        if !published {
+            return Err(Error::NotFound(format!(
+                "`{name}` is not published in {workspace} with a webhook trigger"
+            )));
+        }
+        let now = clock::now_unix();
+        self.transact(|tx| {
+            let existing = store::of_workflow(tx, workspace, name)?;
+            let secret = format!("whsec_{}", random_hex(32)?);
+            let (id, shown) = match existing {
+                Some(hook) if rotate => {
+                    store::rotate(tx, &hook.id, &secret, now)?;
+                    (hook.id, Some(secret))
+                }
+                Some(hook) => (hook.id, None),
+                None => {
+                    let id = format!("H-{}", random_hex(16)?);
+                    store::insert(
+                        tx,
+                        &store::Hook {
+                            id: id.clone(),
+                            workspace: workspace.to_owned(),
+                            workflow: name.to_owned(),
+                            secret: secret.clone(),
+                        },
+                        now,
+                    )?;
+                    (id, Some(secret))
+                }
+            };
+            if shown.is_some() {
+                crate::audit::record(
+                    tx,
+                    &crate::audit::Actor::Principal(actor),
+                    workspace,
+                    if rotate {
+                        "webhook.rotate"
+                    } else {
+                        "webhook.create"
+                    },
+                    name,
+                    json!({ "webhook": id }),
+                )?;
+            }
+            Ok(Webhook {
+                id,
+                workspace: workspace.to_owned(),
+                workflow: name.to_owned(),
+                secret: shown,
+            })
+        })
+    }
+
+    /// Accepts a request to a webhook (see the module's documentation): the run it starts
+    /// is recorded, to be executed by the scheduler, before this returns.
+    pub(crate) fn accept_webhook(&self, d: &Delivery<'_>) -> Result<Accepted, Refusal> {
+        let hook = store::by_id(self.db().conn(), d.hook)?
+            .ok_or_else(|| Refusal::NoSuchHook(crate::text::clip(d.hook).into_owned()))?;
+        verify(d, &hook.secret)?;
+        if let Some(key) = d.idempotency_key {
+            check_key(key)?;
+        }
+        let text = std::str::from_utf8(d.body)
+            .map_err(|e| Refusal::Invalid(format!("the body is not UTF-8: {e}")))?;
+        let body = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            crate::json_limits::parse("the body", text).map_err(Refusal::Invalid)?
+        };
+        let rev = self
+            .latest_revision(&hook.workspace, &hook.workflow)?
+            .filter(|rev| has_webhook_trigger(&rev.definition))
+            .ok_or_else(|| Refusal::NoSuchHook(hook.id.clone()))?;
+        // The run acts as the revision's `run_as` on behalf of its publisher, checked at each
+        // step with what both hold then (SPEC WF-10).
+        let principal = rev
+            .run_principal(None)?
+            .ok_or_else(|| Error::Invalid(format!("`{}` has no `run_as` (SPEC WF-6)", rev.name)))?;
+        let event = json!({ "kind": "webhook", "body": body });
+        let principal = principal_to_stored(&principal);
+        let components = rev
+            .components
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| Error::Internal(format!("pinned components: {e}")))?;
+        let outcome = self.transact(|tx| {
+            let forget_before = d.now - 2 * FRESHNESS_SECS;
+            if !store::see_signature(
+                tx,
+                &hook.id,
+                d.signature.unwrap_or(""),
+                d.now,
+                forget_before,
+            )? {
+                return Ok(None);
+            }
+            if let Some(key) = d.idempotency_key
+                && let Some(run_id) = store::run_of_key(tx, &hook.id, key)?
+            {
+                return Ok(Some(Accepted {
+                    run_id,
+                    repeated: true,
+                }));
+            }
+            let id = PublicId::new(IdKind::Run)?;
+            let run = RunRef {
+                key: journal::insert(
+                    tx,
+                    &NewRun {
+                        workflow: &rev.name,
+                        workspace: &hook.workspace,
+                        principal: &principal,
+                        event: &event,
+                        definition: &rev.definition,
+                        source: &rev.source,
+                        lease_owner: None,
+                        components: components.as_deref(),
+                    },
+                    &id,
+                )?,
+                id,
+            };
+            if let Some(key) = d.idempotency_key {
+                store::record_key(tx, &hook.id, key, run.key, d.now)?;
+            }
+            Ok(Some(Accepted {
+                run_id: run.id.to_string(),
+                repeated: false,
+            }))
+        })?;
+        outcome.ok_or(Refusal::Replayed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery<'a>(sig: Option<&'a str>, ts: Option<&'a str>, now: i64) -> Delivery<'a> {
+        Delivery {
+            hook: "H-1",
+            timestamp: ts,
+            signature: sig,
+            idempotency_key: None,
+            body: b"{\"a\":1}",
+            now,
+        }
+    }
+
+    #[test]
+    fn a_signature_verifies_only_with_its_secret_body_and_timestamp() {
+        let sig = sign("s3cret", 1000, b"{\"a\":1}");
+        assert!(verify(&delivery(Some(&sig), Some("1000"), 1000), "s3cret").is_ok());
+        assert!(matches!(
+            verify(&delivery(Some(&sig), Some("1000"), 1000), "other"),
+            Err(Refusal::BadSignature)
+        ));
+        // The timestamp is signed: moving it breaks the signature.
+        assert!(matches!(
+            verify(&delivery(Some(&sig), Some("1001"), 1001), "s3cret"),
+            Err(Refusal::BadSignature)
+        ));
+        assert!(matches!(
+            verify(
+                &delivery(Some(&sig), Some("1000"), 1000 + FRESHNESS_SECS + 1),
+                "s3cret"
+            ),
+            Err(Refusal::Stale(_))
+        ));
+        assert!(matches!(
+            verify(&delivery(None, Some("1000"), 1000), "s3cret"),
+            Err(Refusal::Unsigned(_))
+        ));
+        assert!(matches!(
+            verify(&delivery(Some("v1=zz"), Some("1000"), 1000), "s3cret"),
+            Err(Refusal::Unsigned(_))
+        ));
+    }
+}
