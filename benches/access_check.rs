@@ -29,6 +29,7 @@ use flowhost::platform::{IndexLoads, Platform};
 use flowhost::principal::{Email, Principal};
 use flowhost::store::Db;
 use flowhost::tenant::{MemberSpec, RoleSpec, RuleSpec, TenantFile, TenantSpec, WorkspaceSpec};
+use flowhost::testing::Internals;
 
 const SIZES: [usize; 3] = [10, 1_000, 10_000];
 const QUERIES: usize = 4_096;

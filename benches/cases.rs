@@ -15,6 +15,7 @@ use flowhost::services::CaseApi;
 use flowhost::services::cases::{AccessMode, CaseFilter, CaseQuery, CaseSort, RestrictionUpdate};
 use flowhost::store::Db;
 use flowhost::tenant::{MemberSpec, TenantFile, TenantSpec, WorkspaceSpec};
+use flowhost::testing::Internals;
 use rusqlite::params;
 
 const CASES: i64 = 1_000_000;

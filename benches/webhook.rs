@@ -16,6 +16,7 @@ use flowhost::platform::Platform;
 use flowhost::principal::{Email, Principal};
 use flowhost::server::{self, AppState};
 use flowhost::store::Db;
+use flowhost::testing::Internals;
 use flowhost::wasm::{EngineSettings, StepRuntime};
 use flowhost::workflow::scheduler::{Scheduler, SchedulerOptions};
 use flowhost::workflow::webhooks::sign;

@@ -37,6 +37,8 @@ pub mod stepkit;
 pub mod store;
 pub mod stored_value;
 pub mod tenant;
+#[cfg(feature = "test-support")]
+pub mod testing;
 pub mod text;
 pub mod wasm;
 pub mod workflow;

@@ -125,7 +125,7 @@ impl Platform {
     }
 
     /// The current index (a snapshot: later writes publish a new one).
-    pub fn index(&self) -> Arc<AccessIndex> {
+    pub(crate) fn index(&self) -> Arc<AccessIndex> {
         self.index
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -133,7 +133,12 @@ impl Platform {
     }
 
     /// Does `principal` hold `scope` in `workspace`?
-    pub fn check(&self, principal: &Principal, workspace: &str, scope: Scope) -> AccessDecision {
+    pub(crate) fn check(
+        &self,
+        principal: &Principal,
+        workspace: &str,
+        scope: Scope,
+    ) -> AccessDecision {
         self.index().check(principal, workspace, scope)
     }
 
@@ -160,7 +165,7 @@ impl Platform {
     }
 
     /// The database, for reads.
-    pub fn db(&self) -> MutexGuard<'_, Db> {
+    pub(crate) fn db(&self) -> MutexGuard<'_, Db> {
         // A panic mid-write rolls the transaction back; the connection stays usable.
         self.db
             .lock()
@@ -196,7 +201,7 @@ impl Platform {
     /// Runs `f` in one transaction, for changes that leave access data alone (cases, runs).
     /// The transaction holds the write lock from its start (the store begins every
     /// transaction IMMEDIATE, SPEC WF-11), so what `f` reads stays true until it commits.
-    pub fn transact<T>(
+    pub(crate) fn transact<T>(
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
@@ -215,7 +220,7 @@ impl Platform {
     /// so the decision is made on current access data that no other process can change before
     /// the commit. Independent changes of several processes then all go through, one after
     /// the other, and none is decided on stale data.
-    pub fn write<T>(
+    pub(crate) fn write<T>(
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
@@ -275,7 +280,7 @@ impl Platform {
 
     /// `Ok` if `actor` holds `scope` in `workspace`; then runs `f` as [`Platform::write`]
     /// does. The decision is made under the write lock, on current access data.
-    pub fn write_as<T>(
+    pub(crate) fn write_as<T>(
         &self,
         actor: &Principal,
         workspace: &str,

@@ -8,6 +8,7 @@ use flowhost::platform::{IndexLoads, Platform};
 use flowhost::principal::{Email, Principal};
 use flowhost::store::Db;
 use flowhost::tenant::{self, TenantFile};
+use flowhost::testing::Internals;
 use serde_json::json;
 
 use crate::common::user;

@@ -17,6 +17,7 @@ use flowhost::platform::Platform;
 use flowhost::principal::{Email, Principal};
 use flowhost::store::Db;
 use flowhost::tenant::{self, TenantFile, TenantSpec};
+use flowhost::testing::Internals;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::json;

@@ -12,6 +12,7 @@ use flowhost::admin::keys::NewKey;
 use flowhost::admin::sso::ClaimRule;
 use flowhost::platform::Platform;
 use flowhost::principal::Principal;
+use flowhost::testing::Internals;
 use serde_json::json;
 
 const SOC: &str = "mssp-soc";

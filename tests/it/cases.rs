@@ -17,6 +17,7 @@ use flowhost::services::cases::{
 use flowhost::services::{CaseApi, HostServices};
 use flowhost::store::Db;
 use flowhost::tenant::{MemberSpec, TenantFile, TenantSpec, WorkspaceSpec};
+use flowhost::testing::Internals;
 use flowhost::wasm::{EngineSettings, StepLimits, StepRuntime};
 use serde_json::json;
 

@@ -142,3 +142,57 @@ fn input_can_come_from_a_file() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+// SPEC ID-4: a step run as someone with no standing in the named workspace leaves no trace
+// there (it used to record an execution row under that workspace); a member's run is recorded.
+#[test]
+fn step_run_as_an_outsider_records_nothing_in_that_workspace() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("state/flowhost.db");
+    let tenant = common::example_tenant_path();
+    let tenant = tenant.to_str().expect("utf-8");
+    let out = flowhost(dir.path(), &db, &["tenant", "apply", tenant, "--bootstrap"]);
+    assert!(out.status.success());
+    let executions = |ws: &str| -> i64 {
+        Db::open(&db)
+            .expect("database")
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM step_executions WHERE workspace = ?1",
+                [ws],
+                |r| r.get(0),
+            )
+            .expect("count")
+    };
+    let run_as = |who: &str| {
+        flowhost(
+            dir.path(),
+            &db,
+            &[
+                "step",
+                "run",
+                common::ECHO,
+                "--input",
+                "{}",
+                "--workspace",
+                "mssp-soc",
+                "--as",
+                who,
+            ],
+        )
+    };
+    let out = run_as("mallory@elsewhere.test");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(executions("mssp-soc"), 0, "an outsider's run left a row");
+    let out = run_as("omar.operator@acme-mssp.test");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(executions("mssp-soc"), 1, "a member's run is recorded");
+}

@@ -18,6 +18,7 @@ use flowhost::runs::RunStatus;
 use flowhost::services::CaseApi;
 use flowhost::services::cases::{NewCase, Severity};
 use flowhost::store::Db;
+use flowhost::testing::Internals;
 use flowhost::wasm::{EngineSettings, StepRuntime};
 use flowhost::workflow::{Engine, Quiet, Resolver, parse};
 use rusqlite::TransactionBehavior;

@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use flowhost::definition::model::MAX_PARALLEL_BRANCHES;
+use flowhost::testing::Internals;
 use flowhost::workflow::fanout::MAX_RUN_THREADS;
 use serde_json::{Value, json};
 

@@ -10,6 +10,7 @@ use flowhost::definition::model::{AccessSpec, UsersSpec};
 use flowhost::definition::refs::Template;
 use flowhost::platform::Platform;
 use flowhost::principal::{Email, Principal};
+use flowhost::testing::Internals;
 use serde_json::json;
 
 const TENANT: &str = r#"{

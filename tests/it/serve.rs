@@ -14,6 +14,7 @@ use flowhost::platform::Platform;
 use flowhost::principal::{Email, Principal};
 use flowhost::runs::RunStatus;
 use flowhost::store::Db;
+use flowhost::testing::Internals;
 use flowhost::wasm::{EngineSettings, StepRuntime};
 use flowhost::workflow::{Engine, Quiet, Resolver, parse};
 use serde_json::{Value, json};

@@ -90,14 +90,17 @@ fn run_step(db_path: &Path, args: RunArgs) -> anyhow::Result<()> {
     let component = args.step.display().to_string();
     // The record's row id stays internal: one sequence over every workspace, it would tell
     // how many steps ran elsewhere (SPEC ID-4).
-    platform.db().record_step_execution(&ExecutionRecord {
-        workspace: &args.workspace,
-        principal: &principal_name,
-        component: &component,
-        digest: &step.digest,
-        execution: &execution,
-        cause: None,
-    })?;
+    platform.runs().record_step_run(
+        &principal,
+        &ExecutionRecord {
+            workspace: &args.workspace,
+            principal: &principal_name,
+            component: &component,
+            digest: &step.digest,
+            execution: &execution,
+            cause: None,
+        },
+    )?;
     if args.output.json {
         print_json(&execution)?;
     } else {

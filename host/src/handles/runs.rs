@@ -21,6 +21,29 @@ impl<'p> Runs<'p> {
         Self { platform }
     }
 
+    /// Records a `flowhost step run` execution (its logs and events) under `record.workspace`
+    /// for the principal it ran as, and returns whether it did: an outsider's run leaves no
+    /// trace in an existing workspace they have no standing in (SPEC ID-4), as their host
+    /// calls were answered as for nothing. A step tried out before any tenant exists (no such
+    /// workspace) is recorded, which tells nobody anything.
+    pub fn record_step_run(
+        &self,
+        principal: &Principal,
+        record: &crate::store::ExecutionRecord<'_>,
+    ) -> Result<bool, Error> {
+        let index = self.platform.index();
+        if index.workspace(record.workspace).is_some()
+            && index.is_outsider(principal, record.workspace)
+        {
+            return Ok(false);
+        }
+        self.platform
+            .db()
+            .record_step_execution(record)
+            .map_err(|e| Error::Internal(format!("recording the step's execution: {e:#}")))?;
+        Ok(true)
+    }
+
     /// The runs `principal` may see, newest first: of `workspace`, or of every workspace
     /// (a workspace they have no standing in lists nothing, SPEC ID-4).
     pub fn list(
