@@ -79,7 +79,7 @@ fn select(out: &mut String, name: &str, value: &str, required: &str, options: &[
 pub(super) fn values(form: &Form, posted: &[(String, String)]) -> Result<Value, String> {
     let mut out = Map::new();
     for (name, raw) in posted {
-        if name == super::session::CSRF_FIELD || raw.is_empty() {
+        if name == super::html::CSRF_FIELD || raw.is_empty() {
             continue;
         }
         if out.contains_key(name) {

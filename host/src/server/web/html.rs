@@ -7,6 +7,9 @@ use axum::response::Html;
 
 use crate::signin::Session;
 
+/// The form field holding the CSRF token.
+pub(super) const CSRF_FIELD: &str = "csrf";
+
 /// `text` escaped for HTML text and quoted attribute values.
 pub(super) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
@@ -55,7 +58,7 @@ pub(super) fn page(title: &str, session: Option<&Session>, body: &str) -> Html<S
 pub(super) fn csrf_field(token: &str) -> String {
     format!(
         "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-        super::session::CSRF_FIELD,
+        CSRF_FIELD,
         esc(token)
     )
 }

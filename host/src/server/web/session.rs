@@ -7,6 +7,7 @@ use axum::http::HeaderMap;
 use axum::http::request::Parts;
 
 use super::error::WebError;
+use super::html::CSRF_FIELD;
 use crate::server::AppState;
 use crate::signin::{SESSION_TTL_SECS, Session};
 
@@ -14,8 +15,6 @@ use crate::signin::{SESSION_TTL_SECS, Session};
 pub(super) const SESSION_COOKIE: &str = "fh_session";
 /// The cookie that binds a sign-in form to the browser that loaded it (login CSRF).
 pub(super) const SIGNIN_COOKIE: &str = "fh_signin";
-/// The form field holding the CSRF token.
-pub(super) const CSRF_FIELD: &str = "csrf";
 
 /// A request from a signed-in browser.
 pub(super) struct Signed {
