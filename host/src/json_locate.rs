@@ -80,6 +80,24 @@ pub struct SpecError {
     pub message: String,
 }
 
+impl SpecError {
+    /// The error for a document nested deeper than [`crate::json_limits::MAX_JSON_DEPTH`],
+    /// located where it goes too deep (issue 14 item 9), or `None` for one that does not.
+    pub fn too_deep(origin: &str, text: &str) -> Option<SpecError> {
+        let (line, column) = crate::json_limits::too_deep_at(text)?;
+        Some(SpecError {
+            origin: origin.to_owned(),
+            line,
+            column,
+            path: "(document)".into(),
+            message: format!(
+                "nested more than {} levels deep",
+                crate::json_limits::MAX_JSON_DEPTH
+            ),
+        })
+    }
+}
+
 /// Several errors on one line, `; `-separated (for messages that carry them all).
 pub fn joined(errors: &[SpecError]) -> String {
     errors

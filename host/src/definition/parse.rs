@@ -18,17 +18,8 @@ use super::resolver::Resolver;
 /// Parses and validates the definition `text` read from `origin`.
 pub fn parse(origin: &str, text: &str, resolver: &Resolver) -> Result<Workflow, Vec<SpecError>> {
     // Capped nesting (issue 14 item 9): a definition is stored at publish and read back.
-    if let Some((line, column)) = crate::json_limits::too_deep_at(text) {
-        return Err(vec![SpecError {
-            origin: origin.to_owned(),
-            line,
-            column,
-            path: "(document)".into(),
-            message: format!(
-                "nested more than {} levels deep",
-                crate::json_limits::MAX_JSON_DEPTH
-            ),
-        }]);
+    if let Some(e) = SpecError::too_deep(origin, text) {
+        return Err(vec![e]);
     }
     let value: Value = serde_json::from_str(text).map_err(|e| {
         vec![SpecError {
@@ -80,7 +71,8 @@ const TOP: &[&str] = &[
     "steps",
     "description",
 ];
-const OPERATORS: &[&str] = &[
+/// The operators a step may have, exactly one each (SPEC WF-1); the run page draws by them too.
+pub(crate) const OPERATORS: &[&str] = &[
     "uses",
     "if",
     "switch",

@@ -113,17 +113,8 @@ impl TenantFile {
     /// Parses and validates `text`; every error names the path and line:column.
     pub fn parse(origin: &str, text: &str) -> Result<TenantFile, Vec<SpecError>> {
         // Capped nesting (issue 14 item 9), located like every other error.
-        if let Some((line, column)) = crate::json_limits::too_deep_at(text) {
-            return Err(vec![SpecError {
-                origin: origin.to_owned(),
-                line,
-                column,
-                path: "(document)".into(),
-                message: format!(
-                    "nested more than {} levels deep",
-                    crate::json_limits::MAX_JSON_DEPTH
-                ),
-            }]);
+        if let Some(e) = SpecError::too_deep(origin, text) {
+            return Err(vec![e]);
         }
         let de = &mut serde_json::Deserializer::from_str(text);
         let spec: TenantSpec = serde_path_to_error::deserialize(de).map_err(|e| {
