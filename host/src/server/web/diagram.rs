@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::html::esc;
+use crate::definition::parse::OPERATORS;
 use crate::runs::StepRecord;
 
 const BOX_W: i32 = 220;
@@ -78,24 +79,12 @@ fn sequence(list: Option<&Value>, records: &[StepRecord], generated: &mut usize)
         .collect()
 }
 
-const OPS: &[&str] = &[
-    "uses",
-    "if",
-    "switch",
-    "loop",
-    "parallel",
-    "wait",
-    "exit",
-    "workflow",
-    "interaction",
-];
-
 fn shape(
     o: &serde_json::Map<String, Value>,
     records: &[StepRecord],
     generated: &mut usize,
 ) -> Shape {
-    let op = OPS
+    let op = OPERATORS
         .iter()
         .find(|k| o.contains_key(**k))
         .copied()
