@@ -12,7 +12,7 @@ use crate::principal::{Caller, Email, Principal};
 use crate::services::cases::{
     AccessMode, CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
 };
-use crate::services::grants::{Grant, require};
+use crate::services::grants::{Grant, granted, require};
 use crate::store::{Connection, Transaction, events};
 
 use super::id::{case_id_text, parse_case_id};
@@ -220,6 +220,23 @@ impl Platform {
             .collect();
         out.sort();
         Ok(out)
+    }
+
+    /// Whether the caller may update case `case_id`'s restrictions: `case.write` and its
+    /// step's grant besides seeing the case (SPEC CS-4), the same conditions
+    /// `update_case_restrictions` checks, so a door offers the change only to those it would
+    /// let make it. Not found if the caller may not see the case, as for `get_case` (SPEC
+    /// CS-2). An update still decides for itself.
+    pub fn may_update_case_restrictions(
+        &self,
+        caller: &Caller,
+        case_id: &str,
+    ) -> Result<bool, Error> {
+        self.get_case_restrictions(caller, case_id)?;
+        Ok(granted(caller, Grant::CasesWrite).is_ok()
+            && self
+                .check(&caller.principal, &caller.workspace, Scope::CaseWrite)
+                .allowed())
     }
 
     /// `EXPLAIN QUERY PLAN` of the page query `q` would run for `caller` (benchmarks print it).

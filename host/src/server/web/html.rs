@@ -42,7 +42,7 @@ pub(super) fn page(title: &str, session: Option<&Session>, body: &str) -> Html<S
         let _ = write!(
             out,
             "<nav><a href=\"/\">Waiting for me</a><a href=\"/flows\">Flows</a>\
-             <a href=\"/runs\">Runs</a><a href=\"/audit\">Audit</a></nav>\
+             <a href=\"/cases\">Cases</a><a href=\"/runs\">Runs</a><a href=\"/audit\">Audit</a></nav>\
              <div class=\"who\"><span>{} · {}</span>\
              <form method=\"post\" action=\"/signout\">{}<button class=\"link\">Sign out</button></form></div>",
             esc(&s.principal.to_string()),

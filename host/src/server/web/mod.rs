@@ -1,5 +1,5 @@
 //! Server-rendered web pages (issue 16): sign in, the Interactions waiting for me, the
-//! Interaction Flows I may start, runs, audit. No script; one stylesheet.
+//! Interaction Flows I may start, cases, runs, audit. No script; one stylesheet.
 //!
 //! Every page is for a signed-in session ([`session::Signed`]) and calls the platform's
 //! handles as the session's principal: the handles decide access (SPEC SV-1); a handler
@@ -8,6 +8,7 @@
 //! session's CSRF token; no GET changes anything (SPEC SV-2).
 
 mod audit;
+mod cases;
 mod diagram;
 mod error;
 mod flows;
@@ -42,6 +43,8 @@ pub(super) fn routes() -> Router<AppState> {
         )
         .route("/flows", get(flows::list))
         .route("/flows/{name}", get(flows::show).post(flows::start))
+        .route("/cases", get(cases::list))
+        .route("/cases/{id}", get(cases::show).post(cases::update))
         .route("/runs", get(runs::list))
         .route("/runs/{id}", get(runs::show))
         .route("/audit", get(audit::page_of_entries))
