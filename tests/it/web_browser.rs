@@ -1,9 +1,10 @@
 //! The web pages in a real headless Chromium (issue 16, SPEC SV-2, IX-7, IX-8), driven through
 //! chromedriver's WebDriver API: two people sign in with one-time links; the one IX allows
 //! sees the Interaction, answers it in the form and the run resumes; the other never sees it,
-//! and a crafted POST with their own valid session and CSRF token is refused. Screenshots of
-//! the Interaction page and the run page are written where `FLOWHOST_SCREENSHOTS` points
-//! (the README's come from there).
+//! and a crafted POST with their own valid session and CSRF token is refused; an Owner
+//! changes a case's restrictions in its form. Screenshots of the Interaction page, the run
+//! page and the case's page are written where `FLOWHOST_SCREENSHOTS` points (the README's
+//! come from there).
 //!
 //! Skipped, with a notice, where Chromium is not installed (`scripts/browser` installs it;
 //! `scripts/test` runs that first).
@@ -96,4 +97,17 @@ fn the_person_ix_allows_answers_in_the_browser_and_the_other_never_sees_it() {
     assert!(page.contains("escalated"), "{page}");
     save("run.png", &operator.screenshot());
     assert!(operator.current_url().ends_with(&run));
+
+    // The cases page: the Owner adds the operator to a restricted case in its form.
+    let case = site.case("Beacon on the CFO laptop", Some(ANALYST));
+    operator.go(&site.server.url(&format!("/cases/{case}")));
+    wait_for(&operator, "Update restrictions");
+    operator.type_into(
+        "textarea[name=\"set_collaborators\"]",
+        &format!("\n{OPERATOR}"),
+    );
+    operator.click("form.answer button");
+    let page = wait_for(&operator, "Restrictions updated");
+    assert!(page.contains(OPERATOR), "{page}");
+    save("cases.png", &operator.screenshot());
 }

@@ -1,0 +1,360 @@
+//! The cases page over HTTP (issue 16, SPEC CS-2, CS-4, CS-7, SV-2, ID-4), against the real
+//! `flowhost serve --http` on a real database: the list and a case's page show what the case
+//! service lets each person see; restrictions change only for those it lets update them, with
+//! the session's CSRF token, and the change is audited as the CLI's is.
+
+use serde_json::Value;
+
+use crate::common::web::Client;
+use crate::web::{ANALYST, LEAD, OPERATOR, OWNER, Site};
+
+/// A member with `case.read` but not `case.write` (SPEC RB-1: viewer).
+const VIEWER: &str = "vera.viewer@acme-mssp.test";
+
+impl Site {
+    /// Creates a case as the Owner with the CLI; its id.
+    pub(crate) fn case(&self, title: &str, restricted_to: Option<&str>) -> String {
+        let mut args = vec![
+            "cases",
+            "create",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--title",
+            title,
+            "--severity",
+            "high",
+            "--json",
+        ];
+        if let Some(people) = restricted_to {
+            args.extend(["--access-mode", "restricted", "--collaborators", people]);
+        }
+        let out = self.deployment.ok(&args);
+        let case: Value = serde_json::from_str(&out).expect("JSON");
+        case["id"].as_str().expect("an id").to_owned()
+    }
+
+    /// The case's restrictions as the Owner's CLI reads them.
+    fn restrictions(&self, id: &str) -> Value {
+        let out = self.deployment.ok(&[
+            "cases",
+            "get-restrictions",
+            id,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--json",
+        ]);
+        serde_json::from_str(&out).expect("JSON")
+    }
+
+    /// The audit entries of `action`, as the Owner's CLI reads them.
+    fn audited(&self, action: &str) -> Vec<Value> {
+        let out =
+            self.deployment
+                .ok(&["audit", "--workspace", "mssp-soc", "--as", OWNER, "--json"]);
+        let all: Value = serde_json::from_str(&out).expect("JSON");
+        all.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["action"] == action)
+            .cloned()
+            .collect()
+    }
+}
+
+/// The case page's path.
+fn at(id: &str) -> String {
+    format!("/cases/{id}")
+}
+
+#[test]
+fn the_list_and_a_cases_page_show_a_restricted_case_only_to_those_allowed() {
+    let site = Site::new();
+    let open = site.case("Open phishing report", None);
+    let hidden = site.case("Beacon on the CFO laptop", Some(ANALYST));
+
+    // The analyst is a collaborator: both cases are listed, and the restricted one's page
+    // names its restrictions (SPEC CS-2).
+    let mut analyst = site.signed_in(ANALYST);
+    let list = analyst.get(&site.server.url("/cases"));
+    assert_eq!(list.status, 200, "{}", list.body);
+    for id in [&open, &hidden] {
+        assert!(
+            list.body.contains(&format!("href=\"/cases/{id}\"")),
+            "{}",
+            list.body
+        );
+    }
+    assert!(
+        list.body.contains("Beacon on the CFO laptop"),
+        "{}",
+        list.body
+    );
+    let page = analyst.get(&site.server.url(&at(&hidden)));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("restricted"), "{}", page.body);
+    assert!(page.body.contains(ANALYST), "{}", page.body);
+
+    // The operator is not named and holds no bypass: the case is not listed, and its page
+    // is the page of a case that does not exist, word for word but for the id (SPEC ID-4).
+    let mut operator = site.signed_in(OPERATOR);
+    let list = operator.get(&site.server.url("/cases"));
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(
+        list.body.contains(&format!("href=\"/cases/{open}\"")),
+        "{}",
+        list.body
+    );
+    assert!(!list.body.contains(&hidden), "{}", list.body);
+    assert!(!list.body.contains("CFO laptop"), "{}", list.body);
+    let unseen = operator.get(&site.server.url(&at(&hidden)));
+    let missing = operator.get(&site.server.url("/cases/C-999"));
+    assert_eq!(unseen.status, 404, "{}", unseen.body);
+    assert_eq!(missing.status, 404, "{}", missing.body);
+    assert_eq!(unseen.body.replace(&hidden, "C-999"), missing.body);
+    // Filters go to the same query: the text filter finds the open case for the operator,
+    // never the hidden one; an unreadable filter is named.
+    let found = operator.get(&site.server.url("/cases?text=laptop&access_mode="));
+    assert_eq!(found.status, 200, "{}", found.body);
+    assert!(
+        found.body.contains("No case you may see matches"),
+        "{}",
+        found.body
+    );
+    let found = analyst.get(&site.server.url("/cases?text=laptop&access_mode=restricted"));
+    assert!(
+        found.body.contains(&format!("href=\"/cases/{hidden}\"")),
+        "{}",
+        found.body
+    );
+    assert!(
+        !found.body.contains(&format!("href=\"/cases/{open}\"")),
+        "{}",
+        found.body
+    );
+    let bad = analyst.get(&site.server.url("/cases?severity=urgent"));
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.body.contains("field `severity`"), "{}", bad.body);
+
+    // The Owner bypasses restrictions (SPEC RB-1) and sees who may see the case.
+    let mut owner = site.signed_in(OWNER);
+    let page = owner.get(&site.server.url(&at(&hidden)));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("May see it"), "{}", page.body);
+    assert!(!page.body.contains(OPERATOR), "{}", page.body);
+}
+
+#[test]
+fn the_list_pages_through_the_queries_cursor() {
+    let site = Site::new();
+    // One more than a page (50): the second page holds the oldest.
+    let first = site.case("case number 0", None);
+    for n in 1..=50 {
+        site.case(&format!("case number {n}"), None);
+    }
+    let mut lead = site.signed_in(LEAD);
+    let page = lead.get(&site.server.url("/cases?text=number"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        !page.body.contains(&format!("href=\"/cases/{first}\"")),
+        "{}",
+        page.body
+    );
+    let at = page
+        .body
+        .find("/cases?text=number")
+        .expect("a next page link");
+    let next = &page.body[at..];
+    let next = next[..next.find('"').expect("the link ends")].replace("&amp;", "&");
+    let second = lead.get(&site.server.url(&next));
+    assert_eq!(second.status, 200, "{}", second.body);
+    assert!(
+        second.body.contains(&format!("href=\"/cases/{first}\"")),
+        "{}",
+        second.body
+    );
+    assert!(!second.body.contains("Next page"), "{}", second.body);
+}
+
+#[test]
+fn the_allowed_editor_changes_restrictions_and_the_change_is_audited_as_the_clis() {
+    let site = Site::new();
+    let id = site.case("Beacon", Some(ANALYST));
+    let url = site.server.url(&at(&id));
+    let mut analyst = site.signed_in(ANALYST);
+    let page = analyst.get(&url);
+    assert!(
+        page.body.contains("Update restrictions"),
+        "the form: {}",
+        page.body
+    );
+    let csrf = page.csrf();
+
+    // Refusals of the service are shown on the form, naming the field, and change nothing.
+    let before = site.restrictions(&id);
+    for (mode, people, named) in [
+        ("secret", ANALYST, "field `access_mode`"),
+        ("restricted", "not-an-email", "`set_collaborators`"),
+        (
+            "restricted",
+            "mallory@elsewhere.test",
+            "`set_collaborators`",
+        ),
+    ] {
+        let refused = analyst.post(
+            &url,
+            &[
+                ("csrf", &csrf),
+                ("access_mode", mode),
+                ("set_collaborators", people),
+            ],
+        );
+        assert_eq!(refused.status, 400, "{mode} {people}: {}", refused.body);
+        assert!(refused.body.contains(named), "{named}: {}", refused.body);
+        assert!(
+            refused.body.contains("Nothing was changed"),
+            "{}",
+            refused.body
+        );
+        assert!(
+            refused.body.contains("Update restrictions"),
+            "the form again"
+        );
+        assert_eq!(site.restrictions(&id), before);
+    }
+    // A POST without this session's CSRF token is refused and changes nothing (SPEC SV-2).
+    let forged = analyst.post(
+        &url,
+        &[
+            ("access_mode", "full_access"),
+            ("set_collaborators", ANALYST),
+        ],
+    );
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    assert!(forged.body.contains("CSRF"), "{}", forged.body);
+    assert_eq!(site.restrictions(&id), before);
+    assert!(site.audited("case.restrictions.update").is_empty());
+
+    // The change: the operator added (emails compare case-insensitively).
+    let people = format!("{ANALYST}\n{}", OPERATOR.to_uppercase());
+    let done = analyst.post(
+        &url,
+        &[
+            ("csrf", &csrf),
+            ("access_mode", "restricted"),
+            ("set_collaborators", &people),
+        ],
+    );
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("Restrictions updated"), "{}", done.body);
+    let after = site.restrictions(&id);
+    assert_eq!(after["access_mode"], "restricted", "{after}");
+    assert_eq!(
+        after["collaborators"],
+        serde_json::json!([OPERATOR, ANALYST]),
+        "{after}"
+    );
+    // Now the operator sees it, listed and on its page.
+    let mut operator = site.signed_in(OPERATOR);
+    assert_eq!(operator.get(&url).status, 200);
+    assert!(operator.get(&site.server.url("/cases")).body.contains(&id));
+
+    // Audited as the CLI's change is: the same action, the actor, before and after.
+    site.deployment.ok(&[
+        "cases",
+        "update-restrictions",
+        &id,
+        "--access-mode",
+        "full-access",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let entries = site.audited("case.restrictions.update");
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    let (web, cli) = (&entries[0], &entries[1]);
+    assert_eq!(web["actor"], ANALYST, "{web}");
+    assert_eq!(cli["actor"], OWNER, "{cli}");
+    assert_eq!(web["target"], id.as_str(), "{web}");
+    assert_eq!(web["target"], cli["target"]);
+    assert_eq!(
+        web["details"]["added"],
+        serde_json::json!([OPERATOR]),
+        "{web}"
+    );
+    assert_eq!(
+        web["details"]["after"], cli["details"]["before"],
+        "one history, whichever door: {web} {cli}"
+    );
+}
+
+#[test]
+fn someone_the_service_does_not_let_update_gets_no_form_and_a_crafted_post_is_refused() {
+    let site = Site::new();
+    site.deployment.ok(&[
+        "users",
+        "invite",
+        VIEWER,
+        "--role",
+        "viewer",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let id = site.case("Beacon", Some(&format!("{ANALYST},{VIEWER}")));
+    let url = site.server.url(&at(&id));
+    let before = site.restrictions(&id);
+
+    // The viewer sees the case (a collaborator) but may not write cases: no form, and a
+    // crafted POST with their own session and token is refused by the service.
+    let mut viewer = site.signed_in(VIEWER);
+    let page = viewer.get(&url);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Beacon"), "{}", page.body);
+    assert!(
+        !page.body.contains("Update restrictions"),
+        "no form: {}",
+        page.body
+    );
+    assert!(!page.body.contains("name=\"access_mode\""), "{}", page.body);
+    let csrf = page.csrf();
+    let crafted = viewer.post(
+        &url,
+        &[
+            ("csrf", &csrf),
+            ("access_mode", "full_access"),
+            ("set_collaborators", VIEWER),
+        ],
+    );
+    assert_eq!(crafted.status, 403, "{}", crafted.body);
+    assert!(crafted.body.contains("case.write"), "{}", crafted.body);
+    assert_eq!(site.restrictions(&id), before);
+
+    // The operator may write cases but does not see this one: a crafted POST finds no case,
+    // exactly as for a missing one (SPEC CS-2), and changes nothing.
+    let mut operator = site.signed_in(OPERATOR);
+    let csrf = operator.get(&site.server.url("/cases")).csrf();
+    let crafted = operator.post(
+        &url,
+        &[
+            ("csrf", &csrf),
+            ("access_mode", "full_access"),
+            ("set_collaborators", OPERATOR),
+        ],
+    );
+    assert_eq!(crafted.status, 404, "{}", crafted.body);
+    assert_eq!(site.restrictions(&id), before);
+    assert!(site.audited("case.restrictions.update").is_empty());
+
+    // Signed out, nothing is shown or changed.
+    let mut stranger = Client::new();
+    assert_eq!(stranger.get(&site.server.url("/cases")).status, 401);
+    let crafted = stranger.post(&url, &[("access_mode", "full_access")]);
+    assert_eq!(crafted.status, 401, "{}", crafted.body);
+    assert_eq!(site.restrictions(&id), before);
+}
