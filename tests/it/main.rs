@@ -36,6 +36,7 @@ mod stored_data;
 mod web;
 mod web_browser;
 mod web_cases;
+mod web_flows;
 mod workflow_run;
 mod workflow_triggers;
 mod workflow_validate;

@@ -16,7 +16,7 @@ pub(crate) const LEAD: &str = "sam.lead@acme-mssp.test";
 pub(crate) const ANALYST: &str = "tina.analyst@acme-mssp.test";
 pub(crate) const OPERATOR: &str = "omar.operator@acme-mssp.test";
 
-fn steps_dir() -> String {
+pub(crate) fn steps_dir() -> String {
     Path::new(ECHO)
         .parent()
         .expect("component directory")

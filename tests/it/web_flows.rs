@@ -1,0 +1,176 @@
+//! The flows page over HTTP (issue 16, SPEC IX-1, IX-4, IX-7, SV-2), against the real
+//! `flowhost serve --http` on a real database: a person IX allows sees an Interaction Flow,
+//! fills its form and the run starts; a person it does not allow never sees it and a crafted
+//! POST is refused; a form with a bad value comes back naming the field, and nothing starts.
+
+use flowhost::store::Db;
+
+use crate::web::{ANALYST, OPERATOR, OWNER, Site, steps_dir};
+
+/// A flow only the analyst (and the Owner, SPEC IX-2) may start.
+const FLOW: &str = r#"{
+  "name": "report-phish",
+  "workspace": "mssp-soc",
+  "run_as": "automation@acme-mssp.test",
+  "trigger": {
+    "on": "interaction",
+    "interaction": {
+      "title": "Report a phishing email",
+      "form": { "fields": [
+        { "name": "sender", "type": "email" },
+        { "name": "count", "type": "number" },
+        { "name": "urgent", "type": "boolean", "required": false }
+      ] },
+      "access": { "workspace_users": { "emails": ["tina.analyst@acme-mssp.test"] }, "external_sso": "none" }
+    }
+  },
+  "steps": [
+    { "id": "summary", "uses": "step:echo", "with": { "sender": "$.event.values.sender", "by": "$.event.responder" } },
+    { "exit": { "status": "reported", "output": "$.steps.summary" } }
+  ]
+}"#;
+
+impl Site {
+    /// Publishes [`FLOW`] as the Owner.
+    fn publish_flow(&self) {
+        let file = self.deployment.dir.path().join("report-phish.json");
+        std::fs::write(&file, FLOW).expect("written");
+        self.deployment.ok(&[
+            "workflows",
+            "publish",
+            file.to_str().expect("utf-8"),
+            "--as",
+            OWNER,
+            "--steps",
+            &steps_dir(),
+        ]);
+    }
+
+    /// How many runs the database holds.
+    fn runs(&self) -> i64 {
+        Db::open(&self.deployment.db)
+            .expect("db")
+            .conn()
+            .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
+            .expect("count")
+    }
+}
+
+#[test]
+fn a_person_ix_allows_starts_a_flow_from_its_form_and_the_run_is_listed() {
+    let site = Site::new();
+    site.publish_flow();
+    let mut analyst = site.signed_in(ANALYST);
+    let flows = analyst.get(&site.server.url("/flows"));
+    assert_eq!(flows.status, 200, "{}", flows.body);
+    assert!(
+        flows.body.contains("href=\"/flows/report-phish\""),
+        "{}",
+        flows.body
+    );
+    let url = site.server.url("/flows/report-phish");
+    let form = analyst.get(&url);
+    assert_eq!(form.status, 200, "{}", form.body);
+    for input in [
+        "<input id=\"f-sender\" name=\"sender\" type=\"email\"",
+        "<input id=\"f-count\" name=\"count\" type=\"number\"",
+        "<select id=\"f-urgent\" name=\"urgent\">",
+    ] {
+        assert!(form.body.contains(input), "{input}: {}", form.body);
+    }
+    let csrf = form.csrf();
+
+    // Bad values come back beside the form, naming the field, with what was typed; nothing
+    // starts.
+    for (sender, count, named) in [
+        ("ops@globex.test", "ten", "field `count` expects a number"),
+        ("not an email", "2", "field `sender`"),
+        ("", "2", "field `sender`"),
+    ] {
+        let refused = analyst.post(
+            &url,
+            &[("csrf", &csrf), ("sender", sender), ("count", count)],
+        );
+        assert_eq!(refused.status, 400, "{sender} {count}: {}", refused.body);
+        assert!(refused.body.contains(named), "{named}: {}", refused.body);
+        assert!(
+            refused.body.contains("<button>Start</button>"),
+            "the form again"
+        );
+        assert!(
+            refused.body.contains(&format!("value=\"{count}\"")),
+            "{}",
+            refused.body
+        );
+    }
+    // Without the session's CSRF token: refused, nothing starts (SPEC SV-2).
+    let forged = analyst.post(&url, &[("sender", "ops@globex.test"), ("count", "2")]);
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    assert_eq!(site.runs(), 0, "nothing started");
+
+    let started = analyst.post(
+        &url,
+        &[
+            ("csrf", &csrf),
+            ("sender", "Ops@Globex.test"),
+            ("count", "2"),
+            ("urgent", "true"),
+        ],
+    );
+    assert_eq!(started.status, 200, "{}", started.body);
+    let at = started
+        .body
+        .find("href=\"/runs/")
+        .expect("a link to the run")
+        + 12;
+    let run = &started.body[at..];
+    let run = &run[..run.find('"').expect("the link ends")];
+    assert!(run.starts_with("R-"), "{run}");
+    assert_eq!(site.runs(), 1);
+    assert_eq!(site.run_status(run), "succeeded");
+    // Visible on the runs page, and its page shows what the step returned.
+    let runs = analyst.get(&site.server.url("/runs"));
+    assert!(runs.body.contains(run), "{}", runs.body);
+    let shown = site
+        .signed_in(OWNER)
+        .get(&site.server.url(&format!("/runs/{run}")));
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    assert!(shown.body.contains("ops@globex.test"), "{}", shown.body);
+    assert!(
+        site.audit_actions()
+            .contains(&("interaction.start".into(), ANALYST.into())),
+        "audited"
+    );
+}
+
+#[test]
+fn a_person_ix_does_not_allow_never_sees_the_flow_and_a_crafted_post_starts_nothing() {
+    let site = Site::new();
+    site.publish_flow();
+    let mut operator = site.signed_in(OPERATOR);
+    let flows = operator.get(&site.server.url("/flows"));
+    assert_eq!(flows.status, 200, "{}", flows.body);
+    assert!(!flows.body.contains("report-phish"), "{}", flows.body);
+    let url = site.server.url("/flows/report-phish");
+    let page = operator.get(&url);
+    assert_eq!(page.status, 404, "{}", page.body);
+    // As for a flow that does not exist (SPEC ID-4).
+    let missing = operator.get(&site.server.url("/flows/no-such-flow"));
+    assert_eq!(missing.status, 404);
+    assert_eq!(
+        page.body.replace("report-phish", "no-such-flow"),
+        missing.body
+    );
+    // A crafted POST with the operator's own session and token.
+    let csrf = flows.csrf();
+    let crafted = operator.post(
+        &url,
+        &[
+            ("csrf", &csrf),
+            ("sender", "ops@globex.test"),
+            ("count", "2"),
+        ],
+    );
+    assert_eq!(crafted.status, 404, "{}", crafted.body);
+    assert_eq!(site.runs(), 0, "nothing started");
+}
