@@ -67,7 +67,8 @@ fn read(
     sql: &str,
     params: impl rusqlite::Params,
 ) -> Result<Vec<Revision>, Error> {
-    let mut stmt = conn.prepare(sql)?;
+    // Cached: accepting a webhook request reads the latest revision every time.
+    let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(params, |r| {
         Ok((
             Revision {
