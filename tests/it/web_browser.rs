@@ -3,7 +3,7 @@
 //! sees the Interaction, answers it in the form and the run resumes; the other never sees it,
 //! and a crafted POST with their own valid session and CSRF token is refused; an Owner
 //! changes a case's restrictions in its form. Screenshots of the Interaction page, the run
-//! page and the case's page are written where `FLOWHOST_SCREENSHOTS` points (the README's
+//! page, the case's page and the case list are written where `FLOWHOST_SCREENSHOTS` points (the README's
 //! come from there).
 //!
 //! Skipped, with a notice, where Chromium is not installed (`scripts/browser` installs it;
@@ -110,4 +110,7 @@ fn the_person_ix_allows_answers_in_the_browser_and_the_other_never_sees_it() {
     let page = wait_for(&operator, "Restrictions updated");
     assert!(page.contains(OPERATOR), "{page}");
     save("cases.png", &operator.screenshot());
+    operator.go(&site.server.url("/cases?access_mode=restricted"));
+    wait_for(&operator, &format!("href=\"/cases/{case}\""));
+    save("cases-list.png", &operator.screenshot());
 }
