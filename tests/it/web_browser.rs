@@ -3,8 +3,8 @@
 //! sees the Interaction, answers it in the form and the run resumes; the other never sees it,
 //! and a crafted POST with their own valid session and CSRF token is refused; an Owner
 //! changes a case's restrictions in its form. Screenshots of the Interaction page, the run
-//! page, the case's page and the case list are written where `FLOWHOST_SCREENSHOTS` points (the README's
-//! come from there).
+//! page, the case's page and the case list are written where `FLOWHOST_SCREENSHOTS` points
+//! (the README's come from there).
 //!
 //! Skipped, with a notice, where Chromium is not installed (`scripts/browser` installs it;
 //! `scripts/test` runs that first).
