@@ -1022,3 +1022,70 @@ fn the_case_service_checks_the_callers_grants_and_replays_its_keys() {
     // Without a step, the same principal is bounded by its scopes only.
     assert!(p.get_case_restrictions(&at(SOC, OWNER), &first.id).is_ok());
 }
+
+#[test]
+fn may_update_case_restrictions_answers_as_the_update_itself_decides() {
+    use flowhost::step_call::{Grants, StepCall};
+    let p = example_platform();
+    p.admin()
+        .invite_user(&user(OWNER), SOC, "viewer@acme-mssp.test", "viewer")
+        .expect("invite");
+    let case = p
+        .create_case(
+            &at(SOC, OWNER),
+            new_case(
+                "r",
+                AccessMode::Restricted,
+                &[ANALYST, "viewer@acme-mssp.test"],
+            ),
+        )
+        .expect("create");
+    let read_only_step = Caller {
+        step: Some(StepCall {
+            grants: Grants {
+                cases_read: true,
+                ..Grants::default()
+            },
+            keys: None,
+        }),
+        ..at(SOC, ANALYST)
+    };
+    // Who the web page offers the form to (SPEC CS-2, CS-4): the Owner (bypass) and a
+    // collaborator with case.write may; a collaborator with case.read only, and a step
+    // without `cases:write`, may not; the operator does not see the case at all.
+    for (caller, expected) in [
+        (at(SOC, OWNER), Ok(true)),
+        (at(SOC, ANALYST), Ok(true)),
+        (at(SOC, "viewer@acme-mssp.test"), Ok(false)),
+        (read_only_step, Ok(false)),
+        (at(SOC, OPERATOR), Err("not found")),
+    ] {
+        let answer = p.may_update_case_restrictions(&caller, &case.id);
+        // A no-op update runs every check and changes nothing: the oracle.
+        let update = p.update_case_restrictions(&caller, &case.id, RestrictionUpdate::default());
+        let who = caller.principal.to_string();
+        match expected {
+            Ok(may) => {
+                assert_eq!(answer.as_ref().ok(), Some(&may), "{who}: {answer:?}");
+                assert_eq!(update.is_ok(), may, "{who}: {update:?}");
+                if !may {
+                    assert!(matches!(update, Err(Error::Denied(_))), "{who}: {update:?}");
+                }
+            }
+            Err(_) => {
+                assert!(
+                    matches!(answer, Err(Error::NotFound(_))),
+                    "{who}: {answer:?}"
+                );
+                assert!(
+                    matches!(update, Err(Error::NotFound(_))),
+                    "{who}: {update:?}"
+                );
+            }
+        }
+    }
+    assert!(
+        event_kinds(&p, SOC).iter().all(|k| k != "case_updated"),
+        "no-ops emit nothing"
+    );
+}
