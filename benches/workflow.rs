@@ -141,6 +141,7 @@ fn main() {
     // The same runs with several in flight at once, as `serve` runs them: one thread per CPU,
     // one engine and one database shared by all.
     let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let uses_before = platform.connection_use();
     let cpu_before = process_cpu();
     let started = Instant::now();
     let mut latencies: Vec<f64> = std::thread::scope(|s| {
@@ -167,6 +168,7 @@ fn main() {
         .zip(cpu_before)
         .map(|(after, before)| after.saturating_sub(before));
     let done = latencies.len();
+    let uses = platform.connection_use();
     println!(
         "  {:.0} runs/s with {workers} runs in flight ({done} runs, one process), run p50 {:.3} ms, p99 {:.3} ms{}",
         done as f64 / elapsed.as_secs_f64(),
@@ -177,6 +179,12 @@ fn main() {
             c.as_secs_f64() * 1e3 / done as f64,
             100.0 * c.as_secs_f64() / elapsed.as_secs_f64() / workers as f64
         ))
+    );
+    println!(
+        "  the shared connection per run: taken {:.1} times, {:.2} of them held by the other run, waited {:.3} ms",
+        (uses.taken - uses_before.taken) as f64 / done as f64,
+        (uses.contended - uses_before.contended) as f64 / done as f64,
+        (uses.waited - uses_before.waited).as_secs_f64() * 1e3 / done as f64
     );
 
     let mut per_run = Vec::new();
