@@ -7,7 +7,8 @@
 //!   benchmark): time per run.
 //!
 //! Run: `cargo bench --bench workflow`; `FLOWHOST_BENCH_RUNS=N` runs N 3-step runs a phase
-//! instead of 2,000 (short runs under `perf`).
+//! instead of 2,000 (short runs under `perf`), `FLOWHOST_BENCH_IN_FLIGHT=N` N runs in flight
+//! instead of one per CPU.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -140,7 +141,13 @@ fn main() {
 
     // The same runs with several in flight at once, as `serve` runs them: one thread per CPU,
     // one engine and one database shared by all.
-    let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    // `FLOWHOST_BENCH_IN_FLIGHT=N` sets their number.
+    let workers = match std::env::var("FLOWHOST_BENCH_IN_FLIGHT") {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("FLOWHOST_BENCH_IN_FLIGHT={v:?} is not a number of runs")),
+        Err(_) => std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+    };
     let uses_before = platform.connection_use();
     let cpu_before = process_cpu();
     let started = Instant::now();
