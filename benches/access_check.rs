@@ -12,12 +12,18 @@
 //! makes it (the whole write: decision, SQL, commit and its index update) and another
 //! process's catch-up (`refresh_access`) after it, p50 and p99 (targets < 1 ms each at 10,000);
 //! and a sign-in storm of 1,000 SSO logins, each provisioning a member of one workspace.
+//! Then the storm again while the 3-step workflow of `benches/workflow.rs` runs without pause
+//! on the same platform (two runs in flight, as `serve` beside its web sign-ins would): logins
+//! per second, and the runs' p50/p99 during the storm beside the same runs' without it.
 //!
-//! Run: `cargo bench --bench access_check`
+//! Run: `cargo bench --bench access_check`; `FLOWHOST_BENCH_WRITES_ONLY=1` skips the checks
+//! against Cedar (the writes and storms alone, for short runs under `perf`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hint::black_box;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use cedar_policy::{
@@ -30,6 +36,8 @@ use flowhost::principal::{Email, Principal};
 use flowhost::store::Db;
 use flowhost::tenant::{MemberSpec, RoleSpec, RuleSpec, TenantFile, TenantSpec, WorkspaceSpec};
 use flowhost::testing::Internals;
+use flowhost::wasm::{EngineSettings, StepRuntime};
+use flowhost::workflow::{Engine, Quiet, Resolver, Workflow};
 
 const SIZES: [usize; 3] = [10, 1_000, 10_000];
 const QUERIES: usize = 4_096;
@@ -622,6 +630,146 @@ struct WriteRow {
     storm: Option<(f64, Duration)>,
     /// The other process's catch-up after the whole storm.
     storm_catch_up: Option<(Duration, IndexLoads)>,
+    /// The storm again, with runs executing beside it.
+    storm_with_runs: Option<StormWithRuns>,
+}
+
+/// Runs in flight while the storm runs (one per core of the 2-core bench machine).
+const RUNS_IN_FLIGHT: usize = 2;
+/// Runs timed without the storm, for comparison.
+const QUIET_RUNS: usize = 1_000;
+const ECHO: &str = env!("FLOWHOST_STEP_ECHO");
+const TRANSFORM: &str = env!("FLOWHOST_STEP_TRANSFORM");
+
+/// Runs' latency and rate over one stretch.
+struct RunFigures {
+    runs: usize,
+    per_s: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// The sign-in storm with runs executing beside it.
+struct StormWithRuns {
+    logins_per_s: f64,
+    login_p99: Duration,
+    without: RunFigures,
+    during: RunFigures,
+}
+
+/// The 3-step workflow of `benches/workflow.rs` (two WASM steps, then a case created by the
+/// built-in step) in `workspace`.
+fn three_step(workspace: &str) -> (Workflow, String) {
+    let text = serde_json::json!({ "name": "three", "workspace": workspace, "steps": [
+        { "id": "normalize", "uses": TRANSFORM, "with": { "indicators": ["10.0.0.1", "evil.example"] } },
+        { "id": "echo", "uses": ECHO, "with": { "ips": "$.steps.normalize.ips" } },
+        { "id": "open", "uses": "cases/create-case", "with": { "title": "bench {{ $.steps.echo.ips[0] }}", "severity": "low" } }
+    ] })
+    .to_string();
+    let wf = flowhost::workflow::parse("storm", &text, &Resolver::default()).expect("valid");
+    (wf, text)
+}
+
+/// Runs the workflow on `RUNS_IN_FLIGHT` threads, `total` runs in all, or until `stop` is
+/// set when `total` is `None`; every run must succeed.
+fn run_workflows(
+    engine: &Engine,
+    (wf, text): &(Workflow, String),
+    owner: &Principal,
+    total: Option<usize>,
+    stop: &AtomicBool,
+) -> RunFigures {
+    let started = Instant::now();
+    let mut times: Vec<Duration> = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..RUNS_IN_FLIGHT)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut times = Vec::new();
+                    while total.map_or(!stop.load(Ordering::Relaxed), |t| {
+                        times.len() < t / RUNS_IN_FLIGHT
+                    }) {
+                        let one = Instant::now();
+                        let outcome = engine
+                            .run_manual(
+                                wf,
+                                text,
+                                "storm",
+                                owner.clone(),
+                                serde_json::json!({}),
+                                &Quiet,
+                            )
+                            .expect("run");
+                        assert!(outcome.error.is_none(), "{:?}", outcome.error);
+                        times.push(one.elapsed());
+                    }
+                    times
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().expect("a run thread panicked"))
+            .collect()
+    });
+    let per_s = times.len() as f64 / started.elapsed().as_secs_f64();
+    let (p50, _, p99) = percentiles(&mut times);
+    RunFigures {
+        runs: times.len(),
+        per_s,
+        p50,
+        p99,
+    }
+}
+
+/// `LOGINS` SSO logins of new people into the `n` workspaces of `platform`, each through its
+/// workspace's IdP, emails starting `prefix`: logins per second and a login's p99.
+fn sign_in_storm(platform: &Platform, n: usize, prefix: &str) -> (f64, Duration) {
+    let mut logins = Vec::with_capacity(LOGINS);
+    let started = Instant::now();
+    for k in 0..LOGINS {
+        let ws = (k * 7_919) % n;
+        let claims = serde_json::json!({
+            "email": format!("{prefix}.{k}@bench.test"),
+            "groups": [SSO_GROUP],
+        });
+        let one = Instant::now();
+        let results = platform
+            .admin()
+            .sso_login(&idp(ws), &claims)
+            .expect("login");
+        logins.push(one.elapsed());
+        assert_eq!(results.len(), 1, "one workspace trusts idp-{ws}");
+    }
+    let per_s = LOGINS as f64 / started.elapsed().as_secs_f64();
+    let (_, _, p99) = percentiles(&mut logins);
+    (per_s, p99)
+}
+
+/// The storm again on `platform` (its database file in `dir`), this time while the 3-step
+/// workflow runs without pause in workspace 0, as its Owner; first the same runs alone.
+fn storm_with_runs(platform: &Arc<Platform>, dir: &std::path::Path, n: usize) -> StormWithRuns {
+    let runtime = Arc::new(
+        StepRuntime::new(&EngineSettings::default(), Some(dir.join("cache"))).expect("runtime"),
+    );
+    let engine = Engine::new(platform.clone(), runtime, vec![]);
+    let owner = Principal::local(Email::parse(&write_member(0, 0)).expect("email"));
+    let workflow = three_step(&workspace_name(0));
+    let stop = AtomicBool::new(false);
+    // Warm up: compile and cache the components.
+    run_workflows(&engine, &workflow, &owner, Some(20), &stop);
+    let without = run_workflows(&engine, &workflow, &owner, Some(QUIET_RUNS), &stop);
+    let (during, (logins_per_s, login_p99)) = std::thread::scope(|s| {
+        let runs = s.spawn(|| run_workflows(&engine, &workflow, &owner, None, &stop));
+        let storm = sign_in_storm(platform, n, "sso.beside-runs");
+        stop.store(true, Ordering::Relaxed);
+        (runs.join().expect("the run threads panicked"), storm)
+    });
+    StormWithRuns {
+        logins_per_s,
+        login_p99,
+        without,
+        during,
+    }
 }
 
 /// p50, p90 and p99 of `times` (sorted here).
@@ -642,7 +790,7 @@ fn loads_since(p: &Platform, before: IndexLoads) -> IndexLoads {
 fn time_writes(n: usize, storm: bool) -> WriteRow {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("flowhost.db");
-    let writer = Platform::new(Db::open(&path).expect("database")).expect("platform");
+    let writer = Arc::new(Platform::new(Db::open(&path).expect("database")).expect("platform"));
     let text = serde_json::to_string(&write_tenant(n)).expect("tenant spec serializes");
     let file = TenantFile::parse("bench-writes", &text).expect("bench tenant is valid");
     let started = Instant::now();
@@ -690,21 +838,7 @@ fn time_writes(n: usize, storm: bool) -> WriteRow {
     let loads = loads_since(&other, before);
 
     let (storm, storm_catch_up) = if storm {
-        let mut logins = Vec::with_capacity(LOGINS);
-        let started = Instant::now();
-        for k in 0..LOGINS {
-            let ws = (k * 7_919) % n;
-            let claims = serde_json::json!({
-                "email": format!("sso.{k}@bench.test"),
-                "groups": [SSO_GROUP],
-            });
-            let one = Instant::now();
-            let results = writer.admin().sso_login(&idp(ws), &claims).expect("login");
-            logins.push(one.elapsed());
-            assert_eq!(results.len(), 1, "one workspace trusts idp-{ws}");
-        }
-        let per_s = LOGINS as f64 / started.elapsed().as_secs_f64();
-        let (_, _, p99) = percentiles(&mut logins);
+        let (per_s, p99) = sign_in_storm(&writer, n, "sso");
         let before = other.index_loads();
         let started = Instant::now();
         other.refresh_access().expect("refresh");
@@ -719,6 +853,7 @@ fn time_writes(n: usize, storm: bool) -> WriteRow {
     } else {
         (None, None)
     };
+    let storm_with_runs = storm.map(|_| storm_with_runs(&writer, dir.path(), n));
 
     WriteRow {
         n,
@@ -729,6 +864,7 @@ fn time_writes(n: usize, storm: bool) -> WriteRow {
         loads,
         storm,
         storm_catch_up,
+        storm_with_runs,
     }
 }
 
@@ -774,6 +910,29 @@ fn print_writes(rows: &[WriteRow]) {
             );
         }
     }
+    for r in rows {
+        if let Some(s) = &r.storm_with_runs {
+            let runs = |f: &RunFigures| {
+                format!(
+                    "{} runs, {:.0} runs/s, p50 {:.3} ms, p99 {:.3} ms",
+                    f.runs,
+                    f.per_s,
+                    ms(f.p50),
+                    ms(f.p99)
+                )
+            };
+            println!(
+                "sign-in storm at {} workspaces while the 3-step workflow runs ({RUNS_IN_FLIGHT} in \
+                 flight, same platform): {:.0} logins/s, login p99 {:.3} ms;\n  runs during the \
+                 storm: {}\n  runs without it:    {}",
+                r.n,
+                s.logins_per_s,
+                ms(s.login_p99),
+                runs(&s.during),
+                runs(&s.without)
+            );
+        }
+    }
     let last = &rows[rows.len() - 1];
     println!(
         "targets at {} workspaces: write p99 < 1 ms: {:.3} ms, {}; catch-up p99 < 1 ms: {:.3} ms, {}",
@@ -790,6 +949,19 @@ fn verdict(met: bool) -> &'static str {
 }
 
 fn main() {
+    if std::env::var_os("FLOWHOST_BENCH_WRITES_ONLY").is_none() {
+        compare_checks();
+    }
+    let writes: Vec<WriteRow> = WRITE_SIZES
+        .iter()
+        .map(|&n| time_writes(n, n == WRITE_SIZES[WRITE_SIZES.len() - 1]))
+        .collect();
+    print_writes(&writes);
+    println!("command: cargo bench --bench access_check");
+}
+
+/// Flowhost's checks against Cedar's at every size, and the targets.
+fn compare_checks() {
     let types = Types::new();
     let policies = cedar_policies();
     println!(
@@ -886,10 +1058,4 @@ fn main() {
          column grows, the growth comes from the spread of the queries, not from the lookups)",
         first.n, last.n
     );
-    let writes: Vec<WriteRow> = WRITE_SIZES
-        .iter()
-        .map(|&n| time_writes(n, n == WRITE_SIZES[WRITE_SIZES.len() - 1]))
-        .collect();
-    print_writes(&writes);
-    println!("command: cargo bench --bench access_check");
 }

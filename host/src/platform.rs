@@ -10,7 +10,8 @@
 //! log no longer reaches back that far, or when more changed than a full load costs.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, TryLockError};
+use std::time::{Duration, Instant};
 
 use crate::Error;
 use crate::access::{AccessDecision, AccessIndex, Scope};
@@ -31,11 +32,44 @@ const MIN_INCREMENTAL: usize = 256;
 /// The database and the access index.
 pub struct Platform {
     db: Mutex<Db>,
+    /// A second connection for the access epoch that every run and every step reads
+    /// ([`Platform::refresh_access`]), so that read does not queue behind other runs'
+    /// writes on `db`; `None` in memory (`db` reads it then).
+    reader: Option<Mutex<Connection>>,
+    /// How often `db` was taken, and waited for.
+    uses: ConnectionUses,
     index: RwLock<Arc<AccessIndex>>,
     /// The access epoch the index is current at.
     epoch: AtomicI64,
     full_loads: AtomicU64,
     reloaded_workspaces: AtomicU64,
+}
+
+/// How often the connection was taken, how often another thread of this process held it
+/// then, and how long those waits took in all: what runs in flight pay for sharing it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConnectionUse {
+    /// Times the connection was taken.
+    pub taken: u64,
+    /// Of those, the times it was held by another thread.
+    pub contended: u64,
+    /// The time spent waiting for it, in all.
+    pub waited: Duration,
+}
+
+#[derive(Default)]
+struct ConnectionUses {
+    taken: AtomicU64,
+    contended: AtomicU64,
+    waited_ns: AtomicU64,
+}
+
+impl ConnectionUses {
+    fn waited(&self, since: Instant) {
+        self.contended.fetch_add(1, Ordering::Relaxed);
+        let ns = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.waited_ns.fetch_add(ns, Ordering::Relaxed);
+    }
 }
 
 /// How a [`Platform`]'s index has been kept current since it was made (the load at start-up
@@ -52,8 +86,11 @@ impl Platform {
     /// Wraps an open database and builds the index from it.
     pub fn new(db: Db) -> anyhow::Result<Self> {
         let (epoch, index) = load_whole(db.conn())?;
+        let reader = db.open_reader()?.map(Mutex::new);
         Ok(Self {
             db: Mutex::new(db),
+            reader,
+            uses: ConnectionUses::default(),
             index: RwLock::new(Arc::new(index)),
             epoch: AtomicI64::new(epoch),
             full_loads: AtomicU64::new(1),
@@ -65,18 +102,41 @@ impl Platform {
     /// it holds; returns whether it did. One indexed read when nothing changed; otherwise the
     /// changed workspaces only (see [`Platform::index_loads`]).
     pub fn refresh_access(&self) -> Result<bool, Error> {
-        let db = self.db();
-        let epoch = access_epoch(db.conn())?;
+        // The quick look, on the reader: every run and every step makes it, and on the
+        // shared connection it waited behind other runs' commits (`benches/README.md`).
+        let epoch = match &self.reader {
+            Some(reader) => access_epoch(
+                &reader
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            )?,
+            None => access_epoch(self.db().conn())?,
+        };
         if epoch == self.epoch.load(Ordering::SeqCst) {
             return Ok(false);
         }
+        // Index updates of this process are serialized on the connection (`catch_up`).
+        let db = self.db();
         // The epoch, the log and the rows from one snapshot: no change is seen half.
         in_snapshot(db.conn(), |conn| {
             let epoch = access_epoch(conn)?;
+            // A write of this process may have published it while this waited.
+            if epoch == self.epoch.load(Ordering::SeqCst) {
+                return Ok(());
+            }
             self.catch_up(conn, epoch)
         })
         .map_err(internal)?;
         Ok(true)
+    }
+
+    /// How the connection has been shared since this platform was made (benchmarks).
+    pub fn connection_use(&self) -> ConnectionUse {
+        ConnectionUse {
+            taken: self.uses.taken.load(Ordering::Relaxed),
+            contended: self.uses.contended.load(Ordering::Relaxed),
+            waited: Duration::from_nanos(self.uses.waited_ns.load(Ordering::Relaxed)),
+        }
     }
 
     /// How the index has been kept current: full loads and workspaces reloaded.
@@ -166,10 +226,21 @@ impl Platform {
 
     /// The database, for reads.
     pub(crate) fn db(&self) -> MutexGuard<'_, Db> {
+        self.uses.taken.fetch_add(1, Ordering::Relaxed);
         // A panic mid-write rolls the transaction back; the connection stays usable.
-        self.db
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        match self.db.try_lock() {
+            Ok(db) => db,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                let since = Instant::now();
+                let db = self
+                    .db
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                self.uses.waited(since);
+                db
+            }
+        }
     }
 
     /// The database for a service call: like [`Platform::db`], but a step's host call (its
@@ -180,19 +251,28 @@ impl Platform {
         let Some(deadline) = crate::store::deadline::current() else {
             return Ok(self.db());
         };
+        self.uses.taken.fetch_add(1, Ordering::Relaxed);
+        let since = Instant::now();
+        let mut waited = false;
         loop {
             match self.db.try_lock() {
-                Ok(db) => return Ok(db),
-                Err(std::sync::TryLockError::Poisoned(p)) => return Ok(p.into_inner()),
-                Err(std::sync::TryLockError::WouldBlock) => {
-                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                Ok(db) => {
+                    if waited {
+                        self.uses.waited(since);
+                    }
+                    return Ok(db);
+                }
+                Err(TryLockError::Poisoned(p)) => return Ok(p.into_inner()),
+                Err(TryLockError::WouldBlock) => {
+                    waited = true;
+                    let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         return Err(Error::Busy(
                             "the database stayed in use by other runs past the step's deadline"
                                 .into(),
                         ));
                     }
-                    std::thread::sleep(left.min(std::time::Duration::from_millis(1)));
+                    std::thread::sleep(left.min(Duration::from_millis(1)));
                 }
             }
         }

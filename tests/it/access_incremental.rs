@@ -233,3 +233,50 @@ fn a_change_to_more_workspaces_than_pay_one_by_one_loads_whole() {
     assert!(!may_run(&host, &operator(299), 298));
     assert_decides_as_a_full_load(&host, &db, &people());
 }
+
+/// Every run and every step looks at the access epoch (`refresh_access`); that look reads a
+/// connection of its own, so it does not wait while another run of the process holds the
+/// shared one (a commit, a checkpoint): issue 19, runs in flight. A change another process
+/// made still waits for the shared connection, under which this process's index updates are
+/// made one at a time, and is applied once it is free.
+#[test]
+fn the_epoch_look_does_not_wait_for_the_connection_another_run_holds() {
+    let (_dir, _db, console, host) = two_processes(WORKSPACES);
+    let held = host.db();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let _ = tx.send(host.refresh_access().map_err(|e| e.to_string()));
+        });
+        let looked = rx.recv_timeout(std::time::Duration::from_secs(5));
+        drop(held);
+        assert_eq!(
+            looked.expect("the look returned while the connection was held"),
+            Ok(false)
+        );
+    });
+
+    console
+        .admin()
+        .set_user_role(&user(&owner(2)), &ws(2), &operator(2), "viewer")
+        .expect("demoted");
+    let held = host.db();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let _ = tx.send(host.refresh_access().map_err(|e| e.to_string()));
+        });
+        let short = std::time::Duration::from_millis(100);
+        assert!(
+            rx.recv_timeout(short).is_err(),
+            "a change is applied under the connection"
+        );
+        drop(held);
+        assert_eq!(
+            rx.recv_timeout(std::time::Duration::from_secs(5))
+                .expect("caught up once free"),
+            Ok(true)
+        );
+    });
+    assert!(!may_run(&host, &operator(2), 2), "the demotion holds");
+}

@@ -107,6 +107,21 @@ impl Db {
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
+    /// A second connection to the same file, for reads that must not wait behind the writes
+    /// of this one (WAL lets a reader go on while a writer writes); `None` in memory, where
+    /// a second connection would open another, empty database. It refuses writes
+    /// (`query_only`), so nothing can bypass the transactions of this one.
+    pub fn open_reader(&self) -> anyhow::Result<Option<Connection>> {
+        let Some(path) = &self.path else {
+            return Ok(None);
+        };
+        let mut conn = Connection::open(path)
+            .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", path.display()))?;
+        conn.busy_handler(Some(deadline::busy_handler(BUSY_TIMEOUT)))?;
+        conn.pragma_update(None, "query_only", "ON")?;
+        Ok(Some(conn))
+    }
+
     /// The underlying connection, for the store modules of later layers.
     pub fn conn(&self) -> &Connection {
         &self.conn

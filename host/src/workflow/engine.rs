@@ -437,7 +437,7 @@ impl Engine {
             lease_owner: None,
             components,
         })?;
-        Ok(self.execute(&id, workflow, principal, event, 0, observer))
+        Ok(self.execute(&id, Journal::New, workflow, principal, event, 0, observer))
     }
 
     /// Resumes an unfinished run (by its internal key): journaled steps are replayed, the rest
@@ -477,6 +477,7 @@ impl Engine {
             .map_err(|e| Error::Internal(e.to_string()))?;
         Ok(self.execute(
             &RunRef { key: run, id },
+            Journal::Look,
             &workflow,
             principal,
             event,
@@ -486,9 +487,11 @@ impl Engine {
     }
 
     /// Executes run `run` (leased to this process) to the end and records how it ended.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn execute(
         &self,
         run_ref: &RunRef,
+        journal: Journal,
         workflow: &Workflow,
         principal: Principal,
         event: Value,
@@ -513,8 +516,13 @@ impl Engine {
             owner: self.leases.owner(),
             released: false,
         };
-        // Only a run with journaled steps replays; a fresh run skips the lookup per step.
-        let replay = self.runs.has_journal(run).unwrap_or(true);
+        // Only a run with journaled steps replays; a fresh run skips the lookup per step (and
+        // a run this process has just recorded, the lookup itself: one use of the shared
+        // connection less per run).
+        let replay = match journal {
+            Journal::New => false,
+            Journal::Look => self.runs.has_journal(run).unwrap_or(true),
+        };
         let pending = Pending::default();
         let threads = Slots::new(MAX_RUN_THREADS);
         let exec = Exec {
@@ -621,6 +629,15 @@ impl Engine {
             waiting_on: Vec::new(),
         }
     }
+}
+
+/// Whether a run about to execute may have journaled steps to replay.
+#[derive(Clone, Copy)]
+pub(crate) enum Journal {
+    /// Recorded by this process just now: nothing is journaled yet.
+    New,
+    /// Resumed or claimed: look in the journal.
+    Look,
 }
 
 /// Gives up this process's lease of a run that did not reach a recorded end (a failed write,

@@ -180,7 +180,15 @@ impl Engine {
             lease_owner: None,
             components: components.as_deref(),
         })?;
-        Ok(self.execute(&id, &workflow, run_as, event, 0, observer))
+        Ok(self.execute(
+            &id,
+            super::engine::Journal::New,
+            &workflow,
+            run_as,
+            event,
+            0,
+            observer,
+        ))
     }
 }
 

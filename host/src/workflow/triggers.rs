@@ -311,7 +311,15 @@ impl Engine {
                 waiting_on: Vec::new(),
             });
         };
-        Ok(self.execute(&run.run, &workflow, principal, input, depth, observer))
+        Ok(self.execute(
+            &run.run,
+            super::engine::Journal::Look,
+            &workflow,
+            principal,
+            input,
+            depth,
+            observer,
+        ))
     }
 
     /// The published workflows of the event's workspace that it starts, each ready to run or
