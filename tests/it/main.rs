@@ -35,6 +35,7 @@ mod step_mocks;
 mod stored_data;
 mod web;
 mod web_browser;
+mod web_oidc;
 mod workflow_run;
 mod workflow_triggers;
 mod workflow_validate;
