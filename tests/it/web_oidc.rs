@@ -5,13 +5,14 @@
 //! the mapping does not admit, any token that does not verify, and any callback that is not
 //! this browser's own, once, get a refusal and no session.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::common::Deployment;
-use crate::web::{ANALYST, OWNER};
+use crate::common::fake_idp::{CLIENT_ID, CLIENT_SECRET, FakeIdp, Spoil};
+use crate::common::web::{Answer, Client};
+use crate::web::{ANALYST, OWNER, Site};
 
-const CLIENT_ID: &str = "flowhost-web";
-const CLIENT_SECRET: &str = "s3cret: with spaces & symbols";
+const GLOBEX_OWNER: &str = "gary.admin@globex.test";
 
 /// `flowhost sso oidc set` for `idp` of `workspace` pointing at `issuer`, as `who`.
 fn set_args<'a>(
@@ -44,6 +45,102 @@ fn secret_file(d: &Deployment) -> String {
     let path = d.dir.path().join("client-secret");
     std::fs::write(&path, format!("{CLIENT_SECRET}\n")).expect("secret file");
     path.display().to_string()
+}
+
+/// A site whose `mssp-soc` signs people in through the fake IdP as `acme-okta`.
+struct Oidc {
+    site: Site,
+    idp: FakeIdp,
+}
+
+impl Oidc {
+    fn new() -> Oidc {
+        let site = Site::new();
+        let idp = FakeIdp::start();
+        let file = secret_file(&site.deployment);
+        site.deployment.ok(&set_args(
+            &file,
+            "mssp-soc",
+            "acme-okta",
+            &idp.issuer,
+            OWNER,
+        ));
+        Oidc { site, idp }
+    }
+
+    fn url(&self, path: &str) -> String {
+        self.site.server.url(path)
+    }
+
+    /// The browser's way up to the IdP's redirect back: the callback URL it sends the browser to.
+    fn to_callback(&self, client: &mut Client, workspace: &str, idp: &str) -> String {
+        let page = client.get(&self.url(&format!("/signin/oidc/{workspace}")));
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(
+            page.body.contains(&format!("Sign in with {idp}")),
+            "{}",
+            page.body
+        );
+        let start = client.post(
+            &self.url(&format!("/signin/oidc/{workspace}/{idp}")),
+            &[("csrf", &page.csrf())],
+        );
+        assert_eq!(start.status, 303, "{}", start.body);
+        let to_idp = start.header("location").expect("to the IdP").to_owned();
+        assert!(
+            to_idp.starts_with(&format!("{}/authorize?", self.idp.issuer)),
+            "{to_idp}"
+        );
+        let back = client.get(&to_idp);
+        assert_eq!(back.status, 302, "{}", back.body);
+        let callback = back
+            .header("location")
+            .expect("back to flowhost")
+            .to_owned();
+        assert!(
+            callback.starts_with(&self.url("/signin/oidc/callback?")),
+            "{callback}"
+        );
+        callback
+    }
+
+    /// A whole sign-in of the IdP's current person: the browser and the callback's answer.
+    fn sign_in(&self, workspace: &str, idp: &str) -> (Client, Answer) {
+        let mut client = Client::new();
+        let callback = self.to_callback(&mut client, workspace, idp);
+        let done = client.get(&callback);
+        (client, done)
+    }
+}
+
+/// The browser holds no session, and the home page says so.
+fn assert_no_session(site: &Site, client: &mut Client) {
+    assert!(
+        client.cookie("fh_session").is_none(),
+        "a session was opened"
+    );
+    let home = client.get(&site.server.url("/"));
+    assert_eq!(home.status, 401, "{}", home.body);
+}
+
+fn refused(answer: &Answer, why: &str) {
+    assert_eq!(answer.status, 403, "{}", answer.body);
+    assert!(
+        answer
+            .body
+            .contains("sign-in through the identity provider refused"),
+        "{}",
+        answer.body
+    );
+    assert!(
+        answer.body.contains(why),
+        "expected `{why}` in: {}",
+        answer.body
+    );
+}
+
+fn member(email: &str, groups: &[&str]) -> Value {
+    json!({ "email": email, "email_verified": true, "groups": groups })
 }
 
 #[test]
@@ -154,4 +251,269 @@ fn oidc_settings_are_set_by_an_owner_and_never_show_the_secret() {
     assert_eq!(gone.trim(), "[]");
     let audit = d.ok(&["audit", "--workspace", "mssp-soc", "--as", OWNER, "--json"]);
     assert!(audit.contains("sso.oidc.remove"), "{audit}");
+}
+
+#[test]
+fn a_member_provisioned_by_a_claim_rule_signs_in_and_sees_the_waiting_page() {
+    let o = Oidc::new();
+    o.idp
+        .person(member("Nina.New@Acme-MSSP.test", &["soc-analysts"]));
+    let (mut browser, done) = o.sign_in("mssp-soc", "acme-okta");
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.header("location"), Some("/"));
+    assert!(browser.cookie("fh_session").is_some());
+    assert!(
+        browser.cookie("fh_oidc").is_none(),
+        "the binding cookie is spent"
+    );
+    let home = browser.get(&o.url("/"));
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(
+        home.body.contains("nina.new@acme-mssp.test (sso)"),
+        "{}",
+        home.body
+    );
+    assert!(home.body.contains("Waiting for me"), "{}", home.body);
+    // The claim mapping provisioned them, with the dynamic group of their IdP group (GR-3).
+    let who = o
+        .site
+        .deployment
+        .ok(&["users", "list", "--workspace", "mssp-soc", "--as", OWNER]);
+    assert!(who.contains("nina.new@acme-mssp.test"), "{who}");
+    let actions = o.site.audit_actions();
+    for action in ["sso.login", "signin.oidc"] {
+        assert!(
+            actions
+                .iter()
+                .any(|(a, who)| a == action && who.contains("nina.new")),
+            "{action} in {actions:?}"
+        );
+    }
+}
+
+#[test]
+fn an_identity_no_rule_admits_is_refused_with_no_session() {
+    let o = Oidc::new();
+    o.idp
+        .person(member("mallory@acme-mssp.test", &["marketing"]));
+    let (mut browser, done) = o.sign_in("mssp-soc", "acme-okta");
+    refused(&done, "does not admit mallory@acme-mssp.test");
+    assert_no_session(&o.site, &mut browser);
+    // An email the IdP has not verified is refused before any mapping.
+    o.idp.person(json!({"email": "nina@acme-mssp.test", "email_verified": false, "groups": ["soc-analysts"]}));
+    let (mut browser, done) = o.sign_in("mssp-soc", "acme-okta");
+    refused(&done, "not verified the email");
+    assert_no_session(&o.site, &mut browser);
+    let who = o
+        .site
+        .deployment
+        .ok(&["users", "list", "--workspace", "mssp-soc", "--as", OWNER]);
+    assert!(
+        !who.contains("nina@acme-mssp.test"),
+        "nobody provisioned: {who}"
+    );
+}
+
+#[test]
+fn tokens_that_do_not_verify_open_no_session() {
+    let o = Oidc::new();
+    for (spoil, why) in [
+        (Spoil::BadSignature, "signature does not verify"),
+        (Spoil::WrongAudience, "not for this client"),
+        (Spoil::WrongIssuer, "was issued by"),
+        (Spoil::Expired, "has expired"),
+        (Spoil::WrongNonce, "nonce is not this sign-in"),
+        (Spoil::AlgNone, "only RS256 is accepted"),
+        (Spoil::UnknownKid, "a key the IdP does not publish"),
+    ] {
+        o.idp
+            .person(member("nina.new@acme-mssp.test", &["soc-analysts"]));
+        o.idp.spoil(spoil);
+        let before = o.idp.jwks_fetches();
+        let (mut browser, done) = o.sign_in("mssp-soc", "acme-okta");
+        refused(&done, why);
+        assert_no_session(&o.site, &mut browser);
+        if spoil == Spoil::UnknownKid {
+            assert!(
+                o.idp.jwks_fetches() > before,
+                "an unknown kid makes the key set be fetched once more"
+            );
+        }
+    }
+    let who = o
+        .site
+        .deployment
+        .ok(&["users", "list", "--workspace", "mssp-soc", "--as", OWNER]);
+    assert!(
+        !who.contains("nina.new"),
+        "no spoiled token provisioned anyone: {who}"
+    );
+}
+
+#[test]
+fn a_callback_counts_once_and_only_in_the_browser_that_started_it() {
+    let o = Oidc::new();
+    o.idp
+        .person(member("nina.new@acme-mssp.test", &["soc-analysts"]));
+
+    // Another browser (no binding cookie) cannot use a callback; nor can it be used after.
+    let mut started = Client::new();
+    let callback = o.to_callback(&mut started, "mssp-soc", "acme-okta");
+    let mut victim = Client::new();
+    refused(&victim.get(&callback), "did not start this sign-in");
+    assert_no_session(&o.site, &mut victim);
+
+    // A browser with its own binding cookie cannot use another's state either.
+    let mut other = Client::new();
+    let _own = o.to_callback(&mut other, "mssp-soc", "acme-okta");
+    refused(&other.get(&callback), "started in another browser");
+    assert_no_session(&o.site, &mut other);
+    // … and that try spent the state: the browser that started it cannot use it now.
+    refused(&started.get(&callback), "already used");
+    assert_no_session(&o.site, &mut started);
+
+    // Used once: replaying a callback that signed in opens nothing more.
+    let mut browser = Client::new();
+    let first = o.to_callback(&mut browser, "mssp-soc", "acme-okta");
+    assert_eq!(browser.get(&first).status, 303);
+    let mut replay = Client::new();
+    let replay_cb = o.to_callback(&mut replay, "mssp-soc", "acme-okta");
+    assert_eq!(replay.get(&replay_cb).status, 303);
+    let mut replay = Client::new().with_cookie("fh_oidc", "whatever");
+    refused(&replay.get(&first), "");
+    assert_no_session(&o.site, &mut replay);
+
+    // An unknown state.
+    let mut stranger = Client::new();
+    let _ = o.to_callback(&mut stranger, "mssp-soc", "acme-okta");
+    let forged = o.url("/signin/oidc/callback?code=code-1&state=made-up");
+    refused(&stranger.get(&forged), "unknown");
+    assert_no_session(&o.site, &mut stranger);
+
+    // A code used twice: a fresh login of this browser presenting an old code; the IdP
+    // refuses the code, and no session opens.
+    let mut twice = Client::new();
+    let fresh = o.to_callback(&mut twice, "mssp-soc", "acme-okta");
+    let state = fresh.split("state=").nth(1).expect("state");
+    let old_code = first
+        .split("code=")
+        .nth(1)
+        .and_then(|c| c.split('&').next())
+        .expect("code");
+    let crafted = o.url(&format!(
+        "/signin/oidc/callback?code={old_code}&state={state}"
+    ));
+    refused(&twice.get(&crafted), "refused the code");
+    assert_no_session(&o.site, &mut twice);
+}
+
+#[test]
+fn the_sign_in_button_needs_its_csrf_token_and_unknown_workspaces_read_alike() {
+    let o = Oidc::new();
+    let start = o.url("/signin/oidc/mssp-soc/acme-okta");
+    // Without the form's token, or without the cookie it is bound to: refused, nothing started.
+    let mut bare = Client::new();
+    let none = bare.post(&start, &[]);
+    assert_eq!(none.status, 403, "{}", none.body);
+    assert!(none.header("location").is_none());
+    let mut loader = Client::new();
+    let page = loader.get(&o.url("/signin/oidc/mssp-soc"));
+    let mut forger = Client::new();
+    let forged = forger.post(&start, &[("csrf", &page.csrf())]);
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    assert!(forger.cookie("fh_oidc").is_none());
+    // The button is a POST: a GET of its address starts nothing.
+    let get = Client::new().get(&start);
+    assert_ne!(get.status, 303, "{}", get.body);
+
+    // A workspace that does not exist and one without OIDC answer the same page.
+    let unknown = Client::new().get(&o.url("/signin/oidc/no-such-workspace"));
+    let without = Client::new().get(&o.url("/signin/oidc/customer-globex"));
+    assert_eq!(unknown.status, 404);
+    assert_eq!(
+        (unknown.status, &unknown.body),
+        (without.status, &without.body)
+    );
+    assert!(
+        unknown
+            .body
+            .contains("no sign-in through an identity provider here")
+    );
+    // An IdP the workspace has no OIDC settings for cannot be started either.
+    let p = loader.get(&o.url("/signin/oidc/mssp-soc"));
+    let other = loader.post(
+        &o.url("/signin/oidc/mssp-soc/globex-entra"),
+        &[("csrf", &p.csrf())],
+    );
+    assert_eq!(other.status, 403, "{}", other.body);
+    assert!(
+        other.body.contains("no such identity provider"),
+        "{}",
+        other.body
+    );
+}
+
+#[test]
+fn an_external_identity_signs_in_and_sees_only_the_flow_ix_allows_it() {
+    let o = Oidc::new();
+    let d = &o.site.deployment;
+    let login = |email: &str, group: &str| {
+        let claims = json!({ "email": email, "groups": [group] }).to_string();
+        d.ok(&["sso", "login", "--idp", "globex-entra", "--claims", &claims]);
+    };
+    login(GLOBEX_OWNER, "Flowhost-Admins");
+    let steps = crate::web::steps_dir_for_tests();
+    d.ok(&[
+        "workflows",
+        "publish",
+        &crate::common::library("vendor-access-request.json"),
+        "--as",
+        GLOBEX_OWNER,
+        "--sso",
+        "--steps",
+        &steps,
+    ]);
+    let file = secret_file(d);
+    let mut args = set_args(
+        &file,
+        "customer-globex",
+        "globex-entra",
+        &o.idp.issuer,
+        GLOBEX_OWNER,
+    );
+    args.push("--sso");
+    d.ok(&args);
+
+    // Vera is the external identity the vendor flow lists; Victor is external too, unlisted.
+    o.idp
+        .person(json!({ "email": "vera@vendor.test", "groups": ["Vendors"] }));
+    let (mut vera, done) = o.sign_in("customer-globex", "globex-entra");
+    assert_eq!(done.status, 303, "{}", done.body);
+    let flows = vera.get(&o.url("/flows"));
+    assert_eq!(flows.status, 200, "{}", flows.body);
+    assert!(
+        flows.body.contains("vera@vendor.test (sso)"),
+        "{}",
+        flows.body
+    );
+    assert!(
+        flows.body.contains("vendor-access-request"),
+        "{}",
+        flows.body
+    );
+
+    o.idp
+        .person(json!({ "email": "victor@vendor.test", "groups": ["Vendors"] }));
+    let (mut victor, done) = o.sign_in("customer-globex", "globex-entra");
+    assert_eq!(done.status, 303, "{}", done.body);
+    let flows = victor.get(&o.url("/flows"));
+    assert_eq!(flows.status, 200, "{}", flows.body);
+    assert!(
+        !flows.body.contains("vendor-access-request"),
+        "{}",
+        flows.body
+    );
+    // And nothing of the workspace's members' pages: the audit is not theirs.
+    let audit = victor.get(&o.url("/audit"));
+    assert_eq!(audit.status, 403, "{}", audit.body);
 }
