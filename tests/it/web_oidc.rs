@@ -48,13 +48,13 @@ fn secret_file(d: &Deployment) -> String {
 }
 
 /// A site whose `mssp-soc` signs people in through the fake IdP as `acme-okta`.
-struct Oidc {
-    site: Site,
-    idp: FakeIdp,
+pub(crate) struct Oidc {
+    pub site: Site,
+    pub idp: FakeIdp,
 }
 
 impl Oidc {
-    fn new() -> Oidc {
+    pub(crate) fn new() -> Oidc {
         let site = Site::new();
         let idp = FakeIdp::start();
         let file = secret_file(&site.deployment);
@@ -68,7 +68,7 @@ impl Oidc {
         Oidc { site, idp }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         self.site.server.url(path)
     }
 
@@ -139,7 +139,7 @@ fn refused(answer: &Answer, why: &str) {
     );
 }
 
-fn member(email: &str, groups: &[&str]) -> Value {
+pub(crate) fn member(email: &str, groups: &[&str]) -> Value {
     json!({ "email": email, "email_verified": true, "groups": groups })
 }
 
@@ -251,6 +251,32 @@ fn oidc_settings_are_set_by_an_owner_and_never_show_the_secret() {
     assert_eq!(gone.trim(), "[]");
     let audit = d.ok(&["audit", "--workspace", "mssp-soc", "--as", OWNER, "--json"]);
     assert!(audit.contains("sso.oidc.remove"), "{audit}");
+
+    // The settings go with the trust: a tenant file that drops the IdP drops them too.
+    d.ok(&set_args(&file, "mssp-soc", "acme-okta", issuer, OWNER));
+    let tenant = std::fs::read_to_string(crate::common::example_tenant_path()).expect("tenant");
+    let changed = tenant.replacen(r#""idps": ["acme-okta"]"#, r#""idps": ["acme-entra"]"#, 1);
+    assert_ne!(tenant, changed);
+    let path = d.dir.path().join("tenant.json");
+    std::fs::write(&path, changed).expect("tenant file");
+    d.ok(&[
+        "tenant",
+        "apply",
+        path.to_str().expect("utf-8"),
+        "--as",
+        OWNER,
+    ]);
+    let gone = d.ok(&[
+        "sso",
+        "oidc",
+        "show",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]);
+    assert_eq!(gone.trim(), "[]");
 }
 
 #[test]
@@ -418,6 +444,14 @@ fn the_sign_in_button_needs_its_csrf_token_and_unknown_workspaces_read_alike() {
     assert!(none.header("location").is_none());
     let mut loader = Client::new();
     let page = loader.get(&o.url("/signin/oidc/mssp-soc"));
+    // The button's POST redirects to the IdP: the page's policy lets its forms go there and
+    // nowhere else (a browser holds the redirect to `form-action`).
+    let policy = page.header("content-security-policy").expect("a policy");
+    assert!(
+        policy.contains(&format!("form-action 'self' {};", o.idp.issuer)),
+        "{policy}"
+    );
+    assert!(policy.contains("default-src 'none'"), "{policy}");
     let mut forger = Client::new();
     let forged = forger.post(&start, &[("csrf", &page.csrf())]);
     assert_eq!(forged.status, 403, "{}", forged.body);

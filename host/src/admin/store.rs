@@ -535,38 +535,6 @@ pub(crate) fn record_sso_login(conn: &Connection, login: &SsoLogin<'_>) -> Resul
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn workspace_with_group(kind: &str) -> crate::store::Db {
-        let db = crate::store::Db::open_in_memory().expect("db");
-        db.conn()
-            .execute_batch(&format!(
-                "INSERT INTO organizations (id, name) VALUES (1, 'acme');
-                 INSERT INTO workspaces (id, org_id, name) VALUES (1, 1, 'soc');
-                 PRAGMA ignore_check_constraints = ON;
-                 INSERT INTO groups (workspace_id, name, kind) VALUES (1, 'tier1', '{kind}');
-                 PRAGMA ignore_check_constraints = OFF;"
-            ))
-            .expect("seed");
-        db
-    }
-
-    #[test]
-    fn a_group_kind_the_schema_does_not_admit_is_an_error_naming_the_column() {
-        let db = workspace_with_group("Dynamic ");
-        let err = groups_of(db.conn(), "soc").expect_err("damaged kind");
-        assert!(
-            matches!(&err, Error::Internal(m) if m.contains("stored groups.kind of group `tier1`")),
-            "{err:?}"
-        );
-        let db = workspace_with_group("dynamic");
-        let groups = groups_of(db.conn(), "soc").expect("readable");
-        assert_eq!(groups[0].kind, GroupKind::Dynamic);
-    }
-}
-
 // OIDC settings of trusted IdPs (`oidc.rs`).
 
 /// Whether workspace `ws` trusts IdP `idp`.
@@ -662,4 +630,36 @@ pub(crate) fn remove_oidc(conn: &Connection, ws: i64, idp: &str) -> Result<bool,
     )
     .map(|n| n == 1)
     .map_err(internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workspace_with_group(kind: &str) -> crate::store::Db {
+        let db = crate::store::Db::open_in_memory().expect("db");
+        db.conn()
+            .execute_batch(&format!(
+                "INSERT INTO organizations (id, name) VALUES (1, 'acme');
+                 INSERT INTO workspaces (id, org_id, name) VALUES (1, 1, 'soc');
+                 PRAGMA ignore_check_constraints = ON;
+                 INSERT INTO groups (workspace_id, name, kind) VALUES (1, 'tier1', '{kind}');
+                 PRAGMA ignore_check_constraints = OFF;"
+            ))
+            .expect("seed");
+        db
+    }
+
+    #[test]
+    fn a_group_kind_the_schema_does_not_admit_is_an_error_naming_the_column() {
+        let db = workspace_with_group("Dynamic ");
+        let err = groups_of(db.conn(), "soc").expect_err("damaged kind");
+        assert!(
+            matches!(&err, Error::Internal(m) if m.contains("stored groups.kind of group `tier1`")),
+            "{err:?}"
+        );
+        let db = workspace_with_group("dynamic");
+        let groups = groups_of(db.conn(), "soc").expect("readable");
+        assert_eq!(groups[0].kind, GroupKind::Dynamic);
+    }
 }

@@ -46,6 +46,12 @@ impl<'p> SignIns<'p> {
         self.platform.oidc_idps(workspace)
     }
 
+    /// The origins the OIDC sign-in page's buttons lead to (its `form-action`). Calls the
+    /// IdPs (discovery, cached): run it off the async runtime.
+    pub fn oidc_form_targets(&self, workspace: &str) -> Result<Vec<String>, Error> {
+        self.platform.oidc_form_targets(workspace)
+    }
+
     /// Starts an OIDC sign-in through `idp` of `workspace`, coming back to `redirect_uri`.
     /// Calls the IdP (discovery): run it off the async runtime.
     pub fn start_oidc(

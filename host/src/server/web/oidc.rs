@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::error::WebError;
+use super::headers::csp_with_form_targets;
 use super::html::{csrf_field, esc, page};
 use super::session::{SIGNIN_COOKIE, check_token, cookie, session_cookie};
 use super::signin::urlencode;
@@ -39,8 +40,14 @@ pub(super) async fn choose(
     Path(workspace): Path<String>,
 ) -> Result<Response, WebError> {
     let lookup = workspace.clone();
-    let idps = state
-        .blocking(move |e| e.platform().signins().oidc_idps(&lookup))
+    let (idps, targets) = state
+        .blocking(move |e| {
+            let signins = e.platform().signins();
+            Ok::<_, Error>((
+                signins.oidc_idps(&lookup)?,
+                signins.oidc_form_targets(&lookup)?,
+            ))
+        })
         .await??;
     if idps.is_empty() {
         let body = "<h1>Sign in</h1><p class=\"error\">There is no sign-in through an \
@@ -63,7 +70,15 @@ pub(super) async fn choose(
     let cookie = format!(
         "{SIGNIN_COOKIE}={nonce}; HttpOnly; SameSite=Strict; Path=/signin; Max-Age={LINK_TTL_SECS}"
     );
-    Ok(([(header::SET_COOKIE, cookie)], page("Sign in", None, &body)).into_response())
+    let policy = csp_with_form_targets(&targets);
+    Ok((
+        [
+            (header::SET_COOKIE, cookie),
+            (header::CONTENT_SECURITY_POLICY, policy),
+        ],
+        page("Sign in", None, &body),
+    )
+        .into_response())
 }
 
 /// POST /signin/oidc/{workspace}/{idp}: starts the login; 303 to the IdP.

@@ -74,6 +74,19 @@ pub(crate) fn form_encode(text: &str) -> String {
         .collect()
 }
 
+/// The origin (`scheme://host[:port]`) of an IdP URL, fit to be written into a
+/// Content-Security-Policy: only host characters, so an IdP's document cannot add directives.
+fn csp_origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?']).next()?;
+    let fits = matches!(scheme, "https" | "http")
+        && !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+    fits.then(|| format!("{scheme}://{host}"))
+}
+
 /// The PKCE S256 challenge of `verifier` (RFC 7636 4.2).
 fn challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
@@ -103,6 +116,30 @@ impl Platform {
     pub(crate) fn oidc_idps(&self, workspace: &str) -> Result<Vec<String>, Error> {
         let db = self.db_for_call()?;
         oidc::configured_idps(db.conn(), workspace)
+    }
+
+    /// The origins of the authorization endpoints of `workspace`'s IdPs (by discovery, cached),
+    /// for the sign-in page's `form-action`: its button's POST redirects there. An IdP that
+    /// cannot be reached now is left out (its button then fails with the reason).
+    pub(crate) fn oidc_form_targets(&self, workspace: &str) -> Result<Vec<String>, Error> {
+        let clients: Vec<OidcClient> = {
+            let db = self.db_for_call()?;
+            oidc::configured_idps(db.conn(), workspace)?
+                .iter()
+                .map(|idp| oidc::client(db.conn(), workspace, idp))
+                .collect::<Result<Vec<_>, Error>>()?
+                .into_iter()
+                .flatten()
+                .collect()
+        };
+        let mut origins: Vec<String> = clients
+            .iter()
+            .filter_map(|c| discovery::discover(&c.settings.issuer).ok())
+            .filter_map(|d| csp_origin(&d.authorization_endpoint))
+            .collect();
+        origins.sort();
+        origins.dedup();
+        Ok(origins)
     }
 
     /// Starts a login through `idp` of `workspace`: stores it (10 minutes, single use) and
@@ -327,6 +364,26 @@ mod tests {
             challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
+    }
+
+    #[test]
+    fn form_targets_are_bare_origins() {
+        assert_eq!(
+            csp_origin("https://idp.test:8443/oauth2/authorize?x=1").as_deref(),
+            Some("https://idp.test:8443")
+        );
+        assert_eq!(
+            csp_origin("http://127.0.0.1:5000/authorize").as_deref(),
+            Some("http://127.0.0.1:5000")
+        );
+        for bad in [
+            "https://idp.test;script-src *",
+            "https://a b",
+            "javascript://x",
+            "https://",
+        ] {
+            assert_eq!(csp_origin(bad), None, "{bad}");
+        }
     }
 
     #[test]
