@@ -460,6 +460,19 @@ fn the_sign_in_button_needs_its_csrf_token_and_unknown_workspaces_read_alike() {
     let get = Client::new().get(&start);
     assert_ne!(get.status, 303, "{}", get.body);
 
+    // The signed-out page asks for a workspace and leads to its buttons.
+    let mut visitor = Client::new();
+    let signed_out = visitor.get(&o.url("/"));
+    assert_eq!(signed_out.status, 401);
+    assert!(
+        signed_out.body.contains("action=\"/signin/oidc\""),
+        "{}",
+        signed_out.body
+    );
+    let to = visitor.get(&o.url("/signin/oidc?workspace=mssp-soc"));
+    assert_eq!(to.status, 303, "{}", to.body);
+    assert_eq!(to.header("location"), Some("/signin/oidc/mssp-soc"));
+
     // A workspace that does not exist and one without OIDC answer the same page.
     let unknown = Client::new().get(&o.url("/signin/oidc/no-such-workspace"));
     let without = Client::new().get(&o.url("/signin/oidc/customer-globex"));

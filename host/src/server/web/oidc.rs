@@ -34,6 +34,17 @@ const OIDC_COOKIE: &str = "fh_oidc";
 /// Where the IdP sends the browser back, under the server's public URL.
 pub(crate) const CALLBACK_PATH: &str = "/signin/oidc/callback";
 
+/// The workspace a signed-out person names on the sign-in page.
+#[derive(Deserialize)]
+pub(super) struct WorkspaceQuery {
+    workspace: String,
+}
+
+/// GET /signin/oidc?workspace=W: to that workspace's buttons (a GET form; changes nothing).
+pub(super) async fn to_workspace(Query(q): Query<WorkspaceQuery>) -> Redirect {
+    Redirect::to(&format!("/signin/oidc/{}", urlencode(q.workspace.trim())))
+}
+
 /// GET /signin/oidc/{workspace}: the sign-in buttons of the workspace's IdPs.
 pub(super) async fn choose(
     State(state): State<AppState>,
@@ -97,7 +108,8 @@ pub(super) async fn start(
                 .signins()
                 .start_oidc(&workspace, &idp, &redirect_uri)
         })
-        .await??;
+        .await?
+        .inspect_err(|e| eprintln!("flowhost serve: OIDC sign-in not started: {e}"))?;
     let mut response = Redirect::to(&started.authorize_url).into_response();
     let binding = format!(
         "{OIDC_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/signin/oidc; Max-Age={LOGIN_TTL_SECS}",
@@ -126,6 +138,10 @@ pub(super) async fn callback(
 ) -> Result<Response, WebError> {
     let cleared = format!("{OIDC_COOKIE}=; HttpOnly; SameSite=Lax; Path=/signin/oidc; Max-Age=0");
     let finished = finish(&state, query, &headers).await;
+    if let Err(WebError::Host(e)) = &finished {
+        // For the operator: a misconfigured or unreachable IdP shows here first.
+        eprintln!("flowhost serve: OIDC sign-in refused: {e}");
+    }
     let mut response = match finished {
         Ok(secret) => {
             let mut r = Redirect::to("/").into_response();
