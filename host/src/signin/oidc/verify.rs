@@ -40,12 +40,12 @@ pub(crate) struct Parsed<'t> {
 /// Splits `token` and reads its header; anything but RS256 is refused here.
 pub(crate) fn parse(token: &str) -> Result<Parsed<'_>, String> {
     let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) =
+    let (Some(raw_header), Some(payload), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err("the ID token is not a signed JWT (three dot-separated parts)".into());
     };
-    let header: Header = serde_json::from_slice(&b64(header)?)
+    let header: Header = serde_json::from_slice(&b64(raw_header)?)
         .map_err(|e| format!("the ID token's header is unreadable: {e}"))?;
     if header.alg != "RS256" {
         return Err(format!(
@@ -53,18 +53,14 @@ pub(crate) fn parse(token: &str) -> Result<Parsed<'_>, String> {
             crate::text::clip(&header.alg)
         ));
     }
-    let signed = &token[..header_len(token)];
+    // What was signed: `header.payload`, as sent.
+    let signed = &token[..raw_header.len() + 1 + payload.len()];
     Ok(Parsed {
         header,
         signed,
         payload,
         signature: b64(signature)?,
     })
-}
-
-/// The length of `header.payload`, the signed part.
-fn header_len(token: &str) -> usize {
-    token.rfind('.').unwrap_or(token.len())
 }
 
 /// What the claims must say.
