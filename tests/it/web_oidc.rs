@@ -564,3 +564,104 @@ fn an_external_identity_signs_in_and_sees_only_the_flow_ix_allows_it() {
     let audit = victor.get(&o.url("/audit"));
     assert_eq!(audit.status, 403, "{}", audit.body);
 }
+
+/// The members of group `name` of `mssp-soc`, as the Owner lists them.
+fn group_members(d: &Deployment, name: &str) -> Vec<String> {
+    let out = d.ok(&[
+        "groups",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]);
+    let groups: Value = serde_json::from_str(&out).expect("JSON");
+    groups
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|g| g["name"] == name)
+        .and_then(|g| g["members"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn the_named_groups_claim_feeds_rules_and_dynamic_groups() {
+    let o = Oidc::new();
+    let d = &o.site.deployment;
+    // This IdP sends groups as `roles`: the settings say so (SPEC GR-3 reads `groups`).
+    let file = secret_file(d);
+    let mut args = set_args(&file, "mssp-soc", "acme-okta", &o.idp.issuer, OWNER);
+    args.extend_from_slice(&["--groups-claim", "roles"]);
+    d.ok(&args);
+    // A `groups` claim the IdP did not mean as groups is not read as them.
+    o.idp.person(
+        json!({ "email": "nina.new@acme-mssp.test", "roles": ["soc-analysts"],
+                         "groups": ["soc-admins"] }),
+    );
+    let (mut browser, done) = o.sign_in("mssp-soc", "acme-okta");
+    assert_eq!(done.status, 303, "{}", done.body);
+    let home = browser.get(&o.url("/"));
+    assert!(
+        home.body.contains("nina.new@acme-mssp.test (sso)"),
+        "{}",
+        home.body
+    );
+    let who = d.ok(&[
+        "users",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]);
+    let users: Value = serde_json::from_str(&who).expect("JSON");
+    let nina = users
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|u| u["email"] == "nina.new@acme-mssp.test")
+        .unwrap_or_else(|| panic!("provisioned: {who}"));
+    assert_eq!(nina["role"], "triage-analyst", "{nina}");
+    assert!(
+        group_members(d, "soc-analysts").contains(&"nina.new@acme-mssp.test".to_owned()),
+        "joined the dynamic group"
+    );
+}
+
+#[test]
+fn an_invited_member_the_idp_no_longer_vouches_for_is_shut_out() {
+    let o = Oidc::new();
+    // Tina is invited locally; her IdP groups now match no rule: the login is a denial
+    // recorded beside the invitation (SPEC SSO-5), and no session opens.
+    o.idp.person(member(ANALYST, &["marketing"]));
+    let (mut browser, done) = o.sign_in("mssp-soc", "acme-okta");
+    refused(&done, &format!("does not admit {ANALYST}"));
+    assert_no_session(&o.site, &mut browser);
+    let actions = o.site.audit_actions();
+    assert!(
+        actions
+            .iter()
+            .any(|(a, who)| a == "sso.login" && who.contains("tina")),
+        "the denial is audited: {actions:?}"
+    );
+}
+
+#[test]
+fn a_login_left_too_long_at_the_idp_opens_nothing() {
+    let o = Oidc::new();
+    o.idp
+        .person(member("nina.new@acme-mssp.test", &["soc-analysts"]));
+    let mut browser = Client::new();
+    let callback = o.to_callback(&mut browser, "mssp-soc", "acme-okta");
+    // Ten minutes pass (the pending login's time is moved instead of the clock).
+    o.site
+        .sql("UPDATE oidc_logins SET expires_at = expires_at - 601");
+    refused(&browser.get(&callback), "took too long");
+    assert_no_session(&o.site, &mut browser);
+}
