@@ -665,3 +665,24 @@ fn a_login_left_too_long_at_the_idp_opens_nothing() {
     refused(&browser.get(&callback), "took too long");
     assert_no_session(&o.site, &mut browser);
 }
+
+#[test]
+fn an_idp_that_cannot_be_reached_starts_nothing() {
+    let site = Site::new();
+    let file = secret_file(&site.deployment);
+    // Nothing listens on port 1 of loopback.
+    let args = set_args(&file, "mssp-soc", "acme-okta", "http://127.0.0.1:1", OWNER);
+    site.deployment.ok(&args);
+    let mut browser = Client::new();
+    let page = browser.get(&site.server.url("/signin/oidc/mssp-soc"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    let policy = page.header("content-security-policy").expect("a policy");
+    assert!(policy.contains("form-action 'self';"), "{policy}");
+    let start = browser.post(
+        &site.server.url("/signin/oidc/mssp-soc/acme-okta"),
+        &[("csrf", &page.csrf())],
+    );
+    refused(&start, "could not be reached");
+    assert!(browser.cookie("fh_oidc").is_none());
+    assert_no_session(&site, &mut browser);
+}

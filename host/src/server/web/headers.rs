@@ -16,9 +16,10 @@ const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
 /// `csp_origin`): the OIDC sign-in button, whose POST redirects to the IdP, which Chromium
 /// holds to `form-action` too.
 pub(super) fn csp_with_form_targets(targets: &[String]) -> String {
+    let allowed: String = targets.iter().map(|t| format!(" {t}")).collect();
     CSP.replace(
         "form-action 'self'",
-        &format!("form-action 'self' {}", targets.join(" ")),
+        &format!("form-action 'self'{allowed}"),
     )
 }
 

@@ -14,6 +14,9 @@ use crate::admin::oidc::check_idp_url;
 
 /// How long a discovery document or a key set is reused.
 const CACHE_FOR: Duration = Duration::from_secs(300);
+/// How long a failed discovery is answered from memory: the sign-in page is anonymous, so
+/// visits must not each wait on (and call) an IdP that is down.
+const FAILURE_FOR: Duration = Duration::from_secs(30);
 /// The largest answer read from an IdP.
 const MAX_BODY: u64 = 1 << 20;
 /// How long one call to an IdP may take.
@@ -40,11 +43,16 @@ type Cache<T> = Mutex<Option<HashMap<String, (Instant, Arc<T>)>>>;
 
 static DISCOVERY: Cache<Discovery> = Mutex::new(None);
 static KEYS: Cache<Vec<SigningKey>> = Mutex::new(None);
+static FAILED: Cache<String> = Mutex::new(None);
 
 fn cached<T>(cache: &Cache<T>, key: &str) -> Option<Arc<T>> {
+    cached_for(cache, key, CACHE_FOR)
+}
+
+fn cached_for<T>(cache: &Cache<T>, key: &str, ttl: Duration) -> Option<Arc<T>> {
     let guard = cache.lock().ok()?;
     let (at, value) = guard.as_ref()?.get(key)?;
-    (at.elapsed() < CACHE_FOR).then(|| value.clone())
+    (at.elapsed() < ttl).then(|| value.clone())
 }
 
 fn remember<T>(cache: &Cache<T>, key: &str, value: Arc<T>) {
@@ -88,6 +96,13 @@ pub(crate) fn discover(issuer: &str) -> Result<Arc<Discovery>, String> {
     if let Some(found) = cached(&DISCOVERY, issuer) {
         return Ok(found);
     }
+    if let Some(failure) = cached_for(&FAILED, issuer, FAILURE_FOR) {
+        return Err(failure.to_string());
+    }
+    fetch_discovery(issuer).inspect_err(|e| remember(&FAILED, issuer, Arc::new(e.clone())))
+}
+
+fn fetch_discovery(issuer: &str) -> Result<Arc<Discovery>, String> {
     let url = format!(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
