@@ -37,6 +37,7 @@ mod web;
 mod web_browser;
 mod web_cases;
 mod web_flows;
+mod web_oidc;
 mod workflow_run;
 mod workflow_triggers;
 mod workflow_validate;

@@ -16,6 +16,7 @@ pub(crate) const LEAD: &str = "sam.lead@acme-mssp.test";
 pub(crate) const ANALYST: &str = "tina.analyst@acme-mssp.test";
 pub(crate) const OPERATOR: &str = "omar.operator@acme-mssp.test";
 
+/// The sample steps' directory, for the other web test modules.
 pub(crate) fn steps_dir() -> String {
     Path::new(ECHO)
         .parent()

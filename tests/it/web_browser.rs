@@ -6,6 +6,9 @@
 //! page, the case's page and the case list are written where `FLOWHOST_SCREENSHOTS` points
 //! (the README's come from there).
 //!
+//! A member also signs in through the workspace's IdP (the fake one of `web_oidc.rs`): the
+//! browser follows the redirects to the IdP and back and lands signed in.
+//!
 //! Skipped, with a notice, where Chromium is not installed (`scripts/browser` installs it;
 //! `scripts/test` runs that first).
 
@@ -113,4 +116,25 @@ fn the_person_ix_allows_answers_in_the_browser_and_the_other_never_sees_it() {
     operator.go(&site.server.url("/cases?access_mode=restricted"));
     wait_for(&operator, &format!("href=\"/cases/{case}\""));
     save("cases-list.png", &operator.screenshot());
+}
+
+#[test]
+fn a_member_signs_in_through_the_idp_in_the_browser() {
+    let Some((chromium, chromedriver)) = webdriver::installed() else {
+        eprintln!("skipped: chromium and chromedriver are not installed (run scripts/browser)");
+        return;
+    };
+    let o = crate::web_oidc::Oidc::new();
+    o.idp.person(crate::web_oidc::member(
+        "nina.new@acme-mssp.test",
+        &["soc-analysts"],
+    ));
+    let browser = Browser::start(&chromium, &chromedriver);
+    browser.go(&o.url("/signin/oidc/mssp-soc"));
+    wait_for(&browser, "Sign in with acme-okta");
+    browser.click("form button");
+    let home = wait_for(&browser, "nina.new@acme-mssp.test (sso)");
+    assert!(home.contains("Waiting for me"), "{home}");
+    assert_eq!(browser.current_url(), o.url("/"));
+    assert!(!browser.cookie("fh_session").is_empty());
 }

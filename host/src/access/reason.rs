@@ -113,6 +113,8 @@ pub enum Reason {
     Mocked(String),
     /// A one-time sign-in link that signs nobody in (SPEC SV-1): why, for the person holding it.
     SignInLink(&'static str),
+    /// A browser sign-in through an IdP (OIDC) that signs nobody in: why, for the person.
+    IdpSignIn(String),
 }
 
 impl Reason {
@@ -263,6 +265,9 @@ impl fmt::Display for Reason {
             Reason::Mocked(reason) => f.write_str(reason),
             Reason::SignInLink(why) => {
                 write!(f, "this sign-in link {why}; ask an Owner for a new one")
+            }
+            Reason::IdpSignIn(why) => {
+                write!(f, "sign-in through the identity provider refused: {why}")
             }
         }
     }

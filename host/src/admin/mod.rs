@@ -3,6 +3,7 @@
 
 pub mod groups;
 pub mod keys;
+pub mod oidc;
 pub mod roles;
 pub mod sso;
 pub mod users;

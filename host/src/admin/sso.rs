@@ -239,30 +239,7 @@ impl Platform {
         idp: &str,
         claims: &serde_json::Value,
     ) -> Result<Vec<LoginResult>, Error> {
-        let raw = claims["email"]
-            .as_str()
-            .ok_or_else(|| Error::Invalid("the claims need an `email` string".into()))?;
-        let email = Email::parse(raw).map_err(Error::Invalid)?;
-        if !claims.is_object() {
-            return Err(Error::Invalid("claims must be a JSON object".into()));
-        }
-        // Documented caps on presented claims (crate::text, issue 13 item 8).
-        for (name, value) in claims.as_object().into_iter().flatten() {
-            crate::text::check_len("a claim name", name, crate::text::MAX_CLAIM_CHARS)
-                .map_err(Error::Invalid)?;
-            let values: Vec<&serde_json::Value> = match value {
-                serde_json::Value::Array(items) => items.iter().collect(),
-                other => vec![other],
-            };
-            for v in values.into_iter().filter_map(serde_json::Value::as_str) {
-                crate::text::check_len(
-                    &format!("claim `{}`", crate::text::clip(name)),
-                    v,
-                    crate::text::MAX_CLAIM_CHARS,
-                )
-                .map_err(Error::Invalid)?;
-            }
-        }
+        let email = checked_claims(claims)?;
         self.write(|tx| {
             let workspaces = store::workspaces_trusting(tx, idp)?;
             if workspaces.is_empty() {
@@ -274,6 +251,57 @@ impl Platform {
                 .collect()
         })
     }
+
+    /// An SSO login applied to `workspace` alone: the browser's OIDC sign-in, whose token was
+    /// verified with that workspace's settings of IdP `idp` (another workspace trusting an
+    /// IdP of the same name may have configured another issuer, so it is not vouched for).
+    pub(crate) fn sso_login_in(
+        &self,
+        workspace: &str,
+        idp: &str,
+        claims: &serde_json::Value,
+    ) -> Result<LoginResult, Error> {
+        let email = checked_claims(claims)?;
+        self.write(|tx| {
+            let ws = super::workspace_id(tx, workspace)?;
+            if !store::trusts_idp(tx, ws, idp)? {
+                return Err(Error::NotFound(format!(
+                    "`{workspace}` does not trust IdP `{idp}`"
+                )));
+            }
+            login_in_workspace(tx, ws, workspace, idp, &email, claims)
+        })
+    }
+}
+
+/// The presented claims checked (an object, with an `email`, within the documented caps);
+/// the email they name.
+fn checked_claims(claims: &serde_json::Value) -> Result<Email, Error> {
+    let raw = claims["email"]
+        .as_str()
+        .ok_or_else(|| Error::Invalid("the claims need an `email` string".into()))?;
+    let email = Email::parse(raw).map_err(Error::Invalid)?;
+    if !claims.is_object() {
+        return Err(Error::Invalid("claims must be a JSON object".into()));
+    }
+    // Documented caps on presented claims (crate::text, issue 13 item 8).
+    for (name, value) in claims.as_object().into_iter().flatten() {
+        crate::text::check_len("a claim name", name, crate::text::MAX_CLAIM_CHARS)
+            .map_err(Error::Invalid)?;
+        let values: Vec<&serde_json::Value> = match value {
+            serde_json::Value::Array(items) => items.iter().collect(),
+            other => vec![other],
+        };
+        for v in values.into_iter().filter_map(serde_json::Value::as_str) {
+            crate::text::check_len(
+                &format!("claim `{}`", crate::text::clip(name)),
+                v,
+                crate::text::MAX_CLAIM_CHARS,
+            )
+            .map_err(Error::Invalid)?;
+        }
+    }
+    Ok(email)
 }
 
 fn login_in_workspace(

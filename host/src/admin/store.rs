@@ -535,6 +535,103 @@ pub(crate) fn record_sso_login(conn: &Connection, login: &SsoLogin<'_>) -> Resul
     Ok(())
 }
 
+// OIDC settings of trusted IdPs (`oidc.rs`).
+
+/// Whether workspace `ws` trusts IdP `idp`.
+pub(crate) fn trusts_idp(conn: &Connection, ws: i64, idp: &str) -> Result<bool, Error> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM idps WHERE workspace_id = ?1 AND name = ?2)",
+        params![ws, idp],
+        |r| r.get(0),
+    )
+    .map_err(internal)
+}
+
+/// Adds or replaces the OIDC settings of `new.idp` (already checked by `oidc.rs`).
+pub(crate) fn set_oidc(
+    conn: &Connection,
+    ws: i64,
+    new: &super::oidc::NewOidc,
+    now: i64,
+) -> Result<(), Error> {
+    conn.execute(
+        "INSERT INTO idp_oidc (workspace_id, idp, issuer, client_id, client_secret, scopes,
+                               groups_claim, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (workspace_id, idp) DO UPDATE SET issuer = excluded.issuer,
+             client_id = excluded.client_id, client_secret = excluded.client_secret,
+             scopes = excluded.scopes, groups_claim = excluded.groups_claim,
+             updated_at = excluded.updated_at",
+        params![
+            ws,
+            new.idp,
+            new.issuer,
+            new.client_id,
+            new.client_secret,
+            new.scopes,
+            new.groups_claim,
+            now
+        ],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
+fn oidc_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<super::oidc::OidcClient> {
+    Ok(super::oidc::OidcClient {
+        settings: super::oidc::OidcSettings {
+            idp: r.get(0)?,
+            issuer: r.get(1)?,
+            client_id: r.get(2)?,
+            scopes: r.get(4)?,
+            groups_claim: r.get(5)?,
+        },
+        client_secret: r.get(3)?,
+    })
+}
+
+/// The OIDC client of `idp` in `ws`, if it has settings (and is still trusted: the settings
+/// go with the trust, by the foreign key).
+pub(crate) fn oidc_client(
+    conn: &Connection,
+    ws: i64,
+    idp: &str,
+) -> Result<Option<super::oidc::OidcClient>, Error> {
+    conn.query_row(
+        "SELECT idp, issuer, client_id, client_secret, scopes, groups_claim FROM idp_oidc
+         WHERE workspace_id = ?1 AND idp = ?2",
+        params![ws, idp],
+        oidc_row,
+    )
+    .optional()
+    .map_err(internal)
+}
+
+/// The OIDC settings of every IdP of `ws`, by IdP name (without secrets).
+pub(crate) fn oidc_settings(
+    conn: &Connection,
+    ws: i64,
+) -> Result<Vec<super::oidc::OidcSettings>, Error> {
+    crate::store::all_rows(
+        conn,
+        "SELECT idp, issuer, client_id, client_secret, scopes, groups_claim FROM idp_oidc
+         WHERE workspace_id = ?1 ORDER BY idp",
+        [ws],
+        |r| oidc_row(r).map(|c| c.settings),
+    )
+    .map_err(internal)
+}
+
+/// Removes the OIDC settings of `idp`; whether there were any.
+pub(crate) fn remove_oidc(conn: &Connection, ws: i64, idp: &str) -> Result<bool, Error> {
+    conn.execute(
+        "DELETE FROM idp_oidc WHERE workspace_id = ?1 AND idp = ?2",
+        params![ws, idp],
+    )
+    .map(|n| n == 1)
+    .map_err(internal)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

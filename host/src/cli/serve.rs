@@ -34,6 +34,11 @@ pub struct ServeArgs {
     /// TLS is the reverse proxy's job).
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
     http: Option<SocketAddr>,
+    /// The URL people reach the server at (through its TLS proxy), e.g.
+    /// https://flowhost.example.com: sign-in through an IdP redirects back to
+    /// URL/signin/oidc/callback. Default: the address it listens on, if loopback.
+    #[arg(long, value_name = "URL", requires = "http")]
+    public_url: Option<String>,
 }
 
 pub fn run(db: &Path, args: ServeArgs) -> anyhow::Result<()> {
@@ -50,7 +55,7 @@ pub fn run(db: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let scheduler = Scheduler::new(engine.clone(), options, print);
     match args.http {
         None => scheduler.run()?,
-        Some(addr) => serve_http(addr, engine, scheduler)?,
+        Some(addr) => serve_http(addr, args.public_url, engine, scheduler)?,
     }
     eprintln!("flowhost serve: stopped cleanly");
     Ok(())
@@ -58,7 +63,17 @@ pub fn run(db: &Path, args: ServeArgs) -> anyhow::Result<()> {
 
 /// The scheduler and the HTTP server on one runtime; either stopping (a signal, `--once`)
 /// stops both.
-fn serve_http(addr: SocketAddr, engine: Arc<Engine>, scheduler: Scheduler) -> anyhow::Result<()> {
+fn serve_http(
+    addr: SocketAddr,
+    public_url: Option<String>,
+    engine: Arc<Engine>,
+    scheduler: Scheduler,
+) -> anyhow::Result<()> {
+    if let Some(url) = &public_url
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        anyhow::bail!("--public-url `{url}` must start with https:// (or http://)");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -69,7 +84,15 @@ fn serve_http(addr: SocketAddr, engine: Arc<Engine>, scheduler: Scheduler) -> an
         let bound = listener.local_addr()?;
         eprintln!("flowhost serve: http://{bound}/");
         let stop = engine.stop_flag();
-        let state = AppState::new(engine).with_wake(scheduler.waker());
+        let mut state = AppState::new(engine).with_wake(scheduler.waker());
+        // Without --public-url, only a loopback address is a URL people surely reach it at.
+        match public_url {
+            Some(url) => state = state.with_public_url(&url),
+            None if bound.ip().is_loopback() => {
+                state = state.with_public_url(&format!("http://{bound}"));
+            }
+            None => {}
+        }
         let http = tokio::spawn(server::serve(listener, state, stop.clone()));
         let scheduled = scheduler.serve().await;
         // The scheduler stopped: so does the server (it may have stopped first on an error).

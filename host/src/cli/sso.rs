@@ -1,8 +1,11 @@
 //! `flowhost sso`: claim-mapping rules, SSO-only enforcement, logins.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
 
 use clap::Subcommand;
+use flowhost::admin::oidc::NewOidc;
 use flowhost::admin::sso::ClaimRule;
 
 use super::acting::{platform, print_json};
@@ -24,10 +27,59 @@ pub enum SsoCommand {
         #[command(flatten)]
         output: Output,
     },
+    /// OIDC client settings of a trusted IdP: how the web pages sign people in through it.
+    #[command(subcommand)]
+    Oidc(OidcCommand),
     /// Enforce (on) or lift (off) SSO-only sign-in.
     Enforce {
         #[arg(value_parser = ["on", "off"])]
         state: String,
+        #[command(flatten)]
+        at: InWorkspace,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum OidcCommand {
+    /// Set (or replace) the OIDC settings of IdP --idp, one the workspace trusts.
+    Set {
+        #[arg(long)]
+        idp: String,
+        /// The issuer URL (https://; plain http:// only to 127.0.0.1 or localhost).
+        #[arg(long)]
+        issuer: String,
+        #[arg(long)]
+        client_id: String,
+        /// A file holding the client secret (never given on the command line).
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "client_secret_env"
+        )]
+        client_secret_file: Option<PathBuf>,
+        /// An environment variable holding the client secret.
+        #[arg(long, value_name = "VAR", conflicts_with = "client_secret_file")]
+        client_secret_env: Option<String>,
+        /// Space-separated scopes (default "openid email profile"; `openid` is always asked).
+        #[arg(long)]
+        scopes: Option<String>,
+        /// The ID token claim holding the person's groups (default `groups`).
+        #[arg(long)]
+        groups_claim: Option<String>,
+        #[command(flatten)]
+        at: InWorkspace,
+    },
+    /// Show the OIDC settings of the workspace's IdPs (never the secret).
+    Show {
+        #[command(flatten)]
+        at: InWorkspace,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Remove the OIDC settings of IdP --idp.
+    Remove {
+        #[arg(long)]
+        idp: String,
         #[command(flatten)]
         at: InWorkspace,
     },
@@ -136,6 +188,64 @@ pub fn run(db: &Path, cmd: SsoCommand) -> anyhow::Result<()> {
                     println!("  {c}");
                 }
             }
+        }
+        SsoCommand::Oidc(OidcCommand::Set {
+            idp,
+            issuer,
+            client_id,
+            client_secret_file,
+            client_secret_env,
+            scopes,
+            groups_claim,
+            at: InWorkspace { workspace, acting },
+        }) => {
+            let client_secret = match (client_secret_file, client_secret_env) {
+                (Some(file), _) => std::fs::read_to_string(&file).with_context(|| {
+                    format!("cannot read the client secret file {}", file.display())
+                })?,
+                (None, Some(var)) => std::env::var(&var).with_context(|| {
+                    format!("the client secret variable `{var}` is not set (or not UTF-8)")
+                })?,
+                (None, None) => anyhow::bail!("give --client-secret-file or --client-secret-env"),
+            };
+            let new = NewOidc {
+                idp: idp.clone(),
+                issuer,
+                client_id,
+                client_secret,
+                scopes,
+                groups_claim,
+            };
+            p.set_oidc(&acting.required()?, &workspace, new)?;
+            println!("OIDC settings of IdP `{}` set for {workspace}", idp.trim());
+        }
+        SsoCommand::Oidc(OidcCommand::Show {
+            output: Output { json },
+            at: InWorkspace { workspace, acting },
+        }) => {
+            let all = p.oidc_settings(&acting.principal()?, &workspace)?;
+            if json {
+                return print_json(&all);
+            }
+            if all.is_empty() {
+                println!("no IdP of {workspace} has OIDC settings");
+            }
+            for s in all {
+                println!(
+                    "{}: issuer {} · client id {} · scopes \"{}\" · groups claim `{}`",
+                    s.idp, s.issuer, s.client_id, s.scopes, s.groups_claim
+                );
+            }
+        }
+        SsoCommand::Oidc(OidcCommand::Remove {
+            idp,
+            at: InWorkspace { workspace, acting },
+        }) => {
+            p.remove_oidc(&acting.required()?, &workspace, &idp)?;
+            println!(
+                "OIDC settings of IdP `{}` removed from {workspace}",
+                idp.trim()
+            );
         }
         SsoCommand::Enforce {
             state,

@@ -6,6 +6,7 @@
 use crate::Error;
 use crate::admin::groups::{GroupInfo, GroupKind};
 use crate::admin::keys::{CreatedKey, KeyInfo, NewKey};
+use crate::admin::oidc::{NewOidc, OidcSettings};
 use crate::admin::sso::{ClaimRule, LoginResult};
 use crate::admin::users::MemberInfo;
 use crate::platform::Platform;
@@ -224,5 +225,25 @@ impl<'p> Admin<'p> {
         claims: &serde_json::Value,
     ) -> Result<Vec<LoginResult>, Error> {
         self.platform.sso_login(idp, claims)
+    }
+
+    /// Sets the OIDC settings of an IdP the workspace trusts (browser sign-in); needs
+    /// `user.write`. Audited, without the secret.
+    pub fn set_oidc(&self, actor: &Principal, workspace: &str, new: NewOidc) -> Result<(), Error> {
+        self.platform.set_oidc(actor, workspace, new)
+    }
+
+    /// The OIDC settings of the workspace's IdPs, never a secret; needs `user.read`.
+    pub fn oidc_settings(
+        &self,
+        actor: &Principal,
+        workspace: &str,
+    ) -> Result<Vec<OidcSettings>, Error> {
+        self.platform.oidc_settings(actor, workspace)
+    }
+
+    /// Removes the OIDC settings of `idp`; needs `user.write`. Audited.
+    pub fn remove_oidc(&self, actor: &Principal, workspace: &str, idp: &str) -> Result<(), Error> {
+        self.platform.remove_oidc(actor, workspace, idp)
     }
 }

@@ -5,6 +5,7 @@
 use crate::Error;
 use crate::platform::Platform;
 use crate::principal::Principal;
+use crate::signin::oidc::{Callback, StartedLogin};
 use crate::signin::{IssuedLink, OpenedSession, Session};
 
 /// Sign-in links and sessions of a [`Platform`].
@@ -37,6 +38,39 @@ impl<'p> SignIns<'p> {
     /// The live session whose cookie holds `secret`.
     pub fn session(&self, secret: &str) -> Result<Option<Session>, Error> {
         self.platform.session(secret)
+    }
+
+    /// The IdPs a browser may sign in to `workspace` through (OIDC); none for a workspace
+    /// that does not exist, alike.
+    pub fn oidc_idps(&self, workspace: &str) -> Result<Vec<String>, Error> {
+        self.platform.oidc_idps(workspace)
+    }
+
+    /// The origins the OIDC sign-in page's buttons lead to (its `form-action`). Calls the
+    /// IdPs (discovery, cached): run it off the async runtime.
+    pub fn oidc_form_targets(&self, workspace: &str) -> Result<Vec<String>, Error> {
+        self.platform.oidc_form_targets(workspace)
+    }
+
+    /// Starts an OIDC sign-in through `idp` of `workspace`, coming back to `redirect_uri`.
+    /// Calls the IdP (discovery): run it off the async runtime.
+    pub fn start_oidc(
+        &self,
+        workspace: &str,
+        idp: &str,
+        redirect_uri: &str,
+    ) -> Result<StartedLogin, Error> {
+        self.platform.start_oidc_login(workspace, idp, redirect_uri)
+    }
+
+    /// Finishes an OIDC sign-in at its callback: a session for whom the workspace's claim
+    /// mapping admits, a denial otherwise. Calls the IdP: run it off the async runtime.
+    pub fn finish_oidc(
+        &self,
+        callback: &Callback,
+        redirect_uri: &str,
+    ) -> Result<OpenedSession, Error> {
+        self.platform.finish_oidc_login(callback, redirect_uri)
     }
 
     /// Signs the session whose cookie holds `secret` out.

@@ -12,6 +12,8 @@ use crate::workflow::engine::Engine;
 pub struct AppState {
     engine: Arc<Engine>,
     wake: Arc<Notify>,
+    /// The URL people reach the server at (the OIDC redirect URI is built on it), if known.
+    public_url: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -22,6 +24,7 @@ impl AppState {
         Self {
             engine: Arc::new(engine.sibling()),
             wake: Arc::new(Notify::new()),
+            public_url: None,
         }
     }
 
@@ -29,6 +32,18 @@ impl AppState {
     pub fn with_wake(mut self, wake: Arc<Notify>) -> Self {
         self.wake = wake;
         self
+    }
+
+    /// This state, reached by people at `url` (`serve --public-url`, or the loopback address
+    /// it listens on).
+    pub fn with_public_url(mut self, url: &str) -> Self {
+        self.public_url = Some(url.trim_end_matches('/').into());
+        self
+    }
+
+    /// The URL people reach the server at, without a trailing slash, if known.
+    pub fn public_url(&self) -> Option<&str> {
+        self.public_url.as_deref()
     }
 
     /// Tells the scheduler there is work (a run recorded, an event emitted) instead of

@@ -4,6 +4,7 @@
 //! and names a principal; what that principal may do is decided at each request by the access
 //! layer, so a demoted or deleted user's session loses that power at once.
 
+pub mod oidc;
 mod store;
 
 use base64::Engine as _;

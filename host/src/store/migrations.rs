@@ -604,6 +604,40 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     ) WITHOUT ROWID;
     "#,
     ),
+    (
+        19,
+        "OIDC client settings of trusted IdPs, and pending browser OIDC logins (issue 16)",
+        r#"
+    -- How the web pages sign someone in through an IdP the workspace trusts (OIDC code flow).
+    -- The client secret is sent to the IdP's token endpoint, so it is kept as is; it is
+    -- never shown. Settings go with the trust: an IdP removed from `idps` takes them along.
+    CREATE TABLE idp_oidc (
+        workspace_id  INTEGER NOT NULL,
+        idp           TEXT NOT NULL,
+        issuer        TEXT NOT NULL,
+        client_id     TEXT NOT NULL,
+        client_secret TEXT NOT NULL,
+        scopes        TEXT NOT NULL,
+        groups_claim  TEXT NOT NULL,
+        updated_at    INTEGER NOT NULL,
+        PRIMARY KEY (workspace_id, idp),
+        FOREIGN KEY (workspace_id, idp) REFERENCES idps (workspace_id, name) ON DELETE CASCADE
+    );
+    -- A browser's OIDC login between its start and the IdP's callback: the state and the
+    -- browser's binding cookie and the nonce as their SHA-256, the PKCE verifier as is (it
+    -- is sent to the token endpoint). Used once, within minutes.
+    CREATE TABLE oidc_logins (
+        state_hash   TEXT PRIMARY KEY,
+        browser_hash TEXT NOT NULL,
+        workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
+        idp          TEXT NOT NULL,
+        nonce_hash   TEXT NOT NULL,
+        verifier     TEXT NOT NULL,
+        expires_at   INTEGER NOT NULL,
+        used_at      INTEGER
+    );
+    "#,
+    ),
 ];
 
 /// Applies every migration newer than the database's version.

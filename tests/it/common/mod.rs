@@ -202,5 +202,6 @@ impl Deployment {
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 }
+pub mod fake_idp;
 pub mod web;
 pub mod webdriver;

@@ -35,6 +35,7 @@ impl From<anyhow::Error> for WebError {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
+        let signed_out = matches!(self, WebError::SignedOut);
         let (status, title, text) = match self {
             WebError::SignedOut => (
                 StatusCode::UNAUTHORIZED,
@@ -64,11 +65,19 @@ impl IntoResponse for WebError {
             },
             WebError::Server(m) => internal(&m),
         };
-        let body = format!(
+        let mut body = format!(
             "<h1>{}</h1><p class=\"error\">{}</p>",
             esc(title),
             esc(&text)
         );
+        if signed_out {
+            // The way to a workspace's IdP buttons, without listing workspaces to anyone.
+            body.push_str(
+                "<form method=\"get\" action=\"/signin/oidc\"><label>Workspace \
+                 <input name=\"workspace\" required></label>\
+                 <button>Sign in through your identity provider</button></form>",
+            );
+        }
         (status, page(title, None, &body)).into_response()
     }
 }

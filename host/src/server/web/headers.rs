@@ -12,7 +12,18 @@ use axum::response::Response;
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// Adds the headers to the response of `request`.
+/// The policy of a page whose forms may also lead to `targets` (origins already checked by
+/// `csp_origin`): the OIDC sign-in button, whose POST redirects to the IdP, which Chromium
+/// holds to `form-action` too.
+pub(super) fn csp_with_form_targets(targets: &[String]) -> String {
+    let allowed: String = targets.iter().map(|t| format!(" {t}")).collect();
+    CSP.replace(
+        "form-action 'self'",
+        &format!("form-action 'self'{allowed}"),
+    )
+}
+
+/// Adds the headers to the response of `request` (a policy a page set itself is kept).
 pub(super) async fn secure(request: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
     let mut response = next.run(request).await;
@@ -21,10 +32,12 @@ pub(super) async fn secure(request: Request, next: Next) -> Response {
     if let Ok(v) = HeaderValue::from_str(&format!("app;dur={took:.3}")) {
         h.insert("server-timing", v);
     }
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

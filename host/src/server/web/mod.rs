@@ -16,6 +16,7 @@ mod form;
 mod headers;
 mod html;
 mod interaction;
+mod oidc;
 mod runs;
 mod session;
 mod signin;
@@ -36,6 +37,10 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/style.css", get(style))
         .route("/signin", get(signin::signed_out))
         .route("/signin/{token}", get(signin::confirm).post(signin::redeem))
+        .route("/signin/oidc", get(oidc::to_workspace))
+        .route(oidc::CALLBACK_PATH, get(oidc::callback))
+        .route("/signin/oidc/{workspace}", get(oidc::choose))
+        .route("/signin/oidc/{workspace}/{idp}", post(oidc::start))
         .route("/signout", post(signin::sign_out))
         .route(
             "/interactions/{id}",

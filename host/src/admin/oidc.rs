@@ -1,0 +1,285 @@
+//! The OIDC client settings of an IdP a workspace trusts: how the web pages sign someone in
+//! through it (issue 16). Set, shown and removed by a holder of `user.write` (the Owner, as
+//! for claim rules), each change audited (SPEC UA-4). The settings only say where to send a
+//! browser and how to verify what comes back; who gets in is the claim mapping's decision
+//! (`sso.rs`, SPEC SSO-2..5).
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::Error;
+use crate::access::Scope;
+use crate::audit::{self, Actor};
+use crate::clock;
+use crate::platform::Platform;
+use crate::principal::Principal;
+use crate::store::Connection;
+
+use super::store;
+use super::workspace_id;
+
+/// The scopes asked for when none are given.
+pub const DEFAULT_SCOPES: &str = "openid email profile";
+/// The claim holding the person's IdP groups when none is named.
+pub const DEFAULT_GROUPS_CLAIM: &str = "groups";
+/// The longest issuer, client id, secret or scope list accepted.
+const MAX_SETTING_CHARS: usize = 2048;
+
+/// New OIDC settings for an IdP, as a person gives them.
+#[derive(Clone, Debug)]
+pub struct NewOidc {
+    pub idp: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Space-separated; `openid` is added if missing. Default [`DEFAULT_SCOPES`].
+    pub scopes: Option<String>,
+    /// Default [`DEFAULT_GROUPS_CLAIM`].
+    pub groups_claim: Option<String>,
+}
+
+/// The OIDC settings of one IdP as shown: never the client secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OidcSettings {
+    pub idp: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub scopes: String,
+    pub groups_claim: String,
+}
+
+/// The settings and the secret, for the sign-in itself (never leaves the host).
+#[derive(Clone, Debug)]
+pub(crate) struct OidcClient {
+    pub settings: OidcSettings,
+    pub client_secret: String,
+}
+
+/// `Ok` if `url` may be an issuer or an IdP endpoint: `https://`, or plain `http://` to
+/// loopback only (a local IdP, the tests). The error says so.
+pub fn check_idp_url(what: &str, url: &str) -> Result<(), String> {
+    let shown = crate::text::clip(url);
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) || url.contains('#') {
+        return Err(format!(
+            "{what} `{shown}` is not a URL (spaces or a fragment)"
+        ));
+    }
+    if let Some(rest) = url.strip_prefix("https://") {
+        if rest.is_empty() || rest.starts_with('/') {
+            return Err(format!("{what} `{shown}` names no host"));
+        }
+        return Ok(());
+    }
+    if let Some(rest) = url.strip_prefix("http://") {
+        for host in ["127.0.0.1", "localhost"] {
+            if let Some(after) = rest.strip_prefix(host)
+                && (after.is_empty() || after.starts_with(':') || after.starts_with('/'))
+            {
+                return Ok(());
+            }
+        }
+    }
+    Err(format!(
+        "{what} `{shown}` must be an https:// URL (plain http:// only to 127.0.0.1 or \
+         localhost, for a local IdP)"
+    ))
+}
+
+impl NewOidc {
+    /// Checked and normalized: trimmed, lengths capped, issuer's scheme, `openid` in scopes.
+    fn checked(self) -> Result<NewOidc, Error> {
+        let invalid = Error::Invalid;
+        let issuer = self.issuer.trim().to_owned();
+        check_idp_url("the issuer", &issuer).map_err(invalid)?;
+        let client_id = self.client_id.trim().to_owned();
+        let client_secret = self.client_secret.trim().to_owned();
+        if client_id.is_empty() {
+            return Err(Error::Invalid("the client id is empty".into()));
+        }
+        if client_secret.is_empty() {
+            return Err(Error::Invalid("the client secret is empty".into()));
+        }
+        let mut scopes: Vec<&str> = self
+            .scopes
+            .as_deref()
+            .unwrap_or(DEFAULT_SCOPES)
+            .split_whitespace()
+            .collect();
+        if !scopes.contains(&"openid") {
+            scopes.insert(0, "openid");
+        }
+        let scopes = scopes.join(" ");
+        let groups_claim = self
+            .groups_claim
+            .as_deref()
+            .unwrap_or(DEFAULT_GROUPS_CLAIM)
+            .trim()
+            .to_owned();
+        if groups_claim.is_empty() {
+            return Err(Error::Invalid("the groups claim name is empty".into()));
+        }
+        for (what, value) in [
+            ("the issuer", &issuer),
+            ("the client id", &client_id),
+            ("the client secret", &client_secret),
+            ("the scopes", &scopes),
+            ("the groups claim", &groups_claim),
+        ] {
+            crate::text::check_len(what, value, MAX_SETTING_CHARS).map_err(invalid)?;
+        }
+        Ok(NewOidc {
+            idp: self.idp.trim().to_owned(),
+            issuer,
+            client_id,
+            client_secret,
+            scopes: Some(scopes),
+            groups_claim: Some(groups_claim),
+        })
+    }
+}
+
+/// The IdP must be one the workspace trusts (`idps` of the tenant spec).
+fn trusted(conn: &Connection, ws: i64, workspace: &str, idp: &str) -> Result<(), Error> {
+    if store::trusts_idp(conn, ws, idp)? {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "`{workspace}` does not trust IdP `{}`: add it to the workspace's `idps` first",
+            crate::text::clip(idp)
+        )))
+    }
+}
+
+/// The OIDC client of `idp` in workspace `workspace`, if the workspace trusts it and has
+/// settings for it. For the sign-in, which acts for nobody yet.
+pub(crate) fn client(
+    conn: &Connection,
+    workspace: &str,
+    idp: &str,
+) -> Result<Option<OidcClient>, Error> {
+    let Some(ws) = store::find_workspace(conn, workspace)? else {
+        return Ok(None);
+    };
+    store::oidc_client(conn, ws, idp)
+}
+
+/// The IdPs of `workspace` with OIDC settings, by name; none for an unknown workspace.
+pub(crate) fn configured_idps(conn: &Connection, workspace: &str) -> Result<Vec<String>, Error> {
+    match store::find_workspace(conn, workspace)? {
+        Some(ws) => Ok(store::oidc_settings(conn, ws)?
+            .into_iter()
+            .map(|s| s.idp)
+            .collect()),
+        None => Ok(Vec::new()),
+    }
+}
+
+impl Platform {
+    /// Sets (adds or replaces) the OIDC settings of a trusted IdP. Audited without the secret.
+    pub(crate) fn set_oidc(
+        &self,
+        actor: &Principal,
+        workspace: &str,
+        new: NewOidc,
+    ) -> Result<(), Error> {
+        let new = new.checked()?;
+        self.write_as(actor, workspace, Scope::UserWrite, |tx| {
+            let ws = workspace_id(tx, workspace)?;
+            trusted(tx, ws, workspace, &new.idp)?;
+            let replaced = store::oidc_client(tx, ws, &new.idp)?.is_some();
+            store::set_oidc(tx, ws, &new, clock::now_unix())?;
+            audit::record(
+                tx,
+                &Actor::Principal(actor),
+                workspace,
+                if replaced {
+                    "sso.oidc.update"
+                } else {
+                    "sso.oidc.set"
+                },
+                &new.idp,
+                json!({
+                    "issuer": new.issuer,
+                    "client_id": new.client_id,
+                    "scopes": new.scopes,
+                    "groups_claim": new.groups_claim,
+                }),
+            )
+        })
+    }
+
+    /// The OIDC settings of the workspace's IdPs (never a secret); needs `user.read`.
+    pub(crate) fn oidc_settings(
+        &self,
+        actor: &Principal,
+        workspace: &str,
+    ) -> Result<Vec<OidcSettings>, Error> {
+        self.authorize(actor, workspace, Scope::UserRead)?;
+        let db = self.db_for_call()?;
+        let ws = workspace_id(db.conn(), workspace)?;
+        store::oidc_settings(db.conn(), ws)
+    }
+
+    /// Removes the OIDC settings of `idp`: browsers can no longer sign in through it.
+    pub(crate) fn remove_oidc(
+        &self,
+        actor: &Principal,
+        workspace: &str,
+        idp: &str,
+    ) -> Result<(), Error> {
+        self.write_as(actor, workspace, Scope::UserWrite, |tx| {
+            let ws = workspace_id(tx, workspace)?;
+            if !store::remove_oidc(tx, ws, idp.trim())? {
+                return Err(Error::NotFound(format!(
+                    "IdP `{}` of `{workspace}` has no OIDC settings",
+                    crate::text::clip(idp)
+                )));
+            }
+            audit::record(
+                tx,
+                &Actor::Principal(actor),
+                workspace,
+                "sso.oidc.remove",
+                idp.trim(),
+                json!({}),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_idp_url;
+
+    #[test]
+    fn issuers_are_https_or_loopback_http() {
+        for ok in [
+            "https://idp.example.test",
+            "https://idp.example.test/realms/acme",
+            "http://127.0.0.1:8080",
+            "http://localhost/x",
+            "http://localhost",
+        ] {
+            assert!(check_idp_url("the issuer", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://idp.example.test",
+            "http://127.0.0.1.evil.test",
+            "http://localhost.evil.test/",
+            "ftp://idp.example.test",
+            "https://",
+            "https:///path",
+            "idp.example.test",
+            "https://idp.example.test/#frag",
+            "https://idp example.test",
+        ] {
+            let err = check_idp_url("the issuer", bad).expect_err(bad);
+            assert!(err.contains("the issuer"), "{err}");
+        }
+        let err = check_idp_url("the issuer", "http://idp.test").expect_err("plain http");
+        assert!(
+            err.contains("https://") && err.contains("127.0.0.1"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,205 @@
+//! Signing in through the workspace's IdP (OIDC; issue 16, SPEC SV-1, SV-2). The web layer
+//! only carries requests to the sign-in handle (which verifies and decides) and sets cookies.
+//!
+//! - `GET /signin/oidc/{workspace}`: one button per IdP with OIDC settings; an unknown
+//!   workspace and one without any answer the same page (no list of workspaces, no oracle).
+//! - `POST /signin/oidc/{workspace}/{idp}`: with the form's login-CSRF token bound to a
+//!   cookie, starts the login and sends the browser to the IdP; a second cookie binds the
+//!   callback to this browser.
+//! - `GET /signin/oidc/callback`: the IdP sends the browser back with a GET (the protocol
+//!   says so): the one GET that opens a session. It is a one-time redemption like the link's
+//!   POST: the state is single use, expires, and counts only with this browser's cookie, so
+//!   a replayed, forged or prefetched callback opens nothing.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::error::WebError;
+use super::headers::csp_with_form_targets;
+use super::html::{csrf_field, esc, page};
+use super::session::{SIGNIN_COOKIE, check_token, cookie, session_cookie};
+use super::signin::urlencode;
+use crate::Error;
+use crate::access::Reason;
+use crate::server::AppState;
+use crate::signin::oidc::{Callback, LOGIN_TTL_SECS};
+use crate::signin::{LINK_TTL_SECS, secret};
+
+/// The cookie that binds a started OIDC login to its browser. SameSite=Lax: the IdP's
+/// redirect back is a cross-site top-level GET, which Strict would strip it from.
+const OIDC_COOKIE: &str = "fh_oidc";
+/// Where the IdP sends the browser back, under the server's public URL.
+pub(crate) const CALLBACK_PATH: &str = "/signin/oidc/callback";
+
+/// The workspace a signed-out person names on the sign-in page.
+#[derive(Deserialize)]
+pub(super) struct WorkspaceQuery {
+    workspace: String,
+}
+
+/// GET /signin/oidc?workspace=W: to that workspace's buttons (a GET form; changes nothing).
+pub(super) async fn to_workspace(Query(q): Query<WorkspaceQuery>) -> Redirect {
+    Redirect::to(&format!("/signin/oidc/{}", urlencode(q.workspace.trim())))
+}
+
+/// GET /signin/oidc/{workspace}: the sign-in buttons of the workspace's IdPs.
+pub(super) async fn choose(
+    State(state): State<AppState>,
+    Path(workspace): Path<String>,
+) -> Result<Response, WebError> {
+    let lookup = workspace.clone();
+    let (idps, targets) = state
+        .blocking(move |e| {
+            let signins = e.platform().signins();
+            Ok::<_, Error>((
+                signins.oidc_idps(&lookup)?,
+                signins.oidc_form_targets(&lookup)?,
+            ))
+        })
+        .await??;
+    if idps.is_empty() {
+        let body = "<h1>Sign in</h1><p class=\"error\">There is no sign-in through an \
+                    identity provider here. Check the address, or use the sign-in link an \
+                    Owner of your workspace gave you.</p>";
+        return Ok((StatusCode::NOT_FOUND, page("Sign in", None, body)).into_response());
+    }
+    let nonce = secret()?;
+    let mut body = format!("<h1>Sign in to {}</h1>", esc(&workspace));
+    for idp in &idps {
+        body.push_str(&format!(
+            "<form method=\"post\" action=\"/signin/oidc/{}/{}\">{}\
+             <button>Sign in with {}</button></form>",
+            esc(&urlencode(&workspace)),
+            esc(&urlencode(idp)),
+            csrf_field(&nonce),
+            esc(idp)
+        ));
+    }
+    let cookie = format!(
+        "{SIGNIN_COOKIE}={nonce}; HttpOnly; SameSite=Strict; Path=/signin; Max-Age={LINK_TTL_SECS}"
+    );
+    let policy = csp_with_form_targets(&targets);
+    Ok((
+        [
+            (header::SET_COOKIE, cookie),
+            (header::CONTENT_SECURITY_POLICY, policy),
+        ],
+        page("Sign in", None, &body),
+    )
+        .into_response())
+}
+
+/// POST /signin/oidc/{workspace}/{idp}: starts the login; 303 to the IdP.
+pub(super) async fn start(
+    State(state): State<AppState>,
+    Path((workspace, idp)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let bound = cookie(&headers, SIGNIN_COOKIE).unwrap_or_default();
+    check_token(&fields, &bound)?;
+    let redirect_uri = redirect_uri(&state)?;
+    let started = state
+        .blocking(move |e| {
+            e.platform()
+                .signins()
+                .start_oidc(&workspace, &idp, &redirect_uri)
+        })
+        .await?
+        .inspect_err(|e| eprintln!("flowhost serve: OIDC sign-in not started: {e}"))?;
+    let mut response = Redirect::to(&started.authorize_url).into_response();
+    let binding = format!(
+        "{OIDC_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/signin/oidc; Max-Age={LOGIN_TTL_SECS}",
+        started.browser
+    );
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, header_value(&binding)?);
+    Ok(response)
+}
+
+/// What the IdP's redirect carries: a code and the state, or an error.
+#[derive(Deserialize)]
+pub(super) struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// GET /signin/oidc/callback: finishes the login; a session and 303 to the home page, or a
+/// refusal page and no session.
+pub(super) async fn callback(
+    State(state): State<AppState>,
+    Query(query): Query<CallbackQuery>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let cleared = format!("{OIDC_COOKIE}=; HttpOnly; SameSite=Lax; Path=/signin/oidc; Max-Age=0");
+    let finished = finish(&state, query, &headers).await;
+    if let Err(WebError::Host(e)) = &finished {
+        // For the operator: a misconfigured or unreachable IdP shows here first.
+        eprintln!("flowhost serve: OIDC sign-in refused: {e}");
+    }
+    let mut response = match finished {
+        Ok(secret) => {
+            let mut r = Redirect::to("/").into_response();
+            r.headers_mut()
+                .append(header::SET_COOKIE, header_value(&session_cookie(&secret))?);
+            r
+        }
+        Err(e) => e.into_response(),
+    };
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, header_value(&cleared)?);
+    Ok(response)
+}
+
+/// The session secret of a finished login.
+async fn finish(
+    state: &AppState,
+    query: CallbackQuery,
+    headers: &HeaderMap,
+) -> Result<String, WebError> {
+    let refused = |why: &str| WebError::Host(Error::Denied(Reason::IdpSignIn(why.to_owned())));
+    if let Some(error) = query.error {
+        return Err(refused(&format!(
+            "the identity provider answered `{}`",
+            crate::text::clip(&error)
+        )));
+    }
+    let (Some(code), Some(login_state)) = (query.code, query.state) else {
+        return Err(refused("the identity provider sent no code or state"));
+    };
+    let browser = cookie(headers, OIDC_COOKIE)
+        .ok_or_else(|| refused("this browser did not start this sign-in; start again"))?;
+    let redirect_uri = redirect_uri(state)?;
+    let callback = Callback {
+        state: login_state,
+        code,
+        browser,
+    };
+    let opened = state
+        .blocking(move |e| e.platform().signins().finish_oidc(&callback, &redirect_uri))
+        .await??;
+    Ok(opened.secret)
+}
+
+/// The callback URL registered at the IdP: the server's public URL (never the request's
+/// Host header, which the client writes).
+fn redirect_uri(state: &AppState) -> Result<String, WebError> {
+    let base = state.public_url().ok_or_else(|| {
+        WebError::Host(Error::Invalid(
+            "this server has no public URL (`serve --public-url`), so it cannot offer sign-in \
+             through an identity provider"
+                .into(),
+        ))
+    })?;
+    Ok(format!("{}{CALLBACK_PATH}", base.trim_end_matches('/')))
+}
+
+fn header_value(v: &str) -> Result<axum::http::HeaderValue, WebError> {
+    axum::http::HeaderValue::from_str(v).map_err(|e| WebError::Server(e.to_string()))
+}

@@ -1,0 +1,181 @@
+//! Talking to an IdP: OIDC discovery (`{issuer}/.well-known/openid-configuration`) and its
+//! JWKS, each cached briefly in memory, over one blocking HTTP client with timeouts and size
+//! caps. Every URL an IdP names must be https (or loopback http), as its issuer must.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rsa::BigUint;
+use rsa::RsaPublicKey;
+use serde::Deserialize;
+
+use crate::admin::oidc::check_idp_url;
+
+/// How long a discovery document or a key set is reused.
+const CACHE_FOR: Duration = Duration::from_secs(300);
+/// How long a failed discovery is answered from memory: the sign-in page is anonymous, so
+/// visits must not each wait on (and call) an IdP that is down.
+const FAILURE_FOR: Duration = Duration::from_secs(30);
+/// The largest answer read from an IdP.
+const MAX_BODY: u64 = 1 << 20;
+/// How long one call to an IdP may take.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The endpoints of an IdP, from its discovery document.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Discovery {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+}
+
+/// One signing key of an IdP, by its `kid`.
+#[derive(Clone, Debug)]
+pub(crate) struct SigningKey {
+    pub kid: Option<String>,
+    pub key: RsaPublicKey,
+}
+
+/// Values by URL, each with the time it was fetched.
+type Cache<T> = Mutex<Option<HashMap<String, (Instant, Arc<T>)>>>;
+
+static DISCOVERY: Cache<Discovery> = Mutex::new(None);
+static KEYS: Cache<Vec<SigningKey>> = Mutex::new(None);
+static FAILED: Cache<String> = Mutex::new(None);
+
+fn cached<T>(cache: &Cache<T>, key: &str) -> Option<Arc<T>> {
+    cached_for(cache, key, CACHE_FOR)
+}
+
+fn cached_for<T>(cache: &Cache<T>, key: &str, ttl: Duration) -> Option<Arc<T>> {
+    let guard = cache.lock().ok()?;
+    let (at, value) = guard.as_ref()?.get(key)?;
+    (at.elapsed() < ttl).then(|| value.clone())
+}
+
+fn remember<T>(cache: &Cache<T>, key: &str, value: Arc<T>) {
+    if let Ok(mut guard) = cache.lock() {
+        let map = guard.get_or_insert_with(HashMap::new);
+        map.retain(|_, (at, _)| at.elapsed() < CACHE_FOR);
+        map.insert(key.to_owned(), (Instant::now(), value));
+    }
+}
+
+/// The HTTP client for IdP calls: no redirects followed (an endpoint says where it is), every
+/// status read by the caller.
+pub(super) fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .timeout_global(Some(TIMEOUT))
+        .build()
+        .into()
+}
+
+/// The status and body (capped) of an answer; a transport failure names `what`.
+pub(super) fn read(
+    what: &str,
+    answer: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> Result<(u16, String), String> {
+    let mut answer = answer.map_err(|e| format!("{what} could not be reached: {e}"))?;
+    let status = answer.status().as_u16();
+    let body = answer
+        .body_mut()
+        .with_config()
+        .limit(MAX_BODY)
+        .read_to_string()
+        .map_err(|e| format!("{what} answered unreadably: {e}"))?;
+    Ok((status, body))
+}
+
+/// The discovery document of `issuer` (cached); it must name that same issuer and only
+/// https (or loopback http) endpoints.
+pub(crate) fn discover(issuer: &str) -> Result<Arc<Discovery>, String> {
+    if let Some(found) = cached(&DISCOVERY, issuer) {
+        return Ok(found);
+    }
+    if let Some(failure) = cached_for(&FAILED, issuer, FAILURE_FOR) {
+        return Err(failure.to_string());
+    }
+    fetch_discovery(issuer).inspect_err(|e| remember(&FAILED, issuer, Arc::new(e.clone())))
+}
+
+fn fetch_discovery(issuer: &str) -> Result<Arc<Discovery>, String> {
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let what = "the IdP's discovery document";
+    let (status, body) = read(what, agent().get(&url).call())?;
+    if status != 200 {
+        return Err(format!("{what} ({url}) answered HTTP {status}"));
+    }
+    let found: Discovery = serde_json::from_str(&body)
+        .map_err(|e| format!("{what} ({url}) is not a discovery document: {e}"))?;
+    if found.issuer != issuer {
+        return Err(format!(
+            "{what} names issuer `{}`, not the configured `{issuer}`",
+            crate::text::clip(&found.issuer)
+        ));
+    }
+    for (name, endpoint) in [
+        ("authorization_endpoint", &found.authorization_endpoint),
+        ("token_endpoint", &found.token_endpoint),
+        ("jwks_uri", &found.jwks_uri),
+    ] {
+        check_idp_url(&format!("the IdP's {name}"), endpoint)?;
+    }
+    let found = Arc::new(found);
+    remember(&DISCOVERY, issuer, found.clone());
+    Ok(found)
+}
+
+#[derive(Deserialize)]
+struct Jwks {
+    keys: Vec<Jwk>,
+}
+
+#[derive(Deserialize)]
+struct Jwk {
+    kty: String,
+    kid: Option<String>,
+    #[serde(rename = "use")]
+    usage: Option<String>,
+    alg: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+}
+
+/// The RSA signing keys at `jwks_uri`: from the cache unless `fresh`.
+pub(crate) fn keys(jwks_uri: &str, fresh: bool) -> Result<Arc<Vec<SigningKey>>, String> {
+    if !fresh && let Some(found) = cached(&KEYS, jwks_uri) {
+        return Ok(found);
+    }
+    let what = "the IdP's key set (JWKS)";
+    let (status, body) = read(what, agent().get(jwks_uri).call())?;
+    if status != 200 {
+        return Err(format!("{what} answered HTTP {status}"));
+    }
+    let set: Jwks =
+        serde_json::from_str(&body).map_err(|e| format!("{what} is not a key set: {e}"))?;
+    let keys: Vec<SigningKey> = set
+        .keys
+        .into_iter()
+        // Only RSA keys meant for signatures with RS256 (or saying nothing of it).
+        .filter(|k| k.kty == "RSA")
+        .filter(|k| k.usage.as_deref().is_none_or(|u| u == "sig"))
+        .filter(|k| k.alg.as_deref().is_none_or(|a| a == "RS256"))
+        .filter_map(|k| {
+            let n = super::verify::b64(k.n.as_deref()?).ok()?;
+            let e = super::verify::b64(k.e.as_deref()?).ok()?;
+            let key =
+                RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e)).ok()?;
+            Some(SigningKey { kid: k.kid, key })
+        })
+        .collect();
+    let keys = Arc::new(keys);
+    remember(&KEYS, jwks_uri, keys.clone());
+    Ok(keys)
+}

@@ -1,0 +1,398 @@
+//! Browser sign-in through the workspace's IdP: the OIDC authorization code flow with PKCE
+//! (S256), state and nonce (issue 16, SPEC SV-1). This module only establishes *who* the
+//! IdP vouches for; whether that person gets in, and as what, is the claim mapping's
+//! decision (`admin/sso.rs`, SPEC SSO-2..5, GR-3), applied in the one workspace whose
+//! settings verified the token.
+//!
+//! - `discovery.rs`: the IdP's endpoints and keys (cached briefly);
+//! - `token.rs`: the code exchange; `verify.rs`: the ID token's signature and claims;
+//! - `pending.rs`: the logins between the button and the callback.
+
+mod discovery;
+mod pending;
+mod token;
+mod verify;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{OpenedSession, SESSION_TTL_SECS, Session, hash, secret, store};
+use crate::Error;
+use crate::access::Reason;
+use crate::admin::oidc::{self, OidcClient};
+use crate::audit::{self, Actor};
+use crate::clock;
+use crate::platform::Platform;
+use crate::principal::{Email, Principal};
+
+/// How long a started login may come back, in seconds.
+pub const LOGIN_TTL_SECS: i64 = 10 * 60;
+
+/// A login just started: where to send the browser, and the secret of the cookie that binds
+/// the callback to this browser.
+#[derive(Clone, Debug)]
+pub struct StartedLogin {
+    /// The IdP's authorization URL, with this login's state, nonce and PKCE challenge.
+    pub authorize_url: String,
+    /// The binding cookie's value; only its hash is stored.
+    pub browser: String,
+}
+
+/// What the IdP's callback carried, and the browser's binding cookie.
+#[derive(Clone, Debug)]
+pub struct Callback {
+    pub state: String,
+    pub code: String,
+    pub browser: String,
+}
+
+/// A refusal of an OIDC sign-in, for the person.
+fn refused(why: impl Into<String>) -> Error {
+    Error::Denied(Reason::IdpSignIn(why.into()))
+}
+
+/// Equal without an early exit on the first differing byte.
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// `text` percent-encoded for a query string or form (everything but unreserved characters).
+pub(crate) fn form_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The origin (`scheme://host[:port]`) of an IdP URL, fit to be written into a
+/// Content-Security-Policy: only host characters, so an IdP's document cannot add directives.
+fn csp_origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?']).next()?;
+    let fits = matches!(scheme, "https" | "http")
+        && !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+    fits.then(|| format!("{scheme}://{host}"))
+}
+
+/// The PKCE S256 challenge of `verifier` (RFC 7636 4.2).
+fn challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// The claims handed to the claim mapping: the verified ones, with the IdP's groups claim
+/// presented as `groups` (what rules and dynamic groups read), and without the protocol's
+/// single-use values.
+fn presented_claims(mut claims: Value, groups_claim: &str) -> Value {
+    if let Some(map) = claims.as_object_mut() {
+        for protocol in ["nonce", "at_hash", "c_hash"] {
+            map.remove(protocol);
+        }
+        if groups_claim != "groups" {
+            match map.remove(groups_claim) {
+                Some(groups) => map.insert("groups".to_owned(), groups),
+                None => map.remove("groups"),
+            };
+        }
+    }
+    claims
+}
+
+impl Platform {
+    /// The IdPs of `workspace` a browser may sign in through (none for an unknown workspace:
+    /// the answer is the same, so it tells an anonymous visitor nothing).
+    pub(crate) fn oidc_idps(&self, workspace: &str) -> Result<Vec<String>, Error> {
+        let db = self.db_for_call()?;
+        oidc::configured_idps(db.conn(), workspace)
+    }
+
+    /// The origins of the authorization endpoints of `workspace`'s IdPs (by discovery, cached),
+    /// for the sign-in page's `form-action`: its button's POST redirects there. An IdP that
+    /// cannot be reached now is left out (its button then fails with the reason).
+    pub(crate) fn oidc_form_targets(&self, workspace: &str) -> Result<Vec<String>, Error> {
+        let clients: Vec<OidcClient> = {
+            let db = self.db_for_call()?;
+            oidc::configured_idps(db.conn(), workspace)?
+                .iter()
+                .map(|idp| oidc::client(db.conn(), workspace, idp))
+                .collect::<Result<Vec<_>, Error>>()?
+                .into_iter()
+                .flatten()
+                .collect()
+        };
+        let mut origins: Vec<String> = clients
+            .iter()
+            .filter_map(|c| discovery::discover(&c.settings.issuer).ok())
+            .filter_map(|d| csp_origin(&d.authorization_endpoint))
+            .collect();
+        origins.sort();
+        origins.dedup();
+        Ok(origins)
+    }
+
+    /// Starts a login through `idp` of `workspace`: stores it (10 minutes, single use) and
+    /// answers the IdP's authorization URL. `redirect_uri` is the server's callback.
+    pub(crate) fn start_oidc_login(
+        &self,
+        workspace: &str,
+        idp: &str,
+        redirect_uri: &str,
+    ) -> Result<StartedLogin, Error> {
+        let client = {
+            let db = self.db_for_call()?;
+            oidc::client(db.conn(), workspace, idp)?
+        }
+        .ok_or_else(|| refused("this workspace offers no such identity provider"))?;
+        let found = discovery::discover(&client.settings.issuer).map_err(refused)?;
+        let (state, browser, nonce, verifier) = (secret()?, secret()?, secret()?, secret()?);
+        let now = clock::now_unix();
+        self.transact(|tx| {
+            let ws = store::workspace_id(tx, workspace)?
+                .ok_or_else(|| refused("this workspace offers no such identity provider"))?;
+            pending::insert(
+                tx,
+                &pending::NewPending {
+                    state_hash: &hash(&state),
+                    browser_hash: &hash(&browser),
+                    ws,
+                    idp,
+                    nonce_hash: &hash(&nonce),
+                    verifier: &verifier,
+                    now,
+                    expires_at: now + LOGIN_TTL_SECS,
+                },
+            )
+        })?;
+        let endpoint = &found.authorization_endpoint;
+        let authorize_url = format!(
+            "{endpoint}{}response_type=code&client_id={}&redirect_uri={}&scope={}&state={}\
+             &nonce={}&code_challenge={}&code_challenge_method=S256",
+            if endpoint.contains('?') { '&' } else { '?' },
+            form_encode(&client.settings.client_id),
+            form_encode(redirect_uri),
+            form_encode(&client.settings.scopes),
+            form_encode(&state),
+            form_encode(&nonce),
+            challenge(&verifier),
+        );
+        Ok(StartedLogin {
+            authorize_url,
+            browser,
+        })
+    }
+
+    /// Finishes a login at the IdP's callback: the state once, unexpired, from the browser
+    /// that started it; the code exchanged; the ID token verified; its claims through the
+    /// claim mapping of the login's workspace. A member or an external identity gets a
+    /// session; anyone else a refusal (SPEC SSO-3, SSO-5), and no session.
+    pub(crate) fn finish_oidc_login(
+        &self,
+        callback: &Callback,
+        redirect_uri: &str,
+    ) -> Result<OpenedSession, Error> {
+        let now = clock::now_unix();
+        let state_hash = hash(&callback.state);
+        // Taken before anything else: a state (and the code with it) is tried once, whatever
+        // the outcome.
+        let login = self.transact(|tx| {
+            let login = pending::find(tx, &state_hash)?
+                .ok_or_else(|| refused("this sign-in is unknown; start again"))?;
+            if login.used_at.is_some() || !pending::use_once(tx, &state_hash, now)? {
+                return Err(refused("this sign-in was already used; start again"));
+            }
+            Ok(login)
+        })?;
+        if login.expires_at <= now {
+            return Err(refused("this sign-in took too long; start again"));
+        }
+        if !same_secret(&hash(&callback.browser), &login.browser_hash) {
+            return Err(refused(
+                "this sign-in was started in another browser; start again here",
+            ));
+        }
+        let client = {
+            let db = self.db_for_call()?;
+            oidc::client(db.conn(), &login.workspace, &login.idp)?
+        }
+        .ok_or_else(|| refused("the identity provider is no longer configured here"))?;
+        let claims = self
+            .verified_claims(&client, &login, callback, redirect_uri, now)
+            .map_err(refused)?;
+        match &claims["email_verified"] {
+            Value::Bool(false) => return Err(refused("the IdP has not verified the email")),
+            Value::Bool(true) | Value::Null => {}
+            _ => return Err(refused("the ID token's `email_verified` is not a boolean")),
+        }
+        let claims = presented_claims(claims, &client.settings.groups_claim);
+        let outcome = self.sso_login_in(&login.workspace, &login.idp, &claims)?;
+        let email =
+            Email::parse(claims["email"].as_str().unwrap_or_default()).map_err(Error::Invalid)?;
+        let principal = Principal::sso(email.clone());
+        if outcome.outcome == "denied" || self.index().is_outsider(&principal, &login.workspace) {
+            return Err(refused(format!(
+                "`{}` does not admit {email} (no claim rule matches; SPEC SSO-3)",
+                login.workspace
+            )));
+        }
+        self.open_sso_session(
+            &login.workspace,
+            &login.idp,
+            principal,
+            &outcome.outcome,
+            now,
+        )
+    }
+
+    /// The verified claims of the ID token the code buys.
+    fn verified_claims(
+        &self,
+        client: &OidcClient,
+        login: &pending::PendingRow,
+        callback: &Callback,
+        redirect_uri: &str,
+        now: i64,
+    ) -> Result<Value, String> {
+        let found = discovery::discover(&client.settings.issuer)?;
+        let id_token = token::exchange(&token::Exchange {
+            token_endpoint: &found.token_endpoint,
+            client_id: &client.settings.client_id,
+            client_secret: &client.client_secret,
+            code: &callback.code,
+            verifier: &login.verifier,
+            redirect_uri,
+        })?;
+        let parsed = verify::parse(&id_token)?;
+        let pick = |keys: &[discovery::SigningKey]| {
+            match &parsed.header.kid {
+                Some(kid) => keys.iter().find(|k| k.kid.as_deref() == Some(kid.as_str())),
+                // No `kid`: only an IdP with one key leaves no doubt which.
+                None if keys.len() == 1 => keys.first(),
+                None => None,
+            }
+            .map(|k| k.key.clone())
+        };
+        let key = match pick(&discovery::keys(&found.jwks_uri, false)?) {
+            Some(key) => key,
+            // The IdP may have rotated its keys since they were cached: fetched once again.
+            None => pick(&discovery::keys(&found.jwks_uri, true)?)
+                .ok_or("the ID token is signed with a key the IdP does not publish (`kid`)")?,
+        };
+        parsed.verify(
+            &key,
+            &verify::Expected {
+                issuer: &client.settings.issuer,
+                client_id: &client.settings.client_id,
+                nonce_hash: &login.nonce_hash,
+                now,
+            },
+        )
+    }
+
+    /// Opens the session of an admitted SSO identity; audited in the workspace.
+    fn open_sso_session(
+        &self,
+        workspace: &str,
+        idp: &str,
+        principal: Principal,
+        outcome: &str,
+        now: i64,
+    ) -> Result<OpenedSession, Error> {
+        let session_secret = secret()?;
+        let csrf = secret()?;
+        let email = principal
+            .email()
+            .ok_or_else(|| Error::Internal("an SSO sign-in without an email".into()))?
+            .clone();
+        let expires_at = now + SESSION_TTL_SECS;
+        self.transact(|tx| {
+            let ws = store::workspace_id(tx, workspace)?
+                .ok_or_else(|| refused("the workspace no longer exists"))?;
+            store::insert_session(
+                tx,
+                &store::NewSessionRow {
+                    hash: &hash(&session_secret),
+                    ws,
+                    email: email.as_str(),
+                    via: "sso",
+                    csrf: &csrf,
+                    now,
+                    expires_at,
+                },
+            )?;
+            audit::record(
+                tx,
+                &Actor::Principal(&principal),
+                workspace,
+                "signin.oidc",
+                email.as_str(),
+                json!({ "idp": idp, "outcome": outcome,
+                        "session_expires_at": clock::rfc3339(expires_at) }),
+            )
+        })?;
+        Ok(OpenedSession {
+            secret: session_secret,
+            session: Session {
+                workspace: workspace.to_owned(),
+                principal,
+                csrf,
+                expires_at,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pkce_challenge_is_rfc_7636s() {
+        // RFC 7636, appendix B.
+        assert_eq!(
+            challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
+    #[test]
+    fn form_targets_are_bare_origins() {
+        assert_eq!(
+            csp_origin("https://idp.test:8443/oauth2/authorize?x=1").as_deref(),
+            Some("https://idp.test:8443")
+        );
+        assert_eq!(
+            csp_origin("http://127.0.0.1:5000/authorize").as_deref(),
+            Some("http://127.0.0.1:5000")
+        );
+        for bad in [
+            "https://idp.test;script-src *",
+            "https://a b",
+            "javascript://x",
+            "https://",
+        ] {
+            assert_eq!(csp_origin(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_groups_claim_is_presented_as_groups() {
+        let claims =
+            json!({"email": "a@b.test", "roles": ["x"], "groups": ["forged"], "nonce": "n"});
+        let shown = presented_claims(claims, "roles");
+        assert_eq!(shown, json!({"email": "a@b.test", "groups": ["x"]}));
+        let same = presented_claims(json!({"groups": ["g"]}), "groups");
+        assert_eq!(same, json!({"groups": ["g"]}));
+    }
+}

@@ -1,0 +1,688 @@
+//! Browser sign-in through the workspace's IdP (issue 16, SPEC SV-1, SV-2, SSO-2..5, IX,
+//! ID-4): the OIDC code flow against an in-process fake IdP (`common/fake_idp.rs`) and the
+//! real `flowhost serve --http`. The ID token's claims go through the workspace's claim
+//! mapping: a member provisioned by a rule and an external identity get a session; anyone
+//! the mapping does not admit, any token that does not verify, and any callback that is not
+//! this browser's own, once, get a refusal and no session.
+
+use serde_json::{Value, json};
+
+use crate::common::Deployment;
+use crate::common::fake_idp::{CLIENT_ID, CLIENT_SECRET, FakeIdp, Spoil};
+use crate::common::web::{Answer, Client};
+use crate::web::{ANALYST, OWNER, Site};
+
+const GLOBEX_OWNER: &str = "gary.admin@globex.test";
+
+/// `flowhost sso oidc set` for `idp` of `workspace` pointing at `issuer`, as `who`.
+fn set_args<'a>(
+    secret_file: &'a str,
+    workspace: &'a str,
+    idp: &'a str,
+    issuer: &'a str,
+    who: &'a str,
+) -> Vec<&'a str> {
+    vec![
+        "sso",
+        "oidc",
+        "set",
+        "--workspace",
+        workspace,
+        "--idp",
+        idp,
+        "--issuer",
+        issuer,
+        "--client-id",
+        CLIENT_ID,
+        "--client-secret-file",
+        secret_file,
+        "--as",
+        who,
+    ]
+}
+
+fn secret_file(d: &Deployment) -> String {
+    let path = d.dir.path().join("client-secret");
+    std::fs::write(&path, format!("{CLIENT_SECRET}\n")).expect("secret file");
+    path.display().to_string()
+}
+
+/// A site whose `mssp-soc` signs people in through the fake IdP as `acme-okta`.
+pub(crate) struct Oidc {
+    pub site: Site,
+    pub idp: FakeIdp,
+}
+
+impl Oidc {
+    pub(crate) fn new() -> Oidc {
+        let site = Site::new();
+        let idp = FakeIdp::start();
+        let file = secret_file(&site.deployment);
+        site.deployment.ok(&set_args(
+            &file,
+            "mssp-soc",
+            "acme-okta",
+            &idp.issuer,
+            OWNER,
+        ));
+        Oidc { site, idp }
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        self.site.server.url(path)
+    }
+
+    /// The browser's way up to the IdP's redirect back: the callback URL it sends the browser to.
+    fn to_callback(&self, client: &mut Client, workspace: &str, idp: &str) -> String {
+        let page = client.get(&self.url(&format!("/signin/oidc/{workspace}")));
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(
+            page.body.contains(&format!("Sign in with {idp}")),
+            "{}",
+            page.body
+        );
+        let start = client.post(
+            &self.url(&format!("/signin/oidc/{workspace}/{idp}")),
+            &[("csrf", &page.csrf())],
+        );
+        assert_eq!(start.status, 303, "{}", start.body);
+        let to_idp = start.header("location").expect("to the IdP").to_owned();
+        assert!(
+            to_idp.starts_with(&format!("{}/authorize?", self.idp.issuer)),
+            "{to_idp}"
+        );
+        let back = client.get(&to_idp);
+        assert_eq!(back.status, 302, "{}", back.body);
+        let callback = back
+            .header("location")
+            .expect("back to flowhost")
+            .to_owned();
+        assert!(
+            callback.starts_with(&self.url("/signin/oidc/callback?")),
+            "{callback}"
+        );
+        callback
+    }
+
+    /// A whole sign-in of the IdP's current person: the browser and the callback's answer.
+    fn sign_in(&self, workspace: &str, idp: &str) -> (Client, Answer) {
+        let mut client = Client::new();
+        let callback = self.to_callback(&mut client, workspace, idp);
+        let done = client.get(&callback);
+        (client, done)
+    }
+}
+
+/// The browser holds no session, and the home page says so.
+fn assert_no_session(site: &Site, client: &mut Client) {
+    assert!(
+        client.cookie("fh_session").is_none(),
+        "a session was opened"
+    );
+    let home = client.get(&site.server.url("/"));
+    assert_eq!(home.status, 401, "{}", home.body);
+}
+
+fn refused(answer: &Answer, why: &str) {
+    assert_eq!(answer.status, 403, "{}", answer.body);
+    assert!(
+        answer
+            .body
+            .contains("sign-in through the identity provider refused"),
+        "{}",
+        answer.body
+    );
+    assert!(
+        answer.body.contains(why),
+        "expected `{why}` in: {}",
+        answer.body
+    );
+}
+
+pub(crate) fn member(email: &str, groups: &[&str]) -> Value {
+    json!({ "email": email, "email_verified": true, "groups": groups })
+}
+
+#[test]
+fn oidc_settings_are_set_by_an_owner_and_never_show_the_secret() {
+    let d = Deployment::new();
+    let file = secret_file(&d);
+    let issuer = "https://idp.acme-mssp.test/oauth2";
+    // A non-Owner is refused; an outsider is answered as for a workspace that does not
+    // exist (SPEC ID-4).
+    let denied = d.fails(&set_args(&file, "mssp-soc", "acme-okta", issuer, ANALYST));
+    assert!(denied.contains("user.write"), "{denied}");
+    let outsider = d.fails(&set_args(
+        &file,
+        "mssp-soc",
+        "acme-okta",
+        issuer,
+        "x@else.test",
+    ));
+    let missing = d.fails(&set_args(
+        &file,
+        "no-such-ws",
+        "acme-okta",
+        issuer,
+        "x@else.test",
+    ));
+    assert_eq!(
+        outsider.replace("mssp-soc", "W"),
+        missing.replace("no-such-ws", "W"),
+        "an outsider learns nothing"
+    );
+    // Only an IdP the workspace trusts, only an https issuer (or loopback http).
+    let untrusted = d.fails(&set_args(&file, "mssp-soc", "globex-entra", issuer, OWNER));
+    assert!(
+        untrusted.contains("does not trust IdP `globex-entra`"),
+        "{untrusted}"
+    );
+    let plain = d.fails(&set_args(
+        &file,
+        "mssp-soc",
+        "acme-okta",
+        "http://idp.test",
+        OWNER,
+    ));
+    assert!(plain.contains("must be an https:// URL"), "{plain}");
+    assert!(plain.contains("127.0.0.1 or localhost"), "{plain}");
+
+    d.ok(&set_args(&file, "mssp-soc", "acme-okta", issuer, OWNER));
+    let shown = d.ok(&[
+        "sso",
+        "oidc",
+        "show",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]);
+    assert!(
+        !shown.contains("s3cret"),
+        "the secret is never shown: {shown}"
+    );
+    let v: Value = serde_json::from_str(&shown).expect("JSON");
+    assert_eq!(v[0]["idp"], "acme-okta");
+    assert_eq!(v[0]["issuer"], issuer);
+    assert_eq!(v[0]["client_id"], CLIENT_ID);
+    assert_eq!(v[0]["scopes"], "openid email profile");
+    assert_eq!(v[0]["groups_claim"], "groups");
+    let audit = d.ok(&["audit", "--workspace", "mssp-soc", "--as", OWNER, "--json"]);
+    assert!(audit.contains("sso.oidc.set"), "{audit}");
+    assert!(
+        !audit.contains("s3cret"),
+        "the secret is not audited: {audit}"
+    );
+
+    let refused = d.fails(&[
+        "sso",
+        "oidc",
+        "remove",
+        "--workspace",
+        "mssp-soc",
+        "--idp",
+        "acme-okta",
+        "--as",
+        ANALYST,
+    ]);
+    assert!(refused.contains("user.write"), "{refused}");
+    d.ok(&[
+        "sso",
+        "oidc",
+        "remove",
+        "--workspace",
+        "mssp-soc",
+        "--idp",
+        "acme-okta",
+        "--as",
+        OWNER,
+    ]);
+    let gone = d.ok(&[
+        "sso",
+        "oidc",
+        "show",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]);
+    assert_eq!(gone.trim(), "[]");
+    let audit = d.ok(&["audit", "--workspace", "mssp-soc", "--as", OWNER, "--json"]);
+    assert!(audit.contains("sso.oidc.remove"), "{audit}");
+
+    // The settings go with the trust: a tenant file that drops the IdP drops them too.
+    d.ok(&set_args(&file, "mssp-soc", "acme-okta", issuer, OWNER));
+    let tenant = std::fs::read_to_string(crate::common::example_tenant_path()).expect("tenant");
+    let changed = tenant.replacen(r#""idps": ["acme-okta"]"#, r#""idps": ["acme-entra"]"#, 1);
+    assert_ne!(tenant, changed);
+    let path = d.dir.path().join("tenant.json");
+    std::fs::write(&path, changed).expect("tenant file");
+    d.ok(&[
+        "tenant",
+        "apply",
+        path.to_str().expect("utf-8"),
+        "--as",
+        OWNER,
+    ]);
+    let gone = d.ok(&[
+        "sso",
+        "oidc",
+        "show",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]);
+    assert_eq!(gone.trim(), "[]");
+}
+
+#[test]
+fn a_member_provisioned_by_a_claim_rule_signs_in_and_sees_the_waiting_page() {
+    let o = Oidc::new();
+    o.idp
+        .person(member("Nina.New@Acme-MSSP.test", &["soc-analysts"]));
+    let (mut browser, done) = o.sign_in("mssp-soc", "acme-okta");
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.header("location"), Some("/"));
+    assert!(browser.cookie("fh_session").is_some());
+    assert!(
+        browser.cookie("fh_oidc").is_none(),
+        "the binding cookie is spent"
+    );
+    let home = browser.get(&o.url("/"));
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(
+        home.body.contains("nina.new@acme-mssp.test (sso)"),
+        "{}",
+        home.body
+    );
+    assert!(home.body.contains("Waiting for me"), "{}", home.body);
+    // The claim mapping provisioned them, with the dynamic group of their IdP group (GR-3).
+    let who = o
+        .site
+        .deployment
+        .ok(&["users", "list", "--workspace", "mssp-soc", "--as", OWNER]);
+    assert!(who.contains("nina.new@acme-mssp.test"), "{who}");
+    let actions = o.site.audit_actions();
+    for action in ["sso.login", "signin.oidc"] {
+        assert!(
+            actions
+                .iter()
+                .any(|(a, who)| a == action && who.contains("nina.new")),
+            "{action} in {actions:?}"
+        );
+    }
+}
+
+#[test]
+fn an_identity_no_rule_admits_is_refused_with_no_session() {
+    let o = Oidc::new();
+    o.idp
+        .person(member("mallory@acme-mssp.test", &["marketing"]));
+    let (mut browser, done) = o.sign_in("mssp-soc", "acme-okta");
+    refused(&done, "does not admit mallory@acme-mssp.test");
+    assert_no_session(&o.site, &mut browser);
+    // An email the IdP has not verified is refused before any mapping.
+    o.idp.person(json!({"email": "nina@acme-mssp.test", "email_verified": false, "groups": ["soc-analysts"]}));
+    let (mut browser, done) = o.sign_in("mssp-soc", "acme-okta");
+    refused(&done, "not verified the email");
+    assert_no_session(&o.site, &mut browser);
+    let who = o
+        .site
+        .deployment
+        .ok(&["users", "list", "--workspace", "mssp-soc", "--as", OWNER]);
+    assert!(
+        !who.contains("nina@acme-mssp.test"),
+        "nobody provisioned: {who}"
+    );
+}
+
+#[test]
+fn tokens_that_do_not_verify_open_no_session() {
+    let o = Oidc::new();
+    for (spoil, why) in [
+        (Spoil::BadSignature, "signature does not verify"),
+        (Spoil::WrongAudience, "not for this client"),
+        (Spoil::WrongIssuer, "was issued by"),
+        (Spoil::Expired, "has expired"),
+        (Spoil::WrongNonce, "nonce is not this sign-in"),
+        (Spoil::AlgNone, "only RS256 is accepted"),
+        (Spoil::UnknownKid, "a key the IdP does not publish"),
+    ] {
+        o.idp
+            .person(member("nina.new@acme-mssp.test", &["soc-analysts"]));
+        o.idp.spoil(spoil);
+        let before = o.idp.jwks_fetches();
+        let (mut browser, done) = o.sign_in("mssp-soc", "acme-okta");
+        refused(&done, why);
+        assert_no_session(&o.site, &mut browser);
+        if spoil == Spoil::UnknownKid {
+            assert!(
+                o.idp.jwks_fetches() > before,
+                "an unknown kid makes the key set be fetched once more"
+            );
+        }
+    }
+    let who = o
+        .site
+        .deployment
+        .ok(&["users", "list", "--workspace", "mssp-soc", "--as", OWNER]);
+    assert!(
+        !who.contains("nina.new"),
+        "no spoiled token provisioned anyone: {who}"
+    );
+}
+
+#[test]
+fn a_callback_counts_once_and_only_in_the_browser_that_started_it() {
+    let o = Oidc::new();
+    o.idp
+        .person(member("nina.new@acme-mssp.test", &["soc-analysts"]));
+
+    // Another browser (no binding cookie) cannot use a callback; nor can it be used after.
+    let mut started = Client::new();
+    let callback = o.to_callback(&mut started, "mssp-soc", "acme-okta");
+    let mut victim = Client::new();
+    refused(&victim.get(&callback), "did not start this sign-in");
+    assert_no_session(&o.site, &mut victim);
+
+    // A browser with its own binding cookie cannot use another's state either.
+    let mut other = Client::new();
+    let _own = o.to_callback(&mut other, "mssp-soc", "acme-okta");
+    refused(&other.get(&callback), "started in another browser");
+    assert_no_session(&o.site, &mut other);
+    // … and that try spent the state: the browser that started it cannot use it now.
+    refused(&started.get(&callback), "already used");
+    assert_no_session(&o.site, &mut started);
+
+    // Used once: replaying a callback that signed in opens nothing more.
+    let mut browser = Client::new();
+    let first = o.to_callback(&mut browser, "mssp-soc", "acme-okta");
+    assert_eq!(browser.get(&first).status, 303);
+    let mut replay = Client::new();
+    let replay_cb = o.to_callback(&mut replay, "mssp-soc", "acme-okta");
+    assert_eq!(replay.get(&replay_cb).status, 303);
+    let mut replay = Client::new().with_cookie("fh_oidc", "whatever");
+    refused(&replay.get(&first), "");
+    assert_no_session(&o.site, &mut replay);
+
+    // An unknown state.
+    let mut stranger = Client::new();
+    let _ = o.to_callback(&mut stranger, "mssp-soc", "acme-okta");
+    let forged = o.url("/signin/oidc/callback?code=code-1&state=made-up");
+    refused(&stranger.get(&forged), "unknown");
+    assert_no_session(&o.site, &mut stranger);
+
+    // A code used twice: a fresh login of this browser presenting an old code; the IdP
+    // refuses the code, and no session opens.
+    let mut twice = Client::new();
+    let fresh = o.to_callback(&mut twice, "mssp-soc", "acme-okta");
+    let state = fresh.split("state=").nth(1).expect("state");
+    let old_code = first
+        .split("code=")
+        .nth(1)
+        .and_then(|c| c.split('&').next())
+        .expect("code");
+    let crafted = o.url(&format!(
+        "/signin/oidc/callback?code={old_code}&state={state}"
+    ));
+    refused(&twice.get(&crafted), "refused the code");
+    assert_no_session(&o.site, &mut twice);
+}
+
+#[test]
+fn the_sign_in_button_needs_its_csrf_token_and_unknown_workspaces_read_alike() {
+    let o = Oidc::new();
+    let start = o.url("/signin/oidc/mssp-soc/acme-okta");
+    // Without the form's token, or without the cookie it is bound to: refused, nothing started.
+    let mut bare = Client::new();
+    let none = bare.post(&start, &[]);
+    assert_eq!(none.status, 403, "{}", none.body);
+    assert!(none.header("location").is_none());
+    let mut loader = Client::new();
+    let page = loader.get(&o.url("/signin/oidc/mssp-soc"));
+    // The button's POST redirects to the IdP: the page's policy lets its forms go there and
+    // nowhere else (a browser holds the redirect to `form-action`).
+    let policy = page.header("content-security-policy").expect("a policy");
+    assert!(
+        policy.contains(&format!("form-action 'self' {};", o.idp.issuer)),
+        "{policy}"
+    );
+    assert!(policy.contains("default-src 'none'"), "{policy}");
+    let mut forger = Client::new();
+    let forged = forger.post(&start, &[("csrf", &page.csrf())]);
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    assert!(forger.cookie("fh_oidc").is_none());
+    // The button is a POST: a GET of its address starts nothing.
+    let get = Client::new().get(&start);
+    assert_ne!(get.status, 303, "{}", get.body);
+
+    // The signed-out page asks for a workspace and leads to its buttons.
+    let mut visitor = Client::new();
+    let signed_out = visitor.get(&o.url("/"));
+    assert_eq!(signed_out.status, 401);
+    assert!(
+        signed_out.body.contains("action=\"/signin/oidc\""),
+        "{}",
+        signed_out.body
+    );
+    let to = visitor.get(&o.url("/signin/oidc?workspace=mssp-soc"));
+    assert_eq!(to.status, 303, "{}", to.body);
+    assert_eq!(to.header("location"), Some("/signin/oidc/mssp-soc"));
+
+    // A workspace that does not exist and one without OIDC answer the same page.
+    let unknown = Client::new().get(&o.url("/signin/oidc/no-such-workspace"));
+    let without = Client::new().get(&o.url("/signin/oidc/customer-globex"));
+    assert_eq!(unknown.status, 404);
+    assert_eq!(
+        (unknown.status, &unknown.body),
+        (without.status, &without.body)
+    );
+    assert!(
+        unknown
+            .body
+            .contains("no sign-in through an identity provider here")
+    );
+    // An IdP the workspace has no OIDC settings for cannot be started either.
+    let p = loader.get(&o.url("/signin/oidc/mssp-soc"));
+    let other = loader.post(
+        &o.url("/signin/oidc/mssp-soc/globex-entra"),
+        &[("csrf", &p.csrf())],
+    );
+    assert_eq!(other.status, 403, "{}", other.body);
+    assert!(
+        other.body.contains("no such identity provider"),
+        "{}",
+        other.body
+    );
+}
+
+#[test]
+fn an_external_identity_signs_in_and_sees_only_the_flow_ix_allows_it() {
+    let o = Oidc::new();
+    let d = &o.site.deployment;
+    let login = |email: &str, group: &str| {
+        let claims = json!({ "email": email, "groups": [group] }).to_string();
+        d.ok(&["sso", "login", "--idp", "globex-entra", "--claims", &claims]);
+    };
+    login(GLOBEX_OWNER, "Flowhost-Admins");
+    let steps = crate::web::steps_dir();
+    d.ok(&[
+        "workflows",
+        "publish",
+        &crate::common::library("vendor-access-request.json"),
+        "--as",
+        GLOBEX_OWNER,
+        "--sso",
+        "--steps",
+        &steps,
+    ]);
+    let file = secret_file(d);
+    let mut args = set_args(
+        &file,
+        "customer-globex",
+        "globex-entra",
+        &o.idp.issuer,
+        GLOBEX_OWNER,
+    );
+    args.push("--sso");
+    d.ok(&args);
+
+    // Vera is the external identity the vendor flow lists; Victor is external too, unlisted.
+    o.idp
+        .person(json!({ "email": "vera@vendor.test", "groups": ["Vendors"] }));
+    let (mut vera, done) = o.sign_in("customer-globex", "globex-entra");
+    assert_eq!(done.status, 303, "{}", done.body);
+    let flows = vera.get(&o.url("/flows"));
+    assert_eq!(flows.status, 200, "{}", flows.body);
+    assert!(
+        flows.body.contains("vera@vendor.test (sso)"),
+        "{}",
+        flows.body
+    );
+    assert!(
+        flows.body.contains("vendor-access-request"),
+        "{}",
+        flows.body
+    );
+
+    o.idp
+        .person(json!({ "email": "victor@vendor.test", "groups": ["Vendors"] }));
+    let (mut victor, done) = o.sign_in("customer-globex", "globex-entra");
+    assert_eq!(done.status, 303, "{}", done.body);
+    let flows = victor.get(&o.url("/flows"));
+    assert_eq!(flows.status, 200, "{}", flows.body);
+    assert!(
+        !flows.body.contains("vendor-access-request"),
+        "{}",
+        flows.body
+    );
+    // And nothing of the workspace's members' pages: the audit is not theirs.
+    let audit = victor.get(&o.url("/audit"));
+    assert_eq!(audit.status, 403, "{}", audit.body);
+}
+
+/// The members of group `name` of `mssp-soc`, as the Owner lists them.
+fn group_members(d: &Deployment, name: &str) -> Vec<String> {
+    let out = d.ok(&[
+        "groups",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]);
+    let groups: Value = serde_json::from_str(&out).expect("JSON");
+    groups
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|g| g["name"] == name)
+        .and_then(|g| g["members"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn the_named_groups_claim_feeds_rules_and_dynamic_groups() {
+    let o = Oidc::new();
+    let d = &o.site.deployment;
+    // This IdP sends groups as `roles`: the settings say so (SPEC GR-3 reads `groups`).
+    let file = secret_file(d);
+    let mut args = set_args(&file, "mssp-soc", "acme-okta", &o.idp.issuer, OWNER);
+    args.extend_from_slice(&["--groups-claim", "roles"]);
+    d.ok(&args);
+    // A `groups` claim the IdP did not mean as groups is not read as them.
+    o.idp.person(
+        json!({ "email": "nina.new@acme-mssp.test", "roles": ["soc-analysts"],
+                         "groups": ["soc-admins"] }),
+    );
+    let (mut browser, done) = o.sign_in("mssp-soc", "acme-okta");
+    assert_eq!(done.status, 303, "{}", done.body);
+    let home = browser.get(&o.url("/"));
+    assert!(
+        home.body.contains("nina.new@acme-mssp.test (sso)"),
+        "{}",
+        home.body
+    );
+    let who = d.ok(&[
+        "users",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]);
+    let users: Value = serde_json::from_str(&who).expect("JSON");
+    let nina = users
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|u| u["email"] == "nina.new@acme-mssp.test")
+        .unwrap_or_else(|| panic!("provisioned: {who}"));
+    assert_eq!(nina["role"], "triage-analyst", "{nina}");
+    assert!(
+        group_members(d, "soc-analysts").contains(&"nina.new@acme-mssp.test".to_owned()),
+        "joined the dynamic group"
+    );
+}
+
+#[test]
+fn an_invited_member_the_idp_no_longer_vouches_for_is_shut_out() {
+    let o = Oidc::new();
+    // Tina is invited locally; her IdP groups now match no rule: the login is a denial
+    // recorded beside the invitation (SPEC SSO-5), and no session opens.
+    o.idp.person(member(ANALYST, &["marketing"]));
+    let (mut browser, done) = o.sign_in("mssp-soc", "acme-okta");
+    refused(&done, &format!("does not admit {ANALYST}"));
+    assert_no_session(&o.site, &mut browser);
+    let actions = o.site.audit_actions();
+    assert!(
+        actions
+            .iter()
+            .any(|(a, who)| a == "sso.login" && who.contains("tina")),
+        "the denial is audited: {actions:?}"
+    );
+}
+
+#[test]
+fn a_login_left_too_long_at_the_idp_opens_nothing() {
+    let o = Oidc::new();
+    o.idp
+        .person(member("nina.new@acme-mssp.test", &["soc-analysts"]));
+    let mut browser = Client::new();
+    let callback = o.to_callback(&mut browser, "mssp-soc", "acme-okta");
+    // Ten minutes pass (the pending login's time is moved instead of the clock).
+    o.site
+        .sql("UPDATE oidc_logins SET expires_at = expires_at - 601");
+    refused(&browser.get(&callback), "took too long");
+    assert_no_session(&o.site, &mut browser);
+}
+
+#[test]
+fn an_idp_that_cannot_be_reached_starts_nothing() {
+    let site = Site::new();
+    let file = secret_file(&site.deployment);
+    // Nothing listens on port 1 of loopback.
+    let args = set_args(&file, "mssp-soc", "acme-okta", "http://127.0.0.1:1", OWNER);
+    site.deployment.ok(&args);
+    let mut browser = Client::new();
+    let page = browser.get(&site.server.url("/signin/oidc/mssp-soc"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    let policy = page.header("content-security-policy").expect("a policy");
+    assert!(policy.contains("form-action 'self';"), "{policy}");
+    let start = browser.post(
+        &site.server.url("/signin/oidc/mssp-soc/acme-okta"),
+        &[("csrf", &page.csrf())],
+    );
+    refused(&start, "could not be reached");
+    assert!(browser.cookie("fh_oidc").is_none());
+    assert_no_session(&site, &mut browser);
+}
