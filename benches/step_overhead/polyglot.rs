@@ -14,6 +14,8 @@ const COLD_PROCESSES: usize = 20;
 /// Set in a child process: the component to load from the cache and run once.
 const CHILD: &str = "FLOWHOST_BENCH_COLD_COMPONENT";
 const CHILD_CACHE: &str = "FLOWHOST_BENCH_COLD_CACHE";
+/// Set in a child process: use the server's pooled engine instead of a one-shot process's.
+const CHILD_POOLING: &str = "FLOWHOST_BENCH_COLD_POOLING";
 
 /// In a child process: load from the cache, run once, print the in-process milliseconds:
 /// in all, then making the runtime, loading, and the first execution.
@@ -21,7 +23,13 @@ pub fn child() -> Option<()> {
     let component = std::env::var_os(CHILD)?;
     let cache = std::env::var_os(CHILD_CACHE).map(PathBuf::from);
     let t = Instant::now();
-    let rt = StepRuntime::new(&EngineSettings::default(), cache).expect("runtime");
+    // What a one-shot process (`flowhost step run`) uses; set FLOWHOST_BENCH_COLD_POOLING=1
+    // to compare with the server's pool (`benches/README.md`, "Python cold start").
+    let settings = match std::env::var_os(CHILD_POOLING) {
+        Some(_) => EngineSettings::server(),
+        None => EngineSettings::one_shot(),
+    };
+    let rt = StepRuntime::new(&settings, cache).expect("runtime");
     let made = t.elapsed();
     let step = rt.load(Path::new(&component)).expect("load");
     let loaded = t.elapsed();

@@ -10,7 +10,7 @@ use crate::common;
 use std::time::Duration;
 
 use common::{ECHO, flowhost, run, text};
-use flowhost::wasm::{StepExecution, StepFailure, StepLimits, StepRuntime};
+use flowhost::wasm::{EngineSettings, StepExecution, StepFailure, StepLimits, StepRuntime};
 use serde_json::json;
 
 /// `flowhost step test --no-build` in a built sample: its own cases pass.
@@ -70,18 +70,27 @@ fn assert_next_steps_run(rt: &StepRuntime, hostile: &str) {
     assert_eq!(exec.result.as_ref().ok(), Some(&json!({ "ok": true })));
 }
 
-/// SPEC ST-2 for a non-Rust guest: each attack fails that step only, naming its cause.
+/// SPEC ST-2 for a non-Rust guest: each attack fails that step only, naming its cause, under
+/// a server's pool and a one-shot process's on-demand allocation alike (one cache, so the
+/// Python component is compiled once).
 #[test]
 fn a_hostile_python_step_fails_alone_naming_the_cause() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    for settings in [EngineSettings::server(), EngineSettings::one_shot()] {
+        let rt = StepRuntime::new(&settings, Some(cache.path().to_owned())).expect("runtime");
+        hostile_python_step_fails_alone(&rt);
+    }
+}
+
+fn hostile_python_step_fails_alone(rt: &StepRuntime) {
     let hostile = hostile();
-    let rt = common::runtime();
 
     let short = StepLimits {
         timeout: Duration::from_millis(300),
         ..limits()
     };
     for attack in ["loop", "sleep"] {
-        let exec = run(&rt, &hostile, json!({ "attack": attack }), short);
+        let exec = run(rt, &hostile, json!({ "attack": attack }), short);
         let f = failure(&exec);
         assert_eq!(f.kind(), "deadline", "{attack}: {f}");
         assert!(
@@ -89,38 +98,38 @@ fn a_hostile_python_step_fails_alone_naming_the_cause() {
             "{attack}: {:?}",
             exec.duration
         );
-        assert_next_steps_run(&rt, &hostile);
+        assert_next_steps_run(rt, &hostile);
     }
 
-    let exec = run(&rt, &hostile, json!({ "attack": "memory" }), limits());
+    let exec = run(rt, &hostile, json!({ "attack": "memory" }), limits());
     let f = failure(&exec);
     assert_eq!(f.kind(), "memory_limit", "{f}");
-    assert_next_steps_run(&rt, &hostile);
+    assert_next_steps_run(rt, &hostile);
 
     // CPython 3.11+ keeps its frames on the heap: unbounded recursion (the recursion limit
     // lifted) runs into the memory cap, or the wasm stack; either way a named failure.
-    let exec = run(&rt, &hostile, json!({ "attack": "recursion" }), limits());
+    let exec = run(rt, &hostile, json!({ "attack": "recursion" }), limits());
     let f = failure(&exec);
     assert!(
         ["memory_limit", "stack_overflow"].contains(&f.kind()),
         "{}: {f}",
         f.kind()
     );
-    assert_next_steps_run(&rt, &hostile);
+    assert_next_steps_run(rt, &hostile);
 
     // The host's files, environment and network are out of reach.
-    let exec = run(&rt, &hostile, json!({ "attack": "read_file" }), limits());
+    let exec = run(rt, &hostile, json!({ "attack": "read_file" }), limits());
     let out = exec.result.expect("a refused read is an answer");
     assert!(out.get("denied").is_some(), "{out}");
-    let exec = run(&rt, &hostile, json!({ "attack": "env" }), limits());
+    let exec = run(rt, &hostile, json!({ "attack": "env" }), limits());
     assert_eq!(exec.result.ok(), Some(json!({ "env": {} })));
-    let exec = run(&rt, &hostile, json!({ "attack": "socket" }), limits());
+    let exec = run(rt, &hostile, json!({ "attack": "socket" }), limits());
     let out = exec.result.expect("a refused connection is an answer");
     assert!(out.get("refused").is_some(), "{out}");
 
     // Nothing survives between executions: each starts from the snapshot.
     for _ in 0..2 {
-        let exec = run(&rt, &hostile, json!({ "attack": "remember" }), limits());
+        let exec = run(rt, &hostile, json!({ "attack": "remember" }), limits());
         assert_eq!(exec.result.ok(), Some(json!({ "calls_before": 0 })));
     }
 }

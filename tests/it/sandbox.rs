@@ -1,5 +1,6 @@
 //! SPEC ST-2: a hostile or buggy step fails that step only, with an error naming the cause,
-//! and the host goes on running other steps in the same process.
+//! and the host goes on running other steps in the same process. The attacks run under both
+//! instance allocators (`common::runtimes`: a server's pool, a one-shot process's on-demand).
 
 use crate::common;
 
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use common::{ECHO, HOSTILE, run, runtime};
+use common::{ECHO, HOSTILE, run, runtime, runtimes};
 use flowhost::platform::Platform;
 use flowhost::services::cases::CaseQuery;
 use flowhost::services::{CaseApi, HostServices};
@@ -45,75 +46,80 @@ fn assert_next_step_runs(rt: &StepRuntime) {
 
 #[test]
 fn an_infinite_loop_hits_the_deadline() {
-    let rt = runtime();
-    let limits = StepLimits {
-        timeout: Duration::from_millis(200),
-        ..limits()
-    };
-    let exec = run(&rt, HOSTILE, json!({ "attack": "loop" }), limits);
-    let f = failure(&exec);
-    assert_eq!(f.kind(), "deadline", "{f}");
-    assert!(f.to_string().contains("longer than 200ms"), "{f}");
-    assert!(
-        exec.duration < Duration::from_secs(3),
-        "stopped near its deadline"
-    );
-    assert_next_step_runs(&rt);
+    for rt in runtimes() {
+        let limits = StepLimits {
+            timeout: Duration::from_millis(200),
+            ..limits()
+        };
+        let exec = run(&rt, HOSTILE, json!({ "attack": "loop" }), limits);
+        let f = failure(&exec);
+        assert_eq!(f.kind(), "deadline", "{f}");
+        assert!(f.to_string().contains("longer than 200ms"), "{f}");
+        assert!(
+            exec.duration < Duration::from_secs(3),
+            "stopped near its deadline"
+        );
+        assert_next_step_runs(&rt);
+    }
 }
 
 #[test]
 fn a_step_that_sleeps_is_woken_and_stopped_at_its_deadline() {
-    let rt = runtime();
-    let limits = StepLimits {
-        timeout: Duration::from_millis(300),
-        ..limits()
-    };
-    let exec = run(&rt, HOSTILE, json!({ "attack": "sleep" }), limits);
-    let f = failure(&exec);
-    assert_eq!(f.kind(), "deadline", "{f}");
-    assert!(
-        exec.duration < Duration::from_secs(3),
-        "took {:?}",
-        exec.duration
-    );
-    assert_next_step_runs(&rt);
+    for rt in runtimes() {
+        let limits = StepLimits {
+            timeout: Duration::from_millis(300),
+            ..limits()
+        };
+        let exec = run(&rt, HOSTILE, json!({ "attack": "sleep" }), limits);
+        let f = failure(&exec);
+        assert_eq!(f.kind(), "deadline", "{f}");
+        assert!(
+            exec.duration < Duration::from_secs(3),
+            "took {:?}",
+            exec.duration
+        );
+        assert_next_step_runs(&rt);
+    }
 }
 
 #[test]
 fn a_memory_bomb_hits_the_memory_limit() {
-    let rt = runtime();
-    let exec = run(&rt, HOSTILE, json!({ "attack": "memory" }), limits());
-    let f = failure(&exec);
-    assert_eq!(f.kind(), "memory_limit", "{f}");
-    assert!(
-        f.to_string()
-            .contains(&format!("memory limit of {} bytes", 32 << 20)),
-        "{f}"
-    );
-    assert_next_step_runs(&rt);
+    for rt in runtimes() {
+        let exec = run(&rt, HOSTILE, json!({ "attack": "memory" }), limits());
+        let f = failure(&exec);
+        assert_eq!(f.kind(), "memory_limit", "{f}");
+        assert!(
+            f.to_string()
+                .contains(&format!("memory limit of {} bytes", 32 << 20)),
+            "{f}"
+        );
+        assert_next_step_runs(&rt);
+    }
 }
 
 #[test]
 fn deep_recursion_overflows_the_stack() {
-    let rt = runtime();
-    let exec = run(&rt, HOSTILE, json!({ "attack": "recursion" }), limits());
-    let f = failure(&exec);
-    assert_eq!(f.kind(), "stack_overflow", "{f}");
-    assert!(f.to_string().contains("stack overflow"), "{f}");
-    assert_next_step_runs(&rt);
+    for rt in runtimes() {
+        let exec = run(&rt, HOSTILE, json!({ "attack": "recursion" }), limits());
+        let f = failure(&exec);
+        assert_eq!(f.kind(), "stack_overflow", "{f}");
+        assert!(f.to_string().contains("stack overflow"), "{f}");
+        assert_next_step_runs(&rt);
+    }
 }
 
 #[test]
 fn a_panic_is_a_trap_carrying_the_panic_message() {
-    let rt = runtime();
-    let exec = run(&rt, HOSTILE, json!({ "attack": "panic" }), limits());
-    let f = failure(&exec);
-    assert_eq!(f.kind(), "trap", "{f}");
-    assert!(
-        f.to_string().contains("hostile step panicked on purpose"),
-        "{f}"
-    );
-    assert_next_step_runs(&rt);
+    for rt in runtimes() {
+        let exec = run(&rt, HOSTILE, json!({ "attack": "panic" }), limits());
+        let f = failure(&exec);
+        assert_eq!(f.kind(), "trap", "{f}");
+        assert!(
+            f.to_string().contains("hostile step panicked on purpose"),
+            "{f}"
+        );
+        assert_next_step_runs(&rt);
+    }
 }
 
 #[test]
@@ -274,23 +280,24 @@ fn malformed_components_are_load_errors_naming_the_file() {
 
 #[test]
 fn hostile_steps_on_other_threads_do_not_disturb_good_ones() {
-    let rt = runtime();
-    std::thread::scope(|s| {
-        for attack in ["loop", "memory", "panic", "recursion"] {
-            let rt = &rt;
-            s.spawn(move || {
-                let limits = StepLimits {
-                    timeout: Duration::from_millis(300),
-                    ..limits()
-                };
-                let exec = run(rt, HOSTILE, json!({ "attack": attack }), limits);
-                assert!(exec.result.is_err(), "{attack} must fail");
-            });
-        }
-        for _ in 0..50 {
-            assert_next_step_runs(&rt);
-        }
-    });
+    for rt in runtimes() {
+        std::thread::scope(|s| {
+            for attack in ["loop", "memory", "panic", "recursion"] {
+                let rt = &rt;
+                s.spawn(move || {
+                    let limits = StepLimits {
+                        timeout: Duration::from_millis(300),
+                        ..limits()
+                    };
+                    let exec = run(rt, HOSTILE, json!({ "attack": attack }), limits);
+                    assert!(exec.result.is_err(), "{attack} must fail");
+                });
+            }
+            for _ in 0..50 {
+                assert_next_step_runs(&rt);
+            }
+        });
+    }
 }
 
 /// Pool slots are reset in place rather than released (`wasm::engine`): whatever a step left

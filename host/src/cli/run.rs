@@ -80,10 +80,21 @@ impl Observer for Trace {
     }
 }
 
+/// The workflow engine of a command that runs a few steps and exits (`run`, `runs resume`,
+/// `interact respond`, …): on-demand instance allocation (`EngineSettings::one_shot`).
 pub(super) fn engine(db: &Path, steps: Vec<PathBuf>) -> anyhow::Result<Engine> {
+    engine_with(db, steps, &EngineSettings::one_shot())
+}
+
+/// The workflow engine with the given step-host settings (`serve`: the pool).
+pub(super) fn engine_with(
+    db: &Path,
+    steps: Vec<PathBuf>,
+    settings: &EngineSettings,
+) -> anyhow::Result<Engine> {
     let platform = Arc::new(platform(db)?);
     let cache = db.parent().map(|d| d.join("cache"));
-    let runtime = Arc::new(StepRuntime::new(&EngineSettings::default(), cache)?);
+    let runtime = Arc::new(StepRuntime::new(settings, cache)?);
     Ok(Engine::new(platform, runtime, steps))
 }
 

@@ -11,11 +11,12 @@ use std::sync::atomic::Ordering;
 
 use flowhost::runs::RunStatus;
 use flowhost::server::{self, AppState};
+use flowhost::wasm::EngineSettings;
 use flowhost::workflow::engine::Engine;
 use flowhost::workflow::scheduler::{Notice, Scheduler, SchedulerOptions};
 
 use super::args::StepDirs;
-use super::run::engine;
+use super::run::engine_with;
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
@@ -43,7 +44,7 @@ pub struct ServeArgs {
 
 pub fn run(db: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let steps: Vec<PathBuf> = args.steps.dirs;
-    let engine = Arc::new(engine(db, steps)?);
+    let engine = Arc::new(engine_with(db, steps, &EngineSettings::server())?);
     let options = SchedulerOptions {
         poll: Duration::from_millis(args.poll_ms),
         once: args.once,

@@ -65,7 +65,7 @@ pub fn run(db_path: &Path, cmd: StepCommand) -> anyhow::Result<()> {
 fn run_step(db_path: &Path, args: RunArgs) -> anyhow::Result<()> {
     let input = json_arg("input", &args.input)?;
     let principal = args.acting.principal()?;
-    let settings = EngineSettings::default();
+    let settings = EngineSettings::one_shot();
     let limits = StepLimits {
         memory_bytes: args
             .memory_mb

@@ -63,7 +63,7 @@ pub fn new(args: NewArgs) -> anyhow::Result<()> {
 /// The cache `step run` uses with the same `--db`.
 fn runtime(db: &Path) -> anyhow::Result<StepRuntime> {
     StepRuntime::new(
-        &EngineSettings::default(),
+        &EngineSettings::one_shot(),
         db.parent().map(|d| d.join("cache")),
     )
 }

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
+use super::limits;
+
 /// How often the engine's epoch advances; deadlines are counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(2);
 
@@ -22,10 +24,30 @@ pub struct EngineSettings {
 
 impl Default for EngineSettings {
     fn default() -> Self {
+        Self::server()
+    }
+}
+
+impl EngineSettings {
+    /// For a process that executes many steps over its life (`serve`, `flowhost test`, the
+    /// benches' warm loops): the pooling allocator, whose slots are reused in place.
+    pub fn server() -> Self {
         Self {
             pooling: true,
             pool_instances: 64,
             max_memory_bytes: 1 << 30,
+        }
+    }
+
+    /// For a process that executes a few steps and exits (`step run`, `run`, `step test`,
+    /// `runs resume`, …): on-demand allocation. Reserving a server's pool costs such a process
+    /// more than it ever saves (measured: `benches/README.md`, "Python cold start"). The limits
+    /// a step runs under are the same as with the pool: the store's limiter enforces the
+    /// pool's per-component counts (`limits.rs`).
+    pub fn one_shot() -> Self {
+        Self {
+            pooling: false,
+            ..Self::server()
         }
     }
 }
@@ -55,7 +77,7 @@ pub fn build_engine(settings: &EngineSettings) -> anyhow::Result<(Engine, Alloca
             }
         }
     }
-    let reason = "pooling disabled by settings".to_owned();
+    let reason = "pooling not chosen (a one-shot process, or disabled by settings)".to_owned();
     finish(Engine::new(&base_config())?, Allocator::OnDemand { reason })
 }
 
@@ -94,13 +116,16 @@ fn pooling_config(settings: &EngineSettings) -> PoolingAllocationConfig {
     // 2 memories. So every slot can hold a Python step (16 core instances, with headroom to
     // 20 per component) and a QuickJS one (3 memories per component, as the issue expects).
     // Memory slots only reserve address space until used.
+    // The per-component counts are the ones the store's limiter enforces under either
+    // allocator (`limits.rs`), so a step meets the same limits with or without the pool.
     pool.total_component_instances(instances)
         .total_core_instances(instances * 16)
         .total_memories(instances * 3)
         .total_tables(instances * 8)
-        .max_core_instances_per_component(20)
-        .max_memories_per_component(3)
-        .max_tables_per_component(8)
+        .max_core_instances_per_component(limits::MAX_CORE_INSTANCES as u32)
+        .max_memories_per_component(limits::MAX_MEMORIES as u32)
+        .max_tables_per_component(limits::MAX_TABLES as u32)
+        .table_elements(limits::MAX_TABLE_ELEMENTS)
         .max_memory_size(settings.max_memory_bytes);
     // Resetting a slot with `madvise` costs a TLB shootdown across CPUs: measured at about 40%
     // of a small step's execution. With the kernel's PAGEMAP_SCAN (Linux 6.7+) the pool finds
@@ -149,6 +174,97 @@ mod tests {
         assert_eq!(deadline_ticks(Duration::from_millis(1)), 1);
         assert_eq!(deadline_ticks(Duration::from_millis(3)), 2);
         assert_eq!(deadline_ticks(Duration::from_secs(1)), 500);
+    }
+
+    /// A core module of raw bytes: the header, then `sections` as (id, body).
+    fn module(sections: &[(u8, Vec<u8>)]) -> Vec<u8> {
+        let mut bytes = b"\0asm\x01\0\0\0".to_vec();
+        for (id, body) in sections {
+            bytes.push(*id);
+            bytes.extend(leb(body.len()));
+            bytes.extend(body);
+        }
+        bytes
+    }
+
+    fn leb(mut n: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return out;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+
+    /// A module defining `count` memories of one page each.
+    fn memories(count: usize) -> Vec<u8> {
+        let mut body = leb(count);
+        for _ in 0..count {
+            body.extend([0x00, 0x01]);
+        }
+        module(&[(5, body)])
+    }
+
+    /// A module defining one funcref table of `elements` elements.
+    fn table(elements: usize) -> Vec<u8> {
+        let mut body = vec![0x01, 0x70, 0x00];
+        body.extend(leb(elements));
+        module(&[(4, body)])
+    }
+
+    /// Instantiates `bytes` `times` times in one store limited as a step's is; the first
+    /// refusal (at compile or instantiation), if any.
+    fn instantiate(engine: &Engine, bytes: &[u8], times: usize) -> Result<(), String> {
+        let module = wasmtime::Module::new(engine, bytes).map_err(|e| format!("{e:#}"))?;
+        let mut store = wasmtime::Store::new(engine, limits::MemoryLimiter::new(64 << 20));
+        store.limiter(|limiter| limiter);
+        for _ in 0..times {
+            wasmtime::Instance::new(&mut store, &module, &[]).map_err(|e| format!("{e:#}"))?;
+        }
+        Ok(())
+    }
+
+    /// The counts that bound a step's instances, memories and tables hold under either
+    /// allocator: what fits is allowed under both, one more is refused under both.
+    #[test]
+    fn both_allocators_hold_the_same_instance_memory_and_table_limits() {
+        for settings in [EngineSettings::server(), EngineSettings::one_shot()] {
+            let (engine, allocator) = build_engine(&settings).expect("engine");
+            let name = format!("{allocator:?}");
+            let empty = module(&[]);
+            assert_eq!(
+                instantiate(&engine, &empty, limits::MAX_CORE_INSTANCES),
+                Ok(())
+            );
+            let refused = instantiate(&engine, &empty, limits::MAX_CORE_INSTANCES + 1);
+            assert!(refused.is_err_and(|e| e.contains("instance")), "{name}");
+
+            assert_eq!(
+                instantiate(&engine, &memories(1), limits::MAX_MEMORIES),
+                Ok(())
+            );
+            let refused = instantiate(&engine, &memories(1), limits::MAX_MEMORIES + 1);
+            assert!(refused.is_err_and(|e| e.contains("memor")), "{name}");
+
+            let full = table(limits::MAX_TABLE_ELEMENTS);
+            assert_eq!(instantiate(&engine, &full, limits::MAX_TABLES), Ok(()));
+            let refused = instantiate(&engine, &full, limits::MAX_TABLES + 1);
+            assert!(refused.is_err_and(|e| e.contains("table")), "{name}");
+            let refused = instantiate(&engine, &table(limits::MAX_TABLE_ELEMENTS + 1), 1);
+            assert!(refused.is_err_and(|e| e.contains("table")), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_one_shot_process_allocates_on_demand_and_a_server_pools() {
+        let (_, allocator) = build_engine(&EngineSettings::one_shot()).expect("engine");
+        assert!(matches!(allocator, Allocator::OnDemand { .. }));
+        let (_, allocator) = build_engine(&EngineSettings::server()).expect("engine");
+        assert_eq!(allocator, Allocator::Pooling);
     }
 
     #[test]

@@ -65,8 +65,17 @@ pub struct MemoryLimiter {
     last_grant: usize,
 }
 
-/// Most table elements a step may have (tables are small in practice; this stops a table bomb).
-const MAX_TABLE_ELEMENTS: usize = 100_000;
+/// Most elements of any one table of a step (a table bomb stops here). The pool's slots are
+/// this size (`engine.rs`), so the cap is the same under either allocator; componentize-py's
+/// shared table of 5,680 funcrefs is the largest measured.
+pub const MAX_TABLE_ELEMENTS: usize = 20_000;
+/// Most core instances of one step: componentize-py 0.25 instantiates 14, a Rust step a few.
+/// The store's limiter and the pool's per-component limit both hold this.
+pub const MAX_CORE_INSTANCES: usize = 20;
+/// Most linear memories of one step (QuickJS's component has 2).
+pub const MAX_MEMORIES: usize = 3;
+/// Most tables of one step (componentize-py's has 2).
+pub const MAX_TABLES: usize = 8;
 
 impl MemoryLimiter {
     /// A limiter allowing `limit` bytes of linear memory in total.
@@ -114,6 +123,21 @@ impl ResourceLimiter for MemoryLimiter {
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+
+    // The counts below are what the pool's per-component limits hold; a store holds one step,
+    // so per store is per component. Without the pool (a one-shot process) they are the only
+    // bound on a component's instances, memories and tables.
+    fn instances(&self) -> usize {
+        MAX_CORE_INSTANCES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
     }
 }
 

@@ -76,6 +76,8 @@ impl RecordedExecution for StepExecution {
 pub struct StepRuntime {
     engine: Engine,
     allocator: Allocator,
+    /// The ceiling of any step's memory limit (the pool's slot size when pooling).
+    max_memory_bytes: usize,
     linker: Linker<StepState>,
     cache: ComponentCache,
     loaded: Mutex<HashMap<String, Arc<LoadedStep>>>,
@@ -98,6 +100,7 @@ impl StepRuntime {
         Ok(Self {
             engine,
             allocator,
+            max_memory_bytes: settings.max_memory_bytes,
             linker,
             cache,
             loaded: Mutex::new(HashMap::new()),
@@ -224,6 +227,11 @@ impl StepRuntime {
         limits: StepLimits,
     ) -> StepExecution {
         let started = Instant::now();
+        // The pool caps each memory at its slot size; the same ceiling without the pool.
+        let limits = StepLimits {
+            memory_bytes: limits.memory_bytes.min(self.max_memory_bytes),
+            ..limits
+        };
         let mut store = Store::new(&self.engine, StepState::new(caller, services, limits));
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(engine::deadline_ticks(limits.timeout));

@@ -20,6 +20,13 @@ pub fn runtime() -> StepRuntime {
     StepRuntime::new(&EngineSettings::default(), None).expect("runtime")
 }
 
+/// A server's runtime (the pool) and a one-shot process's (on-demand allocation), no disk
+/// cache: the sandbox must hold alike in both (`wasm/engine.rs`).
+pub fn runtimes() -> [StepRuntime; 2] {
+    [EngineSettings::server(), EngineSettings::one_shot()]
+        .map(|settings| StepRuntime::new(&settings, None).expect("runtime"))
+}
+
 /// An anonymous caller in workspace `soc`.
 pub fn caller() -> Caller {
     Caller {
