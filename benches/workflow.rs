@@ -108,11 +108,13 @@ fn main() {
     let timings = Timings(Mutex::new(Vec::new()));
     let runs = runs_per_phase();
     let cpu_before = process_cpu();
+    let commits_before = platform.commits();
     let started = Instant::now();
     for _ in 0..runs {
         run(&three, &three_text, &timings);
     }
     let elapsed = started.elapsed();
+    let commits_one = platform.commits() - commits_before;
     let cpu_one = process_cpu()
         .zip(cpu_before)
         .map(|(after, before)| after.saturating_sub(before));
@@ -125,6 +127,7 @@ fn main() {
         runs as f64 / elapsed.as_secs_f64(),
         elapsed.as_secs_f64() * 1e3 / runs as f64
     );
+    println!("  {:.2} commits per run", commits_one as f64 / runs as f64);
     println!(
         "  per step: p50 {:.1} us, p95 {:.1} us (execution; journal writes count in runs/s)",
         pct(&mut steps, 50),
@@ -149,6 +152,7 @@ fn main() {
         Err(_) => std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
     };
     let uses_before = platform.connection_use();
+    let commits_before = platform.commits();
     let cpu_before = process_cpu();
     let started = Instant::now();
     let mut latencies: Vec<f64> = std::thread::scope(|s| {
@@ -176,6 +180,7 @@ fn main() {
         .map(|(after, before)| after.saturating_sub(before));
     let done = latencies.len();
     let uses = platform.connection_use();
+    let commits = platform.commits() - commits_before;
     println!(
         "  {:.0} runs/s with {workers} runs in flight ({done} runs, one process), run p50 {:.3} ms, p99 {:.3} ms{}",
         done as f64 / elapsed.as_secs_f64(),
@@ -193,6 +198,7 @@ fn main() {
         (uses.contended - uses_before.contended) as f64 / done as f64,
         (uses.waited - uses_before.waited).as_secs_f64() * 1e3 / done as f64
     );
+    println!("  {:.2} commits per run", commits as f64 / done as f64);
 
     let mut per_run = Vec::new();
     for _ in 0..100 {

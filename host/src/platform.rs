@@ -38,6 +38,8 @@ pub struct Platform {
     reader: Option<Mutex<Connection>>,
     /// How often `db` was taken, and waited for.
     uses: ConnectionUses,
+    /// Transactions `db` has committed.
+    commits: Arc<AtomicU64>,
     index: RwLock<Arc<AccessIndex>>,
     /// The access epoch the index is current at.
     epoch: AtomicI64,
@@ -87,10 +89,12 @@ impl Platform {
     pub fn new(db: Db) -> anyhow::Result<Self> {
         let (epoch, index) = load_whole(db.conn())?;
         let reader = db.open_reader()?.map(Mutex::new);
+        let commits = db.commit_counter();
         Ok(Self {
             db: Mutex::new(db),
             reader,
             uses: ConnectionUses::default(),
+            commits,
             index: RwLock::new(Arc::new(index)),
             epoch: AtomicI64::new(epoch),
             full_loads: AtomicU64::new(1),
@@ -137,6 +141,12 @@ impl Platform {
             contended: self.uses.contended.load(Ordering::Relaxed),
             waited: Duration::from_nanos(self.uses.waited_ns.load(Ordering::Relaxed)),
         }
+    }
+
+    /// Transactions committed through this platform's connection since it was opened
+    /// (benchmarks, and the tests of how often a run commits).
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
     }
 
     /// How the index has been kept current: full loads and workspaces reloaded.
@@ -281,14 +291,19 @@ impl Platform {
     /// Runs `f` in one transaction, for changes that leave access data alone (cases, runs).
     /// The transaction holds the write lock from its start (the store begins every
     /// transaction IMMEDIATE, SPEC WF-11), so what `f` reads stays true until it commits.
+    /// Work aboard this thread (`store/carry.rs`: a run's pending journal entries) is
+    /// written first and commits with it.
     pub(crate) fn transact<T>(
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let mut db = self.db_for_call()?;
         let tx = db.begin()?;
+        // A run's finished steps waiting for this step's effect commit with it.
+        let boarding = crate::store::carry::board(&tx)?;
         let value = f(&tx)?;
         tx.commit()?;
+        boarding.landed();
         Ok(value)
     }
 
@@ -312,12 +327,14 @@ impl Platform {
         if epoch != self.epoch.load(Ordering::SeqCst) {
             self.catch_up(&tx, epoch).map_err(internal)?;
         }
+        let boarding = crate::store::carry::board(&tx)?;
         let before = total_changes(&tx)?;
         let value = f(&tx)?;
         // Only a write that changed something is a new epoch (a tenant file applied twice
         // changes nothing, the second time).
         if total_changes(&tx)? == before {
             tx.commit()?;
+            boarding.landed();
             return Ok(value);
         }
         let committed = bump_epoch(&tx).map_err(internal)?;
@@ -335,6 +352,7 @@ impl Platform {
             Err(e) => return Err(internal(e)),
         };
         tx.commit().map_err(internal)?;
+        boarding.landed();
         // The change has committed: never report it as failed. Applied after the commit; if
         // the rows cannot be read into the index, fail closed (an empty index denies
         // everything) until the next refresh loads it whole (epoch -1 is behind any log).

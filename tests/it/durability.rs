@@ -7,7 +7,7 @@ use crate::common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{NOTIFY, example_tenant_path, flowhost, flowhost_bin};
+use common::{HOSTILE, NOTIFY, example_tenant_path, flowhost, flowhost_bin};
 use flowhost::store::Db;
 use serde_json::json;
 
@@ -173,4 +173,279 @@ fn runs_killed_at_random_points_finish_exactly_once_after_restart() {
     }
     // Every run's output names its own case, and no two runs share one.
     assert_eq!(count(&db, "SELECT count(DISTINCT output) FROM runs"), runs);
+}
+
+/// Issue 19, deliverable 1 (SPEC WF-8): a pure step's journal entry rides in the next write's
+/// transaction, so a run killed between two pure steps loses exactly the pure work after its
+/// last write. `before` (pure) finishes, `open` creates the case (and commits `before`'s
+/// entry with it), `after` (pure) finishes, and the process is killed while `slow` runs. Then
+/// the journal holds `before` only, the case exists once, and only `before`'s event: `open`'s
+/// and `after`'s entries were not committed yet. The resumed run replays `before` (not run
+/// again: its event stays one), re-executes `open` (its idempotency key gives back the same
+/// case, no second one) and `after` (its event now once), and nothing happens twice.
+#[test]
+fn a_run_killed_between_pure_steps_reexecutes_only_the_uncommitted_pure_work() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    let tenant = example_tenant_path();
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "tenant",
+            "apply",
+            tenant.to_str().expect("utf-8"),
+            "--bootstrap",
+        ],
+    );
+    assert!(out.status.success());
+    let notify = |subject: &str| {
+        json!({ "uses": NOTIFY, "grants": ["events:emit"],
+                "with": { "to": ["sam.lead@acme-mssp.test"], "subject": subject } })
+    };
+    let mut before = notify("before");
+    before["id"] = json!("before");
+    let mut after = notify("after");
+    after["id"] = json!("after");
+    // `slow` sleeps until its deadline, long after the kill, and then fails the resumed run:
+    // what matters is what ran twice, not how the run ends.
+    let workflow = json!({ "name": "between", "workspace": "mssp-soc", "steps": [
+        before,
+        { "id": "open", "uses": "cases/create-case", "with": { "title": "between", "severity": "high" } },
+        after,
+        { "id": "slow", "uses": HOSTILE, "timeout": "2s", "with": { "attack": "sleep" } }
+    ] });
+    std::fs::write(dir.path().join("between.json"), workflow.to_string()).expect("write");
+    let child = spawn(
+        dir.path(),
+        &db,
+        &["run", "between.json", "--as", OWNER, "--no-triggers"],
+    );
+    let child = KillOnDrop(child);
+    let look = || Db::open(&db).expect("db");
+    let started = std::time::Instant::now();
+    // The case is the run's first commit after its start; `after` then finishes within
+    // milliseconds and `slow` sleeps for 2 s.
+    while count(
+        &look(),
+        "SELECT count(*) FROM cases WHERE title = 'between'",
+    ) == 0
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the run never created its case"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(400));
+    drop(child);
+
+    let killed = look();
+    let journal = |db: &Db| {
+        let mut stmt = db
+            .conn()
+            .prepare("SELECT step_key FROM run_steps ORDER BY seq")
+            .expect("journal");
+        stmt.query_map([], |r| r.get::<_, String>(0))
+            .expect("journal")
+            .collect::<Result<Vec<_>, _>>()
+            .expect("journal")
+    };
+    let events = |db: &Db, subject: &str| {
+        count(
+            db,
+            &format!(
+                "SELECT count(*) FROM events WHERE kind = 'notification.requested' AND payload LIKE '%\"subject\":\"{subject}\"%'"
+            ),
+        )
+    };
+    assert_eq!(
+        journal(&killed),
+        ["before"],
+        "the pure step before the write committed with the case; nothing after it"
+    );
+    assert_eq!(count(&killed, "SELECT count(*) FROM cases"), 1);
+    assert_eq!(events(&killed, "before"), 1);
+    assert_eq!(
+        events(&killed, "after"),
+        0,
+        "the uncommitted pure step's event is lost with its entry"
+    );
+    assert_eq!(
+        count(
+            &killed,
+            "SELECT count(*) FROM runs WHERE status = 'running'"
+        ),
+        1
+    );
+    drop(killed);
+
+    let out = flowhost(dir.path(), &db, &["serve", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let done = look();
+    assert_eq!(
+        journal(&done),
+        ["before", "open", "after", "slow"],
+        "each step journaled once, in order"
+    );
+    assert_eq!(
+        count(&done, "SELECT count(*) FROM runs WHERE status = 'failed'"),
+        1,
+        "the resumed run ended (at `slow`'s deadline)"
+    );
+    assert_eq!(
+        count(&done, "SELECT count(*) FROM cases"),
+        1,
+        "no second case"
+    );
+    assert_eq!(
+        count(
+            &done,
+            "SELECT count(*) FROM events WHERE kind = 'case_created'"
+        ),
+        1
+    );
+    assert_eq!(
+        events(&done, "before"),
+        1,
+        "`before` replayed, not re-executed"
+    );
+    assert_eq!(events(&done, "after"), 1, "`after` re-executed once");
+}
+
+/// Issue 19: the same with several runs in flight in one process (each run's pure entries
+/// riding in its case write, `store/carry.rs`): `serve --concurrency 8` over many triggered
+/// runs, killed at spread-out points again and again. Every event starts one run, every run
+/// ends, and each effect (the pure step's event, the case, its restriction and their events)
+/// happens once. (Ported from the `s2-g` branch.)
+#[test]
+fn serve_with_runs_in_flight_killed_at_random_points_finishes_each_run_exactly_once() {
+    const EVENTS: usize = 40;
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(7, |d| d.as_nanos() as u64)
+        | 1;
+    println!("seed {seed}");
+    let mut rng = Rng(seed);
+    let d = common::Deployment::new();
+    let wf = json!({ "name": "burst", "workspace": "mssp-soc", "run_as": OWNER,
+        "trigger": { "on": "case_created",
+            "if": [{ "left": "$.event.case.title", "op": "ne", "right": "made" }] },
+        "steps": [
+            { "id": "tag", "uses": NOTIFY, "grants": ["events:emit"],
+              "with": { "to": ["sam.lead@acme-mssp.test"], "subject": "{{ $.event.case.title }}" } },
+            { "id": "open", "uses": "cases/create-case", "with": { "title": "made", "severity": "high" } },
+            { "id": "lock", "uses": "cases/update-case-restrictions",
+              "with": { "case_id": "$.steps.open.id", "access_mode": "restricted",
+                        "add_collaborators": ["sam.lead@acme-mssp.test"] } },
+            { "exit": { "status": "locked", "output": { "case": "$.steps.open.id" } } }
+        ] });
+    std::fs::write(d.dir.path().join("burst.json"), wf.to_string()).expect("write");
+    d.ok(&["workflows", "publish", "burst.json", "--as", OWNER]);
+    for n in 0..EVENTS {
+        d.ok(&[
+            "cases",
+            "create",
+            "--title",
+            &format!("origin {n}"),
+            "--severity",
+            "low",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ]);
+    }
+    let serve = || {
+        spawn(
+            d.dir.path(),
+            &d.db,
+            &["serve", "--poll-ms", "2", "--concurrency", "8"],
+        )
+    };
+    for round in 0..8_u64 {
+        kill_after(serve(), 20 + 15 * round + rng.below(60));
+    }
+    let out = d.cli(&["serve", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let db = Db::open(&d.db).expect("db");
+    let n = EVENTS as i64;
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM runs WHERE workflow = 'burst'"),
+        n,
+        "seed {seed}"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(DISTINCT trigger_event) FROM runs WHERE workflow = 'burst'"
+        ),
+        n,
+        "one run per event (seed {seed})"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM runs WHERE workflow = 'burst' AND exit_status = 'locked'"
+        ),
+        n,
+        "every run ended (seed {seed})"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM cases WHERE title = 'made'"),
+        n,
+        "seed {seed}"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(DISTINCT idempotency_key) FROM cases WHERE title = 'made'"
+        ),
+        n
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM cases WHERE title = 'made' AND restricted = 1"
+        ),
+        n
+    );
+    for (kind, times) in [
+        ("notification.requested", n),
+        ("case_created", 2 * n),
+        ("case_access_mode_updated", n),
+        ("case_collaborators_list_updated", n),
+    ] {
+        let made = count(
+            &db,
+            &format!("SELECT count(*) FROM events WHERE kind = '{kind}'"),
+        );
+        assert_eq!(made, times, "{kind} exactly once per run (seed {seed})");
+    }
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(DISTINCT output) FROM runs WHERE workflow = 'burst'"
+        ),
+        n
+    );
+}
+
+/// Kills the child when dropped, also when an assertion fails first.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

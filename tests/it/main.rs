@@ -27,6 +27,7 @@ mod oracles;
 mod pinned_nested;
 mod polyglot;
 mod published_revisions;
+mod run_commits;
 mod run_identity_sso;
 mod sample_steps;
 mod sandbox;

@@ -983,9 +983,42 @@ impl Exec<'_> {
             Uses::Builtin(step) => step.writes(),
             Uses::Component(_) => grants.cases_write,
         };
-        if effects {
+        // Alone on its thread, the run lets its pending entries ride in the step's own first
+        // transaction (one commit less); with parallel parts running, another part's effect
+        // could commit before them, so they commit first.
+        let carry = effects && self.threads.free() == MAX_RUN_THREADS;
+        if effects && !carry {
             self.settle().map_err(|e| Halt::host(key, e))?;
         }
+        let attempt = || self.attempts(key, uses, &input, grants, timeout, retry);
+        let (result, record, attempts, elapsed) = if carry {
+            self.pending.carry(self.run, attempt)?
+        } else {
+            attempt()?
+        };
+        // An output is journaled and read back on resume: cap its nesting (issue 14 item 9).
+        let result = result.and_then(|output| {
+            crate::json_limits::check_depth(&format!("the output of step `{key}`"), &output)
+                .map(|()| output)
+        });
+        self.observer.step_finished(key, &result, elapsed, false);
+        // The step's execution record (WASM) and its journal entry commit together.
+        self.journal(key, result.clone(), attempts, elapsed, record);
+        result.map_err(|message| fail(message).into())
+    }
+
+    /// Runs an action step's attempts (up to its retry policy): the last result, its
+    /// execution record, the attempts made and the time they took.
+    #[allow(clippy::type_complexity)]
+    fn attempts(
+        &self,
+        key: &str,
+        uses: &Uses,
+        input: &Value,
+        grants: crate::services::grants::Grants,
+        timeout: Option<Duration>,
+        retry: Option<Retry>,
+    ) -> Result<(Result<Value, String>, Option<StepRecordData>, u32, Duration), Halt> {
         let started = Instant::now();
         let retry = retry.unwrap_or(Retry {
             attempts: 1,
@@ -998,7 +1031,7 @@ impl Exec<'_> {
             attempts += 1;
             // An attempt the infrastructure failed is neither a result nor retried here: the
             // run stops resumable, and the step runs again when it resumes (SPEC WF-11).
-            let (result, record) = self.invoke(key, uses, &input, grants, timeout)?;
+            let (result, record) = self.invoke(key, uses, input, grants, timeout)?;
             if result.is_ok() || attempts >= retry.attempts {
                 break (result, record);
             }
@@ -1012,16 +1045,7 @@ impl Exec<'_> {
                 .unwrap_or(retry.max_delay)
                 .min(retry.max_delay);
         };
-        // An output is journaled and read back on resume: cap its nesting (issue 14 item 9).
-        let result = result.and_then(|output| {
-            crate::json_limits::check_depth(&format!("the output of step `{key}`"), &output)
-                .map(|()| output)
-        });
-        let elapsed = started.elapsed();
-        self.observer.step_finished(key, &result, elapsed, false);
-        // The step's execution record (WASM) and its journal entry commit together.
-        self.journal(key, result.clone(), attempts, elapsed, record);
-        result.map_err(|message| fail(message).into())
+        Ok((result, record, attempts, started.elapsed()))
     }
 
     /// A `wait` step: a durable timer. Its deadline is stored when the wait first starts, so

@@ -11,7 +11,14 @@
 //! its entry, and only if the entry is new; and no effect is ever made while an earlier step's
 //! output is uncommitted, so nothing stored can depend on an output that a re-execution might
 //! answer differently.
+//!
+//! Before a step with an effect, the entries either commit on their own ([`Pending::commit`])
+//! or, when the run has no other thread that could make an effect meanwhile, ride in the
+//! step's own first transaction ([`Pending::carry`], `store/carry.rs`), so the effect and the
+//! outputs before it commit together: one commit a run less (issue 19).
 
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use std::sync::Mutex;
 
 use serde_json::Value;
@@ -95,6 +102,61 @@ impl Pending {
         write(&entries(&finished))?;
         finished.clear();
         Ok(())
+    }
+
+    /// Runs `step`, a step that may make an effect, with the pending entries of run `run`
+    /// aboard its first transaction: they commit with its effect, or stay pending, in order,
+    /// if it committed nothing (no write, or a write that failed and rolled back). Only for a
+    /// run with no other thread (no parallel branch running): the buffer stays locked while
+    /// the step runs, and another thread's effect must never commit before these entries.
+    pub fn carry<T>(&self, run: i64, step: impl FnOnce() -> T) -> T {
+        let mut finished = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if finished.is_empty() {
+            return step();
+        }
+        let carried = Rc::new(Carried {
+            run,
+            finished: RefCell::new(std::mem::take(&mut *finished)),
+            landed: Cell::new(false),
+        });
+        let result = {
+            let _aboard = crate::store::carry::aboard(Box::new(Ride(carried.clone())));
+            step()
+        };
+        if !carried.landed.get() {
+            // Not committed: back in front of anything finished meanwhile (nothing, since the
+            // buffer stayed locked), in the order they finished.
+            let mut back = carried.finished.take();
+            back.append(&mut finished);
+            *finished = back;
+        }
+        result
+    }
+}
+
+/// Pending entries aboard a step's transaction: written there, and known as committed once
+/// that transaction lands.
+struct Carried {
+    run: i64,
+    finished: RefCell<Vec<Finished>>,
+    landed: Cell<bool>,
+}
+
+/// The [`Rider`](crate::store::carry::Rider) the thread-local slot owns, sharing [`Carried`]
+/// with [`Pending::carry`].
+struct Ride(Rc<Carried>);
+
+impl crate::store::carry::Rider for Ride {
+    fn write(&self, tx: &crate::store::Transaction<'_>) -> Result<(), Error> {
+        crate::runs::store::journal::write_entries(
+            tx,
+            self.0.run,
+            &entries(&self.0.finished.borrow()),
+        )
+    }
+
+    fn landed(&self) {
+        self.0.landed.set(true);
     }
 }
 
