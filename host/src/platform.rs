@@ -10,7 +10,9 @@
 //! log no longer reaches back that far, or when more changed than a full load costs.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, TryLockError};
+use std::sync::{Arc, RwLock};
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::Error;
@@ -28,6 +30,9 @@ const PRUNE_EVERY: i64 = 500;
 /// Reloading up to this many workspaces (or a quarter of them, if more) is done one by one;
 /// beyond it a full load is the cheaper way.
 const MIN_INCREMENTAL: usize = 256;
+
+/// The process's one connection, held: what [`Platform::db`] hands out.
+pub type DbGuard<'a> = parking_lot::MutexGuard<'a, Db>;
 
 /// The database and the access index.
 pub struct Platform {
@@ -109,11 +114,7 @@ impl Platform {
         // The quick look, on the reader: every run and every step makes it, and on the
         // shared connection it waited behind other runs' commits (`benches/README.md`).
         let epoch = match &self.reader {
-            Some(reader) => access_epoch(
-                &reader
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
-            )?,
+            Some(reader) => access_epoch(&reader.lock())?,
             None => access_epoch(self.db().conn())?,
         };
         if epoch == self.epoch.load(Ordering::SeqCst) {
@@ -235,57 +236,38 @@ impl Platform {
     }
 
     /// The database, for reads.
-    pub(crate) fn db(&self) -> MutexGuard<'_, Db> {
+    pub(crate) fn db(&self) -> DbGuard<'_> {
         self.uses.taken.fetch_add(1, Ordering::Relaxed);
-        // A panic mid-write rolls the transaction back; the connection stays usable.
-        match self.db.try_lock() {
-            Ok(db) => db,
-            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-            Err(TryLockError::WouldBlock) => {
-                let since = Instant::now();
-                let db = self
-                    .db
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                self.uses.waited(since);
-                db
-            }
+        // The lock does not poison: a panic mid-write rolls the transaction back and the
+        // connection stays usable.
+        if let Some(db) = self.db.try_lock() {
+            return db;
         }
+        let since = Instant::now();
+        let db = self.db.lock();
+        self.uses.waited(since);
+        db
     }
 
     /// The database for a service call: like [`Platform::db`], but a step's host call (its
     /// deadline bound, `store/deadline.rs`) waits for the connection, which another run of
     /// this process may hold, only until that deadline (SPEC ST-4); then it fails, nothing
-    /// done.
-    pub(crate) fn db_for_call(&self) -> Result<MutexGuard<'_, Db>, Error> {
+    /// done. The wait parks the thread until the holder lets go (no polling, so a released
+    /// connection is handed on at once rather than at the next poll).
+    pub(crate) fn db_for_call(&self) -> Result<DbGuard<'_>, Error> {
         let Some(deadline) = crate::store::deadline::current() else {
             return Ok(self.db());
         };
         self.uses.taken.fetch_add(1, Ordering::Relaxed);
-        let since = Instant::now();
-        let mut waited = false;
-        loop {
-            match self.db.try_lock() {
-                Ok(db) => {
-                    if waited {
-                        self.uses.waited(since);
-                    }
-                    return Ok(db);
-                }
-                Err(TryLockError::Poisoned(p)) => return Ok(p.into_inner()),
-                Err(TryLockError::WouldBlock) => {
-                    waited = true;
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Err(Error::Busy(
-                            "the database stayed in use by other runs past the step's deadline"
-                                .into(),
-                        ));
-                    }
-                    std::thread::sleep(left.min(Duration::from_millis(1)));
-                }
-            }
+        if let Some(db) = self.db.try_lock() {
+            return Ok(db);
         }
+        let since = Instant::now();
+        let db = self.db.try_lock_until(deadline).ok_or_else(|| {
+            Error::Busy("the database stayed in use by other runs past the step's deadline".into())
+        })?;
+        self.uses.waited(since);
+        Ok(db)
     }
 
     /// Runs `f` in one transaction, for changes that leave access data alone (cases, runs).
@@ -454,5 +436,67 @@ impl StorageError for String {
 impl StorageError for &str {
     fn is_infrastructure(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    use super::Platform;
+    use crate::error::Error;
+    use crate::store::{Db, deadline};
+
+    /// Holds the connection on another thread until `release` is sent.
+    fn hold(platform: &Arc<Platform>) -> (mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+        let (held_tx, held_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let p = platform.clone();
+        let holder = std::thread::spawn(move || {
+            let _db = p.db();
+            held_tx.send(()).expect("held");
+            let _ = release_rx.recv();
+        });
+        held_rx.recv().expect("the holder holds the connection");
+        (release_tx, holder)
+    }
+
+    #[test]
+    fn a_step_call_waits_for_the_connection_only_until_its_deadline() {
+        // SPEC ST-4: the deadline covers time spent waiting inside a host call.
+        let platform =
+            Arc::new(Platform::new(Db::open_in_memory().expect("db")).expect("platform"));
+        let (release, holder) = hold(&platform);
+        let start = Instant::now();
+        let _bound = deadline::bind(start + Duration::from_millis(50));
+        match platform.db_for_call() {
+            Err(Error::Busy(why)) => assert!(why.contains("deadline"), "{why}"),
+            Err(e) => panic!("expected Busy, got {e}"),
+            Ok(_) => panic!("the connection is held: the call must not get it"),
+        }
+        assert!(start.elapsed() >= Duration::from_millis(50));
+        release.send(()).expect("release");
+        holder.join().expect("holder");
+    }
+
+    #[test]
+    fn a_step_call_gets_the_connection_as_soon_as_it_is_let_go() {
+        let platform =
+            Arc::new(Platform::new(Db::open_in_memory().expect("db")).expect("platform"));
+        let (release, holder) = hold(&platform);
+        let _bound = deadline::bind(Instant::now() + Duration::from_secs(30));
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            release.send(()).expect("release");
+        });
+        assert!(
+            platform.db_for_call().is_ok(),
+            "released before the deadline"
+        );
+        assert_eq!(platform.connection_use().contended, 1);
+        releaser.join().expect("releaser");
+        holder.join().expect("holder");
     }
 }

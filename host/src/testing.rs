@@ -4,7 +4,7 @@
 //! are `pub(crate)` (issue 15). Tests use them to damage or inspect stored rows, hold the
 //! database lock, or ask the index directly.
 
-use std::sync::{Arc, MutexGuard};
+use std::sync::Arc;
 
 use crate::Error;
 use crate::access::{AccessDecision, AccessIndex, Scope};
@@ -16,7 +16,7 @@ use crate::store::{Db, Transaction};
 /// flowhost::testing::Internals;` and call them as methods).
 pub trait Internals {
     /// The database, locked.
-    fn db(&self) -> MutexGuard<'_, Db>;
+    fn db(&self) -> crate::platform::DbGuard<'_>;
     /// The current access index.
     fn index(&self) -> Arc<AccessIndex>;
     /// Whether `principal` holds `scope` in `workspace`.
@@ -37,7 +37,7 @@ pub trait Internals {
 }
 
 impl Internals for Platform {
-    fn db(&self) -> MutexGuard<'_, Db> {
+    fn db(&self) -> crate::platform::DbGuard<'_> {
         Platform::db(self)
     }
 
