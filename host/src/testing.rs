@@ -10,7 +10,7 @@ use crate::Error;
 use crate::access::{AccessDecision, AccessIndex, Scope};
 use crate::platform::Platform;
 use crate::principal::Principal;
-use crate::store::{Db, Transaction};
+use crate::store::Transaction;
 
 /// [`Platform`]'s crate-private accessors, named as inside the crate (`use
 /// flowhost::testing::Internals;` and call them as methods).
