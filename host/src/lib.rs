@@ -15,6 +15,7 @@ pub mod access;
 pub mod admin;
 pub mod audit;
 pub mod builtin;
+pub(crate) mod carry;
 pub mod cases;
 pub mod clock;
 pub mod definition;

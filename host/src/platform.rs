@@ -273,7 +273,7 @@ impl Platform {
     /// Runs `f` in one transaction, for changes that leave access data alone (cases, runs).
     /// The transaction holds the write lock from its start (the store begins every
     /// transaction IMMEDIATE, SPEC WF-11), so what `f` reads stays true until it commits.
-    /// Work aboard this thread (`store/carry.rs`: a run's pending journal entries) is
+    /// Work aboard this thread (`carry.rs`: a run's pending journal entries) is
     /// written first and commits with it.
     pub(crate) fn transact<T>(
         &self,
@@ -282,7 +282,7 @@ impl Platform {
         let mut db = self.db_for_call()?;
         let tx = db.begin()?;
         // A run's finished steps waiting for this step's effect commit with it.
-        let boarding = crate::store::carry::board(&tx)?;
+        let boarding = crate::carry::board(&tx)?;
         let value = f(&tx)?;
         tx.commit()?;
         boarding.landed();
@@ -309,7 +309,7 @@ impl Platform {
         if epoch != self.epoch.load(Ordering::SeqCst) {
             self.catch_up(&tx, epoch).map_err(internal)?;
         }
-        let boarding = crate::store::carry::board(&tx)?;
+        let boarding = crate::carry::board(&tx)?;
         let before = total_changes(&tx)?;
         let value = f(&tx)?;
         // Only a write that changed something is a new epoch (a tenant file applied twice
@@ -445,9 +445,13 @@ mod tests {
     use std::sync::mpsc;
     use std::time::{Duration, Instant};
 
+    use std::cell::Cell;
+    use std::rc::Rc;
+
     use super::Platform;
+    use crate::carry::{Rider, aboard};
     use crate::error::Error;
-    use crate::store::{Db, deadline};
+    use crate::store::{Db, Transaction, deadline};
 
     /// Holds the connection on another thread until `release` is sent.
     fn hold(platform: &Arc<Platform>) -> (mpsc::Sender<()>, std::thread::JoinHandle<()>) {
@@ -498,5 +502,61 @@ mod tests {
         assert_eq!(platform.connection_use().contended, 1);
         releaser.join().expect("releaser");
         holder.join().expect("holder");
+    }
+
+    // Riders (`carry.rs`): writes that ride in the next transaction this thread commits.
+    /// Inserts one row into `t` and notes when it landed.
+    struct Note(Rc<Cell<bool>>);
+
+    impl Rider for Note {
+        fn write(&self, tx: &Transaction<'_>) -> Result<(), Error> {
+            tx.execute("INSERT INTO t (x) VALUES (1)", [])
+                .map_err(crate::platform::internal)?;
+            Ok(())
+        }
+        fn landed(&self) {
+            self.0.set(true);
+        }
+    }
+
+    fn rows(platform: &Platform) -> i64 {
+        platform
+            .db()
+            .conn()
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .expect("count")
+    }
+
+    #[test]
+    fn a_rider_lands_only_with_a_committed_transaction_and_waits_through_a_failed_one() {
+        let platform = Platform::new(Db::open_in_memory().expect("db")).expect("platform");
+        platform
+            .transact(|tx| {
+                tx.execute("CREATE TABLE t (x INTEGER)", [])
+                    .map_err(crate::platform::internal)?;
+                Ok(())
+            })
+            .expect("table");
+        let landed = Rc::new(Cell::new(false));
+        let _aboard = aboard(Box::new(Note(landed.clone())));
+        // A body that fails rolls the rider's row back with its own, and keeps it waiting.
+        let failed: Result<(), Error> =
+            platform.transact(|_| Err(Error::Invalid("refused".into())));
+        assert!(failed.is_err());
+        assert!(!landed.get());
+        assert_eq!(rows(&platform), 0, "rolled back with the failed body");
+        // The next transaction carries it, once.
+        platform.transact(|_| Ok(())).expect("commit");
+        assert!(landed.get());
+        platform.transact(|_| Ok(())).expect("commit");
+        assert_eq!(rows(&platform), 1, "written once");
+    }
+
+    #[test]
+    fn without_a_rider_a_transaction_is_its_own() {
+        let platform = Platform::new(Db::open_in_memory().expect("db")).expect("platform");
+        let before = platform.commits();
+        platform.transact(|_| Ok(())).expect("commit");
+        assert_eq!(platform.commits(), before + 1);
     }
 }

@@ -318,7 +318,7 @@ fn a_run_killed_between_pure_steps_reexecutes_only_the_uncommitted_pure_work() {
 }
 
 /// Issue 19: the same with several runs in flight in one process (each run's pure entries
-/// riding in its case write, `store/carry.rs`): `serve --concurrency 8` over many triggered
+/// riding in its case write, `carry.rs`): `serve --concurrency 8` over many triggered
 /// runs, killed at spread-out points again and again. Every event starts one run, every run
 /// ends, and each effect (the pure step's event, the case, its restriction and their events)
 /// happens once. (Ported from the `s2-g` branch.)

@@ -1,6 +1,6 @@
 //! Issue 19: how often a run commits. A pure step's journal entry rides in the run's next
 //! write (SPEC WF-8, `workflow/pending.rs`); before a step with an effect it rides in that
-//! step's own transaction (`store/carry.rs`), so the outputs the effect may depend on and the
+//! step's own transaction (`carry.rs`), so the outputs the effect may depend on and the
 //! effect commit together. Counted with `Platform::commits` on a real database file.
 
 use std::sync::Arc;

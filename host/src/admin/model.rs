@@ -1,5 +1,5 @@
 //! The data of administration as the operations return it and its storage reads and writes
-//! it: groups, keys, members, claim rules. Plain data, so that `store.rs` and the operations
+//! it: groups, keys, members, claim rules, IdPs' OIDC settings. Plain data, so that `store.rs` and the operations
 //! beside it both depend on it and not on each other.
 
 use serde::{Deserialize, Serialize};
@@ -48,4 +48,34 @@ pub struct GroupInfo {
     pub kind: GroupKind,
     pub claim_value: Option<String>,
     pub members: Vec<String>,
+}
+
+/// New OIDC settings for an IdP, as a person gives them.
+#[derive(Clone, Debug)]
+pub struct NewOidc {
+    pub idp: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Space-separated; `openid` is added if missing. Default [`super::oidc::DEFAULT_SCOPES`].
+    pub scopes: Option<String>,
+    /// Default [`super::oidc::DEFAULT_GROUPS_CLAIM`].
+    pub groups_claim: Option<String>,
+}
+
+/// The OIDC settings of one IdP as shown: never the client secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OidcSettings {
+    pub idp: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub scopes: String,
+    pub groups_claim: String,
+}
+
+/// The settings and the secret, for the sign-in itself (never leaves the host).
+#[derive(Clone, Debug)]
+pub(crate) struct OidcClient {
+    pub settings: OidcSettings,
+    pub client_secret: String,
 }

@@ -4,7 +4,6 @@
 //! browser and how to verify what comes back; who gets in is the claim mapping's decision
 //! (`sso.rs`, SPEC SSO-2..5).
 
-use serde::Serialize;
 use serde_json::json;
 
 use crate::Error;
@@ -25,35 +24,8 @@ pub const DEFAULT_GROUPS_CLAIM: &str = "groups";
 /// The longest issuer, client id, secret or scope list accepted.
 const MAX_SETTING_CHARS: usize = 2048;
 
-/// New OIDC settings for an IdP, as a person gives them.
-#[derive(Clone, Debug)]
-pub struct NewOidc {
-    pub idp: String,
-    pub issuer: String,
-    pub client_id: String,
-    pub client_secret: String,
-    /// Space-separated; `openid` is added if missing. Default [`DEFAULT_SCOPES`].
-    pub scopes: Option<String>,
-    /// Default [`DEFAULT_GROUPS_CLAIM`].
-    pub groups_claim: Option<String>,
-}
-
-/// The OIDC settings of one IdP as shown: never the client secret.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct OidcSettings {
-    pub idp: String,
-    pub issuer: String,
-    pub client_id: String,
-    pub scopes: String,
-    pub groups_claim: String,
-}
-
-/// The settings and the secret, for the sign-in itself (never leaves the host).
-#[derive(Clone, Debug)]
-pub(crate) struct OidcClient {
-    pub settings: OidcSettings,
-    pub client_secret: String,
-}
+pub(crate) use super::model::OidcClient;
+pub use super::model::{NewOidc, OidcSettings};
 
 /// `Ok` if `url` may be an issuer or an IdP endpoint: `https://`, or plain `http://` to
 /// loopback only (a local IdP, the tests). The error says so.

@@ -551,7 +551,7 @@ pub(crate) fn trusts_idp(conn: &Connection, ws: i64, idp: &str) -> Result<bool, 
 pub(crate) fn set_oidc(
     conn: &Connection,
     ws: i64,
-    new: &super::oidc::NewOidc,
+    new: &super::model::NewOidc,
     now: i64,
 ) -> Result<(), Error> {
     conn.execute(
@@ -577,9 +577,9 @@ pub(crate) fn set_oidc(
     Ok(())
 }
 
-fn oidc_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<super::oidc::OidcClient> {
-    Ok(super::oidc::OidcClient {
-        settings: super::oidc::OidcSettings {
+fn oidc_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<super::model::OidcClient> {
+    Ok(super::model::OidcClient {
+        settings: super::model::OidcSettings {
             idp: r.get(0)?,
             issuer: r.get(1)?,
             client_id: r.get(2)?,
@@ -596,7 +596,7 @@ pub(crate) fn oidc_client(
     conn: &Connection,
     ws: i64,
     idp: &str,
-) -> Result<Option<super::oidc::OidcClient>, Error> {
+) -> Result<Option<super::model::OidcClient>, Error> {
     conn.query_row(
         "SELECT idp, issuer, client_id, client_secret, scopes, groups_claim FROM idp_oidc
          WHERE workspace_id = ?1 AND idp = ?2",
@@ -611,7 +611,7 @@ pub(crate) fn oidc_client(
 pub(crate) fn oidc_settings(
     conn: &Connection,
     ws: i64,
-) -> Result<Vec<super::oidc::OidcSettings>, Error> {
+) -> Result<Vec<super::model::OidcSettings>, Error> {
     crate::store::all_rows(
         conn,
         "SELECT idp, issuer, client_id, client_secret, scopes, groups_claim FROM idp_oidc

@@ -4,7 +4,6 @@
 
 pub mod access;
 pub mod audit;
-pub(crate) mod carry;
 pub mod deadline;
 pub mod events;
 mod failure;

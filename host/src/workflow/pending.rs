@@ -14,7 +14,7 @@
 //!
 //! Before a step with an effect, the entries either commit on their own ([`Pending::commit`])
 //! or, when the run has no other thread that could make an effect meanwhile, ride in the
-//! step's own first transaction ([`Pending::carry`], `store/carry.rs`), so the effect and the
+//! step's own first transaction ([`Pending::carry`], `carry.rs`), so the effect and the
 //! outputs before it commit together: one commit a run less (issue 19).
 
 use std::cell::{Cell, RefCell};
@@ -120,7 +120,7 @@ impl Pending {
             landed: Cell::new(false),
         });
         let result = {
-            let _aboard = crate::store::carry::aboard(Box::new(Ride(carried.clone())));
+            let _aboard = crate::carry::aboard(Box::new(Ride(carried.clone())));
             step()
         };
         if !carried.landed.get() {
@@ -142,11 +142,11 @@ struct Carried {
     landed: Cell<bool>,
 }
 
-/// The [`Rider`](crate::store::carry::Rider) the thread-local slot owns, sharing [`Carried`]
+/// The [`Rider`](crate::carry::Rider) the thread-local slot owns, sharing [`Carried`]
 /// with [`Pending::carry`].
 struct Ride(Rc<Carried>);
 
-impl crate::store::carry::Rider for Ride {
+impl crate::carry::Rider for Ride {
     fn write(&self, tx: &crate::store::Transaction<'_>) -> Result<(), Error> {
         crate::runs::store::journal::write_entries(
             tx,
