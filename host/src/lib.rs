@@ -19,6 +19,7 @@ pub(crate) mod carry;
 pub mod cases;
 pub mod clock;
 pub mod definition;
+pub(crate) mod encoding;
 pub mod error;
 pub mod handles;
 pub mod harness;

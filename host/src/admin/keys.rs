@@ -51,11 +51,6 @@ fn hash_secret(secret: &str) -> String {
         .collect()
 }
 
-/// Compares in time independent of where the first difference is.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 impl Platform {
     /// Creates a key in `workspace`. Personal keys need `apikey.write`; service keys need
     /// `user.write` (an Owner chooses their role). `expires_in` is in seconds.
@@ -208,7 +203,7 @@ pub fn authenticate_token(conn: &Connection, token: &str) -> Result<Principal, E
     // Hash even for an unknown id, so the time taken does not say whether the id exists.
     let presented = hash_secret(secret);
     let stored = stored.ok_or_else(bad)?;
-    if !constant_time_eq(stored.as_bytes(), presented.as_bytes()) {
+    if !crate::encoding::secrets_equal(stored.as_bytes(), presented.as_bytes()) {
         return Err(bad());
     }
     Ok(Principal::ApiKey(id.to_owned()))

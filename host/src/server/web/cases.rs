@@ -14,8 +14,8 @@ use axum::response::{Html, IntoResponse, Response};
 use super::error::WebError;
 use super::html::{CSRF_FIELD, csrf_field, esc, page};
 use super::session::Signed;
-use super::signin::urlencode;
 use crate::Error;
+use crate::encoding::percent_encode;
 use crate::principal::Caller;
 use crate::server::AppState;
 use crate::services::CaseApi;
@@ -192,7 +192,7 @@ fn list_page(
                 "<tr><td><a href=\"/cases/{link}\">{id}</a></td><td>{title}</td>\
                  <td><span class=\"severity {sev}\">{sev}</span></td><td>{state}</td>\
                  <td><span class=\"access {mode}\">{mode}</span></td><td>{who}</td><td>{at}</td></tr>",
-                link = esc(&urlencode(&c.id)),
+                link = esc(&percent_encode(&c.id)),
                 id = esc(&c.id),
                 title = esc(&c.title),
                 sev = severity_text(c.severity),
@@ -208,9 +208,9 @@ fn list_page(
         // The next page keeps the filters; a cursor belongs to its query.
         let mut next = String::from("/cases?");
         for name in ["text", "state", "severity", MODE_FIELD] {
-            let _ = write!(next, "{name}={}&", urlencode(given(name)));
+            let _ = write!(next, "{name}={}&", percent_encode(given(name)));
         }
-        let _ = write!(next, "cursor={}", urlencode(cursor));
+        let _ = write!(next, "cursor={}", percent_encode(cursor));
         let _ = write!(
             body,
             "<p class=\"pager\"><a href=\"{}\">Next page</a></p>",
@@ -442,7 +442,7 @@ fn render(
              the workspace, one email a line)</span></label>\
              <textarea id=\"f-{PEOPLE_FIELD}\" name=\"{PEOPLE_FIELD}\" rows=\"4\">{people}</textarea>\
              <button>Update restrictions</button></form>",
-            link = esc(&urlencode(&c.id)),
+            link = esc(&percent_encode(&c.id)),
             csrf = csrf_field(&session.csrf),
             full = option("full_access", "full access"),
             restricted = option("restricted", "restricted"),

@@ -49,7 +49,7 @@ pub(super) async fn list(
         let _ = write!(
             body,
             "<div class=\"card\"><a href=\"/flows/{}\"><strong>{}</strong></a>{shared}<br>{}</div>",
-            esc(&super::signin::urlencode(&f.name)),
+            esc(&crate::encoding::percent_encode(&f.name)),
             esc(&f.name),
             esc(&f.title)
         );
@@ -140,7 +140,7 @@ fn render(
         body,
         "<form class=\"answer card\" method=\"post\" action=\"/flows/{}\">{}{}\
          <button>Start</button></form>",
-        esc(&super::signin::urlencode(&f.name)),
+        esc(&crate::encoding::percent_encode(&f.name)),
         csrf_field(&session.csrf),
         super::form::render(&f.form, given)
     );

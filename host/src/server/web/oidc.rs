@@ -21,9 +21,9 @@ use super::error::WebError;
 use super::headers::csp_with_form_targets;
 use super::html::{csrf_field, esc, page};
 use super::session::{SIGNIN_COOKIE, check_token, cookie, session_cookie};
-use super::signin::urlencode;
 use crate::Error;
 use crate::access::Reason;
+use crate::encoding::percent_encode;
 use crate::server::AppState;
 use crate::signin::oidc::{Callback, LOGIN_TTL_SECS};
 use crate::signin::{LINK_TTL_SECS, secret};
@@ -42,7 +42,10 @@ pub(super) struct WorkspaceQuery {
 
 /// GET /signin/oidc?workspace=W: to that workspace's buttons (a GET form; changes nothing).
 pub(super) async fn to_workspace(Query(q): Query<WorkspaceQuery>) -> Redirect {
-    Redirect::to(&format!("/signin/oidc/{}", urlencode(q.workspace.trim())))
+    Redirect::to(&format!(
+        "/signin/oidc/{}",
+        percent_encode(q.workspace.trim())
+    ))
 }
 
 /// GET /signin/oidc/{workspace}: the sign-in buttons of the workspace's IdPs.
@@ -72,8 +75,8 @@ pub(super) async fn choose(
         body.push_str(&format!(
             "<form method=\"post\" action=\"/signin/oidc/{}/{}\">{}\
              <button>Sign in with {}</button></form>",
-            esc(&urlencode(&workspace)),
-            esc(&urlencode(idp)),
+            esc(&percent_encode(&workspace)),
+            esc(&percent_encode(idp)),
             csrf_field(&nonce),
             esc(idp)
         ));

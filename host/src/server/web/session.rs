@@ -51,16 +51,14 @@ pub(super) fn check_token(fields: &[(String, String)], expected: &str) -> Result
         .find(|(k, _)| k == CSRF_FIELD)
         .map(|(_, v)| v.as_str());
     match given {
-        Some(given) if same(given.as_bytes(), expected.as_bytes()) && !expected.is_empty() => {
+        Some(given)
+            if crate::encoding::secrets_equal(given.as_bytes(), expected.as_bytes())
+                && !expected.is_empty() =>
+        {
             Ok(())
         }
         _ => Err(WebError::Csrf),
     }
-}
-
-/// Equal without an early exit on the first differing byte.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.

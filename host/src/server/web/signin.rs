@@ -27,7 +27,7 @@ pub(super) async fn confirm(Path(token): Path<String>) -> Result<Response, WebEr
     let body = format!(
         "<h1>Sign in</h1><p>This one-time link signs you in to Flowhost. It works once.</p>\
          <form method=\"post\" action=\"/signin/{}\">{}<button>Sign in</button></form>",
-        esc(&urlencode(&token)),
+        esc(&crate::encoding::percent_encode(&token)),
         csrf_field(&nonce)
     );
     let cookie = format!(
@@ -81,17 +81,4 @@ pub(super) async fn sign_out(
 
 fn header_value(v: &str) -> Result<axum::http::HeaderValue, WebError> {
     axum::http::HeaderValue::from_str(v).map_err(|e| WebError::Server(e.to_string()))
-}
-
-/// `text` percent-encoded for a path segment (a token is URL-safe base64; anything else a
-/// request put there is encoded, not trusted).
-pub(super) fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            b => format!("%{b:02X}"),
-        })
-        .collect()
 }

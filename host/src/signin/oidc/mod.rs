@@ -53,27 +53,6 @@ fn refused(why: impl Into<String>) -> Error {
     Error::Denied(Reason::IdpSignIn(why.into()))
 }
 
-/// Equal without an early exit on the first differing byte.
-pub(crate) fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
-/// `text` percent-encoded for a query string or form (everything but unreserved characters).
-pub(crate) fn form_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            b => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// The origin (`scheme://host[:port]`) of an IdP URL, fit to be written into a
 /// Content-Security-Policy: only host characters, so an IdP's document cannot add directives.
 fn csp_origin(url: &str) -> Option<String> {
@@ -180,11 +159,11 @@ impl Platform {
             "{endpoint}{}response_type=code&client_id={}&redirect_uri={}&scope={}&state={}\
              &nonce={}&code_challenge={}&code_challenge_method=S256",
             if endpoint.contains('?') { '&' } else { '?' },
-            form_encode(&client.settings.client_id),
-            form_encode(redirect_uri),
-            form_encode(&client.settings.scopes),
-            form_encode(&state),
-            form_encode(&nonce),
+            crate::encoding::percent_encode(&client.settings.client_id),
+            crate::encoding::percent_encode(redirect_uri),
+            crate::encoding::percent_encode(&client.settings.scopes),
+            crate::encoding::percent_encode(&state),
+            crate::encoding::percent_encode(&nonce),
             challenge(&verifier),
         );
         Ok(StartedLogin {
@@ -217,7 +196,10 @@ impl Platform {
         if login.expires_at <= now {
             return Err(refused("this sign-in took too long; start again"));
         }
-        if !same_secret(&hash(&callback.browser), &login.browser_hash) {
+        if !crate::encoding::secrets_equal(
+            hash(&callback.browser).as_bytes(),
+            login.browser_hash.as_bytes(),
+        ) {
             return Err(refused(
                 "this sign-in was started in another browser; start again here",
             ));

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
 use super::discovery::{agent, read};
-use super::form_encode;
+use crate::encoding::percent_encode;
 
 /// What the exchange sends.
 pub(crate) struct Exchange<'a> {
@@ -24,8 +24,8 @@ pub(crate) fn exchange(x: &Exchange<'_>) -> Result<String, String> {
     // RFC 6749 2.3.1: id and secret form-encoded, then joined and base64'd.
     let basic = STANDARD.encode(format!(
         "{}:{}",
-        form_encode(x.client_id),
-        form_encode(x.client_secret)
+        percent_encode(x.client_id),
+        percent_encode(x.client_secret)
     ));
     let what = "the IdP's token endpoint";
     let answer = agent()

@@ -132,7 +132,10 @@ fn check_claims(claims: &Value, expected: &Expected<'_>) -> Result<(), String> {
     let nonce = claims["nonce"]
         .as_str()
         .ok_or("the ID token carries no nonce")?;
-    if !super::same_secret(&super::super::hash(nonce), expected.nonce_hash) {
+    if !crate::encoding::secrets_equal(
+        super::super::hash(nonce).as_bytes(),
+        expected.nonce_hash.as_bytes(),
+    ) {
         return Err("the ID token's nonce is not this sign-in's".into());
     }
     Ok(())
