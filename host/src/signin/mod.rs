@@ -19,6 +19,7 @@ use crate::audit::{self, Actor};
 use crate::clock;
 use crate::platform::Platform;
 use crate::principal::{Email, Principal};
+use crate::store::Transaction;
 use crate::stored_value::UnreadableValue;
 
 /// How long a sign-in link may be used, in seconds.
@@ -123,8 +124,6 @@ impl Platform {
     pub(crate) fn redeem_signin_link(&self, token: &str) -> Result<OpenedSession, Error> {
         let token_hash = hash(token);
         let now = clock::now_unix();
-        let session_secret = secret()?;
-        let csrf = secret()?;
         // Who is still a member is decided on current access data (another process may have
         // deleted them since the link was issued).
         self.refresh_access()?;
@@ -146,36 +145,16 @@ impl Platform {
             }
             let ws = store::workspace_id(tx, &link.workspace)?
                 .ok_or_else(|| bad_link("is for a workspace that no longer exists"))?;
-            let expires_at = now + SESSION_TTL_SECS;
-            store::insert_session(
+            open_session(
                 tx,
-                &store::NewSessionRow {
-                    hash: &hash(&session_secret),
-                    ws,
-                    email: email.as_str(),
-                    via: "local",
-                    csrf: &csrf,
-                    now,
-                    expires_at,
-                },
-            )?;
-            audit::record(
-                tx,
-                &Actor::Principal(&principal),
+                ws,
                 &link.workspace,
+                principal,
+                "local",
                 "signin.link.use",
-                email.as_str(),
-                json!({ "session_expires_at": clock::rfc3339(expires_at) }),
-            )?;
-            Ok(OpenedSession {
-                secret: session_secret.clone(),
-                session: Session {
-                    workspace: link.workspace,
-                    principal,
-                    csrf: csrf.clone(),
-                    expires_at,
-                },
-            })
+                json!({}),
+                now,
+            )
         })
     }
 
@@ -226,5 +205,57 @@ fn stored_email(table: &'static str, raw: &str) -> Result<Email, Error> {
             UnreadableValue::new(table, "email", "a sign-in row", raw, "an email address")
                 .to_string(),
         )
+    })
+}
+
+/// Opens a session for `principal` in workspace `workspace` (row `ws`) inside `tx`, signed in
+/// `via` (`local` or `sso`); audited as `action` with `details` and the session's expiry.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn open_session(
+    tx: &Transaction<'_>,
+    ws: i64,
+    workspace: &str,
+    principal: Principal,
+    via: &str,
+    action: &str,
+    mut details: serde_json::Value,
+    now: i64,
+) -> Result<OpenedSession, Error> {
+    let email = principal
+        .email()
+        .ok_or_else(|| Error::Internal("a session for someone without an email".into()))?
+        .clone();
+    let session_secret = secret()?;
+    let csrf = secret()?;
+    let expires_at = now + SESSION_TTL_SECS;
+    store::insert_session(
+        tx,
+        &store::NewSessionRow {
+            hash: &hash(&session_secret),
+            ws,
+            email: email.as_str(),
+            via,
+            csrf: &csrf,
+            now,
+            expires_at,
+        },
+    )?;
+    details["session_expires_at"] = json!(clock::rfc3339(expires_at));
+    audit::record(
+        tx,
+        &Actor::Principal(&principal),
+        workspace,
+        action,
+        email.as_str(),
+        details,
+    )?;
+    Ok(OpenedSession {
+        secret: session_secret,
+        session: Session {
+            workspace: workspace.to_owned(),
+            principal,
+            csrf,
+            expires_at,
+        },
     })
 }

@@ -18,11 +18,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{OpenedSession, SESSION_TTL_SECS, Session, hash, secret, store};
+use super::{OpenedSession, hash, secret, store};
 use crate::Error;
 use crate::access::Reason;
 use crate::admin::oidc::{self, OidcClient};
-use crate::audit::{self, Actor};
 use crate::clock;
 use crate::platform::Platform;
 use crate::principal::{Email, Principal};
@@ -291,46 +290,19 @@ impl Platform {
         outcome: &str,
         now: i64,
     ) -> Result<OpenedSession, Error> {
-        let session_secret = secret()?;
-        let csrf = secret()?;
-        let email = principal
-            .email()
-            .ok_or_else(|| Error::Internal("an SSO sign-in without an email".into()))?
-            .clone();
-        let expires_at = now + SESSION_TTL_SECS;
         self.transact(|tx| {
             let ws = store::workspace_id(tx, workspace)?
                 .ok_or_else(|| refused("the workspace no longer exists"))?;
-            store::insert_session(
+            super::open_session(
                 tx,
-                &store::NewSessionRow {
-                    hash: &hash(&session_secret),
-                    ws,
-                    email: email.as_str(),
-                    via: "sso",
-                    csrf: &csrf,
-                    now,
-                    expires_at,
-                },
-            )?;
-            audit::record(
-                tx,
-                &Actor::Principal(&principal),
+                ws,
                 workspace,
-                "signin.oidc",
-                email.as_str(),
-                json!({ "idp": idp, "outcome": outcome,
-                        "session_expires_at": clock::rfc3339(expires_at) }),
-            )
-        })?;
-        Ok(OpenedSession {
-            secret: session_secret,
-            session: Session {
-                workspace: workspace.to_owned(),
                 principal,
-                csrf,
-                expires_at,
-            },
+                "sso",
+                "signin.oidc",
+                json!({ "idp": idp, "outcome": outcome }),
+                now,
+            )
         })
     }
 }
