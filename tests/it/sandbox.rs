@@ -278,6 +278,31 @@ fn malformed_components_are_load_errors_naming_the_file() {
     assert_next_step_runs(&rt);
 }
 
+/// A core module with more tables than a pool slot holds is refused when it is loaded, by
+/// the one-shot runtime (`step run`, no pool) as by the server's (the pool), with a message that
+/// says why: a step that runs locally must not fail only once it is deployed.
+#[test]
+fn a_core_module_shape_the_pool_refuses_is_refused_under_both_allocators() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A component whose one core module defines two funcref tables of size 0.
+    let module: &[u8] = b"\0asm\x01\0\0\0\x04\x07\x02\x70\x00\x00\x70\x00\x00";
+    let mut component = b"\0asm\x0d\0\x01\0\x01".to_vec();
+    component.push(u8::try_from(module.len()).expect("small"));
+    component.extend(module);
+    let path = dir.path().join("two-tables.wasm");
+    std::fs::write(&path, component).expect("write");
+    for rt in runtimes() {
+        let Err(err) = rt.load(&path) else {
+            panic!("a module with two tables must not load");
+        };
+        assert_eq!(err.kind(), "load");
+        let text = err.to_string();
+        assert!(text.contains("defines 2 tables"), "{text}");
+        assert!(text.contains("two-tables.wasm"), "{text}");
+        assert_next_step_runs(&rt);
+    }
+}
+
 #[test]
 fn hostile_steps_on_other_threads_do_not_disturb_good_ones() {
     for rt in runtimes() {

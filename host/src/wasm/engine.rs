@@ -7,6 +7,7 @@ use std::time::Duration;
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::limits;
+use super::module_shape;
 
 /// How often the engine's epoch advances; deadlines are counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(2);
@@ -125,6 +126,8 @@ fn pooling_config(settings: &EngineSettings) -> PoolingAllocationConfig {
         .max_core_instances_per_component(limits::MAX_CORE_INSTANCES as u32)
         .max_memories_per_component(limits::MAX_MEMORIES as u32)
         .max_tables_per_component(limits::MAX_TABLES as u32)
+        .max_memories_per_module(module_shape::MAX_MEMORIES_PER_MODULE)
+        .max_tables_per_module(module_shape::MAX_TABLES_PER_MODULE)
         .table_elements(limits::MAX_TABLE_ELEMENTS)
         .max_memory_size(settings.max_memory_bytes);
     // Resetting a slot with `madvise` costs a TLB shootdown across CPUs: measured at about 40%

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod failure;
 mod host;
 pub mod limits;
+mod module_shape;
 mod random;
 pub mod runtime;
 pub mod state;

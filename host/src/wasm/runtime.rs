@@ -20,6 +20,7 @@ use super::cache::{CacheOutcome, ComponentCache, content_digest};
 use super::engine::{self, Allocator, EngineSettings};
 use super::failure::StepFailure;
 use super::limits::StepLimits;
+use super::module_shape;
 use super::state::{LogLine, StepState};
 
 /// A component ready to instantiate.
@@ -171,6 +172,8 @@ impl StepRuntime {
                         (bytes, digest)
                     }
                 };
+                // The pool's per-module shape, under either allocator (`module_shape.rs`).
+                module_shape::check(&bytes).map_err(load_error)?;
                 let component = self
                     .cache
                     .compile(&self.engine, &digest, &bytes)
