@@ -148,3 +148,25 @@ fn the_commit_count_is_the_connections_own() {
         .expect("other connection");
     assert_eq!(s.platform.commits(), before);
 }
+
+/// A component step that may write is never carried: its pure predecessors commit before it
+/// starts, so their entries are not written inside its deadline (SPEC ST-4) and a failure to
+/// write them is not its own host call's error. (Carried, this run made 2 commits.)
+#[test]
+fn pending_entries_commit_before_a_component_step_that_may_write() {
+    let s = setup();
+    let (outcome, commits) = run(
+        &s,
+        &json!({ "name": "component-write", "workspace": "mssp-soc", "steps": [
+            { "id": "a", "uses": ECHO, "with": { "n": 1 } },
+            { "id": "b", "uses": ECHO, "grants": ["cases:write"], "with": { "n": 2 } }
+        ] }),
+    );
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    // Its start; `a` settled before `b`; its end with `b`'s entry.
+    assert_eq!(commits, 3);
+    assert_eq!(
+        journal(&s),
+        [pair("a", "succeeded"), pair("b", "succeeded")]
+    );
+}

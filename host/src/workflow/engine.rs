@@ -983,10 +983,13 @@ impl Exec<'_> {
             Uses::Builtin(step) => step.writes(),
             Uses::Component(_) => grants.cases_write,
         };
-        // Alone on its thread, the run lets its pending entries ride in the step's own first
-        // transaction (one commit less); with parallel parts running, another part's effect
-        // could commit before them, so they commit first.
-        let carry = effects && self.threads.free() == MAX_RUN_THREADS;
+        // Alone on its thread, the run lets its pending entries ride in a built-in step's own
+        // first transaction (one commit less); with parallel parts running, another part's
+        // effect could commit before them, so they commit first. Never in a component step's:
+        // writing them would be charged to its deadline (SPEC ST-4), and a failure to write
+        // them would reach the step as its own host call's error.
+        let carry =
+            effects && matches!(uses, Uses::Builtin(_)) && self.threads.free() == MAX_RUN_THREADS;
         if effects && !carry {
             self.settle().map_err(|e| Halt::host(key, e))?;
         }

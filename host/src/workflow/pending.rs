@@ -119,18 +119,31 @@ impl Pending {
             finished: RefCell::new(std::mem::take(&mut *finished)),
             landed: Cell::new(false),
         });
-        let result = {
-            let _aboard = crate::carry::aboard(Box::new(Ride(carried.clone())));
-            step()
+        // Declared before the rider goes aboard, so dropped after it: on a return and on a
+        // panic alike, entries that did not land go back to the buffer.
+        let _restore = Restore {
+            carried: carried.clone(),
+            finished: &mut finished,
         };
-        if !carried.landed.get() {
-            // Not committed: back in front of anything finished meanwhile (nothing, since the
-            // buffer stayed locked), in the order they finished.
-            let mut back = carried.finished.take();
-            back.append(&mut finished);
-            *finished = back;
+        let _aboard = crate::carry::aboard(Box::new(Ride(carried)));
+        step()
+    }
+}
+
+/// Puts carried entries that did not land back in front of anything finished meanwhile
+/// (nothing, since the buffer stays locked), in the order they finished.
+struct Restore<'a, 'b> {
+    carried: Rc<Carried>,
+    finished: &'a mut std::sync::MutexGuard<'b, Vec<Finished>>,
+}
+
+impl Drop for Restore<'_, '_> {
+    fn drop(&mut self) {
+        if !self.carried.landed.get() {
+            let mut back = self.carried.finished.take();
+            back.append(self.finished);
+            **self.finished = back;
         }
-        result
     }
 }
 
@@ -163,4 +176,46 @@ impl crate::carry::Rider for Ride {
 /// The entries of `finished`, for one journal write.
 fn entries(finished: &[Finished]) -> Vec<JournalEntry<'_>> {
     finished.iter().map(Finished::entry).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finished(key: &str) -> Finished {
+        Finished {
+            key: key.into(),
+            result: Ok(Value::Null),
+            attempts: 1,
+            duration_us: 0,
+            record: None,
+        }
+    }
+
+    fn keys(pending: &Pending) -> Vec<String> {
+        let mut keys = Vec::new();
+        pending
+            .commit(|entries| {
+                keys = entries.iter().map(|e| e.key.to_string()).collect();
+                Err(Error::Internal("only looking".into()))
+            })
+            .expect_err("the look refuses to commit");
+        keys
+    }
+
+    #[test]
+    fn carried_entries_that_did_not_land_stay_pending_even_when_the_step_panics() {
+        let pending = Pending::default();
+        pending.push(finished("a"));
+        pending.push(finished("b"));
+        // A step that commits nothing: the entries are back, in order.
+        pending.carry(1, || ());
+        assert_eq!(keys(&pending), ["a", "b"]);
+        // A step that panics (a parallel group's caller catches it): still back, in order.
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pending.carry(1, || panic!("the step panicked"))
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(keys(&pending), ["a", "b"]);
+    }
 }
