@@ -226,11 +226,24 @@ fn a_run_killed_between_pure_steps_reexecutes_only_the_uncommitted_pure_work() {
     let started = std::time::Instant::now();
     // The case is the run's first commit after its start; `after` then finishes within
     // milliseconds and `slow` sleeps for 2 s.
-    while count(
-        &look(),
-        "SELECT count(*) FROM cases WHERE title = 'between'",
-    ) == 0
-    {
+    // One statement reads one snapshot: whenever the case is there, `before`'s entry is too
+    // (they commit together, or the effect would stand on an uncommitted output).
+    let together = |db: &Db| -> (i64, i64) {
+        db.conn()
+            .query_row(
+                "SELECT (SELECT count(*) FROM cases WHERE title = 'between'), \
+                        (SELECT count(*) FROM run_steps WHERE step_key = 'before')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("snapshot")
+    };
+    loop {
+        let (cases, before) = together(&look());
+        if cases > 0 {
+            assert_eq!(before, 1, "the case committed without `before`'s entry");
+            break;
+        }
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "the run never created its case"
