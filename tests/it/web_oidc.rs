@@ -97,8 +97,9 @@ impl Oidc {
             .header("location")
             .expect("back to flowhost")
             .to_owned();
+        // Each (workspace, IdP) comes back to its own path.
         assert!(
-            callback.starts_with(&self.url("/signin/oidc/callback?")),
+            callback.starts_with(&self.url(&format!("/signin/oidc/callback/{workspace}/{idp}?"))),
             "{callback}"
         );
         callback
@@ -412,7 +413,7 @@ fn a_callback_counts_once_and_only_in_the_browser_that_started_it() {
     // An unknown state.
     let mut stranger = Client::new();
     let _ = o.to_callback(&mut stranger, "mssp-soc", "acme-okta");
-    let forged = o.url("/signin/oidc/callback?code=code-1&state=made-up");
+    let forged = o.url("/signin/oidc/callback/mssp-soc/acme-okta?code=code-1&state=made-up");
     refused(&stranger.get(&forged), "unknown");
     assert_no_session(&o.site, &mut stranger);
 
@@ -427,7 +428,7 @@ fn a_callback_counts_once_and_only_in_the_browser_that_started_it() {
         .and_then(|c| c.split('&').next())
         .expect("code");
     let crafted = o.url(&format!(
-        "/signin/oidc/callback?code={old_code}&state={state}"
+        "/signin/oidc/callback/mssp-soc/acme-okta?code={old_code}&state={state}"
     ));
     refused(&twice.get(&crafted), "refused the code");
     assert_no_session(&o.site, &mut twice);
@@ -685,4 +686,93 @@ fn an_idp_that_cannot_be_reached_starts_nothing() {
     refused(&start, "could not be reached");
     assert!(browser.cookie("fh_oidc").is_none());
     assert_no_session(&site, &mut browser);
+}
+
+/// The value of `name` in `url`'s query, as written (still percent-encoded).
+fn query_param<'a>(url: &'a str, name: &str) -> &'a str {
+    url.split_once('?')
+        .map_or("", |(_, q)| q)
+        .split('&')
+        .find_map(|p| p.strip_prefix(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no `{name}` in {url}"))
+}
+
+/// Owner of `customer-globex` points its IdP at `issuer` (their own server).
+fn globex_points_at(d: &Deployment, issuer: &str) {
+    let claims = json!({ "email": GLOBEX_OWNER, "groups": ["Flowhost-Admins"] }).to_string();
+    d.ok(&["sso", "login", "--idp", "globex-entra", "--claims", &claims]);
+    let file = secret_file(d);
+    let mut args = set_args(
+        &file,
+        "customer-globex",
+        "globex-entra",
+        issuer,
+        GLOBEX_OWNER,
+    );
+    args.push("--sso");
+    d.ok(&args);
+}
+
+#[test]
+fn a_state_of_one_workspace_on_anothers_callback_opens_nothing_and_sends_no_code() {
+    // SPEC SV-1: the IdP mix-up. The Owner of `customer-globex` points its IdP at their own
+    // server (`evil`); `mssp-soc` signs in through the honest one. The victim's browser
+    // starts a globex login (state A), and `evil` sends it on to the honest IdP with
+    // mssp-soc's client and state A: the honest IdP answers a code for mssp-soc.
+    let o = Oidc::new();
+    let evil = FakeIdp::start();
+    globex_points_at(&o.site.deployment, &evil.issuer);
+    o.idp
+        .person(member("nina.new@acme-mssp.test", &["soc-analysts"]));
+
+    let mut victim = Client::new();
+    let page = victim.get(&o.url("/signin/oidc/customer-globex"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    let start = victim.post(
+        &o.url("/signin/oidc/customer-globex/globex-entra"),
+        &[("csrf", &page.csrf())],
+    );
+    assert_eq!(start.status, 303, "{}", start.body);
+    let to_evil = start.header("location").expect("to the IdP").to_owned();
+    assert!(to_evil.starts_with(&evil.issuer), "{to_evil}");
+    let state_a = query_param(&to_evil, "state").to_owned();
+
+    let mut attacker = Client::new();
+    let page = attacker.get(&o.url("/signin/oidc/mssp-soc"));
+    let start = attacker.post(
+        &o.url("/signin/oidc/mssp-soc/acme-okta"),
+        &[("csrf", &page.csrf())],
+    );
+    let to_honest = start.header("location").expect("to the IdP").to_owned();
+    let state_b = query_param(&to_honest, "state");
+    let mixed = to_honest.replace(&format!("state={state_b}"), &format!("state={state_a}"));
+    let back = victim.get(&mixed);
+    assert_eq!(back.status, 302, "{}", back.body);
+    let callback = back.header("location").expect("back").to_owned();
+    // The honest IdP answers to mssp-soc's own callback path, carrying state A.
+    assert!(
+        callback.starts_with(&o.url("/signin/oidc/callback/mssp-soc/acme-okta?")),
+        "{callback}"
+    );
+    refused(
+        &victim.get(&callback),
+        "came back from another identity provider",
+    );
+    assert_no_session(&o.site, &mut victim);
+    assert_eq!(evil.token_requests(), 0, "the code never reached `evil`");
+    assert_eq!(o.idp.token_requests(), 0, "nothing was exchanged");
+
+    // RFC 9207: an `iss` on the way back that is not the login's IdP is refused before the
+    // code is exchanged; the right one is accepted.
+    let mut browser = Client::new();
+    let callback = o.to_callback(&mut browser, "mssp-soc", "acme-okta");
+    let wrong = format!("{callback}&iss={}", evil.issuer);
+    refused(&browser.get(&wrong), "names issuer");
+    assert_no_session(&o.site, &mut browser);
+    assert_eq!(o.idp.token_requests(), 0);
+    let mut browser = Client::new();
+    let callback = o.to_callback(&mut browser, "mssp-soc", "acme-okta");
+    let right = browser.get(&format!("{callback}&iss={}", o.idp.issuer));
+    assert_eq!(right.status, 303, "{}", right.body);
+    assert_eq!(o.idp.token_requests(), 1);
 }

@@ -57,6 +57,8 @@ struct Inner {
     next_code: u64,
     /// How many times the JWKS was fetched.
     jwks_fetches: u32,
+    /// How many code exchanges were asked for (whatever their answer).
+    token_requests: u32,
 }
 
 /// A running fake IdP; its thread stops with the test process.
@@ -107,6 +109,11 @@ impl FakeIdp {
 
     pub fn jwks_fetches(&self) -> u32 {
         self.inner.lock().expect("idp state").jwks_fetches
+    }
+
+    /// How many requests reached the token endpoint (a code sent here, honest or not).
+    pub fn token_requests(&self) -> u32 {
+        self.inner.lock().expect("idp state").token_requests
     }
 }
 
@@ -271,6 +278,7 @@ fn serve(
             respond(stream, "302 Found", &[("Location", &location)], "");
         }
         ("POST", "/token") => {
+            state.lock().expect("idp state").token_requests += 1;
             let expected = format!(
                 "Basic {}",
                 STANDARD.encode(format!("{}:{}", encode(CLIENT_ID), encode(CLIENT_SECRET)))

@@ -42,9 +42,27 @@ pub struct StartedLogin {
 /// What the IdP's callback carried, and the browser's binding cookie.
 #[derive(Clone, Debug)]
 pub struct Callback {
+    /// The workspace and IdP the callback's path names (each pair has its own path).
+    pub workspace: String,
+    pub idp: String,
     pub state: String,
     pub code: String,
+    /// The IdP's `iss` response parameter, when it sends one (RFC 9207).
+    pub iss: Option<String>,
     pub browser: String,
+}
+
+/// The redirect URI of `idp` of `workspace` under the server's public URL: the one to
+/// register at the IdP, sent in the authorization request and the code exchange. Each
+/// (workspace, IdP) has its own, so a code an IdP returns can only be redeemed through the
+/// login it was asked for (no IdP mix-up through one shared callback).
+pub fn callback_uri(public_url: &str, workspace: &str, idp: &str) -> String {
+    format!(
+        "{}/signin/oidc/callback/{}/{}",
+        public_url.trim_end_matches('/'),
+        crate::encoding::percent_encode(workspace),
+        crate::encoding::percent_encode(idp)
+    )
 }
 
 /// A refusal of an OIDC sign-in, for the person.
@@ -121,12 +139,13 @@ impl Platform {
     }
 
     /// Starts a login through `idp` of `workspace`: stores it (10 minutes, single use) and
-    /// answers the IdP's authorization URL. `redirect_uri` is the server's callback.
+    /// answers the IdP's authorization URL, which comes back to this (workspace, IdP)'s
+    /// callback under `public_url`.
     pub(crate) fn start_oidc_login(
         &self,
         workspace: &str,
         idp: &str,
-        redirect_uri: &str,
+        public_url: &str,
     ) -> Result<StartedLogin, Error> {
         let client = {
             let db = self.db_for_call()?;
@@ -154,6 +173,7 @@ impl Platform {
             )
         })?;
         let endpoint = &found.authorization_endpoint;
+        let redirect_uri = &callback_uri(public_url, workspace, idp);
         let authorize_url = format!(
             "{endpoint}{}response_type=code&client_id={}&redirect_uri={}&scope={}&state={}\
              &nonce={}&code_challenge={}&code_challenge_method=S256",
@@ -178,7 +198,7 @@ impl Platform {
     pub(crate) fn finish_oidc_login(
         &self,
         callback: &Callback,
-        redirect_uri: &str,
+        public_url: &str,
     ) -> Result<OpenedSession, Error> {
         let now = clock::now_unix();
         let state_hash = hash(&callback.state);
@@ -187,6 +207,15 @@ impl Platform {
         let login = self.transact(|tx| {
             let login = pending::find(tx, &state_hash)?
                 .ok_or_else(|| refused("this sign-in is unknown; start again"))?;
+            // A state back on another (workspace, IdP)'s callback is the IdP mix-up: the
+            // code is another IdP's, and must never reach this login's token endpoint. Left
+            // unspent: it is not this path's to spend.
+            if login.workspace != callback.workspace || login.idp != callback.idp {
+                return Err(refused(
+                    "this sign-in came back from another identity provider than it went to; \
+                     start again",
+                ));
+            }
             if login.used_at.is_some() || !pending::use_once(tx, &state_hash, now)? {
                 return Err(refused("this sign-in was already used; start again"));
             }
@@ -208,6 +237,16 @@ impl Platform {
             oidc::client(db.conn(), &login.workspace, &login.idp)?
         }
         .ok_or_else(|| refused("the identity provider is no longer configured here"))?;
+        // RFC 9207: an IdP that names itself on the way back must be this login's.
+        if let Some(iss) = &callback.iss
+            && iss != &client.settings.issuer
+        {
+            return Err(refused(format!(
+                "the answer names issuer `{}`, not this sign-in's identity provider",
+                crate::text::clip(iss)
+            )));
+        }
+        let redirect_uri = &callback_uri(public_url, &login.workspace, &login.idp);
         let claims = self
             .verified_claims(&client, &login, callback, redirect_uri, now)
             .map_err(refused)?;
