@@ -331,6 +331,19 @@ fn an_identity_no_rule_admits_is_refused_with_no_session() {
     let (mut browser, done) = o.sign_in("mssp-soc", "acme-okta");
     refused(&done, "not verified the email");
     assert_no_session(&o.site, &mut browser);
+    // Nor is one it does not say it verified: an IdP that lets people set their own email
+    // and omits the claim would let anyone claim a member's address.
+    o.idp
+        .person(json!({"email": "nina@acme-mssp.test", "groups": ["soc-analysts"]}));
+    let (mut browser, done) = o.sign_in("mssp-soc", "acme-okta");
+    refused(&done, "does not say the IdP verified the email");
+    assert_no_session(&o.site, &mut browser);
+    o.idp.person(
+        json!({"email": "nina@acme-mssp.test", "email_verified": "true", "groups": ["soc-analysts"]}),
+    );
+    let (mut browser, done) = o.sign_in("mssp-soc", "acme-okta");
+    refused(&done, "is not a boolean");
+    assert_no_session(&o.site, &mut browser);
     let who = o
         .site
         .deployment
@@ -533,8 +546,9 @@ fn an_external_identity_signs_in_and_sees_only_the_flow_ix_allows_it() {
     d.ok(&args);
 
     // Vera is the external identity the vendor flow lists; Victor is external too, unlisted.
-    o.idp
-        .person(json!({ "email": "vera@vendor.test", "groups": ["Vendors"] }));
+    o.idp.person(
+        json!({ "email": "vera@vendor.test", "email_verified": true, "groups": ["Vendors"] }),
+    );
     let (mut vera, done) = o.sign_in("customer-globex", "globex-entra");
     assert_eq!(done.status, 303, "{}", done.body);
     let flows = vera.get(&o.url("/flows"));
@@ -550,8 +564,9 @@ fn an_external_identity_signs_in_and_sees_only_the_flow_ix_allows_it() {
         flows.body
     );
 
-    o.idp
-        .person(json!({ "email": "victor@vendor.test", "groups": ["Vendors"] }));
+    o.idp.person(
+        json!({ "email": "victor@vendor.test", "email_verified": true, "groups": ["Vendors"] }),
+    );
     let (mut victor, done) = o.sign_in("customer-globex", "globex-entra");
     assert_eq!(done.status, 303, "{}", done.body);
     let flows = victor.get(&o.url("/flows"));
@@ -601,7 +616,7 @@ fn the_named_groups_claim_feeds_rules_and_dynamic_groups() {
     d.ok(&args);
     // A `groups` claim the IdP did not mean as groups is not read as them.
     o.idp.person(
-        json!({ "email": "nina.new@acme-mssp.test", "roles": ["soc-analysts"],
+        json!({ "email": "nina.new@acme-mssp.test", "email_verified": true, "roles": ["soc-analysts"],
                          "groups": ["soc-admins"] }),
     );
     let (mut browser, done) = o.sign_in("mssp-soc", "acme-okta");

@@ -250,9 +250,17 @@ impl Platform {
         let claims = self
             .verified_claims(&client, &login, callback, redirect_uri, now)
             .map_err(refused)?;
+        // The identity is the email alone: only one the IdP says it verified counts, or an
+        // IdP that lets people set their own would let anyone claim a member's address.
         match &claims["email_verified"] {
+            Value::Bool(true) => {}
             Value::Bool(false) => return Err(refused("the IdP has not verified the email")),
-            Value::Bool(true) | Value::Null => {}
+            Value::Null => {
+                return Err(refused(
+                    "the ID token does not say the IdP verified the email (`email_verified`); \
+                     ask the IdP's administrator to send it",
+                ));
+            }
             _ => return Err(refused("the ID token's `email_verified` is not a boolean")),
         }
         let claims = presented_claims(claims, &client.settings.groups_claim);
