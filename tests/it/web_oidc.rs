@@ -5,6 +5,8 @@
 //! the mapping does not admit, any token that does not verify, and any callback that is not
 //! this browser's own, once, get a refusal and no session.
 
+use std::process::Command;
+
 use serde_json::{Value, json};
 
 use crate::common::Deployment;
@@ -187,6 +189,40 @@ fn oidc_settings_are_set_by_an_owner_and_never_show_the_secret() {
     ));
     assert!(plain.contains("must be an https:// URL"), "{plain}");
     assert!(plain.contains("127.0.0.1 or localhost"), "{plain}");
+    // Userinfo hides the real host: `localhost:1@evil.test` is evil.test.
+    let hidden = d.fails(&set_args(
+        &file,
+        "mssp-soc",
+        "acme-okta",
+        "http://localhost:1@evil.test/",
+        OWNER,
+    ));
+    assert!(hidden.contains("user information"), "{hidden}");
+    // Plain http to loopback is the operator's opt-in, for local IdPs and tests: without
+    // it, refused (the tests' processes run with it).
+    let without = Command::new(crate::common::flowhost_bin())
+        .env_remove(crate::common::ALLOW_LOOPBACK_IDP.0)
+        .arg("--db")
+        .arg(&d.db)
+        .args(set_args(
+            &file,
+            "mssp-soc",
+            "acme-okta",
+            "http://127.0.0.1:8080",
+            OWNER,
+        ))
+        .output()
+        .expect("flowhost runs");
+    assert!(!without.status.success());
+    let err = String::from_utf8_lossy(&without.stderr);
+    assert!(err.contains("FLOWHOST_ALLOW_LOOPBACK_IDP=1"), "{err}");
+    d.ok(&set_args(
+        &file,
+        "mssp-soc",
+        "acme-okta",
+        "http://127.0.0.1:8080",
+        OWNER,
+    ));
 
     d.ok(&set_args(&file, "mssp-soc", "acme-okta", issuer, OWNER));
     let shown = d.ok(&[
