@@ -827,3 +827,31 @@ fn a_state_of_one_workspace_on_anothers_callback_opens_nothing_and_sends_no_code
     assert_eq!(right.status, 303, "{}", right.body);
     assert_eq!(o.idp.token_requests(), 1);
 }
+
+#[test]
+fn sign_ins_under_way_are_capped_per_workspace() {
+    // Anyone may press a sign-in button: the logins under way of one workspace are capped
+    // (1,000), so they cannot grow the database without bound.
+    let o = Oidc::new();
+    o.site.sql(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+         INSERT INTO oidc_logins (state_hash, browser_hash, workspace_id, idp, nonce_hash,
+                                  verifier, expires_at)
+         SELECT 'filler-' || i, 'b', (SELECT id FROM workspaces WHERE name = 'mssp-soc'),
+                'acme-okta', 'n', 'v', strftime('%s', 'now') + 600 FROM n",
+    );
+    let mut browser = Client::new();
+    let page = browser.get(&o.url("/signin/oidc/mssp-soc"));
+    let start = browser.post(
+        &o.url("/signin/oidc/mssp-soc/acme-okta"),
+        &[("csrf", &page.csrf())],
+    );
+    refused(&start, "too many sign-ins to this workspace are under way");
+    assert!(browser.cookie("fh_oidc").is_none(), "nothing started");
+    // Once they expire they are cleared, and sign-in works again.
+    o.site.sql("UPDATE oidc_logins SET expires_at = 0");
+    o.idp
+        .person(member("nina.new@acme-mssp.test", &["soc-analysts"]));
+    let (_, done) = o.sign_in("mssp-soc", "acme-okta");
+    assert_eq!(done.status, 303, "{}", done.body);
+}

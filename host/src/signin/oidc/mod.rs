@@ -158,7 +158,7 @@ impl Platform {
         self.transact(|tx| {
             let ws = store::workspace_id(tx, workspace)?
                 .ok_or_else(|| refused("this workspace offers no such identity provider"))?;
-            pending::insert(
+            let stored = pending::insert(
                 tx,
                 &pending::NewPending {
                     state_hash: &hash(&state),
@@ -170,7 +170,15 @@ impl Platform {
                     now,
                     expires_at: now + LOGIN_TTL_SECS,
                 },
-            )
+            )?;
+            if stored {
+                Ok(())
+            } else {
+                Err(refused(
+                    "too many sign-ins to this workspace are under way; try again in a few \
+                     minutes",
+                ))
+            }
         })?;
         let endpoint = &found.authorization_endpoint;
         let redirect_uri = &callback_uri(public_url, workspace, idp);
