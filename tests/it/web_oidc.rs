@@ -855,3 +855,45 @@ fn sign_ins_under_way_are_capped_per_workspace() {
     let (_, done) = o.sign_in("mssp-soc", "acme-okta");
     assert_eq!(done.status, 303, "{}", done.body);
 }
+
+#[test]
+fn concurrent_sign_in_pages_fetch_a_slow_idps_discovery_once() {
+    // Anyone may load the sign-in page: a burst of visits to a slow IdP makes one discovery
+    // call (the others wait for it), not one each.
+    let o = Oidc::new();
+    o.idp.slow_discovery(std::time::Duration::from_millis(700));
+    let pages: Vec<_> = (0..6)
+        .map(|_| {
+            let url = o.url("/signin/oidc/mssp-soc");
+            std::thread::spawn(move || Client::new().get(&url))
+        })
+        .collect();
+    for page in pages {
+        let page = page.join().expect("a page");
+        assert_eq!(page.status, 200, "{}", page.body);
+        let policy = page.header("content-security-policy").expect("a policy");
+        assert!(policy.contains(&o.idp.issuer), "{policy}");
+    }
+    assert_eq!(o.idp.discoveries(), 1);
+}
+
+#[test]
+fn the_sign_in_page_waits_on_discovery_only_briefly() {
+    // An IdP slower than the page's 3 s: the page answers without its form target, and the
+    // button still gives the IdP its full time.
+    let o = Oidc::new();
+    o.idp
+        .slow_discovery(std::time::Duration::from_millis(4_500));
+    let mut browser = Client::new();
+    let began = std::time::Instant::now();
+    let page = browser.get(&o.url("/signin/oidc/mssp-soc"));
+    assert!(began.elapsed() < std::time::Duration::from_millis(4_400));
+    assert_eq!(page.status, 200, "{}", page.body);
+    let policy = page.header("content-security-policy").expect("a policy");
+    assert!(policy.contains("form-action 'self';"), "{policy}");
+    let start = browser.post(
+        &o.url("/signin/oidc/mssp-soc/acme-okta"),
+        &[("csrf", &page.csrf())],
+    );
+    assert_eq!(start.status, 303, "{}", start.body);
+}

@@ -130,7 +130,9 @@ impl Platform {
         };
         let mut origins: Vec<String> = clients
             .iter()
-            .filter_map(|c| discovery::discover(&c.settings.issuer).ok())
+            .filter_map(|c| {
+                discovery::discover_within(&c.settings.issuer, discovery::PAGE_TIMEOUT).ok()
+            })
             .filter_map(|d| csp_origin(&d.authorization_endpoint))
             .collect();
         origins.sort();
