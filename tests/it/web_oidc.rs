@@ -5,6 +5,8 @@
 //! the mapping does not admit, any token that does not verify, and any callback that is not
 //! this browser's own, once, get a refusal and no session.
 
+use std::process::Command;
+
 use serde_json::{Value, json};
 
 use crate::common::Deployment;
@@ -97,8 +99,9 @@ impl Oidc {
             .header("location")
             .expect("back to flowhost")
             .to_owned();
+        // Each (workspace, IdP) comes back to its own path.
         assert!(
-            callback.starts_with(&self.url("/signin/oidc/callback?")),
+            callback.starts_with(&self.url(&format!("/signin/oidc/callback/{workspace}/{idp}?"))),
             "{callback}"
         );
         callback
@@ -186,6 +189,40 @@ fn oidc_settings_are_set_by_an_owner_and_never_show_the_secret() {
     ));
     assert!(plain.contains("must be an https:// URL"), "{plain}");
     assert!(plain.contains("127.0.0.1 or localhost"), "{plain}");
+    // Userinfo hides the real host: `localhost:1@evil.test` is evil.test.
+    let hidden = d.fails(&set_args(
+        &file,
+        "mssp-soc",
+        "acme-okta",
+        "http://localhost:1@evil.test/",
+        OWNER,
+    ));
+    assert!(hidden.contains("user information"), "{hidden}");
+    // Plain http to loopback is the operator's opt-in, for local IdPs and tests: without
+    // it, refused (the tests' processes run with it).
+    let without = Command::new(crate::common::flowhost_bin())
+        .env_remove(crate::common::ALLOW_LOOPBACK_IDP.0)
+        .arg("--db")
+        .arg(&d.db)
+        .args(set_args(
+            &file,
+            "mssp-soc",
+            "acme-okta",
+            "http://127.0.0.1:8080",
+            OWNER,
+        ))
+        .output()
+        .expect("flowhost runs");
+    assert!(!without.status.success());
+    let err = String::from_utf8_lossy(&without.stderr);
+    assert!(err.contains("FLOWHOST_ALLOW_LOOPBACK_IDP=1"), "{err}");
+    d.ok(&set_args(
+        &file,
+        "mssp-soc",
+        "acme-okta",
+        "http://127.0.0.1:8080",
+        OWNER,
+    ));
 
     d.ok(&set_args(&file, "mssp-soc", "acme-okta", issuer, OWNER));
     let shown = d.ok(&[
@@ -330,6 +367,19 @@ fn an_identity_no_rule_admits_is_refused_with_no_session() {
     let (mut browser, done) = o.sign_in("mssp-soc", "acme-okta");
     refused(&done, "not verified the email");
     assert_no_session(&o.site, &mut browser);
+    // Nor is one it does not say it verified: an IdP that lets people set their own email
+    // and omits the claim would let anyone claim a member's address.
+    o.idp
+        .person(json!({"email": "nina@acme-mssp.test", "groups": ["soc-analysts"]}));
+    let (mut browser, done) = o.sign_in("mssp-soc", "acme-okta");
+    refused(&done, "does not say the IdP verified the email");
+    assert_no_session(&o.site, &mut browser);
+    o.idp.person(
+        json!({"email": "nina@acme-mssp.test", "email_verified": "true", "groups": ["soc-analysts"]}),
+    );
+    let (mut browser, done) = o.sign_in("mssp-soc", "acme-okta");
+    refused(&done, "is not a boolean");
+    assert_no_session(&o.site, &mut browser);
     let who = o
         .site
         .deployment
@@ -412,7 +462,7 @@ fn a_callback_counts_once_and_only_in_the_browser_that_started_it() {
     // An unknown state.
     let mut stranger = Client::new();
     let _ = o.to_callback(&mut stranger, "mssp-soc", "acme-okta");
-    let forged = o.url("/signin/oidc/callback?code=code-1&state=made-up");
+    let forged = o.url("/signin/oidc/callback/mssp-soc/acme-okta?code=code-1&state=made-up");
     refused(&stranger.get(&forged), "unknown");
     assert_no_session(&o.site, &mut stranger);
 
@@ -427,7 +477,7 @@ fn a_callback_counts_once_and_only_in_the_browser_that_started_it() {
         .and_then(|c| c.split('&').next())
         .expect("code");
     let crafted = o.url(&format!(
-        "/signin/oidc/callback?code={old_code}&state={state}"
+        "/signin/oidc/callback/mssp-soc/acme-okta?code={old_code}&state={state}"
     ));
     refused(&twice.get(&crafted), "refused the code");
     assert_no_session(&o.site, &mut twice);
@@ -532,8 +582,9 @@ fn an_external_identity_signs_in_and_sees_only_the_flow_ix_allows_it() {
     d.ok(&args);
 
     // Vera is the external identity the vendor flow lists; Victor is external too, unlisted.
-    o.idp
-        .person(json!({ "email": "vera@vendor.test", "groups": ["Vendors"] }));
+    o.idp.person(
+        json!({ "email": "vera@vendor.test", "email_verified": true, "groups": ["Vendors"] }),
+    );
     let (mut vera, done) = o.sign_in("customer-globex", "globex-entra");
     assert_eq!(done.status, 303, "{}", done.body);
     let flows = vera.get(&o.url("/flows"));
@@ -549,8 +600,9 @@ fn an_external_identity_signs_in_and_sees_only_the_flow_ix_allows_it() {
         flows.body
     );
 
-    o.idp
-        .person(json!({ "email": "victor@vendor.test", "groups": ["Vendors"] }));
+    o.idp.person(
+        json!({ "email": "victor@vendor.test", "email_verified": true, "groups": ["Vendors"] }),
+    );
     let (mut victor, done) = o.sign_in("customer-globex", "globex-entra");
     assert_eq!(done.status, 303, "{}", done.body);
     let flows = victor.get(&o.url("/flows"));
@@ -600,7 +652,7 @@ fn the_named_groups_claim_feeds_rules_and_dynamic_groups() {
     d.ok(&args);
     // A `groups` claim the IdP did not mean as groups is not read as them.
     o.idp.person(
-        json!({ "email": "nina.new@acme-mssp.test", "roles": ["soc-analysts"],
+        json!({ "email": "nina.new@acme-mssp.test", "email_verified": true, "roles": ["soc-analysts"],
                          "groups": ["soc-admins"] }),
     );
     let (mut browser, done) = o.sign_in("mssp-soc", "acme-okta");
@@ -685,4 +737,163 @@ fn an_idp_that_cannot_be_reached_starts_nothing() {
     refused(&start, "could not be reached");
     assert!(browser.cookie("fh_oidc").is_none());
     assert_no_session(&site, &mut browser);
+}
+
+/// The value of `name` in `url`'s query, as written (still percent-encoded).
+fn query_param<'a>(url: &'a str, name: &str) -> &'a str {
+    url.split_once('?')
+        .map_or("", |(_, q)| q)
+        .split('&')
+        .find_map(|p| p.strip_prefix(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no `{name}` in {url}"))
+}
+
+/// Owner of `customer-globex` points its IdP at `issuer` (their own server).
+fn globex_points_at(d: &Deployment, issuer: &str) {
+    let claims = json!({ "email": GLOBEX_OWNER, "groups": ["Flowhost-Admins"] }).to_string();
+    d.ok(&["sso", "login", "--idp", "globex-entra", "--claims", &claims]);
+    let file = secret_file(d);
+    let mut args = set_args(
+        &file,
+        "customer-globex",
+        "globex-entra",
+        issuer,
+        GLOBEX_OWNER,
+    );
+    args.push("--sso");
+    d.ok(&args);
+}
+
+#[test]
+fn a_state_of_one_workspace_on_anothers_callback_opens_nothing_and_sends_no_code() {
+    // SPEC SV-1: the IdP mix-up. The Owner of `customer-globex` points its IdP at their own
+    // server (`evil`); `mssp-soc` signs in through the honest one. The victim's browser
+    // starts a globex login (state A), and `evil` sends it on to the honest IdP with
+    // mssp-soc's client and state A: the honest IdP answers a code for mssp-soc.
+    let o = Oidc::new();
+    let evil = FakeIdp::start();
+    globex_points_at(&o.site.deployment, &evil.issuer);
+    o.idp
+        .person(member("nina.new@acme-mssp.test", &["soc-analysts"]));
+
+    let mut victim = Client::new();
+    let page = victim.get(&o.url("/signin/oidc/customer-globex"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    let start = victim.post(
+        &o.url("/signin/oidc/customer-globex/globex-entra"),
+        &[("csrf", &page.csrf())],
+    );
+    assert_eq!(start.status, 303, "{}", start.body);
+    let to_evil = start.header("location").expect("to the IdP").to_owned();
+    assert!(to_evil.starts_with(&evil.issuer), "{to_evil}");
+    let state_a = query_param(&to_evil, "state").to_owned();
+
+    let mut attacker = Client::new();
+    let page = attacker.get(&o.url("/signin/oidc/mssp-soc"));
+    let start = attacker.post(
+        &o.url("/signin/oidc/mssp-soc/acme-okta"),
+        &[("csrf", &page.csrf())],
+    );
+    let to_honest = start.header("location").expect("to the IdP").to_owned();
+    let state_b = query_param(&to_honest, "state");
+    let mixed = to_honest.replace(&format!("state={state_b}"), &format!("state={state_a}"));
+    let back = victim.get(&mixed);
+    assert_eq!(back.status, 302, "{}", back.body);
+    let callback = back.header("location").expect("back").to_owned();
+    // The honest IdP answers to mssp-soc's own callback path, carrying state A.
+    assert!(
+        callback.starts_with(&o.url("/signin/oidc/callback/mssp-soc/acme-okta?")),
+        "{callback}"
+    );
+    refused(
+        &victim.get(&callback),
+        "came back from another identity provider",
+    );
+    assert_no_session(&o.site, &mut victim);
+    assert_eq!(evil.token_requests(), 0, "the code never reached `evil`");
+    assert_eq!(o.idp.token_requests(), 0, "nothing was exchanged");
+
+    // RFC 9207: an `iss` on the way back that is not the login's IdP is refused before the
+    // code is exchanged; the right one is accepted.
+    let mut browser = Client::new();
+    let callback = o.to_callback(&mut browser, "mssp-soc", "acme-okta");
+    let wrong = format!("{callback}&iss={}", evil.issuer);
+    refused(&browser.get(&wrong), "names issuer");
+    assert_no_session(&o.site, &mut browser);
+    assert_eq!(o.idp.token_requests(), 0);
+    let mut browser = Client::new();
+    let callback = o.to_callback(&mut browser, "mssp-soc", "acme-okta");
+    let right = browser.get(&format!("{callback}&iss={}", o.idp.issuer));
+    assert_eq!(right.status, 303, "{}", right.body);
+    assert_eq!(o.idp.token_requests(), 1);
+}
+
+#[test]
+fn sign_ins_under_way_are_capped_per_workspace() {
+    // Anyone may press a sign-in button: the logins under way of one workspace are capped
+    // (1,000), so they cannot grow the database without bound.
+    let o = Oidc::new();
+    o.site.sql(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+         INSERT INTO oidc_logins (state_hash, browser_hash, workspace_id, idp, nonce_hash,
+                                  verifier, expires_at)
+         SELECT 'filler-' || i, 'b', (SELECT id FROM workspaces WHERE name = 'mssp-soc'),
+                'acme-okta', 'n', 'v', strftime('%s', 'now') + 600 FROM n",
+    );
+    let mut browser = Client::new();
+    let page = browser.get(&o.url("/signin/oidc/mssp-soc"));
+    let start = browser.post(
+        &o.url("/signin/oidc/mssp-soc/acme-okta"),
+        &[("csrf", &page.csrf())],
+    );
+    refused(&start, "too many sign-ins to this workspace are under way");
+    assert!(browser.cookie("fh_oidc").is_none(), "nothing started");
+    // Once they expire they are cleared, and sign-in works again.
+    o.site.sql("UPDATE oidc_logins SET expires_at = 0");
+    o.idp
+        .person(member("nina.new@acme-mssp.test", &["soc-analysts"]));
+    let (_, done) = o.sign_in("mssp-soc", "acme-okta");
+    assert_eq!(done.status, 303, "{}", done.body);
+}
+
+#[test]
+fn concurrent_sign_in_pages_fetch_a_slow_idps_discovery_once() {
+    // Anyone may load the sign-in page: a burst of visits to a slow IdP makes one discovery
+    // call (the others wait for it), not one each.
+    let o = Oidc::new();
+    o.idp.slow_discovery(std::time::Duration::from_millis(700));
+    let pages: Vec<_> = (0..6)
+        .map(|_| {
+            let url = o.url("/signin/oidc/mssp-soc");
+            std::thread::spawn(move || Client::new().get(&url))
+        })
+        .collect();
+    for page in pages {
+        let page = page.join().expect("a page");
+        assert_eq!(page.status, 200, "{}", page.body);
+        let policy = page.header("content-security-policy").expect("a policy");
+        assert!(policy.contains(&o.idp.issuer), "{policy}");
+    }
+    assert_eq!(o.idp.discoveries(), 1);
+}
+
+#[test]
+fn the_sign_in_page_waits_on_discovery_only_briefly() {
+    // An IdP slower than the page's 3 s: the page answers without its form target, and the
+    // button still gives the IdP its full time.
+    let o = Oidc::new();
+    o.idp
+        .slow_discovery(std::time::Duration::from_millis(4_500));
+    let mut browser = Client::new();
+    let began = std::time::Instant::now();
+    let page = browser.get(&o.url("/signin/oidc/mssp-soc"));
+    assert!(began.elapsed() < std::time::Duration::from_millis(4_400));
+    assert_eq!(page.status, 200, "{}", page.body);
+    let policy = page.header("content-security-policy").expect("a policy");
+    assert!(policy.contains("form-action 'self';"), "{policy}");
+    let start = browser.post(
+        &o.url("/signin/oidc/mssp-soc/acme-okta"),
+        &[("csrf", &page.csrf())],
+    );
+    assert_eq!(start.status, 303, "{}", start.body);
 }

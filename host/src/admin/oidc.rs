@@ -27,9 +27,52 @@ const MAX_SETTING_CHARS: usize = 2048;
 pub(crate) use super::model::OidcClient;
 pub use super::model::{NewOidc, OidcSettings};
 
+/// The environment variable an operator sets to `1` to allow plain-http IdPs on loopback
+/// (a local IdP, the tests); read by the process that checks a URL (`sso oidc set`, `serve`).
+pub const ALLOW_LOOPBACK_ENV: &str = "FLOWHOST_ALLOW_LOOPBACK_IDP";
+
 /// `Ok` if `url` may be an issuer or an IdP endpoint: `https://`, or plain `http://` to
-/// loopback only (a local IdP, the tests). The error says so.
+/// loopback when the operator allowed it ([`ALLOW_LOOPBACK_ENV`]). The error says why.
 pub fn check_idp_url(what: &str, url: &str) -> Result<(), String> {
+    let allowed = std::env::var(ALLOW_LOOPBACK_ENV).is_ok_and(|v| v == "1");
+    check_idp_url_with(what, url, allowed)
+}
+
+/// The host of an `https://`/`http://` URL's authority (`[...]` kept for IPv6), after
+/// checking the authority has no userinfo and at most a numeric port.
+fn url_host<'a>(what: &str, shown: &str, rest: &'a str) -> Result<&'a str, String> {
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    // `http://localhost:1@evil.test/` is a request to evil.test: userinfo is never needed
+    // for an IdP, and refusing it leaves no second reading of the host.
+    if authority.contains('@') {
+        return Err(format!(
+            "{what} `{shown}` has user information (`@`) before its host"
+        ));
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let end = v6
+                .find(']')
+                .ok_or_else(|| format!("{what} `{shown}` has an unclosed `[` in its host"))?;
+            (&authority[..end + 2], &v6[end + 1..])
+        }
+        None => match authority.find(':') {
+            Some(colon) => (&authority[..colon], &authority[colon..]),
+            None => (authority, ""),
+        },
+    };
+    let port_ok = port.is_empty()
+        || port
+            .strip_prefix(':')
+            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if host.is_empty() || !port_ok {
+        return Err(format!("{what} `{shown}` names no host (or a bad port)"));
+    }
+    Ok(host)
+}
+
+/// [`check_idp_url`] with the operator's choice on loopback http given.
+fn check_idp_url_with(what: &str, url: &str, allow_loopback: bool) -> Result<(), String> {
     let shown = crate::text::clip(url);
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) || url.contains('#') {
         return Err(format!(
@@ -37,23 +80,28 @@ pub fn check_idp_url(what: &str, url: &str) -> Result<(), String> {
         ));
     }
     if let Some(rest) = url.strip_prefix("https://") {
-        if rest.is_empty() || rest.starts_with('/') {
-            return Err(format!("{what} `{shown}` names no host"));
-        }
+        url_host(what, &shown, rest)?;
         return Ok(());
     }
     if let Some(rest) = url.strip_prefix("http://") {
-        for host in ["127.0.0.1", "localhost"] {
-            if let Some(after) = rest.strip_prefix(host)
-                && (after.is_empty() || after.starts_with(':') || after.starts_with('/'))
-            {
-                return Ok(());
-            }
+        let host = url_host(what, &shown, rest)?;
+        let loopback = matches!(
+            host.to_ascii_lowercase().as_str(),
+            "127.0.0.1" | "localhost" | "[::1]"
+        );
+        if loopback && allow_loopback {
+            return Ok(());
+        }
+        if loopback {
+            return Err(format!(
+                "{what} `{shown}` is plain http:// to loopback, allowed only when the \
+                 operator sets {ALLOW_LOOPBACK_ENV}=1 (for a local IdP or tests)"
+            ));
         }
     }
     Err(format!(
         "{what} `{shown}` must be an https:// URL (plain http:// only to 127.0.0.1 or \
-         localhost, for a local IdP)"
+         localhost, for a local IdP, with {ALLOW_LOOPBACK_ENV}=1)"
     ))
 }
 
@@ -221,18 +269,21 @@ impl Platform {
 
 #[cfg(test)]
 mod tests {
-    use super::check_idp_url;
+    use super::check_idp_url_with as check;
 
     #[test]
     fn issuers_are_https_or_loopback_http() {
         for ok in [
             "https://idp.example.test",
             "https://idp.example.test/realms/acme",
+            "https://idp.example.test:8443/x?y=1",
+            "https://[2001:db8::1]:443/x",
             "http://127.0.0.1:8080",
             "http://localhost/x",
             "http://localhost",
+            "http://[::1]:9000/",
         ] {
-            assert!(check_idp_url("the issuer", ok).is_ok(), "{ok}");
+            assert!(check("the issuer", ok, true).is_ok(), "{ok}");
         }
         for bad in [
             "http://idp.example.test",
@@ -241,17 +292,42 @@ mod tests {
             "ftp://idp.example.test",
             "https://",
             "https:///path",
+            "https://:443/",
+            "https://idp.test:x/",
+            "https://[::1/",
             "idp.example.test",
             "https://idp.example.test/#frag",
             "https://idp example.test",
+            // Userinfo: the real host is after the `@`.
+            "http://localhost:1@evil.test/",
+            "http://127.0.0.1@evil.test",
+            "https://idp.test@evil.test/",
+            "https://user:pw@idp.test/",
         ] {
-            let err = check_idp_url("the issuer", bad).expect_err(bad);
+            let err = check("the issuer", bad, true).expect_err(bad);
             assert!(err.contains("the issuer"), "{err}");
         }
-        let err = check_idp_url("the issuer", "http://idp.test").expect_err("plain http");
+        let err = check("the issuer", "http://idp.test", true).expect_err("plain http");
         assert!(
             err.contains("https://") && err.contains("127.0.0.1"),
             "{err}"
         );
+        let err = check("the issuer", "http://localhost:1@evil.test/", true).expect_err("@");
+        assert!(err.contains("user information"), "{err}");
+    }
+
+    #[test]
+    fn loopback_http_is_the_operators_opt_in() {
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://localhost/x",
+            "http://[::1]",
+        ] {
+            let err = check("the issuer", url, false).expect_err(url);
+            assert!(err.contains("FLOWHOST_ALLOW_LOOPBACK_IDP=1"), "{err}");
+            assert!(check("the issuer", url, true).is_ok(), "{url}");
+        }
+        // https to loopback needs no opt-in.
+        assert!(check("the issuer", "https://localhost:8443", false).is_ok());
     }
 }

@@ -37,7 +37,7 @@ pub struct ServeArgs {
     http: Option<SocketAddr>,
     /// The URL people reach the server at (through its TLS proxy), e.g.
     /// https://flowhost.example.com: sign-in through an IdP redirects back to
-    /// URL/signin/oidc/callback. Default: the address it listens on, if loopback.
+    /// URL/signin/oidc/callback/WORKSPACE/IDP. Default: the address it listens on, if loopback.
     #[arg(long, value_name = "URL", requires = "http")]
     public_url: Option<String>,
 }

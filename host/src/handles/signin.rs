@@ -52,15 +52,16 @@ impl<'p> SignIns<'p> {
         self.platform.oidc_form_targets(workspace)
     }
 
-    /// Starts an OIDC sign-in through `idp` of `workspace`, coming back to `redirect_uri`.
+    /// Starts an OIDC sign-in through `idp` of `workspace`, coming back to its own callback
+    /// under `public_url` (`crate::signin::oidc::callback_uri`).
     /// Calls the IdP (discovery): run it off the async runtime.
     pub fn start_oidc(
         &self,
         workspace: &str,
         idp: &str,
-        redirect_uri: &str,
+        public_url: &str,
     ) -> Result<StartedLogin, Error> {
-        self.platform.start_oidc_login(workspace, idp, redirect_uri)
+        self.platform.start_oidc_login(workspace, idp, public_url)
     }
 
     /// Finishes an OIDC sign-in at its callback: a session for whom the workspace's claim
@@ -68,9 +69,9 @@ impl<'p> SignIns<'p> {
     pub fn finish_oidc(
         &self,
         callback: &Callback,
-        redirect_uri: &str,
+        public_url: &str,
     ) -> Result<OpenedSession, Error> {
-        self.platform.finish_oidc_login(callback, redirect_uri)
+        self.platform.finish_oidc_login(callback, public_url)
     }
 
     /// Signs the session whose cookie holds `secret` out.

@@ -638,6 +638,16 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     );
     "#,
     ),
+    (
+        20,
+        "Indexes of pending OIDC logins by expiry, for clearing and capping them",
+        r#"
+    -- Expired logins are deleted at every start, and the live ones of a workspace are
+    -- counted against a cap: neither may scan a table anyone can add rows to.
+    CREATE INDEX oidc_logins_expiry ON oidc_logins (expires_at);
+    CREATE INDEX oidc_logins_workspace ON oidc_logins (workspace_id, expires_at);
+    "#,
+    ),
 ];
 
 /// Applies every migration newer than the database's version.

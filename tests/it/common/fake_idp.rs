@@ -57,6 +57,11 @@ struct Inner {
     next_code: u64,
     /// How many times the JWKS was fetched.
     jwks_fetches: u32,
+    /// How many code exchanges were asked for (whatever their answer).
+    token_requests: u32,
+    /// How many times the discovery document was fetched, and how long each answer waits.
+    discoveries: u32,
+    discovery_delay: std::time::Duration,
 }
 
 /// A running fake IdP; its thread stops with the test process.
@@ -107,6 +112,21 @@ impl FakeIdp {
 
     pub fn jwks_fetches(&self) -> u32 {
         self.inner.lock().expect("idp state").jwks_fetches
+    }
+
+    /// How many times the discovery document was fetched.
+    pub fn discoveries(&self) -> u32 {
+        self.inner.lock().expect("idp state").discoveries
+    }
+
+    /// Makes every discovery answer wait `delay` (a slow IdP).
+    pub fn slow_discovery(&self, delay: std::time::Duration) {
+        self.inner.lock().expect("idp state").discovery_delay = delay;
+    }
+
+    /// How many requests reached the token endpoint (a code sent here, honest or not).
+    pub fn token_requests(&self) -> u32 {
+        self.inner.lock().expect("idp state").token_requests
     }
 }
 
@@ -216,17 +236,25 @@ fn serve(
         return;
     };
     match (req.method.as_str(), req.path.as_str()) {
-        ("GET", "/.well-known/openid-configuration") => json_answer(
-            stream,
-            "200 OK",
-            &json!({
-                "issuer": base,
-                "authorization_endpoint": format!("{base}/authorize"),
-                "token_endpoint": format!("{base}/token"),
-                "jwks_uri": format!("{base}/jwks"),
-                "id_token_signing_alg_values_supported": ["RS256"],
-            }),
-        ),
+        ("GET", "/.well-known/openid-configuration") => {
+            let delay = {
+                let mut inner = state.lock().expect("idp state");
+                inner.discoveries += 1;
+                inner.discovery_delay
+            };
+            std::thread::sleep(delay);
+            json_answer(
+                stream,
+                "200 OK",
+                &json!({
+                    "issuer": base,
+                    "authorization_endpoint": format!("{base}/authorize"),
+                    "token_endpoint": format!("{base}/token"),
+                    "jwks_uri": format!("{base}/jwks"),
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                }),
+            )
+        }
         ("GET", "/jwks") => {
             state.lock().expect("idp state").jwks_fetches += 1;
             let public = keys.0.to_public_key();
@@ -271,6 +299,7 @@ fn serve(
             respond(stream, "302 Found", &[("Location", &location)], "");
         }
         ("POST", "/token") => {
+            state.lock().expect("idp state").token_requests += 1;
             let expected = format!(
                 "Basic {}",
                 STANDARD.encode(format!("{}:{}", encode(CLIENT_ID), encode(CLIENT_SECRET)))

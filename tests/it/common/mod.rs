@@ -83,9 +83,14 @@ pub fn flowhost_bin() -> PathBuf {
     bin
 }
 
+/// The environment the tests' processes run with: the fake IdP is plain http on loopback,
+/// which only an operator's opt-in allows.
+pub const ALLOW_LOOPBACK_IDP: (&str, &str) = ("FLOWHOST_ALLOW_LOOPBACK_IDP", "1");
+
 /// Runs `flowhost --db <db> ARGS...` in `dir` and returns its output.
 pub fn flowhost(dir: &Path, db: &Path, args: &[&str]) -> Output {
     Command::new(flowhost_bin())
+        .env(ALLOW_LOOPBACK_IDP.0, ALLOW_LOOPBACK_IDP.1)
         .current_dir(dir)
         .arg("--db")
         .arg(db)

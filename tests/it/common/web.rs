@@ -22,6 +22,7 @@ impl WebServer {
     /// and waits until it says where it listens.
     pub fn start(dir: &Path, db: &Path, steps: &str) -> WebServer {
         let mut child = Command::new(flowhost_bin())
+            .env(super::ALLOW_LOOPBACK_IDP.0, super::ALLOW_LOOPBACK_IDP.1)
             .current_dir(dir)
             .arg("--db")
             .arg(db)

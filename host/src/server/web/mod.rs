@@ -38,7 +38,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/signin", get(signin::signed_out))
         .route("/signin/{token}", get(signin::confirm).post(signin::redeem))
         .route("/signin/oidc", get(oidc::to_workspace))
-        .route(oidc::CALLBACK_PATH, get(oidc::callback))
+        .route(oidc::CALLBACK_ROUTE, get(oidc::callback))
         .route("/signin/oidc/{workspace}", get(oidc::choose))
         .route("/signin/oidc/{workspace}/{idp}", post(oidc::start))
         .route("/signout", post(signin::sign_out))

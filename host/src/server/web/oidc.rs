@@ -6,10 +6,14 @@
 //! - `POST /signin/oidc/{workspace}/{idp}`: with the form's login-CSRF token bound to a
 //!   cookie, starts the login and sends the browser to the IdP; a second cookie binds the
 //!   callback to this browser.
-//! - `GET /signin/oidc/callback`: the IdP sends the browser back with a GET (the protocol
-//!   says so): the one GET that opens a session. It is a one-time redemption like the link's
-//!   POST: the state is single use, expires, and counts only with this browser's cookie, so
-//!   a replayed, forged or prefetched callback opens nothing.
+//! - `GET /signin/oidc/callback/{workspace}/{idp}`: the IdP sends the browser back with a
+//!   GET (the protocol says so): the one GET that opens a session. It is a one-time
+//!   redemption like the link's POST: the state is single use, expires, and counts only with
+//!   this browser's cookie, so a replayed, forged or prefetched callback opens nothing. Each
+//!   (workspace, IdP) has its own callback path, and a state counts only on its own: one
+//!   shared path let an IdP of one workspace have a browser carry its state while another
+//!   workspace's IdP answered the code, which then went to the first's token endpoint (the
+//!   IdP mix-up; RFC 9207 also checked through `iss`).
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -31,8 +35,9 @@ use crate::signin::{LINK_TTL_SECS, secret};
 /// The cookie that binds a started OIDC login to its browser. SameSite=Lax: the IdP's
 /// redirect back is a cross-site top-level GET, which Strict would strip it from.
 const OIDC_COOKIE: &str = "fh_oidc";
-/// Where the IdP sends the browser back, under the server's public URL.
-pub(crate) const CALLBACK_PATH: &str = "/signin/oidc/callback";
+/// Where the IdP sends the browser back, under the server's public URL (each workspace and
+/// IdP its own: `crate::signin::oidc::callback_uri`).
+pub(crate) const CALLBACK_ROUTE: &str = "/signin/oidc/callback/{workspace}/{idp}";
 
 /// The workspace a signed-out person names on the sign-in page.
 #[derive(Deserialize)]
@@ -104,12 +109,12 @@ pub(super) async fn start(
 ) -> Result<Response, WebError> {
     let bound = cookie(&headers, SIGNIN_COOKIE).unwrap_or_default();
     check_token(&fields, &bound)?;
-    let redirect_uri = redirect_uri(&state)?;
+    let public_url = public_url(&state)?;
     let started = state
         .blocking(move |e| {
             e.platform()
                 .signins()
-                .start_oidc(&workspace, &idp, &redirect_uri)
+                .start_oidc(&workspace, &idp, &public_url)
         })
         .await?
         .inspect_err(|e| eprintln!("flowhost serve: OIDC sign-in not started: {e}"))?;
@@ -124,23 +129,26 @@ pub(super) async fn start(
     Ok(response)
 }
 
-/// What the IdP's redirect carries: a code and the state, or an error.
+/// What the IdP's redirect carries: a code and the state, or an error; and its issuer when
+/// it says (RFC 9207).
 #[derive(Deserialize)]
 pub(super) struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
+    iss: Option<String>,
 }
 
-/// GET /signin/oidc/callback: finishes the login; a session and 303 to the home page, or a
-/// refusal page and no session.
+/// GET /signin/oidc/callback/{workspace}/{idp}: finishes the login; a session and 303 to the
+/// home page, or a refusal page and no session.
 pub(super) async fn callback(
     State(state): State<AppState>,
+    Path((workspace, idp)): Path<(String, String)>,
     Query(query): Query<CallbackQuery>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
     let cleared = format!("{OIDC_COOKIE}=; HttpOnly; SameSite=Lax; Path=/signin/oidc; Max-Age=0");
-    let finished = finish(&state, query, &headers).await;
+    let finished = finish(&state, (workspace, idp), query, &headers).await;
     if let Err(WebError::Host(e)) = &finished {
         // For the operator: a misconfigured or unreachable IdP shows here first.
         eprintln!("flowhost serve: OIDC sign-in refused: {e}");
@@ -163,6 +171,7 @@ pub(super) async fn callback(
 /// The session secret of a finished login.
 async fn finish(
     state: &AppState,
+    (workspace, idp): (String, String),
     query: CallbackQuery,
     headers: &HeaderMap,
 ) -> Result<String, WebError> {
@@ -178,21 +187,24 @@ async fn finish(
     };
     let browser = cookie(headers, OIDC_COOKIE)
         .ok_or_else(|| refused("this browser did not start this sign-in; start again"))?;
-    let redirect_uri = redirect_uri(state)?;
+    let public_url = public_url(state)?;
     let callback = Callback {
+        workspace,
+        idp,
         state: login_state,
         code,
+        iss: query.iss,
         browser,
     };
     let opened = state
-        .blocking(move |e| e.platform().signins().finish_oidc(&callback, &redirect_uri))
+        .blocking(move |e| e.platform().signins().finish_oidc(&callback, &public_url))
         .await??;
     Ok(opened.secret)
 }
 
-/// The callback URL registered at the IdP: the server's public URL (never the request's
-/// Host header, which the client writes).
-fn redirect_uri(state: &AppState) -> Result<String, WebError> {
+/// The server's public URL, which the callback URLs registered at the IdPs are under (never
+/// the request's Host header, which the client writes).
+fn public_url(state: &AppState) -> Result<String, WebError> {
     let base = state.public_url().ok_or_else(|| {
         WebError::Host(Error::Invalid(
             "this server has no public URL (`serve --public-url`), so it cannot offer sign-in \
@@ -200,7 +212,7 @@ fn redirect_uri(state: &AppState) -> Result<String, WebError> {
                 .into(),
         ))
     })?;
-    Ok(format!("{}{CALLBACK_PATH}", base.trim_end_matches('/')))
+    Ok(base.to_owned())
 }
 
 fn header_value(v: &str) -> Result<axum::http::HeaderValue, WebError> {

@@ -21,6 +21,9 @@ const FAILURE_FOR: Duration = Duration::from_secs(30);
 const MAX_BODY: u64 = 1 << 20;
 /// How long one call to an IdP may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the anonymous sign-in page waits on a discovery: anyone may load it, so it must
+/// not hold a request (and a blocking thread) for long on an IdP that is slow.
+pub(crate) const PAGE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The endpoints of an IdP, from its discovery document.
 #[derive(Clone, Debug, Deserialize)]
@@ -44,6 +47,13 @@ type Cache<T> = Mutex<Option<HashMap<String, (Instant, Arc<T>)>>>;
 static DISCOVERY: Cache<Discovery> = Mutex::new(None);
 static KEYS: Cache<Vec<SigningKey>> = Mutex::new(None);
 static FAILED: Cache<String> = Mutex::new(None);
+/// Failures within the page's shorter timeout: remembered for the page only, so an IdP slow
+/// to answer still gets its full time when someone presses its button.
+static PAGE_FAILED: Cache<String> = Mutex::new(None);
+/// One lock per issuer, held while its discovery is fetched: concurrent misses wait for the
+/// one fetch instead of each calling the IdP. Issuers are set by Owners, so the map stays
+/// small.
+static FETCHING: Mutex<Option<HashMap<String, Arc<Mutex<()>>>>> = Mutex::new(None);
 
 fn cached<T>(cache: &Cache<T>, key: &str) -> Option<Arc<T>> {
     cached_for(cache, key, CACHE_FOR)
@@ -66,10 +76,14 @@ fn remember<T>(cache: &Cache<T>, key: &str, value: Arc<T>) {
 /// The HTTP client for IdP calls: no redirects followed (an endpoint says where it is), every
 /// status read by the caller.
 pub(super) fn agent() -> ureq::Agent {
+    agent_with(TIMEOUT)
+}
+
+fn agent_with(timeout: Duration) -> ureq::Agent {
     ureq::Agent::config_builder()
         .max_redirects(0)
         .http_status_as_error(false)
-        .timeout_global(Some(TIMEOUT))
+        .timeout_global(Some(timeout))
         .build()
         .into()
 }
@@ -93,22 +107,51 @@ pub(super) fn read(
 /// The discovery document of `issuer` (cached); it must name that same issuer and only
 /// https (or loopback http) endpoints.
 pub(crate) fn discover(issuer: &str) -> Result<Arc<Discovery>, String> {
-    if let Some(found) = cached(&DISCOVERY, issuer) {
-        return Ok(found);
-    }
-    if let Some(failure) = cached_for(&FAILED, issuer, FAILURE_FOR) {
-        return Err(failure.to_string());
-    }
-    fetch_discovery(issuer).inspect_err(|e| remember(&FAILED, issuer, Arc::new(e.clone())))
+    discover_within(issuer, TIMEOUT)
 }
 
-fn fetch_discovery(issuer: &str) -> Result<Arc<Discovery>, String> {
+/// [`discover`], with a fetch (if one is needed) allowed `timeout`.
+pub(crate) fn discover_within(issuer: &str, timeout: Duration) -> Result<Arc<Discovery>, String> {
+    let failures = if timeout < TIMEOUT {
+        &PAGE_FAILED
+    } else {
+        &FAILED
+    };
+    let known = || {
+        if let Some(found) = cached(&DISCOVERY, issuer) {
+            return Some(Ok(found));
+        }
+        cached_for(&FAILED, issuer, FAILURE_FOR)
+            .or_else(|| cached_for(failures, issuer, FAILURE_FOR))
+            .map(|failure| Err(failure.to_string()))
+    };
+    if let Some(answer) = known() {
+        return answer;
+    }
+    let lock = FETCHING
+        .lock()
+        .map_err(|_| "the IdP discovery cache is unusable".to_owned())?
+        .get_or_insert_with(HashMap::new)
+        .entry(issuer.to_owned())
+        .or_default()
+        .clone();
+    // A poisoned lock only means another fetch panicked; the caches say what is known.
+    let _one_at_a_time = lock.lock().unwrap_or_else(|p| p.into_inner());
+    // Whoever held the lock before may have just answered it.
+    if let Some(answer) = known() {
+        return answer;
+    }
+    fetch_discovery(issuer, timeout)
+        .inspect_err(|e| remember(failures, issuer, Arc::new(e.clone())))
+}
+
+fn fetch_discovery(issuer: &str, timeout: Duration) -> Result<Arc<Discovery>, String> {
     let url = format!(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
     );
     let what = "the IdP's discovery document";
-    let (status, body) = read(what, agent().get(&url).call())?;
+    let (status, body) = read(what, agent_with(timeout).get(&url).call())?;
     if status != 200 {
         return Err(format!("{what} ({url}) answered HTTP {status}"));
     }

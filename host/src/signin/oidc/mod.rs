@@ -42,9 +42,27 @@ pub struct StartedLogin {
 /// What the IdP's callback carried, and the browser's binding cookie.
 #[derive(Clone, Debug)]
 pub struct Callback {
+    /// The workspace and IdP the callback's path names (each pair has its own path).
+    pub workspace: String,
+    pub idp: String,
     pub state: String,
     pub code: String,
+    /// The IdP's `iss` response parameter, when it sends one (RFC 9207).
+    pub iss: Option<String>,
     pub browser: String,
+}
+
+/// The redirect URI of `idp` of `workspace` under the server's public URL: the one to
+/// register at the IdP, sent in the authorization request and the code exchange. Each
+/// (workspace, IdP) has its own, so a code an IdP returns can only be redeemed through the
+/// login it was asked for (no IdP mix-up through one shared callback).
+pub fn callback_uri(public_url: &str, workspace: &str, idp: &str) -> String {
+    format!(
+        "{}/signin/oidc/callback/{}/{}",
+        public_url.trim_end_matches('/'),
+        crate::encoding::percent_encode(workspace),
+        crate::encoding::percent_encode(idp)
+    )
 }
 
 /// A refusal of an OIDC sign-in, for the person.
@@ -112,7 +130,9 @@ impl Platform {
         };
         let mut origins: Vec<String> = clients
             .iter()
-            .filter_map(|c| discovery::discover(&c.settings.issuer).ok())
+            .filter_map(|c| {
+                discovery::discover_within(&c.settings.issuer, discovery::PAGE_TIMEOUT).ok()
+            })
             .filter_map(|d| csp_origin(&d.authorization_endpoint))
             .collect();
         origins.sort();
@@ -121,12 +141,13 @@ impl Platform {
     }
 
     /// Starts a login through `idp` of `workspace`: stores it (10 minutes, single use) and
-    /// answers the IdP's authorization URL. `redirect_uri` is the server's callback.
+    /// answers the IdP's authorization URL, which comes back to this (workspace, IdP)'s
+    /// callback under `public_url`.
     pub(crate) fn start_oidc_login(
         &self,
         workspace: &str,
         idp: &str,
-        redirect_uri: &str,
+        public_url: &str,
     ) -> Result<StartedLogin, Error> {
         let client = {
             let db = self.db_for_call()?;
@@ -139,7 +160,7 @@ impl Platform {
         self.transact(|tx| {
             let ws = store::workspace_id(tx, workspace)?
                 .ok_or_else(|| refused("this workspace offers no such identity provider"))?;
-            pending::insert(
+            let stored = pending::insert(
                 tx,
                 &pending::NewPending {
                     state_hash: &hash(&state),
@@ -151,9 +172,18 @@ impl Platform {
                     now,
                     expires_at: now + LOGIN_TTL_SECS,
                 },
-            )
+            )?;
+            if stored {
+                Ok(())
+            } else {
+                Err(refused(
+                    "too many sign-ins to this workspace are under way; try again in a few \
+                     minutes",
+                ))
+            }
         })?;
         let endpoint = &found.authorization_endpoint;
+        let redirect_uri = &callback_uri(public_url, workspace, idp);
         let authorize_url = format!(
             "{endpoint}{}response_type=code&client_id={}&redirect_uri={}&scope={}&state={}\
              &nonce={}&code_challenge={}&code_challenge_method=S256",
@@ -178,7 +208,7 @@ impl Platform {
     pub(crate) fn finish_oidc_login(
         &self,
         callback: &Callback,
-        redirect_uri: &str,
+        public_url: &str,
     ) -> Result<OpenedSession, Error> {
         let now = clock::now_unix();
         let state_hash = hash(&callback.state);
@@ -187,6 +217,15 @@ impl Platform {
         let login = self.transact(|tx| {
             let login = pending::find(tx, &state_hash)?
                 .ok_or_else(|| refused("this sign-in is unknown; start again"))?;
+            // A state back on another (workspace, IdP)'s callback is the IdP mix-up: the
+            // code is another IdP's, and must never reach this login's token endpoint. Left
+            // unspent: it is not this path's to spend.
+            if login.workspace != callback.workspace || login.idp != callback.idp {
+                return Err(refused(
+                    "this sign-in came back from another identity provider than it went to; \
+                     start again",
+                ));
+            }
             if login.used_at.is_some() || !pending::use_once(tx, &state_hash, now)? {
                 return Err(refused("this sign-in was already used; start again"));
             }
@@ -208,12 +247,30 @@ impl Platform {
             oidc::client(db.conn(), &login.workspace, &login.idp)?
         }
         .ok_or_else(|| refused("the identity provider is no longer configured here"))?;
+        // RFC 9207: an IdP that names itself on the way back must be this login's.
+        if let Some(iss) = &callback.iss
+            && iss != &client.settings.issuer
+        {
+            return Err(refused(format!(
+                "the answer names issuer `{}`, not this sign-in's identity provider",
+                crate::text::clip(iss)
+            )));
+        }
+        let redirect_uri = &callback_uri(public_url, &login.workspace, &login.idp);
         let claims = self
             .verified_claims(&client, &login, callback, redirect_uri, now)
             .map_err(refused)?;
+        // The identity is the email alone: only one the IdP says it verified counts, or an
+        // IdP that lets people set their own would let anyone claim a member's address.
         match &claims["email_verified"] {
+            Value::Bool(true) => {}
             Value::Bool(false) => return Err(refused("the IdP has not verified the email")),
-            Value::Bool(true) | Value::Null => {}
+            Value::Null => {
+                return Err(refused(
+                    "the ID token does not say the IdP verified the email (`email_verified`); \
+                     ask the IdP's administrator to send it",
+                ));
+            }
             _ => return Err(refused("the ID token's `email_verified` is not a boolean")),
         }
         let claims = presented_claims(claims, &client.settings.groups_claim);

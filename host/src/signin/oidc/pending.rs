@@ -30,10 +30,26 @@ pub(super) struct NewPending<'a> {
     pub expires_at: i64,
 }
 
-pub(super) fn insert(tx: &Transaction<'_>, p: &NewPending<'_>) -> Result<(), Error> {
+/// The most logins of one workspace under way at once. Anyone may press a sign-in button,
+/// so the rows are capped; a real sign-in takes one for at most `LOGIN_TTL_SECS`.
+pub(super) const MAX_PENDING_PER_WORKSPACE: i64 = 1_000;
+
+/// Stores a started login, or refuses it (`Ok(false)`) when its workspace already has
+/// [`MAX_PENDING_PER_WORKSPACE`] under way.
+pub(super) fn insert(tx: &Transaction<'_>, p: &NewPending<'_>) -> Result<bool, Error> {
     // Logins past their time are of no use to anyone: cleared whenever a new one starts.
     tx.execute("DELETE FROM oidc_logins WHERE expires_at <= ?1", [p.now])
         .map_err(internal)?;
+    let live: i64 = tx
+        .query_row(
+            "SELECT COUNT(*) FROM oidc_logins WHERE workspace_id = ?1 AND expires_at > ?2",
+            params![p.ws, p.now],
+            |r| r.get(0),
+        )
+        .map_err(internal)?;
+    if live >= MAX_PENDING_PER_WORKSPACE {
+        return Ok(false);
+    }
     tx.execute(
         "INSERT INTO oidc_logins (state_hash, browser_hash, workspace_id, idp, nonce_hash,
                                   verifier, expires_at)
@@ -49,7 +65,7 @@ pub(super) fn insert(tx: &Transaction<'_>, p: &NewPending<'_>) -> Result<(), Err
         ],
     )
     .map_err(internal)?;
-    Ok(())
+    Ok(true)
 }
 
 pub(super) fn find(conn: &Connection, state_hash: &str) -> Result<Option<PendingRow>, Error> {

@@ -117,17 +117,32 @@ fn check_claims(claims: &Value, expected: &Expected<'_>) -> Result<(), String> {
             "the ID token has several audiences and another authorized party (`azp`)".into(),
         );
     }
+    // An `azp` names the party the token was issued to, audiences aside: when present it
+    // must be this client too.
+    if !claims["azp"].is_null() && claims["azp"].as_str() != Some(expected.client_id) {
+        return Err("the ID token was issued to another authorized party (`azp`)".into());
+    }
+    // Saturating: the times are the IdP's numbers, and an extreme one must be a refusal or
+    // an answer, never an overflow.
     let exp = claims["exp"]
         .as_i64()
         .ok_or("the ID token has no expiry (`exp`)")?;
-    if exp + LEEWAY_SECS <= expected.now {
+    if exp.saturating_add(LEEWAY_SECS) <= expected.now {
         return Err("the ID token has expired".into());
     }
     let iat = claims["iat"]
         .as_i64()
         .ok_or("the ID token has no issue time (`iat`)")?;
-    if iat - LEEWAY_SECS > expected.now {
+    if iat.saturating_sub(LEEWAY_SECS) > expected.now {
         return Err("the ID token was issued in the future (`iat`)".into());
+    }
+    if !claims["nbf"].is_null() {
+        let nbf = claims["nbf"]
+            .as_i64()
+            .ok_or("the ID token's not-before time (`nbf`) is not a number of seconds")?;
+        if nbf.saturating_sub(LEEWAY_SECS) > expected.now {
+            return Err("the ID token is not valid yet (`nbf`)".into());
+        }
     }
     let nonce = claims["nonce"]
         .as_str()
@@ -180,6 +195,42 @@ mod tests {
         let mut late = good.clone();
         late["exp"] = json!(1_000_000 - LEEWAY_SECS + 1);
         assert_eq!(check_claims(&late, &expected(&nonce)), Ok(()));
+
+        // `azp`, when present, is this client's even with one audience.
+        assert!(with("azp", json!("another-client")).contains("another authorized party"));
+        assert!(with("azp", json!(7)).contains("azp"));
+        let mut own = good.clone();
+        own["azp"] = json!("flowhost");
+        assert_eq!(check_claims(&own, &expected(&nonce)), Ok(()));
+
+        // `nbf`: refused while in the future beyond the leeway; within it, or past, fine.
+        assert!(with("nbf", json!(1_000_000 + LEEWAY_SECS + 1)).contains("not valid yet"));
+        assert!(with("nbf", json!("soon")).contains("nbf"));
+        for fine in [1_000_000 + LEEWAY_SECS, 999_000] {
+            let mut c = good.clone();
+            c["nbf"] = json!(fine);
+            assert_eq!(check_claims(&c, &expected(&nonce)), Ok(()), "{fine}");
+        }
+    }
+
+    #[test]
+    fn extreme_times_neither_overflow_nor_pass_wrongly() {
+        let nonce = crate::signin::hash("n-1");
+        let claims = |exp: i64, iat: i64, nbf: i64| {
+            json!({"iss": "https://idp.test", "aud": "flowhost", "exp": exp, "iat": iat,
+                   "nbf": nbf, "nonce": "n-1"})
+        };
+        // The far future expiry is not expired; the far past issue and not-before are past.
+        assert_eq!(
+            check_claims(&claims(i64::MAX, i64::MIN, i64::MIN), &expected(&nonce)),
+            Ok(())
+        );
+        let err = check_claims(&claims(i64::MIN, 999_990, 0), &expected(&nonce));
+        assert!(err.expect_err("expired").contains("expired"));
+        let err = check_claims(&claims(i64::MAX, i64::MAX, 0), &expected(&nonce));
+        assert!(err.expect_err("future").contains("future"));
+        let err = check_claims(&claims(i64::MAX, 999_990, i64::MAX), &expected(&nonce));
+        assert!(err.expect_err("nbf").contains("not valid yet"));
     }
 
     #[test]
