@@ -39,6 +39,9 @@ use flowhost::testing::Internals;
 use flowhost::wasm::{EngineSettings, StepRuntime};
 use flowhost::workflow::{Engine, Quiet, Resolver, Workflow};
 
+#[path = "shared/mod.rs"]
+mod shared;
+
 const SIZES: [usize; 3] = [10, 1_000, 10_000];
 const QUERIES: usize = 4_096;
 /// The best of several rounds: the machine is shared, so the minimum is the least disturbed.
@@ -638,8 +641,6 @@ struct WriteRow {
 const RUNS_IN_FLIGHT: usize = 2;
 /// Runs timed without the storm, for comparison.
 const QUIET_RUNS: usize = 1_000;
-const ECHO: &str = env!("FLOWHOST_STEP_ECHO");
-const TRANSFORM: &str = env!("FLOWHOST_STEP_TRANSFORM");
 
 /// Runs' latency and rate over one stretch.
 struct RunFigures {
@@ -660,12 +661,8 @@ struct StormWithRuns {
 /// The 3-step workflow of `benches/workflow.rs` (two WASM steps, then a case created by the
 /// built-in step) in `workspace`.
 fn three_step(workspace: &str) -> (Workflow, String) {
-    let text = serde_json::json!({ "name": "three", "workspace": workspace, "steps": [
-        { "id": "normalize", "uses": TRANSFORM, "with": { "indicators": ["10.0.0.1", "evil.example"] } },
-        { "id": "echo", "uses": ECHO, "with": { "ips": "$.steps.normalize.ips" } },
-        { "id": "open", "uses": "cases/create-case", "with": { "title": "bench {{ $.steps.echo.ips[0] }}", "severity": "low" } }
-    ] })
-    .to_string();
+    let text = serde_json::json!({ "name": "three", "workspace": workspace, "steps": shared::three_steps() })
+        .to_string();
     let wf = flowhost::workflow::parse("storm", &text, &Resolver::default()).expect("valid");
     (wf, text)
 }

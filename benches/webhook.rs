@@ -7,36 +7,29 @@
 //!
 //! Run: `cargo bench --bench webhook`
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use flowhost::platform::Platform;
-use flowhost::principal::{Email, Principal};
 use flowhost::server::{self, AppState};
-use flowhost::store::Db;
 use flowhost::testing::Internals;
-use flowhost::wasm::{EngineSettings, StepRuntime};
 use flowhost::workflow::scheduler::{Scheduler, SchedulerOptions};
 use flowhost::workflow::webhooks::sign;
-use flowhost::workflow::{Engine, Resolver, parse};
+use flowhost::workflow::{Resolver, parse};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-const ECHO: &str = env!("FLOWHOST_STEP_ECHO");
-const TRANSFORM: &str = env!("FLOWHOST_STEP_TRANSFORM");
+#[path = "shared/mod.rs"]
+mod shared;
+
+use shared::{ECHO, OWNER, pct, three_steps};
 
 /// Requests per measurement.
 const REQUESTS: usize = 3000;
 /// Connections of the concurrent measurement.
 const CONNECTIONS: usize = 16;
-
-fn pct(v: &mut [f64], p: usize) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[(v.len() * p / 100).min(v.len() - 1)]
-}
 
 /// A webhook to drive: its path and secret.
 struct Target {
@@ -150,28 +143,14 @@ fn drained(platform: &Platform) -> Duration {
 
 fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let platform = Arc::new(
-        Platform::new(Db::open(&dir.path().join("bench.db")).expect("db")).expect("platform"),
-    );
-    let tenant = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tenants/acme-mssp.json");
-    let text = std::fs::read_to_string(&tenant).expect("tenant");
-    let file = flowhost::tenant::TenantFile::parse("tenant", &text).expect("tenant");
-    flowhost::tenant::apply(&platform, &file, None).expect("apply");
-    let runtime = Arc::new(
-        StepRuntime::new(&EngineSettings::default(), Some(dir.path().join("cache")))
-            .expect("runtime"),
-    );
-    let engine = Arc::new(Engine::new(platform.clone(), runtime, vec![]));
-    let owner = Principal::local(Email::parse("olivia.owner@acme-mssp.test").expect("email"));
+    let (platform, engine) = shared::example_engine(dir.path());
+    let engine = Arc::new(engine);
+    let owner = shared::owner();
 
     let trigger = json!({ "on": "webhook" });
-    let one = json!({ "name": "one", "workspace": "mssp-soc", "run_as": "olivia.owner@acme-mssp.test", "trigger": trigger,
+    let one = json!({ "name": "one", "workspace": "mssp-soc", "run_as": OWNER, "trigger": trigger,
         "steps": [{ "id": "echo", "uses": ECHO, "with": { "alert": "$.event.body.alert" } }] });
-    let three = json!({ "name": "three", "workspace": "mssp-soc", "run_as": "olivia.owner@acme-mssp.test", "trigger": trigger, "steps": [
-        { "id": "normalize", "uses": TRANSFORM, "with": { "indicators": ["10.0.0.1", "evil.example"] } },
-        { "id": "echo", "uses": ECHO, "with": { "ips": "$.steps.normalize.ips" } },
-        { "id": "open", "uses": "cases/create-case", "with": { "title": "bench {{ $.steps.echo.ips[0] }}", "severity": "low" } }
-    ] });
+    let three = json!({ "name": "three", "workspace": "mssp-soc", "run_as": OWNER, "trigger": trigger, "steps": three_steps() });
     let publish = |def: &Value| -> Arc<Target> {
         let text = def.to_string();
         let resolver = Resolver::default();

@@ -10,19 +10,16 @@
 //! instead of 2,000 (short runs under `perf`), `FLOWHOST_BENCH_IN_FLIGHT=N` N runs in flight
 //! instead of one per CPU.
 
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use flowhost::platform::Platform;
-use flowhost::principal::{Email, Principal};
-use flowhost::store::Db;
-use flowhost::wasm::{EngineSettings, StepRuntime};
-use flowhost::workflow::{Engine, Observer, Resolver, parse};
+use flowhost::workflow::{Observer, Resolver, parse};
 use serde_json::{Value, json};
 
-const ECHO: &str = env!("FLOWHOST_STEP_ECHO");
-const TRANSFORM: &str = env!("FLOWHOST_STEP_TRANSFORM");
+#[path = "shared/mod.rs"]
+mod shared;
+
+use shared::{ECHO, pct, three_steps};
 
 /// Collects step durations.
 struct Timings(Mutex<Vec<f64>>);
@@ -57,31 +54,12 @@ fn runs_per_phase() -> usize {
     }
 }
 
-fn pct(v: &mut [f64], p: usize) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[(v.len() * p / 100).min(v.len() - 1)]
-}
-
 fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let platform = Arc::new(
-        Platform::new(Db::open(&dir.path().join("bench.db")).expect("db")).expect("platform"),
-    );
-    let tenant = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tenants/acme-mssp.json");
-    let text = std::fs::read_to_string(&tenant).expect("tenant");
-    let file = flowhost::tenant::TenantFile::parse("tenant", &text).expect("tenant");
-    flowhost::tenant::apply(&platform, &file, None).expect("apply");
-    let cache = dir.path().join("cache");
-    let runtime =
-        Arc::new(StepRuntime::new(&EngineSettings::default(), Some(cache)).expect("runtime"));
-    let engine = Engine::new(platform.clone(), runtime, vec![]);
-    let owner = Principal::local(Email::parse("olivia.owner@acme-mssp.test").expect("email"));
+    let (platform, engine) = shared::example_engine(dir.path());
+    let owner = shared::owner();
 
-    let three = json!({ "name": "three", "workspace": "mssp-soc", "steps": [
-        { "id": "normalize", "uses": TRANSFORM, "with": { "indicators": ["10.0.0.1", "evil.example"] } },
-        { "id": "echo", "uses": ECHO, "with": { "ips": "$.steps.normalize.ips" } },
-        { "id": "open", "uses": "cases/create-case", "with": { "title": "bench {{ $.steps.echo.ips[0] }}", "severity": "low" } }
-    ] });
+    let three = json!({ "name": "three", "workspace": "mssp-soc", "steps": three_steps() });
     let forty = json!({ "name": "forty", "workspace": "mssp-soc",
         "steps": (0..40).map(|i| json!({ "id": format!("s{i}"), "uses": ECHO, "with": { "i": i } })).collect::<Vec<_>>() });
     let parse_def = |v: &Value| {
