@@ -9,7 +9,7 @@
 //! reloads only the workspaces changed since the epoch it holds. A full load only when the
 //! log no longer reaches back that far, or when more changed than a full load costs.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicIsize, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use parking_lot::Mutex;
@@ -21,7 +21,12 @@ use crate::principal::Principal;
 use crate::store::access::{
     Changes, bump_epoch, changed_since, epoch as access_epoch, in_snapshot, prune_log, rows_of,
 };
-use crate::store::{Connection, Db, StoreError, Transaction, total_changes};
+use crate::store::{Connection, Db, Entry, Joined, StoreError, Transaction, total_changes};
+
+/// The longest a transaction waits for other runs in flight to add their work to its batch
+/// before it commits the batch itself (`store/batch.rs`): the most group commit adds to a
+/// transaction's latency, paid only while some run in flight is not writing.
+pub const GROUP_WAIT: Duration = Duration::from_millis(1);
 
 /// Access changes kept in the change log: a process further behind than this loads whole.
 const LOG_KEEP: i64 = 10_000;
@@ -50,6 +55,33 @@ pub struct Platform {
     epoch: AtomicI64,
     full_loads: AtomicU64,
     reloaded_workspaces: AtomicU64,
+    /// How long a transaction waits for the runs in flight to join its batch.
+    group_wait: Duration,
+    /// Runs executing now ([`Platform::in_flight`]); briefly below zero when a thread not
+    /// counted goes idle, which only makes commits come sooner.
+    runs_in_flight: AtomicIsize,
+}
+
+/// A run counted as in flight ([`Platform::in_flight`]).
+pub(crate) struct InFlight<'p> {
+    platform: &'p Platform,
+}
+
+/// A run in flight taken out of the count for a while ([`Platform::idle`]).
+pub(crate) struct Idle<'p> {
+    platform: &'p Platform,
+}
+
+impl Drop for Idle<'_> {
+    fn drop(&mut self) {
+        self.platform.runs_in_flight.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.platform.runs_in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// How often the connection was taken, how often another thread of this process held it
@@ -104,6 +136,8 @@ impl Platform {
             epoch: AtomicI64::new(epoch),
             full_loads: AtomicU64::new(1),
             reloaded_workspaces: AtomicU64::new(0),
+            runs_in_flight: AtomicIsize::new(0),
+            group_wait: GROUP_WAIT,
         })
     }
 
@@ -235,11 +269,20 @@ impl Platform {
         }
     }
 
-    /// The database, for reads.
+    /// The database, for reads and for work outside [`Platform::transact`]: any batch of
+    /// transactions waiting to commit (`store/batch.rs`) commits first, so what is read
+    /// here has committed and a transaction begun here is the only one.
     pub(crate) fn db(&self) -> DbGuard<'_> {
+        let mut db = self.lock();
+        db.flush();
+        db
+    }
+
+    /// The connection, as it is.
+    fn lock(&self) -> DbGuard<'_> {
         self.uses.taken.fetch_add(1, Ordering::Relaxed);
-        // The lock does not poison: a panic mid-write rolls the transaction back and the
-        // connection stays usable.
+        // The lock does not poison: a panic mid-write rolls the work back (`Member`'s drop)
+        // and the connection stays usable.
         if let Some(db) = self.db.try_lock() {
             return db;
         }
@@ -255,8 +298,15 @@ impl Platform {
     /// done. The wait parks the thread until the holder lets go (no polling, so a released
     /// connection is handed on at once rather than at the next poll).
     pub(crate) fn db_for_call(&self) -> Result<DbGuard<'_>, Error> {
+        let mut db = self.lock_for_call()?;
+        db.flush();
+        Ok(db)
+    }
+
+    /// [`Platform::db_for_call`] without committing the open batch.
+    fn lock_for_call(&self) -> Result<DbGuard<'_>, Error> {
         let Some(deadline) = crate::store::deadline::current() else {
-            return Ok(self.db());
+            return Ok(self.lock());
         };
         self.uses.taken.fetch_add(1, Ordering::Relaxed);
         if let Some(db) = self.db.try_lock() {
@@ -270,23 +320,91 @@ impl Platform {
         Ok(db)
     }
 
-    /// Runs `f` in one transaction, for changes that leave access data alone (cases, runs).
-    /// The transaction holds the write lock from its start (the store begins every
-    /// transaction IMMEDIATE, SPEC WF-11), so what `f` reads stays true until it commits.
-    /// Work aboard this thread (`carry.rs`: a run's pending journal entries) is
-    /// written first and commits with it.
+    /// Counts a run as in flight until the guard drops: what [`Platform::transact`] waits
+    /// for before it commits a batch. A run counted but not about to write (a long step, a
+    /// sleep) delays the others' commits by at most [`GROUP_WAIT`]; [`Platform::idle`] takes
+    /// it out of the count for a wait it knows is long.
+    pub(crate) fn in_flight(&self) -> InFlight<'_> {
+        self.runs_in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight { platform: self }
+    }
+
+    /// The same platform with batches waiting `wait` for the runs in flight (tests that
+    /// need members to meet whatever the machine's pace).
+    #[cfg(test)]
+    pub(crate) fn with_group_wait(mut self, wait: Duration) -> Self {
+        self.group_wait = wait;
+        self
+    }
+
+    /// Takes a run of this thread out of the in-flight count until the guard drops: for a
+    /// wait it knows is long (a sleep), during which batches need not wait for it. (Called
+    /// on a thread whose run is not counted, it only makes commits come sooner meanwhile.)
+    pub(crate) fn idle(&self) -> Idle<'_> {
+        self.runs_in_flight.fetch_sub(1, Ordering::SeqCst);
+        Idle { platform: self }
+    }
+
+    /// Runs `f` in one transaction, for changes that leave access data alone (cases, runs),
+    /// and returns once it has committed. The transaction holds the write lock from its
+    /// start (SPEC WF-11), so what `f` reads stays true until it commits. Work aboard this
+    /// thread (`carry.rs`: a run's pending journal entries) is written first and commits
+    /// with it.
+    ///
+    /// Group commit (issue 19, `store/batch.rs`): the work may share its commit with other
+    /// threads' work. After `f` succeeds, the batch commits at once if every run in flight
+    /// has work in it; otherwise this waits, without the connection, for the others to add
+    /// theirs, at most [`GROUP_WAIT`] from the batch's start, and then commits it itself. An
+    /// error of `f` rolls back its own work only. A failed commit fails every member.
     pub(crate) fn transact<T>(
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let mut db = self.db_for_call()?;
-        let tx = db.begin()?;
+        // A step's statement may be interrupted at its deadline, and an interrupt rolls back
+        // the whole transaction: such work never shares one with others' (SPEC ST-4).
+        let entry = match crate::store::deadline::current() {
+            Some(_) => Entry::Alone,
+            None => Entry::Join,
+        };
+        let mut db = self.lock_for_call()?;
+        let member = db.enter(entry).map_err(internal)?;
+        let tx = member.tx();
         // A run's finished steps waiting for this step's effect commit with it.
         let boarding = crate::carry::board(&tx)?;
         let value = f(&tx)?;
-        tx.commit()?;
-        boarding.landed();
-        Ok(value)
+        let joined = member.succeed().map_err(Error::Busy)?;
+        let outcome = if isize::try_from(joined.members).unwrap_or(isize::MAX)
+            >= self.runs_in_flight.load(Ordering::SeqCst)
+        {
+            db.flush();
+            drop(db);
+            joined.outcome.wait_until(Instant::now())
+        } else {
+            drop(db);
+            self.await_commit(&joined)
+        };
+        match outcome {
+            Some(Ok(())) => {
+                boarding.landed();
+                Ok(value)
+            }
+            Some(Err(why)) => Err(Error::Busy(why)),
+            None => Err(Error::Internal("a batch was left unsettled".into())),
+        }
+    }
+
+    /// Waits for the batch `joined` is in to commit, and commits it once [`GROUP_WAIT`] has
+    /// passed since it began if nobody else has.
+    fn await_commit(&self, joined: &Joined) -> Option<Result<(), String>> {
+        if let Some(settled) = joined.outcome.wait_until(joined.opened + self.group_wait) {
+            return Some(settled);
+        }
+        let mut db = self.lock();
+        if db.is_open(&joined.outcome) {
+            db.flush();
+        }
+        drop(db);
+        joined.outcome.wait_until(Instant::now())
     }
 
     /// Runs `f` in one transaction that changes access data; on commit, replaces the index
@@ -301,8 +419,11 @@ impl Platform {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let mut db = self.db_for_call()?;
-        let tx = db.begin().map_err(internal)?;
+        let mut db = self.lock_for_call()?;
+        // Alone: the batch open, if any, commits first; this commits at once, before the
+        // index is published.
+        let member = db.enter(Entry::Alone).map_err(internal)?;
+        let tx = member.tx();
         // Another process may have changed access data since the index was made current:
         // catch up now, under the lock, before `f` decides anything with it.
         let epoch = access_epoch(&tx).map_err(internal)?;
@@ -315,7 +436,7 @@ impl Platform {
         // Only a write that changed something is a new epoch (a tenant file applied twice
         // changes nothing, the second time).
         if total_changes(&tx)? == before {
-            tx.commit()?;
+            member.commit().map_err(Error::Busy)?;
             boarding.landed();
             return Ok(value);
         }
@@ -333,7 +454,7 @@ impl Platform {
             Ok(Changes::TooMany | Changes::Pruned) => None,
             Err(e) => return Err(internal(e)),
         };
-        tx.commit().map_err(internal)?;
+        member.commit().map_err(Error::Busy)?;
         boarding.landed();
         // The change has committed: never report it as failed. Applied after the commit; if
         // the rows cannot be read into the index, fail closed (an empty index denies
@@ -438,6 +559,9 @@ impl StorageError for &str {
         false
     }
 }
+
+#[cfg(test)]
+mod group_commit_tests;
 
 #[cfg(test)]
 mod tests {

@@ -170,3 +170,57 @@ fn pending_entries_commit_before_a_component_step_that_may_write() {
         [pair("a", "succeeded"), pair("b", "succeeded")]
     );
 }
+
+#[test]
+fn runs_in_flight_share_commits_and_each_lands_whole() {
+    // Issue 19, group commit: eight runs at once in one process commit fewer than three
+    // times a run between them, and every run ends with its case and its whole journal.
+    let s = setup();
+    let text = json!({ "name": "three", "workspace": "mssp-soc", "steps": [
+        { "id": "normalize", "uses": TRANSFORM, "with": { "indicators": ["10.0.0.1"] } },
+        { "id": "echo", "uses": ECHO, "with": { "ips": "$.steps.normalize.ips" } },
+        { "id": "open", "uses": "cases/create-case", "with": { "title": "t {{ $.steps.echo.ips[0] }}", "severity": "low" } }
+    ] })
+    .to_string();
+    let wf = parse("test", &text, &Resolver::default()).expect("valid");
+    let owner = Principal::local(Email::parse(OWNER).expect("email"));
+    let (threads, each) = (8, 10);
+    let before = s.platform.commits();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                for _ in 0..each {
+                    let outcome = s
+                        .engine
+                        .run_manual(&wf, &text, "test", owner.clone(), json!({}), &Quiet)
+                        .expect("run");
+                    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+                }
+            });
+        }
+    });
+    let runs = threads * each;
+    let commits = s.platform.commits() - before;
+    assert!(
+        commits < 3 * runs,
+        "{commits} commits for {runs} runs in flight: no commit was shared"
+    );
+    let journal = journal(&s);
+    for key in ["normalize", "echo", "open"] {
+        let done = journal
+            .iter()
+            .filter(|(k, st)| k == key && st == "succeeded")
+            .count();
+        assert_eq!(
+            u64::try_from(done).ok(),
+            Some(runs),
+            "journal entries of `{key}`"
+        );
+    }
+    let db = Db::open(&s.db).expect("db");
+    let cases: i64 = db
+        .conn()
+        .query_row("SELECT count(*) FROM cases", [], |r| r.get(0))
+        .expect("cases");
+    assert_eq!(u64::try_from(cases).ok(), Some(runs), "one case a run");
+}

@@ -36,6 +36,13 @@ impl Drop for Bound {
     }
 }
 
+/// While the returned guard lives, no deadline binds storage work on this thread: for work
+/// that is not the step's own (a commit of other transactions' work with it, `batch.rs`).
+pub fn lift() -> Bound {
+    let outer = DEADLINE.with(|d| d.replace(None));
+    Bound { outer }
+}
+
 /// This thread's bound deadline, if any.
 pub fn current() -> Option<Instant> {
     DEADLINE.with(|d| d.get())

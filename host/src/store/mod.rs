@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod audit;
+mod batch;
 pub mod deadline;
 pub mod events;
 mod failure;
@@ -21,12 +22,14 @@ use std::time::Duration;
 
 use rusqlite::TransactionBehavior;
 use rusqlite::config::DbConfig;
+use std::ops::Deref;
 
+pub(crate) use batch::{Entry, Joined};
 pub use events::StoredEvent;
 pub use failure::{chain_is_infrastructure, is_infrastructure};
 /// The handles the services pass to their storage modules (`*/store.rs`): only storage
 /// modules query them (see ARCHITECTURE.md, "The storage boundary").
-pub use rusqlite::{Connection, Error as StoreError, Transaction};
+pub use rusqlite::{Connection, Error as StoreError};
 pub use steps::{ExecutionRecord, RecordedExecution, record_in};
 
 /// The default database location, relative to the working directory.
@@ -46,6 +49,29 @@ pub struct Db {
     path: Option<std::path::PathBuf>,
     /// Transactions this connection has committed (its commit hook counts them).
     commits: Arc<AtomicU64>,
+    /// The group commit open on it, if any (`batch.rs`).
+    batch: Option<batch::OpenBatch>,
+}
+
+/// The transaction a piece of work is done in: the connection, inside a transaction that
+/// the caller ([`crate::platform::Platform`]) commits or rolls back. Several pieces of work
+/// may share one transaction (`batch.rs`), so it offers no commit of its own.
+pub struct Transaction<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> Transaction<'c> {
+    fn new(conn: &'c Connection) -> Self {
+        Self { conn }
+    }
+}
+
+impl Deref for Transaction<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
 }
 
 impl Db {
@@ -108,6 +134,7 @@ impl Db {
             conn,
             path,
             commits,
+            batch: None,
         })
     }
 
@@ -150,12 +177,6 @@ impl Db {
 
     pub(crate) fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
-    }
-
-    /// Begins a transaction holding the write lock from its start (see [`Db::open`]).
-    pub fn begin(&mut self) -> rusqlite::Result<Transaction<'_>> {
-        self.conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
     }
 }
 

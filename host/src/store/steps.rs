@@ -53,10 +53,7 @@ impl Db {
 
 /// Writes an execution record inside the caller's transaction (so a workflow step's record
 /// and its journal entry commit together); returns the execution id.
-pub fn record_in(
-    tx: &rusqlite::Transaction<'_>,
-    rec: &ExecutionRecord<'_>,
-) -> rusqlite::Result<i64> {
+pub fn record_in(tx: &rusqlite::Connection, rec: &ExecutionRecord<'_>) -> rusqlite::Result<i64> {
     let exec = rec.execution;
     let (status, kind, error, output) = match exec.outcome() {
         Ok(value) => ("succeeded", None, None, Some(value.to_string())),
@@ -88,7 +85,7 @@ pub fn record_in(
 }
 
 fn insert_logs(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &rusqlite::Connection,
     id: i64,
     exec: &dyn RecordedExecution,
 ) -> rusqlite::Result<()> {

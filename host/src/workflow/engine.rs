@@ -499,6 +499,9 @@ impl Engine {
         observer: &dyn Observer,
     ) -> RunOutcome {
         let run = run_ref.key;
+        // Counted while it executes: batches of commits wait for the runs in flight
+        // (`store/batch.rs`).
+        let in_flight = self.platform.in_flight();
         let mut principal = principal;
         // What a run does is audited under its id (SPEC AU-1, WF-10).
         if let Principal::Run(r) = &mut principal {
@@ -553,7 +556,9 @@ impl Engine {
                     .map(|e| format!("the run could not be put on hold: {e}"));
                 lease.released = error.is_none() && held;
                 if error.is_none() && !held {
-                    // What it waited for arrived meanwhile (an answer, a timeout): go on now.
+                    // What it waited for arrived meanwhile (an answer, a timeout): go on now
+                    // (counted once, by the resumed execution).
+                    drop(in_flight);
                     return self.resume(run, observer).unwrap_or_else(|e| {
                         let why = format!("the run could not be resumed: {e}");
                         RunOutcome::unfinished(run_ref, RunStatus::Running, Some(why))
@@ -700,6 +705,8 @@ impl Exec<'_> {
     fn sleep(&self, duration: Duration) -> Result<(), Halt> {
         // Checked: a duration is capped when parsed, but an overflow must never panic a run.
         let until = Instant::now().checked_add(duration);
+        // No commit need wait for this run while it sleeps.
+        let _idle = self.engine.platform.idle();
         loop {
             if self.engine.stopping() {
                 return Err(Halt::Stop);

@@ -4,7 +4,9 @@
 
 pub mod query;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::store::Transaction;
 
 use crate::cases::id::case_id_text;
 use crate::clock;

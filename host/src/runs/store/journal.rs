@@ -2,7 +2,9 @@
 //! finishing, holding and claiming a run, and reading runs back. A stored status is parsed
 //! here, once: a value the host never writes is an error naming the row, never a default.
 
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::store::Transaction;
 use serde_json::Value;
 
 use crate::Error;

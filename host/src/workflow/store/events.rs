@@ -2,7 +2,9 @@
 //! `events.quarantined`): the oldest pending event, claiming one, and setting one aside.
 //! Which workflows an event starts, and who may list or release events, is decided above.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::store::Transaction;
 use serde_json::Value;
 
 use crate::Error;

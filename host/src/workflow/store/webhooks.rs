@@ -1,7 +1,9 @@
 //! The storage of webhook triggers (issue 16): `webhooks` (a workflow's opaque id and
 //! secret), `webhook_signatures` (replays), `webhook_requests` (idempotency keys).
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::store::Transaction;
 
 use crate::Error;
 use crate::platform::internal;

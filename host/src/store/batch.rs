@@ -1,0 +1,260 @@
+//! Group commit (issue 19): several transactions of one process share one commit.
+//!
+//! A commit is the costly part of a short transaction: SQLite writes every page the
+//! transaction touched to the WAL, and a run's writes all touch the same few hot pages
+//! (`benches/README.md`). So a transaction's work is done inside an open *batch*: the first
+//! member begins it (`BEGIN IMMEDIATE`), each later member does its work inside a savepoint
+//! of it, and the batch commits once for all of them. A member's work that fails rolls back
+//! to its savepoint and leaves the others' alone. Nobody is told their work committed before
+//! the batch has: [`Outcome`] is what members wait on, outside the connection's lock, and
+//! what decides whether to commit now or wait for more members is the caller's
+//! ([`crate::platform::Platform::transact`]); this module only keeps the batch on the
+//! connection.
+//!
+//! Two rules keep one member's failure from becoming the others':
+//! - SQLite rolls back the whole transaction after some errors (an interrupted statement,
+//!   a full disk, an I/O error). After every member's work the connection is asked whether a
+//!   transaction is still open; if not, the batch is gone and every member is told so.
+//! - A member bound by a step's deadline (`deadline.rs`), whose statement may be interrupted,
+//!   never works on top of other members' uncommitted work: the batch commits first
+//!   ([`Entry::Alone`]).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::{Condvar, Mutex};
+use rusqlite::Connection;
+
+use super::{Db, Transaction, deadline};
+
+/// The batch open on a connection.
+pub(crate) struct OpenBatch {
+    /// Members whose work succeeded and waits in it for the commit.
+    members: usize,
+    /// When it began: members wait for others at most a bounded time from here.
+    opened: Instant,
+    outcome: Arc<Outcome>,
+}
+
+/// How a batch ended, for its members to wait on.
+#[derive(Default)]
+pub(crate) struct Outcome {
+    settled: Mutex<Option<Result<(), String>>>,
+    cond: Condvar,
+}
+
+impl Outcome {
+    fn settle(&self, result: Result<(), String>) {
+        *self.settled.lock() = Some(result);
+        self.cond.notify_all();
+    }
+
+    /// The batch's end, waiting for it until `until`; `None` if it is still open then.
+    pub(crate) fn wait_until(&self, until: Instant) -> Option<Result<(), String>> {
+        let mut settled = self.settled.lock();
+        while settled.is_none() {
+            if self.cond.wait_until(&mut settled, until).timed_out() {
+                break;
+            }
+        }
+        settled.clone()
+    }
+}
+
+/// How a member enters the batch.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// Joins whatever batch is open.
+    Join,
+    /// Commits any open batch first, so that its work is the only work in the transaction
+    /// until it has succeeded (a deadline-bound member; an access change that must commit at
+    /// once).
+    Alone,
+}
+
+/// A member's work in progress: rolled back unless [`Member::succeed`] is called, also when
+/// the work panics.
+pub(crate) struct Member<'db> {
+    db: &'db mut Db,
+    /// Its work is in a savepoint (other members' work is in the batch under it).
+    savepoint: bool,
+    done: bool,
+}
+
+/// A member's work that succeeded and waits in the batch.
+pub(crate) struct Joined {
+    /// Members in the batch, this one included.
+    pub members: usize,
+    /// When the batch began.
+    pub opened: Instant,
+    /// What the member waits on.
+    pub outcome: Arc<Outcome>,
+}
+
+const SAVEPOINT: &str = "SAVEPOINT member";
+
+impl Db {
+    /// Begins a member's work on this connection (see the module's doc).
+    pub(crate) fn enter(&mut self, entry: Entry) -> rusqlite::Result<Member<'_>> {
+        if entry == Entry::Alone && self.batch.as_ref().is_some_and(|b| b.members > 0) {
+            self.flush();
+        }
+        // A batch whose transaction vanished (an error of SQLite's that rolled it back
+        // outside any member's work) is settled, not joined.
+        if self.batch.is_some() && self.conn.is_autocommit() {
+            self.lost("the batch's transaction ended without a commit");
+        }
+        let savepoint = match &self.batch {
+            Some(_) => {
+                self.conn.execute_batch(SAVEPOINT)?;
+                true
+            }
+            None => {
+                self.conn.execute_batch("BEGIN IMMEDIATE")?;
+                self.batch = Some(OpenBatch {
+                    members: 0,
+                    opened: Instant::now(),
+                    outcome: Arc::default(),
+                });
+                false
+            }
+        };
+        Ok(Member {
+            db: self,
+            savepoint,
+            done: false,
+        })
+    }
+
+    /// Commits the open batch, if any, and tells its members how that went. A failed commit
+    /// rolls the batch back.
+    pub(crate) fn flush(&mut self) {
+        let Some(batch) = self.batch.take() else {
+            return;
+        };
+        // A commit is never cut short by the deadline of the step whose thread runs it: the
+        // work in it is other members' too.
+        let _lifted = deadline::lift();
+        let result = if self.conn.is_autocommit() {
+            Err("the batch's transaction ended without a commit".to_owned())
+        } else {
+            self.conn.execute_batch("COMMIT").map_err(|e| {
+                roll_back(&self.conn);
+                format!("the commit failed: {e}")
+            })
+        };
+        batch.outcome.settle(result);
+    }
+
+    /// Whether `outcome` is the batch open now.
+    pub(crate) fn is_open(&self, outcome: &Arc<Outcome>) -> bool {
+        self.batch
+            .as_ref()
+            .is_some_and(|b| Arc::ptr_eq(&b.outcome, outcome))
+    }
+
+    /// Members waiting in the open batch (tests).
+    #[cfg(test)]
+    pub(crate) fn open_members(&self) -> usize {
+        self.batch.as_ref().map_or(0, |b| b.members)
+    }
+
+    /// The batch is gone without a commit: its members are told why.
+    fn lost(&mut self, why: &str) {
+        if let Some(batch) = self.batch.take() {
+            roll_back(&self.conn);
+            batch.outcome.settle(Err(why.to_owned()));
+        }
+    }
+}
+
+/// Ends any transaction still open; there is nothing to keep in it.
+fn roll_back(conn: &Connection) {
+    if !conn.is_autocommit() {
+        // Failing, it leaves nothing worse: the next BEGIN fails and says so.
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+}
+
+impl Member<'_> {
+    /// The transaction the member's work is done in.
+    pub(crate) fn tx(&self) -> Transaction<'_> {
+        Transaction::new(&self.db.conn)
+    }
+
+    /// The member's work succeeded: it stays in the batch, to commit with it. An error if
+    /// the batch was lost meanwhile (SQLite rolled it back after an error the work
+    /// swallowed): then nothing of it will commit.
+    pub(crate) fn succeed(mut self) -> Result<Joined, String> {
+        self.keep()
+    }
+
+    /// [`Member::succeed`], then commits the batch at once; its outcome.
+    pub(crate) fn commit(mut self) -> Result<(), String> {
+        let joined = self.keep()?;
+        self.db.flush();
+        joined
+            .outcome
+            .wait_until(Instant::now())
+            .unwrap_or_else(|| Err("the batch did not settle when it was committed".to_owned()))
+    }
+
+    fn keep(&mut self) -> Result<Joined, String> {
+        self.done = true;
+        let db = &mut *self.db;
+        if db.conn.is_autocommit() {
+            let why = "the transaction was rolled back by an error inside it";
+            db.lost(why);
+            return Err(why.to_owned());
+        }
+        if self.savepoint
+            && let Err(e) = db.conn.execute_batch("RELEASE member")
+        {
+            // Its work cannot be told apart from the others' any more.
+            let why = format!("a member's work could not be kept: {e}");
+            db.lost(&why);
+            return Err(why);
+        }
+        let Some(batch) = db.batch.as_mut() else {
+            return Err("the batch ended while a member worked in it".to_owned());
+        };
+        batch.members += 1;
+        Ok(Joined {
+            members: batch.members,
+            opened: batch.opened,
+            outcome: batch.outcome.clone(),
+        })
+    }
+
+    fn fail(&mut self) {
+        self.done = true;
+        let db = &mut *self.db;
+        if db.conn.is_autocommit() {
+            // SQLite rolled back the whole transaction: the other members' work with it.
+            db.lost("another transaction's error rolled back the batch this work was in");
+            return;
+        }
+        if !self.savepoint {
+            // It began the batch and nobody joined: nothing else to keep.
+            roll_back(&db.conn);
+            db.batch = None;
+            return;
+        }
+        if db
+            .conn
+            .execute_batch("ROLLBACK TO member; RELEASE member")
+            .is_err()
+        {
+            db.lost("a failed transaction's work could not be rolled back alone");
+        }
+    }
+}
+
+impl Drop for Member<'_> {
+    fn drop(&mut self) {
+        // Neither succeeded nor failed in order: an error returned early, or a panic.
+        if !self.done {
+            self.fail();
+        }
+    }
+}
