@@ -1,18 +1,20 @@
 //! Workflow runs with full journaling, in one process on a real database file:
 //! - a 3-step workflow (two WASM steps and one built-in case step): runs per second one run
-//!   at a time and with one run in flight per CPU (as `serve` runs them), and the wall time
+//!   at a time and with several in flight (one per CPU, as `serve` runs them by default,
+//!   and 16, which group commit batches), their commits per run, and the wall time
 //!   per step (p50/p95) as the engine sees it (execution; a step's journal entry commits later,
 //!   with the run's next write, and counts in the runs per second);
 //! - a 40-step sequential workflow of trivial WASM steps (the shape of Windmill's published
 //!   benchmark): time per run.
 //!
 //! Run: `cargo bench --bench workflow`; `FLOWHOST_BENCH_RUNS=N` runs N 3-step runs a phase
-//! instead of 2,000 (short runs under `perf`), `FLOWHOST_BENCH_IN_FLIGHT=N` N runs in flight
-//! instead of one per CPU.
+//! instead of 2,000 (short runs under `perf`), `FLOWHOST_BENCH_IN_FLIGHT=N[,M...]` N (then M...)
+//! runs in flight instead of one per CPU and 16.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use flowhost::platform::Platform;
 use flowhost::workflow::{Observer, Resolver, parse};
 use serde_json::{Value, json};
 
@@ -120,15 +122,48 @@ fn main() {
         );
     }
 
-    // The same runs with several in flight at once, as `serve` runs them: one thread per CPU,
-    // one engine and one database shared by all.
-    // `FLOWHOST_BENCH_IN_FLIGHT=N` sets their number.
-    let workers = match std::env::var("FLOWHOST_BENCH_IN_FLIGHT") {
+    // The same runs with several in flight at once, as `serve` runs them: one thread per
+    // run in flight, one engine and one database shared by all; once as many as CPUs (the
+    // default of `serve --concurrency`), once 16 (group commit batches more of them).
+    // `FLOWHOST_BENCH_IN_FLIGHT=N[,M...]` sets their numbers.
+    let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let counts: Vec<usize> = match std::env::var("FLOWHOST_BENCH_IN_FLIGHT") {
         Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("FLOWHOST_BENCH_IN_FLIGHT={v:?} is not a number of runs")),
-        Err(_) => std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            .split(',')
+            .map(|n| {
+                n.trim().parse().unwrap_or_else(|_| {
+                    panic!("FLOWHOST_BENCH_IN_FLIGHT={v:?} is not a list of numbers of runs")
+                })
+            })
+            .collect(),
+        Err(_) => vec![cpus, 16],
     };
+    for workers in counts {
+        in_flight(&platform, workers, runs, &|| {
+            run(&three, &three_text, &flowhost::workflow::Quiet);
+        });
+    }
+
+    let mut per_run = Vec::new();
+    for _ in 0..100 {
+        let t = Instant::now();
+        run(&forty, &forty_text, &flowhost::workflow::Quiet);
+        per_run.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    println!("40-step sequential workflow of trivial WASM steps, 100 runs:");
+    println!(
+        "  p50 {:.2} ms, p95 {:.2} ms per run",
+        pct(&mut per_run, 50),
+        pct(&mut per_run, 95)
+    );
+    println!(
+        "targets (issue 19): >= 10,000 runs/s for the 3-step workflow with runs in flight; the 40-step workflow p50 under 1 ms"
+    );
+}
+
+/// Runs `runs` runs of `run` with `workers` in flight at once and prints what they cost.
+fn in_flight(platform: &Platform, workers: usize, runs: usize, run: &(dyn Fn() + Sync)) {
+    let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let uses_before = platform.connection_use();
     let commits_before = platform.commits();
     let cpu_before = process_cpu();
@@ -140,7 +175,7 @@ fn main() {
                     (0..runs / workers)
                         .map(|_| {
                             let t = Instant::now();
-                            run(&three, &three_text, &flowhost::workflow::Quiet);
+                            run();
                             t.elapsed().as_secs_f64() * 1e3
                         })
                         .collect::<Vec<_>>()
@@ -165,32 +200,16 @@ fn main() {
         pct(&mut latencies, 50),
         pct(&mut latencies, 99),
         cpu.map_or(String::new(), |c| format!(
-            ", CPU {:.3} ms per run ({:.0}% of {workers} cores busy)",
+            ", CPU {:.3} ms per run ({:.0}% of the {cpus} CPUs busy)",
             c.as_secs_f64() * 1e3 / done as f64,
-            100.0 * c.as_secs_f64() / elapsed.as_secs_f64() / workers as f64
+            100.0 * c.as_secs_f64() / elapsed.as_secs_f64() / cpus as f64
         ))
     );
     println!(
-        "  the shared connection per run: taken {:.1} times, {:.2} of them held by the other run, waited {:.3} ms",
+        "  the shared connection per run: taken {:.1} times, {:.2} of them held by another run, waited {:.3} ms",
         (uses.taken - uses_before.taken) as f64 / done as f64,
         (uses.contended - uses_before.contended) as f64 / done as f64,
         (uses.waited - uses_before.waited).as_secs_f64() * 1e3 / done as f64
     );
     println!("  {:.2} commits per run", commits as f64 / done as f64);
-
-    let mut per_run = Vec::new();
-    for _ in 0..100 {
-        let t = Instant::now();
-        run(&forty, &forty_text, &flowhost::workflow::Quiet);
-        per_run.push(t.elapsed().as_secs_f64() * 1e3);
-    }
-    println!("40-step sequential workflow of trivial WASM steps, 100 runs:");
-    println!(
-        "  p50 {:.2} ms, p95 {:.2} ms per run",
-        pct(&mut per_run, 50),
-        pct(&mut per_run, 95)
-    );
-    println!(
-        "targets (issue 19): >= 10,000 runs/s for the 3-step workflow with runs in flight; the 40-step workflow p50 under 1 ms"
-    );
 }

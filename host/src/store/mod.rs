@@ -112,6 +112,10 @@ impl Db {
         enable_wal(&conn)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Savepoints' journals in memory: group commit (`batch.rs`) puts each member's work in
+        // a savepoint, whose journal SQLite otherwise writes to a temporary file, page by
+        // page, as often as the WAL frames the batch saves (`benches/README.md`).
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         // Checkpoint after ~32 MiB of WAL rather than SQLite's 4 MiB: a run rewrites the same
         // few hot pages, which a checkpoint copies once however often they were written, and
         // each checkpoint costs two fsyncs. Measured at about 7% of a 3-step run with the
