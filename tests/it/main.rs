@@ -18,6 +18,7 @@ mod durability;
 mod exit_codes;
 mod harness;
 mod hostile_runs;
+mod housekeeping;
 mod http_api;
 mod identity_input;
 mod input_robustness;
