@@ -33,6 +33,7 @@ mod run_identity_sso;
 mod sample_steps;
 mod sandbox;
 mod serve;
+mod signin_limits;
 mod step_mocks;
 mod stored_data;
 mod web;
