@@ -126,7 +126,7 @@ fn an_address_past_its_sign_in_attempts_gets_429_and_starts_nothing_while_others
     // The same address keeps going: refused once its burst is spent (4 already spent, and
     // maybe one earned back meanwhile).
     let spent = spend_attempts(&o, &mut browser);
-    assert!(spent >= BURST - 4 && spent <= BURST - 2, "{spent}");
+    assert!((BURST - 4..=BURST - 2).contains(&spent), "{spent}");
 
     // A well-formed start from it now (another browser there) is refused before anything
     // is stored.
