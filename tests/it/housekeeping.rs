@@ -396,3 +396,47 @@ fn a_failed_pass_is_reported_and_serve_goes_on() {
     // Nothing was deleted by the failed pass; the next one (a minute later) will.
     assert_eq!(site.count("SELECT COUNT(*) FROM web_sessions"), 2);
 }
+
+#[test]
+fn serve_passes_again_soon_while_batches_come_back_full() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let site = Site::new();
+    let now = now_unix();
+    site.sessions("old-", BATCH + 200, now - 10);
+    site.sessions("live-", 1, now + 3600);
+    let serve = Command::new(common::flowhost_bin())
+        .current_dir(site.dir.path())
+        .arg("--db")
+        .arg(&site.db)
+        .args(["serve", "--poll-ms", "50"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    // The first pass takes a batch; the next, a second later (not a minute), the rest.
+    let began = Instant::now();
+    while site.count("SELECT COUNT(*) FROM web_sessions") > 1 {
+        assert!(
+            began.elapsed() < Duration::from_secs(20),
+            "the rest was not pruned soon"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &serve.id().to_string()])
+        .status();
+    let out = serve.wait_with_output().expect("serve exits");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("web_sessions {BATCH}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("web_sessions 200"), "{stderr}");
+    assert_eq!(
+        site.count("SELECT COUNT(*) FROM web_sessions WHERE id_hash = 'live-1'"),
+        1
+    );
+}
