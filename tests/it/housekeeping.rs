@@ -211,6 +211,18 @@ fn links_are_pruned_a_day_after_they_expired_or_were_used_and_kept_before() {
 }
 
 #[test]
+fn pruning_a_missing_database_file_says_so_and_creates_none() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("typo.db");
+    let out = common::flowhost(dir.path(), &missing, &["db", "prune"]);
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+    let text = common::text(&out);
+    assert!(text.contains("no database file at"), "{text}");
+    assert!(text.contains("typo.db"), "{text}");
+    assert!(!missing.exists(), "an empty database was created");
+}
+
+#[test]
 fn sessions_and_oidc_logins_are_pruned_once_expired_and_live_ones_kept() {
     let site = Site::new();
     let now = now_unix();

@@ -169,6 +169,12 @@ fn an_address_past_its_sign_in_attempts_gets_429_and_starts_nothing_while_others
         "the link is still unused"
     );
 
+    // An IdP's callback from it: refused before the state is looked up or the IdP called.
+    spend_attempts(&o, &mut browser);
+    let callback = browser.get(&o.url("/signin/oidc/callback/mssp-soc/acme-okta?code=c&state=s"));
+    assert_eq!(callback.status, 429, "{}", callback.body);
+    assert_eq!(o.idp.token_requests(), 0);
+
     // Another address is not held up: it starts an OIDC sign-in and uses that same link.
     let base = &o.site.server.base;
     let started = form_from_second_address(

@@ -8,6 +8,7 @@ use clap::Subcommand;
 
 use super::acting::{platform, print_json};
 use super::args::Output;
+use super::error::CliError;
 
 #[derive(Subcommand)]
 pub enum DbCommand {
@@ -25,6 +26,14 @@ pub fn run(db: &Path, cmd: DbCommand) -> anyhow::Result<()> {
         DbCommand::Prune {
             output: Output { json },
         } => {
+            // Opening a missing file would create an empty database: a mistyped path must say so.
+            if !db.is_file() {
+                return Err(CliError::Invalid(format!(
+                    "there is no database file at {} (--db PATH)",
+                    db.display()
+                ))
+                .into());
+            }
             let pruned = platform(db)?.housekeeping().prune()?;
             if json {
                 return print_json(&pruned);
