@@ -175,6 +175,20 @@ fn an_address_past_its_sign_in_attempts_gets_429_and_starts_nothing_while_others
     assert_eq!(callback.status, 429, "{}", callback.body);
     assert_eq!(o.idp.token_requests(), 0);
 
+    // A header naming another client changes nothing: the peer address counts.
+    spend_attempts(&o, &mut browser);
+    let host = o.site.server.base.trim_start_matches("http://").to_owned();
+    let spoofed = exchange_from(
+        Ipv4Addr::LOCALHOST,
+        &o.site.server.base,
+        &format!(
+            "POST /signin/oidc/mssp-soc/acme-okta HTTP/1.1\r\nHost: {host}\r\n\
+             X-Forwarded-For: 203.0.113.9\r\nX-Real-IP: 203.0.113.9\r\nContent-Length: 0\r\n\
+             Connection: close\r\n\r\n"
+        ),
+    );
+    assert_eq!(spoofed.status, 429, "{}", spoofed.body);
+
     // Another address is not held up: it starts an OIDC sign-in and uses that same link.
     let base = &o.site.server.base;
     let started = form_from_second_address(
