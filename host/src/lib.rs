@@ -23,6 +23,7 @@ pub(crate) mod encoding;
 pub mod error;
 pub mod handles;
 pub mod harness;
+pub mod housekeeping;
 pub mod interact;
 pub mod json_limits;
 pub mod json_locate;

@@ -28,6 +28,7 @@ mod acting;
 mod args;
 mod audit;
 mod cases;
+mod db;
 mod groups;
 mod input;
 mod interact;
@@ -126,6 +127,9 @@ enum Command {
     /// The web pages of `serve --http`: one-time sign-in links (SPEC SV-1).
     #[command(subcommand)]
     Web(web::WebCommand),
+    /// The database file: delete expired rows.
+    #[command(subcommand)]
+    Db(db::DbCommand),
 }
 
 /// Runs the CLI and maps the outcome to an exit status (`error.rs`): 0 on success, 1 for a
@@ -155,6 +159,7 @@ pub fn main() -> ExitCode {
         Command::Test(args) => test::run(db, args),
         Command::Audit(args) => audit::run(db, args),
         Command::Web(cmd) => web::run(db, cmd),
+        Command::Db(cmd) => db::run(db, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

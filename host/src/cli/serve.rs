@@ -128,6 +128,10 @@ fn print(notice: Notice<'_>) {
         } => eprintln!("error: {kind} run {run}: {e}"),
         Notice::WorkerFailed(e) => eprintln!("error: a run's worker failed: {e}"),
         Notice::ClaimFailed(e) => eprintln!("error: claiming work: {e:#}"),
+        Notice::Pruned(pruned) => eprintln!("flowhost serve: pruned expired rows: {pruned}"),
+        Notice::HousekeepingFailed(e) => {
+            eprintln!("error: housekeeping (deleting expired rows): {e}; tried again later");
+        }
         Notice::Stopping { in_flight } => eprintln!(
             "flowhost serve: stopping; {in_flight} run(s) finish their current step and stop there"
         ),

@@ -10,6 +10,7 @@
 mod access;
 mod admin;
 mod audit;
+mod housekeeping;
 mod interactions;
 mod runs;
 mod shares;
@@ -20,6 +21,7 @@ mod workflows;
 pub use access::Access;
 pub use admin::Admin;
 pub use audit::Audit;
+pub use housekeeping::Housekeeping;
 pub use interactions::Interactions;
 pub use runs::Runs;
 pub use shares::Shares;
@@ -48,6 +50,12 @@ impl Platform {
     /// The audit log.
     pub fn audit(&self) -> Audit<'_> {
         Audit::new(self)
+    }
+
+    /// Deleting expired rows (sign-in links, sessions, OIDC logins, webhook replay records):
+    /// the operator's, for nobody.
+    pub fn housekeeping(&self) -> Housekeeping<'_> {
+        Housekeeping::new(self)
     }
 
     /// Interactions and the Interaction Flows one may start.

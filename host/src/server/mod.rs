@@ -4,10 +4,12 @@
 //! access (the handles and services do).
 
 mod api;
+pub mod client_limit;
 mod hooks;
 mod state;
 mod web;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -43,7 +45,9 @@ pub async fn serve(
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     };
-    axum::serve(listener, router(state))
+    // Each connection's peer address goes with its requests: the sign-in limits count by it.
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(stopped)
         .await?;
     Ok(())

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
+use super::client_limit::ClientLimiter;
 use crate::platform::Platform;
 use crate::workflow::engine::Engine;
 
@@ -14,6 +15,8 @@ pub struct AppState {
     wake: Arc<Notify>,
     /// The URL people reach the server at (the OIDC redirect URI is built on it), if known.
     public_url: Option<Arc<str>>,
+    /// Attempts per client address at the anonymous sign-in requests.
+    signin_limit: Arc<ClientLimiter>,
 }
 
 impl AppState {
@@ -25,6 +28,7 @@ impl AppState {
             engine: Arc::new(engine.sibling()),
             wake: Arc::new(Notify::new()),
             public_url: None,
+            signin_limit: Arc::default(),
         }
     }
 
@@ -39,6 +43,11 @@ impl AppState {
     pub fn with_public_url(mut self, url: &str) -> Self {
         self.public_url = Some(url.trim_end_matches('/').into());
         self
+    }
+
+    /// The per-client limit of the anonymous sign-in requests.
+    pub(crate) fn signin_limit(&self) -> &ClientLimiter {
+        &self.signin_limit
     }
 
     /// The URL people reach the server at, without a trailing slash, if known.

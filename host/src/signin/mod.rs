@@ -26,6 +26,9 @@ use crate::stored_value::UnreadableValue;
 pub const LINK_TTL_SECS: i64 = 15 * 60;
 /// How long a session lasts after its sign-in, in seconds.
 pub const SESSION_TTL_SECS: i64 = 8 * 60 * 60;
+/// How long a link is kept after it expired or was used, in seconds: tried again within it,
+/// it is refused as used or expired (which tells its holder what happened), not as unknown.
+pub const LINK_GRACE_SECS: i64 = 24 * 60 * 60;
 
 /// A sign-in link just issued: its secret is shown once, here.
 #[derive(Clone, Debug)]
@@ -195,6 +198,19 @@ impl Platform {
     /// Ends the session whose cookie holds `secret` (signing out); nothing if there is none.
     pub(crate) fn end_session(&self, secret: &str) -> Result<(), Error> {
         self.transact(|tx| store::delete_session(tx, &hash(secret)))
+    }
+
+    /// Deletes at most `limit` links that expired or were used more than
+    /// [`LINK_GRACE_SECS`] before `now`, in one short transaction; how many.
+    pub(crate) fn prune_signin_links(&self, now: i64, limit: usize) -> Result<usize, Error> {
+        let before = now.saturating_sub(LINK_GRACE_SECS);
+        self.transact(|tx| store::prune_links(tx, before, limit))
+    }
+
+    /// Deletes at most `limit` sessions expired by `now` (no request finds them any more),
+    /// in one short transaction; how many.
+    pub(crate) fn prune_sessions(&self, now: i64, limit: usize) -> Result<usize, Error> {
+        self.transact(|tx| store::prune_sessions(tx, now, limit))
     }
 }
 

@@ -128,3 +128,30 @@ pub(super) fn delete_session(tx: &Transaction<'_>, hash: &str) -> Result<(), Err
         .map_err(internal)?;
     Ok(())
 }
+
+/// Deletes at most `limit` links that expired, or were used, before `before`; how many.
+pub(super) fn prune_links(tx: &Transaction<'_>, before: i64, limit: usize) -> Result<usize, Error> {
+    tx.execute(
+        "DELETE FROM signin_links WHERE rowid IN (
+             SELECT rowid FROM signin_links WHERE expires_at < ?1
+             UNION SELECT rowid FROM signin_links WHERE used_at < ?1
+             LIMIT ?2)",
+        params![before, limit_param(limit)],
+    )
+    .map_err(internal)
+}
+
+/// Deletes at most `limit` sessions that expired at or before `now`; how many.
+pub(super) fn prune_sessions(tx: &Transaction<'_>, now: i64, limit: usize) -> Result<usize, Error> {
+    tx.execute(
+        "DELETE FROM web_sessions WHERE rowid IN (
+             SELECT rowid FROM web_sessions WHERE expires_at <= ?1 LIMIT ?2)",
+        params![now, limit_param(limit)],
+    )
+    .map_err(internal)
+}
+
+/// A row limit as SQLite takes it (a batch size never comes near `i64::MAX`).
+fn limit_param(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}

@@ -648,6 +648,18 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     CREATE INDEX oidc_logins_workspace ON oidc_logins (workspace_id, expires_at);
     "#,
     ),
+    (
+        21,
+        "Indexes by age of sign-in links, sessions and idempotency keys, for housekeeping",
+        r#"
+    -- Housekeeping deletes expired rows in bounded batches: finding a batch must not scan
+    -- tables that grow with every sign-in and webhook request.
+    CREATE INDEX IF NOT EXISTS signin_links_expiry ON signin_links (expires_at);
+    CREATE INDEX IF NOT EXISTS signin_links_used ON signin_links (used_at);
+    CREATE INDEX IF NOT EXISTS web_sessions_expiry ON web_sessions (expires_at);
+    CREATE INDEX IF NOT EXISTS webhook_requests_by_age ON webhook_requests (at);
+    "#,
+    ),
 ];
 
 /// Applies every migration newer than the database's version.

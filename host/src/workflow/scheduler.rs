@@ -2,7 +2,8 @@
 //! only configures: it keeps resuming the runs no live process is executing (those an
 //! earlier process left unfinished included), starts the runs that new events trigger, wakes
 //! runs whose waits are due and fires interaction timeouts, with up to `concurrency` runs in
-//! flight at once.
+//! flight at once. Every [`housekeeping::EVERY`] it also deletes expired rows
+//! (`crate::housekeeping`), a failure of which is reported and never stops it.
 //!
 //! On a stop (the engine's stop flag, set on SIGINT or SIGTERM when asked to listen) it stops
 //! claiming work: each run in flight finishes the step it is executing (that step is
@@ -17,6 +18,7 @@ use tokio::task::JoinSet;
 
 use super::engine::{Engine, Quiet, RunOutcome};
 use crate::Error;
+use crate::housekeeping::{self, Pruned};
 use crate::runs::RunStatus;
 
 /// How the scheduler runs.
@@ -48,6 +50,10 @@ pub enum Notice<'a> {
     ClaimFailed(&'a anyhow::Error),
     /// A stop was asked with runs in flight: they finish their current step and stop there.
     Stopping { in_flight: usize },
+    /// A housekeeping pass deleted rows (reported only when it deleted some).
+    Pruned(&'a Pruned),
+    /// A housekeeping pass failed (the database busy, say); the next one tries again.
+    HousekeepingFailed(&'a Error),
 }
 
 type Notify = Arc<dyn Fn(Notice<'_>) + Send + Sync>;
@@ -114,7 +120,15 @@ impl Scheduler {
         );
         // Rounds in a row whose claim failed.
         let mut failed_rounds = 0;
+        // The first pass at once; `--once` runs only that one.
+        let mut next_housekeeping = Some(Instant::now());
         while !stop.load(Ordering::SeqCst) {
+            if let Some(due) = next_housekeeping
+                && due <= Instant::now()
+            {
+                let after = keep_house(&engine, &notify).await;
+                next_housekeeping = (!options.once).then(|| Instant::now() + after);
+            }
             // A failed claim (the database busy past its timeout, say) is reported and tried
             // again next round; the runs in flight carry on.
             let claimed = match claim_work(&engine, &mut workers, &stop).await {
@@ -173,6 +187,28 @@ impl Scheduler {
         workers.drain().await;
         Ok(())
     }
+}
+
+/// One housekeeping pass off the runtime's threads; reports what it deleted or why it failed
+/// (never more: the server goes on). How long until the next pass.
+async fn keep_house(engine: &Arc<Engine>, notify: &Notify) -> Duration {
+    let e = engine.clone();
+    let pass = tokio::task::spawn_blocking(move || e.platform().housekeeping().prune()).await;
+    match pass {
+        Ok(Ok(pruned)) => {
+            if pruned.total() > 0 {
+                notify(Notice::Pruned(&pruned));
+            }
+            if pruned.more_left() {
+                return housekeeping::CATCH_UP;
+            }
+        }
+        Ok(Err(e)) => notify(Notice::HousekeepingFailed(&e)),
+        Err(e) => notify(Notice::HousekeepingFailed(&Error::Internal(format!(
+            "the housekeeping worker failed: {e}"
+        )))),
+    }
+    housekeeping::EVERY
 }
 
 /// One unit of work for a worker.

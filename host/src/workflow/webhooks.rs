@@ -25,6 +25,14 @@ use crate::runs::{NewRun, RunRef};
 
 /// How far a request's timestamp may be from now, either way, in seconds.
 pub const FRESHNESS_SECS: i64 = 300;
+/// How long an accepted signature is remembered, in seconds. A request's timestamp may be up
+/// to [`FRESHNESS_SECS`] ahead of the clock when it is accepted and is fresh until
+/// [`FRESHNESS_SECS`] after that timestamp, so a replay can verify for twice the window after
+/// its first acceptance; only then may its signature be forgotten.
+pub const SIGNATURE_MEMORY_SECS: i64 = 2 * FRESHNESS_SECS;
+/// How long an `Idempotency-Key` is kept, in seconds (7 days): a sender's retries come
+/// within minutes or hours; after this the same key starts a new run.
+pub const IDEMPOTENCY_RETENTION_SECS: i64 = 7 * 24 * 60 * 60;
 /// The header with the request's Unix time in seconds.
 pub const TIMESTAMP_HEADER: &str = "x-flowhost-timestamp";
 /// The header with the signature, `v1=<hex HMAC-SHA256 of "<timestamp>.<body>">`.
@@ -254,6 +262,20 @@ impl Platform {
         })
     }
 
+    /// Deletes at most `limit` signatures seen more than [`SIGNATURE_MEMORY_SECS`] before
+    /// `now` (their requests are refused as stale anyway), in one short transaction.
+    pub(crate) fn prune_webhook_signatures(&self, now: i64, limit: usize) -> Result<usize, Error> {
+        let before = now.saturating_sub(SIGNATURE_MEMORY_SECS);
+        self.transact(|tx| store::prune_signatures(tx, before, limit))
+    }
+
+    /// Deletes at most `limit` idempotency keys recorded more than
+    /// [`IDEMPOTENCY_RETENTION_SECS`] before `now`, in one short transaction.
+    pub(crate) fn prune_idempotency_keys(&self, now: i64, limit: usize) -> Result<usize, Error> {
+        let before = now.saturating_sub(IDEMPOTENCY_RETENTION_SECS);
+        self.transact(|tx| store::prune_keys(tx, before, limit))
+    }
+
     /// Accepts a request to a webhook (see the module's documentation): the run it starts
     /// is recorded, to be executed by the scheduler, before this returns.
     pub(crate) fn accept_webhook(&self, d: &Delivery<'_>) -> Result<Accepted, Refusal> {
@@ -288,7 +310,7 @@ impl Platform {
             .transpose()
             .map_err(|e| Error::Internal(format!("pinned components: {e}")))?;
         let outcome = self.transact(|tx| {
-            let forget_before = d.now - 2 * FRESHNESS_SECS;
+            let forget_before = d.now - SIGNATURE_MEMORY_SECS;
             if !store::see_signature(
                 tx,
                 &hook.id,

@@ -17,6 +17,8 @@ pub(super) enum WebError {
     Csrf,
     /// What a service answered.
     Host(Error),
+    /// The client made too many sign-in attempts; the next is earned after this long.
+    TooMany(std::time::Duration),
     /// The server itself failed (a task panicked).
     Server(String),
 }
@@ -63,6 +65,7 @@ impl IntoResponse for WebError {
                 ),
                 Error::Internal(m) => internal(&m),
             },
+            WebError::TooMany(wait) => return too_many(wait),
             WebError::Server(m) => internal(&m),
         };
         let mut body = format!(
@@ -80,6 +83,22 @@ impl IntoResponse for WebError {
         }
         (status, page(title, None, &body)).into_response()
     }
+}
+
+/// 429 with `Retry-After` (whole seconds, at least 1) and a page saying when to try again.
+fn too_many(wait: std::time::Duration) -> Response {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let secs = secs.max(1);
+    let body = format!(
+        "<h1>Too many attempts</h1><p class=\"error\">Too many sign-in attempts from your \
+         address: nothing was done. Try again in {secs} s.</p>"
+    );
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(axum::http::header::RETRY_AFTER, secs.to_string())],
+        page("Too many attempts", None, &body),
+    )
+        .into_response()
 }
 
 fn internal(detail: &str) -> (StatusCode, &'static str, String) {

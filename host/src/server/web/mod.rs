@@ -7,6 +7,7 @@
 //! is not found here, as for an API key of another workspace. Every POST checks the
 //! session's CSRF token; no GET changes anything (SPEC SV-2).
 
+mod attempt;
 mod audit;
 mod cases;
 mod diagram;

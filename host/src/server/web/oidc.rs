@@ -21,6 +21,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::attempt::SignInAttempt;
 use super::error::WebError;
 use super::headers::csp_with_form_targets;
 use super::html::{csrf_field, esc, page};
@@ -100,8 +101,10 @@ pub(super) async fn choose(
         .into_response())
 }
 
-/// POST /signin/oidc/{workspace}/{idp}: starts the login; 303 to the IdP.
+/// POST /signin/oidc/{workspace}/{idp}: starts the login; 303 to the IdP. A client past its
+/// sign-in attempts is answered 429 and no login is stored.
 pub(super) async fn start(
+    _attempt: SignInAttempt,
     State(state): State<AppState>,
     Path((workspace, idp)): Path<(String, String)>,
     headers: HeaderMap,
@@ -140,8 +143,10 @@ pub(super) struct CallbackQuery {
 }
 
 /// GET /signin/oidc/callback/{workspace}/{idp}: finishes the login; a session and 303 to the
-/// home page, or a refusal page and no session.
+/// home page, or a refusal page and no session (429 for a client past its sign-in attempts:
+/// the callback checks a secret and calls the IdP).
 pub(super) async fn callback(
+    _attempt: SignInAttempt,
     State(state): State<AppState>,
     Path((workspace, idp)): Path<(String, String)>,
     Query(query): Query<CallbackQuery>,

@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
+use super::attempt::SignInAttempt;
 use super::error::WebError;
 use super::html::{csrf_field, esc, page};
 use super::session::{
@@ -36,8 +37,10 @@ pub(super) async fn confirm(Path(token): Path<String>) -> Result<Response, WebEr
     Ok(([(header::SET_COOKIE, cookie)], page("Sign in", None, &body)).into_response())
 }
 
-/// POST /signin/{token}: uses the link (once, unexpired) and opens a session.
+/// POST /signin/{token}: uses the link (once, unexpired) and opens a session; a client past
+/// its sign-in attempts is answered 429 and nothing is looked up.
 pub(super) async fn redeem(
+    _attempt: SignInAttempt,
     State(state): State<AppState>,
     Path(token): Path<String>,
     headers: HeaderMap,

@@ -107,6 +107,12 @@ fn presented_claims(mut claims: Value, groups_claim: &str) -> Value {
 }
 
 impl Platform {
+    /// Deletes at most `limit` logins expired by `now` (used or not: a callback finds an
+    /// expired one refused either way), in one short transaction; how many.
+    pub(crate) fn prune_oidc_logins(&self, now: i64, limit: usize) -> Result<usize, Error> {
+        self.transact(|tx| pending::prune(tx, now, limit))
+    }
+
     /// The IdPs of `workspace` a browser may sign in through (none for an unknown workspace:
     /// the answer is the same, so it tells an anonymous visitor nothing).
     pub(crate) fn oidc_idps(&self, workspace: &str) -> Result<Vec<String>, Error> {

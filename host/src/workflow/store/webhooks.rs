@@ -121,3 +121,31 @@ pub(in crate::workflow) fn record_key(
     .map_err(internal)?;
     Ok(())
 }
+
+/// Deletes at most `limit` remembered signatures seen before `before`; how many.
+pub(in crate::workflow) fn prune_signatures(
+    tx: &Transaction<'_>,
+    before: i64,
+    limit: usize,
+) -> Result<usize, Error> {
+    tx.prepare_cached(
+        "DELETE FROM webhook_signatures WHERE (hook, signature) IN (
+             SELECT hook, signature FROM webhook_signatures WHERE at < ?1 LIMIT ?2)",
+    )
+    .and_then(|mut stmt| stmt.execute(params![before, i64::try_from(limit).unwrap_or(i64::MAX)]))
+    .map_err(internal)
+}
+
+/// Deletes at most `limit` idempotency keys recorded before `before`; how many.
+pub(in crate::workflow) fn prune_keys(
+    tx: &Transaction<'_>,
+    before: i64,
+    limit: usize,
+) -> Result<usize, Error> {
+    tx.prepare_cached(
+        "DELETE FROM webhook_requests WHERE (hook, idempotency_key) IN (
+             SELECT hook, idempotency_key FROM webhook_requests WHERE at < ?1 LIMIT ?2)",
+    )
+    .and_then(|mut stmt| stmt.execute(params![before, i64::try_from(limit).unwrap_or(i64::MAX)]))
+    .map_err(internal)
+}
