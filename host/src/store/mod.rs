@@ -36,7 +36,7 @@ pub use steps::{ExecutionRecord, RecordedExecution, record_in};
 pub const DEFAULT_DB_PATH: &str = ".flowhost/flowhost.db";
 
 /// WAL pages after which a commit checkpoints the database file.
-const WAL_CHECKPOINT_PAGES: u32 = 8192;
+const WAL_CHECKPOINT_PAGES: u32 = 32_768;
 
 /// How long a statement or a transaction waits for another process's write lock before
 /// failing with `SQLITE_BUSY`.
@@ -116,10 +116,11 @@ impl Db {
         // a savepoint, whose journal SQLite otherwise writes to a temporary file, page by
         // page, as often as the WAL frames the batch saves (`benches/README.md`).
         conn.pragma_update(None, "temp_store", "MEMORY")?;
-        // Checkpoint after ~32 MiB of WAL rather than SQLite's 4 MiB: a run rewrites the same
-        // few hot pages, which a checkpoint copies once however often they were written, and
-        // each checkpoint costs two fsyncs. Measured at about 7% of a 3-step run with the
-        // default.
+        // Checkpoint after ~128 MiB of WAL rather than SQLite's 4 MiB: a run rewrites the
+        // same few hot pages, which a checkpoint copies once however often they were written,
+        // and each checkpoint costs two fsyncs and stalls every run in flight while it lasts.
+        // At 32 MiB the stalls were the p99 of runs in flight (~30 ms) and ~10% of their
+        // throughput (`benches/README.md`); at 4 MiB, ~7% of a run one at a time.
         conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)?;
         // Plans that never depend on bound values. Without this, a statement whose plan SQLite
         // thinks a binding might change is re-prepared every time the statement cache clears
