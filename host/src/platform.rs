@@ -57,30 +57,43 @@ pub struct Platform {
     reloaded_workspaces: AtomicU64,
     /// How long a transaction waits for the runs in flight to join its batch.
     group_wait: Duration,
-    /// Runs executing now ([`Platform::in_flight`]); briefly below zero when a thread not
-    /// counted goes idle, which only makes commits come sooner.
+    /// Runs executing now ([`Platform::in_flight`]), less those idle.
     runs_in_flight: AtomicIsize,
 }
 
 /// A run counted as in flight ([`Platform::in_flight`]).
 pub(crate) struct InFlight<'p> {
     platform: &'p Platform,
+    /// Whether this thread was counted before (a run resumed inside another's execution).
+    outer: bool,
+}
+
+thread_local! {
+    /// Whether this thread executes a run counted in flight: only such a thread can take
+    /// it out of the count ([`Platform::idle`]); a run's helper threads (parallel parts)
+    /// cannot, so the count never goes below what is in flight.
+    static COUNTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// A run in flight taken out of the count for a while ([`Platform::idle`]).
 pub(crate) struct Idle<'p> {
-    platform: &'p Platform,
+    /// The platform whose count it left; `None` when the thread was not counted.
+    platform: Option<&'p Platform>,
 }
 
 impl Drop for Idle<'_> {
     fn drop(&mut self) {
-        self.platform.runs_in_flight.fetch_add(1, Ordering::SeqCst);
+        if let Some(platform) = self.platform {
+            platform.runs_in_flight.fetch_add(1, Ordering::SeqCst);
+            COUNTED.with(|c| c.set(true));
+        }
     }
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.platform.runs_in_flight.fetch_sub(1, Ordering::SeqCst);
+        COUNTED.with(|c| c.set(self.outer));
     }
 }
 
@@ -326,7 +339,11 @@ impl Platform {
     /// it out of the count for a wait it knows is long.
     pub(crate) fn in_flight(&self) -> InFlight<'_> {
         self.runs_in_flight.fetch_add(1, Ordering::SeqCst);
-        InFlight { platform: self }
+        let outer = COUNTED.with(|c| c.replace(true));
+        InFlight {
+            platform: self,
+            outer,
+        }
     }
 
     /// The same platform with batches waiting `wait` for the runs in flight (tests that
@@ -338,11 +355,16 @@ impl Platform {
     }
 
     /// Takes a run of this thread out of the in-flight count until the guard drops: for a
-    /// wait it knows is long (a sleep), during which batches need not wait for it. (Called
-    /// on a thread whose run is not counted, it only makes commits come sooner meanwhile.)
+    /// wait it knows is long (a sleep), during which batches need not wait for it. On a
+    /// thread whose run is not counted (a parallel part's), or already idle, it does nothing.
     pub(crate) fn idle(&self) -> Idle<'_> {
+        if !COUNTED.with(|c| c.replace(false)) {
+            return Idle { platform: None };
+        }
         self.runs_in_flight.fetch_sub(1, Ordering::SeqCst);
-        Idle { platform: self }
+        Idle {
+            platform: Some(self),
+        }
     }
 
     /// Runs `f` in one transaction, for changes that leave access data alone (cases, runs),
@@ -371,7 +393,30 @@ impl Platform {
         let tx = member.tx();
         // A run's finished steps waiting for this step's effect commit with it.
         let boarding = crate::carry::board(&tx)?;
-        let value = f(&tx)?;
+        let value = match f(&tx) {
+            Ok(value) => value,
+            Err(e) => {
+                let Some(under) = member.abandon() else {
+                    return Err(e);
+                };
+                // The error may rest on other members' work (a key it saw taken): it is
+                // the answer only if that work commits.
+                drop(db);
+                return match self.await_commit(&under) {
+                    Some(Ok(())) => Err(e),
+                    Some(Err(why)) => Err(Error::Busy(why)),
+                    None => Err(Error::Internal("a batch was left unsettled".into())),
+                };
+            }
+        };
+        if entry == Entry::Alone {
+            // A step's work, bound by its deadline, commits at once: it never waits past
+            // the deadline for other runs (ST-4).
+            member.commit().map_err(Error::Busy)?;
+            drop(db);
+            boarding.landed();
+            return Ok(value);
+        }
         let joined = member.succeed().map_err(Error::Busy)?;
         let outcome = if isize::try_from(joined.members).unwrap_or(isize::MAX)
             >= self.runs_in_flight.load(Ordering::SeqCst)

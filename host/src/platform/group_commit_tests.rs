@@ -216,3 +216,71 @@ fn a_read_never_sees_work_that_has_not_committed() {
     assert_eq!(committed(&dir), vec![1], "what was read had committed");
     first.join().expect("thread").expect("first");
 }
+
+#[test]
+fn a_deadline_bound_member_commits_at_once_rather_than_wait_for_other_runs() {
+    // SPEC ST-4: a step's host call never waits past its deadline for other runs' work.
+    let dir = tempfile::tempdir().expect("dir");
+    let platform = platform(&dir);
+    let _a = platform.in_flight();
+    let _b = platform.in_flight();
+    let started = Instant::now();
+    let _bound = deadline::bind(started + Duration::from_secs(30));
+    insert(&platform, 1).expect("insert");
+    assert!(started.elapsed() < WAIT, "it waited for the runs in flight");
+    assert_eq!(committed(&dir), vec![1]);
+}
+
+#[test]
+fn an_error_that_may_rest_on_another_members_work_waits_for_that_work_to_commit() {
+    // A key seen taken by a row another member inserted is an answer only once that row
+    // has committed (had the batch failed, the key would never have been taken).
+    let dir = tempfile::tempdir().expect("dir");
+    let platform = platform(&dir);
+    platform
+        .transact(|tx| {
+            tx.execute("CREATE UNIQUE INDEX t_x ON t (x)", [])
+                .map_err(super::internal)?;
+            Ok(())
+        })
+        .expect("index");
+    let _a = platform.in_flight();
+    let _b = platform.in_flight();
+    let first = member(&platform, 7);
+    let again = insert(&platform, 7);
+    assert!(again.is_err(), "the key is taken");
+    assert_eq!(
+        committed(&dir),
+        vec![7],
+        "the refusal came before the row it rests on had committed"
+    );
+    first.join().expect("thread").expect("first");
+}
+
+#[test]
+fn only_the_thread_executing_a_counted_run_can_take_it_out_of_the_count() {
+    let dir = tempfile::tempdir().expect("dir");
+    let platform = platform(&dir);
+    let count = || {
+        platform
+            .runs_in_flight
+            .load(std::sync::atomic::Ordering::SeqCst)
+    };
+    let run = platform.in_flight();
+    // A parallel part of the run, on a thread of its own, sleeps: the run is still counted.
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let _idle = platform.idle();
+            assert_eq!(count(), 1);
+        });
+    });
+    {
+        let _idle = platform.idle();
+        assert_eq!(count(), 0, "the run's own sleep");
+        let _again = platform.idle();
+        assert_eq!(count(), 0, "idle once");
+    }
+    assert_eq!(count(), 1);
+    drop(run);
+    assert_eq!(count(), 0);
+}

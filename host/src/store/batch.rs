@@ -104,6 +104,11 @@ impl Db {
         if self.batch.is_some() && self.conn.is_autocommit() {
             self.lost("the batch's transaction ended without a commit");
         }
+        // A transaction left open outside any batch (an end that failed) would swallow
+        // everything after it: end it; nothing in it was anyone's.
+        if self.batch.is_none() {
+            roll_back(&self.conn);
+        }
         let savepoint = match &self.batch {
             Some(_) => {
                 self.conn.execute_batch(SAVEPOINT)?;
@@ -220,6 +225,21 @@ impl Member<'_> {
         };
         batch.members += 1;
         Ok(Joined {
+            members: batch.members,
+            opened: batch.opened,
+            outcome: batch.outcome.clone(),
+        })
+    }
+
+    /// The member's work failed: it is rolled back. If it was done on top of other
+    /// members' uncommitted work, which it may have read (a row another member inserted, a
+    /// key it saw taken), the batch that holds that work is returned: the failure stands
+    /// only if the batch commits.
+    pub(crate) fn abandon(mut self) -> Option<Joined> {
+        let on_others = self.savepoint;
+        self.fail();
+        let batch = self.db.batch.as_ref().filter(|_| on_others)?;
+        Some(Joined {
             members: batch.members,
             opened: batch.opened,
             outcome: batch.outcome.clone(),
