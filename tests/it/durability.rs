@@ -462,3 +462,46 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+#[test]
+fn commits_synced_one_by_one_on_request_and_a_bad_setting_is_refused_before_any_file_exists() {
+    // FLOWHOST_SYNC=full: every commit synced before it returns (README, "Durability").
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    let tenant = example_tenant_path();
+    let apply = |sync: &str| {
+        Command::new(flowhost_bin())
+            .current_dir(dir.path())
+            .env(flowhost::store::SYNC_VAR, sync)
+            .arg("--db")
+            .arg(&db)
+            .args([
+                "tenant",
+                "apply",
+                tenant.to_str().expect("utf-8"),
+                "--bootstrap",
+            ])
+            .output()
+            .expect("flowhost runs")
+    };
+    let refused = apply("sometimes");
+    assert_eq!(refused.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("FLOWHOST_SYNC") && said.contains("sometimes"),
+        "{said}"
+    );
+    assert!(!db.exists(), "a refused setting created the database");
+    let applied = apply("FULL");
+    assert!(
+        applied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    let members: i64 = Db::open(&db)
+        .expect("db")
+        .conn()
+        .query_row("SELECT count(*) FROM memberships", [], |r| r.get(0))
+        .expect("members");
+    assert!(members > 0, "the tenant was applied");
+}

@@ -77,6 +77,8 @@ impl Deref for Transaction<'_> {
 impl Db {
     /// Opens (creating it and its directory if needed) and migrates the database at `path`.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
+        // Checked before anything is created: a bad setting leaves no file behind.
+        synchronous()?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 anyhow::anyhow!(
@@ -111,7 +113,7 @@ impl Db {
         conn.set_prepared_statement_cache_capacity(128);
         enable_wal(&conn)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "synchronous", synchronous()?)?;
         // Savepoints' journals in memory: group commit (`batch.rs`) puts each member's work in
         // a savepoint, whose journal SQLite otherwise writes to a temporary file, page by
         // page, as often as the WAL frames the batch saves (`benches/README.md`).
@@ -201,6 +203,25 @@ pub fn all_rows<T, C: FromIterator<T>, P: rusqlite::Params>(
 pub fn total_changes(conn: &Connection) -> rusqlite::Result<i64> {
     conn.prepare_cached("SELECT total_changes()")?
         .query_row([], |r| r.get(0))
+}
+
+/// The variable that chooses when commits reach the disk: `normal` (the default: a commit
+/// is durable against a crash of the process; against a power loss or an OS crash, once the
+/// next checkpoint has synced the WAL) or `full` (every commit synced before it returns; with
+/// group commit, one sync for all the runs in a batch).
+pub const SYNC_VAR: &str = "FLOWHOST_SYNC";
+
+/// SQLite's `synchronous` setting from [`SYNC_VAR`]; any other value is an error naming it.
+fn synchronous() -> anyhow::Result<&'static str> {
+    match std::env::var(SYNC_VAR) {
+        Err(std::env::VarError::NotPresent) => Ok("NORMAL"),
+        Ok(v) if v.eq_ignore_ascii_case("normal") => Ok("NORMAL"),
+        Ok(v) if v.eq_ignore_ascii_case("full") => Ok("FULL"),
+        Ok(v) => Err(anyhow::anyhow!(
+            "{SYNC_VAR}={v:?} is not a durability: use `normal` or `full`"
+        )),
+        Err(e) => Err(anyhow::anyhow!("{SYNC_VAR}: {e}")),
+    }
 }
 
 /// Puts the database in WAL mode. On a new database several processes may try at once;
