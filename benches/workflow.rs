@@ -8,7 +8,7 @@
 //!   benchmark): time per run.
 //!
 //! Run: `cargo bench --bench workflow`; `FLOWHOST_BENCH_RUNS=N` runs N 3-step runs a phase
-//! instead of 2,000 (short runs under `perf`), `FLOWHOST_BENCH_IN_FLIGHT=N[,M...]` N (then M...)
+//! instead of 8,000 (short runs under `perf`), `FLOWHOST_BENCH_IN_FLIGHT=N[,M...]` N (then M...)
 //! runs in flight instead of one per CPU and 16.
 
 use std::sync::Mutex;
@@ -46,13 +46,14 @@ fn process_cpu() -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
-/// Runs per phase: `FLOWHOST_BENCH_RUNS`, or 2,000.
+/// Runs per phase: `FLOWHOST_BENCH_RUNS`, or 8,000 (a phase of fewer runs in flight is
+/// mostly start-up, and sees no WAL checkpoint, whose stall is part of the p99).
 fn runs_per_phase() -> usize {
     match std::env::var("FLOWHOST_BENCH_RUNS") {
         Ok(v) => v
             .parse()
             .unwrap_or_else(|_| panic!("FLOWHOST_BENCH_RUNS={v:?} is not a number of runs")),
-        Err(_) => 2000,
+        Err(_) => 8000,
     }
 }
 

@@ -28,6 +28,11 @@ use crate::store::{Connection, Db, Entry, Joined, StoreError, Transaction, total
 /// transaction's latency, paid only while some run in flight is not writing.
 pub const GROUP_WAIT: Duration = Duration::from_millis(1);
 
+/// After a wait for runs in flight that none of them joined in time, this many transactions
+/// commit without waiting (`Platform::skip_wait`): a wait that does not pay costs at most
+/// [`GROUP_WAIT`] in this many transactions.
+const SKIP_AFTER_UNPAID_WAIT: u32 = 32;
+
 /// Access changes kept in the change log: a process further behind than this loads whole.
 const LOG_KEEP: i64 = 10_000;
 /// The log is pruned at every this many access changes.
@@ -55,6 +60,8 @@ pub struct Platform {
     epoch: AtomicI64,
     full_loads: AtomicU64,
     reloaded_workspaces: AtomicU64,
+    /// Transactions left to commit without waiting, after a wait that did not pay.
+    unpaid_wait: std::sync::atomic::AtomicU32,
     /// How long a transaction waits for the runs in flight to join its batch.
     group_wait: Duration,
     /// Runs executing now ([`Platform::in_flight`]), less those idle.
@@ -151,6 +158,7 @@ impl Platform {
             reloaded_workspaces: AtomicU64::new(0),
             runs_in_flight: AtomicIsize::new(0),
             group_wait: GROUP_WAIT,
+            unpaid_wait: std::sync::atomic::AtomicU32::new(0),
         })
     }
 
@@ -418,9 +426,9 @@ impl Platform {
             return Ok(value);
         }
         let joined = member.succeed().map_err(Error::Busy)?;
-        let outcome = if isize::try_from(joined.members).unwrap_or(isize::MAX)
-            >= self.runs_in_flight.load(Ordering::SeqCst)
-        {
+        let everyone = isize::try_from(joined.members).unwrap_or(isize::MAX)
+            >= self.runs_in_flight.load(Ordering::SeqCst);
+        let outcome = if everyone || self.skip_wait() {
             db.flush();
             drop(db);
             joined.outcome.wait_until(Instant::now())
@@ -446,10 +454,25 @@ impl Platform {
         }
         let mut db = self.lock();
         if db.is_open(&joined.outcome) {
+            // The runs in flight did not come: some are busy elsewhere (a long step). The
+            // next transactions commit without waiting for them (`skip_wait`).
+            self.unpaid_wait
+                .store(SKIP_AFTER_UNPAID_WAIT, Ordering::Relaxed);
             db.flush();
         }
         drop(db);
         joined.outcome.wait_until(Instant::now())
+    }
+
+    /// Whether this transaction commits at once although not every run in flight is in its
+    /// batch: true for the [`SKIP_AFTER_UNPAID_WAIT`] transactions after a wait that no run
+    /// joined in time. Runs in the middle of long steps (a Python step takes over a
+    /// millisecond) would otherwise cost every other transaction the whole wait; every so
+    /// often a transaction waits again, to see whether waiting pays once more.
+    fn skip_wait(&self) -> bool {
+        self.unpaid_wait
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
     }
 
     /// Runs `f` in one transaction that changes access data; on commit, replaces the index

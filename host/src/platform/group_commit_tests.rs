@@ -284,3 +284,32 @@ fn only_the_thread_executing_a_counted_run_can_take_it_out_of_the_count() {
     drop(run);
     assert_eq!(count(), 0);
 }
+
+#[test]
+fn after_a_wait_no_run_joined_in_time_the_next_transactions_do_not_wait() {
+    // A run in flight busy with a long step never joins: its wait is paid once, not by
+    // every transaction after it.
+    let dir = tempfile::tempdir().expect("dir");
+    let platform = platform(&dir);
+    let _busy = platform.in_flight();
+    let _this = platform.in_flight();
+    let started = Instant::now();
+    insert(&platform, 1).expect("first");
+    assert!(
+        started.elapsed() >= WAIT,
+        "the first waits for the other run"
+    );
+    let started = Instant::now();
+    for x in 2..=super::SKIP_AFTER_UNPAID_WAIT + 1 {
+        insert(&platform, i64::from(x)).expect("insert");
+    }
+    assert!(
+        started.elapsed() < WAIT,
+        "later transactions waited again: {:?}",
+        started.elapsed()
+    );
+    let again = Instant::now();
+    insert(&platform, 100).expect("probe");
+    assert!(again.elapsed() >= WAIT, "it never waits again");
+    assert_eq!(committed(&dir).len(), 34);
+}
