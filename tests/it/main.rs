@@ -27,6 +27,7 @@ mod interactions;
 mod oracles;
 mod pinned_nested;
 mod polyglot;
+mod postgres_schema;
 mod published_revisions;
 mod run_commits;
 mod run_identity_sso;
