@@ -13,6 +13,7 @@ mod cases;
 mod cli_step;
 mod cli_tenant;
 mod concurrency;
+mod db_migrate;
 mod doors;
 mod durability;
 mod exit_codes;

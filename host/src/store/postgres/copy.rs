@@ -1,6 +1,6 @@
 //! Copying a whole SQLite database into an empty PostgreSQL one (`flowhost db migrate --to`,
-//! issue 18): the PostgreSQL schema is migrated, then every table is copied in foreign-key
-//! order inside one PostgreSQL transaction, so a failure leaves PostgreSQL as it was. User
+//! issue 18): inside one PostgreSQL transaction, the schema is migrated and every table
+//! copied in foreign-key order, so a failure leaves PostgreSQL as it was. User
 //! triggers are off during the copy: the access log and the audit log are copied as rows, not
 //! written again. Values keep their exact content; one whose SQLite storage class does not fit
 //! its PostgreSQL column is an error naming table, column and row, never coerced. The SQLite
@@ -14,7 +14,7 @@ use ::postgres::types::ToSql;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
-use super::schema::{MIGRATE_LOCK, VERSION_TABLE, infra};
+use super::schema::{VERSION_TABLE, infra};
 use super::{Client, message, quote};
 use crate::Error;
 
@@ -80,11 +80,11 @@ struct Table {
 /// to, which must hold no rows; returns each table's rows, in the order copied.
 pub fn copy_sqlite(path: &Path, client: &mut Client) -> Result<Vec<TableCopied>, Error> {
     let sqlite = open_source(path)?;
-    super::schema::migrate(client)?;
     let mut tx = client.transaction().map_err(infra)?;
-    // Two copies into one database at once: the second waits, then finds it not empty.
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
-        .map_err(infra)?;
+    // The schema in the copy's transaction: a failed copy leaves no schema behind either.
+    // Its advisory lock is held to the end: a second copy into the database waits, then
+    // finds it not empty.
+    super::schema::apply(&mut tx)?;
     let mut tables = target_tables(&mut tx)?;
     match_source(&sqlite, path, &mut tables)?;
     refuse_unless_fresh(&mut tx, &tables)?;
@@ -130,7 +130,10 @@ pub fn copy_sqlite(path: &Path, client: &mut Client) -> Result<Vec<TableCopied>,
     }
     for entry in &copied {
         let target: i64 = tx
-            .query_one(&format!("SELECT count(*) FROM {}", quote(&entry.table)), &[])
+            .query_one(
+                &format!("SELECT count(*) FROM {}", quote(&entry.table)),
+                &[],
+            )
             .map_err(infra)?
             .get(0);
         let source: i64 = sqlite
@@ -272,7 +275,9 @@ fn match_source(
         let mut key: Vec<(i64, usize)> = Vec::new();
         for (column, pk) in &columns {
             let Some(i) = table.columns.iter().position(|c| &c.name == column) else {
-                return Err(mismatch(format!("PostgreSQL has no column {name}.{column}")));
+                return Err(mismatch(format!(
+                    "PostgreSQL has no column {name}.{column}"
+                )));
             };
             if *pk > 0 {
                 key.push((*pk, i));
@@ -336,8 +341,10 @@ fn foreign_key_order(
             &[],
         )
         .map_err(infra)?;
-    let mut needs: BTreeMap<&str, BTreeSet<String>> =
-        tables.keys().map(|t| (t.as_str(), BTreeSet::new())).collect();
+    let mut needs: BTreeMap<&str, BTreeSet<String>> = tables
+        .keys()
+        .map(|t| (t.as_str(), BTreeSet::new()))
+        .collect();
     for edge in edges {
         let (from, to): (String, String) = (edge.get(0), edge.get(1));
         if from != to
@@ -443,13 +450,11 @@ fn convert(value: ValueRef<'_>, column: &Column) -> Result<Box<dyn ToSql + Sync>
         (PgType::Double, ValueRef::Null) => Box::new(None::<f64>),
         (PgType::BigInt, ValueRef::Integer(n)) => Box::new(n),
         // Only integers a double holds exactly.
-        (PgType::Double, ValueRef::Integer(n)) if n.unsigned_abs() <= 1 << 53 => {
-            Box::new(n as f64)
-        }
+        (PgType::Double, ValueRef::Integer(n)) if n.unsigned_abs() <= 1 << 53 => Box::new(n as f64),
         (PgType::Double, ValueRef::Real(f)) => Box::new(f),
         (PgType::Text, ValueRef::Text(bytes)) => {
-            let text = std::str::from_utf8(bytes)
-                .map_err(|e| format!("text that is not UTF-8 ({e})"))?;
+            let text =
+                std::str::from_utf8(bytes).map_err(|e| format!("text that is not UTF-8 ({e})"))?;
             if text.contains('\0') {
                 return Err("text holding a NUL character, which PostgreSQL cannot store".into());
             }

@@ -8,8 +8,8 @@ mod schema;
 
 use std::time::Duration;
 
-pub use copy::{TableCopied, copy_sqlite};
 pub use ::postgres::Client;
+pub use copy::{TableCopied, copy_sqlite};
 pub use schema::{VERSION_TABLE, migrate, newest_version};
 
 use crate::Error;
@@ -31,14 +31,12 @@ pub fn connect(url: &str) -> Result<Client, Error> {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
     let target = describe(&config);
-    config
-        .connect(::postgres::NoTls)
-        .map_err(|e| {
-            Error::Busy(format!(
-                "cannot connect to PostgreSQL {target}: {}",
-                message(&e)
-            ))
-        })
+    config.connect(::postgres::NoTls).map_err(|e| {
+        Error::Busy(format!(
+            "cannot connect to PostgreSQL {target}: {}",
+            message(&e)
+        ))
+    })
 }
 
 /// The server and database a configuration names, for messages (no password).

@@ -1,10 +1,10 @@
 //! The PostgreSQL schema, versioned: `MIGRATIONS` are applied in order, each once, recorded
-//! in [`VERSION_TABLE`]. Applying takes an advisory lock, so hosts migrating one database at
-//! once apply each migration once. The baseline is the SQLite schema as
+//! in [`VERSION_TABLE`]. Applying takes an advisory lock in its transaction, so hosts
+//! migrating one database at once apply each migration once. The baseline is the SQLite schema as
 //! `store/migrations.rs` leaves it; a later SQLite migration needs its twin here (the
 //! schema-equivalence test fails until it has one).
 
-use ::postgres::Client;
+use ::postgres::{Client, Transaction};
 
 use super::message;
 use crate::Error;
@@ -14,7 +14,7 @@ pub const VERSION_TABLE: &str = "flowhost_migrations";
 
 /// The advisory lock key of migrating (and of copying into) a database: any constant other
 /// code does not use; "flowhost" in ASCII.
-pub(crate) const MIGRATE_LOCK: i64 = 0x666c_6f77_686f_7374;
+const MIGRATE_LOCK: i64 = 0x666c_6f77_686f_7374;
 
 /// (version, description, SQL). Append only: never edit a migration that has shipped.
 const MIGRATIONS: &[(i64, &str, &str)] = &[(
@@ -28,40 +28,43 @@ pub fn newest_version() -> i64 {
     MIGRATIONS.last().map_or(0, |m| m.0)
 }
 
-/// Applies every migration the database lacks, each in its own transaction under the
-/// advisory lock; idempotent. A database migrated by a newer flowhost is refused.
+/// Applies every migration the database lacks, in one transaction under the advisory lock;
+/// idempotent. A database migrated by a newer flowhost is refused.
 pub fn migrate(client: &mut Client) -> Result<(), Error> {
+    let mut tx = client.transaction().map_err(infra)?;
+    apply(&mut tx)?;
+    tx.commit().map_err(infra)
+}
+
+/// Applies the missing migrations inside `tx`, which then holds the advisory lock to its end
+/// (a second host waits for it, then finds them applied). PostgreSQL's DDL is
+/// transactional: if `tx` rolls back, so does the schema.
+pub(crate) fn apply(tx: &mut Transaction<'_>) -> Result<(), Error> {
     let newest = newest_version();
-    for &(version, what, sql) in MIGRATIONS {
-        let mut tx = client.transaction().map_err(infra)?;
-        // Held to the end of the transaction: a second host waits here, then sees the
-        // migration applied.
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
-            .map_err(infra)?;
-        tx.batch_execute(&format!(
-            "CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
-                 version    BIGINT PRIMARY KEY,
-                 what       TEXT NOT NULL,
-                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-             )"
-        ))
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
         .map_err(infra)?;
-        let current: i64 = tx
-            .query_one(
-                &format!("SELECT COALESCE(MAX(version), 0) FROM {VERSION_TABLE}"),
-                &[],
-            )
-            .map_err(infra)?
-            .get(0);
-        if current > newest {
-            return Err(Error::Invalid(format!(
-                "the PostgreSQL database is at schema version {current}, newer than this \
-                 flowhost ({newest}); use a newer flowhost"
-            )));
-        }
-        if current >= version {
-            continue;
-        }
+    tx.batch_execute(&format!(
+        "CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
+             version    BIGINT PRIMARY KEY,
+             what       TEXT NOT NULL,
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+         )"
+    ))
+    .map_err(infra)?;
+    let current: i64 = tx
+        .query_one(
+            &format!("SELECT COALESCE(MAX(version), 0) FROM {VERSION_TABLE}"),
+            &[],
+        )
+        .map_err(infra)?
+        .get(0);
+    if current > newest {
+        return Err(Error::Invalid(format!(
+            "the PostgreSQL database is at schema version {current}, newer than this \
+             flowhost ({newest}); use a newer flowhost"
+        )));
+    }
+    for &(version, what, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
         tx.batch_execute(sql).map_err(|e| {
             Error::Internal(format!(
                 "PostgreSQL migration {version} ({what}) failed: {}",
@@ -73,7 +76,6 @@ pub fn migrate(client: &mut Client) -> Result<(), Error> {
             &[&version, &what],
         )
         .map_err(infra)?;
-        tx.commit().map_err(infra)?;
     }
     Ok(())
 }
@@ -95,7 +97,12 @@ mod tests {
     fn migrations_are_numbered_in_order() {
         assert_eq!(MIGRATIONS.first().map(|m| m.0), Some(1));
         for pair in MIGRATIONS.windows(2) {
-            assert_eq!(pair[1].0, pair[0].0 + 1, "migration {} out of order", pair[1].0);
+            assert_eq!(
+                pair[1].0,
+                pair[0].0 + 1,
+                "migration {} out of order",
+                pair[1].0
+            );
         }
     }
 }
