@@ -217,12 +217,15 @@ fn a_sqlite_change_without_its_postgres_twin_is_named() {
     }
 }
 
+/// access_log rows: (epoch, workspace_id).
+type LogRows = Vec<(i64, i64)>;
+
 /// The same statements on both databases: what the access change log holds afterwards.
 fn access_log_after(
     statements: &[&str],
     sqlite: &rusqlite::Connection,
     pg: &mut Client,
-) -> (Vec<(i64, i64)>, Vec<(i64, i64)>) {
+) -> (LogRows, LogRows) {
     for sql in statements {
         sqlite
             .execute_batch(sql)

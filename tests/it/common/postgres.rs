@@ -39,10 +39,13 @@ fn start_cluster() -> String {
         "scripts/postgres start {} failed (set FLOWHOST_TEST_PG to use a running cluster)",
         dir.display()
     );
-    // Stops the cluster once this process is gone, however it ends.
-    Command::new("bash")
+    // Stops the cluster once this process is gone, however it ends: a watcher in the
+    // background (its shell exits at once, so nothing is left to wait for).
+    let watcher = Command::new("bash")
         .arg("-c")
-        .arg(r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec "$2" stop "$3""#)
+        .arg(
+            r#"(while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec "$2" stop "$3") </dev/null >/dev/null 2>&1 &"#,
+        )
         .arg("watch-test-binary")
         .arg(std::process::id().to_string())
         .arg(&script)
@@ -50,8 +53,9 @@ fn start_cluster() -> String {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
+        .status()
         .expect("the cluster's watcher starts");
+    assert!(watcher.success(), "the cluster's watcher did not start");
     String::from_utf8(out.stdout)
         .expect("a UTF-8 URL")
         .trim()
