@@ -29,6 +29,7 @@ mod oracles;
 mod pinned_nested;
 mod polyglot;
 mod postgres_schema;
+mod postgres_script;
 mod published_revisions;
 mod run_commits;
 mod run_identity_sso;
