@@ -1,6 +1,7 @@
-//! `flowhost db prune`: the operator's commands on the database file itself. Nobody acts:
-//! whoever can open the file could delete its rows anyway, and what is pruned no request
-//! could use any more (`flowhost::housekeeping`).
+//! `flowhost db prune|migrate`: the operator's commands on the database file itself. Nobody
+//! acts: whoever can open the file could delete its rows anyway, and what is pruned no
+//! request could use any more (`flowhost::housekeeping`); `migrate` only reads the file and
+//! writes to a PostgreSQL database the operator names (`flowhost::store::postgres`).
 
 use std::path::Path;
 
@@ -16,6 +17,18 @@ pub enum DbCommand {
     /// sign-in links expired or used over a day ago, expired sessions and OIDC logins,
     /// webhook signatures past the replay window, idempotency keys over 7 days old.
     Prune {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Copy the whole database (--db PATH) into an empty PostgreSQL database: its schema is
+    /// created, every table copied in one transaction (a failure writes nothing), and each
+    /// table's rows counted on both sides. The SQLite file is only read. Serving from
+    /// PostgreSQL is not available yet.
+    Migrate {
+        /// The PostgreSQL database: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (a Unix
+        /// socket directory as a percent-encoded HOST), or `host=… dbname=…`.
+        #[arg(long, value_name = "URL")]
+        to: String,
         #[command(flatten)]
         output: Output,
     },
@@ -44,6 +57,27 @@ pub fn run(db: &Path, cmd: DbCommand) -> anyhow::Result<()> {
             if pruned.more_left() {
                 eprintln!("more expired rows are left: run it again");
             }
+            Ok(())
+        }
+        DbCommand::Migrate {
+            to,
+            output: Output { json },
+        } => {
+            let mut client = flowhost::store::postgres::connect(&to)?;
+            let copied = flowhost::store::postgres::copy_sqlite(db, &mut client)?;
+            if json {
+                return print_json(&copied);
+            }
+            let width = copied.iter().map(|t| t.table.len()).max().unwrap_or(0);
+            for table in &copied {
+                println!("{:width$}  {} rows", table.table, table.rows);
+            }
+            let total: u64 = copied.iter().map(|t| t.rows).sum();
+            println!(
+                "copied {total} rows in {} tables from {} into PostgreSQL; counts verified",
+                copied.len(),
+                db.display()
+            );
             Ok(())
         }
     }

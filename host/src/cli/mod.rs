@@ -127,7 +127,7 @@ enum Command {
     /// The web pages of `serve --http`: one-time sign-in links (SPEC SV-1).
     #[command(subcommand)]
     Web(web::WebCommand),
-    /// The database file: delete expired rows.
+    /// The database file: delete expired rows; copy it into PostgreSQL.
     #[command(subcommand)]
     Db(db::DbCommand),
 }

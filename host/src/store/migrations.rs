@@ -662,9 +662,14 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     ),
 ];
 
+/// The newest migration this flowhost knows: the version of a database it has opened.
+pub(crate) fn newest_version() -> u32 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
 /// Applies every migration newer than the database's version.
 pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
-    let newest = MIGRATIONS.last().map_or(0, |m| m.0);
+    let newest = newest_version();
     // The version is read without a lock first, so an up-to-date database (every open but
     // the first) takes no write lock. Anything to do is decided again under the write lock:
     // several processes opening a new database at once all see version 0, and only the
@@ -695,7 +700,7 @@ pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
 }
 
 /// `PRAGMA user_version`: the last migration applied.
-fn current_version(conn: &Connection) -> anyhow::Result<u32> {
+pub(crate) fn current_version(conn: &Connection) -> anyhow::Result<u32> {
     Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
 }
 

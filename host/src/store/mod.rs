@@ -12,6 +12,7 @@ mod failure;
 pub(crate) use failure::sample_errors;
 pub mod json;
 mod migrations;
+pub mod postgres;
 mod steps;
 mod values;
 

@@ -215,5 +215,6 @@ impl Deployment {
     }
 }
 pub mod fake_idp;
+pub mod postgres;
 pub mod web;
 pub mod webdriver;

@@ -1,0 +1,88 @@
+//! PostgreSQL storage (issue 18): connecting, the versioned PostgreSQL schema (the twin of
+//! the SQLite migrations), and copying a whole SQLite database into PostgreSQL
+//! (`flowhost db migrate --to`). The services do not run on PostgreSQL yet: this is what the
+//! store port will stand on. All PostgreSQL SQL lives here, in the store layer.
+
+mod copy;
+mod schema;
+
+use std::time::Duration;
+
+pub use ::postgres::Client;
+pub use copy::{TableCopied, copy_sqlite};
+pub use schema::{VERSION_TABLE, migrate, newest_version};
+
+use crate::Error;
+
+/// How long connecting waits for the server before giving up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connects to the PostgreSQL database at `url` (`postgres://user@host/db`, or the
+/// `host=… dbname=…` form; a Unix socket directory as a percent-encoded host). A URL that does
+/// not parse is `Invalid`; a server that cannot be reached or refuses is `Busy` (the
+/// infrastructure's failure). Messages name the server, never a password.
+pub fn connect(url: &str) -> Result<Client, Error> {
+    let mut config: ::postgres::Config = url.parse().map_err(|e| {
+        Error::Invalid(format!(
+            "not a PostgreSQL URL ({e}): expected postgres://USER@HOST/DATABASE"
+        ))
+    })?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    let target = describe(&config);
+    config.connect(::postgres::NoTls).map_err(|e| {
+        Error::Busy(format!(
+            "cannot connect to PostgreSQL {target}: {}",
+            message(&e)
+        ))
+    })
+}
+
+/// The server and database a configuration names, for messages (no password).
+fn describe(config: &::postgres::Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            ::postgres::config::Host::Tcp(name) => name.clone(),
+            ::postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    let ports: Vec<String> = config.get_ports().iter().map(u16::to_string).collect();
+    format!(
+        "at {}{} (database {})",
+        if hosts.is_empty() {
+            "the default host".to_string()
+        } else {
+            hosts.join(",")
+        },
+        if ports.is_empty() {
+            String::new()
+        } else {
+            format!(" port {}", ports.join(","))
+        },
+        config.get_dbname().unwrap_or("of the user's name")
+    )
+}
+
+/// A PostgreSQL error as text: the server's message with its detail, or the client's.
+pub(crate) fn message(e: &::postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{}: {detail}", db.message()),
+            None => db.message().to_string(),
+        },
+        // The client's own error says what failed; its source says why (refused, no such
+        // socket, …).
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
+    }
+}
+
+/// A PostgreSQL identifier quoted for SQL (names come from the catalogues, never from input).
+pub(crate) fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}

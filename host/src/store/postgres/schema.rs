@@ -1,0 +1,108 @@
+//! The PostgreSQL schema, versioned: `MIGRATIONS` are applied in order, each once, recorded
+//! in [`VERSION_TABLE`]. Applying takes an advisory lock in its transaction, so hosts
+//! migrating one database at once apply each migration once. The baseline is the SQLite schema as
+//! `store/migrations.rs` leaves it; a later SQLite migration needs its twin here (the
+//! schema-equivalence test fails until it has one).
+
+use ::postgres::{Client, Transaction};
+
+use super::message;
+use crate::Error;
+
+/// The table recording applied migrations.
+pub const VERSION_TABLE: &str = "flowhost_migrations";
+
+/// The advisory lock key of migrating (and of copying into) a database: any constant other
+/// code does not use; "flowhost" in ASCII.
+const MIGRATE_LOCK: i64 = 0x666c_6f77_686f_7374;
+
+/// (version, description, SQL). Append only: never edit a migration that has shipped.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "baseline: the SQLite schema's tables, keys, indexes, constraints and triggers",
+    include_str!("baseline.sql"),
+)];
+
+/// The newest migration this flowhost knows.
+pub fn newest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
+/// Applies every migration the database lacks, in one transaction under the advisory lock;
+/// idempotent. A database migrated by a newer flowhost is refused.
+pub fn migrate(client: &mut Client) -> Result<(), Error> {
+    let mut tx = client.transaction().map_err(infra)?;
+    apply(&mut tx)?;
+    tx.commit().map_err(infra)
+}
+
+/// Applies the missing migrations inside `tx`, which then holds the advisory lock to its end
+/// (a second host waits for it, then finds them applied). PostgreSQL's DDL is
+/// transactional: if `tx` rolls back, so does the schema.
+pub(crate) fn apply(tx: &mut Transaction<'_>) -> Result<(), Error> {
+    let newest = newest_version();
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
+        .map_err(infra)?;
+    tx.batch_execute(&format!(
+        "CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
+             version    BIGINT PRIMARY KEY,
+             what       TEXT NOT NULL,
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+         )"
+    ))
+    .map_err(infra)?;
+    let current: i64 = tx
+        .query_one(
+            &format!("SELECT COALESCE(MAX(version), 0) FROM {VERSION_TABLE}"),
+            &[],
+        )
+        .map_err(infra)?
+        .get(0);
+    if current > newest {
+        return Err(Error::Invalid(format!(
+            "the PostgreSQL database is at schema version {current}, newer than this \
+             flowhost ({newest}); use a newer flowhost"
+        )));
+    }
+    for &(version, what, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        tx.batch_execute(sql).map_err(|e| {
+            Error::Internal(format!(
+                "PostgreSQL migration {version} ({what}) failed: {}",
+                message(&e)
+            ))
+        })?;
+        tx.execute(
+            &format!("INSERT INTO {VERSION_TABLE} (version, what) VALUES ($1, $2)"),
+            &[&version, &what],
+        )
+        .map_err(infra)?;
+    }
+    Ok(())
+}
+
+/// A PostgreSQL failure outside the statement's own fault: the connection or the server.
+pub(crate) fn infra(e: ::postgres::Error) -> Error {
+    if e.as_db_error().is_some() {
+        Error::Internal(format!("PostgreSQL: {}", message(&e)))
+    } else {
+        Error::Busy(format!("PostgreSQL: {}", message(&e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_in_order() {
+        assert_eq!(MIGRATIONS.first().map(|m| m.0), Some(1));
+        for pair in MIGRATIONS.windows(2) {
+            assert_eq!(
+                pair[1].0,
+                pair[0].0 + 1,
+                "migration {} out of order",
+                pair[1].0
+            );
+        }
+    }
+}
