@@ -37,8 +37,11 @@ pub(crate) fn user_id(conn: &Connection, email: &Email) -> Result<Option<i64>, E
 
 /// Stores a new user; returns its id.
 pub(crate) fn insert_user(conn: &Connection, email: &Email) -> Result<i64, Error> {
-    conn.execute("INSERT INTO users (email) VALUES (?1)", [email.as_str()])?;
-    Ok(conn.last_insert_rowid())
+    Ok(conn.query_row(
+        "INSERT INTO users (email) VALUES (?1) RETURNING id",
+        [email.as_str()],
+        |r| r.get(0),
+    )?)
 }
 
 /// The role and source (`invite` or `sso`) of a membership, as stored.
@@ -195,7 +198,7 @@ pub(crate) fn insert_custom_role(
     scopes: &str,
 ) -> Result<bool, Error> {
     let inserted = conn.execute(
-        "INSERT OR IGNORE INTO custom_roles (workspace_id, name, scopes) VALUES (?1, ?2, ?3)",
+        "INSERT INTO custom_roles (workspace_id, name, scopes) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
         params![ws, name, scopes],
     )?;
     Ok(inserted > 0)
@@ -260,7 +263,7 @@ pub(crate) fn insert_group(
 ) -> Result<bool, Error> {
     let inserted = conn
         .execute(
-            "INSERT OR IGNORE INTO groups (workspace_id, name, description, kind, claim_value) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO groups (workspace_id, name, description, kind, claim_value) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
             params![ws, name, description, kind.as_str(), claim_value],
         )?;
     Ok(inserted > 0)
@@ -269,7 +272,7 @@ pub(crate) fn insert_group(
 /// Adds a user to a group; returns whether they were not in it yet.
 pub(crate) fn join_group(conn: &Connection, group: i64, user: i64) -> Result<bool, Error> {
     let changed = conn.execute(
-        "INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?1, ?2)",
+        "INSERT INTO group_members (group_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
         params![group, user],
     )?;
     Ok(changed > 0)

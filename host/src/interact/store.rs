@@ -47,8 +47,8 @@ pub(super) fn open(
     let form = serde_json::to_string(new.form).map_err(internal)?;
     let access = serde_json::to_string(new.access).map_err(internal)?;
     conn.execute(
-        "INSERT OR IGNORE INTO interactions (run_id, step_key, workspace, workflow, title, form, access, status, created_at, deadline_ms, public_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'open', ?8, ?9, ?10)",
+        "INSERT INTO interactions (run_id, step_key, workspace, workflow, title, form, access, status, created_at, deadline_ms, public_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'open', ?8, ?9, ?10) ON CONFLICT DO NOTHING",
         params![new.run, new.step_key, new.workspace, new.workflow, new.title, form, access, clock::now_unix(), new.deadline_ms, id],
     )?;
     conn.query_row(

@@ -132,9 +132,9 @@ pub(super) fn delete_session(tx: &Transaction<'_>, hash: &str) -> Result<(), Err
 /// Deletes at most `limit` links that expired, or were used, before `before`; how many.
 pub(super) fn prune_links(tx: &Transaction<'_>, before: i64, limit: usize) -> Result<usize, Error> {
     tx.execute(
-        "DELETE FROM signin_links WHERE rowid IN (
-             SELECT rowid FROM signin_links WHERE expires_at < ?1
-             UNION SELECT rowid FROM signin_links WHERE used_at < ?1
+        "DELETE FROM signin_links WHERE token_hash IN (
+             SELECT token_hash FROM signin_links WHERE expires_at < ?1
+             UNION SELECT token_hash FROM signin_links WHERE used_at < ?1
              LIMIT ?2)",
         params![before, limit_param(limit)],
     )
@@ -144,8 +144,8 @@ pub(super) fn prune_links(tx: &Transaction<'_>, before: i64, limit: usize) -> Re
 /// Deletes at most `limit` sessions that expired at or before `now`; how many.
 pub(super) fn prune_sessions(tx: &Transaction<'_>, now: i64, limit: usize) -> Result<usize, Error> {
     tx.execute(
-        "DELETE FROM web_sessions WHERE rowid IN (
-             SELECT rowid FROM web_sessions WHERE expires_at <= ?1 LIMIT ?2)",
+        "DELETE FROM web_sessions WHERE id_hash IN (
+             SELECT id_hash FROM web_sessions WHERE expires_at <= ?1 LIMIT ?2)",
         params![now, limit_param(limit)],
     )
     .map_err(internal)

@@ -227,7 +227,7 @@ pub fn changed_since(conn: &Connection, since: i64, limit: usize) -> rusqlite::R
 pub fn prune_log(conn: &Connection, through: i64) -> rusqlite::Result<()> {
     conn.prepare_cached("DELETE FROM access_log WHERE epoch <= ?1")?
         .execute([through])?;
-    conn.prepare_cached("UPDATE access_epoch SET logged_from = max(logged_from, ?1) WHERE id = 1")?
+    conn.prepare_cached("UPDATE access_epoch SET logged_from = CASE WHEN logged_from > ?1 THEN logged_from ELSE ?1 END WHERE id = 1")?
         .execute([through])?;
     Ok(())
 }

@@ -31,8 +31,7 @@ pub fn append(
     case_id: Option<i64>,
     cause: Option<Cause>,
 ) -> rusqlite::Result<i64> {
-    conn.prepare_cached("INSERT INTO events (workspace, kind, payload, source, case_id, depth, cause_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)").and_then(|mut stmt| stmt.execute(params![workspace, kind, payload.to_string(), source, case_id, cause.map_or(0, |c| c.depth), cause.map(|c| c.run)]))?;
-    Ok(conn.last_insert_rowid())
+    conn.prepare_cached("INSERT INTO events (workspace, kind, payload, source, case_id, depth, cause_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id").and_then(|mut stmt| stmt.query_row(params![workspace, kind, payload.to_string(), source, case_id, cause.map_or(0, |c| c.depth), cause.map(|c| c.run)], |r| r.get(0)))
 }
 
 impl Db {

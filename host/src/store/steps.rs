@@ -59,12 +59,13 @@ pub fn record_in(tx: &rusqlite::Connection, rec: &ExecutionRecord<'_>) -> rusqli
         Ok(value) => ("succeeded", None, None, Some(value.to_string())),
         Err((kind, message)) => ("failed", Some(kind), Some(message), None),
     };
-    tx.prepare_cached(
+    let id = tx.prepare_cached(
         "INSERT INTO step_executions
             (workspace, principal, component, digest, status, failure_kind, error, output, duration_us)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         RETURNING id",
     )?
-    .execute(params![
+    .query_row(params![
         rec.workspace,
         rec.principal,
         rec.component,
@@ -73,9 +74,10 @@ pub fn record_in(tx: &rusqlite::Connection, rec: &ExecutionRecord<'_>) -> rusqli
         kind,
         error,
         output,
-        i64::try_from(exec.duration().as_micros()).unwrap_or(i64::MAX),
-    ])?;
-    let id = tx.last_insert_rowid();
+            i64::try_from(exec.duration().as_micros()).unwrap_or(i64::MAX),
+        ],
+        |r| r.get::<_, i64>(0),
+    )?;
     insert_logs(tx, id, exec)?;
     let source = format!("step-execution:{id}");
     for (kind, payload) in exec.published_events() {

@@ -87,7 +87,7 @@ pub(super) fn owners_in_workspace(conn: &Connection, workspace: &str) -> Result<
 /// The id of organization `name`, created if needed.
 pub(super) fn ensure_org(conn: &Connection, name: &str) -> Result<i64, Error> {
     conn.execute(
-        "INSERT OR IGNORE INTO organizations (name) VALUES (?1)",
+        "INSERT INTO organizations (name) VALUES (?1) ON CONFLICT DO NOTHING",
         [name],
     )?;
     conn.query_row(
@@ -141,11 +141,11 @@ pub(super) fn insert_workspace(
     name: &str,
     sso_only: bool,
 ) -> Result<i64, Error> {
-    conn.execute(
-        "INSERT INTO workspaces (org_id, name, sso_only) VALUES (?1, ?2, ?3)",
+    Ok(conn.query_row(
+        "INSERT INTO workspaces (org_id, name, sso_only) VALUES (?1, ?2, ?3) RETURNING id",
         params![org, name, sso_only],
-    )?;
-    Ok(conn.last_insert_rowid())
+        |r| r.get(0),
+    )?)
 }
 
 // IdPs.
@@ -391,11 +391,11 @@ pub(super) fn insert_group(
     kind: GroupKind,
     claim_value: Option<&str>,
 ) -> Result<i64, Error> {
-    conn.execute(
-        "INSERT INTO groups (workspace_id, name, description, kind, claim_value) VALUES (?1, ?2, ?3, ?4, ?5)",
+    Ok(conn.query_row(
+        "INSERT INTO groups (workspace_id, name, description, kind, claim_value) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
         params![ws, name, description, kind.as_str(), claim_value],
-    )?;
-    Ok(conn.last_insert_rowid())
+        |r| r.get(0),
+    )?)
 }
 
 /// Deletes a group and (by cascade) its memberships.

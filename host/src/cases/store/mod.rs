@@ -148,7 +148,7 @@ pub fn add_person(
     email: &str,
     part: &str,
 ) -> rusqlite::Result<()> {
-    tx.prepare_cached("INSERT OR IGNORE INTO case_people (case_id, workspace_id, email, part) VALUES (?1, ?2, ?3, ?4)")?
+    tx.prepare_cached("INSERT INTO case_people (case_id, workspace_id, email, part) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING")?
         .execute(params![id, ws, email, part])?;
     Ok(())
 }
@@ -214,8 +214,9 @@ pub struct NewCaseRow<'a> {
 /// returns its row id.
 pub fn insert(tx: &Transaction<'_>, case: &NewCaseRow<'_>) -> rusqlite::Result<i64> {
     tx.prepare_cached("INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key, number)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, (SELECT coalesce(max(number), 0) + 1 FROM cases WHERE workspace_id = ?1))")?
-        .execute(params![
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, (SELECT coalesce(max(number), 0) + 1 FROM cases WHERE workspace_id = ?1))
+         RETURNING id")?
+        .query_row(params![
             case.workspace_id,
             case.title,
             case.description,
@@ -227,14 +228,13 @@ pub fn insert(tx: &Transaction<'_>, case: &NewCaseRow<'_>) -> rusqlite::Result<i
             case.fields.to_string(),
             clock::now_micros(),
             case.idempotency_key
-        ])?;
-    Ok(tx.last_insert_rowid())
+        ], |r| r.get(0))
 }
 
 /// Sets case `id`'s access mode; its `updated_at` moves forward (at least by one).
 pub fn set_access_mode(tx: &Transaction<'_>, id: i64, mode: AccessMode) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "UPDATE cases SET restricted = ?2, updated_at = max(updated_at + 1, ?3) WHERE id = ?1",
+        "UPDATE cases SET restricted = ?2, updated_at = CASE WHEN updated_at + 1 > ?3 THEN updated_at + 1 ELSE ?3 END WHERE id = ?1",
     )?
     .execute(params![
         id,

@@ -144,7 +144,7 @@ fn build(conn: &Connection, ws: i64, viewer: &Viewer, q: &CaseQuery) -> Result<P
             String::new()
         };
         format!(
-            "SELECT id, {cols} FROM (SELECT id, {cols} FROM cases WHERE workspace_id = ?1 AND restricted = {}{reach}{filters} ORDER BY {order_by} LIMIT {limit})",
+            "SELECT id, {cols} FROM (SELECT id, {cols} FROM cases WHERE workspace_id = ?1 AND restricted = {}{reach}{filters} ORDER BY {order_by} LIMIT {limit}) AS page",
             i32::from(restricted)
         )
     };

@@ -20,10 +20,11 @@ use super::super::{JournalEntry, NewRun, ResumeData, RunEnd, RunInfo, RunStatus,
 pub(crate) fn insert(tx: &Transaction<'_>, run: &NewRun<'_>, id: &PublicId) -> Result<i64, Error> {
     tx.prepare_cached(
         "INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, lease_owner, components, public_id)
-         VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         RETURNING id",
     )
     .and_then(|mut stmt| {
-        stmt.execute(params![
+        stmt.query_row(params![
             run.workflow,
             run.workspace,
             run.principal,
@@ -34,10 +35,9 @@ pub(crate) fn insert(tx: &Transaction<'_>, run: &NewRun<'_>, id: &PublicId) -> R
             run.lease_owner,
             run.components,
             id
-        ])
+        ], |r| r.get(0))
     })
-    .map_err(internal)?;
-    Ok(tx.last_insert_rowid())
+    .map_err(internal)
 }
 
 /// A run an event starts, as recorded when the event is claimed.
@@ -66,9 +66,10 @@ pub(crate) fn insert_triggered(
     run: &TriggeredRow<'_>,
     id: &PublicId,
 ) -> Result<i64, Error> {
-    tx.execute(
+    tx.query_row(
         "INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, depth, trigger_event, error, finished_at, lease_owner, components, public_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?4 = 'failed' THEN ?8 END, CASE WHEN ?4 = 'running' THEN ?12 END, ?13, ?14)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?4 = 'failed' THEN ?8 END, CASE WHEN ?4 = 'running' THEN ?12 END, ?13, ?14)
+         RETURNING id",
         params![
             run.workflow,
             run.workspace,
@@ -85,9 +86,9 @@ pub(crate) fn insert_triggered(
             run.components,
             id
         ],
+        |r| r.get(0),
     )
-    .map_err(internal)?;
-    Ok(tx.last_insert_rowid())
+    .map_err(internal)
 }
 
 /// The internal key of the run people know as `id`, if there is one.
@@ -135,8 +136,8 @@ pub(crate) fn write_entries(
             Err(e) => ("failed", None, Some(e.as_str())),
         };
         let inserted = tx.prepare_cached(
-            "INSERT OR IGNORE INTO run_steps (run_id, step_key, seq, status, output, error, attempts, duration_us)
-             VALUES (?1, ?2, (SELECT count(*) FROM run_steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO run_steps (run_id, step_key, seq, status, output, error, attempts, duration_us)
+             VALUES (?1, ?2, (SELECT count(*) FROM run_steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![run, entry.key, status, output, error, entry.attempts, entry.duration_us])

@@ -34,7 +34,7 @@ pub(in crate::runs) fn take(
 ) -> Result<bool, Error> {
     let changed = conn.execute(
         "UPDATE runs SET lease_owner = ?2
-             WHERE id = ?1 AND lease_owner IS ?3 AND status IN ('running', 'queued', 'on_hold')",
+             WHERE id = ?1 AND lease_owner IS NOT DISTINCT FROM ?3 AND status IN ('running', 'queued', 'on_hold')",
         params![run, owner, current],
     )?;
     Ok(changed > 0)

@@ -15,7 +15,7 @@ pub(in crate::runs) fn deadline(
     wake_ms: i64,
 ) -> Result<i64, Error> {
     conn.prepare_cached(
-        "INSERT OR IGNORE INTO run_timers (run_id, step_key, wake_ms) VALUES (?1, ?2, ?3)",
+        "INSERT INTO run_timers (run_id, step_key, wake_ms) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
     )
     .and_then(|mut stmt| stmt.execute(params![run, key, wake_ms]))?;
     conn.prepare_cached("SELECT wake_ms FROM run_timers WHERE run_id = ?1 AND step_key = ?2")

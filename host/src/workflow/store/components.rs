@@ -8,8 +8,10 @@ use crate::platform::internal;
 
 /// Stores `bytes` under `digest` unless stored already.
 pub(in crate::workflow) fn put(conn: &Connection, digest: &str, bytes: &[u8]) -> Result<(), Error> {
-    conn.prepare_cached("INSERT OR IGNORE INTO components (digest, bytes) VALUES (?1, ?2)")
-        .and_then(|mut stmt| stmt.execute(params![digest, bytes]))?;
+    conn.prepare_cached(
+        "INSERT INTO components (digest, bytes) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+    )
+    .and_then(|mut stmt| stmt.execute(params![digest, bytes]))?;
     Ok(())
 }
 

@@ -85,7 +85,7 @@ pub(in crate::workflow) fn see_signature(
         .map_err(internal)?;
     let inserted = tx
         .prepare_cached(
-            "INSERT OR IGNORE INTO webhook_signatures (hook, signature, at) VALUES (?1, ?2, ?3)",
+            "INSERT INTO webhook_signatures (hook, signature, at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
         )
         .and_then(|mut stmt| stmt.execute(params![hook, signature, at]))
         .map_err(internal)?;
