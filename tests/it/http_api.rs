@@ -744,6 +744,60 @@ fn now() -> i64 {
     flowhost::clock::now_unix()
 }
 
+/// A replay is the same request, whatever the spelling of its signature: hex in upper or
+/// mixed case verifies the same MAC, so it must be refused as a replay too, or one captured
+/// request starts a run per spelling (SPEC WF-2).
+#[test]
+fn a_replay_with_its_signature_spelled_otherwise_is_still_a_replay() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let published = server.post(
+        "/api/v1/workspaces/mssp-soc/workflows",
+        &owner,
+        &echo_workflow("on-hook", json!({ "on": "webhook" })),
+    );
+    assert_eq!(published.status, 201, "{}", published.text);
+    let hook = &published.body["webhook"];
+    let path = format!("/hooks/{}", hook["id"].as_str().expect("hook id"));
+    let secret = hook["secret"].as_str().expect("secret shown at creation");
+    let body = br#"{"alert":"beacon"}"#;
+    let ts = now();
+    let sig = sign(secret, ts, body);
+    let accepted = deliver(&server, &path, ts, Some(&sig), None, body);
+    assert_eq!(accepted.status, 202, "{}", accepted.text);
+
+    let hex = sig.strip_prefix("v1=").expect("v1= signature");
+    let upper = format!("v1={}", hex.to_uppercase());
+    let mixed: String = hex
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i % 2 == 0 {
+                c.to_ascii_uppercase()
+            } else {
+                c
+            }
+        })
+        .collect();
+    let mixed = format!("v1={mixed}");
+    for spelling in [&upper, &mixed] {
+        assert_ne!(spelling, &sig, "the test must respell the signature");
+        let replay = deliver(&server, &path, ts, Some(spelling), None, body);
+        assert_eq!(replay.status, 409, "{spelling}: {}", replay.text);
+    }
+    // The timestamp spelled otherwise is the same request as well.
+    let padded = server
+        .agent
+        .post(format!("{}{path}", server.base))
+        .header("X-Flowhost-Timestamp", format!("0{ts}"))
+        .header("X-Flowhost-Signature", &upper)
+        .send(&body[..])
+        .expect("request");
+    assert_eq!(Server::answer(padded).status, 409);
+    let runs = server.get("/api/v1/runs?workspace=mssp-soc", Some(&owner));
+    assert_eq!(runs.body.as_array().map(Vec::len), Some(1), "{}", runs.text);
+}
+
 #[test]
 fn webhooks_start_runs_only_for_fresh_unreplayed_signed_requests() {
     let server = Server::start();
