@@ -545,14 +545,15 @@ fn spawn_http(d: &common::Deployment) -> (KillOnDrop, String) {
     (KillOnDrop(child), format!("http://{addr}"))
 }
 
-/// SPEC WF-2, WF-8 with group commit: webhooks arrive on 8 connections at a `serve --http
-/// --concurrency 16` killed with SIGKILL at random points, again and again. Every request
+/// SPEC WF-2, WF-8 with group commit: webhooks arrive on 8 connections at two `serve --http
+/// --concurrency 16` processes on one file, killed with SIGKILL at random points, again and
+/// again. Every request
 /// answered 202 has its run, and a retry with its idempotency key (sent after the kill for
 /// every request not yet answered) answers that same run: a 202 is only said after the run
 /// committed, and no batch commits half of a request. After a last pass, every run ended
 /// once, with its case and its event made once.
 #[test]
-fn webhooks_accepted_by_serve_killed_at_random_points_each_have_exactly_one_run() {
+fn webhooks_accepted_by_two_serves_killed_at_random_points_each_have_exactly_one_run() {
     const REQUESTS: u64 = 480;
     const SENDERS: u64 = 8;
     let seed = SystemTime::now()
@@ -610,9 +611,16 @@ fn webhooks_accepted_by_serve_killed_at_random_points_each_have_exactly_one_run(
             "requests left unanswered: {pending:?} (seed {seed})"
         );
         println!("round {round}: {} requests left", pending.len());
-        let (server, base) = spawn_http(&d);
+        // Two processes on the one file, each with its own batches of runs in flight.
+        let (first, first_base) = spawn_http(&d);
+        let (second, second_base) = spawn_http(&d);
         let senders: Vec<_> = (0..SENDERS)
             .map(|s| {
+                let base = if s % 2 == 0 {
+                    &first_base
+                } else {
+                    &second_base
+                };
                 let (base, path, secret) = (base.clone(), path.clone(), secret.clone());
                 let answered = answered.clone();
                 std::thread::spawn(move || {
@@ -669,11 +677,13 @@ fn webhooks_accepted_by_serve_killed_at_random_points_each_have_exactly_one_run(
             for sender in senders {
                 sender.join().expect("sender");
             }
-            drop(server);
+            drop((first, second));
             finished_last = true;
         } else {
             std::thread::sleep(Duration::from_millis(40 + rng.below(200)));
-            drop(server);
+            drop(first);
+            std::thread::sleep(Duration::from_millis(rng.below(100)));
+            drop(second);
             for sender in senders {
                 sender.join().expect("sender");
             }
