@@ -1067,3 +1067,78 @@ fn every_route_is_in_the_openapi_document() {
     }
     assert_eq!(operations, expected.len());
 }
+
+/// SPEC ID-4 over every workspace route of the API: another workspace's key asking about
+/// `mssp-soc` (which exists, with a published workflow, a flow and a case) gets word for word
+/// the answer it gets about a workspace that does not exist, for reads and writes alike.
+#[test]
+fn every_workspace_route_answers_another_workspaces_key_as_for_no_workspace() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let published = server.post(
+        "/api/v1/workspaces/mssp-soc/workflows",
+        &owner,
+        &echo_workflow("hello", json!({ "on": "manual" })),
+    );
+    assert_eq!(published.status, 201, "{}", published.text);
+    let case = created_id(&server, &owner);
+    let outsider = server.outsider();
+    let case_json = json!({ "title": "x", "severity": "low" });
+    let restrictions = json!({ "access_mode": "restricted" });
+    let routes: Vec<(&str, String, Option<Value>)> = vec![
+        ("GET", "workflows".into(), None),
+        (
+            "POST",
+            "workflows".into(),
+            Some(echo_workflow("hello", json!({ "on": "manual" }))),
+        ),
+        ("POST", "workflows/hello/runs".into(), Some(json!({}))),
+        ("POST", "cases".into(), Some(case_json.clone())),
+        ("POST", "cases/from-json".into(), Some(case_json)),
+        ("POST", "cases/query".into(), Some(json!({}))),
+        ("GET", format!("cases/{case}"), None),
+        ("GET", format!("cases/{case}/restrictions"), None),
+        (
+            "PATCH",
+            format!("cases/{case}/restrictions"),
+            Some(restrictions),
+        ),
+        ("GET", "interactions".into(), None),
+        ("GET", "flows".into(), None),
+        (
+            "POST",
+            "flows/triage/start".into(),
+            Some(json!({ "values": {} })),
+        ),
+        ("GET", "access?scope=case.read".into(), None),
+        ("GET", "audit".into(), None),
+    ];
+    for (method, tail, body) in routes {
+        let ask = |ws: &str| {
+            let path = format!("/api/v1/workspaces/{ws}/{tail}");
+            let mut answer = match (&body, method) {
+                (None, _) => server.get(&path, Some(&outsider)),
+                (Some(b), m) => {
+                    // The body names the workspace too, where it has one.
+                    let b = b.to_string().replace("mssp-soc", ws);
+                    server.send(m, &path, Some(&outsider), b.as_bytes())
+                }
+            };
+            answer.text = answer.text.replace(ws, "W");
+            answer
+        };
+        let hidden = ask("mssp-soc");
+        let nowhere = ask("no-such-ws");
+        assert_eq!(
+            (hidden.status, &hidden.text),
+            (nowhere.status, &nowhere.text),
+            "{method} {tail}"
+        );
+        assert!(
+            hidden.status == 404 || hidden.status == 200,
+            "{method} {tail}: {} {}",
+            hidden.status,
+            hidden.text
+        );
+    }
+}
