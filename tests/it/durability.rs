@@ -739,3 +739,86 @@ fn webhooks_accepted_by_two_serves_killed_at_random_points_each_have_exactly_one
         "an event per run (seed {seed})"
     );
 }
+
+/// SPEC WF-2 under group commit: one idempotency key sent at once on 16 connections, to two
+/// `serve --http` processes on one file, each request signed anew (so none is a replay):
+/// every answer is 202 naming one and the same run, and one run exists.
+#[test]
+fn one_idempotency_key_sent_at_once_to_two_serves_starts_one_run() {
+    let d = common::Deployment::new();
+    let wf = json!({ "name": "hooked", "workspace": "mssp-soc", "run_as": OWNER,
+        "trigger": { "on": "webhook" },
+        "steps": [{ "id": "open", "uses": "cases/create-case",
+                    "with": { "title": "once", "severity": "high" } }] });
+    std::fs::write(d.dir.path().join("hooked.json"), wf.to_string()).expect("write");
+    d.ok(&["workflows", "publish", "hooked.json", "--as", OWNER]);
+    let hook: serde_json::Value = serde_json::from_str(&d.ok(&[
+        "workflows",
+        "webhook",
+        "hooked",
+        "--workspace",
+        "mssp-soc",
+        "--rotate",
+        "--as",
+        OWNER,
+        "--json",
+    ]))
+    .expect("json");
+    let path = format!("/hooks/{}", hook["id"].as_str().expect("hook id"));
+    let secret = hook["secret"].as_str().expect("secret").to_owned();
+    let (_first, first_base) = spawn_http(&d);
+    let (_second, second_base) = spawn_http(&d);
+    let start = std::sync::Arc::new(std::sync::Barrier::new(16));
+    let answers: Vec<(u16, String)> = (0..16_u64)
+        .map(|n| {
+            let base = if n % 2 == 0 {
+                &first_base
+            } else {
+                &second_base
+            };
+            let (base, path, secret, start) =
+                (base.clone(), path.clone(), secret.clone(), start.clone());
+            std::thread::spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build()
+                    .into();
+                let body = json!({ "attempt": n }).to_string();
+                let ts = flowhost::clock::now_unix();
+                let sig = sign(&secret, ts, body.as_bytes());
+                start.wait();
+                let mut response = agent
+                    .post(format!("{base}{path}"))
+                    .header("X-Flowhost-Timestamp", ts.to_string())
+                    .header("X-Flowhost-Signature", sig)
+                    .header("Idempotency-Key", "order-1")
+                    .send(body.as_bytes())
+                    .expect("request");
+                let status = response.status().as_u16();
+                (
+                    status,
+                    response.body_mut().read_to_string().unwrap_or_default(),
+                )
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().expect("sender"))
+        .collect();
+    let mut runs: Vec<String> = answers
+        .iter()
+        .map(|(status, text)| {
+            assert_eq!(*status, 202, "{text}");
+            let v: serde_json::Value = serde_json::from_str(text).expect("json");
+            v["run_id"].as_str().expect("run id").to_owned()
+        })
+        .collect();
+    runs.sort();
+    runs.dedup();
+    assert_eq!(runs.len(), 1, "one run for one key: {answers:?}");
+    let db = Db::open(&d.db).expect("db");
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM runs WHERE workflow = 'hooked'"),
+        1
+    );
+}
