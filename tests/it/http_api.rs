@@ -798,6 +798,38 @@ fn a_replay_with_its_signature_spelled_otherwise_is_still_a_replay() {
     assert_eq!(runs.body.as_array().map(Vec::len), Some(1), "{}", runs.text);
 }
 
+/// A signed request whose timestamp is as far from now as an `i64` goes, either way, is
+/// stale (401), not a failure of the server's arithmetic.
+#[test]
+fn a_signed_timestamp_at_the_ends_of_time_is_stale() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let published = server.post(
+        "/api/v1/workspaces/mssp-soc/workflows",
+        &owner,
+        &echo_workflow("on-hook", json!({ "on": "webhook" })),
+    );
+    assert_eq!(published.status, 201, "{}", published.text);
+    let hook = &published.body["webhook"];
+    let path = format!("/hooks/{}", hook["id"].as_str().expect("hook id"));
+    let secret = hook["secret"].as_str().expect("secret shown at creation");
+    let body = br#"{"alert":"beacon"}"#;
+    // The last: the one whose distance from now wraps to i64::MIN in two's complement.
+    for ts in [i64::MIN, i64::MAX, now().wrapping_add(i64::MIN)] {
+        let sig = sign(secret, ts, body);
+        let answer = deliver(&server, &path, ts, Some(&sig), None, body);
+        assert_eq!(answer.status, 401, "{ts}: {}", answer.text);
+        assert_eq!(
+            error_kind(&answer),
+            "unauthenticated",
+            "{ts}: {}",
+            answer.text
+        );
+    }
+    let runs = server.get("/api/v1/runs?workspace=mssp-soc", Some(&owner));
+    assert_eq!(runs.body.as_array().map(Vec::len), Some(0), "{}", runs.text);
+}
+
 #[test]
 fn webhooks_start_runs_only_for_fresh_unreplayed_signed_requests() {
     let server = Server::start();

@@ -177,8 +177,10 @@ fn verify(d: &Delivery<'_>, secret: &str) -> Result<String, Refusal> {
     mac.update(format!("{ts}.").as_bytes());
     mac.update(d.body);
     mac.verify_slice(&sig).map_err(|_| Refusal::BadSignature)?;
-    let skew = d.now - ts;
-    if skew.abs() > FRESHNESS_SECS {
+    // Any i64 is a timestamp a signer may send: the distance saturates rather than wraps
+    // (a wrap to i64::MIN, whose `abs` is itself, read as fresh).
+    let skew = d.now.saturating_sub(ts);
+    if skew.unsigned_abs() > FRESHNESS_SECS.unsigned_abs() {
         return Err(Refusal::Stale(skew));
     }
     Ok(format!("v1={}", hex(&sig)))
