@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{HOSTILE, NOTIFY, example_tenant_path, flowhost, flowhost_bin};
 use flowhost::store::Db;
+use flowhost::workflow::webhooks::sign;
 use serde_json::json;
 
 const OWNER: &str = "olivia.owner@acme-mssp.test";
@@ -504,4 +505,320 @@ fn commits_synced_one_by_one_on_request_and_a_bad_setting_is_refused_before_any_
         .query_row("SELECT count(*) FROM memberships", [], |r| r.get(0))
         .expect("members");
     assert!(members > 0, "the tenant was applied");
+}
+
+/// A `serve --http` process on `d`'s database and its base URL (from the line it prints).
+fn spawn_http(d: &common::Deployment) -> (KillOnDrop, String) {
+    let mut child = Command::new(flowhost_bin())
+        .current_dir(d.dir.path())
+        .arg("--db")
+        .arg(&d.db)
+        .args([
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--poll-ms",
+            "2",
+            "--concurrency",
+            "16",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("flowhost serve starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(url) = line.strip_prefix("flowhost serve: http://") {
+                let _ = tx.send(url.trim_end_matches('/').to_owned());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the server prints its address");
+    (KillOnDrop(child), format!("http://{addr}"))
+}
+
+/// SPEC WF-2, WF-8 with group commit: webhooks arrive on 8 connections at two `serve --http
+/// --concurrency 16` processes on one file, killed with SIGKILL at random points, again and
+/// again. Every request
+/// answered 202 has its run, and a retry with its idempotency key (sent after the kill for
+/// every request not yet answered) answers that same run: a 202 is only said after the run
+/// committed, and no batch commits half of a request. After a last pass, every run ended
+/// once, with its case and its event made once.
+#[test]
+fn webhooks_accepted_by_two_serves_killed_at_random_points_each_have_exactly_one_run() {
+    const REQUESTS: u64 = 480;
+    const SENDERS: u64 = 8;
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(7, |d| d.as_nanos() as u64)
+        | 1;
+    println!("seed {seed}");
+    let mut rng = Rng(seed);
+    let d = common::Deployment::new();
+    let wf = json!({ "name": "hooked", "workspace": "mssp-soc", "run_as": OWNER,
+        "trigger": { "on": "webhook" },
+        "steps": [
+            { "id": "tag", "uses": NOTIFY, "grants": ["events:emit"],
+              "with": { "to": ["sam.lead@acme-mssp.test"], "subject": "hook {{ $.event.body.n }}" } },
+            { "id": "open", "uses": "cases/create-case",
+              "with": { "title": "hooked", "severity": "high" } },
+            { "exit": { "status": "opened", "output": { "case": "$.steps.open.id" } } }
+        ] });
+    std::fs::write(d.dir.path().join("hooked.json"), wf.to_string()).expect("write");
+    d.ok(&["workflows", "publish", "hooked.json", "--as", OWNER]);
+    let hook: serde_json::Value = serde_json::from_str(&d.ok(&[
+        "workflows",
+        "webhook",
+        "hooked",
+        "--workspace",
+        "mssp-soc",
+        "--rotate",
+        "--as",
+        OWNER,
+        "--json",
+    ]))
+    .expect("json");
+    let path = format!("/hooks/{}", hook["id"].as_str().expect("hook id"));
+    let secret = hook["secret"].as_str().expect("secret").to_owned();
+
+    // Request n → the run its 202 named (the first answer; every later one must agree).
+    let answered = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::<
+        u64,
+        String,
+    >::new()));
+    let mut round = 0_u64;
+    let mut finished_last = false;
+    loop {
+        let pending: Vec<u64> = {
+            let done = answered.lock().expect("lock");
+            (0..REQUESTS).filter(|n| !done.contains_key(n)).collect()
+        };
+        // Past the kills, requests already answered are sent again too: each must be a repeat.
+        let last = round >= 6 || pending.is_empty();
+        if pending.is_empty() && finished_last {
+            break;
+        }
+        assert!(
+            round < 40,
+            "requests left unanswered: {pending:?} (seed {seed})"
+        );
+        println!("round {round}: {} requests left", pending.len());
+        // Two processes on the one file, each with its own batches of runs in flight.
+        let (first, first_base) = spawn_http(&d);
+        let (second, second_base) = spawn_http(&d);
+        let senders: Vec<_> = (0..SENDERS)
+            .map(|s| {
+                let base = if s % 2 == 0 {
+                    &first_base
+                } else {
+                    &second_base
+                };
+                let (base, path, secret) = (base.clone(), path.clone(), secret.clone());
+                let answered = answered.clone();
+                std::thread::spawn(move || {
+                    let agent: ureq::Agent = ureq::Agent::config_builder()
+                        .http_status_as_error(false)
+                        .timeout_global(Some(Duration::from_secs(20)))
+                        .build()
+                        .into();
+                    for n in (s..REQUESTS).step_by(SENDERS as usize) {
+                        let already = answered.lock().expect("lock").get(&n).cloned();
+                        if already.is_some() && !last {
+                            continue;
+                        }
+                        // A new signature each round, or a resend in the same second is a replay.
+                        let body = json!({ "n": n, "round": round }).to_string();
+                        let ts = flowhost::clock::now_unix();
+                        let Ok(mut response) = agent
+                            .post(format!("{base}{path}"))
+                            .header("X-Flowhost-Timestamp", ts.to_string())
+                            .header("X-Flowhost-Signature", sign(&secret, ts, body.as_bytes()))
+                            .header("Idempotency-Key", format!("req-{n}"))
+                            .send(body.as_bytes())
+                        else {
+                            // The server was killed: this request's fate is asked again.
+                            return;
+                        };
+                        let status = response.status().as_u16();
+                        let text = response.body_mut().read_to_string().unwrap_or_default();
+                        if status != 202 {
+                            // Killed mid-answer, or unavailable for now: asked again later.
+                            assert!(
+                                [503].contains(&status),
+                                "request {n}: {status} {text} (seed {seed})"
+                            );
+                            continue;
+                        }
+                        let got: serde_json::Value = serde_json::from_str(&text).expect("json");
+                        let run = got["run_id"].as_str().expect("run id").to_owned();
+                        let mut done = answered.lock().expect("lock");
+                        match done.get(&n) {
+                            Some(first) => assert_eq!(
+                                first, &run,
+                                "request {n} answered two runs (seed {seed})"
+                            ),
+                            None => {
+                                done.insert(n, run);
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        if last {
+            for sender in senders {
+                sender.join().expect("sender");
+            }
+            drop((first, second));
+            finished_last = true;
+        } else {
+            std::thread::sleep(Duration::from_millis(40 + rng.below(200)));
+            drop(first);
+            std::thread::sleep(Duration::from_millis(rng.below(100)));
+            drop(second);
+            for sender in senders {
+                sender.join().expect("sender");
+            }
+        }
+        round += 1;
+    }
+    let out = d.cli(&["serve", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let db = Db::open(&d.db).expect("db");
+    let n = REQUESTS as i64;
+    let runs: Vec<String> = answered.lock().expect("lock").values().cloned().collect();
+    let mut distinct = runs.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        runs.len(),
+        "a run per request (seed {seed})"
+    );
+    for run in &runs {
+        assert_eq!(
+            count(
+                &db,
+                &format!(
+                    "SELECT count(*) FROM runs WHERE public_id = '{run}' AND exit_status = 'opened'"
+                )
+            ),
+            1,
+            "run {run} answered 202 exists and ended (seed {seed})"
+        );
+    }
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM runs WHERE workflow = 'hooked'"),
+        n,
+        "no run without its request's 202 (seed {seed})"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM cases WHERE title = 'hooked'"),
+        n,
+        "a case per run (seed {seed})"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM events WHERE kind = 'notification.requested'"
+        ),
+        n,
+        "an event per run (seed {seed})"
+    );
+}
+
+/// SPEC WF-2 under group commit: one idempotency key sent at once on 16 connections, to two
+/// `serve --http` processes on one file, each request signed anew (so none is a replay):
+/// every answer is 202 naming one and the same run, and one run exists.
+#[test]
+fn one_idempotency_key_sent_at_once_to_two_serves_starts_one_run() {
+    let d = common::Deployment::new();
+    let wf = json!({ "name": "hooked", "workspace": "mssp-soc", "run_as": OWNER,
+        "trigger": { "on": "webhook" },
+        "steps": [{ "id": "open", "uses": "cases/create-case",
+                    "with": { "title": "once", "severity": "high" } }] });
+    std::fs::write(d.dir.path().join("hooked.json"), wf.to_string()).expect("write");
+    d.ok(&["workflows", "publish", "hooked.json", "--as", OWNER]);
+    let hook: serde_json::Value = serde_json::from_str(&d.ok(&[
+        "workflows",
+        "webhook",
+        "hooked",
+        "--workspace",
+        "mssp-soc",
+        "--rotate",
+        "--as",
+        OWNER,
+        "--json",
+    ]))
+    .expect("json");
+    let path = format!("/hooks/{}", hook["id"].as_str().expect("hook id"));
+    let secret = hook["secret"].as_str().expect("secret").to_owned();
+    let (_first, first_base) = spawn_http(&d);
+    let (_second, second_base) = spawn_http(&d);
+    let start = std::sync::Arc::new(std::sync::Barrier::new(16));
+    let answers: Vec<(u16, String)> = (0..16_u64)
+        .map(|n| {
+            let base = if n % 2 == 0 {
+                &first_base
+            } else {
+                &second_base
+            };
+            let (base, path, secret, start) =
+                (base.clone(), path.clone(), secret.clone(), start.clone());
+            std::thread::spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build()
+                    .into();
+                let body = json!({ "attempt": n }).to_string();
+                let ts = flowhost::clock::now_unix();
+                let sig = sign(&secret, ts, body.as_bytes());
+                start.wait();
+                let mut response = agent
+                    .post(format!("{base}{path}"))
+                    .header("X-Flowhost-Timestamp", ts.to_string())
+                    .header("X-Flowhost-Signature", sig)
+                    .header("Idempotency-Key", "order-1")
+                    .send(body.as_bytes())
+                    .expect("request");
+                let status = response.status().as_u16();
+                (
+                    status,
+                    response.body_mut().read_to_string().unwrap_or_default(),
+                )
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().expect("sender"))
+        .collect();
+    let mut runs: Vec<String> = answers
+        .iter()
+        .map(|(status, text)| {
+            assert_eq!(*status, 202, "{text}");
+            let v: serde_json::Value = serde_json::from_str(text).expect("json");
+            v["run_id"].as_str().expect("run id").to_owned()
+        })
+        .collect();
+    runs.sort();
+    runs.dedup();
+    assert_eq!(runs.len(), 1, "one run for one key: {answers:?}");
+    let db = Db::open(&d.db).expect("db");
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM runs WHERE workflow = 'hooked'"),
+        1
+    );
 }

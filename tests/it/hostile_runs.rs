@@ -246,6 +246,83 @@ mod host_call_deadline {
         assert_eq!(created, 0, "nothing partial committed");
     }
 
+    /// Group commit (issue 19) under a hostile step: in one `serve --concurrency 16`, runs
+    /// whose step is interrupted at its deadline inside a host call (a slow case query) are
+    /// in flight beside runs that create and restrict cases. The hostile runs fail with
+    /// their deadline; every other run commits all of its work, once (SPEC ST-4, WF-8).
+    #[test]
+    fn steps_interrupted_at_their_deadline_in_host_calls_lose_no_other_runs_work() {
+        const EVENTS: usize = 16;
+        let d = Deployment::new();
+        seed_slow_cases(&d.db, 2000);
+        let origin = json!([{ "left": "$.event.case.title", "op": "eq", "right": "origin" }]);
+        let slow = json!({ "name": "slow", "workspace": WS, "run_as": OWNER,
+            "trigger": { "on": "case_created", "if": origin },
+            "steps": [
+                { "id": "scan", "uses": HOSTILE, "grants": ["cases:read"], "timeout": "150ms",
+                  "with": { "attack": "long_query", "mib": 0.000976 } }
+            ] });
+        let burst = json!({ "name": "burst", "workspace": WS, "run_as": OWNER,
+            "trigger": { "on": "case_created", "if": origin },
+            "steps": [
+                { "id": "open", "uses": "cases/create-case",
+                  "with": { "title": "made", "severity": "high" } },
+                { "id": "lock", "uses": "cases/update-case-restrictions",
+                  "with": { "case_id": "$.steps.open.id", "access_mode": "restricted",
+                            "add_collaborators": ["sam.lead@acme-mssp.test"] } },
+                { "exit": { "status": "locked", "output": { "case": "$.steps.open.id" } } }
+            ] });
+        for (name, wf) in [("slow", &slow), ("burst", &burst)] {
+            let file = format!("{name}.json");
+            std::fs::write(d.dir.path().join(&file), wf.to_string()).expect("write");
+            d.ok(&["workflows", "publish", &file, "--as", OWNER]);
+        }
+        for _ in 0..EVENTS {
+            d.ok(&[
+                "cases",
+                "create",
+                "--title",
+                "origin",
+                "--severity",
+                "low",
+                "--workspace",
+                WS,
+                "--as",
+                OWNER,
+            ]);
+        }
+        let out = d.cli(&["serve", "--once", "--concurrency", "16"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let db = rusqlite::Connection::open(&d.db).expect("open");
+        let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).expect(sql) };
+        let n = EVENTS as i64;
+        assert_eq!(
+            count("SELECT count(*) FROM runs WHERE workflow = 'slow' AND status = 'failed'"),
+            n,
+            "every hostile run failed at its deadline"
+        );
+        assert_eq!(
+            count(
+                "SELECT count(*) FROM runs WHERE workflow = 'slow' AND error LIKE '%deadline exceeded%'"
+            ),
+            n
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM runs WHERE workflow = 'burst' AND exit_status = 'locked'"),
+            n,
+            "every other run ended with all its work"
+        );
+        assert_eq!(count("SELECT count(*) FROM cases WHERE title = 'made'"), n);
+        assert_eq!(
+            count("SELECT count(*) FROM cases WHERE title = 'made' AND restricted = 1"),
+            n
+        );
+    }
+
     #[test]
     fn a_host_call_waiting_for_the_connection_another_run_holds_gives_up_at_the_deadline() {
         let d = Deployment::new();

@@ -744,6 +744,92 @@ fn now() -> i64 {
     flowhost::clock::now_unix()
 }
 
+/// A replay is the same request, whatever the spelling of its signature: hex in upper or
+/// mixed case verifies the same MAC, so it must be refused as a replay too, or one captured
+/// request starts a run per spelling (SPEC WF-2).
+#[test]
+fn a_replay_with_its_signature_spelled_otherwise_is_still_a_replay() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let published = server.post(
+        "/api/v1/workspaces/mssp-soc/workflows",
+        &owner,
+        &echo_workflow("on-hook", json!({ "on": "webhook" })),
+    );
+    assert_eq!(published.status, 201, "{}", published.text);
+    let hook = &published.body["webhook"];
+    let path = format!("/hooks/{}", hook["id"].as_str().expect("hook id"));
+    let secret = hook["secret"].as_str().expect("secret shown at creation");
+    let body = br#"{"alert":"beacon"}"#;
+    let ts = now();
+    let sig = sign(secret, ts, body);
+    let accepted = deliver(&server, &path, ts, Some(&sig), None, body);
+    assert_eq!(accepted.status, 202, "{}", accepted.text);
+
+    let hex = sig.strip_prefix("v1=").expect("v1= signature");
+    let upper = format!("v1={}", hex.to_uppercase());
+    let mixed: String = hex
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i % 2 == 0 {
+                c.to_ascii_uppercase()
+            } else {
+                c
+            }
+        })
+        .collect();
+    let mixed = format!("v1={mixed}");
+    for spelling in [&upper, &mixed] {
+        assert_ne!(spelling, &sig, "the test must respell the signature");
+        let replay = deliver(&server, &path, ts, Some(spelling), None, body);
+        assert_eq!(replay.status, 409, "{spelling}: {}", replay.text);
+    }
+    // The timestamp spelled otherwise is the same request as well.
+    let padded = server
+        .agent
+        .post(format!("{}{path}", server.base))
+        .header("X-Flowhost-Timestamp", format!("0{ts}"))
+        .header("X-Flowhost-Signature", &upper)
+        .send(&body[..])
+        .expect("request");
+    assert_eq!(Server::answer(padded).status, 409);
+    let runs = server.get("/api/v1/runs?workspace=mssp-soc", Some(&owner));
+    assert_eq!(runs.body.as_array().map(Vec::len), Some(1), "{}", runs.text);
+}
+
+/// A signed request whose timestamp is as far from now as an `i64` goes, either way, is
+/// stale (401), not a failure of the server's arithmetic.
+#[test]
+fn a_signed_timestamp_at_the_ends_of_time_is_stale() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let published = server.post(
+        "/api/v1/workspaces/mssp-soc/workflows",
+        &owner,
+        &echo_workflow("on-hook", json!({ "on": "webhook" })),
+    );
+    assert_eq!(published.status, 201, "{}", published.text);
+    let hook = &published.body["webhook"];
+    let path = format!("/hooks/{}", hook["id"].as_str().expect("hook id"));
+    let secret = hook["secret"].as_str().expect("secret shown at creation");
+    let body = br#"{"alert":"beacon"}"#;
+    // The last: the one whose distance from now wraps to i64::MIN in two's complement.
+    for ts in [i64::MIN, i64::MAX, now().wrapping_add(i64::MIN)] {
+        let sig = sign(secret, ts, body);
+        let answer = deliver(&server, &path, ts, Some(&sig), None, body);
+        assert_eq!(answer.status, 401, "{ts}: {}", answer.text);
+        assert_eq!(
+            error_kind(&answer),
+            "unauthenticated",
+            "{ts}: {}",
+            answer.text
+        );
+    }
+    let runs = server.get("/api/v1/runs?workspace=mssp-soc", Some(&owner));
+    assert_eq!(runs.body.as_array().map(Vec::len), Some(0), "{}", runs.text);
+}
+
 #[test]
 fn webhooks_start_runs_only_for_fresh_unreplayed_signed_requests() {
     let server = Server::start();
@@ -1012,4 +1098,79 @@ fn every_route_is_in_the_openapi_document() {
         }
     }
     assert_eq!(operations, expected.len());
+}
+
+/// SPEC ID-4 over every workspace route of the API: another workspace's key asking about
+/// `mssp-soc` (which exists, with a published workflow, a flow and a case) gets word for word
+/// the answer it gets about a workspace that does not exist, for reads and writes alike.
+#[test]
+fn every_workspace_route_answers_another_workspaces_key_as_for_no_workspace() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let published = server.post(
+        "/api/v1/workspaces/mssp-soc/workflows",
+        &owner,
+        &echo_workflow("hello", json!({ "on": "manual" })),
+    );
+    assert_eq!(published.status, 201, "{}", published.text);
+    let case = created_id(&server, &owner);
+    let outsider = server.outsider();
+    let case_json = json!({ "title": "x", "severity": "low" });
+    let restrictions = json!({ "access_mode": "restricted" });
+    let routes: Vec<(&str, String, Option<Value>)> = vec![
+        ("GET", "workflows".into(), None),
+        (
+            "POST",
+            "workflows".into(),
+            Some(echo_workflow("hello", json!({ "on": "manual" }))),
+        ),
+        ("POST", "workflows/hello/runs".into(), Some(json!({}))),
+        ("POST", "cases".into(), Some(case_json.clone())),
+        ("POST", "cases/from-json".into(), Some(case_json)),
+        ("POST", "cases/query".into(), Some(json!({}))),
+        ("GET", format!("cases/{case}"), None),
+        ("GET", format!("cases/{case}/restrictions"), None),
+        (
+            "PATCH",
+            format!("cases/{case}/restrictions"),
+            Some(restrictions),
+        ),
+        ("GET", "interactions".into(), None),
+        ("GET", "flows".into(), None),
+        (
+            "POST",
+            "flows/triage/start".into(),
+            Some(json!({ "values": {} })),
+        ),
+        ("GET", "access?scope=case.read".into(), None),
+        ("GET", "audit".into(), None),
+    ];
+    for (method, tail, body) in routes {
+        let ask = |ws: &str| {
+            let path = format!("/api/v1/workspaces/{ws}/{tail}");
+            let mut answer = match (&body, method) {
+                (None, _) => server.get(&path, Some(&outsider)),
+                (Some(b), m) => {
+                    // The body names the workspace too, where it has one.
+                    let b = b.to_string().replace("mssp-soc", ws);
+                    server.send(m, &path, Some(&outsider), b.as_bytes())
+                }
+            };
+            answer.text = answer.text.replace(ws, "W");
+            answer
+        };
+        let hidden = ask("mssp-soc");
+        let nowhere = ask("no-such-ws");
+        assert_eq!(
+            (hidden.status, &hidden.text),
+            (nowhere.status, &nowhere.text),
+            "{method} {tail}"
+        );
+        assert!(
+            hidden.status == 404 || hidden.status == 200,
+            "{method} {tail}: {} {}",
+            hidden.status,
+            hidden.text
+        );
+    }
 }

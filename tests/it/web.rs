@@ -467,3 +467,74 @@ fn the_audit_page_and_a_run_page_follow_the_handles_decisions() {
     let bad = owner.get(&site.server.url("/runs/R-nothex"));
     assert_eq!(bad.status, 400, "{}", bad.body);
 }
+
+/// SPEC ID-4 through the pages: a person signed in to another organization's workspace asks
+/// for this workspace's run and interaction, by their real ids, and for ids that exist
+/// nowhere. Status, headers (but the timing) and page read alike, also for the answer POST.
+#[test]
+fn another_organizations_session_reads_a_run_or_interaction_as_a_missing_one() {
+    let site = Site::new();
+    let (ix, run) = site.triage();
+    // Gary signs in with a link: his workspace's SSO-only sign-in lifted by its break-glass Owner.
+    site.deployment.ok(&[
+        "sso",
+        "enforce",
+        "off",
+        "--workspace",
+        "customer-globex",
+        "--as",
+        OWNER,
+    ]);
+    let link = site
+        .deployment
+        .ok(&[
+            "web",
+            "link",
+            "--workspace",
+            "customer-globex",
+            "--user",
+            "gary.admin@globex.test",
+            "--as",
+            "gary.admin@globex.test",
+            "--base-url",
+            &site.server.base,
+        ])
+        .trim()
+        .to_owned();
+    let mut gary = Client::new();
+    assert_eq!(gary.sign_in(&link).status, 303);
+    let home = gary.get(&site.server.url("/"));
+    let csrf = home.csrf();
+    let seen = |a: &crate::common::web::Answer, id: &str| {
+        let headers: Vec<(String, String)> = a
+            .headers
+            .iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("server-timing") && k != "date")
+            .cloned()
+            .collect();
+        (a.status, headers, a.body.replace(id, "ID"))
+    };
+    for (path, real, missing) in [
+        ("runs", run.as_str(), "R-0123456789ABCDEF"),
+        ("interactions", ix.as_str(), "I-0123456789ABCDEF"),
+    ] {
+        let hidden = gary.get(&site.server.url(&format!("/{path}/{real}")));
+        let absent = gary.get(&site.server.url(&format!("/{path}/{missing}")));
+        assert_eq!(hidden.status, 404, "{}", hidden.body);
+        assert_eq!(seen(&hidden, real), seen(&absent, missing), "{path}");
+    }
+    let fields = [("csrf", csrf.as_str()), ("decision", "close")];
+    let hidden = gary.post(&site.server.url(&format!("/interactions/{ix}")), &fields);
+    let absent = gary.post(
+        &site.server.url("/interactions/I-0123456789ABCDEF"),
+        &fields,
+    );
+    assert_eq!(hidden.status, 404, "{}", hidden.body);
+    assert_eq!(
+        seen(&hidden, &ix),
+        seen(&absent, "I-0123456789ABCDEF"),
+        "answering"
+    );
+    // The run still waits: nothing was answered.
+    assert_eq!(site.run_status(&run), "on_hold");
+}

@@ -316,6 +316,59 @@ fn oidc_settings_are_set_by_an_owner_and_never_show_the_secret() {
     assert_eq!(gone.trim(), "[]");
 }
 
+/// Hostile settings get an error naming the setting, and change nothing stored: a client
+/// secret too long is refused without being quoted (it is a secret, and the error goes to a
+/// terminal or a log), and control characters (a terminal's escape sequences, a line break)
+/// are refused in the client id, the scopes and the groups claim, which `oidc show` prints.
+#[test]
+fn hostile_oidc_settings_are_refused_by_name_without_quoting_the_secret() {
+    let d = Deployment::new();
+    let file = secret_file(&d);
+    let issuer = "https://idp.acme-mssp.test/oauth2";
+    d.ok(&set_args(&file, "mssp-soc", "acme-okta", issuer, OWNER));
+    let show = || {
+        d.ok(&[
+            "sso",
+            "oidc",
+            "show",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--json",
+        ])
+    };
+    let before = show();
+
+    // A secret file that holds the secret and more: the secret's first characters must not
+    // be printed.
+    let long = d.dir.path().join("long-secret");
+    std::fs::write(&long, format!("{CLIENT_SECRET}{}", "k".repeat(5000))).expect("write");
+    let long = long.display().to_string();
+    let err = d.fails(&set_args(&long, "mssp-soc", "acme-okta", issuer, OWNER));
+    assert!(err.contains("client secret"), "{err}");
+    assert!(err.contains("too long"), "{err}");
+    assert!(!err.contains(CLIENT_SECRET), "the secret is quoted: {err}");
+    assert!(!err.contains("kkkk"), "the secret is quoted: {err}");
+
+    for (flag, value, what) in [
+        ("--client-id", "cid\u{1b}[31m", "client id"),
+        ("--scopes", "email\u{1}", "scopes"),
+        ("--groups-claim", "groups\nroles", "groups claim"),
+    ] {
+        let mut args = set_args(&file, "mssp-soc", "acme-okta", issuer, OWNER);
+        if let Some(at) = args.iter().position(|a| *a == flag) {
+            args[at + 1] = value;
+        } else {
+            args.extend([flag, value]);
+        }
+        let err = d.fails(&args);
+        assert!(err.contains(what), "{flag}: {err}");
+        assert!(err.contains("control character"), "{flag}: {err}");
+    }
+    assert_eq!(show(), before, "nothing stored changed");
+}
+
 #[test]
 fn a_member_provisioned_by_a_claim_rule_signs_in_and_sees_the_waiting_page() {
     let o = Oidc::new();

@@ -141,11 +141,30 @@ impl NewOidc {
         for (what, value) in [
             ("the issuer", &issuer),
             ("the client id", &client_id),
-            ("the client secret", &client_secret),
             ("the scopes", &scopes),
             ("the groups claim", &groups_claim),
         ] {
             crate::text::check_len(what, value, MAX_SETTING_CHARS).map_err(invalid)?;
+            // `oidc show` prints them: no escape sequence or line break reaches a terminal.
+            if value.chars().any(char::is_control) {
+                return Err(Error::Invalid(format!(
+                    "{what} `{}` has a control character",
+                    crate::text::clip(&value.escape_debug().to_string())
+                )));
+            }
+        }
+        // The secret is never quoted, not even in an error (it goes to terminals and logs).
+        let secret_chars = client_secret.chars().count();
+        if secret_chars > MAX_SETTING_CHARS {
+            return Err(Error::Invalid(format!(
+                "the client secret is too long: {secret_chars} characters, at most \
+                 {MAX_SETTING_CHARS} (does the file hold more than the secret?)"
+            )));
+        }
+        if client_secret.chars().any(char::is_control) {
+            return Err(Error::Invalid(
+                "the client secret has a control character (a line break inside it?)".into(),
+            ));
         }
         Ok(NewOidc {
             idp: self.idp.trim().to_owned(),

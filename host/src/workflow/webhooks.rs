@@ -150,8 +150,10 @@ fn has_webhook_trigger(definition: &str) -> bool {
         .is_some_and(|d| d["trigger"]["on"] == "webhook")
 }
 
-/// Checks the timestamp and signature headers of `d` against `secret`.
-fn verify(d: &Delivery<'_>, secret: &str) -> Result<(), Refusal> {
+/// Checks the timestamp and signature headers of `d` against `secret`; the signature as
+/// [`sign`] spells it. Replays are recognized by that spelling: the header's hex in another
+/// case verifies the same MAC and must not pass for a new request.
+fn verify(d: &Delivery<'_>, secret: &str) -> Result<String, Refusal> {
     let (Some(timestamp), Some(signature)) = (d.timestamp, d.signature) else {
         return Err(Refusal::Unsigned(format!(
             "a webhook request needs the {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} headers"
@@ -175,11 +177,13 @@ fn verify(d: &Delivery<'_>, secret: &str) -> Result<(), Refusal> {
     mac.update(format!("{ts}.").as_bytes());
     mac.update(d.body);
     mac.verify_slice(&sig).map_err(|_| Refusal::BadSignature)?;
-    let skew = d.now - ts;
-    if skew.abs() > FRESHNESS_SECS {
+    // Any i64 is a timestamp a signer may send: the distance saturates rather than wraps
+    // (a wrap to i64::MIN, whose `abs` is itself, read as fresh).
+    let skew = d.now.saturating_sub(ts);
+    if skew.unsigned_abs() > FRESHNESS_SECS.unsigned_abs() {
         return Err(Refusal::Stale(skew));
     }
-    Ok(())
+    Ok(format!("v1={}", hex(&sig)))
 }
 
 fn check_key(key: &str) -> Result<(), Refusal> {
@@ -281,7 +285,7 @@ impl Platform {
     pub(crate) fn accept_webhook(&self, d: &Delivery<'_>) -> Result<Accepted, Refusal> {
         let hook = store::by_id(self.db().conn(), d.hook)?
             .ok_or_else(|| Refusal::NoSuchHook(crate::text::clip(d.hook).into_owned()))?;
-        verify(d, &hook.secret)?;
+        let signature = verify(d, &hook.secret)?;
         if let Some(key) = d.idempotency_key {
             check_key(key)?;
         }
@@ -311,13 +315,7 @@ impl Platform {
             .map_err(|e| Error::Internal(format!("pinned components: {e}")))?;
         let outcome = self.transact(|tx| {
             let forget_before = d.now - SIGNATURE_MEMORY_SECS;
-            if !store::see_signature(
-                tx,
-                &hook.id,
-                d.signature.unwrap_or(""),
-                d.now,
-                forget_before,
-            )? {
+            if !store::see_signature(tx, &hook.id, &signature, d.now, forget_before)? {
                 return Ok(None);
             }
             if let Some(key) = d.idempotency_key
