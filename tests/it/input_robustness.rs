@@ -433,3 +433,53 @@ fn an_unreadable_stored_event_is_an_error_not_a_null_payload() {
         "{why}"
     );
 }
+
+/// A file argument that never ends (`/dev/zero`) or is far too big is refused by size,
+/// naming the file; a secret's content is never quoted. Nothing is stored.
+#[test]
+fn endless_or_oversized_files_are_refused_by_size_not_read_forever() {
+    let env = Env::new();
+    let before = env.ok(&["runs", "list", "--workspace", "mssp-soc", "--as", OWNER]);
+    for args in [
+        vec!["validate", "/dev/zero"],
+        vec!["run", "/dev/zero", "--as", OPERATOR],
+        vec!["tenant", "apply", "/dev/zero", "--as", OWNER],
+        vec!["runs", "list", "--workspace", "mssp-soc", "--key-file", "/dev/zero"],
+    ] {
+        let out = env.cli(&args);
+        no_panic(&out);
+        assert!(!out.status.success(), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("/dev/zero") && err.contains("larger than"),
+            "{args:?}: {err}"
+        );
+    }
+    let secret = "s".repeat(5000);
+    env.write("secret.txt", &secret);
+    let out = env.cli(&[
+        "sso",
+        "oidc",
+        "set",
+        "--idp",
+        "okta",
+        "--issuer",
+        "https://idp.example.com",
+        "--client-id",
+        "flowhost",
+        "--client-secret-file",
+        "secret.txt",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    no_panic(&out);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("larger than") && !err.contains("sss"), "{err}");
+    assert_eq!(
+        env.ok(&["runs", "list", "--workspace", "mssp-soc", "--as", OWNER]),
+        before
+    );
+}

@@ -70,9 +70,9 @@ impl Acting {
             });
         }
         let token = match &self.key_file {
-            Some(path) => std::fs::read_to_string(path).map_err(|e| {
-                anyhow::anyhow!("cannot read the API key file {}: {e}", path.display())
-            })?,
+            Some(path) => {
+                super::input::read_bounded(path, super::input::MAX_SECRET_BYTES, "API key")?
+            }
             None => match std::env::var(API_KEY_ENV) {
                 Ok(token) => token,
                 Err(std::env::VarError::NotPresent) => return Ok(Principal::Anonymous),

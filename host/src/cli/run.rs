@@ -103,8 +103,7 @@ pub fn run(db: &Path, args: RunArgs) -> anyhow::Result<()> {
         return run_published(db, args);
     };
     let origin = file.display().to_string();
-    let text =
-        std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read {origin}: {e}"))?;
+    let text = super::input::read_bounded(file, super::input::MAX_DOCUMENT_BYTES, "")?;
     let resolver = Resolver::for_file(file, args.steps.dirs.clone());
     let workflow = workflow::parse(&origin, &text, &resolver).map_err(|errors| {
         for e in &errors {

@@ -200,9 +200,11 @@ pub fn run(db: &Path, cmd: SsoCommand) -> anyhow::Result<()> {
             at: InWorkspace { workspace, acting },
         }) => {
             let client_secret = match (client_secret_file, client_secret_env) {
-                (Some(file), _) => std::fs::read_to_string(&file).with_context(|| {
-                    format!("cannot read the client secret file {}", file.display())
-                })?,
+                (Some(file), _) => super::input::read_bounded(
+                    &file,
+                    super::input::MAX_SECRET_BYTES,
+                    "client secret",
+                )?,
                 (None, Some(var)) => std::env::var(&var).with_context(|| {
                     format!("the client secret variable `{var}` is not set (or not UTF-8)")
                 })?,

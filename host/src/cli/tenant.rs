@@ -44,8 +44,7 @@ pub fn run(db: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
             output: Output { json },
         } => {
             let origin = file.display().to_string();
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| anyhow::anyhow!("cannot read {origin}: {e}"))?;
+            let text = super::input::read_bounded(&file, super::input::MAX_DOCUMENT_BYTES, "")?;
             let parsed = TenantFile::parse(&origin, &text).map_err(report_spec_errors)?;
             // Without a principal the only door is the explicit bootstrap (SPEC UA-1).
             let actor = if bootstrap {

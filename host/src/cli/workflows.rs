@@ -56,8 +56,7 @@ pub enum WorkflowsCommand {
 /// Reads and validates one definition, printing located errors.
 pub(super) fn load(file: &Path, steps: &[PathBuf]) -> anyhow::Result<(Workflow, String, String)> {
     let origin = file.display().to_string();
-    let text =
-        std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read {origin}: {e}"))?;
+    let text = super::input::read_bounded(file, super::input::MAX_DOCUMENT_BYTES, "")?;
     match workflow::parse(&origin, &text, &Resolver::for_file(file, steps.to_vec())) {
         Ok(w) => Ok((w, text, origin)),
         Err(errors) => {
