@@ -444,7 +444,14 @@ fn endless_or_oversized_files_are_refused_by_size_not_read_forever() {
         vec!["validate", "/dev/zero"],
         vec!["run", "/dev/zero", "--as", OPERATOR],
         vec!["tenant", "apply", "/dev/zero", "--as", OWNER],
-        vec!["runs", "list", "--workspace", "mssp-soc", "--key-file", "/dev/zero"],
+        vec![
+            "runs",
+            "list",
+            "--workspace",
+            "mssp-soc",
+            "--key-file",
+            "/dev/zero",
+        ],
     ] {
         let out = env.cli(&args);
         no_panic(&out);
