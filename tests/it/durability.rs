@@ -572,22 +572,8 @@ fn webhooks_accepted_by_two_serves_killed_at_random_points_each_have_exactly_one
               "with": { "title": "hooked", "severity": "high" } },
             { "exit": { "status": "opened", "output": { "case": "$.steps.open.id" } } }
         ] });
-    std::fs::write(d.dir.path().join("hooked.json"), wf.to_string()).expect("write");
-    d.ok(&["workflows", "publish", "hooked.json", "--as", OWNER]);
-    let hook: serde_json::Value = serde_json::from_str(&d.ok(&[
-        "workflows",
-        "webhook",
-        "hooked",
-        "--workspace",
-        "mssp-soc",
-        "--rotate",
-        "--as",
-        OWNER,
-        "--json",
-    ]))
-    .expect("json");
-    let path = format!("/hooks/{}", hook["id"].as_str().expect("hook id"));
-    let secret = hook["secret"].as_str().expect("secret").to_owned();
+    let (hook, secret) = d.publish_webhook(&wf, OWNER);
+    let path = format!("/hooks/{hook}");
 
     // Request n → the run its 202 named (the first answer; every later one must agree).
     let answered = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::<
@@ -750,22 +736,8 @@ fn one_idempotency_key_sent_at_once_to_two_serves_starts_one_run() {
         "trigger": { "on": "webhook" },
         "steps": [{ "id": "open", "uses": "cases/create-case",
                     "with": { "title": "once", "severity": "high" } }] });
-    std::fs::write(d.dir.path().join("hooked.json"), wf.to_string()).expect("write");
-    d.ok(&["workflows", "publish", "hooked.json", "--as", OWNER]);
-    let hook: serde_json::Value = serde_json::from_str(&d.ok(&[
-        "workflows",
-        "webhook",
-        "hooked",
-        "--workspace",
-        "mssp-soc",
-        "--rotate",
-        "--as",
-        OWNER,
-        "--json",
-    ]))
-    .expect("json");
-    let path = format!("/hooks/{}", hook["id"].as_str().expect("hook id"));
-    let secret = hook["secret"].as_str().expect("secret").to_owned();
+    let (hook, secret) = d.publish_webhook(&wf, OWNER);
+    let path = format!("/hooks/{hook}");
     let (_first, first_base) = spawn_http(&d);
     let (_second, second_base) = spawn_http(&d);
     let start = std::sync::Arc::new(std::sync::Barrier::new(16));

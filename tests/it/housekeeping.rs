@@ -114,36 +114,12 @@ impl Site {
 
     /// Publishes a workflow with a webhook trigger; its hook id and signing secret.
     fn webhook(&self) -> (String, String) {
-        let file = self.dir.path().join("on-hook.json");
         let definition = json!({
             "name": "on-hook", "workspace": "mssp-soc", "run_as": OWNER,
             "trigger": { "on": "webhook" },
             "steps": [{ "id": "echo", "uses": common::ECHO, "with": { "got": "$.event" } }]
         });
-        std::fs::write(&file, definition.to_string()).expect("write definition");
-        self.ok(&[
-            "workflows",
-            "publish",
-            file.to_str().expect("utf-8"),
-            "--as",
-            OWNER,
-        ]);
-        let out = self.ok(&[
-            "workflows",
-            "webhook",
-            "on-hook",
-            "--workspace",
-            "mssp-soc",
-            "--rotate",
-            "--as",
-            OWNER,
-            "--json",
-        ]);
-        let hook: Value = serde_json::from_str(&out).expect("JSON");
-        (
-            hook["id"].as_str().expect("id").to_owned(),
-            hook["secret"].as_str().expect("secret").to_owned(),
-        )
+        self.publish_webhook(&definition, OWNER)
     }
 
     fn platform(&self) -> Platform {

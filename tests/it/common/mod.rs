@@ -185,6 +185,43 @@ impl Deployment {
         deployment
     }
 
+    /// Publishes `definition` (a workflow with a webhook trigger, `run_as` set) as `publisher`
+    /// and gives its hook a fresh secret; the hook's id and signing secret.
+    #[allow(dead_code)] // Not every test binary that shares this module uses it.
+    pub fn publish_webhook(
+        &self,
+        definition: &serde_json::Value,
+        publisher: &str,
+    ) -> (String, String) {
+        let name = definition["name"].as_str().expect("the workflow's name");
+        let file = self.dir.path().join(format!("{name}.json"));
+        std::fs::write(&file, definition.to_string()).expect("write definition");
+        self.ok(&[
+            "workflows",
+            "publish",
+            file.to_str().expect("utf-8"),
+            "--as",
+            publisher,
+        ]);
+        let workspace = definition["workspace"].as_str().expect("the workspace");
+        let out = self.ok(&[
+            "workflows",
+            "webhook",
+            name,
+            "--workspace",
+            workspace,
+            "--rotate",
+            "--as",
+            publisher,
+            "--json",
+        ]);
+        let hook: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+        (
+            hook["id"].as_str().expect("hook id").to_owned(),
+            hook["secret"].as_str().expect("secret").to_owned(),
+        )
+    }
+
     /// Runs `flowhost --db <db> ARGS...` in the directory.
     pub fn cli(&self, args: &[&str]) -> Output {
         flowhost(self.dir.path(), &self.db, args)
