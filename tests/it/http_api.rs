@@ -175,6 +175,25 @@ fn error_kind(a: &Answer) -> &str {
         .unwrap_or("(no JSON error)")
 }
 
+/// Publishes the echo workflow `on-hook` with a webhook trigger through the API, as `key`;
+/// its hook's path and the secret shown at creation.
+fn publish_hook(server: &Server, key: &str) -> (String, String) {
+    let published = server.post(
+        "/api/v1/workspaces/mssp-soc/workflows",
+        key,
+        &echo_workflow("on-hook", json!({ "on": "webhook" })),
+    );
+    assert_eq!(published.status, 201, "{}", published.text);
+    let hook = &published.body["webhook"];
+    (
+        format!("/hooks/{}", hook["id"].as_str().expect("hook id")),
+        hook["secret"]
+            .as_str()
+            .expect("secret shown at creation")
+            .to_owned(),
+    )
+}
+
 /// A one-step workflow of `workspace` run by `trigger`.
 fn echo_workflow(name: &str, trigger: Value) -> Value {
     json!({
@@ -751,15 +770,8 @@ fn now() -> i64 {
 fn a_replay_with_its_signature_spelled_otherwise_is_still_a_replay() {
     let server = Server::start();
     let owner = server.key(OWNER, "mssp-soc");
-    let published = server.post(
-        "/api/v1/workspaces/mssp-soc/workflows",
-        &owner,
-        &echo_workflow("on-hook", json!({ "on": "webhook" })),
-    );
-    assert_eq!(published.status, 201, "{}", published.text);
-    let hook = &published.body["webhook"];
-    let path = format!("/hooks/{}", hook["id"].as_str().expect("hook id"));
-    let secret = hook["secret"].as_str().expect("secret shown at creation");
+    let (path, secret) = publish_hook(&server, &owner);
+    let secret = secret.as_str();
     let body = br#"{"alert":"beacon"}"#;
     let ts = now();
     let sig = sign(secret, ts, body);
@@ -804,15 +816,8 @@ fn a_replay_with_its_signature_spelled_otherwise_is_still_a_replay() {
 fn a_signed_timestamp_at_the_ends_of_time_is_stale() {
     let server = Server::start();
     let owner = server.key(OWNER, "mssp-soc");
-    let published = server.post(
-        "/api/v1/workspaces/mssp-soc/workflows",
-        &owner,
-        &echo_workflow("on-hook", json!({ "on": "webhook" })),
-    );
-    assert_eq!(published.status, 201, "{}", published.text);
-    let hook = &published.body["webhook"];
-    let path = format!("/hooks/{}", hook["id"].as_str().expect("hook id"));
-    let secret = hook["secret"].as_str().expect("secret shown at creation");
+    let (path, secret) = publish_hook(&server, &owner);
+    let secret = secret.as_str();
     let body = br#"{"alert":"beacon"}"#;
     // The last: the one whose distance from now wraps to i64::MIN in two's complement.
     for ts in [i64::MIN, i64::MAX, now().wrapping_add(i64::MIN)] {
@@ -983,19 +988,7 @@ fn webhooks_start_runs_only_for_fresh_unreplayed_signed_requests() {
 fn replayed_signatures_are_refused_after_a_restart_too() {
     let mut server = Server::start();
     let owner = server.key(OWNER, "mssp-soc");
-    let published = server.post(
-        "/api/v1/workspaces/mssp-soc/workflows",
-        &owner,
-        &echo_workflow("on-hook", json!({ "on": "webhook" })),
-    );
-    let path = format!(
-        "/hooks/{}",
-        published.body["webhook"]["id"].as_str().expect("id")
-    );
-    let secret = published.body["webhook"]["secret"]
-        .as_str()
-        .expect("secret")
-        .to_owned();
+    let (path, secret) = publish_hook(&server, &owner);
     let body = b"{}";
     let ts = now();
     let sig = sign(&secret, ts, body);
