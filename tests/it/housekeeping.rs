@@ -187,7 +187,7 @@ fn links_are_pruned_a_day_after_they_expired_or_were_used_and_kept_before() {
 }
 
 #[test]
-fn pruning_a_missing_database_file_says_so_and_creates_none() {
+fn pruning_a_missing_or_empty_database_file_says_so_and_creates_none() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("typo.db");
     let out = common::flowhost(dir.path(), &missing, &["db", "prune"]);
@@ -196,6 +196,17 @@ fn pruning_a_missing_database_file_says_so_and_creates_none() {
     assert!(text.contains("no database file at"), "{text}");
     assert!(text.contains("typo.db"), "{text}");
     assert!(!missing.exists(), "an empty database was created");
+    // An empty file (a `touch`, a truncated copy) is not made a database either.
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").expect("touch");
+    let out = common::flowhost(dir.path(), &empty, &["db", "prune"]);
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+    assert!(
+        common::text(&out).contains("is empty"),
+        "{}",
+        common::text(&out)
+    );
+    assert_eq!(std::fs::metadata(&empty).map(|m| m.len()).ok(), Some(0));
 }
 
 #[test]

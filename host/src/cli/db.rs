@@ -39,10 +39,18 @@ pub fn run(db: &Path, cmd: DbCommand) -> anyhow::Result<()> {
         DbCommand::Prune {
             output: Output { json },
         } => {
-            // Opening a missing file would create an empty database: a mistyped path must say so.
+            // Opening a missing or empty file would make it a new database: a mistyped path
+            // must say so.
             if !db.is_file() {
                 return Err(CliError::Invalid(format!(
                     "there is no database file at {} (--db PATH)",
+                    db.display()
+                ))
+                .into());
+            }
+            if db.metadata().is_ok_and(|m| m.len() == 0) {
+                return Err(CliError::Invalid(format!(
+                    "{} is empty, not a Flowhost database (--db PATH)",
                     db.display()
                 ))
                 .into());
