@@ -52,6 +52,18 @@ impl From<crate::store::StoreError> for Error {
     }
 }
 
+impl From<crate::store::postgres::PgError> for Error {
+    fn from(e: crate::store::postgres::PgError) -> Self {
+        use crate::store::postgres::PgError;
+        match e {
+            PgError::Invalid(why) => Error::Invalid(why),
+            PgError::Conflict(why) => Error::Conflict(why),
+            PgError::Busy(why) => Error::Busy(why),
+            PgError::Internal(why) => Error::Internal(why),
+        }
+    }
+}
+
 impl From<crate::access::UnknownGroupKind> for Error {
     fn from(e: crate::access::UnknownGroupKind) -> Self {
         Error::Invalid(e.to_string())

@@ -71,8 +71,10 @@ pub fn run(db: &Path, cmd: DbCommand) -> anyhow::Result<()> {
             to,
             output: Output { json },
         } => {
-            let mut client = flowhost::store::postgres::connect(&to)?;
-            let copied = flowhost::store::postgres::copy_sqlite(db, &mut client)?;
+            let mut client =
+                flowhost::store::postgres::connect(&to).map_err(flowhost::Error::from)?;
+            let copied = flowhost::store::postgres::copy_sqlite(db, &mut client)
+                .map_err(flowhost::Error::from)?;
             if json {
                 return print_json(&copied);
             }

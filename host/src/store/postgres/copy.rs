@@ -14,9 +14,9 @@ use ::postgres::types::ToSql;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
+use super::PgError as Error;
 use super::schema::{VERSION_TABLE, infra};
 use super::{Client, message, quote};
-use crate::Error;
 
 /// One table copied: its name and its rows.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

@@ -12,7 +12,25 @@ pub use ::postgres::Client;
 pub use copy::{TableCopied, copy_sqlite};
 pub use schema::{VERSION_TABLE, migrate, newest_version};
 
-use crate::Error;
+use self::PgError as Error;
+
+/// A failure of a PostgreSQL operation, typed as the services' errors are (the store layer
+/// sits below `crate::Error`, which converts from this one variant for variant).
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    /// Bad input: a URL that does not parse, a value that does not fit its column.
+    #[error("{0}")]
+    Invalid(String),
+    /// The target is not as the operation needs it (a database that already holds rows).
+    #[error("{0}")]
+    Conflict(String),
+    /// The infrastructure's failure: a server that cannot be reached, a lost connection.
+    #[error("{0}")]
+    Busy(String),
+    /// The host's own failure.
+    #[error("{0}")]
+    Internal(String),
+}
 
 /// How long connecting waits for the server before giving up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -6,8 +6,8 @@
 
 use ::postgres::{Client, Transaction};
 
+use super::PgError as Error;
 use super::message;
-use crate::Error;
 
 /// The table recording applied migrations.
 pub const VERSION_TABLE: &str = "flowhost_migrations";
