@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::Error;
 use crate::platform::internal;
-use crate::store::{Connection, Transaction};
+use crate::store::{Connection, Transaction, delete_at_most};
 
 /// A stored sign-in link, as redeeming it needs it.
 pub(super) struct LinkRow {
@@ -131,27 +131,26 @@ pub(super) fn delete_session(tx: &Transaction<'_>, hash: &str) -> Result<(), Err
 
 /// Deletes at most `limit` links that expired, or were used, before `before`; how many.
 pub(super) fn prune_links(tx: &Transaction<'_>, before: i64, limit: usize) -> Result<usize, Error> {
-    tx.execute(
+    delete_at_most(
+        tx,
         "DELETE FROM signin_links WHERE token_hash IN (
              SELECT token_hash FROM signin_links WHERE expires_at < ?1
              UNION SELECT token_hash FROM signin_links WHERE used_at < ?1
              LIMIT ?2)",
-        params![before, limit_param(limit)],
+        before,
+        limit,
     )
     .map_err(internal)
 }
 
 /// Deletes at most `limit` sessions that expired at or before `now`; how many.
 pub(super) fn prune_sessions(tx: &Transaction<'_>, now: i64, limit: usize) -> Result<usize, Error> {
-    tx.execute(
+    delete_at_most(
+        tx,
         "DELETE FROM web_sessions WHERE id_hash IN (
              SELECT id_hash FROM web_sessions WHERE expires_at <= ?1 LIMIT ?2)",
-        params![now, limit_param(limit)],
+        now,
+        limit,
     )
     .map_err(internal)
-}
-
-/// A row limit as SQLite takes it (a batch size never comes near `i64::MAX`).
-fn limit_param(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
 }

@@ -201,6 +201,20 @@ pub fn all_rows<T, C: FromIterator<T>, P: rusqlite::Params>(
     stmt.query_map(params, read)?.collect()
 }
 
+/// Runs a bounded delete: `sql` takes the bound it deletes before as `?1` and the most rows
+/// to delete as `?2` (housekeeping's batches); how many it deleted.
+pub fn delete_at_most(
+    conn: &Connection,
+    sql: &str,
+    bound: i64,
+    limit: usize,
+) -> rusqlite::Result<usize> {
+    // A batch size never comes near `i64::MAX`.
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    conn.prepare_cached(sql)?
+        .execute(rusqlite::params![bound, limit])
+}
+
 pub fn total_changes(conn: &Connection) -> rusqlite::Result<i64> {
     conn.prepare_cached("SELECT total_changes()")?
         .query_row([], |r| r.get(0))

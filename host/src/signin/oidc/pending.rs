@@ -103,10 +103,12 @@ pub(super) fn use_once(tx: &Transaction<'_>, state_hash: &str, now: i64) -> Resu
 
 /// Deletes at most `limit` logins that expired at or before `now` (used or not); how many.
 pub(super) fn prune(tx: &Transaction<'_>, now: i64, limit: usize) -> Result<usize, Error> {
-    tx.execute(
+    crate::store::delete_at_most(
+        tx,
         "DELETE FROM oidc_logins WHERE state_hash IN (
              SELECT state_hash FROM oidc_logins WHERE expires_at <= ?1 LIMIT ?2)",
-        params![now, i64::try_from(limit).unwrap_or(i64::MAX)],
+        now,
+        limit,
     )
     .map_err(internal)
 }

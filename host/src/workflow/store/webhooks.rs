@@ -128,11 +128,13 @@ pub(in crate::workflow) fn prune_signatures(
     before: i64,
     limit: usize,
 ) -> Result<usize, Error> {
-    tx.prepare_cached(
+    crate::store::delete_at_most(
+        tx,
         "DELETE FROM webhook_signatures WHERE (hook, signature) IN (
              SELECT hook, signature FROM webhook_signatures WHERE at < ?1 LIMIT ?2)",
+        before,
+        limit,
     )
-    .and_then(|mut stmt| stmt.execute(params![before, i64::try_from(limit).unwrap_or(i64::MAX)]))
     .map_err(internal)
 }
 
@@ -142,10 +144,12 @@ pub(in crate::workflow) fn prune_keys(
     before: i64,
     limit: usize,
 ) -> Result<usize, Error> {
-    tx.prepare_cached(
+    crate::store::delete_at_most(
+        tx,
         "DELETE FROM webhook_requests WHERE (hook, idempotency_key) IN (
              SELECT hook, idempotency_key FROM webhook_requests WHERE at < ?1 LIMIT ?2)",
+        before,
+        limit,
     )
-    .and_then(|mut stmt| stmt.execute(params![before, i64::try_from(limit).unwrap_or(i64::MAX)]))
     .map_err(internal)
 }
