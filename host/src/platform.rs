@@ -410,11 +410,7 @@ impl Platform {
                 // The error may rest on other members' work (a key it saw taken): it is
                 // the answer only if that work commits.
                 drop(db);
-                return match self.await_commit(&under) {
-                    Some(Ok(())) => Err(e),
-                    Some(Err(why)) => Err(Error::Busy(why)),
-                    None => Err(Error::Internal("a batch was left unsettled".into())),
-                };
+                return settled(self.await_commit(&under)).and(Err(e));
             }
         };
         if entry == Entry::Alone {
@@ -436,14 +432,9 @@ impl Platform {
             drop(db);
             self.await_commit(&joined)
         };
-        match outcome {
-            Some(Ok(())) => {
-                boarding.landed();
-                Ok(value)
-            }
-            Some(Err(why)) => Err(Error::Busy(why)),
-            None => Err(Error::Internal("a batch was left unsettled".into())),
-        }
+        settled(outcome)?;
+        boarding.landed();
+        Ok(value)
     }
 
     /// Waits for the batch `joined` is in to commit, and commits it once [`GROUP_WAIT`] has
@@ -560,6 +551,15 @@ impl Platform {
             self.authorize(actor, workspace, scope)?;
             f(tx)
         })
+    }
+}
+
+/// A batch's end as the members' answer: committed, or `Busy` with why it did not.
+fn settled(outcome: Option<Result<(), String>>) -> Result<(), Error> {
+    match outcome {
+        Some(Ok(())) => Ok(()),
+        Some(Err(why)) => Err(Error::Busy(why)),
+        None => Err(Error::Internal("a batch was left unsettled".into())),
     }
 }
 

@@ -36,6 +36,17 @@ pub(crate) struct OpenBatch {
     outcome: Arc<Outcome>,
 }
 
+impl OpenBatch {
+    /// What a member in it waits with.
+    fn joined(&self) -> Joined {
+        Joined {
+            members: self.members,
+            opened: self.opened,
+            outcome: self.outcome.clone(),
+        }
+    }
+}
+
 /// How a batch ended, for its members to wait on.
 #[derive(Default)]
 pub(crate) struct Outcome {
@@ -224,11 +235,7 @@ impl Member<'_> {
             return Err("the batch ended while a member worked in it".to_owned());
         };
         batch.members += 1;
-        Ok(Joined {
-            members: batch.members,
-            opened: batch.opened,
-            outcome: batch.outcome.clone(),
-        })
+        Ok(batch.joined())
     }
 
     /// The member's work failed: it is rolled back. If it was done on top of other
@@ -238,12 +245,11 @@ impl Member<'_> {
     pub(crate) fn abandon(mut self) -> Option<Joined> {
         let on_others = self.savepoint;
         self.fail();
-        let batch = self.db.batch.as_ref().filter(|_| on_others)?;
-        Some(Joined {
-            members: batch.members,
-            opened: batch.opened,
-            outcome: batch.outcome.clone(),
-        })
+        self.db
+            .batch
+            .as_ref()
+            .filter(|_| on_others)
+            .map(OpenBatch::joined)
     }
 
     fn fail(&mut self) {
