@@ -14,9 +14,9 @@ use flowhost::principal::{Caller, Email, Principal};
 use flowhost::services::CaseApi;
 use flowhost::services::cases::{AccessMode, CaseFilter, CaseQuery, CaseSort, RestrictionUpdate};
 use flowhost::store::Db;
+use flowhost::store::sql::params;
 use flowhost::tenant::{MemberSpec, TenantFile, TenantSpec, WorkspaceSpec};
 use flowhost::testing::Internals;
-use rusqlite::params;
 
 const CASES: i64 = 1_000_000;
 const RESTRICTED_PERCENT: i64 = 30;

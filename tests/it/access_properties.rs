@@ -539,7 +539,7 @@ fn share_op(platform: &Platform, op: ShareOp, revision: i64) -> bool {
 
 /// The id of the one share these operations make, or a well-formed id of none.
 fn the_share(platform: &Platform) -> flowhost::public_id::PublicId {
-    use rusqlite::OptionalExtension;
+    use flowhost::store::sql::OptionalExtension;
     let stored: Option<String> = platform
         .db()
         .conn()

@@ -87,7 +87,7 @@ fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
 }
 
-fn query<T: rusqlite::types::FromSql>(db: &Path, sql: &str) -> Vec<T> {
+fn query<T: flowhost::store::sql::FromSql>(db: &Path, sql: &str) -> Vec<T> {
     let db = Db::open(db).expect("db");
     let mut stmt = db.conn().prepare(sql).expect(sql);
     stmt.query_map([], |r| r.get(0))
@@ -351,6 +351,8 @@ fn a_run_whose_write_meets_a_busy_database_stops_resumable_and_resumes_once() {
     // Give up on the lock quickly, so the test need not outwait the real timeout.
     store
         .conn()
+        .sqlite()
+        .expect("SQLite")
         .busy_timeout(Duration::from_millis(100))
         .expect("timeout");
     let platform = Arc::new(Platform::new(store).expect("platform"));
@@ -522,6 +524,8 @@ fn a_wasm_steps_host_call_that_meets_a_busy_database_is_noticed_whatever_the_ste
     let store = Db::open(&db).expect("db");
     store
         .conn()
+        .sqlite()
+        .expect("SQLite")
         .busy_timeout(Duration::from_millis(100))
         .expect("timeout");
     let platform = Arc::new(Platform::new(store).expect("platform"));
@@ -637,6 +641,8 @@ fn a_run_whose_write_meets_a_full_database_stops_resumable_and_resumes_once() {
                 .query_row("PRAGMA page_count", [], |r| r.get(0))
                 .expect("page count");
             db.conn()
+                .sqlite()
+                .expect("SQLite")
                 .pragma_update(None, "max_page_count", pages)
                 .expect("cap the database");
         })
@@ -669,6 +675,8 @@ fn a_run_whose_write_meets_a_full_database_stops_resumable_and_resumes_once() {
     platform
         .db()
         .conn()
+        .sqlite()
+        .expect("SQLite")
         .pragma_update(None, "max_page_count", 1_073_741_823_i64)
         .expect("uncap");
     let resumed = engine.resume(run, &Quiet).expect("resumed");

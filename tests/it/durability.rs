@@ -260,7 +260,7 @@ fn a_run_killed_between_pure_steps_reexecutes_only_the_uncommitted_pure_work() {
             .conn()
             .prepare("SELECT step_key FROM run_steps ORDER BY seq")
             .expect("journal");
-        stmt.query_map([], |r| r.get::<_, String>(0))
+        stmt.query_map([], |r| r.get::<String>(0))
             .expect("journal")
             .collect::<Result<Vec<_>, _>>()
             .expect("journal")

@@ -47,7 +47,7 @@ fn spawn(dir: &Path, db: &Path, args: &[&str]) -> Child {
         .expect("flowhost starts")
 }
 
-fn query<T: rusqlite::types::FromSql>(db: &Path, sql: &str) -> Vec<T> {
+fn query<T: flowhost::store::sql::FromSql>(db: &Path, sql: &str) -> Vec<T> {
     let db = Db::open(db).expect("db");
     let mut stmt = db.conn().prepare(sql).expect(sql);
     stmt.query_map([], |r| r.get(0))

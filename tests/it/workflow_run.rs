@@ -146,7 +146,7 @@ fn a_manual_run_needs_playbook_execute() {
     let runs = Db::open(&env.db)
         .expect("db")
         .conn()
-        .query_row("SELECT count(*) FROM runs", [], |r| r.get::<_, i64>(0))
+        .query_row("SELECT count(*) FROM runs", [], |r| r.get::<i64>(0))
         .expect("count");
     assert_eq!(runs, 0, "a refused run leaves no trace but the refusal");
 }
@@ -418,7 +418,7 @@ fn an_interrupted_run_resumes_without_repeating_finished_steps_or_their_effects(
     let cases = Db::open(&env.db)
         .expect("db")
         .conn()
-        .query_row("SELECT count(*) FROM cases", [], |r| r.get::<_, i64>(0))
+        .query_row("SELECT count(*) FROM cases", [], |r| r.get::<i64>(0))
         .expect("count");
     assert_eq!(cases, 2, "no case was created twice");
     let again = env.cli(&["runs", "resume", &shown, "--as", OWNER]);

@@ -4,7 +4,7 @@
 //! function takes the caller's connection or transaction, so an operation stays one
 //! transaction; storage errors come back as [`Error`] through [`internal`].
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::sql::{Connection, OptionalExtension, params};
 
 use crate::Error;
 use crate::clock;
@@ -306,7 +306,7 @@ pub(crate) fn dynamic_groups(
             let (id, name): (i64, String) = (r.get(0)?, r.get(1)?);
             // A dynamic group is always stored with the IdP group it mirrors: none is an
             // error naming the group, never a claim value nobody sends.
-            let claim_value = r.get::<_, Option<String>>(2)?.ok_or_else(|| {
+            let claim_value = r.get::<Option<String>>(2)?.ok_or_else(|| {
                 crate::stored_value::UnreadableValue::new(
                     "groups",
                     "claim_value",
@@ -327,7 +327,10 @@ pub(crate) fn groups_of(conn: &Connection, workspace: &str) -> Result<Vec<GroupI
     groups_with_members(conn, workspace).map_err(internal)
 }
 
-fn groups_with_members(conn: &Connection, workspace: &str) -> rusqlite::Result<Vec<GroupInfo>> {
+fn groups_with_members(
+    conn: &Connection,
+    workspace: &str,
+) -> crate::store::sql::Result<Vec<GroupInfo>> {
     let mut stmt = conn.prepare(
         "SELECT g.id, g.name, g.description, g.kind, g.claim_value FROM groups g
          JOIN workspaces w ON w.id = g.workspace_id WHERE w.name = ?1 ORDER BY g.name",
@@ -348,9 +351,9 @@ fn groups_with_members(conn: &Connection, workspace: &str) -> rusqlite::Result<V
             // Never read a stored value back as a default: the schema's CHECK admits only
             // these two, so anything else is a damaged row and an error naming the column.
             let kind = GroupKind::parse(&kind).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(
+                crate::store::sql::Error::FromSqlConversionFailure(
                     3,
-                    rusqlite::types::Type::Text,
+                    crate::store::sql::types::Type::Text,
                     format!("stored groups.kind of group `{name}`: {e}").into(),
                 )
             })?;
@@ -429,8 +432,8 @@ pub(crate) fn keys(
                 role: r.get(4)?,
                 created_by: r.get(5)?,
                 created_at: clock::rfc3339(r.get(6)?),
-                expires_at: r.get::<_, Option<i64>>(7)?.map(clock::rfc3339),
-                revoked: r.get::<_, Option<i64>>(8)?.is_some(),
+                expires_at: r.get::<Option<i64>>(7)?.map(clock::rfc3339),
+                revoked: r.get::<Option<i64>>(8)?.is_some(),
             })
         }).map_err(internal)
 }
@@ -580,7 +583,7 @@ pub(crate) fn set_oidc(
     Ok(())
 }
 
-fn oidc_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<super::model::OidcClient> {
+fn oidc_row(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<super::model::OidcClient> {
     Ok(super::model::OidcClient {
         settings: super::model::OidcSettings {
             idp: r.get(0)?,

@@ -1,10 +1,10 @@
 //! What the test harness reads back from the database a test ran on: counts and case rows
 //! its expectations compare. The only module of `harness/` that speaks SQL.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::sql::{Connection, OptionalExtension, params};
 
 /// Events of `kind`, in every workspace.
-pub(super) fn count_events(conn: &Connection, kind: &str) -> rusqlite::Result<i64> {
+pub(super) fn count_events(conn: &Connection, kind: &str) -> crate::store::sql::Result<i64> {
     conn.query_row("SELECT count(*) FROM events WHERE kind = ?1", [kind], |r| {
         r.get(0)
     })
@@ -15,7 +15,7 @@ pub(super) fn case_titled(
     conn: &Connection,
     workspace: &str,
     title: &str,
-) -> rusqlite::Result<Option<(i64, bool)>> {
+) -> crate::store::sql::Result<Option<(i64, bool)>> {
     conn.query_row(
         "SELECT c.id, c.restricted FROM cases c JOIN workspaces w ON w.id = c.workspace_id WHERE w.name = ?1 AND c.title = ?2 ORDER BY c.id LIMIT 1",
         params![workspace, title],
@@ -25,7 +25,7 @@ pub(super) fn case_titled(
 }
 
 /// The collaborators of case `id` (its row id), by email.
-pub(super) fn collaborators(conn: &Connection, id: i64) -> rusqlite::Result<Vec<String>> {
+pub(super) fn collaborators(conn: &Connection, id: i64) -> crate::store::sql::Result<Vec<String>> {
     let mut stmt = conn.prepare(
         "SELECT email FROM case_people WHERE case_id = ?1 AND part = 'collaborator' ORDER BY email",
     )?;
@@ -37,7 +37,7 @@ pub(super) fn count_audit(
     conn: &Connection,
     action: &str,
     actor: Option<&str>,
-) -> rusqlite::Result<i64> {
+) -> crate::store::sql::Result<i64> {
     conn.query_row(
         "SELECT count(*) FROM audit_log WHERE action = ?1 AND (?2 IS NULL OR actor = ?2)",
         params![action, actor],
@@ -46,7 +46,11 @@ pub(super) fn count_audit(
 }
 
 /// Runs of `workflow` with `status`.
-pub(super) fn count_runs(conn: &Connection, workflow: &str, status: &str) -> rusqlite::Result<i64> {
+pub(super) fn count_runs(
+    conn: &Connection,
+    workflow: &str,
+    status: &str,
+) -> crate::store::sql::Result<i64> {
     conn.query_row(
         "SELECT count(*) FROM runs WHERE workflow = ?1 AND status = ?2",
         params![workflow, status],

@@ -3,7 +3,7 @@
 //! connection or transaction; who may see or answer, and when, stays in the service. Stored
 //! forms, access settings and values that no longer parse are errors naming the column.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::sql::{Connection, OptionalExtension, params};
 
 use crate::Error;
 use crate::clock;
@@ -16,7 +16,7 @@ use super::{Interaction, NewInteraction};
 /// The columns [`interaction`] reads, in its order.
 const COLUMNS: &str = "id, run_id, step_key, workspace, workflow, title, form, access, status, created_at, deadline_ms, responder, responded_at, response_values, public_id, (SELECT public_id FROM runs WHERE runs.id = interactions.run_id)";
 
-fn interaction(r: &rusqlite::Row<'_>) -> rusqlite::Result<Interaction> {
+fn interaction(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<Interaction> {
     Ok(Interaction {
         id: r.get(0)?,
         run: r.get(1)?,

@@ -182,7 +182,7 @@ fn a_deadline_bound_member_never_shares_a_transaction_it_may_be_interrupted_in()
                 tx.query_row(
                     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n",
                     [],
-                    |r| r.get::<_, i64>(0),
+                    |r| r.get::<i64>(0),
                 )
                 .map_err(super::internal)?;
                 Ok(())

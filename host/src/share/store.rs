@@ -3,7 +3,7 @@
 //! connection or transaction; every decision stays in the service. Storage errors come back as
 //! [`Error`] through [`internal`].
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::sql::{Connection, OptionalExtension, params};
 
 use crate::Error;
 use crate::clock;
@@ -16,7 +16,7 @@ use super::Share;
 const SHARE_COLUMNS: &str = "public_id, kind, name, source, destination, status, shared_by, accepted_by, revision, \
      (SELECT max(revision) FROM workflow_revisions w WHERE w.workspace = shares.source AND w.name = shares.name)";
 
-fn share_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Share> {
+fn share_row(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<Share> {
     Ok(Share {
         id: r.get(0)?,
         kind: r.get(1)?,

@@ -1,7 +1,7 @@
 //! The SQL of browser sign-in (private to `signin/`): one-time links and sessions, each kept
 //! only as the SHA-256 of its secret.
 
-use rusqlite::{OptionalExtension, params};
+use crate::store::sql::{OptionalExtension, params};
 
 use crate::Error;
 use crate::platform::internal;

@@ -2,7 +2,7 @@
 //! epoch that says when to read it again. Rows come back as stored (names, text); what they
 //! mean is the access layer's to parse.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::sql::{Connection, OptionalExtension, params};
 
 /// A `workspaces` row with its organization's name.
 pub struct WorkspaceRow {
@@ -67,7 +67,7 @@ const SSO_IDENTITIES: &str = "SELECT workspace_id, email, outcome FROM sso_ident
 const KEYS: &str =
     "SELECT id, workspace_id, kind, owner_email, role, expires_at, revoked_at FROM api_keys";
 
-fn workspace(r: &rusqlite::Row<'_>) -> rusqlite::Result<WorkspaceRow> {
+fn workspace(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<WorkspaceRow> {
     Ok(WorkspaceRow {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -76,7 +76,7 @@ fn workspace(r: &rusqlite::Row<'_>) -> rusqlite::Result<WorkspaceRow> {
     })
 }
 
-fn custom_role(r: &rusqlite::Row<'_>) -> rusqlite::Result<CustomRoleRow> {
+fn custom_role(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<CustomRoleRow> {
     Ok(CustomRoleRow {
         workspace_id: r.get(0)?,
         name: r.get(1)?,
@@ -84,7 +84,7 @@ fn custom_role(r: &rusqlite::Row<'_>) -> rusqlite::Result<CustomRoleRow> {
     })
 }
 
-fn membership(r: &rusqlite::Row<'_>) -> rusqlite::Result<MembershipRow> {
+fn membership(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<MembershipRow> {
     Ok(MembershipRow {
         workspace_id: r.get(0)?,
         email: r.get(1)?,
@@ -95,7 +95,7 @@ fn membership(r: &rusqlite::Row<'_>) -> rusqlite::Result<MembershipRow> {
     })
 }
 
-fn sso_identity(r: &rusqlite::Row<'_>) -> rusqlite::Result<SsoIdentityRow> {
+fn sso_identity(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<SsoIdentityRow> {
     Ok(SsoIdentityRow {
         workspace_id: r.get(0)?,
         email: r.get(1)?,
@@ -103,7 +103,7 @@ fn sso_identity(r: &rusqlite::Row<'_>) -> rusqlite::Result<SsoIdentityRow> {
     })
 }
 
-fn key(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRow> {
+fn key(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<KeyRow> {
     Ok(KeyRow {
         id: r.get(0)?,
         ws_id: r.get(1)?,
@@ -116,7 +116,7 @@ fn key(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRow> {
 }
 
 /// Reads every row of access data (read inside one transaction when the caller holds one).
-pub fn rows(conn: &Connection) -> rusqlite::Result<AccessRows> {
+pub fn rows(conn: &Connection) -> crate::store::sql::Result<AccessRows> {
     Ok(AccessRows {
         workspaces: crate::store::all_rows(conn, WORKSPACES, [], workspace)?,
         custom_roles: crate::store::all_rows(conn, CUSTOM_ROLES, [], custom_role)?,
@@ -128,7 +128,7 @@ pub fn rows(conn: &Connection) -> rusqlite::Result<AccessRows> {
 
 /// Reads the rows of the workspaces `ids` only, each table by its workspace index. A
 /// workspace that no longer exists has none.
-pub fn rows_of(conn: &Connection, ids: &[i64]) -> rusqlite::Result<AccessRows> {
+pub fn rows_of(conn: &Connection, ids: &[i64]) -> crate::store::sql::Result<AccessRows> {
     let mut out = AccessRows {
         workspaces: Vec::new(),
         custom_roles: Vec::new(),
@@ -164,28 +164,28 @@ pub fn rows_of(conn: &Connection, ids: &[i64]) -> rusqlite::Result<AccessRows> {
 /// Runs `f` in a read transaction: everything it reads is one snapshot of the database (WAL
 /// readers do not block writers), so the rows of a workspace changed meanwhile are not read
 /// half before and half after. Not for a connection already in a transaction.
-pub fn in_snapshot<T, E: From<rusqlite::Error>>(
+pub fn in_snapshot<T, E: From<crate::store::sql::Error>>(
     conn: &Connection,
     f: impl FnOnce(&Connection) -> Result<T, E>,
 ) -> Result<T, E> {
-    conn.execute_batch("BEGIN DEFERRED")?;
+    conn.begin(crate::store::sql::Begin::ReadSnapshot)?;
     let result = f(conn);
     // A read transaction has nothing to commit; ending it cannot lose anything.
-    let ended = conn.execute_batch("COMMIT");
+    let ended = conn.commit();
     let value = result?;
     ended?;
     Ok(value)
 }
 
 /// The access epoch: how many access changes have committed (in any process).
-pub fn epoch(conn: &Connection) -> rusqlite::Result<i64> {
+pub fn epoch(conn: &Connection) -> crate::store::sql::Result<i64> {
     conn.prepare_cached("SELECT n FROM access_epoch WHERE id = 1")?
         .query_row([], |r| r.get(0))
 }
 
 /// Counts one more access change and returns its epoch; call it inside the change's
 /// transaction, after the change (the change log's triggers name the epoch it commits as).
-pub fn bump_epoch(conn: &Connection) -> rusqlite::Result<i64> {
+pub fn bump_epoch(conn: &Connection) -> crate::store::sql::Result<i64> {
     conn.prepare_cached("UPDATE access_epoch SET n = n + 1 WHERE id = 1 RETURNING n")?
         .query_row([], |r| r.get(0))
 }
@@ -202,7 +202,11 @@ pub enum Changes {
 
 /// The workspaces changed by the access changes after epoch `since` (one indexed range read
 /// of the change log), or why only a full load will do.
-pub fn changed_since(conn: &Connection, since: i64, limit: usize) -> rusqlite::Result<Changes> {
+pub fn changed_since(
+    conn: &Connection,
+    since: i64,
+    limit: usize,
+) -> crate::store::sql::Result<Changes> {
     let logged_from: i64 = conn
         .prepare_cached("SELECT logged_from FROM access_epoch WHERE id = 1")?
         .query_row([], |r| r.get(0))?;
@@ -224,7 +228,7 @@ pub fn changed_since(conn: &Connection, since: i64, limit: usize) -> rusqlite::R
 
 /// Drops the change log's rows up to epoch `through` (a process holding an older epoch then
 /// loads the whole index). Call it inside an access change's transaction.
-pub fn prune_log(conn: &Connection, through: i64) -> rusqlite::Result<()> {
+pub fn prune_log(conn: &Connection, through: i64) -> crate::store::sql::Result<()> {
     conn.prepare_cached("DELETE FROM access_log WHERE epoch <= ?1")?
         .execute([through])?;
     conn.prepare_cached("UPDATE access_epoch SET logged_from = CASE WHEN logged_from > ?1 THEN logged_from ELSE ?1 END WHERE id = 1")?
@@ -237,7 +241,7 @@ pub fn claim_rule(
     conn: &Connection,
     ws: i64,
     rank: u32,
-) -> rusqlite::Result<Option<(String, String, String)>> {
+) -> crate::store::sql::Result<Option<(String, String, String)>> {
     conn.query_row(
         "SELECT claim, value, role FROM claim_rules WHERE workspace_id = ?1 AND rank = ?2",
         params![ws, rank],
@@ -258,7 +262,7 @@ pub fn groups_of_member(
     conn: &Connection,
     ws: i64,
     email: &str,
-) -> rusqlite::Result<Vec<MemberGroupRow>> {
+) -> crate::store::sql::Result<Vec<MemberGroupRow>> {
     let mut stmt = conn.prepare(
         "SELECT g.id, g.name, g.kind FROM groups g JOIN group_members gm ON gm.group_id = g.id
          JOIN users u ON u.id = gm.user_id WHERE g.workspace_id = ?1 AND u.email = ?2 ORDER BY g.name",

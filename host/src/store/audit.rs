@@ -1,7 +1,7 @@
 //! The audit log's storage (SPEC AU): appended inside the transaction of the change an entry
 //! describes, never updated or deleted (triggers refuse both), numbered per workspace.
 
-use rusqlite::{Connection, params};
+use crate::store::sql::{Connection, params};
 use serde::Serialize;
 
 use crate::clock;
@@ -31,7 +31,7 @@ pub struct NewEntry<'a> {
 }
 
 /// Appends an entry; call it inside the transaction that makes the change it describes.
-pub fn append(conn: &Connection, entry: &NewEntry<'_>) -> rusqlite::Result<()> {
+pub fn append(conn: &Connection, entry: &NewEntry<'_>) -> crate::store::sql::Result<()> {
     conn.prepare_cached(
         // Numbered within the workspace (SPEC ID-4); the writer holds the lock, so the next
         // number is free.
@@ -56,7 +56,7 @@ pub fn entries(
     conn: &Connection,
     workspace: &str,
     since: i64,
-) -> rusqlite::Result<Vec<AuditEntry>> {
+) -> crate::store::sql::Result<Vec<AuditEntry>> {
     let mut stmt = conn.prepare(
         "SELECT number, at, actor, actor_kind, workspace, action, target, details
          FROM audit_log WHERE workspace = ?1 AND at >= ?2 ORDER BY at, id",

@@ -22,10 +22,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use parking_lot::{Condvar, Mutex};
-use rusqlite::Connection;
-
+use super::sql::{self, Begin, Connection};
 use super::{Db, Transaction, deadline};
+use parking_lot::{Condvar, Mutex};
 
 /// The batch open on a connection.
 pub(crate) struct OpenBatch {
@@ -102,11 +101,12 @@ pub(crate) struct Joined {
     pub outcome: Arc<Outcome>,
 }
 
-const SAVEPOINT: &str = "SAVEPOINT member";
+/// The savepoint a member's work is done in.
+const SAVEPOINT: &str = "member";
 
 impl Db {
     /// Begins a member's work on this connection (see the module's doc).
-    pub(crate) fn enter(&mut self, entry: Entry) -> rusqlite::Result<Member<'_>> {
+    pub(crate) fn enter(&mut self, entry: Entry) -> sql::Result<Member<'_>> {
         if entry == Entry::Alone && self.batch.as_ref().is_some_and(|b| b.members > 0) {
             self.flush();
         }
@@ -122,11 +122,11 @@ impl Db {
         }
         let savepoint = match &self.batch {
             Some(_) => {
-                self.conn.execute_batch(SAVEPOINT)?;
+                self.conn.savepoint(SAVEPOINT)?;
                 true
             }
             None => {
-                self.conn.execute_batch("BEGIN IMMEDIATE")?;
+                self.conn.begin(Begin::Write)?;
                 self.batch = Some(OpenBatch {
                     members: 0,
                     opened: Instant::now(),
@@ -154,7 +154,7 @@ impl Db {
         let result = if self.conn.is_autocommit() {
             Err("the batch's transaction ended without a commit".to_owned())
         } else {
-            self.conn.execute_batch("COMMIT").map_err(|e| {
+            self.conn.commit().map_err(|e| {
                 roll_back(&self.conn);
                 format!("the commit failed: {e}")
             })
@@ -188,7 +188,7 @@ impl Db {
 fn roll_back(conn: &Connection) {
     if !conn.is_autocommit() {
         // Failing, it leaves nothing worse: the next BEGIN fails and says so.
-        let _ = conn.execute_batch("ROLLBACK");
+        let _ = conn.rollback();
     }
 }
 
@@ -218,13 +218,15 @@ impl Member<'_> {
     fn keep(&mut self) -> Result<Joined, String> {
         self.done = true;
         let db = &mut *self.db;
-        if db.conn.is_autocommit() {
+        // On PostgreSQL a swallowed error leaves the transaction aborted: nothing in it can
+        // commit any more, as when SQLite rolls it back.
+        if db.conn.is_autocommit() || db.conn.is_aborted() {
             let why = "the transaction was rolled back by an error inside it";
             db.lost(why);
             return Err(why.to_owned());
         }
         if self.savepoint
-            && let Err(e) = db.conn.execute_batch("RELEASE member")
+            && let Err(e) = db.conn.release(SAVEPOINT)
         {
             // Its work cannot be told apart from the others' any more.
             let why = format!("a member's work could not be kept: {e}");
@@ -266,11 +268,7 @@ impl Member<'_> {
             db.batch = None;
             return;
         }
-        if db
-            .conn
-            .execute_batch("ROLLBACK TO member; RELEASE member")
-            .is_err()
-        {
+        if db.conn.rollback_to(SAVEPOINT).is_err() {
             db.lost("a failed transaction's work could not be rolled back alone");
         }
     }

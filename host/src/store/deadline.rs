@@ -93,13 +93,16 @@ mod tests {
     fn a_busy_wait_lasts_the_busy_timeout_or_until_the_bound_deadline() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("x.db");
-        let mut db = Db::open(&path).expect("db");
+        let db = Db::open(&path).expect("db");
         let holder = rusqlite::Connection::open(&path).expect("open");
         holder.execute_batch("BEGIN IMMEDIATE").expect("lock");
         let started = Instant::now();
         {
             let _bound = bind(started + Duration::from_millis(200));
-            let err = db.conn_mut().transaction().expect_err("the lock is held");
+            let err = db
+                .conn()
+                .begin(crate::store::sql::Begin::Write)
+                .expect_err("the lock is held");
             assert!(crate::store::is_infrastructure(&err), "{err}");
         }
         let took = started.elapsed();

@@ -1,7 +1,7 @@
 //! The event log: case events and custom events, appended in the transaction of the change
 //! that caused them, read by triggers.
 
-use rusqlite::{Connection, params};
+use crate::store::sql::{Connection, params};
 
 use crate::principal::Cause;
 
@@ -30,7 +30,7 @@ pub fn append(
     source: &str,
     case_id: Option<i64>,
     cause: Option<Cause>,
-) -> rusqlite::Result<i64> {
+) -> crate::store::sql::Result<i64> {
     conn.prepare_cached("INSERT INTO events (workspace, kind, payload, source, case_id, depth, cause_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id").and_then(|mut stmt| stmt.query_row(params![workspace, kind, payload.to_string(), source, case_id, cause.map_or(0, |c| c.depth), cause.map(|c| c.run)], |r| r.get(0)))
 }
 

@@ -1,16 +1,45 @@
 //! Telling the infrastructure's failures from the data's (SPEC WF-11): a busy or locked
 //! database, a full disk, an I/O error are nobody's fault in the request and pass with time;
-//! a constraint or a malformed row are not. Classified by SQLite's result code, never by text.
+//! a constraint or a malformed row are not. Classified by SQLite's result code or
+//! PostgreSQL's SQLSTATE, never by text.
 
 use rusqlite::ErrorCode;
 
+use super::sql::Error;
+
 /// Whether `error` is a failure of the infrastructure: SQLite busy or locked past the busy
-/// timeout, a full disk, an I/O error, a database that cannot be opened or written, memory.
-pub fn is_infrastructure(error: &rusqlite::Error) -> bool {
+/// timeout, a full disk, an I/O error, a database that cannot be opened or written, memory;
+/// on PostgreSQL a lost or refused connection, a server shutting down or out of resources, a
+/// lock or statement timeout, a serialization failure or deadlock (which a retry resolves).
+pub fn is_infrastructure(error: &Error) -> bool {
+    match error {
+        Error::Sqlite(e) => is_sqlite_infrastructure(e),
+        Error::Postgres(e) => is_postgres_infrastructure(e),
+        _ => false,
+    }
+}
+
+/// [`is_infrastructure`] for SQLite's own errors.
+pub(crate) fn is_sqlite_infrastructure(error: &rusqlite::Error) -> bool {
     match error.sqlite_error_code() {
         Some(code) => infrastructure_code(code),
         None => false,
     }
+}
+
+fn is_postgres_infrastructure(error: &::postgres::Error) -> bool {
+    let Some(state) = error.code() else {
+        // No SQLSTATE: the client's own failure (a closed connection, an I/O error), except
+        // a value that did not convert, which is the data's.
+        return error.is_closed()
+            || std::error::Error::source(error)
+                .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some());
+    };
+    let code = state.code();
+    // Classes 08 connection, 53 resources, 57 operator intervention (shutdown, cancel), 58
+    // system (I/O); 40001 serialization, 40P01 deadlock, 55P03 lock not available.
+    ["08", "53", "57", "58"].iter().any(|c| code.starts_with(c))
+        || matches!(code, "40001" | "40P01" | "55P03")
 }
 
 fn infrastructure_code(code: ErrorCode) -> bool {
@@ -30,9 +59,10 @@ fn infrastructure_code(code: ErrorCode) -> bool {
 /// [`is_infrastructure`]); an I/O error of the host (a lease file, a cache) counts too.
 pub fn chain_is_infrastructure(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
-        cause
-            .downcast_ref::<rusqlite::Error>()
-            .is_some_and(is_infrastructure)
+        cause.downcast_ref::<Error>().is_some_and(is_infrastructure)
+            || cause
+                .downcast_ref::<rusqlite::Error>()
+                .is_some_and(is_sqlite_infrastructure)
             || cause.downcast_ref::<std::io::Error>().is_some()
     })
 }
@@ -40,9 +70,9 @@ pub fn chain_is_infrastructure(error: &anyhow::Error) -> bool {
 /// Storage errors for tests above the boundary: those of the infrastructure (busy, full, I/O)
 /// and one of the data (a constraint), built as SQLite reports them.
 #[cfg(test)]
-pub(crate) fn sample_errors() -> (Vec<rusqlite::Error>, rusqlite::Error) {
+pub(crate) fn sample_errors() -> (Vec<Error>, Error) {
     use rusqlite::ffi;
-    let sqlite = |code| rusqlite::Error::SqliteFailure(ffi::Error::new(code), None);
+    let sqlite = |code| Error::Sqlite(rusqlite::Error::SqliteFailure(ffi::Error::new(code), None));
     (
         vec![
             sqlite(ffi::SQLITE_BUSY),
@@ -77,6 +107,7 @@ mod tests {
         let busy = other
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .expect_err("busy while the other holds the write lock");
+        let busy = Error::from(busy);
         assert!(is_infrastructure(&busy), "{busy}");
         assert!(chain_is_infrastructure(&anyhow::Error::from(busy)));
 
@@ -88,6 +119,7 @@ mod tests {
         let duplicate = fresh
             .execute("INSERT INTO t VALUES (1)", [])
             .expect_err("a duplicate key");
+        let duplicate = Error::from(duplicate);
         assert!(!is_infrastructure(&duplicate), "{duplicate}");
         assert!(!chain_is_infrastructure(&anyhow::Error::from(duplicate)));
     }

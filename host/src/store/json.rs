@@ -23,17 +23,21 @@ pub fn parse(what: &'static str, text: &str) -> Result<Value, StoredJsonError> {
 }
 
 /// Reads column `idx` (named `what`, `table.column`) of a row as JSON text; for row mappers.
-pub fn column(r: &rusqlite::Row<'_>, idx: usize, what: &'static str) -> rusqlite::Result<Value> {
+pub fn column(
+    r: &crate::store::sql::Row<'_>,
+    idx: usize,
+    what: &'static str,
+) -> crate::store::sql::Result<Value> {
     let text: String = r.get(idx)?;
     parse(what, &text).map_err(|e| conversion(idx, e))
 }
 
 /// Like [`column`] for a nullable column: SQL NULL is `None`, never an unreadable text.
 pub fn optional_column(
-    r: &rusqlite::Row<'_>,
+    r: &crate::store::sql::Row<'_>,
     idx: usize,
     what: &'static str,
-) -> rusqlite::Result<Option<Value>> {
+) -> crate::store::sql::Result<Option<Value>> {
     let text: Option<String> = r.get(idx)?;
     text.map(|t| parse(what, &t).map_err(|e| conversion(idx, e)))
         .transpose()
@@ -42,16 +46,20 @@ pub fn optional_column(
 /// Reads column `idx` (named `what`) as JSON text of a type the host stored, e.g. a form; a
 /// text that does not parse as that type is an error naming the column, never a default.
 pub fn typed_column<T: serde::de::DeserializeOwned>(
-    r: &rusqlite::Row<'_>,
+    r: &crate::store::sql::Row<'_>,
     idx: usize,
     what: &'static str,
-) -> rusqlite::Result<T> {
+) -> crate::store::sql::Result<T> {
     let text: String = r.get(idx)?;
     serde_json::from_str(&text).map_err(|source| conversion(idx, StoredJsonError { what, source }))
 }
 
-fn conversion(idx: usize, e: StoredJsonError) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
+fn conversion(idx: usize, e: StoredJsonError) -> crate::store::sql::Error {
+    crate::store::sql::Error::FromSqlConversionFailure(
+        idx,
+        crate::store::sql::types::Type::Text,
+        Box::new(e),
+    )
 }
 
 #[cfg(test)]
@@ -60,7 +68,8 @@ mod tests {
 
     #[test]
     fn unreadable_stored_json_is_an_error_naming_the_column() {
-        let conn = rusqlite::Connection::open_in_memory().expect("db");
+        let db = crate::store::Db::open_in_memory().expect("db");
+        let conn = db.conn();
         let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
         let err = conn
             .query_row("SELECT ?1", [&deep], |r| column(r, 0, "events.payload"))
@@ -70,9 +79,10 @@ mod tests {
             .query_row("SELECT NULL", [], |r| optional_column(r, 0, "runs.output"))
             .expect("NULL reads as None");
         assert_eq!(none, None);
-        let wrong: rusqlite::Result<Vec<String>> = conn.query_row("SELECT '{}'", [], |r| {
-            typed_column(r, 0, "interactions.form")
-        });
+        let wrong: crate::store::sql::Result<Vec<String>> =
+            conn.query_row("SELECT '{}'", [], |r| {
+                typed_column(r, 0, "interactions.form")
+            });
         let err = wrong.expect_err("an object is not a list");
         assert!(
             err.to_string().contains("stored interactions.form"),

@@ -1,18 +1,21 @@
-//! SQLite storage: opening the database, versioned migrations, and the records of step
-//! executions. WAL mode and foreign keys on; every multi-row write is one transaction, and
-//! every transaction takes the write lock when it begins (see [`Db::open`]).
+//! Storage: opening the database (an SQLite file, or a PostgreSQL server), versioned
+//! migrations, and the records of step executions. Every storage module speaks to either
+//! through the facade in `sql/`. On SQLite: WAL mode and foreign keys on; every multi-row
+//! write is one transaction, and every transaction takes the write lock when it begins (see
+//! [`Db::open`]).
 
 pub mod access;
 pub mod audit;
 mod batch;
 pub mod deadline;
 pub mod events;
-mod failure;
+pub(crate) mod failure;
 #[cfg(test)]
 pub(crate) use failure::sample_errors;
 pub mod json;
 mod migrations;
 pub mod postgres;
+pub mod sql;
 mod steps;
 mod values;
 
@@ -25,12 +28,14 @@ use rusqlite::TransactionBehavior;
 use rusqlite::config::DbConfig;
 use std::ops::Deref;
 
+use self::sql::{Engine, Params, Row};
+
 pub(crate) use batch::{Entry, Joined};
 pub use events::StoredEvent;
 pub use failure::{chain_is_infrastructure, is_infrastructure};
 /// The handles the services pass to their storage modules (`*/store.rs`): only storage
 /// modules query them (see ARCHITECTURE.md, "The storage boundary").
-pub use rusqlite::{Connection, Error as StoreError};
+pub use sql::{Connection, Error as StoreError};
 pub use steps::{ExecutionRecord, RecordedExecution, record_in};
 
 /// The default database location, relative to the working directory.
@@ -46,8 +51,10 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// An open, migrated database.
 pub struct Db {
     conn: Connection,
-    /// The file it was opened from; `None` in memory.
+    /// The file it was opened from; `None` in memory and on PostgreSQL.
     path: Option<std::path::PathBuf>,
+    /// The PostgreSQL server it is connected to.
+    url: Option<String>,
     /// Transactions this connection has committed (its commit hook counts them).
     commits: Arc<AtomicU64>,
     /// The group commit open on it, if any (`batch.rs`).
@@ -88,17 +95,46 @@ impl Db {
                 )
             })?;
         }
-        let conn = Connection::open(path)
+        let conn = rusqlite::Connection::open(path)
             .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", path.display()))?;
         Self::init(conn, Some(path.to_owned()))
     }
 
-    /// An in-memory database (tests and benchmarks).
-    pub fn open_in_memory() -> anyhow::Result<Self> {
-        Self::init(Connection::open_in_memory()?, None)
+    /// Opens the database at `location`: an SQLite file, or a PostgreSQL server (whose schema
+    /// is migrated to this version's).
+    pub fn open_at(location: &Location) -> anyhow::Result<Self> {
+        match location {
+            Location::File(path) => Self::open(path),
+            Location::Postgres(url) => Self::open_postgres(url),
+        }
     }
 
-    fn init(mut conn: Connection, path: Option<std::path::PathBuf>) -> anyhow::Result<Self> {
+    /// Connects to the PostgreSQL database at `url` and migrates its schema.
+    pub fn open_postgres(url: &str) -> anyhow::Result<Self> {
+        let mut client = postgres::connect(url)?;
+        postgres::migrate(&mut client)?;
+        let conn = Connection::from_postgres(client);
+        let commits = conn
+            .commit_counter()
+            .ok_or_else(|| anyhow::anyhow!("a PostgreSQL connection counts its commits"))?;
+        Ok(Self {
+            conn,
+            path: None,
+            url: Some(url.to_owned()),
+            commits,
+            batch: None,
+        })
+    }
+
+    /// An in-memory database (tests and benchmarks).
+    pub fn open_in_memory() -> anyhow::Result<Self> {
+        Self::init(rusqlite::Connection::open_in_memory()?, None)
+    }
+
+    fn init(
+        mut conn: rusqlite::Connection,
+        path: Option<std::path::PathBuf>,
+    ) -> anyhow::Result<Self> {
         // The busy timeout, but never past a step's deadline; and a statement a step's host
         // call started is interrupted once the deadline passes (`deadline.rs`, SPEC ST-4).
         conn.busy_handler(Some(deadline::busy_handler(BUSY_TIMEOUT)))?;
@@ -139,8 +175,9 @@ impl Db {
             false
         }))?;
         Ok(Self {
-            conn,
+            conn: Connection::from_sqlite(conn),
             path,
+            url: None,
             commits,
             batch: None,
         })
@@ -156,47 +193,65 @@ impl Db {
         self.path.as_deref()
     }
 
+    /// Which engine it is.
+    pub fn engine(&self) -> Engine {
+        self.conn.engine()
+    }
+
     /// The schema version after migrations.
     pub fn schema_version(&self) -> anyhow::Result<u32> {
-        Ok(self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+        match self.conn.sqlite() {
+            Some(c) => Ok(c.pragma_query_value(None, "user_version", |r| r.get(0))?),
+            None => {
+                let v: i64 = self.conn.query_row(
+                    &format!(
+                        "SELECT coalesce(max(version), 0) FROM {}",
+                        postgres::VERSION_TABLE
+                    ),
+                    [],
+                    |r| r.get(0),
+                )?;
+                Ok(u32::try_from(v)?)
+            }
+        }
     }
 
     /// A second connection to the same file, for reads that must not wait behind the writes
     /// of this one (WAL lets a reader go on while a writer writes); `None` in memory, where
     /// a second connection would open another, empty database. It refuses writes
     /// (`query_only`), so nothing can bypass the transactions of this one.
+    ///
+    /// On PostgreSQL, a second connection whose transactions are read-only.
     pub fn open_reader(&self) -> anyhow::Result<Option<Connection>> {
+        if let Some(url) = &self.url {
+            let mut client = postgres::connect(url)?;
+            client.batch_execute("SET default_transaction_read_only = on")?;
+            return Ok(Some(Connection::from_postgres(client)));
+        }
         let Some(path) = &self.path else {
             return Ok(None);
         };
-        let mut conn = Connection::open(path)
+        let mut conn = rusqlite::Connection::open(path)
             .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", path.display()))?;
         conn.busy_handler(Some(deadline::busy_handler(BUSY_TIMEOUT)))?;
         conn.pragma_update(None, "query_only", "ON")?;
-        Ok(Some(conn))
+        Ok(Some(Connection::from_sqlite(conn)))
     }
 
     /// The underlying connection, for the store modules of later layers.
     pub fn conn(&self) -> &Connection {
         &self.conn
     }
-
-    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
-        &mut self.conn
-    }
 }
 
-/// Rows changed through this connection since it opened (SQLite's `total_changes()`).
 /// Every row `sql` returns for `params`, each read by `read`, collected (into a `Vec`, a map,
 /// ...): the prepare, query and collect every storage module's lists would spell out again.
-pub fn all_rows<T, C: FromIterator<T>, P: rusqlite::Params>(
+pub fn all_rows<T, C: FromIterator<T>, P: Params>(
     conn: &Connection,
     sql: &str,
     params: P,
-    read: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-) -> rusqlite::Result<C> {
+    read: impl FnMut(&Row<'_>) -> sql::Result<T>,
+) -> sql::Result<C> {
     let mut stmt = conn.prepare(sql)?;
     stmt.query_map(params, read)?.collect()
 }
@@ -208,16 +263,40 @@ pub fn delete_at_most(
     sql: &str,
     bound: i64,
     limit: usize,
-) -> rusqlite::Result<usize> {
+) -> sql::Result<usize> {
     // A batch size never comes near `i64::MAX`.
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     conn.prepare_cached(sql)?
-        .execute(rusqlite::params![bound, limit])
+        .execute(sql::params![bound, limit])
 }
 
-pub fn total_changes(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.prepare_cached("SELECT total_changes()")?
-        .query_row([], |r| r.get(0))
+/// Rows changed through this connection since it opened (SQLite's `total_changes()`).
+pub fn total_changes(conn: &Connection) -> sql::Result<u64> {
+    conn.total_changes()
+}
+
+/// Where the database is: an SQLite file, or a PostgreSQL server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// An SQLite file (created with its schema on first use).
+    File(std::path::PathBuf),
+    /// A PostgreSQL URL (`postgres://user@host/db`).
+    Postgres(String),
+}
+
+impl Location {
+    /// `postgres://…` or `postgresql://…` is a server; anything else a file path.
+    pub fn parse(text: &str) -> Self {
+        let scheme = |s: &str| {
+            text.get(..s.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(s))
+        };
+        if scheme("postgres://") || scheme("postgresql://") {
+            Location::Postgres(text.to_owned())
+        } else {
+            Location::File(text.into())
+        }
+    }
 }
 
 /// The variable that chooses when commits reach the disk: `normal` (the default: a commit
@@ -243,12 +322,12 @@ fn synchronous() -> anyhow::Result<&'static str> {
 /// switching needs an exclusive lock, and SQLite refuses the losers with SQLITE_BUSY without
 /// waiting (they hold a shared lock, so waiting could deadlock). They try again until the
 /// busy timeout has passed (SPEC WF-11).
-fn enable_wal(conn: &Connection) -> anyhow::Result<()> {
+fn enable_wal(conn: &rusqlite::Connection) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     loop {
         match conn.pragma_update(None, "journal_mode", "WAL") {
             Ok(()) => return Ok(()),
-            Err(e) if is_infrastructure(&e) && started.elapsed() < BUSY_TIMEOUT => {
+            Err(e) if failure::is_sqlite_infrastructure(&e) && started.elapsed() < BUSY_TIMEOUT => {
                 std::thread::sleep(Duration::from_millis(5));
             }
             Err(e) => {
@@ -270,9 +349,9 @@ mod tests {
     #[test]
     fn cached_statements_are_not_reprepared_per_binding() {
         let db = Db::open_in_memory().expect("db");
+        let conn = db.conn().sqlite().expect("SQLite");
         for id in 1..=5_i64 {
-            let mut stmt = db
-                .conn()
+            let mut stmt = conn
                 .prepare_cached(
                     "SELECT part, email FROM case_people WHERE case_id = ?1 ORDER BY part, email LIMIT ?2",
                 )
@@ -280,10 +359,24 @@ mod tests {
             let rows: Vec<(String, String)> = stmt
                 .query_map(rusqlite::params![id, id], |r| Ok((r.get(0)?, r.get(1)?)))
                 .expect("query")
-                .collect::<Result<_, _>>()
+                .collect::<rusqlite::Result<_>>()
                 .expect("rows");
             assert!(rows.is_empty());
             assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0, "call {id}");
+        }
+    }
+
+    #[test]
+    fn a_postgres_url_is_a_server_and_anything_else_a_file() {
+        for url in ["postgres://u@h/db", "POSTGRESQL://u@h/db", "postgres://x"] {
+            assert_eq!(
+                Location::parse(url),
+                Location::Postgres(url.to_owned()),
+                "{url}"
+            );
+        }
+        for path in ["flowhost.db", "postgres", "./postgres://x", ""] {
+            assert_eq!(Location::parse(path), Location::File(path.into()), "{path}");
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use rusqlite::params;
+use crate::store::sql::params;
 
 use super::Db;
 
@@ -35,10 +35,19 @@ pub struct ExecutionRecord<'a> {
 impl Db {
     /// Stores an execution with its logs and events; returns the execution id.
     pub fn record_step_execution(&mut self, rec: &ExecutionRecord<'_>) -> anyhow::Result<i64> {
-        let tx = self.conn_mut().transaction()?;
-        let id = record_in(&tx, rec)?;
-        tx.commit()?;
-        Ok(id)
+        let conn = self.conn();
+        conn.begin(super::sql::Begin::Write)?;
+        match record_in(conn, rec) {
+            Ok(id) => {
+                conn.commit()?;
+                Ok(id)
+            }
+            Err(e) => {
+                // The error is the news; a failed rollback leaves nothing committed either.
+                let _ = conn.rollback();
+                Err(e.into())
+            }
+        }
     }
 
     /// Log lines of one execution, in order, as (level, message).
@@ -53,7 +62,10 @@ impl Db {
 
 /// Writes an execution record inside the caller's transaction (so a workflow step's record
 /// and its journal entry commit together); returns the execution id.
-pub fn record_in(tx: &rusqlite::Connection, rec: &ExecutionRecord<'_>) -> rusqlite::Result<i64> {
+pub fn record_in(
+    tx: &crate::store::sql::Connection,
+    rec: &ExecutionRecord<'_>,
+) -> crate::store::sql::Result<i64> {
     let exec = rec.execution;
     let (status, kind, error, output) = match exec.outcome() {
         Ok(value) => ("succeeded", None, None, Some(value.to_string())),
@@ -76,7 +88,7 @@ pub fn record_in(tx: &rusqlite::Connection, rec: &ExecutionRecord<'_>) -> rusqli
         output,
             i64::try_from(exec.duration().as_micros()).unwrap_or(i64::MAX),
         ],
-        |r| r.get::<_, i64>(0),
+        |r| r.get::<i64>(0),
     )?;
     insert_logs(tx, id, exec)?;
     let source = format!("step-execution:{id}");
@@ -87,10 +99,10 @@ pub fn record_in(tx: &rusqlite::Connection, rec: &ExecutionRecord<'_>) -> rusqli
 }
 
 fn insert_logs(
-    tx: &rusqlite::Connection,
+    tx: &crate::store::sql::Connection,
     id: i64,
     exec: &dyn RecordedExecution,
-) -> rusqlite::Result<()> {
+) -> crate::store::sql::Result<()> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO step_logs (execution_id, seq, level, message) VALUES (?1, ?2, ?3, ?4)",
     )?;

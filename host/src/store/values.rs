@@ -2,13 +2,15 @@
 //! and an [`UnreadableValue`] as a row mapper's error. Here, so that only storage modules
 //! import `rusqlite`.
 
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+use crate::store::sql::types::{
+    FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef,
+};
 
 use crate::public_id::PublicId;
 use crate::stored_value::UnreadableValue;
 
 impl ToSql for PublicId {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+    fn to_sql(&self) -> crate::store::sql::Result<ToSqlOutput<'_>> {
         Ok(ToSqlOutput::from(self.as_str()))
     }
 }
@@ -27,7 +29,11 @@ impl FromSql for PublicId {
 
 impl UnreadableValue {
     /// As a row mapper's error (column `idx`), so it travels the storage error paths.
-    pub fn into_sql(self, idx: usize) -> rusqlite::Error {
-        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(self))
+    pub fn into_sql(self, idx: usize) -> crate::store::sql::Error {
+        crate::store::sql::Error::FromSqlConversionFailure(
+            idx,
+            crate::store::sql::types::Type::Text,
+            Box::new(self),
+        )
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::sql::{Connection, OptionalExtension, params};
 
 use crate::Error;
 use crate::admin::groups::GroupKind;
@@ -277,7 +277,7 @@ pub(super) struct StoredMember {
 pub(super) fn members(conn: &Connection, ws: i64) -> Result<BTreeMap<String, StoredMember>, Error> {
     crate::store::all_rows(conn, "SELECT u.id, u.email, m.role, m.source, m.break_glass FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ?1", [ws], |r| {
             Ok((
-                r.get::<_, String>(1)?,
+                r.get::<String>(1)?,
                 StoredMember {
                     user: r.get(0)?,
                     role: r.get(2)?,
@@ -355,7 +355,7 @@ pub(super) fn groups(conn: &Connection, ws: i64) -> Result<BTreeMap<String, Stor
         [ws],
         |r| {
             Ok((
-                r.get::<_, String>(1)?,
+                r.get::<String>(1)?,
                 StoredGroup {
                     id: r.get(0)?,
                     description: r.get(2)?,

@@ -4,7 +4,7 @@
 
 pub mod query;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::sql::{Connection, OptionalExtension, params};
 
 use crate::store::Transaction;
 
@@ -30,36 +30,36 @@ pub fn severity_code(s: Severity) -> i64 {
 
 /// The severity stored as `code` in column `idx`; a code the schema does not admit is an
 /// error naming the column, never a default.
-fn severity_of(idx: usize, code: i64) -> rusqlite::Result<Severity> {
+fn severity_of(idx: usize, code: i64) -> crate::store::sql::Result<Severity> {
     match code {
         0 => Ok(Severity::Low),
         1 => Ok(Severity::Medium),
         2 => Ok(Severity::High),
         3 => Ok(Severity::Critical),
-        other => Err(rusqlite::Error::FromSqlConversionFailure(
+        other => Err(crate::store::sql::Error::FromSqlConversionFailure(
             idx,
-            rusqlite::types::Type::Integer,
+            crate::store::sql::types::Type::Integer,
             format!("stored cases.severity {other} is not a severity code (0..=3)").into(),
         )),
     }
 }
 
 /// The row id of case number `number` of workspace `ws`, if it exists.
-pub fn id_of(conn: &Connection, ws: i64, number: i64) -> rusqlite::Result<Option<i64>> {
+pub fn id_of(conn: &Connection, ws: i64, number: i64) -> crate::store::sql::Result<Option<i64>> {
     conn.prepare_cached("SELECT id FROM cases WHERE workspace_id = ?1 AND number = ?2")?
         .query_row(params![ws, number], |r| r.get(0))
         .optional()
 }
 
 /// The number within its workspace of case row `id`, if it exists.
-pub fn number_of(conn: &Connection, id: i64) -> rusqlite::Result<Option<i64>> {
+pub fn number_of(conn: &Connection, id: i64) -> crate::store::sql::Result<Option<i64>> {
     conn.prepare_cached("SELECT number FROM cases WHERE id = ?1")?
         .query_row([id], |r| r.get(0))
         .optional()
 }
 
 /// Case `id` with its reviewers and collaborators, if it exists.
-pub fn load(conn: &Connection, id: i64) -> rusqlite::Result<Option<CaseRow>> {
+pub fn load(conn: &Connection, id: i64) -> crate::store::sql::Result<Option<CaseRow>> {
     let row = conn
         .prepare_cached(
             "SELECT workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, number
@@ -70,7 +70,7 @@ pub fn load(conn: &Connection, id: i64) -> rusqlite::Result<Option<CaseRow>> {
             |r| {
                 let fields = crate::store::json::column(r, 8, "cases.fields")?;
                 Ok((
-                    r.get::<_, i64>(0)?,
+                    r.get::<i64>(0)?,
                     CaseRecord {
                         id: case_id_text(r.get(11)?),
                         title: r.get(1)?,
@@ -80,11 +80,11 @@ pub fn load(conn: &Connection, id: i64) -> rusqlite::Result<Option<CaseRow>> {
                         reporter: r.get(5)?,
                         assignee: r.get(6)?,
                         reviewers: Vec::new(),
-                        access_mode: if r.get::<_, bool>(7)? { AccessMode::Restricted } else { AccessMode::FullAccess },
+                        access_mode: if r.get::<bool>(7)? { AccessMode::Restricted } else { AccessMode::FullAccess },
                         collaborators: Vec::new(),
                         fields,
-                        created_at: clock::rfc3339(r.get::<_, i64>(9)? / 1_000_000),
-                        updated_at: clock::rfc3339(r.get::<_, i64>(10)? / 1_000_000),
+                        created_at: clock::rfc3339(r.get::<i64>(9)? / 1_000_000),
+                        updated_at: clock::rfc3339(r.get::<i64>(10)? / 1_000_000),
                     },
                 ))
             },
@@ -112,7 +112,7 @@ pub struct Named {
 }
 
 /// Everyone named on case `id`, in one query (a case read used to run one per part).
-pub fn people(conn: &Connection, id: i64) -> rusqlite::Result<Named> {
+pub fn people(conn: &Connection, id: i64) -> crate::store::sql::Result<Named> {
     let mut stmt = conn.prepare_cached(
         "SELECT part, email FROM case_people WHERE case_id = ?1 ORDER BY part, email",
     )?;
@@ -133,7 +133,7 @@ pub fn people(conn: &Connection, id: i64) -> rusqlite::Result<Named> {
 }
 
 /// Whether `email` is named on case `id` (assignee, reviewer or collaborator).
-pub fn is_named(conn: &Connection, id: i64, email: &str) -> rusqlite::Result<bool> {
+pub fn is_named(conn: &Connection, id: i64, email: &str) -> crate::store::sql::Result<bool> {
     conn.prepare_cached(
         "SELECT EXISTS (SELECT 1 FROM case_people WHERE case_id = ?1 AND email = ?2)",
     )?
@@ -147,7 +147,7 @@ pub fn add_person(
     ws: i64,
     email: &str,
     part: &str,
-) -> rusqlite::Result<()> {
+) -> crate::store::sql::Result<()> {
     tx.prepare_cached("INSERT INTO case_people (case_id, workspace_id, email, part) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING")?
         .execute(params![id, ws, email, part])?;
     Ok(())
@@ -159,7 +159,7 @@ pub fn remove_person(
     id: i64,
     email: &str,
     part: &str,
-) -> rusqlite::Result<()> {
+) -> crate::store::sql::Result<()> {
     tx.prepare_cached("DELETE FROM case_people WHERE case_id = ?1 AND email = ?2 AND part = ?3")?
         .execute(params![id, email, part])?;
     Ok(())
@@ -172,7 +172,7 @@ pub fn timeline(
     actor: &str,
     kind: &str,
     details: &serde_json::Value,
-) -> rusqlite::Result<()> {
+) -> crate::store::sql::Result<()> {
     tx.prepare_cached(
         "INSERT INTO case_timeline (case_id, at, actor, kind, details) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
@@ -190,7 +190,7 @@ pub fn timeline(
 pub fn find_by_idempotency_key(
     conn: &Connection,
     key: &str,
-) -> rusqlite::Result<Option<(i64, i64)>> {
+) -> crate::store::sql::Result<Option<(i64, i64)>> {
     conn.prepare_cached("SELECT id, workspace_id FROM cases WHERE idempotency_key = ?1")?
         .query_row(params![key], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
@@ -212,7 +212,7 @@ pub struct NewCaseRow<'a> {
 
 /// Stores a case, numbered next within its workspace (SPEC ID-4), created and updated now;
 /// returns its row id.
-pub fn insert(tx: &Transaction<'_>, case: &NewCaseRow<'_>) -> rusqlite::Result<i64> {
+pub fn insert(tx: &Transaction<'_>, case: &NewCaseRow<'_>) -> crate::store::sql::Result<i64> {
     tx.prepare_cached("INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key, number)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, (SELECT coalesce(max(number), 0) + 1 FROM cases WHERE workspace_id = ?1))
          RETURNING id")?
@@ -232,7 +232,11 @@ pub fn insert(tx: &Transaction<'_>, case: &NewCaseRow<'_>) -> rusqlite::Result<i
 }
 
 /// Sets case `id`'s access mode; its `updated_at` moves forward (at least by one).
-pub fn set_access_mode(tx: &Transaction<'_>, id: i64, mode: AccessMode) -> rusqlite::Result<()> {
+pub fn set_access_mode(
+    tx: &Transaction<'_>,
+    id: i64,
+    mode: AccessMode,
+) -> crate::store::sql::Result<()> {
     tx.prepare_cached(
         "UPDATE cases SET restricted = ?2, updated_at = CASE WHEN updated_at + 1 > ?3 THEN updated_at + 1 ELSE ?3 END WHERE id = ?1",
     )?

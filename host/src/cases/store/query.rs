@@ -2,8 +2,8 @@
 //! the query. Full-access and restricted cases are read by two ordered arms merged by SQLite;
 //! the restricted arm starts from the viewer's own `case_people` rows unless they bypass.
 
-use rusqlite::Connection;
-use rusqlite::types::Value;
+use crate::store::sql::Connection;
+use crate::store::sql::types::Value;
 
 use crate::Error;
 use crate::services::cases::{AccessMode, CaseQuery, CaseSort};
@@ -183,7 +183,7 @@ pub fn page(
         .map_err(crate::platform::internal)?;
     let width = ord.keys.len() + 1;
     let rows: Vec<Vec<i64>> = stmt
-        .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+        .query_map(crate::store::sql::params_from_iter(params.iter()), |r| {
             (0..width).map(|i| r.get(i)).collect()
         })
         .map_err(crate::platform::internal)?
@@ -225,7 +225,7 @@ fn id_bound(conn: &Connection, ws: i64, number: i64, desc: bool) -> Result<i64, 
     };
     let found: Option<i64> = conn
         .prepare_cached(sql)
-        .and_then(|mut stmt| stmt.query_row(rusqlite::params![ws, number], |r| r.get(0)))
+        .and_then(|mut stmt| stmt.query_row(crate::store::sql::params![ws, number], |r| r.get(0)))
         .map_err(crate::platform::internal)?;
     Ok(found.unwrap_or(none))
 }
@@ -262,8 +262,8 @@ pub fn explain(
         .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
         .map_err(crate::platform::internal)?;
     let rows = stmt
-        .query_map(rusqlite::params_from_iter(params.iter()), |r| {
-            r.get::<_, String>(3)
+        .query_map(crate::store::sql::params_from_iter(params.iter()), |r| {
+            r.get::<String>(3)
         })
         .map_err(crate::platform::internal)?;
     rows.collect::<Result<_, _>>()

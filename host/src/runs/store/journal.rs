@@ -2,7 +2,7 @@
 //! finishing, holding and claiming a run, and reading runs back. A stored status is parsed
 //! here, once: a value the host never writes is an error naming the row, never a default.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use crate::store::sql::{Connection, OptionalExtension, Row, params};
 
 use crate::store::Transaction;
 use serde_json::Value;
@@ -303,7 +303,7 @@ pub(crate) fn interrupted(conn: &Connection) -> Result<Vec<(i64, Option<String>)
     rows.collect::<Result<_, _>>().map_err(internal)
 }
 
-fn run_info(r: &Row<'_>) -> rusqlite::Result<RunInfo> {
+fn run_info(r: &Row<'_>) -> crate::store::sql::Result<RunInfo> {
     let output = json::optional_column(r, 6, "runs.output")?;
     Ok(RunInfo {
         key: r.get(0)?,
@@ -321,7 +321,7 @@ fn run_info(r: &Row<'_>) -> rusqlite::Result<RunInfo> {
 
 /// Column `idx` of a `runs` row as a [`RunStatus`]; a text the host never writes is an error
 /// naming the run by its public id (column `id_idx`, SPEC ID-4), never a default.
-fn status(r: &Row<'_>, idx: usize, id_idx: usize) -> rusqlite::Result<RunStatus> {
+fn status(r: &Row<'_>, idx: usize, id_idx: usize) -> crate::store::sql::Result<RunStatus> {
     let text: String = r.get(idx)?;
     RunStatus::parse(&text).ok_or_else(|| {
         let id: Option<PublicId> = r.get(id_idx).ok();

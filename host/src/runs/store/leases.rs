@@ -1,7 +1,7 @@
 //! The storage of run leases (`runs.lease_owner`): who holds a run, and the conditional
 //! updates that take and give it up. Whether a holder is alive is decided above, by its lock.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::sql::{Connection, OptionalExtension, params};
 
 use crate::Error;
 use crate::platform::internal;

@@ -1,7 +1,7 @@
 //! The storage of `wait` timers (`run_timers`): a wait's deadline, and the runs on hold whose
 //! wait is due.
 
-use rusqlite::{Connection, params};
+use crate::store::sql::{Connection, params};
 
 use crate::Error;
 use crate::platform::internal;

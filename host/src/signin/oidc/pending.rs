@@ -1,7 +1,7 @@
 //! The SQL of pending OIDC logins: started by the sign-in button, taken (once) by the IdP's
 //! callback. Keyed by the SHA-256 of the state; bound to the SHA-256 of the browser's cookie.
 
-use rusqlite::{OptionalExtension, params};
+use crate::store::sql::{OptionalExtension, params};
 
 use crate::Error;
 use crate::platform::internal;

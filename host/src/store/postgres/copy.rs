@@ -198,7 +198,7 @@ fn open_source(path: &Path) -> Result<Connection, Error> {
 
 fn source_error(path: &Path, e: rusqlite::Error) -> Error {
     let text = format!("SQLite {}: {e}", path.display());
-    if crate::store::is_infrastructure(&e) {
+    if crate::store::failure::is_sqlite_infrastructure(&e) {
         Error::Busy(text)
     } else {
         Error::Internal(text)

@@ -1,7 +1,7 @@
 //! The storage of pinned components and nested definitions (`components`): bytes by content
 //! digest. Checking bytes against their digest is the service's.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::sql::{Connection, OptionalExtension, params};
 
 use crate::Error;
 use crate::platform::internal;

@@ -2,7 +2,7 @@
 //! `events.quarantined`): the oldest pending event, claiming one, and setting one aside.
 //! Which workflows an event starts, and who may list or release events, is decided above.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::sql::{Connection, OptionalExtension, params};
 
 use crate::store::Transaction;
 use serde_json::Value;
@@ -61,7 +61,7 @@ pub(in crate::workflow) fn next_pending(
         [workspace],
         |r| {
             let id = r.get(0)?;
-            let read = || -> rusqlite::Result<PendingEvent> {
+            let read = || -> crate::store::sql::Result<PendingEvent> {
                 let payload = json::column(r, 3, "events.payload")?;
                 Ok(PendingEvent {
                     id,

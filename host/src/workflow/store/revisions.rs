@@ -2,7 +2,7 @@
 //! [`Revision`]s and appending a new one. Whether a publish makes a new revision is decided
 //! by the service.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::sql::{Connection, OptionalExtension, params};
 
 use crate::Error;
 use crate::clock;
@@ -65,7 +65,7 @@ pub(in crate::workflow) fn revisions(
 fn read(
     conn: &Connection,
     sql: &str,
-    params: impl rusqlite::Params,
+    params: impl crate::store::sql::Params,
 ) -> Result<Vec<Revision>, Error> {
     // Cached: accepting a webhook request reads the latest revision every time.
     let mut stmt = conn.prepare_cached(sql)?;
@@ -83,7 +83,7 @@ fn read(
                 run_as: r.get(8)?,
                 components: None,
             },
-            r.get::<_, Option<String>>(9)?,
+            r.get::<Option<String>>(9)?,
         ))
     })?;
     let rows: Vec<(Revision, Option<String>)> = rows.collect::<Result<_, _>>()?;

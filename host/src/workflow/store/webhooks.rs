@@ -1,7 +1,7 @@
 //! The storage of webhook triggers (issue 16): `webhooks` (a workflow's opaque id and
 //! secret), `webhook_signatures` (replays), `webhook_requests` (idempotency keys).
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::sql::{Connection, OptionalExtension, params};
 
 use crate::store::Transaction;
 
@@ -16,7 +16,7 @@ pub(in crate::workflow) struct Hook {
     pub secret: String,
 }
 
-fn hook(r: &rusqlite::Row<'_>) -> rusqlite::Result<Hook> {
+fn hook(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<Hook> {
     Ok(Hook {
         id: r.get(0)?,
         workspace: r.get(1)?,

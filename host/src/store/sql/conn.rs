@@ -1,0 +1,408 @@
+//! A connection to either engine, its statements and its rows: the calls every storage module
+//! makes, written once. SQLite's side hands them to rusqlite as they are; PostgreSQL's goes
+//! through `pg.rs`.
+
+use super::pg::{self, PgConn, TxState};
+use super::value::{FromSql, FromSqlError, ToSql, ToSqlOutput, ValueRef};
+use super::{Error, Params, Result};
+
+/// Which engine a connection talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// SQLite, embedded.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// How a transaction begins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Begin {
+    /// A transaction that writes, holding the database's write lock from its first statement
+    /// (SQLite `BEGIN IMMEDIATE`; PostgreSQL takes the deployment's write lock, see
+    /// [`WRITE_LOCK`]).
+    Write,
+    /// A read-only transaction that reads one snapshot throughout.
+    ReadSnapshot,
+}
+
+/// The PostgreSQL advisory lock a write transaction holds until it ends: the one-writer rule
+/// that SQLite's write lock gives, on which numbering (audit, cases, journal entries), the
+/// caps counted before an insert and access decisions made under the lock rest (ARCHITECTURE,
+/// "PostgreSQL"). Its key spells "flowhost" in ASCII.
+pub const WRITE_LOCK: i64 = 0x666c_6f77_686f_7374;
+
+/// A connection to the database.
+pub struct Connection(Backend);
+
+enum Backend {
+    Sqlite(rusqlite::Connection),
+    // Boxed: its statement cache and client make it several times SQLite's size.
+    Postgres(Box<PgConn>),
+}
+
+impl Connection {
+    /// The connection of an open SQLite database.
+    pub fn from_sqlite(conn: rusqlite::Connection) -> Self {
+        Self(Backend::Sqlite(conn))
+    }
+
+    /// The connection of a PostgreSQL client.
+    pub fn from_postgres(client: ::postgres::Client) -> Self {
+        Self(Backend::Postgres(Box::new(PgConn::new(client))))
+    }
+
+    /// Which engine it talks to.
+    pub fn engine(&self) -> Engine {
+        match &self.0 {
+            Backend::Sqlite(_) => Engine::Sqlite,
+            Backend::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// SQLite's connection, for what only SQLite has (pragmas, hooks); `None` on PostgreSQL.
+    pub fn sqlite(&self) -> Option<&rusqlite::Connection> {
+        match &self.0 {
+            Backend::Sqlite(c) => Some(c),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// [`Connection::sqlite`], mutable (migrations).
+    pub fn sqlite_mut(&mut self) -> Option<&mut rusqlite::Connection> {
+        match &mut self.0 {
+            Backend::Sqlite(c) => Some(c),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// A statement for `sql`, kept prepared for the next call with the same text.
+    pub fn prepare_cached(&self, sql: &str) -> Result<Statement<'_>> {
+        Ok(Statement(match &self.0 {
+            Backend::Sqlite(c) => StatementInner::SqliteCached(c.prepare_cached(sql)?),
+            Backend::Postgres(c) => StatementInner::Postgres(c, c.prepare(sql)?),
+        }))
+    }
+
+    /// A statement for `sql`, prepared for this use (PostgreSQL keeps every statement).
+    pub fn prepare(&self, sql: &str) -> Result<Statement<'_>> {
+        Ok(Statement(match &self.0 {
+            Backend::Sqlite(c) => StatementInner::Sqlite(c.prepare(sql)?),
+            Backend::Postgres(c) => StatementInner::Postgres(c, c.prepare(sql)?),
+        }))
+    }
+
+    /// Runs `sql` once; the rows it changed.
+    pub fn execute<P: Params>(&self, sql: &str, params: P) -> Result<usize> {
+        self.prepare(sql)?.execute(params)
+    }
+
+    /// The first row `sql` returns, read by `f`; [`Error::QueryReturnedNoRows`] if none.
+    pub fn query_row<T, P: Params>(
+        &self,
+        sql: &str,
+        params: P,
+        f: impl FnOnce(&Row<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.prepare(sql)?.query_row(params, f)
+    }
+
+    /// Runs statements without parameters (schema changes in tests, `SET`).
+    pub fn execute_batch(&self, sql: &str) -> Result<()> {
+        match &self.0 {
+            Backend::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            Backend::Postgres(c) => c.batch(sql),
+        }
+    }
+
+    /// Begins a transaction.
+    pub fn begin(&self, how: Begin) -> Result<()> {
+        match (&self.0, how) {
+            (Backend::Sqlite(c), Begin::Write) => Ok(c.execute_batch("BEGIN IMMEDIATE")?),
+            (Backend::Sqlite(c), Begin::ReadSnapshot) => Ok(c.execute_batch("BEGIN DEFERRED")?),
+            (Backend::Postgres(c), Begin::Write) => {
+                c.control("BEGIN", TxState::Open)?;
+                c.batch(&format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
+            }
+            (Backend::Postgres(c), Begin::ReadSnapshot) => c.control(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                TxState::Open,
+            ),
+        }
+    }
+
+    /// Commits the open transaction. On PostgreSQL, a transaction a failed statement aborted
+    /// is rolled back and the commit is an error (PostgreSQL itself would answer `COMMIT`
+    /// with a silent rollback).
+    pub fn commit(&self) -> Result<()> {
+        match &self.0 {
+            Backend::Sqlite(c) => Ok(c.execute_batch("COMMIT")?),
+            Backend::Postgres(c) => match c.state() {
+                TxState::Open => c.commit(),
+                TxState::Aborted => {
+                    c.control("ROLLBACK", TxState::Idle)?;
+                    Err(Error::TransactionState(
+                        "the transaction was aborted by a failed statement and rolled back",
+                    ))
+                }
+                TxState::Idle => Err(Error::TransactionState("no transaction is open to commit")),
+            },
+        }
+    }
+
+    /// Rolls the open transaction back.
+    pub fn rollback(&self) -> Result<()> {
+        match &self.0 {
+            Backend::Sqlite(c) => Ok(c.execute_batch("ROLLBACK")?),
+            Backend::Postgres(c) => c.control("ROLLBACK", TxState::Idle),
+        }
+    }
+
+    /// Opens savepoint `name` inside the open transaction.
+    pub fn savepoint(&self, name: &str) -> Result<()> {
+        self.execute_batch(&format!("SAVEPOINT {name}"))
+    }
+
+    /// Keeps the work since savepoint `name` in the transaction.
+    pub fn release(&self, name: &str) -> Result<()> {
+        self.execute_batch(&format!("RELEASE {name}"))
+    }
+
+    /// Undoes the work since savepoint `name` and ends it; the transaction stays open (and
+    /// usable again on PostgreSQL).
+    pub fn rollback_to(&self, name: &str) -> Result<()> {
+        let sql = format!("ROLLBACK TO {name}; RELEASE {name}");
+        match &self.0 {
+            Backend::Sqlite(c) => Ok(c.execute_batch(&sql)?),
+            Backend::Postgres(c) => c.control(&sql, TxState::Open),
+        }
+    }
+
+    /// Whether no transaction is open (one an error ended counts as ended).
+    pub fn is_autocommit(&self) -> bool {
+        match &self.0 {
+            Backend::Sqlite(c) => c.is_autocommit(),
+            Backend::Postgres(c) => c.state() == TxState::Idle,
+        }
+    }
+
+    /// Whether the open transaction can no longer do work until rolled back (a PostgreSQL
+    /// transaction after a failed statement; never on SQLite, which rolls back the statement
+    /// only, or everything).
+    pub fn is_aborted(&self) -> bool {
+        match &self.0 {
+            Backend::Sqlite(_) => false,
+            Backend::Postgres(c) => c.state() == TxState::Aborted,
+        }
+    }
+
+    /// PostgreSQL's count of committed transactions (SQLite's is its commit hook's).
+    pub fn commit_counter(&self) -> Option<std::sync::Arc<std::sync::atomic::AtomicU64>> {
+        match &self.0 {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(c) => Some(c.commit_counter()),
+        }
+    }
+
+    /// Rows changed through this connection since it opened.
+    pub fn total_changes(&self) -> Result<u64> {
+        match &self.0 {
+            Backend::Sqlite(c) => {
+                let n: i64 = c
+                    .prepare_cached("SELECT total_changes()")?
+                    .query_row([], |r| r.get(0))?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            }
+            Backend::Postgres(c) => Ok(c.changes()),
+        }
+    }
+}
+
+/// A prepared statement.
+pub struct Statement<'c>(StatementInner<'c>);
+
+enum StatementInner<'c> {
+    Sqlite(rusqlite::Statement<'c>),
+    SqliteCached(rusqlite::CachedStatement<'c>),
+    Postgres(&'c PgConn, ::postgres::Statement),
+}
+
+impl Statement<'_> {
+    /// Runs it; the rows it changed.
+    pub fn execute<P: Params>(&mut self, params: P) -> Result<usize> {
+        match &mut self.0 {
+            StatementInner::Sqlite(s) => execute_sqlite(s, params),
+            StatementInner::SqliteCached(s) => execute_sqlite(s, params),
+            StatementInner::Postgres(conn, stmt) => {
+                let n = params.with(|p| conn.execute(stmt, p))?;
+                Ok(usize::try_from(n).unwrap_or(usize::MAX))
+            }
+        }
+    }
+
+    /// The first row it returns, read by `f`; [`Error::QueryReturnedNoRows`] if none.
+    pub fn query_row<T, P: Params>(
+        &mut self,
+        params: P,
+        f: impl FnOnce(&Row<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut rows = self.query(params)?;
+        match rows.next()? {
+            Some(row) => f(&row),
+            None => Err(Error::QueryReturnedNoRows),
+        }
+    }
+
+    /// Every row it returns, each read by `f`, in order.
+    pub fn query_map<T, P: Params>(
+        &mut self,
+        params: P,
+        mut f: impl FnMut(&Row<'_>) -> Result<T>,
+    ) -> Result<std::vec::IntoIter<Result<T>>> {
+        let mut rows = self.query(params)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(f(&row));
+        }
+        Ok(out.into_iter())
+    }
+
+    /// Whether it returns any row.
+    pub fn exists<P: Params>(&mut self, params: P) -> Result<bool> {
+        Ok(self.query(params)?.next()?.is_some())
+    }
+
+    /// Its rows, to step through with [`Rows::next`].
+    pub fn query<P: Params>(&mut self, params: P) -> Result<Rows<'_>> {
+        Ok(Rows(match &mut self.0 {
+            StatementInner::Sqlite(s) => RowsInner::Sqlite(query_sqlite(s, params)?),
+            StatementInner::SqliteCached(s) => RowsInner::Sqlite(query_sqlite(s, params)?),
+            StatementInner::Postgres(conn, stmt) => RowsInner::Postgres {
+                rows: params.with(|p| conn.query(stmt, p))?.into_iter(),
+                current: None,
+            },
+        }))
+    }
+}
+
+fn execute_sqlite<P: Params>(s: &mut rusqlite::Statement<'_>, params: P) -> Result<usize> {
+    params.with(|p| Ok(s.execute(rusqlite::params_from_iter(p.iter().map(|v| Bind(*v))))?))
+}
+
+fn query_sqlite<'s, P: Params>(
+    s: &'s mut rusqlite::Statement<'_>,
+    params: P,
+) -> Result<rusqlite::Rows<'s>> {
+    params.with(|p| Ok(s.query(rusqlite::params_from_iter(p.iter().map(|v| Bind(*v))))?))
+}
+
+/// The rows of a query, one at a time.
+pub struct Rows<'s>(RowsInner<'s>);
+
+enum RowsInner<'s> {
+    Sqlite(rusqlite::Rows<'s>),
+    Postgres {
+        rows: std::vec::IntoIter<::postgres::Row>,
+        current: Option<::postgres::Row>,
+    },
+}
+
+impl Rows<'_> {
+    /// The next row; `None` after the last.
+    #[allow(clippy::should_implement_trait)] // a row borrows from the cursor: not an Iterator
+    pub fn next(&mut self) -> Result<Option<Row<'_>>> {
+        match &mut self.0 {
+            RowsInner::Sqlite(rows) => Ok(rows.next()?.map(|r| Row(RowInner::Sqlite(r)))),
+            RowsInner::Postgres { rows, current } => {
+                *current = rows.next();
+                Ok(current.as_ref().map(|r| Row(RowInner::Postgres(r))))
+            }
+        }
+    }
+}
+
+/// One row of a query's result.
+pub struct Row<'a>(RowInner<'a>);
+
+enum RowInner<'a> {
+    Sqlite(&'a rusqlite::Row<'a>),
+    Postgres(&'a ::postgres::Row),
+}
+
+impl Row<'_> {
+    /// Column `idx` as a `T`; an error naming the column when it is not one.
+    pub fn get<T: FromSql>(&self, idx: usize) -> Result<T> {
+        let value = self.get_ref(idx)?;
+        T::column_result(value).map_err(|e| match e {
+            FromSqlError::InvalidType => {
+                Error::InvalidColumnType(idx, self.column_name(idx), value.data_type())
+            }
+            FromSqlError::OutOfRange(i) => {
+                Error::IntegralValueOutOfRange(idx, self.column_name(idx), i)
+            }
+            FromSqlError::Other(e) => Error::FromSqlConversionFailure(idx, value.data_type(), e),
+        })
+    }
+
+    /// The name of column `idx`, for messages.
+    fn column_name(&self, idx: usize) -> String {
+        let name = match &self.0 {
+            RowInner::Sqlite(r) => r.as_ref().column_name(idx).ok(),
+            RowInner::Postgres(r) => r.columns().get(idx).map(|c| c.name()),
+        };
+        name.unwrap_or("?").to_owned()
+    }
+
+    /// Column `idx` as stored.
+    pub fn get_ref(&self, idx: usize) -> Result<ValueRef<'_>> {
+        match &self.0 {
+            RowInner::Sqlite(r) => Ok(from_rusqlite(r.get_ref(idx)?)),
+            RowInner::Postgres(r) => pg::column(r, idx),
+        }
+    }
+}
+
+/// A parameter as rusqlite binds it.
+struct Bind<'a>(&'a dyn ToSql);
+
+impl rusqlite::ToSql for Bind<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput as Out, Value as V};
+        let value = self
+            .0
+            .to_sql()
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        Ok(match value {
+            ToSqlOutput::Borrowed(v) => Out::Borrowed(to_rusqlite(v)),
+            ToSqlOutput::Owned(v) => Out::Owned(match v {
+                super::Value::Null => V::Null,
+                super::Value::Integer(i) => V::Integer(i),
+                super::Value::Real(f) => V::Real(f),
+                super::Value::Text(t) => V::Text(t),
+                super::Value::Blob(b) => V::Blob(b),
+            }),
+        })
+    }
+}
+
+fn to_rusqlite(v: ValueRef<'_>) -> rusqlite::types::ValueRef<'_> {
+    use rusqlite::types::ValueRef as R;
+    match v {
+        ValueRef::Null => R::Null,
+        ValueRef::Integer(i) => R::Integer(i),
+        ValueRef::Real(f) => R::Real(f),
+        ValueRef::Text(t) => R::Text(t),
+        ValueRef::Blob(b) => R::Blob(b),
+    }
+}
+
+fn from_rusqlite(v: rusqlite::types::ValueRef<'_>) -> ValueRef<'_> {
+    use rusqlite::types::ValueRef as R;
+    match v {
+        R::Null => ValueRef::Null,
+        R::Integer(i) => ValueRef::Integer(i),
+        R::Real(f) => ValueRef::Real(f),
+        R::Text(t) => ValueRef::Text(t),
+        R::Blob(b) => ValueRef::Blob(b),
+    }
+}

@@ -1,0 +1,301 @@
+//! The PostgreSQL side of the facade: one client connection, its prepared statements, the
+//! mapping of PostgreSQL's types onto the storage classes, and the transaction state that
+//! SQLite reports itself and PostgreSQL does not.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ::postgres::types::{FromSql as PgFromSql, IsNull, ToSql as PgToSql, Type as PgType};
+
+/// Writes `v` as PostgreSQL's binary form of `ty`.
+fn put<T: PgToSql>(
+    v: T,
+    ty: &PgType,
+    out: &mut BytesMut,
+) -> std::result::Result<IsNull, Box<dyn StdError + Sync + Send>> {
+    v.to_sql(ty, out)
+}
+use bytes::BytesMut;
+
+use super::value::{ToSql, ValueRef};
+use super::{Error, Result};
+
+/// Prepared statements kept per connection. The case query builds one shape per filter
+/// combination; past this many the cache starts again rather than grow without end.
+const STATEMENT_CACHE: usize = 1024;
+
+/// Where the connection's transaction stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum TxState {
+    /// None open.
+    Idle,
+    /// Open and usable.
+    Open,
+    /// Open, and a statement in it failed: PostgreSQL refuses everything until it is rolled
+    /// back (to a savepoint or whole). SQLite has no such state; the batch asks for it.
+    Aborted,
+}
+
+/// A PostgreSQL connection.
+pub(super) struct PgConn {
+    client: RefCell<::postgres::Client>,
+    statements: RefCell<HashMap<String, ::postgres::Statement>>,
+    state: Cell<TxState>,
+    /// Rows changed by statements of this connection, as SQLite's `total_changes()`.
+    changes: Cell<u64>,
+    /// Transactions committed, as SQLite's commit hook counts them.
+    commits: Arc<AtomicU64>,
+}
+
+impl PgConn {
+    pub(super) fn new(client: ::postgres::Client) -> Self {
+        Self {
+            client: RefCell::new(client),
+            statements: RefCell::new(HashMap::new()),
+            state: Cell::new(TxState::Idle),
+            changes: Cell::new(0),
+            commits: Arc::default(),
+        }
+    }
+
+    pub(super) fn commit_counter(&self) -> Arc<AtomicU64> {
+        self.commits.clone()
+    }
+
+    /// Commits the open transaction.
+    pub(super) fn commit(&self) -> Result<()> {
+        self.control("COMMIT", TxState::Idle)?;
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    pub(super) fn state(&self) -> TxState {
+        self.state.get()
+    }
+
+    pub(super) fn changes(&self) -> u64 {
+        self.changes.get()
+    }
+
+    /// The statement for `sql` (written with `?N` parameters), prepared once per connection.
+    pub(super) fn prepare(&self, sql: &str) -> Result<::postgres::Statement> {
+        if let Some(stmt) = self.statements.borrow().get(sql) {
+            return Ok(stmt.clone());
+        }
+        let translated = dollar_parameters(sql);
+        let stmt = self.track(self.client.borrow_mut().prepare(&translated))?;
+        let mut cache = self.statements.borrow_mut();
+        if cache.len() >= STATEMENT_CACHE {
+            cache.clear();
+        }
+        cache.insert(sql.to_owned(), stmt.clone());
+        Ok(stmt)
+    }
+
+    /// Runs `stmt`; the rows it changed.
+    pub(super) fn execute(
+        &self,
+        stmt: &::postgres::Statement,
+        params: &[&dyn ToSql],
+    ) -> Result<u64> {
+        let values = bind(params)?;
+        let pg = as_pg(&values);
+        let refs: Vec<&(dyn PgToSql + Sync)> = pg.iter().map(|p| p as _).collect();
+        let n = self.track(self.client.borrow_mut().execute(stmt, &refs))?;
+        self.changes.set(self.changes.get().saturating_add(n));
+        Ok(n)
+    }
+
+    /// Runs `stmt`; every row it returned.
+    pub(super) fn query(
+        &self,
+        stmt: &::postgres::Statement,
+        params: &[&dyn ToSql],
+    ) -> Result<Vec<::postgres::Row>> {
+        let values = bind(params)?;
+        let pg = as_pg(&values);
+        let refs: Vec<&(dyn PgToSql + Sync)> = pg.iter().map(|p| p as _).collect();
+        self.track(self.client.borrow_mut().query(stmt, &refs))
+    }
+
+    /// Runs statements without parameters (transaction control, `SET`).
+    pub(super) fn batch(&self, sql: &str) -> Result<()> {
+        self.track(self.client.borrow_mut().batch_execute(sql))
+    }
+
+    /// Transaction control: `sql` moves the transaction to `to` when it succeeds.
+    pub(super) fn control(&self, sql: &str, to: TxState) -> Result<()> {
+        self.batch(sql)?;
+        self.state.set(to);
+        Ok(())
+    }
+
+    /// An error inside an open transaction aborts it (PostgreSQL's rule, kept here so the
+    /// batch can ask); a lost connection has no transaction at all.
+    fn track<T>(&self, result: std::result::Result<T, ::postgres::Error>) -> Result<T> {
+        result.map_err(|e| {
+            if self.client.borrow().is_closed() {
+                self.state.set(TxState::Idle);
+            } else if self.state.get() == TxState::Open {
+                self.state.set(TxState::Aborted);
+            }
+            Error::Postgres(e)
+        })
+    }
+}
+
+/// `sql` with SQLite's `?N` parameters written as PostgreSQL's `$N`; quoted text, quoted
+/// names and comments are left alone.
+pub(super) fn dollar_parameters(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' => {
+                out.push(c);
+                for q in chars.by_ref() {
+                    out.push(q);
+                    if q == c {
+                        break;
+                    }
+                }
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                out.push(c);
+                for q in chars.by_ref() {
+                    out.push(q);
+                    if q == '\n' {
+                        break;
+                    }
+                }
+            }
+            '?' if chars.peek().is_some_and(char::is_ascii_digit) => out.push('$'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The parameters' values, converted once for the call.
+fn bind<'p>(params: &'p [&dyn ToSql]) -> Result<Vec<super::value::ToSqlOutput<'p>>> {
+    params.iter().map(|p| p.to_sql()).collect()
+}
+
+fn as_pg<'v>(values: &'v [super::value::ToSqlOutput<'_>]) -> Vec<Param<'v>> {
+    values.iter().map(|v| Param(v.as_ref())).collect()
+}
+
+/// A bound value as PostgreSQL takes it, converted to the parameter's type: an integer binds
+/// to BIGINT, INT, SMALLINT or (as 0 or 1) BOOL; anything else that does not fit is an error
+/// naming both types, never a truncation.
+#[derive(Debug)]
+struct Param<'a>(ValueRef<'a>);
+
+impl PgToSql for Param<'_> {
+    fn to_sql(
+        &self,
+        ty: &PgType,
+        out: &mut BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        match (self.0, ty) {
+            (ValueRef::Null, _) => Ok(IsNull::Yes),
+            (ValueRef::Integer(i), &PgType::INT8) => put(i, ty, out),
+            (ValueRef::Integer(i), &PgType::INT4) => put(i32::try_from(i)?, ty, out),
+            (ValueRef::Integer(i), &PgType::INT2) => put(i16::try_from(i)?, ty, out),
+            (ValueRef::Integer(0), &PgType::BOOL) => put(false, ty, out),
+            (ValueRef::Integer(1), &PgType::BOOL) => put(true, ty, out),
+            (ValueRef::Integer(i), &PgType::FLOAT8) => put(i as f64, ty, out),
+            (ValueRef::Real(f), &PgType::FLOAT8) => put(f, ty, out),
+            (
+                ValueRef::Text(t),
+                &PgType::TEXT
+                | &PgType::VARCHAR
+                | &PgType::BPCHAR
+                | &PgType::NAME
+                | &PgType::UNKNOWN,
+            ) => put(std::str::from_utf8(t)?, ty, out),
+            (ValueRef::Blob(b), &PgType::BYTEA) => put(b, ty, out),
+            (v, ty) => Err(format!(
+                "a {} value cannot bind to a parameter of PostgreSQL type {ty}",
+                v.data_type()
+            )
+            .into()),
+        }
+    }
+
+    fn accepts(_: &PgType) -> bool {
+        true
+    }
+
+    ::postgres::types::to_sql_checked!();
+}
+
+/// A column as the storage classes see it: BOOL and the integer types are integers, the
+/// text types text, BYTEA bytes. Another type is an error naming it (a query that needs one
+/// casts it, e.g. a `sum` to BIGINT).
+#[derive(Debug)]
+pub(super) struct Column<'a>(pub ValueRef<'a>);
+
+impl<'a> PgFromSql<'a> for Column<'a> {
+    fn from_sql(
+        ty: &PgType,
+        raw: &'a [u8],
+    ) -> std::result::Result<Self, Box<dyn StdError + Sync + Send>> {
+        let value = match *ty {
+            PgType::BOOL => ValueRef::Integer(i64::from(bool::from_sql(ty, raw)?)),
+            PgType::INT2 => ValueRef::Integer(i64::from(i16::from_sql(ty, raw)?)),
+            PgType::INT4 => ValueRef::Integer(i64::from(i32::from_sql(ty, raw)?)),
+            PgType::INT8 => ValueRef::Integer(i64::from_sql(ty, raw)?),
+            PgType::OID => ValueRef::Integer(i64::from(u32::from_sql(ty, raw)?)),
+            PgType::FLOAT4 => ValueRef::Real(f64::from(f32::from_sql(ty, raw)?)),
+            PgType::FLOAT8 => ValueRef::Real(f64::from_sql(ty, raw)?),
+            PgType::TEXT | PgType::VARCHAR | PgType::BPCHAR | PgType::NAME | PgType::UNKNOWN => {
+                ValueRef::Text(raw)
+            }
+            PgType::BYTEA => ValueRef::Blob(raw),
+            ref other => {
+                return Err(format!(
+                    "PostgreSQL type {other} has no storage class here (cast it in the query)"
+                )
+                .into());
+            }
+        };
+        Ok(Column(value))
+    }
+
+    fn from_sql_null(_: &PgType) -> std::result::Result<Self, Box<dyn StdError + Sync + Send>> {
+        Ok(Column(ValueRef::Null))
+    }
+
+    fn accepts(_: &PgType) -> bool {
+        true
+    }
+}
+
+/// Column `idx` of `row`.
+pub(super) fn column(row: &::postgres::Row, idx: usize) -> Result<ValueRef<'_>> {
+    if idx >= row.len() {
+        return Err(Error::InvalidColumnIndex(idx));
+    }
+    row.try_get::<_, Column<'_>>(idx)
+        .map(|c| c.0)
+        .map_err(Error::Postgres)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_parameters_become_dollar_parameters_outside_quotes() {
+        assert_eq!(
+            dollar_parameters(
+                "SELECT a FROM t WHERE b = ?1 AND c IN (?2, ?12) AND d = '?3' -- ?4\n AND \"?5\" = ?6"
+            ),
+            "SELECT a FROM t WHERE b = $1 AND c IN ($2, $12) AND d = '?3' -- ?4\n AND \"?5\" = $6"
+        );
+    }
+}
