@@ -93,7 +93,7 @@ pub fn flowhost(dir: &Path, db: &Path, args: &[&str]) -> Output {
         .env(ALLOW_LOOPBACK_IDP.0, ALLOW_LOOPBACK_IDP.1)
         .current_dir(dir)
         .arg("--db")
-        .arg(db)
+        .arg(db_arg(db))
         .args(args)
         .output()
         .expect("flowhost runs")
@@ -278,15 +278,29 @@ pub fn db_at(path: &Path) -> flowhost::store::Db {
     if !on_postgres() {
         return flowhost::store::Db::open(path).expect("db");
     }
+    flowhost::store::Db::open_postgres(&url_for(path)).expect("the PostgreSQL database of that path")
+}
+
+/// What `--db` is given for the database "at" `path` (see [`db_at`]): the path, or on
+/// PostgreSQL the URL of that path's database.
+pub fn db_arg(path: &Path) -> std::ffi::OsString {
+    if on_postgres() {
+        url_for(path).into()
+    } else {
+        path.into()
+    }
+}
+
+/// The URL of the test cluster's database standing for `path`, created on first use.
+fn url_for(path: &Path) -> String {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
     static BY_PATH: OnceLock<Mutex<HashMap<PathBuf, String>>> = OnceLock::new();
-    let url = BY_PATH
+    BY_PATH
         .get_or_init(Mutex::default)
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .entry(path.to_owned())
         .or_insert_with(|| postgres::TestDb::new().leak_url())
-        .clone();
-    flowhost::store::Db::open_postgres(&url).expect("the PostgreSQL database of that path")
+        .clone()
 }
