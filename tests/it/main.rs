@@ -19,6 +19,7 @@ mod durability;
 mod exit_codes;
 mod harness;
 mod hostile_runs;
+mod hosts;
 mod housekeeping;
 mod http_api;
 mod identity_input;

@@ -9,9 +9,11 @@ use std::time::Duration;
 
 use std::sync::atomic::Ordering;
 
+use flowhost::platform::Platform;
 use flowhost::runs::RunStatus;
 use flowhost::server::{self, AppState};
-use flowhost::wasm::EngineSettings;
+use flowhost::store::{Db, Location};
+use flowhost::wasm::{EngineSettings, StepRuntime};
 use flowhost::workflow::engine::Engine;
 use flowhost::workflow::scheduler::{Notice, Scheduler, SchedulerOptions};
 
@@ -44,7 +46,7 @@ pub struct ServeArgs {
 
 pub fn run(db: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let steps: Vec<PathBuf> = args.steps.dirs;
-    let engine = Arc::new(engine_with(db, steps, &EngineSettings::server())?);
+    let engine = Arc::new(engine_at(db, steps)?);
     let options = SchedulerOptions {
         poll: Duration::from_millis(args.poll_ms),
         once: args.once,
@@ -60,6 +62,21 @@ pub fn run(db: &Path, args: ServeArgs) -> anyhow::Result<()> {
     }
     eprintln!("flowhost serve: stopped cleanly");
     Ok(())
+}
+
+/// The engine of `serve` over the database `--db` names: an SQLite file, or (issue 18, several
+/// hosts on one database) a `postgres://` URL. Only `serve` reads a URL here until every
+/// command takes one.
+fn engine_at(db: &Path, steps: Vec<PathBuf>) -> anyhow::Result<Engine> {
+    match db.to_str().map(Location::parse) {
+        Some(Location::Postgres(url)) => {
+            let platform = Arc::new(Platform::new(Db::open_postgres(&url)?)?);
+            // No directory to keep compiled components in: each host compiles its own.
+            let runtime = Arc::new(StepRuntime::new(&EngineSettings::server(), None)?);
+            Ok(Engine::new(platform, runtime, steps))
+        }
+        _ => engine_with(db, steps, &EngineSettings::server()),
+    }
 }
 
 /// The scheduler and the HTTP server on one runtime; either stopping (a signal, `--once`)
@@ -129,6 +146,9 @@ fn print(notice: Notice<'_>) {
         Notice::WorkerFailed(e) => eprintln!("error: a run's worker failed: {e}"),
         Notice::ClaimFailed(e) => eprintln!("error: claiming work: {e:#}"),
         Notice::Pruned(pruned) => eprintln!("flowhost serve: pruned expired rows: {pruned}"),
+        Notice::ListenFailed(e) => {
+            eprintln!("error: listening for other hosts' work: {e}; polling meanwhile");
+        }
         Notice::HousekeepingFailed(e) => {
             eprintln!("error: housekeeping (deleting expired rows): {e}; tried again later");
         }

@@ -1,43 +1,134 @@
 //! Run leases: one process executes a run at a time, so `flowhost serve` beside a hand-typed
-//! `flowhost runs resume`, or two hosts on one database, never execute a run twice.
+//! `flowhost runs resume`, or two hosts on one database, never execute a run twice. A process
+//! writes its owner id into `runs.lease_owner` of each run it executes; a run whose owner is
+//! alive belongs to it, and the run of a dead owner is free to be taken over. How "alive" is
+//! told depends on where the database is:
 //!
-//! A process that executes runs holds an exclusive lock on a file of its own,
-//! `<database dir>/leases/<owner>`, for as long as it lives, and writes its owner id into
-//! `runs.lease_owner` of each run it executes. A run whose owner's file is still locked belongs
-//! to a live process. The operating system drops the lock when a process dies, however it
-//! dies, so the runs of a killed process are free at once: there is no expiry to wait out and
-//! no heartbeat to keep.
+//! - SQLite (one machine): a process holds an exclusive lock on a file of its own,
+//!   `<database dir>/leases/<owner>`, for as long as it lives. The operating system drops the
+//!   lock when a process dies, however it dies, so the runs of a killed process are free at
+//!   once: no expiry to wait out, no heartbeat to keep.
+//! - PostgreSQL (several machines, issue 18): a lock file cannot be seen from another
+//!   machine. A host has a row in `hosts` whose heartbeat a thread of its own renews every
+//!   TTL/4, timed by the database's clock; it is alive while its heartbeat is younger than
+//!   the TTL it declared in its row ([`TTL_VAR`], 10 s by default), so the runs of a killed
+//!   host are taken over a TTL after its last heartbeat. A host that has not renewed its heartbeat for a TTL
+//!   (by its own clock, counted from before its last renewal was sent) stops leasing runs,
+//!   and once another host may have declared it dead it never leases again
+//!   (`runs/store/hosts.rs`: a stale heartbeat is not renewed).
+//!
+//! What fencing is still missing on PostgreSQL: a run this host is executing when its
+//! heartbeat lapses (a pause longer than the TTL, a partition from the database) goes on
+//! executing its current steps while another host may take the run over, so two hosts can
+//! execute it side by side for a while. Each step's effect and journal entry are one
+//! transaction and a case creation replays by its idempotency key, so no case is created
+//! twice, but a step's other effects may be. The cure is a fencing token: the journal's
+//! writes made conditional on `runs.lease_owner` still naming this host (a lost lease then
+//! fails the write and stops the run), and the runs in flight stopped at their next step
+//! boundary when the heartbeat lapses.
 
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
 
 use crate::Error;
+use crate::store::Db;
+use crate::store::postgres::Server;
+use crate::store::sql::Connection;
 
+use super::store::hosts;
 use super::{RunLease, RunStore};
 
-/// This process's lease identity and its lock.
+/// The variable that sets how long a host on PostgreSQL stays alive after its last heartbeat,
+/// in milliseconds (default [`DEFAULT_TTL`]): the longest a dead host's runs wait before
+/// another host takes them over. Short in tests.
+pub const TTL_VAR: &str = "FLOWHOST_HOST_TTL_MS";
+
+/// How long a host stays alive after its last heartbeat unless [`TTL_VAR`] says otherwise.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(10);
+
+/// The heartbeat TTL in force: [`TTL_VAR`], else [`DEFAULT_TTL`]; a value that is not a
+/// number of milliseconds (at least 100) is an error naming the variable.
+pub fn ttl_from_env() -> Result<Duration, Error> {
+    match std::env::var(TTL_VAR) {
+        Err(std::env::VarError::NotPresent) => Ok(DEFAULT_TTL),
+        Ok(text) => match text.trim().parse::<u64>() {
+            Ok(ms) if ms >= 100 => Ok(Duration::from_millis(ms)),
+            _ => Err(Error::Invalid(format!(
+                "{TTL_VAR}={text:?} is not a heartbeat TTL: use a number of milliseconds, at least 100"
+            ))),
+        },
+        Err(e) => Err(Error::Invalid(format!("{TTL_VAR}: {e}"))),
+    }
+}
+
+/// This process's lease identity and how its liveness is told.
 pub struct Leases {
     owner: String,
-    /// Where lock files live; `None` for an in-memory database (one process by nature).
-    dir: Option<PathBuf>,
-    /// This process's own lock file, taken before its first run.
-    held: OnceLock<Result<File, String>>,
+    how: How,
+}
+
+enum How {
+    /// Lock files; `dir` is `None` for an in-memory database (one process by nature).
+    Files {
+        dir: Option<PathBuf>,
+        /// This process's own lock file, taken before its first run.
+        held: OnceLock<Result<File, String>>,
+    },
+    /// Heartbeats in `hosts`, started before the first run.
+    Heartbeat {
+        server: Server,
+        ttl: Duration,
+        beat: OnceLock<Result<Arc<Beat>, String>>,
+    },
 }
 
 impl Leases {
     /// Leases for the database file at `path` (`None`: in memory).
     pub fn for_database(path: Option<&Path>) -> Self {
         let dir = path.map(|p| p.parent().unwrap_or_else(|| Path::new(".")).join("leases"));
-        let mut id = [0u8; 8];
-        // Without randomness the id still differs per process, which is all it must do.
-        if getrandom::fill(&mut id).is_err() {
-            id = u64::from(std::process::id()).to_le_bytes();
-        }
         Leases {
-            owner: id.iter().map(|b| format!("{b:02x}")).collect(),
-            dir,
-            held: OnceLock::new(),
+            owner: new_owner(),
+            how: How::Files {
+                dir,
+                held: OnceLock::new(),
+            },
+        }
+    }
+
+    /// Leases on `db`: lock files beside an SQLite file, heartbeats on PostgreSQL (with the
+    /// TTL of [`ttl_from_env`]; an unreadable setting is reported when the first run is
+    /// leased).
+    pub fn for_db(db: &Db) -> Self {
+        match db.server() {
+            None => Self::for_database(db.path()),
+            Some(server) => match ttl_from_env() {
+                Ok(ttl) => Self::on_server(server, ttl),
+                Err(e) => Leases {
+                    owner: new_owner(),
+                    how: How::Heartbeat {
+                        server,
+                        ttl: DEFAULT_TTL,
+                        beat: OnceLock::from(Err(e.to_string())),
+                    },
+                },
+            },
+        }
+    }
+
+    /// Heartbeat leases on PostgreSQL `server`, alive for `ttl` after each heartbeat.
+    pub fn on_server(server: Server, ttl: Duration) -> Self {
+        Leases {
+            owner: new_owner(),
+            how: How::Heartbeat {
+                server,
+                ttl,
+                beat: OnceLock::new(),
+            },
         }
     }
 
@@ -46,61 +137,280 @@ impl Leases {
         &self.owner
     }
 
-    /// Takes this process's lock, once; a run may be leased only after it.
+    /// Takes this process's lock (or starts its heartbeat), once; a run may be leased only
+    /// after it. On PostgreSQL, refused (`Busy`) while the heartbeat is not current.
     pub fn hold(&self) -> Result<(), Error> {
-        let Some(dir) = &self.dir else {
-            return Ok(());
-        };
-        let held = self.held.get_or_init(|| {
-            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-            let file = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(dir.join(&self.owner))
-                .map_err(|e| e.to_string())?;
-            file.try_lock().map_err(|e| e.to_string())?;
-            Ok(file)
-        });
-        held.as_ref().map(|_| ()).map_err(|e| {
-            Error::Internal(format!(
-                "cannot take this process's run lease in {}: {e}",
-                dir.display()
-            ))
-        })
+        match &self.how {
+            How::Files { dir, held } => hold_file(&self.owner, dir.as_deref(), held),
+            How::Heartbeat { server, ttl, beat } => {
+                let beat = beat
+                    .get_or_init(|| {
+                        Beat::start(server, &self.owner, *ttl).map_err(|e| e.to_string())
+                    })
+                    .as_ref()
+                    .map_err(|e| Error::Busy(format!("cannot start this host's heartbeat: {e}")))?;
+                beat.current()
+            }
+        }
     }
 
-    /// Whether `owner` is a live process other than this one. An id that is not one of ours
-    /// (not hex) names no lock file, and so no live process.
+    /// Whether `owner` is a live process other than this one (this one is alive to itself).
+    /// When it cannot tell, alive: better to wait than to execute a run twice.
     pub fn alive(&self, owner: &str) -> bool {
-        let Some(dir) = &self.dir else {
-            return false;
-        };
-        if owner == self.owner || owner.is_empty() || !owner.bytes().all(|b| b.is_ascii_hexdigit())
-        {
-            return owner == self.owner;
+        if owner == self.owner {
+            return true;
         }
-        let path = dir.join(owner);
-        let Ok(file) = File::open(&path) else {
-            return false;
-        };
-        match file.try_lock() {
-            Ok(()) => {
-                // Its process is gone: tidy up after it.
-                let _ = std::fs::remove_file(&path);
-                false
+        match &self.how {
+            How::Files { dir, .. } => file_alive(dir.as_deref(), owner),
+            How::Heartbeat { beat, .. } => {
+                // Starts the heartbeat if it is not yet: its connection answers the question.
+                let _ = self.hold();
+                match beat.get() {
+                    Some(Ok(beat)) => beat.alive(owner),
+                    _ => true,
+                }
             }
-            Err(TryLockError::WouldBlock) => true,
-            // Cannot tell: assume alive rather than risk executing a run twice.
-            Err(TryLockError::Error(_)) => true,
         }
+    }
+}
+
+/// A fresh owner id: 16 hex digits.
+fn new_owner() -> String {
+    let mut id = [0u8; 8];
+    // Without randomness the id still differs per process, which is all it must do.
+    if getrandom::fill(&mut id).is_err() {
+        id = u64::from(std::process::id()).to_le_bytes();
+    }
+    id.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hold_file(
+    owner: &str,
+    dir: Option<&Path>,
+    held: &OnceLock<Result<File, String>>,
+) -> Result<(), Error> {
+    let Some(dir) = dir else {
+        return Ok(());
+    };
+    let held = held.get_or_init(|| {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(owner))
+            .map_err(|e| e.to_string())?;
+        file.try_lock().map_err(|e| e.to_string())?;
+        Ok(file)
+    });
+    held.as_ref().map(|_| ()).map_err(|e| {
+        Error::Internal(format!(
+            "cannot take this process's run lease in {}: {e}",
+            dir.display()
+        ))
+    })
+}
+
+/// Whether the lock file of `owner` is held. An id that is not one of ours (not hex) names no
+/// lock file, and so no live process.
+fn file_alive(dir: Option<&Path>, owner: &str) -> bool {
+    let Some(dir) = dir else {
+        return false;
+    };
+    if owner.is_empty() || !owner.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return false;
+    }
+    let path = dir.join(owner);
+    let Ok(file) = File::open(&path) else {
+        return false;
+    };
+    match file.try_lock() {
+        Ok(()) => {
+            // Its process is gone: tidy up after it.
+            let _ = std::fs::remove_file(&path);
+            false
+        }
+        Err(TryLockError::WouldBlock) => true,
+        // Cannot tell: assume alive rather than risk executing a run twice.
+        Err(TryLockError::Error(_)) => true,
+    }
+}
+
+/// A host's heartbeat on PostgreSQL: its own connection, and a thread renewing it.
+struct Beat {
+    server: Server,
+    owner: String,
+    ttl: Duration,
+    conn: Mutex<Connection>,
+    state: Mutex<BeatState>,
+    /// Wakes the thread early to stop.
+    wake: Condvar,
+}
+
+struct BeatState {
+    /// When the last heartbeat that was renewed was sent (this host's monotonic clock).
+    renewed: Instant,
+    /// The heartbeat was found stale: another host may have taken this one's runs over.
+    fenced: bool,
+    /// The last failure to renew, for the refusal's message.
+    failure: Option<String>,
+    stop: bool,
+    /// The hosts alive at the last look, and when it was made.
+    alive: Option<(Instant, HashSet<String>)>,
+}
+
+impl Beat {
+    fn start(server: &Server, owner: &str, ttl: Duration) -> Result<Arc<Beat>, Error> {
+        let conn = server.connect()?;
+        let sent = Instant::now();
+        hosts::register(
+            &conn,
+            owner,
+            i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX),
+        )?;
+        let beat = Arc::new(Beat {
+            server: server.clone(),
+            owner: owner.to_owned(),
+            ttl,
+            conn: Mutex::new(conn),
+            state: Mutex::new(BeatState {
+                renewed: sent,
+                fenced: false,
+                failure: None,
+                stop: false,
+                alive: None,
+            }),
+            wake: Condvar::new(),
+        });
+        let thread = beat.clone();
+        std::thread::Builder::new()
+            .name("flowhost-heartbeat".into())
+            .spawn(move || thread.run())
+            .map_err(|e| Error::Internal(format!("cannot start the heartbeat thread: {e}")))?;
+        Ok(beat)
+    }
+
+    /// Renews every TTL/4 until stopped (or fenced: then nothing is left to renew).
+    fn run(self: Arc<Self>) {
+        let every = self.ttl / 4;
+        // After a failed renewal the connection may be gone (the server restarted, say): the
+        // next beat connects afresh.
+        let mut reconnect = false;
+        loop {
+            {
+                let mut state = self.state.lock();
+                if !state.stop {
+                    self.wake.wait_for(&mut state, every);
+                }
+                if state.stop || state.fenced {
+                    return;
+                }
+            }
+            let sent = Instant::now();
+            let renewed = {
+                let mut conn = self.conn.lock();
+                if reconnect {
+                    match self.server.connect() {
+                        Ok(fresh) => *conn = fresh,
+                        Err(e) => {
+                            self.state.lock().failure = Some(e.to_string());
+                            continue;
+                        }
+                    }
+                }
+                hosts::renew(&conn, &self.owner)
+            };
+            let mut state = self.state.lock();
+            match renewed {
+                Ok(true) => {
+                    state.renewed = sent;
+                    state.failure = None;
+                    reconnect = false;
+                }
+                Ok(false) => state.fenced = true,
+                // The database unreachable: tried again next beat; leasing stops once a
+                // TTL has passed without a renewal (`current`).
+                Err(e) => {
+                    state.failure = Some(e.to_string());
+                    reconnect = true;
+                }
+            }
+        }
+    }
+
+    /// Whether this host may lease runs now: its heartbeat renewed within the TTL.
+    fn current(&self) -> Result<(), Error> {
+        let state = self.state.lock();
+        if state.fenced {
+            return Err(Error::Busy(format!(
+                "this host ({}) missed its heartbeat for longer than its TTL ({} ms) and may have \
+                 been taken over: it leases no more runs (restart it)",
+                self.owner,
+                self.ttl.as_millis()
+            )));
+        }
+        if state.renewed.elapsed() >= self.ttl {
+            return Err(Error::Busy(format!(
+                "this host's heartbeat has not been renewed for {} ms (TTL {} ms){}: it leases \
+                 no runs until it is",
+                state.renewed.elapsed().as_millis(),
+                self.ttl.as_millis(),
+                state
+                    .failure
+                    .as_deref()
+                    .map(|e| format!(", last failure: {e}"))
+                    .unwrap_or_default()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether `owner`'s heartbeat is younger than the TTL. The live hosts are read at most
+    /// every TTL/8: a host found dead stays dead (its heartbeat is never renewed again), and
+    /// one found alive a moment ago is at worst taken over that much later.
+    fn alive(&self, owner: &str) -> bool {
+        let fresh_for = self.ttl / 8;
+        {
+            let state = self.state.lock();
+            if let Some((at, live)) = &state.alive
+                && at.elapsed() < fresh_for
+            {
+                return live.contains(owner);
+            }
+        }
+        match hosts::alive(&self.conn.lock()) {
+            Ok(live) => {
+                let live: HashSet<String> = live.into_iter().collect();
+                let answer = live.contains(owner);
+                self.state.lock().alive = Some((Instant::now(), live));
+                answer
+            }
+            // Cannot tell: alive.
+            Err(_) => true,
+        }
+    }
+
+    /// Stops the heartbeat and forgets the host, so its runs are free at once.
+    fn stop(&self) {
+        self.state.lock().stop = true;
+        self.wake.notify_all();
+        let _ = hosts::forget(&self.conn.lock(), &self.owner);
     }
 }
 
 impl Drop for Leases {
     fn drop(&mut self) {
-        if let (Some(dir), Some(Ok(_))) = (&self.dir, self.held.get()) {
-            let _ = std::fs::remove_file(dir.join(&self.owner));
+        match &self.how {
+            How::Files { dir, held } => {
+                if let (Some(dir), Some(Ok(_))) = (dir, held.get()) {
+                    let _ = std::fs::remove_file(dir.join(&self.owner));
+                }
+            }
+            How::Heartbeat { beat, .. } => {
+                if let Some(Ok(beat)) = beat.get() {
+                    beat.stop();
+                }
+            }
         }
     }
 }

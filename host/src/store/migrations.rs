@@ -660,6 +660,23 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     CREATE INDEX IF NOT EXISTS webhook_requests_by_age ON webhook_requests (at);
     "#,
     ),
+    (
+        22,
+        "Hosts and their heartbeats, the run leases of several hosts on one database",
+        r#"
+    -- One row per process that leases runs on a shared (PostgreSQL) database: it is alive
+    -- while its heartbeat, renewed every few seconds and timed by the database's clock
+    -- (milliseconds since the Unix epoch), is younger than the TTL it declared (ttl_ms, so
+    -- every host judges it by the same term; runs/lease.rs). SQLite's processes share one
+    -- machine and lease with lock files instead: the table stays empty there.
+    CREATE TABLE IF NOT EXISTS hosts (
+        owner        TEXT PRIMARY KEY,
+        started_at   INTEGER NOT NULL,
+        heartbeat_at INTEGER NOT NULL,
+        ttl_ms       INTEGER NOT NULL
+    );
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.

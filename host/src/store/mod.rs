@@ -243,6 +243,12 @@ impl Db {
         Ok(Some(Connection::from_sqlite(conn)))
     }
 
+    /// The PostgreSQL server this database is on, to open more connections to it (a host's
+    /// heartbeat, its wake-up listener); `None` on SQLite.
+    pub fn server(&self) -> Option<postgres::Server> {
+        self.url.as_deref().map(postgres::Server::new)
+    }
+
     /// The underlying connection, for the store modules of later layers.
     pub fn conn(&self) -> &Connection {
         &self.conn

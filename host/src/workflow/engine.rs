@@ -245,7 +245,7 @@ impl Engine {
         runtime: Arc<StepRuntime>,
         step_dirs: Vec<PathBuf>,
     ) -> Self {
-        let leases = Leases::for_database(platform.db().path());
+        let leases = Leases::for_db(&platform.db());
         Self {
             runs: platform.clone(),
             platform,
@@ -271,7 +271,7 @@ impl Engine {
             mocks: self.mocks.clone(),
             stop: self.stop.clone(),
             sleep_limit: self.sleep_limit,
-            leases: Leases::for_database(self.platform.db().path()),
+            leases: Leases::for_db(&self.platform.db()),
         }
     }
 

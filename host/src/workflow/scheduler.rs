@@ -54,6 +54,9 @@ pub enum Notice<'a> {
     Pruned(&'a Pruned),
     /// A housekeeping pass failed (the database busy, say); the next one tries again.
     HousekeepingFailed(&'a Error),
+    /// Listening for other hosts' work on PostgreSQL failed: until it listens again, work
+    /// another host leaves is found at the next poll.
+    ListenFailed(&'a Error),
 }
 
 type Notify = Arc<dyn Fn(Notice<'_>) + Send + Sync>;
@@ -112,6 +115,14 @@ impl Scheduler {
         if options.stop_on_signals {
             tokio::spawn(stop_on_signal(stop.clone()));
         }
+        // On PostgreSQL, other hosts' work wakes the loop (their NOTIFY); the poll stays as
+        // the fallback. The listener ends with the loop.
+        let _listening = match engine.platform().db().server() {
+            Some(server) if !options.once => {
+                Some(Listening::start(server, wake.clone(), notify.clone())?)
+            }
+            _ => None,
+        };
         let mut workers = Workers::new(
             engine.clone(),
             options.concurrency.max(1),
@@ -186,6 +197,75 @@ impl Scheduler {
         }
         workers.drain().await;
         Ok(())
+    }
+}
+
+/// How often the listener looks up from its wait to see whether the loop has ended, and how
+/// long it waits before connecting again after a failure.
+const LISTEN_TICK: Duration = Duration::from_millis(250);
+const LISTEN_RETRY: Duration = Duration::from_secs(1);
+
+/// The thread listening for other hosts' work (`NOTIFY flowhost_work`, issue 18) and waking
+/// the loop; it stops when this is dropped.
+struct Listening {
+    done: Arc<AtomicBool>,
+}
+
+impl Listening {
+    fn start(
+        server: crate::store::postgres::Server,
+        wake: Arc<tokio::sync::Notify>,
+        notify: Notify,
+    ) -> anyhow::Result<Self> {
+        let done = Arc::new(AtomicBool::new(false));
+        let ended = done.clone();
+        // A thread of its own: the PostgreSQL client blocks while it waits.
+        std::thread::Builder::new()
+            .name("flowhost-listen".into())
+            .spawn(move || listen(&server, &wake, &notify, &ended))?;
+        Ok(Listening { done })
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::SeqCst);
+    }
+}
+
+fn listen(
+    server: &crate::store::postgres::Server,
+    wake: &tokio::sync::Notify,
+    notify: &Notify,
+    done: &AtomicBool,
+) {
+    let mut listener: Option<crate::store::postgres::Listener> = None;
+    // Reported once per run of failures, not once a second.
+    let mut failing = false;
+    while !done.load(Ordering::SeqCst) {
+        let waited = match &mut listener {
+            Some(l) => l.wait(LISTEN_TICK),
+            None => server.listen().map(|l| {
+                listener = Some(l);
+                // Whatever was sent while nobody listened is looked for now.
+                true
+            }),
+        };
+        match waited {
+            Ok(woken) => {
+                failing = false;
+                if woken {
+                    wake.notify_one();
+                }
+            }
+            Err(e) => {
+                listener = None;
+                if !std::mem::replace(&mut failing, true) {
+                    notify(Notice::ListenFailed(&e.into()));
+                }
+                std::thread::sleep(LISTEN_RETRY);
+            }
+        }
     }
 }
 

@@ -18,6 +18,10 @@ use super::super::{JournalEntry, NewRun, ResumeData, RunEnd, RunInfo, RunStatus,
 
 /// Inserts a new run as running, with public id `id`; returns its key.
 pub(crate) fn insert(tx: &Transaction<'_>, run: &NewRun<'_>, id: &PublicId) -> Result<i64, Error> {
+    if run.lease_owner.is_none() {
+        // Recorded for any host to execute (a webhook's run): wake them when it commits.
+        crate::store::postgres::notify_work(tx)?;
+    }
     tx.prepare_cached(
         "INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, lease_owner, components, public_id)
          VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9, ?10)

@@ -1,6 +1,7 @@
 //! The storage of run leases (`runs.lease_owner`): who holds a run, and the conditional
 //! updates that take and give it up. Whether a holder is alive is decided above, by its lock.
 
+use crate::store::postgres::notify_work;
 use crate::store::sql::{Connection, OptionalExtension, params};
 
 use crate::Error;
@@ -44,6 +45,8 @@ pub(in crate::runs) fn take(
 pub(in crate::runs) fn release(conn: &Connection, run: i64) -> Result<(), Error> {
     conn.execute("UPDATE runs SET lease_owner = NULL WHERE id = ?1", [run])
         .map_err(internal)?;
+    // A run left `running` and unleased is any host's to resume (issue 18).
+    notify_work(conn)?;
     Ok(())
 }
 
@@ -53,5 +56,6 @@ pub(in crate::runs) fn give_up(conn: &Connection, run: i64, owner: &str) -> Resu
         "UPDATE runs SET lease_owner = NULL WHERE id = ?1 AND lease_owner = ?2",
         params![run, owner],
     )?;
+    notify_work(conn)?;
     Ok(())
 }

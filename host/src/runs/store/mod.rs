@@ -3,6 +3,7 @@
 //! connection. Each function takes the caller's connection or transaction and returns the
 //! run types of [`crate::runs`]; decisions stay above.
 
+pub(crate) mod hosts;
 pub(crate) mod journal;
 mod leases;
 mod timers;

@@ -4,12 +4,14 @@
 //! store port will stand on. All PostgreSQL SQL lives here, in the store layer.
 
 mod copy;
+mod peer;
 mod schema;
 
 use std::time::Duration;
 
 pub use ::postgres::Client;
 pub use copy::{TableCopied, copy_sqlite};
+pub use peer::{Listener, Server, WORK_CHANNEL, notify_work};
 pub use schema::{VERSION_TABLE, migrate, newest_version};
 
 use self::PgError as Error;

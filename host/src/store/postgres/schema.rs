@@ -17,11 +17,27 @@ pub const VERSION_TABLE: &str = "flowhost_migrations";
 const MIGRATE_LOCK: i64 = 0x666c_6f77_686f_7374;
 
 /// (version, description, SQL). Append only: never edit a migration that has shipped.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "baseline: the SQLite schema's tables, keys, indexes, constraints and triggers",
-    include_str!("baseline.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "baseline: the SQLite schema's tables, keys, indexes, constraints and triggers",
+        include_str!("baseline.sql"),
+    ),
+    (
+        2,
+        "hosts and their heartbeats (the SQLite migration of the same name)",
+        r#"
+    -- A host is alive while its heartbeat (the database's clock, Unix milliseconds) is
+    -- younger than the TTL it declared (runs/lease.rs).
+    CREATE TABLE IF NOT EXISTS hosts (
+        owner        TEXT COLLATE "C" PRIMARY KEY,
+        started_at   BIGINT NOT NULL,
+        heartbeat_at BIGINT NOT NULL,
+        ttl_ms       BIGINT NOT NULL
+    );
+    "#,
+    ),
+];
 
 /// The newest migration this flowhost knows.
 pub fn newest_version() -> i64 {

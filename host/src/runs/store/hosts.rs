@@ -1,0 +1,53 @@
+//! The storage of hosts' heartbeats (`hosts`), for run leases on PostgreSQL (`runs/lease.rs`).
+//! Every time is the database's clock (`clock_timestamp()`, Unix milliseconds), never a
+//! host's: hosts on machines whose clocks differ still agree on who is alive. PostgreSQL only
+//! (SQLite's processes lease with lock files), so the SQL is PostgreSQL's. None of it takes
+//! the deployment's write lock: a heartbeat must not wait behind the runs' writes.
+
+use crate::Error;
+use crate::store::sql::{Connection, params};
+
+/// The database's clock, Unix milliseconds.
+const NOW_MS: &str = "CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT)";
+
+/// Records `owner` as a live host, its heartbeat now, alive for `ttl_ms` after each one.
+pub(crate) fn register(conn: &Connection, owner: &str, ttl_ms: i64) -> Result<(), Error> {
+    conn.execute(
+        &format!(
+            "INSERT INTO hosts (owner, started_at, heartbeat_at, ttl_ms)
+             VALUES (?1, {NOW_MS}, {NOW_MS}, ?2)"
+        ),
+        params![owner, ttl_ms],
+    )?;
+    Ok(())
+}
+
+/// Renews `owner`'s heartbeat, unless it is older than its TTL (or gone): a host another host
+/// may already have declared dead must not come back to life, since its runs may be
+/// executing elsewhere by now. Whether it renewed.
+pub(crate) fn renew(conn: &Connection, owner: &str) -> Result<bool, Error> {
+    let renewed = conn.execute(
+        &format!(
+            "UPDATE hosts SET heartbeat_at = {NOW_MS}
+             WHERE owner = ?1 AND heartbeat_at > {NOW_MS} - ttl_ms"
+        ),
+        [owner],
+    )?;
+    Ok(renewed > 0)
+}
+
+/// The hosts whose heartbeat is younger than the TTL each declared.
+pub(crate) fn alive(conn: &Connection) -> Result<Vec<String>, Error> {
+    Ok(crate::store::all_rows(
+        conn,
+        &format!("SELECT owner FROM hosts WHERE heartbeat_at > {NOW_MS} - ttl_ms"),
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Forgets `owner` (a host stopping cleanly): its runs are free at once.
+pub(crate) fn forget(conn: &Connection, owner: &str) -> Result<(), Error> {
+    conn.execute("DELETE FROM hosts WHERE owner = ?1", [owner])?;
+    Ok(())
+}

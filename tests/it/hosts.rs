@@ -1,0 +1,415 @@
+//! Issue 18, several hosts on one PostgreSQL database: heartbeat leases (a live host's runs
+//! are refused to others, a dead host's are taken over, a host that cannot renew its
+//! heartbeat leases nothing), work claimed once across hosts (events, due timers), wake-ups by
+//! LISTEN/NOTIFY, and the access index following another host's changes. Each host is a
+//! `Platform` with connections of its own, or a real `flowhost serve` process.
+
+use crate::common;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::postgres::TestDb;
+use common::{ECHO, example_tenant_path, flowhost_bin, user};
+use flowhost::Error;
+use flowhost::access::Scope;
+use flowhost::platform::Platform;
+use flowhost::principal::Caller;
+use flowhost::runs::lease::{Leases, TTL_VAR};
+use flowhost::services::cases::{AccessMode, CaseApi, NewCase, Severity};
+use flowhost::store::Db;
+use flowhost::store::sql::FromSql;
+use flowhost::testing::Internals;
+use flowhost::wasm::{EngineSettings, StepRuntime};
+use flowhost::workflow::scheduler::{Scheduler, SchedulerOptions};
+use flowhost::workflow::{Engine, Quiet, Resolver, parse};
+use serde_json::{Value, json};
+
+pub const OWNER: &str = "olivia.owner@acme-mssp.test";
+
+/// A host's platform: its own connections to the database at `url`.
+pub fn platform(url: &str) -> Arc<Platform> {
+    Arc::new(Platform::new(Db::open_postgres(url).expect("PostgreSQL")).expect("platform"))
+}
+
+/// A host's engine over `platform`.
+pub fn engine(platform: &Arc<Platform>) -> Engine {
+    let runtime = Arc::new(StepRuntime::new(&EngineSettings::default(), None).expect("runtime"));
+    Engine::new(platform.clone(), runtime, vec![])
+}
+
+/// A fresh database with the example tenant applied; the platform that applied it.
+pub fn deployment() -> (TestDb, Arc<Platform>) {
+    let db = TestDb::new();
+    let p = platform(&db.url);
+    let text = std::fs::read_to_string(example_tenant_path()).expect("tenant");
+    let file = flowhost::tenant::TenantFile::parse("acme-mssp.json", &text).expect("valid");
+    flowhost::tenant::apply(&p, &file, None).expect("applies");
+    (db, p)
+}
+
+/// Publishes `definition` as the Owner of mssp-soc.
+pub fn publish(p: &Platform, definition: &Value) {
+    let text = definition.to_string();
+    let wf = parse("wf.json", &text, &Resolver::default()).expect("valid");
+    p.workflows()
+        .publish(&user(OWNER), &wf, &text, "wf.json", &Resolver::default())
+        .expect("publish");
+}
+
+/// Creates a case in mssp-soc (its `case_created` event is what triggers start on).
+pub fn create_case(p: &Platform, title: &str) {
+    let caller = Caller {
+        workspace: "mssp-soc".into(),
+        principal: user(OWNER),
+        cause: None,
+        step: None,
+    };
+    p.create_case(
+        &caller,
+        NewCase {
+            title: title.into(),
+            description: String::new(),
+            severity: Severity::Low,
+            state: None,
+            assignee: None,
+            reviewers: Vec::new(),
+            access_mode: Some(AccessMode::FullAccess),
+            collaborators: Vec::new(),
+            fields: None,
+        },
+    )
+    .expect("case");
+}
+
+/// The one value `sql` returns.
+pub fn one<T: FromSql>(p: &Platform, sql: &str) -> T {
+    p.db().conn().query_row(sql, [], |r| r.get(0)).expect(sql)
+}
+
+/// Polls `done` every 20 ms for at most `limit`; whether it came true.
+fn within(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    done()
+}
+
+/// A workflow started by every case that is not its own, which opens a case of its own.
+fn on_case(name: &str, middle: Value) -> Value {
+    json!({ "name": name, "workspace": "mssp-soc", "run_as": OWNER,
+        "trigger": { "on": "case_created",
+            "if": [{ "left": "$.event.case.title", "op": "ne", "right": "made" }] },
+        "steps": [
+            { "id": "one", "uses": ECHO, "with": { "title": "$.event.case.title" } },
+            middle,
+            { "id": "open", "uses": "cases/create-case", "with": { "title": "made", "severity": "high" } }
+        ] })
+}
+
+/// A `flowhost serve` on the database at `url`, its heartbeat TTL `ttl_ms`.
+fn serve(url: &str, ttl_ms: u64, args: &[&str]) -> Child {
+    let dir = std::env::temp_dir();
+    Command::new(flowhost_bin())
+        .current_dir(dir)
+        .arg("--db")
+        .arg(url)
+        .arg("serve")
+        .args(args)
+        .env(TTL_VAR, ttl_ms.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("flowhost serve starts")
+}
+
+/// SPEC WF-8 across hosts: a run a live host executes is refused to another host; once that
+/// host is killed (SIGKILL: no goodbye), its heartbeat goes stale and, a TTL later, another
+/// host takes the run over and finishes it, each step once.
+#[test]
+fn a_killed_hosts_run_is_refused_while_its_heartbeat_lives_and_taken_over_after_its_ttl() {
+    let (db, p) = deployment();
+    // `pause` sleeps in the process (below the in-process limit), holding the run's lease.
+    publish(
+        &p,
+        &on_case("slow", json!({ "id": "pause", "wait": "30s" })),
+    );
+    const TTL_MS: u64 = 1_500;
+    let mut host = serve(&db.url, TTL_MS, &["--poll-ms", "50", "--concurrency", "1"]);
+    create_case(&p, "origin");
+    // The other host has started the run and is sleeping in `pause`.
+    let started = within(Duration::from_secs(60), || {
+        one::<i64>(
+            &p,
+            "SELECT count(*) FROM run_steps s JOIN runs r ON r.id = s.run_id
+             WHERE r.workflow = 'slow' AND s.step_key = 'one'",
+        ) == 1
+    });
+    assert!(started, "the serve host never started the run");
+    let run: i64 = one(&p, "SELECT id FROM runs WHERE workflow = 'slow'");
+    let holder: String = one(&p, "SELECT lease_owner FROM runs WHERE workflow = 'slow'");
+    assert_eq!(
+        one::<i64>(
+            &p,
+            &format!("SELECT count(*) FROM hosts WHERE owner = '{holder}'")
+        ),
+        1,
+        "the run is leased to a host with a heartbeat"
+    );
+    let e = engine(&p);
+    // Alive, and still alive after several TTLs: its heartbeat is renewed.
+    std::thread::sleep(Duration::from_millis(2 * TTL_MS));
+    let refused = e.resume(run, &Quiet).expect_err("leased to a live host");
+    assert!(
+        matches!(&refused, Error::Conflict(why) if why.contains("another flowhost process")),
+        "{refused:?}"
+    );
+
+    host.kill().expect("SIGKILL");
+    host.wait().expect("reaped");
+    let killed = Instant::now();
+    // Refused until its heartbeat is older than the TTL, then taken over.
+    let outcome = loop {
+        match e.resume(run, &Quiet) {
+            Ok(outcome) => break outcome,
+            Err(err) if matches!(&err, Error::Conflict(_)) => {
+                assert!(
+                    killed.elapsed() < Duration::from_millis(TTL_MS + 5_000),
+                    "not taken over {} ms after the kill",
+                    killed.elapsed().as_millis()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(err) => panic!("resume failed: {err}"),
+        }
+    };
+    // Not before the heartbeat the host last renewed (at most TTL/4 before the kill) expired.
+    assert!(
+        killed.elapsed() >= Duration::from_millis(TTL_MS * 3 / 4 - 100),
+        "taken over {} ms after the kill, before its TTL",
+        killed.elapsed().as_millis()
+    );
+    assert_eq!(
+        outcome.status,
+        flowhost::runs::RunStatus::Succeeded,
+        "{:?}",
+        outcome.error
+    );
+    assert_eq!(
+        one::<i64>(&p, "SELECT count(*) FROM run_steps WHERE step_key = 'one'"),
+        1,
+        "the step before the kill replayed, not executed again"
+    );
+    assert_eq!(
+        one::<i64>(&p, "SELECT count(*) FROM cases WHERE title = 'made'"),
+        1
+    );
+}
+
+/// A host that cannot renew its heartbeat for a TTL leases no new runs; once its heartbeat
+/// is stale (another host may have declared it dead and taken its runs), it never leases again,
+/// even when the database answers again. The other host sees it dead.
+#[test]
+fn a_host_that_cannot_renew_its_heartbeat_stops_leasing_and_stays_dead() {
+    let db = TestDb::new();
+    let p = platform(&db.url);
+    let server = p.db().server().expect("on PostgreSQL");
+    let ttl = Duration::from_millis(600);
+    let lagging = Leases::on_server(server.clone(), ttl);
+    let other = Leases::on_server(server, ttl);
+    lagging
+        .hold()
+        .expect("leases while its heartbeat is current");
+    other.hold().expect("holds");
+    std::thread::sleep(ttl * 2);
+    assert!(
+        lagging.hold().is_ok(),
+        "renewed: still leasing after two TTLs"
+    );
+    assert!(other.alive(lagging.owner()));
+
+    // Its heartbeat's row locked by someone else: every renewal waits.
+    let mut blocker = db.client();
+    let mut tx = blocker.transaction().expect("begin");
+    tx.execute(
+        "SELECT 1 FROM hosts WHERE owner = $1 FOR UPDATE",
+        &[&lagging.owner()],
+    )
+    .expect("lock the row");
+    let refused = within(ttl * 3, || lagging.hold().is_err());
+    assert!(refused, "still leasing after three TTLs without a renewal");
+    match lagging.hold() {
+        Err(Error::Busy(why)) => assert!(why.contains("heartbeat"), "{why}"),
+        other => panic!("expected Busy, got {other:?}"),
+    }
+    assert!(
+        within(ttl, || !other.alive(lagging.owner())),
+        "the other host still sees it alive"
+    );
+    // The database answers again: the stale heartbeat is not renewed, the host stays out.
+    tx.rollback().expect("unlock");
+    std::thread::sleep(ttl);
+    match lagging.hold() {
+        Err(Error::Busy(why)) => assert!(why.contains("may have been taken over"), "{why}"),
+        other => panic!("expected the host fenced, got {other:?}"),
+    }
+    assert!(!other.alive(lagging.owner()));
+    assert!(other.hold().is_ok(), "the other host leases on");
+}
+
+/// Work is claimed once across hosts: two hosts on one database dispatch the same pending
+/// events at once (every event starts one run), then wake the same due timers at once (every
+/// run resumes once).
+#[test]
+fn two_hosts_racing_dispatch_each_event_and_fire_each_timer_once() {
+    const EVENTS: usize = 12;
+    let (db, p) = deployment();
+    // A wait beyond the in-process limit (zero here) holds the run until its timer is due.
+    publish(&p, &on_case("nap", json!({ "id": "pause", "wait": "1s" })));
+    for n in 0..EVENTS {
+        create_case(&p, &format!("origin {n}"));
+    }
+    let hosts: Vec<Engine> = (0..2)
+        .map(|_| engine(&platform(&db.url)).with_sleep_limit(Duration::ZERO))
+        .collect();
+    let race = |f: &(dyn Fn(&Engine) -> usize + Sync)| -> Vec<usize> {
+        std::thread::scope(|s| {
+            let all: Vec<_> = hosts.iter().map(|h| s.spawn(move || f(h))).collect();
+            all.into_iter().map(|t| t.join().expect("host")).collect()
+        })
+    };
+    let dispatched = race(&|h| {
+        h.dispatch_triggers_in(None, &Quiet)
+            .expect("dispatch")
+            .len()
+    });
+    assert_eq!(dispatched.iter().sum::<usize>(), EVENTS, "{dispatched:?}");
+    assert_eq!(
+        one::<i64>(&p, "SELECT count(*) FROM runs WHERE workflow = 'nap'"),
+        EVENTS as i64
+    );
+    assert_eq!(
+        one::<i64>(
+            &p,
+            "SELECT count(DISTINCT trigger_event) FROM runs WHERE workflow = 'nap'"
+        ),
+        EVENTS as i64,
+        "one run per event"
+    );
+    assert_eq!(
+        one::<i64>(&p, "SELECT count(*) FROM runs WHERE status = 'on_hold'"),
+        EVENTS as i64
+    );
+
+    std::thread::sleep(Duration::from_millis(1_100));
+    let woken = race(&|h| h.wake_due_timers(&Quiet).expect("wake").len());
+    assert_eq!(woken.iter().sum::<usize>(), EVENTS, "{woken:?}");
+    assert_eq!(
+        one::<i64>(
+            &p,
+            "SELECT count(*) FROM runs WHERE workflow = 'nap' AND status = 'succeeded'"
+        ),
+        EVENTS as i64
+    );
+    for step in ["one", "pause", "open"] {
+        assert_eq!(
+            one::<i64>(
+                &p,
+                &format!("SELECT count(*) FROM run_steps WHERE step_key = '{step}'")
+            ),
+            EVENTS as i64,
+            "`{step}` once per run"
+        );
+    }
+    assert_eq!(
+        one::<i64>(&p, "SELECT count(*) FROM cases WHERE title = 'made'"),
+        EVENTS as i64
+    );
+}
+
+/// LISTEN/NOTIFY: an event committed by one host wakes `serve` on another at once, well
+/// before its next poll (30 s here).
+#[test]
+fn an_event_committed_on_one_host_wakes_another_hosts_serve_before_its_poll() {
+    let (db, p) = deployment();
+    publish(
+        &p,
+        &on_case("woken", json!({ "id": "mid", "uses": ECHO, "with": {} })),
+    );
+    let host = Arc::new(engine(&platform(&db.url)));
+    let scheduler = Scheduler::new(
+        host.clone(),
+        SchedulerOptions {
+            poll: Duration::from_secs(30),
+            once: false,
+            concurrency: 2,
+            stop_on_signals: false,
+        },
+        |_: flowhost::workflow::scheduler::Notice<'_>| {},
+    );
+    let waker = scheduler.waker();
+    let serving = std::thread::spawn(move || scheduler.run());
+    // Its first round (which claims without waiting) is over once its heartbeat exists and a
+    // moment has passed: from then on only a wake-up or the poll makes it look again.
+    assert!(within(Duration::from_secs(30), || {
+        one::<i64>(&p, "SELECT count(*) FROM hosts") == 1
+    }));
+    std::thread::sleep(Duration::from_millis(500));
+    let sent = Instant::now();
+    create_case(&p, "ring");
+    let picked_up = within(Duration::from_secs(5), || {
+        one::<i64>(&p, "SELECT count(*) FROM runs WHERE workflow = 'woken'") == 1
+    });
+    let after = sent.elapsed();
+    host.stop_flag()
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    waker.notify_one();
+    serving.join().expect("serve").expect("serve ends cleanly");
+    assert!(picked_up, "not picked up within 5 s (the poll is 30 s)");
+    println!("picked up after {} ms", after.as_millis());
+}
+
+/// The access index across hosts: a grant made on one host is allowed on another after its
+/// refresh (`Platform::refresh_access`, by the access epoch); a revoke likewise denied.
+#[test]
+fn an_access_change_on_one_host_reaches_the_other_after_refresh() {
+    let (db, console) = deployment();
+    let other = platform(&db.url);
+    const NEWCOMER: &str = "nora.new@acme-mssp.test";
+    let may_run = |p: &Platform| {
+        p.check(&user(NEWCOMER), "mssp-soc", Scope::PlaybookExecute)
+            .allowed()
+    };
+    assert!(!may_run(&other));
+    let tenant = |with_newcomer: bool| {
+        let text = std::fs::read_to_string(example_tenant_path()).expect("tenant");
+        let mut tenant: Value = serde_json::from_str(&text).expect("json");
+        if with_newcomer {
+            let ws = tenant["workspaces"]
+                .as_array_mut()
+                .expect("workspaces")
+                .iter_mut()
+                .find(|w| w["name"] == "mssp-soc")
+                .expect("mssp-soc");
+            ws["members"]
+                .as_array_mut()
+                .expect("members")
+                .push(json!({ "email": NEWCOMER, "role": "operator" }));
+        }
+        flowhost::tenant::TenantFile::parse("acme-mssp.json", &tenant.to_string()).expect("valid")
+    };
+    flowhost::tenant::apply(&console, &tenant(true), None).expect("grant");
+    assert!(may_run(&console));
+    assert!(!may_run(&other), "not before it refreshes");
+    assert!(other.refresh_access().expect("refresh"), "it saw a change");
+    assert!(may_run(&other), "granted on the other host");
+    flowhost::tenant::apply(&console, &tenant(false), None).expect("revoke");
+    assert!(other.refresh_access().expect("refresh"));
+    assert!(!may_run(&other), "revoked on the other host");
+    assert!(!other.refresh_access().expect("refresh"), "nothing more");
+}
