@@ -20,6 +20,7 @@ mod exit_codes;
 mod harness;
 mod hostile_runs;
 mod hosts;
+mod hosts_kill;
 mod housekeeping;
 mod http_api;
 mod identity_input;

@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use flowhost::platform::Platform;
 use flowhost::runs::RunStatus;
 use flowhost::server::{self, AppState};
-use flowhost::store::{Db, Location};
+use flowhost::store::{DEFAULT_DB_PATH, Db, Location};
 use flowhost::wasm::{EngineSettings, StepRuntime};
 use flowhost::workflow::engine::Engine;
 use flowhost::workflow::scheduler::{Notice, Scheduler, SchedulerOptions};
@@ -71,8 +71,10 @@ fn engine_at(db: &Path, steps: Vec<PathBuf>) -> anyhow::Result<Engine> {
     match db.to_str().map(Location::parse) {
         Some(Location::Postgres(url)) => {
             let platform = Arc::new(Platform::new(Db::open_postgres(&url)?)?);
-            // No directory to keep compiled components in: each host compiles its own.
-            let runtime = Arc::new(StepRuntime::new(&EngineSettings::server(), None)?);
+            // Compiled components are kept where the default database's would be (relative
+            // to the working directory), each host's own.
+            let cache = Path::new(DEFAULT_DB_PATH).parent().map(|d| d.join("cache"));
+            let runtime = Arc::new(StepRuntime::new(&EngineSettings::server(), cache)?);
             Ok(Engine::new(platform, runtime, steps))
         }
         _ => engine_with(db, steps, &EngineSettings::server()),

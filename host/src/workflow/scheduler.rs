@@ -480,6 +480,12 @@ impl Workers {
                 Ok(_) => {
                     self.retry.remove(run);
                 }
+                // Another host took it first (hosts race for a dead host's runs): forgotten,
+                // not given up, so that if that host dies too this one takes it over; while
+                // its holder lives, the rounds leave it alone (`platform_runs_interrupted`).
+                Err(e) if crate::runs::lease::leased_elsewhere(e) => {
+                    self.retry.remove(run);
+                }
                 Err(_) => {
                     self.gave_up.insert(*run);
                 }
@@ -562,4 +568,49 @@ async fn stop_on_signal(stop: Arc<AtomicBool>) {
         let _ = ctrl_c.await;
     }
     stop.store(true, Ordering::SeqCst);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::Platform;
+    use crate::store::Db;
+    use crate::wasm::{EngineSettings, StepRuntime};
+
+    fn workers() -> Workers {
+        let platform =
+            Arc::new(Platform::new(Db::open_in_memory().expect("db")).expect("platform"));
+        let runtime =
+            Arc::new(StepRuntime::new(&EngineSettings::default(), None).expect("runtime"));
+        let engine = Arc::new(Engine::new(platform, runtime, Vec::new()));
+        Workers::new(engine, 1, false, Arc::new(|_: Notice<'_>| {}))
+    }
+
+    fn report(
+        run: i64,
+        outcome: Result<RunOutcome, Error>,
+    ) -> Result<Report, tokio::task::JoinError> {
+        Ok(("resumed", run, "R-0000000000000001".into(), outcome))
+    }
+
+    /// Several hosts race to take over a dead host's run and one wins: the others must try it
+    /// again later (the winner may die too), where a run refused for another reason is left
+    /// to the next start.
+    #[test]
+    fn a_run_another_host_took_first_is_tried_again_and_a_refused_one_is_not() {
+        let mut w = workers();
+        let taken = Error::Conflict(
+            "run R-0000000000000001 is being executed by another flowhost process (or was \
+             finished by one meanwhile)"
+                .into(),
+        );
+        assert!(crate::runs::lease::leased_elsewhere(&taken));
+        w.finished(report(1, Err(taken)));
+        assert!(!w.has(1), "a run another host took first is tried again");
+        w.finished(report(
+            2,
+            Err(Error::Invalid("the definition does not parse".into())),
+        ));
+        assert!(w.has(2), "a refused run is not tried again by this process");
+    }
 }
