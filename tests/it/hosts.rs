@@ -22,7 +22,7 @@ use flowhost::store::Db;
 use flowhost::store::sql::FromSql;
 use flowhost::testing::Internals;
 use flowhost::wasm::{EngineSettings, StepRuntime};
-use flowhost::workflow::scheduler::{Scheduler, SchedulerOptions};
+use flowhost::workflow::scheduler::{Notice, Scheduler, SchedulerOptions};
 use flowhost::workflow::{Engine, Quiet, Resolver, parse};
 use serde_json::{Value, json};
 
@@ -332,6 +332,79 @@ fn two_hosts_racing_dispatch_each_event_and_fire_each_timer_once() {
     );
 }
 
+/// Interaction timeouts are fired once across hosts (SPEC IX-8): two hosts' `serve --once`
+/// loops race over the same timed-out interactions; each times out once, audited once, and
+/// its run resumes once, on its timeout path.
+#[test]
+fn two_hosts_racing_fire_each_interaction_timeout_once() {
+    const RUNS: usize = 8;
+    let (db, p) = deployment();
+    publish(
+        &p,
+        &json!({ "name": "ask", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": { "on": "case_created" },
+            "steps": [
+                { "id": "approve", "interaction": {
+                    "title": "Contain {{ $.event.case.title }}?",
+                    "form": { "fields": [ { "name": "approve", "type": "boolean" } ] },
+                    "access": { "workspace_users": { "emails": ["sam.lead@acme-mssp.test"] } },
+                    "timeout": "1s",
+                    "on_timeout": [ { "exit": { "status": "late", "output": "$.steps.approve" } } ] } },
+                { "exit": { "status": "answered" } }
+            ] }),
+    );
+    for n in 0..RUNS {
+        create_case(&p, &format!("origin {n}"));
+    }
+    let held = engine(&p)
+        .dispatch_triggers_in(None, &Quiet)
+        .expect("dispatch");
+    assert_eq!(held.len(), RUNS);
+    assert!(
+        held.iter()
+            .all(|o| o.status == flowhost::runs::RunStatus::OnHold)
+    );
+    std::thread::sleep(Duration::from_millis(1_100));
+    std::thread::scope(|s| {
+        let hosts: Vec<_> = (0..2)
+            .map(|_| {
+                let host = Arc::new(engine(&platform(&db.url)));
+                s.spawn(move || {
+                    let options = SchedulerOptions {
+                        poll: Duration::from_millis(20),
+                        once: true,
+                        concurrency: 4,
+                        stop_on_signals: false,
+                    };
+                    Scheduler::new(host, options, |_: Notice<'_>| {}).run()
+                })
+            })
+            .collect();
+        for h in hosts {
+            h.join().expect("host").expect("serve --once");
+        }
+    });
+    let count = |sql: &str| one::<i64>(&p, sql);
+    assert_eq!(
+        count("SELECT count(*) FROM interactions WHERE status = 'timed_out'"),
+        RUNS as i64
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM audit_log WHERE action = 'interaction.timeout'"),
+        RUNS as i64,
+        "each timeout fired once"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM runs WHERE status = 'succeeded' AND exit_status = 'late'"),
+        RUNS as i64
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM run_steps WHERE step_key = 'approve'"),
+        RUNS as i64,
+        "each run resumed once"
+    );
+}
+
 /// LISTEN/NOTIFY: an event committed by one host wakes `serve` on another at once, well
 /// before its next poll (30 s here).
 #[test]
@@ -350,7 +423,7 @@ fn an_event_committed_on_one_host_wakes_another_hosts_serve_before_its_poll() {
             concurrency: 2,
             stop_on_signals: false,
         },
-        |_: flowhost::workflow::scheduler::Notice<'_>| {},
+        |_: Notice<'_>| {},
     );
     let waker = scheduler.waker();
     let serving = std::thread::spawn(move || scheduler.run());

@@ -97,6 +97,9 @@ fn serve_http(
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    // Let go after the runtime's work, outside it: on PostgreSQL the engine's last drop closes
+    // the database client, which must not block a thread that drives the runtime.
+    let _outlives = engine.clone();
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr)
             .await

@@ -237,14 +237,20 @@ fn file_alive(dir: Option<&Path>, owner: &str) -> bool {
 }
 
 /// A host's heartbeat on PostgreSQL: its own connection, and a thread renewing it.
+///
+/// Only that thread closes the connection (and forgets the host), when told to stop: the
+/// PostgreSQL client blocks on a runtime of its own to close, which panics on a thread that
+/// drives asynchronous tasks, where the last `Leases` of `serve` may well be dropped.
 struct Beat {
     server: Server,
     owner: String,
     ttl: Duration,
-    conn: Mutex<Connection>,
+    /// `None` once the thread has closed it.
+    conn: Mutex<Option<Connection>>,
     state: Mutex<BeatState>,
     /// Wakes the thread early to stop.
     wake: Condvar,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 struct BeatState {
@@ -272,7 +278,7 @@ impl Beat {
             server: server.clone(),
             owner: owner.to_owned(),
             ttl,
-            conn: Mutex::new(conn),
+            conn: Mutex::new(Some(conn)),
             state: Mutex::new(BeatState {
                 renewed: sent,
                 fenced: false,
@@ -281,16 +287,19 @@ impl Beat {
                 alive: None,
             }),
             wake: Condvar::new(),
+            thread: Mutex::new(None),
         });
         let thread = beat.clone();
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("flowhost-heartbeat".into())
             .spawn(move || thread.run())
             .map_err(|e| Error::Internal(format!("cannot start the heartbeat thread: {e}")))?;
+        *beat.thread.lock() = Some(handle);
         Ok(beat)
     }
 
-    /// Renews every TTL/4 until stopped (or fenced: then nothing is left to renew).
+    /// Renews every TTL/4 until stopped (once fenced, nothing is left to renew: it only waits
+    /// for the stop); then forgets the host and closes the connection.
     fn run(self: Arc<Self>) {
         let every = self.ttl / 4;
         // After a failed renewal the connection may be gone (the server restarted, say): the
@@ -302,23 +311,29 @@ impl Beat {
                 if !state.stop {
                     self.wake.wait_for(&mut state, every);
                 }
-                if state.stop || state.fenced {
-                    return;
+                if state.stop {
+                    break;
+                }
+                if state.fenced {
+                    continue;
                 }
             }
             let sent = Instant::now();
             let renewed = {
                 let mut conn = self.conn.lock();
-                if reconnect {
+                if reconnect || conn.is_none() {
                     match self.server.connect() {
-                        Ok(fresh) => *conn = fresh,
+                        Ok(fresh) => *conn = Some(fresh),
                         Err(e) => {
                             self.state.lock().failure = Some(e.to_string());
                             continue;
                         }
                     }
                 }
-                hosts::renew(&conn, &self.owner)
+                match conn.as_ref() {
+                    Some(conn) => hosts::renew(conn, &self.owner),
+                    None => continue,
+                }
             };
             let mut state = self.state.lock();
             match renewed {
@@ -335,6 +350,10 @@ impl Beat {
                     reconnect = true;
                 }
             }
+        }
+        let conn = self.conn.lock().take();
+        if let Some(conn) = conn {
+            let _ = hosts::forget(&conn, &self.owner);
         }
     }
 
@@ -378,7 +397,11 @@ impl Beat {
                 return live.contains(owner);
             }
         }
-        match hosts::alive(&self.conn.lock()) {
+        let looked = match self.conn.lock().as_ref() {
+            Some(conn) => hosts::alive(conn),
+            None => return true,
+        };
+        match looked {
             Ok(live) => {
                 let live: HashSet<String> = live.into_iter().collect();
                 let answer = live.contains(owner);
@@ -390,11 +413,15 @@ impl Beat {
         }
     }
 
-    /// Stops the heartbeat and forgets the host, so its runs are free at once.
+    /// Stops the heartbeat, which forgets the host (so its runs are free at once), and waits
+    /// for that (a round trip).
     fn stop(&self) {
         self.state.lock().stop = true;
         self.wake.notify_all();
-        let _ = hosts::forget(&self.conn.lock(), &self.owner);
+        let thread = self.thread.lock().take();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
     }
 }
 

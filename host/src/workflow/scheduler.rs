@@ -99,7 +99,13 @@ impl Scheduler {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
-        runtime.block_on(self.serve())
+        // The engine is let go here, after the loop, not inside it: on PostgreSQL its last
+        // drop closes the database client, which blocks and must not happen on a thread
+        // that drives the runtime (the client would panic there).
+        let engine = self.engine.clone();
+        let served = runtime.block_on(self.serve());
+        drop(engine);
+        served
     }
 
     /// The loop of [`Scheduler::run`] on a runtime the caller owns, so other tasks (the HTTP
