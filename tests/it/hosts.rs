@@ -112,9 +112,8 @@ fn on_case(name: &str, middle: Value) -> Value {
         ] })
 }
 
-/// A `flowhost serve` on the database at `url`, its heartbeat TTL `ttl_ms`.
-fn serve(url: &str, ttl_ms: u64, args: &[&str]) -> Child {
-    let dir = std::env::temp_dir();
+/// A `flowhost serve` in `dir` on the database at `url`, its heartbeat TTL `ttl_ms`.
+fn serve(dir: &std::path::Path, url: &str, ttl_ms: u64, args: &[&str]) -> Child {
     Command::new(flowhost_bin())
         .current_dir(dir)
         .arg("--db")
@@ -140,7 +139,13 @@ fn a_killed_hosts_run_is_refused_while_its_heartbeat_lives_and_taken_over_after_
         &on_case("slow", json!({ "id": "pause", "wait": "30s" })),
     );
     const TTL_MS: u64 = 1_500;
-    let mut host = serve(&db.url, TTL_MS, &["--poll-ms", "50", "--concurrency", "1"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut host = serve(
+        dir.path(),
+        &db.url,
+        TTL_MS,
+        &["--poll-ms", "50", "--concurrency", "1"],
+    );
     create_case(&p, "origin");
     // The other host has started the run and is sleeping in `pause`.
     let started = within(Duration::from_secs(60), || {
@@ -485,4 +490,38 @@ fn an_access_change_on_one_host_reaches_the_other_after_refresh() {
     assert!(other.refresh_access().expect("refresh"));
     assert!(!may_run(&other), "revoked on the other host");
     assert!(!other.refresh_access().expect("refresh"), "nothing more");
+}
+
+/// A heartbeat TTL that is not a number of milliseconds is refused when `serve` starts,
+/// naming the variable; nothing is served.
+#[test]
+fn serve_refuses_a_bad_heartbeat_ttl_naming_it() {
+    let db = TestDb::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    for bad in ["ten seconds", "50", ""] {
+        let out = Command::new(flowhost_bin())
+            .current_dir(dir.path())
+            .arg("--db")
+            .arg(&db.url)
+            .args(["serve", "--once"])
+            .env(TTL_VAR, bad)
+            .output()
+            .expect("flowhost runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {stderr}");
+        assert!(stderr.contains(TTL_VAR), "{bad:?}: {stderr}");
+    }
+    let ok = Command::new(flowhost_bin())
+        .current_dir(dir.path())
+        .arg("--db")
+        .arg(&db.url)
+        .args(["serve", "--once"])
+        .env(TTL_VAR, "2000")
+        .output()
+        .expect("flowhost runs");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
 }

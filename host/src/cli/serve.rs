@@ -70,6 +70,8 @@ pub fn run(db: &Path, args: ServeArgs) -> anyhow::Result<()> {
 fn engine_at(db: &Path, steps: Vec<PathBuf>) -> anyhow::Result<Engine> {
     match db.to_str().map(Location::parse) {
         Some(Location::Postgres(url)) => {
+            // A bad heartbeat TTL is refused before anything starts, not at the first lease.
+            flowhost::runs::lease::ttl_from_env()?;
             let platform = Arc::new(Platform::new(Db::open_postgres(&url)?)?);
             // Compiled components are kept where the default database's would be (relative
             // to the working directory), each host's own.
