@@ -3,7 +3,7 @@
 //! concurrency, signals) and prints what it reports.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +16,7 @@ use flowhost::workflow::engine::Engine;
 use flowhost::workflow::scheduler::{Notice, Scheduler, SchedulerOptions};
 
 use super::args::StepDirs;
+use super::database::Database;
 use super::run::engine_with;
 
 #[derive(clap::Args)]
@@ -42,7 +43,7 @@ pub struct ServeArgs {
     public_url: Option<String>,
 }
 
-pub fn run(db: &Path, args: ServeArgs) -> anyhow::Result<()> {
+pub fn run(db: &Database, args: ServeArgs) -> anyhow::Result<()> {
     let steps: Vec<PathBuf> = args.steps.dirs;
     let engine = Arc::new(engine_with(db, steps, &EngineSettings::server())?);
     let options = SchedulerOptions {
@@ -54,6 +55,9 @@ pub fn run(db: &Path, args: ServeArgs) -> anyhow::Result<()> {
         stop_on_signals: true,
     };
     let scheduler = Scheduler::new(engine.clone(), options, print);
+    // Which database this host serves, as an operator of several needs to see it (no
+    // password: `Location`'s display leaves it out).
+    eprintln!("flowhost serve: {}", db.named());
     match args.http {
         None => scheduler.run()?,
         Some(addr) => serve_http(addr, args.public_url, engine, scheduler)?,

@@ -299,6 +299,53 @@ impl Location {
     }
 }
 
+/// For messages: the file's path, or the server's URL without its password (the userinfo's
+/// `:PASSWORD` and a `password=` query parameter are left out).
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::File(path) => write!(f, "{}", path.display()),
+            Location::Postgres(url) => f.write_str(&without_password(url)),
+        }
+    }
+}
+
+/// `url` (`scheme://[user[:password]@]host[/db][?query]`) with no password left in it.
+fn without_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let (scheme, rest) = url.split_at(scheme_end);
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    // The password may hold an `@` of its own: the host follows the last one.
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            format!("{user}@{host}")
+        }
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let kept: Vec<&str> = query
+                .split('&')
+                .filter(|pair| {
+                    let key = pair.split_once('=').map_or(*pair, |(key, _)| key);
+                    !key.eq_ignore_ascii_case("password")
+                })
+                .collect();
+            if kept.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{path}?{}", kept.join("&"))
+            }
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}{authority}{tail}")
+}
+
 /// The variable that chooses when commits reach the disk: `normal` (the default: a commit
 /// is durable against a crash of the process; against a power loss or an OS crash, once the
 /// next checkpoint has synced the WAL) or `full` (every commit synced before it returns; with
@@ -378,5 +425,39 @@ mod tests {
         for path in ["flowhost.db", "postgres", "./postgres://x", ""] {
             assert_eq!(Location::parse(path), Location::File(path.into()), "{path}");
         }
+    }
+
+    /// Issue 18: a URL's password never reaches a message.
+    #[test]
+    fn a_server_is_shown_without_its_password() {
+        for (url, shown) in [
+            ("postgres://u:secret@h/db", "postgres://u@h/db"),
+            (
+                "postgresql://u:s%40cr:et@h:5433/db",
+                "postgresql://u@h:5433/db",
+            ),
+            (
+                "postgres://u:p@ss@h/db?sslmode=disable",
+                "postgres://u@h/db?sslmode=disable",
+            ),
+            (
+                "postgres://u@h/db?password=secret&application_name=x",
+                "postgres://u@h/db?application_name=x",
+            ),
+            ("postgres://u@h/db?PASSWORD=secret", "postgres://u@h/db"),
+            ("postgres://u:secret@h", "postgres://u@h"),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            ("postgres://%2Ftmp%2Fsock/db", "postgres://%2Ftmp%2Fsock/db"),
+        ] {
+            let location = Location::parse(url);
+            assert_eq!(location.to_string(), shown, "{url}");
+            assert!(!location.to_string().contains("secret"), "{url}");
+        }
+        let file = Location::parse("/srv/flowhost/u:secret@x.db");
+        assert_eq!(
+            file.to_string(),
+            "/srv/flowhost/u:secret@x.db",
+            "a file is its path"
+        );
     }
 }

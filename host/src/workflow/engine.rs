@@ -2,7 +2,7 @@
 //! context; every finished action step is journaled, and a resumed run replays journaled
 //! steps instead of executing them again, so it continues at the first unfinished step.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -238,6 +238,16 @@ fn parse_stored_principal(s: &str) -> Option<Principal> {
     }
 }
 
+/// This process's run leases: lock files beside a database file, which every process on it
+/// shares; on a server, in the state directory, which only the processes sharing that
+/// directory see (heartbeat leases in the database replace them across hosts, issue 18).
+fn leases_for(platform: &Platform) -> Leases {
+    let file = platform.db().path().map(Path::to_owned);
+    // The constructor takes a database path and keeps its lock files in `<its dir>/leases`.
+    let anchor = file.or_else(|| platform.state_dir().map(|dir| dir.join("server")));
+    Leases::for_database(anchor.as_deref())
+}
+
 impl Engine {
     /// An engine; `step_dirs` resolve `step:<name>` components.
     pub fn new(
@@ -245,7 +255,7 @@ impl Engine {
         runtime: Arc<StepRuntime>,
         step_dirs: Vec<PathBuf>,
     ) -> Self {
-        let leases = Leases::for_database(platform.db().path());
+        let leases = leases_for(&platform);
         Self {
             runs: platform.clone(),
             platform,
@@ -271,7 +281,7 @@ impl Engine {
             mocks: self.mocks.clone(),
             stop: self.stop.clone(),
             sleep_limit: self.sleep_limit,
-            leases: Leases::for_database(self.platform.db().path()),
+            leases: leases_for(&self.platform),
         }
     }
 
