@@ -10,6 +10,7 @@ mod access_properties;
 mod access_questions;
 mod access_rules;
 mod cases;
+mod cli_postgres;
 mod cli_step;
 mod cli_tenant;
 mod concurrency;
