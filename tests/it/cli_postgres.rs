@@ -251,17 +251,48 @@ fn the_cli_on_postgres(named: Named) {
         "the answer is audited: {audit}"
     );
 
+    // A published revision's pinned component, written out from the database by the run.
+    host.ok(&[
+        "workflows",
+        "publish",
+        &library("collaborators-from-step.json"),
+        "--as",
+        OWNER,
+        "--steps",
+        &steps,
+    ]);
+    let published = host.json(&[
+        "run",
+        "--published",
+        "collaborators-from-step",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        LEAD,
+        "--json",
+        NO_TRIGGERS,
+    ]);
+    assert_eq!(published["status"], "succeeded", "{published}");
+
     let pruned = host.ok(&["db", "prune"]);
     assert!(pruned.contains("removed"), "{pruned}");
 
-    // The host's own files: the compiled echo step in the state directory's cache; no SQLite
-    // file anywhere in the working directory.
-    let cache = host.state_dir().join("cache");
-    assert!(
-        std::fs::read_dir(&cache).is_ok_and(|mut d| d.next().is_some()),
-        "{} holds the precompiled step",
-        cache.display()
-    );
+    // The host's own files in the state directory: the compiled echo step, the pinned
+    // component written out, and where lease files are taken (each process removes its own
+    // when it ends); no SQLite file anywhere.
+    let leases = host.state_dir().join("leases");
+    assert!(leases.is_dir(), "{}", leases.display());
+    for (dir, what) in [
+        ("cache", "the precompiled step"),
+        ("components", "the pinned component"),
+    ] {
+        let dir = host.state_dir().join(dir);
+        assert!(
+            std::fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_some()),
+            "{} holds {what}",
+            dir.display()
+        );
+    }
     let sqlite_files: Vec<_> = walk(host.dir.path())
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "db"))
@@ -483,6 +514,83 @@ fn db_migrate_refuses_a_server_as_its_source() {
         .expect("count tables")
         .get(0);
     assert_eq!(tables, 0, "nothing was written to the target");
+}
+
+/// With an SQLite file, `--state-dir` moves the host's own files away from the database's
+/// directory; without it they stay beside the file, as before.
+#[test]
+fn a_state_dir_holds_the_cache_of_a_file_database_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("data").join("flowhost.db");
+    let state = dir.path().join("state");
+    let tenant = example_tenant_path();
+    let steps = steps_dir();
+    let flowhost = |extra: &[&str], args: &[&str]| {
+        let out = Command::new(flowhost_bin())
+            .current_dir(dir.path())
+            .env_remove("FLOWHOST_DB")
+            .env_remove("FLOWHOST_STATE_DIR")
+            .arg("--db")
+            .arg(&db)
+            .args(extra)
+            .args(args)
+            .output()
+            .expect("flowhost runs");
+        assert!(out.status.success(), "{}", text(&out));
+    };
+    flowhost(
+        &[],
+        &[
+            "tenant",
+            "apply",
+            tenant.to_str().expect("utf-8"),
+            "--bootstrap",
+        ],
+    );
+    let run = [
+        "run",
+        &library("collaborators-from-step.json"),
+        "--as",
+        LEAD,
+        "--steps",
+        &steps,
+    ];
+    let state_arg = state.to_str().expect("utf-8");
+    flowhost(&["--state-dir", state_arg], &run);
+    assert!(state.join("cache").is_dir(), "the cache is in --state-dir");
+    assert!(
+        !db.with_file_name("cache").exists(),
+        "nothing is cached beside the database"
+    );
+    flowhost(&[], &run);
+    assert!(
+        db.with_file_name("cache").is_dir(),
+        "by default the cache is beside the database file"
+    );
+}
+
+/// An empty `--db` or `FLOWHOST_DB` is a usage error naming both, not a file named "".
+#[test]
+fn an_empty_database_name_is_refused() {
+    for env in [false, true] {
+        let mut cmd = Command::new(flowhost_bin());
+        cmd.env_remove("FLOWHOST_DB");
+        if env {
+            cmd.env("FLOWHOST_DB", "");
+        } else {
+            cmd.args(["--db", ""]);
+        }
+        let out = cmd
+            .args(["runs", "list", "--as", OWNER])
+            .output()
+            .expect("flowhost runs");
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{said}");
+        assert!(
+            said.contains("name a database file or a postgres:// URL (--db or FLOWHOST_DB)"),
+            "{said}"
+        );
+    }
 }
 
 /// `--help` lists FLOWHOST_DB but never its value, which may hold a password.

@@ -209,7 +209,7 @@ pub fn main() -> ExitCode {
 /// `--db`'s value: a PostgreSQL URL is a server, anything else a file path.
 fn parse_location(text: &str) -> Result<Location, String> {
     if text.is_empty() {
-        return Err("name a database file or a postgres:// URL".to_owned());
+        return Err("name a database file or a postgres:// URL (--db or FLOWHOST_DB)".to_owned());
     }
     Ok(Location::parse(text))
 }
