@@ -6,7 +6,6 @@
 use flowhost::access::Scope;
 use flowhost::platform::{IndexLoads, Platform};
 use flowhost::principal::{Email, Principal};
-use flowhost::store::Db;
 use flowhost::tenant::{self, TenantFile};
 use flowhost::testing::Internals;
 use serde_json::json;
@@ -41,7 +40,7 @@ fn tenant(n: usize) -> TenantFile {
 }
 
 fn platform_on(db: &std::path::Path) -> Platform {
-    Platform::new(Db::open(db).expect("db")).expect("platform")
+    Platform::new(crate::common::db_at(db)).expect("platform")
 }
 
 /// A console that applied the tenant, and a host started after it, on one new database file.

@@ -15,7 +15,6 @@ use flowhost::access::Scope;
 use flowhost::admin::keys::NewKey;
 use flowhost::platform::Platform;
 use flowhost::principal::{Email, Principal};
-use flowhost::store::Db;
 use flowhost::tenant::{self, TenantFile, TenantSpec};
 use flowhost::testing::Internals;
 use proptest::prelude::*;
@@ -24,7 +23,7 @@ use serde_json::json;
 
 /// A fresh in-memory platform with `spec` applied from the console.
 fn platform_with(spec: &TenantSpec) -> Platform {
-    let platform = Platform::new(Db::open_in_memory().expect("db")).expect("platform");
+    let platform = Platform::new(crate::common::scratch_db()).expect("platform");
     let file = TenantFile {
         origin: "prop".into(),
         text: serde_json::to_string(spec).expect("spec serializes"),
@@ -382,7 +381,7 @@ fn assert_same_as_full_load(
     keys: &[KeyRef],
     trace: &[String],
 ) -> Result<(), TestCaseError> {
-    let fresh = Platform::new(Db::open(db).expect("db")).expect("platform");
+    let fresh = Platform::new(crate::common::db_at(db)).expect("platform");
     let who = principals(keys);
     let mut asked: Vec<Principal> = who.iter().map(principal).collect();
     // A sample of run principals too (identity and publisher now, SPEC WF-10).
@@ -429,7 +428,7 @@ proptest! {
     ) {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("flowhost.db");
-        let first = Platform::new(Db::open(&db).expect("db")).expect("platform");
+        let first = Platform::new(crate::common::db_at(&db)).expect("platform");
         let file = TenantFile {
             origin: "prop".into(),
             text: serde_json::to_string(&spec).expect("spec serializes"),
@@ -437,7 +436,7 @@ proptest! {
         };
         tenant::apply(&first, &file, None)
             .unwrap_or_else(|e| panic!("generated tenant must be valid: {e:?}\n{spec:#?}"));
-        let second = Platform::new(Db::open(&db).expect("db")).expect("platform");
+        let second = Platform::new(crate::common::db_at(&db)).expect("platform");
         let mut model = Model::from_spec(&spec);
         let mut keys: Vec<KeyRef> = Vec::new();
         let mut trace: Vec<String> = Vec::new();

@@ -67,7 +67,7 @@ impl Env {
     }
 
     fn platform(&self) -> Arc<Platform> {
-        let db = flowhost::store::Db::open(&self.db).expect("db");
+        let db = crate::common::db_at(&self.db);
         Arc::new(Platform::new(db).expect("platform"))
     }
 }

@@ -319,12 +319,16 @@ fn rb_4_keys_expire_and_secrets_are_stored_hashed() {
 
 /// A platform over the same database, with a freshly built index (as a new process would).
 fn reload(p: &Platform) -> Platform {
+    if let Some(url) = p.db().url() {
+        let db = flowhost::store::Db::open_postgres(url).expect("db");
+        return Platform::new(db).expect("platform");
+    }
     let path = tempfile::NamedTempFile::new().expect("tmp");
     p.db()
         .conn()
         .execute("VACUUM INTO ?1", [path.path().to_str().expect("utf-8")])
         .expect("copy");
-    Platform::new(flowhost::store::Db::open(path.path()).expect("db")).expect("platform")
+    Platform::new(crate::common::db_at(path.path())).expect("platform")
 }
 
 // --- UA: managing users ----------------------------------------------------------------
@@ -959,7 +963,7 @@ fn au_2_the_audit_log_is_append_only() {
 
 /// A platform on the database file `db`: two on one file stand for two processes.
 fn platform_on(db: &std::path::Path) -> Platform {
-    Platform::new(flowhost::store::Db::open(db).expect("db")).expect("platform")
+    Platform::new(crate::common::db_at(db)).expect("platform")
 }
 
 /// Applies the example tenant through `p`; returns the file, to apply again.

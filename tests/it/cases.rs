@@ -15,7 +15,6 @@ use flowhost::services::cases::{
     AccessMode, CaseFilter, CaseQuery, CaseSort, NewCase, RestrictionUpdate, Severity,
 };
 use flowhost::services::{CaseApi, HostServices};
-use flowhost::store::Db;
 use flowhost::tenant::{MemberSpec, TenantFile, TenantSpec, WorkspaceSpec};
 use flowhost::testing::Internals;
 use flowhost::wasm::{EngineSettings, StepLimits, StepRuntime};
@@ -629,7 +628,7 @@ fn generated(seed: u64, dir: &Path) -> (Arc<Platform>, Vec<String>, Vec<String>)
     };
     let text = serde_json::to_string(&spec).expect("json");
     let platform =
-        Arc::new(Platform::new(Db::open(&dir.join("flowhost.db")).expect("db")).expect("platform"));
+        Arc::new(Platform::new(crate::common::db_at(&dir.join("flowhost.db"))).expect("platform"));
     flowhost::tenant::apply(
         &platform,
         &TenantFile {

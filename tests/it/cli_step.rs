@@ -3,7 +3,6 @@
 use crate::common;
 
 use common::{HOSTILE, NOTIFY, flowhost};
-use flowhost::store::Db;
 
 #[test]
 fn step_run_prints_json_and_stores_logs_and_events() {
@@ -47,7 +46,7 @@ fn step_run_prints_json_and_stores_logs_and_events() {
     assert_eq!(doc["status"], "succeeded");
     assert_eq!(doc["output"]["notified"][0], "a@acme.test");
 
-    let db = Db::open(&db).expect("database was created");
+    let db = crate::common::db_at(&db);
     let events = db.events("mssp-soc").expect("events");
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].kind, "notification.requested");
@@ -85,7 +84,7 @@ fn a_failing_step_exits_non_zero_with_a_one_line_reason_and_is_recorded() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("deadline exceeded"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    let db = Db::open(&db).expect("db");
+    let db = crate::common::db_at(&db);
     let failed: i64 = db
         .conn()
         .query_row(
@@ -154,8 +153,7 @@ fn step_run_as_an_outsider_records_nothing_in_that_workspace() {
     let out = flowhost(dir.path(), &db, &["tenant", "apply", tenant, "--bootstrap"]);
     assert!(out.status.success());
     let executions = |ws: &str| -> i64 {
-        Db::open(&db)
-            .expect("database")
+        crate::common::db_at(&db)
             .conn()
             .query_row(
                 "SELECT count(*) FROM step_executions WHERE workspace = ?1",

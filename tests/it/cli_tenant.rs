@@ -16,7 +16,7 @@ fn stderr(out: &std::process::Output) -> String {
 }
 
 fn audit_rows(db: &Path) -> i64 {
-    let db = flowhost::store::Db::open(db).expect("db");
+    let db = crate::common::db_at(db);
     db.conn()
         .query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
         .expect("count")
@@ -134,7 +134,7 @@ fn a_bad_file_names_every_error_with_path_and_line_and_applies_nothing() {
         err.contains("workspaces[0].members: workspace `soc` needs at least one owner"),
         "{err}"
     );
-    let db = flowhost::store::Db::open(&db).expect("db");
+    let db = crate::common::db_at(&db);
     let n: i64 = db
         .conn()
         .query_row("SELECT count(*) FROM workspaces", [], |r| r.get(0))

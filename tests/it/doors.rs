@@ -58,8 +58,7 @@ fn zeta(dir: &Path) -> PathBuf {
 }
 
 fn audit_rows(db: &Path) -> i64 {
-    flowhost::store::Db::open(db)
-        .expect("db")
+    crate::common::db_at(db)
         .conn()
         .query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
         .expect("count")

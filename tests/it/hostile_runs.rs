@@ -123,7 +123,6 @@ mod host_call_deadline {
     use flowhost::platform::Platform;
     use flowhost::principal::Caller;
     use flowhost::services::HostServices;
-    use flowhost::store::Db;
     use flowhost::wasm::StepLimits;
 
     const WS: &str = "mssp-soc";
@@ -204,7 +203,7 @@ mod host_call_deadline {
     #[test]
     fn a_host_call_waiting_for_the_write_lock_gives_up_at_the_deadline_and_commits_nothing() {
         let d = Deployment::new();
-        let platform = Arc::new(Platform::new(Db::open(&d.db).expect("db")).expect("platform"));
+        let platform = Arc::new(Platform::new(crate::common::db_at(&d.db)).expect("platform"));
         // Another process holds the write lock for longer than the step may take.
         let holder = rusqlite::Connection::open(&d.db).expect("open");
         holder.execute_batch("BEGIN IMMEDIATE").expect("lock");
@@ -326,7 +325,7 @@ mod host_call_deadline {
     #[test]
     fn a_host_call_waiting_for_the_connection_another_run_holds_gives_up_at_the_deadline() {
         let d = Deployment::new();
-        let platform = Arc::new(Platform::new(Db::open(&d.db).expect("db")).expect("platform"));
+        let platform = Arc::new(Platform::new(crate::common::db_at(&d.db)).expect("platform"));
         let rt = runtime();
         let step = rt.load(std::path::Path::new(HOSTILE)).expect("component");
         // A write (a case titled `tttttttttt`) and a read (a query).

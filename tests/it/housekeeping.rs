@@ -10,7 +10,6 @@ use std::ops::Deref;
 use flowhost::clock::now_unix;
 use flowhost::housekeeping::BATCH;
 use flowhost::platform::Platform;
-use flowhost::store::Db;
 use flowhost::workflow::webhooks::{
     Accepted, Delivery, FRESHNESS_SECS, IDEMPOTENCY_RETENTION_SECS, Refusal, SIGNATURE_MEMORY_SECS,
     sign,
@@ -38,16 +37,14 @@ impl Site {
     }
 
     fn sql(&self, sql: &str) {
-        Db::open(&self.db)
-            .expect("db")
+        crate::common::db_at(&self.db)
             .conn()
             .execute_batch(sql)
             .expect(sql);
     }
 
     fn count(&self, sql: &str) -> i64 {
-        Db::open(&self.db)
-            .expect("db")
+        crate::common::db_at(&self.db)
             .conn()
             .query_row(sql, [], |r| r.get(0))
             .expect(sql)
@@ -55,7 +52,7 @@ impl Site {
 
     /// Row ids of `table`, in order.
     fn rowids(&self, table: &str) -> Vec<i64> {
-        let db = Db::open(&self.db).expect("db");
+        let db = crate::common::db_at(&self.db);
         let mut stmt = db
             .conn()
             .prepare(&format!("SELECT rowid FROM {table} ORDER BY rowid"))
@@ -123,7 +120,7 @@ impl Site {
     }
 
     fn platform(&self) -> Platform {
-        Platform::new(Db::open(&self.db).expect("db")).expect("platform")
+        Platform::new(crate::common::db_at(&self.db)).expect("platform")
     }
 }
 
@@ -356,7 +353,7 @@ fn a_failed_pass_is_reported_and_serve_goes_on() {
     site.sessions("expired-", 2, now_unix() - 1);
     // Another process holds the write lock past serve's busy timeout (5 s): the first pass
     // cannot delete anything.
-    let holder = Db::open(&site.db).expect("db");
+    let holder = crate::common::db_at(&site.db);
     holder
         .conn()
         .execute_batch("BEGIN IMMEDIATE")

@@ -39,8 +39,7 @@ const TENANT: &str = r#"{
 }"#;
 
 fn platform() -> Platform {
-    let platform =
-        Platform::new(flowhost::store::Db::open_in_memory().expect("db")).expect("platform");
+    let platform = Platform::new(crate::common::scratch_db()).expect("platform");
     let file = flowhost::tenant::TenantFile::parse("ix.json", TENANT).expect("tenant");
     flowhost::tenant::apply(&platform, &file, None).expect("applies");
     for (email, group) in [

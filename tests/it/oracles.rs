@@ -444,8 +444,7 @@ fn differences(
     watched: &str,
 ) -> Vec<String> {
     let rows = |db: &Path| -> i64 {
-        flowhost::store::Db::open(db)
-            .expect("db")
+        crate::common::db_at(db)
             .conn()
             .query_row(
                 &format!("SELECT count(*) FROM audit_log WHERE workspace IN ({watched})"),

@@ -8,7 +8,6 @@ use crate::common;
 use std::path::Path;
 
 use common::ECHO;
-use flowhost::store::Db;
 use serde_json::{Value, json};
 
 const OWNER: &str = "olivia.owner@acme-mssp.test";
@@ -105,7 +104,7 @@ impl Env {
 
     /// (workflow, status, error, its steps' outputs) of every run, oldest first.
     fn runs(&self) -> Vec<(String, String, Option<String>, Option<String>)> {
-        let db = Db::open(&self.db).expect("db");
+        let db = crate::common::db_at(&self.db);
         let mut stmt = db
             .conn()
             .prepare(
@@ -121,8 +120,7 @@ impl Env {
     }
 
     fn sql(&self, sql: &str) {
-        Db::open(&self.db)
-            .expect("db")
+        crate::common::db_at(&self.db)
             .conn()
             .execute_batch(sql)
             .expect("sql");
@@ -500,7 +498,7 @@ fn a_resumed_run_runs_the_component_it_started_with() {
         &other,
     ]);
     let pinned = |revision: i64| -> String {
-        let db = Db::open(&env.db).expect("db");
+        let db = crate::common::db_at(&env.db);
         let text: String = db
             .conn()
             .query_row(
@@ -537,7 +535,7 @@ fn a_resumed_run_runs_the_component_it_started_with() {
     ]);
     let runs = env.runs();
     assert_eq!(runs[0].1, "succeeded", "{runs:?}");
-    let db = Db::open(&env.db).expect("db");
+    let db = crate::common::db_at(&env.db);
     let ran: String = db
         .conn()
         .query_row("SELECT digest FROM step_executions", [], |r| r.get(0))

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use flowhost::platform::Platform;
 use flowhost::principal::{Email, Principal};
-use flowhost::store::Db;
 use flowhost::workflow::{Engine, Quiet, Resolver, RunOutcome, parse};
 use serde_json::{Value, json};
 
@@ -25,7 +24,7 @@ struct Setup {
 fn setup() -> Setup {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("flowhost.db");
-    let platform = Arc::new(Platform::new(Db::open(&db).expect("db")).expect("platform"));
+    let platform = Arc::new(Platform::new(crate::common::db_at(&db)).expect("platform"));
     let text = std::fs::read_to_string(example_tenant_path()).expect("tenant");
     let file = flowhost::tenant::TenantFile::parse("tenant", &text).expect("tenant");
     flowhost::tenant::apply(&platform, &file, None).expect("apply");
@@ -52,7 +51,7 @@ fn run(s: &Setup, definition: &Value) -> (RunOutcome, u64) {
 }
 
 fn journal(s: &Setup) -> Vec<(String, String)> {
-    let db = Db::open(&s.db).expect("db");
+    let db = crate::common::db_at(&s.db);
     let mut stmt = db
         .conn()
         .prepare("SELECT step_key, status FROM run_steps ORDER BY run_id, seq")
@@ -129,7 +128,7 @@ fn entries_aboard_a_step_that_writes_nothing_commit_with_the_runs_end() {
         journal(&s),
         [pair("a", "succeeded"), pair("open", "failed")]
     );
-    let db = Db::open(&s.db).expect("db");
+    let db = crate::common::db_at(&s.db);
     let cases: i64 = db
         .conn()
         .query_row("SELECT count(*) FROM cases", [], |r| r.get(0))
@@ -141,7 +140,7 @@ fn entries_aboard_a_step_that_writes_nothing_commit_with_the_runs_end() {
 #[test]
 fn the_commit_count_is_the_connections_own() {
     let s = setup();
-    let db = Db::open(&s.db).expect("db");
+    let db = crate::common::db_at(&s.db);
     let before = s.platform.commits();
     db.conn()
         .execute_batch("BEGIN IMMEDIATE; CREATE TABLE other (x); COMMIT;")
@@ -217,7 +216,7 @@ fn runs_in_flight_share_commits_and_each_lands_whole() {
             "journal entries of `{key}`"
         );
     }
-    let db = Db::open(&s.db).expect("db");
+    let db = crate::common::db_at(&s.db);
     let cases: i64 = db
         .conn()
         .query_row("SELECT count(*) FROM cases", [], |r| r.get(0))

@@ -7,7 +7,6 @@ use crate::common;
 use std::path::Path;
 
 use common::ECHO;
-use flowhost::store::Db;
 use serde_json::json;
 
 const GLOBEX: &str = "customer-globex";
@@ -32,7 +31,7 @@ impl Env {
     }
 
     fn runs(&self) -> Vec<(String, Option<String>)> {
-        let db = Db::open(&self.db).expect("db");
+        let db = crate::common::db_at(&self.db);
         let mut stmt = db
             .conn()
             .prepare("SELECT status, error FROM runs ORDER BY id")

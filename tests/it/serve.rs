@@ -13,7 +13,6 @@ use common::{ECHO, example_tenant_path, flowhost, flowhost_bin, flowhost_ok};
 use flowhost::platform::Platform;
 use flowhost::principal::{Email, Principal};
 use flowhost::runs::RunStatus;
-use flowhost::store::Db;
 use flowhost::testing::Internals;
 use flowhost::wasm::{EngineSettings, StepRuntime};
 use flowhost::workflow::{Engine, Quiet, Resolver, parse};
@@ -48,7 +47,7 @@ fn spawn(dir: &Path, db: &Path, args: &[&str]) -> Child {
 }
 
 fn query<T: flowhost::store::sql::FromSql>(db: &Path, sql: &str) -> Vec<T> {
-    let db = Db::open(db).expect("db");
+    let db = crate::common::db_at(db);
     let mut stmt = db.conn().prepare(sql).expect(sql);
     stmt.query_map([], |r| r.get(0))
         .expect(sql)
@@ -80,7 +79,7 @@ fn sigterm(child: &Child) {
 fn engine(dir: &Path, sleep_limit: Duration) -> Engine {
     let db = dir.join("flowhost.db");
     apply_tenant(dir, &db);
-    let platform = Arc::new(Platform::new(Db::open(&db).expect("db")).expect("platform"));
+    let platform = Arc::new(Platform::new(crate::common::db_at(&db)).expect("platform"));
     let runtime = Arc::new(StepRuntime::new(&EngineSettings::default(), None).expect("runtime"));
     Engine::new(platform, runtime, vec![]).with_sleep_limit(sleep_limit)
 }
@@ -298,8 +297,7 @@ fn a_run_that_a_live_process_executes_is_not_resumed_by_another_until_that_proce
     let (dir, db, mut a) = slow_run_in_its_wait("3s");
 
     // Neither a hand-typed resume nor a starting host takes it from A.
-    let run: String = Db::open(&db)
-        .expect("db")
+    let run: String = crate::common::db_at(&db)
         .conn()
         .query_row("SELECT public_id FROM runs", [], |r| r.get(0))
         .expect("the run");
@@ -438,7 +436,7 @@ fn the_scheduler_resumes_an_interrupted_run_in_process_and_returns_when_idle() {
         { "exit": { "output": { "case": "$.steps.open.id" } } }
     ] })
     .to_string();
-    let platform = Arc::new(Platform::new(Db::open(&db).expect("db")).expect("platform"));
+    let platform = Arc::new(Platform::new(crate::common::db_at(&db)).expect("platform"));
     let runtime = Arc::new(common::runtime());
     // A run whose process stopped before it executed a step: `running`, leased to nobody
     // (an engine stopping, as on SIGTERM, leaves it so at its first step boundary).

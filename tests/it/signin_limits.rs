@@ -100,8 +100,7 @@ fn spend_attempts(o: &Oidc, client: &mut Client) -> u32 {
 }
 
 fn count(o: &Oidc, table: &str) -> i64 {
-    flowhost::store::Db::open(&o.site.deployment.db)
-        .expect("db")
+    crate::common::db_at(&o.site.deployment.db)
         .conn()
         .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
         .expect("count")

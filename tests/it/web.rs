@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use crate::common::web::{Client, WebServer};
 use crate::common::{Deployment, ECHO, library};
-use flowhost::store::Db;
 use serde_json::Value;
 
 pub(crate) const OWNER: &str = "olivia.owner@acme-mssp.test";
@@ -100,8 +99,7 @@ impl Site {
     }
 
     pub(crate) fn sql(&self, sql: &str) {
-        Db::open(&self.deployment.db)
-            .expect("db")
+        crate::common::db_at(&self.deployment.db)
             .conn()
             .execute(sql, [])
             .expect(sql);
@@ -207,8 +205,7 @@ fn a_sign_in_link_opens_one_session_once_and_its_use_is_audited() {
         "{audit:?}"
     );
     // The secret is not stored: only its hash is.
-    let stored: i64 = Db::open(&site.deployment.db)
-        .expect("db")
+    let stored: i64 = crate::common::db_at(&site.deployment.db)
         .conn()
         .query_row(
             "SELECT count(*) FROM signin_links WHERE token_hash = ?1",

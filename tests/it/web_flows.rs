@@ -3,8 +3,6 @@
 //! fills its form and the run starts; a person it does not allow never sees it and a crafted
 //! POST is refused; a form with a bad value comes back naming the field, and nothing starts.
 
-use flowhost::store::Db;
-
 use crate::web::{ANALYST, OPERATOR, OWNER, Site, steps_dir};
 
 /// A flow only the analyst (and the Owner, SPEC IX-2) may start.
@@ -48,8 +46,7 @@ impl Site {
 
     /// How many runs the database holds.
     fn runs(&self) -> i64 {
-        Db::open(&self.deployment.db)
-            .expect("db")
+        crate::common::db_at(&self.deployment.db)
             .conn()
             .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
             .expect("count")

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use common::{ECHO, example_tenant_path, flowhost, library};
 use flowhost::platform::Platform;
-use flowhost::store::Db;
 use flowhost::wasm::{EngineSettings, StepRuntime};
 use flowhost::workflow::{Engine, Quiet, Resolver};
 use serde_json::{Value, json};
@@ -98,8 +97,7 @@ fn a_workflow_with_wasm_steps_branches_and_exits_with_output() {
         .filter_map(|s| s["step"].as_str())
         .collect();
     assert_eq!(steps, ["normalize", "notify"]);
-    let events = Db::open(&env.db)
-        .expect("db")
+    let events = crate::common::db_at(&env.db)
         .events("mssp-soc")
         .expect("events");
     assert_eq!(
@@ -143,8 +141,7 @@ fn a_manual_run_needs_playbook_execute() {
         stderr.contains("does not include `playbook.execute`"),
         "{stderr}"
     );
-    let runs = Db::open(&env.db)
-        .expect("db")
+    let runs = crate::common::db_at(&env.db)
         .conn()
         .query_row("SELECT count(*) FROM runs", [], |r| r.get::<i64>(0))
         .expect("count");
@@ -345,7 +342,7 @@ fn an_interrupted_run_resumes_without_repeating_finished_steps_or_their_effects(
     ] });
     let file = env.write("durable.json", &wf);
     let text = std::fs::read_to_string(env.dir.path().join(&file)).expect("read");
-    let platform = Arc::new(Platform::new(Db::open(&env.db).expect("db")).expect("platform"));
+    let platform = Arc::new(Platform::new(crate::common::db_at(&env.db)).expect("platform"));
     let origin = env.dir.path().join(&file).display().to_string();
     // A run that "crashed" after finishing `open` and after `lock`'s effect landed, but before
     // `lock` was journaled: its engine stops once `open` finishes (as on SIGTERM, so `open`
@@ -415,8 +412,7 @@ fn an_interrupted_run_resumes_without_repeating_finished_steps_or_their_effects(
     );
     let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(doc["output"], json!({ "first": "C-1", "second": "C-2" }));
-    let cases = Db::open(&env.db)
-        .expect("db")
+    let cases = crate::common::db_at(&env.db)
         .conn()
         .query_row("SELECT count(*) FROM cases", [], |r| r.get::<i64>(0))
         .expect("count");
@@ -429,7 +425,7 @@ fn an_interrupted_run_resumes_without_repeating_finished_steps_or_their_effects(
     );
 
     // The same through the library, to check the trace marks replays.
-    let platform = Arc::new(Platform::new(Db::open(&env.db).expect("db")).expect("platform"));
+    let platform = Arc::new(Platform::new(crate::common::db_at(&env.db)).expect("platform"));
     let runtime = Arc::new(StepRuntime::new(&EngineSettings::default(), None).expect("runtime"));
     let engine = Engine::new(platform.clone(), runtime, vec![steps_dir()]);
     let workflow = flowhost::workflow::parse(

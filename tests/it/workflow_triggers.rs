@@ -6,7 +6,6 @@ use crate::common;
 use std::path::{Path, PathBuf};
 
 use common::{ECHO, example_tenant_path, flowhost, library};
-use flowhost::store::Db;
 use serde_json::{Value, json};
 
 const OWNER: &str = "olivia.owner@acme-mssp.test";
@@ -49,7 +48,7 @@ impl Env {
         self.cli(&["workflows", "publish", file, "--as", who, "--steps", &steps])
     }
     fn runs(&self) -> Vec<(String, String, Option<String>)> {
-        let db = Db::open(&self.db).expect("db");
+        let db = crate::common::db_at(&self.db);
         let mut stmt = db
             .conn()
             .prepare("SELECT workflow, status, error FROM runs ORDER BY id")

@@ -423,7 +423,7 @@ pub(crate) fn keys(
 ) -> Result<Vec<KeyInfo>, Error> {
     crate::store::all_rows(conn, "SELECT k.id, k.name, k.kind, k.owner_email, k.role, k.created_by, k.created_at, k.expires_at, k.revoked_at
              FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
-             WHERE w.name = ?1 AND (?2 OR k.owner_email = ?3) ORDER BY k.created_at, k.id", params![workspace, all, owner], |r| {
+             WHERE w.name = ?1 AND (?2 <> 0 OR k.owner_email = ?3) ORDER BY k.created_at, k.id", params![workspace, all, owner], |r| {
             Ok(KeyInfo {
                 id: r.get(0)?,
                 name: r.get(1)?,

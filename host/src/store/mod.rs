@@ -193,6 +193,11 @@ impl Db {
         self.path.as_deref()
     }
 
+    /// The PostgreSQL server it is connected to (`None` for SQLite).
+    pub fn url(&self) -> Option<&str> {
+        self.url.as_deref()
+    }
+
     /// Which engine it is.
     pub fn engine(&self) -> Engine {
         self.conn.engine()

@@ -93,7 +93,7 @@ pub fn flowhost(dir: &Path, db: &Path, args: &[&str]) -> Output {
         .env(ALLOW_LOOPBACK_IDP.0, ALLOW_LOOPBACK_IDP.1)
         .current_dir(dir)
         .arg("--db")
-        .arg(db)
+        .arg(db_arg(db))
         .args(args)
         .output()
         .expect("flowhost runs")
@@ -137,9 +137,7 @@ pub fn example_tenant_path() -> PathBuf {
 
 /// A platform on a fresh in-memory database with the example tenant applied by the console.
 pub fn example_platform() -> flowhost::platform::Platform {
-    let platform =
-        flowhost::platform::Platform::new(flowhost::store::Db::open_in_memory().expect("db"))
-            .expect("platform");
+    let platform = flowhost::platform::Platform::new(scratch_db()).expect("platform");
     let path = example_tenant_path();
     let text = std::fs::read_to_string(&path).expect("example tenant");
     let file = flowhost::tenant::TenantFile::parse("acme-mssp.json", &text).expect("valid tenant");
@@ -255,3 +253,55 @@ pub mod fake_idp;
 pub mod postgres;
 pub mod web;
 pub mod webdriver;
+
+/// Whether the storage-dependent tests run on PostgreSQL: `FLOWHOST_TEST_BACKEND=postgres`
+/// (`scripts/test` runs those suites a second time so). Otherwise they run on SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("FLOWHOST_TEST_BACKEND").is_ok_and(|b| b.eq_ignore_ascii_case("postgres"))
+}
+
+/// A fresh, empty database of the engine under test: in memory on SQLite, a new database of
+/// the test cluster on PostgreSQL.
+pub fn scratch_db() -> flowhost::store::Db {
+    if on_postgres() {
+        let url = postgres::TestDb::new().leak_url();
+        flowhost::store::Db::open_postgres(&url).expect("a fresh PostgreSQL database")
+    } else {
+        flowhost::store::Db::open_in_memory().expect("db")
+    }
+}
+
+/// The database "at" `path`, of the engine under test: the SQLite file itself, or on
+/// PostgreSQL one database of the test cluster per path (so that two platforms opened "at"
+/// one path share a database, as two processes share a file).
+pub fn db_at(path: &Path) -> flowhost::store::Db {
+    if !on_postgres() {
+        return flowhost::store::Db::open(path).expect("db");
+    }
+    flowhost::store::Db::open_postgres(&url_for(path))
+        .expect("the PostgreSQL database of that path")
+}
+
+/// What `--db` is given for the database "at" `path` (see [`db_at`]): the path, or on
+/// PostgreSQL the URL of that path's database.
+pub fn db_arg(path: &Path) -> std::ffi::OsString {
+    if on_postgres() {
+        url_for(path).into()
+    } else {
+        path.into()
+    }
+}
+
+/// The URL of the test cluster's database standing for `path`, created on first use.
+fn url_for(path: &Path) -> String {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static BY_PATH: OnceLock<Mutex<HashMap<PathBuf, String>>> = OnceLock::new();
+    BY_PATH
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(path.to_owned())
+        .or_insert_with(|| postgres::TestDb::new().leak_url())
+        .clone()
+}

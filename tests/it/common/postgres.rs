@@ -101,6 +101,14 @@ impl TestDb {
         Self { name, url }
     }
 
+    /// Its URL, keeping the database to the end of the test binary (the cluster is
+    /// throwaway): for a platform that outlives the test's scope.
+    pub fn leak_url(self) -> String {
+        let url = self.url.clone();
+        std::mem::forget(self);
+        url
+    }
+
     /// A new connection to this database.
     pub fn client(&self) -> Client {
         postgres::Client::connect(&self.url, postgres::NoTls).expect("connect to the test database")

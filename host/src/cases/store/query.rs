@@ -105,8 +105,13 @@ fn build(conn: &Connection, ws: i64, viewer: &Viewer, q: &CaseQuery) -> Result<P
         // folds ASCII case, as LIKE did.
         params.push(Value::Text(text.to_owned()));
         let n = params.len();
+        // The same test under each engine's name for it.
+        let position = match conn.engine() {
+            crate::store::sql::Engine::Sqlite => "instr",
+            crate::store::sql::Engine::Postgres => "strpos",
+        };
         filters += &format!(
-            " AND (instr(lower(title), lower(?{n})) > 0 OR instr(lower(description), lower(?{n})) > 0)"
+            " AND ({position}(lower(title), lower(?{n})) > 0 OR {position}(lower(description), lower(?{n})) > 0)"
         );
     }
     if let Some(values) = &cursor {

@@ -29,8 +29,8 @@ pub enum Begin {
 /// The PostgreSQL advisory lock a write transaction holds until it ends: the one-writer rule
 /// that SQLite's write lock gives, on which numbering (audit, cases, journal entries), the
 /// caps counted before an insert and access decisions made under the lock rest (ARCHITECTURE,
-/// "PostgreSQL"). Its key spells "flowhost" in ASCII.
-pub const WRITE_LOCK: i64 = 0x666c_6f77_686f_7374;
+/// "PostgreSQL"). Its key spells "flowwrit" in ASCII (migrating holds "flowhost").
+pub const WRITE_LOCK: i64 = 0x666c_6f77_7772_6974;
 
 /// A connection to the database.
 pub struct Connection(Backend);
@@ -80,7 +80,7 @@ impl Connection {
     pub fn prepare_cached(&self, sql: &str) -> Result<Statement<'_>> {
         Ok(Statement(match &self.0 {
             Backend::Sqlite(c) => StatementInner::SqliteCached(c.prepare_cached(sql)?),
-            Backend::Postgres(c) => StatementInner::Postgres(c, c.prepare(sql)?),
+            Backend::Postgres(c) => StatementInner::Postgres(c, sql.to_owned()),
         }))
     }
 
@@ -88,7 +88,7 @@ impl Connection {
     pub fn prepare(&self, sql: &str) -> Result<Statement<'_>> {
         Ok(Statement(match &self.0 {
             Backend::Sqlite(c) => StatementInner::Sqlite(c.prepare(sql)?),
-            Backend::Postgres(c) => StatementInner::Postgres(c, c.prepare(sql)?),
+            Backend::Postgres(c) => StatementInner::Postgres(c, sql.to_owned()),
         }))
     }
 
@@ -224,7 +224,8 @@ pub struct Statement<'c>(StatementInner<'c>);
 enum StatementInner<'c> {
     Sqlite(rusqlite::Statement<'c>),
     SqliteCached(rusqlite::CachedStatement<'c>),
-    Postgres(&'c PgConn, ::postgres::Statement),
+    /// Prepared when it first runs, typed by what is bound to it (`pg.rs`).
+    Postgres(&'c PgConn, String),
 }
 
 impl Statement<'_> {

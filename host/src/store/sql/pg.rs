@@ -5,8 +5,8 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::error::Error as StdError;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use ::postgres::types::{FromSql as PgFromSql, IsNull, ToSql as PgToSql, Type as PgType};
 
@@ -20,7 +20,7 @@ fn put<T: PgToSql>(
 }
 use bytes::BytesMut;
 
-use super::value::{ToSql, ValueRef};
+use super::value::{ToSql, ToSqlOutput, ValueRef};
 use super::{Error, Result};
 
 /// Prepared statements kept per connection. The case query builds one shape per filter
@@ -42,7 +42,8 @@ pub(super) enum TxState {
 /// A PostgreSQL connection.
 pub(super) struct PgConn {
     client: RefCell<::postgres::Client>,
-    statements: RefCell<HashMap<String, ::postgres::Statement>>,
+    /// Prepared statements by SQL text, one per set of parameter types it was bound with.
+    statements: RefCell<HashMap<String, Vec<(Vec<PgType>, ::postgres::Statement)>>>,
     state: Cell<TxState>,
     /// Rows changed by statements of this connection, as SQLite's `total_changes()`.
     changes: Cell<u64>,
@@ -80,50 +81,58 @@ impl PgConn {
         self.changes.get()
     }
 
-    /// The statement for `sql` (written with `?N` parameters), prepared once per connection.
-    pub(super) fn prepare(&self, sql: &str) -> Result<::postgres::Statement> {
-        if let Some(stmt) = self.statements.borrow().get(sql) {
+    /// The statement for `sql` (written with `?N` parameters) with parameters of the types of
+    /// `values`, prepared once per connection. Typed by the values bound, so that a parameter
+    /// PostgreSQL could not type from the text alone (one a query shape leaves unused, one in
+    /// a `CASE`) is the type the caller binds; a NULL leaves its parameter's type to the
+    /// server.
+    fn statement(&self, sql: &str, values: &[ToSqlOutput<'_>]) -> Result<::postgres::Statement> {
+        let types: Vec<PgType> = values.iter().map(|v| param_type(v.as_ref())).collect();
+        if let Some(shapes) = self.statements.borrow().get(sql)
+            && let Some((_, stmt)) = shapes.iter().find(|(t, _)| *t == types)
+        {
             return Ok(stmt.clone());
         }
         let translated = dollar_parameters(sql);
-        let stmt = self.track(self.client.borrow_mut().prepare(&translated))?;
+        let prepared = self.client.borrow_mut().prepare_typed(&translated, &types);
+        let stmt = self.track(prepared)?;
         let mut cache = self.statements.borrow_mut();
         if cache.len() >= STATEMENT_CACHE {
             cache.clear();
         }
-        cache.insert(sql.to_owned(), stmt.clone());
+        cache
+            .entry(sql.to_owned())
+            .or_default()
+            .push((types, stmt.clone()));
         Ok(stmt)
     }
 
-    /// Runs `stmt`; the rows it changed.
-    pub(super) fn execute(
-        &self,
-        stmt: &::postgres::Statement,
-        params: &[&dyn ToSql],
-    ) -> Result<u64> {
+    /// Runs `sql`; the rows it changed.
+    pub(super) fn execute(&self, sql: &str, params: &[&dyn ToSql]) -> Result<u64> {
         let values = bind(params)?;
+        let stmt = self.statement(sql, &values)?;
         let pg = as_pg(&values);
         let refs: Vec<&(dyn PgToSql + Sync)> = pg.iter().map(|p| p as _).collect();
-        let n = self.track(self.client.borrow_mut().execute(stmt, &refs))?;
+        let executed = self.client.borrow_mut().execute(&stmt, &refs);
+        let n = self.track(executed)?;
         self.changes.set(self.changes.get().saturating_add(n));
         Ok(n)
     }
 
-    /// Runs `stmt`; every row it returned.
-    pub(super) fn query(
-        &self,
-        stmt: &::postgres::Statement,
-        params: &[&dyn ToSql],
-    ) -> Result<Vec<::postgres::Row>> {
+    /// Runs `sql`; every row it returned.
+    pub(super) fn query(&self, sql: &str, params: &[&dyn ToSql]) -> Result<Vec<::postgres::Row>> {
         let values = bind(params)?;
+        let stmt = self.statement(sql, &values)?;
         let pg = as_pg(&values);
         let refs: Vec<&(dyn PgToSql + Sync)> = pg.iter().map(|p| p as _).collect();
-        self.track(self.client.borrow_mut().query(stmt, &refs))
+        let queried = self.client.borrow_mut().query(&stmt, &refs);
+        self.track(queried)
     }
 
     /// Runs statements without parameters (transaction control, `SET`).
     pub(super) fn batch(&self, sql: &str) -> Result<()> {
-        self.track(self.client.borrow_mut().batch_execute(sql))
+        let done = self.client.borrow_mut().batch_execute(sql);
+        self.track(done)
     }
 
     /// Transaction control: `sql` moves the transaction to `to` when it succeeds.
@@ -133,7 +142,7 @@ impl PgConn {
         Ok(())
     }
 
-    /// An error inside an open transaction aborts it (PostgreSQL's rule, kept here so the
+    /// Called with the client's borrow ended. An error inside an open transaction aborts it (PostgreSQL's rule, kept here so the
     /// batch can ask); a lost connection has no transaction at all.
     fn track<T>(&self, result: std::result::Result<T, ::postgres::Error>) -> Result<T> {
         result.map_err(|e| {
@@ -179,12 +188,36 @@ pub(super) fn dollar_parameters(sql: &str) -> String {
     out
 }
 
+/// The type a parameter is prepared with for a bound `value`.
+fn param_type(value: ValueRef<'_>) -> PgType {
+    match value {
+        ValueRef::Null => unspecified().clone(),
+        ValueRef::Integer(_) => PgType::INT8,
+        ValueRef::Real(_) => PgType::FLOAT8,
+        ValueRef::Text(_) => PgType::TEXT,
+        ValueRef::Blob(_) => PgType::BYTEA,
+    }
+}
+
+/// "No type": OID 0 in a prepare asks the server to infer the parameter's type.
+fn unspecified() -> &'static PgType {
+    static UNSPECIFIED: OnceLock<PgType> = OnceLock::new();
+    UNSPECIFIED.get_or_init(|| {
+        PgType::new(
+            "unspecified".to_owned(),
+            0,
+            ::postgres::types::Kind::Pseudo,
+            "pg_catalog".to_owned(),
+        )
+    })
+}
+
 /// The parameters' values, converted once for the call.
-fn bind<'p>(params: &'p [&dyn ToSql]) -> Result<Vec<super::value::ToSqlOutput<'p>>> {
+fn bind<'p>(params: &'p [&dyn ToSql]) -> Result<Vec<ToSqlOutput<'p>>> {
     params.iter().map(|p| p.to_sql()).collect()
 }
 
-fn as_pg<'v>(values: &'v [super::value::ToSqlOutput<'_>]) -> Vec<Param<'v>> {
+fn as_pg<'v>(values: &'v [ToSqlOutput<'_>]) -> Vec<Param<'v>> {
     values.iter().map(|v| Param(v.as_ref())).collect()
 }
 

@@ -113,7 +113,8 @@ pub(in crate::workflow) fn waiting(
             "SELECT (SELECT count(*) FROM events o WHERE o.workspace = e.workspace AND o.id <= e.id),
                     CAST(kind AS TEXT), CAST(created_at AS TEXT), quarantined, quarantined_at
              FROM events e
-             WHERE workspace = ?1 AND dispatched = 0 AND (quarantined IS NOT NULL) = ?2
+             WHERE workspace = ?1 AND dispatched = 0
+               AND (CASE WHEN quarantined IS NULL THEN 0 ELSE 1 END) = ?2
              ORDER BY id",
         )
         .map_err(internal)?;
