@@ -139,10 +139,6 @@ fn with_password(url: &str) -> (String, String) {
     )
 }
 
-/// Runs leave the events they cause pending: dispatching them on PostgreSQL waits for the
-/// events store's statements to be ported (`workflow/store/events.rs`); drop this then.
-const NO_TRIGGERS: &str = "--no-triggers";
-
 /// The directory of the sample step components (`step:echo`, …).
 fn steps_dir() -> String {
     Path::new(ECHO)
@@ -180,7 +176,6 @@ fn the_cli_on_postgres(named: Named) {
         "--steps",
         &steps,
         "--json",
-        NO_TRIGGERS,
     ]);
     assert_eq!(ran["status"], "succeeded", "{ran}");
     assert_eq!(ran["exit_status"], "restricted", "{ran}");
@@ -220,7 +215,6 @@ fn the_cli_on_postgres(named: Named) {
         "--event",
         r#"{"alert":"beacon"}"#,
         "--json",
-        NO_TRIGGERS,
     ]);
     assert_eq!(waiting["status"], "on_hold", "{waiting}");
     let interaction = waiting["waiting_on"][0]
@@ -236,11 +230,7 @@ fn the_cli_on_postgres(named: Named) {
         ANALYST,
         "--values",
         r#"{"verdict":"escalate"}"#,
-        // Resumed by `runs resume` below: `respond` would go on to dispatch events.
-        "--no-resume",
     ]);
-    let resumed = host.json(&["runs", "resume", &triage, "--as", LEAD, "--json"]);
-    assert_eq!(resumed["status"], "succeeded", "{resumed}");
     let finished = host.json(&["runs", "show", &triage, "--as", LEAD, "--json"]);
     assert_eq!(finished["run"]["status"], "succeeded", "{finished}");
     assert_eq!(finished["run"]["exit_status"], "escalated", "{finished}");
@@ -270,7 +260,6 @@ fn the_cli_on_postgres(named: Named) {
         "--as",
         LEAD,
         "--json",
-        NO_TRIGGERS,
     ]);
     assert_eq!(published["status"], "succeeded", "{published}");
 
@@ -344,7 +333,6 @@ fn serve_http_on_postgresql_answers_a_request() {
         "--steps",
         &steps_dir(),
         "--json",
-        NO_TRIGGERS,
     ]);
     let run = ran["run_id"].as_str().expect("a run id").to_owned();
     let key = host.json(&[

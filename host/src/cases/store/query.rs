@@ -71,22 +71,20 @@ fn build(conn: &Connection, ws: i64, viewer: &Viewer, q: &CaseQuery) -> Result<P
         *last = id_bound(conn, ws, *last, ord.desc)?;
     }
 
-    let f = &q.filter;
-    let mut params: Vec<Value> = vec![Value::Integer(ws)];
-    // Restricted cases only where the viewer is named; a run's publisher must be named too,
-    // unless it bypasses (SPEC WF-10). The emails are bound only when a statement reads them:
-    // PostgreSQL cannot type a parameter that no statement uses (issue 18).
-    let mut reach = String::new();
-    if !viewer.bypass && !matches!(f.access_mode, Some(AccessMode::FullAccess)) {
-        for email in std::iter::once(viewer.email_str()).chain(viewer.also_str()) {
-            params.push(Value::Text(email.to_owned()));
-            reach += &format!(
-                " AND id IN (SELECT case_id FROM case_people WHERE workspace_id = ?1 AND email = ?{})",
-                params.len()
-            );
-        }
-    }
+    let mut params: Vec<Value> = vec![
+        Value::Integer(ws),
+        Value::Text(viewer.email_str().to_owned()),
+    ];
     let mut filters = String::new();
+    // A run's publisher must be named too, unless it bypasses (SPEC WF-10).
+    let also = viewer.also_str().map(|email| {
+        params.push(Value::Text(email.to_owned()));
+        format!(
+            " AND id IN (SELECT case_id FROM case_people WHERE workspace_id = ?1 AND email = ?{})",
+            params.len()
+        )
+    });
+    let f = &q.filter;
     if let Some(state) = &f.state {
         params.push(Value::Text(state.clone()));
         filters += &format!(" AND state = ?{}", params.len());
@@ -143,7 +141,13 @@ fn build(conn: &Connection, ws: i64, viewer: &Viewer, q: &CaseQuery) -> Result<P
         + &format!("id {dir}");
     let cols = ord.keys.join(", ");
     let arm = |restricted: bool| {
-        let reach = if restricted { reach.as_str() } else { "" };
+        let reach = if restricted && !viewer.bypass {
+            " AND id IN (SELECT case_id FROM case_people WHERE workspace_id = ?1 AND email = ?2)"
+                .to_owned()
+                + also.as_deref().unwrap_or("")
+        } else {
+            String::new()
+        };
         format!(
             "SELECT id, {cols} FROM (SELECT id, {cols} FROM cases WHERE workspace_id = ?1 AND restricted = {}{reach}{filters} ORDER BY {order_by} LIMIT {limit}) AS page",
             i32::from(restricted)

@@ -208,7 +208,8 @@ pub(crate) fn hold_if_waiting(tx: &Transaction<'_>, run: i64, now_ms: i64) -> Re
 
 /// Runs of `workspace` (all workspaces if `None`), newest first.
 pub(crate) fn list(conn: &Connection, workspace: Option<&str>) -> Result<Vec<RunInfo>, Error> {
-    // The CAST types `?1` for PostgreSQL, which cannot infer it from `IS NULL` (issue 18).
+    // The CAST types `?1` for PostgreSQL, which cannot infer it from `IS NULL` when what is
+    // bound is NULL too (issue 18).
     let mut stmt = conn
         .prepare(
             "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at, public_id FROM runs
