@@ -224,10 +224,12 @@ impl Cluster {
     /// A new empty database named `name`; its URL.
     fn fresh_database(&self, name: &str) -> String {
         let mut admin = postgres::Client::connect(&self.url, postgres::NoTls).expect("connect");
+        // Two statements: neither may run in the transaction a multi-statement batch makes.
         admin
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-            ))
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .expect("drop database");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
             .expect("create database");
         match self.url.rfind('/') {
             Some(i) => {

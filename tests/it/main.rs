@@ -29,6 +29,7 @@ mod interactions;
 mod oracles;
 mod pinned_nested;
 mod polyglot;
+mod postgres_facade;
 mod postgres_schema;
 mod postgres_script;
 mod published_revisions;

@@ -113,7 +113,7 @@ impl Db {
     pub fn open_postgres(url: &str) -> anyhow::Result<Self> {
         let mut client = postgres::connect(url)?;
         postgres::migrate(&mut client)?;
-        let conn = Connection::from_postgres(client);
+        let conn = Connection::from_postgres(client, url, "")?;
         let commits = conn
             .commit_counter()
             .ok_or_else(|| anyhow::anyhow!("a PostgreSQL connection counts its commits"))?;
@@ -229,9 +229,10 @@ impl Db {
     /// On PostgreSQL, a second connection whose transactions are read-only.
     pub fn open_reader(&self) -> anyhow::Result<Option<Connection>> {
         if let Some(url) = &self.url {
-            let mut client = postgres::connect(url)?;
-            client.batch_execute("SET default_transaction_read_only = on")?;
-            return Ok(Some(Connection::from_postgres(client)));
+            let client = postgres::connect(url)?;
+            let conn =
+                Connection::from_postgres(client, url, "SET default_transaction_read_only = on")?;
+            return Ok(Some(conn));
         }
         let Some(path) = &self.path else {
             return Ok(None);
