@@ -56,7 +56,7 @@ pub(in crate::workflow) fn next_pending(
 ) -> Result<Option<Next>, Error> {
     conn.query_row(
         "SELECT id, workspace, kind, payload, case_id, depth FROM events
-         WHERE dispatched = 0 AND quarantined IS NULL AND (?1 IS NULL OR workspace = ?1)
+         WHERE dispatched = 0 AND quarantined IS NULL AND (CAST(?1 AS TEXT) IS NULL OR workspace = ?1)
          ORDER BY id LIMIT 1",
         [workspace],
         |r| {
