@@ -32,10 +32,20 @@ pub fn three_steps() -> Value {
 pub fn example_engine(dir: &Path) -> (Arc<Platform>, Engine) {
     let platform =
         Arc::new(Platform::new(Db::open(&dir.join("bench.db")).expect("db")).expect("platform"));
+    apply_example_tenant(&platform);
+    engine_over(platform, dir)
+}
+
+/// Applies the example tenant.
+pub fn apply_example_tenant(platform: &Platform) {
     let tenant = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tenants/acme-mssp.json");
     let text = std::fs::read_to_string(&tenant).expect("tenant");
     let file = flowhost::tenant::TenantFile::parse("tenant", &text).expect("tenant");
-    flowhost::tenant::apply(&platform, &file, None).expect("apply");
+    flowhost::tenant::apply(platform, &file, None).expect("apply");
+}
+
+/// An engine over `platform`, caching compiled components in `dir`.
+pub fn engine_over(platform: Arc<Platform>, dir: &Path) -> (Arc<Platform>, Engine) {
     let runtime = Arc::new(
         StepRuntime::new(&EngineSettings::default(), Some(dir.join("cache"))).expect("runtime"),
     );

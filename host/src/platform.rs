@@ -9,6 +9,7 @@
 //! reloads only the workspaces changed since the epoch it holds. A full load only when the
 //! log no longer reaches back that far, or when more changed than a full load costs.
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicIsize, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -66,6 +67,8 @@ pub struct Platform {
     group_wait: Duration,
     /// Runs executing now ([`Platform::in_flight`]), less those idle.
     runs_in_flight: AtomicIsize,
+    /// Where this host keeps its own files (`--state-dir`); `None`: beside the database file.
+    state_dir: Option<PathBuf>,
 }
 
 /// A run counted as in flight ([`Platform::in_flight`]).
@@ -159,7 +162,28 @@ impl Platform {
             runs_in_flight: AtomicIsize::new(0),
             group_wait: GROUP_WAIT,
             unpaid_wait: std::sync::atomic::AtomicU32::new(0),
+            state_dir: None,
         })
+    }
+
+    /// Keeps this host's own files (pinned components written out, run lease files on a
+    /// server) in `dir` rather than beside the database file: a PostgreSQL database has no
+    /// directory of its own (issue 18).
+    pub fn with_state_dir(mut self, dir: PathBuf) -> Self {
+        self.state_dir = Some(dir);
+        self
+    }
+
+    /// Where this host keeps its own files: the state directory it was given, else the
+    /// database file's directory; `None` for a database with neither (in memory, or a server
+    /// without a state directory).
+    pub fn state_dir(&self) -> Option<PathBuf> {
+        if let Some(dir) = &self.state_dir {
+            return Some(dir.clone());
+        }
+        let db = self.db();
+        db.path()
+            .map(|p| p.parent().unwrap_or_else(|| Path::new(".")).to_owned())
     }
 
     /// Brings the index up to date if another process changed access data since the epoch

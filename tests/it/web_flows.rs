@@ -3,7 +3,6 @@
 //! fills its form and the run starts; a person it does not allow never sees it and a crafted
 //! POST is refused; a form with a bad value comes back naming the field, and nothing starts.
 
-
 use crate::web::{ANALYST, OPERATOR, OWNER, Site, steps_dir};
 
 /// A flow only the analyst (and the Owner, SPEC IX-2) may start.

@@ -1,11 +1,10 @@
 //! `flowhost access check`: ask the access engine (SPEC RB-3, ID-4).
 
-use std::path::Path;
-
 use clap::{Args, Subcommand};
 
 use super::acting::{platform, print_json};
 use super::args::{InWorkspace, Output};
+use super::database::Database;
 use super::error::{CliError, Reported};
 
 #[derive(Subcommand)]
@@ -14,7 +13,7 @@ pub enum AccessCommand {
     Check(CheckArgs),
 }
 
-pub fn run(db: &Path, cmd: AccessCommand) -> anyhow::Result<()> {
+pub fn run(db: &Database, cmd: AccessCommand) -> anyhow::Result<()> {
     match cmd {
         AccessCommand::Check(args) => check(db, args),
     }
@@ -34,7 +33,7 @@ pub struct CheckArgs {
 }
 
 /// Prints the decision; exits 1 when denied, so scripts can branch on it.
-fn check(db: &Path, args: CheckArgs) -> anyhow::Result<()> {
+fn check(db: &Database, args: CheckArgs) -> anyhow::Result<()> {
     let principal = args.at.acting.principal()?;
     let explanation =
         platform(db)?

@@ -1,13 +1,13 @@
 //! Arguments shared by commands: who acts, and output helpers.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use clap::Args;
 use flowhost::platform::Platform;
 use flowhost::principal::{Email, Principal};
-use flowhost::store::Db;
 
+use super::database::Database;
 use super::error::CliError;
 
 /// The environment variable an API client puts its key token in (`fhk_<id>_<secret>`).
@@ -19,12 +19,12 @@ pub const NOBODY_ACTS: &str =
 
 /// The database every command of this process opens, set once by `main`: a key token is
 /// checked against the hashes stored there.
-static DATABASE: OnceLock<PathBuf> = OnceLock::new();
+static DATABASE: OnceLock<Database> = OnceLock::new();
 
-/// Records the database path for [`Acting::principal`].
-pub fn set_database(db: &Path) {
-    // Set once per process; a second call (none today) would name the same file.
-    let _ = DATABASE.set(db.to_path_buf());
+/// Records the database for [`Acting::principal`].
+pub fn set_database(db: &Database) {
+    // Set once per process; a second call (none today) would name the same database.
+    let _ = DATABASE.set(db.clone());
 }
 
 /// Who acts: `--as EMAIL` (with `--sso` for an SSO sign-in), or an API key authenticated by
@@ -85,8 +85,7 @@ impl Acting {
             .get()
             .ok_or_else(|| anyhow::anyhow!("no database to check the API key against"))?;
         // Only the key's hash is compared; what the key may do is the access layer's.
-        let principal =
-            flowhost::admin::keys::authenticate_token(Db::open(db)?.conn(), token.trim())?;
+        let principal = flowhost::admin::keys::authenticate_token(db.open()?.conn(), token.trim())?;
         Ok(principal)
     }
 
@@ -100,11 +99,9 @@ impl Acting {
     }
 }
 
-/// Opens the database and the access index over it; a failure names the file.
-pub fn platform(db: &Path) -> anyhow::Result<Platform> {
-    use anyhow::Context;
-    let db_file = || format!("database {}", db.display());
-    Platform::new(Db::open(db).with_context(db_file)?).with_context(db_file)
+/// Opens the database and the access index over it; a failure names the database.
+pub fn platform(db: &Database) -> anyhow::Result<Platform> {
+    db.platform()
 }
 
 /// Prints `value` as pretty JSON.

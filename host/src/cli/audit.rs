@@ -1,12 +1,11 @@
 //! `flowhost audit`: read the audit log (needs audit.read; SPEC AU).
 
-use std::path::Path;
-
 use clap::Args;
 use flowhost::clock;
 
 use super::acting::{platform, print_json};
 use super::args::{InWorkspace, Output};
+use super::database::Database;
 
 #[derive(Args)]
 pub struct AuditArgs {
@@ -20,7 +19,7 @@ pub struct AuditArgs {
 }
 
 /// `flowhost audit --workspace WS [--since T]`: needs audit.read.
-pub fn run(db: &Path, args: AuditArgs) -> anyhow::Result<()> {
+pub fn run(db: &Database, args: AuditArgs) -> anyhow::Result<()> {
     let AuditArgs {
         at: InWorkspace { workspace, acting },
         since,

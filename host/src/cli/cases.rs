@@ -1,8 +1,6 @@
 //! `flowhost cases`: the five case steps from the command line, through the same service as
 //! WASM steps and built-in workflow steps.
 
-use std::path::Path;
-
 use clap::Subcommand;
 use flowhost::principal::Caller;
 use flowhost::services::CaseApi;
@@ -12,6 +10,7 @@ use flowhost::services::cases::{
 
 use super::acting::{platform, print_json};
 use super::args::{InWorkspace, Output};
+use super::database::Database;
 use super::input::json_arg;
 
 #[derive(clap::Args)]
@@ -139,7 +138,7 @@ fn show(case: &CaseRecord) {
     );
 }
 
-pub fn run(db: &Path, cmd: CasesCommand) -> anyhow::Result<()> {
+pub fn run(db: &Database, cmd: CasesCommand) -> anyhow::Result<()> {
     let p = platform(db)?;
     match cmd {
         CasesCommand::Create {

@@ -1,14 +1,14 @@
-//! `flowhost db prune|migrate`: the operator's commands on the database file itself. Nobody
-//! acts: whoever can open the file could delete its rows anyway, and what is pruned no
-//! request could use any more (`flowhost::housekeeping`); `migrate` only reads the file and
-//! writes to a PostgreSQL database the operator names (`flowhost::store::postgres`).
-
-use std::path::Path;
+//! `flowhost db prune|migrate`: the operator's commands on the database itself. Nobody
+//! acts: whoever can open the database could delete its rows anyway, and what is pruned no
+//! request could use any more (`flowhost::housekeeping`); `migrate` only reads the SQLite file
+//! and writes to a PostgreSQL database the operator names (`flowhost::store::postgres`).
 
 use clap::Subcommand;
+use flowhost::store::Location;
 
 use super::acting::{platform, print_json};
 use super::args::Output;
+use super::database::Database;
 use super::error::CliError;
 
 #[derive(Subcommand)]
@@ -20,10 +20,10 @@ pub enum DbCommand {
         #[command(flatten)]
         output: Output,
     },
-    /// Copy the whole database (--db PATH) into an empty PostgreSQL database: its schema is
-    /// created, every table copied in one transaction (a failure writes nothing), and each
-    /// table's rows counted on both sides. The SQLite file is only read. Serving from
-    /// PostgreSQL is not available yet.
+    /// Copy the whole SQLite database (--db PATH) into an empty PostgreSQL database: its
+    /// schema is created, every table copied in one transaction (a failure writes nothing),
+    /// and each table's rows counted on both sides. The SQLite file is only read; afterwards,
+    /// serve with --db URL.
     Migrate {
         /// The PostgreSQL database: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (a Unix
         /// socket directory as a percent-encoded HOST), or `host=… dbname=…`.
@@ -34,26 +34,28 @@ pub enum DbCommand {
     },
 }
 
-pub fn run(db: &Path, cmd: DbCommand) -> anyhow::Result<()> {
+pub fn run(db: &Database, cmd: DbCommand) -> anyhow::Result<()> {
     match cmd {
         DbCommand::Prune {
             output: Output { json },
         } => {
             // Opening a missing or empty file would make it a new database: a mistyped path
-            // must say so.
-            if !db.is_file() {
-                return Err(CliError::Invalid(format!(
-                    "there is no database file at {} (--db PATH)",
-                    db.display()
-                ))
-                .into());
-            }
-            if db.metadata().is_ok_and(|m| m.len() == 0) {
-                return Err(CliError::Invalid(format!(
-                    "{} is empty, not a Flowhost database (--db PATH)",
-                    db.display()
-                ))
-                .into());
+            // must say so. (A server's database must exist to be connected to.)
+            if let Some(file) = db.file() {
+                if !file.is_file() {
+                    return Err(CliError::Invalid(format!(
+                        "there is no database file at {} (--db PATH)",
+                        file.display()
+                    ))
+                    .into());
+                }
+                if file.metadata().is_ok_and(|m| m.len() == 0) {
+                    return Err(CliError::Invalid(format!(
+                        "{} is empty, not a Flowhost database (--db PATH)",
+                        file.display()
+                    ))
+                    .into());
+                }
             }
             let pruned = platform(db)?.housekeeping().prune()?;
             if json {
@@ -71,9 +73,17 @@ pub fn run(db: &Path, cmd: DbCommand) -> anyhow::Result<()> {
             to,
             output: Output { json },
         } => {
+            let Location::File(file) = db.location() else {
+                return Err(CliError::Invalid(format!(
+                    "db migrate copies an SQLite file into PostgreSQL: --db must name the \
+                     file to copy, not the server {} (give the server as --to URL)",
+                    db.location()
+                ))
+                .into());
+            };
             let mut client =
                 flowhost::store::postgres::connect(&to).map_err(flowhost::Error::from)?;
-            let copied = flowhost::store::postgres::copy_sqlite(db, &mut client)
+            let copied = flowhost::store::postgres::copy_sqlite(file, &mut client)
                 .map_err(flowhost::Error::from)?;
             if json {
                 return print_json(&copied);
@@ -86,7 +96,7 @@ pub fn run(db: &Path, cmd: DbCommand) -> anyhow::Result<()> {
             println!(
                 "copied {total} rows in {} tables from {} into PostgreSQL; counts verified",
                 copied.len(),
-                db.display()
+                file.display()
             );
             Ok(())
         }

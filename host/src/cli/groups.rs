@@ -1,12 +1,11 @@
 //! `flowhost groups`: static and dynamic groups (Owner-only, audited; SPEC GR).
 
-use std::path::Path;
-
 use clap::Subcommand;
 use flowhost::admin::groups::GroupKind;
 
 use super::acting::{platform, print_json};
 use super::args::{InWorkspace, Output};
+use super::database::Database;
 use super::input::shown_email;
 
 #[derive(Subcommand)]
@@ -53,7 +52,7 @@ pub enum GroupsCommand {
     },
 }
 
-pub fn run(db: &Path, cmd: GroupsCommand) -> anyhow::Result<()> {
+pub fn run(db: &Database, cmd: GroupsCommand) -> anyhow::Result<()> {
     let platform = platform(db)?;
     let p = platform.admin();
     match cmd {

@@ -1,7 +1,6 @@
 //! `flowhost interact`: the interactions a person may answer, answering them, and starting
 //! Interaction Flows. Every decision is the access layer's; this file only prints.
 
-use std::path::Path;
 use std::time::Instant;
 
 use clap::Subcommand;
@@ -12,6 +11,7 @@ use flowhost::workflow::{self, Observer};
 
 use super::acting::{Acting, platform, print_json};
 use super::args::{InWorkspace, Output, StepDirs};
+use super::database::Database;
 use super::input::json_arg;
 use super::run::{Trace, drain, engine, report};
 
@@ -71,7 +71,7 @@ pub enum InteractCommand {
     },
 }
 
-pub fn run(db: &Path, cmd: InteractCommand) -> anyhow::Result<()> {
+pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
     match cmd {
         InteractCommand::List {
             output: Output { json },

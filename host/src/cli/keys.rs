@@ -1,13 +1,12 @@
 //! `flowhost keys`: API keys (SPEC RB-4).
 
-use std::path::Path;
-
 use clap::Subcommand;
 use flowhost::admin::keys::NewKey;
 use flowhost::clock;
 
 use super::acting::{platform, print_json};
 use super::args::{InWorkspace, Output};
+use super::database::Database;
 
 #[derive(Subcommand)]
 pub enum KeysCommand {
@@ -41,7 +40,7 @@ pub enum KeysCommand {
     },
 }
 
-pub fn run(db: &Path, cmd: KeysCommand) -> anyhow::Result<()> {
+pub fn run(db: &Database, cmd: KeysCommand) -> anyhow::Result<()> {
     let platform = platform(db)?;
     let p = platform.admin();
     match cmd {

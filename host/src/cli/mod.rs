@@ -28,6 +28,7 @@ mod acting;
 mod args;
 mod audit;
 mod cases;
+mod database;
 mod db;
 mod groups;
 mod input;
@@ -53,15 +54,38 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use database::Database;
 use error::{CliError, Reported};
+use flowhost::store::Location;
 
 /// Flowhost: run security-automation workflows locally, with sandboxed WebAssembly steps.
 #[derive(Parser)]
 #[command(name = "flowhost", version, about)]
 struct Cli {
-    /// The database file (created with its schema on first use).
-    #[arg(long, global = true, default_value = flowhost::store::DEFAULT_DB_PATH)]
-    db: PathBuf,
+    /// The database: an SQLite file (created with its schema on first use) or a PostgreSQL
+    /// server, postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (its schema migrated on
+    /// connect).
+    // The environment's value is never shown in --help: it may hold a password.
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH|URL",
+        env = "FLOWHOST_DB",
+        hide_env_values = true,
+        default_value = flowhost::store::DEFAULT_DB_PATH,
+        value_parser = parse_location,
+    )]
+    db: Location,
+    /// Where this host keeps its own files (component cache, pinned components, run lease
+    /// files). Default: the database file's directory; for a server, `.flowhost`.
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "FLOWHOST_STATE_DIR",
+        hide_env_values = true
+    )]
+    state_dir: Option<PathBuf>,
     /// Print error details.
     #[arg(short, long, global = true)]
     verbose: bool,
@@ -127,7 +151,7 @@ enum Command {
     /// The web pages of `serve --http`: one-time sign-in links (SPEC SV-1).
     #[command(subcommand)]
     Web(web::WebCommand),
-    /// The database file: delete expired rows; copy it into PostgreSQL.
+    /// The database: delete expired rows; copy an SQLite file into PostgreSQL.
     #[command(subcommand)]
     Db(db::DbCommand),
 }
@@ -136,8 +160,9 @@ enum Command {
 /// refusal or a failed run, 2 for a usage error, invalid input or the host's own failure.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    acting::set_database(&cli.db);
-    let db = cli.db.as_path();
+    let database = Database::new(cli.db, cli.state_dir);
+    acting::set_database(&database);
+    let db = &database;
     let result = match cli.command {
         Command::Step(cmd) => step::run(db, cmd),
         Command::Cases(cmd) => cases::run(db, cmd),
@@ -174,16 +199,25 @@ pub fn main() -> ExitCode {
             };
             // Errors quote input; a huge one is shortened, never echoed whole (issue 13 item 8).
             let message = flowhost::text::clip_words(&message).into_owned();
-            let error = CliError::classify(&e, name_the_database(message, &cli.db));
+            let error = CliError::classify(&e, name_the_database(message, database.location()));
             eprintln!("error: {error}");
             error.exit_code()
         }
     }
 }
 
+/// `--db`'s value: a PostgreSQL URL is a server, anything else a file path.
+fn parse_location(text: &str) -> Result<Location, String> {
+    if text.is_empty() {
+        return Err("name a database file or a postgres:// URL (--db or FLOWHOST_DB)".to_owned());
+    }
+    Ok(Location::parse(text))
+}
+
 /// SQLite's errors about the file itself ("attempt to write a readonly database") do not say
-/// which file; the user must learn it (issue 14 item 10).
-fn name_the_database(message: String, db: &std::path::Path) -> String {
+/// which file, nor a lost connection which server; the user must learn it (issue 14 item 10).
+/// A server is named without its password (issue 18).
+fn name_the_database(message: String, db: &Location) -> String {
     const ABOUT_THE_FILE: [&str; 6] = [
         "readonly database",
         "unable to open database file",
@@ -192,9 +226,18 @@ fn name_the_database(message: String, db: &std::path::Path) -> String {
         "database disk image is malformed",
         "database or disk is full",
     ];
-    let shown = db.display().to_string();
-    if ABOUT_THE_FILE.iter().any(|m| message.contains(m)) && !message.contains(&shown) {
-        format!("{message} (database file {shown})")
+    const ABOUT_THE_SERVER: [&str; 3] = [
+        "connection closed",
+        "error communicating with the server",
+        "the database system is",
+    ];
+    let shown = db.to_string();
+    let (about, what) = match db {
+        Location::File(_) => (&ABOUT_THE_FILE[..], "database file"),
+        Location::Postgres(_) => (&ABOUT_THE_SERVER[..], "database"),
+    };
+    if about.iter().any(|m| message.contains(m)) && !message.contains(&shown) {
+        format!("{message} ({what} {shown})")
     } else {
         message
     }
@@ -203,20 +246,36 @@ fn name_the_database(message: String, db: &std::path::Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::name_the_database;
-    use std::path::Path;
+    use flowhost::store::Location;
 
     /// Issue 14 item 10: "attempt to write a readonly database" did not say which file.
     #[test]
     fn errors_about_the_database_file_name_it() {
-        let db = Path::new("/srv/flowhost/prod.db");
-        let named = name_the_database("attempt to write a readonly database".into(), db);
+        let db = Location::parse("/srv/flowhost/prod.db");
+        let named = name_the_database("attempt to write a readonly database".into(), &db);
         assert_eq!(
             named,
             "attempt to write a readonly database (database file /srv/flowhost/prod.db)"
         );
         let already = "database /srv/flowhost/prod.db: unable to open database file";
-        assert_eq!(name_the_database(already.into(), db), already);
+        assert_eq!(name_the_database(already.into(), &db), already);
         let other = "denied: missing scope case.write";
-        assert_eq!(name_the_database(other.into(), db), other);
+        assert_eq!(name_the_database(other.into(), &db), other);
+    }
+
+    /// Issue 18: a lost server is named, never with the password of its URL.
+    #[test]
+    fn errors_about_the_server_name_it_without_its_password() {
+        let db = Location::parse("postgres://flow:s3cret@db.internal:5433/flowhost");
+        let named = name_the_database("connection closed".into(), &db);
+        assert_eq!(
+            named,
+            "connection closed (database postgres://flow@db.internal:5433/flowhost)"
+        );
+        let other = "denied: missing scope case.write";
+        assert_eq!(name_the_database(other.into(), &db), other);
+        // SQLite's words about a file do not make a server's message name it as a file.
+        let sqlite = "attempt to write a readonly database";
+        assert_eq!(name_the_database(sqlite.into(), &db), sqlite);
     }
 }

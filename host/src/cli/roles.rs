@@ -1,11 +1,10 @@
 //! `flowhost roles`: custom roles (Owner-only, audited; SPEC RB-2).
 
-use std::path::Path;
-
 use clap::Subcommand;
 
 use super::acting::platform;
 use super::args::InWorkspace;
+use super::database::Database;
 
 #[derive(Subcommand)]
 pub enum RolesCommand {
@@ -25,7 +24,7 @@ pub enum RolesCommand {
     },
 }
 
-pub fn run(db: &Path, cmd: RolesCommand) -> anyhow::Result<()> {
+pub fn run(db: &Database, cmd: RolesCommand) -> anyhow::Result<()> {
     let platform = platform(db)?;
     let p = platform.admin();
     match cmd {

@@ -1,7 +1,7 @@
 //! `flowhost run`: run a workflow with a live trace. `engine`, `report` and `drain` serve the
 //! other commands that run workflows (`runs resume`, `interact`, `triggers`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::acting::{Acting, platform, print_json};
 use super::args::{Output, StepDirs};
+use super::database::Database;
 use super::error::{CliError, Reported};
 use super::input::json_arg;
 
@@ -82,23 +83,22 @@ impl Observer for Trace {
 
 /// The workflow engine of a command that runs a few steps and exits (`run`, `runs resume`,
 /// `interact respond`, …): on-demand instance allocation (`EngineSettings::one_shot`).
-pub(super) fn engine(db: &Path, steps: Vec<PathBuf>) -> anyhow::Result<Engine> {
+pub(super) fn engine(db: &Database, steps: Vec<PathBuf>) -> anyhow::Result<Engine> {
     engine_with(db, steps, &EngineSettings::one_shot())
 }
 
 /// The workflow engine with the given step-host settings (`serve`: the pool).
 pub(super) fn engine_with(
-    db: &Path,
+    db: &Database,
     steps: Vec<PathBuf>,
     settings: &EngineSettings,
 ) -> anyhow::Result<Engine> {
     let platform = Arc::new(platform(db)?);
-    let cache = db.parent().map(|d| d.join("cache"));
-    let runtime = Arc::new(StepRuntime::new(settings, cache)?);
+    let runtime = Arc::new(StepRuntime::new(settings, Some(db.cache_dir()))?);
     Ok(Engine::new(platform, runtime, steps))
 }
 
-pub fn run(db: &Path, args: RunArgs) -> anyhow::Result<()> {
+pub fn run(db: &Database, args: RunArgs) -> anyhow::Result<()> {
     let (Some(file), None) = (&args.file, &args.published) else {
         return run_published(db, args);
     };
@@ -145,7 +145,7 @@ pub fn run(db: &Path, args: RunArgs) -> anyhow::Result<()> {
 }
 
 /// `flowhost run --published NAME --workspace WS`.
-fn run_published(db: &Path, args: RunArgs) -> anyhow::Result<()> {
+fn run_published(db: &Database, args: RunArgs) -> anyhow::Result<()> {
     let (Some(name), Some(workspace)) = (&args.published, &args.workspace) else {
         anyhow::bail!("name a definition file, or --published NAME --workspace WS");
     };

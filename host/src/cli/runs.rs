@@ -1,7 +1,6 @@
 //! `flowhost runs list|show|resume`: the runs a principal may see, as much of each as they
 //! may see (the decisions are the `runs()` handle's: SPEC ID-4, CS-2).
 
-use std::path::Path;
 use std::time::Instant;
 
 use clap::Subcommand;
@@ -11,6 +10,7 @@ use flowhost::workflow::{self, Observer};
 
 use super::acting::{Acting, platform, print_json};
 use super::args::{Output, StepDirs};
+use super::database::Database;
 use super::run::{Trace, engine, report};
 
 #[derive(Subcommand)]
@@ -48,7 +48,7 @@ pub enum RunsCommand {
     },
 }
 
-pub fn run(db: &Path, cmd: RunsCommand) -> anyhow::Result<()> {
+pub fn run(db: &Database, cmd: RunsCommand) -> anyhow::Result<()> {
     match cmd {
         RunsCommand::List {
             workspace,

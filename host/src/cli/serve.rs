@@ -3,21 +3,21 @@
 //! concurrency, signals) and prints what it reports.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use std::sync::atomic::Ordering;
 
-use flowhost::platform::Platform;
 use flowhost::runs::RunStatus;
 use flowhost::server::{self, AppState};
-use flowhost::store::{DEFAULT_DB_PATH, Db, Location};
-use flowhost::wasm::{EngineSettings, StepRuntime};
+use flowhost::store::Location;
+use flowhost::wasm::EngineSettings;
 use flowhost::workflow::engine::Engine;
 use flowhost::workflow::scheduler::{Notice, Scheduler, SchedulerOptions};
 
 use super::args::StepDirs;
+use super::database::Database;
 use super::run::engine_with;
 
 #[derive(clap::Args)]
@@ -44,7 +44,7 @@ pub struct ServeArgs {
     public_url: Option<String>,
 }
 
-pub fn run(db: &Path, args: ServeArgs) -> anyhow::Result<()> {
+pub fn run(db: &Database, args: ServeArgs) -> anyhow::Result<()> {
     let steps: Vec<PathBuf> = args.steps.dirs;
     let engine = Arc::new(engine_at(db, steps)?);
     let options = SchedulerOptions {
@@ -56,6 +56,9 @@ pub fn run(db: &Path, args: ServeArgs) -> anyhow::Result<()> {
         stop_on_signals: true,
     };
     let scheduler = Scheduler::new(engine.clone(), options, print);
+    // Which database this host serves, as an operator of several needs to see it (no
+    // password: `Location`'s display leaves it out).
+    eprintln!("flowhost serve: {}", db.named());
     match args.http {
         None => scheduler.run()?,
         Some(addr) => serve_http(addr, args.public_url, engine, scheduler)?,
@@ -64,23 +67,14 @@ pub fn run(db: &Path, args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The engine of `serve` over the database `--db` names: an SQLite file, or (issue 18, several
-/// hosts on one database) a `postgres://` URL. Only `serve` reads a URL here until every
-/// command takes one.
-fn engine_at(db: &Path, steps: Vec<PathBuf>) -> anyhow::Result<Engine> {
-    match db.to_str().map(Location::parse) {
-        Some(Location::Postgres(url)) => {
-            // A bad heartbeat TTL is refused before anything starts, not at the first lease.
-            flowhost::runs::lease::ttl_from_env()?;
-            let platform = Arc::new(Platform::new(Db::open_postgres(&url)?)?);
-            // Compiled components are kept where the default database's would be (relative
-            // to the working directory), each host's own.
-            let cache = Path::new(DEFAULT_DB_PATH).parent().map(|d| d.join("cache"));
-            let runtime = Arc::new(StepRuntime::new(&EngineSettings::server(), cache)?);
-            Ok(Engine::new(platform, runtime, steps))
-        }
-        _ => engine_with(db, steps, &EngineSettings::server()),
+/// The engine of `serve` over the database `--db` names.
+fn engine_at(db: &Database, steps: Vec<PathBuf>) -> anyhow::Result<Engine> {
+    if let Location::Postgres(_) = db.location() {
+        // A bad heartbeat TTL (several hosts, issue 18) is refused before anything starts,
+        // not at the first lease.
+        flowhost::runs::lease::ttl_from_env()?;
     }
+    engine_with(db, steps, &EngineSettings::server())
 }
 
 /// The scheduler and the HTTP server on one runtime; either stopping (a signal, `--once`)

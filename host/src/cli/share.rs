@@ -1,7 +1,5 @@
 //! `flowhost share`: share workflows and Interaction Flows to other workspaces (SPEC SH).
 
-use std::path::Path;
-
 use clap::Subcommand;
 use flowhost::Error;
 use flowhost::public_id::{IdKind, PublicId};
@@ -9,6 +7,7 @@ use flowhost::share::ShareKind;
 
 use super::acting::{Acting, platform, print_json};
 use super::args::{InWorkspace, Output};
+use super::database::Database;
 
 #[derive(Subcommand)]
 pub enum ShareCommand {
@@ -45,7 +44,7 @@ pub struct ShareArgs {
     output: Output,
 }
 
-pub fn run(db: &Path, cmd: ShareCommand) -> anyhow::Result<()> {
+pub fn run(db: &Database, cmd: ShareCommand) -> anyhow::Result<()> {
     let (kind, args) = match cmd {
         ShareCommand::Workflow(args) => (ShareKind::Workflow, args),
         ShareCommand::Flow(args) => (ShareKind::Flow, args),

@@ -1,6 +1,6 @@
 //! `flowhost sso`: claim-mapping rules, SSO-only enforcement, logins.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 
@@ -10,6 +10,7 @@ use flowhost::admin::sso::ClaimRule;
 
 use super::acting::{platform, print_json};
 use super::args::{InWorkspace, Output};
+use super::database::Database;
 use super::input::json_arg;
 
 #[derive(Subcommand)]
@@ -123,7 +124,7 @@ pub enum RulesCommand {
     },
 }
 
-pub fn run(db: &Path, cmd: SsoCommand) -> anyhow::Result<()> {
+pub fn run(db: &Database, cmd: SsoCommand) -> anyhow::Result<()> {
     let platform = platform(db)?;
     let p = platform.admin();
     match cmd {

@@ -1,19 +1,19 @@
 //! `flowhost step run`: run one step component and show its output, logs and events;
 //! `step new|build|test` (step projects) are in `step_project.rs`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use flowhost::platform::Platform;
 use flowhost::principal::Caller;
 use flowhost::services::HostServices;
-use flowhost::store::{Db, ExecutionRecord};
+use flowhost::store::ExecutionRecord;
 use flowhost::wasm::{EngineSettings, StepExecution, StepLimits, StepRuntime};
 
 use super::acting::Acting;
 use super::args::Output;
+use super::database::Database;
 use super::error::{CliError, Reported};
 use super::input::json_arg;
 
@@ -53,16 +53,16 @@ pub struct RunArgs {
     output: Output,
 }
 
-pub fn run(db_path: &Path, cmd: StepCommand) -> anyhow::Result<()> {
+pub fn run(db: &Database, cmd: StepCommand) -> anyhow::Result<()> {
     match cmd {
-        StepCommand::Run(args) => run_step(db_path, args),
+        StepCommand::Run(args) => run_step(db, args),
         StepCommand::New(args) => super::step_project::new(args),
-        StepCommand::Build(args) => super::step_project::build(db_path, args),
-        StepCommand::Test(args) => super::step_project::test(db_path, args),
+        StepCommand::Build(args) => super::step_project::build(db, args),
+        StepCommand::Test(args) => super::step_project::test(db, args),
     }
 }
 
-fn run_step(db_path: &Path, args: RunArgs) -> anyhow::Result<()> {
+fn run_step(db: &Database, args: RunArgs) -> anyhow::Result<()> {
     let input = json_arg("input", &args.input)?;
     let principal = args.acting.principal()?;
     let settings = EngineSettings::one_shot();
@@ -74,10 +74,9 @@ fn run_step(db_path: &Path, args: RunArgs) -> anyhow::Result<()> {
         timeout: Duration::from_millis(args.timeout_ms),
         ..StepLimits::default()
     };
-    let platform = Arc::new(Platform::new(Db::open(db_path)?)?);
+    let platform = Arc::new(db.platform()?);
     let services = HostServices::of(platform.clone());
-    let cache_dir = db_path.parent().map(|d| d.join("cache"));
-    let runtime = StepRuntime::new(&settings, cache_dir)?;
+    let runtime = StepRuntime::new(&settings, Some(db.cache_dir()))?;
     let step = runtime.load(&args.step)?;
     let caller = Caller {
         workspace: args.workspace.clone(),

@@ -8,6 +8,7 @@ use clap::Args;
 use flowhost::stepkit::{self, Language, Manifest};
 use flowhost::wasm::{EngineSettings, StepRuntime};
 
+use super::database::Database;
 use super::error::{CliError, Reported};
 
 #[derive(Args)]
@@ -60,18 +61,15 @@ pub fn new(args: NewArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The cache `step run` uses with the same `--db`.
-fn runtime(db: &Path) -> anyhow::Result<StepRuntime> {
-    StepRuntime::new(
-        &EngineSettings::one_shot(),
-        db.parent().map(|d| d.join("cache")),
-    )
+/// The cache `step run` uses with the same `--db` and `--state-dir`.
+fn runtime(db: &Database) -> anyhow::Result<StepRuntime> {
+    StepRuntime::new(&EngineSettings::one_shot(), Some(db.cache_dir()))
 }
 
 /// Builds the project, unless nothing it is built from changed since its last build (or
 /// `force`), and loads (precompiles) the component.
 fn build_and_load(
-    db: &Path,
+    db: &Database,
     project: &Path,
     manifest: &Manifest,
     force: bool,
@@ -104,13 +102,13 @@ fn build_and_load(
     Ok((runtime, step))
 }
 
-pub fn build(db: &Path, args: BuildArgs) -> anyhow::Result<()> {
+pub fn build(db: &Database, args: BuildArgs) -> anyhow::Result<()> {
     let manifest = Manifest::load(&args.project).map_err(anyhow::Error::msg)?;
     build_and_load(db, &args.project, &manifest, args.force)?;
     Ok(())
 }
 
-pub fn test(db: &Path, args: TestArgs) -> anyhow::Result<()> {
+pub fn test(db: &Database, args: TestArgs) -> anyhow::Result<()> {
     let manifest = Manifest::load(&args.project).map_err(anyhow::Error::msg)?;
     let (runtime, step) = if args.no_build {
         let runtime = runtime(db)?;

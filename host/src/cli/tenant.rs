@@ -1,6 +1,6 @@
 //! `flowhost tenant apply|export`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Subcommand;
 use flowhost::principal::Principal;
@@ -8,6 +8,7 @@ use flowhost::tenant::{self, TenantFile};
 
 use super::acting::{Acting, NOBODY_ACTS, platform, print_json};
 use super::args::Output;
+use super::database::Database;
 use super::error::{CliError, Reported};
 
 #[derive(Subcommand)]
@@ -35,7 +36,7 @@ pub enum TenantCommand {
     },
 }
 
-pub fn run(db: &Path, cmd: TenantCommand) -> anyhow::Result<()> {
+pub fn run(db: &Database, cmd: TenantCommand) -> anyhow::Result<()> {
     match cmd {
         TenantCommand::Apply {
             file,

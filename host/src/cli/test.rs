@@ -1,7 +1,7 @@
 //! `flowhost test`: run sample workflows against their expectation files and report.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use flowhost::harness::{self, TestResult};
@@ -9,6 +9,7 @@ use flowhost::wasm::{EngineSettings, StepRuntime};
 
 use super::acting::print_json;
 use super::args::{Output, StepDirs};
+use super::database::Database;
 use super::error::{CliError, Reported};
 
 #[derive(clap::Args)]
@@ -28,14 +29,16 @@ pub struct TestArgs {
     output: Output,
 }
 
-pub fn run(db: &Path, args: TestArgs) -> anyhow::Result<()> {
+pub fn run(db: &Database, args: TestArgs) -> anyhow::Result<()> {
     let mut samples = harness::discover(&args.paths).map_err(anyhow::Error::msg)?;
     if let Some(f) = &args.filter {
         samples.retain(|s| s.name.contains(f.as_str()));
     }
-    // Compiled components are cached beside the usual database, shared by every sample.
-    let cache = db.parent().map(|d| d.join("cache"));
-    let runtime = Arc::new(StepRuntime::new(&EngineSettings::default(), cache)?);
+    // Compiled components are cached in the usual state directory, shared by every sample.
+    let runtime = Arc::new(StepRuntime::new(
+        &EngineSettings::default(),
+        Some(db.cache_dir()),
+    )?);
     let live = !args.output.json && std::io::stderr().is_terminal();
     let progress = |r: &TestResult, n: usize, total: usize| {
         let mark = if r.passed { "✓" } else { "✗" };

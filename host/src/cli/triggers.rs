@@ -2,13 +2,14 @@
 //! (SPEC WF-2); the events waiting for dispatch, those set aside (quarantined) and why, and
 //! putting one back in line once its row is mended (SPEC WF-11).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Subcommand;
 use flowhost::workflow;
 
 use super::acting::{Acting, platform, print_json};
 use super::args::{InWorkspace, Output, StepDirs};
+use super::database::Database;
 use super::run::{engine, print_triggered};
 
 #[derive(Subcommand)]
@@ -44,7 +45,7 @@ pub enum TriggersCommand {
     },
 }
 
-pub fn run(db: &Path, cmd: TriggersCommand) -> anyhow::Result<()> {
+pub fn run(db: &Database, cmd: TriggersCommand) -> anyhow::Result<()> {
     match cmd {
         TriggersCommand::Dispatch {
             steps: StepDirs { dirs: steps },
@@ -65,7 +66,7 @@ pub fn run(db: &Path, cmd: TriggersCommand) -> anyhow::Result<()> {
 
 /// `flowhost triggers dispatch`: start the runs pending events of a workspace trigger.
 fn dispatch(
-    db: &Path,
+    db: &Database,
     steps: Vec<PathBuf>,
     workspace: &str,
     acting: &Acting,
@@ -81,7 +82,7 @@ fn dispatch(
 /// `flowhost triggers list`: pending events of a workspace, or (`quarantined`) those set
 /// aside.
 fn list(
-    db: &Path,
+    db: &Database,
     workspace: &str,
     acting: &Acting,
     quarantined: bool,
@@ -115,7 +116,7 @@ fn list(
 }
 
 /// `flowhost triggers release`: a quarantined event back in line for dispatch.
-fn release(db: &Path, workspace: &str, event: i64, acting: &Acting) -> anyhow::Result<()> {
+fn release(db: &Database, workspace: &str, event: i64, acting: &Acting) -> anyhow::Result<()> {
     if !platform(db)?
         .runs()
         .release_event(&acting.required()?, workspace, event)?

@@ -1,11 +1,10 @@
 //! `flowhost users`: membership administration (Owner-only, audited).
 
-use std::path::Path;
-
 use clap::Subcommand;
 
 use super::acting::{platform, print_json};
 use super::args::{InWorkspace, Output};
+use super::database::Database;
 use super::input::{shown_email, shown_role};
 
 #[derive(Subcommand)]
@@ -41,7 +40,7 @@ pub enum UsersCommand {
     },
 }
 
-pub fn run(db: &Path, cmd: UsersCommand) -> anyhow::Result<()> {
+pub fn run(db: &Database, cmd: UsersCommand) -> anyhow::Result<()> {
     let platform = platform(db)?;
     let p = platform.admin();
     match cmd {

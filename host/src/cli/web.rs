@@ -1,11 +1,10 @@
 //! `flowhost web link`: a one-time sign-in link for a local account, printed for an Owner to
 //! hand over (SPEC SV-1). The link's secret is shown once; only its hash is stored.
 
-use std::path::Path;
-
 use clap::Subcommand;
 
 use super::acting::{Acting, platform};
+use super::database::Database;
 
 #[derive(Subcommand)]
 pub enum WebCommand {
@@ -24,7 +23,7 @@ pub enum WebCommand {
     },
 }
 
-pub fn run(db: &Path, cmd: WebCommand) -> anyhow::Result<()> {
+pub fn run(db: &Database, cmd: WebCommand) -> anyhow::Result<()> {
     match cmd {
         WebCommand::Link {
             workspace,

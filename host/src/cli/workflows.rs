@@ -9,6 +9,7 @@ use flowhost::workflow::{self, Resolver, Workflow};
 
 use super::acting::{Acting, platform, print_json};
 use super::args::{InWorkspace, Output, StepDirs};
+use super::database::Database;
 use super::error::{CliError, Reported};
 
 #[derive(Subcommand)]
@@ -72,7 +73,7 @@ pub(super) fn load(file: &Path, steps: &[PathBuf]) -> anyhow::Result<(Workflow, 
     }
 }
 
-pub fn run(db: &Path, cmd: WorkflowsCommand) -> anyhow::Result<()> {
+pub fn run(db: &Database, cmd: WorkflowsCommand) -> anyhow::Result<()> {
     let platform = platform(db)?;
     let p = platform.workflows();
     match cmd {

@@ -39,7 +39,7 @@ pub(super) fn count_audit(
     actor: Option<&str>,
 ) -> crate::store::sql::Result<i64> {
     conn.query_row(
-        "SELECT count(*) FROM audit_log WHERE action = ?1 AND (?2 IS NULL OR actor = ?2)",
+        "SELECT count(*) FROM audit_log WHERE action = ?1 AND (CAST(?2 AS TEXT) IS NULL OR actor = ?2)",
         params![action, actor],
         |r| r.get(0),
     )

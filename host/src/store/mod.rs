@@ -113,7 +113,7 @@ impl Db {
     pub fn open_postgres(url: &str) -> anyhow::Result<Self> {
         let mut client = postgres::connect(url)?;
         postgres::migrate(&mut client)?;
-        let conn = Connection::from_postgres(client);
+        let conn = Connection::from_postgres(client, url, "")?;
         let commits = conn
             .commit_counter()
             .ok_or_else(|| anyhow::anyhow!("a PostgreSQL connection counts its commits"))?;
@@ -229,9 +229,10 @@ impl Db {
     /// On PostgreSQL, a second connection whose transactions are read-only.
     pub fn open_reader(&self) -> anyhow::Result<Option<Connection>> {
         if let Some(url) = &self.url {
-            let mut client = postgres::connect(url)?;
-            client.batch_execute("SET default_transaction_read_only = on")?;
-            return Ok(Some(Connection::from_postgres(client)));
+            let client = postgres::connect(url)?;
+            let conn =
+                Connection::from_postgres(client, url, "SET default_transaction_read_only = on")?;
+            return Ok(Some(conn));
         }
         let Some(path) = &self.path else {
             return Ok(None);
@@ -308,6 +309,53 @@ impl Location {
             Location::File(text.into())
         }
     }
+}
+
+/// For messages: the file's path, or the server's URL without its password (the userinfo's
+/// `:PASSWORD` and a `password=` query parameter are left out).
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::File(path) => write!(f, "{}", path.display()),
+            Location::Postgres(url) => f.write_str(&without_password(url)),
+        }
+    }
+}
+
+/// `url` (`scheme://[user[:password]@]host[/db][?query]`) with no password left in it.
+fn without_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let (scheme, rest) = url.split_at(scheme_end);
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    // The password may hold an `@` of its own: the host follows the last one.
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            format!("{user}@{host}")
+        }
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let kept: Vec<&str> = query
+                .split('&')
+                .filter(|pair| {
+                    let key = pair.split_once('=').map_or(*pair, |(key, _)| key);
+                    !key.eq_ignore_ascii_case("password")
+                })
+                .collect();
+            if kept.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{path}?{}", kept.join("&"))
+            }
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}{authority}{tail}")
 }
 
 /// The variable that chooses when commits reach the disk: `normal` (the default: a commit
@@ -389,5 +437,39 @@ mod tests {
         for path in ["flowhost.db", "postgres", "./postgres://x", ""] {
             assert_eq!(Location::parse(path), Location::File(path.into()), "{path}");
         }
+    }
+
+    /// Issue 18: a URL's password never reaches a message.
+    #[test]
+    fn a_server_is_shown_without_its_password() {
+        for (url, shown) in [
+            ("postgres://u:secret@h/db", "postgres://u@h/db"),
+            (
+                "postgresql://u:s%40cr:et@h:5433/db",
+                "postgresql://u@h:5433/db",
+            ),
+            (
+                "postgres://u:p@ss@h/db?sslmode=disable",
+                "postgres://u@h/db?sslmode=disable",
+            ),
+            (
+                "postgres://u@h/db?password=secret&application_name=x",
+                "postgres://u@h/db?application_name=x",
+            ),
+            ("postgres://u@h/db?PASSWORD=secret", "postgres://u@h/db"),
+            ("postgres://u:secret@h", "postgres://u@h"),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            ("postgres://%2Ftmp%2Fsock/db", "postgres://%2Ftmp%2Fsock/db"),
+        ] {
+            let location = Location::parse(url);
+            assert_eq!(location.to_string(), shown, "{url}");
+            assert!(!location.to_string().contains("secret"), "{url}");
+        }
+        let file = Location::parse("/srv/flowhost/u:secret@x.db");
+        assert_eq!(
+            file.to_string(),
+            "/srv/flowhost/u:secret@x.db",
+            "a file is its path"
+        );
     }
 }

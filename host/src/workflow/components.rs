@@ -193,10 +193,10 @@ impl Platform {
         })
     }
 
-    /// Where pinned components are written out: beside the database.
+    /// Where pinned components are written out: in the state directory (by default beside
+    /// the database file).
     fn components_dir(&self) -> PathBuf {
-        let db = self.db();
-        match db.path().and_then(Path::parent) {
+        match self.state_dir() {
             Some(dir) => dir.join("components"),
             None => {
                 std::env::temp_dir().join(format!("flowhost-components-{}", std::process::id()))

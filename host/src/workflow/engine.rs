@@ -238,6 +238,12 @@ fn parse_stored_principal(s: &str) -> Option<Principal> {
     }
 }
 
+/// This process's run leases: lock files beside a database file, which every process on it
+/// shares; heartbeats in the database on PostgreSQL, which every host sees (issue 18).
+fn leases_for(platform: &Platform) -> Leases {
+    Leases::for_db(&platform.db())
+}
+
 impl Engine {
     /// An engine; `step_dirs` resolve `step:<name>` components.
     pub fn new(
@@ -245,7 +251,7 @@ impl Engine {
         runtime: Arc<StepRuntime>,
         step_dirs: Vec<PathBuf>,
     ) -> Self {
-        let leases = Leases::for_db(&platform.db());
+        let leases = leases_for(&platform);
         Self {
             runs: platform.clone(),
             platform,
@@ -271,7 +277,7 @@ impl Engine {
             mocks: self.mocks.clone(),
             stop: self.stop.clone(),
             sleep_limit: self.sleep_limit,
-            leases: Leases::for_db(&self.platform.db()),
+            leases: leases_for(&self.platform),
         }
     }
 

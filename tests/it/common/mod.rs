@@ -278,7 +278,8 @@ pub fn db_at(path: &Path) -> flowhost::store::Db {
     if !on_postgres() {
         return flowhost::store::Db::open(path).expect("db");
     }
-    flowhost::store::Db::open_postgres(&url_for(path)).expect("the PostgreSQL database of that path")
+    flowhost::store::Db::open_postgres(&url_for(path))
+        .expect("the PostgreSQL database of that path")
 }
 
 /// What `--db` is given for the database "at" `path` (see [`db_at`]): the path, or on

@@ -212,10 +212,12 @@ pub(crate) fn hold_if_waiting(tx: &Transaction<'_>, run: i64, now_ms: i64) -> Re
 
 /// Runs of `workspace` (all workspaces if `None`), newest first.
 pub(crate) fn list(conn: &Connection, workspace: Option<&str>) -> Result<Vec<RunInfo>, Error> {
+    // The CAST types `?1` for PostgreSQL, which cannot infer it from `IS NULL` when what is
+    // bound is NULL too (issue 18).
     let mut stmt = conn
         .prepare(
             "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at, public_id FROM runs
-             WHERE ?1 IS NULL OR workspace = ?1 ORDER BY id DESC",
+             WHERE CAST(?1 AS TEXT) IS NULL OR workspace = ?1 ORDER BY id DESC",
         )
         .map_err(internal)?;
     let rows = stmt.query_map([workspace], run_info).map_err(internal)?;

@@ -29,7 +29,8 @@ impl Server {
 
     /// A new connection to the database (read-write, autocommit until a transaction begins).
     pub fn connect(&self) -> Result<Connection, Error> {
-        Ok(Connection::from_postgres(connect(&self.url)?))
+        Connection::from_postgres(connect(&self.url)?, &self.url, "")
+            .map_err(|e| Error::Busy(format!("PostgreSQL: {e}")))
     }
 
     /// A new connection listening on [`WORK_CHANNEL`].

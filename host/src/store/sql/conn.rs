@@ -47,9 +47,17 @@ impl Connection {
         Self(Backend::Sqlite(conn))
     }
 
-    /// The connection of a PostgreSQL client.
-    pub fn from_postgres(client: ::postgres::Client) -> Self {
-        Self(Backend::Postgres(Box::new(PgConn::new(client))))
+    /// The connection of a PostgreSQL client connected to `url`. `session` is SQL every
+    /// session of it runs first (and again after a reconnect), e.g. `SET …`. Lock waits are
+    /// bounded as SQLite's busy timeout bounds them.
+    pub fn from_postgres(client: ::postgres::Client, url: &str, session: &str) -> Result<Self> {
+        let session = format!(
+            "SET lock_timeout = {}; {session}",
+            crate::store::BUSY_TIMEOUT.as_millis()
+        );
+        Ok(Self(Backend::Postgres(Box::new(PgConn::new(
+            client, url, &session,
+        )?))))
     }
 
     /// Which engine it talks to.
@@ -121,8 +129,24 @@ impl Connection {
             (Backend::Sqlite(c), Begin::Write) => Ok(c.execute_batch("BEGIN IMMEDIATE")?),
             (Backend::Sqlite(c), Begin::ReadSnapshot) => Ok(c.execute_batch("BEGIN DEFERRED")?),
             (Backend::Postgres(c), Begin::Write) => {
-                c.control("BEGIN", TxState::Open)?;
-                c.batch(&format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
+                // One round trip: begin, bound it by the step's deadline if one is bound to
+                // this thread (SPEC ST-4: SQLite's progress handler does this there), take
+                // the write lock.
+                let bound = crate::store::deadline::current()
+                    .map(|d| {
+                        let ms = d
+                            .saturating_duration_since(std::time::Instant::now())
+                            .as_millis()
+                            .max(1);
+                        format!(
+                            "SET LOCAL statement_timeout = {ms}; SET LOCAL lock_timeout = {ms}; "
+                        )
+                    })
+                    .unwrap_or_default();
+                c.control(
+                    &format!("BEGIN; {bound}SELECT pg_advisory_xact_lock({WRITE_LOCK})"),
+                    TxState::Open,
+                )
             }
             (Backend::Postgres(c), Begin::ReadSnapshot) => c.control(
                 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",

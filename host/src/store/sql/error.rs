@@ -11,6 +11,9 @@ pub enum Error {
     /// PostgreSQL's error (the server's, or the client's: a lost connection).
     #[error("{}", crate::store::postgres::message(.0))]
     Postgres(#[source] ::postgres::Error),
+    /// A dropped PostgreSQL connection could not be opened again.
+    #[error("{0}")]
+    Reconnect(String),
     /// A query that must return a row returned none (see [`super::OptionalExtension`]).
     #[error("Query returned no rows")]
     QueryReturnedNoRows,

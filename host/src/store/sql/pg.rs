@@ -39,12 +39,23 @@ pub(super) enum TxState {
     Aborted,
 }
 
-/// A PostgreSQL connection.
+/// A statement prepared for one set of parameter types.
+type Prepared = (Vec<PgType>, ::postgres::Statement);
+
+/// A PostgreSQL connection. One the server dropped (a restart, a network cut) is opened
+/// again by the next operation outside a transaction; the transaction it was in is lost and
+/// its operation failed as the infrastructure's failure.
 pub(super) struct PgConn {
     client: RefCell<::postgres::Client>,
+    /// Where to connect again, and what to set on a new session.
+    url: String,
+    session: String,
     /// Prepared statements by SQL text, one per set of parameter types it was bound with.
-    statements: RefCell<HashMap<String, Vec<(Vec<PgType>, ::postgres::Statement)>>>,
+    statements: RefCell<HashMap<String, Vec<Prepared>>>,
     state: Cell<TxState>,
+    /// The session is gone (the server ended it, the socket failed): the next operation
+    /// connects again.
+    broken: Cell<bool>,
     /// Rows changed by statements of this connection, as SQLite's `total_changes()`.
     changes: Cell<u64>,
     /// Transactions committed, as SQLite's commit hook counts them.
@@ -52,14 +63,35 @@ pub(super) struct PgConn {
 }
 
 impl PgConn {
-    pub(super) fn new(client: ::postgres::Client) -> Self {
-        Self {
+    /// `client`, connected to `url`, after running `session` (settings every session of
+    /// this connection needs; run again on a new session).
+    pub(super) fn new(mut client: ::postgres::Client, url: &str, session: &str) -> Result<Self> {
+        client.batch_execute(session)?;
+        Ok(Self {
             client: RefCell::new(client),
+            url: url.to_owned(),
+            session: session.to_owned(),
             statements: RefCell::new(HashMap::new()),
             state: Cell::new(TxState::Idle),
+            broken: Cell::new(false),
             changes: Cell::new(0),
             commits: Arc::default(),
+        })
+    }
+
+    /// The client, connected again first if the server dropped it while no transaction was
+    /// open (nothing is lost then).
+    fn client(&self) -> Result<std::cell::RefMut<'_, ::postgres::Client>> {
+        let closed = self.broken.get() || self.client.borrow().is_closed();
+        if closed && self.state.get() == TxState::Idle {
+            let mut fresh = crate::store::postgres::connect(&self.url)
+                .map_err(|e| Error::Reconnect(e.to_string()))?;
+            fresh.batch_execute(&self.session)?;
+            *self.client.borrow_mut() = fresh;
+            self.statements.borrow_mut().clear();
+            self.broken.set(false);
         }
+        Ok(self.client.borrow_mut())
     }
 
     pub(super) fn commit_counter(&self) -> Arc<AtomicU64> {
@@ -94,7 +126,7 @@ impl PgConn {
             return Ok(stmt.clone());
         }
         let translated = dollar_parameters(sql);
-        let prepared = self.client.borrow_mut().prepare_typed(&translated, &types);
+        let prepared = self.client()?.prepare_typed(&translated, &types);
         let stmt = self.track(prepared)?;
         let mut cache = self.statements.borrow_mut();
         if cache.len() >= STATEMENT_CACHE {
@@ -113,7 +145,7 @@ impl PgConn {
         let stmt = self.statement(sql, &values)?;
         let pg = as_pg(&values);
         let refs: Vec<&(dyn PgToSql + Sync)> = pg.iter().map(|p| p as _).collect();
-        let executed = self.client.borrow_mut().execute(&stmt, &refs);
+        let executed = self.client()?.execute(&stmt, &refs);
         let n = self.track(executed)?;
         self.changes.set(self.changes.get().saturating_add(n));
         Ok(n)
@@ -125,34 +157,68 @@ impl PgConn {
         let stmt = self.statement(sql, &values)?;
         let pg = as_pg(&values);
         let refs: Vec<&(dyn PgToSql + Sync)> = pg.iter().map(|p| p as _).collect();
-        let queried = self.client.borrow_mut().query(&stmt, &refs);
+        let queried = self.client()?.query(&stmt, &refs);
         self.track(queried)
     }
 
     /// Runs statements without parameters (transaction control, `SET`).
     pub(super) fn batch(&self, sql: &str) -> Result<()> {
-        let done = self.client.borrow_mut().batch_execute(sql);
+        let done = self.client()?.batch_execute(sql);
         self.track(done)
     }
 
     /// Transaction control: `sql` moves the transaction to `to` when it succeeds.
     pub(super) fn control(&self, sql: &str, to: TxState) -> Result<()> {
-        self.batch(sql)?;
-        self.state.set(to);
-        Ok(())
+        let before = self.state.get();
+        match self.batch(sql) {
+            Ok(()) => {
+                self.state.set(to);
+                Ok(())
+            }
+            Err(e) => {
+                if before == TxState::Idle && to == TxState::Open {
+                    // A begin that failed after `BEGIN` itself (the write lock's wait timed
+                    // out) leaves an aborted transaction on the server: end it, so that
+                    // Idle means idle. Failing, the connection is gone anyway.
+                    let _ = self.client().map(|mut c| c.batch_execute("ROLLBACK"));
+                    self.state.set(TxState::Idle);
+                } else if to == TxState::Idle {
+                    // A failed COMMIT or ROLLBACK ends the transaction all the same.
+                    self.state.set(TxState::Idle);
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Called with the client's borrow ended. An error inside an open transaction aborts it (PostgreSQL's rule, kept here so the
     /// batch can ask); a lost connection has no transaction at all.
     fn track<T>(&self, result: std::result::Result<T, ::postgres::Error>) -> Result<T> {
         result.map_err(|e| {
-            if self.client.borrow().is_closed() {
+            if self.client.borrow().is_closed() || session_lost(&e) {
+                // The transaction, if any, died with the session.
+                self.broken.set(true);
                 self.state.set(TxState::Idle);
             } else if self.state.get() == TxState::Open {
                 self.state.set(TxState::Aborted);
             }
             Error::Postgres(e)
         })
+    }
+}
+
+/// Whether `e` ended the session: a socket error, or the server terminating it (class 57P:
+/// shutdown, admin termination; class 08: connection exception).
+fn session_lost(e: &::postgres::Error) -> bool {
+    match e.code() {
+        Some(state) => {
+            let code = state.code();
+            code.starts_with("57P") || code.starts_with("08")
+        }
+        None => {
+            e.is_closed()
+                || StdError::source(e).is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some())
+        }
     }
 }
 

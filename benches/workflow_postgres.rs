@@ -1,0 +1,252 @@
+//! The 3-step workflow (two WASM steps and one built-in case step, full journaling) on
+//! PostgreSQL with fsync on, served by 1, 2 and 4 hosts (separate processes, each with its own
+//! connections, as `flowhost serve` hosts on different machines would be), beside the same
+//! runs on an SQLite file in one process (issue 18).
+//!
+//! Run: `cargo bench --bench workflow_postgres`. It starts a throwaway cluster with
+//! `scripts/postgres` (or uses `FLOWHOST_BENCH_PG`, a URL of an empty database) and stops it
+//! afterwards. `FLOWHOST_BENCH_RUNS=N` runs N runs a phase (default 4,000),
+//! `FLOWHOST_BENCH_IN_FLIGHT=N` N runs in flight per host (default 16).
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Instant;
+
+use flowhost::platform::Platform;
+use flowhost::store::Db;
+use flowhost::workflow::{Engine, Resolver, parse};
+use serde_json::json;
+
+#[path = "shared/mod.rs"]
+mod shared;
+
+use shared::{pct, three_steps};
+
+fn setting(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
+        Err(_) => default,
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    // A host: `--host URL IN_FLIGHT RUNS` (spawned by the main process below).
+    if let Some(i) = args.iter().position(|a| a == "--host") {
+        let url = &args[i + 1];
+        let in_flight: usize = args[i + 2].parse().expect("in flight");
+        let runs: usize = args[i + 3].parse().expect("runs");
+        host(url, in_flight, runs);
+        return;
+    }
+    let runs = setting("FLOWHOST_BENCH_RUNS", 4_000);
+    let in_flight = setting("FLOWHOST_BENCH_IN_FLIGHT", 16);
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    // SQLite beside it: one process, the same runs in flight.
+    let (platform, engine) = shared::example_engine(dir.path());
+    let (one, _, _) = timed(&engine, 1, runs / 4);
+    let (rate, p50, p99) = timed(&engine, in_flight, runs);
+    println!("3-step workflow, {runs} runs a phase, full journaling:");
+    println!(
+        "  SQLite file, 1 process: {one:.0} runs/s one at a time; {rate:.0} runs/s with {in_flight} in flight (p50 {p50:.2} ms, p99 {p99:.2} ms)"
+    );
+    drop(engine);
+    drop(platform);
+
+    let cluster = Cluster::start(dir.path());
+    for hosts in [1, 2, 4] {
+        let url = cluster.fresh_database(&format!("bench_{hosts}"));
+        {
+            let platform =
+                Arc::new(Platform::new(Db::open_postgres(&url).expect("db")).expect("platform"));
+            shared::apply_example_tenant(&platform);
+        }
+        if hosts == 1 {
+            let platform =
+                Arc::new(Platform::new(Db::open_postgres(&url).expect("db")).expect("platform"));
+            let (_, engine) = shared::engine_over(platform, dir.path());
+            let (one, _, _) = timed(&engine, 1, runs / 4);
+            println!("  PostgreSQL (fsync on), 1 host: {one:.0} runs/s one at a time");
+        }
+        let (rate, p50, p99) = hosts_run(&url, hosts, in_flight, runs / hosts);
+        println!(
+            "  PostgreSQL (fsync on), {hosts} host(s) x {in_flight} in flight: {rate:.0} runs/s (p50 {p50:.2} ms, p99 {p99:.2} ms)"
+        );
+    }
+    println!(
+        "targets (issue 18): >= 1,000 runs/s on PostgreSQL with fsync on; >= 5,000 with group commit; growing with hosts until PostgreSQL saturates"
+    );
+}
+
+/// `runs` runs with `workers` in flight; runs/s, p50 and p99 in ms.
+fn timed(engine: &Engine, workers: usize, runs: usize) -> (f64, f64, f64) {
+    let three = json!({ "name": "three", "workspace": "mssp-soc", "steps": three_steps() });
+    let text = three.to_string();
+    let wf = parse("bench", &text, &Resolver::default()).expect("valid");
+    let owner = shared::owner();
+    let run = || {
+        let outcome = engine
+            .run_manual(
+                &wf,
+                &text,
+                "bench",
+                owner.clone(),
+                json!({}),
+                &flowhost::workflow::Quiet,
+            )
+            .expect("run");
+        assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    };
+    for _ in 0..20 {
+        run();
+    }
+    let started = Instant::now();
+    let mut latencies: Vec<f64> = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..runs / workers)
+                        .map(|_| {
+                            let t = Instant::now();
+                            run();
+                            t.elapsed().as_secs_f64() * 1e3
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().expect("a bench thread panicked"))
+            .collect()
+    });
+    let rate = latencies.len() as f64 / started.elapsed().as_secs_f64();
+    (rate, pct(&mut latencies, 50), pct(&mut latencies, 99))
+}
+
+/// A host process: warms up, says `ready`, waits for `go`, runs, prints `done RATE P50 P99`.
+fn host(url: &str, in_flight: usize, runs: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let platform = Arc::new(Platform::new(Db::open_postgres(url).expect("db")).expect("platform"));
+    let (_, engine) = shared::engine_over(platform, dir.path());
+    timed(&engine, 1, 20);
+    println!("ready");
+    std::io::stdout().flush().expect("stdout");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).expect("go");
+    let started = Instant::now();
+    let (_, p50, p99) = timed(&engine, in_flight, runs);
+    println!("done {} {p50} {p99}", started.elapsed().as_secs_f64());
+}
+
+/// `hosts` host processes on `url`, each running `runs` runs with `in_flight` in flight, all
+/// started together; the total runs/s and the worst host's p50 and p99.
+fn hosts_run(url: &str, hosts: usize, in_flight: usize, runs: usize) -> (f64, f64, f64) {
+    let exe = std::env::current_exe().expect("this bench");
+    let mut children: Vec<_> = (0..hosts)
+        .map(|_| {
+            Command::new(&exe)
+                .args(["--host", url, &in_flight.to_string(), &runs.to_string()])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("a host process")
+        })
+        .collect();
+    let mut outputs: Vec<_> = children
+        .iter_mut()
+        .map(|c| BufReader::new(c.stdout.take().expect("stdout")))
+        .collect();
+    for out in &mut outputs {
+        let mut line = String::new();
+        out.read_line(&mut line).expect("ready");
+        assert_eq!(line.trim(), "ready", "a host did not start");
+    }
+    let started = Instant::now();
+    for child in &mut children {
+        writeln!(child.stdin.as_mut().expect("stdin"), "go").expect("go");
+    }
+    let (mut p50, mut p99) = (0.0_f64, 0.0_f64);
+    for out in &mut outputs {
+        let mut line = String::new();
+        out.read_line(&mut line).expect("done");
+        let fields: Vec<f64> = line
+            .split_whitespace()
+            .skip(1)
+            .map(|f| f.parse().expect("a figure"))
+            .collect();
+        p50 = p50.max(fields[1]);
+        p99 = p99.max(fields[2]);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    for mut child in children {
+        assert!(child.wait().expect("host exits").success());
+    }
+    ((runs * hosts) as f64 / elapsed, p50, p99)
+}
+
+/// A throwaway cluster (`scripts/postgres`), or the server of `FLOWHOST_BENCH_PG`.
+struct Cluster {
+    url: String,
+    dir: Option<std::path::PathBuf>,
+}
+
+impl Cluster {
+    fn start(tmp: &std::path::Path) -> Self {
+        if let Ok(url) = std::env::var("FLOWHOST_BENCH_PG") {
+            return Self { url, dir: None };
+        }
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/postgres");
+        // Short: a Unix socket's path is limited to ~100 bytes.
+        let dir = std::env::temp_dir().join(format!("flowhost-bench-pg-{}", std::process::id()));
+        let _ = tmp;
+        let out = Command::new(&script)
+            .arg("start")
+            .arg(&dir)
+            .output()
+            .expect("scripts/postgres");
+        assert!(
+            out.status.success(),
+            "scripts/postgres start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let url = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        Self {
+            url,
+            dir: Some(dir),
+        }
+    }
+
+    /// A new empty database named `name`; its URL.
+    fn fresh_database(&self, name: &str) -> String {
+        let mut admin = postgres::Client::connect(&self.url, postgres::NoTls).expect("connect");
+        // Two statements: neither may run in the transaction a multi-statement batch makes.
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .expect("drop database");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create database");
+        match self.url.rfind('/') {
+            Some(i) => {
+                let (head, tail) = self.url.split_at(i + 1);
+                let query = tail.find('?').map_or("", |q| &tail[q..]);
+                format!("{head}{name}{query}")
+            }
+            None => panic!("not a database URL: {}", self.url),
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/postgres");
+            let _ = Command::new(script).arg("stop").arg(dir).status();
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! The storage facade on PostgreSQL (issue 18): what differs from SQLite underneath and must
+//! not show above it. Flags and small numbers read and bind as on SQLite; a parameter is
+//! typed by what is bound to it; text sorts bytewise; a failed statement aborts the
+//! transaction, and then a commit is an error (never PostgreSQL's silent rollback) while a
+//! rollback to a savepoint makes it usable again; group commit keeps a failed member's work
+//! out and the others' in; a dropped connection fails as the infrastructure's failure and is
+//! opened again by the next operation.
+
+use crate::common::postgres::TestDb;
+
+use flowhost::store::Db;
+use flowhost::store::sql::{Begin, Engine, OptionalExtension, params};
+
+fn fresh() -> (TestDb, Db) {
+    let test = TestDb::new();
+    let db = Db::open_postgres(&test.url).expect("a migrated PostgreSQL database");
+    assert_eq!(db.engine(), Engine::Postgres);
+    (test, db)
+}
+
+#[test]
+fn flags_numbers_and_unused_parameters_behave_as_on_sqlite() {
+    let (_test, db) = fresh();
+    let conn = db.conn();
+    // A BOOL expression reads as a Rust bool, and a bool binds into a BOOL context.
+    let yes: bool = conn
+        .query_row("SELECT ?1 <> 0 AND EXISTS (SELECT 1)", [true], |r| r.get(0))
+        .expect("bool");
+    assert!(yes);
+    // A u32 that does not fit is refused when read, never truncated.
+    let err = conn
+        .query_row("SELECT CAST(-1 AS BIGINT)", [], |r| r.get::<u32>(0))
+        .expect_err("-1 is no u32");
+    assert!(err.to_string().contains("out of range"), "{err}");
+    // A parameter the query never uses still binds (typed by its value).
+    let n: i64 = conn
+        .query_row(
+            "SELECT CAST(?1 AS BIGINT) + 1 WHERE ?2 IS NULL OR TRUE",
+            params![41_i64, "x"],
+            |r| r.get(0),
+        )
+        .expect("typed by the bound values");
+    assert_eq!(n, 42);
+    // A parameter PostgreSQL would type as text from a CASE alone binds as the integer it is.
+    let n: Option<i64> = conn
+        .query_row(
+            "SELECT CASE WHEN ?1 = 'failed' THEN ?2 END",
+            params!["failed", 7_i64],
+            |r| r.get(0),
+        )
+        .expect("CASE");
+    assert_eq!(n, Some(7));
+    // No row is None, not an error.
+    let none: Option<i64> = conn
+        .query_row("SELECT 1 WHERE FALSE", [], |r| r.get(0))
+        .optional()
+        .expect("optional");
+    assert_eq!(none, None);
+}
+
+#[test]
+fn text_sorts_bytewise_as_on_sqlite() {
+    let (_test, db) = fresh();
+    let conn = db.conn();
+    for name in ["beta", "Zulu", "alpha", "Alpha", "_x"] {
+        conn.execute("INSERT INTO organizations (name) VALUES (?1)", [name])
+            .expect("insert");
+    }
+    let mut stmt = conn
+        .prepare("SELECT name FROM organizations ORDER BY name")
+        .expect("prepare");
+    let names: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    // Bytewise: upper case before `_` before lower case, as SQLite's BINARY collation.
+    assert_eq!(names, ["Alpha", "Zulu", "_x", "alpha", "beta"]);
+}
+
+#[test]
+fn a_failed_statement_aborts_the_transaction_and_its_commit_is_refused() {
+    let (_test, db) = fresh();
+    let conn = db.conn();
+    conn.begin(Begin::Write).expect("begin");
+    conn.execute("INSERT INTO organizations (name) VALUES ('kept?')", [])
+        .expect("insert");
+    conn.execute("INSERT INTO organizations (name) VALUES ('kept?')", [])
+        .expect_err("a duplicate name");
+    assert!(conn.is_aborted(), "PostgreSQL aborted the transaction");
+    let err = conn
+        .commit()
+        .expect_err("an aborted transaction does not commit");
+    assert!(err.to_string().contains("rolled back"), "{err}");
+    assert!(conn.is_autocommit());
+    let n: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM organizations WHERE name = 'kept?'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(n, 0, "nothing of it committed");
+
+    // Rolled back to a savepoint, the transaction works again and commits the rest.
+    conn.begin(Begin::Write).expect("begin");
+    conn.execute("INSERT INTO organizations (name) VALUES ('first')", [])
+        .expect("insert");
+    conn.savepoint("member").expect("savepoint");
+    conn.execute("INSERT INTO organizations (name) VALUES ('first')", [])
+        .expect_err("a duplicate name");
+    assert!(conn.is_aborted());
+    conn.rollback_to("member").expect("rollback to");
+    assert!(!conn.is_aborted());
+    conn.commit().expect("commit");
+    let n: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM organizations WHERE name = 'first'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn the_write_lock_makes_a_second_writer_wait_and_a_bounded_one_give_up() {
+    let (test, first) = fresh();
+    let second = Db::open_postgres(&test.url).expect("second host");
+    first
+        .conn()
+        .begin(Begin::Write)
+        .expect("first holds the write lock");
+    let started = std::time::Instant::now();
+    let err = {
+        let _bound =
+            flowhost::store::deadline::bind(started + std::time::Duration::from_millis(200));
+        second
+            .conn()
+            .begin(Begin::Write)
+            .expect_err("the lock is held past the deadline")
+    };
+    let waited = started.elapsed();
+    assert!(
+        flowhost::store::is_infrastructure(&err),
+        "a lock wait that timed out is the infrastructure's failure: {err}"
+    );
+    assert!(
+        waited >= std::time::Duration::from_millis(150),
+        "{waited:?}"
+    );
+    assert!(
+        second.conn().is_autocommit(),
+        "the failed begin left nothing open"
+    );
+    first.conn().commit().expect("commit");
+    second.conn().begin(Begin::Write).expect("free now");
+    second.conn().commit().expect("commit");
+}
+
+#[test]
+fn a_dropped_connection_fails_as_infrastructure_and_is_opened_again() {
+    let (test, db) = fresh();
+    let pid: i32 = db
+        .conn()
+        .query_row("SELECT pg_backend_pid()", [], |r| r.get(0))
+        .expect("pid");
+    let mut admin = test.client();
+    admin
+        .execute("SELECT pg_terminate_backend($1)", &[&pid])
+        .expect("terminate");
+    let err = db
+        .conn()
+        .query_row("SELECT 1", [], |r| r.get::<i64>(0))
+        .expect_err("the server dropped the connection");
+    assert!(flowhost::store::is_infrastructure(&err), "{err}");
+    let one: i64 = db
+        .conn()
+        .query_row("SELECT 1", [], |r| r.get(0))
+        .expect("opened again");
+    assert_eq!(one, 1);
+}
