@@ -525,3 +525,36 @@ fn serve_refuses_a_bad_heartbeat_ttl_naming_it() {
         String::from_utf8_lossy(&ok.stderr)
     );
 }
+
+/// Killed hosts leave their rows behind; a host starting forgets those whose heartbeat
+/// stopped more than an hour ago, and no other.
+#[test]
+fn a_starting_host_forgets_hosts_dead_for_an_hour_and_no_other() {
+    let db = TestDb::new();
+    let p = platform(&db.url);
+    let mut client = db.client();
+    let now_ms = "CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT)";
+    for (owner, age_ms) in [("long-dead", 3_700_000_i64), ("lately-dead", 60_000)] {
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO hosts (owner, started_at, heartbeat_at, ttl_ms)
+                     VALUES ($1, {now_ms} - $2, {now_ms} - $2, 10000)"
+                ),
+                &[&owner, &age_ms],
+            )
+            .expect("a dead host");
+    }
+    let starting = Leases::on_server(p.db().server().expect("server"), Duration::from_secs(10));
+    starting.hold().expect("starts");
+    let owners: Vec<String> = client
+        .query("SELECT owner FROM hosts ORDER BY owner", &[])
+        .expect("hosts")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut expected = vec!["lately-dead".to_owned(), starting.owner().to_owned()];
+    expected.sort();
+    assert_eq!(owners, expected);
+    assert!(!starting.alive("lately-dead"));
+}

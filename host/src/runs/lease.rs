@@ -236,6 +236,10 @@ fn file_alive(dir: Option<&Path>, owner: &str) -> bool {
     }
 }
 
+/// How long a dead host's row is kept (an hour), and how many a starting host forgets.
+const DEAD_HOSTS_KEPT_MS: i64 = 3_600_000;
+const DEAD_HOSTS_PER_START: i64 = 1_000;
+
 /// A host's heartbeat on PostgreSQL: its own connection, and a thread renewing it.
 ///
 /// Only that thread closes the connection (and forgets the host), when told to stop: the
@@ -268,6 +272,9 @@ struct BeatState {
 impl Beat {
     fn start(server: &Server, owner: &str, ttl: Duration) -> Result<Arc<Beat>, Error> {
         let conn = server.connect()?;
+        // Killed hosts leave their rows: a host starting tidies a few of them away, once they
+        // are well past any TTL (kept a while for whoever looks into a host's death).
+        hosts::forget_dead(&conn, DEAD_HOSTS_KEPT_MS, DEAD_HOSTS_PER_START)?;
         let sent = Instant::now();
         hosts::register(
             &conn,

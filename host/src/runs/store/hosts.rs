@@ -46,6 +46,19 @@ pub(crate) fn alive(conn: &Connection) -> Result<Vec<String>, Error> {
     )?)
 }
 
+/// Forgets at most `limit` hosts whose heartbeat stopped more than `after_ms` ago (killed
+/// hosts never forget themselves); how many. A host without a row is dead as one with a
+/// stale heartbeat is, and a stale heartbeat is never renewed, so nothing changes for them.
+pub(crate) fn forget_dead(conn: &Connection, after_ms: i64, limit: i64) -> Result<usize, Error> {
+    Ok(conn.execute(
+        &format!(
+            "DELETE FROM hosts WHERE owner IN (
+                 SELECT owner FROM hosts WHERE heartbeat_at < {NOW_MS} - ?1 LIMIT ?2)"
+        ),
+        params![after_ms, limit],
+    )?)
+}
+
 /// Forgets `owner` (a host stopping cleanly): its runs are free at once.
 pub(crate) fn forget(conn: &Connection, owner: &str) -> Result<(), Error> {
     conn.execute("DELETE FROM hosts WHERE owner = ?1", [owner])?;
