@@ -558,3 +558,42 @@ fn a_starting_host_forgets_hosts_dead_for_an_hour_and_no_other() {
     assert_eq!(owners, expected);
     assert!(!starting.alive("lately-dead"));
 }
+
+/// A heartbeat that cannot start (the database refusing connections) refuses the lease and is
+/// tried again at the next one, rather than leaving the host unable to lease for ever.
+#[test]
+fn a_heartbeat_that_could_not_start_is_started_by_the_next_lease() {
+    let db = TestDb::new();
+    let p = platform(&db.url);
+    let leases = Leases::on_server(p.db().server().expect("server"), Duration::from_secs(10));
+    // From the cluster's own database: a session cannot refuse connections to its own.
+    let mut admin = postgres::Client::connect(common::postgres::cluster_url(), postgres::NoTls)
+        .expect("the cluster");
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS false",
+            db.name
+        ))
+        .expect("refuse connections");
+    match leases.hold() {
+        Err(Error::Busy(why)) => assert!(why.contains("heartbeat"), "{why}"),
+        other => panic!("expected Busy, got {other:?}"),
+    }
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS true",
+            db.name
+        ))
+        .expect("allow connections");
+    leases.hold().expect("started this time");
+    assert_eq!(
+        one::<i64>(
+            &p,
+            &format!(
+                "SELECT count(*) FROM hosts WHERE owner = '{}'",
+                leases.owner()
+            )
+        ),
+        1
+    );
+}

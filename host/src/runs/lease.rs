@@ -82,8 +82,11 @@ enum How {
     /// Heartbeats in `hosts`, started before the first run.
     Heartbeat {
         server: Server,
-        ttl: Duration,
-        beat: OnceLock<Result<Arc<Beat>, String>>,
+        /// The TTL, or why the setting does not read.
+        ttl: Result<Duration, String>,
+        /// Started by the first `hold`; a failed start (the database unreachable) is tried
+        /// again by the next one, not kept.
+        beat: Mutex<Option<Arc<Beat>>>,
     },
 }
 
@@ -106,15 +109,12 @@ impl Leases {
     pub fn for_db(db: &Db) -> Self {
         match db.server() {
             None => Self::for_database(db.path()),
-            Some(server) => match ttl_from_env() {
-                Ok(ttl) => Self::on_server(server, ttl),
-                Err(e) => Leases {
-                    owner: new_owner(),
-                    how: How::Heartbeat {
-                        server,
-                        ttl: DEFAULT_TTL,
-                        beat: OnceLock::from(Err(e.to_string())),
-                    },
+            Some(server) => Leases {
+                owner: new_owner(),
+                how: How::Heartbeat {
+                    server,
+                    ttl: ttl_from_env().map_err(|e| e.to_string()),
+                    beat: Mutex::new(None),
                 },
             },
         }
@@ -126,8 +126,8 @@ impl Leases {
             owner: new_owner(),
             how: How::Heartbeat {
                 server,
-                ttl,
-                beat: OnceLock::new(),
+                ttl: Ok(ttl),
+                beat: Mutex::new(None),
             },
         }
     }
@@ -142,15 +142,7 @@ impl Leases {
     pub fn hold(&self) -> Result<(), Error> {
         match &self.how {
             How::Files { dir, held } => hold_file(&self.owner, dir.as_deref(), held),
-            How::Heartbeat { server, ttl, beat } => {
-                let beat = beat
-                    .get_or_init(|| {
-                        Beat::start(server, &self.owner, *ttl).map_err(|e| e.to_string())
-                    })
-                    .as_ref()
-                    .map_err(|e| Error::Busy(format!("cannot start this host's heartbeat: {e}")))?;
-                beat.current()
-            }
+            How::Heartbeat { server, ttl, beat } => self.beat(server, ttl, beat)?.current(),
         }
     }
 
@@ -162,15 +154,30 @@ impl Leases {
         }
         match &self.how {
             How::Files { dir, .. } => file_alive(dir.as_deref(), owner),
-            How::Heartbeat { beat, .. } => {
-                // Starts the heartbeat if it is not yet: its connection answers the question.
-                let _ = self.hold();
-                match beat.get() {
-                    Some(Ok(beat)) => beat.alive(owner),
-                    _ => true,
-                }
-            }
+            // Its connection answers the question (started here if need be).
+            How::Heartbeat { server, ttl, beat } => match self.beat(server, ttl, beat) {
+                Ok(beat) => beat.alive(owner),
+                Err(_) => true,
+            },
         }
+    }
+
+    /// This host's heartbeat, started if it is not yet.
+    fn beat(
+        &self,
+        server: &Server,
+        ttl: &Result<Duration, String>,
+        beat: &Mutex<Option<Arc<Beat>>>,
+    ) -> Result<Arc<Beat>, Error> {
+        let ttl = *ttl.as_ref().map_err(|e| Error::Invalid(e.clone()))?;
+        let mut beat = beat.lock();
+        if let Some(beat) = beat.as_ref() {
+            return Ok(beat.clone());
+        }
+        let started = Beat::start(server, &self.owner, ttl)
+            .map_err(|e| Error::Busy(format!("cannot start this host's heartbeat: {e}")))?;
+        *beat = Some(started.clone());
+        Ok(started)
     }
 }
 
@@ -441,7 +448,7 @@ impl Drop for Leases {
                 }
             }
             How::Heartbeat { beat, .. } => {
-                if let Some(Ok(beat)) = beat.get() {
+                if let Some(beat) = beat.lock().take() {
                     beat.stop();
                 }
             }
