@@ -597,3 +597,65 @@ fn a_heartbeat_that_could_not_start_is_started_by_the_next_lease() {
         1
     );
 }
+
+/// A host whose heartbeat cannot be renewed for a TTL stops the runs it executes at their next
+/// step boundary (here, in the middle of a wait), resumable and unleased, so another host
+/// resumes them at once rather than after the wait, and they finish once.
+#[test]
+fn a_host_whose_heartbeat_lapses_stops_its_runs_for_another_host_to_take_over() {
+    let (db, p) = deployment();
+    publish(
+        &p,
+        &on_case("lapse", json!({ "id": "pause", "wait": "30s" })),
+    );
+    const TTL_MS: u64 = 800;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut host = serve(
+        dir.path(),
+        &db.url,
+        TTL_MS,
+        &["--poll-ms", "50", "--concurrency", "1"],
+    );
+    create_case(&p, "origin");
+    let waiting = within(Duration::from_secs(60), || {
+        one::<i64>(&p, "SELECT count(*) FROM run_timers") == 1
+    });
+    assert!(waiting, "the serve host never reached the wait");
+    let holder: String = one(&p, "SELECT lease_owner FROM runs WHERE workflow = 'lapse'");
+
+    // The host's heartbeat row locked: it cannot renew.
+    let mut blocker = db.client();
+    let mut tx = blocker.transaction().expect("begin");
+    tx.execute(
+        "SELECT 1 FROM hosts WHERE owner = $1 FOR UPDATE",
+        &[&holder],
+    )
+    .expect("lock the row");
+    let blocked = Instant::now();
+    let let_go = within(Duration::from_millis(4 * TTL_MS), || {
+        one::<i64>(
+            &p,
+            "SELECT count(*) FROM runs WHERE workflow = 'lapse' AND status = 'running' AND lease_owner IS NULL",
+        ) == 1
+    });
+    assert!(
+        let_go,
+        "the run was not let go {} ms after the heartbeat stopped",
+        blocked.elapsed().as_millis()
+    );
+    tx.rollback().expect("unlock");
+    host.kill().expect("SIGKILL");
+    host.wait().expect("reaped");
+    let run: i64 = one(&p, "SELECT id FROM runs WHERE workflow = 'lapse'");
+    // Resumed at once (its wait's deadline kept: 30 s from its start), by another host.
+    let outcome = engine(&p)
+        .with_sleep_limit(Duration::ZERO)
+        .resume(run, &Quiet)
+        .expect("taken over at once");
+    assert_eq!(outcome.status, flowhost::runs::RunStatus::OnHold);
+    assert_eq!(
+        one::<i64>(&p, "SELECT count(*) FROM run_steps WHERE step_key = 'one'"),
+        1,
+        "the step before the wait ran once"
+    );
+}

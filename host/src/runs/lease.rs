@@ -17,15 +17,15 @@
 //!   and once another host may have declared it dead it never leases again
 //!   (`runs/store/hosts.rs`: a stale heartbeat is not renewed).
 //!
-//! What fencing is still missing on PostgreSQL: a run this host is executing when its
-//! heartbeat lapses (a pause longer than the TTL, a partition from the database) goes on
-//! executing its current steps while another host may take the run over, so two hosts can
-//! execute it side by side for a while. Each step's effect and journal entry are one
-//! transaction and a case creation replays by its idempotency key, so no case is created
-//! twice, but a step's other effects may be. The cure is a fencing token: the journal's
-//! writes made conditional on `runs.lease_owner` still naming this host (a lost lease then
-//! fails the write and stops the run), and the runs in flight stopped at their next step
-//! boundary when the heartbeat lapses.
+//! The runs a host executes stop at their next step boundary once its heartbeat is not
+//! current ([`Leases::lapsed`], resumable: `serve` tries them again once it is, or another
+//! host takes them over). What fencing is still missing on PostgreSQL: the step a run is in
+//! when the heartbeat lapses (a pause longer than the TTL, a partition from the database)
+//! finishes, and may commit, while another host may already have taken the run over, so two
+//! hosts can execute one step side by side. Each step's effect and journal entry are one
+//! transaction, the first entry wins and a case creation replays by its idempotency key, so
+//! no case is created twice, but a step's other effects may be. The cure is a fencing token:
+//! the journal's writes made conditional on `runs.lease_owner` still naming this host.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -159,6 +159,19 @@ impl Leases {
                 Ok(beat) => beat.alive(owner),
                 Err(_) => true,
             },
+        }
+    }
+
+    /// Why the runs this process executes must stop at their next step boundary: its
+    /// heartbeat is not current (another host may take them over, or already has). `None`
+    /// while it is, and always on SQLite (no I/O here: a look at the last renewal).
+    pub fn lapsed(&self) -> Option<String> {
+        match &self.how {
+            How::Files { .. } => None,
+            How::Heartbeat { beat, .. } => {
+                let beat = beat.lock().clone()?;
+                beat.current().err().map(|e| e.to_string())
+            }
         }
     }
 

@@ -717,11 +717,21 @@ impl Exec<'_> {
             if self.engine.stopping() {
                 return Err(Halt::Stop);
             }
+            self.lease_held()?;
             let left = until.map_or(STOP_POLL, |u| u.saturating_duration_since(Instant::now()));
             if left.is_zero() {
                 return Ok(());
             }
             std::thread::sleep(left.min(STOP_POLL));
+        }
+    }
+
+    /// Stops the run, resumable, when this host's lease on it may be lost (its heartbeat on
+    /// PostgreSQL not current: another host may take the run over, issue 18).
+    fn lease_held(&self) -> Result<(), Halt> {
+        match self.engine.leases.lapsed() {
+            None => Ok(()),
+            Some(why) => Err(Halt::Unavailable(why)),
         }
     }
 
@@ -736,6 +746,7 @@ impl Exec<'_> {
             if self.engine.stopping() {
                 return Err(Halt::Stop);
             }
+            self.lease_held()?;
             if let Flow::Exit { status, output } = self.step(step, ctx, prefix)? {
                 return Ok(Flow::Exit { status, output });
             }
