@@ -376,7 +376,8 @@ fn users_keys_and_audit_from_the_cli() {
     let out = std::process::Command::new(common::flowhost_bin())
         .current_dir(dir.path())
         .env("FLOWHOST_API_KEY", token)
-        .args(["--db", db.to_str().expect("utf-8")])
+        .arg("--db")
+        .arg(common::db_arg(&db))
         .args([
             "access",
             "check",

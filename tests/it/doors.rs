@@ -164,7 +164,7 @@ fn with_token(dir: &Path, db: &Path, token: &str, args: &[&str]) -> Output {
         .current_dir(dir)
         .env("FLOWHOST_API_KEY", token)
         .arg("--db")
-        .arg(db)
+        .arg(crate::common::db_arg(db))
         .args(args)
         .output()
         .expect("flowhost runs")

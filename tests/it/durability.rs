@@ -29,7 +29,7 @@ fn spawn(dir: &std::path::Path, db: &std::path::Path, args: &[&str]) -> Child {
     Command::new(flowhost_bin())
         .current_dir(dir)
         .arg("--db")
-        .arg(db)
+        .arg(crate::common::db_arg(db))
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -475,7 +475,7 @@ fn commits_synced_one_by_one_on_request_and_a_bad_setting_is_refused_before_any_
             .current_dir(dir.path())
             .env(flowhost::store::SYNC_VAR, sync)
             .arg("--db")
-            .arg(&db)
+            .arg(crate::common::db_arg(&db))
             .args([
                 "tenant",
                 "apply",
@@ -512,7 +512,7 @@ fn spawn_http(d: &common::Deployment) -> (KillOnDrop, String) {
     let mut child = Command::new(flowhost_bin())
         .current_dir(d.dir.path())
         .arg("--db")
-        .arg(&d.db)
+        .arg(crate::common::db_arg(&d.db))
         .args([
             "serve",
             "--http",

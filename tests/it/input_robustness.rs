@@ -140,7 +140,7 @@ fn a_reader_that_went_away_ends_output_quietly() {
         let out = Command::new(flowhost_bin())
             .current_dir(env.dir.path())
             .arg("--db")
-            .arg(&env.db)
+            .arg(crate::common::db_arg(&env.db))
             .args(args)
             .stdout(Stdio::from(writer))
             .stderr(Stdio::piped())

@@ -38,7 +38,7 @@ fn spawn(dir: &Path, db: &Path, args: &[&str]) -> Child {
     Command::new(flowhost_bin())
         .current_dir(dir)
         .arg("--db")
-        .arg(db)
+        .arg(crate::common::db_arg(db))
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -203,7 +203,7 @@ fn oidc_settings_are_set_by_an_owner_and_never_show_the_secret() {
     let without = Command::new(crate::common::flowhost_bin())
         .env_remove(crate::common::ALLOW_LOOPBACK_IDP.0)
         .arg("--db")
-        .arg(&d.db)
+        .arg(crate::common::db_arg(&d.db))
         .args(set_args(
             &file,
             "mssp-soc",

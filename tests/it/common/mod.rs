@@ -264,7 +264,7 @@ pub fn on_postgres() -> bool {
 /// the test cluster on PostgreSQL.
 pub fn scratch_db() -> flowhost::store::Db {
     if on_postgres() {
-        let url = postgres::TestDb::new().leak_url();
+        let url = postgres::TestDb::new().keep_for_test();
         flowhost::store::Db::open_postgres(&url).expect("a fresh PostgreSQL database")
     } else {
         flowhost::store::Db::open_in_memory().expect("db")
@@ -302,6 +302,6 @@ fn url_for(path: &Path) -> String {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .entry(path.to_owned())
-        .or_insert_with(|| postgres::TestDb::new().leak_url())
+        .or_insert_with(|| postgres::TestDb::new().keep_for_test())
         .clone()
 }

@@ -101,11 +101,14 @@ impl TestDb {
         Self { name, url }
     }
 
-    /// Its URL, keeping the database to the end of the test binary (the cluster is
-    /// throwaway): for a platform that outlives the test's scope.
-    pub fn leak_url(self) -> String {
+    /// Its URL, keeping the database until the test's thread ends (each test runs on a
+    /// thread of its own), when it is dropped: for a platform the test owns.
+    pub fn keep_for_test(self) -> String {
+        thread_local! {
+            static KEPT: std::cell::RefCell<Vec<TestDb>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
         let url = self.url.clone();
-        std::mem::forget(self);
+        KEPT.with(|kept| kept.borrow_mut().push(self));
         url
     }
 

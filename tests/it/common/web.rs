@@ -25,7 +25,7 @@ impl WebServer {
             .env(super::ALLOW_LOOPBACK_IDP.0, super::ALLOW_LOOPBACK_IDP.1)
             .current_dir(dir)
             .arg("--db")
-            .arg(db)
+            .arg(crate::common::db_arg(db))
             .args([
                 "serve",
                 "--http",
