@@ -40,6 +40,9 @@ fn spawn(dir: &Path, db: &Path, args: &[&str]) -> Child {
         .arg("--db")
         .arg(crate::common::db_arg(db))
         .args(args)
+        // On PostgreSQL a killed process's runs are free once its heartbeat is older than
+        // its TTL (on SQLite at once): short, so these tests need not wait 10 s for it.
+        .env(flowhost::runs::lease::TTL_VAR, "1000")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -168,14 +171,23 @@ fn slow_run_in_its_wait(wait: &str) -> (tempfile::TempDir, std::path::PathBuf, C
 fn sigterm_stops_a_run_at_a_step_boundary_and_the_next_start_finishes_it_once() {
     // A run killed outright (SIGKILL) while it waits: left `running`, step one journaled.
     let (dir, db, mut run) = slow_run_in_its_wait("4s");
+    let killed: Vec<String> = query(&db, "SELECT lease_owner FROM runs");
     run.kill().expect("kill");
     run.wait().expect("reaped");
     let deadline: Vec<i64> = query(&db, "SELECT wake_ms FROM run_timers");
 
-    // `serve` resumes it and is stopped with SIGTERM during the wait: it must not sit out the
-    // wait, and must leave the run for the next start.
+    // `serve` resumes it (at once on SQLite, a heartbeat TTL later on PostgreSQL) and is
+    // stopped with SIGTERM during the wait: it must not sit out the wait, and must leave the
+    // run for the next start.
     let serve = spawn(dir.path(), &db, &["serve", "--poll-ms", "50"]);
-    std::thread::sleep(Duration::from_millis(600));
+    wait_for_row(
+        &db,
+        &format!(
+            "SELECT 1 FROM runs WHERE lease_owner IS NOT NULL AND lease_owner <> '{}'",
+            killed[0]
+        ),
+    );
+    std::thread::sleep(Duration::from_millis(300));
     let stopped_at = Instant::now();
     sigterm(&serve);
     let out = serve.wait_with_output().expect("serve exits");
