@@ -122,7 +122,7 @@ fn serve(dir: &std::path::Path, url: &str, ttl_ms: u64, args: &[&str]) -> Child 
         .args(args)
         .env(TTL_VAR, ttl_ms.to_string())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("flowhost serve starts")
 }
@@ -658,4 +658,43 @@ fn a_host_whose_heartbeat_lapses_stops_its_runs_for_another_host_to_take_over() 
         1,
         "the step before the wait ran once"
     );
+}
+
+/// A `serve` whose heartbeat went stale (its database row locked for longer than its TTL) may
+/// have been declared dead: it can never lease again, so it stops, saying so, for its
+/// supervisor to start it again as a new host.
+#[test]
+fn a_serve_whose_heartbeat_went_stale_exits_saying_so() {
+    let db = TestDb::new();
+    let p = platform(&db.url);
+    let dir = tempfile::tempdir().expect("tempdir");
+    const TTL_MS: u64 = 600;
+    let host = serve(dir.path(), &db.url, TTL_MS, &["--poll-ms", "50"]);
+    assert!(within(Duration::from_secs(30), || {
+        one::<i64>(&p, "SELECT count(*) FROM hosts") == 1
+    }));
+    let owner: String = one(&p, "SELECT owner FROM hosts");
+    let mut blocker = db.client();
+    let mut tx = blocker.transaction().expect("begin");
+    tx.execute("SELECT 1 FROM hosts WHERE owner = $1 FOR UPDATE", &[&owner])
+        .expect("lock the row");
+    std::thread::sleep(Duration::from_millis(3 * TTL_MS));
+    tx.rollback().expect("unlock");
+    let started = Instant::now();
+    let mut host = host;
+    let status = loop {
+        if let Some(status) = host.try_wait().expect("serve") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "serve still running with a stale heartbeat"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(host.stderr.as_mut().expect("stderr"), &mut stderr)
+        .expect("stderr");
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("missed its heartbeat"), "{stderr}");
 }

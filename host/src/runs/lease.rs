@@ -175,6 +175,21 @@ impl Leases {
         }
     }
 
+    /// Why this process may never lease a run again: its heartbeat was found stale (another
+    /// host may have declared it dead). `None` while it may, and always on SQLite.
+    pub fn fenced(&self) -> Option<String> {
+        match &self.how {
+            How::Files { .. } => None,
+            How::Heartbeat { beat, .. } => {
+                let beat = beat.lock().clone()?;
+                if !beat.state.lock().fenced {
+                    return None;
+                }
+                beat.current().err().map(|e| e.to_string())
+            }
+        }
+    }
+
     /// This host's heartbeat, started if it is not yet.
     fn beat(
         &self,

@@ -350,6 +350,12 @@ impl Engine {
             .collect())
     }
 
+    /// Why this process may never lease a run again (its heartbeat went stale on
+    /// PostgreSQL: other hosts may have taken its runs over); `None` while it may.
+    pub(crate) fn fenced(&self) -> Option<String> {
+        self.leases.fenced()
+    }
+
     /// Picks up other processes' access changes (see [`Platform::refresh_access`]).
     pub fn refresh_access(&self) -> Result<bool, Error> {
         self.platform.refresh_access()

@@ -139,7 +139,15 @@ impl Scheduler {
         let mut failed_rounds = 0;
         // The first pass at once; `--once` runs only that one.
         let mut next_housekeeping = Some(Instant::now());
+        // Why this host gave up: its heartbeat went stale (PostgreSQL), so it may have been
+        // declared dead and can never lease again; it stops for its supervisor to restart it.
+        let mut fenced = None;
         while !stop.load(Ordering::SeqCst) {
+            if let Some(why) = engine.fenced() {
+                stop.store(true, Ordering::SeqCst);
+                fenced = Some(why);
+                break;
+            }
             if let Some(due) = next_housekeeping
                 && due <= Instant::now()
             {
@@ -202,7 +210,10 @@ impl Scheduler {
             });
         }
         workers.drain().await;
-        Ok(())
+        match fenced {
+            Some(why) => anyhow::bail!("{why}"),
+            None => Ok(()),
+        }
     }
 }
 
