@@ -698,3 +698,40 @@ fn a_serve_whose_heartbeat_went_stale_exits_saying_so() {
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("missed its heartbeat"), "{stderr}");
 }
+
+/// A run stopped after another host took it over (this one's heartbeat lapsed meanwhile)
+/// leaves that host's lease alone: freeing it would let a third host execute the run beside
+/// the second.
+#[test]
+fn a_run_stopped_after_another_host_took_it_over_leaves_that_hosts_lease() {
+    let (_db, p) = deployment();
+    let e = Arc::new(engine(&p));
+    let text = json!({ "name": "slowpoke", "workspace": "mssp-soc", "steps": [
+        { "id": "one", "uses": ECHO, "with": {} },
+        { "id": "pause", "wait": "20s" },
+        { "id": "two", "uses": ECHO, "with": {} }
+    ] })
+    .to_string();
+    let runner = {
+        let e = e.clone();
+        std::thread::spawn(move || {
+            let wf = parse("slowpoke.json", &text, &Resolver::default()).expect("valid");
+            e.run_manual(&wf, &text, "slowpoke.json", user(OWNER), json!({}), &Quiet)
+        })
+    };
+    assert!(within(Duration::from_secs(30), || {
+        one::<i64>(&p, "SELECT count(*) FROM run_timers") == 1
+    }));
+    p.db()
+        .conn()
+        .execute("UPDATE runs SET lease_owner = 'other-host'", [])
+        .expect("taken over");
+    e.stop_flag()
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let stopped = runner.join().expect("runner").expect("run");
+    assert_eq!(stopped.status, flowhost::runs::RunStatus::Running);
+    assert_eq!(
+        one::<String>(&p, "SELECT lease_owner FROM runs"),
+        "other-host"
+    );
+}

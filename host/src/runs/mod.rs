@@ -204,9 +204,11 @@ pub(crate) trait RunStore: Send + Sync {
     /// otherwise: the run stays `running` and the caller goes on with it.
     fn hold_run(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<bool, Error>;
 
-    /// Journals `entries` and frees the lease of `run`, in one transaction: the run stops
-    /// here, still `running`, free for the next process to resume.
-    fn release_run(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), Error>;
+    /// Journals `entries` and frees the lease of `run` if `owner` still holds it, in one
+    /// transaction: the run stops here, still `running`, free for the next process to resume.
+    /// A lease another host took meanwhile (this one's heartbeat lapsed) stays that host's.
+    fn release_run(&self, run: i64, owner: &str, entries: &[JournalEntry<'_>])
+    -> Result<(), Error>;
 
     /// The lease of run `run`, if there is such a run.
     fn run_lease(&self, run: i64) -> Result<Option<RunLease>, Error>;

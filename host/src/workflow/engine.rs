@@ -584,7 +584,7 @@ impl Engine {
             Err(halt @ (Halt::Stop | Halt::Unavailable(_))) => {
                 // Left `running`: the next start resumes it after its last journaled step.
                 let committed = pending
-                    .commit(|entries| self.runs.release_run(run, entries))
+                    .commit(|entries| self.runs.release_run(run, self.leases.owner(), entries))
                     .err()
                     .map(|e| format!("the finished steps could not be journaled: {e}"));
                 lease.released = committed.is_none();

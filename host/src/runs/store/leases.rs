@@ -1,5 +1,6 @@
 //! The storage of run leases (`runs.lease_owner`): who holds a run, and the conditional
-//! updates that take and give it up. Whether a holder is alive is decided above, by its lock.
+//! updates that take and give it up. Whether a holder is alive is decided above
+//! (`runs/lease.rs`: by its lock file or its heartbeat).
 
 use crate::store::postgres::notify_work;
 use crate::store::sql::{Connection, OptionalExtension, params};
@@ -41,16 +42,9 @@ pub(in crate::runs) fn take(
     Ok(changed > 0)
 }
 
-/// Frees the lease of `run`, whoever holds it.
-pub(in crate::runs) fn release(conn: &Connection, run: i64) -> Result<(), Error> {
-    conn.execute("UPDATE runs SET lease_owner = NULL WHERE id = ?1", [run])
-        .map_err(internal)?;
-    // A run left `running` and unleased is any host's to resume (issue 18).
-    notify_work(conn)?;
-    Ok(())
-}
-
-/// Frees the lease of `run` if `owner` still holds it.
+/// Frees the lease of `run` if `owner` still holds it (never another host's: one that took
+/// the run over while this one's heartbeat lapsed); a run left `running` and unleased is
+/// then any host's to resume.
 pub(in crate::runs) fn give_up(conn: &Connection, run: i64, owner: &str) -> Result<(), Error> {
     conn.execute(
         "UPDATE runs SET lease_owner = NULL WHERE id = ?1 AND lease_owner = ?2",

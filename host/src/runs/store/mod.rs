@@ -74,10 +74,15 @@ impl RunStore for Platform {
         })
     }
 
-    fn release_run(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), Error> {
+    fn release_run(
+        &self,
+        run: i64,
+        owner: &str,
+        entries: &[JournalEntry<'_>],
+    ) -> Result<(), Error> {
         self.transact(|tx| {
             journal::write_entries(tx, run, entries)?;
-            leases::release(tx, run)
+            leases::give_up(tx, run, owner)
         })
     }
 
