@@ -150,6 +150,14 @@ impl Platform {
         let (epoch, index) = load_whole(db.conn())?;
         let reader = db.open_reader()?.map(Mutex::new);
         let commits = db.commit_counter();
+        // On PostgreSQL a batch commits at once: its statements cost round trips, not
+        // microseconds, so waiting for more members saves less than it costs, and the
+        // batch would hold the deployment's write lock through the wait
+        // (`benches/README.md`, the PostgreSQL section).
+        let group_wait = match db.engine() {
+            crate::store::sql::Engine::Sqlite => GROUP_WAIT,
+            crate::store::sql::Engine::Postgres => Duration::ZERO,
+        };
         Ok(Self {
             db: Mutex::new(db),
             reader,
@@ -160,7 +168,7 @@ impl Platform {
             full_loads: AtomicU64::new(1),
             reloaded_workspaces: AtomicU64::new(0),
             runs_in_flight: AtomicIsize::new(0),
-            group_wait: GROUP_WAIT,
+            group_wait,
             unpaid_wait: std::sync::atomic::AtomicU32::new(0),
             state_dir: None,
         })

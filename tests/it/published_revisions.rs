@@ -109,7 +109,7 @@ impl Env {
             .conn()
             .prepare(
                 "SELECT workflow, status, error,
-                        (SELECT group_concat(output, ' ') FROM run_steps WHERE run_id = runs.id)
+                        (SELECT string_agg(output, ' ') FROM run_steps WHERE run_id = runs.id)
                  FROM runs ORDER BY id",
             )
             .expect("sql");
