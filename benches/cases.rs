@@ -14,7 +14,6 @@ use flowhost::principal::{Caller, Email, Principal};
 use flowhost::services::CaseApi;
 use flowhost::services::cases::{AccessMode, CaseFilter, CaseQuery, CaseSort, RestrictionUpdate};
 use flowhost::store::Db;
-use flowhost::store::sql::params;
 use flowhost::tenant::{MemberSpec, TenantFile, TenantSpec, WorkspaceSpec};
 use flowhost::testing::Internals;
 
@@ -231,15 +230,15 @@ fn setup(path: &std::path::Path) -> Platform {
             for id in 1..=CASES {
                 let restricted = rng.below(100) < RESTRICTED_PERCENT as u64;
                 let state = if rng.below(4) == 0 { "closed" } else { "open" };
-                case.execute(params![id, ws, format!("case {id}"), rng.below(4) as i64, state, restricted, 1_700_000_000_000_000 + id * 1000])
+                case.execute((id, ws, format!("case {id}"), rng.below(4) as i64, state, restricted, 1_700_000_000_000_000 + id * 1000))
                     .map_err(internal)?;
                 if restricted {
                     for email in &lists[rng.below(20) as usize] {
-                        person.execute(params![id, ws, email]).map_err(internal)?;
+                        person.execute((id, ws, email)).map_err(internal)?;
                     }
                     // The analyst collaborates on a handful of restricted cases only.
                     if analyst_cases < 12 && rng.below(20_000) == 0 {
-                        person.execute(params![id, ws, ANALYST]).map_err(internal)?;
+                        person.execute((id, ws, ANALYST)).map_err(internal)?;
                         analyst_cases += 1;
                     }
                 }

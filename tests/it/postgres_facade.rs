@@ -9,7 +9,7 @@
 use crate::common::postgres::TestDb;
 
 use flowhost::store::Db;
-use flowhost::store::sql::{Begin, Engine, OptionalExtension, params};
+use flowhost::store::sql::{Begin, Engine, OptionalExtension};
 
 fn fresh() -> (TestDb, Db) {
     let test = TestDb::new();
@@ -36,7 +36,7 @@ fn flags_numbers_and_unused_parameters_behave_as_on_sqlite() {
     let n: i64 = conn
         .query_row(
             "SELECT CAST(?1 AS BIGINT) + 1 WHERE ?2 IS NULL OR TRUE",
-            params![41_i64, "x"],
+            (41_i64, "x"),
             |r| r.get(0),
         )
         .expect("typed by the bound values");
@@ -45,7 +45,7 @@ fn flags_numbers_and_unused_parameters_behave_as_on_sqlite() {
     let n: Option<i64> = conn
         .query_row(
             "SELECT CASE WHEN ?1 = 'failed' THEN ?2 END",
-            params!["failed", 7_i64],
+            ("failed", 7_i64),
             |r| r.get(0),
         )
         .expect("CASE");

@@ -9,9 +9,9 @@ mod params;
 mod pg;
 mod value;
 
-pub use crate::sql_params as params;
 pub use conn::{Begin, Connection, Engine, Row, Rows, Statement, WRITE_LOCK};
 pub use error::{Error, OptionalExtension, Result};
+pub(crate) use params::params;
 pub use params::{Params, ParamsFromIter, params_from_iter};
 pub use value::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, Type, Value, ValueRef};
 

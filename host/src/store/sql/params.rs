@@ -62,6 +62,8 @@ tuples! {
     (A 0, B 1, C 2, D 3)
     (A 0, B 1, C 2, D 3, E 4)
     (A 0, B 1, C 2, D 3, E 4, F 5)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7)
 }
 
 /// Parameters built at run time (the case query's filters).
@@ -83,9 +85,9 @@ impl<T: ToSql> Params for ParamsFromIter<T> {
     }
 }
 
-/// Parameters written out: `params![a, b]` (any [`ToSql`] values, of different types).
-#[macro_export]
-macro_rules! sql_params {
+/// Parameters written out: `params![a, b]` (any [`ToSql`] values, of different types), for
+/// the storage modules; outside the crate, a tuple does the same.
+macro_rules! params {
     () => {
         &[] as &[&dyn $crate::store::sql::ToSql]
     };
@@ -93,3 +95,4 @@ macro_rules! sql_params {
         &[$(&$p as &dyn $crate::store::sql::ToSql),+] as &[&dyn $crate::store::sql::ToSql]
     };
 }
+pub(crate) use params;
