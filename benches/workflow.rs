@@ -169,25 +169,7 @@ fn in_flight(platform: &Platform, workers: usize, runs: usize, run: &(dyn Fn() +
     let commits_before = platform.commits();
     let cpu_before = process_cpu();
     let started = Instant::now();
-    let mut latencies: Vec<f64> = std::thread::scope(|s| {
-        let threads: Vec<_> = (0..workers)
-            .map(|_| {
-                s.spawn(|| {
-                    (0..runs / workers)
-                        .map(|_| {
-                            let t = Instant::now();
-                            run();
-                            t.elapsed().as_secs_f64() * 1e3
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        threads
-            .into_iter()
-            .flat_map(|t| t.join().expect("a bench thread panicked"))
-            .collect()
-    });
+    let mut latencies = shared::in_flight(workers, runs, &run);
     let elapsed = started.elapsed();
     let cpu = process_cpu()
         .zip(cpu_before)

@@ -105,25 +105,7 @@ fn timed(engine: &Engine, workers: usize, runs: usize) -> (f64, f64, f64) {
         run();
     }
     let started = Instant::now();
-    let mut latencies: Vec<f64> = std::thread::scope(|s| {
-        let threads: Vec<_> = (0..workers)
-            .map(|_| {
-                s.spawn(|| {
-                    (0..runs / workers)
-                        .map(|_| {
-                            let t = Instant::now();
-                            run();
-                            t.elapsed().as_secs_f64() * 1e3
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        threads
-            .into_iter()
-            .flat_map(|t| t.join().expect("a bench thread panicked"))
-            .collect()
-    });
+    let mut latencies = shared::in_flight(workers, runs, &run);
     let rate = latencies.len() as f64 / started.elapsed().as_secs_f64();
     (rate, pct(&mut latencies, 50), pct(&mut latencies, 99))
 }

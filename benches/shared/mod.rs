@@ -58,6 +58,30 @@ pub fn owner() -> Principal {
     Principal::local(Email::parse(OWNER).expect("email"))
 }
 
+/// `runs` calls of `run` by `workers` threads at once (runs in flight, as `serve` runs them);
+/// each call's wall time in ms.
+pub fn in_flight(workers: usize, runs: usize, run: &(dyn Fn() + Sync)) -> Vec<f64> {
+    std::thread::scope(|s| {
+        let threads: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..runs / workers)
+                        .map(|_| {
+                            let t = std::time::Instant::now();
+                            run();
+                            t.elapsed().as_secs_f64() * 1e3
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().expect("a bench thread panicked"))
+            .collect()
+    })
+}
+
 /// The `p`th percentile of `v` (sorted in place).
 pub fn pct(v: &mut [f64], p: usize) -> f64 {
     v.sort_by(f64::total_cmp);
