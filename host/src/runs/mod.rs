@@ -190,10 +190,13 @@ pub(crate) trait RunStore: Send + Sync {
     fn record_attempt(&self, record: &crate::store::ExecutionRecord<'_>) -> Result<(), Error>;
 
     /// Marks a run finished and frees its lease, journaling its last finished steps in the
-    /// same transaction.
+    /// same transaction, if `owner` still holds the run (or nobody does) and it is
+    /// unfinished; else nothing is written and the error is `Busy` (another host took the run
+    /// over: it goes on there).
     fn finish_run(
         &self,
         run: i64,
+        owner: &str,
         end: &RunEnd<'_>,
         entries: &[JournalEntry<'_>],
     ) -> Result<(), Error>;
@@ -201,8 +204,9 @@ pub(crate) trait RunStore: Send + Sync {
     /// Puts `run` on hold and frees its lease, journaling its last finished steps in the same
     /// transaction, if it still waits for something (an open interaction, a wait not yet due)
     /// and nothing it waited for has arrived meanwhile (SPEC WF-8). Returns `false`
-    /// otherwise: the run stays `running` and the caller goes on with it.
-    fn hold_run(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<bool, Error>;
+    /// otherwise: the run stays `running` and the caller goes on with it. Only while `owner`
+    /// still holds the run (or nobody does): else nothing is written and the error is `Busy`.
+    fn hold_run(&self, run: i64, owner: &str, entries: &[JournalEntry<'_>]) -> Result<bool, Error>;
 
     /// Journals `entries` and frees the lease of `run` if `owner` still holds it, in one
     /// transaction: the run stops here, still `running`, free for the next process to resume.

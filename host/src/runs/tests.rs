@@ -107,7 +107,7 @@ fn a_run_goes_on_hold_only_while_it_still_waits() {
     platform
         .timer_deadline(waiting, "nap", Duration::from_secs(60))
         .expect("timer");
-    assert!(platform.hold_run(waiting, &[]).expect("hold"));
+    assert!(platform.hold_run(waiting, "host-a", &[]).expect("hold"));
     assert_eq!(status(waiting), "on_hold");
 
     // Its timer already due (it passed while the run was executing): not held; the caller
@@ -116,14 +116,61 @@ fn a_run_goes_on_hold_only_while_it_still_waits() {
     platform
         .timer_deadline(due, "nap", Duration::ZERO)
         .expect("timer");
-    assert!(!platform.hold_run(due, &[]).expect("hold"));
+    assert!(!platform.hold_run(due, "host-a", &[]).expect("hold"));
     assert_eq!(status(due), "running");
 
     // Nothing to wait for at all: not held either.
     let idle = start(&platform);
-    assert!(!platform.hold_run(idle, &[]).expect("hold"));
+    assert!(!platform.hold_run(idle, "host-a", &[]).expect("hold"));
     assert_eq!(status(idle), "running");
 
     // The held run's timer is not due: nothing to claim.
     assert!(platform.claim_due_timers().expect("claim").is_empty());
+}
+
+/// The fence (issue 18): a host whose lease another host took over (its heartbeat lapsed)
+/// can neither end the run nor put it on hold; the host holding it can.
+#[test]
+fn only_the_host_holding_a_run_ends_it_or_puts_it_on_hold() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let platform = platform(&dir);
+    let run = start(&platform);
+    assert!(platform.take_lease(run, "host-a", None).expect("a leases"));
+    assert!(
+        platform
+            .take_lease(run, "host-b", Some("host-a"))
+            .expect("b takes it over")
+    );
+    let end = super::RunEnd {
+        status: super::RunStatus::Succeeded,
+        exit_status: None,
+        output: Some(&Value::Null),
+        error: None,
+    };
+    let stale = platform
+        .finish_run(run, "host-a", &end, &[])
+        .expect_err("a no longer holds it");
+    assert!(stale.to_string().contains("host-b"), "{stale}");
+    let stale = platform
+        .hold_run(run, "host-a", &[])
+        .expect_err("nor may it put it on hold");
+    assert!(stale.to_string().contains("another host"), "{stale}");
+    assert_eq!(
+        count(
+            &platform,
+            "SELECT count(*) FROM runs WHERE status = 'running' AND lease_owner = 'host-b'"
+        ),
+        1,
+        "the run is still b's, running"
+    );
+    // The holder goes on: not waiting for anything, so not held, then finished.
+    assert!(!platform.hold_run(run, "host-b", &[]).expect("b goes on"));
+    platform
+        .finish_run(run, "host-b", &end, &[])
+        .expect("b ends it");
+    // Ended, it cannot be ended again, by anyone.
+    let again = platform
+        .finish_run(run, "host-b", &end, &[])
+        .expect_err("an ended run stays ended");
+    assert!(again.to_string().contains("succeeded"), "{again}");
 }

@@ -561,7 +561,7 @@ impl Engine {
                 let mut held = true;
                 let error = pending
                     .commit(|entries| {
-                        held = self.runs.hold_run(run, entries)?;
+                        held = self.runs.hold_run(run, self.leases.owner(), entries)?;
                         Ok(())
                     })
                     .err()
@@ -615,7 +615,10 @@ impl Engine {
             output: Some(&output),
             error: error.as_deref(),
         };
-        let recorded = pending.commit(|entries| self.runs.finish_run(run, &end, entries));
+        let recorded = pending.commit(|entries| {
+            self.runs
+                .finish_run(run, self.leases.owner(), &end, entries)
+        });
         lease.released = recorded.is_ok();
         let (status, error) = match recorded {
             Ok(()) => (status, error),

@@ -156,23 +156,58 @@ pub(crate) fn write_entries(
     Ok(())
 }
 
-/// Records how `run` ended and frees its lease.
-pub(crate) fn finish(tx: &Transaction<'_>, run: i64, end: &RunEnd<'_>) -> Result<(), Error> {
-    tx.prepare_cached(
-        "UPDATE runs SET status = ?2, exit_status = ?3, output = ?4, error = ?5, finished_at = ?6, lease_owner = NULL WHERE id = ?1",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
-            run,
-            end.status.as_str(),
-            end.exit_status,
-            end.output.map(|o| o.to_string()),
-            end.error,
-            clock::now_unix()
-        ])
-    })
-    .map_err(internal)?;
+/// Records how `run` ended and frees its lease, if `owner` still holds it (or nobody does)
+/// and the run is unfinished: a host whose lease another host took over meanwhile (its
+/// heartbeat lapsed) must not write the end over the run that host is executing (issue 18,
+/// the fence). Otherwise nothing is written and the error says why (`Busy`: the run goes
+/// on elsewhere).
+pub(crate) fn finish(
+    tx: &Transaction<'_>,
+    run: i64,
+    owner: &str,
+    end: &RunEnd<'_>,
+) -> Result<(), Error> {
+    let changed = tx
+        .prepare_cached(
+            "UPDATE runs SET status = ?2, exit_status = ?3, output = ?4, error = ?5, finished_at = ?6, lease_owner = NULL
+             WHERE id = ?1 AND status IN ('running', 'queued') AND (lease_owner IS NULL OR lease_owner = ?7)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                run,
+                end.status.as_str(),
+                end.exit_status,
+                end.output.map(|o| o.to_string()),
+                end.error,
+                clock::now_unix(),
+                owner
+            ])
+        })
+        .map_err(internal)?;
+    if changed == 0 {
+        return Err(not_ours(tx, run));
+    }
     Ok(())
+}
+
+/// Why a run could not be ended or held by this host: another holds it, or it has ended.
+pub(crate) fn not_ours(tx: &Transaction<'_>, run: i64) -> Error {
+    let now = tx
+        .query_row(
+            "SELECT status, lease_owner FROM runs WHERE id = ?1",
+            [run],
+            |r| Ok((r.get::<String>(0)?, r.get::<Option<String>>(1)?)),
+        )
+        .map_err(internal);
+    match now {
+        Ok((status, Some(holder))) => Error::Busy(format!(
+            "run {run} is leased to another host now ({status}, host {holder}): this host's work on it stops here"
+        )),
+        Ok((status, None)) => Error::Busy(format!(
+            "run {run} is {status} and leased to nobody: this host's work on it stops here"
+        )),
+        Err(e) => e,
+    }
 }
 
 /// Moves `run` from `on_hold` to `running` in `tx`; returns whether it was on hold. The one
@@ -185,13 +220,19 @@ pub(crate) fn claim_held(tx: &Transaction<'_>, run: i64) -> Result<bool, Error> 
     Ok(changed > 0)
 }
 
-/// Puts `run` on hold and frees its lease if it still waits for something (an open
-/// interaction, a wait not due at `now_ms`) and nothing it waited for has arrived meanwhile;
-/// returns whether it did.
-pub(crate) fn hold_if_waiting(tx: &Transaction<'_>, run: i64, now_ms: i64) -> Result<bool, Error> {
+/// Puts `run` on hold and frees its lease if `owner` still holds it (or nobody does), it
+/// still waits for something (an open interaction, a wait not due at `now_ms`) and nothing it
+/// waited for has arrived meanwhile; returns whether it did.
+pub(crate) fn hold_if_waiting(
+    tx: &Transaction<'_>,
+    run: i64,
+    owner: &str,
+    now_ms: i64,
+) -> Result<bool, Error> {
     let changed = tx
         .execute(
             "UPDATE runs SET status = 'on_hold', lease_owner = NULL WHERE id = ?1
+             AND (lease_owner IS NULL OR lease_owner = ?3)
              AND (EXISTS (SELECT 1 FROM interactions WHERE run_id = ?1 AND status = 'open')
                   OR EXISTS (SELECT 1 FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms > ?2
                              AND NOT EXISTS (SELECT 1 FROM run_steps s
@@ -204,7 +245,7 @@ pub(crate) fn hold_if_waiting(tx: &Transaction<'_>, run: i64, now_ms: i64) -> Re
              AND NOT EXISTS (SELECT 1 FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms <= ?2
                              AND NOT EXISTS (SELECT 1 FROM run_steps s
                                              WHERE s.run_id = t.run_id AND s.step_key = t.step_key))",
-            params![run, now_ms],
+            params![run, now_ms, owner],
         )
         .map_err(internal)?;
     Ok(changed > 0)

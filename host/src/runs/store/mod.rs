@@ -58,19 +58,27 @@ impl RunStore for Platform {
     fn finish_run(
         &self,
         run: i64,
+        owner: &str,
         end: &RunEnd<'_>,
         entries: &[JournalEntry<'_>],
     ) -> Result<(), Error> {
         self.transact(|tx| {
             journal::write_entries(tx, run, entries)?;
-            journal::finish(tx, run, end)
+            journal::finish(tx, run, owner, end)
         })
     }
 
-    fn hold_run(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<bool, Error> {
+    fn hold_run(&self, run: i64, owner: &str, entries: &[JournalEntry<'_>]) -> Result<bool, Error> {
         self.transact(|tx| {
             journal::write_entries(tx, run, entries)?;
-            journal::hold_if_waiting(tx, run, clock::now_ms())
+            if journal::hold_if_waiting(tx, run, owner, clock::now_ms())? {
+                return Ok(true);
+            }
+            // Not held: it goes on, if it is still this host's to go on with.
+            match leases::lease(tx, run)? {
+                Some(lease) if lease.owner.as_deref().is_none_or(|o| o == owner) => Ok(false),
+                _ => Err(journal::not_ours(tx, run)),
+            }
         })
     }
 
