@@ -22,7 +22,7 @@ use crate::principal::Principal;
 use crate::store::access::{
     Changes, bump_epoch, changed_since, epoch as access_epoch, in_snapshot, prune_log, rows_of,
 };
-use crate::store::{Connection, Db, Entry, Joined, StoreError, Transaction, total_changes};
+use crate::store::{Connection, Db, Entry, Joined, StoreError, Transaction};
 
 /// The longest a transaction waits for other runs in flight to add their work to its batch
 /// before it commits the batch itself (`store/batch.rs`): the most group commit adds to a
@@ -522,11 +522,11 @@ impl Platform {
             self.catch_up(&tx, epoch).map_err(internal)?;
         }
         let boarding = crate::carry::board(&tx)?;
-        let before = total_changes(&tx)?;
+        let before = tx.total_changes()?;
         let value = f(&tx)?;
         // Only a write that changed something is a new epoch (a tenant file applied twice
         // changes nothing, the second time).
-        if total_changes(&tx)? == before {
+        if tx.total_changes()? == before {
             member.commit().map_err(Error::Busy)?;
             boarding.landed();
             return Ok(value);

@@ -282,11 +282,6 @@ pub fn delete_at_most(
         .execute(sql::params![bound, limit])
 }
 
-/// Rows changed through this connection since it opened (SQLite's `total_changes()`).
-pub fn total_changes(conn: &Connection) -> sql::Result<u64> {
-    conn.total_changes()
-}
-
 /// Where the database is: an SQLite file, or a PostgreSQL server.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Location {

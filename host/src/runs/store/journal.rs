@@ -185,28 +185,31 @@ pub(crate) fn finish(
         })
         .map_err(internal)?;
     if changed == 0 {
-        return Err(not_ours(tx, run));
+        let (status, holder) = holder(tx, run)?;
+        return Err(not_ours(run, &status, holder.as_deref()));
     }
     Ok(())
 }
 
-/// Why a run could not be ended or held by this host: another holds it, or it has ended.
-pub(crate) fn not_ours(tx: &Transaction<'_>, run: i64) -> Error {
-    let now = tx
-        .query_row(
-            "SELECT status, lease_owner FROM runs WHERE id = ?1",
-            [run],
-            |r| Ok((r.get::<String>(0)?, r.get::<Option<String>>(1)?)),
-        )
-        .map_err(internal);
-    match now {
-        Ok((status, Some(holder))) => Error::Busy(format!(
+/// `run`'s status and the host holding its lease, if any.
+pub(crate) fn holder(tx: &Transaction<'_>, run: i64) -> Result<(String, Option<String>), Error> {
+    tx.query_row(
+        "SELECT status, lease_owner FROM runs WHERE id = ?1",
+        [run],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .map_err(internal)
+}
+
+/// Why `run` (now `status`, held by `holder`) cannot be ended or held by this host.
+pub(crate) fn not_ours(run: i64, status: &str, holder: Option<&str>) -> Error {
+    match holder {
+        Some(holder) => Error::Busy(format!(
             "run {run} is leased to another host now ({status}, host {holder}): this host's work on it stops here"
         )),
-        Ok((status, None)) => Error::Busy(format!(
+        None => Error::Busy(format!(
             "run {run} is {status} and leased to nobody: this host's work on it stops here"
         )),
-        Err(e) => e,
     }
 }
 

@@ -75,9 +75,11 @@ impl RunStore for Platform {
                 return Ok(true);
             }
             // Not held: it goes on, if it is still this host's to go on with.
-            match leases::lease(tx, run)? {
-                Some(lease) if lease.owner.as_deref().is_none_or(|o| o == owner) => Ok(false),
-                _ => Err(journal::not_ours(tx, run)),
+            let (status, holder) = journal::holder(tx, run)?;
+            match holder.as_deref() {
+                None => Ok(false),
+                Some(holder) if holder == owner => Ok(false),
+                other => Err(journal::not_ours(run, &status, other)),
             }
         })
     }
