@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
-use common::{CASE_PROBE, RESTRICT_CASES, example_platform, flowhost, user};
+use common::{CASE_PROBE, RESTRICT_CASES, Rng, example_platform, flowhost, user};
 use flowhost::Error;
 use flowhost::platform::Platform;
 use flowhost::principal::Caller;
@@ -570,23 +570,6 @@ fn query_filters_sorts_and_pages_without_gaps_or_repeats() {
 }
 
 // --- The consistency suite (SpiceDB-style): every door answers the same ----------------------
-
-/// A tiny deterministic generator, so failures reproduce.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[(self.next() % items.len() as u64) as usize]
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
 
 const ROLES: &[&str] = &[
     "viewer",

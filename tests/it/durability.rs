@@ -15,15 +15,7 @@ use serde_json::json;
 const OWNER: &str = "olivia.owner@acme-mssp.test";
 const RUNS: usize = 20;
 
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
+use crate::common::Rng;
 
 fn spawn(dir: &std::path::Path, db: &std::path::Path, args: &[&str]) -> Child {
     Command::new(flowhost_bin())

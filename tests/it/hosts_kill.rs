@@ -21,15 +21,7 @@ const KILLS: usize = 16;
 /// The hosts' heartbeat TTL: a killed host's runs wait this long before another takes them.
 const TTL_MS: u64 = 800;
 
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
+use crate::common::Rng;
 
 /// A `serve` host, killed when dropped (also when an assertion fails first).
 struct Host(Child);

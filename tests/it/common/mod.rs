@@ -254,6 +254,34 @@ pub mod postgres;
 pub mod web;
 pub mod webdriver;
 
+/// A tiny deterministic generator (xorshift), so a randomized test's failure reproduces from
+/// its seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// One of `items`.
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+
+    /// True `percent` times in a hundred.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
 /// Whether the storage-dependent tests run on PostgreSQL: `FLOWHOST_TEST_BACKEND=postgres`
 /// (`scripts/test` runs those suites a second time so). Otherwise they run on SQLite.
 pub fn on_postgres() -> bool {
