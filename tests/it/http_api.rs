@@ -6,7 +6,8 @@
 
 use crate::common::{self, Deployment};
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -66,11 +67,10 @@ impl Server {
         let addr = rx
             .recv_timeout(Duration::from_secs(30))
             .expect("the server prints its address");
+        // Connections are kept and reused, as a real client does: a refusal that leaves a
+        // body unread says `Connection: close` (server/unread_body.rs).
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            // A connection per request: a server may close one after refusing a request
-            // whose body it did not read, and a reused one would then fail at random.
-            .max_idle_connections(0)
             .build()
             .into();
         Server {
@@ -1166,4 +1166,118 @@ fn every_workspace_route_answers_another_workspaces_key_as_for_no_workspace() {
             hidden.text
         );
     }
+}
+
+/// One answer read off a kept-alive HTTP/1.1 connection: status, headers (names in lower
+/// case) and a body of `Content-Length` bytes.
+fn read_answer(stream: &mut TcpStream) -> (u16, Vec<(String, String)>, String) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = stream.read(&mut byte).expect("the answer's head");
+        assert_eq!(n, 1, "the connection closed mid-head: {head:?}");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).expect("a text head");
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .expect("a content length");
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).expect("the answer's body");
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn says_close(headers: &[(String, String)]) -> bool {
+    headers
+        .iter()
+        .any(|(k, v)| k == "connection" && v.eq_ignore_ascii_case("close"))
+}
+
+/// The CI failure of 2026-12-03 (a sign-in refused with 429, then the browser's next request
+/// failed "Peer disconnected"), as a class: any request refused before its body is read. The
+/// head goes alone, the body never follows, as when it is still on the network: the answer
+/// says `Connection: close` and the connection ends; a request whose body was read keeps its
+/// connection for the next one.
+#[test]
+fn a_request_refused_before_its_body_is_read_says_connection_close() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let cases = "/api/v1/workspaces/mssp-soc/cases";
+    let connect = || {
+        let stream = TcpStream::connect(&addr).expect("connects");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        stream
+    };
+    // Each head goes alone, and of its body at most a part: the rest is still on its way.
+    let refusals = [
+        // No key: refused by the key check, before the body.
+        (
+            format!(
+                "POST {cases} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+                 Content-Length: 40\r\n\r\n"
+            ),
+            Vec::new(),
+            401,
+        ),
+        // A body over the cap: refused once the cap is passed, the rest never read.
+        (
+            format!(
+                "POST {cases} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {owner}\r\n\
+                 Content-Type: application/json\r\nContent-Length: 10000000\r\n\r\n"
+            ),
+            vec![b' '; 300 * 1024],
+            413,
+        ),
+    ];
+    for (head, part, expected) in refusals {
+        let mut stream = connect();
+        stream.write_all(head.as_bytes()).expect("head sent");
+        stream.write_all(&part).expect("part of the body sent");
+        let (status, headers, body) = read_answer(&mut stream);
+        assert_eq!(status, expected, "{body}");
+        assert!(says_close(&headers), "{expected}: {headers:?}");
+        let mut rest = [0u8; 1];
+        assert_eq!(
+            stream
+                .read(&mut rest)
+                .expect("the server closes, not times out"),
+            0,
+            "{expected}: the connection ends"
+        );
+    }
+
+    // A body read (and refused for what it says) keeps the connection: a second request on
+    // it is answered.
+    let mut stream = connect();
+    let broken = b"{\"title\": ";
+    let head = format!(
+        "POST {cases} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {owner}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        broken.len()
+    );
+    stream.write_all(head.as_bytes()).expect("head sent");
+    stream.write_all(broken).expect("body sent");
+    let (status, headers, body) = read_answer(&mut stream);
+    assert_eq!(status, 400, "{body}");
+    assert!(!says_close(&headers), "{headers:?}");
+    stream
+        .write_all(format!("GET /api/v1/health HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .expect("second request sent");
+    let (status, _, body) = read_answer(&mut stream);
+    assert_eq!((status, body.as_str()), (200, "ok"));
 }

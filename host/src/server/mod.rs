@@ -7,6 +7,7 @@ mod api;
 pub mod client_limit;
 mod hooks;
 mod state;
+mod unread_body;
 mod web;
 
 use std::net::SocketAddr;
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router {
             api::body::MAX_BODY_BYTES,
         ))
         .merge(web::routes())
+        .layer(axum::middleware::from_fn(unread_body::close_if_unread))
         .with_state(state)
 }
 
