@@ -5,7 +5,7 @@
 //! the deployment's write lock: a heartbeat must not wait behind the runs' writes.
 
 use crate::Error;
-use crate::store::sql::{Connection, params};
+use crate::store::sql::{Begin, Connection, OptionalExtension, params};
 
 /// The database's clock, Unix milliseconds.
 const NOW_MS: &str = "CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT)";
@@ -25,15 +25,40 @@ pub(crate) fn register(conn: &Connection, owner: &str, ttl_ms: i64) -> Result<()
 /// Renews `owner`'s heartbeat, unless it is older than its TTL (or gone): a host another host
 /// may already have declared dead must not come back to life, since its runs may be
 /// executing elsewhere by now. Whether it renewed.
+///
+/// The row is locked first and only then is the heartbeat's age judged, in a statement of its
+/// own: an `UPDATE … WHERE heartbeat_at > now - ttl` that waited for the row (another session
+/// held it) judged the age before its wait and renewed after it, bringing back a heartbeat
+/// that went stale meanwhile and that other hosts had seen dead.
 pub(crate) fn renew(conn: &Connection, owner: &str) -> Result<bool, Error> {
-    let renewed = conn.execute(
-        &format!(
-            "UPDATE hosts SET heartbeat_at = {NOW_MS}
-             WHERE owner = ?1 AND heartbeat_at > {NOW_MS} - ttl_ms"
-        ),
-        [owner],
-    )?;
-    Ok(renewed > 0)
+    conn.begin(Begin::Leased)?;
+    let renewed = conn
+        .query_row(
+            "SELECT 1 FROM hosts WHERE owner = ?1 FOR UPDATE",
+            [owner],
+            |_| Ok(()),
+        )
+        .optional()
+        .and_then(|_| {
+            conn.execute(
+                &format!(
+                    "UPDATE hosts SET heartbeat_at = {NOW_MS}
+                     WHERE owner = ?1 AND heartbeat_at > {NOW_MS} - ttl_ms"
+                ),
+                [owner],
+            )
+        });
+    match renewed {
+        Ok(n) => {
+            conn.commit()?;
+            Ok(n > 0)
+        }
+        Err(e) => {
+            // Failing, the connection is gone anyway: the next beat connects afresh.
+            let _ = conn.rollback();
+            Err(e.into())
+        }
+    }
 }
 
 /// The hosts whose heartbeat is younger than the TTL each declared.
