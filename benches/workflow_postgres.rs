@@ -6,7 +6,9 @@
 //! Run: `cargo bench --bench workflow_postgres`. It starts a throwaway cluster with
 //! `scripts/postgres` (or uses `FLOWHOST_BENCH_PG`, a URL of an empty database) and stops it
 //! afterwards. `FLOWHOST_BENCH_RUNS=N` runs N runs a phase (default 4,000),
-//! `FLOWHOST_BENCH_IN_FLIGHT=N` N runs in flight per host (default 16).
+//! `FLOWHOST_BENCH_IN_FLIGHT=N` N runs in flight per host (default 16). The PostgreSQL
+//! phases run twice: runs' own writes on each host's one connection (`FLOWHOST_PG_WRITERS=0`),
+//! then on its pool of writing connections (the default).
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -14,6 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use flowhost::platform::Platform;
+use flowhost::platform::writers::{DEFAULT_WRITERS, WRITERS_VAR};
 use flowhost::store::Db;
 use flowhost::workflow::{Engine, Resolver, parse};
 use serde_json::json;
@@ -58,8 +61,31 @@ fn main() {
     drop(platform);
 
     let cluster = Cluster::start(dir.path());
+    // Side by side: a run's own writes on the host's one connection (0 writers), and on the
+    // default pool of writing connections (`platform/writers.rs`).
+    for writers in [0, DEFAULT_WRITERS] {
+        println!("  with {WRITERS_VAR}={writers}:");
+        postgres_phases(&cluster, dir.path(), writers, in_flight, runs);
+    }
+    println!(
+        "targets (issue 18): >= 1,000 runs/s on PostgreSQL with fsync on; >= 5,000 with group commit; growing with hosts until PostgreSQL saturates"
+    );
+}
+
+/// One host one at a time, then 1, 2 and 4 hosts with `in_flight` runs in flight each, every
+/// host with `writers` writing connections for its runs.
+fn postgres_phases(
+    cluster: &Cluster,
+    dir: &std::path::Path,
+    writers: usize,
+    in_flight: usize,
+    runs: usize,
+) {
+    // Read by `Platform::new` below and inherited by the host processes.
+    // SAFETY: no other thread of this bench is running (every phase's runs have ended).
+    unsafe { std::env::set_var(WRITERS_VAR, writers.to_string()) };
     for hosts in [1, 2, 4] {
-        let url = cluster.fresh_database(&format!("bench_{hosts}"));
+        let url = cluster.fresh_database(&format!("bench_{writers}_{hosts}"));
         {
             let platform =
                 Arc::new(Platform::new(Db::open_postgres(&url).expect("db")).expect("platform"));
@@ -68,18 +94,15 @@ fn main() {
         if hosts == 1 {
             let platform =
                 Arc::new(Platform::new(Db::open_postgres(&url).expect("db")).expect("platform"));
-            let (_, engine) = shared::engine_over(platform, dir.path());
+            let (_, engine) = shared::engine_over(platform, dir);
             let (one, _, _) = timed(&engine, 1, runs / 4);
-            println!("  PostgreSQL (fsync on), 1 host: {one:.0} runs/s one at a time");
+            println!("    PostgreSQL (fsync on), 1 host: {one:.0} runs/s one at a time");
         }
         let (rate, p50, p99) = hosts_run(&url, hosts, in_flight, runs / hosts);
         println!(
-            "  PostgreSQL (fsync on), {hosts} host(s) x {in_flight} in flight: {rate:.0} runs/s (p50 {p50:.2} ms, p99 {p99:.2} ms)"
+            "    PostgreSQL (fsync on), {hosts} host(s) x {in_flight} in flight: {rate:.0} runs/s (p50 {p50:.2} ms, p99 {p99:.2} ms)"
         );
     }
-    println!(
-        "targets (issue 18): >= 1,000 runs/s on PostgreSQL with fsync on; >= 5,000 with group commit; growing with hosts until PostgreSQL saturates"
-    );
 }
 
 /// `runs` runs with `workers` in flight; runs/s, p50 and p99 in ms.

@@ -9,6 +9,8 @@
 //! reloads only the workspaces changed since the epoch it holds. A full load only when the
 //! log no longer reaches back that far, or when more changed than a full load costs.
 
+pub mod writers;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicIsize, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -22,6 +24,7 @@ use crate::principal::Principal;
 use crate::store::access::{
     Changes, bump_epoch, changed_since, epoch as access_epoch, in_snapshot, prune_log, rows_of,
 };
+use crate::store::sql::Begin;
 use crate::store::{Connection, Db, Entry, Joined, StoreError, Transaction};
 
 /// The longest a transaction waits for other runs in flight to add their work to its batch
@@ -52,6 +55,9 @@ pub struct Platform {
     /// ([`Platform::refresh_access`]), so that read does not queue behind other runs'
     /// writes on `db`; `None` in memory (`db` reads it then).
     reader: Option<Mutex<Connection>>,
+    /// On PostgreSQL, the connections runs write their own rows on
+    /// ([`Platform::transact_leased`]).
+    writers: writers::Writers,
     /// How often `db` was taken, and waited for.
     uses: ConnectionUses,
     /// Transactions `db` has committed.
@@ -149,6 +155,7 @@ impl Platform {
     pub fn new(db: Db) -> anyhow::Result<Self> {
         let (epoch, index) = load_whole(db.conn())?;
         let reader = db.open_reader()?.map(Mutex::new);
+        let writers = writers::Writers::new(&db, writers::writers_from_env()?);
         let commits = db.commit_counter();
         // On PostgreSQL a batch commits at once: its statements cost round trips, not
         // microseconds, so waiting for more members saves less than it costs, and the
@@ -161,6 +168,7 @@ impl Platform {
         Ok(Self {
             db: Mutex::new(db),
             reader,
+            writers,
             uses: ConnectionUses::default(),
             commits,
             index: RwLock::new(Arc::new(index)),
@@ -234,7 +242,7 @@ impl Platform {
     /// Transactions committed through this platform's connection since it was opened
     /// (benchmarks, and the tests of how often a run commits).
     pub fn commits(&self) -> u64 {
-        self.commits.load(Ordering::Relaxed)
+        self.commits.load(Ordering::Relaxed) + self.writers.commits()
     }
 
     /// How the index has been kept current: full loads and workspaces reloaded.
@@ -422,6 +430,42 @@ impl Platform {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        self.transact_as(Begin::Write, f)
+    }
+
+    /// [`Platform::transact`] for work on rows that only the run holding their lease writes
+    /// (its start, journal entries, step records, end): on PostgreSQL it does not take the
+    /// deployment's write lock, so several hosts write their runs at once (issue 18). What
+    /// `f` decides must rest on the run's lease alone (the fence in `runs/store/journal.rs`),
+    /// never on what another transaction may change meanwhile.
+    pub(crate) fn transact_leased<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        if !self.writers.any() {
+            return self.transact_as(Begin::Leased, f);
+        }
+        // On a writing connection of its own: it commits at once (there is nothing to wait
+        // for there, and the server flushes concurrent commits together).
+        let mut writer = self.writers.take(crate::store::deadline::current())?;
+        let db = writer
+            .as_mut()
+            .ok_or_else(|| Error::Internal("a writing connection that is not open".into()))?;
+        let member = db.enter(Entry::Alone, Begin::Leased).map_err(internal)?;
+        let tx = member.tx();
+        let boarding = crate::carry::board(&tx)?;
+        let value = f(&tx)?;
+        member.commit().map_err(Error::Busy)?;
+        drop(writer);
+        boarding.landed();
+        Ok(value)
+    }
+
+    fn transact_as<T>(
+        &self,
+        begin: Begin,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         // A step's statement may be interrupted at its deadline, and an interrupt rolls back
         // the whole transaction: such work never shares one with others' (SPEC ST-4).
         let entry = match crate::store::deadline::current() {
@@ -429,7 +473,7 @@ impl Platform {
             None => Entry::Join,
         };
         let mut db = self.lock_for_call()?;
-        let member = db.enter(entry).map_err(internal)?;
+        let member = db.enter(entry, begin).map_err(internal)?;
         let tx = member.tx();
         // A run's finished steps waiting for this step's effect commit with it.
         let boarding = crate::carry::board(&tx)?;
@@ -513,7 +557,7 @@ impl Platform {
         let mut db = self.lock_for_call()?;
         // Alone: the batch open, if any, commits first; this commits at once, before the
         // index is published.
-        let member = db.enter(Entry::Alone).map_err(internal)?;
+        let member = db.enter(Entry::Alone, Begin::Write).map_err(internal)?;
         let tx = member.tx();
         // Another process may have changed access data since the index was made current:
         // catch up now, under the lock, before `f` decides anything with it.

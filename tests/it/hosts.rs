@@ -19,7 +19,7 @@ use flowhost::principal::Caller;
 use flowhost::runs::lease::{Leases, TTL_VAR};
 use flowhost::services::cases::{AccessMode, CaseApi, NewCase, Severity};
 use flowhost::store::Db;
-use flowhost::store::sql::FromSql;
+use flowhost::store::sql::{Begin, FromSql};
 use flowhost::testing::Internals;
 use flowhost::wasm::{EngineSettings, StepRuntime};
 use flowhost::workflow::scheduler::{Notice, Scheduler, SchedulerOptions};
@@ -526,6 +526,40 @@ fn serve_refuses_a_bad_heartbeat_ttl_naming_it() {
     );
 }
 
+/// A number of writing connections that is not one is refused when `serve` starts, naming
+/// the variable; nothing is served. 0 (no pool: runs write on the host's one connection)
+/// serves.
+#[test]
+fn serve_refuses_a_bad_writer_count_naming_it() {
+    use flowhost::platform::writers::WRITERS_VAR;
+    let db = TestDb::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let serve_once = |value: &str| {
+        Command::new(flowhost_bin())
+            .current_dir(dir.path())
+            .arg("--db")
+            .arg(&db.url)
+            .args(["serve", "--once"])
+            .env(WRITERS_VAR, value)
+            .output()
+            .expect("flowhost runs")
+    };
+    for bad in ["four", "-1", "65", ""] {
+        let out = serve_once(bad);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{bad:?}: {stderr}");
+        assert!(stderr.contains(WRITERS_VAR), "{bad:?}: {stderr}");
+    }
+    for good in ["0", "8"] {
+        let out = serve_once(good);
+        assert!(
+            out.status.success(),
+            "{good}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 /// Killed hosts leave their rows behind; a host starting forgets those whose heartbeat
 /// stopped more than an hour ago, and no other.
 #[test]
@@ -734,4 +768,57 @@ fn a_run_stopped_after_another_host_took_it_over_leaves_that_hosts_lease() {
         one::<String>(&p, "SELECT lease_owner FROM runs"),
         "other-host"
     );
+}
+
+/// Issue 18, the write lock narrowed: a run's own writes (its start, journal entries, step
+/// records and end, which its lease guards) go on while another host holds the deployment's
+/// write lock; a case write, which numbers the case and its audit entry under that lock,
+/// waits for it.
+#[test]
+fn a_runs_own_writes_go_on_while_another_host_holds_the_write_lock() {
+    let (db, p) = deployment();
+    let e = engine(&p);
+    let text = json!({ "name": "pure", "workspace": "mssp-soc", "steps": [
+        { "id": "one", "uses": ECHO, "with": { "n": 1 } },
+        { "id": "two", "uses": ECHO, "with": { "n": 2 } }
+    ] })
+    .to_string();
+    let wf = parse("pure.json", &text, &Resolver::default()).expect("valid");
+    let run = || e.run_manual(&wf, &text, "pure.json", user(OWNER), json!({}), &Quiet);
+    // Once before, so that nothing of the first run's (the step's compilation) is in the
+    // way of the one measured.
+    run().expect("first run");
+
+    let other = Db::open_postgres(&db.url).expect("another host");
+    other
+        .conn()
+        .begin(Begin::Write)
+        .expect("the other host takes the write lock");
+    let started = Instant::now();
+    let done = run().expect("run beside the other host's transaction");
+    assert_eq!(done.status, flowhost::runs::RunStatus::Succeeded);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the run waited for the lock: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        one::<i64>(&p, "SELECT count(*) FROM runs WHERE status = 'succeeded'"),
+        2
+    );
+
+    let writer = {
+        let p = p.clone();
+        std::thread::spawn(move || create_case(&p, "after the lock"))
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !writer.is_finished(),
+        "a case write waits for the write lock"
+    );
+    other.conn().commit().expect("the other host commits");
+    writer
+        .join()
+        .expect("the case is written once the lock is free");
+    assert_eq!(one::<i64>(&p, "SELECT count(*) FROM cases"), 1);
 }

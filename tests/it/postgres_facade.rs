@@ -180,3 +180,51 @@ fn a_dropped_connection_fails_as_infrastructure_and_is_opened_again() {
         .expect("opened again");
     assert_eq!(one, 1);
 }
+
+/// A transaction's wake-up goes with its `COMMIT` (the same round trip): delivered once
+/// however often it was asked for, never for a transaction rolled back, at once outside one.
+#[test]
+fn a_notification_is_sent_with_its_commit_and_never_after_a_rollback() {
+    use flowhost::store::postgres::notify_work;
+    use std::time::Duration;
+    let (_test, db) = fresh();
+    let mut listener = db.server().expect("a server").listen().expect("listening");
+    let conn = db.conn();
+    let quiet = Duration::from_millis(300);
+
+    conn.begin(Begin::Write).expect("begin");
+    notify_work(conn).expect("asked");
+    conn.rollback().expect("rollback");
+    assert!(
+        !listener.wait(quiet).expect("listen"),
+        "nothing rolled back wakes anyone"
+    );
+
+    conn.begin(Begin::Write).expect("begin");
+    notify_work(conn).expect("asked");
+    notify_work(conn).expect("asked again");
+    assert!(
+        !listener.wait(quiet).expect("listen"),
+        "nothing before the commit"
+    );
+    conn.commit().expect("commit");
+    assert!(
+        listener.wait(Duration::from_secs(5)).expect("listen"),
+        "woken by the commit"
+    );
+    assert!(!listener.wait(quiet).expect("listen"), "once");
+
+    // A rolled-back transaction's request does not ride on the next one's commit.
+    conn.begin(Begin::Write).expect("begin");
+    notify_work(conn).expect("asked");
+    conn.rollback().expect("rollback");
+    conn.begin(Begin::Write).expect("begin");
+    conn.commit().expect("commit");
+    assert!(!listener.wait(quiet).expect("listen"));
+
+    notify_work(conn).expect("outside a transaction");
+    assert!(
+        listener.wait(Duration::from_secs(5)).expect("listen"),
+        "at once"
+    );
+}

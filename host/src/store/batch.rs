@@ -28,6 +28,9 @@ use parking_lot::{Condvar, Mutex};
 
 /// The batch open on a connection.
 pub(crate) struct OpenBatch {
+    /// How its transaction began: a member whose work needs more (the deployment's write
+    /// lock, on PostgreSQL) does not join it.
+    begin: Begin,
     /// Members whose work succeeded and waits in it for the commit.
     members: usize,
     /// When it began: members wait for others at most a bounded time from here.
@@ -105,9 +108,21 @@ pub(crate) struct Joined {
 const SAVEPOINT: &str = "member";
 
 impl Db {
-    /// Begins a member's work on this connection (see the module's doc).
-    pub(crate) fn enter(&mut self, entry: Entry) -> sql::Result<Member<'_>> {
+    /// Begins a member's work, which needs a transaction begun as `begin`, on this
+    /// connection (see the module's doc).
+    pub(crate) fn enter(&mut self, entry: Entry, begin: Begin) -> sql::Result<Member<'_>> {
         if entry == Entry::Alone && self.batch.as_ref().is_some_and(|b| b.members > 0) {
+            self.flush();
+        }
+        // A batch without the lock this work needs commits first: the lock is taken at a
+        // transaction's start, before any row lock, so two hosts' batches never wait for
+        // each other in opposite orders.
+        let engine = self.conn.engine();
+        if self
+            .batch
+            .as_ref()
+            .is_some_and(|b| !b.begin.covers(begin, engine))
+        {
             self.flush();
         }
         // A batch whose transaction vanished (an error of SQLite's that rolled it back
@@ -126,8 +141,9 @@ impl Db {
                 true
             }
             None => {
-                self.conn.begin(Begin::Write)?;
+                self.conn.begin(begin)?;
                 self.batch = Some(OpenBatch {
+                    begin,
                     members: 0,
                     opened: Instant::now(),
                     outcome: Arc::default(),

@@ -113,6 +113,17 @@ impl Db {
     pub fn open_postgres(url: &str) -> anyhow::Result<Self> {
         let mut client = postgres::connect(url)?;
         postgres::migrate(&mut client)?;
+        Self::on_server(client, url)
+    }
+
+    /// Another connection to the PostgreSQL database at `url`, whose schema a first
+    /// connection has migrated (a host's writing connections for its runs,
+    /// `platform/writers.rs`).
+    pub fn open_writer(url: &str) -> anyhow::Result<Self> {
+        Self::on_server(postgres::connect(url)?, url)
+    }
+
+    fn on_server(client: ::postgres::Client, url: &str) -> anyhow::Result<Self> {
         let conn = Connection::from_postgres(client, url, "")?;
         let commits = conn
             .commit_counter()

@@ -1,7 +1,11 @@
 //! The storage of runs (issue 15, the storage boundary): the SQL of `runs`, `run_steps`,
-//! `run_timers` and run leases, and [`RunStore`] for SQLite over the [`Platform`]'s
-//! connection. Each function takes the caller's connection or transaction and returns the
-//! run types of [`crate::runs`]; decisions stay above.
+//! `run_timers` and run leases, and [`RunStore`] over the [`Platform`]. Each function takes
+//! the caller's connection or transaction and returns the run types of [`crate::runs`];
+//! decisions stay above. A run's own rows (its start, journal entries, step records, end,
+//! its lease given back) are written in leased transactions (`Platform::transact_leased`:
+//! on PostgreSQL without the deployment's write lock, issue 18), since only the host holding
+//! the run's lease writes them and `journal::finish` checks that it still does; a hold, a
+//! lease taken and timers claimed are decided against other hosts' work, under the lock.
 
 pub(crate) mod hosts;
 pub(crate) mod journal;
@@ -25,7 +29,7 @@ use super::{
 impl RunStore for Platform {
     fn start_run(&self, run: &NewRun<'_>) -> Result<RunRef, Error> {
         let id = PublicId::new(IdKind::Run)?;
-        self.transact(|tx| {
+        self.transact_leased(|tx| {
             Ok(RunRef {
                 key: journal::insert(tx, run, &id)?,
                 id: id.clone(),
@@ -45,11 +49,11 @@ impl RunStore for Platform {
         if entries.is_empty() {
             return Ok(());
         }
-        self.transact(|tx| journal::write_entries(tx, run, entries))
+        self.transact_leased(|tx| journal::write_entries(tx, run, entries))
     }
 
     fn record_attempt(&self, record: &ExecutionRecord<'_>) -> Result<(), Error> {
-        self.transact(|tx| {
+        self.transact_leased(|tx| {
             crate::store::record_in(tx, record).map_err(internal)?;
             Ok(())
         })
@@ -62,7 +66,7 @@ impl RunStore for Platform {
         end: &RunEnd<'_>,
         entries: &[JournalEntry<'_>],
     ) -> Result<(), Error> {
-        self.transact(|tx| {
+        self.transact_leased(|tx| {
             journal::write_entries(tx, run, entries)?;
             journal::finish(tx, run, owner, end)
         })
@@ -90,7 +94,7 @@ impl RunStore for Platform {
         owner: &str,
         entries: &[JournalEntry<'_>],
     ) -> Result<(), Error> {
-        self.transact(|tx| {
+        self.transact_leased(|tx| {
             journal::write_entries(tx, run, entries)?;
             leases::give_up(tx, run, owner)
         })

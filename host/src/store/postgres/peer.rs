@@ -9,7 +9,7 @@ use std::time::Duration;
 use ::postgres::fallible_iterator::FallibleIterator;
 
 use super::{Error, connect, message};
-use crate::store::sql::{self, Connection, Engine};
+use crate::store::sql::{self, Connection};
 
 /// The channel that says "there is work": a new event, a run left for any host to resume.
 pub const WORK_CHANNEL: &str = "flowhost_work";
@@ -78,13 +78,10 @@ impl Listener {
     }
 }
 
-/// Tells the other hosts that the transaction open on `conn` leaves work for them: delivered
-/// when it commits, never if it rolls back (PostgreSQL sends a transaction's notifications
-/// at its commit, and one per transaction however often it is called). Nothing on SQLite,
-/// whose one machine has no other host to wake.
+/// Tells the other hosts that the transaction open on `conn` leaves work for them: sent with
+/// its `COMMIT` (no round trip of its own), never if it rolls back, once per transaction
+/// however often it is called. Nothing on SQLite, whose one machine has no other host to
+/// wake.
 pub fn notify_work(conn: &Connection) -> sql::Result<()> {
-    if conn.engine() == Engine::Postgres {
-        conn.execute_batch(&format!("NOTIFY {WORK_CHANNEL}"))?;
-    }
-    Ok(())
+    conn.notify_on_commit(WORK_CHANNEL)
 }

@@ -22,8 +22,27 @@ pub enum Begin {
     /// (SQLite `BEGIN IMMEDIATE`; PostgreSQL takes the deployment's write lock, see
     /// [`WRITE_LOCK`]).
     Write,
+    /// A transaction that writes only rows its caller alone may write: a run's own rows,
+    /// which the run's lease guards (issue 18; ARCHITECTURE, "Several hosts"). On SQLite the
+    /// same as [`Begin::Write`] (one writer is all SQLite has); on PostgreSQL it does not
+    /// take [`WRITE_LOCK`], so hosts write their runs side by side.
+    Leased,
     /// A read-only transaction that reads one snapshot throughout.
     ReadSnapshot,
+}
+
+impl Begin {
+    /// Whether a transaction begun as `self` may also do the work of one begun as `wanted`
+    /// on an engine `engine` (a batch's members share one transaction, `store/batch.rs`).
+    pub fn covers(self, wanted: Begin, engine: Engine) -> bool {
+        match (self, wanted) {
+            (Begin::ReadSnapshot, _) | (_, Begin::ReadSnapshot) => self == wanted,
+            (Begin::Write, _) => true,
+            (Begin::Leased, Begin::Leased) => true,
+            // SQLite's every write transaction holds its one write lock.
+            (Begin::Leased, Begin::Write) => engine == Engine::Sqlite,
+        }
+    }
 }
 
 /// The PostgreSQL advisory lock a write transaction holds until it ends: the one-writer rule
@@ -126,27 +145,27 @@ impl Connection {
     /// Begins a transaction.
     pub fn begin(&self, how: Begin) -> Result<()> {
         match (&self.0, how) {
-            (Backend::Sqlite(c), Begin::Write) => Ok(c.execute_batch("BEGIN IMMEDIATE")?),
+            (Backend::Sqlite(c), Begin::Write | Begin::Leased) => {
+                Ok(c.execute_batch("BEGIN IMMEDIATE")?)
+            }
             (Backend::Sqlite(c), Begin::ReadSnapshot) => Ok(c.execute_batch("BEGIN DEFERRED")?),
-            (Backend::Postgres(c), Begin::Write) => {
+            (Backend::Postgres(c), write @ (Begin::Write | Begin::Leased)) => {
                 // One round trip: begin, bound it by the step's deadline if one is bound to
                 // this thread (SPEC ST-4: SQLite's progress handler does this there), take
-                // the write lock.
-                let bound = crate::store::deadline::current()
-                    .map(|d| {
-                        let ms = d
-                            .saturating_duration_since(std::time::Instant::now())
-                            .as_millis()
-                            .max(1);
-                        format!(
-                            "SET LOCAL statement_timeout = {ms}; SET LOCAL lock_timeout = {ms}; "
-                        )
-                    })
-                    .unwrap_or_default();
-                c.control(
-                    &format!("BEGIN; {bound}SELECT pg_advisory_xact_lock({WRITE_LOCK})"),
-                    TxState::Open,
-                )
+                // the write lock unless the work is a run's own.
+                let mut sql = vec!["BEGIN".to_owned()];
+                if let Some(deadline) = crate::store::deadline::current() {
+                    let ms = deadline
+                        .saturating_duration_since(std::time::Instant::now())
+                        .as_millis()
+                        .max(1);
+                    sql.push(format!("SET LOCAL statement_timeout = {ms}"));
+                    sql.push(format!("SET LOCAL lock_timeout = {ms}"));
+                }
+                if write == Begin::Write {
+                    sql.push(format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"));
+                }
+                c.control(&sql.join("; "), TxState::Open)
             }
             (Backend::Postgres(c), Begin::ReadSnapshot) => c.control(
                 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
@@ -179,6 +198,16 @@ impl Connection {
         match &self.0 {
             Backend::Sqlite(c) => Ok(c.execute_batch("ROLLBACK")?),
             Backend::Postgres(c) => c.control("ROLLBACK", TxState::Idle),
+        }
+    }
+
+    /// Notifies `channel` (an identifier) when the open transaction commits, never if it
+    /// rolls back, in the commit's own round trip; at once outside a transaction. Nothing
+    /// on SQLite (one machine: no other host listens).
+    pub fn notify_on_commit(&self, channel: &str) -> Result<()> {
+        match &self.0 {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(c) => c.notify_on_commit(channel),
         }
     }
 
@@ -429,5 +458,26 @@ fn from_rusqlite(v: rusqlite::types::ValueRef<'_>) -> ValueRef<'_> {
         R::Real(f) => ValueRef::Real(f),
         R::Text(t) => ValueRef::Text(t),
         R::Blob(b) => ValueRef::Blob(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Begin, Engine};
+
+    /// A batch begun for a run's own work does not take in work that needs the deployment's
+    /// write lock on PostgreSQL (it would run without it); on SQLite every write
+    /// transaction holds the one lock there is.
+    #[test]
+    fn only_a_transaction_holding_the_write_lock_takes_in_work_that_needs_it() {
+        for engine in [Engine::Sqlite, Engine::Postgres] {
+            assert!(Begin::Write.covers(Begin::Write, engine));
+            assert!(Begin::Write.covers(Begin::Leased, engine));
+            assert!(Begin::Leased.covers(Begin::Leased, engine));
+            assert!(!Begin::ReadSnapshot.covers(Begin::Leased, engine));
+            assert!(!Begin::Write.covers(Begin::ReadSnapshot, engine));
+        }
+        assert!(Begin::Leased.covers(Begin::Write, Engine::Sqlite));
+        assert!(!Begin::Leased.covers(Begin::Write, Engine::Postgres));
     }
 }

@@ -60,6 +60,9 @@ pub(super) struct PgConn {
     changes: Cell<u64>,
     /// Transactions committed, as SQLite's commit hook counts them.
     commits: Arc<AtomicU64>,
+    /// Channels to notify when the open transaction commits: sent with its `COMMIT`, in the
+    /// same round trip.
+    notify: RefCell<Vec<String>>,
 }
 
 impl PgConn {
@@ -76,6 +79,7 @@ impl PgConn {
             broken: Cell::new(false),
             changes: Cell::new(0),
             commits: Arc::default(),
+            notify: RefCell::default(),
         })
     }
 
@@ -98,10 +102,30 @@ impl PgConn {
         self.commits.clone()
     }
 
-    /// Commits the open transaction.
+    /// Commits the open transaction, with the notifications it asked for.
     pub(super) fn commit(&self) -> Result<()> {
-        self.control("COMMIT", TxState::Idle)?;
+        let mut sql: Vec<String> = self
+            .notify
+            .borrow()
+            .iter()
+            .map(|channel| format!("NOTIFY {channel}"))
+            .collect();
+        sql.push("COMMIT".to_owned());
+        self.control(&sql.join("; "), TxState::Idle)?;
         self.commits.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Notifies `channel` (an identifier) when the open transaction commits, never if it
+    /// rolls back; at once outside a transaction.
+    pub(super) fn notify_on_commit(&self, channel: &str) -> Result<()> {
+        if self.state.get() == TxState::Idle {
+            return self.batch(&format!("NOTIFY {channel}"));
+        }
+        let mut pending = self.notify.borrow_mut();
+        if !pending.iter().any(|c| c == channel) {
+            pending.push(channel.to_owned());
+        }
         Ok(())
     }
 
@@ -170,6 +194,10 @@ impl PgConn {
     /// Transaction control: `sql` moves the transaction to `to` when it succeeds.
     pub(super) fn control(&self, sql: &str, to: TxState) -> Result<()> {
         let before = self.state.get();
+        if to == TxState::Idle || before == TxState::Idle {
+            // A transaction ends or begins: nothing of another's is left to notify.
+            self.notify.borrow_mut().clear();
+        }
         match self.batch(sql) {
             Ok(()) => {
                 self.state.set(to);

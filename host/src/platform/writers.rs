@@ -1,0 +1,128 @@
+//! A host's extra writing connections on PostgreSQL, for the transactions of its runs' own
+//! rows ([`super::Platform::transact_leased`]; issue 18). Those take no deployment lock, so
+//! on connections of their own the runs in flight write side by side on the server (whose
+//! WAL then flushes their commits together) rather than queueing on the one connection the
+//! host's other writes share. SQLite has one writer: no pool, and that work goes on the
+//! one connection.
+//!
+//! Connections are opened as runs in flight need them, up to [`WRITERS_VAR`] (default
+//! [`DEFAULT_WRITERS`]), so a host running one run at a time holds one.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use parking_lot::{Mutex, MutexGuard};
+
+use crate::Error;
+use crate::store::Db;
+
+/// The variable that sets how many writing connections a host may open for its runs' own
+/// transactions on PostgreSQL (0: none, they share the host's one connection).
+pub const WRITERS_VAR: &str = "FLOWHOST_PG_WRITERS";
+
+/// Writing connections for runs unless [`WRITERS_VAR`] says otherwise: enough for the
+/// server to flush several runs' commits at once, few enough for `max_connections`.
+pub const DEFAULT_WRITERS: usize = 4;
+
+/// The most [`WRITERS_VAR`] may ask for.
+const MAX_WRITERS: usize = 64;
+
+/// The pool size in force: [`WRITERS_VAR`], else [`DEFAULT_WRITERS`]; a value that is not a
+/// number up to [`MAX_WRITERS`] is an error naming the variable.
+pub fn writers_from_env() -> Result<usize, Error> {
+    match std::env::var(WRITERS_VAR) {
+        Err(std::env::VarError::NotPresent) => Ok(DEFAULT_WRITERS),
+        Ok(text) => match text.trim().parse::<usize>() {
+            Ok(n) if n <= MAX_WRITERS => Ok(n),
+            _ => Err(Error::Invalid(format!(
+                "{WRITERS_VAR}={text:?} is not a number of connections: use 0 to {MAX_WRITERS}"
+            ))),
+        },
+        Err(e) => Err(Error::Invalid(format!("{WRITERS_VAR}: {e}"))),
+    }
+}
+
+/// The pool: slots opened on first use.
+pub(crate) struct Writers {
+    /// The server's address; `None` for no pool (SQLite, or a size of 0).
+    url: Option<String>,
+    slots: Box<[Mutex<Option<Db>>]>,
+    /// Where the next wait for a busy pool starts, so waiters spread over the slots.
+    next: AtomicUsize,
+    /// Each opened connection's commit count.
+    commits: Mutex<Vec<Arc<AtomicU64>>>,
+}
+
+/// A connection of the pool, held.
+pub(crate) type Writer<'a> = MutexGuard<'a, Option<Db>>;
+
+impl Writers {
+    /// A pool of up to `size` connections to the server of `db`; none for SQLite.
+    pub(crate) fn new(db: &Db, size: usize) -> Writers {
+        let url = db.url().filter(|_| size > 0).map(str::to_owned);
+        let size = if url.is_some() { size } else { 0 };
+        Writers {
+            url,
+            slots: (0..size).map(|_| Mutex::new(None)).collect(),
+            next: AtomicUsize::new(0),
+            commits: Mutex::default(),
+        }
+    }
+
+    /// Whether there is a pool at all.
+    pub(crate) fn any(&self) -> bool {
+        !self.slots.is_empty()
+    }
+
+    /// A free connection, opened if need be; when every one is busy, waits for one, until
+    /// `deadline` if one is given (a step's host call, SPEC ST-4).
+    pub(crate) fn take(&self, deadline: Option<Instant>) -> Result<Writer<'_>, Error> {
+        for slot in self.slots.iter() {
+            if let Some(held) = slot.try_lock() {
+                return self.opened(held);
+            }
+        }
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len().max(1);
+        let slot = self
+            .slots
+            .get(start)
+            .ok_or_else(|| Error::Internal("no writing connection in the pool".into()))?;
+        let held = match deadline {
+            None => slot.lock(),
+            Some(deadline) => slot.try_lock_until(deadline).ok_or_else(|| {
+                Error::Busy(
+                    "every writing connection stayed in use past the step's deadline".into(),
+                )
+            })?,
+        };
+        self.opened(held)
+    }
+
+    /// `held`, its connection opened if it was not yet.
+    fn opened<'a>(&self, mut held: Writer<'a>) -> Result<Writer<'a>, Error> {
+        if held.is_none() {
+            let url = self
+                .url
+                .as_deref()
+                .ok_or_else(|| Error::Internal("a writing connection without a server".into()))?;
+            let db = Db::open_writer(url).map_err(|e| {
+                Error::Busy(format!(
+                    "cannot open another connection to the database: {e:#}"
+                ))
+            })?;
+            self.commits.lock().push(db.commit_counter());
+            *held = Some(db);
+        }
+        Ok(held)
+    }
+
+    /// Transactions the pool's connections have committed.
+    pub(crate) fn commits(&self) -> u64 {
+        self.commits
+            .lock()
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
+    }
+}
