@@ -5,7 +5,7 @@
 //! the deployment's write lock: a heartbeat must not wait behind the runs' writes.
 
 use crate::Error;
-use crate::store::sql::{Begin, Connection, OptionalExtension, params};
+use crate::store::sql::{Connection, params};
 
 /// The database's clock, Unix milliseconds.
 const NOW_MS: &str = "CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT)";
@@ -26,39 +26,22 @@ pub(crate) fn register(conn: &Connection, owner: &str, ttl_ms: i64) -> Result<()
 /// may already have declared dead must not come back to life, since its runs may be
 /// executing elsewhere by now. Whether it renewed.
 ///
-/// The row is locked first and only then is the heartbeat's age judged, in a statement of its
-/// own: an `UPDATE … WHERE heartbeat_at > now - ttl` that waited for the row (another session
-/// held it) judged the age before its wait and renewed after it, bringing back a heartbeat
-/// that went stale meanwhile and that other hosts had seen dead.
+/// One statement that takes the row's lock without waiting (`NOWAIT`): an update that waited
+/// for the row (another session held it) would have judged the heartbeat's age before its
+/// wait and renewed it after, reviving a heartbeat that went stale meanwhile and that other
+/// hosts had seen dead. A row held elsewhere is a failed renewal (tried again at the next
+/// beat), never a renewal. And one statement, so that it commits on the server as soon as it
+/// has judged: no pause of this process can come between the two.
 pub(crate) fn renew(conn: &Connection, owner: &str) -> Result<bool, Error> {
-    conn.begin(Begin::Leased)?;
-    let renewed = conn
-        .query_row(
-            "SELECT 1 FROM hosts WHERE owner = ?1 FOR UPDATE",
-            [owner],
-            |_| Ok(()),
-        )
-        .optional()
-        .and_then(|_| {
-            conn.execute(
-                &format!(
-                    "UPDATE hosts SET heartbeat_at = {NOW_MS}
-                     WHERE owner = ?1 AND heartbeat_at > {NOW_MS} - ttl_ms"
-                ),
-                [owner],
-            )
-        });
-    match renewed {
-        Ok(n) => {
-            conn.commit()?;
-            Ok(n > 0)
-        }
-        Err(e) => {
-            // Failing, the connection is gone anyway: the next beat connects afresh.
-            let _ = conn.rollback();
-            Err(e.into())
-        }
-    }
+    let renewed = conn.execute(
+        &format!(
+            "WITH mine AS (SELECT owner FROM hosts WHERE owner = ?1 FOR UPDATE NOWAIT)
+             UPDATE hosts SET heartbeat_at = {NOW_MS}
+             WHERE owner IN (SELECT owner FROM mine) AND heartbeat_at > {NOW_MS} - ttl_ms"
+        ),
+        [owner],
+    )?;
+    Ok(renewed > 0)
 }
 
 /// The hosts whose heartbeat is younger than the TTL each declared.
