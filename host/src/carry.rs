@@ -2,10 +2,10 @@
 //! run). A run's finished pure steps need not commit on their own before its next step with
 //! an effect; they must commit no later than that effect. So the engine puts them aboard
 //! ([`aboard`]) while such a step runs, and the step's first transaction
-//! ([`crate::platform::Platform::transact`] or `write`) writes them before its own work and
-//! commits them with it: the effect and the outputs it may depend on become durable together
-//! or not at all. A step's host calls run on its own thread (see [`crate::store::deadline`]), so the
-//! slot is a thread-local.
+//! ([`crate::platform::Platform::transact`] or `write`; `transact_leased` hands such work to
+//! `transact`) writes them before its own work and commits them with it: the effect and the
+//! outputs it may depend on become durable together or not at all. A step's host calls run
+//! on its own thread (see [`crate::store::deadline`]), so the slot is a thread-local.
 
 use std::cell::RefCell;
 
@@ -40,6 +40,11 @@ impl Drop for Aboard {
         let outer = self.outer.take();
         SLOT.with(|s| *s.borrow_mut() = outer);
     }
+}
+
+/// Whether a rider waits aboard this thread's next transaction.
+pub(crate) fn is_aboard() -> bool {
+    SLOT.with(|s| s.borrow().is_some())
 }
 
 /// Writes this thread's rider, if any, into `tx`. Call [`Boarding::landed`] once `tx` has

@@ -155,7 +155,12 @@ impl Platform {
     pub fn new(db: Db) -> anyhow::Result<Self> {
         let (epoch, index) = load_whole(db.conn())?;
         let reader = db.open_reader()?.map(Mutex::new);
-        let writers = writers::Writers::new(&db, writers::writers_from_env()?);
+        let writers = match db.engine() {
+            crate::store::sql::Engine::Postgres => {
+                writers::Writers::new(&db, writers::writers_from_env()?)
+            }
+            crate::store::sql::Engine::Sqlite => writers::Writers::new(&db, 0),
+        };
         let commits = db.commit_counter();
         // On PostgreSQL a batch commits at once: its statements cost round trips, not
         // microseconds, so waiting for more members saves less than it costs, and the
@@ -239,8 +244,9 @@ impl Platform {
         }
     }
 
-    /// Transactions committed through this platform's connection since it was opened
-    /// (benchmarks, and the tests of how often a run commits).
+    /// Transactions committed through this platform's connections (its one connection and
+    /// its writing connections) since it was opened (benchmarks, and the tests of how often a
+    /// run commits).
     pub fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed) + self.writers.commits()
     }
@@ -442,6 +448,11 @@ impl Platform {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        if crate::carry::is_aboard() {
+            // What rides aboard is a run's pending journal, which may publish events: it
+            // goes under the lock, as it always did.
+            return self.transact(f);
+        }
         if !self.writers.any() {
             return self.transact_as(Begin::Leased, f);
         }
@@ -452,12 +463,8 @@ impl Platform {
             .as_mut()
             .ok_or_else(|| Error::Internal("a writing connection that is not open".into()))?;
         let member = db.enter(Entry::Alone, Begin::Leased).map_err(internal)?;
-        let tx = member.tx();
-        let boarding = crate::carry::board(&tx)?;
-        let value = f(&tx)?;
+        let value = f(&member.tx())?;
         member.commit().map_err(Error::Busy)?;
-        drop(writer);
-        boarding.landed();
         Ok(value)
     }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::postgres::TestDb;
-use common::{ECHO, example_tenant_path, flowhost_bin, user};
+use common::{ECHO, NOTIFY, example_tenant_path, flowhost_bin, user};
 use flowhost::Error;
 use flowhost::access::Scope;
 use flowhost::platform::Platform;
@@ -773,11 +773,12 @@ fn a_run_stopped_after_another_host_took_it_over_leaves_that_hosts_lease() {
 /// Issue 18, the write lock narrowed: a run's own writes (its start, journal entries, step
 /// records and end, which its lease guards) go on while another host holds the deployment's
 /// write lock; a case write, which numbers the case and its audit entry under that lock,
-/// waits for it.
+/// waits for it, and so does a run whose step publishes an event (the event log is dispatched
+/// in the order of its ids, which holds only while every insert into it takes the lock).
 #[test]
 fn a_runs_own_writes_go_on_while_another_host_holds_the_write_lock() {
     let (db, p) = deployment();
-    let e = engine(&p);
+    let e = Arc::new(engine(&p));
     let text = json!({ "name": "pure", "workspace": "mssp-soc", "steps": [
         { "id": "one", "uses": ECHO, "with": { "n": 1 } },
         { "id": "two", "uses": ECHO, "with": { "n": 2 } }
@@ -788,6 +789,21 @@ fn a_runs_own_writes_go_on_while_another_host_holds_the_write_lock() {
     // Once before, so that nothing of the first run's (the step's compilation) is in the
     // way of the one measured.
     run().expect("first run");
+    let publishing = json!({ "name": "publishing", "workspace": "mssp-soc", "steps": [
+        { "id": "tag", "uses": NOTIFY, "grants": ["events:emit"],
+          "with": { "to": ["sam.lead@acme-mssp.test"], "subject": "s" } }
+    ] })
+    .to_string();
+    let wf_publishing = parse("publishing.json", &publishing, &Resolver::default()).expect("valid");
+    e.run_manual(
+        &wf_publishing,
+        &publishing,
+        "publishing.json",
+        user(OWNER),
+        json!({}),
+        &Quiet,
+    )
+    .expect("first publishing run");
 
     let other = Db::open_postgres(&db.url).expect("another host");
     other
@@ -804,21 +820,49 @@ fn a_runs_own_writes_go_on_while_another_host_holds_the_write_lock() {
     );
     assert_eq!(
         one::<i64>(&p, "SELECT count(*) FROM runs WHERE status = 'succeeded'"),
-        2
+        3
     );
 
     let writer = {
         let p = p.clone();
         std::thread::spawn(move || create_case(&p, "after the lock"))
     };
-    std::thread::sleep(Duration::from_millis(500));
+    let publisher = {
+        let e = e.clone();
+        let publishing = publishing.clone();
+        std::thread::spawn(move || {
+            let wf = parse("publishing.json", &publishing, &Resolver::default()).expect("valid");
+            e.run_manual(
+                &wf,
+                &publishing,
+                "publishing.json",
+                user(OWNER),
+                json!({}),
+                &Quiet,
+            )
+        })
+    };
+    std::thread::sleep(Duration::from_millis(1_000));
     assert!(
         !writer.is_finished(),
         "a case write waits for the write lock"
+    );
+    assert!(
+        !publisher.is_finished(),
+        "a run publishing an event waits for the write lock"
     );
     other.conn().commit().expect("the other host commits");
     writer
         .join()
         .expect("the case is written once the lock is free");
+    let published = publisher.join().expect("publisher").expect("run");
+    assert_eq!(published.status, flowhost::runs::RunStatus::Succeeded);
     assert_eq!(one::<i64>(&p, "SELECT count(*) FROM cases"), 1);
+    assert_eq!(
+        one::<i64>(
+            &p,
+            "SELECT count(*) FROM events WHERE kind = 'notification.requested'"
+        ),
+        2
+    );
 }

@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, MutexGuard};
 
@@ -27,6 +27,9 @@ pub const DEFAULT_WRITERS: usize = 4;
 
 /// The most [`WRITERS_VAR`] may ask for.
 const MAX_WRITERS: usize = 64;
+
+/// How long a wait for a busy pool stays on one connection before it tries the next.
+const TURN: Duration = Duration::from_millis(1);
 
 /// The pool size in force: [`WRITERS_VAR`], else [`DEFAULT_WRITERS`]; a value that is not a
 /// number up to [`MAX_WRITERS`] is an error naming the variable.
@@ -75,46 +78,72 @@ impl Writers {
         !self.slots.is_empty()
     }
 
-    /// A free connection, opened if need be; when every one is busy, waits for one, until
-    /// `deadline` if one is given (a step's host call, SPEC ST-4).
+    /// A free connection: an open one, else one more while the pool may grow; when every
+    /// one is busy, whichever frees first, until `deadline` if one is given (a step's host
+    /// call, SPEC ST-4). A connection the server refuses (its connection limit) leaves the
+    /// open ones to wait for.
     pub(crate) fn take(&self, deadline: Option<Instant>) -> Result<Writer<'_>, Error> {
         for slot in self.slots.iter() {
-            if let Some(held) = slot.try_lock() {
-                return self.opened(held);
+            if let Some(held) = slot.try_lock().filter(|h| h.is_some()) {
+                return Ok(held);
             }
         }
-        let start = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len().max(1);
-        let slot = self
-            .slots
-            .get(start)
-            .ok_or_else(|| Error::Internal("no writing connection in the pool".into()))?;
-        let held = match deadline {
-            None => slot.lock(),
-            Some(deadline) => slot.try_lock_until(deadline).ok_or_else(|| {
-                Error::Busy(
+        let mut refused = None;
+        for slot in self.slots.iter() {
+            if let Some(mut held) = slot.try_lock() {
+                if held.is_some() {
+                    return Ok(held);
+                }
+                match self.open() {
+                    Ok(db) => {
+                        *held = Some(db);
+                        return Ok(held);
+                    }
+                    Err(e) => {
+                        refused = Some(e);
+                        break;
+                    }
+                }
+            }
+        }
+        if self.commits.lock().is_empty() {
+            // Nothing open to wait for.
+            return Err(refused
+                .unwrap_or_else(|| Error::Internal("no writing connection in the pool".into())));
+        }
+        // Every open one busy: wait on each in turn for a moment, so the first to free is
+        // taken within a turn, and never past the deadline.
+        let mut i = self.next.fetch_add(1, Ordering::Relaxed);
+        loop {
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                return Err(Error::Busy(
                     "every writing connection stayed in use past the step's deadline".into(),
-                )
-            })?,
-        };
-        self.opened(held)
+                ));
+            }
+            let turn = now + TURN;
+            let until = deadline.map_or(turn, |d| d.min(turn));
+            let slot = &self.slots[i % self.slots.len()];
+            if let Some(held) = slot.try_lock_until(until).filter(|h| h.is_some()) {
+                return Ok(held);
+            }
+            i = i.wrapping_add(1);
+        }
     }
 
-    /// `held`, its connection opened if it was not yet.
-    fn opened<'a>(&self, mut held: Writer<'a>) -> Result<Writer<'a>, Error> {
-        if held.is_none() {
-            let url = self
-                .url
-                .as_deref()
-                .ok_or_else(|| Error::Internal("a writing connection without a server".into()))?;
-            let db = Db::open_writer(url).map_err(|e| {
-                Error::Busy(format!(
-                    "cannot open another connection to the database: {e:#}"
-                ))
-            })?;
-            self.commits.lock().push(db.commit_counter());
-            *held = Some(db);
-        }
-        Ok(held)
+    /// One more connection to the server.
+    fn open(&self) -> Result<Db, Error> {
+        let url = self
+            .url
+            .as_deref()
+            .ok_or_else(|| Error::Internal("a writing connection without a server".into()))?;
+        let db = Db::open_writer(url).map_err(|e| {
+            Error::Busy(format!(
+                "cannot open another connection to the database: {e:#}"
+            ))
+        })?;
+        self.commits.lock().push(db.commit_counter());
+        Ok(db)
     }
 
     /// Transactions the pool's connections have committed.

@@ -4,8 +4,9 @@
 //! decisions stay above. A run's own rows (its start, journal entries, step records, end,
 //! its lease given back) are written in leased transactions (`Platform::transact_leased`:
 //! on PostgreSQL without the deployment's write lock, issue 18), since only the host holding
-//! the run's lease writes them and `journal::finish` checks that it still does; a hold, a
-//! lease taken and timers claimed are decided against other hosts' work, under the lock.
+//! the run's lease writes them and `journal::finish` checks that it still does; unless a
+//! step record publishes events (the event log is the deployment's). A hold, a lease taken
+//! and timers claimed are decided against other hosts' work, under the lock.
 
 pub(crate) mod hosts;
 pub(crate) mod journal;
@@ -25,6 +26,36 @@ use crate::store::ExecutionRecord;
 use super::{
     JournalEntry, NewRun, ResumeData, RunEnd, RunInfo, RunLease, RunRef, RunStore, StepRecord,
 };
+
+/// Whether a step record publishes events: the event log is the deployment's, numbered and
+/// dispatched in the order of its ids, which holds only while every insert into it takes the
+/// write lock (an event inserted without it could commit after a later id was dispatched).
+fn publishes(record: &ExecutionRecord<'_>) -> bool {
+    record.execution.published_events().next().is_some()
+}
+
+/// Whether any of `entries` publishes events ([`publishes`]).
+fn publishing(entries: &[JournalEntry<'_>]) -> bool {
+    entries
+        .iter()
+        .any(|e| e.execution.as_ref().is_some_and(publishes))
+}
+
+impl Platform {
+    /// A transaction of a run's own rows ([`Platform::transact_leased`]), under the write
+    /// lock after all when it also appends to the deployment's event log.
+    fn transact_own<T>(
+        &self,
+        publishing: bool,
+        f: impl FnOnce(&crate::store::Transaction<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        if publishing {
+            self.transact(f)
+        } else {
+            self.transact_leased(f)
+        }
+    }
+}
 
 impl RunStore for Platform {
     fn start_run(&self, run: &NewRun<'_>) -> Result<RunRef, Error> {
@@ -49,11 +80,13 @@ impl RunStore for Platform {
         if entries.is_empty() {
             return Ok(());
         }
-        self.transact_leased(|tx| journal::write_entries(tx, run, entries))
+        self.transact_own(publishing(entries), |tx| {
+            journal::write_entries(tx, run, entries)
+        })
     }
 
     fn record_attempt(&self, record: &ExecutionRecord<'_>) -> Result<(), Error> {
-        self.transact_leased(|tx| {
+        self.transact_own(publishes(record), |tx| {
             crate::store::record_in(tx, record).map_err(internal)?;
             Ok(())
         })
@@ -66,7 +99,7 @@ impl RunStore for Platform {
         end: &RunEnd<'_>,
         entries: &[JournalEntry<'_>],
     ) -> Result<(), Error> {
-        self.transact_leased(|tx| {
+        self.transact_own(publishing(entries), |tx| {
             journal::write_entries(tx, run, entries)?;
             journal::finish(tx, run, owner, end)
         })
@@ -94,7 +127,7 @@ impl RunStore for Platform {
         owner: &str,
         entries: &[JournalEntry<'_>],
     ) -> Result<(), Error> {
-        self.transact_leased(|tx| {
+        self.transact_own(publishing(entries), |tx| {
             journal::write_entries(tx, run, entries)?;
             leases::give_up(tx, run, owner)
         })

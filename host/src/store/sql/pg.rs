@@ -117,7 +117,8 @@ impl PgConn {
     }
 
     /// Notifies `channel` (an identifier) when the open transaction commits, never if it
-    /// rolls back; at once outside a transaction.
+    /// rolls back; at once outside a transaction. A savepoint rolled back keeps its request
+    /// (a wake-up too many costs a host one look for work, nothing more).
     pub(super) fn notify_on_commit(&self, channel: &str) -> Result<()> {
         if self.state.get() == TxState::Idle {
             return self.batch(&format!("NOTIFY {channel}"));
@@ -208,10 +209,15 @@ impl PgConn {
                     // A begin that failed after `BEGIN` itself (the write lock's wait timed
                     // out) leaves an aborted transaction on the server: end it, so that
                     // Idle means idle. Failing, the connection is gone anyway.
-                    let _ = self.client().map(|mut c| c.batch_execute("ROLLBACK"));
+                    if !self.broken.get() {
+                        let _ = self.client.borrow_mut().batch_execute("ROLLBACK");
+                    }
                     self.state.set(TxState::Idle);
                 } else if to == TxState::Idle {
-                    // A failed COMMIT or ROLLBACK ends the transaction all the same.
+                    // A failed COMMIT or ROLLBACK ends the transaction all the same; but a
+                    // statement sent before the COMMIT (a NOTIFY) that failed left it open
+                    // and aborted: end it (a warning if nothing is open).
+                    let _ = self.client().map(|mut c| c.batch_execute("ROLLBACK"));
                     self.state.set(TxState::Idle);
                 }
                 Err(e)
