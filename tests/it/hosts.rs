@@ -499,31 +499,34 @@ fn serve_refuses_a_bad_heartbeat_ttl_naming_it() {
     let db = TestDb::new();
     let dir = tempfile::tempdir().expect("tempdir");
     for bad in ["ten seconds", "50", ""] {
-        let out = Command::new(flowhost_bin())
-            .current_dir(dir.path())
-            .arg("--db")
-            .arg(&db.url)
-            .args(["serve", "--once"])
-            .env(TTL_VAR, bad)
-            .output()
-            .expect("flowhost runs");
+        let out = serve_once_with(dir.path(), &db.url, TTL_VAR, bad);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{bad:?}: {stderr}");
         assert!(stderr.contains(TTL_VAR), "{bad:?}: {stderr}");
     }
-    let ok = Command::new(flowhost_bin())
-        .current_dir(dir.path())
-        .arg("--db")
-        .arg(&db.url)
-        .args(["serve", "--once"])
-        .env(TTL_VAR, "2000")
-        .output()
-        .expect("flowhost runs");
+    let ok = serve_once_with(dir.path(), &db.url, TTL_VAR, "2000");
     assert!(
         ok.status.success(),
         "{}",
         String::from_utf8_lossy(&ok.stderr)
     );
+}
+
+/// `flowhost serve --once` in `dir` on the database at `url`, with `var` set to `value`.
+fn serve_once_with(
+    dir: &std::path::Path,
+    url: &str,
+    var: &str,
+    value: &str,
+) -> std::process::Output {
+    Command::new(flowhost_bin())
+        .current_dir(dir)
+        .arg("--db")
+        .arg(url)
+        .args(["serve", "--once"])
+        .env(var, value)
+        .output()
+        .expect("flowhost runs")
 }
 
 /// A number of writing connections that is not one is refused when `serve` starts, naming
@@ -534,16 +537,7 @@ fn serve_refuses_a_bad_writer_count_naming_it() {
     use flowhost::platform::writers::WRITERS_VAR;
     let db = TestDb::new();
     let dir = tempfile::tempdir().expect("tempdir");
-    let serve_once = |value: &str| {
-        Command::new(flowhost_bin())
-            .current_dir(dir.path())
-            .arg("--db")
-            .arg(&db.url)
-            .args(["serve", "--once"])
-            .env(WRITERS_VAR, value)
-            .output()
-            .expect("flowhost runs")
-    };
+    let serve_once = |value: &str| serve_once_with(dir.path(), &db.url, WRITERS_VAR, value);
     for bad in ["four", "-1", "65", ""] {
         let out = serve_once(bad);
         let stderr = String::from_utf8_lossy(&out.stderr);

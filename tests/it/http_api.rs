@@ -1179,16 +1179,7 @@ fn read_answer(stream: &mut TcpStream) -> (u16, Vec<(String, String)>, String) {
         head.push(byte[0]);
     }
     let head = String::from_utf8(head).expect("a text head");
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("a status line");
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
+    let (status, headers) = crate::common::web::parse_head(&head);
     let length: usize = headers
         .iter()
         .find(|(k, _)| k == "content-length")

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use flowhost::server::client_limit::BURST;
 
-use crate::common::web::{Answer, Client, hidden_value};
+use crate::common::web::{Answer, Client, hidden_value, parse_head};
 use crate::web::ANALYST;
 use crate::web_oidc::Oidc;
 
@@ -40,16 +40,7 @@ fn exchange_from(source: Ipv4Addr, base: &str, request: &str) -> Answer {
     let mut raw = String::new();
     stream.read_to_string(&mut raw).expect("response read");
     let (head, body) = raw.split_once("\r\n\r\n").expect("a head and a body");
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("a status line");
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
+    let (status, headers) = parse_head(head);
     Answer {
         status,
         headers,

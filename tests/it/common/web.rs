@@ -81,6 +81,22 @@ impl Drop for WebServer {
     }
 }
 
+/// The status and headers (names in lower case) of an HTTP/1.1 answer's head, as read off
+/// a raw socket (tests that must control the connection themselves).
+pub fn parse_head(head: &str) -> (u16, Vec<(String, String)>) {
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers)
+}
+
 /// One HTTP answer, read whole.
 #[derive(Debug)]
 pub struct Answer {
