@@ -155,20 +155,17 @@ impl Platform {
     pub fn new(db: Db) -> anyhow::Result<Self> {
         let (epoch, index) = load_whole(db.conn())?;
         let reader = db.open_reader()?.map(Mutex::new);
-        let writers = match db.engine() {
-            crate::store::sql::Engine::Postgres => {
-                writers::Writers::new(&db, writers::writers_from_env()?)
-            }
-            crate::store::sql::Engine::Sqlite => writers::Writers::new(&db, 0),
-        };
         let commits = db.commit_counter();
         // On PostgreSQL a batch commits at once: its statements cost round trips, not
         // microseconds, so waiting for more members saves less than it costs, and the
         // batch would hold the deployment's write lock through the wait
-        // (`benches/README.md`, the PostgreSQL section).
-        let group_wait = match db.engine() {
-            crate::store::sql::Engine::Sqlite => GROUP_WAIT,
-            crate::store::sql::Engine::Postgres => Duration::ZERO,
+        // (`benches/README.md`, the PostgreSQL section). SQLite has one writer: no pool.
+        let (group_wait, writers) = match db.engine() {
+            crate::store::sql::Engine::Sqlite => (GROUP_WAIT, writers::Writers::new(&db, 0)),
+            crate::store::sql::Engine::Postgres => (
+                Duration::ZERO,
+                writers::Writers::new(&db, writers::writers_from_env()?),
+            ),
         };
         Ok(Self {
             db: Mutex::new(db),
@@ -459,10 +456,9 @@ impl Platform {
         // On a writing connection of its own: it commits at once (there is nothing to wait
         // for there, and the server flushes concurrent commits together).
         let mut writer = self.writers.take(crate::store::deadline::current())?;
-        let db = writer
-            .as_mut()
-            .ok_or_else(|| Error::Internal("a writing connection that is not open".into()))?;
-        let member = db.enter(Entry::Alone, Begin::Leased).map_err(internal)?;
+        let member = writer
+            .enter(Entry::Alone, Begin::Leased)
+            .map_err(internal)?;
         let value = f(&member.tx())?;
         member.commit().map_err(Error::Busy)?;
         Ok(value)

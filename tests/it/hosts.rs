@@ -127,6 +127,22 @@ fn serve(dir: &std::path::Path, url: &str, ttl_ms: u64, args: &[&str]) -> Child 
         .expect("flowhost serve starts")
 }
 
+/// A `serve` host in a directory of its own on the database at `url` (heartbeat TTL `ttl_ms`,
+/// one run at a time), workflow `name` published to pause 30 s between its steps on every
+/// case, and a case created to start it there.
+fn pausing_host(p: &Platform, url: &str, name: &str, ttl_ms: u64) -> (tempfile::TempDir, Child) {
+    publish(p, &on_case(name, json!({ "id": "pause", "wait": "30s" })));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let host = serve(
+        dir.path(),
+        url,
+        ttl_ms,
+        &["--poll-ms", "50", "--concurrency", "1"],
+    );
+    create_case(p, "origin");
+    (dir, host)
+}
+
 /// SPEC WF-8 across hosts: a run a live host executes is refused to another host; once that
 /// host is killed (SIGKILL: no goodbye), its heartbeat goes stale and, a TTL later, another
 /// host takes the run over and finishes it, each step once.
@@ -134,19 +150,8 @@ fn serve(dir: &std::path::Path, url: &str, ttl_ms: u64, args: &[&str]) -> Child 
 fn a_killed_hosts_run_is_refused_while_its_heartbeat_lives_and_taken_over_after_its_ttl() {
     let (db, p) = deployment();
     // `pause` sleeps in the process (below the in-process limit), holding the run's lease.
-    publish(
-        &p,
-        &on_case("slow", json!({ "id": "pause", "wait": "30s" })),
-    );
     const TTL_MS: u64 = 1_500;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut host = serve(
-        dir.path(),
-        &db.url,
-        TTL_MS,
-        &["--poll-ms", "50", "--concurrency", "1"],
-    );
-    create_case(&p, "origin");
+    let (_dir, mut host) = pausing_host(&p, &db.url, "slow", TTL_MS);
     // The other host has started the run and is sleeping in `pause`.
     let started = within(Duration::from_secs(60), || {
         one::<i64>(
@@ -632,19 +637,8 @@ fn a_heartbeat_that_could_not_start_is_started_by_the_next_lease() {
 #[test]
 fn a_host_whose_heartbeat_lapses_stops_its_runs_for_another_host_to_take_over() {
     let (db, p) = deployment();
-    publish(
-        &p,
-        &on_case("lapse", json!({ "id": "pause", "wait": "30s" })),
-    );
     const TTL_MS: u64 = 800;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut host = serve(
-        dir.path(),
-        &db.url,
-        TTL_MS,
-        &["--poll-ms", "50", "--concurrency", "1"],
-    );
-    create_case(&p, "origin");
+    let (_dir, mut host) = pausing_host(&p, &db.url, "lapse", TTL_MS);
     let waiting = within(Duration::from_secs(60), || {
         one::<i64>(&p, "SELECT count(*) FROM run_timers") == 1
     });

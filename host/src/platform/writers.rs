@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::{MappedMutexGuard, Mutex, MutexGuard};
 
 use crate::Error;
 use crate::store::Db;
@@ -58,7 +58,12 @@ pub(crate) struct Writers {
 }
 
 /// A connection of the pool, held.
-pub(crate) type Writer<'a> = MutexGuard<'a, Option<Db>>;
+pub(crate) type Writer<'a> = MappedMutexGuard<'a, Db>;
+
+/// `held`'s connection, if its slot has one open.
+fn ready(held: MutexGuard<'_, Option<Db>>) -> Option<Writer<'_>> {
+    MutexGuard::try_map(held, Option::as_mut).ok()
+}
 
 impl Writers {
     /// A pool of up to `size` connections to the server of `db`; none for SQLite.
@@ -84,26 +89,26 @@ impl Writers {
     /// open ones to wait for.
     pub(crate) fn take(&self, deadline: Option<Instant>) -> Result<Writer<'_>, Error> {
         for slot in self.slots.iter() {
-            if let Some(held) = slot.try_lock().filter(|h| h.is_some()) {
-                return Ok(held);
+            if let Some(writer) = slot.try_lock().and_then(ready) {
+                return Ok(writer);
             }
         }
         let mut refused = None;
         for slot in self.slots.iter() {
-            if let Some(mut held) = slot.try_lock() {
-                if held.is_some() {
-                    return Ok(held);
-                }
+            let Some(mut held) = slot.try_lock() else {
+                continue;
+            };
+            if held.is_none() {
                 match self.open() {
-                    Ok(db) => {
-                        *held = Some(db);
-                        return Ok(held);
-                    }
+                    Ok(db) => *held = Some(db),
                     Err(e) => {
                         refused = Some(e);
                         break;
                     }
                 }
+            }
+            if let Some(writer) = ready(held) {
+                return Ok(writer);
             }
         }
         if self.commits.lock().is_empty() {
@@ -124,8 +129,8 @@ impl Writers {
             let turn = now + TURN;
             let until = deadline.map_or(turn, |d| d.min(turn));
             let slot = &self.slots[i % self.slots.len()];
-            if let Some(held) = slot.try_lock_until(until).filter(|h| h.is_some()) {
-                return Ok(held);
+            if let Some(writer) = slot.try_lock_until(until).and_then(ready) {
+                return Ok(writer);
             }
             i = i.wrapping_add(1);
         }

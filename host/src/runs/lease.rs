@@ -166,27 +166,24 @@ impl Leases {
     /// heartbeat is not current (another host may take them over, or already has). `None`
     /// while it is, and always on SQLite (no I/O here: a look at the last renewal).
     pub fn lapsed(&self) -> Option<String> {
-        match &self.how {
-            How::Files { .. } => None,
-            How::Heartbeat { beat, .. } => {
-                let beat = beat.lock().clone()?;
-                beat.current().err().map(|e| e.to_string())
-            }
-        }
+        self.heartbeat()?.current().err().map(|e| e.to_string())
     }
 
     /// Why this process may never lease a run again: its heartbeat was found stale (another
     /// host may have declared it dead). `None` while it may, and always on SQLite.
     pub fn fenced(&self) -> Option<String> {
+        let beat = self.heartbeat()?;
+        if !beat.state.lock().fenced {
+            return None;
+        }
+        beat.current().err().map(|e| e.to_string())
+    }
+
+    /// This host's heartbeat, if it has started one (never on SQLite).
+    fn heartbeat(&self) -> Option<Arc<Beat>> {
         match &self.how {
             How::Files { .. } => None,
-            How::Heartbeat { beat, .. } => {
-                let beat = beat.lock().clone()?;
-                if !beat.state.lock().fenced {
-                    return None;
-                }
-                beat.current().err().map(|e| e.to_string())
-            }
+            How::Heartbeat { beat, .. } => beat.lock().clone(),
         }
     }
 

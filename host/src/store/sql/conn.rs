@@ -48,7 +48,8 @@ impl Begin {
 /// The PostgreSQL advisory lock a write transaction ([`Begin::Write`]) holds until it ends:
 /// the one-writer rule that SQLite's write lock gives, on which numbering (audit, cases, the
 /// event log's order), the caps counted before an insert and access decisions made under the
-/// lock rest (ARCHITECTURE, "PostgreSQL"). A run's own rows do without it ([`Begin::Leased`]). Its key spells "flowwrit" in ASCII (migrating holds "flowhost").
+/// lock rest (ARCHITECTURE, "PostgreSQL"). A run's own rows do without it
+/// ([`Begin::Leased`]). Its key spells "flowwrit" in ASCII (migrating holds "flowhost").
 pub const WRITE_LOCK: i64 = 0x666c_6f77_7772_6974;
 
 /// A connection to the database.
