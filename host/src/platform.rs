@@ -445,13 +445,32 @@ impl Platform {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        if crate::carry::is_aboard() {
-            // What rides aboard is a run's pending journal, which may publish events: it
-            // goes under the lock, as it always did.
-            return self.transact(f);
-        }
+        self.transact_in_workspace(false, f)
+    }
+
+    /// [`Platform::transact`] for work whose only rows others may also write are one
+    /// workspace's numbered rows (`numbered`: its cases, audit entries, events), which take
+    /// that workspace's lock as they are inserted (`Connection::lock_workspace`): a run's own
+    /// rows with the events its steps publish, a case created (issue 18). Nothing `f` decides
+    /// may rest on other rows staying as it read them. On PostgreSQL with a pool of writing
+    /// connections (`platform/writers.rs`) it runs on one of them without the deployment's
+    /// write lock, alone in its transaction, so hosts and workspaces write side by side.
+    /// Elsewhere it is [`Platform::transact`] (SQLite's one writer; or PostgreSQL's one
+    /// connection, whose batches gather the work of any workspaces: two such batches taking
+    /// workspace locks in opposite orders would deadlock), save that a run's own rows with
+    /// nothing numbered and nothing aboard need not take PostgreSQL's write lock.
+    pub(crate) fn transact_in_workspace<T>(
+        &self,
+        numbered: bool,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         if !self.writers.any() {
-            return self.transact_as(Begin::Leased, f);
+            // What rides aboard is a run's pending journal, which may publish events.
+            return if numbered || crate::carry::is_aboard() {
+                self.transact(f)
+            } else {
+                self.transact_as(Begin::Leased, f)
+            };
         }
         // On a writing connection of its own: it commits at once (there is nothing to wait
         // for there, and the server flushes concurrent commits together).
@@ -459,8 +478,13 @@ impl Platform {
         let member = writer
             .enter(Entry::Alone, Begin::Leased)
             .map_err(internal)?;
-        let value = f(&member.tx())?;
+        let tx = member.tx();
+        // A run's finished steps waiting for this step's effect commit with it.
+        let boarding = crate::carry::board(&tx)?;
+        let value = f(&tx)?;
         member.commit().map_err(Error::Busy)?;
+        drop(writer);
+        boarding.landed();
         Ok(value)
     }
 

@@ -422,6 +422,47 @@ fn cs_7_restriction_changes_are_on_the_timeline_and_in_the_audit_log() {
     );
 }
 
+/// A created case is returned as it reads back (the service builds it from what it stored
+/// rather than reading it again): people sorted and each once, emails as stored, the title
+/// trimmed, fields whole, times to the second.
+#[test]
+fn a_created_case_is_returned_exactly_as_it_reads_back() {
+    let p = example_platform();
+    let owner = at(SOC, OWNER);
+    let created = p
+        .create_case(
+            &owner,
+            NewCase {
+                title: "  padded title  ".into(),
+                description: "a description".into(),
+                severity: Severity::Critical,
+                state: Some("triage".into()),
+                assignee: Some("Tina.Analyst@ACME-mssp.test".into()),
+                reviewers: vec![OPERATOR.into(), LEAD.into(), OPERATOR.to_uppercase()],
+                access_mode: Some(AccessMode::Restricted),
+                collaborators: vec![LEAD.into(), "Omar.Operator@acme-mssp.test".into()],
+                fields: Some(json!({
+                    "score": 0.1, "big": 12_345_678_901_234_i64, "ü": "é",
+                    "nested": { "a": [1, "x", null, { "b": false }] }
+                })),
+            },
+        )
+        .expect("created");
+    let read = p.get_case(&owner, &created.id).expect("read back");
+    assert_eq!(created, read);
+    assert_eq!(created.title, "padded title");
+    assert_eq!(
+        created.reviewers,
+        [OPERATOR, LEAD]
+            .iter()
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(created.assignee.as_deref(), Some(ANALYST));
+}
+
 #[test]
 fn idempotency_keys_create_a_case_once() {
     let p = example_platform();

@@ -60,8 +60,13 @@ pub fn publish(p: &Platform, definition: &Value) {
 
 /// Creates a case in mssp-soc (its `case_created` event is what triggers start on).
 pub fn create_case(p: &Platform, title: &str) {
+    create_case_in(p, "mssp-soc", title);
+}
+
+/// Creates a case in `workspace` as its Owner.
+pub fn create_case_in(p: &Platform, workspace: &str, title: &str) {
     let caller = Caller {
-        workspace: "mssp-soc".into(),
+        workspace: workspace.into(),
         principal: user(OWNER),
         cause: None,
         step: None,
@@ -763,8 +768,12 @@ fn a_run_stopped_after_another_host_took_it_over_leaves_that_hosts_lease() {
 /// write lock; a case write, which numbers the case and its audit entry under that lock,
 /// waits for it, and so does a run whose step publishes an event (the event log is dispatched
 /// in the order of its ids, which holds only while every insert into it takes the lock).
+/// Issue 18: a run's own writes, the events its steps publish and the cases it creates take
+/// no deployment-wide lock (on the host's writing connections): they go on while another
+/// host holds the write lock, and wait only for their own workspace's lock, which numbers its
+/// cases, audit entries and events (SPEC ID-4).
 #[test]
-fn a_runs_own_writes_go_on_while_another_host_holds_the_write_lock() {
+fn runs_and_cases_go_on_under_the_write_lock_and_wait_only_for_their_workspaces_lock() {
     let (db, p) = deployment();
     let e = Arc::new(engine(&p));
     let text = json!({ "name": "pure", "workspace": "mssp-soc", "steps": [
@@ -774,83 +783,148 @@ fn a_runs_own_writes_go_on_while_another_host_holds_the_write_lock() {
     .to_string();
     let wf = parse("pure.json", &text, &Resolver::default()).expect("valid");
     let run = || e.run_manual(&wf, &text, "pure.json", user(OWNER), json!({}), &Quiet);
-    // Once before, so that nothing of the first run's (the step's compilation) is in the
-    // way of the one measured.
-    run().expect("first run");
     let publishing = json!({ "name": "publishing", "workspace": "mssp-soc", "steps": [
         { "id": "tag", "uses": NOTIFY, "grants": ["events:emit"],
           "with": { "to": ["sam.lead@acme-mssp.test"], "subject": "s" } }
     ] })
     .to_string();
-    let wf_publishing = parse("publishing.json", &publishing, &Resolver::default()).expect("valid");
-    e.run_manual(
-        &wf_publishing,
-        &publishing,
-        "publishing.json",
-        user(OWNER),
-        json!({}),
-        &Quiet,
-    )
-    .expect("first publishing run");
+    let publish_run = {
+        let e = e.clone();
+        let publishing = publishing.clone();
+        move || {
+            let wf = parse("publishing.json", &publishing, &Resolver::default()).expect("valid");
+            let done = e
+                .run_manual(
+                    &wf,
+                    &publishing,
+                    "publishing.json",
+                    user(OWNER),
+                    json!({}),
+                    &Quiet,
+                )
+                .expect("publishing run");
+            assert_eq!(done.status, flowhost::runs::RunStatus::Succeeded);
+        }
+    };
+    // Once before, so that nothing of the first runs' (the steps' compilation) is in the
+    // way of those measured.
+    run().expect("first run");
+    publish_run();
 
+    // Another host holds the deployment's write lock: none of these waits for it.
     let other = Db::open_postgres(&db.url).expect("another host");
     other
         .conn()
         .begin(Begin::Write)
         .expect("the other host takes the write lock");
     let started = Instant::now();
-    let done = run().expect("run beside the other host's transaction");
-    assert_eq!(done.status, flowhost::runs::RunStatus::Succeeded);
+    assert_eq!(
+        run().expect("a run beside it").status,
+        flowhost::runs::RunStatus::Succeeded
+    );
+    publish_run();
+    create_case(&p, "beside the write lock");
     assert!(
         started.elapsed() < Duration::from_secs(5),
-        "the run waited for the lock: {:?}",
+        "waited for the write lock: {:?}",
         started.elapsed()
     );
-    assert_eq!(
-        one::<i64>(&p, "SELECT count(*) FROM runs WHERE status = 'succeeded'"),
-        3
-    );
+    other.conn().commit().expect("the other host commits");
 
+    // Another host holds mssp-soc's lock: a run of its own rows and a case in another
+    // workspace go on; a case and a published event in mssp-soc wait for it.
+    other.conn().begin(Begin::Leased).expect("begin");
+    other
+        .conn()
+        .lock_workspace("mssp-soc")
+        .expect("the other host takes mssp-soc's lock");
+    let started = Instant::now();
+    run().expect("a run of its own rows");
+    create_case_in(&p, "customer-globex", "in another workspace");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "waited for another workspace's lock: {:?}",
+        started.elapsed()
+    );
     let writer = {
         let p = p.clone();
         std::thread::spawn(move || create_case(&p, "after the lock"))
     };
-    let publisher = {
-        let e = e.clone();
-        let publishing = publishing.clone();
-        std::thread::spawn(move || {
-            let wf = parse("publishing.json", &publishing, &Resolver::default()).expect("valid");
-            e.run_manual(
-                &wf,
-                &publishing,
-                "publishing.json",
-                user(OWNER),
-                json!({}),
-                &Quiet,
-            )
-        })
-    };
+    let publisher = std::thread::spawn(publish_run);
     std::thread::sleep(Duration::from_millis(1_000));
     assert!(
         !writer.is_finished(),
-        "a case write waits for the write lock"
+        "a case in mssp-soc waits for its lock"
     );
     assert!(
         !publisher.is_finished(),
-        "a run publishing an event waits for the write lock"
+        "an event of mssp-soc waits for its lock"
     );
     other.conn().commit().expect("the other host commits");
     writer
         .join()
         .expect("the case is written once the lock is free");
-    let published = publisher.join().expect("publisher").expect("run");
-    assert_eq!(published.status, flowhost::runs::RunStatus::Succeeded);
-    assert_eq!(one::<i64>(&p, "SELECT count(*) FROM cases"), 1);
+    publisher
+        .join()
+        .expect("the event is published once the lock is free");
+    assert_eq!(
+        one::<i64>(&p, "SELECT count(*) FROM runs WHERE status = 'succeeded'"),
+        6
+    );
+    assert_eq!(one::<i64>(&p, "SELECT count(*) FROM cases"), 3);
     assert_eq!(
         one::<i64>(
             &p,
             "SELECT count(*) FROM events WHERE kind = 'notification.requested'"
         ),
-        2
+        3
     );
+}
+
+/// Issue 18: cases created at once by two hosts in one workspace are numbered one after the
+/// other, as are their audit entries, with no number twice and none skipped (SPEC ID-4), though
+/// neither host takes the deployment's write lock for them.
+#[test]
+fn two_hosts_creating_cases_in_one_workspace_number_them_one_by_one() {
+    let (db, p) = deployment();
+    let hosts = [p.clone(), platform(&db.url)];
+    let audit_before: i64 = one(
+        &p,
+        "SELECT count(*) FROM audit_log WHERE workspace = 'mssp-soc'",
+    );
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let p = hosts[i % 2].clone();
+            std::thread::spawn(move || {
+                for n in 0..10 {
+                    create_case(&p, &format!("case {i}.{n}"));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("every case is created");
+    }
+    let (count, distinct, max): (i64, i64, i64) = p
+        .db()
+        .conn()
+        .query_row(
+            "SELECT count(*), count(DISTINCT number), max(number) FROM cases",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("numbers");
+    assert_eq!((count, distinct, max), (80, 80, 80), "case numbers");
+    let (count, distinct, max): (i64, i64, i64) = p
+        .db()
+        .conn()
+        .query_row(
+            "SELECT count(*), count(DISTINCT number), max(number) FROM audit_log
+             WHERE workspace = 'mssp-soc'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("audit numbers");
+    assert_eq!(count, audit_before + 80, "an audit entry per case");
+    assert_eq!((distinct, max), (count, count), "audit numbers");
 }

@@ -130,7 +130,9 @@ impl Platform {
         let mode = input.access_mode.unwrap_or_default();
         let state = input.state.unwrap_or_else(|| "open".into());
         let actor = caller.principal.to_string();
-        self.transact(|tx| {
+        // Decided on nothing another transaction may change meanwhile: the index was read
+        // above, the key is unique, and the numbers are drawn under the workspace's lock.
+        self.transact_in_workspace(true, |tx| {
             if let Some(key) = idempotency_key {
                 let existing = store::find_by_idempotency_key(tx, key)?;
                 if let Some((_, other)) = existing.filter(|(_, w)| *w != ws) {
@@ -147,8 +149,9 @@ impl Platform {
                 }
             }
             let reporter = caller.principal.email().map(Email::to_string);
-            let id = store::insert(tx, &NewCaseRow {
+            let CaseRow { id, mut record, .. } = store::insert(tx, &NewCaseRow {
                 workspace_id: ws,
+                workspace: &caller.workspace,
                 title: &title,
                 description: &input.description,
                 severity: input.severity,
@@ -163,7 +166,10 @@ impl Platform {
             for (email, part) in people {
                 store::add_person(tx, id, ws, email, part)?;
             }
-            let record = store::load(tx, id)?.map(|r| r.record).ok_or_else(|| Error::Internal(format!("case row {id} vanished in its own transaction")))?;
+            // As `store::load` would read them back: sorted, each once (the key is case,
+            // part, email; `members_only` sorted and deduplicated them).
+            record.reviewers = reviewers.clone();
+            record.collaborators = collaborators.clone();
             store::timeline(tx, id, &actor, "created", &json!({ "access_mode": mode_name(mode), "collaborators": collaborators }))?;
             audit::record(tx, &Actor::Principal(&caller.principal), &caller.workspace, "case.create", &record.id,
                 json!({ "access_mode": mode_name(mode), "collaborators": collaborators, "severity": record.severity }))?;

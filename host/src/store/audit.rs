@@ -32,9 +32,10 @@ pub struct NewEntry<'a> {
 
 /// Appends an entry; call it inside the transaction that makes the change it describes.
 pub fn append(conn: &Connection, entry: &NewEntry<'_>) -> crate::store::sql::Result<()> {
+    conn.lock_workspace(entry.workspace)?;
     conn.prepare_cached(
-        // Numbered within the workspace (SPEC ID-4); the writer holds the lock, so the next
-        // number is free.
+        // Numbered within the workspace (SPEC ID-4); the transaction holds the workspace's
+        // lock, so the next number is free.
         "INSERT INTO audit_log (at, actor, actor_kind, workspace, action, target, details, number)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
                  (SELECT coalesce(max(number), 0) + 1 FROM audit_log WHERE workspace = ?4))",

@@ -31,6 +31,9 @@ pub fn append(
     case_id: Option<i64>,
     cause: Option<Cause>,
 ) -> crate::store::sql::Result<i64> {
+    // A workspace's events commit in the order of their ids, so that their numbers within
+    // it (`triggers list`) never change (SPEC ID-4).
+    conn.lock_workspace(workspace)?;
     let id = conn.prepare_cached("INSERT INTO events (workspace, kind, payload, source, case_id, depth, cause_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id").and_then(|mut stmt| stmt.query_row(params![workspace, kind, payload.to_string(), source, case_id, cause.map_or(0, |c| c.depth), cause.map(|c| c.run)], |r| r.get(0)))?;
     // Any host may dispatch it: wake them when it commits (issue 18).
     super::postgres::notify_work(conn)?;

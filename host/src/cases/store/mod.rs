@@ -199,6 +199,8 @@ pub fn find_by_idempotency_key(
 /// A case row to store; people are added with [`add_person`].
 pub struct NewCaseRow<'a> {
     pub workspace_id: i64,
+    /// The workspace's name (its lock: [`crate::store::sql::Connection::lock_workspace`]).
+    pub workspace: &'a str,
     pub title: &'a str,
     pub description: &'a str,
     pub severity: Severity,
@@ -210,12 +212,16 @@ pub struct NewCaseRow<'a> {
     pub idempotency_key: Option<&'a str>,
 }
 
-/// Stores a case, numbered next within its workspace (SPEC ID-4), created and updated now;
-/// returns its row id.
-pub fn insert(tx: &Transaction<'_>, case: &NewCaseRow<'_>) -> crate::store::sql::Result<i64> {
-    tx.prepare_cached("INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key, number)
+/// Stores a case, numbered next within its workspace (SPEC ID-4, under the workspace's
+/// lock), created and updated now; returns it as [`load`] reads it back, but without a round
+/// trip (the number is drawn under that lock, which is held to the commit) and without the
+/// reviewers and collaborators, which [`add_person`] adds.
+pub fn insert(tx: &Transaction<'_>, case: &NewCaseRow<'_>) -> crate::store::sql::Result<CaseRow> {
+    tx.lock_workspace(case.workspace)?;
+    let now = clock::now_micros();
+    let (id, number): (i64, i64) = tx.prepare_cached("INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key, number)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, (SELECT coalesce(max(number), 0) + 1 FROM cases WHERE workspace_id = ?1))
-         RETURNING id")?
+         RETURNING id, number")?
         .query_row(params![
             case.workspace_id,
             case.title,
@@ -226,9 +232,29 @@ pub fn insert(tx: &Transaction<'_>, case: &NewCaseRow<'_>) -> crate::store::sql:
             case.assignee,
             case.mode == AccessMode::Restricted,
             case.fields.to_string(),
-            clock::now_micros(),
+            now,
             case.idempotency_key
-        ], |r| r.get(0))
+        ], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let at = clock::rfc3339(now / 1_000_000);
+    Ok(CaseRow {
+        id,
+        workspace_id: case.workspace_id,
+        record: CaseRecord {
+            id: case_id_text(number),
+            title: case.title.to_owned(),
+            description: case.description.to_owned(),
+            severity: case.severity,
+            state: case.state.to_owned(),
+            reporter: case.reporter.map(str::to_owned),
+            assignee: case.assignee.map(str::to_owned),
+            reviewers: Vec::new(),
+            access_mode: case.mode,
+            collaborators: Vec::new(),
+            fields: case.fields.clone(),
+            created_at: at.clone(),
+            updated_at: at,
+        },
+    })
 }
 
 /// Sets case `id`'s access mode; its `updated_at` moves forward (at least by one).

@@ -27,9 +27,8 @@ use super::{
     JournalEntry, NewRun, ResumeData, RunEnd, RunInfo, RunLease, RunRef, RunStore, StepRecord,
 };
 
-/// Whether a step record publishes events: the event log is the deployment's, numbered and
-/// dispatched in the order of its ids, which holds only while every insert into it takes the
-/// write lock (an event inserted without it could commit after a later id was dispatched).
+/// Whether a step record publishes events: the event log's rows are numbered within their
+/// workspace ([`Platform::transact_in_workspace`]).
 fn publishes(record: &ExecutionRecord<'_>) -> bool {
     record.execution.published_events().next().is_some()
 }
@@ -39,22 +38,6 @@ fn publishing(entries: &[JournalEntry<'_>]) -> bool {
     entries
         .iter()
         .any(|e| e.execution.as_ref().is_some_and(publishes))
-}
-
-impl Platform {
-    /// A transaction of a run's own rows ([`Platform::transact_leased`]), under the write
-    /// lock after all when it also appends to the deployment's event log.
-    fn transact_own<T>(
-        &self,
-        publishing: bool,
-        f: impl FnOnce(&crate::store::Transaction<'_>) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        if publishing {
-            self.transact(f)
-        } else {
-            self.transact_leased(f)
-        }
-    }
 }
 
 impl RunStore for Platform {
@@ -80,13 +63,13 @@ impl RunStore for Platform {
         if entries.is_empty() {
             return Ok(());
         }
-        self.transact_own(publishing(entries), |tx| {
+        self.transact_in_workspace(publishing(entries), |tx| {
             journal::write_entries(tx, run, entries)
         })
     }
 
     fn record_attempt(&self, record: &ExecutionRecord<'_>) -> Result<(), Error> {
-        self.transact_own(publishes(record), |tx| {
+        self.transact_in_workspace(publishes(record), |tx| {
             crate::store::record_in(tx, record).map_err(internal)?;
             Ok(())
         })
@@ -99,7 +82,7 @@ impl RunStore for Platform {
         end: &RunEnd<'_>,
         entries: &[JournalEntry<'_>],
     ) -> Result<(), Error> {
-        self.transact_own(publishing(entries), |tx| {
+        self.transact_in_workspace(publishing(entries), |tx| {
             journal::write_entries(tx, run, entries)?;
             journal::finish(tx, run, owner, end)
         })
@@ -127,7 +110,7 @@ impl RunStore for Platform {
         owner: &str,
         entries: &[JournalEntry<'_>],
     ) -> Result<(), Error> {
-        self.transact_own(publishing(entries), |tx| {
+        self.transact_in_workspace(publishing(entries), |tx| {
             journal::write_entries(tx, run, entries)?;
             leases::give_up(tx, run, owner)
         })

@@ -46,10 +46,11 @@ impl Begin {
 }
 
 /// The PostgreSQL advisory lock a write transaction ([`Begin::Write`]) holds until it ends:
-/// the one-writer rule that SQLite's write lock gives, on which numbering (audit, cases, the
-/// event log's order), the caps counted before an insert and access decisions made under the
-/// lock rest (ARCHITECTURE, "PostgreSQL"). A run's own rows do without it
-/// ([`Begin::Leased`]). Its key spells "flowwrit" in ASCII (migrating holds "flowhost").
+/// the one-writer rule that SQLite's write lock gives, on which the caps counted before an
+/// insert and access decisions made under the lock rest (ARCHITECTURE, "PostgreSQL"). A
+/// run's own rows do without it ([`Begin::Leased`]), and so do a workspace's numbered rows,
+/// which take their workspace's lock ([`Connection::lock_workspace`]) whether it is held or
+/// not. Its key spells "flowwrit" in ASCII (migrating holds "flowhost").
 pub const WRITE_LOCK: i64 = 0x666c_6f77_7772_6974;
 
 /// A connection to the database.
@@ -212,6 +213,20 @@ impl Connection {
         }
     }
 
+    /// Holds, until the open transaction ends, the lock of workspace `name`'s numbered rows:
+    /// its case and audit numbers and the order of its events (SPEC ID-4: numbered per
+    /// workspace, each next number drawn as `max + 1`). Every insert of such a row takes it
+    /// first, so transactions of different workspaces go side by side and those of one
+    /// workspace draw its numbers one after the other. On PostgreSQL an advisory lock (after
+    /// [`WRITE_LOCK`], if the transaction holds it: always in that order); nothing on SQLite,
+    /// whose write lock every writing transaction holds from its start.
+    pub fn lock_workspace(&self, name: &str) -> Result<()> {
+        match &self.0 {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(c) => c.lock_workspace(name),
+        }
+    }
+
     /// Opens savepoint `name` inside the open transaction.
     pub fn savepoint(&self, name: &str) -> Result<()> {
         self.execute_batch(&format!("SAVEPOINT {name}"))
@@ -228,7 +243,11 @@ impl Connection {
         let sql = format!("ROLLBACK TO {name}; RELEASE {name}");
         match &self.0 {
             Backend::Sqlite(c) => Ok(c.execute_batch(&sql)?),
-            Backend::Postgres(c) => c.control(&sql, TxState::Open),
+            Backend::Postgres(c) => {
+                // Locks taken since the savepoint may have gone with it.
+                c.forget_workspace_locks();
+                c.control(&sql, TxState::Open)
+            }
         }
     }
 

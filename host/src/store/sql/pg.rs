@@ -63,6 +63,8 @@ pub(super) struct PgConn {
     /// Channels to notify when the open transaction commits: sent with its `COMMIT`, in the
     /// same round trip.
     notify: RefCell<Vec<String>>,
+    /// Workspaces whose lock the open transaction holds ([`PgConn::lock_workspace`]).
+    workspaces: RefCell<Vec<String>>,
 }
 
 impl PgConn {
@@ -80,6 +82,7 @@ impl PgConn {
             changes: Cell::new(0),
             commits: Arc::default(),
             notify: RefCell::default(),
+            workspaces: RefCell::default(),
         })
     }
 
@@ -128,6 +131,33 @@ impl PgConn {
             pending.push(channel.to_owned());
         }
         Ok(())
+    }
+
+    /// Holds workspace `name`'s lock until the open transaction ends (one round trip the
+    /// first time in a transaction, none after). The key is the server's hash of the name, so
+    /// every host computes the same one whatever its build.
+    pub(super) fn lock_workspace(&self, name: &str) -> Result<()> {
+        if self.state.get() == TxState::Idle {
+            return Err(Error::TransactionState(
+                "a workspace's lock is held by a transaction, and none is open",
+            ));
+        }
+        if self.workspaces.borrow().iter().any(|w| w == name) {
+            return Ok(());
+        }
+        let key = format!("flowhost workspace {name}");
+        self.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(?1, 0))",
+            &[&key],
+        )?;
+        self.workspaces.borrow_mut().push(name.to_owned());
+        Ok(())
+    }
+
+    /// Forgets the workspace locks taken since a savepoint that was rolled back (PostgreSQL
+    /// releases them with it): the next need takes them again.
+    pub(super) fn forget_workspace_locks(&self) {
+        self.workspaces.borrow_mut().clear();
     }
 
     pub(super) fn state(&self) -> TxState {
@@ -196,8 +226,10 @@ impl PgConn {
     pub(super) fn control(&self, sql: &str, to: TxState) -> Result<()> {
         let before = self.state.get();
         if to == TxState::Idle || before == TxState::Idle {
-            // A transaction ends or begins: nothing of another's is left to notify.
+            // A transaction ends or begins: nothing of another's is left to notify, and
+            // no lock of another's is held.
             self.notify.borrow_mut().clear();
+            self.workspaces.borrow_mut().clear();
         }
         match self.batch(sql) {
             Ok(()) => {
