@@ -8,7 +8,9 @@
 //! afterwards. `FLOWHOST_BENCH_RUNS=N` runs N runs a phase (default 4,000),
 //! `FLOWHOST_BENCH_IN_FLIGHT=N` N runs in flight per host (default 16). The PostgreSQL
 //! phases run twice: runs' own writes on each host's one connection (`FLOWHOST_PG_WRITERS=0`),
-//! then on its pool of writing connections (the default).
+//! then on its pool of writing connections (the default); with the pool, the hosts run
+//! once all in one workspace and once each in a workspace of its own (an MSSP's hosts serve
+//! many customers' workspaces; a workspace's cases are numbered one after the other).
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -37,12 +39,12 @@ fn setting(name: &str, default: usize) -> usize {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    // A host: `--host URL IN_FLIGHT RUNS` (spawned by the main process below).
+    // A host: `--host URL IN_FLIGHT RUNS WORKSPACE` (spawned by the main process below).
     if let Some(i) = args.iter().position(|a| a == "--host") {
         let url = &args[i + 1];
         let in_flight: usize = args[i + 2].parse().expect("in flight");
         let runs: usize = args[i + 3].parse().expect("runs");
-        host(url, in_flight, runs);
+        host(url, in_flight, runs, &args[i + 4]);
         return;
     }
     let runs = setting("FLOWHOST_BENCH_RUNS", 4_000);
@@ -51,8 +53,8 @@ fn main() {
 
     // SQLite beside it: one process, the same runs in flight.
     let (platform, engine) = shared::example_engine(dir.path());
-    let (one, _, _) = timed(&engine, 1, runs / 4);
-    let (rate, p50, p99) = timed(&engine, in_flight, runs);
+    let (one, _, _) = timed(&engine, 1, runs / 4, SHARED);
+    let (rate, p50, p99) = timed(&engine, in_flight, runs, SHARED);
     println!("3-step workflow, {runs} runs a phase, full journaling:");
     println!(
         "  SQLite file, 1 process: {one:.0} runs/s one at a time; {rate:.0} runs/s with {in_flight} in flight (p50 {p50:.2} ms, p99 {p99:.2} ms)"
@@ -89,25 +91,66 @@ fn postgres_phases(
         {
             let platform =
                 Arc::new(Platform::new(Db::open_postgres(&url).expect("db")).expect("platform"));
-            shared::apply_example_tenant(&platform);
+            apply_tenant(&platform, hosts);
         }
         if hosts == 1 {
             let platform =
                 Arc::new(Platform::new(Db::open_postgres(&url).expect("db")).expect("platform"));
             let (_, engine) = shared::engine_over(platform, dir);
-            let (one, _, _) = timed(&engine, 1, runs / 4);
+            let (one, _, _) = timed(&engine, 1, runs / 4, SHARED);
             println!("    PostgreSQL (fsync on), 1 host: {one:.0} runs/s one at a time");
         }
-        let (rate, p50, p99) = hosts_run(&url, hosts, in_flight, runs / hosts);
-        println!(
-            "    PostgreSQL (fsync on), {hosts} host(s) x {in_flight} in flight: {rate:.0} runs/s (p50 {p50:.2} ms, p99 {p99:.2} ms)"
-        );
+        let spreads: &[bool] = if writers == 0 || hosts == 1 {
+            &[false]
+        } else {
+            &[false, true]
+        };
+        for &apart in spreads {
+            let (rate, p50, p99) = hosts_run(&url, hosts, in_flight, runs / hosts, apart);
+            let where_ = if apart {
+                "a workspace each"
+            } else {
+                "one workspace"
+            };
+            println!(
+                "    PostgreSQL (fsync on), {hosts} host(s) x {in_flight} in flight, {where_}: {rate:.0} runs/s (p50 {p50:.2} ms, p99 {p99:.2} ms)"
+            );
+        }
     }
 }
 
-/// `runs` runs with `workers` in flight; runs/s, p50 and p99 in ms.
-fn timed(engine: &Engine, workers: usize, runs: usize) -> (f64, f64, f64) {
-    let three = json!({ "name": "three", "workspace": "mssp-soc", "steps": three_steps() });
+/// The workspace every host runs in, unless each has its own.
+const SHARED: &str = "mssp-soc";
+
+/// The workspace of host `i` when each has its own: copies of mssp-soc.
+fn own_workspace(i: usize) -> String {
+    format!("customer-{i}")
+}
+
+/// The example tenant, with a copy of mssp-soc for each of `hosts` hosts.
+fn apply_tenant(platform: &Platform, hosts: usize) {
+    let tenant =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tenants/acme-mssp.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&tenant).expect("tenant")).expect("JSON");
+    let workspaces = doc["workspaces"].as_array_mut().expect("workspaces");
+    let soc = workspaces
+        .iter()
+        .find(|w| w["name"] == SHARED)
+        .expect("mssp-soc")
+        .clone();
+    for i in 0..hosts {
+        let mut copy = soc.clone();
+        copy["name"] = json!(own_workspace(i));
+        workspaces.push(copy);
+    }
+    let file = flowhost::tenant::TenantFile::parse("tenant", &doc.to_string()).expect("tenant");
+    flowhost::tenant::apply(platform, &file, None).expect("apply");
+}
+
+/// `runs` runs in `workspace` with `workers` in flight; runs/s, p50 and p99 in ms.
+fn timed(engine: &Engine, workers: usize, runs: usize, workspace: &str) -> (f64, f64, f64) {
+    let three = json!({ "name": "three", "workspace": workspace, "steps": three_steps() });
     let text = three.to_string();
     let wf = parse("bench", &text, &Resolver::default()).expect("valid");
     let owner = shared::owner();
@@ -133,29 +176,48 @@ fn timed(engine: &Engine, workers: usize, runs: usize) -> (f64, f64, f64) {
     (rate, pct(&mut latencies, 50), pct(&mut latencies, 99))
 }
 
-/// A host process: warms up, says `ready`, waits for `go`, runs, prints `done RATE P50 P99`.
-fn host(url: &str, in_flight: usize, runs: usize) {
+/// A host process: warms up, says `ready`, waits for `go`, runs in `workspace`, prints
+/// `done RATE P50 P99`.
+fn host(url: &str, in_flight: usize, runs: usize, workspace: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     let platform = Arc::new(Platform::new(Db::open_postgres(url).expect("db")).expect("platform"));
     let (_, engine) = shared::engine_over(platform, dir.path());
-    timed(&engine, 1, 20);
+    timed(&engine, 1, 20, workspace);
     println!("ready");
     std::io::stdout().flush().expect("stdout");
     let mut line = String::new();
     std::io::stdin().read_line(&mut line).expect("go");
     let started = Instant::now();
-    let (_, p50, p99) = timed(&engine, in_flight, runs);
+    let (_, p50, p99) = timed(&engine, in_flight, runs, workspace);
     println!("done {} {p50} {p99}", started.elapsed().as_secs_f64());
 }
 
-/// `hosts` host processes on `url`, each running `runs` runs with `in_flight` in flight, all
-/// started together; the total runs/s and the worst host's p50 and p99.
-fn hosts_run(url: &str, hosts: usize, in_flight: usize, runs: usize) -> (f64, f64, f64) {
+/// `hosts` host processes on `url`, each running `runs` runs with `in_flight` in flight (in
+/// a workspace of its own if `apart`), all started together; the total runs/s and the worst
+/// host's p50 and p99.
+fn hosts_run(
+    url: &str,
+    hosts: usize,
+    in_flight: usize,
+    runs: usize,
+    apart: bool,
+) -> (f64, f64, f64) {
     let exe = std::env::current_exe().expect("this bench");
     let mut children: Vec<_> = (0..hosts)
-        .map(|_| {
+        .map(|i| {
+            let workspace = if apart {
+                own_workspace(i)
+            } else {
+                SHARED.to_owned()
+            };
             Command::new(&exe)
-                .args(["--host", url, &in_flight.to_string(), &runs.to_string()])
+                .args([
+                    "--host",
+                    url,
+                    &in_flight.to_string(),
+                    &runs.to_string(),
+                    &workspace,
+                ])
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .spawn()
