@@ -2,8 +2,8 @@
 //! run). A run's finished pure steps need not commit on their own before its next step with
 //! an effect; they must commit no later than that effect. So the engine puts them aboard
 //! ([`aboard`]) while such a step runs, and the step's first transaction
-//! ([`crate::platform::Platform::transact`] or `write`; `transact_leased` hands such work to
-//! `transact`) writes them before its own work and commits them with it: the effect and the
+//! ([`crate::platform::Platform::transact`], `write` or `transact_in_workspace`) writes them
+//! before its own work and commits them with it: the effect and the
 //! outputs it may depend on become durable together or not at all. A step's host calls run
 //! on its own thread (see [`crate::store::deadline`]), so the slot is a thread-local.
 

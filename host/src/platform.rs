@@ -55,8 +55,8 @@ pub struct Platform {
     /// ([`Platform::refresh_access`]), so that read does not queue behind other runs'
     /// writes on `db`; `None` in memory (`db` reads it then).
     reader: Option<Mutex<Connection>>,
-    /// On PostgreSQL, the connections runs write their own rows on
-    /// ([`Platform::transact_leased`]).
+    /// On PostgreSQL, the connections runs write their own rows on, and cases are created on
+    /// ([`Platform::transact_in_workspace`]).
     writers: writers::Writers,
     /// How often `db` was taken, and waited for.
     uses: ConnectionUses,

@@ -881,6 +881,54 @@ fn runs_and_cases_go_on_under_the_write_lock_and_wait_only_for_their_workspaces_
     );
 }
 
+/// Issue 18: the same step executed on two hosts at once (a lapsed lease) creates its case
+/// once: every attempt with the key gets that case, none a duplicate-key error, though the
+/// look-up is made without the deployment's write lock.
+#[test]
+fn one_idempotency_key_on_two_hosts_at_once_creates_one_case() {
+    let (db, p) = deployment();
+    let hosts = [p.clone(), platform(&db.url)];
+    let barrier = Arc::new(std::sync::Barrier::new(8));
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let p = hosts[i % 2].clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                let caller = Caller {
+                    workspace: "mssp-soc".into(),
+                    principal: user(OWNER),
+                    cause: None,
+                    step: None,
+                };
+                let case = NewCase {
+                    title: "once".into(),
+                    description: String::new(),
+                    severity: Severity::Low,
+                    state: None,
+                    assignee: None,
+                    reviewers: Vec::new(),
+                    access_mode: None,
+                    collaborators: Vec::new(),
+                    fields: None,
+                };
+                barrier.wait();
+                p.create_case_once(&caller, case, Some("run-1:open"))
+            })
+        })
+        .collect();
+    let ids: std::collections::BTreeSet<String> = threads
+        .into_iter()
+        .map(|t| {
+            t.join()
+                .expect("thread")
+                .expect("the case, created or found")
+                .id
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "one case for the key: {ids:?}");
+    assert_eq!(one::<i64>(&p, "SELECT count(*) FROM cases"), 1);
+}
+
 /// Issue 18: cases created at once by two hosts in one workspace are numbered one after the
 /// other, as are their audit entries, with no number twice and none skipped (SPEC ID-4), though
 /// neither host takes the deployment's write lock for them.

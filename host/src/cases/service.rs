@@ -130,9 +130,12 @@ impl Platform {
         let mode = input.access_mode.unwrap_or_default();
         let state = input.state.unwrap_or_else(|| "open".into());
         let actor = caller.principal.to_string();
-        // Decided on nothing another transaction may change meanwhile: the index was read
-        // above, the key is unique, and the numbers are drawn under the workspace's lock.
+        // Decided on nothing another transaction may change meanwhile (the index was read
+        // above) but the workspace's cases, under its lock from the first look: the same
+        // step executed on two hosts at once (a lapsed lease) finds the case the other
+        // created, never a duplicate key.
         self.transact_in_workspace(true, |tx| {
+            tx.lock_workspace(&caller.workspace).map_err(internal)?;
             if let Some(key) = idempotency_key {
                 let existing = store::find_by_idempotency_key(tx, key)?;
                 if let Some((_, other)) = existing.filter(|(_, w)| *w != ws) {

@@ -1,5 +1,6 @@
 //! A host's extra writing connections on PostgreSQL, for the transactions of its runs' own
-//! rows ([`super::Platform::transact_leased`]; issue 18). Those take no deployment lock, so
+//! rows and of cases created, from a run or any door ([`super::Platform::transact_in_workspace`];
+//! issue 18). Those take no deployment lock, so
 //! on connections of their own the runs in flight write side by side on the server (whose
 //! WAL then flushes their commits together) rather than queueing on the one connection the
 //! host's other writes share. SQLite has one writer: no pool, and that work goes on the

@@ -199,7 +199,8 @@ pub fn find_by_idempotency_key(
 /// A case row to store; people are added with [`add_person`].
 pub struct NewCaseRow<'a> {
     pub workspace_id: i64,
-    /// The workspace's name (its lock: [`crate::store::sql::Connection::lock_workspace`]).
+    /// The workspace's name (its lock: [`crate::store::sql::Connection::lock_workspace`];
+    /// keyed by name, which never changes, as `workspace_id` does not).
     pub workspace: &'a str,
     pub title: &'a str,
     pub description: &'a str,
@@ -219,6 +220,13 @@ pub struct NewCaseRow<'a> {
 pub fn insert(tx: &Transaction<'_>, case: &NewCaseRow<'_>) -> crate::store::sql::Result<CaseRow> {
     tx.lock_workspace(case.workspace)?;
     let now = clock::now_micros();
+    let fields = case.fields.to_string();
+    // As `load` parses it back (a float's last digit may not survive the text otherwise).
+    let fields_read = serde_json::from_str(&fields).map_err(|e| {
+        crate::store::sql::Error::ToSqlConversionFailure(
+            format!("the case's fields do not read back as JSON: {e}").into(),
+        )
+    })?;
     let (id, number): (i64, i64) = tx.prepare_cached("INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key, number)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, (SELECT coalesce(max(number), 0) + 1 FROM cases WHERE workspace_id = ?1))
          RETURNING id, number")?
@@ -231,7 +239,7 @@ pub fn insert(tx: &Transaction<'_>, case: &NewCaseRow<'_>) -> crate::store::sql:
             case.reporter,
             case.assignee,
             case.mode == AccessMode::Restricted,
-            case.fields.to_string(),
+            fields,
             now,
             case.idempotency_key
         ], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -250,7 +258,7 @@ pub fn insert(tx: &Transaction<'_>, case: &NewCaseRow<'_>) -> crate::store::sql:
             reviewers: Vec::new(),
             access_mode: case.mode,
             collaborators: Vec::new(),
-            fields: case.fields.clone(),
+            fields: fields_read,
             created_at: at.clone(),
             updated_at: at,
         },

@@ -4,9 +4,9 @@
 //! decisions stay above. A run's own rows (its start, journal entries, step records, end,
 //! its lease given back) are written in leased transactions (`Platform::transact_leased`:
 //! on PostgreSQL without the deployment's write lock, issue 18), since only the host holding
-//! the run's lease writes them and `journal::finish` checks that it still does; unless a
-//! step record publishes events (the event log is the deployment's). A hold, a lease taken
-//! and timers claimed are decided against other hosts' work, under the lock.
+//! the run's lease writes them and `journal::finish` checks that it still does; events its
+//! steps publish take their workspace's lock (`Platform::transact_in_workspace`). A hold, a
+//! lease taken and timers claimed are decided against other hosts' work, under the lock.
 
 pub(crate) mod hosts;
 pub(crate) mod journal;

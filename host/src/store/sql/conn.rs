@@ -22,9 +22,10 @@ pub enum Begin {
     /// (SQLite `BEGIN IMMEDIATE`; PostgreSQL takes the deployment's write lock, see
     /// [`WRITE_LOCK`]).
     Write,
-    /// A transaction that writes only rows its caller alone may write: a run's own rows,
-    /// which the run's lease guards (issue 18; ARCHITECTURE, "Several hosts"). On SQLite the
-    /// same as [`Begin::Write`] (one writer is all SQLite has); on PostgreSQL it does not
+    /// A transaction that writes only rows its caller alone may write (a run's own rows,
+    /// which the run's lease guards) and numbered rows, which lock their workspace
+    /// ([`Connection::lock_workspace`]) (issue 18; ARCHITECTURE, "Several hosts"). On SQLite
+    /// the same as [`Begin::Write`] (one writer is all SQLite has); on PostgreSQL it does not
     /// take [`WRITE_LOCK`], so hosts write their runs side by side.
     Leased,
     /// A read-only transaction that reads one snapshot throughout.
@@ -155,7 +156,9 @@ impl Connection {
                 // One round trip: begin, bound it by the step's deadline if one is bound to
                 // this thread (SPEC ST-4: SQLite's progress handler does this there), take
                 // the write lock unless the work is a run's own.
-                let mut sql = vec!["BEGIN".to_owned()];
+                // READ COMMITTED whatever the server's default: a number drawn as `max + 1`
+                // under a lock must see what the lock's last holder committed.
+                let mut sql = vec!["BEGIN ISOLATION LEVEL READ COMMITTED".to_owned()];
                 if let Some(deadline) = crate::store::deadline::current() {
                     let ms = deadline
                         .saturating_duration_since(std::time::Instant::now())
