@@ -69,6 +69,7 @@ fn main() {
         println!("  with {WRITERS_VAR}={writers}:");
         postgres_phases(&cluster, dir.path(), writers, in_flight, runs);
     }
+    statements_alone(&cluster, in_flight);
     println!(
         "targets (issue 18): >= 1,000 runs/s on PostgreSQL with fsync on; >= 5,000 with group commit; growing with hosts until PostgreSQL saturates"
     );
@@ -116,6 +117,48 @@ fn postgres_phases(
                 "    PostgreSQL (fsync on), {hosts} host(s) x {in_flight} in flight, {where_}: {rate:.0} runs/s (p50 {p50:.2} ms, p99 {p99:.2} ms)"
             );
         }
+    }
+}
+
+/// The statements of one run (`benches/pgbench/`, as the server logs them) sent by `pgbench`
+/// with `in_flight` clients and no host work at all, one by one and then pipelined: what this
+/// machine's PostgreSQL allows the runs above, side by side with them. Skipped, saying so,
+/// where `pgbench` is not installed.
+fn statements_alone(cluster: &Cluster, in_flight: usize) {
+    let scripts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/pgbench");
+    let url = cluster.fresh_database("bench_pgbench");
+    let schema = std::fs::read_to_string(scripts.join("schema.sql")).expect("schema.sql");
+    postgres::Client::connect(&url, postgres::NoTls)
+        .expect("connect")
+        .batch_execute(&schema)
+        .expect("the pgbench schema");
+    println!("  a run's statements alone (pgbench, {in_flight} clients, no host work):");
+    for (how, script) in [
+        ("one by one", "one_by_one.sql"),
+        ("pipelined", "pipelined.sql"),
+    ] {
+        let out = Command::new("pgbench")
+            .args(["-n", "-M", "prepared", "-j", "2", "-T", "10", "-D", "ws=1"])
+            .args(["-c", &in_flight.to_string(), "-f"])
+            .arg(scripts.join(script))
+            .arg(&url)
+            .output();
+        let out = match out {
+            Ok(out) if out.status.success() => out,
+            Ok(out) => panic!("pgbench: {}", String::from_utf8_lossy(&out.stderr)),
+            Err(e) => {
+                println!("    skipped: pgbench did not start ({e})");
+                return;
+            }
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        let tps: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("tps = "))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no tps in pgbench's output: {text}"));
+        println!("    {how}: {tps:.0} runs' statements a second");
     }
 }
 
