@@ -65,27 +65,33 @@ pub fn create_case(p: &Platform, title: &str) {
 
 /// Creates a case in `workspace` as its Owner.
 pub fn create_case_in(p: &Platform, workspace: &str, title: &str) {
-    let caller = Caller {
+    p.create_case(&owner_in(workspace), low_case(title))
+        .expect("case");
+}
+
+/// The Owner, calling in `workspace`.
+fn owner_in(workspace: &str) -> Caller {
+    Caller {
         workspace: workspace.into(),
         principal: user(OWNER),
         cause: None,
         step: None,
-    };
-    p.create_case(
-        &caller,
-        NewCase {
-            title: title.into(),
-            description: String::new(),
-            severity: Severity::Low,
-            state: None,
-            assignee: None,
-            reviewers: Vec::new(),
-            access_mode: Some(AccessMode::FullAccess),
-            collaborators: Vec::new(),
-            fields: None,
-        },
-    )
-    .expect("case");
+    }
+}
+
+/// A full-access case of low severity titled `title`, naming nobody.
+fn low_case(title: &str) -> NewCase {
+    NewCase {
+        title: title.into(),
+        description: String::new(),
+        severity: Severity::Low,
+        state: None,
+        assignee: None,
+        reviewers: Vec::new(),
+        access_mode: Some(AccessMode::FullAccess),
+        collaborators: Vec::new(),
+        fields: None,
+    }
 }
 
 /// The one value `sql` returns.
@@ -894,25 +900,8 @@ fn one_idempotency_key_on_two_hosts_at_once_creates_one_case() {
             let p = hosts[i % 2].clone();
             let barrier = barrier.clone();
             std::thread::spawn(move || {
-                let caller = Caller {
-                    workspace: "mssp-soc".into(),
-                    principal: user(OWNER),
-                    cause: None,
-                    step: None,
-                };
-                let case = NewCase {
-                    title: "once".into(),
-                    description: String::new(),
-                    severity: Severity::Low,
-                    state: None,
-                    assignee: None,
-                    reviewers: Vec::new(),
-                    access_mode: None,
-                    collaborators: Vec::new(),
-                    fields: None,
-                };
                 barrier.wait();
-                p.create_case_once(&caller, case, Some("run-1:open"))
+                p.create_case_once(&owner_in("mssp-soc"), low_case("once"), Some("run-1:open"))
             })
         })
         .collect();
