@@ -134,6 +134,14 @@ pub(crate) fn write_entries(
     run: i64,
     entries: &[JournalEntry<'_>],
 ) -> Result<(), Error> {
+    // Events go into their workspace's log under its lock: take it before any journal row,
+    // so that two hosts writing one run's entries at once (a lapsed lease) queue on the lock
+    // rather than each wait for a row the other inserted while it waits for the lock.
+    for rec in entries.iter().filter_map(|e| e.execution.as_ref()) {
+        if rec.execution.published_events().next().is_some() {
+            tx.lock_workspace(rec.workspace).map_err(internal)?;
+        }
+    }
     for entry in entries {
         let (status, output, error) = match entry.result {
             Ok(v) => ("succeeded", Some(v.to_string()), None),
