@@ -887,6 +887,64 @@ fn runs_and_cases_go_on_under_the_write_lock_and_wait_only_for_their_workspaces_
     );
 }
 
+/// Issue 18, lock order: a journal entry whose step published events takes its workspace's
+/// lock before it inserts its row, so a host that waits for that lock holds no row another
+/// host writing the same run (a lapsed lease) could wait for: deadlock-free.
+#[test]
+fn a_publishing_entry_waits_for_its_workspaces_lock_before_its_journal_row() {
+    let (db, p) = deployment();
+    let e = Arc::new(engine(&p));
+    let publishing = json!({ "name": "publishing", "workspace": "mssp-soc", "steps": [
+        { "id": "tag", "uses": NOTIFY, "grants": ["events:emit"],
+          "with": { "to": ["sam.lead@acme-mssp.test"], "subject": "s" } }
+    ] })
+    .to_string();
+    let other = Db::open_postgres(&db.url).expect("another host");
+    other.conn().begin(Begin::Leased).expect("begin");
+    other
+        .conn()
+        .lock_workspace("mssp-soc")
+        .expect("the other host takes mssp-soc's lock");
+    let run = std::thread::spawn(move || {
+        let wf = parse("publishing.json", &publishing, &Resolver::default()).expect("valid");
+        e.run_manual(
+            &wf,
+            &publishing,
+            "publishing.json",
+            user(OWNER),
+            json!({}),
+            &Quiet,
+        )
+    });
+    assert!(
+        within(Duration::from_secs(20), || one::<i64>(
+            &p,
+            "SELECT count(*) FROM runs"
+        ) == 1),
+        "the run started"
+    );
+    let id: i64 = one(&p, "SELECT id FROM runs");
+    // Let it reach the lock's wait.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!run.is_finished(), "the run waits for mssp-soc's lock");
+    // A third session writes the same journal row: it must not wait for the run's.
+    let third = Db::open_postgres(&db.url).expect("a third session");
+    third
+        .conn()
+        .execute_batch("SET lock_timeout = 500")
+        .expect("bound waits");
+    third
+        .conn()
+        .execute(
+            "INSERT INTO run_steps (run_id, step_key, seq, status, attempts, duration_us)
+             VALUES (?1, 'tag', 0, 'succeeded', 1, 0)",
+            [id],
+        )
+        .expect("no journal row of the waiting run is in the way");
+    other.conn().commit().expect("the other host commits");
+    run.join().expect("thread").expect("the run ends");
+}
+
 /// Issue 18: the same step executed on two hosts at once (a lapsed lease) creates its case
 /// once: every attempt with the key gets that case, none a duplicate-key error, though the
 /// look-up is made without the deployment's write lock.
