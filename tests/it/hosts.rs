@@ -774,6 +774,21 @@ fn a_run_stopped_after_another_host_took_it_over_leaves_that_hosts_lease() {
 /// write lock; a case write, which numbers the case and its audit entry under that lock,
 /// waits for it, and so does a run whose step publishes an event (the event log is dispatched
 /// in the order of its ids, which holds only while every insert into it takes the lock).
+/// A workflow of mssp-soc whose one step publishes an event (`notification.requested`).
+fn publishing() -> String {
+    json!({ "name": "publishing", "workspace": "mssp-soc", "steps": [
+        { "id": "tag", "uses": NOTIFY, "grants": ["events:emit"],
+          "with": { "to": ["sam.lead@acme-mssp.test"], "subject": "s" } }
+    ] })
+    .to_string()
+}
+
+/// Runs the workflow `text` of mssp-soc once by hand, as its Owner.
+fn run_by_hand(e: &Engine, text: &str) -> Result<flowhost::workflow::RunOutcome, Error> {
+    let wf = parse("wf.json", text, &Resolver::default()).expect("valid");
+    e.run_manual(&wf, text, "wf.json", user(OWNER), json!({}), &Quiet)
+}
+
 /// Issue 18: a run's own writes, the events its steps publish and the cases it creates take
 /// no deployment-wide lock (on the host's writing connections): they go on while another
 /// host holds the write lock, and wait only for their own workspace's lock, which numbers its
@@ -787,28 +802,11 @@ fn runs_and_cases_go_on_under_the_write_lock_and_wait_only_for_their_workspaces_
         { "id": "two", "uses": ECHO, "with": { "n": 2 } }
     ] })
     .to_string();
-    let wf = parse("pure.json", &text, &Resolver::default()).expect("valid");
-    let run = || e.run_manual(&wf, &text, "pure.json", user(OWNER), json!({}), &Quiet);
-    let publishing = json!({ "name": "publishing", "workspace": "mssp-soc", "steps": [
-        { "id": "tag", "uses": NOTIFY, "grants": ["events:emit"],
-          "with": { "to": ["sam.lead@acme-mssp.test"], "subject": "s" } }
-    ] })
-    .to_string();
+    let run = || run_by_hand(&e, &text);
     let publish_run = {
         let e = e.clone();
-        let publishing = publishing.clone();
         move || {
-            let wf = parse("publishing.json", &publishing, &Resolver::default()).expect("valid");
-            let done = e
-                .run_manual(
-                    &wf,
-                    &publishing,
-                    "publishing.json",
-                    user(OWNER),
-                    json!({}),
-                    &Quiet,
-                )
-                .expect("publishing run");
+            let done = run_by_hand(&e, &publishing()).expect("publishing run");
             assert_eq!(done.status, flowhost::runs::RunStatus::Succeeded);
         }
     };
@@ -894,28 +892,13 @@ fn runs_and_cases_go_on_under_the_write_lock_and_wait_only_for_their_workspaces_
 fn a_publishing_entry_waits_for_its_workspaces_lock_before_its_journal_row() {
     let (db, p) = deployment();
     let e = Arc::new(engine(&p));
-    let publishing = json!({ "name": "publishing", "workspace": "mssp-soc", "steps": [
-        { "id": "tag", "uses": NOTIFY, "grants": ["events:emit"],
-          "with": { "to": ["sam.lead@acme-mssp.test"], "subject": "s" } }
-    ] })
-    .to_string();
     let other = Db::open_postgres(&db.url).expect("another host");
     other.conn().begin(Begin::Leased).expect("begin");
     other
         .conn()
         .lock_workspace("mssp-soc")
         .expect("the other host takes mssp-soc's lock");
-    let run = std::thread::spawn(move || {
-        let wf = parse("publishing.json", &publishing, &Resolver::default()).expect("valid");
-        e.run_manual(
-            &wf,
-            &publishing,
-            "publishing.json",
-            user(OWNER),
-            json!({}),
-            &Quiet,
-        )
-    });
+    let run = std::thread::spawn(move || run_by_hand(&e, &publishing()));
     assert!(
         within(Duration::from_secs(20), || one::<i64>(
             &p,

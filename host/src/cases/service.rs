@@ -171,7 +171,7 @@ impl Platform {
             }
             // As `store::load` would read them back: sorted, each once (the key is case,
             // part, email; `members_only` sorted and deduplicated them).
-            record.reviewers = reviewers.clone();
+            record.reviewers = reviewers;
             record.collaborators = collaborators.clone();
             store::timeline(tx, id, &actor, "created", &json!({ "access_mode": mode_name(mode), "collaborators": collaborators }))?;
             audit::record(tx, &Actor::Principal(&caller.principal), &caller.workspace, "case.create", &record.id,

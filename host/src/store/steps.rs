@@ -32,6 +32,14 @@ pub struct ExecutionRecord<'a> {
     pub cause: Option<crate::principal::Cause>,
 }
 
+impl ExecutionRecord<'_> {
+    /// Whether the execution published events (inserted into its workspace's event log,
+    /// under that workspace's lock).
+    pub fn publishes(&self) -> bool {
+        self.execution.published_events().next().is_some()
+    }
+}
+
 impl Db {
     /// Stores an execution with its logs and events; returns the execution id.
     pub fn record_step_execution(&mut self, rec: &ExecutionRecord<'_>) -> anyhow::Result<i64> {

@@ -138,7 +138,7 @@ pub(crate) fn write_entries(
     // so that two hosts writing one run's entries at once (a lapsed lease) queue on the lock
     // rather than each wait for a row the other inserted while it waits for the lock.
     for rec in entries.iter().filter_map(|e| e.execution.as_ref()) {
-        if rec.execution.published_events().next().is_some() {
+        if rec.publishes() {
             tx.lock_workspace(rec.workspace).map_err(internal)?;
         }
     }

@@ -27,17 +27,12 @@ use super::{
     JournalEntry, NewRun, ResumeData, RunEnd, RunInfo, RunLease, RunRef, RunStore, StepRecord,
 };
 
-/// Whether a step record publishes events: the event log's rows are numbered within their
+/// Whether any of `entries` publishes events, whose rows are numbered within their
 /// workspace ([`Platform::transact_in_workspace`]).
-fn publishes(record: &ExecutionRecord<'_>) -> bool {
-    record.execution.published_events().next().is_some()
-}
-
-/// Whether any of `entries` publishes events ([`publishes`]).
 fn publishing(entries: &[JournalEntry<'_>]) -> bool {
     entries
         .iter()
-        .any(|e| e.execution.as_ref().is_some_and(publishes))
+        .any(|e| e.execution.as_ref().is_some_and(ExecutionRecord::publishes))
 }
 
 impl RunStore for Platform {
@@ -69,7 +64,7 @@ impl RunStore for Platform {
     }
 
     fn record_attempt(&self, record: &ExecutionRecord<'_>) -> Result<(), Error> {
-        self.transact_in_workspace(publishes(record), |tx| {
+        self.transact_in_workspace(record.publishes(), |tx| {
             crate::store::record_in(tx, record).map_err(internal)?;
             Ok(())
         })
