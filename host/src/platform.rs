@@ -445,7 +445,7 @@ impl Platform {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        self.transact_in_workspace(false, f)
+        self.transact_apart(false, f)
     }
 
     /// [`Platform::transact`] for work whose only rows others may also write are one
@@ -464,9 +464,36 @@ impl Platform {
         numbered: bool,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        self.transact_apart(numbered, f)
+    }
+
+    /// [`Platform::transact`] for claiming a row that other hosts may claim at once (a pending
+    /// event), settled by a conditional update of that row (only the first claimer finds it
+    /// unclaimed; a second waits for the first's row lock, then finds it claimed), with new
+    /// rows of the claimer's own (the runs the event starts). On PostgreSQL with writing
+    /// connections it runs alone on one of them without the deployment's write lock, so hosts
+    /// claim side by side (issue 18). Elsewhere it takes the lock: a batch gathering several
+    /// claims would take their rows' locks in whatever order its members came, and two such
+    /// batches could deadlock.
+    pub(crate) fn transact_claiming<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.transact_apart(true, f)
+    }
+
+    /// The transaction of [`Platform::transact_leased`], [`Platform::transact_in_workspace`]
+    /// and [`Platform::transact_claiming`]. `contended`: `f` locks rows that other hosts also
+    /// write (a workspace's lock, a claimed row), so without the deployment's lock it must be
+    /// alone in its transaction.
+    fn transact_apart<T>(
+        &self,
+        contended: bool,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         if !self.writers.any() {
             // What rides aboard is a run's pending journal, which may publish events.
-            return if numbered || crate::carry::is_aboard() {
+            return if contended || crate::carry::is_aboard() {
                 self.transact(f)
             } else {
                 self.transact_as(Begin::Leased, f)

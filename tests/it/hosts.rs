@@ -353,6 +353,144 @@ fn two_hosts_racing_dispatch_each_event_and_fire_each_timer_once() {
     );
 }
 
+/// A workflow of mssp-soc started by every case titled `title`, which echoes the title and
+/// then does `then`.
+fn on_case_titled(name: &str, title: &str, then: Value) -> Value {
+    json!({ "name": name, "workspace": "mssp-soc", "run_as": OWNER,
+        "trigger": { "on": "case_created",
+            "if": [{ "left": "$.event.case.title", "op": "eq", "right": title }] },
+        "steps": [
+            { "id": "one", "uses": ECHO, "with": { "title": "$.event.case.title" } },
+            then
+        ] })
+}
+
+/// Issue 18: claims go on while another host holds the deployment's write lock, each settled
+/// by the row it claims: an event claimed and the run it starts, a due timer's run claimed
+/// and its lease taken to resume it.
+#[test]
+fn claims_go_on_while_another_host_holds_the_write_lock() {
+    let (db, p) = deployment();
+    publish(
+        &p,
+        &on_case_titled(
+            "greet",
+            "greet",
+            json!({ "id": "two", "uses": ECHO, "with": {} }),
+        ),
+    );
+    publish(
+        &p,
+        &on_case_titled("nap", "nap", json!({ "id": "pause", "wait": "1s" })),
+    );
+    // A wait beyond the in-process limit (zero here) holds the run until its timer is due.
+    let e = Arc::new(engine(&p).with_sleep_limit(Duration::ZERO));
+    // Before the lock: the host's heartbeat row and the step's compilation, and the napping
+    // run put on hold (holding takes the lock: it decides on the run's interactions and
+    // timers, which others write).
+    create_case(&p, "greet");
+    create_case(&p, "nap");
+    let first = e.dispatch_triggers_in(None, &Quiet).expect("dispatch");
+    assert_eq!(first.len(), 2);
+    let held = Instant::now();
+
+    let other = Db::open_postgres(&db.url).expect("another host");
+    other
+        .conn()
+        .begin(Begin::Write)
+        .expect("the other host takes the write lock");
+    create_case(&p, "greet");
+    std::thread::sleep(Duration::from_millis(1_100).saturating_sub(held.elapsed()));
+    let claimer = {
+        let e = e.clone();
+        std::thread::spawn(move || {
+            let dispatched = e.dispatch_triggers_in(None, &Quiet)?;
+            let woken = e.wake_due_timers(&Quiet)?;
+            Ok::<_, Error>((dispatched, woken))
+        })
+    };
+    let claimed = within(Duration::from_secs(10), || claimer.is_finished());
+    other.conn().commit().expect("the other host commits");
+    assert!(claimed, "a claim waited for the write lock");
+    let (dispatched, woken) = claimer.join().expect("thread").expect("claims");
+    assert_eq!(dispatched.len(), 1, "the new event");
+    assert_eq!(woken.len(), 1, "the due timer");
+    for outcome in dispatched.iter().chain(&woken) {
+        assert_eq!(
+            outcome.status,
+            flowhost::runs::RunStatus::Succeeded,
+            "{:?}",
+            outcome.error
+        );
+    }
+    assert_eq!(
+        one::<i64>(&p, "SELECT count(*) FROM events WHERE dispatched = 0"),
+        0
+    );
+}
+
+/// Issue 18, `FOR UPDATE SKIP LOCKED`: while another host is claiming the oldest pending
+/// event (its row locked until that claim ends), a host dispatching at once takes the next
+/// event instead of queueing behind it, and leaves the held one pending; once the other
+/// claim rolls back, the held event is dispatched, once.
+#[test]
+fn a_host_skips_the_event_another_host_is_claiming_and_takes_it_once_free() {
+    let (db, p) = deployment();
+    publish(
+        &p,
+        &on_case_titled(
+            "greet",
+            "greet",
+            json!({ "id": "two", "uses": ECHO, "with": {} }),
+        ),
+    );
+    let e = Arc::new(engine(&p));
+    create_case(&p, "greet");
+    create_case(&p, "greet");
+    let held: i64 = one(&p, "SELECT min(id) FROM events WHERE dispatched = 0");
+
+    // The other host's claim in progress: it has updated the event's row, not yet committed.
+    let other = Db::open_postgres(&db.url).expect("another host");
+    other.conn().begin(Begin::Leased).expect("begin");
+    other
+        .conn()
+        .execute("UPDATE events SET dispatched = 0 WHERE id = ?1", [held])
+        .expect("the other host locks the event's row");
+    let dispatcher = {
+        let e = e.clone();
+        std::thread::spawn(move || e.dispatch_triggers_in(None, &Quiet))
+    };
+    let skipped = within(Duration::from_secs(10), || dispatcher.is_finished());
+    other.conn().rollback().expect("the other claim rolls back");
+    assert!(skipped, "the host queued behind the other host's claim");
+    let outcomes = dispatcher.join().expect("thread").expect("dispatch");
+    assert_eq!(outcomes.len(), 1, "only the free event");
+    let trigger_of = |run: i64| -> i64 {
+        one(
+            &p,
+            &format!("SELECT trigger_event FROM runs WHERE id = {run}"),
+        )
+    };
+    assert_ne!(trigger_of(outcomes[0].run_key), held);
+    assert_eq!(
+        one::<i64>(
+            &p,
+            &format!("SELECT count(*) FROM events WHERE id = {held} AND dispatched = 0")
+        ),
+        1,
+        "the held event stays pending"
+    );
+
+    let outcomes = e.dispatch_triggers_in(None, &Quiet).expect("dispatch");
+    assert_eq!(outcomes.len(), 1, "the held event, now free");
+    assert_eq!(trigger_of(outcomes[0].run_key), held);
+    assert_eq!(
+        one::<i64>(&p, "SELECT count(DISTINCT trigger_event) FROM runs"),
+        2
+    );
+    assert_eq!(one::<i64>(&p, "SELECT count(*) FROM runs"), 2);
+}
+
 /// Interaction timeouts are fired once across hosts (SPEC IX-8): two hosts' `serve --once`
 /// loops race over the same timed-out interactions; each times out once, audited once, and
 /// its run resumes once, on its timeout path.

@@ -116,7 +116,9 @@ impl Platform {
 
     /// In one transaction: the event marked as dispatched, and a run per match (failed at once
     /// when the chain is too deep). Returns the run ids, or `None` when another process
-    /// claimed the event first (it was read before this transaction took the write lock).
+    /// claimed the event first (it was read before this transaction began). On PostgreSQL with
+    /// writing connections, hosts claim without the deployment's write lock (issue 18): the
+    /// event's row decides who claims it.
     fn claim(
         &self,
         event: &Pending,
@@ -125,9 +127,8 @@ impl Platform {
         lease_owner: &str,
     ) -> Result<Option<Vec<RunRef>>, Error> {
         let depth = event.depth + 1;
-        self.transact(|tx| {
-            // Exactly once per event: under the write lock, only the first claimer finds it
-            // still pending.
+        self.transact_claiming(|tx| {
+            // Exactly once per event: only the first claimer finds it still pending.
             if !store::mark_dispatched(tx, event.id)? {
                 return Ok(None);
             }

@@ -1,12 +1,14 @@
 //! The storage of runs (issue 15, the storage boundary): the SQL of `runs`, `run_steps`,
 //! `run_timers` and run leases, and [`RunStore`] over the [`Platform`]. Each function takes
 //! the caller's connection or transaction and returns the run types of [`crate::runs`];
-//! decisions stay above. A run's own rows (its start, journal entries, step records, end,
-//! its lease given back) are written in leased transactions (`Platform::transact_leased`:
-//! on PostgreSQL without the deployment's write lock, issue 18), since only the host holding
+//! decisions stay above. A run's own rows (its start, journal entries, step records, wait
+//! deadlines, end) are written in leased transactions (`Platform::transact_leased`: on
+//! PostgreSQL without the deployment's write lock, issue 18), since only the host holding
 //! the run's lease writes them and `journal::finish` checks that it still does; events its
-//! steps publish take their workspace's lock (`Platform::transact_in_workspace`). A hold, a
-//! lease taken and timers claimed are decided against other hosts' work, under the lock.
+//! steps publish take their workspace's lock (`Platform::transact_in_workspace`). A lease
+//! taken or given up and a due timer's run claimed are settled by the run's row alone
+//! (`Platform::transact_claiming`). A hold is decided on other rows that other hosts write
+//! (its interactions' answers and timeouts), under the lock.
 
 pub(crate) mod hosts;
 pub(crate) mod journal;
@@ -115,23 +117,29 @@ impl RunStore for Platform {
         leases::lease(self.db().conn(), run)
     }
 
+    // A lease taken or given up, and a due timer's run claimed, are settled by the run's row
+    // alone (a conditional update: a second taker waits for the first's row lock, then finds
+    // the lease taken), so hosts do them side by side, without the deployment's lock.
     fn take_lease(&self, run: i64, owner: &str, current: Option<&str>) -> Result<bool, Error> {
-        self.transact(|tx| leases::take(tx, run, owner, current))
+        self.transact_claiming(|tx| leases::take(tx, run, owner, current))
     }
 
     fn give_up_lease(&self, run: i64, owner: &str) -> Result<(), Error> {
-        self.transact(|tx| leases::give_up(tx, run, owner))
+        self.transact_claiming(|tx| leases::give_up(tx, run, owner))
     }
 
     fn timer_deadline(&self, run: i64, key: &str, duration: Duration) -> Result<i64, Error> {
         let wake_ms =
             clock::now_ms().saturating_add(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX));
-        self.transact(|tx| timers::deadline(tx, run, key, wake_ms))
+        // The wait's own row, which only the run's lease holder writes.
+        self.transact_leased(|tx| timers::deadline(tx, run, key, wake_ms))
     }
 
     fn claim_due_timers(&self) -> Result<Vec<i64>, Error> {
         // The scan starts from the runs on hold (an index range), not from every timer set.
-        self.transact(|tx| {
+        // The runs are claimed in the order of their keys, so two hosts claiming at once take
+        // their rows' locks in one order.
+        self.transact_claiming(|tx| {
             let due = timers::due_runs(tx, clock::now_ms())?;
             let mut claimed = Vec::new();
             for run in due {

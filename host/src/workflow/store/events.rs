@@ -2,7 +2,7 @@
 //! `events.quarantined`): the oldest pending event, claiming one, and setting one aside.
 //! Which workflows an event starts, and who may list or release events, is decided above.
 
-use crate::store::sql::{Connection, OptionalExtension, params};
+use crate::store::sql::{Connection, Engine, OptionalExtension, params};
 
 use crate::store::Transaction;
 use serde_json::Value;
@@ -49,42 +49,58 @@ pub struct WaitingEvent {
     pub quarantined_at: Option<i64>,
 }
 
-/// The oldest event of `workspace` (of any if `None`) neither dispatched nor quarantined.
+/// The oldest event of `workspace` (of any if `None`) neither dispatched nor quarantined,
+/// nor being claimed by another host right now.
+///
+/// On PostgreSQL the read skips the rows other transactions hold (`FOR UPDATE SKIP LOCKED`,
+/// issue 18): an event another host is claiming is locked by its [`mark_dispatched`] until
+/// that claim commits, so hosts dispatching at once take different events instead of all
+/// reading the oldest and queueing behind its claimer. Read outside a transaction, the lock
+/// lasts only for the statement; the claim itself is still settled by [`mark_dispatched`]
+/// (the row read here may be claimed by another host before this one's claim begins).
+/// SQLite has one writer, so nothing there is ever being claimed by someone else.
 pub(in crate::workflow) fn next_pending(
     conn: &Connection,
     workspace: Option<&str>,
 ) -> Result<Option<Next>, Error> {
-    conn.query_row(
-        "SELECT id, workspace, kind, payload, case_id, depth FROM events
-         WHERE dispatched = 0 AND quarantined IS NULL AND (CAST(?1 AS TEXT) IS NULL OR workspace = ?1)
-         ORDER BY id LIMIT 1",
-        [workspace],
-        |r| {
-            let id = r.get(0)?;
-            let read = || -> crate::store::sql::Result<PendingEvent> {
-                let payload = json::column(r, 3, "events.payload")?;
-                Ok(PendingEvent {
-                    id,
-                    workspace: r.get(1)?,
-                    kind: r.get(2)?,
-                    payload,
-                    case_id: r.get(4)?,
-                    depth: r.get(5)?,
-                })
-            };
-            Ok(match read() {
-                Ok(event) => Next::Event(event),
-                Err(e) => Next::Unreadable {
-                    id,
-                    // No row id: it is one sequence over every workspace (SPEC ID-4).
-                    why: format!("the stored event does not read: {e}"),
-                },
+    let sql = match conn.engine() {
+        Engine::Sqlite => NEXT_PENDING,
+        Engine::Postgres => NEXT_PENDING_SKIPPING_CLAIMS,
+    };
+    conn.query_row(sql, [workspace], |r| {
+        let id = r.get(0)?;
+        let read = || -> crate::store::sql::Result<PendingEvent> {
+            let payload = json::column(r, 3, "events.payload")?;
+            Ok(PendingEvent {
+                id,
+                workspace: r.get(1)?,
+                kind: r.get(2)?,
+                payload,
+                case_id: r.get(4)?,
+                depth: r.get(5)?,
             })
-        },
-    )
+        };
+        Ok(match read() {
+            Ok(event) => Next::Event(event),
+            Err(e) => Next::Unreadable {
+                id,
+                // No row id: it is one sequence over every workspace (SPEC ID-4).
+                why: format!("the stored event does not read: {e}"),
+            },
+        })
+    })
     .optional()
     .map_err(internal)
 }
+
+const NEXT_PENDING: &str = "SELECT id, workspace, kind, payload, case_id, depth FROM events
+     WHERE dispatched = 0 AND quarantined IS NULL AND (CAST(?1 AS TEXT) IS NULL OR workspace = ?1)
+     ORDER BY id LIMIT 1";
+
+const NEXT_PENDING_SKIPPING_CLAIMS: &str =
+    "SELECT id, workspace, kind, payload, case_id, depth FROM events
+     WHERE dispatched = 0 AND quarantined IS NULL AND (CAST(?1 AS TEXT) IS NULL OR workspace = ?1)
+     ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED";
 
 /// Sets pending event `id` aside with the reason.
 pub(in crate::workflow) fn quarantine(
@@ -94,7 +110,7 @@ pub(in crate::workflow) fn quarantine(
 ) -> Result<(), Error> {
     tx.execute(
         "UPDATE events SET quarantined = ?2, quarantined_at = ?3
-         WHERE id = ?1 AND dispatched = 0 AND quarantined IS NULL",
+         WHERE id = ?1 AND dispatched = 0",
         params![id, why, clock::now_unix()],
     )
     .map_err(internal)?;
@@ -151,13 +167,56 @@ pub(in crate::workflow) fn release(
 }
 
 /// Marks pending event `id` as dispatched; `false` if it was not pending any more (another
-/// process claimed it first). Under the write lock, only the first claimer finds it pending.
+/// process claimed it first, or set it aside since it was read). Exactly once per event
+/// without any wider lock: the update takes the event's row lock, and a second claimer,
+/// waiting for it, finds the row no longer pending (PostgreSQL's `READ COMMITTED` checks the
+/// condition again on the row as the first claim committed it; SQLite has one writer).
 pub(in crate::workflow) fn mark_dispatched(tx: &Transaction<'_>, id: i64) -> Result<bool, Error> {
     let claimed = tx
         .execute(
-            "UPDATE events SET dispatched = 1 WHERE id = ?1 AND dispatched = 0",
+            "UPDATE events SET dispatched = 1
+             WHERE id = ?1 AND dispatched = 0 AND quarantined IS NULL",
             [id],
         )
         .map_err(internal)?;
     Ok(claimed > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::Platform;
+    use crate::store::Db;
+
+    /// A claim that read its event before another process set it aside dispatches nothing:
+    /// the claim's own condition, not the earlier read, decides.
+    #[test]
+    fn an_event_set_aside_after_it_was_read_is_not_claimed() {
+        let p = Platform::new(Db::open_in_memory().expect("db")).expect("platform");
+        let append = |kind: &str| {
+            p.transact(|tx| {
+                crate::store::events::append(tx, "soc", kind, &Value::Null, "test", None, None)
+                    .map_err(internal)
+            })
+            .expect("event")
+        };
+        let (first, second) = (append("first"), append("second"));
+        let read = |p: &Platform| match next_pending(p.db().conn(), None).expect("read") {
+            Some(Next::Event(event)) => event.id,
+            _ => panic!("an event is pending"),
+        };
+        assert_eq!(read(&p), first);
+        p.transact(|tx| quarantine(tx, first, "set aside by hand"))
+            .expect("quarantine");
+        assert!(
+            !p.transact(|tx| mark_dispatched(tx, first)).expect("claim"),
+            "a quarantined event is not claimed"
+        );
+        assert_eq!(read(&p), second);
+        assert!(p.transact(|tx| mark_dispatched(tx, second)).expect("claim"));
+        assert!(
+            !p.transact(|tx| mark_dispatched(tx, second)).expect("claim"),
+            "claimed once"
+        );
+    }
 }
