@@ -137,18 +137,20 @@ impl RunStore for Platform {
 
     fn claim_due_timers(&self) -> Result<Vec<i64>, Error> {
         // The scan starts from the runs on hold (an index range), not from every timer set.
-        // The runs are claimed in the order of their keys, so two hosts claiming at once take
-        // their rows' locks in one order.
-        self.transact_claiming(|tx| {
-            let due = timers::due_runs(tx, clock::now_ms())?;
-            let mut claimed = Vec::new();
-            for run in due {
-                if journal::claim_held(tx, run)? {
-                    claimed.push(run);
-                }
+        let due = timers::due_runs(self.db().conn(), clock::now_ms())?;
+        let mut claimed = Vec::new();
+        for run in due {
+            // One run a transaction: a claim holding one row's lock and waiting for another's
+            // could close a cycle with a transaction that locks runs in another order (a hold).
+            match self.transact_claiming(|tx| journal::claim_held(tx, run)) {
+                Ok(true) => claimed.push(run),
+                Ok(false) => {}
+                // Those claimed are this host's to resume; the rest stay due for the next look.
+                Err(_) if !claimed.is_empty() => break,
+                Err(e) => return Err(e),
             }
-            Ok(claimed)
-        })
+        }
+        Ok(claimed)
     }
 
     fn interrupted_runs(&self) -> Result<Vec<(i64, Option<String>)>, Error> {
