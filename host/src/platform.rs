@@ -67,6 +67,8 @@ pub struct Platform {
     epoch: AtomicI64,
     full_loads: AtomicU64,
     reloaded_workspaces: AtomicU64,
+    /// Looks at the access epoch ([`Platform::refresh_access`]).
+    epoch_looks: AtomicU64,
     /// Transactions left to commit without waiting, after a wait that did not pay.
     unpaid_wait: std::sync::atomic::AtomicU32,
     /// How long a transaction waits for the runs in flight to join its batch.
@@ -177,6 +179,7 @@ impl Platform {
             epoch: AtomicI64::new(epoch),
             full_loads: AtomicU64::new(1),
             reloaded_workspaces: AtomicU64::new(0),
+            epoch_looks: AtomicU64::new(0),
             runs_in_flight: AtomicIsize::new(0),
             group_wait,
             unpaid_wait: std::sync::atomic::AtomicU32::new(0),
@@ -208,6 +211,7 @@ impl Platform {
     /// it holds; returns whether it did. One indexed read when nothing changed; otherwise the
     /// changed workspaces only (see [`Platform::index_loads`]).
     pub fn refresh_access(&self) -> Result<bool, Error> {
+        self.epoch_looks.fetch_add(1, Ordering::Relaxed);
         // The quick look, on the reader: every run and every step makes it, and on the
         // shared connection it waited behind other runs' commits (`benches/README.md`).
         let epoch = match &self.reader {
@@ -246,6 +250,12 @@ impl Platform {
     /// run commits).
     pub fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed) + self.writers.commits()
+    }
+
+    /// Looks at the access epoch made to pick up other processes' changes since this
+    /// platform was made (a round trip each on PostgreSQL; tests and benchmarks).
+    pub fn epoch_looks(&self) -> u64 {
+        self.epoch_looks.load(Ordering::Relaxed)
     }
 
     /// How the index has been kept current: full loads and workspaces reloaded.

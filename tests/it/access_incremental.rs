@@ -279,3 +279,144 @@ fn the_epoch_look_does_not_wait_for_the_connection_another_run_holds() {
     });
     assert!(!may_run(&host, &operator(2), 2), "the demotion holds");
 }
+
+const LEAD: &str = "sam.lead@acme-mssp.test";
+
+/// The example tenant applied on a new database file in `dir`: a host's platform and engine
+/// on it, and another process's platform.
+fn example_host(
+    dir: &std::path::Path,
+) -> (
+    std::sync::Arc<Platform>,
+    flowhost::workflow::Engine,
+    Platform,
+) {
+    use std::sync::Arc;
+    let db = dir.join("flowhost.db");
+    let p = Arc::new(platform_on(&db));
+    let text = std::fs::read_to_string(crate::common::example_tenant_path()).expect("tenant");
+    let file = TenantFile::parse("acme-mssp.json", &text).expect("valid");
+    tenant::apply(&p, &file, None).expect("applies");
+    let e = flowhost::workflow::Engine::new(p.clone(), Arc::new(crate::common::runtime()), vec![]);
+    (p, e, platform_on(&db))
+}
+
+/// Runs the workflow of mssp-soc made of `steps` as `who`, `observer` hearing its steps.
+fn run_steps(
+    e: &flowhost::workflow::Engine,
+    who: &str,
+    steps: serde_json::Value,
+    observer: &dyn flowhost::workflow::Observer,
+) -> flowhost::workflow::RunOutcome {
+    use flowhost::workflow::{Resolver, parse};
+    let text = json!({ "name": "steps", "workspace": "mssp-soc", "steps": steps }).to_string();
+    let wf = parse("wf.json", &text, &Resolver::default()).expect("valid");
+    e.run_manual(&wf, &text, "wf.json", user(who), json!({}), observer)
+        .expect("run")
+}
+
+fn echo(id: &str) -> serde_json::Value {
+    json!({ "id": id, "uses": crate::common::ECHO, "with": { "n": 1 } })
+}
+
+/// A step granted `events:emit` that asks for a notification to the lead.
+fn notify() -> serde_json::Value {
+    json!({ "id": "tell", "uses": crate::common::NOTIFY, "grants": ["events:emit"],
+        "with": { "to": [LEAD], "subject": "s" } })
+}
+
+/// Only a step that may consult access data looks at the access epoch as it starts (a round
+/// trip on PostgreSQL): a component step granted nothing reaches no access decision, since
+/// every host call that consults one requires a grant first. The run looks once as it starts.
+#[test]
+fn only_steps_that_may_consult_access_look_at_the_access_epoch() {
+    use flowhost::workflow::Quiet;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (p, e, _) = example_host(dir.path());
+    let looks = |steps: serde_json::Value| {
+        let before = p.epoch_looks();
+        let done = run_steps(&e, "olivia.owner@acme-mssp.test", steps, &Quiet);
+        assert_eq!(
+            done.status,
+            flowhost::runs::RunStatus::Succeeded,
+            "{:?}",
+            done.error
+        );
+        p.epoch_looks() - before
+    };
+    assert_eq!(looks(json!([echo("a"), echo("b"), echo("c")])), 1);
+    let open = json!({ "id": "open", "uses": "cases/create-case",
+        "with": { "title": "t", "severity": "low" } });
+    assert_eq!(looks(json!([echo("a"), notify(), open])), 3);
+}
+
+/// Demotes the lead to viewer in mssp-soc, through another process, once step `one` ends.
+struct DemoteAfterOne<'p> {
+    other: &'p Platform,
+}
+
+impl flowhost::workflow::Observer for DemoteAfterOne<'_> {
+    fn step_finished(
+        &self,
+        key: &str,
+        _: &Result<serde_json::Value, String>,
+        _: std::time::Duration,
+        _: bool,
+    ) {
+        if key == "one" {
+            self.other
+                .admin()
+                .set_user_role(
+                    &user("olivia.owner@acme-mssp.test"),
+                    "mssp-soc",
+                    LEAD,
+                    "viewer",
+                )
+                .expect("demoted");
+        }
+    }
+}
+
+/// SPEC RB-3 and WF-6 with the look above: a granted component step looks at the access data
+/// as it starts although the step before it, granted nothing, made no look. The lead's run
+/// emits its notification; demoted by another process as its first step ends, the lead's
+/// next run is refused at its granted step, and emits nothing.
+#[test]
+fn a_demotion_by_another_process_mid_run_holds_for_the_next_granted_step() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (p, e, other) = example_host(dir.path());
+    let emitted = || -> i64 {
+        p.db()
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM events WHERE kind = 'notification.requested'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count")
+    };
+    let done = run_steps(
+        &e,
+        LEAD,
+        json!([echo("one"), notify()]),
+        &flowhost::workflow::Quiet,
+    );
+    assert_eq!(
+        done.status,
+        flowhost::runs::RunStatus::Succeeded,
+        "{:?}",
+        done.error
+    );
+    assert_eq!(emitted(), 1);
+
+    let done = run_steps(
+        &e,
+        LEAD,
+        json!([echo("one"), notify()]),
+        &DemoteAfterOne { other: &other },
+    );
+    assert_eq!(done.status, flowhost::runs::RunStatus::Failed);
+    let error = done.error.unwrap_or_default();
+    assert!(error.contains("playbook.execute"), "{error}");
+    assert_eq!(emitted(), 1, "nothing emitted after the demotion");
+}

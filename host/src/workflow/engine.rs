@@ -1007,7 +1007,11 @@ impl Exec<'_> {
         // Each step decides with the access data as it is when the step starts, so that a
         // demotion made by another process meanwhile (during a wait, say) holds from the next
         // step on. One indexed read when nothing changed; on a failed read the index stays.
-        let _ = platform.refresh_access();
+        // A component step granted nothing decides nothing: every host call that consults
+        // access data requires a grant first (`services/grants.rs`), so it makes no read.
+        if consults_access(uses, grants) {
+            let _ = platform.refresh_access();
+        }
         let input = with
             .render(ctx)
             .map_err(|e| fail(format!("{e} (in the input of step `{key}`)")))?;
@@ -1380,6 +1384,13 @@ impl Exec<'_> {
             Flow::Continue => Ok(inner_ctx["steps"].clone()),
         }
     }
+}
+
+/// Whether a step of `uses` with `grants` may consult access data: a built-in step acts as
+/// the run's principal; a component reaches access data only through host calls that
+/// require a grant.
+fn consults_access(uses: &Uses, grants: crate::services::grants::Grants) -> bool {
+    matches!(uses, Uses::Builtin(_)) || grants != crate::services::grants::Grants::default()
 }
 
 /// The outputs of `body`'s steps produced in one iteration.
