@@ -7,6 +7,7 @@
 pub mod access;
 pub mod audit;
 mod batch;
+mod checkpoint;
 pub mod deadline;
 pub mod events;
 pub(crate) mod failure;
@@ -41,7 +42,7 @@ pub use steps::{ExecutionRecord, RecordedExecution, record_in};
 /// The default database location, relative to the working directory.
 pub const DEFAULT_DB_PATH: &str = ".flowhost/flowhost.db";
 
-/// WAL pages after which a commit checkpoints the database file.
+/// WAL pages after which the database file is checkpointed (`checkpoint.rs`).
 const WAL_CHECKPOINT_PAGES: u32 = 32_768;
 
 /// How long a statement or a transaction waits for another process's write lock before
@@ -59,6 +60,9 @@ pub struct Db {
     commits: Arc<AtomicU64>,
     /// The group commit open on it, if any (`batch.rs`).
     batch: Option<batch::OpenBatch>,
+    /// The thread that checkpoints an SQLite file's WAL (`checkpoint.rs`); `None` in memory
+    /// and on PostgreSQL.
+    checkpointer: Option<checkpoint::Checkpointer>,
 }
 
 /// The transaction a piece of work is done in: the connection, inside a transaction that
@@ -134,6 +138,7 @@ impl Db {
             url: Some(url.to_owned()),
             commits,
             batch: None,
+            checkpointer: None,
         })
     }
 
@@ -168,15 +173,24 @@ impl Db {
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         // Checkpoint after ~128 MiB of WAL rather than SQLite's 4 MiB: a run rewrites the
         // same few hot pages, which a checkpoint copies once however often they were written,
-        // and each checkpoint costs two fsyncs and stalls every run in flight while it lasts.
-        // At 32 MiB the stalls were the p99 of runs in flight (~30 ms) and ~10% of their
-        // throughput (`benches/README.md`); at 4 MiB, ~7% of a run one at a time.
+        // and each checkpoint costs two fsyncs. At 32 MiB the stalls were the p99 of runs in
+        // flight (~30 ms) and ~10% of their throughput (`benches/README.md`); at 4 MiB, ~7% of
+        // a run one at a time. A file's checkpoints then move to a thread of their own, below.
         conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)?;
         // Plans that never depend on bound values. Without this, a statement whose plan SQLite
         // thinks a binding might change is re-prepared every time the statement cache clears
         // its bindings, which made a case read cost more than the write beside it.
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         migrations::migrate(&mut conn)?;
+        // After the migrations, which checkpoint as they go: no run waits for those.
+        let checkpointer = match &path {
+            Some(path) => Some(checkpoint::Checkpointer::install(
+                &mut conn,
+                path,
+                WAL_CHECKPOINT_PAGES,
+            )?),
+            None => None,
+        };
         // Counted after the migrations: what the workflow bench and the tests of issue 19
         // read as commits per run.
         let commits = Arc::new(AtomicU64::new(0));
@@ -191,7 +205,16 @@ impl Db {
             url: None,
             commits,
             batch: None,
+            checkpointer,
         })
+    }
+
+    /// Checkpoints of this SQLite file's WAL made on the checkpoint thread, off the commit
+    /// path, since it was opened (benchmarks); 0 in memory and on PostgreSQL.
+    pub fn background_checkpoints(&self) -> u64 {
+        self.checkpointer
+            .as_ref()
+            .map_or(0, checkpoint::Checkpointer::completed)
     }
 
     /// The count of transactions this connection has committed since it was opened, live.
