@@ -134,7 +134,9 @@ fn checkpoint_when_asked(shared: &Shared, path: &PathBuf) {
     let mut conn = None;
     while shared.next() {
         if conn.is_none() {
-            conn = rusqlite::Connection::open(path).ok();
+            // The file exists (its committing connection made it): never create another.
+            let flags = rusqlite::OpenFlags::default() & !rusqlite::OpenFlags::SQLITE_OPEN_CREATE;
+            conn = rusqlite::Connection::open_with_flags(path, flags).ok();
         }
         if let Some(c) = &conn
             && c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0))
