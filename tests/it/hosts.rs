@@ -215,12 +215,7 @@ fn a_killed_hosts_run_is_refused_while_its_heartbeat_lives_and_taken_over_after_
         "taken over {} ms after the kill, before its TTL",
         killed.elapsed().as_millis()
     );
-    assert_eq!(
-        outcome.status,
-        flowhost::runs::RunStatus::Succeeded,
-        "{:?}",
-        outcome.error
-    );
+    assert_succeeded(&outcome);
     assert_eq!(
         one::<i64>(&p, "SELECT count(*) FROM run_steps WHERE step_key = 'one'"),
         1,
@@ -365,20 +360,32 @@ fn on_case_titled(name: &str, title: &str, then: Value) -> Value {
         ] })
 }
 
+/// A workflow started by every case titled `greet`, which echoes twice.
+fn greeting() -> Value {
+    on_case_titled(
+        "greet",
+        "greet",
+        json!({ "id": "two", "uses": ECHO, "with": {} }),
+    )
+}
+
+/// Asserts that `outcome` succeeded, showing its error otherwise.
+fn assert_succeeded(outcome: &flowhost::workflow::RunOutcome) {
+    assert_eq!(
+        outcome.status,
+        flowhost::runs::RunStatus::Succeeded,
+        "{:?}",
+        outcome.error
+    );
+}
+
 /// Issue 18: claims go on while another host holds the deployment's write lock, each settled
 /// by the row it claims: an event claimed and the run it starts, a due timer's run claimed
 /// and its lease taken to resume it.
 #[test]
 fn claims_go_on_while_another_host_holds_the_write_lock() {
     let (db, p) = deployment();
-    publish(
-        &p,
-        &on_case_titled(
-            "greet",
-            "greet",
-            json!({ "id": "two", "uses": ECHO, "with": {} }),
-        ),
-    );
+    publish(&p, &greeting());
     publish(
         &p,
         &on_case_titled("nap", "nap", json!({ "id": "pause", "wait": "1s" })),
@@ -415,14 +422,7 @@ fn claims_go_on_while_another_host_holds_the_write_lock() {
     let (dispatched, woken) = claimer.join().expect("thread").expect("claims");
     assert_eq!(dispatched.len(), 1, "the new event");
     assert_eq!(woken.len(), 1, "the due timer");
-    for outcome in dispatched.iter().chain(&woken) {
-        assert_eq!(
-            outcome.status,
-            flowhost::runs::RunStatus::Succeeded,
-            "{:?}",
-            outcome.error
-        );
-    }
+    dispatched.iter().chain(&woken).for_each(assert_succeeded);
     assert_eq!(
         one::<i64>(&p, "SELECT count(*) FROM events WHERE dispatched = 0"),
         0
@@ -436,14 +436,7 @@ fn claims_go_on_while_another_host_holds_the_write_lock() {
 #[test]
 fn a_host_skips_the_event_another_host_is_claiming_and_takes_it_once_free() {
     let (db, p) = deployment();
-    publish(
-        &p,
-        &on_case_titled(
-            "greet",
-            "greet",
-            json!({ "id": "two", "uses": ECHO, "with": {} }),
-        ),
-    );
+    publish(&p, &greeting());
     let e = Arc::new(engine(&p));
     create_case(&p, "greet");
     create_case(&p, "greet");

@@ -86,7 +86,8 @@ impl Checkpointer {
     }
 
     /// Checkpoints the thread has completed since it started.
-    pub(super) fn completed(&self) -> u64 {
+    #[cfg(test)]
+    fn completed(&self) -> u64 {
         self.shared.done.load(Ordering::Relaxed)
     }
 }

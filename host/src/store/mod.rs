@@ -60,9 +60,9 @@ pub struct Db {
     commits: Arc<AtomicU64>,
     /// The group commit open on it, if any (`batch.rs`).
     batch: Option<batch::OpenBatch>,
-    /// The thread that checkpoints an SQLite file's WAL (`checkpoint.rs`); `None` in memory
-    /// and on PostgreSQL.
-    checkpointer: Option<checkpoint::Checkpointer>,
+    /// The thread that checkpoints an SQLite file's WAL (`checkpoint.rs`), stopped when the
+    /// database is dropped; `None` in memory and on PostgreSQL.
+    _checkpointer: Option<checkpoint::Checkpointer>,
 }
 
 /// The transaction a piece of work is done in: the connection, inside a transaction that
@@ -138,7 +138,7 @@ impl Db {
             url: Some(url.to_owned()),
             commits,
             batch: None,
-            checkpointer: None,
+            _checkpointer: None,
         })
     }
 
@@ -205,16 +205,8 @@ impl Db {
             url: None,
             commits,
             batch: None,
-            checkpointer,
+            _checkpointer: checkpointer,
         })
-    }
-
-    /// Checkpoints of this SQLite file's WAL made on the checkpoint thread, off the commit
-    /// path, since it was opened (benchmarks); 0 in memory and on PostgreSQL.
-    pub fn background_checkpoints(&self) -> u64 {
-        self.checkpointer
-            .as_ref()
-            .map_or(0, checkpoint::Checkpointer::completed)
     }
 
     /// The count of transactions this connection has committed since it was opened, live.

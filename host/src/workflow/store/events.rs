@@ -93,14 +93,18 @@ pub(in crate::workflow) fn next_pending(
     .map_err(internal)
 }
 
-const NEXT_PENDING: &str = "SELECT id, workspace, kind, payload, case_id, depth FROM events
-     WHERE dispatched = 0 AND quarantined IS NULL AND (CAST(?1 AS TEXT) IS NULL OR workspace = ?1)
-     ORDER BY id LIMIT 1";
+/// The oldest pending event's query, which both engines' versions share.
+macro_rules! next_pending_sql {
+    () => {
+        "SELECT id, workspace, kind, payload, case_id, depth FROM events
+         WHERE dispatched = 0 AND quarantined IS NULL AND (CAST(?1 AS TEXT) IS NULL OR workspace = ?1)
+         ORDER BY id LIMIT 1"
+    };
+}
 
-const NEXT_PENDING_SKIPPING_CLAIMS: &str =
-    "SELECT id, workspace, kind, payload, case_id, depth FROM events
-     WHERE dispatched = 0 AND quarantined IS NULL AND (CAST(?1 AS TEXT) IS NULL OR workspace = ?1)
-     ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED";
+const NEXT_PENDING: &str = next_pending_sql!();
+
+const NEXT_PENDING_SKIPPING_CLAIMS: &str = concat!(next_pending_sql!(), " FOR UPDATE SKIP LOCKED");
 
 /// Sets pending event `id` aside with the reason.
 pub(in crate::workflow) fn quarantine(
