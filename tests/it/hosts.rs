@@ -1137,3 +1137,78 @@ fn two_hosts_creating_cases_in_one_workspace_number_them_one_by_one() {
     assert_eq!(count, audit_before + 80, "an audit entry per case");
     assert_eq!((distinct, max), (count, count), "audit numbers");
 }
+
+/// Issue 18: a case's restrictions are updated without the deployment's lock, under its
+/// workspace's lock, taken before the case is read. Updates of one case from two hosts at
+/// once, while another host holds the deployment lock throughout, all go through, one after
+/// the other: each timeline entry's `before` is the previous entry's `after`.
+#[test]
+fn case_restriction_updates_from_two_hosts_apply_one_after_the_other_beside_the_write_lock() {
+    use flowhost::services::cases::RestrictionUpdate;
+    const ROUNDS: usize = 8;
+    let (db, p) = deployment();
+    let owner = owner_in("mssp-soc");
+    let case = p.create_case(&owner, low_case("shared")).expect("case");
+    let other = Db::open_postgres(&db.url).expect("another host");
+    other
+        .conn()
+        .begin(Begin::Write)
+        .expect("the other host takes the write lock");
+    let hosts = [p.clone(), platform(&db.url)];
+    let people = [
+        ["sam.lead@acme-mssp.test", "tina.analyst@acme-mssp.test"],
+        ["omar.operator@acme-mssp.test", "automation@acme-mssp.test"],
+    ];
+    let updated = std::thread::scope(|s| {
+        let all: Vec<_> = hosts
+            .iter()
+            .zip(people)
+            .map(|(host, emails)| {
+                let (owner, case) = (&owner, &case);
+                s.spawn(move || -> Result<(), Error> {
+                    for _ in 0..ROUNDS {
+                        for email in emails {
+                            let add = RestrictionUpdate {
+                                add_collaborators: vec![email.into()],
+                                ..RestrictionUpdate::default()
+                            };
+                            host.update_case_restrictions(owner, &case.id, add)?;
+                            let remove = RestrictionUpdate {
+                                remove_collaborators: vec![email.into()],
+                                ..RestrictionUpdate::default()
+                            };
+                            host.update_case_restrictions(owner, &case.id, remove)?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        all.into_iter()
+            .map(|t| t.join().expect("host"))
+            .collect::<Result<Vec<()>, Error>>()
+    });
+    other.conn().commit().expect("the other host commits");
+    updated.expect("every update went through beside the write lock");
+
+    let entries: Vec<Value> = {
+        let db = p.db();
+        let mut stmt = db
+            .conn()
+            .prepare(
+                "SELECT details FROM case_timeline WHERE kind = 'restrictions_updated' ORDER BY id",
+            )
+            .expect("prepare");
+        stmt.query_map([], |r| r.get::<String>(0))
+            .expect("query")
+            .map(|d| serde_json::from_str(&d.expect("row")).expect("details"))
+            .collect()
+    };
+    assert_eq!(entries.len(), 2 * 2 * 2 * ROUNDS);
+    for pair in entries.windows(2) {
+        assert_eq!(
+            pair[1]["before"]["collaborators"], pair[0]["after"]["collaborators"],
+            "an update decided on a case another had changed meanwhile"
+        );
+    }
+}

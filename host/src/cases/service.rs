@@ -325,8 +325,12 @@ impl CaseApi for Platform {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let actor = caller.principal.to_string();
-        // Read and write in one transaction, so a concurrent update cannot be lost.
-        self.transact(|tx| {
+        // Read and write in one transaction under the workspace's lock, taken before the case
+        // is read: a concurrent update of it (on any host) waits, then reads what this one
+        // wrote, so none is lost; the deployment's lock is not needed (issue 18), and the
+        // timeline, audit entry and events this writes are numbered under the same lock.
+        self.transact_in_workspace(true, |tx| {
+            tx.lock_workspace(&caller.workspace).map_err(internal)?;
             let before = self.visible_case(tx, ws, &viewer, case_id)?;
             let old: BTreeSet<String> = before.record.collaborators.iter().cloned().collect();
             let mut new: BTreeSet<String> = set.clone().map_or_else(|| old.clone(), |s| s.into_iter().collect());
