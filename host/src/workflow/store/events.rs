@@ -114,7 +114,7 @@ pub(in crate::workflow) fn quarantine(
 ) -> Result<(), Error> {
     tx.execute(
         "UPDATE events SET quarantined = ?2, quarantined_at = ?3
-         WHERE id = ?1 AND dispatched = 0",
+         WHERE id = ?1 AND dispatched = 0 AND quarantined IS NULL",
         params![id, why, clock::now_unix()],
     )
     .map_err(internal)?;
@@ -222,5 +222,29 @@ mod tests {
             !p.transact(|tx| mark_dispatched(tx, second)).expect("claim"),
             "claimed once"
         );
+    }
+
+    /// An event set aside keeps the reason it was first set aside for.
+    #[test]
+    fn an_event_set_aside_twice_keeps_its_first_reason() {
+        let p = Platform::new(Db::open_in_memory().expect("db")).expect("platform");
+        let id = p
+            .transact(|tx| {
+                crate::store::events::append(tx, "soc", "first", &Value::Null, "test", None, None)
+                    .map_err(internal)
+            })
+            .expect("event");
+        for why in ["first reason", "second reason"] {
+            p.transact(|tx| quarantine(tx, id, why))
+                .expect("quarantine");
+        }
+        let kept: String = p
+            .db()
+            .conn()
+            .query_row("SELECT quarantined FROM events WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .expect("read");
+        assert_eq!(kept, "first reason");
     }
 }
