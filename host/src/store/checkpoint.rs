@@ -11,7 +11,7 @@
 //! committing connection checkpoints itself, as SQLite would have.
 
 use std::ffi::c_int;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -21,7 +21,7 @@ use rusqlite::hooks::Wal;
 
 /// How many times the checkpoint size the WAL may reach before the committing connection
 /// checkpoints itself.
-pub(super) const FALL_BEHIND: u32 = 4;
+const FALL_BEHIND: u32 = 4;
 
 /// The least time between two checkpoints: under a steady stream of commits the WAL stays
 /// past the size until a checkpoint catches up, and every commit says so.
@@ -131,7 +131,7 @@ impl Shared {
 /// The thread: a `PASSIVE` checkpoint per request, at most one per [`MIN_GAP`]. Its
 /// connection is opened at the first request (most processes never make one). A failure is
 /// not reported: the WAL then grows until the committing connection checkpoints itself.
-fn checkpoint_when_asked(shared: &Shared, path: &PathBuf) {
+fn checkpoint_when_asked(shared: &Shared, path: &Path) {
     let mut conn = None;
     while shared.next() {
         if conn.is_none() {
@@ -154,7 +154,7 @@ mod tests {
     use super::*;
 
     /// A WAL-mode file and its committing connection, with one small table.
-    fn wal_file(dir: &Path) -> (PathBuf, rusqlite::Connection) {
+    fn wal_file(dir: &Path) -> (std::path::PathBuf, rusqlite::Connection) {
         let path = dir.join("wal.db");
         let conn = rusqlite::Connection::open(&path).expect("open");
         conn.pragma_update(None, "journal_mode", "WAL")
