@@ -48,6 +48,8 @@ impl Server {
             .arg("--db")
             .arg(crate::common::db_arg(&deployment.db))
             .args(["serve", "--http", "127.0.0.1:0", "--poll-ms", "50"])
+            .arg("--steps")
+            .arg(steps_dir())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -194,11 +196,23 @@ fn publish_hook(server: &Server, key: &str) -> (String, String) {
     )
 }
 
+/// The server's step directory: the one the sample and hostile steps are built into.
+fn steps_dir() -> &'static std::path::Path {
+    std::path::Path::new(common::ECHO)
+        .parent()
+        .expect("the echo component is in a directory")
+}
+
 /// A one-step workflow of `workspace` run by `trigger`.
 fn echo_workflow(name: &str, trigger: Value) -> Value {
+    echo_workflow_using(name, trigger, "step:echo")
+}
+
+/// [`echo_workflow`] with its one step's `uses` given.
+fn echo_workflow_using(name: &str, trigger: Value, uses: &str) -> Value {
     json!({
         "name": name, "workspace": "mssp-soc", "run_as": OWNER, "trigger": trigger,
-        "steps": [{ "id": "echo", "uses": common::ECHO, "with": { "got": "$.event" } }]
+        "steps": [{ "id": "echo", "uses": uses, "with": { "got": "$.event" } }]
     })
 }
 
@@ -345,6 +359,102 @@ fn workflows_publish_list_and_run_for_the_allowed_only() {
     );
     assert_eq!(unknown.status, 400, "{}", unknown.text);
     assert!(unknown.text.contains("evnt"), "{}", unknown.text);
+}
+
+/// A definition sent to the API has no directory of its own: it names components as
+/// `step:NAME` from the server's step directories and nests no workflow file. Before, its
+/// paths resolved against the server's working directory, so a publisher could have any
+/// `.wasm` or JSON file the server can read pinned into a workflow, and anyone with a key
+/// could tell from the answer whether a file existed.
+#[test]
+fn a_definition_sent_to_the_api_reaches_no_file_of_the_servers() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let operator = server.key(OPERATOR, "mssp-soc");
+    let base = "/api/v1/workspaces/mssp-soc/workflows";
+    // A real component and a valid nested workflow, outside the step directories.
+    let dir = server.deployment.dir.path();
+    std::fs::copy(common::ECHO, dir.join("loot.wasm")).expect("copy");
+    std::fs::write(
+        dir.join("inner.json"),
+        json!({ "name": "inner", "workspace": "mssp-soc", "steps": [] }).to_string(),
+    )
+    .expect("nested");
+    let absolute = dir.join("loot.wasm").display().to_string();
+    let beside = std::path::Path::new(common::ECHO)
+        .with_file_name("..")
+        .join("release")
+        .join("echo.wasm")
+        .display()
+        .to_string();
+    for (uses, says) in [
+        (absolute.as_str(), "is a file path"),
+        ("loot.wasm", "is a file path"),
+        (beside.as_str(), "is a file path"),
+        ("step:../release/echo", "a step's name is letters, digits"),
+        ("step:/echo", "a step's name is letters, digits"),
+    ] {
+        let refused = server.post(
+            base,
+            &owner,
+            &echo_workflow_using("loot", json!({ "on": "manual" }), uses),
+        );
+        assert_eq!(refused.status, 400, "{uses}: {}", refused.text);
+        assert!(refused.text.contains(says), "{uses}: {}", refused.text);
+        assert!(
+            refused.text.contains("steps[0].uses"),
+            "{uses}: {}",
+            refused.text
+        );
+    }
+    for nested in ["inner.json", &dir.join("inner.json").display().to_string()] {
+        let refused = server.post(
+            base,
+            &owner,
+            &json!({ "name": "outer", "workspace": "mssp-soc",
+                     "steps": [{ "id": "in", "workflow": nested }] }),
+        );
+        assert_eq!(refused.status, 400, "{nested}: {}", refused.text);
+        assert!(
+            refused.text.contains("cannot nest workflow files"),
+            "{nested}: {}",
+            refused.text
+        );
+    }
+    // Nothing was published.
+    let listed = server.get(base, Some(&owner));
+    assert_eq!(listed.body, json!([]), "{}", listed.text);
+
+    // Without playbook.publish, the answer is the same whatever the definition names: the
+    // definition is not read before the permission is checked.
+    let real = server.post(
+        base,
+        &operator,
+        &echo_workflow("x", json!({ "on": "manual" })),
+    );
+    let made_up = server.post(
+        base,
+        &operator,
+        &echo_workflow_using("x", json!({ "on": "manual" }), "step:no-such-step"),
+    );
+    let not_json_inside = server.post(base, &operator, &json!({ "steps": 3 }));
+    assert_eq!(real.status, 403, "{}", real.text);
+    assert_eq!(real.text, made_up.text);
+    assert_eq!(real.text, not_json_inside.text);
+
+    // The allowed path: a step of the server's step directories publishes and runs.
+    let published = server.post(
+        base,
+        &owner,
+        &echo_workflow("fine", json!({ "on": "manual" })),
+    );
+    assert_eq!(published.status, 201, "{}", published.text);
+    let ran = server.post(
+        &format!("{base}/fine/runs"),
+        &owner,
+        &json!({ "event": { "n": 7 } }),
+    );
+    assert_eq!(ran.body["status"], "succeeded", "{}", ran.text);
 }
 
 #[test]

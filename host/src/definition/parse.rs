@@ -511,7 +511,13 @@ impl Parser {
                     "a nested `workflow` step",
                 );
                 let file = self.string(o, "workflow", &at, true)?;
-                let path = self.resolver.base.join(&file);
+                let path = match self.resolver.nested_path(&file) {
+                    Ok(path) => path,
+                    Err(e) => {
+                        self.err(at.key("workflow"), e);
+                        return None;
+                    }
+                };
                 if !self.resolver.has_nested(&path) {
                     self.err(
                         at.key("workflow"),

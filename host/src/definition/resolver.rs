@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug, Default)]
 pub struct Resolver {
     /// The definition's directory: `.wasm` paths and nested workflows are relative to it.
-    pub base: PathBuf,
+    /// `None` for a definition that came without a file (the HTTP API): it may name only
+    /// `step:<name>` components and nest no workflow files, so what it names never reaches
+    /// the server's own files ([`Resolver::without_files`]).
+    pub base: Option<PathBuf>,
     /// Directories searched for `step:<name>` (as `<dir>/<name>.wasm`, `-` read as `_` too).
     pub step_dirs: Vec<PathBuf>,
     /// For a published workflow: each `uses` value's pinned component (content-addressed,
@@ -24,10 +27,33 @@ impl Resolver {
     pub fn for_file(file: &Path, step_dirs: Vec<PathBuf>) -> Self {
         let base = file.parent().map(Path::to_owned).unwrap_or_default();
         Self {
-            base,
+            base: Some(base),
             step_dirs,
             pinned: None,
             workflows: None,
+        }
+    }
+
+    /// A resolver for a definition that came without a file of its own (the HTTP API's
+    /// publish): its components are `step:<name>` from `step_dirs`, nothing else. A path in
+    /// such a definition would name a file of the server's, read with the server's rights.
+    pub fn without_files(step_dirs: Vec<PathBuf>) -> Self {
+        Self {
+            base: None,
+            step_dirs,
+            pinned: None,
+            workflows: None,
+        }
+    }
+
+    /// Where nested workflow `file` (as a definition names it) is found, or why it cannot
+    /// be: a definition without a directory nests no files.
+    pub fn nested_path(&self, file: &str) -> Result<PathBuf, String> {
+        match &self.base {
+            Some(base) => Ok(base.join(file)),
+            None => Err(format!(
+                "nested workflow `{file}`: a definition sent without a file of its own (through the API) cannot nest workflow files; publish it from a file with `flowhost workflows publish`"
+            )),
         }
     }
 
@@ -42,7 +68,7 @@ impl Resolver {
         self.workflows
             .as_ref()
             .is_some_and(|w| w.contains_key(&Self::nested_key(path)))
-            || path.is_file()
+            || (self.base.is_some() && path.is_file())
     }
 
     /// The definition of the nested workflow at `path` and the resolver for it: pinned ones
@@ -50,7 +76,7 @@ impl Resolver {
     /// the file, with this resolver's step directories, or `step_dirs` for a revision
     /// published before nested workflows were pinned.
     pub fn nested(&self, path: &Path, step_dirs: &[PathBuf]) -> Result<(String, Resolver), String> {
-        let base = path.parent().map(Path::to_owned).unwrap_or_default();
+        let base = Some(path.parent().map(Path::to_owned).unwrap_or_default());
         if let Some(text) = self
             .workflows
             .as_ref()
@@ -61,6 +87,12 @@ impl Resolver {
                 ..self.clone()
             };
             return Ok((text.clone(), resolver));
+        }
+        if self.base.is_none() {
+            return Err(format!(
+                "nested workflow `{}` was not pinned, and a definition without a file reads none",
+                path.display()
+            ));
         }
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -84,6 +116,11 @@ impl Resolver {
         }
         match uses.strip_prefix("step:") {
             Some(name) => {
+                if !step_name(name) {
+                    return Err(format!(
+                        "`{uses}`: a step's name is letters, digits, `-` and `_` (it names a file in the step directories)"
+                    ));
+                }
                 let files = [
                     format!("{name}.wasm"),
                     format!("{}.wasm", name.replace('-', "_")),
@@ -98,7 +135,12 @@ impl Resolver {
                     })
             }
             None => {
-                let path = self.base.join(uses);
+                let Some(base) = &self.base else {
+                    return Err(format!(
+                        "`{uses}` is a file path; a definition sent without a file of its own (through the API) names its components as `step:<name>` from the server's step directories"
+                    ));
+                };
+                let path = base.join(uses);
                 if path.is_file() {
                     Ok(path)
                 } else {
@@ -107,4 +149,13 @@ impl Resolver {
             }
         }
     }
+}
+
+/// Whether `name` (of `step:<name>`) can only name a file directly inside a step directory:
+/// no separator, no `..`, nothing hidden.
+fn step_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }

@@ -35,6 +35,22 @@ impl<'p> Workflows<'p> {
             .publish_workflow(actor, workflow, definition, source, resolver)
     }
 
+    /// Publishes `definition`, sent to `workspace` without a file of its own (the HTTP API),
+    /// as a new revision: `playbook.publish` is checked before the definition is read, and
+    /// its components are `step:<name>` from `step_dirs` only, never a path (a path would
+    /// name the server's own files). Returns the parsed workflow and its revision.
+    pub fn publish_sent(
+        &self,
+        actor: &Principal,
+        workspace: &str,
+        definition: &str,
+        source: &str,
+        step_dirs: Vec<std::path::PathBuf>,
+    ) -> Result<(Workflow, i64), Error> {
+        self.platform
+            .publish_sent(actor, workspace, definition, source, step_dirs)
+    }
+
     /// The latest revision of every published workflow of `workspace`; needs `playbook.list`.
     pub fn list(&self, actor: &Principal, workspace: &str) -> Result<Vec<Revision>, Error> {
         self.platform.list_workflows(actor, workspace)

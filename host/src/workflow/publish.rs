@@ -83,6 +83,34 @@ pub(crate) fn publisher_to_stored(p: &Principal) -> String {
 }
 
 impl Platform {
+    /// Publishes `definition`, sent to `workspace` without a file of its own (the HTTP API),
+    /// as read from `source`: `playbook.publish` in `workspace` is checked before the
+    /// definition is read, so a caller without it learns nothing of what it names; its
+    /// components are `step:<name>` from `step_dirs`, and nothing else of the server's files
+    /// is reached (`Resolver::without_files`). The definition's own `workspace` must be
+    /// `workspace`. Returns the workflow and its revision.
+    pub(crate) fn publish_sent(
+        &self,
+        actor: &Principal,
+        workspace: &str,
+        definition: &str,
+        source: &str,
+        step_dirs: Vec<std::path::PathBuf>,
+    ) -> Result<(Workflow, i64), Error> {
+        self.authorize(actor, workspace, Scope::PlaybookPublish)?;
+        let resolver = Resolver::without_files(step_dirs);
+        let workflow = crate::definition::parse::parse(source, definition, &resolver)
+            .map_err(|errors| Error::Invalid(crate::json_locate::joined(&errors)))?;
+        if workflow.workspace != workspace {
+            return Err(Error::Invalid(format!(
+                "the definition's `workspace` is `{}`, not `{workspace}` of the URL",
+                workflow.workspace
+            )));
+        }
+        let revision = self.publish_workflow(actor, &workflow, definition, source, &resolver)?;
+        Ok((workflow, revision))
+    }
+
     /// Publishes `workflow` (parsed from `definition`, read from `source`) as a new revision;
     /// needs `playbook.publish`, and binds its `run_as` to the publisher (SPEC WF-10). The
     /// components it uses are found with `resolver` and pinned (stored by content). Publishing

@@ -1,7 +1,5 @@
 //! `/api/v1/workspaces/{workspace}/workflows`: list, publish, run (SPEC WF-6, WF-7).
 
-use std::path::Path as FsPath;
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -14,12 +12,10 @@ use super::auth::Authed;
 use super::body::{ApiJson, parse_body};
 use super::call::call;
 use super::error::{ApiError, ApiResult, ErrorBody};
-use crate::Error;
 use crate::definition::model::TriggerKind;
-use crate::json_locate::joined;
 use crate::server::AppState;
 use crate::workflow::webhooks::Webhook;
-use crate::workflow::{self, Quiet, Resolver, RunOutcome};
+use crate::workflow::{Quiet, RunOutcome};
 
 /// A published workflow's latest revision.
 #[derive(Serialize, ToSchema)]
@@ -72,7 +68,7 @@ pub struct Published {
 /// Publishes the definition in the body (the workflow JSON document itself, so errors'
 /// line:column point into what was sent) as a new revision; needs `playbook.publish`, and
 /// binds `run_as` to the publisher (SPEC WF-7, WF-10). Components are found as `step:NAME`
-/// in the server's step directories.
+/// in the server's step directories, and only there: a path would name the server's files.
 #[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/workflows", tag = "workflows",
     params(("workspace" = String, Path, description = "the workspace; the definition's own must match")),
     request_body(content = Object, description = "a workflow definition (SPEC WF-1)"),
@@ -91,19 +87,13 @@ pub async fn publish(
         .map_err(|e| ApiError::invalid(format!("the request body is not UTF-8: {e}")))?;
     let published = call(&state, move |e| {
         let origin = format!("api:{workspace}");
-        let resolver = Resolver::for_file(FsPath::new(&origin), e.step_dirs().to_vec());
-        let w = workflow::parse(&origin, &text, &resolver)
-            .map_err(|errors| Error::Invalid(joined(&errors)))?;
-        if w.workspace != workspace {
-            return Err(Error::Invalid(format!(
-                "the definition's `workspace` is `{}`, not `{workspace}` of the URL",
-                w.workspace
-            )));
-        }
-        let revision = e
-            .platform()
-            .workflows()
-            .publish(&principal, &w, &text, &origin, &resolver)?;
+        let (w, revision) = e.platform().workflows().publish_sent(
+            &principal,
+            &workspace,
+            &text,
+            &origin,
+            e.step_dirs().to_vec(),
+        )?;
         let webhook = match w.trigger.on {
             TriggerKind::Webhook => Some(
                 e.platform()
