@@ -256,6 +256,40 @@ fn a_link_signs_nobody_in_once_its_person_left_the_workspace() {
     assert!(browser.cookie("fh_session").is_none());
 }
 
+/// A session acts on access data as of its request: a person another process removed a
+/// moment ago no longer sees or answers the interaction, though the server's scheduler
+/// (polling once a minute here) has not looked at access data since. Before, web pages
+/// decided on the server's last refresh, up to one poll behind.
+#[test]
+fn a_session_loses_what_its_person_lost_at_once() {
+    let deployment = Deployment::new();
+    let server =
+        WebServer::start_polling(deployment.dir.path(), &deployment.db, &steps_dir(), 60_000);
+    let site = Site { deployment, server };
+    let (id, run) = site.triage();
+    let url = site.server.url(&format!("/interactions/{id}"));
+    let mut analyst = site.signed_in(ANALYST);
+    let page = analyst.get(&url);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = page.csrf();
+
+    site.deployment.ok(&[
+        "users",
+        "delete",
+        ANALYST,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let home = analyst.get(&site.server.url("/"));
+    assert!(!home.body.contains(&id), "{}", home.body);
+    assert_eq!(analyst.get(&url).status, 404);
+    let answer = analyst.post(&url, &[("csrf", &csrf), ("verdict", "escalate")]);
+    assert_eq!(answer.status, 404, "{}", answer.body);
+    assert_eq!(site.run_status(&run), "on_hold");
+}
+
 #[test]
 fn every_page_carries_the_security_headers() {
     let site = Site::new();

@@ -163,6 +163,10 @@ impl Platform {
 
     /// The live session whose cookie holds `secret`, if any (unknown and expired alike).
     pub(crate) fn session(&self, secret: &str) -> Result<Option<Session>, Error> {
+        // Every request of a session is decided on current access data: a person another
+        // process (the CLI) demoted or removed a moment ago acts no more (one indexed read
+        // when nothing changed).
+        self.refresh_access()?;
         let db = self.db_for_call()?;
         let Some(row) = store::session(db.conn(), &hash(secret))? else {
             return Ok(None);

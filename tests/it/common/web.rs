@@ -21,6 +21,13 @@ impl WebServer {
     /// Starts the server on a free loopback port over `db`, with `steps` as a step directory,
     /// and waits until it says where it listens.
     pub fn start(dir: &Path, db: &Path, steps: &str) -> WebServer {
+        Self::start_polling(dir, db, steps, 50)
+    }
+
+    /// [`WebServer::start`] with the scheduler looking for work every `poll_ms` (which
+    /// also refreshes its access data).
+    pub fn start_polling(dir: &Path, db: &Path, steps: &str, poll_ms: u64) -> WebServer {
+        let poll_ms = poll_ms.to_string();
         let mut child = Command::new(flowhost_bin())
             .env(super::ALLOW_LOOPBACK_IDP.0, super::ALLOW_LOOPBACK_IDP.1)
             .current_dir(dir)
@@ -31,7 +38,7 @@ impl WebServer {
                 "--http",
                 "127.0.0.1:0",
                 "--poll-ms",
-                "50",
+                &poll_ms,
                 "--steps",
                 steps,
             ])
