@@ -854,3 +854,66 @@ fn validation_refuses_references_in_form_started_flows_and_runs_refuse_mixed_arr
         "{out}"
     );
 }
+
+/// A flow's starter sees its output (its answer to the form, SPEC IX-1) but a failed step's
+/// message only if they may see what the run saw (SPEC CS-2): here the flow runs as the
+/// Owner and fails quoting what its first step returned. The operator who started it gets
+/// the status and the run's id; the Owner starting it gets the message. Before, `interact
+/// start` printed the message to anyone the flow admits, live and at the end.
+#[test]
+fn a_flows_failure_shows_its_message_only_to_who_may_see_what_the_run_saw() {
+    let env = Env::new();
+    let steps = steps_dir();
+    let flow = env.dir.path().join("leaky.json");
+    std::fs::write(
+        &flow,
+        serde_json::json!({
+            "name": "leaky", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": { "on": "interaction", "interaction": {
+                "title": "Leaky", "form": { "fields": [{ "name": "n", "type": "text" }] } } },
+            "steps": [
+                { "id": "read", "uses": "step:echo", "with": { "secret": "TOPSECRET-4711" } },
+                { "id": "each", "loop": { "over": "$.steps.read" },
+                  "do": [{ "id": "x", "uses": "step:echo", "with": {} }] }
+            ]
+        })
+        .to_string(),
+    )
+    .expect("flow");
+    env.ok(&[
+        "workflows",
+        "publish",
+        flow.to_str().expect("utf-8"),
+        "--as",
+        OWNER,
+        "--steps",
+        &steps,
+    ]);
+    let start = |who: &str| {
+        env.cli(&[
+            "interact",
+            "start",
+            "leaky",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            who,
+            "--values",
+            r#"{"n":"1"}"#,
+            "--steps",
+            &steps,
+        ])
+    };
+    let operator = start(OPERATOR);
+    assert!(!operator.status.success(), "{}", text(&operator));
+    assert!(text(&operator).contains("failed"), "{}", text(&operator));
+    assert!(
+        !text(&operator).contains("TOPSECRET"),
+        "{}",
+        text(&operator)
+    );
+    assert!(text(&operator).contains("hidden"), "{}", text(&operator));
+    let owner = start(OWNER);
+    assert!(!owner.status.success(), "{}", text(&owner));
+    assert!(text(&owner).contains("TOPSECRET-4711"), "{}", text(&owner));
+}

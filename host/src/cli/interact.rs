@@ -200,8 +200,9 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
             }
             let started = Instant::now();
             // The flow's output is its answer to the form, shaped by its publisher for the
-            // people its settings let start it (SPEC IX-1): shown as is.
+            // people its settings let start it (SPEC IX-1); its error as they may see it.
             let outcome = engine.start_flow(&principal, &workspace, &flow, &values, observer)?;
+            let outcome = engine.platform().runs().flow_outcome(&principal, outcome);
             let first = report(&outcome, started.elapsed(), json);
             drain(&engine, &principal, &workspace, json)?;
             first

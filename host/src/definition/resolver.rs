@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 /// Where components named by a definition are found.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Resolver {
     /// The definition's directory: `.wasm` paths and nested workflows are relative to it.
     /// `None` for a definition that came without a file (the HTTP API): it may name only
@@ -20,6 +20,14 @@ pub struct Resolver {
     /// For a published workflow: the definitions of its nested workflows as pinned at
     /// publish, by path ([`Resolver::nested_key`]); they are not read from files.
     pub workflows: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// Paths relative to the working directory, no step directories: a definition read from a
+/// file there.
+impl Default for Resolver {
+    fn default() -> Self {
+        Self::for_file(Path::new(""), Vec::new())
+    }
 }
 
 impl Resolver {

@@ -95,6 +95,13 @@ impl<'p> Runs<'p> {
         self.platform.caused_outcome_for(principal, outcome)
     }
 
+    /// The outcome of an Interaction Flow `principal` started: its output as is (shaped by
+    /// its publisher for those its settings let start it, SPEC IX-1), its error only if they
+    /// may see what the run saw.
+    pub fn flow_outcome(&self, principal: &Principal, outcome: RunOutcome) -> RunOutcome {
+        self.platform.flow_outcome_for(principal, outcome)
+    }
+
     /// The events of `workspace` waiting for dispatch, or (`quarantined`) those set aside and
     /// why, numbered within the workspace; needs `playbook.execute` there (SPEC WF-2, ID-4).
     pub fn waiting_events(

@@ -231,6 +231,24 @@ impl Platform {
     }
 }
 
+impl Platform {
+    /// The outcome of an Interaction Flow `principal` started: its output as is (the flow's
+    /// answer to its form, shaped by its publisher for the people its settings let start it,
+    /// SPEC IX-1), its error only if they may see what the run saw (a failed step's message
+    /// is not shaped by anyone and may quote what the run's identity read).
+    pub(crate) fn flow_outcome_for(
+        &self,
+        principal: &Principal,
+        outcome: RunOutcome,
+    ) -> RunOutcome {
+        let output = outcome.output.clone();
+        RunOutcome {
+            output,
+            ..self.caused_outcome_for(principal, outcome)
+        }
+    }
+}
+
 fn hide_outcome(outcome: RunOutcome) -> RunOutcome {
     RunOutcome {
         output: serde_json::Value::Null,

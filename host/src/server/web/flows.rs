@@ -108,7 +108,7 @@ pub(super) async fn start(
     let started = state
         .blocking(move |e| {
             e.start_flow(&principal, &workspace, &name, &values, &workflow::Quiet)
-                .map(|o| e.platform().runs().caused_outcome(&principal, o))
+                .map(|o| e.platform().runs().flow_outcome(&principal, o))
         })
         .await?;
     let outcome = match started {
