@@ -16,6 +16,11 @@ pub const MAX_CLAIM_CHARS: usize = 1_000;
 /// Longest case `state`, in characters.
 pub const MAX_STATE_CHARS: usize = 100;
 
+/// Longest message of a step's failure kept (its error, a traceback), in bytes: the rest is
+/// cut, so a hostile step cannot make every run record, journal entry and retry hold tens of
+/// megabytes.
+pub const MAX_STEP_ERROR_BYTES: usize = 64 << 10;
+
 /// How many characters of an input an error quotes before shortening it.
 pub const ECHO_CHARS: usize = 80;
 
@@ -26,6 +31,18 @@ pub fn clip(input: &str) -> Cow<'_, str> {
         None => Cow::Borrowed(input),
         Some((cut, _)) => Cow::Owned(format!("{}… ({} bytes)", &input[..cut], input.len())),
     }
+}
+
+/// `message` cut to at most `max` bytes (at a character boundary), saying how long it was.
+pub fn clip_bytes(message: String, max: usize) -> String {
+    if message.len() <= max {
+        return message;
+    }
+    let mut cut = max;
+    while !message.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}… (cut: {} bytes in all)", &message[..cut], message.len())
 }
 
 /// `message` with every run of non-space characters longer than [`ECHO_CHARS`] clipped: the
@@ -68,6 +85,14 @@ pub fn check_len(what: &str, value: &str, max: usize) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clip_bytes_cuts_at_a_character_boundary_and_says_the_length() {
+        assert_eq!(clip_bytes("short".into(), 10), "short");
+        let long = "é".repeat(10); // 20 bytes
+        let cut = clip_bytes(long, 5);
+        assert_eq!(cut, "éé… (cut: 20 bytes in all)");
+    }
 
     #[test]
     fn short_input_is_echoed_whole_and_long_input_clipped() {

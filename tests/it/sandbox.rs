@@ -207,6 +207,34 @@ fn a_100_mib_output_is_refused() {
     assert_next_step_runs(&rt);
 }
 
+/// A step's failure message is kept to `MAX_STEP_ERROR_BYTES`, cut at a character boundary
+/// and saying how long it was: before, an 8 MiB message went whole into the step record, the
+/// run's journal and the run itself, once per retry.
+#[test]
+fn a_huge_failure_message_is_cut_and_says_its_length() {
+    let rt = runtime();
+    let exec = run(
+        &rt,
+        HOSTILE,
+        json!({ "attack": "big_error", "mib": 8 }),
+        StepLimits::default(),
+    );
+    let f = failure(&exec);
+    assert_eq!(f.kind(), "step_error", "{f}");
+    let message = f.to_string();
+    assert!(
+        message.len() < flowhost::text::MAX_STEP_ERROR_BYTES + 100,
+        "{} bytes",
+        message.len()
+    );
+    assert!(
+        message.ends_with(&format!("(cut: {} bytes in all)", 8 << 20)),
+        "{}",
+        &message[message.len() - 60..]
+    );
+    assert_next_step_runs(&rt);
+}
+
 #[test]
 fn a_failed_step_keeps_its_logs_and_publishes_no_events() {
     let rt = runtime();

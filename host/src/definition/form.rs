@@ -45,7 +45,8 @@ impl Form {
     pub fn check(&self, values: &Value) -> Result<Map<String, Value>, String> {
         let Some(given) = values.as_object() else {
             return Err(format!(
-                "expected the values as a JSON object of field → value, got {values}"
+                "expected the values as a JSON object of field → value, got {}",
+                crate::text::clip(&values.to_string())
             ));
         };
         if let Some(unknown) = given
@@ -54,7 +55,8 @@ impl Form {
         {
             let known: Vec<&str> = self.fields.iter().map(|f| f.name.as_str()).collect();
             return Err(format!(
-                "unknown field `{unknown}`; the form has: {}",
+                "unknown field `{}`; the form has: {}",
+                crate::text::clip(unknown),
                 known.join(", ")
             ));
         }
@@ -76,8 +78,13 @@ impl Form {
 
 impl Field {
     fn value(&self, v: &Value) -> Result<Value, String> {
-        let wrong =
-            |expected: &str| Err(format!("field `{}` expects {expected}, got {v}", self.name));
+        let wrong = |expected: &str| {
+            Err(format!(
+                "field `{}` expects {expected}, got {}",
+                self.name,
+                crate::text::clip(&v.to_string())
+            ))
+        };
         match (&self.kind, v) {
             (FieldKind::Text, Value::String(_))
             | (FieldKind::Number, Value::Number(_))
@@ -101,6 +108,22 @@ impl Field {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A refused answer's message is audited on every attempt: it quotes what was given by
+    /// its start and size, never whole (a 1 MB answer made a 1 MB audit entry).
+    #[test]
+    fn a_refused_answer_is_quoted_by_its_start_and_size() {
+        let huge = "x".repeat(1 << 20);
+        for values in [
+            json!({ "approve": huge }),
+            json!([huge]),
+            json!({ huge.clone(): true }),
+        ] {
+            let refused = form().check(&values).expect_err("refused");
+            assert!(refused.len() < 400, "{} bytes", refused.len());
+            assert!(refused.contains(" bytes)"), "{refused}");
+        }
+    }
 
     fn form() -> Form {
         Form {

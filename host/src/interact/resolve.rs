@@ -49,7 +49,8 @@ enum Listed {
 fn classify(text: &str, value: &Value) -> Result<Listed, String> {
     let Value::Array(items) = value else {
         return Err(format!(
-            "context reference `{text}` must evaluate to an array, even for one value (SPEC IX-3); got {value}"
+            "context reference `{text}` must evaluate to an array, even for one value (SPEC IX-3); got {}",
+            crate::text::clip(&value.to_string())
         ));
     };
     let mut emails = Vec::new();

@@ -285,7 +285,12 @@ impl StepRuntime {
         let output = instance
             .call_run(&mut *store, &input)
             .map_err(|e| trapped(store, e))?
-            .map_err(|e| StepFailure::Step(describe_step_error(e)))?;
+            .map_err(|e| {
+                StepFailure::Step(crate::text::clip_bytes(
+                    describe_step_error(e),
+                    crate::text::MAX_STEP_ERROR_BYTES,
+                ))
+            })?;
         if output.len() > limits.max_output_bytes {
             return Err(StepFailure::OutputTooLarge {
                 len: output.len(),

@@ -809,9 +809,11 @@ impl Exec<'_> {
                 let items = match over.render(ctx).map_err(fail)? {
                     Value::Array(items) => items,
                     other => {
-                        return Err(
-                            fail(format!("`loop.over` must be an array, got {other}")).into()
-                        );
+                        return Err(fail(format!(
+                            "`loop.over` must be an array, got {}",
+                            crate::text::clip(&other.to_string())
+                        ))
+                        .into());
                     }
                 };
                 let collected = match parallel {

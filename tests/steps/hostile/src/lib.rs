@@ -47,6 +47,10 @@ impl Guest for Hostile {
                 out.push('"');
                 Ok(out)
             }
+            "big_error" => {
+                let mib = input["mib"].as_u64().unwrap_or(8) as usize;
+                Err(StepError::Failed("e".repeat(mib << 20)))
+            }
             "host_calls" => Ok(host_calls().to_string()),
             "remember" => Ok(remember().to_string()),
             "random" => {
