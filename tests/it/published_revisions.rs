@@ -306,6 +306,57 @@ fn a_demoted_publishers_runs_lose_what_the_publisher_lost_and_a_deleted_ones_fai
     );
 }
 
+/// A trigger's conditions are evaluated only once the run's identity is known and may see
+/// the event's case (SPEC CS-2): a workflow whose identity fails closed (its publisher
+/// deleted) is refused on every case event of its kind, whatever its conditions say, and the
+/// refused run keeps none of the event. Before, the conditions ran first on the restricted
+/// case's payload, so a refused run appeared exactly when they held (a yes/no answer about
+/// a case its publisher could not see), and it stored the payload.
+#[test]
+fn a_refused_workflow_tells_nothing_of_what_its_conditions_would_have_said() {
+    let env = Env::new();
+    env.invite(OTTO, "owner");
+    let mut watch = lists_cases("watch", OWNER);
+    watch["trigger"]["if"] =
+        json!([{ "left": "$.event.case.title", "op": "eq", "right": "merger talks" }]);
+    let file = env.write("watch.json", &watch);
+    env.publish_ok(&file, OTTO);
+    env.ok(&[
+        "users",
+        "delete",
+        OTTO,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    env.case("merger talks", true);
+    env.case("lunch order", false);
+    env.dispatch();
+    let runs = env.runs();
+    assert_eq!(
+        runs.len(),
+        2,
+        "one refusal per event, the condition not consulted: {runs:?}"
+    );
+    assert!(runs.iter().all(|r| r.1 == "failed"), "{runs:?}");
+    let db = crate::common::db_at(&env.db);
+    let events: Vec<String> = db
+        .conn()
+        .prepare("SELECT event FROM runs ORDER BY id")
+        .expect("sql")
+        .query_map([], |r| r.get(0))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("events");
+    assert!(
+        events
+            .iter()
+            .all(|e| !e.contains("merger") && !e.contains("lunch")),
+        "{events:?}"
+    );
+}
+
 #[test]
 fn what_a_run_does_is_audited_with_the_run_and_its_publisher() {
     let env = Env::new();

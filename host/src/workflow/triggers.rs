@@ -133,7 +133,14 @@ impl Platform {
                 return Ok(None);
             }
             let mut ids = Vec::new();
+            // A run refused on a case's event keeps none of it: whether its identity could
+            // have seen the case is not known (SPEC CS-2), and a refused run never reads it.
+            let nothing = Value::Object(Default::default());
             for m in matches {
+                let event_seen = match (&m.ready, event.case_id) {
+                    (Err(_), Some(_)) => &nothing,
+                    _ => input,
+                };
                 let (status, error) = if depth > MAX_DEPTH {
                     // The event's row id is an internal key: not shown (SPEC ID-4).
                     let why = format!(
@@ -152,7 +159,7 @@ impl Platform {
                     workspace: &event.workspace,
                     principal: &m.principal(),
                     status,
-                    event: input,
+                    event: event_seen,
                     definition: &m.definition,
                     source: &m.source,
                     depth,
@@ -360,9 +367,13 @@ impl Engine {
                 TriggerKind::Manual | TriggerKind::Interaction | TriggerKind::Webhook => false,
                 TriggerKind::Case(kind) | TriggerKind::Custom(kind) => *kind == event.kind,
             };
-            if !kind_matches || !all_hold(&workflow.trigger.conditions, &context).unwrap_or(false) {
+            if !kind_matches {
                 continue;
             }
+            // Who the run would be and whether it may see the event's case are settled before
+            // the conditions are evaluated: conditions run on the payload, and a run refused
+            // (or not started) only when they held would tell its publisher what a restricted
+            // case holds (SPEC CS-2).
             let principal = match rev.run_principal(None) {
                 Ok(Some(principal)) => principal,
                 Ok(None) => {
@@ -401,6 +412,9 @@ impl Engine {
                         continue;
                     }
                 }
+            }
+            if !all_hold(&workflow.trigger.conditions, &context).unwrap_or(false) {
+                continue;
             }
             out.push(Match::new(&rev, Ok((workflow, principal))));
         }
