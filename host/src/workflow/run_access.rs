@@ -90,8 +90,28 @@ impl Platform {
         if matches!(principal, Principal::Anonymous) {
             return Err(Error::Denied(Reason::Anonymous));
         }
+        // Of every workspace: only those where the principal may see runs are read, so
+        // another tenant's runs (and a row of theirs that does not read) are never touched.
+        let runs = match workspace {
+            Some(workspace) => self.all_runs(Some(workspace))?,
+            None => {
+                let readable: Vec<String> = self
+                    .index()
+                    .workspace_names()
+                    .filter(|ws| self.check(principal, ws, Scope::PlaybookGet).allowed())
+                    .map(str::to_owned)
+                    .collect();
+                let mut runs = Vec::new();
+                for ws in &readable {
+                    runs.extend(self.all_runs(Some(ws))?);
+                }
+                // Newest first across them, as within one.
+                runs.sort_by_key(|run| std::cmp::Reverse(run.key));
+                runs
+            }
+        };
         let mut shown = Vec::new();
-        for run in self.all_runs(workspace)? {
+        for run in runs {
             match self.run_sight(principal, &run)? {
                 RunSight::None => {}
                 RunSight::Summary => shown.push(summary(run)),
