@@ -330,6 +330,43 @@ fn a_reference_that_resolves_to_nothing_fails_the_step_naming_the_path() {
     );
 }
 
+/// A loop goes over at most `MAX_LOOP_ITEMS` items, and says so naming the step; below the
+/// limit, 2,000 iterations beside a 1 MB output run to the end with every output collected.
+#[test]
+fn a_loop_over_too_many_items_fails_naming_the_limit() {
+    use flowhost::definition::model::MAX_LOOP_ITEMS;
+    let env = Env::new();
+    let wf = json!({ "name": "many", "workspace": "mssp-soc", "steps": [
+        { "id": "big", "uses": "step:echo", "with": { "blob": "$.event.blob" } },
+        { "id": "each", "loop": { "over": "$.event.items" },
+          "do": [{ "id": "n", "uses": "step:echo", "with": { "i": "$.loop.index" } }] }
+    ] });
+    let file = env.write("many.json", &wf);
+    let too_many: Vec<usize> = (0..=MAX_LOOP_ITEMS).collect();
+    let event = json!({ "items": too_many, "blob": "" }).to_string();
+    std::fs::write(env.dir.path().join("many-event.json"), event).expect("event");
+    let (out, doc) = env.run(&file, OWNER, "@many-event.json");
+    assert_eq!(out.status.code(), Some(1), "{doc}");
+    let error = doc["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("step `each` failed")
+            && error.contains(&format!("{} items", MAX_LOOP_ITEMS + 1))
+            && error.contains(&format!("at most {MAX_LOOP_ITEMS}")),
+        "{error}"
+    );
+
+    let items: Vec<usize> = (0..2_000).collect();
+    let event = json!({ "items": items, "blob": "x".repeat(1 << 20) }).to_string();
+    std::fs::write(env.dir.path().join("long-event.json"), event).expect("event");
+    let (out, doc) = env.run(&file, OWNER, "@long-event.json");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(doc["status"], "succeeded");
+}
+
 /// WF-8: after a crash, a run resumes at its first unfinished step; finished steps are replayed
 /// from the journal, and a step whose effect landed before the crash does not repeat it.
 #[test]

@@ -9,6 +9,9 @@ use super::refs::Template;
 
 /// The most branches one `parallel` step may have (checked when the definition is parsed).
 pub const MAX_PARALLEL_BRANCHES: usize = 64;
+/// Most items a `loop` goes over: every iteration is journaled and keeps its outputs in the
+/// run's context, so a list of millions is a run no host should take on; split it instead.
+pub const MAX_LOOP_ITEMS: usize = 100_000;
 
 /// A validated workflow definition.
 #[derive(Clone, Debug)]

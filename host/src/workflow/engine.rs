@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::Error;
 use crate::access::Scope;
 use crate::definition::conditions::all_hold;
-use crate::definition::model::{BACKOFF, Retry, Step, StepKind, Uses, Workflow};
+use crate::definition::model::{BACKOFF, MAX_LOOP_ITEMS, Retry, Step, StepKind, Uses, Workflow};
 use crate::definition::parse::parse;
 use crate::definition::resolver::Resolver;
 use crate::json_locate::joined;
@@ -807,6 +807,13 @@ impl Exec<'_> {
                 body,
             } => {
                 let items = match over.render(ctx).map_err(fail)? {
+                    Value::Array(items) if items.len() > MAX_LOOP_ITEMS => {
+                        return Err(fail(format!(
+                            "`loop.over` has {} items; a loop goes over at most {MAX_LOOP_ITEMS} (split the list)",
+                            items.len()
+                        ))
+                        .into());
+                    }
                     Value::Array(items) => items,
                     other => {
                         return Err(fail(format!(
@@ -1214,7 +1221,9 @@ impl Exec<'_> {
         let mut collected = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             ctx["loop"] = json!({ "item": item, "index": i });
-            let before = ctx["steps"].clone();
+            // Only the body's own outputs are compared: cloning every step's output on every
+            // iteration made a long loop over a large context quadratic.
+            let before = body_outputs(body, &ctx["steps"]);
             if let Flow::Exit { status, .. } =
                 self.steps(body, ctx, &format!("{prefix}{id}[{i}]."))?
             {
@@ -1257,7 +1266,7 @@ impl Exec<'_> {
             |i| {
                 let mut local = ctx.clone();
                 local["loop"] = json!({ "item": items[i], "index": i });
-                let before = local["steps"].clone();
+                let before = body_outputs(body, &local["steps"]);
                 self.steps(body, &mut local, &format!("{prefix}{id}[{i}]."))?;
                 Ok(iteration_outputs(body, &local["steps"], &before))
             },
@@ -1396,6 +1405,15 @@ fn consults_access(uses: &Uses, grants: crate::services::grants::Grants) -> bool
 }
 
 /// The outputs of `body`'s steps produced in one iteration.
+/// The outputs `steps` holds for the steps of `body`, as they are before an iteration.
+fn body_outputs(body: &[Step], steps: &Value) -> Value {
+    Value::Object(
+        body.iter()
+            .filter_map(|s| steps.get(&s.id).map(|v| (s.id.clone(), v.clone())))
+            .collect(),
+    )
+}
+
 fn iteration_outputs(body: &[Step], steps: &Value, before: &Value) -> Value {
     let mut out = serde_json::Map::new();
     for step in body {
