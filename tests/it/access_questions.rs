@@ -248,3 +248,62 @@ fn id_4_access_check_explains_only_to_those_with_a_standing() {
         }
     }
 }
+
+/// Why someone else may or may not start a flow names their role, or that they are an
+/// external identity: member data, which a member without `user.read` is not told. They get
+/// whether, not why; about themselves, and for a holder of `user.read`, the whole reason.
+/// Before, an Interact Only requester could list members' roles by asking about each email.
+#[test]
+fn check_flow_access_tells_why_about_others_only_to_who_may_read_members() {
+    let env = Env::new();
+    let claims = json!({ "email": "rita@globex.test", "groups": ["Flowhost-Requesters"] });
+    env.ok(&[
+        "sso",
+        "login",
+        "--idp",
+        "globex-entra",
+        "--claims",
+        &claims.to_string(),
+    ]);
+    let platform = env.platform();
+
+    let rita = Principal::sso(Email::parse("rita@globex.test").expect("email"));
+    let answers = flow_answers(&platform, GLOBEX, rita);
+    // vera (external, listed) may; the Owner may; nobody@ may not: told, without why.
+    assert_eq!(answers[0]["allowed"], true, "{answers:?}");
+    assert_eq!(answers[1]["allowed"], true, "{answers:?}");
+    assert_eq!(answers[3]["allowed"], false, "{answers:?}");
+    for a in [&answers[0], &answers[1], &answers[3]] {
+        let reason = a["reason"].as_str().expect("reason");
+        assert!(reason.contains("holders of user.read"), "{reason}");
+        for secret in ["Owner", "owner`", "external", "member", "role `"] {
+            assert!(!reason.contains(secret), "rita learns `{secret}`: {reason}");
+        }
+    }
+    // About herself, the whole reason.
+    let own = flow_answers_about(&platform, "rita@globex.test");
+    assert!(!own.contains("holders of user.read"), "{own}");
+
+    // The Owner holds user.read: the whole reason about others.
+    let owner = Principal::sso(Email::parse(GLOBEX_OWNER).expect("email"));
+    let answers = flow_answers(&platform, GLOBEX, owner);
+    let reason = answers[0]["reason"].as_str().expect("reason");
+    assert!(reason.contains("external"), "{reason}");
+}
+
+/// What rita is told about `email` and the vendor flow.
+fn flow_answers_about(platform: &Arc<Platform>, email: &str) -> String {
+    let input = json!({ "flows_only": true, "flow_checks": [[FLOW, email]] });
+    let caller = Caller {
+        workspace: GLOBEX.to_owned(),
+        principal: Principal::sso(Email::parse("rita@globex.test").expect("email")),
+        cause: None,
+        step: None,
+    };
+    let exec = run_on(&runtime(), platform.clone(), CASE_PROBE, input, caller);
+    let output = exec.result.expect("the probe runs");
+    output["flow_access"][0]["reason"]
+        .as_str()
+        .expect("reason")
+        .to_owned()
+}

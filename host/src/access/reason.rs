@@ -304,6 +304,9 @@ pub enum FlowReason {
     NotAPerson(String),
     /// No standing in the workspace (not a member, SSO denial, SSO-only, unknown workspace).
     NoStanding(Reason),
+    /// The decision about someone else, told to an asker who may not read the workspace's
+    /// members (`user.read`): whether, not why, since why names their role or sign-in.
+    Withheld { email: Email, allowed: bool },
 }
 
 impl fmt::Display for FlowReason {
@@ -362,6 +365,11 @@ impl fmt::Display for FlowReason {
                 "{who} cannot answer: interactions are answered by people (SPEC IX-8)"
             ),
             FlowReason::NoStanding(reason) => write!(f, "{reason}"),
+            FlowReason::Withheld { email, allowed } => write!(
+                f,
+                "{email} {} start it under its access settings; why is told to holders of user.read, as it names their role or sign-in (SPEC IX-4, RB-3)",
+                if *allowed { "may" } else { "may not" }
+            ),
         }
     }
 }

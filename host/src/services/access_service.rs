@@ -2,7 +2,7 @@
 //! layer, for the run's principal in the run's workspace, and only to a principal with a
 //! standing there (SPEC ID-4).
 
-use crate::access::{AccessDecision, Reason, Scope};
+use crate::access::{AccessDecision, FlowReason, Reason, Scope};
 use crate::platform::Platform;
 use crate::principal::{Caller, Email, Principal};
 
@@ -37,12 +37,28 @@ impl AccessApi for Platform {
             }));
         };
         let via = index.usual_sign_in(&caller.workspace, &email);
+        // Why someone else may or may not start it names their role, or that they are an
+        // external identity or denied by SSO: member data, for holders of `user.read` only.
+        let told_why = caller.principal.email() == Some(&email)
+            || index
+                .check(&caller.principal, &caller.workspace, Scope::UserRead)
+                .allowed();
         let decision = index.check_flow(
-            &Principal::User { email, via },
+            &Principal::User {
+                email: email.clone(),
+                via,
+            },
             &caller.workspace,
             &entry.access,
         );
-        let reason = Reason::Flow(Box::new(decision.reason));
+        let reason = Reason::Flow(Box::new(if told_why {
+            decision.reason
+        } else {
+            FlowReason::Withheld {
+                email,
+                allowed: decision.allowed,
+            }
+        }));
         Ok(if decision.allowed {
             AccessDecision::Allowed(reason)
         } else {
