@@ -74,15 +74,24 @@ impl Env {
 
 /// What `principal`, in `workspace`, is told through WIT about the flow and a missing one.
 fn flow_answers(platform: &Arc<Platform>, workspace: &str, principal: Principal) -> Vec<Value> {
-    let input = json!({
-        "flows_only": true,
-        "flow_checks": [
-            [FLOW, "vera@vendor.test"],
-            [FLOW, GLOBEX_OWNER],
-            ["no-such-flow", "vera@vendor.test"],
-            [FLOW, "nobody@nowhere.test"]
-        ]
-    });
+    let checks = json!([
+        [FLOW, "vera@vendor.test"],
+        [FLOW, GLOBEX_OWNER],
+        ["no-such-flow", "vera@vendor.test"],
+        [FLOW, "nobody@nowhere.test"]
+    ]);
+    flow_answers_to(platform, workspace, principal, checks)
+}
+
+/// What `principal`, in `workspace`, is told through WIT about each `[flow, email]` of
+/// `checks`.
+fn flow_answers_to(
+    platform: &Arc<Platform>,
+    workspace: &str,
+    principal: Principal,
+    checks: Value,
+) -> Vec<Value> {
+    let input = json!({ "flows_only": true, "flow_checks": checks });
     let caller = Caller {
         workspace: workspace.to_owned(),
         principal,
@@ -281,7 +290,9 @@ fn check_flow_access_tells_why_about_others_only_to_who_may_read_members() {
         }
     }
     // About herself, the whole reason.
-    let own = flow_answers_about(&platform, "rita@globex.test");
+    let rita = Principal::sso(Email::parse("rita@globex.test").expect("email"));
+    let own = flow_answers_to(&platform, GLOBEX, rita, json!([[FLOW, "rita@globex.test"]]));
+    let own = own[0]["reason"].as_str().expect("reason");
     assert!(!own.contains("holders of user.read"), "{own}");
 
     // The Owner holds user.read: the whole reason about others.
@@ -289,21 +300,4 @@ fn check_flow_access_tells_why_about_others_only_to_who_may_read_members() {
     let answers = flow_answers(&platform, GLOBEX, owner);
     let reason = answers[0]["reason"].as_str().expect("reason");
     assert!(reason.contains("external"), "{reason}");
-}
-
-/// What rita is told about `email` and the vendor flow.
-fn flow_answers_about(platform: &Arc<Platform>, email: &str) -> String {
-    let input = json!({ "flows_only": true, "flow_checks": [[FLOW, email]] });
-    let caller = Caller {
-        workspace: GLOBEX.to_owned(),
-        principal: Principal::sso(Email::parse("rita@globex.test").expect("email")),
-        cause: None,
-        step: None,
-    };
-    let exec = run_on(&runtime(), platform.clone(), CASE_PROBE, input, caller);
-    let output = exec.result.expect("the probe runs");
-    output["flow_access"][0]["reason"]
-        .as_str()
-        .expect("reason")
-        .to_owned()
 }

@@ -69,6 +69,19 @@ impl Env {
         );
     }
 
+    /// Deletes `email` from `mssp-soc`, as the Owner.
+    fn delete(&self, email: &str) {
+        self.ok(&[
+            "users",
+            "delete",
+            email,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ]);
+    }
+
     fn invite(&self, email: &str, role: &str) {
         self.ok(&[
             "users",
@@ -285,15 +298,7 @@ fn a_demoted_publishers_runs_lose_what_the_publisher_lost_and_a_deleted_ones_fai
     );
 
     // Deleted: the workflow fails closed, loudly.
-    env.ok(&[
-        "users",
-        "delete",
-        OTTO,
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
+    env.delete(OTTO);
     env.case("open four", false);
     env.dispatch();
     let runs = env.runs();
@@ -321,15 +326,7 @@ fn a_refused_workflow_tells_nothing_of_what_its_conditions_would_have_said() {
         json!([{ "left": "$.event.case.title", "op": "eq", "right": "merger talks" }]);
     let file = env.write("watch.json", &watch);
     env.publish_ok(&file, OTTO);
-    env.ok(&[
-        "users",
-        "delete",
-        OTTO,
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
+    env.delete(OTTO);
     env.case("merger talks", true);
     env.case("lunch order", false);
     env.dispatch();
