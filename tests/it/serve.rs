@@ -87,6 +87,36 @@ fn engine(dir: &Path, sleep_limit: Duration) -> Engine {
     Engine::new(platform, runtime, vec![]).with_sleep_limit(sleep_limit)
 }
 
+/// A run on hold whose wait is due, resumed by hand (`runs resume`, the way to go on
+/// without `serve`), runs to its end: taking its lease puts it back to `running`. Before,
+/// the lease was taken with the run left `on_hold`, so its end could not be recorded (only
+/// a running run ends) and the resume reported it stopped, on hold for good.
+#[test]
+fn a_due_wait_resumed_by_hand_runs_to_its_end() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = engine(dir.path(), Duration::ZERO);
+    let text = json!({ "name": "nap", "workspace": "mssp-soc", "steps": [
+        { "id": "nap", "wait": "50ms" },
+        { "exit": { "status": "rested" } }
+    ] })
+    .to_string();
+    let workflow = parse("nap.json", &text, &Resolver::default()).expect("valid");
+    let owner = Principal::local(Email::parse(OWNER).expect("email"));
+    let held = engine
+        .run_manual(&workflow, &text, "nap.json", owner, json!({}), &Quiet)
+        .expect("run");
+    assert_eq!(held.status, RunStatus::OnHold, "{:?}", held.error);
+    std::thread::sleep(Duration::from_millis(100));
+    let resumed = engine.resume(held.run_key, &Quiet).expect("resume");
+    assert_eq!(resumed.status, RunStatus::Succeeded, "{:?}", resumed.error);
+    assert_eq!(resumed.exit_status.as_deref(), Some("rested"));
+    let db = dir.path().join("flowhost.db");
+    assert_eq!(
+        query::<String>(&db, "SELECT status FROM runs"),
+        ["succeeded"]
+    );
+}
+
 #[test]
 fn a_long_wait_holds_the_run_until_due_and_keeps_its_first_deadline() {
     let dir = tempfile::tempdir().expect("tempdir");

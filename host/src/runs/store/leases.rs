@@ -27,7 +27,10 @@ pub(in crate::runs) fn lease(conn: &Connection, run: i64) -> Result<Option<Lease
 }
 
 /// Makes `owner` the holder of `run` if `current` still holds it and the run is unfinished;
-/// returns whether it did (a race between two takers is settled here).
+/// returns whether it did (a race between two takers is settled here). A run on hold is
+/// put back to `running`: it is executed from here on (it holds again if what it waits for
+/// is still to come), and only a running run's end can be recorded (`journal::finish`), so a
+/// due wait resumed by hand would otherwise stay on hold for good.
 pub(in crate::runs) fn take(
     conn: &Connection,
     run: i64,
@@ -35,7 +38,8 @@ pub(in crate::runs) fn take(
     current: Option<&str>,
 ) -> Result<bool, Error> {
     let changed = conn.execute(
-        "UPDATE runs SET lease_owner = ?2
+        "UPDATE runs SET lease_owner = ?2,
+                status = CASE WHEN status = 'on_hold' THEN 'running' ELSE status END
              WHERE id = ?1 AND lease_owner IS NOT DISTINCT FROM ?3 AND status IN ('running', 'queued', 'on_hold')",
         params![run, owner, current],
     )?;
