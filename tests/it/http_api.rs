@@ -510,6 +510,60 @@ fn runs_list_show_and_resume_answer_an_outsider_as_for_nothing() {
     );
 }
 
+/// A resume arriving while the same server executes the run is refused, not a second
+/// execution: every request of one server shares its lease owner id, which the database alone
+/// cannot tell apart (kill and concurrency review).
+#[test]
+fn a_run_this_server_is_executing_is_not_executed_again_by_a_resume() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let base = "/api/v1/workspaces/mssp-soc/workflows";
+    let slow = json!({
+        "name": "slow", "workspace": "mssp-soc", "run_as": OWNER, "trigger": { "on": "manual" },
+        "steps": [
+            { "id": "pause", "wait": "1500ms" },
+            { "id": "echo", "uses": "step:echo", "with": { "got": "$.event" } }
+        ]
+    });
+    assert_eq!(server.post(base, &owner, &slow).status, 201);
+    std::thread::scope(|scope| {
+        let started = scope.spawn(|| server.post(&format!("{base}/slow/runs"), &owner, &json!({})));
+        // The run as listed while it executes.
+        let since = Instant::now();
+        let id = loop {
+            let listed = server.get("/api/v1/runs?workspace=mssp-soc", Some(&owner));
+            if let Some(id) = listed.body[0]["id"].as_str() {
+                assert_eq!(listed.body[0]["status"], "running", "{}", listed.text);
+                break id.to_owned();
+            }
+            assert!(since.elapsed() < Duration::from_secs(10), "no run listed");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let again = server.post(&format!("/api/v1/runs/{id}/resume"), &owner, &json!({}));
+        assert_eq!(again.status, 409, "a second execution: {}", again.text);
+        assert!(again.text.contains("is being executed"), "{}", again.text);
+
+        let ran = started.join().expect("the start answers");
+        assert_eq!(ran.status, 200, "{}", ran.text);
+        assert_eq!(ran.body["status"], "succeeded", "{}", ran.text);
+        assert_eq!(ran.body["run_id"], id.as_str());
+    });
+    // Once it has ended, a resume is refused for that reason alone.
+    let id = server
+        .get("/api/v1/runs?workspace=mssp-soc", Some(&owner))
+        .body[0]["id"]
+        .as_str()
+        .expect("run id")
+        .to_owned();
+    let done = server.post(&format!("/api/v1/runs/{id}/resume"), &owner, &json!({}));
+    assert_eq!(done.status, 409, "{}", done.text);
+    assert!(
+        done.text.contains("only unfinished runs resume"),
+        "{}",
+        done.text
+    );
+}
+
 #[test]
 fn cases_through_the_case_service_with_their_access_rules() {
     let server = Server::start();

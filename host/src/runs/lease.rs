@@ -27,7 +27,8 @@
 //! no case is created twice, but a step's other effects may be. The cure is a fencing token:
 //! the journal's writes made conditional on `runs.lease_owner` still naming this host.
 
-use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -36,6 +37,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use crate::Error;
+use crate::public_id::PublicId;
 use crate::store::Db;
 use crate::store::postgres::Server;
 use crate::store::sql::Connection;
@@ -70,6 +72,40 @@ pub fn ttl_from_env() -> Result<Duration, Error> {
 pub struct Leases {
     owner: String,
     how: How,
+    /// The runs leased to this owner that it is executing, or has claimed to execute next,
+    /// each with whether a take was refused for it meanwhile. The database tells processes
+    /// apart; this tells apart the executions of one process (two HTTP requests resuming one
+    /// run), which share an owner id.
+    executing: ExecutingRuns,
+}
+
+type ExecutingRuns = Arc<Mutex<HashMap<i64, bool>>>;
+
+/// A run this process executes (or has claimed, queued for a worker). While it lives,
+/// [`Leases::take`] refuses the run to this process too, so one process never executes a run
+/// twice at once; dropping it (the execution's end) frees the run for the next one.
+pub(crate) struct Executing {
+    runs: ExecutingRuns,
+    run: i64,
+    left: bool,
+}
+
+impl Executing {
+    /// Ends the mark, and says whether a take was refused while it stood: someone wanted the
+    /// run to go on (an answer, a resume). A run put on hold in that moment is resumed by its
+    /// own execution, since the one that asked was turned away.
+    pub(crate) fn leave(mut self) -> bool {
+        self.left = true;
+        self.runs.lock().remove(&self.run).unwrap_or(false)
+    }
+}
+
+impl Drop for Executing {
+    fn drop(&mut self) {
+        if !self.left {
+            self.runs.lock().remove(&self.run);
+        }
+    }
 }
 
 enum How {
@@ -100,6 +136,7 @@ impl Leases {
                 dir,
                 held: OnceLock::new(),
             },
+            executing: Arc::default(),
         }
     }
 
@@ -116,6 +153,7 @@ impl Leases {
                     ttl: ttl_from_env().map_err(|e| e.to_string()),
                     beat: Mutex::new(None),
                 },
+                executing: Arc::default(),
             },
         }
     }
@@ -129,6 +167,7 @@ impl Leases {
                 ttl: Ok(ttl),
                 beat: Mutex::new(None),
             },
+            executing: Arc::default(),
         }
     }
 
@@ -481,19 +520,52 @@ impl Drop for Leases {
     }
 }
 
-/// How a refused lease reads (after "run N").
+/// How a refused lease reads (after "run N"), and what every refusal of a run being executed
+/// says.
 const LEASED_ELSEWHERE: &str = "is being executed by another flowhost process";
+const BEING_EXECUTED: &str = "is being executed";
 
-/// Whether `error` says that another live process is executing the run.
+/// Whether `error` says that the run is being executed already: by another live process, or
+/// by another request of this one. Whoever is executing it takes up what changed (an answer,
+/// a due wait) when it reaches it.
 pub fn leased_elsewhere(error: &Error) -> bool {
-    matches!(error, Error::Conflict(why) if why.contains(LEASED_ELSEWHERE))
+    matches!(error, Error::Conflict(why) if why.contains(BEING_EXECUTED))
 }
 
 impl Leases {
+    /// Marks `run`, just recorded or claimed with this process's lease, as executing here.
+    /// Between that record's commit and this mark, a [`Leases::take`] of the same process
+    /// could take the run too; only this process knows the run's key that early, save a
+    /// caller who guesses a public id in those microseconds.
+    pub(crate) fn executing(&self, run: i64, shown: &PublicId) -> Result<Executing, Error> {
+        self.enter(run, shown)
+    }
+
+    /// The mark that this process executes `run`, unless it already does.
+    fn enter(&self, run: i64, shown: &PublicId) -> Result<Executing, Error> {
+        match self.executing.lock().entry(run) {
+            Entry::Occupied(mut knocked) => {
+                knocked.insert(true);
+                return Err(Error::Conflict(format!(
+                    "run {shown} {BEING_EXECUTED} by this flowhost process already"
+                )));
+            }
+            Entry::Vacant(free) => {
+                free.insert(false);
+            }
+        }
+        Ok(Executing {
+            runs: self.executing.clone(),
+            run,
+            left: false,
+        })
+    }
+
     /// Makes this process the lease holder of `run` in `runs`, unless another live process
-    /// holds it; the conditional update settles a race between two takers. Call
+    /// holds it or this one is executing it; the conditional update settles a race between
+    /// two processes, the in-process mark one between two requests of this one. Call
     /// [`Leases::hold`] first.
-    pub(crate) fn take(&self, runs: &dyn RunStore, run: i64) -> Result<(), Error> {
+    pub(crate) fn take(&self, runs: &dyn RunStore, run: i64) -> Result<Executing, Error> {
         let owner = self.owner();
         // Errors name the run by its public id, never by its key (SPEC ID-4).
         let RunLease {
@@ -508,12 +580,14 @@ impl Leases {
         {
             return Err(Error::Conflict(format!("run {shown} {LEASED_ELSEWHERE}")));
         }
+        // Marked before the update, so that of two requests here only one gets that far.
+        let executing = self.enter(run, &shown)?;
         if !runs.take_lease(run, owner, current.as_deref())? {
             return Err(Error::Conflict(format!(
                 "run {shown} {LEASED_ELSEWHERE} (or was finished by one meanwhile)"
             )));
         }
-        Ok(())
+        Ok(executing)
     }
 }
 

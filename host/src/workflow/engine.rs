@@ -19,7 +19,7 @@ use crate::json_locate::joined;
 use crate::platform::Platform;
 use crate::principal::{Caller, Cause, Email, Principal, SignIn};
 use crate::public_id::PublicId;
-use crate::runs::lease::Leases;
+use crate::runs::lease::{Executing, Leases};
 use crate::runs::{NewRun, ResumeData, RunEnd, RunRef, RunStatus, RunStore};
 use crate::services::HostServices;
 use crate::stored_value::UnreadableValue;
@@ -281,13 +281,21 @@ impl Engine {
         }
     }
 
-    /// Records a new run, leased to this process (see [`crate::runs::lease`]).
-    pub(crate) fn start_run(&self, run: NewRun<'_>) -> Result<RunRef, Error> {
+    /// Records a new run, leased to this process and marked as executing here (see
+    /// [`crate::runs::lease`]).
+    pub(crate) fn start_run(&self, run: NewRun<'_>) -> Result<(RunRef, Executing), Error> {
         let owner = self.lease_owner()?;
-        self.runs.start_run(&NewRun {
+        let run = self.runs.start_run(&NewRun {
             lease_owner: Some(owner),
             ..run
-        })
+        })?;
+        let executing = self.executing(&run)?;
+        Ok((run, executing))
+    }
+
+    /// Marks `run`, recorded or claimed with this process's lease, as executing here.
+    pub(crate) fn executing(&self, run: &RunRef) -> Result<Executing, Error> {
+        self.leases.executing(run.key, &run.id)
     }
 
     /// This process's lease owner id, once it holds its lease.
@@ -439,7 +447,7 @@ impl Engine {
         self.platform
             .authorize(&principal, &workflow.workspace, Scope::PlaybookExecute)?;
         let stored = principal_to_stored(&principal);
-        let id = self.start_run(NewRun {
+        let (id, executing) = self.start_run(NewRun {
             workflow: &workflow.name,
             workspace: &workflow.workspace,
             principal: &stored,
@@ -449,7 +457,16 @@ impl Engine {
             lease_owner: None,
             components,
         })?;
-        Ok(self.execute(&id, Journal::New, workflow, principal, event, 0, observer))
+        Ok(self.execute(
+            &id,
+            executing,
+            Journal::New,
+            workflow,
+            principal,
+            event,
+            0,
+            observer,
+        ))
     }
 
     /// Resumes an unfinished run (by its internal key): journaled steps are replayed, the rest
@@ -482,13 +499,14 @@ impl Engine {
         if workflow.workspace != workspace {
             workflow.shared_from = Some(std::mem::replace(&mut workflow.workspace, workspace));
         }
-        // One process executes a run at a time.
+        // One process executes a run at a time, and it once.
         self.lease_owner()?;
-        self.leases.take(&*self.runs, run)?;
+        let executing = self.leases.take(&*self.runs, run)?;
         let principal = principal_from_stored(&principal, "runs", "principal", format!("run {id}"))
             .map_err(|e| Error::Internal(e.to_string()))?;
         Ok(self.execute(
             &RunRef { key: run, id },
+            executing,
             Journal::Look,
             &workflow,
             principal,
@@ -498,11 +516,13 @@ impl Engine {
         ))
     }
 
-    /// Executes run `run` (leased to this process) to the end and records how it ended.
+    /// Executes run `run` (leased to this process, and marked as executing here by
+    /// `executing`) to the end and records how it ended.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn execute(
         &self,
         run_ref: &RunRef,
+        executing: Executing,
         journal: Journal,
         workflow: &Workflow,
         principal: Principal,
@@ -530,6 +550,7 @@ impl Engine {
             run,
             owner: self.leases.owner(),
             released: false,
+            executing: Some(executing),
         };
         // Only a run with journaled steps replays; a fresh run skips the lookup per step (and
         // a run this process has just recorded, the lookup itself: one use of the shared
@@ -567,14 +588,26 @@ impl Engine {
                     .err()
                     .map(|e| format!("the run could not be put on hold: {e}"));
                 lease.released = error.is_none() && held;
-                if error.is_none() && !held {
-                    // What it waited for arrived meanwhile (an answer, a timeout): go on now
-                    // (counted once, by the resumed execution).
+                // What it waited for arrived meanwhile (an answer, a timeout), or someone
+                // turned away by this execution wanted it to go on (an answer that arrived
+                // after the hold): go on now (counted once, by the resumed execution, which
+                // takes the lease and the mark over).
+                let knocked = error.is_none() && lease.leave();
+                if error.is_none() && (!held || knocked) {
+                    lease.released = true;
+                    drop(lease);
                     drop(in_flight);
-                    return self.resume(run, observer).unwrap_or_else(|e| {
-                        let why = format!("the run could not be resumed: {e}");
-                        RunOutcome::unfinished(run_ref, RunStatus::Running, Some(why))
-                    });
+                    return match self.resume(run, observer) {
+                        Ok(outcome) => outcome,
+                        // Another request took it up first: it goes on there.
+                        Err(e) if crate::runs::lease::leased_elsewhere(&e) => {
+                            RunOutcome::unfinished(run_ref, RunStatus::Running, None)
+                        }
+                        Err(e) => {
+                            let why = format!("the run could not be resumed: {e}");
+                            RunOutcome::unfinished(run_ref, RunStatus::Running, Some(why))
+                        }
+                    };
                 }
                 return RunOutcome {
                     waiting_on,
@@ -668,6 +701,15 @@ struct LeaseGuard<'a> {
     run: i64,
     owner: &'a str,
     released: bool,
+    /// Dropped after the lease is given up: the run is this process's to execute again.
+    executing: Option<Executing>,
+}
+
+impl LeaseGuard<'_> {
+    /// Ends the mark that this process executes the run (see [`Executing::leave`]).
+    fn leave(&mut self) -> bool {
+        self.executing.take().is_some_and(Executing::leave)
+    }
 }
 
 impl Drop for LeaseGuard<'_> {

@@ -170,7 +170,7 @@ impl Engine {
             json!({ "reason": decision.reason.to_string(), "values": values }),
         )?;
         let stored = principal_to_stored(&run_as);
-        let id = self.start_run(NewRun {
+        let (id, executing) = self.start_run(NewRun {
             workflow: name,
             workspace,
             principal: &stored,
@@ -182,6 +182,7 @@ impl Engine {
         })?;
         Ok(self.execute(
             &id,
+            executing,
             super::engine::Journal::New,
             &workflow,
             run_as,

@@ -18,6 +18,7 @@ use crate::json_locate::joined;
 use crate::platform::Platform;
 use crate::principal::{Caller, Principal};
 use crate::public_id::{IdKind, PublicId};
+use crate::runs::lease::Executing;
 use crate::runs::store::journal::{TriggeredRow, insert_triggered};
 use crate::runs::{RunRef, RunStatus};
 
@@ -180,6 +181,9 @@ impl Platform {
 pub struct TriggeredRun {
     /// The run's ids.
     pub run: RunRef,
+    /// The mark that this process executes it: no request of this process takes the run
+    /// while it waits for a worker.
+    executing: Executing,
     /// What to execute, or `None` for a run refused and recorded as failed at once (its
     /// event chain is too deep, SPEC WF-9, or it cannot run).
     start: Option<Start>,
@@ -279,19 +283,22 @@ impl Engine {
         let runs = ids
             .into_iter()
             .zip(matches)
-            .map(|(run, matched)| TriggeredRun {
-                run,
-                start: match matched.ready {
-                    Ok((workflow, principal)) if depth <= MAX_DEPTH => Some(Start {
-                        workflow,
-                        principal,
-                        input: input.clone(),
-                        depth,
-                    }),
-                    _ => None,
-                },
+            .map(|(run, matched)| {
+                Ok(TriggeredRun {
+                    executing: self.executing(&run)?,
+                    run,
+                    start: match matched.ready {
+                        Ok((workflow, principal)) if depth <= MAX_DEPTH => Some(Start {
+                            workflow,
+                            principal,
+                            input: input.clone(),
+                            depth,
+                        }),
+                        _ => None,
+                    },
+                })
             })
-            .collect();
+            .collect::<Result<_, Error>>()?;
         Ok(Some(runs))
     }
 
@@ -321,6 +328,7 @@ impl Engine {
         };
         Ok(self.execute(
             &run.run,
+            run.executing,
             super::engine::Journal::Look,
             &workflow,
             principal,

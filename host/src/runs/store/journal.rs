@@ -193,30 +193,46 @@ pub(crate) fn finish(
         })
         .map_err(internal)?;
     if changed == 0 {
-        let (status, holder) = holder(tx, run)?;
-        return Err(not_ours(run, &status, holder.as_deref()));
+        let held = holder(tx, run)?;
+        return Err(not_ours(&held, held.owner.as_deref()));
     }
     Ok(())
 }
 
+/// A run's status and lease, as read when this host found it no longer its own.
+pub(crate) struct Holder {
+    /// The run's id as people see it: errors never name its key (SPEC ID-4).
+    pub id: String,
+    pub status: String,
+    /// The host holding its lease, if any.
+    pub owner: Option<String>,
+}
+
 /// `run`'s status and the host holding its lease, if any.
-pub(crate) fn holder(tx: &Transaction<'_>, run: i64) -> Result<(String, Option<String>), Error> {
+pub(crate) fn holder(tx: &Transaction<'_>, run: i64) -> Result<Holder, Error> {
     tx.query_row(
-        "SELECT status, lease_owner FROM runs WHERE id = ?1",
+        "SELECT public_id, status, lease_owner FROM runs WHERE id = ?1",
         [run],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| {
+            Ok(Holder {
+                id: r.get(0)?,
+                status: r.get(1)?,
+                owner: r.get(2)?,
+            })
+        },
     )
     .map_err(internal)
 }
 
-/// Why `run` (now `status`, held by `holder`) cannot be ended or held by this host.
-pub(crate) fn not_ours(run: i64, status: &str, holder: Option<&str>) -> Error {
-    match holder {
-        Some(holder) => Error::Busy(format!(
-            "run {run} is leased to another host now ({status}, host {holder}): this host's work on it stops here"
+/// Why the run `held` (held by `owner`) cannot be ended or held by this host.
+pub(crate) fn not_ours(held: &Holder, owner: Option<&str>) -> Error {
+    let Holder { id, status, .. } = held;
+    match owner {
+        Some(owner) => Error::Busy(format!(
+            "run {id} is leased to another host now ({status}, host {owner}): this host's work on it stops here"
         )),
         None => Error::Busy(format!(
-            "run {run} is {status} and leased to nobody: this host's work on it stops here"
+            "run {id} is {status} and leased to nobody: this host's work on it stops here"
         )),
     }
 }

@@ -92,11 +92,11 @@ impl RunStore for Platform {
                 return Ok(true);
             }
             // Not held: it goes on, if it is still this host's to go on with.
-            let (status, holder) = journal::holder(tx, run)?;
-            match holder.as_deref() {
+            let held = journal::holder(tx, run)?;
+            match held.owner.as_deref() {
                 None => Ok(false),
                 Some(holder) if holder == owner => Ok(false),
-                other => Err(journal::not_ours(run, &status, other)),
+                other => Err(journal::not_ours(&held, other)),
             }
         })
     }
