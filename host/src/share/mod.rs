@@ -206,7 +206,15 @@ impl Platform {
         let accepted_as = crate::workflow::publish::publisher_to_stored(actor);
         self.transact(|tx| {
             own_workflow_conflict(tx, &share.destination, &share.name)?;
-            store::accept(tx, id, &actor.to_string(), latest.revision, &accepted_as)?;
+            // Decided on the share as read above: if another accept (or a newer revision's)
+            // landed since, this one is refused rather than written over it, so two accepts
+            // never both succeed and a pinned revision never goes back (SPEC SH-3).
+            if !store::accept(tx, &share, &actor.to_string(), latest.revision, &accepted_as)? {
+                return Err(Error::Conflict(format!(
+                    "share {id} changed while it was being accepted (accepted by someone else \
+                     meanwhile): look at it again"
+                )));
+            }
             audit::record(tx, &Actor::Principal(actor), &share.destination, "share.accept", &share.name, json!({ "share": id, "from": share.source, "revision": latest.revision, "before": share.revision }))?;
             Ok(Share {
                 status: "accepted".into(),
@@ -294,11 +302,6 @@ impl Platform {
         store::shares_of(self.db().conn(), workspace)
     }
 
-    /// The home workspace of `name` if it is shared into `workspace` and accepted.
-    pub(crate) fn shared_into(&self, workspace: &str, name: &str) -> Result<Option<String>, Error> {
-        Ok(store::accepted_into(self.db().conn(), workspace, name)?.map(|share| share.source))
-    }
-
     /// The Interaction Flow `name` as seen from `workspace`: published there, or shared there
     /// (with custom-role selections dropped, SPEC IX-6).
     pub(crate) fn interaction_flow(
@@ -369,6 +372,16 @@ impl Platform {
 }
 
 /// A destination that has its own workflow of that name cannot also take a shared one.
+/// The source workspace of the accepted share of `name` into `workspace`, if any, read on
+/// `conn` (a publishing transaction checks it where it writes, SPEC SH-1).
+pub(crate) fn shared_into(
+    conn: &Connection,
+    workspace: &str,
+    name: &str,
+) -> Result<Option<String>, Error> {
+    Ok(store::accepted_into(conn, workspace, name)?.map(|share| share.source))
+}
+
 fn own_workflow_conflict(conn: &Connection, destination: &str, name: &str) -> Result<(), Error> {
     if store::has_own_workflow(conn, destination, name)? {
         return Err(Error::Conflict(format!(

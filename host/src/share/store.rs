@@ -125,19 +125,30 @@ pub(super) fn insert(conn: &Connection, share: &NewShare<'_>) -> Result<Share, E
         .ok_or_else(|| Error::Internal(format!("share {} vanished as it was made", share.id)))
 }
 
-/// Marks share `id` accepted at `revision` by `accepted_by` (stored as `accepted_as`).
+/// Marks share `seen` accepted at `revision` by `accepted_by` (stored as `accepted_as`), if
+/// it is still as `seen` (status and revision) and `revision` is newer; returns whether it did.
 pub(super) fn accept(
     conn: &Connection,
-    id: &PublicId,
+    seen: &Share,
     accepted_by: &str,
     revision: i64,
     accepted_as: &str,
-) -> Result<(), Error> {
-    conn.execute(
-        "UPDATE shares SET status = 'accepted', accepted_by = ?2, accepted_at = ?3, revision = ?4, accepted_as = ?5 WHERE public_id = ?1",
-        params![id, accepted_by, clock::now_unix(), revision, accepted_as],
+) -> Result<bool, Error> {
+    let changed = conn.execute(
+        "UPDATE shares SET status = 'accepted', accepted_by = ?2, accepted_at = ?3, revision = ?4, accepted_as = ?5
+         WHERE public_id = ?1 AND status = ?6 AND revision IS NOT DISTINCT FROM ?7
+           AND (status != 'accepted' OR revision IS NULL OR revision < ?4)",
+        params![
+            seen.id,
+            accepted_by,
+            clock::now_unix(),
+            revision,
+            accepted_as,
+            seen.status,
+            seen.revision
+        ],
     )?;
-    Ok(())
+    Ok(changed > 0)
 }
 
 /// An accepted share of a workflow into a workspace, as stored.

@@ -142,14 +142,15 @@ impl Platform {
         let at_source = crate::definition::parse::parse(source, definition, resolver)
             .map_err(|errors| Error::Invalid(crate::json_locate::joined(&errors)))?;
         components::collect_nested(&at_source, &mut found)?;
-        if let Some(source) = self.shared_into(&workflow.workspace, &workflow.name)? {
-            return Err(Error::Conflict(format!(
-                "`{}` is shared to `{}` from `{source}`; the destination may use it, not modify it (SPEC SH-1)",
-                workflow.name, workflow.workspace
-            )));
-        }
         let flow = stored_flow(workflow)?;
         self.transact(|tx| {
+            // Checked where the revision is written: a share accepted a moment before is seen.
+            if let Some(source) = crate::share::shared_into(tx, &workflow.workspace, &workflow.name)? {
+                return Err(Error::Conflict(format!(
+                    "`{}` is shared to `{}` from `{source}`; the destination may use it, not modify it (SPEC SH-1)",
+                    workflow.name, workflow.workspace
+                )));
+            }
             let pins = components::store(tx, &found)?;
             let pins_text = serde_json::to_string(&pins).map_err(internal)?;
             let latest = store::latest(tx, &workflow.workspace, &workflow.name)?;
