@@ -1091,6 +1091,29 @@ fn webhooks_start_runs_only_for_fresh_unreplayed_signed_requests() {
     assert_eq!(retry.status, 202, "{}", retry.text);
     assert_eq!(retry.body["run_id"], first.body["run_id"]);
     assert_eq!(retry.body["repeated"], true);
+    // The very request sent again (its answer lost, say): the run it made, not a replay
+    // refusal. It used to be refused before its key was looked at.
+    let resent = deliver(
+        &server,
+        &path,
+        ts,
+        Some(&sign(&secret, ts, first_body)),
+        Some("order-7"),
+        first_body,
+    );
+    assert_eq!(resent.status, 202, "{}", resent.text);
+    assert_eq!(resent.body["run_id"], first.body["run_id"]);
+    assert_eq!(resent.body["repeated"], true);
+    // Without its key, the same request stays a replay.
+    let bare = deliver(
+        &server,
+        &path,
+        ts,
+        Some(&sign(&secret, ts, first_body)),
+        None,
+        first_body,
+    );
+    assert_eq!(bare.status, 409, "{}", bare.text);
     let runs = server.get("/api/v1/runs?workspace=mssp-soc", Some(&owner));
     assert_eq!(runs.body.as_array().map(Vec::len), Some(2), "{}", runs.text);
 

@@ -560,6 +560,17 @@ fn mssp_onboarding_flow_shared_to_a_customer_is_for_its_requesters_only() {
         starts[0],
         ("interaction.start".into(), "rita@globex.test".into())
     );
+    // The start is audited with the run it made, in the transaction that records the run.
+    let started = audit
+        .iter()
+        .find(|e| e["action"] == "interaction.start")
+        .expect("the start is audited");
+    assert!(
+        started["details"]["run"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("R-")),
+        "{started}"
+    );
     assert!(
         starts
             .iter()

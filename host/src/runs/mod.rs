@@ -139,6 +139,16 @@ pub struct NewRun<'a> {
     /// The components pinned by the revision it runs (JSON, see `workflow::components`), so
     /// a resumed run runs the components it started with; `None` for a run of a file.
     pub components: Option<&'a str>,
+    /// What started it, audited in the transaction that records it (so neither lands without
+    /// the other), with the run's id added to the details.
+    pub audit: Option<RunAudit<'a>>,
+}
+
+/// An audit entry about a run's start (an Interaction Flow started, SPEC IX-8).
+pub struct RunAudit<'a> {
+    pub actor: &'a crate::principal::Principal,
+    pub action: &'a str,
+    pub details: &'a serde_json::Value,
 }
 
 /// What resuming a run needs, as recorded when it started.

@@ -28,6 +28,7 @@ fn start(platform: &Platform) -> i64 {
             source: "wf.json",
             lease_owner: None,
             components: None,
+            audit: None,
         })
         .expect("run")
         .key

@@ -309,33 +309,10 @@ impl Platform {
         workspace: &str,
         name: &str,
     ) -> Result<Option<FlowEntry>, Error> {
-        let Some(InUse { revision, home, .. }) = self.revision_in_use(workspace, name)? else {
-            return Ok(None);
-        };
-        let Some(text) = revision.flow else {
-            return Ok(None);
-        };
-        // Stored by publishing; unreadable is an error naming the column, never "no flow".
-        let stored: crate::workflow::publish::StoredFlow =
-            serde_json::from_str(&text).map_err(|e| {
-                Error::Internal(format!(
-                    "stored workflow_revisions.flow of `{name}` revision {} is not readable ({e})",
-                    revision.revision
-                ))
-            })?;
-        let shared_from = (home != workspace).then_some(home);
-        let access = if shared_from.is_some() {
-            stored.access.shared().0
-        } else {
-            stored.access
-        };
-        Ok(Some(FlowEntry {
-            name: name.to_owned(),
-            shared_from,
-            title: stored.title,
-            form: stored.form,
-            access,
-        }))
+        match self.revision_in_use(workspace, name)? {
+            Some(in_use) => flow_entry(workspace, name, &in_use),
+            None => Ok(None),
+        }
     }
 
     /// Every Interaction Flow started by its form that `principal` may start in `workspace`
@@ -372,6 +349,39 @@ impl Platform {
 }
 
 /// A destination that has its own workflow of that name cannot also take a shared one.
+/// The Interaction Flow of `in_use`, the revision of `name` that runs in `workspace`, if it is
+/// one (with custom-role selections dropped when it is shared there, SPEC IX-6).
+pub(crate) fn flow_entry(
+    workspace: &str,
+    name: &str,
+    in_use: &InUse,
+) -> Result<Option<FlowEntry>, Error> {
+    let InUse { revision, home, .. } = in_use;
+    let Some(text) = &revision.flow else {
+        return Ok(None);
+    };
+    // Stored by publishing; unreadable is an error naming the column, never "no flow".
+    let stored: crate::workflow::publish::StoredFlow = serde_json::from_str(text).map_err(|e| {
+        Error::Internal(format!(
+            "stored workflow_revisions.flow of `{name}` revision {} is not readable ({e})",
+            revision.revision
+        ))
+    })?;
+    let shared_from = (home != workspace).then(|| home.clone());
+    let access = if shared_from.is_some() {
+        stored.access.shared().0
+    } else {
+        stored.access
+    };
+    Ok(Some(FlowEntry {
+        name: name.to_owned(),
+        shared_from,
+        title: stored.title,
+        form: stored.form,
+        access,
+    }))
+}
+
 /// The source workspace of the accepted share of `name` into `workspace`, if any, read on
 /// `conn` (a publishing transaction checks it where it writes, SPEC SH-1).
 pub(crate) fn shared_into(

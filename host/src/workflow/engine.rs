@@ -456,6 +456,7 @@ impl Engine {
             source: origin,
             lease_owner: None,
             components,
+            audit: None,
         })?;
         Ok(self.execute(
             &id,

@@ -12,7 +12,8 @@ use crate::definition::model::{TriggerKind, Workflow};
 use crate::definition::parse::parse;
 use crate::json_locate::joined;
 use crate::principal::Principal;
-use crate::runs::NewRun;
+use crate::runs::{NewRun, RunAudit};
+use crate::share::InUse;
 
 use super::engine::{Engine, Observer, RunOutcome, principal_to_stored};
 
@@ -32,12 +33,17 @@ impl Engine {
     /// of it shared there and accepted (then it acts in `workspace`, SPEC SH-1, SH-3), with its
     /// pinned components.
     fn published(&self, workspace: &str, name: &str) -> Result<Published, Error> {
-        let platform = self.platform();
-        let Some(in_use) = platform.revision_in_use(workspace, name)? else {
+        let Some(in_use) = self.platform().revision_in_use(workspace, name)? else {
             return Err(Error::NotFound(format!(
                 "`{workspace}` has no published or shared workflow `{name}`"
             )));
         };
+        self.published_of(workspace, in_use)
+    }
+
+    /// [`Engine::published`] of `in_use`, a revision as read once.
+    fn published_of(&self, workspace: &str, in_use: InUse) -> Result<Published, Error> {
+        let platform = self.platform();
         let (rev, home) = (in_use.revision, in_use.home);
         let run_as = rev.run_principal(in_use.bound_by.as_deref());
         let components = rev
@@ -113,9 +119,12 @@ impl Engine {
         if index.is_outsider(principal, workspace) {
             return Err(not_found());
         }
-        let flow = platform
-            .interaction_flow(workspace, name)?
+        // One read of the revision: the one whose access settings decide is the one that runs,
+        // whatever is published meanwhile.
+        let in_use = platform
+            .revision_in_use(workspace, name)?
             .ok_or_else(not_found)?;
+        let flow = crate::share::flow_entry(workspace, name, &in_use)?.ok_or_else(not_found)?;
         let decision = index.check_flow(principal, workspace, &flow.access);
         let attempt = |action: &str, details: Value| {
             platform.transact(|tx| {
@@ -152,7 +161,7 @@ impl Engine {
             source,
             run_as,
             components,
-        } = self.published(workspace, name)?;
+        } = self.published_of(workspace, in_use)?;
         if workflow.trigger.on != TriggerKind::Interaction {
             return Err(not_found());
         }
@@ -165,10 +174,7 @@ impl Engine {
             "responded_at": clock::rfc3339(clock::now_unix()),
             "values": values,
         });
-        attempt(
-            "interaction.start",
-            json!({ "reason": decision.reason.to_string(), "values": values }),
-        )?;
+        let started = json!({ "reason": decision.reason.to_string(), "values": values });
         let stored = principal_to_stored(&run_as);
         let (id, executing) = self.start_run(NewRun {
             workflow: name,
@@ -179,6 +185,11 @@ impl Engine {
             source: &source,
             lease_owner: None,
             components: components.as_deref(),
+            audit: Some(RunAudit {
+                actor: principal,
+                action: "interaction.start",
+                details: &started,
+            }),
         })?;
         Ok(self.execute(
             &id,

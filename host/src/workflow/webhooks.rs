@@ -314,10 +314,9 @@ impl Platform {
             .transpose()
             .map_err(|e| Error::Internal(format!("pinned components: {e}")))?;
         let outcome = self.transact(|tx| {
-            let forget_before = d.now - SIGNATURE_MEMORY_SECS;
-            if !store::see_signature(tx, &hook.id, &signature, d.now, forget_before)? {
-                return Ok(None);
-            }
+            // A key already used answers with its run before the signature is remembered: a
+            // client retrying the very request it sent (after a lost answer, a crash) learns
+            // the run it made, where a replay without a key makes nothing (SPEC WF-2).
             if let Some(key) = d.idempotency_key
                 && let Some(run_id) = store::run_of_key(tx, &hook.id, key)?
             {
@@ -325,6 +324,10 @@ impl Platform {
                     run_id,
                     repeated: true,
                 }));
+            }
+            let forget_before = d.now - SIGNATURE_MEMORY_SECS;
+            if !store::see_signature(tx, &hook.id, &signature, d.now, forget_before)? {
+                return Ok(None);
             }
             let id = PublicId::new(IdKind::Run)?;
             let run = RunRef {
@@ -339,6 +342,7 @@ impl Platform {
                         source: &rev.source,
                         lease_owner: None,
                         components: components.as_deref(),
+                        audit: None,
                     },
                     &id,
                 )?,

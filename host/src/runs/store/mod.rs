@@ -41,8 +41,24 @@ impl RunStore for Platform {
     fn start_run(&self, run: &NewRun<'_>) -> Result<RunRef, Error> {
         let id = PublicId::new(IdKind::Run)?;
         self.transact_leased(|tx| {
+            let key = journal::insert(tx, run, &id)?;
+            if let Some(started) = &run.audit {
+                let mut details = started.details.clone();
+                if let Some(d) = details.as_object_mut() {
+                    d.insert("run".into(), serde_json::Value::String(id.to_string()));
+                }
+                let actor = crate::audit::Actor::Principal(started.actor);
+                crate::audit::record(
+                    tx,
+                    &actor,
+                    run.workspace,
+                    started.action,
+                    run.workflow,
+                    details,
+                )?;
+            }
             Ok(RunRef {
-                key: journal::insert(tx, run, &id)?,
+                key,
                 id: id.clone(),
             })
         })
