@@ -308,6 +308,43 @@ fn cs_5_collaborators_must_be_members_of_the_cases_workspace() {
     assert_eq!(event_kinds(&p, SOC).len(), before);
 }
 
+/// Who is a member is not told about a case the caller cannot change: an update of a missing
+/// case, or of a restricted one the caller cannot see, answers "no such case" whoever it names
+/// (SPEC CS-2, ID-4). Membership was checked first, so anyone with case.write could list the
+/// workspace's members by naming them on a made-up case (hostile step review).
+#[test]
+fn an_update_of_a_case_one_cannot_change_tells_nothing_of_who_is_a_member() {
+    let p = example_platform();
+    let hidden = p
+        .create_case(&at(SOC, OWNER), new_case("h", AccessMode::Restricted, &[]))
+        .expect("create");
+    let naming = |who: &str| RestrictionUpdate {
+        add_collaborators: vec![who.into()],
+        ..Default::default()
+    };
+    for case_id in ["C-999999", hidden.id.as_str()] {
+        let member = p
+            .update_case_restrictions(&at(SOC, LEAD), case_id, naming(ANALYST))
+            .expect_err("no case to change");
+        let stranger = p
+            .update_case_restrictions(&at(SOC, LEAD), case_id, naming("nobody@else.test"))
+            .expect_err("no case to change");
+        assert!(matches!(member, Error::NotFound(_)), "{case_id}: {member}");
+        assert_eq!(member.to_string(), stranger.to_string(), "{case_id}");
+    }
+    // The allowed path still names the stranger.
+    let visible = p
+        .create_case(&at(SOC, LEAD), new_case("v", AccessMode::FullAccess, &[]))
+        .expect("create");
+    let err = p
+        .update_case_restrictions(&at(SOC, LEAD), &visible.id, naming("nobody@else.test"))
+        .expect_err("not a member");
+    assert!(
+        matches!(&err, Error::Invalid(m) if m.contains("not a member")),
+        "{err}"
+    );
+}
+
 // --- CS-6, CS-7: events, timeline, audit --------------------------------------------------
 
 #[test]

@@ -799,6 +799,43 @@ fn a_step_creates_at_most_100_cases_per_execution() {
     assert!(exec.result.is_ok(), "{:?}", exec.result);
 }
 
+/// Restriction updates are budgeted like case creations: each writes a timeline row, an audit
+/// entry and events carrying the case, none of which the event budget counts (hostile step
+/// review: a toggling loop wrote until its deadline).
+#[test]
+fn a_step_updates_case_restrictions_at_most_100_times_per_execution() {
+    let rt = runtime();
+    let platform = Arc::new(common::example_platform());
+    let exec = run_as_owner(
+        &rt,
+        &platform,
+        json!({ "attack": "restriction_flood" }),
+        roomy(),
+    );
+    let out = exec
+        .result
+        .expect("the flood step reports where it was stopped");
+    assert_eq!(out["updated"], 100, "{out}");
+    assert!(
+        out["error"]
+            .as_str()
+            .is_some_and(|e| e
+                .contains("a step may update case restrictions at most 100 times per execution")),
+        "{out}"
+    );
+    use flowhost::testing::Internals;
+    let audited: i64 = platform
+        .db()
+        .conn()
+        .query_row(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'case.restrictions.update'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("audit");
+    assert_eq!(audited, 100, "one audited update per allowed call");
+}
+
 #[test]
 fn a_long_query_text_is_refused_naming_the_cap() {
     let rt = runtime();

@@ -305,16 +305,6 @@ impl CaseApi for Platform {
         let (ws, viewer) = self.case_context(caller, Scope::CaseWrite)?;
         validate::case_id(case_id)?;
         validate::restriction_update(&update)?;
-        let set = update
-            .set_collaborators
-            .as_ref()
-            .map(|list| self.members_only(&caller.workspace, list, "`set_collaborators`"))
-            .transpose()?;
-        let add = self.members_only(
-            &caller.workspace,
-            &update.add_collaborators,
-            "`add_collaborators`",
-        )?;
         let remove = update
             .remove_collaborators
             .iter()
@@ -332,6 +322,15 @@ impl CaseApi for Platform {
         self.transact_in_workspace(true, |tx| {
             tx.lock_workspace(&caller.workspace).map_err(internal)?;
             let before = self.visible_case(tx, ws, &viewer, case_id)?;
+            // Who is a member is told only about a case the caller may change: checked before
+            // the case, "not a member" against "no such case" told anyone with case.write
+            // who belongs to the workspace (hostile step review).
+            let set = update
+                .set_collaborators
+                .as_ref()
+                .map(|list| self.members_only(&caller.workspace, list, "`set_collaborators`"))
+                .transpose()?;
+            let add = self.members_only(&caller.workspace, &update.add_collaborators, "`add_collaborators`")?;
             let old: BTreeSet<String> = before.record.collaborators.iter().cloned().collect();
             let mut new: BTreeSet<String> = set.clone().map_or_else(|| old.clone(), |s| s.into_iter().collect());
             new.extend(add.iter().cloned());

@@ -32,6 +32,9 @@ pub const MAX_NAME_BYTES: usize = 256;
 pub const MAX_QUERY_TEXT_BYTES: usize = 1024;
 /// Cases one step execution may create.
 pub const MAX_CASES_CREATED_PER_EXECUTION: usize = 100;
+/// *Update case restrictions* calls one step execution may make: each writes a timeline row,
+/// an audit entry and up to three events (each carrying the case), outside the event budget.
+pub const MAX_RESTRICTION_UPDATES_PER_EXECUTION: usize = 100;
 /// Most bytes one `wasi:random` `get-random-bytes` or `get-insecure-random-bytes` call returns.
 pub const MAX_RANDOM_BYTES_PER_CALL: u64 = 64 * 1024;
 /// Longest log message kept, in bytes; a longer one is cut and marked `… [truncated]`.

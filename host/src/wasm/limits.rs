@@ -21,6 +21,8 @@ pub struct StepLimits {
     pub max_events: usize,
     /// Cases a step may create in one execution (SPEC ST-4).
     pub max_cases_created: usize,
+    /// *Update case restrictions* calls a step may make in one execution (SPEC ST-4).
+    pub max_restriction_updates: usize,
 }
 
 impl Default for StepLimits {
@@ -32,6 +34,7 @@ impl Default for StepLimits {
             max_log_lines: caps::MAX_LOG_LINES,
             max_events: caps::MAX_EVENTS_PER_EXECUTION,
             max_cases_created: caps::MAX_CASES_CREATED_PER_EXECUTION,
+            max_restriction_updates: caps::MAX_RESTRICTION_UPDATES_PER_EXECUTION,
         }
     }
 }

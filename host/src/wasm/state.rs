@@ -98,6 +98,8 @@ pub struct StepState {
     pub(crate) recorder: Recorder,
     /// Cases created so far, against `limits.max_cases_created`.
     pub(crate) cases_created: usize,
+    /// *Update case restrictions* calls so far, against `limits.max_restriction_updates`.
+    pub(crate) restriction_updates: usize,
     /// When the execution's time is up.
     deadline: std::time::Instant,
 }
@@ -131,6 +133,7 @@ impl StepState {
             limits,
             recorder: Recorder::default(),
             cases_created: 0,
+            restriction_updates: 0,
             deadline: std::time::Instant::now() + limits.timeout,
         }
     }

@@ -17,6 +17,20 @@ impl StepState {
         }
         Ok(())
     }
+
+    /// The execution's budget of restriction updates (SPEC ST-4): each call, applied or
+    /// refused, counts, so a step toggling a case's access mode in a loop is stopped at the
+    /// cap instead of writing events, timeline and audit until its deadline.
+    fn may_update_restrictions(&mut self) -> Result<(), HostError> {
+        if self.restriction_updates >= self.limits.max_restriction_updates {
+            return Err(HostError::Invalid(format!(
+                "a step may update case restrictions at most {} times per execution (SPEC ST-4)",
+                self.limits.max_restriction_updates
+            )));
+        }
+        self.restriction_updates += 1;
+        Ok(())
+    }
 }
 
 impl cases::Host for StepState {
@@ -70,6 +84,7 @@ impl cases::Host for StepState {
         case_id: String,
         update: RestrictionUpdate,
     ) -> Result<Restrictions, HostError> {
+        self.may_update_restrictions()?;
         let services = &self.services;
         let r = services.note(
             services

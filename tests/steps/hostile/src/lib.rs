@@ -71,6 +71,7 @@ impl Guest for Hostile {
             "big_case_json" => caps::big_case_json(&input),
             "many_collaborators" => caps::many_collaborators(&input),
             "case_flood" => caps::case_flood(),
+            "restriction_flood" => caps::restriction_flood(),
             "long_query" => caps::long_query(&input),
             "deep_event" => caps::deep_event(&input),
             "event_flood" => caps::event_flood(),
@@ -291,6 +292,29 @@ mod caps {
             }
         }
         Ok(json!({ "created": 1_000_000 }).to_string())
+    }
+
+    /// Creates one case, then toggles its access mode until the host refuses an update;
+    /// returns how many updates landed and why it stopped.
+    pub fn restriction_flood() -> Result<String, StepError> {
+        let made = cases::create_case(&case("Toggled".into()))?;
+        for n in 0..1_000_000_u32 {
+            let mode = if n % 2 == 0 {
+                cases::AccessMode::Restricted
+            } else {
+                cases::AccessMode::FullAccess
+            };
+            let update = cases::RestrictionUpdate {
+                access_mode: Some(mode),
+                set_collaborators: None,
+                add_collaborators: Vec::new(),
+                remove_collaborators: Vec::new(),
+            };
+            if let Err(e) = cases::update_case_restrictions(&made.id, &update) {
+                return Ok(json!({ "updated": n, "error": format!("{e:?}") }).to_string());
+            }
+        }
+        Ok(json!({ "updated": 1_000_000 }).to_string())
     }
 
     /// `query-cases` with a text filter of `mib` MiB.
