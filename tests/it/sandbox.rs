@@ -207,6 +207,41 @@ fn a_100_mib_output_is_refused() {
     assert_next_step_runs(&rt);
 }
 
+/// An output under the byte cap but of millions of values is refused before it is parsed:
+/// 15 MiB of `[0,0,…]` would be about 250 MiB of parsed values, held by the run's context,
+/// journal and step record (hostile step review). A wide output under the value cap passes.
+#[test]
+fn an_output_of_millions_of_values_is_refused_before_it_is_parsed() {
+    let rt = runtime();
+    let limits = StepLimits {
+        memory_bytes: 256 << 20,
+        timeout: Duration::from_secs(60),
+        ..limits()
+    };
+    let exec = run(
+        &rt,
+        HOSTILE,
+        json!({ "attack": "wide_output", "mib": 15 }),
+        limits,
+    );
+    let f = failure(&exec);
+    assert_eq!(f.kind(), "output_too_large", "{f}");
+    assert!(
+        f.to_string()
+            .contains("about 7864321 JSON values, the limit is 1000000"),
+        "{f}"
+    );
+    let exec = run(
+        &rt,
+        HOSTILE,
+        json!({ "attack": "wide_output", "mib": 1 }),
+        limits,
+    );
+    let out = exec.result.expect("524,288 values pass");
+    assert_eq!(out.as_array().map(Vec::len), Some(1 << 19));
+    assert_next_step_runs(&rt);
+}
+
 /// A step's failure message is kept to `MAX_STEP_ERROR_BYTES`, cut at a character boundary
 /// and saying how long it was: before, an 8 MiB message went whole into the step record, the
 /// run's journal and the run itself, once per retry.

@@ -38,6 +38,9 @@ pub enum StepFailure {
     /// The step's output exceeded the output cap.
     #[error("output too large: {len} bytes, the limit is {limit}")]
     OutputTooLarge { len: usize, limit: usize },
+    /// The step's output held more values than the host parses (SPEC ST-2).
+    #[error("output too large: about {count} JSON values, the limit is {limit}")]
+    OutputTooManyValues { count: usize, limit: usize },
     /// The step's output was not JSON.
     #[error("output is not JSON: {0}")]
     OutputNotJson(String),
@@ -58,7 +61,9 @@ impl StepFailure {
             StepFailure::StackOverflow => "stack_overflow",
             StepFailure::Trap { .. } => "trap",
             StepFailure::Step(_) => "step_error",
-            StepFailure::OutputTooLarge { .. } => "output_too_large",
+            StepFailure::OutputTooLarge { .. } | StepFailure::OutputTooManyValues { .. } => {
+                "output_too_large"
+            }
             StepFailure::OutputNotJson(_) => "output_not_json",
             StepFailure::Host(_) => "host",
         }

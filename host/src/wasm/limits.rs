@@ -15,6 +15,9 @@ pub struct StepLimits {
     pub timeout: Duration,
     /// Largest accepted output JSON, in bytes.
     pub max_output_bytes: usize,
+    /// Most JSON values (arrays, objects, scalars) an accepted output holds: what it costs
+    /// parsed, where `max_output_bytes` bounds only its text.
+    pub max_output_values: usize,
     /// Log lines kept; later ones are counted, not kept.
     pub max_log_lines: usize,
     /// Events a step may emit in one execution.
@@ -31,6 +34,7 @@ impl Default for StepLimits {
             memory_bytes: 64 << 20,
             timeout: Duration::from_secs(10),
             max_output_bytes: 16 << 20,
+            max_output_values: 1_000_000,
             max_log_lines: caps::MAX_LOG_LINES,
             max_events: caps::MAX_EVENTS_PER_EXECUTION,
             max_cases_created: caps::MAX_CASES_CREATED_PER_EXECUTION,

@@ -297,6 +297,13 @@ impl StepRuntime {
                 limit: limits.max_output_bytes,
             });
         }
+        let count = crate::json_limits::text_values(&output);
+        if count > limits.max_output_values {
+            return Err(StepFailure::OutputTooManyValues {
+                count,
+                limit: limits.max_output_values,
+            });
+        }
         serde_json::from_str(&output).map_err(|e| StepFailure::OutputNotJson(e.to_string()))
     }
 }

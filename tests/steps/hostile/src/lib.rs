@@ -1,6 +1,6 @@
 //! A step that misbehaves on request, for the sandbox tests (SPEC ST-2). The input names the
 //! attack: `{"attack": "loop" | "sleep" | "memory" | "recursion" | "panic" | "read_file" | "env" |
-//! "socket" | "big_output" | "host_calls" |
+//! "socket" | "big_output" | "wide_output" | "host_calls" |
 //! "emit_then_panic" | "remember" | "none", ...}`, and the attacks on the caps of what a step
 //! hands the host (SPEC ST-4): "random" | "random_loop" | "big_case" | "big_case_json" |
 //! "many_collaborators" | "case_flood" | "long_query" | "deep_event" | "event_flood" |
@@ -45,6 +45,17 @@ impl Guest for Hostile {
                 out.push('"');
                 out.extend(std::iter::repeat_n('x', len));
                 out.push('"');
+                Ok(out)
+            }
+            "wide_output" => {
+                // `[0,0,…]` of `mib` MiB: under the byte cap, millions of values parsed.
+                let count = (input["mib"].as_u64().unwrap_or(15) as usize) << 19;
+                let mut out = String::with_capacity(2 * count + 1);
+                out.push('[');
+                for i in 0..count {
+                    out.push_str(if i == 0 { "0" } else { ",0" });
+                }
+                out.push(']');
                 Ok(out)
             }
             "big_error" => {
