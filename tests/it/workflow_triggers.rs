@@ -230,6 +230,87 @@ fn a_restricted_case_does_not_start_workflows_whose_identity_cannot_see_it() {
     assert_eq!(runs[0].1, "succeeded");
 }
 
+/// SPEC WF-9 bounds a chain's width as well as its depth: a workflow whose run emits three
+/// events that each start it again would start 3 + 9 + … + 3^8 runs within the depth bound
+/// (hostile step review: with 100 events per run, 100^8). Past the bound (here set to 20 by
+/// `FLOWHOST_MAX_CHAIN_RUNS`) an event starts nothing and is set aside with the reason.
+#[test]
+fn an_event_chain_stops_at_its_width_bound_and_sets_the_rest_aside() {
+    let env = Env::new();
+    let notify = |id: &str| {
+        json!({ "id": id, "uses": "step:notify", "grants": ["events:emit"],
+                "with": { "to": ["automation@acme-mssp.test"], "subject": id } })
+    };
+    let wf = json!({ "name": "fan-out", "workspace": "mssp-soc", "run_as": "automation@acme-mssp.test",
+        "trigger": { "on": "custom_event", "event": "notification.requested" },
+        "steps": [ notify("a"), notify("b"), notify("c") ] });
+    let file = env.write("fan.json", &wf);
+    assert!(env.publish(&file, OWNER).status.success());
+    let start = json!({ "name": "start", "workspace": "mssp-soc", "steps": [ notify("first") ] });
+    let start = env.write("start.json", &start);
+    let steps = env.steps();
+    let out = std::process::Command::new(crate::common::flowhost_bin())
+        .env("FLOWHOST_MAX_CHAIN_RUNS", "20")
+        .current_dir(env.dir.path())
+        .arg("--db")
+        .arg(crate::common::db_arg(&env.db))
+        .args(["run", &start, "--as", OWNER, "--steps", &steps])
+        .output()
+        .expect("flowhost runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let runs = env.runs();
+    let fanned: Vec<_> = runs.iter().filter(|r| r.0 == "fan-out").collect();
+    // One at a time: 1 + 3 + 9 runs, then 7 of the next 27 events fill the bound of 20.
+    assert_eq!(fanned.len(), 20, "the chain stopped at its bound");
+    assert!(fanned.iter().all(|r| r.1 == "succeeded"), "{fanned:?}");
+    let listed = env.cli(&[
+        "triggers",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--quarantined",
+        "--json",
+    ]);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let set_aside: Value = serde_json::from_slice(&listed.stdout).expect("json");
+    let set_aside = set_aside.as_array().expect("list");
+    // 20 runs emitted 60 events, 19 of which started runs.
+    assert_eq!(
+        set_aside.len(),
+        41,
+        "the events past the bound are set aside"
+    );
+    for event in set_aside {
+        let why = event["quarantined"].as_str().expect("a reason");
+        assert!(
+            why.contains("event chain too wide") && why.contains("the limit is 20 (SPEC WF-9)"),
+            "{why}"
+        );
+    }
+    // Nothing is left pending, and dispatching again starts nothing.
+    let pending = env.cli(&[
+        "triggers",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]);
+    let pending: Value = serde_json::from_slice(&pending.stdout).expect("json");
+    assert_eq!(pending, json!([]));
+}
+
 #[test]
 fn an_event_chain_stops_at_the_depth_bound_with_a_clear_error() {
     let env = Env::new();

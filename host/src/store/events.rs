@@ -34,7 +34,14 @@ pub fn append(
     // A workspace's events commit in the order of their ids, so that their numbers within
     // it (`triggers list`) never change (SPEC ID-4).
     conn.lock_workspace(workspace)?;
-    let id = conn.prepare_cached("INSERT INTO events (workspace, kind, payload, source, case_id, depth, cause_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id").and_then(|mut stmt| stmt.query_row(params![workspace, kind, payload.to_string(), source, case_id, cause.map_or(0, |c| c.depth), cause.map(|c| c.run)], |r| r.get(0)))?;
+    // Its chain is its cause's: the chain of the event that started the run, or the run
+    // itself when no chained event did (SPEC WF-9).
+    let id = conn.prepare_cached(
+        "INSERT INTO events (workspace, kind, payload, source, case_id, depth, cause_run, chain)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
+                 (SELECT COALESCE(t.chain, r.id) FROM runs r LEFT JOIN events t ON t.id = r.trigger_event
+                  WHERE r.id = ?7))
+         RETURNING id").and_then(|mut stmt| stmt.query_row(params![workspace, kind, payload.to_string(), source, case_id, cause.map_or(0, |c| c.depth), cause.map(|c| c.run)], |r| r.get(0)))?;
     // Any host may dispatch it: wake them when it commits (issue 18).
     super::postgres::notify_work(conn)?;
     Ok(id)

@@ -677,6 +677,17 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     );
     "#,
     ),
+    (
+        23,
+        "Event chains: the run that began the chain an event belongs to (SPEC WF-9)",
+        r#"
+    -- The key of the run that began the chain of runs and events this event belongs to: a run
+    -- not started by a chained event begins one. NULL for an event no run caused. Bounds how
+    -- many runs one chain may start, as `depth` bounds how long it may grow.
+    ALTER TABLE events ADD COLUMN chain INTEGER;
+    CREATE INDEX IF NOT EXISTS events_by_chain ON events (chain) WHERE chain IS NOT NULL;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.

@@ -31,6 +31,30 @@ pub use super::store::events::WaitingEvent;
 /// How long an event chain may grow (SPEC WF-9).
 pub const MAX_DEPTH: u32 = 8;
 
+/// How many runs the events of one chain may start, unless [`CHAIN_RUNS_VAR`] says otherwise.
+/// The depth bound alone leaves the width free: a run emitting 100 events that start itself
+/// again would start 100^8 runs before it. An event past the bound is set aside, with the
+/// reason, where `triggers list --quarantined` shows it.
+pub const MAX_CHAIN_RUNS: i64 = 1_000;
+
+/// The variable that sets [`MAX_CHAIN_RUNS`] for a deployment (a positive number of runs).
+pub const CHAIN_RUNS_VAR: &str = "FLOWHOST_MAX_CHAIN_RUNS";
+
+/// The chain bound in force: [`CHAIN_RUNS_VAR`], else [`MAX_CHAIN_RUNS`]; a value that is
+/// not a positive number is an error naming the variable.
+pub fn max_chain_runs() -> Result<i64, Error> {
+    match std::env::var(CHAIN_RUNS_VAR) {
+        Err(std::env::VarError::NotPresent) => Ok(MAX_CHAIN_RUNS),
+        Ok(text) => match text.trim().parse::<i64>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(Error::Invalid(format!(
+                "{CHAIN_RUNS_VAR}={text:?} is not a number of runs: use a positive whole number"
+            ))),
+        },
+        Err(e) => Err(Error::Invalid(format!("{CHAIN_RUNS_VAR}: {e}"))),
+    }
+}
+
 /// A workflow an event starts.
 struct Match {
     name: String,
@@ -276,6 +300,23 @@ impl Engine {
             o.insert("kind".into(), Value::String(event.kind.clone()));
         }
         let matches = self.matches(event, &input)?;
+        if let Some(chain) = event.chain
+            && !matches.is_empty()
+        {
+            // Read before the claim: hosts claiming one chain's events side by side may pass
+            // the bound by what they claim at once, never by a chain's worth.
+            let limit = max_chain_runs()?;
+            let started = store::runs_in_chain(self.platform().db().conn(), chain)?;
+            if started + i64::try_from(matches.len()).unwrap_or(i64::MAX) > limit {
+                let why = format!(
+                    "event chain too wide: the `{}` event would start {} more runs in a chain that has started {started}; the limit is {limit} (SPEC WF-9)",
+                    event.kind,
+                    matches.len()
+                );
+                self.platform().quarantine_event(event.id, &why)?;
+                return Ok(None);
+            }
+        }
         let Some(ids) = self.platform().claim(event, &matches, &input, owner)? else {
             return Ok(None);
         };

@@ -37,6 +37,14 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     );
     "#,
     ),
+    (
+        3,
+        "event chains (the SQLite migration of the same name)",
+        r#"
+    ALTER TABLE events ADD COLUMN IF NOT EXISTS chain BIGINT;
+    CREATE INDEX IF NOT EXISTS events_by_chain ON events (chain) WHERE chain IS NOT NULL;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows.

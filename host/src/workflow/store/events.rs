@@ -20,6 +20,8 @@ pub(in crate::workflow) struct PendingEvent {
     pub payload: Value,
     pub case_id: Option<i64>,
     pub depth: u32,
+    /// The run that began its chain (SPEC WF-9); `None` for an event no run caused.
+    pub chain: Option<i64>,
 }
 
 /// The oldest pending event, or why its row cannot be read.
@@ -78,6 +80,7 @@ pub(in crate::workflow) fn next_pending(
                 payload,
                 case_id: r.get(4)?,
                 depth: r.get(5)?,
+                chain: r.get(6)?,
             })
         };
         Ok(match read() {
@@ -96,7 +99,7 @@ pub(in crate::workflow) fn next_pending(
 /// The oldest pending event's query, which both engines' versions share.
 macro_rules! next_pending_sql {
     () => {
-        "SELECT id, workspace, kind, payload, case_id, depth FROM events
+        "SELECT id, workspace, kind, payload, case_id, depth, chain FROM events
          WHERE dispatched = 0 AND quarantined IS NULL AND (CAST(?1 AS TEXT) IS NULL OR workspace = ?1)
          ORDER BY id LIMIT 1"
     };
@@ -105,6 +108,16 @@ macro_rules! next_pending_sql {
 const NEXT_PENDING: &str = next_pending_sql!();
 
 const NEXT_PENDING_SKIPPING_CLAIMS: &str = concat!(next_pending_sql!(), " FOR UPDATE SKIP LOCKED");
+
+/// How many runs the events of chain `chain` have started so far (SPEC WF-9).
+pub(in crate::workflow) fn runs_in_chain(conn: &Connection, chain: i64) -> Result<i64, Error> {
+    conn.query_row(
+        "SELECT count(*) FROM runs r JOIN events e ON e.id = r.trigger_event WHERE e.chain = ?1",
+        [chain],
+        |r| r.get(0),
+    )
+    .map_err(internal)
+}
 
 /// Sets pending event `id` aside with the reason.
 pub(in crate::workflow) fn quarantine(
