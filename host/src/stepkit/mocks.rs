@@ -439,6 +439,13 @@ impl CallRecord {
     }
 }
 
+/// Calls recorded per test case; later ones are answered, not kept.
+pub const MAX_RECORDED_CALLS: usize = 10_000;
+
+/// Largest arguments kept whole in a call's record, in bytes of JSON; larger ones are kept as
+/// their start and size (what the step handed over is not held twice).
+pub const MAX_RECORDED_ARGS_BYTES: usize = 64 * 1024;
+
 /// The services of one `step test` case: mocks first, then (if given) the database.
 pub struct MockedServices {
     mocks: Vec<Mock>,
@@ -502,11 +509,20 @@ impl MockedServices {
                 )
             }
         };
-        self.lock_calls().push(CallRecord {
-            call,
-            args,
-            answered,
-        });
+        let mut calls = self.lock_calls();
+        if calls.len() < MAX_RECORDED_CALLS {
+            let text = args.to_string();
+            let args = if text.len() > MAX_RECORDED_ARGS_BYTES {
+                Value::String(crate::text::clip(&text).into_owned())
+            } else {
+                args
+            };
+            calls.push(CallRecord {
+                call,
+                args,
+                answered,
+            });
+        }
         route
     }
 
@@ -751,6 +767,31 @@ mod tests {
             cause: None,
             step: None,
         }
+    }
+
+    /// A hostile step under `step test` cannot make the record of its calls hold what it
+    /// hands over without bound: huge arguments are kept by their start and size, and calls
+    /// past [`MAX_RECORDED_CALLS`] are answered, not kept (hostile step review).
+    #[test]
+    fn the_record_of_calls_is_bounded() {
+        let mut any = mock(json!({"call": "cases.get-case-restrictions",
+                                  "returns": {"access_mode": "restricted", "collaborators": []}}))
+        .expect("mock");
+        any.label = "any".into();
+        let services = MockedServices::new(vec![any], None);
+        let huge = "C".repeat(MAX_RECORDED_ARGS_BYTES);
+        services
+            .get_case_restrictions(&caller(), &huge)
+            .expect("answered");
+        let kept = services.calls()[0].args.to_string();
+        assert!(kept.len() < 1024, "{} bytes kept", kept.len());
+        assert!(kept.ends_with(" bytes)\""), "{kept}");
+        for _ in 1..MAX_RECORDED_CALLS + 5 {
+            services
+                .get_case_restrictions(&caller(), "C-1")
+                .expect("answered past the record's bound too");
+        }
+        assert_eq!(services.calls().len(), MAX_RECORDED_CALLS);
     }
 
     #[test]

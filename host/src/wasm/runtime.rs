@@ -83,6 +83,20 @@ pub struct StepRuntime {
     cache: ComponentCache,
     loaded: Mutex<HashMap<String, Arc<LoadedStep>>>,
     by_path: Mutex<HashMap<PathBuf, (FileStamp, Arc<LoadedStep>)>>,
+    /// Why components that did not compile or link (by digest) did not: the same bytes fail
+    /// the same way, so a broken or hostile component costs one compile, not one per run.
+    failed: Mutex<HashMap<String, String>>,
+}
+
+/// How many failed components' reasons are kept; past it the memory starts afresh.
+const FAILED_KEPT: usize = 256;
+
+/// Why a component did not load.
+enum NotLoaded {
+    /// Its file could not be read (perhaps for now): tried again next time.
+    Unreadable(String),
+    /// Its bytes do not compile or link: the same bytes never will.
+    Broken { digest: String, why: String },
 }
 
 /// Size and modification time of a component file when it was loaded.
@@ -106,6 +120,7 @@ impl StepRuntime {
             cache,
             loaded: Mutex::new(HashMap::new()),
             by_path: Mutex::new(HashMap::new()),
+            failed: Mutex::new(HashMap::new()),
         })
     }
 
@@ -142,7 +157,7 @@ impl StepRuntime {
         let (digest, bytes) = match known {
             Some(digest) => (digest, None),
             None => {
-                let bytes = std::fs::read(path).map_err(|e| load_error(e.to_string()))?;
+                let bytes = super::component_file::read(path).map_err(load_error)?;
                 let digest = content_digest(&bytes);
                 if let Some(meta) = &meta {
                     self.cache.remember_digest(path, meta, &digest);
@@ -160,6 +175,39 @@ impl StepRuntime {
             remember(&step);
             return Ok(step);
         }
+        if let Some(why) = self.lock_failed().get(&digest).cloned() {
+            return Err(load_error(why));
+        }
+        let step = self
+            .compile_and_link(path, digest, bytes)
+            .map_err(|failure| match failure {
+                NotLoaded::Unreadable(why) => load_error(why),
+                NotLoaded::Broken { digest, why } => {
+                    let mut failed = self.lock_failed();
+                    if failed.len() >= FAILED_KEPT {
+                        failed.clear();
+                    }
+                    failed.insert(digest, why.clone());
+                    load_error(why)
+                }
+            })?;
+        self.lock_loaded().insert(step.digest.clone(), step.clone());
+        remember(&step);
+        Ok(step)
+    }
+
+    /// The component of `digest` (whose `bytes` may have been read already) from the on-disk
+    /// cache or compiled, and linked.
+    fn compile_and_link(
+        &self,
+        path: &Path,
+        digest: String,
+        bytes: Option<Vec<u8>>,
+    ) -> Result<Arc<LoadedStep>, NotLoaded> {
+        let broken = |digest: &String, why: String| NotLoaded::Broken {
+            digest: digest.clone(),
+            why,
+        };
         let (component, cache, digest) = match self.cache.cached(&self.engine, &digest) {
             Some(component) => (component, CacheOutcome::Hit, digest),
             None => {
@@ -167,23 +215,27 @@ impl StepRuntime {
                 let (bytes, digest) = match bytes {
                     Some(bytes) => (bytes, digest),
                     None => {
-                        let bytes = std::fs::read(path).map_err(|e| load_error(e.to_string()))?;
+                        let bytes =
+                            super::component_file::read(path).map_err(NotLoaded::Unreadable)?;
                         let digest = content_digest(&bytes);
                         (bytes, digest)
                     }
                 };
                 // The pool's per-module shape, under either allocator (`module_shape.rs`).
-                module_shape::check(&bytes).map_err(load_error)?;
+                module_shape::check(&bytes).map_err(|e| broken(&digest, e))?;
                 let component = self
                     .cache
                     .compile(&self.engine, &digest, &bytes)
-                    .map_err(|e| match async_abi::async_feature(&bytes) {
-                        // SPEC ST-1: say how to rebuild, not which validator feature is off.
-                        Some(feature) => load_error(format!(
-                            "built for component-model async (it uses {feature}); {}",
-                            async_abi::REBUILD_HINT
-                        )),
-                        None => load_error(format!("not a valid component: {e:#}")),
+                    .map_err(|e| {
+                        let why = match async_abi::async_feature(&bytes) {
+                            // SPEC ST-1: say how to rebuild, not which validator feature is off.
+                            Some(feature) => format!(
+                                "built for component-model async (it uses {feature}); {}",
+                                async_abi::REBUILD_HINT
+                            ),
+                            None => format!("not a valid component: {e:#}"),
+                        };
+                        broken(&digest, why)
                     })?;
                 (component, CacheOutcome::Compiled, digest)
             }
@@ -192,16 +244,24 @@ impl StepRuntime {
             .linker
             .instantiate_pre(&component)
             .and_then(StepPre::new)
-            .map_err(|e| load_error(format!("not a `flowhost:step/step` component: {e:#}")))?;
-        let step = Arc::new(LoadedStep {
-            digest: digest.clone(),
+            .map_err(|e| {
+                broken(
+                    &digest,
+                    format!("not a `flowhost:step/step` component: {e:#}"),
+                )
+            })?;
+        Ok(Arc::new(LoadedStep {
+            digest,
             path: path.to_owned(),
             cache,
             pre,
-        });
-        self.lock_loaded().insert(digest, step.clone());
-        remember(&step);
-        Ok(step)
+        }))
+    }
+
+    fn lock_failed(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.failed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn lock_by_path(
@@ -313,5 +373,43 @@ fn describe_step_error(e: StepError) -> String {
         StepError::InvalidInput(m) => format!("invalid input: {m}"),
         StepError::Host(h) => format!("host call failed: {}", super::host::describe_host_error(&h)),
         StepError::Failed(m) => m,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A component that does not compile is compiled once: the same bytes fail the same way,
+    /// and a hostile file named by every run would otherwise be compiled by every run. A file
+    /// that cannot be read is not remembered (it may be readable later).
+    #[test]
+    fn a_component_that_fails_to_compile_is_not_compiled_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let runtime = StepRuntime::new(&EngineSettings::default(), None).expect("runtime");
+        let broken = dir.path().join("broken.wasm");
+        std::fs::write(&broken, b"\0asm\x0d\0\x01\0garbage").expect("write");
+        let first = runtime.load(&broken).err().expect("does not compile");
+        assert!(
+            first.to_string().contains("not a valid component"),
+            "{first}"
+        );
+        assert_eq!(runtime.lock_failed().len(), 1);
+        // The same bytes under another name: answered from memory, word for word.
+        let again = dir.path().join("again.wasm");
+        std::fs::copy(&broken, &again).expect("copy");
+        let second = runtime.load(&again).err().expect("still broken");
+        assert_eq!(
+            second.to_string(),
+            first.to_string().replace("broken.wasm", "again.wasm")
+        );
+        assert_eq!(runtime.lock_failed().len(), 1);
+        let missing = runtime.load(&dir.path().join("missing.wasm"));
+        assert!(missing.is_err());
+        assert_eq!(
+            runtime.lock_failed().len(),
+            1,
+            "an unreadable file is not remembered"
+        );
     }
 }

@@ -44,7 +44,7 @@ pub fn collect(definition: &str, resolver: &Resolver) -> Result<Vec<Found>, Erro
         .into_iter()
         .map(|uses| {
             let path = resolver.component(&uses).map_err(Error::Invalid)?;
-            let bytes = std::fs::read(&path).map_err(|e| {
+            let bytes = crate::wasm::component_file::read(&path).map_err(|e| {
                 Error::Invalid(format!(
                     "cannot read component `{uses}` at {}: {e}",
                     path.display()
