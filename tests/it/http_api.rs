@@ -564,6 +564,67 @@ fn a_run_this_server_is_executing_is_not_executed_again_by_a_resume() {
     );
 }
 
+/// Runs are listed a page at a time (`limit`, `before` the last run of the previous page),
+/// so a listing never loads a deployment's runs and their outputs whole; a cursor naming a
+/// run the caller may not see reads as a missing run (SPEC ID-4).
+#[test]
+fn runs_are_listed_a_page_at_a_time() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let outsider = server.outsider();
+    let base = "/api/v1/workspaces/mssp-soc/workflows";
+    let published = server.post(
+        base,
+        &owner,
+        &echo_workflow("paged", json!({ "on": "manual" })),
+    );
+    assert_eq!(published.status, 201, "{}", published.text);
+    let mut made = Vec::new();
+    for n in 0..5 {
+        let ran = server.post(
+            &format!("{base}/paged/runs"),
+            &owner,
+            &json!({ "event": { "n": n } }),
+        );
+        made.push(ran.body["run_id"].as_str().expect("run id").to_owned());
+    }
+    made.reverse(); // newest first, as listed
+    let ids = |a: &Answer| -> Vec<String> {
+        a.body
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|r| r["id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    let first = server.get("/api/v1/runs?workspace=mssp-soc&limit=2", Some(&owner));
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(ids(&first), made[..2]);
+    let second = server.get(
+        &format!("/api/v1/runs?workspace=mssp-soc&limit=2&before={}", made[1]),
+        Some(&owner),
+    );
+    assert_eq!(ids(&second), made[2..4]);
+    let last = server.get(
+        &format!("/api/v1/runs?limit=2&before={}", made[3]),
+        Some(&owner),
+    );
+    assert_eq!(ids(&last), made[4..]);
+    assert_eq!(
+        ids(&server.get("/api/v1/runs?workspace=mssp-soc", Some(&owner))),
+        made
+    );
+    // Out of bounds, and a cursor one may not see, which reads as a missing run.
+    for bad in ["0", "1001", "x"] {
+        let refused = server.get(&format!("/api/v1/runs?limit={bad}"), Some(&owner));
+        assert_eq!(refused.status, 400, "{bad}: {}", refused.text);
+    }
+    let hidden = server.get(&format!("/api/v1/runs?before={}", made[0]), Some(&outsider));
+    let missing = server.get("/api/v1/runs?before=R-0000000000000000", Some(&outsider));
+    assert_eq!(hidden.status, 404, "{}", hidden.text);
+    assert_eq!(hidden.text, missing.text);
+}
+
 #[test]
 fn cases_through_the_case_service_with_their_access_rules() {
     let server = Server::start();
@@ -1104,6 +1165,27 @@ fn webhooks_start_runs_only_for_fresh_unreplayed_signed_requests() {
     assert_eq!(resent.status, 202, "{}", resent.text);
     assert_eq!(resent.body["run_id"], first.body["run_id"]);
     assert_eq!(resent.body["repeated"], true);
+    // A replayed request naming another delivery's key learns nothing of it.
+    let other_body = br#"{"n":2}"#;
+    let other = deliver(
+        &server,
+        &path,
+        ts,
+        Some(&sign(&secret, ts, other_body)),
+        Some("order-8"),
+        other_body,
+    );
+    assert_eq!(other.status, 202, "{}", other.text);
+    let prying = deliver(
+        &server,
+        &path,
+        ts,
+        Some(&sign(&secret, ts, first_body)),
+        Some("order-8"),
+        first_body,
+    );
+    assert_eq!(prying.status, 409, "{}", prying.text);
+    assert!(!prying.text.contains("R-"), "{}", prying.text);
     // Without its key, the same request stays a replay.
     let bare = deliver(
         &server,
@@ -1115,7 +1197,7 @@ fn webhooks_start_runs_only_for_fresh_unreplayed_signed_requests() {
     );
     assert_eq!(bare.status, 409, "{}", bare.text);
     let runs = server.get("/api/v1/runs?workspace=mssp-soc", Some(&owner));
-    assert_eq!(runs.body.as_array().map(Vec::len), Some(2), "{}", runs.text);
+    assert_eq!(runs.body.as_array().map(Vec::len), Some(3), "{}", runs.text);
 
     // Rotating the secret: the old one stops working, the new one is shown once.
     let rotated = server.deployment.ok(&[

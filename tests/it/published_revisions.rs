@@ -246,6 +246,40 @@ fn a_service_key_is_bound_only_if_its_role_grants_nothing_the_publisher_lacks() 
     env.publish_ok(&broad, OWNER);
 }
 
+/// A key of another workspace named as `run_as` is answered as a key that does not exist: its
+/// kind and workspace are not told to a publisher (SPEC ID-4; leak review: another tenant's
+/// service key read "of another workspace", a personal one "another person").
+#[test]
+fn another_workspaces_key_as_run_as_reads_as_no_key() {
+    let env = Env::new();
+    let out = env.ok(&[
+        "keys",
+        "create",
+        "--name",
+        "elsewhere",
+        "--service-role",
+        "owner",
+        "--workspace",
+        "customer-globex",
+        "--as",
+        OWNER,
+        "--json",
+    ]);
+    let key: Value = serde_json::from_str(&out).expect("json");
+    let real = key["id"].as_str().expect("id").to_owned();
+    let made_up: String = real.chars().rev().collect::<String>();
+    let refusal = |id: &str| {
+        let file = env.write(
+            "elsewhere.json",
+            &lists_cases("elsewhere", &format!("key:{id}")),
+        );
+        let out = env.publish(&file, LEAD);
+        assert!(!out.status.success(), "{id}: published");
+        String::from_utf8_lossy(&out.stderr).replace(id, "ID")
+    };
+    assert_eq!(refusal(&real), refusal(&made_up));
+}
+
 // --- SPEC WF-10: a run holds what both its identity and its publisher hold now ----------------
 
 #[test]

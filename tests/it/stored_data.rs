@@ -288,9 +288,22 @@ fn another_tenants_unreadable_run_does_not_fail_or_show_in_my_list() {
         .filter_map(|r| r["id"].as_str())
         .collect();
     assert_eq!(ids, [runs[0].as_str()], "{listed}");
+    // Shown by its id, it is a missing run to them, word for word: their standing is decided
+    // before the row is parsed (leak review: the damaged row's column and value were shown).
+    let hidden = d.cli(&["runs", "show", &runs[1], "--as", ANALYST]);
+    let missing = d.cli(&["runs", "show", "R-0000000000000000", "--as", ANALYST]);
+    assert!(!hidden.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&hidden.stderr),
+        String::from_utf8_lossy(&missing.stderr)
+    );
     // The Owner of both still gets the loud error naming the damaged row.
     fails_naming(
         &d.cli(&["runs", "list", "--as", OWNER]),
         &["runs.status", &format!("run {}", runs[1]), "`paused`"],
+    );
+    fails_naming(
+        &d.cli(&["runs", "show", &runs[1], "--as", OWNER]),
+        &["runs.status", "`paused`"],
     );
 }

@@ -429,7 +429,7 @@ fn an_interrupted_run_resumes_without_repeating_finished_steps_or_their_effects(
     .expect("lock effect");
     let listed = platform
         .runs()
-        .list(&common::user(OWNER), Some("mssp-soc"))
+        .list(&common::user(OWNER), Some("mssp-soc"), &Default::default())
         .expect("runs");
     assert_eq!(
         listed

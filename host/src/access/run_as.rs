@@ -106,9 +106,12 @@ impl AccessIndex {
                 run_as: run_as.to_string(),
             });
         };
-        let Some(KeyKind::Service { .. }) = self.key(id).map(|k| &k.kind) else {
+        // Another workspace's key is no key here: which keys exist elsewhere, and of what
+        // kind, is not told to a publisher (SPEC ID-4).
+        let key = self.key(id).filter(|k| k.workspace == workspace);
+        let Some(KeyKind::Service { .. }) = key.map(|k| &k.kind) else {
             // Someone else's personal key is that person (or no key at all).
-            return match self.key(id) {
+            return match key {
                 None => Err(RunAsRefusal::Unusable {
                     run_as: run_as.to_string(),
                     reason: Reason::UnknownKey(id.clone()),

@@ -15,10 +15,16 @@ use super::run::{Trace, engine, report};
 
 #[derive(Subcommand)]
 pub enum RunsCommand {
-    /// List the runs you may see (playbook.get), newest first.
+    /// List the runs you may see (playbook.get), newest first, a page at a time.
     List {
         #[arg(long)]
         workspace: Option<String>,
+        /// How many runs, 1 to 1000 (default 100).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Only runs older than this one (`R-…`): the last run of the previous page.
+        #[arg(long)]
+        before: Option<String>,
         #[command(flatten)]
         acting: Acting,
         #[command(flatten)]
@@ -52,12 +58,20 @@ pub fn run(db: &Database, cmd: RunsCommand) -> anyhow::Result<()> {
     match cmd {
         RunsCommand::List {
             workspace,
+            limit,
+            before,
             acting,
             output: Output { json },
         } => {
-            let runs = platform(db)?
-                .runs()
-                .list(&acting.required()?, workspace.as_deref())?;
+            let before = before
+                .map(|id| PublicId::parse(IdKind::Run, &id))
+                .transpose()
+                .map_err(Error::from)?;
+            let page = flowhost::runs::RunsPage { before, limit };
+            let runs =
+                platform(db)?
+                    .runs()
+                    .list(&acting.required()?, workspace.as_deref(), &page)?;
             if json {
                 return print_json(&runs);
             }

@@ -6,7 +6,7 @@ use crate::access::Scope;
 use crate::platform::Platform;
 use crate::principal::Principal;
 use crate::public_id::PublicId;
-use crate::runs::{RunInfo, StepRecord};
+use crate::runs::{RunInfo, RunsPage, StepRecord};
 use crate::workflow::RunOutcome;
 use crate::workflow::triggers::WaitingEvent;
 
@@ -44,14 +44,15 @@ impl<'p> Runs<'p> {
         Ok(true)
     }
 
-    /// The runs `principal` may see, newest first: of `workspace`, or of every workspace
-    /// (a workspace they have no standing in lists nothing, SPEC ID-4).
+    /// One page of the runs `principal` may see, newest first: of `workspace`, or of every
+    /// workspace (a workspace they have no standing in lists nothing, SPEC ID-4).
     pub fn list(
         &self,
         principal: &Principal,
         workspace: Option<&str>,
+        page: &RunsPage,
     ) -> Result<Vec<RunInfo>, Error> {
-        self.platform.runs_for(principal, workspace)
+        self.platform.runs_for(principal, workspace, page)
     }
 
     /// Run `id` and its journaled steps as far as `principal` may see them; "there is no

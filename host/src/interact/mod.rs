@@ -218,11 +218,15 @@ impl Platform {
         principal: &Principal,
         id: &PublicId,
     ) -> Result<InteractionView, Error> {
-        let found = store::by_public_id(self.db().conn(), id)?;
         // The id is not echoed: a real id one may not see and any missing one read byte for
         // byte alike (SPEC ID-4).
         let not_found = || Error::NotFound("there is no such interaction you may see".into());
-        let r = found.ok_or_else(not_found)?;
+        let db = self.db();
+        match store::workspace_of(db.conn(), id)? {
+            Some(ws) if !self.index().is_outsider(principal, &ws) => {}
+            _ => return Err(not_found()),
+        }
+        let r = store::by_public_id(db.conn(), id)?.ok_or_else(not_found)?;
         let d = self.index().check_flow(principal, &r.workspace, &r.access);
         if !d.allowed {
             return Err(not_found());
@@ -243,14 +247,16 @@ impl Platform {
         let index = self.index();
         let missing = || Verdict::Refused(Error::NotFound("there is no such interaction".into()));
         let verdict = self.transact(|tx| {
+            // An outsider gets the answer for nothing and writes nothing into a workspace
+            // they are not in, told so before the row is parsed; a member who is refused is
+            // audited below (SPEC ID-4, IX-8).
+            match store::workspace_of(tx, id)? {
+                Some(ws) if !index.is_outsider(principal, &ws) => {}
+                _ => return Ok(missing()),
+            }
             let Some(r) = store::by_public_id(tx, id)? else {
                 return Ok(missing());
             };
-            // An outsider gets the answer for nothing and writes nothing into a workspace
-            // they are not in; a member who is refused is audited below (SPEC ID-4, IX-8).
-            if index.is_outsider(principal, &r.workspace) {
-                return Ok(missing());
-            }
             let target = format!("interaction:{id}");
             let run = &r.run_public;
             let audit = |action: &str, details: Value| {

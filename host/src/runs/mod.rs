@@ -126,6 +126,34 @@ pub struct RunEnd<'a> {
     pub error: Option<&'a str>,
 }
 
+/// Which page of runs a listing shows: at most `limit` runs (default [`RunsPage::DEFAULT`],
+/// at most [`RunsPage::MAX`]), older than run `before` (the last of the previous page).
+#[derive(Clone, Debug, Default)]
+pub struct RunsPage {
+    pub before: Option<PublicId>,
+    /// `None`: [`RunsPage::DEFAULT`].
+    pub limit: Option<usize>,
+}
+
+impl RunsPage {
+    /// Runs listed when no limit is given.
+    pub const DEFAULT: usize = 100;
+    /// The most runs one page lists: each carries its output, up to 16 MiB.
+    pub const MAX: usize = 1000;
+
+    /// The page's size, or why it is not one.
+    pub fn limit(&self) -> Result<usize, Error> {
+        match self.limit {
+            None => Ok(Self::DEFAULT),
+            Some(n) if (1..=Self::MAX).contains(&n) => Ok(n),
+            Some(n) => Err(Error::Invalid(format!(
+                "`limit` is {n}; a page lists 1 to {} runs",
+                Self::MAX
+            ))),
+        }
+    }
+}
+
 /// What starting a run records.
 pub struct NewRun<'a> {
     pub workflow: &'a str,
@@ -218,6 +246,10 @@ pub(crate) trait RunStore: Send + Sync {
     /// still holds the run (or nobody does): else nothing is written and the error is `Busy`.
     fn hold_run(&self, run: i64, owner: &str, entries: &[JournalEntry<'_>]) -> Result<bool, Error>;
 
+    /// Whether something `run` waits for has arrived and not been taken up by a step yet (an
+    /// answer or timeout of its interaction, a due wait).
+    fn wait_is_over(&self, run: i64) -> Result<bool, Error>;
+
     /// Journals `entries` and frees the lease of `run` if `owner` still holds it, in one
     /// transaction: the run stops here, still `running`, free for the next process to resume.
     /// A lease another host took meanwhile (this one's heartbeat lapsed) stays that host's.
@@ -249,12 +281,22 @@ pub(crate) trait RunStore: Send + Sync {
     /// What resuming `run` needs, as recorded when it started (its status among it).
     fn run_resume_data(&self, run: i64) -> Result<ResumeData, Error>;
 
-    /// The internal key of the run people know as `id`, if there is one.
-    fn run_key(&self, id: &PublicId) -> Result<Option<i64>, Error>;
+    /// The key and workspace of the run people know as `id`, if there is one: read alone, so
+    /// that a door decides a principal's standing before the rest of the row is parsed.
+    fn run_place(&self, id: &PublicId) -> Result<Option<(i64, String)>, Error>;
 
     /// Runs of `workspace` (all workspaces if `None`), newest first, for nobody in
     /// particular: doors go through `Platform::runs`, which decides what each may see.
     fn all_runs(&self, workspace: Option<&str>) -> Result<Vec<RunInfo>, Error>;
+
+    /// At most `limit` runs of `workspace` older than the run of key `before` (the newest
+    /// when `None`), newest first, for nobody in particular (see [`RunStore::all_runs`]).
+    fn runs_before(
+        &self,
+        workspace: &str,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<RunInfo>, Error>;
 
     /// One run (by its internal key) and its journaled steps, for nobody in particular:
     /// doors go through `Platform::runs`; `NotFound` if there is no such run.

@@ -293,6 +293,17 @@ fn check_calls(
     calls: &[CallRecord],
 ) -> Vec<Mismatch> {
     let mut out = Vec::new();
+    let dropped = answering.dropped();
+    if dropped > 0 {
+        out.push(mismatch(
+            at,
+            format!(
+                "at most {} host calls (what step test records)",
+                super::mocks::MAX_RECORDED_CALLS
+            ),
+            format!("{dropped} more calls, not recorded or checked"),
+        ));
+    }
     let mocks_at = if case.mocks.is_some() {
         format!("{at}.mocks")
     } else {

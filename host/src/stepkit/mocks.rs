@@ -439,18 +439,22 @@ impl CallRecord {
     }
 }
 
-/// Calls recorded per test case; later ones are answered, not kept.
+/// Calls recorded per test case; later ones are answered, counted and fail the case (their
+/// arguments could not be checked).
 pub const MAX_RECORDED_CALLS: usize = 10_000;
 
-/// Largest arguments kept whole in a call's record, in bytes of JSON; larger ones are kept as
-/// their start and size (what the step handed over is not held twice).
-pub const MAX_RECORDED_ARGS_BYTES: usize = 64 * 1024;
+/// Largest arguments kept whole in a call's record, in bytes of JSON: above every cap of a
+/// call the host accepts (SPEC ST-4), so a call a real host would take is recorded whole;
+/// larger ones are kept as their start and size.
+pub const MAX_RECORDED_ARGS_BYTES: usize = 1024 * 1024;
 
 /// The services of one `step test` case: mocks first, then (if given) the database.
 pub struct MockedServices {
     mocks: Vec<Mock>,
     database: Option<HostServices>,
     calls: Mutex<Vec<CallRecord>>,
+    /// Calls past [`MAX_RECORDED_CALLS`].
+    dropped: std::sync::atomic::AtomicUsize,
 }
 
 /// Where one call goes.
@@ -467,12 +471,18 @@ impl MockedServices {
             mocks,
             database,
             calls: Mutex::new(Vec::new()),
+            dropped: Default::default(),
         }
     }
 
-    /// The calls made so far, in order.
+    /// The calls made so far, in order (the first [`MAX_RECORDED_CALLS`]).
     pub fn calls(&self) -> Vec<CallRecord> {
         self.lock_calls().clone()
+    }
+
+    /// How many calls were made past [`MAX_RECORDED_CALLS`].
+    pub fn dropped(&self) -> usize {
+        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn lock_calls(&self) -> std::sync::MutexGuard<'_, Vec<CallRecord>> {
@@ -522,6 +532,9 @@ impl MockedServices {
                 args,
                 answered,
             });
+        } else {
+            self.dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         route
     }
@@ -780,18 +793,27 @@ mod tests {
         any.label = "any".into();
         let services = MockedServices::new(vec![any], None);
         let huge = "C".repeat(MAX_RECORDED_ARGS_BYTES);
+        let fine = "C".repeat(256 * 1024);
+        services
+            .get_case_restrictions(&caller(), &fine)
+            .expect("answered");
+        assert!(
+            services.calls()[0].args["case_id"] == fine.as_str(),
+            "arguments a host would take are kept whole"
+        );
         services
             .get_case_restrictions(&caller(), &huge)
             .expect("answered");
-        let kept = services.calls()[0].args.to_string();
+        let kept = services.calls()[1].args.to_string();
         assert!(kept.len() < 1024, "{} bytes kept", kept.len());
         assert!(kept.ends_with(" bytes)\""), "{kept}");
-        for _ in 1..MAX_RECORDED_CALLS + 5 {
+        for _ in 2..MAX_RECORDED_CALLS + 5 {
             services
                 .get_case_restrictions(&caller(), "C-1")
                 .expect("answered past the record's bound too");
         }
         assert_eq!(services.calls().len(), MAX_RECORDED_CALLS);
+        assert_eq!(services.dropped(), 5);
     }
 
     #[test]

@@ -35,11 +35,14 @@ pub fn append(
     // it (`triggers list`) never change (SPEC ID-4).
     conn.lock_workspace(workspace)?;
     // Its chain is its cause's: the chain of the event that started the run, or the run
-    // itself when no chained event did (SPEC WF-9).
+    // itself when no chained event did. A run no event started (a manual run, depth 0) begins
+    // no chain: each run its events start begins one, so a sweep's many events are each
+    // bounded on their own, not all together (SPEC WF-9).
     let id = conn.prepare_cached(
         "INSERT INTO events (workspace, kind, payload, source, case_id, depth, cause_run, chain)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
-                 (SELECT COALESCE(t.chain, r.id) FROM runs r LEFT JOIN events t ON t.id = r.trigger_event
+                 (SELECT CASE WHEN r.depth = 0 THEN NULL ELSE COALESCE(t.chain, r.id) END
+                  FROM runs r LEFT JOIN events t ON t.id = r.trigger_event
                   WHERE r.id = ?7))
          RETURNING id").and_then(|mut stmt| stmt.query_row(params![workspace, kind, payload.to_string(), source, case_id, cause.map_or(0, |c| c.depth), cause.map(|c| c.run)], |r| r.get(0)))?;
     // Any host may dispatch it: wake them when it commits (issue 18).

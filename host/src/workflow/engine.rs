@@ -589,12 +589,15 @@ impl Engine {
                     .err()
                     .map(|e| format!("the run could not be put on hold: {e}"));
                 lease.released = error.is_none() && held;
-                // What it waited for arrived meanwhile (an answer, a timeout), or someone
-                // turned away by this execution wanted it to go on (an answer that arrived
-                // after the hold): go on now (counted once, by the resumed execution, which
-                // takes the lease and the mark over).
+                // What it waited for arrived meanwhile (an answer, a timeout), or arrived
+                // just after the hold while its resume was turned away by this execution's
+                // mark: go on now (counted once, by the resumed execution, which takes the
+                // lease and the mark over). A turned-away resume alone is no reason (a flood of
+                // them would re-execute the run without end): only an arrival is, and each
+                // arrives once.
                 let knocked = error.is_none() && lease.leave();
-                if error.is_none() && (!held || knocked) {
+                let arrived = held && knocked && self.runs.wait_is_over(run).unwrap_or(true);
+                if error.is_none() && (!held || arrived) {
                     lease.released = true;
                     drop(lease);
                     drop(in_flight);
@@ -605,6 +608,11 @@ impl Engine {
                             RunOutcome::unfinished(run_ref, RunStatus::Running, None)
                         }
                         Err(e) => {
+                            // Not left leased to this process with nothing executing it
+                            // (unless another request of it is): any host may resume it.
+                            if let Ok(_mark) = self.leases.executing(run, &run_ref.id) {
+                                let _ = self.runs.give_up_lease(run, self.leases.owner());
+                            }
                             let why = format!("the run could not be resumed: {e}");
                             RunOutcome::unfinished(run_ref, RunStatus::Running, Some(why))
                         }

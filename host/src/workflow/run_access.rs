@@ -18,7 +18,7 @@ use crate::principal::{Caller, Principal};
 use crate::public_id::PublicId;
 
 use super::engine::{Engine, Observer, RunOutcome, principal_from_stored};
-use crate::runs::{RunInfo, RunStore, StepRecord};
+use crate::runs::{RunInfo, RunStore, RunsPage, StepRecord};
 
 /// Why content was left out: shown in place of it.
 pub const HIDDEN: &str = "hidden: only the run's own principal and holders of \
@@ -79,37 +79,47 @@ impl Platform {
         })
     }
 
-    /// The runs `principal` may see, newest first: of `workspace`, or of every workspace.
-    /// Naming a workspace the principal has no standing in lists nothing, as for a workspace
-    /// without runs (SPEC ID-4).
+    /// One page of the runs `principal` may see, newest first: of `workspace`, or of every
+    /// workspace. Naming a workspace the principal has no standing in lists nothing, as for a
+    /// workspace without runs (SPEC ID-4). Only the page's rows are read: a deployment's runs,
+    /// outputs included, are never loaded whole.
     pub(crate) fn runs_for(
         &self,
         principal: &Principal,
         workspace: Option<&str>,
+        page: &RunsPage,
     ) -> Result<Vec<RunInfo>, Error> {
         if matches!(principal, Principal::Anonymous) {
             return Err(Error::Denied(Reason::Anonymous));
         }
-        // Of every workspace: only those where the principal may see runs are read, so
-        // another tenant's runs (and a row of theirs that does not read) are never touched.
-        let runs = match workspace {
-            Some(workspace) => self.all_runs(Some(workspace))?,
-            None => {
-                let readable: Vec<String> = self
-                    .index()
-                    .workspace_names()
-                    .filter(|ws| self.check(principal, ws, Scope::PlaybookGet).allowed())
-                    .map(str::to_owned)
-                    .collect();
-                let mut runs = Vec::new();
-                for ws in &readable {
-                    runs.extend(self.all_runs(Some(ws))?);
-                }
-                // Newest first across them, as within one.
-                runs.sort_by_key(|run| std::cmp::Reverse(run.key));
-                runs
-            }
+        let limit = page.limit()?;
+        let before = match &page.before {
+            None => None,
+            // A cursor names a run the principal sees; any other reads as a missing run.
+            Some(id) => Some(self.run_for(principal, id)?.0.key),
         };
+        // Whoever holds playbook.get in a workspace sees every run of it, at least as a
+        // summary (`run_sight`); nobody else sees any, so their rows are never read.
+        let readable = |ws: &str| self.check(principal, ws, Scope::PlaybookGet).allowed();
+        let workspaces: Vec<String> = match workspace {
+            Some(ws) => vec![ws.to_owned()]
+                .into_iter()
+                .filter(|ws| readable(ws))
+                .collect(),
+            None => self
+                .index()
+                .workspace_names()
+                .filter(|ws| readable(ws))
+                .map(str::to_owned)
+                .collect(),
+        };
+        let mut runs = Vec::new();
+        for ws in &workspaces {
+            runs.extend(self.runs_before(ws, before, limit)?);
+        }
+        // Newest first across them, as within one.
+        runs.sort_by_key(|run| std::cmp::Reverse(run.key));
+        runs.truncate(limit);
         let mut shown = Vec::new();
         for run in runs {
             match self.run_sight(principal, &run)? {
@@ -131,9 +141,17 @@ impl Platform {
         // The id is not echoed: a real id one may not see and any missing one read byte for
         // byte alike (SPEC ID-4).
         let missing = || Error::NotFound("there is no such run".into());
-        let Some(key) = self.run_key(id)? else {
+        // Standing first, on the run's workspace alone: another tenant's row is never parsed
+        // for them, so one that does not read answers them as a missing run too.
+        let Some((key, workspace)) = self.run_place(id)? else {
             return Err(missing());
         };
+        if !self
+            .check(principal, &workspace, Scope::PlaybookGet)
+            .allowed()
+        {
+            return Err(missing());
+        }
         let (info, steps) = match self.run_detail(key) {
             Ok(found) => found,
             Err(Error::NotFound(_)) => return Err(missing()),

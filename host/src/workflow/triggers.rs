@@ -120,7 +120,27 @@ impl Platform {
         quarantined: bool,
     ) -> Result<Vec<WaitingEvent>, Error> {
         self.authorize(principal, workspace, crate::access::Scope::PlaybookExecute)?;
-        store::waiting(self.db().conn(), workspace, quarantined)
+        let viewer = self.event_viewer(principal, workspace);
+        store::waiting(
+            self.db().conn(),
+            workspace,
+            quarantined,
+            &store::EventReader {
+                bypass: viewer.bypass,
+                email: viewer.email_str(),
+            },
+        )
+    }
+
+    /// How `principal` sees the cases of `workspace`, for reading its events (SPEC CS-2).
+    fn event_viewer(&self, principal: &Principal, workspace: &str) -> crate::cases::Viewer {
+        let caller = Caller {
+            workspace: workspace.to_owned(),
+            principal: principal.clone(),
+            cause: None,
+            step: None,
+        };
+        crate::cases::Viewer::of(&self.index(), &caller)
     }
 
     /// Puts quarantined event `number` of `workspace` (as `triggers list` numbers it) back
@@ -136,7 +156,12 @@ impl Platform {
         if number < 1 {
             return Ok(false);
         }
-        self.transact(|tx| store::release(tx, workspace, number))
+        let viewer = self.event_viewer(principal, workspace);
+        let reader = store::EventReader {
+            bypass: viewer.bypass,
+            email: viewer.email_str(),
+        };
+        self.transact(|tx| store::release(tx, workspace, number, &reader))
     }
 
     /// In one transaction: the event marked as dispatched, and a run per match (failed at once
@@ -278,10 +303,8 @@ impl Engine {
                 // Not the infrastructure (that leaves the event pending, WF-11) but stored
                 // data this event leads to that does not read: waiting will not mend it.
                 Err(Error::Internal(e)) => {
-                    let why = format!(
-                        "event {} ({}) cannot be dispatched: {e}",
-                        event.id, event.kind
-                    );
+                    // Not its row id: one sequence over every workspace (SPEC ID-4).
+                    let why = format!("the `{}` event cannot be dispatched: {e}", event.kind);
                     self.platform().quarantine_event(event.id, &why)?;
                 }
                 Err(e) => return Err(e),
@@ -309,7 +332,7 @@ impl Engine {
             let started = store::runs_in_chain(self.platform().db().conn(), chain)?;
             if started + i64::try_from(matches.len()).unwrap_or(i64::MAX) > limit {
                 let why = format!(
-                    "event chain too wide: the `{}` event would start {} more runs in a chain that has started {started}; the limit is {limit} (SPEC WF-9)",
+                    "event chain too wide: the `{}` event would start {} more runs in a chain that has started {started}; the limit is {limit} ({CHAIN_RUNS_VAR}, SPEC WF-9)",
                     event.kind,
                     matches.len()
                 );

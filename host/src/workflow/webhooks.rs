@@ -314,19 +314,23 @@ impl Platform {
             .transpose()
             .map_err(|e| Error::Internal(format!("pinned components: {e}")))?;
         let outcome = self.transact(|tx| {
-            // A key already used answers with its run before the signature is remembered: a
-            // client retrying the very request it sent (after a lost answer, a crash) learns
-            // the run it made, where a replay without a key makes nothing (SPEC WF-2).
+            let forget_before = d.now - SIGNATURE_MEMORY_SECS;
+            let fresh = store::see_signature(tx, &hook.id, &signature, d.now, forget_before)?;
+            // A key already used answers with its run: to a retry signed anew, and to the very
+            // request that made it sent again (its answer lost, a crash), told by its body. A
+            // replayed request naming another delivery's key learns nothing of it (SPEC WF-2).
             if let Some(key) = d.idempotency_key
-                && let Some(run_id) = store::run_of_key(tx, &hook.id, key)?
+                && let Some((run_id, made_by)) = store::run_of_key(tx, &hook.id, key)?
             {
+                if !fresh && made_by != event {
+                    return Ok(None);
+                }
                 return Ok(Some(Accepted {
                     run_id,
                     repeated: true,
                 }));
             }
-            let forget_before = d.now - SIGNATURE_MEMORY_SECS;
-            if !store::see_signature(tx, &hook.id, &signature, d.now, forget_before)? {
+            if !fresh {
                 return Ok(None);
             }
             let id = PublicId::new(IdKind::Run)?;

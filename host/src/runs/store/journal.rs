@@ -95,10 +95,13 @@ pub(crate) fn insert_triggered(
     .map_err(internal)
 }
 
-/// The internal key of the run people know as `id`, if there is one.
-pub(crate) fn key_of(conn: &Connection, id: &PublicId) -> Result<Option<i64>, Error> {
-    conn.prepare_cached("SELECT id FROM runs WHERE public_id = ?1")
-        .and_then(|mut stmt| stmt.query_row([id], |r| r.get(0)).optional())
+/// The key and workspace of the run with public id `id`, if any.
+pub(crate) fn place_of(conn: &Connection, id: &PublicId) -> Result<Option<(i64, String)>, Error> {
+    conn.prepare_cached("SELECT id, workspace FROM runs WHERE public_id = ?1")
+        .and_then(|mut stmt| {
+            stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
         .map_err(internal)
 }
 
@@ -278,6 +281,23 @@ pub(crate) fn hold_if_waiting(
     Ok(changed > 0)
 }
 
+/// Whether something `run` waited for has arrived by `now_ms` and no step has taken it up: an
+/// interaction no longer open, a wait now due (the conditions under which
+/// [`hold_if_waiting`] does not hold).
+pub(crate) fn wait_is_over(conn: &Connection, run: i64, now_ms: i64) -> Result<bool, Error> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM interactions i WHERE i.run_id = ?1 AND i.status != 'open'
+                        AND NOT EXISTS (SELECT 1 FROM run_steps s
+                                        WHERE s.run_id = i.run_id AND s.step_key = i.step_key))
+             OR EXISTS (SELECT 1 FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms <= ?2
+                        AND NOT EXISTS (SELECT 1 FROM run_steps s
+                                        WHERE s.run_id = t.run_id AND s.step_key = t.step_key))",
+        params![run, now_ms],
+        |r| r.get(0),
+    )
+    .map_err(internal)
+}
+
 /// Runs of `workspace` (all workspaces if `None`), newest first.
 pub(crate) fn list(conn: &Connection, workspace: Option<&str>) -> Result<Vec<RunInfo>, Error> {
     // The CAST types `?1` for PostgreSQL, which cannot infer it from `IS NULL` when what is
@@ -289,6 +309,27 @@ pub(crate) fn list(conn: &Connection, workspace: Option<&str>) -> Result<Vec<Run
         )
         .map_err(internal)?;
     let rows = stmt.query_map([workspace], run_info).map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
+}
+
+/// At most `limit` runs of `workspace` older than key `before` (the newest when `None`),
+/// newest first.
+pub(crate) fn list_before(
+    conn: &Connection,
+    workspace: &str,
+    before: Option<i64>,
+    limit: usize,
+) -> Result<Vec<RunInfo>, Error> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at, public_id FROM runs
+             WHERE workspace = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",
+        )
+        .map_err(internal)?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt
+        .query_map(params![workspace, before, limit], run_info)
+        .map_err(internal)?;
     rows.collect::<Result<_, _>>().map_err(internal)
 }
 

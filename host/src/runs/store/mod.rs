@@ -40,7 +40,9 @@ fn publishing(entries: &[JournalEntry<'_>]) -> bool {
 impl RunStore for Platform {
     fn start_run(&self, run: &NewRun<'_>) -> Result<RunRef, Error> {
         let id = PublicId::new(IdKind::Run)?;
-        self.transact_leased(|tx| {
+        // An audited start writes a numbered row (the audit log's): it goes apart from other
+        // runs' batched writes, as a case write does.
+        self.transact_in_workspace(run.audit.is_some(), |tx| {
             let key = journal::insert(tx, run, &id)?;
             if let Some(started) = &run.audit {
                 let mut details = started.details.clone();
@@ -117,6 +119,10 @@ impl RunStore for Platform {
         })
     }
 
+    fn wait_is_over(&self, run: i64) -> Result<bool, Error> {
+        journal::wait_is_over(self.db().conn(), run, clock::now_ms())
+    }
+
     fn release_run(
         &self,
         run: i64,
@@ -178,12 +184,21 @@ impl RunStore for Platform {
             .ok_or_else(|| Error::NotFound(format!("there is no run with key {run}")))
     }
 
-    fn run_key(&self, id: &PublicId) -> Result<Option<i64>, Error> {
-        journal::key_of(self.db().conn(), id)
+    fn run_place(&self, id: &PublicId) -> Result<Option<(i64, String)>, Error> {
+        journal::place_of(self.db().conn(), id)
     }
 
     fn all_runs(&self, workspace: Option<&str>) -> Result<Vec<RunInfo>, Error> {
         journal::list(self.db().conn(), workspace)
+    }
+
+    fn runs_before(
+        &self,
+        workspace: &str,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<RunInfo>, Error> {
+        journal::list_before(self.db().conn(), workspace, before, limit)
     }
 
     fn run_detail(&self, run: i64) -> Result<(RunInfo, Vec<StepRecord>), Error> {

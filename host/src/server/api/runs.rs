@@ -11,7 +11,7 @@ use super::body::ApiQuery;
 use super::call::{call, public_id};
 use super::error::{ApiResult, ErrorBody};
 use crate::public_id::IdKind;
-use crate::runs::{RunInfo, StepRecord};
+use crate::runs::{RunInfo, RunsPage, StepRecord};
 use crate::server::AppState;
 use crate::workflow::{Quiet, RunOutcome};
 
@@ -21,9 +21,14 @@ use crate::workflow::{Quiet, RunOutcome};
 pub struct RunsQuery {
     /// Only this workspace's runs (default: every workspace the caller has a standing in).
     workspace: Option<String>,
+    /// How many runs, 1 to 1000 (default 100).
+    limit: Option<usize>,
+    /// Only runs older than this one (`R-…`): the last run of the previous page.
+    before: Option<String>,
 }
 
-/// The runs the caller may see (`playbook.get`), newest first.
+/// One page of the runs the caller may see (`playbook.get`), newest first; the next page is
+/// `before` the last run of this one.
 #[utoipa::path(get, path = "/api/v1/runs", tag = "runs", params(RunsQuery),
     responses((status = 200, description = "runs", body = [Object])),
     security(("bearer" = [])))]
@@ -32,10 +37,18 @@ pub async fn list(
     Authed(principal): Authed,
     ApiQuery(query): ApiQuery<RunsQuery>,
 ) -> ApiResult<Json<Vec<RunInfo>>> {
+    let page = RunsPage {
+        before: query
+            .before
+            .as_deref()
+            .map(|id| public_id(IdKind::Run, id))
+            .transpose()?,
+        limit: query.limit,
+    };
     let runs = call(&state, move |e| {
         e.platform()
             .runs()
-            .list(&principal, query.workspace.as_deref())
+            .list(&principal, query.workspace.as_deref(), &page)
     })
     .await?;
     Ok(Json(runs))

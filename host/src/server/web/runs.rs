@@ -13,7 +13,11 @@ use super::html::{esc, page};
 use super::session::Signed;
 use crate::Error;
 use crate::public_id::{IdKind, PublicId};
+use crate::runs::RunsPage;
 use crate::server::AppState;
+
+/// Runs the runs page shows.
+const SHOWN: usize = 200;
 
 /// GET /runs: the session's workspace's runs the person may see, newest first.
 pub(super) async fn list(
@@ -23,7 +27,16 @@ pub(super) async fn list(
     let principal = signed.session.principal.clone();
     let workspace = signed.session.workspace.clone();
     let runs = state
-        .blocking(move |e| e.platform().runs().list(&principal, Some(&workspace)))
+        .blocking(move |e| {
+            // The newest 200: the page says so below them.
+            let page = RunsPage {
+                before: None,
+                limit: Some(SHOWN),
+            };
+            e.platform()
+                .runs()
+                .list(&principal, Some(&workspace), &page)
+        })
         .await??;
     let mut body = String::from("<h1>Runs</h1>");
     if runs.is_empty() {
@@ -33,7 +46,7 @@ pub(super) async fn list(
             "<table><thead><tr><th>Run</th><th>Workflow</th><th>Status</th><th>Started</th>\
              <th>By</th></tr></thead><tbody>",
         );
-        for r in runs.iter().take(200) {
+        for r in &runs {
             let _ = write!(
                 body,
                 "<tr><td><a href=\"/runs/{id}\">{id}</a></td><td>{wf}</td>\

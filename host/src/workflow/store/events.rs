@@ -134,50 +134,84 @@ pub(in crate::workflow) fn quarantine(
     Ok(())
 }
 
+/// Who reads a workspace's events: a reader who does not bypass case restrictions sees no
+/// event about a restricted case they are not on (SPEC CS-2), in lists or in their numbers.
+pub(in crate::workflow) struct EventReader<'a> {
+    pub bypass: bool,
+    /// As `case_people` stores it; empty for a principal without one.
+    pub email: &'a str,
+}
+
+/// The condition that event `e` (an alias) is visible to the reader bound as `?3` (bypass, 0
+/// or 1) and `?4` (email): it names no case, or a case not restricted, or one the reader is on.
+fn visible(e: &str) -> String {
+    format!(
+        "(?3 = 1 OR {e}.case_id IS NULL
+          OR NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = {e}.case_id AND c.restricted = 1)
+          OR EXISTS (SELECT 1 FROM case_people p WHERE p.case_id = {e}.case_id AND p.email = ?4))"
+    )
+}
+
 /// The events of `workspace` waiting for dispatch, or (`quarantined`) those set aside,
-/// oldest first.
+/// oldest first, that `reader` may see, numbered among those.
 pub(in crate::workflow) fn waiting(
     conn: &Connection,
     workspace: &str,
     quarantined: bool,
+    reader: &EventReader<'_>,
 ) -> Result<Vec<WaitingEvent>, Error> {
     let mut stmt = conn
-        .prepare(
-            "SELECT (SELECT count(*) FROM events o WHERE o.workspace = e.workspace AND o.id <= e.id),
+        .prepare(&format!(
+            "SELECT (SELECT count(*) FROM events o WHERE o.workspace = e.workspace AND o.id <= e.id AND {}),
                     CAST(kind AS TEXT), CAST(created_at AS TEXT), quarantined, quarantined_at
              FROM events e
              WHERE workspace = ?1 AND dispatched = 0
-               AND (CASE WHEN quarantined IS NULL THEN 0 ELSE 1 END) = ?2
+               AND (CASE WHEN quarantined IS NULL THEN 0 ELSE 1 END) = ?2 AND {}
              ORDER BY id",
-        )
+            visible("o"),
+            visible("e")
+        ))
         .map_err(internal)?;
     let rows = stmt
-        .query_map(params![workspace, quarantined], |r| {
-            Ok(WaitingEvent {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                created_at: r.get(2)?,
-                quarantined: r.get(3)?,
-                quarantined_at: r.get(4)?,
-            })
-        })
+        .query_map(
+            params![
+                workspace,
+                quarantined,
+                i64::from(reader.bypass),
+                reader.email
+            ],
+            |r| {
+                Ok(WaitingEvent {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    created_at: r.get(2)?,
+                    quarantined: r.get(3)?,
+                    quarantined_at: r.get(4)?,
+                })
+            },
+        )
         .map_err(internal)?;
     rows.collect::<Result<_, _>>().map_err(internal)
 }
 
-/// Puts quarantined event `number` of `workspace` (1-based, as [`waiting`] numbers it) back in
-/// line; returns whether there was such a quarantined event.
+/// Puts quarantined event `number` of `workspace` (1-based, as [`waiting`] numbers it for
+/// `reader`) back in line; returns whether there was such a quarantined event.
 pub(in crate::workflow) fn release(
     tx: &Transaction<'_>,
     workspace: &str,
     number: i64,
+    reader: &EventReader<'_>,
 ) -> Result<bool, Error> {
     let released = tx
         .execute(
-            "UPDATE events SET quarantined = NULL, quarantined_at = NULL
-             WHERE id = (SELECT id FROM events WHERE workspace = ?2 ORDER BY id LIMIT 1 OFFSET ?1 - 1)
-               AND dispatched = 0 AND quarantined IS NOT NULL",
-            params![number, workspace],
+            &format!(
+                "UPDATE events SET quarantined = NULL, quarantined_at = NULL
+                 WHERE id = (SELECT id FROM events e WHERE workspace = ?2 AND {}
+                             ORDER BY id LIMIT 1 OFFSET ?1 - 1)
+                   AND dispatched = 0 AND quarantined IS NOT NULL",
+                visible("e")
+            ),
+            params![number, workspace, i64::from(reader.bypass), reader.email],
         )
         .map_err(internal)?;
     Ok(released == 1)

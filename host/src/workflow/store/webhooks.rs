@@ -4,6 +4,7 @@
 use crate::store::sql::{Connection, OptionalExtension, params};
 
 use crate::store::Transaction;
+use serde_json::Value;
 
 use crate::Error;
 use crate::platform::internal;
@@ -97,12 +98,19 @@ pub(in crate::workflow) fn run_of_key(
     tx: &Transaction<'_>,
     hook: &str,
     key: &str,
-) -> Result<Option<String>, Error> {
+) -> Result<Option<(String, Value)>, Error> {
     tx.prepare_cached(
-        "SELECT runs.public_id FROM webhook_requests JOIN runs ON runs.id = webhook_requests.run
+        "SELECT runs.public_id, runs.event FROM webhook_requests JOIN runs ON runs.id = webhook_requests.run
          WHERE webhook_requests.hook = ?1 AND webhook_requests.idempotency_key = ?2",
     )
-    .and_then(|mut stmt| stmt.query_row([hook, key], |r| r.get(0)).optional())
+    .and_then(|mut stmt| {
+        stmt.query_row([hook, key], |r| {
+            // An event that does not read matches no request: the request is then a replay.
+            let event: String = r.get(1)?;
+            Ok((r.get(0)?, serde_json::from_str(&event).unwrap_or(Value::Null)))
+        })
+        .optional()
+    })
     .map_err(internal)
 }
 
