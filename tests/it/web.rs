@@ -451,6 +451,14 @@ fn only_someone_ix_allows_sees_and_answers_an_interaction() {
             .any(|(a, who)| a == "interaction.respond" && who == ANALYST),
         "{audit:?}"
     );
+    // The operator's refused answer is audited as through the API and the CLI (SPEC IX-8),
+    // though the page read as for nothing (leak review: the web wrote no audit entry).
+    assert!(
+        audit
+            .iter()
+            .any(|(a, who)| a == "interaction.respond.denied" && who == OPERATOR),
+        "{audit:?}"
+    );
     // Answered once: a second answer is refused.
     let again = analyst.post(&url, &[("csrf", &csrf), ("verdict", "close")]);
     assert_eq!(again.status, 409, "{}", again.body);

@@ -50,6 +50,12 @@ impl<'p> Interactions<'p> {
         self.platform.respond(principal, id, values)
     }
 
+    /// Records a refused attempt of `principal` to answer `id` through a door that showed
+    /// nothing of it (see [`Platform::audit_refused_answer`]); never answers.
+    pub fn audit_refused_answer(&self, principal: &Principal, id: &PublicId) -> Result<(), Error> {
+        self.platform.audit_refused_answer(principal, id)
+    }
+
     /// Every Interaction Flow started by its form that `principal` may start in `workspace`
     /// (SPEC IX-7: no access, not listed).
     pub fn startable_flows(

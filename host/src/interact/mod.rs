@@ -234,6 +234,41 @@ impl Platform {
         Ok(r.view(&d))
     }
 
+    /// Records that `principal` tried to answer interaction `id` through a door that refused
+    /// before answering (the web page of an interaction one may not see): audited as
+    /// [`Platform::respond`] audits a refusal, when `principal` has a standing in its
+    /// workspace and the settings refuse them (SPEC IX-8); nothing for an outsider (SPEC
+    /// ID-4) or someone allowed. Never answers.
+    pub(crate) fn audit_refused_answer(
+        &self,
+        principal: &Principal,
+        id: &PublicId,
+    ) -> Result<(), Error> {
+        let index = self.index();
+        self.transact(|tx| {
+            match store::workspace_of(tx, id)? {
+                Some(ws) if !index.is_outsider(principal, &ws) => {}
+                _ => return Ok(()),
+            }
+            let Some(r) = store::by_public_id(tx, id)? else {
+                return Ok(());
+            };
+            let decision = index.check_flow(principal, &r.workspace, &r.access);
+            if decision.allowed {
+                return Ok(());
+            }
+            let reason = decision.reason.to_string();
+            audit::record(
+                tx,
+                &Actor::Principal(principal),
+                &r.workspace,
+                "interaction.respond.denied",
+                &format!("interaction:{id}"),
+                json!({ "run": r.run_public, "step": r.step, "reason": reason }),
+            )
+        })
+    }
+
     /// Answers interaction `id` as `principal` with `values`. Accepted once, only from someone
     /// the settings allow, only before the deadline, only with values the form accepts. Every
     /// attempt is audited with the responder and the outcome; a refused one changes nothing

@@ -52,7 +52,24 @@ pub(super) async fn answer(
     Form(posted): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     signed.check_csrf(&posted)?;
-    let ix = view(&state, &signed.session, &id).await?;
+    let ix = match view(&state, &signed.session, &id).await {
+        Ok(ix) => ix,
+        Err(not_shown) => {
+            // A member the settings refuse is audited as through any door (SPEC IX-8); the
+            // page reads as for nothing either way.
+            if let Ok(pid) = PublicId::parse(IdKind::Interaction, &id) {
+                let principal = signed.session.principal.clone();
+                state
+                    .blocking(move |e| {
+                        e.platform()
+                            .interactions()
+                            .audit_refused_answer(&principal, &pid)
+                    })
+                    .await??;
+            }
+            return Err(not_shown);
+        }
+    };
     let refused = |why: String| {
         (
             StatusCode::BAD_REQUEST,
