@@ -928,3 +928,104 @@ fn a_flows_failure_shows_its_message_only_to_who_may_see_what_the_run_saw() {
     assert!(!owner.status.success(), "{}", text(&owner));
     assert!(text(&owner).contains("TOPSECRET-4711"), "{}", text(&owner));
 }
+
+/// Starting a flow from the CLI dispatches the workspace's pending events only for someone
+/// who may dispatch them (playbook.execute, decided by the access layer): an Interact Only
+/// requester's start left every pending event of the workspace dispatched (leak review).
+#[test]
+fn an_interact_only_start_dispatches_no_pending_events() {
+    let env = Env::new();
+    let steps = steps_dir();
+    env.ok(&[
+        "users",
+        "invite",
+        "ivy@acme-mssp.test",
+        "--role",
+        "interact-only",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let dir = env.dir.path();
+    let on_case = dir.join("on-case.json");
+    std::fs::write(
+        &on_case,
+        serde_json::json!({ "name": "on-case", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": { "on": "case_created" },
+            "steps": [{ "id": "say", "uses": "step:echo", "with": {} }] })
+        .to_string(),
+    )
+    .expect("workflow");
+    let flow = dir.join("ask.json");
+    std::fs::write(
+        &flow,
+        serde_json::json!({ "name": "ask", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": { "on": "interaction", "interaction": {
+                "title": "Ask", "form": { "fields": [{ "name": "n", "type": "text" }] } } },
+            "steps": [{ "id": "say", "uses": "step:echo", "with": {} }] })
+        .to_string(),
+    )
+    .expect("flow");
+    for file in [&on_case, &flow] {
+        env.ok(&[
+            "workflows",
+            "publish",
+            file.to_str().expect("utf-8"),
+            "--as",
+            OWNER,
+            "--steps",
+            &steps,
+        ]);
+    }
+    env.ok(&[
+        "cases",
+        "create",
+        "--title",
+        "pending",
+        "--severity",
+        "low",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let start = |who: &str| {
+        env.ok(&[
+            "interact",
+            "start",
+            "ask",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            who,
+            "--values",
+            r#"{"n":"1"}"#,
+            "--steps",
+            &steps,
+        ])
+    };
+    let triggered = || {
+        let listed: serde_json::Value = serde_json::from_str(&env.ok(&[
+            "runs",
+            "list",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--json",
+        ]))
+        .expect("json");
+        listed
+            .as_array()
+            .expect("runs")
+            .iter()
+            .filter(|r| r["workflow"] == "on-case")
+            .count()
+    };
+    start("ivy@acme-mssp.test");
+    assert_eq!(triggered(), 0, "the case's event is still pending");
+    // Someone who may dispatch does, as before.
+    start(OWNER);
+    assert_eq!(triggered(), 1);
+}

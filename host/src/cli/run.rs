@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use flowhost::Error;
 use flowhost::principal::Principal;
 use flowhost::public_id::PublicId;
 use flowhost::runs::RunStatus;
@@ -172,7 +173,10 @@ fn run_published(db: &Database, args: RunArgs) -> anyhow::Result<()> {
 }
 
 /// Runs whatever pending events of `workspace` trigger (a run's events stay in its
-/// workspace), reporting each run only as far as `principal` may see it.
+/// workspace), reporting each run only as far as `principal` may see it. Dispatching is
+/// `playbook.execute`'s, decided by the access layer (`Engine::dispatch_for`): for someone
+/// without it (an Interact Only responder), the events wait for `serve` or `triggers
+/// dispatch`, and this says so.
 pub(super) fn drain(
     engine: &Engine,
     principal: &Principal,
@@ -180,14 +184,21 @@ pub(super) fn drain(
     json: bool,
 ) -> anyhow::Result<()> {
     // Triggered runs act as their own identities: no live trace of their steps, only what
-    // `runs().outcome` lets this principal see.
-    let runs = engine.platform().runs();
-    let outcomes = engine.dispatch_triggers_in(Some(workspace), &workflow::Quiet)?;
-    for outcome in outcomes
-        .into_iter()
-        .filter_map(|o| runs.outcome(principal, o))
-    {
-        print_triggered(&outcome, json)?;
+    // this principal may see of each.
+    let outcomes = match engine.dispatch_for(principal, workspace, &workflow::Quiet) {
+        Ok(outcomes) => outcomes,
+        Err(Error::Denied(_) | Error::NotFound(_)) => {
+            if !json {
+                eprintln!(
+                    "note: the events this caused wait for `flowhost serve` (dispatching them needs playbook.execute)"
+                );
+            }
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for outcome in &outcomes {
+        print_triggered(outcome, json)?;
     }
     Ok(())
 }
