@@ -52,17 +52,22 @@ pub fn append(conn: &Connection, entry: &NewEntry<'_>) -> crate::store::sql::Res
     Ok(())
 }
 
-/// Entries of `workspace` at or after `since` (Unix seconds), oldest first.
+/// Entries of `workspace` at or after `since` (Unix seconds), oldest first; without
+/// `case_entries`, none about cases (`case.*`), and the rest numbered among themselves, so the
+/// numbers show no gap where a case entry was (SPEC CS-2).
 pub fn entries(
     conn: &Connection,
     workspace: &str,
     since: i64,
+    case_entries: bool,
 ) -> crate::store::sql::Result<Vec<AuditEntry>> {
     let mut stmt = conn.prepare(
-        "SELECT number, at, actor, actor_kind, workspace, action, target, details
-         FROM audit_log WHERE workspace = ?1 AND at >= ?2 ORDER BY at, id",
+        "SELECT CASE WHEN ?3 = 1 THEN number ELSE shown END, at, actor, actor_kind, workspace, action, target, details
+         FROM (SELECT a.*, ROW_NUMBER() OVER (ORDER BY id) AS shown FROM audit_log a
+               WHERE workspace = ?1 AND (?3 = 1 OR action NOT LIKE 'case.%')) AS readable
+         WHERE at >= ?2 ORDER BY at, id",
     )?;
-    let rows = stmt.query_map(params![workspace, since], |r| {
+    let rows = stmt.query_map(params![workspace, since, i64::from(case_entries)], |r| {
         let details = super::json::column(r, 7, "audit_log.details")?;
         Ok(AuditEntry {
             id: r.get(0)?,
