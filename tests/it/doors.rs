@@ -135,6 +135,55 @@ fn runs_list_and_show_name_a_principal_and_show_what_a_run_saw_only_to_its_own()
     );
 }
 
+/// A run's summary shows a loop's steps once, not once per iteration: their number is how many
+/// items the run saw, cases among them the reader may not see (SPEC CS-2; leak review).
+#[test]
+fn a_runs_summary_does_not_count_its_loop_iterations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = acme(dir.path());
+    let wf = serde_json::json!({ "name": "looped", "workspace": "mssp-soc",
+        "steps": [{ "id": "each", "loop": { "over": "$.event.items" },
+                    "do": [{ "id": "x", "uses": "step:echo", "with": {} }] }] });
+    std::fs::write(dir.path().join("looped.json"), wf.to_string()).expect("write");
+    let steps = steps_dir();
+    let ran = json(&flowhost(
+        dir.path(),
+        &db,
+        &[
+            "run",
+            "looped.json",
+            "--as",
+            OWNER,
+            "--steps",
+            &steps,
+            "--event",
+            r#"{"items":[1,2,3]}"#,
+            "--json",
+        ],
+    ));
+    let run = ran["run_id"].as_str().expect("run id").to_owned();
+    let keys = |who: &str| -> Vec<String> {
+        let shown = json(&flowhost(
+            dir.path(),
+            &db,
+            &["runs", "show", &run, "--as", who, "--json"],
+        ));
+        shown["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .map(|s| s["step"].as_str().expect("key").to_owned())
+            .collect()
+    };
+    let mine = keys(OWNER);
+    assert_eq!(
+        mine.iter().filter(|k| k.contains('[')).count(),
+        3,
+        "{mine:?}"
+    );
+    assert_eq!(keys(OPERATOR), vec!["each[*].x".to_owned()]);
+}
+
 #[test]
 fn an_outsider_reads_a_hidden_run_exactly_as_a_missing_one() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -162,7 +162,7 @@ impl Platform {
             RunSight::Full => Ok((info, steps)),
             RunSight::Summary => Ok((
                 summary(info),
-                steps
+                one_per_loop_step(steps)
                     .into_iter()
                     .map(|s| StepRecord {
                         output: None,
@@ -301,5 +301,51 @@ fn summary(run: RunInfo) -> RunInfo {
         output: None,
         error: run.error.map(|_| HIDDEN.to_owned()),
         ..run
+    }
+}
+
+/// `steps` with a loop's iterations shown once per step of its body, as `each[*].x` (the
+/// first iteration's record): how many iterations there were tells how many items the run
+/// saw, cases among them the reader may not see (SPEC CS-2).
+fn one_per_loop_step(steps: Vec<StepRecord>) -> Vec<StepRecord> {
+    let mut seen = std::collections::HashSet::new();
+    steps
+        .into_iter()
+        .filter_map(|s| {
+            let step = without_indexes(&s.step);
+            seen.insert(step.clone())
+                .then_some(StepRecord { step, ..s })
+        })
+        .collect()
+}
+
+/// `key` with every loop index (`[3]`) written `[*]`.
+fn without_indexes(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut rest = key;
+    while let Some(open) = rest.find('[') {
+        out.push_str(&rest[..=open]);
+        rest = &rest[open + 1..];
+        match rest.find(']') {
+            Some(close) if rest[..close].bytes().all(|b| b.is_ascii_digit()) => {
+                out.push('*');
+                rest = &rest[close..];
+            }
+            _ => {}
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_indexes;
+
+    #[test]
+    fn loop_indexes_are_written_as_stars() {
+        assert_eq!(without_indexes("each[12].inner[0].x"), "each[*].inner[*].x");
+        assert_eq!(without_indexes("plain"), "plain");
+        assert_eq!(without_indexes("odd[a].x"), "odd[a].x");
     }
 }
