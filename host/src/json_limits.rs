@@ -56,11 +56,11 @@ pub fn too_deep_at(text: &str) -> Option<(usize, usize)> {
     Some((line, column))
 }
 
-/// The deepest nesting of `text`, and the byte offset of the first bracket beyond `limit`.
-fn scan(text: &str, limit: usize) -> (usize, Option<usize>) {
-    let (mut depth, mut deepest, mut beyond) = (0usize, 0usize, None);
+/// The bytes of JSON `text` outside its strings, with their offsets (a string's opening quote
+/// included, nothing after it up to its closing one).
+fn outside_strings(text: &str) -> impl Iterator<Item = (usize, u8)> + '_ {
     let (mut in_string, mut escaped) = (false, false);
-    for (i, b) in text.bytes().enumerate() {
+    text.bytes().enumerate().filter(move |&(_, b)| {
         if in_string {
             match (escaped, b) {
                 (true, _) => escaped = false,
@@ -68,10 +68,18 @@ fn scan(text: &str, limit: usize) -> (usize, Option<usize>) {
                 (false, b'"') => in_string = false,
                 _ => {}
             }
-            continue;
+            return false;
         }
+        in_string = b == b'"';
+        true
+    })
+}
+
+/// The deepest nesting of `text`, and the byte offset of the first bracket beyond `limit`.
+fn scan(text: &str, limit: usize) -> (usize, Option<usize>) {
+    let (mut depth, mut deepest, mut beyond) = (0usize, 0usize, None);
+    for (i, b) in outside_strings(text) {
         match b {
-            b'"' => in_string = true,
             b'[' | b'{' => {
                 depth += 1;
                 deepest = deepest.max(depth);
@@ -91,21 +99,10 @@ fn scan(text: &str, limit: usize) -> (usize, Option<usize>) {
 /// costs parsed is what this bounds: `[0,0,…]` is 2 bytes of text per value but 32 bytes of
 /// `serde_json::Value`, so 16 MiB of it would be 256 MiB in memory.
 pub fn text_values(text: &str) -> usize {
-    let (mut values, mut in_string, mut escaped, mut any) = (0usize, false, false, false);
-    for b in text.bytes() {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' | b',' => values += 1,
-            _ => {}
+    let (mut values, mut any) = (0usize, false);
+    for (_, b) in outside_strings(text) {
+        if matches!(b, b'[' | b'{' | b',') {
+            values += 1;
         }
         any |= !b.is_ascii_whitespace();
     }

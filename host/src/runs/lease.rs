@@ -93,7 +93,8 @@ pub(crate) struct Executing {
 impl Executing {
     /// Ends the mark, and says whether a take was refused while it stood: someone wanted the
     /// run to go on (an answer, a resume). A run put on hold in that moment is resumed by its
-    /// own execution, since the one that asked was turned away.
+    /// own execution if what it waits for has arrived, since the one that brought it was
+    /// turned away (`workflow/engine.rs`).
     pub(crate) fn leave(mut self) -> bool {
         self.left = true;
         self.runs.lock().remove(&self.run).unwrap_or(false)

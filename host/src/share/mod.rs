@@ -315,6 +315,17 @@ impl Platform {
         }
     }
 
+    /// The Interaction Flow of `in_use`, the revision of `name` in use in `workspace` as read
+    /// once, if it is one (see [`flow_entry`]).
+    pub(crate) fn flow_of(
+        &self,
+        workspace: &str,
+        name: &str,
+        in_use: &InUse,
+    ) -> Result<Option<FlowEntry>, Error> {
+        flow_entry(workspace, name, in_use)
+    }
+
     /// Every Interaction Flow started by its form that `principal` may start in `workspace`
     /// (SPEC IX-7: no access, not listed).
     pub(crate) fn startable_flows(
@@ -348,14 +359,9 @@ impl Platform {
     }
 }
 
-/// A destination that has its own workflow of that name cannot also take a shared one.
 /// The Interaction Flow of `in_use`, the revision of `name` that runs in `workspace`, if it is
 /// one (with custom-role selections dropped when it is shared there, SPEC IX-6).
-pub(crate) fn flow_entry(
-    workspace: &str,
-    name: &str,
-    in_use: &InUse,
-) -> Result<Option<FlowEntry>, Error> {
+fn flow_entry(workspace: &str, name: &str, in_use: &InUse) -> Result<Option<FlowEntry>, Error> {
     let InUse { revision, home, .. } = in_use;
     let Some(text) = &revision.flow else {
         return Ok(None);
@@ -382,16 +388,7 @@ pub(crate) fn flow_entry(
     }))
 }
 
-/// The source workspace of the accepted share of `name` into `workspace`, if any, read on
-/// `conn` (a publishing transaction checks it where it writes, SPEC SH-1).
-pub(crate) fn shared_into(
-    conn: &Connection,
-    workspace: &str,
-    name: &str,
-) -> Result<Option<String>, Error> {
-    Ok(store::accepted_into(conn, workspace, name)?.map(|share| share.source))
-}
-
+/// A destination that has its own workflow of that name cannot also take a shared one.
 fn own_workflow_conflict(conn: &Connection, destination: &str, name: &str) -> Result<(), Error> {
     if store::has_own_workflow(conn, destination, name)? {
         return Err(Error::Conflict(format!(

@@ -127,9 +127,12 @@ impl ComponentCache {
         bytes: &[u8],
     ) -> anyhow::Result<Component> {
         let component = Component::new(engine, bytes)?;
-        if let Some(dir) = &self.dir {
-            // A cache that cannot be written only costs speed; the step still runs.
-            let _ = store(dir, &self.artifact(dir, digest), &component.serialize()?);
+        // A cache that cannot be written (or a component that cannot be serialized for it)
+        // only costs speed: the step still runs, and its component is not taken for broken.
+        if let Some(dir) = &self.dir
+            && let Ok(code) = component.serialize()
+        {
+            let _ = store(dir, &self.artifact(dir, digest), &code);
         }
         Ok(component)
     }

@@ -13,9 +13,9 @@ use crate::definition::parse::parse;
 use crate::json_locate::joined;
 use crate::principal::Principal;
 use crate::runs::{NewRun, RunAudit};
-use crate::share::InUse;
 
 use super::engine::{Engine, Observer, RunOutcome, principal_to_stored};
+use super::revision::Revision;
 
 /// A published workflow ready to run in some workspace.
 struct Published {
@@ -38,14 +38,20 @@ impl Engine {
                 "`{workspace}` has no published or shared workflow `{name}`"
             )));
         };
-        self.published_of(workspace, in_use)
+        self.published_of(workspace, in_use.revision, in_use.home, in_use.bound_by)
     }
 
-    /// [`Engine::published`] of `in_use`, a revision as read once.
-    fn published_of(&self, workspace: &str, in_use: InUse) -> Result<Published, Error> {
+    /// [`Engine::published`] of `rev`, the revision in use in `workspace` as read once: from
+    /// `home`, run on behalf of `bound_by` when shared.
+    fn published_of(
+        &self,
+        workspace: &str,
+        rev: Revision,
+        home: String,
+        bound_by: Option<String>,
+    ) -> Result<Published, Error> {
         let platform = self.platform();
-        let (rev, home) = (in_use.revision, in_use.home);
-        let run_as = rev.run_principal(in_use.bound_by.as_deref());
+        let run_as = rev.run_principal(bound_by.as_deref());
         let components = rev
             .components
             .as_ref()
@@ -124,7 +130,9 @@ impl Engine {
         let in_use = platform
             .revision_in_use(workspace, name)?
             .ok_or_else(not_found)?;
-        let flow = crate::share::flow_entry(workspace, name, &in_use)?.ok_or_else(not_found)?;
+        let flow = platform
+            .flow_of(workspace, name, &in_use)?
+            .ok_or_else(not_found)?;
         let decision = index.check_flow(principal, workspace, &flow.access);
         let attempt = |action: &str, details: Value| {
             platform.transact(|tx| {
@@ -161,7 +169,7 @@ impl Engine {
             source,
             run_as,
             components,
-        } = self.published_of(workspace, in_use)?;
+        } = self.published_of(workspace, in_use.revision, in_use.home, in_use.bound_by)?;
         if workflow.trigger.on != TriggerKind::Interaction {
             return Err(not_found());
         }

@@ -145,7 +145,7 @@ impl Platform {
         let flow = stored_flow(workflow)?;
         self.transact(|tx| {
             // Checked where the revision is written: a share accepted a moment before is seen.
-            if let Some(source) = crate::share::shared_into(tx, &workflow.workspace, &workflow.name)? {
+            if let Some(source) = store::shared_from(tx, &workflow.workspace, &workflow.name)? {
                 return Err(Error::Conflict(format!(
                     "`{}` is shared to `{}` from `{source}`; the destination may use it, not modify it (SPEC SH-1)",
                     workflow.name, workflow.workspace

@@ -102,10 +102,7 @@ impl Platform {
         // summary (`run_sight`); nobody else sees any, so their rows are never read.
         let readable = |ws: &str| self.check(principal, ws, Scope::PlaybookGet).allowed();
         let workspaces: Vec<String> = match workspace {
-            Some(ws) => vec![ws.to_owned()]
-                .into_iter()
-                .filter(|ws| readable(ws))
-                .collect(),
+            Some(ws) => readable(ws).then(|| ws.to_owned()).into_iter().collect(),
             None => self
                 .index()
                 .workspace_names()

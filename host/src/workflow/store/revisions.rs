@@ -165,3 +165,20 @@ pub(in crate::workflow) fn insert(conn: &Connection, new: &NewRevision<'_>) -> R
     )?;
     Ok(())
 }
+
+/// The source workspace of an accepted share of `name` into `workspace`, if any: the
+/// destination may use it, not publish its own (SPEC SH-1). Read in the publishing
+/// transaction, so a share accepted a moment before is seen.
+pub(in crate::workflow) fn shared_from(
+    conn: &Connection,
+    workspace: &str,
+    name: &str,
+) -> Result<Option<String>, Error> {
+    conn.query_row(
+        "SELECT source FROM shares WHERE destination = ?1 AND name = ?2 AND status = 'accepted'",
+        params![workspace, name],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(internal)
+}
