@@ -20,6 +20,7 @@ pub mod cases;
 pub mod clock;
 pub mod definition;
 pub(crate) mod encoding;
+pub mod env_number;
 pub mod error;
 pub mod handles;
 pub mod harness;

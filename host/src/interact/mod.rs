@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::Error;
+use crate::access::AccessIndex;
 use crate::access::Reason;
 use crate::access::{FlowAccess, FlowDecision};
 use crate::audit::{self, Actor};
@@ -18,7 +19,7 @@ use crate::platform::Platform;
 use crate::principal::Principal;
 use crate::public_id::{IdKind, PublicId};
 use crate::runs::RunRef;
-use crate::store::Transaction;
+use crate::store::{Connection, Transaction};
 
 use crate::definition::form::Form;
 
@@ -221,12 +222,8 @@ impl Platform {
         // The id is not echoed: a real id one may not see and any missing one read byte for
         // byte alike (SPEC ID-4).
         let not_found = || Error::NotFound("there is no such interaction you may see".into());
-        let db = self.db();
-        match store::workspace_of(db.conn(), id)? {
-            Some(ws) if !self.index().is_outsider(principal, &ws) => {}
-            _ => return Err(not_found()),
-        }
-        let r = store::by_public_id(db.conn(), id)?.ok_or_else(not_found)?;
+        let r =
+            member_row(self.db().conn(), &self.index(), principal, id)?.ok_or_else(not_found)?;
         let d = self.index().check_flow(principal, &r.workspace, &r.access);
         if !d.allowed {
             return Err(not_found());
@@ -246,11 +243,7 @@ impl Platform {
     ) -> Result<(), Error> {
         let index = self.index();
         self.transact(|tx| {
-            match store::workspace_of(tx, id)? {
-                Some(ws) if !index.is_outsider(principal, &ws) => {}
-                _ => return Ok(()),
-            }
-            let Some(r) = store::by_public_id(tx, id)? else {
+            let Some(r) = member_row(tx, &index, principal, id)? else {
                 return Ok(());
             };
             let decision = index.check_flow(principal, &r.workspace, &r.access);
@@ -283,13 +276,8 @@ impl Platform {
         let missing = || Verdict::Refused(Error::NotFound("there is no such interaction".into()));
         let verdict = self.transact(|tx| {
             // An outsider gets the answer for nothing and writes nothing into a workspace
-            // they are not in, told so before the row is parsed; a member who is refused is
-            // audited below (SPEC ID-4, IX-8).
-            match store::workspace_of(tx, id)? {
-                Some(ws) if !index.is_outsider(principal, &ws) => {}
-                _ => return Ok(missing()),
-            }
-            let Some(r) = store::by_public_id(tx, id)? else {
+            // they are not in; a member who is refused is audited below (SPEC ID-4, IX-8).
+            let Some(r) = member_row(tx, &index, principal, id)? else {
                 return Ok(missing());
             };
             let target = format!("interaction:{id}");
@@ -390,6 +378,21 @@ impl Platform {
 /// Closes an open interaction as timed out and makes its run ready to resume. A timeout never
 /// counts as approval: the response has no values and `timed_out: true` (SPEC IX-8). Returns
 /// whether the run was on hold and is now claimed (`running`) by the caller.
+/// Interaction `id`'s row, unless there is none or `principal` has no standing in its
+/// workspace. The standing is decided on the workspace alone, before the row is parsed: an
+/// outsider is never told that another tenant's row does not read (SPEC ID-4).
+fn member_row(
+    conn: &Connection,
+    index: &AccessIndex,
+    principal: &Principal,
+    id: &PublicId,
+) -> Result<Option<Interaction>, Error> {
+    match store::workspace_of(conn, id)? {
+        Some(ws) if !index.is_outsider(principal, &ws) => store::by_public_id(conn, id),
+        _ => Ok(None),
+    }
+}
+
 fn time_out(tx: &Transaction<'_>, r: &Interaction) -> Result<bool, Error> {
     let mut claimed = false;
     if store::time_out(tx, r.id)? {

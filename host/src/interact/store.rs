@@ -70,9 +70,7 @@ pub(super) fn by_public_id(conn: &Connection, id: &PublicId) -> Result<Option<In
     .map_err(internal)
 }
 
-/// The workspace of interaction `id`, if there is one: read alone, so that whether a principal
-/// has a standing there is decided before the rest of the row is parsed (an outsider is never
-/// told that another tenant's row does not read, SPEC ID-4).
+/// The workspace of interaction `id`, if there is one: read alone (see `member_row`).
 pub(super) fn workspace_of(conn: &Connection, id: &PublicId) -> Result<Option<String>, Error> {
     conn.query_row(
         "SELECT workspace FROM interactions WHERE public_id = ?1",

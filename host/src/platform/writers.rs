@@ -35,16 +35,12 @@ const TURN: Duration = Duration::from_millis(1);
 /// The pool size in force: [`WRITERS_VAR`], else [`DEFAULT_WRITERS`]; a value that is not a
 /// number up to [`MAX_WRITERS`] is an error naming the variable.
 pub fn writers_from_env() -> Result<usize, Error> {
-    match std::env::var(WRITERS_VAR) {
-        Err(std::env::VarError::NotPresent) => Ok(DEFAULT_WRITERS),
-        Ok(text) => match text.trim().parse::<usize>() {
-            Ok(n) if n <= MAX_WRITERS => Ok(n),
-            _ => Err(Error::Invalid(format!(
-                "{WRITERS_VAR}={text:?} is not a number of connections: use 0 to {MAX_WRITERS}"
-            ))),
-        },
-        Err(e) => Err(Error::Invalid(format!("{WRITERS_VAR}: {e}"))),
-    }
+    crate::env_number::number_from_env(
+        WRITERS_VAR,
+        DEFAULT_WRITERS,
+        0..=MAX_WRITERS,
+        &format!("a number of connections: use 0 to {MAX_WRITERS}"),
+    )
 }
 
 /// The pool: slots opened on first use.

@@ -56,16 +56,14 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(10);
 /// The heartbeat TTL in force: [`TTL_VAR`], else [`DEFAULT_TTL`]; a value that is not a
 /// number of milliseconds (at least 100) is an error naming the variable.
 pub fn ttl_from_env() -> Result<Duration, Error> {
-    match std::env::var(TTL_VAR) {
-        Err(std::env::VarError::NotPresent) => Ok(DEFAULT_TTL),
-        Ok(text) => match text.trim().parse::<u64>() {
-            Ok(ms) if ms >= 100 => Ok(Duration::from_millis(ms)),
-            _ => Err(Error::Invalid(format!(
-                "{TTL_VAR}={text:?} is not a heartbeat TTL: use a number of milliseconds, at least 100"
-            ))),
-        },
-        Err(e) => Err(Error::Invalid(format!("{TTL_VAR}: {e}"))),
-    }
+    let default = u64::try_from(DEFAULT_TTL.as_millis()).unwrap_or(u64::MAX);
+    crate::env_number::number_from_env(
+        TTL_VAR,
+        default,
+        100..=u64::MAX,
+        "a heartbeat TTL: use a number of milliseconds, at least 100",
+    )
+    .map(Duration::from_millis)
 }
 
 /// This process's lease identity and how its liveness is told.

@@ -1455,7 +1455,6 @@ fn consults_access(uses: &Uses, grants: crate::services::grants::Grants) -> bool
     matches!(uses, Uses::Builtin(_)) || grants != crate::services::grants::Grants::default()
 }
 
-/// The outputs of `body`'s steps produced in one iteration.
 /// The outputs `steps` holds for the steps of `body`, as they are before an iteration.
 fn body_outputs(body: &[Step], steps: &Value) -> Value {
     Value::Object(
@@ -1465,6 +1464,7 @@ fn body_outputs(body: &[Step], steps: &Value) -> Value {
     )
 }
 
+/// The outputs of `body`'s steps produced in one iteration.
 fn iteration_outputs(body: &[Step], steps: &Value, before: &Value) -> Value {
     let mut out = serde_json::Map::new();
     for step in body {

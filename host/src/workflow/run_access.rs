@@ -96,7 +96,7 @@ impl Platform {
         let before = match &page.before {
             None => None,
             // A cursor names a run the principal sees; any other reads as a missing run.
-            Some(id) => Some(self.run_for(principal, id)?.0.key),
+            Some(id) => Some(self.visible_run_key(principal, id)?),
         };
         // Whoever holds playbook.get in a workspace sees every run of it, at least as a
         // summary (`run_sight`); nobody else sees any, so their rows are never read.
@@ -128,6 +128,23 @@ impl Platform {
         Ok(shown)
     }
 
+    /// The key of run `id` if `principal` may see it; "there is no run" otherwise, as for a
+    /// missing run (SPEC ID-4). Standing is decided on the run's workspace alone: another
+    /// tenant's row is never parsed for them, so one that does not read answers them as a
+    /// missing run too.
+    fn visible_run_key(&self, principal: &Principal, id: &PublicId) -> Result<i64, Error> {
+        match self.run_place(id)? {
+            Some((key, workspace))
+                if self
+                    .check(principal, &workspace, Scope::PlaybookGet)
+                    .allowed() =>
+            {
+                Ok(key)
+            }
+            _ => Err(no_such_run()),
+        }
+    }
+
     /// Run `id` and its journaled steps, as much as `principal` may see; "there is no run"
     /// when they may see nothing of it, exactly as for a missing run (SPEC ID-4).
     pub(crate) fn run_for(
@@ -135,27 +152,14 @@ impl Platform {
         principal: &Principal,
         id: &PublicId,
     ) -> Result<(RunInfo, Vec<StepRecord>), Error> {
-        // The id is not echoed: a real id one may not see and any missing one read byte for
-        // byte alike (SPEC ID-4).
-        let missing = || Error::NotFound("there is no such run".into());
-        // Standing first, on the run's workspace alone: another tenant's row is never parsed
-        // for them, so one that does not read answers them as a missing run too.
-        let Some((key, workspace)) = self.run_place(id)? else {
-            return Err(missing());
-        };
-        if !self
-            .check(principal, &workspace, Scope::PlaybookGet)
-            .allowed()
-        {
-            return Err(missing());
-        }
+        let key = self.visible_run_key(principal, id)?;
         let (info, steps) = match self.run_detail(key) {
             Ok(found) => found,
-            Err(Error::NotFound(_)) => return Err(missing()),
+            Err(Error::NotFound(_)) => return Err(no_such_run()),
             Err(e) => return Err(e),
         };
         match self.run_sight(principal, &info)? {
-            RunSight::None => Err(missing()),
+            RunSight::None => Err(no_such_run()),
             RunSight::Full => Ok((info, steps)),
             RunSight::Summary => Ok((
                 summary(info),
@@ -299,6 +303,12 @@ fn summary(run: RunInfo) -> RunInfo {
         error: run.error.map(|_| HIDDEN.to_owned()),
         ..run
     }
+}
+
+/// The answer about a run one may not see, word for word a missing one's: the id is not
+/// echoed (SPEC ID-4).
+fn no_such_run() -> Error {
+    Error::NotFound("there is no such run".into())
 }
 
 /// `steps` with a loop's iterations shown once per step of its body, as `each[*].x` (the

@@ -43,16 +43,12 @@ pub const CHAIN_RUNS_VAR: &str = "FLOWHOST_MAX_CHAIN_RUNS";
 /// The chain bound in force: [`CHAIN_RUNS_VAR`], else [`MAX_CHAIN_RUNS`]; a value that is
 /// not a positive number is an error naming the variable.
 pub fn max_chain_runs() -> Result<i64, Error> {
-    match std::env::var(CHAIN_RUNS_VAR) {
-        Err(std::env::VarError::NotPresent) => Ok(MAX_CHAIN_RUNS),
-        Ok(text) => match text.trim().parse::<i64>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(Error::Invalid(format!(
-                "{CHAIN_RUNS_VAR}={text:?} is not a number of runs: use a positive whole number"
-            ))),
-        },
-        Err(e) => Err(Error::Invalid(format!("{CHAIN_RUNS_VAR}: {e}"))),
-    }
+    crate::env_number::number_from_env(
+        CHAIN_RUNS_VAR,
+        MAX_CHAIN_RUNS,
+        1..=i64::MAX,
+        "a number of runs: use a positive whole number",
+    )
 }
 
 /// A workflow an event starts.
@@ -120,27 +116,23 @@ impl Platform {
         quarantined: bool,
     ) -> Result<Vec<WaitingEvent>, Error> {
         self.authorize(principal, workspace, crate::access::Scope::PlaybookExecute)?;
-        let viewer = self.event_viewer(principal, workspace);
-        store::waiting(
-            self.db().conn(),
-            workspace,
-            quarantined,
-            &store::EventReader {
-                bypass: viewer.bypass,
-                email: viewer.email_str(),
-            },
-        )
+        let reader = self.event_reader(principal, workspace);
+        store::waiting(self.db().conn(), workspace, quarantined, &reader)
     }
 
-    /// How `principal` sees the cases of `workspace`, for reading its events (SPEC CS-2).
-    fn event_viewer(&self, principal: &Principal, workspace: &str) -> crate::cases::Viewer {
+    /// `principal` as a reader of `workspace`'s events: how they see its cases (SPEC CS-2).
+    fn event_reader(&self, principal: &Principal, workspace: &str) -> store::EventReader {
         let caller = Caller {
             workspace: workspace.to_owned(),
             principal: principal.clone(),
             cause: None,
             step: None,
         };
-        crate::cases::Viewer::of(&self.index(), &caller)
+        let viewer = crate::cases::Viewer::of(&self.index(), &caller);
+        store::EventReader {
+            bypass: viewer.bypass,
+            email: viewer.email_str().to_owned(),
+        }
     }
 
     /// Puts quarantined event `number` of `workspace` (as `triggers list` numbers it) back
@@ -156,11 +148,7 @@ impl Platform {
         if number < 1 {
             return Ok(false);
         }
-        let viewer = self.event_viewer(principal, workspace);
-        let reader = store::EventReader {
-            bypass: viewer.bypass,
-            email: viewer.email_str(),
-        };
+        let reader = self.event_reader(principal, workspace);
         self.transact(|tx| store::release(tx, workspace, number, &reader))
     }
 

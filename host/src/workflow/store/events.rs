@@ -136,10 +136,10 @@ pub(in crate::workflow) fn quarantine(
 
 /// Who reads a workspace's events: a reader who does not bypass case restrictions sees no
 /// event about a restricted case they are not on (SPEC CS-2), in lists or in their numbers.
-pub(in crate::workflow) struct EventReader<'a> {
+pub(in crate::workflow) struct EventReader {
     pub bypass: bool,
     /// As `case_people` stores it; empty for a principal without one.
-    pub email: &'a str,
+    pub email: String,
 }
 
 /// The condition that event `e` (an alias) is visible to the reader bound as `?3` (bypass, 0
@@ -158,7 +158,7 @@ pub(in crate::workflow) fn waiting(
     conn: &Connection,
     workspace: &str,
     quarantined: bool,
-    reader: &EventReader<'_>,
+    reader: &EventReader,
 ) -> Result<Vec<WaitingEvent>, Error> {
     let mut stmt = conn
         .prepare(&format!(
@@ -178,7 +178,7 @@ pub(in crate::workflow) fn waiting(
                 workspace,
                 quarantined,
                 i64::from(reader.bypass),
-                reader.email
+                &reader.email
             ],
             |r| {
                 Ok(WaitingEvent {
@@ -200,7 +200,7 @@ pub(in crate::workflow) fn release(
     tx: &Transaction<'_>,
     workspace: &str,
     number: i64,
-    reader: &EventReader<'_>,
+    reader: &EventReader,
 ) -> Result<bool, Error> {
     let released = tx
         .execute(
@@ -211,7 +211,7 @@ pub(in crate::workflow) fn release(
                    AND dispatched = 0 AND quarantined IS NOT NULL",
                 visible("e")
             ),
-            params![number, workspace, i64::from(reader.bypass), reader.email],
+            params![number, workspace, i64::from(reader.bypass), &reader.email],
         )
         .map_err(internal)?;
     Ok(released == 1)
