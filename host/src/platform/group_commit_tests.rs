@@ -313,3 +313,27 @@ fn after_a_wait_no_run_joined_in_time_the_next_transactions_do_not_wait() {
     assert!(again.elapsed() >= WAIT, "it never waits again");
     assert_eq!(committed(&dir).len(), 34);
 }
+
+#[test]
+fn a_wait_another_run_joined_paid_and_the_next_transaction_waits_again() {
+    // On a machine slower than the wait, runs in flight come round after it: a batch whose
+    // wait ended with two of three runs in it saved a commit, and stopping the waits after
+    // it stopped batching altogether there (issue 19).
+    let dir = tempfile::tempdir().expect("dir");
+    let platform = platform(&dir);
+    let _busy = platform.in_flight();
+    let _a = platform.in_flight();
+    let _b = platform.in_flight();
+    let commits = platform.commits();
+    let first = member(&platform, 1);
+    insert(&platform, 2).expect("second, in the first's batch");
+    first.join().expect("thread").expect("first");
+    assert_eq!(platform.commits() - commits, 1, "the two share one commit");
+    let again = Instant::now();
+    insert(&platform, 3).expect("third");
+    assert!(
+        again.elapsed() >= WAIT,
+        "a wait that another run joined was taken for one that did not pay"
+    );
+    assert_eq!(committed(&dir), vec![1, 2, 3]);
+}

@@ -178,11 +178,12 @@ impl Db {
         batch.outcome.settle(result);
     }
 
-    /// Whether `outcome` is the batch open now.
-    pub(crate) fn is_open(&self, outcome: &Arc<Outcome>) -> bool {
+    /// The members waiting in the batch of `outcome`, if that batch is still open.
+    pub(crate) fn members_of(&self, outcome: &Arc<Outcome>) -> Option<usize> {
         self.batch
             .as_ref()
-            .is_some_and(|b| Arc::ptr_eq(&b.outcome, outcome))
+            .filter(|b| Arc::ptr_eq(&b.outcome, outcome))
+            .map(|b| b.members)
     }
 
     /// Members waiting in the open batch (tests).
