@@ -15,6 +15,9 @@ pub const MAX_DESCRIPTION_CHARS: usize = 4_000;
 pub const MAX_CLAIM_CHARS: usize = 1_000;
 /// Longest case `state`, in characters.
 pub const MAX_STATE_CHARS: usize = 100;
+/// Longest JSONPath in a definition or a test, in bytes (SPEC WF-3): longer than any path
+/// into a context, short enough that parsing one costs microseconds.
+pub const MAX_JSONPATH_BYTES: usize = 1024;
 
 /// Longest message of a step's failure kept (its error, a traceback), in bytes: the rest is
 /// cut, so a hostile step cannot make every run record, journal entry and retry hold tens of

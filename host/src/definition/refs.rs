@@ -6,6 +6,8 @@
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
+use crate::text::{MAX_JSONPATH_BYTES, clip};
+
 /// A reference to the context.
 #[derive(Clone, Debug)]
 pub struct Ref {
@@ -23,8 +25,7 @@ impl Ref {
             Some(t) => (t.trim_end(), true),
             None => (raw, false),
         };
-        let path =
-            JsonPath::parse(text).map_err(|e| format!("`{text}` is not a valid JSONPath: {e}"))?;
+        let path = parse_path(text)?;
         Ok(Ref {
             text: text.to_owned(),
             path,
@@ -57,6 +58,73 @@ impl Ref {
             many => Ok(Value::Array(many.iter().map(|v| (*v).clone()).collect())),
         }
     }
+}
+
+/// How deeply brackets and parentheses may nest in a JSONPath. The parser recurses once per
+/// level, on whatever thread parses the definition (a server's request thread among them).
+pub const MAX_PATH_NESTING: usize = 16;
+
+/// How deeply filter selectors (`[?…]`) may nest in a JSONPath: the parser reads a nested
+/// filter's query twice per level, so its time doubles with each.
+pub const MAX_FILTER_NESTING: usize = 4;
+
+/// Parses `text` as a JSONPath once it is known to be within [`MAX_JSONPATH_BYTES`],
+/// [`MAX_PATH_NESTING`] and [`MAX_FILTER_NESTING`]; the error names the path (its start, if
+/// long) and the bound.
+pub fn parse_path(text: &str) -> Result<JsonPath, String> {
+    let shown = clip(text);
+    if text.len() > MAX_JSONPATH_BYTES {
+        return Err(format!(
+            "`{shown}` is too long: a JSONPath may be at most {MAX_JSONPATH_BYTES} bytes"
+        ));
+    }
+    nesting_within_bounds(text).map_err(|why| format!("`{shown}` {why}"))?;
+    JsonPath::parse(text).map_err(|e| format!("`{text}` is not a valid JSONPath: {e}"))
+}
+
+/// Checks the nesting of `[`/`(` and of filters in a JSONPath, outside its string literals.
+fn nesting_within_bounds(text: &str) -> Result<(), String> {
+    // Each open bracket or parenthesis, and whether it is a filter selector.
+    let mut open: Vec<bool> = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in text.chars() {
+        if let Some(q) = quote {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                _ if c == q => quote = None,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' => quote = Some(c),
+            '[' | '(' => {
+                open.push(false);
+                if open.len() > MAX_PATH_NESTING {
+                    return Err(format!(
+                        "nests brackets and parentheses deeper than {MAX_PATH_NESTING}"
+                    ));
+                }
+            }
+            ']' | ')' => {
+                open.pop();
+            }
+            '?' => {
+                if let Some(filter) = open.last_mut() {
+                    *filter = true;
+                }
+                if open.iter().filter(|f| **f).count() > MAX_FILTER_NESTING {
+                    return Err(format!(
+                        "nests filters (`[?…]`) deeper than {MAX_FILTER_NESTING}"
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// A JSON value that may hold references anywhere inside it.
@@ -193,6 +261,37 @@ mod tests {
         );
         let many = Template::compile(&json!("$.event.case.tags[*]")).expect("compiles");
         assert_eq!(many.render(&ctx()).expect("renders"), json!(["a", "b"]));
+    }
+
+    #[test]
+    fn a_path_too_long_or_nested_too_deep_is_refused_before_it_is_parsed() {
+        // Each of these hung or overflowed the parser's stack before the bounds (robustness
+        // review): 2^N time in nested filters, one recursion per parenthesis.
+        let nested = |n: usize| {
+            let inner = (0..n).fold("@.a".to_owned(), |inner, _| format!("@[?{inner}]"));
+            format!("$.event[?{inner}]")
+        };
+        let filters = nested(29);
+        let e = Template::compile(&json!(filters)).expect_err("nested filters");
+        assert!(e.contains("nests filters") && e.contains('4'), "{e}");
+        let parens = format!("$[?{}@.a{}]", "(".repeat(100_000), ")".repeat(100_000));
+        let e = Ref::parse(&parens).expect_err("parentheses");
+        assert!(
+            e.contains("too long") && e.contains("1024 bytes") && e.contains("bytes)"),
+            "{e}"
+        );
+        let deep = format!("$[?{}@.a{}]", "(".repeat(40), ")".repeat(40));
+        let e = Ref::parse(&deep).expect_err("deep parentheses");
+        assert!(e.contains("deeper than 16"), "{e}");
+        let text = Template::compile(&json!(format!("Case {{{{ {filters} }}}}")))
+            .expect_err("interpolated");
+        assert!(text.contains("nests filters"), "{text}");
+        // Within the bounds, and brackets inside string literals do not count.
+        Ref::parse(&nested(3)).expect("four nested filters");
+        let e = Ref::parse(&nested(4)).expect_err("five nested filters");
+        assert!(e.contains("nests filters"), "{e}");
+        Ref::parse(&format!("$.event['{}']", "[(".repeat(60))).expect("quoted brackets");
+        Ref::parse("$.event.case[?@.tags[?@ == 'a']].id").expect("a filter in a filter");
     }
 
     #[test]

@@ -69,7 +69,7 @@ pub fn expectations(
     }
     for (path, expected) in &expect.output_matches {
         let at = format!("expect.output_matches[\"{path}\"]");
-        let found = serde_json_path::JsonPath::parse(path)
+        let found = crate::definition::refs::parse_path(path)
             .map_err(|e| format!("{at}: {e}"))?
             .query(&output)
             .all()
