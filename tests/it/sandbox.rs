@@ -918,6 +918,22 @@ fn events_past_their_caps_are_refused_and_a_failed_step_publishes_none() {
         "{out}"
     );
     assert_eq!(exec.events.len(), 100);
+
+    // Events are held parsed until the step's entry commits: their values are bounded in
+    // all, not only each payload's bytes (hostile step review).
+    let exec = run_as_owner(&rt, &platform, json!({ "attack": "wide_events" }), roomy());
+    let out = exec
+        .result
+        .as_ref()
+        .expect("the step reports where it was stopped");
+    assert_eq!(out["emitted"], 2, "{out}");
+    assert!(
+        out["error"].as_str().is_some_and(|e| e.contains(
+            "holds 40002 JSON values; the events of one execution may hold 100000 in all and 19996 are left"
+        )),
+        "{out}"
+    );
+    assert_eq!(exec.events.len(), 2);
 }
 
 #[test]

@@ -47,6 +47,10 @@ pub const MAX_EVENTS_PER_EXECUTION: usize = 100;
 pub const MAX_EVENT_KIND_BYTES: usize = 64;
 /// Largest event payload, in bytes of JSON.
 pub const MAX_EVENT_PAYLOAD_BYTES: usize = 256 * 1024;
+/// JSON values (arrays, objects, scalars) the events of one execution may hold in all. They
+/// are held parsed until the step's journal entry commits, and a value costs 32 bytes and
+/// more parsed against 2 of text: 100 payloads of `[0,0,…]` at the byte cap were ~400 MiB.
+pub const MAX_EVENT_VALUES_PER_EXECUTION: usize = 100_000;
 
 /// `Err` naming `what` when `len` (bytes or entries, as `unit` says) is over `cap`.
 pub fn check_len(what: &str, len: usize, cap: usize, unit: &str) -> Result<(), Error> {

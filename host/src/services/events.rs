@@ -2,7 +2,10 @@
 
 use serde::Serialize;
 
-use super::caps::{self, MAX_EVENT_KIND_BYTES as MAX_KIND_LEN, MAX_EVENT_PAYLOAD_BYTES};
+use super::caps::{
+    self, MAX_EVENT_KIND_BYTES as MAX_KIND_LEN, MAX_EVENT_PAYLOAD_BYTES,
+    MAX_EVENT_VALUES_PER_EXECUTION,
+};
 use crate::Error;
 
 /// A validated custom event, not yet stored.
@@ -17,6 +20,17 @@ pub struct CustomEvent {
 impl CustomEvent {
     /// Validates a step's `emit(kind, payload-json)`; errors name what is wrong.
     pub fn parse(kind: &str, payload_json: &str) -> Result<Self, Error> {
+        Self::parse_within(kind, payload_json, usize::MAX).map(|(event, _)| event)
+    }
+
+    /// [`CustomEvent::parse`] for a payload that may hold at most `values_left` JSON values
+    /// (counted on the text, before it is parsed: [`crate::json_limits::text_values`]);
+    /// returns the event and how many values it holds.
+    pub fn parse_within(
+        kind: &str,
+        payload_json: &str,
+        values_left: usize,
+    ) -> Result<(Self, usize), Error> {
         if kind.is_empty() || kind.len() > MAX_KIND_LEN {
             return Err(Error::Invalid(format!(
                 "event kind must be 1..={MAX_KIND_LEN} characters, got {}",
@@ -44,6 +58,13 @@ impl CustomEvent {
             "bytes",
         )?;
         caps::check_json_depth(&format!("event `{kind}` payload"), payload_json)?;
+        let values = crate::json_limits::text_values(payload_json);
+        if values > values_left {
+            return Err(Error::Invalid(format!(
+                "event `{kind}` payload holds {values} JSON values; the events of one execution \
+                 may hold {MAX_EVENT_VALUES_PER_EXECUTION} in all and {values_left} are left (SPEC ST-4)"
+            )));
+        }
         let payload: serde_json::Value = serde_json::from_str(payload_json)
             .map_err(|e| Error::Invalid(format!("event `{kind}` payload is not JSON: {e}")))?;
         if !payload.is_object() {
@@ -51,10 +72,11 @@ impl CustomEvent {
                 "event `{kind}` payload must be a JSON object"
             )));
         }
-        Ok(Self {
+        let event = Self {
             kind: kind.to_owned(),
             payload,
-        })
+        };
+        Ok((event, values))
     }
 }
 

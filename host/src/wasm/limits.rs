@@ -22,6 +22,8 @@ pub struct StepLimits {
     pub max_log_lines: usize,
     /// Events a step may emit in one execution.
     pub max_events: usize,
+    /// JSON values the payloads of one execution's events may hold in all (SPEC ST-4).
+    pub max_event_values: usize,
     /// Cases a step may create in one execution (SPEC ST-4).
     pub max_cases_created: usize,
     /// *Update case restrictions* calls a step may make in one execution (SPEC ST-4).
@@ -37,6 +39,7 @@ impl Default for StepLimits {
             max_output_values: 1_000_000,
             max_log_lines: caps::MAX_LOG_LINES,
             max_events: caps::MAX_EVENTS_PER_EXECUTION,
+            max_event_values: caps::MAX_EVENT_VALUES_PER_EXECUTION,
             max_cases_created: caps::MAX_CASES_CREATED_PER_EXECUTION,
             max_restriction_updates: caps::MAX_RESTRICTION_UPDATES_PER_EXECUTION,
         }

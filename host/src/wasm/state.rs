@@ -57,6 +57,8 @@ pub struct Recorder {
     pub dropped_logs: usize,
     /// Validated events, published only if the step succeeds.
     pub events: Vec<CustomEvent>,
+    /// JSON values their payloads hold in all ([`StepLimits::max_event_values`]).
+    pub event_values: usize,
 }
 
 impl Recorder {

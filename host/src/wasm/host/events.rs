@@ -16,7 +16,12 @@ impl events::Host for StepState {
                 self.limits.max_events
             )));
         }
-        let event = CustomEvent::parse(&kind, &payload_json)?;
+        let left = self
+            .limits
+            .max_event_values
+            .saturating_sub(self.recorder.event_values);
+        let (event, values) = CustomEvent::parse_within(&kind, &payload_json, left)?;
+        self.recorder.event_values += values;
         self.recorder.events.push(event);
         Ok(())
     }

@@ -3,7 +3,7 @@
 //! "socket" | "big_output" | "wide_output" | "host_calls" |
 //! "emit_then_panic" | "remember" | "none", ...}`, and the attacks on the caps of what a step
 //! hands the host (SPEC ST-4): "random" | "random_loop" | "big_case" | "big_case_json" |
-//! "many_collaborators" | "case_flood" | "long_query" | "deep_event" | "event_flood" |
+//! "many_collaborators" | "case_flood" | "long_query" | "deep_event" | "event_flood" | "wide_events" |
 //! "log_flood". Those return what the host answered (an error as a failed step).
 //!
 //! The escape attempts (file, env, socket) return what they obtained on success, so a test
@@ -86,6 +86,7 @@ impl Guest for Hostile {
             "long_query" => caps::long_query(&input),
             "deep_event" => caps::deep_event(&input),
             "event_flood" => caps::event_flood(),
+            "wide_events" => caps::wide_events(),
             "log_flood" => caps::log_flood(&input),
             "none" => Ok(r#"{"ok":true}"#.to_owned()),
             other => Err(StepError::InvalidInput(format!("unknown attack `{other}`"))),
@@ -363,6 +364,18 @@ mod caps {
             }
         }
         Ok(json!({ "emitted": 100_000 }).to_string())
+    }
+
+    /// Emits events of 40,000 values each (`{"a":[0,0,…]}`, 80 KB: under the byte cap)
+    /// until the host refuses one.
+    pub fn wide_events() -> Result<String, StepError> {
+        let zeros = vec![0u8; 40_000];
+        for n in 0..100_u32 {
+            if let Err(e) = events::emit("wide", &json!({ "a": zeros })) {
+                return Ok(json!({ "emitted": n, "error": format!("{e:?}") }).to_string());
+            }
+        }
+        Ok(json!({ "emitted": 100 }).to_string())
     }
 
     /// Logs `lines` lines of `bytes` bytes each.
