@@ -745,3 +745,33 @@ fn serves_killed_at_arbitrary_points_start_each_run_once_and_create_each_case_on
         "every event dispatched"
     );
 }
+
+/// A loop of a step returning half a million values each: every output is within the
+/// step's cap, but the run held them all (its context, the loop's collected outputs, its
+/// uncommitted entries) without bound until it ended (robustness review). The fourth
+/// iteration passes the run's bound and fails the run naming it.
+#[test]
+fn a_loop_of_wide_outputs_stops_at_the_runs_bound_on_held_values() {
+    use flowhost::workflow::engine::MAX_RUN_OUTPUT_VALUES;
+    let d = Deployment::new();
+    let wf = json!({ "name": "wide", "workspace": "mssp-soc", "vars": { "items": [1, 2, 3, 4, 5, 6] },
+        "steps": [
+            { "id": "each", "loop": { "over": "$.vars.items" }, "do": [
+                { "id": "out", "uses": crate::common::HOSTILE, "with": { "attack": "wide_output", "mib": 1 } }
+            ] }
+        ] });
+    std::fs::write(d.dir.path().join("wide.json"), wf.to_string()).expect("write");
+    let out = d.cli(&["run", "wide.json", "--as", OWNER, "--json"]);
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("json: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(doc["status"], "failed", "{doc}");
+    let error = doc["error"].as_str().unwrap_or_default();
+    let left = MAX_RUN_OUTPUT_VALUES - 3 * ((1 << 19) + 1);
+    assert!(
+        error.contains(&format!(
+            "may hold {MAX_RUN_OUTPUT_VALUES} in all, {left} of them left"
+        )),
+        "{error}"
+    );
+    assert!(error.contains("about 524289 JSON values"), "{error}");
+}

@@ -226,6 +226,58 @@ fn an_interaction_whose_stored_form_does_not_read_is_an_error_naming_the_column(
     );
 }
 
+/// An interaction whose stored status is none the host writes is an error naming it, not
+/// an open interaction: taken for open, the run's resume halted to wait again, its hold was
+/// refused (nothing open), and the engine resumed it again, without end (robustness review);
+/// an answer was reported accepted with nothing stored.
+#[test]
+fn an_interaction_whose_stored_status_is_unknown_is_an_error_not_an_open_one() {
+    let d = Deployment::new();
+    let wf = serde_json::json!({
+        "name": "ask", "workspace": WS,
+        "steps": [ { "id": "approve", "interaction": {
+            "title": "Go?",
+            "form": { "fields": [ { "name": "go", "type": "boolean" } ] },
+            "access": { "workspace_users": { "emails": [OWNER] } } } } ]
+    });
+    std::fs::write(d.dir.path().join("ask.json"), wf.to_string()).expect("write");
+    let out: Value =
+        serde_json::from_str(&d.ok(&["run", "ask.json", "--as", OWNER, "--json"])).expect("json");
+    let id = out["waiting_on"][0]
+        .as_str()
+        .expect("interaction")
+        .to_owned();
+    let run = out["run_id"].as_str().expect("run id").to_owned();
+    damage(&d, "UPDATE interactions SET status = 'paused'");
+    let named = [
+        "interactions.status",
+        &format!("interaction {id}"),
+        "`paused`",
+    ];
+    fails_naming(&d.cli(&["interact", "show", &id, "--as", OWNER]), &named);
+    fails_naming(
+        &d.cli(&[
+            "interact",
+            "respond",
+            &id,
+            "--values",
+            r#"{"go":true}"#,
+            "--as",
+            OWNER,
+        ]),
+        &named,
+    );
+    // The resume ends, naming the value, rather than re-executing the run without end.
+    let resumed = d.cli(&["runs", "resume", &run, "--as", OWNER]);
+    assert!(!resumed.status.success());
+    let said = String::from_utf8_lossy(&resumed.stderr).into_owned()
+        + &String::from_utf8_lossy(&resumed.stdout);
+    assert!(said.contains("interactions.status"), "{said}");
+    // Nothing was answered.
+    let audit = d.ok(&["audit", "--workspace", WS, "--as", OWNER, "--json"]);
+    assert!(!audit.contains("\"interaction.respond\""), "{audit}");
+}
+
 #[test]
 fn a_run_whose_stored_status_is_unknown_is_an_error_not_a_status_as_text() {
     let d = Deployment::new();

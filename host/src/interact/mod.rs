@@ -93,7 +93,7 @@ struct Interaction {
     title: String,
     form: Form,
     access: FlowAccess,
-    status: String,
+    status: Status,
     created_at: i64,
     deadline_ms: Option<i64>,
     responder: Option<String>,
@@ -101,26 +101,52 @@ struct Interaction {
     values: Option<Value>,
 }
 
+/// Where an interaction is in its life (SPEC IX-8): open, then answered once or timed out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Status {
+    Open,
+    Responded,
+    TimedOut,
+}
+
+impl Status {
+    /// As stored and shown.
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Responded => "responded",
+            Status::TimedOut => "timed_out",
+        }
+    }
+
+    /// A stored status; `None` for a text the host never writes.
+    fn parse(text: &str) -> Option<Status> {
+        [Status::Open, Status::Responded, Status::TimedOut]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
 impl Interaction {
     /// The record the interaction step outputs (SPEC IX-8), once closed.
     fn response(&self) -> Option<Value> {
         let at = |ms: i64| clock::rfc3339(ms.div_euclid(1000));
-        match self.status.as_str() {
-            "responded" => Some(json!({
+        match self.status {
+            Status::Responded => Some(json!({
                 "interaction": self.public,
                 "responder": self.responder,
                 "responded_at": self.responded_at.map(at),
-                "values": self.values.clone().unwrap_or_else(|| json!({})),
+                "values": self.values.clone(),
                 "timed_out": false,
             })),
-            "timed_out" => Some(json!({
+            Status::TimedOut => Some(json!({
                 "interaction": self.public,
                 "responder": null,
                 "responded_at": self.responded_at.map(at),
                 "values": {},
                 "timed_out": true,
             })),
-            _ => None,
+            Status::Open => None,
         }
     }
 
@@ -133,7 +159,7 @@ impl Interaction {
             step: self.step.clone(),
             title: self.title.clone(),
             form: self.form.clone(),
-            status: self.status.clone(),
+            status: self.status.as_str().to_owned(),
             created_at: clock::rfc3339(self.created_at),
             deadline: self
                 .deadline_ms
@@ -173,9 +199,9 @@ impl Platform {
             let Some(mut r) = store::of_step(tx, run, step_key)? else {
                 return Ok(None);
             };
-            if r.status == "open" && r.deadline_ms.is_some_and(|d| d <= now_ms()) {
+            if r.status == Status::Open && r.deadline_ms.is_some_and(|d| d <= now_ms()) {
                 time_out(tx, &r)?;
-                r.status = "timed_out".into();
+                r.status = Status::TimedOut;
                 r.responded_at = r.deadline_ms;
             }
             Ok(Some(match r.response() {
@@ -300,17 +326,17 @@ impl Platform {
                 audit("interaction.respond.refused", json!({ "run": run, "step": r.step, "reason": why }))?;
                 Ok(Verdict::Refused(Error::Conflict(why)))
             };
-            match r.status.as_str() {
-                "responded" => {
+            match r.status {
+                Status::Responded => {
                     return refuse(format!(
                         "interaction {id} was already answered by {} (a response is accepted once, SPEC IX-8)",
                         r.responder.as_deref().unwrap_or("someone")
                     ));
                 }
-                "timed_out" => {
+                Status::TimedOut => {
                     return refuse(format!("interaction {id} timed out; it takes no response (SPEC IX-8)"));
                 }
-                _ => {}
+                Status::Open => {}
             }
             if r.deadline_ms.is_some_and(|d| d <= now_ms()) {
                 // Closing it is left to whoever resumes the run (`serve`, or a resume), so that
@@ -333,7 +359,7 @@ impl Platform {
                 json!({ "run": run, "step": r.step, "reason": decision.reason.to_string(), "values": values }),
             )?;
             let mut answered = r;
-            answered.status = "responded".into();
+            answered.status = Status::Responded;
             answered.responder = responder;
             answered.responded_at = Some(at);
             answered.values = Some(values);

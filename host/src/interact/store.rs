@@ -11,12 +11,42 @@ use crate::platform::internal;
 use crate::public_id::PublicId;
 use crate::store::json;
 
-use super::{Interaction, NewInteraction};
+use super::{Interaction, NewInteraction, Status};
+use crate::stored_value::UnreadableValue;
 
 /// The columns [`interaction`] reads, in its order.
 const COLUMNS: &str = "id, run_id, step_key, workspace, workflow, title, form, access, status, created_at, deadline_ms, responder, responded_at, response_values, public_id, (SELECT public_id FROM runs WHERE runs.id = interactions.run_id)";
 
 fn interaction(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<Interaction> {
+    // A status the host never writes, or an answer without its values, is an error naming
+    // the row, never read as open or as an empty answer: an interaction taken for open that
+    // is not would halt its run again on every resume.
+    let unreadable = |column, value: &str, expected, idx| {
+        let id: Option<PublicId> = r.get(14).ok();
+        let row = id.map_or_else(
+            || "an interaction".to_owned(),
+            |id| format!("interaction {id}"),
+        );
+        UnreadableValue::new("interactions", column, row, value, expected).into_sql(idx)
+    };
+    let text: String = r.get(8)?;
+    let status = Status::parse(&text).ok_or_else(|| {
+        unreadable(
+            "status",
+            &text,
+            "an interaction status (open, responded, timed_out)",
+            8,
+        )
+    })?;
+    let values = json::optional_column(r, 13, "interactions.response_values")?;
+    if status == Status::Responded && values.is_none() {
+        return Err(unreadable(
+            "response_values",
+            "NULL",
+            "the values of the answer",
+            13,
+        ));
+    }
     Ok(Interaction {
         id: r.get(0)?,
         run: r.get(1)?,
@@ -26,12 +56,12 @@ fn interaction(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<Inte
         title: r.get(5)?,
         form: json::typed_column(r, 6, "interactions.form")?,
         access: json::typed_column(r, 7, "interactions.access")?,
-        status: r.get(8)?,
+        status,
         created_at: r.get(9)?,
         deadline_ms: r.get(10)?,
         responder: r.get(11)?,
         responded_at: r.get(12)?,
-        values: json::optional_column(r, 13, "interactions.response_values")?,
+        values,
         public: r.get(14)?,
         run_public: r.get(15)?,
     })
@@ -122,10 +152,17 @@ pub(super) fn respond(
     at_ms: i64,
     values: &serde_json::Value,
 ) -> Result<(), Error> {
-    conn.execute(
+    let changed = conn.execute(
         "UPDATE interactions SET status = 'responded', responder = ?2, responded_at = ?3, response_values = ?4 WHERE id = ?1 AND status = 'open'",
         params![key, responder, at_ms, values.to_string()],
     )?;
+    // Read open under the same lock: anything else is a row changed under it, and the
+    // answer must not be reported accepted with nothing stored.
+    if changed != 1 {
+        return Err(Error::Internal(
+            "the interaction was no longer open when its answer was written".into(),
+        ));
+    }
     Ok(())
 }
 

@@ -47,6 +47,9 @@ pub struct StepExecution {
     pub events: Vec<CustomEvent>,
     /// Wall-clock time of instantiate + call.
     pub duration: Duration,
+    /// About how many JSON values the output holds (counted before it was parsed); 0 when
+    /// the step failed.
+    pub output_values: usize,
 }
 
 /// What the store records of an execution (the store names what it needs; the runtime
@@ -305,7 +308,9 @@ impl StepRuntime {
         // the step as a deadline.
         let _bound = crate::store::deadline::bind(store.data().deadline());
 
-        let mut result = self.call(step, &mut store, input, &limits);
+        let result = self.call(step, &mut store, input, &limits);
+        let output_values = result.as_ref().map_or(0, |(_, count)| *count);
+        let mut result = result.map(|(value, _)| value);
         // A step that woke from a (clamped) wait may return before an epoch check catches it;
         // its deadline still holds.
         if result.is_ok() && started.elapsed() > limits.timeout {
@@ -314,6 +319,7 @@ impl StepRuntime {
             });
         }
         let recorder = store.data_mut().take_recorder();
+        let output_values = if result.is_ok() { output_values } else { 0 };
         StepExecution {
             events: if result.is_ok() {
                 recorder.events
@@ -324,6 +330,7 @@ impl StepRuntime {
             logs: recorder.logs,
             dropped_logs: recorder.dropped_logs,
             duration: started.elapsed(),
+            output_values,
         }
     }
 
@@ -333,7 +340,7 @@ impl StepRuntime {
         store: &mut Store<StepState>,
         input: &serde_json::Value,
         limits: &StepLimits,
-    ) -> Result<serde_json::Value, StepFailure> {
+    ) -> Result<(serde_json::Value, usize), StepFailure> {
         let input = serde_json::to_string(input).map_err(|e| StepFailure::Input(e.to_string()))?;
         let trapped = |store: &Store<StepState>, e: wasmtime::Error| {
             StepFailure::from_wasm_error(&e, limits.timeout, store.data().stderr())
@@ -364,7 +371,9 @@ impl StepRuntime {
                 limit: limits.max_output_values,
             });
         }
-        serde_json::from_str(&output).map_err(|e| StepFailure::OutputNotJson(e.to_string()))
+        serde_json::from_str(&output)
+            .map(|value| (value, count))
+            .map_err(|e| StepFailure::OutputNotJson(e.to_string()))
     }
 }
 

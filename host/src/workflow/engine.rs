@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -37,6 +37,25 @@ pub const SLEEP_LIMIT: Duration = Duration::from_secs(60);
 
 /// How often a sleeping wait looks whether the host is stopping.
 const STOP_POLL: Duration = Duration::from_millis(50);
+
+/// JSON values the outputs of one execution of a run's WASM steps may hold in all: the run
+/// holds them (its context, a loop's collected outputs, its uncommitted entries) until it
+/// ends. Each output is capped (`StepLimits::max_output_values`), but a loop of 100,000
+/// iterations multiplied that cap into gigabytes (robustness review). A step whose output
+/// would pass it fails naming it (SPEC ST-4).
+pub const MAX_RUN_OUTPUT_VALUES: usize = 2_000_000;
+
+/// The most times in a row an execution that halted to wait resumes its run at once, on
+/// one thread (the hold was refused: what it waited for arrived, or nothing it waits for is
+/// open). Each resume is a nested execution; stored rows that contradict each other (a step
+/// halting for an interaction that is neither open nor closed) would otherwise resume it
+/// without end, until the stack overflows.
+const MAX_SELF_RESUMES: u32 = 16;
+
+thread_local! {
+    /// Self-resumes in progress on this thread ([`MAX_SELF_RESUMES`]).
+    static SELF_RESUMES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
 
 /// Hears about steps as they run (the CLI prints a live trace).
 pub trait Observer: Send + Sync {
@@ -562,6 +581,7 @@ impl Engine {
         };
         let pending = Pending::default();
         let threads = Slots::new(MAX_RUN_THREADS);
+        let held_values = AtomicUsize::new(0);
         let exec = Exec {
             engine: self,
             workflow,
@@ -573,6 +593,7 @@ impl Engine {
             pending: &pending,
             waiting: std::sync::Mutex::new(Vec::new()),
             threads: &threads,
+            held_values: &held_values,
         };
         let mut ctx = json!({ "event": event, "vars": workflow.vars, "steps": {} });
         let (status, exit_status, output, error) = match exec.steps(&workflow.steps, &mut ctx, "") {
@@ -597,11 +618,23 @@ impl Engine {
                 // arrives once.
                 let knocked = error.is_none() && lease.leave();
                 let arrived = held && knocked && self.runs.wait_is_over(run).unwrap_or(true);
+                let resumes = SELF_RESUMES.with(std::cell::Cell::get);
+                if error.is_none() && (!held || arrived) && resumes >= MAX_SELF_RESUMES {
+                    // The lease guard gives the run up as it drops: any host may resume it.
+                    let why = format!(
+                        "the run halted to wait {MAX_SELF_RESUMES} times in a row without being held: \
+                         nothing it waits for is open, yet nothing arrived (its stored rows disagree)"
+                    );
+                    return RunOutcome::unfinished(run_ref, RunStatus::Running, Some(why));
+                }
                 if error.is_none() && (!held || arrived) {
                     lease.released = true;
                     drop(lease);
                     drop(in_flight);
-                    return match self.resume(run, observer) {
+                    SELF_RESUMES.with(|n| n.set(resumes + 1));
+                    let resumed = self.resume(run, observer);
+                    SELF_RESUMES.with(|n| n.set(resumes));
+                    return match resumed {
                         Ok(outcome) => outcome,
                         // Another request took it up first: it goes on there.
                         Err(e) if crate::runs::lease::leased_elsewhere(&e) => {
@@ -745,6 +778,9 @@ struct Exec<'a> {
     waiting: std::sync::Mutex<Vec<PublicId>>,
     /// The run's helper-thread slots, shared with its nested workflows (see [`fanout`]).
     threads: &'a Slots,
+    /// JSON values its WASM steps' outputs hold so far, shared with its nested workflows
+    /// ([`MAX_RUN_OUTPUT_VALUES`]).
+    held_values: &'a AtomicUsize,
 }
 
 impl Exec<'_> {
@@ -1221,9 +1257,15 @@ impl Exec<'_> {
                     .keyed(format!("run:{}/{key}", self.run))
                     .granted(grants)
                     .watched();
+                // What the run may still hold bounds this output too, so an output past it
+                // is refused before it is parsed.
+                let left =
+                    MAX_RUN_OUTPUT_VALUES.saturating_sub(self.held_values.load(Ordering::Relaxed));
+                let defaults = StepLimits::default();
                 let limits = StepLimits {
-                    timeout: timeout.unwrap_or(StepLimits::default().timeout),
-                    ..StepLimits::default()
+                    timeout: timeout.unwrap_or(defaults.timeout),
+                    max_output_values: defaults.max_output_values.min(left),
+                    ..defaults
                 };
                 let exec = self.engine.runtime.execute(
                     &step,
@@ -1232,11 +1274,21 @@ impl Exec<'_> {
                     services,
                     limits,
                 );
-                let result = exec
-                    .result
-                    .as_ref()
-                    .map(Clone::clone)
-                    .map_err(ToString::to_string);
+                self.held_values
+                    .fetch_add(exec.output_values, Ordering::Relaxed);
+                let result = match &exec.result {
+                    Ok(value) => Ok(value.clone()),
+                    Err(crate::wasm::StepFailure::OutputTooManyValues { count, .. })
+                        if left < defaults.max_output_values =>
+                    {
+                        Err(format!(
+                            "output too large: about {count} JSON values, and the outputs of \
+                             this run's steps may hold {MAX_RUN_OUTPUT_VALUES} in all, {left} \
+                             of them left (SPEC ST-4)"
+                        ))
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
                 let record = StepRecordData {
                     workspace: self.caller.workspace.clone(),
                     principal: principal_to_stored(&self.caller.principal),
@@ -1430,6 +1482,7 @@ impl Exec<'_> {
             pending: self.pending,
             waiting: std::sync::Mutex::new(Vec::new()),
             threads: self.threads,
+            held_values: self.held_values,
         };
         let result = child.steps(&inner.steps, &mut inner_ctx, &format!("{key}/"));
         self.waiting
