@@ -26,7 +26,7 @@ pub enum Error {
     /// The infrastructure failed, not the call (SPEC WF-11): the database busy past its
     /// timeout, a full disk, an I/O error. Nothing was changed; the same call can succeed
     /// later, so a run meeting this stops resumable instead of failing.
-    #[error("the database is unavailable, nothing was changed (try again): {0}")]
+    #[error("unavailable, nothing was changed (try again): {0}")]
     Busy(String),
 }
 

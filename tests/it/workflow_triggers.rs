@@ -429,3 +429,101 @@ fn an_event_chain_stops_at_the_depth_bound_with_a_clear_error() {
         "the chain is over: nothing left pending"
     );
 }
+
+/// A host that cannot write a published workflow's pinned component out (its disk full or
+/// read-only; here the directory's place taken by a file) leaves the event pending for a
+/// later dispatch rather than setting it aside: the infrastructure's failure, not the
+/// event's (SPEC WF-11; robustness review). Before, the event was quarantined and needed a
+/// manual release.
+#[test]
+fn an_event_waits_while_a_pinned_component_cannot_be_written_out() {
+    let env = Env::new();
+    let wf = json!({ "name": "on-notify", "workspace": "mssp-soc", "run_as": "automation@acme-mssp.test",
+        "trigger": { "on": "custom_event", "event": "notification.requested" },
+        "steps": [ { "id": "e", "uses": "step:echo", "with": { "x": 1 } } ] });
+    let file = env.write("on-notify.json", &wf);
+    let published = env.publish(&file, OWNER);
+    assert!(
+        published.status.success(),
+        "{}",
+        String::from_utf8_lossy(&published.stderr)
+    );
+    let emit = json!({ "name": "start", "workspace": "mssp-soc", "steps": [
+        { "id": "n", "uses": "step:notify", "grants": ["events:emit"],
+          "with": { "to": ["automation@acme-mssp.test"], "subject": "s" } } ] });
+    let emit = env.write("start.json", &emit);
+    let steps = env.steps();
+    let ran = env.cli(&[
+        "run",
+        &emit,
+        "--as",
+        OWNER,
+        "--steps",
+        &steps,
+        "--no-triggers",
+    ]);
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    // The run wrote its own component out; the host's disk now refuses the directory.
+    let components = env.dir.path().join("components");
+    let _ = std::fs::remove_dir_all(&components);
+    std::fs::write(&components, "not a directory").expect("block the directory");
+    let dispatch = || {
+        env.cli(&[
+            "triggers",
+            "dispatch",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ])
+    };
+    let blocked = dispatch();
+    let said = String::from_utf8_lossy(&blocked.stderr).into_owned();
+    assert!(said.contains("cannot write component"), "{said}");
+    let list = |quarantined: bool| -> Value {
+        let mut args = vec![
+            "triggers",
+            "list",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--json",
+        ];
+        if quarantined {
+            args.push("--quarantined");
+        }
+        serde_json::from_slice(&env.cli(&args).stdout).expect("json")
+    };
+    assert_eq!(list(true), json!([]), "nothing set aside");
+    assert_eq!(
+        list(false).as_array().map(Vec::len),
+        Some(1),
+        "the event waits"
+    );
+    assert!(
+        env.runs().iter().all(|r| r.0 != "on-notify"),
+        "{:?}",
+        env.runs()
+    );
+
+    std::fs::remove_file(&components).expect("unblock");
+    let out = dispatch();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let started: Vec<_> = env
+        .runs()
+        .into_iter()
+        .filter(|r| r.0 == "on-notify")
+        .collect();
+    assert_eq!(started.len(), 1, "{started:?}");
+    assert_eq!(started[0].1, "succeeded", "{started:?}");
+    assert_eq!(list(false), json!([]));
+}

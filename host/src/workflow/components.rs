@@ -224,8 +224,11 @@ impl Platform {
                 )));
             }
             let dir = path.parent().unwrap_or(Path::new("."));
+            // The host's disk (full, read-only), not the workflow: the infrastructure's
+            // failure, so an event waiting on it stays pending and a run stops resumable
+            // (SPEC WF-11) rather than being set aside or failed.
             let fail = |e: std::io::Error| {
-                Error::Internal(format!(
+                Error::Busy(format!(
                     "cannot write component `{uses}` to {}: {e}",
                     dir.display()
                 ))

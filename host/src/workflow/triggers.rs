@@ -397,6 +397,11 @@ impl Engine {
         let platform = self.platform();
         let mut out = Vec::new();
         for rev in platform.latest_revisions(&event.workspace)? {
+            // Only a revision whose trigger names this event can match it: the others are
+            // not parsed, nor their components written out, for every event.
+            if raw_trigger_kind(&rev.definition).is_some_and(|kind| kind != event.kind) {
+                continue;
+            }
             let loaded = platform
                 .revision_resolver(&rev, self.step_dirs())
                 .and_then(|resolver| {

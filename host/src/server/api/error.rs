@@ -84,7 +84,7 @@ impl From<Error> for ApiError {
             Error::Busy(m) => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
-                format!("the database is unavailable, nothing was changed (try again): {m}"),
+                format!("unavailable, nothing was changed (try again): {m}"),
             ),
             Error::Internal(m) => Self::internal(m),
         }
