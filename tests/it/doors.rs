@@ -845,6 +845,29 @@ fn shares_and_keys_of_a_workspace_one_is_not_in_read_as_missing() {
         text(&real).replace(&key, "K"),
         text(&made_up).replace("0123456789abcdef", "K")
     );
+    // So it does to a member who may revoke only their own keys: "not yours" against "no
+    // such key" told them which key ids exist (authority review).
+    let as_member = |id: &str| {
+        flowhost(
+            dir.path(),
+            &with,
+            &[
+                "keys",
+                "revoke",
+                id,
+                "--workspace",
+                "mssp-soc",
+                "--as",
+                OPERATOR,
+            ],
+        )
+    };
+    let (real, made_up) = (as_member(&key), as_member("0123456789abcdef"));
+    assert!(!real.status.success());
+    assert_eq!(
+        text(&real).replace(&key, "K"),
+        text(&made_up).replace("0123456789abcdef", "K")
+    );
     // And the key still works for its workspace's Owner to revoke.
     let out = flowhost(
         dir.path(),

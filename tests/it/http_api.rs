@@ -393,6 +393,11 @@ fn a_definition_sent_to_the_api_reaches_no_file_of_the_servers() {
         (beside.as_str(), "is a file path"),
         ("step:../release/echo", "a step's name is letters, digits"),
         ("step:/echo", "a step's name is letters, digits"),
+        // A missing step does not name the server's directories (authority review).
+        (
+            "step:no-such-step",
+            "no no-such-step.wasm in the server's step directories",
+        ),
     ] {
         let refused = server.post(
             base,
@@ -401,6 +406,11 @@ fn a_definition_sent_to_the_api_reaches_no_file_of_the_servers() {
         );
         assert_eq!(refused.status, 400, "{uses}: {}", refused.text);
         assert!(refused.text.contains(says), "{uses}: {}", refused.text);
+        assert!(
+            !refused.text.contains("directories ("),
+            "{uses}: {}",
+            refused.text
+        );
         assert!(
             refused.text.contains("steps[0].uses"),
             "{uses}: {}",

@@ -1029,3 +1029,112 @@ fn an_interact_only_start_dispatches_no_pending_events() {
     start(OWNER);
     assert_eq!(triggered(), 1);
 }
+
+/// The live trace of `interact start` shows each step of a loop once, as a summary of the
+/// run does: one line per iteration told the starter how many items (cases, say) the run's
+/// identity read (SPEC CS-2; authority review).
+#[test]
+fn a_flows_live_trace_does_not_count_its_loop_iterations() {
+    let env = Env::new();
+    let steps = steps_dir();
+    let flow = env.dir.path().join("counting.json");
+    std::fs::write(
+        &flow,
+        serde_json::json!({
+            "name": "counting", "workspace": "mssp-soc", "run_as": OWNER,
+            "vars": { "items": [1, 2, 3, 4, 5, 6, 7] },
+            "trigger": { "on": "interaction", "interaction": {
+                "title": "Counting", "form": { "fields": [{ "name": "n", "type": "text" }] } } },
+            "steps": [
+                { "id": "each", "loop": { "over": "$.vars.items" },
+                  "do": [{ "id": "x", "uses": "step:echo", "with": {} }] }
+            ]
+        })
+        .to_string(),
+    )
+    .expect("flow");
+    env.ok(&[
+        "workflows",
+        "publish",
+        flow.to_str().expect("utf-8"),
+        "--as",
+        OWNER,
+        "--steps",
+        &steps,
+    ]);
+    let out = env.cli(&[
+        "interact",
+        "start",
+        "counting",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OPERATOR,
+        "--values",
+        r#"{"n":"1"}"#,
+        "--steps",
+        &steps,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = text(&out);
+    assert_eq!(shown.matches("each[*].x").count(), 1, "{shown}");
+    assert!(
+        !shown.contains("each[1]") && !shown.contains("each[6]"),
+        "{shown}"
+    );
+}
+
+/// A manual run of an Interaction Flow (`run --published`, or the API's runs) is refused:
+/// it skipped the flow's settings and handed its steps a forged `$.event.responder`, for
+/// anyone with playbook.execute (SPEC IX-4; authority review). Its form starts it.
+#[test]
+fn an_interaction_flow_is_not_run_by_hand_with_a_forged_event() {
+    let env = Env::new();
+    let steps = steps_dir();
+    let flow = env.dir.path().join("approve.json");
+    std::fs::write(
+        &flow,
+        serde_json::json!({
+            "name": "approve", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": { "on": "interaction", "interaction": {
+                "title": "Approve", "form": { "fields": [{ "name": "n", "type": "text" }] },
+                "access": { "workspace_users": { "emails": [OWNER] } } } },
+            "steps": [{ "id": "who", "uses": "step:echo", "with": { "by": "$.event.responder" } }]
+        })
+        .to_string(),
+    )
+    .expect("flow");
+    env.ok(&[
+        "workflows",
+        "publish",
+        flow.to_str().expect("utf-8"),
+        "--as",
+        OWNER,
+        "--steps",
+        &steps,
+    ]);
+    let forged =
+        r#"{"kind":"interaction","responder":"olivia.owner@acme-mssp.test","values":{"n":"1"}}"#;
+    let out = env.cli(&[
+        "run",
+        "--published",
+        "approve",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OPERATOR,
+        "--event",
+        forged,
+        "--steps",
+        &steps,
+    ]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("is an Interaction Flow"),
+        "{}",
+        text(&out)
+    );
+    let runs = env.ok(&["runs", "list", "--as", OWNER, "--json"]);
+    let runs: Value = serde_json::from_str(&runs).expect("json");
+    assert_eq!(runs.as_array().map(Vec::len), Some(0), "{runs}");
+}

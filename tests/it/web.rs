@@ -577,3 +577,62 @@ fn another_organizations_session_reads_a_run_or_interaction_as_a_missing_one() {
     // The run still waits: nothing was answered.
     assert_eq!(site.run_status(&run), "on_hold");
 }
+
+/// A sign-in link is a local sign-in: in a workspace that enforces SSO-only sign-in it is
+/// neither issued nor redeemed for a member who is not break-glass (SPEC SSO-4). Before, the
+/// link opened a session for them (authority review); it is still issued for a break-glass
+/// account.
+#[test]
+fn a_sign_in_link_is_refused_where_sso_only_refuses_the_person() {
+    let site = Site::new();
+    let link = |user: &str| {
+        site.deployment.cli(&[
+            "web",
+            "link",
+            "--workspace",
+            "customer-globex",
+            "--user",
+            user,
+            "--as",
+            OWNER,
+            "--base-url",
+            &site.server.base,
+        ])
+    };
+    let refused = link(ANALYST);
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert!(why.contains("refuses") && why.contains("SSO"), "{why}");
+    assert!(link(OWNER).status.success(), "break-glass");
+
+    // Issued while SSO-only was off, redeemed after it was turned on.
+    let enforce = |on: &str| {
+        site.deployment.ok(&[
+            "sso",
+            "enforce",
+            on,
+            "--workspace",
+            "customer-globex",
+            "--as",
+            OWNER,
+        ]);
+    };
+    enforce("off");
+    let issued = link(ANALYST);
+    assert!(
+        issued.status.success(),
+        "{}",
+        String::from_utf8_lossy(&issued.stderr)
+    );
+    let url = String::from_utf8_lossy(&issued.stdout).trim().to_owned();
+    enforce("on");
+    let mut browser = Client::new();
+    let signed = browser.sign_in(&url);
+    assert_eq!(signed.status, 403, "{}", signed.body);
+    assert!(
+        signed.body.contains("may not sign in locally"),
+        "{}",
+        signed.body
+    );
+    assert!(browser.cookie("fh_session").is_none());
+}

@@ -170,4 +170,19 @@ fn a_person_ix_does_not_allow_never_sees_the_flow_and_a_crafted_post_starts_noth
     );
     assert_eq!(crafted.status, 404, "{}", crafted.body);
     assert_eq!(site.runs(), 0, "nothing started");
+    // The refused start is audited as through the API and the CLI (SPEC IX-8); it was not
+    // (authority review). A missing flow leaves nothing.
+    let denied = |audit: &[(String, String)]| {
+        audit
+            .iter()
+            .filter(|(action, who)| action == "interaction.start.denied" && who == OPERATOR)
+            .count()
+    };
+    assert_eq!(denied(&site.audit_actions()), 1);
+    let missing_post = operator.post(
+        &site.server.url("/flows/no-such-flow"),
+        &[("csrf", &csrf), ("sender", "ops@globex.test")],
+    );
+    assert_eq!(missing_post.status, 404);
+    assert_eq!(denied(&site.audit_actions()), 1);
 }

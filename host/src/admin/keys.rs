@@ -125,18 +125,22 @@ impl Platform {
             if index.is_outsider(actor, workspace) {
                 self.authorize(actor, workspace, Scope::ApikeyWrite)?;
             }
-            let key = index
-                .key(id)
-                .filter(|k| k.workspace == workspace)
-                .ok_or_else(|| {
-                    Error::NotFound(format!("there is no API key `{id}` in `{workspace}`"))
-                })?;
-            let own =
-                matches!(&key.kind, KeyKind::Personal { owner } if Some(owner) == actor.email());
+            let missing =
+                || Error::NotFound(format!("there is no API key `{id}` in `{workspace}`"));
+            let key = index.key(id).filter(|k| k.workspace == workspace);
+            let own = key.is_some_and(
+                |k| matches!(&k.kind, KeyKind::Personal { owner } if Some(owner) == actor.email()),
+            );
             if own {
                 self.authorize(actor, workspace, Scope::ApikeyWrite)?;
+            } else if index.check(actor, workspace, Scope::UserWrite).allowed() {
+                key.ok_or_else(missing)?;
             } else {
-                self.authorize(actor, workspace, Scope::UserWrite)?;
+                // Someone who may revoke only their own keys learns nothing of others': a
+                // key of another's reads as a missing one, where "not yours" against "no
+                // such key" told any member which key ids exist (authority review).
+                self.authorize(actor, workspace, Scope::ApikeyWrite)?;
+                return Err(missing());
             }
             if !store::revoke_key(tx, id, clock::now_unix())? {
                 return Ok(());

@@ -7,6 +7,7 @@ use clap::Subcommand;
 use flowhost::Error;
 use flowhost::interact::InteractionView;
 use flowhost::public_id::{IdKind, PublicId};
+use flowhost::workflow::run_access::LoopSummary;
 use flowhost::workflow::{self, Observer};
 
 use super::acting::{Acting, platform, print_json};
@@ -136,7 +137,10 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
                     Ok(())
                 };
             }
-            let observer: &dyn Observer = if json { &workflow::Quiet } else { &Trace };
+            // What the run saw is not the answerer's to see, unless they may: no line per
+            // loop iteration (SPEC CS-2).
+            let trace = LoopSummary::new(&Trace);
+            let observer: &dyn Observer = if json { &workflow::Quiet } else { &trace };
             let started = Instant::now();
             let outcome = match engine.resume(answer.run.key, observer) {
                 // The process executing the run takes the answer up when it reaches it.
@@ -193,7 +197,10 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
         } => {
             let values = json_arg("values", &values)?;
             let engine = engine(db, steps)?;
-            let observer: &dyn Observer = if json { &workflow::Quiet } else { &Trace };
+            // What the run saw is not the answerer's to see, unless they may: no line per
+            // loop iteration (SPEC CS-2).
+            let trace = LoopSummary::new(&Trace);
+            let observer: &dyn Observer = if json { &workflow::Quiet } else { &trace };
             let principal = acting.required()?;
             if !json {
                 println!("▶ {flow} in {workspace}, submitted by {principal}");

@@ -6,6 +6,7 @@ use std::time::Instant;
 use clap::Subcommand;
 use flowhost::Error;
 use flowhost::public_id::{IdKind, PublicId};
+use flowhost::workflow::run_access::LoopSummary;
 use flowhost::workflow::{self, Observer};
 
 use super::acting::{Acting, platform, print_json};
@@ -118,7 +119,9 @@ pub fn run(db: &Database, cmd: RunsCommand) -> anyhow::Result<()> {
             let engine = engine(db, steps)?;
             let principal = acting.required()?;
             let started = Instant::now();
-            let observer: &dyn Observer = if json { &workflow::Quiet } else { &Trace };
+            // The run may be another's: no line per loop iteration (SPEC CS-2).
+            let trace = LoopSummary::new(&Trace);
+            let observer: &dyn Observer = if json { &workflow::Quiet } else { &trace };
             let outcome = engine.resume_for(&principal, &run, observer)?;
             report(&outcome, started.elapsed(), json)
         }

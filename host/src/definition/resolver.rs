@@ -138,8 +138,24 @@ impl Resolver {
                     .flat_map(|d| files.iter().map(move |f| d.join(f)))
                     .find(|p| p.is_file())
                     .ok_or_else(|| {
-                        let dirs: Vec<String> = self.step_dirs.iter().map(|d| d.display().to_string()).collect();
-                        format!("missing component `{uses}`: no {name}.wasm in the step directories ({})", if dirs.is_empty() { "none given; use --steps DIR".into() } else { dirs.join(", ") })
+                        // The server's directories are not named to a definition sent
+                        // through the API: they are the server's, not the sender's (authority
+                        // review); a file's definition names them for the person at the CLI.
+                        let dirs: Vec<String> = self
+                            .step_dirs
+                            .iter()
+                            .map(|d| d.display().to_string())
+                            .collect();
+                        let searched = match (&self.base, dirs.is_empty()) {
+                            (None, _) => "the server's step directories".to_owned(),
+                            (Some(_), true) => {
+                                "the step directories (none given; use --steps DIR)".to_owned()
+                            }
+                            (Some(_), false) => {
+                                format!("the step directories ({})", dirs.join(", "))
+                            }
+                        };
+                        format!("missing component `{uses}`: no {name}.wasm in {searched}")
                     })
             }
             None => {

@@ -15,10 +15,11 @@ use sha2::{Digest, Sha256};
 use crate::Error;
 use crate::access::Reason;
 use crate::access::Scope;
+use crate::access::Standing;
 use crate::audit::{self, Actor};
 use crate::clock;
 use crate::platform::Platform;
-use crate::principal::{Email, Principal};
+use crate::principal::{Email, Principal, SignIn};
 use crate::store::Transaction;
 use crate::stored_value::UnreadableValue;
 
@@ -80,6 +81,19 @@ fn bad_link(why: &'static str) -> Error {
 }
 
 impl Platform {
+    /// `Ok` if `email` may sign in to `workspace` locally, as a sign-in link does: an acting
+    /// member there (not refused by SSO-only enforcement unless break-glass, not denied by
+    /// SSO, not an external identity, whose sign-in is through SSO only; SPEC SSO-4, ID-3).
+    fn signs_in_locally(&self, email: &Email, workspace: &str) -> Result<(), Reason> {
+        match self.index().standing(workspace, email, SignIn::Local) {
+            Standing::Member { .. } => Ok(()),
+            Standing::External(_) => Err(Reason::SignInLink(
+                "an external identity signs in through SSO only",
+            )),
+            Standing::Nothing(reason) => Err(reason),
+        }
+    }
+
     /// Issues a one-time sign-in link for member `raw_email` of `workspace`; only a holder of
     /// `user.write` may (SPEC UA-1: the Owner vouches for who the person is). Audited.
     pub(crate) fn issue_signin_link(
@@ -98,6 +112,11 @@ impl Platform {
             {
                 return Err(Error::Invalid(format!(
                     "{email} is not a member of `{workspace}`: invite them first"
+                )));
+            }
+            if let Err(reason) = self.signs_in_locally(&email, workspace) {
+                return Err(Error::Invalid(format!(
+                    "a sign-in link would sign {email} in locally, which `{workspace}` refuses: {reason}"
                 )));
             }
             let ws = store::workspace_id(tx, workspace)?
@@ -142,6 +161,11 @@ impl Platform {
             let principal = Principal::local(email.clone());
             if self.index().is_outsider(&principal, &link.workspace) {
                 return Err(bad_link("is for someone who is no longer a member"));
+            }
+            // Enforced SSO-only since it was issued, or the person is SSO-denied: a link is a
+            // local sign-in (SPEC SSO-4).
+            if self.signs_in_locally(&email, &link.workspace).is_err() {
+                return Err(bad_link("is for someone who may not sign in locally here"));
             }
             if !store::use_link(tx, &token_hash, now)? {
                 return Err(bad_link("was already used"));

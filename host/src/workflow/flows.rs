@@ -90,6 +90,15 @@ impl Engine {
         self.platform()
             .authorize(&principal, workspace, Scope::PlaybookExecute)?;
         let p = self.published(workspace, name)?;
+        // An Interaction Flow starts through its form, for the people its settings allow,
+        // with the submission as its event: a manual run of it would skip the settings and
+        // hand its steps a forged responder (SPEC IX-4; authority review).
+        if p.workflow.trigger.on == TriggerKind::Interaction {
+            return Err(Error::Invalid(format!(
+                "`{name}` is an Interaction Flow: it starts through its form \
+                 (`flowhost interact start`, the API's or the web's flow start), SPEC IX-4"
+            )));
+        }
         self.run_manual_pinned(
             &p.workflow,
             &p.definition,
@@ -99,6 +108,45 @@ impl Engine {
             event,
             observer,
         )
+    }
+
+    /// Records that `principal` tried to start the Interaction Flow `name` in `workspace`
+    /// through a door that refused before starting it (the web page of a flow one may not
+    /// start): audited as [`Engine::start_flow`] audits a refusal when `principal` has a
+    /// standing there and the settings refuse them (SPEC IX-8); nothing for an outsider
+    /// (SPEC ID-4), for a missing flow or for someone allowed. Never starts it.
+    pub fn audit_refused_start(
+        &self,
+        principal: &Principal,
+        workspace: &str,
+        name: &str,
+    ) -> Result<(), Error> {
+        let platform = self.platform();
+        let index = platform.index();
+        if index.is_outsider(principal, workspace) {
+            return Ok(());
+        }
+        let Some(in_use) = platform.revision_in_use(workspace, name)? else {
+            return Ok(());
+        };
+        let Some(flow) = platform.flow_of(workspace, name, &in_use)? else {
+            return Ok(());
+        };
+        let decision = index.check_flow(principal, workspace, &flow.access);
+        if decision.allowed {
+            return Ok(());
+        }
+        let reason = decision.reason.to_string();
+        platform.transact(|tx| {
+            audit::record(
+                tx,
+                &Actor::Principal(principal),
+                workspace,
+                "interaction.start.denied",
+                name,
+                json!({ "reason": reason }),
+            )
+        })
     }
 
     /// Starts the Interaction Flow `name` in `workspace` with `principal`'s answers to its form.

@@ -326,6 +326,55 @@ fn one_per_loop_step(steps: Vec<StepRecord>) -> Vec<StepRecord> {
         .collect()
 }
 
+/// An observer passing on what a summary of the run shows (SPEC CS-2): each step of a loop's
+/// body once, as `each[*].x`, on its first iteration. For a live trace shown to someone who
+/// may not see what the run saw (a flow's starter, an answerer, an operator resuming
+/// another's run): one line per iteration told them how many items, cases among them, the
+/// run saw (authority review).
+pub struct LoopSummary<'a> {
+    inner: &'a dyn Observer,
+    shown: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl<'a> LoopSummary<'a> {
+    /// Passes on to `inner`.
+    pub fn new(inner: &'a dyn Observer) -> Self {
+        LoopSummary {
+            inner,
+            shown: std::sync::Mutex::default(),
+        }
+    }
+
+    /// `key` as shown, if it is the first of its loop step.
+    fn first(&self, key: &str) -> Option<String> {
+        let step = without_indexes(key);
+        let mut shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+        shown.insert(step.clone()).then_some(step)
+    }
+}
+
+impl Observer for LoopSummary<'_> {
+    fn step_finished(
+        &self,
+        key: &str,
+        result: &Result<serde_json::Value, String>,
+        duration: std::time::Duration,
+        replayed: bool,
+    ) {
+        if let Some(step) = self.first(key) {
+            self.inner.step_finished(&step, result, duration, replayed);
+        }
+    }
+
+    fn step_waiting(&self, key: &str, interaction: &PublicId) {
+        self.inner.step_waiting(&without_indexes(key), interaction);
+    }
+
+    fn step_sleeping(&self, key: &str, wake_ms: i64) {
+        self.inner.step_sleeping(&without_indexes(key), wake_ms);
+    }
+}
+
 /// `key` with every loop index (`[3]`) written `[*]`.
 fn without_indexes(key: &str) -> String {
     let mut out = String::with_capacity(key.len());

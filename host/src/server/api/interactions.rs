@@ -132,8 +132,10 @@ pub async fn start(
     Path((workspace, name)): Path<(String, String)>,
     ApiJson(form): ApiJson<FormValues>,
 ) -> ApiResult<Json<RunOutcome>> {
+    // Its error as the starter may see it, as through the web and the CLI (SPEC IX-1).
     let outcome = call(&state, move |e| {
-        e.start_flow(&principal, &workspace, &name, &form.values, &Quiet)
+        let outcome = e.start_flow(&principal, &workspace, &name, &form.values, &Quiet)?;
+        Ok(e.platform().runs().flow_outcome(&principal, outcome))
     })
     .await?;
     state.wake();

@@ -91,7 +91,20 @@ pub(super) async fn start(
     Form(posted): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     signed.check_csrf(&posted)?;
-    let f = flow(&state, &signed.session, &name).await?;
+    let f = match flow(&state, &signed.session, &name).await {
+        Ok(f) => f,
+        Err(not_shown) => {
+            // A member the settings refuse is audited as through any door (SPEC IX-8); the
+            // page reads as for nothing either way.
+            let principal = signed.session.principal.clone();
+            let workspace = signed.session.workspace.clone();
+            let flow = name.clone();
+            state
+                .blocking(move |e| e.audit_refused_start(&principal, &workspace, &flow))
+                .await??;
+            return Err(not_shown);
+        }
+    };
     let refused = |why: String| {
         (
             StatusCode::BAD_REQUEST,
