@@ -584,13 +584,14 @@ impl Platform {
             return Some(settled);
         }
         let mut db = self.lock();
-        if let Some(members) = db.members_of(&joined.outcome) {
-            // Not every run in flight came in time. If none did, they are busy elsewhere (a
-            // long step) and the next transactions commit without waiting for them
-            // (`skip_wait`). If some did, the wait paid: a slow machine's runs in flight
-            // take longer than the wait to come round, and declaring such waits unpaid
-            // stopped batching altogether there (`benches/README.md`, 2026-12-04).
-            if members <= 1 {
+        if let Some(last_joined) = db.last_joined(&joined.outcome) {
+            // Not every run in flight came in time. If none came in the wait's second half,
+            // those left are busy elsewhere (a long step): the next transactions commit
+            // without waiting for them (`skip_wait`). If some did, runs are still coming
+            // round, as on a machine slower than the wait, and waiting pays: declaring every
+            // wait that ended short of everyone unpaid stopped batching altogether there
+            // (`benches/README.md`, 2026-12-04).
+            if last_joined < joined.opened + self.group_wait / 2 {
                 self.unpaid_wait
                     .store(SKIP_AFTER_UNPAID_WAIT, Ordering::Relaxed);
             }

@@ -315,10 +315,11 @@ fn after_a_wait_no_run_joined_in_time_the_next_transactions_do_not_wait() {
 }
 
 #[test]
-fn a_wait_another_run_joined_paid_and_the_next_transaction_waits_again() {
-    // On a machine slower than the wait, runs in flight come round after it: a batch whose
-    // wait ended with two of three runs in it saved a commit, and stopping the waits after
-    // it stopped batching altogether there (issue 19).
+fn a_wait_runs_kept_joining_paid_and_the_next_transaction_waits_again() {
+    // On a machine slower than the wait, runs in flight come round late in it: a batch whose
+    // wait ended with two of three runs in it, the second joining in the wait's second half,
+    // saved a commit, and stopping the waits after it stopped batching altogether there
+    // (issue 19).
     let dir = tempfile::tempdir().expect("dir");
     let platform = platform(&dir);
     let _busy = platform.in_flight();
@@ -326,6 +327,7 @@ fn a_wait_another_run_joined_paid_and_the_next_transaction_waits_again() {
     let _b = platform.in_flight();
     let commits = platform.commits();
     let first = member(&platform, 1);
+    std::thread::sleep(WAIT * 3 / 4);
     insert(&platform, 2).expect("second, in the first's batch");
     first.join().expect("thread").expect("first");
     assert_eq!(platform.commits() - commits, 1, "the two share one commit");
@@ -333,7 +335,35 @@ fn a_wait_another_run_joined_paid_and_the_next_transaction_waits_again() {
     insert(&platform, 3).expect("third");
     assert!(
         again.elapsed() >= WAIT,
-        "a wait that another run joined was taken for one that did not pay"
+        "a wait that runs kept joining was taken for one that did not pay"
+    );
+    assert_eq!(committed(&dir), vec![1, 2, 3]);
+}
+
+#[test]
+fn a_wait_nobody_joined_late_in_did_not_pay_however_many_joined_early() {
+    // Two runs writing over and over beside a third in a long step: each batch fills at
+    // once with the two and then waits for the third in vain. Its wait is unpaid, so the
+    // next transactions do not each pay it (review of the rule above).
+    let dir = tempfile::tempdir().expect("dir");
+    let platform = platform(&dir);
+    let _busy = platform.in_flight();
+    let _a = platform.in_flight();
+    let _b = platform.in_flight();
+    let first = member(&platform, 1);
+    let started = Instant::now();
+    insert(&platform, 2).expect("second, in the first's batch");
+    first.join().expect("thread").expect("first");
+    assert!(
+        started.elapsed() >= WAIT / 2,
+        "the batch waited for the third run"
+    );
+    let again = Instant::now();
+    insert(&platform, 3).expect("third");
+    assert!(
+        again.elapsed() < WAIT,
+        "the next transaction waited again: {:?}",
+        again.elapsed()
     );
     assert_eq!(committed(&dir), vec![1, 2, 3]);
 }

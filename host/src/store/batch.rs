@@ -35,6 +35,8 @@ pub(crate) struct OpenBatch {
     members: usize,
     /// When it began: members wait for others at most a bounded time from here.
     opened: Instant,
+    /// When its last member joined: whether waiting for more still paid.
+    last_joined: Instant,
     outcome: Arc<Outcome>,
 }
 
@@ -142,10 +144,12 @@ impl Db {
             }
             None => {
                 self.conn.begin(begin)?;
+                let now = Instant::now();
                 self.batch = Some(OpenBatch {
                     begin,
                     members: 0,
-                    opened: Instant::now(),
+                    opened: now,
+                    last_joined: now,
                     outcome: Arc::default(),
                 });
                 false
@@ -178,12 +182,12 @@ impl Db {
         batch.outcome.settle(result);
     }
 
-    /// The members waiting in the batch of `outcome`, if that batch is still open.
-    pub(crate) fn members_of(&self, outcome: &Arc<Outcome>) -> Option<usize> {
+    /// When the last member joined the batch of `outcome`, if that batch is still open.
+    pub(crate) fn last_joined(&self, outcome: &Arc<Outcome>) -> Option<Instant> {
         self.batch
             .as_ref()
             .filter(|b| Arc::ptr_eq(&b.outcome, outcome))
-            .map(|b| b.members)
+            .map(|b| b.last_joined)
     }
 
     /// Members waiting in the open batch (tests).
@@ -254,6 +258,7 @@ impl Member<'_> {
             return Err("the batch ended while a member worked in it".to_owned());
         };
         batch.members += 1;
+        batch.last_joined = Instant::now();
         Ok(batch.joined())
     }
 
