@@ -111,6 +111,22 @@ pub fn text_values(text: &str) -> usize {
     values + usize::from(any)
 }
 
+/// How many values a parsed JSON `value` holds, counted as [`text_values`] counts them on
+/// the text (each array, object and scalar; object keys not counted).
+pub fn value_count(value: &serde_json::Value) -> usize {
+    let mut count = 0;
+    let mut todo = vec![value];
+    while let Some(v) = todo.pop() {
+        count += 1;
+        match v {
+            serde_json::Value::Array(items) => todo.extend(items),
+            serde_json::Value::Object(map) => todo.extend(map.values()),
+            _ => {}
+        }
+    }
+    count
+}
+
 /// Checks JSON `text` (named `what`) against [`MAX_JSON_DEPTH`] before it is parsed.
 pub fn check_text_depth(what: &str, text: &str) -> Result<(), String> {
     let d = text_depth(text);
@@ -151,6 +167,11 @@ mod tests {
         assert_eq!(text_values("[0,0,0]"), 4);
         assert_eq!(text_values(r#"{"a":1,"b":[2,3]}"#), 5);
         assert_eq!(text_values(r#"["[,{,\",]"]"#), 2);
+        // The parsed count agrees with the count on the text.
+        for text in ["7", "[0,0,0]", r#"{"a":1,"b":[2,3]}"#, r#"["[,{,\",]"]"#] {
+            let value: serde_json::Value = serde_json::from_str(text).expect("json");
+            assert_eq!(value_count(&value), text_values(text), "{text}");
+        }
     }
 
     #[test]

@@ -38,24 +38,13 @@ pub const SLEEP_LIMIT: Duration = Duration::from_secs(60);
 /// How often a sleeping wait looks whether the host is stopping.
 const STOP_POLL: Duration = Duration::from_millis(50);
 
-/// JSON values the outputs of one execution of a run's WASM steps may hold in all: the run
-/// holds them (its context, a loop's collected outputs, its uncommitted entries) until it
-/// ends. Each output is capped (`StepLimits::max_output_values`), but a loop of 100,000
-/// iterations multiplied that cap into gigabytes (robustness review). A step whose output
-/// would pass it fails naming it (SPEC ST-4).
+/// JSON values the outputs of a run's WASM steps may hold in all, those replayed from its
+/// journal on a resume included: the run holds them (its context, a loop's collected
+/// outputs, its uncommitted entries) until it ends. Each output is capped
+/// (`StepLimits::max_output_values`), but a loop of 100,000 iterations multiplied that cap
+/// into gigabytes (robustness review). A step whose output would pass it fails naming it,
+/// publishing nothing (SPEC ST-4).
 pub const MAX_RUN_OUTPUT_VALUES: usize = 2_000_000;
-
-/// The most times in a row an execution that halted to wait resumes its run at once, on
-/// one thread (the hold was refused: what it waited for arrived, or nothing it waits for is
-/// open). Each resume is a nested execution; stored rows that contradict each other (a step
-/// halting for an interaction that is neither open nor closed) would otherwise resume it
-/// without end, until the stack overflows.
-const MAX_SELF_RESUMES: u32 = 16;
-
-thread_local! {
-    /// Self-resumes in progress on this thread ([`MAX_SELF_RESUMES`]).
-    static SELF_RESUMES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-}
 
 /// Hears about steps as they run (the CLI prints a live trace).
 pub trait Observer: Send + Sync {
@@ -617,23 +606,24 @@ impl Engine {
                 // them would re-execute the run without end): only an arrival is, and each
                 // arrives once.
                 let knocked = error.is_none() && lease.leave();
-                let arrived = held && knocked && self.runs.wait_is_over(run).unwrap_or(true);
-                let resumes = SELF_RESUMES.with(std::cell::Cell::get);
-                if error.is_none() && (!held || arrived) && resumes >= MAX_SELF_RESUMES {
-                    // The lease guard gives the run up as it drops: any host may resume it.
-                    let why = format!(
-                        "the run halted to wait {MAX_SELF_RESUMES} times in a row without being held: \
-                         nothing it waits for is open, yet nothing arrived (its stored rows disagree)"
-                    );
-                    return RunOutcome::unfinished(run_ref, RunStatus::Running, Some(why));
+                // Only an arrival is a reason to go on, and each arrival is taken up by a step
+                // of the resumed execution, so this recursion ends. A hold refused with
+                // nothing arrived (another host holds the run now, or its stored rows say
+                // it waits for nothing) ends this execution instead: before, it resumed the
+                // run again and again, until the stack overflowed (robustness review).
+                let arrived = error.is_none()
+                    && (knocked || !held)
+                    && self.runs.wait_is_over(run).unwrap_or(true);
+                if error.is_none() && !held && !arrived {
+                    let why = "the run could not be put on hold: another host holds it, or \
+                               nothing it waits for is open";
+                    return RunOutcome::unfinished(run_ref, RunStatus::Running, Some(why.into()));
                 }
-                if error.is_none() && (!held || arrived) {
+                if arrived {
                     lease.released = true;
                     drop(lease);
                     drop(in_flight);
-                    SELF_RESUMES.with(|n| n.set(resumes + 1));
                     let resumed = self.resume(run, observer);
-                    SELF_RESUMES.with(|n| n.set(resumes));
                     return match resumed {
                         Ok(outcome) => outcome,
                         // Another request took it up first: it goes on there.
@@ -829,6 +819,18 @@ impl Exec<'_> {
             None => Ok(()),
             Some(why) => Err(Halt::Unavailable(why)),
         }
+    }
+
+    /// Takes an output of `count` JSON values into what the run holds
+    /// ([`MAX_RUN_OUTPUT_VALUES`]); `Err(count)` if it does not fit, and then nothing is taken.
+    fn hold_output(&self, count: usize) -> Result<(), usize> {
+        self.held_values
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
+                held.checked_add(count)
+                    .filter(|total| *total <= MAX_RUN_OUTPUT_VALUES)
+            })
+            .map(|_| ())
+            .map_err(|_| count)
     }
 
     /// Commits the entries of every finished step now.
@@ -1096,6 +1098,12 @@ impl Exec<'_> {
             None
         };
         if let Some(output) = journaled {
+            // A replayed output is held as a fresh one is: each resume does not start the
+            // run's bound afresh.
+            if matches!(uses, Uses::Component(_)) {
+                self.held_values
+                    .fetch_add(crate::json_limits::value_count(&output), Ordering::Relaxed);
+            }
             self.observer
                 .step_finished(key, &Ok(output.clone()), Duration::ZERO, true);
             return Ok(output);
@@ -1267,23 +1275,41 @@ impl Exec<'_> {
                     max_output_values: defaults.max_output_values.min(left),
                     ..defaults
                 };
-                let exec = self.engine.runtime.execute(
+                let mut exec = self.engine.runtime.execute(
                     &step,
                     input,
                     self.caller.clone(),
                     services,
                     limits,
                 );
-                self.held_values
-                    .fetch_add(exec.output_values, Ordering::Relaxed);
-                let result = match &exec.result {
-                    Ok(value) => Ok(value.clone()),
+                // Taken into what the run holds only if it fits: parallel parts check `left`
+                // at once, so the check that counts is this one, atomic.
+                let held = match &exec.result {
+                    Ok(_) => self.hold_output(exec.output_values),
                     Err(crate::wasm::StepFailure::OutputTooManyValues { count, .. })
                         if left < defaults.max_output_values =>
                     {
+                        Err(*count)
+                    }
+                    Err(_) => Ok(()),
+                };
+                if let Err(count) = held {
+                    // Failed as a whole: nothing of it is kept, its events are not published.
+                    let left = MAX_RUN_OUTPUT_VALUES
+                        .saturating_sub(self.held_values.load(Ordering::Relaxed));
+                    exec.result =
+                        Err(crate::wasm::StepFailure::OutputTooManyValues { count, limit: left });
+                    exec.events.clear();
+                    exec.output_values = 0;
+                }
+                let result = match &exec.result {
+                    Ok(value) => Ok(value.clone()),
+                    Err(crate::wasm::StepFailure::OutputTooManyValues { count, limit })
+                        if held.is_err() =>
+                    {
                         Err(format!(
                             "output too large: about {count} JSON values, and the outputs of \
-                             this run's steps may hold {MAX_RUN_OUTPUT_VALUES} in all, {left} \
+                             this run's steps may hold {MAX_RUN_OUTPUT_VALUES} in all, {limit} \
                              of them left (SPEC ST-4)"
                         ))
                     }
