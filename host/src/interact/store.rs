@@ -159,8 +159,9 @@ pub(super) fn respond(
     // Read open under the same lock: anything else is a row changed under it, and the
     // answer must not be reported accepted with nothing stored.
     if changed != 1 {
-        return Err(Error::Internal(
-            "the interaction was no longer open when its answer was written".into(),
+        return Err(Error::Conflict(
+            "the interaction was answered or timed out meanwhile; it takes no response (SPEC IX-8)"
+                .into(),
         ));
     }
     Ok(())

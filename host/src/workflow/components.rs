@@ -227,10 +227,11 @@ impl Platform {
             // The host's disk (full, read-only), not the workflow: the infrastructure's
             // failure, so an event waiting on it stays pending and a run stops resumable
             // (SPEC WF-11) rather than being set aside or failed.
+            // The directory is not named: the message reaches API callers and run records,
+            // and the server's paths are not theirs (it is `<state dir>/components/`).
             let fail = |e: std::io::Error| {
                 Error::Busy(format!(
-                    "cannot write component `{uses}` to {}: {e}",
-                    dir.display()
+                    "cannot write component `{uses}` to the host's `components/` directory: {e}"
                 ))
             };
             std::fs::create_dir_all(dir).map_err(fail)?;

@@ -130,6 +130,7 @@ pub struct RunRequest {
         ("name" = String, Path, description = "the published workflow")),
     request_body = RunRequest,
     responses((status = 200, description = "the run's outcome", body = Object),
+        (status = 400, description = "an Interaction Flow, which starts through its form", body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn run(
