@@ -1212,3 +1212,27 @@ fn case_restriction_updates_from_two_hosts_apply_one_after_the_other_beside_the_
         );
     }
 }
+
+/// A host that registered after another host last read the live hosts is alive to it at
+/// once: the other's cached list answered "dead" for up to TTL/8, and a host's first runs,
+/// claimed within milliseconds of its start, were taken over while it executed them (kill
+/// and concurrency review).
+#[test]
+fn a_host_that_started_after_the_live_hosts_were_read_is_alive_at_once() {
+    let db = TestDb::new();
+    let p = platform(&db.url);
+    let server = p.db().server().expect("on PostgreSQL");
+    let ttl = Duration::from_secs(10);
+    let old = Leases::on_server(server.clone(), ttl);
+    old.hold().expect("holds");
+    assert!(
+        !old.alive("a-host-that-never-was"),
+        "the live hosts are read"
+    );
+    let newcomer = Leases::on_server(server, ttl);
+    newcomer.hold().expect("holds");
+    assert!(
+        old.alive(newcomer.owner()),
+        "a host that started after the list was read is alive"
+    );
+}

@@ -461,17 +461,20 @@ impl Beat {
         Ok(())
     }
 
-    /// Whether `owner`'s heartbeat is younger than the TTL. The live hosts are read at most
-    /// every TTL/8: a host found dead stays dead (its heartbeat is never renewed again), and
-    /// one found alive a moment ago is at worst taken over that much later.
+    /// Whether `owner`'s heartbeat is younger than the TTL. A host found alive is taken for
+    /// alive for TTL/8 without asking again (at worst taken over that much later); one not
+    /// found is asked about every time, since it may be a host that started after the list
+    /// was read: the list's "dead" had a host's first runs taken over while it executed them
+    /// (kill and concurrency review).
     fn alive(&self, owner: &str) -> bool {
         let fresh_for = self.ttl / 8;
         {
             let state = self.state.lock();
             if let Some((at, live)) = &state.alive
                 && at.elapsed() < fresh_for
+                && live.contains(owner)
             {
-                return live.contains(owner);
+                return true;
             }
         }
         let looked = match self.conn.lock().as_ref() {
