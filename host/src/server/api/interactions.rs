@@ -89,7 +89,18 @@ pub async fn respond(
             Err(err) if lease::leased_elsewhere(&err) => {
                 RunOutcome::unfinished(&answer.run, crate::runs::RunStatus::Running, None)
             }
-            other => other?,
+            Ok(outcome) => outcome,
+            // The answer is stored: the request succeeded whatever became of the resume (a
+            // busy database, another host that finished the run meanwhile). Answering an
+            // error here read as a lost answer, and a retry as "already answered" (kill and
+            // concurrency review); the run goes on when any host resumes it.
+            Err(err) => RunOutcome::unfinished(
+                &answer.run,
+                crate::runs::RunStatus::Running,
+                Some(format!(
+                    "the answer was taken; the run was not resumed here: {err}"
+                )),
+            ),
         };
         Ok(e.platform().runs().caused_outcome(&principal, outcome))
     })
