@@ -527,3 +527,90 @@ fn an_event_waits_while_a_pinned_component_cannot_be_written_out() {
     assert_eq!(started[0].1, "succeeded", "{started:?}");
     assert_eq!(list(false), json!([]));
 }
+
+/// A run started by an event about a case is not shown to whoever may not see that case
+/// (SPEC CS-2): listed, even as a summary, it told a member without sight that the hidden
+/// case exists, when it changed and what the trigger's conditions tested, where the event
+/// itself is hidden from them (leak review). Its id reads as a missing run's.
+#[test]
+fn a_run_started_by_a_hidden_cases_event_is_not_shown_to_those_it_is_hidden_from() {
+    let env = Env::new();
+    let wf = json!({ "name": "on-create", "workspace": "mssp-soc", "run_as": OWNER,
+        "trigger": { "on": "case_created" },
+        "steps": [ { "id": "e", "uses": "step:echo", "with": { "x": 1 } } ] });
+    let file = env.write("on-create.json", &wf);
+    assert!(env.publish(&file, OWNER).status.success());
+    env.create_case("mssp-soc", "hidden", "high");
+    env.create_case("mssp-soc", "shared", "high");
+    let steps = env.steps();
+    let out = env.cli(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--steps",
+        &steps,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = env.cli(&[
+        "cases",
+        "update-restrictions",
+        "C-1",
+        "--access-mode",
+        "restricted",
+        "--set-collaborators",
+        "sam.lead@acme-mssp.test",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = |who: &str| -> Vec<String> {
+        let out = env.cli(&[
+            "runs",
+            "list",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            who,
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{who}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let runs: Value = serde_json::from_slice(&out.stdout).expect("json");
+        runs.as_array()
+            .expect("list")
+            .iter()
+            .filter(|r| r["workflow"] == "on-create")
+            .map(|r| r["id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    let all = listed(OWNER);
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(listed("sam.lead@acme-mssp.test"), all, "on the case");
+    // Newest first: the shared case's run alone.
+    assert_eq!(listed("omar.operator@acme-mssp.test"), vec![all[0].clone()]);
+    let show = |id: &str| {
+        let out = env.cli(&["runs", "show", id, "--as", "omar.operator@acme-mssp.test"]);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).replace(id, "ID"),
+        )
+    };
+    assert_eq!(show(&all[1]), show("R-0123456789ABCDEF"));
+    assert_eq!(show(&all[0]).0, Some(0));
+}

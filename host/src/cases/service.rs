@@ -74,6 +74,22 @@ impl Platform {
         Ok(row)
     }
 
+    /// Whether `viewer` sees case row `id` (SPEC CS-2): not restricted, or they bypass
+    /// restrictions, or it names them (and the second person a run's sight needs). A case
+    /// that is gone is seen by nobody.
+    pub(crate) fn case_seen_by(&self, id: i64, viewer: &Viewer) -> Result<bool, Error> {
+        let db = self.db_for_call()?;
+        let conn = db.conn();
+        let Some(row) = store::load(conn, id)? else {
+            return Ok(false);
+        };
+        if row.record.access_mode != AccessMode::Restricted || viewer.bypass {
+            return Ok(true);
+        }
+        let named = |email: &str| store::is_named(conn, id, email).map_err(internal);
+        Ok(named(viewer.email_str())? && viewer.also_str().map_or(Ok(true), named)?)
+    }
+
     /// Emails that are members of the caller's workspace, or the first that is not (SPEC CS-5).
     fn members_only(
         &self,

@@ -90,6 +90,10 @@ pub struct RunInfo {
     pub output: Option<serde_json::Value>,
     pub error: Option<String>,
     pub started_at: String,
+    /// The case the event that started it names, if any (its row id; never shown): who
+    /// may not see that case may not see the run (SPEC CS-2).
+    #[serde(skip)]
+    pub trigger_case: Option<i64>,
 }
 
 /// A journaled step.

@@ -72,11 +72,18 @@ impl Platform {
                 ran_as.email().is_some() && ran_as.email() == viewer.email.as_ref()
             }
         };
-        Ok(if own || viewer.bypass {
-            RunSight::Full
-        } else {
-            RunSight::Summary
-        })
+        if own || viewer.bypass {
+            return Ok(RunSight::Full);
+        }
+        // A run an event about a case started tells that the case exists and changed, when,
+        // and what its trigger's conditions tested: to whoever may not see that case it does
+        // not exist either, as the event itself does not (`triggers list`; leak review).
+        if let Some(case) = run.trigger_case
+            && !self.case_seen_by(case, &viewer)?
+        {
+            return Ok(RunSight::None);
+        }
+        Ok(RunSight::Summary)
     }
 
     /// One page of the runs `principal` may see, newest first: of `workspace`, or of every
@@ -110,21 +117,43 @@ impl Platform {
                 .map(str::to_owned)
                 .collect(),
         };
-        let mut runs = Vec::new();
+        let mut shown = Vec::new();
         for ws in &workspaces {
-            runs.extend(self.runs_before(ws, before, limit)?);
+            shown.extend(self.visible_runs_before(principal, ws, before, limit)?);
         }
         // Newest first across them, as within one.
-        runs.sort_by_key(|run| std::cmp::Reverse(run.key));
-        runs.truncate(limit);
+        shown.sort_by_key(|run| std::cmp::Reverse(run.key));
+        shown.truncate(limit);
+        Ok(shown)
+    }
+
+    /// Up to `limit` runs of `workspace` before `before` that `principal` sees, as they see
+    /// them, newest first: read a page at a time until the page is full, so runs hidden
+    /// from them neither shorten a page nor show as a gap (SPEC CS-2).
+    fn visible_runs_before(
+        &self,
+        principal: &Principal,
+        workspace: &str,
+        mut before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<RunInfo>, Error> {
         let mut shown = Vec::new();
-        for run in runs {
-            match self.run_sight(principal, &run)? {
-                RunSight::None => {}
-                RunSight::Summary => shown.push(summary(run)),
-                RunSight::Full => shown.push(run),
+        while shown.len() < limit {
+            let runs = self.runs_before(workspace, before, limit)?;
+            let last_page = runs.len() < limit;
+            before = runs.last().map(|run| run.key);
+            for run in runs {
+                match self.run_sight(principal, &run)? {
+                    RunSight::None => {}
+                    RunSight::Summary => shown.push(summary(run)),
+                    RunSight::Full => shown.push(run),
+                }
+            }
+            if last_page || before.is_none() {
+                break;
             }
         }
+        shown.truncate(limit);
         Ok(shown)
     }
 

@@ -304,7 +304,8 @@ pub(crate) fn list(conn: &Connection, workspace: Option<&str>) -> Result<Vec<Run
     // bound is NULL too (issue 18).
     let mut stmt = conn
         .prepare(
-            "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at, public_id FROM runs
+            "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at, public_id,
+                    (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event) FROM runs
              WHERE CAST(?1 AS TEXT) IS NULL OR workspace = ?1 ORDER BY id DESC",
         )
         .map_err(internal)?;
@@ -322,7 +323,8 @@ pub(crate) fn list_before(
 ) -> Result<Vec<RunInfo>, Error> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at, public_id FROM runs
+            "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at, public_id,
+                    (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event) FROM runs
              WHERE workspace = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",
         )
         .map_err(internal)?;
@@ -336,7 +338,8 @@ pub(crate) fn list_before(
 /// Run `run` (by its key), if there is one.
 pub(crate) fn info(conn: &Connection, run: i64) -> Result<Option<RunInfo>, Error> {
     conn.query_row(
-        "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at, public_id FROM runs WHERE id = ?1",
+        "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at, public_id,
+                    (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event) FROM runs WHERE id = ?1",
         [run],
         run_info,
     )
@@ -431,6 +434,7 @@ fn run_info(r: &Row<'_>) -> crate::store::sql::Result<RunInfo> {
         output,
         error: r.get(7)?,
         started_at: clock::rfc3339(r.get(8)?),
+        trigger_case: r.get(10)?,
     })
 }
 
