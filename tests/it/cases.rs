@@ -525,6 +525,34 @@ fn idempotency_keys_create_a_case_once() {
     );
 }
 
+/// A step that created a restricted case not naming its creator, re-executed after a kill
+/// before its journal entry committed, gets the answer its creation gave, not "no such case":
+/// the same workflow ended failed after a kill where it succeeded without one (kill review).
+/// The case stays hidden from its creator otherwise.
+#[test]
+fn a_create_made_again_under_its_key_answers_as_it_did_even_for_a_case_hidden_from_its_creator() {
+    let p = example_platform();
+    let create = || {
+        p.create_case_once(
+            &at(SOC, OPERATOR),
+            new_case("not mine to see", AccessMode::Restricted, &[LEAD]),
+            Some("run-7/step-1/0"),
+        )
+    };
+    let first = create().expect("create");
+    let again = create().expect("made again");
+    assert_eq!(again.id, first.id);
+    assert_eq!(again.title, first.title);
+    assert_eq!(again.collaborators, first.collaborators);
+    assert_eq!(again.created_at, first.created_at);
+    denied_as_not_found(p.get_case(&at(SOC, OPERATOR), &first.id));
+    assert_eq!(
+        event_kinds(&p, SOC),
+        ["case_created"],
+        "one case, one event"
+    );
+}
+
 #[test]
 fn query_filters_sorts_and_pages_without_gaps_or_repeats() {
     let p = example_platform();

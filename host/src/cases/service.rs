@@ -150,6 +150,20 @@ impl Platform {
         // above) but the workspace's cases, under its lock from the first look: the same
         // step executed on two hosts at once (a lapsed lease) finds the case the other
         // created, never a duplicate key.
+        let reporter = caller.principal.email().map(Email::to_string);
+        let new_row = NewCaseRow {
+            workspace_id: ws,
+            workspace: &caller.workspace,
+            title: &title,
+            description: &input.description,
+            severity: input.severity,
+            state: &state,
+            reporter: reporter.as_deref(),
+            assignee: assignee.as_deref(),
+            mode,
+            fields: &fields,
+            idempotency_key,
+        };
         self.transact_in_workspace(true, |tx| {
             tx.lock_workspace(&caller.workspace).map_err(internal)?;
             if let Some(key) = idempotency_key {
@@ -160,27 +174,27 @@ impl Platform {
                 }
                 let existing = existing.map(|(id, _)| id);
                 if let Some(id) = existing {
-                    // The same rule as any read: a case since hidden from the caller stays hidden.
                     let number = store::number_of(tx, id)?.ok_or_else(|| {
                         Error::Internal(format!("case row {id} vanished in its own transaction"))
                     })?;
-                    return Ok(self.visible_case(tx, ws, &viewer, &case_id_text(number))?.record);
+                    // The same rule as any read: the case as it is now, if the caller sees it.
+                    match self.visible_case(tx, ws, &viewer, &case_id_text(number)) {
+                        Ok(row) => return Ok(row.record),
+                        Err(Error::NotFound(_)) => {}
+                        Err(e) => return Err(e),
+                    }
+                    // Otherwise (a restricted case that does not name its creator, or one
+                    // hidden since): what its creation answered, and nothing since. Keys are
+                    // the host's own, one per call of one run's step, so only the re-execution
+                    // of that call gets here; before, a step killed before its journal entry
+                    // failed on its re-execution where it had succeeded (kill review).
+                    let created = store::as_created(tx, id, &new_row)?.ok_or_else(|| {
+                        Error::Internal(format!("case row {id} vanished in its own transaction"))
+                    })?;
+                    return Ok(CaseRecord { reviewers: reviewers.clone(), collaborators: collaborators.clone(), ..created });
                 }
             }
-            let reporter = caller.principal.email().map(Email::to_string);
-            let CaseRow { id, mut record, .. } = store::insert(tx, &NewCaseRow {
-                workspace_id: ws,
-                workspace: &caller.workspace,
-                title: &title,
-                description: &input.description,
-                severity: input.severity,
-                state: &state,
-                reporter: reporter.as_deref(),
-                assignee: assignee.as_deref(),
-                mode,
-                fields: &fields,
-                idempotency_key,
-            })?;
+            let CaseRow { id, mut record, .. } = store::insert(tx, &new_row)?;
             let people = assignee.iter().map(|a| (a, "assignee")).chain(reviewers.iter().map(|r| (r, "reviewer"))).chain(collaborators.iter().map(|c| (c, "collaborator")));
             for (email, part) in people {
                 store::add_person(tx, id, ws, email, part)?;

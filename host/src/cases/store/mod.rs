@@ -243,26 +243,52 @@ pub fn insert(tx: &Transaction<'_>, case: &NewCaseRow<'_>) -> crate::store::sql:
             now,
             case.idempotency_key
         ], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let at = clock::rfc3339(now / 1_000_000);
     Ok(CaseRow {
         id,
         workspace_id: case.workspace_id,
-        record: CaseRecord {
-            id: case_id_text(number),
-            title: case.title.to_owned(),
-            description: case.description.to_owned(),
-            severity: case.severity,
-            state: case.state.to_owned(),
-            reporter: case.reporter.map(str::to_owned),
-            assignee: case.assignee.map(str::to_owned),
-            reviewers: Vec::new(),
-            access_mode: case.mode,
-            collaborators: Vec::new(),
-            fields: fields_read,
-            created_at: at.clone(),
-            updated_at: at,
-        },
+        record: record_of(case, number, fields_read, now),
     })
+}
+
+/// The record a case stored from `case` as number `number` at `created_micros` is created
+/// with (no people yet: the caller adds them).
+fn record_of(
+    case: &NewCaseRow<'_>,
+    number: i64,
+    fields: serde_json::Value,
+    created_micros: i64,
+) -> CaseRecord {
+    let at = clock::rfc3339(created_micros / 1_000_000);
+    CaseRecord {
+        id: case_id_text(number),
+        title: case.title.to_owned(),
+        description: case.description.to_owned(),
+        severity: case.severity,
+        state: case.state.to_owned(),
+        reporter: case.reporter.map(str::to_owned),
+        assignee: case.assignee.map(str::to_owned),
+        reviewers: Vec::new(),
+        access_mode: case.mode,
+        collaborators: Vec::new(),
+        fields,
+        created_at: at.clone(),
+        updated_at: at,
+    }
+}
+
+/// The record case row `id` was created with from `case` (this very request, made again
+/// under the same idempotency key), as its creation answered it: its number and creation
+/// time stored, the rest as asked. For a creator who may not see the case now.
+pub fn as_created(
+    conn: &Connection,
+    id: i64,
+    case: &NewCaseRow<'_>,
+) -> crate::store::sql::Result<Option<CaseRecord>> {
+    let stored: Option<(i64, i64)> = conn
+        .prepare_cached("SELECT number, created_at FROM cases WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(stored.map(|(number, created)| record_of(case, number, case.fields.clone(), created)))
 }
 
 /// Sets case `id`'s access mode; its `updated_at` moves forward (at least by one).
