@@ -35,7 +35,8 @@ pub(crate) struct OpenBatch {
     members: usize,
     /// When it began: members wait for others at most a bounded time from here.
     opened: Instant,
-    /// When its last member joined: whether waiting for more still paid.
+    /// When its last member joined (its opening, if none did): whether waiting for more still
+    /// paid.
     last_joined: Instant,
     outcome: Arc<Outcome>,
 }
@@ -258,7 +259,10 @@ impl Member<'_> {
             return Err("the batch ended while a member worked in it".to_owned());
         };
         batch.members += 1;
-        batch.last_joined = Instant::now();
+        // Joined: the member that began the batch did not join it, however long its work.
+        if self.savepoint {
+            batch.last_joined = Instant::now();
+        }
         Ok(batch.joined())
     }
 
