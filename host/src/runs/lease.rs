@@ -187,6 +187,13 @@ impl Leases {
     /// Whether `owner` is a live process other than this one (this one is alive to itself).
     /// When it cannot tell, alive: better to wait than to execute a run twice.
     pub fn alive(&self, owner: &str) -> bool {
+        self.alive_as_of(owner, Instant::now())
+    }
+
+    /// [`Leases::alive`] for an owner whose lease was read at `observed`: the live hosts
+    /// read after that instant answer for it (a host registers before it leases anything),
+    /// so one scan of many runs leased to one dead host reads the hosts once.
+    pub(crate) fn alive_as_of(&self, owner: &str, observed: Instant) -> bool {
         if owner == self.owner {
             return true;
         }
@@ -194,7 +201,7 @@ impl Leases {
             How::Files { dir, .. } => file_alive(dir.as_deref(), owner),
             // Its connection answers the question (started here if need be).
             How::Heartbeat { server, ttl, beat } => match self.beat(server, ttl, beat) {
-                Ok(beat) => beat.alive(owner),
+                Ok(beat) => beat.alive(owner, observed),
                 Err(_) => true,
             },
         }
@@ -461,20 +468,21 @@ impl Beat {
         Ok(())
     }
 
-    /// Whether `owner`'s heartbeat is younger than the TTL. A host found alive is taken for
-    /// alive for TTL/8 without asking again (at worst taken over that much later); one not
-    /// found is asked about every time, since it may be a host that started after the list
-    /// was read: the list's "dead" had a host's first runs taken over while it executed them
-    /// (kill and concurrency review).
-    fn alive(&self, owner: &str) -> bool {
+    /// Whether `owner`, whose lease was read at `observed`, has a heartbeat younger than the
+    /// TTL. A host found alive is taken for alive for TTL/8 without asking again (at worst
+    /// taken over that much later). One not found is dead only by a list read after
+    /// `observed`: it may have started after an older list was read, and that list's "dead"
+    /// had a host's first runs taken over while it executed them (kill and concurrency
+    /// review).
+    fn alive(&self, owner: &str, observed: Instant) -> bool {
         let fresh_for = self.ttl / 8;
         {
             let state = self.state.lock();
             if let Some((at, live)) = &state.alive
                 && at.elapsed() < fresh_for
-                && live.contains(owner)
+                && (live.contains(owner) || *at >= observed)
             {
-                return true;
+                return live.contains(owner);
             }
         }
         let looked = match self.conn.lock().as_ref() {
@@ -569,6 +577,7 @@ impl Leases {
     /// [`Leases::hold`] first.
     pub(crate) fn take(&self, runs: &dyn RunStore, run: i64) -> Result<Executing, Error> {
         let owner = self.owner();
+        let observed = Instant::now();
         // Errors name the run by its public id, never by its key (SPEC ID-4).
         let RunLease {
             owner: current,
@@ -578,7 +587,7 @@ impl Leases {
             .ok_or_else(|| Error::NotFound(format!("there is no run with key {run}")))?;
         if current
             .as_deref()
-            .is_some_and(|o| o != owner && self.alive(o))
+            .is_some_and(|o| o != owner && self.alive_as_of(o, observed))
         {
             return Err(Error::Conflict(format!("run {shown} {LEASED_ELSEWHERE}")));
         }

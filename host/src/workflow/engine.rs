@@ -353,6 +353,7 @@ impl Engine {
     /// included (one whose lease could not be given up when the database was busy, SPEC
     /// WF-11): the caller knows which of them it has in flight.
     pub(crate) fn platform_runs_interrupted(&self) -> Result<Vec<i64>, Error> {
+        let observed = Instant::now();
         let runs = self.runs.interrupted_runs()?;
         let mine = self.leases.owner();
         Ok(runs
@@ -360,7 +361,7 @@ impl Engine {
             .filter(|(_, owner)| {
                 !owner
                     .as_deref()
-                    .is_some_and(|o| o != mine && self.leases.alive(o))
+                    .is_some_and(|o| o != mine && self.leases.alive_as_of(o, observed))
             })
             .map(|(run, _)| run)
             .collect())
