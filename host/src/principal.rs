@@ -225,6 +225,11 @@ impl Caller {
     pub fn next_case_key(&self) -> Option<String> {
         self.step.as_ref()?.keys.as_ref().map(CallKeys::next)
     }
+
+    /// The idempotency key of the step's next restriction update, if its calls are keyed.
+    pub fn next_update_key(&self) -> Option<String> {
+        self.step.as_ref()?.keys.as_ref().map(CallKeys::next_update)
+    }
 }
 
 /// The run behind a call, and how deep in an event chain that run is (SPEC WF-9).

@@ -56,14 +56,17 @@ impl Grants {
     }
 }
 
-/// The keys of one step execution's case creations (SPEC WF-8): a step re-executed after a
-/// crash makes the same calls in the same order, so its n-th creation is keyed by run, step
-/// and n, and gets the case the first execution's n-th creation made.
+/// The keys of one step execution's case creations and restriction updates (SPEC WF-8): a step
+/// re-executed after a crash makes the same calls in the same order, so its n-th creation is
+/// keyed by run, step and n, and gets the case the first execution's n-th creation made; its
+/// n-th restriction update likewise gets the first's answer, changing nothing again.
 #[derive(Clone, Debug)]
 pub struct CallKeys {
     prefix: String,
     /// Shared by the clones of one execution's caller.
     calls: Arc<AtomicU32>,
+    /// The same for its restriction updates, numbered on their own.
+    updates: Arc<AtomicU32>,
 }
 
 impl CallKeys {
@@ -72,6 +75,7 @@ impl CallKeys {
         Self {
             prefix,
             calls: Arc::new(AtomicU32::new(0)),
+            updates: Arc::new(AtomicU32::new(0)),
         }
     }
 
@@ -79,6 +83,12 @@ impl CallKeys {
     pub fn next(&self) -> String {
         let n = self.calls.fetch_add(1, Ordering::SeqCst);
         format!("{}/call-{n}", self.prefix)
+    }
+
+    /// The key of the next restriction update: `prefix/update-0`, `prefix/update-1`, …
+    pub fn next_update(&self) -> String {
+        let n = self.updates.fetch_add(1, Ordering::SeqCst);
+        format!("{}/update-{n}", self.prefix)
     }
 }
 
@@ -112,5 +122,9 @@ mod tests {
         assert_eq!(keys.next(), "run:7/triage/call-0");
         assert_eq!(clone.next(), "run:7/triage/call-1");
         assert_eq!(keys.next(), "run:7/triage/call-2");
+        // Restriction updates are numbered on their own: a creation added before them does
+        // not shift their keys.
+        assert_eq!(clone.next_update(), "run:7/triage/update-0");
+        assert_eq!(keys.next_update(), "run:7/triage/update-1");
     }
 }

@@ -553,6 +553,64 @@ fn a_create_made_again_under_its_key_answers_as_it_did_even_for_a_case_hidden_fr
     );
 }
 
+/// A restriction update made again under its key (a step re-executed after a kill before
+/// its journal entry committed) answers as the first did and changes nothing again, though
+/// the case changed meanwhile: before, it was made again, undoing the other change and
+/// writing a second timeline row, audit entry and events (kill review, SPEC WF-8).
+#[test]
+fn a_restriction_update_made_again_under_its_key_changes_nothing_again() {
+    let p = example_platform();
+    let owner = at(SOC, OWNER);
+    let case = p
+        .create_case(&owner, new_case("keyed", AccessMode::FullAccess, &[]))
+        .expect("case");
+    let restrict = || RestrictionUpdate {
+        access_mode: Some(AccessMode::Restricted),
+        set_collaborators: Some(vec![LEAD.to_owned()]),
+        ..RestrictionUpdate::default()
+    };
+    let key = Some("run:9/lock/update-0");
+    let first = p
+        .update_case_restrictions_once(&owner, &case.id, restrict(), key)
+        .expect("update");
+    // Someone else changes the case before the step is made again.
+    p.update_case_restrictions(
+        &owner,
+        &case.id,
+        RestrictionUpdate {
+            access_mode: Some(AccessMode::FullAccess),
+            set_collaborators: Some(vec![ANALYST.to_owned()]),
+            ..RestrictionUpdate::default()
+        },
+    )
+    .expect("another change");
+    let again = p
+        .update_case_restrictions_once(&owner, &case.id, restrict(), key)
+        .expect("made again");
+    assert_eq!(again, first);
+    let now = p.get_case_restrictions(&owner, &case.id).expect("read");
+    assert_eq!(
+        now.access_mode,
+        AccessMode::FullAccess,
+        "the other change stands"
+    );
+    assert_eq!(now.collaborators, [ANALYST]);
+    let kinds = event_kinds(&p, SOC);
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| *k == "case_access_mode_updated")
+            .count(),
+        2,
+        "one for the update, one for the other change: {kinds:?}"
+    );
+    // Without a key (a person's update), each call is its own.
+    let unkeyed = p
+        .update_case_restrictions_once(&owner, &case.id, restrict(), None)
+        .expect("unkeyed");
+    assert_eq!(unkeyed.access_mode, AccessMode::Restricted);
+}
+
 #[test]
 fn query_filters_sorts_and_pages_without_gaps_or_repeats() {
     let p = example_platform();

@@ -74,7 +74,12 @@ pub(super) fn run(
             let case_id = fields.remove("case_id");
             let CaseRef { case_id } = input(step, &serde_json::json!({ "case_id": case_id }))?;
             let update: RestrictionUpdate = input(step, &serde_json::Value::Object(fields))?;
-            output(platform.update_case_restrictions(caller, &case_id, update)?)
+            output(platform.update_case_restrictions_once(
+                caller,
+                &case_id,
+                update,
+                idempotency_key,
+            )?)
         }
     }
 }

@@ -80,10 +80,10 @@ impl Platform {
     pub(crate) fn case_seen_by(&self, id: i64, viewer: &Viewer) -> Result<bool, Error> {
         let db = self.db_for_call()?;
         let conn = db.conn();
-        let Some(row) = store::load(conn, id)? else {
+        let Some(restricted) = store::restricted_of(conn, id)? else {
             return Ok(false);
         };
-        if row.record.access_mode != AccessMode::Restricted || viewer.bypass {
+        if !restricted || viewer.bypass {
             return Ok(true);
         }
         let named = |email: &str| store::is_named(conn, id, email).map_err(internal);
@@ -332,6 +332,25 @@ impl CaseApi for Platform {
         update: RestrictionUpdate,
     ) -> Result<Restrictions, Error> {
         require(caller, Grant::CasesWrite)?;
+        // Every granted update takes the next key, so a re-execution's n-th update meets the
+        // first execution's n-th (SPEC WF-8).
+        let key = caller.next_update_key();
+        self.update_case_restrictions_once(caller, case_id, update, key.as_deref())
+    }
+}
+
+impl Platform {
+    /// *Update case restrictions*, at most once per `idempotency_key`: a re-executed
+    /// workflow step's update gets the first answer and changes nothing again, whatever
+    /// changed the case meanwhile (SPEC WF-8, as `create_case_once`).
+    pub fn update_case_restrictions_once(
+        &self,
+        caller: &Caller,
+        case_id: &str,
+        update: RestrictionUpdate,
+        idempotency_key: Option<&str>,
+    ) -> Result<Restrictions, Error> {
+        require(caller, Grant::CasesWrite)?;
         let (ws, viewer) = self.case_context(caller, Scope::CaseWrite)?;
         validate::case_id(case_id)?;
         validate::restriction_update(&update)?;
@@ -351,6 +370,22 @@ impl CaseApi for Platform {
         // timeline, audit entry and events this writes are numbered under the same lock.
         self.transact_in_workspace(true, |tx| {
             tx.lock_workspace(&caller.workspace).map_err(internal)?;
+            if let Some(key) = idempotency_key
+                && let Some(done) = store::case_update(tx, key)?
+            {
+                return serde_json::from_str(&done).map_err(|e| {
+                    Error::Internal(format!("case_updates.result of `{key}` does not read: {e}"))
+                });
+            }
+            // Remembered under its key with the answer, a no-op's too: made again, it must not
+            // change what others changed since.
+            let answer = |id: i64, after: Restrictions| -> Result<Restrictions, Error> {
+                if let Some(key) = idempotency_key {
+                    let text = serde_json::to_string(&after).map_err(internal)?;
+                    store::record_case_update(tx, key, id, &text)?;
+                }
+                Ok(after)
+            };
             let before = self.visible_case(tx, ws, &viewer, case_id)?;
             // Who is a member is told only about a case the caller may change: checked before
             // the case, "not a member" against "no such case" told anyone with case.write
@@ -373,7 +408,7 @@ impl CaseApi for Platform {
             let removed: Vec<String> = old.difference(&new).cloned().collect();
             let after = Restrictions { access_mode: new_mode, collaborators: new.iter().cloned().collect() };
             if old_mode == new_mode && added.is_empty() && removed.is_empty() {
-                return Ok(after); // A no-op writes and emits nothing (SPEC CS-6).
+                return answer(before.id, after); // A no-op writes and emits nothing (SPEC CS-6).
             }
             apply_restrictions(tx, ws, before.id, new_mode, &added, &removed)?;
             let record = store::load(tx, before.id)?.map(|r| r.record).ok_or_else(|| not_found(case_id))?;
@@ -397,7 +432,7 @@ impl CaseApi for Platform {
                 events::append(tx, &caller.workspace, "case_collaborators_list_updated", &payload, &source, Some(before.id), caller.cause)?;
             }
             events::append(tx, &caller.workspace, "case_updated", &json!({ "case": record, "changes": changes }), &source, Some(before.id), caller.cause)?;
-            Ok(after)
+            answer(before.id, after)
         })
     }
 }

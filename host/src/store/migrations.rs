@@ -688,6 +688,23 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     CREATE INDEX IF NOT EXISTS events_by_chain ON events (chain) WHERE chain IS NOT NULL;
     "#,
     ),
+    (
+        24,
+        "Case restriction updates made once per call of a run's step (SPEC WF-8)",
+        r#"
+    -- A restriction update made by a step, by the host's key of the call (its run, its step,
+    -- the call's number): a re-execution of the step after a crash gets the first answer
+    -- (`result`, the restrictions as JSON) and changes nothing again, as case creations do
+    -- with `cases.idempotency_key`.
+    CREATE TABLE case_updates (
+        idempotency_key TEXT PRIMARY KEY,
+        case_id INTEGER NOT NULL REFERENCES cases (id),
+        result TEXT NOT NULL,
+        at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX case_updates_by_age ON case_updates (at);
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.

@@ -58,6 +58,13 @@ pub fn number_of(conn: &Connection, id: i64) -> crate::store::sql::Result<Option
         .optional()
 }
 
+/// Whether case row `id` is restricted, if it exists (its row alone, nothing parsed).
+pub fn restricted_of(conn: &Connection, id: i64) -> crate::store::sql::Result<Option<bool>> {
+    conn.prepare_cached("SELECT restricted FROM cases WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()
+}
+
 /// Case `id` with its reviewers and collaborators, if it exists.
 pub fn load(conn: &Connection, id: i64) -> crate::store::sql::Result<Option<CaseRow>> {
     let row = conn
@@ -289,6 +296,27 @@ pub fn as_created(
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     Ok(stored.map(|(number, created)| record_of(case, number, case.fields.clone(), created)))
+}
+
+/// The answer (as JSON) of the restriction update made under `key`, if one was.
+pub fn case_update(conn: &Connection, key: &str) -> crate::store::sql::Result<Option<String>> {
+    conn.prepare_cached("SELECT result FROM case_updates WHERE idempotency_key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()
+}
+
+/// Records that the restriction update of case `id` under `key` answered `result` (JSON).
+pub fn record_case_update(
+    conn: &Connection,
+    key: &str,
+    id: i64,
+    result: &str,
+) -> crate::store::sql::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO case_updates (idempotency_key, case_id, result, at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![key, id, result, clock::now_unix()])?;
+    Ok(())
 }
 
 /// Sets case `id`'s access mode; its `updated_at` moves forward (at least by one).

@@ -45,6 +45,19 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     CREATE INDEX IF NOT EXISTS events_by_chain ON events (chain) WHERE chain IS NOT NULL;
     "#,
     ),
+    (
+        4,
+        "case restriction updates made once per call of a run's step (the SQLite migration of the same name)",
+        r#"
+    CREATE TABLE IF NOT EXISTS case_updates (
+        idempotency_key TEXT COLLATE "C" PRIMARY KEY,
+        case_id         BIGINT NOT NULL REFERENCES cases (id),
+        result          TEXT NOT NULL,
+        at              BIGINT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS case_updates_by_age ON case_updates (at);
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows.
