@@ -96,6 +96,25 @@ pub struct RunInfo {
     pub trigger_case: Option<i64>,
 }
 
+/// Where a run is, as far as who may see it is concerned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunPlace {
+    /// Its internal key.
+    pub key: i64,
+    pub workspace: String,
+    /// The case the event that started it names, if any (see [`RunInfo::trigger_case`]).
+    pub trigger_case: Option<i64>,
+}
+
+/// Whose sight of restricted cases decides which triggered runs a listing shows (SPEC CS-2).
+#[derive(Clone, Copy, Debug)]
+pub struct CaseReader<'a> {
+    /// Holds `bypass.case.access.restriction` in the workspace.
+    pub bypass: bool,
+    /// The person reading (a personal key's owner); `""` for none, named on no case.
+    pub email: &'a str,
+}
+
 /// A journaled step.
 #[derive(Clone, Debug, Serialize)]
 pub struct StepRecord {
@@ -285,21 +304,24 @@ pub(crate) trait RunStore: Send + Sync {
     /// What resuming `run` needs, as recorded when it started (its status among it).
     fn run_resume_data(&self, run: i64) -> Result<ResumeData, Error>;
 
-    /// The key and workspace of the run people know as `id`, if there is one: read alone, so
-    /// that a door decides a principal's standing before the rest of the row is parsed.
-    fn run_place(&self, id: &PublicId) -> Result<Option<(i64, String)>, Error>;
+    /// Where the run people know as `id` is, if there is one: read alone, so that a door
+    /// decides a principal's standing before the rest of the row is parsed.
+    fn run_place(&self, id: &PublicId) -> Result<Option<RunPlace>, Error>;
 
     /// Runs of `workspace` (all workspaces if `None`), newest first, for nobody in
     /// particular: doors go through `Platform::runs`, which decides what each may see.
     fn all_runs(&self, workspace: Option<&str>) -> Result<Vec<RunInfo>, Error>;
 
     /// At most `limit` runs of `workspace` older than the run of key `before` (the newest
-    /// when `None`), newest first, for nobody in particular (see [`RunStore::all_runs`]).
+    /// when `None`), newest first, leaving out those an event about a case `reader` may not
+    /// see started (SPEC CS-2); what else the reader may see of them is the caller's to
+    /// decide (see [`RunStore::all_runs`]).
     fn runs_before(
         &self,
         workspace: &str,
         before: Option<i64>,
         limit: usize,
+        reader: &CaseReader<'_>,
     ) -> Result<Vec<RunInfo>, Error>;
 
     /// One run (by its internal key) and its journaled steps, for nobody in particular:

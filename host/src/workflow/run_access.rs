@@ -18,7 +18,7 @@ use crate::principal::{Caller, Principal};
 use crate::public_id::PublicId;
 
 use super::engine::{Engine, Observer, RunOutcome, principal_from_stored};
-use crate::runs::{RunInfo, RunStore, RunsPage, StepRecord};
+use crate::runs::{CaseReader, RunInfo, RunStore, RunsPage, StepRecord};
 
 /// Why content was left out: shown in place of it.
 pub const HIDDEN: &str = "hidden: only the run's own principal and holders of \
@@ -72,18 +72,33 @@ impl Platform {
                 ran_as.email().is_some() && ran_as.email() == viewer.email.as_ref()
             }
         };
-        if own || viewer.bypass {
-            return Ok(RunSight::Full);
-        }
         // A run an event about a case started tells that the case exists and changed, when,
-        // and what its trigger's conditions tested: to whoever may not see that case it does
-        // not exist either, as the event itself does not (`triggers list`; leak review).
+        // and what its trigger's conditions tested: to whoever may not see that case now it
+        // does not exist either, as the event itself does not (`triggers list`; leak review).
+        // The same rule as the listing's SQL (`runs/store/journal.rs`).
         if let Some(case) = run.trigger_case
             && !self.case_seen_by(case, &viewer)?
         {
             return Ok(RunSight::None);
         }
-        Ok(RunSight::Summary)
+        Ok(if own || viewer.bypass {
+            RunSight::Full
+        } else {
+            RunSight::Summary
+        })
+    }
+
+    /// Whose sight of restricted cases decides which triggered runs of `workspace`
+    /// `principal` is shown (the listing's side of [`Platform::run_sight`]).
+    fn case_reader_of(&self, principal: &Principal, workspace: &str) -> (bool, String) {
+        let caller = Caller {
+            workspace: workspace.to_owned(),
+            principal: principal.clone(),
+            cause: None,
+            step: None,
+        };
+        let viewer = Viewer::of(&self.index(), &caller);
+        (viewer.bypass, viewer.email_str().to_owned())
     }
 
     /// One page of the runs `principal` may see, newest first: of `workspace`, or of every
@@ -117,43 +132,28 @@ impl Platform {
                 .map(str::to_owned)
                 .collect(),
         };
-        let mut shown = Vec::new();
+        let mut runs = Vec::new();
         for ws in &workspaces {
-            shown.extend(self.visible_runs_before(principal, ws, before, limit)?);
+            // Triggered runs the reader may not see are left out in the query, so a page is
+            // never short for them and no row of theirs is read.
+            let (bypass, email) = self.case_reader_of(principal, ws);
+            let reader = CaseReader {
+                bypass,
+                email: &email,
+            };
+            runs.extend(self.runs_before(ws, before, limit, &reader)?);
         }
         // Newest first across them, as within one.
-        shown.sort_by_key(|run| std::cmp::Reverse(run.key));
-        shown.truncate(limit);
-        Ok(shown)
-    }
-
-    /// Up to `limit` runs of `workspace` before `before` that `principal` sees, as they see
-    /// them, newest first: read a page at a time until the page is full, so runs hidden
-    /// from them neither shorten a page nor show as a gap (SPEC CS-2).
-    fn visible_runs_before(
-        &self,
-        principal: &Principal,
-        workspace: &str,
-        mut before: Option<i64>,
-        limit: usize,
-    ) -> Result<Vec<RunInfo>, Error> {
+        runs.sort_by_key(|run| std::cmp::Reverse(run.key));
+        runs.truncate(limit);
         let mut shown = Vec::new();
-        while shown.len() < limit {
-            let runs = self.runs_before(workspace, before, limit)?;
-            let last_page = runs.len() < limit;
-            before = runs.last().map(|run| run.key);
-            for run in runs {
-                match self.run_sight(principal, &run)? {
-                    RunSight::None => {}
-                    RunSight::Summary => shown.push(summary(run)),
-                    RunSight::Full => shown.push(run),
-                }
-            }
-            if last_page || before.is_none() {
-                break;
+        for run in runs {
+            match self.run_sight(principal, &run)? {
+                RunSight::None => {}
+                RunSight::Summary => shown.push(summary(run)),
+                RunSight::Full => shown.push(run),
             }
         }
-        shown.truncate(limit);
         Ok(shown)
     }
 
@@ -162,16 +162,30 @@ impl Platform {
     /// tenant's row is never parsed for them, so one that does not read answers them as a
     /// missing run too.
     fn visible_run_key(&self, principal: &Principal, id: &PublicId) -> Result<i64, Error> {
-        match self.run_place(id)? {
-            Some((key, workspace))
-                if self
-                    .check(principal, &workspace, Scope::PlaybookGet)
-                    .allowed() =>
-            {
-                Ok(key)
-            }
-            _ => Err(no_such_run()),
+        let Some(place) = self.run_place(id)? else {
+            return Err(no_such_run());
+        };
+        if !self
+            .check(principal, &place.workspace, Scope::PlaybookGet)
+            .allowed()
+        {
+            return Err(no_such_run());
         }
+        // A run started by an event about a case hidden from them does not exist for them
+        // either (see [`Platform::run_sight`]), as a cursor too.
+        if let Some(case) = place.trigger_case {
+            let caller = Caller {
+                workspace: place.workspace.clone(),
+                principal: principal.clone(),
+                cause: None,
+                step: None,
+            };
+            let viewer = Viewer::of(&self.index(), &caller);
+            if !self.case_seen_by(case, &viewer)? {
+                return Err(no_such_run());
+            }
+        }
+        Ok(place.key)
     }
 
     /// Run `id` and its journaled steps, as much as `principal` may see; "there is no run"

@@ -14,7 +14,9 @@ use crate::public_id::PublicId;
 use crate::store::json;
 use crate::stored_value::UnreadableValue;
 
-use super::super::{JournalEntry, NewRun, ResumeData, RunEnd, RunInfo, RunStatus, StepRecord};
+use super::super::{
+    CaseReader, JournalEntry, NewRun, ResumeData, RunEnd, RunInfo, RunPlace, RunStatus, StepRecord,
+};
 
 /// Inserts a new run as running, with public id `id`; returns its key.
 pub(crate) fn insert(tx: &Transaction<'_>, run: &NewRun<'_>, id: &PublicId) -> Result<i64, Error> {
@@ -95,14 +97,23 @@ pub(crate) fn insert_triggered(
     .map_err(internal)
 }
 
-/// The key and workspace of the run with public id `id`, if any.
-pub(crate) fn place_of(conn: &Connection, id: &PublicId) -> Result<Option<(i64, String)>, Error> {
-    conn.prepare_cached("SELECT id, workspace FROM runs WHERE public_id = ?1")
-        .and_then(|mut stmt| {
-            stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()
+/// Where the run with public id `id` is, if there is one.
+pub(crate) fn place_of(conn: &Connection, id: &PublicId) -> Result<Option<RunPlace>, Error> {
+    conn.prepare_cached(
+        "SELECT id, workspace, (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event)
+         FROM runs WHERE public_id = ?1",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_row([id], |r| {
+            Ok(RunPlace {
+                key: r.get(0)?,
+                workspace: r.get(1)?,
+                trigger_case: r.get(2)?,
+            })
         })
-        .map_err(internal)
+        .optional()
+    })
+    .map_err(internal)
 }
 
 /// Whether `run` has any journaled step.
@@ -320,17 +331,35 @@ pub(crate) fn list_before(
     workspace: &str,
     before: Option<i64>,
     limit: usize,
+    reader: &CaseReader<'_>,
 ) -> Result<Vec<RunInfo>, Error> {
+    // A run an event about a case started is listed only to whoever sees that case: the
+    // condition of `workflow/store/events.rs`'s `visible`, on the run's trigger event.
     let mut stmt = conn
         .prepare_cached(
             "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at, public_id,
                     (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event) FROM runs
-             WHERE workspace = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",
+             WHERE workspace = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR id < ?2)
+               AND (?4 = 1 OR trigger_event IS NULL
+                    OR EXISTS (SELECT 1 FROM events t WHERE t.id = runs.trigger_event
+                               AND (t.case_id IS NULL
+                                    OR NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = t.case_id AND c.restricted = 1)
+                                    OR EXISTS (SELECT 1 FROM case_people p WHERE p.case_id = t.case_id AND p.email = ?5))))
+             ORDER BY id DESC LIMIT ?3",
         )
         .map_err(internal)?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = stmt
-        .query_map(params![workspace, before, limit], run_info)
+        .query_map(
+            params![
+                workspace,
+                before,
+                limit,
+                i64::from(reader.bypass),
+                reader.email
+            ],
+            run_info,
+        )
         .map_err(internal)?;
     rows.collect::<Result<_, _>>().map_err(internal)
 }

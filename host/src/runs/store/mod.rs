@@ -26,7 +26,8 @@ use crate::public_id::{IdKind, PublicId};
 use crate::store::ExecutionRecord;
 
 use super::{
-    JournalEntry, NewRun, ResumeData, RunEnd, RunInfo, RunLease, RunRef, RunStore, StepRecord,
+    CaseReader, JournalEntry, NewRun, ResumeData, RunEnd, RunInfo, RunLease, RunPlace, RunRef,
+    RunStore, StepRecord,
 };
 
 /// Whether any of `entries` publishes events, whose rows are numbered within their
@@ -184,7 +185,7 @@ impl RunStore for Platform {
             .ok_or_else(|| Error::NotFound(format!("there is no run with key {run}")))
     }
 
-    fn run_place(&self, id: &PublicId) -> Result<Option<(i64, String)>, Error> {
+    fn run_place(&self, id: &PublicId) -> Result<Option<RunPlace>, Error> {
         journal::place_of(self.db().conn(), id)
     }
 
@@ -197,8 +198,9 @@ impl RunStore for Platform {
         workspace: &str,
         before: Option<i64>,
         limit: usize,
+        reader: &CaseReader<'_>,
     ) -> Result<Vec<RunInfo>, Error> {
-        journal::list_before(self.db().conn(), workspace, before, limit)
+        journal::list_before(self.db().conn(), workspace, before, limit, reader)
     }
 
     fn run_detail(&self, run: i64) -> Result<(RunInfo, Vec<StepRecord>), Error> {
