@@ -157,7 +157,21 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
                         Ok(())
                     };
                 }
-                outcome => outcome?,
+                // The answer is stored whatever became of the resume (a busy database, a run
+                // another host finished meanwhile): not reported as an error, which read as a
+                // lost answer (kill and concurrency review); any host's resume goes on.
+                Err(e) => {
+                    eprintln!(
+                        "note: the answer was taken; run {} was not resumed here: {e}",
+                        answer.run.id
+                    );
+                    return if json {
+                        print_json(&answer.response)
+                    } else {
+                        Ok(())
+                    };
+                }
+                Ok(outcome) => outcome,
             };
             // The responder sees what the run saw only if they may (SPEC CS-2).
             let outcome = engine.platform().runs().caused_outcome(&principal, outcome);
