@@ -616,8 +616,9 @@ impl Engine {
                     && (knocked || !held)
                     && self.runs.wait_is_over(run).unwrap_or(true);
                 if error.is_none() && !held && !arrived {
-                    let why = "the run could not be put on hold: another host holds it, or \
-                               nothing it waits for is open";
+                    let why = "the run could not be put on hold: nothing it waits for is \
+                               open, and nothing it waited for has arrived (its stored rows \
+                               disagree)";
                     return RunOutcome::unfinished(run_ref, RunStatus::Running, Some(why.into()));
                 }
                 if arrived {

@@ -368,15 +368,20 @@ async fn claim_work(
 ) -> anyhow::Result<Claimed> {
     let mut claimed = Claimed::default();
     let e = engine.clone();
-    let due = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<i64>> {
-        // Trigger matching decides who may see a case: with today's access data.
-        e.refresh_access()?;
-        let mut runs = e.claim_due_runs()?;
-        runs.extend(e.platform_runs_interrupted()?);
-        Ok(runs)
-    })
-    .await??;
-    for run in due {
+    let (woken, interrupted) =
+        tokio::task::spawn_blocking(move || -> anyhow::Result<(Vec<i64>, Vec<i64>)> {
+            // Trigger matching decides who may see a case: with today's access data.
+            e.refresh_access()?;
+            Ok((e.claim_due_runs()?, e.platform_runs_interrupted()?))
+        })
+        .await??;
+    // A run claimed from its hold (its wait due, its interaction timed out) is new work:
+    // that this process gave up on it before does not stand, or it would stay claimed and
+    // unexecuted until a restart (kill and concurrency review).
+    for run in &woken {
+        workers.gave_up.remove(run);
+    }
+    for run in woken.into_iter().chain(interrupted) {
         if workers.has(run) {
             continue;
         }
