@@ -1261,6 +1261,36 @@ fn webhooks_start_runs_only_for_fresh_unreplayed_signed_requests() {
         OPERATOR,
     ]);
     assert!(!denied.status.success());
+    // Nor does a publisher who could not bind the workflow's `run_as` (the Owner) in a
+    // publish of their own: the secret would start runs as the Owner on any body they sign
+    // (SPEC WF-10; leak review). The secret in use stays in use.
+    let taken = server.deployment.cli(&[
+        "workflows",
+        "webhook",
+        "on-hook",
+        "--workspace",
+        "mssp-soc",
+        "--rotate",
+        "--as",
+        "sam.lead@acme-mssp.test",
+    ]);
+    assert!(!taken.status.success());
+    let said = String::from_utf8_lossy(&taken.stderr).into_owned();
+    assert!(said.contains("run_as") || said.contains("run as"), "{said}");
+    let ts = now();
+    let body = br#"{"n":3}"#;
+    assert_eq!(
+        deliver(
+            &server,
+            &path,
+            ts,
+            Some(&sign(new_secret, ts, body)),
+            None,
+            body
+        )
+        .status,
+        202
+    );
 }
 
 #[test]

@@ -12,12 +12,12 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::Error;
-use crate::access::Scope;
+use crate::access::{Reason, Scope};
 use crate::clock;
 use crate::platform::Platform;
 use crate::principal::Principal;
 
-use super::engine::principal_to_stored;
+use super::engine::{principal_from_stored, principal_to_stored};
 use super::store::webhooks as store;
 use crate::public_id::{IdKind, PublicId};
 use crate::runs::store::journal;
@@ -210,13 +210,25 @@ impl Platform {
         rotate: bool,
     ) -> Result<Webhook, Error> {
         self.authorize(actor, workspace, Scope::PlaybookPublish)?;
-        let published = self
+        let Some(rev) = self
             .latest_revision(workspace, name)?
-            .is_some_and(|rev| has_webhook_trigger(&rev.definition));
-        if !published {
+            .filter(|rev| has_webhook_trigger(&rev.definition))
+        else {
             return Err(Error::NotFound(format!(
                 "`{name}` is not published in {workspace} with a webhook trigger"
             )));
+        };
+        // The secret starts runs as the revision's `run_as`, on any body its holder signs:
+        // only someone who could bind that identity in a publish of their own may create or
+        // rotate it (SPEC WF-10). Before, any holder of playbook.publish could take over an
+        // Owner's webhook and run as the Owner (leak review).
+        if let Some(run_as) = &rev.run_as {
+            let row = format!("`{}` revision {}", rev.name, rev.revision);
+            let run_as = principal_from_stored(run_as, "workflow_revisions", "run_as", &row)
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            self.index()
+                .may_bind_run_as(actor, workspace, &run_as)
+                .map_err(|refusal| Error::Denied(Reason::RunAs(Box::new(refusal))))?;
         }
         let now = clock::now_unix();
         self.transact(|tx| {
