@@ -803,3 +803,45 @@ fn a_workspace_owned_only_through_sso_exports_its_owners_and_round_trips() {
     );
     assert!(!check.is_empty());
 }
+
+/// `tenant apply` names the workspaces of the organization left out of the file only to
+/// those who manage them (`user.write`), as `tenant export` holds only those: Gary, an Owner
+/// of customer-globex alone, learned the name of mssp-soc (SPEC ID-1; leak review).
+#[test]
+fn apply_names_only_the_left_out_workspaces_the_applier_manages() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = applied(dir.path());
+    let gary = "gary.admin@globex.test";
+    // Gary signs in locally once his workspace's SSO-only sign-in is lifted.
+    let lifted = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "sso",
+            "enforce",
+            "off",
+            "--workspace",
+            "customer-globex",
+            "--as",
+            "olivia.owner@acme-mssp.test",
+        ],
+    );
+    assert!(lifted.status.success(), "{}", stderr(&lifted));
+    let out = flowhost(dir.path(), &db, &["tenant", "export", "--as", gary]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = dir.path().join("globex.json");
+    std::fs::write(&file, stdout(&out)).expect("write");
+    let file = file.to_str().expect("utf-8");
+    let apply = |who: &str| {
+        let out = flowhost(dir.path(), &db, &["tenant", "apply", file, "--as", who]);
+        assert!(out.status.success(), "{who}: {}", stderr(&out));
+        stdout(&out)
+    };
+    let gary_sees = apply(gary);
+    assert!(!gary_sees.contains("mssp-soc"), "{gary_sees}");
+    let olivia_sees = apply("olivia.owner@acme-mssp.test");
+    assert!(
+        olivia_sees.contains("mssp-soc: not in the file, left alone"),
+        "{olivia_sees}"
+    );
+}

@@ -112,10 +112,15 @@ fn apply_as(
             return Err(Error::Invalid("tenant file has errors".into()));
         }
         let listed: BTreeSet<&str> = spec.workspaces.iter().map(|w| w.name.as_str()).collect();
+        // Only those the actor manages (`user.write`), as `tenant export` holds: the others of
+        // the organization are not theirs to learn the names of (SPEC ID-1; leak review).
+        let manages = |ws: &str| {
+            actor.is_none_or(|actor| platform.check(actor, ws, Scope::UserWrite).allowed())
+        };
         report.untouched_workspaces = store::org_workspaces(tx, org)?
             .into_iter()
             .map(|(_, name, _)| name)
-            .filter(|n| !listed.contains(n.as_str()))
+            .filter(|n| !listed.contains(n.as_str()) && manages(n))
             .collect();
         Ok(report)
     });
