@@ -216,6 +216,17 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// A call of `principal` in `workspace` outside any run or step (a door's, or a question
+    /// asked on someone's behalf).
+    pub fn of(principal: &Principal, workspace: &str) -> Caller {
+        Caller {
+            workspace: workspace.to_owned(),
+            principal: principal.clone(),
+            cause: None,
+            step: None,
+        }
+    }
+
     /// What the call's step is granted; everything for a call of no step.
     pub fn grants(&self) -> Grants {
         self.step.as_ref().map_or(Grants::ALL, |s| s.grants)

@@ -130,12 +130,16 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
             if !json {
                 println!("✓ interaction {id} answered; run {} resumes", answer.run.id);
             }
-            if no_resume {
-                return if json {
+            // What is said when the run is not resumed here: the answer alone.
+            let answered = || {
+                if json {
                     print_json(&answer.response)
                 } else {
                     Ok(())
-                };
+                }
+            };
+            if no_resume {
+                return answered();
             }
             // What the run saw is not the answerer's to see, unless they may: no line per
             // loop iteration (SPEC CS-2).
@@ -151,11 +155,7 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
                             answer.run.id
                         );
                     }
-                    return if json {
-                        print_json(&answer.response)
-                    } else {
-                        Ok(())
-                    };
+                    return answered();
                 }
                 // The answer is stored whatever became of the resume (a busy database, a run
                 // another host finished meanwhile): not reported as an error, which read as a
@@ -165,11 +165,7 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
                         "note: the answer was taken; run {} was not resumed here: {e}",
                         answer.run.id
                     );
-                    return if json {
-                        print_json(&answer.response)
-                    } else {
-                        Ok(())
-                    };
+                    return answered();
                 }
                 Ok(outcome) => outcome,
             };

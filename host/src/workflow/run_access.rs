@@ -50,12 +50,7 @@ impl Platform {
             return Ok(RunSight::None);
         }
         let index = self.index();
-        let caller = Caller {
-            workspace: run.workspace.clone(),
-            principal: principal.clone(),
-            cause: None,
-            step: None,
-        };
+        let caller = Caller::of(principal, &run.workspace);
         let viewer = Viewer::of(&index, &caller);
         let ran_as = principal_from_stored(
             &run.principal,
@@ -91,12 +86,7 @@ impl Platform {
     /// Whose sight of restricted cases decides which triggered runs of `workspace`
     /// `principal` is shown (the listing's side of [`Platform::run_sight`]).
     fn case_reader_of(&self, principal: &Principal, workspace: &str) -> (bool, String) {
-        let caller = Caller {
-            workspace: workspace.to_owned(),
-            principal: principal.clone(),
-            cause: None,
-            step: None,
-        };
+        let caller = Caller::of(principal, workspace);
         let viewer = Viewer::of(&self.index(), &caller);
         (viewer.bypass, viewer.email_str().to_owned())
     }
@@ -174,12 +164,7 @@ impl Platform {
         // A run started by an event about a case hidden from them does not exist for them
         // either (see [`Platform::run_sight`]), as a cursor too.
         if let Some(case) = place.trigger_case {
-            let caller = Caller {
-                workspace: place.workspace.clone(),
-                principal: principal.clone(),
-                cause: None,
-                step: None,
-            };
+            let caller = Caller::of(principal, &place.workspace);
             let viewer = Viewer::of(&self.index(), &caller);
             if !self.case_seen_by(case, &viewer)? {
                 return Err(no_such_run());

@@ -455,12 +455,7 @@ impl Engine {
             // (SPEC CS-2): no run, no payload. A run that may not read cases at all (its
             // publisher was demoted, say) is refused with the reason instead.
             if let Some(case) = event.case_id {
-                let caller = Caller {
-                    workspace: event.workspace.clone(),
-                    principal: principal.clone(),
-                    cause: None,
-                    step: None,
-                };
+                let caller = Caller::of(&principal, &event.workspace);
                 match platform
                     .case_ref(case)
                     .and_then(|text| platform.get_case(&caller, &text))
