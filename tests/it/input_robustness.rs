@@ -102,15 +102,35 @@ fn durations_that_would_overflow_are_refused_before_anything_runs() {
         assert!(!out.status.success());
         assert!(stderr(&out).contains("at most 3660d"), "{}", stderr(&out));
     }
-    // The longest duration allowed still validates.
+    // The longest duration allowed still validates (a wait's).
     let file = env.write(
         "longest.json",
         &json!({ "name": "ok", "workspace": WS,
-                 "steps": [{ "id": "a", "uses": "cases/query-cases", "timeout": "3660d" }] })
+                 "steps": [{ "id": "a", "wait": "3660d" }] })
         .to_string(),
     );
     let out = env.cli(&["validate", &file]);
     assert!(out.status.success(), "{}", stderr(&out));
+    // A step's own timeout is at most 15 minutes: a running step holds an instance slot
+    // until its deadline, and one asking for years let a tenant take every slot (hostile
+    // step review).
+    let long = |timeout: &str| {
+        let file = env.write(
+            "long-step.json",
+            &json!({ "name": "long", "workspace": WS,
+                     "steps": [{ "id": "a", "uses": "cases/query-cases", "timeout": timeout }] })
+            .to_string(),
+        );
+        env.cli(&["validate", &file])
+    };
+    let refused = long("3660d");
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("steps[0].timeout") && stderr(&refused).contains("at most 15m"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(long("15m").status.success(), "{}", stderr(&long("15m")));
 }
 
 /// Issue 14 item 8: `flowhost runs show … | head` panicked on the broken pipe. Every print

@@ -7,6 +7,12 @@ use crate::json_locate::JsonPath;
 
 use super::refs::Template;
 
+/// The longest `timeout` a step may ask for. A step computes: waiting is a `wait` step or an
+/// interaction, which hold nothing. A running step holds an instance slot of its host (and,
+/// started through the API, a request thread) until its deadline, so a step asking for years
+/// let one tenant take every slot from the others (hostile step review).
+pub const MAX_STEP_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
 /// The most branches one `parallel` step may have (checked when the definition is parsed).
 pub const MAX_PARALLEL_BRANCHES: usize = 64;
 /// Most items a `loop` goes over: every iteration is journaled and keeps its outputs in the

@@ -818,6 +818,13 @@ impl Parser {
         }
         let with = self.template(o.get("with"), at.key("with"));
         let timeout = self.duration(o.get("timeout"), at.key("timeout"));
+        if timeout.is_some_and(|t| t > MAX_STEP_TIMEOUT) {
+            self.err(
+                at.key("timeout"),
+                "a step's `timeout` is at most 15m: a step computes, and holds an instance slot \
+                 until its deadline; to wait longer use a `wait` step or an interaction",
+            );
+        }
         let retry = o.get("retry").and_then(|r| self.retry(r, at.key("retry")));
         Some(StepKind::Action {
             uses,
