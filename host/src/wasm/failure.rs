@@ -100,8 +100,14 @@ impl StepFailure {
                 message: trap.to_string(),
                 stderr,
             },
+            // Its chain and wasm backtrace hold names the guest chose (up to 20 frames of
+            // function and module names of any length): cut as a step's own error is, or a
+            // hostile step's failure message ran to megabytes in every record of it.
             None => StepFailure::Trap {
-                message: format!("{error:#}"),
+                message: crate::text::clip_bytes(
+                    format!("{error:#}"),
+                    crate::text::MAX_STEP_ERROR_BYTES,
+                ),
                 stderr,
             },
         }
@@ -129,4 +135,26 @@ fn stderr_suffix(stderr: &str) -> impl fmt::Display + '_ {
         }
     }
     Suffix(stderr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_message_of_megabytes_is_cut_to_the_step_error_cap() {
+        let huge = wasmtime::Error::msg("f".repeat(2 << 20));
+        let failure = StepFailure::from_wasm_error(&huge, Duration::from_secs(1), String::new());
+        let message = failure.to_string();
+        assert!(
+            message.len() < crate::text::MAX_STEP_ERROR_BYTES + 200,
+            "{} bytes",
+            message.len()
+        );
+        assert!(
+            message.contains(&format!("{} bytes in all", 2 << 20)),
+            "{}",
+            &message[message.len() - 80..]
+        );
+    }
 }
