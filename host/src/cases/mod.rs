@@ -11,7 +11,7 @@
 mod id;
 mod service;
 mod store;
-mod validate;
+pub(crate) mod validate;
 mod viewer;
 
 pub use id::case_id_text;

@@ -599,12 +599,16 @@ fn to_value(value: impl serde::Serialize) -> Value {
 impl CaseApi for MockedServices {
     fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, Error> {
         require(caller, Grant::CasesWrite)?;
+        // The host's caps hold in front of the mocks too (SPEC ST-4): a step the host would
+        // refuse does not pass its tests, nor is the record of calls made to hold it.
+        crate::cases::validate::new_case(&input)?;
         let route = self.route(Call::CreateCase, json!({ "input": to_value(&input) }));
         answer(route, case, |db| db.cases()?.create_case(caller, input))
     }
 
     fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, Error> {
         require(caller, Grant::CasesWrite)?;
+        crate::cases::validate::new_case(&crate::services::cases::parse_case_json(json)?)?;
         let route = self.route(Call::CreateCaseFromJson, json!({ "case": parsed(json) }));
         answer(route, case, |db| {
             db.cases()?.create_case_from_json(caller, json)
@@ -636,6 +640,7 @@ impl CaseApi for MockedServices {
         update: RestrictionUpdate,
     ) -> Result<Restrictions, Error> {
         require(caller, Grant::CasesWrite)?;
+        crate::cases::validate::restriction_update(&update)?;
         let args = json!({ "case_id": case_id, "update": to_value(&update) });
         let route = self.route(Call::UpdateCaseRestrictions, args);
         answer(route, restrictions, |db| {
@@ -678,6 +683,9 @@ impl AccessApi for MockedServices {
     }
 
     fn may_emit(&self, caller: &Caller, kind: &str, payload_json: &str) -> Result<(), Error> {
+        // Checked before the payload is parsed for the record of calls: a 60 MB payload
+        // parsed here cost gigabytes before the host's own check refused it.
+        crate::services::events::CustomEvent::parse(kind, payload_json)?;
         let args = json!({ "kind": kind, "payload": parsed(payload_json) });
         let route = self.route(Call::Emit, args);
         let accept = |a| matches!(a, Answer::Accept).then_some(());
@@ -814,6 +822,25 @@ mod tests {
         }
         assert_eq!(services.calls().len(), MAX_RECORDED_CALLS);
         assert_eq!(services.dropped(), 5);
+    }
+
+    #[test]
+    fn the_hosts_caps_hold_in_front_of_the_mocks() {
+        // A step the host would refuse does not pass its tests, and a payload of megabytes is
+        // refused before it is parsed for the record (hostile step review).
+        let services = MockedServices::new(Vec::new(), None);
+        let payload = format!("{{\"a\":[{}0]}}", "0,".repeat(200_000));
+        let refused = services.may_emit(&caller(), "wide", &payload);
+        assert!(
+            matches!(&refused, Err(Error::Invalid(why)) if why.contains("the cap is")),
+            "{refused:?}"
+        );
+        let title = "t".repeat(10_000);
+        let case: NewCase =
+            serde_json::from_value(json!({ "title": title, "severity": "low" })).expect("case");
+        let refused = services.create_case(&caller(), case);
+        assert!(matches!(&refused, Err(Error::Invalid(_))), "{refused:?}");
+        assert!(services.calls().is_empty(), "{:?}", services.calls());
     }
 
     #[test]
