@@ -728,12 +728,12 @@ fn oversized_case_values_fail_the_call_and_store_nothing() {
     let platform = Arc::new(common::example_platform());
     let attacks = [
         (
-            json!({ "attack": "big_case", "what": "description", "mib": 24 }),
-            "`description` is 25165824 bytes; the cap is 65536 (SPEC ST-4)",
+            json!({ "attack": "big_case", "what": "description", "mib": 8 }),
+            "`description` is 8388608 bytes; the cap is 65536 (SPEC ST-4)",
         ),
         (
-            json!({ "attack": "big_case", "what": "fields", "mib": 24 }),
-            "`fields` is 25165832 bytes of JSON; the cap is 65536 (SPEC ST-4)",
+            json!({ "attack": "big_case", "what": "fields", "mib": 8 }),
+            "`fields` is 8388616 bytes of JSON; the cap is 65536 (SPEC ST-4)",
         ),
         (
             json!({ "attack": "big_case", "what": "fields_deep", "depth": 100 }),
@@ -752,8 +752,8 @@ fn oversized_case_values_fail_the_call_and_store_nothing() {
             "`reviewers` is 262144 entries; the cap is 1000 (SPEC ST-4)",
         ),
         (
-            json!({ "attack": "big_case_json", "mib": 24 }),
-            "the case JSON is 25165873 bytes; the cap is 262144 (SPEC ST-4)",
+            json!({ "attack": "big_case_json", "mib": 8 }),
+            "the case JSON is 8388657 bytes; the cap is 262144 (SPEC ST-4)",
         ),
         (
             json!({ "attack": "big_case_json", "depth": 100 }),
@@ -769,6 +769,12 @@ fn oversized_case_values_fail_the_call_and_store_nothing() {
             "{input}: nothing stored"
         );
     }
+    // Past a host call's fuel (16 MiB), wasmtime stops copying before the host sees the
+    // call: the step fails, nothing is stored.
+    let input = json!({ "attack": "big_case", "what": "description", "mib": 24 });
+    let exec = run_as_owner(&rt, &platform, input, roomy());
+    assert_eq!(failure(&exec).kind(), "trap");
+    assert!(stored_cases(&platform).is_empty());
     // The host goes on: a case within the caps is created by the same step.
     let exec = run_as_owner(
         &rt,
@@ -802,6 +808,20 @@ fn a_300_000_entry_collaborator_list_is_refused_quickly_and_changes_nothing() {
         .get_case_restrictions(&owner(), &case.id)
         .expect("restrictions");
     assert!(after.collaborators.is_empty());
+    // A million (27 MB of strings): wasmtime stops copying them out of the step's memory at
+    // the host call's fuel, before the host allocates them (a `String` each, ~56 MB) for the
+    // cap to refuse (hostile step review); the step fails, the host goes on.
+    let input = json!({ "attack": "many_collaborators", "case_id": case.id, "count": 1_000_000 });
+    let exec = run_as_owner(&rt, &platform, input, roomy());
+    let f = failure(&exec);
+    assert_eq!(f.kind(), "trap", "{f}");
+    assert!(
+        platform
+            .get_case_restrictions(&owner(), &case.id)
+            .expect("restrictions")
+            .collaborators
+            .is_empty()
+    );
     // Within the cap the same call works.
     let input = json!({ "attack": "many_collaborators", "case_id": case.id, "count": 1000 });
     let exec = run_as_owner(&rt, &platform, input, roomy());

@@ -9,6 +9,7 @@ mod deadline;
 pub mod engine;
 pub mod failure;
 mod host;
+mod hostcall_fuel;
 pub mod limits;
 mod module_shape;
 mod random;

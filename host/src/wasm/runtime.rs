@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Engine, Store};
+use wasmtime::{AsContextMut, Engine, Store};
 
 use crate::principal::Caller;
 use crate::services::HostServices;
@@ -302,7 +302,10 @@ impl StepRuntime {
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(engine::deadline_ticks(limits.timeout));
         store.epoch_deadline_trap();
-        store.call_hook(super::deadline::refuse_late_host_calls);
+        store.call_hook(|mut store, hook| {
+            super::hostcall_fuel::per_direction(store.as_context_mut(), hook);
+            super::deadline::refuse_late_host_calls(store, hook)
+        });
         // The host calls' storage work stops at the deadline too (`store/deadline.rs`).
         // The same instant the call hook checks, so a wait that gave up at it always fails
         // the step as a deadline.
