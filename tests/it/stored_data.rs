@@ -359,3 +359,36 @@ fn another_tenants_unreadable_run_does_not_fail_or_show_in_my_list() {
         &["runs.status", "`paused`"],
     );
 }
+
+/// A run whose stored definition no longer reads under this host's rules (a bound added
+/// since, here a step's longest timeout) ends failed saying why when it is resumed, rather
+/// than staying `running` for every host to try again after every restart.
+#[test]
+fn a_run_whose_stored_definition_no_longer_reads_ends_failed_saying_why() {
+    let d = Deployment::new();
+    let wf = serde_json::json!({ "name": "w", "workspace": WS, "steps": [ { "id": "a", "wait": "2h" } ] });
+    std::fs::write(d.dir.path().join("w.json"), wf.to_string()).expect("write");
+    let out: Value =
+        serde_json::from_str(&d.ok(&["run", "w.json", "--as", OWNER, "--json"])).expect("json");
+    let run = out["run_id"].as_str().expect("run id").to_owned();
+    assert_eq!(out["status"], "on_hold", "{out}");
+    let older = serde_json::json!({ "name": "w", "workspace": WS,
+        "steps": [ { "id": "a", "uses": "cases/query-cases", "timeout": "3660d" } ] });
+    damage(
+        &d,
+        &format!(
+            "UPDATE runs SET definition = '{older}', status = 'running' WHERE public_id = '{run}'"
+        ),
+    );
+    let resumed = d.cli(&["runs", "resume", &run, "--as", OWNER, "--json"]);
+    let said = String::from_utf8_lossy(&resumed.stdout).into_owned()
+        + &String::from_utf8_lossy(&resumed.stderr);
+    assert!(
+        said.contains("no longer reads") && said.contains("at most 15m"),
+        "{said}"
+    );
+    let shown: Value =
+        serde_json::from_str(&d.ok(&["runs", "show", &run, "--as", OWNER, "--json"]))
+            .expect("json");
+    assert_eq!(shown["run"]["status"], "failed", "{shown}");
+}

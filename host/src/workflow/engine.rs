@@ -503,8 +503,34 @@ impl Engine {
             Some(pins) => self.platform.pinned_resolver(&source, &pins)?,
             None => Resolver::for_file(std::path::Path::new(&source), self.step_dirs.clone()),
         };
-        let mut workflow = parse(&source, &definition, &resolver)
-            .map_err(|errors| Error::Invalid(joined(&errors)))?;
+        let mut workflow = match parse(&source, &definition, &resolver) {
+            Ok(workflow) => workflow,
+            Err(errors) => {
+                // The definition it started with does not read under this host's rules (a
+                // bound added since, such as a step's longest timeout): it can never go on.
+                // It ends failed saying why, rather than staying `running` for every host to
+                // try again after every restart (review of this session's bounds).
+                self.lease_owner()?;
+                let _executing = self.leases.take(&*self.runs, run)?;
+                let why = format!(
+                    "the definition this run started with no longer reads: {}",
+                    joined(&errors)
+                );
+                let end = RunEnd {
+                    status: RunStatus::Failed,
+                    exit_status: None,
+                    output: None,
+                    error: Some(&why),
+                };
+                self.runs.finish_run(run, self.leases.owner(), &end, &[])?;
+                let run_ref = RunRef { key: run, id };
+                return Ok(RunOutcome::unfinished(
+                    &run_ref,
+                    RunStatus::Failed,
+                    Some(why),
+                ));
+            }
+        };
         // A run of a shared workflow acts in the workspace it was started in (SPEC SH-1).
         if workflow.workspace != workspace {
             workflow.shared_from = Some(std::mem::replace(&mut workflow.workspace, workspace));
