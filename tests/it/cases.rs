@@ -604,6 +604,20 @@ fn a_restriction_update_made_again_under_its_key_changes_nothing_again() {
         2,
         "one for the update, one for the other change: {kinds:?}"
     );
+    // The same key naming another case (a retry that chose differently) is its own update.
+    let other = p
+        .create_case(&owner, new_case("other", AccessMode::FullAccess, &[]))
+        .expect("case");
+    let elsewhere = p
+        .update_case_restrictions_once(&owner, &other.id, restrict(), key)
+        .expect("another case");
+    assert_eq!(elsewhere.access_mode, AccessMode::Restricted);
+    assert_eq!(
+        p.get_case_restrictions(&owner, &other.id)
+            .expect("read")
+            .collaborators,
+        [LEAD]
+    );
     // Without a key (a person's update), each call is its own.
     let unkeyed = p
         .update_case_restrictions_once(&owner, &case.id, restrict(), None)

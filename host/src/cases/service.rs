@@ -370,7 +370,14 @@ impl Platform {
         // timeline, audit entry and events this writes are numbered under the same lock.
         self.transact_in_workspace(true, |tx| {
             tx.lock_workspace(&caller.workspace).map_err(internal)?;
-            if let Some(key) = idempotency_key
+            // The call's key with the case it names: a retry's n-th update of another case
+            // (a step that chose differently) is its own update, not the first one's answer.
+            let row = match parse_case_id(case_id) {
+                Some(number) => store::id_of(tx, ws, number)?,
+                None => None,
+            };
+            let key = idempotency_key.zip(row).map(|(key, row)| format!("{key}@{row}"));
+            if let Some(key) = &key
                 && let Some(done) = store::case_update(tx, key)?
             {
                 return serde_json::from_str(&done).map_err(|e| {
@@ -380,7 +387,7 @@ impl Platform {
             // Remembered under its key with the answer, a no-op's too: made again, it must not
             // change what others changed since.
             let answer = |id: i64, after: Restrictions| -> Result<Restrictions, Error> {
-                if let Some(key) = idempotency_key {
+                if let Some(key) = &key {
                     let text = serde_json::to_string(&after).map_err(internal)?;
                     store::record_case_update(tx, key, id, &text)?;
                 }
