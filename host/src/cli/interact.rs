@@ -165,7 +165,12 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
                         "note: the answer was taken; run {} was not resumed here: {e}",
                         answer.run.id
                     );
-                    return answered();
+                    // The infrastructure's failure, or another host's run: it goes on there or
+                    // later. Anything else is this run's trouble, and the exit status says so.
+                    if e.is_infrastructure() || matches!(e, Error::Conflict(_)) {
+                        return answered();
+                    }
+                    return Err(e.into());
                 }
                 Ok(outcome) => outcome,
             };

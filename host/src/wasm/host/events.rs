@@ -8,8 +8,8 @@ use crate::wasm::state::StepState;
 
 impl events::Host for StepState {
     fn emit(&mut self, kind: String, payload_json: String) -> Result<(), HostError> {
-        self.services
-            .authorize_emit(&self.caller, &kind, &payload_json)?;
+        // The budgets first: what answers `authorize_emit` (the `step test` mocks) records
+        // the call's payload parsed, so a call past them must not get that far.
         if self.recorder.events.len() >= self.limits.max_events {
             return Err(HostError::Invalid(format!(
                 "a step may emit at most {} events per execution (SPEC ST-4)",
@@ -21,6 +21,8 @@ impl events::Host for StepState {
             .max_event_values
             .saturating_sub(self.recorder.event_values);
         let (event, values) = CustomEvent::parse_within(&kind, &payload_json, left)?;
+        self.services
+            .authorize_emit(&self.caller, &kind, &payload_json)?;
         self.recorder.event_values += values;
         self.recorder.events.push(event);
         Ok(())
