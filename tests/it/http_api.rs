@@ -1291,6 +1291,45 @@ fn webhooks_start_runs_only_for_fresh_unreplayed_signed_requests() {
         .status,
         202
     );
+    // A secret is bound to the `run_as` it was issued for: once a later revision runs as
+    // someone else, it starts nothing until someone who may bind that one rotates it (an
+    // Owner republishing a member's workflow as themselves must not hand the member's secret
+    // the Owner's power; SPEC WF-10).
+    let lead = "sam.lead@acme-mssp.test";
+    let mut rebound = echo_workflow("on-hook", json!({ "on": "webhook" }));
+    rebound["run_as"] = json!(lead);
+    let republished = server.post("/api/v1/workspaces/mssp-soc/workflows", &owner, &rebound);
+    assert_eq!(republished.status, 201, "{}", republished.text);
+    let ts = now();
+    let body = br#"{"n":4}"#;
+    let refused = deliver(
+        &server,
+        &path,
+        ts,
+        Some(&sign(new_secret, ts, body)),
+        None,
+        body,
+    );
+    assert_eq!(refused.status, 409, "{}", refused.text);
+    assert!(refused.text.contains("rotate it"), "{}", refused.text);
+    let rotated = server.deployment.ok(&[
+        "workflows",
+        "webhook",
+        "on-hook",
+        "--workspace",
+        "mssp-soc",
+        "--rotate",
+        "--as",
+        lead,
+        "--json",
+    ]);
+    let rotated: Value = serde_json::from_str(&rotated).expect("json");
+    let leads = rotated["secret"].as_str().expect("new secret");
+    let ts = now();
+    assert_eq!(
+        deliver(&server, &path, ts, Some(&sign(leads, ts, body)), None, body).status,
+        202
+    );
 }
 
 #[test]

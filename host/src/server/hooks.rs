@@ -72,7 +72,7 @@ fn refused(refusal: Refusal) -> ApiError {
         Refusal::Unsigned(_) | Refusal::BadSignature | Refusal::Stale(_) => {
             ApiError::unauthenticated(message)
         }
-        Refusal::Replayed => ApiError::conflict(message),
+        Refusal::Replayed | Refusal::Rebound => ApiError::conflict(message),
         Refusal::Invalid(_) => ApiError::invalid(message),
         Refusal::Host(e) => e.into(),
     }

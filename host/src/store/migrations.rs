@@ -705,6 +705,17 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     CREATE INDEX case_updates_by_age ON case_updates (at);
     "#,
     ),
+    (
+        25,
+        "A webhook's secret bound to the run_as it was issued for (SPEC WF-10)",
+        r#"
+    -- The `run_as` of the workflow's latest revision when the secret was issued or rotated,
+    -- by someone who could bind it: a delivery under another `run_as` (a later revision's) is
+    -- refused until the secret is rotated by someone who may bind that one. NULL for a secret
+    -- issued before this column: not bound.
+    ALTER TABLE webhooks ADD COLUMN run_as TEXT;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.

@@ -90,6 +90,12 @@ pub enum Refusal {
     /// The same signature was accepted before.
     #[error("this signature was accepted before (a replay)")]
     Replayed,
+    /// The workflow's `run_as` changed since the secret was issued: it must be rotated.
+    #[error(
+        "the workflow's `run_as` changed since this webhook's secret was issued; rotate it \
+         (`flowhost workflows webhook NAME --rotate`) to start runs as the new one"
+    )]
+    Rebound,
     /// The body or a header is not what a request may carry.
     #[error("{0}")]
     Invalid(String),
@@ -236,7 +242,7 @@ impl Platform {
             let secret = format!("whsec_{}", random_hex(32)?);
             let (id, shown) = match existing {
                 Some(hook) if rotate => {
-                    store::rotate(tx, &hook.id, &secret, now)?;
+                    store::rotate(tx, &hook.id, &secret, now, rev.run_as.as_deref())?;
                     (hook.id, Some(secret))
                 }
                 Some(hook) => (hook.id, None),
@@ -249,6 +255,7 @@ impl Platform {
                             workspace: workspace.to_owned(),
                             workflow: name.to_owned(),
                             secret: secret.clone(),
+                            run_as: rev.run_as.clone(),
                         },
                         now,
                     )?;
@@ -312,6 +319,14 @@ impl Platform {
             .latest_revision(&hook.workspace, &hook.workflow)?
             .filter(|rev| has_webhook_trigger(&rev.definition))
             .ok_or_else(|| Refusal::NoSuchHook(hook.id.clone()))?;
+        // A secret issued for one `run_as` starts no run as another: a later revision bound
+        // to someone else (an Owner republishing a member's workflow as themselves) waits for
+        // the secret to be rotated by someone who may bind that identity (SPEC WF-10).
+        if let Some(issued_for) = &hook.run_as
+            && rev.run_as.as_ref() != Some(issued_for)
+        {
+            return Err(Refusal::Rebound);
+        }
         // The run acts as the revision's `run_as` on behalf of its publisher, checked at each
         // step with what both hold then (SPEC WF-10).
         let principal = rev

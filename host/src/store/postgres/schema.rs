@@ -58,6 +58,13 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     CREATE INDEX IF NOT EXISTS case_updates_by_age ON case_updates (at);
     "#,
     ),
+    (
+        5,
+        "a webhook's secret bound to the run_as it was issued for (the SQLite migration of the same name)",
+        r#"
+    ALTER TABLE webhooks ADD COLUMN IF NOT EXISTS run_as TEXT COLLATE "C";
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows.

@@ -15,6 +15,8 @@ pub(in crate::workflow) struct Hook {
     pub workspace: String,
     pub workflow: String,
     pub secret: String,
+    /// The `run_as` (as stored) its secret was issued for; `None` for one issued unbound.
+    pub run_as: Option<String>,
 }
 
 fn hook(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<Hook> {
@@ -23,14 +25,17 @@ fn hook(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<Hook> {
         workspace: r.get(1)?,
         workflow: r.get(2)?,
         secret: r.get(3)?,
+        run_as: r.get(4)?,
     })
 }
 
 /// The webhook with URL id `id`.
 pub(in crate::workflow) fn by_id(conn: &Connection, id: &str) -> Result<Option<Hook>, Error> {
-    conn.prepare_cached("SELECT id, workspace, workflow, secret FROM webhooks WHERE id = ?1")
-        .and_then(|mut stmt| stmt.query_row([id], hook).optional())
-        .map_err(internal)
+    conn.prepare_cached(
+        "SELECT id, workspace, workflow, secret, run_as FROM webhooks WHERE id = ?1",
+    )
+    .and_then(|mut stmt| stmt.query_row([id], hook).optional())
+    .map_err(internal)
 }
 
 /// The webhook of workflow `workflow` in `workspace`.
@@ -40,7 +45,7 @@ pub(in crate::workflow) fn of_workflow(
     workflow: &str,
 ) -> Result<Option<Hook>, Error> {
     conn.prepare_cached(
-        "SELECT id, workspace, workflow, secret FROM webhooks WHERE workspace = ?1 AND workflow = ?2",
+        "SELECT id, workspace, workflow, secret, run_as FROM webhooks WHERE workspace = ?1 AND workflow = ?2",
     )
     .and_then(|mut stmt| stmt.query_row([workspace, workflow], hook).optional())
     .map_err(internal)
@@ -49,23 +54,24 @@ pub(in crate::workflow) fn of_workflow(
 /// Stores a new webhook.
 pub(in crate::workflow) fn insert(tx: &Transaction<'_>, h: &Hook, now: i64) -> Result<(), Error> {
     tx.execute(
-        "INSERT INTO webhooks (id, workspace, workflow, secret, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![h.id, h.workspace, h.workflow, h.secret, now],
+        "INSERT INTO webhooks (id, workspace, workflow, secret, created_at, run_as) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![h.id, h.workspace, h.workflow, h.secret, now, h.run_as],
     )
     .map_err(internal)?;
     Ok(())
 }
 
-/// Replaces the secret of webhook `id`.
+/// Replaces the secret of webhook `id`, issued now for `run_as`.
 pub(in crate::workflow) fn rotate(
     tx: &Transaction<'_>,
     id: &str,
     secret: &str,
     now: i64,
+    run_as: Option<&str>,
 ) -> Result<(), Error> {
     tx.execute(
-        "UPDATE webhooks SET secret = ?2, rotated_at = ?3 WHERE id = ?1",
-        params![id, secret, now],
+        "UPDATE webhooks SET secret = ?2, rotated_at = ?3, run_as = ?4 WHERE id = ?1",
+        params![id, secret, now, run_as],
     )
     .map_err(internal)?;
     Ok(())
