@@ -23,8 +23,7 @@ impl AccessApi for Platform {
         email: &str,
     ) -> Result<AccessDecision, Error> {
         require(caller, Grant::AccessCheck)?;
-        caps::check_len("the flow name", flow.len(), caps::MAX_NAME_BYTES, "bytes")?;
-        caps::check_len("the email", email.len(), caps::MAX_EMAIL_BYTES, "bytes")?;
+        caps::check_flow_question(flow, email)?;
         let index = self.index();
         if let Err(outsider) = index.may_ask(&caller.principal, &caller.workspace) {
             return Ok(AccessDecision::Denied(outsider));

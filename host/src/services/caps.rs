@@ -52,6 +52,12 @@ pub const MAX_EVENT_PAYLOAD_BYTES: usize = 256 * 1024;
 /// more parsed against 2 of text: 100 payloads of `[0,0,…]` at the byte cap were ~400 MiB.
 pub const MAX_EVENT_VALUES_PER_EXECUTION: usize = 100_000;
 
+/// The caps on a *check flow access* question (SPEC ST-4): the flow's name and the email.
+pub fn check_flow_question(flow: &str, email: &str) -> Result<(), Error> {
+    check_len("the flow name", flow.len(), MAX_NAME_BYTES, "bytes")?;
+    check_len("the email", email.len(), MAX_EMAIL_BYTES, "bytes")
+}
+
 /// `Err` naming `what` when `len` (bytes or entries, as `unit` says) is over `cap`.
 pub fn check_len(what: &str, len: usize, cap: usize, unit: &str) -> Result<(), Error> {
     if len > cap {
