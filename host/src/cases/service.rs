@@ -64,11 +64,7 @@ impl Platform {
             .filter(|r| r.workspace_id == ws)
             .ok_or_else(|| not_found(text))?;
         let restricted = row.record.access_mode == AccessMode::Restricted;
-        let named = |email: &str| store::is_named(conn, id, email).map_err(internal);
-        if restricted
-            && !viewer.bypass
-            && !(named(viewer.email_str())? && viewer.also_str().map_or(Ok(true), named)?)
-        {
+        if !sees(conn, id, restricted, viewer)? {
             return Err(not_found(text));
         }
         Ok(row)
@@ -80,14 +76,10 @@ impl Platform {
     pub(crate) fn case_seen_by(&self, id: i64, viewer: &Viewer) -> Result<bool, Error> {
         let db = self.db_for_call()?;
         let conn = db.conn();
-        let Some(restricted) = store::restricted_of(conn, id)? else {
-            return Ok(false);
-        };
-        if !restricted || viewer.bypass {
-            return Ok(true);
+        match store::restricted_of(conn, id)? {
+            Some(restricted) => sees(conn, id, restricted, viewer),
+            None => Ok(false),
         }
-        let named = |email: &str| store::is_named(conn, id, email).map_err(internal);
-        Ok(named(viewer.email_str())? && viewer.also_str().map_or(Ok(true), named)?)
     }
 
     /// Emails that are members of the caller's workspace, or the first that is not (SPEC CS-5).
@@ -442,6 +434,17 @@ impl Platform {
             answer(before.id, after)
         })
     }
+}
+
+/// The sight rule of SPEC CS-2 for case row `id`: a case not `restricted` is seen by anyone
+/// who may read cases; a restricted one by who bypasses restrictions, or whom it names (and,
+/// for a run, the second person its sight needs).
+fn sees(conn: &Connection, id: i64, restricted: bool, viewer: &Viewer) -> Result<bool, Error> {
+    if !restricted || viewer.bypass {
+        return Ok(true);
+    }
+    let named = |email: &str| store::is_named(conn, id, email).map_err(internal);
+    Ok(named(viewer.email_str())? && viewer.also_str().map_or(Ok(true), named)?)
 }
 
 /// Writes the new mode and the collaborator changes.

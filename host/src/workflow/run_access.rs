@@ -43,15 +43,31 @@ impl Platform {
         principal: &Principal,
         run: &RunInfo,
     ) -> Result<RunSight, Error> {
+        let sight = self.listed_run_sight(principal, run)?;
+        // A run an event about a case started tells that the case exists and changed, when,
+        // and what its trigger's conditions tested: to whoever may not see that case now it
+        // does not exist either, as the event itself does not (`triggers list`; leak review).
+        // The same rule as the listing's SQL (`runs/store/journal.rs`).
+        if sight != RunSight::None
+            && let Some(case) = run.trigger_case
+            && !self.case_seen_by(case, &self.viewer_in(principal, &run.workspace))?
+        {
+            return Ok(RunSight::None);
+        }
+        Ok(sight)
+    }
+
+    /// [`Platform::run_sight`] of a run read through a listing, whose SQL has already left out
+    /// the runs started by events about cases the reader may not see: not asked again, a
+    /// read per run.
+    fn listed_run_sight(&self, principal: &Principal, run: &RunInfo) -> Result<RunSight, Error> {
         if !self
             .check(principal, &run.workspace, Scope::PlaybookGet)
             .allowed()
         {
             return Ok(RunSight::None);
         }
-        let index = self.index();
-        let caller = Caller::of(principal, &run.workspace);
-        let viewer = Viewer::of(&index, &caller);
+        let viewer = self.viewer_in(principal, &run.workspace);
         let ran_as = principal_from_stored(
             &run.principal,
             "runs",
@@ -67,15 +83,6 @@ impl Platform {
                 ran_as.email().is_some() && ran_as.email() == viewer.email.as_ref()
             }
         };
-        // A run an event about a case started tells that the case exists and changed, when,
-        // and what its trigger's conditions tested: to whoever may not see that case now it
-        // does not exist either, as the event itself does not (`triggers list`; leak review).
-        // The same rule as the listing's SQL (`runs/store/journal.rs`).
-        if let Some(case) = run.trigger_case
-            && !self.case_seen_by(case, &viewer)?
-        {
-            return Ok(RunSight::None);
-        }
         Ok(if own || viewer.bypass {
             RunSight::Full
         } else {
@@ -83,11 +90,15 @@ impl Platform {
         })
     }
 
+    /// Who `principal` is to cases of `workspace` (SPEC CS-2).
+    fn viewer_in(&self, principal: &Principal, workspace: &str) -> Viewer {
+        Viewer::of(&self.index(), &Caller::of(principal, workspace))
+    }
+
     /// Whose sight of restricted cases decides which triggered runs of `workspace`
     /// `principal` is shown (the listing's side of [`Platform::run_sight`]).
     fn case_reader_of(&self, principal: &Principal, workspace: &str) -> (bool, String) {
-        let caller = Caller::of(principal, workspace);
-        let viewer = Viewer::of(&self.index(), &caller);
+        let viewer = self.viewer_in(principal, workspace);
         (viewer.bypass, viewer.email_str().to_owned())
     }
 
@@ -138,7 +149,7 @@ impl Platform {
         runs.truncate(limit);
         let mut shown = Vec::new();
         for run in runs {
-            match self.run_sight(principal, &run)? {
+            match self.listed_run_sight(principal, &run)? {
                 RunSight::None => {}
                 RunSight::Summary => shown.push(summary(run)),
                 RunSight::Full => shown.push(run),
@@ -163,12 +174,10 @@ impl Platform {
         }
         // A run started by an event about a case hidden from them does not exist for them
         // either (see [`Platform::run_sight`]), as a cursor too.
-        if let Some(case) = place.trigger_case {
-            let caller = Caller::of(principal, &place.workspace);
-            let viewer = Viewer::of(&self.index(), &caller);
-            if !self.case_seen_by(case, &viewer)? {
-                return Err(no_such_run());
-            }
+        if let Some(case) = place.trigger_case
+            && !self.case_seen_by(case, &self.viewer_in(principal, &place.workspace))?
+        {
+            return Err(no_such_run());
         }
         Ok(place.key)
     }
