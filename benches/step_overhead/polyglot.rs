@@ -94,13 +94,17 @@ pub fn rows(
     services: &HostServices,
     limits: StepLimits,
 ) {
-    let dir = tempfile::tempdir().expect("tempdir");
+    // FLOWHOST_BENCH_KEEP=DIR keeps the built components and their caches there, so a
+    // profiler can run the cold child on them afterwards (`benches/README.md`).
+    let temp = tempfile::tempdir().expect("tempdir");
+    let kept = std::env::var_os("FLOWHOST_BENCH_KEEP").map(PathBuf::from);
+    let dir = kept.as_deref().unwrap_or(temp.path());
     for (lang, warm_target, cold_target) in [
         (Language::Python, "< 1.5 ms", "< 5 ms"),
         (Language::Js, "< 0.5 ms", "-"),
     ] {
-        let component = echo_component(dir.path(), lang);
-        let cache = dir.path().join(format!("cache-{lang}"));
+        let component = echo_component(dir, lang);
+        let cache = dir.join(format!("cache-{lang}"));
         let rt = StepRuntime::new(settings, Some(cache.clone())).expect("runtime");
         let step = rt.load(&component).expect("load");
 
