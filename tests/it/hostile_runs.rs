@@ -750,6 +750,40 @@ fn serves_killed_at_arbitrary_points_start_each_run_once_and_create_each_case_on
 /// step's cap, but the run held them all (its context, the loop's collected outputs, its
 /// uncommitted entries) without bound until it ended (robustness review). The fourth
 /// iteration passes the run's bound and fails the run naming it.
+/// The run's outputs are bounded by their bytes too: a 16 MiB string is one JSON value, so
+/// a loop of long strings passed the bound on values and held gigabytes (hostile-step
+/// review). Four outputs of 15 MiB fit in the run's 64 MiB; the fifth fails the run.
+#[test]
+fn a_loop_of_long_outputs_stops_at_the_runs_bound_on_held_bytes() {
+    use flowhost::workflow::engine::MAX_RUN_OUTPUT_BYTES;
+    let d = Deployment::new();
+    let wf = json!({ "name": "long", "workspace": "mssp-soc", "vars": { "items": [1, 2, 3, 4, 5, 6] },
+        "steps": [
+            { "id": "each", "loop": { "over": "$.vars.items" }, "do": [
+                { "id": "out", "uses": crate::common::HOSTILE, "with": { "attack": "big_output", "mib": 15 } }
+            ] }
+        ] });
+    std::fs::write(d.dir.path().join("long.json"), wf.to_string()).expect("write");
+    let out = d.cli(&["run", "long.json", "--as", OWNER, "--json"]);
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("json: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(doc["status"], "failed", "{doc}");
+    let error = doc["error"].as_str().unwrap_or_default();
+    let one = (15 << 20) + 2;
+    let left = MAX_RUN_OUTPUT_BYTES - 4 * one;
+    assert!(
+        error.contains(&format!(
+            "output too large: {one} bytes, and the outputs of this run's steps may hold \
+             {MAX_RUN_OUTPUT_BYTES} bytes in all, {left} of them left"
+        )),
+        "{error}"
+    );
+    assert!(
+        error.contains("each[4]"),
+        "the fifth iteration failed: {error}"
+    );
+}
+
 #[test]
 fn a_loop_of_wide_outputs_stops_at_the_runs_bound_on_held_values() {
     use flowhost::workflow::engine::MAX_RUN_OUTPUT_VALUES;

@@ -891,6 +891,44 @@ fn a_step_updates_case_restrictions_at_most_100_times_per_execution() {
     assert_eq!(audited, 100, "one audited update per allowed call");
 }
 
+/// Every call of the cases interface counts against one budget, whatever it answered:
+/// before, a step could query in a loop until its deadline, each query database work on
+/// the host's shared connection (hostile-step review; SPEC ST-4).
+#[test]
+fn a_step_querying_in_a_loop_is_stopped_at_its_budget_of_case_calls() {
+    let rt = runtime();
+    let platform = Arc::new(common::example_platform());
+    let exec = run_as_owner(&rt, &platform, json!({ "attack": "query_flood" }), roomy());
+    let out = exec
+        .result
+        .expect("the flood step reports where it was stopped");
+    assert_eq!(out["queried"], 1000, "{out}");
+    assert!(
+        out["error"]
+            .as_str()
+            .is_some_and(|e| e
+                .contains("a step may call the cases interface at most 1000 times per execution")),
+        "{out}"
+    );
+}
+
+/// A step keeping WASI resources without dropping them meets a bound on the host's
+/// resource table (host memory outside the step's memory limit); wasmtime's default let
+/// each execution hold a million (hostile-step review).
+#[test]
+fn a_step_keeping_wasi_resources_is_stopped_at_the_tables_bound() {
+    let rt = runtime();
+    let platform = Arc::new(common::example_platform());
+    let exec = run_as_owner(
+        &rt,
+        &platform,
+        json!({ "attack": "pollable_flood" }),
+        roomy(),
+    );
+    let f = failure(&exec).to_string();
+    assert!(f.contains("resource table has no free"), "{f}");
+}
+
 #[test]
 fn a_long_query_text_is_refused_naming_the_cap() {
     let rt = runtime();

@@ -50,6 +50,8 @@ pub struct StepExecution {
     /// About how many JSON values the output holds (counted before it was parsed); 0 when
     /// the step failed.
     pub output_values: usize,
+    /// Bytes of the output's JSON text; 0 when the step failed.
+    pub output_bytes: usize,
 }
 
 /// What the store records of an execution (the store names what it needs; the runtime
@@ -312,7 +314,9 @@ impl StepRuntime {
         let _bound = crate::store::deadline::bind(store.data().deadline());
 
         let result = self.call(step, &mut store, input, &limits);
-        let output_values = result.as_ref().map_or(0, |(_, count)| *count);
+        let (output_values, output_bytes) = result
+            .as_ref()
+            .map_or((0, 0), |(_, size)| (size.values, size.bytes));
         let mut result = result.map(|(value, _)| value);
         // A step that woke from a (clamped) wait may return before an epoch check catches it;
         // its deadline still holds.
@@ -322,7 +326,11 @@ impl StepRuntime {
             });
         }
         let recorder = store.data_mut().take_recorder();
-        let output_values = if result.is_ok() { output_values } else { 0 };
+        let (output_values, output_bytes) = if result.is_ok() {
+            (output_values, output_bytes)
+        } else {
+            (0, 0)
+        };
         StepExecution {
             events: if result.is_ok() {
                 recorder.events
@@ -334,6 +342,7 @@ impl StepRuntime {
             dropped_logs: recorder.dropped_logs,
             duration: started.elapsed(),
             output_values,
+            output_bytes,
         }
     }
 
@@ -343,7 +352,7 @@ impl StepRuntime {
         store: &mut Store<StepState>,
         input: &serde_json::Value,
         limits: &StepLimits,
-    ) -> Result<(serde_json::Value, usize), StepFailure> {
+    ) -> Result<(serde_json::Value, OutputSize), StepFailure> {
         let input = serde_json::to_string(input).map_err(|e| StepFailure::Input(e.to_string()))?;
         let trapped = |store: &Store<StepState>, e: wasmtime::Error| {
             StepFailure::from_wasm_error(&e, limits.timeout, store.data().stderr())
@@ -374,10 +383,20 @@ impl StepRuntime {
                 limit: limits.max_output_values,
             });
         }
+        let size = OutputSize {
+            values: count,
+            bytes: output.len(),
+        };
         serde_json::from_str(&output)
-            .map(|value| (value, count))
+            .map(|value| (value, size))
             .map_err(|e| StepFailure::OutputNotJson(e.to_string()))
     }
+}
+
+/// What an output's text held, counted before it was parsed.
+struct OutputSize {
+    values: usize,
+    bytes: usize,
 }
 
 fn describe_step_error(e: StepError) -> String {

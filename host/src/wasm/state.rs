@@ -8,7 +8,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::principal::Caller;
 use crate::services::HostServices;
 use crate::services::caps::{
-    MAX_LOG_LINE_BYTES as MAX_LOG_MESSAGE_BYTES, MAX_RANDOM_BYTES_PER_CALL,
+    self, MAX_LOG_LINE_BYTES as MAX_LOG_MESSAGE_BYTES, MAX_RANDOM_BYTES_PER_CALL,
 };
 use crate::services::events::CustomEvent;
 
@@ -102,6 +102,8 @@ pub struct StepState {
     pub(crate) cases_created: usize,
     /// *Update case restrictions* calls so far, against `limits.max_restriction_updates`.
     pub(crate) restriction_updates: usize,
+    /// Calls of the cases interface so far, against `limits.max_case_calls`.
+    pub(crate) case_calls: usize,
     /// When the execution's time is up.
     deadline: std::time::Instant,
 }
@@ -127,7 +129,11 @@ impl StepState {
             .build();
         Self {
             wasi,
-            table: ResourceTable::new(),
+            table: {
+                let mut table = ResourceTable::new();
+                table.set_max_capacity(caps::MAX_WASI_RESOURCES);
+                table
+            },
             stderr,
             limiter: MemoryLimiter::new(limits.memory_bytes),
             caller,
@@ -136,6 +142,7 @@ impl StepState {
             recorder: Recorder::default(),
             cases_created: 0,
             restriction_updates: 0,
+            case_calls: 0,
             deadline: std::time::Instant::now() + limits.timeout,
         }
     }

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -38,13 +38,8 @@ pub const SLEEP_LIMIT: Duration = Duration::from_secs(60);
 /// How often a sleeping wait looks whether the host is stopping.
 const STOP_POLL: Duration = Duration::from_millis(50);
 
-/// JSON values the outputs of a run's WASM steps may hold in all, those replayed from its
-/// journal on a resume included: the run holds them (its context, a loop's collected
-/// outputs, its uncommitted entries) until it ends. Each output is capped
-/// (`StepLimits::max_output_values`), but a loop of 100,000 iterations multiplied that cap
-/// into gigabytes (robustness review). A step whose output would pass it fails naming it,
-/// publishing nothing (SPEC ST-4).
-pub const MAX_RUN_OUTPUT_VALUES: usize = 2_000_000;
+use super::held::{Held, Size};
+pub use super::held::{MAX_RUN_OUTPUT_BYTES, MAX_RUN_OUTPUT_VALUES};
 
 /// Hears about steps as they run (the CLI prints a live trace).
 pub trait Observer: Send + Sync {
@@ -597,7 +592,7 @@ impl Engine {
         };
         let pending = Pending::default();
         let threads = Slots::new(MAX_RUN_THREADS);
-        let held_values = AtomicUsize::new(0);
+        let held = Held::default();
         let exec = Exec {
             engine: self,
             workflow,
@@ -609,7 +604,7 @@ impl Engine {
             pending: &pending,
             waiting: std::sync::Mutex::new(Vec::new()),
             threads: &threads,
-            held_values: &held_values,
+            held: &held,
         };
         let mut ctx = json!({ "event": event, "vars": workflow.vars, "steps": {} });
         let (status, exit_status, output, error) = match exec.steps(&workflow.steps, &mut ctx, "") {
@@ -796,9 +791,9 @@ struct Exec<'a> {
     waiting: std::sync::Mutex<Vec<PublicId>>,
     /// The run's helper-thread slots, shared with its nested workflows (see [`fanout`]).
     threads: &'a Slots,
-    /// JSON values its WASM steps' outputs hold so far, shared with its nested workflows
-    /// ([`MAX_RUN_OUTPUT_VALUES`]).
-    held_values: &'a AtomicUsize,
+    /// What its WASM steps' outputs hold so far, shared with its nested workflows
+    /// ([`super::held`]).
+    held: &'a Held,
 }
 
 impl Exec<'_> {
@@ -847,18 +842,6 @@ impl Exec<'_> {
             None => Ok(()),
             Some(why) => Err(Halt::Unavailable(why)),
         }
-    }
-
-    /// Takes an output of `count` JSON values into what the run holds
-    /// ([`MAX_RUN_OUTPUT_VALUES`]); `Err(count)` if it does not fit, and then nothing is taken.
-    fn hold_output(&self, count: usize) -> Result<(), usize> {
-        self.held_values
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
-                held.checked_add(count)
-                    .filter(|total| *total <= MAX_RUN_OUTPUT_VALUES)
-            })
-            .map(|_| ())
-            .map_err(|_| count)
     }
 
     /// Commits the entries of every finished step now.
@@ -1129,8 +1112,7 @@ impl Exec<'_> {
             // A replayed output is held as a fresh one is: each resume does not start the
             // run's bound afresh.
             if matches!(uses, Uses::Component(_)) {
-                self.held_values
-                    .fetch_add(crate::json_limits::value_count(&output), Ordering::Relaxed);
+                self.held.replayed(Size::of(&output));
             }
             self.observer
                 .step_finished(key, &Ok(output.clone()), Duration::ZERO, true);
@@ -1295,12 +1277,12 @@ impl Exec<'_> {
                     .watched();
                 // What the run may still hold bounds this output too, so an output past it
                 // is refused before it is parsed.
-                let left =
-                    MAX_RUN_OUTPUT_VALUES.saturating_sub(self.held_values.load(Ordering::Relaxed));
+                let left = self.held.left();
                 let defaults = StepLimits::default();
                 let limits = StepLimits {
                     timeout: timeout.unwrap_or(defaults.timeout),
-                    max_output_values: defaults.max_output_values.min(left),
+                    max_output_values: defaults.max_output_values.min(left.values),
+                    max_output_bytes: defaults.max_output_bytes.min(left.bytes),
                     ..defaults
                 };
                 let mut exec = self.engine.runtime.execute(
@@ -1311,37 +1293,73 @@ impl Exec<'_> {
                     limits,
                 );
                 // Taken into what the run holds only if it fits: parallel parts check `left`
-                // at once, so the check that counts is this one, atomic.
+                // at once, so the check that counts is this one, atomic. An output refused by
+                // a bound the run lowered is the run's refusal too.
+                use crate::wasm::StepFailure::{OutputTooLarge, OutputTooManyValues};
                 let held = match &exec.result {
-                    Ok(_) => self.hold_output(exec.output_values),
-                    Err(crate::wasm::StepFailure::OutputTooManyValues { count, .. })
-                        if left < defaults.max_output_values =>
+                    Ok(_) => self.held.take(Size {
+                        values: exec.output_values,
+                        bytes: exec.output_bytes,
+                    }),
+                    Err(OutputTooManyValues { count, .. })
+                        if left.values < defaults.max_output_values =>
                     {
-                        Err(*count)
+                        Err(Size {
+                            values: *count,
+                            bytes: 0,
+                        })
+                    }
+                    Err(OutputTooLarge { len, .. }) if left.bytes < defaults.max_output_bytes => {
+                        Err(Size {
+                            values: 0,
+                            bytes: *len,
+                        })
                     }
                     Err(_) => Ok(()),
                 };
-                if let Err(count) = held {
-                    // Failed as a whole: nothing of it is kept, its events are not published.
-                    let left = MAX_RUN_OUTPUT_VALUES
-                        .saturating_sub(self.held_values.load(Ordering::Relaxed));
-                    exec.result =
-                        Err(crate::wasm::StepFailure::OutputTooManyValues { count, limit: left });
-                    exec.events.clear();
-                    exec.output_values = 0;
-                }
-                let result = match &exec.result {
-                    Ok(value) => Ok(value.clone()),
-                    Err(crate::wasm::StepFailure::OutputTooManyValues { count, limit })
-                        if held.is_err() =>
-                    {
-                        Err(format!(
-                            "output too large: about {count} JSON values, and the outputs of \
-                             this run's steps may hold {MAX_RUN_OUTPUT_VALUES} in all, {limit} \
-                             of them left (SPEC ST-4)"
-                        ))
+                let result = match held {
+                    Ok(()) => exec
+                        .result
+                        .as_ref()
+                        .map(Value::clone)
+                        .map_err(|e| e.to_string()),
+                    Err(size) => {
+                        // Failed as a whole: nothing of it is kept, its events are not
+                        // published.
+                        let left = self.held.left();
+                        let (failure, message) = if size.values > left.values {
+                            (
+                                OutputTooManyValues {
+                                    count: size.values,
+                                    limit: left.values,
+                                },
+                                format!(
+                                    "output too large: about {} JSON values, and the outputs \
+                                     of this run's steps may hold {MAX_RUN_OUTPUT_VALUES} in \
+                                     all, {} of them left (SPEC ST-4)",
+                                    size.values, left.values
+                                ),
+                            )
+                        } else {
+                            (
+                                OutputTooLarge {
+                                    len: size.bytes,
+                                    limit: left.bytes,
+                                },
+                                format!(
+                                    "output too large: {} bytes, and the outputs of this \
+                                     run's steps may hold {MAX_RUN_OUTPUT_BYTES} bytes in all, \
+                                     {} of them left (SPEC ST-4)",
+                                    size.bytes, left.bytes
+                                ),
+                            )
+                        };
+                        exec.result = Err(failure);
+                        exec.events.clear();
+                        exec.output_values = 0;
+                        exec.output_bytes = 0;
+                        Err(message)
                     }
-                    Err(e) => Err(e.to_string()),
                 };
                 let record = StepRecordData {
                     workspace: self.caller.workspace.clone(),
@@ -1536,7 +1554,7 @@ impl Exec<'_> {
             pending: self.pending,
             waiting: std::sync::Mutex::new(Vec::new()),
             threads: self.threads,
-            held_values: self.held_values,
+            held: self.held,
         };
         let result = child.steps(&inner.steps, &mut inner_ctx, &format!("{key}/"));
         self.waiting

@@ -6,6 +6,7 @@ pub mod components;
 pub mod engine;
 pub mod fanout;
 pub mod flows;
+pub mod held;
 mod pending;
 pub mod publish;
 pub mod revision;

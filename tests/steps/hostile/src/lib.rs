@@ -4,7 +4,7 @@
 //! "emit_then_panic" | "remember" | "none", ...}`, and the attacks on the caps of what a step
 //! hands the host (SPEC ST-4): "random" | "random_loop" | "big_case" | "big_case_json" |
 //! "many_collaborators" | "case_flood" | "long_query" | "deep_event" | "event_flood" | "wide_events" |
-//! "log_flood". Those return what the host answered (an error as a failed step).
+//! "log_flood" | "query_flood" | "pollable_flood". Those return what the host answered (an error as a failed step).
 //!
 //! The escape attempts (file, env, socket) return what they obtained on success, so a test
 //! sees any leak; on failure they return the error the sandbox gave them.
@@ -83,6 +83,19 @@ impl Guest for Hostile {
             "many_collaborators" => caps::many_collaborators(&input),
             "case_flood" => caps::case_flood(),
             "restriction_flood" => caps::restriction_flood(),
+            "query_flood" => caps::query_flood(),
+            "pollable_flood" => {
+                // Pollables kept, never dropped: each is an entry of the host's resource
+                // table, host memory outside this step's memory limit.
+                for n in 0..100_000_u32 {
+                    let p = wasi_clock::wasi::clocks::monotonic_clock::subscribe_duration(0);
+                    std::mem::forget(black_box(p));
+                    if n == 99_999 {
+                        return Ok(serde_json::json!({ "kept": 100_000 }).to_string());
+                    }
+                }
+                Ok(String::new())
+            }
             "long_query" => caps::long_query(&input),
             "deep_event" => caps::deep_event(&input),
             "event_flood" => caps::event_flood(),
@@ -216,6 +229,38 @@ mod wasi_random {
     });
 }
 
+/// `wasi:clocks/monotonic-clock`'s pollables, made directly.
+mod wasi_clock {
+    wit_bindgen::generate!({
+        inline: "
+            package hostile:clock;
+            world hostile-clock { import wasi:clocks/monotonic-clock@0.2.0; }
+            package wasi:io@0.2.0 {
+                interface poll {
+                    resource pollable {
+                        ready: func() -> bool;
+                        block: func();
+                    }
+                    poll: func(in: list<borrow<pollable>>) -> list<u32>;
+                }
+            }
+            package wasi:clocks@0.2.0 {
+                interface monotonic-clock {
+                    use wasi:io/poll@0.2.0.{pollable};
+                    type instant = u64;
+                    type duration = u64;
+                    now: func() -> instant;
+                    resolution: func() -> duration;
+                    subscribe-instant: func(when: instant) -> pollable;
+                    subscribe-duration: func(when: duration) -> pollable;
+                }
+            }
+        ",
+        world: "hostile-clock",
+        generate_all,
+    });
+}
+
 /// Oversized values handed to the case, event and log interfaces.
 mod caps {
     use flowhost_step::{StepError, cases, events, log};
@@ -327,6 +372,29 @@ mod caps {
             }
         }
         Ok(json!({ "updated": 1_000_000 }).to_string())
+    }
+
+    /// `query-cases` matching nothing, until the host refuses one; returns how many it
+    /// answered and why it stopped.
+    pub fn query_flood() -> Result<String, StepError> {
+        for n in 0..1_000_000_u32 {
+            let query = cases::CaseQuery {
+                filter: cases::CaseFilter {
+                    access_mode: None,
+                    state: None,
+                    severity: None,
+                    assignee: None,
+                    text: Some("no case has this title".into()),
+                },
+                sort: cases::CaseSort::CreatedDesc,
+                page_size: 1,
+                cursor: None,
+            };
+            if let Err(e) = cases::query_cases(&query) {
+                return Ok(json!({ "queried": n, "error": format!("{e:?}") }).to_string());
+            }
+        }
+        Ok(json!({ "queried": 1_000_000 }).to_string())
     }
 
     /// `query-cases` with a text filter of `mib` MiB.
