@@ -446,3 +446,33 @@ fn serve_passes_again_soon_while_batches_come_back_full() {
         1
     );
 }
+
+/// A secret stored before secrets were bound to a `run_as` (the column NULL, as for every
+/// secret issued before that migration) starts nothing until it is rotated: before, the
+/// check skipped it, so it started runs as whoever the workflow ran as later (SPEC WF-10;
+/// stored-data review).
+#[test]
+fn a_webhook_secret_bound_to_no_run_as_starts_nothing_until_rotated() {
+    let site = Site::new();
+    let hook = site.webhook();
+    site.sql("UPDATE webhooks SET run_as = NULL");
+    let platform = site.platform();
+    let now = now_unix();
+    let refused = deliver(&platform, &hook, b"{}", now, now, None);
+    assert!(matches!(refused, Err(Refusal::Rebound)), "{refused:?}");
+    let out = site.ok(&[
+        "workflows",
+        "webhook",
+        "on-hook",
+        "--workspace",
+        "mssp-soc",
+        "--rotate",
+        "--as",
+        OWNER,
+        "--json",
+    ]);
+    let rotated: Value = serde_json::from_str(&out).expect("json");
+    let secret = rotated["secret"].as_str().expect("secret").to_owned();
+    let accepted = deliver(&platform, &(hook.0, secret), b"{}", now, now, None);
+    assert!(accepted.is_ok(), "{accepted:?}");
+}

@@ -90,10 +90,11 @@ pub enum Refusal {
     /// The same signature was accepted before.
     #[error("this signature was accepted before (a replay)")]
     Replayed,
-    /// The workflow's `run_as` changed since the secret was issued: it must be rotated.
+    /// The secret was not issued for the workflow's current `run_as` (it changed since, or
+    /// the secret predates secrets bound to one): it must be rotated.
     #[error(
-        "the workflow's `run_as` changed since this webhook's secret was issued; rotate it \
-         (`flowhost workflows webhook NAME --rotate`) to start runs as the new one"
+        "this webhook's secret was not issued for the workflow's current `run_as`; rotate it \
+         (`flowhost workflows webhook NAME --rotate`) to start runs as that identity"
     )]
     Rebound,
     /// The body or a header is not what a request may carry.
@@ -322,9 +323,10 @@ impl Platform {
         // A secret issued for one `run_as` starts no run as another: a later revision bound
         // to someone else (an Owner republishing a member's workflow as themselves) waits for
         // the secret to be rotated by someone who may bind that identity (SPEC WF-10).
-        if let Some(issued_for) = &hook.run_as
-            && rev.run_as.as_ref() != Some(issued_for)
-        {
+        // A secret stored before secrets were bound (no `run_as`) is bound to nobody, so it
+        // starts nothing until rotated: otherwise it would act as whoever the workflow runs
+        // as now (stored-data review).
+        if hook.run_as.is_none() || hook.run_as != rev.run_as {
             return Err(Refusal::Rebound);
         }
         // The run acts as the revision's `run_as` on behalf of its publisher, checked at each
@@ -341,6 +343,12 @@ impl Platform {
             .transpose()
             .map_err(|e| Error::Internal(format!("pinned components: {e}")))?;
         let outcome = self.transact(|tx| {
+            // Checked again under the write: a rotation that committed while this request
+            // waited for it has retired the secret the signature verified under (review).
+            match store::by_id(tx, &hook.id)? {
+                Some(now) if now.secret == hook.secret && now.run_as == hook.run_as => {}
+                _ => return Ok(Err(Refusal::BadSignature)),
+            }
             let forget_before = d.now - SIGNATURE_MEMORY_SECS;
             let fresh = store::see_signature(tx, &hook.id, &signature, d.now, forget_before)?;
             // A key already used answers with its run: to a retry signed anew, and to the very
@@ -350,15 +358,15 @@ impl Platform {
                 && let Some((run_id, made_by)) = store::run_of_key(tx, &hook.id, key)?
             {
                 if !fresh && made_by != event {
-                    return Ok(None);
+                    return Ok(Err(Refusal::Replayed));
                 }
-                return Ok(Some(Accepted {
+                return Ok(Ok(Accepted {
                     run_id,
                     repeated: true,
                 }));
             }
             if !fresh {
-                return Ok(None);
+                return Ok(Err(Refusal::Replayed));
             }
             let id = PublicId::new(IdKind::Run)?;
             let run = RunRef {
@@ -382,12 +390,12 @@ impl Platform {
             if let Some(key) = d.idempotency_key {
                 store::record_key(tx, &hook.id, key, run.key, d.now)?;
             }
-            Ok(Some(Accepted {
+            Ok(Ok(Accepted {
                 run_id: run.id.to_string(),
                 repeated: false,
             }))
         })?;
-        outcome.ok_or(Refusal::Replayed)
+        outcome
     }
 }
 
