@@ -47,10 +47,14 @@ fn text(out: &Output) -> String {
 
 impl Env {
     fn new() -> Env {
+        Env::with_tenant(&example_tenant_path())
+    }
+
+    /// A fresh database with the tenant file `tenant` applied.
+    fn with_tenant(tenant: &Path) -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("flowhost.db");
         let env = Env { dir, db };
-        let tenant = example_tenant_path();
         env.ok(&[
             "tenant",
             "apply",
@@ -1137,4 +1141,115 @@ fn an_interaction_flow_is_not_run_by_hand_with_a_forged_event() {
     let runs = env.ok(&["runs", "list", "--as", OWNER, "--json"]);
     let runs: Value = serde_json::from_str(&runs).expect("json");
     assert_eq!(runs.as_array().map(Vec::len), Some(0), "{runs}");
+}
+
+/// One name is one workflow in a workspace: while a share of `triage` from one workspace is
+/// accepted into the destination, another workspace's `triage` is neither accepted at once
+/// nor later. Before, both were, and which one ran (under whose acceptance) was whichever row
+/// the database returned first (SPEC SH-1, WF-10; concurrency review).
+#[test]
+fn a_second_workspaces_share_of_the_same_name_is_not_accepted_beside_the_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tenant = dir.path().join("tenant.json");
+    let ws = |name: &str, members: Value| serde_json::json!({ "name": name, "members": members });
+    let owner = serde_json::json!({ "email": OWNER, "role": "owner" });
+    let lead = serde_json::json!({ "email": LEAD, "role": "owner" });
+    let file = serde_json::json!({ "organization": "acme-mssp", "workspaces": [
+        ws("soc-a", serde_json::json!([owner])),
+        ws("soc-b", serde_json::json!([owner, lead])),
+        ws("customer", serde_json::json!([owner])),
+    ] });
+    std::fs::write(&tenant, file.to_string()).expect("tenant");
+    let env = Env::with_tenant(&tenant);
+    for source in ["soc-a", "soc-b"] {
+        let wf = serde_json::json!({ "name": "triage", "workspace": source, "run_as": OWNER,
+            "steps": [{ "id": "echo", "uses": ECHO, "with": { "from": source } },
+                { "exit": { "status": "done", "output": "$.steps.echo" } }] });
+        let path = env.dir.path().join(format!("{source}.json"));
+        std::fs::write(&path, wf.to_string()).expect("workflow");
+        env.ok(&[
+            "workflows",
+            "publish",
+            path.to_str().expect("utf-8"),
+            "--as",
+            OWNER,
+        ]);
+    }
+    let share = |from: &str, who: &str| {
+        env.cli(&[
+            "share", "workflow", "triage", "--from", from, "--to", "customer", "--as", who,
+        ])
+    };
+    // The Owner of both sides shares soc-a's: accepted at once.
+    let first = share("soc-a", OWNER);
+    assert!(first.status.success(), "{}", text(&first));
+    // soc-b's, by the same Owner: refused, naming the share in the way.
+    let second = share("soc-b", OWNER);
+    assert!(!second.status.success(), "{}", text(&second));
+    assert!(
+        text(&second).contains("already runs `triage` shared from `soc-a`"),
+        "{}",
+        text(&second)
+    );
+    // By someone who is no Owner of the destination it waits; accepting it is refused too.
+    let pending = share("soc-b", LEAD);
+    assert!(pending.status.success(), "{}", text(&pending));
+    let shares = env.json(&["share", "list", "--workspace", "soc-b", "--as", LEAD]);
+    let id = shares[0]["id"].as_str().expect("share id").to_owned();
+    let refused = env.fails(&["share", "accept", &id, "--as", OWNER]);
+    assert!(
+        refused.contains("already runs `triage` shared from `soc-a`"),
+        "{refused}"
+    );
+    // The destination runs soc-a's, as before.
+    let run = env.json(&[
+        "run",
+        "--published",
+        "triage",
+        "--workspace",
+        "customer",
+        "--as",
+        OWNER,
+    ]);
+    assert_eq!(run["output"]["from"], "soc-a", "{run}");
+}
+
+/// A run that ended with an interaction still open (a sibling branch exited) takes no answer
+/// to it: the interaction is not listed, and an answer is refused, naming why. Before, the
+/// answer was stored, audited and reported accepted, and reached nothing (concurrency review).
+#[test]
+fn an_interaction_of_a_run_that_ended_takes_no_answer() {
+    let env = Env::new();
+    let wf = serde_json::json!({ "name": "ends-early", "workspace": "mssp-soc", "run_as": OWNER,
+        "steps": [{ "parallel": [
+            [{ "id": "approve", "interaction": {
+                "title": "Approve?",
+                "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+                "access": { "workspace_users": { "emails": [OWNER] } } } }],
+            [{ "id": "slow", "wait": "200ms" }, { "exit": { "status": "closed-early" } }]
+        ] }] });
+    let path = env.dir.path().join("ends-early.json");
+    std::fs::write(&path, wf.to_string()).expect("workflow");
+    let run = env.json(&["run", path.to_str().expect("utf-8"), "--as", OWNER]);
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["exit_status"], "closed-early", "{run}");
+    let id: String = common::db_at(&env.db)
+        .conn()
+        .query_row("SELECT public_id FROM interactions", [], |r| r.get(0))
+        .expect("the branch opened its interaction");
+    let listed = env.json(&["interact", "list", "--workspace", "mssp-soc", "--as", OWNER]);
+    assert_eq!(listed, serde_json::json!([]), "{listed}");
+    let refused = env.fails(&[
+        "interact",
+        "respond",
+        &id,
+        "--values",
+        r#"{"ok":true}"#,
+        "--as",
+        OWNER,
+    ]);
+    assert!(
+        refused.contains("which has ended; it takes no response"),
+        "{refused}"
+    );
 }

@@ -338,6 +338,14 @@ impl Platform {
                 }
                 Status::Open => {}
             }
+            // A run can end with an interaction still open (a sibling branch failed or
+            // exited): an answer to it would be stored and audited, and reach nothing
+            // (concurrency review). Read under the write lock, so a run ending now is seen.
+            if crate::runs::store::journal::has_ended(tx, r.run)? {
+                return refuse(format!(
+                    "interaction {id} belongs to run {run}, which has ended; it takes no response (SPEC IX-8)"
+                ));
+            }
             if r.deadline_ms.is_some_and(|d| d <= now_ms()) {
                 // Closing it is left to whoever resumes the run (`serve`, or a resume), so that
                 // the run is claimed and resumed by one process.

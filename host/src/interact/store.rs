@@ -129,7 +129,11 @@ pub(super) fn of_step(
 /// The open interactions of `workspace`, oldest first.
 pub(super) fn open_in(conn: &Connection, workspace: &str) -> Result<Vec<Interaction>, Error> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND workspace = ?1 ORDER BY id"
+        // An open interaction of a run that ended takes no answer, so it is not listed.
+        "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND workspace = ?1
+           AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = interactions.run_id
+                           AND runs.status IN ('succeeded', 'failed', 'stopped'))
+         ORDER BY id"
     ))?;
     let rows = stmt.query_map([workspace], interaction)?;
     rows.collect::<Result<_, _>>().map_err(internal)

@@ -151,6 +151,7 @@ impl Platform {
             let status = if accept_now { "accepted" } else { "pending" };
             if accept_now {
                 own_workflow_conflict(tx, destination, name)?;
+                accepted_conflict(tx, destination, name, source)?;
             }
             let id = PublicId::new(IdKind::Share)?;
             let share = store::insert(
@@ -206,6 +207,7 @@ impl Platform {
         let accepted_as = crate::workflow::publish::publisher_to_stored(actor);
         self.transact(|tx| {
             own_workflow_conflict(tx, &share.destination, &share.name)?;
+            accepted_conflict(tx, &share.destination, &share.name, &share.source)?;
             // Decided on the share as read above: if another accept (or a newer revision's)
             // landed since, this one is refused rather than written over it, so two accepts
             // never both succeed and a pinned revision never goes back (SPEC SH-3).
@@ -396,6 +398,27 @@ fn own_workflow_conflict(conn: &Connection, destination: &str, name: &str) -> Re
         )));
     }
     Ok(())
+}
+
+/// One name is one workflow in a workspace: a share of `name` from `source` is not accepted
+/// into `destination` while another workspace's share of that name is accepted there.
+/// Before, both could be, and which one ran (under whose acceptance) was whichever row the
+/// database returned first (SPEC SH-1, WF-10; concurrency review). Read in the accepting
+/// transaction, under the write lock, so two accepts at once cannot both pass.
+fn accepted_conflict(
+    conn: &Connection,
+    destination: &str,
+    name: &str,
+    source: &str,
+) -> Result<(), Error> {
+    match store::accepted_into(conn, destination, name)? {
+        Some(other) if other.source != source => Err(Error::Conflict(format!(
+            "`{destination}` already runs `{name}` shared from `{}` (share {}); one name is \
+             one workflow in a workspace",
+            other.source, other.id
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Collects custom-role selections in every interaction's access settings, with their paths.

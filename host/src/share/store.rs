@@ -168,7 +168,8 @@ pub(super) fn accepted_into(
     name: &str,
 ) -> Result<Option<Accepted>, Error> {
     conn.query_row(
-        "SELECT public_id, source, revision, accepted_as FROM shares WHERE destination = ?1 AND name = ?2 AND status = 'accepted'",
+        // The oldest, should a database from before the one-accepted-share rule hold two.
+        "SELECT public_id, source, revision, accepted_as FROM shares WHERE destination = ?1 AND name = ?2 AND status = 'accepted' ORDER BY id LIMIT 1",
         params![workspace, name],
         |r| {
             Ok(Accepted {

@@ -213,6 +213,25 @@ pub(crate) fn finish(
     Ok(())
 }
 
+/// Whether `run` has ended (succeeded, failed or stopped): nothing it waited on is answered
+/// any more. A missing run has ended too.
+pub(crate) fn has_ended(conn: &Connection, run: i64) -> Result<bool, Error> {
+    let status = conn
+        .query_row(
+            "SELECT status, public_id FROM runs WHERE id = ?1",
+            [run],
+            |r| status(r, 0, 1),
+        )
+        .optional()
+        .map_err(internal)?;
+    Ok(status.is_none_or(|s| {
+        matches!(
+            s,
+            RunStatus::Succeeded | RunStatus::Failed | RunStatus::Stopped
+        )
+    }))
+}
+
 /// A run's status and lease, as read when this host found it no longer its own.
 pub(crate) struct Holder {
     /// The run's id as people see it: errors never name its key (SPEC ID-4).

@@ -175,7 +175,8 @@ pub(in crate::workflow) fn shared_from(
     name: &str,
 ) -> Result<Option<String>, Error> {
     conn.query_row(
-        "SELECT source FROM shares WHERE destination = ?1 AND name = ?2 AND status = 'accepted'",
+        // The oldest, as `share/store.rs` reads it, should two be accepted.
+        "SELECT source FROM shares WHERE destination = ?1 AND name = ?2 AND status = 'accepted' ORDER BY id LIMIT 1",
         params![workspace, name],
         |r| r.get(0),
     )
