@@ -342,7 +342,7 @@ impl Platform {
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| Error::Internal(format!("pinned components: {e}")))?;
-        let outcome = self.transact(|tx| {
+        self.transact(|tx| {
             // Checked again under the write: a rotation that committed while this request
             // waited for it has retired the secret the signature verified under (review).
             match store::by_id(tx, &hook.id)? {
@@ -394,8 +394,7 @@ impl Platform {
                 run_id: run.id.to_string(),
                 repeated: false,
             }))
-        })?;
-        outcome
+        })?
     }
 }
 
