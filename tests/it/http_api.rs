@@ -1620,3 +1620,52 @@ fn a_request_refused_before_its_body_is_read_says_connection_close() {
     let (status, _, body) = read_answer(&mut stream);
     assert_eq!((status, body.as_str()), (200, "ok"));
 }
+
+/// A client that never finishes its request's head, or never sends the body it announced,
+/// holds nothing for long: the head has 10 s (hyper's timer, which `axum::serve` never set),
+/// the body 20 s, answered 400. Before, each such socket was held for ever, so a thousand of
+/// them took the host's file handles, and one kept `serve` from stopping (HTTP review).
+#[test]
+fn a_client_too_slow_with_its_head_or_body_is_dropped() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let connect = || {
+        let stream = TcpStream::connect(&addr).expect("connects");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(40)))
+            .expect("timeout");
+        stream
+    };
+    // Half a head, then nothing: the connection is closed without an answer past 10 s.
+    let mut slow_head = connect();
+    slow_head
+        .write_all(format!("GET /api/v1/workspaces HTTP/1.1\r\nHost: {addr}\r\n").as_bytes())
+        .expect("half a head");
+    // A whole head announcing 100 bytes, 10 of them sent.
+    let mut slow_body = connect();
+    slow_body
+        .write_all(
+            format!(
+                "POST /api/v1/workspaces/mssp-soc/cases HTTP/1.1\r\nHost: {addr}\r\n\
+                 Authorization: Bearer {owner}\r\nContent-Type: application/json\r\n\
+                 Content-Length: 100\r\n\r\n{{\"title\":"
+            )
+            .as_bytes(),
+        )
+        .expect("head and part of the body");
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let ended = slow_head.read_to_end(&mut rest);
+    assert!(
+        matches!(ended, Ok(_)),
+        "the server closes the connection rather than leave it open: {ended:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "closed after {:?}",
+        started.elapsed()
+    );
+    let (status, _, body) = read_answer(&mut slow_body);
+    assert_eq!(status, 400, "{body}");
+}

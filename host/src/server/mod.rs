@@ -6,11 +6,11 @@
 mod api;
 pub mod client_limit;
 mod hooks;
+mod listen;
 mod state;
 mod unread_body;
 mod web;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -47,10 +47,5 @@ pub async fn serve(
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     };
-    // Each connection's peer address goes with its requests: the sign-in limits count by it.
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(stopped)
-        .await?;
-    Ok(())
+    listen::serve(listener, router(state), stopped).await
 }

@@ -8,11 +8,17 @@
 //! not told otherwise) then sends it into a closed socket and fails at random, depending on
 //! whether the body had arrived with the head. Saying `Connection: close` in the answer makes
 //! the close part of the protocol: hyper closes, and the client opens a new connection.
+//!
+//! The body also has [`BODY_READ_TIMEOUT`] to arrive: a client trickling it (or sending none
+//! after a `Content-Length`) held its request's handler, and its connection, for ever
+//! (HTTP review). Past it, reading the body fails and the handler answers as for a body that
+//! does not read.
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
@@ -20,6 +26,9 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use http_body::{Frame, SizeHint};
+
+/// How long a request's body has to arrive, from when its handler is called.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The middleware: passes the request on with its body watched, and marks the answer
 /// `Connection: close` when the body was left unread.
@@ -33,6 +42,7 @@ pub(crate) async fn close_if_unread(request: Request, next: Next) -> Response {
     let watched = Body::new(Watched {
         inner: body,
         ended: Arc::clone(&ended),
+        deadline: Box::pin(tokio::time::sleep(BODY_READ_TIMEOUT)),
     });
     let mut response = next.run(Request::from_parts(parts, watched)).await;
     if !ended.load(Ordering::Acquire) {
@@ -43,10 +53,12 @@ pub(crate) async fn close_if_unread(request: Request, next: Next) -> Response {
     response
 }
 
-/// A request body that records when it has been read to its end.
+/// A request body that records when it has been read to its end, and fails once its
+/// deadline passes with the body still arriving.
 struct Watched {
     inner: Body,
     ended: Arc<AtomicBool>,
+    deadline: Pin<Box<tokio::time::Sleep>>,
 }
 
 impl HttpBody for Watched {
@@ -60,6 +72,12 @@ impl HttpBody for Watched {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         if matches!(polled, Poll::Ready(None)) || self.inner.is_end_stream() {
             self.ended.store(true, Ordering::Release);
+        }
+        if polled.is_pending() && self.deadline.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Some(Err(axum::Error::new(format!(
+                "the request's body did not arrive within {} s",
+                BODY_READ_TIMEOUT.as_secs()
+            )))));
         }
         polled
     }
