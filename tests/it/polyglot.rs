@@ -390,8 +390,8 @@ fn a_missing_toolchain_is_named_with_how_to_install_it() {
 }
 
 /// The pooling limits hold a Python step in every slot at once (14 core instances each,
-/// `wasm/engine.rs`): with 4 slots, 4 Python steps run concurrently and none is refused for
-/// want of an instance.
+/// `wasm/engine.rs`): with 4 slots, 4 Python steps of two workspaces run concurrently and
+/// none is refused for want of an instance.
 #[test]
 fn every_pool_slot_can_hold_a_python_step_at_once() {
     let hostile = hostile();
@@ -407,13 +407,17 @@ fn every_pool_slot_can_hold_a_python_step_at_once() {
         ..limits()
     };
     std::thread::scope(|s| {
+        // Two workspaces, as one holds at most half of the slots (`wasm/slots.rs`).
         let runs: Vec<_> = (0..4)
-            .map(|_| {
-                s.spawn(|| {
+            .map(|i| {
+                let mut caller = common::caller();
+                caller.workspace = format!("{}-{}", caller.workspace, i % 2);
+                let (rt, step) = (&rt, &step);
+                s.spawn(move || {
                     rt.execute(
-                        &step,
+                        step,
                         &json!({ "attack": "sleep" }),
-                        common::caller(),
+                        caller,
                         flowhost::services::HostServices::deny_all(),
                         limits,
                     )

@@ -1099,3 +1099,54 @@ fn step_run_refuses_a_huge_random_request_at_once() {
         started.elapsed()
     );
 }
+
+/// One workspace's steps hold at most half of the host's instance slots, and a step waits
+/// for a slot rather than fail: four sleeping steps of one workspace on a pool of four, and
+/// another workspace's step still runs at once. Before, the sleepers took all four and the
+/// other tenant's step failed for want of a slot (hostile-step review).
+#[test]
+fn a_workspace_holding_its_share_of_slots_leaves_the_others_room() {
+    let settings = EngineSettings {
+        pool_instances: 4,
+        ..EngineSettings::server()
+    };
+    let rt = StepRuntime::new(&settings, None).expect("runtime");
+    let hostile = rt.load(Path::new(HOSTILE)).expect("loads");
+    let echo = rt.load(Path::new(ECHO)).expect("loads");
+    let limits = StepLimits {
+        timeout: Duration::from_secs(1),
+        ..StepLimits::default()
+    };
+    std::thread::scope(|s| {
+        let sleepers: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    let attack = json!({ "attack": "sleep" });
+                    rt.execute(&hostile, &attack, owner(), HostServices::deny_all(), limits)
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(300));
+        let mut other = owner();
+        other.workspace = "customer-globex".into();
+        let started = std::time::Instant::now();
+        let exec = rt.execute(
+            &echo,
+            &json!({ "n": 1 }),
+            other,
+            HostServices::deny_all(),
+            StepLimits::default(),
+        );
+        assert!(exec.result.is_ok(), "{:?}", exec.result);
+        assert!(
+            started.elapsed() < Duration::from_millis(600),
+            "the other workspace's step waited for the sleepers: {:?}",
+            started.elapsed()
+        );
+        // All four sleepers ran to their deadline, two of them after waiting for a slot.
+        for sleeper in sleepers {
+            let exec = sleeper.join().expect("no panic");
+            assert_eq!(failure(&exec).kind(), "deadline", "{:?}", exec.result);
+        }
+    });
+}

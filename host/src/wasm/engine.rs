@@ -114,13 +114,14 @@ fn pooling_config(settings: &EngineSettings) -> PoolingAllocationConfig {
     // Measured per component (issue 17): a Rust step instantiates 1 main module plus a few
     // WASI shims, 1 memory; componentize-py 0.25 instantiates 14 core modules (libpython and
     // its shims), 1 memory of 12.6 MiB, 2 tables; componentize-qjs 0.4 (`--sync`) 8 modules,
-    // 2 memories. So every slot can hold a Python step (16 core instances, with headroom to
-    // 20 per component) and a QuickJS one (3 memories per component, as the issue expects).
+    // 2 memories. So every slot can hold a Python step (20 core instances per component) and a QuickJS one (3 memories per component, as the issue expects).
     // Memory slots only reserve address space until used.
     // The per-component counts are the ones the store's limiter enforces under either
     // allocator (`limits.rs`), so a step meets the same limits with or without the pool.
     pool.total_component_instances(instances)
-        .total_core_instances(instances * 16)
+        // Every slot may hold a component at the per-component count: 16 a slot let about
+        // 51 steps of 20 core instances take the whole pool (hostile-step review).
+        .total_core_instances(instances * limits::MAX_CORE_INSTANCES as u32)
         .total_memories(instances * 3)
         .total_tables(instances * 8)
         .max_core_instances_per_component(limits::MAX_CORE_INSTANCES as u32)

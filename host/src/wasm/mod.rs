@@ -14,6 +14,7 @@ pub mod limits;
 mod module_shape;
 mod random;
 pub mod runtime;
+mod slots;
 pub mod state;
 
 pub use engine::{Allocator, EngineSettings};

@@ -91,6 +91,8 @@ pub struct StepRuntime {
     /// Why components that did not compile or link (by digest) did not: the same bytes fail
     /// the same way, so a broken or hostile component costs one compile, not one per run.
     failed: Mutex<HashMap<String, String>>,
+    /// Instance slots shared between workspaces (`slots.rs`).
+    slots: super::slots::Slots,
 }
 
 /// How many failed components' reasons are kept; past it the memory starts afresh.
@@ -126,6 +128,10 @@ impl StepRuntime {
             loaded: Mutex::new(HashMap::new()),
             by_path: Mutex::new(HashMap::new()),
             failed: Mutex::new(HashMap::new()),
+            slots: super::slots::Slots::new(
+                settings.pool_instances as usize,
+                super::slots::SLOT_WAIT,
+            ),
         })
     }
 
@@ -294,6 +300,21 @@ impl StepRuntime {
         services: HostServices,
         limits: StepLimits,
     ) -> StepExecution {
+        // Held until the store (and its instance) is dropped, declared first so dropped last.
+        let _slot = match self.slots.take(&caller.workspace) {
+            Ok(slot) => slot,
+            Err(why) => {
+                return StepExecution {
+                    result: Err(StepFailure::Host(why)),
+                    logs: Vec::new(),
+                    dropped_logs: 0,
+                    events: Vec::new(),
+                    duration: Duration::ZERO,
+                    output_values: 0,
+                    output_bytes: 0,
+                };
+            }
+        };
         let started = Instant::now();
         // The pool caps each memory at its slot size; the same ceiling without the pool.
         let limits = StepLimits {

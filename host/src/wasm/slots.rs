@@ -1,0 +1,146 @@
+//! Instance slots, shared between workspaces: a step waits for a free one rather than fail,
+//! and one workspace holds at most a share of them.
+//!
+//! Why: the pool has a fixed number of slots (`EngineSettings::pool_instances`), and a step
+//! holds one until it returns, up to its timeout (15 minutes at most). One workspace's
+//! parallel loop of sleeping steps took every slot, and every other tenant's component steps
+//! then failed for want of one, their runs stopped and retried for as long as it went on
+//! (hostile-step review). With a share per workspace, the others keep slots to run on.
+
+use std::collections::HashMap;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// How long a step waits for a slot before its run stops, to be tried again later (the
+/// host's capacity, not the step's failure: SPEC WF-11).
+pub const SLOT_WAIT: Duration = Duration::from_secs(30);
+
+/// The slots of one runtime.
+#[derive(Debug)]
+pub(crate) struct Slots {
+    total: usize,
+    per_workspace: usize,
+    wait: Duration,
+    held: Mutex<Held>,
+    freed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Held {
+    all: usize,
+    by_workspace: HashMap<String, usize>,
+}
+
+/// A slot taken; given back when dropped.
+#[derive(Debug)]
+pub(crate) struct Slot<'a> {
+    slots: &'a Slots,
+    workspace: String,
+}
+
+impl Slots {
+    /// `total` slots, of which one workspace holds at most half (at least one); a step waits
+    /// at most `wait` for one.
+    pub(crate) fn new(total: usize, wait: Duration) -> Self {
+        Self {
+            total,
+            per_workspace: (total / 2).max(1),
+            wait,
+            held: Mutex::new(Held::default()),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Held> {
+        // Counts only: a panic elsewhere cannot leave them half-updated.
+        self.held
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A slot for a step of `workspace`, waiting for one while the host's are all held or
+    /// the workspace holds its share; `Err` says which, once the wait is over.
+    pub(crate) fn take(&self, workspace: &str) -> Result<Slot<'_>, String> {
+        let until = Instant::now() + self.wait;
+        let mut held = self.lock();
+        loop {
+            let mine = held.by_workspace.get(workspace).copied().unwrap_or(0);
+            let why = if mine >= self.per_workspace {
+                format!(
+                    "workspace `{workspace}` holds its share of the host's instance slots ({} of {})",
+                    self.per_workspace, self.total
+                )
+            } else if held.all >= self.total {
+                format!("all {} of the host's instance slots are in use", self.total)
+            } else {
+                held.all += 1;
+                *held.by_workspace.entry(workspace.to_owned()).or_default() += 1;
+                return Ok(Slot {
+                    slots: self,
+                    workspace: workspace.to_owned(),
+                });
+            };
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(format!(
+                    "no free instance slot after {} s: {why}",
+                    self.wait.as_secs()
+                ));
+            }
+            held = self
+                .freed
+                .wait_timeout(held, left)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut held = self.slots.lock();
+        held.all = held.all.saturating_sub(1);
+        if let Some(n) = held.by_workspace.get_mut(&self.workspace) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                held.by_workspace.remove(&self.workspace);
+            }
+        }
+        drop(held);
+        self.slots.freed.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_workspace_holds_at_most_half_and_others_still_get_slots() {
+        let slots = Slots::new(4, Duration::from_millis(20));
+        let a1 = slots.take("a").expect("first");
+        let _a2 = slots.take("a").expect("second");
+        let refused = slots
+            .take("a")
+            .expect_err("a third of a's would pass its share");
+        assert!(refused.contains("holds its share"), "{refused}");
+        let _b1 = slots.take("b").expect("b has slots");
+        let _b2 = slots.take("b").expect("b has slots");
+        let full = slots.take("c").expect_err("all four are held");
+        assert!(full.contains("all 4"), "{full}");
+        drop(a1);
+        assert!(slots.take("c").is_ok(), "a slot given back is free again");
+    }
+
+    #[test]
+    fn a_step_waits_for_a_slot_given_back_meanwhile() {
+        let slots = Slots::new(2, Duration::from_secs(5));
+        let held = slots.take("a").expect("a's share");
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| slots.take("a").map(|_| ()));
+            std::thread::sleep(Duration::from_millis(50));
+            drop(held);
+            assert_eq!(waiter.join().expect("no panic"), Ok(()));
+        });
+    }
+}
