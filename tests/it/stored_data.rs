@@ -392,3 +392,67 @@ fn a_run_whose_stored_definition_no_longer_reads_ends_failed_saying_why() {
             .expect("json");
     assert_eq!(shown["run"]["status"], "failed", "{shown}");
 }
+
+/// A person on a case under a part the host never writes is an error naming it: visibility
+/// reads no part, so such a row let its person see the case while the lists of who sees it
+/// left them off (stored-data review).
+#[test]
+fn a_case_person_under_an_unknown_part_is_an_error_naming_it() {
+    let d = Deployment::new();
+    let create = [
+        "cases",
+        "create",
+        "--title",
+        "Phish",
+        "--severity",
+        "high",
+        "--workspace",
+        WS,
+        "--as",
+        OWNER,
+    ];
+    d.ok(&create);
+    let get = ["cases", "get", "C-1", "--workspace", WS, "--as", OWNER];
+    assert!(d.cli(&get).status.success(), "readable before the damage");
+    damage(
+        &d,
+        &format!(
+            "INSERT INTO case_people (case_id, workspace_id, part, email) SELECT id, workspace_id, 'watcher', '{ANALYST}' FROM cases"
+        ),
+    );
+    fails_naming(&d.cli(&get), &["case_people.part", "watcher"]);
+}
+
+/// A run's stored event that does not read is an error naming it when a webhook request's
+/// idempotency key looks its run up, not an event that matches no request.
+#[test]
+fn a_webhook_runs_event_that_does_not_read_is_an_error_naming_it() {
+    use flowhost::workflow::webhooks::{Delivery, Refusal, sign};
+    let d = Deployment::new();
+    let wf = serde_json::json!({
+        "name": "on-hook", "workspace": WS, "run_as": OWNER, "trigger": { "on": "webhook" },
+        "steps": [{ "id": "echo", "uses": crate::common::ECHO, "with": { "got": "$.event" } }]
+    });
+    let (hook, secret) = d.publish_webhook(&wf, OWNER);
+    let platform =
+        flowhost::platform::Platform::new(crate::common::db_at(&d.db)).expect("platform");
+    let deliver = |body: &[u8]| {
+        let now = flowhost::clock::now_unix();
+        let signature = sign(&secret, now, body);
+        let ts = now.to_string();
+        platform.workflows().accept_webhook(&Delivery {
+            hook: &hook,
+            timestamp: Some(&ts),
+            signature: Some(&signature),
+            idempotency_key: Some("k-1"),
+            body,
+            now,
+        })
+    };
+    assert!(deliver(b"{\"n\":1}").is_ok());
+    damage(&d, "UPDATE runs SET event = 'not json'");
+    match deliver(b"{\"n\":2}") {
+        Err(Refusal::Host(e)) => assert!(e.to_string().contains("runs.event"), "{e}"),
+        other => panic!("expected an error naming runs.event, got {other:?}"),
+    }
+}

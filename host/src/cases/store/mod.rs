@@ -131,8 +131,19 @@ pub fn people(conn: &Connection, id: i64) -> crate::store::sql::Result<Named> {
             "assignee" => &mut named.assignee,
             "reviewer" => &mut named.reviewers,
             "collaborator" => &mut named.collaborators,
-            // The schema's CHECK admits no other part.
-            _ => continue,
+            // The schema's CHECK admits no other part, but a row damaged past it still lets
+            // its person see the case (visibility reads no part), so it is an error naming
+            // it, never a person left off the lists that show who sees the case.
+            other => {
+                return Err(crate::stored_value::UnreadableValue::new(
+                    "case_people",
+                    "part",
+                    format!("case {id}"),
+                    other,
+                    "a part (assignee, reviewer, collaborator)",
+                )
+                .into_sql(0));
+            }
         };
         list.push(row.get(1)?);
     }

@@ -414,7 +414,7 @@ pub(crate) fn definition(conn: &Connection, run: i64) -> Result<Value, Error> {
 pub(crate) fn steps(conn: &Connection, run: i64) -> Result<Vec<StepRecord>, Error> {
     let mut stmt = conn
         .prepare(
-            "SELECT step_key, status, output, error, attempts, duration_us FROM run_steps WHERE run_id = ?1 ORDER BY seq",
+            "SELECT step_key, status, output, error, attempts, duration_us FROM run_steps WHERE run_id = ?1 ORDER BY seq, step_key",
         )
         .map_err(internal)?;
     let rows = stmt

@@ -111,9 +111,8 @@ pub(in crate::workflow) fn run_of_key(
     )
     .and_then(|mut stmt| {
         stmt.query_row([hook, key], |r| {
-            // An event that does not read matches no request: the request is then a replay.
-            let event: String = r.get(1)?;
-            Ok((r.get(0)?, serde_json::from_str(&event).unwrap_or(Value::Null)))
+            // An event that does not read is an error naming it, not a request it never was.
+            Ok((r.get(0)?, crate::store::json::column(r, 1, "runs.event")?))
         })
         .optional()
     })
