@@ -636,3 +636,47 @@ fn a_sign_in_link_is_refused_where_sso_only_refuses_the_person() {
     );
     assert!(browser.cookie("fh_session").is_none());
 }
+
+/// Reached over TLS (`--public-url https://…`), every cookie the server sets is `Secure`, so
+/// no browser sends the session over plain HTTP; on a plain-HTTP URL it is not, or no
+/// browser would send it back (HTTP review).
+#[test]
+fn cookies_are_secure_when_people_reach_the_server_over_tls() {
+    let deployment = Deployment::new();
+    let server = WebServer::start_with(
+        deployment.dir.path(),
+        &deployment.db,
+        &steps_dir(),
+        50,
+        &["--public-url", "https://flowhost.example"],
+    );
+    let site = Site { deployment, server };
+    let link = site.link(ANALYST);
+    let mut browser = Client::new();
+    let page = browser.get(&link);
+    assert_eq!(page.status, 200);
+    let done = browser.post(&link, &[("csrf", &page.csrf())]);
+    assert_eq!(done.status, 303, "{}", done.body);
+    let cookies: Vec<&String> = page
+        .headers
+        .iter()
+        .chain(&done.headers)
+        .filter(|(k, _)| k == "set-cookie")
+        .map(|(_, v)| v)
+        .collect();
+    assert!(
+        cookies.iter().any(|c| c.starts_with("fh_session=")),
+        "{cookies:?}"
+    );
+    for cookie in &cookies {
+        assert!(cookie.ends_with("; Secure"), "{cookie}");
+    }
+    // On the plain-HTTP site of the other tests, none is.
+    let plain = Site::new();
+    let link = plain.link(ANALYST);
+    let page = Client::new().get(&link);
+    let cookie = page
+        .header("set-cookie")
+        .expect("the link page binds its form to the browser");
+    assert!(!cookie.contains("Secure"), "{cookie}");
+}

@@ -31,6 +31,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .merge(web::routes())
         .layer(axum::middleware::from_fn(unread_body::close_if_unread))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            web::secure_cookies,
+        ))
         .with_state(state)
 }
 

@@ -27,6 +27,17 @@ impl WebServer {
     /// [`WebServer::start`] with the scheduler looking for work every `poll_ms` (which
     /// also refreshes its access data).
     pub fn start_polling(dir: &Path, db: &Path, steps: &str, poll_ms: u64) -> WebServer {
+        Self::start_with(dir, db, steps, poll_ms, &[])
+    }
+
+    /// [`WebServer::start_polling`] with `extra` arguments to `serve`.
+    pub fn start_with(
+        dir: &Path,
+        db: &Path,
+        steps: &str,
+        poll_ms: u64,
+        extra: &[&str],
+    ) -> WebServer {
         let poll_ms = poll_ms.to_string();
         let mut child = Command::new(flowhost_bin())
             .env(super::ALLOW_LOOPBACK_IDP.0, super::ALLOW_LOOPBACK_IDP.1)
@@ -42,6 +53,7 @@ impl WebServer {
                 "--steps",
                 steps,
             ])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

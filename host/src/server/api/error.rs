@@ -67,8 +67,16 @@ impl ApiError {
     }
 
     /// The host failed: the request may be tried again (500).
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    /// The host's own failure: the detail goes to the server's log under a reference the
+    /// answer quotes, never to the client. It can hold what no client should read (the
+    /// database server's messages, connection targets, a panic's text; HTTP review).
+    pub fn internal(detail: impl Into<String>) -> Self {
+        let reference = logged("internal", &detail.into());
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("the server failed; the detail is in its log (ref {reference})"),
+        )
     }
 }
 
@@ -81,14 +89,30 @@ impl From<Error> for ApiError {
             Error::NotFound(m) => Self::not_found(m),
             Error::Invalid(m) => Self::invalid(m),
             Error::Conflict(m) => Self::conflict(m),
-            Error::Busy(m) => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                format!("unavailable, nothing was changed (try again): {m}"),
-            ),
+            Error::Busy(m) => {
+                let reference = logged("unavailable", &m);
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    format!(
+                        "unavailable, nothing was changed (try again); the detail is in the \
+                         server's log (ref {reference})"
+                    ),
+                )
+            }
             Error::Internal(m) => Self::internal(m),
         }
     }
+}
+
+/// Writes `detail` to the server's log (stderr) under a fresh reference; the reference.
+pub(crate) fn logged(kind: &str, detail: &str) -> String {
+    // Tells one log line from another, nothing more: a failure to draw it draws zeros.
+    let mut bytes = [0u8; 4];
+    let _ = getrandom::fill(&mut bytes);
+    let reference: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    eprintln!("error: request {kind} (ref {reference}): {detail}");
+    reference
 }
 
 impl IntoResponse for ApiError {
@@ -105,3 +129,28 @@ impl IntoResponse for ApiError {
 
 /// What a handler returns.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The host's failures answer with a reference, never their detail: a PostgreSQL
+    /// outage's text (a user name, a connection target) or a panic's message stays in the
+    /// server's log (HTTP review).
+    #[test]
+    fn a_hosts_failure_answers_without_its_detail() {
+        let detail = "password authentication failed for user \"flowhost\" at 10.0.0.7:5432";
+        for e in [
+            ApiError::from(Error::Busy(detail.to_owned())),
+            ApiError::from(Error::Internal(detail.to_owned())),
+            ApiError::internal(format!("the request's worker failed: {detail}")),
+        ] {
+            assert!(!e.message.contains("password"), "{}", e.message);
+            assert!(!e.message.contains("10.0.0.7"), "{}", e.message);
+            assert!(e.message.contains("(ref "), "{}", e.message);
+        }
+        // What a person can act on is still said.
+        let invalid = ApiError::from(Error::Invalid("`title` is empty".to_owned()));
+        assert!(invalid.message.contains("`title` is empty"));
+    }
+}

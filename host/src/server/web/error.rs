@@ -58,10 +58,14 @@ impl IntoResponse for WebError {
                 Error::NotFound(m) => (StatusCode::NOT_FOUND, "Not found", m),
                 Error::Invalid(m) => (StatusCode::BAD_REQUEST, "Invalid", m),
                 Error::Conflict(m) => (StatusCode::CONFLICT, "Conflict", m),
-                e @ Error::Busy(_) => (
+                Error::Busy(m) => (
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Unavailable",
-                    e.to_string(),
+                    format!(
+                        "The server cannot do this now; nothing was changed. Try again in a \
+                         moment (ref {}).",
+                        crate::server::api::error::logged("unavailable", &m)
+                    ),
                 ),
                 Error::Internal(m) => internal(&m),
             },

@@ -52,3 +52,38 @@ pub(super) async fn secure(request: Request, next: Next) -> Response {
     }
     response
 }
+
+/// Marks every cookie the response sets `Secure` when people reach the server over TLS
+/// (`--public-url https://…`): a browser then never sends the session, sign-in or OIDC
+/// cookie over plain HTTP, where the README left it to the proxy's configuration, which is
+/// easy to forget (HTTP review). On a plain-HTTP URL (loopback, tests) they stay as they are,
+/// or no browser would send them back.
+pub(in crate::server) async fn secure_cookies(
+    axum::extract::State(state): axum::extract::State<crate::server::AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    if !state.public_url().is_some_and(|url| {
+        url.get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    }) {
+        return response;
+    }
+    let cookies: Vec<HeaderValue> = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .cloned()
+        .collect();
+    response.headers_mut().remove(header::SET_COOKIE);
+    for cookie in cookies {
+        let secured = cookie
+            .to_str()
+            .ok()
+            .and_then(|c| HeaderValue::from_str(&format!("{c}; Secure")).ok())
+            .unwrap_or(cookie);
+        response.headers_mut().append(header::SET_COOKIE, secured);
+    }
+    response
+}

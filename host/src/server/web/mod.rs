@@ -15,6 +15,7 @@ mod error;
 mod flows;
 mod form;
 mod headers;
+pub(super) use headers::secure_cookies;
 mod html;
 mod interaction;
 mod oidc;

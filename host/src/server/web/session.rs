@@ -75,7 +75,7 @@ pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// The `Set-Cookie` value of a new session: HttpOnly (no script reads it), SameSite=Lax (no
 /// cross-site POST carries it), the whole site, for the session's lifetime. `Secure` is added
-/// by the TLS proxy's configuration, not here: the server itself speaks plain HTTP on loopback.
+/// to every cookie when the public URL is https (`headers::secure_cookies`).
 pub(super) fn session_cookie(secret: &str) -> String {
     format!("{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Lax; Path=/; Max-Age={SESSION_TTL_SECS}")
 }
