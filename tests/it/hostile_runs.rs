@@ -593,6 +593,32 @@ mod stuck_events {
         assert_eq!(shown[0]["id"], 1, "{shown}");
     }
 
+    /// A revision whose pinned components do not read sets its workspace's events aside,
+    /// naming them; before, the error failed every scheduler round, and no event of any
+    /// workspace was dispatched again (stored-data review).
+    #[test]
+    fn serve_sets_aside_events_a_revision_with_unreadable_pins_meets() {
+        let d = setup();
+        let conn = rusqlite::Connection::open(&d.db).expect("open");
+        conn.execute(
+            "UPDATE workflow_revisions SET components = 'not json' WHERE name = 'on-create'",
+            [],
+        )
+        .expect("corrupt");
+        drop(conn);
+        let out = d.cli(&["serve", "--once"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let shown: Value = serde_json::from_slice(&list(&d, OWNER, true).stdout).expect("json");
+        let shown = shown.as_array().expect("list");
+        assert_eq!(shown.len(), 3, "{shown:?}");
+        let why = shown[0]["quarantined"].as_str().unwrap_or_default();
+        assert!(why.contains("pinned components"), "{why}");
+    }
+
     #[test]
     fn serve_goes_past_an_event_whose_depth_does_not_read() {
         let d = setup();

@@ -456,3 +456,47 @@ fn a_webhook_runs_event_that_does_not_read_is_an_error_naming_it() {
         other => panic!("expected an error naming runs.event, got {other:?}"),
     }
 }
+
+/// An overdue interaction this host cannot read does not stop `serve` from resuming other
+/// runs: before, it failed every scheduler round, and a run whose wait was due stayed on
+/// hold (concurrency review).
+#[test]
+fn an_overdue_interaction_that_does_not_read_stops_no_other_run() {
+    let d = Deployment::new();
+    let ask = serde_json::json!({
+        "name": "ask", "workspace": WS,
+        "steps": [ { "id": "approve", "interaction": {
+            "title": "Go?",
+            "form": { "fields": [ { "name": "go", "type": "boolean" } ] },
+            "access": { "workspace_users": { "emails": [OWNER] } }, "timeout": "1s" } } ]
+    });
+    std::fs::write(d.dir.path().join("ask.json"), ask.to_string()).expect("write");
+    let asked: Value =
+        serde_json::from_str(&d.ok(&["run", "ask.json", "--as", OWNER, "--json"])).expect("json");
+    assert_eq!(asked["status"], "on_hold", "{asked}");
+    let pause = serde_json::json!({
+        "name": "pause", "workspace": WS,
+        "steps": [ { "id": "later", "wait": "2h" } ]
+    });
+    std::fs::write(d.dir.path().join("pause.json"), pause.to_string()).expect("write");
+    let paused: Value =
+        serde_json::from_str(&d.ok(&["run", "pause.json", "--as", OWNER, "--json"])).expect("json");
+    assert_eq!(paused["status"], "on_hold", "{paused}");
+    // The wait is due now; the interaction overdue, and its form damaged.
+    damage(
+        &d,
+        "UPDATE run_timers SET wake_ms = 0; UPDATE interactions SET form = '{\"fields\": 7}'",
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let served = d.cli(&["serve", "--once"]);
+    let said = String::from_utf8_lossy(&served.stderr);
+    assert!(served.status.success(), "{said}");
+    assert!(
+        said.contains("interactions.form"),
+        "the unreadable one is named: {said}"
+    );
+    let run = paused["run_id"].as_str().expect("run id");
+    let shown: Value =
+        serde_json::from_str(&d.ok(&["runs", "show", run, "--as", OWNER, "--json"])).expect("json");
+    assert_eq!(shown["run"]["status"], "succeeded", "{shown}");
+}

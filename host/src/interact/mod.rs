@@ -387,19 +387,27 @@ impl Platform {
     }
 
     /// Times out every open interaction past its deadline and returns their runs, now ready to
-    /// resume on their timeout paths (SPEC IX-8).
-    pub(crate) fn expire_due_interactions(&self) -> Result<Vec<i64>, Error> {
+    /// resume on their timeout paths (SPEC IX-8), and the errors of those that did not read:
+    /// each stays open, named, and the others are timed out all the same. Before, one row
+    /// this host could not read failed every scheduler round, and no run of any workspace
+    /// was resumed (concurrency review).
+    pub(crate) fn expire_due_interactions(&self) -> Result<(Vec<i64>, Vec<Error>), Error> {
         self.transact(|tx| {
-            let due = store::due(tx, now_ms())?;
             // Only runs this call moved from `on_hold` to `running` are handed back: a run
             // that is executing (or claimed by another process) picks the timeout up itself.
             let mut claimed = Vec::new();
-            for r in &due {
-                if time_out(tx, r)? {
-                    claimed.push(r.run);
+            let mut unreadable = Vec::new();
+            for r in store::due(tx, now_ms())? {
+                match r {
+                    Ok(r) => {
+                        if time_out(tx, &r)? {
+                            claimed.push(r.run);
+                        }
+                    }
+                    Err(e) => unreadable.push(e),
                 }
             }
-            Ok(claimed)
+            Ok((claimed, unreadable))
         })
     }
 

@@ -139,13 +139,18 @@ pub(super) fn open_in(conn: &Connection, workspace: &str) -> Result<Vec<Interact
     rows.collect::<Result<_, _>>().map_err(internal)
 }
 
-/// The open interactions whose deadline is at or before `now_ms`, oldest first.
-pub(super) fn due(conn: &Connection, now_ms: i64) -> Result<Vec<Interaction>, Error> {
+/// The open interactions whose deadline is at or before `now_ms`, oldest first, each read on
+/// its own: one that does not read (a form this host cannot parse, a damaged row) is its own
+/// error, and the others are still timed out.
+pub(super) fn due(
+    conn: &Connection,
+    now_ms: i64,
+) -> Result<Vec<Result<Interaction, Error>>, Error> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND deadline_ms <= ?1 ORDER BY id"
     ))?;
     let rows = stmt.query_map([now_ms], interaction)?;
-    rows.collect::<Result<_, _>>().map_err(internal)
+    Ok(rows.map(|row| row.map_err(internal)).collect())
 }
 
 /// Records the response to the interaction with internal key `key`, if it is still open.

@@ -244,11 +244,14 @@ impl Platform {
     }
 }
 
-/// Pins as stored (JSON), or `None` for a revision or run without pins.
+/// Pins as stored (JSON), or `None` for a revision or run without pins. Pins that do not
+/// read are stored data the host never wrote: `Internal`, so an event whose dispatch meets
+/// them is set aside, naming them, rather than failing every scheduler round for every
+/// workspace (stored-data review).
 pub fn read_pins(text: Option<String>, what: &str) -> Result<Option<Pins>, Error> {
     text.map(|t| {
         serde_json::from_str(&t).map_err(|e| {
-            Error::Invalid(format!("the pinned components of {what} do not read: {e}"))
+            Error::Internal(format!("the pinned components of {what} do not read: {e}"))
         })
     })
     .transpose()

@@ -494,23 +494,31 @@ impl Engine {
             )));
         }
         // A run of a published revision runs the components it started with (issue 14).
-        let resolver = match super::components::read_pins(components, &format!("run {id}"))? {
-            Some(pins) => self.platform.pinned_resolver(&source, &pins)?,
-            None => Resolver::for_file(std::path::Path::new(&source), self.step_dirs.clone()),
-        };
-        let mut workflow = match parse(&source, &definition, &resolver) {
+        let file_resolver =
+            || Resolver::for_file(std::path::Path::new(&source), self.step_dirs.clone());
+        let loaded = match super::components::read_pins(components, &format!("run {id}")) {
+            Ok(Some(pins)) => Ok(self.platform.pinned_resolver(&source, &pins)?),
+            Ok(None) => Ok(file_resolver()),
+            Err(e) => Err(e.to_string()),
+        }
+        .and_then(|resolver| {
+            parse(&source, &definition, &resolver).map_err(|errors| {
+                format!(
+                    "the definition this run started with no longer reads: {}",
+                    joined(&errors)
+                )
+            })
+        });
+        let mut workflow = match loaded {
             Ok(workflow) => workflow,
-            Err(errors) => {
+            Err(why) => {
                 // The definition it started with does not read under this host's rules (a
                 // bound added since, such as a step's longest timeout): it can never go on.
                 // It ends failed saying why, rather than staying `running` for every host to
-                // try again after every restart (review of this session's bounds).
+                // try again after every restart (review of this session's bounds). So do its
+                // pinned components' list, should it not read.
                 self.lease_owner()?;
                 let _executing = self.leases.take(&*self.runs, run)?;
-                let why = format!(
-                    "the definition this run started with no longer reads: {}",
-                    joined(&errors)
-                );
                 let end = RunEnd {
                     status: RunStatus::Failed,
                     exit_status: None,

@@ -159,6 +159,9 @@ impl Scheduler {
             let claimed = match claim_work(&engine, &mut workers, &stop).await {
                 Ok(claimed) => {
                     failed_rounds = 0;
+                    for e in &claimed.failed {
+                        notify(Notice::ClaimFailed(&anyhow::Error::msg(e.to_string())));
+                    }
                     claimed
                 }
                 Err(e) => {
@@ -349,6 +352,8 @@ struct Claimed {
     started: usize,
     /// Events claimed, whether or not they started a run.
     events: usize,
+    /// What failed while the rest was claimed: reported, and tried again next round.
+    failed: Vec<Error>,
 }
 
 impl Claimed {
@@ -368,13 +373,22 @@ async fn claim_work(
 ) -> anyhow::Result<Claimed> {
     let mut claimed = Claimed::default();
     let e = engine.clone();
-    let (woken, interrupted) =
-        tokio::task::spawn_blocking(move || -> anyhow::Result<(Vec<i64>, Vec<i64>)> {
+    // Each part claims on its own: one that fails (a row this host cannot read, say) is
+    // reported, and the others' work still starts (concurrency review).
+    let (woken, interrupted, failed) = tokio::task::spawn_blocking(
+        move || -> anyhow::Result<(Vec<i64>, Vec<i64>, Vec<Error>)> {
             // Trigger matching decides who may see a case: with today's access data.
             e.refresh_access()?;
-            Ok((e.claim_due_runs()?, e.platform_runs_interrupted()?))
-        })
-        .await??;
+            let (woken, mut failed) = e.claim_due_runs();
+            let interrupted = e.platform_runs_interrupted().unwrap_or_else(|err| {
+                failed.push(err);
+                Vec::new()
+            });
+            Ok((woken, interrupted, failed))
+        },
+    )
+    .await??;
+    claimed.failed = failed;
     // A run claimed from its hold (its wait due, its interaction timed out) is new work:
     // that this process gave up on it before does not stand, or it would stay claimed and
     // unexecuted until a restart (kill and concurrency review).
