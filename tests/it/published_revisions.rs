@@ -771,3 +771,32 @@ fn a_run_is_not_a_sign_in_so_sso_only_does_not_stop_it() {
         "{runs:?}"
     );
 }
+
+/// A component file cut short (its build killed mid-write) is refused at publish, naming it:
+/// before, its bytes were pinned for good by their digest, and every run of the revision
+/// failed the step as "not a valid component" until someone published again (review).
+#[test]
+fn a_component_cut_short_is_not_pinned() {
+    let env = Env::new();
+    let whole = std::fs::read(ECHO).expect("echo component");
+    let cut = env.dir.path().join("cut.wasm");
+    std::fs::write(&cut, &whole[..whole.len() / 2]).expect("write");
+    let file = env.write(
+        "cut.json",
+        &json!({ "name": "cut", "workspace": "mssp-soc", "run_as": OWNER,
+            "steps": [{ "id": "echo", "uses": cut.display().to_string(), "with": {} }] }),
+    );
+    let out = env.publish(&file, OWNER);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("not a whole component"), "{said}");
+    let listed = env.ok(&[
+        "workflows",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    assert!(!listed.contains("cut"), "{listed}");
+}

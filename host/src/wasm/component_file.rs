@@ -23,6 +23,34 @@ pub fn read(path: &Path) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// `Ok` if `bytes` read through as a component, to their last section; otherwise where they
+/// stop reading. Structure only, not validation (the compiler validates): a file cut short
+/// (its build killed mid-write, a copy interrupted) is told from a whole one before it is
+/// pinned for good by its digest.
+pub fn whole_component(bytes: &[u8]) -> Result<(), String> {
+    let mut ended = false;
+    let mut depth = 0usize;
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload.map_err(|e| e.to_string())? {
+            wasmparser::Payload::Version { encoding, .. } => {
+                if depth == 0 && encoding != wasmparser::Encoding::Component {
+                    return Err("a core module, not a component".to_owned());
+                }
+                depth += 1;
+            }
+            wasmparser::Payload::End(_) => {
+                depth = depth.saturating_sub(1);
+                ended = depth == 0;
+            }
+            _ => {}
+        }
+    }
+    if !ended {
+        return Err("it ends before its last section".to_owned());
+    }
+    Ok(())
+}
+
 fn too_large(len: u64) -> Result<(), String> {
     if len > MAX_COMPONENT_BYTES {
         return Err(format!(
@@ -51,5 +79,19 @@ mod tests {
         std::fs::write(&path, b"\0asm").expect("write");
         assert_eq!(read(&path).expect("small"), b"\0asm");
         assert!(read(&dir.path().join("missing.wasm")).is_err());
+    }
+
+    #[test]
+    fn a_component_cut_short_is_told_from_a_whole_one() {
+        // The smallest component: its preamble alone, and a core module's.
+        let component = b"\0asm\x0d\0\x01\0";
+        assert_eq!(whole_component(component), Ok(()));
+        let module = b"\0asm\x01\0\0\0";
+        assert!(whole_component(module).is_err());
+        // A section announcing more bytes than follow.
+        let mut cut = component.to_vec();
+        cut.extend_from_slice(&[0x00, 0x20, b'x']);
+        assert!(whole_component(&cut).is_err());
+        assert!(whole_component(b"\0as").is_err());
     }
 }

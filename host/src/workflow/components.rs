@@ -44,12 +44,18 @@ pub fn collect(definition: &str, resolver: &Resolver) -> Result<Vec<Found>, Erro
         .into_iter()
         .map(|uses| {
             let path = resolver.component(&uses).map_err(Error::Invalid)?;
-            let bytes = crate::wasm::component_file::read(&path).map_err(|e| {
-                Error::Invalid(format!(
-                    "cannot read component `{uses}` at {}: {e}",
-                    path.display()
-                ))
-            })?;
+            let bytes = crate::wasm::component_file::read(&path)
+                .and_then(|bytes| {
+                    crate::wasm::component_file::whole_component(&bytes)
+                        .map(|()| bytes)
+                        .map_err(|e| format!("it is not a whole component: {e}"))
+                })
+                .map_err(|e| {
+                    Error::Invalid(format!(
+                        "cannot read component `{uses}` at {}: {e}",
+                        path.display()
+                    ))
+                })?;
             Ok(Found {
                 digest: content_digest(&bytes),
                 uses,
@@ -235,9 +241,10 @@ impl Platform {
                 ))
             };
             std::fs::create_dir_all(dir).map_err(fail)?;
-            let tmp = dir.join(format!(".{digest}.{}.tmp", std::process::id()));
-            std::fs::write(&tmp, &bytes).map_err(fail)?;
-            std::fs::rename(&tmp, path).map_err(fail)?;
+            // A temporary file of its own, synced before it is renamed into place: two hosts
+            // sharing a state directory with the same process id (containers, each pid 1)
+            // once wrote one temporary file, and a kill left a short one (review).
+            crate::wasm::cache::write_atomically(dir, path, &bytes).map_err(fail)?;
         }
         seen.insert(path.to_owned());
         Ok(())
