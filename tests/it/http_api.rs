@@ -928,6 +928,16 @@ fn access_checks_and_audit_as_the_access_layer_answers_them() {
             .status,
         400
     );
+    // A request reads the newest `limit` entries, oldest first, whatever the log holds.
+    let all: Value = serde_json::from_str(&log.text).expect("json");
+    let all = all.as_array().expect("entries");
+    assert!(all.len() > 2, "{all:?}");
+    let two = server.get(&format!("{audit}?limit=2"), Some(&owner));
+    assert_eq!(two.status, 200, "{}", two.text);
+    let two: Value = serde_json::from_str(&two.text).expect("json");
+    assert_eq!(two.as_array().map(Vec::len), Some(2), "{two}");
+    assert_eq!(two[0]["id"], all[all.len() - 2]["id"], "{two}");
+    assert_eq!(two[1]["id"], all[all.len() - 1]["id"], "{two}");
 }
 
 #[test]

@@ -23,6 +23,20 @@ impl<'p> Audit<'p> {
         workspace: &str,
         since: i64,
     ) -> Result<Vec<AuditEntry>, Error> {
-        self.platform.audit_log(principal, workspace, since)
+        self.platform
+            .audit_log(principal, workspace, since, usize::MAX)
+    }
+
+    /// The newest `limit` entries of [`Audit::log`], oldest first: what a request reads,
+    /// however long the log has grown (any member can grow it with refused answers; HTTP
+    /// review).
+    pub fn newest(
+        &self,
+        principal: &Principal,
+        workspace: &str,
+        since: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, Error> {
+        self.platform.audit_log(principal, workspace, since, limit)
     }
 }

@@ -52,33 +52,40 @@ pub fn append(conn: &Connection, entry: &NewEntry<'_>) -> crate::store::sql::Res
     Ok(())
 }
 
-/// Entries of `workspace` at or after `since` (Unix seconds), oldest first; without
-/// `case_entries`, none about cases (`case.*`), and the rest numbered among themselves, so the
-/// numbers show no gap where a case entry was (SPEC CS-2).
+/// Entries of `workspace` at or after `since` (Unix seconds), the newest `limit` of them,
+/// oldest first; without `case_entries`, none about cases (`case.*`), and the rest numbered
+/// among themselves, so the numbers show no gap where a case entry was (SPEC CS-2).
 pub fn entries(
     conn: &Connection,
     workspace: &str,
     since: i64,
     case_entries: bool,
+    limit: usize,
 ) -> crate::store::sql::Result<Vec<AuditEntry>> {
     let mut stmt = conn.prepare(
-        "SELECT CASE WHEN ?3 = 1 THEN number ELSE shown END, at, actor, actor_kind, workspace, action, target, details
-         FROM (SELECT a.*, ROW_NUMBER() OVER (ORDER BY id) AS shown FROM audit_log a
-               WHERE workspace = ?1 AND (?3 = 1 OR action NOT LIKE 'case.%')) AS readable
-         WHERE at >= ?2 ORDER BY at, id",
+        "SELECT * FROM (
+           SELECT CASE WHEN ?3 = 1 THEN number ELSE shown END, at, actor, actor_kind, workspace, action, target, details, id
+           FROM (SELECT a.*, ROW_NUMBER() OVER (ORDER BY id) AS shown FROM audit_log a
+                 WHERE workspace = ?1 AND (?3 = 1 OR substr(action, 1, 5) <> 'case.')) AS readable
+           WHERE at >= ?2 ORDER BY at DESC, id DESC LIMIT ?4) AS newest
+         ORDER BY at, id",
     )?;
-    let rows = stmt.query_map(params![workspace, since, i64::from(case_entries)], |r| {
-        let details = super::json::column(r, 7, "audit_log.details")?;
-        Ok(AuditEntry {
-            id: r.get(0)?,
-            at: clock::rfc3339(r.get(1)?),
-            actor: r.get(2)?,
-            actor_kind: r.get(3)?,
-            workspace: r.get(4)?,
-            action: r.get(5)?,
-            target: r.get(6)?,
-            details,
-        })
-    })?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(
+        params![workspace, since, i64::from(case_entries), limit],
+        |r| {
+            let details = super::json::column(r, 7, "audit_log.details")?;
+            Ok(AuditEntry {
+                id: r.get(0)?,
+                at: clock::rfc3339(r.get(1)?),
+                actor: r.get(2)?,
+                actor_kind: r.get(3)?,
+                workspace: r.get(4)?,
+                action: r.get(5)?,
+                target: r.get(6)?,
+                details,
+            })
+        },
+    )?;
     rows.collect()
 }

@@ -50,7 +50,13 @@ pub struct AuditQuery {
     /// Entries at or after this Unix time, in seconds (default 0: all).
     #[serde(default)]
     since: i64,
+    /// The newest this many of them, oldest first (default and most: 10,000). What one
+    /// request reads is bounded however long the log grows; read on with a later `since`.
+    limit: Option<usize>,
 }
+
+/// The most audit entries one request answers with.
+pub const MAX_AUDIT_ENTRIES: usize = 10_000;
 
 /// The workspace's audit log (needs `audit.read`).
 #[utoipa::path(get, path = "/api/v1/workspaces/{workspace}/audit", tag = "access",
@@ -64,9 +70,13 @@ pub async fn audit(
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Vec<AuditEntry>>> {
     let entries = call(&state, move |e| {
+        let limit = query
+            .limit
+            .unwrap_or(MAX_AUDIT_ENTRIES)
+            .min(MAX_AUDIT_ENTRIES);
         e.platform()
             .audit()
-            .log(&principal, &workspace, query.since)
+            .newest(&principal, &workspace, query.since, limit)
     })
     .await?;
     Ok(Json(entries))

@@ -22,15 +22,18 @@ pub(super) async fn page_of_entries(
     let principal = signed.session.principal.clone();
     let workspace = signed.session.workspace.clone();
     let entries = state
-        .blocking(move |e| e.platform().audit().log(&principal, &workspace, 0))
+        .blocking(move |e| {
+            e.platform()
+                .audit()
+                .newest(&principal, &workspace, 0, SHOWN)
+        })
         .await??;
     let mut body = format!(
-        "<h1>Audit log</h1><p class=\"hint\">The newest {SHOWN} of {} entries.</p><table>\
+        "<h1>Audit log</h1><p class=\"hint\">The newest {SHOWN} entries, newest first.</p><table>\
          <thead><tr><th>#</th><th>When</th><th>Who</th><th>Action</th><th>Target</th>\
-         <th>Details</th></tr></thead><tbody>",
-        entries.len()
+         <th>Details</th></tr></thead><tbody>"
     );
-    for e in entries.iter().rev().take(SHOWN) {
+    for e in entries.iter().rev() {
         let _ = write!(
             body,
             "<tr><td>{}</td><td>{}</td><td>{} <span class=\"hint\">{}</span></td><td>{}</td>\
