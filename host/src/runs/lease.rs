@@ -75,9 +75,26 @@ pub struct Leases {
     /// apart; this tells apart the executions of one process (two HTTP requests resuming one
     /// run), which share an owner id.
     executing: ExecutingRuns,
+    /// Runs this process is recording now, by public id: their record may have committed
+    /// before they are marked executing (their key is known only then), and a take of this
+    /// process in that moment (the scheduler finding a run leased to it and unmarked) would
+    /// execute the run beside the request that started it (concurrency review).
+    starting: Arc<Mutex<HashSet<PublicId>>>,
 }
 
 type ExecutingRuns = Arc<Mutex<HashMap<i64, bool>>>;
+
+/// A run being recorded by this process: takes of it are refused until it is dropped.
+pub(crate) struct Starting {
+    starting: Arc<Mutex<HashSet<PublicId>>>,
+    id: PublicId,
+}
+
+impl Drop for Starting {
+    fn drop(&mut self) {
+        self.starting.lock().remove(&self.id);
+    }
+}
 
 /// A run this process executes (or has claimed, queued for a worker). While it lives,
 /// [`Leases::take`] refuses the run to this process too, so one process never executes a run
@@ -136,6 +153,7 @@ impl Leases {
                 held: OnceLock::new(),
             },
             executing: Arc::default(),
+            starting: Arc::default(),
         }
     }
 
@@ -153,6 +171,7 @@ impl Leases {
                     beat: Mutex::new(None),
                 },
                 executing: Arc::default(),
+                starting: Arc::default(),
             },
         }
     }
@@ -167,6 +186,7 @@ impl Leases {
                 beat: Mutex::new(None),
             },
             executing: Arc::default(),
+            starting: Arc::default(),
         }
     }
 
@@ -551,6 +571,16 @@ impl Leases {
         self.enter(run, shown)
     }
 
+    /// Holds off takes of the run with public id `id` while it is recorded and marked: drop
+    /// the guard after [`Leases::executing`].
+    pub(crate) fn starting(&self, id: &PublicId) -> Starting {
+        self.starting.lock().insert(id.clone());
+        Starting {
+            starting: self.starting.clone(),
+            id: id.clone(),
+        }
+    }
+
     /// The mark that this process executes `run`, unless it already does.
     fn enter(&self, run: i64, shown: &PublicId) -> Result<Executing, Error> {
         match self.executing.lock().entry(run) {
@@ -590,6 +620,11 @@ impl Leases {
             .is_some_and(|o| o != owner && self.alive_as_of(o, observed))
         {
             return Err(Error::Conflict(format!("run {shown} {LEASED_ELSEWHERE}")));
+        }
+        if self.starting.lock().contains(&shown) {
+            return Err(Error::Conflict(format!(
+                "run {shown} {BEING_EXECUTED} by this flowhost process (it is starting)"
+            )));
         }
         // Marked before the update, so that of two requests here only one gets that far.
         let executing = self.enter(run, &shown)?;

@@ -234,7 +234,7 @@ pub(crate) struct RunLease {
 /// or transaction; the dynamic call beside it costs no allocation.
 pub(crate) trait RunStore: Send + Sync {
     /// Records a new run as running; returns its ids.
-    fn start_run(&self, run: &NewRun<'_>) -> Result<RunRef, Error>;
+    fn start_run(&self, run: &NewRun<'_>, id: &PublicId) -> Result<RunRef, Error>;
 
     /// Whether `run` has any journaled step.
     fn has_journal(&self, run: i64) -> Result<bool, Error>;

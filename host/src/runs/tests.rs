@@ -19,17 +19,20 @@ fn platform(dir: &tempfile::TempDir) -> Platform {
 
 fn start(platform: &Platform) -> i64 {
     platform
-        .start_run(&NewRun {
-            workflow: "wf",
-            workspace: "soc",
-            principal: "user:olivia.owner@acme-mssp.test",
-            event: &json!({}),
-            definition: "{}",
-            source: "wf.json",
-            lease_owner: None,
-            components: None,
-            audit: None,
-        })
+        .start_run(
+            &NewRun {
+                workflow: "wf",
+                workspace: "soc",
+                principal: "user:olivia.owner@acme-mssp.test",
+                event: &json!({}),
+                definition: "{}",
+                source: "wf.json",
+                lease_owner: None,
+                components: None,
+                audit: None,
+            },
+            &crate::public_id::PublicId::new(crate::public_id::IdKind::Run).expect("id"),
+        )
         .expect("run")
         .key
 }
@@ -176,4 +179,44 @@ fn only_the_host_holding_a_run_ends_it_or_puts_it_on_hold() {
         .finish_run(run, "host-b", &end, &[])
         .expect_err("an ended run stays ended");
     assert!(again.to_string().contains("succeeded"), "{again}");
+}
+
+/// A run this process is recording is not taken by this process before it is marked
+/// executing: its record commits first, and the scheduler finding it leased here and
+/// unmarked took it and ran it beside the request that started it (concurrency review).
+#[test]
+fn a_run_being_started_here_is_not_taken_here_until_it_is_marked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    let platform = platform(&dir);
+    let leases = super::lease::Leases::for_database(Some(&db));
+    leases.hold().expect("lease");
+    let id = crate::public_id::PublicId::new(crate::public_id::IdKind::Run).expect("id");
+    let starting = leases.starting(&id);
+    let run = platform
+        .start_run(
+            &NewRun {
+                workflow: "wf",
+                workspace: "soc",
+                principal: "user:olivia.owner@acme-mssp.test",
+                event: &json!({}),
+                definition: "{}",
+                source: "wf.json",
+                lease_owner: Some(leases.owner()),
+                components: None,
+                audit: None,
+            },
+            &id,
+        )
+        .expect("run");
+    let refused = leases
+        .take(&platform, run.key)
+        .err()
+        .expect("refused while it starts");
+    assert!(refused.to_string().contains("it is starting"), "{refused}");
+    let executing = leases.executing(run.key, &run.id).expect("marked");
+    drop(starting);
+    assert!(leases.take(&platform, run.key).is_err(), "executing here");
+    drop(executing);
+    assert!(leases.take(&platform, run.key).is_ok(), "free once it ended");
 }

@@ -18,7 +18,7 @@ use crate::definition::resolver::Resolver;
 use crate::json_locate::joined;
 use crate::platform::Platform;
 use crate::principal::{Caller, Cause, Email, Principal, SignIn};
-use crate::public_id::PublicId;
+use crate::public_id::{IdKind, PublicId};
 use crate::runs::lease::{Executing, Leases};
 use crate::runs::{NewRun, ResumeData, RunEnd, RunRef, RunStatus, RunStore};
 use crate::services::HostServices;
@@ -288,10 +288,16 @@ impl Engine {
     /// [`crate::runs::lease`]).
     pub(crate) fn start_run(&self, run: NewRun<'_>) -> Result<(RunRef, Executing), Error> {
         let owner = self.lease_owner()?;
-        let run = self.runs.start_run(&NewRun {
-            lease_owner: Some(owner),
-            ..run
-        })?;
+        let id = PublicId::new(IdKind::Run)?;
+        // No take of this process gets the run between its record's commit and its mark.
+        let _starting = self.leases.starting(&id);
+        let run = self.runs.start_run(
+            &NewRun {
+                lease_owner: Some(owner),
+                ..run
+            },
+            &id,
+        )?;
         let executing = self.executing(&run)?;
         Ok((run, executing))
     }

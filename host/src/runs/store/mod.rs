@@ -22,7 +22,7 @@ use serde_json::Value;
 use crate::Error;
 use crate::clock;
 use crate::platform::{Platform, internal};
-use crate::public_id::{IdKind, PublicId};
+use crate::public_id::PublicId;
 use crate::store::ExecutionRecord;
 
 use super::{
@@ -39,12 +39,11 @@ fn publishing(entries: &[JournalEntry<'_>]) -> bool {
 }
 
 impl RunStore for Platform {
-    fn start_run(&self, run: &NewRun<'_>) -> Result<RunRef, Error> {
-        let id = PublicId::new(IdKind::Run)?;
+    fn start_run(&self, run: &NewRun<'_>, id: &PublicId) -> Result<RunRef, Error> {
         // An audited start writes a numbered row (the audit log's): it goes apart from other
         // runs' batched writes, as a case write does.
         self.transact_in_workspace(run.audit.is_some(), |tx| {
-            let key = journal::insert(tx, run, &id)?;
+            let key = journal::insert(tx, run, id)?;
             if let Some(started) = &run.audit {
                 let mut details = started.details.clone();
                 if let Some(d) = details.as_object_mut() {
