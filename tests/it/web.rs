@@ -680,3 +680,52 @@ fn cookies_are_secure_when_people_reach_the_server_over_tls() {
         .expect("the link page binds its form to the browser");
     assert!(!cookie.contains("Secure"), "{cookie}");
 }
+
+/// A session acts in its own workspace only: a crafted answer to another workspace's
+/// interaction reads as for nothing and writes nothing there, not even a refusal in the
+/// person's name (before, the handler compared workspaces itself and the refusal was
+/// audited into the other workspace; HTTP and authority reviews).
+#[test]
+fn a_session_answers_nothing_and_audits_nothing_in_another_workspace() {
+    let site = Site::new();
+    let ask = serde_json::json!({ "name": "ask", "workspace": "customer-globex",
+        "steps": [{ "id": "approve", "interaction": {
+            "title": "Approve?",
+            "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+            "access": { "workspace_users": { "emails": ["gary.admin@globex.test"] } } } }] });
+    let file = site.deployment.dir.path().join("ask.json");
+    std::fs::write(&file, ask.to_string()).expect("workflow");
+    let started: Value = serde_json::from_str(&site.deployment.ok(&[
+        "run",
+        file.to_str().expect("utf-8"),
+        "--as",
+        OWNER,
+        "--json",
+    ]))
+    .expect("json");
+    let id = started["waiting_on"][0].as_str().expect("interaction");
+    // The analyst is a member of both workspaces, signed in to mssp-soc.
+    let mut analyst = site.signed_in(ANALYST);
+    let home = analyst.get(&site.server.url("/"));
+    let crafted = analyst.post(
+        &site.server.url(&format!("/interactions/{id}")),
+        &[("csrf", &home.csrf()), ("ok", "true")],
+    );
+    assert_eq!(crafted.status, 404, "{}", crafted.body);
+    let log: Value = serde_json::from_str(&site.deployment.ok(&[
+        "audit",
+        "--workspace",
+        "customer-globex",
+        "--as",
+        OWNER,
+        "--json",
+    ]))
+    .expect("json");
+    let denied = log
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["action"] == "interaction.respond.denied")
+        .count();
+    assert_eq!(denied, 0, "{log}");
+}

@@ -34,7 +34,18 @@ impl<'p> Interactions<'p> {
     /// Interaction `id`, if `principal` may see it; otherwise it does not exist for them
     /// (SPEC IX-7).
     pub fn show(&self, principal: &Principal, id: &PublicId) -> Result<InteractionView, Error> {
-        self.platform.interaction(principal, id)
+        self.platform.interaction(principal, id, None)
+    }
+
+    /// [`Interactions::show`] for a door bound to `workspace` (a web session): an
+    /// interaction of another workspace does not exist there.
+    pub fn show_in(
+        &self,
+        principal: &Principal,
+        workspace: &str,
+        id: &PublicId,
+    ) -> Result<InteractionView, Error> {
+        self.platform.interaction(principal, id, Some(workspace))
     }
 
     /// Answers interaction `id` as `principal` with `values`. Accepted once, only from someone
@@ -53,7 +64,19 @@ impl<'p> Interactions<'p> {
     /// Records a refused attempt of `principal` to answer `id` through a door that showed
     /// nothing of it (see [`Platform::audit_refused_answer`]); never answers.
     pub fn audit_refused_answer(&self, principal: &Principal, id: &PublicId) -> Result<(), Error> {
-        self.platform.audit_refused_answer(principal, id)
+        self.platform.audit_refused_answer(principal, id, None)
+    }
+
+    /// [`Interactions::audit_refused_answer`] for a door bound to `workspace`: an
+    /// interaction of another workspace is not audited there, nor anywhere.
+    pub fn audit_refused_answer_in(
+        &self,
+        principal: &Principal,
+        workspace: &str,
+        id: &PublicId,
+    ) -> Result<(), Error> {
+        self.platform
+            .audit_refused_answer(principal, id, Some(workspace))
     }
 
     /// Every Interaction Flow started by its form that `principal` may start in `workspace`

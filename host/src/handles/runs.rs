@@ -74,6 +74,21 @@ impl<'p> Runs<'p> {
         self.platform.run_with_definition_for(principal, id)
     }
 
+    /// [`Runs::show_with_definition`] for a door bound to `workspace` (a web session): a run
+    /// of another workspace reads there as a missing one.
+    pub fn show_with_definition_in(
+        &self,
+        principal: &Principal,
+        workspace: &str,
+        id: &PublicId,
+    ) -> Result<(RunInfo, Vec<StepRecord>, serde_json::Value), Error> {
+        let shown = self.platform.run_with_definition_for(principal, id)?;
+        if shown.0.workspace != workspace {
+            return Err(Error::NotFound("there is no such run".into()));
+        }
+        Ok(shown)
+    }
+
     /// `Ok` with the run if `principal` holds `scope` in its workspace (e.g.
     /// `playbook.execute` to resume it); "there is no run" to an outsider.
     pub fn authorize(

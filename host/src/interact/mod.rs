@@ -244,12 +244,13 @@ impl Platform {
         &self,
         principal: &Principal,
         id: &PublicId,
+        within: Within<'_>,
     ) -> Result<InteractionView, Error> {
         // The id is not echoed: a real id one may not see and any missing one read byte for
         // byte alike (SPEC ID-4).
         let not_found = || Error::NotFound("there is no such interaction you may see".into());
-        let r =
-            member_row(self.db().conn(), &self.index(), principal, id)?.ok_or_else(not_found)?;
+        let r = member_row(self.db().conn(), &self.index(), principal, id, within)?
+            .ok_or_else(not_found)?;
         let d = self.index().check_flow(principal, &r.workspace, &r.access);
         if !d.allowed {
             return Err(not_found());
@@ -266,10 +267,11 @@ impl Platform {
         &self,
         principal: &Principal,
         id: &PublicId,
+        within: Within<'_>,
     ) -> Result<(), Error> {
         let index = self.index();
         self.transact(|tx| {
-            let Some(r) = member_row(tx, &index, principal, id)? else {
+            let Some(r) = member_row(tx, &index, principal, id, within)? else {
                 return Ok(());
             };
             let decision = index.check_flow(principal, &r.workspace, &r.access);
@@ -303,7 +305,7 @@ impl Platform {
         let verdict = self.transact(|tx| {
             // An outsider gets the answer for nothing and writes nothing into a workspace
             // they are not in; a member who is refused is audited below (SPEC ID-4, IX-8).
-            let Some(r) = member_row(tx, &index, principal, id)? else {
+            let Some(r) = member_row(tx, &index, principal, id, None)? else {
                 return Ok(missing());
             };
             let target = format!("interaction:{id}");
@@ -423,14 +425,22 @@ impl Platform {
 /// Interaction `id`'s row, unless there is none or `principal` has no standing in its
 /// workspace. The standing is decided on the workspace alone, before the row is parsed: an
 /// outsider is never told that another tenant's row does not read (SPEC ID-4).
+/// The one workspace a door acts in, if it is bound to one (a web session): an interaction
+/// of another workspace is answered there as a missing one, and nothing is written into
+/// that workspace (HTTP review: a session of one workspace audited refusals into another).
+pub(crate) type Within<'a> = Option<&'a str>;
+
 fn member_row(
     conn: &Connection,
     index: &AccessIndex,
     principal: &Principal,
     id: &PublicId,
+    within: Within<'_>,
 ) -> Result<Option<Interaction>, Error> {
     match store::workspace_of(conn, id)? {
-        Some(ws) if !index.is_outsider(principal, &ws) => store::by_public_id(conn, id),
+        Some(ws) if !index.is_outsider(principal, &ws) && within.is_none_or(|only| only == ws) => {
+            store::by_public_id(conn, id)
+        }
         _ => Ok(None),
     }
 }

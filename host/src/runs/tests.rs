@@ -218,5 +218,8 @@ fn a_run_being_started_here_is_not_taken_here_until_it_is_marked() {
     drop(starting);
     assert!(leases.take(&platform, run.key).is_err(), "executing here");
     drop(executing);
-    assert!(leases.take(&platform, run.key).is_ok(), "free once it ended");
+    assert!(
+        leases.take(&platform, run.key).is_ok(),
+        "free once it ended"
+    );
 }

@@ -24,14 +24,14 @@ use crate::workflow;
 /// (another workspace's reads as not found, as the service answers an outsider).
 async fn view(state: &AppState, session: &Session, raw: &str) -> Result<InteractionView, WebError> {
     let id = PublicId::parse(IdKind::Interaction, raw).map_err(Error::from)?;
-    let principal = session.principal.clone();
-    let view = state
-        .blocking(move |e| e.platform().interactions().show(&principal, &id))
-        .await??;
-    if view.workspace != session.workspace {
-        return Err(Error::NotFound("there is no such interaction you may see".into()).into());
-    }
-    Ok(view)
+    let (principal, workspace) = (session.principal.clone(), session.workspace.clone());
+    Ok(state
+        .blocking(move |e| {
+            e.platform()
+                .interactions()
+                .show_in(&principal, &workspace, &id)
+        })
+        .await??)
 }
 
 /// GET /interactions/{id}.
@@ -59,11 +59,12 @@ pub(super) async fn answer(
             // page reads as for nothing either way.
             if let Ok(pid) = PublicId::parse(IdKind::Interaction, &id) {
                 let principal = signed.session.principal.clone();
+                let workspace = signed.session.workspace.clone();
                 state
                     .blocking(move |e| {
                         e.platform()
                             .interactions()
-                            .audit_refused_answer(&principal, &pid)
+                            .audit_refused_answer_in(&principal, &workspace, &pid)
                     })
                     .await??;
             }

@@ -70,13 +70,17 @@ pub(super) async fn show(
     Path(raw): Path<String>,
 ) -> Result<Html<String>, WebError> {
     let id = PublicId::parse(IdKind::Run, &raw).map_err(Error::from)?;
-    let principal = signed.session.principal.clone();
+    let (principal, workspace) = (
+        signed.session.principal.clone(),
+        signed.session.workspace.clone(),
+    );
     let (run, steps, definition) = state
-        .blocking(move |e| e.platform().runs().show_with_definition(&principal, &id))
+        .blocking(move |e| {
+            e.platform()
+                .runs()
+                .show_with_definition_in(&principal, &workspace, &id)
+        })
         .await??;
-    if run.workspace != signed.session.workspace {
-        return Err(Error::NotFound("there is no such run".into()).into());
-    }
     let mut body = String::with_capacity(8192);
     let _ = write!(
         body,
