@@ -83,27 +83,26 @@ fn with_run(actor: &Actor<'_>, details: serde_json::Value) -> serde_json::Value 
     }
 }
 
-/// Entries of `workspace` at or after `since` (Unix seconds), the newest `limit`, oldest
+/// Entries of `workspace` at or after `since` (Unix seconds), the `page` of them, oldest
 /// first (see [`log::entries`] for `case_entries`).
 pub fn entries(
     conn: &Connection,
     workspace: &str,
     since: i64,
     case_entries: bool,
-    limit: usize,
+    page: log::Page,
 ) -> Result<Vec<AuditEntry>, Error> {
-    log::entries(conn, workspace, since, case_entries, limit).map_err(internal)
+    log::entries(conn, workspace, since, case_entries, page).map_err(internal)
 }
 
 impl Platform {
-    /// The newest `limit` entries of `workspace`'s audit log since `since`; needs
-    /// `audit.read` (SPEC AU-1).
+    /// The `page` of `workspace`'s audit log since `since`; needs `audit.read` (SPEC AU-1).
     pub(crate) fn audit_log(
         &self,
         principal: &Principal,
         workspace: &str,
         since: i64,
-        limit: usize,
+        page: log::Page,
     ) -> Result<Vec<AuditEntry>, Error> {
         self.authorize(principal, workspace, Scope::AuditRead)?;
         // Case entries name cases and collaborators; a reader who cannot see every case does
@@ -111,6 +110,6 @@ impl Platform {
         let all_cases = self
             .check(principal, workspace, Scope::BypassCaseAccessRestriction)
             .allowed();
-        entries(self.db().conn(), workspace, since, all_cases, limit)
+        entries(self.db().conn(), workspace, since, all_cases, page)
     }
 }

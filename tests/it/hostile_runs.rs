@@ -593,30 +593,59 @@ mod stuck_events {
         assert_eq!(shown[0]["id"], 1, "{shown}");
     }
 
-    /// A revision whose pinned components do not read sets its workspace's events aside,
-    /// naming them; before, the error failed every scheduler round, and no event of any
-    /// workspace was dispatched again (stored-data review).
+    /// A revision whose pinned components do not read cannot run, and says so in a failed
+    /// run for each event it would take; the workspace's other workflows take the events as
+    /// ever. Before, the error failed every scheduler round, and no event of any workspace
+    /// was dispatched again (stored-data review).
     #[test]
-    fn serve_sets_aside_events_a_revision_with_unreadable_pins_meets() {
+    fn a_revision_with_unreadable_pins_fails_its_runs_and_stops_no_other() {
         let d = setup();
+        let other = json!({ "name": "also-on-create", "workspace": WS, "run_as": OWNER,
+            "trigger": { "on": "case_created" },
+            "steps": [ { "id": "seen", "wait": "1ms" } ] });
+        std::fs::write(d.dir.path().join("also.json"), other.to_string()).expect("write");
+        d.ok(&["workflows", "publish", "also.json", "--as", OWNER]);
         let conn = rusqlite::Connection::open(&d.db).expect("open");
         conn.execute(
             "UPDATE workflow_revisions SET components = 'not json' WHERE name = 'on-create'",
             [],
         )
         .expect("corrupt");
-        drop(conn);
         let out = d.cli(&["serve", "--once"]);
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        let runs = |workflow: &str| -> Vec<(String, Option<String>)> {
+            let mut stmt = conn
+                .prepare("SELECT status, error FROM runs WHERE workflow = ?1 ORDER BY id")
+                .expect("sql");
+            stmt.query_map([workflow], |r| Ok((r.get(0)?, r.get(1)?)))
+                .expect("rows")
+                .collect::<Result<_, _>>()
+                .expect("rows")
+        };
+        let damaged = runs("on-create");
+        assert_eq!(damaged.len(), 3, "{damaged:?}");
+        for (status, error) in &damaged {
+            assert_eq!(status, "failed");
+            assert!(
+                error
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("pinned components"),
+                "{error:?}"
+            );
+        }
+        let fine = runs("also-on-create");
+        assert_eq!(fine.len(), 3, "{fine:?}");
+        assert!(
+            fine.iter().all(|(status, _)| status == "succeeded"),
+            "{fine:?}"
+        );
         let shown: Value = serde_json::from_slice(&list(&d, OWNER, true).stdout).expect("json");
-        let shown = shown.as_array().expect("list");
-        assert_eq!(shown.len(), 3, "{shown:?}");
-        let why = shown[0]["quarantined"].as_str().unwrap_or_default();
-        assert!(why.contains("pinned components"), "{why}");
+        assert_eq!(shown, json!([]), "nothing set aside");
     }
 
     #[test]

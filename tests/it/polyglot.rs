@@ -407,7 +407,7 @@ fn every_pool_slot_can_hold_a_python_step_at_once() {
         ..limits()
     };
     std::thread::scope(|s| {
-        // Two workspaces, as one holds at most half of the slots (`wasm/slots.rs`).
+        // Two workspaces, as one holds at most three quarters of the slots (`wasm/slots.rs`).
         let runs: Vec<_> = (0..4)
             .map(|i| {
                 let mut caller = common::caller();

@@ -895,7 +895,7 @@ fn a_step_updates_case_restrictions_at_most_100_times_per_execution() {
 /// before, a step could query in a loop until its deadline, each query database work on
 /// the host's shared connection (hostile-step review; SPEC ST-4).
 #[test]
-fn a_step_querying_in_a_loop_is_stopped_at_its_budget_of_case_calls() {
+fn a_step_querying_in_a_loop_is_stopped_at_its_budget_of_database_calls() {
     let rt = runtime();
     let platform = Arc::new(common::example_platform());
     let exec = run_as_owner(&rt, &platform, json!({ "attack": "query_flood" }), roomy());
@@ -904,10 +904,9 @@ fn a_step_querying_in_a_loop_is_stopped_at_its_budget_of_case_calls() {
         .expect("the flood step reports where it was stopped");
     assert_eq!(out["queried"], 1000, "{out}");
     assert!(
-        out["error"]
-            .as_str()
-            .is_some_and(|e| e
-                .contains("a step may call the cases interface at most 1000 times per execution")),
+        out["error"].as_str().is_some_and(
+            |e| e.contains("a step may make at most 1000 calls that reach the database")
+        ),
         "{out}"
     );
 }
@@ -1100,9 +1099,9 @@ fn step_run_refuses_a_huge_random_request_at_once() {
     );
 }
 
-/// One workspace's steps hold at most half of the host's instance slots, and a step waits
-/// for a slot rather than fail: four sleeping steps of one workspace on a pool of four, and
-/// another workspace's step still runs at once. Before, the sleepers took all four and the
+/// One workspace's steps hold at most three quarters of the host's instance slots, and a
+/// step waits for a slot rather than fail: four sleeping steps of one workspace on a pool of
+/// four, and another workspace's step still runs at once. Before, the sleepers took all four and the
 /// other tenant's step failed for want of a slot (hostile-step review).
 #[test]
 fn a_workspace_holding_its_share_of_slots_leaves_the_others_room() {

@@ -4,6 +4,7 @@ use crate::Error;
 use crate::audit::AuditEntry;
 use crate::platform::Platform;
 use crate::principal::Principal;
+pub use crate::store::audit::Page;
 
 /// The audit log of a [`Platform`], read for a principal holding `audit.read`.
 #[derive(Clone, Copy)]
@@ -24,19 +25,18 @@ impl<'p> Audit<'p> {
         since: i64,
     ) -> Result<Vec<AuditEntry>, Error> {
         self.platform
-            .audit_log(principal, workspace, since, usize::MAX)
+            .audit_log(principal, workspace, since, Page::Newest(usize::MAX))
     }
 
-    /// The newest `limit` entries of [`Audit::log`], oldest first: what a request reads,
-    /// however long the log has grown (any member can grow it with refused answers; HTTP
-    /// review).
-    pub fn newest(
+    /// One page of [`Audit::log`], oldest first: what a request reads, however long the log
+    /// has grown (any member can grow it with refused answers; HTTP review).
+    pub fn page(
         &self,
         principal: &Principal,
         workspace: &str,
         since: i64,
-        limit: usize,
+        page: Page,
     ) -> Result<Vec<AuditEntry>, Error> {
-        self.platform.audit_log(principal, workspace, since, limit)
+        self.platform.audit_log(principal, workspace, since, page)
     }
 }

@@ -20,7 +20,7 @@ mod workflows;
 
 pub use access::Access;
 pub use admin::Admin;
-pub use audit::Audit;
+pub use audit::{Audit, Page as AuditPage};
 pub use housekeeping::Housekeeping;
 pub use interactions::Interactions;
 pub use runs::Runs;

@@ -35,11 +35,12 @@ pub const MAX_CASES_CREATED_PER_EXECUTION: usize = 100;
 /// *Update case restrictions* calls one step execution may make: each writes a timeline row,
 /// an audit entry and up to three events (each carrying the case), outside the event budget.
 pub const MAX_RESTRICTION_UPDATES_PER_EXECUTION: usize = 100;
-/// Calls of the cases interface one step execution may make, whatever their answers: each
-/// is database work on the host's shared connection (a query reads up to a page of cases
-/// and their people), so a step looping on refused or empty calls is stopped here rather
-/// than at its deadline (hostile-step review).
-pub const MAX_CASE_CALLS_PER_EXECUTION: usize = 1000;
+/// Host calls that reach the database (the cases interface, `check-flow-access`) one step
+/// execution may make, whatever their answers: each is database work on the host's shared
+/// connection (a query reads up to a page of cases and their people, a flow question a
+/// revision), so a step looping on refused or empty calls is stopped here rather than at its
+/// deadline (hostile-step reviews).
+pub const MAX_DATABASE_CALLS_PER_EXECUTION: usize = 1000;
 /// Resources (streams, pollables, …) a step's WASI context may hold at once: each is host
 /// memory outside the step's memory limit, and wasmtime's default allows a million.
 pub const MAX_WASI_RESOURCES: usize = 10_000;

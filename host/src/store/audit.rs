@@ -52,27 +52,50 @@ pub fn append(conn: &Connection, entry: &NewEntry<'_>) -> crate::store::sql::Res
     Ok(())
 }
 
-/// Entries of `workspace` at or after `since` (Unix seconds), the newest `limit` of them,
-/// oldest first; without `case_entries`, none about cases (`case.*`), and the rest numbered
-/// among themselves, so the numbers show no gap where a case entry was (SPEC CS-2).
+/// Which entries of a log one read takes.
+#[derive(Clone, Copy, Debug)]
+pub enum Page {
+    /// The newest this many.
+    Newest(usize),
+    /// Those numbered after `after`, at most `limit` of them: a reader pages on with the
+    /// last number it got.
+    After { after: i64, limit: usize },
+}
+
+/// Entries of `workspace` at or after `since` (Unix seconds), the `page` of them, oldest
+/// first; without `case_entries`, none about cases (`case.*`), and the rest numbered among
+/// themselves, so the numbers show no gap where a case entry was (SPEC CS-2).
 pub fn entries(
     conn: &Connection,
     workspace: &str,
     since: i64,
     case_entries: bool,
-    limit: usize,
+    page: Page,
 ) -> crate::store::sql::Result<Vec<AuditEntry>> {
+    let (newest, after, limit) = match page {
+        Page::Newest(limit) => (1, 0, limit),
+        Page::After { after, limit } => (0, after, limit),
+    };
     let mut stmt = conn.prepare(
         "SELECT * FROM (
-           SELECT CASE WHEN ?3 = 1 THEN number ELSE shown END, at, actor, actor_kind, workspace, action, target, details, id
-           FROM (SELECT a.*, ROW_NUMBER() OVER (ORDER BY id) AS shown FROM audit_log a
-                 WHERE workspace = ?1 AND (?3 = 1 OR substr(action, 1, 5) <> 'case.')) AS readable
-           WHERE at >= ?2 ORDER BY at DESC, id DESC LIMIT ?4) AS newest
-         ORDER BY at, id",
+           SELECT n, at, actor, actor_kind, workspace, action, target, details, id FROM (
+             SELECT CASE WHEN ?3 = 1 THEN number ELSE shown END AS n, a.*
+             FROM (SELECT b.*, ROW_NUMBER() OVER (ORDER BY id) AS shown FROM audit_log b
+                   WHERE workspace = ?1 AND (?3 = 1 OR substr(action, 1, 5) <> 'case.')) AS a) AS readable
+           WHERE at >= ?2 AND n > ?6
+           ORDER BY CASE WHEN ?5 = 1 THEN -id ELSE id END LIMIT ?4) AS page
+         ORDER BY id",
     )?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = stmt.query_map(
-        params![workspace, since, i64::from(case_entries), limit],
+        params![
+            workspace,
+            since,
+            i64::from(case_entries),
+            limit,
+            newest,
+            after
+        ],
         |r| {
             let details = super::json::column(r, 7, "audit_log.details")?;
             Ok(AuditEntry {

@@ -28,8 +28,9 @@ pub struct StepLimits {
     pub max_cases_created: usize,
     /// *Update case restrictions* calls a step may make in one execution (SPEC ST-4).
     pub max_restriction_updates: usize,
-    /// Calls of the cases interface in one execution, each counted whatever it answered.
-    pub max_case_calls: usize,
+    /// Host calls that reach the database in one execution (cases, `check-flow-access`),
+    /// each counted whatever it answered.
+    pub max_database_calls: usize,
 }
 
 impl Default for StepLimits {
@@ -44,7 +45,7 @@ impl Default for StepLimits {
             max_event_values: caps::MAX_EVENT_VALUES_PER_EXECUTION,
             max_cases_created: caps::MAX_CASES_CREATED_PER_EXECUTION,
             max_restriction_updates: caps::MAX_RESTRICTION_UPDATES_PER_EXECUTION,
-            max_case_calls: caps::MAX_CASE_CALLS_PER_EXECUTION,
+            max_database_calls: caps::MAX_DATABASE_CALLS_PER_EXECUTION,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Instance slots, shared between workspaces: a step waits for a free one rather than fail,
-//! and one workspace holds at most a share of them.
+//! and one workspace holds at most three quarters of them.
 //!
 //! Why: the pool has a fixed number of slots (`EngineSettings::pool_instances`), and a step
 //! holds one until it returns, up to its timeout (15 minutes at most). One workspace's
@@ -39,12 +39,13 @@ pub(crate) struct Slot<'a> {
 }
 
 impl Slots {
-    /// `total` slots, of which one workspace holds at most half (at least one); a step waits
-    /// at most `wait` for one.
+    /// `total` slots, of which one workspace holds at most three quarters (at least one),
+    /// so a deployment of one workspace keeps most of them and the others always have a
+    /// quarter; a step waits at most `wait` for one.
     pub(crate) fn new(total: usize, wait: Duration) -> Self {
         Self {
             total,
-            per_workspace: (total / 2).max(1),
+            per_workspace: (total * 3 / 4).max(1),
             wait,
             held: Mutex::new(Held::default()),
             freed: Condvar::new(),
@@ -116,16 +117,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_workspace_holds_at_most_half_and_others_still_get_slots() {
+    fn a_workspace_holds_at_most_three_quarters_and_others_still_get_slots() {
         let slots = Slots::new(4, Duration::from_millis(20));
         let a1 = slots.take("a").expect("first");
         let _a2 = slots.take("a").expect("second");
+        let _a3 = slots.take("a").expect("third");
         let refused = slots
             .take("a")
-            .expect_err("a third of a's would pass its share");
+            .expect_err("a fourth of a's would pass its share");
         assert!(refused.contains("holds its share"), "{refused}");
-        let _b1 = slots.take("b").expect("b has slots");
-        let _b2 = slots.take("b").expect("b has slots");
+        let _b1 = slots.take("b").expect("b has the slot a leaves");
         let full = slots.take("c").expect_err("all four are held");
         assert!(full.contains("all 4"), "{full}");
         drop(a1);

@@ -102,8 +102,8 @@ pub struct StepState {
     pub(crate) cases_created: usize,
     /// *Update case restrictions* calls so far, against `limits.max_restriction_updates`.
     pub(crate) restriction_updates: usize,
-    /// Calls of the cases interface so far, against `limits.max_case_calls`.
-    pub(crate) case_calls: usize,
+    /// Host calls that reach the database so far, against `limits.max_database_calls`.
+    pub(crate) database_calls: usize,
     /// When the execution's time is up.
     deadline: std::time::Instant,
 }
@@ -142,9 +142,25 @@ impl StepState {
             recorder: Recorder::default(),
             cases_created: 0,
             restriction_updates: 0,
-            case_calls: 0,
+            database_calls: 0,
             deadline: std::time::Instant::now() + limits.timeout,
         }
+    }
+
+    /// The execution's budget of host calls that reach the database (every call of the
+    /// cases interface, `check-flow-access`): each counts, applied or refused (SPEC ST-4).
+    pub(crate) fn may_call_the_database(
+        &mut self,
+    ) -> Result<(), crate::wasm::bindings::types::HostError> {
+        if self.database_calls >= self.limits.max_database_calls {
+            return Err(crate::wasm::bindings::types::HostError::Invalid(format!(
+                "a step may make at most {} calls that reach the database (cases, \
+                 check-flow-access) per execution (SPEC ST-4)",
+                self.limits.max_database_calls
+            )));
+        }
+        self.database_calls += 1;
+        Ok(())
     }
 
     /// Whether the execution's time is up (see `deadline.rs`).

@@ -53,8 +53,7 @@ impl Engine {
         let platform = self.platform();
         let run_as = rev.run_principal(bound_by.as_deref());
         let components = rev
-            .components
-            .as_ref()
+            .pins()?
             .map(serde_json::to_string)
             .transpose()
             .map_err(crate::platform::internal)?;

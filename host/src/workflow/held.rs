@@ -5,7 +5,7 @@
 //! its values (`[0,0,…]`) and by its bytes (one 16 MiB string an iteration). A step whose
 //! output would pass either bound fails naming it and publishes nothing (SPEC ST-4).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 /// JSON values the run's WASM outputs may hold in all.
 pub const MAX_RUN_OUTPUT_VALUES: usize = 2_000_000;
@@ -16,7 +16,7 @@ pub const MAX_RUN_OUTPUT_VALUES: usize = 2_000_000;
 pub const MAX_RUN_OUTPUT_BYTES: usize = 64 << 20;
 
 /// The size of one output, as counted on its text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Size {
     /// About how many JSON values it holds.
     pub values: usize,
@@ -34,48 +34,52 @@ impl Size {
     }
 }
 
-/// What a run holds so far, shared by its parallel parts and nested workflows.
+/// What a run holds so far, shared by its parallel parts and nested workflows: both counts
+/// under one lock, so a take sees them as one.
 #[derive(Debug, Default)]
 pub(crate) struct Held {
-    values: AtomicUsize,
-    bytes: AtomicUsize,
+    counts: Mutex<Size>,
 }
 
 impl Held {
+    fn counts(&self) -> std::sync::MutexGuard<'_, Size> {
+        // Two numbers: a panic elsewhere cannot leave them half-written.
+        self.counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// What the run may still take.
     pub(crate) fn left(&self) -> Size {
+        let held = self.counts();
         Size {
-            values: MAX_RUN_OUTPUT_VALUES.saturating_sub(self.values.load(Ordering::Relaxed)),
-            bytes: MAX_RUN_OUTPUT_BYTES.saturating_sub(self.bytes.load(Ordering::Relaxed)),
+            values: MAX_RUN_OUTPUT_VALUES.saturating_sub(held.values),
+            bytes: MAX_RUN_OUTPUT_BYTES.saturating_sub(held.bytes),
         }
     }
 
-    /// Takes `size` if both bounds still hold after it; otherwise takes nothing. Atomic per
-    /// bound, and the values are given back when the bytes do not fit, so parallel parts
-    /// cannot pass a bound together.
+    /// Takes `size` if both bounds still hold after it; otherwise takes nothing.
     pub(crate) fn take(&self, size: Size) -> Result<(), Size> {
-        let fits = |counter: &AtomicUsize, n: usize, max: usize| {
-            counter
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
-                    held.checked_add(n).filter(|total| *total <= max)
-                })
-                .is_ok()
-        };
-        if !fits(&self.values, size.values, MAX_RUN_OUTPUT_VALUES) {
-            return Err(size);
+        let mut held = self.counts();
+        let values = held.values.checked_add(size.values);
+        let bytes = held.bytes.checked_add(size.bytes);
+        match (values, bytes) {
+            (Some(values), Some(bytes))
+                if values <= MAX_RUN_OUTPUT_VALUES && bytes <= MAX_RUN_OUTPUT_BYTES =>
+            {
+                *held = Size { values, bytes };
+                Ok(())
+            }
+            _ => Err(size),
         }
-        if !fits(&self.bytes, size.bytes, MAX_RUN_OUTPUT_BYTES) {
-            self.values.fetch_sub(size.values, Ordering::Relaxed);
-            return Err(size);
-        }
-        Ok(())
     }
 
     /// Counts an output replayed from the journal: held as a fresh one is, so each resume
     /// does not start the run's bounds afresh. Never refused (the run already held it).
     pub(crate) fn replayed(&self, size: Size) {
-        self.values.fetch_add(size.values, Ordering::Relaxed);
-        self.bytes.fetch_add(size.bytes, Ordering::Relaxed);
+        let mut held = self.counts();
+        held.values = held.values.saturating_add(size.values);
+        held.bytes = held.bytes.saturating_add(size.bytes);
     }
 }
 

@@ -238,7 +238,7 @@ impl Platform {
         rev: &Revision,
         step_dirs: &[std::path::PathBuf],
     ) -> Result<Resolver, Error> {
-        match &rev.components {
+        match rev.pins()? {
             Some(pins) => self.pinned_resolver(&rev.source, pins),
             None => Ok(Resolver::for_file(
                 std::path::Path::new(&rev.source),

@@ -26,7 +26,22 @@ pub struct Revision {
     /// The `run_as` bound at publish, as a stored principal.
     #[serde(skip)]
     pub run_as: Option<String>,
-    /// The components pinned at publish (`None`: published before pinning).
+    /// The components pinned at publish (`None`: published before pinning, or pins that
+    /// do not read: see `unreadable_pins`). Read through [`Revision::pins`].
     #[serde(skip)]
     pub components: Option<Pins>,
+    /// Why the stored pins do not read, if they do not: this revision cannot run, and says
+    /// so, while its workspace's other revisions go on (stored-data review).
+    #[serde(skip)]
+    pub unreadable_pins: Option<String>,
+}
+
+impl Revision {
+    /// The pinned components, or the error of pins that do not read.
+    pub(crate) fn pins(&self) -> Result<Option<&Pins>, crate::Error> {
+        match &self.unreadable_pins {
+            Some(why) => Err(crate::Error::Internal(why.clone())),
+            None => Ok(self.components.as_ref()),
+        }
+    }
 }

@@ -136,6 +136,8 @@ impl Scheduler {
             notify.clone(),
         );
         // Rounds in a row whose claim failed.
+        // Unreadable rows already reported by this scheduler (see `claim_work`).
+        let mut reported = std::collections::HashSet::new();
         let mut failed_rounds = 0;
         // The first pass at once; `--once` runs only that one.
         let mut next_housekeeping = Some(Instant::now());
@@ -158,9 +160,22 @@ impl Scheduler {
             // again next round; the runs in flight carry on.
             let claimed = match claim_work(&engine, &mut workers, &stop).await {
                 Ok(claimed) => {
-                    failed_rounds = 0;
+                    // The infrastructure's failure fails the round (tried again, and counted
+                    // for `--once`); stored data that does not read is named once, not every
+                    // round, while the rest goes on.
+                    let infrastructure = claimed.failed.iter().any(Error::is_infrastructure);
+                    if infrastructure {
+                        failed_rounds += 1;
+                    } else {
+                        failed_rounds = 0;
+                    }
+                    if reported.len() > REPORTED_KEPT {
+                        reported.clear();
+                    }
                     for e in &claimed.failed {
-                        notify(Notice::ClaimFailed(&anyhow::Error::msg(e.to_string())));
+                        if e.is_infrastructure() || reported.insert(e.to_string()) {
+                            notify(Notice::ClaimFailed(&anyhow::Error::msg(e.to_string())));
+                        }
                     }
                     claimed
                 }
@@ -361,6 +376,9 @@ impl Claimed {
         self.started == 0 && self.events == 0
     }
 }
+
+/// How many reported unreadable rows a scheduler remembers before it starts afresh.
+const REPORTED_KEPT: usize = 1024;
 
 /// Hands due work to the workers: runs whose wait is due or whose interaction timed out,
 /// runs left `running` that no live process executes (a killed process's, a stopped one's, or

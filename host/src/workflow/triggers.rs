@@ -69,8 +69,9 @@ impl Match {
             definition: rev.definition.clone(),
             source: rev.source.clone(),
             components: rev
-                .components
-                .as_ref()
+                .pins()
+                .ok()
+                .flatten()
                 .and_then(|pins| serde_json::to_string(pins).ok()),
             ready,
         }
@@ -400,6 +401,18 @@ impl Engine {
             // Only a revision whose trigger names this event can match it: the others are
             // not parsed, nor their components written out, for every event.
             if raw_trigger_kind(&rev.definition).is_some_and(|kind| kind != event.kind) {
+                continue;
+            }
+            // Pins that do not read: this revision cannot run, and its run says so; the
+            // workspace's other revisions still take the event.
+            if let Err(e) = rev.pins() {
+                if raw_trigger_kind(&rev.definition).as_deref() == Some(event.kind.as_str()) {
+                    let why = format!(
+                        "revision {} of `{}` cannot run: {e}",
+                        rev.revision, rev.name
+                    );
+                    out.push(Match::new(&rev, Err(why)));
+                }
                 continue;
             }
             let loaded = platform

@@ -326,7 +326,7 @@ impl Platform {
         // A secret stored before secrets were bound (no `run_as`) is bound to nobody, so it
         // starts nothing until rotated: otherwise it would act as whoever the workflow runs
         // as now (stored-data review).
-        if hook.run_as.is_none() || hook.run_as != rev.run_as {
+        if rev.run_as.is_some() && (hook.run_as.is_none() || hook.run_as != rev.run_as) {
             return Err(Refusal::Rebound);
         }
         // The run acts as the revision's `run_as` on behalf of its publisher, checked at each
@@ -337,8 +337,7 @@ impl Platform {
         let event = json!({ "kind": "webhook", "body": body });
         let principal = principal_to_stored(&principal);
         let components = rev
-            .components
-            .as_ref()
+            .pins()?
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| Error::Internal(format!("pinned components: {e}")))?;

@@ -50,8 +50,12 @@ pub struct AuditQuery {
     /// Entries at or after this Unix time, in seconds (default 0: all).
     #[serde(default)]
     since: i64,
-    /// The newest this many of them, oldest first (default and most: 10,000). What one
-    /// request reads is bounded however long the log grows; read on with a later `since`.
+    /// Entries numbered after this one (default 0: from the first): a reader pages on with
+    /// the last `id` it got.
+    #[serde(default)]
+    after: i64,
+    /// At most this many, oldest first (default and most: 10,000). A page this full may have
+    /// more after it.
     limit: Option<usize>,
 }
 
@@ -74,9 +78,13 @@ pub async fn audit(
             .limit
             .unwrap_or(MAX_AUDIT_ENTRIES)
             .min(MAX_AUDIT_ENTRIES);
+        let page = crate::handles::AuditPage::After {
+            after: query.after,
+            limit,
+        };
         e.platform()
             .audit()
-            .newest(&principal, &workspace, query.since, limit)
+            .page(&principal, &workspace, query.since, page)
     })
     .await?;
     Ok(Json(entries))

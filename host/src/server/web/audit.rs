@@ -9,6 +9,7 @@ use axum::response::Html;
 use super::error::WebError;
 use super::html::{esc, page};
 use super::session::Signed;
+use crate::handles::AuditPage as Page;
 use crate::server::AppState;
 
 /// How many entries the page shows, newest first.
@@ -25,7 +26,7 @@ pub(super) async fn page_of_entries(
         .blocking(move |e| {
             e.platform()
                 .audit()
-                .newest(&principal, &workspace, 0, SHOWN)
+                .page(&principal, &workspace, 0, Page::Newest(SHOWN))
         })
         .await??;
     let mut body = format!(

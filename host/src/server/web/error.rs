@@ -58,14 +58,10 @@ impl IntoResponse for WebError {
                 Error::NotFound(m) => (StatusCode::NOT_FOUND, "Not found", m),
                 Error::Invalid(m) => (StatusCode::BAD_REQUEST, "Invalid", m),
                 Error::Conflict(m) => (StatusCode::CONFLICT, "Conflict", m),
-                Error::Busy(m) => (
+                e @ Error::Busy(_) => (
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Unavailable",
-                    format!(
-                        "The server cannot do this now; nothing was changed. Try again in a \
-                         moment (ref {}).",
-                        crate::server::api::error::logged("unavailable", &m)
-                    ),
+                    e.to_string(),
                 ),
                 Error::Internal(m) => internal(&m),
             },

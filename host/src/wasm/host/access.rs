@@ -7,6 +7,8 @@ use crate::wasm::state::StepState;
 
 impl access::Host for StepState {
     fn check_flow_access(&mut self, flow: String, email: String) -> Result<Decision, HostError> {
+        // It reads the flow's revision (its whole definition) and its share.
+        self.may_call_the_database()?;
         let services = &self.services;
         // Without an access service, the services' reason for that is the answer (a denial,
         // as for any flow: SPEC RB-3).

@@ -7,18 +7,6 @@ use crate::wasm::state::StepState;
 use super::convert;
 
 impl StepState {
-    /// The execution's budget of cases calls: every call counts, applied or refused.
-    fn may_call_cases(&mut self) -> Result<(), HostError> {
-        if self.case_calls >= self.limits.max_case_calls {
-            return Err(HostError::Invalid(format!(
-                "a step may call the cases interface at most {} times per execution (SPEC ST-4)",
-                self.limits.max_case_calls
-            )));
-        }
-        self.case_calls += 1;
-        Ok(())
-    }
-
     /// The execution's case budget (SPEC ST-4): a limit of the sandbox, like its event budget.
     fn may_create_case(&self) -> Result<(), HostError> {
         if self.cases_created >= self.limits.max_cases_created {
@@ -47,7 +35,7 @@ impl StepState {
 
 impl cases::Host for StepState {
     fn create_case(&mut self, input: NewCase) -> Result<CaseRecord, HostError> {
-        self.may_call_cases()?;
+        self.may_call_the_database()?;
         self.may_create_case()?;
         let input = convert::new_case(input)?;
         let services = &self.services;
@@ -61,7 +49,7 @@ impl cases::Host for StepState {
     }
 
     fn create_case_from_json(&mut self, case_json: String) -> Result<CaseRecord, HostError> {
-        self.may_call_cases()?;
+        self.may_call_the_database()?;
         self.may_create_case()?;
         let services = &self.services;
         let case = services.note(
@@ -74,7 +62,7 @@ impl cases::Host for StepState {
     }
 
     fn query_cases(&mut self, query: CaseQuery) -> Result<CasePage, HostError> {
-        self.may_call_cases()?;
+        self.may_call_the_database()?;
         let services = &self.services;
         let page = services.note(
             services
@@ -85,7 +73,7 @@ impl cases::Host for StepState {
     }
 
     fn get_case_restrictions(&mut self, case_id: String) -> Result<Restrictions, HostError> {
-        self.may_call_cases()?;
+        self.may_call_the_database()?;
         let services = &self.services;
         let r = services.note(
             services
@@ -100,7 +88,7 @@ impl cases::Host for StepState {
         case_id: String,
         update: RestrictionUpdate,
     ) -> Result<Restrictions, HostError> {
-        self.may_call_cases()?;
+        self.may_call_the_database()?;
         self.may_update_restrictions()?;
         let services = &self.services;
         let r = services.note(

@@ -82,20 +82,27 @@ fn read(
                 publisher: r.get(7)?,
                 run_as: r.get(8)?,
                 components: None,
+                unreadable_pins: None,
             },
             r.get::<Option<String>>(9)?,
         ))
     })?;
     let rows: Vec<(Revision, Option<String>)> = rows.collect::<Result<_, _>>()?;
-    rows.into_iter()
+    // Pins that do not read are kept as the revision's error, not the list's: one damaged
+    // revision must not stop its workspace's others (their triggers, flows, publishing).
+    Ok(rows
+        .into_iter()
         .map(|(rev, pins)| {
             let what = format!("revision {} of `{}`", rev.revision, rev.name);
-            Ok(Revision {
-                components: components::read_pins(pins, &what)?,
-                ..rev
-            })
+            match components::read_pins(pins, &what) {
+                Ok(components) => Revision { components, ..rev },
+                Err(e) => Revision {
+                    unreadable_pins: Some(e.to_string()),
+                    ..rev
+                },
+            }
         })
-        .collect()
+        .collect())
 }
 
 /// What a new publish is compared with: the latest revision as stored.
