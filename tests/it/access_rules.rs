@@ -1141,3 +1141,110 @@ fn explain_names_the_claim_rule_and_the_groups_behind_a_membership() {
         "{path:#?}"
     );
 }
+
+/// No one grants more than they hold (SPEC UA-1, RB-2): a custom role carrying `user.write`
+/// beside a viewer's scopes lets its holder manage people within that power and no further.
+/// Before, one `set-role` made them an Owner, and so did a custom role, a service key, a claim
+/// rule or a sign-in link as the Owner (authority review).
+#[test]
+fn ua_1_a_user_write_holder_grants_nothing_beyond_their_own_scopes() {
+    let p = example_platform();
+    let mut scopes: Vec<String> = flowhost::access::BuiltinRole::Viewer
+        .scopes()
+        .names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    scopes.extend(["user.write".to_owned(), "user.read".to_owned()]);
+    p.admin()
+        .create_role(&user(OWNER), SOC, "people-admin", &scopes)
+        .expect("role");
+    p.admin()
+        .set_user_role(&user(OWNER), SOC, LEAD, "people-admin")
+        .expect("set");
+    let lead = user(LEAD);
+    // Within their power: a viewer invited, a viewer's key.
+    p.admin()
+        .invite_user(&lead, SOC, "vera.viewer@acme-mssp.test", "viewer")
+        .expect("a viewer is within their power");
+    // Beyond it, each refused naming what they lack.
+    let why = denied(p.admin().set_user_role(&lead, SOC, LEAD, "owner"));
+    assert!(why.contains("audit.read"), "{why}");
+    denied(
+        p.admin()
+            .invite_user(&lead, SOC, "eve@acme-mssp.test", "operator"),
+    );
+    let all: Vec<String> = Scope::ALL.iter().map(|s| s.name().to_owned()).collect();
+    denied(p.admin().create_role(&lead, SOC, "god", &all));
+    denied(
+        p.admin()
+            .create_key(&lead, SOC, "ci", NewKey::Service { role: "owner" }, None),
+    );
+    denied(p.admin().add_claim_rule(
+        &lead,
+        SOC,
+        ClaimRule {
+            rank: 0,
+            claim: "groups".into(),
+            value: "anyone".into(),
+            role: "owner".into(),
+        },
+        None,
+    ));
+    // Nor do they act on someone holding more: the Owner is not demoted, deleted, or
+    // signed in as.
+    denied(p.admin().set_user_role(&lead, SOC, OWNER, "viewer"));
+    denied(p.admin().delete_user(&lead, SOC, OWNER));
+    denied(p.signins().issue_link(&lead, SOC, OWNER));
+    // An Owner holds every scope: nothing changes for them.
+    p.admin()
+        .invite_user(&user(OWNER), SOC, "eve@acme-mssp.test", "owner")
+        .expect("an Owner invites an Owner");
+}
+
+/// The same bound through a tenant file: its holder cannot apply one that makes them an
+/// Owner (SPEC UA-1; authority review).
+#[test]
+fn ua_1_a_tenant_file_grants_nothing_beyond_its_appliers_scopes() {
+    use flowhost::tenant::{self, ApplyError, TenantFile};
+    let p = example_platform();
+    let text = std::fs::read_to_string(common::example_tenant_path()).expect("tenant");
+    let mut doc: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let soc = &mut doc["workspaces"][0];
+    assert_eq!(soc["name"], SOC);
+    let mut scopes: Vec<String> = flowhost::access::BuiltinRole::Viewer
+        .scopes()
+        .names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    scopes.extend(["user.write".to_owned(), "user.read".to_owned()]);
+    soc["custom_roles"]
+        .as_array_mut()
+        .expect("roles")
+        .push(json!({ "name": "people-admin", "scopes": scopes }));
+    let set_lead = |doc: &mut serde_json::Value, role: &str| {
+        for m in doc["workspaces"][0]["members"]
+            .as_array_mut()
+            .expect("members")
+        {
+            if m["email"] == LEAD {
+                m["role"] = json!(role);
+            }
+        }
+    };
+    set_lead(&mut doc, "people-admin");
+    // Only the workspace the holder manages.
+    doc["workspaces"].as_array_mut().expect("list").truncate(1);
+    let file = |doc: &serde_json::Value| {
+        TenantFile::parse("acme-mssp.json", &doc.to_string()).expect("valid tenant")
+    };
+    tenant::apply(&p, &file(&doc), Some(&user(OWNER))).expect("the Owner applies it");
+    set_lead(&mut doc, "owner");
+    match tenant::apply(&p, &file(&doc), Some(&user(LEAD))) {
+        Err(ApplyError::Host(Error::Denied(why))) => {
+            assert!(why.to_string().contains("audit.read"), "{why}");
+        }
+        other => panic!("expected a denial, got {other:?}"),
+    }
+}

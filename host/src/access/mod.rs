@@ -4,6 +4,7 @@
 pub mod decision;
 pub mod explain;
 pub mod flow;
+pub mod grant_power;
 mod grants;
 pub mod group_kind;
 pub mod index;

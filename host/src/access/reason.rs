@@ -109,6 +109,14 @@ pub enum Reason {
     /// A revision published before `run_as` was bound has no publisher to answer for its runs
     /// (SPEC WF-10): they are refused.
     RunAsUnbound { name: String, revision: i64 },
+    /// What an actor would hand out (a role, a custom role's scopes, a sign-in as someone)
+    /// carries scopes the actor does not hold (SPEC UA-1, RB-2: no one beyond their power).
+    BeyondPower {
+        actor: String,
+        workspace: String,
+        what: String,
+        lacking: Vec<&'static str>,
+    },
     /// A `flowhost step test` mock's denial: the reason as the test file gives it.
     Mocked(String),
     /// A one-time sign-in link that signs nobody in (SPEC SV-1): why, for the person holding it.
@@ -261,6 +269,17 @@ impl fmt::Display for Reason {
             Reason::RunAsUnbound { name, revision } => write!(
                 f,
                 "revision {revision} of `{name}` was published before `run_as` was bound to its publisher; publish it again (SPEC WF-10)"
+            ),
+            Reason::BeyondPower {
+                actor,
+                workspace,
+                what,
+                lacking,
+            } => write!(
+                f,
+                "{actor} may not {what} in `{workspace}`: it carries {} that {actor} does not \
+                 hold (no one grants more than they hold; SPEC UA-1, RB-2)",
+                lacking.join(", ")
             ),
             Reason::Mocked(reason) => f.write_str(reason),
             Reason::SignInLink(why) => {

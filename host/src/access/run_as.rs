@@ -62,7 +62,7 @@ impl AccessIndex {
     }
 
     /// The scopes `principal` holds in `workspace` now.
-    fn held(&self, principal: &Principal, workspace: &str) -> ScopeSet {
+    pub(crate) fn held(&self, principal: &Principal, workspace: &str) -> ScopeSet {
         let held: Vec<Scope> = Scope::ALL
             .iter()
             .copied()

@@ -93,6 +93,16 @@ impl ScopeSet {
         ScopeSet(self.0 | other.0)
     }
 
+    /// The scopes of this set that `other` lacks.
+    pub const fn without(self, other: ScopeSet) -> ScopeSet {
+        ScopeSet(self.0 & !other.0)
+    }
+
+    /// Whether the set holds no scope.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
     /// The scopes in the set, in catalogue order.
     pub fn iter(self) -> impl Iterator<Item = Scope> {
         Scope::ALL

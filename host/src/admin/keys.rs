@@ -85,7 +85,11 @@ impl Platform {
             };
             let ws = workspace_id(tx, workspace)?;
             let role = match kind {
-                NewKey::Service { role } => Some(existing_role(tx, ws, workspace, role)?.to_string()),
+                NewKey::Service { role } => {
+                    let role = existing_role(tx, ws, workspace, role)?;
+                    self.may_hand_out(actor, workspace, &role)?;
+                    Some(role.to_string())
+                }
                 NewKey::Personal => None,
             };
             store::insert_key(tx, &NewKeyRow {

@@ -95,3 +95,45 @@ pub(crate) fn existing_role(
 pub(crate) fn scopes_text(scopes: ScopeSet) -> String {
     scopes.names().join(" ")
 }
+
+impl crate::platform::Platform {
+    /// Refuses, as a denial naming what it lacks, when `actor` would hand out or act on
+    /// `scopes` in `workspace` beyond what it holds (`access/grant_power.rs`).
+    pub(crate) fn within_power(
+        &self,
+        actor: &crate::principal::Principal,
+        workspace: &str,
+        scopes: ScopeSet,
+        what: impl FnOnce() -> String,
+    ) -> Result<(), Error> {
+        self.index()
+            .may_grant(actor, workspace, scopes, what)
+            .map_err(Error::Denied)
+    }
+
+    /// [`Platform::within_power`] for handing out `role`.
+    pub(crate) fn may_hand_out(
+        &self,
+        actor: &crate::principal::Principal,
+        workspace: &str,
+        role: &RoleName,
+    ) -> Result<(), Error> {
+        let scopes = self.index().scopes_of(workspace, role);
+        self.within_power(actor, workspace, scopes, || {
+            format!("hand out the role `{role}`")
+        })
+    }
+
+    /// [`Platform::within_power`] for acting on member `email` (changing their role,
+    /// deleting them, signing in as them).
+    pub(crate) fn may_act_on(
+        &self,
+        actor: &crate::principal::Principal,
+        workspace: &str,
+        email: &Email,
+        what: &str,
+    ) -> Result<(), Error> {
+        let scopes = self.index().member_scopes(workspace, email);
+        self.within_power(actor, workspace, scopes, || format!("{what} {email}"))
+    }
+}

@@ -37,6 +37,9 @@ impl Platform {
         let set = ScopeSet::parse(scopes.iter().map(String::as_str)).map_err(Error::Invalid)?;
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
+            self.within_power(actor, workspace, set, || {
+                format!("define the role `{name}`")
+            })?;
             if !store::insert_custom_role(tx, ws, name, &scopes_text(set))? {
                 return Err(Error::Conflict(format!(
                     "role `{name}` already exists in `{workspace}`"

@@ -125,6 +125,11 @@ impl Platform {
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             check_rule_role(tx, ws, workspace, &rule.role)?;
+            self.may_hand_out(
+                actor,
+                workspace,
+                &crate::access::RoleName::parse(&rule.role),
+            )?;
             let mut list = rules(tx, ws)?;
             let at = rank.unwrap_or(list.len() as u32 + 1);
             if at == 0 || at as usize > list.len() + 1 {

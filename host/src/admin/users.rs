@@ -47,6 +47,7 @@ impl Platform {
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             let role = existing_role(tx, ws, workspace, role)?;
+            self.may_hand_out(actor, workspace, &role)?;
             let user = ensure_user(tx, &email)?;
             if member_role(tx, ws, user)?.is_some() {
                 return Err(Error::Conflict(format!(
@@ -78,6 +79,7 @@ impl Platform {
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             let (user, role) = existing_member(tx, ws, workspace, &email)?;
+            self.may_act_on(actor, workspace, &email, "delete")?;
             if role.is_owner() && other_usable_owners(tx, ws, user)? == 0 {
                 return Err(last_owner(&email, workspace, "deleted"));
             }
@@ -110,6 +112,8 @@ impl Platform {
             if old == new {
                 return Ok(());
             }
+            self.may_act_on(actor, workspace, &email, "change the role of")?;
+            self.may_hand_out(actor, workspace, &new)?;
             if old.is_owner() && other_usable_owners(tx, ws, user)? == 0 {
                 return Err(last_owner(&email, workspace, "demoted"));
             }

@@ -114,6 +114,9 @@ impl Platform {
                     "{email} is not a member of `{workspace}`: invite them first"
                 )));
             }
+            // A link signs its holder in as the person: only for someone within the
+            // issuer's own power.
+            self.may_act_on(actor, workspace, &email, "issue a sign-in link as")?;
             if let Err(reason) = self.signs_in_locally(&email, workspace) {
                 return Err(Error::Invalid(format!(
                     "a sign-in link would sign {email} in locally, which `{workspace}` refuses: {reason}"

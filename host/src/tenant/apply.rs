@@ -100,6 +100,11 @@ fn apply_as(
                 who: &who,
                 workspace: &ws.name,
                 lines: &mut report.changes,
+                // A workspace the file creates is its creator's to fill (they list themselves
+                // its Owner); in one that exists, the actor's power there bounds the file.
+                power: actor
+                    .filter(|_| platform.index().workspace(&ws.name).is_some())
+                    .map(|a| (platform, a)),
             };
             match apply_workspace(&mut changes, org, ws, ws_path(i)) {
                 Ok(()) => {}
@@ -197,9 +202,35 @@ struct Changes<'a, 'tx> {
     who: &'a Actor<'a>,
     workspace: &'a str,
     lines: &'a mut Vec<String>,
+    /// The acting principal and the platform deciding its power; `None` for a bootstrap
+    /// (nobody owns the tenant yet).
+    power: Option<(&'a Platform, &'a Principal)>,
 }
 
 impl Changes<'_, '_> {
+    /// What the file hands out or acts on stays within the actor's own power, as through
+    /// `users`, `roles`, `keys` and `sso` (`access/grant_power.rs`).
+    fn within(&self, scopes: ScopeSet, what: impl FnOnce() -> String) -> Result<(), Error> {
+        match self.power {
+            Some((platform, actor)) => platform.within_power(actor, self.workspace, scopes, what),
+            None => Ok(()),
+        }
+    }
+
+    fn hands_out(&self, role: &crate::access::RoleName) -> Result<(), Error> {
+        match self.power {
+            Some((platform, actor)) => platform.may_hand_out(actor, self.workspace, role),
+            None => Ok(()),
+        }
+    }
+
+    fn acts_on(&self, email: &Email, what: &str) -> Result<(), Error> {
+        match self.power {
+            Some((platform, actor)) => platform.may_act_on(actor, self.workspace, email, what),
+            None => Ok(()),
+        }
+    }
+
     fn record(
         &mut self,
         action: &str,
@@ -300,6 +331,9 @@ fn apply_roles(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result
         let set =
             ScopeSet::parse(role.scopes.iter().map(String::as_str)).map_err(Error::Invalid)?;
         let text = scopes_text(set);
+        if have.get(&role.name) != Some(&text) {
+            c.within(set, || format!("define the role `{}`", role.name))?;
+        }
         match have.get(&role.name) {
             Some(old) if *old == text => {}
             Some(old) => {
@@ -378,6 +412,8 @@ fn apply_members(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Resu
                 source,
                 break_glass: bg,
             }) => {
+                c.acts_on(&email, "change")?;
+                c.hands_out(&crate::access::RoleName::parse(&role))?;
                 store::set_member(tx, ws, *user, &role, m.break_glass, want_source)?;
                 c.record(
                     "user.set_role",
@@ -387,6 +423,7 @@ fn apply_members(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Resu
                 )?;
             }
             None => {
+                c.hands_out(&crate::access::RoleName::parse(&role))?;
                 let user = ensure_user(tx, &email)?;
                 store::insert_member(tx, ws, user, &role, m.break_glass, want_source)?;
                 let (action, line) = if m.sso {
@@ -419,6 +456,7 @@ fn apply_members(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Resu
             continue;
         }
         let parsed = Email::parse(email).map_err(Error::Invalid)?;
+        c.acts_on(&parsed, "delete")?;
         crate::admin::users::remove_member(tx, ws, *user, &parsed)?;
         c.record(
             "user.delete",

@@ -1,0 +1,54 @@
+//! No one grants more than they hold (SPEC UA-1, RB-2). `user.write` lets its holder manage
+//! people, and a custom role may carry it without the rest of the Owner's scopes; what
+//! such a holder hands out (a role to a member, a custom role's scopes, a service key's
+//! role, a claim rule's role) and whom they act on (changing, deleting or signing in as a
+//! member) must be within what they hold. Before, a custom role with `user.write` made its
+//! holder an Owner in one command (authority review). An Owner holds every scope, so this
+//! never stops one.
+
+use super::index::AccessIndex;
+use super::reason::Reason;
+use super::role::RoleName;
+use super::scope::ScopeSet;
+use crate::principal::{Email, Principal};
+
+impl AccessIndex {
+    /// `Ok` if `actor` holds every scope of `scopes` in `workspace`; otherwise the reason,
+    /// naming `what` it was to do and the scopes it lacks.
+    pub fn may_grant(
+        &self,
+        actor: &Principal,
+        workspace: &str,
+        scopes: ScopeSet,
+        what: impl FnOnce() -> String,
+    ) -> Result<(), Reason> {
+        let lacking = scopes.without(self.held(actor, workspace));
+        if lacking.is_empty() {
+            return Ok(());
+        }
+        Err(Reason::BeyondPower {
+            actor: actor.to_string(),
+            workspace: workspace.to_owned(),
+            what: what(),
+            lacking: lacking.names(),
+        })
+    }
+
+    /// The scopes of `role` in `workspace` (none for a role that does not exist there: the
+    /// caller's own check names that).
+    pub fn scopes_of(&self, workspace: &str, role: &RoleName) -> ScopeSet {
+        self.workspace(workspace)
+            .and_then(|ws| ws.role_scopes(role))
+            .unwrap_or(ScopeSet::EMPTY)
+    }
+
+    /// The scopes member `email` holds by role in `workspace` (none for a non-member).
+    pub fn member_scopes(&self, workspace: &str, email: &Email) -> ScopeSet {
+        self.workspace(workspace)
+            .and_then(|ws| {
+                let member = ws.members.get(email.as_str())?;
+                ws.role_scopes(&member.role)
+            })
+            .unwrap_or(ScopeSet::EMPTY)
+    }
+}
