@@ -1248,3 +1248,33 @@ fn ua_1_a_tenant_file_grants_nothing_beyond_its_appliers_scopes() {
         other => panic!("expected a denial, got {other:?}"),
     }
 }
+
+/// SSO-only is not turned on where no Owner could sign in afterwards (no break-glass Owner,
+/// none admitted by SSO, no IdP to sign in through): before, that locked the workspace for
+/// good (SPEC UA-3, SSO-4; authority review).
+#[test]
+fn ua_3_sso_only_is_refused_where_no_owner_could_sign_in() {
+    use flowhost::tenant::{self, TenantFile};
+    let p = Platform::new(flowhost::store::Db::open_in_memory().expect("db")).expect("platform");
+    let file = |break_glass: bool| {
+        let doc = json!({ "organization": "quiet-org", "workspaces": [{ "name": "quiet",
+            "members": [{ "email": "q.owner@quiet.test", "role": "owner", "break_glass": break_glass }] }] });
+        TenantFile::parse("quiet.json", &doc.to_string()).expect("valid tenant")
+    };
+    tenant::bootstrap(&p, &file(false)).expect("bootstrap");
+    let owner = user("q.owner@quiet.test");
+    let refused = p.admin().set_sso_only(&owner, "quiet", true);
+    match refused {
+        Err(Error::Conflict(why)) => assert!(why.contains("no Owner who can sign in"), "{why}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(
+        allowed(&p, &owner, "quiet", Scope::UserWrite),
+        "nothing changed"
+    );
+    // A break-glass Owner keeps a way in: allowed.
+    tenant::apply(&p, &file(true), Some(&owner)).expect("marked break-glass");
+    p.admin()
+        .set_sso_only(&owner, "quiet", true)
+        .expect("a break-glass Owner can still sign in");
+}

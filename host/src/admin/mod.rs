@@ -68,6 +68,25 @@ pub(crate) fn other_usable_owners(conn: &Connection, ws: i64, except: i64) -> Re
     store::other_usable_owners(conn, ws, except)
 }
 
+/// Refuses a change that leaves workspace `ws` with no way for an Owner to act (SPEC UA-3),
+/// read after the change in its own transaction: no Owner who can act now, and no IdP an
+/// Owner could sign in through. SSO-only turned on that way locked the workspace for good
+/// (authority review). With an IdP trusted, Owners who have not signed in through it yet
+/// still may: configuring SSO-only before their first login is the usual order.
+pub(crate) fn keeps_a_usable_owner(
+    conn: &Connection,
+    ws: i64,
+    workspace: &str,
+) -> Result<(), Error> {
+    if store::other_usable_owners(conn, ws, -1)? == 0 && !store::trusts_an_idp(conn, ws)? {
+        return Err(Error::Conflict(format!(
+            "`{workspace}` would have no Owner who can sign in: under SSO-only, mark an Owner \
+             break-glass or trust an IdP they sign in through (SPEC UA-3, SSO-4)"
+        )));
+    }
+    Ok(())
+}
+
 /// Resolves `name` to a role that exists in workspace `ws` (built-in, or custom there).
 pub(crate) fn existing_role(
     conn: &Connection,

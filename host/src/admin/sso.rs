@@ -226,13 +226,14 @@ impl Platform {
             if !store::set_sso_only(tx, ws, on)? {
                 return Ok(());
             }
+            super::keeps_a_usable_owner(tx, ws, workspace)?;
             audit::record(
                 tx,
                 &Actor::Principal(actor),
                 workspace,
                 "sso.enforce",
                 workspace,
-                json!({ "after": on }),
+                json!({ "before": !on, "after": on }),
             )
         })
     }

@@ -76,6 +76,16 @@ pub(crate) fn other_usable_owners(conn: &Connection, ws: i64, except: i64) -> Re
     .map_err(internal)
 }
 
+/// Whether workspace `ws` trusts any IdP.
+pub(crate) fn trusts_an_idp(conn: &Connection, ws: i64) -> Result<bool, Error> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM idps WHERE workspace_id = ?1)",
+        params![ws],
+        |r| r.get(0),
+    )
+    .map_err(internal)
+}
+
 /// Stores an invited membership.
 pub(crate) fn insert_invited_member(
     conn: &Connection,

@@ -251,6 +251,7 @@ fn apply_workspace(
     at: JsonPath,
 ) -> Result<(), ApplyError> {
     let tx = c.tx;
+    let mut enforced = false;
     let ws = match store::find_workspace(tx, &spec.name)? {
         Some(StoredWorkspace { org: other_org, .. }) if other_org != org => {
             return Err(ApplyError::Spec(vec![Located::new(
@@ -262,6 +263,7 @@ fn apply_workspace(
             )]));
         }
         Some(StoredWorkspace { id, sso_only, .. }) => {
+            enforced = !sso_only && spec.sso_only;
             if sso_only != spec.sso_only {
                 store::set_sso_only(tx, id, spec.sso_only)?;
                 c.record(
@@ -287,6 +289,11 @@ fn apply_workspace(
     apply_idps(c, ws, spec)?;
     apply_roles(c, ws, spec)?;
     apply_members(c, ws, spec)?;
+    // SSO-only turned on for a workspace in use, as `sso enforce on` would: its Owners as
+    // the file leaves them keep a way in (SPEC UA-3).
+    if enforced {
+        crate::admin::keeps_a_usable_owner(c.tx, ws, c.workspace)?;
+    }
     apply_groups(c, ws, spec, &at)?;
     apply_rules(c, ws, spec)?;
     delete_unlisted_roles(c, ws, spec, &at)?;

@@ -497,6 +497,27 @@ impl Model {
         self.check(who, ws, scope).allowed
     }
 
+    /// SPEC UA-1, RB-2 (no one grants more than they hold): every scope of `role` in `ws`
+    /// is one `who` holds there.
+    fn within_power(&self, who: &Who, ws: &str, role: &str) -> bool {
+        let Some(w) = self.workspaces.get(ws) else {
+            return false;
+        };
+        OWNER
+            .iter()
+            .filter(|s| w.role_holds(role, s) == Some(true))
+            .all(|s| self.holds(who, ws, s))
+    }
+
+    /// The role member `email` holds in `ws`, if a member.
+    fn role_of(&self, ws: &str, email: &str) -> Option<String> {
+        self.workspaces
+            .get(ws)?
+            .members
+            .get(email)
+            .map(|m| m.role.clone())
+    }
+
     /// An SSO login through `idp` (SPEC SSO-2..5). `None`: no workspace trusts the IdP.
     pub fn sso_login(
         &mut self,
@@ -589,7 +610,10 @@ impl Model {
             }
             // A service key's role is an Owner's choice (user.write), and must exist here (RB-2).
             Some(role) => {
-                if !self.holds(actor, ws, "user.write") || !self.workspaces[ws].role_exists(role) {
+                if !self.holds(actor, ws, "user.write")
+                    || !self.workspaces[ws].role_exists(role)
+                    || !self.within_power(actor, ws, role)
+                {
                     return false;
                 }
                 KeyKind::Service {
@@ -631,6 +655,12 @@ impl Model {
             return false;
         }
         let email = norm(raw_email);
+        if self
+            .role_of(ws, &email)
+            .is_some_and(|role| !self.within_power(actor, ws, &role))
+        {
+            return false;
+        }
         let w = self
             .workspaces
             .get_mut(ws)
@@ -662,6 +692,13 @@ impl Model {
         if old == role {
             return true;
         }
+        if !self.within_power(actor, ws, &old) || !self.within_power(actor, ws, role) {
+            return false;
+        }
+        let w = self
+            .workspaces
+            .get_mut(ws)
+            .expect("user.write implies the workspace");
         if w.is_last_owner(&email) {
             return false;
         }
