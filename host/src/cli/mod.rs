@@ -15,6 +15,7 @@ macro_rules! eprintln {
     () => { $crate::cli::output::write($crate::cli::output::Stream::Err, format_args!(""), true) };
     ($($arg:tt)*) => { $crate::cli::output::write($crate::cli::output::Stream::Err, format_args!($($arg)*), true) };
 }
+#[allow(unused_macros)] // Kept beside the others: a print to stderr must not bypass `output`.
 macro_rules! eprint {
     ($($arg:tt)*) => { $crate::cli::output::write($crate::cli::output::Stream::Err, format_args!($($arg)*), false) };
 }

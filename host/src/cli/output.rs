@@ -23,9 +23,20 @@ pub enum Stream {
 
 /// Writes `args` (and a newline when `newline`) to `stream`, flushing it; never panics.
 pub fn write(stream: Stream, args: fmt::Arguments<'_>, newline: bool) {
+    write_after(stream, "", args, newline);
+}
+
+/// Rewrites the terminal line on stderr with `args`: the CLI's own escape sequence (return,
+/// erase the line) before text that stays inert (`flowhost test`'s live progress).
+pub fn rewrite_line(args: fmt::Arguments<'_>) {
+    write_after(Stream::Err, "\r\x1b[2K", args, false);
+}
+
+/// [`write`] after `own`, the CLI's own control text, written as it is.
+fn write_after(stream: Stream, own: &str, args: fmt::Arguments<'_>, newline: bool) {
     let result = match stream {
-        Stream::Out => emit(&mut io::stdout().lock(), args, newline),
-        Stream::Err => emit(&mut io::stderr().lock(), args, newline),
+        Stream::Out => emit(&mut io::stdout().lock(), own, args, newline),
+        Stream::Err => emit(&mut io::stderr().lock(), own, args, newline),
     };
     if let Err(e) = result {
         if e.kind() == io::ErrorKind::BrokenPipe {
@@ -38,10 +49,49 @@ pub fn write(stream: Stream, args: fmt::Arguments<'_>, newline: bool) {
     }
 }
 
-fn emit(w: &mut impl Write, args: fmt::Arguments<'_>, newline: bool) -> io::Result<()> {
-    w.write_fmt(args)?;
+fn emit(w: &mut impl Write, own: &str, args: fmt::Arguments<'_>, newline: bool) -> io::Result<()> {
+    w.write_all(own.as_bytes())?;
+    w.write_all(inert(&args.to_string()).as_bytes())?;
     if newline {
         w.write_all(b"\n")?;
     }
     w.flush()
+}
+
+/// `text` with every control character but a newline and a tab written out (`\x1b`): what
+/// the CLI prints includes text steps and tenants chose (log lines, step errors, case
+/// titles), and a terminal acts on escape sequences in it: faked lines, a cleared screen,
+/// the clipboard written (OSC 52) (hostile-step review). The CLI's own go through
+/// [`rewrite_line`].
+fn inert(text: &str) -> std::borrow::Cow<'_, str> {
+    let active = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(active) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if active(c) {
+            use fmt::Write as _;
+            let _ = write!(out, "\\x{:02x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inert;
+
+    #[test]
+    fn escape_sequences_are_printed_inert() {
+        assert_eq!(inert("plain\ttext\n"), "plain\ttext\n");
+        assert_eq!(
+            inert("\u{1b}]52;c;ZXZpbA==\u{7}ok\r"),
+            "\\x1b]52;c;ZXZpbA==\\x07ok\\x0d"
+        );
+        // C1 controls too (U+009B is a one-character CSI).
+        assert_eq!(inert("\u{9b}2J"), "\\x9b2J");
+    }
 }

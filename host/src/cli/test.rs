@@ -43,7 +43,7 @@ pub fn run(db: &Database, args: TestArgs) -> anyhow::Result<()> {
     let progress = |r: &TestResult, n: usize, total: usize| {
         let mark = if r.passed { "✓" } else { "✗" };
         if live {
-            eprint!("\r\x1b[2K[{n}/{total}] {mark} {}", r.name);
+            super::output::rewrite_line(format_args!("[{n}/{total}] {mark} {}", r.name));
         } else if !args.output.json {
             eprintln!("[{n}/{total}] {mark} {} ({} ms)", r.name, r.duration_ms);
         }

@@ -34,21 +34,31 @@ pub(super) struct NewPending<'a> {
 /// so the rows are capped; a real sign-in takes one for at most `LOGIN_TTL_SECS`.
 pub(super) const MAX_PENDING_PER_WORKSPACE: i64 = 1_000;
 
-/// Stores a started login, or refuses it (`Ok(false)`) when its workspace already has
-/// [`MAX_PENDING_PER_WORKSPACE`] under way.
+/// Stores a started login. At [`MAX_PENDING_PER_WORKSPACE`] unused ones under way, the
+/// oldest goes to make room: refusing new ones instead let anyone who pressed the button a
+/// thousand times shut a workspace's people out of SSO sign-in for ten minutes (HTTP
+/// review); now a flood has to outpace every real sign-in's round trip to the IdP. Always
+/// `Ok(true)` (kept for the caller's refusal path).
 pub(super) fn insert(tx: &Transaction<'_>, p: &NewPending<'_>) -> Result<bool, Error> {
     // Logins past their time are of no use to anyone: cleared whenever a new one starts.
     tx.execute("DELETE FROM oidc_logins WHERE expires_at <= ?1", [p.now])
         .map_err(internal)?;
     let live: i64 = tx
         .query_row(
-            "SELECT COUNT(*) FROM oidc_logins WHERE workspace_id = ?1 AND expires_at > ?2",
+            "SELECT COUNT(*) FROM oidc_logins
+             WHERE workspace_id = ?1 AND expires_at > ?2 AND used_at IS NULL",
             params![p.ws, p.now],
             |r| r.get(0),
         )
         .map_err(internal)?;
     if live >= MAX_PENDING_PER_WORKSPACE {
-        return Ok(false);
+        tx.execute(
+            "DELETE FROM oidc_logins WHERE state_hash IN (
+               SELECT state_hash FROM oidc_logins WHERE workspace_id = ?1 AND used_at IS NULL
+               ORDER BY expires_at, state_hash LIMIT ?2)",
+            params![p.ws, live - MAX_PENDING_PER_WORKSPACE + 1],
+        )
+        .map_err(internal)?;
     }
     tx.execute(
         "INSERT INTO oidc_logins (state_hash, browser_hash, workspace_id, idp, nonce_hash,
