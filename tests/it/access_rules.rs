@@ -1202,6 +1202,67 @@ fn ua_1_a_user_write_holder_grants_nothing_beyond_their_own_scopes() {
         .expect("an Owner invites an Owner");
 }
 
+/// How people sign in is the Owner's (every scope): a user.write holder without them cannot
+/// point an IdP's OIDC settings elsewhere, add, move or delete claim rules, or turn SSO-only
+/// on, any of which let them sign in as someone holding more; nor revoke the Owner's key
+/// (authority review). The Owner still does all of it.
+#[test]
+fn ua_1_sso_configuration_and_others_keys_are_beyond_a_user_write_holder() {
+    let p = example_platform();
+    let mut scopes: Vec<String> = flowhost::access::BuiltinRole::Viewer
+        .scopes()
+        .names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    scopes.extend(["user.write".to_owned(), "user.read".to_owned()]);
+    p.admin()
+        .create_role(&user(OWNER), SOC, "people-admin", &scopes)
+        .expect("role");
+    p.admin()
+        .set_user_role(&user(OWNER), SOC, LEAD, "people-admin")
+        .expect("set");
+    let lead = user(LEAD);
+    let oidc = || flowhost::admin::oidc::NewOidc {
+        idp: "acme-okta".into(),
+        issuer: "https://idp.example".into(),
+        client_id: "flowhost".into(),
+        client_secret: "s3cret".into(),
+        scopes: None,
+        groups_claim: None,
+    };
+    denied(p.admin().set_oidc(&lead, SOC, oidc()));
+    let viewer_rule = ClaimRule {
+        rank: 0,
+        claim: "groups".into(),
+        value: "staff".into(),
+        role: "viewer".into(),
+    };
+    denied(
+        p.admin()
+            .add_claim_rule(&lead, SOC, viewer_rule.clone(), None),
+    );
+    denied(p.admin().move_claim_rule(&lead, SOC, 1, 2));
+    denied(p.admin().delete_claim_rule(&lead, SOC, 1));
+    denied(p.admin().set_sso_only(&lead, SOC, true));
+    let key = p
+        .admin()
+        .create_key(&user(OWNER), SOC, "laptop", NewKey::Personal, None)
+        .expect("the Owner's key");
+    denied(p.admin().revoke_key(&lead, SOC, &key.id));
+    // The Owner: all of it.
+    p.admin().set_oidc(&user(OWNER), SOC, oidc()).expect("oidc");
+    p.admin()
+        .add_claim_rule(&user(OWNER), SOC, viewer_rule, None)
+        .expect("rule");
+    p.admin()
+        .move_claim_rule(&user(OWNER), SOC, 1, 2)
+        .expect("move");
+    p.admin()
+        .revoke_key(&user(OWNER), SOC, &key.id)
+        .expect("revoke");
+}
+
 /// The same bound through a tenant file: its holder cannot apply one that makes them an
 /// Owner (SPEC UA-1; authority review).
 #[test]
@@ -1240,6 +1301,20 @@ fn ua_1_a_tenant_file_grants_nothing_beyond_its_appliers_scopes() {
         TenantFile::parse("acme-mssp.json", &doc.to_string()).expect("valid tenant")
     };
     tenant::apply(&p, &file(&doc), Some(&user(OWNER))).expect("the Owner applies it");
+    // Nor can they mark themselves break-glass (exempt from SSO-only).
+    let mut glass = doc.clone();
+    for m in glass["workspaces"][0]["members"]
+        .as_array_mut()
+        .expect("members")
+    {
+        if m["email"] == LEAD {
+            m["break_glass"] = json!(true);
+        }
+    }
+    assert!(matches!(
+        tenant::apply(&p, &file(&glass), Some(&user(LEAD))),
+        Err(ApplyError::Host(Error::Denied(_)))
+    ));
     set_lead(&mut doc, "owner");
     match tenant::apply(&p, &file(&doc), Some(&user(LEAD))) {
         Err(ApplyError::Host(Error::Denied(why))) => {

@@ -9,7 +9,7 @@
 use super::index::AccessIndex;
 use super::reason::Reason;
 use super::role::RoleName;
-use super::scope::ScopeSet;
+use super::scope::{Scope, ScopeSet};
 use crate::principal::{Email, Principal};
 
 impl AccessIndex {
@@ -22,15 +22,32 @@ impl AccessIndex {
         scopes: ScopeSet,
         what: impl FnOnce() -> String,
     ) -> Result<(), Reason> {
-        let lacking = scopes.without(self.held(actor, workspace));
+        let held = self.held(actor, workspace);
+        let lacking = scopes.without(held);
         if lacking.is_empty() {
             return Ok(());
         }
+        // Which scopes a role or a person holds is `user.read`'s to know.
+        let named = if held.contains(Scope::UserRead) {
+            lacking.names()
+        } else {
+            vec!["scopes"]
+        };
         Err(Reason::BeyondPower {
             actor: actor.to_string(),
             workspace: workspace.to_owned(),
             what: what(),
-            lacking: lacking.names(),
+            lacking: named,
+        })
+    }
+
+    /// `Ok` if `actor` holds every scope in `workspace`, as the built-in Owner does: SSO
+    /// configuration (IdPs, their OIDC settings, claim rules and their order, SSO-only,
+    /// break-glass) decides who signs in as whom, so whoever changes it could otherwise hand
+    /// out any role, the Owner's included (authority review).
+    pub fn may_configure_sso(&self, actor: &Principal, workspace: &str) -> Result<(), Reason> {
+        self.may_grant(actor, workspace, ScopeSet::of(Scope::ALL), || {
+            "change how people sign in (SSO settings, claim rules, break-glass)".to_owned()
         })
     }
 

@@ -138,7 +138,14 @@ impl Platform {
             if own {
                 self.authorize(actor, workspace, Scope::ApikeyWrite)?;
             } else if index.check(actor, workspace, Scope::UserWrite).allowed() {
-                key.ok_or_else(missing)?;
+                // Another's key: only one within the revoker's own power (a person holding
+                // no more, a service role no wider; `access/grant_power.rs`).
+                match &key.ok_or_else(missing)?.kind {
+                    KeyKind::Personal { owner } => {
+                        self.may_act_on(actor, workspace, owner, "revoke a key of")?;
+                    }
+                    KeyKind::Service { role } => self.may_hand_out(actor, workspace, role)?,
+                }
             } else {
                 // Someone who may revoke only their own keys learns nothing of others': a
                 // key of another's reads as a missing one, where "not yours" against "no

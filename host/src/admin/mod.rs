@@ -69,16 +69,17 @@ pub(crate) fn other_usable_owners(conn: &Connection, ws: i64, except: i64) -> Re
 }
 
 /// Refuses a change that leaves workspace `ws` with no way for an Owner to act (SPEC UA-3),
-/// read after the change in its own transaction: no Owner who can act now, and no IdP an
-/// Owner could sign in through. SSO-only turned on that way locked the workspace for good
-/// (authority review). With an IdP trusted, Owners who have not signed in through it yet
-/// still may: configuring SSO-only before their first login is the usual order.
+/// read after the change in its own transaction: no Owner who can act now, and no SSO login
+/// that could admit one (a trusted IdP and a claim rule giving a role). SSO-only turned on
+/// that way locked the workspace for good (authority review). With such a rule, Owners who
+/// have not signed in yet still may: configuring SSO-only before their first login is the
+/// usual order.
 pub(crate) fn keeps_a_usable_owner(
     conn: &Connection,
     ws: i64,
     workspace: &str,
 ) -> Result<(), Error> {
-    if store::other_usable_owners(conn, ws, -1)? == 0 && !store::trusts_an_idp(conn, ws)? {
+    if store::other_usable_owners(conn, ws, -1)? == 0 && !store::sso_could_admit(conn, ws)? {
         return Err(Error::Conflict(format!(
             "`{workspace}` would have no Owner who can sign in: under SSO-only, mark an Owner \
              break-glass or trust an IdP they sign in through (SPEC UA-3, SSO-4)"
@@ -127,6 +128,17 @@ impl crate::platform::Platform {
     ) -> Result<(), Error> {
         self.index()
             .may_grant(actor, workspace, scopes, what)
+            .map_err(Error::Denied)
+    }
+
+    /// Refuses SSO configuration to anyone without every scope (`access/grant_power.rs`).
+    pub(crate) fn may_configure_sso(
+        &self,
+        actor: &crate::principal::Principal,
+        workspace: &str,
+    ) -> Result<(), Error> {
+        self.index()
+            .may_configure_sso(actor, workspace)
             .map_err(Error::Denied)
     }
 

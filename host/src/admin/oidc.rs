@@ -223,6 +223,7 @@ impl Platform {
     ) -> Result<(), Error> {
         let new = new.checked()?;
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
+            self.may_configure_sso(actor, workspace)?;
             let ws = workspace_id(tx, workspace)?;
             trusted(tx, ws, workspace, &new.idp)?;
             let replaced = store::oidc_client(tx, ws, &new.idp)?.is_some();
@@ -267,6 +268,7 @@ impl Platform {
         idp: &str,
     ) -> Result<(), Error> {
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
+            self.may_configure_sso(actor, workspace)?;
             let ws = workspace_id(tx, workspace)?;
             if !store::remove_oidc(tx, ws, idp.trim())? {
                 return Err(Error::NotFound(format!(

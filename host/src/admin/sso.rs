@@ -125,11 +125,7 @@ impl Platform {
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             check_rule_role(tx, ws, workspace, &rule.role)?;
-            self.may_hand_out(
-                actor,
-                workspace,
-                &crate::access::RoleName::parse(&rule.role),
-            )?;
+            self.may_configure_sso(actor, workspace)?;
             let mut list = rules(tx, ws)?;
             let at = rank.unwrap_or(list.len() as u32 + 1);
             if at == 0 || at as usize > list.len() + 1 {
@@ -158,6 +154,7 @@ impl Platform {
         to: u32,
     ) -> Result<(), Error> {
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
+            self.may_configure_sso(actor, workspace)?;
             let ws = workspace_id(tx, workspace)?;
             let mut list = rules(tx, ws)?;
             for r in [from, to] {
@@ -184,6 +181,7 @@ impl Platform {
         rank: u32,
     ) -> Result<(), Error> {
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
+            self.may_configure_sso(actor, workspace)?;
             let ws = workspace_id(tx, workspace)?;
             let mut list = rules(tx, ws)?;
             if rank == 0 || rank as usize > list.len() {
@@ -191,6 +189,7 @@ impl Platform {
             }
             let rule = list.remove(rank as usize - 1);
             store_rules(tx, ws, &list)?;
+            super::keeps_a_usable_owner(tx, ws, workspace)?;
             audit::record(
                 tx,
                 &Actor::Principal(actor),
@@ -222,11 +221,14 @@ impl Platform {
         on: bool,
     ) -> Result<(), Error> {
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
+            self.may_configure_sso(actor, workspace)?;
             let ws = workspace_id(tx, workspace)?;
             if !store::set_sso_only(tx, ws, on)? {
                 return Ok(());
             }
-            super::keeps_a_usable_owner(tx, ws, workspace)?;
+            if on {
+                super::keeps_a_usable_owner(tx, ws, workspace)?;
+            }
             audit::record(
                 tx,
                 &Actor::Principal(actor),

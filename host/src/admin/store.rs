@@ -76,10 +76,12 @@ pub(crate) fn other_usable_owners(conn: &Connection, ws: i64, except: i64) -> Re
     .map_err(internal)
 }
 
-/// Whether workspace `ws` trusts any IdP.
-pub(crate) fn trusts_an_idp(conn: &Connection, ws: i64) -> Result<bool, Error> {
+/// Whether an SSO login could admit someone to workspace `ws`: it trusts an IdP and has a
+/// claim rule that gives a role (not `external`).
+pub(crate) fn sso_could_admit(conn: &Connection, ws: i64) -> Result<bool, Error> {
     conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM idps WHERE workspace_id = ?1)",
+        "SELECT EXISTS (SELECT 1 FROM idps WHERE workspace_id = ?1)
+            AND EXISTS (SELECT 1 FROM claim_rules WHERE workspace_id = ?1 AND role <> 'external')",
         params![ws],
         |r| r.get(0),
     )

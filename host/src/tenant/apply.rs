@@ -217,6 +217,14 @@ impl Changes<'_, '_> {
         }
     }
 
+    /// SSO configuration is for whoever holds every scope (`access/grant_power.rs`).
+    fn configures_sso(&self) -> Result<(), Error> {
+        match self.power {
+            Some((platform, actor)) => platform.may_configure_sso(actor, self.workspace),
+            None => Ok(()),
+        }
+    }
+
     fn hands_out(&self, role: &crate::access::RoleName) -> Result<(), Error> {
         match self.power {
             Some((platform, actor)) => platform.may_hand_out(actor, self.workspace, role),
@@ -251,7 +259,7 @@ fn apply_workspace(
     at: JsonPath,
 ) -> Result<(), ApplyError> {
     let tx = c.tx;
-    let mut enforced = false;
+    let mut existed = false;
     let ws = match store::find_workspace(tx, &spec.name)? {
         Some(StoredWorkspace { org: other_org, .. }) if other_org != org => {
             return Err(ApplyError::Spec(vec![Located::new(
@@ -263,8 +271,9 @@ fn apply_workspace(
             )]));
         }
         Some(StoredWorkspace { id, sso_only, .. }) => {
-            enforced = !sso_only && spec.sso_only;
+            existed = true;
             if sso_only != spec.sso_only {
+                c.configures_sso()?;
                 store::set_sso_only(tx, id, spec.sso_only)?;
                 c.record(
                     "sso.enforce",
@@ -289,13 +298,13 @@ fn apply_workspace(
     apply_idps(c, ws, spec)?;
     apply_roles(c, ws, spec)?;
     apply_members(c, ws, spec)?;
-    // SSO-only turned on for a workspace in use, as `sso enforce on` would: its Owners as
-    // the file leaves them keep a way in (SPEC UA-3).
-    if enforced {
-        crate::admin::keeps_a_usable_owner(c.tx, ws, c.workspace)?;
-    }
     apply_groups(c, ws, spec, &at)?;
     apply_rules(c, ws, spec)?;
+    // Under SSO-only, a workspace in use keeps a way in for an Owner as the file leaves it
+    // (its Owners, break-glass flags, IdPs and rules), as `sso enforce on` checks (UA-3).
+    if existed && spec.sso_only {
+        crate::admin::keeps_a_usable_owner(c.tx, ws, c.workspace)?;
+    }
     delete_unlisted_roles(c, ws, spec, &at)?;
     Ok(())
 }
@@ -307,6 +316,9 @@ fn on_off(b: bool) -> &'static str {
 fn apply_idps(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<(), Error> {
     let have = store::idps(c.tx, ws)?;
     let want: BTreeSet<String> = spec.idps.iter().cloned().collect();
+    if want != have {
+        c.configures_sso()?;
+    }
     for idp in want.difference(&have) {
         // An IdP belongs to one organization: logins through it reach only that
         // organization's workspaces (SPEC ID-1, SSO-1).
@@ -339,7 +351,15 @@ fn apply_roles(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result
             ScopeSet::parse(role.scopes.iter().map(String::as_str)).map_err(Error::Invalid)?;
         let text = scopes_text(set);
         if have.get(&role.name) != Some(&text) {
-            c.within(set, || format!("define the role `{}`", role.name))?;
+            // Both what it grants now and what it granted (redefining a role acts on whoever
+            // holds it).
+            let before = match have.get(&role.name) {
+                Some(old) => ScopeSet::parse(old.split_whitespace()).map_err(Error::Internal)?,
+                None => ScopeSet::EMPTY,
+            };
+            c.within(set.union(before), || {
+                format!("define the role `{}`", role.name)
+            })?;
         }
         match have.get(&role.name) {
             Some(old) if *old == text => {}
@@ -421,6 +441,9 @@ fn apply_members(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Resu
             }) => {
                 c.acts_on(&email, "change")?;
                 c.hands_out(&crate::access::RoleName::parse(&role))?;
+                if *bg != m.break_glass {
+                    c.configures_sso()?;
+                }
                 store::set_member(tx, ws, *user, &role, m.break_glass, want_source)?;
                 c.record(
                     "user.set_role",
@@ -431,6 +454,9 @@ fn apply_members(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Resu
             }
             None => {
                 c.hands_out(&crate::access::RoleName::parse(&role))?;
+                if m.break_glass {
+                    c.configures_sso()?;
+                }
                 let user = ensure_user(tx, &email)?;
                 store::insert_member(tx, ws, user, &role, m.break_glass, want_source)?;
                 let (action, line) = if m.sso {
@@ -596,6 +622,7 @@ fn apply_rules(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result
     if have == want {
         return Ok(());
     }
+    c.configures_sso()?;
     sso::store_rules(c.tx, ws, &want)?;
     c.record(
         "sso.rules.replace",

@@ -641,8 +641,16 @@ impl Model {
             (KeyKind::Personal { owner }, Who::Local(e) | Who::Sso(e)) => *owner == norm(e),
             _ => false,
         };
-        let may =
-            (own && self.holds(actor, ws, "apikey.write")) || self.holds(actor, ws, "user.write");
+        // Another's key: only one within the revoker's power (its owner's role, or the
+        // service key's role; SPEC UA-1, no one beyond their power).
+        let within = match &key.kind {
+            KeyKind::Personal { owner } => self
+                .role_of(ws, owner)
+                .is_none_or(|role| self.within_power(actor, ws, &role)),
+            KeyKind::Service { role } => self.within_power(actor, ws, role),
+        };
+        let may = (own && self.holds(actor, ws, "apikey.write"))
+            || (self.holds(actor, ws, "user.write") && within);
         if may {
             self.keys.get_mut(id).expect("found above").revoked = true;
         }
