@@ -1239,6 +1239,8 @@ fn an_interaction_of_a_run_that_ended_takes_no_answer() {
         .expect("the branch opened its interaction");
     let listed = env.json(&["interact", "list", "--workspace", "mssp-soc", "--as", OWNER]);
     assert_eq!(listed, serde_json::json!([]), "{listed}");
+    let shown = env.json(&["interact", "show", &id, "--as", OWNER]);
+    assert_eq!(shown["status"], "closed", "{shown}");
     let refused = env.fails(&[
         "interact",
         "respond",

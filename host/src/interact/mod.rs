@@ -255,7 +255,15 @@ impl Platform {
         if !d.allowed {
             return Err(not_found());
         }
-        Ok(r.view(&d))
+        let mut view = r.view(&d);
+        // Open, but its run has ended: it takes no answer (see `respond`), so it is shown
+        // closed, and no door offers its form.
+        if r.status == Status::Open
+            && crate::runs::store::journal::has_ended(self.db().conn(), r.run)?
+        {
+            view.status = "closed".to_owned();
+        }
+        Ok(view)
     }
 
     /// Records that `principal` tried to answer interaction `id` through a door that refused
