@@ -107,9 +107,11 @@ impl Platform {
         self.authorize(principal, workspace, Scope::AuditRead)?;
         // Case entries name cases and collaborators; a reader who cannot see every case does
         // not get them, nor count them in the numbers (SPEC CS-2).
+        // Seeing every case takes reading cases at all too (SPEC CS-4).
         let all_cases = self
             .check(principal, workspace, Scope::BypassCaseAccessRestriction)
-            .allowed();
+            .allowed()
+            && self.check(principal, workspace, Scope::CaseRead).allowed();
         entries(self.db().conn(), workspace, since, all_cases, page)
     }
 }

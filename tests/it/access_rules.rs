@@ -1353,3 +1353,51 @@ fn ua_3_sso_only_is_refused_where_no_owner_could_sign_in() {
         .set_sso_only(&owner, "quiet", true)
         .expect("a break-glass Owner can still sign in");
 }
+
+/// Bypassing case restrictions shows case content only to someone who may read cases at all
+/// (SPEC CS-4): an auditor holding the bypass but not `case.read` gets no case entries from
+/// the audit log (case visibility review).
+#[test]
+fn cs_4_the_bypass_without_case_read_shows_no_case_entries() {
+    let p = example_platform();
+    let scopes = vec![
+        "audit.read".to_owned(),
+        "bypass.case.access.restriction".to_owned(),
+    ];
+    p.admin()
+        .create_role(&user(OWNER), SOC, "auditor", &scopes)
+        .expect("role");
+    p.admin()
+        .set_user_role(&user(OWNER), SOC, OPERATOR, "auditor")
+        .expect("set");
+    use flowhost::services::CaseApi;
+    use flowhost::services::cases::{NewCase, Severity};
+    let input = NewCase {
+        title: "Phish".into(),
+        description: String::new(),
+        severity: Severity::High,
+        state: None,
+        assignee: None,
+        reviewers: Vec::new(),
+        access_mode: None,
+        collaborators: Vec::new(),
+        fields: None,
+    };
+    let owner = flowhost::principal::Caller {
+        workspace: SOC.into(),
+        principal: user(OWNER),
+        cause: None,
+        step: None,
+    };
+    p.create_case(&owner, input).expect("case");
+    let case_entries = |who: &str| {
+        p.audit()
+            .log(&user(who), SOC, 0)
+            .expect("audit")
+            .iter()
+            .filter(|e| e.action.starts_with("case."))
+            .count()
+    };
+    assert!(case_entries(OWNER) > 0, "the Owner reads them");
+    assert_eq!(case_entries(OPERATOR), 0);
+}

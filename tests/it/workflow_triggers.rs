@@ -619,3 +619,76 @@ fn a_run_started_by_a_hidden_cases_event_is_not_shown_to_those_it_is_hidden_from
     assert_eq!(show(&all[1]), show("R-0123456789ABCDEF"));
     assert_eq!(show(&all[0]).0, Some(0));
 }
+
+/// A run started by a restricted case's event passes the case on in the events it publishes:
+/// a workflow triggered by them runs only as an identity that sees the case. Before, a
+/// notification quoting the case reached a workflow of someone who could not see it (SPEC
+/// CS-2; case visibility review).
+#[test]
+fn events_a_case_triggered_run_publishes_carry_its_case_to_the_next_runs() {
+    let env = Env::new();
+    let notify = json!({ "name": "tell", "workspace": "mssp-soc", "run_as": OWNER,
+        "trigger": { "on": "case_access_mode_updated" },
+        "steps": [ { "id": "n", "uses": "step:notify", "grants": ["events:emit"],
+            "with": { "to": [OWNER], "subject": "Case {{ $.event.case.title }}" } } ] });
+    let file = env.write("tell.json", &notify);
+    assert!(env.publish(&file, OWNER).status.success());
+    // The automation identity sees no restricted case it is not named on.
+    let listen = json!({ "name": "listen", "workspace": "mssp-soc",
+        "run_as": "automation@acme-mssp.test",
+        "trigger": { "on": "custom_event", "event": "notification.requested" },
+        "steps": [ { "id": "got", "uses": "step:echo", "with": { "subject": "$.event.subject" } } ] });
+    let file = env.write("listen.json", &listen);
+    assert!(env.publish(&file, OWNER).status.success());
+    env.create_case("mssp-soc", "CEO phished", "high");
+    let out = env.cli(&[
+        "cases",
+        "update-restrictions",
+        "C-1",
+        "--access-mode",
+        "restricted",
+        "--set-collaborators",
+        "sam.lead@acme-mssp.test",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for _ in 0..3 {
+        env.cli(&[
+            "triggers",
+            "dispatch",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ]);
+    }
+    let runs = env.runs();
+    assert!(
+        runs.iter()
+            .any(|(wf, status, _)| wf == "tell" && status == "succeeded"),
+        "{runs:?}"
+    );
+    assert!(
+        !runs
+            .iter()
+            .any(|(wf, status, _)| wf == "listen" && status == "succeeded"),
+        "the listener's identity cannot see the case: {runs:?}"
+    );
+    let db = crate::common::db_at(&env.db);
+    let quoted: i64 = db
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM runs WHERE workflow = 'listen' AND event LIKE '%CEO%'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(quoted, 0, "no run of the listener holds the case's title");
+}

@@ -38,9 +38,17 @@ pub fn append(
     // itself when no chained event did. A run no event started (a manual run, depth 0) begins
     // no chain: each run its events start begins one, so a sweep's many events are each
     // bounded on their own, not all together (SPEC WF-9).
+    // An event a run publishes without a case of its own carries the case of the event that
+    // started the run, if any: the run may have quoted it (a notification's subject), so the
+    // runs it starts in turn must see that case too, and are hidden with it (SPEC CS-2; case
+    // visibility review: a case-triggered run's custom event carried a restricted case to a
+    // workflow whose identity could not see it).
     let id = conn.prepare_cached(
         "INSERT INTO events (workspace, kind, payload, source, case_id, depth, cause_run, chain)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
+         VALUES (?1, ?2, ?3, ?4,
+                 COALESCE(?5, (SELECT t.case_id FROM runs r JOIN events t ON t.id = r.trigger_event
+                               WHERE r.id = ?7)),
+                 ?6, ?7,
                  (SELECT CASE WHEN r.depth = 0 THEN NULL ELSE COALESCE(t.chain, r.id) END
                   FROM runs r LEFT JOIN events t ON t.id = r.trigger_event
                   WHERE r.id = ?7))

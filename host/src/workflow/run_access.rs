@@ -83,7 +83,13 @@ impl Platform {
                 ran_as.email().is_some() && ran_as.email() == viewer.email.as_ref()
             }
         };
-        Ok(if own || viewer.bypass {
+        // Bypassing restrictions shows case content only to someone who may read cases at
+        // all (SPEC CS-4: viewing needs `case.read`; case visibility review).
+        let sees_every_case = viewer.bypass
+            && self
+                .check(principal, &run.workspace, Scope::CaseRead)
+                .allowed();
+        Ok(if own || sees_every_case {
             RunSight::Full
         } else {
             RunSight::Summary
