@@ -692,3 +692,75 @@ fn events_a_case_triggered_run_publishes_carry_its_case_to_the_next_runs() {
         .expect("count");
     assert_eq!(quoted, 0, "no run of the listener holds the case's title");
 }
+
+/// A run started by a case's event goes on after a pause only while its identity still sees
+/// the case: restricted away from it meanwhile, the run ends at its resume, naming nothing of
+/// the case (SPEC CS-2, WF-10; case visibility review).
+#[test]
+fn a_case_triggered_run_resumed_after_the_case_was_hidden_from_it_ends() {
+    let env = Env::new();
+    let wf = json!({ "name": "ask-on-case", "workspace": "mssp-soc",
+        "run_as": "automation@acme-mssp.test",
+        "trigger": { "on": "case_created" },
+        "steps": [
+            { "id": "approve", "interaction": { "title": "Go?",
+                "form": { "fields": [{ "name": "go", "type": "boolean" }] },
+                "access": { "workspace_users": { "emails": [OWNER] } } } },
+            { "id": "after", "uses": "step:echo", "with": { "title": "$.event.case.title" } }
+        ] });
+    let file = env.write("ask.json", &wf);
+    assert!(env.publish(&file, OWNER).status.success());
+    env.create_case("mssp-soc", "Board phished", "high");
+    env.cli(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let db = crate::common::db_at(&env.db);
+    let id: String = db
+        .conn()
+        .query_row("SELECT public_id FROM interactions", [], |r| r.get(0))
+        .expect("the run waits on its interaction");
+    let out = env.cli(&[
+        "cases",
+        "update-restrictions",
+        "C-1",
+        "--access-mode",
+        "restricted",
+        "--set-collaborators",
+        "sam.lead@acme-mssp.test",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    env.cli(&[
+        "interact",
+        "respond",
+        &id,
+        "--values",
+        r#"{"go":true}"#,
+        "--as",
+        OWNER,
+    ]);
+    let (status, error): (String, Option<String>) = db
+        .conn()
+        .query_row(
+            "SELECT status, error FROM runs WHERE workflow = 'ask-on-case'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the run");
+    assert_eq!(status, "failed", "{error:?}");
+    let error = error.unwrap_or_default();
+    assert!(error.contains("no longer visible"), "{error}");
+    assert!(!error.contains("Board"), "{error}");
+}

@@ -5,6 +5,9 @@ use serde_json::{Map, Value};
 
 use crate::principal::Email;
 
+/// The most characters a text field's answer may hold.
+pub const MAX_ANSWER_TEXT_CHARS: usize = 16_000;
+
 /// What a field accepts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -86,6 +89,16 @@ impl Field {
             ))
         };
         match (&self.kind, v) {
+            // An answer is copied into the run's event, the journal and the audit log, which
+            // is never pruned: its text is bounded (IX review).
+            (FieldKind::Text, Value::String(s)) if s.chars().count() > MAX_ANSWER_TEXT_CHARS => {
+                Err(format!(
+                    "field `{}` holds {} characters; an answer's text may hold at most \
+                     {MAX_ANSWER_TEXT_CHARS}",
+                    self.name,
+                    s.chars().count()
+                ))
+            }
             (FieldKind::Text, Value::String(_))
             | (FieldKind::Number, Value::Number(_))
             | (FieldKind::Boolean, Value::Bool(_)) => Ok(v.clone()),
@@ -123,6 +136,25 @@ mod tests {
             assert!(refused.len() < 400, "{} bytes", refused.len());
             assert!(refused.contains(" bytes)"), "{refused}");
         }
+    }
+
+    /// An answer's text is bounded: it is copied into the run, the journal and the audit
+    /// log, which is never pruned (IX review).
+    #[test]
+    fn an_answers_text_is_bounded() {
+        let notes = Form {
+            fields: vec![Field {
+                name: "notes".into(),
+                kind: FieldKind::Text,
+                label: None,
+                required: true,
+            }],
+        };
+        let fits = "x".repeat(MAX_ANSWER_TEXT_CHARS);
+        assert!(notes.check(&json!({ "notes": fits })).is_ok());
+        let over = "x".repeat(MAX_ANSWER_TEXT_CHARS + 1);
+        let refused = notes.check(&json!({ "notes": over })).expect_err("refused");
+        assert!(refused.contains("at most 16000"), "{refused}");
     }
 
     fn form() -> Form {

@@ -215,6 +215,8 @@ pub(crate) struct ResumeData {
     pub workspace: String,
     /// Pinned components (JSON), for a run of a published revision.
     pub components: Option<String>,
+    /// The case the event that started it names, if any.
+    pub trigger_case: Option<i64>,
 }
 
 /// A run's lease as stored (see [`lease`]).

@@ -26,10 +26,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
         .route("/hooks/{id}", axum::routing::post(hooks::receive))
+        .merge(web::routes())
+        // Every route's, the web forms' included (they had axum's 2 MB; IX review).
         .layer(axum::extract::DefaultBodyLimit::max(
             api::body::MAX_BODY_BYTES,
         ))
-        .merge(web::routes())
         .layer(axum::middleware::from_fn(unread_body::close_if_unread))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -493,6 +493,7 @@ impl Engine {
             depth,
             workspace,
             components,
+            trigger_case,
         } = self.runs.run_resume_data(run)?;
         if !status.is_unfinished() {
             return Err(Error::Conflict(format!(
@@ -549,6 +550,41 @@ impl Engine {
         let executing = self.leases.take(&*self.runs, run)?;
         let principal = principal_from_stored(&principal, "runs", "principal", format!("run {id}"))
             .map_err(|e| Error::Internal(e.to_string()))?;
+        // The case that started it was visible to its identity when it was claimed; a run
+        // resumed later (after a wait, an answer, a restart) goes on only while it still is:
+        // a restriction made meanwhile holds for its steps too (SPEC CS-2, WF-10 "now"; case
+        // visibility review). The error names nothing of the case.
+        if let Some(case) = trigger_case {
+            let caller = Caller::of(&principal, &workflow.workspace);
+            match self
+                .platform
+                .case_ref(case)
+                .and_then(|text| self.platform.get_case(&caller, &text))
+            {
+                Ok(_) => {}
+                Err(e) if e.is_infrastructure() => return Err(e),
+                Err(_) => {
+                    let why = format!(
+                        "the case that started this run is no longer visible to {principal}; \
+                         the run ends here"
+                    );
+                    let end = RunEnd {
+                        status: RunStatus::Failed,
+                        exit_status: None,
+                        output: None,
+                        error: Some(&why),
+                    };
+                    self.runs.finish_run(run, self.leases.owner(), &end, &[])?;
+                    drop(executing);
+                    let run_ref = RunRef { key: run, id };
+                    return Ok(RunOutcome::unfinished(
+                        &run_ref,
+                        RunStatus::Failed,
+                        Some(why),
+                    ));
+                }
+            }
+        }
         Ok(self.execute(
             &RunRef { key: run, id },
             executing,
@@ -1546,13 +1582,26 @@ impl Exec<'_> {
             .resolver
             .nested(path, &self.engine.step_dirs)
             .map_err(fail)?;
-        let inner = parse(&origin, &text, &resolver).map_err(|errors| fail(joined(&errors)))?;
-        if inner.workspace != self.caller.workspace {
+        let mut inner = parse(&origin, &text, &resolver).map_err(|errors| fail(joined(&errors)))?;
+        // A nested workflow belongs where its parent was published; in a run of a shared
+        // workflow it runs as its parent does, shared: its custom-role selections are dropped
+        // too (SPEC SH-2, IX-6). Before, a nested file naming the destination kept them, and
+        // the destination's own role of that name answered its interactions (IX review).
+        let home = self
+            .workflow
+            .shared_from
+            .as_deref()
+            .unwrap_or(&self.workflow.workspace);
+        if inner.workspace != home {
             return Err(fail(format!(
-                "nested workflow `{}` belongs to workspace `{}`, not `{}`",
-                inner.name, inner.workspace, self.caller.workspace
+                "nested workflow `{}` belongs to workspace `{}`, not `{home}`",
+                inner.name, inner.workspace
             ))
             .into());
+        }
+        if let Some(from) = &self.workflow.shared_from {
+            inner.shared_from = Some(from.clone());
+            inner.workspace.clone_from(&self.caller.workspace);
         }
         let inputs = with.render(ctx).map_err(fail)?;
         let mut inner_ctx =

@@ -437,7 +437,9 @@ pub(crate) fn steps(conn: &Connection, run: i64) -> Result<Vec<StepRecord>, Erro
 /// Only a missing row is "no run"; an unreadable one is an error (issue 14 item 9).
 pub(crate) fn resume_data(conn: &Connection, run: i64) -> Result<Option<ResumeData>, Error> {
     conn.query_row(
-        "SELECT definition, source, principal, event, status, depth, workspace, components, public_id FROM runs WHERE id = ?1",
+        "SELECT definition, source, principal, event, status, depth, workspace, components, public_id,
+                (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event)
+         FROM runs WHERE id = ?1",
         [run],
         |r| {
             let event = json::column(r, 3, "runs.event")?;
@@ -451,6 +453,7 @@ pub(crate) fn resume_data(conn: &Connection, run: i64) -> Result<Option<ResumeDa
                 depth: r.get(5)?,
                 workspace: r.get(6)?,
                 components: r.get(7)?,
+                trigger_case: r.get(9)?,
             })
         },
     )
