@@ -640,6 +640,13 @@ fn events_a_case_triggered_run_publishes_carry_its_case_to_the_next_runs() {
         "steps": [ { "id": "got", "uses": "step:echo", "with": { "subject": "$.event.subject" } } ] });
     let file = env.write("listen.json", &listen);
     assert!(env.publish(&file, OWNER).status.success());
+    // The same listener as the Owner, who sees every case: the control that the events are
+    // delivered and start runs.
+    let mut owners = listen.clone();
+    owners["name"] = json!("listen-owner");
+    owners["run_as"] = json!(OWNER);
+    let file = env.write("listen-owner.json", &owners);
+    assert!(env.publish(&file, OWNER).status.success());
     env.create_case("mssp-soc", "CEO phished", "high");
     let out = env.cli(&[
         "cases",
@@ -673,6 +680,11 @@ fn events_a_case_triggered_run_publishes_carry_its_case_to_the_next_runs() {
     assert!(
         runs.iter()
             .any(|(wf, status, _)| wf == "tell" && status == "succeeded"),
+        "{runs:?}"
+    );
+    assert!(
+        runs.iter()
+            .any(|(wf, status, _)| wf == "listen-owner" && status == "succeeded"),
         "{runs:?}"
     );
     assert!(

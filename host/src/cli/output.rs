@@ -58,7 +58,7 @@ fn emit(w: &mut impl Write, own: &str, args: fmt::Arguments<'_>, newline: bool) 
     w.flush()
 }
 
-/// `text` with every control character but a newline and a tab written out (`\x1b`): what
+/// `text` with every control character but a newline and a tab written out (`\u001b`): what
 /// the CLI prints includes text steps and tenants chose (log lines, step errors, case
 /// titles), and a terminal acts on escape sequences in it: faked lines, a cleared screen,
 /// the clipboard written (OSC 52) (hostile-step review). The CLI's own go through
@@ -72,7 +72,9 @@ fn inert(text: &str) -> std::borrow::Cow<'_, str> {
     for c in text.chars() {
         if active(c) {
             use fmt::Write as _;
-            let _ = write!(out, "\\x{:02x}", u32::from(c));
+            // As JSON spells an escaped character, so `--json` output stays valid JSON and
+            // means the same (serde_json writes DEL and C1 characters raw).
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
         } else {
             out.push(c);
         }
@@ -89,9 +91,14 @@ mod tests {
         assert_eq!(inert("plain\ttext\n"), "plain\ttext\n");
         assert_eq!(
             inert("\u{1b}]52;c;ZXZpbA==\u{7}ok\r"),
-            "\\x1b]52;c;ZXZpbA==\\x07ok\\x0d"
+            "\\u001b]52;c;ZXZpbA==\\u0007ok\\u000d"
         );
-        // C1 controls too (U+009B is a one-character CSI).
-        assert_eq!(inert("\u{9b}2J"), "\\x9b2J");
+        // C1 controls too (U+009B is a one-character CSI), and DEL.
+        assert_eq!(inert("\u{9b}2J\u{7f}"), "\\u009b2J\\u007f");
+        // JSON that serde_json wrote with them raw stays JSON, meaning the same.
+        let json =
+            serde_json::to_string(&serde_json::json!({ "m": "a\u{7f}\u{9b}b" })).expect("json");
+        let back: serde_json::Value = serde_json::from_str(&inert(&json)).expect("still JSON");
+        assert_eq!(back["m"], "a\u{7f}\u{9b}b");
     }
 }

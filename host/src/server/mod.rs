@@ -21,16 +21,20 @@ use tokio::net::TcpListener;
 pub use api::openapi;
 pub use state::AppState;
 
+/// The largest web form a request may post.
+pub const WEB_FORM_BYTES: usize = 1 << 20;
+
 /// Every route of the server: the API and the web pages.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
         .route("/hooks/{id}", axum::routing::post(hooks::receive))
-        .merge(web::routes())
-        // Every route's, the web forms' included (they had axum's 2 MB; IX review).
         .layer(axum::extract::DefaultBodyLimit::max(
             api::body::MAX_BODY_BYTES,
         ))
+        // A form posts its answer URL-encoded, up to ~12 bytes a character: room for a few
+        // text fields at their cap (`definition/form.rs`), not axum's 2 MB (IX review).
+        .merge(web::routes().layer(axum::extract::DefaultBodyLimit::max(WEB_FORM_BYTES)))
         .layer(axum::middleware::from_fn(unread_body::close_if_unread))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

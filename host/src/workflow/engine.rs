@@ -525,20 +525,8 @@ impl Engine {
                 // try again after every restart (review of this session's bounds). So do its
                 // pinned components' list, should it not read.
                 self.lease_owner()?;
-                let _executing = self.leases.take(&*self.runs, run)?;
-                let end = RunEnd {
-                    status: RunStatus::Failed,
-                    exit_status: None,
-                    output: None,
-                    error: Some(&why),
-                };
-                self.runs.finish_run(run, self.leases.owner(), &end, &[])?;
-                let run_ref = RunRef { key: run, id };
-                return Ok(RunOutcome::unfinished(
-                    &run_ref,
-                    RunStatus::Failed,
-                    Some(why),
-                ));
+                let executing = self.leases.take(&*self.runs, run)?;
+                return self.end_before_its_steps(RunRef { key: run, id }, executing, why);
             }
         };
         // A run of a shared workflow acts in the workspace it was started in (SPEC SH-1).
@@ -562,27 +550,22 @@ impl Engine {
                 .and_then(|text| self.platform.get_case(&caller, &text))
             {
                 Ok(_) => {}
-                Err(e) if e.is_infrastructure() => return Err(e),
-                Err(_) => {
+                Err(Error::NotFound(_)) => {
                     let why = format!(
                         "the case that started this run is no longer visible to {principal}; \
                          the run ends here"
                     );
-                    let end = RunEnd {
-                        status: RunStatus::Failed,
-                        exit_status: None,
-                        output: None,
-                        error: Some(&why),
-                    };
-                    self.runs.finish_run(run, self.leases.owner(), &end, &[])?;
-                    drop(executing);
-                    let run_ref = RunRef { key: run, id };
-                    return Ok(RunOutcome::unfinished(
-                        &run_ref,
-                        RunStatus::Failed,
-                        Some(why),
-                    ));
+                    return self.end_before_its_steps(RunRef { key: run, id }, executing, why);
                 }
+                Err(Error::Denied(reason)) => {
+                    let why = format!(
+                        "{principal} may no longer read the case that started this run: \
+                         {reason}; the run ends here"
+                    );
+                    return self.end_before_its_steps(RunRef { key: run, id }, executing, why);
+                }
+                // The infrastructure, or a row that does not read: not the run's to end.
+                Err(e) => return Err(e),
             }
         }
         Ok(self.execute(
@@ -595,6 +578,26 @@ impl Engine {
             depth,
             observer,
         ))
+    }
+
+    /// Ends run `run` (leased and marked executing here) failed with `why` before it resumes
+    /// a step: it can never go on.
+    fn end_before_its_steps(
+        &self,
+        run: RunRef,
+        executing: Executing,
+        why: String,
+    ) -> Result<RunOutcome, Error> {
+        let end = RunEnd {
+            status: RunStatus::Failed,
+            exit_status: None,
+            output: None,
+            error: Some(&why),
+        };
+        self.runs
+            .finish_run(run.key, self.leases.owner(), &end, &[])?;
+        drop(executing);
+        Ok(RunOutcome::unfinished(&run, RunStatus::Failed, Some(why)))
     }
 
     /// Executes run `run` (leased to this process, and marked as executing here by
