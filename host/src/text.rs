@@ -74,6 +74,7 @@ pub fn clip_words(message: &str) -> Cow<'_, str> {
 
 /// Checks that `value` (the `what` of an error) has at most `max` characters.
 pub fn check_len(what: &str, value: &str, max: usize) -> Result<(), String> {
+    check_no_nul(what, value)?;
     let chars = value.chars().count();
     if chars > max {
         Err(format!(
@@ -85,9 +86,27 @@ pub fn check_len(what: &str, value: &str, max: usize) -> Result<(), String> {
     }
 }
 
+/// `Ok` unless `value` holds a NUL character: PostgreSQL stores no text with one, so it
+/// failed there as the host's error after the request was taken (robustness review).
+pub fn check_no_nul(what: &str, value: &str) -> Result<(), String> {
+    if value.contains('\0') {
+        return Err(format!(
+            "{what} holds a NUL character (U+0000), which text may not hold"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_nul_character_is_refused_naming_the_field() {
+        let refused = check_len("`title`", "a\0b", 100).expect_err("refused");
+        assert!(refused.contains("`title` holds a NUL"), "{refused}");
+        assert!(check_len("`title`", "ab", 100).is_ok());
+    }
 
     #[test]
     fn clip_bytes_cuts_at_a_character_boundary_and_says_the_length() {

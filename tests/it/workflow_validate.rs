@@ -155,3 +155,34 @@ fn triggers_and_top_level_fields_are_checked() {
         "{stderr}"
     );
 }
+
+/// What does not read is an error at its place, not a default (robustness review): grants
+/// that are not a list (read as none, the step failing only at run time), a choice option
+/// or a label that is not text (dropped), a duration of `0ms` (as `0s` is) and one that is
+/// no number of milliseconds (told apart from one out of range).
+#[test]
+fn values_of_the_wrong_kind_are_errors_not_defaults() {
+    let stderr = errors_for(
+        r#"{
+  "name": "bad",
+  "workspace": "soc",
+  "steps": [
+    { "id": "a", "uses": "cases/query-cases", "grants": "cases:read", "with": {} },
+    { "id": "b", "interaction": { "title": "Pick",
+        "form": { "fields": [ { "name": "tier", "type": "choice", "options": ["gold", 5], "label": 7 } ] },
+        "access": { "workspace_users": { "emails": ["olivia.owner@acme-mssp.test"] } } } },
+    { "id": "c", "wait": "0ms" },
+    { "id": "d", "wait": "1.5ms" }
+  ]
+}"#,
+    );
+    for e in [
+        "steps[0].grants: expected an array of grants",
+        "options[1]: expected text",
+        "label: expected text",
+        "`0ms` is out of range",
+        "steps[3].wait: expected a duration",
+    ] {
+        assert!(stderr.contains(e), "missing {e:?} in:\n{stderr}");
+    }
+}

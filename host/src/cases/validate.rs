@@ -22,6 +22,9 @@ pub fn new_case(input: &NewCase) -> Result<(), Error> {
         MAX_CASE_DESCRIPTION_BYTES,
         "bytes",
     )?;
+    for (what, text) in [("`title`", title), ("`description`", &*input.description)] {
+        crate::text::check_no_nul(what, text).map_err(Error::Invalid)?;
+    }
     if let Some(state) = &input.state {
         // The one cap on a state, for every door (text.rs lists the user-facing caps).
         crate::text::check_len("a case state", state, crate::text::MAX_STATE_CHARS)

@@ -22,9 +22,9 @@ pub struct TestArgs {
     filter: Option<String>,
     #[command(flatten)]
     steps: StepDirs,
-    /// Samples run at once (each on its own database).
-    #[arg(long, default_value_t = 2)]
-    jobs: usize,
+    /// Samples run at once (each on its own database), 1 to 64.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    jobs: u16,
     #[command(flatten)]
     output: Output,
 }
@@ -48,7 +48,13 @@ pub fn run(db: &Database, args: TestArgs) -> anyhow::Result<()> {
             eprintln!("[{n}/{total}] {mark} {} ({} ms)", r.name, r.duration_ms);
         }
     };
-    let results = harness::run_all(&samples, runtime, &args.steps.dirs, args.jobs, &progress);
+    let results = harness::run_all(
+        &samples,
+        runtime,
+        &args.steps.dirs,
+        usize::from(args.jobs),
+        &progress,
+    );
     if live {
         eprintln!();
     }

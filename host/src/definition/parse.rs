@@ -609,9 +609,8 @@ impl Parser {
                 Some("boolean") => FieldKind::Boolean,
                 Some("email") => FieldKind::Email,
                 Some("choice") => {
-                    let options: Vec<String> = fo
-                        .get("options")
-                        .and_then(Value::as_array)
+                    let listed = fo.get("options").and_then(Value::as_array);
+                    let options: Vec<String> = listed
                         .map(|a| {
                             a.iter()
                                 .filter_map(Value::as_str)
@@ -619,6 +618,12 @@ impl Parser {
                                 .collect()
                         })
                         .unwrap_or_default();
+                    // An option that is not text is an error, not an option dropped.
+                    for (i, option) in listed.into_iter().flatten().enumerate() {
+                        if !option.is_string() {
+                            self.err(at.key("options").index(i), "expected text");
+                        }
+                    }
                     if options.is_empty() {
                         self.err(
                             at.key("options"),
@@ -643,7 +648,14 @@ impl Parser {
                     true
                 }
             };
-            let label = fo.get("label").and_then(Value::as_str).map(str::to_owned);
+            let label = match fo.get("label") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(_) => {
+                    self.err(at.key("label"), "expected text");
+                    None
+                }
+            };
             fields.push(crate::definition::form::Field {
                 name,
                 kind,
@@ -797,6 +809,14 @@ impl Parser {
             return None;
         };
         let mut grants = Grants::default();
+        // Grants that are not a list are an error, not none (a step then failed at run time,
+        // its grant read as absent).
+        if o.get("grants").is_some_and(|g| !g.is_array()) {
+            self.err(
+                at.key("grants"),
+                "expected an array of grants, such as [\"cases:read\"]",
+            );
+        }
         for (i, g) in o
             .get("grants")
             .and_then(Value::as_array)
@@ -1011,18 +1031,21 @@ fn valid_id(id: &str) -> bool {
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if let Some(ms) = text.trim().strip_suffix("ms") {
         let max_ms = clock::MAX_DURATION_SECS.unsigned_abs() * 1000;
-        return ms
-            .parse::<u64>()
-            .ok()
-            .filter(|ms| *ms <= max_ms)
-            .map(Duration::from_millis)
-            .ok_or_else(|| {
-                format!(
-                    "`{}` is not a duration of at most {}",
-                    crate::text::clip(text),
-                    clock::MAX_DURATION_TEXT
-                )
-            });
+        // Told apart: not a number of milliseconds, or out of range (0 as with `0s`).
+        let Ok(n) = ms.parse::<u64>() else {
+            return Err(format!(
+                "`{}` is not a duration: expected a whole number of milliseconds such as `500ms`",
+                crate::text::clip(text)
+            ));
+        };
+        if n == 0 || n > max_ms {
+            return Err(format!(
+                "`{}` is out of range: a duration is more than 0 and at most {}",
+                crate::text::clip(text),
+                clock::MAX_DURATION_TEXT
+            ));
+        }
+        return Ok(Duration::from_millis(n));
     }
     clock::parse_duration_secs(text).map(|s| Duration::from_secs(s.unsigned_abs()))
 }

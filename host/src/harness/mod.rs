@@ -117,7 +117,8 @@ pub fn run_all(
     let done = AtomicUsize::new(0);
     let results = std::sync::Mutex::new(vec![None; samples.len()]);
     std::thread::scope(|s| {
-        for _ in 0..workers.max(1) {
+        // No more workers than samples (`--jobs` is at most 64 besides).
+        for _ in 0..workers.clamp(1, samples.len().max(1)) {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
