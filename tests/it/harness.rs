@@ -144,3 +144,38 @@ fn filter_selects_samples_by_name_and_a_workflow_without_expectations_is_an_erro
         output(&out)
     );
 }
+
+/// An interaction's expected outcome is compared whole: an empty or partial one (`""`,
+/// `"d"`) matched any answer, so a test of a refusal passed whatever the host answered
+/// (robustness review).
+#[test]
+fn an_interactions_expected_outcome_is_compared_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lib = library();
+    std::fs::copy(
+        lib.join("mssp-analyst-triage.json"),
+        dir.path().join("mssp-analyst-triage.json"),
+    )
+    .expect("copy");
+    let mut spec: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(lib.join("mssp-analyst-triage.test.json")).expect("read"),
+    )
+    .expect("json");
+    spec["tenant"] = serde_json::json!(common::example_tenant_path());
+    // The operator is refused ("denied"); a prefix of it must not pass.
+    spec["interactions"][0]["expect"] = serde_json::json!("d");
+    std::fs::write(
+        dir.path().join("mssp-analyst-triage.test.json"),
+        spec.to_string(),
+    )
+    .expect("write");
+    let target = dir.path().display().to_string();
+    let out = flowhost(
+        dir.path(),
+        &dir.path().join("f.db"),
+        &["test", &target, "--steps", &steps_dir()],
+    );
+    let text = output(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("interactions[0].expect"), "{text}");
+}
