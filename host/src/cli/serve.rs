@@ -24,9 +24,9 @@ use super::run::engine_with;
 pub struct ServeArgs {
     #[command(flatten)]
     steps: StepDirs,
-    /// How often to look for new events, in milliseconds (10 to 60,000: 0 kept a core busy
+    /// How often to look for new events, in milliseconds (1 to 60,000: 0 kept a core busy
     /// querying the database).
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     poll_ms: u64,
     /// Resume and dispatch what is pending, wait for those runs, then exit.
     #[arg(long)]
