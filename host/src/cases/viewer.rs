@@ -65,13 +65,14 @@ impl Viewer {
             },
             Principal::Anonymous | Principal::Run(_) => None,
         };
-        let bypass = index
-            .check(
-                &caller.principal,
-                &caller.workspace,
-                Scope::BypassCaseAccessRestriction,
-            )
-            .allowed();
+        // The bypass shows restricted cases only to someone who may read cases at all (SPEC
+        // CS-4), wherever a viewer decides: listings of runs and events as well as cases.
+        let holds = |scope| {
+            index
+                .check(&caller.principal, &caller.workspace, scope)
+                .allowed()
+        };
+        let bypass = holds(Scope::BypassCaseAccessRestriction) && holds(Scope::CaseRead);
         Viewer {
             email,
             bypass,
