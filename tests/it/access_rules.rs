@@ -1142,13 +1142,8 @@ fn explain_names_the_claim_rule_and_the_groups_behind_a_membership() {
     );
 }
 
-/// No one grants more than they hold (SPEC UA-1, RB-2): a custom role carrying `user.write`
-/// beside a viewer's scopes lets its holder manage people within that power and no further.
-/// Before, one `set-role` made them an Owner, and so did a custom role, a service key, a claim
-/// rule or a sign-in link as the Owner (authority review).
-#[test]
-fn ua_1_a_user_write_holder_grants_nothing_beyond_their_own_scopes() {
-    let p = example_platform();
+/// A viewer's scopes with `user.write` and `user.read`: who manages people and holds no more.
+fn people_admin_scopes() -> Vec<String> {
     let mut scopes: Vec<String> = flowhost::access::BuiltinRole::Viewer
         .scopes()
         .names()
@@ -1156,12 +1151,27 @@ fn ua_1_a_user_write_holder_grants_nothing_beyond_their_own_scopes() {
         .map(str::to_owned)
         .collect();
     scopes.extend(["user.write".to_owned(), "user.read".to_owned()]);
+    scopes
+}
+
+/// Defines `people-admin` ([`people_admin_scopes`]) in mssp-soc and gives it to the lead.
+fn make_lead_a_people_admin(p: &Platform) {
     p.admin()
-        .create_role(&user(OWNER), SOC, "people-admin", &scopes)
+        .create_role(&user(OWNER), SOC, "people-admin", &people_admin_scopes())
         .expect("role");
     p.admin()
         .set_user_role(&user(OWNER), SOC, LEAD, "people-admin")
         .expect("set");
+}
+
+/// No one grants more than they hold (SPEC UA-1, RB-2): a custom role carrying `user.write`
+/// beside a viewer's scopes lets its holder manage people within that power and no further.
+/// Before, one `set-role` made them an Owner, and so did a custom role, a service key, a claim
+/// rule or a sign-in link as the Owner (authority review).
+#[test]
+fn ua_1_a_user_write_holder_grants_nothing_beyond_their_own_scopes() {
+    let p = example_platform();
+    make_lead_a_people_admin(&p);
     let lead = user(LEAD);
     // Within their power: a viewer invited, a viewer's key.
     p.admin()
@@ -1209,19 +1219,7 @@ fn ua_1_a_user_write_holder_grants_nothing_beyond_their_own_scopes() {
 #[test]
 fn ua_1_sso_configuration_and_others_keys_are_beyond_a_user_write_holder() {
     let p = example_platform();
-    let mut scopes: Vec<String> = flowhost::access::BuiltinRole::Viewer
-        .scopes()
-        .names()
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    scopes.extend(["user.write".to_owned(), "user.read".to_owned()]);
-    p.admin()
-        .create_role(&user(OWNER), SOC, "people-admin", &scopes)
-        .expect("role");
-    p.admin()
-        .set_user_role(&user(OWNER), SOC, LEAD, "people-admin")
-        .expect("set");
+    make_lead_a_people_admin(&p);
     let lead = user(LEAD);
     let oidc = || flowhost::admin::oidc::NewOidc {
         idp: "acme-okta".into(),
@@ -1273,13 +1271,7 @@ fn ua_1_a_tenant_file_grants_nothing_beyond_its_appliers_scopes() {
     let mut doc: serde_json::Value = serde_json::from_str(&text).expect("json");
     let soc = &mut doc["workspaces"][0];
     assert_eq!(soc["name"], SOC);
-    let mut scopes: Vec<String> = flowhost::access::BuiltinRole::Viewer
-        .scopes()
-        .names()
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    scopes.extend(["user.write".to_owned(), "user.read".to_owned()]);
+    let scopes = people_admin_scopes();
     soc["custom_roles"]
         .as_array_mut()
         .expect("roles")

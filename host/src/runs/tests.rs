@@ -18,6 +18,16 @@ fn platform(dir: &tempfile::TempDir) -> Platform {
 }
 
 fn start(platform: &Platform) -> i64 {
+    let id = crate::public_id::PublicId::new(crate::public_id::IdKind::Run).expect("id");
+    start_leased(platform, None, &id).key
+}
+
+/// A run of a trivial workflow with public id `id`, leased to `owner` if any.
+fn start_leased(
+    platform: &Platform,
+    owner: Option<&str>,
+    id: &crate::public_id::PublicId,
+) -> super::RunRef {
     platform
         .start_run(
             &NewRun {
@@ -27,14 +37,13 @@ fn start(platform: &Platform) -> i64 {
                 event: &json!({}),
                 definition: "{}",
                 source: "wf.json",
-                lease_owner: None,
+                lease_owner: owner,
                 components: None,
                 audit: None,
             },
-            &crate::public_id::PublicId::new(crate::public_id::IdKind::Run).expect("id"),
+            id,
         )
         .expect("run")
-        .key
 }
 
 fn count(platform: &Platform, sql: &str) -> i64 {
@@ -193,22 +202,7 @@ fn a_run_being_started_here_is_not_taken_here_until_it_is_marked() {
     leases.hold().expect("lease");
     let id = crate::public_id::PublicId::new(crate::public_id::IdKind::Run).expect("id");
     let starting = leases.starting(&id);
-    let run = platform
-        .start_run(
-            &NewRun {
-                workflow: "wf",
-                workspace: "soc",
-                principal: "user:olivia.owner@acme-mssp.test",
-                event: &json!({}),
-                definition: "{}",
-                source: "wf.json",
-                lease_owner: Some(leases.owner()),
-                components: None,
-                audit: None,
-            },
-            &id,
-        )
-        .expect("run");
+    let run = start_leased(&platform, Some(leases.owner()), &id);
     let refused = leases
         .take(&platform, run.key)
         .err()
