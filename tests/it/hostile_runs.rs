@@ -839,6 +839,108 @@ fn a_loop_of_long_outputs_stops_at_the_runs_bound_on_held_bytes() {
     );
 }
 
+/// A step's log lines and events are held until the run's next write and then stored: a loop
+/// of steps granted nothing held gigabytes of log lines (hostile-step review). The run has a
+/// budget for them in all (SPEC ST-4): lines past it are dropped, events past it refused.
+#[test]
+fn a_loop_of_log_and_event_floods_is_bounded_per_run() {
+    use flowhost::services::caps::{MAX_RUN_EVENTS, MAX_RUN_LOG_BYTES, MAX_RUN_LOG_LINES};
+    let d = Deployment::new();
+    let flood = |name: &str, items: usize, with: Value, grants: Value| {
+        let wf = json!({ "name": name, "workspace": "mssp-soc",
+            "vars": { "items": (0..items).collect::<Vec<_>>() },
+            "steps": [
+                { "id": "each", "loop": { "over": "$.vars.items" }, "do": [
+                    { "id": "f", "uses": crate::common::HOSTILE, "with": with, "grants": grants }
+                ] }
+            ] });
+        let file = d.dir.path().join(format!("{name}.json"));
+        std::fs::write(&file, wf.to_string()).expect("write");
+        let out = d.cli(&[
+            "run",
+            file.to_str().expect("utf-8"),
+            "--as",
+            OWNER,
+            "--json",
+        ]);
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("json: {}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(doc["status"], "succeeded", "{doc}");
+    };
+    let conn = || rusqlite::Connection::open(&d.db).expect("open");
+    let lines =
+        |kept_over: usize| -> (usize, usize) {
+            conn()
+            .query_row(
+                "SELECT count(*), coalesce(sum(length(CAST(message AS BLOB))), 0) FROM step_logs",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as usize - kept_over, r.get::<_, i64>(1)? as usize)),
+            )
+            .expect("logs")
+        };
+
+    // Short lines: the count runs out first (15 iterations of 1,000 lines).
+    flood(
+        "lines",
+        15,
+        json!({ "attack": "log_flood", "lines": 1000, "bytes": 100 }),
+        json!([]),
+    );
+    let (count, bytes) = lines(0);
+    assert_eq!(count, MAX_RUN_LOG_LINES, "lines kept by one run");
+    assert_eq!(bytes, MAX_RUN_LOG_LINES * 100);
+
+    // Long lines: the bytes run out first (3 iterations of 1,000 lines of 8 KiB and more).
+    flood(
+        "bytes",
+        3,
+        json!({ "attack": "log_flood", "lines": 1000, "bytes": 100_000 }),
+        json!([]),
+    );
+    let (count, bytes) = lines(MAX_RUN_LOG_LINES);
+    let kept = bytes - MAX_RUN_LOG_LINES * 100;
+    assert!(
+        kept <= MAX_RUN_LOG_BYTES,
+        "{kept} bytes of log lines kept by one run"
+    );
+    assert!(
+        kept > MAX_RUN_LOG_BYTES - (9 << 10),
+        "the budget is used up: {kept}"
+    );
+    assert!(count < 3000, "{count} lines of the second run kept");
+
+    // Events: 100 an execution, and the 101st iteration finds the run's budget spent.
+    flood(
+        "events",
+        101,
+        json!({ "attack": "event_flood" }),
+        json!(["events:emit"]),
+    );
+    let stored: i64 = conn()
+        .query_row(
+            "SELECT count(*) FROM events WHERE kind = 'flood'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("events");
+    assert_eq!(stored as usize, MAX_RUN_EVENTS);
+    let last: String = conn()
+        .query_row(
+            "SELECT output FROM run_steps WHERE step_key = 'each[100].f'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the last iteration's entry");
+    let last: Value = serde_json::from_str(&last).expect("json");
+    assert_eq!(last["emitted"], 0, "{last}");
+    assert!(
+        last["error"].as_str().is_some_and(|e| e.contains(
+            "may emit at most 0 events: 100 an execution, 10000 a run in all (SPEC ST-4)"
+        )),
+        "{last}"
+    );
+}
+
 #[test]
 fn a_loop_of_wide_outputs_stops_at_the_runs_bound_on_held_values() {
     use flowhost::workflow::engine::MAX_RUN_OUTPUT_VALUES;

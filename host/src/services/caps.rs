@@ -50,16 +50,37 @@ pub const MAX_RANDOM_BYTES_PER_CALL: u64 = 64 * 1024;
 pub const MAX_LOG_LINE_BYTES: usize = 8 * 1024;
 /// Log lines kept per execution; later ones are counted (`dropped_logs`), not kept.
 pub const MAX_LOG_LINES: usize = 1000;
+/// Bytes of log messages kept per execution: every line at its longest (the marker of a
+/// cut line included), so only a run's budget (`workflow/held.rs`) lowers it.
+pub const MAX_LOG_BYTES_PER_EXECUTION: usize = MAX_LOG_LINES * (MAX_LOG_LINE_BYTES + 64);
 /// Events one step execution may emit.
 pub const MAX_EVENTS_PER_EXECUTION: usize = 100;
 /// Longest event kind, in bytes.
 pub const MAX_EVENT_KIND_BYTES: usize = 64;
 /// Largest event payload, in bytes of JSON.
 pub const MAX_EVENT_PAYLOAD_BYTES: usize = 256 * 1024;
+/// Bytes of JSON one execution's event payloads may hold in all: every event at its largest,
+/// so only a run's budget (`workflow/held.rs`) lowers it.
+pub const MAX_EVENT_BYTES_PER_EXECUTION: usize = MAX_EVENTS_PER_EXECUTION * MAX_EVENT_PAYLOAD_BYTES;
 /// JSON values (arrays, objects, scalars) the events of one execution may hold in all. They
 /// are held parsed until the step's journal entry commits, and a value costs 32 bytes and
 /// more parsed against 2 of text: 100 payloads of `[0,0,…]` at the byte cap were ~400 MiB.
 pub const MAX_EVENT_VALUES_PER_EXECUTION: usize = 100_000;
+
+/// Log lines the WASM steps of one run keep in all (`workflow/held.rs`); later ones are
+/// counted, not kept. Each execution's own caps bound one step; a loop of steps held its
+/// records until the run's next write, unbounded (hostile-step review): 500 iterations of
+/// 1,000 lines of 8 KiB were 4 GiB of the host's memory and one commit of 500,000 rows.
+pub const MAX_RUN_LOG_LINES: usize = 10_000;
+/// Bytes of log messages one run keeps in all.
+pub const MAX_RUN_LOG_BYTES: usize = 16 << 20;
+/// Events the WASM steps of one run may emit in all: past it `emit` is refused. Also what
+/// one run can put before every other workspace's events in the dispatch queue.
+pub const MAX_RUN_EVENTS: usize = 10_000;
+/// Bytes of JSON the payloads of one run's events may hold in all.
+pub const MAX_RUN_EVENT_BYTES: usize = 32 << 20;
+/// JSON values the payloads of one run's events may hold in all.
+pub const MAX_RUN_EVENT_VALUES: usize = 1_000_000;
 
 /// The caps on a *check flow access* question (SPEC ST-4): the flow's name and the email.
 pub fn check_flow_question(flow: &str, email: &str) -> Result<(), Error> {

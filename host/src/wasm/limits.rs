@@ -20,8 +20,12 @@ pub struct StepLimits {
     pub max_output_values: usize,
     /// Log lines kept; later ones are counted, not kept.
     pub max_log_lines: usize,
+    /// Bytes of log messages kept; a line past them is counted, not kept.
+    pub max_log_bytes: usize,
     /// Events a step may emit in one execution.
     pub max_events: usize,
+    /// Bytes of JSON the payloads of one execution's events may hold in all.
+    pub max_event_bytes: usize,
     /// JSON values the payloads of one execution's events may hold in all (SPEC ST-4).
     pub max_event_values: usize,
     /// Cases a step may create in one execution (SPEC ST-4).
@@ -41,7 +45,9 @@ impl Default for StepLimits {
             max_output_bytes: 16 << 20,
             max_output_values: 1_000_000,
             max_log_lines: caps::MAX_LOG_LINES,
+            max_log_bytes: caps::MAX_LOG_BYTES_PER_EXECUTION,
             max_events: caps::MAX_EVENTS_PER_EXECUTION,
+            max_event_bytes: caps::MAX_EVENT_BYTES_PER_EXECUTION,
             max_event_values: caps::MAX_EVENT_VALUES_PER_EXECUTION,
             max_cases_created: caps::MAX_CASES_CREATED_PER_EXECUTION,
             max_restriction_updates: caps::MAX_RESTRICTION_UPDATES_PER_EXECUTION,

@@ -53,12 +53,16 @@ pub struct LogLine {
 pub struct Recorder {
     /// Kept log lines, in order.
     pub logs: Vec<LogLine>,
+    /// Bytes of the kept lines' messages.
+    pub log_bytes: usize,
     /// Log lines beyond the cap, counted only.
     pub dropped_logs: usize,
     /// Validated events, published only if the step succeeds.
     pub events: Vec<CustomEvent>,
     /// JSON values their payloads hold in all ([`StepLimits::max_event_values`]).
     pub event_values: usize,
+    /// Bytes of their payloads' JSON text ([`StepLimits::max_event_bytes`]).
+    pub event_bytes: usize,
 }
 
 impl Recorder {
@@ -79,6 +83,13 @@ impl Recorder {
             // each would hold 60 GB of the host's memory.
             message.shrink_to_fit();
         }
+        // The run's budget may leave an execution fewer bytes than its lines' count allows.
+        let bytes = self.log_bytes.saturating_add(message.len());
+        if bytes > limits.max_log_bytes {
+            self.dropped_logs += 1;
+            return;
+        }
+        self.log_bytes = bytes;
         self.logs.push(LogLine { level, message });
     }
 }

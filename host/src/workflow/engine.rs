@@ -38,7 +38,7 @@ pub const SLEEP_LIMIT: Duration = Duration::from_secs(60);
 /// How often a sleeping wait looks whether the host is stopping.
 const STOP_POLL: Duration = Duration::from_millis(50);
 
-use super::held::{Held, Size};
+use super::held::{Held, Records, Size};
 pub use super::held::{MAX_RUN_OUTPUT_BYTES, MAX_RUN_OUTPUT_VALUES};
 
 /// Hears about steps as they run (the CLI prints a live trace).
@@ -1332,12 +1332,12 @@ impl Exec<'_> {
                 // is refused before it is parsed.
                 let left = self.held.left();
                 let defaults = StepLimits::default();
-                let limits = StepLimits {
+                let limits = self.held.records_left().bound(StepLimits {
                     timeout: timeout.unwrap_or(defaults.timeout),
                     max_output_values: defaults.max_output_values.min(left.values),
                     max_output_bytes: defaults.max_output_bytes.min(left.bytes),
                     ..defaults
-                };
+                });
                 let mut exec = self.engine.runtime.execute(
                     &step,
                     input,
@@ -1414,6 +1414,8 @@ impl Exec<'_> {
                         Err(message)
                     }
                 };
+                // Its logs are kept whatever its outcome; its events only if it succeeded.
+                self.held.recorded(Records::of(&exec));
                 let record = StepRecordData {
                     workspace: self.caller.workspace.clone(),
                     principal: principal_to_stored(&self.caller.principal),

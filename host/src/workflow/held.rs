@@ -4,8 +4,17 @@
 //! 100,000 iterations multiplied the per-step caps into gigabytes (robustness reviews): by
 //! its values (`[0,0,…]`) and by its bytes (one 16 MiB string an iteration). A step whose
 //! output would pass either bound fails naming it and publishes nothing (SPEC ST-4).
+//!
+//! The records of its executions are bounded the same way ([`Records`]): log lines and
+//! events, held until the run's next write and then stored, have a budget for the whole run
+//! (`services/caps.rs`), which lowers each execution's own caps as it is spent.
 
 use std::sync::Mutex;
+
+use crate::services::caps::{
+    MAX_RUN_EVENT_BYTES, MAX_RUN_EVENT_VALUES, MAX_RUN_EVENTS, MAX_RUN_LOG_BYTES, MAX_RUN_LOG_LINES,
+};
+use crate::wasm::{StepExecution, StepLimits};
 
 /// JSON values the run's WASM outputs may hold in all.
 pub const MAX_RUN_OUTPUT_VALUES: usize = 2_000_000;
@@ -34,11 +43,58 @@ impl Size {
     }
 }
 
+/// What the records of a run's WASM step executions hold (or may still hold): log lines
+/// and events, each by count and by size.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Records {
+    pub log_lines: usize,
+    pub log_bytes: usize,
+    pub events: usize,
+    pub event_bytes: usize,
+    pub event_values: usize,
+}
+
+impl Records {
+    /// The whole budget of one run.
+    const BUDGET: Records = Records {
+        log_lines: MAX_RUN_LOG_LINES,
+        log_bytes: MAX_RUN_LOG_BYTES,
+        events: MAX_RUN_EVENTS,
+        event_bytes: MAX_RUN_EVENT_BYTES,
+        event_values: MAX_RUN_EVENT_VALUES,
+    };
+
+    /// What one execution kept: its log lines and the events it will publish.
+    pub(crate) fn of(exec: &StepExecution) -> Self {
+        let payloads = exec.events.iter().map(|e| &e.payload);
+        Self {
+            log_lines: exec.logs.len(),
+            log_bytes: exec.logs.iter().map(|l| l.message.len()).sum(),
+            events: exec.events.len(),
+            event_bytes: payloads.clone().map(text_len).sum(),
+            event_values: payloads.map(crate::json_limits::value_count).sum(),
+        }
+    }
+
+    /// `limits` lowered to what is left of a run's budget.
+    pub(crate) fn bound(self, limits: StepLimits) -> StepLimits {
+        StepLimits {
+            max_log_lines: limits.max_log_lines.min(self.log_lines),
+            max_log_bytes: limits.max_log_bytes.min(self.log_bytes),
+            max_events: limits.max_events.min(self.events),
+            max_event_bytes: limits.max_event_bytes.min(self.event_bytes),
+            max_event_values: limits.max_event_values.min(self.event_values),
+            ..limits
+        }
+    }
+}
+
 /// What a run holds so far, shared by its parallel parts and nested workflows: both counts
-/// under one lock, so a take sees them as one.
+/// of its outputs under one lock, so a take sees them as one; its records under another.
 #[derive(Debug, Default)]
 pub(crate) struct Held {
     counts: Mutex<Size>,
+    records: Mutex<Records>,
 }
 
 impl Held {
@@ -72,6 +128,38 @@ impl Held {
             }
             _ => Err(size),
         }
+    }
+
+    /// What is left of the run's budget for its executions' records. Parallel parts read it
+    /// at once, so the run may pass it by what they keep meanwhile: at most
+    /// `MAX_RUN_THREADS` executions' own caps.
+    pub(crate) fn records_left(&self) -> Records {
+        let held = self.lock_records();
+        let b = Records::BUDGET;
+        Records {
+            log_lines: b.log_lines.saturating_sub(held.log_lines),
+            log_bytes: b.log_bytes.saturating_sub(held.log_bytes),
+            events: b.events.saturating_sub(held.events),
+            event_bytes: b.event_bytes.saturating_sub(held.event_bytes),
+            event_values: b.event_values.saturating_sub(held.event_values),
+        }
+    }
+
+    /// Counts what an execution kept against the run's budget.
+    pub(crate) fn recorded(&self, kept: Records) {
+        let mut held = self.lock_records();
+        held.log_lines = held.log_lines.saturating_add(kept.log_lines);
+        held.log_bytes = held.log_bytes.saturating_add(kept.log_bytes);
+        held.events = held.events.saturating_add(kept.events);
+        held.event_bytes = held.event_bytes.saturating_add(kept.event_bytes);
+        held.event_values = held.event_values.saturating_add(kept.event_values);
+    }
+
+    fn lock_records(&self) -> std::sync::MutexGuard<'_, Records> {
+        // Counts only: a panic elsewhere cannot leave them half-written in a way that matters.
+        self.records
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Counts an output replayed from the journal: held as a fresh one is, so each resume

@@ -1,6 +1,9 @@
 //! `flowhost:step/events`: validates and records custom events; they are published only if
 //! the step succeeds.
 
+use crate::services::caps::{
+    MAX_EVENT_BYTES_PER_EXECUTION, MAX_EVENTS_PER_EXECUTION, MAX_RUN_EVENT_BYTES, MAX_RUN_EVENTS,
+};
 use crate::services::events::CustomEvent;
 use crate::wasm::bindings::events;
 use crate::wasm::bindings::types::HostError;
@@ -12,8 +15,19 @@ impl events::Host for StepState {
         // the call's payload parsed, so a call past them must not get that far.
         if self.recorder.events.len() >= self.limits.max_events {
             return Err(HostError::Invalid(format!(
-                "a step may emit at most {} events per execution (SPEC ST-4)",
+                "this execution may emit at most {} events: {MAX_EVENTS_PER_EXECUTION} an \
+                 execution, {MAX_RUN_EVENTS} a run in all (SPEC ST-4)",
                 self.limits.max_events
+            )));
+        }
+        let bytes = self.recorder.event_bytes.saturating_add(payload_json.len());
+        if bytes > self.limits.max_event_bytes {
+            return Err(HostError::Invalid(format!(
+                "the payloads of this execution's events may hold at most {} bytes: \
+                 {MAX_EVENT_BYTES_PER_EXECUTION} an execution, {MAX_RUN_EVENT_BYTES} a run in \
+                 all; this one is {} bytes (SPEC ST-4)",
+                self.limits.max_event_bytes,
+                payload_json.len()
             )));
         }
         let left = self
@@ -24,6 +38,7 @@ impl events::Host for StepState {
         self.services
             .authorize_emit(&self.caller, &kind, &payload_json)?;
         self.recorder.event_values += values;
+        self.recorder.event_bytes = bytes;
         self.recorder.events.push(event);
         Ok(())
     }
