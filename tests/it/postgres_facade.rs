@@ -228,3 +228,43 @@ fn a_notification_is_sent_with_its_commit_and_never_after_a_rollback() {
         "at once"
     );
 }
+
+/// A host paused (SIGSTOP) or cut off inside a transaction held the deployment's write lock
+/// for as long as its session lived, and every other host's writes failed as busy (kill and
+/// concurrency review). The server now ends a session idle in a transaction after
+/// `IDLE_IN_TRANSACTION`, freeing its locks; the paused host's transaction is lost, never
+/// committed, and its connection opens again for its next operation.
+#[test]
+fn a_session_idle_in_a_transaction_is_ended_and_its_locks_freed() {
+    use std::time::{Duration, Instant};
+    let (test, paused) = fresh();
+    paused.conn().begin(Begin::Write).expect("begin");
+    paused
+        .conn()
+        .execute("INSERT INTO organizations (name) VALUES ('lost')", [])
+        .expect("insert");
+    let other = Db::open_postgres(&test.url).expect("a second host");
+    let started = Instant::now();
+    let bound = flowhost::store::IDLE_IN_TRANSACTION + Duration::from_secs(10);
+    let mut refused = 0;
+    while let Err(e) = other.conn().begin(Begin::Write) {
+        refused += 1;
+        assert!(started.elapsed() < bound, "still locked out: {e}");
+    }
+    other
+        .conn()
+        .execute("INSERT INTO organizations (name) VALUES ('kept')", [])
+        .expect("insert");
+    other.conn().commit().expect("commit");
+    assert!(refused > 0, "the paused session's lock was held at first");
+    assert!(paused.conn().commit().is_err(), "the paused host's work is lost");
+    let names: Vec<String> = paused
+        .conn()
+        .prepare("SELECT name FROM organizations WHERE name IN ('lost', 'kept')")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("its connection opens again")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(names, ["kept"]);
+}

@@ -49,6 +49,15 @@ const WAL_CHECKPOINT_PAGES: u32 = 32_768;
 /// failing with `SQLITE_BUSY`.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a PostgreSQL session may sit idle inside a transaction before the server ends it
+/// and frees its locks. Flowhost's transactions wait on nothing but the database (no step
+/// runs inside one, and group commit does not wait there), so an idle one belongs to a host
+/// paused (SIGSTOP, a VM frozen) or cut off mid-transaction: it held the deployment's write
+/// lock or a workspace's lock, and every other host's writes failed as busy until it came
+/// back, or for the kernel's two hours of keepalive after a partition (kill and concurrency
+/// review). The default heartbeat TTL (`runs/lease.rs`): such a host is fenced by then.
+pub const IDLE_IN_TRANSACTION: Duration = Duration::from_secs(10);
+
 /// An open, migrated database.
 pub struct Db {
     conn: Connection,

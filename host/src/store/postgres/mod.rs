@@ -37,6 +37,12 @@ pub enum PgError {
 /// How long connecting waits for the server before giving up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The client's default wait before its first TCP keepalive probe (the `postgres` crate's).
+const DEFAULT_KEEPALIVES_IDLE: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// Flowhost's wait before the first keepalive probe of an idle connection.
+const KEEPALIVES_IDLE: Duration = Duration::from_secs(30);
+
 /// Connects to the PostgreSQL database at `url` (`postgres://user@host/db`, or the
 /// `host=… dbname=…` form; a Unix socket directory as a percent-encoded host). A URL that does
 /// not parse is `Invalid`; a server that cannot be reached or refuses is `Busy` (the
@@ -49,6 +55,11 @@ pub fn connect(url: &str) -> Result<Client, Error> {
     })?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    // A server gone without a word (a partition, a crashed machine) is noticed in about a
+    // minute rather than the kernel's default two hours, unless the URL says otherwise.
+    if config.get_keepalives_idle() == DEFAULT_KEEPALIVES_IDLE {
+        config.keepalives_idle(KEEPALIVES_IDLE);
     }
     let target = describe(&config);
     config.connect(::postgres::NoTls).map_err(|e| {

@@ -72,10 +72,13 @@ impl Connection {
     /// The connection of a PostgreSQL client connected to `url`. `session` is SQL every
     /// session of it runs first (and again after a reconnect), e.g. `SET …`. Lock waits are
     /// bounded as SQLite's busy timeout bounds them.
+    /// A session left idle inside a transaction for [`crate::store::IDLE_IN_TRANSACTION`] is
+    /// ended by the server, with its locks.
     pub fn from_postgres(client: ::postgres::Client, url: &str, session: &str) -> Result<Self> {
         let session = format!(
-            "SET lock_timeout = {}; {session}",
-            crate::store::BUSY_TIMEOUT.as_millis()
+            "SET lock_timeout = {}; SET idle_in_transaction_session_timeout = {}; {session}",
+            crate::store::BUSY_TIMEOUT.as_millis(),
+            crate::store::IDLE_IN_TRANSACTION.as_millis()
         );
         Ok(Self(Backend::Postgres(Box::new(PgConn::new(
             client, url, &session,
