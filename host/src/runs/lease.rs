@@ -31,7 +31,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -129,7 +129,7 @@ enum How {
     Files {
         dir: Option<PathBuf>,
         /// This process's own lock file, taken before its first run.
-        held: OnceLock<Result<File, String>>,
+        held: std::sync::Mutex<Option<File>>,
     },
     /// Heartbeats in `hosts`, started before the first run.
     Heartbeat {
@@ -150,7 +150,7 @@ impl Leases {
             owner: new_owner(),
             how: How::Files {
                 dir,
-                held: OnceLock::new(),
+                held: std::sync::Mutex::new(None),
             },
             executing: Arc::default(),
             starting: Arc::default(),
@@ -284,28 +284,37 @@ fn new_owner() -> String {
 fn hold_file(
     owner: &str,
     dir: Option<&Path>,
-    held: &OnceLock<Result<File, String>>,
+    held: &std::sync::Mutex<Option<File>>,
 ) -> Result<(), Error> {
     let Some(dir) = dir else {
         return Ok(());
     };
-    let held = held.get_or_init(|| {
-        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    // Tried again until it is held: one failure (no file handle left, a directory being
+    // made) is the infrastructure's for now (SPEC WF-11), not this process's for good.
+    let mut held = held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if held.is_some() {
+        return Ok(());
+    }
+    let taken = (|| {
+        std::fs::create_dir_all(dir)?;
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(dir.join(owner))
-            .map_err(|e| e.to_string())?;
-        file.try_lock().map_err(|e| e.to_string())?;
-        Ok(file)
-    });
-    held.as_ref().map(|_| ()).map_err(|e| {
-        Error::Internal(format!(
+            .open(dir.join(owner))?;
+        file.try_lock().map_err(std::io::Error::from)?;
+        Ok::<_, std::io::Error>(file)
+    })();
+    match taken {
+        Ok(file) => {
+            *held = Some(file);
+            Ok(())
+        }
+        Err(e) => Err(Error::Busy(format!(
             "cannot take this process's run lease in {}: {e}",
             dir.display()
-        ))
-    })
+        ))),
+    }
 }
 
 /// Whether the lock file of `owner` is held. An id that is not one of ours (not hex) names no
@@ -318,8 +327,12 @@ fn file_alive(dir: Option<&Path>, owner: &str) -> bool {
         return false;
     }
     let path = dir.join(owner);
-    let Ok(file) = File::open(&path) else {
-        return false;
+    let file = match File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return false,
+        // No file handle left, no permission: cannot tell, so alive, as below (a run
+        // taken from a live process would execute twice).
+        Err(_) => return true,
     };
     match file.try_lock() {
         Ok(()) => {
@@ -537,7 +550,8 @@ impl Drop for Leases {
     fn drop(&mut self) {
         match &self.how {
             How::Files { dir, held } => {
-                if let (Some(dir), Some(Ok(_))) = (dir, held.get()) {
+                let held = held.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+                if let (Some(dir), true) = (dir, held) {
                     let _ = std::fs::remove_file(dir.join(&self.owner));
                 }
             }
@@ -658,6 +672,33 @@ mod tests {
         // Ids that are not ours name no process (and no path outside the lease directory).
         assert!(!second.alive("../flowhost.db"));
         assert!(!second.alive(""));
+    }
+
+    /// A lease directory that cannot be used (here a file stands where it should be) fails
+    /// a hold as busy, and the next hold, once it can, succeeds: one failure was kept for
+    /// the life of the process, as the host's own error (kill and concurrency review). A
+    /// lock file that cannot be opened for another reason than its absence is a process
+    /// that may be alive: it was read as dead, and its runs taken over while it ran them.
+    #[test]
+    fn a_lease_directory_that_cannot_be_used_fails_for_now_and_tells_nobody_dead() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("flowhost.db");
+        let blocker = dir.path().join("leases");
+        std::fs::write(&blocker, "not a directory").expect("write");
+        let leases = Leases::for_database(Some(&db));
+        match leases.hold() {
+            Err(Error::Busy(why)) => assert!(why.contains("run lease"), "{why}"),
+            other => panic!("a hold that cannot be taken is busy: {other:?}"),
+        }
+        assert!(
+            leases.alive("0123456789abcdef"),
+            "a lock file that cannot be opened may belong to a live process"
+        );
+        std::fs::remove_file(&blocker).expect("remove");
+        leases.hold().expect("held once the directory can be made");
+        let other = Leases::for_database(Some(&db));
+        assert!(other.alive(leases.owner()));
+        assert!(!other.alive("0123456789abcdef"), "no lock file: no process");
     }
 
     #[test]
