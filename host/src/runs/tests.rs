@@ -188,6 +188,24 @@ fn only_the_host_holding_a_run_ends_it_or_puts_it_on_hold() {
         .finish_run(run, "host-b", &end, &[])
         .expect_err("an ended run stays ended");
     assert!(again.to_string().contains("succeeded"), "{again}");
+    // Nor put back on hold by the host that lost it, though something of it still waits (a
+    // branch's wait, its interaction): its lease is free once it ended, and the hold fence
+    // looked only at the lease (kill and concurrency review).
+    platform
+        .timer_deadline(run, "nap", Duration::from_secs(60))
+        .expect("timer");
+    let ended = platform
+        .hold_run(run, "host-a", &[])
+        .expect_err("an ended run is not held");
+    assert!(ended.to_string().contains("succeeded"), "{ended}");
+    assert_eq!(
+        count(
+            &platform,
+            "SELECT count(*) FROM runs WHERE status = 'succeeded'"
+        ),
+        1,
+        "it stays ended"
+    );
 }
 
 /// A run this process is recording is not taken by this process before it is marked

@@ -280,8 +280,9 @@ pub(crate) fn claim_held(tx: &Transaction<'_>, run: i64) -> Result<bool, Error> 
     Ok(changed > 0)
 }
 
-/// Puts `run` on hold and frees its lease if `owner` still holds it (or nobody does), it
-/// still waits for something (an open interaction, a wait not due at `now_ms`) and nothing it
+/// Puts `run` on hold and frees its lease if it is unfinished, `owner` still holds it (or
+/// nobody does: an ended run's lease is free, so the status is part of the fence), it still
+/// waits for something (an open interaction, a wait not due at `now_ms`) and nothing it
 /// waited for has arrived meanwhile; returns whether it did.
 pub(crate) fn hold_if_waiting(
     tx: &Transaction<'_>,
@@ -292,7 +293,7 @@ pub(crate) fn hold_if_waiting(
     let changed = tx
         .execute(
             "UPDATE runs SET status = 'on_hold', lease_owner = NULL WHERE id = ?1
-             AND (lease_owner IS NULL OR lease_owner = ?3)
+             AND status IN ('running', 'queued') AND (lease_owner IS NULL OR lease_owner = ?3)
              AND (EXISTS (SELECT 1 FROM interactions WHERE run_id = ?1 AND status = 'open')
                   OR EXISTS (SELECT 1 FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms > ?2
                              AND NOT EXISTS (SELECT 1 FROM run_steps s

@@ -109,8 +109,12 @@ impl RunStore for Platform {
             if journal::hold_if_waiting(tx, run, owner, clock::now_ms())? {
                 return Ok(true);
             }
-            // Not held: it goes on, if it is still this host's to go on with.
+            // Not held: it goes on, if it is still this host's to go on with and has not
+            // ended meanwhile (another host took it over and ended it).
             let held = journal::holder(tx, run)?;
+            if !matches!(held.status.as_str(), "running" | "queued") {
+                return Err(journal::not_ours(&held, held.owner.as_deref()));
+            }
             match held.owner.as_deref() {
                 None => Ok(false),
                 Some(holder) if holder == owner => Ok(false),
