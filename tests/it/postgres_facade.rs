@@ -257,7 +257,10 @@ fn a_session_idle_in_a_transaction_is_ended_and_its_locks_freed() {
         .expect("insert");
     other.conn().commit().expect("commit");
     assert!(refused > 0, "the paused session's lock was held at first");
-    assert!(paused.conn().commit().is_err(), "the paused host's work is lost");
+    assert!(
+        paused.conn().commit().is_err(),
+        "the paused host's work is lost"
+    );
     let names: Vec<String> = paused
         .conn()
         .prepare("SELECT name FROM organizations WHERE name IN ('lost', 'kept')")

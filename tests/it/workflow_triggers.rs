@@ -620,6 +620,123 @@ fn a_run_started_by_a_hidden_cases_event_is_not_shown_to_those_it_is_hidden_from
     assert_eq!(show(&all[0]).0, Some(0));
 }
 
+/// The interactions of a run a restricted case's event started are hidden, as the run is,
+/// from whoever may not see the case: listed, shown and answered by nobody else. Before,
+/// every member the settings admitted saw its title (here the case's), its workflow and run,
+/// and could answer it (SPEC CS-2, IX-7; leak review).
+#[test]
+fn an_interaction_of_a_run_a_hidden_cases_event_started_is_hidden_with_it() {
+    let env = Env::new();
+    let wf = json!({ "name": "triage", "workspace": "mssp-soc", "run_as": OWNER,
+        "trigger": { "on": "case_created" },
+        "steps": [ { "id": "ask", "interaction": {
+            "title": "Review {{ $.event.case.title }}",
+            "form": { "fields": [{ "name": "ok", "type": "boolean" }] } } } ] });
+    let file = env.write("triage.json", &wf);
+    assert!(env.publish(&file, OWNER).status.success());
+    env.create_case("mssp-soc", "TOPSECRET merger", "high");
+    env.create_case("mssp-soc", "routine", "high");
+    let ok = |args: &[&str]| -> String {
+        let out = env.cli(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    ok(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    ok(&[
+        "cases",
+        "update-restrictions",
+        "C-1",
+        "--access-mode",
+        "restricted",
+        "--set-collaborators",
+        "sam.lead@acme-mssp.test",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let listed = |who: &str| -> Vec<(String, String)> {
+        let doc: Value = serde_json::from_str(&ok(&[
+            "interact",
+            "list",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            who,
+            "--json",
+        ]))
+        .expect("json");
+        doc.as_array()
+            .expect("list")
+            .iter()
+            .map(|i| {
+                let id = i["id"].as_str().expect("id").to_owned();
+                (id, i["title"].as_str().expect("title").to_owned())
+            })
+            .collect()
+    };
+    let all = listed(OWNER);
+    assert_eq!(all.len(), 2, "{all:?}");
+    let secret = all
+        .iter()
+        .find(|(_, t)| t.contains("TOPSECRET"))
+        .expect("the hidden case's interaction")
+        .0
+        .clone();
+    assert_eq!(listed("sam.lead@acme-mssp.test").len(), 2, "on the case");
+    let analyst = "tina.analyst@acme-mssp.test";
+    let theirs = listed(analyst);
+    assert_eq!(theirs.len(), 1, "{theirs:?}");
+    assert!(!theirs[0].1.contains("TOPSECRET"), "{theirs:?}");
+    // Shown and answered as a missing one is, and nothing of it changes.
+    let show = |id: &str| {
+        let out = env.cli(&["interact", "show", id, "--as", analyst]);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).replace(id, "ID"),
+        )
+    };
+    assert_eq!(show(&secret), show("I-0123456789ABCDEF"));
+    let respond = |id: &str| {
+        let out = env.cli(&[
+            "interact",
+            "respond",
+            id,
+            "--values",
+            r#"{"ok":true}"#,
+            "--as",
+            analyst,
+        ]);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).replace(id, "ID"),
+        )
+    };
+    assert_eq!(respond(&secret), respond("I-0123456789ABCDEF"));
+    assert_eq!(listed(OWNER).len(), 2, "still open");
+    // The lead, on the case, answers it.
+    ok(&[
+        "interact",
+        "respond",
+        &secret,
+        "--values",
+        r#"{"ok":true}"#,
+        "--as",
+        "sam.lead@acme-mssp.test",
+    ]);
+}
+
 /// A run started by a restricted case's event passes the case on in the events it publishes:
 /// a workflow triggered by them runs only as an identity that sees the case. Before, a
 /// notification quoting the case reached a workflow of someone who could not see it (SPEC

@@ -15,4 +15,5 @@ pub(crate) mod validate;
 mod viewer;
 
 pub use id::case_id_text;
+pub(crate) use service::case_seen_in;
 pub use viewer::Viewer;

@@ -75,11 +75,7 @@ impl Platform {
     /// that is gone is seen by nobody.
     pub(crate) fn case_seen_by(&self, id: i64, viewer: &Viewer) -> Result<bool, Error> {
         let db = self.db_for_call()?;
-        let conn = db.conn();
-        match store::restricted_of(conn, id)? {
-            Some(restricted) => sees(conn, id, restricted, viewer),
-            None => Ok(false),
-        }
+        case_seen_in(db.conn(), id, viewer)
     }
 
     /// Emails that are members of the caller's workspace, or the first that is not (SPEC CS-5).
@@ -439,6 +435,14 @@ impl Platform {
 /// The sight rule of SPEC CS-2 for case row `id`: a case not `restricted` is seen by anyone
 /// who may read cases; a restricted one by who bypasses restrictions, or whom it names (and,
 /// for a run, the second person its sight needs).
+/// [`Platform::case_seen_by`] on `conn`, for a caller already inside a transaction.
+pub(crate) fn case_seen_in(conn: &Connection, id: i64, viewer: &Viewer) -> Result<bool, Error> {
+    match store::restricted_of(conn, id)? {
+        Some(restricted) => sees(conn, id, restricted, viewer),
+        None => Ok(false),
+    }
+}
+
 fn sees(conn: &Connection, id: i64, restricted: bool, viewer: &Viewer) -> Result<bool, Error> {
     if !restricted || viewer.bypass {
         return Ok(true);

@@ -99,6 +99,9 @@ struct Interaction {
     responder: Option<String>,
     responded_at: Option<i64>,
     values: Option<Value>,
+    /// The case whose event started its run, if one did: whoever may not see that case may
+    /// not see the run's interactions either (SPEC CS-2, as `runs show` and `triggers list`).
+    trigger_case: Option<i64>,
 }
 
 /// Where an interaction is in its life (SPEC IX-8): open, then answered once or timed out.
@@ -228,14 +231,16 @@ impl Platform {
                 crate::access::Reason::UnknownWorkspace(workspace.to_owned()).to_string(),
             ));
         }
-        let rows = store::open_in(self.db().conn(), workspace)?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| {
-                let d = index.check_flow(principal, &r.workspace, &r.access);
-                d.allowed.then(|| r.view(&d))
-            })
-            .collect())
+        let db = self.db();
+        let conn = db.conn();
+        let mut shown = Vec::new();
+        for r in store::open_in(conn, workspace)? {
+            let d = index.check_flow(principal, &r.workspace, &r.access);
+            if d.allowed && case_allows(conn, &index, principal, &r)? {
+                shown.push(r.view(&d));
+            }
+        }
+        Ok(shown)
     }
 
     /// Interaction `id`, if `principal` may see it; otherwise it does not exist for them
@@ -447,10 +452,33 @@ fn member_row(
 ) -> Result<Option<Interaction>, Error> {
     match store::workspace_of(conn, id)? {
         Some(ws) if !index.is_outsider(principal, &ws) && within.is_none_or(|only| only == ws) => {
-            store::by_public_id(conn, id)
+            match store::by_public_id(conn, id)? {
+                Some(r) if case_allows(conn, index, principal, &r)? => Ok(Some(r)),
+                _ => Ok(None),
+            }
         }
         _ => Ok(None),
     }
+}
+
+/// Whether `principal` may see the case whose event started `r`'s run (true when no case
+/// did). An interaction of a run a restricted case's event started told its title (often
+/// the case's), workflow, run and time to every member its settings admit, and took their
+/// answers, where the run itself and the event do not exist for them (leak review).
+fn case_allows(
+    conn: &Connection,
+    index: &AccessIndex,
+    principal: &Principal,
+    r: &Interaction,
+) -> Result<bool, Error> {
+    let Some(case) = r.trigger_case else {
+        return Ok(true);
+    };
+    let viewer = crate::cases::Viewer::of(
+        index,
+        &crate::principal::Caller::of(principal, &r.workspace),
+    );
+    crate::cases::case_seen_in(conn, case, &viewer)
 }
 
 fn time_out(tx: &Transaction<'_>, r: &Interaction) -> Result<bool, Error> {

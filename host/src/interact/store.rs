@@ -15,7 +15,8 @@ use super::{Interaction, NewInteraction, Status};
 use crate::stored_value::UnreadableValue;
 
 /// The columns [`interaction`] reads, in its order.
-const COLUMNS: &str = "id, run_id, step_key, workspace, workflow, title, form, access, status, created_at, deadline_ms, responder, responded_at, response_values, public_id, (SELECT public_id FROM runs WHERE runs.id = interactions.run_id)";
+const COLUMNS: &str = "id, run_id, step_key, workspace, workflow, title, form, access, status, created_at, deadline_ms, responder, responded_at, response_values, public_id, (SELECT public_id FROM runs WHERE runs.id = interactions.run_id), \
+    (SELECT e.case_id FROM runs r JOIN events e ON e.id = r.trigger_event WHERE r.id = interactions.run_id)";
 
 fn interaction(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<Interaction> {
     // A status the host never writes, or an answer without its values, is an error naming
@@ -64,6 +65,7 @@ fn interaction(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<Inte
         values,
         public: r.get(14)?,
         run_public: r.get(15)?,
+        trigger_case: r.get(16)?,
     })
 }
 
