@@ -1086,6 +1086,54 @@ fn a_flows_live_trace_does_not_count_its_loop_iterations() {
         !shown.contains("each[1]") && !shown.contains("each[6]"),
         "{shown}"
     );
+
+    // Nor by the interactions its iterations wait on: the trace names the loop's step once,
+    // and the outcome lists only those the starter may see (here none: the Owner answers).
+    // Before, a line and an id an iteration counted the items (leak review).
+    let asking = env.dir.path().join("asking.json");
+    std::fs::write(
+        &asking,
+        serde_json::json!({
+            "name": "asking", "workspace": "mssp-soc", "run_as": OWNER,
+            "vars": { "items": [1, 2, 3, 4, 5, 6, 7] },
+            "trigger": { "on": "interaction", "interaction": {
+                "title": "Asking", "form": { "fields": [{ "name": "n", "type": "text" }] } } },
+            "steps": [
+                { "id": "each", "loop": { "over": "$.vars.items", "parallel": 7 },
+                  "do": [{ "id": "ok", "interaction": {
+                      "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+                      "access": { "workspace_users": { "emails": [OWNER] } } } }] }
+            ]
+        })
+        .to_string(),
+    )
+    .expect("flow");
+    env.ok(&[
+        "workflows",
+        "publish",
+        asking.to_str().expect("utf-8"),
+        "--as",
+        OWNER,
+        "--steps",
+        &steps,
+    ]);
+    let out = env.cli(&[
+        "interact",
+        "start",
+        "asking",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OPERATOR,
+        "--values",
+        r#"{"n":"1"}"#,
+        "--steps",
+        &steps,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = text(&out);
+    assert_eq!(shown.matches("each[*].ok").count(), 1, "{shown}");
+    assert!(shown.matches("I-").count() <= 1, "{shown}");
 }
 
 /// A manual run of an Interaction Flow (`run --published`, or the API's runs) is refused:

@@ -296,7 +296,26 @@ impl Platform {
         match sight {
             RunSight::None => None,
             RunSight::Full => Some(outcome),
-            RunSight::Summary => Some(hide_outcome(outcome)),
+            RunSight::Summary => Some(self.hide_outcome(principal, outcome)),
+        }
+    }
+
+    /// `outcome` without what the run saw: no output, its error withheld, and only the
+    /// interactions it waits on that `principal` may see. Every iteration of a loop that
+    /// waited on an interaction was listed, telling how many items (cases among them) the
+    /// run's query found (leak review).
+    fn hide_outcome(&self, principal: &Principal, outcome: RunOutcome) -> RunOutcome {
+        let waiting_on = outcome
+            .waiting_on
+            .iter()
+            .filter(|id| self.interaction(principal, id, None).is_ok())
+            .cloned()
+            .collect();
+        RunOutcome {
+            output: serde_json::Value::Null,
+            error: outcome.error.map(|_| HIDDEN.to_owned()),
+            waiting_on,
+            ..outcome
         }
     }
 
@@ -308,7 +327,7 @@ impl Platform {
         principal: &Principal,
         outcome: RunOutcome,
     ) -> RunOutcome {
-        let hidden = hide_outcome(outcome.clone());
+        let hidden = self.hide_outcome(principal, outcome.clone());
         self.outcome_for(principal, outcome).unwrap_or(hidden)
     }
 }
@@ -328,14 +347,6 @@ impl Platform {
             output,
             ..self.caused_outcome_for(principal, outcome)
         }
-    }
-}
-
-fn hide_outcome(outcome: RunOutcome) -> RunOutcome {
-    RunOutcome {
-        output: serde_json::Value::Null,
-        error: outcome.error.map(|_| HIDDEN.to_owned()),
-        ..outcome
     }
 }
 
@@ -376,7 +387,7 @@ fn one_per_loop_step(steps: Vec<StepRecord>) -> Vec<StepRecord> {
 /// run saw (authority review).
 pub struct LoopSummary<'a> {
     inner: &'a dyn Observer,
-    shown: std::sync::Mutex<std::collections::HashSet<String>>,
+    shown: std::sync::Mutex<std::collections::HashSet<(&'static str, String)>>,
 }
 
 impl<'a> LoopSummary<'a> {
@@ -389,10 +400,10 @@ impl<'a> LoopSummary<'a> {
     }
 
     /// `key` as shown, if it is the first of its loop step.
-    fn first(&self, key: &str) -> Option<String> {
+    fn first(&self, key: &str, what: &'static str) -> Option<String> {
         let step = without_indexes(key);
         let mut shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
-        shown.insert(step.clone()).then_some(step)
+        shown.insert((what, step.clone())).then_some(step)
     }
 }
 
@@ -404,17 +415,22 @@ impl Observer for LoopSummary<'_> {
         duration: std::time::Duration,
         replayed: bool,
     ) {
-        if let Some(step) = self.first(key) {
+        if let Some(step) = self.first(key, "finished") {
             self.inner.step_finished(&step, result, duration, replayed);
         }
     }
 
+    // Once per loop step too: a line per iteration counted the items.
     fn step_waiting(&self, key: &str, interaction: &PublicId) {
-        self.inner.step_waiting(&without_indexes(key), interaction);
+        if let Some(step) = self.first(key, "waiting") {
+            self.inner.step_waiting(&step, interaction);
+        }
     }
 
     fn step_sleeping(&self, key: &str, wake_ms: i64) {
-        self.inner.step_sleeping(&without_indexes(key), wake_ms);
+        if let Some(step) = self.first(key, "sleeping") {
+            self.inner.step_sleeping(&step, wake_ms);
+        }
     }
 }
 
