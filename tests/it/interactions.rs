@@ -796,6 +796,15 @@ fn a_share_by_an_owner_of_the_source_only_waits_for_a_destination_owner() {
     let refused = env.fails(&["share", "accept", &id, "--as", ANALYST, "--sso"]);
     assert!(refused.contains("denied"), "{refused}");
     env.ok(&["share", "accept", &id, "--as", GLOBEX_OWNER, "--sso"]);
+    // Who shared and who accepted are people of the source and the destination: listed to
+    // whoever may list those workspaces' people, not to an operator who may list workflows
+    // (SPEC ID-1; leak review).
+    let people = |who: &str| {
+        let shares = env.json(&["share", "list", "--workspace", "mssp-soc", "--as", who]);
+        (shares[0]["shared_by"].clone(), shares[0]["accepted_by"].clone())
+    };
+    assert_eq!(people(OPERATOR), (Value::Null, Value::Null));
+    assert_eq!(people(OWNER).0, "oscar@acme-mssp.test");
     // Now the destination uses it, in its own workspace: the run waits on an interaction
     // whose custom-role selection was dropped, so only the Owner role (always) admits.
     let started = env.json(&[

@@ -50,7 +50,10 @@ pub struct Share {
     pub source: String,
     pub destination: String,
     pub status: String,
-    pub shared_by: String,
+    /// Who shared it; in a listing, only for a reader who may list the source's people.
+    pub shared_by: Option<String>,
+    /// Who accepted it; in a listing, only for a reader who may list the destination's
+    /// people.
     pub accepted_by: Option<String>,
     /// The source revision the destination runs: the one accepted (SPEC SH-3).
     pub revision: Option<i64>,
@@ -301,7 +304,18 @@ impl Platform {
         workspace: &str,
     ) -> Result<Vec<Share>, Error> {
         self.authorize(actor, workspace, Scope::PlaybookList)?;
-        store::shares_of(self.db().conn(), workspace)
+        let mut shares = store::shares_of(self.db().conn(), workspace)?;
+        // The people of another workspace are not a `playbook.list` holder's to list: within
+        // their own workspace listing people needs `user.read` (SPEC ID-1; leak review).
+        for share in &mut shares {
+            if !self.check(actor, &share.source, Scope::UserRead).allowed() {
+                share.shared_by = None;
+            }
+            if !self.check(actor, &share.destination, Scope::UserRead).allowed() {
+                share.accepted_by = None;
+            }
+        }
+        Ok(shares)
     }
 
     /// The Interaction Flow `name` as seen from `workspace`: published there, or shared there
