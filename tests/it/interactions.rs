@@ -801,7 +801,10 @@ fn a_share_by_an_owner_of_the_source_only_waits_for_a_destination_owner() {
     // (SPEC ID-1; leak review).
     let people = |who: &str| {
         let shares = env.json(&["share", "list", "--workspace", "mssp-soc", "--as", who]);
-        (shares[0]["shared_by"].clone(), shares[0]["accepted_by"].clone())
+        (
+            shares[0]["shared_by"].clone(),
+            shares[0]["accepted_by"].clone(),
+        )
     };
     assert_eq!(people(OPERATOR), (Value::Null, Value::Null));
     assert_eq!(people(OWNER).0, "oscar@acme-mssp.test");

@@ -311,7 +311,10 @@ impl Platform {
             if !self.check(actor, &share.source, Scope::UserRead).allowed() {
                 share.shared_by = None;
             }
-            if !self.check(actor, &share.destination, Scope::UserRead).allowed() {
+            if !self
+                .check(actor, &share.destination, Scope::UserRead)
+                .allowed()
+            {
                 share.accepted_by = None;
             }
         }

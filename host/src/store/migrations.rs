@@ -716,6 +716,17 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     ALTER TABLE webhooks ADD COLUMN run_as TEXT;
     "#,
     ),
+    (
+        26,
+        "Pending events by workspace, for workspaces taking turns at dispatch",
+        r#"
+    -- The claim takes the oldest pending event of the next workspace with one
+    -- (workflow/store/events.rs): only pending rows, so the dispatched history of a busy
+    -- workspace is never walked.
+    CREATE INDEX events_pending_by_workspace ON events (workspace, id)
+        WHERE dispatched = 0 AND quarantined IS NULL;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.

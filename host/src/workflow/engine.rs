@@ -121,6 +121,10 @@ pub struct Engine {
     sleep_limit: Duration,
     /// This process's claim on the runs it executes.
     leases: Leases,
+    /// The workspace whose event was claimed last: the next claim takes the oldest pending
+    /// event of the workspace after it, so workspaces take turns (see
+    /// [`Engine::claim_next_event`]).
+    dispatch_turn: std::sync::Mutex<String>,
 }
 
 /// A step failure, with the journal key of the step.
@@ -264,7 +268,16 @@ impl Engine {
             stop: Arc::default(),
             sleep_limit: SLEEP_LIMIT,
             leases,
+            dispatch_turn: std::sync::Mutex::default(),
         }
+    }
+
+    /// The workspace whose event was claimed last (see [`Engine::claim_next_event`]).
+    pub(super) fn lock_dispatch_turn(&self) -> std::sync::MutexGuard<'_, String> {
+        // A name: a panic elsewhere cannot leave it half-written.
+        self.dispatch_turn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Another engine over the same platform, step runtime, step directories and stop flag,
@@ -281,6 +294,7 @@ impl Engine {
             stop: self.stop.clone(),
             sleep_limit: self.sleep_limit,
             leases: leases_for(&self.platform),
+            dispatch_turn: std::sync::Mutex::default(),
         }
     }
 

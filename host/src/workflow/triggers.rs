@@ -97,8 +97,12 @@ fn raw_trigger_kind(definition: &str) -> Option<String> {
 }
 
 impl Platform {
-    fn next_pending_event(&self, workspace: Option<&str>) -> Result<Option<Next>, Error> {
-        store::next_pending(self.db().conn(), workspace)
+    fn next_pending_event(
+        &self,
+        workspace: Option<&str>,
+        after: &str,
+    ) -> Result<Option<Next>, Error> {
+        store::next_pending(self.db().conn(), workspace, after)
     }
 
     /// Sets pending event `id` aside with the reason, so later events dispatch.
@@ -259,9 +263,10 @@ impl Engine {
         Ok(outcomes)
     }
 
-    /// Claims the oldest pending event: in one transaction, a run per matching workflow and
-    /// the event marked as dispatched, so each workflow starts once per event. `None` when no
-    /// event is pending. `serve` executes the runs on its workers; a crash before they finish
+    /// Claims a pending event: in one transaction, a run per matching workflow and the event
+    /// marked as dispatched, so each workflow starts once per event. `None` when no event is
+    /// pending. Workspaces take turns, each its oldest event: one tenant's flood of events
+    /// no longer kept every other tenant's waiting behind it (hostile-step review). `serve` executes the runs on its workers; a crash before they finish
     /// leaves them `running`, to be resumed by the next start.
     pub(crate) fn claim_next_event(&self) -> Result<Option<Vec<TriggeredRun>>, Error> {
         self.claim_next_event_in(None)
@@ -275,9 +280,19 @@ impl Engine {
         // Held before any event is read: a failure here is this process's, not an event's.
         let owner = self.lease_owner()?;
         loop {
-            let event = match self.platform().next_pending_event(workspace)? {
+            let after = match workspace {
+                Some(_) => String::new(),
+                None => self.lock_dispatch_turn().clone(),
+            };
+            let event = match self.platform().next_pending_event(workspace, &after)? {
                 None => return Ok(None),
-                Some(Next::Event(event)) => event,
+                Some(Next::Event(event)) => {
+                    // Its workspace has had its turn, whatever comes of the claim.
+                    if workspace.is_none() {
+                        self.lock_dispatch_turn().clone_from(&event.workspace);
+                    }
+                    event
+                }
                 Some(Next::Unreadable { id, why }) => {
                     // One bad row must not stop every later event, every time (a stuck
                     // queue): set it aside with the reason, and go on.

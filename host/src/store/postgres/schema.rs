@@ -65,6 +65,14 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ALTER TABLE webhooks ADD COLUMN IF NOT EXISTS run_as TEXT COLLATE "C";
     "#,
     ),
+    (
+        6,
+        "pending events by workspace, for workspaces taking turns at dispatch (the SQLite migration of the same name)",
+        r#"
+    CREATE INDEX IF NOT EXISTS events_pending_by_workspace ON events (workspace, id)
+        WHERE dispatched = 0 AND quarantined IS NULL;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows.

@@ -52,7 +52,8 @@ pub struct WaitingEvent {
 }
 
 /// The oldest event of `workspace` (of any if `None`) neither dispatched nor quarantined,
-/// nor being claimed by another host right now.
+/// nor being claimed by another host right now, of the first workspace after `after` by name
+/// that has one (wrapping round to the first): workspaces take turns.
 ///
 /// On PostgreSQL the read skips the rows other transactions hold (`FOR UPDATE SKIP LOCKED`,
 /// issue 18): an event another host is claiming is locked by its [`mark_dispatched`] until
@@ -64,12 +65,24 @@ pub struct WaitingEvent {
 pub(in crate::workflow) fn next_pending(
     conn: &Connection,
     workspace: Option<&str>,
+    after: &str,
+) -> Result<Option<Next>, Error> {
+    match next_pending_after(conn, workspace, after)? {
+        None if !after.is_empty() => next_pending_after(conn, workspace, ""),
+        next => Ok(next),
+    }
+}
+
+fn next_pending_after(
+    conn: &Connection,
+    workspace: Option<&str>,
+    after: &str,
 ) -> Result<Option<Next>, Error> {
     let sql = match conn.engine() {
         Engine::Sqlite => NEXT_PENDING,
         Engine::Postgres => NEXT_PENDING_SKIPPING_CLAIMS,
     };
-    conn.query_row(sql, [workspace], |r| {
+    conn.query_row(sql, params![workspace, after], |r| {
         let id = r.get(0)?;
         let read = || -> crate::store::sql::Result<PendingEvent> {
             let payload = json::column(r, 3, "events.payload")?;
@@ -99,9 +112,11 @@ pub(in crate::workflow) fn next_pending(
 /// The oldest pending event's query, which both engines' versions share.
 macro_rules! next_pending_sql {
     () => {
+        // `events_pending_by_workspace` holds exactly the rows looked for, in this order.
         "SELECT id, workspace, kind, payload, case_id, depth, chain FROM events
          WHERE dispatched = 0 AND quarantined IS NULL AND (CAST(?1 AS TEXT) IS NULL OR workspace = ?1)
-         ORDER BY id LIMIT 1"
+           AND workspace > ?2
+         ORDER BY workspace, id LIMIT 1"
     };
 }
 
@@ -252,7 +267,7 @@ mod tests {
             .expect("event")
         };
         let (first, second) = (append("first"), append("second"));
-        let read = |p: &Platform| match next_pending(p.db().conn(), None).expect("read") {
+        let read = |p: &Platform| match next_pending(p.db().conn(), None, "").expect("read") {
             Some(Next::Event(event)) => event.id,
             _ => panic!("an event is pending"),
         };
@@ -269,6 +284,50 @@ mod tests {
             !p.transact(|tx| mark_dispatched(tx, second)).expect("claim"),
             "claimed once"
         );
+    }
+
+    /// Workspaces take turns: after a claim in one, the next pending event is the oldest of
+    /// the next workspace that has one. Before, the oldest event of any workspace came
+    /// first, and one tenant's flood kept every other tenant's events waiting behind it
+    /// (hostile-step review).
+    #[test]
+    fn workspaces_take_turns_each_with_its_oldest_event() {
+        let p = Platform::new(Db::open_in_memory().expect("db")).expect("platform");
+        let append = |ws: &str| {
+            p.transact(|tx| {
+                crate::store::events::append(tx, ws, "flood", &Value::Null, "test", None, None)
+                    .map_err(internal)
+            })
+            .expect("event")
+        };
+        let flood: Vec<i64> = (0..3).map(|_| append("attacker")).collect();
+        let theirs = append("customer");
+        let mut turn = String::new();
+        let mut order = Vec::new();
+        loop {
+            // Read with the connection's guard dropped before the claim takes it again.
+            let next = next_pending(p.db().conn(), None, &turn).expect("read");
+            let Some(Next::Event(event)) = next else {
+                break;
+            };
+            assert!(
+                p.transact(|tx| mark_dispatched(tx, event.id))
+                    .expect("claim")
+            );
+            order.push(event.id);
+            turn = event.workspace;
+        }
+        assert_eq!(order, [flood[0], theirs, flood[1], flood[2]]);
+        // One workspace named: its own events, oldest first, whatever the turn.
+        let mine: Vec<i64> = (0..2).map(|_| append("customer")).collect();
+        append("attacker");
+        let next =
+            |turn: &str| match next_pending(p.db().conn(), Some("customer"), turn).expect("read") {
+                Some(Next::Event(event)) => event.id,
+                _ => panic!("pending"),
+            };
+        assert_eq!(next(""), mine[0]);
+        assert_eq!(next("customer"), mine[0]);
     }
 
     /// An event set aside keeps the reason it was first set aside for.
