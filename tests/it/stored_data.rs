@@ -179,6 +179,36 @@ fn a_run_whose_stored_principal_does_not_read_is_an_error_not_a_run_as_nobody() 
             &["runs.principal", &format!("run {run}"), "`user:olivia`"],
         );
     }
+    // A host resuming it (the scheduler, past any authorization) takes its lease, finds the
+    // principal unreadable, and gives the lease up again: it was left leased to a live
+    // process with nothing executing it (kill and concurrency review).
+    let platform = std::sync::Arc::new(
+        flowhost::platform::Platform::new(flowhost::store::Db::open(&d.db).expect("db"))
+            .expect("platform"),
+    );
+    let runtime = std::sync::Arc::new(
+        flowhost::wasm::StepRuntime::new(&flowhost::wasm::EngineSettings::default(), None)
+            .expect("runtime"),
+    );
+    let engine = flowhost::workflow::Engine::new(platform, runtime, vec![]);
+    let conn = rusqlite::Connection::open(&d.db).expect("open");
+    let key: i64 = conn
+        .query_row("SELECT id FROM runs WHERE public_id = ?1", [&id], |r| {
+            r.get(0)
+        })
+        .expect("run");
+    let err = engine
+        .resume(key, &flowhost::workflow::Quiet)
+        .expect_err("unreadable");
+    assert!(err.to_string().contains("runs.principal"), "{err}");
+    let (status, owner): (String, Option<String>) = conn
+        .query_row(
+            "SELECT status, lease_owner FROM runs WHERE id = ?1",
+            [key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("run");
+    assert_eq!((status.as_str(), owner), ("running", None));
 }
 
 #[test]

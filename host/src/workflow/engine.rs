@@ -551,7 +551,7 @@ impl Engine {
         self.lease_owner()?;
         let executing = self.leases.take(&*self.runs, run)?;
         let principal = principal_from_stored(&principal, "runs", "principal", format!("run {id}"))
-            .map_err(|e| Error::Internal(e.to_string()))?;
+            .map_err(|e| self.let_go(run, Error::Internal(e.to_string())))?;
         // The case that started it was visible to its identity when it was claimed; a run
         // resumed later (after a wait, an answer, a restart) goes on only while it still is:
         // a restriction made meanwhile holds for its steps too (SPEC CS-2, WF-10 "now"; case
@@ -579,7 +579,7 @@ impl Engine {
                     return self.end_before_its_steps(RunRef { key: run, id }, executing, why);
                 }
                 // The infrastructure, or a row that does not read: not the run's to end.
-                Err(e) => return Err(e),
+                Err(e) => return Err(self.let_go(run, e)),
             }
         }
         Ok(self.execute(
@@ -609,9 +609,20 @@ impl Engine {
             error: Some(&why),
         };
         self.runs
-            .finish_run(run.key, self.leases.owner(), &end, &[])?;
+            .finish_run(run.key, self.leases.owner(), &end, &[])
+            .map_err(|e| self.let_go(run.key, e))?;
         drop(executing);
         Ok(RunOutcome::unfinished(&run, RunStatus::Failed, Some(why)))
+    }
+
+    /// `e`, after giving up this process's lease of `run`, which it took and does not go on
+    /// with: left leased to a live process with nothing executing it, no host resumed it
+    /// until that process ended (its own scheduler resumes only its own leftovers; kill and
+    /// concurrency review). Best effort: a database that refused the work may refuse this
+    /// too, and then the run waits for this process to end.
+    fn let_go(&self, run: i64, e: Error) -> Error {
+        let _ = self.runs.give_up_lease(run, self.leases.owner());
+        e
     }
 
     /// Executes run `run` (leased to this process, and marked as executing here by
