@@ -941,6 +941,39 @@ fn a_loop_of_log_and_event_floods_is_bounded_per_run() {
     );
 }
 
+/// Each part of a parallel loop works on a copy of the run's context: 60 MiB of outputs and a
+/// parallel loop of 200 items would copy 12 GB (of 100,000 items, terabytes), with no
+/// deadline to stop it (hostile-step review). The run's copies have a budget, taken before
+/// the loop starts.
+#[test]
+fn a_parallel_loop_copying_a_large_context_too_often_is_refused_before_it_starts() {
+    use flowhost::workflow::engine::MAX_RUN_CONTEXT_COPIES;
+    let d = Deployment::new();
+    let big = |id: &str| json!({ "id": id, "uses": crate::common::HOSTILE, "with": { "attack": "big_output", "mib": 15 } });
+    let wf = json!({ "name": "copies", "workspace": "mssp-soc",
+        "vars": { "items": (0..200).collect::<Vec<_>>() },
+        "steps": [
+            big("a"), big("b"), big("c"), big("d"),
+            { "id": "each", "loop": { "over": "$.vars.items", "parallel": 8 }, "do": [
+                { "id": "e", "uses": crate::common::ECHO, "with": { "i": "$.loop.index" } }
+            ] }
+        ] });
+    std::fs::write(d.dir.path().join("copies.json"), wf.to_string()).expect("write");
+    let out = d.cli(&["run", "copies.json", "--as", OWNER, "--json"]);
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("json: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(doc["status"], "failed", "{doc}");
+    let error = doc["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("200 parallel parts would each copy the run's context of")
+            && error.contains(&format!(
+                "may copy {MAX_RUN_CONTEXT_COPIES} bytes of it in all"
+            )),
+        "{error}"
+    );
+    assert!(error.contains("each"), "names the loop: {error}");
+}
+
 #[test]
 fn a_loop_of_wide_outputs_stops_at_the_runs_bound_on_held_values() {
     use flowhost::workflow::engine::MAX_RUN_OUTPUT_VALUES;

@@ -39,7 +39,7 @@ pub const SLEEP_LIMIT: Duration = Duration::from_secs(60);
 const STOP_POLL: Duration = Duration::from_millis(50);
 
 use super::held::{Held, Records, Size};
-pub use super::held::{MAX_RUN_OUTPUT_BYTES, MAX_RUN_OUTPUT_VALUES};
+pub use super::held::{MAX_RUN_CONTEXT_COPIES, MAX_RUN_OUTPUT_BYTES, MAX_RUN_OUTPUT_VALUES};
 
 /// Hears about steps as they run (the CLI prints a live trace).
 pub trait Observer: Send + Sync {
@@ -1003,6 +1003,7 @@ impl Exec<'_> {
                 };
                 let collected = match parallel {
                     Some(cap) if *cap > 1 => {
+                        self.copies_of(ctx, items.len()).map_err(fail)?;
                         self.parallel_loop(&step.id, &items, body, ctx, prefix, *cap as usize)?
                     }
                     _ => self.sequential_loop(&step.id, &items, body, break_if, ctx, prefix)?,
@@ -1010,6 +1011,7 @@ impl Exec<'_> {
                 ctx["steps"][&step.id] = Value::Array(collected);
             }
             StepKind::Parallel { branches } => {
+                self.copies_of(ctx, branches.len()).map_err(fail)?;
                 let base: &Value = ctx;
                 let outcome = self.group(branches.len()).run(
                     branches.len(),
@@ -1540,6 +1542,21 @@ impl Exec<'_> {
             return Err(pause);
         }
         Ok(collected)
+    }
+
+    /// Takes the copies of `ctx` that `parts` parallel parts work on from the run's budget
+    /// ([`MAX_RUN_CONTEXT_COPIES`]); the failure's message if it does not hold them.
+    fn copies_of(&self, ctx: &Value, parts: usize) -> Result<(), String> {
+        let each = super::held::text_len(ctx);
+        let all = each.saturating_mul(parts);
+        self.held.copy(all).map_err(|left| {
+            format!(
+                "{parts} parallel parts would each copy the run's context of {each} bytes, and \
+                 a run's parallel parts may copy {MAX_RUN_CONTEXT_COPIES} bytes of it in all, \
+                 {left} of them left: make the outputs before it smaller, or the loop \
+                 sequential (SPEC ST-4)"
+            )
+        })
     }
 
     /// A group of `width` parts of this run, within the run's thread slots.

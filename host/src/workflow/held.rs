@@ -24,6 +24,12 @@ pub const MAX_RUN_OUTPUT_VALUES: usize = 2_000_000;
 /// at most.
 pub const MAX_RUN_OUTPUT_BYTES: usize = 64 << 20;
 
+/// Bytes of its context a run's parallel loops and branches may copy in all: each iteration
+/// or branch in flight works on a copy, so a 60 MiB context and a parallel loop of 100,000
+/// items copied terabytes, with no deadline to stop it (hostile-step review). A sequential
+/// loop copies nothing.
+pub const MAX_RUN_CONTEXT_COPIES: usize = 8 << 30;
+
 /// The size of one output, as counted on its text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Size {
@@ -95,6 +101,8 @@ impl Records {
 pub(crate) struct Held {
     counts: Mutex<Size>,
     records: Mutex<Records>,
+    /// Bytes of the context copied for parallel parts so far.
+    copied: std::sync::atomic::AtomicUsize,
 }
 
 impl Held {
@@ -128,6 +136,19 @@ impl Held {
             }
             _ => Err(size),
         }
+    }
+
+    /// Takes `bytes` of context copies from the run's budget, or nothing and what is left.
+    pub(crate) fn copy(&self, bytes: usize) -> Result<(), usize> {
+        use std::sync::atomic::Ordering;
+        self.copied
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |copied| {
+                copied
+                    .checked_add(bytes)
+                    .filter(|&all| all <= MAX_RUN_CONTEXT_COPIES)
+            })
+            .map(|_| ())
+            .map_err(|copied| MAX_RUN_CONTEXT_COPIES.saturating_sub(copied))
     }
 
     /// What is left of the run's budget for its executions' records. Parallel parts read it
@@ -172,7 +193,7 @@ impl Held {
 }
 
 /// The length of `value`'s compact JSON text, without building the text.
-fn text_len(value: &serde_json::Value) -> usize {
+pub(crate) fn text_len(value: &serde_json::Value) -> usize {
     struct Count(usize);
     impl std::io::Write for Count {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
