@@ -38,9 +38,11 @@ fn is_postgres_infrastructure(error: &::postgres::Error) -> bool {
     };
     let code = state.code();
     // Classes 08 connection, 53 resources, 57 operator intervention (shutdown, cancel), 58
-    // system (I/O); 40001 serialization, 40P01 deadlock, 55P03 lock not available.
+    // system (I/O); 40001 serialization, 40P01 deadlock, 55P03 lock not available, 25P03 a
+    // session the server ended for sitting idle in its transaction (`IDLE_IN_TRANSACTION`: a
+    // host paused past it).
     ["08", "53", "57", "58"].iter().any(|c| code.starts_with(c))
-        || matches!(code, "40001" | "40P01" | "55P03")
+        || matches!(code, "40001" | "40P01" | "55P03" | "25P03")
 }
 
 fn infrastructure_code(code: ErrorCode) -> bool {

@@ -43,6 +43,15 @@ const DEFAULT_KEEPALIVES_IDLE: Duration = Duration::from_secs(2 * 60 * 60);
 /// Flowhost's wait before the first keepalive probe of an idle connection.
 const KEEPALIVES_IDLE: Duration = Duration::from_secs(30);
 
+/// Between keepalive probes.
+const KEEPALIVES_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Probes unanswered before the connection is given up.
+const KEEPALIVES_RETRIES: u32 = 3;
+
+/// How long sent data may go unacknowledged before the connection is given up.
+const UNACKNOWLEDGED: Duration = Duration::from_secs(60);
+
 /// Connects to the PostgreSQL database at `url` (`postgres://user@host/db`, or the
 /// `host=… dbname=…` form; a Unix socket directory as a percent-encoded host). A URL that does
 /// not parse is `Invalid`; a server that cannot be reached or refuses is `Busy` (the
@@ -57,9 +66,17 @@ pub fn connect(url: &str) -> Result<Client, Error> {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
     // A server gone without a word (a partition, a crashed machine) is noticed in about a
-    // minute rather than the kernel's default two hours, unless the URL says otherwise.
+    // minute rather than the kernel's two hours of keepalive or quarter hour of
+    // retransmission: probes after 30 s idle, every 10 s, three of them; data unacknowledged
+    // for a minute. The URL's own keepalive settings are kept (one asking for exactly the
+    // default two hours reads as unset).
     if config.get_keepalives_idle() == DEFAULT_KEEPALIVES_IDLE {
         config.keepalives_idle(KEEPALIVES_IDLE);
+        config.keepalives_interval(KEEPALIVES_INTERVAL);
+        config.keepalives_retries(KEEPALIVES_RETRIES);
+    }
+    if config.get_tcp_user_timeout().is_none() {
+        config.tcp_user_timeout(UNACKNOWLEDGED);
     }
     let target = describe(&config);
     config.connect(::postgres::NoTls).map_err(|e| {

@@ -274,12 +274,13 @@ impl PgConn {
 }
 
 /// Whether `e` ended the session: a socket error, or the server terminating it (class 57P:
-/// shutdown, admin termination; class 08: connection exception).
+/// shutdown, admin termination; class 08: connection exception; 25P03: idle too long inside
+/// a transaction).
 fn session_lost(e: &::postgres::Error) -> bool {
     match e.code() {
         Some(state) => {
             let code = state.code();
-            code.starts_with("57P") || code.starts_with("08")
+            code.starts_with("57P") || code.starts_with("08") || code == "25P03"
         }
         None => {
             e.is_closed()
