@@ -822,6 +822,107 @@ fn events_a_case_triggered_run_publishes_carry_its_case_to_the_next_runs() {
     assert_eq!(quoted, 0, "no run of the listener holds the case's title");
 }
 
+/// A run that read a restricted case (here a manual run's query) and quotes it in an event
+/// it emits hands the event only to workflows whose identity sees the case; a run the event
+/// starts carries the case on to its own events. Before, any listener got the case's title
+/// (SPEC CS-2; hostile-step and leak reviews).
+#[test]
+fn events_of_a_run_that_read_a_restricted_case_reach_only_who_sees_it() {
+    let env = Env::new();
+    let listen = json!({ "name": "listen", "workspace": "mssp-soc",
+        "run_as": "automation@acme-mssp.test",
+        "trigger": { "on": "custom_event", "event": "notification.requested" },
+        "steps": [ { "id": "got", "uses": "step:echo", "with": { "subject": "$.event.subject" } } ] });
+    let file = env.write("listen.json", &listen);
+    assert!(env.publish(&file, OWNER).status.success());
+    // The Owner's listener passes the notification on: its own event carries the case too.
+    let lead = "sam.lead@acme-mssp.test";
+    let relay = json!({ "name": "relay", "workspace": "mssp-soc", "run_as": OWNER,
+        "trigger": { "on": "custom_event", "event": "notification.requested",
+            "if": [{ "left": "$.event.to[0]", "op": "eq", "right": OWNER }] },
+        "steps": [ { "id": "again", "uses": "step:notify", "grants": ["events:emit"],
+            "with": { "to": [lead], "subject": "relayed" } } ] });
+    let file = env.write("relay.json", &relay);
+    assert!(env.publish(&file, OWNER).status.success());
+    // The lead is named on the case: the control that both events are delivered.
+    let mut leads = listen.clone();
+    leads["name"] = json!("listen-lead");
+    leads["run_as"] = json!(lead);
+    let file = env.write("listen-lead.json", &leads);
+    assert!(env.publish(&file, OWNER).status.success());
+    env.create_case("mssp-soc", "CEO phished", "high");
+    let out = env.cli(&[
+        "cases",
+        "update-restrictions",
+        "C-1",
+        "--access-mode",
+        "restricted",
+        "--set-collaborators",
+        "sam.lead@acme-mssp.test",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A manual run as the Owner: query, then notify quoting what it found.
+    let tell = json!({ "name": "tell", "workspace": "mssp-soc", "steps": [
+        { "id": "q", "uses": "cases/query-cases", "with": { "filter": { "text": "CEO" } } },
+        { "id": "n", "uses": "step:notify", "grants": ["events:emit"],
+          "with": { "to": [OWNER], "subject": "About {{ $.steps.q.cases[0].title }}" } } ] });
+    let file = env.write("tell.json", &tell);
+    let steps = env.steps();
+    let out = env.cli(&["run", &file, "--as", OWNER, "--steps", &steps]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for _ in 0..4 {
+        env.cli(&[
+            "triggers",
+            "dispatch",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ]);
+    }
+    let runs = env.runs();
+    let started = |wf: &str| runs.iter().filter(|(w, _, _)| w == wf).count();
+    assert_eq!(
+        started("relay"),
+        1,
+        "the Owner's listener got the first event: {runs:?}"
+    );
+    assert_eq!(
+        started("listen-lead"),
+        2,
+        "both events, to who sees the case: {runs:?}"
+    );
+    // Neither event reaches an identity that does not see the case: the relayed one quotes
+    // nothing of it, but its run read what the first event carried.
+    assert_eq!(
+        started("listen"),
+        0,
+        "the automation identity sees no such case: {runs:?}"
+    );
+    let db = crate::common::db_at(&env.db);
+    let quoted: i64 = db
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM runs WHERE workflow = 'listen' AND event LIKE '%CEO%'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(quoted, 0, "no run of the listener holds the case's title");
+}
+
 /// A run started by a case's event goes on after a pause only while its identity still sees
 /// the case: restricted away from it meanwhile, the run ends at its resume, naming nothing of
 /// the case (SPEC CS-2, WF-10; case visibility review).

@@ -183,6 +183,7 @@ impl Platform {
                 }
             }
             let CaseRow { id, mut record, .. } = store::insert(tx, &new_row)?;
+            run_read(tx, caller, id, mode == AccessMode::Restricted)?;
             let people = assignee.iter().map(|a| (a, "assignee")).chain(reviewers.iter().map(|r| (r, "reviewer"))).chain(collaborators.iter().map(|c| (c, "collaborator")));
             for (email, part) in people {
                 store::add_person(tx, id, ws, email, part)?;
@@ -204,7 +205,14 @@ impl Platform {
         let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
         validate::case_id(case_id)?;
         let db = self.db_for_call()?;
-        Ok(self.visible_case(db.conn(), ws, &viewer, case_id)?.record)
+        let row = self.visible_case(db.conn(), ws, &viewer, case_id)?;
+        run_read(
+            db.conn(),
+            caller,
+            row.id,
+            row.record.access_mode == AccessMode::Restricted,
+        )?;
+        Ok(row.record)
     }
 
     /// Everyone who can view case `case_id` (SPEC CS-2): members holding `case.read` who are not
@@ -293,11 +301,20 @@ impl CaseApi for Platform {
         validate::query(&q)?;
         let db = self.db_for_call()?;
         let (ids, next_cursor) = query::page(db.conn(), ws, &viewer, &q)?;
-        let cases = ids
+        let rows: Vec<CaseRow> = ids
             .into_iter()
             .filter_map(|id| store::load(db.conn(), id).transpose())
-            .map(|r| r.map(|r| r.record))
             .collect::<Result<_, _>>()?;
+        let mut cases = Vec::with_capacity(rows.len());
+        for row in rows {
+            run_read(
+                db.conn(),
+                caller,
+                row.id,
+                row.record.access_mode == AccessMode::Restricted,
+            )?;
+            cases.push(row.record);
+        }
         Ok(CasePage { cases, next_cursor })
     }
 
@@ -307,6 +324,12 @@ impl CaseApi for Platform {
         validate::case_id(case_id)?;
         let db = self.db_for_call()?;
         let row = self.visible_case(db.conn(), ws, &viewer, case_id)?;
+        run_read(
+            db.conn(),
+            caller,
+            row.id,
+            row.record.access_mode == AccessMode::Restricted,
+        )?;
         Ok(Restrictions {
             access_mode: row.record.access_mode,
             collaborators: row.record.collaborators,
@@ -382,6 +405,9 @@ impl Platform {
                 Ok(after)
             };
             let before = self.visible_case(tx, ws, &viewer, case_id)?;
+            let restricted = |m: AccessMode| m == AccessMode::Restricted;
+            let will_be = update.access_mode.unwrap_or(before.record.access_mode);
+            run_read(tx, caller, before.id, restricted(before.record.access_mode) || restricted(will_be))?;
             // Who is a member is told only about a case the caller may change: checked before
             // the case, "not a member" against "no such case" told anyone with case.write
             // who belongs to the workspace (hostile step review).
@@ -432,9 +458,6 @@ impl Platform {
     }
 }
 
-/// The sight rule of SPEC CS-2 for case row `id`: a case not `restricted` is seen by anyone
-/// who may read cases; a restricted one by who bypasses restrictions, or whom it names (and,
-/// for a run, the second person its sight needs).
 /// [`Platform::case_seen_by`] on `conn`, for a caller already inside a transaction.
 pub(crate) fn case_seen_in(conn: &Connection, id: i64, viewer: &Viewer) -> Result<bool, Error> {
     match store::restricted_of(conn, id)? {
@@ -443,6 +466,20 @@ pub(crate) fn case_seen_in(conn: &Connection, id: i64, viewer: &Viewer) -> Resul
     }
 }
 
+/// Records, for the run behind `caller` (if any), that it read case row `id` when the case is
+/// `restricted`: its events then reach only workflows whose identity sees the case
+/// (`workflow/triggers.rs`). A step that quoted a restricted case it queried in an event
+/// handed it to any workflow that event triggered (hostile-step and leak reviews).
+fn run_read(conn: &Connection, caller: &Caller, id: i64, restricted: bool) -> Result<(), Error> {
+    match caller.cause {
+        Some(cause) if restricted => store::record_run_read(conn, cause.run, id).map_err(internal),
+        _ => Ok(()),
+    }
+}
+
+/// The sight rule of SPEC CS-2 for case row `id`: a case not `restricted` is seen by anyone
+/// who may read cases; a restricted one by who bypasses restrictions, or whom it names (and,
+/// for a run, the second person its sight needs).
 fn sees(conn: &Connection, id: i64, restricted: bool, viewer: &Viewer) -> Result<bool, Error> {
     if !restricted || viewer.bypass {
         return Ok(true);

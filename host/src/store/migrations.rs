@@ -727,6 +727,20 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         WHERE dispatched = 0 AND quarantined IS NULL;
     "#,
     ),
+    (
+        27,
+        "The restricted cases each run read (SPEC CS-2)",
+        r#"
+    -- Written when a run's step or built-in step reads a restricted case through the case
+    -- service, and inherited by the runs its events start: an event a run emits reaches
+    -- only workflows whose identity sees every case here (workflow/triggers.rs).
+    CREATE TABLE run_cases (
+        run_id INTEGER NOT NULL REFERENCES runs (id),
+        case_id INTEGER NOT NULL REFERENCES cases (id),
+        PRIMARY KEY (run_id, case_id)
+    ) WITHOUT ROWID;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.

@@ -212,6 +212,9 @@ impl Platform {
                     components: m.components.as_deref(),
                 };
                 let key = insert_triggered(tx, &row, &id)?;
+                if let Some(from) = event.cause_run {
+                    store::inherit_cases_read(tx, from, key)?;
+                }
                 ids.push(RunRef { key, id });
             }
             Ok(Some(ids))
@@ -406,11 +409,35 @@ impl Engine {
         ))
     }
 
+    /// Whether `principal` sees every case of `cases` in `workspace` (SPEC CS-2).
+    fn sees_every(
+        &self,
+        principal: &Principal,
+        workspace: &str,
+        cases: &[i64],
+    ) -> Result<bool, Error> {
+        if cases.is_empty() {
+            return Ok(true);
+        }
+        let platform = self.platform();
+        let viewer = crate::cases::Viewer::of(&platform.index(), &Caller::of(principal, workspace));
+        for &case in cases {
+            if !platform.case_seen_by(case, &viewer)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// The published workflows of the event's workspace that it starts, each ready to run or
     /// with the reason it cannot.
     fn matches(&self, event: &Pending, input: &Value) -> Result<Vec<Match>, Error> {
         let context = serde_json::json!({ "event": input });
         let platform = self.platform();
+        let read = match event.cause_run {
+            Some(run) => store::cases_read_by(platform.db().conn(), run)?,
+            None => Vec::new(),
+        };
         let mut out = Vec::new();
         for rev in platform.latest_revisions(&event.workspace)? {
             // Only a revision whose trigger names this event can match it: the others are
@@ -500,6 +527,11 @@ impl Engine {
                         continue;
                     }
                 }
+            }
+            // Nor do the restricted cases the emitting run read, which the event may quote
+            // (hostile-step and leak reviews): every one must be visible to this identity.
+            if !self.sees_every(&principal, &event.workspace, &read)? {
+                continue;
             }
             if !all_hold(&workflow.trigger.conditions, &context).unwrap_or(false) {
                 continue;

@@ -65,6 +65,16 @@ pub fn restricted_of(conn: &Connection, id: i64) -> crate::store::sql::Result<Op
         .optional()
 }
 
+/// Records that run `run` read restricted case `case` (`run_cases`): what the run emits may
+/// quote it, so its events reach only workflows whose identity sees it too (SPEC CS-2).
+pub fn record_run_read(conn: &Connection, run: i64, case: i64) -> crate::store::sql::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO run_cases (run_id, case_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+    )?
+    .execute([run, case])?;
+    Ok(())
+}
+
 /// Case `id` with its reviewers and collaborators, if it exists.
 pub fn load(conn: &Connection, id: i64) -> crate::store::sql::Result<Option<CaseRow>> {
     let row = conn

@@ -73,6 +73,17 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         WHERE dispatched = 0 AND quarantined IS NULL;
     "#,
     ),
+    (
+        7,
+        "the restricted cases each run read (the SQLite migration of the same name)",
+        r#"
+    CREATE TABLE IF NOT EXISTS run_cases (
+        run_id  BIGINT NOT NULL REFERENCES runs (id),
+        case_id BIGINT NOT NULL REFERENCES cases (id),
+        PRIMARY KEY (run_id, case_id)
+    );
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows.
