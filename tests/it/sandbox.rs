@@ -970,7 +970,7 @@ fn events_past_their_caps_are_refused_and_a_failed_step_publishes_none() {
     assert_eq!(out["emitted"], 100, "{out}");
     assert!(
         out["error"].as_str().is_some_and(|e| e.contains(
-            "may emit at most 100 events: 100 an execution, 10000 a run in all (SPEC ST-4)"
+            "may emit at most 100 events: 100 an execution, 10000 a run in all between two pauses (SPEC ST-4)"
         )),
         "{out}"
     );

@@ -71,11 +71,13 @@ pub const MAX_EVENT_VALUES_PER_EXECUTION: usize = 100_000;
 /// counted, not kept. Each execution's own caps bound one step; a loop of steps held its
 /// records until the run's next write, unbounded (hostile-step review): 500 iterations of
 /// 1,000 lines of 8 KiB were 4 GiB of the host's memory and one commit of 500,000 rows.
+/// The run budgets count from the run's start or its last resume: what a run held before a
+/// pause is committed, and a pause waits for a person or a timer.
 pub const MAX_RUN_LOG_LINES: usize = 10_000;
 /// Bytes of log messages one run keeps in all.
 pub const MAX_RUN_LOG_BYTES: usize = 16 << 20;
-/// Events the WASM steps of one run may emit in all: past it `emit` is refused. Also what
-/// one run can put before every other workspace's events in the dispatch queue.
+/// Events the WASM steps of one run may emit in all: past it `emit` is refused. (Case events
+/// are bounded per execution by the case caps.)
 pub const MAX_RUN_EVENTS: usize = 10_000;
 /// Bytes of JSON the payloads of one run's events may hold in all.
 pub const MAX_RUN_EVENT_BYTES: usize = 32 << 20;

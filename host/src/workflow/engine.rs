@@ -742,9 +742,15 @@ impl Engine {
                         }
                     };
                 }
+                // Not held (another host holds or ended the run): not said to be on hold.
+                let status = if error.is_some() {
+                    RunStatus::Running
+                } else {
+                    RunStatus::OnHold
+                };
                 return RunOutcome {
                     waiting_on,
-                    ..RunOutcome::unfinished(run_ref, RunStatus::OnHold, error)
+                    ..RunOutcome::unfinished(run_ref, status, error)
                 };
             }
             Err(halt @ (Halt::Stop | Halt::Unavailable(_))) => {
@@ -1003,7 +1009,9 @@ impl Exec<'_> {
                 };
                 let collected = match parallel {
                     Some(cap) if *cap > 1 => {
-                        self.copies_of(ctx, items.len()).map_err(fail)?;
+                        // Each part in flight works on a copy, reused by the next iteration.
+                        let copies = items.len().min(*cap as usize);
+                        self.copies_of(ctx, copies).map_err(fail)?;
                         self.parallel_loop(&step.id, &items, body, ctx, prefix, *cap as usize)?
                     }
                     _ => self.sequential_loop(&step.id, &items, body, break_if, ctx, prefix)?,
@@ -1518,14 +1526,29 @@ impl Exec<'_> {
     ) -> Result<Vec<Value>, Halt> {
         let mut collected = vec![Value::Null; items.len()];
         let mut paused = None;
+        // Copies of the context that iterations have finished with. An iteration only adds
+        // outputs (step ids are unique in a workflow) and sets `loop`, so a copy is made the
+        // parent's again by dropping the outputs the parent lacks: at most one copy per part
+        // in flight, where a copy per item made a loop of n items over a context holding its
+        // list cost n² (hostile-step review).
+        let spare: std::sync::Mutex<Vec<Value>> = std::sync::Mutex::default();
+        let spares = || spare.lock().unwrap_or_else(|p| p.into_inner());
         let outcome = self.group(cap).run(
             items.len(),
             |i| {
-                let mut local = ctx.clone();
+                let taken = spares().pop();
+                let mut local = taken.unwrap_or_else(|| ctx.clone());
                 local["loop"] = json!({ "item": items[i], "index": i });
                 let before = body_outputs(body, &local["steps"]);
-                self.steps(body, &mut local, &format!("{prefix}{id}[{i}]."))?;
-                Ok(iteration_outputs(body, &local["steps"], &before))
+                let ran = self.steps(body, &mut local, &format!("{prefix}{id}[{i}]."));
+                let outputs = ran.map(|_| iteration_outputs(body, &local["steps"], &before));
+                if let (Some(steps), Some(parent)) =
+                    (local["steps"].as_object_mut(), ctx["steps"].as_object())
+                {
+                    steps.retain(|key, _| parent.contains_key(key));
+                    spares().push(local);
+                }
+                outputs
             },
             |r| matches!(r, Err(Halt::Fail(_))),
         );

@@ -24,11 +24,12 @@ pub const MAX_RUN_OUTPUT_VALUES: usize = 2_000_000;
 /// at most.
 pub const MAX_RUN_OUTPUT_BYTES: usize = 64 << 20;
 
-/// Bytes of its context a run's parallel loops and branches may copy in all: each iteration
-/// or branch in flight works on a copy, so a 60 MiB context and a parallel loop of 100,000
-/// items copied terabytes, with no deadline to stop it (hostile-step review). A sequential
-/// loop copies nothing.
-pub const MAX_RUN_CONTEXT_COPIES: usize = 8 << 30;
+/// Bytes of its context a run's parallel loops and branches may copy in all (from its start
+/// or its last resume): each part in flight works on a copy, so a sequential loop around a
+/// parallel one copied a 60 MiB context 64 times an iteration, terabytes with no deadline to
+/// stop it (hostile-step review). A sequential loop copies nothing; 64 GiB is some tens of
+/// seconds of copying.
+pub const MAX_RUN_CONTEXT_COPIES: usize = 64 << 30;
 
 /// The size of one output, as counted on its text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -214,6 +215,16 @@ pub(crate) fn text_len(value: &serde_json::Value) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn context_copies_past_the_runs_budget_are_refused_whole() {
+        let held = Held::default();
+        assert_eq!(held.copy(MAX_RUN_CONTEXT_COPIES - 10), Ok(()));
+        assert_eq!(held.copy(11), Err(10), "refused, saying what is left");
+        assert_eq!(held.copy(10), Ok(()), "a refusal took nothing");
+        assert_eq!(held.copy(1), Err(0));
+        assert_eq!(held.copy(usize::MAX), Err(0), "no overflow");
+    }
 
     #[test]
     fn a_take_past_either_bound_takes_nothing() {

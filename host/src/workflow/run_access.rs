@@ -327,8 +327,9 @@ impl Platform {
         principal: &Principal,
         outcome: RunOutcome,
     ) -> RunOutcome {
-        let hidden = self.hide_outcome(principal, outcome.clone());
-        self.outcome_for(principal, outcome).unwrap_or(hidden)
+        let hidden = outcome.clone();
+        self.outcome_for(principal, outcome)
+            .unwrap_or_else(|| self.hide_outcome(principal, hidden))
     }
 }
 

@@ -16,7 +16,7 @@ impl events::Host for StepState {
         if self.recorder.events.len() >= self.limits.max_events {
             return Err(HostError::Invalid(format!(
                 "this execution may emit at most {} events: {MAX_EVENTS_PER_EXECUTION} an \
-                 execution, {MAX_RUN_EVENTS} a run in all (SPEC ST-4)",
+                 execution, {MAX_RUN_EVENTS} a run in all between two pauses (SPEC ST-4)",
                 self.limits.max_events
             )));
         }
@@ -25,7 +25,7 @@ impl events::Host for StepState {
             return Err(HostError::Invalid(format!(
                 "the payloads of this execution's events may hold at most {} bytes: \
                  {MAX_EVENT_BYTES_PER_EXECUTION} an execution, {MAX_RUN_EVENT_BYTES} a run in \
-                 all; this one is {} bytes (SPEC ST-4)",
+                 all between two pauses; this one is {} bytes (SPEC ST-4)",
                 self.limits.max_event_bytes,
                 payload_json.len()
             )));
