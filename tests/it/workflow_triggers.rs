@@ -923,6 +923,197 @@ fn events_of_a_run_that_read_a_restricted_case_reach_only_who_sees_it() {
     assert_eq!(quoted, 0, "no run of the listener holds the case's title");
 }
 
+/// An interaction of a run that read a restricted case (its title may quote it) is hidden
+/// from whoever does not see the case, as the run's events are; and a run an event about a
+/// restricted case started carries that case into what it creates: a `case_created` event of
+/// a full-access case it made starts no workflow whose identity cannot see the first case
+/// (SPEC CS-2; run_cases review).
+#[test]
+fn what_a_run_read_of_a_restricted_case_follows_its_interactions_and_case_events() {
+    let env = Env::new();
+    let lead = "sam.lead@acme-mssp.test";
+    env.create_case("mssp-soc", "CEO phished", "high");
+    let out = env.cli(&[
+        "cases",
+        "update-restrictions",
+        "C-1",
+        "--access-mode",
+        "restricted",
+        "--set-collaborators",
+        lead,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ask = json!({ "name": "ask", "workspace": "mssp-soc", "steps": [
+        { "id": "q", "uses": "cases/query-cases", "with": { "filter": { "text": "CEO" } } },
+        { "id": "ok", "interaction": { "title": "About {{ $.steps.q.cases[0].title }}",
+            "form": { "fields": [{ "name": "ok", "type": "boolean" }] } } } ] });
+    let file = env.write("ask.json", &ask);
+    let out = env.cli(&["run", &file, "--as", OWNER]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = |who: &str| -> String {
+        let out = env.cli(&[
+            "interact",
+            "list",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            who,
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(listed(lead).contains("CEO phished"), "on the case");
+    assert!(
+        !listed("tina.analyst@acme-mssp.test").contains("About"),
+        "not on the case"
+    );
+
+    // A case event's run copies the restricted case's title into a case of its own.
+    let copy = json!({ "name": "copy", "workspace": "mssp-soc", "run_as": OWNER,
+        "trigger": { "on": "case_access_mode_updated" },
+        "steps": [ { "id": "c", "uses": "cases/create-case",
+            "with": { "title": "copy of {{ $.event.case.title }}", "severity": "low" } } ] });
+    let file = env.write("copy.json", &copy);
+    assert!(env.publish(&file, OWNER).status.success());
+    let listen = json!({ "name": "listen", "workspace": "mssp-soc",
+        "run_as": "automation@acme-mssp.test", "trigger": { "on": "case_created" },
+        "steps": [ { "id": "got", "uses": "step:echo", "with": { "title": "$.event.case.title" } } ] });
+    let file = env.write("listen.json", &listen);
+    assert!(env.publish(&file, OWNER).status.success());
+    let out = env.cli(&[
+        "cases",
+        "update-restrictions",
+        "C-1",
+        "--access-mode",
+        "full_access",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = env.cli(&[
+        "cases",
+        "update-restrictions",
+        "C-1",
+        "--access-mode",
+        "restricted",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for _ in 0..4 {
+        env.cli(&[
+            "triggers",
+            "dispatch",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ]);
+    }
+    let runs = env.runs();
+    assert!(
+        runs.iter().any(|(w, s, _)| w == "copy" && s == "succeeded"),
+        "{runs:?}"
+    );
+    let db = crate::common::db_at(&env.db);
+    let quoted: i64 = db
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM runs WHERE workflow = 'listen' AND event LIKE '%CEO%'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(
+        quoted, 0,
+        "no run of the listener holds the restricted case's title: {runs:?}"
+    );
+}
+
+/// One's own run shows what it read only while one still sees it: restricted away from its
+/// starter since, the case's title is no longer in their view of the run (SPEC CS-2). Before,
+/// one's own run was shown whole for good.
+#[test]
+fn ones_own_run_stops_showing_a_case_restricted_away_from_one() {
+    let env = Env::new();
+    let lead = "sam.lead@acme-mssp.test";
+    env.create_case("mssp-soc", "CEO phished", "high");
+    let restrict = |to: &str| {
+        let out = env.cli(&[
+            "cases",
+            "update-restrictions",
+            "C-1",
+            "--access-mode",
+            "restricted",
+            "--set-collaborators",
+            to,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    restrict(lead);
+    let look = json!({ "name": "look", "workspace": "mssp-soc", "steps": [
+        { "id": "q", "uses": "cases/query-cases", "with": { "filter": { "text": "CEO" } } } ] });
+    let file = env.write("look.json", &look);
+    let out = env.cli(&["run", &file, "--as", lead, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let id = run["run_id"].as_str().expect("run id").to_owned();
+    let shown = |who: &str| {
+        let out = env.cli(&["runs", "show", &id, "--json", "--as", who]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).contains("CEO phished")
+    };
+    assert!(shown(lead), "the lead's own run, of a case they see");
+    restrict("tina.analyst@acme-mssp.test");
+    assert!(!shown(lead), "no longer on the case");
+    assert!(shown(OWNER), "who sees every case still sees it");
+}
+
 /// A run started by a case's event goes on after a pause only while its identity still sees
 /// the case: restricted away from it meanwhile, the run ends at its resume, naming nothing of
 /// the case (SPEC CS-2, WF-10; case visibility review).

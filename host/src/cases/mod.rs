@@ -15,5 +15,5 @@ pub(crate) mod validate;
 mod viewer;
 
 pub use id::case_id_text;
-pub(crate) use service::case_seen_in;
+pub(crate) use service::{case_seen_in, run_read_hidden_from};
 pub use viewer::Viewer;

@@ -167,7 +167,11 @@ impl Platform {
                     })?;
                     // The same rule as any read: the case as it is now, if the caller sees it.
                     match self.visible_case(tx, ws, &viewer, &case_id_text(number)) {
-                        Ok(row) => return Ok(row.record),
+                        Ok(row) => {
+                            let restricted = row.record.access_mode == AccessMode::Restricted;
+                            run_read(tx, caller, row.id, restricted)?;
+                            return Ok(row.record);
+                        }
                         Err(Error::NotFound(_)) => {}
                         Err(e) => return Err(e),
                     }
@@ -179,6 +183,7 @@ impl Platform {
                     let created = store::as_created(tx, id, &new_row)?.ok_or_else(|| {
                         Error::Internal(format!("case row {id} vanished in its own transaction"))
                     })?;
+                    run_read(tx, caller, id, mode == AccessMode::Restricted)?;
                     return Ok(CaseRecord { reviewers: reviewers.clone(), collaborators: collaborators.clone(), ..created });
                 }
             }
@@ -305,16 +310,13 @@ impl CaseApi for Platform {
             .into_iter()
             .filter_map(|id| store::load(db.conn(), id).transpose())
             .collect::<Result<_, _>>()?;
-        let mut cases = Vec::with_capacity(rows.len());
-        for row in rows {
-            run_read(
-                db.conn(),
-                caller,
-                row.id,
-                row.record.access_mode == AccessMode::Restricted,
-            )?;
-            cases.push(row.record);
-        }
+        let restricted: Vec<i64> = rows
+            .iter()
+            .filter(|r| r.record.access_mode == AccessMode::Restricted)
+            .map(|r| r.id)
+            .collect();
+        run_reads(db.conn(), caller, &restricted)?;
+        let cases = rows.into_iter().map(|r| r.record).collect();
         Ok(CasePage { cases, next_cursor })
     }
 
@@ -471,10 +473,29 @@ pub(crate) fn case_seen_in(conn: &Connection, id: i64, viewer: &Viewer) -> Resul
 /// (`workflow/triggers.rs`). A step that quoted a restricted case it queried in an event
 /// handed it to any workflow that event triggered (hostile-step and leak reviews).
 fn run_read(conn: &Connection, caller: &Caller, id: i64, restricted: bool) -> Result<(), Error> {
+    if restricted {
+        run_reads(conn, caller, &[id])?;
+    }
+    Ok(())
+}
+
+/// [`run_read`] of restricted cases `ids`, in one look and at most one write.
+fn run_reads(conn: &Connection, caller: &Caller, ids: &[i64]) -> Result<(), Error> {
     match caller.cause {
-        Some(cause) if restricted => store::record_run_read(conn, cause.run, id).map_err(internal),
+        Some(cause) if !ids.is_empty() => {
+            store::record_run_reads(conn, cause.run, ids).map_err(internal)
+        }
         _ => Ok(()),
     }
+}
+
+/// Whether run `run` read a restricted case `viewer` does not see now (SPEC CS-2).
+pub(crate) fn run_read_hidden_from(
+    conn: &Connection,
+    run: i64,
+    viewer: &Viewer,
+) -> Result<bool, Error> {
+    store::run_read_hidden_from(conn, run, viewer).map_err(internal)
 }
 
 /// The sight rule of SPEC CS-2 for case row `id`: a case not `restricted` is seen by anyone

@@ -89,11 +89,22 @@ impl Platform {
             && self
                 .check(principal, &run.workspace, Scope::CaseRead)
                 .allowed();
-        Ok(if own || sees_every_case {
-            RunSight::Full
-        } else {
-            RunSight::Summary
-        })
+        if sees_every_case {
+            return Ok(RunSight::Full);
+        }
+        // One's own run shows what it saw only while one still sees every case it read that
+        // was restricted when it read it (`run_cases`): restricted away from them since, its
+        // outputs quoted it to them for good (SPEC CS-2).
+        if own && self.sees_what_it_read(run.key, &viewer)? {
+            return Ok(RunSight::Full);
+        }
+        Ok(RunSight::Summary)
+    }
+
+    /// Whether `viewer` sees every restricted case run `run` read.
+    fn sees_what_it_read(&self, run: i64, viewer: &Viewer) -> Result<bool, Error> {
+        let hidden = crate::cases::run_read_hidden_from(self.db_for_call()?.conn(), run, viewer)?;
+        Ok(!hidden)
     }
 
     /// Who `principal` is to cases of `workspace` (SPEC CS-2).

@@ -215,6 +215,12 @@ impl Platform {
                 if let Some(from) = event.cause_run {
                     store::inherit_cases_read(tx, from, key)?;
                 }
+                // The case the event is about, if restricted: the run reads it in its event,
+                // and its own events (case events about another case among them) may quote
+                // it (run_cases review).
+                if let Some(case) = event.case_id {
+                    store::record_trigger_case(tx, key, case)?;
+                }
                 ids.push(RunRef { key, id });
             }
             Ok(Some(ids))
@@ -409,24 +415,19 @@ impl Engine {
         ))
     }
 
-    /// Whether `principal` sees every case of `cases` in `workspace` (SPEC CS-2).
-    fn sees_every(
+    /// Whether `principal` sees, in `workspace`, every restricted case run `run` read
+    /// (SPEC CS-2).
+    fn sees_what_run_read(
         &self,
         principal: &Principal,
         workspace: &str,
-        cases: &[i64],
+        run: i64,
     ) -> Result<bool, Error> {
-        if cases.is_empty() {
-            return Ok(true);
-        }
         let platform = self.platform();
         let viewer = crate::cases::Viewer::of(&platform.index(), &Caller::of(principal, workspace));
-        for &case in cases {
-            if !platform.case_seen_by(case, &viewer)? {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+        let hidden =
+            crate::cases::run_read_hidden_from(platform.db_for_call()?.conn(), run, &viewer)?;
+        Ok(!hidden)
     }
 
     /// The published workflows of the event's workspace that it starts, each ready to run or
@@ -434,10 +435,6 @@ impl Engine {
     fn matches(&self, event: &Pending, input: &Value) -> Result<Vec<Match>, Error> {
         let context = serde_json::json!({ "event": input });
         let platform = self.platform();
-        let read = match event.cause_run {
-            Some(run) => store::cases_read_by(platform.db().conn(), run)?,
-            None => Vec::new(),
-        };
         let mut out = Vec::new();
         for rev in platform.latest_revisions(&event.workspace)? {
             // Only a revision whose trigger names this event can match it: the others are
@@ -530,7 +527,9 @@ impl Engine {
             }
             // Nor do the restricted cases the emitting run read, which the event may quote
             // (hostile-step and leak reviews): every one must be visible to this identity.
-            if !self.sees_every(&principal, &event.workspace, &read)? {
+            if let Some(run) = event.cause_run
+                && !self.sees_what_run_read(&principal, &event.workspace, run)?
+            {
                 continue;
             }
             if !all_hold(&workflow.trigger.conditions, &context).unwrap_or(false) {

@@ -65,14 +65,62 @@ pub fn restricted_of(conn: &Connection, id: i64) -> crate::store::sql::Result<Op
         .optional()
 }
 
-/// Records that run `run` read restricted case `case` (`run_cases`): what the run emits may
-/// quote it, so its events reach only workflows whose identity sees it too (SPEC CS-2).
-pub fn record_run_read(conn: &Connection, run: i64, case: i64) -> crate::store::sql::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO run_cases (run_id, case_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-    )?
-    .execute([run, case])?;
+/// Records that run `run` read restricted cases `cases` (`run_cases`): what the run emits may
+/// quote them, so its events reach only workflows whose identity sees them too (SPEC CS-2).
+/// Those recorded already are not written again: a read is one query, and one statement
+/// when any is new.
+pub fn record_run_reads(
+    conn: &Connection,
+    run: i64,
+    cases: &[i64],
+) -> crate::store::sql::Result<()> {
+    let mut new = Vec::with_capacity(cases.len());
+    let mut known = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM run_cases WHERE run_id = ?1 AND case_id = ?2)",
+    )?;
+    for &case in cases {
+        if !known.query_row([run, case], |r| r.get::<bool>(0))? && !new.contains(&case) {
+            new.push(case);
+        }
+    }
+    if new.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..new.len())
+        .map(|i| format!("(?1, ?{})", i + 2))
+        .collect();
+    let sql = format!(
+        "INSERT INTO run_cases (run_id, case_id) VALUES {} ON CONFLICT DO NOTHING",
+        rows.join(", ")
+    );
+    let mut values: Vec<i64> = Vec::with_capacity(new.len() + 1);
+    values.push(run);
+    values.extend(&new);
+    conn.execute(&sql, crate::store::sql::params_from_iter(values))?;
     Ok(())
+}
+
+/// Whether run `run` read a restricted case (`run_cases`) that `viewer` does not see now
+/// (SPEC CS-2): one query, whatever the run read.
+pub fn run_read_hidden_from(
+    conn: &Connection,
+    run: i64,
+    viewer: &super::viewer::Viewer,
+) -> crate::store::sql::Result<bool> {
+    if viewer.bypass {
+        return Ok(false);
+    }
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM run_cases rc JOIN cases c ON c.id = rc.case_id
+             WHERE rc.run_id = ?1 AND c.restricted <> 0
+               AND (NOT EXISTS (SELECT 1 FROM case_people p WHERE p.case_id = c.id AND p.email = ?2)
+                    OR (CAST(?3 AS TEXT) IS NOT NULL
+                        AND NOT EXISTS (SELECT 1 FROM case_people p
+                                        WHERE p.case_id = c.id AND p.email = ?3))))",
+    )?
+    .query_row(params![run, viewer.email_str(), viewer.also_str()], |r| {
+        r.get(0)
+    })
 }
 
 /// Case `id` with its reviewers and collaborators, if it exists.

@@ -134,15 +134,6 @@ const NEXT_PENDING: &str = next_pending_sql!("events INDEXED BY events_pending_b
 const NEXT_PENDING_SKIPPING_CLAIMS: &str =
     concat!(next_pending_sql!("events"), " FOR UPDATE SKIP LOCKED");
 
-/// The restricted cases run `run` read (`run_cases`), in order.
-pub(in crate::workflow) fn cases_read_by(conn: &Connection, run: i64) -> Result<Vec<i64>, Error> {
-    let mut stmt = conn
-        .prepare_cached("SELECT case_id FROM run_cases WHERE run_id = ?1 ORDER BY case_id")
-        .map_err(internal)?;
-    let rows = stmt.query_map([run], |r| r.get(0)).map_err(internal)?;
-    rows.collect::<Result<_, _>>().map_err(internal)
-}
-
 /// Run `to`, started by an event run `from` emitted, has read what `from` read: the event may
 /// quote it, and what `to` emits may quote the event.
 pub(in crate::workflow) fn inherit_cases_read(
@@ -155,6 +146,21 @@ pub(in crate::workflow) fn inherit_cases_read(
          SELECT ?2, case_id FROM run_cases WHERE run_id = ?1 ON CONFLICT DO NOTHING",
     )
     .and_then(|mut stmt| stmt.execute([from, to]))
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// Run `run`, started by an event about case `case`, has read it if it is restricted.
+pub(in crate::workflow) fn record_trigger_case(
+    tx: &Transaction<'_>,
+    run: i64,
+    case: i64,
+) -> Result<(), Error> {
+    tx.prepare_cached(
+        "INSERT INTO run_cases (run_id, case_id)
+         SELECT ?1, id FROM cases WHERE id = ?2 AND restricted <> 0 ON CONFLICT DO NOTHING",
+    )
+    .and_then(|mut stmt| stmt.execute([run, case]))
     .map_err(internal)?;
     Ok(())
 }
