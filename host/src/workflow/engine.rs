@@ -582,23 +582,6 @@ impl Engine {
                 Err(e) => return Err(self.let_go(run, e)),
             }
         }
-        // Nor while a restricted case it read before (its inherited ones among them) is
-        // hidden from it now: its journaled outputs and event may quote it (run_cases review).
-        let viewer = crate::cases::Viewer::of(
-            &self.platform.index(),
-            &Caller::of(&principal, &workflow.workspace),
-        );
-        let hidden = self
-            .platform
-            .db_for_call()
-            .and_then(|db| crate::cases::run_read_hidden_from(db.conn(), run, &viewer))
-            .map_err(|e| self.let_go(run, e))?;
-        if hidden {
-            let why = format!(
-                "a case this run read is no longer visible to {principal}; the run ends here"
-            );
-            return self.end_before_its_steps(RunRef { key: run, id }, executing, why);
-        }
         Ok(self.execute(
             &RunRef { key: run, id },
             executing,

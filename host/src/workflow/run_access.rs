@@ -6,8 +6,10 @@
 //! else it does not exist (the same answer as for a missing run, SPEC ID-4). What a run saw —
 //! its output, its error and its steps' outputs and errors — can hold restricted cases its
 //! principal could read (SPEC CS-2), so that content is shown only to the run's own principal
-//! (the same person, or the same key) and to holders of `bypass.case.access.restriction`;
-//! other members see the run's status and its steps' statuses, with the content hidden.
+//! (the same person, or the same key, while they still see every case the run read that was
+//! restricted when read, `run_cases`) and to holders of `bypass.case.access.restriction`
+//! with `case.read`; other members see the run's status and its steps' statuses, with the
+//! content hidden.
 
 use crate::Error;
 use crate::access::Reason;
@@ -58,8 +60,8 @@ impl Platform {
     }
 
     /// [`Platform::run_sight`] of a run read through a listing, whose SQL has already left out
-    /// the runs started by events about cases the reader may not see: not asked again, a
-    /// read per run.
+    /// the runs started by events about cases the reader may not see: not asked again. One's
+    /// own runs cost one indexed query each (`run_cases`).
     fn listed_run_sight(&self, principal: &Principal, run: &RunInfo) -> Result<RunSight, Error> {
         if !self
             .check(principal, &run.workspace, Scope::PlaybookGet)

@@ -67,22 +67,38 @@ pub fn restricted_of(conn: &Connection, id: i64) -> crate::store::sql::Result<Op
 
 /// Records that run `run` read restricted cases `cases` (`run_cases`): what the run emits may
 /// quote them, so its events reach only workflows whose identity sees them too (SPEC CS-2).
-/// Those recorded already are not written again: a read is one query, and one statement
-/// when any is new.
+/// Those recorded already are not written again: one query, and one statement when any is
+/// new.
 pub fn record_run_reads(
     conn: &Connection,
     run: i64,
     cases: &[i64],
 ) -> crate::store::sql::Result<()> {
-    let mut new = Vec::with_capacity(cases.len());
-    let mut known = conn.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM run_cases WHERE run_id = ?1 AND case_id = ?2)",
-    )?;
-    for &case in cases {
-        if !known.query_row([run, case], |r| r.get::<bool>(0))? && !new.contains(&case) {
-            new.push(case);
+    let mut asked: Vec<i64> = cases.to_vec();
+    asked.sort_unstable();
+    asked.dedup();
+    if asked.is_empty() {
+        return Ok(());
+    }
+    let marks: Vec<String> = (0..asked.len()).map(|i| format!("?{}", i + 2)).collect();
+    let mut values: Vec<i64> = Vec::with_capacity(asked.len() + 1);
+    values.push(run);
+    values.extend(&asked);
+    let mut known: Vec<i64> = Vec::new();
+    {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT case_id FROM run_cases WHERE run_id = ?1 AND case_id IN ({})",
+            marks.join(", ")
+        ))?;
+        let rows = stmt.query_map(
+            crate::store::sql::params_from_iter(values.iter().copied()),
+            |r| r.get(0),
+        )?;
+        for row in rows {
+            known.push(row?);
         }
     }
+    let new: Vec<i64> = asked.into_iter().filter(|c| !known.contains(c)).collect();
     if new.is_empty() {
         return Ok(());
     }
