@@ -58,6 +58,47 @@ impl Env {
             .collect::<Result<_, _>>()
             .expect("rows")
     }
+    /// Runs `args`, which must succeed; its standard output.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+    /// The Owner restricts mssp-soc's `case`, to `collaborators` if given.
+    fn restrict(&self, case: &str, collaborators: Option<&str>) {
+        let mut args = vec![
+            "cases",
+            "update-restrictions",
+            case,
+            "--access-mode",
+            "restricted",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ];
+        if let Some(who) = collaborators {
+            args.extend(["--set-collaborators", who]);
+        }
+        self.ok(&args);
+    }
+    /// The Owner dispatches mssp-soc's pending events, `times` rounds.
+    fn dispatch(&self, times: usize) {
+        for _ in 0..times {
+            self.cli(&[
+                "triggers",
+                "dispatch",
+                "--workspace",
+                "mssp-soc",
+                "--as",
+                OWNER,
+            ]);
+        }
+    }
     fn create_case(&self, ws: &str, title: &str, severity: &str) {
         let out = self.cli(&[
             "cases",
@@ -636,38 +677,10 @@ fn an_interaction_of_a_run_a_hidden_cases_event_started_is_hidden_with_it() {
     assert!(env.publish(&file, OWNER).status.success());
     env.create_case("mssp-soc", "TOPSECRET merger", "high");
     env.create_case("mssp-soc", "routine", "high");
-    let ok = |args: &[&str]| -> String {
-        let out = env.cli(args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    ok(&[
-        "triggers",
-        "dispatch",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
-    ok(&[
-        "cases",
-        "update-restrictions",
-        "C-1",
-        "--access-mode",
-        "restricted",
-        "--set-collaborators",
-        "sam.lead@acme-mssp.test",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
+    env.dispatch(1);
+    env.restrict("C-1", Some("sam.lead@acme-mssp.test"));
     let listed = |who: &str| -> Vec<(String, String)> {
-        let doc: Value = serde_json::from_str(&ok(&[
+        let doc: Value = serde_json::from_str(&env.ok(&[
             "interact",
             "list",
             "--workspace",
@@ -726,7 +739,7 @@ fn an_interaction_of_a_run_a_hidden_cases_event_started_is_hidden_with_it() {
     assert_eq!(respond(&secret), respond("I-0123456789ABCDEF"));
     assert_eq!(listed(OWNER).len(), 2, "still open");
     // The lead, on the case, answers it.
-    ok(&[
+    env.ok(&[
         "interact",
         "respond",
         &secret,
@@ -851,24 +864,7 @@ fn events_of_a_run_that_read_a_restricted_case_reach_only_who_sees_it() {
     let file = env.write("listen-lead.json", &leads);
     assert!(env.publish(&file, OWNER).status.success());
     env.create_case("mssp-soc", "CEO phished", "high");
-    let out = env.cli(&[
-        "cases",
-        "update-restrictions",
-        "C-1",
-        "--access-mode",
-        "restricted",
-        "--set-collaborators",
-        "sam.lead@acme-mssp.test",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    env.restrict("C-1", Some("sam.lead@acme-mssp.test"));
     // A manual run as the Owner: query, then notify quoting what it found.
     let tell = json!({ "name": "tell", "workspace": "mssp-soc", "steps": [
         { "id": "q", "uses": "cases/query-cases", "with": { "filter": { "text": "CEO" } } },
@@ -882,16 +878,7 @@ fn events_of_a_run_that_read_a_restricted_case_reach_only_who_sees_it() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for _ in 0..4 {
-        env.cli(&[
-            "triggers",
-            "dispatch",
-            "--workspace",
-            "mssp-soc",
-            "--as",
-            OWNER,
-        ]);
-    }
+    env.dispatch(4);
     let runs = env.runs();
     let started = |wf: &str| runs.iter().filter(|(w, _, _)| w == wf).count();
     assert_eq!(
@@ -931,24 +918,7 @@ fn what_a_run_read_of_a_restricted_case_follows_its_case_events() {
     let env = Env::new();
     let lead = "sam.lead@acme-mssp.test";
     env.create_case("mssp-soc", "CEO phished", "high");
-    let out = env.cli(&[
-        "cases",
-        "update-restrictions",
-        "C-1",
-        "--access-mode",
-        "restricted",
-        "--set-collaborators",
-        lead,
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    env.restrict("C-1", Some(lead));
     // A case event's run copies the restricted case's title into a case of its own.
     let copy = json!({ "name": "copy", "workspace": "mssp-soc", "run_as": OWNER,
         "trigger": { "on": "case_access_mode_updated" },
@@ -961,7 +931,7 @@ fn what_a_run_read_of_a_restricted_case_follows_its_case_events() {
         "steps": [ { "id": "got", "uses": "step:echo", "with": { "title": "$.event.case.title" } } ] });
     let file = env.write("listen.json", &listen);
     assert!(env.publish(&file, OWNER).status.success());
-    let out = env.cli(&[
+    env.ok(&[
         "cases",
         "update-restrictions",
         "C-1",
@@ -972,37 +942,8 @@ fn what_a_run_read_of_a_restricted_case_follows_its_case_events() {
         "--as",
         OWNER,
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = env.cli(&[
-        "cases",
-        "update-restrictions",
-        "C-1",
-        "--access-mode",
-        "restricted",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for _ in 0..4 {
-        env.cli(&[
-            "triggers",
-            "dispatch",
-            "--workspace",
-            "mssp-soc",
-            "--as",
-            OWNER,
-        ]);
-    }
+    env.restrict("C-1", None);
+    env.dispatch(4);
     let runs = env.runs();
     assert!(
         runs.iter().any(|(w, s, _)| w == "copy" && s == "succeeded"),
@@ -1031,27 +972,7 @@ fn ones_own_run_stops_showing_a_case_restricted_away_from_one() {
     let env = Env::new();
     let lead = "sam.lead@acme-mssp.test";
     env.create_case("mssp-soc", "CEO phished", "high");
-    let restrict = |to: &str| {
-        let out = env.cli(&[
-            "cases",
-            "update-restrictions",
-            "C-1",
-            "--access-mode",
-            "restricted",
-            "--set-collaborators",
-            to,
-            "--workspace",
-            "mssp-soc",
-            "--as",
-            OWNER,
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    restrict(lead);
+    env.restrict("C-1", Some(lead));
     let look = json!({ "name": "look", "workspace": "mssp-soc", "steps": [
         { "id": "q", "uses": "cases/query-cases", "with": { "filter": { "text": "CEO" } } } ] });
     let file = env.write("look.json", &look);
@@ -1073,7 +994,7 @@ fn ones_own_run_stops_showing_a_case_restricted_away_from_one() {
         String::from_utf8_lossy(&out.stdout).contains("CEO phished")
     };
     assert!(shown(lead), "the lead's own run, of a case they see");
-    restrict("tina.analyst@acme-mssp.test");
+    env.restrict("C-1", Some("tina.analyst@acme-mssp.test"));
     assert!(!shown(lead), "no longer on the case");
     assert!(shown(OWNER), "who sees every case still sees it");
 }

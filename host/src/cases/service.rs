@@ -207,17 +207,19 @@ impl Platform {
 
     /// One case, if the caller may see it (`case.read` and SPEC CS-2).
     pub fn get_case(&self, caller: &Caller, case_id: &str) -> Result<CaseRecord, Error> {
+        Ok(self.read_case(caller, case_id)?.record)
+    }
+
+    /// Case `case_id` as the caller reads it (`case.read` and SPEC CS-2), recorded with the
+    /// caller's run if restricted.
+    fn read_case(&self, caller: &Caller, case_id: &str) -> Result<CaseRow, Error> {
         let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
         validate::case_id(case_id)?;
         let db = self.db_for_call()?;
         let row = self.visible_case(db.conn(), ws, &viewer, case_id)?;
-        run_read(
-            db.conn(),
-            caller,
-            row.id,
-            row.record.access_mode == AccessMode::Restricted,
-        )?;
-        Ok(row.record)
+        let restricted = row.record.access_mode == AccessMode::Restricted;
+        run_read(db.conn(), caller, row.id, restricted)?;
+        Ok(row)
     }
 
     /// Everyone who can view case `case_id` (SPEC CS-2): members holding `case.read` who are not
@@ -322,16 +324,7 @@ impl CaseApi for Platform {
 
     fn get_case_restrictions(&self, caller: &Caller, case_id: &str) -> Result<Restrictions, Error> {
         require(caller, Grant::CasesRead)?;
-        let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
-        validate::case_id(case_id)?;
-        let db = self.db_for_call()?;
-        let row = self.visible_case(db.conn(), ws, &viewer, case_id)?;
-        run_read(
-            db.conn(),
-            caller,
-            row.id,
-            row.record.access_mode == AccessMode::Restricted,
-        )?;
+        let row = self.read_case(caller, case_id)?;
         Ok(Restrictions {
             access_mode: row.record.access_mode,
             collaborators: row.record.collaborators,
