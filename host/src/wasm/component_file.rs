@@ -9,16 +9,41 @@ use std::path::Path;
 /// libraries: a Python step is ~18 MB, a StarlingMonkey one ~12 MB (issue 17).
 pub const MAX_COMPONENT_BYTES: u64 = 128 << 20;
 
+/// Why a component file was not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{why}")]
+pub struct ReadError {
+    /// What went wrong, for messages.
+    pub why: String,
+    /// The machine's failure, which may pass (no file handle left, an I/O error): not the
+    /// file's, which a retry does not mend (missing, not permitted, a directory, too large).
+    pub for_now: bool,
+}
+
+impl From<std::io::Error> for ReadError {
+    fn from(e: std::io::Error) -> Self {
+        use std::io::ErrorKind::{
+            InvalidData, InvalidInput, IsADirectory, NotADirectory, NotFound, PermissionDenied,
+        };
+        let for_now = !matches!(
+            e.kind(),
+            NotFound | PermissionDenied | IsADirectory | NotADirectory | InvalidInput | InvalidData
+        );
+        ReadError {
+            why: e.to_string(),
+            for_now,
+        }
+    }
+}
+
 /// The bytes of the component at `path`, or why not: unreadable, or over
 /// [`MAX_COMPONENT_BYTES`] (checked before reading, and while reading should it grow).
-pub fn read(path: &Path) -> Result<Vec<u8>, String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let len = file.metadata().map_err(|e| e.to_string())?.len();
+pub fn read(path: &Path) -> Result<Vec<u8>, ReadError> {
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
     too_large(len)?;
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-    file.take(MAX_COMPONENT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
+    file.take(MAX_COMPONENT_BYTES + 1).read_to_end(&mut bytes)?;
     too_large(bytes.len() as u64)?;
     Ok(bytes)
 }
@@ -51,11 +76,14 @@ pub fn whole_component(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-fn too_large(len: u64) -> Result<(), String> {
+fn too_large(len: u64) -> Result<(), ReadError> {
     if len > MAX_COMPONENT_BYTES {
-        return Err(format!(
-            "the file is {len} bytes; a component may be at most {MAX_COMPONENT_BYTES} bytes"
-        ));
+        return Err(ReadError {
+            why: format!(
+                "the file is {len} bytes; a component may be at most {MAX_COMPONENT_BYTES} bytes"
+            ),
+            for_now: false,
+        });
     }
     Ok(())
 }
@@ -63,6 +91,30 @@ fn too_large(len: u64) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file that is not there, or not a file, is the file's failure; the machine's own (no
+    /// file handle left, an I/O error) may pass, and a run meeting it stops resumable instead
+    /// of failing (SPEC WF-11; kill and concurrency review).
+    #[test]
+    fn a_missing_file_is_the_files_failure_and_the_machines_may_pass() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = read(&dir.path().join("none.wasm")).expect_err("missing");
+        assert!(!missing.for_now, "{missing}");
+        let directory = read(dir.path()).expect_err("a directory");
+        assert!(!directory.for_now, "{directory}");
+        for kind in [
+            std::io::ErrorKind::OutOfMemory,
+            std::io::ErrorKind::Interrupted,
+            std::io::ErrorKind::Other,
+        ] {
+            assert!(
+                ReadError::from(std::io::Error::from(kind)).for_now,
+                "{kind:?}"
+            );
+        }
+        // No file handle left (EMFILE) reads as the machine's.
+        assert!(ReadError::from(std::io::Error::from_raw_os_error(24)).for_now);
+    }
 
     #[test]
     fn a_file_over_the_bound_is_refused_before_it_is_read() {
@@ -73,9 +125,11 @@ mod tests {
         file.set_len(MAX_COMPONENT_BYTES + 1).expect("size");
         let err = read(&path).expect_err("too large");
         assert!(
-            err.contains(&format!("{} bytes", MAX_COMPONENT_BYTES + 1)),
+            err.why
+                .contains(&format!("{} bytes", MAX_COMPONENT_BYTES + 1)),
             "{err}"
         );
+        assert!(!err.for_now);
         std::fs::write(&path, b"\0asm").expect("write");
         assert_eq!(read(&path).expect("small"), b"\0asm");
         assert!(read(&dir.path().join("missing.wasm")).is_err());

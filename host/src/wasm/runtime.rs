@@ -101,9 +101,26 @@ const FAILED_KEPT: usize = 256;
 /// Why a component did not load.
 enum NotLoaded {
     /// Its file could not be read (perhaps for now): tried again next time.
-    Unreadable(String),
+    Unreadable(super::component_file::ReadError),
     /// Its bytes do not compile or link: the same bytes never will.
     Broken { digest: String, why: String },
+}
+
+/// The failure of a load whose file did not read: the machine's, for now (`Host`: the run
+/// stops resumable, SPEC WF-11), or the file's (`Load`: the step fails).
+fn unread(path: &Path, e: super::component_file::ReadError) -> StepFailure {
+    if e.for_now {
+        StepFailure::Host(format!(
+            "cannot read step `{}` for now: {}",
+            path.display(),
+            e.why
+        ))
+    } else {
+        StepFailure::Load {
+            path: path.display().to_string(),
+            message: e.why,
+        }
+    }
 }
 
 /// Size and modification time of a component file when it was loaded.
@@ -168,7 +185,7 @@ impl StepRuntime {
         let (digest, bytes) = match known {
             Some(digest) => (digest, None),
             None => {
-                let bytes = super::component_file::read(path).map_err(load_error)?;
+                let bytes = super::component_file::read(path).map_err(|e| unread(path, e))?;
                 let digest = content_digest(&bytes);
                 if let Some(meta) = &meta {
                     self.cache.remember_digest(path, meta, &digest);
@@ -192,7 +209,7 @@ impl StepRuntime {
         let step = self
             .compile_and_link(path, digest, bytes)
             .map_err(|failure| match failure {
-                NotLoaded::Unreadable(why) => load_error(why),
+                NotLoaded::Unreadable(e) => unread(path, e),
                 NotLoaded::Broken { digest, why } => {
                     let mut failed = self.lock_failed();
                     if failed.len() >= FAILED_KEPT {

@@ -44,18 +44,20 @@ pub fn collect(definition: &str, resolver: &Resolver) -> Result<Vec<Found>, Erro
         .into_iter()
         .map(|uses| {
             let path = resolver.component(&uses).map_err(Error::Invalid)?;
-            let bytes = crate::wasm::component_file::read(&path)
-                .and_then(|bytes| {
-                    crate::wasm::component_file::whole_component(&bytes)
-                        .map(|()| bytes)
-                        .map_err(|e| format!("it is not a whole component: {e}"))
-                })
-                .map_err(|e| {
-                    Error::Invalid(format!(
-                        "cannot read component `{uses}` at {}: {e}",
-                        path.display()
-                    ))
-                })?;
+            let unreadable = |e: &dyn std::fmt::Display| {
+                format!("cannot read component `{uses}` at {}: {e}", path.display())
+            };
+            let bytes = crate::wasm::component_file::read(&path).map_err(|e| {
+                // The machine's failure (no file handle left) is not the definition's.
+                if e.for_now {
+                    Error::Busy(unreadable(&e))
+                } else {
+                    Error::Invalid(unreadable(&e))
+                }
+            })?;
+            crate::wasm::component_file::whole_component(&bytes).map_err(|e| {
+                Error::Invalid(unreadable(&format!("it is not a whole component: {e}")))
+            })?;
             Ok(Found {
                 digest: content_digest(&bytes),
                 uses,

@@ -1357,6 +1357,11 @@ impl Exec<'_> {
             Uses::Component(path) => {
                 let step = match self.engine.runtime.load(path) {
                     Ok(step) => step,
+                    // Its file did not read for the machine's reasons (no file handle left):
+                    // the run stops resumable, and the step runs when it resumes (SPEC WF-11).
+                    Err(crate::wasm::StepFailure::Host(why)) => {
+                        return Err(Halt::Unavailable(format!("step `{key}`: {why}")));
+                    }
                     Err(e) => return Ok((Err(e.to_string()), None)),
                 };
                 let (services, infra) = HostServices::of(platform.clone())
