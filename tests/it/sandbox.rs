@@ -1149,3 +1149,27 @@ fn a_workspace_holding_its_share_of_slots_leaves_the_others_room() {
         }
     });
 }
+
+/// Runs that start together on a component the process has not loaded yet load it once: the
+/// first compiles, the others wait for it and take its result. Before, each compiled it (a
+/// hostile step's large component, once per worker; hostile-step review).
+#[test]
+fn a_component_loaded_by_several_runs_at_once_is_compiled_once() {
+    let rt = std::sync::Arc::new(common::runtime());
+    let loads: Vec<_> = (0..4)
+        .map(|_| {
+            let rt = rt.clone();
+            std::thread::spawn(move || rt.load(std::path::Path::new(ECHO)).expect("load"))
+        })
+        .collect();
+    let steps: Vec<_> = loads
+        .into_iter()
+        .map(|t| t.join().expect("thread"))
+        .collect();
+    for step in &steps[1..] {
+        assert!(
+            std::sync::Arc::ptr_eq(&steps[0], step),
+            "each load compiled its own"
+        );
+    }
+}

@@ -91,6 +91,12 @@ pub struct StepRuntime {
     /// Why components that did not compile or link (by digest) did not: the same bytes fail
     /// the same way, so a broken or hostile component costs one compile, not one per run.
     failed: Mutex<HashMap<String, String>>,
+    /// Held while a component is deserialized or compiled and linked: one at a time per
+    /// process. Runs that start together on a new component waited for none of each other,
+    /// and each compiled it (a hostile step's large component, eight times over on two
+    /// cores; hostile-step review); now the first compiles and the others find its result.
+    /// A compile already uses every core.
+    loading: Mutex<()>,
     /// Instance slots shared between workspaces (`slots.rs`).
     slots: super::slots::Slots,
 }
@@ -145,6 +151,7 @@ impl StepRuntime {
             loaded: Mutex::new(HashMap::new()),
             by_path: Mutex::new(HashMap::new()),
             failed: Mutex::new(HashMap::new()),
+            loading: Mutex::new(()),
             slots: super::slots::Slots::new(
                 settings.pool_instances as usize,
                 super::slots::SLOT_WAIT,
@@ -199,6 +206,18 @@ impl StepRuntime {
                     .insert(path.to_owned(), (stamp, step.clone()));
             }
         };
+        if let Some(step) = self.lock_loaded().get(&digest).cloned() {
+            remember(&step);
+            return Ok(step);
+        }
+        if let Some(why) = self.lock_failed().get(&digest).cloned() {
+            return Err(load_error(why));
+        }
+        // One load at a time; a load that waited finds what the one before it loaded.
+        let _loading = self
+            .loading
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(step) = self.lock_loaded().get(&digest).cloned() {
             remember(&step);
             return Ok(step);
