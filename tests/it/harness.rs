@@ -59,29 +59,42 @@ fn the_sample_library_passes() {
     );
 }
 
-#[test]
-fn a_broken_expectation_fails_with_expected_and_actual() {
-    let dir = tempfile::tempdir().expect("tempdir");
+/// Copies the library's `workflows` into `dir`; the expectations of sample `test`, pointed at
+/// the example tenant, to change and write back with [`write_spec`].
+fn sample_copy(dir: &std::path::Path, workflows: &[&str], test: &str) -> serde_json::Value {
     let lib = library();
-    // A copy of one sample whose expectation is wrong in two places.
-    std::fs::copy(
-        lib.join("nested-parent.json"),
-        dir.path().join("nested-parent.json"),
-    )
-    .expect("copy");
-    std::fs::copy(
-        lib.join("nested-enrich.json"),
-        dir.path().join("nested-enrich.json"),
-    )
-    .expect("copy");
+    for name in workflows {
+        std::fs::copy(
+            lib.join(format!("{name}.json")),
+            dir.join(format!("{name}.json")),
+        )
+        .expect("copy");
+    }
     let mut spec: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(lib.join("nested-parent.test.json")).expect("read"),
+        &std::fs::read_to_string(lib.join(format!("{test}.test.json"))).expect("read"),
     )
     .expect("json");
     spec["tenant"] = serde_json::json!(common::example_tenant_path());
+    spec
+}
+
+/// Writes `spec` as the expectations of sample `test` in `dir`.
+fn write_spec(dir: &std::path::Path, test: &str, spec: &serde_json::Value) {
+    std::fs::write(dir.join(format!("{test}.test.json")), spec.to_string()).expect("write");
+}
+
+#[test]
+fn a_broken_expectation_fails_with_expected_and_actual() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A copy of one sample whose expectation is wrong in two places.
+    let mut spec = sample_copy(
+        dir.path(),
+        &["nested-parent", "nested-enrich"],
+        "nested-parent",
+    );
     spec["expect"]["exit_status"] = serde_json::json!("shipped");
     spec["expect"]["output_matches"] = serde_json::json!({ "$.count": 3 });
-    std::fs::write(dir.path().join("nested-parent.test.json"), spec.to_string()).expect("write");
+    write_spec(dir.path(), "nested-parent", &spec);
     let target = dir.path().display().to_string();
     let out = flowhost(
         dir.path(),
@@ -151,24 +164,10 @@ fn filter_selects_samples_by_name_and_a_workflow_without_expectations_is_an_erro
 #[test]
 fn an_interactions_expected_outcome_is_compared_whole() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let lib = library();
-    std::fs::copy(
-        lib.join("mssp-analyst-triage.json"),
-        dir.path().join("mssp-analyst-triage.json"),
-    )
-    .expect("copy");
-    let mut spec: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(lib.join("mssp-analyst-triage.test.json")).expect("read"),
-    )
-    .expect("json");
-    spec["tenant"] = serde_json::json!(common::example_tenant_path());
+    let mut spec = sample_copy(dir.path(), &["mssp-analyst-triage"], "mssp-analyst-triage");
     // The operator is refused ("denied"); a prefix of it must not pass.
     spec["interactions"][0]["expect"] = serde_json::json!("d");
-    std::fs::write(
-        dir.path().join("mssp-analyst-triage.test.json"),
-        spec.to_string(),
-    )
-    .expect("write");
+    write_spec(dir.path(), "mssp-analyst-triage", &spec);
     let target = dir.path().display().to_string();
     let out = flowhost(
         dir.path(),

@@ -1053,46 +1053,57 @@ fn an_interact_only_start_dispatches_no_pending_events() {
 fn a_flows_live_trace_does_not_count_its_loop_iterations() {
     let env = Env::new();
     let steps = steps_dir();
-    let flow = env.dir.path().join("counting.json");
-    std::fs::write(
-        &flow,
-        serde_json::json!({
-            "name": "counting", "workspace": "mssp-soc", "run_as": OWNER,
-            "vars": { "items": [1, 2, 3, 4, 5, 6, 7] },
-            "trigger": { "on": "interaction", "interaction": {
-                "title": "Counting", "form": { "fields": [{ "name": "n", "type": "text" }] } } },
-            "steps": [
-                { "id": "each", "loop": { "over": "$.vars.items" },
-                  "do": [{ "id": "x", "uses": "step:echo", "with": {} }] }
-            ]
-        })
-        .to_string(),
-    )
-    .expect("flow");
-    env.ok(&[
-        "workflows",
-        "publish",
-        flow.to_str().expect("utf-8"),
-        "--as",
-        OWNER,
-        "--steps",
-        &steps,
-    ]);
-    let out = env.cli(&[
-        "interact",
-        "start",
+    // Publishes flow `name` (one text field) with `vars` and `steps`, as the Owner.
+    let publish = |name: &str, vars: serde_json::Value, body: serde_json::Value| {
+        let flow = env.dir.path().join(format!("{name}.json"));
+        std::fs::write(
+            &flow,
+            serde_json::json!({
+                "name": name, "workspace": "mssp-soc", "run_as": OWNER, "vars": vars,
+                "trigger": { "on": "interaction", "interaction": {
+                    "title": name, "form": { "fields": [{ "name": "n", "type": "text" }] } } },
+                "steps": body
+            })
+            .to_string(),
+        )
+        .expect("flow");
+        env.ok(&[
+            "workflows",
+            "publish",
+            flow.to_str().expect("utf-8"),
+            "--as",
+            OWNER,
+            "--steps",
+            &steps,
+        ]);
+    };
+    // Starts flow `name` as the operator; what it printed.
+    let start = |name: &str| {
+        let out = env.cli(&[
+            "interact",
+            "start",
+            name,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OPERATOR,
+            "--values",
+            r#"{"n":"1"}"#,
+            "--steps",
+            &steps,
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+        text(&out)
+    };
+    publish(
         "counting",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OPERATOR,
-        "--values",
-        r#"{"n":"1"}"#,
-        "--steps",
-        &steps,
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
-    let shown = text(&out);
+        serde_json::json!({ "items": [1, 2, 3, 4, 5, 6, 7] }),
+        serde_json::json!([
+            { "id": "each", "loop": { "over": "$.vars.items" },
+              "do": [{ "id": "x", "uses": "step:echo", "with": {} }] }
+        ]),
+    );
+    let shown = start("counting");
     assert_eq!(shown.matches("each[*].x").count(), 1, "{shown}");
     assert!(
         !shown.contains("each[1]") && !shown.contains("each[6]"),
@@ -1102,48 +1113,17 @@ fn a_flows_live_trace_does_not_count_its_loop_iterations() {
     // Nor by the interactions its iterations wait on: the trace names the loop's step once,
     // and the outcome lists only those the starter may see (here none: the Owner answers).
     // Before, a line and an id an iteration counted the items (leak review).
-    let asking = env.dir.path().join("asking.json");
-    std::fs::write(
-        &asking,
-        serde_json::json!({
-            "name": "asking", "workspace": "mssp-soc", "run_as": OWNER,
-            "vars": { "items": [1, 2, 3, 4, 5, 6, 7] },
-            "trigger": { "on": "interaction", "interaction": {
-                "title": "Asking", "form": { "fields": [{ "name": "n", "type": "text" }] } } },
-            "steps": [
-                { "id": "each", "loop": { "over": "$.vars.items", "parallel": 7 },
-                  "do": [{ "id": "ok", "interaction": {
-                      "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
-                      "access": { "workspace_users": { "emails": [OWNER] } } } }] }
-            ]
-        })
-        .to_string(),
-    )
-    .expect("flow");
-    env.ok(&[
-        "workflows",
-        "publish",
-        asking.to_str().expect("utf-8"),
-        "--as",
-        OWNER,
-        "--steps",
-        &steps,
-    ]);
-    let out = env.cli(&[
-        "interact",
-        "start",
+    publish(
         "asking",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OPERATOR,
-        "--values",
-        r#"{"n":"1"}"#,
-        "--steps",
-        &steps,
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
-    let shown = text(&out);
+        serde_json::json!({ "items": [1, 2, 3, 4, 5, 6, 7] }),
+        serde_json::json!([
+            { "id": "each", "loop": { "over": "$.vars.items", "parallel": 7 },
+              "do": [{ "id": "ok", "interaction": {
+                  "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+                  "access": { "workspace_users": { "emails": [OWNER] } } } }] }
+        ]),
+    );
+    let shown = start("asking");
     assert_eq!(shown.matches("each[*].ok").count(), 1, "{shown}");
     assert!(shown.matches("I-").count() <= 1, "{shown}");
 }

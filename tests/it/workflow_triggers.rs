@@ -58,6 +58,22 @@ impl Env {
             .collect::<Result<_, _>>()
             .expect("rows")
     }
+    /// Writes `definition` to `<name>.json` and publishes it as the Owner, which must succeed.
+    fn publish_as_owner(&self, name: &str, definition: &Value) {
+        let file = self.write(&format!("{name}.json"), definition);
+        assert!(self.publish(&file, OWNER).status.success(), "{name}");
+    }
+    /// How many runs of `workflow` hold `text` in their event.
+    fn runs_quoting(&self, workflow: &str, text: &str) -> i64 {
+        crate::common::db_at(&self.db)
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM runs WHERE workflow = ?1 AND event LIKE '%' || ?2 || '%'",
+                (workflow, text),
+                |r| r.get(0),
+            )
+            .expect("count")
+    }
     /// Runs `args`, which must succeed; its standard output.
     fn ok(&self, args: &[&str]) -> String {
         let out = self.cli(args);
@@ -230,24 +246,7 @@ fn waiting_events_about_a_hidden_case_are_not_listed_or_counted() {
     let env = Env::new();
     env.create_case("mssp-soc", "hidden", "high");
     env.create_case("mssp-soc", "shared", "high");
-    let out = env.cli(&[
-        "cases",
-        "update-restrictions",
-        "C-1",
-        "--access-mode",
-        "restricted",
-        "--set-collaborators",
-        "sam.lead@acme-mssp.test",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    env.restrict("C-1", Some("sam.lead@acme-mssp.test"));
     let listed = |who: &str| -> Vec<(i64, String)> {
         let out = env.cli(&[
             "triggers",
@@ -297,28 +296,8 @@ fn a_restricted_case_does_not_start_workflows_whose_identity_cannot_see_it() {
     assert!(env.publish(&file, OWNER).status.success());
     env.create_case("mssp-soc", "hidden", "high");
     env.create_case("mssp-soc", "shared", "high");
-    let restrict = |id: &str, collaborators: &str| {
-        let out = env.cli(&[
-            "cases",
-            "update-restrictions",
-            id,
-            "--access-mode",
-            "restricted",
-            "--set-collaborators",
-            collaborators,
-            "--workspace",
-            "mssp-soc",
-            "--as",
-            OWNER,
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    restrict("C-1", "sam.lead@acme-mssp.test");
-    restrict("C-2", "automation@acme-mssp.test");
+    env.restrict("C-1", Some("sam.lead@acme-mssp.test"));
+    env.restrict("C-2", Some("automation@acme-mssp.test"));
     env.cli(&[
         "triggers",
         "dispatch",
@@ -604,24 +583,7 @@ fn a_run_started_by_a_hidden_cases_event_is_not_shown_to_those_it_is_hidden_from
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = env.cli(&[
-        "cases",
-        "update-restrictions",
-        "C-1",
-        "--access-mode",
-        "restricted",
-        "--set-collaborators",
-        "sam.lead@acme-mssp.test",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    env.restrict("C-1", Some("sam.lead@acme-mssp.test"));
     let listed = |who: &str| -> Vec<String> {
         let out = env.cli(&[
             "runs",
@@ -673,8 +635,7 @@ fn an_interaction_of_a_run_a_hidden_cases_event_started_is_hidden_with_it() {
         "steps": [ { "id": "ask", "interaction": {
             "title": "Review {{ $.event.case.title }}",
             "form": { "fields": [{ "name": "ok", "type": "boolean" }] } } } ] });
-    let file = env.write("triage.json", &wf);
-    assert!(env.publish(&file, OWNER).status.success());
+    env.publish_as_owner("triage", &wf);
     env.create_case("mssp-soc", "TOPSECRET merger", "high");
     env.create_case("mssp-soc", "routine", "high");
     env.dispatch(1);
@@ -761,51 +722,22 @@ fn events_a_case_triggered_run_publishes_carry_its_case_to_the_next_runs() {
         "trigger": { "on": "case_access_mode_updated" },
         "steps": [ { "id": "n", "uses": "step:notify", "grants": ["events:emit"],
             "with": { "to": [OWNER], "subject": "Case {{ $.event.case.title }}" } } ] });
-    let file = env.write("tell.json", &notify);
-    assert!(env.publish(&file, OWNER).status.success());
+    env.publish_as_owner("tell", &notify);
     // The automation identity sees no restricted case it is not named on.
     let listen = json!({ "name": "listen", "workspace": "mssp-soc",
         "run_as": "automation@acme-mssp.test",
         "trigger": { "on": "custom_event", "event": "notification.requested" },
         "steps": [ { "id": "got", "uses": "step:echo", "with": { "subject": "$.event.subject" } } ] });
-    let file = env.write("listen.json", &listen);
-    assert!(env.publish(&file, OWNER).status.success());
+    env.publish_as_owner("listen", &listen);
     // The same listener as the Owner, who sees every case: the control that the events are
     // delivered and start runs.
     let mut owners = listen.clone();
     owners["name"] = json!("listen-owner");
     owners["run_as"] = json!(OWNER);
-    let file = env.write("listen-owner.json", &owners);
-    assert!(env.publish(&file, OWNER).status.success());
+    env.publish_as_owner("listen-owner", &owners);
     env.create_case("mssp-soc", "CEO phished", "high");
-    let out = env.cli(&[
-        "cases",
-        "update-restrictions",
-        "C-1",
-        "--access-mode",
-        "restricted",
-        "--set-collaborators",
-        "sam.lead@acme-mssp.test",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for _ in 0..3 {
-        env.cli(&[
-            "triggers",
-            "dispatch",
-            "--workspace",
-            "mssp-soc",
-            "--as",
-            OWNER,
-        ]);
-    }
+    env.restrict("C-1", Some("sam.lead@acme-mssp.test"));
+    env.dispatch(3);
     let runs = env.runs();
     assert!(
         runs.iter()
@@ -823,15 +755,7 @@ fn events_a_case_triggered_run_publishes_carry_its_case_to_the_next_runs() {
             .any(|(wf, status, _)| wf == "listen" && status == "succeeded"),
         "the listener's identity cannot see the case: {runs:?}"
     );
-    let db = crate::common::db_at(&env.db);
-    let quoted: i64 = db
-        .conn()
-        .query_row(
-            "SELECT count(*) FROM runs WHERE workflow = 'listen' AND event LIKE '%CEO%'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("count");
+    let quoted = env.runs_quoting("listen", "CEO");
     assert_eq!(quoted, 0, "no run of the listener holds the case's title");
 }
 
@@ -846,8 +770,7 @@ fn events_of_a_run_that_read_a_restricted_case_reach_only_who_sees_it() {
         "run_as": "automation@acme-mssp.test",
         "trigger": { "on": "custom_event", "event": "notification.requested" },
         "steps": [ { "id": "got", "uses": "step:echo", "with": { "subject": "$.event.subject" } } ] });
-    let file = env.write("listen.json", &listen);
-    assert!(env.publish(&file, OWNER).status.success());
+    env.publish_as_owner("listen", &listen);
     // The Owner's listener passes the notification on: its own event carries the case too.
     let lead = "sam.lead@acme-mssp.test";
     let relay = json!({ "name": "relay", "workspace": "mssp-soc", "run_as": OWNER,
@@ -855,14 +778,12 @@ fn events_of_a_run_that_read_a_restricted_case_reach_only_who_sees_it() {
             "if": [{ "left": "$.event.to[0]", "op": "eq", "right": OWNER }] },
         "steps": [ { "id": "again", "uses": "step:notify", "grants": ["events:emit"],
             "with": { "to": [lead], "subject": "relayed" } } ] });
-    let file = env.write("relay.json", &relay);
-    assert!(env.publish(&file, OWNER).status.success());
+    env.publish_as_owner("relay", &relay);
     // The lead is named on the case: the control that both events are delivered.
     let mut leads = listen.clone();
     leads["name"] = json!("listen-lead");
     leads["run_as"] = json!(lead);
-    let file = env.write("listen-lead.json", &leads);
-    assert!(env.publish(&file, OWNER).status.success());
+    env.publish_as_owner("listen-lead", &leads);
     env.create_case("mssp-soc", "CEO phished", "high");
     env.restrict("C-1", Some("sam.lead@acme-mssp.test"));
     // A manual run as the Owner: query, then notify quoting what it found.
@@ -898,15 +819,7 @@ fn events_of_a_run_that_read_a_restricted_case_reach_only_who_sees_it() {
         0,
         "the automation identity sees no such case: {runs:?}"
     );
-    let db = crate::common::db_at(&env.db);
-    let quoted: i64 = db
-        .conn()
-        .query_row(
-            "SELECT count(*) FROM runs WHERE workflow = 'listen' AND event LIKE '%CEO%'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("count");
+    let quoted = env.runs_quoting("listen", "CEO");
     assert_eq!(quoted, 0, "no run of the listener holds the case's title");
 }
 
@@ -924,13 +837,11 @@ fn what_a_run_read_of_a_restricted_case_follows_its_case_events() {
         "trigger": { "on": "case_access_mode_updated" },
         "steps": [ { "id": "c", "uses": "cases/create-case",
             "with": { "title": "copy of {{ $.event.case.title }}", "severity": "low" } } ] });
-    let file = env.write("copy.json", &copy);
-    assert!(env.publish(&file, OWNER).status.success());
+    env.publish_as_owner("copy", &copy);
     let listen = json!({ "name": "listen", "workspace": "mssp-soc",
         "run_as": "automation@acme-mssp.test", "trigger": { "on": "case_created" },
         "steps": [ { "id": "got", "uses": "step:echo", "with": { "title": "$.event.case.title" } } ] });
-    let file = env.write("listen.json", &listen);
-    assert!(env.publish(&file, OWNER).status.success());
+    env.publish_as_owner("listen", &listen);
     env.ok(&[
         "cases",
         "update-restrictions",
@@ -949,15 +860,7 @@ fn what_a_run_read_of_a_restricted_case_follows_its_case_events() {
         runs.iter().any(|(w, s, _)| w == "copy" && s == "succeeded"),
         "{runs:?}"
     );
-    let db = crate::common::db_at(&env.db);
-    let quoted: i64 = db
-        .conn()
-        .query_row(
-            "SELECT count(*) FROM runs WHERE workflow = 'listen' AND event LIKE '%CEO%'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("count");
+    let quoted = env.runs_quoting("listen", "CEO");
     assert_eq!(
         quoted, 0,
         "no run of the listener holds the restricted case's title: {runs:?}"
@@ -1014,8 +917,7 @@ fn a_case_triggered_run_resumed_after_the_case_was_hidden_from_it_ends() {
                 "access": { "workspace_users": { "emails": [OWNER] } } } },
             { "id": "after", "uses": "step:echo", "with": { "title": "$.event.case.title" } }
         ] });
-    let file = env.write("ask.json", &wf);
-    assert!(env.publish(&file, OWNER).status.success());
+    env.publish_as_owner("ask", &wf);
     env.create_case("mssp-soc", "Board phished", "high");
     env.cli(&[
         "triggers",
@@ -1030,24 +932,7 @@ fn a_case_triggered_run_resumed_after_the_case_was_hidden_from_it_ends() {
         .conn()
         .query_row("SELECT public_id FROM interactions", [], |r| r.get(0))
         .expect("the run waits on its interaction");
-    let out = env.cli(&[
-        "cases",
-        "update-restrictions",
-        "C-1",
-        "--access-mode",
-        "restricted",
-        "--set-collaborators",
-        "sam.lead@acme-mssp.test",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    env.restrict("C-1", Some("sam.lead@acme-mssp.test"));
     env.cli(&[
         "interact",
         "respond",
