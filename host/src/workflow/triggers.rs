@@ -212,15 +212,10 @@ impl Platform {
                     components: m.components.as_deref(),
                 };
                 let key = insert_triggered(tx, &row, &id)?;
-                if let Some(from) = event.cause_run {
-                    store::inherit_cases_read(tx, from, key)?;
-                }
-                // The case the event is about, if restricted: the run reads it in its event,
-                // and its own events (case events about another case among them) may quote
-                // it (run_cases review).
-                if let Some(case) = event.case_id {
-                    store::record_trigger_case(tx, key, case)?;
-                }
+                // What the emitting run read, and the case the event is about if restricted:
+                // the run reads them in its event, and its own events (case events about
+                // another case among them) may quote them (run_cases review).
+                store::record_event_reads(tx, key, event.cause_run, event.case_id)?;
                 ids.push(RunRef { key, id });
             }
             Ok(Some(ids))

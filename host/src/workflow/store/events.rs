@@ -134,33 +134,25 @@ const NEXT_PENDING: &str = next_pending_sql!("events INDEXED BY events_pending_b
 const NEXT_PENDING_SKIPPING_CLAIMS: &str =
     concat!(next_pending_sql!("events"), " FOR UPDATE SKIP LOCKED");
 
-/// Run `to`, started by an event run `from` emitted, has read what `from` read: the event may
-/// quote it, and what `to` emits may quote the event.
-pub(in crate::workflow) fn inherit_cases_read(
-    tx: &Transaction<'_>,
-    from: i64,
-    to: i64,
-) -> Result<(), Error> {
-    tx.prepare_cached(
-        "INSERT INTO run_cases (run_id, case_id)
-         SELECT ?2, case_id FROM run_cases WHERE run_id = ?1 ON CONFLICT DO NOTHING",
-    )
-    .and_then(|mut stmt| stmt.execute([from, to]))
-    .map_err(internal)?;
-    Ok(())
-}
-
-/// Run `run`, started by an event about case `case`, has read it if it is restricted.
-pub(in crate::workflow) fn record_trigger_case(
+/// Run `run`, started by an event that run `from` emitted and that is about case `case`, has
+/// read what `from` read and the case if it is restricted: the event may quote them, and what
+/// `run` emits may quote the event. One statement, none when the event has neither.
+pub(in crate::workflow) fn record_event_reads(
     tx: &Transaction<'_>,
     run: i64,
-    case: i64,
+    from: Option<i64>,
+    case: Option<i64>,
 ) -> Result<(), Error> {
+    if from.is_none() && case.is_none() {
+        return Ok(());
+    }
     tx.prepare_cached(
         "INSERT INTO run_cases (run_id, case_id)
-         SELECT ?1, id FROM cases WHERE id = ?2 AND restricted <> 0 ON CONFLICT DO NOTHING",
+         SELECT ?1, case_id FROM run_cases WHERE run_id = ?2
+         UNION SELECT ?1, id FROM cases WHERE id = ?3 AND restricted <> 0
+         ON CONFLICT DO NOTHING",
     )
-    .and_then(|mut stmt| stmt.execute([run, case]))
+    .and_then(|mut stmt| stmt.execute(params![run, from, case]))
     .map_err(internal)?;
     Ok(())
 }
