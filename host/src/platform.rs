@@ -25,7 +25,7 @@ use crate::store::access::{
     Changes, bump_epoch, changed_since, epoch as access_epoch, in_snapshot, prune_log, rows_of,
 };
 use crate::store::sql::Begin;
-use crate::store::{Connection, Db, Entry, Joined, StoreError, Transaction};
+use crate::store::{Connection, Db, Entry, Failure, Joined, StoreError, Transaction};
 
 /// The longest a transaction waits for other runs in flight to add their work to its batch
 /// before it commits the batch itself (`store/batch.rs`): the most group commit adds to a
@@ -519,7 +519,8 @@ impl Platform {
         // A run's finished steps waiting for this step's effect commit with it.
         let boarding = crate::carry::board(&tx)?;
         let value = f(&tx)?;
-        member.commit().map_err(Error::Busy)?;
+        // What `f` deferred goes out with the commit.
+        member.commit().map_err(Error::from)?;
         drop(writer);
         boarding.landed();
         Ok(value)
@@ -541,7 +542,14 @@ impl Platform {
         let tx = member.tx();
         // A run's finished steps waiting for this step's effect commit with it.
         let boarding = crate::carry::board(&tx)?;
-        let value = match f(&tx) {
+        // Work that stays in the batch for others to join sends what it deferred first: a
+        // failure of it is its own, not the next member's (`store/batch.rs`). Work that
+        // commits at once sends it with the commit.
+        let sent = |value| match entry {
+            Entry::Join => tx.flush().map_err(internal).map(|()| value),
+            Entry::Alone => Ok(value),
+        };
+        let value = match f(&tx).and_then(sent) {
             Ok(value) => value,
             Err(e) => {
                 let Some(under) = member.abandon() else {
@@ -556,12 +564,12 @@ impl Platform {
         if entry == Entry::Alone {
             // A step's work, bound by its deadline, commits at once: it never waits past
             // the deadline for other runs (ST-4).
-            member.commit().map_err(Error::Busy)?;
+            member.commit().map_err(Error::from)?;
             drop(db);
             boarding.landed();
             return Ok(value);
         }
-        let joined = member.succeed().map_err(Error::Busy)?;
+        let joined = member.succeed().map_err(Error::from)?;
         let everyone = isize::try_from(joined.members).unwrap_or(isize::MAX)
             >= self.runs_in_flight.load(Ordering::SeqCst);
         let outcome = if everyone || self.skip_wait() {
@@ -579,7 +587,7 @@ impl Platform {
 
     /// Waits for the batch `joined` is in to commit, and commits it once [`GROUP_WAIT`] has
     /// passed since it began if nobody else has.
-    fn await_commit(&self, joined: &Joined) -> Option<Result<(), String>> {
+    fn await_commit(&self, joined: &Joined) -> Option<Result<(), Failure>> {
         if let Some(settled) = joined.outcome.wait_until(joined.opened + self.group_wait) {
             return Some(settled);
         }
@@ -641,7 +649,7 @@ impl Platform {
         // Only a write that changed something is a new epoch (a tenant file applied twice
         // changes nothing, the second time).
         if tx.total_changes()? == before {
-            member.commit().map_err(Error::Busy)?;
+            member.commit().map_err(Error::from)?;
             boarding.landed();
             return Ok(value);
         }
@@ -659,7 +667,7 @@ impl Platform {
             Ok(Changes::TooMany | Changes::Pruned) => None,
             Err(e) => return Err(internal(e)),
         };
-        member.commit().map_err(Error::Busy)?;
+        member.commit().map_err(Error::from)?;
         boarding.landed();
         // The change has committed: never report it as failed. Applied after the commit; if
         // the rows cannot be read into the index, fail closed (an empty index denies
@@ -700,12 +708,23 @@ impl Platform {
     }
 }
 
-/// A batch's end as the members' answer: committed, or `Busy` with why it did not.
-fn settled(outcome: Option<Result<(), String>>) -> Result<(), Error> {
+/// A batch's end as the members' answer: committed, or why it did not.
+fn settled(outcome: Option<Result<(), Failure>>) -> Result<(), Error> {
     match outcome {
         Some(Ok(())) => Ok(()),
-        Some(Err(why)) => Err(Error::Busy(why)),
+        Some(Err(failure)) => Err(failure.into()),
         None => Err(Error::Internal("a batch was left unsettled".into())),
+    }
+}
+
+impl From<Failure> for Error {
+    /// `Busy` for the infrastructure's failure (SPEC WF-11), `Internal` for the work's own.
+    fn from(failure: Failure) -> Error {
+        if failure.infrastructure {
+            Error::Busy(failure.why)
+        } else {
+            Error::Internal(failure.why)
+        }
     }
 }
 

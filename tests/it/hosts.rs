@@ -973,6 +973,8 @@ fn runs_and_cases_go_on_under_the_write_lock_and_wait_only_for_their_workspaces_
         .conn()
         .lock_workspace("mssp-soc")
         .expect("the other host takes mssp-soc's lock");
+    // Taken with the next statement: send it now.
+    other.conn().flush().expect("the lock is taken");
     let started = Instant::now();
     run().expect("a run of its own rows");
     create_case_in(&p, "customer-globex", "in another workspace");
@@ -1029,6 +1031,8 @@ fn a_publishing_entry_waits_for_its_workspaces_lock_before_its_journal_row() {
         .conn()
         .lock_workspace("mssp-soc")
         .expect("the other host takes mssp-soc's lock");
+    // Taken with the next statement: send it now.
+    other.conn().flush().expect("the lock is taken");
     let run = std::thread::spawn(move || run_by_hand(&e, &publishing()));
     assert!(
         within(Duration::from_secs(20), || one::<i64>(

@@ -158,8 +158,85 @@ fn the_write_lock_makes_a_second_writer_wait_and_a_bounded_one_give_up() {
     second.conn().commit().expect("commit");
 }
 
+/// The organizations named `name`.
+fn count_named(db: &Db, name: &str) -> i64 {
+    db.conn()
+        .query_row(
+            "SELECT count(*) FROM organizations WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .expect("count")
+}
+
+/// Issue 18, round trips: a write nobody reads the answer of goes out with the next
+/// statement that needs one. It is done in order (the next query sees it), its failure is
+/// the failure of whatever sent it, as the work's own and never as the infrastructure's, and
+/// a rollback drops what was never sent without failing.
 #[test]
-fn a_dropped_connection_fails_as_infrastructure_and_is_opened_again() {
+fn a_deferred_write_is_done_in_order_and_its_failure_is_the_senders() {
+    let (_test, db) = fresh();
+    let conn = db.conn();
+    // In order: the query sent after it sees it.
+    conn.begin(Begin::Leased).expect("begin");
+    conn.execute_later("INSERT INTO organizations (name) VALUES (?1)", ["later"])
+        .expect("deferred");
+    let seen: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM organizations WHERE name = 'later'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the query sends it first");
+    assert_eq!(seen, 1);
+    conn.commit().expect("commit");
+    assert_eq!(count_named(&db, "later"), 1);
+
+    // A failing one fails the statement sent after it, which did nothing.
+    conn.begin(Begin::Leased).expect("begin");
+    conn.execute_later("INSERT INTO organizations (name) VALUES (?1)", ["later"])
+        .expect("deferred: nothing is sent yet");
+    let err = conn
+        .execute("INSERT INTO organizations (name) VALUES ('after')", [])
+        .expect_err("the duplicate name goes out first");
+    assert!(err.to_string().contains("duplicate"), "{err}");
+    assert!(!flowhost::store::is_infrastructure(&err), "{err}");
+    assert!(conn.is_aborted());
+    conn.rollback().expect("rollback");
+    assert_eq!(count_named(&db, "after"), 0);
+
+    // One the commit sends fails the commit, and nothing of the transaction is kept.
+    conn.begin(Begin::Leased).expect("begin");
+    conn.execute("INSERT INTO organizations (name) VALUES ('with it')", [])
+        .expect("insert");
+    conn.execute_later("INSERT INTO organizations (name) VALUES (?1)", ["later"])
+        .expect("deferred");
+    let err = conn.commit().expect_err("the commit sends the duplicate");
+    assert!(!flowhost::store::is_infrastructure(&err), "{err}");
+    assert!(conn.is_autocommit());
+    assert_eq!(count_named(&db, "with it"), 0, "nothing of it committed");
+
+    // A rollback drops what was never sent: no error, nothing done.
+    conn.begin(Begin::Leased).expect("begin");
+    conn.execute_later("INSERT INTO organizations (name) VALUES (?1)", ["later"])
+        .expect("deferred");
+    conn.execute_later("INSERT INTO organizations (name) VALUES (?1)", ["dropped"])
+        .expect("deferred");
+    conn.rollback().expect("a rollback of nothing sent");
+    assert!(conn.is_autocommit());
+    assert_eq!(count_named(&db, "dropped"), 0);
+
+    // Outside a transaction it runs at once.
+    conn.execute_later("INSERT INTO organizations (name) VALUES (?1)", ["at once"])
+        .expect("autocommit");
+    assert_eq!(count_named(&db, "at once"), 1);
+}
+
+/// A session the server dropped while idle is replaced by a transaction's first statement
+/// when nothing of the transaction was sent yet (its begin waits to go with it): the work
+/// goes through, where a begin sent at once would have failed on the dead session.
+#[test]
+fn a_transaction_begun_on_a_dropped_session_goes_through_on_a_new_one() {
     let (test, db) = fresh();
     let pid: i32 = db
         .conn()
@@ -169,11 +246,48 @@ fn a_dropped_connection_fails_as_infrastructure_and_is_opened_again() {
     admin
         .execute("SELECT pg_terminate_backend($1)", &[&pid])
         .expect("terminate");
+    // Let the server's termination reach the client's socket.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let conn = db.conn();
+    conn.begin(Begin::Leased).expect("begin");
+    conn.execute(
+        "INSERT INTO organizations (name) VALUES ('on a new session')",
+        [],
+    )
+    .expect("sent on a new session");
+    conn.commit().expect("commit");
+    assert_eq!(count_named(&db, "on a new session"), 1);
+    let new_pid: i32 = db
+        .conn()
+        .query_row("SELECT pg_backend_pid()", [], |r| r.get(0))
+        .expect("pid");
+    assert_ne!(new_pid, pid);
+}
+
+/// A session dropped under a transaction that had sent work fails it as the infrastructure's
+/// failure (the work is lost and tried again), and the next operation opens a new one.
+#[test]
+fn a_dropped_connection_fails_as_infrastructure_and_is_opened_again() {
+    let (test, db) = fresh();
+    let pid: i32 = db
+        .conn()
+        .query_row("SELECT pg_backend_pid()", [], |r| r.get(0))
+        .expect("pid");
+    db.conn().begin(Begin::Leased).expect("begin");
+    db.conn()
+        .execute("INSERT INTO organizations (name) VALUES ('lost')", [])
+        .expect("sent");
+    let mut admin = test.client();
+    admin
+        .execute("SELECT pg_terminate_backend($1)", &[&pid])
+        .expect("terminate");
     let err = db
         .conn()
         .query_row("SELECT 1", [], |r| r.get::<i64>(0))
         .expect_err("the server dropped the connection");
     assert!(flowhost::store::is_infrastructure(&err), "{err}");
+    assert!(db.conn().is_autocommit(), "the transaction died with it");
+    assert_eq!(count_named(&db, "lost"), 0);
     let one: i64 = db
         .conn()
         .query_row("SELECT 1", [], |r| r.get(0))

@@ -154,40 +154,42 @@ impl Platform {
         };
         self.transact_in_workspace(true, |tx| {
             tx.lock_workspace(&caller.workspace).map_err(internal)?;
-            if let Some(key) = idempotency_key {
-                let existing = store::find_by_idempotency_key(tx, key)?;
-                if let Some((_, other)) = existing.filter(|(_, w)| *w != ws) {
-                    let _ = other;
+            // Inserted unless its idempotency key is taken (one round trip, where a look-up
+            // first took two); taken, the answer is that creation's.
+            let Some(CaseRow { id, mut record, .. }) = store::insert(tx, &new_row)? else {
+                let key = idempotency_key.ok_or_else(|| {
+                    Error::Internal("a case without an idempotency key was not inserted".into())
+                })?;
+                let Some((id, other)) = store::find_by_idempotency_key(tx, key)? else {
+                    return Err(Error::Internal(format!("idempotency key `{key}` is taken by no case")));
+                };
+                if other != ws {
                     return Err(Error::Conflict(format!("idempotency key `{key}` belongs to another workspace")));
                 }
-                let existing = existing.map(|(id, _)| id);
-                if let Some(id) = existing {
-                    let number = store::number_of(tx, id)?.ok_or_else(|| {
-                        Error::Internal(format!("case row {id} vanished in its own transaction"))
-                    })?;
-                    // The same rule as any read: the case as it is now, if the caller sees it.
-                    match self.visible_case(tx, ws, &viewer, &case_id_text(number)) {
-                        Ok(row) => {
-                            let restricted = row.record.access_mode == AccessMode::Restricted;
-                            run_read(tx, caller, row.id, restricted)?;
-                            return Ok(row.record);
-                        }
-                        Err(Error::NotFound(_)) => {}
-                        Err(e) => return Err(e),
+                let number = store::number_of(tx, id)?.ok_or_else(|| {
+                    Error::Internal(format!("case row {id} vanished in its own transaction"))
+                })?;
+                // The same rule as any read: the case as it is now, if the caller sees it.
+                match self.visible_case(tx, ws, &viewer, &case_id_text(number)) {
+                    Ok(row) => {
+                        let restricted = row.record.access_mode == AccessMode::Restricted;
+                        run_read(tx, caller, row.id, restricted)?;
+                        return Ok(row.record);
                     }
-                    // Otherwise (a restricted case that does not name its creator, or one
-                    // hidden since): what its creation answered, and nothing since. Keys are
-                    // the host's own, one per call of one run's step, so only the re-execution
-                    // of that call gets here; before, a step killed before its journal entry
-                    // failed on its re-execution where it had succeeded (kill review).
-                    let created = store::as_created(tx, id, &new_row)?.ok_or_else(|| {
-                        Error::Internal(format!("case row {id} vanished in its own transaction"))
-                    })?;
-                    run_read(tx, caller, id, mode == AccessMode::Restricted)?;
-                    return Ok(CaseRecord { reviewers: reviewers.clone(), collaborators: collaborators.clone(), ..created });
+                    Err(Error::NotFound(_)) => {}
+                    Err(e) => return Err(e),
                 }
-            }
-            let CaseRow { id, mut record, .. } = store::insert(tx, &new_row)?;
+                // Otherwise (a restricted case that does not name its creator, or one
+                // hidden since): what its creation answered, and nothing since. Keys are
+                // the host's own, one per call of one run's step, so only the re-execution
+                // of that call gets here; before, a step killed before its journal entry
+                // failed on its re-execution where it had succeeded (kill review).
+                let created = store::as_created(tx, id, &new_row)?.ok_or_else(|| {
+                    Error::Internal(format!("case row {id} vanished in its own transaction"))
+                })?;
+                run_read(tx, caller, id, mode == AccessMode::Restricted)?;
+                return Ok(CaseRecord { reviewers: reviewers.clone(), collaborators: collaborators.clone(), ..created });
+            };
             run_read(tx, caller, id, mode == AccessMode::Restricted)?;
             let people = assignee.iter().map(|a| (a, "assignee")).chain(reviewers.iter().map(|r| (r, "reviewer"))).chain(collaborators.iter().map(|c| (c, "collaborator")));
             for (email, part) in people {
@@ -200,7 +202,7 @@ impl Platform {
             store::timeline(tx, id, &actor, "created", &json!({ "access_mode": mode_name(mode), "collaborators": collaborators }))?;
             audit::record(tx, &Actor::Principal(&caller.principal), &caller.workspace, "case.create", &record.id,
                 json!({ "access_mode": mode_name(mode), "collaborators": collaborators, "severity": record.severity }))?;
-            events::append(tx, &caller.workspace, "case_created", &json!({ "case": record }), &format!("case-service:{actor}"), Some(id), caller.cause)?;
+            events::append_later(tx, &caller.workspace, "case_created", &json!({ "case": record }), &format!("case-service:{actor}"), Some(id), caller.cause)?;
             Ok(record)
         })
     }
@@ -440,14 +442,14 @@ impl Platform {
             if old_mode != new_mode {
                 changes.push("access_mode");
                 let payload = json!({ "case": record, "before": mode_name(old_mode), "after": mode_name(new_mode) });
-                events::append(tx, &caller.workspace, "case_access_mode_updated", &payload, &source, Some(before.id), caller.cause)?;
+                events::append_later(tx, &caller.workspace, "case_access_mode_updated", &payload, &source, Some(before.id), caller.cause)?;
             }
             if !added.is_empty() || !removed.is_empty() {
                 changes.push("collaborators");
                 let payload = json!({ "case": record, "added": added, "removed": removed });
-                events::append(tx, &caller.workspace, "case_collaborators_list_updated", &payload, &source, Some(before.id), caller.cause)?;
+                events::append_later(tx, &caller.workspace, "case_collaborators_list_updated", &payload, &source, Some(before.id), caller.cause)?;
             }
-            events::append(tx, &caller.workspace, "case_updated", &json!({ "case": record, "changes": changes }), &source, Some(before.id), caller.cause)?;
+            events::append_later(tx, &caller.workspace, "case_updated", &json!({ "case": record, "changes": changes }), &source, Some(before.id), caller.cause)?;
             answer(before.id, after)
         })
     }

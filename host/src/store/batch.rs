@@ -52,21 +52,41 @@ impl OpenBatch {
     }
 }
 
+/// Why a batch's work did not commit.
+#[derive(Clone, Debug)]
+pub(crate) struct Failure {
+    /// What happened, for the message.
+    pub(crate) why: String,
+    /// The infrastructure's failure (busy, I/O, a lost session), which a retry may get past;
+    /// otherwise the work's own (a statement of it that the commit sent, and that failed).
+    pub(crate) infrastructure: bool,
+}
+
+impl Failure {
+    /// A failure of the infrastructure's, or of the batch's bookkeeping around it.
+    fn busy(why: impl Into<String>) -> Failure {
+        Failure {
+            why: why.into(),
+            infrastructure: true,
+        }
+    }
+}
+
 /// How a batch ended, for its members to wait on.
 #[derive(Default)]
 pub(crate) struct Outcome {
-    settled: Mutex<Option<Result<(), String>>>,
+    settled: Mutex<Option<Result<(), Failure>>>,
     cond: Condvar,
 }
 
 impl Outcome {
-    fn settle(&self, result: Result<(), String>) {
+    fn settle(&self, result: Result<(), Failure>) {
         *self.settled.lock() = Some(result);
         self.cond.notify_all();
     }
 
     /// The batch's end, waiting for it until `until`; `None` if it is still open then.
-    pub(crate) fn wait_until(&self, until: Instant) -> Option<Result<(), String>> {
+    pub(crate) fn wait_until(&self, until: Instant) -> Option<Result<(), Failure>> {
         let mut settled = self.settled.lock();
         while settled.is_none() {
             if self.cond.wait_until(&mut settled, until).timed_out() {
@@ -173,11 +193,18 @@ impl Db {
         // work in it is other members' too.
         let _lifted = deadline::lift();
         let result = if self.conn.is_autocommit() {
-            Err("the batch's transaction ended without a commit".to_owned())
+            Err(Failure::busy(
+                "the batch's transaction ended without a commit",
+            ))
         } else {
+            // What its members deferred goes out with the commit (PostgreSQL): a failure of
+            // theirs fails it, as the work's own failure rather than the infrastructure's.
             self.conn.commit().map_err(|e| {
                 roll_back(&self.conn);
-                format!("the commit failed: {e}")
+                Failure {
+                    why: format!("the commit failed: {e}"),
+                    infrastructure: super::is_infrastructure(&e),
+                }
             })
         };
         batch.outcome.settle(result);
@@ -201,7 +228,7 @@ impl Db {
     fn lost(&mut self, why: &str) {
         if let Some(batch) = self.batch.take() {
             roll_back(&self.conn);
-            batch.outcome.settle(Err(why.to_owned()));
+            batch.outcome.settle(Err(Failure::busy(why)));
         }
     }
 }
@@ -223,21 +250,28 @@ impl Member<'_> {
     /// The member's work succeeded: it stays in the batch, to commit with it. An error if
     /// the batch was lost meanwhile (SQLite rolled it back after an error the work
     /// swallowed): then nothing of it will commit.
-    pub(crate) fn succeed(mut self) -> Result<Joined, String> {
+    /// Its work's deferred statements (PostgreSQL, [`sql::Connection::execute_later`]) must
+    /// have been sent ([`sql::Connection::flush`]): later members' work goes on top of it.
+    pub(crate) fn succeed(mut self) -> Result<Joined, Failure> {
         self.keep()
     }
 
-    /// [`Member::succeed`], then commits the batch at once; its outcome.
-    pub(crate) fn commit(mut self) -> Result<(), String> {
+    /// [`Member::succeed`], then commits the batch at once; its outcome. What the work
+    /// deferred goes out with the commit.
+    pub(crate) fn commit(mut self) -> Result<(), Failure> {
         let joined = self.keep()?;
         self.db.flush();
         joined
             .outcome
             .wait_until(Instant::now())
-            .unwrap_or_else(|| Err("the batch did not settle when it was committed".to_owned()))
+            .unwrap_or_else(|| {
+                Err(Failure::busy(
+                    "the batch did not settle when it was committed",
+                ))
+            })
     }
 
-    fn keep(&mut self) -> Result<Joined, String> {
+    fn keep(&mut self) -> Result<Joined, Failure> {
         self.done = true;
         let db = &mut *self.db;
         // On PostgreSQL a swallowed error leaves the transaction aborted: nothing in it can
@@ -245,7 +279,7 @@ impl Member<'_> {
         if db.conn.is_autocommit() || db.conn.is_aborted() {
             let why = "the transaction was rolled back by an error inside it";
             db.lost(why);
-            return Err(why.to_owned());
+            return Err(Failure::busy(why));
         }
         if self.savepoint
             && let Err(e) = db.conn.release(SAVEPOINT)
@@ -253,10 +287,10 @@ impl Member<'_> {
             // Its work cannot be told apart from the others' any more.
             let why = format!("a member's work could not be kept: {e}");
             db.lost(&why);
-            return Err(why);
+            return Err(Failure::busy(why));
         }
         let Some(batch) = db.batch.as_mut() else {
-            return Err("the batch ended while a member worked in it".to_owned());
+            return Err(Failure::busy("the batch ended while a member worked in it"));
         };
         batch.members += 1;
         // Joined: the member that began the batch did not join it, however long its work.

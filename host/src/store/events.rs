@@ -21,7 +21,7 @@ pub struct StoredEvent {
 }
 
 /// Appends an event; call it inside the transaction of the change it reports. `cause` is the
-/// run that caused it, if any (its depth bounds event chains, SPEC WF-9).
+/// run that caused it, if any (its depth bounds event chains, SPEC WF-9). Its id.
 pub fn append(
     conn: &Connection,
     workspace: &str,
@@ -31,32 +31,76 @@ pub fn append(
     case_id: Option<i64>,
     cause: Option<Cause>,
 ) -> crate::store::sql::Result<i64> {
-    // A workspace's events commit in the order of their ids, so that their numbers within
-    // it (`triggers list`) never change (SPEC ID-4).
     conn.lock_workspace(workspace)?;
-    // Its chain is its cause's: the chain of the event that started the run, or the run
-    // itself when no chained event did. A run no event started (a manual run, depth 0) begins
-    // no chain: each run its events start begins one, so a sweep's many events are each
-    // bounded on their own, not all together (SPEC WF-9).
-    // An event a run publishes without a case of its own carries the case of the event that
-    // started the run, if any: the run may have quoted it (a notification's subject), so the
-    // runs it starts in turn must see that case too, and are hidden with it (SPEC CS-2; case
-    // visibility review: a case-triggered run's custom event carried a restricted case to a
-    // workflow whose identity could not see it).
-    let id = conn.prepare_cached(
-        "INSERT INTO events (workspace, kind, payload, source, case_id, depth, cause_run, chain)
+    let id = conn
+        .prepare_cached(&format!("{INSERT_EVENT} RETURNING id"))
+        .and_then(|mut stmt| {
+            stmt.query_row(
+                params![
+                    workspace,
+                    kind,
+                    payload.to_string(),
+                    source,
+                    case_id,
+                    cause.map_or(0, |c| c.depth),
+                    cause.map(|c| c.run)
+                ],
+                |r| r.get(0),
+            )
+        })?;
+    // Any host may dispatch it: wake them when it commits (issue 18).
+    super::postgres::notify_work(conn)?;
+    Ok(id)
+}
+
+/// [`append`] for a caller that needs no id: sent with the transaction's next round trip
+/// ([`Connection::execute_later`]).
+pub fn append_later(
+    conn: &Connection,
+    workspace: &str,
+    kind: &str,
+    payload: &serde_json::Value,
+    source: &str,
+    case_id: Option<i64>,
+    cause: Option<Cause>,
+) -> crate::store::sql::Result<()> {
+    conn.lock_workspace(workspace)?;
+    conn.execute_later(
+        INSERT_EVENT,
+        params![
+            workspace,
+            kind,
+            payload.to_string(),
+            source,
+            case_id,
+            cause.map_or(0, |c| c.depth),
+            cause.map(|c| c.run)
+        ],
+    )?;
+    super::postgres::notify_work(conn)
+}
+
+/// The insert of an event, under its workspace's lock: a workspace's events commit in the
+/// order of their ids, so that their numbers within it (`triggers list`) never change (SPEC
+/// ID-4).
+/// Its chain is its cause's: the chain of the event that started the run, or the run itself
+/// when no chained event did. A run no event started (a manual run, depth 0) begins no chain:
+/// each run its events start begins one, so a sweep's many events are each bounded on their
+/// own, not all together (SPEC WF-9).
+/// An event a run publishes without a case of its own carries the case of the event that
+/// started the run, if any: the run may have quoted it (a notification's subject), so the
+/// runs it starts in turn must see that case too, and are hidden with it (SPEC CS-2; case
+/// visibility review: a case-triggered run's custom event carried a restricted case to a
+/// workflow whose identity could not see it).
+const INSERT_EVENT: &str =
+    "INSERT INTO events (workspace, kind, payload, source, case_id, depth, cause_run, chain)
          VALUES (?1, ?2, ?3, ?4,
                  COALESCE(?5, (SELECT t.case_id FROM runs r JOIN events t ON t.id = r.trigger_event
                                WHERE r.id = ?7)),
                  ?6, ?7,
                  (SELECT CASE WHEN r.depth = 0 THEN NULL ELSE COALESCE(t.chain, r.id) END
                   FROM runs r LEFT JOIN events t ON t.id = r.trigger_event
-                  WHERE r.id = ?7))
-         RETURNING id").and_then(|mut stmt| stmt.query_row(params![workspace, kind, payload.to_string(), source, case_id, cause.map_or(0, |c| c.depth), cause.map(|c| c.run)], |r| r.get(0)))?;
-    // Any host may dispatch it: wake them when it commits (issue 18).
-    super::postgres::notify_work(conn)?;
-    Ok(id)
-}
+                  WHERE r.id = ?7))";
 
 impl Db {
     /// Events of `workspace`, oldest first.

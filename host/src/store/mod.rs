@@ -31,13 +31,15 @@ use std::ops::Deref;
 
 use self::sql::{Engine, Params, Row};
 
-pub(crate) use batch::{Entry, Joined};
+pub(crate) use batch::{Entry, Failure, Joined};
 pub use events::StoredEvent;
 pub use failure::{chain_is_infrastructure, is_infrastructure};
 /// The handles the services pass to their storage modules (`*/store.rs`): only storage
 /// modules query them (see ARCHITECTURE.md, "The storage boundary").
 pub use sql::{Connection, Error as StoreError};
-pub use steps::{ExecutionRecord, RecordedExecution, record_in};
+pub use steps::{
+    ExecutionRecord, RecordedExecution, record_in, record_later_unless_journaled, record_without_id,
+};
 
 /// The default database location, relative to the working directory.
 pub const DEFAULT_DB_PATH: &str = ".flowhost/flowhost.db";
@@ -126,18 +128,19 @@ impl Db {
     pub fn open_postgres(url: &str) -> anyhow::Result<Self> {
         let mut client = postgres::connect(url)?;
         postgres::migrate(&mut client)?;
-        Self::on_server(client, url)
+        drop(client);
+        Self::on_server(url)
     }
 
     /// Another connection to the PostgreSQL database at `url`, whose schema a first
     /// connection has migrated (a host's writing connections for its runs,
     /// `platform/writers.rs`).
     pub fn open_writer(url: &str) -> anyhow::Result<Self> {
-        Self::on_server(postgres::connect(url)?, url)
+        Self::on_server(url)
     }
 
-    fn on_server(client: ::postgres::Client, url: &str) -> anyhow::Result<Self> {
-        let conn = Connection::from_postgres(client, url, "")?;
+    fn on_server(url: &str) -> anyhow::Result<Self> {
+        let conn = Connection::open_postgres(url, "")?;
         let commits = conn
             .commit_counter()
             .ok_or_else(|| anyhow::anyhow!("a PostgreSQL connection counts its commits"))?;
@@ -264,9 +267,7 @@ impl Db {
     /// On PostgreSQL, a second connection whose transactions are read-only.
     pub fn open_reader(&self) -> anyhow::Result<Option<Connection>> {
         if let Some(url) = &self.url {
-            let client = postgres::connect(url)?;
-            let conn =
-                Connection::from_postgres(client, url, "SET default_transaction_read_only = on")?;
+            let conn = Connection::open_postgres(url, "SET default_transaction_read_only = on")?;
             return Ok(Some(conn));
         }
         let Some(path) = &self.path else {

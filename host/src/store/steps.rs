@@ -75,35 +75,121 @@ pub fn record_in(
     rec: &ExecutionRecord<'_>,
 ) -> crate::store::sql::Result<i64> {
     let exec = rec.execution;
-    let (status, kind, error, output) = match exec.outcome() {
-        Ok(value) => ("succeeded", None, None, Some(value.to_string())),
-        Err((kind, message)) => ("failed", Some(kind), Some(message), None),
-    };
-    let id = tx.prepare_cached(
-        "INSERT INTO step_executions
-            (workspace, principal, component, digest, status, failure_kind, error, output, duration_us)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         RETURNING id",
-    )?
-    .query_row(params![
-        rec.workspace,
-        rec.principal,
-        rec.component,
-        rec.digest,
-        status,
-        kind,
-        error,
-        output,
-            i64::try_from(exec.duration().as_micros()).unwrap_or(i64::MAX),
-        ],
-        |r| r.get::<i64>(0),
-    )?;
+    let (status, kind, error, output) = row_of(exec);
+    let id = tx
+        .prepare_cached(&format!("{INSERT_EXECUTION} RETURNING id"))?
+        .query_row(
+            params![
+                rec.workspace,
+                rec.principal,
+                rec.component,
+                rec.digest,
+                status,
+                kind,
+                error,
+                output,
+                micros(exec.duration()),
+            ],
+            |r| r.get::<i64>(0),
+        )?;
     insert_logs(tx, id, exec)?;
     let source = format!("step-execution:{id}");
     for (kind, payload) in exec.published_events() {
-        super::events::append(tx, rec.workspace, kind, payload, &source, None, rec.cause)?;
+        super::events::append_later(tx, rec.workspace, kind, payload, &source, None, rec.cause)?;
     }
     Ok(id)
+}
+
+/// [`record_in`] for a caller that needs no id: an execution with no log lines and no events
+/// (whose rows would name it) is sent with the transaction's next round trip
+/// ([`crate::store::sql::Connection::execute_later`]).
+pub fn record_without_id(
+    tx: &crate::store::sql::Connection,
+    rec: &ExecutionRecord<'_>,
+) -> crate::store::sql::Result<()> {
+    let exec = rec.execution;
+    if exec.log_lines().next().is_some() || exec.published_events().next().is_some() {
+        return record_in(tx, rec).map(drop);
+    }
+    let (status, kind, error, output) = row_of(exec);
+    tx.execute_later(
+        INSERT_EXECUTION,
+        params![
+            rec.workspace,
+            rec.principal,
+            rec.component,
+            rec.digest,
+            status,
+            kind,
+            error,
+            output,
+            micros(exec.duration()),
+        ],
+    )
+}
+
+/// For a journal entry written with its execution: an execution with no log lines and no
+/// events is stored, unless run `run` has journaled step `key` already (the same run executed
+/// twice at once keeps its first record), with the transaction's next round trip, before the
+/// entry's own insert; `false` (nothing done) for any other, which needs the entry's answer
+/// first ([`record_in`]). Two hosts executing one run at once may both store theirs: an
+/// execution record without events, which each did make.
+pub fn record_later_unless_journaled(
+    tx: &crate::store::sql::Connection,
+    rec: &ExecutionRecord<'_>,
+    run: i64,
+    key: &str,
+) -> crate::store::sql::Result<bool> {
+    let exec = rec.execution;
+    if exec.log_lines().next().is_some() || exec.published_events().next().is_some() {
+        return Ok(false);
+    }
+    let (status, kind, error, output) = row_of(exec);
+    tx.execute_later(
+        "INSERT INTO step_executions
+            (workspace, principal, component, digest, status, failure_kind, error, output, duration_us)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
+         WHERE NOT EXISTS (SELECT 1 FROM run_steps WHERE run_id = ?10 AND step_key = ?11)",
+        params![
+            rec.workspace,
+            rec.principal,
+            rec.component,
+            rec.digest,
+            status,
+            kind,
+            error,
+            output,
+            micros(exec.duration()),
+            run,
+            key,
+        ],
+    )?;
+    Ok(true)
+}
+
+/// The insert of an execution's row.
+const INSERT_EXECUTION: &str = "INSERT INTO step_executions
+            (workspace, principal, component, digest, status, failure_kind, error, output, duration_us)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
+/// An execution's status, failure kind, error and output columns.
+fn row_of(
+    exec: &dyn RecordedExecution,
+) -> (
+    &'static str,
+    Option<&'static str>,
+    Option<String>,
+    Option<String>,
+) {
+    match exec.outcome() {
+        Ok(value) => ("succeeded", None, None, Some(value.to_string())),
+        Err((kind, message)) => ("failed", Some(kind), Some(message), None),
+    }
+}
+
+/// `d` in microseconds, saturating.
+fn micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
 fn insert_logs(
@@ -111,11 +197,12 @@ fn insert_logs(
     id: i64,
     exec: &dyn RecordedExecution,
 ) -> crate::store::sql::Result<()> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO step_logs (execution_id, seq, level, message) VALUES (?1, ?2, ?3, ?4)",
-    )?;
+    // Nobody reads their counts: they go out together (on PostgreSQL).
     for (seq, (level, message)) in exec.log_lines().enumerate() {
-        stmt.execute(params![id, seq as i64, level, message])?;
+        tx.execute_later(
+            "INSERT INTO step_logs (execution_id, seq, level, message) VALUES (?1, ?2, ?3, ?4)",
+            params![id, seq as i64, level, message],
+        )?;
     }
     Ok(())
 }

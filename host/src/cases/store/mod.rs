@@ -265,17 +265,10 @@ pub fn timeline(
     kind: &str,
     details: &serde_json::Value,
 ) -> crate::store::sql::Result<()> {
-    tx.prepare_cached(
+    tx.execute_later(
         "INSERT INTO case_timeline (case_id, at, actor, kind, details) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        id,
-        clock::now_unix(),
-        actor,
-        kind,
-        details.to_string()
-    ])?;
-    Ok(())
+        params![id, clock::now_unix(), actor, kind, details.to_string()],
+    )
 }
 
 /// (row id, workspace id) of the case created with idempotency key `key`, if any.
@@ -308,8 +301,12 @@ pub struct NewCaseRow<'a> {
 /// Stores a case, numbered next within its workspace (SPEC ID-4, under the workspace's
 /// lock), created and updated now; returns it as [`load`] reads it back, but without a round
 /// trip (the number is drawn under that lock, which is held to the commit) and without the
-/// reviewers and collaborators, which [`add_person`] adds.
-pub fn insert(tx: &Transaction<'_>, case: &NewCaseRow<'_>) -> crate::store::sql::Result<CaseRow> {
+/// reviewers and collaborators, which [`add_person`] adds. `None`, and nothing stored, if
+/// its idempotency key is taken.
+pub fn insert(
+    tx: &Transaction<'_>,
+    case: &NewCaseRow<'_>,
+) -> crate::store::sql::Result<Option<CaseRow>> {
     tx.lock_workspace(case.workspace)?;
     let now = clock::now_micros();
     let fields = case.fields.to_string();
@@ -319,8 +316,9 @@ pub fn insert(tx: &Transaction<'_>, case: &NewCaseRow<'_>) -> crate::store::sql:
             format!("the case's fields do not read back as JSON: {e}").into(),
         )
     })?;
-    let (id, number): (i64, i64) = tx.prepare_cached("INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key, number)
+    let inserted: Option<(i64, i64)> = tx.prepare_cached("INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key, number)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, (SELECT coalesce(max(number), 0) + 1 FROM cases WHERE workspace_id = ?1))
+         ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING id, number")?
         .query_row(params![
             case.workspace_id,
@@ -334,12 +332,12 @@ pub fn insert(tx: &Transaction<'_>, case: &NewCaseRow<'_>) -> crate::store::sql:
             fields,
             now,
             case.idempotency_key
-        ], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(CaseRow {
+        ], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+    Ok(inserted.map(|(id, number)| CaseRow {
         id,
         workspace_id: case.workspace_id,
         record: record_of(case, number, fields_read, now),
-    })
+    }))
 }
 
 /// The record a case stored from `case` as number `number` at `created_micros` is created

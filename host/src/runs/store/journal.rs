@@ -141,6 +141,10 @@ pub(crate) fn journaled_output(
         .map_err(|e| Error::Internal(e.to_string()))
 }
 
+/// The insert of a journal entry; a step journaled already keeps its entry.
+const INSERT_ENTRY: &str = "INSERT INTO run_steps (run_id, step_key, seq, status, output, error, attempts, duration_us)
+             VALUES (?1, ?2, (SELECT count(*) FROM run_steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING";
+
 /// Journals `entries` of `run` in `tx`, each with the execution record of a WASM step (its
 /// logs and events) when the entry is new.
 pub(crate) fn write_entries(
@@ -161,14 +165,30 @@ pub(crate) fn write_entries(
             Ok(v) => ("succeeded", Some(v.to_string()), None),
             Err(e) => ("failed", None, Some(e.as_str())),
         };
-        let inserted = tx.prepare_cached(
-            "INSERT INTO run_steps (run_id, step_key, seq, status, output, error, attempts, duration_us)
-             VALUES (?1, ?2, (SELECT count(*) FROM run_steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
-        )
-        .and_then(|mut stmt| {
-            stmt.execute(params![run, entry.key, status, output, error, entry.attempts, entry.duration_us])
-        })
-        .map_err(internal)?;
+        let row = params![
+            run,
+            entry.key,
+            status,
+            output,
+            error,
+            entry.attempts,
+            entry.duration_us
+        ];
+        // Without an execution, or with one whose record asks nothing of the entry's insert,
+        // nothing hangs on whether the entry is new: both go out with the next round trip.
+        let later = match &entry.execution {
+            None => true,
+            Some(rec) => crate::store::record_later_unless_journaled(tx, rec, run, entry.key)
+                .map_err(internal)?,
+        };
+        if later {
+            tx.execute_later(INSERT_ENTRY, row).map_err(internal)?;
+            continue;
+        }
+        let inserted = tx
+            .prepare_cached(INSERT_ENTRY)
+            .and_then(|mut stmt| stmt.execute(row))
+            .map_err(internal)?;
         // A step journaled already (the same run executed twice at once) keeps its first
         // record: its events must not be published a second time.
         if let (1.., Some(rec)) = (inserted, &entry.execution) {

@@ -85,7 +85,7 @@ impl RunStore for Platform {
 
     fn record_attempt(&self, record: &ExecutionRecord<'_>) -> Result<(), Error> {
         self.transact_in_workspace(record.publishes(), |tx| {
-            crate::store::record_in(tx, record).map_err(internal)?;
+            crate::store::record_without_id(tx, record).map_err(internal)?;
             Ok(())
         })
     }

@@ -6,6 +6,7 @@
 mod copy;
 mod peer;
 mod schema;
+mod session;
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ pub use ::postgres::Client;
 pub use copy::{TableCopied, copy_sqlite};
 pub use peer::{Listener, Server, WORK_CHANNEL, notify_work};
 pub use schema::{VERSION_TABLE, migrate, newest_version};
+pub(crate) use session::Session;
 
 use self::PgError as Error;
 
@@ -57,7 +59,16 @@ const UNACKNOWLEDGED: Duration = Duration::from_secs(60);
 /// not parse is `Invalid`; a server that cannot be reached or refuses is `Busy` (the
 /// infrastructure's failure). Messages name the server, never a password.
 pub fn connect(url: &str) -> Result<Client, Error> {
-    let mut config: ::postgres::Config = url.parse().map_err(|e| {
+    let (config, target) = config(url)?;
+    ::postgres::Config::from(config)
+        .connect(::postgres::NoTls)
+        .map_err(|e| unreachable_server(&target, &e))
+}
+
+/// The configuration of `url` with Flowhost's timeouts (see [`connect`]), and the server it
+/// names for messages.
+fn config(url: &str) -> Result<(tokio_postgres::Config, String), Error> {
+    let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
         Error::Invalid(format!(
             "not a PostgreSQL URL ({e}): expected postgres://USER@HOST/DATABASE"
         ))
@@ -79,22 +90,25 @@ pub fn connect(url: &str) -> Result<Client, Error> {
         config.tcp_user_timeout(UNACKNOWLEDGED);
     }
     let target = describe(&config);
-    config.connect(::postgres::NoTls).map_err(|e| {
-        Error::Busy(format!(
-            "cannot connect to PostgreSQL {target}: {}",
-            message(&e)
-        ))
-    })
+    Ok((config, target))
+}
+
+/// A server that could not be reached or refused, as the infrastructure's failure.
+fn unreachable_server(target: &str, e: &::postgres::Error) -> Error {
+    Error::Busy(format!(
+        "cannot connect to PostgreSQL {target}: {}",
+        message(e)
+    ))
 }
 
 /// The server and database a configuration names, for messages (no password).
-fn describe(config: &::postgres::Config) -> String {
+fn describe(config: &tokio_postgres::Config) -> String {
     let hosts: Vec<String> = config
         .get_hosts()
         .iter()
         .map(|h| match h {
-            ::postgres::config::Host::Tcp(name) => name.clone(),
-            ::postgres::config::Host::Unix(path) => path.display().to_string(),
+            tokio_postgres::config::Host::Tcp(name) => name.clone(),
+            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
         })
         .collect();
     let ports: Vec<String> = config.get_ports().iter().map(u16::to_string).collect();

@@ -29,7 +29,7 @@ impl Server {
 
     /// A new connection to the database (read-write, autocommit until a transaction begins).
     pub fn connect(&self) -> Result<Connection, Error> {
-        Connection::from_postgres(connect(&self.url)?, &self.url, "")
+        Connection::open_postgres(&self.url, "")
             .map_err(|e| Error::Busy(format!("PostgreSQL: {e}")))
     }
 

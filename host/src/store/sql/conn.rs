@@ -69,19 +69,18 @@ impl Connection {
         Self(Backend::Sqlite(conn))
     }
 
-    /// The connection of a PostgreSQL client connected to `url`. `session` is SQL every
-    /// session of it runs first (and again after a reconnect), e.g. `SET …`. Lock waits are
-    /// bounded as SQLite's busy timeout bounds them.
-    /// A session left idle inside a transaction for [`crate::store::IDLE_IN_TRANSACTION`] is
-    /// ended by the server, with its locks.
-    pub fn from_postgres(client: ::postgres::Client, url: &str, session: &str) -> Result<Self> {
+    /// A connection to the PostgreSQL server at `url`. `session` is SQL every session of it
+    /// runs first (and again after a reconnect), e.g. `SET …`. Lock waits are bounded as
+    /// SQLite's busy timeout bounds them. A session left idle inside a transaction for
+    /// [`crate::store::IDLE_IN_TRANSACTION`] is ended by the server, with its locks.
+    pub fn open_postgres(url: &str, session: &str) -> Result<Self> {
         let session = format!(
             "SET lock_timeout = {}; SET idle_in_transaction_session_timeout = {}; {session}",
             crate::store::BUSY_TIMEOUT.as_millis(),
             crate::store::IDLE_IN_TRANSACTION.as_millis()
         );
-        Ok(Self(Backend::Postgres(Box::new(PgConn::new(
-            client, url, &session,
+        Ok(Self(Backend::Postgres(Box::new(PgConn::open(
+            url, &session,
         )?))))
     }
 
@@ -173,12 +172,13 @@ impl Connection {
                 if write == Begin::Write {
                     sql.push(format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"));
                 }
-                c.control(&sql.join("; "), TxState::Open)
+                // The write lock is waited for here, so that its holder may go on; any other
+                // begin goes out with the transaction's first statement (`pg.rs`).
+                c.begin(&sql.join("; "), write == Begin::Write)
             }
-            (Backend::Postgres(c), Begin::ReadSnapshot) => c.control(
-                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                TxState::Open,
-            ),
+            (Backend::Postgres(c), Begin::ReadSnapshot) => {
+                c.begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", false)
+            }
         }
     }
 
@@ -225,11 +225,33 @@ impl Connection {
     /// first, so transactions of different workspaces go side by side and those of one
     /// workspace draw its numbers one after the other. On PostgreSQL an advisory lock (after
     /// [`WRITE_LOCK`], if the transaction holds it: always in that order); nothing on SQLite,
-    /// whose write lock every writing transaction holds from its start.
+    /// whose write lock every writing transaction holds from its start. On PostgreSQL the
+    /// lock is taken with the transaction's next statement (or [`Connection::flush`]), which
+    /// waits for it.
     pub fn lock_workspace(&self, name: &str) -> Result<()> {
         match &self.0 {
             Backend::Sqlite(_) => Ok(()),
             Backend::Postgres(c) => c.lock_workspace(name),
+        }
+    }
+
+    /// Runs `sql` with the next statement whose answer is waited for, or with the commit, on
+    /// PostgreSQL inside a transaction (one round trip fewer: `pg.rs`); at once elsewhere.
+    /// For writes whose count and rows nobody reads. A failure of it is the failure of
+    /// whatever sends it, at the latest [`Connection::flush`] or the commit.
+    pub fn execute_later<P: Params>(&self, sql: &str, params: P) -> Result<()> {
+        match &self.0 {
+            Backend::Sqlite(_) => self.prepare_cached(sql)?.execute(params).map(drop),
+            Backend::Postgres(c) => params.with(|p| c.defer(sql, p)),
+        }
+    }
+
+    /// Sends what [`Connection::execute_later`] deferred and waits for it: the work's own
+    /// failures are known (and are its own) before it is kept or committed.
+    pub fn flush(&self) -> Result<()> {
+        match &self.0 {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(c) => c.flush(),
         }
     }
 
@@ -292,7 +314,7 @@ impl Connection {
                     .query_row([], |r| r.get(0))?;
                 Ok(u64::try_from(n).unwrap_or(0))
             }
-            Backend::Postgres(c) => Ok(c.changes()),
+            Backend::Postgres(c) => c.changes(),
         }
     }
 }

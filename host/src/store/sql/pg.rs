@@ -1,10 +1,20 @@
-//! The PostgreSQL side of the facade: one client connection, its prepared statements, the
-//! mapping of PostgreSQL's types onto the storage classes, and the transaction state that
+//! The PostgreSQL side of the facade: one session with the server, its prepared statements,
+//! the mapping of PostgreSQL's types onto the storage classes, and the transaction state that
 //! SQLite reports itself and PostgreSQL does not.
+//!
+//! Round trips are what a run costs on PostgreSQL (issue 18, `benches/README.md`), so a
+//! statement whose answer nobody waits for (a transaction's `BEGIN`, a workspace's lock, an
+//! insert whose count and rows are not read: [`PgConn::defer`]) is not sent on its own: it
+//! goes out with the next statement that needs an answer, or with the commit, in one write,
+//! and the server answers them in order. A deferred statement's failure is the failure of
+//! the call that sent it (the transaction is aborted either way); a rollback drops what was
+//! never sent.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::error::Error as StdError;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -20,12 +30,17 @@ fn put<T: PgToSql>(
 }
 use bytes::BytesMut;
 
-use super::value::{ToSql, ToSqlOutput, ValueRef};
+use super::value::{ToSql, ToSqlOutput, Value, ValueRef};
 use super::{Error, Result};
+use crate::store::postgres::Session;
 
 /// Prepared statements kept per connection. The case query builds one shape per filter
 /// combination; past this many the cache starts again rather than grow without end.
 const STATEMENT_CACHE: usize = 1024;
+
+/// Deferred statements held at most before they are sent anyway (a transaction of many
+/// small writes, e.g. a step's log lines), so that what waits unsent stays small.
+const MAX_DEFERRED: usize = 256;
 
 /// Where the connection's transaction stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,17 +57,48 @@ pub(super) enum TxState {
 /// A statement prepared for one set of parameter types.
 type Prepared = (Vec<PgType>, ::postgres::Statement);
 
+/// A statement waiting to go out with the next one that needs an answer.
+enum Deferred {
+    /// Statements without parameters (a transaction's begin).
+    Simple(String),
+    /// A statement (its SQL text, prepared when it is sent) and its parameters.
+    Execute(String, Vec<ToSqlOutput<'static>>),
+}
+
+/// What a call sends after the deferred statements, and waits for.
+enum Request<'a> {
+    Simple(&'a str),
+    Execute(&'a ::postgres::Statement, &'a [Param<'a>]),
+    Query(&'a ::postgres::Statement, &'a [Param<'a>]),
+}
+
+/// The server's answer to a [`Request`].
+enum Answer {
+    Done,
+    Changed(u64),
+    Rows(Vec<::postgres::Row>),
+}
+
+/// A call in flight, among others sent together.
+type Call<'a> = Pin<Box<dyn Future<Output = std::result::Result<Answer, ::postgres::Error>> + 'a>>;
+
 /// A PostgreSQL connection. One the server dropped (a restart, a network cut) is opened
-/// again by the next operation outside a transaction; the transaction it was in is lost and
-/// its operation failed as the infrastructure's failure.
+/// again by the next operation outside a transaction (or in one of which nothing was sent
+/// yet); the transaction it was in is lost and its operation failed as the infrastructure's
+/// failure.
 pub(super) struct PgConn {
-    client: RefCell<::postgres::Client>,
+    session: RefCell<Session>,
     /// Where to connect again, and what to set on a new session.
     url: String,
-    session: String,
+    setup: String,
     /// Prepared statements by SQL text, one per set of parameter types it was bound with.
     statements: RefCell<HashMap<String, Vec<Prepared>>>,
     state: Cell<TxState>,
+    /// Statements not sent yet, in order ([`PgConn::defer`]).
+    deferred: RefCell<Vec<Deferred>>,
+    /// The open transaction's begin has been sent (before that, a lost session can be
+    /// replaced with nothing lost).
+    begun: Cell<bool>,
     /// The session is gone (the server ended it, the socket failed): the next operation
     /// connects again.
     broken: Cell<bool>,
@@ -68,16 +114,21 @@ pub(super) struct PgConn {
 }
 
 impl PgConn {
-    /// `client`, connected to `url`, after running `session` (settings every session of
+    /// A session with the server at `url`, after running `setup` (settings every session of
     /// this connection needs; run again on a new session).
-    pub(super) fn new(mut client: ::postgres::Client, url: &str, session: &str) -> Result<Self> {
-        client.batch_execute(session)?;
+    pub(super) fn open(url: &str, setup: &str) -> Result<Self> {
+        let session = Session::open(url).map_err(|e| Error::Reconnect(e.to_string()))?;
+        session
+            .block_on(session.client().batch_execute(setup))
+            .map_err(Error::Postgres)?;
         Ok(Self {
-            client: RefCell::new(client),
+            session: RefCell::new(session),
             url: url.to_owned(),
-            session: session.to_owned(),
+            setup: setup.to_owned(),
             statements: RefCell::new(HashMap::new()),
             state: Cell::new(TxState::Idle),
+            deferred: RefCell::default(),
+            begun: Cell::new(false),
             broken: Cell::new(false),
             changes: Cell::new(0),
             commits: Arc::default(),
@@ -86,19 +137,33 @@ impl PgConn {
         })
     }
 
-    /// The client, connected again first if the server dropped it while no transaction was
-    /// open (nothing is lost then).
-    fn client(&self) -> Result<std::cell::RefMut<'_, ::postgres::Client>> {
-        let closed = self.broken.get() || self.client.borrow().is_closed();
-        if closed && self.state.get() == TxState::Idle {
-            let mut fresh = crate::store::postgres::connect(&self.url)
+    /// Connects again if the server dropped the session while nothing of a transaction had
+    /// been sent on it (nothing is lost then). Called before anything is prepared or sent.
+    fn ready(&self) -> Result<()> {
+        let unsent = self.state.get() == TxState::Idle || !self.begun.get();
+        if unsent && !self.broken.get() {
+            // The connection is driven only while a call blocks on it: let it read what
+            // came while it was idle (the server's goodbye), so that a dead session is known
+            // now, while replacing it loses nothing (one look at the socket). Twice: the
+            // first yield has the runtime poll the socket and wake the connection, the
+            // second lets the woken connection run before the call returns.
+            let session = self.session.borrow();
+            session.block_on(async {
+                tokio::task::yield_now().await;
+                tokio::task::yield_now().await;
+            });
+        }
+        let closed = self.broken.get() || self.session.borrow().is_closed();
+        if closed && unsent {
+            let fresh = Session::open(&self.url).map_err(|e| Error::Reconnect(e.to_string()))?;
+            fresh
+                .block_on(fresh.client().batch_execute(&self.setup))
                 .map_err(|e| Error::Reconnect(e.to_string()))?;
-            fresh.batch_execute(&self.session)?;
-            *self.client.borrow_mut() = fresh;
+            *self.session.borrow_mut() = fresh;
             self.statements.borrow_mut().clear();
             self.broken.set(false);
         }
-        Ok(self.client.borrow_mut())
+        Ok(())
     }
 
     pub(super) fn commit_counter(&self) -> Arc<AtomicU64> {
@@ -133,9 +198,9 @@ impl PgConn {
         Ok(())
     }
 
-    /// Holds workspace `name`'s lock until the open transaction ends (one round trip the
-    /// first time in a transaction, none after). The key is the server's hash of the name, so
-    /// every host computes the same one whatever its build.
+    /// Holds workspace `name`'s lock until the open transaction ends: sent with the next
+    /// statement (the lock is waited for there), and once a transaction. The key is the
+    /// server's hash of the name, so every host computes the same one whatever its build.
     pub(super) fn lock_workspace(&self, name: &str) -> Result<()> {
         if self.state.get() == TxState::Idle {
             return Err(Error::TransactionState(
@@ -146,7 +211,7 @@ impl PgConn {
             return Ok(());
         }
         let key = format!("flowhost workspace {name}");
-        self.execute(
+        self.defer(
             "SELECT pg_advisory_xact_lock(hashtextextended(?1, 0))",
             &[&key],
         )?;
@@ -160,12 +225,16 @@ impl PgConn {
         self.workspaces.borrow_mut().clear();
     }
 
+    /// Where the transaction stands, as far as the server has answered (a deferred statement
+    /// that will fail is not known to yet: [`PgConn::flush`] first to know).
     pub(super) fn state(&self) -> TxState {
         self.state.get()
     }
 
-    pub(super) fn changes(&self) -> u64 {
-        self.changes.get()
+    /// Rows changed so far, deferred statements' included (they are sent first).
+    pub(super) fn changes(&self) -> Result<u64> {
+        self.flush()?;
+        Ok(self.changes.get())
     }
 
     /// The statement for `sql` (written with `?N` parameters) with parameters of the types of
@@ -181,7 +250,10 @@ impl PgConn {
             return Ok(stmt.clone());
         }
         let translated = dollar_parameters(sql);
-        let prepared = self.client()?.prepare_typed(&translated, &types);
+        let prepared = {
+            let session = self.session.borrow();
+            session.block_on(session.client().prepare_typed(&translated, &types))
+        };
         let stmt = self.track(prepared)?;
         let mut cache = self.statements.borrow_mut();
         if cache.len() >= STATEMENT_CACHE {
@@ -194,35 +266,149 @@ impl PgConn {
         Ok(stmt)
     }
 
+    /// Runs `sql` with the next statement that needs an answer, or with the commit: for
+    /// writes whose count and rows nobody reads, inside a transaction. Outside one it runs
+    /// at once. Its failure is that of the call that sends it.
+    pub(super) fn defer(&self, sql: &str, params: &[&dyn ToSql]) -> Result<()> {
+        if self.state.get() != TxState::Open {
+            return self.execute(sql, params).map(drop);
+        }
+        let values = params
+            .iter()
+            .map(|p| p.to_sql().and_then(|v| owned(v.as_ref())))
+            .collect::<Result<Vec<_>>>()?;
+        let full = {
+            let mut deferred = self.deferred.borrow_mut();
+            deferred.push(Deferred::Execute(sql.to_owned(), values));
+            deferred.len() >= MAX_DEFERRED
+        };
+        if full { self.flush() } else { Ok(()) }
+    }
+
+    /// Sends the deferred statements, if any, and waits for their answers.
+    pub(super) fn flush(&self) -> Result<()> {
+        if self.deferred.borrow().is_empty() {
+            return Ok(());
+        }
+        self.ready()?;
+        self.send(None).map(drop)
+    }
+
     /// Runs `sql`; the rows it changed.
     pub(super) fn execute(&self, sql: &str, params: &[&dyn ToSql]) -> Result<u64> {
+        self.ready()?;
         let values = bind(params)?;
         let stmt = self.statement(sql, &values)?;
         let pg = as_pg(&values);
-        let refs: Vec<&(dyn PgToSql + Sync)> = pg.iter().map(|p| p as _).collect();
-        let executed = self.client()?.execute(&stmt, &refs);
-        let n = self.track(executed)?;
-        self.changes.set(self.changes.get().saturating_add(n));
-        Ok(n)
+        match self.send(Some(Request::Execute(&stmt, &pg)))? {
+            Answer::Changed(n) => Ok(n),
+            _ => Err(Error::TransactionState(
+                "a statement's count did not come back",
+            )),
+        }
     }
 
     /// Runs `sql`; every row it returned.
     pub(super) fn query(&self, sql: &str, params: &[&dyn ToSql]) -> Result<Vec<::postgres::Row>> {
+        self.ready()?;
         let values = bind(params)?;
         let stmt = self.statement(sql, &values)?;
         let pg = as_pg(&values);
-        let refs: Vec<&(dyn PgToSql + Sync)> = pg.iter().map(|p| p as _).collect();
-        let queried = self.client()?.query(&stmt, &refs);
-        self.track(queried)
+        match self.send(Some(Request::Query(&stmt, &pg)))? {
+            Answer::Rows(rows) => Ok(rows),
+            _ => Err(Error::TransactionState("a query's rows did not come back")),
+        }
     }
 
     /// Runs statements without parameters (transaction control, `SET`).
     pub(super) fn batch(&self, sql: &str) -> Result<()> {
-        let done = self.client()?.batch_execute(sql);
-        self.track(done)
+        self.ready()?;
+        self.send(Some(Request::Simple(sql))).map(drop)
     }
 
-    /// Transaction control: `sql` moves the transaction to `to` when it succeeds.
+    /// The deferred statements, then `request`, sent together; the answer to `request` (or
+    /// to the last deferred one). The first failure among them is the call's.
+    fn send(&self, request: Option<Request<'_>>) -> Result<Answer> {
+        let deferred = std::mem::take(&mut *self.deferred.borrow_mut());
+        // Deferred statements are prepared now, on the session they go out on.
+        let mut prepared = Vec::with_capacity(deferred.len());
+        for d in &deferred {
+            prepared.push(match d {
+                Deferred::Simple(_) => None,
+                Deferred::Execute(sql, values) => Some(self.statement(sql, values)?),
+            });
+        }
+        let params: Vec<Vec<Param<'_>>> = deferred
+            .iter()
+            .map(|d| match d {
+                Deferred::Simple(_) => Vec::new(),
+                Deferred::Execute(_, values) => as_pg(values),
+            })
+            .collect();
+        let session = self.session.borrow();
+        let client = session.client();
+        let mut calls: Vec<Call<'_>> = Vec::with_capacity(deferred.len() + 1);
+        for ((d, stmt), params) in deferred.iter().zip(&prepared).zip(&params) {
+            calls.push(match (d, stmt) {
+                (Deferred::Execute(..), Some(stmt)) => call(client, Request::Execute(stmt, params)),
+                (Deferred::Simple(sql), _) | (Deferred::Execute(sql, _), None) => {
+                    call(client, Request::Simple(sql))
+                }
+            });
+        }
+        if let Some(request) = request {
+            calls.push(call(client, request));
+        }
+        // Polled in order, so they are sent in order, in one write.
+        let answers = session.block_on(futures_util::future::join_all(calls));
+        drop(session);
+        if deferred.iter().any(|d| matches!(d, Deferred::Simple(_))) {
+            self.begun.set(true);
+        }
+        let mut last = Answer::Done;
+        let mut failed = None;
+        for answer in answers {
+            match answer {
+                Ok(answer) => {
+                    if let Answer::Changed(n) = answer {
+                        self.changes.set(self.changes.get().saturating_add(n));
+                    }
+                    last = answer;
+                }
+                // Those after a failure fail as the transaction is aborted: the first is
+                // the cause.
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
+            }
+        }
+        match failed {
+            Some(e) => self.track(Err(e)),
+            None => Ok(last),
+        }
+    }
+
+    /// Begins a transaction with `sql`: at once if `now` (one whose begin waits for a lock
+    /// the caller must hold before going on), else with the transaction's first statement.
+    pub(super) fn begin(&self, sql: &str, now: bool) -> Result<()> {
+        // One begun inside an open transaction goes at once, as the server's warning.
+        if now || self.state.get() != TxState::Idle {
+            return self.control(sql, TxState::Open);
+        }
+        // Nothing of another transaction's is left to notify or locked.
+        self.notify.borrow_mut().clear();
+        self.workspaces.borrow_mut().clear();
+        let mut deferred = self.deferred.borrow_mut();
+        deferred.clear();
+        deferred.push(Deferred::Simple(sql.to_owned()));
+        self.begun.set(false);
+        self.state.set(TxState::Open);
+        Ok(())
+    }
+
+    /// Transaction control: `sql` moves the transaction to `to` when it succeeds. A rollback
+    /// drops the statements not sent yet, and a whole rollback of a transaction nothing was
+    /// sent of costs no round trip.
     pub(super) fn control(&self, sql: &str, to: TxState) -> Result<()> {
         let before = self.state.get();
         if to == TxState::Idle || before == TxState::Idle {
@@ -231,8 +417,22 @@ impl PgConn {
             self.notify.borrow_mut().clear();
             self.workspaces.borrow_mut().clear();
         }
+        if sql.starts_with("ROLLBACK") {
+            // Never sent, so never done: only a begin still waiting matters.
+            self.deferred
+                .borrow_mut()
+                .retain(|d| matches!(d, Deferred::Simple(_)));
+            if to == TxState::Idle && !self.begun.get() {
+                self.deferred.borrow_mut().clear();
+                self.state.set(TxState::Idle);
+                return Ok(());
+            }
+        }
         match self.batch(sql) {
             Ok(()) => {
+                if before == TxState::Idle {
+                    self.begun.set(true);
+                }
                 self.state.set(to);
                 Ok(())
             }
@@ -242,14 +442,20 @@ impl PgConn {
                     // out) leaves an aborted transaction on the server: end it, so that
                     // Idle means idle. Failing, the connection is gone anyway.
                     if !self.broken.get() {
-                        let _ = self.client.borrow_mut().batch_execute("ROLLBACK");
+                        let session = self.session.borrow();
+                        let _ = session.block_on(session.client().batch_execute("ROLLBACK"));
                     }
                     self.state.set(TxState::Idle);
                 } else if to == TxState::Idle {
                     // A failed COMMIT or ROLLBACK ends the transaction all the same; but a
-                    // statement sent before the COMMIT (a NOTIFY) that failed left it open
-                    // and aborted: end it (a warning if nothing is open).
-                    let _ = self.client().map(|mut c| c.batch_execute("ROLLBACK"));
+                    // statement sent before the COMMIT (a NOTIFY, a deferred write) that
+                    // failed left it open and aborted: end it (a warning if nothing is
+                    // open).
+                    if !self.broken.get() {
+                        let session = self.session.borrow();
+                        let _ = session.block_on(session.client().batch_execute("ROLLBACK"));
+                    }
+                    self.deferred.borrow_mut().clear();
                     self.state.set(TxState::Idle);
                 }
                 Err(e)
@@ -257,13 +463,14 @@ impl PgConn {
         }
     }
 
-    /// Called with the client's borrow ended. An error inside an open transaction aborts it (PostgreSQL's rule, kept here so the
+    /// An error inside an open transaction aborts it (PostgreSQL's rule, kept here so the
     /// batch can ask); a lost connection has no transaction at all.
     fn track<T>(&self, result: std::result::Result<T, ::postgres::Error>) -> Result<T> {
         result.map_err(|e| {
-            if self.client.borrow().is_closed() || session_lost(&e) {
+            if self.session.borrow().is_closed() || session_lost(&e) {
                 // The transaction, if any, died with the session.
                 self.broken.set(true);
+                self.deferred.borrow_mut().clear();
                 self.state.set(TxState::Idle);
             } else if self.state.get() == TxState::Open {
                 self.state.set(TxState::Aborted);
@@ -271,6 +478,38 @@ impl PgConn {
             Error::Postgres(e)
         })
     }
+}
+
+/// `request` on `client`, as a call to send with others.
+fn call<'a>(client: &'a tokio_postgres::Client, request: Request<'a>) -> Call<'a> {
+    match request {
+        Request::Simple(sql) => {
+            Box::pin(async move { client.batch_execute(sql).await.map(|()| Answer::Done) })
+        }
+        Request::Execute(stmt, params) => Box::pin(async move {
+            let refs: Vec<&(dyn PgToSql + Sync)> = params.iter().map(|p| p as _).collect();
+            client.execute(stmt, &refs).await.map(Answer::Changed)
+        }),
+        Request::Query(stmt, params) => Box::pin(async move {
+            let refs: Vec<&(dyn PgToSql + Sync)> = params.iter().map(|p| p as _).collect();
+            client.query(stmt, &refs).await.map(Answer::Rows)
+        }),
+    }
+}
+
+/// `value`, owned (a deferred statement's parameter outlives the caller's); text that is not
+/// UTF-8 is refused here, as binding it at once would refuse it.
+fn owned(value: ValueRef<'_>) -> Result<ToSqlOutput<'static>> {
+    Ok(ToSqlOutput::Owned(match value {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Integer(i),
+        ValueRef::Real(f) => Value::Real(f),
+        ValueRef::Text(t) => Value::Text(
+            String::from_utf8(t.to_vec())
+                .map_err(|e| Error::ToSqlConversionFailure(Box::new(e)))?,
+        ),
+        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+    }))
 }
 
 /// Whether `e` ended the session: a socket error, or the server terminating it (class 57P:
