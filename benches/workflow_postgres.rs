@@ -53,8 +53,8 @@ fn main() {
 
     // SQLite beside it: one process, the same runs in flight.
     let (platform, engine) = shared::example_engine(dir.path());
-    let (one, _, _) = timed(&engine, 1, runs / 4, SHARED);
-    let (rate, p50, p99) = timed(&engine, in_flight, runs, SHARED);
+    let (one, _, _) = timed(&engine, 1, runs / 4, &[SHARED.to_owned()]);
+    let (rate, p50, p99) = timed(&engine, in_flight, runs, &[SHARED.to_owned()]);
     println!("3-step workflow, {runs} runs a phase, full journaling:");
     println!(
         "  SQLite file, 1 process: {one:.0} runs/s one at a time; {rate:.0} runs/s with {in_flight} in flight (p50 {p50:.2} ms, p99 {p99:.2} ms)"
@@ -98,20 +98,20 @@ fn postgres_phases(
             let platform =
                 Arc::new(Platform::new(Db::open_postgres(&url).expect("db")).expect("platform"));
             let (_, engine) = shared::engine_over(platform, dir);
-            let (one, _, _) = timed(&engine, 1, runs / 4, SHARED);
+            let (one, _, _) = timed(&engine, 1, runs / 4, &[SHARED.to_owned()]);
             println!("    PostgreSQL (fsync on), 1 host: {one:.0} runs/s one at a time");
         }
-        let spreads: &[bool] = if writers == 0 || hosts == 1 {
-            &[false]
-        } else {
-            &[false, true]
+        let spreads: &[Spread] = match (writers, hosts) {
+            (0, _) => &[Spread::One],
+            (_, 1) => &[Spread::One, Spread::Many],
+            _ => &[Spread::One, Spread::Apart, Spread::Many],
         };
-        for &apart in spreads {
-            let (rate, p50, p99) = hosts_run(&url, hosts, in_flight, runs / hosts, apart);
-            let where_ = if apart {
-                "a workspace each"
-            } else {
-                "one workspace"
+        for &spread in spreads {
+            let (rate, p50, p99) = hosts_run(&url, hosts, in_flight, runs / hosts, spread);
+            let where_ = match spread {
+                Spread::One => "one workspace".to_owned(),
+                Spread::Apart => "a workspace each".to_owned(),
+                Spread::Many => format!("runs spread over {MANY} workspaces"),
             };
             println!(
                 "    PostgreSQL (fsync on), {hosts} host(s) x {in_flight} in flight, {where_}: {rate:.0} runs/s (p50 {p50:.2} ms, p99 {p99:.2} ms)"
@@ -165,6 +165,22 @@ fn statements_alone(cluster: &Cluster, in_flight: usize) {
 /// The workspace every host runs in, unless each has its own.
 const SHARED: &str = "mssp-soc";
 
+/// How many customers' workspaces the runs of a spread phase go to, one after the other:
+/// an MSSP's runs are many tenants' (a workspace's cases are numbered one after the other,
+/// so the runs of one workspace take turns at its case step's commit).
+const MANY: usize = 16;
+
+/// Where a phase's runs go.
+#[derive(Clone, Copy)]
+enum Spread {
+    /// All in one workspace.
+    One,
+    /// Each host's in a workspace of its own.
+    Apart,
+    /// Each run to the next of [`MANY`] workspaces.
+    Many,
+}
+
 /// The workspace of host `i` when each has its own: copies of mssp-soc.
 fn own_workspace(i: usize) -> String {
     format!("customer-{i}")
@@ -182,7 +198,7 @@ fn apply_tenant(platform: &Platform, hosts: usize) {
         .find(|w| w["name"] == SHARED)
         .expect("mssp-soc")
         .clone();
-    for i in 0..hosts {
+    for i in 0..hosts.max(MANY) {
         let mut copy = soc.clone();
         copy["name"] = json!(own_workspace(i));
         workspaces.push(copy);
@@ -191,17 +207,29 @@ fn apply_tenant(platform: &Platform, hosts: usize) {
     flowhost::tenant::apply(platform, &file, None).expect("apply");
 }
 
-/// `runs` runs in `workspace` with `workers` in flight; runs/s, p50 and p99 in ms.
-fn timed(engine: &Engine, workers: usize, runs: usize, workspace: &str) -> (f64, f64, f64) {
-    let three = json!({ "name": "three", "workspace": workspace, "steps": three_steps() });
-    let text = three.to_string();
-    let wf = parse("bench", &text, &Resolver::default()).expect("valid");
+/// `runs` runs with `workers` in flight, each in the next of `workspaces`; runs/s, p50 and
+/// p99 in ms.
+fn timed(engine: &Engine, workers: usize, runs: usize, workspaces: &[String]) -> (f64, f64, f64) {
+    let flows: Vec<_> = workspaces
+        .iter()
+        .map(|workspace| {
+            let three = json!({ "name": "three", "workspace": workspace, "steps": three_steps() });
+            let text = three.to_string();
+            (
+                parse("bench", &text, &Resolver::default()).expect("valid"),
+                text,
+            )
+        })
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
     let owner = shared::owner();
     let run = || {
+        let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (wf, text) = &flows[n % flows.len()];
         let outcome = engine
             .run_manual(
-                &wf,
-                &text,
+                wf,
+                text,
                 "bench",
                 owner.clone(),
                 json!({}),
@@ -219,39 +247,43 @@ fn timed(engine: &Engine, workers: usize, runs: usize, workspace: &str) -> (f64,
     (rate, pct(&mut latencies, 50), pct(&mut latencies, 99))
 }
 
-/// A host process: warms up, says `ready`, waits for `go`, runs in `workspace`, prints
-/// `done RATE P50 P99`.
-fn host(url: &str, in_flight: usize, runs: usize, workspace: &str) {
+/// A host process: warms up, says `ready`, waits for `go`, runs in `workspaces` (names
+/// separated by commas), prints `done RATE P50 P99`.
+fn host(url: &str, in_flight: usize, runs: usize, workspaces: &str) {
+    let workspaces: Vec<String> = workspaces.split(',').map(str::to_owned).collect();
     let dir = tempfile::tempdir().expect("tempdir");
     let platform = Arc::new(Platform::new(Db::open_postgres(url).expect("db")).expect("platform"));
     let (_, engine) = shared::engine_over(platform, dir.path());
-    timed(&engine, 1, 20, workspace);
+    timed(&engine, 1, 20, &workspaces);
     println!("ready");
     std::io::stdout().flush().expect("stdout");
     let mut line = String::new();
     std::io::stdin().read_line(&mut line).expect("go");
     let started = Instant::now();
-    let (_, p50, p99) = timed(&engine, in_flight, runs, workspace);
+    let (_, p50, p99) = timed(&engine, in_flight, runs, &workspaces);
     println!("done {} {p50} {p99}", started.elapsed().as_secs_f64());
 }
 
-/// `hosts` host processes on `url`, each running `runs` runs with `in_flight` in flight (in
-/// a workspace of its own if `apart`), all started together; the total runs/s and the worst
-/// host's p50 and p99.
+/// `hosts` host processes on `url`, each running `runs` runs with `in_flight` in flight where
+/// `spread` says, all started together; the total runs/s and the worst host's p50 and p99.
 fn hosts_run(
     url: &str,
     hosts: usize,
     in_flight: usize,
     runs: usize,
-    apart: bool,
+    spread: Spread,
 ) -> (f64, f64, f64) {
     let exe = std::env::current_exe().expect("this bench");
     let mut children: Vec<_> = (0..hosts)
         .map(|i| {
-            let workspace = if apart {
-                own_workspace(i)
-            } else {
-                SHARED.to_owned()
+            let workspace = match spread {
+                Spread::One => SHARED.to_owned(),
+                Spread::Apart => own_workspace(i),
+                // Each host from another of them, so that hosts start apart.
+                Spread::Many => (0..MANY)
+                    .map(|k| own_workspace((k + i * MANY / hosts) % MANY))
+                    .collect::<Vec<_>>()
+                    .join(","),
             };
             Command::new(&exe)
                 .args([

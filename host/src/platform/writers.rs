@@ -22,9 +22,12 @@ use crate::store::Db;
 /// transactions on PostgreSQL (0: none, they share the host's one connection).
 pub const WRITERS_VAR: &str = "FLOWHOST_PG_WRITERS";
 
-/// Writing connections for runs unless [`WRITERS_VAR`] says otherwise: enough for the
-/// server to flush several runs' commits at once, few enough for `max_connections`.
-pub const DEFAULT_WRITERS: usize = 4;
+/// Writing connections for runs unless [`WRITERS_VAR`] says otherwise: one for each of 16
+/// runs in flight, so that none waits for another's round trips (`benches/README.md`,
+/// 2026-12-05: 16 in flight over 16 workspaces, 743 runs/s with 4 writers, 995 with 16), and
+/// few enough for four hosts within PostgreSQL's default `max_connections` of 100. They
+/// are opened as runs in flight need them: a host running two at a time opens two.
+pub const DEFAULT_WRITERS: usize = 16;
 
 /// The most [`WRITERS_VAR`] may ask for.
 const MAX_WRITERS: usize = 64;
