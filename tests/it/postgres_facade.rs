@@ -230,6 +230,23 @@ fn a_deferred_write_is_done_in_order_and_its_failure_is_the_senders() {
     conn.execute_later("INSERT INTO organizations (name) VALUES (?1)", ["at once"])
         .expect("autocommit");
     assert_eq!(count_named(&db, "at once"), 1);
+
+    // One that cannot be prepared fails its sender and loses nothing of the transaction: its
+    // begin still goes first, so what follows is inside it and goes with its rollback
+    // (review of the change: the begin was dropped with it, and what followed committed on
+    // its own).
+    conn.begin(Begin::Leased).expect("begin");
+    conn.execute_later("INSERT INTO no_such_table (name) VALUES (?1)", ["x"])
+        .expect("deferred");
+    conn.execute("INSERT INTO organizations (name) VALUES ('unprepared')", [])
+        .expect_err("the deferred statement does not prepare");
+    let _ = conn.execute("INSERT INTO organizations (name) VALUES ('after it')", []);
+    conn.rollback().expect("rollback");
+    assert_eq!(
+        count_named(&db, "after it"),
+        0,
+        "nothing ran outside the transaction"
+    );
 }
 
 /// A session the server dropped while idle is replaced by a transaction's first statement

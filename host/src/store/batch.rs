@@ -199,11 +199,13 @@ impl Db {
         } else {
             // What its members deferred goes out with the commit (PostgreSQL): a failure of
             // theirs fails it, as the work's own failure rather than the infrastructure's.
+            // Only a batch of one member's work can tell its failure from the others'.
+            let alone = batch.members <= 1;
             self.conn.commit().map_err(|e| {
                 roll_back(&self.conn);
                 Failure {
                     why: format!("the commit failed: {e}"),
-                    infrastructure: super::is_infrastructure(&e),
+                    infrastructure: !alone || super::is_infrastructure(&e),
                 }
             })
         };

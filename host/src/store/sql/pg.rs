@@ -330,21 +330,35 @@ impl PgConn {
     /// to the last deferred one). The first failure among them is the call's.
     fn send(&self, request: Option<Request<'_>>) -> Result<Answer> {
         let deferred = std::mem::take(&mut *self.deferred.borrow_mut());
-        // Deferred statements are prepared now, on the session they go out on.
+        // Deferred statements are prepared now, on the session they go out on. Failing here,
+        // nothing is sent and nothing is lost: a begin not sent yet stays to be sent (or
+        // dropped by the rollback). Once prepared, a call cannot fail in the client (which
+        // would send nothing while the others, a commit among them, went on): each parameter
+        // is prepared as the type of the value bound to it, and text was checked as UTF-8
+        // when deferred.
         let mut prepared = Vec::with_capacity(deferred.len());
+        let mut params: Vec<Vec<Param<'_>>> = Vec::with_capacity(deferred.len());
         for d in &deferred {
-            prepared.push(match d {
-                Deferred::Simple(_) => None,
-                Deferred::Execute(sql, values) => Some(self.statement(sql, values)?),
-            });
+            let checked = match d {
+                Deferred::Simple(_) => Ok((None, Vec::new())),
+                Deferred::Execute(sql, values) => self
+                    .statement(sql, values)
+                    .map(|stmt| (Some(stmt), as_pg(values))),
+            };
+            match checked {
+                Ok((stmt, pg)) => {
+                    prepared.push(stmt);
+                    params.push(pg);
+                }
+                Err(e) => {
+                    drop(params);
+                    let mut back = self.deferred.borrow_mut();
+                    let later = std::mem::replace(&mut *back, deferred);
+                    back.extend(later);
+                    return Err(e);
+                }
+            }
         }
-        let params: Vec<Vec<Param<'_>>> = deferred
-            .iter()
-            .map(|d| match d {
-                Deferred::Simple(_) => Vec::new(),
-                Deferred::Execute(_, values) => as_pg(values),
-            })
-            .collect();
         let session = self.session.borrow();
         let client = session.client();
         let mut calls: Vec<Call<'_>> = Vec::with_capacity(deferred.len() + 1);
