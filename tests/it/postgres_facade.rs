@@ -249,6 +249,51 @@ fn a_deferred_write_is_done_in_order_and_its_failure_is_the_senders() {
     );
 }
 
+/// A transaction whose session dies while a deferred statement of it is being prepared is
+/// lost whole: nothing of it goes out on the next session, inside another transaction or on
+/// its own (second review of the pipelining: the unsent statements were put back, and the
+/// next operation sent them, so failed work committed).
+#[test]
+fn a_deferred_statement_of_a_transaction_lost_with_its_session_is_never_sent() {
+    let (test, db) = fresh();
+    let conn = db.conn();
+    let pid: i32 = conn
+        .query_row("SELECT pg_backend_pid()", [], |r| r.get(0))
+        .expect("pid");
+    // Prepared already: the next one goes straight to sending what waits before it.
+    conn.query_row("SELECT 1", [], |r| r.get::<i64>(0))
+        .expect("prepared");
+    conn.begin(Begin::Leased).expect("begin");
+    conn.execute("INSERT INTO organizations (name) VALUES ('sent')", [])
+        .expect("sent: the transaction is under way");
+    // A statement this session has not prepared: its prepare is a round trip of its own.
+    conn.execute_later(
+        "INSERT INTO organizations (name) VALUES (?1) -- not prepared yet",
+        ["stale"],
+    )
+    .expect("deferred");
+    test.client()
+        .execute("SELECT pg_terminate_backend($1)", &[&pid])
+        .expect("terminate");
+    let err = conn
+        .query_row("SELECT 1", [], |r| r.get::<i64>(0))
+        .expect_err("the session is gone");
+    assert!(flowhost::store::is_infrastructure(&err), "{err}");
+    assert!(
+        conn.is_autocommit(),
+        "the transaction died with its session"
+    );
+    conn.execute("INSERT INTO organizations (name) VALUES ('next')", [])
+        .expect("a new session");
+    assert_eq!(count_named(&db, "next"), 1);
+    assert_eq!(
+        count_named(&db, "stale"),
+        0,
+        "the lost transaction's statement was sent"
+    );
+    assert_eq!(count_named(&db, "sent"), 0);
+}
+
 /// A session the server dropped while idle is replaced by a transaction's first statement
 /// when nothing of the transaction was sent yet (its begin waits to go with it): the work
 /// goes through, where a begin sent at once would have failed on the dead session.

@@ -199,13 +199,16 @@ impl Db {
         } else {
             // What its members deferred goes out with the commit (PostgreSQL): a failure of
             // theirs fails it, as the work's own failure rather than the infrastructure's.
-            // Only a batch of one member's work can tell its failure from the others'.
+            // The work's own only when a statement it deferred failed, and the batch is one
+            // member's (whose failure is then told apart from the others'); a failure of the
+            // commit itself stays the infrastructure's.
             let alone = batch.members <= 1;
             self.conn.commit().map_err(|e| {
+                let own = alone && self.conn.deferred_failed() && !super::is_infrastructure(&e);
                 roll_back(&self.conn);
                 Failure {
                     why: format!("the commit failed: {e}"),
-                    infrastructure: !alone || super::is_infrastructure(&e),
+                    infrastructure: !own,
                 }
             })
         };

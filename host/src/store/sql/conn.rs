@@ -172,9 +172,12 @@ impl Connection {
                 if write == Begin::Write {
                     sql.push(format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"));
                 }
-                // The write lock is waited for here, so that its holder may go on; any other
-                // begin goes out with the transaction's first statement (`pg.rs`).
-                c.begin(&sql.join("; "), write == Begin::Write)
+                // The write lock is waited for here, so that its holder may go on; so is a
+                // begin bound by a step's deadline, so that even its first statement's
+                // prepare is bounded by it (second review). Any other begin goes out with the
+                // transaction's first statement (`pg.rs`).
+                let deadline = crate::store::deadline::current().is_some();
+                c.begin(&sql.join("; "), write == Begin::Write || deadline)
             }
             (Backend::Postgres(c), Begin::ReadSnapshot) => {
                 c.begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", false)
@@ -243,6 +246,16 @@ impl Connection {
         match &self.0 {
             Backend::Sqlite(_) => self.prepare_cached(sql)?.execute(params).map(drop),
             Backend::Postgres(c) => params.with(|p| c.defer(sql, p)),
+        }
+    }
+
+    /// Whether the open or last transaction failed in a statement it deferred
+    /// ([`Connection::execute_later`]): its failure is then the work's own, wherever it was
+    /// reported (a commit). Never on SQLite, which defers nothing.
+    pub fn deferred_failed(&self) -> bool {
+        match &self.0 {
+            Backend::Sqlite(_) => false,
+            Backend::Postgres(c) => c.deferred_failed(),
         }
     }
 

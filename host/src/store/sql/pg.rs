@@ -99,6 +99,9 @@ pub(super) struct PgConn {
     /// The open transaction's begin has been sent (before that, a lost session can be
     /// replaced with nothing lost).
     begun: Cell<bool>,
+    /// A deferred statement of the transaction failed: its failure is the work's own, where
+    /// one of the commit itself (a notification that did not fit) is the infrastructure's.
+    deferred_failed: Cell<bool>,
     /// The session is gone (the server ended it, the socket failed): the next operation
     /// connects again.
     broken: Cell<bool>,
@@ -129,6 +132,7 @@ impl PgConn {
             state: Cell::new(TxState::Idle),
             deferred: RefCell::default(),
             begun: Cell::new(false),
+            deferred_failed: Cell::new(false),
             broken: Cell::new(false),
             changes: Cell::new(0),
             commits: Arc::default(),
@@ -229,6 +233,12 @@ impl PgConn {
     /// that will fail is not known to yet: [`PgConn::flush`] first to know).
     pub(super) fn state(&self) -> TxState {
         self.state.get()
+    }
+
+    /// Whether the open or last transaction failed in a statement it deferred (the work's own
+    /// failure, wherever it was reported).
+    pub(super) fn deferred_failed(&self) -> bool {
+        self.deferred_failed.get()
     }
 
     /// Rows changed so far, deferred statements' included (they are sent first).
@@ -352,9 +362,13 @@ impl PgConn {
                 }
                 Err(e) => {
                     drop(params);
-                    let mut back = self.deferred.borrow_mut();
-                    let later = std::mem::replace(&mut *back, deferred);
-                    back.extend(later);
+                    // Unless the session died meanwhile, and the transaction with it: then
+                    // nothing of it may go out on the next one (second review).
+                    if !self.broken.get() && self.state.get() != TxState::Idle {
+                        let mut back = self.deferred.borrow_mut();
+                        let later = std::mem::replace(&mut *back, deferred);
+                        back.extend(later);
+                    }
                     return Err(e);
                 }
             }
@@ -381,7 +395,8 @@ impl PgConn {
         }
         let mut last = Answer::Done;
         let mut failed = None;
-        for answer in answers {
+        let sent_before = deferred.len();
+        for (i, answer) in answers.into_iter().enumerate() {
             match answer {
                 Ok(answer) => {
                     if let Answer::Changed(n) = answer {
@@ -392,6 +407,9 @@ impl PgConn {
                 // Those after a failure fail as the transaction is aborted: the first is
                 // the cause.
                 Err(e) => {
+                    if failed.is_none() && i < sent_before {
+                        self.deferred_failed.set(true);
+                    }
                     failed.get_or_insert(e);
                 }
             }
@@ -412,6 +430,7 @@ impl PgConn {
         // Nothing of another transaction's is left to notify or locked.
         self.notify.borrow_mut().clear();
         self.workspaces.borrow_mut().clear();
+        self.deferred_failed.set(false);
         let mut deferred = self.deferred.borrow_mut();
         deferred.clear();
         deferred.push(Deferred::Simple(sql.to_owned()));
@@ -430,6 +449,11 @@ impl PgConn {
             // no lock of another's is held.
             self.notify.borrow_mut().clear();
             self.workspaces.borrow_mut().clear();
+        }
+        if before == TxState::Idle {
+            // Nor is anything of another's left to send.
+            self.deferred.borrow_mut().clear();
+            self.deferred_failed.set(false);
         }
         if sql.starts_with("ROLLBACK") {
             // Never sent, so never done: only a begin still waiting matters.
