@@ -1,7 +1,7 @@
 //! The event log: case events and custom events, appended in the transaction of the change
 //! that caused them, read by triggers.
 
-use crate::store::sql::{Connection, params};
+use crate::store::sql::{Connection, ToSql};
 
 use crate::principal::Cause;
 
@@ -32,22 +32,10 @@ pub fn append(
     cause: Option<Cause>,
 ) -> crate::store::sql::Result<i64> {
     conn.lock_workspace(workspace)?;
+    let row = EventRow::new(workspace, kind, payload, source, case_id, cause);
     let id = conn
-        .prepare_cached(&format!("{INSERT_EVENT} RETURNING id"))
-        .and_then(|mut stmt| {
-            stmt.query_row(
-                params![
-                    workspace,
-                    kind,
-                    payload.to_string(),
-                    source,
-                    case_id,
-                    cause.map_or(0, |c| c.depth),
-                    cause.map(|c| c.run)
-                ],
-                |r| r.get(0),
-            )
-        })?;
+        .prepare_cached(&format!("{INSERT_EVENT} RETURNING id"))?
+        .query_row(row.params().as_slice(), |r| r.get(0))?;
     // Any host may dispatch it: wake them when it commits (issue 18).
     super::postgres::notify_work(conn)?;
     Ok(id)
@@ -65,19 +53,53 @@ pub fn append_later(
     cause: Option<Cause>,
 ) -> crate::store::sql::Result<()> {
     conn.lock_workspace(workspace)?;
-    conn.execute_later(
-        INSERT_EVENT,
-        params![
+    let row = EventRow::new(workspace, kind, payload, source, case_id, cause);
+    conn.execute_later(INSERT_EVENT, row.params().as_slice())?;
+    super::postgres::notify_work(conn)
+}
+
+/// An event's row, as [`INSERT_EVENT`] binds it.
+struct EventRow<'a> {
+    workspace: &'a str,
+    kind: &'a str,
+    payload: String,
+    source: &'a str,
+    case_id: Option<i64>,
+    depth: i64,
+    run: Option<i64>,
+}
+
+impl<'a> EventRow<'a> {
+    fn new(
+        workspace: &'a str,
+        kind: &'a str,
+        payload: &serde_json::Value,
+        source: &'a str,
+        case_id: Option<i64>,
+        cause: Option<Cause>,
+    ) -> Self {
+        EventRow {
             workspace,
             kind,
-            payload.to_string(),
+            payload: payload.to_string(),
             source,
             case_id,
-            cause.map_or(0, |c| c.depth),
-            cause.map(|c| c.run)
-        ],
-    )?;
-    super::postgres::notify_work(conn)
+            depth: cause.map_or(0, |c| i64::from(c.depth)),
+            run: cause.map(|c| c.run),
+        }
+    }
+
+    fn params(&self) -> [&dyn ToSql; 7] {
+        [
+            &self.workspace,
+            &self.kind,
+            &self.payload,
+            &self.source,
+            &self.case_id,
+            &self.depth,
+            &self.run,
+        ]
+    }
 }
 
 /// The insert of an event, under its workspace's lock: a workspace's events commit in the

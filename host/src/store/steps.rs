@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::store::sql::params;
+use crate::store::sql::{ToSql, params};
 
 use super::Db;
 
@@ -74,24 +74,11 @@ pub fn record_in(
     tx: &crate::store::sql::Connection,
     rec: &ExecutionRecord<'_>,
 ) -> crate::store::sql::Result<i64> {
-    let exec = rec.execution;
-    let (status, kind, error, output) = row_of(exec);
+    let row = Row::of(rec);
     let id = tx
         .prepare_cached(&format!("{INSERT_EXECUTION} RETURNING id"))?
-        .query_row(
-            params![
-                rec.workspace,
-                rec.principal,
-                rec.component,
-                rec.digest,
-                status,
-                kind,
-                error,
-                output,
-                micros(exec.duration()),
-            ],
-            |r| r.get::<i64>(0),
-        )?;
+        .query_row(row.params(&[]).as_slice(), |r| r.get::<i64>(0))?;
+    let exec = rec.execution;
     insert_logs(tx, id, exec)?;
     let source = format!("step-execution:{id}");
     for (kind, payload) in exec.published_events() {
@@ -107,25 +94,11 @@ pub fn record_without_id(
     tx: &crate::store::sql::Connection,
     rec: &ExecutionRecord<'_>,
 ) -> crate::store::sql::Result<()> {
-    let exec = rec.execution;
-    if exec.log_lines().next().is_some() || exec.published_events().next().is_some() {
+    if names_itself(rec) {
         return record_in(tx, rec).map(drop);
     }
-    let (status, kind, error, output) = row_of(exec);
-    tx.execute_later(
-        INSERT_EXECUTION,
-        params![
-            rec.workspace,
-            rec.principal,
-            rec.component,
-            rec.digest,
-            status,
-            kind,
-            error,
-            output,
-            micros(exec.duration()),
-        ],
-    )
+    let row = Row::of(rec);
+    tx.execute_later(INSERT_EXECUTION, row.params(&[]).as_slice())
 }
 
 /// For a journal entry written with its execution: an execution with no log lines and no
@@ -140,29 +113,16 @@ pub fn record_later_unless_journaled(
     run: i64,
     key: &str,
 ) -> crate::store::sql::Result<bool> {
-    let exec = rec.execution;
-    if exec.log_lines().next().is_some() || exec.published_events().next().is_some() {
+    if names_itself(rec) {
         return Ok(false);
     }
-    let (status, kind, error, output) = row_of(exec);
+    let row = Row::of(rec);
     tx.execute_later(
         "INSERT INTO step_executions
             (workspace, principal, component, digest, status, failure_kind, error, output, duration_us)
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
          WHERE NOT EXISTS (SELECT 1 FROM run_steps WHERE run_id = ?10 AND step_key = ?11)",
-        params![
-            rec.workspace,
-            rec.principal,
-            rec.component,
-            rec.digest,
-            status,
-            kind,
-            error,
-            output,
-            micros(exec.duration()),
-            run,
-            key,
-        ],
+        row.params(&[&run, &key]).as_slice(),
     )?;
     Ok(true)
 }
@@ -172,24 +132,56 @@ const INSERT_EXECUTION: &str = "INSERT INTO step_executions
             (workspace, principal, component, digest, status, failure_kind, error, output, duration_us)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
-/// An execution's status, failure kind, error and output columns.
-fn row_of(
-    exec: &dyn RecordedExecution,
-) -> (
-    &'static str,
-    Option<&'static str>,
-    Option<String>,
-    Option<String>,
-) {
-    match exec.outcome() {
-        Ok(value) => ("succeeded", None, None, Some(value.to_string())),
-        Err((kind, message)) => ("failed", Some(kind), Some(message), None),
-    }
+/// Whether other rows name the execution's (its log lines, its events' source): its insert
+/// must return its id.
+fn names_itself(rec: &ExecutionRecord<'_>) -> bool {
+    let exec = rec.execution;
+    exec.log_lines().next().is_some() || exec.published_events().next().is_some()
 }
 
-/// `d` in microseconds, saturating.
-fn micros(d: Duration) -> i64 {
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+/// An execution's row, as its insert binds it.
+struct Row<'a> {
+    rec: &'a ExecutionRecord<'a>,
+    status: &'static str,
+    kind: Option<&'static str>,
+    error: Option<String>,
+    output: Option<String>,
+    micros: i64,
+}
+
+impl<'a> Row<'a> {
+    fn of(rec: &'a ExecutionRecord<'a>) -> Row<'a> {
+        let exec = rec.execution;
+        let (status, kind, error, output) = match exec.outcome() {
+            Ok(value) => ("succeeded", None, None, Some(value.to_string())),
+            Err((kind, message)) => ("failed", Some(kind), Some(message), None),
+        };
+        Row {
+            rec,
+            status,
+            kind,
+            error,
+            output,
+            micros: i64::try_from(exec.duration().as_micros()).unwrap_or(i64::MAX),
+        }
+    }
+
+    /// The nine columns' parameters, then `more`.
+    fn params<'p>(&'p self, more: &[&'p dyn ToSql]) -> Vec<&'p dyn ToSql> {
+        let mut params: Vec<&dyn ToSql> = vec![
+            &self.rec.workspace,
+            &self.rec.principal,
+            &self.rec.component,
+            &self.rec.digest,
+            &self.status,
+            &self.kind,
+            &self.error,
+            &self.output,
+            &self.micros,
+        ];
+        params.extend_from_slice(more);
+        params
+    }
 }
 
 fn insert_logs(
