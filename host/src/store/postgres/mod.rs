@@ -1,7 +1,8 @@
-//! PostgreSQL storage (issue 18): connecting, the versioned PostgreSQL schema (the twin of
-//! the SQLite migrations), and copying a whole SQLite database into PostgreSQL
-//! (`flowhost db migrate --to`). The services do not run on PostgreSQL yet: this is what the
-//! store port will stand on. All PostgreSQL SQL lives here, in the store layer.
+//! PostgreSQL storage (issue 18): connecting (the blocking client for migrations, the copy
+//! and listening; the facade's pipelined sessions, `session.rs`), the versioned PostgreSQL
+//! schema (the twin of the SQLite migrations), what several hosts share (`peer.rs`), and
+//! copying a whole SQLite database into PostgreSQL (`flowhost db migrate --to`). The services
+//! reach PostgreSQL only through the storage facade (`store::sql`).
 
 mod copy;
 mod peer;
