@@ -95,6 +95,22 @@ impl Env {
         serde_json::from_slice(&out.stdout).expect("JSON output")
     }
 
+    /// Writes `definition` to `NAME.json` and publishes it as the Owner, with the sample
+    /// steps.
+    fn publish_flow(&self, name: &str, definition: &Value) {
+        let flow = self.dir.path().join(format!("{name}.json"));
+        std::fs::write(&flow, definition.to_string()).expect("flow");
+        self.ok(&[
+            "workflows",
+            "publish",
+            flow.to_str().expect("utf-8"),
+            "--as",
+            OWNER,
+            "--steps",
+            &steps_dir(),
+        ]);
+    }
+
     fn sso_login(&self, idp: &str, email: &str, group: &str) {
         let claims = format!(r#"{{"email":"{email}","groups":["{group}"]}}"#);
         self.ok(&["sso", "login", "--idp", idp, "--claims", &claims]);
@@ -891,10 +907,9 @@ fn validation_refuses_references_in_form_started_flows_and_runs_refuse_mixed_arr
 fn a_flows_failure_shows_its_message_only_to_who_may_see_what_the_run_saw() {
     let env = Env::new();
     let steps = steps_dir();
-    let flow = env.dir.path().join("leaky.json");
-    std::fs::write(
-        &flow,
-        serde_json::json!({
+    env.publish_flow(
+        "leaky",
+        &serde_json::json!({
             "name": "leaky", "workspace": "mssp-soc", "run_as": OWNER,
             "trigger": { "on": "interaction", "interaction": {
                 "title": "Leaky", "form": { "fields": [{ "name": "n", "type": "text" }] } } },
@@ -903,19 +918,8 @@ fn a_flows_failure_shows_its_message_only_to_who_may_see_what_the_run_saw() {
                 { "id": "each", "loop": { "over": "$.steps.read" },
                   "do": [{ "id": "x", "uses": "step:echo", "with": {} }] }
             ]
-        })
-        .to_string(),
-    )
-    .expect("flow");
-    env.ok(&[
-        "workflows",
-        "publish",
-        flow.to_str().expect("utf-8"),
-        "--as",
-        OWNER,
-        "--steps",
-        &steps,
-    ]);
+        }),
+    );
     let start = |who: &str| {
         env.cli(&[
             "interact",
@@ -1055,27 +1059,15 @@ fn a_flows_live_trace_does_not_count_its_loop_iterations() {
     let steps = steps_dir();
     // Publishes flow `name` (one text field) with `vars` and `steps`, as the Owner.
     let publish = |name: &str, vars: serde_json::Value, body: serde_json::Value| {
-        let flow = env.dir.path().join(format!("{name}.json"));
-        std::fs::write(
-            &flow,
-            serde_json::json!({
+        env.publish_flow(
+            name,
+            &serde_json::json!({
                 "name": name, "workspace": "mssp-soc", "run_as": OWNER, "vars": vars,
                 "trigger": { "on": "interaction", "interaction": {
                     "title": name, "form": { "fields": [{ "name": "n", "type": "text" }] } } },
                 "steps": body
-            })
-            .to_string(),
-        )
-        .expect("flow");
-        env.ok(&[
-            "workflows",
-            "publish",
-            flow.to_str().expect("utf-8"),
-            "--as",
-            OWNER,
-            "--steps",
-            &steps,
-        ]);
+            }),
+        );
     };
     // Starts flow `name` as the operator; what it printed.
     let start = |name: &str| {
@@ -1135,28 +1127,16 @@ fn a_flows_live_trace_does_not_count_its_loop_iterations() {
 fn an_interaction_flow_is_not_run_by_hand_with_a_forged_event() {
     let env = Env::new();
     let steps = steps_dir();
-    let flow = env.dir.path().join("approve.json");
-    std::fs::write(
-        &flow,
-        serde_json::json!({
+    env.publish_flow(
+        "approve",
+        &serde_json::json!({
             "name": "approve", "workspace": "mssp-soc", "run_as": OWNER,
             "trigger": { "on": "interaction", "interaction": {
                 "title": "Approve", "form": { "fields": [{ "name": "n", "type": "text" }] },
                 "access": { "workspace_users": { "emails": [OWNER] } } } },
             "steps": [{ "id": "who", "uses": "step:echo", "with": { "by": "$.event.responder" } }]
-        })
-        .to_string(),
-    )
-    .expect("flow");
-    env.ok(&[
-        "workflows",
-        "publish",
-        flow.to_str().expect("utf-8"),
-        "--as",
-        OWNER,
-        "--steps",
-        &steps,
-    ]);
+        }),
+    );
     let forged =
         r#"{"kind":"interaction","responder":"olivia.owner@acme-mssp.test","values":{"n":"1"}}"#;
     let out = env.cli(&[

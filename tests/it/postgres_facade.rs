@@ -158,6 +158,20 @@ fn the_write_lock_makes_a_second_writer_wait_and_a_bounded_one_give_up() {
     second.conn().commit().expect("commit");
 }
 
+/// The server process of `db`'s connection.
+fn backend_pid(db: &Db) -> i32 {
+    db.conn()
+        .query_row("SELECT pg_backend_pid()", [], |r| r.get(0))
+        .expect("pid")
+}
+
+/// Ends server process `pid` (its session) from another session.
+fn terminate(test: &TestDb, pid: i32) {
+    test.client()
+        .execute("SELECT pg_terminate_backend($1)", &[&pid])
+        .expect("terminate");
+}
+
 /// The organizations named `name`.
 fn count_named(db: &Db, name: &str) -> i64 {
     db.conn()
@@ -257,9 +271,7 @@ fn a_deferred_write_is_done_in_order_and_its_failure_is_the_senders() {
 fn a_deferred_statement_of_a_transaction_lost_with_its_session_is_never_sent() {
     let (test, db) = fresh();
     let conn = db.conn();
-    let pid: i32 = conn
-        .query_row("SELECT pg_backend_pid()", [], |r| r.get(0))
-        .expect("pid");
+    let pid = backend_pid(&db);
     // Prepared already: the next one goes straight to sending what waits before it.
     conn.query_row("SELECT 1", [], |r| r.get::<i64>(0))
         .expect("prepared");
@@ -272,9 +284,7 @@ fn a_deferred_statement_of_a_transaction_lost_with_its_session_is_never_sent() {
         ["stale"],
     )
     .expect("deferred");
-    test.client()
-        .execute("SELECT pg_terminate_backend($1)", &[&pid])
-        .expect("terminate");
+    terminate(&test, pid);
     let err = conn
         .query_row("SELECT 1", [], |r| r.get::<i64>(0))
         .expect_err("the session is gone");
@@ -300,14 +310,8 @@ fn a_deferred_statement_of_a_transaction_lost_with_its_session_is_never_sent() {
 #[test]
 fn a_transaction_begun_on_a_dropped_session_goes_through_on_a_new_one() {
     let (test, db) = fresh();
-    let pid: i32 = db
-        .conn()
-        .query_row("SELECT pg_backend_pid()", [], |r| r.get(0))
-        .expect("pid");
-    let mut admin = test.client();
-    admin
-        .execute("SELECT pg_terminate_backend($1)", &[&pid])
-        .expect("terminate");
+    let pid = backend_pid(&db);
+    terminate(&test, pid);
     // Let the server's termination reach the client's socket.
     std::thread::sleep(std::time::Duration::from_millis(200));
     let conn = db.conn();
@@ -319,10 +323,7 @@ fn a_transaction_begun_on_a_dropped_session_goes_through_on_a_new_one() {
     .expect("sent on a new session");
     conn.commit().expect("commit");
     assert_eq!(count_named(&db, "on a new session"), 1);
-    let new_pid: i32 = db
-        .conn()
-        .query_row("SELECT pg_backend_pid()", [], |r| r.get(0))
-        .expect("pid");
+    let new_pid = backend_pid(&db);
     assert_ne!(new_pid, pid);
 }
 
@@ -331,18 +332,12 @@ fn a_transaction_begun_on_a_dropped_session_goes_through_on_a_new_one() {
 #[test]
 fn a_dropped_connection_fails_as_infrastructure_and_is_opened_again() {
     let (test, db) = fresh();
-    let pid: i32 = db
-        .conn()
-        .query_row("SELECT pg_backend_pid()", [], |r| r.get(0))
-        .expect("pid");
+    let pid = backend_pid(&db);
     db.conn().begin(Begin::Leased).expect("begin");
     db.conn()
         .execute("INSERT INTO organizations (name) VALUES ('lost')", [])
         .expect("sent");
-    let mut admin = test.client();
-    admin
-        .execute("SELECT pg_terminate_backend($1)", &[&pid])
-        .expect("terminate");
+    terminate(&test, pid);
     let err = db
         .conn()
         .query_row("SELECT 1", [], |r| r.get::<i64>(0))

@@ -202,7 +202,7 @@ impl Platform {
             store::timeline(tx, id, &actor, "created", &json!({ "access_mode": mode_name(mode), "collaborators": collaborators }))?;
             audit::record(tx, &Actor::Principal(&caller.principal), &caller.workspace, "case.create", &record.id,
                 json!({ "access_mode": mode_name(mode), "collaborators": collaborators, "severity": record.severity }))?;
-            events::append_later(tx, &caller.workspace, "case_created", &json!({ "case": record }), &format!("case-service:{actor}"), Some(id), caller.cause)?;
+            events::append(tx, &caller.workspace, "case_created", &json!({ "case": record }), &format!("case-service:{actor}"), Some(id), caller.cause)?;
             Ok(record)
         })
     }
@@ -442,14 +442,14 @@ impl Platform {
             if old_mode != new_mode {
                 changes.push("access_mode");
                 let payload = json!({ "case": record, "before": mode_name(old_mode), "after": mode_name(new_mode) });
-                events::append_later(tx, &caller.workspace, "case_access_mode_updated", &payload, &source, Some(before.id), caller.cause)?;
+                events::append(tx, &caller.workspace, "case_access_mode_updated", &payload, &source, Some(before.id), caller.cause)?;
             }
             if !added.is_empty() || !removed.is_empty() {
                 changes.push("collaborators");
                 let payload = json!({ "case": record, "added": added, "removed": removed });
-                events::append_later(tx, &caller.workspace, "case_collaborators_list_updated", &payload, &source, Some(before.id), caller.cause)?;
+                events::append(tx, &caller.workspace, "case_collaborators_list_updated", &payload, &source, Some(before.id), caller.cause)?;
             }
-            events::append_later(tx, &caller.workspace, "case_updated", &json!({ "case": record, "changes": changes }), &source, Some(before.id), caller.cause)?;
+            events::append(tx, &caller.workspace, "case_updated", &json!({ "case": record, "changes": changes }), &source, Some(before.id), caller.cause)?;
             answer(before.id, after)
         })
     }

@@ -21,29 +21,9 @@ pub struct StoredEvent {
 }
 
 /// Appends an event; call it inside the transaction of the change it reports. `cause` is the
-/// run that caused it, if any (its depth bounds event chains, SPEC WF-9). Its id.
+/// run that caused it, if any (its depth bounds event chains, SPEC WF-9). Nobody needs its
+/// id: it goes out with the transaction's next round trip ([`Connection::execute_later`]).
 pub fn append(
-    conn: &Connection,
-    workspace: &str,
-    kind: &str,
-    payload: &serde_json::Value,
-    source: &str,
-    case_id: Option<i64>,
-    cause: Option<Cause>,
-) -> crate::store::sql::Result<i64> {
-    conn.lock_workspace(workspace)?;
-    let row = EventRow::new(workspace, kind, payload, source, case_id, cause);
-    let id = conn
-        .prepare_cached(&format!("{INSERT_EVENT} RETURNING id"))?
-        .query_row(row.params().as_slice(), |r| r.get(0))?;
-    // Any host may dispatch it: wake them when it commits (issue 18).
-    super::postgres::notify_work(conn)?;
-    Ok(id)
-}
-
-/// [`append`] for a caller that needs no id: sent with the transaction's next round trip
-/// ([`Connection::execute_later`]).
-pub fn append_later(
     conn: &Connection,
     workspace: &str,
     kind: &str,
@@ -55,6 +35,7 @@ pub fn append_later(
     conn.lock_workspace(workspace)?;
     let row = EventRow::new(workspace, kind, payload, source, case_id, cause);
     conn.execute_later(INSERT_EVENT, row.params().as_slice())?;
+    // Any host may dispatch it: wake them when it commits (issue 18).
     super::postgres::notify_work(conn)
 }
 

@@ -76,13 +76,13 @@ pub fn record_in(
 ) -> crate::store::sql::Result<i64> {
     let row = Row::of(rec);
     let id = tx
-        .prepare_cached(&format!("{INSERT_EXECUTION} RETURNING id"))?
+        .prepare_cached(INSERT_EXECUTION_RETURNING_ID)?
         .query_row(row.params(&[]).as_slice(), |r| r.get::<i64>(0))?;
     let exec = rec.execution;
     insert_logs(tx, id, exec)?;
     let source = format!("step-execution:{id}");
     for (kind, payload) in exec.published_events() {
-        super::events::append_later(tx, rec.workspace, kind, payload, &source, None, rec.cause)?;
+        super::events::append(tx, rec.workspace, kind, payload, &source, None, rec.cause)?;
     }
     Ok(id)
 }
@@ -127,10 +127,20 @@ pub fn record_later_unless_journaled(
     Ok(true)
 }
 
-/// The insert of an execution's row.
-const INSERT_EXECUTION: &str = "INSERT INTO step_executions
+/// The insert of an execution's row, whose text both forms share.
+macro_rules! insert_execution {
+    () => {
+        "INSERT INTO step_executions
             (workspace, principal, component, digest, status, failure_kind, error, output, duration_us)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    };
+}
+
+/// The insert of an execution's row.
+const INSERT_EXECUTION: &str = insert_execution!();
+
+/// [`INSERT_EXECUTION`], answering with the row's id.
+const INSERT_EXECUTION_RETURNING_ID: &str = concat!(insert_execution!(), " RETURNING id");
 
 /// Whether other rows name the execution's (its log lines, its events' source): its insert
 /// must return its id.

@@ -120,10 +120,7 @@ impl PgConn {
     /// A session with the server at `url`, after running `setup` (settings every session of
     /// this connection needs; run again on a new session).
     pub(super) fn open(url: &str, setup: &str) -> Result<Self> {
-        let session = Session::open(url).map_err(|e| Error::Reconnect(e.to_string()))?;
-        session
-            .block_on(session.client().batch_execute(setup))
-            .map_err(Error::Postgres)?;
+        let session = connect(url, setup)?;
         Ok(Self {
             session: RefCell::new(session),
             url: url.to_owned(),
@@ -159,11 +156,8 @@ impl PgConn {
         }
         let closed = self.broken.get() || self.session.borrow().is_closed();
         if closed && unsent {
-            let fresh = Session::open(&self.url).map_err(|e| Error::Reconnect(e.to_string()))?;
-            fresh
-                .block_on(fresh.client().batch_execute(&self.setup))
-                .map_err(|e| Error::Reconnect(e.to_string()))?;
-            *self.session.borrow_mut() = fresh;
+            *self.session.borrow_mut() =
+                connect(&self.url, &self.setup).map_err(|e| Error::Reconnect(e.to_string()))?;
             self.statements.borrow_mut().clear();
             self.broken.set(false);
         }
@@ -516,6 +510,15 @@ impl PgConn {
             Error::Postgres(e)
         })
     }
+}
+
+/// A session with the server at `url`, after running `setup` on it.
+fn connect(url: &str, setup: &str) -> Result<Session> {
+    let session = Session::open(url).map_err(|e| Error::Reconnect(e.to_string()))?;
+    session
+        .block_on(session.client().batch_execute(setup))
+        .map_err(Error::Postgres)?;
+    Ok(session)
 }
 
 /// `request` on `client`, as a call to send with others.

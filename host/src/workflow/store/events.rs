@@ -287,19 +287,23 @@ mod tests {
     use crate::platform::Platform;
     use crate::store::Db;
 
+    /// Appends an event of `kind` to `ws`; its id.
+    fn append(p: &Platform, ws: &str, kind: &str) -> i64 {
+        p.transact(|tx| {
+            crate::store::events::append(tx, ws, kind, &Value::Null, "test", None, None)
+                .map_err(internal)?;
+            tx.query_row("SELECT max(id) FROM events", [], |r| r.get(0))
+                .map_err(internal)
+        })
+        .expect("event")
+    }
+
     /// A claim that read its event before another process set it aside dispatches nothing:
     /// the claim's own condition, not the earlier read, decides.
     #[test]
     fn an_event_set_aside_after_it_was_read_is_not_claimed() {
         let p = Platform::new(Db::open_in_memory().expect("db")).expect("platform");
-        let append = |kind: &str| {
-            p.transact(|tx| {
-                crate::store::events::append(tx, "soc", kind, &Value::Null, "test", None, None)
-                    .map_err(internal)
-            })
-            .expect("event")
-        };
-        let (first, second) = (append("first"), append("second"));
+        let (first, second) = (append(&p, "soc", "first"), append(&p, "soc", "second"));
         let read = |p: &Platform| match next_pending(p.db().conn(), None, "").expect("read") {
             Some(Next::Event(event)) => event.id,
             _ => panic!("an event is pending"),
@@ -326,15 +330,8 @@ mod tests {
     #[test]
     fn workspaces_take_turns_each_with_its_oldest_event() {
         let p = Platform::new(Db::open_in_memory().expect("db")).expect("platform");
-        let append = |ws: &str| {
-            p.transact(|tx| {
-                crate::store::events::append(tx, ws, "flood", &Value::Null, "test", None, None)
-                    .map_err(internal)
-            })
-            .expect("event")
-        };
-        let flood: Vec<i64> = (0..3).map(|_| append("attacker")).collect();
-        let theirs = append("customer");
+        let flood: Vec<i64> = (0..3).map(|_| append(&p, "attacker", "flood")).collect();
+        let theirs = append(&p, "customer", "flood");
         let mut turn = String::new();
         let mut order = Vec::new();
         loop {
@@ -352,8 +349,8 @@ mod tests {
         }
         assert_eq!(order, [flood[0], theirs, flood[1], flood[2]]);
         // One workspace named: its own events, oldest first, whatever the turn.
-        let mine: Vec<i64> = (0..2).map(|_| append("customer")).collect();
-        append("attacker");
+        let mine: Vec<i64> = (0..2).map(|_| append(&p, "customer", "flood")).collect();
+        append(&p, "attacker", "flood");
         let next =
             |turn: &str| match next_pending(p.db().conn(), Some("customer"), turn).expect("read") {
                 Some(Next::Event(event)) => event.id,
@@ -387,12 +384,7 @@ mod tests {
     #[test]
     fn an_event_set_aside_twice_keeps_its_first_reason() {
         let p = Platform::new(Db::open_in_memory().expect("db")).expect("platform");
-        let id = p
-            .transact(|tx| {
-                crate::store::events::append(tx, "soc", "first", &Value::Null, "test", None, None)
-                    .map_err(internal)
-            })
-            .expect("event");
+        let id = append(&p, "soc", "first");
         for why in ["first reason", "second reason"] {
             p.transact(|tx| quarantine(tx, id, why))
                 .expect("quarantine");
