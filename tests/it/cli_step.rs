@@ -2,7 +2,7 @@
 
 use crate::common;
 
-use common::{HOSTILE, NOTIFY, flowhost};
+use common::{ECHO, HOSTILE, NOTIFY, flowhost};
 
 #[test]
 fn step_run_prints_json_and_stores_logs_and_events() {
@@ -193,4 +193,134 @@ fn step_run_as_an_outsider_records_nothing_in_that_workspace() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(executions("mssp-soc"), 1, "a member's run is recorded");
+}
+
+/// A component made to be costly to compile: one function, a loop over `branches` `if`s
+/// with `locals` locals live across all of them (the register allocator's work grows with
+/// their product: 20,000 × 2,000 is 315 KB that took 13 s of CPU and 870 MB to compile in a
+/// debug build). It exports nothing, so once compiled it is refused as no step.
+fn costly_to_compile(branches: u32, locals: u32) -> Vec<u8> {
+    fn leb(mut n: u32, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    fn section(id: u8, payload: &[u8], out: &mut Vec<u8>) {
+        out.push(id);
+        leb(u32::try_from(payload.len()).expect("small"), out);
+        out.extend_from_slice(payload);
+    }
+    let mut body = Vec::new();
+    leb(1, &mut body);
+    leb(locals, &mut body);
+    body.push(0x7f); // i32
+    body.extend([0x03, 0x40]); // loop
+    for i in 0..branches {
+        let (a, b, c) = (i % locals, (i * 7 + 3) % locals, (i * 13 + 5) % locals);
+        for (op, local) in [(0x20, a), (0x20, b)] {
+            body.push(op); // local.get
+            leb(local, &mut body);
+        }
+        body.push(0x6a); // i32.add
+        body.push(0x21); // local.set c
+        leb(c, &mut body);
+        body.push(0x20); // local.get c; if; end
+        leb(c, &mut body);
+        body.extend([0x04, 0x40, 0x0b]);
+    }
+    body.extend([0x20, 0x00, 0x0d, 0x00, 0x0b, 0x0b]); // br_if 0 on local 0; end; end
+    let mut code = Vec::new();
+    leb(1, &mut code);
+    leb(u32::try_from(body.len()).expect("small"), &mut code);
+    code.extend(body);
+    let mut module = b"\0asm\x01\0\0\0".to_vec();
+    section(1, &[0x01, 0x60, 0x00, 0x00], &mut module); // one type: [] -> []
+    section(3, &[0x01, 0x00], &mut module); // one function of it
+    section(10, &code, &mut module);
+    let mut component = b"\0asm\x0d\0\x01\0".to_vec();
+    section(1, &module, &mut component); // a core module
+    component
+}
+
+/// A component costly to compile is compiled in a child process of the host under limits of
+/// CPU time and memory (`wasm/compiler.rs`): past them the step fails, naming the limit and
+/// the file, and the host carries on (it used to compile with its own memory: a few MB more
+/// of such a component took the machine's memory and the host with it).
+#[test]
+fn a_component_costly_to_compile_is_refused_at_the_compilers_limits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("state/flowhost.db");
+    let bomb = dir.path().join("bomb.wasm");
+    std::fs::write(&bomb, costly_to_compile(20_000, 2_000)).expect("write");
+    let bomb_arg = bomb.to_str().expect("utf-8");
+    let step_run = |env: (&str, &str), step: &str| {
+        std::process::Command::new(common::flowhost_bin())
+            .env(env.0, env.1)
+            .current_dir(dir.path())
+            .arg("--db")
+            .arg(common::db_arg(&db))
+            .args(["step", "run", step])
+            .output()
+            .expect("flowhost runs")
+    };
+    for (limit, expected) in [
+        (
+            ("FLOWHOST_COMPILE_CPU_SECONDS", "1"),
+            "compiling it takes more than 1 s of CPU",
+        ),
+        (
+            ("FLOWHOST_COMPILE_MEMORY_MB", "128"),
+            "compiling it takes more than 128 MiB of memory",
+        ),
+    ] {
+        let out = step_run(limit, bomb_arg);
+        let text = common::text(&out);
+        assert_eq!(out.status.code(), Some(2), "{limit:?}: {text}");
+        assert!(text.contains(expected), "{limit:?}: {text}");
+        assert!(text.contains("bomb.wasm"), "{text}");
+    }
+    // A limit that is not a number is refused, naming it, before anything runs.
+    let out = step_run(("FLOWHOST_COMPILE_CPU_SECONDS", "soon"), bomb_arg);
+    let text = common::text(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("FLOWHOST_COMPILE_CPU_SECONDS=\"soon\""),
+        "{text}"
+    );
+    // Within the limits such a component compiles (in the child): only its missing export
+    // is refused.
+    let small = dir.path().join("small.wasm");
+    std::fs::write(&small, costly_to_compile(200, 20)).expect("write");
+    let out = step_run(
+        ("FLOWHOST_COMPILE_CPU_SECONDS", "60"),
+        small.to_str().expect("utf-8"),
+    );
+    let text = common::text(&out);
+    assert!(
+        text.contains("not a `flowhost:step/step` component"),
+        "{text}"
+    );
+    // And a real step, compiled in the child, runs in the host.
+    let out = std::process::Command::new(common::flowhost_bin())
+        .current_dir(dir.path())
+        .arg("--db")
+        .arg(common::db_arg(&db))
+        .args([
+            "step",
+            "run",
+            ECHO,
+            "--input",
+            r#"{"compiled":"elsewhere"}"#,
+        ])
+        .output()
+        .expect("flowhost runs");
+    let text = common::text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("\"elsewhere\""), "{text}");
 }

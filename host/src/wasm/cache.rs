@@ -30,6 +30,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use super::compiler::CompileError;
 use stamp::{Identity, Stamp};
 
 /// Where a component came from on this load.
@@ -102,7 +103,11 @@ impl ComponentCache {
         let artifact = self.artifact(dir, digest);
         let meta = fs::metadata(&artifact).ok()?;
         let stamp_path = stamp::beside(&artifact);
-        if verified(&artifact, &meta, &stamp_path) {
+        // No stamp: being written (`store` writes it last), or left so by a crash; the next
+        // compile of the component replaces it. Either way it is not loaded, nor removed
+        // under the writer.
+        let stamp = Stamp::read(&stamp_path)?;
+        if verified(&artifact, &meta, &stamp_path, &stamp) {
             // SAFETY: the file is byte for byte what `compile` wrote from a component this
             // engine compiled (checked against the SHA-256 recorded then, or unchanged in
             // identity since it was), in the host's own data directory, which is as trusted
@@ -112,26 +117,24 @@ impl ComponentCache {
                 return Some(component);
             }
         }
-        // Damaged, unstamped or from another format: never load it again.
+        // Damaged or from another format: never load it again.
         let _ = fs::remove_file(&artifact);
         let _ = fs::remove_file(&stamp_path);
         None
     }
 
-    /// Compiles `bytes` (the component with `digest`) and writes its artifact, when the cache
-    /// has a directory.
+    /// Compiles `bytes` (the component with `digest`), where [`super::compiler`] says, and
+    /// writes its artifact, when the cache has a directory.
     pub fn compile(
         &self,
         engine: &Engine,
         digest: &str,
         bytes: &[u8],
-    ) -> anyhow::Result<Component> {
-        let component = Component::new(engine, bytes)?;
+    ) -> Result<Component, CompileError> {
+        let (component, code) = super::compiler::compile(engine, bytes)?;
         // A cache that cannot be written (or a component that cannot be serialized for it)
         // only costs speed: the step still runs, and its component is not taken for broken.
-        if let Some(dir) = &self.dir
-            && let Ok(code) = component.serialize()
-        {
+        if let (Some(dir), Some(code)) = (&self.dir, code) {
             let _ = store(dir, &self.artifact(dir, digest), &code);
         }
         Ok(component)
@@ -141,10 +144,7 @@ impl ComponentCache {
 /// Whether the artifact (identity `meta`) matches its stamp: by identity when the stamp
 /// vouches for it, else by reading and hashing it, after which the stamp vouches for this
 /// identity.
-fn verified(artifact: &Path, meta: &fs::Metadata, stamp_path: &Path) -> bool {
-    let Some(stamp) = Stamp::read(stamp_path) else {
-        return false;
-    };
+fn verified(artifact: &Path, meta: &fs::Metadata, stamp_path: &Path, stamp: &Stamp) -> bool {
     let identity = Identity::of(meta);
     if stamp.verified == Some(identity) {
         return true;

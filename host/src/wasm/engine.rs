@@ -82,6 +82,13 @@ pub fn build_engine(settings: &EngineSettings) -> anyhow::Result<(Engine, Alloca
     finish(Engine::new(&base_config())?, Allocator::OnDemand { reason })
 }
 
+/// An engine that only compiles (a compiling child, `compiler.rs`): the settings code
+/// generation depends on, no allocator of instances and no epoch ticker. What it compiles
+/// loads into either engine of [`build_engine`] (the allocator is not part of an artifact).
+pub(crate) fn compiling_engine() -> anyhow::Result<Engine> {
+    Ok(Engine::new(&base_config())?)
+}
+
 fn finish(engine: Engine, allocator: Allocator) -> anyhow::Result<(Engine, Allocator)> {
     start_epoch_ticker(&engine)?;
     Ok((engine, allocator))

@@ -17,6 +17,7 @@ use crate::store::RecordedExecution;
 use super::async_abi;
 use super::bindings::{Step, StepError, StepPre};
 use super::cache::{CacheOutcome, ComponentCache, content_digest};
+use super::compiler::CompileError;
 use super::engine::{self, Allocator, EngineSettings};
 use super::failure::StepFailure;
 use super::limits::StepLimits;
@@ -91,12 +92,14 @@ pub struct StepRuntime {
     /// Why components that did not compile or link (by digest) did not: the same bytes fail
     /// the same way, so a broken or hostile component costs one compile, not one per run.
     failed: Mutex<HashMap<String, String>>,
-    /// Held while a component is deserialized or compiled and linked: one at a time per
-    /// process. Runs that start together on a new component waited for none of each other,
-    /// and each compiled it (a hostile step's large component, eight times over on two
-    /// cores; hostile-step review); now the first compiles and the others find its result.
-    /// A compile already uses every core.
+    /// Held while a cached component is mapped and linked: one at a time per process.
     loading: Mutex<()>,
+    /// Held while a component is compiled and linked: one at a time per process. Runs that
+    /// start together on a new component waited for none of each other, and each compiled it
+    /// (a hostile step's large component, eight times over on two cores; hostile-step
+    /// review); now the first compiles and the others find its result. A compile already
+    /// uses every core.
+    compiling: Mutex<()>,
     /// Instance slots shared between workspaces (`slots.rs`).
     slots: super::slots::Slots,
 }
@@ -108,6 +111,9 @@ const FAILED_KEPT: usize = 256;
 enum NotLoaded {
     /// Its file could not be read (perhaps for now): tried again next time.
     Unreadable(super::component_file::ReadError),
+    /// The machine failed it (no compiler process, a deadline on a busy machine): tried again
+    /// next time.
+    ForNow(String),
     /// Its bytes do not compile or link: the same bytes never will.
     Broken { digest: String, why: String },
 }
@@ -127,6 +133,11 @@ fn unread(path: &Path, e: super::component_file::ReadError) -> StepFailure {
             message: e.why,
         }
     }
+}
+
+/// Takes a lock that guards no data (a turn), whoever panicked while holding it.
+fn lock(turn: &Mutex<()>) -> std::sync::MutexGuard<'_, ()> {
+    turn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Size and modification time of a component file when it was loaded.
@@ -152,6 +163,7 @@ impl StepRuntime {
             by_path: Mutex::new(HashMap::new()),
             failed: Mutex::new(HashMap::new()),
             loading: Mutex::new(()),
+            compiling: Mutex::new(()),
             slots: super::slots::Slots::new(
                 settings.pool_instances as usize,
                 super::slots::SLOT_WAIT,
@@ -206,96 +218,127 @@ impl StepRuntime {
                     .insert(path.to_owned(), (stamp, step.clone()));
             }
         };
-        if let Some(step) = self.lock_loaded().get(&digest).cloned() {
-            remember(&step);
-            return Ok(step);
+        if let Some(known) = self.known(&digest) {
+            return known.inspect(&remember).map_err(load_error);
         }
-        if let Some(why) = self.lock_failed().get(&digest).cloned() {
-            return Err(load_error(why));
+        // A cached artifact is mapped and linked one at a time, and without waiting for a
+        // compile (of another component: a costly one holds `compiling` for minutes). What a
+        // turn loaded is known before the turn ends: a load that waited for it finds it.
+        {
+            let _loading = lock(&self.loading);
+            if let Some(known) = self.known(&digest) {
+                return known.inspect(&remember).map_err(load_error);
+            }
+            if let Some(component) = self.cache.cached(&self.engine, &digest) {
+                let linked = self.link(path, digest, component, CacheOutcome::Hit);
+                return self.settle(path, linked).inspect(&remember);
+            }
         }
-        // One load at a time; a load that waited finds what the one before it loaded.
-        let _loading = self
-            .loading
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(step) = self.lock_loaded().get(&digest).cloned() {
-            remember(&step);
-            return Ok(step);
+        // One compile at a time.
+        let _compiling = lock(&self.compiling);
+        if let Some(known) = self.known(&digest) {
+            return known.inspect(&remember).map_err(load_error);
         }
-        if let Some(why) = self.lock_failed().get(&digest).cloned() {
-            return Err(load_error(why));
-        }
-        let step = self
-            .compile_and_link(path, digest, bytes)
-            .map_err(|failure| match failure {
-                NotLoaded::Unreadable(e) => unread(path, e),
-                NotLoaded::Broken { digest, why } => {
-                    let mut failed = self.lock_failed();
-                    if failed.len() >= FAILED_KEPT {
-                        failed.clear();
-                    }
-                    failed.insert(digest, why.clone());
-                    load_error(why)
-                }
-            })?;
-        self.lock_loaded().insert(step.digest.clone(), step.clone());
-        remember(&step);
-        Ok(step)
+        let compiled = self.compile_and_link(path, digest, bytes);
+        self.settle(path, compiled).inspect(&remember)
     }
 
-    /// The component of `digest` (whose `bytes` may have been read already) from the on-disk
-    /// cache or compiled, and linked.
+    /// Keeps what a load of the component at `path` came to: a loaded component, or why its
+    /// bytes never load.
+    fn settle(
+        &self,
+        path: &Path,
+        loaded: Result<Arc<LoadedStep>, NotLoaded>,
+    ) -> Result<Arc<LoadedStep>, StepFailure> {
+        match loaded {
+            Ok(step) => {
+                self.lock_loaded().insert(step.digest.clone(), step.clone());
+                Ok(step)
+            }
+            Err(NotLoaded::Unreadable(e)) => Err(unread(path, e)),
+            Err(NotLoaded::ForNow(why)) => Err(StepFailure::Host(format!(
+                "cannot load step `{}` for now: {why}",
+                path.display()
+            ))),
+            Err(NotLoaded::Broken { digest, why }) => {
+                let mut failed = self.lock_failed();
+                if failed.len() >= FAILED_KEPT {
+                    failed.clear();
+                }
+                failed.insert(digest, why.clone());
+                Err(StepFailure::Load {
+                    path: path.display().to_string(),
+                    message: why,
+                })
+            }
+        }
+    }
+
+    /// What this process already knows of the component with `digest`: loaded, or broken
+    /// (why).
+    fn known(&self, digest: &str) -> Option<Result<Arc<LoadedStep>, String>> {
+        if let Some(step) = self.lock_loaded().get(digest) {
+            return Some(Ok(step.clone()));
+        }
+        self.lock_failed().get(digest).cloned().map(Err)
+    }
+
+    /// The component of `digest` (whose `bytes` may have been read already) compiled, and
+    /// linked.
     fn compile_and_link(
         &self,
         path: &Path,
         digest: String,
         bytes: Option<Vec<u8>>,
     ) -> Result<Arc<LoadedStep>, NotLoaded> {
-        let broken = |digest: &String, why: String| NotLoaded::Broken {
+        // Compiling: the bytes compiled are the ones hashed for the key.
+        let (bytes, digest) = match bytes {
+            Some(bytes) => (bytes, digest),
+            None => {
+                let bytes = super::component_file::read(path).map_err(NotLoaded::Unreadable)?;
+                let digest = content_digest(&bytes);
+                (bytes, digest)
+            }
+        };
+        let broken = |why: String| NotLoaded::Broken {
             digest: digest.clone(),
             why,
         };
-        let (component, cache, digest) = match self.cache.cached(&self.engine, &digest) {
-            Some(component) => (component, CacheOutcome::Hit, digest),
-            None => {
-                // Compiling: the bytes compiled are the ones hashed for the key.
-                let (bytes, digest) = match bytes {
-                    Some(bytes) => (bytes, digest),
-                    None => {
-                        let bytes =
-                            super::component_file::read(path).map_err(NotLoaded::Unreadable)?;
-                        let digest = content_digest(&bytes);
-                        (bytes, digest)
-                    }
-                };
-                // The pool's per-module shape, under either allocator (`module_shape.rs`).
-                module_shape::check(&bytes).map_err(|e| broken(&digest, e))?;
-                let component = self
-                    .cache
-                    .compile(&self.engine, &digest, &bytes)
-                    .map_err(|e| {
-                        let why = match async_abi::async_feature(&bytes) {
-                            // SPEC ST-1: say how to rebuild, not which validator feature is off.
-                            Some(feature) => format!(
-                                "built for component-model async (it uses {feature}); {}",
-                                async_abi::REBUILD_HINT
-                            ),
-                            None => format!("not a valid component: {e:#}"),
-                        };
-                        broken(&digest, why)
-                    })?;
-                (component, CacheOutcome::Compiled, digest)
+        // The pool's per-module shape, under either allocator (`module_shape.rs`).
+        module_shape::check(&bytes).map_err(broken)?;
+        let component = match self.cache.compile(&self.engine, &digest, &bytes) {
+            Ok(component) => component,
+            Err(CompileError::Invalid(e)) => {
+                return Err(broken(match async_abi::async_feature(&bytes) {
+                    // SPEC ST-1: say how to rebuild, not which validator feature is off.
+                    Some(feature) => format!(
+                        "built for component-model async (it uses {feature}); {}",
+                        async_abi::REBUILD_HINT
+                    ),
+                    None => format!("not a valid component: {e}"),
+                }));
             }
+            Err(CompileError::TooCostly(why)) => return Err(broken(why)),
+            Err(CompileError::ForNow(why)) => return Err(NotLoaded::ForNow(why)),
         };
+        self.link(path, digest, component, CacheOutcome::Compiled)
+    }
+
+    /// `component` (of `digest`) linked against the host's interfaces.
+    fn link(
+        &self,
+        path: &Path,
+        digest: String,
+        component: wasmtime::component::Component,
+        cache: CacheOutcome,
+    ) -> Result<Arc<LoadedStep>, NotLoaded> {
         let pre = self
             .linker
             .instantiate_pre(&component)
             .and_then(StepPre::new)
-            .map_err(|e| {
-                broken(
-                    &digest,
-                    format!("not a `flowhost:step/step` component: {e:#}"),
-                )
+            .map_err(|e| NotLoaded::Broken {
+                digest: digest.clone(),
+                why: format!("not a `flowhost:step/step` component: {e:#}"),
             })?;
         Ok(Arc::new(LoadedStep {
             digest,

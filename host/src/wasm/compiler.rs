@@ -1,0 +1,327 @@
+//! Where a component is compiled: in this process, or in a child process under limits.
+//!
+//! Compiling is the one thing a step's author makes the host do before any sandbox exists:
+//! Cranelift runs over the author's bytes with the host's own CPU and memory. Its cost is not
+//! linear in the bytes: a 315 KB component (one function, a loop over 20,000 `if`s with 2,000
+//! locals live across all of them) took 13 s of CPU and 870 MB to compile, and a 635 KB one
+//! 79 s and 3 GB (debug build); a few MB more would have taken the host down with the
+//! machine's memory, and every host that took its runs over after it. So the `flowhost` binary compiles in a child process of itself
+//! ([`compile_in_children`]), at a lower priority than the runs it serves, with a limit on its
+//! CPU time and on its memory, killed at a wall-clock deadline; the child answers the
+//! precompiled artifact, which the host maps as it maps a cached one.
+//!
+//! A process that never asked (the library's own tests and benches) compiles in-process.
+
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use wasmtime::Engine;
+
+use crate::env_number::number_from_env;
+
+/// The first argument that makes the `flowhost` binary a compiling child
+/// ([`child_main`]); nobody types it.
+pub const CHILD_ARG: &str = "__compile-component";
+
+/// How much a compile may take, beyond which the component is refused as too costly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CompileLimits {
+    /// CPU time, all the compiler's threads together.
+    pub cpu_seconds: u64,
+    /// The child's data (heap, and every private writable mapping).
+    pub memory_bytes: u64,
+}
+
+impl CompileLimits {
+    /// From `FLOWHOST_COMPILE_CPU_SECONDS` (default 120) and `FLOWHOST_COMPILE_MEMORY_MB`
+    /// (default 4,096): a Python component, the largest a step author builds with the
+    /// project's tools, takes ~14 s of CPU and ~400 MB in a debug build.
+    pub fn from_env() -> Result<Self, crate::Error> {
+        let cpu_seconds = number_from_env(
+            "FLOWHOST_COMPILE_CPU_SECONDS",
+            120,
+            1..=86_400,
+            "a number of seconds from 1 to 86400",
+        )?;
+        let memory_mb: u64 = number_from_env(
+            "FLOWHOST_COMPILE_MEMORY_MB",
+            4096,
+            64..=1 << 20,
+            "a number of MiB from 64 to 1048576",
+        )?;
+        Ok(Self {
+            cpu_seconds,
+            memory_bytes: memory_mb << 20,
+        })
+    }
+
+    /// How long the host waits for a child: its CPU time three times over (a compile uses
+    /// every core when it has them, and may get a share of one on a busy machine).
+    fn wall(&self) -> Duration {
+        Duration::from_secs(self.cpu_seconds.saturating_mul(3))
+    }
+}
+
+/// The program compiles run in, and their limits.
+#[derive(Clone, Debug)]
+struct Children {
+    program: PathBuf,
+    limits: CompileLimits,
+}
+
+static CHILDREN: OnceLock<Children> = OnceLock::new();
+
+/// From now on, this process compiles components in child processes running `program`
+/// (this binary: `/proc/self/exe` on Linux, the same file even if it was replaced since)
+/// with [`CHILD_ARG`], under `limits`. Set once; a second call changes nothing.
+pub fn compile_in_children(program: PathBuf, limits: CompileLimits) {
+    let _ = CHILDREN.set(Children { program, limits });
+}
+
+/// Why a compile gave no artifact.
+#[derive(Debug)]
+pub enum CompileError {
+    /// The bytes are not a component this engine compiles: they never will be.
+    Invalid(String),
+    /// It took more than a compile may: these bytes never will compile here.
+    TooCostly(String),
+    /// The machine's failure (no child process could start, a deadline passed on a busy
+    /// machine): another try may succeed.
+    ForNow(String),
+}
+
+/// Compiles `bytes` for `engine`, in a child process when this process asked for that.
+/// Answers the artifact the cache keeps (`None` for an in-process compile whose artifact
+/// could not be serialized: the step still runs).
+pub fn compile(
+    engine: &Engine,
+    bytes: &[u8],
+) -> Result<(wasmtime::component::Component, Option<Vec<u8>>), CompileError> {
+    let Some(children) = CHILDREN.get() else {
+        let component = wasmtime::component::Component::new(engine, bytes)
+            .map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
+        let code = component.serialize().ok();
+        return Ok((component, Some(code).flatten()));
+    };
+    let code = children.compile(bytes)?;
+    // SAFETY: the artifact is what a child running this very binary (`/proc/self/exe`) made
+    // of these bytes with the same engine settings; wasmtime checks its header against this
+    // engine's. That child compiled the step author's bytes, as this process did before it
+    // compiled in children: no trust is added.
+    let component =
+        unsafe { wasmtime::component::Component::deserialize(engine, &code) }.map_err(|e| {
+            CompileError::ForNow(format!("the compiled component does not load: {e:#}"))
+        })?;
+    Ok((component, Some(code)))
+}
+
+/// The exit status of a child whose compile refused the bytes (its stderr says why).
+const INVALID: u8 = 3;
+/// The exit status of a child whose compile failed for want of memory.
+const OUT_OF_MEMORY: u8 = 4;
+/// Linux's signals at the soft CPU limit and at the hard one.
+const SIGXCPU: i32 = 24;
+const SIGKILL: i32 = 9;
+/// At most this much of a child's stderr is kept for the message.
+const STDERR_KEPT: usize = 4096;
+
+impl Children {
+    fn compile(&self, bytes: &[u8]) -> Result<Vec<u8>, CompileError> {
+        let limits = self.limits;
+        let mut child = Command::new(&self.program)
+            .arg(CHILD_ARG)
+            .arg(limits.cpu_seconds.to_string())
+            .arg(limits.memory_bytes.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| CompileError::ForNow(format!("cannot start a compiler process: {e}")))?;
+        let (Some(mut stdin), Some(mut stdout), Some(mut stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(CompileError::ForNow(
+                "the compiler process has no pipes".into(),
+            ));
+        };
+        let deadline = Instant::now() + limits.wall();
+        let (waited, code, err) = std::thread::scope(|s| {
+            // A child that dies early closes its stdin: the write fails, its status says why.
+            s.spawn(move || {
+                let _ = stdin.write_all(bytes);
+            });
+            let code = s.spawn(move || {
+                let mut code = Vec::new();
+                stdout.read_to_end(&mut code).map(|_| code)
+            });
+            let err = s.spawn(move || {
+                let mut err = Vec::new();
+                let _ = stderr
+                    .by_ref()
+                    .take(STDERR_KEPT as u64)
+                    .read_to_end(&mut err);
+                // Drain the rest so that the child never blocks on a full pipe.
+                let _ = std::io::copy(&mut stderr, &mut std::io::sink());
+                String::from_utf8_lossy(&err).into_owned()
+            });
+            let waited = wait_until(&mut child, deadline);
+            (waited, code.join(), err.join())
+        });
+        let err = err.unwrap_or_default();
+        let why = err.trim();
+        match waited {
+            Waited::Exited(status) if status.success() => match code {
+                Ok(Ok(code)) => Ok(code),
+                _ => Err(CompileError::ForNow(
+                    "the compiler's answer could not be read".into(),
+                )),
+            },
+            Waited::Exited(status) if status.code() == Some(INVALID.into()) => {
+                Err(CompileError::Invalid(why.to_owned()))
+            }
+            Waited::Exited(status) if status.code() == Some(OUT_OF_MEMORY.into()) => {
+                Err(self.out_of_memory())
+            }
+            Waited::Exited(status) => Err(self.refused(status, why)),
+            Waited::PastDeadline => Err(CompileError::ForNow(format!(
+                "compiling it took longer than {} s of wall-clock time on this busy machine",
+                limits.wall().as_secs()
+            ))),
+            Waited::Lost(e) => Err(CompileError::ForNow(format!(
+                "the compiler process was lost: {e}"
+            ))),
+        }
+    }
+
+    /// Why a child that ended otherwise than with an answer or a refusal did.
+    fn refused(&self, status: std::process::ExitStatus, why: &str) -> CompileError {
+        use std::os::unix::process::ExitStatusExt;
+        let limits = self.limits;
+        if matches!(status.signal(), Some(SIGXCPU | SIGKILL)) {
+            return CompileError::TooCostly(format!(
+                "compiling it takes more than {} s of CPU, the limit (FLOWHOST_COMPILE_CPU_SECONDS)",
+                limits.cpu_seconds
+            ));
+        }
+        // Rust's own report of an allocation that failed, before it aborts.
+        if why.contains("memory allocation of") {
+            return self.out_of_memory();
+        }
+        let last = why.lines().last().unwrap_or("");
+        CompileError::TooCostly(format!("the compiler failed on it ({status}): {last}"))
+    }
+
+    fn out_of_memory(&self) -> CompileError {
+        CompileError::TooCostly(format!(
+            "compiling it takes more than {} MiB of memory, the limit (FLOWHOST_COMPILE_MEMORY_MB)",
+            self.limits.memory_bytes >> 20
+        ))
+    }
+}
+
+/// How waiting for a child ended.
+enum Waited {
+    Exited(std::process::ExitStatus),
+    /// Killed at the deadline.
+    PastDeadline,
+    Lost(std::io::Error),
+}
+
+/// Waits for `child` until `deadline`, then kills it. Polled: a compile takes at least
+/// milliseconds, and std has no wait with a timeout.
+fn wait_until(child: &mut std::process::Child, deadline: Instant) -> Waited {
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Waited::Exited(status),
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Waited::PastDeadline;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Waited::Lost(e);
+            }
+        }
+    }
+}
+
+/// The compiling child: `args` are what follows [`CHILD_ARG`] (the CPU seconds and memory
+/// bytes it may take). Reads a component on stdin and writes its artifact to stdout, or
+/// why it does not compile to stderr (exit status 3; 4 for want of memory).
+pub fn child_main(args: &[OsString]) -> ExitCode {
+    let number = |i: usize| -> Option<u64> { args.get(i)?.to_str()?.parse().ok() };
+    let (Some(cpu_seconds), Some(memory_bytes)) = (number(0), number(1)) else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "usage: flowhost {CHILD_ARG} CPU_SECONDS MEMORY_BYTES"
+        );
+        return ExitCode::from(2);
+    };
+    if let Err(e) = limit_self(cpu_seconds, memory_bytes) {
+        let _ = writeln!(std::io::stderr(), "cannot limit the compiler process: {e}");
+        return ExitCode::from(2);
+    }
+    let mut bytes = Vec::new();
+    if let Err(e) = std::io::stdin().read_to_end(&mut bytes) {
+        let _ = writeln!(std::io::stderr(), "cannot read the component: {e}");
+        return ExitCode::from(2);
+    }
+    let engine = match super::engine::compiling_engine() {
+        Ok(engine) => engine,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "cannot build the engine: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    match engine.precompile_component(&bytes) {
+        Ok(code) => match std::io::stdout().lock().write_all(&code) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                let _ = writeln!(std::io::stderr(), "cannot write the artifact: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Err(e) => {
+            let why = format!("{e:#}");
+            let _ = writeln!(std::io::stderr(), "{why}");
+            // ENOMEM from a mapping the compiler asked for, past the data limit.
+            if why.contains("Cannot allocate memory") {
+                ExitCode::from(OUT_OF_MEMORY)
+            } else {
+                ExitCode::from(INVALID)
+            }
+        }
+    }
+}
+
+/// Limits this process's CPU time (SIGXCPU at the limit, SIGKILL a second later) and data,
+/// and lowers its priority below the runs of the host that started it.
+fn limit_self(cpu_seconds: u64, memory_bytes: u64) -> std::io::Result<()> {
+    use rustix::process::{Resource, Rlimit, setpriority_process, setrlimit};
+    setrlimit(
+        Resource::Cpu,
+        Rlimit {
+            current: Some(cpu_seconds),
+            maximum: Some(cpu_seconds + 1),
+        },
+    )?;
+    setrlimit(
+        Resource::Data,
+        Rlimit {
+            current: Some(memory_bytes),
+            maximum: Some(memory_bytes),
+        },
+    )?;
+    // Best effort: a host may already run at the lowest priority.
+    let _ = setpriority_process(None, 10);
+    Ok(())
+}
