@@ -177,6 +177,22 @@ impl Principal {
     }
 }
 
+impl Principal {
+    /// The person or key an actor's name (as [`fmt::Display`] writes it, and as rows record
+    /// who issued or shared something) names: `email`, `email (sso)` or `key:<id>`. `None` for
+    /// any other name (a run, anonymous, or not a name at all).
+    pub fn from_actor_name(name: &str) -> Option<Principal> {
+        if let Some(id) = name.strip_prefix("key:") {
+            return (!id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()))
+                .then(|| Principal::ApiKey(id.to_owned()));
+        }
+        match name.strip_suffix(" (sso)") {
+            Some(email) => Email::parse(email).ok().map(Principal::sso),
+            None => Email::parse(name).ok().map(Principal::local),
+        }
+    }
+}
+
 impl fmt::Display for Principal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

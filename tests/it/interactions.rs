@@ -811,6 +811,28 @@ fn a_share_by_an_owner_of_the_source_only_waits_for_a_destination_owner() {
     assert!(early.contains("no published or shared workflow"), "{early}");
     let refused = env.fails(&["share", "accept", &id, "--as", ANALYST, "--sso"]);
     assert!(refused.contains("denied"), "{refused}");
+    // The offer stands only while its sharer could make it now (SPEC SH-1): demoted in the
+    // source meanwhile, their share is accepted by nobody; an Owner again, it is.
+    let set_oscar_role = |role: &str| {
+        env.ok(&[
+            "users",
+            "set-role",
+            "oscar@acme-mssp.test",
+            "--role",
+            role,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ]);
+    };
+    set_oscar_role("viewer");
+    let stale = env.fails(&["share", "accept", &id, "--as", GLOBEX_OWNER, "--sso"]);
+    assert!(
+        stale.contains("offered by someone who may no longer share from `mssp-soc`"),
+        "{stale}"
+    );
+    set_oscar_role("owner");
     env.ok(&["share", "accept", &id, "--as", GLOBEX_OWNER, "--sso"]);
     // Who shared and who accepted are people of the source and the destination: listed to
     // whoever may list those workspaces' people, not to an operator who may list workflows

@@ -256,6 +256,62 @@ fn a_link_signs_nobody_in_once_its_person_left_the_workspace() {
     assert!(browser.cookie("fh_session").is_none());
 }
 
+/// A link opens a session only while its issuer could still issue it (SPEC UA-1): one issued
+/// by an Owner demoted since signs nobody in, and is not used up by the refusal; the same
+/// link signs its person in once its issuer is an Owner again. Before, a link outlived its
+/// issuer's power (helper review: cross-host authority).
+#[test]
+fn a_link_signs_nobody_in_while_its_issuer_may_not_issue_it() {
+    let site = Site::new();
+    let set_lead_role = |role: &str| {
+        site.deployment.ok(&[
+            "users",
+            "set-role",
+            LEAD,
+            "--role",
+            role,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ]);
+    };
+    set_lead_role("owner");
+    let link = site
+        .deployment
+        .ok(&[
+            "web",
+            "link",
+            "--workspace",
+            "mssp-soc",
+            "--user",
+            ANALYST,
+            "--as",
+            LEAD,
+            "--base-url",
+            &site.server.base,
+        ])
+        .trim()
+        .to_owned();
+    set_lead_role("contributor");
+    let mut browser = Client::new();
+    let refused = browser.sign_in(&link);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("was issued by someone who may no longer issue it"),
+        "{}",
+        refused.body
+    );
+    assert!(browser.cookie("fh_session").is_none());
+    set_lead_role("owner");
+    let mut browser = Client::new();
+    let done = browser.sign_in(&link);
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert!(browser.cookie("fh_session").is_some());
+}
+
 /// A session acts on access data as of its request: a person another process removed a
 /// moment ago no longer sees or answers the interaction, though the server's scheduler
 /// (polling once a minute here) has not looked at access data since. Before, web pages

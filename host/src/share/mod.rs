@@ -191,6 +191,33 @@ impl Platform {
             return Err(no_such_share());
         }
         self.authorize(actor, &share.destination, Scope::ResourceShare)?;
+        // The offer stands only while whoever made it could make it now (SPEC SH-1): a
+        // sharer since demoted or removed in the source offers nothing, neither a first
+        // acceptance nor a newer revision. Before, a pending share of someone who lost
+        // `resource.share` was still accepted (helper review: cross-host authority).
+        let shared_by = share.shared_by.as_deref().unwrap_or_default();
+        let offerer = Principal::from_actor_name(shared_by).ok_or_else(|| {
+            Error::Internal(
+                crate::stored_value::UnreadableValue::new(
+                    "shares",
+                    "shared_by",
+                    format!("share {id}"),
+                    shared_by,
+                    "a person's email or `key:<id>`",
+                )
+                .to_string(),
+            )
+        })?;
+        if !self
+            .check(&offerer, &share.source, Scope::ResourceShare)
+            .allowed()
+        {
+            return Err(Error::Conflict(format!(
+                "share {id} was offered by someone who may no longer share from `{}`: ask \
+                 whoever may now to share it again",
+                share.source
+            )));
+        }
         let latest = self
             .latest_revision(&share.source, &share.name)?
             .ok_or_else(|| {

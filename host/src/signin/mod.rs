@@ -165,6 +165,31 @@ impl Platform {
             if self.index().is_outsider(&principal, &link.workspace) {
                 return Err(bad_link("is for someone who is no longer a member"));
             }
+            // The issuer vouched for the person (SPEC UA-1): the link opens a session only
+            // while they still could issue it, holding `user.write` there with the person
+            // within their power. Before, a link outlived its issuer's demotion or removal,
+            // and a person promoted since signed in with power beyond the issuer's.
+            let issuer = Principal::from_actor_name(&link.issued_by).ok_or_else(|| {
+                Error::Internal(
+                    UnreadableValue::new(
+                        "signin_links",
+                        "issued_by",
+                        "a sign-in link",
+                        &link.issued_by,
+                        "a person's email or `key:<id>`",
+                    )
+                    .to_string(),
+                )
+            })?;
+            if !self
+                .check(&issuer, &link.workspace, Scope::UserWrite)
+                .allowed()
+                || self
+                    .may_act_on(&issuer, &link.workspace, &email, "sign in as")
+                    .is_err()
+            {
+                return Err(bad_link("was issued by someone who may no longer issue it"));
+            }
             // Enforced SSO-only since it was issued, or the person is SSO-denied: a link is a
             // local sign-in (SPEC SSO-4).
             if self.signs_in_locally(&email, &link.workspace).is_err() {

@@ -13,6 +13,8 @@ pub(super) struct LinkRow {
     pub email: String,
     pub expires_at: i64,
     pub used_at: Option<i64>,
+    /// Who issued it, as the actor's name (`email`, `email (sso)`, `key:<id>`).
+    pub issued_by: String,
 }
 
 /// A stored session.
@@ -52,7 +54,7 @@ pub(super) fn insert_link(
 
 pub(super) fn link(conn: &Connection, hash: &str) -> Result<Option<LinkRow>, Error> {
     conn.query_row(
-        "SELECT w.name, l.email, l.expires_at, l.used_at
+        "SELECT w.name, l.email, l.expires_at, l.used_at, l.issued_by
          FROM signin_links l JOIN workspaces w ON w.id = l.workspace_id
          WHERE l.token_hash = ?1",
         [hash],
@@ -62,6 +64,7 @@ pub(super) fn link(conn: &Connection, hash: &str) -> Result<Option<LinkRow>, Err
                 email: r.get(1)?,
                 expires_at: r.get(2)?,
                 used_at: r.get(3)?,
+                issued_by: r.get(4)?,
             })
         },
     )
