@@ -537,6 +537,37 @@ fn a_callback_counts_once_and_only_in_the_browser_that_started_it() {
     assert_no_session(&o.site, &mut twice);
 }
 
+/// A callback carrying an IdP error shows a registered error code by name and no other
+/// text, and leaves the browser's login under way alone: a crafted link to the callback
+/// (a cross-site GET carries the binding cookie) neither puts its words on this site's page
+/// nor breaks the person's own login (web review).
+#[test]
+fn a_crafted_error_callback_shows_no_text_of_its_own_and_breaks_no_login() {
+    let o = Oidc::new();
+    o.idp
+        .person(member("nina.new@acme-mssp.test", &["soc-analysts"]));
+    let mut browser = Client::new();
+    let callback = o.to_callback(&mut browser, "mssp-soc", "acme-okta");
+    let crafted = browser.get(&o.url(
+        "/signin/oidc/callback/mssp-soc/acme-okta?error=Your+account+is+locked%2C+call+555-0100",
+    ));
+    refused(&crafted, "answered with an error of its own");
+    assert!(!crafted.body.contains("locked"), "{}", crafted.body);
+    assert!(
+        crafted
+            .headers
+            .iter()
+            .all(|(k, v)| k != "set-cookie" || !v.starts_with("fh_oidc=")),
+        "the binding stays"
+    );
+    let named = browser.get(&o.url("/signin/oidc/callback/mssp-soc/acme-okta?error=access_denied"));
+    refused(&named, "answered `access_denied`");
+    // The person's own login still finishes.
+    let done = browser.get(&callback);
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert!(browser.cookie("fh_session").is_some());
+}
+
 #[test]
 fn the_sign_in_button_needs_its_csrf_token_and_unknown_workspaces_read_alike() {
     let o = Oidc::new();

@@ -152,26 +152,51 @@ pub(super) async fn callback(
     Query(query): Query<CallbackQuery>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    let cleared = format!("{OIDC_COOKIE}=; HttpOnly; SameSite=Lax; Path=/signin/oidc; Max-Age=0");
     let finished = finish(&state, (workspace, idp), query, &headers).await;
     if let Err(WebError::Host(e)) = &finished {
         // For the operator: a misconfigured or unreachable IdP shows here first.
         eprintln!("flowhost serve: OIDC sign-in refused: {e}");
     }
-    let mut response = match finished {
+    match finished {
         Ok(secret) => {
             let mut r = Redirect::to("/").into_response();
             r.headers_mut()
                 .append(header::SET_COOKIE, header_value(&session_cookie(&secret))?);
-            r
+            // The login is done: its binding goes. Only then: a refused callback may be
+            // anyone's link (a cross-site GET carries the cookie), and clearing the binding
+            // there broke the person's own login under way.
+            let cleared =
+                format!("{OIDC_COOKIE}=; HttpOnly; SameSite=Lax; Path=/signin/oidc; Max-Age=0");
+            r.headers_mut()
+                .append(header::SET_COOKIE, header_value(&cleared)?);
+            Ok(r)
         }
-        Err(e) => e.into_response(),
-    };
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, header_value(&cleared)?);
-    Ok(response)
+        Err(e) => Ok(e.into_response()),
+    }
 }
+
+/// The error codes an authorization response may carry (RFC 6749 4.1.2.1, OpenID Connect
+/// Core 3.1.2.6): shown to the person by name. Any other text is not: a crafted callback
+/// link would otherwise put its own words on this site's page ("your account is locked,
+/// call ...").
+const IDP_ERRORS: &[&str] = &[
+    "invalid_request",
+    "unauthorized_client",
+    "access_denied",
+    "unsupported_response_type",
+    "invalid_scope",
+    "server_error",
+    "temporarily_unavailable",
+    "interaction_required",
+    "login_required",
+    "account_selection_required",
+    "consent_required",
+    "invalid_request_uri",
+    "invalid_request_object",
+    "request_not_supported",
+    "request_uri_not_supported",
+    "registration_not_supported",
+];
 
 /// The session secret of a finished login.
 async fn finish(
@@ -182,10 +207,11 @@ async fn finish(
 ) -> Result<String, WebError> {
     let refused = |why: &str| WebError::Host(Error::Denied(Reason::IdpSignIn(why.to_owned())));
     if let Some(error) = query.error {
-        return Err(refused(&format!(
-            "the identity provider answered `{}`",
-            crate::text::clip(&error)
-        )));
+        return Err(refused(&if IDP_ERRORS.contains(&error.as_str()) {
+            format!("the identity provider answered `{error}`")
+        } else {
+            "the identity provider answered with an error of its own".to_owned()
+        }));
     }
     let (Some(code), Some(login_state)) = (query.code, query.state) else {
         return Err(refused("the identity provider sent no code or state"));
