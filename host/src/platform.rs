@@ -232,7 +232,14 @@ impl Platform {
             }
             self.catch_up(conn, epoch)
         })
-        .map_err(internal)?;
+        .map_err(|e| {
+            // Access data changed and could not be read: fail closed, as a write does (an
+            // empty index denies everything) until a refresh loads it whole (epoch -1 is
+            // behind any log). Before, the old index stayed, and every later decision of
+            // this process was made on it, revocations since included.
+            self.publish(AccessIndex::default(), -1);
+            internal(e)
+        })?;
         Ok(true)
     }
 
@@ -309,6 +316,19 @@ impl Platform {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    /// The index caught up to what `tx` sees, for a decision made under the deployment's
+    /// write lock `tx` holds (`transact`, `write`): access writes take that lock too, so none
+    /// committed since can be missed, nor commit before `tx` does. Without it, a decision
+    /// rested on the index read before the lock was waited for (an answer from someone
+    /// another host removed meanwhile was accepted).
+    pub(crate) fn index_in(&self, tx: &Transaction<'_>) -> Result<Arc<AccessIndex>, Error> {
+        let epoch = access_epoch(tx).map_err(internal)?;
+        if epoch != self.epoch.load(Ordering::SeqCst) {
+            self.catch_up(tx, epoch).map_err(internal)?;
+        }
+        Ok(self.index())
     }
 
     /// Does `principal` hold `scope` in `workspace`?

@@ -214,6 +214,40 @@ fn changes_made_in_sql_by_another_tool_are_logged_by_the_database() {
     assert_decides_as_a_full_load(&host, &db, &people);
 }
 
+/// Access data another process changed that does not read (a custom role with a scope this
+/// host does not know, as an older host beside a newer one would meet) fails the refresh, and
+/// this process then decides nothing on the index it held: it denies until the data reads
+/// again, and then decides as a full load. Before, the old index stayed, with every
+/// revocation made after it unseen (cross-host review).
+#[test]
+fn access_data_that_does_not_read_fails_the_refresh_closed() {
+    let (_dir, db, _console, host) = two_processes(WORKSPACES);
+    assert!(may_run(&host, &operator(3), 3));
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    let change = |sql: &str| {
+        let bump = "UPDATE access_epoch SET n = n + 1 WHERE id = 1";
+        conn.execute_batch(&format!("BEGIN IMMEDIATE; {sql}; {bump}; COMMIT;"))
+            .expect("changed in SQL");
+    };
+    change(
+        "INSERT INTO custom_roles (workspace_id, name, scopes)
+         SELECT id, 'from-a-newer-host', 'case.read case.teleport' FROM workspaces WHERE name = 'ws-3'",
+    );
+    let Err(e) = host.refresh_access() else {
+        panic!("a custom role with an unknown scope must not read");
+    };
+    assert!(e.to_string().contains("case.teleport"), "{e}");
+    assert!(!may_run(&host, &operator(3), 3), "denied while unreadable");
+    assert!(
+        !may_run(&host, &operator(2), 2),
+        "everywhere: nothing is decided on the index held before"
+    );
+    change("DELETE FROM custom_roles WHERE name = 'from-a-newer-host'");
+    assert!(host.refresh_access().expect("refresh"));
+    assert!(may_run(&host, &operator(3), 3));
+    assert_decides_as_a_full_load(&host, &db, &people());
+}
+
 #[test]
 fn a_change_to_more_workspaces_than_pay_one_by_one_loads_whole() {
     // 300 new workspaces in one tenant file: past the 256 reloaded one by one, so the writer

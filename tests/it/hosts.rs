@@ -1240,3 +1240,47 @@ fn a_host_that_started_after_the_live_hosts_were_read_is_alive_at_once() {
         "a host that started after the list was read is alive"
     );
 }
+
+/// An answer is decided on access data as of the deployment's write lock it is stored under
+/// (SPEC IX-8): a responder the console (another process) removed is refused by a host that
+/// has not looked at access data since, while one still allowed is accepted there. Before,
+/// the decision rested on the index the host held before it waited for the lock, and a
+/// library door never refreshed it (cross-host review).
+#[test]
+fn an_answer_from_someone_another_process_removed_is_refused_at_once() {
+    const LEAD: &str = "sam.lead@acme-mssp.test";
+    const ANALYST: &str = "tina.analyst@acme-mssp.test";
+    let (db, console) = deployment();
+    publish(
+        &console,
+        &json!({ "name": "ask", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": { "on": "case_created" },
+            "steps": [
+                { "id": "approve", "interaction": {
+                    "title": "Contain {{ $.event.case.title }}?",
+                    "form": { "fields": [ { "name": "approve", "type": "boolean" } ] },
+                    "access": { "workspace_users": { "emails": [LEAD, ANALYST] } } } },
+                { "exit": { "status": "answered" } }
+            ] }),
+    );
+    create_case(&console, "origin 1");
+    create_case(&console, "origin 2");
+    let host_platform = platform(&db.url);
+    let host = engine(&host_platform);
+    let held = host.dispatch_triggers_in(None, &Quiet).expect("dispatch");
+    let asked: Vec<_> = held.iter().map(|o| o.waiting_on[0].clone()).collect();
+    assert_eq!(asked.len(), 2);
+    console
+        .admin()
+        .delete_user(&user(OWNER), "mssp-soc", LEAD)
+        .expect("the lead leaves");
+    let answer = json!({ "approve": true });
+    let refused = host_platform
+        .interactions()
+        .respond(&user(LEAD), &asked[0], &answer);
+    assert!(matches!(refused, Err(Error::NotFound(_))), "{refused:?}");
+    host_platform
+        .interactions()
+        .respond(&user(ANALYST), &asked[1], &answer)
+        .expect("a responder still allowed is accepted");
+}

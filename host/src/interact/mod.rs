@@ -313,9 +313,11 @@ impl Platform {
         id: &PublicId,
         values: &Value,
     ) -> Result<Answer, Error> {
-        let index = self.index();
         let missing = || Verdict::Refused(Error::NotFound("there is no such interaction".into()));
         let verdict = self.transact(|tx| {
+            // Decided on access data as of the write lock: an access write of another host
+            // that committed while this waited for it counts (SPEC IX-8).
+            let index = self.index_in(tx)?;
             // An outsider gets the answer for nothing and writes nothing into a workspace
             // they are not in; a member who is refused is audited below (SPEC ID-4, IX-8).
             let Some(r) = member_row(tx, &index, principal, id, None)? else {

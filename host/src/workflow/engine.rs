@@ -427,7 +427,7 @@ impl Engine {
         event: Value,
         observer: &dyn Observer,
     ) -> Result<RunOutcome, Error> {
-        let _ = self.platform.refresh_access();
+        self.platform.refresh_access()?;
         self.platform
             .authorize(&principal, &workflow.workspace, Scope::PlaybookExecute)?;
         let mut found = super::components::collect(definition, &workflow.resolver)?;
@@ -467,7 +467,7 @@ impl Engine {
         // A long-lived engine decides with the access data as it is now, not as it was when
         // it started (one read when nothing changed; on a failed read the index stays as it
         // was). Each step refreshes again (`Exec::action`).
-        let _ = self.platform.refresh_access();
+        self.platform.refresh_access()?;
         self.platform
             .authorize(&principal, &workflow.workspace, Scope::PlaybookExecute)?;
         let stored = principal_to_stored(&principal);
@@ -1208,11 +1208,12 @@ impl Exec<'_> {
         }
         // Each step decides with the access data as it is when the step starts, so that a
         // demotion made by another process meanwhile (during a wait, say) holds from the next
-        // step on. One indexed read when nothing changed; on a failed read the index stays.
+        // step on. One indexed read when nothing changed; a read that fails stops the run
+        // resumable rather than decide on access data it could not confirm.
         // A component step granted nothing decides nothing: every host call that consults
         // access data requires a grant first (`services/grants.rs`), so it makes no read.
         if consults_access(uses, grants) {
-            let _ = platform.refresh_access();
+            platform.refresh_access().map_err(|e| Halt::host(key, e))?;
         }
         let input = with
             .render(ctx)

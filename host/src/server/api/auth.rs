@@ -36,8 +36,9 @@ impl FromRequestParts<AppState> for Authed {
             .blocking(move |engine| {
                 let platform = engine.platform();
                 // Access data another process (the CLI) changed since: one read when nothing
-                // did, so a demoted owner's personal key is refused at once.
-                let _ = platform.refresh_access();
+                // did, so a demoted owner's personal key is refused at once. A look that
+                // fails decides nothing on the index it could not confirm.
+                platform.refresh_access()?;
                 platform.admin().authenticate_live_key(&token)
             })
             .await
