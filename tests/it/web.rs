@@ -159,14 +159,11 @@ fn a_sign_in_link_opens_one_session_once_and_its_use_is_audited() {
 
     let link = site.link(ANALYST);
     let mut browser = Client::new();
-    // Opening the link changes nothing: the same link still signs in afterwards.
+    // Opening the link changes nothing: the same link still signs in afterwards. Its page
+    // names whom it signs in (whoever holds the link may sign in as them anyway).
     let page = browser.get(&link);
     assert_eq!(page.status, 200);
-    assert!(
-        !page.body.contains(ANALYST),
-        "the link page names nobody: {}",
-        page.body
-    );
+    assert!(page.body.contains(ANALYST), "{}", page.body);
     // The form is bound to the browser that opened it: another's POST is refused.
     let mut other = Client::new();
     let forged = other.post(&link, &[("csrf", &page.csrf())]);
@@ -214,6 +211,30 @@ fn a_sign_in_link_opens_one_session_once_and_its_use_is_audited() {
         )
         .expect("count");
     assert_eq!(stored, 0, "the token itself is never stored");
+}
+
+/// A link's page says whom it signs in, and where, before it is used, and warns a browser
+/// signed in already that it ends that session: a link of someone else's account (an
+/// attacker's own, sent to a victim) is not followed unawares (web review). A used link's
+/// page names nobody.
+#[test]
+fn a_links_page_names_whom_it_signs_in_before_it_is_used() {
+    let site = Site::new();
+    let mut browser = site.signed_in(ANALYST);
+    let link = site.link(OPERATOR);
+    let page = browser.get(&link);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(OPERATOR), "{}", page.body);
+    assert!(page.body.contains("mssp-soc"), "{}", page.body);
+    assert!(page.body.contains("signed in already"), "{}", page.body);
+    let mut fresh = Client::new();
+    let page = fresh.get(&link);
+    assert!(!page.body.contains("signed in already"), "{}", page.body);
+    let done = fresh.sign_in(&link);
+    assert_eq!(done.status, 303, "{}", done.body);
+    let used = Client::new().get(&link);
+    assert_eq!(used.status, 200, "{}", used.body);
+    assert!(!used.body.contains(OPERATOR), "{}", used.body);
 }
 
 #[test]

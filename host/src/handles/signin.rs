@@ -30,6 +30,14 @@ impl<'p> SignIns<'p> {
         self.platform.issue_signin_link(actor, workspace, email)
     }
 
+    /// Whom link `token` signs in, and to which workspace, while it may be used; uses nothing.
+    pub fn describe_link(
+        &self,
+        token: &str,
+    ) -> Result<Option<(crate::principal::Email, String)>, Error> {
+        self.platform.describe_signin_link(token)
+    }
+
     /// Uses link `token` (once, unexpired): a session for the person it was issued for.
     pub fn redeem_link(&self, token: &str) -> Result<OpenedSession, Error> {
         self.platform.redeem_signin_link(token)

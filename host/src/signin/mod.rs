@@ -144,6 +144,25 @@ impl Platform {
         Ok(IssuedLink { token, expires_at })
     }
 
+    /// Whom link `token` signs in, and where: the person's email and the workspace, while the
+    /// link is unused and unexpired (`None` otherwise, whatever the reason: the sign-in says
+    /// why). Shown before the link is used, so that nobody signs in as someone else unawares
+    /// (a link of the attacker's own account sent to a victim). Uses nothing.
+    pub(crate) fn describe_signin_link(
+        &self,
+        token: &str,
+    ) -> Result<Option<(Email, String)>, Error> {
+        let db = self.db_for_call()?;
+        let Some(link) = store::link(db.conn(), &hash(token))? else {
+            return Ok(None);
+        };
+        if link.used_at.is_some() || link.expires_at <= clock::now_unix() {
+            return Ok(None);
+        }
+        let email = stored_email("signin_links", &link.email)?;
+        Ok(Some((email, link.workspace)))
+    }
+
     /// Redeems a sign-in link: once, before it expires, for someone still a member. Opens a
     /// local session for them; the use is audited in the link's workspace.
     pub(crate) fn redeem_signin_link(&self, token: &str) -> Result<OpenedSession, Error> {

@@ -1,7 +1,9 @@
 //! Signing in with a one-time link, and signing out (SPEC SV-1, SV-2). Opening the link (a
 //! GET) changes nothing: it shows a button whose POST uses the link, so a link preview or a
 //! prefetch cannot spend it. That form is bound to the browser that loaded it by a cookie
-//! (login CSRF: nobody can sign a victim into the attacker's account).
+//! (login CSRF: no other site can sign a victim into the attacker's account), and the page
+//! names whom the link signs in, and where (a link of the attacker's account sent to a victim
+//! is not followed unawares).
 
 use axum::Form;
 use axum::extract::{Path, State};
@@ -12,7 +14,8 @@ use super::attempt::SignInAttempt;
 use super::error::WebError;
 use super::html::{csrf_field, esc, page};
 use super::session::{
-    SIGNIN_COOKIE, Signed, check_token, cleared_session_cookie, cookie, session_cookie,
+    SESSION_COOKIE, SIGNIN_COOKIE, Signed, check_token, cleared_session_cookie, cookie,
+    session_cookie,
 };
 use crate::server::AppState;
 use crate::signin::{LINK_TTL_SECS, secret};
@@ -22,11 +25,37 @@ pub(super) async fn signed_out() -> WebError {
     WebError::SignedOut
 }
 
-/// GET /signin/{token}: a button that signs in with the link; nothing is used yet.
-pub(super) async fn confirm(Path(token): Path<String>) -> Result<Response, WebError> {
+/// GET /signin/{token}: a button that signs in with the link; nothing is used yet. The page
+/// says whom the link signs in, and where, and that it replaces this browser's session: a
+/// link of someone else's account (an attacker's own, sent to a victim) is not followed
+/// unawares (web review). Counted as a sign-in attempt: it looks the link up.
+pub(super) async fn confirm(
+    _attempt: SignInAttempt,
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
     let nonce = secret()?;
+    let looked_up = token.clone();
+    let described = state
+        .blocking(move |e| e.platform().signins().describe_link(&looked_up))
+        .await??;
+    let whom = match described {
+        Some((email, workspace)) => format!(
+            "This one-time link signs you in as <strong>{}</strong> in workspace <strong>{}</strong>. It works once.",
+            esc(email.as_str()),
+            esc(&workspace)
+        ),
+        None => "This one-time link signs you in to Flowhost. It works once.".to_owned(),
+    };
+    let replaces = if cookie(&headers, SESSION_COOKIE).is_some() {
+        "<p>This browser is signed in already: signing in ends that session. If you did not \
+         ask for this link, do not use it.</p>"
+    } else {
+        ""
+    };
     let body = format!(
-        "<h1>Sign in</h1><p>This one-time link signs you in to Flowhost. It works once.</p>\
+        "<h1>Sign in</h1><p>{whom}</p>{replaces}\
          <form method=\"post\" action=\"/signin/{}\">{}<button>Sign in</button></form>",
         esc(&crate::encoding::percent_encode(&token)),
         csrf_field(&nonce)
