@@ -139,16 +139,99 @@ pub fn check_text_depth(what: &str, text: &str) -> Result<(), String> {
     }
 }
 
-/// Parses JSON `text` (named `what` in errors), refusing nesting beyond [`MAX_JSON_DEPTH`].
+/// Parses JSON `text` (named `what` in errors), refusing nesting beyond [`MAX_JSON_DEPTH`]
+/// and an object that names a key twice.
 pub fn parse(what: &str, text: &str) -> Result<Value, String> {
     check_text_depth(what, text)?;
-    serde_json::from_str(text).map_err(|e| {
+    from_str(text).map_err(|e| {
         format!(
             "{what}: invalid JSON at line {}, column {}: {e}",
             e.line(),
             e.column()
         )
     })
+}
+
+/// Parses JSON `text` as serde_json does, except that an object naming a key twice is an
+/// error at that key (its line and column): serde_json keeps the last value, so `{"approve":
+/// false, "approve": true}` read as approval where a reader of the text, or another parser,
+/// sees a refusal, and an error about the first was reported at the second.
+pub fn from_str(text: &str) -> Result<Value, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde::de::DeserializeSeed::deserialize(Unique, &mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+/// Builds a [`Value`], refusing duplicate keys.
+struct Unique;
+
+impl<'de> serde::de::DeserializeSeed<'de> for Unique {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Value, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Unique {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        // JSON text has no NaN or infinity: every f64 it yields is finite.
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(Unique)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key `{}` appears twice in one object",
+                    crate::text::clip(&key)
+                )));
+            }
+            let value = map.next_value_seed(Unique)?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
 }
 
 #[cfg(test)]
@@ -172,6 +255,32 @@ mod tests {
             let value: serde_json::Value = serde_json::from_str(text).expect("json");
             assert_eq!(value_count(&value), text_values(text), "{text}");
         }
+    }
+
+    #[test]
+    fn a_key_named_twice_in_one_object_is_refused_where_it_is_named_again() {
+        let e = from_str("{\"approve\": false,\n \"approve\": true}").expect_err("twice");
+        assert!(
+            e.to_string().contains("the key `approve` appears twice"),
+            "{e}"
+        );
+        assert_eq!(e.line(), 2, "{e}");
+        let e = parse("the body", r#"[{"a": 1}, {"b": {"c": 1, "c": 2}}]"#).expect_err("twice");
+        assert!(
+            e.contains("the body: invalid JSON at line 1") && e.contains("`c`"),
+            "{e}"
+        );
+        // The same key in different objects, and everything else, reads as serde_json reads it.
+        for text in [
+            r#"{"a": {"a": 1}, "b": [{"a": 2}, {"a": 3}]}"#,
+            r#"[1, -2, 3.5, 1e300, 18446744073709551615, "x\u0041", true, null, {}]"#,
+            "  7  ",
+        ] {
+            let ours = from_str(text).expect("reads");
+            let theirs: Value = serde_json::from_str(text).expect("reads");
+            assert_eq!(ours, theirs, "{text}");
+        }
+        assert!(from_str("[1] 2").is_err(), "trailing text");
     }
 
     #[test]

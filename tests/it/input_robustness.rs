@@ -233,6 +233,62 @@ fn json_nested_too_deep_is_refused_where_it_enters() {
     );
 }
 
+/// An object that names a key twice is refused where it enters, naming the key and where it
+/// is named again: serde_json keeps the last value, so `{"approve": false, "approve": true}`
+/// read as approval where a reader of the text sees a refusal (bad-input review).
+#[test]
+fn a_key_named_twice_is_refused_where_it_enters() {
+    let env = Env::new();
+    let out = env.cli(&[
+        "cases",
+        "create-from-json",
+        r#"{"title": "twice", "severity": "low", "severity": "critical"}"#,
+        "--workspace",
+        WS,
+        "--as",
+        OWNER,
+    ]);
+    no_panic(&out);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("the key `severity` appears twice in one object"),
+        "{}",
+        stderr(&out)
+    );
+    let listed = env.cli(&["cases", "query", "--workspace", WS, "--as", OWNER, "--json"]);
+    let page: Value = serde_json::from_slice(&listed.stdout).expect("json");
+    assert_eq!(page["cases"], json!([]), "nothing was stored");
+
+    // In a workflow definition, located at the second naming.
+    let file = env.write(
+        "twice.json",
+        &format!(
+            "{{\"name\": \"twice\", \"workspace\": \"{WS}\",\n \"steps\": [], \"steps\": []}}"
+        ),
+    );
+    let out = env.cli(&["validate", &file]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("twice.json:2:") && stderr(&out).contains("`steps` appears twice"),
+        "{}",
+        stderr(&out)
+    );
+    // The same key in two objects is no repetition.
+    let ok = env.write(
+        "ok.json",
+        &json!({ "name": "ok", "workspace": WS, "steps": [] }).to_string(),
+    );
+    let out = env.cli(&[
+        "run",
+        &ok,
+        "--as",
+        OPERATOR,
+        "--event",
+        r#"{"a": {"a": 1}, "b": {"a": 2}}"#,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
 /// Issue 14 item 9: a run output nested 128 levels was stored, and `runs show --json` read it
 /// back as `null`. Outputs grow through templates (each within the limit), so every step
 /// output and exit output is checked before it is journaled: the run fails, saying why.

@@ -21,7 +21,7 @@ pub fn parse(origin: &str, text: &str, resolver: &Resolver) -> Result<Workflow, 
     if let Some(e) = SpecError::too_deep(origin, text) {
         return Err(vec![e]);
     }
-    let value: Value = serde_json::from_str(text).map_err(|e| {
+    let value: Value = crate::json_limits::from_str(text).map_err(|e| {
         vec![SpecError {
             origin: origin.to_owned(),
             line: e.line(),

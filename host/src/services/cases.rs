@@ -197,8 +197,9 @@ pub fn parse_fields_json(json: &str) -> Result<serde_json::Value, Error> {
         "bytes of JSON",
     )?;
     caps::check_json_depth("`fields`", json)?;
-    serde_json::from_str::<serde_json::Value>(json)
-        .ok()
-        .filter(serde_json::Value::is_object)
-        .ok_or_else(|| Error::Invalid("`fields-json` must be a JSON object".into()))
+    match crate::json_limits::from_str(json) {
+        Ok(fields) if fields.is_object() => Ok(fields),
+        Ok(_) => Err(Error::Invalid("`fields-json` must be a JSON object".into())),
+        Err(e) => Err(Error::Invalid(format!("`fields-json` is not JSON: {e}"))),
+    }
 }

@@ -65,7 +65,7 @@ impl CustomEvent {
                  may hold {MAX_EVENT_VALUES_PER_EXECUTION} in all and {values_left} are left (SPEC ST-4)"
             )));
         }
-        let payload: serde_json::Value = serde_json::from_str(payload_json)
+        let payload: serde_json::Value = crate::json_limits::from_str(payload_json)
             .map_err(|e| Error::Invalid(format!("event `{kind}` payload is not JSON: {e}")))?;
         if !payload.is_object() {
             return Err(Error::Invalid(format!(
