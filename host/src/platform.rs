@@ -232,14 +232,11 @@ impl Platform {
             }
             self.catch_up(conn, epoch)
         })
-        .map_err(|e| {
-            // Access data changed and could not be read: fail closed, as a write does (an
-            // empty index denies everything) until a refresh loads it whole (epoch -1 is
-            // behind any log). Before, the old index stayed, and every later decision of
-            // this process was made on it, revocations since included.
-            self.publish(AccessIndex::default(), -1);
-            internal(e)
-        })?;
+        // The index stays as it was, at its epoch: every refresh fails until the change reads,
+        // and every caller stops on that failure rather than decide on the index (an empty
+        // one would answer "no such workspace" to trigger matching and to steps, read as
+        // answers: events set aside, wrong branches taken; diff review).
+        .map_err(internal)?;
         Ok(true)
     }
 
