@@ -20,7 +20,11 @@ fn main() -> ExitCode {
     // (`wasm/compiler.rs`): a component made to be costly to compile must not take the host
     // down with it.
     match compiler::CompileLimits::from_env() {
-        Ok(limits) => compiler::compile_in_children(this_binary(), limits),
+        Ok(limits) => {
+            if let Some(binary) = this_binary() {
+                compiler::compile_in_children(binary, limits);
+            }
+        }
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "error: {e}");
             return ExitCode::from(2);
@@ -30,12 +34,13 @@ fn main() -> ExitCode {
 }
 
 /// This very binary: `/proc/self/exe` names the running file even after an upgrade replaced
-/// it on disk, so a child never compiles for another engine than this process's.
-fn this_binary() -> std::path::PathBuf {
+/// it on disk, so a child never compiles for another engine than this process's. Never a
+/// name looked up on `PATH` (another version, or another program): without a path to itself
+/// the process compiles in-process, as before.
+fn this_binary() -> Option<std::path::PathBuf> {
     let own = std::path::PathBuf::from("/proc/self/exe");
     if own.exists() {
-        own
-    } else {
-        std::env::current_exe().unwrap_or_else(|_| std::path::PathBuf::from("flowhost"))
+        return Some(own);
     }
+    std::env::current_exe().ok().filter(|p| p.is_absolute())
 }

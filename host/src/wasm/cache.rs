@@ -117,9 +117,14 @@ impl ComponentCache {
                 return Some(component);
             }
         }
-        // Damaged or from another format: never load it again.
-        let _ = fs::remove_file(&artifact);
-        let _ = fs::remove_file(&stamp_path);
+        // Damaged or from another format: never load it again. Unless it was replaced while
+        // it was checked (a compile's rename): the new one is not the one found wanting.
+        let unchanged =
+            fs::metadata(&artifact).is_ok_and(|now| Identity::of(&now) == Identity::of(&meta));
+        if unchanged {
+            let _ = fs::remove_file(&artifact);
+            let _ = fs::remove_file(&stamp_path);
+        }
         None
     }
 

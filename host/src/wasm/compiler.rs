@@ -123,22 +123,43 @@ pub fn compile(
 const INVALID: u8 = 3;
 /// The exit status of a child whose compile failed for want of memory.
 const OUT_OF_MEMORY: u8 = 4;
-/// Linux's signals at the soft CPU limit and at the hard one.
+/// The exit status of a Rust panic: the compiler failed on these bytes.
+const PANICKED: i32 = 101;
+/// Linux's signal at the soft CPU limit (its default action ends the child, so the hard
+/// limit's SIGKILL is never reached); a SIGKILL is someone else's (an OOM killer, an operator).
 const SIGXCPU: i32 = 24;
-const SIGKILL: i32 = 9;
+/// Linux's signals of a crash in the compiler itself: a failure on these bytes.
+const SIGSEGV: i32 = 11;
+const SIGABRT: i32 = 6;
+const SIGBUS: i32 = 7;
+const SIGILL: i32 = 4;
 /// At most this much of a child's stderr is kept for the message.
 const STDERR_KEPT: usize = 4096;
 
 impl Children {
     fn compile(&self, bytes: &[u8]) -> Result<Vec<u8>, CompileError> {
         let limits = self.limits;
-        let mut child = Command::new(&self.program)
+        use std::os::unix::process::CommandExt;
+        let mut command = Command::new(&self.program);
+        command
             .arg(CHILD_ARG)
             .arg(limits.cpu_seconds.to_string())
             .arg(limits.memory_bytes.to_string())
+            // Nothing of the host's environment (a database URL with its password, an API
+            // key) but what code generation reads: wasmtime takes a setting from it that
+            // artifacts must match.
+            .env_clear()
+            .envs(
+                std::env::vars_os()
+                    .filter(|(k, _)| k.to_str().is_some_and(|k| k.starts_with("WASMTIME_"))),
+            )
+            // Its own process group: a Ctrl-C meant for the host does not end the compile
+            // as if the component were at fault.
+            .process_group(0)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command
             .spawn()
             .map_err(|e| CompileError::ForNow(format!("cannot start a compiler process: {e}")))?;
         let (Some(mut stdin), Some(mut stdout), Some(mut stderr)) =
@@ -151,16 +172,16 @@ impl Children {
             ));
         };
         let deadline = Instant::now() + limits.wall();
-        let (waited, code, err) = std::thread::scope(|s| {
+        let talked = std::thread::scope(|s| {
             // A child that dies early closes its stdin: the write fails, its status says why.
-            s.spawn(move || {
+            let writer = std::thread::Builder::new().spawn_scoped(s, move || {
                 let _ = stdin.write_all(bytes);
             });
-            let code = s.spawn(move || {
+            let code = std::thread::Builder::new().spawn_scoped(s, move || {
                 let mut code = Vec::new();
                 stdout.read_to_end(&mut code).map(|_| code)
             });
-            let err = s.spawn(move || {
+            let err = std::thread::Builder::new().spawn_scoped(s, move || {
                 let mut err = Vec::new();
                 let _ = stderr
                     .by_ref()
@@ -170,9 +191,21 @@ impl Children {
                 let _ = std::io::copy(&mut stderr, &mut std::io::sink());
                 String::from_utf8_lossy(&err).into_owned()
             });
+            // Threads the machine would not give: the child is ended (the threads that did
+            // start see its pipes close) and the compile tried again later.
+            let (Ok(_), Ok(code), Ok(err)) = (writer, code, err) else {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            };
             let waited = wait_until(&mut child, deadline);
-            (waited, code.join(), err.join())
+            Some((waited, code.join(), err.join()))
         });
+        let Some((waited, code, err)) = talked else {
+            return Err(CompileError::ForNow(
+                "no thread could be started to talk to the compiler process".into(),
+            ));
+        };
         let err = err.unwrap_or_default();
         let why = err.trim();
         match waited {
@@ -189,8 +222,11 @@ impl Children {
                 Err(self.out_of_memory())
             }
             Waited::Exited(status) => Err(self.refused(status, why)),
-            Waited::PastDeadline => Err(CompileError::ForNow(format!(
-                "compiling it took longer than {} s of wall-clock time on this busy machine",
+            // Remembered like a compile past its CPU time: tried again on every run, a
+            // component that never finishes here would hold the compiles of every tenant.
+            Waited::PastDeadline => Err(CompileError::TooCostly(format!(
+                "compiling it took more than {} s of wall-clock time (three times \
+                 FLOWHOST_COMPILE_CPU_SECONDS)",
                 limits.wall().as_secs()
             ))),
             Waited::Lost(e) => Err(CompileError::ForNow(format!(
@@ -199,22 +235,24 @@ impl Children {
         }
     }
 
-    /// Why a child that ended otherwise than with an answer or a refusal did.
+    /// Why a child that ended otherwise than with an answer or a refusal did: the
+    /// component's cost or the compiler's crash on it (remembered), or the machine's doing
+    /// (a signal from outside, a child that could not set itself up: tried again).
     fn refused(&self, status: std::process::ExitStatus, why: &str) -> CompileError {
         use std::os::unix::process::ExitStatusExt;
-        let limits = self.limits;
-        if matches!(status.signal(), Some(SIGXCPU | SIGKILL)) {
-            return CompileError::TooCostly(format!(
+        let last = why.lines().last().unwrap_or("").to_owned();
+        match (status.code(), status.signal()) {
+            (_, Some(SIGXCPU)) => CompileError::TooCostly(format!(
                 "compiling it takes more than {} s of CPU, the limit (FLOWHOST_COMPILE_CPU_SECONDS)",
-                limits.cpu_seconds
-            ));
+                self.limits.cpu_seconds
+            )),
+            // Rust's own report of an allocation that failed, before it aborts.
+            (_, Some(SIGABRT)) if why.contains("memory allocation of") => self.out_of_memory(),
+            (Some(PANICKED), _) | (_, Some(SIGSEGV | SIGABRT | SIGBUS | SIGILL)) => {
+                CompileError::TooCostly(format!("the compiler failed on it ({status}): {last}"))
+            }
+            _ => CompileError::ForNow(format!("the compiler process ended ({status}): {last}")),
         }
-        // Rust's own report of an allocation that failed, before it aborts.
-        if why.contains("memory allocation of") {
-            return self.out_of_memory();
-        }
-        let last = why.lines().last().unwrap_or("");
-        CompileError::TooCostly(format!("the compiler failed on it ({status}): {last}"))
     }
 
     fn out_of_memory(&self) -> CompileError {
@@ -306,21 +344,30 @@ pub fn child_main(args: &[OsString]) -> ExitCode {
 /// Limits this process's CPU time (SIGXCPU at the limit, SIGKILL a second later) and data,
 /// and lowers its priority below the runs of the host that started it.
 fn limit_self(cpu_seconds: u64, memory_bytes: u64) -> std::io::Result<()> {
-    use rustix::process::{Resource, Rlimit, setpriority_process, setrlimit};
-    setrlimit(
-        Resource::Cpu,
+    use rustix::process::{
+        DumpableBehavior, Resource, Rlimit, getrlimit, set_dumpable_behavior, setpriority_process,
+        setrlimit,
+    };
+    // Within what the host itself may have (systemd's `LimitCPU=`, `ulimit -H`): a lower
+    // limit stands, it is not an error.
+    let within = |resource: Resource, wanted: u64| {
+        let most = getrlimit(resource).maximum.unwrap_or(u64::MAX);
         Rlimit {
-            current: Some(cpu_seconds),
-            maximum: Some(cpu_seconds + 1),
+            current: Some(wanted.min(most)),
+            maximum: Some(wanted.saturating_add(1).min(most)),
+        }
+    };
+    setrlimit(Resource::Cpu, within(Resource::Cpu, cpu_seconds))?;
+    setrlimit(Resource::Data, within(Resource::Data, memory_bytes))?;
+    // A compile ended at its limit leaves no core file of gigabytes behind.
+    setrlimit(
+        Resource::Core,
+        Rlimit {
+            current: Some(0),
+            maximum: Some(0),
         },
     )?;
-    setrlimit(
-        Resource::Data,
-        Rlimit {
-            current: Some(memory_bytes),
-            maximum: Some(memory_bytes),
-        },
-    )?;
+    let _ = set_dumpable_behavior(DumpableBehavior::NotDumpable);
     // Best effort: a host may already run at the lowest priority.
     let _ = setpriority_process(None, 10);
     Ok(())

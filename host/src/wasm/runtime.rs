@@ -239,6 +239,11 @@ impl StepRuntime {
         if let Some(known) = self.known(&digest) {
             return known.inspect(&remember).map_err(load_error);
         }
+        // Another process sharing the cache may have compiled it while this waited.
+        if let Some(component) = self.cache.cached(&self.engine, &digest) {
+            let linked = self.link(path, digest, component, CacheOutcome::Hit);
+            return self.settle(path, linked).inspect(&remember);
+        }
         let compiled = self.compile_and_link(path, digest, bytes);
         self.settle(path, compiled).inspect(&remember)
     }
