@@ -182,9 +182,12 @@ impl Principal {
     /// who issued or shared something) names: `email`, `email (sso)` or `key:<id>`. `None` for
     /// any other name (a run, anonymous, or not a name at all).
     pub fn from_actor_name(name: &str) -> Option<Principal> {
-        if let Some(id) = name.strip_prefix("key:") {
-            return (!id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()))
-                .then(|| Principal::ApiKey(id.to_owned()));
+        // A key's id is alphanumeric; `key:x@y.test` is an email that starts so.
+        if let Some(id) = name.strip_prefix("key:")
+            && !id.is_empty()
+            && id.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            return Some(Principal::ApiKey(id.to_owned()));
         }
         match name.strip_suffix(" (sso)") {
             Some(email) => Email::parse(email).ok().map(Principal::sso),
@@ -270,6 +273,34 @@ pub struct Cause {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An actor's name, as rows record who issued or shared something, reads back as the
+    /// principal it was written from; a run or anything else reads as nobody.
+    #[test]
+    fn an_actors_name_reads_back_as_its_principal() {
+        let email = |e: &str| Email::parse(e).expect("valid");
+        for who in [
+            Principal::local(email("Olivia.Owner@acme.test")),
+            Principal::sso(email("olivia.owner@acme.test")),
+            Principal::ApiKey("3f9a0c".into()),
+            // An email that starts as a key's name does.
+            Principal::local(email("key:x@y.test")),
+        ] {
+            assert_eq!(Principal::from_actor_name(&who.to_string()), Some(who));
+        }
+        let run = Principal::run(
+            Principal::local(email("a@b.test")),
+            Principal::local(email("c@d.test")),
+        );
+        for name in [
+            run.to_string(),
+            "anonymous".into(),
+            "key:".into(),
+            String::new(),
+        ] {
+            assert_eq!(Principal::from_actor_name(&name), None, "{name}");
+        }
+    }
 
     #[test]
     fn emails_are_trimmed_and_lower_cased() {
