@@ -528,6 +528,13 @@ fn only_someone_ix_allows_sees_and_answers_an_interaction() {
             .any(|(a, who)| a == "interaction.respond" && who == ANALYST),
         "{audit:?}"
     );
+    // The bad answer was audited as a refusal, as through the CLI (SPEC IX-8).
+    assert!(
+        audit
+            .iter()
+            .any(|(a, who)| a == "interaction.respond.refused" && who == ANALYST),
+        "{audit:?}"
+    );
     // The operator's refused answer is audited as through the API and the CLI (SPEC IX-8),
     // though the page read as for nothing (leak review: the web wrote no audit entry).
     assert!(

@@ -100,6 +100,14 @@ fn a_person_ix_allows_starts_a_flow_from_its_form_and_the_run_is_listed() {
             refused.body
         );
     }
+    // Each refused start is audited, the one that never read as a number too, as through
+    // the CLI (SPEC IX-8).
+    let refused_starts = site
+        .audit_actions()
+        .iter()
+        .filter(|(a, who)| a == "interaction.start.invalid" && who == ANALYST)
+        .count();
+    assert_eq!(refused_starts, 3);
     // Without the session's CSRF token: refused, nothing starts (SPEC SV-2).
     let forged = analyst.post(&url, &[("sender", "ops@globex.test"), ("count", "2")]);
     assert_eq!(forged.status, 403, "{}", forged.body);

@@ -112,10 +112,7 @@ pub(super) async fn start(
         )
             .into_response()
     };
-    let values = match super::form::values(&f.form, &posted) {
-        Ok(v) => v,
-        Err(why) => return Ok(refused(why)),
-    };
+    let values = super::form::values(&f.form, &posted);
     let principal = signed.session.principal.clone();
     let workspace = signed.session.workspace.clone();
     let started = state

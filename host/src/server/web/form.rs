@@ -74,53 +74,48 @@ fn select(out: &mut String, name: &str, value: &str, required: &str, options: &[
 }
 
 /// The answer a browser posted, as JSON for [`Form::check`]: each field of the form read as
-/// its type; an empty field is absent. Fields the form does not have are passed on, so the
-/// check names them; the CSRF field is not an answer.
-pub(super) fn values(form: &Form, posted: &[(String, String)]) -> Result<Value, String> {
+/// its type; an empty field is absent. What does not read as its field's type goes on as the
+/// text it is, a field sent twice as the list of what was sent, and fields the form does not
+/// have as they are: the form's own check (the service's, the same as the CLI's) refuses each
+/// naming the field, and that refusal is audited as through any door (SPEC IX-8). The CSRF
+/// field is not an answer.
+pub(super) fn values(form: &Form, posted: &[(String, String)]) -> Value {
     let mut out = Map::new();
     for (name, raw) in posted {
         if name == super::html::CSRF_FIELD || raw.is_empty() {
             continue;
         }
-        if out.contains_key(name) {
-            return Err(format!(
-                "field `{}` was sent twice",
-                crate::text::clip(name)
-            ));
+        let value = read(form, name, raw);
+        match out.get_mut(name) {
+            // A field read is never a list: a list is a field sent more than once.
+            Some(Value::Array(sent)) => sent.push(value),
+            Some(first) => *first = Value::Array(vec![first.take(), value]),
+            None => {
+                out.insert(name.clone(), value);
+            }
         }
-        let value = match form
-            .fields
-            .iter()
-            .find(|f| f.name == *name)
-            .map(|f| &f.kind)
-        {
-            Some(FieldKind::Number) => raw
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .and_then(serde_json::Number::from_f64)
-                .map(Value::Number)
-                .ok_or_else(|| {
-                    format!(
-                        "field `{name}` expects a number, got `{}`",
-                        crate::text::clip(raw)
-                    )
-                })?,
-            Some(FieldKind::Boolean) => match raw.as_str() {
-                "true" => Value::Bool(true),
-                "false" => Value::Bool(false),
-                other => {
-                    return Err(format!(
-                        "field `{name}` expects yes or no, got `{}`",
-                        crate::text::clip(other)
-                    ));
-                }
-            },
-            _ => Value::String(raw.clone()),
-        };
-        out.insert(name.clone(), value);
     }
-    Ok(Value::Object(out))
+    Value::Object(out)
+}
+
+/// `raw`, posted for field `name`, read as that field's type; as text when it does not read.
+fn read(form: &Form, name: &str, raw: &str) -> Value {
+    let kind = form.fields.iter().find(|f| f.name == name).map(|f| &f.kind);
+    let read = match kind {
+        Some(FieldKind::Number) => raw
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number),
+        Some(FieldKind::Boolean) => match raw {
+            "true" => Some(Value::Bool(true)),
+            "false" => Some(Value::Bool(false)),
+            _ => None,
+        },
+        _ => None,
+    };
+    read.unwrap_or_else(|| Value::String(raw.to_owned()))
 }
 
 #[cfg(test)]
@@ -156,34 +151,34 @@ mod tests {
         let v = values(
             &form(),
             &posted(&[("ok", "true"), ("n", "2.5"), ("note", ""), ("csrf", "x")]),
-        )
-        .expect("reads");
+        );
         assert_eq!(v, serde_json::json!({ "ok": true, "n": 2.5 }));
         assert!(form().check(&v).is_ok());
     }
 
+    /// What does not read goes on for the form's check to refuse, naming the field, so that
+    /// the refusal is audited (SPEC IX-8).
     #[test]
-    fn unreadable_answers_name_the_field() {
-        let err = values(&form(), &posted(&[("n", "ten")])).expect_err("not a number");
-        assert!(err.contains("field `n` expects a number"), "{err}");
-        let err = values(&form(), &posted(&[("ok", "maybe")])).expect_err("not a boolean");
-        assert!(err.contains("field `ok`"), "{err}");
-        // Unknown fields go through to the form's own check, which names them.
-        let v = values(&form(), &posted(&[("ok", "true"), ("x", "1")])).expect("passed on");
-        assert!(
-            form()
-                .check(&v)
-                .expect_err("unknown")
-                .contains("unknown field `x`")
-        );
-    }
-
-    #[test]
-    fn rendered_fields_are_escaped() {
-        let html = render(&form(), &posted(&[("note", "<b>\"hi\"</b>")]));
-        assert!(
-            html.contains("value=\"&lt;b&gt;&quot;hi&quot;&lt;/b&gt;\""),
-            "{html}"
+    fn unreadable_answers_are_refused_by_the_forms_check_naming_the_field() {
+        for (pairs, named) in [
+            (
+                &[("ok", "true"), ("n", "ten")][..],
+                "field `n` expects a number",
+            ),
+            (&[("ok", "maybe")][..], "field `ok` expects true or false"),
+            (&[("ok", "true"), ("ok", "false")][..], "field `ok`"),
+            (&[("ok", "true"), ("x", "1")][..], "`x`"),
+        ] {
+            let v = values(&form(), &posted(pairs));
+            let err = form().check(&v).expect_err("refused");
+            assert!(err.contains(named), "{pairs:?}: {err}");
+        }
+        assert_eq!(
+            values(
+                &form(),
+                &posted(&[("note", "a"), ("note", "b"), ("note", "c")])
+            ),
+            serde_json::json!({ "note": ["a", "b", "c"] })
         );
     }
 }

@@ -78,10 +78,7 @@ pub(super) async fn answer(
         )
             .into_response()
     };
-    let values = match super::form::values(&ix.form, &posted) {
-        Ok(v) => v,
-        Err(why) => return Ok(refused(why)),
-    };
+    let values = super::form::values(&ix.form, &posted);
     let principal = signed.session.principal.clone();
     let id = ix.id.clone();
     let answered = state
