@@ -44,6 +44,10 @@ impl From<crate::public_id::IdError> for Error {
 /// service can use `?` on its storage calls.
 impl From<crate::store::StoreError> for Error {
     fn from(e: crate::store::StoreError) -> Self {
+        // A value the store refuses as such is the caller's input, not the host's failure.
+        if let Some(refused) = crate::store::refused_input(&e) {
+            return Error::Invalid(refused);
+        }
         if crate::store::is_infrastructure(&e) {
             Error::Busy(e.to_string())
         } else {

@@ -761,6 +761,9 @@ fn incremental_limit(index: &AccessIndex) -> usize {
 /// (busy, disk full, I/O: SPEC WF-11), `Internal` for the rest. Classified by the error's
 /// type and SQLite code, never by its text.
 pub fn internal<E: StorageError>(e: E) -> Error {
+    if let Some(refused) = e.refused_input() {
+        return Error::Invalid(refused);
+    }
     if e.is_infrastructure() {
         Error::Busy(e.to_string())
     } else {
@@ -772,17 +775,30 @@ pub fn internal<E: StorageError>(e: E) -> Error {
 pub trait StorageError: std::fmt::Display {
     /// Whether it is the infrastructure's failure (see [`crate::store::is_infrastructure`]).
     fn is_infrastructure(&self) -> bool;
+
+    /// Why the store refused a value of the caller's (see [`crate::store::refused_input`]).
+    fn refused_input(&self) -> Option<String> {
+        None
+    }
 }
 
 impl StorageError for StoreError {
     fn is_infrastructure(&self) -> bool {
         crate::store::is_infrastructure(self)
     }
+
+    fn refused_input(&self) -> Option<String> {
+        crate::store::refused_input(self)
+    }
 }
 
 impl StorageError for anyhow::Error {
     fn is_infrastructure(&self) -> bool {
         crate::store::chain_is_infrastructure(self)
+    }
+
+    fn refused_input(&self) -> Option<String> {
+        crate::store::refused_input(self.as_ref())
     }
 }
 

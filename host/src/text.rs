@@ -38,6 +38,7 @@ pub fn clip(input: &str) -> Cow<'_, str> {
 
 /// `message` cut to at most `max` bytes (at a character boundary), saying how long it was.
 pub fn clip_bytes(message: String, max: usize) -> String {
+    let message = storable(message);
     if message.len() <= max {
         return message;
     }
@@ -46,6 +47,18 @@ pub fn clip_bytes(message: String, max: usize) -> String {
         cut -= 1;
     }
     format!("{}… (cut: {} bytes in all)", &message[..cut], message.len())
+}
+
+/// `text` as every store keeps it: a NUL character (which PostgreSQL stores in no text
+/// column, and the store refuses on either engine) becomes U+FFFD. For text a step writes
+/// (its log lines, its error, its stderr) or that is made of its values (an interaction's
+/// title), which must be recorded whatever it holds.
+pub fn storable(text: String) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "\u{FFFD}")
+    } else {
+        text
+    }
 }
 
 /// `message` with every run of non-space characters longer than [`ECHO_CHARS`] clipped: the
@@ -100,6 +113,13 @@ pub fn check_no_nul(what: &str, value: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_a_step_wrote_is_stored_with_its_nul_characters_replaced() {
+        assert_eq!(storable("a\0b\0".into()), "a\u{FFFD}b\u{FFFD}");
+        assert_eq!(storable("plain".into()), "plain");
+        assert!(!clip_bytes("x\0".repeat(100), 10).contains('\0'));
+    }
 
     #[test]
     fn a_nul_character_is_refused_naming_the_field() {

@@ -142,6 +142,48 @@ fn a_bad_file_names_every_error_with_path_and_line_and_applies_nothing() {
     assert_eq!(n, 0, "nothing was applied");
 }
 
+/// Names that key rows in every store are bounded where the file is read, so PostgreSQL
+/// (which indexes no entry past ~2.7 KB, and stores no NUL) never sees them: an IdP's name
+/// of 3,000 characters, and a workspace and a custom role named with a NUL, are each named
+/// at their place, and nothing applies (PostgreSQL answered an internal error; review).
+#[test]
+fn names_too_long_or_holding_nul_are_located_and_nothing_applies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    let file = serde_json::json!({
+        "organization": "acme",
+        "workspaces": [
+            { "name": "soc", "idps": ["i".repeat(3_000)],
+              "members": [ { "email": "a@acme.test", "role": "owner" } ] },
+            { "name": "nul\u{0}ws",
+              "custom_roles": [ { "name": "r\u{0}", "scopes": ["case.read"] } ],
+              "members": [ { "email": "a@acme.test", "role": "owner" } ] }
+        ]
+    });
+    std::fs::write(dir.path().join("names.json"), file.to_string()).expect("write");
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "apply", "names.json", "--bootstrap"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    for expected in [
+        "workspaces[0].idps[0]: an IdP's name",
+        "at most 200",
+        "workspaces[1].name: a workspace name is 1 to",
+        "workspaces[1].custom_roles[0]",
+    ] {
+        assert!(err.contains(expected), "{expected}: {err}");
+    }
+    let db = crate::common::db_at(&db);
+    let n: i64 = db
+        .conn()
+        .query_row("SELECT count(*) FROM workspaces", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(n, 0, "nothing was applied");
+}
+
 #[test]
 fn malformed_json_and_unknown_fields_are_located() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -1687,3 +1687,20 @@ fn a_client_too_slow_with_its_head_or_body_is_dropped() {
     let (status, _, body) = read_answer(&mut slow_body);
     assert_eq!(status, 400, "{body}");
 }
+
+/// A value holding the NUL character is the caller's invalid input wherever it reaches the
+/// store, on both engines: a workflow named so in a path is answered 400 naming the character
+/// (bad-input review: PostgreSQL refuses NUL in text, and the host answered 500).
+#[test]
+fn a_nul_character_in_a_path_is_invalid_input_on_both_engines() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let answer = server.post(
+        "/api/v1/workspaces/mssp-soc/workflows/a%00b/runs",
+        &owner,
+        &json!({}),
+    );
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert_eq!(error_kind(&answer), "invalid", "{}", answer.text);
+    assert!(answer.text.contains("NUL"), "{}", answer.text);
+}

@@ -501,3 +501,46 @@ impl flowhost::workflow::Observer for StopAfter {
         }
     }
 }
+
+/// A step's key is its place among loops and nested workflows; one longer than 1,024 bytes
+/// fails the run naming the limit, on both engines alike (review: PostgreSQL indexes no
+/// entry past ~2.7 KB, and the run ended as the host's error there).
+#[test]
+fn a_step_whose_key_grew_too_long_fails_the_run_naming_the_limit() {
+    let env = Env::new();
+    let mut step = json!({ "id": "leaf", "uses": ECHO, "with": { "n": 1 } });
+    for level in 0..20 {
+        step = json!({ "id": format!("{}{level:02}", "l".repeat(60)),
+            "loop": { "over": "$.event.items" }, "do": [step] });
+    }
+    let file = env.write(
+        "deep-keys.json",
+        &json!({ "name": "deep-keys", "workspace": "mssp-soc", "steps": [step] }),
+    );
+    let (out, doc) = env.run(&file, OPERATOR, r#"{"items": [1]}"#);
+    assert_eq!(
+        doc["status"],
+        "failed",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let error = doc["error"].as_str().unwrap_or_default();
+    assert!(error.contains("at most 1024 are allowed"), "{doc}");
+    // Within the limit the same shape runs.
+    let mut step = json!({ "id": "leaf", "uses": ECHO, "with": { "n": 1 } });
+    for level in 0..10 {
+        step = json!({ "id": format!("{}{level:02}", "l".repeat(60)),
+            "loop": { "over": "$.event.items" }, "do": [step] });
+    }
+    let file = env.write(
+        "keys.json",
+        &json!({ "name": "keys", "workspace": "mssp-soc", "steps": [step] }),
+    );
+    let (out, doc) = env.run(&file, OPERATOR, r#"{"items": [1]}"#);
+    assert_eq!(
+        doc["status"],
+        "succeeded",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -12,9 +12,12 @@ use super::{scopes_text, store, workspace_id};
 
 /// Checks a custom role name: non-empty, not a built-in name, no whitespace.
 pub(crate) fn validate_role_name(name: &str) -> Result<(), Error> {
-    if name.is_empty() || name.chars().any(char::is_whitespace) || name.len() > 64 {
+    if name.is_empty()
+        || name.chars().any(|c| c.is_whitespace() || c.is_control())
+        || name.len() > 64
+    {
         return Err(Error::Invalid(format!(
-            "`{}` is not a role name (1-64 characters, no spaces)",
+            "`{}` is not a role name (1-64 characters, no spaces or control characters)",
             crate::text::clip(name)
         )));
     }

@@ -168,6 +168,14 @@ impl Parser {
         let o = self.object(v, &root, "a workflow definition")?;
         self.unknown_keys(o, &root, TOP, "a workflow");
         let name = self.string(o, "name", &root, true);
+        // Its name keys its revisions, shares, webhooks and runs in every store (PostgreSQL
+        // indexes no entry past ~2.7 KB, nor text holding NUL): bounded as every name is.
+        if let Some(n) = &name
+            && let Err(e) =
+                crate::text::check_len("the workflow's name", n, crate::text::MAX_NAME_CHARS)
+        {
+            self.err(root.key("name"), e);
+        }
         let workspace = self.string(o, "workspace", &root, true);
         let run_as = self.string(o, "run_as", &root, false);
         let trigger = match o.get("trigger") {

@@ -70,6 +70,20 @@ pub fn chain_is_infrastructure(error: &anyhow::Error) -> bool {
     })
 }
 
+/// Why the store refused a value of the caller's, if `error` (or one of its causes) is such a
+/// refusal: text holding the NUL character ([`super::sql::NulInText`]). The caller's input,
+/// answered as invalid, never as the host's failure.
+pub fn refused_input(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cause = Some(error);
+    while let Some(c) = cause {
+        if let Some(refused) = c.downcast_ref::<super::sql::NulInText>() {
+            return Some(refused.to_string());
+        }
+        cause = c.source();
+    }
+    None
+}
+
 /// Storage errors for tests above the boundary: those of the infrastructure (busy, full, I/O)
 /// and one of the data (a constraint), built as SQLite reports them.
 #[cfg(test)]

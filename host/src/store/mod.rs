@@ -33,7 +33,7 @@ use self::sql::{Engine, Params, Row};
 
 pub(crate) use batch::{Entry, Failure, Joined};
 pub use events::StoredEvent;
-pub use failure::{chain_is_infrastructure, is_infrastructure};
+pub use failure::{chain_is_infrastructure, is_infrastructure, refused_input};
 /// The handles the services pass to their storage modules (`*/store.rs`): only storage
 /// modules query them (see ARCHITECTURE.md, "The storage boundary").
 pub use sql::{Connection, Error as StoreError};

@@ -31,11 +31,14 @@ pub fn validate(spec: &TenantSpec) -> Vec<Located> {
         let at = ws_path(i);
         if ws.name.trim().is_empty()
             || ws.name.len() > MAX_WORKSPACE_NAME
-            || ws.name.chars().any(char::is_whitespace)
+            || ws.name.chars().any(|c| c.is_whitespace() || c.is_control())
         {
             out.push(Located::new(
                 at.key("name"),
-                format!("a workspace name is 1 to {MAX_WORKSPACE_NAME} bytes without spaces"),
+                format!(
+                    "a workspace name is 1 to {MAX_WORKSPACE_NAME} bytes without spaces or \
+                     control characters"
+                ),
             ));
         } else if !names.insert(ws.name.as_str()) {
             out.push(Located::new(
@@ -46,7 +49,12 @@ pub fn validate(spec: &TenantSpec) -> Vec<Located> {
 
         let mut idps = HashSet::new();
         for (j, idp) in ws.idps.iter().enumerate() {
-            if idp.trim().is_empty() || !idps.insert(idp.as_str()) {
+            // Its name keys the workspace's IdPs in every store: bounded as every name is.
+            if let Err(e) =
+                crate::text::check_len("an IdP's name", idp, crate::text::MAX_NAME_CHARS)
+            {
+                out.push(Located::new(at.key("idps").index(j), e));
+            } else if idp.trim().is_empty() || !idps.insert(idp.as_str()) {
                 out.push(Located::new(
                     at.key("idps").index(j),
                     format!("IdP `{idp}` is empty or listed twice"),

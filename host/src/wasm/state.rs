@@ -67,11 +67,12 @@ pub struct Recorder {
 
 impl Recorder {
     /// Keeps `message` unless the cap is reached; cuts overlong messages at a char boundary.
-    pub fn log(&mut self, limits: &StepLimits, level: LogLevel, mut message: String) {
+    pub fn log(&mut self, limits: &StepLimits, level: LogLevel, message: String) {
         if self.logs.len() >= limits.max_log_lines {
             self.dropped_logs += 1;
             return;
         }
+        let mut message = crate::text::storable(message);
         if message.len() > MAX_LOG_MESSAGE_BYTES {
             let mut cut = MAX_LOG_MESSAGE_BYTES;
             while !message.is_char_boundary(cut) {
@@ -197,7 +198,7 @@ impl StepState {
 
     /// What the guest wrote to stderr, lossily decoded.
     pub fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.contents()).into_owned()
+        crate::text::storable(String::from_utf8_lossy(&self.stderr.contents()).into_owned())
     }
 
     /// Takes the recorded logs and events.

@@ -133,6 +133,10 @@ struct Failure {
     message: String,
 }
 
+/// The longest step key, in bytes: a step id (at most 64 bytes) with the ids and iteration
+/// numbers of the loops and nested workflows around it.
+const MAX_STEP_KEY_BYTES: usize = 1024;
+
 /// Why execution stopped before the end.
 enum Halt {
     Fail(Failure),
@@ -949,6 +953,20 @@ impl Exec<'_> {
 
     fn step(&self, step: &Step, ctx: &mut Value, prefix: &str) -> Result<Flow, Halt> {
         let key = format!("{prefix}{}", step.id);
+        // A key grows with nested workflows and loops: bounded, it keys the step's journal
+        // entry, interaction, timer and case idempotency in every store (PostgreSQL indexes
+        // no entry past ~2.7 KB; review).
+        if key.len() > MAX_STEP_KEY_BYTES {
+            return Err(Failure {
+                step: crate::text::clip(&key).into_owned(),
+                message: format!(
+                    "this step's key (its place among nested workflows and loop iterations) is \
+                     {} bytes long; at most {MAX_STEP_KEY_BYTES} are allowed",
+                    key.len()
+                ),
+            }
+            .into());
+        }
         let fail = |message: String| Failure {
             step: key.clone(),
             message,
@@ -1142,7 +1160,7 @@ impl Exec<'_> {
                     access = access.shared().0;
                 }
                 let title = match ix.title.render(ctx).map_err(fail)? {
-                    Value::String(s) if !s.is_empty() => s,
+                    Value::String(s) if !s.is_empty() => crate::text::storable(s),
                     Value::String(_) | Value::Null => key.to_owned(),
                     other => other.to_string(),
                 };

@@ -99,9 +99,12 @@ fn build(conn: &Connection, ws: i64, viewer: &Viewer, q: &CaseQuery) -> Result<P
     }
     if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty()) {
         // A substring test without LIKE: a LIKE pattern over 50,000 bytes fails ("LIKE or
-        // GLOB pattern too complex", issue 14 item 10), and nothing needs escaping. lower()
-        // folds ASCII case, as LIKE did.
-        params.push(Value::Text(text.to_owned()));
+        // GLOB pattern too complex", issue 14 item 10), and nothing needs escaping. Case is
+        // folded for ASCII only, as LIKE did: the columns by lower() (SQLite's folds ASCII;
+        // PostgreSQL's under the columns' "C" collation too), the text here, not by lower()
+        // on a parameter, which PostgreSQL folds under the database's collation (a search for
+        // "ÉCHEC" missed the title "ÉCHEC" on a database of another locale; review).
+        params.push(Value::Text(text.to_ascii_lowercase()));
         let n = params.len();
         // The same test under each engine's name for it.
         let position = match conn.engine() {
@@ -109,7 +112,7 @@ fn build(conn: &Connection, ws: i64, viewer: &Viewer, q: &CaseQuery) -> Result<P
             crate::store::sql::Engine::Postgres => "strpos",
         };
         filters += &format!(
-            " AND ({position}(lower(title), lower(?{n})) > 0 OR {position}(lower(description), lower(?{n})) > 0)"
+            " AND ({position}(lower(title), ?{n}) > 0 OR {position}(lower(description), ?{n}) > 0)"
         );
     }
     if let Some(values) = &cursor {

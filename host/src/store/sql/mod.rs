@@ -13,7 +13,9 @@ pub use conn::{Begin, Connection, Engine, Row, Rows, Statement, WRITE_LOCK};
 pub use error::{Error, OptionalExtension, Result};
 pub(crate) use params::params;
 pub use params::{Params, ParamsFromIter, params_from_iter};
-pub use value::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, Type, Value, ValueRef};
+pub use value::{
+    FromSql, FromSqlError, FromSqlResult, NulInText, ToSql, ToSqlOutput, Type, Value, ValueRef,
+};
 
 /// The conversion types under the names rusqlite gives them (`types::FromSql`, …).
 pub mod types {

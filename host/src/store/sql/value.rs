@@ -183,9 +183,20 @@ impl<T: ToSql + ?Sized> ToSql for Box<T> {
 
 impl ToSql for str {
     fn to_sql(&self) -> super::Result<ToSqlOutput<'_>> {
+        // Refused on both engines alike: PostgreSQL stores no NUL in text, and SQLite would
+        // keep what PostgreSQL refuses (bad-input review).
+        if self.contains('\0') {
+            return Err(super::Error::ToSqlConversionFailure(Box::new(NulInText)));
+        }
         Ok(ToSqlOutput::from(self))
     }
 }
+
+/// A text value holding the NUL character, which no text column stores: the caller's input
+/// (a door's value, a step's), answered as invalid wherever it reaches the store.
+#[derive(Debug, thiserror::Error)]
+#[error("a text value holds the NUL character (U+0000), which is not stored")]
+pub struct NulInText;
 
 impl ToSql for String {
     fn to_sql(&self) -> super::Result<ToSqlOutput<'_>> {
