@@ -145,6 +145,7 @@ impl Children {
             .arg(CHILD_ARG)
             .arg(limits.cpu_seconds.to_string())
             .arg(limits.memory_bytes.to_string())
+            .arg(std::process::id().to_string())
             // Nothing of the host's environment (a database URL with its password, an API
             // key) but what code generation reads: wasmtime takes a setting from it that
             // artifacts must match.
@@ -222,11 +223,23 @@ impl Children {
                 Err(self.out_of_memory())
             }
             Waited::Exited(status) => Err(self.refused(status, why)),
-            // Remembered like a compile past its CPU time: tried again on every run, a
-            // component that never finishes here would hold the compiles of every tenant.
-            Waited::PastDeadline => Err(CompileError::TooCostly(format!(
-                "compiling it took more than {} s of wall-clock time (three times \
-                 FLOWHOST_COMPILE_CPU_SECONDS)",
+            // Past its wall-clock time having spent at least half its CPU time: remembered
+            // like a compile past its CPU time (tried again on every run, a component that
+            // never finishes here would hold every tenant's compiles). Having spent less, the
+            // machine starved it: tried again later (review).
+            Waited::PastDeadline { cpu_seconds }
+                if cpu_seconds.is_some_and(|s| s * 2 >= limits.cpu_seconds) =>
+            {
+                Err(CompileError::TooCostly(format!(
+                    "compiling it took more than {} s of wall-clock time (three times \
+                     FLOWHOST_COMPILE_CPU_SECONDS) and {} s of CPU",
+                    limits.wall().as_secs(),
+                    cpu_seconds.unwrap_or_default()
+                )))
+            }
+            Waited::PastDeadline { .. } => Err(CompileError::ForNow(format!(
+                "compiling it took more than {} s of wall-clock time on a machine too busy to \
+                 give it the CPU",
                 limits.wall().as_secs()
             ))),
             Waited::Lost(e) => Err(CompileError::ForNow(format!(
@@ -266,8 +279,10 @@ impl Children {
 /// How waiting for a child ended.
 enum Waited {
     Exited(std::process::ExitStatus),
-    /// Killed at the deadline.
-    PastDeadline,
+    /// Killed at the deadline, having spent this much CPU time (when it could be read).
+    PastDeadline {
+        cpu_seconds: Option<u64>,
+    },
     Lost(std::io::Error),
 }
 
@@ -278,9 +293,10 @@ fn wait_until(child: &mut std::process::Child, deadline: Instant) -> Waited {
         match child.try_wait() {
             Ok(Some(status)) => return Waited::Exited(status),
             Ok(None) if Instant::now() >= deadline => {
+                let cpu_seconds = cpu_seconds_of(child.id());
                 let _ = child.kill();
                 let _ = child.wait();
-                return Waited::PastDeadline;
+                return Waited::PastDeadline { cpu_seconds };
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(5)),
             Err(e) => {
@@ -292,18 +308,39 @@ fn wait_until(child: &mut std::process::Child, deadline: Instant) -> Waited {
     }
 }
 
+/// The CPU time process `pid` has spent, all its threads together: `utime` and `stime` of
+/// `/proc/<pid>/stat`, in the kernel's user-visible ticks (100 a second on Linux).
+fn cpu_seconds_of(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces: fields are counted after its `)`.
+    let after = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) / 100)
+}
+
 /// The compiling child: `args` are what follows [`CHILD_ARG`] (the CPU seconds and memory
-/// bytes it may take). Reads a component on stdin and writes its artifact to stdout, or
-/// why it does not compile to stderr (exit status 3; 4 for want of memory).
+/// bytes it may take, and the host's process id). Reads a component on stdin and writes its
+/// artifact to stdout, or why it does not compile to stderr (exit status 3; 4 for want of
+/// memory; any other for the machine's failure).
 pub fn child_main(args: &[OsString]) -> ExitCode {
     let number = |i: usize| -> Option<u64> { args.get(i)?.to_str()?.parse().ok() };
-    let (Some(cpu_seconds), Some(memory_bytes)) = (number(0), number(1)) else {
+    let (Some(cpu_seconds), Some(memory_bytes), Some(host)) = (number(0), number(1), number(2))
+    else {
         let _ = writeln!(
             std::io::stderr(),
-            "usage: flowhost {CHILD_ARG} CPU_SECONDS MEMORY_BYTES"
+            "usage: flowhost {CHILD_ARG} CPU_SECONDS MEMORY_BYTES HOST_PID"
         );
         return ExitCode::from(2);
     };
+    // A host killed mid-compile (SIGKILL, an OOM killer) takes its compile with it, rather
+    // than leave it to burn its CPU time for nobody.
+    let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
+    let parent = rustix::process::Pid::as_raw(rustix::process::getppid());
+    if u64::try_from(parent).ok() != Some(host) {
+        return ExitCode::from(2);
+    }
     if let Err(e) = limit_self(cpu_seconds, memory_bytes) {
         let _ = writeln!(std::io::stderr(), "cannot limit the compiler process: {e}");
         return ExitCode::from(2);
@@ -371,4 +408,24 @@ fn limit_self(cpu_seconds: u64, memory_bytes: u64) -> std::io::Result<()> {
     // Best effort: a host may already run at the lowest priority.
     let _ = setpriority_process(None, 10);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CPU time a compile spent is read when its wall-clock time is up: it tells a
+    /// component too costly from a machine too busy.
+    #[test]
+    fn a_processs_cpu_time_is_read_from_its_stat() {
+        let spent = cpu_seconds_of(std::process::id()).expect("this process's stat reads");
+        let start = Instant::now();
+        let mut x = 0u64;
+        while start.elapsed() < Duration::from_millis(1_100) {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        let now = cpu_seconds_of(std::process::id()).expect("reads again");
+        assert!(now > spent, "{spent} then {now}");
+        assert_eq!(cpu_seconds_of(u32::MAX), None, "no such process");
+    }
 }
