@@ -532,7 +532,7 @@ fn only_someone_ix_allows_sees_and_answers_an_interaction() {
     assert!(
         audit
             .iter()
-            .any(|(a, who)| a == "interaction.respond.refused" && who == ANALYST),
+            .any(|(a, who)| a == "interaction.respond.invalid" && who == ANALYST),
         "{audit:?}"
     );
     // The operator's refused answer is audited as through the API and the CLI (SPEC IX-8),
