@@ -61,6 +61,15 @@ pub fn storable(text: String) -> String {
     }
 }
 
+/// [`storable`] for borrowed text: the text itself when it holds no NUL.
+pub fn storable_str(text: &str) -> Cow<'_, str> {
+    if text.contains('\0') {
+        Cow::Owned(text.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 /// `message` with every run of non-space characters longer than [`ECHO_CHARS`] clipped: the
 /// last line of defence for an error that quotes a huge input (a 100 kB `--workspace`).
 pub fn clip_words(message: &str) -> Cow<'_, str> {

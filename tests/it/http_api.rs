@@ -1703,4 +1703,12 @@ fn a_nul_character_in_a_path_is_invalid_input_on_both_engines() {
     assert_eq!(answer.status, 400, "{}", answer.text);
     assert_eq!(error_kind(&answer), "invalid", "{}", answer.text);
     assert!(answer.text.contains("NUL"), "{}", answer.text);
+    // A case query's text filter, bound as an owned value, alike (second review).
+    let answer = server.post(
+        "/api/v1/workspaces/mssp-soc/cases/query",
+        &owner,
+        &json!({ "filter": { "text": "beacon\u{0}" } }),
+    );
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert!(answer.text.contains("NUL"), "{}", answer.text);
 }

@@ -1325,6 +1325,31 @@ fn text_holding_nul_is_answered_alike_on_both_engines() {
     let listed = env.json(&["interact", "list", "--workspace", "mssp-soc", "--as", LEAD]);
     assert_eq!(listed[0]["title"], "phish\u{FFFD}ing", "{listed}");
 
+    // A built-in step's error quoting a value with a NUL ends its run failed, the error kept
+    // (review: the run stayed `running`, its end refused, and was taken up again and again).
+    let file = env.dir.path().join("nul-case.json");
+    let definition = serde_json::json!({ "name": "nul-case", "workspace": "mssp-soc", "steps": [
+        { "id": "get", "uses": "cases/get-case-restrictions",
+          "with": { "case_id": "{{ $.event.case_id }}" } } ] });
+    std::fs::write(&file, definition.to_string()).expect("write");
+    let out = env.cli(&[
+        "run",
+        file.to_str().expect("utf-8"),
+        "--as",
+        OWNER,
+        "--event",
+        r#"{"case_id": "C-1\u0000"}"#,
+        "--json",
+    ]);
+    let ended: Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    assert_eq!(ended["status"], "failed", "{ended} {}", text(&out));
+    let run = ended["run_id"].as_str().expect("run id");
+    let shown = env.json(&["runs", "show", run, "--as", OWNER]);
+    assert_eq!(
+        shown["run"]["status"], "failed",
+        "stored as it ended: {shown}"
+    );
+
     let named = env.dir.path().join("nul-name.json");
     std::fs::write(
         &named,

@@ -164,7 +164,12 @@ impl<'a> Row<'a> {
         let exec = rec.execution;
         let (status, kind, error, output) = match exec.outcome() {
             Ok(value) => ("succeeded", None, None, Some(value.to_string())),
-            Err((kind, message)) => ("failed", Some(kind), Some(message), None),
+            Err((kind, message)) => (
+                "failed",
+                Some(kind),
+                Some(crate::text::storable(message)),
+                None,
+            ),
         };
         Row {
             rec,

@@ -87,7 +87,7 @@ pub(crate) fn insert_triggered(
             clock::now_unix(),
             run.depth,
             run.trigger_event,
-            run.error,
+            run.error.map(crate::text::storable_str),
             run.lease_owner,
             run.components,
             id
@@ -161,9 +161,11 @@ pub(crate) fn write_entries(
         }
     }
     for entry in entries {
+        // A failure's text may quote what a step was given (a built-in step's error names
+        // the case id it could not find): kept whatever it holds (`text::storable`).
         let (status, output, error) = match entry.result {
             Ok(v) => ("succeeded", Some(v.to_string()), None),
-            Err(e) => ("failed", None, Some(e.as_str())),
+            Err(e) => ("failed", None, Some(crate::text::storable_str(e))),
         };
         let row = params![
             run,
@@ -220,7 +222,7 @@ pub(crate) fn finish(
                 end.status.as_str(),
                 end.exit_status,
                 end.output.map(|o| o.to_string()),
-                end.error,
+                end.error.map(crate::text::storable_str),
                 clock::now_unix(),
                 owner
             ])

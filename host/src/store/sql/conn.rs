@@ -486,6 +486,7 @@ impl rusqlite::ToSql for Bind<'_> {
         let value = self
             .0
             .to_sql()
+            .and_then(super::value::bindable)
             .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
         Ok(match value {
             ToSqlOutput::Borrowed(v) => Out::Borrowed(to_rusqlite(v)),

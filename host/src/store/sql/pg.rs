@@ -279,7 +279,11 @@ impl PgConn {
         }
         let values = params
             .iter()
-            .map(|p| p.to_sql().and_then(|v| owned(v.as_ref())))
+            .map(|p| {
+                p.to_sql()
+                    .and_then(super::value::bindable)
+                    .and_then(|v| owned(v.as_ref()))
+            })
             .collect::<Result<Vec<_>>>()?;
         let full = {
             let mut deferred = self.deferred.borrow_mut();
@@ -627,7 +631,10 @@ fn unspecified() -> &'static PgType {
 
 /// The parameters' values, converted once for the call.
 fn bind<'p>(params: &'p [&dyn ToSql]) -> Result<Vec<ToSqlOutput<'p>>> {
-    params.iter().map(|p| p.to_sql()).collect()
+    params
+        .iter()
+        .map(|p| p.to_sql().and_then(super::value::bindable))
+        .collect()
 }
 
 fn as_pg<'v>(values: &'v [ToSqlOutput<'_>]) -> Vec<Param<'v>> {

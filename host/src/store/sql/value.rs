@@ -183,13 +183,26 @@ impl<T: ToSql + ?Sized> ToSql for Box<T> {
 
 impl ToSql for str {
     fn to_sql(&self) -> super::Result<ToSqlOutput<'_>> {
-        // Refused on both engines alike: PostgreSQL stores no NUL in text, and SQLite would
-        // keep what PostgreSQL refuses (bad-input review).
-        if self.contains('\0') {
-            return Err(super::Error::ToSqlConversionFailure(Box::new(NulInText)));
-        }
         Ok(ToSqlOutput::from(self))
     }
+}
+
+impl ToSql for std::borrow::Cow<'_, str> {
+    fn to_sql(&self) -> super::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_ref()))
+    }
+}
+
+/// `value` as both engines bind it: text holding NUL is refused, on both alike (PostgreSQL
+/// stores no NUL in text, and SQLite would keep what PostgreSQL refuses; bad-input review).
+/// Called wherever a parameter is bound, whatever its Rust type was.
+pub(crate) fn bindable(value: ToSqlOutput<'_>) -> super::Result<ToSqlOutput<'_>> {
+    if let ValueRef::Text(t) = value.as_ref()
+        && t.contains(&0)
+    {
+        return Err(super::Error::ToSqlConversionFailure(Box::new(NulInText)));
+    }
+    Ok(value)
 }
 
 /// A text value holding the NUL character, which no text column stores: the caller's input
