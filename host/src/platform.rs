@@ -687,23 +687,23 @@ impl Platform {
         member.commit().map_err(Error::from)?;
         boarding.landed();
         // The change has committed: never report it as failed. Applied after the commit; if
-        // the rows cannot be read into the index, fail closed (an empty index denies
-        // everything) until the next refresh loads it whole (epoch -1 is behind any log).
+        // the rows cannot be read into the index, the index stays as it was, at its epoch:
+        // the next refresh (every door makes one) sees the epoch moved and catches up, or
+        // fails and stops its caller, as a refresh does (an empty index would answer "no such
+        // workspace" to code that reads it without refreshing; review).
         match touched {
             Some((ids, rows)) => {
                 let mut next = (*self.index()).clone();
-                match next.apply(&ids, rows) {
-                    Ok(()) => {
-                        self.count_reloaded(ids.len());
-                        self.publish(next, committed);
-                    }
-                    Err(_) => self.publish(AccessIndex::default(), -1),
+                if next.apply(&ids, rows).is_ok() {
+                    self.count_reloaded(ids.len());
+                    self.publish(next, committed);
                 }
             }
             None => {
-                let (epoch, index) = load_whole(db.conn()).unwrap_or((-1, AccessIndex::default()));
-                self.full_loads.fetch_add(1, Ordering::SeqCst);
-                self.publish(index, epoch);
+                if let Ok((epoch, index)) = load_whole(db.conn()) {
+                    self.full_loads.fetch_add(1, Ordering::SeqCst);
+                    self.publish(index, epoch);
+                }
             }
         }
         Ok(value)

@@ -951,12 +951,26 @@ impl Exec<'_> {
         Ok(Flow::Continue)
     }
 
+    /// Whether a run resumed here journaled step `key` before keys were capped: its steps
+    /// replay as they ran (review: a run started earlier failed at its first long key).
+    fn journaled_before_the_cap(&self, key: &str) -> Result<bool, Halt> {
+        if !self.replay {
+            return Ok(false);
+        }
+        let entry = self
+            .engine
+            .runs
+            .journaled_output(self.run, key)
+            .map_err(|e| Halt::host(key, e))?;
+        Ok(entry.is_some())
+    }
+
     fn step(&self, step: &Step, ctx: &mut Value, prefix: &str) -> Result<Flow, Halt> {
         let key = format!("{prefix}{}", step.id);
         // A key grows with nested workflows and loops: bounded, it keys the step's journal
         // entry, interaction, timer and case idempotency in every store (PostgreSQL indexes
         // no entry past ~2.7 KB; review).
-        if key.len() > MAX_STEP_KEY_BYTES {
+        if key.len() > MAX_STEP_KEY_BYTES && !self.journaled_before_the_cap(&key)? {
             return Err(Failure {
                 step: crate::text::clip(&key).into_owned(),
                 message: format!(
@@ -1227,11 +1241,14 @@ impl Exec<'_> {
         // Each step decides with the access data as it is when the step starts, so that a
         // demotion made by another process meanwhile (during a wait, say) holds from the next
         // step on. One indexed read when nothing changed; a read that fails stops the run
-        // resumable rather than decide on access data it could not confirm.
+        // resumable, whatever failed: access data that does not read is not the step's
+        // failure, and the step runs once it reads (review).
         // A component step granted nothing decides nothing: every host call that consults
         // access data requires a grant first (`services/grants.rs`), so it makes no read.
         if consults_access(uses, grants) {
-            platform.refresh_access().map_err(|e| Halt::host(key, e))?;
+            platform.refresh_access().map_err(|e| {
+                Halt::Unavailable(format!("step `{key}`: access data could not be read: {e}"))
+            })?;
         }
         let input = with
             .render(ctx)
