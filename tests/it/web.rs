@@ -39,6 +39,11 @@ impl Site {
 
     /// A sign-in link for `user`, printed by the Owner's CLI.
     pub(crate) fn link(&self, user: &str) -> String {
+        self.link_by(user, OWNER)
+    }
+
+    /// A sign-in link for `user`, printed by `issuer`'s CLI.
+    pub(crate) fn link_by(&self, user: &str, issuer: &str) -> String {
         self.deployment
             .ok(&[
                 "web",
@@ -48,7 +53,7 @@ impl Site {
                 "--user",
                 user,
                 "--as",
-                OWNER,
+                issuer,
                 "--base-url",
                 &self.server.base,
             ])
@@ -298,22 +303,7 @@ fn a_link_signs_nobody_in_while_its_issuer_may_not_issue_it() {
         ]);
     };
     set_lead_role("owner");
-    let link = site
-        .deployment
-        .ok(&[
-            "web",
-            "link",
-            "--workspace",
-            "mssp-soc",
-            "--user",
-            ANALYST,
-            "--as",
-            LEAD,
-            "--base-url",
-            &site.server.base,
-        ])
-        .trim()
-        .to_owned();
+    let link = site.link_by(ANALYST, LEAD);
     set_lead_role("contributor");
     let mut browser = Client::new();
     let refused = browser.sign_in(&link);

@@ -508,39 +508,26 @@ impl flowhost::workflow::Observer for StopAfter {
 #[test]
 fn a_step_whose_key_grew_too_long_fails_the_run_naming_the_limit() {
     let env = Env::new();
-    let mut step = json!({ "id": "leaf", "uses": ECHO, "with": { "n": 1 } });
-    for level in 0..20 {
-        step = json!({ "id": format!("{}{level:02}", "l".repeat(60)),
-            "loop": { "over": "$.event.items" }, "do": [step] });
-    }
-    let file = env.write(
-        "deep-keys.json",
-        &json!({ "name": "deep-keys", "workspace": "mssp-soc", "steps": [step] }),
-    );
-    let (out, doc) = env.run(&file, OPERATOR, r#"{"items": [1]}"#);
-    assert_eq!(
-        doc["status"],
-        "failed",
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // An echo step inside `levels` loops of one item each, their ids 62 bytes long.
+    let run_nested = |name: &str, levels: usize| {
+        let mut step = json!({ "id": "leaf", "uses": ECHO, "with": { "n": 1 } });
+        for level in 0..levels {
+            step = json!({ "id": format!("{}{level:02}", "l".repeat(60)),
+                "loop": { "over": "$.event.items" }, "do": [step] });
+        }
+        let file = env.write(
+            &format!("{name}.json"),
+            &json!({ "name": name, "workspace": "mssp-soc", "steps": [step] }),
+        );
+        let (out, doc) = env.run(&file, OPERATOR, r#"{"items": [1]}"#);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (doc, stderr)
+    };
+    let (doc, stderr) = run_nested("deep-keys", 20);
+    assert_eq!(doc["status"], "failed", "{stderr}");
     let error = doc["error"].as_str().unwrap_or_default();
     assert!(error.contains("at most 1024 are allowed"), "{doc}");
     // Within the limit the same shape runs.
-    let mut step = json!({ "id": "leaf", "uses": ECHO, "with": { "n": 1 } });
-    for level in 0..10 {
-        step = json!({ "id": format!("{}{level:02}", "l".repeat(60)),
-            "loop": { "over": "$.event.items" }, "do": [step] });
-    }
-    let file = env.write(
-        "keys.json",
-        &json!({ "name": "keys", "workspace": "mssp-soc", "steps": [step] }),
-    );
-    let (out, doc) = env.run(&file, OPERATOR, r#"{"items": [1]}"#);
-    assert_eq!(
-        doc["status"],
-        "succeeded",
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (doc, stderr) = run_nested("keys", 10);
+    assert_eq!(doc["status"], "succeeded", "{stderr}");
 }
