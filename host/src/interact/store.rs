@@ -149,7 +149,10 @@ pub(super) fn due(
     now_ms: i64,
 ) -> Result<Vec<Result<Interaction, Error>>, Error> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND deadline_ms <= ?1 ORDER BY id"
+        // From the open interactions' deadline index, a bounded batch a round (review: each
+        // round read every open interaction of every workspace, under the write lock); the
+        // rest are due next round.
+        "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND deadline_ms <= ?1 ORDER BY deadline_ms, id LIMIT 1000"
     ))?;
     let rows = stmt.query_map([now_ms], interaction)?;
     Ok(rows.map(|row| row.map_err(internal)).collect())

@@ -227,6 +227,17 @@ pub(crate) struct RunLease {
     pub run: PublicId,
 }
 
+/// A run left `running` (see [`RunStore::interrupted_runs`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Interrupted {
+    /// Its internal key.
+    pub run: i64,
+    /// The process that leased it, if any.
+    pub owner: Option<String>,
+    /// Its workspace: whose turn it is when many wait (`workflow/scheduler.rs`).
+    pub workspace: String,
+}
+
 /// Where runs are kept: what the engine and the scheduler of `serve` read and write of a run
 /// (issue 15, deliverable 2). The engine calls only this, so another backend (PostgreSQL,
 /// issue 18) is one more implementation; the SQLite one is `Platform`'s (`store/`). Who sees
@@ -301,7 +312,7 @@ pub(crate) trait RunStore: Send + Sync {
 
     /// Runs left `running`, oldest first, with their lease owners: those of a process that
     /// stopped (crashed, killed, or stopped at a step boundary) and those still executing.
-    fn interrupted_runs(&self) -> Result<Vec<(i64, Option<String>)>, Error>;
+    fn interrupted_runs(&self) -> Result<Vec<Interrupted>, Error>;
 
     /// What resuming `run` needs, as recorded when it started (its status among it).
     fn run_resume_data(&self, run: i64) -> Result<ResumeData, Error>;

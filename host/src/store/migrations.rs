@@ -741,6 +741,16 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     ) WITHOUT ROWID;
     "#,
     ),
+    (
+        28,
+        "Open interactions by deadline, for the timeouts each scheduler round fires",
+        r#"
+    -- Each round looks for open interactions past their deadline (interact/store.rs `due`):
+    -- only open rows with a deadline, in deadline order, so no round reads them all.
+    CREATE INDEX interactions_open_by_deadline ON interactions (deadline_ms, id)
+        WHERE status = 'open' AND deadline_ms IS NOT NULL;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.

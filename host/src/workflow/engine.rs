@@ -371,18 +371,17 @@ impl Engine {
     /// out those another live process is executing. Runs still leased to this process are
     /// included (one whose lease could not be given up when the database was busy, SPEC
     /// WF-11): the caller knows which of them it has in flight.
-    pub(crate) fn platform_runs_interrupted(&self) -> Result<Vec<i64>, Error> {
+    pub(crate) fn platform_runs_interrupted(&self) -> Result<Vec<crate::runs::Interrupted>, Error> {
         let observed = Instant::now();
         let runs = self.runs.interrupted_runs()?;
         let mine = self.leases.owner();
         Ok(runs
             .into_iter()
-            .filter(|(_, owner)| {
-                !owner
+            .filter(|r| {
+                !r.owner
                     .as_deref()
                     .is_some_and(|o| o != mine && self.leases.alive_as_of(o, observed))
             })
-            .map(|(run, _)| run)
             .collect())
     }
 

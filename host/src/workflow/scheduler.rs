@@ -394,7 +394,7 @@ async fn claim_work(
     // Each part claims on its own: one that fails (a row this host cannot read, say) is
     // reported, and the others' work still starts (concurrency review).
     let (woken, interrupted, failed) = tokio::task::spawn_blocking(
-        move || -> anyhow::Result<(Vec<i64>, Vec<i64>, Vec<Error>)> {
+        move || -> anyhow::Result<(Vec<i64>, Vec<crate::runs::Interrupted>, Vec<Error>)> {
             // Trigger matching decides who may see a case: with today's access data.
             e.refresh_access()?;
             let (woken, mut failed) = e.claim_due_runs();
@@ -413,12 +413,23 @@ async fn claim_work(
     for run in &woken {
         workers.gave_up.remove(run);
     }
-    for run in woken.into_iter().chain(interrupted) {
+    // A bounded share of resumes a round, workspaces taking turns: a tenant's backlog (a flood
+    // of webhook runs, thousands of waits due at once) waits its turn behind the others' runs
+    // and behind the round's events, instead of every other tenant's work waiting hours
+    // behind it (amplification review). The rest are found again next round: still
+    // `running` with no live lease.
+    let bound = resumes_per_round(workers.limit);
+    let mut resumed = 0;
+    for run in woken.into_iter().chain(in_turns(interrupted, bound)) {
         if workers.has(run) {
             continue;
         }
+        if resumed >= bound {
+            break;
+        }
         workers.start(Job::Resume(run)).await;
         claimed.started += 1;
+        resumed += 1;
     }
     for _ in 0..EVENTS_PER_ROUND {
         if stop.load(Ordering::SeqCst) {
@@ -435,6 +446,43 @@ async fn claim_work(
         }
     }
     Ok(claimed)
+}
+
+/// How many runs a round resumes at most, with `limit` runs in flight: enough to keep the
+/// workers busy until the next round, few enough that a round comes round to its events.
+fn resumes_per_round(limit: usize) -> usize {
+    limit.saturating_mul(4).max(16)
+}
+
+/// The first `bound` of `runs` (oldest first within each workspace) in workspace turns: each
+/// workspace's oldest, then each one's next, and so on.
+fn in_turns(runs: Vec<crate::runs::Interrupted>, bound: usize) -> Vec<i64> {
+    // Workspaces in the order of their oldest run; each one's runs oldest first.
+    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut queues: Vec<std::collections::VecDeque<i64>> = Vec::new();
+    for r in runs {
+        let i = *at.entry(r.workspace).or_insert_with(|| {
+            queues.push(std::collections::VecDeque::new());
+            queues.len() - 1
+        });
+        queues[i].push_back(r.run);
+    }
+    let mut out = Vec::new();
+    while out.len() < bound {
+        let before = out.len();
+        for q in &mut queues {
+            if out.len() >= bound {
+                break;
+            }
+            if let Some(run) = q.pop_front() {
+                out.push(run);
+            }
+        }
+        if out.len() == before {
+            break;
+        }
+    }
+    out
 }
 
 /// What a worker reports: which kind of run, the run's internal key, its id as shown (SPEC
@@ -630,6 +678,37 @@ mod tests {
     use crate::platform::Platform;
     use crate::store::Db;
     use crate::wasm::{EngineSettings, StepRuntime};
+
+    /// A round resumes a bounded share of the runs left running, workspaces taking turns: a
+    /// tenant's backlog of thousands (a webhook flood) no longer keeps every other tenant's
+    /// runs, and the round's events, waiting until it is through (amplification review).
+    #[test]
+    fn a_rounds_resumes_take_workspace_turns_within_its_bound() {
+        let run = |run: i64, workspace: &str| crate::runs::Interrupted {
+            run,
+            owner: None,
+            workspace: workspace.into(),
+        };
+        let mut backlog: Vec<_> = (1..=10_000).map(|n| run(n, "flooded")).collect();
+        backlog.insert(5_000, run(20_001, "quiet"));
+        backlog.push(run(20_002, "other"));
+        backlog.push(run(20_003, "quiet"));
+        let bound = resumes_per_round(2);
+        assert_eq!(bound, 16);
+        assert_eq!(
+            in_turns(backlog, bound)[..6],
+            [1, 20_001, 20_002, 2, 20_003, 3],
+            "each workspace's oldest first, in the order of their oldest runs"
+        );
+        let few = vec![run(1, "a"), run(2, "a"), run(3, "b")];
+        assert_eq!(
+            in_turns(few, 16),
+            [1, 3, 2],
+            "all of them when under the bound"
+        );
+        let many: Vec<_> = (0..100).map(|n| run(n, "a")).collect();
+        assert_eq!(in_turns(many, 16).len(), 16);
+    }
 
     fn workers() -> Workers {
         let platform =

@@ -11,6 +11,7 @@ use crate::Error;
 use crate::clock;
 use crate::platform::internal;
 use crate::public_id::PublicId;
+use crate::runs::Interrupted;
 use crate::store::json;
 use crate::stored_value::UnreadableValue;
 
@@ -485,12 +486,18 @@ pub(crate) fn resume_data(conn: &Connection, run: i64) -> Result<Option<ResumeDa
 }
 
 /// Runs left `running`, oldest first, with their lease owners.
-pub(crate) fn interrupted(conn: &Connection) -> Result<Vec<(i64, Option<String>)>, Error> {
+pub(crate) fn interrupted(conn: &Connection) -> Result<Vec<Interrupted>, Error> {
     let mut stmt = conn
-        .prepare("SELECT id, lease_owner FROM runs WHERE status = 'running' ORDER BY id")
+        .prepare("SELECT id, lease_owner, workspace FROM runs WHERE status = 'running' ORDER BY id")
         .map_err(internal)?;
     let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map([], |r| {
+            Ok(Interrupted {
+                run: r.get(0)?,
+                owner: r.get(1)?,
+                workspace: r.get(2)?,
+            })
+        })
         .map_err(internal)?;
     rows.collect::<Result<_, _>>().map_err(internal)
 }

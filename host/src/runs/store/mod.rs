@@ -179,7 +179,7 @@ impl RunStore for Platform {
         Ok(claimed)
     }
 
-    fn interrupted_runs(&self) -> Result<Vec<(i64, Option<String>)>, Error> {
+    fn interrupted_runs(&self) -> Result<Vec<super::Interrupted>, Error> {
         journal::interrupted(self.db().conn())
     }
 

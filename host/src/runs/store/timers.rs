@@ -33,7 +33,7 @@ pub(in crate::runs) fn due_runs(conn: &Connection, now_ms: i64) -> Result<Vec<i6
                WHERE t.run_id = r.id AND t.wake_ms <= ?1
                  AND NOT EXISTS (SELECT 1 FROM run_steps s
                                  WHERE s.run_id = t.run_id AND s.step_key = t.step_key))
-             ORDER BY r.id",
+             ORDER BY r.id LIMIT 1000",
     )?;
     let rows = stmt.query_map([now_ms], |r| r.get(0))?;
     rows.collect::<Result<_, _>>().map_err(internal)

@@ -84,6 +84,14 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     );
     "#,
     ),
+    (
+        8,
+        "open interactions by deadline (the SQLite migration of the same name)",
+        r#"
+    CREATE INDEX IF NOT EXISTS interactions_open_by_deadline ON interactions (deadline_ms, id)
+        WHERE status = 'open' AND deadline_ms IS NOT NULL;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows.
