@@ -149,10 +149,11 @@ pub(super) fn due(
     now_ms: i64,
 ) -> Result<Vec<Result<Interaction, Error>>, Error> {
     let mut stmt = conn.prepare(&format!(
-        // From the open interactions' deadline index, a bounded batch a round (review: each
-        // round read every open interaction of every workspace, under the write lock); the
-        // rest are due next round.
-        "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND deadline_ms <= ?1 ORDER BY deadline_ms, id LIMIT 1000"
+        // From the open interactions' deadline index: only the due ones are read (review:
+        // each round read every open interaction of every workspace, under the write lock).
+        // Not bounded a round: one that does not read stays open and due, and a bound would
+        // let a thousand of them keep every later one from timing out (second review).
+        "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND deadline_ms <= ?1 ORDER BY deadline_ms, id"
     ))?;
     let rows = stmt.query_map([now_ms], interaction)?;
     Ok(rows.map(|row| row.map_err(internal)).collect())

@@ -416,20 +416,14 @@ async fn claim_work(
     // A bounded share of resumes a round, workspaces taking turns: a tenant's backlog (a flood
     // of webhook runs, thousands of waits due at once) waits its turn behind the others' runs
     // and behind the round's events, instead of every other tenant's work waiting hours
-    // behind it (amplification review). The rest are found again next round: still
-    // `running` with no live lease.
-    let bound = resumes_per_round(workers.limit);
-    let mut resumed = 0;
-    for run in woken.into_iter().chain(in_turns(interrupted, bound)) {
-        if workers.has(run) {
-            continue;
-        }
-        if resumed >= bound {
-            break;
-        }
+    // behind it (amplification review). The runs just woken are among `interrupted` (set
+    // `running`, leased to nobody), so they take their workspace's turns too; what this
+    // process has in flight, gave up or waits to retry is left out before the bound, which
+    // it would otherwise fill round after round (review). The rest are found again next
+    // round: still `running` with no live lease.
+    for run in workers.to_resume(interrupted) {
         workers.start(Job::Resume(run)).await;
         claimed.started += 1;
-        resumed += 1;
     }
     for _ in 0..EVENTS_PER_ROUND {
         if stop.load(Ordering::SeqCst) {
@@ -523,6 +517,16 @@ impl Workers {
     }
 
     /// Whether `run` is in flight here, came back unfinished before, or waits to be retried.
+    /// Which of `interrupted` this round resumes: those this process neither has in flight,
+    /// nor gave up, nor waits to retry, at most [`resumes_per_round`] in workspace turns.
+    fn to_resume(&self, interrupted: Vec<crate::runs::Interrupted>) -> Vec<i64> {
+        let waiting = interrupted
+            .into_iter()
+            .filter(|r| !self.has(r.run))
+            .collect();
+        in_turns(waiting, resumes_per_round(self.limit))
+    }
+
     fn has(&self, run: i64) -> bool {
         self.runs.contains(&run)
             || self.gave_up.contains(&run)
@@ -717,6 +721,27 @@ mod tests {
             Arc::new(StepRuntime::new(&EngineSettings::default(), None).expect("runtime"));
         let engine = Arc::new(Engine::new(platform, runtime, Vec::new()));
         Workers::new(engine, 1, false, Arc::new(|_: Notice<'_>| {}))
+    }
+
+    /// Runs this process gave up on stay `running` and are listed every round: they are left
+    /// out before the round's bound, which they filled round after round, so no other run
+    /// of their workspace was resumed again until a restart (second review).
+    #[test]
+    fn runs_given_up_here_do_not_fill_a_rounds_bound() {
+        let mut w = workers();
+        let bound = i64::try_from(resumes_per_round(w.limit)).expect("small");
+        let run = |run: i64| crate::runs::Interrupted {
+            run,
+            owner: None,
+            workspace: "soc".into(),
+        };
+        w.gave_up.extend(1..=bound);
+        let listed: Vec<_> = (1..=bound + 2).map(run).collect();
+        assert_eq!(
+            w.to_resume(listed),
+            [bound + 1, bound + 2],
+            "the two runs not given up are resumed"
+        );
     }
 
     fn report(
