@@ -127,6 +127,32 @@ pub fn value_count(value: &serde_json::Value) -> usize {
     count
 }
 
+/// The length of `value`'s compact JSON text if it is at most `limit` bytes, without
+/// building the text; `None` as soon as it passes `limit`, so measuring costs at most
+/// `limit` bytes of writing whatever the value holds.
+pub fn text_len_within(value: &Value, limit: usize) -> Option<usize> {
+    struct Count {
+        len: usize,
+        limit: usize,
+    }
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.len += buf.len();
+            if self.len > self.limit {
+                return Err(std::io::ErrorKind::FileTooLarge.into());
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count { len: 0, limit };
+    // A parsed `Value` always writes: the only error is the counter's own.
+    serde_json::to_writer(&mut count, value).ok()?;
+    Some(count.len)
+}
+
 /// Checks JSON `text` (named `what`) against [`MAX_JSON_DEPTH`] before it is parsed.
 pub fn check_text_depth(what: &str, text: &str) -> Result<(), String> {
     let d = text_depth(text);

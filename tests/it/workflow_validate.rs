@@ -186,3 +186,47 @@ fn values_of_the_wrong_kind_are_errors_not_defaults() {
         assert!(stderr.contains(e), "missing {e:?} in:\n{stderr}");
     }
 }
+
+/// A reference's shape bounds what resolving it costs (SPEC WF-3, ST-4): `[0,0]` forty times
+/// is 2^40 nodes from a 200-byte path, and resolving it in a step's input, an `if` or a
+/// trigger's condition took the host down, again after each restart (hostile-input review).
+/// Each is refused where it is written, naming the bound.
+#[test]
+fn references_whose_resolving_could_explode_are_refused_where_written() {
+    let bomb = format!("$.vars.x{}", "[0,0]".repeat(40));
+    let definition = serde_json::json!({
+        "name": "bomb", "workspace": "soc", "run_as": "owner@example.com",
+        "trigger": { "on": "custom_event", "event": "x", "if": [{ "left": bomb.replace("vars", "event"), "op": "exists" }] },
+        "vars": { "x": [[1]] },
+        "steps": [
+            { "id": "a", "uses": "cases/query-cases", "with": { "page_size": bomb } },
+            { "id": "b", "if": [{ "left": "$..a..b", "op": "exists" }], "then": [] },
+            { "id": "c", "uses": "cases/query-cases", "with": { "text": "{{ $.vars[?match(@, $.vars.p)] }}" } }
+        ]
+    });
+    let stderr = errors_for(&definition.to_string());
+    for expect in [
+        "trigger.if[0].left: bad reference:",
+        "steps[0].with: bad reference:",
+        "selects a node up to 32 times through its unions",
+        "steps[1].if[0].left: bad reference: `$..a..b` has 2 descendant segments",
+        "steps[2].with: bad reference:",
+        "not a string literal",
+    ] {
+        assert!(stderr.contains(expect), "missing {expect:?} in:\n{stderr}");
+    }
+    // Within the bounds, the same kinds of reference are valid.
+    let fine = serde_json::json!({
+        "name": "fine", "workspace": "soc",
+        "vars": { "x": [[1]], "p": "a" },
+        "steps": [
+            { "id": "a", "uses": "cases/query-cases", "with": { "page_size": "$.vars.x[0,0][0]" } },
+            { "id": "b", "if": [{ "left": "$.vars..p", "op": "exists" }], "then": [] },
+            { "id": "c", "uses": "cases/query-cases", "with": { "text": "{{ $.vars[?match(@, 'a')] }}" } }
+        ]
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("fine.json"), fine.to_string()).expect("write");
+    let (ok, _, stderr) = validate(dir.path(), &["fine.json"]);
+    assert!(ok, "{stderr}");
+}

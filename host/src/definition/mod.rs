@@ -4,10 +4,12 @@
 //! (`workflow/`) runs what this describes, and interactions (`interact/`) use its access
 //! specs and forms.
 
+mod available;
 pub mod conditions;
 pub mod form;
 pub mod model;
 pub mod parse;
+pub mod path_shape;
 pub mod refs;
 pub mod resolver;
 

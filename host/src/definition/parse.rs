@@ -11,6 +11,7 @@ use crate::builtin;
 use crate::clock;
 use crate::json_locate::{JsonPath, Located, SpecError};
 
+use super::available::Available;
 use super::model::*;
 use super::refs::Template;
 use super::resolver::Resolver;
@@ -41,7 +42,7 @@ pub fn parse(origin: &str, text: &str, resolver: &Resolver) -> Result<Workflow, 
     };
     let workflow = p.workflow(&value);
     if let Some(w) = &workflow {
-        let mut available = BTreeSet::new();
+        let mut available = Available::default();
         p.check_refs(&w.steps, &mut available, false);
         if let Some(run_as) = &w.run_as
             && let Err(e) = crate::principal::Principal::parse_run_as(run_as)
@@ -903,7 +904,7 @@ impl Parser {
 
     /// References may name only context that exists on every path to them (SPEC WF-1):
     /// `$.steps.<id>` must have run before, on this path; `$.loop` only inside a loop.
-    fn check_refs(&mut self, steps: &[Step], available: &mut BTreeSet<String>, in_loop: bool) {
+    fn check_refs(&mut self, steps: &[Step], available: &mut Available, in_loop: bool) {
         for step in steps {
             let mut templates: Vec<(JsonPath, &Template)> = Vec::new();
             let mut conds: Vec<(JsonPath, &Condition)> = Vec::new();
@@ -954,50 +955,62 @@ impl Parser {
                 }
             }
             match &step.kind {
+                // Each branch starts from what is available here and gives back what it added:
+                // a copy per branch made a switch of thousands of cases after thousands of
+                // steps quadratic, on every event the workflow is matched against (review).
                 StepKind::If {
                     then, otherwise, ..
                 } => {
-                    self.check_refs(then, &mut available.clone(), in_loop);
-                    self.check_refs(otherwise, &mut available.clone(), in_loop);
+                    for branch in [then, otherwise] {
+                        let mark = available.mark();
+                        self.check_refs(branch, available, in_loop);
+                        available.reset(mark);
+                    }
                 }
                 StepKind::Switch { cases, default } => {
-                    for (_, body) in cases {
-                        self.check_refs(body, &mut available.clone(), in_loop);
+                    for body in cases.iter().map(|(_, body)| body).chain([default]) {
+                        let mark = available.mark();
+                        self.check_refs(body, available, in_loop);
+                        available.reset(mark);
                     }
-                    self.check_refs(default, &mut available.clone(), in_loop);
                 }
                 StepKind::Loop { body, break_if, .. } => {
-                    let mut inner = available.clone();
-                    self.check_refs(body, &mut inner, true);
+                    let mark = available.mark();
+                    self.check_refs(body, available, true);
                     for (i, c) in break_if.iter().enumerate() {
                         for r in c.left.refs().into_iter().chain(c.right.refs()) {
                             self.check_ref(
                                 r,
                                 &step.at.key("loop").key("break_if").index(i),
-                                &inner,
+                                available,
                                 true,
                             );
                         }
                     }
+                    available.reset(mark);
                 }
                 StepKind::Interaction(ix) => {
                     // The timeout path sees the interaction's own (timed-out) output.
-                    let mut inner = available.clone();
-                    inner.insert(step.id.clone());
-                    self.check_refs(&ix.on_timeout, &mut inner, in_loop);
+                    let mark = available.mark();
+                    available.insert(&step.id);
+                    self.check_refs(&ix.on_timeout, available, in_loop);
+                    available.reset(mark);
                 }
                 StepKind::Parallel { branches } => {
-                    let mut after = available.clone();
+                    // After them, what any branch added.
+                    let mark = available.mark();
+                    let mut added = Vec::new();
                     for branch in branches {
-                        let mut inner = available.clone();
-                        self.check_refs(branch, &mut inner, in_loop);
-                        after.extend(inner);
+                        self.check_refs(branch, available, in_loop);
+                        added.extend(available.reset(mark));
                     }
-                    *available = after;
+                    for id in &added {
+                        available.insert(id);
+                    }
                 }
                 _ => {}
             }
-            available.insert(step.id.clone());
+            available.insert(&step.id);
         }
     }
 
@@ -1005,7 +1018,7 @@ impl Parser {
         &mut self,
         r: &super::refs::Ref,
         at: &JsonPath,
-        available: &BTreeSet<String>,
+        available: &Available,
         in_loop: bool,
     ) {
         match r.root() {

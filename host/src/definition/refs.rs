@@ -8,6 +8,12 @@ use serde_json_path::JsonPath;
 
 use crate::text::{MAX_JSONPATH_BYTES, clip};
 
+/// The most one rendering of a template may copy from the context, in bytes of JSON text:
+/// what a run's outputs may hold in all (`workflow/held.rs`). Without it, a template listing
+/// `$.steps` ten thousand times copied a 64 MiB context ten thousand times (hostile-input
+/// review).
+pub const MAX_RENDERED_BYTES: usize = 64 << 20;
+
 /// A reference to the context.
 #[derive(Clone, Debug)]
 pub struct Ref {
@@ -50,7 +56,24 @@ impl Ref {
     /// Resolves against `context`: one node is its value, several are an array, none is an
     /// error unless optional.
     pub fn resolve(&self, context: &Value) -> Result<Value, String> {
+        let mut left = MAX_RENDERED_BYTES;
+        self.resolve_within(context, &mut left)
+    }
+
+    /// [`Ref::resolve`], taking the size of what it copies from `left` bytes: each node is
+    /// measured before it is copied, so a reference past the budget copies nothing.
+    fn resolve_within(&self, context: &Value, left: &mut usize) -> Result<Value, String> {
         let nodes = self.path.query(context).all();
+        for node in &nodes {
+            let len = crate::json_limits::text_len_within(node, *left).ok_or_else(|| {
+                format!(
+                    "`{}` resolves to more than a rendering may hold: at most \
+                     {MAX_RENDERED_BYTES} bytes of JSON in all",
+                    clip(&self.text)
+                )
+            })?;
+            *left -= len;
+        }
         match nodes.as_slice() {
             [] if self.optional => Ok(Value::Null),
             [] => Err(format!("`{}` resolved to nothing", self.text)),
@@ -60,17 +83,9 @@ impl Ref {
     }
 }
 
-/// How deeply brackets and parentheses may nest in a JSONPath. The parser recurses once per
-/// level, on whatever thread parses the definition (a server's request thread among them).
-pub const MAX_PATH_NESTING: usize = 16;
-
-/// How deeply filter selectors (`[?…]`) may nest in a JSONPath: the parser reads a nested
-/// filter's query twice per level, so its time doubles with each.
-pub const MAX_FILTER_NESTING: usize = 4;
-
-/// Parses `text` as a JSONPath once it is known to be within [`MAX_JSONPATH_BYTES`],
-/// [`MAX_PATH_NESTING`] and [`MAX_FILTER_NESTING`]; the error names the path (its start, if
-/// long) and the bound.
+/// Parses `text` as a JSONPath once it is known to be within [`MAX_JSONPATH_BYTES`] and of
+/// a shape whose cost is bounded ([`super::path_shape`]); the error names the path (its
+/// start, if long) and the bound.
 pub fn parse_path(text: &str) -> Result<JsonPath, String> {
     let shown = clip(text);
     if text.len() > MAX_JSONPATH_BYTES {
@@ -78,53 +93,8 @@ pub fn parse_path(text: &str) -> Result<JsonPath, String> {
             "`{shown}` is too long: a JSONPath may be at most {MAX_JSONPATH_BYTES} bytes"
         ));
     }
-    nesting_within_bounds(text).map_err(|why| format!("`{shown}` {why}"))?;
+    super::path_shape::check(text).map_err(|why| format!("`{shown}` {why}"))?;
     JsonPath::parse(text).map_err(|e| format!("`{text}` is not a valid JSONPath: {e}"))
-}
-
-/// Checks the nesting of `[`/`(` and of filters in a JSONPath, outside its string literals.
-fn nesting_within_bounds(text: &str) -> Result<(), String> {
-    // Each open bracket or parenthesis, and whether it is a filter selector.
-    let mut open: Vec<bool> = Vec::new();
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for c in text.chars() {
-        if let Some(q) = quote {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                _ if c == q => quote = None,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            '\'' | '"' => quote = Some(c),
-            '[' | '(' => {
-                open.push(false);
-                if open.len() > MAX_PATH_NESTING {
-                    return Err(format!(
-                        "nests brackets and parentheses deeper than {MAX_PATH_NESTING}"
-                    ));
-                }
-            }
-            ']' | ')' => {
-                open.pop();
-            }
-            '?' => {
-                if let Some(filter) = open.last_mut() {
-                    *filter = true;
-                }
-                if open.iter().filter(|f| **f).count() > MAX_FILTER_NESTING {
-                    return Err(format!(
-                        "nests filters (`[?…]`) deeper than {MAX_FILTER_NESTING}"
-                    ));
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(())
 }
 
 /// A JSON value that may hold references anywhere inside it.
@@ -188,17 +158,23 @@ impl Template {
         }
     }
 
-    /// The value with every reference resolved against `context`.
+    /// The value with every reference resolved against `context`, copying at most
+    /// [`MAX_RENDERED_BYTES`] from it.
     pub fn render(&self, context: &Value) -> Result<Value, String> {
+        let mut left = MAX_RENDERED_BYTES;
+        self.render_within(context, &mut left)
+    }
+
+    fn render_within(&self, context: &Value, left: &mut usize) -> Result<Value, String> {
         Ok(match self {
             Template::Literal(v) => v.clone(),
-            Template::Ref(r) => r.resolve(context)?,
+            Template::Ref(r) => r.resolve_within(context, left)?,
             Template::Text(parts) => {
                 let mut out = String::new();
                 for part in parts {
                     match part {
                         Part::Lit(s) => out.push_str(s),
-                        Part::Ref(r) => match r.resolve(context)? {
+                        Part::Ref(r) => match r.resolve_within(context, left)? {
                             Value::String(s) => out.push_str(&s),
                             Value::Null => {}
                             other => out.push_str(&other.to_string()),
@@ -210,13 +186,13 @@ impl Template {
             Template::Array(items) => Value::Array(
                 items
                     .iter()
-                    .map(|t| t.render(context))
+                    .map(|t| t.render_within(context, left))
                     .collect::<Result<_, _>>()?,
             ),
             Template::Object(fields) => Value::Object(
                 fields
                     .iter()
-                    .map(|(k, t)| Ok((k.clone(), t.render(context)?)))
+                    .map(|(k, t)| Ok((k.clone(), t.render_within(context, left)?)))
                     .collect::<Result<_, String>>()?,
             ),
         })
@@ -292,6 +268,31 @@ mod tests {
         assert!(e.contains("nests filters"), "{e}");
         Ref::parse(&format!("$.event['{}']", "[(".repeat(60))).expect("quoted brackets");
         Ref::parse("$.event.case[?@.tags[?@ == 'a']].id").expect("a filter in a filter");
+    }
+
+    #[test]
+    fn a_rendering_copies_at_most_its_budget_from_the_context() {
+        // One MiB of text, referenced 64 times, is what a rendering may hold; once more is
+        // refused before it is copied, naming the reference and the bound.
+        let mib = "x".repeat((1 << 20) - 2);
+        let ctx = json!({ "vars": { "big": mib } });
+        let refs = |n: usize| Template::compile(&json!(vec!["$.vars.big"; n])).expect("compiles");
+        let all = refs(64).render(&ctx).expect("within the budget");
+        assert_eq!(all.as_array().map(Vec::len), Some(64));
+        let e = refs(65).render(&ctx).expect_err("past it");
+        assert!(
+            e.contains("`$.vars.big`") && e.contains(&MAX_RENDERED_BYTES.to_string()),
+            "{e}"
+        );
+        // Interpolated text and a reference selecting many nodes are counted alike.
+        let text = Template::compile(&json!("{{ $.vars.big }}".repeat(65))).expect("compiles");
+        assert!(text.render(&ctx).is_err());
+        let many = json!({ "vars": { "list": vec![mib.clone(); 65] } });
+        let e = Template::compile(&json!("$.vars.list[*]"))
+            .expect("compiles")
+            .render(&many)
+            .expect_err("65 nodes");
+        assert!(e.contains("more than a rendering may hold"), "{e}");
     }
 
     #[test]
