@@ -1005,3 +1005,83 @@ fn a_loop_of_wide_outputs_stops_at_the_runs_bound_on_held_values() {
     );
     assert!(error.contains("about 524289 JSON values"), "{error}");
 }
+
+/// Runs `wf` (written as `name`.json) as the Owner: its `--json` outcome.
+fn run_file(d: &Deployment, name: &str, wf: &Value) -> Value {
+    std::fs::write(d.dir.path().join(format!("{name}.json")), wf.to_string()).expect("write");
+    let out = d.cli(&["run", &format!("{name}.json"), "--as", OWNER, "--json"]);
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("json: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+/// A built-in step's output is held as a component's is (SPEC ST-4): only WASM outputs were
+/// counted, so a loop of case queries each answering a page of large cases held gigabytes
+/// (hostile-input review). Each page here is about 12 MiB; the sixth passes the run's 64 MiB.
+#[test]
+fn a_loop_of_built_in_steps_stops_at_the_runs_bound_on_held_bytes() {
+    use flowhost::workflow::engine::MAX_RUN_OUTPUT_BYTES;
+    let d = Deployment::new();
+    let mut conn = rusqlite::Connection::open(&d.db).expect("open");
+    let tx = conn.transaction().expect("tx");
+    let ws: i64 = tx
+        .query_row(
+            "SELECT id FROM workspaces WHERE name = 'mssp-soc'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("workspace");
+    let description = "x".repeat(60 << 10);
+    for n in 0..200_i64 {
+        tx.execute(
+            "INSERT INTO cases (workspace_id, number, title, description, severity, state, created_at, updated_at)
+             VALUES (?1, ?2, 'large', ?3, 1, 'open', 0, 0)",
+            rusqlite::params![ws, 10_000 + n, description],
+        )
+        .expect("case");
+    }
+    tx.commit().expect("commit");
+    drop(conn);
+    let wf = json!({ "name": "pages", "workspace": "mssp-soc", "vars": { "items": [1, 2, 3, 4, 5, 6, 7, 8] },
+        "steps": [
+            { "id": "each", "loop": { "over": "$.vars.items" }, "do": [
+                { "id": "page", "uses": "cases/query-cases", "with": { "page_size": 200 } }
+            ] }
+        ] });
+    let doc = run_file(&d, "pages", &wf);
+    assert_eq!(doc["status"], "failed", "{doc}");
+    let error = doc["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains(&format!(
+            "the outputs of this run's steps may hold {MAX_RUN_OUTPUT_BYTES} bytes in all"
+        )) && error.contains("each[5].page"),
+        "the sixth page fails the run: {error}"
+    );
+    // Five pages fit: the same loop over five items succeeds.
+    let fits = json!({ "name": "pages", "workspace": "mssp-soc", "vars": { "items": [1, 2, 3, 4, 5] },
+        "steps": wf["steps"].clone() });
+    assert_eq!(run_file(&d, "pages", &fits)["status"], "succeeded");
+}
+
+/// Loops nest, so three loops of 100,000 items were 10^15 iterations of one run (hostile-input
+/// review): a run goes through at most `MAX_RUN_STEPS` steps and loop iterations.
+#[test]
+fn nested_loops_stop_at_the_runs_bound_on_steps() {
+    use flowhost::workflow::held::MAX_RUN_STEPS;
+    let d = Deployment::new();
+    let items: Vec<u32> = (0..1000).collect();
+    let wf = json!({ "name": "spin", "workspace": "mssp-soc", "vars": { "items": items },
+        "steps": [
+            { "id": "outer", "loop": { "over": "$.vars.items" }, "do": [
+                { "id": "inner", "loop": { "over": "$.vars.items" }, "do": [
+                    { "id": "nothing", "if": [{ "left": 1, "op": "eq", "right": 1 }], "then": [] }
+                ] }
+            ] }
+        ] });
+    let doc = run_file(&d, "spin", &wf);
+    assert_eq!(doc["status"], "failed", "{doc}");
+    let error = doc["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains(&format!("{MAX_RUN_STEPS} steps and loop iterations")),
+        "{error}"
+    );
+}

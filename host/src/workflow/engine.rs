@@ -950,6 +950,13 @@ impl Exec<'_> {
         Ok(Flow::Continue)
     }
 
+    /// Takes a fresh `output` into what the run holds, or fails saying which bound it passes.
+    fn hold(&self, output: &Value) -> Result<(), String> {
+        self.held
+            .take(Size::of(output))
+            .map_err(|size| super::held::refusal(size, self.held.left()))
+    }
+
     /// Whether a run resumed here journaled step `key` before keys were capped: its steps
     /// replay as they ran (review: a run started earlier failed at its first long key).
     fn journaled_before_the_cap(&self, key: &str) -> Result<bool, Halt> {
@@ -984,6 +991,7 @@ impl Exec<'_> {
             step: key.clone(),
             message,
         };
+        self.held.step().map_err(fail)?;
         match &step.kind {
             StepKind::Action {
                 uses,
@@ -1230,9 +1238,7 @@ impl Exec<'_> {
         if let Some(output) = journaled {
             // A replayed output is held as a fresh one is: each resume does not start the
             // run's bound afresh.
-            if matches!(uses, Uses::Component(_)) {
-                self.held.replayed(Size::of(&output));
-            }
+            self.held.replayed(Size::of(&output));
             self.observer
                 .step_finished(key, &Ok(output.clone()), Duration::ZERO, true);
             return Ok(output);
@@ -1278,6 +1284,12 @@ impl Exec<'_> {
             crate::json_limits::check_depth(&format!("the output of step `{key}`"), &output)
                 .map(|()| output)
         });
+        // A built-in step's output is held as a component's is (a component's was taken as it
+        // was read): a loop of case queries held gigabytes outside every bound (review).
+        let result = match (uses, result) {
+            (Uses::Builtin(_), Ok(output)) => self.hold(&output).map(|()| output),
+            (_, result) => result,
+        };
         self.observer.step_finished(key, &result, elapsed, false);
         // The step's execution record (WASM) and its journal entry commit together.
         self.journal(key, result.clone(), attempts, elapsed, record);
@@ -1455,33 +1467,18 @@ impl Exec<'_> {
                         // Failed as a whole: nothing of it is kept, its events are not
                         // published.
                         let left = self.held.left();
-                        let (failure, message) = if size.values > left.values {
-                            (
-                                OutputTooManyValues {
-                                    count: size.values,
-                                    limit: left.values,
-                                },
-                                format!(
-                                    "output too large: about {} JSON values, and the outputs \
-                                     of this run's steps may hold {MAX_RUN_OUTPUT_VALUES} in \
-                                     all, {} of them left (SPEC ST-4)",
-                                    size.values, left.values
-                                ),
-                            )
+                        let failure = if size.values > left.values {
+                            OutputTooManyValues {
+                                count: size.values,
+                                limit: left.values,
+                            }
                         } else {
-                            (
-                                OutputTooLarge {
-                                    len: size.bytes,
-                                    limit: left.bytes,
-                                },
-                                format!(
-                                    "output too large: {} bytes, and the outputs of this \
-                                     run's steps may hold {MAX_RUN_OUTPUT_BYTES} bytes in all, \
-                                     {} of them left (SPEC ST-4)",
-                                    size.bytes, left.bytes
-                                ),
-                            )
+                            OutputTooLarge {
+                                len: size.bytes,
+                                limit: left.bytes,
+                            }
                         };
+                        let message = super::held::refusal(size, left);
                         exec.result = Err(failure);
                         exec.events.clear();
                         exec.output_values = 0;
@@ -1525,6 +1522,10 @@ impl Exec<'_> {
     ) -> Result<Vec<Value>, Halt> {
         let mut collected = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
+            self.held.step().map_err(|message| Failure {
+                step: format!("{prefix}{id}"),
+                message,
+            })?;
             ctx["loop"] = json!({ "item": item, "index": i });
             // Only the body's own outputs are compared: cloning every step's output on every
             // iteration made a long loop over a large context quadratic.
@@ -1576,6 +1577,10 @@ impl Exec<'_> {
         let outcome = self.group(cap).run(
             items.len(),
             |i| {
+                self.held.step().map_err(|message| Failure {
+                    step: format!("{prefix}{id}"),
+                    message,
+                })?;
                 let taken = spares().pop();
                 let mut local = taken.unwrap_or_else(|| ctx.clone());
                 local["loop"] = json!({ "item": items[i], "index": i });
@@ -1740,8 +1745,13 @@ impl Exec<'_> {
                     .unwrap_or_else(|p| p.into_inner()),
             );
         match result? {
-            Flow::Exit { output, .. } => Ok(output),
-            Flow::Continue => Ok(inner_ctx["steps"].clone()),
+            // Rendered from the nested workflow's context: new to what the run holds.
+            Flow::Exit { output, .. } => {
+                self.hold(&output).map_err(fail)?;
+                Ok(output)
+            }
+            // Its steps' outputs, each held already.
+            Flow::Continue => Ok(inner_ctx["steps"].take()),
         }
     }
 }

@@ -31,6 +31,11 @@ pub const MAX_RUN_OUTPUT_BYTES: usize = 64 << 20;
 /// seconds of copying.
 pub const MAX_RUN_CONTEXT_COPIES: usize = 64 << 30;
 
+/// Steps (of every kind) and loop iterations a run may go through, replayed ones included:
+/// loops nest, so three loops of 100,000 items each were 10^15 iterations of one run, and a
+/// body of built-in steps or waits a journal entry each (hostile-input review).
+pub const MAX_RUN_STEPS: usize = 1_000_000;
+
 /// The size of one output, as counted on its text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Size {
@@ -47,6 +52,23 @@ impl Size {
             values: crate::json_limits::value_count(value),
             bytes: text_len(value),
         }
+    }
+}
+
+/// Why an output of `size` is refused when the run has `left` of its bounds left.
+pub(crate) fn refusal(size: Size, left: Size) -> String {
+    if size.values > left.values {
+        format!(
+            "output too large: about {} JSON values, and the outputs of this run's steps may \
+             hold {MAX_RUN_OUTPUT_VALUES} in all, {} of them left (SPEC ST-4)",
+            size.values, left.values
+        )
+    } else {
+        format!(
+            "output too large: {} bytes, and the outputs of this run's steps may hold \
+             {MAX_RUN_OUTPUT_BYTES} bytes in all, {} of them left (SPEC ST-4)",
+            size.bytes, left.bytes
+        )
     }
 }
 
@@ -104,6 +126,8 @@ pub(crate) struct Held {
     records: Mutex<Records>,
     /// Bytes of the context copied for parallel parts so far.
     copied: std::sync::atomic::AtomicUsize,
+    /// Steps and loop iterations gone through so far.
+    steps: std::sync::atomic::AtomicUsize,
 }
 
 impl Held {
@@ -150,6 +174,20 @@ impl Held {
             })
             .map(|_| ())
             .map_err(|copied| MAX_RUN_CONTEXT_COPIES.saturating_sub(copied))
+    }
+
+    /// Counts one step or loop iteration; refused once the run has gone through
+    /// [`MAX_RUN_STEPS`].
+    pub(crate) fn step(&self) -> Result<(), String> {
+        use std::sync::atomic::Ordering;
+        let before = self.steps.fetch_add(1, Ordering::Relaxed);
+        if before >= MAX_RUN_STEPS {
+            return Err(format!(
+                "this run has gone through {MAX_RUN_STEPS} steps and loop iterations, the most \
+                 a run may (SPEC ST-4)"
+            ));
+        }
+        Ok(())
     }
 
     /// What is left of the run's budget for its executions' records. Parallel parts read it
@@ -224,6 +262,17 @@ mod tests {
         assert_eq!(held.copy(10), Ok(()), "a refusal took nothing");
         assert_eq!(held.copy(1), Err(0));
         assert_eq!(held.copy(usize::MAX), Err(0), "no overflow");
+    }
+
+    #[test]
+    fn steps_past_the_runs_budget_are_refused() {
+        let held = Held::default();
+        held.steps
+            .store(MAX_RUN_STEPS - 1, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(held.step(), Ok(()), "the last one");
+        let e = held.step().expect_err("one more");
+        assert!(e.contains(&MAX_RUN_STEPS.to_string()), "{e}");
+        assert!(held.step().is_err(), "and every one after it");
     }
 
     #[test]
