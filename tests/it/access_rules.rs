@@ -1100,6 +1100,90 @@ fn an_access_change_from_a_process_with_stale_data_is_decided_afresh_and_denied(
     assert!(!allowed(&console, &user(ANALYST), SOC, Scope::CaseWrite));
 }
 
+/// A publish, a webhook's secret, a share and its acceptance are decided again under the
+/// write lock they are written under, on access data as it is then (SPEC WF-10, SH-1): a
+/// process that read access data before a demotion, or waited for the lock across one, acts
+/// no more on the old. Before, each decided on the process's index before taking the lock: a
+/// removed Owner's rotation, committed last, handed them the live secret (kill review).
+#[test]
+fn publishing_webhooks_and_shares_are_decided_afresh_under_the_write_lock() {
+    use flowhost::share::ShareKind;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    let console = platform_on(&db);
+    apply_example(&console);
+    console
+        .admin()
+        .set_user_role(&user(OWNER), SOC, LEAD, "owner")
+        .expect("a second owner");
+    let definition = |name: &str| {
+        json!({ "name": name, "workspace": SOC, "run_as": LEAD, "trigger": { "on": "webhook" }, "steps": [] })
+            .to_string()
+    };
+    for name in ["hooked", "other"] {
+        console
+            .workflows()
+            .publish_sent(&user(LEAD), SOC, &definition(name), "wf.json", Vec::new())
+            .expect("published");
+    }
+    let offered = console
+        .shares()
+        .share(&user(LEAD), ShareKind::Workflow, "hooked", SOC, GLOBEX)
+        .expect("offered");
+    assert_eq!(offered.share.status, "pending");
+    // Another process, holding the access data of before the demotion below.
+    let stale = platform_on(&db);
+    console
+        .admin()
+        .set_user_role(&user(OWNER), SOC, LEAD, "viewer")
+        .expect("demoted");
+
+    let denied_as = |what: &str, e: Error| {
+        assert!(matches!(e, Error::Denied(_)), "{what}: {e}");
+    };
+    denied_as(
+        "a rotation",
+        stale
+            .workflows()
+            .webhook(&user(LEAD), SOC, "hooked", true)
+            .expect_err("no secret for a viewer"),
+    );
+    denied_as(
+        "a publish",
+        stale
+            .workflows()
+            .publish_sent(
+                &user(LEAD),
+                SOC,
+                &definition("third"),
+                "wf.json",
+                Vec::new(),
+            )
+            .expect_err("no revision from a viewer"),
+    );
+    denied_as(
+        "a share",
+        stale
+            .shares()
+            .share(&user(LEAD), ShareKind::Workflow, "other", SOC, GLOBEX)
+            .expect_err("no share from a viewer"),
+    );
+    let refused = stale
+        .shares()
+        .accept(&user(OWNER), &offered.share.id)
+        .expect_err("the offer fell with its offerer");
+    assert!(
+        refused.to_string().contains("may no longer share"),
+        "{refused}"
+    );
+    // The same calls by someone who still may go through on the stale process.
+    let hook = stale
+        .workflows()
+        .webhook(&user(OWNER), SOC, "hooked", true)
+        .expect("the Owner may");
+    assert!(hook.secret.is_some(), "a new secret is shown");
+}
+
 /// `--explain` reads what the index does not hold from the database (`store::access`): the
 /// claim rule behind an SSO membership and the groups a member is in, each named in the path.
 #[test]

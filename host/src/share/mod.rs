@@ -131,6 +131,14 @@ impl Platform {
         }
         let accepted_as = accept_now.then(|| crate::workflow::publish::publisher_to_stored(actor));
         self.transact(|tx| {
+            // Decided again on access data as it is under the lock the share is written under
+            // (kill review).
+            self.index_in(tx)?;
+            self.authorize(actor, source, Scope::ResourceShare)?;
+            if accept_now {
+                self.authorize(actor, destination, Scope::ResourceShare)?;
+                self.may_bind_shared(actor, destination, &revision)?;
+            }
             let doc = crate::store::json::parse("workflow_revisions.definition", &revision.definition)
                 .map_err(|e| Error::Internal(e.to_string()))?;
             let mut warnings = Vec::new();
@@ -208,16 +216,20 @@ impl Platform {
                 .to_string(),
             )
         })?;
-        if !self
-            .check(&offerer, &share.source, Scope::ResourceShare)
-            .allowed()
-        {
-            return Err(Error::Conflict(format!(
+        let offer_stands = || {
+            if self
+                .check(&offerer, &share.source, Scope::ResourceShare)
+                .allowed()
+            {
+                return Ok(());
+            }
+            Err(Error::Conflict(format!(
                 "share {id} was offered by someone who may no longer share from `{}`: ask \
                  whoever may now to share it again",
                 share.source
-            )));
-        }
+            )))
+        };
+        offer_stands()?;
         let latest = self
             .latest_revision(&share.source, &share.name)?
             .ok_or_else(|| {
@@ -236,6 +248,13 @@ impl Platform {
         self.may_bind_shared(actor, &share.destination, &latest)?;
         let accepted_as = crate::workflow::publish::publisher_to_stored(actor);
         self.transact(|tx| {
+            // Decided again on access data as it is under the lock the acceptance is written
+            // under: an acceptor or an offerer changed by another process while this waited
+            // for it is seen (kill review).
+            self.index_in(tx)?;
+            self.authorize(actor, &share.destination, Scope::ResourceShare)?;
+            offer_stands()?;
+            self.may_bind_shared(actor, &share.destination, &latest)?;
             own_workflow_conflict(tx, &share.destination, &share.name)?;
             accepted_conflict(tx, &share.destination, &share.name, &share.source)?;
             // Decided on the share as read above: if another accept (or a newer revision's)

@@ -172,6 +172,9 @@ impl Platform {
         // deleted them since the link was issued).
         self.refresh_access()?;
         self.transact(|tx| {
+            // Under the lock the session is written under: an issuer or a person changed by
+            // another process while this waited for it is seen (kill review).
+            self.index_in(tx)?;
             let link = store::link(tx, &token_hash)?.ok_or_else(|| bad_link("is not valid"))?;
             if link.used_at.is_some() {
                 return Err(bad_link("was already used"));

@@ -130,11 +130,17 @@ impl Platform {
             .map(Principal::parse_run_as)
             .transpose()
             .map_err(|e| Error::Invalid(format!("`run_as`: {e}")))?;
-        if let Some(run_as) = &run_as {
-            self.index()
-                .may_bind_run_as(actor, &workflow.workspace, run_as)
-                .map_err(|refusal| Error::Denied(Reason::RunAs(Box::new(refusal))))?;
-        }
+        let decide = || {
+            self.authorize(actor, &workflow.workspace, Scope::PlaybookPublish)?;
+            match &run_as {
+                Some(run_as) => self
+                    .index()
+                    .may_bind_run_as(actor, &workflow.workspace, run_as)
+                    .map_err(|refusal| Error::Denied(Reason::RunAs(Box::new(refusal)))),
+                None => Ok(()),
+            }
+        };
+        decide()?;
         let run_as = run_as.as_ref().map(principal_to_stored);
         let publisher = publisher_to_stored(actor);
         let mut found = components::collect(definition, resolver)?;
@@ -144,6 +150,11 @@ impl Platform {
         components::collect_nested(&at_source, &mut found)?;
         let flow = stored_flow(workflow)?;
         self.transact(|tx| {
+            // Decided again on access data as it is under the lock the revision is written
+            // under: a publisher removed while this waited for it publishes nothing (kill
+            // review).
+            self.index_in(tx)?;
+            decide()?;
             // Checked where the revision is written: a share accepted a moment before is seen.
             if let Some(source) = store::shared_from(tx, &workflow.workspace, &workflow.name)? {
                 return Err(Error::Conflict(format!(

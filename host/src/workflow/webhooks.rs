@@ -229,16 +229,33 @@ impl Platform {
         // only someone who could bind that identity in a publish of their own may create or
         // rotate it (SPEC WF-10). Before, any holder of playbook.publish could take over an
         // Owner's webhook and run as the Owner (leak review).
-        if let Some(run_as) = &rev.run_as {
-            let row = format!("`{}` revision {}", rev.name, rev.revision);
-            let run_as = principal_from_stored(run_as, "workflow_revisions", "run_as", &row)
-                .map_err(|e| Error::Internal(e.to_string()))?;
-            self.index()
-                .may_bind_run_as(actor, workspace, &run_as)
-                .map_err(|refusal| Error::Denied(Reason::RunAs(Box::new(refusal))))?;
-        }
+        let run_as = match &rev.run_as {
+            Some(stored) => {
+                let row = format!("`{}` revision {}", rev.name, rev.revision);
+                Some(
+                    principal_from_stored(stored, "workflow_revisions", "run_as", &row)
+                        .map_err(|e| Error::Internal(e.to_string()))?,
+                )
+            }
+            None => None,
+        };
+        let decide = || {
+            self.authorize(actor, workspace, Scope::PlaybookPublish)?;
+            match &run_as {
+                Some(run_as) => self
+                    .index()
+                    .may_bind_run_as(actor, workspace, run_as)
+                    .map_err(|refusal| Error::Denied(Reason::RunAs(Box::new(refusal)))),
+                None => Ok(()),
+            }
+        };
+        decide()?;
         let now = clock::now_unix();
         self.transact(|tx| {
+            // Decided again on access data as it is under the lock the secret is written
+            // under: one removed while this waited for it holds no secret (kill review).
+            self.index_in(tx)?;
+            decide()?;
             let existing = store::of_workflow(tx, workspace, name)?;
             let secret = format!("whsec_{}", random_hex(32)?);
             let (id, shown) = match existing {
