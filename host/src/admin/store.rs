@@ -163,6 +163,13 @@ pub(crate) fn delete_member(
         "DELETE FROM api_keys WHERE workspace_id = ?1 AND kind = 'personal' AND owner_email = ?2",
         params![ws, email.as_str()],
     )?;
+    // A web session is the membership's: kept, it outlived the member's deletion and
+    // worked again the moment the same email was invited anew, without the Owner's link
+    // (leak review; SPEC UA-1, UA-2).
+    conn.execute(
+        "DELETE FROM web_sessions WHERE workspace_id = ?1 AND email = ?2",
+        params![ws, email.as_str()],
+    )?;
     conn.execute(
         "DELETE FROM memberships WHERE workspace_id = ?1 AND user_id = ?2",
         params![ws, user],

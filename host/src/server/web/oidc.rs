@@ -25,7 +25,7 @@ use super::attempt::SignInAttempt;
 use super::error::WebError;
 use super::headers::csp_with_form_targets;
 use super::html::{csrf_field, esc, page};
-use super::session::{SIGNIN_COOKIE, check_token, cookie, session_cookie};
+use super::session::{SESSION_COOKIE, SIGNIN_COOKIE, check_token, cookie, session_cookie};
 use crate::Error;
 use crate::access::Reason;
 use crate::encoding::percent_encode;
@@ -159,6 +159,12 @@ pub(super) async fn callback(
     }
     match finished {
         Ok(secret) => {
+            // A browser signed in already ends that session: one browser, one session.
+            if let Some(old) = cookie(&headers, SESSION_COOKIE) {
+                state
+                    .blocking(move |e| e.platform().signins().sign_out(&old))
+                    .await??;
+            }
             let mut r = Redirect::to("/").into_response();
             r.headers_mut()
                 .append(header::SET_COOKIE, header_value(&session_cookie(&secret))?);

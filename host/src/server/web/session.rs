@@ -61,16 +61,21 @@ pub(super) fn check_token(fields: &[(String, String)], expected: &str) -> Result
     }
 }
 
-/// The value of cookie `name` in the request's `Cookie` headers.
+/// The value of cookie `name` in the request's `Cookie` headers; none if it is sent with two
+/// different values. A sibling domain can set a cookie of the same name on a narrower path
+/// (cookie tossing), which the browser sends first: the first one found would have made a
+/// person answer interactions in the attacker's session (leak review).
 pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
+    let mut values = headers
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+        .filter(|(k, _)| *k == name)
+        .map(|(_, v)| v);
+    let first = values.next()?;
+    values.all(|v| v == first).then(|| first.to_owned())
 }
 
 /// The `Set-Cookie` value of a new session: HttpOnly (no script reads it), SameSite=Lax (no
@@ -111,5 +116,22 @@ mod tests {
         );
         assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("xyz"));
         assert_eq!(cookie(&h, "c"), None);
+        // A second, different value (another domain's, on a narrower path) is no session.
+        h.append(
+            axum::http::header::COOKIE,
+            "fh_session=xyz".parse().expect("header"),
+        );
+        assert_eq!(
+            cookie(&h, SESSION_COOKIE).as_deref(),
+            Some("xyz"),
+            "the same twice"
+        );
+        h.insert(
+            axum::http::header::COOKIE,
+            "fh_session=attacker; a=1; fh_session=xyz"
+                .parse()
+                .expect("header"),
+        );
+        assert_eq!(cookie(&h, SESSION_COOKIE), None, "two sessions");
     }
 }

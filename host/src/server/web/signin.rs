@@ -77,8 +77,18 @@ pub(super) async fn redeem(
 ) -> Result<Response, WebError> {
     let bound = cookie(&headers, SIGNIN_COOKIE).unwrap_or_default();
     check_token(&fields, &bound)?;
+    // The page warned that signing in ends this browser's session: it does (it lived on,
+    // a step back from the new one; leak review).
+    let replaced = cookie(&headers, SESSION_COOKIE);
     let opened = state
-        .blocking(move |e| e.platform().signins().redeem_link(&token))
+        .blocking(move |e| {
+            let signins = e.platform().signins();
+            let opened = signins.redeem_link(&token)?;
+            if let Some(old) = replaced {
+                signins.sign_out(&old)?;
+            }
+            Ok::<_, crate::Error>(opened)
+        })
         .await??;
     let cleared = format!("{SIGNIN_COOKIE}=; HttpOnly; SameSite=Strict; Path=/signin; Max-Age=0");
     let mut response = Redirect::to("/").into_response();
