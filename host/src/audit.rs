@@ -95,6 +95,10 @@ pub fn entries(
     log::entries(conn, workspace, since, case_entries, page).map_err(internal)
 }
 
+/// What an entry's answer values read as to a reader who does not see every case.
+pub const HIDDEN: &str = "hidden: only holders of bypass.case.access.restriction see an \
+     answer's values in the audit log (SPEC CS-2)";
+
 impl Platform {
     /// The `page` of `workspace`'s audit log since `since`; needs `audit.read` (SPEC AU-1).
     pub(crate) fn audit_log(
@@ -112,6 +116,20 @@ impl Platform {
             .check(principal, workspace, Scope::BypassCaseAccessRestriction)
             .allowed()
             && self.check(principal, workspace, Scope::CaseRead).allowed();
-        entries(self.db().conn(), workspace, since, all_cases, page)
+        let mut shown = entries(self.db().conn(), workspace, since, all_cases, page)?;
+        if !all_cases {
+            // An answer's values can quote what its interaction showed, a restricted case
+            // among it (a title, a verdict on it): kept from whoever does not see every case,
+            // as the case entries are (leak review).
+            for entry in &mut shown {
+                if entry.action.starts_with("interaction.")
+                    && let Some(details) = entry.details.as_object_mut()
+                    && details.contains_key("values")
+                {
+                    details.insert("values".into(), serde_json::Value::String(HIDDEN.into()));
+                }
+            }
+        }
+        Ok(shown)
     }
 }

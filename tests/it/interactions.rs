@@ -262,6 +262,30 @@ fn mssp_triage_pauses_rejects_the_wrong_people_and_resumes_for_an_analyst() {
             ("interaction.respond.refused".into(), OWNER.into()),
         ]
     );
+    let answered = |audit: &[Value]| {
+        audit
+            .iter()
+            .find(|e| e["action"] == "interaction.respond")
+            .map(|e| e["details"]["values"].clone())
+            .expect("the answer's entry")
+    };
+    assert_eq!(answered(&audit)["verdict"], "escalate");
+    // An auditor who does not see every case reads that an answer was given, not what it
+    // said: it can quote what the interaction showed (SPEC CS-2; leak review).
+    for args in [
+        &["roles", "create", "auditor", "--scopes", "audit.read"][..],
+        &["users", "invite", "aud@acme-mssp.test", "--role", "auditor"][..],
+    ] {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--workspace", "mssp-soc", "--as", OWNER]);
+        env.ok(&all);
+    }
+    let audit = env.audit("mssp-soc", "aud@acme-mssp.test");
+    let hidden = answered(&audit);
+    assert!(
+        hidden.as_str().is_some_and(|h| h.starts_with("hidden")),
+        "{hidden}"
+    );
     // The case the run created before it waited exists once: the resume replayed that step.
     let cases = env.json(&["cases", "query", "--workspace", "mssp-soc", "--as", OWNER]);
     let titles: Vec<&str> = cases["cases"]

@@ -902,6 +902,51 @@ fn ones_own_run_stops_showing_a_case_restricted_away_from_one() {
     assert!(shown(OWNER), "who sees every case still sees it");
 }
 
+/// Which steps of a run ran, and its exit status, name the branch its conditions took: on a
+/// restricted case, that is what the case holds (SPEC CS-2). To a member who may see the run
+/// but not a restricted case it read, its summary shows neither; a run that read nothing
+/// hidden from them shows both (leak review).
+#[test]
+fn a_runs_branches_on_a_hidden_case_are_not_in_its_summary() {
+    let env = Env::new();
+    let lead = "sam.lead@acme-mssp.test";
+    let analyst = "tina.analyst@acme-mssp.test";
+    env.create_case("mssp-soc", "CEO phished", "critical");
+    env.restrict("C-1", Some(lead));
+    let triage = |text: &str| {
+        json!({ "name": "triage", "workspace": "mssp-soc", "steps": [
+            { "id": "q", "uses": "cases/query-cases", "with": { "filter": { "text": text } } },
+            { "id": "found", "if": [{ "left": "$.steps.q.cases[0].id?", "op": "exists" }],
+              "then": [ { "id": "escalate", "exit": { "status": "escalated" } } ],
+              "else": [ { "id": "close", "exit": { "status": "closed" } } ] } ] })
+    };
+    let run_as_lead = |text: &str| {
+        let file = env.write("triage.json", &triage(text));
+        let out = env.cli(&["run", &file, "--as", lead, "--json"]);
+        let run: Value = serde_json::from_slice(&out.stdout).expect("json");
+        run["run_id"].as_str().expect("run id").to_owned()
+    };
+    let shown_to = |id: &str, who: &str| -> Value {
+        let out = env.cli(&["runs", "show", id, "--json", "--as", who]);
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    // The lead's run found the case they are on, and escalated.
+    let found = run_as_lead("CEO");
+    assert_eq!(shown_to(&found, lead)["run"]["exit_status"], "escalated");
+    let summary = shown_to(&found, analyst);
+    assert_eq!(summary["run"]["status"], "succeeded", "{summary}");
+    assert!(summary["run"]["exit_status"].is_null(), "{summary}");
+    assert!(
+        !summary.to_string().contains("escalate"),
+        "no step of the branch it took is shown: {summary}"
+    );
+    // A run that read nothing hidden from the analyst shows them its branch and its status.
+    let nothing = run_as_lead("nothing like it");
+    let summary = shown_to(&nothing, analyst);
+    assert_eq!(summary["run"]["exit_status"], "closed", "{summary}");
+    assert!(summary.to_string().contains("close"), "{summary}");
+}
+
 /// A run started by a case's event goes on after a pause only while its identity still sees
 /// the case: restricted away from it meanwhile, the run ends at its resume, naming nothing of
 /// the case (SPEC CS-2, WF-10; case visibility review).

@@ -103,6 +103,27 @@ impl Platform {
         Ok(RunSight::Summary)
     }
 
+    /// A summary of `run` for `principal`: without its exit status too when the run read a
+    /// restricted case they may not see, since the status names the branch that case decided
+    /// ("escalated") (leak review).
+    fn summary_for(&self, principal: &Principal, run: RunInfo) -> RunInfo {
+        let mut shown = summary(run);
+        if shown.exit_status.is_some()
+            && self.decided_on_hidden(principal, shown.key, &shown.workspace)
+        {
+            shown.exit_status = None;
+        }
+        shown
+    }
+
+    /// Whether run `run` of `workspace` read a restricted case `principal` may not see; so
+    /// too when that cannot be told (fail closed).
+    fn decided_on_hidden(&self, principal: &Principal, run: i64, workspace: &str) -> bool {
+        let viewer = self.viewer_in(principal, workspace);
+        self.sees_what_it_read(run, &viewer)
+            .map_or(true, |sees| !sees)
+    }
+
     /// Whether `viewer` sees every restricted case run `run` read.
     fn sees_what_it_read(&self, run: i64, viewer: &Viewer) -> Result<bool, Error> {
         let hidden = crate::cases::run_read_hidden_from(self.db_for_call()?.conn(), run, viewer)?;
@@ -170,7 +191,7 @@ impl Platform {
         for run in runs {
             match self.listed_run_sight(principal, &run)? {
                 RunSight::None => {}
-                RunSight::Summary => shown.push(summary(run)),
+                RunSight::Summary => shown.push(self.summary_for(principal, run)),
                 RunSight::Full => shown.push(run),
             }
         }
@@ -217,6 +238,11 @@ impl Platform {
         match self.run_sight(principal, &info)? {
             RunSight::None => Err(no_such_run()),
             RunSight::Full => Ok((info, steps)),
+            // Which steps ran tells which branches the run took: on a case the reader may not
+            // see, that is what the case holds (leak review).
+            RunSight::Summary if self.decided_on_hidden(principal, info.key, &info.workspace) => {
+                Ok((self.summary_for(principal, info), Vec::new()))
+            }
             RunSight::Summary => Ok((
                 summary(info),
                 one_per_loop_step(steps)
@@ -318,6 +344,12 @@ impl Platform {
     /// waited on an interaction was listed, telling how many items (cases among them) the
     /// run's query found (leak review).
     fn hide_outcome(&self, principal: &Principal, outcome: RunOutcome) -> RunOutcome {
+        let exit_status = match self.run_place(&outcome.run_id) {
+            Ok(Some(place)) if !self.decided_on_hidden(principal, place.key, &place.workspace) => {
+                outcome.exit_status.clone()
+            }
+            _ => None,
+        };
         let waiting_on = outcome
             .waiting_on
             .iter()
@@ -327,6 +359,7 @@ impl Platform {
         RunOutcome {
             output: serde_json::Value::Null,
             error: outcome.error.map(|_| HIDDEN.to_owned()),
+            exit_status,
             waiting_on,
             ..outcome
         }
