@@ -42,8 +42,14 @@ struct Answer {
 
 impl Server {
     fn start() -> Server {
+        Self::start_with_env(&[])
+    }
+
+    /// [`Server::start`] with `env` set for the server.
+    fn start_with_env(env: &[(&str, &str)]) -> Server {
         let deployment = Deployment::new();
         let mut child = Command::new(common::flowhost_bin())
+            .envs(env.iter().copied())
             .current_dir(deployment.dir.path())
             .arg("--db")
             .arg(crate::common::db_arg(&deployment.db))
@@ -1711,4 +1717,174 @@ fn a_nul_character_in_a_path_is_invalid_input_on_both_engines() {
     );
     assert_eq!(answer.status, 400, "{}", answer.text);
     assert!(answer.text.contains("NUL"), "{}", answer.text);
+}
+
+/// API and webhook answers are for their reader only: never stored by a cache, never sniffed
+/// as another type, found or not (leak review). Only the web pages had these headers.
+#[test]
+fn api_answers_are_not_cached_or_sniffed() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    for (path, key, expected) in [
+        (
+            "/api/v1/workspaces/mssp-soc/cases/C-999999",
+            Some(owner.as_str()),
+            404,
+        ),
+        ("/api/v1/runs", None, 401),
+        ("/api/v1/health", None, 200),
+    ] {
+        let mut stream = TcpStream::connect(&addr).expect("connects");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let auth = key.map_or(String::new(), |k| format!("Authorization: Bearer {k}\r\n"));
+        stream
+            .write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}\r\n").as_bytes())
+            .expect("sent");
+        let (status, headers, body) = read_answer(&mut stream);
+        assert_eq!(status, expected, "{path}: {body}");
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(header("cache-control"), Some("no-store"), "{path}");
+        assert_eq!(header("x-content-type-options"), Some("nosniff"), "{path}");
+    }
+}
+
+/// Runs a request executes itself are bounded per workspace (SPEC ST-4): one key sending
+/// many runs of a slow workflow took a thread of the blocking pool each, until the scheduler
+/// and every other tenant's requests had none (hostile-input review). Past the bound a run
+/// request is answered 503 and starts nothing; another workspace's run goes through.
+#[test]
+fn runs_executed_in_requests_are_bounded_per_workspace() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let globex = server.key(OWNER, "customer-globex");
+    for (ws, key) in [("mssp-soc", &owner), ("customer-globex", &globex)] {
+        let slow =
+            json!({ "name": "slow", "workspace": ws, "steps": [{ "id": "w", "wait": "3s" }] });
+        let published = server.post(&format!("/api/v1/workspaces/{ws}/workflows"), key, &slow);
+        assert_eq!(published.status, 201, "{}", published.text);
+    }
+    let runs = "/api/v1/workspaces/mssp-soc/workflows/slow/runs";
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let sent: Vec<_> = (0..10)
+            .map(|_| s.spawn(|| server.post(runs, &owner, &json!({})).status))
+            .collect();
+        // While they hold their slots, another workspace's run is not held back.
+        std::thread::sleep(Duration::from_millis(500));
+        let other = server.post(
+            "/api/v1/workspaces/customer-globex/workflows/slow/runs",
+            &globex,
+            &json!({}),
+        );
+        assert_eq!(other.status, 200, "{}", other.text);
+        sent.into_iter()
+            .map(|t| t.join().expect("request"))
+            .collect()
+    });
+    let ran = statuses.iter().filter(|s| **s == 200).count();
+    let refused = statuses.iter().filter(|s| **s == 503).count();
+    assert_eq!((ran, refused), (4, 6), "{statuses:?}");
+    let listed = server.get("/api/v1/runs?workspace=mssp-soc", Some(&owner));
+    assert_eq!(
+        listed.body.as_array().map(Vec::len),
+        Some(4),
+        "a refused request started no run: {}",
+        listed.text
+    );
+}
+
+/// One client holds at most its share of the server's connections, and a connection whose
+/// answers are not read is dropped once its write has waited past its bound (SPEC SV): one
+/// address opening every slot, or pipelining requests it never read the answers of, shut
+/// every other client out (hostile-input review). Bounds lowered here to see them.
+#[test]
+fn one_client_holds_its_share_of_connections_and_none_it_does_not_read() {
+    let server = Server::start_with_env(&[
+        ("FLOWHOST_CONNECTIONS_PER_CLIENT", "3"),
+        ("FLOWHOST_WRITE_STALL_SECONDS", "2"),
+    ]);
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let connect = || {
+        let stream = TcpStream::connect(&addr).expect("connects");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        stream
+    };
+    let health = format!("GET /api/v1/health HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    // Three connections held (each answered once, then kept alive).
+    let mut held: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut s = connect();
+            s.write_all(health.as_bytes()).expect("sent");
+            assert_eq!(read_answer(&mut s).0, 200);
+            s
+        })
+        .collect();
+    // A fourth is closed at once, unanswered.
+    let mut fourth = connect();
+    let _ = fourth.write_all(health.as_bytes());
+    let mut byte = [0u8; 1];
+    assert!(
+        matches!(fourth.read(&mut byte), Ok(0) | Err(_)),
+        "the fourth connection is refused"
+    );
+    // One given back: a new one is served.
+    drop(held.pop());
+    std::thread::sleep(Duration::from_millis(200));
+    let mut again = connect();
+    again.write_all(health.as_bytes()).expect("sent");
+    assert_eq!(read_answer(&mut again).0, 200);
+    drop(again);
+    drop(held);
+    std::thread::sleep(Duration::from_millis(200));
+
+    // Pipelined requests whose answers are never read: the server's writes wait, and the
+    // connection is dropped past the bound, its slot given back.
+    let doc = format!("GET /api/v1/openapi.json HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    let one = {
+        let mut s = connect();
+        s.write_all(doc.as_bytes()).expect("sent");
+        let (status, _, body) = read_answer(&mut s);
+        assert_eq!(status, 200);
+        body.len()
+    };
+    let requests = 300;
+    let mut stalled = connect();
+    stalled
+        .write_all(doc.repeat(requests).as_bytes())
+        .expect("pipelined");
+    // Not read for longer than the bound and a look at it.
+    std::thread::sleep(Duration::from_secs(6));
+    let mut sink = Vec::new();
+    let ended = stalled.read_to_end(&mut sink);
+    assert!(
+        match &ended {
+            Ok(_) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        },
+        "the server closed the connection rather than wait for the reader: {ended:?}"
+    );
+    assert!(
+        sink.len() < one * requests,
+        "not every answer was written: {} bytes of {}",
+        sink.len(),
+        one * requests
+    );
+    // Its slot is free again: three new connections are served.
+    let served: Vec<u16> = (0..3)
+        .map(|_| {
+            let mut s = connect();
+            s.write_all(health.as_bytes()).expect("sent");
+            read_answer(&mut s).0
+        })
+        .collect();
+    assert_eq!(served, [200, 200, 200]);
 }

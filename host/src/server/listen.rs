@@ -1,6 +1,7 @@
 //! The server's accept loop: each connection served by hyper's HTTP/1 with timers, so a
-//! client that never finishes its request head is dropped, at most [`MAX_CONNECTIONS`]
-//! open at once, and a shutdown that waits for requests in flight only so long.
+//! client that never finishes its request head, or never reads its answers, is dropped; at
+//! most [`MAX_CONNECTIONS`] open at once, [`MAX_CONNECTIONS_PER_CLIENT`] of one client; and a
+//! shutdown that waits for requests in flight only so long.
 //!
 //! Why not `axum::serve`: it sets no timer, so hyper's header-read timeout never applied, it
 //! accepts without bound, and its graceful shutdown waits for every connection that has
@@ -19,9 +20,67 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::Layer;
 
+use super::client_limit::Client;
+use super::stalled_io::{Stall, StalledIo};
+
+/// How often a connection's writes are looked at.
+const STALL_CHECK: Duration = Duration::from_secs(5);
+
+/// The connections each client holds.
+#[derive(Debug, Default)]
+struct ClientConnections(std::sync::Mutex<std::collections::HashMap<Client, usize>>);
+
+/// One connection of a client, given back when dropped.
+struct ClientSlot {
+    clients: Arc<ClientConnections>,
+    client: Client,
+}
+
+impl ClientConnections {
+    fn held(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<Client, usize>> {
+        // Counts only: a panic elsewhere cannot leave them half-written.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A connection for `client`, or none while it holds `most`.
+    fn take(self: &Arc<Self>, client: Client, most: usize) -> Option<ClientSlot> {
+        let mut held = self.held();
+        let n = held.entry(client).or_default();
+        if *n >= most {
+            return None;
+        }
+        *n += 1;
+        Some(ClientSlot {
+            clients: self.clone(),
+            client,
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut held = self.clients.held();
+        if let Some(n) = held.get_mut(&self.client) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                held.remove(&self.client);
+            }
+        }
+    }
+}
+
 /// Connections served at once; one past it is closed as soon as it is accepted. Each holds
 /// a file handle, which the database needs too.
 pub const MAX_CONNECTIONS: usize = 512;
+
+/// Connections one client (an IPv4 address, an IPv6 /64) may hold at once: one address
+/// opening all [`MAX_CONNECTIONS`] shut everyone else out (hostile-input review). Behind a
+/// reverse proxy every connection is the proxy's: `FLOWHOST_CONNECTIONS_PER_CLIENT` raises it.
+pub const MAX_CONNECTIONS_PER_CLIENT: usize = 64;
+
+/// How long an answer may wait for a client to read it before its connection is dropped
+/// (`FLOWHOST_WRITE_STALL_SECONDS`).
+pub const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long a client has to send a request's head (its line and headers), from when the
 /// connection waits for it, an idle kept-alive one included.
@@ -38,6 +97,20 @@ pub(super) async fn serve(
     stopped: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let per_client = crate::env_number::number_from_env(
+        "FLOWHOST_CONNECTIONS_PER_CLIENT",
+        MAX_CONNECTIONS_PER_CLIENT,
+        1..=MAX_CONNECTIONS,
+        &format!("a number of connections from 1 to {MAX_CONNECTIONS}"),
+    )?;
+    let clients = Arc::new(ClientConnections::default());
+    let write_stall = Duration::from_secs(crate::env_number::number_from_env(
+        "FLOWHOST_WRITE_STALL_SECONDS",
+        WRITE_STALL_TIMEOUT.as_secs(),
+        1..=3600,
+        "a number of seconds from 1 to 3600",
+    )?);
+    let stall_check = STALL_CHECK.min(write_stall);
     let graceful = GracefulShutdown::new();
     tokio::pin!(stopped);
     loop {
@@ -57,18 +130,34 @@ pub(super) async fn serve(
             drop(stream);
             continue;
         };
+        let Some(client_slot) = clients.take(Client::of(peer.ip()), per_client) else {
+            drop(stream);
+            continue;
+        };
+        let stall = Stall::default();
         // Each request carries its connection's peer address: the sign-in limits count by it.
         let service =
             TowerToHyperService::new(axum::Extension(ConnectInfo(peer)).layer(app.clone()));
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT)
-            .serve_connection(TokioIo::new(stream), service);
+            .serve_connection(TokioIo::new(StalledIo::new(stream, stall.clone())), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             // A connection's error (the client went away, a malformed request, its head too
-            // slow) ends only that connection.
-            let _ = connection.await;
+            // slow) ends only that connection; so does an answer it does not read.
+            tokio::pin!(connection);
+            loop {
+                tokio::select! {
+                    _ = &mut connection => break,
+                    () = tokio::time::sleep(stall_check) => {
+                        if stall.longer_than(write_stall) {
+                            break;
+                        }
+                    }
+                }
+            }
+            drop(client_slot);
             drop(slot);
         });
     }

@@ -7,6 +7,8 @@ mod api;
 pub mod client_limit;
 mod hooks;
 mod listen;
+mod run_slots;
+mod stalled_io;
 mod state;
 mod unread_body;
 mod web;
@@ -32,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(
             api::body::MAX_BODY_BYTES,
         ))
+        .layer(axum::middleware::from_fn(api::private_answers))
         // A form posts its answer URL-encoded, up to ~12 bytes a character: room for a few
         // text fields at their cap (`definition/form.rs`), not axum's 2 MB (IX review).
         .merge(web::routes().layer(axum::extract::DefaultBodyLimit::max(WEB_FORM_BYTES)))

@@ -17,6 +17,8 @@ pub struct AppState {
     public_url: Option<Arc<str>>,
     /// Attempts per client address at the anonymous sign-in requests.
     signin_limit: Arc<ClientLimiter>,
+    /// Runs executing in requests.
+    run_slots: Arc<super::run_slots::RunSlots>,
 }
 
 impl AppState {
@@ -29,6 +31,7 @@ impl AppState {
             wake: Arc::new(Notify::new()),
             public_url: None,
             signin_limit: Arc::default(),
+            run_slots: Arc::default(),
         }
     }
 
@@ -48,6 +51,11 @@ impl AppState {
     /// The per-client limit of the anonymous sign-in requests.
     pub(crate) fn signin_limit(&self) -> &ClientLimiter {
         &self.signin_limit
+    }
+
+    /// The slots of runs executing in requests ([`super::run_slots`]).
+    pub(crate) fn run_slots(&self) -> &Arc<super::run_slots::RunSlots> {
+        &self.run_slots
     }
 
     /// The URL people reach the server at, without a trailing slash, if known.

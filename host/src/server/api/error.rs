@@ -61,6 +61,16 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, "conflict", message)
     }
 
+    /// The server runs as many of the key's runs in requests as it may (503): nothing was
+    /// started ([`crate::server::run_slots`]).
+    pub fn no_run_slot(key: &str) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            crate::server::run_slots::refusal(key),
+        )
+    }
+
     /// The body is larger than the server accepts (413).
     pub fn too_large(message: impl Into<String>) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
@@ -89,10 +99,16 @@ impl From<Error> for ApiError {
             Error::NotFound(m) => Self::not_found(m),
             Error::Invalid(m) => Self::invalid(m),
             Error::Conflict(m) => Self::conflict(m),
+            // Its detail is the infrastructure's (a lost database server's address and
+            // message), and reached callers not yet authenticated (leak review): logged.
             Error::Busy(m) => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
-                format!("unavailable, nothing was changed (try again): {m}"),
+                format!(
+                    "unavailable, nothing was changed (try again); the detail is in the \
+                     server's log (ref {})",
+                    logged("unavailable", &m)
+                ),
             ),
             Error::Internal(m) => Self::internal(m),
         }
@@ -135,6 +151,9 @@ mod tests {
         let detail = "password authentication failed for user \"flowhost\" at 10.0.0.7:5432";
         for e in [
             ApiError::from(Error::Internal(detail.to_owned())),
+            ApiError::from(Error::Busy(format!(
+                "cannot connect to PostgreSQL: {detail}"
+            ))),
             ApiError::internal(format!("the request's worker failed: {detail}")),
         ] {
             assert!(!e.message.contains("password"), "{}", e.message);

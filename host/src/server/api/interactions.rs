@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::auth::Authed;
 use super::body::ApiJson;
 use super::call::{call, public_id};
-use super::error::{ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use crate::interact::InteractionView;
 use crate::public_id::IdKind;
 use crate::runs::lease;
@@ -81,8 +81,19 @@ pub async fn respond(
     ApiJson(form): ApiJson<FormValues>,
 ) -> ApiResult<Json<RunOutcome>> {
     let id = public_id(IdKind::Interaction, &id)?;
+    let slots = state.run_slots().clone();
     let outcome = call(&state, move |e| {
         let answer = e.respond(&principal, &id, &form.values)?;
+        // Without a slot the run is left to the scheduler: the answer claimed it for
+        // whoever resumes it first.
+        let Some(_slot) = slots.take(&answer.workspace) else {
+            let outcome = RunOutcome::unfinished(
+                &answer.run,
+                crate::runs::RunStatus::Running,
+                Some(crate::server::run_slots::refusal(&answer.workspace)),
+            );
+            return Ok(e.platform().runs().caused_outcome(&principal, outcome));
+        };
         let outcome = match e.resume(answer.run.key, &Quiet) {
             // The scheduler (or another process) is executing the run: it takes the answer
             // up when it reaches it.
@@ -143,8 +154,13 @@ pub async fn start(
     Path((workspace, name)): Path<(String, String)>,
     ApiJson(form): ApiJson<FormValues>,
 ) -> ApiResult<Json<RunOutcome>> {
+    let slot = state
+        .run_slots()
+        .take(&workspace)
+        .ok_or_else(|| ApiError::no_run_slot(&workspace))?;
     // Its error as the starter may see it, as through the web and the CLI (SPEC IX-1).
     let outcome = call(&state, move |e| {
+        let _slot = slot;
         let outcome = e.start_flow(&principal, &workspace, &name, &form.values, &Quiet)?;
         Ok(e.platform().runs().flow_outcome(&principal, outcome))
     })

@@ -91,6 +91,24 @@ pub(super) fn routes() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
 }
 
+/// Marks every API and webhook answer not to be stored by any cache and not to be sniffed
+/// as another type: a case's JSON is for its reader only (leak review; the web pages have
+/// their own headers in `web/headers.rs`).
+pub(super) async fn private_answers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
 /// Liveness: answers without touching the database.
 async fn health() -> &'static str {
     "ok"

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::Authed;
 use super::body::ApiQuery;
 use super::call::{call, public_id};
-use super::error::{ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use crate::public_id::IdKind;
 use crate::runs::{RunInfo, RunsPage, StepRecord};
 use crate::server::AppState;
@@ -93,7 +93,18 @@ pub async fn resume(
     Path(id): Path<String>,
 ) -> ApiResult<Json<RunOutcome>> {
     let id = public_id(IdKind::Run, &id)?;
-    let outcome = call(&state, move |e| e.resume_for(&principal, &id, &Quiet)).await?;
+    // Which workspace the run is in is the service's to say (or not): a resume is bounded
+    // by who asks for it.
+    let key = principal.to_string();
+    let slot = state
+        .run_slots()
+        .take(&key)
+        .ok_or_else(|| ApiError::no_run_slot(&key))?;
+    let outcome = call(&state, move |e| {
+        let _slot = slot;
+        e.resume_for(&principal, &id, &Quiet)
+    })
+    .await?;
     state.wake();
     Ok(Json(outcome))
 }

@@ -142,7 +142,12 @@ pub async fn run(
     let event = request
         .event
         .unwrap_or_else(|| Value::Object(Default::default()));
+    let slot = state
+        .run_slots()
+        .take(&workspace)
+        .ok_or_else(|| ApiError::no_run_slot(&workspace))?;
     let outcome = call(&state, move |e| {
+        let _slot = slot;
         e.run_published(principal, &workspace, &name, event, &Quiet)
     })
     .await?;

@@ -19,6 +19,8 @@ pub(super) enum WebError {
     Host(Error),
     /// The client made too many sign-in attempts; the next is earned after this long.
     TooMany(std::time::Duration),
+    /// The server runs as many runs in requests for this key as it may (`run_slots`).
+    NoRunSlot(String),
     /// The server itself failed (a task panicked).
     Server(String),
 }
@@ -58,14 +60,24 @@ impl IntoResponse for WebError {
                 Error::NotFound(m) => (StatusCode::NOT_FOUND, "Not found", m),
                 Error::Invalid(m) => (StatusCode::BAD_REQUEST, "Invalid", m),
                 Error::Conflict(m) => (StatusCode::CONFLICT, "Conflict", m),
-                e @ Error::Busy(_) => (
+                // The infrastructure's detail goes to the log (leak review).
+                Error::Busy(m) => (
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Unavailable",
-                    e.to_string(),
+                    format!(
+                        "The server cannot do this now; nothing was changed. Try again in a \
+                         moment (the detail is in its log, ref {}).",
+                        crate::server::api::error::logged("unavailable", &m)
+                    ),
                 ),
                 Error::Internal(m) => internal(&m),
             },
             WebError::TooMany(wait) => return too_many(wait),
+            WebError::NoRunSlot(key) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Unavailable",
+                crate::server::run_slots::refusal(&key),
+            ),
             WebError::Server(m) => internal(&m),
         };
         let mut body = format!(

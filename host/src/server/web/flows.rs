@@ -115,8 +115,13 @@ pub(super) async fn start(
     let values = super::form::values(&f.form, &posted);
     let principal = signed.session.principal.clone();
     let workspace = signed.session.workspace.clone();
+    let slot = state
+        .run_slots()
+        .take(&workspace)
+        .ok_or_else(|| WebError::NoRunSlot(workspace.clone()))?;
     let started = state
         .blocking(move |e| {
+            let _slot = slot;
             e.start_flow(&principal, &workspace, &name, &values, &workflow::Quiet)
                 .map(|o| e.platform().runs().flow_outcome(&principal, o))
         })

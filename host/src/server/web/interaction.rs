@@ -92,16 +92,25 @@ pub(super) async fn answer(
     };
     // The run resumes off the request: the page answers at once, the scheduler's workers
     // are not held, and a run another process holds is left to it.
+    // Without a slot the run is left to the scheduler: the answer claimed it for whoever
+    // resumes it first.
     let run = answer.run.key;
     let engine = state.engine().clone();
-    tokio::task::spawn_blocking(move || match engine.resume(run, &workflow::Quiet) {
-        Ok(_) => {}
-        Err(e) if lease::leased_elsewhere(&e) => {}
-        Err(e) => eprintln!(
-            "error: resuming run {} after a web answer: {e}",
-            answer.run.id
-        ),
-    });
+    if let Some(slot) = state.run_slots().take(&answer.workspace) {
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            match engine.resume(run, &workflow::Quiet) {
+                Ok(_) => {}
+                Err(e) if lease::leased_elsewhere(&e) => {}
+                Err(e) => eprintln!(
+                    "error: resuming run {} after a web answer: {e}",
+                    answer.run.id
+                ),
+            }
+        });
+    } else {
+        state.wake();
+    }
     let body = format!(
         "<h1>{}</h1><p class=\"notice\">Answered. Run <a href=\"/runs/{run}\">{run}</a> resumes \
          with your answer.</p><p><a href=\"/\">Back to what is waiting for you</a></p>",
