@@ -769,24 +769,49 @@ pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
         return Ok(());
     }
     for &(version, what, sql) in MIGRATIONS {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| anyhow::anyhow!("cannot lock the database to migrate it: {e}"))?;
-        let current = current_version(&tx)?;
-        if current > newest {
-            anyhow::bail!(
-                "the database is at schema version {current}, newer than this flowhost ({newest}); \
-                 use a newer flowhost"
-            );
+        // Another process migrating holds the lock for as long as a migration takes (one
+        // rewriting a large table, seconds): waited for, not failed at the busy timeout
+        // (kill review).
+        let started = std::time::Instant::now();
+        loop {
+            match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+                Ok(tx) => break apply(tx, newest, (version, what, sql))?,
+                Err(e)
+                    if super::failure::is_sqlite_infrastructure(&e)
+                        && started.elapsed() < MIGRATION_LOCK_WAIT =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(e) => anyhow::bail!("cannot lock the database to migrate it: {e}"),
+            }
         }
-        if current >= version {
-            continue;
-        }
-        tx.execute_batch(sql)
-            .map_err(|e| anyhow::anyhow!("migration {version} ({what}) failed: {e}"))?;
-        tx.pragma_update(None, "user_version", version)?;
-        tx.commit()?;
     }
+    Ok(())
+}
+
+/// How long opening a database waits for the write lock another process migrating it holds.
+pub const MIGRATION_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Applies migration `version` in `tx` unless the database has it already.
+fn apply(
+    tx: rusqlite::Transaction<'_>,
+    newest: u32,
+    (version, what, sql): (u32, &str, &str),
+) -> anyhow::Result<()> {
+    let current = current_version(&tx)?;
+    if current > newest {
+        anyhow::bail!(
+            "the database is at schema version {current}, newer than this flowhost ({newest}); \
+             use a newer flowhost"
+        );
+    }
+    if current >= version {
+        return Ok(());
+    }
+    tx.execute_batch(sql)
+        .map_err(|e| anyhow::anyhow!("migration {version} ({what}) failed: {e}"))?;
+    tx.pragma_update(None, "user_version", version)?;
+    tx.commit()?;
     Ok(())
 }
 
@@ -798,6 +823,28 @@ pub(crate) fn current_version(conn: &Connection) -> anyhow::Result<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A process opening a database another holds the write lock of (migrating it) waits
+    /// for the lock past the busy timeout, then migrates. Before, it failed after 5 s.
+    #[test]
+    fn opening_waits_for_another_processs_migration_past_the_busy_timeout() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("flowhost.db");
+        let holder = Connection::open(&path).expect("open");
+        holder
+            .execute_batch("BEGIN IMMEDIATE")
+            .expect("the write lock");
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(crate::store::BUSY_TIMEOUT + std::time::Duration::from_secs(1));
+            holder.execute_batch("COMMIT").expect("released");
+        });
+        let mut conn = Connection::open(&path).expect("open");
+        conn.busy_timeout(crate::store::BUSY_TIMEOUT)
+            .expect("timeout");
+        migrate(&mut conn).expect("waited, then migrated");
+        assert_eq!(current_version(&conn).expect("version"), newest_version());
+        release.join().expect("holder");
+    }
 
     #[test]
     fn migrations_are_numbered_in_order() {

@@ -180,6 +180,7 @@ fn store(dir: &Path, path: &Path, code: &[u8]) -> std::io::Result<()> {
 
 /// Writes `data` to a temporary file in `dir`, syncs it, and renames it to `path`.
 pub(crate) fn write_atomically(dir: &Path, path: &Path, data: &[u8]) -> std::io::Result<()> {
+    sweep_abandoned(dir);
     let (tmp, mut file) = tempfile_in(dir)?;
     let written = file.write_all(data).and_then(|()| file.sync_all());
     match written.and_then(|()| fs::rename(&tmp, path)) {
@@ -187,6 +188,40 @@ pub(crate) fn write_atomically(dir: &Path, path: &Path, data: &[u8]) -> std::io:
         Err(e) => {
             let _ = fs::remove_file(&tmp);
             Err(e)
+        }
+    }
+}
+
+/// How old a temporary file of a process that is gone must be before it is deleted.
+const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Deletes the temporary files in `dir` that processes killed mid-write left (`.tmp-<pid>-…`
+/// of a process no longer alive, untouched for [`ABANDONED_AFTER`]): nothing else ever
+/// would, and a host killed again and again filled its cache with artifacts' halves (kill
+/// review). Best effort: what cannot be read or deleted stays.
+fn sweep_abandoned(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(".tmp-"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let alive = pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists();
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|at| at.elapsed().ok())
+            .is_some_and(|age| age >= ABANDONED_AFTER);
+        if !alive && old {
+            let _ = fs::remove_file(entry.path());
         }
     }
 }
@@ -224,5 +259,36 @@ impl Hasher for Sha256Hasher {
     }
     fn write(&mut self, bytes: &[u8]) {
         self.0.update(bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_sweeps_the_temporary_files_of_processes_gone_long_ago() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let at = |name: &str, age_secs: u64| {
+            let path = dir.path().join(name);
+            let file = fs::File::create(&path).expect("create");
+            let then = std::time::SystemTime::now() - std::time::Duration::from_secs(age_secs);
+            file.set_modified(then).expect("mtime");
+            path
+        };
+        // A pid above Linux's largest is no process.
+        let abandoned = at(".tmp-999999999-aa", 3600);
+        let recent = at(".tmp-999999999-bb", 1);
+        let ours = at(&format!(".tmp-{}-cc", std::process::id()), 3600);
+        let other = at("artifact-of-another-name", 3600);
+        write_atomically(dir.path(), &dir.path().join("new"), b"data").expect("written");
+        assert!(!abandoned.exists(), "a gone process's old half is deleted");
+        assert!(
+            recent.exists(),
+            "one written a moment ago may be a live write elsewhere"
+        );
+        assert!(ours.exists(), "this process's own stays");
+        assert!(other.exists(), "only temporary files are swept");
+        assert_eq!(fs::read(dir.path().join("new")).expect("read"), b"data");
     }
 }
