@@ -1756,34 +1756,42 @@ fn api_answers_are_not_cached_or_sniffed() {
     }
 }
 
-/// Runs a request executes itself are bounded per workspace (SPEC ST-4): one key sending
-/// many runs of a slow workflow took a thread of the blocking pool each, until the scheduler
-/// and every other tenant's requests had none (hostile-input review). Past the bound a run
-/// request is answered 503 and starts nothing; another workspace's run goes through.
+/// Runs a request executes itself are bounded per caller (SPEC ST-4): one key sending many
+/// runs of a slow workflow took a thread of the blocking pool each, until the scheduler and
+/// every other tenant's requests had none (hostile-input review). Past the bound a run
+/// request is answered 503 and starts nothing; another caller's run goes through, and an
+/// outsider's requests naming the workspace hold none of its slots: slots taken for the
+/// path's workspace before access was decided let any key fill another tenant's (review).
 #[test]
-fn runs_executed_in_requests_are_bounded_per_workspace() {
+fn runs_executed_in_requests_are_bounded_per_caller() {
     let server = Server::start();
     let owner = server.key(OWNER, "mssp-soc");
-    let globex = server.key(OWNER, "customer-globex");
-    for (ws, key) in [("mssp-soc", &owner), ("customer-globex", &globex)] {
-        let slow =
-            json!({ "name": "slow", "workspace": ws, "steps": [{ "id": "w", "wait": "3s" }] });
-        let published = server.post(&format!("/api/v1/workspaces/{ws}/workflows"), key, &slow);
-        assert_eq!(published.status, 201, "{}", published.text);
-    }
+    let operator = server.key(OPERATOR, "mssp-soc");
+    let outsider = server.outsider();
+    let slow = json!({ "name": "slow", "workspace": "mssp-soc", "run_as": OWNER,
+        "steps": [{ "id": "w", "wait": "5s" }] });
+    let published = server.post("/api/v1/workspaces/mssp-soc/workflows", &owner, &slow);
+    assert_eq!(published.status, 201, "{}", published.text);
     let runs = "/api/v1/workspaces/mssp-soc/workflows/slow/runs";
     let statuses: Vec<u16> = std::thread::scope(|s| {
+        // An outsider's requests, bound to be refused, first and many.
+        let outside: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| server.post(runs, &outsider, &json!({})).status))
+            .collect();
         let sent: Vec<_> = (0..10)
             .map(|_| s.spawn(|| server.post(runs, &owner, &json!({})).status))
             .collect();
-        // While they hold their slots, another workspace's run is not held back.
+        // While the Owner's runs hold their slots, another caller's run is not held back.
         std::thread::sleep(Duration::from_millis(500));
-        let other = server.post(
-            "/api/v1/workspaces/customer-globex/workflows/slow/runs",
-            &globex,
-            &json!({}),
-        );
+        let other = server.post(runs, &operator, &json!({}));
         assert_eq!(other.status, 200, "{}", other.text);
+        for t in outside {
+            assert_eq!(
+                t.join().expect("request"),
+                404,
+                "an outsider is told nothing"
+            );
+        }
         sent.into_iter()
             .map(|t| t.join().expect("request"))
             .collect()
@@ -1794,7 +1802,7 @@ fn runs_executed_in_requests_are_bounded_per_workspace() {
     let listed = server.get("/api/v1/runs?workspace=mssp-soc", Some(&owner));
     assert_eq!(
         listed.body.as_array().map(Vec::len),
-        Some(4),
+        Some(5),
         "a refused request started no run: {}",
         listed.text
     );

@@ -111,6 +111,7 @@ pub(super) async fn serve(
         "a number of seconds from 1 to 3600",
     )?);
     let stall_check = STALL_CHECK.min(write_stall);
+    let mut warned = false;
     let graceful = GracefulShutdown::new();
     tokio::pin!(stopped);
     loop {
@@ -132,6 +133,16 @@ pub(super) async fn serve(
         };
         let Some(client_slot) = clients.take(Client::of(peer.ip()), per_client) else {
             drop(stream);
+            // Said once, for the operator behind a reverse proxy, whose every connection is
+            // the proxy's (its clients then see 502s).
+            if !warned {
+                warned = true;
+                eprintln!(
+                    "flowhost serve: {} holds {per_client} connections, as many as one client \
+                     may; more are refused (FLOWHOST_CONNECTIONS_PER_CLIENT raises it)",
+                    peer.ip()
+                );
+            }
             continue;
         };
         let stall = Stall::default();

@@ -1,20 +1,26 @@
 //! Runs a request executes itself (a manual run, a flow's start, a resume, a run taking up
-//! an answer) hold a thread of the blocking pool until they end or hold: bounded per
-//! workspace and in all, so one tenant's key sending hundreds of runs of a slow workflow
-//! cannot take every thread the scheduler, the sign-ins and every other tenant's requests
-//! need (hostile-input review). A request past the bound is answered 503 and starts nothing;
-//! a run taking up an answer is left to the scheduler instead.
+//! an answer) hold a thread of the blocking pool until they end or hold: bounded per caller
+//! and in all, so one key sending hundreds of runs of a slow workflow cannot take every
+//! thread the scheduler, the sign-ins and every other tenant's requests need (hostile-input
+//! review). A request past the bound is answered 503 and starts nothing; a run taking up an
+//! answer is left to the scheduler instead.
+//!
+//! Slots are the caller's (its principal, authenticated), never the workspace a path names:
+//! a slot taken for the path's workspace before access was decided let any key fill
+//! another tenant's slots with requests bound to fail (review).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Runs executing in requests at once for one workspace (or one principal's resumes).
-pub const PER_KEY: usize = 4;
+use crate::principal::Principal;
 
-/// Runs executing in requests at once, in all.
-pub const IN_ALL: usize = 32;
+/// Runs executing in requests at once for one caller.
+pub const PER_CALLER: usize = 4;
 
-/// The slots in use, by workspace.
+/// Runs executing in requests at once, in all: a quarter of tokio's blocking pool.
+pub const IN_ALL: usize = 128;
+
+/// The slots in use, by caller.
 #[derive(Debug, Default)]
 pub struct RunSlots {
     held: Mutex<HashMap<String, usize>>,
@@ -33,19 +39,23 @@ impl RunSlots {
         self.held.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A slot for a run of `key` (its workspace), or none while `key` has [`PER_KEY`] or all
-    /// have [`IN_ALL`].
-    pub fn take(self: &Arc<Self>, key: &str) -> Option<RunSlot> {
+    /// A slot for a run `caller` asks for, or why there is none: `caller` has
+    /// [`PER_CALLER`], or the server [`IN_ALL`].
+    pub fn take(self: &Arc<Self>, caller: &Principal) -> Result<RunSlot, Full> {
+        let key = caller.to_string();
         let mut held = self.held();
         let all: usize = held.values().sum();
-        let mine = held.get(key).copied().unwrap_or(0);
-        if all >= IN_ALL || mine >= PER_KEY {
-            return None;
+        let mine = held.get(&key).copied().unwrap_or(0);
+        if mine >= PER_CALLER {
+            return Err(Full::Caller);
         }
-        held.insert(key.to_owned(), mine + 1);
-        Some(RunSlot {
+        if all >= IN_ALL {
+            return Err(Full::Server);
+        }
+        held.insert(key.clone(), mine + 1);
+        Ok(RunSlot {
             slots: self.clone(),
-            key: key.to_owned(),
+            key,
         })
     }
 }
@@ -62,34 +72,72 @@ impl Drop for RunSlot {
     }
 }
 
-/// Why a request's run was not started: what a person reads in the 503.
-pub fn refusal(key: &str) -> String {
-    format!(
-        "`{key}` has as many runs executing in requests as it may ({PER_KEY}; {IN_ALL} in all \
-         on this server); nothing was started: try again once one has ended"
-    )
+/// Which bound a slot was refused at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Full {
+    /// The caller's own.
+    Caller,
+    /// The server's.
+    Server,
+}
+
+impl Full {
+    /// Why a request's run was not started: what a person reads in the 503.
+    pub fn refusal(self) -> String {
+        match self {
+            Full::Caller => format!(
+                "you have {PER_CALLER} runs executing in requests already, as many as one \
+                 caller may; nothing was started: try again once one has ended"
+            ),
+            Full::Server => format!(
+                "this server executes {IN_ALL} runs in requests already, as many as it may; \
+                 nothing was started: try again in a moment"
+            ),
+        }
+    }
+
+    /// What an answer taken without a slot for its run says.
+    pub fn answer_taken(self) -> String {
+        format!(
+            "the answer was taken; its run resumes in the background, not in this request ({})",
+            match self {
+                Full::Caller => "you have as many runs executing in requests as you may",
+                Full::Server => "the server executes as many runs in requests as it may",
+            }
+        )
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn caller(n: usize) -> Principal {
+        Principal::local(crate::principal::Email::parse(&format!("p{n}@x.test")).expect("email"))
+    }
+
     #[test]
-    fn slots_are_bounded_per_key_and_in_all_and_given_back() {
+    fn slots_are_bounded_per_caller_and_in_all_and_given_back() {
         let slots = Arc::new(RunSlots::default());
-        let a: Vec<RunSlot> = (0..PER_KEY)
-            .map(|_| slots.take("a").expect("within a's share"))
+        let a: Vec<RunSlot> = (0..PER_CALLER)
+            .map(|_| slots.take(&caller(0)).expect("within a's share"))
             .collect();
-        assert!(slots.take("a").is_none(), "a is at its share");
-        let b = slots.take("b").expect("b is not held back by a");
+        assert_eq!(
+            slots.take(&caller(0)).err(),
+            Some(Full::Caller),
+            "at its share"
+        );
+        let b = slots.take(&caller(1)).expect("b is not held back by a");
         drop(a);
-        assert!(slots.take("a").is_some(), "given back on drop");
+        assert!(slots.take(&caller(0)).is_ok(), "given back on drop");
         drop(b);
-        let keys: Vec<String> = (0..IN_ALL).map(|i| format!("w{i}")).collect();
-        let all: Vec<RunSlot> = keys.iter().filter_map(|k| slots.take(k)).collect();
+        let all: Vec<RunSlot> = (0..IN_ALL)
+            .filter_map(|n| slots.take(&caller(n)).ok())
+            .collect();
         assert_eq!(all.len(), IN_ALL);
-        assert!(
-            slots.take("another").is_none(),
+        assert_eq!(
+            slots.take(&caller(IN_ALL)).err(),
+            Some(Full::Server),
             "the server is at its bound"
         );
     }

@@ -354,6 +354,9 @@ const RETRY_DELAY: Duration = Duration::from_millis(500);
 /// A run stopped by the infrastructure (SPEC WF-11) is tried again after this, doubling up to
 /// [`RETRY_MAX`] each time it stops again.
 const RETRY_FIRST: Duration = Duration::from_millis(250);
+
+/// How long a run given up on is left alone before a round may take it again.
+const GIVE_UP_FOR: Duration = Duration::from_secs(300);
 const RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// How often `serve --once` tries a run the infrastructure stopped before leaving it to the
@@ -491,10 +494,11 @@ struct Workers {
     tasks: JoinSet<Report>,
     /// The runs in `tasks`, so that a run is not started twice.
     runs: std::collections::HashSet<i64>,
-    /// Runs that came back unfinished with an error (a refused resume, a failed write): not
-    /// retried by this process, which would otherwise spin on them; the next start tries
-    /// again.
-    gave_up: std::collections::HashSet<i64>,
+    /// Runs that came back unfinished with an error (a refused resume, a failed write), and
+    /// until when they are left alone: not retried at once, which would spin on them, but
+    /// after [`GIVE_UP_FOR`]: a run given up and then claimed again by an answer its request
+    /// left to the scheduler stayed unexecuted until a restart (review).
+    gave_up: std::collections::HashMap<i64, Instant>,
     /// Runs the infrastructure stopped (SPEC WF-11): tried again from the given time, after
     /// the given number of attempts.
     retry: std::collections::HashMap<i64, (Instant, u32)>,
@@ -510,7 +514,7 @@ impl Workers {
             limit,
             tasks: JoinSet::new(),
             runs: std::collections::HashSet::new(),
-            gave_up: std::collections::HashSet::new(),
+            gave_up: std::collections::HashMap::new(),
             retry: std::collections::HashMap::new(),
             once,
         }
@@ -529,7 +533,10 @@ impl Workers {
 
     fn has(&self, run: i64) -> bool {
         self.runs.contains(&run)
-            || self.gave_up.contains(&run)
+            || self
+                .gave_up
+                .get(&run)
+                .is_some_and(|until| *until > Instant::now())
             || self
                 .retry
                 .get(&run)
@@ -541,7 +548,7 @@ impl Workers {
         let now = Instant::now();
         self.retry
             .iter()
-            .filter(|(run, _)| !self.gave_up.contains(run))
+            .filter(|(run, _)| !self.gave_up.contains_key(run))
             .map(|(_, (at, _))| *at)
             .filter(|at| *at > now)
             .min()
@@ -577,11 +584,11 @@ impl Workers {
                         .min(RETRY_MAX);
                     self.retry.insert(*run, (Instant::now() + delay, attempts));
                     if self.once && attempts >= ONCE_RUN_ATTEMPTS {
-                        self.gave_up.insert(*run);
+                        self.gave_up.insert(*run, Instant::now() + GIVE_UP_FOR);
                     }
                 }
                 Ok(o) if o.status == RunStatus::Running => {
-                    self.gave_up.insert(*run);
+                    self.gave_up.insert(*run, Instant::now() + GIVE_UP_FOR);
                 }
                 Ok(_) => {
                     self.retry.remove(run);
@@ -593,7 +600,7 @@ impl Workers {
                     self.retry.remove(run);
                 }
                 Err(_) => {
-                    self.gave_up.insert(*run);
+                    self.gave_up.insert(*run, Instant::now() + GIVE_UP_FOR);
                 }
             }
         }
@@ -727,6 +734,20 @@ mod tests {
     /// out before the round's bound, which they filled round after round, so no other run
     /// of their workspace was resumed again until a restart (second review).
     #[test]
+    fn a_run_given_up_is_taken_again_once_its_time_is_up() {
+        let mut w = workers();
+        let run = |run: i64| crate::runs::Interrupted {
+            run,
+            owner: None,
+            workspace: "soc".into(),
+        };
+        w.gave_up.insert(1, Instant::now() + GIVE_UP_FOR);
+        let past = Instant::now().checked_sub(Duration::from_millis(1));
+        w.gave_up.insert(2, past.expect("after boot"));
+        assert_eq!(w.to_resume(vec![run(1), run(2)]), [2]);
+    }
+
+    #[test]
     fn runs_given_up_here_do_not_fill_a_rounds_bound() {
         let mut w = workers();
         let bound = i64::try_from(resumes_per_round(w.limit)).expect("small");
@@ -735,7 +756,8 @@ mod tests {
             owner: None,
             workspace: "soc".into(),
         };
-        w.gave_up.extend(1..=bound);
+        w.gave_up
+            .extend((1..=bound).map(|run| (run, Instant::now() + GIVE_UP_FOR)));
         let listed: Vec<_> = (1..=bound + 2).map(run).collect();
         assert_eq!(
             w.to_resume(listed),

@@ -61,13 +61,13 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, "conflict", message)
     }
 
-    /// The server runs as many of the key's runs in requests as it may (503): nothing was
+    /// The caller or the server runs as many runs in requests as it may (503): nothing was
     /// started ([`crate::server::run_slots`]).
-    pub fn no_run_slot(key: &str) -> Self {
+    pub fn no_run_slot(full: crate::server::run_slots::Full) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
-            crate::server::run_slots::refusal(key),
+            full.refusal(),
         )
     }
 

@@ -86,13 +86,16 @@ pub async fn respond(
         let answer = e.respond(&principal, &id, &form.values)?;
         // Without a slot the run is left to the scheduler: the answer claimed it for
         // whoever resumes it first.
-        let Some(_slot) = slots.take(&answer.workspace) else {
-            let outcome = RunOutcome::unfinished(
-                &answer.run,
-                crate::runs::RunStatus::Running,
-                Some(crate::server::run_slots::refusal(&answer.workspace)),
-            );
-            return Ok(e.platform().runs().caused_outcome(&principal, outcome));
+        let _slot = match slots.take(&principal) {
+            Ok(slot) => slot,
+            Err(full) => {
+                let outcome = RunOutcome::unfinished(
+                    &answer.run,
+                    crate::runs::RunStatus::Running,
+                    Some(full.answer_taken()),
+                );
+                return Ok(e.platform().runs().caused_outcome(&principal, outcome));
+            }
         };
         let outcome = match e.resume(answer.run.key, &Quiet) {
             // The scheduler (or another process) is executing the run: it takes the answer
@@ -156,8 +159,8 @@ pub async fn start(
 ) -> ApiResult<Json<RunOutcome>> {
     let slot = state
         .run_slots()
-        .take(&workspace)
-        .ok_or_else(|| ApiError::no_run_slot(&workspace))?;
+        .take(&principal)
+        .map_err(ApiError::no_run_slot)?;
     // Its error as the starter may see it, as through the web and the CLI (SPEC IX-1).
     let outcome = call(&state, move |e| {
         let _slot = slot;

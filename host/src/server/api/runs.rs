@@ -93,13 +93,10 @@ pub async fn resume(
     Path(id): Path<String>,
 ) -> ApiResult<Json<RunOutcome>> {
     let id = public_id(IdKind::Run, &id)?;
-    // Which workspace the run is in is the service's to say (or not): a resume is bounded
-    // by who asks for it.
-    let key = principal.to_string();
     let slot = state
         .run_slots()
-        .take(&key)
-        .ok_or_else(|| ApiError::no_run_slot(&key))?;
+        .take(&principal)
+        .map_err(ApiError::no_run_slot)?;
     let outcome = call(&state, move |e| {
         let _slot = slot;
         e.resume_for(&principal, &id, &Quiet)

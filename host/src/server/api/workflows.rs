@@ -144,8 +144,8 @@ pub async fn run(
         .unwrap_or_else(|| Value::Object(Default::default()));
     let slot = state
         .run_slots()
-        .take(&workspace)
-        .ok_or_else(|| ApiError::no_run_slot(&workspace))?;
+        .take(&principal)
+        .map_err(ApiError::no_run_slot)?;
     let outcome = call(&state, move |e| {
         let _slot = slot;
         e.run_published(principal, &workspace, &name, event, &Quiet)

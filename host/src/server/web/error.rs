@@ -19,8 +19,8 @@ pub(super) enum WebError {
     Host(Error),
     /// The client made too many sign-in attempts; the next is earned after this long.
     TooMany(std::time::Duration),
-    /// The server runs as many runs in requests for this key as it may (`run_slots`).
-    NoRunSlot(String),
+    /// The caller or the server runs as many runs in requests as it may (`run_slots`).
+    NoRunSlot(crate::server::run_slots::Full),
     /// The server itself failed (a task panicked).
     Server(String),
 }
@@ -73,10 +73,10 @@ impl IntoResponse for WebError {
                 Error::Internal(m) => internal(&m),
             },
             WebError::TooMany(wait) => return too_many(wait),
-            WebError::NoRunSlot(key) => (
+            WebError::NoRunSlot(full) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Unavailable",
-                crate::server::run_slots::refusal(&key),
+                full.refusal(),
             ),
             WebError::Server(m) => internal(&m),
         };

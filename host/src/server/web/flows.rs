@@ -117,8 +117,8 @@ pub(super) async fn start(
     let workspace = signed.session.workspace.clone();
     let slot = state
         .run_slots()
-        .take(&workspace)
-        .ok_or_else(|| WebError::NoRunSlot(workspace.clone()))?;
+        .take(&principal)
+        .map_err(WebError::NoRunSlot)?;
     let started = state
         .blocking(move |e| {
             let _slot = slot;

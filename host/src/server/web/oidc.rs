@@ -160,10 +160,14 @@ pub(super) async fn callback(
     match finished {
         Ok(secret) => {
             // A browser signed in already ends that session: one browser, one session.
+            // Best effort: the login is done, and a failure here must not lose it.
             if let Some(old) = cookie(&headers, SESSION_COOKIE) {
-                state
+                let ended = state
                     .blocking(move |e| e.platform().signins().sign_out(&old))
-                    .await??;
+                    .await;
+                if !matches!(ended, Ok(Ok(()))) {
+                    eprintln!("flowhost serve: the session an OIDC sign-in replaced did not end");
+                }
             }
             let mut r = Redirect::to("/").into_response();
             r.headers_mut()

@@ -84,8 +84,12 @@ pub(super) async fn redeem(
         .blocking(move |e| {
             let signins = e.platform().signins();
             let opened = signins.redeem_link(&token)?;
-            if let Some(old) = replaced {
-                signins.sign_out(&old)?;
+            // The link is spent: a failure to end the old session must not lose the new
+            // one (review). The old one then ends at its expiry.
+            if let Some(old) = replaced
+                && let Err(e) = signins.sign_out(&old)
+            {
+                eprintln!("flowhost serve: the session a sign-in replaced did not end: {e}");
             }
             Ok::<_, crate::Error>(opened)
         })
