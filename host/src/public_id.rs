@@ -17,6 +17,8 @@ pub enum IdKind {
     Run,
     Interaction,
     Share,
+    /// An event, as `triggers list` shows it and `triggers release` takes it.
+    Event,
 }
 
 impl IdKind {
@@ -27,6 +29,7 @@ impl IdKind {
             IdKind::Run => "R-",
             IdKind::Interaction => "I-",
             IdKind::Share => "S-",
+            IdKind::Event => "E-",
         }
     }
 
@@ -36,6 +39,7 @@ impl IdKind {
             IdKind::Run => "a run",
             IdKind::Interaction => "an interaction",
             IdKind::Share => "a share",
+            IdKind::Event => "an event",
         }
     }
 
@@ -45,6 +49,7 @@ impl IdKind {
             IdKind::Run => "run",
             IdKind::Interaction => "interaction",
             IdKind::Share => "share",
+            IdKind::Event => "event",
         }
     }
 }

@@ -441,15 +441,13 @@ mod stuck_events {
             .expect("rows")
     }
 
-    /// Event row `id`'s number within its workspace, as `triggers list` shows it.
-    fn number_in_workspace(d: &Deployment, id: i64) -> i64 {
+    /// Event row `id`'s opaque id, as `triggers list` shows it.
+    fn public_id_of(d: &Deployment, id: i64) -> String {
         let conn = rusqlite::Connection::open(&d.db).expect("open");
-        conn.query_row(
-            "SELECT count(*) FROM events WHERE workspace = ?1 AND id <= ?2",
-            rusqlite::params![WS, id],
-            |r| r.get(0),
-        )
-        .expect("count")
+        conn.query_row("SELECT public_id FROM events WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .expect("public id")
     }
 
     fn runs_started_by(d: &Deployment) -> Vec<i64> {
@@ -516,7 +514,7 @@ mod stuck_events {
         let shown: Value = serde_json::from_slice(&out.stdout).expect("json");
         let shown = shown.as_array().expect("list");
         assert_eq!(shown.len(), 1, "{shown:?}");
-        assert_eq!(shown[0]["id"], number_in_workspace(&d, ids[1]));
+        assert_eq!(shown[0]["id"], public_id_of(&d, ids[1]));
         assert_eq!(shown[0]["kind"], "case_created");
         let why = shown[0]["quarantined"].as_str().expect("a reason");
         assert!(
@@ -533,7 +531,7 @@ mod stuck_events {
         conn.execute("UPDATE events SET payload = '{}' WHERE id = ?1", [ids[1]])
             .expect("mend");
         drop(conn);
-        let event = number_in_workspace(&d, ids[1]).to_string();
+        let event = public_id_of(&d, ids[1]);
         d.ok(&[
             "triggers",
             "release",
@@ -562,10 +560,57 @@ mod stuck_events {
         );
     }
 
-    /// SPEC ID-4: events are numbered within their workspace; a global row id would tell how
-    /// busy every other workspace is.
+    /// A release takes the event that was listed whatever its reader sees since: events were
+    /// numbered by their place among those the reader sees, so a case restricted away from
+    /// an operator between `triggers list` and `triggers release` moved every later event up
+    /// one, and the release put back in line an event nobody had looked at (kill and
+    /// concurrency review).
     #[test]
-    fn event_numbers_count_within_their_workspace() {
+    fn a_release_takes_the_event_listed_whatever_its_reader_sees_since() {
+        const OPERATOR: &str = "omar.operator@acme-mssp.test";
+        let d = setup();
+        let ids = event_ids(&d);
+        let conn = rusqlite::Connection::open(&d.db).expect("open");
+        conn.execute(
+            "UPDATE events SET quarantined = 'set aside by hand', quarantined_at = 0
+             WHERE id IN (?1, ?2)",
+            [ids[1], ids[2]],
+        )
+        .expect("set aside");
+        let listed: Value = serde_json::from_slice(&list(&d, OPERATOR, true).stdout).expect("json");
+        let second = listed[0]["id"].as_str().expect("an id").to_owned();
+        // The first event's case is restricted, the operator not on it.
+        conn.execute(
+            "UPDATE cases SET restricted = 1 WHERE id = (SELECT case_id FROM events WHERE id = ?1)",
+            [ids[0]],
+        )
+        .expect("restricted");
+        d.ok(&[
+            "triggers",
+            "release",
+            "--workspace",
+            WS,
+            "--event",
+            &second,
+            "--as",
+            OPERATOR,
+        ]);
+        let set_aside = |id: i64| -> bool {
+            conn.query_row(
+                "SELECT quarantined IS NOT NULL FROM events WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .expect("event")
+        };
+        assert!(!set_aside(ids[1]), "the event listed is back in line");
+        assert!(set_aside(ids[2]), "the one after it stays set aside");
+    }
+
+    /// SPEC ID-4: events are shown by an opaque id; a global row id would tell how busy every
+    /// other workspace is.
+    #[test]
+    fn events_are_shown_by_opaque_ids() {
         let d = setup();
         assert!(event_ids(&d).len() >= 3, "mssp-soc has events");
         d.ok(&[
@@ -590,7 +635,11 @@ mod stuck_events {
             "--json",
         ]);
         let shown: Value = serde_json::from_str(&out).expect("json");
-        assert_eq!(shown[0]["id"], 1, "{shown}");
+        let id = shown[0]["id"].as_str().unwrap_or_default();
+        assert!(
+            id.starts_with("E-") && id.len() == 18,
+            "an opaque id, not a count: {shown}"
+        );
     }
 
     /// A revision whose pinned components do not read cannot run, and says so in a failed
@@ -698,7 +747,7 @@ mod stuck_events {
             "--workspace",
             WS,
             "--event",
-            "1",
+            "E-0123456789ABCDEF",
             "--as",
             VIEWER,
         ]);

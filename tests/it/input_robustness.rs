@@ -485,7 +485,7 @@ fn an_unreadable_stored_event_is_an_error_not_a_null_payload() {
         // Written past the cap, as an older version (or another program) could have.
         let payload = format!(r#"{{"case": {}}}"#, nested(130, "1"));
         conn.execute(
-            "INSERT INTO events (workspace, kind, payload, source) VALUES (?1, 'case_created', ?2, 'test')",
+            "INSERT INTO events (workspace, kind, payload, source, public_id) VALUES (?1, 'case_created', ?2, 'test', 'E-00000000000000AA')",
             rusqlite::params![WS, payload],
         )
         .expect("insert");

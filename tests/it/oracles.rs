@@ -237,7 +237,14 @@ fn probes(v: &Victim, ws: &str) -> Vec<Vec<String>> {
         s(&["triggers", "dispatch", "--workspace", ws]),
         s(&["triggers", "list", "--workspace", ws]),
         s(&["triggers", "list", "--workspace", ws, "--quarantined"]),
-        s(&["triggers", "release", "--workspace", ws, "--event", "1"]),
+        s(&[
+            "triggers",
+            "release",
+            "--workspace",
+            ws,
+            "--event",
+            "E-0123456789ABCDEF",
+        ]),
         // workflows (cli/workflows.rs)
         s(&["workflows", "publish", "hello.json"]),
         s(&["workflows", "list", "--workspace", ws]),

@@ -39,9 +39,9 @@ pub enum TriggersCommand {
     Release {
         #[command(flatten)]
         at: InWorkspace,
-        /// The event's number in the workspace, as `triggers list` shows it.
+        /// The event's id (`E-…`), as `triggers list` shows it.
         #[arg(long)]
-        event: i64,
+        event: String,
     },
 }
 
@@ -116,14 +116,16 @@ fn list(
 }
 
 /// `flowhost triggers release`: a quarantined event back in line for dispatch.
-fn release(db: &Database, workspace: &str, event: i64, acting: &Acting) -> anyhow::Result<()> {
+fn release(db: &Database, workspace: &str, event: String, acting: &Acting) -> anyhow::Result<()> {
+    let id = flowhost::public_id::PublicId::parse(flowhost::public_id::IdKind::Event, &event)
+        .map_err(flowhost::Error::from)?;
     if !platform(db)?
         .runs()
-        .release_event(&acting.required()?, workspace, event)?
+        .release_event(&acting.required()?, workspace, &id)?
     {
-        let missing = format!("there is no quarantined event {event} in `{workspace}`");
+        let missing = format!("there is no quarantined event {id} in `{workspace}`");
         return Err(flowhost::Error::NotFound(missing).into());
     }
-    println!("event {event} is pending again");
+    println!("event {id} is pending again");
     Ok(())
 }

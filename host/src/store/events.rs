@@ -33,7 +33,9 @@ pub fn append(
     cause: Option<Cause>,
 ) -> crate::store::sql::Result<()> {
     conn.lock_workspace(workspace)?;
-    let row = EventRow::new(workspace, kind, payload, source, case_id, cause);
+    let id = crate::public_id::PublicId::new(crate::public_id::IdKind::Event)
+        .map_err(|e| crate::store::sql::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let row = EventRow::new(workspace, kind, payload, source, case_id, cause, id);
     conn.execute_later(INSERT_EVENT, row.params().as_slice())?;
     // Any host may dispatch it: wake them when it commits (issue 18).
     super::postgres::notify_work(conn)
@@ -48,6 +50,7 @@ struct EventRow<'a> {
     case_id: Option<i64>,
     depth: i64,
     run: Option<i64>,
+    public_id: String,
 }
 
 impl<'a> EventRow<'a> {
@@ -58,6 +61,7 @@ impl<'a> EventRow<'a> {
         source: &'a str,
         case_id: Option<i64>,
         cause: Option<Cause>,
+        public_id: crate::public_id::PublicId,
     ) -> Self {
         EventRow {
             workspace,
@@ -67,10 +71,11 @@ impl<'a> EventRow<'a> {
             case_id,
             depth: cause.map_or(0, |c| i64::from(c.depth)),
             run: cause.map(|c| c.run),
+            public_id: public_id.to_string(),
         }
     }
 
-    fn params(&self) -> [&dyn ToSql; 7] {
+    fn params(&self) -> [&dyn ToSql; 8] {
         [
             &self.workspace,
             &self.kind,
@@ -79,13 +84,14 @@ impl<'a> EventRow<'a> {
             &self.case_id,
             &self.depth,
             &self.run,
+            &self.public_id,
         ]
     }
 }
 
 /// The insert of an event, under its workspace's lock: a workspace's events commit in the
-/// order of their ids, so that their numbers within it (`triggers list`) never change (SPEC
-/// ID-4).
+/// order of their ids (its turn at dispatch). It has an opaque id of its own (`E-…`), by
+/// which `triggers list` shows it and `triggers release` takes it (SPEC ID-4).
 /// Its chain is its cause's: the chain of the event that started the run, or the run itself
 /// when no chained event did. A run no event started (a manual run, depth 0) begins no chain:
 /// each run its events start begins one, so a sweep's many events are each bounded on their
@@ -96,14 +102,15 @@ impl<'a> EventRow<'a> {
 /// visibility review: a case-triggered run's custom event carried a restricted case to a
 /// workflow whose identity could not see it).
 const INSERT_EVENT: &str =
-    "INSERT INTO events (workspace, kind, payload, source, case_id, depth, cause_run, chain)
+    "INSERT INTO events (workspace, kind, payload, source, case_id, depth, cause_run, chain, public_id)
          VALUES (?1, ?2, ?3, ?4,
                  COALESCE(?5, (SELECT t.case_id FROM runs r JOIN events t ON t.id = r.trigger_event
                                WHERE r.id = ?7)),
                  ?6, ?7,
                  (SELECT CASE WHEN r.depth = 0 THEN NULL ELSE COALESCE(t.chain, r.id) END
                   FROM runs r LEFT JOIN events t ON t.id = r.trigger_event
-                  WHERE r.id = ?7))";
+                  WHERE r.id = ?7),
+                 ?8)";
 
 impl Db {
     /// Events of `workspace`, oldest first.

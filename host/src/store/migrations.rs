@@ -751,6 +751,21 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         WHERE status = 'open' AND deadline_ms IS NOT NULL;
     "#,
     ),
+    (
+        29,
+        "Opaque event ids, as runs, interactions and shares have",
+        r#"
+    -- `triggers release` named an event by its place among the events its reader sees: a
+    -- case restricted away from the reader meanwhile moved every later event up one, and the
+    -- release took the next one along (kill and concurrency review). An id of its own
+    -- names one event whatever the reader sees (SPEC ID-4: it tells nothing of how many).
+    ALTER TABLE events ADD COLUMN public_id TEXT;
+    UPDATE events SET public_id = 'E-' || hex(randomblob(8));
+    CREATE UNIQUE INDEX events_by_public_id ON events (public_id);
+    CREATE TRIGGER events_need_a_public_id BEFORE INSERT ON events WHEN NEW.public_id IS NULL
+    BEGIN SELECT RAISE(ABORT, 'events.public_id is required (SPEC ID-4)'); END;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.
@@ -776,10 +791,7 @@ pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
         loop {
             match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
                 Ok(tx) => break apply(tx, newest, (version, what, sql))?,
-                Err(e)
-                    if super::failure::is_sqlite_infrastructure(&e)
-                        && started.elapsed() < MIGRATION_LOCK_WAIT =>
-                {
+                Err(e) if held_by_another(&e) && started.elapsed() < MIGRATION_LOCK_WAIT => {
                     std::thread::sleep(std::time::Duration::from_millis(10));
                 }
                 Err(e) => anyhow::bail!("cannot lock the database to migrate it: {e}"),
@@ -787,6 +799,15 @@ pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `e` is the write lock being held by another connection: only that is waited for
+/// (a read-only file or a full disk fails at once; review).
+fn held_by_another(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// How long opening a database waits for the write lock another process migrating it holds.
@@ -856,6 +877,44 @@ mod tests {
                 pair[1].0
             );
         }
+    }
+
+    /// Events stored before they had ids of their own get one each, distinct and of the
+    /// form new ones have; an insert without one is refused (SPEC ID-4).
+    #[test]
+    fn existing_events_get_opaque_ids() {
+        let mut conn = Connection::open_in_memory().expect("db");
+        let before = MIGRATIONS
+            .iter()
+            .position(|m| m.2.contains("ALTER TABLE events ADD COLUMN public_id"))
+            .expect("the event id migration");
+        for &(version, _, sql) in &MIGRATIONS[..before] {
+            conn.execute_batch(sql).expect("older migration");
+            conn.pragma_update(None, "user_version", version)
+                .expect("version");
+        }
+        let insert = "INSERT INTO events (workspace, kind, payload, source) \
+                      VALUES ('soc', 'case_created', '{}', 'test')";
+        for _ in 0..3 {
+            conn.execute(insert, []).expect("event");
+        }
+        migrate(&mut conn).expect("migrate");
+        let ids: Vec<String> = conn
+            .prepare("SELECT public_id FROM events")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("ids");
+        let distinct: std::collections::BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), 3, "{ids:?}");
+        for id in &ids {
+            crate::public_id::PublicId::parse(crate::public_id::IdKind::Event, id).expect(id);
+        }
+        let err = conn
+            .execute(insert, [])
+            .expect_err("an event without an id");
+        assert!(
+            err.to_string().contains("events.public_id is required"),
+            "{err}"
+        );
     }
 
     /// SPEC ID-4: runs, interactions and shares stored before ids were opaque get one each,

@@ -192,35 +192,30 @@ pub(crate) fn write_atomically(dir: &Path, path: &Path, data: &[u8]) -> std::io:
     }
 }
 
-/// How old a temporary file of a process that is gone must be before it is deleted.
+/// How long a temporary file goes untouched before it is taken for abandoned: a write takes
+/// seconds, and is written to all along.
 const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// Deletes the temporary files in `dir` that processes killed mid-write left (`.tmp-<pid>-…`
-/// of a process no longer alive, untouched for [`ABANDONED_AFTER`]): nothing else ever
-/// would, and a host killed again and again filled its cache with artifacts' halves (kill
-/// review). Best effort: what cannot be read or deleted stays.
+/// Deletes the temporary files in `dir` that writes killed midway left (`.tmp-…` untouched
+/// for [`ABANDONED_AFTER`]): nothing else ever would, and a host killed again and again
+/// filled its cache with artifacts' halves (kill review). By age alone: in a container every
+/// host is pid 1, so a pid tells nothing of whose a file was (review). Best effort: what
+/// cannot be read or deleted stays.
 fn sweep_abandoned(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(".tmp-"))
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|pid| pid.parse::<u32>().ok())
-        else {
+        if !entry.file_name().to_string_lossy().starts_with(".tmp-") {
             continue;
-        };
-        let alive = pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists();
-        let old = entry
+        }
+        let abandoned = entry
             .metadata()
             .and_then(|m| m.modified())
             .ok()
             .and_then(|at| at.elapsed().ok())
             .is_some_and(|age| age >= ABANDONED_AFTER);
-        if !alive && old {
+        if abandoned {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -267,7 +262,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_write_sweeps_the_temporary_files_of_processes_gone_long_ago() {
+    fn a_write_sweeps_the_temporary_files_left_long_ago() {
         let dir = tempfile::tempdir().expect("tempdir");
         let at = |name: &str, age_secs: u64| {
             let path = dir.path().join(name);
@@ -276,18 +271,18 @@ mod tests {
             file.set_modified(then).expect("mtime");
             path
         };
-        // A pid above Linux's largest is no process.
         let abandoned = at(".tmp-999999999-aa", 3600);
+        // In a container every host is pid 1: this process's pid tells nothing.
+        let earlier_self = at(&format!(".tmp-{}-cc", std::process::id()), 3600);
         let recent = at(".tmp-999999999-bb", 1);
-        let ours = at(&format!(".tmp-{}-cc", std::process::id()), 3600);
         let other = at("artifact-of-another-name", 3600);
         write_atomically(dir.path(), &dir.path().join("new"), b"data").expect("written");
-        assert!(!abandoned.exists(), "a gone process's old half is deleted");
+        assert!(!abandoned.exists(), "an old half is deleted");
+        assert!(!earlier_self.exists(), "whatever pid it names");
         assert!(
             recent.exists(),
             "one written a moment ago may be a live write elsewhere"
         );
-        assert!(ours.exists(), "this process's own stays");
         assert!(other.exists(), "only temporary files are swept");
         assert_eq!(fs::read(dir.path().join("new")).expect("read"), b"data");
     }

@@ -140,21 +140,18 @@ impl Platform {
         }
     }
 
-    /// Puts quarantined event `number` of `workspace` (as `triggers list` numbers it) back
-    /// in line (its row mended), for a principal holding `playbook.execute` there. `false` if
-    /// there is no such quarantined event.
+    /// Puts quarantined event `id` of `workspace` (as `triggers list` shows it) back in line
+    /// (its row mended), for a principal holding `playbook.execute` there. `false` if there
+    /// is no such quarantined event they may see.
     pub(crate) fn release_event_for(
         &self,
         principal: &Principal,
         workspace: &str,
-        number: i64,
+        id: &crate::public_id::PublicId,
     ) -> Result<bool, Error> {
         self.authorize(principal, workspace, crate::access::Scope::PlaybookExecute)?;
-        if number < 1 {
-            return Ok(false);
-        }
         let reader = self.event_reader(principal, workspace);
-        self.transact(|tx| store::release(tx, workspace, number, &reader))
+        self.transact(|tx| store::release(tx, workspace, id, &reader))
     }
 
     /// In one transaction: the event marked as dispatched, and a run per match (failed at once

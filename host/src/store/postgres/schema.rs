@@ -92,6 +92,19 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         WHERE status = 'open' AND deadline_ms IS NOT NULL;
     "#,
     ),
+    (
+        9,
+        "opaque event ids (the SQLite migration of the same name)",
+        r#"
+    ALTER TABLE events ADD COLUMN IF NOT EXISTS public_id TEXT COLLATE "C";
+    UPDATE events SET public_id = 'E-' || upper(substr(md5(random()::text || id::text), 1, 16))
+        WHERE public_id IS NULL;
+    CREATE UNIQUE INDEX IF NOT EXISTS events_by_public_id ON events (public_id);
+    DROP TRIGGER IF EXISTS events_need_a_public_id ON events;
+    CREATE TRIGGER events_need_a_public_id BEFORE INSERT ON events
+        FOR EACH ROW EXECUTE FUNCTION public_id_is_required();
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows.

@@ -41,10 +41,10 @@ pub(in crate::workflow) enum Next {
 /// `triggers list`).
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct WaitingEvent {
-    /// Its number within its workspace (1 for the workspace's first event): row ids are one
-    /// sequence over every workspace and would tell how busy the others are (SPEC ID-4).
-    /// Events are never deleted, so the number is stable.
-    pub id: i64,
+    /// Its opaque id (`E-…`): row ids are one sequence over every workspace and would tell
+    /// how busy the others are, and a number among the events its reader sees moved when a
+    /// case was restricted away from them (SPEC ID-4).
+    pub id: crate::public_id::PublicId,
     /// Its kind as stored (read as text whatever it holds).
     pub kind: String,
     pub created_at: String,
@@ -201,7 +201,7 @@ fn visible(e: &str) -> String {
 }
 
 /// The events of `workspace` waiting for dispatch, or (`quarantined`) those set aside,
-/// oldest first, that `reader` may see, numbered among those.
+/// oldest first, that `reader` may see.
 pub(in crate::workflow) fn waiting(
     conn: &Connection,
     workspace: &str,
@@ -210,13 +210,12 @@ pub(in crate::workflow) fn waiting(
 ) -> Result<Vec<WaitingEvent>, Error> {
     let mut stmt = conn
         .prepare(&format!(
-            "SELECT (SELECT count(*) FROM events o WHERE o.workspace = e.workspace AND o.id <= e.id AND {}),
-                    CAST(kind AS TEXT), CAST(created_at AS TEXT), quarantined, quarantined_at
+            "SELECT public_id, CAST(kind AS TEXT), CAST(created_at AS TEXT), quarantined,
+                    quarantined_at
              FROM events e
              WHERE workspace = ?1 AND dispatched = 0
                AND (CASE WHEN quarantined IS NULL THEN 0 ELSE 1 END) = ?2 AND {}
              ORDER BY id",
-            visible("o"),
             visible("e")
         ))
         .map_err(internal)?;
@@ -230,7 +229,7 @@ pub(in crate::workflow) fn waiting(
             ],
             |r| {
                 Ok(WaitingEvent {
-                    id: r.get(0)?,
+                    id: crate::public_id::PublicId::stored(r.get(0)?),
                     kind: r.get(1)?,
                     created_at: r.get(2)?,
                     quarantined: r.get(3)?,
@@ -242,24 +241,29 @@ pub(in crate::workflow) fn waiting(
     rows.collect::<Result<_, _>>().map_err(internal)
 }
 
-/// Puts quarantined event `number` of `workspace` (1-based, as [`waiting`] numbers it for
-/// `reader`) back in line; returns whether there was such a quarantined event.
+/// Puts quarantined event `id` of `workspace` back in line if `reader` may see it; returns
+/// whether there was such a quarantined event.
 pub(in crate::workflow) fn release(
     tx: &Transaction<'_>,
     workspace: &str,
-    number: i64,
+    id: &crate::public_id::PublicId,
     reader: &EventReader,
 ) -> Result<bool, Error> {
     let released = tx
         .execute(
             &format!(
                 "UPDATE events SET quarantined = NULL, quarantined_at = NULL
-                 WHERE id = (SELECT id FROM events e WHERE workspace = ?2 AND {}
-                             ORDER BY id LIMIT 1 OFFSET ?1 - 1)
+                 WHERE id = (SELECT id FROM events e WHERE public_id = ?1 AND workspace = ?2
+                             AND {})
                    AND dispatched = 0 AND quarantined IS NOT NULL",
                 visible("e")
             ),
-            params![number, workspace, i64::from(reader.bypass), &reader.email],
+            params![
+                id.as_str(),
+                workspace,
+                i64::from(reader.bypass),
+                &reader.email
+            ],
         )
         .map_err(internal)?;
     Ok(released == 1)
