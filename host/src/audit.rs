@@ -95,9 +95,10 @@ pub fn entries(
     log::entries(conn, workspace, since, case_entries, page).map_err(internal)
 }
 
-/// What an entry's answer values read as to a reader who does not see every case.
-pub const HIDDEN: &str = "hidden: only holders of bypass.case.access.restriction see an \
-     answer's values in the audit log (SPEC CS-2)";
+/// What an answer's values (or a refused answer's reason, which quotes them) read as in the
+/// audit log to a reader who does not see every case.
+pub const HIDDEN: &str = "hidden: only holders of bypass.case.access.restriction see what an \
+     answer said in the audit log (SPEC CS-2)";
 
 impl Platform {
     /// The `page` of `workspace`'s audit log since `since`; needs `audit.read` (SPEC AU-1).
@@ -121,12 +122,21 @@ impl Platform {
             // An answer's values can quote what its interaction showed, a restricted case
             // among it (a title, a verdict on it): kept from whoever does not see every case,
             // as the case entries are (leak review).
+            // A refused answer's reason quotes what was entered ("expects a number, got …").
             for entry in &mut shown {
-                if entry.action.starts_with("interaction.")
-                    && let Some(details) = entry.details.as_object_mut()
-                    && details.contains_key("values")
-                {
-                    details.insert("values".into(), serde_json::Value::String(HIDDEN.into()));
+                let quoting: &[&str] = match entry.action.as_str() {
+                    a if a.starts_with("interaction.") && a.ends_with(".invalid") => {
+                        &["values", "reason"]
+                    }
+                    a if a.starts_with("interaction.") => &["values"],
+                    _ => &[],
+                };
+                if let Some(details) = entry.details.as_object_mut() {
+                    for key in quoting {
+                        if details.contains_key(*key) {
+                            details.insert((*key).into(), serde_json::Value::String(HIDDEN.into()));
+                        }
+                    }
                 }
             }
         }

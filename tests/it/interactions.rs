@@ -286,6 +286,17 @@ fn mssp_triage_pauses_rejects_the_wrong_people_and_resumes_for_an_analyst() {
         hidden.as_str().is_some_and(|h| h.starts_with("hidden")),
         "{hidden}"
     );
+    // A refused answer's reason quotes what was entered: hidden alike.
+    let refused = audit
+        .iter()
+        .find(|e| e["action"] == "interaction.respond.invalid")
+        .expect("the refused answer's entry");
+    assert!(
+        refused["details"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("hidden")),
+        "{refused}"
+    );
     // The case the run created before it waited exists once: the resume replayed that step.
     let cases = env.json(&["cases", "query", "--workspace", "mssp-soc", "--as", OWNER]);
     let titles: Vec<&str> = cases["cases"]

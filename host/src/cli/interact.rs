@@ -142,9 +142,18 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
                 return answered();
             }
             // What the run saw is not the answerer's to see, unless they may: no line per
-            // loop iteration (SPEC CS-2).
+            // loop iteration, and no step at all once it read a case hidden from them (SPEC
+            // CS-2).
             let trace = LoopSummary::new(&Trace);
-            let observer: &dyn Observer = if json { &workflow::Quiet } else { &trace };
+            let shows_steps = engine
+                .platform()
+                .runs()
+                .trace_shows_steps(&principal, &answer.run.id);
+            let observer: &dyn Observer = if json || !shows_steps {
+                &workflow::Quiet
+            } else {
+                &trace
+            };
             let started = Instant::now();
             let outcome = match engine.resume(answer.run.key, observer) {
                 // The process executing the run takes the answer up when it reaches it.

@@ -119,9 +119,15 @@ pub fn run(db: &Database, cmd: RunsCommand) -> anyhow::Result<()> {
             let engine = engine(db, steps)?;
             let principal = acting.required()?;
             let started = Instant::now();
-            // The run may be another's: no line per loop iteration (SPEC CS-2).
+            // The run may be another's: no line per loop iteration, and no step at all once
+            // it read a case hidden from the reader (SPEC CS-2).
             let trace = LoopSummary::new(&Trace);
-            let observer: &dyn Observer = if json { &workflow::Quiet } else { &trace };
+            let shows_steps = engine.platform().runs().trace_shows_steps(&principal, &run);
+            let observer: &dyn Observer = if json || !shows_steps {
+                &workflow::Quiet
+            } else {
+                &trace
+            };
             let outcome = engine.resume_for(&principal, &run, observer)?;
             report(&outcome, started.elapsed(), json)
         }

@@ -8,12 +8,16 @@
 //!   [`MAX_FILTER_NESTING`] (the parser recurses per level, twice per filter);
 //! - the selectors of its unions multiply to at most [`MAX_PATH_FAN_OUT`]: a segment of one
 //!   selector (a name, an index, a slice, `*`, a filter) selects each child at most once, so
-//!   without unions a path selects no more nodes than the value holds at that depth;
+//!   without unions a path selects no more nodes than the value holds at that depth; a union
+//!   of names and non-negative indexes selects a child once per time it names it (`['a','b',
+//!   …]` once each, however many);
 //! - at most one descendant segment (`..`): each is a walk of everything under every node so
 //!   far, and two multiply;
 //! - `match` and `search` take their pattern as a string literal of at most
-//!   [`MAX_PATTERN_BYTES`]: the library compiles it again for every node it tests, so a pattern
-//!   read from data (up to the size of a case's field) was compiled per node.
+//!   [`MAX_PATTERN_BYTES`] whose compiled program fits [`MAX_PATTERN_PROGRAM`]: the library
+//!   compiles it again for every node it tests, so a pattern read from data (up to the size
+//!   of a case's field) was compiled per node, and a few bytes (`\w{300}`) compile to
+//!   megabytes (review).
 //!
 //! String literals are skipped: brackets, commas and dots inside quotes are names.
 
@@ -35,10 +39,62 @@ pub const MAX_DESCENDANT_SEGMENTS: usize = 1;
 /// The longest regular expression `match` or `search` may take, in bytes.
 pub const MAX_PATTERN_BYTES: usize = 128;
 
+/// The most a `match` or `search` pattern may compile to, in bytes of the regex crate's
+/// program: what each node's compile then costs at most.
+pub const MAX_PATTERN_PROGRAM: usize = 64 << 10;
+
+/// A bracket's selectors, as the scan has read them so far.
+struct Selectors {
+    /// Each selector's text, once a comma or the bracket's end closes it.
+    written: Vec<String>,
+    /// The text of the one being read, at the bracket's own level.
+    current: String,
+    /// Whether something nested (a filter's query, a function's arguments) is among them.
+    nested: bool,
+}
+
+impl Selectors {
+    fn new() -> Self {
+        Selectors {
+            written: Vec::new(),
+            current: String::new(),
+            nested: false,
+        }
+    }
+
+    /// Closes the selector being read.
+    fn end_one(&mut self) {
+        self.written
+            .push(std::mem::take(&mut self.current).trim().to_owned());
+    }
+
+    /// How many times the bracket may select one child: once per time a plain union (names
+    /// and non-negative indexes) names it; otherwise once per selector (`[0,-1]`, slices,
+    /// wildcards and filters may overlap).
+    fn fan_out(mut self) -> usize {
+        self.end_one();
+        let plain = |s: &String| {
+            let quoted = s.len() >= 2
+                && (s.starts_with('\'') && s.ends_with('\'')
+                    || s.starts_with('"') && s.ends_with('"'));
+            quoted || !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+        };
+        if self.nested || !self.written.iter().all(plain) {
+            return self.written.len();
+        }
+        let mut times = std::collections::HashMap::new();
+        for s in &self.written {
+            // A name's quotes do not make another name.
+            *times.entry(s.trim_matches(['\'', '"'])).or_insert(0_usize) += 1;
+        }
+        times.into_values().max().unwrap_or(1)
+    }
+}
+
 /// An open bracket or parenthesis, as the scan of a path sees it.
 struct Open {
     /// `[`: its selectors so far; `(`: none.
-    selectors: Option<usize>,
+    selectors: Option<Selectors>,
     /// A filter selector's bracket (`[?…]`).
     filter: bool,
     /// The argument list of `match` or `search`, and whether its first comma was seen.
@@ -68,20 +124,28 @@ pub fn check(text: &str) -> Result<(), String> {
             '\'' | '"' => {
                 let end = literal_end(&chars, i);
                 let in_pattern = open.last().and_then(|o| o.pattern_call) == Some(true);
-                let bytes: usize = chars[i + 1..end].iter().map(|c| c.len_utf8()).sum();
-                if in_pattern && bytes > MAX_PATTERN_BYTES {
-                    return Err(format!(
-                        "gives `match` or `search` a pattern longer than {MAX_PATTERN_BYTES} \
-                         bytes"
-                    ));
+                if in_pattern {
+                    pattern_within_bounds(&chars[i + 1..end.min(chars.len())])?;
+                }
+                if let Some(Open {
+                    selectors: Some(s), ..
+                }) = open.last_mut()
+                {
+                    s.current.extend(&chars[i..(end + 1).min(chars.len())]);
                 }
                 i = end;
             }
             '[' | '(' => {
                 let pattern_call = (c == '(' && ends_with_word(&chars[..i], &["match", "search"]))
                     .then_some(false);
+                if let Some(Open {
+                    selectors: Some(s), ..
+                }) = open.last_mut()
+                {
+                    s.nested = true;
+                }
                 open.push(Open {
-                    selectors: (c == '[').then_some(1),
+                    selectors: (c == '[').then(Selectors::new),
                     filter: false,
                     pattern_call,
                 });
@@ -93,10 +157,10 @@ pub fn check(text: &str) -> Result<(), String> {
             }
             ']' | ')' => {
                 if let Some(Open {
-                    selectors: Some(n), ..
+                    selectors: Some(s), ..
                 }) = open.pop()
                 {
-                    fan_out = fan_out.saturating_mul(n);
+                    fan_out = fan_out.saturating_mul(s.fan_out());
                     if fan_out > MAX_PATH_FAN_OUT {
                         return Err(format!(
                             "selects a node up to {fan_out} times through its unions (`[a,b]`); \
@@ -107,8 +171,8 @@ pub fn check(text: &str) -> Result<(), String> {
             }
             ',' => match open.last_mut() {
                 Some(Open {
-                    selectors: Some(n), ..
-                }) => *n += 1,
+                    selectors: Some(s), ..
+                }) => s.end_one(),
                 Some(Open {
                     pattern_call: Some(seen @ false),
                     ..
@@ -138,11 +202,69 @@ pub fn check(text: &str) -> Result<(), String> {
                 }
                 i += 1;
             }
-            _ => {}
+            _ => {
+                if let Some(Open {
+                    selectors: Some(s), ..
+                }) = open.last_mut()
+                {
+                    s.current.push(c);
+                }
+            }
         }
         i += 1;
     }
     Ok(())
+}
+
+/// Checks a `match`/`search` pattern, as written between its quotes: short, and compiling
+/// (as the library compiles it, anchored) to at most [`MAX_PATTERN_PROGRAM`].
+fn pattern_within_bounds(written: &[char]) -> Result<(), String> {
+    let bytes: usize = written.iter().map(|c| c.len_utf8()).sum();
+    if bytes > MAX_PATTERN_BYTES {
+        return Err(format!(
+            "gives `match` or `search` a pattern longer than {MAX_PATTERN_BYTES} bytes"
+        ));
+    }
+    // A literal that does not unescape is the parser's to refuse.
+    let Some(pattern) = unescape(written) else {
+        return Ok(());
+    };
+    regex::RegexBuilder::new(&format!("(?R)^({pattern})$"))
+        .size_limit(MAX_PATTERN_PROGRAM)
+        .build()
+        .map(|_| ())
+        .map_err(|e| {
+            format!(
+                "gives `match` or `search` a pattern that does not compile within \
+                 {MAX_PATTERN_PROGRAM} bytes: {}",
+                crate::text::clip(&e.to_string())
+            )
+        })
+}
+
+/// A JSONPath string literal's text without its escapes (RFC 9535 §2.3.1.1), if they read.
+fn unescape(written: &[char]) -> Option<String> {
+    let mut out = String::new();
+    let mut chars = written.iter().copied();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        out.push(match chars.next()? {
+            'b' => '\u{8}',
+            'f' => '\u{c}',
+            'n' => '\n',
+            'r' => '\r',
+            't' => '\t',
+            'u' => {
+                let hex: String = chars.by_ref().take(4).collect();
+                char::from_u32(u32::from_str_radix(&hex, 16).ok()?).unwrap_or('\u{fffd}')
+            }
+            other => other,
+        });
+    }
+    Some(out)
 }
 
 /// The index of the quote closing the string literal opened at `start` (or the text's end).
@@ -192,6 +314,16 @@ mod tests {
         assert!(e.contains("32 times") && e.contains("16"), "{e}");
         check(&format!("$.vars.x{}", "[0,0]".repeat(4))).expect("16 is the bound");
         check("$.event.case['title','state'][0,1]").expect("small unions");
+        // Distinct names and indexes select each child once, however many.
+        let names: Vec<String> = (0..40).map(|n| format!("'f{n}'")).collect();
+        check(&format!("$.a[{}][{}]", names.join(","), names.join(", "))).expect("names");
+        let indexes: Vec<String> = (0..40).map(|n| n.to_string()).collect();
+        check(&format!("$.a[{}]", indexes.join(","))).expect("indexes");
+        // The same name twice, or indexes that may alias, count as often as written.
+        let e = check(&format!("$.a{}", "['x',\"x\"]".repeat(5))).expect_err("the same name");
+        assert!(e.contains("32 times"), "{e}");
+        check(&format!("$.a{}", "[0,-1]".repeat(5))).expect_err("an index and its alias");
+        check(&format!("$.a{}", "[*,0]".repeat(5))).expect_err("a wildcard and an index");
         // Unions inside a filter count too: they run once per node tested.
         let e = check("$.a[?@[0,0,0,0][0,0,0,0][0,0] == 1]").expect_err("in a filter");
         assert!(e.contains("multiply"), "{e}");
@@ -219,6 +351,12 @@ mod tests {
         let long = format!("$.a[?search(@.t, '{}')]", "a".repeat(MAX_PATTERN_BYTES + 1));
         let e = check(&long).expect_err("long");
         assert!(e.contains("longer than"), "{e}");
+        // A few bytes that compile to megabytes, compiled again per node tested.
+        let e = check(r"$.a[?search(@.t, '\\w{300}')]").expect_err("a big program");
+        assert!(e.contains("does not compile within"), "{e}");
+        check(r"$.a[?match(@.t, '[a-z]+\\.[a-z]{2,6}')]").expect("an everyday pattern");
+        let e = check("$.a[?match(@.t, '(unclosed')]").expect_err("not a regex");
+        assert!(e.contains("does not compile"), "{e}");
         // Another function's second argument, or a name ending in `match`, is not a pattern.
         check("$.a[?my_match(@.x, @.y)]").expect("not `match`");
         check("$.rematch[?count(@.x) == 1]").expect("no call");

@@ -105,6 +105,13 @@ impl<'p> Runs<'p> {
         self.platform.outcome_for(principal, outcome)
     }
 
+    /// Whether a live trace of run `id` (a resume, an answer's) may show `principal` its
+    /// steps: not when it read a restricted case they may not see, since which steps run
+    /// names the branches that case decided (SPEC CS-2).
+    pub fn trace_shows_steps(&self, principal: &Principal, id: &PublicId) -> bool {
+        self.platform.trace_shows_steps(principal, id)
+    }
+
     /// The outcome of a run `principal` caused (started through a flow, resumed with an
     /// answer): its id and status, and what it saw only if they may see that.
     pub fn caused_outcome(&self, principal: &Principal, outcome: RunOutcome) -> RunOutcome {
@@ -119,7 +126,7 @@ impl<'p> Runs<'p> {
     }
 
     /// The events of `workspace` waiting for dispatch, or (`quarantined`) those set aside and
-    /// why, numbered within the workspace; needs `playbook.execute` there (SPEC WF-2, ID-4).
+    /// why, each by its opaque id; needs `playbook.execute` there (SPEC WF-2, ID-4).
     pub fn waiting_events(
         &self,
         principal: &Principal,
@@ -130,15 +137,14 @@ impl<'p> Runs<'p> {
             .waiting_events_for(principal, workspace, quarantined)
     }
 
-    /// Puts quarantined event `number` of `workspace` back in line; `false` if there is no
-    /// such quarantined event. Needs `playbook.execute` there.
+    /// Puts quarantined event `id` of `workspace` back in line; `false` if there is no such
+    /// quarantined event. Needs `playbook.execute` there.
     pub fn release_event(
         &self,
         principal: &Principal,
         workspace: &str,
-        number: i64,
+        id: &crate::public_id::PublicId,
     ) -> Result<bool, Error> {
-        self.platform
-            .release_event_for(principal, workspace, number)
+        self.platform.release_event_for(principal, workspace, id)
     }
 }

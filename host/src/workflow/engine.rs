@@ -1029,7 +1029,7 @@ impl Exec<'_> {
                 break_if,
                 body,
             } => {
-                let items = match over.render(ctx).map_err(fail)? {
+                let items = match self.render(over, ctx).map_err(fail)? {
                     Value::Array(items) if items.len() > MAX_LOOP_ITEMS => {
                         return Err(fail(format!(
                             "`loop.over` has {} items; a loop goes over at most {MAX_LOOP_ITEMS} (split the list)",
@@ -1106,7 +1106,7 @@ impl Exec<'_> {
             }
             StepKind::Wait { duration } => self.wait(&key, *duration)?,
             StepKind::Exit { status, output } => {
-                let output = output.render(ctx).map_err(fail)?;
+                let output = self.render(output, ctx).map_err(fail)?;
                 // Stored as the run's output: it must read back (issue 14 item 9).
                 crate::json_limits::check_depth("the exit output", &output).map_err(fail)?;
                 return Ok(Flow::Exit {
@@ -1180,7 +1180,7 @@ impl Exec<'_> {
                 if self.workflow.shared_from.is_some() {
                     access = access.shared().0;
                 }
-                let title = match ix.title.render(ctx).map_err(fail)? {
+                let title = match self.render(&ix.title, ctx).map_err(fail)? {
                     Value::String(s) if !s.is_empty() => crate::text::storable(s),
                     Value::String(_) | Value::Null => key.to_owned(),
                     other => other.to_string(),
@@ -1255,8 +1255,8 @@ impl Exec<'_> {
                 Halt::Unavailable(format!("step `{key}`: access data could not be read: {e}"))
             })?;
         }
-        let input = with
-            .render(ctx)
+        let input = self
+            .render(with, ctx)
             .map_err(|e| fail(format!("{e} (in the input of step `{key}`)")))?;
         // A step that may write must not run while an earlier output is uncommitted.
         let effects = match uses {
@@ -1285,8 +1285,14 @@ impl Exec<'_> {
                 .map(|()| output)
         });
         // A built-in step's output is held as a component's is (a component's was taken as it
-        // was read): a loop of case queries held gigabytes outside every bound (review).
+        // was read): a loop of case queries held gigabytes outside every bound (review). One
+        // that wrote has committed its effect: its output (a case) is held without refusal,
+        // and the run's next output past the bound fails instead (second review).
         let result = match (uses, result) {
+            (Uses::Builtin(step), Ok(output)) if step.writes() => {
+                self.held.replayed(Size::of(&output));
+                Ok(output)
+            }
             (Uses::Builtin(_), Ok(output)) => self.hold(&output).map(|()| output),
             (_, result) => result,
         };
@@ -1614,6 +1620,29 @@ impl Exec<'_> {
 
     /// Takes the copies of `ctx` that `parts` parallel parts work on from the run's budget
     /// ([`MAX_RUN_CONTEXT_COPIES`]); the failure's message if it does not hold them.
+    /// `template` rendered against `ctx`, its size taken from the same budget as the copies
+    /// of the context: each rendering is bounded (`refs::MAX_RENDERED_BYTES`), but a loop
+    /// of a million steps each rendering `$.steps` copied terabytes (review).
+    fn render(
+        &self,
+        template: &crate::definition::refs::Template,
+        ctx: &Value,
+    ) -> Result<Value, String> {
+        let value = template.render(ctx)?;
+        if matches!(template, crate::definition::refs::Template::Literal(_)) {
+            return Ok(value);
+        }
+        let len = super::held::text_len(&value);
+        self.held.copy(len).map_err(|left| {
+            format!(
+                "rendering copies {len} bytes of the run's context, and a run's templates and \
+                 parallel parts may copy {MAX_RUN_CONTEXT_COPIES} bytes of it in all, {left} \
+                 of them left (SPEC ST-4)"
+            )
+        })?;
+        Ok(value)
+    }
+
     fn copies_of(&self, ctx: &Value, parts: usize) -> Result<(), String> {
         let each = super::held::text_len(ctx);
         let all = each.saturating_mul(parts);
@@ -1718,7 +1747,7 @@ impl Exec<'_> {
             inner.shared_from = Some(from.clone());
             inner.workspace.clone_from(&self.caller.workspace);
         }
-        let inputs = with.render(ctx).map_err(fail)?;
+        let inputs = self.render(with, ctx).map_err(fail)?;
         let mut inner_ctx =
             json!({ "event": ctx["event"], "vars": inner.vars, "inputs": inputs, "steps": {} });
         let child = Exec {

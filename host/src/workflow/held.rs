@@ -222,8 +222,9 @@ impl Held {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Counts an output replayed from the journal: held as a fresh one is, so each resume
-    /// does not start the run's bounds afresh. Never refused (the run already held it).
+    /// Counts an output replayed from the journal (held as a fresh one is, so each resume
+    /// does not start the run's bounds afresh), or one whose effect has committed. Never
+    /// refused: the run holds it already.
     pub(crate) fn replayed(&self, size: Size) {
         let mut held = self.counts();
         held.values = held.values.saturating_add(size.values);

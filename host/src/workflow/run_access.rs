@@ -103,6 +103,15 @@ impl Platform {
         Ok(RunSight::Summary)
     }
 
+    /// Whether a live trace of run `id` may show `principal` its steps (see
+    /// [`crate::handles::Runs::trace_shows_steps`]); not when that cannot be told.
+    pub(crate) fn trace_shows_steps(&self, principal: &Principal, id: &PublicId) -> bool {
+        match self.run_place(id) {
+            Ok(Some(place)) => !self.decided_on_hidden(principal, place.key, &place.workspace),
+            _ => false,
+        }
+    }
+
     /// A summary of `run` for `principal`: without its exit status too when the run read a
     /// restricted case they may not see, since the status names the branch that case decided
     /// ("escalated") (leak review).
