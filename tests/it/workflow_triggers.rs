@@ -941,6 +941,25 @@ fn a_runs_branches_on_a_hidden_case_are_not_in_its_summary() {
         !summary.to_string().contains("escalate"),
         "no step of the branch it took is shown: {summary}"
     );
+    // Nor a live trace of it: a run waiting on the branch it took, resumed by the analyst,
+    // replays its journal and waits again without a line of its steps.
+    let waiting = json!({ "name": "triage", "workspace": "mssp-soc", "steps": [
+        { "id": "q", "uses": "cases/query-cases", "with": { "filter": { "text": "CEO" } } },
+        { "id": "found", "if": [{ "left": "$.steps.q.cases[0].id?", "op": "exists" }],
+          "then": [ { "id": "escalate", "wait": "1h" } ],
+          "else": [ { "id": "close", "wait": "1h" } ] } ] });
+    let file = env.write("waiting.json", &waiting);
+    let out = env.cli(&["run", &file, "--as", lead, "--json"]);
+    let run: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(run["status"], "on_hold", "{run}");
+    let id = run["run_id"].as_str().expect("run id");
+    let resumed = env.cli(&["runs", "resume", id, "--as", analyst]);
+    let trace = String::from_utf8_lossy(&resumed.stdout);
+    assert!(resumed.status.success(), "{trace}");
+    assert!(!trace.contains("escalate") && !trace.contains(" q"), "{trace}");
+    let resumed = env.cli(&["runs", "resume", id, "--as", lead]);
+    let trace = String::from_utf8_lossy(&resumed.stdout);
+    assert!(trace.contains("escalate"), "the lead's own trace: {trace}");
     // A run that read nothing hidden from the analyst shows them its branch and its status.
     let nothing = run_as_lead("nothing like it");
     let summary = shown_to(&nothing, analyst);
