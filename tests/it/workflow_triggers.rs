@@ -956,10 +956,42 @@ fn a_runs_branches_on_a_hidden_case_are_not_in_its_summary() {
     let resumed = env.cli(&["runs", "resume", id, "--as", analyst]);
     let trace = String::from_utf8_lossy(&resumed.stdout);
     assert!(resumed.status.success(), "{trace}");
-    assert!(!trace.contains("escalate") && !trace.contains(" q"), "{trace}");
+    assert!(
+        !trace.contains("escalate") && !trace.contains(" q"),
+        "{trace}"
+    );
     let resumed = env.cli(&["runs", "resume", id, "--as", lead]);
     let trace = String::from_utf8_lossy(&resumed.stdout);
     assert!(trace.contains("escalate"), "the lead's own trace: {trace}");
+    // A run that reads the case only after the analyst's answer resumed it: the trace of
+    // that resume is decided once it has stopped, not before (review).
+    let asks = json!({ "name": "asks", "workspace": "mssp-soc", "steps": [
+        { "id": "ask", "interaction": { "title": "Look?",
+            "form": { "fields": [{ "name": "go", "type": "boolean" }] },
+            "access": { "workspace_users": { "emails": [analyst] } } } },
+        { "id": "q", "uses": "cases/query-cases", "with": { "filter": { "text": "CEO" } } },
+        { "id": "found", "if": [{ "left": "$.steps.q.cases[0].id?", "op": "exists" }],
+          "then": [ { "id": "escalate", "wait": "1ms" } ],
+          "else": [ { "id": "close", "wait": "1ms" } ] } ] });
+    let file = env.write("asks.json", &asks);
+    let out = env.cli(&["run", &file, "--as", lead, "--json"]);
+    let run: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let ix = run["waiting_on"][0]
+        .as_str()
+        .expect("an interaction")
+        .to_owned();
+    let answered = env.cli(&[
+        "interact",
+        "respond",
+        &ix,
+        "--values",
+        r#"{"go":true}"#,
+        "--as",
+        analyst,
+    ]);
+    let trace = String::from_utf8_lossy(&answered.stdout);
+    assert!(answered.status.success(), "{trace}");
+    assert!(!trace.contains("escalate"), "{trace}");
     // A run that read nothing hidden from the analyst shows them its branch and its status.
     let nothing = run_as_lead("nothing like it");
     let summary = shown_to(&nothing, analyst);

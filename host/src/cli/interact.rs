@@ -7,14 +7,13 @@ use clap::Subcommand;
 use flowhost::Error;
 use flowhost::interact::InteractionView;
 use flowhost::public_id::{IdKind, PublicId};
-use flowhost::workflow::run_access::LoopSummary;
-use flowhost::workflow::{self, Observer};
 
 use super::acting::{Acting, platform, print_json};
 use super::args::{InWorkspace, Output, StepDirs};
 use super::database::Database;
 use super::input::json_arg;
-use super::run::{Trace, drain, engine, report};
+use super::run::{drain, engine, report};
+use super::trace::RunTrace;
 
 #[derive(Subcommand)]
 pub enum InteractCommand {
@@ -141,21 +140,13 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
             if no_resume {
                 return answered();
             }
-            // What the run saw is not the answerer's to see, unless they may: no line per
-            // loop iteration, and no step at all once it read a case hidden from them (SPEC
-            // CS-2).
-            let trace = LoopSummary::new(&Trace);
-            let shows_steps = engine
-                .platform()
-                .runs()
-                .trace_shows_steps(&principal, &answer.run.id);
-            let observer: &dyn Observer = if json || !shows_steps {
-                &workflow::Quiet
-            } else {
-                &trace
-            };
+            // What the run saw is not the answerer's to see, unless they may (`cli/trace.rs`).
+            let runs = engine.platform().runs();
+            let trace = RunTrace::new(json, runs.trace_is_live(&principal, &answer.run.id));
             let started = Instant::now();
-            let outcome = match engine.resume(answer.run.key, observer) {
+            let resumed = engine.resume(answer.run.key, trace.observer());
+            trace.finish(|| runs.trace_shows_steps(&principal, &answer.run.id));
+            let outcome = match resumed {
                 // The process executing the run takes the answer up when it reaches it.
                 Err(e) if flowhost::runs::lease::leased_elsewhere(&e) => {
                     if !json {
@@ -221,10 +212,9 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
         } => {
             let values = json_arg("values", &values)?;
             let engine = engine(db, steps)?;
-            // What the run saw is not the answerer's to see, unless they may: no line per
-            // loop iteration (SPEC CS-2).
-            let trace = LoopSummary::new(&Trace);
-            let observer: &dyn Observer = if json { &workflow::Quiet } else { &trace };
+            // The flow runs as its publisher's choice of identity: what it saw is not the
+            // starter's to see, unless they may (`cli/trace.rs`).
+            let trace = RunTrace::new(json, false);
             let principal = acting.required()?;
             if !json {
                 println!("▶ {flow} in {workspace}, submitted by {principal}");
@@ -232,7 +222,14 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
             let started = Instant::now();
             // The flow's output is its answer to the form, shaped by its publisher for the
             // people its settings let start it (SPEC IX-1); its error as they may see it.
-            let outcome = engine.start_flow(&principal, &workspace, &flow, &values, observer)?;
+            let outcome =
+                engine.start_flow(&principal, &workspace, &flow, &values, trace.observer())?;
+            trace.finish(|| {
+                engine
+                    .platform()
+                    .runs()
+                    .trace_shows_steps(&principal, &outcome.run_id)
+            });
             let outcome = engine.platform().runs().flow_outcome(&principal, outcome);
             let first = report(&outcome, started.elapsed(), json);
             drain(&engine, &principal, &workspace, json)?;

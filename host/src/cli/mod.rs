@@ -45,6 +45,7 @@ mod step;
 mod step_project;
 mod tenant;
 mod test;
+mod trace;
 mod triggers;
 mod users;
 mod validate;

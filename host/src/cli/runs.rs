@@ -6,13 +6,12 @@ use std::time::Instant;
 use clap::Subcommand;
 use flowhost::Error;
 use flowhost::public_id::{IdKind, PublicId};
-use flowhost::workflow::run_access::LoopSummary;
-use flowhost::workflow::{self, Observer};
 
 use super::acting::{Acting, platform, print_json};
 use super::args::{Output, StepDirs};
 use super::database::Database;
-use super::run::{Trace, engine, report};
+use super::run::{engine, report};
+use super::trace::RunTrace;
 
 #[derive(Subcommand)]
 pub enum RunsCommand {
@@ -119,16 +118,11 @@ pub fn run(db: &Database, cmd: RunsCommand) -> anyhow::Result<()> {
             let engine = engine(db, steps)?;
             let principal = acting.required()?;
             let started = Instant::now();
-            // The run may be another's: no line per loop iteration, and no step at all once
-            // it read a case hidden from the reader (SPEC CS-2).
-            let trace = LoopSummary::new(&Trace);
-            let shows_steps = engine.platform().runs().trace_shows_steps(&principal, &run);
-            let observer: &dyn Observer = if json || !shows_steps {
-                &workflow::Quiet
-            } else {
-                &trace
-            };
-            let outcome = engine.resume_for(&principal, &run, observer)?;
+            // The run may be another's (`cli/trace.rs`).
+            let runs = engine.platform().runs();
+            let trace = RunTrace::new(json, runs.trace_is_live(&principal, &run));
+            let outcome = engine.resume_for(&principal, &run, trace.observer())?;
+            trace.finish(|| runs.trace_shows_steps(&principal, &run));
             report(&outcome, started.elapsed(), json)
         }
     }

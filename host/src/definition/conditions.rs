@@ -9,24 +9,43 @@ use super::model::{Condition, Op};
 /// Whether every condition holds in `context`; a reference that resolves to nothing is an
 /// error unless optional (then it compares as `null`).
 pub fn all_hold(conditions: &[Condition], context: &Value) -> Result<bool, String> {
+    all_hold_charged(conditions, context, &|_| Ok(()))
+}
+
+/// [`all_hold`], handing each side it renders to `charge` first (a run counts what its
+/// renderings copy); `charge`'s refusal is the condition's error.
+pub fn all_hold_charged(
+    conditions: &[Condition],
+    context: &Value,
+    charge: &dyn Fn(&Value) -> Result<(), String>,
+) -> Result<bool, String> {
     for c in conditions {
-        if !holds(c, context)? {
+        if !holds(c, context, charge)? {
             return Ok(false);
         }
     }
     Ok(true)
 }
 
-fn holds(c: &Condition, context: &Value) -> Result<bool, String> {
+fn holds(
+    c: &Condition,
+    context: &Value,
+    charge: &dyn Fn(&Value) -> Result<(), String>,
+) -> Result<bool, String> {
     if matches!(c.op, Op::Exists | Op::NotExists) {
         let present = match c.left.render(context) {
-            Ok(v) => !v.is_null(),
+            Ok(v) => {
+                charge(&v)?;
+                !v.is_null()
+            }
             Err(_) => false,
         };
         return Ok(present == (c.op == Op::Exists));
     }
     let left = c.left.render(context)?;
+    charge(&left)?;
     let right = c.right.render(context)?;
+    charge(&right)?;
     Ok(match c.op {
         Op::Eq => left == right,
         Op::Ne => left != right,
@@ -85,14 +104,24 @@ mod tests {
             cond(json!("$.event.missing?"), Op::NotExists, Value::Null),
         ];
         for c in &yes {
-            assert!(holds(c, &ctx).expect("evaluates"), "{c:?}");
+            assert!(holds(c, &ctx, &|_| Ok(())).expect("evaluates"), "{c:?}");
         }
         assert!(
-            !holds(&cond(json!("$.event.sev"), Op::Gt, json!(1)), &ctx).expect("evaluates"),
+            !holds(
+                &cond(json!("$.event.sev"), Op::Gt, json!(1)),
+                &ctx,
+                &|_| Ok(())
+            )
+            .expect("evaluates"),
             "no cross-type order"
         );
         assert!(
-            holds(&cond(json!("$.event.missing"), Op::Eq, json!(1)), &ctx).is_err(),
+            holds(
+                &cond(json!("$.event.missing"), Op::Eq, json!(1)),
+                &ctx,
+                &|_| Ok(())
+            )
+            .is_err(),
             "missing reference is an error"
         );
     }

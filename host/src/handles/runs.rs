@@ -105,11 +105,18 @@ impl<'p> Runs<'p> {
         self.platform.outcome_for(principal, outcome)
     }
 
-    /// Whether a live trace of run `id` (a resume, an answer's) may show `principal` its
-    /// steps: not when it read a restricted case they may not see, since which steps run
-    /// names the branches that case decided (SPEC CS-2).
+    /// Whether a trace of run `id` (a resume, an answer's, a flow's start) may show
+    /// `principal` its steps: asked once the run has stopped, not when it read a restricted
+    /// case they may not see, since which steps ran names the branches that case decided
+    /// (SPEC CS-2). Until then keep the trace ([`crate::workflow::run_access::HeldTrace`]).
     pub fn trace_shows_steps(&self, principal: &Principal, id: &PublicId) -> bool {
         self.platform.trace_shows_steps(principal, id)
+    }
+
+    /// Whether `principal` may follow run `id`'s steps as they happen, a trace shown live:
+    /// only if they see every case of its workspace.
+    pub fn trace_is_live(&self, principal: &Principal, id: &PublicId) -> bool {
+        self.platform.trace_is_live(principal, id)
     }
 
     /// The outcome of a run `principal` caused (started through a flow, resumed with an

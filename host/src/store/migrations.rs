@@ -759,11 +759,15 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     -- case restricted away from the reader meanwhile moved every later event up one, and the
     -- release took the next one along (kill and concurrency review). An id of its own
     -- names one event whatever the reader sees (SPEC ID-4: it tells nothing of how many).
+    -- Only events not yet dispatched are ever listed or released: the others keep none, so
+    -- the migration does not rewrite a large log while every process waits (review). An
+    -- event written without one (by a flowhost of before, still running while another
+    -- upgraded the file) gets one as it is inserted.
     ALTER TABLE events ADD COLUMN public_id TEXT;
-    UPDATE events SET public_id = 'E-' || hex(randomblob(8));
+    UPDATE events SET public_id = 'E-' || hex(randomblob(8)) WHERE dispatched = 0;
     CREATE UNIQUE INDEX events_by_public_id ON events (public_id);
-    CREATE TRIGGER events_need_a_public_id BEFORE INSERT ON events WHEN NEW.public_id IS NULL
-    BEGIN SELECT RAISE(ABORT, 'events.public_id is required (SPEC ID-4)'); END;
+    CREATE TRIGGER events_get_a_public_id AFTER INSERT ON events WHEN NEW.public_id IS NULL
+    BEGIN UPDATE events SET public_id = 'E-' || hex(randomblob(8)) WHERE id = NEW.id; END;
     "#,
     ),
 ];
@@ -879,8 +883,9 @@ mod tests {
         }
     }
 
-    /// Events stored before they had ids of their own get one each, distinct and of the
-    /// form new ones have; an insert without one is refused (SPEC ID-4).
+    /// Events waiting when they got ids of their own get one each, distinct and of the form
+    /// new ones have; dispatched ones, never listed again, none (the log is not rewritten);
+    /// an insert without one (a flowhost of before) gets one (SPEC ID-4).
     #[test]
     fn existing_events_get_opaque_ids() {
         let mut conn = Connection::open_in_memory().expect("db");
@@ -895,26 +900,24 @@ mod tests {
         }
         let insert = "INSERT INTO events (workspace, kind, payload, source) \
                       VALUES ('soc', 'case_created', '{}', 'test')";
-        for _ in 0..3 {
+        for _ in 0..4 {
             conn.execute(insert, []).expect("event");
         }
+        conn.execute("UPDATE events SET dispatched = 1 WHERE id = 1", [])
+            .expect("dispatched");
         migrate(&mut conn).expect("migrate");
-        let ids: Vec<String> = conn
-            .prepare("SELECT public_id FROM events")
+        conn.execute(insert, [])
+            .expect("an event from a flowhost of before");
+        let ids: Vec<Option<String>> = conn
+            .prepare("SELECT public_id FROM events ORDER BY id")
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
             .expect("ids");
-        let distinct: std::collections::BTreeSet<&String> = ids.iter().collect();
-        assert_eq!(distinct.len(), 3, "{ids:?}");
-        for id in &ids {
+        assert_eq!(ids[0], None, "a dispatched event is not rewritten");
+        let given: std::collections::BTreeSet<&String> = ids.iter().flatten().collect();
+        assert_eq!(given.len(), 4, "{ids:?}");
+        for id in given {
             crate::public_id::PublicId::parse(crate::public_id::IdKind::Event, id).expect(id);
         }
-        let err = conn
-            .execute(insert, [])
-            .expect_err("an event without an id");
-        assert!(
-            err.to_string().contains("events.public_id is required"),
-            "{err}"
-        );
     }
 
     /// SPEC ID-4: runs, interactions and shares stored before ids were opaque get one each,

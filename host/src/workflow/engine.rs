@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 
 use crate::Error;
 use crate::access::Scope;
-use crate::definition::conditions::all_hold;
 use crate::definition::model::{BACKOFF, MAX_LOOP_ITEMS, Retry, Step, StepKind, Uses, Workflow};
 use crate::definition::parse::parse;
 use crate::definition::resolver::Resolver;
@@ -1008,7 +1007,7 @@ impl Exec<'_> {
                 then,
                 otherwise,
             } => {
-                let branch = if all_hold(conditions, ctx).map_err(fail)? {
+                let branch = if self.all_hold(conditions, ctx).map_err(fail)? {
                     then
                 } else {
                     otherwise
@@ -1017,7 +1016,7 @@ impl Exec<'_> {
             }
             StepKind::Switch { cases, default } => {
                 for (when, body) in cases {
-                    if all_hold(when, ctx).map_err(fail)? {
+                    if self.all_hold(when, ctx).map_err(fail)? {
                         return self.steps(body, ctx, prefix);
                     }
                 }
@@ -1258,6 +1257,22 @@ impl Exec<'_> {
         let input = self
             .render(with, ctx)
             .map_err(|e| fail(format!("{e} (in the input of step `{key}`)")))?;
+        // A built-in step that writes has its output held without refusal once its effect has
+        // committed: it does not start once the run holds all it may, or a loop of them held
+        // outputs without bound (review).
+        if let Uses::Builtin(step) = uses
+            && step.writes()
+        {
+            let left = self.held.left();
+            if left.values == 0 || left.bytes == 0 {
+                return Err(fail(format!(
+                    "the outputs of this run's steps hold all they may ({MAX_RUN_OUTPUT_VALUES} \
+                     values, {MAX_RUN_OUTPUT_BYTES} bytes): a step that writes does not start \
+                     (SPEC ST-4)"
+                ))
+                .into());
+            }
+        }
         // A step that may write must not run while an earlier output is uncommitted.
         let effects = match uses {
             Uses::Builtin(step) => step.writes(),
@@ -1548,7 +1563,7 @@ impl Exec<'_> {
                 .into());
             }
             collected.push(iteration_outputs(body, &ctx["steps"], &before));
-            let stop = all_hold(break_if, ctx).map_err(|message| Failure {
+            let stop = self.all_hold(break_if, ctx).map_err(|message| Failure {
                 step: format!("{prefix}{id}"),
                 message,
             })?;
@@ -1620,29 +1635,42 @@ impl Exec<'_> {
 
     /// Takes the copies of `ctx` that `parts` parallel parts work on from the run's budget
     /// ([`MAX_RUN_CONTEXT_COPIES`]); the failure's message if it does not hold them.
-    /// `template` rendered against `ctx`, its size taken from the same budget as the copies
-    /// of the context: each rendering is bounded (`refs::MAX_RENDERED_BYTES`), but a loop
-    /// of a million steps each rendering `$.steps` copied terabytes (review).
+    /// `template` rendered against `ctx`, what it copied taken from the run's budget for
+    /// renderings ([`super::held::MAX_RUN_RENDERED_BYTES`]).
     fn render(
         &self,
         template: &crate::definition::refs::Template,
         ctx: &Value,
     ) -> Result<Value, String> {
         let value = template.render(ctx)?;
-        if matches!(template, crate::definition::refs::Template::Literal(_)) {
-            return Ok(value);
-        }
-        let len = super::held::text_len(&value);
-        self.held.copy(len).map_err(|left| {
-            format!(
-                "rendering copies {len} bytes of the run's context, and a run's templates and \
-                 parallel parts may copy {MAX_RUN_CONTEXT_COPIES} bytes of it in all, {left} \
-                 of them left (SPEC ST-4)"
-            )
-        })?;
+        self.charge_render(&value)?;
         Ok(value)
     }
 
+    /// Whether every condition holds, what their sides copy taken as [`Exec::render`] takes it.
+    fn all_hold(
+        &self,
+        conditions: &[crate::definition::model::Condition],
+        ctx: &Value,
+    ) -> Result<bool, String> {
+        crate::definition::conditions::all_hold_charged(conditions, ctx, &|v| self.charge_render(v))
+    }
+
+    /// Takes what rendering `value` copied from the run's budget for renderings.
+    fn charge_render(&self, value: &Value) -> Result<(), String> {
+        let len = super::held::text_len(value);
+        self.held.rendered(len).map_err(|left| {
+            format!(
+                "rendering copies {len} bytes of the run's context, and a run's renderings may \
+                 copy {} bytes of it in all (past {} bytes each), {left} of them left (SPEC \
+                 ST-4)",
+                super::held::MAX_RUN_RENDERED_BYTES,
+                super::held::RENDER_ALLOWANCE
+            )
+        })
+    }
+
+    /// Takes what `parts` copies of the context cost from the run's budget for copies.
     fn copies_of(&self, ctx: &Value, parts: usize) -> Result<(), String> {
         let each = super::held::text_len(ctx);
         let all = each.saturating_mul(parts);

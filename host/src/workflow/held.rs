@@ -36,6 +36,15 @@ pub const MAX_RUN_CONTEXT_COPIES: usize = 64 << 30;
 /// body of built-in steps or waits a journal entry each (hostile-input review).
 pub const MAX_RUN_STEPS: usize = 1_000_000;
 
+/// Bytes a run's renderings (step inputs, conditions, loop lists, exit outputs, titles) may
+/// copy from its context in all, past [`RENDER_ALLOWANCE`] each: each rendering is bounded
+/// (`refs::MAX_RENDERED_BYTES`), but a million steps each rendering `$.steps` copied
+/// terabytes (review). A loop of 100,000 iterations each copying 1 MiB fits.
+pub const MAX_RUN_RENDERED_BYTES: usize = 256 << 30;
+
+/// What one rendering copies without counting: most are a few values.
+pub const RENDER_ALLOWANCE: usize = 64 << 10;
+
 /// The size of one output, as counted on its text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Size {
@@ -128,6 +137,8 @@ pub(crate) struct Held {
     copied: std::sync::atomic::AtomicUsize,
     /// Steps and loop iterations gone through so far.
     steps: std::sync::atomic::AtomicUsize,
+    /// Bytes rendered past each rendering's allowance so far.
+    rendered: std::sync::atomic::AtomicUsize,
 }
 
 impl Held {
@@ -174,6 +185,23 @@ impl Held {
             })
             .map(|_| ())
             .map_err(|copied| MAX_RUN_CONTEXT_COPIES.saturating_sub(copied))
+    }
+
+    /// Takes what a rendering of `bytes` copies past its allowance, or nothing and what is
+    /// left.
+    pub(crate) fn rendered(&self, bytes: usize) -> Result<(), usize> {
+        use std::sync::atomic::Ordering;
+        let counted = bytes.saturating_sub(RENDER_ALLOWANCE);
+        if counted == 0 {
+            return Ok(());
+        }
+        self.rendered
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |done| {
+                done.checked_add(counted)
+                    .filter(|&all| all <= MAX_RUN_RENDERED_BYTES)
+            })
+            .map(|_| ())
+            .map_err(|done| MAX_RUN_RENDERED_BYTES.saturating_sub(done))
     }
 
     /// Counts one step or loop iteration; refused once the run has gone through
@@ -263,6 +291,29 @@ mod tests {
         assert_eq!(held.copy(10), Ok(()), "a refusal took nothing");
         assert_eq!(held.copy(1), Err(0));
         assert_eq!(held.copy(usize::MAX), Err(0), "no overflow");
+    }
+
+    #[test]
+    fn renderings_count_past_their_allowance_until_the_runs_budget() {
+        let held = Held::default();
+        for _ in 0..1000 {
+            assert_eq!(
+                held.rendered(RENDER_ALLOWANCE),
+                Ok(()),
+                "within the allowance"
+            );
+        }
+        assert_eq!(
+            held.rendered(RENDER_ALLOWANCE + MAX_RUN_RENDERED_BYTES),
+            Ok(()),
+            "the whole budget"
+        );
+        assert_eq!(held.rendered(RENDER_ALLOWANCE + 1), Err(0), "past it");
+        assert_eq!(
+            held.rendered(RENDER_ALLOWANCE),
+            Ok(()),
+            "small ones still go"
+        );
     }
 
     #[test]

@@ -103,7 +103,26 @@ impl Platform {
         Ok(RunSight::Summary)
     }
 
-    /// Whether a live trace of run `id` may show `principal` its steps (see
+    /// Whether `principal` may follow run `id`'s steps as they happen: only if they see every
+    /// case of its workspace, since a step may read one and the next ones branch on it.
+    pub(crate) fn trace_is_live(&self, principal: &Principal, id: &PublicId) -> bool {
+        match self.run_place(id) {
+            Ok(Some(place)) => {
+                self.check(
+                    principal,
+                    &place.workspace,
+                    Scope::BypassCaseAccessRestriction,
+                )
+                .allowed()
+                    && self
+                        .check(principal, &place.workspace, Scope::CaseRead)
+                        .allowed()
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a trace of run `id` may show `principal` its steps (see
     /// [`crate::handles::Runs::trace_shows_steps`]); not when that cannot be told.
     pub(crate) fn trace_shows_steps(&self, principal: &Principal, id: &PublicId) -> bool {
         match self.run_place(id) {
@@ -434,6 +453,91 @@ fn one_per_loop_step(steps: Vec<StepRecord>) -> Vec<StepRecord> {
                 .then_some(StepRecord { step, ..s })
         })
         .collect()
+}
+
+/// An observer that keeps what it is told, to pass it on once the run has stopped and what it
+/// read is known ([`HeldTrace::replay_into`]): a trace decided before a resume showed the
+/// branches a case read during it decided (review).
+#[derive(Default)]
+pub struct HeldTrace {
+    lines: std::sync::Mutex<Vec<TraceLine>>,
+}
+
+/// One call an observer got.
+enum TraceLine {
+    Finished {
+        key: String,
+        result: Result<serde_json::Value, String>,
+        duration: std::time::Duration,
+        replayed: bool,
+    },
+    Waiting {
+        key: String,
+        interaction: PublicId,
+    },
+    Sleeping {
+        key: String,
+        wake_ms: i64,
+    },
+}
+
+impl HeldTrace {
+    fn keep(&self, line: TraceLine) {
+        self.lines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(line);
+    }
+
+    /// Passes on to `observer` what this kept, in order.
+    pub fn replay_into(self, observer: &dyn Observer) {
+        let lines = self.lines.into_inner().unwrap_or_else(|p| p.into_inner());
+        for line in lines {
+            match line {
+                TraceLine::Finished {
+                    key,
+                    result,
+                    duration,
+                    replayed,
+                } => observer.step_finished(&key, &result, duration, replayed),
+                TraceLine::Waiting { key, interaction } => {
+                    observer.step_waiting(&key, &interaction)
+                }
+                TraceLine::Sleeping { key, wake_ms } => observer.step_sleeping(&key, wake_ms),
+            }
+        }
+    }
+}
+
+impl Observer for HeldTrace {
+    fn step_finished(
+        &self,
+        key: &str,
+        result: &Result<serde_json::Value, String>,
+        duration: std::time::Duration,
+        replayed: bool,
+    ) {
+        self.keep(TraceLine::Finished {
+            key: key.to_owned(),
+            result: result.clone(),
+            duration,
+            replayed,
+        });
+    }
+
+    fn step_waiting(&self, key: &str, interaction: &PublicId) {
+        self.keep(TraceLine::Waiting {
+            key: key.to_owned(),
+            interaction: interaction.clone(),
+        });
+    }
+
+    fn step_sleeping(&self, key: &str, wake_ms: i64) {
+        self.keep(TraceLine::Sleeping {
+            key: key.to_owned(),
+            wake_ms,
+        });
+    }
 }
 
 /// An observer passing on what a summary of the run shows (SPEC CS-2): each step of a loop's

@@ -355,8 +355,11 @@ const RETRY_DELAY: Duration = Duration::from_millis(500);
 /// [`RETRY_MAX`] each time it stops again.
 const RETRY_FIRST: Duration = Duration::from_millis(250);
 
-/// How long a run given up on is left alone before a round may take it again.
+/// How long a run given up on is left alone before a round may take it again, the first time.
 const GIVE_UP_FOR: Duration = Duration::from_secs(300);
+
+/// The longest a run given up on is left alone (and, under `--once`, for the process's life).
+const GIVE_UP_MAX: Duration = Duration::from_secs(6 * 3600);
 const RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// How often `serve --once` tries a run the infrastructure stopped before leaving it to the
@@ -494,11 +497,12 @@ struct Workers {
     tasks: JoinSet<Report>,
     /// The runs in `tasks`, so that a run is not started twice.
     runs: std::collections::HashSet<i64>,
-    /// Runs that came back unfinished with an error (a refused resume, a failed write), and
-    /// until when they are left alone: not retried at once, which would spin on them, but
-    /// after [`GIVE_UP_FOR`]: a run given up and then claimed again by an answer its request
-    /// left to the scheduler stayed unexecuted until a restart (review).
-    gave_up: std::collections::HashMap<i64, Instant>,
+    /// Runs that came back unfinished with an error (a refused resume, a failed write), until
+    /// when they are left alone and how many times they were given up on: not retried at
+    /// once, which would spin on them, but after [`GIVE_UP_FOR`], doubling each time up to
+    /// [`GIVE_UP_MAX`]: a run given up on and then claimed again by an answer its request left
+    /// to the scheduler stayed unexecuted until a restart (review).
+    gave_up: std::collections::HashMap<i64, (Instant, u32)>,
     /// Runs the infrastructure stopped (SPEC WF-11): tried again from the given time, after
     /// the given number of attempts.
     retry: std::collections::HashMap<i64, (Instant, u32)>,
@@ -536,11 +540,24 @@ impl Workers {
             || self
                 .gave_up
                 .get(&run)
-                .is_some_and(|until| *until > Instant::now())
+                .is_some_and(|(until, _)| *until > Instant::now())
             || self
                 .retry
                 .get(&run)
                 .is_some_and(|(at, _)| *at > Instant::now())
+    }
+
+    /// Leaves `run` alone for a while, longer each time; for good under `--once`.
+    fn give_up(&mut self, run: i64) {
+        let times = self.gave_up.get(&run).map_or(0, |(_, n)| *n) + 1;
+        let wait = if self.once {
+            GIVE_UP_MAX
+        } else {
+            GIVE_UP_FOR
+                .saturating_mul(1 << (times - 1).min(16))
+                .min(GIVE_UP_MAX)
+        };
+        self.gave_up.insert(run, (Instant::now() + wait, times));
     }
 
     /// When the next run stopped by the infrastructure may be tried again, if one waits.
@@ -584,11 +601,11 @@ impl Workers {
                         .min(RETRY_MAX);
                     self.retry.insert(*run, (Instant::now() + delay, attempts));
                     if self.once && attempts >= ONCE_RUN_ATTEMPTS {
-                        self.gave_up.insert(*run, Instant::now() + GIVE_UP_FOR);
+                        self.give_up(*run);
                     }
                 }
                 Ok(o) if o.status == RunStatus::Running => {
-                    self.gave_up.insert(*run, Instant::now() + GIVE_UP_FOR);
+                    self.give_up(*run);
                 }
                 Ok(_) => {
                     self.retry.remove(run);
@@ -600,7 +617,7 @@ impl Workers {
                     self.retry.remove(run);
                 }
                 Err(_) => {
-                    self.gave_up.insert(*run, Instant::now() + GIVE_UP_FOR);
+                    self.give_up(*run);
                 }
             }
         }
@@ -741,10 +758,16 @@ mod tests {
             owner: None,
             workspace: "soc".into(),
         };
-        w.gave_up.insert(1, Instant::now() + GIVE_UP_FOR);
+        w.give_up(1);
         let past = Instant::now().checked_sub(Duration::from_millis(1));
-        w.gave_up.insert(2, past.expect("after boot"));
+        w.gave_up.insert(2, (past.expect("after boot"), 1));
         assert_eq!(w.to_resume(vec![run(1), run(2)]), [2]);
+        // Given up on again, it is left alone longer: a run that always fails costs a try
+        // every few hours at most.
+        w.give_up(2);
+        let (until, times) = w.gave_up[&2];
+        assert_eq!(times, 2);
+        assert!(until > Instant::now() + GIVE_UP_FOR, "doubled");
     }
 
     #[test]
@@ -756,8 +779,9 @@ mod tests {
             owner: None,
             workspace: "soc".into(),
         };
-        w.gave_up
-            .extend((1..=bound).map(|run| (run, Instant::now() + GIVE_UP_FOR)));
+        for run in 1..=bound {
+            w.give_up(run);
+        }
         let listed: Vec<_> = (1..=bound + 2).map(run).collect();
         assert_eq!(
             w.to_resume(listed),

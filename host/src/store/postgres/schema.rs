@@ -98,11 +98,10 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         r#"
     ALTER TABLE events ADD COLUMN IF NOT EXISTS public_id TEXT COLLATE "C";
     UPDATE events SET public_id = 'E-' || upper(substr(md5(random()::text || id::text), 1, 16))
-        WHERE public_id IS NULL;
+        WHERE public_id IS NULL AND dispatched = 0;
+    ALTER TABLE events ALTER COLUMN public_id
+        SET DEFAULT 'E-' || upper(substr(md5(random()::text || clock_timestamp()::text), 1, 16));
     CREATE UNIQUE INDEX IF NOT EXISTS events_by_public_id ON events (public_id);
-    DROP TRIGGER IF EXISTS events_need_a_public_id ON events;
-    CREATE TRIGGER events_need_a_public_id BEFORE INSERT ON events
-        FOR EACH ROW EXECUTE FUNCTION public_id_is_required();
     "#,
     ),
 ];

@@ -1,0 +1,49 @@
+//! How a command traces a run it executes for someone who may not be its principal (a
+//! resume, an answer's, a flow's start): live, a line a step, only to whoever sees every case
+//! of its workspace; anyone else's trace is kept until the run stops, then shown only if the
+//! run read no restricted case hidden from them, since which steps ran names what such a case
+//! decided (SPEC CS-2). The decisions are the run service's (`handles::Runs`).
+
+use flowhost::workflow::run_access::{HeldTrace, LoopSummary};
+use flowhost::workflow::{Observer, Quiet};
+
+use super::run::Trace;
+
+/// A run's trace for one command.
+pub(super) enum RunTrace {
+    /// `--json`: nothing but the outcome.
+    Quiet,
+    /// Each step as it happens (each loop step once).
+    Live(LoopSummary<'static>),
+    /// Kept until the run stops.
+    Held(HeldTrace),
+}
+
+impl RunTrace {
+    /// The trace of a command printing `json`, shown live if `live`.
+    pub(super) fn new(json: bool, live: bool) -> Self {
+        match (json, live) {
+            (true, _) => RunTrace::Quiet,
+            (false, true) => RunTrace::Live(LoopSummary::new(&Trace)),
+            (false, false) => RunTrace::Held(HeldTrace::default()),
+        }
+    }
+
+    /// What the run is to report to.
+    pub(super) fn observer(&self) -> &dyn Observer {
+        match self {
+            RunTrace::Quiet => &Quiet,
+            RunTrace::Live(trace) => trace,
+            RunTrace::Held(held) => held,
+        }
+    }
+
+    /// Once the run has stopped: prints what was kept if `shows` says it may be shown.
+    pub(super) fn finish(self, shows: impl FnOnce() -> bool) {
+        if let RunTrace::Held(held) = self
+            && shows()
+        {
+            held.replay_into(&LoopSummary::new(&Trace));
+        }
+    }
+}
