@@ -21,53 +21,11 @@ use tokio::sync::Semaphore;
 use tower::Layer;
 
 use super::client_limit::Client;
+use super::keyed_counts::KeyedCounts;
 use super::stalled_io::{Stall, StalledIo};
 
 /// How often a connection's writes are looked at.
 const STALL_CHECK: Duration = Duration::from_secs(5);
-
-/// The connections each client holds.
-#[derive(Debug, Default)]
-struct ClientConnections(std::sync::Mutex<std::collections::HashMap<Client, usize>>);
-
-/// One connection of a client, given back when dropped.
-struct ClientSlot {
-    clients: Arc<ClientConnections>,
-    client: Client,
-}
-
-impl ClientConnections {
-    fn held(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<Client, usize>> {
-        // Counts only: a panic elsewhere cannot leave them half-written.
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// A connection for `client`, or none while it holds `most`.
-    fn take(self: &Arc<Self>, client: Client, most: usize) -> Option<ClientSlot> {
-        let mut held = self.held();
-        let n = held.entry(client).or_default();
-        if *n >= most {
-            return None;
-        }
-        *n += 1;
-        Some(ClientSlot {
-            clients: self.clone(),
-            client,
-        })
-    }
-}
-
-impl Drop for ClientSlot {
-    fn drop(&mut self) {
-        let mut held = self.clients.held();
-        if let Some(n) = held.get_mut(&self.client) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                held.remove(&self.client);
-            }
-        }
-    }
-}
 
 /// Connections served at once; one past it is closed as soon as it is accepted. Each holds
 /// a file handle, which the database needs too.
@@ -103,7 +61,8 @@ pub(super) async fn serve(
         1..=MAX_CONNECTIONS,
         &format!("a number of connections from 1 to {MAX_CONNECTIONS}"),
     )?;
-    let clients = Arc::new(ClientConnections::default());
+    // The connections each client holds (the semaphore above bounds them all).
+    let clients = Arc::new(KeyedCounts::<Client>::default());
     let write_stall = Duration::from_secs(crate::env_number::number_from_env(
         "FLOWHOST_WRITE_STALL_SECONDS",
         WRITE_STALL_TIMEOUT.as_secs(),
@@ -131,7 +90,7 @@ pub(super) async fn serve(
             drop(stream);
             continue;
         };
-        let Some(client_slot) = clients.take(Client::of(peer.ip()), per_client) else {
+        let Ok(client_slot) = clients.take(&Client::of(peer.ip()), per_client, usize::MAX) else {
             drop(stream);
             // Said once, for the operator behind a reverse proxy, whose every connection is
             // the proxy's (its clients then see 502s).

@@ -6,6 +6,7 @@
 mod api;
 pub mod client_limit;
 mod hooks;
+mod keyed_counts;
 mod listen;
 mod run_slots;
 mod stalled_io;

@@ -9,9 +9,9 @@
 //! a slot taken for the path's workspace before access was decided let any key fill
 //! another tenant's slots with requests bound to fail (review).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use super::keyed_counts::{Held, KeyedCounts, Refused};
 use crate::principal::Principal;
 
 /// Runs executing in requests at once for one caller.
@@ -23,51 +23,23 @@ pub const IN_ALL: usize = 128;
 /// The slots in use, by caller.
 #[derive(Debug, Default)]
 pub struct RunSlots {
-    held: Mutex<HashMap<String, usize>>,
+    held: Arc<KeyedCounts<String>>,
 }
 
 /// One run's slot, given back when dropped.
 #[derive(Debug)]
 pub struct RunSlot {
-    slots: Arc<RunSlots>,
-    key: String,
+    _held: Held<String>,
 }
 
 impl RunSlots {
-    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
-        // Counts only: a panic elsewhere cannot leave them half-written.
-        self.held.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// A slot for a run `caller` asks for, or why there is none: `caller` has
     /// [`PER_CALLER`], or the server [`IN_ALL`].
-    pub fn take(self: &Arc<Self>, caller: &Principal) -> Result<RunSlot, Full> {
-        let key = caller.to_string();
-        let mut held = self.held();
-        let all: usize = held.values().sum();
-        let mine = held.get(&key).copied().unwrap_or(0);
-        if mine >= PER_CALLER {
-            return Err(Full::Caller);
-        }
-        if all >= IN_ALL {
-            return Err(Full::Server);
-        }
-        held.insert(key.clone(), mine + 1);
-        Ok(RunSlot {
-            slots: self.clone(),
-            key,
-        })
-    }
-}
-
-impl Drop for RunSlot {
-    fn drop(&mut self) {
-        let mut held = self.slots.held();
-        if let Some(n) = held.get_mut(&self.key) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                held.remove(&self.key);
-            }
+    pub fn take(&self, caller: &Principal) -> Result<RunSlot, Full> {
+        match self.held.take(&caller.to_string(), PER_CALLER, IN_ALL) {
+            Ok(held) => Ok(RunSlot { _held: held }),
+            Err(Refused::Key) => Err(Full::Caller),
+            Err(Refused::All) => Err(Full::Server),
         }
     }
 }
@@ -118,7 +90,7 @@ mod tests {
 
     #[test]
     fn slots_are_bounded_per_caller_and_in_all_and_given_back() {
-        let slots = Arc::new(RunSlots::default());
+        let slots = RunSlots::default();
         let a: Vec<RunSlot> = (0..PER_CALLER)
             .map(|_| slots.take(&caller(0)).expect("within a's share"))
             .collect();

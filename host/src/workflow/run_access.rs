@@ -458,9 +458,12 @@ fn one_per_loop_step(steps: Vec<StepRecord>) -> Vec<StepRecord> {
 /// An observer that keeps what it is told, to pass it on once the run has stopped and what it
 /// read is known ([`HeldTrace::replay_into`]): a trace decided before a resume showed the
 /// branches a case read during it decided (review).
+/// It keeps what a [`LoopSummary`] would show, each loop step once, and of a step's result
+/// only whether it failed: a run's outputs are not held twice.
 #[derive(Default)]
 pub struct HeldTrace {
     lines: std::sync::Mutex<Vec<TraceLine>>,
+    shown: OncePerLoopStep,
 }
 
 /// One call an observer got.
@@ -517,26 +520,32 @@ impl Observer for HeldTrace {
         duration: std::time::Duration,
         replayed: bool,
     ) {
-        self.keep(TraceLine::Finished {
-            key: key.to_owned(),
-            result: result.clone(),
-            duration,
-            replayed,
-        });
+        if let Some(key) = self.shown.first(key, "finished") {
+            self.keep(TraceLine::Finished {
+                key,
+                result: result
+                    .as_ref()
+                    .map(|_| serde_json::Value::Null)
+                    .map_err(|_| String::new()),
+                duration,
+                replayed,
+            });
+        }
     }
 
     fn step_waiting(&self, key: &str, interaction: &PublicId) {
-        self.keep(TraceLine::Waiting {
-            key: key.to_owned(),
-            interaction: interaction.clone(),
-        });
+        if let Some(key) = self.shown.first(key, "waiting") {
+            self.keep(TraceLine::Waiting {
+                key,
+                interaction: interaction.clone(),
+            });
+        }
     }
 
     fn step_sleeping(&self, key: &str, wake_ms: i64) {
-        self.keep(TraceLine::Sleeping {
-            key: key.to_owned(),
-            wake_ms,
-        });
+        if let Some(key) = self.shown.first(key, "sleeping") {
+            self.keep(TraceLine::Sleeping { key, wake_ms });
+        }
     }
 }
 
@@ -547,7 +556,7 @@ impl Observer for HeldTrace {
 /// run saw (authority review).
 pub struct LoopSummary<'a> {
     inner: &'a dyn Observer,
-    shown: std::sync::Mutex<std::collections::HashSet<(&'static str, String)>>,
+    shown: OncePerLoopStep,
 }
 
 impl<'a> LoopSummary<'a> {
@@ -555,14 +564,24 @@ impl<'a> LoopSummary<'a> {
     pub fn new(inner: &'a dyn Observer) -> Self {
         LoopSummary {
             inner,
-            shown: std::sync::Mutex::default(),
+            shown: OncePerLoopStep::default(),
         }
     }
 
-    /// `key` as shown, if it is the first of its loop step.
+    fn first(&self, key: &str, what: &'static str) -> Option<String> {
+        self.shown.first(key, what)
+    }
+}
+
+/// The loop steps a trace has shown, each once (`each[*].x`) whatever its iterations.
+#[derive(Default)]
+struct OncePerLoopStep(std::sync::Mutex<std::collections::HashSet<(&'static str, String)>>);
+
+impl OncePerLoopStep {
+    /// `key` as shown, if it is the first of its loop step for `what`.
     fn first(&self, key: &str, what: &'static str) -> Option<String> {
         let step = without_indexes(key);
-        let mut shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+        let mut shown = self.0.lock().unwrap_or_else(|p| p.into_inner());
         shown.insert((what, step.clone())).then_some(step)
     }
 }

@@ -609,6 +609,7 @@ impl Workers {
                 }
                 Ok(_) => {
                     self.retry.remove(run);
+                    self.gave_up.remove(run);
                 }
                 // Another host took it first (hosts race for a dead host's runs): forgotten,
                 // not given up, so that if that host dies too this one takes it over; while

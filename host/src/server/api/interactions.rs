@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 
 use super::auth::Authed;
 use super::body::ApiJson;
-use super::call::{call, public_id};
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::call::{call, call_running, public_id};
+use super::error::{ApiResult, ErrorBody};
 use crate::interact::InteractionView;
 use crate::public_id::IdKind;
 use crate::runs::lease;
@@ -157,13 +157,9 @@ pub async fn start(
     Path((workspace, name)): Path<(String, String)>,
     ApiJson(form): ApiJson<FormValues>,
 ) -> ApiResult<Json<RunOutcome>> {
-    let slot = state
-        .run_slots()
-        .take(&principal)
-        .map_err(ApiError::no_run_slot)?;
     // Its error as the starter may see it, as through the web and the CLI (SPEC IX-1).
-    let outcome = call(&state, move |e| {
-        let _slot = slot;
+    let caller = principal.clone();
+    let outcome = call_running(&state, &caller, move |e| {
         let outcome = e.start_flow(&principal, &workspace, &name, &form.values, &Quiet)?;
         Ok(e.platform().runs().flow_outcome(&principal, outcome))
     })

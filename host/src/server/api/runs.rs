@@ -8,8 +8,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Authed;
 use super::body::ApiQuery;
-use super::call::{call, public_id};
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::call::{call, call_running, public_id};
+use super::error::{ApiResult, ErrorBody};
 use crate::public_id::IdKind;
 use crate::runs::{RunInfo, RunsPage, StepRecord};
 use crate::server::AppState;
@@ -93,12 +93,8 @@ pub async fn resume(
     Path(id): Path<String>,
 ) -> ApiResult<Json<RunOutcome>> {
     let id = public_id(IdKind::Run, &id)?;
-    let slot = state
-        .run_slots()
-        .take(&principal)
-        .map_err(ApiError::no_run_slot)?;
-    let outcome = call(&state, move |e| {
-        let _slot = slot;
+    let caller = principal.clone();
+    let outcome = call_running(&state, &caller, move |e| {
         e.resume_for(&principal, &id, &Quiet)
     })
     .await?;

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::auth::Authed;
 use super::body::{ApiJson, parse_body};
-use super::call::call;
+use super::call::{call, call_running};
 use super::error::{ApiError, ApiResult, ErrorBody};
 use crate::definition::model::TriggerKind;
 use crate::server::AppState;
@@ -142,12 +142,8 @@ pub async fn run(
     let event = request
         .event
         .unwrap_or_else(|| Value::Object(Default::default()));
-    let slot = state
-        .run_slots()
-        .take(&principal)
-        .map_err(ApiError::no_run_slot)?;
-    let outcome = call(&state, move |e| {
-        let _slot = slot;
+    let caller = principal.clone();
+    let outcome = call_running(&state, &caller, move |e| {
         e.run_published(principal, &workspace, &name, event, &Quiet)
     })
     .await?;
