@@ -1896,3 +1896,58 @@ fn one_client_holds_its_share_of_connections_and_none_it_does_not_read() {
         .collect();
     assert_eq!(served, [200, 200, 200]);
 }
+
+/// A request's storage work stops at its deadline (`FLOWHOST_REQUEST_DEADLINE_MS`, lowered
+/// here): a text search over a tenant's large cases held the connection every tenant's
+/// requests share for as long as it took, minutes with cases made for it (hostile-input
+/// review). Past the deadline it is answered 503, nothing changed, and the server goes on.
+#[test]
+fn a_request_past_its_deadline_is_stopped_and_the_server_goes_on() {
+    let server = Server::start_with_env(&[("FLOWHOST_REQUEST_DEADLINE_MS", "100")]);
+    let viewer = server.viewer();
+    {
+        let mut conn = rusqlite::Connection::open(&server.deployment.db).expect("open");
+        let tx = conn.transaction().expect("tx");
+        let ws: i64 = tx
+            .query_row(
+                "SELECT id FROM workspaces WHERE name = 'mssp-soc'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("workspace");
+        // Each alignment of the needle below compares about a thousand bytes before failing:
+        // the search takes about a second here (debug build), ten times the deadline.
+        let unit = format!("{}x", "%_".repeat(510));
+        let description = unit.repeat((60 << 10) / unit.len());
+        for n in 0..2000_i64 {
+            tx.execute(
+                "INSERT INTO cases (workspace_id, number, title, description, severity, state, created_at, updated_at)
+                 VALUES (?1, ?2, 'slow', ?3, 1, 'open', 0, 0)",
+                rusqlite::params![ws, 10_000 + n, description],
+            )
+            .expect("case");
+        }
+        tx.commit().expect("commit");
+    }
+    let needle = format!("{}y", "%_".repeat(510));
+    let started = std::time::Instant::now();
+    let slow = server.post(
+        "/api/v1/workspaces/mssp-soc/cases/query",
+        &viewer,
+        &json!({ "filter": { "text": needle } }),
+    );
+    assert_eq!(slow.status, 503, "{}", slow.text);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "stopped at its deadline, not run to its end: {:?}",
+        started.elapsed()
+    );
+    assert!(!slow.text.contains("%_"), "{}", slow.text);
+    // The server goes on: a search that ends in time is answered.
+    let quick = server.post(
+        "/api/v1/workspaces/mssp-soc/cases/query",
+        &viewer,
+        &json!({ "page_size": 1 }),
+    );
+    assert_eq!(quick.status, 200, "{}", quick.text);
+}

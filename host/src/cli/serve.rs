@@ -104,7 +104,15 @@ fn serve_http(
         let bound = listener.local_addr()?;
         eprintln!("flowhost serve: http://{bound}/");
         let stop = engine.stop_flag();
-        let mut state = AppState::new(engine).with_wake(scheduler.waker());
+        let deadline = flowhost::env_number::number_from_env(
+            "FLOWHOST_REQUEST_DEADLINE_MS",
+            flowhost::server::REQUEST_DEADLINE.as_millis() as u64,
+            1..=3_600_000,
+            "a number of milliseconds from 1 to 3600000",
+        )?;
+        let mut state = AppState::new(engine)
+            .with_wake(scheduler.waker())
+            .with_deadline(std::time::Duration::from_millis(deadline));
         // Without --public-url, only a loopback address is a URL people surely reach it at.
         match public_url {
             Some(url) => state = state.with_public_url(&url),

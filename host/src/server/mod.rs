@@ -22,7 +22,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 pub use api::openapi;
-pub use state::AppState;
+pub use state::{AppState, REQUEST_DEADLINE};
 
 /// The largest web form a request may post.
 pub const WEB_FORM_BYTES: usize = 1 << 20;

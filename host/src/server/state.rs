@@ -8,6 +8,10 @@ use super::client_limit::ClientLimiter;
 use crate::platform::Platform;
 use crate::workflow::engine::Engine;
 
+/// How long a request's storage work may take by default: its reads and writes, not a run
+/// it executes (whose steps have deadlines of their own).
+pub const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The server's shared state: cheap to clone, one per request.
 #[derive(Clone)]
 pub struct AppState {
@@ -19,6 +23,8 @@ pub struct AppState {
     signin_limit: Arc<ClientLimiter>,
     /// Runs executing in requests.
     run_slots: Arc<super::run_slots::RunSlots>,
+    /// How long a request's storage work may take (`FLOWHOST_REQUEST_DEADLINE_MS`).
+    deadline: std::time::Duration,
 }
 
 impl AppState {
@@ -32,6 +38,7 @@ impl AppState {
             public_url: None,
             signin_limit: Arc::default(),
             run_slots: Arc::default(),
+            deadline: REQUEST_DEADLINE,
         }
     }
 
@@ -51,6 +58,17 @@ impl AppState {
     /// The per-client limit of the anonymous sign-in requests.
     pub(crate) fn signin_limit(&self) -> &ClientLimiter {
         &self.signin_limit
+    }
+
+    /// This state, a request's storage work bounded by `deadline`.
+    pub fn with_deadline(mut self, deadline: std::time::Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// How long a request's storage work may take, runs it executes aside.
+    pub(crate) fn deadline(&self) -> std::time::Duration {
+        self.deadline
     }
 
     /// The slots of runs executing in requests ([`super::run_slots`]).

@@ -7,8 +7,39 @@ use crate::public_id::{IdKind, PublicId};
 use crate::server::AppState;
 use crate::workflow::Engine;
 
-/// Runs `work` on the blocking pool and classifies its error.
+/// Runs `work` on the blocking pool, its storage work bounded by the request's deadline
+/// ([`AppState::deadline`]), and classifies its error.
 pub async fn call<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&Engine) -> Result<T, Error> + Send + 'static,
+) -> ApiResult<T> {
+    let limit = state.deadline();
+    call_unbounded(state, move |e| within(limit, || work(e))).await
+}
+
+/// `work` with its storage work stopped at `limit` from now: a statement still running then
+/// is interrupted and its transaction rolled back, and the request is answered as the
+/// server's trouble (503, nothing changed). Before, a search over a tenant's large cases held
+/// the connection every tenant's requests share for as long as it took (hostile-input review).
+pub(in crate::server) fn within<T>(
+    limit: std::time::Duration,
+    work: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, Error> {
+    let _bound = crate::store::deadline::bind(std::time::Instant::now() + limit);
+    match work() {
+        Err(Error::Internal(why) | Error::Busy(why)) if crate::store::deadline::passed() => {
+            Err(Error::Busy(format!(
+                "the request passed its deadline of {} ms: {why}",
+                limit.as_millis()
+            )))
+        }
+        result => result,
+    }
+}
+
+/// Runs `work` on the blocking pool without a deadline (a run's steps have their own) and
+/// classifies its error.
+pub(super) async fn call_unbounded<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce(&Engine) -> Result<T, Error> + Send + 'static,
 ) -> ApiResult<T> {
@@ -30,7 +61,7 @@ pub async fn call_running<T: Send + 'static>(
         .run_slots()
         .take(principal)
         .map_err(ApiError::no_run_slot)?;
-    call(state, move |e| {
+    call_unbounded(state, move |e| {
         let _slot = slot;
         work(e)
     })

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::auth::Authed;
 use super::body::ApiJson;
-use super::call::{call, call_running, public_id};
+use super::call::{call, call_running, call_unbounded, public_id, within};
 use super::error::{ApiResult, ErrorBody};
 use crate::interact::InteractionView;
 use crate::public_id::IdKind;
@@ -82,8 +82,10 @@ pub async fn respond(
 ) -> ApiResult<Json<RunOutcome>> {
     let id = public_id(IdKind::Interaction, &id)?;
     let slots = state.run_slots().clone();
-    let outcome = call(&state, move |e| {
-        let answer = e.respond(&principal, &id, &form.values)?;
+    let limit = state.deadline();
+    // The answer within the request's deadline; the run it resumes is bounded by its steps'.
+    let outcome = call_unbounded(&state, move |e| {
+        let answer = within(limit, || e.respond(&principal, &id, &form.values))?;
         // Without a slot the run is left to the scheduler: the answer claimed it for
         // whoever resumes it first.
         let _slot = match slots.take(&principal) {

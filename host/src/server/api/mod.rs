@@ -8,7 +8,7 @@
 mod access;
 mod auth;
 pub(super) mod body;
-mod call;
+pub(super) mod call;
 mod cases;
 pub(super) mod error;
 mod interactions;
