@@ -130,24 +130,7 @@ mod host_call_deadline {
     /// Cases whose descriptions make a text search slow: each alignment of the 1,022-byte
     /// needle `%_%_…` compares about a thousand bytes before it fails.
     fn seed_slow_cases(db: &std::path::Path, count: usize) {
-        let mut conn = rusqlite::Connection::open(db).expect("open");
-        let tx = conn.transaction().expect("tx");
-        let ws: i64 = tx
-            .query_row("SELECT id FROM workspaces WHERE name = ?1", [WS], |r| {
-                r.get(0)
-            })
-            .expect("workspace");
-        let unit = format!("{}x", "%_".repeat(510));
-        let description = unit.repeat((60 << 10) / unit.len());
-        for n in 0..count {
-            tx.execute(
-                "INSERT INTO cases (workspace_id, number, title, description, severity, state, created_at, updated_at)
-                 VALUES (?1, ?2, 'slow', ?3, 1, 'open', 0, 0)",
-                rusqlite::params![ws, 10_000 + n as i64, description],
-            )
-            .expect("case");
-        }
-        tx.commit().expect("commit");
+        crate::common::insert_cases(db, WS, count, "slow", &crate::common::slow_description());
     }
 
     fn query_workflow(timeout: &str) -> Value {
@@ -1070,26 +1053,7 @@ fn run_file(d: &Deployment, name: &str, wf: &Value) -> Value {
 fn a_loop_of_built_in_steps_stops_at_the_runs_bound_on_held_bytes() {
     use flowhost::workflow::engine::MAX_RUN_OUTPUT_BYTES;
     let d = Deployment::new();
-    let mut conn = rusqlite::Connection::open(&d.db).expect("open");
-    let tx = conn.transaction().expect("tx");
-    let ws: i64 = tx
-        .query_row(
-            "SELECT id FROM workspaces WHERE name = 'mssp-soc'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("workspace");
-    let description = "x".repeat(60 << 10);
-    for n in 0..200_i64 {
-        tx.execute(
-            "INSERT INTO cases (workspace_id, number, title, description, severity, state, created_at, updated_at)
-             VALUES (?1, ?2, 'large', ?3, 1, 'open', 0, 0)",
-            rusqlite::params![ws, 10_000 + n, description],
-        )
-        .expect("case");
-    }
-    tx.commit().expect("commit");
-    drop(conn);
+    crate::common::insert_cases(&d.db, "mssp-soc", 200, "large", &"x".repeat(60 << 10));
     let wf = json!({ "name": "pages", "workspace": "mssp-soc", "vars": { "items": [1, 2, 3, 4, 5, 6, 7, 8] },
         "steps": [
             { "id": "each", "loop": { "over": "$.vars.items" }, "do": [

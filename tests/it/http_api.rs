@@ -1911,30 +1911,15 @@ fn a_request_past_its_deadline_is_stopped_and_the_server_goes_on() {
     }
     let server = Server::start_with_env(&[("FLOWHOST_REQUEST_DEADLINE_MS", "100")]);
     let viewer = server.viewer();
-    {
-        let mut conn = rusqlite::Connection::open(&server.deployment.db).expect("open");
-        let tx = conn.transaction().expect("tx");
-        let ws: i64 = tx
-            .query_row(
-                "SELECT id FROM workspaces WHERE name = 'mssp-soc'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("workspace");
-        // Each alignment of the needle below compares about a thousand bytes before failing:
-        // the search takes about a second here (debug build), ten times the deadline.
-        let unit = format!("{}x", "%_".repeat(510));
-        let description = unit.repeat((60 << 10) / unit.len());
-        for n in 0..2000_i64 {
-            tx.execute(
-                "INSERT INTO cases (workspace_id, number, title, description, severity, state, created_at, updated_at)
-                 VALUES (?1, ?2, 'slow', ?3, 1, 'open', 0, 0)",
-                rusqlite::params![ws, 10_000 + n, description],
-            )
-            .expect("case");
-        }
-        tx.commit().expect("commit");
-    }
+    // Each alignment of the needle below compares about a thousand bytes before failing: the
+    // search takes about a second here (debug build), ten times the deadline.
+    crate::common::insert_cases(
+        &server.deployment.db,
+        "mssp-soc",
+        2000,
+        "slow",
+        &crate::common::slow_description(),
+    );
     let needle = format!("{}y", "%_".repeat(510));
     let started = std::time::Instant::now();
     let slow = server.post(

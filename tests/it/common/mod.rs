@@ -302,6 +302,36 @@ pub fn scratch_db() -> flowhost::store::Db {
 /// The database "at" `path`, of the engine under test: the SQLite file itself, or on
 /// PostgreSQL one database of the test cluster per path (so that two platforms opened "at"
 /// one path share a database, as two processes share a file).
+/// Inserts `count` open cases titled `title` with `description` into `workspace` of the
+/// SQLite file `db`, by hand: many large cases, faster than through a door.
+pub fn insert_cases(db: &Path, workspace: &str, count: usize, title: &str, description: &str) {
+    let mut conn = rusqlite::Connection::open(db).expect("open");
+    let tx = conn.transaction().expect("tx");
+    let ws: i64 = tx
+        .query_row(
+            "SELECT id FROM workspaces WHERE name = ?1",
+            [workspace],
+            |r| r.get(0),
+        )
+        .expect("workspace");
+    for n in 0..count {
+        tx.execute(
+            "INSERT INTO cases (workspace_id, number, title, description, severity, state, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, 1, 'open', 0, 0)",
+            rusqlite::params![ws, 10_000 + n as i64, title, description],
+        )
+        .expect("case");
+    }
+    tx.commit().expect("commit");
+}
+
+/// A case description that makes a text search for `%_%_…` slow: each alignment of the
+/// 1,022-byte needle compares about a thousand bytes before it fails.
+pub fn slow_description() -> String {
+    let unit = format!("{}x", "%_".repeat(510));
+    unit.repeat((60 << 10) / unit.len())
+}
+
 pub fn db_at(path: &Path) -> flowhost::store::Db {
     if !on_postgres() {
         return flowhost::store::Db::open(path).expect("db");
