@@ -1904,11 +1904,6 @@ fn one_client_holds_its_share_of_connections_and_none_it_does_not_read() {
 /// review). Past the deadline it is answered 503, nothing changed, and the server goes on.
 #[test]
 fn a_request_past_its_deadline_is_stopped_and_the_server_goes_on() {
-    // The cases are seeded into the SQLite file; on PostgreSQL a read outside a transaction
-    // is not bounded by the deadline yet (a known gap, in the README).
-    if crate::common::on_postgres() {
-        return;
-    }
     let server = Server::start_with_env(&[("FLOWHOST_REQUEST_DEADLINE_MS", "100")]);
     let viewer = server.viewer();
     // Each alignment of the needle below compares about a thousand bytes before failing: the

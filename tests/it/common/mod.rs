@@ -299,15 +299,14 @@ pub fn scratch_db() -> flowhost::store::Db {
     }
 }
 
-/// The database "at" `path`, of the engine under test: the SQLite file itself, or on
-/// PostgreSQL one database of the test cluster per path (so that two platforms opened "at"
-/// one path share a database, as two processes share a file).
 /// Inserts `count` open cases titled `title` with `description` into `workspace` of the
-/// SQLite file `db`, by hand: many large cases, faster than through a door.
+/// database "at" `db` ([`db_at`]), by hand: many large cases, faster than through a door.
 pub fn insert_cases(db: &Path, workspace: &str, count: usize, title: &str, description: &str) {
-    let mut conn = rusqlite::Connection::open(db).expect("open");
-    let tx = conn.transaction().expect("tx");
-    let ws: i64 = tx
+    use flowhost::store::sql::Begin;
+    let db = db_at(db);
+    let conn = db.conn();
+    conn.begin(Begin::Write).expect("begin");
+    let ws: i64 = conn
         .query_row(
             "SELECT id FROM workspaces WHERE name = ?1",
             [workspace],
@@ -315,14 +314,15 @@ pub fn insert_cases(db: &Path, workspace: &str, count: usize, title: &str, descr
         )
         .expect("workspace");
     for n in 0..count {
-        tx.execute(
+        let number = 10_000 + i64::try_from(n).expect("count");
+        conn.execute(
             "INSERT INTO cases (workspace_id, number, title, description, severity, state, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, 1, 'open', 0, 0)",
-            rusqlite::params![ws, 10_000 + n as i64, title, description],
+            (ws, number, title, description),
         )
         .expect("case");
     }
-    tx.commit().expect("commit");
+    conn.commit().expect("commit");
 }
 
 /// A case description that makes a text search for `%_%_…` slow: each alignment of the
@@ -332,6 +332,9 @@ pub fn slow_description() -> String {
     unit.repeat((60 << 10) / unit.len())
 }
 
+/// The database "at" `path`, of the engine under test: the SQLite file itself, or on
+/// PostgreSQL one database of the test cluster per path (so that two platforms opened "at"
+/// one path share a database, as two processes share a file).
 pub fn db_at(path: &Path) -> flowhost::store::Db {
     if !on_postgres() {
         return flowhost::store::Db::open(path).expect("db");

@@ -161,14 +161,7 @@ impl Connection {
                 // READ COMMITTED whatever the server's default: a number drawn as `max + 1`
                 // under a lock must see what the lock's last holder committed.
                 let mut sql = vec!["BEGIN ISOLATION LEVEL READ COMMITTED".to_owned()];
-                if let Some(deadline) = crate::store::deadline::current() {
-                    let ms = deadline
-                        .saturating_duration_since(std::time::Instant::now())
-                        .as_millis()
-                        .max(1);
-                    sql.push(format!("SET LOCAL statement_timeout = {ms}"));
-                    sql.push(format!("SET LOCAL lock_timeout = {ms}"));
-                }
+                sql.extend(super::pg::deadline_settings());
                 if write == Begin::Write {
                     sql.push(format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"));
                 }
@@ -180,7 +173,11 @@ impl Connection {
                 c.begin(&sql.join("; "), write == Begin::Write || deadline)
             }
             (Backend::Postgres(c), Begin::ReadSnapshot) => {
-                c.begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", false)
+                // Bounded by the deadline bound to this thread (a request's, a step's), as
+                // SQLite's progress handler bounds every statement.
+                let mut sql = vec!["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_owned()];
+                sql.extend(super::pg::deadline_settings());
+                c.begin(&sql.join("; "), false)
             }
         }
     }

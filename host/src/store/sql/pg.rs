@@ -302,8 +302,36 @@ impl PgConn {
         self.send(None).map(drop)
     }
 
+    /// Runs `op`, a statement, bounded by the deadline bound to this thread: inside the open
+    /// transaction (whose begin set the bound), or alone in a transaction of its own, since
+    /// PostgreSQL bounds a statement by its session's `statement_timeout`, which `SET LOCAL`
+    /// sets for one transaction without a round trip to reset it. Unbounded without one.
+    fn bounded<T>(&self, op: impl FnOnce() -> Result<T>) -> Result<T> {
+        if self.state.get() != TxState::Idle {
+            return op();
+        }
+        let settings = deadline_settings();
+        if settings.is_empty() {
+            return op();
+        }
+        let mut begin = vec!["BEGIN ISOLATION LEVEL READ COMMITTED".to_owned()];
+        begin.extend(settings);
+        self.begin(&begin.join("; "), false)?;
+        let done = op();
+        let end = match &done {
+            Ok(_) => self.control("COMMIT", TxState::Idle),
+            Err(_) => self.control("ROLLBACK", TxState::Idle),
+        };
+        let out = done?;
+        end.map(|()| out)
+    }
+
     /// Runs `sql`; the rows it changed.
     pub(super) fn execute(&self, sql: &str, params: &[&dyn ToSql]) -> Result<u64> {
+        self.bounded(|| self.execute_now(sql, params))
+    }
+
+    fn execute_now(&self, sql: &str, params: &[&dyn ToSql]) -> Result<u64> {
         self.ready()?;
         let values = bind(params)?;
         let stmt = self.statement(sql, &values)?;
@@ -318,6 +346,10 @@ impl PgConn {
 
     /// Runs `sql`; every row it returned.
     pub(super) fn query(&self, sql: &str, params: &[&dyn ToSql]) -> Result<Vec<::postgres::Row>> {
+        self.bounded(|| self.query_now(sql, params))
+    }
+
+    fn query_now(&self, sql: &str, params: &[&dyn ToSql]) -> Result<Vec<::postgres::Row>> {
         self.ready()?;
         let values = bind(params)?;
         let stmt = self.statement(sql, &values)?;
@@ -514,6 +546,23 @@ impl PgConn {
             Error::Postgres(e)
         })
     }
+}
+
+/// The settings that bound a transaction by the deadline bound to this thread (a request's,
+/// a step's: `store/deadline.rs`), none without one: its statements, and its waits for a
+/// lock, stop at the deadline.
+pub(super) fn deadline_settings() -> Vec<String> {
+    let Some(deadline) = crate::store::deadline::current() else {
+        return Vec::new();
+    };
+    let ms = deadline
+        .saturating_duration_since(std::time::Instant::now())
+        .as_millis()
+        .max(1);
+    vec![
+        format!("SET LOCAL statement_timeout = {ms}"),
+        format!("SET LOCAL lock_timeout = {ms}"),
+    ]
 }
 
 /// A session with the server at `url`, after running `setup` on it.
