@@ -5,12 +5,22 @@ use serde_json::Value;
 
 use crate::access::{FlowAccess, WorkspaceUsers};
 use crate::definition::model::{AccessSpec, UsersSpec};
+use crate::definition::refs::Template;
 use crate::principal::Email;
 
 /// The settings of `spec` with every context reference evaluated against `ctx`. Each reference
 /// must give an array (even for one value) holding only emails or only role names; the error
 /// names the reference.
 pub fn resolve(spec: &AccessSpec, ctx: &Value) -> Result<FlowAccess, String> {
+    resolve_with(spec, &|template| template.render(ctx))
+}
+
+/// [`resolve`], each reference rendered by `render` (a run's, which takes what a rendering
+/// copies from the run's budget for renderings, SPEC ST-4).
+pub fn resolve_with(
+    spec: &AccessSpec,
+    render: &dyn Fn(&Template) -> Result<Value, String>,
+) -> Result<FlowAccess, String> {
     let workspace_users = match &spec.workspace_users {
         UsersSpec::All => WorkspaceUsers::All,
         UsersSpec::Selected {
@@ -21,9 +31,8 @@ pub fn resolve(spec: &AccessSpec, ctx: &Value) -> Result<FlowAccess, String> {
             let mut emails = emails.clone();
             let mut roles = roles.clone();
             for (text, template) in refs {
-                let value = template
-                    .render(ctx)
-                    .map_err(|e| format!("context reference `{text}`: {e}"))?;
+                let value =
+                    render(template).map_err(|e| format!("context reference `{text}`: {e}"))?;
                 match classify(text, &value)? {
                     Listed::Emails(found) => emails.extend(found),
                     Listed::Roles(found) => roles.extend(found),

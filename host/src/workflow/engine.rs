@@ -1175,7 +1175,8 @@ impl Exec<'_> {
             None => {
                 self.settle().map_err(|e| Halt::host(key, e))?;
                 let mut access =
-                    crate::interact::resolve::resolve(&ix.access, ctx).map_err(fail)?;
+                    crate::interact::resolve::resolve_with(&ix.access, &|t| self.render(t, ctx))
+                        .map_err(fail)?;
                 if self.workflow.shared_from.is_some() {
                     access = access.shared().0;
                 }
@@ -1633,8 +1634,6 @@ impl Exec<'_> {
         Ok(collected)
     }
 
-    /// Takes the copies of `ctx` that `parts` parallel parts work on from the run's budget
-    /// ([`MAX_RUN_CONTEXT_COPIES`]); the failure's message if it does not hold them.
     /// `template` rendered against `ctx`, what it copied taken from the run's budget for
     /// renderings ([`super::held::MAX_RUN_RENDERED_BYTES`]).
     fn render(
@@ -1670,7 +1669,8 @@ impl Exec<'_> {
         })
     }
 
-    /// Takes what `parts` copies of the context cost from the run's budget for copies.
+    /// Takes the copies of `ctx` that `parts` parallel parts work on from the run's budget
+    /// ([`MAX_RUN_CONTEXT_COPIES`]); the failure's message if it does not hold them.
     fn copies_of(&self, ctx: &Value, parts: usize) -> Result<(), String> {
         let each = super::held::text_len(ctx);
         let all = each.saturating_mul(parts);
