@@ -294,6 +294,50 @@ fn a_failed_step_keeps_its_logs_and_publishes_no_events() {
     assert_eq!(exec.logs[0].message, "about to emit, then fail");
 }
 
+/// An output nested deeper than the host keeps fails the step before its events are kept:
+/// refused only later, by the engine, it published them from a failed step (hostile-step
+/// review).
+#[test]
+fn a_step_whose_output_nests_too_deep_fails_and_publishes_no_events() {
+    let rt = runtime();
+    let platform = std::sync::Arc::new(common::example_platform());
+    let caller = |_| flowhost::principal::Caller {
+        workspace: "mssp-soc".into(),
+        principal: common::user("omar.operator@acme-mssp.test"),
+        cause: None,
+        step: None,
+    };
+    let deep = common::run_on(
+        &rt,
+        platform.clone(),
+        HOSTILE,
+        json!({ "attack": "emit_then_deep_output", "depth": 100 }),
+        caller(()),
+    );
+    assert_eq!(
+        failure(&deep).kind(),
+        "output_too_deep",
+        "{:?}",
+        deep.result
+    );
+    assert!(
+        failure(&deep).to_string().contains("nested 100 levels"),
+        "{:?}",
+        deep.result
+    );
+    assert!(deep.events.is_empty(), "a failed step publishes nothing");
+    // At the limit it succeeds, and its event is kept.
+    let at_limit = common::run_on(
+        &rt,
+        platform,
+        HOSTILE,
+        json!({ "attack": "emit_then_deep_output", "depth": 64 }),
+        caller(()),
+    );
+    assert!(at_limit.result.is_ok(), "{:?}", at_limit.result);
+    assert_eq!(at_limit.events.len(), 1);
+}
+
 #[test]
 fn host_calls_answer_denied_until_services_are_wired_in() {
     let rt = runtime();

@@ -41,6 +41,10 @@ pub enum StepFailure {
     /// The step's output held more values than the host parses (SPEC ST-2).
     #[error("output too large: about {count} JSON values, the limit is {limit}")]
     OutputTooManyValues { count: usize, limit: usize },
+    /// The step's output nested deeper than the host keeps (a journaled output is read
+    /// back on resume; issue 14 item 9).
+    #[error("output nested {depth} levels deep; at most {limit} are allowed")]
+    OutputTooDeep { depth: usize, limit: usize },
     /// The step's output was not JSON.
     #[error("output is not JSON: {0}")]
     OutputNotJson(String),
@@ -64,6 +68,7 @@ impl StepFailure {
             StepFailure::OutputTooLarge { .. } | StepFailure::OutputTooManyValues { .. } => {
                 "output_too_large"
             }
+            StepFailure::OutputTooDeep { .. } => "output_too_deep",
             StepFailure::OutputNotJson(_) => "output_not_json",
             StepFailure::Host(_) => "host",
         }

@@ -488,6 +488,15 @@ impl StepRuntime {
                 limit: limits.max_output_values,
             });
         }
+        // Here, before the step's events are kept: an output refused later by the engine
+        // would have published them from a failed step (hostile-step review).
+        let depth = crate::json_limits::text_depth(&output);
+        if depth > crate::json_limits::MAX_JSON_DEPTH {
+            return Err(StepFailure::OutputTooDeep {
+                depth,
+                limit: crate::json_limits::MAX_JSON_DEPTH,
+            });
+        }
         let size = OutputSize {
             values: count,
             bytes: output.len(),

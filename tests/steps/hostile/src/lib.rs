@@ -1,7 +1,7 @@
 //! A step that misbehaves on request, for the sandbox tests (SPEC ST-2). The input names the
 //! attack: `{"attack": "loop" | "sleep" | "memory" | "recursion" | "panic" | "read_file" | "env" |
 //! "socket" | "big_output" | "wide_output" | "host_calls" |
-//! "emit_then_panic" | "remember" | "none", ...}`, and the attacks on the caps of what a step
+//! "emit_then_panic" | "emit_then_deep_output" | "remember" | "none", ...}`, and the attacks on the caps of what a step
 //! hands the host (SPEC ST-4): "random" | "random_loop" | "big_case" | "big_case_json" |
 //! "many_collaborators" | "case_flood" | "long_query" | "deep_event" | "event_flood" | "wide_events" |
 //! "log_flood" | "query_flood" | "pollable_flood". Those return what the host answered (an error as a failed step).
@@ -34,6 +34,12 @@ impl Guest for Hostile {
                 flowhost_step::log::warn("about to emit, then fail");
                 flowhost_step::events::emit("should.not.publish", &serde_json::json!({}))?;
                 panic!("failed after emitting")
+            }
+            "emit_then_deep_output" => {
+                flowhost_step::events::emit("should.not.publish", &serde_json::json!({}))?;
+                // Deeper than the host keeps (64), shallower than serde_json parses (128).
+                let depth = input["depth"].as_u64().unwrap_or(100) as usize;
+                Ok(format!("{}1{}", "[".repeat(depth), "]".repeat(depth)))
             }
             "read_file" => read_file(input["path"].as_str().unwrap_or("/etc/passwd")),
             "env" => read_env(&input["names"]),
