@@ -117,7 +117,7 @@ impl Platform {
             .check(principal, workspace, Scope::BypassCaseAccessRestriction)
             .allowed()
             && self.check(principal, workspace, Scope::CaseRead).allowed();
-        let mut shown = entries(self.db().conn(), workspace, since, all_cases, page)?;
+        let mut shown = entries(self.db()?.conn(), workspace, since, all_cases, page)?;
         if !all_cases {
             // An answer's values can quote what its interaction showed, a restricted case
             // among it (a title, a verdict on it): kept from whoever does not see every case,

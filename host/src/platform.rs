@@ -202,7 +202,7 @@ impl Platform {
         if let Some(dir) = &self.state_dir {
             return Some(dir.clone());
         }
-        let db = self.db();
+        let db = self.db_unbounded();
         db.path()
             .map(|p| p.parent().unwrap_or_else(|| Path::new(".")).to_owned())
     }
@@ -216,13 +216,13 @@ impl Platform {
         // shared connection it waited behind other runs' commits (`benches/README.md`).
         let epoch = match &self.reader {
             Some(reader) => access_epoch(&reader.lock())?,
-            None => access_epoch(self.db().conn())?,
+            None => access_epoch(self.db()?.conn())?,
         };
         if epoch == self.epoch.load(Ordering::SeqCst) {
             return Ok(false);
         }
         // Index updates of this process are serialized on the connection (`catch_up`).
-        let db = self.db();
+        let db = self.db()?;
         // The epoch, the log and the rows from one snapshot: no change is seen half.
         in_snapshot(db.conn(), |conn| {
             let epoch = access_epoch(conn)?;
@@ -362,11 +362,15 @@ impl Platform {
 
     /// The database, for reads and for work outside [`Platform::transact`]: any batch of
     /// transactions waiting to commit (`store/batch.rs`) commits first, so what is read
-    /// here has committed and a transaction begun here is the only one.
-    pub(crate) fn db(&self) -> DbGuard<'_> {
-        let mut db = self.lock();
+    /// here has committed and a transaction begun here is the only one. Under a deadline
+    /// bound to this thread (a step's host call, a request: `store/deadline.rs`), the wait
+    /// for the connection, which another run of this process may hold, stops at that
+    /// deadline (SPEC ST-4): then it fails, nothing done. The wait parks the thread until the
+    /// holder lets go (no polling, so a released connection is handed on at once).
+    pub(crate) fn db(&self) -> Result<DbGuard<'_>, Error> {
+        let mut db = self.lock_for_call()?;
         db.flush();
-        db
+        Ok(db)
     }
 
     /// The connection, as it is.
@@ -383,18 +387,13 @@ impl Platform {
         db
     }
 
-    /// The database for a service call: like [`Platform::db`], but a step's host call (its
-    /// deadline bound, `store/deadline.rs`) waits for the connection, which another run of
-    /// this process may hold, only until that deadline (SPEC ST-4); then it fails, nothing
-    /// done. The wait parks the thread until the holder lets go (no polling, so a released
-    /// connection is handed on at once rather than at the next poll).
-    pub(crate) fn db_for_call(&self) -> Result<DbGuard<'_>, Error> {
-        let mut db = self.lock_for_call()?;
-        db.flush();
-        Ok(db)
+    /// The database waited for without any deadline, for the host's own look at what it is
+    /// (its file, its server), never for storage work on a step's or a request's behalf.
+    pub(crate) fn db_unbounded(&self) -> DbGuard<'_> {
+        self.lock()
     }
 
-    /// [`Platform::db_for_call`] without committing the open batch.
+    /// [`Platform::db`] without committing the open batch.
     fn lock_for_call(&self) -> Result<DbGuard<'_>, Error> {
         let Some(deadline) = crate::store::deadline::current() else {
             return Ok(self.lock());
@@ -849,7 +848,7 @@ mod tests {
         let (release_tx, release_rx) = mpsc::channel::<()>();
         let p = platform.clone();
         let holder = std::thread::spawn(move || {
-            let _db = p.db();
+            let _db = p.db().expect("db");
             held_tx.send(()).expect("held");
             let _ = release_rx.recv();
         });
@@ -865,7 +864,7 @@ mod tests {
         let (release, holder) = hold(&platform);
         let start = Instant::now();
         let _bound = deadline::bind(start + Duration::from_millis(50));
-        match platform.db_for_call() {
+        match platform.db() {
             Err(Error::Busy(why)) => assert!(why.contains("deadline"), "{why}"),
             Err(e) => panic!("expected Busy, got {e}"),
             Ok(_) => panic!("the connection is held: the call must not get it"),
@@ -885,10 +884,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
             release.send(()).expect("release");
         });
-        assert!(
-            platform.db_for_call().is_ok(),
-            "released before the deadline"
-        );
+        assert!(platform.db().is_ok(), "released before the deadline");
         assert_eq!(platform.connection_use().contended, 1);
         releaser.join().expect("releaser");
         holder.join().expect("holder");
@@ -912,6 +908,7 @@ mod tests {
     fn rows(platform: &Platform) -> i64 {
         platform
             .db()
+            .expect("db")
             .conn()
             .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
             .expect("count")

@@ -38,7 +38,7 @@ pub trait Internals {
 
 impl Internals for Platform {
     fn db(&self) -> crate::platform::DbGuard<'_> {
-        Platform::db(self)
+        Platform::db(self).expect("the database")
     }
 
     fn index(&self) -> Arc<AccessIndex> {

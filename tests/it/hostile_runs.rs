@@ -311,10 +311,13 @@ mod host_call_deadline {
         let platform = Arc::new(Platform::new(crate::common::db_at(&d.db)).expect("platform"));
         let rt = runtime();
         let step = rt.load(std::path::Path::new(HOSTILE)).expect("component");
-        // A write (a case titled `tttttttttt`) and a read (a query).
+        // A write (a case titled `tttttttttt`), a read (a query), and an access question
+        // (`check-flow-access` reads the flow's revision: it waited for the connection
+        // without a deadline, hostile-step review).
         for input in [
             json!({ "attack": "big_case", "what": "title", "mib": 0.00001 }),
             json!({ "attack": "long_query", "mib": 0.00001 }),
+            json!({ "attack": "host_calls" }),
         ] {
             // Another run of this process (as in `serve`) holds the one connection for longer
             // than the step may take: a long statement of its own, say.

@@ -173,6 +173,6 @@ impl Platform {
         workspace: &str,
     ) -> Result<Vec<GroupInfo>, Error> {
         self.authorize(actor, workspace, Scope::UserRead)?;
-        groups_of(self.db().conn(), workspace)
+        groups_of(self.db()?.conn(), workspace)
     }
 }

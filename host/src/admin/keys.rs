@@ -179,13 +179,13 @@ impl Platform {
             self.authorize(actor, workspace, Scope::ApikeyRead)?;
         }
         let owner = actor.email().map(|e| e.to_string());
-        store::keys(self.db().conn(), workspace, all, owner.as_deref())
+        store::keys(self.db()?.conn(), workspace, all, owner.as_deref())
     }
 
     /// Authenticates a key token (`fhk_<id>_<secret>`) to the principal it acts as. The
     /// decision about what the key may do is still [`Platform::check`]'s.
     pub(crate) fn authenticate_key(&self, token: &str) -> Result<Principal, Error> {
-        authenticate_token(self.db().conn(), token)
+        authenticate_token(self.db()?.conn(), token)
     }
 
     /// [`Platform::authenticate_key`] for a door that answers each request (the HTTP API): a

@@ -255,7 +255,7 @@ impl Platform {
         workspace: &str,
     ) -> Result<Vec<OidcSettings>, Error> {
         self.authorize(actor, workspace, Scope::UserRead)?;
-        let db = self.db_for_call()?;
+        let db = self.db()?;
         let ws = workspace_id(db.conn(), workspace)?;
         store::oidc_settings(db.conn(), ws)
     }

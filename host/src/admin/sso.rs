@@ -208,7 +208,7 @@ impl Platform {
         workspace: &str,
     ) -> Result<Vec<ClaimRule>, Error> {
         self.authorize(actor, workspace, Scope::UserRead)?;
-        let db = self.db();
+        let db = self.db()?;
         let ws = workspace_id(db.conn(), workspace)?;
         rules(db.conn(), ws)
     }

@@ -136,6 +136,6 @@ impl Platform {
         workspace: &str,
     ) -> Result<Vec<MemberInfo>, Error> {
         self.authorize(actor, workspace, Scope::UserRead)?;
-        store::members(self.db().conn(), workspace)
+        store::members(self.db()?.conn(), workspace)
     }
 }

@@ -34,7 +34,7 @@ fn mode_name(m: AccessMode) -> &'static str {
 impl Platform {
     /// The external id (`C-<number>`) of case row `id`, which the event log refers to.
     pub(crate) fn case_ref(&self, id: i64) -> Result<String, Error> {
-        store::number_of(self.db().conn(), id)?
+        store::number_of(self.db()?.conn(), id)?
             .map(case_id_text)
             .ok_or_else(|| Error::NotFound(format!("there is no case row {id}")))
     }
@@ -74,7 +74,7 @@ impl Platform {
     /// restrictions, or it names them (and the second person a run's sight needs). A case
     /// that is gone is seen by nobody.
     pub(crate) fn case_seen_by(&self, id: i64, viewer: &Viewer) -> Result<bool, Error> {
-        let db = self.db_for_call()?;
+        let db = self.db()?;
         case_seen_in(db.conn(), id, viewer)
     }
 
@@ -217,7 +217,7 @@ impl Platform {
     fn read_case(&self, caller: &Caller, case_id: &str) -> Result<CaseRow, Error> {
         let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
         validate::case_id(case_id)?;
-        let db = self.db_for_call()?;
+        let db = self.db()?;
         let row = self.visible_case(db.conn(), ws, &viewer, case_id)?;
         let restricted = row.record.access_mode == AccessMode::Restricted;
         run_read(db.conn(), caller, row.id, restricted)?;
@@ -231,7 +231,7 @@ impl Platform {
         let (ws_id, viewer) = self.case_context(caller, Scope::CaseRead)?;
         self.authorize(&caller.principal, &caller.workspace, Scope::UserRead)?;
         validate::case_id(case_id)?;
-        let db = self.db();
+        let db = self.db()?;
         let row = self.visible_case(db.conn(), ws_id, &viewer, case_id)?;
         let restricted = row.record.access_mode == AccessMode::Restricted;
         let named = store::people(db.conn(), row.id)?;
@@ -286,7 +286,7 @@ impl Platform {
     /// `EXPLAIN QUERY PLAN` of the page query `q` would run for `caller` (benchmarks print it).
     pub fn explain_case_query(&self, caller: &Caller, q: &CaseQuery) -> Result<Vec<String>, Error> {
         let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
-        query::explain(self.db().conn(), ws, &viewer, q)
+        query::explain(self.db()?.conn(), ws, &viewer, q)
     }
 }
 
@@ -308,7 +308,7 @@ impl CaseApi for Platform {
         require(caller, Grant::CasesRead)?;
         let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
         validate::query(&q)?;
-        let db = self.db_for_call()?;
+        let db = self.db()?;
         let (ids, next_cursor) = query::page(db.conn(), ws, &viewer, &q)?;
         let rows: Vec<CaseRow> = ids
             .into_iter()

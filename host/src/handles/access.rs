@@ -27,7 +27,7 @@ impl<'p> Access<'p> {
         scope: &str,
     ) -> Result<Explanation, Error> {
         let index = self.platform.index();
-        let db = self.platform.db();
+        let db = self.platform.db()?;
         Ok(explain(&index, db.conn(), principal, workspace, scope)?)
     }
 }

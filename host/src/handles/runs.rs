@@ -38,7 +38,7 @@ impl<'p> Runs<'p> {
             return Ok(false);
         }
         self.platform
-            .db()
+            .db()?
             .record_step_execution(record)
             .map_err(|e| Error::Internal(format!("recording the step's execution: {e:#}")))?;
         Ok(true)

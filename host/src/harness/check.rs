@@ -118,7 +118,7 @@ pub fn expectations(
             }
         }
     }
-    let db = platform.db();
+    let db = platform.db().map_err(|e| e.to_string())?;
     let conn = db.conn();
     for (kind, want) in &expect.events {
         let got = store::count_events(conn, kind).map_err(|e| e.to_string())?;

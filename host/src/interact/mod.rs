@@ -231,7 +231,7 @@ impl Platform {
                 crate::access::Reason::UnknownWorkspace(workspace.to_owned()).to_string(),
             ));
         }
-        let db = self.db();
+        let db = self.db()?;
         let conn = db.conn();
         let mut shown = Vec::new();
         for r in store::open_in(conn, workspace)? {
@@ -254,7 +254,7 @@ impl Platform {
         // The id is not echoed: a real id one may not see and any missing one read byte for
         // byte alike (SPEC ID-4).
         let not_found = || Error::NotFound("there is no such interaction you may see".into());
-        let r = member_row(self.db().conn(), &self.index(), principal, id, within)?
+        let r = member_row(self.db()?.conn(), &self.index(), principal, id, within)?
             .ok_or_else(not_found)?;
         let d = self.index().check_flow(principal, &r.workspace, &r.access);
         if !d.allowed {
@@ -264,7 +264,7 @@ impl Platform {
         // Open, but its run has ended: it takes no answer (see `respond`), so it is shown
         // closed, and no door offers its form.
         if r.status == Status::Open
-            && crate::runs::store::journal::has_ended(self.db().conn(), r.run)?
+            && crate::runs::store::journal::has_ended(self.db()?.conn(), r.run)?
         {
             view.status = "closed".to_owned();
         }
@@ -430,7 +430,7 @@ impl Platform {
 
     /// The oldest open interaction run `run` waits on, if any.
     pub(crate) fn open_interaction_of(&self, run: i64) -> Result<Option<PublicId>, Error> {
-        store::oldest_open_of(self.db().conn(), run)
+        store::oldest_open_of(self.db()?.conn(), run)
     }
 }
 

@@ -209,6 +209,7 @@ fn a_read_never_sees_work_that_has_not_committed() {
     // A read on the shared connection commits the batch first.
     let seen: i64 = platform
         .db()
+        .expect("db")
         .conn()
         .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
         .expect("count");

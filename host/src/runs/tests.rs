@@ -49,6 +49,7 @@ fn start_leased(
 fn count(platform: &Platform, sql: &str) -> i64 {
     platform
         .db()
+        .expect("db")
         .conn()
         .query_row(sql, [], |r| r.get(0))
         .expect(sql)
@@ -112,6 +113,7 @@ fn a_run_goes_on_hold_only_while_it_still_waits() {
     let status = |run: i64| -> String {
         platform
             .db()
+            .expect("db")
             .conn()
             .query_row("SELECT status FROM runs WHERE id = ?1", [run], |r| r.get(0))
             .expect("status")

@@ -192,7 +192,7 @@ impl Platform {
     /// destination (an Owner there), who must be able to bind the revision's `run_as` there
     /// (SPEC WF-10). Accepting an accepted share again takes a newer revision (SPEC SH-3).
     pub(crate) fn accept_share(&self, actor: &Principal, id: &PublicId) -> Result<Share, Error> {
-        let share = store::share(self.db().conn(), id)?.ok_or_else(no_such_share)?;
+        let share = store::share(self.db()?.conn(), id)?.ok_or_else(no_such_share)?;
         // To someone with no standing in its destination a share does not exist: the same
         // answer as a missing id, naming no workspace (SPEC ID-4).
         if self.index().is_outsider(actor, &share.destination) {
@@ -308,7 +308,7 @@ impl Platform {
         workspace: &str,
         name: &str,
     ) -> Result<Option<InUse>, Error> {
-        let share = store::accepted_into(self.db().conn(), workspace, name)?;
+        let share = store::accepted_into(self.db()?.conn(), workspace, name)?;
         let Some(store::Accepted {
             id,
             source,
@@ -350,7 +350,7 @@ impl Platform {
         workspace: &str,
     ) -> Result<Vec<Share>, Error> {
         self.authorize(actor, workspace, Scope::PlaybookList)?;
-        let mut shares = store::shares_of(self.db().conn(), workspace)?;
+        let mut shares = store::shares_of(self.db()?.conn(), workspace)?;
         // The people of another workspace are not a `playbook.list` holder's to list: within
         // their own workspace listing people needs `user.read` (SPEC ID-1; leak review).
         for share in &mut shares {
@@ -405,7 +405,7 @@ impl Platform {
                 crate::access::Reason::UnknownWorkspace(workspace.to_owned()).to_string(),
             ));
         }
-        let names = store::flow_names(self.db().conn(), workspace)?;
+        let names = store::flow_names(self.db()?.conn(), workspace)?;
         let mut out = Vec::new();
         for name in names {
             let flow = match self.interaction_flow(workspace, &name) {

@@ -152,7 +152,7 @@ impl Platform {
         &self,
         token: &str,
     ) -> Result<Option<(Email, String)>, Error> {
-        let db = self.db_for_call()?;
+        let db = self.db()?;
         let Some(link) = store::link(db.conn(), &hash(token))? else {
             return Ok(None);
         };
@@ -241,7 +241,7 @@ impl Platform {
         // process (the CLI) demoted or removed a moment ago acts no more (one indexed read
         // when nothing changed).
         self.refresh_access()?;
-        let db = self.db_for_call()?;
+        let db = self.db()?;
         let Some(row) = store::session(db.conn(), &hash(secret))? else {
             return Ok(None);
         };

@@ -19,7 +19,7 @@ pub fn export_for(
     principal: &Principal,
     org: Option<&str>,
 ) -> Result<TenantSpec, Error> {
-    let all = store::all_workspaces(platform.db().conn())?;
+    let all = store::all_workspaces(platform.db()?.conn())?;
     let may = |ws: &str| platform.check(principal, ws, Scope::UserWrite).allowed();
     let exportable: BTreeSet<&str> = all
         .iter()
@@ -53,7 +53,7 @@ pub fn export_for(
         },
     };
     let mut spec = {
-        let db = platform.db();
+        let db = platform.db()?;
         super::export(db.conn(), Some(&org))?
     };
     spec.workspaces.retain(|ws| may(&ws.name));

@@ -184,7 +184,7 @@ impl Platform {
 
     /// The definition of nested workflow `path` pinned as `digest`, checked against it.
     fn pinned_definition(&self, path: &str, digest: &str) -> Result<String, Error> {
-        let bytes = super::store::components::bytes(self.db().conn(), digest)?.ok_or_else(|| {
+        let bytes = super::store::components::bytes(self.db()?.conn(), digest)?.ok_or_else(|| {
                 Error::NotFound(format!(
                     "nested workflow {path} (sha256 {digest}), pinned when the workflow was published, is not in the database"
                 ))
@@ -221,7 +221,7 @@ impl Platform {
         }
         let good = std::fs::read(path).is_ok_and(|bytes| content_digest(&bytes) == digest);
         if !good {
-            let bytes = super::store::components::bytes(self.db().conn(), digest)?.ok_or_else(|| {
+            let bytes = super::store::components::bytes(self.db()?.conn(), digest)?.ok_or_else(|| {
                     Error::NotFound(format!(
                         "component `{uses}` (sha256 {digest}), pinned when the workflow was published, is not in the database"
                     ))

@@ -251,7 +251,7 @@ fn parse_stored_principal(s: &str) -> Option<Principal> {
 /// This process's run leases: lock files beside a database file, which every process on it
 /// shares; heartbeats in the database on PostgreSQL, which every host sees (issue 18).
 fn leases_for(platform: &Platform) -> Leases {
-    Leases::for_db(&platform.db())
+    Leases::for_db(&platform.db_unbounded())
 }
 
 impl Engine {

@@ -221,7 +221,7 @@ impl Platform {
         name: &str,
     ) -> Result<Vec<Revision>, Error> {
         self.authorize(actor, workspace, Scope::PlaybookGet)?;
-        store::revisions(self.db().conn(), Which::History { workspace, name })
+        store::revisions(self.db()?.conn(), Which::History { workspace, name })
     }
 
     /// Revision `revision` of `name` published in `workspace`, if it exists.
@@ -232,7 +232,7 @@ impl Platform {
         revision: i64,
     ) -> Result<Option<Revision>, Error> {
         let mut found = store::revisions(
-            self.db().conn(),
+            self.db()?.conn(),
             Which::One {
                 workspace,
                 name,
@@ -264,13 +264,13 @@ impl Platform {
         workspace: &str,
         name: &str,
     ) -> Result<Option<Revision>, Error> {
-        let mut found = store::revisions(self.db().conn(), Which::Latest { workspace, name })?;
+        let mut found = store::revisions(self.db()?.conn(), Which::Latest { workspace, name })?;
         Ok(found.pop())
     }
 
     /// The latest revision of each published workflow of `workspace` (for triggers).
     pub(crate) fn latest_revisions(&self, workspace: &str) -> Result<Vec<Revision>, Error> {
-        store::revisions(self.db().conn(), Which::LatestOfEach { workspace })
+        store::revisions(self.db()?.conn(), Which::LatestOfEach { workspace })
     }
 }
 

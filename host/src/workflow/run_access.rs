@@ -154,7 +154,7 @@ impl Platform {
 
     /// Whether `viewer` sees every restricted case run `run` read.
     fn sees_what_it_read(&self, run: i64, viewer: &Viewer) -> Result<bool, Error> {
-        let hidden = crate::cases::run_read_hidden_from(self.db_for_call()?.conn(), run, viewer)?;
+        let hidden = crate::cases::run_read_hidden_from(self.db()?.conn(), run, viewer)?;
         Ok(!hidden)
     }
 

@@ -123,7 +123,7 @@ impl Scheduler {
         }
         // On PostgreSQL, other hosts' work wakes the loop (their NOTIFY); the poll stays as
         // the fallback. The listener ends with the loop.
-        let _listening = match engine.platform().db().server() {
+        let _listening = match engine.platform().db_unbounded().server() {
             Some(server) if !options.once => {
                 Some(Listening::start(server, wake.clone(), notify.clone())?)
             }

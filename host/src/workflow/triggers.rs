@@ -102,7 +102,7 @@ impl Platform {
         workspace: Option<&str>,
         after: &str,
     ) -> Result<Option<Next>, Error> {
-        store::next_pending(self.db().conn(), workspace, after)
+        store::next_pending(self.db()?.conn(), workspace, after)
     }
 
     /// Sets pending event `id` aside with the reason, so later events dispatch.
@@ -122,7 +122,7 @@ impl Platform {
     ) -> Result<Vec<WaitingEvent>, Error> {
         self.authorize(principal, workspace, crate::access::Scope::PlaybookExecute)?;
         let reader = self.event_reader(principal, workspace);
-        store::waiting(self.db().conn(), workspace, quarantined, &reader)
+        store::waiting(self.db()?.conn(), workspace, quarantined, &reader)
     }
 
     /// `principal` as a reader of `workspace`'s events: how they see its cases (SPEC CS-2).
@@ -334,7 +334,7 @@ impl Engine {
             // Read before the claim: hosts claiming one chain's events side by side may pass
             // the bound by what they claim at once, never by a chain's worth.
             let limit = max_chain_runs()?;
-            let started = store::runs_in_chain(self.platform().db().conn(), chain)?;
+            let started = store::runs_in_chain(self.platform().db()?.conn(), chain)?;
             if started + i64::try_from(matches.len()).unwrap_or(i64::MAX) > limit {
                 let why = format!(
                     "event chain too wide: the `{}` event would start {} more runs in a chain that has started {started}; the limit is {limit} ({CHAIN_RUNS_VAR}, SPEC WF-9)",
@@ -417,8 +417,7 @@ impl Engine {
     ) -> Result<bool, Error> {
         let platform = self.platform();
         let viewer = crate::cases::Viewer::of(&platform.index(), &Caller::of(principal, workspace));
-        let hidden =
-            crate::cases::run_read_hidden_from(platform.db_for_call()?.conn(), run, &viewer)?;
+        let hidden = crate::cases::run_read_hidden_from(platform.db()?.conn(), run, &viewer)?;
         Ok(!hidden)
     }
 

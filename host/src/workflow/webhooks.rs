@@ -320,7 +320,7 @@ impl Platform {
     /// Accepts a request to a webhook (see the module's documentation): the run it starts
     /// is recorded, to be executed by the scheduler, before this returns.
     pub(crate) fn accept_webhook(&self, d: &Delivery<'_>) -> Result<Accepted, Refusal> {
-        let hook = store::by_id(self.db().conn(), d.hook)?
+        let hook = store::by_id(self.db()?.conn(), d.hook)?
             .ok_or_else(|| Refusal::NoSuchHook(crate::text::clip(d.hook).into_owned()))?;
         let signature = verify(d, &hook.secret)?;
         if let Some(key) = d.idempotency_key {

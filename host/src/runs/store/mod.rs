@@ -67,11 +67,11 @@ impl RunStore for Platform {
     }
 
     fn has_journal(&self, run: i64) -> Result<bool, Error> {
-        journal::has_journal(self.db().conn(), run)
+        journal::has_journal(self.db()?.conn(), run)
     }
 
     fn journaled_output(&self, run: i64, key: &str) -> Result<Option<Value>, Error> {
-        journal::journaled_output(self.db().conn(), run, key)
+        journal::journaled_output(self.db()?.conn(), run, key)
     }
 
     fn journal_steps(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), Error> {
@@ -124,7 +124,7 @@ impl RunStore for Platform {
     }
 
     fn wait_is_over(&self, run: i64) -> Result<bool, Error> {
-        journal::wait_is_over(self.db().conn(), run, clock::now_ms())
+        journal::wait_is_over(self.db()?.conn(), run, clock::now_ms())
     }
 
     fn release_run(
@@ -140,7 +140,7 @@ impl RunStore for Platform {
     }
 
     fn run_lease(&self, run: i64) -> Result<Option<RunLease>, Error> {
-        leases::lease(self.db().conn(), run)
+        leases::lease(self.db()?.conn(), run)
     }
 
     // A lease taken or given up, and a due timer's run claimed, are settled by the run's row
@@ -163,7 +163,7 @@ impl RunStore for Platform {
 
     fn claim_due_timers(&self) -> Result<Vec<i64>, Error> {
         // The scan starts from the runs on hold (an index range), not from every timer set.
-        let due = timers::due_runs(self.db().conn(), clock::now_ms())?;
+        let due = timers::due_runs(self.db()?.conn(), clock::now_ms())?;
         let mut claimed = Vec::new();
         for run in due {
             // One run a transaction: a claim holding one row's lock and waiting for another's
@@ -180,20 +180,20 @@ impl RunStore for Platform {
     }
 
     fn interrupted_runs(&self) -> Result<Vec<super::Interrupted>, Error> {
-        journal::interrupted(self.db().conn())
+        journal::interrupted(self.db()?.conn())
     }
 
     fn run_resume_data(&self, run: i64) -> Result<ResumeData, Error> {
-        journal::resume_data(self.db().conn(), run)?
+        journal::resume_data(self.db()?.conn(), run)?
             .ok_or_else(|| Error::NotFound(format!("there is no run with key {run}")))
     }
 
     fn run_place(&self, id: &PublicId) -> Result<Option<RunPlace>, Error> {
-        journal::place_of(self.db().conn(), id)
+        journal::place_of(self.db()?.conn(), id)
     }
 
     fn all_runs(&self, workspace: Option<&str>) -> Result<Vec<RunInfo>, Error> {
-        journal::list(self.db().conn(), workspace)
+        journal::list(self.db()?.conn(), workspace)
     }
 
     fn runs_before(
@@ -203,17 +203,17 @@ impl RunStore for Platform {
         limit: usize,
         reader: &CaseReader<'_>,
     ) -> Result<Vec<RunInfo>, Error> {
-        journal::list_before(self.db().conn(), workspace, before, limit, reader)
+        journal::list_before(self.db()?.conn(), workspace, before, limit, reader)
     }
 
     fn run_detail(&self, run: i64) -> Result<(RunInfo, Vec<StepRecord>), Error> {
-        let db = self.db();
+        let db = self.db()?;
         let info = journal::info(db.conn(), run)?
             .ok_or_else(|| Error::NotFound(format!("there is no run with key {run}")))?;
         Ok((info, journal::steps(db.conn(), run)?))
     }
 
     fn run_definition(&self, run: i64) -> Result<serde_json::Value, Error> {
-        journal::definition(self.db().conn(), run)
+        journal::definition(self.db()?.conn(), run)
     }
 }

@@ -116,7 +116,7 @@ impl Platform {
     /// The IdPs of `workspace` a browser may sign in through (none for an unknown workspace:
     /// the answer is the same, so it tells an anonymous visitor nothing).
     pub(crate) fn oidc_idps(&self, workspace: &str) -> Result<Vec<String>, Error> {
-        let db = self.db_for_call()?;
+        let db = self.db()?;
         oidc::configured_idps(db.conn(), workspace)
     }
 
@@ -125,7 +125,7 @@ impl Platform {
     /// cannot be reached now is left out (its button then fails with the reason).
     pub(crate) fn oidc_form_targets(&self, workspace: &str) -> Result<Vec<String>, Error> {
         let clients: Vec<OidcClient> = {
-            let db = self.db_for_call()?;
+            let db = self.db()?;
             oidc::configured_idps(db.conn(), workspace)?
                 .iter()
                 .map(|idp| oidc::client(db.conn(), workspace, idp))
@@ -156,7 +156,7 @@ impl Platform {
         public_url: &str,
     ) -> Result<StartedLogin, Error> {
         let client = {
-            let db = self.db_for_call()?;
+            let db = self.db()?;
             oidc::client(db.conn(), workspace, idp)?
         }
         .ok_or_else(|| refused("this workspace offers no such identity provider"))?;
@@ -249,7 +249,7 @@ impl Platform {
             ));
         }
         let client = {
-            let db = self.db_for_call()?;
+            let db = self.db()?;
             oidc::client(db.conn(), &login.workspace, &login.idp)?
         }
         .ok_or_else(|| refused("the identity provider is no longer configured here"))?;

@@ -308,7 +308,9 @@ mod tests {
     fn an_event_set_aside_after_it_was_read_is_not_claimed() {
         let p = Platform::new(Db::open_in_memory().expect("db")).expect("platform");
         let (first, second) = (append(&p, "soc", "first"), append(&p, "soc", "second"));
-        let read = |p: &Platform| match next_pending(p.db().conn(), None, "").expect("read") {
+        let read = |p: &Platform| match next_pending(p.db().expect("db").conn(), None, "")
+            .expect("read")
+        {
             Some(Next::Event(event)) => event.id,
             _ => panic!("an event is pending"),
         };
@@ -340,7 +342,7 @@ mod tests {
         let mut order = Vec::new();
         loop {
             // Read with the connection's guard dropped before the claim takes it again.
-            let next = next_pending(p.db().conn(), None, &turn).expect("read");
+            let next = next_pending(p.db().expect("db").conn(), None, &turn).expect("read");
             let Some(Next::Event(event)) = next else {
                 break;
             };
@@ -356,7 +358,9 @@ mod tests {
         let mine: Vec<i64> = (0..2).map(|_| append(&p, "customer", "flood")).collect();
         append(&p, "attacker", "flood");
         let next =
-            |turn: &str| match next_pending(p.db().conn(), Some("customer"), turn).expect("read") {
+            |turn: &str| match next_pending(p.db().expect("db").conn(), Some("customer"), turn)
+                .expect("read")
+            {
                 Some(Next::Event(event)) => event.id,
                 _ => panic!("pending"),
             };
@@ -369,7 +373,7 @@ mod tests {
     #[test]
     fn the_next_pending_event_is_read_from_its_index_without_a_sort() {
         let p = Platform::new(Db::open_in_memory().expect("db")).expect("platform");
-        let db = p.db();
+        let db = p.db().expect("db");
         let mut stmt = db
             .conn()
             .prepare(&format!("EXPLAIN QUERY PLAN {NEXT_PENDING}"))
@@ -395,6 +399,7 @@ mod tests {
         }
         let kept: String = p
             .db()
+            .expect("db")
             .conn()
             .query_row("SELECT quarantined FROM events WHERE id = ?1", [id], |r| {
                 r.get(0)
