@@ -257,8 +257,14 @@ pub(crate) trait RunStore: Send + Sync {
 
     /// Records finished steps in one transaction, each with its effects (a WASM step's
     /// execution record, logs and events) when its entry is new: a step journaled twice
-    /// publishes its events once.
-    fn journal_steps(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), Error>;
+    /// publishes its events once. Only while `owner` holds the run (or nobody does): else
+    /// nothing is written and the error is `Busy`.
+    fn journal_steps(
+        &self,
+        run: i64,
+        owner: &str,
+        entries: &[JournalEntry<'_>],
+    ) -> Result<(), Error>;
 
     /// Records an attempt of a step that is retried (its own execution record, no entry).
     fn record_attempt(&self, record: &crate::store::ExecutionRecord<'_>) -> Result<(), Error>;
@@ -288,7 +294,8 @@ pub(crate) trait RunStore: Send + Sync {
 
     /// Journals `entries` and frees the lease of `run` if `owner` still holds it, in one
     /// transaction: the run stops here, still `running`, free for the next process to resume.
-    /// A lease another host took meanwhile (this one's heartbeat lapsed) stays that host's.
+    /// A lease another host took meanwhile (this one's heartbeat lapsed) stays that host's,
+    /// and `entries` are not written (`Busy`).
     fn release_run(&self, run: i64, owner: &str, entries: &[JournalEntry<'_>])
     -> Result<(), Error>;
 

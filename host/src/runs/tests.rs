@@ -88,7 +88,9 @@ fn a_step_journaled_twice_keeps_its_first_entry_and_publishes_its_event_once() {
             duration_us: 5,
             execution: Some(record),
         };
-        platform.journal_steps(run, &[entry]).expect("journal");
+        platform
+            .journal_steps(run, "host-a", &[entry])
+            .expect("journal");
     }
     assert_eq!(
         count(
@@ -147,6 +149,59 @@ fn a_run_goes_on_hold_only_while_it_still_waits() {
 
 /// The fence (issue 18): a host whose lease another host took over (its heartbeat lapsed)
 /// can neither end the run nor put it on hold; the host holding it can.
+/// A host whose lease lapsed writes none of its finished steps once another host took the run
+/// over: not when it settles them before an effect, not when it lets the run go (kill and
+/// concurrency review: a paused host's entries won over the new holder's, first entry wins).
+#[test]
+fn only_the_host_holding_a_run_journals_its_steps() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let platform = platform(&dir);
+    let run = start(&platform);
+    assert!(platform.take_lease(run, "host-a", None).expect("a leases"));
+    assert!(
+        platform
+            .take_lease(run, "host-b", Some("host-a"))
+            .expect("b takes it over")
+    );
+    let stale = Ok(json!("a's output"));
+    let entry = |result| JournalEntry {
+        key: "pure",
+        result,
+        attempts: 1,
+        duration_us: 5,
+        execution: None,
+    };
+    let refused = platform
+        .journal_steps(run, "host-a", &[entry(&stale)])
+        .expect_err("a no longer holds it");
+    assert!(refused.to_string().contains("host-b"), "{refused}");
+    let refused = platform
+        .release_run(run, "host-a", &[entry(&stale)])
+        .expect_err("nor may it journal them as it lets go");
+    assert!(refused.to_string().contains("host-b"), "{refused}");
+    let journaled = "SELECT count(*) FROM run_steps WHERE step_key = 'pure'";
+    assert_eq!(count(&platform, journaled), 0, "nothing of a's was written");
+    let current = Ok(json!("b's output"));
+    platform
+        .journal_steps(run, "host-b", &[entry(&current)])
+        .expect("the holder journals");
+    assert_eq!(
+        count(
+            &platform,
+            "SELECT count(*) FROM run_steps WHERE step_key = 'pure' AND output = '\"b''s output\"'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &platform,
+            "SELECT count(*) FROM runs WHERE lease_owner = 'host-b'"
+        ),
+        1,
+        "a's refused release left b's lease alone"
+    );
+}
+
 #[test]
 fn only_the_host_holding_a_run_ends_it_or_puts_it_on_hold() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -932,8 +932,10 @@ impl Exec<'_> {
 
     /// Commits the entries of every finished step now.
     fn settle(&self) -> Result<(), Error> {
-        self.pending
-            .commit(|entries| self.engine.runs.journal_steps(self.run, entries))
+        self.pending.commit(|entries| {
+            let owner = self.engine.leases.owner();
+            self.engine.runs.journal_steps(self.run, owner, entries)
+        })
     }
 
     fn steps(&self, steps: &[Step], ctx: &mut Value, prefix: &str) -> Result<Flow, Halt> {
@@ -1291,7 +1293,8 @@ impl Exec<'_> {
         }
         let attempt = || self.attempts(key, uses, &input, grants, timeout, retry);
         let (result, record, attempts, elapsed) = if carry {
-            self.pending.carry(self.run, attempt)?
+            self.pending
+                .carry(self.run, self.engine.leases.owner(), attempt)?
         } else {
             attempt()?
         };

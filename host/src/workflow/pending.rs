@@ -109,13 +109,14 @@ impl Pending {
     /// if it committed nothing (no write, or a write that failed and rolled back). Only for a
     /// run with no other thread (no parallel branch running): the buffer stays locked while
     /// the step runs, and another thread's effect must never commit before these entries.
-    pub fn carry<T>(&self, run: i64, step: impl FnOnce() -> T) -> T {
+    pub fn carry<T>(&self, run: i64, owner: &str, step: impl FnOnce() -> T) -> T {
         let mut finished = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if finished.is_empty() {
             return step();
         }
         let carried = Rc::new(Carried {
             run,
+            owner: owner.to_owned(),
             finished: RefCell::new(std::mem::take(&mut *finished)),
             landed: Cell::new(false),
         });
@@ -151,6 +152,8 @@ impl Drop for Restore<'_, '_> {
 /// that transaction lands.
 struct Carried {
     run: i64,
+    /// The lease holder writing them (`journal::fence`).
+    owner: String,
     finished: RefCell<Vec<Finished>>,
     landed: Cell<bool>,
 }
@@ -161,6 +164,7 @@ struct Ride(Rc<Carried>);
 
 impl crate::carry::Rider for Ride {
     fn write(&self, tx: &crate::store::Transaction<'_>) -> Result<(), Error> {
+        crate::runs::store::journal::fence(tx, self.0.run, &self.0.owner)?;
         crate::runs::store::journal::write_entries(
             tx,
             self.0.run,
@@ -209,11 +213,11 @@ mod tests {
         pending.push(finished("a"));
         pending.push(finished("b"));
         // A step that commits nothing: the entries are back, in order.
-        pending.carry(1, || ());
+        pending.carry(1, "host", || ());
         assert_eq!(keys(&pending), ["a", "b"]);
         // A step that panics (a parallel group's caller catches it): still back, in order.
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            pending.carry(1, || panic!("the step panicked"))
+            pending.carry(1, "host", || panic!("the step panicked"))
         }));
         assert!(panicked.is_err());
         assert_eq!(keys(&pending), ["a", "b"]);

@@ -280,6 +280,41 @@ pub(crate) fn holder(tx: &Transaction<'_>, run: i64) -> Result<Holder, Error> {
     .map_err(internal)
 }
 
+/// Fails with `Busy` unless `run` is unfinished and leased to `owner` or to nobody (the rule
+/// of [`finish`]), read in `tx`, which writes `owner`'s entries of it. A host whose lease
+/// lapsed (paused past its TTL) wrote its pending entries after another host had taken the
+/// run over: the first entry wins, so its outputs, not the new holder's, were replayed by
+/// the next resume, and an effect carried with them was made twice (kill and concurrency
+/// review). On PostgreSQL the row is locked until `tx` ends, so that a take waits for it.
+pub(crate) fn fence(tx: &Transaction<'_>, run: i64, owner: &str) -> Result<(), Error> {
+    let sql = match tx.engine() {
+        crate::store::sql::Engine::Postgres => {
+            "SELECT public_id, status, lease_owner FROM runs WHERE id = ?1 FOR UPDATE"
+        }
+        crate::store::sql::Engine::Sqlite => {
+            "SELECT public_id, status, lease_owner FROM runs WHERE id = ?1"
+        }
+    };
+    let held = tx
+        .prepare_cached(sql)
+        .and_then(|mut stmt| {
+            stmt.query_row([run], |r| {
+                Ok(Holder {
+                    id: r.get(0)?,
+                    status: r.get(1)?,
+                    owner: r.get(2)?,
+                })
+            })
+        })
+        .map_err(internal)?;
+    let unfinished = matches!(held.status.as_str(), "running" | "queued");
+    match held.owner.as_deref() {
+        None if unfinished => Ok(()),
+        Some(holder) if unfinished && holder == owner => Ok(()),
+        other => Err(not_ours(&held, other)),
+    }
+}
+
 /// Why the run `held` (held by `owner`) cannot be ended or held by this host.
 pub(crate) fn not_ours(held: &Holder, owner: Option<&str>) -> Error {
     let Holder { id, status, .. } = held;

@@ -74,11 +74,17 @@ impl RunStore for Platform {
         journal::journaled_output(self.db()?.conn(), run, key)
     }
 
-    fn journal_steps(&self, run: i64, entries: &[JournalEntry<'_>]) -> Result<(), Error> {
+    fn journal_steps(
+        &self,
+        run: i64,
+        owner: &str,
+        entries: &[JournalEntry<'_>],
+    ) -> Result<(), Error> {
         if entries.is_empty() {
             return Ok(());
         }
         self.transact_in_workspace(publishing(entries), |tx| {
+            journal::fence(tx, run, owner)?;
             journal::write_entries(tx, run, entries)
         })
     }
@@ -134,6 +140,9 @@ impl RunStore for Platform {
         entries: &[JournalEntry<'_>],
     ) -> Result<(), Error> {
         self.transact_in_workspace(publishing(entries), |tx| {
+            if !entries.is_empty() {
+                journal::fence(tx, run, owner)?;
+            }
             journal::write_entries(tx, run, entries)?;
             leases::give_up(tx, run, owner)
         })
