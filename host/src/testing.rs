@@ -34,6 +34,9 @@ pub trait Internals {
         scope: Scope,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
     ) -> Result<T, Error>;
+    /// Makes `owner` the lease holder of run `run` if `current` holds it (the storage's
+    /// conditional update alone, without the caller's look at whether `current` lives).
+    fn take_lease(&self, run: i64, owner: &str, current: Option<&str>) -> Result<bool, Error>;
 }
 
 impl Internals for Platform {
@@ -68,5 +71,9 @@ impl Internals for Platform {
         f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
         Platform::write_as(self, actor, workspace, scope, f)
+    }
+
+    fn take_lease(&self, run: i64, owner: &str, current: Option<&str>) -> Result<bool, Error> {
+        crate::runs::RunStore::take_lease(self, run, owner, current)
     }
 }

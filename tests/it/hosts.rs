@@ -866,6 +866,56 @@ fn a_serve_whose_heartbeat_went_stale_exits_saying_so() {
 /// A run stopped after another host took it over (this one's heartbeat lapsed meanwhile)
 /// leaves that host's lease alone: freeing it would let a third host execute the run beside
 /// the second.
+/// A run leased to a host whose heartbeat is current is never taken over, whatever list of
+/// live hosts the taker read before: the database judges the holder's heartbeat in the
+/// statement that takes the lease (kill and concurrency review: a list read before a
+/// restarted host registered told it dead while it executed its first runs).
+#[test]
+fn a_lease_is_taken_over_only_from_a_host_whose_heartbeat_is_stale_now() {
+    let (_db, p) = deployment();
+    let e = engine(&p);
+    let text = json!({ "name": "napping", "workspace": "mssp-soc", "steps": [
+        { "id": "pause", "wait": "1h" }
+    ] })
+    .to_string();
+    let wf = parse("napping.json", &text, &Resolver::default()).expect("valid");
+    e.run_manual(&wf, &text, "napping.json", user(OWNER), json!({}), &Quiet)
+        .expect("run");
+    let run: i64 = one(&p, "SELECT id FROM runs WHERE workflow = 'napping'");
+    let now = "CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT)";
+    let db = p.db();
+    db.conn()
+        .execute_batch(&format!(
+            "INSERT INTO hosts (owner, started_at, heartbeat_at, ttl_ms)
+                 VALUES ('live-host', {now}, {now}, 60000);
+             UPDATE runs SET lease_owner = 'live-host', status = 'running' WHERE id = {run};"
+        ))
+        .expect("leased to a live host");
+    drop(db);
+    assert!(
+        !p.take_lease(run, "taker", Some("live-host")).expect("take"),
+        "the holder's heartbeat is current"
+    );
+    assert_eq!(
+        one::<String>(
+            &p,
+            "SELECT lease_owner FROM runs WHERE workflow = 'napping'"
+        ),
+        "live-host"
+    );
+    p.db()
+        .conn()
+        .execute(
+            "UPDATE hosts SET heartbeat_at = 0 WHERE owner = 'live-host'",
+            [],
+        )
+        .expect("stale");
+    assert!(
+        p.take_lease(run, "taker", Some("live-host")).expect("take"),
+        "a stale heartbeat's run is taken over"
+    );
+}
+
 #[test]
 fn a_run_stopped_after_another_host_took_it_over_leaves_that_hosts_lease() {
     let (_db, p) = deployment();

@@ -518,6 +518,9 @@ impl Beat {
                 return live.contains(owner);
             }
         }
+        // Stamped when asked, not when answered: a list the database made before `observed`
+        // must not pass for one read after it; and an older list never replaces a newer one.
+        let asked = Instant::now();
         let looked = match self.conn.lock().as_ref() {
             Some(conn) => hosts::alive(conn),
             None => return true,
@@ -526,7 +529,10 @@ impl Beat {
             Ok(live) => {
                 let live: HashSet<String> = live.into_iter().collect();
                 let answer = live.contains(owner);
-                self.state.lock().alive = Some((Instant::now(), live));
+                let mut state = self.state.lock();
+                if state.alive.as_ref().is_none_or(|(at, _)| *at <= asked) {
+                    state.alive = Some((asked, live));
+                }
                 answer
             }
             // Cannot tell: alive.

@@ -44,6 +44,14 @@ pub(crate) fn renew(conn: &Connection, owner: &str) -> Result<bool, Error> {
     Ok(renewed > 0)
 }
 
+/// A condition true when the host named by `column` has no heartbeat younger than its TTL,
+/// judged by the database in the statement that relies on it, not from a list read earlier.
+pub(crate) fn not_alive(column: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM hosts h WHERE h.owner = {column} AND h.heartbeat_at > {NOW_MS} - h.ttl_ms)"
+    )
+}
+
 /// The hosts whose heartbeat is younger than the TTL each declared.
 pub(crate) fn alive(conn: &Connection) -> Result<Vec<String>, Error> {
     Ok(crate::store::all_rows(

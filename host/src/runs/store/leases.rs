@@ -3,7 +3,7 @@
 //! (`runs/lease.rs`: by its lock file or its heartbeat).
 
 use crate::store::postgres::notify_work;
-use crate::store::sql::{Connection, OptionalExtension, params};
+use crate::store::sql::{Connection, Engine, OptionalExtension, params};
 
 use crate::Error;
 use crate::platform::internal;
@@ -31,16 +31,32 @@ pub(in crate::runs) fn lease(conn: &Connection, run: i64) -> Result<Option<Lease
 /// put back to `running`: it is executed from here on (it holds again if what it waits for
 /// is still to come), and only a running run's end can be recorded (`journal::finish`), so a
 /// due wait resumed by hand would otherwise stay on hold for good.
+///
+/// On PostgreSQL a run leased to another host is taken only if that host's heartbeat is
+/// stale now, in this statement: a list of live hosts read before the host (re)started or
+/// took the run told it dead while it executed the run, and two live hosts executed one run
+/// (kill and concurrency review). SQLite's processes lease with lock files, checked by the
+/// caller: a lock file's owner does not come back once dead (a restarted process is another
+/// owner).
 pub(in crate::runs) fn take(
     conn: &Connection,
     run: i64,
     owner: &str,
     current: Option<&str>,
 ) -> Result<bool, Error> {
+    let alive_elsewhere = match conn.engine() {
+        Engine::Postgres => format!(
+            " AND (lease_owner IS NULL OR lease_owner = ?2 OR {})",
+            super::hosts::not_alive("runs.lease_owner")
+        ),
+        Engine::Sqlite => String::new(),
+    };
     let changed = conn.execute(
-        "UPDATE runs SET lease_owner = ?2,
+        &format!(
+            "UPDATE runs SET lease_owner = ?2,
                 status = CASE WHEN status = 'on_hold' THEN 'running' ELSE status END
-             WHERE id = ?1 AND lease_owner IS NOT DISTINCT FROM ?3 AND status IN ('running', 'queued', 'on_hold')",
+             WHERE id = ?1 AND lease_owner IS NOT DISTINCT FROM ?3 AND status IN ('running', 'queued', 'on_hold'){alive_elsewhere}"
+        ),
         params![run, owner, current],
     )?;
     Ok(changed > 0)
