@@ -323,9 +323,10 @@ pub enum FlowReason {
     NotAPerson(String),
     /// No standing in the workspace (not a member, SSO denial, SSO-only, unknown workspace).
     NoStanding(Reason),
-    /// The decision about someone else, told to an asker who may not read the workspace's
-    /// members (`user.read`): whether, not why, since why names their role or sign-in.
-    Withheld { email: Email, allowed: bool },
+    /// A question about someone else, asked by one who may not read the workspace's members
+    /// (`user.read`): not answered, since even whether they may start a flow tells whether
+    /// they are a member, their role or their sign-in.
+    Withheld { email: Email },
 }
 
 impl fmt::Display for FlowReason {
@@ -384,10 +385,9 @@ impl fmt::Display for FlowReason {
                 "{who} cannot answer: interactions are answered by people (SPEC IX-8)"
             ),
             FlowReason::NoStanding(reason) => write!(f, "{reason}"),
-            FlowReason::Withheld { email, allowed } => write!(
+            FlowReason::Withheld { email } => write!(
                 f,
-                "{email} {} start it under its access settings; why is told to holders of user.read, as it names their role or sign-in (SPEC IX-4, RB-3)",
-                if *allowed { "may" } else { "may not" }
+                "whether {email} may start a flow is told to holders of user.read only, as it tells their membership, role or sign-in (SPEC IX-4, RB-1)"
             ),
         }
     }

@@ -15,7 +15,8 @@ impl AccessApi for Platform {
     /// The same decision `flowhost interact start` makes for `email`, signed in the way they
     /// sign in to the caller's workspace (SPEC IX-4). A caller without a standing in the
     /// workspace gets one denial, asked nothing else: the same for an existing and a missing
-    /// flow, workspace or person (SPEC ID-4).
+    /// flow, workspace or person (SPEC ID-4); so does one asking about someone else without
+    /// `user.read` (member data).
     fn check_flow_access(
         &self,
         caller: &Caller,
@@ -29,6 +30,20 @@ impl AccessApi for Platform {
             return Ok(AccessDecision::Denied(outsider));
         }
         let email = Email::parse(email).map_err(Error::Invalid)?;
+        // Whether someone else may start a flow tells whether they are a member, their role
+        // or their sign-in: member data, for holders of `user.read` only. Anyone else asking
+        // about another gets one denial, whatever the flow or the person (leak review: the
+        // decision alone was a membership and role oracle).
+        let about_self = caller.principal.email() == Some(&email);
+        if !about_self
+            && !index
+                .check(&caller.principal, &caller.workspace, Scope::UserRead)
+                .allowed()
+        {
+            return Ok(AccessDecision::Denied(Reason::Flow(Box::new(
+                FlowReason::Withheld { email },
+            ))));
+        }
         let Some(entry) = self.interaction_flow(&caller.workspace, flow)? else {
             return Ok(AccessDecision::Denied(Reason::UnknownFlow {
                 flow: flow.to_owned(),
@@ -36,12 +51,6 @@ impl AccessApi for Platform {
             }));
         };
         let via = index.usual_sign_in(&caller.workspace, &email);
-        // Why someone else may or may not start it names their role, or that they are an
-        // external identity or denied by SSO: member data, for holders of `user.read` only.
-        let told_why = caller.principal.email() == Some(&email)
-            || index
-                .check(&caller.principal, &caller.workspace, Scope::UserRead)
-                .allowed();
         let decision = index.check_flow(
             &Principal::User {
                 email: email.clone(),
@@ -50,14 +59,7 @@ impl AccessApi for Platform {
             &caller.workspace,
             &entry.access,
         );
-        let reason = Reason::Flow(Box::new(if told_why {
-            decision.reason
-        } else {
-            FlowReason::Withheld {
-                email,
-                allowed: decision.allowed,
-            }
-        }));
+        let reason = Reason::Flow(Box::new(decision.reason));
         Ok(if decision.allowed {
             AccessDecision::Allowed(reason)
         } else {
