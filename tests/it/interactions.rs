@@ -1177,6 +1177,61 @@ fn a_flows_live_trace_does_not_count_its_loop_iterations() {
     assert!(shown.matches("I-").count() <= 1, "{shown}");
 }
 
+/// A flow's output is its starter's only if they may see every case the run read: a flow
+/// running as the Owner that answers with what its query found told a starter restricted
+/// cases' titles, which `runs show` hid from them (SPEC CS-2, WF-10; leak review).
+#[test]
+fn a_flows_output_is_withheld_from_a_starter_who_may_not_see_what_it_read() {
+    let env = Env::new();
+    let steps = steps_dir();
+    env.ok(&[
+        "cases",
+        "create",
+        "--title",
+        "secret-merger-case",
+        "--severity",
+        "low",
+        "--access-mode",
+        "restricted",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    env.publish_flow(
+        "lookup",
+        &serde_json::json!({
+            "name": "lookup", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": { "on": "interaction", "interaction": {
+                "title": "Look up", "form": { "fields": [{ "name": "n", "type": "text" }] } } },
+            "steps": [
+                { "id": "q", "uses": "cases/query-cases", "with": { "page_size": 10 } },
+                { "id": "say", "exit": { "output": { "found": "$.steps.q" } } }
+            ]
+        }),
+    );
+    let start = |who: &str| {
+        env.ok(&[
+            "interact",
+            "start",
+            "lookup",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            who,
+            "--values",
+            r#"{"n":"1"}"#,
+            "--steps",
+            &steps,
+            "--json",
+        ])
+    };
+    let operator = start(OPERATOR);
+    assert!(!operator.contains("secret-merger-case"), "{operator}");
+    let owner = start(OWNER);
+    assert!(owner.contains("secret-merger-case"), "{owner}");
+}
+
 /// A manual run of an Interaction Flow (`run --published`, or the API's runs) is refused:
 /// it skipped the flow's settings and handed its steps a forged `$.event.responder`, for
 /// anyone with playbook.execute (SPEC IX-4; authority review). Its form starts it.

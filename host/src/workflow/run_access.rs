@@ -408,16 +408,23 @@ impl Platform {
 }
 
 impl Platform {
-    /// The outcome of an Interaction Flow `principal` started: its output as is (the flow's
-    /// answer to its form, shaped by its publisher for the people its settings let start it,
-    /// SPEC IX-1), its error only if they may see what the run saw (a failed step's message
-    /// is not shaped by anyone and may quote what the run's identity read).
+    /// The outcome of an Interaction Flow `principal` started: its output (the flow's answer
+    /// to its form, shaped by its publisher for the people its settings let start it, SPEC
+    /// IX-1) unless the run read a restricted case they may not see, which it may quote
+    /// (SPEC CS-2, WF-10: a starter without `playbook.get` was told what `runs show` hid from
+    /// them; leak review); its error only if they may see what the run saw (a failed step's
+    /// message is not shaped by anyone and may quote what the run's identity read).
     pub(crate) fn flow_outcome_for(
         &self,
         principal: &Principal,
         outcome: RunOutcome,
     ) -> RunOutcome {
-        let output = outcome.output.clone();
+        let output = match self.run_place(&outcome.run_id) {
+            Ok(Some(place)) if !self.decided_on_hidden(principal, place.key, &place.workspace) => {
+                outcome.output.clone()
+            }
+            _ => serde_json::Value::Null,
+        };
         RunOutcome {
             output,
             ..self.caused_outcome_for(principal, outcome)
