@@ -4,8 +4,9 @@
 
 use crate::Error;
 use crate::services::caps::{
-    MAX_CASE_DESCRIPTION_BYTES, MAX_CASE_FIELDS_BYTES, MAX_CASE_TITLE_BYTES, MAX_EMAIL_BYTES,
-    MAX_NAME_BYTES, MAX_PEOPLE_PER_LIST, MAX_QUERY_TEXT_BYTES, check_depth, check_len, value_depth,
+    MAX_CASE_DESCRIPTION_BYTES, MAX_CASE_FIELDS_BYTES, MAX_CASE_FIELDS_VALUES,
+    MAX_CASE_TITLE_BYTES, MAX_EMAIL_BYTES, MAX_NAME_BYTES, MAX_PEOPLE_PER_LIST,
+    MAX_QUERY_TEXT_BYTES, check_depth, check_len, value_depth,
 };
 use crate::services::cases::{CaseQuery, NewCase, RestrictionUpdate};
 
@@ -40,11 +41,23 @@ pub fn new_case(input: &NewCase) -> Result<(), Error> {
     people("`collaborators`", &input.collaborators)
 }
 
-/// Custom fields: depth first (a deep value is also a large one), then the size as JSON.
+/// Custom fields: depth first (a deep value is also a large one), then the size as JSON and
+/// how many values it holds (each one is parsed again by every read of the case).
 fn fields_value(fields: &serde_json::Value) -> Result<(), Error> {
     check_depth("`fields`", value_depth(fields))?;
-    let len = serde_json::to_string(fields).map_or(usize::MAX, |s| s.len());
-    check_len("`fields`", len, MAX_CASE_FIELDS_BYTES, "bytes of JSON")
+    let text = serde_json::to_string(fields).unwrap_or_default();
+    check_len(
+        "`fields`",
+        text.len(),
+        MAX_CASE_FIELDS_BYTES,
+        "bytes of JSON",
+    )?;
+    check_len(
+        "`fields`",
+        crate::json_limits::text_values(&text),
+        MAX_CASE_FIELDS_VALUES,
+        "JSON values",
+    )
 }
 
 /// A people list is short enough, and so is every email in it.
@@ -128,7 +141,7 @@ mod tests {
             ..case()
         };
         assert!(new_case(&at_caps).is_ok());
-        let over: [(NewCase, &str); 6] = [
+        let over: [(NewCase, &str); 7] = [
             (
                 NewCase {
                     title: "t".repeat(513),
@@ -171,7 +184,21 @@ mod tests {
                 },
                 "`fields` is 70008 bytes of JSON",
             ),
+            (
+                // 10,001 bytes, well within the byte cap: 5,002 values.
+                NewCase {
+                    fields: Some(serde_json::json!({ "a": vec![0; 5000] })),
+                    ..case()
+                },
+                "JSON values; the cap is 4096",
+            ),
         ];
+        // Within both caps.
+        let wide = NewCase {
+            fields: Some(serde_json::json!({ "a": vec![0; 4000] })),
+            ..case()
+        };
+        assert!(new_case(&wide).is_ok());
         for (input, needle) in over {
             let err = new_case(&input).expect_err(needle).to_string();
             assert!(err.contains(needle), "{err} should mention {needle}");
