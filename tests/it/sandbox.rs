@@ -410,6 +410,49 @@ fn a_core_module_shape_the_pool_refuses_is_refused_under_both_allocators() {
     }
 }
 
+/// The components a process keeps loaded are bounded by their code's bytes: past the bound
+/// the least recently used is let go (loaded again from the cache when next run), and one
+/// still in use keeps working. Before, every component ever loaded stayed in memory, so
+/// publishing and running distinct large components took the host's memory (hostile-step
+/// review).
+#[test]
+fn loaded_components_are_let_go_past_their_bound_least_recently_used_first() {
+    let cache = tempfile::tempdir().expect("cache");
+    let roomy =
+        StepRuntime::new(&EngineSettings::server(), Some(cache.path().into())).expect("runtime");
+    let echo = roomy.load(Path::new(ECHO)).expect("echo");
+    let hostile = roomy.load(Path::new(HOSTILE)).expect("hostile");
+    assert!(echo.code_bytes() > 0 && hostile.code_bytes() > 0);
+    assert!(
+        Arc::ptr_eq(&echo, &roomy.load(Path::new(ECHO)).expect("echo")),
+        "within the bound both stay loaded"
+    );
+    // Room for the larger of the two, not for both.
+    let settings = EngineSettings {
+        loaded_bytes: echo.code_bytes().max(hostile.code_bytes()),
+        ..EngineSettings::server()
+    };
+    let tight = StepRuntime::new(&settings, Some(cache.path().into())).expect("runtime");
+    let first = tight.load(Path::new(ECHO)).expect("echo");
+    let _other = tight.load(Path::new(HOSTILE)).expect("hostile");
+    let again = tight.load(Path::new(ECHO)).expect("echo, loaded again");
+    assert!(!Arc::ptr_eq(&first, &again), "echo was let go for hostile");
+    assert_eq!(
+        again.cache,
+        CacheOutcome::Hit,
+        "from the cache, not compiled"
+    );
+    // The one let go still runs for whoever holds it.
+    let exec = tight.execute(
+        &first,
+        &json!({ "n": 1 }),
+        common::caller(),
+        HostServices::deny_all(),
+        limits(),
+    );
+    assert!(exec.result.is_ok(), "{:?}", exec.result);
+}
+
 #[test]
 fn hostile_steps_on_other_threads_do_not_disturb_good_ones() {
     for rt in runtimes() {

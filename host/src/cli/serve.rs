@@ -75,7 +75,11 @@ fn engine_at(db: &Database, steps: Vec<PathBuf>) -> anyhow::Result<Engine> {
         // not at the first lease.
         flowhost::runs::lease::ttl_from_env()?;
     }
-    engine_with(db, steps, &EngineSettings::server())
+    let settings = EngineSettings {
+        loaded_bytes: flowhost::wasm::loaded::bytes_from_env()?,
+        ..EngineSettings::server()
+    };
+    engine_with(db, steps, &settings)
 }
 
 /// The scheduler and the HTTP server on one runtime; either stopping (a signal, `--once`)

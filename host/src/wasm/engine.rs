@@ -21,6 +21,8 @@ pub struct EngineSettings {
     pub pool_instances: u32,
     /// Ceiling of any one linear memory; per-step limits are at most this.
     pub max_memory_bytes: usize,
+    /// Bytes of compiled code the process keeps loaded (`loaded.rs`).
+    pub loaded_bytes: usize,
 }
 
 impl Default for EngineSettings {
@@ -37,6 +39,7 @@ impl EngineSettings {
             pooling: true,
             pool_instances: 64,
             max_memory_bytes: 1 << 30,
+            loaded_bytes: super::loaded::DEFAULT_LOADED_MB << 20,
         }
     }
 

@@ -12,6 +12,7 @@ pub mod failure;
 mod host;
 mod hostcall_fuel;
 pub mod limits;
+pub mod loaded;
 mod module_shape;
 mod random;
 pub mod runtime;

@@ -32,7 +32,16 @@ pub struct LoadedStep {
     pub path: PathBuf,
     /// Whether this load hit the on-disk cache.
     pub cache: CacheOutcome,
+    /// Bytes of its compiled image, held while it is loaded.
+    code_bytes: usize,
     pre: StepPre<StepState>,
+}
+
+impl LoadedStep {
+    /// Bytes of its compiled image, held while it is loaded (`loaded.rs`).
+    pub fn code_bytes(&self) -> usize {
+        self.code_bytes
+    }
 }
 
 /// Everything one execution produced.
@@ -87,8 +96,8 @@ pub struct StepRuntime {
     max_memory_bytes: usize,
     linker: Linker<StepState>,
     cache: ComponentCache,
-    loaded: Mutex<HashMap<String, Arc<LoadedStep>>>,
-    by_path: Mutex<HashMap<PathBuf, (FileStamp, Arc<LoadedStep>)>>,
+    /// The components loaded, bounded by their code's bytes (`loaded.rs`).
+    loaded: super::loaded::Loaded,
     /// Why components that did not compile or link (by digest) did not: the same bytes fail
     /// the same way, so a broken or hostile component costs one compile, not one per run.
     failed: Mutex<HashMap<String, String>>,
@@ -140,9 +149,6 @@ fn lock(turn: &Mutex<()>) -> std::sync::MutexGuard<'_, ()> {
     turn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Size and modification time of a component file when it was loaded.
-type FileStamp = (u64, Option<std::time::SystemTime>);
-
 impl StepRuntime {
     /// Builds the engine and linker; `cache_dir` holds precompiled artifacts (`None`: none).
     pub fn new(settings: &EngineSettings, cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
@@ -159,8 +165,7 @@ impl StepRuntime {
             max_memory_bytes: settings.max_memory_bytes,
             linker,
             cache,
-            loaded: Mutex::new(HashMap::new()),
-            by_path: Mutex::new(HashMap::new()),
+            loaded: super::loaded::Loaded::new(settings.loaded_bytes),
             failed: Mutex::new(HashMap::new()),
             loading: Mutex::new(()),
             compiling: Mutex::new(()),
@@ -193,10 +198,9 @@ impl StepRuntime {
         let meta = std::fs::metadata(path).ok();
         let stamp = meta.as_ref().map(|m| (m.len(), m.modified().ok()));
         if let Some(stamp) = &stamp
-            && let Some((seen, step)) = self.lock_by_path().get(path)
-            && seen == stamp
+            && let Some(step) = self.loaded.by_path(path, stamp)
         {
-            return Ok(step.clone());
+            return Ok(step);
         }
         // The cache key: vouched for by the cache's stamp of this file while the file keeps
         // its identity (a 19 MB Python component takes ~40 ms to hash), else hashed now.
@@ -214,8 +218,7 @@ impl StepRuntime {
         };
         let remember = |step: &Arc<LoadedStep>| {
             if let Some(stamp) = stamp {
-                self.lock_by_path()
-                    .insert(path.to_owned(), (stamp, step.clone()));
+                self.loaded.remember_path(path, stamp, &step.digest);
             }
         };
         if let Some(known) = self.known(&digest) {
@@ -257,7 +260,7 @@ impl StepRuntime {
     ) -> Result<Arc<LoadedStep>, StepFailure> {
         match loaded {
             Ok(step) => {
-                self.lock_loaded().insert(step.digest.clone(), step.clone());
+                self.loaded.insert(step.clone());
                 Ok(step)
             }
             Err(NotLoaded::Unreadable(e)) => Err(unread(path, e)),
@@ -282,8 +285,8 @@ impl StepRuntime {
     /// What this process already knows of the component with `digest`: loaded, or broken
     /// (why).
     fn known(&self, digest: &str) -> Option<Result<Arc<LoadedStep>, String>> {
-        if let Some(step) = self.lock_loaded().get(digest) {
-            return Some(Ok(step.clone()));
+        if let Some(step) = self.loaded.get(digest) {
+            return Some(Ok(step));
         }
         self.lock_failed().get(digest).cloned().map(Err)
     }
@@ -345,31 +348,18 @@ impl StepRuntime {
                 digest: digest.clone(),
                 why: format!("not a `flowhost:step/step` component: {e:#}"),
             })?;
+        let image = component.image_range();
         Ok(Arc::new(LoadedStep {
             digest,
             path: path.to_owned(),
             cache,
+            code_bytes: (image.end as usize).saturating_sub(image.start as usize),
             pre,
         }))
     }
 
     fn lock_failed(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
         self.failed
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn lock_by_path(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<PathBuf, (FileStamp, Arc<LoadedStep>)>> {
-        self.by_path
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn lock_loaded(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<LoadedStep>>> {
-        // A panic while holding this lock cannot leave the map inconsistent (insert or get).
-        self.loaded
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }

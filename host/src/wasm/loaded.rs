@@ -1,0 +1,133 @@
+//! The components a process keeps loaded, bounded by the bytes their compiled code takes.
+//!
+//! A loaded component keeps its compiled image mapped (and, once instantiated, wasmtime's
+//! memory images) for as long as the process holds it. Kept for good, every distinct
+//! component a step author published and ran stayed in memory: a few dozen of 120 MiB each
+//! (one data segment, a byte changed per publish) took the host's memory from every tenant
+//! (hostile-step review). So the least recently used are let go past [`LOADED_BYTES_VAR`];
+//! one let go loads again from the on-disk cache (a mapping, no compile), and a step still
+//! executing one keeps it until it ends.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::runtime::LoadedStep;
+
+/// The variable bounding loaded components' code, in MiB (default [`DEFAULT_LOADED_MB`]).
+pub const LOADED_BYTES_VAR: &str = "FLOWHOST_LOADED_COMPONENTS_MB";
+
+/// The default bound: room for about thirty Python components (the largest a step author
+/// builds with the project's tools, ~36 MB of code each) and hundreds of Rust ones.
+pub const DEFAULT_LOADED_MB: usize = 1024;
+
+/// The bound [`LOADED_BYTES_VAR`] sets, in bytes; an unreadable value is refused naming it.
+pub fn bytes_from_env() -> Result<usize, crate::Error> {
+    let mb: usize = crate::env_number::number_from_env(
+        LOADED_BYTES_VAR,
+        DEFAULT_LOADED_MB,
+        16..=1 << 20,
+        "a number of MiB from 16 to 1048576",
+    )?;
+    Ok(mb << 20)
+}
+
+/// Component files remembered by path (a stat instead of a hash on the next load); past it
+/// the memory starts afresh (a path costs a hash, never a compile).
+const PATHS_KEPT: usize = 4096;
+
+/// Size and modification time of a component file when it was loaded.
+pub(super) type FileStamp = (u64, Option<std::time::SystemTime>);
+
+/// The loaded components, by digest, and the files they were loaded from.
+pub(super) struct Loaded {
+    budget: usize,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Each component, and when it was last used (a counter).
+    by_digest: HashMap<String, (Arc<LoadedStep>, u64)>,
+    /// The digest each file had when it was loaded, with the file's size and mtime then.
+    by_path: HashMap<PathBuf, (FileStamp, String)>,
+    bytes: usize,
+    tick: u64,
+}
+
+impl Inner {
+    fn touch(&mut self, digest: &str) -> Option<Arc<LoadedStep>> {
+        self.tick += 1;
+        let tick = self.tick;
+        self.by_digest.get_mut(digest).map(|(step, used)| {
+            *used = tick;
+            step.clone()
+        })
+    }
+}
+
+impl Loaded {
+    /// An empty set holding at most `budget` bytes of code (past it, only the last loaded).
+    pub(super) fn new(budget: usize) -> Self {
+        Self {
+            budget,
+            inner: Mutex::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // Each operation leaves the maps consistent before anything that could panic.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The component of `digest`, if loaded.
+    pub(super) fn get(&self, digest: &str) -> Option<Arc<LoadedStep>> {
+        self.lock().touch(digest)
+    }
+
+    /// The component last loaded from `path`, if the file still has `stamp`.
+    pub(super) fn by_path(&self, path: &Path, stamp: &FileStamp) -> Option<Arc<LoadedStep>> {
+        let mut inner = self.lock();
+        let digest = match inner.by_path.get(path) {
+            Some((seen, digest)) if seen == stamp => digest.clone(),
+            _ => return None,
+        };
+        inner.touch(&digest)
+    }
+
+    /// Remembers that `path`, with `stamp`, holds the component `digest`.
+    pub(super) fn remember_path(&self, path: &Path, stamp: FileStamp, digest: &str) {
+        let mut inner = self.lock();
+        if inner.by_path.len() >= PATHS_KEPT && !inner.by_path.contains_key(path) {
+            inner.by_path.clear();
+        }
+        inner
+            .by_path
+            .insert(path.to_owned(), (stamp, digest.to_owned()));
+    }
+
+    /// Keeps `step`, letting the least recently used others go while the code kept passes the
+    /// budget.
+    pub(super) fn insert(&self, step: Arc<LoadedStep>) {
+        let mut inner = self.lock();
+        inner.tick += 1;
+        let tick = inner.tick;
+        let size = step.code_bytes();
+        if let Some((old, _)) = inner.by_digest.insert(step.digest.clone(), (step, tick)) {
+            inner.bytes = inner.bytes.saturating_sub(old.code_bytes());
+        }
+        inner.bytes = inner.bytes.saturating_add(size);
+        while inner.bytes > self.budget && inner.by_digest.len() > 1 {
+            let oldest = inner
+                .by_digest
+                .iter()
+                .filter(|(_, (_, used))| *used != tick)
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(digest, _)| digest.clone());
+            let Some(oldest) = oldest else { break };
+            if let Some((gone, _)) = inner.by_digest.remove(&oldest) {
+                inner.bytes = inner.bytes.saturating_sub(gone.code_bytes());
+            }
+        }
+    }
+}
