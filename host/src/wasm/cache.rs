@@ -128,6 +128,35 @@ impl ComponentCache {
         None
     }
 
+    /// `<digest>-<engine hash>.<limits>.too-costly` in the cache directory.
+    fn verdict(&self, digest: &str, limits: &str) -> Option<PathBuf> {
+        let dir = self.dir.as_ref()?;
+        Some(dir.join(format!(
+            "{digest}-{}.{limits}.too-costly",
+            &self.engine_key[..16]
+        )))
+    }
+
+    /// Why the component with `digest` was too costly to compile under `limits`
+    /// ([`super::compiler::limits_key`]), if a process sharing this cache found it so.
+    pub fn too_costly(&self, digest: &str, limits: &str) -> Option<String> {
+        let path = self.verdict(digest, limits)?;
+        let why = fs::read(path).ok()?;
+        Some(String::from_utf8_lossy(&why).into_owned())
+    }
+
+    /// Remembers that the component with `digest` was too costly to compile under `limits`,
+    /// `why`: every process sharing this cache, this one after a restart included, refuses
+    /// it without compiling it again. Kept only in memory, a verdict cost a bomb's minutes of
+    /// CPU again once the memory of failures was full or the host restarted, and every
+    /// tenant's compiles waited behind it (hostile-step review). Best effort.
+    pub fn remember_too_costly(&self, digest: &str, limits: &str, why: &str) {
+        if let (Some(dir), Some(path)) = (&self.dir, self.verdict(digest, limits)) {
+            let _ = fs::create_dir_all(dir);
+            let _ = write_atomically(dir, &path, why.as_bytes());
+        }
+    }
+
     /// Compiles `bytes` (the component with `digest`), where [`super::compiler`] says, and
     /// writes its artifact, when the cache has a directory.
     pub fn compile(
@@ -285,5 +314,27 @@ mod tests {
         );
         assert!(other.exists(), "only temporary files are swept");
         assert_eq!(fs::read(dir.path().join("new")).expect("read"), b"data");
+    }
+
+    /// A component found too costly is refused by every process sharing the cache under the
+    /// same limits, without compiling it again; under other limits it is compiled again.
+    #[test]
+    fn a_too_costly_verdict_holds_for_the_limits_it_was_found_under() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = Engine::default();
+        let one = ComponentCache::new(&engine, Some(dir.path().to_owned()));
+        let limits = "cpu120s-mem4294967296b";
+        assert_eq!(one.too_costly("abc", limits), None);
+        one.remember_too_costly("abc", limits, "past 120 s of CPU");
+        let another = ComponentCache::new(&engine, Some(dir.path().to_owned()));
+        assert_eq!(
+            another.too_costly("abc", limits).as_deref(),
+            Some("past 120 s of CPU")
+        );
+        assert_eq!(another.too_costly("abc", "cpu600s-mem4294967296b"), None);
+        assert_eq!(another.too_costly("abd", limits), None);
+        let none = ComponentCache::new(&engine, None);
+        none.remember_too_costly("abc", limits, "kept nowhere");
+        assert_eq!(none.too_costly("abc", limits), None);
     }
 }

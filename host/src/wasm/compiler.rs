@@ -82,6 +82,15 @@ pub fn compile_in_children(program: PathBuf, limits: CompileLimits) {
     let _ = CHILDREN.set(Children { program, limits });
 }
 
+/// The limits compiles run under in this process, as a name (`cpu120s-mem4294967296b`); `None`
+/// when it compiles in-process, without limits. A component too costly under these limits is
+/// too costly under them in every process (`cache.rs` remembers it by this name).
+pub fn limits_key() -> Option<String> {
+    CHILDREN
+        .get()
+        .map(|c| format!("cpu{}s-mem{}b", c.limits.cpu_seconds, c.limits.memory_bytes))
+}
+
 /// Why a compile gave no artifact.
 #[derive(Debug)]
 pub enum CompileError {

@@ -119,7 +119,7 @@ impl StepFailure {
     }
 }
 
-fn fmt_duration(d: Duration) -> String {
+pub(super) fn fmt_duration(d: Duration) -> String {
     if d.as_secs() > 0 && d.subsec_millis() == 0 {
         format!("{}s", d.as_secs())
     } else {

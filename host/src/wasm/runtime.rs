@@ -107,8 +107,9 @@ pub struct StepRuntime {
     /// start together on a new component waited for none of each other, and each compiled it
     /// (a hostile step's large component, eight times over on two cores; hostile-step
     /// review); now the first compiles and the others find its result. A compile already
-    /// uses every core.
-    compiling: Mutex<()>,
+    /// uses every core. Waited for within a bound ([`StepRuntime::load_within`]): a costly
+    /// compile holds it for minutes.
+    compiling: parking_lot::Mutex<()>,
     /// Instance slots shared between workspaces (`slots.rs`).
     slots: super::slots::Slots,
 }
@@ -168,7 +169,7 @@ impl StepRuntime {
             loaded: super::loaded::Loaded::new(settings.loaded_bytes),
             failed: Mutex::new(HashMap::new()),
             loading: Mutex::new(()),
-            compiling: Mutex::new(()),
+            compiling: parking_lot::Mutex::new(()),
             slots: super::slots::Slots::new(
                 settings.pool_instances as usize,
                 super::slots::SLOT_WAIT,
@@ -189,6 +190,19 @@ impl StepRuntime {
     /// Loads the component at `path`: from memory if already loaded in this process, else
     /// from the on-disk cache, else by compiling it. Errors name the path and the cause.
     pub fn load(&self, path: &Path) -> Result<Arc<LoadedStep>, StepFailure> {
+        self.load_within(path, None)
+    }
+
+    /// [`StepRuntime::load`], waiting at most `wait` for another component's compile to end
+    /// before its own: past it, a [`StepFailure::Host`] (for now; a run stops resumable). A
+    /// step author's costly component holds the compile turn for minutes, and every other
+    /// tenant's first load of a new component waited for it without any bound (hostile-step
+    /// review). `None` waits as long as it takes (a command run by hand).
+    pub fn load_within(
+        &self,
+        path: &Path,
+        wait: Option<Duration>,
+    ) -> Result<Arc<LoadedStep>, StepFailure> {
         let load_error = |message: String| StepFailure::Load {
             path: path.display().to_string(),
             message,
@@ -238,7 +252,17 @@ impl StepRuntime {
             }
         }
         // One compile at a time.
-        let _compiling = lock(&self.compiling);
+        let _compiling = match wait {
+            None => self.compiling.lock(),
+            Some(wait) => self.compiling.try_lock_for(wait).ok_or_else(|| {
+                StepFailure::Host(format!(
+                    "step `{}` waited {} for another component's compile to end; it is \
+                     compiled once that one has",
+                    path.display(),
+                    super::failure::fmt_duration(wait)
+                ))
+            })?,
+        };
         if let Some(known) = self.known(&digest) {
             return known.inspect(&remember).map_err(load_error);
         }
@@ -269,11 +293,7 @@ impl StepRuntime {
                 path.display()
             ))),
             Err(NotLoaded::Broken { digest, why }) => {
-                let mut failed = self.lock_failed();
-                if failed.len() >= FAILED_KEPT {
-                    failed.clear();
-                }
-                failed.insert(digest, why.clone());
+                self.remember_failed(&digest, &why);
                 Err(StepFailure::Load {
                     path: path.display().to_string(),
                     message: why,
@@ -288,7 +308,23 @@ impl StepRuntime {
         if let Some(step) = self.loaded.get(digest) {
             return Some(Ok(step));
         }
-        self.lock_failed().get(digest).cloned().map(Err)
+        if let Some(why) = self.lock_failed().get(digest).cloned() {
+            return Some(Err(why));
+        }
+        // Found too costly by a process sharing the cache (this one before a restart).
+        let limits = super::compiler::limits_key()?;
+        let why = self.cache.too_costly(digest, &limits)?;
+        self.remember_failed(digest, &why);
+        Some(Err(why))
+    }
+
+    /// Remembers why the component with `digest` never loads.
+    fn remember_failed(&self, digest: &str, why: &str) {
+        let mut failed = self.lock_failed();
+        if failed.len() >= FAILED_KEPT {
+            failed.clear();
+        }
+        failed.insert(digest.to_owned(), why.to_owned());
     }
 
     /// The component of `digest` (whose `bytes` may have been read already) compiled, and
@@ -326,7 +362,12 @@ impl StepRuntime {
                     None => format!("not a valid component: {e}"),
                 }));
             }
-            Err(CompileError::TooCostly(why)) => return Err(broken(why)),
+            Err(CompileError::TooCostly(why)) => {
+                if let Some(limits) = super::compiler::limits_key() {
+                    self.cache.remember_too_costly(&digest, &limits, &why);
+                }
+                return Err(broken(why));
+            }
             Err(CompileError::ForNow(why)) => return Err(NotLoaded::ForNow(why)),
         };
         self.link(path, digest, component, CacheOutcome::Compiled)
@@ -545,6 +586,37 @@ mod tests {
             runtime.lock_failed().len(),
             1,
             "an unreadable file is not remembered"
+        );
+    }
+
+    /// A load waits for another component's compile only within its bound, then fails for
+    /// now (a run stops resumable); before, it waited for a costly compile without any bound
+    /// (hostile-step review).
+    #[test]
+    fn a_load_waits_for_another_compile_only_within_its_bound() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let runtime = StepRuntime::new(&EngineSettings::default(), None).expect("runtime");
+        let new = dir.path().join("new.wasm");
+        std::fs::write(&new, b"\0asm\x0d\0\x01\0not compiled yet").expect("write");
+        let compiling = runtime.compiling.lock();
+        let started = Instant::now();
+        let refused = runtime
+            .load_within(&new, Some(Duration::from_millis(100)))
+            .err()
+            .expect("refused while another compile goes on");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(refused.kind(), "host", "{refused}");
+        assert!(
+            refused.to_string().contains("another component's compile"),
+            "{refused}"
+        );
+        assert!(runtime.lock_failed().is_empty(), "not taken for broken");
+        drop(compiling);
+        let compiled = runtime.load_within(&new, Some(Duration::from_millis(100)));
+        assert_eq!(
+            compiled.err().map(|e| e.kind()),
+            Some("load"),
+            "its turn came"
         );
     }
 }

@@ -1427,7 +1427,10 @@ impl Exec<'_> {
                 }
             }
             Uses::Component(path) => {
-                let step = match self.engine.runtime.load(path) {
+                // Waiting for another component's compile within the step's own time: past
+                // it the run stops resumable (below), rather than wait for a costly compile.
+                let wait = timeout.unwrap_or(StepLimits::default().timeout);
+                let step = match self.engine.runtime.load_within(path, Some(wait)) {
                     Ok(step) => step,
                     // Its file did not read for the machine's reasons (no file handle left):
                     // the run stops resumable, and the step runs when it resumes (SPEC WF-11).
