@@ -309,6 +309,80 @@ fn mssp_triage_pauses_rejects_the_wrong_people_and_resumes_for_an_analyst() {
     assert_eq!(titles.len(), 1, "{cases}");
 }
 
+/// The audit log shows a reader who does not see every case no entry of an interaction
+/// whose run read a restricted case: its answer (who, when, which step) told that the case
+/// exists and changed, and when, while the run itself is missing to them (SPEC CS-2; leak
+/// review). The entries they see are numbered without a gap; a reader who sees every case
+/// gets them all.
+#[test]
+fn an_interaction_of_a_run_that_read_a_hidden_case_is_not_in_a_partial_readers_audit() {
+    let env = Env::new();
+    env.ok(&[
+        "cases",
+        "create",
+        "--title",
+        "CEO phished",
+        "--severity",
+        "critical",
+        "--access-mode",
+        "restricted",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    for args in [
+        &["roles", "create", "auditor", "--scopes", "audit.read"][..],
+        &["users", "invite", "aud@acme-mssp.test", "--role", "auditor"][..],
+    ] {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--workspace", "mssp-soc", "--as", OWNER]);
+        env.ok(&all);
+    }
+    // Two runs ask the analyst; the first has read the restricted case, the second nothing.
+    let asks = |name: &str, text: &str| {
+        let wf = serde_json::json!({ "name": name, "workspace": "mssp-soc", "steps": [
+            { "id": "q", "uses": "cases/query-cases", "with": { "filter": { "text": text } } },
+            { "id": "ask", "interaction": { "title": "Look?",
+                "form": { "fields": [{ "name": "go", "type": "boolean" }] },
+                "access": { "workspace_users": { "emails": [ANALYST] } } } }
+        ] });
+        let file = env.dir.path().join(format!("{name}.json"));
+        std::fs::write(&file, wf.to_string()).expect("write");
+        let run = env.json(&["run", file.to_str().expect("utf-8"), "--as", OWNER]);
+        let ix = run["waiting_on"][0]
+            .as_str()
+            .expect("an interaction")
+            .to_owned();
+        env.ok(&[
+            "interact",
+            "respond",
+            &ix,
+            "--values",
+            r#"{"go":true}"#,
+            "--as",
+            ANALYST,
+        ]);
+        ix
+    };
+    let on_hidden = asks("hidden", "CEO");
+    let on_nothing = asks("plain", "nothing like it");
+    let names = |audit: &[Value], ix: &str| {
+        audit
+            .iter()
+            .filter(|e| e["target"] == format!("interaction:{ix}"))
+            .count()
+    };
+    let partial = env.audit("mssp-soc", "aud@acme-mssp.test");
+    assert_eq!(names(&partial, &on_hidden), 0, "{partial:?}");
+    assert_eq!(names(&partial, &on_nothing), 1, "{partial:?}");
+    let numbers: Vec<i64> = partial.iter().filter_map(|e| e["id"].as_i64()).collect();
+    let contiguous: Vec<i64> = (1..=i64::try_from(numbers.len()).expect("len")).collect();
+    assert_eq!(numbers, contiguous, "no gap where a hidden entry was");
+    let full = env.audit("mssp-soc", OWNER);
+    assert_eq!(names(&full, &on_hidden), 1, "{full:?}");
+}
+
 #[test]
 fn a_run_on_hold_survives_a_restart_and_resumes_in_another_process() {
     let env = Env::new();

@@ -63,8 +63,10 @@ pub enum Page {
 }
 
 /// Entries of `workspace` at or after `since` (Unix seconds), the `page` of them, oldest
-/// first; without `case_entries`, none about cases (`case.*`), and the rest numbered among
-/// themselves, so the numbers show no gap where a case entry was (SPEC CS-2).
+/// first; without `case_entries`, none about cases (`case.*`), none about an interaction of a
+/// run that read a restricted case (its answer, refusal or timeout tells that the case exists
+/// and changed, and when: leak review), and the rest numbered among themselves, so the
+/// numbers show no gap where a hidden entry was (SPEC CS-2).
 pub fn entries(
     conn: &Connection,
     workspace: &str,
@@ -81,7 +83,12 @@ pub fn entries(
            SELECT n, at, actor, actor_kind, workspace, action, target, details, id FROM (
              SELECT CASE WHEN ?3 = 1 THEN number ELSE shown END AS n, a.*
              FROM (SELECT b.*, ROW_NUMBER() OVER (ORDER BY id) AS shown FROM audit_log b
-                   WHERE workspace = ?1 AND (?3 = 1 OR substr(action, 1, 5) <> 'case.')) AS a) AS readable
+                   WHERE workspace = ?1 AND (?3 = 1 OR (substr(action, 1, 5) <> 'case.'
+                     AND NOT (substr(target, 1, 12) = 'interaction:' AND EXISTS (
+                       SELECT 1 FROM interactions i
+                       JOIN run_cases rc ON rc.run_id = i.run_id
+                       JOIN cases c ON c.id = rc.case_id
+                       WHERE i.public_id = substr(b.target, 13) AND c.restricted <> 0))))) AS a) AS readable
            WHERE at >= ?2 AND n > ?6
            ORDER BY CASE WHEN ?5 = 1 THEN -id ELSE id END LIMIT ?4) AS page
          ORDER BY id",
