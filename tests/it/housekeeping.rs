@@ -287,6 +287,43 @@ fn a_replay_inside_the_window_is_still_refused_after_a_prune() {
     );
 }
 
+/// Hosts whose clocks differ (here by 601 s, more than two windows) remember a signature by
+/// its request's own timestamp: a host running ahead forgets it only once it is stale on
+/// every host within the window's skew. Remembered from the accepting host's clock, the host
+/// ahead forgot it while the first still took its replay for fresh, and the replay started a
+/// second run (kill and concurrency review).
+#[test]
+fn a_host_whose_clock_runs_ahead_does_not_forget_a_signature_another_host_still_takes() {
+    let site = Site::new();
+    let hook = site.webhook();
+    let platform = site.platform();
+    let now = now_unix();
+    // Host A (clock `now`) accepts a request signed as far ahead as it allows.
+    let body = br#"{"alert":"beacon"}"#;
+    let ts = now + FRESHNESS_SECS;
+    deliver(&platform, &hook, body, ts, now, None).expect("accepted");
+    // Host B, whose clock runs 601 s ahead, accepts another request and forgets what it
+    // takes for stale.
+    let ahead = now + SIGNATURE_MEMORY_SECS + 1;
+    deliver(
+        &platform,
+        &hook,
+        br#"{"alert":"other"}"#,
+        ahead,
+        ahead,
+        None,
+    )
+    .expect("accepted");
+    // Host A a second later: the replay is fresh by its clock, and still refused.
+    let replay = deliver(&platform, &hook, body, ts, now + 1, None);
+    assert!(matches!(replay, Err(Refusal::Replayed)), "{replay:?}");
+    assert_eq!(
+        site.count("SELECT COUNT(*) FROM runs WHERE workflow = 'on-hook'"),
+        2,
+        "one run per request, none for the replay"
+    );
+}
+
 #[test]
 fn idempotency_keys_are_kept_seven_days_then_pruned() {
     let site = Site::new();

@@ -25,10 +25,12 @@ use crate::runs::{NewRun, RunRef};
 
 /// How far a request's timestamp may be from now, either way, in seconds.
 pub const FRESHNESS_SECS: i64 = 300;
-/// How long an accepted signature is remembered, in seconds. A request's timestamp may be up
-/// to [`FRESHNESS_SECS`] ahead of the clock when it is accepted and is fresh until
-/// [`FRESHNESS_SECS`] after that timestamp, so a replay can verify for twice the window after
-/// its first acceptance; only then may its signature be forgotten.
+/// How long an accepted signature is remembered after its request's own timestamp, in
+/// seconds. A request is fresh on a host until [`FRESHNESS_SECS`] after its timestamp by that
+/// host's clock; remembering it twice that long after the timestamp leaves room for hosts
+/// whose clocks differ by up to [`FRESHNESS_SECS`]. Remembered from the accepting host's
+/// clock instead, it was forgotten by a host whose clock ran ahead while another host still
+/// took its replay for fresh (kill and concurrency review).
 pub const SIGNATURE_MEMORY_SECS: i64 = 2 * FRESHNESS_SECS;
 /// How long an `Idempotency-Key` is kept, in seconds (7 days): a sender's retries come
 /// within minutes or hours; after this the same key starts a new run.
@@ -158,9 +160,9 @@ fn has_webhook_trigger(definition: &str) -> bool {
 }
 
 /// Checks the timestamp and signature headers of `d` against `secret`; the signature as
-/// [`sign`] spells it. Replays are recognized by that spelling: the header's hex in another
+/// [`sign`] spells it, and the timestamp it signs. Replays are recognized by that spelling: the header's hex in another
 /// case verifies the same MAC and must not pass for a new request.
-fn verify(d: &Delivery<'_>, secret: &str) -> Result<String, Refusal> {
+fn verify(d: &Delivery<'_>, secret: &str) -> Result<(String, i64), Refusal> {
     let (Some(timestamp), Some(signature)) = (d.timestamp, d.signature) else {
         return Err(Refusal::Unsigned(format!(
             "a webhook request needs the {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} headers"
@@ -190,7 +192,7 @@ fn verify(d: &Delivery<'_>, secret: &str) -> Result<String, Refusal> {
     if skew.unsigned_abs() > FRESHNESS_SECS.unsigned_abs() {
         return Err(Refusal::Stale(skew));
     }
-    Ok(format!("v1={}", hex(&sig)))
+    Ok((format!("v1={}", hex(&sig)), ts))
 }
 
 fn check_key(key: &str) -> Result<(), Refusal> {
@@ -303,8 +305,9 @@ impl Platform {
         })
     }
 
-    /// Deletes at most `limit` signatures seen more than [`SIGNATURE_MEMORY_SECS`] before
-    /// `now` (their requests are refused as stale anyway), in one short transaction.
+    /// Deletes at most `limit` signatures of requests signed more than
+    /// [`SIGNATURE_MEMORY_SECS`] before `now` (refused as stale anyway), in one short
+    /// transaction.
     pub(crate) fn prune_webhook_signatures(&self, now: i64, limit: usize) -> Result<usize, Error> {
         let before = now.saturating_sub(SIGNATURE_MEMORY_SECS);
         self.transact(|tx| store::prune_signatures(tx, before, limit))
@@ -322,7 +325,7 @@ impl Platform {
     pub(crate) fn accept_webhook(&self, d: &Delivery<'_>) -> Result<Accepted, Refusal> {
         let hook = store::by_id(self.db()?.conn(), d.hook)?
             .ok_or_else(|| Refusal::NoSuchHook(crate::text::clip(d.hook).into_owned()))?;
-        let signature = verify(d, &hook.secret)?;
+        let (signature, signed_at) = verify(d, &hook.secret)?;
         if let Some(key) = d.idempotency_key {
             check_key(key)?;
         }
@@ -366,7 +369,7 @@ impl Platform {
                 _ => return Ok(Err(Refusal::BadSignature)),
             }
             let forget_before = d.now - SIGNATURE_MEMORY_SECS;
-            let fresh = store::see_signature(tx, &hook.id, &signature, d.now, forget_before)?;
+            let fresh = store::see_signature(tx, &hook.id, &signature, signed_at, forget_before)?;
             // A key already used answers with its run: to a retry signed anew, and to the very
             // request that made it sent again (its answer lost, a crash), told by its body. A
             // replayed request naming another delivery's key learns nothing of it (SPEC WF-2).

@@ -77,9 +77,9 @@ pub(in crate::workflow) fn rotate(
     Ok(())
 }
 
-/// Records `signature` as seen for `hook` at `at`; `false` if it was seen already (a replay).
-/// Signatures older than `forget_before` are dropped first: past the freshness window their
-/// requests are refused as stale anyway.
+/// Records `signature`, signing timestamp `at`, as seen for `hook`; `false` if it was seen
+/// already (a replay). Signatures signed before `forget_before` are dropped first: past the
+/// freshness window their requests are refused as stale anyway.
 pub(in crate::workflow) fn see_signature(
     tx: &Transaction<'_>,
     hook: &str,
