@@ -30,4 +30,16 @@ impl<'p> Access<'p> {
         let db = self.platform.db()?;
         Ok(explain(&index, db.conn(), principal, workspace, scope)?)
     }
+
+    /// The organization an API key belongs to (the one its workspace is in), `None` for any
+    /// other principal or an unknown key: what the server counts a tenant's run slots by
+    /// (`server/run_slots.rs`). Resource accounting, decides no access.
+    pub fn tenant_of(&self, principal: &Principal) -> Option<String> {
+        let Principal::ApiKey(id) = principal else {
+            return None;
+        };
+        let index = self.platform.index();
+        let key = index.key(id)?;
+        index.workspace(&key.workspace).map(|w| w.org.clone())
+    }
 }

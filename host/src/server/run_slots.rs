@@ -7,7 +7,10 @@
 //!
 //! Slots are the caller's (its principal, authenticated), never the workspace a path names:
 //! a slot taken for the path's workspace before access was decided let any key fill
-//! another tenant's slots with requests bound to fail (review).
+//! another tenant's slots with requests bound to fail (review). An API key's slots count
+//! towards its organization's too, so one tenant minting keys holds at most a quarter of the
+//! server's (32 keys held all 128 before: hostile-input review). A person's count only as
+//! their own: each is a member some Owner invited, and signs in one at a time.
 
 use std::sync::Arc;
 
@@ -20,27 +23,45 @@ pub const PER_CALLER: usize = 4;
 /// Runs executing in requests at once, in all: a quarter of tokio's blocking pool.
 pub const IN_ALL: usize = 128;
 
-/// The slots in use, by caller.
+/// Runs the API keys of one organization execute in requests at once: a quarter of the
+/// server's.
+pub const PER_TENANT: usize = IN_ALL / 4;
+
+/// The slots in use, by caller and by tenant.
 #[derive(Debug, Default)]
 pub struct RunSlots {
     held: Arc<KeyedCounts<String>>,
+    tenants: Arc<KeyedCounts<String>>,
 }
 
 /// One run's slot, given back when dropped.
 #[derive(Debug)]
 pub struct RunSlot {
     _held: Held<String>,
+    _tenant: Option<Held<String>>,
 }
 
 impl RunSlots {
-    /// A slot for a run `caller` asks for, or why there is none: `caller` has
-    /// [`PER_CALLER`], or the server [`IN_ALL`].
-    pub fn take(&self, caller: &Principal) -> Result<RunSlot, Full> {
-        match self.held.take(&caller.to_string(), PER_CALLER, IN_ALL) {
-            Ok(held) => Ok(RunSlot { _held: held }),
-            Err(Refused::Key) => Err(Full::Caller),
-            Err(Refused::All) => Err(Full::Server),
-        }
+    /// A slot for a run `caller` of organization `tenant` (an API key's) asks for, or why
+    /// there is none: `caller` has [`PER_CALLER`], its tenant [`PER_TENANT`], or the server
+    /// [`IN_ALL`].
+    pub fn take(&self, caller: &Principal, tenant: Option<&str>) -> Result<RunSlot, Full> {
+        let held = match self.held.take(&caller.to_string(), PER_CALLER, IN_ALL) {
+            Ok(held) => held,
+            Err(Refused::Key) => return Err(Full::Caller),
+            Err(Refused::All) => return Err(Full::Server),
+        };
+        let tenant = match tenant {
+            None => None,
+            Some(org) => match self.tenants.take(&org.to_owned(), PER_TENANT, usize::MAX) {
+                Ok(held) => Some(held),
+                Err(_) => return Err(Full::Tenant),
+            },
+        };
+        Ok(RunSlot {
+            _held: held,
+            _tenant: tenant,
+        })
     }
 }
 
@@ -49,6 +70,8 @@ impl RunSlots {
 pub enum Full {
     /// The caller's own.
     Caller,
+    /// The caller's organization's (its API keys together).
+    Tenant,
     /// The server's.
     Server,
 }
@@ -60,6 +83,11 @@ impl Full {
             Full::Caller => format!(
                 "you have {PER_CALLER} runs executing in requests already, as many as one \
                  caller may; nothing was started: try again once one has ended"
+            ),
+            Full::Tenant => format!(
+                "your organization's API keys have {PER_TENANT} runs executing in requests \
+                 already, as many as one organization's may; nothing was started: try again \
+                 once one has ended"
             ),
             Full::Server => format!(
                 "this server executes {IN_ALL} runs in requests already, as many as it may; \
@@ -74,6 +102,9 @@ impl Full {
             "the answer was taken; its run resumes in the background, not in this request ({})",
             match self {
                 Full::Caller => "you have as many runs executing in requests as you may",
+                Full::Tenant => {
+                    "your organization's keys have as many runs executing in requests as they may"
+                }
                 Full::Server => "the server executes as many runs in requests as it may",
             }
         )
@@ -92,25 +123,58 @@ mod tests {
     fn slots_are_bounded_per_caller_and_in_all_and_given_back() {
         let slots = RunSlots::default();
         let a: Vec<RunSlot> = (0..PER_CALLER)
-            .map(|_| slots.take(&caller(0)).expect("within a's share"))
+            .map(|_| slots.take(&caller(0), None).expect("within a's share"))
             .collect();
         assert_eq!(
-            slots.take(&caller(0)).err(),
+            slots.take(&caller(0), None).err(),
             Some(Full::Caller),
             "at its share"
         );
-        let b = slots.take(&caller(1)).expect("b is not held back by a");
+        let b = slots
+            .take(&caller(1), None)
+            .expect("b is not held back by a");
         drop(a);
-        assert!(slots.take(&caller(0)).is_ok(), "given back on drop");
+        assert!(slots.take(&caller(0), None).is_ok(), "given back on drop");
         drop(b);
         let all: Vec<RunSlot> = (0..IN_ALL)
-            .filter_map(|n| slots.take(&caller(n)).ok())
+            .filter_map(|n| slots.take(&caller(n), None).ok())
             .collect();
         assert_eq!(all.len(), IN_ALL);
         assert_eq!(
-            slots.take(&caller(IN_ALL)).err(),
+            slots.take(&caller(IN_ALL), None).err(),
             Some(Full::Server),
             "the server is at its bound"
+        );
+    }
+
+    /// An organization's keys together hold at most [`PER_TENANT`]: one tenant minting keys
+    /// held every slot of the server (hostile-input review); another tenant's keys and people
+    /// are not held back by it.
+    #[test]
+    fn one_tenants_keys_hold_at_most_their_share() {
+        let slots = RunSlots::default();
+        let key = |n: usize| Principal::ApiKey(format!("k{n}"));
+        let mine: Vec<RunSlot> = (0..PER_TENANT)
+            .map(|n| {
+                slots
+                    .take(&key(n / PER_CALLER), Some("acme"))
+                    .expect("within")
+            })
+            .collect();
+        assert_eq!(
+            slots.take(&key(1000), Some("acme")).err(),
+            Some(Full::Tenant),
+            "a fresh key of the same tenant"
+        );
+        assert!(
+            slots.take(&key(1001), Some("globex")).is_ok(),
+            "another tenant"
+        );
+        assert!(slots.take(&caller(7), None).is_ok(), "a person");
+        drop(mine);
+        assert!(
+            slots.take(&key(1000), Some("acme")).is_ok(),
+            "given back on drop"
         );
     }
 }

@@ -76,6 +76,16 @@ impl AppState {
         &self.run_slots
     }
 
+    /// A slot for a run `principal` executes in a request, counted towards its tenant if it
+    /// is an API key ([`super::run_slots`]).
+    pub(crate) fn run_slot(
+        &self,
+        principal: &crate::principal::Principal,
+    ) -> Result<super::run_slots::RunSlot, super::run_slots::Full> {
+        let tenant = self.engine.platform().access().tenant_of(principal);
+        self.run_slots.take(principal, tenant.as_deref())
+    }
+
     /// The URL people reach the server at, without a trailing slash, if known.
     pub fn public_url(&self) -> Option<&str> {
         self.public_url.as_deref()
