@@ -863,9 +863,6 @@ fn a_serve_whose_heartbeat_went_stale_exits_saying_so() {
     assert!(stderr.contains("missed its heartbeat"), "{stderr}");
 }
 
-/// A run stopped after another host took it over (this one's heartbeat lapsed meanwhile)
-/// leaves that host's lease alone: freeing it would let a third host execute the run beside
-/// the second.
 /// A run leased to a host whose heartbeat is current is never taken over, whatever list of
 /// live hosts the taker read before: the database judges the holder's heartbeat in the
 /// statement that takes the lease (kill and concurrency review: a list read before a
@@ -916,6 +913,9 @@ fn a_lease_is_taken_over_only_from_a_host_whose_heartbeat_is_stale_now() {
     );
 }
 
+/// A run stopped after another host took it over (this one's heartbeat lapsed meanwhile)
+/// leaves that host's lease alone: freeing it would let a third host execute the run beside
+/// the second.
 #[test]
 fn a_run_stopped_after_another_host_took_it_over_leaves_that_hosts_lease() {
     let (_db, p) = deployment();

@@ -147,8 +147,6 @@ fn a_run_goes_on_hold_only_while_it_still_waits() {
     assert!(platform.claim_due_timers().expect("claim").is_empty());
 }
 
-/// The fence (issue 18): a host whose lease another host took over (its heartbeat lapsed)
-/// can neither end the run nor put it on hold; the host holding it can.
 /// A host whose lease lapsed writes none of its finished steps once another host took the run
 /// over: not when it settles them before an effect, not when it lets the run go (kill and
 /// concurrency review: a paused host's entries won over the new holder's, first entry wins).
@@ -202,6 +200,8 @@ fn only_the_host_holding_a_run_journals_its_steps() {
     );
 }
 
+/// The fence (issue 18): a host whose lease another host took over (its heartbeat lapsed)
+/// can neither end the run nor put it on hold; the host holding it can.
 #[test]
 fn only_the_host_holding_a_run_ends_it_or_puts_it_on_hold() {
     let dir = tempfile::tempdir().expect("tempdir");

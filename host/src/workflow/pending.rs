@@ -164,10 +164,10 @@ struct Ride(Rc<Carried>);
 
 impl crate::carry::Rider for Ride {
     fn write(&self, tx: &crate::store::Transaction<'_>) -> Result<(), Error> {
-        crate::runs::store::journal::fence(tx, self.0.run, &self.0.owner)?;
         crate::runs::store::journal::write_entries(
             tx,
             self.0.run,
+            Some(&self.0.owner),
             &entries(&self.0.finished.borrow()),
         )
     }

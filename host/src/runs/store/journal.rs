@@ -147,10 +147,12 @@ const INSERT_ENTRY: &str = "INSERT INTO run_steps (run_id, step_key, seq, status
              VALUES (?1, ?2, (SELECT count(*) FROM run_steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING";
 
 /// Journals `entries` of `run` in `tx`, each with the execution record of a WASM step (its
-/// logs and events) when the entry is new.
+/// logs and events) when the entry is new; with `fenced_for`, only while that host holds the
+/// run (or nobody does: [`fence`]), else nothing is written and the error is `Busy`.
 pub(crate) fn write_entries(
     tx: &Transaction<'_>,
     run: i64,
+    fenced_for: Option<&str>,
     entries: &[JournalEntry<'_>],
 ) -> Result<(), Error> {
     // Events go into their workspace's log under its lock: take it before any journal row,
@@ -160,6 +162,11 @@ pub(crate) fn write_entries(
         if rec.publishes() {
             tx.lock_workspace(rec.workspace).map_err(internal)?;
         }
+    }
+    if let Some(owner) = fenced_for
+        && !entries.is_empty()
+    {
+        fence(tx, run, owner)?;
     }
     for entry in entries {
         // A failure's text may quote what a step was given (a built-in step's error names
@@ -285,11 +292,14 @@ pub(crate) fn holder(tx: &Transaction<'_>, run: i64) -> Result<Holder, Error> {
 /// lapsed (paused past its TTL) wrote its pending entries after another host had taken the
 /// run over: the first entry wins, so its outputs, not the new holder's, were replayed by
 /// the next resume, and an effect carried with them was made twice (kill and concurrency
-/// review). On PostgreSQL the row is locked until `tx` ends, so that a take waits for it.
-pub(crate) fn fence(tx: &Transaction<'_>, run: i64, owner: &str) -> Result<(), Error> {
+/// review). On PostgreSQL the row is share-locked until `tx` ends, so that a take (an
+/// update of the row) waits for it; inserts that point at the run (`run_cases`, another
+/// branch's entries) do not. Taken after the workspace locks `tx` needs, as the end of a run
+/// takes them (review: a row lock taken first closed a cycle with a branch's case write).
+fn fence(tx: &Transaction<'_>, run: i64, owner: &str) -> Result<(), Error> {
     let sql = match tx.engine() {
         crate::store::sql::Engine::Postgres => {
-            "SELECT public_id, status, lease_owner FROM runs WHERE id = ?1 FOR UPDATE"
+            "SELECT public_id, status, lease_owner FROM runs WHERE id = ?1 FOR SHARE"
         }
         crate::store::sql::Engine::Sqlite => {
             "SELECT public_id, status, lease_owner FROM runs WHERE id = ?1"

@@ -84,8 +84,7 @@ impl RunStore for Platform {
             return Ok(());
         }
         self.transact_in_workspace(publishing(entries), |tx| {
-            journal::fence(tx, run, owner)?;
-            journal::write_entries(tx, run, entries)
+            journal::write_entries(tx, run, Some(owner), entries)
         })
     }
 
@@ -104,14 +103,14 @@ impl RunStore for Platform {
         entries: &[JournalEntry<'_>],
     ) -> Result<(), Error> {
         self.transact_in_workspace(publishing(entries), |tx| {
-            journal::write_entries(tx, run, entries)?;
+            journal::write_entries(tx, run, None, entries)?;
             journal::finish(tx, run, owner, end)
         })
     }
 
     fn hold_run(&self, run: i64, owner: &str, entries: &[JournalEntry<'_>]) -> Result<bool, Error> {
         self.transact(|tx| {
-            journal::write_entries(tx, run, entries)?;
+            journal::write_entries(tx, run, None, entries)?;
             if journal::hold_if_waiting(tx, run, owner, clock::now_ms())? {
                 return Ok(true);
             }
@@ -140,10 +139,7 @@ impl RunStore for Platform {
         entries: &[JournalEntry<'_>],
     ) -> Result<(), Error> {
         self.transact_in_workspace(publishing(entries), |tx| {
-            if !entries.is_empty() {
-                journal::fence(tx, run, owner)?;
-            }
-            journal::write_entries(tx, run, entries)?;
+            journal::write_entries(tx, run, Some(owner), entries)?;
             leases::give_up(tx, run, owner)
         })
     }
