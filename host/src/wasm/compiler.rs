@@ -96,8 +96,15 @@ pub fn limits_key() -> Option<String> {
 pub enum CompileError {
     /// The bytes are not a component this engine compiles: they never will be.
     Invalid(String),
-    /// It took more than a compile may: these bytes never will compile here.
+    /// It took more CPU time or memory than a compile may, by the child's own limits: these
+    /// bytes never will compile under them, in any process.
     TooCostly(String),
+    /// The compile failed in a way these bytes likely cause but the machine may have had a
+    /// hand in (the compiler crashed; it ran past its wall-clock time having spent much of
+    /// its CPU time, perhaps starved by other work): this process does not try again, a
+    /// restarted or another one may (review: such verdicts, kept for good, refused a
+    /// tenant's component for a busy moment of the machine).
+    Failed(String),
     /// The machine's failure (no child process could start, a deadline passed on a busy
     /// machine): another try may succeed.
     ForNow(String),
@@ -239,7 +246,7 @@ impl Children {
             Waited::PastDeadline { cpu_seconds }
                 if cpu_seconds.is_some_and(|s| s * 2 >= limits.cpu_seconds) =>
             {
-                Err(CompileError::TooCostly(format!(
+                Err(CompileError::Failed(format!(
                     "compiling it took more than {} s of wall-clock time (three times \
                      FLOWHOST_COMPILE_CPU_SECONDS) and {} s of CPU",
                     limits.wall().as_secs(),
@@ -271,7 +278,7 @@ impl Children {
             // Rust's own report of an allocation that failed, before it aborts.
             (_, Some(SIGABRT)) if why.contains("memory allocation of") => self.out_of_memory(),
             (Some(PANICKED), _) | (_, Some(SIGSEGV | SIGABRT | SIGBUS | SIGILL)) => {
-                CompileError::TooCostly(format!("the compiler failed on it ({status}): {last}"))
+                CompileError::Failed(format!("the compiler failed on it ({status}): {last}"))
             }
             _ => CompileError::ForNow(format!("the compiler process ended ({status}): {last}")),
         }

@@ -362,6 +362,7 @@ impl StepRuntime {
                     None => format!("not a valid component: {e}"),
                 }));
             }
+            Err(CompileError::Failed(why)) => return Err(broken(why)),
             Err(CompileError::TooCostly(why)) => {
                 if let Some(limits) = super::compiler::limits_key() {
                     self.cache.remember_too_costly(&digest, &limits, &why);
