@@ -310,10 +310,11 @@ fn mssp_triage_pauses_rejects_the_wrong_people_and_resumes_for_an_analyst() {
 }
 
 /// The audit log shows a reader who does not see every case no entry of an interaction
-/// whose run read a restricted case: its answer (who, when, which step) told that the case
-/// exists and changed, and when, while the run itself is missing to them (SPEC CS-2; leak
-/// review). The entries they see are numbered without a gap; a reader who sees every case
-/// gets them all.
+/// whose run had read a restricted case: its answer (who, when, which step) told that the
+/// case exists and changed, and when, while the run itself is missing to them (SPEC CS-2;
+/// leak review). The entries they see are numbered without a gap, and keep their numbers: a
+/// run reading a restricted case after its answer does not renumber what was read before
+/// (review). A reader who sees every case gets them all.
 #[test]
 fn an_interaction_of_a_run_that_read_a_hidden_case_is_not_in_a_partial_readers_audit() {
     let env = Env::new();
@@ -339,14 +340,20 @@ fn an_interaction_of_a_run_that_read_a_hidden_case_is_not_in_a_partial_readers_a
         all.extend_from_slice(&["--workspace", "mssp-soc", "--as", OWNER]);
         env.ok(&all);
     }
-    // Two runs ask the analyst; the first has read the restricted case, the second nothing.
+    // Runs ask the analyst; the first has read the restricted case, the second nothing, the
+    // third reads it once answered.
     let asks = |name: &str, text: &str| {
-        let wf = serde_json::json!({ "name": name, "workspace": "mssp-soc", "steps": [
-            { "id": "q", "uses": "cases/query-cases", "with": { "filter": { "text": text } } },
-            { "id": "ask", "interaction": { "title": "Look?",
+        let query = serde_json::json!(
+            { "id": "q", "uses": "cases/query-cases", "with": { "filter": { "text": text } } });
+        let ask = serde_json::json!({ "id": "ask", "interaction": { "title": "Look?",
                 "form": { "fields": [{ "name": "go", "type": "boolean" }] },
-                "access": { "workspace_users": { "emails": [ANALYST] } } } }
-        ] });
+                "access": { "workspace_users": { "emails": [ANALYST] } } } });
+        let steps = if name == "later" {
+            [ask, query]
+        } else {
+            [query, ask]
+        };
+        let wf = serde_json::json!({ "name": name, "workspace": "mssp-soc", "steps": steps });
         let file = env.dir.path().join(format!("{name}.json"));
         std::fs::write(&file, wf.to_string()).expect("write");
         let run = env.json(&["run", file.to_str().expect("utf-8"), "--as", OWNER]);
@@ -381,6 +388,21 @@ fn an_interaction_of_a_run_that_read_a_hidden_case_is_not_in_a_partial_readers_a
     assert_eq!(numbers, contiguous, "no gap where a hidden entry was");
     let full = env.audit("mssp-soc", OWNER);
     assert_eq!(names(&full, &on_hidden), 1, "{full:?}");
+    // Read after its answer: that entry stays, and nothing seen before moves.
+    let reads_later = asks("later", "CEO");
+    let again = env.audit("mssp-soc", "aud@acme-mssp.test");
+    assert_eq!(names(&again, &reads_later), 1, "{again:?}");
+    let first_ids = |audit: &[Value]| -> Vec<(i64, Value)> {
+        audit
+            .iter()
+            .map(|e| (e["id"].as_i64().expect("id"), e["target"].clone()))
+            .collect()
+    };
+    assert_eq!(
+        first_ids(&again)[..partial.len()],
+        first_ids(&partial)[..],
+        "the entries read before keep their numbers"
+    );
 }
 
 #[test]

@@ -37,9 +37,15 @@ pub fn append(conn: &Connection, entry: &NewEntry<'_>) -> crate::store::sql::Res
     conn.execute_later(
         // Numbered within the workspace (SPEC ID-4); the transaction holds the workspace's
         // lock, so the next number is free.
-        "INSERT INTO audit_log (at, actor, actor_kind, workspace, action, target, details, number)
+        // An entry about an interaction whose run has read a restricted case is marked, once,
+        // as kept from readers who do not see every case (`entries`).
+        "INSERT INTO audit_log (at, actor, actor_kind, workspace, action, target, details, number, partial_hidden)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
-                 (SELECT coalesce(max(number), 0) + 1 FROM audit_log WHERE workspace = ?4))",
+                 (SELECT coalesce(max(number), 0) + 1 FROM audit_log WHERE workspace = ?4),
+                 CASE WHEN substr(?6, 1, 12) = 'interaction:' AND EXISTS (
+                     SELECT 1 FROM interactions i JOIN run_cases rc ON rc.run_id = i.run_id
+                     JOIN cases c ON c.id = rc.case_id
+                     WHERE i.public_id = substr(?6, 13) AND c.restricted <> 0) THEN 1 ELSE 0 END)",
         params![
             clock::now_unix(),
             entry.actor,
@@ -64,8 +70,9 @@ pub enum Page {
 
 /// Entries of `workspace` at or after `since` (Unix seconds), the `page` of them, oldest
 /// first; without `case_entries`, none about cases (`case.*`), none about an interaction of a
-/// run that read a restricted case (its answer, refusal or timeout tells that the case exists
-/// and changed, and when: leak review), and the rest numbered among themselves, so the
+/// run that had read a restricted case when the entry was written (its answer, refusal or
+/// timeout tells that the case exists and changed, and when: leak review; marked once, so
+/// the numbers never shift under a reader), and the rest numbered among themselves, so the
 /// numbers show no gap where a hidden entry was (SPEC CS-2).
 pub fn entries(
     conn: &Connection,
@@ -84,11 +91,7 @@ pub fn entries(
              SELECT CASE WHEN ?3 = 1 THEN number ELSE shown END AS n, a.*
              FROM (SELECT b.*, ROW_NUMBER() OVER (ORDER BY id) AS shown FROM audit_log b
                    WHERE workspace = ?1 AND (?3 = 1 OR (substr(action, 1, 5) <> 'case.'
-                     AND NOT (substr(target, 1, 12) = 'interaction:' AND EXISTS (
-                       SELECT 1 FROM interactions i
-                       JOIN run_cases rc ON rc.run_id = i.run_id
-                       JOIN cases c ON c.id = rc.case_id
-                       WHERE i.public_id = substr(b.target, 13) AND c.restricted <> 0))))) AS a) AS readable
+                     AND partial_hidden = 0))) AS a) AS readable
            WHERE at >= ?2 AND n > ?6
            ORDER BY CASE WHEN ?5 = 1 THEN -id ELSE id END LIMIT ?4) AS page
          ORDER BY id",

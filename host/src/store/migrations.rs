@@ -770,6 +770,27 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     BEGIN UPDATE events SET public_id = 'E-' || hex(randomblob(8)) WHERE id = NEW.id; END;
     "#,
     ),
+    (
+        30,
+        "Audit entries about interactions of runs that read a restricted case, marked once",
+        r#"
+    -- An entry about an interaction whose run had read a restricted case when it was written
+    -- is kept from audit readers who do not see every case (SPEC CS-2). Decided when it is
+    -- written, not at each read: decided at each read, a run reading a restricted case later,
+    -- or a case restricted later, renumbered every later entry such a reader had seen (review).
+    ALTER TABLE audit_log ADD COLUMN partial_hidden INTEGER NOT NULL DEFAULT 0;
+    -- Marking the existing entries is, with their numbering (migration 13), the one update
+    -- the append-only log takes: only entries about interactions, of runs that read one.
+    DROP TRIGGER audit_log_is_append_only_update;
+    UPDATE audit_log SET partial_hidden = 1
+        WHERE substr(target, 1, 12) = 'interaction:' AND EXISTS (
+            SELECT 1 FROM interactions i JOIN run_cases rc ON rc.run_id = i.run_id
+            JOIN cases c ON c.id = rc.case_id
+            WHERE i.public_id = substr(audit_log.target, 13) AND c.restricted <> 0);
+    CREATE TRIGGER audit_log_is_append_only_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only (SPEC AU-2)'); END;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.

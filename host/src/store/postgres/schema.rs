@@ -104,6 +104,20 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     CREATE UNIQUE INDEX IF NOT EXISTS events_by_public_id ON events (public_id);
     "#,
     ),
+    (
+        10,
+        "audit entries about interactions of runs that read a restricted case, marked once (the SQLite migration of the same name)",
+        r#"
+    ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS partial_hidden BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE audit_log DISABLE TRIGGER audit_log_is_append_only_update;
+    UPDATE audit_log SET partial_hidden = 1
+        WHERE substr(target, 1, 12) = 'interaction:' AND EXISTS (
+            SELECT 1 FROM interactions i JOIN run_cases rc ON rc.run_id = i.run_id
+            JOIN cases c ON c.id = rc.case_id
+            WHERE i.public_id = substr(audit_log.target, 13) AND c.restricted <> 0);
+    ALTER TABLE audit_log ENABLE TRIGGER audit_log_is_append_only_update;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows.
