@@ -1296,6 +1296,73 @@ fn ua_1_a_user_write_holder_grants_nothing_beyond_their_own_scopes() {
         .expect("an Owner invites an Owner");
 }
 
+/// What a person holds by name (the restricted cases they are on, the interactions listing
+/// them, their runs) is more than their role's scopes: a sign-in link, which signs its holder
+/// in as them, and a service key, which outlives its maker with its role (SPEC RB-4: chosen by
+/// an Owner), are the Owner's to make. Within their power by role alone, a people-admin signed
+/// in as an analyst and took on the analyst's restricted cases, or kept a key's power after
+/// being demoted (authority review). So is whether a member's role follows the IdP's claims
+/// (`sso`) or their invitation: a tenant file listing an SSO-provisioned member as invited
+/// froze their role against the IdP's demotion (SPEC SSO-3).
+#[test]
+fn ua_1_sign_in_links_service_keys_and_a_members_sign_in_source_are_the_owners() {
+    let p = example_platform();
+    make_lead_a_people_admin(&p);
+    let lead = user(LEAD);
+    let vera = "vera.viewer@acme-mssp.test";
+    p.admin()
+        .invite_user(&lead, SOC, vera, "viewer")
+        .expect("a viewer is within their power");
+    let why = denied(p.signins().issue_link(&lead, SOC, vera));
+    assert!(why.contains("sign-in link"), "{why}");
+    let why =
+        denied(
+            p.admin()
+                .create_key(&lead, SOC, "ci", NewKey::Service { role: "viewer" }, None),
+        );
+    assert!(why.contains("service key"), "{why}");
+    // Dana signs in through the IdP as a viewer; the tenant file as it stands, with dana
+    // listed as an invited viewer.
+    let dana = json!({ "email": "dana@acme-mssp.test", "department": "security" });
+    let r = p.admin().sso_login("acme-okta", &dana).expect("login");
+    assert_eq!(r[0].role.as_deref(), Some("viewer"), "{r:?}");
+    let export = p
+        .tenant()
+        .export(&user(OWNER), Some("acme-mssp"))
+        .expect("export");
+    let mut doc = serde_json::to_value(&export).expect("json");
+    // mssp-soc alone: the lead applies nothing of another workspace.
+    let workspaces = doc["workspaces"].as_array_mut().expect("workspaces");
+    workspaces.retain(|ws| ws["name"] == SOC);
+    for ws in workspaces {
+        if ws["name"] == SOC {
+            let members = ws["members"].as_array_mut().expect("members");
+            members.retain(|m| m["email"] != "dana@acme-mssp.test");
+            members.push(json!({ "email": "dana@acme-mssp.test", "role": "viewer" }));
+        }
+    }
+    let file = flowhost::tenant::TenantFile::parse("flip.json", &doc.to_string()).expect("file");
+    let refused = flowhost::tenant::apply(&p, &file, Some(&lead));
+    assert!(
+        refused.is_err(),
+        "a people-admin does not take a member from the IdP"
+    );
+    // The Owner does all of it.
+    p.signins()
+        .issue_link(&user(OWNER), SOC, vera)
+        .expect("the Owner's link");
+    p.admin()
+        .create_key(
+            &user(OWNER),
+            SOC,
+            "ci",
+            NewKey::Service { role: "viewer" },
+            None,
+        )
+        .expect("the Owner's key");
+    flowhost::tenant::apply(&p, &file, Some(&user(OWNER))).expect("the Owner flips vera");
+}
+
 /// How people sign in is the Owner's (every scope): a user.write holder without them cannot
 /// point an IdP's OIDC settings elsewhere, add, move or delete claim rules, or turn SSO-only
 /// on, any of which let them sign in as someone holding more; nor revoke the Owner's key

@@ -80,6 +80,12 @@ impl Platform {
                 }
                 NewKey::Service { .. } => {
                     self.authorize(actor, workspace, Scope::UserWrite)?;
+                    // A service key outlives whoever made it, with its role: chosen by an
+                    // Owner (SPEC RB-4). Made by a people-admin within their power, it kept
+                    // that power after they were demoted (authority review).
+                    self.holds_every_scope(actor, workspace, || {
+                        "create a service key (its role is chosen by an Owner, SPEC RB-4)".into()
+                    })?;
                     ("service", None)
                 }
             };

@@ -155,8 +155,24 @@ impl crate::platform::Platform {
         })
     }
 
+    /// Refuses `what` to anyone without every scope in `workspace`, as the built-in Owner
+    /// holds them: for what hands out more than a role's scopes.
+    pub(crate) fn holds_every_scope(
+        &self,
+        actor: &crate::principal::Principal,
+        workspace: &str,
+        what: impl FnOnce() -> String,
+    ) -> Result<(), Error> {
+        self.within_power(
+            actor,
+            workspace,
+            ScopeSet::of(crate::access::Scope::ALL),
+            what,
+        )
+    }
+
     /// [`Platform::within_power`] for acting on member `email` (changing their role,
-    /// deleting them, signing in as them).
+    /// deleting them).
     pub(crate) fn may_act_on(
         &self,
         actor: &crate::principal::Principal,

@@ -114,9 +114,14 @@ impl Platform {
                     "{email} is not a member of `{workspace}`: invite them first"
                 )));
             }
-            // A link signs its holder in as the person: only for someone within the
-            // issuer's own power.
-            self.may_act_on(actor, workspace, &email, "issue a sign-in link as")?;
+            // A link signs its holder in as the person, with all they hold by name besides
+            // their role (the restricted cases they are on, the interactions listing them,
+            // their runs): only someone holding every scope may issue one. Within the
+            // issuer's power by role alone, a people-admin took on an analyst's cases
+            // (authority review; SPEC UA-1, CS-2).
+            self.holds_every_scope(actor, workspace, || {
+                format!("issue a sign-in link as {email}")
+            })?;
             if let Err(reason) = self.signs_in_locally(&email, workspace) {
                 return Err(Error::Invalid(format!(
                     "a sign-in link would sign {email} in locally, which `{workspace}` refuses: {reason}"
@@ -207,7 +212,7 @@ impl Platform {
                 .check(&issuer, &link.workspace, Scope::UserWrite)
                 .allowed()
                 || self
-                    .may_act_on(&issuer, &link.workspace, &email, "sign in as")
+                    .holds_every_scope(&issuer, &link.workspace, || format!("sign in as {email}"))
                     .is_err()
             {
                 return Err(bad_link("was issued by someone who may no longer issue it"));

@@ -441,7 +441,11 @@ fn apply_members(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Resu
             }) => {
                 c.acts_on(&email, "change")?;
                 c.hands_out(&crate::access::RoleName::parse(&role))?;
-                if *bg != m.break_glass {
+                // Whether the IdP's claims decide a member's role (`sso`) or an invitation
+                // does is SSO configuration: an invited member made `sso` took the role the
+                // claim rules give at the next sign-in, an Owner's among them (authority
+                // review; SPEC UA-1, SSO-3).
+                if *bg != m.break_glass || source != want_source {
                     c.configures_sso()?;
                 }
                 store::set_member(tx, ws, *user, &role, m.break_glass, want_source)?;
@@ -454,7 +458,7 @@ fn apply_members(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Resu
             }
             None => {
                 c.hands_out(&crate::access::RoleName::parse(&role))?;
-                if m.break_glass {
+                if m.break_glass || m.sso {
                     c.configures_sso()?;
                 }
                 let user = ensure_user(tx, &email)?;
