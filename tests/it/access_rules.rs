@@ -1100,6 +1100,70 @@ fn an_access_change_from_a_process_with_stale_data_is_decided_afresh_and_denied(
     assert!(!allowed(&console, &user(ANALYST), SOC, Scope::CaseWrite));
 }
 
+/// A flow's start is decided again under the write lock its run is recorded under: a process
+/// holding access data from before the starter was removed starts nothing for them (SPEC
+/// IX-4; authority review: the run, acting as the flow's `run_as`, started on the old data).
+#[test]
+fn a_flow_start_is_decided_afresh_under_the_write_lock() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    let console = std::sync::Arc::new(platform_on(&db));
+    apply_example(&console);
+    let flow = json!({ "name": "ask-access", "workspace": SOC, "run_as": OWNER,
+        "trigger": { "on": "interaction", "interaction": { "title": "Ask",
+            "form": { "fields": [{ "name": "why", "type": "text" }] },
+            "access": { "workspace_users": { "emails": [OPERATOR] } } } },
+        "steps": [] })
+    .to_string();
+    console
+        .workflows()
+        .publish_sent(&user(OWNER), SOC, &flow, "wf.json", Vec::new())
+        .expect("published");
+    let engine_on = |p: std::sync::Arc<Platform>| {
+        let runtime = std::sync::Arc::new(
+            flowhost::wasm::StepRuntime::new(&flowhost::wasm::EngineSettings::default(), None)
+                .expect("runtime"),
+        );
+        flowhost::workflow::Engine::new(p, runtime, vec![])
+    };
+    let values = json!({ "why": "audit" });
+    // Another process, holding the access data of before the operator's removal.
+    let stale = engine_on(std::sync::Arc::new(platform_on(&db)));
+    console
+        .admin()
+        .delete_user(&user(OWNER), SOC, OPERATOR)
+        .expect("removed");
+    let refused = stale
+        .start_flow(
+            &user(OPERATOR),
+            SOC,
+            "ask-access",
+            &values,
+            &flowhost::workflow::Quiet,
+        )
+        .expect_err("nothing starts for a removed member");
+    assert!(
+        matches!(refused, Error::Denied(_) | Error::NotFound(_)),
+        "{refused}"
+    );
+    let runs: i64 = console
+        .db()
+        .conn()
+        .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(runs, 0, "no run was recorded");
+    // Someone the settings still allow starts it through the same stale process.
+    stale
+        .start_flow(
+            &user(OWNER),
+            SOC,
+            "ask-access",
+            &values,
+            &flowhost::workflow::Quiet,
+        )
+        .expect("the Owner is always allowed (IX-2)");
+}
+
 /// A publish, a webhook's secret, a share and its acceptance are decided again under the
 /// write lock they are written under, on access data as it is then (SPEC WF-10, SH-1): a
 /// process that read access data before a demotion, or waited for the lock across one, acts

@@ -200,6 +200,10 @@ pub struct RunAudit<'a> {
     pub actor: &'a crate::principal::Principal,
     pub action: &'a str,
     pub details: &'a serde_json::Value,
+    /// The start's decision, taken again on access data as of the write lock the run is
+    /// recorded under: an access write committed meanwhile (the starter removed, denied by
+    /// SSO) counts (authority review).
+    pub decided: &'a (dyn Fn(&crate::access::AccessIndex) -> Result<(), Error> + 'a),
 }
 
 /// What resuming a run needs, as recorded when it started.

@@ -230,6 +230,17 @@ impl Engine {
             "values": values,
         });
         let started = json!({ "reason": decision.reason.to_string(), "values": values });
+        let decided = |index: &crate::access::AccessIndex| {
+            let now = index.check_flow(principal, workspace, &flow.access);
+            if now.allowed {
+                return Ok(());
+            }
+            Err(Error::Denied(Reason::StartFlow {
+                principal: principal.clone(),
+                flow: name.to_owned(),
+                reason: Box::new(now.reason),
+            }))
+        };
         let stored = principal_to_stored(&run_as);
         let (id, executing) = self.start_run(NewRun {
             workflow: name,
@@ -241,6 +252,7 @@ impl Engine {
             lease_owner: None,
             components: components.as_deref(),
             audit: Some(RunAudit {
+                decided: &decided,
                 actor: principal,
                 action: "interaction.start",
                 details: &started,

@@ -40,9 +40,12 @@ fn publishing(entries: &[JournalEntry<'_>]) -> bool {
 
 impl RunStore for Platform {
     fn start_run(&self, run: &NewRun<'_>, id: &PublicId) -> Result<RunRef, Error> {
-        // An audited start writes a numbered row (the audit log's): it goes apart from other
-        // runs' batched writes, as a case write does.
-        self.transact_in_workspace(run.audit.is_some(), |tx| {
+        // An audited start writes a numbered row (the audit log's) and is decided again under
+        // the deployment's write lock, which access writes take too (`Platform::index_in`).
+        let record = |tx: &crate::store::Transaction<'_>| {
+            if let Some(started) = &run.audit {
+                (started.decided)(&*self.index_in(tx)?)?;
+            }
             let key = journal::insert(tx, run, id)?;
             if let Some(started) = &run.audit {
                 let mut details = started.details.clone();
@@ -63,7 +66,12 @@ impl RunStore for Platform {
                 key,
                 id: id.clone(),
             })
-        })
+        };
+        if run.audit.is_some() {
+            self.transact(record)
+        } else {
+            self.transact_in_workspace(false, record)
+        }
     }
 
     fn has_journal(&self, run: i64) -> Result<bool, Error> {
