@@ -131,6 +131,47 @@ fn durations_that_would_overflow_are_refused_before_anything_runs() {
         stderr(&refused)
     );
     assert!(long("15m").status.success(), "{}", stderr(&long("15m")));
+    // So is a retry's pause, at most 5 minutes, and never longer than its `max_delay`: it
+    // pauses in the run's worker, which every workspace's runs share, and a `delay` of years
+    // held one for years (hostile-input review).
+    let retried = |retry: serde_json::Value| {
+        let file = env.write(
+            "retried.json",
+            &json!({ "name": "retried", "workspace": WS,
+                     "steps": [{ "id": "a", "uses": "cases/query-cases", "retry": retry }] })
+            .to_string(),
+        );
+        env.cli(&["validate", &file])
+    };
+    for (retry, needle) in [
+        (
+            json!({ "attempts": 20, "delay": "3660d" }),
+            "steps[0].retry.delay",
+        ),
+        (
+            json!({ "attempts": 3, "delay": "1s", "max_delay": "1h" }),
+            "steps[0].retry.max_delay",
+        ),
+        (
+            json!({ "attempts": 3, "delay": "2m", "max_delay": "1m" }),
+            "at most its `max_delay`",
+        ),
+    ] {
+        let refused = retried(retry.clone());
+        assert!(!refused.status.success(), "{retry}");
+        assert!(
+            stderr(&refused).contains(needle),
+            "{retry}: {}",
+            stderr(&refused)
+        );
+    }
+    for retry in [
+        json!({ "attempts": 3, "delay": "5m", "max_delay": "5m" }),
+        json!({ "attempts": 3, "delay": "2m" }),
+    ] {
+        let ok = retried(retry.clone());
+        assert!(ok.status.success(), "{retry}: {}", stderr(&ok));
+    }
 }
 
 /// Issue 14 item 8: `flowhost runs show … | head` panicked on the broken pipe. Every print
@@ -316,7 +357,7 @@ fn an_output_grown_too_deep_fails_the_run_and_reads_back() {
     assert_eq!(doc["status"], "failed", "{doc}");
     let error = doc["error"].as_str().expect("error");
     assert!(
-        error.contains("the output of step `b` is nested 110 levels deep; at most 64"),
+        error.contains("step `b`") && error.contains("nested 110 levels deep; at most 64"),
         "{error}"
     );
     let run = doc["run_id"].as_str().expect("run id").to_owned();

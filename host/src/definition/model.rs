@@ -13,6 +13,11 @@ use super::refs::Template;
 /// let one tenant take every slot from the others (hostile step review).
 pub const MAX_STEP_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
+/// The longest pause between two attempts of a retried step (`delay`, `max_delay`). A retry
+/// pauses in the run's worker, which every workspace's runs share: a `delay` of years held a
+/// worker for years (hostile-input review). A longer pause is a `wait` step's.
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(5 * 60);
+
 /// The most branches one `parallel` step may have (checked when the definition is parsed).
 pub const MAX_PARALLEL_BRANCHES: usize = 64;
 /// Most items a `loop` goes over: every iteration is journaled and keeps its outputs in the

@@ -891,10 +891,34 @@ impl Parser {
             o.get("delay").or(Some(&Value::String("1s".into()))),
             at.key("delay"),
         )?;
-        let max_delay = self.duration(
-            o.get("max_delay").or(Some(&Value::String("1m".into()))),
-            at.key("max_delay"),
-        )?;
+        // Unset, the longest pause is a minute, or the first one if longer.
+        let max_delay = match o.get("max_delay") {
+            Some(v) => self.duration(Some(v), at.key("max_delay"))?,
+            None => delay.max(Duration::from_secs(60)),
+        };
+        let mut fits = true;
+        for (key, d) in [("delay", delay), ("max_delay", max_delay)] {
+            if d > MAX_RETRY_DELAY {
+                self.err(
+                    at.key(key),
+                    format!(
+                        "a retry's `{key}` is at most 5m: a retry pauses in the run's worker, \
+                         which other runs wait for; to wait longer use a `wait` step"
+                    ),
+                );
+                fits = false;
+            }
+        }
+        if fits && delay > max_delay {
+            self.err(
+                at.key("delay"),
+                "a retry's `delay` is at most its `max_delay`",
+            );
+            return None;
+        }
+        if !fits {
+            return None;
+        }
         Some(Retry {
             attempts,
             delay,

@@ -1339,7 +1339,7 @@ impl Exec<'_> {
             delay: Duration::ZERO,
             max_delay: Duration::ZERO,
         });
-        let mut delay = retry.delay;
+        let mut delay = retry.delay.min(retry.max_delay);
         let mut attempts = 0;
         let (result, record) = loop {
             attempts += 1;
