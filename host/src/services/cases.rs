@@ -179,6 +179,13 @@ pub fn parse_case_json(json: &str) -> Result<NewCase, Error> {
     // Only `fields` nests: it sits one level inside the document.
     let depth = caps::json_depth(json).saturating_sub(1);
     caps::check_depth("`fields`", depth)?;
+    // A key named twice, in `fields` too, is refused naming it: serde_json kept the last
+    // value (`{"approved": false, "approved": true}`) silently (hostile-input review).
+    if let Err(e) = crate::json_limits::from_str(json) {
+        let message = e.to_string();
+        let message = message.split(" at line ").next().unwrap_or_default();
+        return Err(Error::Invalid(format!("case JSON: {message}")));
+    }
     let de = &mut serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let inner = e.inner().to_string();
@@ -201,5 +208,22 @@ pub fn parse_fields_json(json: &str) -> Result<serde_json::Value, Error> {
         Ok(fields) if fields.is_object() => Ok(fields),
         Ok(_) => Err(Error::Invalid("`fields-json` must be a JSON object".into())),
         Err(e) => Err(Error::Invalid(format!("`fields-json` is not JSON: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key named twice in *Create a case from JSON*, in its `fields` too, is refused naming
+    /// it: the last value was kept silently (hostile-input review).
+    #[test]
+    fn case_json_naming_a_key_twice_is_refused() {
+        let twice = r#"{"title":"t","severity":"low","fields":{"approved":false,"approved":true}}"#;
+        let err = parse_case_json(twice).expect_err("refused").to_string();
+        assert!(err.contains("approved"), "{err}");
+        let once = r#"{"title":"t","severity":"low","fields":{"approved":false}}"#;
+        let case = parse_case_json(once).expect("parses");
+        assert_eq!(case.fields, Some(serde_json::json!({ "approved": false })));
     }
 }
