@@ -13,6 +13,11 @@ pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_DESCRIPTION_CHARS: usize = 4_000;
 /// Longest SSO claim name or value (a claim rule's, or a presented claim's), in characters.
 pub const MAX_CLAIM_CHARS: usize = 1_000;
+/// Longest title of an interaction, as rendered when it opens, in characters: room for a
+/// case's title (512 bytes) and the words around it. Unbounded, a title rendered from a run's
+/// context stored megabytes per interaction, read again by every list of open ones
+/// (hostile-input review).
+pub const MAX_INTERACTION_TITLE_CHARS: usize = 1_000;
 /// Longest case `state`, in characters.
 pub const MAX_STATE_CHARS: usize = 100;
 /// Longest JSONPath in a definition or a test, in bytes (SPEC WF-3): longer than any path

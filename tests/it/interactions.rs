@@ -405,6 +405,46 @@ fn an_interaction_of_a_run_that_read_a_hidden_case_is_not_in_a_partial_readers_a
     );
 }
 
+/// An interaction's title, rendered from the run's context when it opens, is at most 1,000
+/// characters: past it the step fails naming the title and its length, and nothing opens.
+/// Unbounded, a title stored megabytes per interaction, read again by every list of open ones
+/// (hostile-input review).
+#[test]
+fn an_interactions_title_is_bounded_as_rendered() {
+    let env = Env::new();
+    let asks = |name: &str, chars: usize| {
+        let wf = serde_json::json!({ "name": name, "workspace": "mssp-soc",
+            "vars": { "long": "t".repeat(chars) },
+            "steps": [{ "id": "ask", "interaction": { "title": "$.vars.long",
+                "form": { "fields": [{ "name": "go", "type": "boolean" }] },
+                "access": { "workspace_users": { "emails": [ANALYST] } } } }] });
+        let file = env.dir.path().join(format!("{name}.json"));
+        std::fs::write(&file, wf.to_string()).expect("write");
+        let out = env.cli(&[
+            "run",
+            file.to_str().expect("utf-8"),
+            "--as",
+            OWNER,
+            "--json",
+        ]);
+        serde_json::from_slice::<Value>(&out.stdout).expect("json")
+    };
+    let long = asks("long", 1001);
+    assert_eq!(long["status"], "failed", "{long}");
+    let error = long["error"].as_str().expect("error");
+    assert!(
+        error.contains("the interaction's title")
+            && error.contains("1001 characters, at most 1000"),
+        "{error}"
+    );
+    assert!(
+        error.len() < 1000,
+        "the error quotes the title clipped: {error}"
+    );
+    let fits = asks("fits", 1000);
+    assert_eq!(fits["status"], "on_hold", "{fits}");
+}
+
 #[test]
 fn a_run_on_hold_survives_a_restart_and_resumes_in_another_process() {
     let env = Env::new();

@@ -1187,6 +1187,12 @@ impl Exec<'_> {
                     Value::String(_) | Value::Null => key.to_owned(),
                     other => other.to_string(),
                 };
+                crate::text::check_len(
+                    "the interaction's title",
+                    &title,
+                    crate::text::MAX_INTERACTION_TITLE_CHARS,
+                )
+                .map_err(fail)?;
                 let deadline_ms = ix.timeout.map(|t| {
                     crate::interact::now_ms()
                         .saturating_add(i64::try_from(t.as_millis()).unwrap_or(i64::MAX))
