@@ -47,8 +47,8 @@ fn holds(
     let right = c.right.render(context)?;
     charge(&right)?;
     Ok(match c.op {
-        Op::Eq => left == right,
-        Op::Ne => left != right,
+        Op::Eq => same(&left, &right),
+        Op::Ne => !same(&left, &right),
         Op::Gt => compare(&left, &right) == Some(Ordering::Greater),
         Op::Gte => matches!(
             compare(&left, &right),
@@ -59,9 +59,11 @@ fn holds(
             compare(&left, &right),
             Some(Ordering::Less | Ordering::Equal)
         ),
-        Op::In => right.as_array().is_some_and(|items| items.contains(&left)),
+        Op::In => right
+            .as_array()
+            .is_some_and(|items| items.iter().any(|i| same(i, &left))),
         Op::Contains => match &left {
-            Value::Array(items) => items.contains(&right),
+            Value::Array(items) => items.iter().any(|i| same(i, &right)),
             Value::String(s) => right.as_str().is_some_and(|r| s.contains(r)),
             _ => false,
         },
@@ -69,10 +71,39 @@ fn holds(
     })
 }
 
+/// Whether `a` and `b` are the same value, numbers by value wherever they are nested: `3` and
+/// `3.0` are one number (serde_json tells them apart, and the web form's number field read
+/// `3` as `3.0`, so `eq 3` failed where `gte 3` and `lte 3` held: hostile-input review).
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => numbers(x, y) == Some(Ordering::Equal),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, a)| y.get(k).is_some_and(|b| same(a, b)))
+        }
+        _ => a == b,
+    }
+}
+
+/// Two numbers in order: integers exactly (past 2^53 as f64 they could tie), others as f64.
+fn numbers(x: &serde_json::Number, y: &serde_json::Number) -> Option<Ordering> {
+    let exact = |n: &serde_json::Number| {
+        n.as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from))
+    };
+    match (exact(x), exact(y)) {
+        (Some(a), Some(b)) => Some(a.cmp(&b)),
+        _ => x.as_f64()?.partial_cmp(&y.as_f64()?),
+    }
+}
+
 /// Numbers compare as numbers, strings as strings; anything else does not compare.
 fn compare(a: &Value, b: &Value) -> Option<Ordering> {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
+        (Value::Number(x), Value::Number(y)) => numbers(x, y),
         (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
         _ => None,
     }
@@ -89,6 +120,32 @@ mod tests {
             left: Template::compile(&left).expect("left"),
             op,
             right: Template::compile(&right).expect("right"),
+        }
+    }
+
+    /// Numbers are equal by value, wherever they are nested, and integers order exactly.
+    #[test]
+    fn numbers_compare_by_value() {
+        let ctx = json!({ "n": 3.0, "m": -0.0, "big": 9007199254740993_u64, "list": [1.0, 2] });
+        let yes = [
+            cond(json!("$.n"), Op::Eq, json!(3)),
+            cond(json!("$.n"), Op::In, json!([1, 3])),
+            cond(json!("$.m"), Op::Eq, json!(0)),
+            cond(json!("$.list"), Op::Contains, json!(1)),
+            cond(json!("$.list"), Op::Eq, json!([1, 2.0])),
+            cond(json!("$.big"), Op::Gt, json!(9007199254740992_u64)),
+            cond(json!("$.big"), Op::Ne, json!(9007199254740992_u64)),
+        ];
+        for c in &yes {
+            assert!(holds(c, &ctx, &|_| Ok(())).expect("evaluates"), "{c:?}");
+        }
+        let no = [
+            cond(json!("$.n"), Op::Ne, json!(3)),
+            cond(json!("$.n"), Op::Eq, json!("3")),
+            cond(json!("$.big"), Op::Lte, json!(9007199254740992_u64)),
+        ];
+        for c in &no {
+            assert!(!holds(c, &ctx, &|_| Ok(())).expect("evaluates"), "{c:?}");
         }
     }
 

@@ -102,12 +102,16 @@ pub(super) fn values(form: &Form, posted: &[(String, String)]) -> Value {
 fn read(form: &Form, name: &str, raw: &str) -> Value {
     let kind = form.fields.iter().find(|f| f.name == name).map(|f| &f.kind);
     let read = match kind {
-        Some(FieldKind::Number) => raw
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map(Value::Number),
+        // A whole number stays one (`3`, not `3.0`), as the API and the CLI read it.
+        Some(FieldKind::Number) => {
+            let raw = raw.trim();
+            raw.parse::<i64>().ok().map(Value::from).or_else(|| {
+                raw.parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Value::Number)
+            })
+        }
         Some(FieldKind::Boolean) => match raw {
             "true" => Some(Value::Bool(true)),
             "false" => Some(Value::Bool(false)),
@@ -154,6 +158,10 @@ mod tests {
         );
         assert_eq!(v, serde_json::json!({ "ok": true, "n": 2.5 }));
         assert!(form().check(&v).is_ok());
+        // A whole number stays whole, as the API and the CLI read it (it was `3.0`).
+        let whole = values(&form(), &posted(&[("ok", "true"), ("n", " 3 ")]));
+        assert_eq!(whole["n"], serde_json::json!(3));
+        assert!(whole["n"].is_i64(), "{whole}");
     }
 
     /// What does not read goes on for the form's check to refuse, naming the field, so that
