@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::common::web::Client;
+use crate::common::web::{Client, hidden_value};
 use crate::web::{ANALYST, LEAD, OPERATOR, OWNER, Site};
 
 /// A member with `case.read` but not `case.write` (SPEC RB-1: viewer).
@@ -192,6 +192,7 @@ fn the_allowed_editor_changes_restrictions_and_the_change_is_audited_as_the_clis
         page.body
     );
     let csrf = page.csrf();
+    let shown = hidden_value(&page.body, "shown_collaborators").expect("the list shown");
 
     // Refusals of the service are shown on the form, naming the field, and change nothing.
     let before = site.restrictions(&id);
@@ -210,6 +211,7 @@ fn the_allowed_editor_changes_restrictions_and_the_change_is_audited_as_the_clis
                 ("csrf", &csrf),
                 ("access_mode", mode),
                 ("set_collaborators", people),
+                ("shown_collaborators", &shown),
             ],
         );
         assert_eq!(refused.status, 400, "{mode} {people}: {}", refused.body);
@@ -231,6 +233,7 @@ fn the_allowed_editor_changes_restrictions_and_the_change_is_audited_as_the_clis
         &[
             ("access_mode", "full_access"),
             ("set_collaborators", ANALYST),
+            ("shown_collaborators", &shown),
         ],
     );
     assert_eq!(forged.status, 403, "{}", forged.body);
@@ -246,6 +249,7 @@ fn the_allowed_editor_changes_restrictions_and_the_change_is_audited_as_the_clis
             ("csrf", &csrf),
             ("access_mode", "restricted"),
             ("set_collaborators", &people),
+            ("shown_collaborators", &shown),
         ],
     );
     assert_eq!(done.status, 200, "{}", done.body);
@@ -292,6 +296,72 @@ fn the_allowed_editor_changes_restrictions_and_the_change_is_audited_as_the_clis
     );
 }
 
+/// The form replaces the collaborators the page showed, and only those: a collaborator added
+/// meanwhile (by a workflow, another person) is not dropped by a save of an older page,
+/// which is refused, saying so, with nothing changed (hostile-input review: the list was
+/// replaced with the page's, silently removing the newcomer's access).
+#[test]
+fn a_form_shown_before_the_collaborators_changed_changes_nothing() {
+    let site = Site::new();
+    let id = site.case("Beacon", Some(ANALYST));
+    let url = site.server.url(&at(&id));
+    let mut analyst = site.signed_in(ANALYST);
+    let page = analyst.get(&url);
+    let csrf = page.csrf();
+    let shown = hidden_value(&page.body, "shown_collaborators").expect("the list shown");
+    // Meanwhile the lead is added through another door.
+    site.deployment.ok(&[
+        "cases",
+        "update-restrictions",
+        &id,
+        "--add",
+        LEAD,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let before = site.restrictions(&id);
+    let stale = analyst.post(
+        &url,
+        &[
+            ("csrf", &csrf),
+            ("access_mode", "restricted"),
+            ("set_collaborators", &format!("{ANALYST}\n{OPERATOR}")),
+            ("shown_collaborators", &shown),
+        ],
+    );
+    assert_ne!(stale.status, 200, "{}", stale.body);
+    assert!(
+        stale.body.contains("changed since the page was shown"),
+        "{}",
+        stale.body
+    );
+    assert_eq!(site.restrictions(&id), before, "nothing was changed");
+    // The page shown again lists the lead; saved from it, the change goes through.
+    let fresh = analyst.get(&url);
+    let shown = hidden_value(&fresh.body, "shown_collaborators").expect("the list shown");
+    let done = analyst.post(
+        &url,
+        &[
+            ("csrf", &csrf),
+            ("access_mode", "restricted"),
+            (
+                "set_collaborators",
+                &format!("{ANALYST}\n{LEAD}\n{OPERATOR}"),
+            ),
+            ("shown_collaborators", &shown),
+        ],
+    );
+    assert_eq!(done.status, 200, "{}", done.body);
+    let after = site.restrictions(&id);
+    assert_eq!(
+        after["collaborators"].as_array().map(Vec::len),
+        Some(3),
+        "{after}"
+    );
+}
+
 #[test]
 fn someone_the_service_does_not_let_update_gets_no_form_and_a_crafted_post_is_refused() {
     let site = Site::new();
@@ -309,6 +379,8 @@ fn someone_the_service_does_not_let_update_gets_no_form_and_a_crafted_post_is_re
     let id = site.case("Beacon", Some(&format!("{ANALYST},{VIEWER}")));
     let url = site.server.url(&at(&id));
     let before = site.restrictions(&id);
+    // What a crafted POST claims the page showed: the service refuses it before it looks.
+    let shown = String::new();
 
     // The viewer sees the case (a collaborator) but may not write cases: no form, and a
     // crafted POST with their own session and token is refused by the service.
@@ -329,6 +401,7 @@ fn someone_the_service_does_not_let_update_gets_no_form_and_a_crafted_post_is_re
             ("csrf", &csrf),
             ("access_mode", "full_access"),
             ("set_collaborators", VIEWER),
+            ("shown_collaborators", &shown),
         ],
     );
     assert_eq!(crafted.status, 403, "{}", crafted.body);
@@ -345,6 +418,7 @@ fn someone_the_service_does_not_let_update_gets_no_form_and_a_crafted_post_is_re
             ("csrf", &csrf),
             ("access_mode", "full_access"),
             ("set_collaborators", OPERATOR),
+            ("shown_collaborators", &shown),
         ],
     );
     assert_eq!(crafted.status, 404, "{}", crafted.body);

@@ -358,6 +358,31 @@ impl Platform {
         update: RestrictionUpdate,
         idempotency_key: Option<&str>,
     ) -> Result<Restrictions, Error> {
+        self.update_restrictions(caller, case_id, update, idempotency_key, None)
+    }
+
+    /// *Update case restrictions* by someone who saw the collaborators as `shown` (the web
+    /// page's form, which sends the whole list): unless they are still those, nothing changes
+    /// and the answer is a conflict. The list was replaced with the form's, dropping whoever
+    /// a workflow had added since the page was shown (hostile-input review).
+    pub fn update_case_restrictions_if_unchanged(
+        &self,
+        caller: &Caller,
+        case_id: &str,
+        update: RestrictionUpdate,
+        shown: &[String],
+    ) -> Result<Restrictions, Error> {
+        self.update_restrictions(caller, case_id, update, None, Some(shown))
+    }
+
+    fn update_restrictions(
+        &self,
+        caller: &Caller,
+        case_id: &str,
+        update: RestrictionUpdate,
+        idempotency_key: Option<&str>,
+        shown: Option<&[String]>,
+    ) -> Result<Restrictions, Error> {
         require(caller, Grant::CasesWrite)?;
         let (ws, viewer) = self.case_context(caller, Scope::CaseWrite)?;
         validate::case_id(case_id)?;
@@ -415,6 +440,19 @@ impl Platform {
                 .transpose()?;
             let add = self.members_only(&caller.workspace, &update.add_collaborators, "`add_collaborators`")?;
             let old: BTreeSet<String> = before.record.collaborators.iter().cloned().collect();
+            if let Some(shown) = shown {
+                let shown: BTreeSet<String> = shown
+                    .iter()
+                    .map(|raw| Email::parse(raw).map(|e| e.to_string()).unwrap_or_else(|_| raw.clone()))
+                    .collect();
+                if shown != old {
+                    return Err(Error::Conflict(
+                        "the collaborators changed since the page was shown; nothing was changed: \
+                         look at them again, then make the change"
+                            .into(),
+                    ));
+                }
+            }
             let mut new: BTreeSet<String> = set.clone().map_or_else(|| old.clone(), |s| s.into_iter().collect());
             new.extend(add.iter().cloned());
             for email in &remove {

@@ -30,6 +30,9 @@ const PAGE_SIZE: u32 = 50;
 const MODE_FIELD: &str = "access_mode";
 /// The form field of the collaborator list (named as the service names it in its errors).
 const PEOPLE_FIELD: &str = "set_collaborators";
+/// The hidden form field of the collaborators the page showed: the list replaces them only
+/// if they are still those (`update_case_restrictions_if_unchanged`).
+const SHOWN_FIELD: &str = "shown_collaborators";
 
 /// The session's principal in its workspace, as the case service takes it.
 fn caller(session: &Session) -> Caller {
@@ -295,21 +298,26 @@ pub(super) async fn update(
 ) -> Result<Response, WebError> {
     signed.check_csrf(&posted)?;
     let session = &signed.session;
-    let change = match update_of(&posted) {
+    let (change, seen) = match update_of(&posted) {
         Ok(u) => u,
         Err(why) => return refused(&state, session, id, &posted, &why).await,
     };
     let who = caller(session);
     let target = id.clone();
     let answer = state
-        .blocking(move |e| e.platform().update_case_restrictions(&who, &target, change))
+        .blocking(move |e| {
+            e.platform()
+                .update_case_restrictions_if_unchanged(&who, &target, change, &seen)
+        })
         .await?;
     match answer {
         Ok(_) => {
             let s = shown(&state, session, id).await?;
             Ok(render(&s, session, None, Outcome::Updated).into_response())
         }
-        Err(Error::Invalid(why)) => refused(&state, session, id, &posted, &why).await,
+        Err(Error::Invalid(why) | Error::Conflict(why)) => {
+            refused(&state, session, id, &posted, &why).await
+        }
         // Denied (403) and not found (404) are pages of their own: nothing to show again.
         Err(e) => Err(e.into()),
     }
@@ -331,12 +339,22 @@ async fn refused(
         .into_response())
 }
 
-/// The form's fields as an update: the mode, and the whole collaborator list (one email a
-/// line or comma-separated; empty clears it). Unknown fields are refused by name.
-fn update_of(posted: &[(String, String)]) -> Result<RestrictionUpdate, String> {
+/// The emails of a form field: one a line or comma-separated.
+fn emails(text: &str) -> Vec<String> {
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|e| !e.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The form's fields as an update, and the collaborators the page showed: the mode, and the
+/// whole collaborator list (one email a line or comma-separated; empty clears it), which
+/// replaces the shown one. Unknown fields are refused by name, and so is a list without the
+/// one it replaces (a missing list cleared every collaborator: hostile-input review).
+fn update_of(posted: &[(String, String)]) -> Result<(RestrictionUpdate, Vec<String>), String> {
     if let Some((unknown, _)) = posted
         .iter()
-        .find(|(k, _)| ![CSRF_FIELD, MODE_FIELD, PEOPLE_FIELD].contains(&k.as_str()))
+        .find(|(k, _)| ![CSRF_FIELD, MODE_FIELD, PEOPLE_FIELD, SHOWN_FIELD].contains(&k.as_str()))
     {
         return Err(format!("unknown field `{}`", crate::text::clip(unknown)));
     }
@@ -344,16 +362,18 @@ fn update_of(posted: &[(String, String)]) -> Result<RestrictionUpdate, String> {
     if mode.trim().is_empty() {
         return Err(format!("field `{MODE_FIELD}` is required"));
     }
-    let people = field(posted, PEOPLE_FIELD)?
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|e| !e.is_empty())
-        .map(str::to_owned)
-        .collect();
-    Ok(RestrictionUpdate {
-        access_mode: mode_choice(mode)?,
-        set_collaborators: Some(people),
+    let access_mode = mode_choice(mode)?;
+    for required in [PEOPLE_FIELD, SHOWN_FIELD] {
+        if !posted.iter().any(|(k, _)| k == required) {
+            return Err(format!("field `{required}` is required"));
+        }
+    }
+    let update = RestrictionUpdate {
+        access_mode,
+        set_collaborators: Some(emails(field(posted, PEOPLE_FIELD)?)),
         ..RestrictionUpdate::default()
-    })
+    };
+    Ok((update, emails(field(posted, SHOWN_FIELD)?)))
 }
 
 /// The case page: what the case is, its restrictions, who may see it, and the form for
@@ -444,12 +464,14 @@ fn render(
              <label for=\"f-{PEOPLE_FIELD}\">Collaborators <span class=\"hint\">(members of \
              the workspace, one email a line)</span></label>\
              <textarea id=\"f-{PEOPLE_FIELD}\" name=\"{PEOPLE_FIELD}\" rows=\"4\">{people}</textarea>\
+             <input type=\"hidden\" name=\"{SHOWN_FIELD}\" value=\"{shown}\">\
              <button>Update restrictions</button></form>",
             link = esc(&percent_encode(&c.id)),
             csrf = csrf_field(&session.csrf),
             full = option("full_access", "full access"),
             restricted = option("restricted", "restricted"),
             people = esc(&people),
+            shown = esc(&c.collaborators.join(" ")),
         );
     }
     body.push_str("<p><a href=\"/cases\">Back to the cases</a></p>");
@@ -468,10 +490,11 @@ mod tests {
 
     #[test]
     fn the_form_reads_as_a_whole_restriction_update() {
-        let u = update_of(&pairs(&[
+        let (u, shown) = update_of(&pairs(&[
             ("csrf", "x"),
             ("access_mode", "restricted"),
             ("set_collaborators", "a@x.test\n b@x.test, \r\n"),
+            ("shown_collaborators", "a@x.test"),
         ]))
         .expect("reads");
         assert_eq!(u.access_mode, Some(AccessMode::Restricted));
@@ -479,8 +502,28 @@ mod tests {
             u.set_collaborators,
             Some(vec!["a@x.test".to_owned(), "b@x.test".to_owned()])
         );
-        let cleared = update_of(&pairs(&[("access_mode", "full_access")])).expect("reads");
+        assert_eq!(shown, ["a@x.test"]);
+        let (cleared, _) = update_of(&pairs(&[
+            ("access_mode", "full_access"),
+            ("set_collaborators", ""),
+            ("shown_collaborators", "a@x.test"),
+        ]))
+        .expect("reads");
         assert_eq!(cleared.set_collaborators, Some(vec![]));
+        // Without the list, or without the one it replaces, nothing is cleared: refused.
+        for missing in ["set_collaborators", "shown_collaborators"] {
+            let mut posted = vec![("access_mode", "full_access")];
+            posted.extend(
+                [("set_collaborators", ""), ("shown_collaborators", "")]
+                    .into_iter()
+                    .filter(|(k, _)| *k != missing),
+            );
+            let err = update_of(&pairs(&posted)).expect_err("refused");
+            assert!(
+                err.contains(&format!("field `{missing}` is required")),
+                "{err}"
+            );
+        }
     }
 
     #[test]
