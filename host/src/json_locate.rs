@@ -38,8 +38,9 @@ impl fmt::Display for JsonPath {
         }
         for (i, seg) in self.0.iter().enumerate() {
             match seg {
-                Seg::Key(k) if i == 0 => write!(f, "{k}")?,
-                Seg::Key(k) => write!(f, ".{k}")?,
+                // A key is the document's own text: quoted clipped and escaped, as any input.
+                Seg::Key(k) if i == 0 => write!(f, "{}", crate::text::clip(k))?,
+                Seg::Key(k) => write!(f, ".{}", crate::text::clip(k))?,
                 Seg::Index(n) => write!(f, "[{n}]")?,
             }
         }

@@ -328,7 +328,8 @@ mod tests {
             "tab\t@example.test",
         ] {
             let err = Email::parse(raw).expect_err(raw);
-            assert!(err.contains(raw.trim()), "{err}");
+            // Named as errors quote input: control characters escaped (`text::clip`).
+            assert!(err.contains(&*crate::text::clip(raw.trim())), "{err}");
         }
     }
 

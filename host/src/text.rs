@@ -33,12 +33,27 @@ pub const MAX_STEP_ERROR_BYTES: usize = 64 << 10;
 pub const ECHO_CHARS: usize = 80;
 
 /// `input` as an error may quote it: whole when short, else its first [`ECHO_CHARS`]
-/// characters followed by `… (N bytes)`.
+/// characters followed by `… (N bytes)`; control characters escaped (`\n`, `\u{1b}`), so a
+/// quoted input starts no line of its own in a log or a terminal (hostile-input review: an
+/// OIDC callback's `iss` wrote a forged line into the server's log).
 pub fn clip(input: &str) -> Cow<'_, str> {
-    match input.char_indices().nth(ECHO_CHARS) {
-        None => Cow::Borrowed(input),
-        Some((cut, _)) => Cow::Owned(format!("{}… ({} bytes)", &input[..cut], input.len())),
+    let cut = input.char_indices().nth(ECHO_CHARS).map(|(cut, _)| cut);
+    let shown = &input[..cut.unwrap_or(input.len())];
+    if cut.is_none() && !shown.chars().any(char::is_control) {
+        return Cow::Borrowed(input);
     }
+    let mut out = String::with_capacity(shown.len() + 24);
+    for c in shown.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    if cut.is_some() {
+        out.push_str(&format!("… ({} bytes)", input.len()));
+    }
+    Cow::Owned(out)
 }
 
 /// `message` cut to at most `max` bytes (at a character boundary), saying how long it was.
@@ -157,6 +172,20 @@ mod tests {
         let shown = clip(&long);
         assert!(shown.len() < 300, "{shown}");
         assert!(shown.ends_with("… (100000 bytes)"), "{shown}");
+    }
+
+    /// A quoted input's control characters are escaped: it starts no line of its own in a
+    /// log or a terminal (hostile-input review: an OIDC callback forged a server log line).
+    #[test]
+    fn quoted_control_characters_are_escaped() {
+        assert_eq!(clip("a\nflowhost serve: ok"), "a\\nflowhost serve: ok");
+        assert_eq!(clip("\u{1b}[31mred"), "\\u{1b}[31mred");
+        let long = format!("{}\n", "x".repeat(200));
+        let shown = clip(&long);
+        assert!(
+            !shown.contains('\n') && shown.ends_with("(201 bytes)"),
+            "{shown}"
+        );
     }
 
     #[test]

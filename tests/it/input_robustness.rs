@@ -174,6 +174,32 @@ fn durations_that_would_overflow_are_refused_before_anything_runs() {
     }
 }
 
+/// An error quotes an input by its start, its control characters escaped, whatever names
+/// it: an unknown field of 100 kB, an unknown operator and trigger, a template without its
+/// `}}` were echoed whole, and a newline in one started a line of its own (hostile-input
+/// review).
+#[test]
+fn errors_quote_what_they_name_clipped_and_escaped() {
+    let env = Env::new();
+    let long = "k".repeat(100_000);
+    let definition = json!({ "name": "quoting", "workspace": WS,
+        "trigger": { "on": format!("{long}\nforged: line") },
+        "steps": [
+            { "id": "a", "uses": "cases/query-cases", "with": { "x": format!("{{{{ {long}") },
+              long.clone(): 1 },
+            { "id": "b", "if": [{ "left": 1, "op": long.clone(), "right": 1 }],
+              "then": [{ "id": "c", "exit": { "status": "done" } }] }
+        ] });
+    let file = env.write("quoting.json", &definition.to_string());
+    let out = env.cli(&["validate", &file]);
+    no_panic(&out);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.len() < 8_000, "{} bytes of errors", err.len());
+    assert!(err.contains("(100000 bytes)"), "{err}");
+    assert!(!err.contains("\nforged"), "{err}");
+}
+
 /// Issue 14 item 8: `flowhost runs show … | head` panicked on the broken pipe. Every print
 /// path goes through one helper that ends the process quietly (status 141, like SIGPIPE).
 #[test]

@@ -129,7 +129,8 @@ impl Parser {
             self.err(
                 at.key(key),
                 format!(
-                    "unknown field `{key}` in {what}; expected one of: {}",
+                    "unknown field `{}` in {what}; expected one of: {}",
+                    crate::text::clip(key),
                     known.join(", ")
                 ),
             );
@@ -264,7 +265,8 @@ impl Parser {
                 self.err(
                     at.key("on"),
                     format!(
-                        "unknown trigger `{other}`; expected manual, interaction, webhook, custom_event or one of {}",
+                        "unknown trigger `{}`; expected manual, interaction, webhook, custom_event or one of {}",
+                        crate::text::clip(other),
                         CASE_EVENTS.join(", ")
                     ),
                 );
@@ -300,7 +302,8 @@ impl Parser {
                 self.err(
                     at.key("op"),
                     format!(
-                        "unknown operator `{op_name}`; expected one of {}",
+                        "unknown operator `{}`; expected one of {}",
+                        crate::text::clip(op_name),
                         Op::NAMES.join(", ")
                     ),
                 );

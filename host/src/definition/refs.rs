@@ -207,9 +207,12 @@ fn parts(text: &str) -> Result<Vec<Part>, String> {
             out.push(Part::Lit(rest[..start].to_owned()));
         }
         let after = &rest[start + 2..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| format!("`{text}` has `{{{{` without a closing `}}}}`"))?;
+        let end = after.find("}}").ok_or_else(|| {
+            format!(
+                "`{}` has `{{{{` without a closing `}}}}`",
+                crate::text::clip(text)
+            )
+        })?;
         out.push(Part::Ref(Ref::parse(&after[..end])?));
         rest = &after[end + 2..];
     }

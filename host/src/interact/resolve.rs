@@ -67,7 +67,8 @@ fn classify(text: &str, value: &Value) -> Result<Listed, String> {
     for item in items {
         let Some(s) = item.as_str().map(str::trim).filter(|s| !s.is_empty()) else {
             return Err(format!(
-                "context reference `{text}` holds {item}; expected only emails or only role names (SPEC IX-3)"
+                "context reference `{text}` holds {}; expected only emails or only role names (SPEC IX-3)",
+                crate::text::clip(&item.to_string())
             ));
         };
         if s.contains('@') {

@@ -101,7 +101,8 @@ pub fn validate(spec: &TenantSpec) -> Vec<Located> {
                     mp.key("role"),
                     format!(
                         "there is no role `{}` in workspace `{}` (declare it under custom_roles)",
-                        m.role, ws.name
+                        crate::text::clip(&m.role),
+                        crate::text::clip(&ws.name)
                     ),
                 ));
             }
@@ -185,7 +186,7 @@ pub fn validate(spec: &TenantSpec) -> Vec<Located> {
                     for (k, email) in g.members.iter().enumerate() {
                         let known = Email::parse(email).is_ok_and(|e| members.contains(&e));
                         if !known {
-                            out.push(Located::new(gp.key("members").index(k), format!("{email} is not a member of `{}`; only members can join its groups (SPEC GR-2)", ws.name)));
+                            out.push(Located::new(gp.key("members").index(k), format!("{} is not a member of `{}`; only members can join its groups (SPEC GR-2)", crate::text::clip(email), crate::text::clip(&ws.name))));
                         }
                     }
                 }

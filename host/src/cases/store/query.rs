@@ -242,7 +242,8 @@ fn id_bound(conn: &Connection, ws: i64, number: i64, desc: bool) -> Result<i64, 
 fn parse_cursor(cursor: &str, ord: &Order) -> Result<Vec<i64>, Error> {
     let bad = || {
         Error::Invalid(format!(
-            "`{cursor}` is not a cursor of this query's sort order"
+            "`{}` is not a cursor of this query's sort order",
+            crate::text::clip(cursor)
         ))
     };
     let mut parts = cursor.split(':');
