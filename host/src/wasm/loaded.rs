@@ -8,7 +8,7 @@
 //! one let go loads again from the on-disk cache (a mapping, no compile), and a step still
 //! executing one keeps it until it ends.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -49,6 +49,9 @@ pub(super) struct Loaded {
 struct Inner {
     /// Each component, and when it was last used (a counter).
     by_digest: HashMap<String, (Arc<LoadedStep>, u64)>,
+    /// The digests by when they were last used, least recently first: each one let go is
+    /// found at once, not by a scan of every component under the lock every load takes.
+    by_use: BTreeMap<u64, String>,
     /// The digest each file had when it was loaded, with the file's size and mtime then.
     by_path: HashMap<PathBuf, (FileStamp, String)>,
     bytes: usize,
@@ -59,10 +62,12 @@ impl Inner {
     fn touch(&mut self, digest: &str) -> Option<Arc<LoadedStep>> {
         self.tick += 1;
         let tick = self.tick;
-        self.by_digest.get_mut(digest).map(|(step, used)| {
-            *used = tick;
-            step.clone()
-        })
+        let (step, used) = self.by_digest.get_mut(digest)?;
+        let before = std::mem::replace(used, tick);
+        let step = step.clone();
+        self.by_use.remove(&before);
+        self.by_use.insert(tick, digest.to_owned());
+        Some(step)
     }
 }
 
@@ -113,18 +118,18 @@ impl Loaded {
         inner.tick += 1;
         let tick = inner.tick;
         let size = step.code_bytes();
-        if let Some((old, _)) = inner.by_digest.insert(step.digest.clone(), (step, tick)) {
+        let digest = step.digest.clone();
+        if let Some((old, used)) = inner.by_digest.insert(digest.clone(), (step, tick)) {
             inner.bytes = inner.bytes.saturating_sub(old.code_bytes());
+            inner.by_use.remove(&used);
         }
+        inner.by_use.insert(tick, digest);
         inner.bytes = inner.bytes.saturating_add(size);
+        // The least recently used first; never the one just kept (the newest).
         while inner.bytes > self.budget && inner.by_digest.len() > 1 {
-            let oldest = inner
-                .by_digest
-                .iter()
-                .filter(|(_, (_, used))| *used != tick)
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(digest, _)| digest.clone());
-            let Some(oldest) = oldest else { break };
+            let Some((_, oldest)) = inner.by_use.pop_first() else {
+                break;
+            };
             if let Some((gone, _)) = inner.by_digest.remove(&oldest) {
                 inner.bytes = inner.bytes.saturating_sub(gone.code_bytes());
             }
