@@ -445,3 +445,49 @@ fn a_session_idle_in_a_transaction_is_ended_and_its_locks_freed() {
         .expect("rows");
     assert_eq!(names, ["kept"]);
 }
+
+/// Under a deadline (a request's, a step's), a statement outside any transaction runs in one
+/// of its own bounded by it, begun, run and committed in one round trip: a write commits
+/// (another connection sees it), a statement past the deadline is stopped at it, a failed
+/// one leaves nothing open, and the connection goes on. Before, such a statement was not
+/// bounded at all (a read outside a transaction ran to its end).
+#[test]
+fn a_statement_outside_a_transaction_is_bounded_by_the_deadline_and_leaves_nothing_open() {
+    let (test, db) = fresh();
+    let other = Db::open_postgres(&test.url).expect("another connection");
+    let conn = db.conn();
+    conn.execute_batch("CREATE TABLE t (n BIGINT PRIMARY KEY)")
+        .expect("table");
+    let bound = |ms: u64| {
+        flowhost::store::deadline::bind(
+            std::time::Instant::now() + std::time::Duration::from_millis(ms),
+        )
+    };
+    {
+        let _deadline = bound(10_000);
+        conn.execute("INSERT INTO t (n) VALUES (?1)", [1_i64])
+            .expect("a write");
+        let seen: i64 = other
+            .conn()
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(seen, 1, "committed");
+        conn.execute("INSERT INTO t (n) VALUES (?1)", [1_i64])
+            .expect_err("a duplicate key");
+        conn.execute("INSERT INTO t (n) VALUES (?1)", [2_i64])
+            .expect("the connection goes on");
+    }
+    {
+        let _deadline = bound(200);
+        let started = std::time::Instant::now();
+        conn.query_row("SELECT 1 FROM pg_sleep(5)", [], |r| r.get::<i64>(0))
+            .expect_err("stopped at the deadline");
+        assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    }
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+        .expect("nothing left open");
+    assert_eq!(n, 2);
+    conn.begin(Begin::Write).expect("a transaction begins");
+    conn.commit().expect("and commits");
+}

@@ -102,6 +102,9 @@ pub(super) struct PgConn {
     /// A deferred statement of the transaction failed: its failure is the work's own, where
     /// one of the commit itself (a notification that did not fit) is the infrastructure's.
     deferred_failed: Cell<bool>,
+    /// The next request commits the transaction in its own round trip (a bounded statement
+    /// alone in a transaction: [`PgConn::bounded`]).
+    commit_after: Cell<bool>,
     /// The session is gone (the server ended it, the socket failed): the next operation
     /// connects again.
     broken: Cell<bool>,
@@ -130,6 +133,7 @@ impl PgConn {
             deferred: RefCell::default(),
             begun: Cell::new(false),
             deferred_failed: Cell::new(false),
+            commit_after: Cell::new(false),
             broken: Cell::new(false),
             changes: Cell::new(0),
             commits: Arc::default(),
@@ -317,7 +321,14 @@ impl PgConn {
         let mut begin = vec!["BEGIN ISOLATION LEVEL READ COMMITTED".to_owned()];
         begin.extend(settings);
         self.begin(&begin.join("; "), false)?;
+        // Begun, run and committed in one round trip (`send`).
+        self.commit_after.set(true);
         let done = op();
+        self.commit_after.set(false);
+        if self.state.get() == TxState::Idle {
+            return done;
+        }
+        // Not sent, or failed: nothing of it stays open.
         let end = match &done {
             Ok(_) => self.control("COMMIT", TxState::Idle),
             Err(_) => self.control("ROLLBACK", TxState::Idle),
@@ -417,6 +428,11 @@ impl PgConn {
         if let Some(request) = request {
             calls.push(call(client, request));
         }
+        let commit = self.commit_after.replace(false) && self.state.get() == TxState::Open;
+        if commit {
+            calls.push(call(client, Request::Simple("COMMIT")));
+        }
+        let answered = calls.len();
         // Polled in order, so they are sent in order, in one write.
         let answers = session.block_on(futures_util::future::join_all(calls));
         drop(session);
@@ -428,6 +444,8 @@ impl PgConn {
         let sent_before = deferred.len();
         for (i, answer) in answers.into_iter().enumerate() {
             match answer {
+                // The commit's answer is not the request's.
+                Ok(_) if commit && i + 1 == answered => {}
                 Ok(answer) => {
                     if let Answer::Changed(n) = answer {
                         self.changes.set(self.changes.get().saturating_add(n));
@@ -445,8 +463,25 @@ impl PgConn {
             }
         }
         match failed {
+            // A failed statement before it aborted the transaction, and its COMMIT rolled it
+            // back; a failed COMMIT ends it too: nothing is open either way.
+            Some(e) if commit => {
+                let out = self.track(Err(e));
+                if !self.broken.get() {
+                    self.state.set(TxState::Idle);
+                    self.begun.set(false);
+                    self.deferred.borrow_mut().clear();
+                }
+                out
+            }
             Some(e) => self.track(Err(e)),
-            None => Ok(last),
+            None => {
+                if commit {
+                    self.state.set(TxState::Idle);
+                    self.begun.set(false);
+                }
+                Ok(last)
+            }
         }
     }
 
