@@ -447,10 +447,9 @@ fn a_session_idle_in_a_transaction_is_ended_and_its_locks_freed() {
 }
 
 /// Under a deadline (a request's, a step's), a statement outside any transaction runs in one
-/// of its own bounded by it, begun, run and committed in one round trip: a write commits
-/// (another connection sees it), a statement past the deadline is stopped at it, a failed
-/// one leaves nothing open, and the connection goes on. Before, such a statement was not
-/// bounded at all (a read outside a transaction ran to its end).
+/// of its own bounded by it, begun, run and committed in one round trip (its COMMIT sent
+/// with it): a write commits (another connection sees it), a statement past the deadline is
+/// stopped at it, a failed one leaves nothing open, and the connection goes on.
 #[test]
 fn a_statement_outside_a_transaction_is_bounded_by_the_deadline_and_leaves_nothing_open() {
     let (test, db) = fresh();

@@ -608,9 +608,11 @@ impl Model {
                 }
                 KeyKind::Personal { owner: email }
             }
-            // A service key's role is an Owner's choice (user.write), and must exist here (RB-2).
+            // A service key's role is an Owner's choice (every scope, SPEC RB-4), and must
+            // exist here (RB-2).
             Some(role) => {
                 if !self.holds(actor, ws, "user.write")
+                    || !OWNER.iter().all(|s| self.holds(actor, ws, s))
                     || !self.workspaces[ws].role_exists(role)
                     || !self.within_power(actor, ws, role)
                 {
