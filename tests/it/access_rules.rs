@@ -1101,8 +1101,10 @@ fn an_access_change_from_a_process_with_stale_data_is_decided_afresh_and_denied(
 }
 
 /// A flow's start is decided again under the write lock its run is recorded under: a process
-/// holding access data from before the starter was removed starts nothing for them (SPEC
-/// IX-4; authority review: the run, acting as the flow's `run_as`, started on the old data).
+/// holding access data from before the starter was demoted or removed starts nothing for
+/// them (SPEC IX-4; authority review: the run, acting as the flow's `run_as`, started on the
+/// old data). A member refused there is audited (IX-8); someone removed by then is answered as
+/// for a missing flow (ID-4).
 #[test]
 fn a_flow_start_is_decided_afresh_under_the_write_lock() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1112,7 +1114,7 @@ fn a_flow_start_is_decided_afresh_under_the_write_lock() {
     let flow = json!({ "name": "ask-access", "workspace": SOC, "run_as": OWNER,
         "trigger": { "on": "interaction", "interaction": { "title": "Ask",
             "form": { "fields": [{ "name": "why", "type": "text" }] },
-            "access": { "workspace_users": { "emails": [OPERATOR] } } } },
+            "access": { "workspace_users": { "roles": ["operator"] } } } },
         "steps": [] })
     .to_string();
     console
@@ -1127,31 +1129,43 @@ fn a_flow_start_is_decided_afresh_under_the_write_lock() {
         flowhost::workflow::Engine::new(p, runtime, vec![])
     };
     let values = json!({ "why": "audit" });
-    // Another process, holding the access data of before the operator's removal.
-    let stale = engine_on(std::sync::Arc::new(platform_on(&db)));
-    console
-        .admin()
-        .delete_user(&user(OWNER), SOC, OPERATOR)
-        .expect("removed");
-    let refused = stale
-        .start_flow(
+    let start = |e: &flowhost::workflow::Engine| {
+        e.start_flow(
             &user(OPERATOR),
             SOC,
             "ask-access",
             &values,
             &flowhost::workflow::Quiet,
         )
-        .expect_err("nothing starts for a removed member");
-    assert!(
-        matches!(refused, Error::Denied(_) | Error::NotFound(_)),
-        "{refused}"
+    };
+    let count = |sql: &str| -> i64 {
+        console
+            .db()
+            .conn()
+            .query_row(sql, [], |r| r.get(0))
+            .expect("count")
+    };
+    // Other processes, holding the access data of before the operator's demotion.
+    let stale = engine_on(std::sync::Arc::new(platform_on(&db)));
+    let staler = engine_on(std::sync::Arc::new(platform_on(&db)));
+    console
+        .admin()
+        .set_user_role(&user(OWNER), SOC, OPERATOR, "viewer")
+        .expect("demoted");
+    let refused = start(&stale).expect_err("nothing starts for a demoted member");
+    assert!(matches!(refused, Error::Denied(_)), "{refused}");
+    assert_eq!(
+        count("SELECT count(*) FROM audit_log WHERE action = 'interaction.start.denied'"),
+        1,
+        "the refusal is audited"
     );
-    let runs: i64 = console
-        .db()
-        .conn()
-        .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
-        .expect("count");
-    assert_eq!(runs, 0, "no run was recorded");
+    console
+        .admin()
+        .delete_user(&user(OWNER), SOC, OPERATOR)
+        .expect("removed");
+    let refused = start(&staler).expect_err("nothing starts for a removed member");
+    assert!(matches!(refused, Error::NotFound(_)), "{refused}");
+    assert_eq!(count("SELECT count(*) FROM runs"), 0, "no run was recorded");
     // Someone the settings still allow starts it through the same stale process.
     stale
         .start_flow(
@@ -1406,11 +1420,16 @@ fn ua_1_sign_in_links_service_keys_and_a_members_sign_in_source_are_the_owners()
         }
     }
     let file = flowhost::tenant::TenantFile::parse("flip.json", &doc.to_string()).expect("file");
-    let refused = flowhost::tenant::apply(&p, &file, Some(&lead));
+    let refused = flowhost::tenant::apply(&p, &file, Some(&lead))
+        .expect_err("a people-admin does not take a member from the IdP");
     assert!(
-        refused.is_err(),
-        "a people-admin does not take a member from the IdP"
+        matches!(
+            &refused,
+            flowhost::tenant::ApplyError::Host(Error::Denied(_))
+        ),
+        "{refused:?}"
     );
+    assert!(format!("{refused:?}").contains("sign in"), "{refused:?}");
     // The Owner does all of it.
     p.signins()
         .issue_link(&user(OWNER), SOC, vera)
@@ -1424,7 +1443,7 @@ fn ua_1_sign_in_links_service_keys_and_a_members_sign_in_source_are_the_owners()
             None,
         )
         .expect("the Owner's key");
-    flowhost::tenant::apply(&p, &file, Some(&user(OWNER))).expect("the Owner flips vera");
+    flowhost::tenant::apply(&p, &file, Some(&user(OWNER))).expect("the Owner flips dana");
 }
 
 /// How people sign in is the Owner's (every scope): a user.write holder without them cannot

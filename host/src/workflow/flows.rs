@@ -230,11 +230,20 @@ impl Engine {
             "values": values,
         });
         let started = json!({ "reason": decision.reason.to_string(), "values": values });
+        // Decided again under the write lock the run is recorded under; refused there, a
+        // member is audited below (the run's transaction rolled back), an outsider by now is
+        // answered as for a missing flow (SPEC ID-4).
+        let refused_now = std::cell::RefCell::new(None);
         let decided = |index: &crate::access::AccessIndex| {
+            if index.is_outsider(principal, workspace) {
+                return Err(not_found());
+            }
             let now = index.check_flow(principal, workspace, &flow.access);
             if now.allowed {
                 return Ok(());
             }
+            let reason = now.reason.to_string();
+            *refused_now.borrow_mut() = Some(reason);
             Err(Error::Denied(Reason::StartFlow {
                 principal: principal.clone(),
                 flow: name.to_owned(),
@@ -242,7 +251,7 @@ impl Engine {
             }))
         };
         let stored = principal_to_stored(&run_as);
-        let (id, executing) = self.start_run(NewRun {
+        let started_run = self.start_run(NewRun {
             workflow: name,
             workspace,
             principal: &stored,
@@ -257,7 +266,12 @@ impl Engine {
                 action: "interaction.start",
                 details: &started,
             }),
-        })?;
+        });
+        let refused_then = refused_now.borrow_mut().take();
+        if let Some(reason) = refused_then {
+            attempt("interaction.start.denied", json!({ "reason": reason }))?;
+        }
+        let (id, executing) = started_run?;
         Ok(self.execute(
             &id,
             executing,
