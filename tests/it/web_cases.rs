@@ -193,6 +193,7 @@ fn the_allowed_editor_changes_restrictions_and_the_change_is_audited_as_the_clis
     );
     let csrf = page.csrf();
     let shown = hidden_value(&page.body, "shown_collaborators").expect("the list shown");
+    let shown_mode = hidden_value(&page.body, "shown_access_mode").expect("the mode shown");
 
     // Refusals of the service are shown on the form, naming the field, and change nothing.
     let before = site.restrictions(&id);
@@ -212,6 +213,7 @@ fn the_allowed_editor_changes_restrictions_and_the_change_is_audited_as_the_clis
                 ("access_mode", mode),
                 ("set_collaborators", people),
                 ("shown_collaborators", &shown),
+                ("shown_access_mode", &shown_mode),
             ],
         );
         assert_eq!(refused.status, 400, "{mode} {people}: {}", refused.body);
@@ -234,6 +236,7 @@ fn the_allowed_editor_changes_restrictions_and_the_change_is_audited_as_the_clis
             ("access_mode", "full_access"),
             ("set_collaborators", ANALYST),
             ("shown_collaborators", &shown),
+            ("shown_access_mode", &shown_mode),
         ],
     );
     assert_eq!(forged.status, 403, "{}", forged.body);
@@ -250,6 +253,7 @@ fn the_allowed_editor_changes_restrictions_and_the_change_is_audited_as_the_clis
             ("access_mode", "restricted"),
             ("set_collaborators", &people),
             ("shown_collaborators", &shown),
+            ("shown_access_mode", &shown_mode),
         ],
     );
     assert_eq!(done.status, 200, "{}", done.body);
@@ -309,6 +313,7 @@ fn a_form_shown_before_the_collaborators_changed_changes_nothing() {
     let page = analyst.get(&url);
     let csrf = page.csrf();
     let shown = hidden_value(&page.body, "shown_collaborators").expect("the list shown");
+    let shown_mode = hidden_value(&page.body, "shown_access_mode").expect("the mode shown");
     // Meanwhile the lead is added through another door.
     site.deployment.ok(&[
         "cases",
@@ -329,9 +334,12 @@ fn a_form_shown_before_the_collaborators_changed_changes_nothing() {
             ("access_mode", "restricted"),
             ("set_collaborators", &format!("{ANALYST}\n{OPERATOR}")),
             ("shown_collaborators", &shown),
+            ("shown_access_mode", &shown_mode),
         ],
     );
-    assert_ne!(stale.status, 200, "{}", stale.body);
+    assert_eq!(stale.status, 409, "{}", stale.body);
+    // The form again as the restrictions are now: saving it again keeps the lead.
+    assert!(stale.body.contains(LEAD), "{}", stale.body);
     assert!(
         stale.body.contains("changed since the page was shown"),
         "{}",
@@ -341,6 +349,7 @@ fn a_form_shown_before_the_collaborators_changed_changes_nothing() {
     // The page shown again lists the lead; saved from it, the change goes through.
     let fresh = analyst.get(&url);
     let shown = hidden_value(&fresh.body, "shown_collaborators").expect("the list shown");
+    let shown_mode = hidden_value(&fresh.body, "shown_access_mode").expect("the mode shown");
     let done = analyst.post(
         &url,
         &[
@@ -351,6 +360,7 @@ fn a_form_shown_before_the_collaborators_changed_changes_nothing() {
                 &format!("{ANALYST}\n{LEAD}\n{OPERATOR}"),
             ),
             ("shown_collaborators", &shown),
+            ("shown_access_mode", &shown_mode),
         ],
     );
     assert_eq!(done.status, 200, "{}", done.body);
@@ -381,6 +391,7 @@ fn someone_the_service_does_not_let_update_gets_no_form_and_a_crafted_post_is_re
     let before = site.restrictions(&id);
     // What a crafted POST claims the page showed: the service refuses it before it looks.
     let shown = String::new();
+    let shown_mode = "restricted".to_owned();
 
     // The viewer sees the case (a collaborator) but may not write cases: no form, and a
     // crafted POST with their own session and token is refused by the service.
@@ -402,6 +413,7 @@ fn someone_the_service_does_not_let_update_gets_no_form_and_a_crafted_post_is_re
             ("access_mode", "full_access"),
             ("set_collaborators", VIEWER),
             ("shown_collaborators", &shown),
+            ("shown_access_mode", &shown_mode),
         ],
     );
     assert_eq!(crafted.status, 403, "{}", crafted.body);
@@ -419,6 +431,7 @@ fn someone_the_service_does_not_let_update_gets_no_form_and_a_crafted_post_is_re
             ("access_mode", "full_access"),
             ("set_collaborators", OPERATOR),
             ("shown_collaborators", &shown),
+            ("shown_access_mode", &shown_mode),
         ],
     );
     assert_eq!(crafted.status, 404, "{}", crafted.body);

@@ -361,16 +361,16 @@ impl Platform {
         self.update_restrictions(caller, case_id, update, idempotency_key, None)
     }
 
-    /// *Update case restrictions* by someone who saw the collaborators as `shown` (the web
-    /// page's form, which sends the whole list): unless they are still those, nothing changes
-    /// and the answer is a conflict. The list was replaced with the form's, dropping whoever
-    /// a workflow had added since the page was shown (hostile-input review).
+    /// *Update case restrictions* by someone who saw them as `shown` (the web page's form,
+    /// which sends the whole of them): unless they are still those, nothing changes and the
+    /// answer is a conflict. The form's replaced them, dropping whoever a workflow had added
+    /// since the page was shown, or opening a case restricted meanwhile (hostile-input review).
     pub fn update_case_restrictions_if_unchanged(
         &self,
         caller: &Caller,
         case_id: &str,
         update: RestrictionUpdate,
-        shown: &[String],
+        shown: &Restrictions,
     ) -> Result<Restrictions, Error> {
         self.update_restrictions(caller, case_id, update, None, Some(shown))
     }
@@ -381,7 +381,7 @@ impl Platform {
         case_id: &str,
         update: RestrictionUpdate,
         idempotency_key: Option<&str>,
-        shown: Option<&[String]>,
+        shown: Option<&Restrictions>,
     ) -> Result<Restrictions, Error> {
         require(caller, Grant::CasesWrite)?;
         let (ws, viewer) = self.case_context(caller, Scope::CaseWrite)?;
@@ -441,13 +441,14 @@ impl Platform {
             let add = self.members_only(&caller.workspace, &update.add_collaborators, "`add_collaborators`")?;
             let old: BTreeSet<String> = before.record.collaborators.iter().cloned().collect();
             if let Some(shown) = shown {
-                let shown: BTreeSet<String> = shown
+                let people: BTreeSet<String> = shown
+                    .collaborators
                     .iter()
                     .map(|raw| Email::parse(raw).map(|e| e.to_string()).unwrap_or_else(|_| raw.clone()))
                     .collect();
-                if shown != old {
+                if people != old || shown.access_mode != before.record.access_mode {
                     return Err(Error::Conflict(
-                        "the collaborators changed since the page was shown; nothing was changed: \
+                        "the restrictions changed since the page was shown; nothing was changed: \
                          look at them again, then make the change"
                             .into(),
                     ));

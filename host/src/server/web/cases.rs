@@ -20,7 +20,8 @@ use crate::principal::Caller;
 use crate::server::AppState;
 use crate::services::CaseApi;
 use crate::services::cases::{
-    AccessMode, CaseFilter, CasePage, CaseQuery, CaseRecord, RestrictionUpdate, Severity,
+    AccessMode, CaseFilter, CasePage, CaseQuery, CaseRecord, RestrictionUpdate, Restrictions,
+    Severity,
 };
 use crate::signin::Session;
 
@@ -30,9 +31,10 @@ const PAGE_SIZE: u32 = 50;
 const MODE_FIELD: &str = "access_mode";
 /// The form field of the collaborator list (named as the service names it in its errors).
 const PEOPLE_FIELD: &str = "set_collaborators";
-/// The hidden form field of the collaborators the page showed: the list replaces them only
+/// The hidden form fields of the restrictions the page showed: the form's replace them only
 /// if they are still those (`update_case_restrictions_if_unchanged`).
 const SHOWN_FIELD: &str = "shown_collaborators";
+const SHOWN_MODE_FIELD: &str = "shown_access_mode";
 
 /// The session's principal in its workspace, as the case service takes it.
 fn caller(session: &Session) -> Caller {
@@ -315,8 +317,16 @@ pub(super) async fn update(
             let s = shown(&state, session, id).await?;
             Ok(render(&s, session, None, Outcome::Updated).into_response())
         }
-        Err(Error::Invalid(why) | Error::Conflict(why)) => {
-            refused(&state, session, id, &posted, &why).await
+        Err(Error::Invalid(why)) => refused(&state, session, id, &posted, &why).await,
+        // Changed since the page was shown: the form again as they are now (a second save
+        // of the posted list would drop whoever was added meanwhile), and why (409).
+        Err(Error::Conflict(why)) => {
+            let s = shown(&state, session, id).await?;
+            Ok((
+                StatusCode::CONFLICT,
+                render(&s, session, None, Outcome::Refused(&why)),
+            )
+                .into_response())
         }
         // Denied (403) and not found (404) are pages of their own: nothing to show again.
         Err(e) => Err(e.into()),
@@ -347,15 +357,19 @@ fn emails(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The form's fields as an update, and the collaborators the page showed: the mode, and the
+/// The form's fields as an update, and the restrictions the page showed: the mode, and the
 /// whole collaborator list (one email a line or comma-separated; empty clears it), which
-/// replaces the shown one. Unknown fields are refused by name, and so is a list without the
-/// one it replaces (a missing list cleared every collaborator: hostile-input review).
-fn update_of(posted: &[(String, String)]) -> Result<(RestrictionUpdate, Vec<String>), String> {
-    if let Some((unknown, _)) = posted
-        .iter()
-        .find(|(k, _)| ![CSRF_FIELD, MODE_FIELD, PEOPLE_FIELD, SHOWN_FIELD].contains(&k.as_str()))
-    {
+/// replace the shown ones. Unknown fields are refused by name, and so is a form without what
+/// it replaces (a missing list cleared every collaborator: hostile-input review).
+fn update_of(posted: &[(String, String)]) -> Result<(RestrictionUpdate, Restrictions), String> {
+    let known = [
+        CSRF_FIELD,
+        MODE_FIELD,
+        PEOPLE_FIELD,
+        SHOWN_FIELD,
+        SHOWN_MODE_FIELD,
+    ];
+    if let Some((unknown, _)) = posted.iter().find(|(k, _)| !known.contains(&k.as_str())) {
         return Err(format!("unknown field `{}`", crate::text::clip(unknown)));
     }
     let mode = field(posted, MODE_FIELD)?;
@@ -363,7 +377,7 @@ fn update_of(posted: &[(String, String)]) -> Result<(RestrictionUpdate, Vec<Stri
         return Err(format!("field `{MODE_FIELD}` is required"));
     }
     let access_mode = mode_choice(mode)?;
-    for required in [PEOPLE_FIELD, SHOWN_FIELD] {
+    for required in [PEOPLE_FIELD, SHOWN_FIELD, SHOWN_MODE_FIELD] {
         if !posted.iter().any(|(k, _)| k == required) {
             return Err(format!("field `{required}` is required"));
         }
@@ -373,7 +387,12 @@ fn update_of(posted: &[(String, String)]) -> Result<(RestrictionUpdate, Vec<Stri
         set_collaborators: Some(emails(field(posted, PEOPLE_FIELD)?)),
         ..RestrictionUpdate::default()
     };
-    Ok((update, emails(field(posted, SHOWN_FIELD)?)))
+    let shown = Restrictions {
+        access_mode: mode_choice(field(posted, SHOWN_MODE_FIELD)?)?
+            .ok_or_else(|| format!("field `{SHOWN_MODE_FIELD}` is required"))?,
+        collaborators: emails(field(posted, SHOWN_FIELD)?),
+    };
+    Ok((update, shown))
 }
 
 /// The case page: what the case is, its restrictions, who may see it, and the form for
@@ -465,6 +484,7 @@ fn render(
              the workspace, one email a line)</span></label>\
              <textarea id=\"f-{PEOPLE_FIELD}\" name=\"{PEOPLE_FIELD}\" rows=\"4\">{people}</textarea>\
              <input type=\"hidden\" name=\"{SHOWN_FIELD}\" value=\"{shown}\">\
+             <input type=\"hidden\" name=\"{SHOWN_MODE_FIELD}\" value=\"{shown_mode}\">\
              <button>Update restrictions</button></form>",
             link = esc(&percent_encode(&c.id)),
             csrf = csrf_field(&session.csrf),
@@ -472,6 +492,7 @@ fn render(
             restricted = option("restricted", "restricted"),
             people = esc(&people),
             shown = esc(&c.collaborators.join(" ")),
+            shown_mode = mode_text(c.access_mode),
         );
     }
     body.push_str("<p><a href=\"/cases\">Back to the cases</a></p>");
@@ -495,6 +516,7 @@ mod tests {
             ("access_mode", "restricted"),
             ("set_collaborators", "a@x.test\n b@x.test, \r\n"),
             ("shown_collaborators", "a@x.test"),
+            ("shown_access_mode", "full_access"),
         ]))
         .expect("reads");
         assert_eq!(u.access_mode, Some(AccessMode::Restricted));
@@ -502,21 +524,31 @@ mod tests {
             u.set_collaborators,
             Some(vec!["a@x.test".to_owned(), "b@x.test".to_owned()])
         );
-        assert_eq!(shown, ["a@x.test"]);
+        assert_eq!(shown.collaborators, ["a@x.test"]);
+        assert_eq!(shown.access_mode, AccessMode::FullAccess);
         let (cleared, _) = update_of(&pairs(&[
             ("access_mode", "full_access"),
             ("set_collaborators", ""),
             ("shown_collaborators", "a@x.test"),
+            ("shown_access_mode", "restricted"),
         ]))
         .expect("reads");
         assert_eq!(cleared.set_collaborators, Some(vec![]));
         // Without the list, or without the one it replaces, nothing is cleared: refused.
-        for missing in ["set_collaborators", "shown_collaborators"] {
+        for missing in [
+            "set_collaborators",
+            "shown_collaborators",
+            "shown_access_mode",
+        ] {
             let mut posted = vec![("access_mode", "full_access")];
             posted.extend(
-                [("set_collaborators", ""), ("shown_collaborators", "")]
-                    .into_iter()
-                    .filter(|(k, _)| *k != missing),
+                [
+                    ("set_collaborators", ""),
+                    ("shown_collaborators", ""),
+                    ("shown_access_mode", "full_access"),
+                ]
+                .into_iter()
+                .filter(|(k, _)| *k != missing),
             );
             let err = update_of(&pairs(&posted)).expect_err("refused");
             assert!(
