@@ -31,15 +31,15 @@ impl<'p> Access<'p> {
         Ok(explain(&index, db.conn(), principal, workspace, scope)?)
     }
 
-    /// The organization an API key belongs to (the one its workspace is in), `None` for any
-    /// other principal or an unknown key: what the server counts a tenant's run slots by
-    /// (`server/run_slots.rs`). Resource accounting, decides no access.
-    pub fn tenant_of(&self, principal: &Principal) -> Option<String> {
-        let Principal::ApiKey(id) = principal else {
-            return None;
-        };
+    /// The organization an API key belongs to (the one its workspace is in), else that of
+    /// `workspace` (a web session's), `None` for neither: what the server counts a tenant's
+    /// run slots by (`server/run_slots.rs`). Resource accounting, decides no access.
+    pub fn tenant_of(&self, principal: &Principal, workspace: Option<&str>) -> Option<String> {
         let index = self.platform.index();
-        let key = index.key(id)?;
-        index.workspace(&key.workspace).map(|w| w.org.clone())
+        let workspace = match principal {
+            Principal::ApiKey(id) => index.key(id)?.workspace.clone(),
+            _ => workspace?.to_owned(),
+        };
+        index.workspace(&workspace).map(|w| w.org.clone())
     }
 }

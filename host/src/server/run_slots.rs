@@ -8,9 +8,9 @@
 //! Slots are the caller's (its principal, authenticated), never the workspace a path names:
 //! a slot taken for the path's workspace before access was decided let any key fill
 //! another tenant's slots with requests bound to fail (review). An API key's slots count
-//! towards its organization's too, so one tenant minting keys holds at most a quarter of the
-//! server's (32 keys held all 128 before: hostile-input review). A person's count only as
-//! their own: each is a member some Owner invited, and signs in one at a time.
+//! towards its organization's too, and a web session's towards its workspace's
+//! organization, so one tenant minting keys or sessions holds at most a quarter of the
+//! server's (32 keys held all 128 before: hostile-input review).
 
 use std::sync::Arc;
 
@@ -23,8 +23,8 @@ pub const PER_CALLER: usize = 4;
 /// Runs executing in requests at once, in all: a quarter of tokio's blocking pool.
 pub const IN_ALL: usize = 128;
 
-/// Runs the API keys of one organization execute in requests at once: a quarter of the
-/// server's.
+/// Runs the API keys and web sessions of one organization execute in requests at once: a
+/// quarter of the server's.
 pub const PER_TENANT: usize = IN_ALL / 4;
 
 /// The slots in use, by caller and by tenant.
@@ -85,9 +85,9 @@ impl Full {
                  caller may; nothing was started: try again once one has ended"
             ),
             Full::Tenant => format!(
-                "your organization's API keys have {PER_TENANT} runs executing in requests \
-                 already, as many as one organization's may; nothing was started: try again \
-                 once one has ended"
+                "your organization has {PER_TENANT} runs executing in requests already (its API \
+                 keys and web sessions), as many as one organization may; nothing was \
+                 started: try again once one has ended"
             ),
             Full::Server => format!(
                 "this server executes {IN_ALL} runs in requests already, as many as it may; \
@@ -103,7 +103,7 @@ impl Full {
             match self {
                 Full::Caller => "you have as many runs executing in requests as you may",
                 Full::Tenant => {
-                    "your organization's keys have as many runs executing in requests as they may"
+                    "your organization has as many runs executing in requests as it may"
                 }
                 Full::Server => "the server executes as many runs in requests as it may",
             }

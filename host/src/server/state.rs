@@ -76,13 +76,19 @@ impl AppState {
         &self.run_slots
     }
 
-    /// A slot for a run `principal` executes in a request, counted towards its tenant if it
-    /// is an API key ([`super::run_slots`]).
+    /// A slot for a run `principal` executes in a request, counted towards its tenant: an
+    /// API key's organization, or that of the web session's `workspace`
+    /// ([`super::run_slots`]).
     pub(crate) fn run_slot(
         &self,
         principal: &crate::principal::Principal,
+        workspace: Option<&str>,
     ) -> Result<super::run_slots::RunSlot, super::run_slots::Full> {
-        let tenant = self.engine.platform().access().tenant_of(principal);
+        let tenant = self
+            .engine
+            .platform()
+            .access()
+            .tenant_of(principal, workspace);
         self.run_slots.take(principal, tenant.as_deref())
     }
 

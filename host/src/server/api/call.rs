@@ -57,7 +57,9 @@ pub async fn call_running<T: Send + 'static>(
     principal: &crate::principal::Principal,
     work: impl FnOnce(&Engine) -> Result<T, Error> + Send + 'static,
 ) -> ApiResult<T> {
-    let slot = state.run_slot(principal).map_err(ApiError::no_run_slot)?;
+    let slot = state
+        .run_slot(principal, None)
+        .map_err(ApiError::no_run_slot)?;
     call_unbounded(state, move |e| {
         let _slot = slot;
         work(e)

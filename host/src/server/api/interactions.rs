@@ -88,7 +88,7 @@ pub async fn respond(
         let answer = within(limit, || e.respond(&principal, &id, &form.values))?;
         // Without a slot the run is left to the scheduler: the answer claimed it for
         // whoever resumes it first.
-        let tenant = e.platform().access().tenant_of(&principal);
+        let tenant = e.platform().access().tenant_of(&principal, None);
         let _slot = match slots.take(&principal, tenant.as_deref()) {
             Ok(slot) => slot,
             Err(full) => {

@@ -115,7 +115,9 @@ pub(super) async fn start(
     let values = super::form::values(&f.form, &posted);
     let principal = signed.session.principal.clone();
     let workspace = signed.session.workspace.clone();
-    let slot = state.run_slot(&principal).map_err(WebError::NoRunSlot)?;
+    let slot = state
+        .run_slot(&principal, Some(&workspace))
+        .map_err(WebError::NoRunSlot)?;
     let started = state
         .blocking(move |e| {
             let _slot = slot;

@@ -96,7 +96,7 @@ pub(super) async fn answer(
     // resumes it first.
     let run = answer.run.key;
     let engine = state.engine().clone();
-    if let Ok(slot) = state.run_slot(&signed.session.principal) {
+    if let Ok(slot) = state.run_slot(&signed.session.principal, Some(&signed.session.workspace)) {
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
             match engine.resume(run, &workflow::Quiet) {
