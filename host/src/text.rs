@@ -56,17 +56,34 @@ pub fn clip(input: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// `message` cut to at most `max` bytes (at a character boundary), saying how long it was.
+/// `message` cut to at most `max` bytes (at a character boundary), saying how long it was,
+/// and [`storable`]. Cut first: a NUL becomes three bytes, and a step's 60 MiB of NULs was
+/// tripled in host memory before it was cut (hostile-step review).
 pub fn clip_bytes(message: String, max: usize) -> String {
-    let message = storable(message);
-    if message.len() <= max {
-        return message;
+    let len = message.len();
+    if len <= max {
+        let kept = storable(message);
+        if kept.len() <= max {
+            return kept;
+        }
+        return clip_bytes(kept, max);
     }
     let mut cut = max;
     while !message.is_char_boundary(cut) {
         cut -= 1;
     }
-    format!("{}… (cut: {} bytes in all)", &message[..cut], message.len())
+    let mut message = message;
+    message.truncate(cut);
+    let mut kept = storable(message);
+    // Replaced NULs may have grown it past `max` again: cut once more, at a boundary.
+    if kept.len() > max {
+        let mut cut = max;
+        while !kept.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        kept.truncate(cut);
+    }
+    format!("{kept}… (cut: {len} bytes in all)")
 }
 
 /// `text` as every store keeps it: a NUL character (which PostgreSQL stores in no text
@@ -148,6 +165,11 @@ mod tests {
         assert_eq!(storable("a\0b\0".into()), "a\u{FFFD}b\u{FFFD}");
         assert_eq!(storable("plain".into()), "plain");
         assert!(!clip_bytes("x\0".repeat(100), 10).contains('\0'));
+        // Cut before the NULs grow three times: what is kept stays within the bound.
+        let kept = clip_bytes("\0".repeat(1_000_000), 10);
+        let (text, rest) = kept.split_once('…').expect("cut");
+        assert!(text.len() <= 10 && !text.contains('\0'), "{kept}");
+        assert!(rest.contains("1000000 bytes"), "{kept}");
     }
 
     #[test]

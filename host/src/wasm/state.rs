@@ -72,18 +72,32 @@ impl Recorder {
             self.dropped_logs += 1;
             return;
         }
-        let mut message = crate::text::storable(message);
-        if message.len() > MAX_LOG_MESSAGE_BYTES {
+        // Cut before NULs are replaced (each becomes three bytes): a line of 16 MiB of NULs
+        // was tripled in host memory first (hostile-step review).
+        let mut message = message;
+        let cut_short = message.len() > MAX_LOG_MESSAGE_BYTES;
+        if cut_short {
             let mut cut = MAX_LOG_MESSAGE_BYTES;
             while !message.is_char_boundary(cut) {
                 cut -= 1;
             }
             message.truncate(cut);
-            message.push_str("… [truncated]");
-            // Truncating keeps the whole allocation: 1,000 kept lines of a 60 MiB message
-            // each would hold 60 GB of the host's memory.
-            message.shrink_to_fit();
         }
+        let mut message = crate::text::storable(message);
+        let grown = message.len() > MAX_LOG_MESSAGE_BYTES;
+        if grown {
+            let mut cut = MAX_LOG_MESSAGE_BYTES;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+        }
+        if cut_short || grown {
+            message.push_str("… [truncated]");
+        }
+        // Truncating keeps the whole allocation: 1,000 kept lines of a 60 MiB message each
+        // would hold 60 GB of the host's memory.
+        message.shrink_to_fit();
         // The run's budget may leave an execution fewer bytes than its lines' count allows.
         let bytes = self.log_bytes.saturating_add(message.len());
         if bytes > limits.max_log_bytes {
