@@ -385,6 +385,30 @@ fn malformed_components_are_load_errors_naming_the_file() {
     assert_next_step_runs(&rt);
 }
 
+/// A component whose modules put a byte at the start of their memory and one 16 MiB on
+/// compiles to code of its own size, not a 16 MiB memory image per module: a few kilobytes of
+/// such modules compiled to gigabytes the host read, copied and cached (hostile-step review).
+#[test]
+fn sparse_data_does_not_compile_to_a_dense_memory_image() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = dir.path().join("cache");
+    // One core module: a memory of 256 pages (16 MiB), a byte at 0 and one at 16 MiB - 2.
+    let module: &[u8] = b"\x00\x61\x73\x6d\x01\x00\x00\x00\x05\x04\x01\x00\x80\x02\x0b\x10\x02\x00\x41\x00\x0b\x01\x61\x00\x41\xfe\xff\xff\x07\x0b\x01\x62";
+    let mut component = b"\0asm\x0d\0\x01\0\x01".to_vec();
+    component.push(u8::try_from(module.len()).expect("small"));
+    component.extend(module);
+    let path = dir.path().join("sparse.wasm");
+    std::fs::write(&path, component).expect("write");
+    let rt = StepRuntime::new(&EngineSettings::one_shot(), Some(cache.clone())).expect("runtime");
+    // It is no step (it links to nothing): compiled and cached, then refused.
+    let err = rt.load(&path).err().expect("not a step");
+    assert!(err.to_string().contains("flowhost:step"), "{err}");
+    let artifacts = artifacts(&cache);
+    assert_eq!(artifacts.len(), 1, "{artifacts:?}");
+    let size = std::fs::metadata(&artifacts[0]).expect("artifact").len();
+    assert!(size < 1 << 20, "a {size}-byte artifact for a 48-byte component");
+}
+
 /// A core module with more tables than a pool slot holds is refused when it is loaded, by
 /// the one-shot runtime (`step run`, no pool) as by the server's (the pool), with a message that
 /// says why: a step that runs locally must not fail only once it is deployed.

@@ -96,14 +96,14 @@ pub fn limits_key() -> Option<String> {
 pub enum CompileError {
     /// The bytes are not a component this engine compiles: they never will be.
     Invalid(String),
-    /// It took more CPU time or memory than a compile may, by the child's own limits: these
-    /// bytes never will compile under them, in any process.
+    /// It took more CPU time than a compile may, or compiled to more code than a host keeps,
+    /// by the child's own limits: these bytes never will compile under them, in any process.
     TooCostly(String),
     /// The compile failed in a way these bytes likely cause but the machine may have had a
-    /// hand in (the compiler crashed; it ran past its wall-clock time having spent much of
-    /// its CPU time, perhaps starved by other work): this process does not try again, a
-    /// restarted or another one may (review: such verdicts, kept for good, refused a
-    /// tenant's component for a busy moment of the machine).
+    /// hand in (the compiler crashed or ran out of memory; it ran past its wall-clock time
+    /// having spent much of its CPU time, perhaps starved by other work): this process does
+    /// not try again, a restarted or another one may (review: such verdicts, kept for good,
+    /// refused a tenant's component for a busy moment of the machine).
     Failed(String),
     /// The machine's failure (no child process could start, a deadline passed on a busy
     /// machine): another try may succeed.
@@ -151,6 +151,10 @@ const SIGBUS: i32 = 7;
 const SIGILL: i32 = 4;
 /// At most this much of a child's stderr is kept for the message.
 const STDERR_KEPT: usize = 4096;
+/// The largest compiled artifact a child may answer, four times the largest component file:
+/// past it the component is too costly (read whole, a few kilobytes of sparse data segments
+/// became gigabytes of memory images in the host: hostile-step review).
+pub const MAX_ARTIFACT_BYTES: u64 = 4 * super::component_file::MAX_COMPONENT_BYTES;
 
 impl Children {
     fn compile(&self, bytes: &[u8]) -> Result<Vec<u8>, CompileError> {
@@ -196,7 +200,17 @@ impl Children {
             });
             let code = std::thread::Builder::new().spawn_scoped(s, move || {
                 let mut code = Vec::new();
-                stdout.read_to_end(&mut code).map(|_| code)
+                stdout
+                    .by_ref()
+                    .take(MAX_ARTIFACT_BYTES + 1)
+                    .read_to_end(&mut code)?;
+                if u64::try_from(code.len()).map_or(true, |n| n > MAX_ARTIFACT_BYTES) {
+                    // Not kept; drained so that the child ends rather than block.
+                    drop(code);
+                    std::io::copy(&mut stdout, &mut std::io::sink())?;
+                    return Ok::<_, std::io::Error>(None);
+                }
+                Ok(Some(code))
             });
             let err = std::thread::Builder::new().spawn_scoped(s, move || {
                 let mut err = Vec::new();
@@ -227,7 +241,11 @@ impl Children {
         let why = err.trim();
         match waited {
             Waited::Exited(status) if status.success() => match code {
-                Ok(Ok(code)) => Ok(code),
+                Ok(Ok(Some(code))) => Ok(code),
+                Ok(Ok(None)) => Err(CompileError::TooCostly(format!(
+                    "its compiled code is larger than {} MiB",
+                    MAX_ARTIFACT_BYTES >> 20
+                ))),
                 _ => Err(CompileError::ForNow(
                     "the compiler's answer could not be read".into(),
                 )),
@@ -284,8 +302,10 @@ impl Children {
         }
     }
 
+    /// Remembered by this process only: a machine short of memory (strict overcommit, other
+    /// work) fails the child's allocations as its own limit does (review).
     fn out_of_memory(&self) -> CompileError {
-        CompileError::TooCostly(format!(
+        CompileError::Failed(format!(
             "compiling it takes more than {} MiB of memory, the limit (FLOWHOST_COMPILE_MEMORY_MB)",
             self.limits.memory_bytes >> 20
         ))

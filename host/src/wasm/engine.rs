@@ -109,6 +109,11 @@ fn base_config() -> Config {
     // One 32-bit memory per step is all a Rust step needs; 64-bit memories only widen the
     // limiter's attack surface.
     config.wasm_memory64(false);
+    // A memory image only for data that fills at least half of what it spans (wasmtime's
+    // heuristic), never "up to 16 MiB whatever": a few kilobytes of components whose modules
+    // each put a byte at 0 and one at 16 MiB compiled to a 16 MiB image per module,
+    // gigabytes in all (hostile-step review). Steps' own data is dense and keeps its image.
+    config.memory_guaranteed_dense_image_size(0);
     config
 }
 
