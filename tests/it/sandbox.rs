@@ -1261,6 +1261,70 @@ fn a_workspace_holding_its_share_of_slots_leaves_the_others_room() {
     });
 }
 
+/// Steps of one organization's workspaces count towards one share of the slots (the engine
+/// gives each step its workspace's organization as its share): two workspaces of one tenant,
+/// each under its own three quarters, held every slot between them, and a third tenant's step
+/// waited (hostile-step review).
+#[test]
+fn an_organizations_workspaces_share_one_share_of_slots() {
+    let settings = EngineSettings {
+        pool_instances: 4,
+        ..EngineSettings::server()
+    };
+    let rt = StepRuntime::new(&settings, None).expect("runtime");
+    let hostile = rt.load(Path::new(HOSTILE)).expect("loads");
+    let echo = rt.load(Path::new(ECHO)).expect("loads");
+    let limits = StepLimits {
+        timeout: Duration::from_secs(1),
+        ..StepLimits::default()
+    };
+    let in_workspace = |ws: &str| {
+        let mut caller = owner();
+        caller.workspace = ws.into();
+        caller
+    };
+    std::thread::scope(|s| {
+        let sleepers: Vec<_> = ["tenant-a-1", "tenant-a-1", "tenant-a-2", "tenant-a-2"]
+            .into_iter()
+            .map(|ws| {
+                let (rt, hostile, caller) = (&rt, &hostile, in_workspace(ws));
+                s.spawn(move || {
+                    let attack = json!({ "attack": "sleep" });
+                    let share = "organization `tenant-a`";
+                    rt.execute_in(
+                        hostile,
+                        &attack,
+                        caller,
+                        HostServices::deny_all(),
+                        limits,
+                        share,
+                    )
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(300));
+        let started = std::time::Instant::now();
+        let exec = rt.execute_in(
+            &echo,
+            &json!({ "n": 1 }),
+            in_workspace("tenant-b"),
+            HostServices::deny_all(),
+            StepLimits::default(),
+            "organization `tenant-b`",
+        );
+        assert!(exec.result.is_ok(), "{:?}", exec.result);
+        assert!(
+            started.elapsed() < Duration::from_millis(600),
+            "the other tenant's step waited for the sleepers: {:?}",
+            started.elapsed()
+        );
+        for sleeper in sleepers {
+            let exec = sleeper.join().expect("no panic");
+            assert_eq!(failure(&exec).kind(), "deadline", "{:?}", exec.result);
+        }
+    });
+}
+
 /// Runs that start together on a component the process has not loaded yet load it once: the
 /// first compiles, the others wait for it and take its result. Before, each compiled it (a
 /// hostile step's large component, once per worker; hostile-step review).

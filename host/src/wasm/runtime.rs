@@ -416,8 +416,25 @@ impl StepRuntime {
         services: HostServices,
         limits: StepLimits,
     ) -> StepExecution {
+        let share = format!("workspace `{}`", caller.workspace);
+        self.execute_in(step, input, caller, services, limits, &share)
+    }
+
+    /// [`StepRuntime::execute`], its instance slot counted towards `share`'s (`slots.rs`,
+    /// named in a refusal): the organization of the caller's workspace, so that one tenant's
+    /// workspaces together hold no more of the host's slots than one workspace may
+    /// (hostile-step review: two workspaces of one organization held them all).
+    pub fn execute_in(
+        &self,
+        step: &LoadedStep,
+        input: &serde_json::Value,
+        caller: Caller,
+        services: HostServices,
+        limits: StepLimits,
+        share: &str,
+    ) -> StepExecution {
         // Held until the store (and its instance) is dropped, declared first so dropped last.
-        let _slot = match self.slots.take(&caller.workspace) {
+        let _slot = match self.slots.take(share) {
             Ok(slot) => slot,
             Err(why) => {
                 return StepExecution {

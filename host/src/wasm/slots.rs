@@ -1,5 +1,6 @@
 //! Instance slots, shared between workspaces: a step waits for a free one rather than fail,
-//! and one workspace holds at most three quarters of them.
+//! and one share (a workspace, or the organization a run's workspace is in: every workspace
+//! of it together) holds at most three quarters of them.
 //!
 //! Why: the pool has a fixed number of slots (`EngineSettings::pool_instances`), and a step
 //! holds one until it returns, up to its timeout (15 minutes at most). One workspace's
@@ -68,7 +69,7 @@ impl Slots {
             let mine = held.by_workspace.get(workspace).copied().unwrap_or(0);
             let why = if mine >= self.per_workspace {
                 format!(
-                    "workspace `{workspace}` holds its share of the host's instance slots ({} of {})",
+                    "{workspace} holds its share of the host's instance slots ({} of {})",
                     self.per_workspace, self.total
                 )
             } else if held.all >= self.total {

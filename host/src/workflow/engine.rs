@@ -1182,17 +1182,21 @@ impl Exec<'_> {
                 if self.workflow.shared_from.is_some() {
                     access = access.shared().0;
                 }
-                let title = match self.render(&ix.title, ctx).map_err(fail)? {
-                    Value::String(s) if !s.is_empty() => crate::text::storable(s),
-                    Value::String(_) | Value::Null => key.to_owned(),
-                    other => other.to_string(),
+                let rendered = match self.render(&ix.title, ctx).map_err(fail)? {
+                    Value::String(s) if !s.is_empty() => Some(crate::text::storable(s)),
+                    Value::String(_) | Value::Null => None,
+                    other => Some(other.to_string()),
                 };
-                crate::text::check_len(
-                    "the interaction's title",
-                    &title,
-                    crate::text::MAX_INTERACTION_TITLE_CHARS,
-                )
-                .map_err(fail)?;
+                // A rendered title is bounded; without one, the step's key (bounded itself).
+                if let Some(title) = &rendered {
+                    crate::text::check_len(
+                        "the interaction's title",
+                        title,
+                        crate::text::MAX_INTERACTION_TITLE_CHARS,
+                    )
+                    .map_err(fail)?;
+                }
+                let title = rendered.unwrap_or_else(|| key.to_owned());
                 let deadline_ms = ix.timeout.map(|t| {
                     crate::interact::now_ms()
                         .saturating_add(i64::try_from(t.as_millis()).unwrap_or(i64::MAX))
@@ -1459,12 +1463,21 @@ impl Exec<'_> {
                     max_output_bytes: defaults.max_output_bytes.min(left.bytes),
                     ..defaults
                 });
-                let mut exec = self.engine.runtime.execute(
+                // The instance slot counts towards the organization's share of the host's.
+                let share = platform
+                    .index()
+                    .workspace(&self.caller.workspace)
+                    .map_or_else(
+                        || format!("workspace `{}`", self.caller.workspace),
+                        |w| format!("organization `{}`", w.org),
+                    );
+                let mut exec = self.engine.runtime.execute_in(
                     &step,
                     input,
                     self.caller.clone(),
                     services,
                     limits,
+                    &share,
                 );
                 // Taken into what the run holds only if it fits: parallel parts check `left`
                 // at once, so the check that counts is this one, atomic. An output refused by
