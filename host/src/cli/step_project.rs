@@ -76,7 +76,8 @@ fn build_and_load(
 ) -> anyhow::Result<(StepRuntime, std::sync::Arc<flowhost::wasm::LoadedStep>)> {
     let fingerprint = stepkit::fresh::fingerprint(project, manifest).map_err(anyhow::Error::msg)?;
     let component = manifest.output_path(project);
-    if !force && stepkit::fresh::is_fresh(project, manifest, &fingerprint) {
+    let records = db.cache_dir();
+    if !force && stepkit::fresh::is_fresh(&records, project, manifest, &fingerprint) {
         let runtime = runtime(db)?;
         let started = Instant::now();
         let step = runtime.load(&component)?;
@@ -88,7 +89,7 @@ fn build_and_load(
         return Ok((runtime, step));
     }
     let built = stepkit::build::build(project, manifest).map_err(anyhow::Error::msg)?;
-    stepkit::fresh::remember(project, manifest, &fingerprint);
+    stepkit::fresh::remember(&records, project, manifest, &fingerprint);
     let runtime = runtime(db)?;
     let started = Instant::now();
     let step = runtime.load(&built.component)?;

@@ -6,10 +6,13 @@
 //! in the directories the build command names (`-d ../../wit`, `-p ../sdk-python`), by path
 //! and contents, and of the pinned toolchains' pin files. Build outputs are not inputs:
 //! `*.wasm`, `build/`, `target/`, `.flowhost/`, `__pycache__/`, `node_modules/`, `.git/`. It is
-//! kept in `.flowhost/build.fingerprint` with the size and mtime the component had, so a
-//! component replaced or removed since is built again. A file outside these places that a
-//! source imports by a relative path (`../sdk-js/...` from TypeScript) is not seen: `--force`
-//! rebuilds.
+//! kept with the size and mtime the component had, so a component replaced or removed since
+//! is built again, in the host's own cache directory (`builds/`, by the project's absolute
+//! path), never in the project: a project handed to an operator with a fingerprint of its own
+//! and a component built elsewhere passed for built from the sources they read, and its
+//! component was loaded and published unbuilt (hostile-step review). A file outside these
+//! places that a source imports by a relative path (`../sdk-js/...` from TypeScript) is not
+//! seen: `--force` rebuilds.
 
 use std::path::{Path, PathBuf};
 
@@ -18,8 +21,17 @@ use sha2::{Digest, Sha256};
 use super::build::toolchain_dir;
 use super::manifest::{MANIFEST, Manifest};
 
-/// Where the fingerprint of the last successful build is kept, inside the project.
-pub const FINGERPRINT: &str = ".flowhost/build.fingerprint";
+/// Where the fingerprint of the last successful build of the project in `dir` is kept: in
+/// `records` (the host's cache directory), by the project's absolute path.
+fn record_path(records: &Path, dir: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(dir).ok()?;
+    let key = Sha256::digest(absolute.as_os_str().as_encoded_bytes());
+    Some(
+        records
+            .join("builds")
+            .join(format!("{:x}.fingerprint", key)),
+    )
+}
 
 /// Names never read as inputs (build outputs, caches, version control).
 const SKIPPED_DIRS: &[&str] = &[
@@ -119,20 +131,20 @@ fn record(fingerprint: &str, component: &Path) -> Option<String> {
     Some(format!("{fingerprint}\n{} {mtime}\n", meta.len()))
 }
 
-/// Whether the component of the project in `dir` was built from inputs with `fingerprint`
-/// and is still the file that build left.
-pub fn is_fresh(dir: &Path, manifest: &Manifest, fingerprint: &str) -> bool {
-    let Ok(kept) = std::fs::read_to_string(dir.join(FINGERPRINT)) else {
+/// Whether this host built the component of the project in `dir` from inputs with
+/// `fingerprint` (a record in `records`), and it is still the file that build left.
+pub fn is_fresh(records: &Path, dir: &Path, manifest: &Manifest, fingerprint: &str) -> bool {
+    let Some(Ok(kept)) = record_path(records, dir).map(std::fs::read_to_string) else {
         return false;
     };
     record(fingerprint, &manifest.output_path(dir)).is_some_and(|now| now == kept)
 }
 
-/// Records that the component of the project in `dir` was built from inputs with
-/// `fingerprint`. Best effort: without it the next build only runs again.
-pub fn remember(dir: &Path, manifest: &Manifest, fingerprint: &str) {
-    let path = dir.join(FINGERPRINT);
-    if let Some(text) = record(fingerprint, &manifest.output_path(dir))
+/// Records in `records` that this host built the component of the project in `dir` from
+/// inputs with `fingerprint`. Best effort: without it the next build only runs again.
+pub fn remember(records: &Path, dir: &Path, manifest: &Manifest, fingerprint: &str) {
+    if let Some(path) = record_path(records, dir)
+        && let Some(text) = record(fingerprint, &manifest.output_path(dir))
         && let Some(parent) = path.parent()
         && std::fs::create_dir_all(parent).is_ok()
     {
@@ -161,10 +173,10 @@ mod tests {
     fn a_build_is_fresh_until_an_input_or_the_component_changes() {
         let (root, dir, manifest) = project();
         let fp = fingerprint(&dir, &manifest).expect("fingerprint");
-        assert!(!is_fresh(&dir, &manifest, &fp), "never built");
+        assert!(!is_fresh(root.path(), &dir, &manifest, &fp), "never built");
         std::fs::write(dir.join("p.wasm"), b"component").expect("output");
-        remember(&dir, &manifest, &fp);
-        assert!(is_fresh(&dir, &manifest, &fp));
+        remember(root.path(), &dir, &manifest, &fp);
+        assert!(is_fresh(root.path(), &dir, &manifest, &fp));
 
         // Outputs and caches are not inputs.
         std::fs::create_dir_all(dir.join("__pycache__")).expect("mkdir");
@@ -187,8 +199,34 @@ mod tests {
 
         // The component replaced or removed: not fresh.
         std::fs::write(dir.join("p.wasm"), b"another component").expect("replace");
-        assert!(!is_fresh(&dir, &manifest, &fp));
+        assert!(!is_fresh(root.path(), &dir, &manifest, &fp));
         std::fs::remove_file(dir.join("p.wasm")).expect("rm");
-        assert!(!is_fresh(&dir, &manifest, &fp));
+        assert!(!is_fresh(root.path(), &dir, &manifest, &fp));
+    }
+
+    /// A project's own record of a build is not trusted: only this host's, in its cache
+    /// directory (hostile-step review: a project shipped with a fingerprint and a component
+    /// built elsewhere was loaded and published unbuilt).
+    #[test]
+    fn only_this_hosts_record_of_a_build_makes_it_fresh() {
+        let (root, dir, manifest) = project();
+        let fp = fingerprint(&dir, &manifest).expect("fingerprint");
+        std::fs::write(dir.join("p.wasm"), b"built elsewhere").expect("output");
+        let shipped = record(&fp, &manifest.output_path(&dir)).expect("record");
+        std::fs::create_dir_all(dir.join(".flowhost")).expect("mkdir");
+        std::fs::write(dir.join(".flowhost/build.fingerprint"), &shipped).expect("shipped");
+        let mine = root.path().join("cache");
+        assert!(
+            !is_fresh(&mine, &dir, &manifest, &fp),
+            "the project's record"
+        );
+        let theirs = root.path().join("other-cache");
+        remember(&theirs, &dir, &manifest, &fp);
+        assert!(
+            !is_fresh(&mine, &dir, &manifest, &fp),
+            "another host's record"
+        );
+        remember(&mine, &dir, &manifest, &fp);
+        assert!(is_fresh(&mine, &dir, &manifest, &fp), "this host's");
     }
 }
