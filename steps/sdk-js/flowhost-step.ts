@@ -154,7 +154,11 @@ function hostCall<T>(f: () => T): T {
   try {
     return f();
   } catch (e) {
-    throw hostError(e);
+    // Only the host's refusal (a WIT `host-error`, tagged) is a HostError; anything else is
+    // the step's own (a TypeError building the call), not "the host failed; may retry".
+    const v = (e as { payload?: unknown })?.payload ?? e;
+    if (typeof (v as { tag?: unknown })?.tag === "string") throw hostError(e);
+    throw e;
   }
 }
 
@@ -294,7 +298,14 @@ export function runJson<I, O>(
     }
     const input = decode ? decode(raw) : (raw as I);
     const output = f(input);
-    const text = JSON.stringify(output === undefined ? null : output);
+    // NaN and the infinities are no JSON number: refused, as Python refuses them, rather than
+    // written as null.
+    const text = JSON.stringify(output === undefined ? null : output, (_key, value) => {
+      if (typeof value === "number" && !Number.isFinite(value)) {
+        throw new Failed(`output: ${value} is not a JSON number`);
+      }
+      return value;
+    });
     if (text === undefined) throw new Failed("output: not representable as JSON");
     return text;
   } catch (e) {
