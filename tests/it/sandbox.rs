@@ -406,7 +406,10 @@ fn sparse_data_does_not_compile_to_a_dense_memory_image() {
     let artifacts = artifacts(&cache);
     assert_eq!(artifacts.len(), 1, "{artifacts:?}");
     let size = std::fs::metadata(&artifacts[0]).expect("artifact").len();
-    assert!(size < 1 << 20, "a {size}-byte artifact for a 48-byte component");
+    assert!(
+        size < 1 << 20,
+        "a {size}-byte artifact for a 48-byte component"
+    );
 }
 
 /// A core module with more tables than a pool slot holds is refused when it is loaded, by
