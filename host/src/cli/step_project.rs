@@ -61,9 +61,43 @@ pub fn new(args: NewArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The cache `step run` uses with the same `--db` and `--state-dir`.
-fn runtime(db: &Database) -> anyhow::Result<StepRuntime> {
-    StepRuntime::new(&EngineSettings::one_shot(), Some(db.cache_dir()))
+/// Where the commands on the project in `project` keep precompiled components and build
+/// records: the cache `step run` uses with the same `--db` and `--state-dir`, unless it lies
+/// inside the project (the default `.flowhost/` of a project one `cd`s into), which whoever
+/// handed the project over may have filled with artifacts and build records of their own,
+/// mapped as machine code and trusted as this host's (review). Then the user's own cache
+/// (`$XDG_CACHE_HOME` or `~/.cache`, `flowhost/steps`), or none at all.
+fn trusted_cache(db: &Database, project: &Path) -> Option<PathBuf> {
+    let user = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")));
+    cache_outside(&db.cache_dir(), project, user)
+}
+
+/// `cache` unless it lies inside `project`, else `flowhost/steps` under `user` (the user's
+/// cache directory) unless that does too, else none.
+fn cache_outside(cache: &Path, project: &Path, user: Option<PathBuf>) -> Option<PathBuf> {
+    let resolved = |p: &Path| {
+        std::fs::canonicalize(p)
+            .ok()
+            .or_else(|| std::path::absolute(p).ok())
+    };
+    let inside = |dir: &Path| match (resolved(dir), resolved(project)) {
+        (Some(dir), Some(project)) => dir.starts_with(project),
+        _ => true,
+    };
+    if !inside(cache) {
+        return Some(cache.to_owned());
+    }
+    let user = user?.join("flowhost").join("steps");
+    // Itself inside the project (a HOME set to it): none.
+    (!inside(&user)).then_some(user)
+}
+
+/// A one-shot runtime over `cache` (none: every load compiles).
+fn runtime(cache: Option<PathBuf>) -> anyhow::Result<StepRuntime> {
+    StepRuntime::new(&EngineSettings::one_shot(), cache)
 }
 
 /// Builds the project, unless nothing it is built from changed since its last build (or
@@ -76,9 +110,12 @@ fn build_and_load(
 ) -> anyhow::Result<(StepRuntime, std::sync::Arc<flowhost::wasm::LoadedStep>)> {
     let fingerprint = stepkit::fresh::fingerprint(project, manifest).map_err(anyhow::Error::msg)?;
     let component = manifest.output_path(project);
-    let records = db.cache_dir();
-    if !force && stepkit::fresh::is_fresh(&records, project, manifest, &fingerprint) {
-        let runtime = runtime(db)?;
+    let cache = trusted_cache(db, project);
+    let fresh = cache
+        .as_deref()
+        .is_some_and(|records| stepkit::fresh::is_fresh(records, project, manifest, &fingerprint));
+    if !force && fresh {
+        let runtime = runtime(cache)?;
         let started = Instant::now();
         let step = runtime.load(&component)?;
         println!(
@@ -89,8 +126,10 @@ fn build_and_load(
         return Ok((runtime, step));
     }
     let built = stepkit::build::build(project, manifest).map_err(anyhow::Error::msg)?;
-    stepkit::fresh::remember(&records, project, manifest, &fingerprint);
-    let runtime = runtime(db)?;
+    if let Some(records) = &cache {
+        stepkit::fresh::remember(records, project, manifest, &fingerprint);
+    }
+    let runtime = runtime(cache)?;
     let started = Instant::now();
     let step = runtime.load(&built.component)?;
     println!(
@@ -112,7 +151,7 @@ pub fn build(db: &Database, args: BuildArgs) -> anyhow::Result<()> {
 pub fn test(db: &Database, args: TestArgs) -> anyhow::Result<()> {
     let manifest = Manifest::load(&args.project).map_err(anyhow::Error::msg)?;
     let (runtime, step) = if args.no_build {
-        let runtime = runtime(db)?;
+        let runtime = runtime(trusted_cache(db, &args.project))?;
         let component = manifest.output_path(&args.project);
         if !component.is_file() {
             anyhow::bail!(
@@ -173,4 +212,36 @@ fn tempfile_dir() -> anyhow::Result<Scratch> {
     let dir = std::env::temp_dir().join(format!("flowhost-step-test-{name}"));
     std::fs::create_dir_all(&dir)?;
     Ok(Scratch(dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cache inside the project being built (the default `.flowhost/` of a project one
+    /// `cd`s into) is not used: whoever handed the project over may have filled it with
+    /// artifacts and build records of their own (review). The user's cache is used instead,
+    /// and none if that is inside the project too.
+    #[test]
+    fn a_cache_inside_the_project_is_not_trusted() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let project = root.path().join("enrich-ip");
+        std::fs::create_dir_all(project.join(".flowhost/cache")).expect("mkdir");
+        let user = root.path().join("home-cache");
+        let inside = project.join(".flowhost/cache");
+        assert_eq!(
+            cache_outside(&inside, &project, Some(user.clone())),
+            Some(user.join("flowhost").join("steps"))
+        );
+        assert_eq!(cache_outside(&inside, &project, None), None);
+        assert_eq!(
+            cache_outside(&inside, &project, Some(project.join("x"))),
+            None
+        );
+        let elsewhere = root.path().join("state/cache");
+        assert_eq!(
+            cache_outside(&elsewhere, &project, Some(user)),
+            Some(elsewhere.clone())
+        );
+    }
 }
