@@ -327,6 +327,23 @@ fn a_form_shown_before_the_collaborators_changed_changes_nothing() {
         OWNER,
     ]);
     let before = site.restrictions(&id);
+    // A refused save of the old page (a typo) keeps what the page first showed in the form,
+    // so that the corrected save still meets the change made since (review).
+    let typo = analyst.post(
+        &url,
+        &[
+            ("csrf", &csrf),
+            ("access_mode", "restricted"),
+            ("set_collaborators", "not-an-email"),
+            ("shown_collaborators", &shown),
+            ("shown_access_mode", &shown_mode),
+        ],
+    );
+    assert_eq!(typo.status, 400, "{}", typo.body);
+    assert_eq!(
+        hidden_value(&typo.body, "shown_collaborators").as_deref(),
+        Some(shown.as_str())
+    );
     let stale = analyst.post(
         &url,
         &[

@@ -466,6 +466,7 @@ fn render(
     );
     if s.may_update {
         let given = |name: &str| given.map(|g| field(g, name).unwrap_or_default());
+        let shown_given = |name: &str| given(name).map(str::to_owned);
         let mode = given(MODE_FIELD).unwrap_or(mode_text(c.access_mode));
         let people = given(PEOPLE_FIELD)
             .map(str::to_owned)
@@ -491,8 +492,11 @@ fn render(
             full = option("full_access", "full access"),
             restricted = option("restricted", "restricted"),
             people = esc(&people),
-            shown = esc(&c.collaborators.join(" ")),
-            shown_mode = mode_text(c.access_mode),
+            // After a refusal, what the page first showed, not what is now: a corrected save
+            // must still meet any change made since (review).
+            shown = esc(&shown_given(SHOWN_FIELD).unwrap_or_else(|| c.collaborators.join(" "))),
+            shown_mode = esc(&shown_given(SHOWN_MODE_FIELD)
+                .unwrap_or_else(|| mode_text(c.access_mode).to_owned())),
         );
     }
     body.push_str("<p><a href=\"/cases\">Back to the cases</a></p>");
