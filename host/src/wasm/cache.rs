@@ -50,8 +50,10 @@ pub struct ComponentCache {
 }
 
 /// Artifacts of this layout: wasmtime's own serialization, the digest in the stamp beside it.
-/// (Version 1 put a header before the code, which kept it from being mapped directly.)
-const FORMAT: &str = "v2";
+/// (Version 1 put a header before the code, which kept it from being mapped directly; version
+/// 2's may hold dense images of sparse memories, a setting wasmtime's compatibility hash does
+/// not cover, and its verdicts out-of-memory compiles: neither is read any more.)
+const FORMAT: &str = "v3";
 
 impl ComponentCache {
     /// A cache in `dir` for artifacts of `engine`; `None` compiles every time.
@@ -132,7 +134,7 @@ impl ComponentCache {
     fn verdict(&self, digest: &str, limits: &str) -> Option<PathBuf> {
         let dir = self.dir.as_ref()?;
         Some(dir.join(format!(
-            "{digest}-{}.{limits}.too-costly",
+            "{digest}-{}.{limits}.{FORMAT}.too-costly",
             &self.engine_key[..16]
         )))
     }
