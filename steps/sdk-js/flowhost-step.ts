@@ -140,6 +140,17 @@ export class HostError extends Error {
   }
 }
 
+/** `value` as JSON text, refusing what JSON has no number for (NaN, the infinities) rather
+ *  than writing `null`, as Python's encoder refuses them: `what` names it in the error. */
+function toJson(value: unknown, what: string): string {
+  return JSON.stringify(value, (_key, v) => {
+    if (typeof v === "number" && !Number.isFinite(v)) {
+      throw new Failed(`${what}: ${v} is not a JSON number`);
+    }
+    return v;
+  });
+}
+
 /** The WIT variant a failed import throws, as a HostError. */
 function hostError(thrown: unknown): HostError {
   const v = (thrown as { payload?: unknown })?.payload ?? thrown;
@@ -183,7 +194,7 @@ export const cases = {
     return hostCall(() => witCases.createCase(full));
   },
   createCaseFromJson(caseJson: string | object): CaseRecord {
-    const text = typeof caseJson === "string" ? caseJson : JSON.stringify(caseJson);
+    const text = typeof caseJson === "string" ? caseJson : toJson(caseJson, "case JSON");
     return hostCall(() => witCases.createCaseFromJson(text));
   },
   queryCases(query: CaseQuery = {}): CasePage {
@@ -232,12 +243,8 @@ export const access = {
 export const events = {
   /** Emits `kind` with `payload` (serialized to a JSON object) into the run's workspace. */
   emit(kind: string, payload: object): void {
-    let text: string;
-    try {
-      text = JSON.stringify(payload);
-    } catch (e) {
-      throw new HostError("invalid", `event payload: ${String(e)}`);
-    }
+    // What cannot be written as JSON (NaN, a BigInt, a cycle) is the step's own error.
+    const text = toJson(payload, "event payload");
     hostCall(() => witEvents.emit(kind, text));
   },
 };
@@ -298,14 +305,7 @@ export function runJson<I, O>(
     }
     const input = decode ? decode(raw) : (raw as I);
     const output = f(input);
-    // NaN and the infinities are no JSON number: refused, as Python refuses them, rather than
-    // written as null.
-    const text = JSON.stringify(output === undefined ? null : output, (_key, value) => {
-      if (typeof value === "number" && !Number.isFinite(value)) {
-        throw new Failed(`output: ${value} is not a JSON number`);
-      }
-      return value;
-    });
+    const text = toJson(output === undefined ? null : output, "output");
     if (text === undefined) throw new Failed("output: not representable as JSON");
     return text;
   } catch (e) {
