@@ -1183,20 +1183,24 @@ impl Exec<'_> {
                     access = access.shared().0;
                 }
                 let rendered = match self.render(&ix.title, ctx).map_err(fail)? {
-                    Value::String(s) if !s.is_empty() => Some(crate::text::storable(s)),
+                    Value::String(s) if !s.is_empty() => Some(s),
                     Value::String(_) | Value::Null => None,
                     other => Some(other.to_string()),
                 };
-                // A rendered title is bounded; without one, the step's key (bounded itself).
+                // A rendered title is bounded (checked before its NULs are replaced, each by
+                // three bytes); without one, the step's key (bounded itself).
                 if let Some(title) = &rendered {
-                    crate::text::check_len(
-                        "the interaction's title",
-                        title,
-                        crate::text::MAX_INTERACTION_TITLE_CHARS,
-                    )
-                    .map_err(fail)?;
+                    let chars = title.chars().count();
+                    let max = crate::text::MAX_INTERACTION_TITLE_CHARS;
+                    if chars > max {
+                        return Err(fail(format!(
+                            "the interaction's title `{}` is too long: {chars} characters, at most {max}",
+                            crate::text::clip(title)
+                        ))
+                        .into());
+                    }
                 }
-                let title = rendered.unwrap_or_else(|| key.to_owned());
+                let title = rendered.map_or_else(|| key.to_owned(), crate::text::storable);
                 let deadline_ms = ix.timeout.map(|t| {
                     crate::interact::now_ms()
                         .saturating_add(i64::try_from(t.as_millis()).unwrap_or(i64::MAX))
