@@ -12,7 +12,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::runtime::LoadedStep;
+/// What the set keeps: a component, named by its digest, holding its code's bytes.
+pub(super) trait Kept {
+    /// The digest that names it.
+    fn digest(&self) -> &str;
+    /// Bytes of its compiled code, held while it is kept.
+    fn code_bytes(&self) -> usize;
+}
 
 /// The variable bounding loaded components' code, in MiB (default [`DEFAULT_LOADED_MB`]).
 pub const LOADED_BYTES_VAR: &str = "FLOWHOST_LOADED_COMPONENTS_MB";
@@ -40,15 +46,14 @@ const PATHS_KEPT: usize = 4096;
 pub(super) type FileStamp = (u64, Option<std::time::SystemTime>);
 
 /// The loaded components, by digest, and the files they were loaded from.
-pub(super) struct Loaded {
+pub(super) struct Loaded<T> {
     budget: usize,
-    inner: Mutex<Inner>,
+    inner: Mutex<Inner<T>>,
 }
 
-#[derive(Default)]
-struct Inner {
+struct Inner<T> {
     /// Each component, and when it was last used (a counter).
-    by_digest: HashMap<String, (Arc<LoadedStep>, u64)>,
+    by_digest: HashMap<String, (Arc<T>, u64)>,
     /// The digests by when they were last used, least recently first: each one let go is
     /// found at once, not by a scan of every component under the lock every load takes.
     by_use: BTreeMap<u64, String>,
@@ -58,8 +63,20 @@ struct Inner {
     tick: u64,
 }
 
-impl Inner {
-    fn touch(&mut self, digest: &str) -> Option<Arc<LoadedStep>> {
+impl<T> Default for Inner<T> {
+    fn default() -> Self {
+        Self {
+            by_digest: HashMap::new(),
+            by_use: BTreeMap::new(),
+            by_path: HashMap::new(),
+            bytes: 0,
+            tick: 0,
+        }
+    }
+}
+
+impl<T> Inner<T> {
+    fn touch(&mut self, digest: &str) -> Option<Arc<T>> {
         self.tick += 1;
         let tick = self.tick;
         let (step, used) = self.by_digest.get_mut(digest)?;
@@ -71,7 +88,7 @@ impl Inner {
     }
 }
 
-impl Loaded {
+impl<T: Kept> Loaded<T> {
     /// An empty set holding at most `budget` bytes of code (past it, only the last loaded).
     pub(super) fn new(budget: usize) -> Self {
         Self {
@@ -80,18 +97,18 @@ impl Loaded {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    fn lock(&self) -> MutexGuard<'_, Inner<T>> {
         // Each operation leaves the maps consistent before anything that could panic.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The component of `digest`, if loaded.
-    pub(super) fn get(&self, digest: &str) -> Option<Arc<LoadedStep>> {
+    pub(super) fn get(&self, digest: &str) -> Option<Arc<T>> {
         self.lock().touch(digest)
     }
 
     /// The component last loaded from `path`, if the file still has `stamp`.
-    pub(super) fn by_path(&self, path: &Path, stamp: &FileStamp) -> Option<Arc<LoadedStep>> {
+    pub(super) fn by_path(&self, path: &Path, stamp: &FileStamp) -> Option<Arc<T>> {
         let mut inner = self.lock();
         let digest = match inner.by_path.get(path) {
             Some((seen, digest)) if seen == stamp => digest.clone(),
@@ -113,12 +130,12 @@ impl Loaded {
 
     /// Keeps `step`, letting the least recently used others go while the code kept passes the
     /// budget.
-    pub(super) fn insert(&self, step: Arc<LoadedStep>) {
+    pub(super) fn insert(&self, step: Arc<T>) {
         let mut inner = self.lock();
         inner.tick += 1;
         let tick = inner.tick;
         let size = step.code_bytes();
-        let digest = step.digest.clone();
+        let digest = step.digest().to_owned();
         if let Some((old, used)) = inner.by_digest.insert(digest.clone(), (step, tick)) {
             inner.bytes = inner.bytes.saturating_sub(old.code_bytes());
             inner.by_use.remove(&used);
@@ -134,5 +151,49 @@ impl Loaded {
                 inner.bytes = inner.bytes.saturating_sub(gone.code_bytes());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Piece(String, usize);
+
+    impl Kept for Piece {
+        fn digest(&self) -> &str {
+            &self.0
+        }
+        fn code_bytes(&self) -> usize {
+            self.1
+        }
+    }
+
+    fn piece(name: &str, bytes: usize) -> Arc<Piece> {
+        Arc::new(Piece(name.into(), bytes))
+    }
+
+    /// Past the budget the least recently used go first, a use counts as recent, and the one
+    /// just kept stays even alone past the budget.
+    #[test]
+    fn the_least_recently_used_go_first_past_the_budget() {
+        let loaded = Loaded::new(100);
+        loaded.insert(piece("a", 40));
+        loaded.insert(piece("b", 40));
+        assert!(loaded.get("a").is_some(), "a used after b");
+        loaded.insert(piece("c", 40));
+        assert!(
+            loaded.get("b").is_none(),
+            "b, the least recently used, let go"
+        );
+        assert!(loaded.get("a").is_some() && loaded.get("c").is_some());
+        loaded.insert(piece("huge", 500));
+        assert!(loaded.get("huge").is_some(), "the newest stays");
+        assert!(loaded.get("a").is_none() && loaded.get("c").is_none());
+        // A path names a digest: it finds the component while it is kept.
+        let stamp: FileStamp = (1, None);
+        loaded.remember_path(Path::new("/x.wasm"), stamp, "huge");
+        assert!(loaded.by_path(Path::new("/x.wasm"), &stamp).is_some());
+        assert!(loaded.by_path(Path::new("/x.wasm"), &(2, None)).is_none());
     }
 }

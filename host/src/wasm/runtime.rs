@@ -44,6 +44,16 @@ impl LoadedStep {
     }
 }
 
+impl super::loaded::Kept for LoadedStep {
+    fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    fn code_bytes(&self) -> usize {
+        self.code_bytes
+    }
+}
+
 /// Everything one execution produced.
 #[derive(Debug)]
 pub struct StepExecution {
@@ -97,7 +107,7 @@ pub struct StepRuntime {
     linker: Linker<StepState>,
     cache: ComponentCache,
     /// The components loaded, bounded by their code's bytes (`loaded.rs`).
-    loaded: super::loaded::Loaded,
+    loaded: super::loaded::Loaded<LoadedStep>,
     /// Why components that did not compile or link (by digest) did not: the same bytes fail
     /// the same way, so a broken or hostile component costs one compile, not one per run.
     failed: Mutex<HashMap<String, String>>,
