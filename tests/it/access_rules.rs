@@ -1446,6 +1446,47 @@ fn ua_1_sign_in_links_service_keys_and_a_members_sign_in_source_are_the_owners()
     flowhost::tenant::apply(&p, &file, Some(&user(OWNER))).expect("the Owner flips dana");
 }
 
+/// Adding a workspace to an organization is its Owner's (every scope in one of its workspaces,
+/// SPEC UA-1, ID-1): a people-admin who made themselves the Owner of a new sibling workspace
+/// held the organization's slots and shares, and kept doing so after a demotion (authority
+/// review). Their file changing only the workspace they manage still applies; the Owner adds.
+#[test]
+fn ua_1_a_people_admin_cannot_add_a_workspace_to_the_organization() {
+    let p = example_platform();
+    make_lead_a_people_admin(&p);
+    let lead = user(LEAD);
+    let adding = |name: &str, owner: &str| {
+        json!({ "organization": "acme-mssp", "workspaces": [{ "name": name,
+            "members": [{ "email": owner, "role": "owner" }] }] })
+    };
+    let file =
+        flowhost::tenant::TenantFile::parse("add.json", &adding("lead-ws", LEAD).to_string())
+            .expect("file");
+    let refused = flowhost::tenant::apply(&p, &file, Some(&lead)).expect_err("not the Owner");
+    assert!(
+        matches!(
+            &refused,
+            flowhost::tenant::ApplyError::Host(Error::Denied(r)) if r.to_string().contains("is not an Owner in organization")
+        ),
+        "{refused:?}"
+    );
+    assert!(p.index().workspace("lead-ws").is_none());
+    // The workspace they manage: its file still applies.
+    let export = p.tenant().export(&lead, Some("acme-mssp")).expect("export");
+    let own = flowhost::tenant::TenantFile::parse(
+        "own.json",
+        &serde_json::to_value(&export).expect("json").to_string(),
+    )
+    .expect("file");
+    flowhost::tenant::apply(&p, &own, Some(&lead)).expect("their own workspace's file applies");
+    // The Owner adds one.
+    let file =
+        flowhost::tenant::TenantFile::parse("add.json", &adding("owner-ws", OWNER).to_string())
+            .expect("file");
+    flowhost::tenant::apply(&p, &file, Some(&user(OWNER))).expect("the Owner adds a workspace");
+    assert!(p.index().workspace("owner-ws").is_some());
+}
+
 /// How people sign in is the Owner's (every scope): a user.write holder without them cannot
 /// point an IdP's OIDC settings elsewhere, add, move or delete claim rules, or turn SSO-only
 /// on, any of which let them sign in as someone holding more; nor revoke the Owner's key

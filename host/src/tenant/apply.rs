@@ -168,11 +168,22 @@ fn authorize(
         }
     }
     // Adding workspaces to an existing organization takes an Owner of that organization
-    // (of one of its workspaces): an outsider cannot join it by naming it (SPEC ID-1).
+    // (every scope in one of its workspaces, as the Owner's other acts do, SPEC UA-1): an
+    // outsider cannot join it by naming it (SPEC ID-1), and a people-admin cannot make
+    // themselves the Owner of a sibling workspace, one that would outlive their demotion.
+    // A file that only changes workspaces that exist takes `user.write` in each (above).
     let existing = store::workspaces_of_org_named(tx, &spec.organization)?;
-    let owns_one = existing
+    let adds_one = spec
+        .workspaces
         .iter()
-        .any(|ws| platform.check(actor, ws, Scope::UserWrite).allowed());
+        .any(|ws| index.workspace(&ws.name).is_none());
+    let owns_one = existing.iter().any(|ws| {
+        if adds_one {
+            platform.holds_every_scope(actor, ws, String::new).is_ok()
+        } else {
+            platform.check(actor, ws, Scope::UserWrite).allowed()
+        }
+    });
     if !existing.is_empty() && !owns_one {
         // A member of the organization learns why; to anyone else it is only a name that is
         // taken, with nothing about who holds it (SPEC ID-4).
