@@ -8,6 +8,11 @@ use crate::definition::model::{AccessSpec, UsersSpec};
 use crate::definition::refs::Template;
 use crate::principal::Email;
 
+/// At most this many people and roles (each) an interaction's settings name once resolved:
+/// they are stored with it and read again by every list of open interactions and every answer
+/// (SPEC ST-4; a step's output of a million names was stored and parsed whole each time).
+pub const MAX_ACCESS_ENTRIES: usize = 1_000;
+
 /// The settings of `spec` with every context reference evaluated against `ctx`. Each reference
 /// must give an array (even for one value) holding only emails or only role names; the error
 /// names the reference.
@@ -40,6 +45,15 @@ pub fn resolve_with(
             }
             emails.sort();
             emails.dedup();
+            roles.sort();
+            roles.dedup();
+            for (what, count) in [("people", emails.len()), ("roles", roles.len())] {
+                if count > MAX_ACCESS_ENTRIES {
+                    return Err(format!(
+                        "the interaction's access names {count} {what}; at most {MAX_ACCESS_ENTRIES} (SPEC ST-4)"
+                    ));
+                }
+            }
             WorkspaceUsers::Selected { emails, roles }
         }
     };
@@ -74,7 +88,14 @@ fn classify(text: &str, value: &Value) -> Result<Listed, String> {
         if s.contains('@') {
             emails.push(Email::parse(s).map_err(|e| format!("context reference `{text}`: {e}"))?);
         } else {
-            roles.push(s.to_owned());
+            roles.push(role_name(text, s)?);
+        }
+        // Checked as they come, so a reference to a million names stops at the first past
+        // the bound rather than after all of them are copied.
+        if emails.len().max(roles.len()) > MAX_ACCESS_ENTRIES {
+            return Err(format!(
+                "context reference `{text}` names more than {MAX_ACCESS_ENTRIES} people or roles (SPEC ST-4)"
+            ));
         }
     }
     match (emails.is_empty(), roles.is_empty()) {
@@ -84,6 +105,18 @@ fn classify(text: &str, value: &Value) -> Result<Listed, String> {
         (_, true) => Ok(Listed::Emails(emails)),
         (true, false) => Ok(Listed::Roles(roles)),
     }
+}
+
+/// A role name as roles are named (1–64 characters, no whitespace or control characters);
+/// the error names the reference and quotes the value clipped.
+fn role_name(text: &str, s: &str) -> Result<String, String> {
+    if s.chars().count() > 64 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "context reference `{text}` holds `{}`, which is neither an email nor a role name (1-64 characters, no spaces or control characters)",
+            crate::text::clip(s)
+        ));
+    }
+    Ok(s.to_owned())
 }
 
 #[cfg(test)]
@@ -121,7 +154,7 @@ mod tests {
                     Email::parse("a@x.test").expect("email"),
                     Email::parse("b@x.test").expect("email")
                 ],
-                roles: vec!["owner".into(), "operator".into()],
+                roles: vec!["operator".into(), "owner".into()],
             }
         );
     }
@@ -146,5 +179,44 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    /// Resolved settings are bounded as stored (SPEC ST-4): a role must read as a role name,
+    /// a reference names at most [`MAX_ACCESS_ENTRIES`], and repeated roles count once.
+    #[test]
+    fn resolved_settings_are_bounded_and_roles_are_names() {
+        let many: Vec<String> = (0..=MAX_ACCESS_ENTRIES).map(|i| format!("r{i}")).collect();
+        let huge = "x".repeat(100_000);
+        for (ctx, needle) in [
+            (json!({ "steps": { "o": { "e": many } } }), "more than 1000"),
+            (
+                json!({ "steps": { "o": { "e": [huge] } } }),
+                "neither an email nor a role name",
+            ),
+            (
+                json!({ "steps": { "o": { "e": ["two words"] } } }),
+                "neither an email",
+            ),
+        ] {
+            let err = resolve(&spec(&["$.steps.o.e"]), &ctx).expect_err(needle);
+            assert!(
+                err.contains("`$.steps.o.e`") && err.contains(needle),
+                "{err}"
+            );
+            assert!(
+                err.len() < 1_000,
+                "the value is clipped: {} bytes",
+                err.len()
+            );
+        }
+        let ctx = json!({ "steps": { "o": { "e": ["operator", "operator", "owner"] } } });
+        let access = resolve(&spec(&["$.steps.o.e"]), &ctx).expect("resolves");
+        assert_eq!(
+            access.workspace_users,
+            WorkspaceUsers::Selected {
+                emails: vec![],
+                roles: vec!["operator".into(), "owner".into()],
+            }
+        );
     }
 }
