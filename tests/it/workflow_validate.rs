@@ -190,13 +190,18 @@ fn values_of_the_wrong_kind_are_errors_not_defaults() {
 /// A reference's shape bounds what resolving it costs (SPEC WF-3, ST-4): `[0,0]` forty times
 /// is 2^40 nodes from a 200-byte path, and resolving it in a step's input, an `if` or a
 /// trigger's condition took the host down, again after each restart (hostile-input review).
-/// Each is refused where it is written, naming the bound.
+/// Each is refused where it is written, naming the bound; so is a filter that queries the
+/// root with more than names and indexes.
 #[test]
 fn references_whose_resolving_could_explode_are_refused_where_written() {
     let bomb = format!("$.vars.x{}", "[0,0]".repeat(40));
     let definition = serde_json::json!({
         "name": "bomb", "workspace": "soc", "run_as": "owner@example.com",
-        "trigger": { "on": "custom_event", "event": "x", "if": [{ "left": bomb.replace("vars", "event"), "op": "exists" }] },
+        "trigger": { "on": "custom_event", "event": "x", "if": [
+            { "left": bomb.replace("vars", "event"), "op": "exists" },
+            // N⁴ over an array of N: each filter runs its root query again per node (review).
+            { "left": "$.event.a[?$.event.a[?$.event.a[?$.event.a[*]]]]", "op": "exists" }
+        ] },
         "vars": { "x": [[1]] },
         "steps": [
             { "id": "a", "uses": "cases/query-cases", "with": { "page_size": bomb } },
@@ -212,6 +217,8 @@ fn references_whose_resolving_could_explode_are_refused_where_written() {
         "steps[1].if[0].left: bad reference: `$..a..b` has 2 descendant segments",
         "steps[2].with: bad reference:",
         "not a string literal",
+        "trigger.if[1].left: bad reference:",
+        "queries the root (`$`) inside a filter with more than names and indexes",
     ] {
         assert!(stderr.contains(expect), "missing {expect:?} in:\n{stderr}");
     }
@@ -222,7 +229,8 @@ fn references_whose_resolving_could_explode_are_refused_where_written() {
         "steps": [
             { "id": "a", "uses": "cases/query-cases", "with": { "page_size": "$.vars.x[0,0][0]" } },
             { "id": "b", "if": [{ "left": "$.vars..p", "op": "exists" }], "then": [] },
-            { "id": "c", "uses": "cases/query-cases", "with": { "text": "{{ $.vars[?match(@, 'a')] }}" } }
+            { "id": "c", "uses": "cases/query-cases", "with": { "text": "{{ $.vars[?match(@, 'a')] }}" } },
+            { "id": "d", "if": [{ "left": "$.vars.x[?@[0] == $.vars.x[0][0]]", "op": "exists" }], "then": [] }
         ]
     });
     let dir = tempfile::tempdir().expect("tempdir");

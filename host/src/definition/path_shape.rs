@@ -19,6 +19,11 @@
 //!   of a case's field) was compiled per node, and a few bytes (`\w{300}`) compile to
 //!   megabytes (review).
 //!
+//! - inside a filter, a query from the root (`$`) is singular: names and indexes only (what
+//!   RFC 9535 lets a comparison hold). The library runs it again from the root for every
+//!   node the filter tests, so `$.a[?$.a[?$.a[?$.a[*]]]]` cost N⁴ over an array of N, and
+//!   a trigger's condition holding it stalled every host's dispatch (review).
+//!
 //! String literals are skipped: brackets, commas and dots inside quotes are names.
 
 /// How deeply brackets and parentheses may nest in a JSONPath. The parser recurses once per
@@ -204,6 +209,16 @@ pub fn check(text: &str) -> Result<(), String> {
                     ));
                 }
             }
+            '$' if open.iter().any(|o| o.filter) => {
+                if !singular_from(&chars, i) {
+                    return Err(
+                        "queries the root (`$`) inside a filter with more than names and \
+                         indexes (`$.a.b[0]`); the filter runs it again for every node it \
+                         tests"
+                            .to_owned(),
+                    );
+                }
+            }
             '.' if chars.get(i + 1) == Some(&'.') => {
                 descendants += 1;
                 if descendants > MAX_DESCENDANT_SEGMENTS {
@@ -319,6 +334,53 @@ fn literal_end(chars: &[char], start: usize) -> usize {
     chars.len()
 }
 
+/// Whether the query starting at `chars[start]` (a `$`) is singular: its segments, up to the
+/// first character that begins none, are `.name`, `['name']` or `[index]` only.
+fn singular_from(chars: &[char], start: usize) -> bool {
+    let next = |from: usize| (from..chars.len()).find(|&k| !chars[k].is_whitespace());
+    let mut i = start + 1;
+    loop {
+        let Some(k) = next(i) else { return true };
+        match chars[k] {
+            '.' => match chars.get(k + 1) {
+                Some('.' | '*') => return false,
+                _ => {
+                    i = k + 1;
+                    while chars
+                        .get(i)
+                        .is_some_and(|c| c.is_alphanumeric() || *c == '_' || !c.is_ascii())
+                    {
+                        i += 1;
+                    }
+                }
+            },
+            '[' => {
+                let Some(inner) = next(k + 1) else {
+                    return true;
+                };
+                let after = match chars[inner] {
+                    '\'' | '"' => literal_end(chars, inner) + 1,
+                    _ => {
+                        let digits = inner + usize::from(chars[inner] == '-');
+                        let end = (digits..chars.len())
+                            .find(|&d| !chars[d].is_ascii_digit())
+                            .unwrap_or(chars.len());
+                        if end == digits {
+                            return false;
+                        }
+                        end
+                    }
+                };
+                match next(after) {
+                    Some(close) if chars[close] == ']' => i = close + 1,
+                    _ => return false,
+                }
+            }
+            _ => return true,
+        }
+    }
+}
+
 /// Whether `before` ends with one of `words`, as a whole word (spaces before `(` allowed).
 fn ends_with_word(before: &[char], words: &[&str]) -> bool {
     let trimmed: Vec<char> = {
@@ -370,6 +432,35 @@ mod tests {
         // Commas inside a literal or a function's arguments are not selectors.
         check("$.a['x,y,z,a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q']").expect("a quoted comma");
         check("$.a[?length(@.b) == 1]").expect("a function call");
+    }
+
+    #[test]
+    fn a_filter_queries_the_root_only_by_names_and_indexes() {
+        // The review's bomb: N⁴ over an array of N, from four filters.
+        let e = check("$.a[?$.a[?$.a[?$.a[*]]]]").expect_err("bomb");
+        check("$.event.a[?$.event.a[?$.event.a[?$.event.a[*]]]]").expect_err("bomb");
+        assert!(e.contains("inside a filter"), "{e}");
+        for refused in [
+            "$.a[?$.b[*]]",
+            "$.a[?$..b]",
+            "$.a[?$.b.*]",
+            "$.a[?$.b[0:2]]",
+            "$.a[?$.b[0,1]]",
+            "$.a[?count($.b[?@.x]) > 1]",
+            "$.a[?@.id == $.b [ * ]]",
+        ] {
+            check(refused).expect_err(refused);
+        }
+        for allowed in [
+            "$.a[?@.id == $.event.case.id]",
+            "$.a[?@.id == $['event'][\"case\"].fields[0]]",
+            "$.a[?@.n > $.vars.min && @.n < $.vars.max]",
+            "$.a[?@.name == '$..x[*]']",
+            "$.a[*]",
+            "$..b",
+        ] {
+            check(allowed).expect(allowed);
+        }
     }
 
     #[test]
