@@ -396,6 +396,45 @@ fn an_output_grown_too_deep_fails_the_run_and_reads_back() {
     assert!(text.contains(&wrap(55, "1")), "{text}");
 }
 
+/// A run's exit output is at most 16 MiB of JSON (SPEC ST-4), and a listing of runs carries
+/// no outputs: a 66 MB exit output was stored per run, and one GET of a page of runs parsed
+/// a hundred of them (hostile-input review). The run fails naming the bound; `runs show`
+/// still gives a run's output, and `runs list` gives none.
+#[test]
+fn an_exit_output_is_bounded_and_listings_carry_no_outputs() {
+    let env = Env::new();
+    let big = "x".repeat(200_000);
+    let refs = vec!["$.vars.x"; 90];
+    let definition = serde_json::json!({
+        "name": "big", "workspace": WS, "vars": { "x": big },
+        "steps": [{ "id": "end", "exit": { "status": "done", "output": refs } }]
+    });
+    let out = env.run(&env.write("big.json", &definition.to_string()));
+    no_panic(&out);
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("run --json prints JSON");
+    assert_eq!(doc["status"], "failed", "{doc}");
+    let error = doc["error"].as_str().expect("error");
+    assert!(
+        error.contains("step `end`") && error.contains("more than 16777216 bytes"),
+        "{error}"
+    );
+    let small = serde_json::json!({
+        "name": "small", "workspace": WS,
+        "steps": [{ "id": "end", "exit": { "status": "done", "output": { "verdict": "ok" } } }]
+    });
+    let out = env.run(&env.write("small.json", &small.to_string()));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let run = doc["run_id"].as_str().expect("run id").to_owned();
+    let shown = env.cli(&["runs", "show", &run, "--json", "--as", OWNER]);
+    let shown: Value = serde_json::from_slice(&shown.stdout).expect("json");
+    assert_eq!(shown["run"]["output"]["verdict"], "ok", "{shown}");
+    let listed = env.cli(&["runs", "list", "--json", "--as", OWNER]);
+    let listed: Value = serde_json::from_slice(&listed.stdout).expect("json");
+    let runs = listed.as_array().expect("an array");
+    assert_eq!(runs.len(), 2, "{listed}");
+    assert!(runs.iter().all(|r| r.get("output").is_none()), "{listed}");
+}
+
 /// Issue 14 item 10: `validate` printed nothing for a missing, unreadable or non-UTF-8 file.
 #[test]
 fn validate_names_a_file_it_cannot_read_and_why() {

@@ -87,6 +87,9 @@ pub struct RunInfo {
     pub principal: String,
     pub status: RunStatus,
     pub exit_status: Option<String>,
+    /// What the run's `exit` step gave, as shown to the reader; never in a listing (a page
+    /// of runs carries no outputs: `show` one run for its output).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<serde_json::Value>,
     pub error: Option<String>,
     pub started_at: String,
@@ -161,7 +164,7 @@ pub struct RunsPage {
 impl RunsPage {
     /// Runs listed when no limit is given.
     pub const DEFAULT: usize = 100;
-    /// The most runs one page lists: each carries its output, up to 16 MiB.
+    /// The most runs one page lists (without their outputs).
     pub const MAX: usize = 1000;
 
     /// The page's size, or why it is not one.

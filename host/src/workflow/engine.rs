@@ -136,6 +136,10 @@ struct Failure {
 /// numbers of the loops and nested workflows around it.
 const MAX_STEP_KEY_BYTES: usize = 1024;
 
+/// Bytes of JSON a run's exit output may hold: it is stored with the run and read whole by
+/// each `runs show`, flow answer and trace (SPEC ST-4; a rendering alone may copy 64 MiB).
+pub const MAX_EXIT_OUTPUT_BYTES: usize = 16 << 20;
+
 /// Why execution stopped before the end.
 enum Halt {
     Fail(Failure),
@@ -1110,6 +1114,13 @@ impl Exec<'_> {
                 let output = self.render(output, ctx).map_err(fail)?;
                 // Stored as the run's output: it must read back (issue 14 item 9).
                 crate::json_limits::check_depth("the exit output", &output).map_err(fail)?;
+                // Stored with the run and read again by each `show`, flow answer and trace.
+                if crate::json_limits::text_len_within(&output, MAX_EXIT_OUTPUT_BYTES).is_none() {
+                    return Err(Halt::from(fail(format!(
+                        "the exit output is more than {MAX_EXIT_OUTPUT_BYTES} bytes of JSON; \
+                         a run's output is at most that (keep bulk data in cases)"
+                    ))));
+                }
                 return Ok(Flow::Exit {
                     status: status.clone(),
                     output,

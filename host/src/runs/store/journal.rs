@@ -413,7 +413,7 @@ pub(crate) fn list(conn: &Connection, workspace: Option<&str>) -> Result<Vec<Run
 }
 
 /// At most `limit` runs of `workspace` older than key `before` (the newest when `None`),
-/// newest first.
+/// newest first, without their outputs.
 pub(crate) fn list_before(
     conn: &Connection,
     workspace: &str,
@@ -423,9 +423,11 @@ pub(crate) fn list_before(
 ) -> Result<Vec<RunInfo>, Error> {
     // A run an event about a case started is listed only to whoever sees that case: the
     // condition of `workflow/store/events.rs`'s `visible`, on the run's trigger event.
+    // A listing carries no outputs (NULL in their column): a page of 1,000 runs of 16 MiB
+    // each was parsed whole for one GET (hostile-input review); `info` reads one run's.
     let mut stmt = conn
         .prepare_cached(
-            "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at, public_id,
+            "SELECT id, workflow, workspace, principal, status, exit_status, NULL, error, started_at, public_id,
                     (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event) FROM runs
              WHERE workspace = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR id < ?2)
                AND (?4 = 1 OR trigger_event IS NULL
