@@ -1001,6 +1001,85 @@ fn a_runs_branches_on_a_hidden_case_are_not_in_its_summary() {
     assert!(summary.to_string().contains("close"), "{summary}");
 }
 
+/// A run goes on after a pause only while its identity still sees every restricted case it
+/// read: what its steps read is in its context, and its later steps would copy it anywhere.
+/// Restricted away from it meanwhile, the run ends at its resume, naming nothing of the case;
+/// a run whose reads stay visible goes on (SPEC CS-2, WF-10 "now"; leak review).
+#[test]
+fn a_run_resumed_after_a_case_it_read_was_hidden_from_it_ends() {
+    let env = Env::new();
+    let automation = "automation@acme-mssp.test";
+    env.create_case("mssp-soc", "Board phished", "high");
+    env.restrict("C-1", Some(automation));
+    let wf = json!({ "name": "reads-then-asks", "workspace": "mssp-soc", "run_as": automation,
+        "trigger": { "on": "case_created",
+            "if": [{ "left": "$.event.case.title", "op": "eq", "right": "Ticket" }] },
+        "steps": [
+            { "id": "q", "uses": "cases/query-cases", "with": { "filter": { "text": "Board" } } },
+            { "id": "approve", "interaction": { "title": "Go?",
+                "form": { "fields": [{ "name": "go", "type": "boolean" }] },
+                "access": { "workspace_users": { "emails": [OWNER] } } } },
+            { "id": "after", "uses": "step:echo", "with": { "found": "$.steps.q.cases" } }
+        ] });
+    env.publish_as_owner("reads", &wf);
+    env.create_case("mssp-soc", "Ticket", "low");
+    env.create_case("mssp-soc", "Ticket", "low");
+    env.cli(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let db = crate::common::db_at(&env.db);
+    let waiting: Vec<String> = db
+        .conn()
+        .prepare("SELECT public_id FROM interactions ORDER BY id")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(waiting.len(), 2, "both runs read the case and wait");
+    let respond = |id: &str| {
+        env.cli(&[
+            "interact",
+            "respond",
+            id,
+            "--values",
+            r#"{"go":true}"#,
+            "--as",
+            OWNER,
+        ])
+    };
+    let runs = || -> Vec<(String, Option<String>)> {
+        db.conn()
+            .prepare(
+                "SELECT status, error FROM runs WHERE workflow = 'reads-then-asks' ORDER BY id",
+            )
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    };
+    // Allowed: the case it read is still visible to it.
+    respond(&waiting[0]);
+    assert_eq!(runs()[0].0, "succeeded", "{:?}", runs());
+    // Denied: the case it read was restricted away from it meanwhile.
+    env.restrict("C-1", Some("sam.lead@acme-mssp.test"));
+    respond(&waiting[1]);
+    let (status, error) = runs().remove(1);
+    assert_eq!(status, "failed", "{error:?}");
+    let error = error.unwrap_or_default();
+    assert!(
+        error.contains("a case this run read is no longer visible"),
+        "{error}"
+    );
+    assert!(!error.contains("Board"), "{error}");
+}
+
 /// A run started by a case's event goes on after a pause only while its identity still sees
 /// the case: restricted away from it meanwhile, the run ends at its resume, naming nothing of
 /// the case (SPEC CS-2, WF-10; case visibility review).

@@ -558,35 +558,14 @@ impl Engine {
         let executing = self.leases.take(&*self.runs, run)?;
         let principal = principal_from_stored(&principal, "runs", "principal", format!("run {id}"))
             .map_err(|e| self.let_go(run, Error::Internal(e.to_string())))?;
-        // The case that started it was visible to its identity when it was claimed; a run
-        // resumed later (after a wait, an answer, a restart) goes on only while it still is:
-        // a restriction made meanwhile holds for its steps too (SPEC CS-2, WF-10 "now"; case
-        // visibility review). The error names nothing of the case.
-        if let Some(case) = trigger_case {
-            let caller = Caller::of(&principal, &workflow.workspace);
-            match self
-                .platform
-                .case_ref(case)
-                .and_then(|text| self.platform.get_case(&caller, &text))
-            {
-                Ok(_) => {}
-                Err(Error::NotFound(_)) => {
-                    let why = format!(
-                        "the case that started this run is no longer visible to {principal}; \
-                         the run ends here"
-                    );
-                    return self.end_before_its_steps(RunRef { key: run, id }, executing, why);
-                }
-                Err(Error::Denied(reason)) => {
-                    let why = format!(
-                        "{principal} may no longer read the case that started this run: \
-                         {reason}; the run ends here"
-                    );
-                    return self.end_before_its_steps(RunRef { key: run, id }, executing, why);
-                }
-                // The infrastructure, or a row that does not read: not the run's to end.
-                Err(e) => return Err(self.let_go(run, e)),
+        // What it saw was visible to its identity when it was claimed; a run resumed later
+        // (after a wait, an answer, a restart) goes on only while it still is.
+        match self.no_longer_sees(run, &principal, &workflow.workspace, trigger_case) {
+            Ok(None) => {}
+            Ok(Some(why)) => {
+                return self.end_before_its_steps(RunRef { key: run, id }, executing, why);
             }
+            Err(e) => return Err(self.let_go(run, e)),
         }
         Ok(self.execute(
             &RunRef { key: run, id },
@@ -600,9 +579,55 @@ impl Engine {
         ))
     }
 
+    /// Why run `run` may not go on as `principal` in `workspace`, if it may not: the case
+    /// whose event started it, or a restricted case it holds in its context (read by its
+    /// steps, or by the run whose custom event started it), is no longer visible to it. A
+    /// restriction made while it waited for a worker, an answer or a restart holds for its
+    /// steps too: they would copy what it read elsewhere (SPEC CS-2, WF-10 "now"; case
+    /// visibility and leak reviews). The reason names none of the cases.
+    pub(super) fn no_longer_sees(
+        &self,
+        run: i64,
+        principal: &Principal,
+        workspace: &str,
+        trigger_case: Option<i64>,
+    ) -> Result<Option<String>, Error> {
+        let caller = Caller::of(principal, workspace);
+        if let Some(case) = trigger_case {
+            match self
+                .platform
+                .case_ref(case)
+                .and_then(|text| self.platform.get_case(&caller, &text))
+            {
+                Ok(_) => {}
+                Err(Error::NotFound(_)) => {
+                    return Ok(Some(format!(
+                        "the case that started this run is no longer visible to {principal}; \
+                         the run ends here"
+                    )));
+                }
+                Err(Error::Denied(reason)) => {
+                    return Ok(Some(format!(
+                        "{principal} may no longer read the case that started this run: \
+                         {reason}; the run ends here"
+                    )));
+                }
+                // The infrastructure, or a row that does not read: not the run's to end.
+                Err(e) => return Err(e),
+            }
+        }
+        let viewer = crate::cases::Viewer::of(&self.platform.index(), &caller);
+        if crate::cases::run_read_hidden_from(self.platform.db()?.conn(), run, &viewer)? {
+            return Ok(Some(format!(
+                "a case this run read is no longer visible to {principal}; the run ends here"
+            )));
+        }
+        Ok(None)
+    }
+
     /// Ends run `run` (leased and marked executing here) failed with `why` before it resumes
     /// a step: it can never go on.
-    fn end_before_its_steps(
+    pub(super) fn end_before_its_steps(
         &self,
         run: RunRef,
         executing: Executing,
@@ -626,7 +651,7 @@ impl Engine {
     /// until that process ended (its own scheduler resumes only its own leftovers; kill and
     /// concurrency review). Best effort: a database that refused the work may refuse this
     /// too, and then the run waits for this process to end.
-    fn let_go(&self, run: i64, e: Error) -> Error {
+    pub(super) fn let_go(&self, run: i64, e: Error) -> Error {
         let _ = self.runs.give_up_lease(run, self.leases.owner());
         e
     }

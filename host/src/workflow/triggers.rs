@@ -396,6 +396,17 @@ impl Engine {
                 waiting_on: Vec::new(),
             });
         };
+        // Visible to its identity when the event was matched; a restriction made while it
+        // waited for a worker holds for its first step as for a resumed run's (review).
+        let trigger_case = self
+            .runs()
+            .run_place(&run.run.id)?
+            .and_then(|place| place.trigger_case);
+        match self.no_longer_sees(run.run.key, &principal, &workflow.workspace, trigger_case) {
+            Ok(None) => {}
+            Ok(Some(why)) => return self.end_before_its_steps(run.run, run.executing, why),
+            Err(e) => return Err(self.let_go(run.run.key, e)),
+        }
         Ok(self.execute(
             &run.run,
             run.executing,
