@@ -546,3 +546,85 @@ fn the_scheduler_resumes_an_interrupted_run_in_process_and_returns_when_idle() {
         .expect("serves");
     assert_eq!(heard.lock().expect("lock").len(), 1, "nothing more ran");
 }
+
+/// One organization's slow runs hold at most three quarters of `serve`'s workers: its four
+/// runs sleeping 50 s each took all four workers, and another organization's event waited
+/// for them (every tenant's events, due waits and timeouts with it; hostile-step review).
+/// Here three sleep, the fourth's event waits its organization's turn, and the other
+/// organization's run starts and ends meanwhile.
+#[test]
+fn one_organizations_slow_runs_leave_workers_for_the_others() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    apply_tenant(dir.path(), &db);
+    let olga = "olga@other.test";
+    let write = |name: &str, doc: &Value| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, doc.to_string()).expect("write");
+        path.display().to_string()
+    };
+    let other = json!({ "organization": "other-org",
+        "workspaces": [{ "name": "other-ws", "members": [{ "email": olga, "role": "owner" }] }] });
+    flowhost_ok(
+        dir.path(),
+        &db,
+        &[
+            "tenant",
+            "apply",
+            &write("other.json", &other),
+            "--as",
+            olga,
+        ],
+    );
+    let hog = json!({ "name": "hog", "workspace": "mssp-soc", "run_as": OWNER,
+        "trigger": { "on": "case_created" }, "steps": [{ "id": "sleep", "wait": "50s" }] });
+    let quick = json!({ "name": "quick", "workspace": "other-ws", "run_as": olga,
+        "trigger": { "on": "case_created" }, "steps": [{ "id": "nap", "wait": "1ms" }] });
+    for (file, doc, who) in [("hog.json", &hog, OWNER), ("quick.json", &quick, olga)] {
+        flowhost_ok(
+            dir.path(),
+            &db,
+            &["workflows", "publish", &write(file, doc), "--as", who],
+        );
+    }
+    let create = |workspace: &str, who: &str| {
+        flowhost_ok(
+            dir.path(),
+            &db,
+            &[
+                "cases",
+                "create",
+                "--workspace",
+                workspace,
+                "--title",
+                "t",
+                "--severity",
+                "low",
+                "--as",
+                who,
+            ],
+        );
+    };
+    for _ in 0..4 {
+        create("mssp-soc", OWNER);
+    }
+    let mut serve = spawn(
+        dir.path(),
+        &db,
+        &["serve", "--concurrency", "4", "--poll-ms", "20"],
+    );
+    wait_for_row(
+        &db,
+        "SELECT COUNT(*) FROM runs WHERE workflow = 'hog' AND status = 'running' HAVING COUNT(*) >= 3",
+    );
+    create("other-ws", olga);
+    wait_for_row(
+        &db,
+        "SELECT 1 FROM runs WHERE workflow = 'quick' AND status = 'succeeded'",
+    );
+    let hogs: Vec<String> = query(&db, "SELECT status FROM runs WHERE workflow = 'hog'");
+    assert_eq!(hogs, ["running"; 3], "the fourth hog waits its turn");
+    sigterm(&serve);
+    let status = serve.wait().expect("serve stops");
+    assert!(status.success(), "{status:?}");
+}

@@ -31,7 +31,8 @@ pub struct ServeArgs {
     /// Resume and dispatch what is pending, wait for those runs, then exit.
     #[arg(long)]
     once: bool,
-    /// How many runs may be in flight at once (default: the number of CPUs).
+    /// How many runs may be in flight at once (default: the number of CPUs, at least 8); with
+    /// several organizations, one organization's runs hold at most three quarters of them.
     #[arg(long)]
     concurrency: Option<usize>,
     /// Also serve the HTTP API and web pages on this address (loopback unless told otherwise;
@@ -45,6 +46,11 @@ pub struct ServeArgs {
     public_url: Option<String>,
 }
 
+/// The fewest runs in flight by default: a run mostly waits (on the database, a sleep, a step
+/// that waits on a clock), and one organization may hold three quarters of the workers, so
+/// two CPUs' worth left one worker to a deployment of one organization.
+const MIN_DEFAULT_CONCURRENCY: usize = 8;
+
 pub fn run(db: &Database, args: ServeArgs) -> anyhow::Result<()> {
     let steps: Vec<PathBuf> = args.steps.dirs;
     let engine = Arc::new(engine_at(db, steps)?);
@@ -52,7 +58,9 @@ pub fn run(db: &Database, args: ServeArgs) -> anyhow::Result<()> {
         poll: Duration::from_millis(args.poll_ms),
         once: args.once,
         concurrency: args.concurrency.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+            std::thread::available_parallelism()
+                .map_or(2, std::num::NonZero::get)
+                .max(MIN_DEFAULT_CONCURRENCY)
         }),
         stop_on_signals: true,
     };

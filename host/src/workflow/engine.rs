@@ -122,7 +122,7 @@ pub struct Engine {
     leases: Leases,
     /// The workspace whose event was claimed last: the next claim takes the oldest pending
     /// event of the workspace after it, so workspaces take turns (see
-    /// [`Engine::claim_next_event`]).
+    /// [`Engine::claim_next_event_in`]).
     dispatch_turn: std::sync::Mutex<String>,
 }
 
@@ -279,7 +279,7 @@ impl Engine {
         }
     }
 
-    /// The workspace whose event was claimed last (see [`Engine::claim_next_event`]).
+    /// The workspace whose event was claimed last (see [`Engine::claim_next_event_in`]).
     pub(super) fn lock_dispatch_turn(&self) -> std::sync::MutexGuard<'_, String> {
         // A name: a panic elsewhere cannot leave it half-written.
         self.dispatch_turn

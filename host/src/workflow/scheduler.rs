@@ -399,8 +399,9 @@ async fn claim_work(
     let e = engine.clone();
     // Each part claims on its own: one that fails (a row this host cannot read, say) is
     // reported, and the others' work still starts (concurrency review).
-    let (woken, interrupted, failed) = tokio::task::spawn_blocking(
-        move || -> anyhow::Result<(Vec<i64>, Vec<crate::runs::Interrupted>, Vec<Error>)> {
+    type Round = (Vec<i64>, Vec<crate::runs::Interrupted>, Vec<Error>, bool);
+    let (woken, interrupted, failed, tenants) =
+        tokio::task::spawn_blocking(move || -> anyhow::Result<Round> {
             // Trigger matching decides who may see a case: with today's access data.
             e.refresh_access()?;
             let (woken, mut failed) = e.claim_due_runs();
@@ -408,11 +409,16 @@ async fn claim_work(
                 failed.push(err);
                 Vec::new()
             });
-            Ok((woken, interrupted, failed))
-        },
-    )
-    .await??;
+            Ok((woken, interrupted, failed, several_tenants(&e)))
+        })
+        .await??;
     claimed.failed = failed;
+    // With one organization there is nobody to keep workers for.
+    workers.share = if tenants {
+        tenant_share(workers.limit)
+    } else {
+        workers.limit
+    };
     // A run claimed from its hold (its wait due, its interaction timed out) is new work:
     // that this process gave up on it before does not stand, or it would stay claimed and
     // unexecuted until a restart (kill and concurrency review).
@@ -427,8 +433,8 @@ async fn claim_work(
     // process has in flight, gave up or waits to retry is left out before the bound, which
     // it would otherwise fill round after round (review). The rest are found again next
     // round: still `running` with no live lease.
-    for run in workers.to_resume(interrupted) {
-        workers.start(Job::Resume(run)).await;
+    for (run, workspace) in workers.to_resume(interrupted) {
+        workers.start(Job::Resume(run), &workspace).await;
         claimed.started += 1;
     }
     for _ in 0..EVENTS_PER_ROUND {
@@ -436,12 +442,21 @@ async fn claim_work(
             break;
         }
         let e = engine.clone();
-        let Some(runs) = tokio::task::spawn_blocking(move || e.claim_next_event()).await?? else {
+        // The events of a tenant that holds its share of the workers wait for a later round.
+        let full = workers.full_tenants();
+        let Some(runs) = tokio::task::spawn_blocking(move || {
+            e.claim_next_event_admitting(None, &|ws| !full.contains(&tenant_of(&e, ws)))
+        })
+        .await??
+        else {
             break;
         };
         claimed.events += 1;
         for run in runs {
-            workers.start(Job::Triggered(Box::new(run))).await;
+            let workspace = run.workspace.clone();
+            workers
+                .start(Job::Triggered(Box::new(run)), &workspace)
+                .await;
             claimed.started += 1;
         }
     }
@@ -485,6 +500,42 @@ fn in_turns(runs: Vec<crate::runs::Interrupted>, bound: usize) -> Vec<i64> {
     out
 }
 
+/// The tenant whose share of the workers a run of `workspace` takes: its organization (every
+/// workspace of it together, as for the instance slots), or the workspace if the index does
+/// not know it.
+fn tenant_of(engine: &Engine, workspace: &str) -> String {
+    engine.platform().index().workspace(workspace).map_or_else(
+        || format!("workspace `{workspace}`"),
+        |w| format!("organization `{}`", w.org),
+    )
+}
+
+/// Whether the deployment holds more than one organization (a workspace the index does not
+/// place counting as one of its own).
+fn several_tenants(engine: &Engine) -> bool {
+    let index = engine.platform().index();
+    let mut first = None;
+    index.workspace_names().any(|name| {
+        let org = index.workspace(name).map(|w| w.org.as_str());
+        match (first, org) {
+            (_, None) => true,
+            (None, Some(org)) => {
+                first = Some(org);
+                false
+            }
+            (Some(seen), Some(org)) => seen != org,
+        }
+    })
+}
+
+/// The most workers one tenant's runs hold of `limit` when the deployment holds several: three quarters, at least one. A
+/// tenant's runs may take long (a wait of a minute sleeps in its worker, a step up to 15
+/// minutes), and one organization's took every worker, so that no other tenant's event,
+/// due wait or timeout was claimed for hours (hostile-step review).
+fn tenant_share(limit: usize) -> usize {
+    (limit * 3 / 4).max(1)
+}
+
 /// What a worker reports: which kind of run, the run's internal key, its id as shown (SPEC
 /// ID-4), and how it ended.
 type Report = (&'static str, i64, String, Result<RunOutcome, Error>);
@@ -497,6 +548,13 @@ struct Workers {
     tasks: JoinSet<Report>,
     /// The runs in `tasks`, so that a run is not started twice.
     runs: std::collections::HashSet<i64>,
+    /// Each task's run and tenant, so that a task that panicked gives both back too.
+    tasks_of: std::collections::HashMap<tokio::task::Id, (i64, String)>,
+    /// How many workers each tenant's runs hold ([`tenant_of`]); at most `share` are
+    /// started for one (a claimed event's several runs may pass it by those): its
+    /// [`tenant_share`] when the deployment holds several tenants, else all of them.
+    by_tenant: std::collections::HashMap<String, usize>,
+    share: usize,
     /// Runs that came back unfinished with an error (a refused resume, a failed write), until
     /// when they are left alone and how many times they were given up on: not retried at
     /// once, which would spin on them, but after [`GIVE_UP_FOR`], doubling each time up to
@@ -518,23 +576,60 @@ impl Workers {
             limit,
             tasks: JoinSet::new(),
             runs: std::collections::HashSet::new(),
+            tasks_of: std::collections::HashMap::new(),
+            by_tenant: std::collections::HashMap::new(),
+            share: tenant_share(limit),
             gave_up: std::collections::HashMap::new(),
             retry: std::collections::HashMap::new(),
             once,
         }
     }
 
-    /// Whether `run` is in flight here, came back unfinished before, or waits to be retried.
-    /// Which of `interrupted` this round resumes: those this process neither has in flight,
-    /// nor gave up, nor waits to retry, at most [`resumes_per_round`] in workspace turns.
-    fn to_resume(&self, interrupted: Vec<crate::runs::Interrupted>) -> Vec<i64> {
+    /// Which of `interrupted` this round resumes, each with its workspace: those this process
+    /// neither has in flight, nor gave up, nor waits to retry, at most [`resumes_per_round`]
+    /// in workspace turns, and no more of a tenant's than its share of the workers leaves
+    /// room for.
+    fn to_resume(&self, interrupted: Vec<crate::runs::Interrupted>) -> Vec<(i64, String)> {
+        let mut workspace_of = std::collections::HashMap::new();
+        let mut tenants = std::collections::HashMap::new();
+        let mut held = self.by_tenant.clone();
         let waiting = interrupted
             .into_iter()
             .filter(|r| !self.has(r.run))
+            .filter(|r| {
+                let tenant = tenants
+                    .entry(r.workspace.clone())
+                    .or_insert_with(|| tenant_of(&self.engine, &r.workspace));
+                held.get(tenant.as_str()).copied().unwrap_or(0) < self.share
+            })
+            .inspect(|r| {
+                workspace_of.insert(r.run, r.workspace.clone());
+            })
             .collect();
         in_turns(waiting, resumes_per_round(self.limit))
+            .into_iter()
+            .filter_map(|run| {
+                let workspace = workspace_of.remove(&run)?;
+                let tenant = tenants.get(&workspace)?.clone();
+                let n = held.entry(tenant).or_insert(0);
+                (*n < self.share).then(|| {
+                    *n += 1;
+                    (run, workspace)
+                })
+            })
+            .collect()
     }
 
+    /// The tenants whose runs hold their share of the workers.
+    fn full_tenants(&self) -> std::collections::HashSet<String> {
+        self.by_tenant
+            .iter()
+            .filter(|(_, n)| **n >= self.share)
+            .map(|(tenant, _)| tenant.clone())
+            .collect()
+    }
+
+    /// Whether `run` is in flight here, came back unfinished before, or waits to be retried.
     fn has(&self, run: i64) -> bool {
         self.runs.contains(&run)
             || self
@@ -574,13 +669,41 @@ impl Workers {
     /// Starts `job` once a worker is free (reporting the runs that finish meanwhile). A
     /// claimed job is started even while stopping: its run then stops at its first step
     /// boundary, still `running`, for the next start to resume.
-    async fn start(&mut self, job: Job) {
+    async fn start(&mut self, job: Job, workspace: &str) {
         while self.tasks.len() >= self.limit {
             self.next_finished().await;
         }
-        self.runs.insert(job.run());
+        let run = job.run();
+        self.runs.insert(run);
+        let tenant = tenant_of(&self.engine, workspace);
+        *self.by_tenant.entry(tenant.clone()).or_default() += 1;
         let engine = self.engine.clone();
-        self.tasks.spawn_blocking(move || run_job(&engine, job));
+        let task = self.tasks.spawn_blocking(move || run_job(&engine, job));
+        self.tasks_of.insert(task.id(), (run, tenant));
+    }
+
+    /// Gives back the worker of task `id`: its run is no longer in flight, and its tenant
+    /// holds one worker fewer.
+    fn let_go(&mut self, id: tokio::task::Id) {
+        let Some((run, tenant)) = self.tasks_of.remove(&id) else {
+            return;
+        };
+        self.runs.remove(&run);
+        if let Some(n) = self.by_tenant.get_mut(&tenant) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.by_tenant.remove(&tenant);
+            }
+        }
+    }
+
+    /// A task joined: its worker given back, then its report.
+    fn joined(&mut self, done: Result<(tokio::task::Id, Report), tokio::task::JoinError>) {
+        self.let_go(match &done {
+            Ok((id, _)) => *id,
+            Err(e) => e.id(),
+        });
+        self.finished(done.map(|(_, report)| report));
     }
 
     /// Reports a finished task and forgets its run.
@@ -638,23 +761,23 @@ impl Workers {
 
     /// Reports the runs that have finished, without waiting.
     fn reap(&mut self) {
-        while let Some(done) = self.tasks.try_join_next() {
-            self.finished(done);
+        while let Some(done) = self.tasks.try_join_next_with_id() {
+            self.joined(done);
         }
     }
 
     /// Waits for one run to finish and reports it; pends forever when none is in flight (for
     /// use in `select!`).
     async fn next_finished(&mut self) {
-        match self.tasks.join_next().await {
-            Some(done) => self.finished(done),
+        match self.tasks.join_next_with_id().await {
+            Some(done) => self.joined(done),
             None => std::future::pending().await,
         }
     }
 
     async fn drain(&mut self) {
-        while let Some(done) = self.tasks.join_next().await {
-            self.finished(done);
+        while let Some(done) = self.tasks.join_next_with_id().await {
+            self.joined(done);
         }
     }
 }
@@ -740,12 +863,45 @@ mod tests {
     }
 
     fn workers() -> Workers {
+        workers_of(1)
+    }
+
+    fn workers_of(limit: usize) -> Workers {
         let platform =
             Arc::new(Platform::new(Db::open_in_memory().expect("db")).expect("platform"));
         let runtime =
             Arc::new(StepRuntime::new(&EngineSettings::default(), None).expect("runtime"));
         let engine = Arc::new(Engine::new(platform, runtime, Vec::new()));
-        Workers::new(engine, 1, false, Arc::new(|_: Notice<'_>| {}))
+        Workers::new(engine, limit, false, Arc::new(|_: Notice<'_>| {}))
+    }
+
+    fn runs_of(resumes: Vec<(i64, String)>) -> Vec<i64> {
+        resumes.into_iter().map(|(run, _)| run).collect()
+    }
+
+    /// A round resumes no more of a tenant's runs than its share of the workers leaves room
+    /// for, counting those it has in flight; another tenant's are resumed beside them.
+    #[test]
+    fn a_round_resumes_a_tenants_runs_up_to_its_share_of_the_workers() {
+        let mut w = workers_of(4);
+        assert_eq!(w.share, 3);
+        let run = |run: i64, workspace: &str| crate::runs::Interrupted {
+            run,
+            owner: None,
+            workspace: workspace.into(),
+        };
+        let listed = || {
+            let mut l: Vec<_> = (1..=5).map(|n| run(n, "hog")).collect();
+            l.push(run(6, "other"));
+            l
+        };
+        assert_eq!(runs_of(w.to_resume(listed())), [1, 6, 2, 3]);
+        // One of the hog's runs in flight: two more fit.
+        w.by_tenant.insert(tenant_of(&w.engine, "hog"), 1);
+        assert_eq!(runs_of(w.to_resume(listed())), [1, 6, 2]);
+        w.by_tenant.insert(tenant_of(&w.engine, "hog"), 3);
+        assert_eq!(runs_of(w.to_resume(listed())), [6]);
+        assert!(w.full_tenants().contains(&tenant_of(&w.engine, "hog")));
     }
 
     /// Runs this process gave up on stay `running` and are listed every round: they are left
@@ -762,7 +918,7 @@ mod tests {
         w.give_up(1);
         let past = Instant::now().checked_sub(Duration::from_millis(1));
         w.gave_up.insert(2, (past.expect("after boot"), 1));
-        assert_eq!(w.to_resume(vec![run(1), run(2)]), [2]);
+        assert_eq!(runs_of(w.to_resume(vec![run(1), run(2)])), [2]);
         // Given up on again, it is left alone longer: a run that always fails costs a try
         // every few hours at most.
         w.give_up(2);
@@ -775,17 +931,18 @@ mod tests {
     fn runs_given_up_here_do_not_fill_a_rounds_bound() {
         let mut w = workers();
         let bound = i64::try_from(resumes_per_round(w.limit)).expect("small");
+        // Each of its own tenant, so that no tenant's share of the workers bounds them.
         let run = |run: i64| crate::runs::Interrupted {
             run,
             owner: None,
-            workspace: "soc".into(),
+            workspace: format!("soc-{run}"),
         };
         for run in 1..=bound {
             w.give_up(run);
         }
         let listed: Vec<_> = (1..=bound + 2).map(run).collect();
         assert_eq!(
-            w.to_resume(listed),
+            runs_of(w.to_resume(listed)),
             [bound + 1, bound + 2],
             "the two runs not given up are resumed"
         );

@@ -224,6 +224,9 @@ impl Platform {
 pub struct TriggeredRun {
     /// The run's ids.
     pub run: RunRef,
+    /// The workspace of the event that started it (whose tenant's share of the scheduler's
+    /// workers it takes).
+    pub workspace: String,
     /// The mark that this process executes it: no request of this process takes the run
     /// while it waits for a worker.
     executing: Executing,
@@ -267,19 +270,27 @@ impl Engine {
     /// Claims a pending event: in one transaction, a run per matching workflow and the event
     /// marked as dispatched, so each workflow starts once per event. `None` when no event is
     /// pending. Workspaces take turns, each its oldest event: one tenant's flood of events
-    /// no longer kept every other tenant's waiting behind it (hostile-step review). `serve` executes the runs on its workers; a crash before they finish
-    /// leaves them `running`, to be resumed by the next start.
-    pub(crate) fn claim_next_event(&self) -> Result<Option<Vec<TriggeredRun>>, Error> {
-        self.claim_next_event_in(None)
-    }
-
-    /// [`Engine::claim_next_event`] among the events of `workspace` (all when `None`).
+    /// no longer kept every other tenant's waiting behind it (hostile-step review). `serve`
+    /// executes the runs on its workers; a crash before they finish leaves them `running`,
+    /// to be resumed by the next start. Among the events of `workspace` (all when `None`).
     pub(crate) fn claim_next_event_in(
         &self,
         workspace: Option<&str>,
     ) -> Result<Option<Vec<TriggeredRun>>, Error> {
+        self.claim_next_event_admitting(workspace, &|_| true)
+    }
+
+    /// [`Engine::claim_next_event_in`], passing over the events of workspaces `admit` turns
+    /// away (their tenant holds its share of the scheduler's workers): they keep their turn
+    /// for a later round. `None` once every pending event is of such a workspace.
+    pub(crate) fn claim_next_event_admitting(
+        &self,
+        workspace: Option<&str>,
+        admit: &dyn Fn(&str) -> bool,
+    ) -> Result<Option<Vec<TriggeredRun>>, Error> {
         // Held before any event is read: a failure here is this process's, not an event's.
         let owner = self.lease_owner()?;
+        let mut passed_over = std::collections::HashSet::new();
         loop {
             let after = match workspace {
                 Some(_) => String::new(),
@@ -291,6 +302,13 @@ impl Engine {
                     // Its workspace has had its turn, whatever comes of the claim.
                     if workspace.is_none() {
                         self.lock_dispatch_turn().clone_from(&event.workspace);
+                    }
+                    if !admit(&event.workspace) {
+                        // Come round to one passed over already: only those are left.
+                        if !passed_over.insert(event.workspace) {
+                            return Ok(None);
+                        }
+                        continue;
                     }
                     event
                 }
@@ -317,7 +335,7 @@ impl Engine {
         }
     }
 
-    /// Claims `event` (see [`Engine::claim_next_event`]); `None` if another process did first.
+    /// Claims `event` (see [`Engine::claim_next_event_in`]); `None` if another process did first.
     fn claim_event(
         &self,
         event: &Pending,
@@ -357,6 +375,7 @@ impl Engine {
                 Ok(TriggeredRun {
                     executing: self.executing(&run)?,
                     run,
+                    workspace: event.workspace.clone(),
                     start: match matched.ready {
                         Ok((workflow, principal)) if depth <= MAX_DEPTH => Some(Start {
                             workflow,
