@@ -631,6 +631,37 @@ fn the_audit_page_and_a_run_page_follow_the_handles_decisions() {
     assert_eq!(bad.status, 400, "{}", bad.body);
 }
 
+/// Every page's storage work stops at the request's deadline, as the API's does: only the
+/// cases page was bounded, and a run page read and drew a journal of any length (hostile-input
+/// review). A run of 200,000 journal entries is answered 503 at a 100 ms deadline; the
+/// server goes on, and the list of runs is answered.
+#[test]
+fn a_page_past_the_requests_deadline_is_stopped_and_the_server_goes_on() {
+    let deployment = Deployment::new();
+    let server = WebServer::start_with_env(
+        deployment.dir.path(),
+        &deployment.db,
+        &steps_dir(),
+        50,
+        &[],
+        &[("FLOWHOST_REQUEST_DEADLINE_MS", "100")],
+    );
+    let site = Site { deployment, server };
+    let (_, run) = site.triage();
+    site.sql(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)
+         INSERT INTO run_steps (run_id, step_key, seq, status, output, error, attempts, duration_us)
+         SELECT (SELECT id FROM runs WHERE public_id = '{run}'), 'many[' || i || '].x', 1000 + i,
+                'succeeded', '{{\"a\":1}}', NULL, 1, 5 FROM n"
+    ));
+    let mut owner = site.signed_in(OWNER);
+    let page = owner.get(&site.server.url(&format!("/runs/{run}")));
+    assert_eq!(page.status, 503, "{}", page.body);
+    let runs = owner.get(&site.server.url("/runs"));
+    assert_eq!(runs.status, 200, "{}", runs.body);
+    assert!(runs.body.contains(&run), "{}", runs.body);
+}
+
 /// SPEC ID-4 through the pages: a person signed in to another organization's workspace asks
 /// for this workspace's run and interaction, by their real ids, and for ids that exist
 /// nowhere. Status, headers (but the timing) and page read alike, also for the answer POST.

@@ -44,22 +44,23 @@ pub(super) async fn receive(
     };
     let accepted = state
         .blocking(move |engine| {
-            engine.platform().workflows().accept_webhook(&Delivery {
+            Ok(engine.platform().workflows().accept_webhook(&Delivery {
                 hook: &hook,
                 timestamp: timestamp.as_deref(),
                 signature: signature.as_deref(),
                 idempotency_key: key.as_deref(),
                 body: &body,
                 now: crate::clock::now_unix(),
-            })
+            }))
         })
         .await;
     match accepted {
-        Ok(Ok(accepted)) => {
+        Ok(Ok(Ok(accepted))) => {
             state.wake();
             (StatusCode::ACCEPTED, Json::<Accepted>(accepted)).into_response()
         }
-        Ok(Err(refusal)) => refused(refusal).into_response(),
+        Ok(Ok(Err(refusal))) => refused(refusal).into_response(),
+        Ok(Err(e)) => ApiError::from(e).into_response(),
         Err(e) => ApiError::internal(format!("the request's worker failed: {e}")).into_response(),
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 use super::client_limit::ClientLimiter;
+use crate::Error;
 use crate::platform::Platform;
 use crate::workflow::engine::Engine;
 
@@ -113,9 +114,23 @@ impl AppState {
         self.engine.platform()
     }
 
-    /// Runs `work` on tokio's blocking pool: the services speak SQLite synchronously, and a
-    /// handler must not hold a runtime thread while they do.
+    /// Runs `work` on tokio's blocking pool (the services speak SQLite synchronously, and a
+    /// handler must not hold a runtime thread while they do), its storage work bounded by the
+    /// request's deadline ([`AppState::deadline`]; see `api::call::within`). Every door's
+    /// request is: the web's pages read the run, audit and interaction lists without a bound
+    /// while the API's were held to it (hostile-input review).
     pub async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Engine) -> Result<T, Error> + Send + 'static,
+    ) -> anyhow::Result<Result<T, Error>> {
+        let limit = self.deadline;
+        self.blocking_unbounded(move |e| super::api::call::within(limit, || work(e)))
+            .await
+    }
+
+    /// [`AppState::blocking`] without the request's deadline: only for work that executes a
+    /// run, whose steps have deadlines of their own.
+    pub async fn blocking_unbounded<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Engine) -> T + Send + 'static,
     ) -> anyhow::Result<T> {

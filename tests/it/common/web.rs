@@ -38,9 +38,22 @@ impl WebServer {
         poll_ms: u64,
         extra: &[&str],
     ) -> WebServer {
+        Self::start_with_env(dir, db, steps, poll_ms, extra, &[])
+    }
+
+    /// [`WebServer::start_with`] with `env` set for the server.
+    pub fn start_with_env(
+        dir: &Path,
+        db: &Path,
+        steps: &str,
+        poll_ms: u64,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> WebServer {
         let poll_ms = poll_ms.to_string();
         let mut child = Command::new(flowhost_bin())
             .env(super::ALLOW_LOOPBACK_IDP.0, super::ALLOW_LOOPBACK_IDP.1)
+            .envs(env.iter().copied())
             .current_dir(dir)
             .arg("--db")
             .arg(crate::common::db_arg(db))

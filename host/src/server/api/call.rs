@@ -21,7 +21,7 @@ pub async fn call<T: Send + 'static>(
 /// is interrupted and its transaction rolled back, and the request is answered as the
 /// server's trouble (503, nothing changed). Before, a search over a tenant's large cases held
 /// the connection every tenant's requests share for as long as it took (hostile-input review).
-pub(in crate::server) fn within<T>(
+pub(crate) fn within<T>(
     limit: std::time::Duration,
     work: impl FnOnce() -> Result<T, Error>,
 ) -> Result<T, Error> {
@@ -44,7 +44,7 @@ pub(super) async fn call_unbounded<T: Send + 'static>(
     work: impl FnOnce(&Engine) -> Result<T, Error> + Send + 'static,
 ) -> ApiResult<T> {
     state
-        .blocking(work)
+        .blocking_unbounded(work)
         .await
         .map_err(|e| ApiError::internal(format!("the request's worker failed: {e}")))?
         .map_err(ApiError::from)

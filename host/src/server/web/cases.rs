@@ -134,11 +134,8 @@ pub(super) async fn list(
         Err(why) => return Ok(list_page(session, &params, Err(&why)).into_response()),
     };
     let who = caller(session);
-    let limit = state.deadline();
     let answer = state
-        .blocking(move |e| {
-            crate::server::api::call::within(limit, || e.platform().query_cases(&who, query))
-        })
+        .blocking(move |e| e.platform().query_cases(&who, query))
         .await?;
     match answer {
         Ok(found) => Ok(list_page(session, &params, Ok(&found)).into_response()),

@@ -3,6 +3,7 @@
 //! with its duration. Drawn from the definition the run executes (JSON) and its journal; all
 //! text is escaped.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use serde_json::Value;
@@ -18,6 +19,11 @@ const ARM_GAP: i32 = 24;
 const LABEL_H: i32 = 18;
 const PAD: i32 = 12;
 const MARGIN: i32 = 16;
+
+/// A run's journal entries by the step id they end in (`loop[i].id` under `id`): each
+/// shape's found in one look, where scanning every entry for each shape cost steps × entries
+/// (thousands of steps, a million entries; hostile-input review).
+type Journal<'a> = HashMap<&'a str, Vec<&'a StepRecord>>;
 
 /// What the journal says of one step.
 struct Seen {
@@ -50,8 +56,14 @@ enum Shape {
 /// The SVG of `definition` with the statuses of `steps`; `exit` is the status the run exited
 /// with (an `exit` step is not journaled: the one with that status is shown as taken).
 pub(super) fn svg(definition: &Value, steps: &[StepRecord], exit: Option<&str>) -> String {
+    let mut journal: Journal<'_> = HashMap::new();
+    for record in steps {
+        // Step ids hold no `.`: the key's last part is the step's id.
+        let id = record.step.rsplit('.').next().unwrap_or(&record.step);
+        journal.entry(id).or_default().push(record);
+    }
     let mut generated = 0;
-    let mut shapes = sequence(definition.get("steps"), steps, &mut generated);
+    let mut shapes = sequence(definition.get("steps"), &journal, &mut generated);
     for s in &mut shapes {
         mark_taken(s, exit);
     }
@@ -71,7 +83,7 @@ pub(super) fn svg(definition: &Value, steps: &[StepRecord], exit: Option<&str>) 
 
 /// The steps of a definition's step list, with ids as the parser gives them (generated ones
 /// numbered in the same order, `_<op><n>`).
-fn sequence(list: Option<&Value>, records: &[StepRecord], generated: &mut usize) -> Vec<Shape> {
+fn sequence(list: Option<&Value>, records: &Journal<'_>, generated: &mut usize) -> Vec<Shape> {
     list.and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -81,7 +93,7 @@ fn sequence(list: Option<&Value>, records: &[StepRecord], generated: &mut usize)
 
 fn shape(
     o: &serde_json::Map<String, Value>,
-    records: &[StepRecord],
+    records: &Journal<'_>,
     generated: &mut usize,
 ) -> Shape {
     let op = OPERATORS
@@ -193,12 +205,8 @@ fn shape(
 
 /// The journal entries of step `id`: itself, or each of its runs inside loops
 /// (`loop[i].id`).
-fn seen(id: &str, records: &[StepRecord]) -> Option<Seen> {
-    let nested = format!(".{id}");
-    let mine: Vec<&StepRecord> = records
-        .iter()
-        .filter(|r| r.step == id || r.step.ends_with(&nested))
-        .collect();
+fn seen(id: &str, records: &Journal<'_>) -> Option<Seen> {
+    let mine = records.get(id)?;
     let last = mine.last()?;
     let status = if mine.iter().any(|r| r.status != "succeeded") {
         mine.iter()

@@ -119,7 +119,7 @@ pub(super) async fn start(
         .run_slot(&principal, Some(&workspace))
         .map_err(WebError::NoRunSlot)?;
     let started = state
-        .blocking(move |e| {
+        .blocking_unbounded(move |e| {
             let _slot = slot;
             e.start_flow(&principal, &workspace, &name, &values, &workflow::Quiet)
                 .map(|o| e.platform().runs().flow_outcome(&principal, o))

@@ -13,7 +13,7 @@ use super::html::{esc, page};
 use super::session::Signed;
 use crate::Error;
 use crate::public_id::{IdKind, PublicId};
-use crate::runs::RunsPage;
+use crate::runs::{RunInfo, RunsPage, StepRecord};
 use crate::server::AppState;
 
 /// Runs the runs page shows.
@@ -74,13 +74,25 @@ pub(super) async fn show(
         signed.session.principal.clone(),
         signed.session.workspace.clone(),
     );
-    let (run, steps, definition) = state
+    // Drawn on the blocking thread too: a run's journal may hold a million entries.
+    let (body, shown) = state
         .blocking(move |e| {
-            e.platform()
+            let (run, steps, definition) = e
+                .platform()
                 .runs()
-                .show_with_definition_in(&principal, &workspace, &id)
+                .show_with_definition_in(&principal, &workspace, &id)?;
+            Ok((run_page(&run, &steps, &definition), run.id))
         })
         .await??;
+    Ok(page(&format!("Run {shown}"), Some(&signed.session), &body))
+}
+
+/// Journal entries the run page lists at most, the latest (the diagram counts them all).
+const JOURNAL_SHOWN: usize = 1_000;
+
+/// The body of run `run`'s page: its summary, its workflow drawn, its journal (the latest
+/// [`JOURNAL_SHOWN`] entries) and its output.
+fn run_page(run: &RunInfo, steps: &[StepRecord], definition: &serde_json::Value) -> String {
     let mut body = String::with_capacity(8192);
     let _ = write!(
         body,
@@ -107,13 +119,21 @@ pub(super) async fn show(
     let _ = write!(
         body,
         "<h2>Workflow</h2><div class=\"diagram\">{}</div>",
-        diagram::svg(&definition, &steps, run.exit_status.as_deref())
+        diagram::svg(definition, steps, run.exit_status.as_deref())
     );
     body.push_str(
         "<h2>Journal</h2><table><thead><tr><th>Step</th><th>Status</th><th>Attempts</th>\
          <th>Duration</th><th>Output</th></tr></thead><tbody>",
     );
-    for s in &steps {
+    let skipped = steps.len().saturating_sub(JOURNAL_SHOWN);
+    if skipped > 0 {
+        let _ = write!(
+            body,
+            "<tr><td colspan=\"5\" class=\"empty\">{skipped} earlier entries are not listed; \
+             the latest {JOURNAL_SHOWN} follow.</td></tr>"
+        );
+    }
+    for s in &steps[skipped..] {
         let shown = match (&s.output, &s.error) {
             (_, Some(e)) => format!("<span class=\"error\">{}</span>", esc(e)),
             (Some(o), None) => format!("<pre>{}</pre>", esc(&clip_json(o))),
@@ -136,22 +156,59 @@ pub(super) async fn show(
     if let Some(out) = &run.output {
         let _ = write!(body, "<h2>Output</h2><pre>{}</pre>", esc(&clip_json(out)));
     }
-    Ok(page(
-        &format!("Run {}", run.id),
-        Some(&signed.session),
-        &body,
-    ))
+    body
 }
 
-/// A value as pretty JSON, cut at a page-friendly length.
+/// Bytes of a value's pretty JSON a page shows.
+const JSON_SHOWN: usize = 2000;
+
+/// A value as pretty JSON, cut at [`JSON_SHOWN`] bytes: only that much is written, whatever
+/// the value holds (a page of a thousand outputs of megabytes each pretty-printed them whole).
 fn clip_json(v: &serde_json::Value) -> String {
-    let text = serde_json::to_string_pretty(v).unwrap_or_default();
-    if text.len() <= 2000 {
-        return text;
+    struct Upto(Vec<u8>);
+    impl std::io::Write for Upto {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let room = (JSON_SHOWN + 4).saturating_sub(self.0.len());
+            self.0.extend_from_slice(&buf[..buf.len().min(room)]);
+            if buf.len() > room {
+                return Err(std::io::ErrorKind::FileTooLarge.into());
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
-    let mut end = 2000;
+    let mut out = Upto(Vec::with_capacity(256));
+    let whole = serde_json::to_writer_pretty(&mut out, v).is_ok();
+    let text = String::from_utf8_lossy(&out.0);
+    if whole && text.len() <= JSON_SHOWN {
+        return text.into_owned();
+    }
+    let mut end = JSON_SHOWN.min(text.len());
     while !text.is_char_boundary(end) {
         end -= 1;
     }
     format!("{}\n…", &text[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page shows a value's pretty JSON whole when short, and its first [`JSON_SHOWN`]
+    /// bytes (cut at a character) when not, whatever the value's size.
+    #[test]
+    fn a_value_is_shown_whole_or_cut_at_its_bound() {
+        let small = serde_json::json!({ "a": [1, 2] });
+        assert_eq!(
+            clip_json(&small),
+            serde_json::to_string_pretty(&small).expect("json")
+        );
+        let big = serde_json::json!({ "s": "é".repeat(5_000_000) });
+        let shown = clip_json(&big);
+        assert!(shown.ends_with("\n…"), "{}", &shown[shown.len() - 20..]);
+        assert!(shown.len() <= JSON_SHOWN + "\n…".len(), "{}", shown.len());
+        assert!(shown.starts_with("{\n  \"s\": \"éé"), "{}", &shown[..20]);
+    }
 }
