@@ -400,6 +400,7 @@ impl Platform {
         };
         self.uses.taken.fetch_add(1, Ordering::Relaxed);
         if let Some(db) = self.db.try_lock() {
+            crate::store::deadline::connection_taken();
             return Ok(db);
         }
         let since = Instant::now();
@@ -407,6 +408,7 @@ impl Platform {
             Error::Busy("the database stayed in use by other runs past the step's deadline".into())
         })?;
         self.uses.waited(since);
+        crate::store::deadline::connection_taken();
         Ok(db)
     }
 

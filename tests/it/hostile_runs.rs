@@ -305,6 +305,53 @@ mod host_call_deadline {
         );
     }
 
+    /// One host call's storage work stops at its own bound once it holds the connection
+    /// (`max_call_storage`), well before its step's deadline: a slow text search held the
+    /// connection every run of the process shares up to the step's deadline, minutes, and
+    /// every other run's calls failed waiting for it (hostile-step review). The step is told
+    /// to ask for less; the same search within the bound is answered.
+    #[test]
+    fn a_host_calls_storage_work_stops_at_its_own_bound() {
+        let d = Deployment::new();
+        crate::common::insert_cases(&d.db, WS, 2000, "slow", &crate::common::slow_description());
+        let platform = Arc::new(Platform::new(crate::common::db_at(&d.db)).expect("platform"));
+        let rt = runtime();
+        let step = rt.load(std::path::Path::new(HOSTILE)).expect("component");
+        // 1,024 bytes of `%_`: each alignment compares about a thousand bytes before failing.
+        let input = json!({ "attack": "long_query", "mib": 1024.0 / 1048576.0 });
+        let execute = |bound: Duration| {
+            let caller = Caller {
+                workspace: WS.into(),
+                principal: user(OWNER),
+                cause: None,
+                step: None,
+            };
+            let limits = StepLimits {
+                timeout: Duration::from_secs(60),
+                max_call_storage: bound,
+                ..StepLimits::default()
+            };
+            let (services, infra) = HostServices::of(platform.clone()).watched();
+            let started = Instant::now();
+            let exec = rt.execute(&step, &input, caller, services, limits);
+            (exec.result, started.elapsed(), infra.failure())
+        };
+        let (result, took, infra) = execute(Duration::from_millis(100));
+        let failure = result.expect_err("the search passes its bound");
+        assert!(
+            failure.to_string().contains("passed its bound of 100 ms"),
+            "{failure}"
+        );
+        assert!(took < Duration::from_secs(30), "{took:?}");
+        assert_eq!(
+            infra, None,
+            "the step's own doing, not the infrastructure's"
+        );
+        let (result, _, _) = execute(Duration::from_secs(60));
+        let answer = result.expect("within the bound, answered");
+        assert_eq!(answer, json!({ "cases": 0 }));
+    }
+
     #[test]
     fn a_host_call_waiting_for_the_connection_another_run_holds_gives_up_at_the_deadline() {
         let d = Deployment::new();

@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 thread_local! {
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// A host call's budget ([`budget`]): how long its storage work may take once it holds
+    /// the connection.
+    static BUDGET: Cell<Option<Duration>> = const { Cell::new(None) };
 }
 
 /// SQLite virtual-machine instructions between two looks at the deadline: a look is one
@@ -46,6 +49,51 @@ pub fn lift() -> Bound {
 /// This thread's bound deadline, if any.
 pub fn current() -> Option<Instant> {
     DEADLINE.with(|d| d.get())
+}
+
+/// While the returned guard lives, the storage work on this thread may take `budget` from
+/// when it holds the connection ([`connection_taken`]), within the bound deadline; the wait
+/// for the connection is bounded by that deadline alone. A host call's: one step's query
+/// held the connection every run of the process shares up to its step's deadline (minutes),
+/// and every other run's host calls failed waiting for it (hostile-step review).
+pub fn budget(budget: Duration) -> Budgeted {
+    let outer = DEADLINE.with(|d| d.get());
+    let outer_budget = BUDGET.with(|b| b.replace(Some(budget)));
+    Budgeted {
+        outer,
+        outer_budget,
+    }
+}
+
+/// Restores the deadline and budget bound before [`budget`].
+pub struct Budgeted {
+    outer: Option<Instant>,
+    outer_budget: Option<Duration>,
+}
+
+impl Budgeted {
+    /// Whether the budget cut this work short: the bound deadline passed before the one
+    /// bound outside the budget did.
+    pub fn spent(&self) -> bool {
+        let now = Instant::now();
+        passed() && self.outer.is_none_or(|outer| now < outer)
+    }
+}
+
+impl Drop for Budgeted {
+    fn drop(&mut self) {
+        DEADLINE.with(|d| d.set(self.outer));
+        BUDGET.with(|b| b.set(self.outer_budget));
+    }
+}
+
+/// The connection was taken for this thread's work: under a [`budget`], the work's deadline
+/// is now that budget from now (never later than the one already bound).
+pub(crate) fn connection_taken() {
+    if let Some(budget) = BUDGET.with(|b| b.get()) {
+        let until = Instant::now() + budget;
+        DEADLINE.with(|d| d.set(Some(d.get().map_or(until, |bound| bound.min(until)))));
+    }
 }
 
 /// Whether this thread's bound deadline has passed (never, with none bound).
@@ -88,6 +136,30 @@ pub(super) fn busy_handler(timeout: Duration) -> impl FnMut(i32) -> bool + Send 
 mod tests {
     use super::*;
     use crate::store::Db;
+
+    #[test]
+    fn a_budget_starts_when_the_connection_is_taken_and_ends_with_its_guard() {
+        let step = Instant::now() + Duration::from_secs(60);
+        let _step = bind(step);
+        {
+            let spent = budget(Duration::from_millis(20));
+            assert_eq!(
+                current(),
+                Some(step),
+                "waiting for the connection: the step's bound"
+            );
+            connection_taken();
+            let work = current().expect("bound");
+            assert!(work < step && work > Instant::now(), "the budget from now");
+            connection_taken();
+            assert!(current() <= Some(work), "never later than bound already");
+            std::thread::sleep(Duration::from_millis(30));
+            assert!(passed() && spent.spent(), "the budget cut it short");
+        }
+        assert_eq!(current(), Some(step), "the step's bound again");
+        connection_taken();
+        assert_eq!(current(), Some(step), "no budget outside its guard");
+    }
 
     #[test]
     fn a_busy_wait_lasts_the_busy_timeout_or_until_the_bound_deadline() {

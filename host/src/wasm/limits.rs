@@ -35,6 +35,10 @@ pub struct StepLimits {
     /// Host calls that reach the database in one execution (cases, `check-flow-access`),
     /// each counted whatever it answered.
     pub max_database_calls: usize,
+    /// How long one such call's storage work may take once it holds the connection, within
+    /// the step's deadline: on SQLite every run of the process shares that connection, so a
+    /// step's call keeps the others waiting this long at most, not up to its own deadline.
+    pub max_call_storage: Duration,
 }
 
 impl Default for StepLimits {
@@ -52,6 +56,7 @@ impl Default for StepLimits {
             max_cases_created: caps::MAX_CASES_CREATED_PER_EXECUTION,
             max_restriction_updates: caps::MAX_RESTRICTION_UPDATES_PER_EXECUTION,
             max_database_calls: caps::MAX_DATABASE_CALLS_PER_EXECUTION,
+            max_call_storage: Duration::from_secs(5),
         }
     }
 }

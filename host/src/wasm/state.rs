@@ -189,6 +189,34 @@ impl StepState {
         Ok(())
     }
 
+    /// Runs `call`, one host call that reaches the database (counted by
+    /// [`StepState::may_call_the_database`]), its storage work bounded by
+    /// `max_call_storage` ([`StepLimits`]) from when it holds the connection, within the
+    /// step's deadline (hostile-step review); its infrastructure failure noted (`services/watch.rs`). Work the budget cut
+    /// short is the step's to mend (`invalid`, naming the bound): it asked for too much.
+    pub(crate) fn database_call<T>(
+        &mut self,
+        call: impl FnOnce(&HostServices, &Caller) -> Result<T, crate::Error>,
+    ) -> Result<T, crate::wasm::bindings::types::HostError> {
+        self.may_call_the_database()?;
+        let bound = self.limits.max_call_storage;
+        let budget = crate::store::deadline::budget(bound);
+        let result = self.services.note(call(&self.services, &self.caller));
+        let spent = result.is_err() && budget.spent();
+        drop(budget);
+        result.map_err(|e| {
+            if spent {
+                crate::wasm::bindings::types::HostError::Invalid(format!(
+                    "the call's storage work passed its bound of {} ms (SPEC ST-4); ask for \
+                     less (a narrower filter, a smaller page)",
+                    bound.as_millis()
+                ))
+            } else {
+                e.into()
+            }
+        })
+    }
+
     /// Whether the execution's time is up (see `deadline.rs`).
     pub(crate) fn past_deadline(&self) -> bool {
         std::time::Instant::now() >= self.deadline

@@ -7,15 +7,13 @@ use crate::wasm::state::StepState;
 
 impl access::Host for StepState {
     fn check_flow_access(&mut self, flow: String, email: String) -> Result<Decision, HostError> {
-        // It reads the flow's revision (its whole definition) and its share.
-        self.may_call_the_database()?;
-        let services = &self.services;
-        // Without an access service, the services' reason for that is the answer (a denial,
-        // as for any flow: SPEC RB-3).
-        let d = match services.access() {
-            Ok(access) => services.note(access.check_flow_access(&self.caller, &flow, &email))?,
-            Err(reason) => AccessDecision::Denied(reason),
-        };
+        // It reads the flow's revision (its whole definition) and its share. Without an
+        // access service, the services' reason for that is the answer (a denial, as for any
+        // flow: SPEC RB-3).
+        let d = self.database_call(|services, caller| match services.access() {
+            Ok(access) => access.check_flow_access(caller, &flow, &email),
+            Err(reason) => Ok(AccessDecision::Denied(reason)),
+        })?;
         Ok(d.into())
     }
 

@@ -35,51 +35,41 @@ impl StepState {
 
 impl cases::Host for StepState {
     fn create_case(&mut self, input: NewCase) -> Result<CaseRecord, HostError> {
-        self.may_call_the_database()?;
         self.may_create_case()?;
         let input = convert::new_case(input)?;
-        let services = &self.services;
-        let case = services.note(
-            services
-                .cases()
-                .and_then(|c| c.create_case(&self.caller, input)),
-        )?;
+        let case = self.database_call(|services, caller| {
+            services.cases().and_then(|c| c.create_case(caller, input))
+        })?;
         self.cases_created += 1;
         Ok(case.into())
     }
 
     fn create_case_from_json(&mut self, case_json: String) -> Result<CaseRecord, HostError> {
-        self.may_call_the_database()?;
         self.may_create_case()?;
-        let services = &self.services;
-        let case = services.note(
+        let case = self.database_call(|services, caller| {
             services
                 .cases()
-                .and_then(|c| c.create_case_from_json(&self.caller, &case_json)),
-        )?;
+                .and_then(|c| c.create_case_from_json(caller, &case_json))
+        })?;
         self.cases_created += 1;
         Ok(case.into())
     }
 
     fn query_cases(&mut self, query: CaseQuery) -> Result<CasePage, HostError> {
-        self.may_call_the_database()?;
-        let services = &self.services;
-        let page = services.note(
+        let page = self.database_call(|services, caller| {
             services
                 .cases()
-                .and_then(|c| c.query_cases(&self.caller, query.into())),
-        )?;
+                .and_then(|c| c.query_cases(caller, query.into()))
+        })?;
         Ok(page.into())
     }
 
     fn get_case_restrictions(&mut self, case_id: String) -> Result<Restrictions, HostError> {
-        self.may_call_the_database()?;
-        let services = &self.services;
-        let r = services.note(
+        let r = self.database_call(|services, caller| {
             services
                 .cases()
-                .and_then(|c| c.get_case_restrictions(&self.caller, &case_id)),
-        )?;
+                .and_then(|c| c.get_case_restrictions(caller, &case_id))
+        })?;
         Ok(r.into())
     }
 
@@ -88,14 +78,12 @@ impl cases::Host for StepState {
         case_id: String,
         update: RestrictionUpdate,
     ) -> Result<Restrictions, HostError> {
-        self.may_call_the_database()?;
         self.may_update_restrictions()?;
-        let services = &self.services;
-        let r = services.note(
+        let r = self.database_call(|services, caller| {
             services
                 .cases()
-                .and_then(|c| c.update_case_restrictions(&self.caller, &case_id, update.into())),
-        )?;
+                .and_then(|c| c.update_case_restrictions(caller, &case_id, update.into()))
+        })?;
         Ok(r.into())
     }
 }
