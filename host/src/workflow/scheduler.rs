@@ -207,12 +207,12 @@ impl Scheduler {
                     }
                     continue;
                 }
-                if claimed.nothing() && workers.in_flight() > 0 {
+                if claimed.idle() && workers.in_flight() > 0 {
                     workers.next_finished().await;
                 }
                 continue;
             }
-            if claimed.nothing() {
+            if claimed.idle() {
                 // Nothing new: sleep until the poll interval ends or a run finishes (a
                 // finished run may have emitted events that start others).
                 tokio::select! {
@@ -375,11 +375,20 @@ struct Claimed {
     events: usize,
     /// What failed while the rest was claimed: reported, and tried again next round.
     failed: Vec<Error>,
+    /// Whether work was left for a later round because its tenant held its share of the
+    /// workers: not "nothing pending", or `--once` ended with it still pending.
+    deferred: bool,
 }
 
 impl Claimed {
-    fn nothing(&self) -> bool {
+    /// Whether the round started nothing (work it left for later included).
+    fn idle(&self) -> bool {
         self.started == 0 && self.events == 0
+    }
+
+    /// Whether the round found nothing pending.
+    fn nothing(&self) -> bool {
+        self.idle() && !self.deferred
     }
 }
 
@@ -433,7 +442,9 @@ async fn claim_work(
     // process has in flight, gave up or waits to retry is left out before the bound, which
     // it would otherwise fill round after round (review). The rest are found again next
     // round: still `running` with no live lease.
-    for (run, workspace) in workers.to_resume(interrupted) {
+    let (resumes, deferred) = workers.to_resume(interrupted);
+    claimed.deferred = deferred;
+    for (run, workspace) in resumes {
         workers.start(Job::Resume(run), &workspace).await;
         claimed.started += 1;
     }
@@ -444,11 +455,20 @@ async fn claim_work(
         let e = engine.clone();
         // The events of a tenant that holds its share of the workers wait for a later round.
         let full = workers.full_tenants();
-        let Some(runs) = tokio::task::spawn_blocking(move || {
-            e.claim_next_event_admitting(None, &|ws| !full.contains(&tenant_of(&e, ws)))
+        let (runs, passed_over) = tokio::task::spawn_blocking(move || {
+            let passed_over = AtomicBool::new(false);
+            let runs = e.claim_next_event_admitting(None, &|ws| {
+                let admitted = !full.contains(&tenant_of(&e, ws));
+                if !admitted {
+                    passed_over.store(true, Ordering::Relaxed);
+                }
+                admitted
+            });
+            runs.map(|runs| (runs, passed_over.into_inner()))
         })
-        .await??
-        else {
+        .await??;
+        claimed.deferred |= passed_over;
+        let Some(runs) = runs else {
             break;
         };
         claimed.events += 1;
@@ -588,11 +608,12 @@ impl Workers {
     /// Which of `interrupted` this round resumes, each with its workspace: those this process
     /// neither has in flight, nor gave up, nor waits to retry, at most [`resumes_per_round`]
     /// in workspace turns, and no more of a tenant's than its share of the workers leaves
-    /// room for.
-    fn to_resume(&self, interrupted: Vec<crate::runs::Interrupted>) -> Vec<(i64, String)> {
+    /// room for; and whether any were left for a later round for that.
+    fn to_resume(&self, interrupted: Vec<crate::runs::Interrupted>) -> (Vec<(i64, String)>, bool) {
         let mut workspace_of = std::collections::HashMap::new();
         let mut tenants = std::collections::HashMap::new();
         let mut held = self.by_tenant.clone();
+        let mut deferred = false;
         let waiting = interrupted
             .into_iter()
             .filter(|r| !self.has(r.run))
@@ -600,24 +621,29 @@ impl Workers {
                 let tenant = tenants
                     .entry(r.workspace.clone())
                     .or_insert_with(|| tenant_of(&self.engine, &r.workspace));
-                held.get(tenant.as_str()).copied().unwrap_or(0) < self.share
+                let room = held.get(tenant.as_str()).copied().unwrap_or(0) < self.share;
+                deferred |= !room;
+                room
             })
             .inspect(|r| {
                 workspace_of.insert(r.run, r.workspace.clone());
             })
             .collect();
-        in_turns(waiting, resumes_per_round(self.limit))
+        let resumes = in_turns(waiting, resumes_per_round(self.limit))
             .into_iter()
             .filter_map(|run| {
                 let workspace = workspace_of.remove(&run)?;
                 let tenant = tenants.get(&workspace)?.clone();
                 let n = held.entry(tenant).or_insert(0);
-                (*n < self.share).then(|| {
-                    *n += 1;
-                    (run, workspace)
-                })
+                if *n >= self.share {
+                    deferred = true;
+                    return None;
+                }
+                *n += 1;
+                Some((run, workspace))
             })
-            .collect()
+            .collect();
+        (resumes, deferred)
     }
 
     /// The tenants whose runs hold their share of the workers.
@@ -875,7 +901,7 @@ mod tests {
         Workers::new(engine, limit, false, Arc::new(|_: Notice<'_>| {}))
     }
 
-    fn runs_of(resumes: Vec<(i64, String)>) -> Vec<i64> {
+    fn runs_of((resumes, _): (Vec<(i64, String)>, bool)) -> Vec<i64> {
         resumes.into_iter().map(|(run, _)| run).collect()
     }
 
@@ -896,6 +922,10 @@ mod tests {
             l
         };
         assert_eq!(runs_of(w.to_resume(listed())), [1, 6, 2, 3]);
+        assert!(
+            w.to_resume(listed()).1,
+            "the hog's others wait: not nothing pending"
+        );
         // One of the hog's runs in flight: two more fit.
         w.by_tenant.insert(tenant_of(&w.engine, "hog"), 1);
         assert_eq!(runs_of(w.to_resume(listed())), [1, 6, 2]);
