@@ -628,3 +628,94 @@ fn one_organizations_slow_runs_leave_workers_for_the_others() {
     let status = serve.wait().expect("serve stops");
     assert!(status.success(), "{status:?}");
 }
+
+/// `serve --http` executes requests' runs under the process's one lease holder: a run a
+/// request could not let go of (the database failing as it stopped, twice) is the scheduler's
+/// to resume in the same process, as its own are. With a holder of their own, requests left
+/// such a run leased to a holder alive for as long as the server ran, and no host resumed it
+/// (kill and concurrency review).
+#[test]
+fn a_run_a_request_could_not_let_go_of_is_resumed_by_the_scheduler_of_its_process() {
+    use flowhost::workflow::scheduler::{Scheduler, SchedulerOptions};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    apply_tenant(dir.path(), &db);
+    let platform = Arc::new(Platform::new(crate::common::db_at(&db)).expect("platform"));
+    let engine = Arc::new(Engine::new(
+        platform.clone(),
+        Arc::new(common::runtime()),
+        Vec::new(),
+    ));
+    // The HTTP side's engine lives as long as the server does.
+    let requests = Arc::new(engine.sibling());
+    let definition = json!({ "name": "held", "workspace": "mssp-soc", "steps": [
+        { "id": "nap", "wait": "1s" },
+        { "id": "open", "uses": "cases/create-case", "with": { "title": "after", "severity": "low" } }
+    ] })
+    .to_string();
+    let workflow = parse("held.json", &definition, &Resolver::default()).expect("valid");
+    let request = std::thread::spawn({
+        let requests = requests.clone();
+        move || {
+            requests.run_manual(
+                &workflow,
+                &definition,
+                "held.json",
+                common::user(OWNER),
+                json!({}),
+                &Quiet,
+            )
+        }
+    });
+    // The request's lease holder, while it executes the run.
+    let started = Instant::now();
+    let owner = loop {
+        let owners: Vec<String> = query(
+            &db,
+            "SELECT lease_owner FROM runs WHERE lease_owner IS NOT NULL",
+        );
+        if let Some(owner) = owners.into_iter().next() {
+            break owner;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the run starts"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    engine
+        .stop_flag()
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let stopped = request.join().expect("the request").expect("outcome");
+    assert_eq!(stopped.status, RunStatus::Running, "{:?}", stopped.error);
+    // Its lease as it would stay had letting go failed.
+    platform
+        .db()
+        .conn()
+        .execute(
+            "UPDATE runs SET lease_owner = ?1 WHERE id = ?2",
+            (owner.as_str(), stopped.run_key),
+        )
+        .expect("lease");
+    engine
+        .stop_flag()
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let options = SchedulerOptions {
+        poll: Duration::from_millis(20),
+        once: true,
+        concurrency: 2,
+        stop_on_signals: false,
+    };
+    Scheduler::new(engine.clone(), options, |_| {})
+        .run()
+        .expect("serves");
+    let status: Vec<String> = query(&db, "SELECT status FROM runs");
+    assert_eq!(
+        status,
+        ["succeeded"],
+        "resumed by the scheduler of its process"
+    );
+    let cases: Vec<i64> = query(&db, "SELECT count(*) FROM cases WHERE title = 'after'");
+    assert_eq!(cases, [1]);
+    drop(requests);
+}

@@ -601,6 +601,11 @@ impl Leases {
         }
     }
 
+    /// Whether this process executes `run` now (or has claimed it, queued for a worker).
+    pub(crate) fn is_executing(&self, run: i64) -> bool {
+        self.executing.lock().contains_key(&run)
+    }
+
     /// The mark that this process executes `run`, unless it already does.
     fn enter(&self, run: i64, shown: &PublicId) -> Result<Executing, Error> {
         match self.executing.lock().entry(run) {

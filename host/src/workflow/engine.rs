@@ -119,7 +119,7 @@ pub struct Engine {
     /// The longest `wait` that sleeps in the process (see [`SLEEP_LIMIT`]).
     sleep_limit: Duration,
     /// This process's claim on the runs it executes.
-    leases: Leases,
+    leases: Arc<Leases>,
     /// The workspace whose event was claimed last: the next claim takes the oldest pending
     /// event of the workspace after it, so workspaces take turns (see
     /// [`Engine::claim_next_event_in`]).
@@ -265,7 +265,7 @@ impl Engine {
         runtime: Arc<StepRuntime>,
         step_dirs: Vec<PathBuf>,
     ) -> Self {
-        let leases = leases_for(&platform);
+        let leases = Arc::new(leases_for(&platform));
         Self {
             runs: platform.clone(),
             platform,
@@ -287,10 +287,13 @@ impl Engine {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Another engine over the same platform, step runtime, step directories and stop flag,
-    /// with a run lease of its own: the HTTP server executes requests' runs with it, so a run
-    /// the scheduler of the same process has in flight is refused as leased elsewhere instead
-    /// of being executed twice (issue 16).
+    /// Another engine over the same platform, step runtime, step directories, stop flag and
+    /// run leases: the HTTP server executes requests' runs with it. One process, one lease
+    /// holder: a run the scheduler has in flight is refused to a request by the process's
+    /// marks of what it executes (issue 16), and a run a request could not let go of (the
+    /// database failing twice) is the scheduler's to resume, as its own are. With a lease
+    /// holder of its own, such a run was held by a process alive for as long as the server
+    /// ran, and no host resumed it (kill and concurrency review).
     pub fn sibling(&self) -> Engine {
         Engine {
             platform: self.platform.clone(),
@@ -300,7 +303,7 @@ impl Engine {
             mocks: self.mocks.clone(),
             stop: self.stop.clone(),
             sleep_limit: self.sleep_limit,
-            leases: leases_for(&self.platform),
+            leases: self.leases.clone(),
             dispatch_turn: std::sync::Mutex::default(),
         }
     }
@@ -385,6 +388,8 @@ impl Engine {
                     .as_deref()
                     .is_some_and(|o| o != mine && self.leases.alive_as_of(o, observed))
             })
+            // What this process executes now (its scheduler's, its requests'): not left over.
+            .filter(|r| !self.leases.is_executing(r.run))
             .collect())
     }
 
