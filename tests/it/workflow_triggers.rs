@@ -136,6 +136,80 @@ impl Env {
     }
 }
 
+/// A publish writes the definition and makes it the one that runs: it takes `playbook.write`
+/// beside `playbook.publish` (SPEC WF-7), and `interaction.write` for a definition that asks
+/// people for input (SPEC RB-1). A custom role made to publish what others wrote authored any
+/// definition, Interaction Flows included (authority review).
+#[test]
+fn publishing_takes_playbook_write_and_interaction_write_for_interactions() {
+    let env = Env::new();
+    let sam = "sam.lead@acme-mssp.test";
+    let role = |name: &str, scopes: &str| {
+        env.ok(&[
+            "roles",
+            "create",
+            name,
+            "--scopes",
+            scopes,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ]);
+        env.ok(&[
+            "users",
+            "set-role",
+            sam,
+            "--role",
+            name,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ]);
+    };
+    let plain = env.write(
+        "plain.json",
+        &json!({ "name": "plain", "workspace": "mssp-soc", "steps": [{ "id": "w", "wait": "1ms" }] }),
+    );
+    let asks = env.write(
+        "asks.json",
+        &json!({ "name": "asks", "workspace": "mssp-soc", "steps": [{ "id": "ask", "interaction": {
+            "title": "Go?", "form": { "fields": [{ "name": "go", "type": "boolean" }] },
+            "access": { "workspace_users": { "emails": [OWNER] } } } }] }),
+    );
+    let refused = |file: &str, scope: &str| {
+        let out = env.publish(file, sam);
+        assert_eq!(out.status.code(), Some(1), "{scope}");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            stderr.contains(&format!("does not include `{scope}`")),
+            "{stderr}"
+        );
+    };
+    role("releaser", "playbook.get,playbook.list,playbook.publish");
+    refused(&plain, "playbook.write");
+    role(
+        "author",
+        "playbook.get,playbook.list,playbook.write,playbook.publish",
+    );
+    assert!(
+        env.publish(&plain, sam).status.success(),
+        "write and publish suffice"
+    );
+    refused(&asks, "interaction.write");
+    role(
+        "flow-author",
+        "playbook.get,playbook.list,playbook.write,playbook.publish,interaction.write",
+    );
+    let out = env.publish(&asks, sam);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn publishing_needs_playbook_publish_and_keeps_revisions() {
     let env = Env::new();

@@ -44,6 +44,16 @@ pub struct Workflow {
 }
 
 impl Workflow {
+    /// Whether it asks people for input: an Interaction step, or an Interaction Flow's form
+    /// (what `interaction.write` authors, SPEC RB-1).
+    pub fn asks_people(&self) -> bool {
+        self.trigger.interaction.is_some()
+            || self
+                .all_steps()
+                .iter()
+                .any(|s| matches!(s.kind, StepKind::Interaction(_)))
+    }
+
     /// Every step, nested branches and bodies included (not inside nested workflows).
     pub fn all_steps(&self) -> Vec<&Step> {
         fn walk<'a>(steps: &'a [Step], out: &mut Vec<&'a Step>) {

@@ -97,7 +97,7 @@ impl Platform {
         source: &str,
         step_dirs: Vec<std::path::PathBuf>,
     ) -> Result<(Workflow, i64), Error> {
-        self.authorize(actor, workspace, Scope::PlaybookPublish)?;
+        self.may_publish(actor, workspace, None)?;
         let resolver = Resolver::without_files(step_dirs);
         let workflow = crate::definition::parse::parse(source, definition, &resolver)
             .map_err(|errors| Error::Invalid(crate::json_locate::joined(&errors)))?;
@@ -111,8 +111,29 @@ impl Platform {
         Ok((workflow, revision))
     }
 
+    /// Whether `actor` may publish `workflow` (or, before it is read, some definition) in
+    /// `workspace`: a publish writes the definition and makes it the one that runs, so it
+    /// takes `playbook.write` and `playbook.publish` (SPEC WF-7), and `interaction.write` for
+    /// one that asks people for input (SPEC RB-1). Only `playbook.publish` was checked, so a
+    /// custom role made to publish what others wrote authored any definition (authority
+    /// review).
+    fn may_publish(
+        &self,
+        actor: &Principal,
+        workspace: &str,
+        workflow: Option<&Workflow>,
+    ) -> Result<(), Error> {
+        self.authorize(actor, workspace, Scope::PlaybookPublish)?;
+        self.authorize(actor, workspace, Scope::PlaybookWrite)?;
+        if workflow.is_some_and(Workflow::asks_people) {
+            self.authorize(actor, workspace, Scope::InteractionWrite)?;
+        }
+        Ok(())
+    }
+
     /// Publishes `workflow` (parsed from `definition`, read from `source`) as a new revision;
-    /// needs `playbook.publish`, and binds its `run_as` to the publisher (SPEC WF-10). The
+    /// needs `playbook.write` and `playbook.publish` (`interaction.write` too if it asks
+    /// people for input), and binds its `run_as` to the publisher (SPEC WF-10). The
     /// components it uses are found with `resolver` and pinned (stored by content). Publishing
     /// the same definition, components and binding again keeps the latest revision.
     pub(crate) fn publish_workflow(
@@ -123,7 +144,7 @@ impl Platform {
         source: &str,
         resolver: &Resolver,
     ) -> Result<i64, Error> {
-        self.authorize(actor, &workflow.workspace, Scope::PlaybookPublish)?;
+        self.may_publish(actor, &workflow.workspace, Some(workflow))?;
         let run_as = workflow
             .run_as
             .as_deref()
@@ -131,7 +152,7 @@ impl Platform {
             .transpose()
             .map_err(|e| Error::Invalid(format!("`run_as`: {e}")))?;
         let decide = || {
-            self.authorize(actor, &workflow.workspace, Scope::PlaybookPublish)?;
+            self.may_publish(actor, &workflow.workspace, Some(workflow))?;
             match &run_as {
                 Some(run_as) => self
                     .index()
