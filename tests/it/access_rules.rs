@@ -1446,6 +1446,38 @@ fn ua_1_sign_in_links_service_keys_and_a_members_sign_in_source_are_the_owners()
     flowhost::tenant::apply(&p, &file, Some(&user(OWNER))).expect("the Owner flips dana");
 }
 
+/// A member's own role is the Owner's to change or end (every scope, SPEC UA-1): a role's
+/// name is power beyond its scopes, since an approval may select people by it (IX-3), and a
+/// people-admin who defined a role of that name within their power and took it answered as
+/// the approver (authority review). Others' roles within their power stay theirs to change;
+/// the Owner changes the people-admin's.
+#[test]
+fn ua_1_a_people_admin_may_not_change_their_own_role() {
+    let p = example_platform();
+    make_lead_a_people_admin(&p);
+    let lead = user(LEAD);
+    let vera = "vera.viewer@acme-mssp.test";
+    p.admin()
+        .create_role(&lead, SOC, "finance-approver", &people_admin_scopes())
+        .expect("a role within their power");
+    let why = denied(
+        p.admin()
+            .set_user_role(&lead, SOC, LEAD, "finance-approver"),
+    );
+    assert!(why.contains("change the role of themself"), "{why}");
+    let why = denied(p.admin().delete_user(&lead, SOC, LEAD));
+    assert!(why.contains("delete themself"), "{why}");
+    p.admin()
+        .invite_user(&lead, SOC, vera, "viewer")
+        .expect("a viewer is within their power");
+    p.admin()
+        .set_user_role(&lead, SOC, vera, "finance-approver")
+        .expect("another member's role, within their power");
+    p.admin()
+        .set_user_role(&user(OWNER), SOC, LEAD, "finance-approver")
+        .expect("the Owner changes theirs");
+}
+
 /// Adding a workspace to an organization is its Owner's (every scope in one of its workspaces,
 /// SPEC UA-1, ID-1): a people-admin who made themselves the Owner of a new sibling workspace
 /// held the organization's slots and shares, and kept doing so after a demotion (authority

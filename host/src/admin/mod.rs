@@ -172,7 +172,7 @@ impl crate::platform::Platform {
     }
 
     /// [`Platform::within_power`] for acting on member `email` (changing their role,
-    /// deleting them).
+    /// deleting them); on oneself, every scope.
     pub(crate) fn may_act_on(
         &self,
         actor: &crate::principal::Principal,
@@ -180,7 +180,25 @@ impl crate::platform::Platform {
         email: &Email,
         what: &str,
     ) -> Result<(), Error> {
-        let scopes = self.index().member_scopes(workspace, email);
+        // Their own role is the Owner's to change (every scope): a role's name is power
+        // beyond its scopes, since an interaction may select people by it, so a people-admin
+        // who defined a role an approval names and took it answered as the approver
+        // (authority review; SPEC UA-1, IX-3). Through a personal key, it is its owner.
+        let index = self.index();
+        let myself = match actor {
+            crate::principal::Principal::User { email, .. } => Some(email.clone()),
+            crate::principal::Principal::ApiKey(id) => match index.key(id).map(|k| &k.kind) {
+                Some(crate::access::KeyKind::Personal { owner }) => Some(owner.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        if myself.as_ref() == Some(email) {
+            drop(index);
+            return self.holds_every_scope(actor, workspace, || format!("{what} themself"));
+        }
+        let scopes = index.member_scopes(workspace, email);
+        drop(index);
         self.within_power(actor, workspace, scopes, || format!("{what} {email}"))
     }
 }

@@ -509,6 +509,21 @@ impl Model {
             .all(|s| self.holds(who, ws, s))
     }
 
+    /// Whether `who` acts as member `email` (themself, or through their personal key) and
+    /// lacks a scope: their own role is the Owner's to change or end (SPEC UA-1; a role's
+    /// name selects approvers, IX-3).
+    fn on_themself_without_every_scope(&self, who: &Who, ws: &str, email: &str) -> bool {
+        let myself = match who {
+            Who::Local(e) | Who::Sso(e) => Some(norm(e)),
+            Who::Key(id) => match self.keys.get(id).map(|k| &k.kind) {
+                Some(KeyKind::Personal { owner }) => Some(norm(owner)),
+                _ => None,
+            },
+            Who::Anonymous => None,
+        };
+        myself.as_deref() == Some(email) && !OWNER.iter().all(|s| self.holds(who, ws, s))
+    }
+
     /// The role member `email` holds in `ws`, if a member.
     fn role_of(&self, ws: &str, email: &str) -> Option<String> {
         self.workspaces
@@ -668,6 +683,8 @@ impl Model {
         if self
             .role_of(ws, &email)
             .is_some_and(|role| !self.within_power(actor, ws, &role))
+            || (self.role_of(ws, &email).is_some()
+                && self.on_themself_without_every_scope(actor, ws, &email))
         {
             return false;
         }
@@ -702,7 +719,10 @@ impl Model {
         if old == role {
             return true;
         }
-        if !self.within_power(actor, ws, &old) || !self.within_power(actor, ws, role) {
+        if !self.within_power(actor, ws, &old)
+            || !self.within_power(actor, ws, role)
+            || self.on_themself_without_every_scope(actor, ws, &email)
+        {
             return false;
         }
         let w = self
