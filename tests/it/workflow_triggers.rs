@@ -1075,6 +1075,76 @@ fn a_runs_branches_on_a_hidden_case_are_not_in_its_summary() {
     assert!(summary.to_string().contains("close"), "{summary}");
 }
 
+/// A run a custom event started tells what the run that emitted it found: one run per event,
+/// a sweep over restricted cases emitting one event per critical case was counted through
+/// `runs list` by someone who may not see those cases (leak review). Such a run exists only
+/// for whoever sees every case the emitting run read, in listings and by its id; the Owner
+/// sees it (SPEC CS-2).
+#[test]
+fn a_run_started_by_a_run_that_read_hidden_cases_is_hidden_as_they_are() {
+    let env = Env::new();
+    let omar = "omar.operator@acme-mssp.test";
+    env.create_case("mssp-soc", "Board phished", "high");
+    env.restrict("C-1", Some("sam.lead@acme-mssp.test"));
+    let page = json!({ "name": "page-oncall", "workspace": "mssp-soc", "run_as": OWNER,
+        "trigger": { "on": "custom_event", "event": "notification.requested" },
+        "steps": [{ "id": "w", "wait": "1ms" }] });
+    env.publish_as_owner("page", &page);
+    let sweep = json!({ "name": "sweep", "workspace": "mssp-soc", "steps": [
+        { "id": "q", "uses": "cases/query-cases", "with": { "filter": { "text": "Board" } } },
+        { "id": "tell", "uses": "step:notify", "grants": ["events:emit"],
+          "with": { "to": [OWNER], "subject": "found one" } } ] });
+    let file = env.write("sweep.json", &sweep);
+    let steps = env.steps();
+    env.ok(&["run", &file, "--as", OWNER, "--steps", &steps]);
+    let listed = |who: &str| -> Vec<String> {
+        let out = env.ok(&[
+            "runs",
+            "list",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            who,
+            "--json",
+        ]);
+        let runs: Value = serde_json::from_str(&out).expect("json");
+        runs.as_array()
+            .expect("runs")
+            .iter()
+            .map(|r| r["workflow"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert!(
+        listed(OWNER).contains(&"page-oncall".to_owned()),
+        "{:?}",
+        listed(OWNER)
+    );
+    assert!(
+        !listed(omar).contains(&"page-oncall".to_owned()),
+        "{:?}",
+        listed(omar)
+    );
+    assert!(
+        listed(omar).contains(&"sweep".to_owned()),
+        "its summary is listed"
+    );
+    let id: String = crate::common::db_at(&env.db)
+        .conn()
+        .query_row(
+            "SELECT public_id FROM runs WHERE workflow = 'page-oncall'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the derived run");
+    let shown = env.cli(&["runs", "show", &id, "--as", omar]);
+    assert!(!shown.status.success());
+    assert!(
+        String::from_utf8_lossy(&shown.stderr).contains("there is no such run"),
+        "{shown:?}"
+    );
+    env.ok(&["runs", "show", &id, "--as", OWNER]);
+}
+
 /// A run goes on after a pause only while its identity still sees every restricted case it
 /// read: what its steps read is in its context, and its later steps would copy it anywhere.
 /// Restricted away from it meanwhile, the run ends at its resume, naming nothing of the case;

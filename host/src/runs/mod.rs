@@ -97,6 +97,10 @@ pub struct RunInfo {
     /// may not see that case may not see the run (SPEC CS-2).
     #[serde(skip)]
     pub trigger_case: Option<i64>,
+    /// The run whose custom event started it, if any (its row id; never shown): who may not
+    /// see every case that run read may not see this one (SPEC CS-2).
+    #[serde(skip)]
+    pub trigger_cause: Option<i64>,
 }
 
 /// Where a run is, as far as who may see it is concerned.
@@ -107,6 +111,8 @@ pub struct RunPlace {
     pub workspace: String,
     /// The case the event that started it names, if any (see [`RunInfo::trigger_case`]).
     pub trigger_case: Option<i64>,
+    /// The run whose event started it, if any (see [`RunInfo::trigger_cause`]).
+    pub trigger_cause: Option<i64>,
 }
 
 /// Whose sight of restricted cases decides which triggered runs a listing shows (SPEC CS-2).

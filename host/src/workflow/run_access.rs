@@ -51,12 +51,37 @@ impl Platform {
         // does not exist either, as the event itself does not (`triggers list`; leak review).
         // The same rule as the listing's SQL (`runs/store/journal.rs`).
         if sight != RunSight::None
-            && let Some(case) = run.trigger_case
-            && !self.case_seen_by(case, &self.viewer_in(principal, &run.workspace))?
+            && self.started_by_hidden(
+                run.trigger_case,
+                run.trigger_cause,
+                &self.viewer_in(principal, &run.workspace),
+            )?
         {
             return Ok(RunSight::None);
         }
         Ok(sight)
+    }
+
+    /// Whether a run started by an event about case `case`, or by a custom event of run
+    /// `cause`, tells `viewer` what is hidden from them: the case, or a case that run read.
+    /// A run a custom event started tells that the run which emitted it found something, and
+    /// how many times (one run per event): a sweep over restricted cases emitting one event
+    /// per critical case was counted through `runs list` (leak review).
+    fn started_by_hidden(
+        &self,
+        case: Option<i64>,
+        cause: Option<i64>,
+        viewer: &Viewer,
+    ) -> Result<bool, Error> {
+        if let Some(case) = case
+            && !self.case_seen_by(case, viewer)?
+        {
+            return Ok(true);
+        }
+        match cause {
+            Some(cause) => crate::cases::run_read_hidden_from(self.db()?.conn(), cause, viewer),
+            None => Ok(false),
+        }
     }
 
     /// [`Platform::run_sight`] of a run read through a listing, whose SQL has already left out
@@ -242,9 +267,11 @@ impl Platform {
         }
         // A run started by an event about a case hidden from them does not exist for them
         // either (see [`Platform::run_sight`]), as a cursor too.
-        if let Some(case) = place.trigger_case
-            && !self.case_seen_by(case, &self.viewer_in(principal, &place.workspace))?
-        {
+        if self.started_by_hidden(
+            place.trigger_case,
+            place.trigger_cause,
+            &self.viewer_in(principal, &place.workspace),
+        )? {
             return Err(no_such_run());
         }
         Ok(place.key)

@@ -101,7 +101,8 @@ pub(crate) fn insert_triggered(
 /// Where the run with public id `id` is, if there is one.
 pub(crate) fn place_of(conn: &Connection, id: &PublicId) -> Result<Option<RunPlace>, Error> {
     conn.prepare_cached(
-        "SELECT id, workspace, (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event)
+        "SELECT id, workspace, (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event),
+                (SELECT t.cause_run FROM events t WHERE t.id = runs.trigger_event)
          FROM runs WHERE public_id = ?1",
     )
     .and_then(|mut stmt| {
@@ -110,6 +111,7 @@ pub(crate) fn place_of(conn: &Connection, id: &PublicId) -> Result<Option<RunPla
                 key: r.get(0)?,
                 workspace: r.get(1)?,
                 trigger_case: r.get(2)?,
+                trigger_cause: r.get(3)?,
             })
         })
         .optional()
@@ -404,7 +406,8 @@ pub(crate) fn list(conn: &Connection, workspace: Option<&str>) -> Result<Vec<Run
     let mut stmt = conn
         .prepare(
             "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at, public_id,
-                    (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event) FROM runs
+                    (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event),
+                    (SELECT t.cause_run FROM events t WHERE t.id = runs.trigger_event) FROM runs
              WHERE CAST(?1 AS TEXT) IS NULL OR workspace = ?1 ORDER BY id DESC",
         )
         .map_err(internal)?;
@@ -421,20 +424,27 @@ pub(crate) fn list_before(
     limit: usize,
     reader: &CaseReader<'_>,
 ) -> Result<Vec<RunInfo>, Error> {
-    // A run an event about a case started is listed only to whoever sees that case: the
+    // A run an event about a case started is listed only to whoever sees that case, and one
+    // a run's custom event started only to whoever sees every case that run read: the
     // condition of `workflow/store/events.rs`'s `visible`, on the run's trigger event.
     // A listing carries no outputs (NULL in their column): a page of 1,000 runs of 16 MiB
     // each was parsed whole for one GET (hostile-input review); `info` reads one run's.
     let mut stmt = conn
         .prepare_cached(
             "SELECT id, workflow, workspace, principal, status, exit_status, NULL, error, started_at, public_id,
-                    (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event) FROM runs
+                    (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event),
+                    (SELECT t.cause_run FROM events t WHERE t.id = runs.trigger_event) FROM runs
              WHERE workspace = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR id < ?2)
                AND (?4 = 1 OR trigger_event IS NULL
                     OR EXISTS (SELECT 1 FROM events t WHERE t.id = runs.trigger_event
                                AND (t.case_id IS NULL
                                     OR NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = t.case_id AND c.restricted = 1)
-                                    OR EXISTS (SELECT 1 FROM case_people p WHERE p.case_id = t.case_id AND p.email = ?5))))
+                                    OR EXISTS (SELECT 1 FROM case_people p WHERE p.case_id = t.case_id AND p.email = ?5))
+                               AND (t.cause_run IS NULL
+                                    OR NOT EXISTS (SELECT 1 FROM run_cases rc JOIN cases c ON c.id = rc.case_id
+                                                   WHERE rc.run_id = t.cause_run AND c.restricted <> 0
+                                                     AND NOT EXISTS (SELECT 1 FROM case_people p
+                                                                     WHERE p.case_id = c.id AND p.email = ?5)))))
              ORDER BY id DESC LIMIT ?3",
         )
         .map_err(internal)?;
@@ -458,7 +468,8 @@ pub(crate) fn list_before(
 pub(crate) fn info(conn: &Connection, run: i64) -> Result<Option<RunInfo>, Error> {
     conn.query_row(
         "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at, public_id,
-                    (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event) FROM runs WHERE id = ?1",
+                    (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event),
+                    (SELECT t.cause_run FROM events t WHERE t.id = runs.trigger_event) FROM runs WHERE id = ?1",
         [run],
         run_info,
     )
@@ -563,6 +574,7 @@ fn run_info(r: &Row<'_>) -> crate::store::sql::Result<RunInfo> {
         error: r.get(7)?,
         started_at: clock::rfc3339(r.get(8)?),
         trigger_case: r.get(10)?,
+        trigger_cause: r.get(11)?,
     })
 }
 
