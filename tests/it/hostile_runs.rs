@@ -352,6 +352,48 @@ mod host_call_deadline {
         assert_eq!(answer, json!({ "cases": 0 }));
     }
 
+    /// The budget bounds a call's statements, not its waits: a write waiting for another
+    /// process's write lock longer than the budget goes on to its step's deadline, as a busy
+    /// database is the infrastructure's (SPEC WF-11), not the step's (review of the budget).
+    #[test]
+    fn a_host_calls_wait_for_a_write_lock_is_not_cut_by_its_budget() {
+        let d = Deployment::new();
+        let platform = Arc::new(Platform::new(crate::common::db_at(&d.db)).expect("platform"));
+        let rt = runtime();
+        let step = rt.load(std::path::Path::new(HOSTILE)).expect("component");
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let db_path = d.db.clone();
+        let holder = std::thread::spawn(move || {
+            let other = crate::common::db_at(&db_path);
+            other
+                .conn()
+                .begin(flowhost::store::sql::Begin::Write)
+                .expect("the write lock");
+            held_tx.send(()).expect("send");
+            std::thread::sleep(Duration::from_millis(800));
+            other.conn().commit().expect("commit");
+        });
+        held_rx.recv().expect("held");
+        let caller = Caller {
+            workspace: WS.into(),
+            principal: user(OWNER),
+            cause: None,
+            step: None,
+        };
+        let limits = StepLimits {
+            timeout: Duration::from_secs(20),
+            max_call_storage: Duration::from_millis(100),
+            ..StepLimits::default()
+        };
+        let (services, infra) = HostServices::of(platform.clone()).watched();
+        let input = json!({ "attack": "big_case", "what": "title", "mib": 0.00001 });
+        let exec = rt.execute(&step, &input, caller, services, limits);
+        holder.join().expect("holder");
+        exec.result
+            .expect("the case is created once the lock is let go");
+        assert_eq!(infra.failure(), None);
+    }
+
     #[test]
     fn a_host_call_waiting_for_the_connection_another_run_holds_gives_up_at_the_deadline() {
         let d = Deployment::new();

@@ -190,9 +190,9 @@ impl StepState {
     }
 
     /// Runs `call`, one host call that reaches the database (counted by
-    /// [`StepState::may_call_the_database`]), its storage work bounded by
-    /// `max_call_storage` ([`StepLimits`]) from when it holds the connection, within the
-    /// step's deadline (hostile-step review); its infrastructure failure noted (`services/watch.rs`). Work the budget cut
+    /// [`StepState::may_call_the_database`]), its statements bounded by `max_call_storage`
+    /// ([`StepLimits`]) from when it holds the shared connection, within the step's deadline
+    /// (SQLite's; waits for the connection or a lock stay bounded by the deadline alone); its infrastructure failure noted (`services/watch.rs`). Work the budget cut
     /// short is the step's to mend (`invalid`, naming the bound): it asked for too much.
     pub(crate) fn database_call<T>(
         &mut self,
@@ -201,20 +201,18 @@ impl StepState {
         self.may_call_the_database()?;
         let bound = self.limits.max_call_storage;
         let budget = crate::store::deadline::budget(bound);
-        let result = self.services.note(call(&self.services, &self.caller));
+        let result = call(&self.services, &self.caller);
         let spent = result.is_err() && budget.spent();
         drop(budget);
-        result.map_err(|e| {
-            if spent {
-                crate::wasm::bindings::types::HostError::Invalid(format!(
-                    "the call's storage work passed its bound of {} ms (SPEC ST-4); ask for \
-                     less (a narrower filter, a smaller page)",
-                    bound.as_millis()
-                ))
-            } else {
-                e.into()
-            }
-        })
+        if spent {
+            // The work's own doing, not the infrastructure's: not noted.
+            return Err(crate::wasm::bindings::types::HostError::Invalid(format!(
+                "the call's storage work passed its bound of {} ms (SPEC ST-4); ask for less \
+                 (a narrower filter, a smaller page)",
+                bound.as_millis()
+            )));
+        }
+        self.services.note(result).map_err(Into::into)
     }
 
     /// Whether the execution's time is up (see `deadline.rs`).
