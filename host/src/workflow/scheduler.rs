@@ -422,11 +422,13 @@ async fn claim_work(
         })
         .await??;
     claimed.failed = failed;
-    // With one organization there is nobody to keep workers for.
+    // With one organization there is nobody to keep workers for: no cap, so a round hands
+    // the workers as much as before (a capped round claimed no more than the free workers,
+    // and a busy host made a round per finished run; review).
     workers.share = if tenants {
         tenant_share(workers.limit)
     } else {
-        workers.limit
+        usize::MAX
     };
     // A run claimed from its hold (its wait due, its interaction timed out) is new work:
     // that this process gave up on it before does not stand, or it would stay claimed and
@@ -572,7 +574,7 @@ struct Workers {
     tasks_of: std::collections::HashMap<tokio::task::Id, (i64, String)>,
     /// How many workers each tenant's runs hold ([`tenant_of`]); at most `share` are
     /// started for one (a claimed event's several runs may pass it by those): its
-    /// [`tenant_share`] when the deployment holds several tenants, else all of them.
+    /// [`tenant_share`] when the deployment holds several tenants, else no bound.
     by_tenant: std::collections::HashMap<String, usize>,
     share: usize,
     /// Runs that came back unfinished with an error (a refused resume, a failed write), until

@@ -281,8 +281,9 @@ impl Engine {
     }
 
     /// [`Engine::claim_next_event_in`], passing over the events of workspaces `admit` turns
-    /// away (their tenant holds its share of the scheduler's workers): they keep their turn
-    /// for a later round. `None` once every pending event is of such a workspace.
+    /// away (their tenant holds its share of the scheduler's workers): such a workspace loses
+    /// this turn, and its events wait for a later round. `None` once every pending event is
+    /// of such a workspace.
     pub(crate) fn claim_next_event_admitting(
         &self,
         workspace: Option<&str>,
