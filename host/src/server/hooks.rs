@@ -43,24 +43,25 @@ pub(super) async fn receive(
         Err(e) => return e.into_response(),
     };
     let accepted = state
-        .blocking(move |engine| {
-            Ok(engine.platform().workflows().accept_webhook(&Delivery {
+        // Not bound by the request's deadline: bound work commits alone, and deliveries
+        // share their commits with the runs' writes (group commit, `store/batch.rs`).
+        .blocking_unbounded(move |engine| {
+            engine.platform().workflows().accept_webhook(&Delivery {
                 hook: &hook,
                 timestamp: timestamp.as_deref(),
                 signature: signature.as_deref(),
                 idempotency_key: key.as_deref(),
                 body: &body,
                 now: crate::clock::now_unix(),
-            }))
+            })
         })
         .await;
     match accepted {
-        Ok(Ok(Ok(accepted))) => {
+        Ok(Ok(accepted)) => {
             state.wake();
             (StatusCode::ACCEPTED, Json::<Accepted>(accepted)).into_response()
         }
-        Ok(Ok(Err(refusal))) => refused(refusal).into_response(),
-        Ok(Err(e)) => ApiError::from(e).into_response(),
+        Ok(Err(refusal)) => refused(refusal).into_response(),
         Err(e) => ApiError::internal(format!("the request's worker failed: {e}")).into_response(),
     }
 }

@@ -30,8 +30,10 @@ pub struct AppState {
 
 impl AppState {
     /// State over the engine `serve` also schedules runs with. Requests execute runs on a
-    /// [sibling](Engine::sibling) of it with a run lease of its own, so a run the scheduler
-    /// has in flight is never executed twice in this process.
+    /// [sibling](Engine::sibling) of it, under the process's one lease holder: a run the
+    /// scheduler has in flight is refused to a request by the process's marks of what it
+    /// executes (never run twice), and a run a request could not let go of is the
+    /// scheduler's to resume.
     pub fn new(engine: Arc<Engine>) -> Self {
         Self {
             engine: Arc::new(engine.sibling()),
@@ -128,8 +130,9 @@ impl AppState {
             .await
     }
 
-    /// [`AppState::blocking`] without the request's deadline: only for work that executes a
-    /// run, whose steps have deadlines of their own.
+    /// [`AppState::blocking`] without the request's deadline: for work that executes a run,
+    /// whose steps have deadlines of their own, and a webhook's delivery (work bound by a
+    /// deadline commits alone, and deliveries share their commits with the runs' writes).
     pub async fn blocking_unbounded<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Engine) -> T + Send + 'static,
