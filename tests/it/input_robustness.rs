@@ -396,6 +396,18 @@ fn an_output_grown_too_deep_fails_the_run_and_reads_back() {
     assert!(text.contains(&wrap(55, "1")), "{text}");
 }
 
+/// `runs show --json` of the first run (the one that failed), as the Owner.
+fn doc_failed_run(env: &Env) -> Value {
+    let id: String = crate::common::db_at(&env.db)
+        .conn()
+        .query_row("SELECT public_id FROM runs ORDER BY id LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .expect("a run");
+    let shown = env.cli(&["runs", "show", &id, "--json", "--as", OWNER]);
+    serde_json::from_slice(&shown.stdout).expect("json")
+}
+
 /// A run's exit output is at most 16 MiB of JSON (SPEC ST-4), and a listing of runs carries
 /// no outputs: a 66 MB exit output was stored per run, and one GET of a page of runs parsed
 /// a hundred of them (hostile-input review). The run fails naming the bound; `runs show`
@@ -428,6 +440,12 @@ fn an_exit_output_is_bounded_and_listings_carry_no_outputs() {
     let shown = env.cli(&["runs", "show", &run, "--json", "--as", OWNER]);
     let shown: Value = serde_json::from_slice(&shown.stdout).expect("json");
     assert_eq!(shown["run"]["output"]["verdict"], "ok", "{shown}");
+    // One run's `output` is there when it has none too (`null`), as clients read it.
+    let failed = doc_failed_run(&env);
+    assert!(
+        failed["run"].get("output").is_some_and(Value::is_null),
+        "{failed}"
+    );
     let listed = env.cli(&["runs", "list", "--json", "--as", OWNER]);
     let listed: Value = serde_json::from_slice(&listed.stdout).expect("json");
     let runs = listed.as_array().expect("an array");

@@ -73,7 +73,12 @@ pub fn run(db: &Database, cmd: RunsCommand) -> anyhow::Result<()> {
                     .runs()
                     .list(&acting.required()?, workspace.as_deref(), &page)?;
             if json {
-                return print_json(&runs);
+                let listed = runs
+                    .iter()
+                    .map(flowhost::runs::RunInfo::listed)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| Error::Internal(format!("a run did not serialize: {e}")))?;
+                return print_json(&listed);
             }
             for r in runs {
                 println!(

@@ -88,8 +88,7 @@ pub struct RunInfo {
     pub status: RunStatus,
     pub exit_status: Option<String>,
     /// What the run's `exit` step gave, as shown to the reader; never in a listing (a page
-    /// of runs carries no outputs: `show` one run for its output).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// of runs carries no outputs: `show` one run for its output, see [`RunInfo::listed`]).
     pub output: Option<serde_json::Value>,
     pub error: Option<String>,
     pub started_at: String,
@@ -101,6 +100,18 @@ pub struct RunInfo {
     /// see every case that run read may not see this one (SPEC CS-2).
     #[serde(skip)]
     pub trigger_cause: Option<i64>,
+}
+
+impl RunInfo {
+    /// The run as a listing shows it: without `output`, which a listing never carries, rather
+    /// than a `null` that would read as a run without one.
+    pub fn listed(&self) -> Result<serde_json::Value, serde_json::Error> {
+        let mut value = serde_json::to_value(self)?;
+        if let Some(fields) = value.as_object_mut() {
+            fields.remove("output");
+        }
+        Ok(value)
+    }
 }
 
 /// Where a run is, as far as who may see it is concerned.

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::Authed;
 use super::body::ApiQuery;
 use super::call::{call, call_running, public_id};
-use super::error::{ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use crate::public_id::IdKind;
 use crate::runs::{RunInfo, RunsPage, StepRecord};
 use crate::server::AppState;
@@ -36,7 +36,7 @@ pub async fn list(
     State(state): State<AppState>,
     Authed(principal): Authed,
     ApiQuery(query): ApiQuery<RunsQuery>,
-) -> ApiResult<Json<Vec<RunInfo>>> {
+) -> ApiResult<Json<Vec<serde_json::Value>>> {
     let page = RunsPage {
         before: query
             .before
@@ -51,7 +51,12 @@ pub async fn list(
             .list(&principal, query.workspace.as_deref(), &page)
     })
     .await?;
-    Ok(Json(runs))
+    let listed = runs
+        .iter()
+        .map(RunInfo::listed)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::internal(format!("a run did not serialize: {e}")))?;
+    Ok(Json(listed))
 }
 
 /// A run and its journaled steps.
