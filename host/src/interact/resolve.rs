@@ -90,13 +90,22 @@ fn classify(text: &str, value: &Value) -> Result<Listed, String> {
         } else {
             roles.push(role_name(text, s)?);
         }
-        // Checked as they come, so a reference to a million names stops at the first past
-        // the bound rather than after all of them are copied.
-        if emails.len().max(roles.len()) > MAX_ACCESS_ENTRIES {
+        // Checked as they come, so a reference to a million names stops early rather than
+        // after all of them are parsed; repeats count once against the bound itself (below).
+        if emails.len().max(roles.len()) > MAX_ACCESS_ENTRIES * 16 {
             return Err(format!(
                 "context reference `{text}` names more than {MAX_ACCESS_ENTRIES} people or roles (SPEC ST-4)"
             ));
         }
+    }
+    emails.sort();
+    emails.dedup();
+    roles.sort();
+    roles.dedup();
+    if emails.len().max(roles.len()) > MAX_ACCESS_ENTRIES {
+        return Err(format!(
+            "context reference `{text}` names more than {MAX_ACCESS_ENTRIES} people or roles (SPEC ST-4)"
+        ));
     }
     match (emails.is_empty(), roles.is_empty()) {
         (false, false) => Err(format!(
@@ -110,7 +119,8 @@ fn classify(text: &str, value: &Value) -> Result<Listed, String> {
 /// A role name as roles are named (1–64 characters, no whitespace or control characters);
 /// the error names the reference and quotes the value clipped.
 fn role_name(text: &str, s: &str) -> Result<String, String> {
-    if s.chars().count() > 64 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    // As `admin::roles::validate_role_name` counts: bytes.
+    if s.len() > 64 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!(
             "context reference `{text}` holds `{}`, which is neither an email nor a role name (1-64 characters, no spaces or control characters)",
             crate::text::clip(s)
@@ -209,6 +219,9 @@ mod tests {
                 err.len()
             );
         }
+        let repeated = vec!["operator"; MAX_ACCESS_ENTRIES + 1];
+        let ctx = json!({ "steps": { "o": { "e": repeated } } });
+        resolve(&spec(&["$.steps.o.e"]), &ctx).expect("repeats count once");
         let ctx = json!({ "steps": { "o": { "e": ["operator", "operator", "owner"] } } });
         let access = resolve(&spec(&["$.steps.o.e"]), &ctx).expect("resolves");
         assert_eq!(
