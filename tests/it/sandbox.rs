@@ -648,8 +648,8 @@ fn cold_loads_trust_a_checked_file_only_while_its_identity_holds() {
     let text = std::fs::read_to_string(&stamp).expect("stamp");
     assert!(text.contains("\nidentity "), "{text}");
 
-    // The identity is what is trusted: a stamp whose digest no longer matches still vouches
-    // for the unchanged file (proof that it is not read again), ...
+    // A stamp edited in any way no longer carries this user's seal: it vouches for nothing,
+    // and the artifact is compiled again rather than mapped on its word, ...
     let zeros = "0".repeat(64);
     let sha = text
         .lines()
@@ -659,7 +659,7 @@ fn cold_loads_trust_a_checked_file_only_while_its_identity_holds() {
     std::fs::write(&stamp, text.replace(sha, &zeros)).expect("stamp");
     {
         let (rt, outcome) = load(&component);
-        assert_eq!(outcome, CacheOutcome::Hit, "by identity");
+        assert_eq!(outcome, CacheOutcome::Compiled, "an edited stamp");
         assert_next_step_runs(&rt);
         // Dropped here: the damage below rewrites the artifact in place, which the host never
         // does (artifacts are replaced by rename) and which a live mapping of it cannot survive
@@ -690,6 +690,45 @@ fn cold_loads_trust_a_checked_file_only_while_its_identity_holds() {
         .load(Path::new(common::TRANSFORM))
         .expect("load transform");
     assert_eq!(step.digest, direct.digest);
+}
+
+/// A stamp is trusted only under this user's seal (`wasm/cache/seal.rs`): an artifact and a
+/// stamp naming its true digest, as a project can ship them in a `.flowhost/cache` reached
+/// through a link, a parent directory or `step run`, were mapped and run as machine code
+/// (hostile-step review). Here the forged stamp vouches for nothing: the component is compiled
+/// again, and the artifact replaced by this user's own.
+#[test]
+fn a_stamp_not_sealed_by_this_user_vouches_for_nothing() {
+    use sha2::Digest;
+    let settings = EngineSettings::default();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let first = StepRuntime::new(&settings, Some(cache.path().to_owned())).expect("runtime");
+    first.load(Path::new(ECHO)).expect("load");
+    drop(first);
+    let [artifact] = artifacts(cache.path()).try_into().expect("one artifact");
+    let bytes = std::fs::read(&artifact).expect("artifact");
+    let digest: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let stamp = flowhost::wasm::cache::stamp::beside(&artifact);
+    let sealed = std::fs::read_to_string(&stamp).expect("stamp");
+    assert!(sealed.contains(&format!("sha256 {digest}\n")), "{sealed}");
+    for forged in [
+        format!("flowhost-stamp 2\nsha256 {digest}\n"),
+        format!(
+            "flowhost-stamp 2\nsha256 {digest}\nseal {}\n",
+            "ab".repeat(32)
+        ),
+    ] {
+        std::fs::write(&stamp, &forged).expect("forge");
+        let rt = StepRuntime::new(&settings, Some(cache.path().to_owned())).expect("runtime");
+        let step = rt.load(Path::new(ECHO)).expect("load");
+        assert_eq!(step.cache, CacheOutcome::Compiled, "{forged}");
+        assert_next_step_runs(&rt);
+        let now = std::fs::read_to_string(&stamp).expect("stamp rewritten");
+        assert_ne!(now, forged, "replaced by this user's own");
+    }
 }
 
 /// The same through `flowhost step run`, whose cache sits beside the database: the process

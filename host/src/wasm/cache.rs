@@ -16,9 +16,13 @@
 //! directly (`Component::deserialize_file`, no read, no copy). Any rewrite, truncation or
 //! replacement changes the identity and brings the full check back. The same is done for the
 //! cache key of a component file (`sources/`): its SHA-256 is trusted while its identity
-//! holds. This adds no trust: whoever can write the cache directory can write the artifact
-//! itself.
+//! holds.
+//!
+//! Every stamp is sealed ([`seal`]) under a key only this user's processes read: a stamp
+//! written anywhere else (a cache a project shipped, a state directory linked from elsewhere)
+//! vouches for nothing, and its artifact is compiled again rather than mapped as code.
 
+pub mod seal;
 pub mod stamp;
 
 use std::fs;
@@ -31,6 +35,7 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use super::compiler::CompileError;
+use seal::Seal;
 use stamp::{Identity, Stamp};
 
 /// Where a component came from on this load.
@@ -47,13 +52,15 @@ pub enum CacheOutcome {
 pub struct ComponentCache {
     dir: Option<PathBuf>,
     engine_key: String,
+    seal: Seal,
 }
 
 /// Artifacts of this layout: wasmtime's own serialization, the digest in the stamp beside it.
 /// (Version 1 put a header before the code, which kept it from being mapped directly; version
 /// 2's may hold dense images of sparse memories, a setting wasmtime's compatibility hash does
-/// not cover, and its verdicts out-of-memory compiles: neither is read any more.)
-const FORMAT: &str = "v3";
+/// not cover, and its verdicts out-of-memory compiles: neither is read any more; version 3's
+/// stamps were not sealed.)
+const FORMAT: &str = "v4";
 
 impl ComponentCache {
     /// A cache in `dir` for artifacts of `engine`; `None` compiles every time.
@@ -63,6 +70,7 @@ impl ComponentCache {
         Self {
             dir,
             engine_key: hex(&hasher.0.finalize()),
+            seal: Seal::for_user(),
         }
     }
 
@@ -76,27 +84,41 @@ impl ComponentCache {
     /// The digest of the component file at `path`, if a stamp recorded it for the identity
     /// `meta` shows (taken before any read of the file).
     pub fn known_digest(&self, path: &Path, meta: &fs::Metadata) -> Option<String> {
-        let stamp = Stamp::read(&self.source_stamp(path)?)?;
+        let (stamp_path, subject) = self.source_stamp(path)?;
+        let stamp = Stamp::read(&stamp_path, &self.seal, &subject)?;
         (stamp.verified == Some(Identity::of(meta))).then_some(stamp.sha256)
     }
 
     /// Records that the component file at `path`, with the identity `meta` showed before it
     /// was read, has `digest`. Best effort: a cache that cannot be written only costs speed.
     pub fn remember_digest(&self, path: &Path, meta: &fs::Metadata, digest: &str) {
-        let Some(stamp_path) = self.source_stamp(path) else {
+        let Some((stamp_path, subject)) = self.source_stamp(path) else {
             return;
         };
         if let Some(identity) = Identity::settled(meta) {
-            let _ = Stamp::new(digest, Some(identity)).write(&stamp_path);
+            let _ = Stamp::new(digest, Some(identity)).write(&stamp_path, &self.seal, &subject);
         }
     }
 
-    /// `sources/<SHA-256 of the absolute path>.stamp` in the cache directory.
-    fn source_stamp(&self, path: &Path) -> Option<PathBuf> {
+    /// `sources/<SHA-256 of the absolute path>.stamp` in the cache directory, and what it
+    /// stands for (the path).
+    fn source_stamp(&self, path: &Path) -> Option<(PathBuf, String)> {
         let dir = self.dir.as_ref()?;
         let absolute = std::path::absolute(path).ok()?;
         let key = content_digest(absolute.as_os_str().as_encoded_bytes());
-        Some(dir.join("sources").join(format!("{}.stamp", &key[..32])))
+        let subject = format!("source {key}");
+        Some((
+            dir.join("sources").join(format!("{}.stamp", &key[..32])),
+            subject,
+        ))
+    }
+
+    /// What an artifact's stamp stands for: the artifact, by its file name.
+    fn artifact_subject(artifact: &Path) -> String {
+        let name = artifact
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+        format!("artifact {}", name.unwrap_or_default())
     }
 
     /// The cached artifact of the component with `digest`, if there is an intact one.
@@ -108,13 +130,19 @@ impl ComponentCache {
         // No stamp: being written (`store` writes it last), or left so by a crash; the next
         // compile of the component replaces it. Either way it is not loaded, nor removed
         // under the writer.
-        let stamp = Stamp::read(&stamp_path)?;
-        if verified(&artifact, &meta, &stamp_path, &stamp) {
+        fs::metadata(&stamp_path).ok()?;
+        // A stamp that does not read or is not this user's seal: as damaged (below).
+        let subject = Self::artifact_subject(&artifact);
+        let stamp = Stamp::read(&stamp_path, &self.seal, &subject);
+        if let Some(stamp) = &stamp
+            && verified(&artifact, &meta, &stamp_path, stamp, &self.seal, &subject)
+        {
             // SAFETY: the file is byte for byte what `compile` wrote from a component this
             // engine compiled (checked against the SHA-256 recorded then, or unchanged in
-            // identity since it was), in the host's own data directory, which is as trusted
-            // as the database and the binary beside it. Artifacts are only ever replaced by
-            // rename, never written in place, so the mapped file does not change under us.
+            // identity since it was), and the stamp recording it carries this user's seal,
+            // which only this user's host can make: no artifact from elsewhere is mapped.
+            // Artifacts are only ever replaced by rename, never written in place, so the
+            // mapped file does not change under us.
             if let Ok(component) = unsafe { Component::deserialize_file(engine, &artifact) } {
                 return Some(component);
             }
@@ -171,7 +199,7 @@ impl ComponentCache {
         // A cache that cannot be written (or a component that cannot be serialized for it)
         // only costs speed: the step still runs, and its component is not taken for broken.
         if let (Some(dir), Some(code)) = (&self.dir, code) {
-            let _ = store(dir, &self.artifact(dir, digest), &code);
+            let _ = store(dir, &self.artifact(dir, digest), &code, &self.seal);
         }
         Ok(component)
     }
@@ -180,7 +208,14 @@ impl ComponentCache {
 /// Whether the artifact (identity `meta`) matches its stamp: by identity when the stamp
 /// vouches for it, else by reading and hashing it, after which the stamp vouches for this
 /// identity.
-fn verified(artifact: &Path, meta: &fs::Metadata, stamp_path: &Path, stamp: &Stamp) -> bool {
+fn verified(
+    artifact: &Path,
+    meta: &fs::Metadata,
+    stamp_path: &Path,
+    stamp: &Stamp,
+    seal: &Seal,
+    subject: &str,
+) -> bool {
     let identity = Identity::of(meta);
     if stamp.verified == Some(identity) {
         return true;
@@ -192,7 +227,7 @@ fn verified(artifact: &Path, meta: &fs::Metadata, stamp_path: &Path, stamp: &Sta
         return false;
     }
     if let Some(identity) = Identity::settled(meta) {
-        let _ = Stamp::new(&stamp.sha256, Some(identity)).write(stamp_path);
+        let _ = Stamp::new(&stamp.sha256, Some(identity)).write(stamp_path, seal, subject);
     }
     true
 }
@@ -200,13 +235,14 @@ fn verified(artifact: &Path, meta: &fs::Metadata, stamp_path: &Path, stamp: &Sta
 /// Writes `code` to `path` atomically (temporary file, then rename), so a concurrent reader
 /// never maps a half-written artifact, then its stamp: the digest of `code` (checked on the
 /// next load, which then vouches for the file's identity).
-fn store(dir: &Path, path: &Path, code: &[u8]) -> std::io::Result<()> {
+fn store(dir: &Path, path: &Path, code: &[u8], seal: &Seal) -> std::io::Result<()> {
     fs::create_dir_all(dir)?;
     let stamp_path = stamp::beside(path);
     // An old stamp must not vouch for the new file while it is written.
     let _ = fs::remove_file(&stamp_path);
     write_atomically(dir, path, code)?;
-    Stamp::new(&content_digest(code), None).write(&stamp_path)
+    let subject = ComponentCache::artifact_subject(path);
+    Stamp::new(&content_digest(code), None).write(&stamp_path, seal, &subject)
 }
 
 /// Writes `data` to a temporary file in `dir`, syncs it, and renames it to `path`.

@@ -3,10 +3,13 @@
 //!
 //! A stamp is small text, written atomically:
 //! ```text
-//! flowhost-stamp 1
+//! flowhost-stamp 2
 //! sha256 <64 hex digits>
 //! identity <dev> <inode> <size> <mtime ns> <ctime ns>
+//! seal <HMAC-SHA256 of what it stands for and the lines above, hex>
 //! ```
+//! The seal ([`super::seal`]) makes a stamp this user's host's: one from anywhere else
+//! vouches for nothing.
 //! The `identity` line is absent until the file was checked in full and had *settled*: its
 //! mtime and ctime lie [`SETTLE`] in the past. A change within the file system's timestamp
 //! granularity of the moment it was read would otherwise leave the identity unchanged (git's
@@ -17,11 +20,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use super::seal::Seal;
+
 /// How long ago a file must have last changed before a stamp vouches for its identity:
 /// above the coarsest timestamp granularity of common file systems (FAT: 2 s).
 pub const SETTLE: Duration = Duration::from_secs(3);
 
-const HEADER: &str = "flowhost-stamp 1";
+const HEADER: &str = "flowhost-stamp 2";
 
 /// What `stat` says about a file, enough to tell that it was changed or replaced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +88,16 @@ pub struct Stamp {
     pub verified: Option<Identity>,
 }
 
+/// What a stamp's seal covers: what it stands for (an artifact's file name, a component
+/// file's path), then its lines.
+fn sealed_message(subject: &str, body: &str) -> Vec<u8> {
+    let mut message = Vec::with_capacity(subject.len() + 1 + body.len());
+    message.extend_from_slice(subject.as_bytes());
+    message.push(0);
+    message.extend_from_slice(body.as_bytes());
+    message
+}
+
 /// The stamp path of `file`: `<file>.stamp`.
 pub fn beside(file: &Path) -> PathBuf {
     let mut name = file.as_os_str().to_owned();
@@ -99,10 +114,21 @@ impl Stamp {
         }
     }
 
-    /// Reads the stamp at `path`; `None` if it is missing or not a stamp (the file it stands
-    /// for is then checked, or discarded, as if it had none).
-    pub fn read(path: &Path) -> Option<Stamp> {
-        Stamp::parse(&fs::read_to_string(path).ok()?)
+    /// Reads the stamp at `path` that stands for `subject`; `None` if it is missing, not a
+    /// stamp, or not sealed by `seal` for `subject` (the file it stands for is then checked,
+    /// or discarded, as if it had none).
+    pub fn read(path: &Path, seal: &Seal, subject: &str) -> Option<Stamp> {
+        Stamp::unseal(&fs::read_to_string(path).ok()?, seal, subject)
+    }
+
+    /// The stamp `text` holds, if `seal` sealed it for `subject`.
+    fn unseal(text: &str, seal: &Seal, subject: &str) -> Option<Stamp> {
+        let body_end = text.strip_suffix('\n')?.rfind('\n')? + 1;
+        let (body, last) = text.split_at(body_end);
+        let sealed = last.strip_suffix('\n')?.strip_prefix("seal ")?;
+        seal.verifies(&sealed_message(subject, body), sealed)
+            .then_some(())?;
+        Stamp::parse(body)
     }
 
     fn parse(text: &str) -> Option<Stamp> {
@@ -149,11 +175,15 @@ impl Stamp {
         text
     }
 
-    /// Writes the stamp to `path` atomically (a reader sees the old stamp or the new one).
-    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+    /// Writes the stamp, sealed by `seal` for `subject`, to `path` atomically (a reader sees
+    /// the old stamp or the new one).
+    pub fn write(&self, path: &Path, seal: &Seal, subject: &str) -> std::io::Result<()> {
         let dir = path.parent().unwrap_or(Path::new("."));
         fs::create_dir_all(dir)?;
-        super::write_atomically(dir, path, self.render().as_bytes())
+        let body = self.render();
+        let sealed = seal.of(&sealed_message(subject, &body));
+        let text = format!("{body}seal {sealed}\n");
+        super::write_atomically(dir, path, text.as_bytes())
     }
 }
 
@@ -178,7 +208,7 @@ mod tests {
         let good = Stamp::new(SHA, Some(identity)).render();
         for bad in [
             String::new(),
-            good.replace("flowhost-stamp 1", "flowhost-stamp 9"),
+            good.replace("flowhost-stamp 2", "flowhost-stamp 9"),
             good.replace(SHA, &SHA[1..]),
             good.replace(SHA, &SHA.to_uppercase()),
             good.replace(" 77 ", " x "),
