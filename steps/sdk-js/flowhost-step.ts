@@ -147,6 +147,17 @@ function toJson(value: unknown, what: string): string {
     if (typeof v === "number" && !Number.isFinite(v)) {
       throw new Failed(`${what}: ${v} is not a JSON number`);
     }
+    // What JSON.stringify would write as something else without a word: a Promise (an
+    // `async` step's output) and a Map or a Set as `{}`, a function or a symbol left out.
+    if (typeof v?.then === "function") {
+      throw new Failed(`${what}: a Promise; a step returns its output synchronously (no async)`);
+    }
+    if (v instanceof Map || v instanceof Set) {
+      throw new Failed(`${what}: a ${v instanceof Map ? "Map" : "Set"} is not JSON; use an object or an array`);
+    }
+    if (typeof v === "function" || typeof v === "symbol") {
+      throw new Failed(`${what}: a ${typeof v} is not JSON`);
+    }
     return v;
   });
 }

@@ -61,6 +61,37 @@ fn failure(exec: &StepExecution) -> &StepFailure {
     }
 }
 
+/// The JS SDK refuses what `JSON.stringify` would write as something else without a word:
+/// an `async` step's Promise (written `{}`: the step succeeded, its throw and its events
+/// lost), a Map or a Set (`{}`), a function (left out), in an output or an event payload
+/// (hostile-step review of the Python/TypeScript SDKs). Each fails the step naming it.
+#[test]
+fn the_js_sdk_fails_a_step_whose_output_json_would_not_say_what_it_is() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let rt = StepRuntime::new(&EngineSettings::one_shot(), Some(cache.path().to_owned()))
+        .expect("runtime");
+    let step = built_steps::built("tests/steps/hostile-ts")
+        .join("hostile-ts.wasm")
+        .display()
+        .to_string();
+    for (attack, needle) in [
+        (
+            "async",
+            "output: a Promise; a step returns its output synchronously",
+        ),
+        ("function", "output: a function is not JSON"),
+        ("map", "output: a Map is not JSON"),
+        ("set", "output: a Set is not JSON"),
+        ("event-map", "event payload: a Map is not JSON"),
+    ] {
+        let exec = run(&rt, &step, json!({ "attack": attack }), limits());
+        let why = failure(&exec).to_string();
+        assert!(why.contains(needle), "{attack}: {why}");
+    }
+    let exec = run(&rt, &step, json!({ "attack": "none" }), limits());
+    assert_eq!(exec.result.as_ref().ok(), Some(&json!({ "ok": true })));
+}
+
 /// After any failure, a Rust step and the Python guest itself still run in the same runtime.
 fn assert_next_steps_run(rt: &StepRuntime, hostile: &str) {
     let input = json!({ "still": "alive" });
@@ -132,6 +163,30 @@ fn hostile_python_step_fails_alone(rt: &StepRuntime) {
         let exec = run(rt, &hostile, json!({ "attack": "remember" }), limits());
         assert_eq!(exec.result.ok(), Some(json!({ "calls_before": 0 })));
     }
+}
+
+/// The Python SDK fails a step whose output holds an integer the host would not read exactly
+/// (past 2**64 it read a float, the digits lost), and an event payload that is not JSON fails
+/// the step as its own bug, not as a host refusal a best-effort `except HostError` swallowed
+/// (hostile-step review of the Python/TypeScript SDKs).
+#[test]
+fn the_python_sdk_fails_what_json_would_not_carry_exactly() {
+    let hostile = hostile();
+    let rt = common::runtime();
+    let exec = run(&rt, &hostile, json!({ "attack": "big_int" }), limits());
+    let why = failure(&exec).to_string();
+    assert!(
+        why.contains("output: the integer 42540766411282592856903984951653826561 is outside"),
+        "{why}"
+    );
+    let exec = run(
+        &rt,
+        &hostile,
+        json!({ "attack": "swallowed_payload" }),
+        limits(),
+    );
+    let why = failure(&exec).to_string();
+    assert!(why.contains("event payload"), "{why}");
 }
 
 /// A Python exception becomes a step error carrying its message and traceback; events of the

@@ -156,8 +156,19 @@ def _decode(tp, value, at: str):
     return value
 
 
+# The integers the host reads exactly: past them a JSON number is read as a float, its digits
+# lost without a word (an IPv6 address or a UUID as an integer).
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+
+
 def _encode(value):
-    """JSON-ready form of an output: dataclasses as objects, enums by name."""
+    """JSON-ready form of an output: dataclasses as objects, enums by name; an integer the
+    host would not read exactly is a ValueError."""
+    if isinstance(value, int) and not isinstance(value, bool) and not _INT_MIN <= value <= _INT_MAX:
+        raise ValueError(
+            f"the integer {value} is outside what JSON carries exactly here "
+            f"(-2**63 to 2**64-1); pass it as a string"
+        )
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {k: _encode(v) for k, v in dataclasses.asdict(value).items()}
     if isinstance(value, dict):

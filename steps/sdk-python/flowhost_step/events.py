@@ -9,11 +9,12 @@ __all__ = ["emit"]
 
 def emit(kind: str, payload) -> None:
     """Emits `kind` with `payload` (serialized to a JSON object) into the run's workspace.
-    Raises `HostError` when the host refuses it."""
-    from . import HostError, _encode, _host_call
+    Raises `HostError` when the host refuses it, `Failed` when the payload is not JSON (the
+    step's own doing, not the host's)."""
+    from . import Failed, _encode, _host_call
 
     try:
         text = json.dumps(_encode(payload))
     except (TypeError, ValueError) as e:
-        raise HostError("invalid", f"event payload: {e}") from None
+        raise Failed(f"event payload: {e}") from None
     _host_call(_events.emit, kind, text)

@@ -57,6 +57,17 @@ def attack(input: dict) -> dict:
     if what == "hints":
         before = {"attack": attack in flowhost_step._HINTS, "late": late in flowhost_step._HINTS}
         return {"before": before, "late": json.loads(run_json('{"n": 2}', late))}
+    if what == "big_int":
+        # An IPv6 address as an integer: past 2**64 the host would read a float.
+        return {"ip": 0x20010DB8000000000000000000000001}
+    if what == "swallowed_payload":
+        # A payload that is not JSON is the step's own bug: not a host refusal a best-effort
+        # `except HostError` would swallow.
+        try:
+            events.emit("hostile.set", {"s": {1, 2}})
+        except flowhost_step.HostError:
+            return {"swallowed": True}
+        return {"emitted": True}
     if what == "remember":
         _calls.append(1)
         return {"calls_before": len(_calls) - 1}

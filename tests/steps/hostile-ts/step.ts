@@ -1,0 +1,30 @@
+// Outputs the JS SDK must refuse rather than write as something else: an `async` step's
+// Promise (`{}`), a function (left out), a Map or a Set (`{}`). `{"attack": "none"}` succeeds.
+import { events, step } from "../../../steps/sdk-js/flowhost-step";
+
+interface Input {
+  attack: string;
+}
+
+async function later(): Promise<unknown> {
+  events.emit("hostile.async", {});
+  throw new Error("thrown after the step returned");
+}
+
+export const run = step((input: Input): unknown => {
+  switch (input.attack) {
+    case "async":
+      return later();
+    case "function":
+      return { ok: true, f: () => 1 };
+    case "map":
+      return { ips: new Map([["a", 1]]) };
+    case "set":
+      return [new Set([1, 2])];
+    case "event-map":
+      events.emit("hostile.map", { m: new Map([["a", 1]]) });
+      return { ok: true };
+    default:
+      return { ok: true };
+  }
+});
