@@ -149,8 +149,7 @@ impl CaseResult {
 
 /// Reads a test file; errors name the file, line and column.
 pub fn load(path: &Path) -> Result<TestFile, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = super::read::project_file(path, "the test file")?;
     let mut file: TestFile = serde_json::from_str(&text)
         .map_err(|e| format!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))?;
     for (j, m) in file.mocks.iter_mut().flatten().enumerate() {
@@ -246,8 +245,7 @@ pub fn run(
 }
 
 fn seed_tenant(platform: &Platform, path: &PathBuf) -> Result<(), String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read tenant {}: {e}", path.display()))?;
+    let text = super::read::project_file(path, "the tenant fixture")?;
     let origin = path.display().to_string();
     let tenant =
         crate::tenant::TenantFile::parse(&origin, &text).map_err(|errors| joined(&errors))?;
@@ -265,8 +263,7 @@ fn seed_tenant(platform: &Platform, path: &PathBuf) -> Result<(), String> {
 }
 
 fn seed_cases(platform: &Platform, path: &PathBuf, workspace: &str) -> Result<(), String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read cases {}: {e}", path.display()))?;
+    let text = super::read::project_file(path, "the cases fixture")?;
     let fixture: CasesFixture = serde_json::from_str(&text)
         .map_err(|e| format!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))?;
     let caller = Caller {

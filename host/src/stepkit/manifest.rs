@@ -95,11 +95,8 @@ impl Manifest {
     /// Reads and checks `<dir>/step.toml`; errors name the file and, for syntax, the line.
     pub fn load(dir: &Path) -> Result<Manifest, String> {
         let path = dir.join(MANIFEST);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            format!(
-                "cannot read {}: {e} (is this a step project? `flowhost step new NAME` makes one)",
-                path.display()
-            )
+        let text = super::read::project_file(&path, "the manifest").map_err(|e| {
+            format!("{e} (is this a step project? `flowhost step new NAME` makes one)")
         })?;
         Manifest::parse(&path.display().to_string(), &text)
     }

@@ -7,6 +7,7 @@ pub mod cases;
 pub mod fresh;
 pub mod manifest;
 pub mod mocks;
+pub mod read;
 pub mod templates;
 
 pub use manifest::{Language, Manifest};
