@@ -573,6 +573,15 @@ fn gr_3_dynamic_groups_sync_from_claims_and_refuse_manual_edits() {
         members(&p).is_empty(),
         "left the dynamic group when the claim went away"
     );
+    // A group value the IdP sends with spaces around it is the group's, as it is the claim
+    // rule's (which matched it while the group was never joined; review).
+    p.admin()
+        .sso_login(
+            "acme-okta",
+            &json!({ "email": "dana@acme-mssp.test", "groups": [" soc-analysts "] }),
+        )
+        .expect("login");
+    assert_eq!(members(&p), ["dana@acme-mssp.test"]);
 }
 
 // --- SSO: single sign-on and claim mapping -----------------------------------------------

@@ -470,7 +470,9 @@ fn sync_dynamic_groups(
     let groups = store::dynamic_groups(tx, ws)?;
     let mut changes = Vec::new();
     for (id, name, claim_value) in groups {
-        let wanted = claimed.contains(&claim_value.as_str());
+        // Compared as claim rules compare (trimmed): a group `soc-admins ` an IdP sent, or a
+        // rule written with a space, matched the rule and never the group (review).
+        let wanted = claimed.iter().any(|c| same_value(&claim_value, c));
         let changed = if wanted {
             store::join_group(tx, id, user)?
         } else {
