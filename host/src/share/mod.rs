@@ -223,9 +223,10 @@ impl Platform {
             {
                 return Ok(());
             }
+            // Naming no one and nothing that changed: whose power in the source went is not
+            // the destination's to learn (leak review).
             Err(Error::Conflict(format!(
-                "share {id} was offered by someone who may no longer share from `{}`: ask \
-                 whoever may now to share it again",
+                "share {id} can no longer be accepted: ask `{}` to share it again",
                 share.source
             )))
         };
@@ -272,6 +273,11 @@ impl Platform {
                 accepted_by: Some(actor.to_string()),
                 revision: Some(latest.revision),
                 latest: Some(latest.revision),
+                // Who offered it, as `list_shares` tells it: to a reader of the source's people.
+                shared_by: share
+                    .shared_by
+                    .clone()
+                    .filter(|_| self.check(actor, &share.source, Scope::UserRead).allowed()),
                 ..share.clone()
             })
         })
