@@ -27,7 +27,7 @@
 //! cases fixture is `{"as": "email", "cases": [<create-case input>, ...]}`, created before the
 //! tests.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -244,7 +244,7 @@ pub fn run(
     Ok(results)
 }
 
-fn seed_tenant(platform: &Platform, path: &PathBuf) -> Result<(), String> {
+fn seed_tenant(platform: &Platform, path: &Path) -> Result<(), String> {
     let text = super::read::project_file(path, "the tenant fixture")?;
     let origin = path.display().to_string();
     let tenant =
@@ -262,7 +262,7 @@ fn seed_tenant(platform: &Platform, path: &PathBuf) -> Result<(), String> {
         })
 }
 
-fn seed_cases(platform: &Platform, path: &PathBuf, workspace: &str) -> Result<(), String> {
+fn seed_cases(platform: &Platform, path: &Path, workspace: &str) -> Result<(), String> {
     let text = super::read::project_file(path, "the cases fixture")?;
     let fixture: CasesFixture = serde_json::from_str(&text)
         .map_err(|e| format!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))?;

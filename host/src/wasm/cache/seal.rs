@@ -132,7 +132,7 @@ fn open_private(path: &Path) -> std::io::Result<fs::File> {
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
