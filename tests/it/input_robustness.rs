@@ -396,6 +396,58 @@ fn an_output_grown_too_deep_fails_the_run_and_reads_back() {
     assert!(text.contains(&wrap(55, "1")), "{text}");
 }
 
+/// A step id JSONPath's shorthand cannot spell (with a `-`, or a leading digit) is referred
+/// to in brackets: such a step's output could not be referred to at all, the bracket form
+/// refused as not `$.steps.<id>`; and a form field may not take the web form's own name
+/// (hostile-input review).
+#[test]
+fn a_step_id_with_a_dash_is_referred_to_in_brackets() {
+    let env = Env::new();
+    let definition = serde_json::json!({
+        "name": "dashes", "workspace": WS,
+        "steps": [
+            { "id": "fetch-ip", "uses": "step:echo", "with": { "ip": "10.0.0.1" } },
+            { "id": "1st", "uses": "step:echo", "with": { "got": "$.steps['fetch-ip'].ip" } },
+            { "id": "end", "exit": { "status": "done", "output": "$.steps[\"1st\"]" } }
+        ]
+    });
+    let out = env.run(&env.write("dashes.json", &definition.to_string()));
+    no_panic(&out);
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("run --json prints JSON");
+    assert_eq!(doc["status"], "succeeded", "{doc}");
+    assert_eq!(
+        doc["output"],
+        serde_json::json!({ "got": "10.0.0.1" }),
+        "{doc}"
+    );
+    let wrong = serde_json::json!({
+        "name": "wrong", "workspace": WS,
+        "steps": [
+            { "id": "fetch-ip", "uses": "step:echo", "with": {} },
+            { "id": "b", "uses": "step:echo", "with": { "got": "$.steps['nope']" } }
+        ]
+    });
+    let out = env.run(&env.write("wrong.json", &wrong.to_string()));
+    assert!(
+        stderr(&out).contains("refers to step `nope`, which does not exist"),
+        "{}",
+        stderr(&out)
+    );
+    // A form field named as the web form's own token field could never be answered there.
+    let csrf = serde_json::json!({
+        "name": "csrf", "workspace": WS,
+        "steps": [{ "id": "ask", "interaction": { "title": "t",
+            "form": { "fields": [{ "name": "csrf", "type": "text", "required": true }] },
+            "access": { "workspace_users": { "emails": [OWNER] } } } }]
+    });
+    let out = env.run(&env.write("csrf.json", &csrf.to_string()));
+    assert!(
+        stderr(&out).contains("`csrf` is the web form's own field"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// `runs show --json` of the first run (the one that failed), as the Owner.
 fn doc_failed_run(env: &Env) -> Value {
     let id: String = crate::common::db_at(&env.db)

@@ -614,6 +614,14 @@ impl Parser {
             if fields.iter().any(|f| f.name == name) {
                 self.err(at.key("name"), format!("duplicate field `{name}`"));
             }
+            // The web form's own field: an answer's `csrf` was its token, never the field's,
+            // so a required one could not be answered on the web (hostile-input review).
+            if name == "csrf" {
+                self.err(
+                    at.key("name"),
+                    "`csrf` is the web form's own field; name the field otherwise",
+                );
+            }
             use crate::definition::form::{FIELD_TYPES, FieldKind};
             let kind = match fo.get("type").and_then(Value::as_str) {
                 Some("text") => FieldKind::Text,
@@ -1059,7 +1067,7 @@ impl Parser {
                     format!("`{}` refers to step `{id}`, which has not run yet on this path (mark it optional with a trailing `?`)", r.text),
                 ),
                 Some(id) => self.err(at.clone(), format!("`{}` refers to step `{id}`, which does not exist", r.text)),
-                None => self.err(at.clone(), format!("`{}`: expected `$.steps.<id>...`", r.text)),
+                None => self.err(at.clone(), format!("`{}`: expected `$.steps.<id>...` (`$.steps['<id>']...` for an id with a `-` or a leading digit)", r.text)),
             },
             _ => self.err(at.clone(), format!("`{}` must start with $.event, $.steps, $.vars, $.loop or $.inputs", r.text)),
         }

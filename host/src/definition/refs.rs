@@ -39,11 +39,20 @@ impl Ref {
         })
     }
 
-    /// The step id a `$.steps.<id>` reference names.
+    /// The step id a `$.steps.<id>` or `$.steps['<id>']` reference names (the bracket form
+    /// for an id JSONPath's shorthand cannot spell: one with a `-`, or starting with a digit).
     pub fn step_id(&self) -> Option<&str> {
-        let rest = self.text.strip_prefix("$.steps.")?;
-        let end = rest.find(['.', '[']).unwrap_or(rest.len());
-        Some(&rest[..end])
+        let rest = self.text.strip_prefix("$.steps")?;
+        if let Some(rest) = rest.strip_prefix('.') {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            return Some(&rest[..end]);
+        }
+        let rest = rest.strip_prefix('[')?;
+        let quote = rest.chars().next().filter(|q| matches!(q, '\'' | '"'))?;
+        let inner = &rest[1..];
+        let end = inner.find(quote)?;
+        // An id holds no quote or backslash, so no escape can be in it.
+        inner[end + 1..].starts_with(']').then(|| &inner[..end])
     }
 
     /// The root this reference reads: `event`, `steps`, `vars`, `loop` or `inputs`.
@@ -320,5 +329,15 @@ mod tests {
         let r = Ref::parse("$.steps.lookup.emails[0]").expect("ref");
         assert_eq!((r.root(), r.step_id()), (Some("steps"), Some("lookup")));
         assert_eq!(Ref::parse("$.vars.team").expect("ref").step_id(), None);
+        // An id the shorthand cannot spell is named in brackets (hostile-input review).
+        for (text, id) in [
+            ("$.steps['fetch-ip'].ip", Some("fetch-ip")),
+            ("$.steps[\"1st\"]", Some("1st")),
+            ("$.steps['unclosed", None),
+            ("$.steps[0]", None),
+        ] {
+            let r = Ref::parse(text);
+            assert_eq!(r.as_ref().ok().and_then(Ref::step_id), id, "{text}");
+        }
     }
 }
