@@ -403,6 +403,77 @@ fn an_interaction_of_a_run_that_read_a_hidden_case_is_not_in_a_partial_readers_a
         first_ids(&partial)[..],
         "the entries read before keep their numbers"
     );
+    // A run an event about a case started, the case restricted after the run was claimed
+    // (so not among what the run read): its interaction's answer is kept from the partial
+    // reader too, as the run and the interaction are (leak review).
+    let wf = serde_json::json!({ "name": "on-case", "workspace": "mssp-soc",
+        "run_as": "automation@acme-mssp.test", "trigger": { "on": "case_created" },
+        "steps": [{ "id": "ask", "interaction": { "title": "Triage?",
+            "form": { "fields": [{ "name": "go", "type": "boolean" }] },
+            "access": { "workspace_users": { "emails": [OWNER] } } } }] });
+    let file = env.dir.path().join("on-case.json");
+    std::fs::write(&file, wf.to_string()).expect("write");
+    env.ok(&[
+        "workflows",
+        "publish",
+        file.to_str().expect("utf-8"),
+        "--as",
+        OWNER,
+    ]);
+    env.ok(&[
+        "cases",
+        "create",
+        "--title",
+        "Wire fraud",
+        "--severity",
+        "high",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    env.ok(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let ix: String = crate::common::db_at(&env.db)
+        .conn()
+        .query_row(
+            "SELECT i.public_id FROM interactions i JOIN runs r ON r.id = i.run_id
+             WHERE r.workflow = 'on-case'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the triggered run asks");
+    env.ok(&[
+        "cases",
+        "update-restrictions",
+        "C-2",
+        "--access-mode",
+        "restricted",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    // Answered; the run then ends, its case no longer visible to its identity.
+    let answered = env.cli(&[
+        "interact",
+        "respond",
+        &ix,
+        "--values",
+        r#"{"go":true}"#,
+        "--as",
+        OWNER,
+    ]);
+    assert!(text(&answered).contains("answered"), "{}", text(&answered));
+    let partial = env.audit("mssp-soc", "aud@acme-mssp.test");
+    assert_eq!(names(&partial, &ix), 0, "{partial:?}");
+    assert_eq!(names(&env.audit("mssp-soc", OWNER), &ix), 1);
 }
 
 /// An interaction's title, rendered from the run's context when it opens, is at most 1,000
