@@ -91,7 +91,11 @@ pub const MAX_RUN_EVENT_VALUES: usize = 1_000_000;
 /// The caps on a *check flow access* question (SPEC ST-4): the flow's name and the email.
 pub fn check_flow_question(flow: &str, email: &str) -> Result<(), Error> {
     check_len("the flow name", flow.len(), MAX_NAME_BYTES, "bytes")?;
-    check_len("the email", email.len(), MAX_EMAIL_BYTES, "bytes")
+    check_len("the email", email.len(), MAX_EMAIL_BYTES, "bytes")?;
+    // As the host reads it, for every door (a step test's mocks included).
+    crate::principal::Email::parse(email)
+        .map(|_| ())
+        .map_err(Error::Invalid)
 }
 
 /// `Err` naming `what` when `len` (bytes or entries, as `unit` says) is over `cap`.
