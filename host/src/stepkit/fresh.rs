@@ -14,6 +14,7 @@
 //! places that a source imports by a relative path (`../sdk-js/...` from TypeScript) is not
 //! seen: `--force` rebuilds.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -41,33 +42,44 @@ const SKIPPED_DIRS: &[&str] = &[
     "__pycache__",
     "node_modules",
     ".git",
+    ".venv",
+    "venv",
 ];
 
 /// The fingerprint of what a build of the project in `dir` reads. Errors name the file.
 pub fn fingerprint(dir: &Path, manifest: &Manifest) -> Result<String, String> {
     let mut hasher = Sha256::new();
-    let mut add = |label: &str, bytes: &[u8]| {
+    // Each file as its label (its path's own bytes, whatever their encoding: a name that is
+    // not UTF-8 was looked up by a lossy copy that does not exist), its length, and its
+    // contents, streamed (a large file is not held whole).
+    let mut add = |label: &[u8], path: &Path| -> Result<(), String> {
+        let fail = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+        let mut file = std::fs::File::open(path).map_err(fail)?;
+        let len = file.metadata().map_err(fail)?.len();
         hasher.update((label.len() as u64).to_le_bytes());
-        hasher.update(label.as_bytes());
-        hasher.update((bytes.len() as u64).to_le_bytes());
-        hasher.update(bytes);
+        hasher.update(label);
+        hasher.update(len.to_le_bytes());
+        let copied = std::io::copy(&mut (&mut file).take(len), &mut hasher).map_err(fail)?;
+        // A file that changed size while read: its fingerprint would not be this one.
+        if copied != len {
+            return Err(format!("{} changed while it was read", path.display()));
+        }
+        Ok(())
     };
-    let read = |path: &Path| {
-        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-    };
-    add(MANIFEST, &read(&dir.join(MANIFEST))?);
+    add(MANIFEST.as_bytes(), &dir.join(MANIFEST))?;
     for root in roots(dir, manifest) {
         let mut files = Vec::new();
         collect(&dir.join(&root), &root, &mut files)?;
         files.sort();
         for rel in files {
-            add(&rel.to_string_lossy(), &read(&dir.join(&rel))?);
+            add(rel.as_os_str().as_encoded_bytes(), &dir.join(&rel))?;
         }
     }
     if let Some(tools) = toolchain_dir() {
         for pins in ["python/.pins", "js/.pins"] {
-            if let Ok(bytes) = std::fs::read(tools.join(pins)) {
-                add(pins, &bytes);
+            let path = tools.join(pins);
+            if path.is_file() {
+                add(pins.as_bytes(), &path)?;
             }
         }
     }
@@ -103,17 +115,17 @@ fn collect(path: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<(), String
     for entry in entries {
         let entry = entry.map_err(|e| format!("{}: {e}", path.display()))?;
         let name = entry.file_name();
-        let name = name.to_string_lossy();
+        let shown = name.to_string_lossy();
         let kind = entry
             .file_type()
             .map_err(|e| format!("{}: {e}", entry.path().display()))?;
         if kind.is_dir() {
-            if !SKIPPED_DIRS.contains(&name.as_ref()) {
-                collect(&entry.path(), &rel.join(&*name), out)?;
+            if !SKIPPED_DIRS.contains(&shown.as_ref()) {
+                collect(&entry.path(), &rel.join(&name), out)?;
             }
-        } else if !name.ends_with(".wasm") && entry.path().is_file() {
+        } else if !shown.ends_with(".wasm") && entry.path().is_file() {
             // A symbolic link to a directory is not followed (no cycles).
-            out.push(rel.join(&*name));
+            out.push(rel.join(&name));
         }
     }
     Ok(())
@@ -167,6 +179,25 @@ mod tests {
         std::fs::write(root.path().join("wit/world.wit"), "world step {}\n").expect("wit");
         let manifest = Manifest::parse("step.toml", toml).expect("manifest");
         (root, dir, manifest)
+    }
+
+    /// A file whose name is not UTF-8 is an input like any other: it was looked up by a lossy
+    /// copy of its name, and `step build` failed, `--force` too (review). A virtual
+    /// environment is not an input.
+    #[cfg(unix)]
+    #[test]
+    fn a_file_named_in_no_encoding_is_an_input_and_a_virtual_environment_is_not() {
+        use std::os::unix::ffi::OsStrExt;
+        let (_root, dir, manifest) = project();
+        let odd = dir.join(std::ffi::OsStr::from_bytes(b"data-\xff.bin"));
+        std::fs::write(&odd, b"one").expect("write");
+        let before = fingerprint(&dir, &manifest).expect("fingerprint");
+        std::fs::write(&odd, b"two").expect("write");
+        let after = fingerprint(&dir, &manifest).expect("fingerprint");
+        assert_ne!(before, after, "its contents count");
+        std::fs::create_dir_all(dir.join(".venv/lib")).expect("mkdir");
+        std::fs::write(dir.join(".venv/lib/big.py"), b"x").expect("write");
+        assert_eq!(fingerprint(&dir, &manifest).expect("fingerprint"), after);
     }
 
     #[test]
