@@ -408,6 +408,8 @@ impl Platform {
             Error::Busy("the database stayed in use by other runs past the step's deadline".into())
         })?;
         self.uses.waited(since);
+        // The wait was others' work, not this call's (under a budget: `store/deadline.rs`).
+        crate::store::deadline::waited(since.elapsed());
         crate::store::deadline::connection_taken();
         Ok(db)
     }

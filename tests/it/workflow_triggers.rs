@@ -198,16 +198,25 @@ fn publishing_takes_playbook_write_and_interaction_write_for_interactions() {
         "write and publish suffice"
     );
     refused(&asks, "interaction.write");
+    // An interaction in a nested workflow is the revision's too (review).
+    let top = env.write(
+        "top.json",
+        &json!({ "name": "top", "workspace": "mssp-soc",
+            "steps": [{ "id": "n", "workflow": "asks.json" }] }),
+    );
+    refused(&top, "interaction.write");
     role(
         "flow-author",
         "playbook.get,playbook.list,playbook.write,playbook.publish,interaction.write",
     );
-    let out = env.publish(&asks, sam);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    for file in [&asks, &top] {
+        let out = env.publish(file, sam);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]

@@ -138,8 +138,10 @@ impl Platform {
             let missing =
                 || Error::NotFound(format!("there is no API key `{id}` in `{workspace}`"));
             let key = index.key(id).filter(|k| k.workspace == workspace);
+            // One's own key, through one's own other key too: revoking it takes no power.
+            let myself = self.person_acting(actor);
             let own = key.is_some_and(
-                |k| matches!(&k.kind, KeyKind::Personal { owner } if Some(owner) == actor.email()),
+                |k| matches!(&k.kind, KeyKind::Personal { owner } if Some(owner) == myself.as_ref()),
             );
             if own {
                 self.authorize(actor, workspace, Scope::ApikeyWrite)?;

@@ -171,6 +171,11 @@ impl crate::platform::Platform {
         )
     }
 
+    /// The person `actor` acts as: themself, or a personal key's owner.
+    pub(crate) fn person_acting(&self, actor: &crate::principal::Principal) -> Option<Email> {
+        person_of(&self.index(), actor)
+    }
+
     /// [`Platform::within_power`] for acting on member `email` (changing their role,
     /// deleting them); on oneself, every scope.
     pub(crate) fn may_act_on(
@@ -185,20 +190,27 @@ impl crate::platform::Platform {
         // who defined a role an approval names and took it answered as the approver
         // (authority review; SPEC UA-1, IX-3). Through a personal key, it is its owner.
         let index = self.index();
-        let myself = match actor {
-            crate::principal::Principal::User { email, .. } => Some(email.clone()),
-            crate::principal::Principal::ApiKey(id) => match index.key(id).map(|k| &k.kind) {
-                Some(crate::access::KeyKind::Personal { owner }) => Some(owner.clone()),
-                _ => None,
-            },
-            _ => None,
-        };
-        if myself.as_ref() == Some(email) {
+        if person_of(&index, actor).as_ref() == Some(email) {
             drop(index);
             return self.holds_every_scope(actor, workspace, || format!("{what} themself"));
         }
         let scopes = index.member_scopes(workspace, email);
         drop(index);
         self.within_power(actor, workspace, scopes, || format!("{what} {email}"))
+    }
+}
+
+/// The person `actor` acts as in `index`: themself, or a personal key's owner.
+fn person_of(
+    index: &crate::access::AccessIndex,
+    actor: &crate::principal::Principal,
+) -> Option<Email> {
+    match actor {
+        crate::principal::Principal::User { email, .. } => Some(email.clone()),
+        crate::principal::Principal::ApiKey(id) => match index.key(id).map(|k| &k.kind) {
+            Some(crate::access::KeyKind::Personal { owner }) => Some(owner.clone()),
+            _ => None,
+        },
+        _ => None,
     }
 }

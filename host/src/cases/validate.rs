@@ -232,16 +232,17 @@ mod tests {
     #[test]
     fn deep_fields_queries_and_updates_are_held_to_their_caps() {
         let mut deep = serde_json::json!(1);
-        for _ in 0..MAX_JSON_DEPTH {
+        for _ in 0..MAX_JSON_DEPTH - 1 {
             deep = serde_json::json!([deep]);
         }
+        // `fields` is an object: it and the arrays in it nest exactly to the cap.
         let ok = NewCase {
-            fields: Some(deep.clone()),
+            fields: Some(serde_json::json!({ "a": deep.clone() })),
             ..case()
         };
         assert!(new_case(&ok).is_ok());
         let too_deep = NewCase {
-            fields: Some(serde_json::json!({ "a": deep })),
+            fields: Some(serde_json::json!({ "a": [deep] })),
             ..case()
         };
         let err = new_case(&too_deep).expect_err("33 levels").to_string();

@@ -103,6 +103,30 @@ pub(crate) fn connection_taken() {
     }
 }
 
+/// This thread's work waited `waited` (for the connection again, for a write lock): under a
+/// [`budget`], that wait is not the work's, and its statements may run that much longer.
+pub(crate) fn waited(waited: Duration) {
+    WORK.with(|w| w.set(w.get().map(|until| until + waited)));
+}
+
+/// When this thread's statements must stop: the bound deadline, or a [`budget`]'s end if
+/// sooner (PostgreSQL's `statement_timeout`; its waits for a lock stay bound by the deadline).
+pub(crate) fn statements_until() -> Option<Instant> {
+    match (current(), WORK.with(Cell::get)) {
+        (Some(deadline), Some(work)) => Some(deadline.min(work)),
+        (deadline, work) => deadline.or(work),
+    }
+}
+
+/// A statement was cancelled by the server for its time (PostgreSQL): the [`budget`]'s doing
+/// if it had run out while the bound deadline had not.
+pub(crate) fn statement_cancelled() {
+    let over = WORK.with(Cell::get).is_some_and(|w| Instant::now() >= w);
+    if over && !passed() {
+        SPENT.with(|s| s.set(true));
+    }
+}
+
 /// Whether this thread's bound deadline has passed (never, with none bound).
 pub fn passed() -> bool {
     DEADLINE
@@ -142,7 +166,10 @@ pub(super) fn busy_handler(timeout: Duration) -> impl FnMut(i32) -> bool + Send 
         }
         // Short first sleeps: most locks are held for a commit's milliseconds.
         let step = Duration::from_millis(1 << count.clamp(0, 4)).min(BUSY_STEP);
-        std::thread::sleep(step.min(left));
+        let slept = step.min(left);
+        std::thread::sleep(slept);
+        // A wait for another's lock is not the work's own time (under a budget).
+        waited(slept);
         true
     }
 }

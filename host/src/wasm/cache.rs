@@ -76,8 +76,9 @@ impl ComponentCache {
 
     fn artifact(&self, dir: &Path, digest: &str) -> PathBuf {
         dir.join(format!(
-            "{digest}-{}.{FORMAT}.cwasm",
-            &self.engine_key[..16]
+            "{digest}-{}-{}.{FORMAT}.cwasm",
+            &self.engine_key[..16],
+            self.seal.id()
         ))
     }
 
@@ -108,7 +109,8 @@ impl ComponentCache {
         let key = content_digest(absolute.as_os_str().as_encoded_bytes());
         let subject = format!("source {key}");
         Some((
-            dir.join("sources").join(format!("{}.stamp", &key[..32])),
+            dir.join("sources")
+                .join(format!("{}-{}.stamp", self.seal.id(), &key[..32])),
             subject,
         ))
     }
@@ -162,8 +164,9 @@ impl ComponentCache {
     fn verdict(&self, digest: &str, limits: &str) -> Option<PathBuf> {
         let dir = self.dir.as_ref()?;
         Some(dir.join(format!(
-            "{digest}-{}.{limits}.{FORMAT}.too-costly",
-            &self.engine_key[..16]
+            "{digest}-{}-{}.{limits}.{FORMAT}.too-costly",
+            &self.engine_key[..16],
+            self.seal.id()
         )))
     }
 
@@ -171,7 +174,7 @@ impl ComponentCache {
     /// ([`super::compiler::limits_key`]), if a process sharing this cache found it so.
     pub fn too_costly(&self, digest: &str, limits: &str) -> Option<String> {
         let path = self.verdict(digest, limits)?;
-        let why = fs::read(path).ok()?;
+        let why = read_small(&path, 4096)?;
         Some(String::from_utf8_lossy(&why).into_owned())
     }
 
@@ -243,6 +246,24 @@ fn store(dir: &Path, path: &Path, code: &[u8], seal: &Seal) -> std::io::Result<(
     write_atomically(dir, path, code)?;
     let subject = ComponentCache::artifact_subject(path);
     Stamp::new(&content_digest(code), None).write(&stamp_path, seal, &subject)
+}
+
+/// The contents of the small file at `path` (a stamp, a verdict, a key): a regular file of at
+/// most `limit` bytes, else `None`. A cache directory may hold what someone else put there: a
+/// link to `/dev/zero` or a FIFO was read without end (review).
+pub(crate) fn read_small(path: &Path, limit: u64) -> Option<Vec<u8>> {
+    use std::io::Read;
+    // Looked at before it is opened: opening a FIFO waits for a writer.
+    if !fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    let file = fs::File::open(path).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).ok()?;
+    (u64::try_from(bytes.len()).ok()? <= limit).then_some(bytes)
 }
 
 /// Writes `data` to a temporary file in `dir`, syncs it, and renames it to `path`.

@@ -75,8 +75,10 @@ const NESTED: &str = "nested-workflow:";
 /// resolver for its file, and found with the components it names: pinned with the revision so
 /// that editing a nested file after publishing changes nothing for its runs (SPEC WF-7,
 /// SH-3). One that cannot be read or does not validate is an error naming it. A component
-/// named alike by two of them must be the same bytes (pins are keyed by `uses`).
-pub fn collect_nested(workflow: &Workflow, found: &mut Vec<Found>) -> Result<(), Error> {
+/// named alike by two of them must be the same bytes (pins are keyed by `uses`). Returns
+/// whether any of them asks people for input (what publishing it takes, `publish.rs`).
+pub fn collect_nested(workflow: &Workflow, found: &mut Vec<Found>) -> Result<bool, Error> {
+    let mut asks_people = false;
     let mut seen = HashSet::new();
     let mut queue = vec![(workflow.clone(), 0_usize)];
     while let Some((wf, depth)) = queue.pop() {
@@ -93,6 +95,7 @@ pub fn collect_nested(workflow: &Workflow, found: &mut Vec<Found>) -> Result<(),
             let inner = parse(&origin, &text, &resolver).map_err(|errors| {
                 Error::Invalid(format!("nested workflow {origin}: {}", joined(&errors)))
             })?;
+            asks_people |= inner.asks_people();
             for component in collect(&text, &resolver)? {
                 match found.iter().find(|f| f.uses == component.uses) {
                     Some(f) if f.digest != component.digest => {
@@ -113,7 +116,7 @@ pub fn collect_nested(workflow: &Workflow, found: &mut Vec<Found>) -> Result<(),
             queue.push((inner, depth + 1));
         }
     }
-    Ok(())
+    Ok(asks_people)
 }
 
 /// Nested workflows deeper than this are not run anyway (the engine's nesting limit).

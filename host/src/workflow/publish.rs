@@ -168,7 +168,15 @@ impl Platform {
         // Nested workflows are found as runs will find them: from `source` with `resolver`.
         let at_source = crate::definition::parse::parse(source, definition, resolver)
             .map_err(|errors| Error::Invalid(crate::json_locate::joined(&errors)))?;
-        components::collect_nested(&at_source, &mut found)?;
+        // A nested workflow's interactions are the revision's too (review).
+        let nested_ask = components::collect_nested(&at_source, &mut found)?;
+        let nested = || {
+            if nested_ask {
+                self.authorize(actor, &workflow.workspace, Scope::InteractionWrite)?;
+            }
+            Ok::<_, Error>(())
+        };
+        nested()?;
         let flow = stored_flow(workflow)?;
         self.transact(|tx| {
             // Decided again on access data as it is under the lock the revision is written
@@ -176,6 +184,7 @@ impl Platform {
             // review).
             self.index_in(tx)?;
             decide()?;
+            nested()?;
             // Checked where the revision is written: a share accepted a moment before is seen.
             if let Some(source) = store::shared_from(tx, &workflow.workspace, &workflow.name)? {
                 return Err(Error::Conflict(format!(

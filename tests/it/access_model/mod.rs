@@ -513,15 +513,20 @@ impl Model {
     /// lacks a scope: their own role is the Owner's to change or end (SPEC UA-1; a role's
     /// name selects approvers, IX-3).
     fn on_themself_without_every_scope(&self, who: &Who, ws: &str, email: &str) -> bool {
-        let myself = match who {
+        self.person_of(who).as_deref() == Some(email)
+            && !OWNER.iter().all(|s| self.holds(who, ws, s))
+    }
+
+    /// The person `who` acts as: themself, or a personal key's owner.
+    fn person_of(&self, who: &Who) -> Option<String> {
+        match who {
             Who::Local(e) | Who::Sso(e) => Some(norm(e)),
             Who::Key(id) => match self.keys.get(id).map(|k| &k.kind) {
                 Some(KeyKind::Personal { owner }) => Some(norm(owner)),
                 _ => None,
             },
             Who::Anonymous => None,
-        };
-        myself.as_deref() == Some(email) && !OWNER.iter().all(|s| self.holds(who, ws, s))
+        }
     }
 
     /// The role member `email` holds in `ws`, if a member.
@@ -654,9 +659,10 @@ impl Model {
         let Some(key) = self.keys.get(id).filter(|k| k.workspace == ws) else {
             return false;
         };
-        let own = match (&key.kind, actor) {
-            (KeyKind::Personal { owner }, Who::Local(e) | Who::Sso(e)) => *owner == norm(e),
-            _ => false,
+        // One's own key, through one's own other key too.
+        let own = match &key.kind {
+            KeyKind::Personal { owner } => self.person_of(actor).as_deref() == Some(owner.as_str()),
+            KeyKind::Service { .. } => false,
         };
         // Another's key: only one within the revoker's power (its owner's role, or the
         // service key's role; SPEC UA-1, no one beyond their power).

@@ -62,6 +62,18 @@ impl Seal {
             .unwrap_or_default()
     }
 
+    /// A name for this key in file names: the seal of a fixed text, so a cache shared by
+    /// processes holding different keys keeps each one's files apart (none takes another's for
+    /// damaged and deletes it), and no one without the key can name a file this process reads.
+    pub fn id(&self) -> String {
+        let mut id = self.of(b"flowhost cache key id");
+        id.truncate(16);
+        if id.is_empty() {
+            id.push_str("unsealed");
+        }
+        id
+    }
+
     /// Whether `seal` is the seal of `message` (compared in constant time).
     pub fn verifies(&self, message: &[u8], seal: &str) -> bool {
         match (self.mac(message), unhex(seal)) {
@@ -94,25 +106,27 @@ fn load_or_create(path: &Path) -> Option<[u8; KEY_BYTES]> {
     fs::create_dir_all(dir).ok()?;
     let mut key = [0u8; KEY_BYTES];
     getrandom::fill(&mut key).ok()?;
-    // Written whole to a file of its own, then linked into place: processes starting
-    // together agree on the first key linked, and none reads a half-written one.
-    let tmp = dir.join(format!(".cache-key.{}", std::process::id()));
+    // Written whole to a file of its own (a fresh name, created new: no other thread or
+    // process writes it), then linked into place: all agree on the first key linked, and
+    // none reads a half-written one. What is read back is the answer, whoever linked it.
+    let mut nonce = [0u8; 8];
+    getrandom::fill(&mut nonce).ok()?;
+    let tmp = dir.join(format!(".cache-key.{}", super::hex(&nonce)));
     let written = (|| {
         let mut file = open_private(&tmp)?;
         file.write_all(super::hex(&key).as_bytes())?;
         file.sync_all()
     })();
-    let linked = written.and_then(|()| fs::hard_link(&tmp, path));
+    let _ = written.and_then(|()| fs::hard_link(&tmp, path));
     let _ = fs::remove_file(&tmp);
-    match linked {
-        Ok(()) => Some(key),
-        Err(_) => read_key(path),
-    }
+    read_key(path)
 }
 
 fn read_key(path: &Path) -> Option<[u8; KEY_BYTES]> {
-    let text = fs::read_to_string(path).ok()?;
-    unhex(text.trim())?.try_into().ok()
+    let text = super::read_small(path, 256)?;
+    unhex(std::str::from_utf8(&text).ok()?.trim())?
+        .try_into()
+        .ok()
 }
 
 #[cfg(unix)]
@@ -120,15 +134,17 @@ fn open_private(path: &Path) -> std::io::Result<fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(path)
 }
 
 #[cfg(not(unix))]
 fn open_private(path: &Path) -> std::io::Result<fs::File> {
-    fs::File::create(path)
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
