@@ -369,7 +369,11 @@ impl Platform {
     /// holder lets go (no polling, so a released connection is handed on at once).
     pub(crate) fn db(&self) -> Result<DbGuard<'_>, Error> {
         let mut db = self.lock_for_call()?;
+        // Committing other runs' batch is not this call's own work (under a host call's
+        // budget, `store/deadline.rs`).
+        let flushing = Instant::now();
         db.flush();
+        crate::store::deadline::waited(flushing.elapsed());
         Ok(db)
     }
 

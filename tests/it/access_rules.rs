@@ -1260,7 +1260,7 @@ fn publishing_webhooks_and_shares_are_decided_afresh_under_the_write_lock() {
         .accept(&user(OWNER), &offered.share.id)
         .expect_err("the offer fell with its offerer");
     assert!(
-        refused.to_string().contains("may no longer share"),
+        refused.to_string().contains("can no longer be accepted"),
         "{refused}"
     );
     // The same calls by someone who still may go through on the stale process.

@@ -85,9 +85,10 @@ impl Observer for Trace {
 }
 
 /// The workflow engine of a command that runs a few steps and exits (`run`, `runs resume`,
-/// `interact respond`, …): on-demand instance allocation (`EngineSettings::one_shot`).
+/// `interact respond`, …): on-demand instance allocation (`EngineSettings::one_shot`), its
+/// steps waiting out other components' compiles.
 pub(super) fn engine(db: &Database, steps: Vec<PathBuf>) -> anyhow::Result<Engine> {
-    engine_with(db, steps, &EngineSettings::one_shot())
+    Ok(engine_with(db, steps, &EngineSettings::one_shot())?.waiting_out_compiles())
 }
 
 /// The workflow engine with the given step-host settings (`serve`: the pool).

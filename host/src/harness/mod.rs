@@ -273,7 +273,9 @@ fn execute(
             (k.clone(), r)
         })
         .collect();
-    let engine = Engine::new(platform.clone(), runtime, step_dirs.to_vec()).with_mocks(mocks);
+    let engine = Engine::new(platform.clone(), runtime, step_dirs.to_vec())
+        .with_mocks(mocks)
+        .waiting_out_compiles();
 
     // Start the run under test.
     let (workflow, text) = load(&sample.workflow)?;

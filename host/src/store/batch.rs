@@ -134,6 +134,8 @@ impl Db {
     /// Begins a member's work, which needs a transaction begun as `begin`, on this
     /// connection (see the module's doc).
     pub(crate) fn enter(&mut self, entry: Entry, begin: Begin) -> sql::Result<Member<'_>> {
+        // Committing others' work is not this member's own time (a host call's budget).
+        let flushing = std::time::Instant::now();
         if entry == Entry::Alone && self.batch.as_ref().is_some_and(|b| b.members > 0) {
             self.flush();
         }
@@ -148,6 +150,7 @@ impl Db {
         {
             self.flush();
         }
+        super::deadline::waited(flushing.elapsed());
         // A batch whose transaction vanished (an error of SQLite's that rolled it back
         // outside any member's work) is settled, not joined.
         if self.batch.is_some() && self.conn.is_autocommit() {

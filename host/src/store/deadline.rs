@@ -55,9 +55,11 @@ pub fn current() -> Option<Instant> {
     DEADLINE.with(|d| d.get())
 }
 
-/// While the returned guard lives, the statements this thread runs may take `budget` from
-/// when it holds the shared connection ([`connection_taken`]): past it, the progress handler
-/// interrupts the running statement and [`Budgeted::spent`] says so. The wait for the
+/// While the returned guard lives, the statements this thread runs on SQLite may take
+/// `budget` from when it holds the shared connection ([`connection_taken`]): past it, the
+/// progress handler interrupts the running statement and [`Budgeted::spent`] says so. (On
+/// PostgreSQL a statement cut short cannot be told from one waiting for a lock: there the
+/// deadline alone bounds them.) The wait for the
 /// connection, for a write lock and everything else stay bounded by the bound deadline alone,
 /// so a busy database is still the infrastructure's failure (SPEC WF-11), not the work's. A
 /// host call's: one step's query held the connection every run of the process shares up to
@@ -107,24 +109,6 @@ pub(crate) fn connection_taken() {
 /// [`budget`], that wait is not the work's, and its statements may run that much longer.
 pub(crate) fn waited(waited: Duration) {
     WORK.with(|w| w.set(w.get().map(|until| until + waited)));
-}
-
-/// When this thread's statements must stop: the bound deadline, or a [`budget`]'s end if
-/// sooner (PostgreSQL's `statement_timeout`; its waits for a lock stay bound by the deadline).
-pub(crate) fn statements_until() -> Option<Instant> {
-    match (current(), WORK.with(Cell::get)) {
-        (Some(deadline), Some(work)) => Some(deadline.min(work)),
-        (deadline, work) => deadline.or(work),
-    }
-}
-
-/// A statement was cancelled by the server for its time (PostgreSQL): the [`budget`]'s doing
-/// if it had run out while the bound deadline had not.
-pub(crate) fn statement_cancelled() {
-    let over = WORK.with(Cell::get).is_some_and(|w| Instant::now() >= w);
-    if over && !passed() {
-        SPENT.with(|s| s.set(true));
-    }
 }
 
 /// Whether this thread's bound deadline has passed (never, with none bound).

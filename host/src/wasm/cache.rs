@@ -53,6 +53,8 @@ pub struct ComponentCache {
     dir: Option<PathBuf>,
     engine_key: String,
     seal: Seal,
+    /// The seal's id, in file names (computed once).
+    key_id: String,
 }
 
 /// Artifacts of this layout: wasmtime's own serialization, the digest in the stamp beside it.
@@ -67,10 +69,15 @@ impl ComponentCache {
     pub fn new(engine: &Engine, dir: Option<PathBuf>) -> Self {
         let mut hasher = Sha256Hasher(Sha256::new());
         engine.precompile_compatibility_hash().hash(&mut hasher);
+        let seal = Seal::for_user();
+        // Without a key other processes share, a disk cache would only grow: each process's
+        // files under a name of its own, read by none after it (review).
+        let dir = dir.filter(|_| seal.kept());
         Self {
             dir,
             engine_key: hex(&hasher.0.finalize()),
-            seal: Seal::for_user(),
+            key_id: seal.id(),
+            seal,
         }
     }
 
@@ -78,7 +85,7 @@ impl ComponentCache {
         dir.join(format!(
             "{digest}-{}-{}.{FORMAT}.cwasm",
             &self.engine_key[..16],
-            self.seal.id()
+            self.key_id
         ))
     }
 
@@ -110,7 +117,7 @@ impl ComponentCache {
         let subject = format!("source {key}");
         Some((
             dir.join("sources")
-                .join(format!("{}-{}.stamp", self.seal.id(), &key[..32])),
+                .join(format!("{}-{}.stamp", self.key_id, &key[..32])),
             subject,
         ))
     }
@@ -166,7 +173,7 @@ impl ComponentCache {
         Some(dir.join(format!(
             "{digest}-{}-{}.{limits}.{FORMAT}.too-costly",
             &self.engine_key[..16],
-            self.seal.id()
+            self.key_id
         )))
     }
 
@@ -174,8 +181,12 @@ impl ComponentCache {
     /// ([`super::compiler::limits_key`]), if a process sharing this cache found it so.
     pub fn too_costly(&self, digest: &str, limits: &str) -> Option<String> {
         let path = self.verdict(digest, limits)?;
-        let why = read_small(&path, 4096)?;
-        Some(String::from_utf8_lossy(&why).into_owned())
+        let text = String::from_utf8(read_small(&path, 4096)?).ok()?;
+        // Sealed as stamps are: a verdict put there by someone else refuses nothing.
+        let (sealed, why) = text.strip_prefix("seal ")?.split_once('\n')?;
+        self.seal
+            .verifies(&verdict_message(&path, why), sealed)
+            .then(|| why.to_owned())
     }
 
     /// Remembers that the component with `digest` was too costly to compile under `limits`,
@@ -185,8 +196,9 @@ impl ComponentCache {
     /// tenant's compiles waited behind it (hostile-step review). Best effort.
     pub fn remember_too_costly(&self, digest: &str, limits: &str, why: &str) {
         if let (Some(dir), Some(path)) = (&self.dir, self.verdict(digest, limits)) {
+            let sealed = self.seal.of(&verdict_message(&path, why));
             let _ = fs::create_dir_all(dir);
-            let _ = write_atomically(dir, &path, why.as_bytes());
+            let _ = write_atomically(dir, &path, format!("seal {sealed}\n{why}").as_bytes());
         }
     }
 
@@ -208,6 +220,12 @@ impl ComponentCache {
     }
 }
 
+/// What a verdict's seal covers: the verdict's file name and its text.
+fn verdict_message(path: &Path, why: &str) -> Vec<u8> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    format!("verdict {}\0{why}", name.unwrap_or_default()).into_bytes()
+}
+
 /// Whether the artifact (identity `meta`) matches its stamp: by identity when the stamp
 /// vouches for it, else by reading and hashing it, after which the stamp vouches for this
 /// identity.
@@ -223,7 +241,9 @@ fn verified(
     if stamp.verified == Some(identity) {
         return true;
     }
-    let Ok(data) = fs::read(artifact) else {
+    // Read only as a regular file of at most what a compile may write: a link to
+    // `/dev/zero` put in its place was read without end.
+    let Some(data) = read_small(artifact, super::compiler::MAX_ARTIFACT_BYTES) else {
         return false;
     };
     if data.len() as u64 != meta.len() || content_digest(&data) != stamp.sha256 {
@@ -392,6 +412,13 @@ mod tests {
         );
         assert_eq!(another.too_costly("abc", "cpu600s-mem4294967296b"), None);
         assert_eq!(another.too_costly("abd", limits), None);
+        // A verdict not sealed by this user refuses nothing (one put there by a project).
+        if let Some(path) = another.verdict("abd", limits) {
+            std::fs::write(&path, "past 120 s of CPU").expect("plant");
+            assert_eq!(another.too_costly("abd", limits), None, "unsealed");
+            std::fs::write(&path, "seal 00\npast 120 s of CPU").expect("plant");
+            assert_eq!(another.too_costly("abd", limits), None, "another's seal");
+        }
         let none = ComponentCache::new(&engine, None);
         none.remember_too_costly("abc", limits, "kept nowhere");
         assert_eq!(none.too_costly("abc", limits), None);

@@ -118,6 +118,10 @@ pub struct Engine {
     stop: Arc<AtomicBool>,
     /// The longest `wait` that sleeps in the process (see [`SLEEP_LIMIT`]).
     sleep_limit: Duration,
+    /// Whether a step waits out another component's compile whatever its own timeout (a
+    /// command that runs a few steps and exits), rather than stop its run resumable past it
+    /// (`serve`, whose other runs wait for their workers meanwhile).
+    patient_compiles: bool,
     /// This process's claim on the runs it executes.
     leases: Arc<Leases>,
     /// The workspace whose event was claimed last: the next claim takes the oldest pending
@@ -274,6 +278,7 @@ impl Engine {
             mocks: Default::default(),
             stop: Arc::default(),
             sleep_limit: SLEEP_LIMIT,
+            patient_compiles: false,
             leases,
             dispatch_turn: std::sync::Mutex::default(),
         }
@@ -303,6 +308,7 @@ impl Engine {
             mocks: self.mocks.clone(),
             stop: self.stop.clone(),
             sleep_limit: self.sleep_limit,
+            patient_compiles: self.patient_compiles,
             leases: self.leases.clone(),
             dispatch_turn: std::sync::Mutex::default(),
         }
@@ -335,6 +341,15 @@ impl Engine {
     pub(crate) fn lease_owner(&self) -> Result<&str, Error> {
         self.leases.hold()?;
         Ok(self.leases.owner())
+    }
+
+    /// This engine with its steps waiting out other components' compiles, whatever their own
+    /// timeouts: for a command that runs a few steps and exits, where a run stopped resumable
+    /// is a run not done (a cold cache's compiles one after the other took longer than a
+    /// step's timeout, and `flowhost test` failed on a fresh machine).
+    pub fn waiting_out_compiles(mut self) -> Self {
+        self.patient_compiles = true;
+        self
     }
 
     /// This engine with another in-process limit for `wait` steps: longer waits hold the run.
@@ -1484,8 +1499,9 @@ impl Exec<'_> {
             Uses::Component(path) => {
                 // Waiting for another component's compile within the step's own time: past
                 // it the run stops resumable (below), rather than wait for a costly compile.
-                let wait = timeout.unwrap_or(StepLimits::default().timeout);
-                let step = match self.engine.runtime.load_within(path, Some(wait)) {
+                let wait = (!self.engine.patient_compiles)
+                    .then(|| timeout.unwrap_or(StepLimits::default().timeout));
+                let step = match self.engine.runtime.load_within(path, wait) {
                     Ok(step) => step,
                     // Its file did not read for the machine's reasons (no file handle left):
                     // the run stops resumable, and the step runs when it resumes (SPEC WF-11).

@@ -578,9 +578,6 @@ impl PgConn {
             } else if self.state.get() == TxState::Open {
                 self.state.set(TxState::Aborted);
             }
-            if e.code() == Some(&::postgres::error::SqlState::QUERY_CANCELED) {
-                crate::store::deadline::statement_cancelled();
-            }
             Error::Postgres(e)
         })
     }
@@ -590,23 +587,21 @@ impl PgConn {
 /// a step's: `store/deadline.rs`), none without one: its statements, and its waits for a
 /// lock, stop at the deadline.
 pub(super) fn deadline_settings() -> Vec<String> {
-    let ms = |until: std::time::Instant| {
-        until
-            .saturating_duration_since(std::time::Instant::now())
-            .as_millis()
-            .max(1)
+    // A host call's budget (`deadline::budget`) is not applied here: PostgreSQL's
+    // statement_timeout would also cut a statement waiting for a lock (the deployment's, a
+    // workspace's, a row's), and the step would be blamed for the infrastructure's wait
+    // (SPEC WF-11; review). Statements and waits stop at the deadline.
+    let Some(deadline) = crate::store::deadline::current() else {
+        return Vec::new();
     };
-    let mut settings = Vec::new();
-    // Statements stop at a host call's budget if sooner (`deadline::budget`); waits for a
-    // lock at the deadline alone. (A statement's own wait for a row lock counts towards its
-    // statement_timeout too: PostgreSQL does not tell them apart.)
-    if let Some(until) = crate::store::deadline::statements_until() {
-        settings.push(format!("SET LOCAL statement_timeout = {}", ms(until)));
-    }
-    if let Some(deadline) = crate::store::deadline::current() {
-        settings.push(format!("SET LOCAL lock_timeout = {}", ms(deadline)));
-    }
-    settings
+    let ms = deadline
+        .saturating_duration_since(std::time::Instant::now())
+        .as_millis()
+        .max(1);
+    vec![
+        format!("SET LOCAL statement_timeout = {ms}"),
+        format!("SET LOCAL lock_timeout = {ms}"),
+    ]
 }
 
 /// A session with the server at `url`, after running `setup` on it.

@@ -24,6 +24,8 @@ const KEY_BYTES: usize = 32;
 #[derive(Clone)]
 pub struct Seal {
     key: Option<[u8; KEY_BYTES]>,
+    /// Whether the key is kept where this user's other processes find it.
+    kept: bool,
 }
 
 impl std::fmt::Debug for Seal {
@@ -33,12 +35,17 @@ impl std::fmt::Debug for Seal {
 }
 
 impl Seal {
-    /// This user's seal (see the module's comment).
+    /// This user's seal (see the module's comment), read once per process.
     pub fn for_user() -> Seal {
-        match key_file().and_then(|path| load_or_create(&path)) {
-            Some(key) => Seal { key: Some(key) },
+        static USER: std::sync::OnceLock<Seal> = std::sync::OnceLock::new();
+        USER.get_or_init(|| match key_file().and_then(|path| load_or_create(&path)) {
+            Some(key) => Seal {
+                key: Some(key),
+                kept: true,
+            },
             None => Seal::of_this_process(),
-        }
+        })
+        .clone()
     }
 
     /// A seal no other process holds.
@@ -46,7 +53,14 @@ impl Seal {
         let mut key = [0u8; KEY_BYTES];
         Seal {
             key: getrandom::fill(&mut key).is_ok().then_some(key),
+            kept: false,
         }
+    }
+
+    /// Whether other processes of this user hold this seal too: without it, what one process
+    /// writes to a cache no other can use (and each would add its own files).
+    pub fn kept(&self) -> bool {
+        self.kept
     }
 
     fn mac(&self, message: &[u8]) -> Option<Hmac<Sha256>> {
