@@ -1,5 +1,5 @@
-//! Two byte-level helpers the doors share: comparing secrets without a timing signal, and
-//! percent-encoding what goes into a URL.
+//! Byte-level helpers the doors share: comparing secrets without a timing signal,
+//! percent-encoding what goes into a URL, and lower-case hex.
 
 /// Whether `a` and `b` are equal, in time independent of where the first difference is (key
 /// secrets, CSRF tokens, OIDC state and nonce hashes).
@@ -20,6 +20,28 @@ pub(crate) fn percent_encode(text: &str) -> String {
         .collect()
 }
 
+/// `bytes` as lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// The bytes hex `text` spells (either case), or `None` if it spells none.
+pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -30,6 +52,15 @@ mod tests {
         assert!(!secrets_equal(b"abc", b"abd"));
         assert!(!secrets_equal(b"abc", b"abcd"));
         assert!(secrets_equal(b"", b""));
+    }
+
+    #[test]
+    fn hex_reads_back_and_anything_else_is_none() {
+        assert_eq!(hex(&[0, 0xab, 0xff]), "00abff");
+        assert_eq!(unhex("00abFF"), Some(vec![0, 0xab, 0xff]));
+        for bad in ["0", "zz", "é1"] {
+            assert_eq!(unhex(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -35,6 +35,7 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use super::compiler::CompileError;
+use crate::encoding::hex;
 use seal::Seal;
 use stamp::{Identity, Stamp};
 
@@ -340,16 +341,6 @@ fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, fs::File)> {
 /// SHA-256 of `bytes`, as lower-case hex: the identity of a component.
 pub fn content_digest(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 /// Feeds `Hash` output into SHA-256, giving a key that is stable across processes.

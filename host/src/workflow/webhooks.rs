@@ -14,6 +14,7 @@ use sha2::Sha256;
 use crate::Error;
 use crate::access::{Reason, Scope};
 use crate::clock;
+use crate::encoding::{hex, unhex};
 use crate::platform::Platform;
 use crate::principal::Principal;
 
@@ -128,20 +129,6 @@ fn mac(secret: &str) -> Hmac<Sha256> {
     // HMAC takes a key of any length: this cannot fail.
     <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 fn random_hex(bytes: usize) -> Result<String, Error> {

@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::encoding::{hex, unhex};
+
 /// Bytes of key.
 const KEY_BYTES: usize = 32;
 
@@ -72,7 +74,7 @@ impl Seal {
     /// The seal of `message`, in lower-case hex (empty without a key: it verifies nothing).
     pub fn of(&self, message: &[u8]) -> String {
         self.mac(message)
-            .map(|mac| super::hex(&mac.finalize().into_bytes()))
+            .map(|mac| hex(&mac.finalize().into_bytes()))
             .unwrap_or_default()
     }
 
@@ -125,10 +127,10 @@ fn load_or_create(path: &Path) -> Option<[u8; KEY_BYTES]> {
     // none reads a half-written one. What is read back is the answer, whoever linked it.
     let mut nonce = [0u8; 8];
     getrandom::fill(&mut nonce).ok()?;
-    let tmp = dir.join(format!(".cache-key.{}", super::hex(&nonce)));
+    let tmp = dir.join(format!(".cache-key.{}", hex(&nonce)));
     let written = (|| {
         let mut file = open_private(&tmp)?;
-        file.write_all(super::hex(&key).as_bytes())?;
+        file.write_all(hex(&key).as_bytes())?;
         file.sync_all()
     })();
     let _ = written.and_then(|()| fs::hard_link(&tmp, path));
@@ -159,16 +161,6 @@ fn open_private(path: &Path) -> std::io::Result<fs::File> {
         .write(true)
         .create_new(true)
         .open(path)
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]
