@@ -70,6 +70,16 @@ fn refused(why: impl Into<String>) -> Error {
     Error::Denied(Reason::IdpSignIn(why.into()))
 }
 
+/// The IdP's back channel failed (its discovery document, its keys, the code's exchange):
+/// the server's trouble, answered as such (503, the detail in the server's log under a
+/// reference). Its transport, TLS and URL details, or an `invalid_client` telling a wrong
+/// secret, were shown to an anonymous visitor (review).
+fn unreachable_idp(why: String) -> Error {
+    Error::Busy(format!(
+        "the identity provider could not complete the sign-in: {why}"
+    ))
+}
+
 /// The origin (`scheme://host[:port]`) of an IdP URL, fit to be written into a
 /// Content-Security-Policy: only host characters, so an IdP's document cannot add directives.
 fn csp_origin(url: &str) -> Option<String> {
@@ -160,7 +170,7 @@ impl Platform {
             oidc::client(db.conn(), workspace, idp)?
         }
         .ok_or_else(|| refused("this workspace offers no such identity provider"))?;
-        let found = discovery::discover(&client.settings.issuer).map_err(refused)?;
+        let found = discovery::discover(&client.settings.issuer).map_err(unreachable_idp)?;
         let (state, browser, nonce, verifier) = (secret()?, secret()?, secret()?, secret()?);
         let now = clock::now_unix();
         self.transact(|tx| {
@@ -263,9 +273,7 @@ impl Platform {
             )));
         }
         let redirect_uri = &callback_uri(public_url, &login.workspace, &login.idp);
-        let claims = self
-            .verified_claims(&client, &login, callback, redirect_uri, now)
-            .map_err(refused)?;
+        let claims = self.verified_claims(&client, &login, callback, redirect_uri, now)?;
         // The identity is the email alone: only one the IdP says it verified counts, or an
         // IdP that lets people set their own would let anyone claim a member's address.
         match &claims["email_verified"] {
@@ -307,8 +315,8 @@ impl Platform {
         callback: &Callback,
         redirect_uri: &str,
         now: i64,
-    ) -> Result<Value, String> {
-        let found = discovery::discover(&client.settings.issuer)?;
+    ) -> Result<Value, Error> {
+        let found = discovery::discover(&client.settings.issuer).map_err(unreachable_idp)?;
         let id_token = token::exchange(&token::Exchange {
             token_endpoint: &found.token_endpoint,
             client_id: &client.settings.client_id,
@@ -316,8 +324,12 @@ impl Platform {
             code: &callback.code,
             verifier: &login.verifier,
             redirect_uri,
+        })
+        .map_err(|e| match e {
+            token::NoToken::Refused(why) => refused(why),
+            token::NoToken::Failed(why) => unreachable_idp(why),
         })?;
-        let parsed = verify::parse(&id_token)?;
+        let parsed = verify::parse(&id_token).map_err(refused)?;
         let pick = |keys: &[discovery::SigningKey]| {
             match &parsed.header.kid {
                 Some(kid) => keys.iter().find(|k| k.kid.as_deref() == Some(kid.as_str())),
@@ -327,21 +339,25 @@ impl Platform {
             }
             .map(|k| k.key.clone())
         };
-        let key = match pick(&discovery::keys(&found.jwks_uri, false)?) {
+        let key = match pick(&discovery::keys(&found.jwks_uri, false).map_err(unreachable_idp)?) {
             Some(key) => key,
             // The IdP may have rotated its keys since they were cached: fetched once again.
-            None => pick(&discovery::keys(&found.jwks_uri, true)?)
-                .ok_or("the ID token is signed with a key the IdP does not publish (`kid`)")?,
+            None => pick(&discovery::keys(&found.jwks_uri, true).map_err(unreachable_idp)?)
+                .ok_or_else(|| {
+                    refused("the ID token is signed with a key the IdP does not publish (`kid`)")
+                })?,
         };
-        parsed.verify(
-            &key,
-            &verify::Expected {
-                issuer: &client.settings.issuer,
-                client_id: &client.settings.client_id,
-                nonce_hash: &login.nonce_hash,
-                now,
-            },
-        )
+        parsed
+            .verify(
+                &key,
+                &verify::Expected {
+                    issuer: &client.settings.issuer,
+                    client_id: &client.settings.client_id,
+                    nonce_hash: &login.nonce_hash,
+                    now,
+                },
+            )
+            .map_err(refused)
     }
 
     /// Opens the session of an admitted SSO identity; audited in the workspace.
