@@ -97,7 +97,7 @@ impl Platform {
         source: &str,
         step_dirs: Vec<std::path::PathBuf>,
     ) -> Result<(Workflow, i64), Error> {
-        self.may_publish(actor, workspace, None)?;
+        self.may_publish(actor, workspace, false)?;
         let resolver = Resolver::without_files(step_dirs);
         let workflow = crate::definition::parse::parse(source, definition, &resolver)
             .map_err(|errors| Error::Invalid(crate::json_locate::joined(&errors)))?;
@@ -111,21 +111,21 @@ impl Platform {
         Ok((workflow, revision))
     }
 
-    /// Whether `actor` may publish `workflow` (or, before it is read, some definition) in
-    /// `workspace`: a publish writes the definition and makes it the one that runs, so it
-    /// takes `playbook.write` and `playbook.publish` (SPEC WF-7), and `interaction.write` for
-    /// one that asks people for input (SPEC RB-1). Only `playbook.publish` was checked, so a
-    /// custom role made to publish what others wrote authored any definition (authority
-    /// review).
+    /// Whether `actor` may publish a definition in `workspace` (one that `asks_people`, its
+    /// nested workflows included, or not): a publish writes the definition and makes it the
+    /// one that runs, so it takes `playbook.write` and `playbook.publish` (SPEC WF-7), and
+    /// `interaction.write` for one that asks people for input (SPEC RB-1). Only
+    /// `playbook.publish` was checked, so a custom role made to publish what others wrote
+    /// authored any definition (authority review).
     fn may_publish(
         &self,
         actor: &Principal,
         workspace: &str,
-        workflow: Option<&Workflow>,
+        asks_people: bool,
     ) -> Result<(), Error> {
         self.authorize(actor, workspace, Scope::PlaybookPublish)?;
         self.authorize(actor, workspace, Scope::PlaybookWrite)?;
-        if workflow.is_some_and(Workflow::asks_people) {
+        if asks_people {
             self.authorize(actor, workspace, Scope::InteractionWrite)?;
         }
         Ok(())
@@ -144,15 +144,15 @@ impl Platform {
         source: &str,
         resolver: &Resolver,
     ) -> Result<i64, Error> {
-        self.may_publish(actor, &workflow.workspace, Some(workflow))?;
+        self.may_publish(actor, &workflow.workspace, workflow.asks_people())?;
         let run_as = workflow
             .run_as
             .as_deref()
             .map(Principal::parse_run_as)
             .transpose()
             .map_err(|e| Error::Invalid(format!("`run_as`: {e}")))?;
-        let decide = || {
-            self.may_publish(actor, &workflow.workspace, Some(workflow))?;
+        let decide = |asks_people: bool| {
+            self.may_publish(actor, &workflow.workspace, asks_people)?;
             match &run_as {
                 Some(run_as) => self
                     .index()
@@ -161,7 +161,7 @@ impl Platform {
                 None => Ok(()),
             }
         };
-        decide()?;
+        decide(workflow.asks_people())?;
         let run_as = run_as.as_ref().map(principal_to_stored);
         let publisher = publisher_to_stored(actor);
         let mut found = components::collect(definition, resolver)?;
@@ -169,22 +169,16 @@ impl Platform {
         let at_source = crate::definition::parse::parse(source, definition, resolver)
             .map_err(|errors| Error::Invalid(crate::json_locate::joined(&errors)))?;
         // A nested workflow's interactions are the revision's too (review).
-        let nested_ask = components::collect_nested(&at_source, &mut found)?;
-        let nested = || {
-            if nested_ask {
-                self.authorize(actor, &workflow.workspace, Scope::InteractionWrite)?;
-            }
-            Ok::<_, Error>(())
-        };
-        nested()?;
+        let asks_people =
+            components::collect_nested(&at_source, &mut found)? || workflow.asks_people();
+        decide(asks_people)?;
         let flow = stored_flow(workflow)?;
         self.transact(|tx| {
             // Decided again on access data as it is under the lock the revision is written
             // under: a publisher removed while this waited for it publishes nothing (kill
             // review).
             self.index_in(tx)?;
-            decide()?;
-            nested()?;
+            decide(asks_people)?;
             // Checked where the revision is written: a share accepted a moment before is seen.
             if let Some(source) = store::shared_from(tx, &workflow.workspace, &workflow.name)? {
                 return Err(Error::Conflict(format!(
