@@ -243,6 +243,16 @@ impl AccessIndex {
             .map(|ws| &**ws)
     }
 
+    /// The tenant whose share of a host's resources (instance slots, scheduler workers) the
+    /// work of `workspace` counts towards: its organization, every workspace of it together,
+    /// or the workspace itself if the index does not know it. Accounting, decides no access.
+    pub fn tenant_of(&self, workspace: &str) -> String {
+        self.workspace(workspace).map_or_else(
+            || format!("workspace `{workspace}`"),
+            |w| format!("organization `{}`", w.org),
+        )
+    }
+
     /// Every workspace name.
     pub fn workspace_names(&self) -> impl Iterator<Item = &str> {
         self.workspaces

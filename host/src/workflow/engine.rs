@@ -636,8 +636,7 @@ impl Engine {
                 Err(e) => return Err(e),
             }
         }
-        let viewer = crate::cases::Viewer::of(&self.platform.index(), &caller);
-        if crate::cases::run_read_hidden_from(self.platform.db()?.conn(), run, &viewer)? {
+        if !self.sees_what_run_read(principal, workspace, run)? {
             return Ok(Some(format!(
                 "a case this run read is no longer visible to {principal}; the run ends here"
             )));
@@ -1525,13 +1524,7 @@ impl Exec<'_> {
                     ..defaults
                 });
                 // The instance slot counts towards the organization's share of the host's.
-                let share = platform
-                    .index()
-                    .workspace(&self.caller.workspace)
-                    .map_or_else(
-                        || format!("workspace `{}`", self.caller.workspace),
-                        |w| format!("organization `{}`", w.org),
-                    );
+                let share = platform.index().tenant_of(&self.caller.workspace);
                 let mut exec = self.engine.runtime.execute_in(
                     &step,
                     input,

@@ -522,14 +522,10 @@ fn in_turns(runs: Vec<crate::runs::Interrupted>, bound: usize) -> Vec<i64> {
     out
 }
 
-/// The tenant whose share of the workers a run of `workspace` takes: its organization (every
-/// workspace of it together, as for the instance slots), or the workspace if the index does
-/// not know it.
+/// The tenant whose share of the workers a run of `workspace` takes (as for the instance
+/// slots: `AccessIndex::tenant_of`).
 fn tenant_of(engine: &Engine, workspace: &str) -> String {
-    engine.platform().index().workspace(workspace).map_or_else(
-        || format!("workspace `{workspace}`"),
-        |w| format!("organization `{}`", w.org),
-    )
+    engine.platform().index().tenant_of(workspace)
 }
 
 /// Whether the deployment holds more than one organization (a workspace the index does not

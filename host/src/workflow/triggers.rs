@@ -227,6 +227,8 @@ pub struct TriggeredRun {
     /// The workspace of the event that started it (whose tenant's share of the scheduler's
     /// workers it takes).
     pub workspace: String,
+    /// The case the event names, if any (checked again before the run's first step).
+    trigger_case: Option<i64>,
     /// The mark that this process executes it: no request of this process takes the run
     /// while it waits for a worker.
     executing: Executing,
@@ -377,6 +379,7 @@ impl Engine {
                     executing: self.executing(&run)?,
                     run,
                     workspace: event.workspace.clone(),
+                    trigger_case: event.case_id,
                     start: match matched.ready {
                         Ok((workflow, principal)) if depth <= MAX_DEPTH => Some(Start {
                             workflow,
@@ -418,11 +421,12 @@ impl Engine {
         };
         // Visible to its identity when the event was matched; a restriction made while it
         // waited for a worker holds for its first step as for a resumed run's (review).
-        let trigger_case = self
-            .runs()
-            .run_place(&run.run.id)?
-            .and_then(|place| place.trigger_case);
-        match self.no_longer_sees(run.run.key, &principal, &workflow.workspace, trigger_case) {
+        match self.no_longer_sees(
+            run.run.key,
+            &principal,
+            &workflow.workspace,
+            run.trigger_case,
+        ) {
             Ok(None) => {}
             Ok(Some(why)) => return self.end_before_its_steps(run.run, run.executing, why),
             Err(e) => return Err(self.let_go(run.run.key, e)),
@@ -441,7 +445,7 @@ impl Engine {
 
     /// Whether `principal` sees, in `workspace`, every restricted case run `run` read
     /// (SPEC CS-2).
-    fn sees_what_run_read(
+    pub(super) fn sees_what_run_read(
         &self,
         principal: &Principal,
         workspace: &str,
