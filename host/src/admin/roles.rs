@@ -10,12 +10,17 @@ use crate::principal::Principal;
 
 use super::{scopes_text, store, workspace_id};
 
+/// Whether `name` is shaped as a role's name: 1–64 bytes, no whitespace or control
+/// characters (built-in names included).
+pub(crate) fn is_role_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 /// Checks a custom role name: non-empty, not a built-in name, no whitespace.
 pub(crate) fn validate_role_name(name: &str) -> Result<(), Error> {
-    if name.is_empty()
-        || name.chars().any(|c| c.is_whitespace() || c.is_control())
-        || name.len() > 64
-    {
+    if !is_role_name(name) {
         return Err(Error::Invalid(format!(
             "`{}` is not a role name (1-64 characters, no spaces or control characters)",
             crate::text::clip(name)

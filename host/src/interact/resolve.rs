@@ -119,8 +119,7 @@ fn classify(text: &str, value: &Value) -> Result<Listed, String> {
 /// A role name as roles are named (1–64 characters, no whitespace or control characters);
 /// the error names the reference and quotes the value clipped.
 fn role_name(text: &str, s: &str) -> Result<String, String> {
-    // As `admin::roles::validate_role_name` counts: bytes.
-    if s.len() > 64 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if !crate::admin::roles::is_role_name(s) {
         return Err(format!(
             "context reference `{text}` holds `{}`, which is neither an email nor a role name (1-64 characters, no spaces or control characters)",
             crate::text::clip(s)
