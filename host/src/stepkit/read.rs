@@ -3,7 +3,6 @@
 //! until the process was killed, and a FIFO hung `step test` forever, without any of the
 //! project's code running (hostile-step review).
 
-use std::io::Read;
 use std::path::Path;
 
 /// The largest project file read: a manifest, a test file, a tenant or cases fixture.
@@ -13,22 +12,7 @@ pub const MAX_PROJECT_FILE_BYTES: u64 = 16 << 20;
 /// most [`MAX_PROJECT_FILE_BYTES`], in UTF-8. Errors name the file and why.
 pub fn project_file(path: &Path, what: &str) -> Result<String, String> {
     let fail = |why: String| format!("cannot read {what} {}: {why}", path.display());
-    let meta = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
-    if !meta.is_file() {
-        return Err(fail("not a regular file".into()));
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|file| {
-            file.take(MAX_PROJECT_FILE_BYTES + 1)
-                .read_to_end(&mut bytes)
-        })
-        .map_err(|e| fail(e.to_string()))?;
-    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > MAX_PROJECT_FILE_BYTES {
-        return Err(fail(format!(
-            "it is larger than {MAX_PROJECT_FILE_BYTES} bytes"
-        )));
-    }
+    let bytes = crate::regular_file::read(path, MAX_PROJECT_FILE_BYTES).map_err(fail)?;
     String::from_utf8(bytes).map_err(|_| fail("it is not UTF-8 text".into()))
 }
 

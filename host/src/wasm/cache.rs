@@ -182,7 +182,7 @@ impl ComponentCache {
     /// ([`super::compiler::limits_key`]), if a process sharing this cache found it so.
     pub fn too_costly(&self, digest: &str, limits: &str) -> Option<String> {
         let path = self.verdict(digest, limits)?;
-        let text = String::from_utf8(read_small(&path, 4096)?).ok()?;
+        let text = String::from_utf8(crate::regular_file::read(&path, 4096).ok()?).ok()?;
         // Sealed as stamps are: a verdict put there by someone else refuses nothing.
         let (sealed, why) = text.strip_prefix("seal ")?.split_once('\n')?;
         self.seal
@@ -244,7 +244,7 @@ fn verified(
     }
     // Read only as a regular file of at most what a compile may write: a link to
     // `/dev/zero` put in its place was read without end.
-    let Some(data) = read_small(artifact, super::compiler::MAX_ARTIFACT_BYTES) else {
+    let Ok(data) = crate::regular_file::read(artifact, super::compiler::MAX_ARTIFACT_BYTES) else {
         return false;
     };
     if data.len() as u64 != meta.len() || content_digest(&data) != stamp.sha256 {
@@ -267,24 +267,6 @@ fn store(dir: &Path, path: &Path, code: &[u8], seal: &Seal) -> std::io::Result<(
     write_atomically(dir, path, code)?;
     let subject = ComponentCache::artifact_subject(path);
     Stamp::new(&content_digest(code), None).write(&stamp_path, seal, &subject)
-}
-
-/// The contents of the small file at `path` (a stamp, a verdict, a key): a regular file of at
-/// most `limit` bytes, else `None`. A cache directory may hold what someone else put there: a
-/// link to `/dev/zero` or a FIFO was read without end (review).
-pub(crate) fn read_small(path: &Path, limit: u64) -> Option<Vec<u8>> {
-    use std::io::Read;
-    // Looked at before it is opened: opening a FIFO waits for a writer.
-    if !fs::metadata(path).ok()?.is_file() {
-        return None;
-    }
-    let file = fs::File::open(path).ok()?;
-    if !file.metadata().ok()?.is_file() {
-        return None;
-    }
-    let mut bytes = Vec::new();
-    file.take(limit + 1).read_to_end(&mut bytes).ok()?;
-    (u64::try_from(bytes.len()).ok()? <= limit).then_some(bytes)
 }
 
 /// Writes `data` to a temporary file in `dir`, syncs it, and renames it to `path`.

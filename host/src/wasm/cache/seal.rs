@@ -139,7 +139,7 @@ fn load_or_create(path: &Path) -> Option<[u8; KEY_BYTES]> {
 }
 
 fn read_key(path: &Path) -> Option<[u8; KEY_BYTES]> {
-    let text = super::read_small(path, 256)?;
+    let text = crate::regular_file::read(path, 256).ok()?;
     unhex(std::str::from_utf8(&text).ok()?.trim())?
         .try_into()
         .ok()
