@@ -39,6 +39,9 @@ pub struct Form {
     pub fields: Vec<Field>,
 }
 
+/// The name of the web form's own token field (`server/web`): no form field may take it.
+pub const WEB_TOKEN_FIELD: &str = "csrf";
+
 /// The field types a definition may use.
 pub const FIELD_TYPES: &[&str] = &["text", "number", "boolean", "email", "choice"];
 

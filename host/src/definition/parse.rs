@@ -616,7 +616,7 @@ impl Parser {
             }
             // The web form's own field: an answer's `csrf` was its token, never the field's,
             // so a required one could not be answered on the web (hostile-input review).
-            if name == "csrf" {
+            if name == crate::definition::form::WEB_TOKEN_FIELD {
                 self.err(
                     at.key("name"),
                     "`csrf` is the web form's own field; name the field otherwise",

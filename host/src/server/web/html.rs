@@ -8,7 +8,7 @@ use axum::response::Html;
 use crate::signin::Session;
 
 /// The form field holding the CSRF token.
-pub(super) const CSRF_FIELD: &str = "csrf";
+pub(super) const CSRF_FIELD: &str = crate::definition::form::WEB_TOKEN_FIELD;
 
 /// `text` escaped for HTML text and quoted attribute values.
 pub(super) fn esc(text: &str) -> String {
