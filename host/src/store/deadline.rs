@@ -57,14 +57,14 @@ pub fn current() -> Option<Instant> {
 
 /// While the returned guard lives, the statements this thread runs on SQLite may take
 /// `budget` from when it holds the shared connection ([`connection_taken`]): past it, the
-/// progress handler interrupts the running statement and [`Budgeted::spent`] says so. (On
-/// PostgreSQL a statement cut short cannot be told from one waiting for a lock: there the
-/// deadline alone bounds them.) The wait for the
-/// connection, for a write lock and everything else stay bounded by the bound deadline alone,
-/// so a busy database is still the infrastructure's failure (SPEC WF-11), not the work's. A
-/// host call's: one step's query held the connection every run of the process shares up to
-/// its step's deadline (minutes), and every other run's calls failed waiting for it
-/// (hostile-step review).
+/// progress handler interrupts the running statement and [`Budgeted::spent`] says so. Waits
+/// for the connection or a write lock, and others' commits, are not counted ([`waited`]) and
+/// stay bounded by the bound deadline alone, so a busy database is still the infrastructure's
+/// failure (SPEC WF-11), not the work's. (On PostgreSQL a statement cut short cannot be told
+/// from one waiting for a lock: there the deadline alone bounds them.) A host call's: one
+/// step's query held the connection every run of the process shares up to its step's
+/// deadline (minutes), and every other run's calls failed waiting for it (hostile-step
+/// review).
 pub fn budget(budget: Duration) -> Budgeted {
     Budgeted {
         outer_budget: BUDGET.with(|b| b.replace(Some(budget))),
