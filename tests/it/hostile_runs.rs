@@ -127,6 +127,16 @@ mod host_call_deadline {
 
     const WS: &str = "mssp-soc";
 
+    /// The Owner in the workspace, as a step's host calls act for them.
+    fn owner() -> Caller {
+        Caller {
+            workspace: WS.into(),
+            principal: user(OWNER),
+            cause: None,
+            step: None,
+        }
+    }
+
     /// Cases whose descriptions make a text search slow: each alignment of the 1,022-byte
     /// needle `%_%_…` compares about a thousand bytes before it fails.
     fn seed_slow_cases(db: &std::path::Path, count: usize) {
@@ -193,12 +203,7 @@ mod host_call_deadline {
         let rt = runtime();
         let step = rt.load(std::path::Path::new(HOSTILE)).expect("component");
         let (services, infra) = HostServices::of(platform).watched();
-        let caller = Caller {
-            workspace: WS.into(),
-            principal: user(OWNER),
-            cause: None,
-            step: None,
-        };
+        let caller = owner();
         let limits = StepLimits {
             timeout: Duration::from_millis(400),
             ..StepLimits::default()
@@ -320,12 +325,7 @@ mod host_call_deadline {
         // 1,024 bytes of `%_`: each alignment compares about a thousand bytes before failing.
         let input = json!({ "attack": "long_query", "mib": 1024.0 / 1048576.0 });
         let execute = |bound: Duration| {
-            let caller = Caller {
-                workspace: WS.into(),
-                principal: user(OWNER),
-                cause: None,
-                step: None,
-            };
+            let caller = owner();
             let limits = StepLimits {
                 timeout: Duration::from_secs(60),
                 max_call_storage: bound,
@@ -374,12 +374,7 @@ mod host_call_deadline {
             other.conn().commit().expect("commit");
         });
         held_rx.recv().expect("held");
-        let caller = Caller {
-            workspace: WS.into(),
-            principal: user(OWNER),
-            cause: None,
-            step: None,
-        };
+        let caller = owner();
         let limits = StepLimits {
             timeout: Duration::from_secs(20),
             max_call_storage: Duration::from_millis(100),
@@ -421,12 +416,7 @@ mod host_call_deadline {
             };
             held_rx.recv().expect("held");
             let (services, infra) = HostServices::of(platform.clone()).watched();
-            let caller = Caller {
-                workspace: WS.into(),
-                principal: user(OWNER),
-                cause: None,
-                step: None,
-            };
+            let caller = owner();
             let limits = StepLimits {
                 timeout: Duration::from_millis(300),
                 ..StepLimits::default()

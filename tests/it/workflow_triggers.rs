@@ -58,6 +58,25 @@ impl Env {
             .collect::<Result<_, _>>()
             .expect("rows")
     }
+    /// `runs list --json` of mssp-soc as `who`, which must succeed: the runs they are shown.
+    fn runs_listed(&self, who: &str) -> Vec<Value> {
+        let out = self.cli(&[
+            "runs",
+            "list",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            who,
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{who}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let runs: Value = serde_json::from_slice(&out.stdout).expect("json");
+        runs.as_array().expect("a list of runs").clone()
+    }
     /// Writes `definition` to `<name>.json` and publishes it as the Owner, which must succeed.
     fn publish_as_owner(&self, name: &str, definition: &Value) {
         let file = self.write(&format!("{name}.json"), definition);
@@ -671,23 +690,7 @@ fn a_run_started_by_a_hidden_cases_event_is_not_shown_to_those_it_is_hidden_from
     );
     env.restrict("C-1", Some("sam.lead@acme-mssp.test"));
     let listed = |who: &str| -> Vec<String> {
-        let out = env.cli(&[
-            "runs",
-            "list",
-            "--workspace",
-            "mssp-soc",
-            "--as",
-            who,
-            "--json",
-        ]);
-        assert!(
-            out.status.success(),
-            "{who}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let runs: Value = serde_json::from_slice(&out.stdout).expect("json");
-        runs.as_array()
-            .expect("list")
+        env.runs_listed(who)
             .iter()
             .filter(|r| r["workflow"] == "on-create")
             .map(|r| r["id"].as_str().expect("id").to_owned())
@@ -1107,18 +1110,7 @@ fn a_run_started_by_a_run_that_read_hidden_cases_is_hidden_as_they_are() {
     let steps = env.steps();
     env.ok(&["run", &file, "--as", OWNER, "--steps", &steps]);
     let listed = |who: &str| -> Vec<String> {
-        let out = env.ok(&[
-            "runs",
-            "list",
-            "--workspace",
-            "mssp-soc",
-            "--as",
-            who,
-            "--json",
-        ]);
-        let runs: Value = serde_json::from_str(&out).expect("json");
-        runs.as_array()
-            .expect("runs")
+        env.runs_listed(who)
             .iter()
             .map(|r| r["workflow"].as_str().unwrap_or_default().to_owned())
             .collect()
