@@ -31,7 +31,7 @@ pub mod json_locate;
 pub mod platform;
 pub mod principal;
 pub mod public_id;
-pub(crate) mod regular_file;
+pub mod regular_file;
 pub mod runs;
 pub mod server;
 pub mod services;

@@ -742,3 +742,37 @@ fn endless_or_oversized_files_are_refused_by_size_not_read_forever() {
         before
     );
 }
+
+/// A definition naming a device or a FIFO as its nested workflow is refused, naming it (the
+/// read of a file swapped for one after this check is refused too: `regular_file`'s tests).
+#[test]
+fn a_nested_workflow_that_is_not_a_regular_file_is_refused_not_waited_for() {
+    let env = Env::new();
+    let fifo = env.dir.path().join("child.json");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    for (file, child) in [
+        ("via-fifo.json", "child.json"),
+        ("via-zero.json", "/dev/zero"),
+    ] {
+        env.write(
+            file,
+            &json!({
+                "name": "outer", "workspace": "mssp-soc",
+                "steps": [ { "id": "nested", "workflow": child } ]
+            })
+            .to_string(),
+        );
+        let out = env.cli(&["validate", file]);
+        no_panic(&out);
+        assert!(!out.status.success(), "{file}");
+        let err = stderr(&out);
+        assert!(
+            err.contains(child) && err.contains("not a regular file"),
+            "{file}: {err}"
+        );
+    }
+}

@@ -4,9 +4,8 @@ use std::io::Read;
 use std::path::Path;
 
 /// The largest file read as a document (a workflow definition, a tenant file, a JSON `@FILE`
-/// argument): far above any real one, and it stops a special file (`/dev/zero`) or a mistaken
-/// path from being read without end.
-pub const MAX_DOCUMENT_BYTES: u64 = 16 * 1024 * 1024;
+/// argument, which may be a pipe: `@<(jq …)`).
+pub use flowhost::regular_file::MAX_DOCUMENT_BYTES;
 
 /// The largest file read as a secret (an API key token, an OIDC client secret).
 pub const MAX_SECRET_BYTES: u64 = 4096;

@@ -531,9 +531,14 @@ impl Parser {
                     }
                 };
                 if !self.resolver.has_nested(&path) {
+                    let why = if path.exists() {
+                        "is not a regular file"
+                    } else {
+                        "is missing"
+                    };
                     self.err(
                         at.key("workflow"),
-                        format!("missing workflow file `{}`", path.display()),
+                        format!("workflow file `{}` {why}", path.display()),
                     );
                 }
                 StepKind::Nested {

@@ -102,8 +102,9 @@ impl Resolver {
                 path.display()
             ));
         }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        // A regular file within the bound: a definition naming `/dev/zero` or a FIFO as its
+        // nested workflow was read without end, or waited for a writer.
+        let text = crate::regular_file::read_document(path)?;
         let resolver = if self.pinned.is_some() {
             Resolver::for_file(path, step_dirs.to_vec())
         } else {

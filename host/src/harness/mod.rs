@@ -200,8 +200,8 @@ fn execute(
     runtime: Arc<StepRuntime>,
     step_dirs: &[PathBuf],
 ) -> Result<Vec<Mismatch>, String> {
-    let spec_text = std::fs::read_to_string(&sample.expectations)
-        .map_err(|e| format!("cannot read {}: {e}", sample.expectations.display()))?;
+    // A sample's files are read as someone else's: regular files within the bound.
+    let spec_text = crate::regular_file::read_document(&sample.expectations)?;
     let spec: TestSpec = serde_json::from_str(&spec_text).map_err(|e| {
         format!(
             "{}:{}:{}: {e}",
@@ -218,8 +218,8 @@ fn execute(
 
     // Set up: tenant, SSO logins, published workflows.
     let tenant_path = base.join(&spec.tenant);
-    let tenant_text = std::fs::read_to_string(&tenant_path)
-        .map_err(|e| format!("cannot read tenant {}: {e}", tenant_path.display()))?;
+    let tenant_text =
+        crate::regular_file::read_document(&tenant_path).map_err(|e| format!("tenant: {e}"))?;
     let tenant_origin = tenant_path.display().to_string();
     let tenant = crate::tenant::TenantFile::parse(&tenant_origin, &tenant_text)
         .map_err(|errors| joined(&errors))?;
@@ -239,8 +239,7 @@ fn execute(
     }
     let load = |path: &Path| -> Result<(crate::workflow::Workflow, String), String> {
         let origin = path.display().to_string();
-        let text =
-            std::fs::read_to_string(path).map_err(|e| format!("cannot read {origin}: {e}"))?;
+        let text = crate::regular_file::read_document(path)?;
         let resolver = Resolver::for_file(path, step_dirs.to_vec());
         let wf = parse(&origin, &text, &resolver).map_err(|errors| joined(&errors))?;
         Ok((wf, text))

@@ -54,7 +54,9 @@ pub fn fingerprint(dir: &Path, manifest: &Manifest) -> Result<String, String> {
     // contents, streamed (a large file is not held whole).
     let mut add = |label: &[u8], path: &Path| -> Result<(), String> {
         let fail = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
-        let mut file = std::fs::File::open(path).map_err(fail)?;
+        // Opened as a regular file: one swapped for a FIFO after `collect` looked at it
+        // would otherwise hang the build.
+        let mut file = crate::regular_file::open(path).map_err(fail)?;
         let len = file.metadata().map_err(fail)?.len();
         hasher.update((label.len() as u64).to_le_bytes());
         hasher.update(label);

@@ -39,7 +39,8 @@ impl From<std::io::Error> for ReadError {
 /// The bytes of the component at `path`, or why not: unreadable, or over
 /// [`MAX_COMPONENT_BYTES`] (checked before reading, and while reading should it grow).
 pub fn read(path: &Path) -> Result<Vec<u8>, ReadError> {
-    let file = std::fs::File::open(path)?;
+    // A regular file only (a FIFO named by `uses` hung the load).
+    let file = crate::regular_file::open(path)?;
     let len = file.metadata()?.len();
     too_large(len)?;
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));

@@ -222,7 +222,8 @@ impl Platform {
         if seen.contains(path) {
             return Ok(());
         }
-        let good = std::fs::read(path).is_ok_and(|bytes| content_digest(&bytes) == digest);
+        let good = crate::wasm::component_file::read(path)
+            .is_ok_and(|bytes| content_digest(&bytes) == digest);
         if !good {
             let bytes = super::store::components::bytes(self.db()?.conn(), digest)?.ok_or_else(|| {
                     Error::NotFound(format!(
