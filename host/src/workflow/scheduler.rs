@@ -476,6 +476,14 @@ async fn claim_work(
         claimed.events += 1;
         for run in runs {
             let workspace = run.workspace.clone();
+            // One event may start a run of every workflow it matches: those past their
+            // tenant's share are not started here (one event matching fifty sleeping
+            // workflows took every worker; review). Dropped, its mark ends, and the recorded
+            // run is this process's leftover, resumed in a later round's turns.
+            if workers.holds_its_share(&workspace) {
+                claimed.deferred = true;
+                continue;
+            }
             workers
                 .start(Job::Triggered(Box::new(run)), &workspace)
                 .await;
@@ -651,6 +659,12 @@ impl Workers {
             .filter(|(_, n)| **n >= self.share)
             .map(|(tenant, _)| tenant.clone())
             .collect()
+    }
+
+    /// Whether the tenant `workspace` counts towards holds its share of the workers.
+    fn holds_its_share(&self, workspace: &str) -> bool {
+        let tenant = tenant_of(&self.engine, workspace);
+        self.by_tenant.get(&tenant).copied().unwrap_or(0) >= self.share
     }
 
     /// Whether `run` is in flight here, came back unfinished before, or waits to be retried.
