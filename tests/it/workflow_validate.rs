@@ -238,3 +238,69 @@ fn references_whose_resolving_could_explode_are_refused_where_written() {
     let (ok, _, stderr) = validate(dir.path(), &["fine.json"]);
     assert!(ok, "{stderr}");
 }
+
+/// What a definition stores with each run or interaction is bounded where it is written
+/// (hostile-input review): an exit status holding a NUL (the store refused the run's end, and
+/// the run was resumed and failed again every round) or longer than a state; a custom event
+/// kind no step could emit (the workflow never fired); a form of more fields or options, or
+/// longer text, than a person answers (each interaction stores its form, each list reads it).
+#[test]
+fn what_runs_and_interactions_store_is_bounded_where_it_is_written() {
+    let exit = |status: &str| {
+        serde_json::json!({ "name": "t", "workspace": "soc",
+            "steps": [{ "id": "end", "exit": { "status": status } }] })
+        .to_string()
+    };
+    let stderr = errors_for(&exit("done\u{0}"));
+    assert!(
+        stderr.contains("steps[0].exit.status: the exit status holds a NUL"),
+        "{stderr}"
+    );
+    let stderr = errors_for(&exit("done\u{1b}[2J"));
+    assert!(stderr.contains("holds a control character"), "{stderr}");
+    let stderr = errors_for(&exit(&"x".repeat(101)));
+    assert!(stderr.contains("is too long: 101 characters"), "{stderr}");
+
+    let stderr = errors_for(
+        r#"{ "name": "t", "workspace": "soc", "run_as": "a@b.c",
+             "trigger": { "on": "custom_event", "event": "deploy done" }, "steps": [] }"#,
+    );
+    assert!(
+        stderr.contains("trigger.event: event kind `deploy done` has the character ' '"),
+        "{stderr}"
+    );
+
+    let ask = |form: serde_json::Value| {
+        serde_json::json!({ "name": "t", "workspace": "soc", "steps": [{ "id": "ask",
+            "interaction": { "form": form, "access": { "workspace_users": { "roles": ["owner"] } } } }] })
+        .to_string()
+    };
+    let many: Vec<_> = (0..65)
+        .map(|i| serde_json::json!({ "name": format!("f{i}"), "type": "text" }))
+        .collect();
+    let stderr = errors_for(&ask(serde_json::json!({ "fields": many })));
+    assert!(
+        stderr.contains("the form has 65 fields; at most 64"),
+        "{stderr}"
+    );
+    let options: Vec<String> = (0..257).map(|i| format!("o{i}")).collect();
+    let stderr = errors_for(&ask(serde_json::json!({ "fields": [
+        { "name": "pick", "type": "choice", "options": options },
+        { "name": "why", "type": "text", "label": "l".repeat(1001) }
+    ] })));
+    assert!(
+        stderr.contains("257 options; a `choice` field offers at most 256"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("fields[1].label: a label `") && stderr.contains("1001 characters"),
+        "{stderr}"
+    );
+    let big: Vec<String> = (0..200)
+        .map(|i| format!("{i}{}", "o".repeat(400)))
+        .collect();
+    let stderr = errors_for(&ask(serde_json::json!({ "fields": [
+        { "name": "pick", "type": "choice", "options": big }
+    ] })));
+    assert!(stderr.contains("bytes of JSON; at most 65536"), "{stderr}");
+}

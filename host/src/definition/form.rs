@@ -8,6 +8,20 @@ use crate::principal::Email;
 /// The most characters a text field's answer may hold.
 pub const MAX_ANSWER_TEXT_CHARS: usize = 16_000;
 
+/// The most fields a form may have.
+pub const MAX_FORM_FIELDS: usize = 64;
+
+/// The most options a `choice` field may offer.
+pub const MAX_CHOICE_OPTIONS: usize = 256;
+
+/// The most characters of a field's label or a choice's option.
+pub const MAX_FORM_TEXT_CHARS: usize = 1_000;
+
+/// The most bytes a form's JSON may take: each interaction opened stores its form, and each
+/// list of open interactions reads them (a form of 20,000 options stored ten thousand times
+/// made one page parse gigabytes; review).
+pub const MAX_FORM_BYTES: usize = 64 * 1024;
+
 /// What a field accepts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

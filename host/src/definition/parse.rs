@@ -248,7 +248,13 @@ impl Parser {
                 }
                 TriggerKind::Interaction
             }
-            "custom_event" => TriggerKind::Custom(self.string(o, "event", &at, true)?),
+            "custom_event" => {
+                let kind = self.string(o, "event", &at, true)?;
+                if let Err(why) = crate::services::events::check_kind(&kind) {
+                    self.err(at.key("event"), why);
+                }
+                TriggerKind::Custom(kind)
+            }
             "webhook" => {
                 // A request either starts a run or is refused; a request answered 202 that
                 // started nothing would read as accepted work (issue 16).
@@ -507,6 +513,12 @@ impl Parser {
                 let status = self
                     .string(e, "status", &at.key("exit"), false)
                     .unwrap_or_else(|| "succeeded".into());
+                // Stored with the run and shown in every listing of runs: a state's length,
+                // printable (a NUL the store refuses left the run unrecordable, resumed and
+                // failing again every round; review).
+                if let Err(why) = exit_status_ok(&status) {
+                    self.err(at.key("exit").key("status"), why);
+                }
                 StepKind::Exit {
                     status,
                     output: self.template(
@@ -601,7 +613,28 @@ impl Parser {
             self.err(at, "expected `fields`: an array of {\"name\", \"type\"}");
             return None;
         };
+        use crate::definition::form::{
+            MAX_CHOICE_OPTIONS, MAX_FORM_BYTES, MAX_FORM_FIELDS, MAX_FORM_TEXT_CHARS,
+        };
+        let bytes = v.to_string().len();
+        if bytes > MAX_FORM_BYTES {
+            self.err(
+                at.clone(),
+                format!("the form takes {bytes} bytes of JSON; at most {MAX_FORM_BYTES}"),
+            );
+        }
+        if items.len() > MAX_FORM_FIELDS {
+            self.err(
+                at.key("fields"),
+                format!(
+                    "the form has {} fields; at most {MAX_FORM_FIELDS}",
+                    items.len()
+                ),
+            );
+            return None;
+        }
         let mut fields: Vec<crate::definition::form::Field> = Vec::new();
+        let mut names = std::collections::HashSet::new();
         for (i, f) in items.iter().enumerate() {
             let at = at.key("fields").index(i);
             let Some(fo) = self.object(f, &at, "a field {\"name\", \"type\"}") else {
@@ -616,7 +649,12 @@ impl Parser {
             let Some(name) = self.string(fo, "name", &at, true) else {
                 continue;
             };
-            if fields.iter().any(|f| f.name == name) {
+            if let Err(why) =
+                crate::text::check_len("a field's name", &name, crate::text::MAX_NAME_CHARS)
+            {
+                self.err(at.key("name"), why);
+            }
+            if !names.insert(name.clone()) {
                 self.err(at.key("name"), format!("duplicate field `{name}`"));
             }
             // The web form's own field: an answer's `csrf` was its token, never the field's,
@@ -645,9 +683,25 @@ impl Parser {
                         .unwrap_or_default();
                     // An option that is not text is an error, not an option dropped.
                     for (i, option) in listed.into_iter().flatten().enumerate() {
-                        if !option.is_string() {
-                            self.err(at.key("options").index(i), "expected text");
+                        match option.as_str() {
+                            None => self.err(at.key("options").index(i), "expected text"),
+                            Some(text) => {
+                                if let Err(why) =
+                                    crate::text::check_len("an option", text, MAX_FORM_TEXT_CHARS)
+                                {
+                                    self.err(at.key("options").index(i), why);
+                                }
+                            }
                         }
+                    }
+                    if options.len() > MAX_CHOICE_OPTIONS {
+                        self.err(
+                            at.key("options"),
+                            format!(
+                                "{} options; a `choice` field offers at most {MAX_CHOICE_OPTIONS}",
+                                options.len()
+                            ),
+                        );
                     }
                     if options.is_empty() {
                         self.err(
@@ -675,7 +729,12 @@ impl Parser {
             };
             let label = match fo.get("label") {
                 None | Some(Value::Null) => None,
-                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::String(s)) => {
+                    if let Err(why) = crate::text::check_len("a label", s, MAX_FORM_TEXT_CHARS) {
+                        self.err(at.key("label"), why);
+                    }
+                    Some(s.clone())
+                }
                 Some(_) => {
                     self.err(at.key("label"), "expected text");
                     None
@@ -1109,6 +1168,19 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Ok(Duration::from_millis(n));
     }
     clock::parse_duration_secs(text).map(|s| Duration::from_secs(s.unsigned_abs()))
+}
+
+/// `Ok` if `status` may be an `exit` step's status: at most
+/// [`crate::text::MAX_STATE_CHARS`] characters, none of them a control character.
+fn exit_status_ok(status: &str) -> Result<(), String> {
+    crate::text::check_len("the exit status", status, crate::text::MAX_STATE_CHARS)?;
+    if status.chars().any(char::is_control) {
+        return Err(format!(
+            "the exit status `{}` holds a control character",
+            crate::text::clip(status)
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

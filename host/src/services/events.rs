@@ -8,6 +8,32 @@ use super::caps::{
 };
 use crate::Error;
 
+/// `Ok` if `kind` may name a custom event: 1 to [`MAX_KIND_LEN`] letters, digits, `_`, `-`
+/// and `.`, not a case event's `case_` prefix. A step's `emit` and a `custom_event` trigger
+/// are checked alike, so no trigger waits for a kind no step can emit.
+pub fn check_kind(kind: &str) -> Result<(), String> {
+    if kind.is_empty() || kind.len() > MAX_KIND_LEN {
+        return Err(format!(
+            "event kind must be 1..={MAX_KIND_LEN} characters, got {}",
+            kind.len()
+        ));
+    }
+    if let Some(bad) = kind
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+    {
+        return Err(format!(
+            "event kind `{kind}` has the character {bad:?}; use letters, digits, `_`, `-`, `.`"
+        ));
+    }
+    if kind.starts_with("case_") {
+        return Err(format!(
+            "event kind `{kind}` is reserved: case events come only from the case service"
+        ));
+    }
+    Ok(())
+}
+
 /// A validated custom event, not yet stored.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CustomEvent {
@@ -31,25 +57,7 @@ impl CustomEvent {
         payload_json: &str,
         values_left: usize,
     ) -> Result<(Self, usize), Error> {
-        if kind.is_empty() || kind.len() > MAX_KIND_LEN {
-            return Err(Error::Invalid(format!(
-                "event kind must be 1..={MAX_KIND_LEN} characters, got {}",
-                kind.len()
-            )));
-        }
-        if let Some(bad) = kind
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
-        {
-            return Err(Error::Invalid(format!(
-                "event kind `{kind}` has the character {bad:?}; use letters, digits, `_`, `-`, `.`"
-            )));
-        }
-        if kind.starts_with("case_") {
-            return Err(Error::Invalid(format!(
-                "event kind `{kind}` is reserved: case events come only from the case service"
-            )));
-        }
+        check_kind(kind).map_err(Error::Invalid)?;
         // Size and nesting before parsing: the parser's work is what the caps bound (ST-4).
         caps::check_len(
             &format!("event `{kind}` payload"),

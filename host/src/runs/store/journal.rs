@@ -230,7 +230,9 @@ pub(crate) fn finish(
             stmt.execute(params![
                 run,
                 end.status.as_str(),
-                end.exit_status,
+                // Checked at parse; a definition stored before that check is cleaned as an
+                // error is, so the run's end is recorded.
+                end.exit_status.map(crate::text::storable_str),
                 end.output.map(|o| o.to_string()),
                 end.error.map(crate::text::storable_str),
                 clock::now_unix(),
