@@ -523,6 +523,13 @@ impl Engine {
     /// Resumes an unfinished run (by its internal key): journaled steps are replayed, the rest
     /// executed.
     pub fn resume(&self, run: i64, observer: &dyn Observer) -> Result<RunOutcome, Error> {
+        let once = self.resume_once(run, observer)?;
+        Ok(self.carried_on(once, observer))
+    }
+
+    /// [`Engine::resume`] up to the run's end or hold, or until it is to go on (see
+    /// [`Executed`]).
+    fn resume_once(&self, run: i64, observer: &dyn Observer) -> Result<Executed, Error> {
         let ResumeData {
             id,
             definition,
@@ -566,7 +573,9 @@ impl Engine {
                 // pinned components' list, should it not read.
                 self.lease_owner()?;
                 let executing = self.leases.take(&*self.runs, run)?;
-                return self.end_before_its_steps(RunRef { key: run, id }, executing, why);
+                return self
+                    .end_before_its_steps(RunRef { key: run, id }, executing, why)
+                    .map(Executed::Ended);
             }
         };
         // A run of a shared workflow acts in the workspace it was started in (SPEC SH-1).
@@ -583,11 +592,13 @@ impl Engine {
         match self.no_longer_sees(run, &principal, &workflow.workspace, trigger_case) {
             Ok(None) => {}
             Ok(Some(why)) => {
-                return self.end_before_its_steps(RunRef { key: run, id }, executing, why);
+                return self
+                    .end_before_its_steps(RunRef { key: run, id }, executing, why)
+                    .map(Executed::Ended);
             }
             Err(e) => return Err(self.let_go(run, e)),
         }
-        Ok(self.execute(
+        Ok(self.execute_once(
             &RunRef { key: run, id },
             executing,
             Journal::Look,
@@ -689,6 +700,54 @@ impl Engine {
         depth: u32,
         observer: &dyn Observer,
     ) -> RunOutcome {
+        let once = self.execute_once(
+            run_ref, executing, journal, workflow, principal, event, depth, observer,
+        );
+        self.carried_on(once, observer)
+    }
+
+    /// The outcome of `executed`, resuming its run here for as long as it is to go on: a loop,
+    /// where a resume from inside the execution nested one call per arrival, each holding
+    /// its context, until a steady flow of answers overflowed the thread's stack and ended
+    /// the process (kill and concurrency review).
+    fn carried_on(&self, mut executed: Executed, observer: &dyn Observer) -> RunOutcome {
+        loop {
+            let run_ref = match executed {
+                Executed::Ended(outcome) => return outcome,
+                Executed::GoesOn(run_ref) => run_ref,
+            };
+            executed = match self.resume_once(run_ref.key, observer) {
+                Ok(next) => next,
+                // Another request took it up first: it goes on there.
+                Err(e) if crate::runs::lease::leased_elsewhere(&e) => {
+                    return RunOutcome::unfinished(&run_ref, RunStatus::Running, None);
+                }
+                Err(e) => {
+                    // Not left leased to this process with nothing executing it (unless
+                    // another request of it is): any host may resume it.
+                    if let Ok(_mark) = self.leases.executing(run_ref.key, &run_ref.id) {
+                        let _ = self.runs.give_up_lease(run_ref.key, self.leases.owner());
+                    }
+                    let why = format!("the run could not be resumed: {e}");
+                    return RunOutcome::unfinished(&run_ref, RunStatus::Running, Some(why));
+                }
+            };
+        }
+    }
+
+    /// [`Engine::execute`] up to the run's end or hold, or until it is to go on.
+    #[allow(clippy::too_many_arguments)]
+    fn execute_once(
+        &self,
+        run_ref: &RunRef,
+        executing: Executing,
+        journal: Journal,
+        workflow: &Workflow,
+        principal: Principal,
+        event: Value,
+        depth: u32,
+        observer: &dyn Observer,
+    ) -> Executed {
         let run = run_ref.key;
         // Counted while it executes: batches of commits wait for the runs in flight
         // (`store/batch.rs`).
@@ -757,7 +816,7 @@ impl Engine {
                 // arrives once.
                 let knocked = error.is_none() && lease.leave();
                 // Only an arrival is a reason to go on, and each arrival is taken up by a step
-                // of the resumed execution, so this recursion ends. A hold refused with
+                // of the resumed execution, so this goes on a bounded number of times. A hold refused with
                 // nothing arrived (another host holds the run now, or its stored rows say
                 // it waits for nothing) ends this execution instead: before, it resumed the
                 // run again and again, until the stack overflowed (robustness review).
@@ -768,29 +827,17 @@ impl Engine {
                     let why = "the run could not be put on hold: nothing it waits for is \
                                open, and nothing it waited for has arrived (its stored rows \
                                disagree)";
-                    return RunOutcome::unfinished(run_ref, RunStatus::Running, Some(why.into()));
+                    return Executed::Ended(RunOutcome::unfinished(
+                        run_ref,
+                        RunStatus::Running,
+                        Some(why.into()),
+                    ));
                 }
                 if arrived {
                     lease.released = true;
                     drop(lease);
                     drop(in_flight);
-                    let resumed = self.resume(run, observer);
-                    return match resumed {
-                        Ok(outcome) => outcome,
-                        // Another request took it up first: it goes on there.
-                        Err(e) if crate::runs::lease::leased_elsewhere(&e) => {
-                            RunOutcome::unfinished(run_ref, RunStatus::Running, None)
-                        }
-                        Err(e) => {
-                            // Not left leased to this process with nothing executing it
-                            // (unless another request of it is): any host may resume it.
-                            if let Ok(_mark) = self.leases.executing(run, &run_ref.id) {
-                                let _ = self.runs.give_up_lease(run, self.leases.owner());
-                            }
-                            let why = format!("the run could not be resumed: {e}");
-                            RunOutcome::unfinished(run_ref, RunStatus::Running, Some(why))
-                        }
-                    };
+                    return Executed::GoesOn(run_ref.clone());
                 }
                 // Not held (another host holds or ended the run): not said to be on hold.
                 let status = if error.is_some() {
@@ -798,10 +845,10 @@ impl Engine {
                 } else {
                     RunStatus::OnHold
                 };
-                return RunOutcome {
+                return Executed::Ended(RunOutcome {
                     waiting_on,
                     ..RunOutcome::unfinished(run_ref, status, error)
-                };
+                });
             }
             Err(halt @ (Halt::Stop | Halt::Unavailable(_))) => {
                 // Left `running`: the next start resumes it after its last journaled step.
@@ -821,7 +868,7 @@ impl Engine {
                     )),
                     (_, committed) => committed,
                 };
-                return RunOutcome::unfinished(run_ref, RunStatus::Running, error);
+                return Executed::Ended(RunOutcome::unfinished(run_ref, RunStatus::Running, error));
             }
             Err(Halt::Fail(f)) => (
                 RunStatus::Failed,
@@ -861,7 +908,7 @@ impl Engine {
                 )),
             ),
         };
-        RunOutcome {
+        Executed::Ended(RunOutcome {
             run_key: run,
             run_id: run_ref.id.clone(),
             status,
@@ -869,8 +916,15 @@ impl Engine {
             output,
             error,
             waiting_on: Vec::new(),
-        }
+        })
     }
+}
+
+/// How one execution of a run ended: with its outcome, or with what it waited for arrived
+/// as it was put on hold, so that it is to go on ([`Engine::carried_on`] resumes it).
+enum Executed {
+    Ended(RunOutcome),
+    GoesOn(RunRef),
 }
 
 /// Whether a run about to execute may have journaled steps to replay.
