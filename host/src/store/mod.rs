@@ -357,40 +357,89 @@ impl std::fmt::Display for Location {
     }
 }
 
-/// `url` (`scheme://[user[:password]@]host[/db][?query]`) with no password left in it.
+/// `url` as PostgreSQL's client reads it, rebuilt from what it read (user, hosts, ports,
+/// database) with no password: cut by hand, a password holding `/` or `?` (which the client
+/// reads up to the first `@`) was printed whole, and a percent-encoded `password` key passed
+/// (leak review). A URL the client cannot read is shown by its scheme only.
 fn without_password(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return url.to_owned();
+    let scheme = url
+        .split_once("://")
+        .map_or("postgres", |(scheme, _)| scheme);
+    let Ok(config) = url.parse::<tokio_postgres::Config>() else {
+        return format!("{scheme}://… (a URL that does not read)");
     };
-    let (scheme, rest) = url.split_at(scheme_end);
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    // The password may hold an `@` of its own: the host follows the last one.
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
-            format!("{user}@{host}")
-        }
-        None => authority.to_owned(),
-    };
-    let tail = match tail.split_once('?') {
-        Some((path, query)) => {
-            let kept: Vec<&str> = query
-                .split('&')
-                .filter(|pair| {
-                    let key = pair.split_once('=').map_or(*pair, |(key, _)| key);
-                    !key.eq_ignore_ascii_case("password")
-                })
-                .collect();
-            if kept.is_empty() {
-                path.to_owned()
+    let mut shown = format!("{scheme}://");
+    if let Some(user) = config.get_user() {
+        shown.push_str(&encoded(user));
+        shown.push('@');
+    }
+    let ports = config.get_ports();
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let name = match host {
+                tokio_postgres::config::Host::Tcp(name) => name.clone(),
+                tokio_postgres::config::Host::Unix(path) => encoded(&path.to_string_lossy()),
+            };
+            // One port for every host, or one each.
+            match ports.get(i).or(if ports.len() == 1 {
+                ports.first()
             } else {
-                format!("{path}?{}", kept.join("&"))
+                None
+            }) {
+                Some(port) => format!("{name}:{port}"),
+                None => name,
             }
+        })
+        .collect();
+    shown.push_str(&hosts.join(","));
+    if let Some(db) = config.get_dbname() {
+        shown.push('/');
+        shown.push_str(&encoded(db));
+    }
+    shown
+}
+
+/// `text` with what a URL's part may not hold as is percent-encoded.
+fn encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod shown_tests {
+    use super::without_password;
+
+    #[test]
+    fn no_password_is_shown_whatever_it_holds() {
+        for (url, shown) in [
+            (
+                "postgres://ann:pa/ss?word@db.example:5433/flow",
+                "postgres://ann@db.example:5433/flow",
+            ),
+            (
+                "postgresql://ann:s3cret@h1,h2/flow?passw%6frd=x&sslmode=disable",
+                "postgresql://ann@h1:5432,h2:5432/flow",
+            ),
+            (
+                "postgres://postgres@%2Frun%2Fpg/flowhost?password=x",
+                "postgres://postgres@%2Frun%2Fpg:5432/flowhost",
+            ),
+        ] {
+            assert_eq!(without_password(url), shown);
         }
-        None => tail.to_owned(),
-    };
-    format!("{scheme}{authority}{tail}")
+        let unread = without_password("postgres://ann:secret@host:notaport/db");
+        assert!(!unread.contains("secret"), "{unread}");
+    }
 }
 
 /// The variable that chooses when commits reach the disk: `normal` (the default: a commit
