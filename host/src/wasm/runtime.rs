@@ -266,8 +266,8 @@ impl StepRuntime {
             None => self.compiling.lock(),
             Some(wait) => self.compiling.try_lock_for(wait).ok_or_else(|| {
                 StepFailure::Host(format!(
-                    "step `{}` waited {} for another component's compile to end; it is \
-                     compiled once that one has",
+                    "step `{}` waited {} for the host's compiler, which is busy; it is \
+                     compiled once the compiler is free",
                     path.display(),
                     super::failure::fmt_duration(wait)
                 ))
@@ -635,7 +635,9 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(5));
         assert_eq!(refused.kind(), "host", "{refused}");
         assert!(
-            refused.to_string().contains("another component's compile"),
+            refused
+                .to_string()
+                .contains("for the host's compiler, which is busy"),
             "{refused}"
         );
         assert!(runtime.lock_failed().is_empty(), "not taken for broken");

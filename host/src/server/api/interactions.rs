@@ -111,19 +111,23 @@ pub async fn respond(
             // busy database, another host that finished the run meanwhile). Answering an
             // error here read as a lost answer, and a retry as "already answered" (kill and
             // concurrency review); the run goes on when any host resumes it.
-            Err(err) => RunOutcome::unfinished(
-                &answer.run,
-                crate::runs::RunStatus::Running,
-                Some(format!(
-                    "the answer was taken; the run was not resumed here: {err}"
-                )),
-            ),
+            Err(err) => {
+                let reference = super::error::logged("resume after an answer", &err.to_string());
+                RunOutcome::unfinished(
+                    &answer.run,
+                    crate::runs::RunStatus::Running,
+                    Some(super::outcome::stopped(
+                        "the answer was taken; the run was not resumed here",
+                        &reference,
+                    )),
+                )
+            }
         };
         Ok(e.platform().runs().caused_outcome(&principal, outcome))
     })
     .await?;
     state.wake();
-    Ok(Json(outcome))
+    Ok(super::outcome::answered(outcome))
 }
 
 /// The Interaction Flows the caller may start in the workspace (SPEC IX-7).
@@ -168,5 +172,5 @@ pub async fn start(
     })
     .await?;
     state.wake();
-    Ok(Json(outcome))
+    Ok(super::outcome::answered(outcome))
 }

@@ -12,6 +12,7 @@ pub(super) mod call;
 mod cases;
 pub(super) mod error;
 mod interactions;
+mod outcome;
 mod runs;
 mod workflows;
 

@@ -104,5 +104,5 @@ pub async fn resume(
     })
     .await?;
     state.wake();
-    Ok(Json(outcome))
+    Ok(super::outcome::answered(outcome))
 }

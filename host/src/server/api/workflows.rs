@@ -148,5 +148,5 @@ pub async fn run(
     })
     .await?;
     state.wake();
-    Ok(Json(outcome))
+    Ok(super::outcome::answered(outcome))
 }
