@@ -158,6 +158,17 @@ function toJson(value: unknown, what: string): string {
     if (typeof v === "function" || typeof v === "symbol") {
       throw new Failed(`${what}: a ${typeof v} is not JSON`);
     }
+    // Written as `{}` or as an object keyed by index: an Error (its message is not its own
+    // enumerable field), a RegExp, binary data (review).
+    if (v instanceof Error) {
+      throw new Failed(`${what}: an Error is not JSON; pass its message (\`e.message\`)`);
+    }
+    if (v instanceof RegExp || v instanceof WeakMap || v instanceof WeakSet) {
+      throw new Failed(`${what}: a ${v.constructor.name} is not JSON`);
+    }
+    if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
+      throw new Failed(`${what}: binary data (${v.constructor.name}) is not JSON; encode it as text`);
+    }
     return v;
   });
 }

@@ -82,6 +82,9 @@ fn the_js_sdk_fails_a_step_whose_output_json_would_not_say_what_it_is() {
         ("function", "output: a function is not JSON"),
         ("map", "output: a Map is not JSON"),
         ("set", "output: a Set is not JSON"),
+        ("error", "output: an Error is not JSON"),
+        ("bytes", "output: binary data (Uint8Array) is not JSON"),
+        ("regexp", "output: a RegExp is not JSON"),
         ("event-map", "event payload: a Map is not JSON"),
     ] {
         let exec = run(&rt, &step, json!({ "attack": attack }), limits());
@@ -176,9 +179,20 @@ fn the_python_sdk_fails_what_json_would_not_carry_exactly() {
     let exec = run(&rt, &hostile, json!({ "attack": "big_int" }), limits());
     let why = failure(&exec).to_string();
     assert!(
-        why.contains("output: the integer 42540766411282592856903984951653826561 is outside"),
+        why.contains("output: $.ip: the integer 42540766411282592856903984951653826561 is outside"),
         "{why}"
     );
+    // Nor a float that is no number, nor a key that is not text (review: NaN passed
+    // `json.dumps`, and `{1: a, "1": b}` was written with one key twice).
+    for (attack, expected) in [
+        ("infinite", "output: $.ratio: inf is not a number JSON carries"),
+        ("int_keys", "output: $.by_port: the key 1 is not text"),
+        ("nan_payload", "event payload: $.score: nan is not a number JSON carries"),
+    ] {
+        let exec = run(&rt, &hostile, json!({ "attack": attack }), limits());
+        let why = failure(&exec).to_string();
+        assert!(why.contains(expected), "{attack}: {why}");
+    }
     let exec = run(
         &rt,
         &hostile,

@@ -28,6 +28,7 @@ Build with componentize-py against the `flowhost:step` WIT (`flowhost step build
 
 import dataclasses
 import json
+import math
 import re
 import traceback
 import typing
@@ -161,20 +162,30 @@ def _decode(tp, value, at: str):
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
 
 
-def _encode(value):
-    """JSON-ready form of an output: dataclasses as objects, enums by name; an integer the
-    host would not read exactly is a ValueError."""
+def _encode(value, at: str = "$"):
+    """JSON-ready form of an output: dataclasses as objects, enums by name. What JSON would
+    not carry as it is is a ValueError naming where (`at`): an integer the host would not
+    read exactly, a float that is not a number (NaN, infinities: `json.dumps` wrote them,
+    and the host refused the text), a key that is not text (`{1: a, "1": b}` was written
+    with one key twice)."""
     if isinstance(value, int) and not isinstance(value, bool) and not _INT_MIN <= value <= _INT_MAX:
         raise ValueError(
-            f"the integer {value} is outside what JSON carries exactly here "
+            f"{at}: the integer {value} is outside what JSON carries exactly here "
             f"(-2**63 to 2**64-1); pass it as a string"
         )
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{at}: {value} is not a number JSON carries; pass it as a string or null")
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {k: _encode(v) for k, v in dataclasses.asdict(value).items()}
+        return {k: _encode(v, f"{at}.{k}") for k, v in dataclasses.asdict(value).items()}
     if isinstance(value, dict):
-        return {k: _encode(v) for k, v in value.items()}
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise ValueError(f"{at}: the key {k!r} is not text; JSON keys are strings")
+            out[k] = _encode(v, f"{at}.{k}")
+        return out
     if isinstance(value, (list, tuple)):
-        return [_encode(v) for v in value]
+        return [_encode(v, f"{at}[{i}]") for i, v in enumerate(value)]
     if hasattr(value, "name") and hasattr(value, "value") and type(value).__module__.startswith("wit_world"):
         return value.name.lower().replace("_", "-")
     return value
@@ -222,7 +233,7 @@ def run_json(input_json: str, f) -> str:
             raise InvalidInput(f"input is not JSON: {e}") from None
         output = f(_decode(_input_type(f), raw, "input"))
         try:
-            return json.dumps(_encode(output))
+            return json.dumps(_encode(output), allow_nan=False)
         except (TypeError, ValueError) as e:
             raise Failed(f"output: {e}") from None
     except InvalidInput as e:

@@ -14,7 +14,7 @@ def emit(kind: str, payload) -> None:
     from . import Failed, _encode, _host_call
 
     try:
-        text = json.dumps(_encode(payload))
+        text = json.dumps(_encode(payload), allow_nan=False)
     except (TypeError, ValueError) as e:
         raise Failed(f"event payload: {e}") from None
     _host_call(_events.emit, kind, text)

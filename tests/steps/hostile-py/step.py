@@ -68,6 +68,18 @@ def attack(input: dict) -> dict:
         except flowhost_step.HostError:
             return {"swallowed": True}
         return {"emitted": True}
+    if what == "nan_payload":
+        # NaN is no JSON number: refused as the step's own bug, not swallowed as a host's.
+        try:
+            events.emit("hostile.nan", {"score": float("nan")})
+        except flowhost_step.HostError:
+            return {"swallowed": True}
+        return {"emitted": True}
+    if what == "infinite":
+        return {"ratio": float("inf")}
+    if what == "int_keys":
+        # Written as one key twice, the host kept the last.
+        return {"by_port": {1: "first", "1": "second"}}
     if what == "remember":
         _calls.append(1)
         return {"calls_before": len(_calls) - 1}

@@ -1,5 +1,6 @@
 // Outputs the JS SDK must refuse rather than write as something else: an `async` step's
-// Promise (`{}`), a function (left out), a Map or a Set (`{}`). `{"attack": "none"}` succeeds.
+// Promise (`{}`), a function (left out), a Map, a Set, an Error or a RegExp (`{}`), binary data
+// (an object keyed by index). `{"attack": "none"}` succeeds.
 import { events, step } from "../../../steps/sdk-js/flowhost-step";
 
 interface Input {
@@ -21,6 +22,12 @@ export const run = step((input: Input): unknown => {
       return { ips: new Map([["a", 1]]) };
     case "set":
       return [new Set([1, 2])];
+    case "error":
+      return { failure: new Error("kept only as {}") };
+    case "bytes":
+      return { packet: new Uint8Array([1, 2]) };
+    case "regexp":
+      return { pattern: /evil/ };
     case "event-map":
       events.emit("hostile.map", { m: new Map([["a", 1]]) });
       return { ok: true };
