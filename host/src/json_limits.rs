@@ -75,6 +75,44 @@ fn outside_strings(text: &str) -> impl Iterator<Item = (usize, u8)> + '_ {
     })
 }
 
+/// Why `text` holds an integer JSON would not carry exactly here (outside -2^63..2^64-1),
+/// naming it and its line and column; `None` if it holds none. Numbers are the runs of
+/// `-0-9.eE+` outside strings: an integer is one with no `.`, `e` or `E`.
+fn inexact_integer(text: &str) -> Option<String> {
+    let mut run: Option<(usize, usize)> = None;
+    let check = |start: usize, end: usize| -> Option<String> {
+        let token = &text[start..end];
+        let integer = !token.is_empty()
+            && token.bytes().any(|b| b.is_ascii_digit())
+            && !token.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'));
+        if !integer || token.parse::<i64>().is_ok() || token.parse::<u64>().is_ok() {
+            return None;
+        }
+        let before = &text[..start];
+        let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        Some(format!(
+            "the integer {} at line {line}, column {column} is outside what JSON carries \
+             exactly here (-2^63 to 2^64-1); write it as a string",
+            crate::text::clip(token)
+        ))
+    };
+    for (i, b) in outside_strings(text) {
+        let in_number = b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E');
+        match run {
+            Some((start, end)) if in_number && end == i => run = Some((start, i + 1)),
+            Some((start, end)) => {
+                if let Some(why) = check(start, end) {
+                    return Some(why);
+                }
+                run = in_number.then_some((i, i + 1));
+            }
+            None => run = in_number.then_some((i, i + 1)),
+        }
+    }
+    run.and_then(|(start, end)| check(start, end))
+}
+
 /// The deepest nesting of `text`, and the byte offset of the first bracket beyond `limit`.
 fn scan(text: &str, limit: usize) -> (usize, Option<usize>) {
     let (mut depth, mut deepest, mut beyond) = (0usize, 0usize, None);
@@ -181,8 +219,13 @@ pub fn parse(what: &str, text: &str) -> Result<Value, String> {
 /// Parses JSON `text` as serde_json does, except that an object naming a key twice is an
 /// error at that key (its line and column): serde_json keeps the last value, so `{"approve":
 /// false, "approve": true}` read as approval where a reader of the text, or another parser,
-/// sees a refusal, and an error about the first was reported at the second.
+/// sees a refusal, and an error about the first was reported at the second. So is an
+/// integer outside -2^63..2^64-1, which serde_json reads as the nearest float
+/// (`98765432109876543210` and `…211` compared equal; review).
 pub fn from_str(text: &str) -> Result<Value, serde_json::Error> {
+    if let Some(why) = inexact_integer(text) {
+        return Err(serde::de::Error::custom(why));
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let value = serde::de::DeserializeSeed::deserialize(Unique, &mut de)?;
     de.end()?;
@@ -264,6 +307,41 @@ impl<'de> serde::de::Visitor<'de> for Unique {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_integer_json_would_not_carry_exactly_is_refused_where_it_is() {
+        for exact in [
+            "[9223372036854775807, -9223372036854775808, 18446744073709551615]",
+            r#"{"a": 1e30, "b": -1.5E+300, "c": "98765432109876543210", "d": true}"#,
+        ] {
+            assert!(from_str(exact).is_ok(), "{exact}");
+        }
+        let why = from_str("{\"id\":\n  98765432109876543210}")
+            .expect_err("past 2^64")
+            .to_string();
+        assert!(
+            why.contains("the integer 98765432109876543210 at line 2, column 3 is outside"),
+            "{why}"
+        );
+        assert!(from_str("[-9223372036854775809]").is_err(), "below -2^63");
+        assert!(from_str("18446744073709551616").is_err(), "a lone scalar");
+    }
+
+    /// Floats read back exactly as written (serde_json's `float_roundtrip`): by default a
+    /// step's `1/11` reached the next step as `0.09090909090909093` (review).
+    #[test]
+    fn a_float_reads_back_as_the_number_it_was_written_from() {
+        for x in [
+            1.0 / 11.0,
+            0.1 + 0.2,
+            2.0f64.sqrt(),
+            1e-310,
+            123_456.789_012_345_67,
+        ] {
+            let text = serde_json::to_string(&x).expect("a number");
+            assert_eq!(from_str(&text).expect("parses").as_f64(), Some(x), "{text}");
+        }
+    }
 
     fn nested(levels: usize) -> String {
         format!("{}1{}", "[".repeat(levels), "]".repeat(levels))

@@ -185,9 +185,15 @@ fn the_python_sdk_fails_what_json_would_not_carry_exactly() {
     // Nor a float that is no number, nor a key that is not text (review: NaN passed
     // `json.dumps`, and `{1: a, "1": b}` was written with one key twice).
     for (attack, expected) in [
-        ("infinite", "output: $.ratio: inf is not a number JSON carries"),
+        (
+            "infinite",
+            "output: $.ratio: inf is not a number JSON carries",
+        ),
         ("int_keys", "output: $.by_port: the key 1 is not text"),
-        ("nan_payload", "event payload: $.score: nan is not a number JSON carries"),
+        (
+            "nan_payload",
+            "event payload: $.score: nan is not a number JSON carries",
+        ),
     ] {
         let exec = run(&rt, &hostile, json!({ "attack": attack }), limits());
         let why = failure(&exec).to_string();
