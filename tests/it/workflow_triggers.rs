@@ -1098,9 +1098,12 @@ fn a_run_started_by_a_run_that_read_hidden_cases_is_hidden_as_they_are() {
     let omar = "omar.operator@acme-mssp.test";
     env.create_case("mssp-soc", "Board phished", "high");
     env.restrict("C-1", Some("sam.lead@acme-mssp.test"));
+    // Its interaction admits omar: it would quote what the sweep found, one per case.
     let page = json!({ "name": "page-oncall", "workspace": "mssp-soc", "run_as": OWNER,
         "trigger": { "on": "custom_event", "event": "notification.requested" },
-        "steps": [{ "id": "w", "wait": "1ms" }] });
+        "steps": [{ "id": "ack", "interaction": { "title": "Found: {{ $.event.subject }}",
+            "form": { "fields": [{ "name": "seen", "type": "boolean" }] },
+            "access": { "workspace_users": { "emails": [OWNER, omar] } } } }] });
     env.publish_as_owner("page", &page);
     let sweep = json!({ "name": "sweep", "workspace": "mssp-soc", "steps": [
         { "id": "q", "uses": "cases/query-cases", "with": { "filter": { "text": "Board" } } },
@@ -1144,6 +1147,42 @@ fn a_run_started_by_a_run_that_read_hidden_cases_is_hidden_as_they_are() {
         "{shown:?}"
     );
     env.ok(&["runs", "show", &id, "--as", OWNER]);
+    // Its interaction neither: not listed, not shown, not answered (leak review).
+    let open = |who: &str| -> Vec<String> {
+        let out = env.ok(&[
+            "interact",
+            "list",
+            "--workspace",
+            "mssp-soc",
+            "--json",
+            "--as",
+            who,
+        ]);
+        let listed: Value = serde_json::from_str(&out).expect("json");
+        listed
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|i| i["id"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let owners = open(OWNER);
+    assert_eq!(owners.len(), 1, "{owners:?}");
+    assert!(open(omar).is_empty(), "{:?}", open(omar));
+    let answered = env.cli(&[
+        "interact",
+        "respond",
+        &owners[0],
+        "--values",
+        r#"{"seen":true}"#,
+        "--as",
+        omar,
+    ]);
+    assert!(!answered.status.success());
+    assert!(
+        String::from_utf8_lossy(&answered.stderr).contains("no such interaction"),
+        "{answered:?}"
+    );
 }
 
 /// A run goes on after a pause only while its identity still sees every restricted case it

@@ -470,20 +470,32 @@ fn member_row(
 /// choice. An interaction of a run a restricted case's event started told its title (often
 /// the case's), workflow, run and time to every member its settings admit, and took their
 /// answers, where the run itself and the event do not exist for them (leak review).
+///
+/// So is one of a run a custom event started, when the run that emitted it read a case
+/// hidden from `principal`: that run, and the event, do not exist for them, and its
+/// interactions quoted the hidden case through their titles, one per case found (leak
+/// review).
 fn case_allows(
     conn: &Connection,
     index: &AccessIndex,
     principal: &Principal,
     r: &Interaction,
 ) -> Result<bool, Error> {
-    let Some(case) = r.trigger_case else {
-        return Ok(true);
+    let viewer = || {
+        crate::cases::Viewer::of(
+            index,
+            &crate::principal::Caller::of(principal, &r.workspace),
+        )
     };
-    let viewer = crate::cases::Viewer::of(
-        index,
-        &crate::principal::Caller::of(principal, &r.workspace),
-    );
-    crate::cases::case_seen_in(conn, case, &viewer)
+    if let Some(case) = r.trigger_case
+        && !crate::cases::case_seen_in(conn, case, &viewer())?
+    {
+        return Ok(false);
+    }
+    match store::cause_of(conn, r.run)? {
+        Some(cause) => Ok(!crate::cases::run_read_hidden_from(conn, cause, &viewer())?),
+        None => Ok(true),
+    }
 }
 
 fn time_out(tx: &Transaction<'_>, r: &Interaction) -> Result<bool, Error> {

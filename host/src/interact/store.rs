@@ -113,6 +113,18 @@ pub(super) fn workspace_of(conn: &Connection, id: &PublicId) -> Result<Option<St
     .map_err(internal)
 }
 
+/// The run whose custom event started run `run`, if one did.
+pub(super) fn cause_of(conn: &Connection, run: i64) -> Result<Option<i64>, Error> {
+    conn.query_row(
+        "SELECT t.cause_run FROM runs JOIN events t ON t.id = runs.trigger_event WHERE runs.id = ?1",
+        [run],
+        |r| r.get(0),
+    )
+    .optional()
+    .map(Option::flatten)
+    .map_err(internal)
+}
+
 /// The interaction run `run` opened at `step_key`, if any.
 pub(super) fn of_step(
     conn: &Connection,
