@@ -1555,6 +1555,51 @@ fn a_second_workspaces_share_of_the_same_name_is_not_accepted_beside_the_first()
     assert_eq!(run["output"]["from"], "soc-a", "{run}");
 }
 
+/// Accepting a share again is told who accepted it only as `share list` shows it: to a
+/// reader of the destination's people, not to a member who may share but not list them
+/// (SPEC ID-1; leak review).
+#[test]
+fn an_accepted_share_names_its_acceptor_only_to_a_reader_of_the_destinations_people() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tenant = dir.path().join("tenant.json");
+    let file = serde_json::json!({ "organization": "acme-mssp", "workspaces": [
+        { "name": "soc-a", "members": [{ "email": OWNER, "role": "owner" }] },
+        { "name": "customer", "members": [{ "email": OWNER, "role": "owner" }] },
+    ] });
+    std::fs::write(&tenant, file.to_string()).expect("tenant");
+    let env = Env::with_tenant(&tenant);
+    let wf = serde_json::json!({ "name": "triage", "workspace": "soc-a", "run_as": OWNER,
+        "steps": [{ "id": "echo", "uses": ECHO, "with": {} }] });
+    let path = env.dir.path().join("triage.json");
+    std::fs::write(&path, wf.to_string()).expect("workflow");
+    let path = path.to_str().expect("utf-8");
+    env.ok(&["workflows", "publish", path, "--as", OWNER]);
+    for args in [
+        &["roles", "create", "sharer", "--scopes", "resource.share"][..],
+        &["users", "invite", ANALYST, "--role", "sharer"][..],
+    ] {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--workspace", "customer", "--as", OWNER]);
+        env.ok(&all);
+    }
+    let shared = env.cli(&[
+        "share", "workflow", "triage", "--from", "soc-a", "--to", "customer", "--as", OWNER,
+    ]);
+    assert!(shared.status.success(), "{}", text(&shared));
+    let shares = env.json(&["share", "list", "--workspace", "soc-a", "--as", OWNER]);
+    let id = shares[0]["id"].as_str().expect("share id").to_owned();
+    let again = env.fails(&["share", "accept", &id, "--as", OWNER]);
+    assert!(
+        again.contains("already accepted") && again.contains(&format!("by {OWNER}")),
+        "{again}"
+    );
+    let again = env.fails(&["share", "accept", &id, "--as", ANALYST]);
+    assert!(
+        again.contains("already accepted") && !again.contains(OWNER),
+        "{again}"
+    );
+}
+
 /// A run that ended with an interaction still open (a sibling branch exited) takes no answer
 /// to it: the interaction is not listed, and an answer is refused, naming why. Before, the
 /// answer was stored, audited and reported accepted, and reached nothing (concurrency review).

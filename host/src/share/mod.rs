@@ -240,10 +240,20 @@ impl Platform {
                 ))
             })?;
         if share.status == "accepted" && share.revision == Some(latest.revision) {
+            // Who accepted it only to a reader of the destination's people, as `share list`
+            // shows it (leak review).
+            let by = share
+                .accepted_by
+                .as_deref()
+                .filter(|_| {
+                    self.check(actor, &share.destination, Scope::UserRead)
+                        .allowed()
+                })
+                .map(|who| format!(", by {who}"))
+                .unwrap_or_default();
             return Err(Error::Conflict(format!(
-                "share {id} was already accepted at revision {}, the latest, by {}",
-                latest.revision,
-                share.accepted_by.as_deref().unwrap_or("someone")
+                "share {id} was already accepted at revision {}, the latest{by}",
+                latest.revision
             )));
         }
         self.may_bind_shared(actor, &share.destination, &latest)?;
