@@ -1709,3 +1709,41 @@ fn cs_4_the_bypass_without_case_read_shows_no_case_entries() {
     assert!(case_entries(OWNER) > 0, "the Owner reads them");
     assert_eq!(case_entries(OPERATOR), 0);
 }
+
+/// A run's side holding the bypass without `case.read` counts as no bypass, as every other
+/// viewer does (SPEC CS-4): a run as the auditor above saw restricted cases (leak review).
+#[test]
+fn cs_4_a_runs_side_holding_the_bypass_without_case_read_does_not_bypass() {
+    let p = example_platform();
+    let scopes = vec![
+        "audit.read".to_owned(),
+        "bypass.case.access.restriction".to_owned(),
+    ];
+    p.admin()
+        .create_role(&user(OWNER), SOC, "auditor", &scopes)
+        .expect("role");
+    p.admin()
+        .set_user_role(&user(OWNER), SOC, OPERATOR, "auditor")
+        .expect("set");
+    let viewer = |identity: &str| {
+        let run = flowhost::principal::Principal::Run(Box::new(flowhost::principal::RunAs {
+            identity: user(identity),
+            publisher: user(OWNER),
+            run: None,
+        }));
+        let caller = flowhost::principal::Caller {
+            workspace: SOC.into(),
+            principal: run,
+            cause: None,
+            step: None,
+        };
+        flowhost::cases::Viewer::of(&p.index(), &caller)
+    };
+    assert!(viewer(OWNER).bypass, "the Owner on both sides bypasses");
+    let auditor = viewer(OPERATOR);
+    assert!(!auditor.bypass, "{auditor:?}");
+    assert_eq!(
+        auditor.email.as_ref().map(ToString::to_string).as_deref(),
+        Some(OPERATOR)
+    );
+}
