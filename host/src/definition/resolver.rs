@@ -79,6 +79,13 @@ impl Resolver {
             || (self.base.is_some() && path.is_file())
     }
 
+    /// Whether this resolver reads a definition that came with a file of its own, so that
+    /// its errors may name the files it reads; one sent through the API names none of the
+    /// server's.
+    pub fn names_files(&self) -> bool {
+        self.base.is_some()
+    }
+
     /// The definition of the nested workflow at `path` and the resolver for it: pinned ones
     /// as pinned (SPEC WF-7, SH-3: a published revision runs what was published); otherwise
     /// the file, with this resolver's step directories, or `step_dirs` for a revision

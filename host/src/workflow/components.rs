@@ -44,9 +44,15 @@ pub fn collect(definition: &str, resolver: &Resolver) -> Result<Vec<Found>, Erro
         .into_iter()
         .map(|uses| {
             let path = resolver.component(&uses).map_err(Error::Invalid)?;
-            let unreadable = |e: &dyn std::fmt::Display| {
-                format!("cannot read component `{uses}` at {}: {e}", path.display())
+            // Where only for a definition of a file: a server's path is not an API sender's
+            // to learn (leak review).
+            let at = if resolver.names_files() {
+                format!(" at {}", path.display())
+            } else {
+                " in the server's step directories".to_owned()
             };
+            let unreadable =
+                |e: &dyn std::fmt::Display| format!("cannot read component `{uses}`{at}: {e}");
             let bytes = crate::wasm::component_file::read(&path).map_err(|e| {
                 // The machine's failure (no file handle left) is not the definition's.
                 if e.for_now {
@@ -268,4 +274,32 @@ pub fn read_pins(text: Option<String>, what: &str) -> Result<Option<Pins>, Error
         })
     })
     .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A component that does not read is named with its path to the person at the CLI, whose
+    /// file the definition is, and without it to a sender through the API (leak review).
+    #[test]
+    fn an_unreadable_component_names_the_servers_path_only_to_a_files_definition() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(dir.path().join("junk.wasm"), b"\0asm junk").expect("write");
+        let definition = r#"{"steps": [{"id": "a", "uses": "step:junk"}]}"#;
+        let shown = dir.path().display().to_string();
+        let api = Resolver::without_files(vec![dir.path().to_owned()]);
+        let Err(Error::Invalid(why)) = collect(definition, &api) else {
+            panic!("refused");
+        };
+        assert!(
+            why.contains("`step:junk` in the server's step directories") && !why.contains(&shown),
+            "{why}"
+        );
+        let file = Resolver::for_file(&dir.path().join("wf.json"), vec![dir.path().to_owned()]);
+        let Err(Error::Invalid(why)) = collect(definition, &file) else {
+            panic!("refused");
+        };
+        assert!(why.contains(&shown), "{why}");
+    }
 }
