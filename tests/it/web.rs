@@ -393,6 +393,9 @@ fn a_session_ends_with_its_membership_and_with_the_next_sign_in() {
         all.extend_from_slice(&["--workspace", "mssp-soc", "--as", OWNER]);
         site.deployment.ok(&all);
     };
+    // A link issued before the deletion, not yet used, is gone with the membership too: a
+    // re-invitation within its quarter hour armed it again (web review).
+    let unused = site.link(ANALYST);
     users(&["delete", ANALYST]);
     users(&["invite", ANALYST, "--role", "contributor"]);
     let page = analyst.get(&site.server.url("/"));
@@ -400,6 +403,12 @@ fn a_session_ends_with_its_membership_and_with_the_next_sign_in() {
         page.status, 401,
         "the deleted member's session is gone: {}",
         page.body
+    );
+    let stale = Client::new().sign_in(&unused);
+    assert_ne!(
+        stale.status, 303,
+        "the old link signs no one in: {}",
+        stale.body
     );
     // A session of another member lives on.
     let mut lead = site.signed_in(LEAD);

@@ -170,6 +170,12 @@ pub(crate) fn delete_member(
         "DELETE FROM web_sessions WHERE workspace_id = ?1 AND email = ?2",
         params![ws, email.as_str()],
     )?;
+    // So is a sign-in link not yet used: kept, a deletion and a re-invitation within its
+    // quarter hour armed it again for whoever held it (web review).
+    conn.execute(
+        "DELETE FROM signin_links WHERE workspace_id = ?1 AND email = ?2 AND used_at IS NULL",
+        params![ws, email.as_str()],
+    )?;
     conn.execute(
         "DELETE FROM memberships WHERE workspace_id = ?1 AND user_id = ?2",
         params![ws, user],

@@ -370,6 +370,18 @@ impl Platform {
         now: i64,
     ) -> Result<OpenedSession, Error> {
         self.transact(|tx| {
+            // Under the lock the session is written under, as a link's: a member deleted or
+            // denied since the login's commit opens nothing (web review: the session was
+            // written after the deletion, and worked again on a re-invitation).
+            let index = self.index_in(tx)?;
+            if index.is_outsider(&principal, workspace) {
+                return Err(refused(format!(
+                    "`{workspace}` no longer admits {}",
+                    principal
+                        .email()
+                        .map_or_else(String::new, ToString::to_string)
+                )));
+            }
             let ws = store::workspace_id(tx, workspace)?
                 .ok_or_else(|| refused("the workspace no longer exists"))?;
             super::open_session(
