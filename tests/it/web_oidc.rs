@@ -998,3 +998,77 @@ fn the_sign_in_page_waits_on_discovery_only_briefly() {
     );
     assert_eq!(start.status, 303, "{}", start.body);
 }
+
+/// What an IdP vouched for goes with it (SPEC SSO-1; web review): its OIDC settings removed,
+/// the sessions its sign-ins opened end; the IdP no longer trusted, so does the standing its
+/// logins recorded. Before, both sessions and standing lived on (up to 8 hours, and for good
+/// for an identity no Owner could delete).
+#[test]
+fn what_an_idp_vouched_for_ends_when_it_is_no_longer_trusted() {
+    let o = Oidc::new();
+    let d = &o.site.deployment;
+    o.idp
+        .person(member("nina.new@acme-mssp.test", &["soc-analysts"]));
+    let signed_in = || {
+        let (mut browser, done) = o.sign_in("mssp-soc", "acme-okta");
+        assert_eq!(done.status, 303, "{}", done.body);
+        assert_eq!(browser.get(&o.url("/")).status, 200);
+        browser
+    };
+    let mut nina = signed_in();
+    // A session opened by a link is not the IdP's: it lives on.
+    let mut lead = o.site.signed_in(crate::web::LEAD);
+    d.ok(&[
+        "sso",
+        "oidc",
+        "remove",
+        "--idp",
+        "acme-okta",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    assert_eq!(nina.get(&o.url("/")).status, 401, "the IdP's session ended");
+    assert_eq!(lead.get(&o.url("/")).status, 200, "a link's session lives");
+
+    let file = secret_file(d);
+    d.ok(&set_args(
+        &file,
+        "mssp-soc",
+        "acme-okta",
+        &o.idp.issuer,
+        OWNER,
+    ));
+    let mut nina = signed_in();
+    let identities = || -> i64 {
+        crate::common::db_at(&d.db)
+            .conn()
+            .query_row(
+                "SELECT COUNT(*) FROM sso_identities WHERE email = 'nina.new@acme-mssp.test'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count")
+    };
+    assert_eq!(identities(), 1);
+    let mut tenant: Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::common::example_tenant_path()).expect("tenant"),
+    )
+    .expect("json");
+    tenant["workspaces"][0]["idps"] = json!([]);
+    // Its dynamic group goes with it (GR-3 needs an IdP for one).
+    let static_group = tenant["workspaces"][0]["groups"][0].clone();
+    tenant["workspaces"][0]["groups"] = json!([static_group]);
+    let path = d.dir.path().join("no-okta.json");
+    std::fs::write(&path, tenant.to_string()).expect("write");
+    d.ok(&[
+        "tenant",
+        "apply",
+        path.to_str().expect("utf-8"),
+        "--as",
+        OWNER,
+    ]);
+    assert_eq!(nina.get(&o.url("/")).status, 401, "the IdP's session ended");
+    assert_eq!(identities(), 0, "and the standing its login recorded");
+}

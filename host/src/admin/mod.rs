@@ -9,7 +9,7 @@ pub mod sso;
 pub mod users;
 
 mod model;
-mod store;
+pub(crate) mod store;
 
 use crate::Error;
 use crate::access::{BuiltinRole, RoleName, ScopeSet};

@@ -653,14 +653,31 @@ pub(crate) fn oidc_settings(
     .map_err(internal)
 }
 
-/// Removes the OIDC settings of `idp`; whether there were any.
+/// Removes the OIDC settings of `idp`; whether there were any. The web sessions its sign-ins
+/// opened end with them (web review): the settings are what those sessions were trusted on.
 pub(crate) fn remove_oidc(conn: &Connection, ws: i64, idp: &str) -> Result<bool, Error> {
+    let removed = conn
+        .execute(
+            "DELETE FROM idp_oidc WHERE workspace_id = ?1 AND idp = ?2",
+            params![ws, idp],
+        )
+        .map_err(internal)?;
+    if removed == 1 {
+        end_idp_sessions(conn, ws, idp)?;
+    }
+    Ok(removed == 1)
+}
+
+/// Ends the web sessions in workspace `ws` of the people whose standing `idp` recorded last
+/// (an SSO session's person signed in through the IdP their identity names).
+pub(crate) fn end_idp_sessions(conn: &Connection, ws: i64, idp: &str) -> Result<(), Error> {
     conn.execute(
-        "DELETE FROM idp_oidc WHERE workspace_id = ?1 AND idp = ?2",
+        "DELETE FROM web_sessions WHERE workspace_id = ?1 AND via = 'sso'
+           AND email IN (SELECT email FROM sso_identities WHERE workspace_id = ?1 AND idp = ?2)",
         params![ws, idp],
     )
-    .map(|n| n == 1)
-    .map_err(internal)
+    .map_err(internal)?;
+    Ok(())
 }
 
 #[cfg(test)]

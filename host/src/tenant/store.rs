@@ -182,7 +182,16 @@ pub(super) fn insert_idp(conn: &Connection, ws: i64, idp: &str) -> Result<(), Er
 }
 
 /// No longer trusts IdP `idp` in workspace `ws`.
+/// Stops trusting `idp` in workspace `ws`: what it vouched for goes with it, its people's
+/// web sessions and the standing its logins recorded (SSO member or external), which lived on
+/// up to a session's 8 hours, and for good for an external identity no Owner could delete
+/// (web review; SPEC SSO-1).
 pub(super) fn delete_idp(conn: &Connection, ws: i64, idp: &str) -> Result<(), Error> {
+    crate::admin::store::end_idp_sessions(conn, ws, idp)?;
+    conn.execute(
+        "DELETE FROM sso_identities WHERE workspace_id = ?1 AND idp = ?2",
+        params![ws, idp],
+    )?;
     conn.execute(
         "DELETE FROM idps WHERE workspace_id = ?1 AND name = ?2",
         params![ws, idp],
