@@ -13,6 +13,14 @@ use crate::workflow::engine::Engine;
 /// it executes (whose steps have deadlines of their own).
 pub const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// Requests whose work may be on tokio's blocking pool at once: half of its 512 threads, so
+/// that the scheduler's claims, runs and housekeeping, which share the pool, always find
+/// threads. Ordinary requests could take every one of them (511 requests with bad keys, each
+/// waiting on a busy database connection), and every tenant's triggered runs, waits and
+/// timeouts queued behind them (web review). Runs executing in requests count here too
+/// (at most [`super::run_slots::IN_ALL`] of them).
+pub const REQUEST_WORKERS: usize = 256;
+
 /// The server's shared state: cheap to clone, one per request.
 #[derive(Clone)]
 pub struct AppState {
@@ -26,6 +34,8 @@ pub struct AppState {
     run_slots: Arc<super::run_slots::RunSlots>,
     /// How long a request's storage work may take (`FLOWHOST_REQUEST_DEADLINE_MS`).
     deadline: std::time::Duration,
+    /// The requests' share of the blocking pool ([`REQUEST_WORKERS`]).
+    workers: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -42,6 +52,7 @@ impl AppState {
             signin_limit: Arc::default(),
             run_slots: Arc::default(),
             deadline: REQUEST_DEADLINE,
+            workers: Arc::new(tokio::sync::Semaphore::new(REQUEST_WORKERS)),
         }
     }
 
@@ -66,6 +77,12 @@ impl AppState {
     /// This state, a request's storage work bounded by `deadline`.
     pub fn with_deadline(mut self, deadline: std::time::Duration) -> Self {
         self.deadline = deadline;
+        self
+    }
+
+    /// This state with `n` request workers instead of [`REQUEST_WORKERS`].
+    pub fn with_workers(mut self, n: usize) -> Self {
+        self.workers = Arc::new(tokio::sync::Semaphore::new(n));
         self
     }
 
@@ -121,23 +138,95 @@ impl AppState {
     /// request's deadline ([`AppState::deadline`]; see `api::call::within`). Every door's
     /// request is: the web's pages read the run, audit and interaction lists without a bound
     /// while the API's were held to it (hostile-input review).
+    ///
+    /// Its wait for one of the requests' workers ([`REQUEST_WORKERS`]) counts towards the
+    /// deadline: a request that finds none free by then is answered as the server's trouble
+    /// (503) without having held a thread.
     pub async fn blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Engine) -> Result<T, Error> + Send + 'static,
     ) -> anyhow::Result<Result<T, Error>> {
         let limit = self.deadline;
-        self.blocking_unbounded(move |e| super::api::call::within(limit, || work(e)))
+        let started = std::time::Instant::now();
+        let Ok(Ok(worker)) =
+            tokio::time::timeout(limit, self.workers.clone().acquire_owned()).await
+        else {
+            return Ok(Err(Error::Busy(format!(
+                "the server is busy: no request worker came free within {} ms",
+                limit.as_millis()
+            ))));
+        };
+        let left = limit.saturating_sub(started.elapsed());
+        self.spawn(worker, move |e| super::api::call::within(left, || work(e)))
             .await
     }
 
     /// [`AppState::blocking`] without the request's deadline: for work that executes a run,
     /// whose steps have deadlines of their own, and a webhook's delivery (work bound by a
     /// deadline commits alone, and deliveries share their commits with the runs' writes).
+    /// It waits its turn for a request worker, without holding a thread meanwhile.
     pub async fn blocking_unbounded<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Engine) -> T + Send + 'static,
     ) -> anyhow::Result<T> {
+        let worker = self.workers.clone().acquire_owned().await?;
+        self.spawn(worker, work).await
+    }
+
+    /// `work` on the blocking pool, holding `worker` until it ends.
+    async fn spawn<T: Send + 'static>(
+        &self,
+        worker: tokio::sync::OwnedSemaphorePermit,
+        work: impl FnOnce(&Engine) -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
         let engine = self.engine.clone();
-        Ok(tokio::task::spawn_blocking(move || work(&engine)).await?)
+        Ok(tokio::task::spawn_blocking(move || {
+            let _worker = worker;
+            work(&engine)
+        })
+        .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// A request that finds every request worker taken until its deadline is answered busy
+    /// without holding a thread; one that finds a worker free is served (web review).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_finding_no_worker_free_by_its_deadline_is_answered_busy() {
+        let platform = Arc::new(
+            Platform::new(crate::store::Db::open_in_memory().expect("db")).expect("platform"),
+        );
+        let runtime = Arc::new(
+            crate::wasm::StepRuntime::new(&crate::wasm::EngineSettings::one_shot(), None)
+                .expect("runtime"),
+        );
+        let engine = Arc::new(Engine::new(platform, runtime, Vec::new()));
+        let state = AppState::new(engine)
+            .with_deadline(Duration::from_millis(100))
+            .with_workers(1);
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let holder = {
+            let state = state.clone();
+            tokio::spawn(async move { state.blocking_unbounded(move |_| held.recv()).await })
+        };
+        while state.workers.available_permits() > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let refused = state.blocking(|_| Ok(())).await.expect("no panic");
+        assert!(
+            matches!(&refused, Err(Error::Busy(why)) if why.contains("no request worker")),
+            "{refused:?}"
+        );
+        release.send(()).expect("the holder waits");
+        holder
+            .await
+            .expect("joined")
+            .expect("ran")
+            .expect("released");
+        assert_eq!(state.blocking(|_| Ok(7)).await.expect("ran").ok(), Some(7));
     }
 }
