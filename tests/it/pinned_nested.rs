@@ -201,3 +201,60 @@ fn a_run_of_a_file_resumes_with_the_components_and_nested_workflows_it_started_w
         .expect("nested step");
     assert!(nested.contains("v1"), "{nested}");
 }
+
+/// Every nested workflow a revision reaches within the nesting limit is pinned, wherever it
+/// is also reached: walked depth first, one first met through a long path (past the limit)
+/// was marked seen and left unpinned, and a short path to it then read it from disk at run
+/// time (authority review). Here `x.json` is reached by `s → h → x` and by a chain of eight.
+#[test]
+fn a_nested_workflow_reached_by_a_long_path_and_a_short_one_is_pinned() {
+    let d = Deployment::new();
+    let nest = |name: &str, inner: &[&str]| {
+        let steps: Vec<Value> = inner
+            .iter()
+            .map(|file| json!({ "id": file.trim_end_matches(".json"), "workflow": file }))
+            .collect();
+        write(
+            &d,
+            name,
+            &json!({ "name": name.trim_end_matches(".json"), "workspace": WS, "steps": steps }),
+        );
+    };
+    // The short path is listed first: a depth-first walk took the long one first.
+    nest("parent.json", &["s.json", "c1.json"]);
+    for i in 1..8 {
+        nest(&format!("c{i}.json"), &[&format!("c{}.json", i + 1)]);
+    }
+    nest("c8.json", &["h.json"]);
+    nest("s.json", &["h.json"]);
+    nest("h.json", &["x.json"]);
+    write(&d, "x.json", &child("v1"));
+    let steps = Path::new(ECHO).parent().expect("dir").display().to_string();
+    d.ok(&[
+        "workflows",
+        "publish",
+        "parent.json",
+        "--as",
+        OWNER,
+        "--steps",
+        &steps,
+    ]);
+    let conn = rusqlite::Connection::open(&d.db).expect("open");
+    let pins: String = conn
+        .query_row(
+            "SELECT components FROM workflow_revisions WHERE name = 'parent'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the revision's pins");
+    let pins: Value = serde_json::from_str(&pins).expect("json");
+    for file in ["s.json", "h.json", "x.json", "c8.json"] {
+        assert!(
+            pins.as_object()
+                .expect("pins")
+                .keys()
+                .any(|k| k.starts_with("nested-workflow:") && k.ends_with(file)),
+            "{file} pinned: {pins}"
+        );
+    }
+}

@@ -109,6 +109,15 @@ impl Resolver {
                 path.display()
             ));
         }
+        // A revision that pinned nested workflows runs those only: one it did not pin is not
+        // read from disk, where anyone who may edit the file would change what it does
+        // (SPEC WF-7, SH-3). A revision that pinned none predates the pinning.
+        if self.workflows.as_ref().is_some_and(|w| !w.is_empty()) {
+            return Err(format!(
+                "nested workflow `{}` was not pinned when this revision was published",
+                path.display()
+            ));
+        }
         // A regular file within the bound: a definition naming `/dev/zero` or a FIFO as its
         // nested workflow was read without end, or waited for a writer.
         let text = crate::regular_file::read_document(path)?;

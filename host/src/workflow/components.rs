@@ -86,14 +86,20 @@ const NESTED: &str = "nested-workflow:";
 pub fn collect_nested(workflow: &Workflow, found: &mut Vec<Found>) -> Result<bool, Error> {
     let mut asks_people = false;
     let mut seen = HashSet::new();
-    let mut queue = vec![(workflow.clone(), 0_usize)];
-    while let Some((wf, depth)) = queue.pop() {
+    // Breadth first, so a file is pinned where it is first reached by its shortest path: depth
+    // first, one reached deep down (past the limit) was marked seen, and left unpinned when a
+    // short path reached it later; its runs then read it from disk (authority review).
+    let mut queue = std::collections::VecDeque::from([(workflow.clone(), 0_usize)]);
+    while let Some((wf, depth)) = queue.pop_front() {
+        if depth >= MAX_NESTED_PINS_DEPTH {
+            continue;
+        }
         for step in wf.all_steps() {
             let StepKind::Nested { path, .. } = &step.kind else {
                 continue;
             };
             let key = format!("{NESTED}{}", Resolver::nested_key(path));
-            if !seen.insert(key.clone()) || depth >= MAX_NESTED_PINS_DEPTH {
+            if !seen.insert(key.clone()) {
                 continue;
             }
             let (text, resolver) = wf.resolver.nested(path, &[]).map_err(Error::Invalid)?;
@@ -119,7 +125,7 @@ pub fn collect_nested(workflow: &Workflow, found: &mut Vec<Found>) -> Result<boo
                 uses: key,
                 bytes: text.into_bytes(),
             });
-            queue.push((inner, depth + 1));
+            queue.push_back((inner, depth + 1));
         }
     }
     Ok(asks_people)
