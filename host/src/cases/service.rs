@@ -517,7 +517,16 @@ fn run_read(conn: &Connection, caller: &Caller, id: i64, restricted: bool) -> Re
 fn run_reads(conn: &Connection, caller: &Caller, ids: &[i64]) -> Result<(), Error> {
     match caller.cause {
         Some(cause) if !ids.is_empty() => {
-            store::record_run_reads(conn, cause.run, ids).map_err(internal)
+            let limit = crate::services::caps::MAX_RESTRICTED_READS_PER_RUN;
+            if store::record_run_reads(conn, cause.run, ids, limit).map_err(internal)? {
+                Ok(())
+            } else {
+                Err(Error::Invalid(format!(
+                    "this run has read {limit} restricted cases, the most one run may (each \
+                     bounds whom its events reach, and is copied to the runs they start); \
+                     narrow the query"
+                )))
+            }
         }
         _ => Ok(()),
     }

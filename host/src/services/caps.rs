@@ -59,6 +59,12 @@ pub const MAX_LOG_LINES: usize = 1000;
 pub const MAX_LOG_BYTES_PER_EXECUTION: usize = MAX_LOG_LINES * (MAX_LOG_LINE_BYTES + 64);
 /// Events one step execution may emit.
 pub const MAX_EVENTS_PER_EXECUTION: usize = 100;
+
+/// The most restricted cases one run may read (`run_cases`): each is checked again at its
+/// resumes and copied to every run its events start, so a step reading a hundred thousand
+/// of them and emitting its events made the scheduler write billions of rows (hostile-step
+/// review).
+pub const MAX_RESTRICTED_READS_PER_RUN: usize = 10_000;
 /// Longest event kind, in bytes.
 pub const MAX_EVENT_KIND_BYTES: usize = 64;
 /// Largest event payload, in bytes of JSON.

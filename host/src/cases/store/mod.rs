@@ -68,17 +68,18 @@ pub fn restricted_of(conn: &Connection, id: i64) -> crate::store::sql::Result<Op
 /// Records that run `run` read restricted cases `cases` (`run_cases`): what the run emits may
 /// quote them, so its events reach only workflows whose identity sees them too (SPEC CS-2).
 /// Those recorded already are not written again: one query, and one statement when any is
-/// new.
+/// new. `false`, with nothing written, when the run would hold more than `limit`.
 pub fn record_run_reads(
     conn: &Connection,
     run: i64,
     cases: &[i64],
-) -> crate::store::sql::Result<()> {
+    limit: usize,
+) -> crate::store::sql::Result<bool> {
     let mut asked: Vec<i64> = cases.to_vec();
     asked.sort_unstable();
     asked.dedup();
     if asked.is_empty() {
-        return Ok(());
+        return Ok(true);
     }
     let marks: Vec<String> = (0..asked.len()).map(|i| format!("?{}", i + 2)).collect();
     let mut values: Vec<i64> = Vec::with_capacity(asked.len() + 1);
@@ -100,7 +101,17 @@ pub fn record_run_reads(
     }
     let new: Vec<i64> = asked.into_iter().filter(|c| !known.contains(c)).collect();
     if new.is_empty() {
-        return Ok(());
+        return Ok(true);
+    }
+    let held: i64 = conn
+        .prepare_cached("SELECT count(*) FROM run_cases WHERE run_id = ?1")?
+        .query_row([run], |r| r.get(0))?;
+    if usize::try_from(held)
+        .unwrap_or(usize::MAX)
+        .saturating_add(new.len())
+        > limit
+    {
+        return Ok(false);
     }
     let rows: Vec<String> = (0..new.len())
         .map(|i| format!("(?1, ?{})", i + 2))
@@ -113,7 +124,7 @@ pub fn record_run_reads(
     values.push(run);
     values.extend(&new);
     conn.execute(&sql, crate::store::sql::params_from_iter(values))?;
-    Ok(())
+    Ok(true)
 }
 
 /// Whether run `run` read a restricted case (`run_cases`) that `viewer` does not see now
@@ -422,6 +433,29 @@ pub fn set_access_mode(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A run holds at most `limit` restricted reads: reads past it are refused whole, and
+    /// nothing is written; reads it holds already cost nothing (hostile-step review).
+    #[test]
+    fn a_runs_restricted_reads_stop_at_their_bound() {
+        let db = crate::store::Db::open_in_memory().expect("db");
+        db.conn()
+            .execute_batch("PRAGMA foreign_keys = OFF;")
+            .expect("no references needed here");
+        let count = || -> i64 {
+            db.conn()
+                .query_row("SELECT count(*) FROM run_cases WHERE run_id = 7", [], |r| {
+                    r.get(0)
+                })
+                .expect("count")
+        };
+        assert!(record_run_reads(db.conn(), 7, &[1, 2, 3], 4).expect("recorded"));
+        assert!(!record_run_reads(db.conn(), 7, &[3, 4, 5], 4).expect("refused"));
+        assert_eq!(count(), 3, "nothing of a refused read is written");
+        assert!(record_run_reads(db.conn(), 7, &[1, 2, 3, 4], 4).expect("within"));
+        assert!(record_run_reads(db.conn(), 7, &[4, 1], 4).expect("held already"));
+        assert_eq!(count(), 4);
+    }
 
     #[test]
     fn a_severity_code_the_schema_does_not_admit_is_an_error_naming_the_column() {
