@@ -352,6 +352,46 @@ mod host_call_deadline {
         assert_eq!(answer, json!({ "cases": 0 }));
     }
 
+    /// All of one execution's calls together stop at `max_execution_storage`: a step of many
+    /// searches each within its own bound held the shared connection for minutes (hostile-step
+    /// review). The step is told, and the calls it made before stand.
+    #[test]
+    fn an_executions_calls_stop_at_their_storage_time_together() {
+        let d = Deployment::new();
+        crate::common::insert_cases(&d.db, WS, 100, "slow", &crate::common::slow_description());
+        let platform = Arc::new(Platform::new(crate::common::db_at(&d.db)).expect("platform"));
+        let rt = runtime();
+        let step = rt.load(std::path::Path::new(HOSTILE)).expect("component");
+        let limits = StepLimits {
+            timeout: Duration::from_secs(120),
+            max_call_storage: Duration::from_secs(5),
+            max_execution_storage: Duration::from_millis(300),
+            ..StepLimits::default()
+        };
+        let started = Instant::now();
+        let exec = rt.execute(
+            &step,
+            &json!({ "attack": "query_flood" }),
+            owner(),
+            HostServices::of(platform.clone()),
+            limits,
+        );
+        let out = exec.result.expect("the step reports the refusal");
+        assert!(
+            out["error"]
+                .as_str()
+                // Cut at what the total left it, or refused once none is left.
+                .is_some_and(|e| e.contains("300 ms an execution")
+                    || e.contains("used their storage time of 300 ms")),
+            "{out}"
+        );
+        assert!(
+            out["queried"].as_u64().is_some_and(|n| n >= 2),
+            "several calls: {out}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(60));
+    }
+
     /// The budget bounds a call's statements, not its waits: a write waiting for another
     /// process's write lock longer than the budget goes on to its step's deadline, as a busy
     /// database is the infrastructure's (SPEC WF-11), not the step's (review of the budget).

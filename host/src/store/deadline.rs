@@ -85,6 +85,14 @@ impl Budgeted {
     pub fn spent(&self) -> bool {
         SPENT.with(Cell::get)
     }
+
+    /// How much of `budget` (as given to [`budget`]) this work has used so far: its time
+    /// holding the connection, waits left out; nothing if it never took the connection.
+    pub fn used(&self, budget: Duration) -> Duration {
+        WORK.with(Cell::get).map_or(Duration::ZERO, |until| {
+            budget.saturating_sub(until.saturating_duration_since(Instant::now()))
+        })
+    }
 }
 
 impl Drop for Budgeted {

@@ -39,6 +39,10 @@ pub struct StepLimits {
     /// the step's deadline: on SQLite every run of the process shares that connection, so a
     /// step's call keeps the others waiting this long at most, not up to its own deadline.
     pub max_call_storage: Duration,
+    /// How long all such calls of one execution may take together, as `max_call_storage`
+    /// counts them: a step of many calls each within its own bound held the shared
+    /// connection for minutes (hostile-step review).
+    pub max_execution_storage: Duration,
 }
 
 impl Default for StepLimits {
@@ -57,6 +61,7 @@ impl Default for StepLimits {
             max_restriction_updates: caps::MAX_RESTRICTION_UPDATES_PER_EXECUTION,
             max_database_calls: caps::MAX_DATABASE_CALLS_PER_EXECUTION,
             max_call_storage: Duration::from_secs(5),
+            max_execution_storage: Duration::from_secs(30),
         }
     }
 }

@@ -130,6 +130,8 @@ pub struct StepState {
     pub(crate) restriction_updates: usize,
     /// Host calls that reach the database so far, against `limits.max_database_calls`.
     pub(crate) database_calls: usize,
+    /// Their storage work so far, against `limits.max_execution_storage`.
+    storage_used: std::time::Duration,
     /// When the execution's time is up.
     deadline: std::time::Instant,
 }
@@ -169,6 +171,7 @@ impl StepState {
             cases_created: 0,
             restriction_updates: 0,
             database_calls: 0,
+            storage_used: std::time::Duration::ZERO,
             deadline: std::time::Instant::now() + limits.timeout,
         }
     }
@@ -199,17 +202,29 @@ impl StepState {
         call: impl FnOnce(&HostServices, &Caller) -> Result<T, crate::Error>,
     ) -> Result<T, crate::wasm::bindings::types::HostError> {
         self.may_call_the_database()?;
-        let bound = self.limits.max_call_storage;
+        let total = self.limits.max_execution_storage;
+        let left = total.saturating_sub(self.storage_used);
+        if left.is_zero() {
+            return Err(crate::wasm::bindings::types::HostError::Invalid(format!(
+                "the step's calls have used their storage time of {} ms for this execution \
+                 (SPEC ST-4); ask for less in each",
+                total.as_millis()
+            )));
+        }
+        let bound = self.limits.max_call_storage.min(left);
         let budget = crate::store::deadline::budget(bound);
         let result = call(&self.services, &self.caller);
         let spent = result.is_err() && budget.spent();
+        self.storage_used += budget.used(bound);
         drop(budget);
         if spent {
             // The work's own doing, not the infrastructure's: not noted.
             return Err(crate::wasm::bindings::types::HostError::Invalid(format!(
-                "the call's storage work passed its bound of {} ms (SPEC ST-4); ask for less \
-                 (a narrower filter, a smaller page)",
-                bound.as_millis()
+                "the call's storage work passed its bound of {} ms (SPEC ST-4; {} ms a call, \
+                 {} ms an execution); ask for less (a narrower filter, a smaller page)",
+                bound.as_millis(),
+                self.limits.max_call_storage.as_millis(),
+                total.as_millis()
             )));
         }
         self.services.note(result).map_err(Into::into)
