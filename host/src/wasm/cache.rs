@@ -135,7 +135,11 @@ impl ComponentCache {
     pub fn cached(&self, engine: &Engine, digest: &str) -> Option<Component> {
         let dir = self.dir.as_ref()?;
         let artifact = self.artifact(dir, digest);
-        let meta = fs::metadata(&artifact).ok()?;
+        // Checked and mapped through one open file: by its path twice, a file renamed into
+        // its place between the check and the map was mapped as code (kill and concurrency
+        // review).
+        let file = crate::regular_file::open(&artifact).ok()?;
+        let meta = file.metadata().ok()?;
         let stamp_path = stamp::beside(&artifact);
         // No stamp: being written (`store` writes it last), or left so by a crash; the next
         // compile of the component replaces it. Either way it is not loaded, nor removed
@@ -145,15 +149,15 @@ impl ComponentCache {
         let subject = Self::artifact_subject(&artifact);
         let stamp = Stamp::read(&stamp_path, &self.seal, &subject);
         if let Some(stamp) = &stamp
-            && verified(&artifact, &meta, &stamp_path, stamp, &self.seal, &subject)
+            && verified(&file, &meta, &stamp_path, stamp, &self.seal, &subject)
         {
-            // SAFETY: the file is byte for byte what `compile` wrote from a component this
-            // engine compiled (checked against the SHA-256 recorded then, or unchanged in
-            // identity since it was), and the stamp recording it carries this user's seal,
-            // which only this user's host can make: no artifact from elsewhere is mapped.
-            // Artifacts are only ever replaced by rename, never written in place, so the
-            // mapped file does not change under us.
-            if let Ok(component) = unsafe { Component::deserialize_file(engine, &artifact) } {
+            // SAFETY: the open file is byte for byte what `compile` wrote from a component
+            // this engine compiled (checked against the SHA-256 recorded then, or unchanged
+            // in identity since it was), and the stamp recording it carries this user's
+            // seal, which only this user's host can make: no artifact from elsewhere is
+            // mapped. It is mapped through that same open file, and artifacts are only ever
+            // replaced by rename, never written in place, so it does not change under us.
+            if let Ok(component) = unsafe { deserialize_open(engine, &file) } {
                 return Some(component);
             }
         }
@@ -231,7 +235,7 @@ fn verdict_message(path: &Path, why: &str) -> Vec<u8> {
 /// vouches for it, else by reading and hashing it, after which the stamp vouches for this
 /// identity.
 fn verified(
-    artifact: &Path,
+    artifact: &fs::File,
     meta: &fs::Metadata,
     stamp_path: &Path,
     stamp: &Stamp,
@@ -242,11 +246,15 @@ fn verified(
     if stamp.verified == Some(identity) {
         return true;
     }
-    // Read only as a regular file of at most what a compile may write: a link to
-    // `/dev/zero` put in its place was read without end.
-    let Ok(data) = crate::regular_file::read(artifact, super::compiler::MAX_ARTIFACT_BYTES) else {
+    // At most what a compile may write (opened as a regular file: a link to `/dev/zero` put
+    // in its place was read without end).
+    let mut data = Vec::new();
+    let limit = super::compiler::MAX_ARTIFACT_BYTES;
+    if std::io::Read::read_to_end(&mut std::io::Read::take(artifact, limit + 1), &mut data).is_err()
+        || data.len() as u64 > limit
+    {
         return false;
-    };
+    }
     if data.len() as u64 != meta.len() || content_digest(&data) != stamp.sha256 {
         return false;
     }
@@ -254,6 +262,30 @@ fn verified(
         let _ = Stamp::new(&stamp.sha256, Some(identity)).write(stamp_path, seal, subject);
     }
     true
+}
+
+/// The component serialized in the open `file`, mapped through it: by its descriptor's own
+/// path where the system has one (`/proc/self/fd`, which reopens that very file whatever is
+/// at its name now), else read whole from it.
+///
+/// # Safety
+/// As [`Component::deserialize_file`]: `file` holds what this engine serialized.
+unsafe fn deserialize_open(engine: &Engine, file: &fs::File) -> wasmtime::Result<Component> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let own = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+        if own.exists() {
+            // SAFETY: as this function's.
+            return unsafe { Component::deserialize_file(engine, &own) };
+        }
+    }
+    let mut bytes = Vec::new();
+    let mut from_start = file;
+    std::io::Seek::rewind(&mut from_start)?;
+    std::io::Read::read_to_end(&mut from_start, &mut bytes)?;
+    // SAFETY: as this function's.
+    unsafe { Component::deserialize(engine, &bytes) }
 }
 
 /// Writes `code` to `path` atomically (temporary file, then rename), so a concurrent reader
@@ -395,5 +427,27 @@ mod tests {
         let none = ComponentCache::new(&engine, None);
         none.remember_too_costly("abc", limits, "kept nowhere");
         assert_eq!(none.too_costly("abc", limits), None);
+    }
+
+    /// An artifact is mapped through the file that was checked, whatever is renamed into its
+    /// place meanwhile (kill and concurrency review).
+    #[test]
+    fn the_open_file_is_mapped_not_what_its_name_holds_now() {
+        let engine = Engine::default();
+        let bytes = engine
+            // The empty component, in binary: the magic, version 0x0d, layer 1.
+            .precompile_component(&[0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00])
+            .expect("an empty component compiles");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("artifact");
+        fs::write(&path, &bytes).expect("write");
+        let file = crate::regular_file::open(&path).expect("open");
+        fs::write(dir.path().join("swap"), b"not machine code").expect("write");
+        fs::rename(dir.path().join("swap"), &path).expect("renamed into its place");
+        // SAFETY: `file` holds what `engine` serialized.
+        let mapped = unsafe { deserialize_open(&engine, &file) };
+        assert!(mapped.is_ok(), "{:?}", mapped.err());
+        // SAFETY: this is the test of refusing what the name holds now.
+        assert!(unsafe { Component::deserialize_file(&engine, &path) }.is_err());
     }
 }
