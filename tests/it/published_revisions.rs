@@ -800,3 +800,47 @@ fn a_component_cut_short_is_not_pinned() {
     ]);
     assert!(!listed.contains("cut"), "{listed}");
 }
+
+/// A pinned component written out to the state directory is checked once per process while
+/// it is still there: deleted since (a state directory cleaned by hand), it is written out
+/// again from the database; before, every run of it failed until a restart (kill and
+/// concurrency review).
+#[test]
+fn a_pinned_component_deleted_from_the_state_directory_is_written_out_again() {
+    let d = common::Deployment::new();
+    let wf = json!({ "name": "pinned", "workspace": "mssp-soc",
+        "steps": [{ "id": "echo", "uses": ECHO, "with": { "n": 1 } }] });
+    std::fs::write(d.dir.path().join("pinned.json"), wf.to_string()).expect("write");
+    d.ok(&["workflows", "publish", "pinned.json", "--as", OWNER]);
+    let platform = std::sync::Arc::new(
+        flowhost::platform::Platform::new(common::db_at(&d.db)).expect("platform"),
+    );
+    let engine = flowhost::workflow::engine::Engine::new(
+        platform,
+        std::sync::Arc::new(common::runtime()),
+        Vec::new(),
+    );
+    let run = || {
+        engine
+            .run_published(
+                common::user(OWNER),
+                "mssp-soc",
+                "pinned",
+                json!({}),
+                &flowhost::workflow::Quiet,
+            )
+            .expect("runs")
+    };
+    assert_eq!(run().status.as_str(), "succeeded");
+    let components = d.dir.path().join("components");
+    let written: Vec<_> = std::fs::read_dir(&components)
+        .expect("written out")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert!(!written.is_empty());
+    for file in &written {
+        std::fs::remove_file(file).expect("removed by hand");
+    }
+    let again = run();
+    assert_eq!(again.status.as_str(), "succeeded", "{:?}", again.error);
+}

@@ -231,7 +231,10 @@ impl Platform {
     /// written (atomically) from the database.
     fn write_out(&self, uses: &str, digest: &str, path: &Path) -> Result<(), Error> {
         let mut seen = verified().lock().unwrap_or_else(|p| p.into_inner());
-        if seen.contains(path) {
+        // Checked once per process while it is still there: a file deleted since (a state
+        // directory cleaned by hand) is written out again from the database, rather than
+        // failing every run of the component until a restart (kill and concurrency review).
+        if seen.contains(path) && path.is_file() {
             return Ok(());
         }
         let good = crate::wasm::component_file::read(path)
