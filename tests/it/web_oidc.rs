@@ -1052,6 +1052,20 @@ fn what_an_idp_vouched_for_ends_when_it_is_no_longer_trusted() {
             .expect("count")
     };
     assert_eq!(identities(), 1);
+    // An invited member the IdP refused stays refused once the IdP goes (SPEC SSO-5).
+    let claims = json!({ "email": crate::web::LEAD, "groups": ["nobody"] }).to_string();
+    d.ok(&["sso", "login", "--idp", "acme-okta", "--claims", &claims]);
+    let denied = || -> i64 {
+        crate::common::db_at(&d.db)
+            .conn()
+            .query_row(
+                "SELECT COUNT(*) FROM sso_identities WHERE outcome = 'denied'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count")
+    };
+    assert_eq!(denied(), 1);
     let mut tenant: Value = serde_json::from_str(
         &std::fs::read_to_string(crate::common::example_tenant_path()).expect("tenant"),
     )
@@ -1071,4 +1085,14 @@ fn what_an_idp_vouched_for_ends_when_it_is_no_longer_trusted() {
     ]);
     assert_eq!(nina.get(&o.url("/")).status, 401, "the IdP's session ended");
     assert_eq!(identities(), 0, "and the standing its login recorded");
+    assert_eq!(denied(), 1, "a denial stays");
+    let refused = d.cli(&[
+        "cases",
+        "query",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        crate::web::LEAD,
+    ]);
+    assert!(!refused.status.success(), "still shut out");
 }

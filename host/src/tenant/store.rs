@@ -183,13 +183,16 @@ pub(super) fn insert_idp(conn: &Connection, ws: i64, idp: &str) -> Result<(), Er
 
 /// No longer trusts IdP `idp` in workspace `ws`.
 /// Stops trusting `idp` in workspace `ws`: what it vouched for goes with it, its people's
-/// web sessions and the standing its logins recorded (SSO member or external), which lived on
+/// web sessions and the standing its logins granted (SSO member or external; a denial
+/// stays), which lived on
 /// up to a session's 8 hours, and for good for an external identity no Owner could delete
 /// (web review; SPEC SSO-1).
 pub(super) fn delete_idp(conn: &Connection, ws: i64, idp: &str) -> Result<(), Error> {
     crate::admin::store::end_idp_sessions(conn, ws, idp)?;
+    // A denial stays: it is what shuts an invited member the IdP refused out, and dropping it
+    // with the IdP gave them their role back (review of this change; SPEC SSO-5).
     conn.execute(
-        "DELETE FROM sso_identities WHERE workspace_id = ?1 AND idp = ?2",
+        "DELETE FROM sso_identities WHERE workspace_id = ?1 AND idp = ?2 AND outcome <> 'denied'",
         params![ws, idp],
     )?;
     conn.execute(

@@ -300,7 +300,7 @@ impl Platform {
         }
         self.open_sso_session(
             &login.workspace,
-            &login.idp,
+            &client.settings,
             principal,
             &outcome.outcome,
             now,
@@ -364,11 +364,12 @@ impl Platform {
     fn open_sso_session(
         &self,
         workspace: &str,
-        idp: &str,
+        settings: &oidc::OidcSettings,
         principal: Principal,
         outcome: &str,
         now: i64,
     ) -> Result<OpenedSession, Error> {
+        let idp = settings.idp.as_str();
         self.transact(|tx| {
             // Under the lock the session is written under, as a link's: a member deleted or
             // denied since the login's commit opens nothing (web review: the session was
@@ -384,6 +385,17 @@ impl Platform {
             }
             let ws = store::workspace_id(tx, workspace)?
                 .ok_or_else(|| refused("the workspace no longer exists"))?;
+            // So is the IdP: trusted still, with the settings the login went through (its
+            // settings removed or changed meanwhile ended its sessions, and this one would
+            // have outlived that; review of this change).
+            let current = crate::admin::store::oidc_client(tx, ws, idp)?;
+            if current.is_none_or(|c| {
+                c.settings.issuer != settings.issuer || c.settings.client_id != settings.client_id
+            }) {
+                return Err(refused(format!(
+                    "`{workspace}` no longer signs people in through `{idp}` as this login began"
+                )));
+            }
             super::open_session(
                 tx,
                 ws,
