@@ -62,7 +62,7 @@ pub(super) async fn receive(
             (StatusCode::ACCEPTED, Json::<Accepted>(accepted)).into_response()
         }
         Ok(Err(refusal)) => refused(refusal).into_response(),
-        Err(e) => ApiError::internal(format!("the request's worker failed: {e}")).into_response(),
+        Err(e) => super::api::call::worker_failed(e).into_response(),
     }
 }
 

@@ -21,6 +21,12 @@ pub const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs
 /// (at most [`super::run_slots::IN_ALL`] of them).
 pub const REQUEST_WORKERS: usize = 256;
 
+/// No request worker came free within the request's deadline (in milliseconds): the
+/// server's trouble, answered 503.
+#[derive(Debug, thiserror::Error)]
+#[error("the server is busy: no request worker came free within {0} ms")]
+pub struct Busy(pub u128);
+
 /// The server's shared state: cheap to clone, one per request.
 #[derive(Clone)]
 pub struct AppState {
@@ -148,28 +154,34 @@ impl AppState {
     ) -> anyhow::Result<Result<T, Error>> {
         let limit = self.deadline;
         let started = std::time::Instant::now();
-        let Ok(Ok(worker)) =
-            tokio::time::timeout(limit, self.workers.clone().acquire_owned()).await
-        else {
-            return Ok(Err(Error::Busy(format!(
-                "the server is busy: no request worker came free within {} ms",
-                limit.as_millis()
-            ))));
+        let worker = match self.worker().await {
+            Ok(worker) => worker,
+            Err(busy) => return Ok(Err(Error::Busy(busy.to_string()))),
         };
         let left = limit.saturating_sub(started.elapsed());
         self.spawn(worker, move |e| super::api::call::within(left, || work(e)))
             .await
     }
 
+    /// One of the request workers, waited for at most the request's deadline.
+    async fn worker(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Busy> {
+        let limit = self.deadline;
+        match tokio::time::timeout(limit, self.workers.clone().acquire_owned()).await {
+            Ok(Ok(worker)) => Ok(worker),
+            _ => Err(Busy(limit.as_millis())),
+        }
+    }
+
     /// [`AppState::blocking`] without the request's deadline: for work that executes a run,
     /// whose steps have deadlines of their own, and a webhook's delivery (work bound by a
     /// deadline commits alone, and deliveries share their commits with the runs' writes).
-    /// It waits its turn for a request worker, without holding a thread meanwhile.
+    /// It waits for a request worker as [`AppState::blocking`] does, without holding a
+    /// thread meanwhile; finding none, the error is a [`Busy`].
     pub async fn blocking_unbounded<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Engine) -> T + Send + 'static,
     ) -> anyhow::Result<T> {
-        let worker = self.workers.clone().acquire_owned().await?;
+        let worker = self.worker().await?;
         self.spawn(worker, work).await
     }
 
@@ -220,6 +232,14 @@ mod tests {
         assert!(
             matches!(&refused, Err(Error::Busy(why)) if why.contains("no request worker")),
             "{refused:?}"
+        );
+        // Work without the deadline (a run, a webhook's delivery) waits no longer for one.
+        let unbounded = state.blocking_unbounded(|_| ()).await;
+        assert!(
+            unbounded
+                .as_ref()
+                .is_err_and(|e| e.downcast_ref::<Busy>().is_some()),
+            "{unbounded:?}"
         );
         release.send(()).expect("the holder waits");
         holder

@@ -46,8 +46,16 @@ pub(super) async fn call_unbounded<T: Send + 'static>(
     state
         .blocking_unbounded(work)
         .await
-        .map_err(|e| ApiError::internal(format!("the request's worker failed: {e}")))?
+        .map_err(worker_failed)?
         .map_err(ApiError::from)
+}
+
+/// Why a request's work did not run: no worker free in time (503), or the worker failed.
+pub(crate) fn worker_failed(e: anyhow::Error) -> ApiError {
+    match e.downcast_ref::<crate::server::state::Busy>() {
+        Some(busy) => ApiError::from(Error::Busy(busy.to_string())),
+        None => ApiError::internal(format!("the request's worker failed: {e}")),
+    }
 }
 
 /// [`call`] for work that executes a run (`principal`'s): it holds one of their run slots

@@ -33,7 +33,11 @@ impl From<Error> for WebError {
 
 impl From<anyhow::Error> for WebError {
     fn from(e: anyhow::Error) -> Self {
-        WebError::Server(format!("{e:#}"))
+        // No request worker free in time is the server's being busy (503), as the API says.
+        match e.downcast_ref::<crate::server::state::Busy>() {
+            Some(busy) => WebError::Host(Error::Busy(busy.to_string())),
+            None => WebError::Server(format!("{e:#}")),
+        }
     }
 }
 
