@@ -75,35 +75,74 @@ fn outside_strings(text: &str) -> impl Iterator<Item = (usize, u8)> + '_ {
     })
 }
 
-/// Why `text` holds an integer JSON would not carry exactly here (outside -2^63..2^64-1),
-/// naming it and its line and column; `None` if it holds none. Numbers are the runs of
-/// `-0-9.eE+` outside strings: an integer is one with no `.`, `e` or `E`.
-fn inexact_integer(text: &str) -> Option<String> {
-    let mut run: Option<(usize, usize)> = None;
-    let check = |start: usize, end: usize| -> Option<String> {
+/// An integer JSON text holds that this host would read as the nearest float, not exactly.
+#[derive(Debug, PartialEq, Eq)]
+pub struct InexactInteger {
+    /// Where it starts, 1-based.
+    pub line: usize,
+    pub column: usize,
+    /// Its digits (clipped).
+    pub token: String,
+}
+
+impl InexactInteger {
+    /// What is wrong, without where (callers say where).
+    pub fn message(&self) -> String {
+        format!(
+            "the integer {} is outside what JSON carries exactly here (-2^63 to 2^64-1); \
+             write it as a string",
+            self.token
+        )
+    }
+}
+
+impl std::fmt::Display for InexactInteger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (line {}, column {})",
+            self.message(),
+            self.line,
+            self.column
+        )
+    }
+}
+
+/// The first integer in `text` this host would not read exactly (outside -2^63..2^64-1), if
+/// any. Numbers are the runs of `-0-9.eE+` outside strings: an integer is one with no `.`,
+/// `e` or `E`. One that is exactly how a double is written (JavaScript writes
+/// `18446744073709552000` for 2^64) is a float's text, read as that float: left alone.
+pub fn inexact_integer(text: &str) -> Option<InexactInteger> {
+    let check = |start: usize, end: usize| -> Option<InexactInteger> {
         let token = &text[start..end];
-        let integer = !token.is_empty()
-            && token.bytes().any(|b| b.is_ascii_digit())
+        let integer = token.bytes().any(|b| b.is_ascii_digit())
             && !token.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'));
         if !integer || token.parse::<i64>().is_ok() || token.parse::<u64>().is_ok() {
+            return None;
+        }
+        if token
+            .parse::<f64>()
+            .is_ok_and(|f| f.is_finite() && f.to_string() == token)
+        {
             return None;
         }
         let before = &text[..start];
         let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
         let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        Some(format!(
-            "the integer {} at line {line}, column {column} is outside what JSON carries \
-             exactly here (-2^63 to 2^64-1); write it as a string",
-            crate::text::clip(token)
-        ))
+        Some(InexactInteger {
+            line,
+            column,
+            token: crate::text::clip(token).into_owned(),
+        })
     };
+    let mut run: Option<(usize, usize)> = None;
     for (i, b) in outside_strings(text) {
         let in_number = b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E');
         match run {
             Some((start, end)) if in_number && end == i => run = Some((start, i + 1)),
             Some((start, end)) => {
-                if let Some(why) = check(start, end) {
-                    return Some(why);
+                if let Some(found) = check(start, end) {
+                    return Some(found);
                 }
                 run = in_number.then_some((i, i + 1));
             }
@@ -207,6 +246,14 @@ pub fn check_text_depth(what: &str, text: &str) -> Result<(), String> {
 /// and an object that names a key twice.
 pub fn parse(what: &str, text: &str) -> Result<Value, String> {
     check_text_depth(what, text)?;
+    if let Some(found) = inexact_integer(text) {
+        return Err(format!(
+            "{what}: at line {}, column {}: {}",
+            found.line,
+            found.column,
+            found.message()
+        ));
+    }
     from_str(text).map_err(|e| {
         format!(
             "{what}: invalid JSON at line {}, column {}: {e}",
@@ -223,8 +270,8 @@ pub fn parse(what: &str, text: &str) -> Result<Value, String> {
 /// integer outside -2^63..2^64-1, which serde_json reads as the nearest float
 /// (`98765432109876543210` and `…211` compared equal; review).
 pub fn from_str(text: &str) -> Result<Value, serde_json::Error> {
-    if let Some(why) = inexact_integer(text) {
-        return Err(serde::de::Error::custom(why));
+    if let Some(found) = inexact_integer(text) {
+        return Err(serde::de::Error::custom(found));
     }
     let mut de = serde_json::Deserializer::from_str(text);
     let value = serde::de::DeserializeSeed::deserialize(Unique, &mut de)?;
@@ -320,7 +367,21 @@ mod tests {
             .expect_err("past 2^64")
             .to_string();
         assert!(
-            why.contains("the integer 98765432109876543210 at line 2, column 3 is outside"),
+            why.contains("the integer 98765432109876543210 is outside")
+                && why.contains("(line 2, column 3)")
+                && !why.contains(" at line "),
+            "{why}"
+        );
+        // A double as JavaScript writes it is that double: 2^64 and -2^70.
+        for double in ["18446744073709552000", "-1180591620717411300000"] {
+            assert_eq!(
+                from_str(double).expect("a float's text").as_f64(),
+                double.parse::<f64>().ok()
+            );
+        }
+        let why = parse("body", "[1,\n 98765432109876543210]").expect_err("located");
+        assert!(
+            why.starts_with("body: at line 2, column 2: the integer"),
             "{why}"
         );
         assert!(from_str("[-9223372036854775809]").is_err(), "below -2^63");

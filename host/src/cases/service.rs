@@ -522,9 +522,10 @@ fn run_reads(conn: &Connection, caller: &Caller, ids: &[i64]) -> Result<(), Erro
                 Ok(())
             } else {
                 Err(Error::Invalid(format!(
-                    "this run has read {limit} restricted cases, the most one run may (each \
+                    "this run holds {limit} restricted cases, the most one run may: those its \
+                     steps read or wrote, and those the run whose event started it held (each \
                      bounds whom its events reach, and is copied to the runs they start); \
-                     narrow the query"
+                     read or write fewer restricted cases in one run"
                 )))
             }
         }

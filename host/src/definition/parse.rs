@@ -22,6 +22,15 @@ pub fn parse(origin: &str, text: &str, resolver: &Resolver) -> Result<Workflow, 
     if let Some(e) = SpecError::too_deep(origin, text) {
         return Err(vec![e]);
     }
+    if let Some(found) = crate::json_limits::inexact_integer(text) {
+        return Err(vec![SpecError {
+            origin: origin.to_owned(),
+            line: found.line,
+            column: found.column,
+            path: "(document)".into(),
+            message: found.message(),
+        }]);
+    }
     let value: Value = crate::json_limits::from_str(text).map_err(|e| {
         vec![SpecError {
             origin: origin.to_owned(),

@@ -162,30 +162,75 @@ def _decode(tp, value, at: str):
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
 
 
-def _encode(value, at: str = "$"):
-    """JSON-ready form of an output: dataclasses as objects, enums by name. What JSON would
-    not carry as it is is a ValueError naming where (`at`): an integer the host would not
-    read exactly, a float that is not a number (NaN, infinities: `json.dumps` wrote them,
-    and the host refused the text), a key that is not text (`{1: a, "1": b}` was written
-    with one key twice)."""
+class _Unwritable(ValueError):
+    """A value JSON would not carry as it is, and where: the path is built as the error
+    unwinds, so a value that writes costs nothing for it."""
+
+    def __init__(self, why: str, path: str = ""):
+        super().__init__(why)
+        self.why = why
+        self.path = path
+
+    def under(self, step: str) -> "_Unwritable":
+        return _Unwritable(self.why, step + self.path)
+
+    def __str__(self) -> str:
+        return f"${self.path}: {self.why}"
+
+
+def _json_key(k) -> str:
+    """The text `json.dumps` writes for dict key `k`; a key it would refuse is a TypeError."""
+    if isinstance(k, str):
+        return k
+    if k is True:
+        return "true"
+    if k is False:
+        return "false"
+    if k is None:
+        return "null"
+    if isinstance(k, int):
+        return str(k)
+    if isinstance(k, float):
+        if not math.isfinite(k):
+            raise _Unwritable(f"the key {k!r} is not a number JSON carries")
+        return repr(k)
+    raise _Unwritable(f"the key {k!r} is not text; JSON keys are strings")
+
+
+def _encode(value):
+    """JSON-ready form of an output: dataclasses as objects, enums by name, keys as the text
+    `json.dumps` writes for them. What JSON would not carry as it is raises `_Unwritable`
+    naming where: an integer the host would not read exactly, a float that is not a number
+    (NaN, infinities: `json.dumps` wrote them, and the host refused the text), two keys
+    written alike (`{1: a, "1": b}` was written with one key twice)."""
     if isinstance(value, int) and not isinstance(value, bool) and not _INT_MIN <= value <= _INT_MAX:
-        raise ValueError(
-            f"{at}: the integer {value} is outside what JSON carries exactly here "
+        raise _Unwritable(
+            f"the integer {value} is outside what JSON carries exactly here "
             f"(-2**63 to 2**64-1); pass it as a string"
         )
     if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{at}: {value} is not a number JSON carries; pass it as a string or null")
+        raise _Unwritable(f"{value} is not a number JSON carries; pass it as a string or null")
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {k: _encode(v, f"{at}.{k}") for k, v in dataclasses.asdict(value).items()}
+        value = dataclasses.asdict(value)
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
-            if not isinstance(k, str):
-                raise ValueError(f"{at}: the key {k!r} is not text; JSON keys are strings")
-            out[k] = _encode(v, f"{at}.{k}")
+            key = _json_key(k)
+            if key in out:
+                raise _Unwritable(f"two keys are written as {key!r}")
+            try:
+                out[key] = _encode(v)
+            except _Unwritable as e:
+                raise e.under(f".{key}") from None
         return out
     if isinstance(value, (list, tuple)):
-        return [_encode(v, f"{at}[{i}]") for i, v in enumerate(value)]
+        out = []
+        for i, v in enumerate(value):
+            try:
+                out.append(_encode(v))
+            except _Unwritable as e:
+                raise e.under(f"[{i}]") from None
+        return out
     if hasattr(value, "name") and hasattr(value, "value") and type(value).__module__.startswith("wit_world"):
         return value.name.lower().replace("_", "-")
     return value
