@@ -765,8 +765,13 @@ impl Workers {
                         self.give_up(*run);
                     }
                 }
+                // Still `running` with nothing wrong: it was stopped (the host stops), or it
+                // was to go on as it was put on hold and another process took it up first
+                // (`Engine::carried_on`). Forgotten as a run taken elsewhere is: given up, it
+                // was left alone for hours, or for good under `--once`, should that process
+                // die (kill and concurrency review).
                 Ok(o) if o.status == RunStatus::Running => {
-                    self.give_up(*run);
+                    self.retry.remove(run);
                 }
                 Ok(_) => {
                     self.retry.remove(run);
@@ -1016,5 +1021,15 @@ mod tests {
             Err(Error::Invalid("the definition does not parse".into())),
         ));
         assert!(w.has(2), "a refused run is not tried again by this process");
+        // Its execution went on elsewhere after a hold (an `Ok` still running): as taken.
+        let run_ref = crate::runs::RunRef {
+            key: 3,
+            id: crate::public_id::PublicId::new(crate::public_id::IdKind::Run).expect("id"),
+        };
+        w.finished(report(
+            3,
+            Ok(RunOutcome::unfinished(&run_ref, RunStatus::Running, None)),
+        ));
+        assert!(!w.has(3), "a run that went on elsewhere is tried again");
     }
 }
