@@ -373,6 +373,17 @@ fn without_password(url: &str) -> String {
         shown.push_str(&encoded(user));
         shown.push('@');
     }
+    // A password holding a raw `@` is read only up to it, and the rest taken for the host:
+    // shown, that host would be part of the password. Such a URL names no host here.
+    let before_query = url.split('?').next().unwrap_or(url);
+    if before_query.matches('@').count() > 1 {
+        shown.push('…');
+        if let Some(db) = config.get_dbname() {
+            shown.push('/');
+            shown.push_str(&encoded(db));
+        }
+        return shown;
+    }
     let ports = config.get_ports();
     let hosts: Vec<String> = config
         .get_hosts()
@@ -523,27 +534,36 @@ mod tests {
         }
     }
 
-    /// Issue 18: a URL's password never reaches a message.
+    /// Issue 18: a URL's password never reaches a message. Shown as the client read it
+    /// (user, hosts with their ports, database), nothing else of it.
     #[test]
     fn a_server_is_shown_without_its_password() {
         for (url, shown) in [
-            ("postgres://u:secret@h/db", "postgres://u@h/db"),
+            ("postgres://u:secret@h/db", "postgres://u@h:5432/db"),
             (
                 "postgresql://u:s%40cr:et@h:5433/db",
                 "postgresql://u@h:5433/db",
             ),
+            // A raw `@` in the password: no host is shown (it would be the password's end).
             (
-                "postgres://u:p@ss@h/db?sslmode=disable",
-                "postgres://u@h/db?sslmode=disable",
+                "postgres://u:p@secret@h/db?sslmode=disable",
+                "postgres://u@…/db",
             ),
             (
                 "postgres://u@h/db?password=secret&application_name=x",
-                "postgres://u@h/db?application_name=x",
+                "postgres://u@h:5432/db",
             ),
-            ("postgres://u@h/db?PASSWORD=secret", "postgres://u@h/db"),
-            ("postgres://u:secret@h", "postgres://u@h"),
-            ("postgres://u@h/db", "postgres://u@h/db"),
-            ("postgres://%2Ftmp%2Fsock/db", "postgres://%2Ftmp%2Fsock/db"),
+            // The client reads no such key: nothing of it is shown.
+            (
+                "postgres://u@h/db?PASSWORD=secret",
+                "postgres://… (a URL that does not read)",
+            ),
+            ("postgres://u:secret@h", "postgres://u@h:5432"),
+            ("postgres://u@h/db", "postgres://u@h:5432/db"),
+            (
+                "postgres://%2Ftmp%2Fsock/db",
+                "postgres://%2Ftmp%2Fsock:5432/db",
+            ),
         ] {
             let location = Location::parse(url);
             assert_eq!(location.to_string(), shown, "{url}");
