@@ -1598,6 +1598,53 @@ fn an_accepted_share_names_its_acceptor_only_to_a_reader_of_the_destinations_peo
         again.contains("already accepted") && !again.contains(OWNER),
         "{again}"
     );
+
+    // Accepting installs the workflow: it takes what publishing it there takes, beside
+    // `resource.share` (SPEC SH-1: an Owner accepts; authority review). A second workflow,
+    // shared by an Owner of the source only, waits; the sharer role may not accept it.
+    env.ok(&[
+        "users",
+        "invite",
+        LEAD,
+        "--role",
+        "owner",
+        "--workspace",
+        "soc-a",
+        "--as",
+        OWNER,
+    ]);
+    let wf = serde_json::json!({ "name": "enrich", "workspace": "soc-a",
+        "steps": [{ "id": "echo", "uses": ECHO, "with": {} }] });
+    let path = env.dir.path().join("enrich.json");
+    std::fs::write(&path, wf.to_string()).expect("workflow");
+    env.ok(&[
+        "workflows",
+        "publish",
+        path.to_str().expect("utf-8"),
+        "--as",
+        OWNER,
+    ]);
+    let pending = env.cli(&[
+        "share", "workflow", "enrich", "--from", "soc-a", "--to", "customer", "--as", LEAD,
+    ]);
+    assert!(
+        text(&pending).contains("awaits acceptance"),
+        "{}",
+        text(&pending)
+    );
+    let shares = env.json(&["share", "list", "--workspace", "soc-a", "--as", OWNER]);
+    let id = shares
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s["name"] == "enrich"))
+        .and_then(|s| s["id"].as_str())
+        .expect("the pending share")
+        .to_owned();
+    let refused = env.fails(&["share", "accept", &id, "--as", ANALYST]);
+    assert!(
+        refused.contains("denied") && refused.contains("playbook.publish"),
+        "{refused}"
+    );
+    env.ok(&["share", "accept", &id, "--as", OWNER]);
 }
 
 /// A run that ended with an interaction still open (a sibling branch exited) takes no answer

@@ -118,12 +118,11 @@ impl Platform {
         if src.org != dst.org {
             return Err(no_destination());
         }
-        let accept_now = index
-            .check(actor, destination, Scope::ResourceShare)
-            .allowed();
         let revision = self.latest_revision(source, name)?.ok_or_else(|| {
             Error::NotFound(format!("`{source}` has no published workflow `{name}`"))
         })?;
+        // Accepted at once by whoever may install it there (SPEC SH-1).
+        let accept_now = self.may_install(actor, destination, &revision).is_ok();
         // Accepted at once: the sharer vouches for the revision in the destination, so its
         // `run_as` must be one they may bind there (SPEC WF-10).
         if accept_now {
@@ -136,7 +135,7 @@ impl Platform {
             self.index_in(tx)?;
             self.authorize(actor, source, Scope::ResourceShare)?;
             if accept_now {
-                self.authorize(actor, destination, Scope::ResourceShare)?;
+                self.may_install(actor, destination, &revision)?;
                 self.may_bind_shared(actor, destination, &revision)?;
             }
             let doc = crate::store::json::parse("workflow_revisions.definition", &revision.definition)
@@ -256,6 +255,7 @@ impl Platform {
                 latest.revision
             )));
         }
+        self.may_install(actor, &share.destination, &latest)?;
         self.may_bind_shared(actor, &share.destination, &latest)?;
         let accepted_as = crate::workflow::publish::publisher_to_stored(actor);
         self.transact(|tx| {
@@ -263,7 +263,7 @@ impl Platform {
             // under: an acceptor or an offerer changed by another process while this waited
             // for it is seen (kill review).
             self.index_in(tx)?;
-            self.authorize(actor, &share.destination, Scope::ResourceShare)?;
+            self.may_install(actor, &share.destination, &latest)?;
             offer_stands()?;
             self.may_bind_shared(actor, &share.destination, &latest)?;
             own_workflow_conflict(tx, &share.destination, &share.name)?;
@@ -294,6 +294,31 @@ impl Platform {
     }
 
     /// May `actor`, accepting `revision` into `destination`, vouch for its `run_as` there?
+    /// Whether `actor` may install `revision` in `destination` by accepting it: an Owner
+    /// accepts (SPEC SH-1), holding `resource.share` and what publishing it there takes
+    /// (`playbook.publish`, `playbook.write`, and `interaction.write` if it may ask people:
+    /// its own interactions, or any nested workflow's). With `resource.share` alone, a custom
+    /// role installed a workflow running as themselves that any member could start
+    /// (authority review).
+    fn may_install(
+        &self,
+        actor: &Principal,
+        destination: &str,
+        revision: &crate::workflow::publish::Revision,
+    ) -> Result<(), Error> {
+        self.authorize(actor, destination, Scope::ResourceShare)?;
+        let doc = crate::store::json::parse("workflow_revisions.definition", &revision.definition)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let mut interactions = 0;
+        custom_role_selections(&doc, "$", &mut Vec::new(), &mut interactions);
+        // Nested workflows' definitions are not read here: one that nests any may ask people.
+        let nests = revision
+            .components
+            .as_ref()
+            .is_some_and(|pins| pins.keys().any(|k| k.starts_with("nested-workflow:")));
+        self.may_publish(actor, destination, interactions > 0 || nests)
+    }
+
     fn may_bind_shared(
         &self,
         actor: &Principal,

@@ -117,7 +117,7 @@ impl Platform {
     /// `interaction.write` for one that asks people for input (SPEC RB-1). Only
     /// `playbook.publish` was checked, so a custom role made to publish what others wrote
     /// authored any definition (authority review).
-    fn may_publish(
+    pub(crate) fn may_publish(
         &self,
         actor: &Principal,
         workspace: &str,
