@@ -1317,3 +1317,120 @@ fn a_case_triggered_run_resumed_after_the_case_was_hidden_from_it_ends() {
     assert!(error.contains("no longer visible"), "{error}");
     assert!(!error.contains("Board"), "{error}");
 }
+
+/// A triggered run whose publisher no longer acts in its workspace is recorded failed, saying
+/// so, instead of running up to its first access check (SPEC WF-10 "fail closed"; authority
+/// review); the same workflow runs again once its publisher is back.
+#[test]
+fn a_run_whose_publisher_no_longer_acts_here_does_not_start() {
+    let env = Env::new();
+    let lead = "sam.lead@acme-mssp.test";
+    let wf = json!({ "name": "greet", "workspace": "mssp-soc", "run_as": lead,
+        "trigger": { "on": "case_created" },
+        "steps": [{ "id": "w", "wait": "1ms" }] });
+    let file = env.write("greet.json", &wf);
+    let published = env.publish(&file, lead);
+    assert!(published.status.success(), "{published:?}");
+    env.ok(&[
+        "users",
+        "delete",
+        lead,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    env.create_case("mssp-soc", "first", "low");
+    env.cli(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let runs = env.runs();
+    let greet: Vec<_> = runs.iter().filter(|r| r.0 == "greet").collect();
+    assert_eq!(greet.len(), 1, "{runs:?}");
+    assert_eq!(greet[0].1, "failed", "{runs:?}");
+    assert!(
+        greet[0]
+            .2
+            .as_deref()
+            .is_some_and(|e| e.contains("no longer acts in `mssp-soc`")),
+        "{runs:?}"
+    );
+    env.ok(&[
+        "users",
+        "invite",
+        lead,
+        "--role",
+        "contributor",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    env.create_case("mssp-soc", "second", "low");
+    env.cli(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let succeeded = env
+        .runs()
+        .iter()
+        .filter(|r| r.0 == "greet" && r.1 == "succeeded")
+        .count();
+    assert_eq!(succeeded, 1, "{:?}", env.runs());
+}
+
+/// The same for an Interaction Flow started by its form: refused, naming nobody, once its
+/// publisher no longer acts here (SPEC WF-10; authority review).
+#[test]
+fn a_flow_whose_publisher_no_longer_acts_here_starts_nothing() {
+    let env = Env::new();
+    let lead = "sam.lead@acme-mssp.test";
+    let flow = json!({ "name": "ask", "workspace": "mssp-soc", "run_as": lead,
+        "trigger": { "on": "interaction", "interaction": { "title": "Ask",
+            "form": { "fields": [{ "name": "why", "type": "text" }] },
+            "access": { "workspace_users": { "emails": [OWNER] } } } },
+        "steps": [{ "id": "w", "wait": "1ms" }] });
+    let file = env.write("ask.json", &flow);
+    let published = env.publish(&file, lead);
+    assert!(published.status.success(), "{published:?}");
+    let start = || {
+        env.cli(&[
+            "interact",
+            "start",
+            "ask",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--values",
+            r#"{"why":"x"}"#,
+        ])
+    };
+    let started = start();
+    assert!(started.status.success(), "{started:?}");
+    env.ok(&[
+        "users",
+        "delete",
+        lead,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let refused = start();
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("no longer acts in `mssp-soc`") && !err.contains(lead),
+        "{err}"
+    );
+}

@@ -49,16 +49,30 @@ impl AccessIndex {
     /// Whether a run has a standing in `workspace` (SPEC ID-4): its identity and its
     /// publisher both act there now, neither as a sign-in (SPEC WF-10).
     pub(super) fn run_stands(&self, run: &RunAs, workspace: &str) -> bool {
-        [&run.identity, &run.publisher]
-            .into_iter()
-            .all(|side| match side {
-                Principal::User { email, .. } => matches!(
-                    self.grant_of(workspace, email),
-                    Ok(grant) if acting_grant(grant, SignIn::Local, false).is_ok()
-                ),
-                Principal::ApiKey(id) => self.key_grant(workspace, id).is_ok(),
-                Principal::Anonymous | Principal::Run(_) => false,
-            })
+        self.side_stands(&run.identity, workspace) && self.side_stands(&run.publisher, workspace)
+    }
+
+    /// Whether whoever bound a run's identity (its publisher, or the Owner who accepted its
+    /// share) acts in `workspace` now: a run starts only while they do (SPEC WF-10, "fail
+    /// closed"). Its identity may be no member there (a shared flow's `run_as`): that is
+    /// checked at each step.
+    pub fn binder_stands(&self, principal: &Principal, workspace: &str) -> bool {
+        match principal {
+            Principal::Run(run) => self.side_stands(&run.publisher, workspace),
+            _ => true,
+        }
+    }
+
+    /// Whether one side of a run acts in `workspace`, not as a sign-in.
+    fn side_stands(&self, side: &Principal, workspace: &str) -> bool {
+        match side {
+            Principal::User { email, .. } => matches!(
+                self.grant_of(workspace, email),
+                Ok(grant) if acting_grant(grant, SignIn::Local, false).is_ok()
+            ),
+            Principal::ApiKey(id) => self.key_grant(workspace, id).is_ok(),
+            Principal::Anonymous | Principal::Run(_) => false,
+        }
     }
 
     /// The scopes `principal` holds in `workspace` now.

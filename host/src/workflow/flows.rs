@@ -222,6 +222,12 @@ impl Engine {
         }
         // Its `run_as`, on behalf of whoever bound it (SPEC WF-10).
         let run_as = run_as?.ok_or_else(|| Error::Invalid(format!("`{name}` has no `run_as`")))?;
+        // Fail closed (SPEC WF-10): a flow whose identity or binder no longer acts here
+        // starts nothing; before, its run opened interactions and answered its starter, only
+        // its steps that consult access failing (authority review).
+        if !self.platform().index().binder_stands(&run_as, workspace) {
+            return Err(super::run_standing::no_standing_unnamed(name, workspace));
+        }
         let event = json!({
             "kind": "interaction",
             "flow": name,

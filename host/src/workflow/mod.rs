@@ -11,6 +11,7 @@ mod pending;
 pub mod publish;
 pub mod revision;
 pub mod run_access;
+mod run_standing;
 pub mod scheduler;
 mod store;
 pub mod timers;

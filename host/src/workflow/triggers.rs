@@ -530,6 +530,14 @@ impl Engine {
                     continue;
                 }
             };
+            // Fail closed (SPEC WF-10): a run whose identity or publisher no longer acts here
+            // is recorded failed, saying so, rather than running up to its first access check
+            // (authority review).
+            if !platform.index().binder_stands(&principal, &event.workspace) {
+                let why = super::run_standing::no_standing(&rev.name, &event.workspace, &principal);
+                out.push(Match::new(&rev, Err(why.to_string())));
+                continue;
+            }
             // A restricted case does not exist for a workflow whose run cannot see it
             // (SPEC CS-2): no run, no payload. A run that may not read cases at all (its
             // publisher was demoted, say) is refused with the reason instead.

@@ -341,6 +341,13 @@ impl Platform {
         let principal = rev
             .run_principal(None)?
             .ok_or_else(|| Error::Invalid(format!("`{}` has no `run_as` (SPEC WF-6)", rev.name)))?;
+        // Fail closed (SPEC WF-10), as a flow's start (authority review).
+        if !self.index().binder_stands(&principal, &hook.workspace) {
+            return Err(Refusal::Host(super::run_standing::no_standing_unnamed(
+                &rev.name,
+                &hook.workspace,
+            )));
+        }
         let event = json!({ "kind": "webhook", "body": body });
         let principal = principal_to_stored(&principal);
         let components = rev
