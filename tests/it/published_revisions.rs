@@ -812,8 +812,12 @@ fn a_pinned_component_deleted_from_the_state_directory_is_written_out_again() {
         "steps": [{ "id": "echo", "uses": ECHO, "with": { "n": 1 } }] });
     std::fs::write(d.dir.path().join("pinned.json"), wf.to_string()).expect("write");
     d.ok(&["workflows", "publish", "pinned.json", "--as", OWNER]);
+    // A state directory of its own (a PostgreSQL database has no file beside which to keep it).
+    let state = d.dir.path().join("state");
     let platform = std::sync::Arc::new(
-        flowhost::platform::Platform::new(common::db_at(&d.db)).expect("platform"),
+        flowhost::platform::Platform::new(common::db_at(&d.db))
+            .expect("platform")
+            .with_state_dir(state.clone()),
     );
     let engine = flowhost::workflow::engine::Engine::new(
         platform,
@@ -832,7 +836,7 @@ fn a_pinned_component_deleted_from_the_state_directory_is_written_out_again() {
             .expect("runs")
     };
     assert_eq!(run().status.as_str(), "succeeded");
-    let components = d.dir.path().join("components");
+    let components = state.join("components");
     let written: Vec<_> = std::fs::read_dir(&components)
         .expect("written out")
         .map(|e| e.expect("entry").path())
