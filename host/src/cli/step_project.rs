@@ -108,12 +108,22 @@ fn build_and_load(
     manifest: &Manifest,
     force: bool,
 ) -> anyhow::Result<(StepRuntime, std::sync::Arc<flowhost::wasm::LoadedStep>)> {
-    let fingerprint = stepkit::fresh::fingerprint(project, manifest).map_err(anyhow::Error::msg)?;
+    // With `--force` a file the fingerprint cannot read does not stop the build (it stopped
+    // the one command meant to get past a stale record; review): nothing is remembered then.
+    let fingerprint = match stepkit::fresh::fingerprint(project, manifest) {
+        Ok(fingerprint) => Some(fingerprint),
+        Err(_) if force => None,
+        Err(e) => anyhow::bail!(e),
+    };
     let component = manifest.output_path(project);
     let cache = trusted_cache(db, project);
-    let fresh = cache
-        .as_deref()
-        .is_some_and(|records| stepkit::fresh::is_fresh(records, project, manifest, &fingerprint));
+    let fresh =
+        cache
+            .as_deref()
+            .zip(fingerprint.as_deref())
+            .is_some_and(|(records, fingerprint)| {
+                stepkit::fresh::is_fresh(records, project, manifest, fingerprint)
+            });
     if !force && fresh {
         let runtime = runtime(cache)?;
         let started = Instant::now();
@@ -126,8 +136,8 @@ fn build_and_load(
         return Ok((runtime, step));
     }
     let built = stepkit::build::build(project, manifest).map_err(anyhow::Error::msg)?;
-    if let Some(records) = &cache {
-        stepkit::fresh::remember(records, project, manifest, &fingerprint);
+    if let (Some(records), Some(fingerprint)) = (&cache, &fingerprint) {
+        stepkit::fresh::remember(records, project, manifest, fingerprint);
     }
     let runtime = runtime(cache)?;
     let started = Instant::now();
