@@ -20,7 +20,8 @@ use super::store::{self, CaseRow, NewCaseRow, query};
 use super::validate;
 use super::viewer::Viewer;
 
-fn not_found(text: &str) -> Error {
+/// The answer for a case that does not exist (or is not the caller's to know of).
+pub(crate) fn not_found(text: &str) -> Error {
     Error::NotFound(format!("there is no case `{text}`"))
 }
 

@@ -120,6 +120,15 @@ pub fn case_id(id: &str) -> Result<(), Error> {
     check_len("the case id", id.len(), MAX_NAME_BYTES, "bytes")
 }
 
+/// `Ok` if `id` reads as a case id (`C-<n>`); otherwise the host's answer for a case that
+/// does not exist, which `step test`'s mocks give too (they answered ids the host never
+/// finds; review).
+pub fn readable_case_id(id: &str) -> Result<(), Error> {
+    super::id::parse_case_id(id)
+        .map(|_| ())
+        .ok_or_else(|| super::service::not_found(id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

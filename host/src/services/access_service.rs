@@ -102,7 +102,7 @@ impl Platform {
 }
 
 /// `text` cut to [`caps::MAX_NAME_BYTES`] at a character boundary, marked when cut.
-fn shortened(text: &str) -> String {
+pub(crate) fn shortened(text: &str) -> String {
     if text.len() <= caps::MAX_NAME_BYTES {
         return text.to_owned();
     }

@@ -5,7 +5,7 @@
 //! wraps a service to add them.
 
 pub mod access;
-mod access_service;
+pub(crate) mod access_service;
 pub mod caps;
 pub mod cases;
 pub mod events;

@@ -629,6 +629,7 @@ impl CaseApi for MockedServices {
     fn get_case_restrictions(&self, caller: &Caller, case_id: &str) -> Result<Restrictions, Error> {
         require(caller, Grant::CasesRead)?;
         crate::cases::validate::case_id(case_id)?;
+        crate::cases::validate::readable_case_id(case_id)?;
         let route = self.route(Call::GetCaseRestrictions, json!({ "case_id": case_id }));
         answer(route, restrictions, |db| {
             db.cases()?.get_case_restrictions(caller, case_id)
@@ -643,6 +644,7 @@ impl CaseApi for MockedServices {
     ) -> Result<Restrictions, Error> {
         require(caller, Grant::CasesWrite)?;
         crate::cases::validate::case_id(case_id)?;
+        crate::cases::validate::readable_case_id(case_id)?;
         crate::cases::validate::restriction_update(&update)?;
         let args = json!({ "case_id": case_id, "update": to_value(&update) });
         let route = self.route(Call::UpdateCaseRestrictions, args);
@@ -676,6 +678,13 @@ impl AccessApi for MockedServices {
     fn has_scope(&self, caller: &Caller, scope: &str) -> AccessDecision {
         if let Err(reason) = granted(caller, Grant::AccessCheck) {
             return AccessDecision::Denied(reason);
+        }
+        // A scope the host does not know is denied by the host whatever a mock says: a
+        // misspelled one passed `step test` and was denied in every real run (review).
+        if crate::access::Scope::parse(scope).is_none() {
+            return AccessDecision::Denied(Reason::UnknownScope(
+                crate::services::access_service::shortened(scope),
+            ));
         }
         let route = self.route(Call::HasScope, json!({ "scope": scope }));
         answer(route, decision, |db| {
@@ -792,6 +801,29 @@ mod tests {
             cause: None,
             step: None,
         }
+    }
+
+    /// Mocks answer nothing the host would refuse before it looked: a scope it does not know
+    /// is denied, a case id that is no `C-<n>` is not found (review: `step test` passed
+    /// where every real run failed).
+    #[test]
+    fn a_mock_does_not_answer_what_the_host_refuses_unread() {
+        let mocks = vec![
+            mock(json!({"call": "access.has-scope", "returns": {"allowed": true, "reason": "ok"}}))
+                .expect("mock"),
+            mock(json!({"call": "cases.get-case-restrictions",
+                        "returns": {"access_mode": "restricted", "collaborators": []}}))
+            .expect("mock"),
+        ];
+        let services = MockedServices::new(mocks, None);
+        assert!(services.has_scope(&caller(), "case.read").allowed());
+        let misspelled = services.has_scope(&caller(), "case.reed");
+        assert!(!misspelled.allowed(), "{misspelled:?}");
+        assert!(services.get_case_restrictions(&caller(), "C-1").is_ok());
+        let unknown = services
+            .get_case_restrictions(&caller(), "case-1")
+            .expect_err("no such case");
+        assert!(matches!(unknown, Error::NotFound(_)), "{unknown:?}");
     }
 
     /// A hostile step under `step test` cannot make the record of its calls hold what it
