@@ -136,16 +136,7 @@ fn build_and_load(
         return Ok((runtime, step));
     }
     let built = stepkit::build::build(project, manifest).map_err(anyhow::Error::msg)?;
-    if built.unchanged {
-        // Remembered as built from these sources, the old component would be tested as theirs
-        // from now on; not remembered, the next build runs the toolchain again.
-        eprintln!(
-            "warning: the build left {} as it was (a toolchain does when nothing it builds \
-             from changed); if it should have written it, check `build` and `output` in \
-             step.toml",
-            built.component.display()
-        );
-    } else if let (Some(records), Some(fingerprint)) = (&cache, &fingerprint) {
+    if let (Some(records), Some(fingerprint)) = (&cache, &fingerprint) {
         stepkit::fresh::remember(records, project, manifest, fingerprint);
     }
     let runtime = runtime(cache)?;

@@ -60,10 +60,6 @@ pub struct Built {
     pub component: PathBuf,
     pub bytes: u64,
     pub duration: Duration,
-    /// Whether the build left the component as it was before it ran: nothing the toolchain
-    /// builds from changed, or the build writes elsewhere than `output` (a renamed crate,
-    /// another `-o`), and the old component was taken for the new sources' (review).
-    pub unchanged: bool,
 }
 
 /// Runs the build of the project in `dir`. The error names the missing tool, or the file and
@@ -116,13 +112,18 @@ pub fn build(dir: &Path, manifest: &Manifest) -> Result<Built, String> {
             )
         })?
         .len();
-    // Not an error: `cargo` leaves an output nothing it builds from changed as it was.
-    let unchanged = before.is_some() && identity_of(&component) == before;
+    if before.is_some() && identity_of(&component) == before {
+        return Err(format!(
+            "the build succeeded but did not write {} (it is as it was before the build); \
+             check `build` and `output` in step.toml\n{}",
+            component.display(),
+            text.trim_end()
+        ));
+    }
     Ok(Built {
         component,
         bytes,
         duration,
-        unchanged,
     })
 }
 
@@ -252,10 +253,10 @@ fn file_line(text: &str) -> Option<(String, u32)> {
 mod tests {
     use super::*;
 
-    /// A build that leaves the output as it was may have written nothing there: its old
+    /// A build that leaves the output as it was is a build that wrote nothing there: its old
     /// component was recorded as built from the new sources (review).
     #[test]
-    fn a_build_that_leaves_the_old_component_in_place_says_so() {
+    fn a_build_that_leaves_the_old_component_in_place_fails_naming_it() {
         let dir = tempfile::tempdir().expect("dir");
         std::fs::write(dir.path().join("step.wasm"), b"old").expect("old component");
         let manifest = |build: &str| Manifest {
@@ -266,15 +267,17 @@ mod tests {
             grants: Vec::new(),
             tests: "step.test.json".into(),
         };
-        let stale = build(dir.path(), &manifest("echo building elsewhere")).expect("ran");
-        assert!(stale.unchanged, "the old component is as it was");
+        let stale = build(dir.path(), &manifest("echo building elsewhere")).expect_err("stale");
+        assert!(
+            stale.contains("did not write") && stale.contains("building elsewhere"),
+            "{stale}"
+        );
         // A build that writes it, even the same bytes, is a build.
         let written = build(
             dir.path(),
             &manifest("rm step.wasm && printf old > step.wasm"),
         )
         .expect("written anew");
-        assert!(!written.unchanged);
         assert_eq!(written.bytes, 3);
     }
 
