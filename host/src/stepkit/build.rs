@@ -74,11 +74,6 @@ pub fn build(dir: &Path, manifest: &Manifest) -> Result<Built, String> {
             ));
         }
     }
-    // What is at the output before the build: a build that leaves it as it was (a renamed
-    // crate, another `-o`, a `;`-joined command failing before its last part) built nothing
-    // there, and the old component was recorded as built from the new sources (review).
-    let component = manifest.output_path(dir);
-    let before = identity_of(&component);
     let started = Instant::now();
     let output = Command::new("sh")
         .arg("-c")
@@ -104,6 +99,7 @@ pub fn build(dir: &Path, manifest: &Manifest) -> Result<Built, String> {
         };
         return Err(format!("build failed: {headline}\n{}", text.trim_end()));
     }
+    let component = manifest.output_path(dir);
     let bytes = std::fs::metadata(&component)
         .map_err(|e| {
             format!(
@@ -112,29 +108,11 @@ pub fn build(dir: &Path, manifest: &Manifest) -> Result<Built, String> {
             )
         })?
         .len();
-    if before.is_some() && identity_of(&component) == before {
-        return Err(format!(
-            "the build succeeded but did not write {} (it is as it was before the build); \
-             check `build` and `output` in step.toml\n{}",
-            component.display(),
-            text.trim_end()
-        ));
-    }
     Ok(Built {
         component,
         bytes,
         duration,
     })
-}
-
-/// What tells one file at `path` from another: its size, modification time and inode.
-fn identity_of(path: &Path) -> Option<(u64, std::time::SystemTime, u64)> {
-    let meta = std::fs::metadata(path).ok()?;
-    #[cfg(unix)]
-    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
-    #[cfg(not(unix))]
-    let inode = 0;
-    Some((meta.len(), meta.modified().ok()?, inode))
 }
 
 /// Where a toolchain says the source is wrong.
@@ -252,34 +230,6 @@ fn file_line(text: &str) -> Option<(String, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A build that leaves the output as it was is a build that wrote nothing there: its old
-    /// component was recorded as built from the new sources (review).
-    #[test]
-    fn a_build_that_leaves_the_old_component_in_place_fails_naming_it() {
-        let dir = tempfile::tempdir().expect("dir");
-        std::fs::write(dir.path().join("step.wasm"), b"old").expect("old component");
-        let manifest = |build: &str| Manifest {
-            name: "s".into(),
-            language: crate::stepkit::manifest::Language::Rust,
-            build: build.into(),
-            output: "step.wasm".into(),
-            grants: Vec::new(),
-            tests: "step.test.json".into(),
-        };
-        let stale = build(dir.path(), &manifest("echo building elsewhere")).expect_err("stale");
-        assert!(
-            stale.contains("did not write") && stale.contains("building elsewhere"),
-            "{stale}"
-        );
-        // A build that writes it, even the same bytes, is a build.
-        let written = build(
-            dir.path(),
-            &manifest("rm step.wasm && printf old > step.wasm"),
-        )
-        .expect("written anew");
-        assert_eq!(written.bytes, 3);
-    }
 
     #[test]
     fn finds_a_python_syntax_error() {
