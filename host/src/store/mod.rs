@@ -8,6 +8,7 @@ pub mod access;
 pub mod audit;
 mod batch;
 mod checkpoint;
+pub mod clock;
 pub mod deadline;
 pub mod events;
 pub(crate) mod failure;
@@ -373,15 +374,11 @@ fn without_password(url: &str) -> String {
         shown.push_str(&encoded(user));
         shown.push('@');
     }
-    // A password holding a raw `@` is read only up to it, and the rest taken for the host:
-    // shown, that host would be part of the password. Such a URL names no host here.
-    let before_query = url.split('?').next().unwrap_or(url);
-    if before_query.matches('@').count() > 1 {
+    // A password holding a raw `@` is read only up to the first (anywhere in the URL, past
+    // `/` and `?` too), and the rest taken for the host, the database and the options: shown,
+    // they would be part of the password. Such a URL names nothing past its user here.
+    if url.matches('@').count() > 1 {
         shown.push('…');
-        if let Some(db) = config.get_dbname() {
-            shown.push('/');
-            shown.push_str(&encoded(db));
-        }
         return shown;
     }
     let ports = config.get_ports();
@@ -544,11 +541,14 @@ mod tests {
                 "postgresql://u:s%40cr:et@h:5433/db",
                 "postgresql://u@h:5433/db",
             ),
-            // A raw `@` in the password: no host is shown (it would be the password's end).
+            // A raw `@` in the password: nothing past the user is shown (it would be the
+            // password's end).
             (
                 "postgres://u:p@secret@h/db?sslmode=disable",
-                "postgres://u@…/db",
+                "postgres://u@…",
             ),
+            ("postgres://u:ab@secret/ef@h:5432/db", "postgres://u@…"),
+            ("postgres://u:Xy?9@secret@h:5432/db", "postgres://u@…"),
             (
                 "postgres://u@h/db?password=secret&application_name=x",
                 "postgres://u@h:5432/db",
