@@ -13,8 +13,13 @@ pub async fn call<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce(&Engine) -> Result<T, Error> + Send + 'static,
 ) -> ApiResult<T> {
-    let limit = state.deadline();
-    call_unbounded(state, move |e| within(limit, || work(e))).await
+    // The wait for a request worker counts towards the deadline (`AppState::blocking`): an
+    // answer took up to twice it (review).
+    state
+        .blocking(work)
+        .await
+        .map_err(worker_failed)?
+        .map_err(ApiError::from)
 }
 
 /// `work` with its storage work stopped at `limit` from now: a statement still running then
