@@ -188,12 +188,13 @@ def _json_key(k) -> str:
         return "false"
     if k is None:
         return "null"
+    # As `json.dumps` writes them: an int or float subclass (an `IntEnum`) by its number.
     if isinstance(k, int):
-        return str(k)
+        return int.__repr__(k)
     if isinstance(k, float):
         if not math.isfinite(k):
             raise _Unwritable(f"the key {k!r} is not a number JSON carries")
-        return repr(k)
+        return float.__repr__(k)
     raise _Unwritable(f"the key {k!r} is not text; JSON keys are strings")
 
 
