@@ -1095,4 +1095,23 @@ fn what_an_idp_vouched_for_ends_when_it_is_no_longer_trusted() {
         crate::web::LEAD,
     ]);
     assert!(!refused.status.success(), "still shut out");
+    // Until an Owner deletes and invites them again: no login of an IdP no longer trusted
+    // could ever lift the denial (review).
+    for args in [
+        &["users", "delete", crate::web::LEAD][..],
+        &["users", "invite", crate::web::LEAD, "--role", "contributor"][..],
+    ] {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--workspace", "mssp-soc", "--as", OWNER]);
+        d.ok(&all);
+    }
+    assert_eq!(denied(), 0);
+    d.ok(&[
+        "cases",
+        "query",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        crate::web::LEAD,
+    ]);
 }

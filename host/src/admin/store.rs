@@ -170,6 +170,14 @@ pub(crate) fn delete_member(
         "DELETE FROM web_sessions WHERE workspace_id = ?1 AND email = ?2",
         params![ws, email.as_str()],
     )?;
+    // A denial by an IdP the workspace no longer trusts goes with the membership: kept, no
+    // login could ever lift it, and re-inviting the person did not (review). One by a trusted
+    // IdP stays: its next login decides again.
+    conn.execute(
+        "DELETE FROM sso_identities WHERE workspace_id = ?1 AND email = ?2
+           AND idp NOT IN (SELECT name FROM idps WHERE workspace_id = ?1)",
+        params![ws, email.as_str()],
+    )?;
     // So is a sign-in link not yet used: kept, a deletion and a re-invitation within its
     // quarter hour armed it again for whoever held it (web review).
     conn.execute(
