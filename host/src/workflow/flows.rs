@@ -226,7 +226,7 @@ impl Engine {
         // starts nothing; before, its run opened interactions and answered its starter, only
         // its steps that consult access failing (authority review).
         if !self.platform().index().binder_stands(&run_as, workspace) {
-            return Err(super::run_standing::no_standing_unnamed(name, workspace));
+            return Err(super::run_standing::no_standing(name, workspace));
         }
         let event = json!({
             "kind": "interaction",

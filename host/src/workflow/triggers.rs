@@ -530,14 +530,6 @@ impl Engine {
                     continue;
                 }
             };
-            // Fail closed (SPEC WF-10): a run whose identity or publisher no longer acts here
-            // is recorded failed, saying so, rather than running up to its first access check
-            // (authority review).
-            if !platform.index().binder_stands(&principal, &event.workspace) {
-                let why = super::run_standing::no_standing(&rev.name, &event.workspace, &principal);
-                out.push(Match::new(&rev, Err(why.to_string())));
-                continue;
-            }
             // A restricted case does not exist for a workflow whose run cannot see it
             // (SPEC CS-2): no run, no payload. A run that may not read cases at all (its
             // publisher was demoted, say) is refused with the reason instead.
@@ -568,6 +560,15 @@ impl Engine {
                 continue;
             }
             if !all_hold(&workflow.trigger.conditions, &context).unwrap_or(false) {
+                continue;
+            }
+            // Fail closed (SPEC WF-10): a run whose publisher no longer acts here is recorded
+            // failed, saying so, rather than running up to its first access check (authority
+            // review). Decided last, as a run started: an event its conditions pass over, or
+            // about a case it could not see, records nothing (review of this change).
+            if !platform.index().binder_stands(&principal, &event.workspace) {
+                let why = super::run_standing::no_standing(&rev.name, &event.workspace);
+                out.push(Match::new(&rev, Err(why.to_string())));
                 continue;
             }
             out.push(Match::new(&rev, Ok((workflow, principal))));

@@ -343,7 +343,7 @@ impl Platform {
             .ok_or_else(|| Error::Invalid(format!("`{}` has no `run_as` (SPEC WF-6)", rev.name)))?;
         // Fail closed (SPEC WF-10), as a flow's start (authority review).
         if !self.index().binder_stands(&principal, &hook.workspace) {
-            return Err(Refusal::Host(super::run_standing::no_standing_unnamed(
+            return Err(Refusal::Host(super::run_standing::no_standing(
                 &rev.name,
                 &hook.workspace,
             )));
