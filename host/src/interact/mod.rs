@@ -32,8 +32,9 @@ pub struct NewInteraction<'a> {
     pub title: &'a str,
     pub form: &'a Form,
     pub access: &'a FlowAccess,
-    /// Unix milliseconds; `None` waits until answered.
-    pub deadline_ms: Option<i64>,
+    /// How long it stays open, in milliseconds, from when it is stored (by the clock the
+    /// deployment shares, `store::clock`); `None` waits until answered.
+    pub timeout_ms: Option<i64>,
 }
 
 /// Where an interaction of a run stands.
@@ -188,7 +189,13 @@ impl Platform {
     /// people see.
     pub(crate) fn open_interaction(&self, new: &NewInteraction<'_>) -> Result<PublicId, Error> {
         let id = PublicId::new(IdKind::Interaction)?;
-        self.transact(|tx| store::open(tx, new, &id))
+        self.transact(|tx| {
+            let deadline_ms = match new.timeout_ms {
+                Some(t) => Some(shared_now(tx)?.saturating_add(t)),
+                None => None,
+            };
+            store::open(tx, new, deadline_ms, &id)
+        })
     }
 
     /// The interaction run `run` opened at `step_key`, if any. An open one past its deadline
@@ -202,7 +209,10 @@ impl Platform {
             let Some(mut r) = store::of_step(tx, run, step_key)? else {
                 return Ok(None);
             };
-            if r.status == Status::Open && r.deadline_ms.is_some_and(|d| d <= now_ms()) {
+            if r.status == Status::Open
+                && let Some(deadline) = r.deadline_ms
+                && deadline <= shared_now(tx)?
+            {
                 time_out(tx, &r)?;
                 r.status = Status::TimedOut;
                 r.responded_at = r.deadline_ms;
@@ -363,7 +373,8 @@ impl Platform {
                     "interaction {id} belongs to run {run}, which has ended; it takes no response (SPEC IX-8)"
                 ));
             }
-            if r.deadline_ms.is_some_and(|d| d <= now_ms()) {
+            let now = shared_now(tx)?;
+            if r.deadline_ms.is_some_and(|d| d <= now) {
                 // Closing it is left to whoever resumes the run (`serve`, or a resume), so that
                 // the run is claimed and resumed by one process.
                 return refuse(format!("interaction {id} timed out; it takes no response (SPEC IX-8)"));
@@ -376,8 +387,7 @@ impl Platform {
                 }
             };
             let responder = principal.email().map(ToString::to_string);
-            let at = now_ms();
-            store::respond(tx, r.id, responder.as_deref(), at, &values)?;
+            store::respond(tx, r.id, responder.as_deref(), now, &values)?;
             crate::runs::store::journal::claim_held(tx, r.run)?;
             audit(
                 "interaction.respond",
@@ -386,7 +396,7 @@ impl Platform {
             let mut answered = r;
             answered.status = Status::Responded;
             answered.responder = responder;
-            answered.responded_at = Some(at);
+            answered.responded_at = Some(now);
             answered.values = Some(values);
             Ok(Verdict::Accepted(Answer {
                 run: RunRef {
@@ -414,7 +424,7 @@ impl Platform {
             // that is executing (or claimed by another process) picks the timeout up itself.
             let mut claimed = Vec::new();
             let mut unreadable = Vec::new();
-            for r in store::due(tx, now_ms())? {
+            for r in store::due(tx, shared_now(tx)?)? {
                 match r {
                     Ok(r) => {
                         if time_out(tx, &r)? {
@@ -496,6 +506,13 @@ fn case_allows(
         Some(cause) => Ok(!crate::cases::run_read_hidden_from(conn, cause, &viewer())?),
         None => Ok(true),
     }
+}
+
+/// Now by the clock hosts share (`store::clock`): on PostgreSQL the database's, so that a
+/// host whose clock runs slow takes no answer past the deadline, nor one running fast times
+/// an interaction out early (kill and concurrency review; SPEC IX-8).
+fn shared_now(conn: &Connection) -> Result<i64, Error> {
+    crate::store::clock::now_ms(conn).map_err(crate::platform::internal)
 }
 
 fn time_out(tx: &Transaction<'_>, r: &Interaction) -> Result<bool, Error> {

@@ -74,6 +74,7 @@ fn interaction(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<Inte
 pub(super) fn open(
     conn: &Connection,
     new: &NewInteraction<'_>,
+    deadline_ms: Option<i64>,
     id: &PublicId,
 ) -> Result<PublicId, Error> {
     let form = serde_json::to_string(new.form).map_err(internal)?;
@@ -81,7 +82,7 @@ pub(super) fn open(
     conn.execute(
         "INSERT INTO interactions (run_id, step_key, workspace, workflow, title, form, access, status, created_at, deadline_ms, public_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'open', ?8, ?9, ?10) ON CONFLICT DO NOTHING",
-        params![new.run, new.step_key, new.workspace, new.workflow, new.title, form, access, clock::now_unix(), new.deadline_ms, id],
+        params![new.run, new.step_key, new.workspace, new.workflow, new.title, form, access, clock::now_unix(), deadline_ms, id],
     )?;
     conn.query_row(
         "SELECT public_id FROM interactions WHERE run_id = ?1 AND step_key = ?2",

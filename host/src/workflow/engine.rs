@@ -1310,10 +1310,9 @@ impl Exec<'_> {
                     }
                 }
                 let title = rendered.map_or_else(|| key.to_owned(), crate::text::storable);
-                let deadline_ms = ix.timeout.map(|t| {
-                    crate::interact::now_ms()
-                        .saturating_add(i64::try_from(t.as_millis()).unwrap_or(i64::MAX))
-                });
+                let timeout_ms = ix
+                    .timeout
+                    .map(|t| i64::try_from(t.as_millis()).unwrap_or(i64::MAX));
                 platform
                     .open_interaction(&crate::interact::NewInteraction {
                         run: self.run,
@@ -1323,7 +1322,7 @@ impl Exec<'_> {
                         title: &title,
                         form: &ix.form,
                         access: &access,
-                        deadline_ms,
+                        timeout_ms,
                     })
                     .map_err(|e| Halt::host(key, e))?
             }
