@@ -672,8 +672,14 @@ impl Model {
                 .is_none_or(|role| self.within_power(actor, ws, &role)),
             KeyKind::Service { role } => self.within_power(actor, ws, role),
         };
-        let may = (own && self.holds(actor, ws, "apikey.write"))
-            || (self.holds(actor, ws, "user.write") && within);
+        // As the engine decides it: one's own key by `apikey.write` alone, whatever else one
+        // holds (with `user.write` but not `apikey.write`, the model allowed what the engine
+        // refuses; authority review).
+        let may = if own {
+            self.holds(actor, ws, "apikey.write")
+        } else {
+            self.holds(actor, ws, "user.write") && within
+        };
         if may {
             self.keys.get_mut(id).expect("found above").revoked = true;
         }
