@@ -324,3 +324,49 @@ fn a_component_costly_to_compile_is_refused_at_the_compilers_limits() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("\"elsewhere\""), "{text}");
 }
+
+/// A step run outside any workflow that asked the host for cases publishes no events: no run
+/// records what it read, so whom its events (which may quote restricted cases) reach could
+/// not be decided (SPEC CS-2; leak review). They are named on stderr; nothing is stored.
+#[test]
+fn a_step_run_that_read_cases_publishes_no_events() {
+    let d = common::Deployment::new();
+    d.ok(&[
+        "cases",
+        "create",
+        "--workspace",
+        "mssp-soc",
+        "--title",
+        "Board phished",
+        "--severity",
+        "high",
+        "--as",
+        "olivia.owner@acme-mssp.test",
+    ]);
+    let out = d.cli(&[
+        "step",
+        "run",
+        HOSTILE,
+        "--input",
+        r#"{"attack":"read_then_emit"}"#,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        "olivia.owner@acme-mssp.test",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("1 event(s) not published (hostile.found)"),
+        "{err}"
+    );
+    let events: i64 = common::db_at(&d.db)
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM events WHERE kind = 'hostile.found'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(events, 0);
+}

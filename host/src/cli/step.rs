@@ -84,7 +84,16 @@ fn run_step(db: &Database, args: RunArgs) -> anyhow::Result<()> {
         cause: None,
         step: None,
     };
-    let execution = runtime.execute(&step, &input, caller, services, limits);
+    let mut execution = runtime.execute(&step, &input, caller, services, limits);
+    // A step run outside any workflow has no run to record which restricted cases it read,
+    // so whom its events may reach cannot be decided (SPEC CS-2): one that asked the host for
+    // anything publishes none (leak review: its events quoted what it read to any workflow
+    // they triggered). Shown, not published.
+    let withheld = if execution.database_calls > 0 {
+        std::mem::take(&mut execution.events)
+    } else {
+        Vec::new()
+    };
     let principal_name = principal.to_string();
     let component = args.step.display().to_string();
     // The record's row id stays internal: one sequence over every workspace, it would tell
@@ -104,6 +113,15 @@ fn run_step(db: &Database, args: RunArgs) -> anyhow::Result<()> {
         print_json(&execution)?;
     } else {
         print_text(&execution);
+    }
+    if !withheld.is_empty() {
+        let kinds: Vec<&str> = withheld.iter().map(|e| e.kind.as_str()).collect();
+        eprintln!(
+            "note: {} event(s) not published ({}): a step run outside a workflow that asked \
+             the host for cases or access publishes none; run it in a workflow to publish them",
+            withheld.len(),
+            kinds.join(", ")
+        );
     }
     match &execution.result {
         Ok(_) => Ok(()),

@@ -70,6 +70,7 @@ fn a_step_journaled_twice_keeps_its_first_entry_and_publishes_its_event_once() {
         duration: Duration::from_micros(5),
         output_values: 2,
         output_bytes: 8,
+        database_calls: 0,
     };
     for n in [1, 2] {
         let execution = execution(n);

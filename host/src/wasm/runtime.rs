@@ -72,6 +72,8 @@ pub struct StepExecution {
     pub output_values: usize,
     /// Bytes of the output's JSON text; 0 when the step failed.
     pub output_bytes: usize,
+    /// Host calls that reached the database (cases, access questions).
+    pub database_calls: usize,
 }
 
 /// What the store records of an execution (the store names what it needs; the runtime
@@ -455,6 +457,7 @@ impl StepRuntime {
                     duration: Duration::ZERO,
                     output_values: 0,
                     output_bytes: 0,
+                    database_calls: 0,
                 };
             }
         };
@@ -489,6 +492,7 @@ impl StepRuntime {
                 timeout: limits.timeout,
             });
         }
+        let database_calls = store.data().database_calls;
         let recorder = store.data_mut().take_recorder();
         let (output_values, output_bytes) = if result.is_ok() {
             (output_values, output_bytes)
@@ -507,6 +511,7 @@ impl StepRuntime {
             duration: started.elapsed(),
             output_values,
             output_bytes,
+            database_calls,
         }
     }
 

@@ -1,7 +1,7 @@
 //! A step that misbehaves on request, for the sandbox tests (SPEC ST-2). The input names the
 //! attack: `{"attack": "loop" | "sleep" | "memory" | "recursion" | "panic" | "read_file" | "env" |
 //! "socket" | "big_output" | "wide_output" | "host_calls" |
-//! "emit_then_panic" | "emit_then_deep_output" | "remember" | "none", ...}`, and the attacks on the caps of what a step
+//! "emit_then_panic" | "emit_then_deep_output" | "read_then_emit" | "remember" | "none", ...}`, and the attacks on the caps of what a step
 //! hands the host (SPEC ST-4): "random" | "random_loop" | "big_case" | "big_case_json" |
 //! "many_collaborators" | "case_flood" | "long_query" | "deep_event" | "event_flood" | "wide_events" |
 //! "log_flood" | "query_flood" | "pollable_flood". Those return what the host answered (an error as a failed step).
@@ -107,6 +107,27 @@ impl Guest for Hostile {
             "event_flood" => caps::event_flood(),
             "wide_events" => caps::wide_events(),
             "log_flood" => caps::log_flood(&input),
+            // Queries the cases it may see, then tells their titles in an event.
+            "read_then_emit" => {
+                let page = flowhost_step::cases::query_cases(&flowhost_step::cases::CaseQuery {
+                    filter: flowhost_step::cases::CaseFilter {
+                        access_mode: None,
+                        state: None,
+                        severity: None,
+                        assignee: None,
+                        text: None,
+                    },
+                    sort: flowhost_step::cases::CaseSort::CreatedDesc,
+                    page_size: 10,
+                    cursor: None,
+                })?;
+                let titles: Vec<String> = page.cases.iter().map(|c| c.title.clone()).collect();
+                flowhost_step::events::emit(
+                    "hostile.found",
+                    &serde_json::json!({ "titles": titles }),
+                )?;
+                Ok(serde_json::json!({ "found": titles.len() }).to_string())
+            }
             "none" => Ok(r#"{"ok":true}"#.to_owned()),
             other => Err(StepError::InvalidInput(format!("unknown attack `{other}`"))),
         }
