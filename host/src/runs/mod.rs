@@ -337,6 +337,9 @@ pub(crate) trait RunStore: Send + Sync {
     /// `duration` the first time, and the stored one every later time.
     fn timer_deadline(&self, run: i64, key: &str, duration: Duration) -> Result<i64, Error>;
 
+    /// Now, Unix milliseconds, by the clock deadlines are judged by (`store/clock.rs`).
+    fn shared_now_ms(&self) -> Result<i64, Error>;
+
     /// Claims the runs on hold whose wait is due: each is set `running` in the same
     /// transaction, so a run is woken by one caller only.
     fn claim_due_timers(&self) -> Result<Vec<i64>, Error>;

@@ -1506,12 +1506,16 @@ impl Exec<'_> {
         let wake_ms = runs
             .timer_deadline(self.run, key, duration)
             .map_err(|e| Halt::host(key, e))?;
+        // Slept here by this host's monotonic clock, from what is left by the clock the
+        // deadline is judged by (the database's on PostgreSQL).
+        let now = runs.shared_now_ms().map_err(|e| Halt::host(key, e))?;
+        let until = Instant::now()
+            + Duration::from_millis(u64::try_from(wake_ms.saturating_sub(now)).unwrap_or(0));
         loop {
-            let left = wake_ms.saturating_sub(crate::interact::now_ms());
-            let Ok(left @ 1..) = u64::try_from(left) else {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
                 break;
-            };
-            let left = Duration::from_millis(left);
+            }
             if left > self.engine.sleep_limit {
                 self.observer.step_sleeping(key, wake_ms);
                 return Err(Halt::Hold);

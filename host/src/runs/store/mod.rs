@@ -20,7 +20,6 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::Error;
-use crate::clock;
 use crate::platform::{Platform, internal};
 use crate::public_id::PublicId;
 use crate::store::ExecutionRecord;
@@ -29,6 +28,12 @@ use super::{
     CaseReader, JournalEntry, NewRun, ResumeData, RunEnd, RunInfo, RunLease, RunPlace, RunRef,
     RunStore, StepRecord,
 };
+
+/// Now by the clock hosts share (`store/clock.rs`): the database's on PostgreSQL, so that a
+/// wait set on one host is due at the same moment on another whose clock differs.
+fn shared_now(conn: &crate::store::Connection) -> Result<i64, Error> {
+    crate::store::clock::now_ms(conn).map_err(internal)
+}
 
 /// Whether any of `entries` publishes events, whose rows are numbered within their
 /// workspace ([`Platform::transact_in_workspace`]).
@@ -119,7 +124,7 @@ impl RunStore for Platform {
     fn hold_run(&self, run: i64, owner: &str, entries: &[JournalEntry<'_>]) -> Result<bool, Error> {
         self.transact(|tx| {
             journal::write_entries(tx, run, None, entries)?;
-            if journal::hold_if_waiting(tx, run, owner, clock::now_ms())? {
+            if journal::hold_if_waiting(tx, run, owner, shared_now(tx)?)? {
                 return Ok(true);
             }
             // Not held: it goes on, if it is still this host's to go on with and has not
@@ -137,7 +142,8 @@ impl RunStore for Platform {
     }
 
     fn wait_is_over(&self, run: i64) -> Result<bool, Error> {
-        journal::wait_is_over(self.db()?.conn(), run, clock::now_ms())
+        let db = self.db()?;
+        journal::wait_is_over(db.conn(), run, shared_now(db.conn())?)
     }
 
     fn release_run(
@@ -168,15 +174,25 @@ impl RunStore for Platform {
     }
 
     fn timer_deadline(&self, run: i64, key: &str, duration: Duration) -> Result<i64, Error> {
-        let wake_ms =
-            clock::now_ms().saturating_add(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX));
-        // The wait's own row, which only the run's lease holder writes.
-        self.transact_leased(|tx| timers::deadline(tx, run, key, wake_ms))
+        let duration_ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+        // The wait's own row, which only the run's lease holder writes; its deadline by the
+        // clock hosts share, as it is judged (`store/clock.rs`).
+        self.transact_leased(|tx| {
+            let wake_ms = shared_now(tx)?.saturating_add(duration_ms);
+            timers::deadline(tx, run, key, wake_ms)
+        })
+    }
+
+    fn shared_now_ms(&self) -> Result<i64, Error> {
+        shared_now(self.db()?.conn())
     }
 
     fn claim_due_timers(&self) -> Result<Vec<i64>, Error> {
         // The scan starts from the runs on hold (an index range), not from every timer set.
-        let due = timers::due_runs(self.db()?.conn(), clock::now_ms())?;
+        let due = {
+            let db = self.db()?;
+            timers::due_runs(db.conn(), shared_now(db.conn())?)?
+        };
         let mut claimed = Vec::new();
         for run in due {
             // One run a transaction: a claim holding one row's lock and waiting for another's
