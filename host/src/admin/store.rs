@@ -88,6 +88,22 @@ pub(crate) fn sso_could_admit(conn: &Connection, ws: i64) -> Result<bool, Error>
     .map_err(internal)
 }
 
+/// Forgets what an IdP the workspace no longer trusts recorded of `email` (a denial above
+/// all): no login of it could ever change it, so deleting or inviting the person again is
+/// what lifts it (reviews). What a trusted IdP recorded stays: its next login decides again.
+pub(crate) fn forget_untrusted_standing(
+    conn: &Connection,
+    ws: i64,
+    email: &Email,
+) -> Result<(), Error> {
+    conn.execute(
+        "DELETE FROM sso_identities WHERE workspace_id = ?1 AND email = ?2
+           AND idp NOT IN (SELECT name FROM idps WHERE workspace_id = ?1)",
+        params![ws, email.as_str()],
+    )?;
+    Ok(())
+}
+
 /// Stores an invited membership.
 pub(crate) fn insert_invited_member(
     conn: &Connection,
@@ -170,14 +186,7 @@ pub(crate) fn delete_member(
         "DELETE FROM web_sessions WHERE workspace_id = ?1 AND email = ?2",
         params![ws, email.as_str()],
     )?;
-    // A denial by an IdP the workspace no longer trusts goes with the membership: kept, no
-    // login could ever lift it, and re-inviting the person did not (review). One by a trusted
-    // IdP stays: its next login decides again.
-    conn.execute(
-        "DELETE FROM sso_identities WHERE workspace_id = ?1 AND email = ?2
-           AND idp NOT IN (SELECT name FROM idps WHERE workspace_id = ?1)",
-        params![ws, email.as_str()],
-    )?;
+    forget_untrusted_standing(conn, ws, email)?;
     // So is a sign-in link not yet used: kept, a deletion and a re-invitation within its
     // quarter hour armed it again for whoever held it (web review).
     conn.execute(

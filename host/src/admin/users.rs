@@ -55,6 +55,7 @@ impl Platform {
                 )));
             }
             store::insert_invited_member(tx, ws, user, role.as_str())?;
+            store::forget_untrusted_standing(tx, ws, &email)?;
             audit::record(
                 tx,
                 &Actor::Principal(actor),

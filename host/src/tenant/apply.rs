@@ -474,6 +474,7 @@ fn apply_members(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Resu
                 }
                 let user = ensure_user(tx, &email)?;
                 store::insert_member(tx, ws, user, &role, m.break_glass, want_source)?;
+                crate::admin::store::forget_untrusted_standing(tx, ws, &email)?;
                 let (action, line) = if m.sso {
                     (
                         "user.provision",
