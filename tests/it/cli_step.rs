@@ -360,6 +360,11 @@ fn a_step_run_that_read_cases_publishes_no_events() {
         err.contains("1 event(s) not published (hostile.found)"),
         "{err}"
     );
+    // Still shown, to the person running it.
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("hostile.found"),
+        "{out:?}"
+    );
     let events: i64 = common::db_at(&d.db)
         .conn()
         .query_row(

@@ -10,3 +10,8 @@ pub fn case_id_text(number: i64) -> String {
 pub(super) fn parse_case_id(text: &str) -> Option<i64> {
     text.trim().strip_prefix("C-").and_then(|n| n.parse().ok())
 }
+
+/// The answer for a case that does not exist (or is not the caller's to know of).
+pub(crate) fn not_found(text: &str) -> crate::Error {
+    crate::Error::NotFound(format!("there is no case `{text}`"))
+}

@@ -15,15 +15,10 @@ use crate::services::cases::{
 use crate::services::grants::{Grant, granted, require};
 use crate::store::{Connection, Transaction, events};
 
-use super::id::{case_id_text, parse_case_id};
+use super::id::{case_id_text, not_found, parse_case_id};
 use super::store::{self, CaseRow, NewCaseRow, query};
 use super::validate;
 use super::viewer::Viewer;
-
-/// The answer for a case that does not exist (or is not the caller's to know of).
-pub(crate) fn not_found(text: &str) -> Error {
-    Error::NotFound(format!("there is no case `{text}`"))
-}
 
 fn mode_name(m: AccessMode) -> &'static str {
     match m {

@@ -126,7 +126,7 @@ pub fn case_id(id: &str) -> Result<(), Error> {
 pub fn readable_case_id(id: &str) -> Result<(), Error> {
     super::id::parse_case_id(id)
         .map(|_| ())
-        .ok_or_else(|| super::service::not_found(id))
+        .ok_or_else(|| super::id::not_found(id))
 }
 
 #[cfg(test)]

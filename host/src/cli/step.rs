@@ -89,7 +89,13 @@ fn run_step(db: &Database, args: RunArgs) -> anyhow::Result<()> {
     // so whom its events may reach cannot be decided (SPEC CS-2): one that asked the host for
     // anything publishes none (leak review: its events quoted what it read to any workflow
     // they triggered). Shown, not published.
-    let withheld = if execution.database_calls > 0 {
+    let withhold = execution.database_calls > 0 && !execution.events.is_empty();
+    if args.output.json {
+        print_json(&execution)?;
+    } else {
+        print_text(&execution);
+    }
+    let withheld = if withhold {
         std::mem::take(&mut execution.events)
     } else {
         Vec::new()
@@ -109,11 +115,6 @@ fn run_step(db: &Database, args: RunArgs) -> anyhow::Result<()> {
             cause: None,
         },
     )?;
-    if args.output.json {
-        print_json(&execution)?;
-    } else {
-        print_text(&execution);
-    }
     if !withheld.is_empty() {
         let kinds: Vec<&str> = withheld.iter().map(|e| e.kind.as_str()).collect();
         eprintln!(

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
+use super::api::call::Busy;
 use super::client_limit::ClientLimiter;
 use crate::Error;
 use crate::platform::Platform;
@@ -20,12 +21,6 @@ pub const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs
 /// timeouts queued behind them (web review). Runs executing in requests count here too
 /// (at most [`super::run_slots::IN_ALL`] of them).
 pub const REQUEST_WORKERS: usize = 256;
-
-/// No request worker came free within the request's deadline (in milliseconds): the
-/// server's trouble, answered 503.
-#[derive(Debug, thiserror::Error)]
-#[error("the server is busy: no request worker came free within {0} ms")]
-pub struct Busy(pub u128);
 
 /// The server's shared state: cheap to clone, one per request.
 #[derive(Clone)]

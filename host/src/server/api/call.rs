@@ -55,9 +55,15 @@ pub(super) async fn call_unbounded<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
+/// No request worker came free within the request's deadline (in milliseconds): the
+/// server's trouble, answered 503 (`AppState::blocking`).
+#[derive(Debug, thiserror::Error)]
+#[error("the server is busy: no request worker came free within {0} ms")]
+pub struct Busy(pub u128);
+
 /// Why a request's work did not run: no worker free in time (503), or the worker failed.
 pub(crate) fn worker_failed(e: anyhow::Error) -> ApiError {
-    match e.downcast_ref::<crate::server::state::Busy>() {
+    match e.downcast_ref::<Busy>() {
         Some(busy) => ApiError::from(Error::Busy(busy.to_string())),
         None => ApiError::internal(format!("the request's worker failed: {e}")),
     }

@@ -34,7 +34,7 @@ impl From<Error> for WebError {
 impl From<anyhow::Error> for WebError {
     fn from(e: anyhow::Error) -> Self {
         // No request worker free in time is the server's being busy (503), as the API says.
-        match e.downcast_ref::<crate::server::state::Busy>() {
+        match e.downcast_ref::<crate::server::api::call::Busy>() {
             Some(busy) => WebError::Host(Error::Busy(busy.to_string())),
             None => WebError::Server(format!("{e:#}")),
         }
