@@ -191,7 +191,7 @@ impl Platform {
         let id = PublicId::new(IdKind::Interaction)?;
         self.transact(|tx| {
             let deadline_ms = match new.timeout_ms {
-                Some(t) => Some(shared_now(tx)?.saturating_add(t)),
+                Some(t) => Some(crate::store::clock::now_ms(tx)?.saturating_add(t)),
                 None => None,
             };
             store::open(tx, new, deadline_ms, &id)
@@ -211,7 +211,7 @@ impl Platform {
             };
             if r.status == Status::Open
                 && let Some(deadline) = r.deadline_ms
-                && deadline <= shared_now(tx)?
+                && deadline <= crate::store::clock::now_ms(tx)?
             {
                 time_out(tx, &r)?;
                 r.status = Status::TimedOut;
@@ -373,7 +373,7 @@ impl Platform {
                     "interaction {id} belongs to run {run}, which has ended; it takes no response (SPEC IX-8)"
                 ));
             }
-            let now = shared_now(tx)?;
+            let now = crate::store::clock::now_ms(tx)?;
             if r.deadline_ms.is_some_and(|d| d <= now) {
                 // Closing it is left to whoever resumes the run (`serve`, or a resume), so that
                 // the run is claimed and resumed by one process.
@@ -424,7 +424,7 @@ impl Platform {
             // that is executing (or claimed by another process) picks the timeout up itself.
             let mut claimed = Vec::new();
             let mut unreadable = Vec::new();
-            for r in store::due(tx, shared_now(tx)?)? {
+            for r in store::due(tx, crate::store::clock::now_ms(tx)?)? {
                 match r {
                     Ok(r) => {
                         if time_out(tx, &r)? {
@@ -506,13 +506,6 @@ fn case_allows(
         Some(cause) => Ok(!crate::cases::run_read_hidden_from(conn, cause, &viewer())?),
         None => Ok(true),
     }
-}
-
-/// Now by the clock hosts share (`store::clock`): on PostgreSQL the database's, so that a
-/// host whose clock runs slow takes no answer past the deadline, nor one running fast times
-/// an interaction out early (kill and concurrency review; SPEC IX-8).
-fn shared_now(conn: &Connection) -> Result<i64, Error> {
-    crate::store::clock::now_ms(conn).map_err(crate::platform::internal)
 }
 
 fn time_out(tx: &Transaction<'_>, r: &Interaction) -> Result<bool, Error> {

@@ -29,12 +29,6 @@ use super::{
     RunStore, StepRecord,
 };
 
-/// Now by the clock hosts share (`store/clock.rs`): the database's on PostgreSQL, so that a
-/// wait set on one host is due at the same moment on another whose clock differs.
-fn shared_now(conn: &crate::store::Connection) -> Result<i64, Error> {
-    crate::store::clock::now_ms(conn).map_err(internal)
-}
-
 /// Whether any of `entries` publishes events, whose rows are numbered within their
 /// workspace ([`Platform::transact_in_workspace`]).
 fn publishing(entries: &[JournalEntry<'_>]) -> bool {
@@ -124,7 +118,7 @@ impl RunStore for Platform {
     fn hold_run(&self, run: i64, owner: &str, entries: &[JournalEntry<'_>]) -> Result<bool, Error> {
         self.transact(|tx| {
             journal::write_entries(tx, run, None, entries)?;
-            if journal::hold_if_waiting(tx, run, owner, shared_now(tx)?)? {
+            if journal::hold_if_waiting(tx, run, owner, crate::store::clock::now_ms(tx)?)? {
                 return Ok(true);
             }
             // Not held: it goes on, if it is still this host's to go on with and has not
@@ -143,7 +137,7 @@ impl RunStore for Platform {
 
     fn wait_is_over(&self, run: i64) -> Result<bool, Error> {
         let db = self.db()?;
-        journal::wait_is_over(db.conn(), run, shared_now(db.conn())?)
+        journal::wait_is_over(db.conn(), run, crate::store::clock::now_ms(db.conn())?)
     }
 
     fn release_run(
@@ -178,20 +172,20 @@ impl RunStore for Platform {
         // The wait's own row, which only the run's lease holder writes; its deadline by the
         // clock hosts share, as it is judged (`store/clock.rs`).
         self.transact_leased(|tx| {
-            let wake_ms = shared_now(tx)?.saturating_add(duration_ms);
+            let wake_ms = crate::store::clock::now_ms(tx)?.saturating_add(duration_ms);
             timers::deadline(tx, run, key, wake_ms)
         })
     }
 
     fn shared_now_ms(&self) -> Result<i64, Error> {
-        shared_now(self.db()?.conn())
+        crate::store::clock::now_ms(self.db()?.conn())
     }
 
     fn claim_due_timers(&self) -> Result<Vec<i64>, Error> {
         // The scan starts from the runs on hold (an index range), not from every timer set.
         let due = {
             let db = self.db()?;
-            timers::due_runs(db.conn(), shared_now(db.conn())?)?
+            timers::due_runs(db.conn(), crate::store::clock::now_ms(db.conn())?)?
         };
         let mut claimed = Vec::new();
         for run in due {
