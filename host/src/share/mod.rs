@@ -315,7 +315,7 @@ impl Platform {
         let nests = revision
             .components
             .as_ref()
-            .is_some_and(|pins| pins.keys().any(|k| k.starts_with("nested-workflow:")));
+            .is_some_and(crate::workflow::components::pins_nested);
         self.may_publish(actor, destination, interactions > 0 || nests)
     }
 

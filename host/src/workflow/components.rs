@@ -131,6 +131,11 @@ pub fn collect_nested(workflow: &Workflow, found: &mut Vec<Found>) -> Result<boo
     Ok(asks_people)
 }
 
+/// Whether `pins` hold any nested workflow.
+pub(crate) fn pins_nested(pins: &Pins) -> bool {
+    pins.keys().any(|k| k.starts_with(NESTED))
+}
+
 /// Nested workflows deeper than this are not run anyway (the engine's nesting limit).
 const MAX_NESTED_PINS_DEPTH: usize = 8;
 

@@ -222,9 +222,9 @@ impl Engine {
         }
         // Its `run_as`, on behalf of whoever bound it (SPEC WF-10).
         let run_as = run_as?.ok_or_else(|| Error::Invalid(format!("`{name}` has no `run_as`")))?;
-        // Fail closed (SPEC WF-10): a flow whose identity or binder no longer acts here
-        // starts nothing; before, its run opened interactions and answered its starter, only
-        // its steps that consult access failing (authority review).
+        // Fail closed (SPEC WF-10): a flow whose binder no longer acts here starts nothing;
+        // before, its run opened interactions and answered its starter, only its steps that
+        // consult access failing (authority review).
         if !self.platform().index().binder_stands(&run_as, workspace) {
             return Err(super::run_standing::no_standing(name, workspace));
         }
