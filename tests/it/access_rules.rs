@@ -850,6 +850,51 @@ fn ua_3_owners_denied_by_sso_do_not_count_as_the_last_owner() {
 }
 
 #[test]
+fn ua_3_tenant_apply_cannot_leave_only_owners_denied_by_sso() {
+    let p = example_platform();
+    // Olivia, mssp-soc's invited Owner, is denied by SSO; Erin is its Owner through SSO.
+    p.admin()
+        .sso_login(
+            "acme-okta",
+            &json!({ "email": OWNER, "groups": ["marketing"] }),
+        )
+        .expect("login");
+    p.admin()
+        .sso_login(
+            "acme-okta",
+            &json!({ "email": "erin@acme-mssp.test", "groups": ["soc-admins"] }),
+        )
+        .expect("login");
+    let erin = sso_user("erin@acme-mssp.test");
+    let export = p.tenant().export(&erin, Some("acme-mssp")).expect("export");
+    let mut doc = serde_json::to_value(&export).expect("json");
+    let workspaces = doc["workspaces"].as_array_mut().expect("workspaces");
+    workspaces.retain(|ws| ws["name"] == SOC);
+    let file = |doc: &serde_json::Value| {
+        flowhost::tenant::TenantFile::parse("soc.json", &doc.to_string()).expect("file")
+    };
+    // Allowed path: the file as it stands applies.
+    flowhost::tenant::apply(&p, &file(&doc), Some(&erin)).expect("unchanged file");
+    // Denied path: Erin made an invited viewer leaves only Olivia, who cannot act (as `users
+    // set-role` refuses, the file does).
+    let members = doc["workspaces"][0]["members"]
+        .as_array_mut()
+        .expect("members");
+    members.retain(|m| m["email"] != "erin@acme-mssp.test");
+    members.push(json!({ "email": "erin@acme-mssp.test", "role": "viewer" }));
+    let refused = flowhost::tenant::apply(&p, &file(&doc), Some(&erin))
+        .expect_err("the last Owner who can act stays");
+    assert!(
+        matches!(
+            &refused,
+            flowhost::tenant::ApplyError::Host(Error::Conflict(m)) if m.contains("UA-3")
+        ),
+        "{refused:?}"
+    );
+    assert!(allowed(&p, &erin, SOC, Scope::UserWrite));
+}
+
+#[test]
 fn ua_3_an_sso_only_owner_who_cannot_sign_in_does_not_count() {
     let p = example_platform();
     // customer-globex is SSO-only: Gary (invited Owner, not break-glass, no SSO login yet)

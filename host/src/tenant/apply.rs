@@ -271,6 +271,7 @@ fn apply_workspace(
 ) -> Result<(), ApplyError> {
     let tx = c.tx;
     let mut existed = false;
+    let mut usable_owners_before = 0;
     let ws = match store::find_workspace(tx, &spec.name)? {
         Some(StoredWorkspace { org: other_org, .. }) if other_org != org => {
             return Err(ApplyError::Spec(vec![Located::new(
@@ -283,6 +284,7 @@ fn apply_workspace(
         }
         Some(StoredWorkspace { id, sso_only, .. }) => {
             existed = true;
+            usable_owners_before = crate::admin::other_usable_owners(tx, id, -1)?;
             if sso_only != spec.sso_only {
                 c.configures_sso()?;
                 store::set_sso_only(tx, id, spec.sso_only)?;
@@ -315,6 +317,14 @@ fn apply_workspace(
     // (its Owners, break-glass flags, IdPs and rules), as `sso enforce on` checks (UA-3).
     if existed && spec.sso_only {
         crate::admin::keeps_a_usable_owner(c.tx, ws, c.workspace)?;
+    } else if usable_owners_before > 0 && crate::admin::other_usable_owners(c.tx, ws, -1)? == 0 {
+        // Elsewhere the file may no more remove or demote the last Owner who can act than
+        // `users delete` or `set-role` may (UA-3): the Owners it lists may all be denied by SSO.
+        return Err(Error::Conflict(format!(
+            "`{}` would have no Owner who can act (every Owner the file lists is denied by SSO): keep an Owner who can (SPEC UA-3)",
+            spec.name
+        ))
+        .into());
     }
     delete_unlisted_roles(c, ws, spec, &at)?;
     Ok(())
