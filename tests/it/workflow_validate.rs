@@ -156,6 +156,68 @@ fn triggers_and_top_level_fields_are_checked() {
     );
 }
 
+/// A condition is written only where it is checked, on what it can see (hostile-input
+/// review, WF-2, WF-4): a manual or interaction trigger's `if` was accepted and never
+/// evaluated (a limit on a form's amount did nothing), a parallel loop's `break_if` was
+/// ignored, and a trigger condition on `$.vars` never matched, silently.
+#[test]
+fn conditions_are_refused_where_they_would_never_be_checked() {
+    let cond = r#"[ { "left": "$.event.values.amount", "op": "lte", "right": 1000 } ]"#;
+    let stderr = errors_for(&format!(
+        r#"{{ "name": "t", "workspace": "soc", "trigger": {{ "on": "manual", "if": {cond} }}, "steps": [] }}"#
+    ));
+    assert!(
+        stderr.contains("trigger.if: a manual trigger takes no conditions"),
+        "{stderr}"
+    );
+    let stderr = errors_for(&format!(
+        r#"{{ "name": "t", "workspace": "soc", "run_as": "key:svc",
+            "trigger": {{ "on": "interaction", "if": {cond},
+              "interaction": {{ "title": "Refund", "form": {{ "fields": [ {{ "name": "amount", "type": "number" }} ] }} }} }},
+            "steps": [] }}"#
+    ));
+    assert!(
+        stderr.contains("trigger.if: an interaction trigger takes no conditions"),
+        "{stderr}"
+    );
+    let stderr = errors_for(
+        r#"{ "name": "t", "workspace": "soc", "run_as": "key:svc", "vars": { "min": "high" },
+            "trigger": { "on": "case_created", "if": [ { "left": "$.event.case.severity", "op": "eq", "right": "$.vars.min" } ] },
+            "steps": [] }"#,
+    );
+    assert!(
+        stderr.contains(
+            "trigger.if[0].right: `$.vars.min`: a trigger's conditions see only the event"
+        ),
+        "{stderr}"
+    );
+    let loop_with = |parallel: u32| {
+        format!(
+            r#"{{ "name": "t", "workspace": "soc", "steps": [ {{ "id": "scan",
+                "loop": {{ "over": "$.event.iocs", "parallel": {parallel},
+                  "break_if": [ {{ "left": "$.loop.item", "op": "eq", "right": "x" }} ] }},
+                "do": [ {{ "id": "e", "uses": "step:echo" }} ] }} ] }}"#
+        )
+    };
+    let stderr = errors_for(&loop_with(4));
+    assert!(
+        stderr.contains("steps[0].loop.break_if: `break_if` needs the items taken one at a time"),
+        "{stderr}"
+    );
+    // Allowed: one at a time, and a trigger condition on the event.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("loop.json"), loop_with(1)).expect("write");
+    std::fs::write(
+        dir.path().join("trigger.json"),
+        r#"{ "name": "t", "workspace": "soc", "run_as": "key:svc",
+            "trigger": { "on": "case_created", "if": [ { "left": "$.event.case.severity", "op": "eq", "right": "critical" } ] },
+            "steps": [] }"#,
+    )
+    .expect("write");
+    let (ok, _, stderr) = validate(dir.path(), &["loop.json", "trigger.json"]);
+    assert!(ok, "{stderr}");
+}
+
 /// What does not read is an error at its place, not a default (robustness review): grants
 /// that are not a list (read as none, the step failing only at run time), a choice option
 /// or a label that is not text (dropped), a duration of `0ms` (as `0s` is) and one that is

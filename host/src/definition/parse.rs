@@ -288,7 +288,35 @@ impl Parser {
                 return None;
             }
         };
+        // Conditions are evaluated where an event is dispatched; a run started by hand or by
+        // a form would run whatever they said, as would a limit written there (WF-2).
+        if matches!(kind, TriggerKind::Manual | TriggerKind::Interaction) && o.contains_key("if") {
+            self.err(
+                at.key("if"),
+                format!(
+                    "a{} trigger takes no conditions: they are checked only on case and custom events, and every start of this one would run whatever they say (check the values in a step)",
+                    if kind == TriggerKind::Manual { " manual" } else { "n interaction" }
+                ),
+            );
+        }
         let conditions = self.conditions(o.get("if"), at.key("if"));
+        // They see only the event (`{ "event": ... }` is their whole context): any other
+        // reference never resolves and would silently start nothing.
+        for (i, c) in conditions.iter().enumerate() {
+            for (side, t) in [("left", &c.left), ("right", &c.right)] {
+                for r in t.refs() {
+                    if r.root() != Some("event") {
+                        self.err(
+                            at.key("if").index(i).key(side),
+                            format!(
+                                "`{}`: a trigger's conditions see only the event; start the reference with $.event",
+                                crate::text::clip(&r.text)
+                            ),
+                        );
+                    }
+                }
+            }
+        }
         Some(Trigger {
             on: kind,
             conditions,
@@ -473,6 +501,14 @@ impl Parser {
                     },
                 };
                 let break_if = self.conditions(l.get("break_if"), at.key("loop").key("break_if"));
+                // Parallel parts start before the items before them end: nothing could stop
+                // the loop at the item that matched (WF-4).
+                if parallel.is_some_and(|n| n > 1) && !break_if.is_empty() {
+                    self.err(
+                        at.key("loop").key("break_if"),
+                        "`break_if` needs the items taken one at a time: leave `parallel` out or set it to 1",
+                    );
+                }
                 let body = o
                     .get("do")
                     .map(|s| self.steps(s, at.key("do")))
