@@ -1380,6 +1380,84 @@ fn make_lead_a_people_admin(p: &Platform) {
         .expect("set");
 }
 
+/// A role's holders outlive whoever changes it (SPEC RB-4, UA-1; authority review): a
+/// people-admin widened a service key's role with a tenant file (the key kept it after
+/// their demotion), and deleted a role beyond their power that an approval could name, to
+/// make it again within it.
+#[test]
+fn rb_4_a_people_admin_neither_widens_a_keys_role_nor_deletes_a_role_beyond_their_power() {
+    let p = example_platform();
+    make_lead_a_people_admin(&p);
+    let lead = user(LEAD);
+    let owner = user(OWNER);
+    p.admin()
+        .create_role(&owner, SOC, "ci-narrow", &["case.read".to_owned()])
+        .expect("role");
+    p.admin()
+        .create_key(
+            &owner,
+            SOC,
+            "ci",
+            NewKey::Service { role: "ci-narrow" },
+            None,
+        )
+        .expect("service key");
+    p.admin()
+        .create_role(
+            &owner,
+            SOC,
+            "approvers",
+            &["case.read".to_owned(), "audit.read".to_owned()],
+        )
+        .expect("role");
+    // The tenant file as it stands, mssp-soc alone, with `ci-narrow` widened to the lead's
+    // own scopes (within their power by scopes alone).
+    let export = p
+        .tenant()
+        .export(&owner, Some("acme-mssp"))
+        .expect("export");
+    let mut doc = serde_json::to_value(&export).expect("json");
+    let workspaces = doc["workspaces"].as_array_mut().expect("workspaces");
+    workspaces.retain(|ws| ws["name"] == SOC);
+    let file = |doc: &serde_json::Value| {
+        flowhost::tenant::TenantFile::parse("soc.json", &doc.to_string()).expect("file")
+    };
+    let mut widened = doc.clone();
+    for role in widened["workspaces"][0]["custom_roles"]
+        .as_array_mut()
+        .expect("roles")
+    {
+        if role["name"] == "ci-narrow" {
+            role["scopes"] = json!(people_admin_scopes());
+        }
+    }
+    let refused = flowhost::tenant::apply(&p, &file(&widened), Some(&lead))
+        .expect_err("a service key's role is the Owner's");
+    assert!(
+        matches!(
+            &refused,
+            flowhost::tenant::ApplyError::Host(Error::Denied(_))
+        ),
+        "{refused:?}"
+    );
+    // Deleting `approvers` (audit.read, beyond the lead), by command or by leaving it out.
+    let why = denied(p.admin().delete_role(&lead, SOC, "approvers"));
+    assert!(why.contains("audit.read"), "{why}");
+    let mut without = doc.clone();
+    without["workspaces"][0]["custom_roles"]
+        .as_array_mut()
+        .expect("roles")
+        .retain(|r| r["name"] != "approvers");
+    let refused = flowhost::tenant::apply(&p, &file(&without), Some(&lead))
+        .expect_err("a role beyond their power");
+    assert!(format!("{refused:?}").contains("audit.read"), "{refused:?}");
+    // Allowed: the Owner does both.
+    flowhost::tenant::apply(&p, &file(&widened), Some(&owner)).expect("the Owner widens");
+    p.admin()
+        .delete_role(&owner, SOC, "approvers")
+        .expect("the Owner deletes");
+}
+
 /// No one grants more than they hold (SPEC UA-1, RB-2): a custom role carrying `user.write`
 /// beside a viewer's scopes lets its holder manage people within that power and no further.
 /// Before, one `set-role` made them an Owner, and so did a custom role, a service key, a claim

@@ -73,6 +73,12 @@ impl Platform {
     ) -> Result<(), Error> {
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
+            // What it granted, as for defining it: a role an approval names, deleted and made
+            // again within a people-admin's power, went to whom they chose (authority review).
+            if let Some(scopes) = store::custom_role_scopes(tx, ws, name)? {
+                let granted = ScopeSet::parse(scopes.split_whitespace()).map_err(Error::Internal)?;
+                self.within_power(actor, workspace, granted, || format!("delete the role `{name}`"))?;
+            }
             let users = store::role_holders(tx, ws, name)?;
             if users > 0 {
                 return Err(Error::Conflict(format!(

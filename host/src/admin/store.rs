@@ -232,6 +232,21 @@ pub(crate) fn custom_role_exists(conn: &Connection, ws: i64, name: &str) -> Resu
     .map_err(internal)
 }
 
+/// The scopes (as stored) of custom role `name` in `ws`, if it exists.
+pub(crate) fn custom_role_scopes(
+    conn: &Connection,
+    ws: i64,
+    name: &str,
+) -> Result<Option<String>, Error> {
+    conn.query_row(
+        "SELECT scopes FROM custom_roles WHERE workspace_id = ?1 AND name = ?2",
+        params![ws, name],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(internal)
+}
+
 /// Stores a custom role unless one of that name exists; returns whether it was stored.
 pub(crate) fn insert_custom_role(
     conn: &Connection,
@@ -252,6 +267,22 @@ pub(crate) fn role_holders(conn: &Connection, ws: i64, name: &str) -> Result<i64
         "SELECT (SELECT count(*) FROM memberships WHERE workspace_id = ?1 AND role = ?2)
               + (SELECT count(*) FROM api_keys WHERE workspace_id = ?1 AND role = ?2 AND revoked_at IS NULL)
               + (SELECT count(*) FROM claim_rules WHERE workspace_id = ?1 AND role = ?2)",
+        params![ws, name],
+        |r| r.get(0),
+    )
+    .map_err(internal)
+}
+
+/// Whether a live service key or a claim rule holds role `name` in `ws`: what a role's
+/// holder does then outlives whoever changes the role (SPEC RB-4, SSO-1).
+pub(crate) fn role_held_by_key_or_rule(
+    conn: &Connection,
+    ws: i64,
+    name: &str,
+) -> Result<bool, Error> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM api_keys WHERE workspace_id = ?1 AND role = ?2 AND revoked_at IS NULL)
+             OR EXISTS (SELECT 1 FROM claim_rules WHERE workspace_id = ?1 AND role = ?2)",
         params![ws, name],
         |r| r.get(0),
     )

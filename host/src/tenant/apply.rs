@@ -381,6 +381,14 @@ fn apply_roles(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result
             c.within(set.union(before), || {
                 format!("define the role `{}`", role.name)
             })?;
+            // A service key's role is chosen by an Owner, and so is the role a claim rule
+            // gives (RB-4, SSO-1): widened within a people-admin's power, the key they hold
+            // kept it after their demotion (authority review).
+            if have.contains_key(&role.name)
+                && crate::admin::store::role_held_by_key_or_rule(c.tx, ws, &role.name)?
+            {
+                c.configures_sso()?;
+            }
         }
         match have.get(&role.name) {
             Some(old) if *old == text => {}
@@ -414,10 +422,15 @@ fn delete_unlisted_roles(
     at: &JsonPath,
 ) -> Result<(), ApplyError> {
     let have = store::custom_roles(c.tx, ws)?;
-    for name in have
-        .keys()
-        .filter(|n| !spec.custom_roles.iter().any(|r| &r.name == *n))
+    for (name, scopes) in have
+        .iter()
+        .filter(|(n, _)| !spec.custom_roles.iter().any(|r| &r.name == *n))
     {
+        // Deleting a role acts on what it granted, as redefining it does: a role an approval
+        // names, deleted and made again within a people-admin's power, went to whom they
+        // chose (authority review).
+        let granted = ScopeSet::parse(scopes.split_whitespace()).map_err(Error::Internal)?;
+        c.within(granted, || format!("delete the role `{name}`"))?;
         let users = store::role_holders(c.tx, ws, name)?;
         if users > 0 {
             return Err(ApplyError::Spec(vec![Located::new(
