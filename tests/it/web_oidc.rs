@@ -1041,6 +1041,48 @@ fn what_an_idp_vouched_for_ends_when_it_is_no_longer_trusted() {
         OWNER,
     ));
     let mut nina = signed_in();
+    // Settings set again as they are leave its sessions; another client's end them (its
+    // sessions were trusted on the client their login went through; authority review).
+    d.ok(&set_args(
+        &file,
+        "mssp-soc",
+        "acme-okta",
+        &o.idp.issuer,
+        OWNER,
+    ));
+    assert_eq!(nina.get(&o.url("/")).status, 200, "the same settings");
+    let mut other_client = set_args(&file, "mssp-soc", "acme-okta", &o.idp.issuer, OWNER);
+    let at = other_client
+        .iter()
+        .position(|a| *a == CLIENT_ID)
+        .expect("client id");
+    other_client[at] = "another-client";
+    d.ok(&other_client);
+    assert_eq!(
+        nina.get(&o.url("/")).status,
+        401,
+        "another client's settings"
+    );
+    assert_eq!(lead.get(&o.url("/")).status, 200, "a link's session lives");
+    d.ok(&set_args(
+        &file,
+        "mssp-soc",
+        "acme-okta",
+        &o.idp.issuer,
+        OWNER,
+    ));
+    let mut nina = signed_in();
+    // The session names the IdP its login went through, not the person's latest login's
+    // (which another IdP's login replaces), and ends by it.
+    let session_idp: Option<String> = crate::common::db_at(&d.db)
+        .conn()
+        .query_row(
+            "SELECT idp FROM web_sessions WHERE email = 'nina.new@acme-mssp.test'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("session");
+    assert_eq!(session_idp.as_deref(), Some("acme-okta"));
     let identities = || -> i64 {
         crate::common::db_at(&d.db)
             .conn()

@@ -226,8 +226,17 @@ impl Platform {
             self.may_configure_sso(actor, workspace)?;
             let ws = workspace_id(tx, workspace)?;
             trusted(tx, ws, workspace, &new.idp)?;
-            let replaced = store::oidc_client(tx, ws, &new.idp)?.is_some();
+            let before = store::oidc_client(tx, ws, &new.idp)?;
+            let replaced = before.is_some();
             store::set_oidc(tx, ws, &new, clock::now_unix())?;
+            // Sessions are trusted on the issuer and client their login went through: another
+            // issuer's or client's (one found too wide, say) end with the change, as with a
+            // removal (authority and web reviews).
+            if before.is_some_and(|b| {
+                b.settings.issuer != new.issuer || b.settings.client_id != new.client_id
+            }) {
+                store::end_idp_sessions(tx, ws, &new.idp)?;
+            }
             audit::record(
                 tx,
                 &Actor::Principal(actor),

@@ -716,12 +716,12 @@ pub(crate) fn remove_oidc(conn: &Connection, ws: i64, idp: &str) -> Result<bool,
     Ok(removed == 1)
 }
 
-/// Ends the web sessions in workspace `ws` of the people whose standing `idp` recorded last
-/// (an SSO session's person signed in through the IdP their identity names).
+/// Ends the web sessions in workspace `ws` that logins through `idp` opened (each session
+/// names its IdP: a person's identity names only their latest login's, which another IdP's
+/// login replaces).
 pub(crate) fn end_idp_sessions(conn: &Connection, ws: i64, idp: &str) -> Result<(), Error> {
     conn.execute(
-        "DELETE FROM web_sessions WHERE workspace_id = ?1 AND via = 'sso'
-           AND email IN (SELECT email FROM sso_identities WHERE workspace_id = ?1 AND idp = ?2)",
+        "DELETE FROM web_sessions WHERE workspace_id = ?1 AND via = 'sso' AND idp = ?2",
         params![ws, idp],
     )
     .map_err(internal)?;

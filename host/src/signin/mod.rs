@@ -232,7 +232,7 @@ impl Platform {
                 ws,
                 &link.workspace,
                 principal,
-                "local",
+                Via::Local,
                 "signin.link.use",
                 json!({}),
                 now,
@@ -307,15 +307,23 @@ fn stored_email(table: &'static str, raw: &str) -> Result<Email, Error> {
     })
 }
 
+/// How a session's person signed in.
+pub(crate) enum Via<'a> {
+    /// A sign-in link.
+    Local,
+    /// An SSO login through this IdP: its sessions end when it is no longer trusted as then.
+    Sso { idp: &'a str },
+}
+
 /// Opens a session for `principal` in workspace `workspace` (row `ws`) inside `tx`, signed in
-/// `via` (`local` or `sso`); audited as `action` with `details` and the session's expiry.
+/// `via`; audited as `action` with `details` and the session's expiry.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn open_session(
     tx: &Transaction<'_>,
     ws: i64,
     workspace: &str,
     principal: Principal,
-    via: &str,
+    via: Via<'_>,
     action: &str,
     mut details: serde_json::Value,
     now: i64,
@@ -333,7 +341,14 @@ pub(crate) fn open_session(
             hash: &hash(&session_secret),
             ws,
             email: email.as_str(),
-            via,
+            via: match via {
+                Via::Local => "local",
+                Via::Sso { .. } => "sso",
+            },
+            idp: match via {
+                Via::Local => None,
+                Via::Sso { idp } => Some(idp),
+            },
             csrf: &csrf,
             now,
             expires_at,

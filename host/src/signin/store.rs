@@ -88,6 +88,8 @@ pub(super) struct NewSessionRow<'a> {
     pub ws: i64,
     pub email: &'a str,
     pub via: &'a str,
+    /// The IdP an SSO session's login went through; `None` for a local one.
+    pub idp: Option<&'a str>,
     pub csrf: &'a str,
     pub now: i64,
     pub expires_at: i64,
@@ -98,9 +100,9 @@ pub(super) fn insert_session(tx: &Transaction<'_>, s: &NewSessionRow<'_>) -> Res
     tx.execute("DELETE FROM web_sessions WHERE expires_at <= ?1", [s.now])
         .map_err(internal)?;
     tx.execute(
-        "INSERT INTO web_sessions (id_hash, workspace_id, email, via, csrf, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![s.hash, s.ws, s.email, s.via, s.csrf, s.now, s.expires_at],
+        "INSERT INTO web_sessions (id_hash, workspace_id, email, via, idp, csrf, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![s.hash, s.ws, s.email, s.via, s.idp, s.csrf, s.now, s.expires_at],
     )
     .map_err(internal)?;
     Ok(())

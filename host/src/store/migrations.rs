@@ -791,6 +791,17 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only (SPEC AU-2)'); END;
     "#,
     ),
+    (
+        31,
+        "A web session opened by an SSO login names the IdP it went through",
+        r#"
+    -- Ending an IdP's sessions went by the IdP of each person's latest login, which another
+    -- IdP's login replaces (authority and web reviews). SSO sessions opened before end: which
+    -- IdP opened them is not known.
+    ALTER TABLE web_sessions ADD COLUMN idp TEXT;
+    DELETE FROM web_sessions WHERE via = 'sso';
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.

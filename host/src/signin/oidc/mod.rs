@@ -401,7 +401,7 @@ impl Platform {
                 ws,
                 workspace,
                 principal,
-                "sso",
+                super::Via::Sso { idp },
                 "signin.oidc",
                 json!({ "idp": idp, "outcome": outcome }),
                 now,

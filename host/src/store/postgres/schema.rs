@@ -118,6 +118,14 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ALTER TABLE audit_log ENABLE TRIGGER audit_log_is_append_only_update;
     "#,
     ),
+    (
+        11,
+        "a web session opened by an SSO login names the IdP it went through (the SQLite migration of the same name)",
+        r#"
+    ALTER TABLE web_sessions ADD COLUMN IF NOT EXISTS idp TEXT COLLATE "C";
+    DELETE FROM web_sessions WHERE via = 'sso' AND idp IS NULL;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows.
