@@ -710,6 +710,72 @@ fn a_run_started_by_a_hidden_cases_event_is_not_shown_to_those_it_is_hidden_from
     };
     assert_eq!(show(&all[1]), show("R-0123456789ABCDEF"));
     assert_eq!(show(&all[0]).0, Some(0));
+
+    // Someone who may run workflows but not read cases sees no run a case's event started,
+    // nor the event, even of a case not restricted (SPEC CS-4; leak review): they told him
+    // the case exists, changed, and what its conditions tested.
+    let ok = |args: &[&str]| {
+        let out = env.cli(args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(&[
+        "roles",
+        "create",
+        "runner",
+        "--scopes",
+        "playbook.get,playbook.list,playbook.execute",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let bob = "bob.runner@acme-mssp.test";
+    ok(&[
+        "users",
+        "invite",
+        bob,
+        "--role",
+        "runner",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    assert_eq!(listed(bob), Vec::<String>::new());
+    let out = env.cli(&["runs", "show", &all[0], "--as", bob]);
+    assert_eq!(
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).replace(&all[0], "ID")
+        ),
+        show("R-0123456789ABCDEF"),
+        "shown as a missing run"
+    );
+    env.create_case("mssp-soc", "waiting", "high");
+    let events = |who: &str| -> usize {
+        let out = env.cli(&[
+            "triggers",
+            "list",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            who,
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let shown: Value = serde_json::from_slice(&out.stdout).expect("json");
+        shown.as_array().expect("list").len()
+    };
+    assert!(events(OWNER) > 0);
+    assert_eq!(events(bob), 0);
 }
 
 /// The interactions of a run a restricted case's event started are hidden, as the run is,

@@ -14,6 +14,11 @@ pub struct Viewer {
     /// A second person who must also be named on a restricted case: a run sees what both
     /// its identity and its publisher see (SPEC WF-10).
     pub also: Option<Email>,
+    /// Holds `case.read` (a run: always; its steps' reads are each authorized). Listings of
+    /// runs and events about cases follow it (SPEC CS-4): a run a case event started told
+    /// someone who may not read cases that the case exists, changed, and what its
+    /// conditions tested (leak review).
+    pub reads_cases: bool,
 }
 
 impl Viewer {
@@ -26,16 +31,19 @@ impl Viewer {
                     email: identity.email,
                     bypass: true,
                     also: None,
+                    reads_cases: true,
                 },
                 (true, false) => Viewer {
                     email: publisher.email,
                     bypass: false,
                     also: None,
+                    reads_cases: true,
                 },
                 (false, true) => Viewer {
                     email: identity.email,
                     bypass: false,
                     also: None,
+                    reads_cases: true,
                 },
                 // Both must be named; a side with no person sees no restricted case.
                 (false, false) => match (identity.email, publisher.email) {
@@ -43,16 +51,19 @@ impl Viewer {
                         email: Some(i),
                         bypass: false,
                         also: None,
+                        reads_cases: true,
                     },
                     (Some(i), Some(p)) => Viewer {
                         email: Some(i),
                         bypass: false,
                         also: Some(p),
+                        reads_cases: true,
                     },
                     _ => Viewer {
                         email: None,
                         bypass: false,
                         also: None,
+                        reads_cases: true,
                     },
                 },
             };
@@ -72,11 +83,13 @@ impl Viewer {
                 .check(&caller.principal, &caller.workspace, scope)
                 .allowed()
         };
-        let bypass = holds(Scope::BypassCaseAccessRestriction) && holds(Scope::CaseRead);
+        let reads_cases = holds(Scope::CaseRead);
+        let bypass = holds(Scope::BypassCaseAccessRestriction) && reads_cases;
         Viewer {
             email,
             bypass,
             also: None,
+            reads_cases,
         }
     }
 

@@ -133,6 +133,9 @@ pub struct CaseReader<'a> {
     pub bypass: bool,
     /// The person reading (a personal key's owner); `""` for none, named on no case.
     pub email: &'a str,
+    /// Holds `case.read`: without it no run an event about a case started is listed (SPEC
+    /// CS-4).
+    pub reads_cases: bool,
 }
 
 /// A journaled step.

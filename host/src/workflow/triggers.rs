@@ -136,6 +136,7 @@ impl Platform {
         let viewer = crate::cases::Viewer::of(&self.index(), &caller);
         store::EventReader {
             bypass: viewer.bypass,
+            reads_cases: viewer.reads_cases,
             email: viewer.email_str().to_owned(),
         }
     }

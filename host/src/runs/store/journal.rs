@@ -439,6 +439,7 @@ pub(crate) fn list_before(
              WHERE workspace = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR id < ?2)
                AND (?4 = 1 OR trigger_event IS NULL
                     OR EXISTS (SELECT 1 FROM events t WHERE t.id = runs.trigger_event
+                               AND (t.case_id IS NULL OR ?6 = 1)
                                AND (t.case_id IS NULL
                                     OR NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = t.case_id AND c.restricted = 1)
                                     OR EXISTS (SELECT 1 FROM case_people p WHERE p.case_id = t.case_id AND p.email = ?5))
@@ -458,7 +459,8 @@ pub(crate) fn list_before(
                 before,
                 limit,
                 i64::from(reader.bypass),
-                reader.email
+                reader.email,
+                i64::from(reader.reads_cases)
             ],
             run_info,
         )

@@ -186,17 +186,21 @@ pub(in crate::workflow) fn quarantine(
 /// event about a restricted case they are not on (SPEC CS-2), in lists or in their numbers.
 pub(in crate::workflow) struct EventReader {
     pub bypass: bool,
+    /// Holds `case.read`: without it no event about a case is listed (SPEC CS-4; its
+    /// payload is the case).
+    pub reads_cases: bool,
     /// As `case_people` stores it; empty for a principal without one.
     pub email: String,
 }
 
 /// The condition that event `e` (an alias) is visible to the reader bound as `?3` (bypass, 0
-/// or 1) and `?4` (email): it names no case, or a case not restricted, or one the reader is on;
+/// or 1), `?4` (email) and `?5` (reads cases, 0 or 1): it names no case, or (to a reader of
+/// cases) a case not restricted, or one the reader is on;
 /// and the run that emitted it, if any, read no restricted case the reader is not on (one
 /// event per restricted case a sweep found counted them; leak review).
 fn visible(e: &str) -> String {
     format!(
-        "(?3 = 1 OR (({e}.case_id IS NULL
+        "(?3 = 1 OR (({e}.case_id IS NULL OR ?5 = 1) AND ({e}.case_id IS NULL
             OR NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = {e}.case_id AND c.restricted = 1)
             OR EXISTS (SELECT 1 FROM case_people p WHERE p.case_id = {e}.case_id AND p.email = ?4))
           AND ({e}.cause_run IS NULL
@@ -232,7 +236,8 @@ pub(in crate::workflow) fn waiting(
                 workspace,
                 quarantined,
                 i64::from(reader.bypass),
-                &reader.email
+                &reader.email,
+                i64::from(reader.reads_cases)
             ],
             |r| {
                 Ok(WaitingEvent {
@@ -269,7 +274,8 @@ pub(in crate::workflow) fn release(
                 id.as_str(),
                 workspace,
                 i64::from(reader.bypass),
-                &reader.email
+                &reader.email,
+                i64::from(reader.reads_cases)
             ],
         )
         .map_err(internal)?;
