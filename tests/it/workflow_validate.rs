@@ -218,6 +218,37 @@ fn conditions_are_refused_where_they_would_never_be_checked() {
     assert!(ok, "{stderr}");
 }
 
+/// An interaction's title is bounded where it is written, and a form-started flow's holds
+/// no reference: it is shown before any event (hostile-input review, SPEC IX-3).
+#[test]
+fn interaction_titles_are_checked_where_they_are_written() {
+    let flow = |title: &str| {
+        format!(
+            r#"{{ "name": "t", "workspace": "soc", "run_as": "key:svc",
+                "trigger": {{ "on": "interaction", "interaction": {{ "title": {title},
+                  "form": {{ "fields": [ {{ "name": "ok", "type": "boolean" }} ] }} }} }},
+                "steps": [] }}"#
+        )
+    };
+    let long = serde_json::to_string(&"x".repeat(5_000)).expect("json");
+    let stderr = errors_for(&flow(&long));
+    assert!(
+        stderr.contains("trigger.interaction.title: the title is too long: 5000 characters"),
+        "{stderr}"
+    );
+    let stderr = errors_for(&flow(r#""Refund for {{ $.vars.team }}""#));
+    assert!(
+        stderr.contains(
+            "trigger.interaction.title: a form-started flow's title is shown before any event"
+        ),
+        "{stderr}"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("flow.json"), flow(r#""Refund""#)).expect("write");
+    let (ok, _, stderr) = validate(dir.path(), &["flow.json"]);
+    assert!(ok, "{stderr}");
+}
+
 /// What does not read is an error at its place, not a default (robustness review): grants
 /// that are not a list (read as none, the step failing only at run time), a choice option
 /// or a label that is not text (dropped), a duration of `0ms` (as `0s` is) and one that is

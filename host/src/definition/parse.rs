@@ -45,6 +45,7 @@ pub fn parse(origin: &str, text: &str, resolver: &Resolver) -> Result<Workflow, 
     })?;
     let mut p = Parser {
         errors: Vec::new(),
+        more_errors: 0,
         ids: BTreeSet::new(),
         resolver: resolver.clone(),
         generated: 0,
@@ -61,12 +62,22 @@ pub fn parse(origin: &str, text: &str, resolver: &Resolver) -> Result<Workflow, 
     }
     match workflow {
         Some(w) if p.errors.is_empty() => Ok(w),
-        _ => Err(crate::json_locate::locate_all(origin, text, p.errors)),
+        _ => {
+            if p.more_errors > 0 {
+                p.errors.push(Located::new(
+                    JsonPath::default(),
+                    format!("and {} more errors, not listed", p.more_errors),
+                ));
+            }
+            Err(crate::json_locate::locate_all(origin, text, p.errors))
+        }
     }
 }
 
 struct Parser {
     errors: Vec<Located>,
+    /// Errors found past [`MAX_ERRORS`], counted only.
+    more_errors: usize,
     ids: BTreeSet<String>,
     resolver: Resolver,
     generated: usize,
@@ -94,9 +105,18 @@ pub(crate) const OPERATORS: &[&str] = &[
     "interaction",
 ];
 
+/// Errors a definition is reported with at most; past them, only how many more. A 256 KiB
+/// body of empty steps made 87,000 messages, tens of megabytes an API answer (hostile-input
+/// review).
+const MAX_ERRORS: usize = 100;
+
 impl Parser {
     fn err(&mut self, at: JsonPath, message: impl Into<String>) {
-        self.errors.push(Located::new(at, message));
+        if self.errors.len() < MAX_ERRORS {
+            self.errors.push(Located::new(at, message));
+        } else {
+            self.more_errors += 1;
+        }
     }
 
     fn object<'a>(
@@ -626,6 +646,31 @@ impl Parser {
             Some(o.get("title").unwrap_or(&Value::String(String::new()))),
             at.key("title"),
         );
+        // Checked where written, as the form is: a literal past the bound was stored with
+        // every flow and listed whole, or failed only when a run reached it (hostile-input
+        // review).
+        if let Some(text) = o.get("title").and_then(Value::as_str)
+            && title.refs().is_empty()
+        {
+            let (chars, max) = (
+                text.chars().count(),
+                crate::text::MAX_INTERACTION_TITLE_CHARS,
+            );
+            if chars > max {
+                self.err(
+                    at.key("title"),
+                    format!("the title is too long: {chars} characters, at most {max}"),
+                );
+            }
+        }
+        // A flow's form is shown before anything is known: a reference in its title never
+        // resolved, and the workflow's name was shown instead, silently (SPEC IX-3).
+        if in_trigger && !title.refs().is_empty() {
+            self.err(
+                at.key("title"),
+                "a form-started flow's title is shown before any event: it holds no references",
+            );
+        }
         let form = match o.get("form") {
             Some(f) => self.form(f, at.key("form")),
             None => {
@@ -1233,6 +1278,23 @@ mod schema_tests {
     use super::*;
 
     /// The shipped JSON Schema names the same fields and operators the parser accepts.
+    /// Errors are listed up to [`MAX_ERRORS`], then counted (hostile-input review).
+    #[test]
+    fn a_definition_of_many_errors_lists_a_hundred_and_counts_the_rest() {
+        let steps = vec![serde_json::json!({}); 5_000];
+        let text =
+            serde_json::json!({ "name": "x", "workspace": "ws", "steps": steps }).to_string();
+        let Err(errors) = parse("wf.json", &text, &Resolver::default()) else {
+            panic!("refused");
+        };
+        assert_eq!(errors.len(), MAX_ERRORS + 1);
+        let last = &errors[MAX_ERRORS].message;
+        assert!(
+            last.starts_with("and ") && last.ends_with("more errors, not listed"),
+            "{last}"
+        );
+    }
+
     #[test]
     fn the_json_schema_matches_the_parser() {
         let schema: Value = serde_json::from_str(include_str!("../../schema/workflow.schema.json"))

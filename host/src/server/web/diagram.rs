@@ -19,6 +19,9 @@ const ARM_GAP: i32 = 24;
 const LABEL_H: i32 = 18;
 const PAD: i32 = 12;
 const MARGIN: i32 = 16;
+/// Steps and branches drawn at most: a valid 256 KiB definition of one `switch` holds about
+/// 87,000 branches, some 25 MB of SVG at each view of its runs (hostile-input review).
+const MAX_DRAWN: usize = 1_000;
 
 /// A run's journal entries by the step id they end in (`loop[i].id` under `id`): each
 /// shape's found in one look, where scanning every entry for each shape cost steps × entries
@@ -64,6 +67,13 @@ pub(super) fn svg(definition: &Value, steps: &[StepRecord], exit: Option<&str>) 
     }
     let mut generated = 0;
     let mut shapes = sequence(definition.get("steps"), &journal, &mut generated);
+    let drawn = count(&shapes);
+    if drawn > MAX_DRAWN {
+        return format!(
+            "<p class=\"empty\">The workflow has {drawn} steps and branches, too many to draw \
+             (at most {MAX_DRAWN}); its journal follows.</p>"
+        );
+    }
     for s in &mut shapes {
         mark_taken(s, exit);
     }
@@ -79,6 +89,20 @@ pub(super) fn svg(definition: &Value, steps: &[StepRecord], exit: Option<&str>) 
     draw_seq(&shapes, width / 2, MARGIN, &mut out);
     out.push_str("</svg>");
     out
+}
+
+/// How many shapes `shapes` draws: steps, and each branch's arms.
+fn count(shapes: &[Shape]) -> usize {
+    shapes
+        .iter()
+        .map(|s| match s {
+            Shape::Step { .. } => 1,
+            Shape::Branch { arms, .. } => {
+                1 + arms.iter().map(|(_, arm)| 1 + count(arm)).sum::<usize>()
+            }
+            Shape::Loop { body, .. } => 1 + count(body),
+        })
+        .sum()
 }
 
 /// The steps of a definition's step list, with ids as the parser gives them (generated ones
@@ -458,6 +482,22 @@ mod tests {
             attempts: 1,
             duration_us: 1500,
         }
+    }
+
+    #[test]
+    fn a_workflow_of_too_many_branches_is_not_drawn() {
+        let arms = |n: usize| -> Vec<serde_json::Value> {
+            (0..n).map(|_| json!({ "when": [], "then": [] })).collect()
+        };
+        let drawn = svg(&json!({ "steps": [ { "switch": arms(10) } ] }), &[], None);
+        assert!(drawn.starts_with("<svg"), "{drawn}");
+        let refused = svg(
+            &json!({ "steps": [ { "switch": arms(5_000) } ] }),
+            &[],
+            None,
+        );
+        assert!(refused.contains("too many to draw"), "{refused}");
+        assert!(refused.len() < 200, "{}", refused.len());
     }
 
     #[test]
