@@ -102,15 +102,26 @@ pub(super) fn values(form: &Form, posted: &[(String, String)]) -> Value {
 fn read(form: &Form, name: &str, raw: &str) -> Value {
     let kind = form.fields.iter().find(|f| f.name == name).map(|f| &f.kind);
     let read = match kind {
-        // A whole number stays one (`3`, not `3.0`), as the API and the CLI read it.
+        // A whole number stays one (`3`, not `3.0`), as the API and the CLI read it, up to
+        // 2^64-1; an integer they refuse as not read exactly stays text, refused as not a
+        // number by the form's check (a rounded float where the other doors differed;
+        // hostile-input review).
         Some(FieldKind::Number) => {
             let raw = raw.trim();
-            raw.parse::<i64>().ok().map(Value::from).or_else(|| {
-                raw.parse::<f64>()
+            if crate::json_limits::inexact_integer(raw).is_some() {
+                None
+            } else {
+                raw.parse::<i64>()
                     .ok()
-                    .and_then(serde_json::Number::from_f64)
-                    .map(Value::Number)
-            })
+                    .map(Value::from)
+                    .or_else(|| raw.parse::<u64>().ok().map(Value::from))
+                    .or_else(|| {
+                        raw.parse::<f64>()
+                            .ok()
+                            .and_then(serde_json::Number::from_f64)
+                            .map(Value::Number)
+                    })
+            }
         }
         Some(FieldKind::Boolean) => match raw {
             "true" => Some(Value::Bool(true)),
@@ -162,6 +173,24 @@ mod tests {
         let whole = values(&form(), &posted(&[("ok", "true"), ("n", " 3 ")]));
         assert_eq!(whole["n"], serde_json::json!(3));
         assert!(whole["n"].is_i64(), "{whole}");
+        // Up to 2^64-1 exactly, as the JSON doors; past it refused (kept as text) unless it
+        // is a double's own text (hostile-input review: both were rounded floats).
+        let big = values(
+            &form(),
+            &posted(&[("ok", "true"), ("n", "18446744073709551615")]),
+        );
+        assert_eq!(big["n"], serde_json::json!(u64::MAX));
+        let past = values(
+            &form(),
+            &posted(&[("ok", "true"), ("n", "98765432109876543210")]),
+        );
+        assert_eq!(past["n"], serde_json::json!("98765432109876543210"));
+        assert!(form().check(&past).is_err());
+        let double = values(
+            &form(),
+            &posted(&[("ok", "true"), ("n", "18446744073709552000")]),
+        );
+        assert!(double["n"].is_f64(), "{double}");
     }
 
     /// What does not read goes on for the form's check to refuse, naming the field, so that
