@@ -30,6 +30,18 @@ pub enum Error {
     Busy(String),
 }
 
+/// Writes `detail` of a failure of `what` to the host's log (stderr) under a fresh
+/// reference; the reference, for whoever is told of the failure without its detail (the
+/// infrastructure's: a database's address, others' sessions).
+pub(crate) fn logged(what: &str, detail: &str) -> String {
+    // Tells one log line from another, nothing more: a failure to draw it draws zeros.
+    let mut bytes = [0u8; 4];
+    let _ = getrandom::fill(&mut bytes);
+    let reference: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    eprintln!("error: {what} (ref {reference}): {detail}");
+    reference
+}
+
 impl From<crate::public_id::IdError> for Error {
     fn from(e: crate::public_id::IdError) -> Self {
         match e {

@@ -115,14 +115,10 @@ impl From<Error> for ApiError {
     }
 }
 
-/// Writes `detail` to the server's log (stderr) under a fresh reference; the reference.
+/// Writes a request's failure `detail` to the server's log (stderr) under a fresh
+/// reference; the reference.
 pub(crate) fn logged(kind: &str, detail: &str) -> String {
-    // Tells one log line from another, nothing more: a failure to draw it draws zeros.
-    let mut bytes = [0u8; 4];
-    let _ = getrandom::fill(&mut bytes);
-    let reference: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    eprintln!("error: request {kind} (ref {reference}): {detail}");
-    reference
+    crate::error::logged(&format!("request {kind}"), detail)
 }
 
 impl IntoResponse for ApiError {

@@ -15,10 +15,20 @@ impl From<Error> for wit::HostError {
             Error::NotFound(m) => wit::HostError::NotFound(m),
             Error::Invalid(m) => wit::HostError::Invalid(m),
             Error::Conflict(m) => wit::HostError::Conflict(m),
-            Error::Internal(m) => wit::HostError::Internal(m),
+            // The host's and the infrastructure's own failures reach the step (which may
+            // write them into a case) as a reference to the log, never their detail: a
+            // database's address, other sessions' ids (leak review), as at the HTTP door.
+            Error::Internal(m) => wit::HostError::Internal(format!(
+                "the host failed; the detail is in its log (ref {})",
+                crate::error::logged("host call internal", &m)
+            )),
             // WIT has no such case; the step sees an internal error, and the engine learns
             // of the cause from the services (`services/watch.rs`).
-            e @ Error::Busy(_) => wit::HostError::Internal(e.to_string()),
+            Error::Busy(m) => wit::HostError::Internal(format!(
+                "the host is unavailable, nothing was changed (try again); the detail is in \
+                 its log (ref {})",
+                crate::error::logged("host call unavailable", &m)
+            )),
         }
     }
 }
@@ -181,6 +191,21 @@ impl From<wit_cases::RestrictionUpdate> for svc::RestrictionUpdate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The infrastructure's detail stays in the host's log (leak review).
+    #[test]
+    fn a_hosts_failure_reaches_the_step_without_its_detail() {
+        for e in [
+            Error::Busy("cannot connect to PostgreSQL at db.internal:5432".into()),
+            Error::Internal("deadlock with process 4242".into()),
+        ] {
+            let wit::HostError::Internal(m) = wit::HostError::from(e) else {
+                panic!("internal");
+            };
+            assert!(m.contains("(ref "), "{m}");
+            assert!(!m.contains("db.internal") && !m.contains("4242"), "{m}");
+        }
+    }
     use crate::access::{Reason, RoleName, Scope};
 
     // SPEC RB-3: the WIT door prints a decision's reason unchanged, `allowed` from its variant.
