@@ -847,4 +847,26 @@ fn a_pinned_component_deleted_from_the_state_directory_is_written_out_again() {
     }
     let again = run();
     assert_eq!(again.status.as_str(), "succeeded", "{:?}", again.error);
+    // Replaced by other bytes (another component), it is not run as the pinned step: checked
+    // again, and written out again (SPEC WF-7; kill and concurrency review).
+    let echo = std::fs::read(ECHO).expect("echo");
+    for file in &written {
+        assert_eq!(std::fs::read(file).expect("written again"), echo);
+        std::fs::write(file, std::fs::read(common::TRANSFORM).expect("transform"))
+            .expect("replaced by hand");
+    }
+    let replaced = run();
+    assert_eq!(
+        replaced.status.as_str(),
+        "succeeded",
+        "{:?}",
+        replaced.error
+    );
+    for file in &written {
+        assert_eq!(
+            std::fs::read(file).expect("written again"),
+            echo,
+            "the pinned bytes"
+        );
+    }
 }

@@ -5,7 +5,7 @@
 //! (checked against its digest before use). Nested workflows are pinned the same way: their
 //! definitions stored by digest, handed to the run's resolver instead of read from files.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
@@ -166,9 +166,20 @@ fn uses_values(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// Files already checked against their digest by this process.
-fn verified() -> &'static Mutex<HashSet<PathBuf>> {
-    static VERIFIED: OnceLock<Mutex<HashSet<PathBuf>>> = OnceLock::new();
+/// What identifies a file's contents cheaply: its inode, size and modification time. A
+/// file written again or replaced changes it.
+type FileStamp = (u64, u64, Option<std::time::SystemTime>);
+
+fn stamp_of(path: &Path) -> Option<FileStamp> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    meta.is_file()
+        .then(|| (meta.ino(), meta.len(), meta.modified().ok()))
+}
+
+/// Files already checked against their digest by this process, with the stamp they had.
+fn verified() -> &'static Mutex<HashMap<PathBuf, FileStamp>> {
+    static VERIFIED: OnceLock<Mutex<HashMap<PathBuf, FileStamp>>> = OnceLock::new();
     VERIFIED.get_or_init(Mutex::default)
 }
 
@@ -236,12 +247,19 @@ impl Platform {
     /// written (atomically) from the database.
     fn write_out(&self, uses: &str, digest: &str, path: &Path) -> Result<(), Error> {
         let mut seen = verified().lock().unwrap_or_else(|p| p.into_inner());
-        // Checked once per process while it is still there: a file deleted since (a state
-        // directory cleaned by hand) is written out again from the database, rather than
-        // failing every run of the component until a restart (kill and concurrency review).
-        if seen.contains(path) && path.is_file() {
+        // Checked once per process while it is the file checked: one deleted (a state
+        // directory cleaned by hand), replaced or written to since is checked again, and
+        // written out again from the database unless it holds the pinned bytes, rather than
+        // failing every run of the component until a restart, or running other bytes as the
+        // pinned step (kill and concurrency reviews; SPEC WF-7).
+        if seen
+            .get(path)
+            .is_some_and(|was| stamp_of(path).as_ref() == Some(was))
+        {
             return Ok(());
         }
+        // Stamped before it is read: a file replaced while it was read is not taken as checked.
+        let before = stamp_of(path);
         let good = crate::wasm::component_file::read(path)
             .is_ok_and(|bytes| content_digest(&bytes) == digest);
         if !good {
@@ -272,7 +290,12 @@ impl Platform {
             // once wrote one temporary file, and a kill left a short one (review).
             crate::wasm::cache::write_atomically(dir, path, &bytes).map_err(fail)?;
         }
-        seen.insert(path.to_owned());
+        let now = stamp_of(path);
+        if let Some(stamp) = now
+            && (!good || now == before)
+        {
+            seen.insert(path.to_owned(), stamp);
+        }
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! context; every finished action step is journaled, and a resumed run replays journaled
 //! steps instead of executing them again, so it continues at the first unfinished step.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -1563,6 +1563,21 @@ impl Exec<'_> {
                     // the run stops resumable, and the step runs when it resumes (SPEC WF-11).
                     Err(crate::wasm::StepFailure::Host(why)) => {
                         return Err(Halt::Unavailable(format!("step `{key}`: {why}")));
+                    }
+                    // A pinned component sits in the server's state directory: a definition
+                    // that came without a file of its own is told its file's name alone
+                    // (leak review; the server's paths are not its sender's).
+                    Err(crate::wasm::StepFailure::Load { path: at, message })
+                        if !self.workflow.resolver.names_files() =>
+                    {
+                        let name = Path::new(&at)
+                            .file_name()
+                            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                        let failure = crate::wasm::StepFailure::Load {
+                            path: name,
+                            message,
+                        };
+                        return Ok((Err(failure.to_string()), None));
                     }
                     Err(e) => return Ok((Err(e.to_string()), None)),
                 };
