@@ -594,14 +594,19 @@ pub(super) fn deadline_settings() -> Vec<String> {
     let Some(deadline) = crate::store::deadline::current() else {
         return Vec::new();
     };
-    let ms = deadline
-        .saturating_duration_since(std::time::Instant::now())
-        .as_millis()
-        .max(1);
+    let ms = timeout_ms(deadline.saturating_duration_since(std::time::Instant::now()));
     vec![
         format!("SET LOCAL statement_timeout = {ms}"),
         format!("SET LOCAL lock_timeout = {ms}"),
     ]
+}
+
+/// Whole milliseconds of `left` rounded up, and one more: the server's cancel must reach
+/// the host after the deadline, where it reads as the step's own timeout; rounded down, it
+/// arrived just before and read as the infrastructure's failure, and the run was retried
+/// for ever (SPEC ST-4, WF-11; hostile-step review).
+fn timeout_ms(left: std::time::Duration) -> u128 {
+    left.as_nanos().div_ceil(1_000_000) + 1
 }
 
 /// A session with the server at `url`, after running `setup` on it.
@@ -829,6 +834,16 @@ pub(super) fn column(row: &::postgres::Row, idx: usize) -> Result<ValueRef<'_>> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A statement's bound ends after the deadline, never before it (hostile-step review).
+    #[test]
+    fn the_servers_timeouts_end_after_the_deadline() {
+        use std::time::Duration;
+        assert_eq!(timeout_ms(Duration::ZERO), 1);
+        assert_eq!(timeout_ms(Duration::from_micros(1)), 2);
+        assert_eq!(timeout_ms(Duration::from_micros(1_999)), 3);
+        assert_eq!(timeout_ms(Duration::from_millis(5)), 6);
+    }
 
     #[test]
     fn numbered_parameters_become_dollar_parameters_outside_quotes() {
