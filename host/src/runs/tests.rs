@@ -109,6 +109,83 @@ fn a_step_journaled_twice_keeps_its_first_entry_and_publishes_its_event_once() {
     assert_eq!(first, json!({ "n": 1 }), "the first entry stays");
 }
 
+/// A failed step's entry, committed early beside a parallel part's effect, is replaced by
+/// the success of its run at a resume, with its record and event (kill and concurrency
+/// review: the success was dropped, and the step ran again at every resume); a failure
+/// replaces nothing.
+#[test]
+fn a_failed_steps_entry_is_replaced_by_its_success_and_nothing_else() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let platform = platform(&dir);
+    let run = start(&platform);
+    let execution = |result: Result<Value, crate::wasm::StepFailure>, events| StepExecution {
+        result,
+        logs: Vec::new(),
+        dropped_logs: 0,
+        events,
+        duration: Duration::from_micros(5),
+        output_values: 2,
+        output_bytes: 8,
+        database_calls: 0,
+    };
+    let event = || CustomEvent::parse("notification.requested", r#"{"to":"sam"}"#).expect("event");
+    let failed = execution(
+        Err(crate::wasm::StepFailure::Step("timed out".into())),
+        Vec::new(),
+    );
+    let succeeded = execution(Ok(json!({ "n": 2 })), vec![event()]);
+    let write = |execution: &StepExecution, result: &Result<Value, String>| {
+        let record = ExecutionRecord {
+            workspace: "soc",
+            principal: "user:olivia.owner@acme-mssp.test",
+            component: "notify.wasm",
+            digest: "d",
+            execution,
+            cause: None,
+        };
+        let entry = JournalEntry {
+            key: "tag",
+            result,
+            attempts: 1,
+            duration_us: 5,
+            execution: Some(record),
+        };
+        platform
+            .journal_steps(run, "host-a", &[entry])
+            .expect("journal");
+    };
+    write(&failed, &Err("timed out".into()));
+    assert_eq!(platform.journaled_output(run, "tag").expect("read"), None);
+    write(&failed, &Err("timed out again".into()));
+    assert_eq!(
+        count(
+            &platform,
+            "SELECT count(*) FROM run_steps WHERE error = 'timed out'"
+        ),
+        1,
+        "a failure replaces nothing"
+    );
+    write(&succeeded, &Ok(json!({ "n": 2 })));
+    assert_eq!(
+        platform.journaled_output(run, "tag").expect("read"),
+        Some(json!({ "n": 2 }))
+    );
+    assert_eq!(
+        count(
+            &platform,
+            "SELECT count(*) FROM events WHERE kind = 'notification.requested'"
+        ),
+        1,
+        "its event published"
+    );
+    write(&succeeded, &Ok(json!({ "n": 3 })));
+    assert_eq!(
+        platform.journaled_output(run, "tag").expect("read"),
+        Some(json!({ "n": 2 })),
+        "a success stays"
+    );
+}
+
 #[test]
 fn a_run_goes_on_hold_only_while_it_still_waits() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -103,15 +103,17 @@ pub fn record_without_id(
 
 /// For a journal entry written with its execution: an execution with no log lines and no
 /// events is stored, unless run `run` has journaled step `key` already (the same run executed
-/// twice at once keeps its first record), with the transaction's next round trip, before the
-/// entry's own insert; `false` (nothing done) for any other, which needs the entry's answer
-/// first ([`record_in`]). Two hosts executing one run at once may both store theirs: an
-/// execution record without events, which each did make.
+/// twice at once keeps its first record; a success replaces only a failure, as the entry's
+/// own write does), with the transaction's next round trip, before the entry's own insert;
+/// `false` (nothing done) for any other, which needs the entry's answer first
+/// ([`record_in`]). Two hosts executing one run at once may both store theirs: an execution
+/// record without events, which each did make.
 pub fn record_later_unless_journaled(
     tx: &crate::store::sql::Connection,
     rec: &ExecutionRecord<'_>,
     run: i64,
     key: &str,
+    succeeded: bool,
 ) -> crate::store::sql::Result<bool> {
     if names_itself(rec) {
         return Ok(false);
@@ -121,8 +123,9 @@ pub fn record_later_unless_journaled(
         "INSERT INTO step_executions
             (workspace, principal, component, digest, status, failure_kind, error, output, duration_us)
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
-         WHERE NOT EXISTS (SELECT 1 FROM run_steps WHERE run_id = ?10 AND step_key = ?11)",
-        row.params(&[&run, &key]).as_slice(),
+         WHERE NOT EXISTS (SELECT 1 FROM run_steps WHERE run_id = ?10 AND step_key = ?11
+                           AND (status = 'succeeded' OR ?12 = 0))",
+        row.params(&[&run, &key, &i64::from(succeeded)]).as_slice(),
     )?;
     Ok(true)
 }

@@ -144,9 +144,17 @@ pub(crate) fn journaled_output(
         .map_err(|e| Error::Internal(e.to_string()))
 }
 
-/// The insert of a journal entry; a step journaled already keeps its entry.
-const INSERT_ENTRY: &str = "INSERT INTO run_steps (run_id, step_key, seq, status, output, error, attempts, duration_us)
-             VALUES (?1, ?2, (SELECT count(*) FROM run_steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING";
+/// The insert of a journal entry; a step journaled already keeps its entry, save a failure a
+/// success replaces: a failed step's entry, committed early beside a parallel part's effect,
+/// is run again at a resume, and its success must be what replays (its record and events
+/// kept; kill and concurrency review).
+const INSERT_ENTRY: &str =
+    "INSERT INTO run_steps (run_id, step_key, seq, status, output, error, attempts, duration_us)
+             VALUES (?1, ?2, (SELECT count(*) FROM run_steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (run_id, step_key) DO UPDATE SET status = excluded.status,
+                output = excluded.output, error = excluded.error, attempts = excluded.attempts,
+                duration_us = excluded.duration_us
+             WHERE run_steps.status = 'failed' AND excluded.status = 'succeeded'";
 
 /// Journals `entries` of `run` in `tx`, each with the execution record of a WASM step (its
 /// logs and events) when the entry is new; with `fenced_for`, only while that host holds the
@@ -190,8 +198,14 @@ pub(crate) fn write_entries(
         // nothing hangs on whether the entry is new: both go out with the next round trip.
         let later = match &entry.execution {
             None => true,
-            Some(rec) => crate::store::record_later_unless_journaled(tx, rec, run, entry.key)
-                .map_err(internal)?,
+            Some(rec) => crate::store::record_later_unless_journaled(
+                tx,
+                rec,
+                run,
+                entry.key,
+                entry.result.is_ok(),
+            )
+            .map_err(internal)?,
         };
         if later {
             tx.execute_later(INSERT_ENTRY, row).map_err(internal)?;
