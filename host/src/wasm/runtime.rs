@@ -115,6 +115,10 @@ pub struct StepRuntime {
     failed: Mutex<HashMap<String, String>>,
     /// Held while a cached component is mapped and linked: one at a time per process.
     loading: Mutex<()>,
+    /// Taken to read and hash a whole component file not known yet: up to 128 MiB each, read
+    /// at once by every thread that asked (a parallel step of 32 branches, a few runs) took
+    /// gigabytes (hostile-step review). One at a time, each finds what the one before hashed.
+    reading: Mutex<()>,
     /// Held while a component is compiled and linked: one at a time per process. Runs that
     /// start together on a new component waited for none of each other, and each compiled it
     /// (a hostile step's large component, eight times over on two cores; hostile-step
@@ -181,6 +185,7 @@ impl StepRuntime {
             loaded: super::loaded::Loaded::new(settings.loaded_bytes),
             failed: Mutex::new(HashMap::new()),
             loading: Mutex::new(()),
+            reading: Mutex::new(()),
             compiling: parking_lot::Mutex::new(()),
             slots: super::slots::Slots::new(
                 settings.pool_instances as usize,
@@ -230,16 +235,26 @@ impl StepRuntime {
         }
         // The cache key: vouched for by the cache's stamp of this file while the file keeps
         // its identity (a 19 MB Python component takes ~40 ms to hash), else hashed now.
-        let known = meta.as_ref().and_then(|m| self.cache.known_digest(path, m));
-        let (digest, bytes) = match known {
-            Some(digest) => (digest, None),
+        let known =
+            |meta: Option<&std::fs::Metadata>| meta.and_then(|m| self.cache.known_digest(path, m));
+        let digest = match known(meta.as_ref()) {
+            Some(digest) => digest,
             None => {
-                let bytes = super::component_file::read(path).map_err(|e| unread(path, e))?;
-                let digest = content_digest(&bytes);
-                if let Some(meta) = &meta {
-                    self.cache.remember_digest(path, meta, &digest);
+                let _reading = lock(&self.reading);
+                match known(meta.as_ref()) {
+                    Some(digest) => digest,
+                    None => {
+                        // Not kept: a compile reads the file again, rather than hold it
+                        // through a wait for the compiler of minutes.
+                        let bytes =
+                            super::component_file::read(path).map_err(|e| unread(path, e))?;
+                        let digest = content_digest(&bytes);
+                        if let Some(meta) = &meta {
+                            self.cache.remember_digest(path, meta, &digest);
+                        }
+                        digest
+                    }
                 }
-                (digest, Some(bytes))
             }
         };
         let remember = |step: &Arc<LoadedStep>| {
@@ -283,7 +298,7 @@ impl StepRuntime {
             let linked = self.link(path, digest, component, CacheOutcome::Hit);
             return self.settle(path, linked).inspect(&remember);
         }
-        let compiled = self.compile_and_link(path, digest, bytes);
+        let compiled = self.compile_and_link(path);
         self.settle(path, compiled).inspect(&remember)
     }
 
@@ -339,23 +354,12 @@ impl StepRuntime {
         failed.insert(digest.to_owned(), why.to_owned());
     }
 
-    /// The component of `digest` (whose `bytes` may have been read already) compiled, and
-    /// linked.
-    fn compile_and_link(
-        &self,
-        path: &Path,
-        digest: String,
-        bytes: Option<Vec<u8>>,
-    ) -> Result<Arc<LoadedStep>, NotLoaded> {
-        // Compiling: the bytes compiled are the ones hashed for the key.
-        let (bytes, digest) = match bytes {
-            Some(bytes) => (bytes, digest),
-            None => {
-                let bytes = super::component_file::read(path).map_err(NotLoaded::Unreadable)?;
-                let digest = content_digest(&bytes);
-                (bytes, digest)
-            }
-        };
+    /// The component at `path` compiled, and linked.
+    fn compile_and_link(&self, path: &Path) -> Result<Arc<LoadedStep>, NotLoaded> {
+        // The bytes compiled are the ones hashed for the key: read and hashed once more (the
+        // file may have changed since its digest was taken, before the wait for the compiler).
+        let bytes = super::component_file::read(path).map_err(NotLoaded::Unreadable)?;
+        let digest = content_digest(&bytes);
         let broken = |why: String| NotLoaded::Broken {
             digest: digest.clone(),
             why,
