@@ -33,6 +33,7 @@ pub mod principal;
 pub mod public_id;
 pub mod regular_file;
 pub mod runs;
+pub mod scratch;
 pub mod server;
 pub mod services;
 pub mod share;

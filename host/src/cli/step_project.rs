@@ -177,7 +177,7 @@ pub fn test(db: &Database, args: TestArgs) -> anyhow::Result<()> {
     let path = args.project.join(&manifest.tests);
     let file = stepkit::cases::load(&path).map_err(anyhow::Error::msg)?;
     let grants = manifest.grants().map_err(anyhow::Error::msg)?;
-    let scratch = tempfile_dir()?;
+    let scratch = flowhost::scratch::Scratch::new("flowhost-step-test-")?;
     let results = stepkit::cases::run(&path, &file, &runtime, &step, grants, scratch.path());
     let results = results.map_err(|e| anyhow::anyhow!("{}: setting up: {e}", path.display()))?;
     let failed = results.iter().filter(|r| !r.passed()).count();
@@ -198,30 +198,6 @@ pub fn test(db: &Database, args: TestArgs) -> anyhow::Result<()> {
         return Err(Reported(CliError::Failed(format!("{failed} step test(s) failed"))).into());
     }
     Ok(())
-}
-
-/// A directory removed when dropped: the throwaway database lives there.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn tempfile_dir() -> anyhow::Result<Scratch> {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("randomness: {e}"))?;
-    let name: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let dir = std::env::temp_dir().join(format!("flowhost-step-test-{name}"));
-    std::fs::create_dir_all(&dir)?;
-    Ok(Scratch(dir))
 }
 
 #[cfg(test)]

@@ -158,30 +158,22 @@ fn mismatch(at: &str, expected: impl Into<String>, actual: impl Into<String>) ->
 /// Runs one sample on a fresh database in its own temporary directory.
 pub fn run_test(sample: &Sample, runtime: Arc<StepRuntime>, step_dirs: &[PathBuf]) -> TestResult {
     let started = Instant::now();
-    let dir = scratch_dir(&sample.name);
-    let mismatches = match std::fs::create_dir_all(&dir) {
-        Ok(()) => match execute(sample, &dir, runtime, step_dirs) {
+    // A directory of its own, made new (mode 0700, a random name): one named by the process
+    // id was taken as it was found, and another user who made it first could change the
+    // database or swap a component between its check and its run (polyglot review).
+    let mismatches = match crate::scratch::Scratch::new("flowhost-test-") {
+        Ok(dir) => match execute(sample, dir.path(), runtime, step_dirs) {
             Ok(m) => m,
             Err(e) => vec![mismatch("(setup)", "the test to run", e)],
         },
         Err(e) => vec![mismatch("(setup)", "a scratch directory", e.to_string())],
     };
-    let _ = std::fs::remove_dir_all(&dir);
     TestResult {
         name: sample.name.clone(),
         passed: mismatches.is_empty(),
         mismatches,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     }
-}
-
-fn scratch_dir(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    std::env::temp_dir().join(format!(
-        "flowhost-test-{}-{}-{name}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ))
 }
 
 fn principal(who: &Who) -> Result<Principal, String> {

@@ -188,7 +188,7 @@ impl Platform {
     /// `source`. A pinned component missing from the database is an error naming it: a
     /// workflow never runs without, or with another version of, a step it was published with.
     pub(crate) fn pinned_resolver(&self, source: &str, pins: &Pins) -> Result<Resolver, Error> {
-        let dir = self.components_dir();
+        let dir = self.components_dir()?;
         let mut pinned = BTreeMap::new();
         let mut workflows = BTreeMap::new();
         for (uses, digest) in pins {
@@ -233,13 +233,20 @@ impl Platform {
     }
 
     /// Where pinned components are written out: in the state directory (by default beside
-    /// the database file).
-    fn components_dir(&self) -> PathBuf {
+    /// the database file); without one, a directory this process made for itself (one named
+    /// by the process id was used as found, whoever had made it; polyglot review).
+    fn components_dir(&self) -> Result<PathBuf, Error> {
+        static OWN: OnceLock<Result<crate::scratch::Scratch, String>> = OnceLock::new();
         match self.state_dir() {
-            Some(dir) => dir.join("components"),
-            None => {
-                std::env::temp_dir().join(format!("flowhost-components-{}", std::process::id()))
-            }
+            Some(dir) => Ok(dir.join("components")),
+            None => match OWN.get_or_init(|| {
+                crate::scratch::Scratch::new("flowhost-components-").map_err(|e| e.to_string())
+            }) {
+                Ok(own) => Ok(own.path().to_owned()),
+                Err(e) => Err(Error::Busy(format!(
+                    "cannot make a directory for pinned components: {e}"
+                ))),
+            },
         }
     }
 
