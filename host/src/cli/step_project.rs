@@ -83,9 +83,17 @@ fn cache_outside(cache: &Path, project: &Path, user: Option<PathBuf>) -> Option<
             .ok()
             .or_else(|| std::path::absolute(p).ok())
     };
-    let inside = |dir: &Path| match (resolved(dir), resolved(project)) {
-        (Some(dir), Some(project)) => dir.starts_with(project),
-        _ => true,
+    // Inside as written or as resolved: a project shipping `.flowhost -> ../elsewhere` had a
+    // directory it also shipped taken for the user's cache (polyglot review).
+    let inside = |dir: &Path| {
+        let project = [resolved(project), std::path::absolute(project).ok()];
+        let dir = [resolved(dir), std::path::absolute(dir).ok()];
+        if project.iter().any(Option::is_none) || dir.iter().any(Option::is_none) {
+            return true;
+        }
+        dir.iter()
+            .flatten()
+            .any(|d| project.iter().flatten().any(|p| d.starts_with(p)))
     };
     if !inside(cache) {
         return Some(cache.to_owned());
@@ -208,6 +216,31 @@ mod tests {
     /// `cd`s into) is not used: whoever handed the project over may have filled it with
     /// artifacts and build records of their own (review). The user's cache is used instead,
     /// and none if that is inside the project too.
+    /// Inside as written counts, whatever a symlink it ships resolves to (polyglot review).
+    #[test]
+    fn a_cache_reached_through_a_symlink_the_project_ships_is_not_trusted() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let project = root.path().join("enrich-ip");
+        let shipped = root.path().join("shipped-cache");
+        std::fs::create_dir_all(shipped.join("cache")).expect("mkdir");
+        std::fs::create_dir_all(&project).expect("mkdir");
+        std::os::unix::fs::symlink(&shipped, project.join(".flowhost")).expect("symlink");
+        let user = root.path().join("home-cache");
+        assert_eq!(
+            cache_outside(
+                &project.join(".flowhost/cache"),
+                &project,
+                Some(user.clone())
+            ),
+            Some(user.join("flowhost").join("steps"))
+        );
+        // A cache outside, reached by neither form, is used.
+        assert_eq!(
+            cache_outside(&shipped, &project, Some(user)),
+            Some(shipped.clone())
+        );
+    }
+
     #[test]
     fn a_cache_inside_the_project_is_not_trusted() {
         let root = tempfile::tempdir().expect("tempdir");
