@@ -34,17 +34,13 @@ fn record_path(records: &Path, dir: &Path) -> Option<PathBuf> {
     )
 }
 
-/// Names never read as inputs (build outputs, caches, version control).
-const SKIPPED_DIRS: &[&str] = &[
-    "build",
-    "target",
-    ".flowhost",
-    "__pycache__",
-    "node_modules",
-    ".git",
-    ".venv",
-    "venv",
-];
+/// Directories never read as inputs, wherever they are (caches, version control, packages).
+const SKIPPED_DIRS: &[&str] = &[".flowhost", "__pycache__", "node_modules", ".git"];
+
+/// Directories not read as inputs at the project's top only (build outputs, virtual
+/// environments): `src/build/` is a source, and skipped at every depth its edits left the
+/// build "up to date" (polyglot review).
+const SKIPPED_AT_TOP: &[&str] = &["build", "target", ".venv", "venv"];
 
 /// The fingerprint of what a build of the project in `dir` reads. Errors name the file.
 pub fn fingerprint(dir: &Path, manifest: &Manifest) -> Result<String, String> {
@@ -71,7 +67,8 @@ pub fn fingerprint(dir: &Path, manifest: &Manifest) -> Result<String, String> {
     add(MANIFEST.as_bytes(), &dir.join(MANIFEST))?;
     for root in roots(dir, manifest) {
         let mut files = Vec::new();
-        collect(&dir.join(&root), &root, &mut files)?;
+        let top = root.as_os_str().is_empty() || root == Path::new(".");
+        collect(&dir.join(&root), &root, top, &mut files)?;
         files.sort();
         for rel in files {
             add(rel.as_os_str().as_encoded_bytes(), &dir.join(&rel))?;
@@ -107,7 +104,7 @@ fn roots(dir: &Path, manifest: &Manifest) -> Vec<PathBuf> {
 
 /// Every input file under `path` (which is `rel` relative to the project), as project-relative
 /// paths.
-fn collect(path: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+fn collect(path: &Path, rel: &Path, top: bool, out: &mut Vec<PathBuf>) -> Result<(), String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if meta.is_file() {
         out.push(rel.to_owned());
@@ -122,8 +119,10 @@ fn collect(path: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<(), String
             .file_type()
             .map_err(|e| format!("{}: {e}", entry.path().display()))?;
         if kind.is_dir() {
-            if !SKIPPED_DIRS.contains(&shown.as_ref()) {
-                collect(&entry.path(), &rel.join(&name), out)?;
+            let skipped = SKIPPED_DIRS.contains(&shown.as_ref())
+                || (top && SKIPPED_AT_TOP.contains(&shown.as_ref()));
+            if !skipped {
+                collect(&entry.path(), &rel.join(&name), false, out)?;
             }
         } else if !shown.ends_with(".wasm") && entry.path().is_file() {
             // A symbolic link to a directory is not followed (no cycles).
@@ -200,6 +199,30 @@ mod tests {
         std::fs::create_dir_all(dir.join(".venv/lib")).expect("mkdir");
         std::fs::write(dir.join(".venv/lib/big.py"), b"x").expect("write");
         assert_eq!(fingerprint(&dir, &manifest).expect("fingerprint"), after);
+    }
+
+    /// A build output's name is skipped at the project's top only: `src/build/` is a
+    /// source (polyglot review).
+    #[test]
+    fn a_directory_named_as_an_output_below_the_top_is_an_input() {
+        let (_root, dir, manifest) = project();
+        std::fs::create_dir_all(dir.join("src/build")).expect("mkdir");
+        std::fs::write(dir.join("src/build/gen.py"), b"one").expect("write");
+        std::fs::create_dir_all(dir.join("build")).expect("mkdir");
+        std::fs::write(dir.join("build/out.o"), b"one").expect("write");
+        let before = fingerprint(&dir, &manifest).expect("fingerprint");
+        std::fs::write(dir.join("build/out.o"), b"two").expect("write");
+        assert_eq!(
+            fingerprint(&dir, &manifest).expect("fp"),
+            before,
+            "the top's output"
+        );
+        std::fs::write(dir.join("src/build/gen.py"), b"two").expect("write");
+        assert_ne!(
+            fingerprint(&dir, &manifest).expect("fp"),
+            before,
+            "a source"
+        );
     }
 
     #[test]
