@@ -110,7 +110,8 @@ fn accepted() -> String {
 pub struct Expect {
     pub status: Option<String>,
     pub exit_status: Option<String>,
-    /// The exit output, exactly.
+    /// The exit output, exactly (`null` too).
+    #[serde(default, deserialize_with = "present")]
     pub output: Option<Value>,
     /// JSONPath (RFC 9535) into the output → the value it must select.
     #[serde(default)]
@@ -156,4 +157,27 @@ pub struct CaseExpect {
 pub struct AuditExpect {
     pub action: String,
     pub actor: Option<String>,
+}
+
+/// A field given, `null` included, as `Some`: serde reads a `null` into an `Option` as no
+/// field, and an expectation of `"output": null` checked nothing (polyglot review).
+pub(crate) fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    <Value as serde::Deserialize>::deserialize(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `"output": null` expects a null output; no `output` expects nothing of it.
+    #[test]
+    fn an_expected_null_output_is_an_expectation() {
+        let given: Expect = serde_json::from_str(r#"{ "output": null }"#).expect("reads");
+        assert_eq!(given.output, Some(Value::Null));
+        let absent: Expect = serde_json::from_str("{}").expect("reads");
+        assert_eq!(absent.output, None);
+        let step: crate::stepkit::cases::Expect =
+            serde_json::from_str(r#"{ "output": null }"#).expect("reads");
+        assert_eq!(step.output, Some(Value::Null));
+    }
 }

@@ -103,6 +103,8 @@ fn empty_object() -> Value {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
+    /// The step's output, exactly (`null` too).
+    #[serde(default, deserialize_with = "crate::harness::spec::present")]
     pub output: Option<Value>,
     /// A substring of the failure message; the step must fail.
     pub error: Option<String>,
