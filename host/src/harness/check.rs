@@ -18,9 +18,16 @@ fn show(v: &Value) -> String {
 }
 
 /// A start that the access rules refused: only `status: "refused"` and `error_contains` can
-/// hold.
+/// hold; any other expectation given is a mismatch, never passed unchecked (polyglot review).
 pub fn refused_start(expect: &Expect, error: &str) -> Vec<Mismatch> {
     let mut out = Vec::new();
+    for field in expect.given_of_a_run() {
+        out.push(mismatch(
+            &format!("expect.{field}"),
+            "a run to check it on",
+            format!("none: the start was refused ({error})"),
+        ));
+    }
     if expect.status.as_deref() != Some("refused") {
         out.push(mismatch(
             "expect.status",

@@ -202,6 +202,13 @@ fn execute(
             e.column()
         )
     })?;
+    // An expectation of nothing passes whatever the run does (polyglot review).
+    if spec.expect.names_nothing() {
+        return Err(format!(
+            "{}: `expect` names nothing to check (give at least `status`)",
+            sample.expectations.display()
+        ));
+    }
     let base = sample.expectations.parent().unwrap_or(Path::new("."));
     let platform = Arc::new(
         Platform::new(crate::store::Db::open(&dir.join("flowhost.db")).map_err(|e| e.to_string())?)

@@ -134,6 +134,30 @@ pub struct Expect {
     pub runs: BTreeMap<String, BTreeMap<String, i64>>,
 }
 
+impl Expect {
+    /// Whether it asserts nothing at all.
+    pub fn names_nothing(&self) -> bool {
+        self.given_of_a_run().is_empty() && self.status.is_none() && self.error_contains.is_none()
+    }
+
+    /// The fields given that only a run can meet (beyond `status` and `error_contains`).
+    pub fn given_of_a_run(&self) -> Vec<&'static str> {
+        [
+            ("exit_status", self.exit_status.is_some()),
+            ("output", self.output.is_some()),
+            ("output_matches", !self.output_matches.is_empty()),
+            ("steps", !self.steps.is_empty()),
+            ("events", !self.events.is_empty()),
+            ("cases", !self.cases.is_empty()),
+            ("audit", !self.audit.is_empty()),
+            ("runs", !self.runs.is_empty()),
+        ]
+        .into_iter()
+        .filter_map(|(name, given)| given.then_some(name))
+        .collect()
+    }
+}
+
 /// A journaled step's expected outcome.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -179,5 +203,24 @@ mod tests {
         let step: crate::stepkit::cases::Expect =
             serde_json::from_str(r#"{ "output": null }"#).expect("reads");
         assert_eq!(step.output, Some(Value::Null));
+    }
+
+    /// A refused start meets `status` and `error_contains` alone: anything else given is a
+    /// mismatch, and an expectation of nothing is no test (polyglot review).
+    #[test]
+    fn a_refused_start_checks_only_what_it_can_and_says_so() {
+        let only: Expect =
+            serde_json::from_str(r#"{ "status": "refused", "error_contains": "denied" }"#)
+                .expect("reads");
+        assert!(super::super::check::refused_start(&only, "denied: no").is_empty());
+        let more: Expect = serde_json::from_str(
+            r#"{ "status": "refused", "cases": [ { "title": "x" } ], "events": { "e": 1 } }"#,
+        )
+        .expect("reads");
+        let found = super::super::check::refused_start(&more, "denied: no");
+        assert_eq!(found.len(), 2, "{found:?}");
+        let none: Expect = serde_json::from_str("{}").expect("reads");
+        assert!(none.names_nothing());
+        assert!(!only.names_nothing());
     }
 }
