@@ -207,6 +207,15 @@ fn the_python_sdk_fails_what_json_would_not_carry_exactly() {
     );
     let why = failure(&exec).to_string();
     assert!(why.contains("event payload"), "{why}");
+    // A host enum is written in the host's own words (`full_access`, SPEC CS-1), as a
+    // condition or a built-in step reading it expects (polyglot review: `full-access`).
+    let exec = run(&rt, &hostile, json!({ "attack": "enum_out" }), limits());
+    assert_eq!(
+        exec.result.as_ref().ok(),
+        Some(&json!({ "mode": "full_access", "severity": "high" })),
+        "{:?}",
+        exec.result
+    );
 }
 
 /// A Python exception becomes a step error carrying its message and traceback; events of the

@@ -233,7 +233,9 @@ def _encode(value):
                 raise e.under(f"[{i}]") from None
         return out
     if hasattr(value, "name") and hasattr(value, "value") and type(value).__module__.startswith("wit_world"):
-        return value.name.lower().replace("_", "-")
+        # As the host's JSON spells it (`full_access`, SPEC CS-1), so that a condition or a
+        # built-in step reading the output meets the host's own words (polyglot review).
+        return value.name.lower()
     return value
 
 

@@ -77,6 +77,11 @@ def attack(input: dict) -> dict:
         return {"emitted": True}
     if what == "infinite":
         return {"ratio": float("inf")}
+    if what == "enum_out":
+        # A host enum in the output is written as the host's JSON spells it.
+        from wit_world.imports.types import AccessMode, Severity
+
+        return {"mode": AccessMode.FULL_ACCESS, "severity": Severity.HIGH}
     if what == "int_keys":
         # Written as one key twice, the host kept the last.
         return {"by_port": {1: "first", "1": "second"}}
