@@ -145,7 +145,13 @@ enum How {
 impl Leases {
     /// Leases for the database file at `path` (`None`: in memory).
     pub fn for_database(path: Option<&Path>) -> Self {
-        let dir = path.map(|p| p.parent().unwrap_or_else(|| Path::new(".")).join("leases"));
+        // Beside the file as resolved: two processes opening one database through a
+        // symbolic link and its real path shared the database but not its leases, and each
+        // took over the other's runs (kill and concurrency review).
+        let dir = path.map(|p| {
+            let p = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
+            p.parent().unwrap_or_else(|| Path::new(".")).join("leases")
+        });
         Leases {
             owner: new_owner(),
             how: How::Files {
@@ -683,6 +689,22 @@ mod tests {
         // Ids that are not ours name no process (and no path outside the lease directory).
         assert!(!second.alive("../flowhost.db"));
         assert!(!second.alive(""));
+    }
+
+    /// A database opened through a symbolic link shares the leases of its real path (kill
+    /// and concurrency review: each took the other's runs over).
+    #[test]
+    fn a_database_reached_through_a_link_shares_its_leases() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let real = dir.path().join("data");
+        std::fs::create_dir_all(&real).expect("mkdir");
+        std::fs::write(real.join("flowhost.db"), b"").expect("db");
+        std::os::unix::fs::symlink(real.join("flowhost.db"), dir.path().join("linked.db"))
+            .expect("link");
+        let direct = Leases::for_database(Some(&real.join("flowhost.db")));
+        let linked = Leases::for_database(Some(&dir.path().join("linked.db")));
+        direct.hold().expect("hold");
+        assert!(linked.alive(direct.owner()));
     }
 
     /// A lease directory that cannot be used (here a file stands where it should be) fails
