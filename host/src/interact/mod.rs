@@ -367,8 +367,10 @@ impl Platform {
             }
             // A run can end with an interaction still open (a sibling branch failed or
             // exited): an answer to it would be stored and audited, and reach nothing
-            // (concurrency review). Read under the write lock, so a run ending now is seen.
-            if crate::runs::store::journal::has_ended(tx, r.run)? {
+            // (concurrency review). Read under the write lock, and on PostgreSQL with the
+            // run's row share-locked (its end takes no write lock there), so a run ending
+            // now is seen.
+            if crate::runs::store::journal::has_ended_locked(tx, r.run)? {
                 return refuse(format!(
                     "interaction {id} belongs to run {run}, which has ended; it takes no response (SPEC IX-8)"
                 ));

@@ -264,12 +264,30 @@ pub(crate) fn finish(
 /// Whether `run` has ended (succeeded, failed or stopped): nothing it waited on is answered
 /// any more. A missing run has ended too.
 pub(crate) fn has_ended(conn: &Connection, run: i64) -> Result<bool, Error> {
+    ended(
+        conn,
+        run,
+        "SELECT status, public_id FROM runs WHERE id = ?1",
+    )
+}
+
+/// [`has_ended`] in `tx`, the run's row share-locked to its end on PostgreSQL: a run's end
+/// takes no deployment lock there, and an answer decided on a plain read was accepted for a
+/// run ending at the same moment (kill and concurrency review, SPEC IX-8). The end waits for
+/// the answer's commit, or the answer for the end's, and sees it.
+pub(crate) fn has_ended_locked(tx: &Transaction<'_>, run: i64) -> Result<bool, Error> {
+    let sql = match tx.engine() {
+        crate::store::sql::Engine::Postgres => {
+            "SELECT status, public_id FROM runs WHERE id = ?1 FOR SHARE"
+        }
+        crate::store::sql::Engine::Sqlite => "SELECT status, public_id FROM runs WHERE id = ?1",
+    };
+    ended(tx, run, sql)
+}
+
+fn ended(conn: &Connection, run: i64, sql: &str) -> Result<bool, Error> {
     let status = conn
-        .query_row(
-            "SELECT status, public_id FROM runs WHERE id = ?1",
-            [run],
-            |r| status(r, 0, 1),
-        )
+        .query_row(sql, [run], |r| status(r, 0, 1))
         .optional()
         .map_err(internal)?;
     Ok(status.is_none_or(|s| {
