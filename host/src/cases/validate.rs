@@ -111,6 +111,9 @@ pub fn query(q: &CaseQuery) -> Result<(), Error> {
     }
     if let Some(cursor) = &q.cursor {
         check_len("`cursor`", cursor.len(), MAX_NAME_BYTES, "bytes")?;
+        // Read as the query reads it, before anything is looked up: a `step test` mock
+        // answered a cursor every real run refused (polyglot review).
+        super::store::query::check_cursor(cursor, q.sort)?;
     }
     Ok(())
 }

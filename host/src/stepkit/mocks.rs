@@ -824,6 +824,20 @@ mod tests {
             .get_case_restrictions(&caller(), "case-1")
             .expect_err("no such case");
         assert!(matches!(unknown, Error::NotFound(_)), "{unknown:?}");
+        // A cursor the query would not read is refused as the host refuses it, whatever
+        // the mocks hold (polyglot review: `"page-2"` passed).
+        let query = |cursor: &str| crate::services::cases::CaseQuery {
+            filter: Default::default(),
+            sort: Default::default(),
+            page_size: 0,
+            cursor: Some(cursor.to_owned()),
+        };
+        for bad in ["page-2", "", "s:1:2"] {
+            let refused = services
+                .query_cases(&caller(), query(bad))
+                .expect_err("not a cursor of this sort");
+            assert!(matches!(refused, Error::Invalid(_)), "{bad}: {refused:?}");
+        }
     }
 
     /// A hostile step under `step test` cannot make the record of its calls hold what it

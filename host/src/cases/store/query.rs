@@ -238,6 +238,11 @@ fn id_bound(conn: &Connection, ws: i64, number: i64, desc: bool) -> Result<i64, 
     Ok(found.unwrap_or(none))
 }
 
+/// Whether `cursor` reads as a cursor of a query sorted by `sort` (its values unchecked).
+pub(crate) fn check_cursor(cursor: &str, sort: CaseSort) -> Result<(), Error> {
+    parse_cursor(cursor, &order(sort)).map(drop)
+}
+
 /// A cursor names its sort and holds the last row's key values and case number.
 fn parse_cursor(cursor: &str, ord: &Order) -> Result<Vec<i64>, Error> {
     let bad = || {
