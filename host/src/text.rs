@@ -145,6 +145,38 @@ pub fn check_len(what: &str, value: &str, max: usize) -> Result<(), String> {
     }
 }
 
+/// Whether `c` is invisible or reorders what follows it (Unicode format characters: zero
+/// widths, bidirectional controls, the byte order mark, tags): two names differing by one
+/// read alike (`triage` and `triage\u{200b}`), and one can make a line read backwards.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
+        | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{fe00}'..='\u{fe0f}' | '\u{feff}'
+        | '\u{ffa0}' | '\u{fff0}'..='\u{fffb}' | '\u{e0000}'..='\u{e0fff}')
+}
+
+/// [`check_len`] of a name shown in listings and compared by people: also one line, without
+/// invisible characters, and not starting or ending with white space (hostile-input review:
+/// a workflow name holding a line break forged whole lines of `flowhost audit`).
+pub fn check_name(what: &str, value: &str, max: usize) -> Result<(), String> {
+    check_len(what, value, max)?;
+    if let Some(c) = value.chars().find(|&c| c.is_control() || is_invisible(c)) {
+        return Err(format!(
+            "{what} `{}` holds U+{:04X}, a control or invisible character",
+            clip(value),
+            u32::from(c)
+        ));
+    }
+    if value.trim() != value {
+        return Err(format!(
+            "{what} `{}` starts or ends with white space",
+            clip(value)
+        ));
+    }
+    Ok(())
+}
+
 /// `Ok` unless `value` holds a NUL character: PostgreSQL stores no text with one, so it
 /// failed there as the host's error after the request was taken (robustness review).
 pub fn check_no_nul(what: &str, value: &str) -> Result<(), String> {
@@ -159,6 +191,21 @@ pub fn check_no_nul(what: &str, value: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_is_one_visible_line() {
+        assert!(check_name("the name", "triage-critical", 200).is_ok());
+        assert!(check_name("the name", "Tri\u{e1}ge \u{65e5}\u{672c}", 200).is_ok());
+        for bad in [
+            "x\n2026 forged",
+            "triage\u{200b}",
+            "\u{202e}egairt",
+            " triage",
+            "tab\t",
+        ] {
+            assert!(check_name("the name", bad, 200).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn text_a_step_wrote_is_stored_with_its_nul_characters_replaced() {

@@ -153,7 +153,8 @@ fn names_too_long_or_holding_nul_are_located_and_nothing_applies() {
     let file = serde_json::json!({
         "organization": "acme",
         "workspaces": [
-            { "name": "soc", "idps": ["i".repeat(3_000)],
+            { "name": "soc", "idps": ["i".repeat(3_000), " okta"],
+              "groups": [ { "name": "tier-1\nforged", "type": "static" } ],
               "members": [ { "email": "a@acme.test", "role": "owner" } ] },
             { "name": "nul\u{0}ws",
               "custom_roles": [ { "name": "r\u{0}", "scopes": ["case.read"] } ],
@@ -171,6 +172,9 @@ fn names_too_long_or_holding_nul_are_located_and_nothing_applies() {
     for expected in [
         "workspaces[0].idps[0]: an IdP's name",
         "at most 200",
+        // One visible line, untrimmed never (hostile-input review).
+        "workspaces[0].idps[1]: an IdP's name ` okta` starts or ends with white space",
+        "workspaces[0].groups[0].name: a group name",
         "workspaces[1].name: a workspace name is 1 to",
         "workspaces[1].custom_roles[0]",
     ] {

@@ -6,6 +6,7 @@ use flowhost::clock;
 use super::acting::{platform, print_json};
 use super::args::{InWorkspace, Output};
 use super::database::Database;
+use super::output::one_line;
 
 #[derive(Args)]
 pub struct AuditArgs {
@@ -37,7 +38,11 @@ pub fn run(db: &Database, args: AuditArgs) -> anyhow::Result<()> {
     for e in entries {
         println!(
             "{} {:<24} {:<22} {} {}",
-            e.at, e.actor, e.action, e.target, e.details
+            e.at,
+            one_line(&e.actor),
+            one_line(&e.action),
+            one_line(&e.target),
+            e.details
         );
     }
     Ok(())

@@ -12,6 +12,7 @@ use super::acting::{Acting, platform, print_json};
 use super::args::{InWorkspace, Output, StepDirs};
 use super::database::Database;
 use super::input::json_arg;
+use super::output::one_line;
 use super::run::{drain, engine, report};
 use super::trace::RunTrace;
 
@@ -90,9 +91,9 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
                 println!(
                     "{:>5}  {:<32} run {:<5} {:<24} {}",
                     ix.id,
-                    ix.title,
+                    one_line(&ix.title),
                     ix.run,
-                    ix.workflow,
+                    one_line(&ix.workflow),
                     ix.deadline.map(|d| format!("due {d}")).unwrap_or_default()
                 );
             }

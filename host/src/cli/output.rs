@@ -58,6 +58,27 @@ fn emit(w: &mut impl Write, own: &str, args: fmt::Arguments<'_>, newline: bool) 
     w.flush()
 }
 
+/// `text` as one field of a listing's line: line breaks, tabs and invisible characters
+/// written out too (`\u000a`), so that a value someone else chose (a workflow's name, an
+/// interaction's title, an audit entry's target) can neither forge a line nor hide a
+/// character (hostile-input review).
+pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    let active = |c: char| c.is_control() || flowhost::text::is_invisible(c);
+    if !text.chars().any(active) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if active(c) {
+            use fmt::Write as _;
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// `text` with every control character but a newline and a tab written out (`\u001b`): what
 /// the CLI prints includes text steps and tenants chose (log lines, step errors, case
 /// titles), and a terminal acts on escape sequences in it: faked lines, a cleared screen,
@@ -84,7 +105,16 @@ fn inert(text: &str) -> std::borrow::Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use super::inert;
+    use super::{inert, one_line};
+
+    #[test]
+    fn a_listings_field_is_one_visible_line() {
+        assert_eq!(one_line("triage"), "triage");
+        assert_eq!(
+            one_line("x\n2026 forged\u{200b}"),
+            "x\\u000a2026 forged\\u200b"
+        );
+    }
 
     #[test]
     fn escape_sequences_are_printed_inert() {

@@ -10,6 +10,7 @@ use flowhost::public_id::{IdKind, PublicId};
 use super::acting::{Acting, platform, print_json};
 use super::args::{Output, StepDirs};
 use super::database::Database;
+use super::output::one_line;
 use super::run::{engine, report};
 use super::trace::RunTrace;
 
@@ -83,7 +84,11 @@ pub fn run(db: &Database, cmd: RunsCommand) -> anyhow::Result<()> {
             for r in runs {
                 println!(
                     "{:>5}  {:<10} {:<28} {:<16} {}",
-                    r.id, r.status, r.workflow, r.workspace, r.started_at
+                    r.id,
+                    r.status,
+                    one_line(&r.workflow),
+                    r.workspace,
+                    r.started_at
                 );
             }
             Ok(())

@@ -11,6 +11,7 @@ use super::acting::{Acting, platform, print_json};
 use super::args::{InWorkspace, Output, StepDirs};
 use super::database::Database;
 use super::error::{CliError, Reported};
+use super::output::one_line;
 
 #[derive(Subcommand)]
 pub enum WorkflowsCommand {
@@ -121,7 +122,10 @@ pub fn run(db: &Database, cmd: WorkflowsCommand) -> anyhow::Result<()> {
             for r in list {
                 println!(
                     "{:<32} r{:<4} {} by {}",
-                    r.name, r.revision, r.published_at, r.published_by
+                    one_line(&r.name),
+                    r.revision,
+                    r.published_at,
+                    r.published_by
                 );
             }
         }

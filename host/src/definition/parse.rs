@@ -203,7 +203,7 @@ impl Parser {
         // indexes no entry past ~2.7 KB, nor text holding NUL): bounded as every name is.
         if let Some(n) = &name
             && let Err(e) =
-                crate::text::check_len("the workflow's name", n, crate::text::MAX_NAME_CHARS)
+                crate::text::check_name("the workflow's name", n, crate::text::MAX_NAME_CHARS)
         {
             self.err(root.key("name"), e);
         }
@@ -1277,7 +1277,6 @@ fn exit_status_ok(status: &str) -> Result<(), String> {
 mod schema_tests {
     use super::*;
 
-    /// The shipped JSON Schema names the same fields and operators the parser accepts.
     /// Errors are listed up to [`MAX_ERRORS`], then counted (hostile-input review).
     #[test]
     fn a_definition_of_many_errors_lists_a_hundred_and_counts_the_rest() {
@@ -1295,6 +1294,7 @@ mod schema_tests {
         );
     }
 
+    /// The shipped JSON Schema names the same fields and operators the parser accepts.
     #[test]
     fn the_json_schema_matches_the_parser() {
         let schema: Value = serde_json::from_str(include_str!("../../schema/workflow.schema.json"))

@@ -7,7 +7,7 @@ use crate::admin::groups::GroupKind;
 use crate::admin::roles::validate_role_name;
 use crate::admin::sso::{ClaimRule, EXTERNAL};
 use crate::principal::Email;
-use crate::text::{MAX_CLAIM_CHARS, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, check_len};
+use crate::text::{MAX_CLAIM_CHARS, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, check_len, check_name};
 
 use super::{Located, TenantSpec, ws_path};
 
@@ -17,7 +17,10 @@ const MAX_WORKSPACE_NAME: usize = 64;
 /// Every problem found, in document order.
 pub fn validate(spec: &TenantSpec) -> Vec<Located> {
     let mut out = Vec::new();
-    if let Err(e) = check_len("an organization name", &spec.organization, MAX_NAME_CHARS) {
+    // Names shown in listings and compared by people are one visible line, untrimmed never
+    // (an IdP ` okta` could never be given OIDC settings, which are set trimmed; a name
+    // holding a line break forged lines; hostile-input review).
+    if let Err(e) = check_name("an organization name", &spec.organization, MAX_NAME_CHARS) {
         out.push(Located::new(Default::default(), e));
     }
     if spec.organization.trim().is_empty() {
@@ -50,9 +53,7 @@ pub fn validate(spec: &TenantSpec) -> Vec<Located> {
         let mut idps = HashSet::new();
         for (j, idp) in ws.idps.iter().enumerate() {
             // Its name keys the workspace's IdPs in every store: bounded as every name is.
-            if let Err(e) =
-                crate::text::check_len("an IdP's name", idp, crate::text::MAX_NAME_CHARS)
-            {
+            if let Err(e) = check_name("an IdP's name", idp, MAX_NAME_CHARS) {
                 out.push(Located::new(at.key("idps").index(j), e));
             } else if idp.trim().is_empty() || !idps.insert(idp.as_str()) {
                 out.push(Located::new(
@@ -154,6 +155,12 @@ pub fn validate(spec: &TenantSpec) -> Vec<Located> {
                 if let Err(e) = check_len(what, value, max) {
                     out.push(Located::new(gp.key(key), e));
                 }
+            }
+            if let Err(e) = check_name("a group name", &g.name, MAX_NAME_CHARS)
+                && !g.name.trim().is_empty()
+                && check_len("a group name", &g.name, MAX_NAME_CHARS).is_ok()
+            {
+                out.push(Located::new(gp.key("name"), e));
             }
             if g.name.trim().is_empty() || !groups.insert(g.name.as_str()) {
                 out.push(Located::new(
