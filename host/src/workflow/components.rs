@@ -37,7 +37,7 @@ pub fn collect(definition: &str, resolver: &Resolver) -> Result<Vec<Found>, Erro
     let doc: Value = serde_json::from_str(definition)
         .map_err(|e| Error::Invalid(format!("the definition is not JSON: {e}")))?;
     let mut names = Vec::new();
-    uses_values(&doc, &mut names);
+    uses_values(doc.get("steps"), &mut names);
     names.sort();
     names.dedup();
     names
@@ -149,20 +149,42 @@ pub(crate) fn store(tx: &Transaction<'_>, found: &[Found]) -> Result<Pins, Error
     Ok(pins)
 }
 
-/// The `uses` values naming components (not built-in steps) anywhere in a definition.
-fn uses_values(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::Object(o) => {
-            if let Some(Value::String(uses)) = o.get("uses")
-                && !builtin::is_builtin(uses)
-                && (uses.starts_with("step:") || uses.ends_with(".wasm"))
-            {
-                out.push(uses.clone());
-            }
-            o.values().for_each(|child| uses_values(child, out));
+/// The `uses` values naming components (not built-in steps) of the steps in `steps` and in
+/// the step lists within them, where the parser reads steps: a `uses` key in data (`vars`,
+/// `with`, an exit's output) is not a step, and was read (and pinned) as one (hostile-input
+/// review).
+fn uses_values(steps: Option<&Value>, out: &mut Vec<String>) {
+    for step in steps.and_then(Value::as_array).into_iter().flatten() {
+        let Some(o) = step.as_object() else { continue };
+        if let Some(Value::String(uses)) = o.get("uses")
+            && !builtin::is_builtin(uses)
+            && (uses.starts_with("step:") || uses.ends_with(".wasm"))
+        {
+            out.push(uses.clone());
         }
-        Value::Array(items) => items.iter().for_each(|child| uses_values(child, out)),
-        _ => {}
+        for list in ["then", "else", "default", "do"] {
+            uses_values(o.get(list), out);
+        }
+        for case in o
+            .get("switch")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            uses_values(case.get("then"), out);
+        }
+        for branch in o
+            .get("parallel")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            uses_values(Some(branch), out);
+        }
+        uses_values(
+            o.get("interaction").and_then(|ix| ix.get("on_timeout")),
+            out,
+        );
     }
 }
 
@@ -323,6 +345,32 @@ pub fn read_pins(text: Option<String>, what: &str) -> Result<Option<Pins>, Error
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only steps name components: a `uses` key in data is data (hostile-input review: it
+    /// was read, and pinned, as a component).
+    #[test]
+    fn components_are_collected_from_steps_only() {
+        let mut found = Vec::new();
+        let doc = serde_json::json!({
+            "vars": { "tool": { "uses": "scanner.wasm" } },
+            "steps": [
+                { "id": "a", "uses": "step:a", "with": { "uses": "data.wasm" } },
+                { "if": [], "then": [ { "id": "b", "uses": "step:b" } ],
+                  "else": [ { "id": "c", "uses": "step:c" } ] },
+                { "switch": [ { "when": [], "then": [ { "id": "d", "uses": "step:d" } ] } ],
+                  "default": [ { "id": "e", "uses": "step:e" } ] },
+                { "parallel": [ [ { "id": "f", "uses": "step:f" } ], [ { "id": "g", "uses": "step:g" } ] ] },
+                { "id": "l", "loop": { "over": "$.vars.x" }, "do": [ { "id": "h", "uses": "step:h" } ] },
+                { "id": "ask", "interaction": { "form": { "fields": [] },
+                  "on_timeout": [ { "id": "i", "uses": "step:i" } ] } },
+                { "exit": { "status": "done", "output": { "uses": "out.wasm" } } }
+            ]
+        });
+        uses_values(doc.get("steps"), &mut found);
+        found.sort();
+        let expected: Vec<String> = "abcdefghi".chars().map(|c| format!("step:{c}")).collect();
+        assert_eq!(found, expected);
+    }
 
     /// A component that does not read is named with its path to the person at the CLI, whose
     /// file the definition is, and without it to a sender through the API (leak review).
