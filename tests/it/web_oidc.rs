@@ -1127,6 +1127,18 @@ fn what_an_idp_vouched_for_ends_when_it_is_no_longer_trusted() {
     ]);
     assert_eq!(nina.get(&o.url("/")).status, 401, "the IdP's session ended");
     assert_eq!(identities(), 0, "and the standing its login recorded");
+    // And the membership its login provisioned, whose role only its claims gave (SSO-3;
+    // authority review: it was kept for good).
+    let memberships: i64 = crate::common::db_at(&d.db)
+        .conn()
+        .query_row(
+            "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id
+             WHERE u.email = 'nina.new@acme-mssp.test'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(memberships, 0, "the IdP's member is gone with it");
     assert_eq!(denied(), 1, "a denial stays");
     let refused = d.cli(&[
         "cases",

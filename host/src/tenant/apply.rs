@@ -354,6 +354,19 @@ fn apply_idps(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<
         c.record("sso.idp.add", idp, json!({}), format!("trusts IdP `{idp}`"))?;
     }
     for idp in have.difference(&want) {
+        // The members its logins provisioned go with it: their role was the IdP's claims',
+        // which no login can ever check again (SSO-3; authority review: they kept it for
+        // good, an Owner's included). UA-3 is checked on the result, as the file leaves it.
+        for (user, email) in store::members_through_idp(c.tx, ws, idp)? {
+            let parsed = Email::parse(&email).map_err(Error::Invalid)?;
+            crate::admin::users::remove_member(c.tx, ws, user, &parsed)?;
+            c.record(
+                "user.delete",
+                &email,
+                json!({ "idp": idp }),
+                format!("removed {email}, provisioned through IdP `{idp}`"),
+            )?;
+        }
         store::delete_idp(c.tx, ws, idp)?;
         c.record(
             "sso.idp.remove",

@@ -181,7 +181,25 @@ pub(super) fn insert_idp(conn: &Connection, ws: i64, idp: &str) -> Result<(), Er
     Ok(())
 }
 
-/// No longer trusts IdP `idp` in workspace `ws`.
+/// (user, email) of the members of `ws` provisioned through SSO whose standing `idp`'s
+/// login recorded.
+pub(super) fn members_through_idp(
+    conn: &Connection,
+    ws: i64,
+    idp: &str,
+) -> Result<Vec<(i64, String)>, Error> {
+    crate::store::all_rows(
+        conn,
+        "SELECT m.user_id, u.email FROM memberships m JOIN users u ON u.id = m.user_id
+           JOIN sso_identities s ON s.workspace_id = m.workspace_id AND s.email = u.email
+           WHERE m.workspace_id = ?1 AND m.source = 'sso' AND s.idp = ?2
+           ORDER BY u.email",
+        params![ws, idp],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .map_err(internal)
+}
+
 /// Stops trusting `idp` in workspace `ws`: what it vouched for goes with it, its people's
 /// web sessions and the standing its logins granted (SSO member or external; a denial
 /// stays), which lived on
