@@ -1557,18 +1557,36 @@ impl Exec<'_> {
                 // it the run stops resumable (below), rather than wait for a costly compile.
                 let wait = (!self.engine.patient_compiles)
                     .then(|| timeout.unwrap_or(StepLimits::default().timeout));
+                // A pinned component is `<digest>.wasm` in the server's state directory.
+                let pinned = self.workflow.resolver.pinned.is_some();
                 let step = match self.engine.runtime.load_within(path, wait) {
+                    // What loaded must be what was pinned: the file, checked when the run
+                    // started or resumed, may have been replaced since. The run stops
+                    // resumable, and the file is written out again at its resume (SPEC
+                    // WF-7, WF-11; review of the kill and concurrency fix).
+                    Ok(step)
+                        if pinned
+                            && !path
+                                .file_stem()
+                                .and_then(|s| s.to_str())
+                                .is_some_and(|pin| pin.eq_ignore_ascii_case(&step.digest)) =>
+                    {
+                        return Err(Halt::Unavailable(format!(
+                            "step `{key}`: its pinned component's file changed while the run \
+                             waited; it is written out again when the run resumes"
+                        )));
+                    }
                     Ok(step) => step,
                     // Its file did not read for the machine's reasons (no file handle left):
                     // the run stops resumable, and the step runs when it resumes (SPEC WF-11).
                     Err(crate::wasm::StepFailure::Host(why)) => {
                         return Err(Halt::Unavailable(format!("step `{key}`: {why}")));
                     }
-                    // A pinned component sits in the server's state directory: a definition
-                    // that came without a file of its own is told its file's name alone
-                    // (leak review; the server's paths are not its sender's).
+                    // A pinned component sits in the server's state directory, and a definition
+                    // that came without a file of its own reads from the server's: its file
+                    // is named alone (leak review; the server's paths are not its reader's).
                     Err(crate::wasm::StepFailure::Load { path: at, message })
-                        if !self.workflow.resolver.names_files() =>
+                        if pinned || !self.workflow.resolver.names_files() =>
                     {
                         let name = Path::new(&at)
                             .file_name()
