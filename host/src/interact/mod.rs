@@ -369,7 +369,11 @@ impl Platform {
             // exited): an answer to it would be stored and audited, and reach nothing
             // (concurrency review). Read under the write lock, and on PostgreSQL with the
             // run's row share-locked (its end takes no write lock there), so a run ending
-            // now is seen.
+            // now is seen. The workspace's lock first, as a run's end takes it before the
+            // run's row (the audit entry below needs it anyway): the other order could
+            // deadlock with an end that publishes events (review of this change).
+            tx.lock_workspace(&r.workspace)
+                .map_err(crate::platform::internal)?;
             if crate::runs::store::journal::has_ended_locked(tx, r.run)? {
                 return refuse(format!(
                     "interaction {id} belongs to run {run}, which has ended; it takes no response (SPEC IX-8)"
