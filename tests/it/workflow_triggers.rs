@@ -1249,6 +1249,51 @@ fn a_run_started_by_a_run_that_read_hidden_cases_is_hidden_as_they_are() {
         String::from_utf8_lossy(&answered.stderr).contains("no such interaction"),
         "{answered:?}"
     );
+    // Named on the case but without `case.read`, bob sees no more of it (SPEC CS-4; review
+    // of this round's fix: the path through the run that caused another was left open).
+    let bob = "bob.runner@acme-mssp.test";
+    env.ok(&[
+        "roles",
+        "create",
+        "runner",
+        "--scopes",
+        "playbook.get,playbook.list,playbook.execute",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    env.ok(&[
+        "users",
+        "invite",
+        bob,
+        "--role",
+        "runner",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    env.restrict("C-1", Some(bob));
+    let named: i64 = crate::common::db_at(&env.db)
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM case_people WHERE email = 'bob.runner@acme-mssp.test'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(named, 1, "bob is on the case");
+    assert!(
+        listed(bob).contains(&"sweep".to_owned()),
+        "{:?}",
+        listed(bob)
+    );
+    assert!(
+        !listed(bob).contains(&"page-oncall".to_owned()),
+        "{:?}",
+        listed(bob)
+    );
 }
 
 /// A run goes on after a pause only while its identity still sees every restricted case it

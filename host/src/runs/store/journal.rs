@@ -478,8 +478,9 @@ pub(crate) fn list_before(
                                AND (t.cause_run IS NULL
                                     OR NOT EXISTS (SELECT 1 FROM run_cases rc JOIN cases c ON c.id = rc.case_id
                                                    WHERE rc.run_id = t.cause_run AND c.restricted <> 0
-                                                     AND NOT EXISTS (SELECT 1 FROM case_people p
-                                                                     WHERE p.case_id = c.id AND p.email = ?5)))))
+                                                     AND (?6 = 0
+                                                          OR NOT EXISTS (SELECT 1 FROM case_people p
+                                                                         WHERE p.case_id = c.id AND p.email = ?5))))))
              ORDER BY id DESC LIMIT ?3",
         )
         .map_err(internal)?;

@@ -206,8 +206,9 @@ fn visible(e: &str) -> String {
           AND ({e}.cause_run IS NULL
             OR NOT EXISTS (SELECT 1 FROM run_cases rc JOIN cases c ON c.id = rc.case_id
                            WHERE rc.run_id = {e}.cause_run AND c.restricted <> 0
-                             AND NOT EXISTS (SELECT 1 FROM case_people p
-                                             WHERE p.case_id = c.id AND p.email = ?4)))))"
+                             AND (?5 = 0
+                                  OR NOT EXISTS (SELECT 1 FROM case_people p
+                                                 WHERE p.case_id = c.id AND p.email = ?4))))))"
     )
 }
 
