@@ -30,6 +30,10 @@ pub enum Error {
     Busy(String),
 }
 
+/// How the failures `step test`'s mocks answer begin: the test file's words, told to the
+/// step as written, where the host's own failures reach it as a reference to its log.
+pub const MOCKED: &str = "step test:";
+
 /// Writes `detail` of a failure of `what` to the host's log (stderr) under a fresh
 /// reference; the reference, for whoever is told of the failure without its detail (the
 /// infrastructure's: a database's address, others' sessions).

@@ -1391,7 +1391,12 @@ fn rb_4_a_people_admin_neither_widens_a_keys_role_nor_deletes_a_role_beyond_thei
     let lead = user(LEAD);
     let owner = user(OWNER);
     p.admin()
-        .create_role(&owner, SOC, "ci-narrow", &["case.read".to_owned()])
+        .create_role(
+            &owner,
+            SOC,
+            "ci-narrow",
+            &["case.read".to_owned(), "playbook.get".to_owned()],
+        )
         .expect("role");
     p.admin()
         .create_key(
@@ -1440,10 +1445,22 @@ fn rb_4_a_people_admin_neither_widens_a_keys_role_nor_deletes_a_role_beyond_thei
         ),
         "{refused:?}"
     );
+    // Narrowing it takes nothing from the Owner: within the lead's power (an incident's
+    // revocation needs no Owner).
+    let mut narrowed = doc.clone();
+    for role in narrowed["workspaces"][0]["custom_roles"]
+        .as_array_mut()
+        .expect("roles")
+    {
+        if role["name"] == "ci-narrow" {
+            role["scopes"] = json!(["case.read"]);
+        }
+    }
+    flowhost::tenant::apply(&p, &file(&narrowed), Some(&lead)).expect("narrowed by the lead");
     // Deleting `approvers` (audit.read, beyond the lead), by command or by leaving it out.
     let why = denied(p.admin().delete_role(&lead, SOC, "approvers"));
     assert!(why.contains("audit.read"), "{why}");
-    let mut without = doc.clone();
+    let mut without = narrowed.clone();
     without["workspaces"][0]["custom_roles"]
         .as_array_mut()
         .expect("roles")

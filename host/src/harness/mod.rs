@@ -302,7 +302,19 @@ fn execute(
             match engine.start_flow(&principal(who)?, &ws, &workflow.name, values, &Quiet) {
                 Ok(o) => o.run_key,
                 // A refused start is an outcome a negative sample may expect.
-                Err(e) => return Ok(check::refused_start(&spec.expect, &e.to_string())),
+                Err(e) => {
+                    let mut found = check::refused_start(&spec.expect, &e.to_string());
+                    // Scripted answers cannot be given to a run that never started: each
+                    // is unmet, never skipped (review of this round's fix).
+                    for i in 0..spec.interactions.len() {
+                        found.push(mismatch(
+                            &format!("interactions[{i}]"),
+                            "a run waiting for an answer",
+                            format!("none: the start was refused ({e})"),
+                        ));
+                    }
+                    return Ok(found);
+                }
             }
         }
         When::CaseCreated { who, case } => {

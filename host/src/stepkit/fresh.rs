@@ -37,7 +37,7 @@ fn record_path(records: &Path, dir: &Path) -> Option<PathBuf> {
 /// Directories never read as inputs, wherever they are (caches, version control, packages).
 const SKIPPED_DIRS: &[&str] = &[".flowhost", "__pycache__", "node_modules", ".git"];
 
-/// Directories not read as inputs at the project's top only (build outputs, virtual
+/// Directories not read as inputs at the top of an input only (build outputs, virtual
 /// environments): `src/build/` is a source, and skipped at every depth its edits left the
 /// build "up to date" (polyglot review).
 const SKIPPED_AT_TOP: &[&str] = &["build", "target", ".venv", "venv"];
@@ -67,8 +67,8 @@ pub fn fingerprint(dir: &Path, manifest: &Manifest) -> Result<String, String> {
     add(MANIFEST.as_bytes(), &dir.join(MANIFEST))?;
     for root in roots(dir, manifest) {
         let mut files = Vec::new();
-        let top = root.as_os_str().is_empty() || root == Path::new(".");
-        collect(&dir.join(&root), &root, top, &mut files)?;
+        // Each input's own top (the project's, or a directory the build command names).
+        collect(&dir.join(&root), &root, true, &mut files)?;
         files.sort();
         for rel in files {
             add(rel.as_os_str().as_encoded_bytes(), &dir.join(&rel))?;

@@ -242,7 +242,9 @@ fn host_error(kind: &str, message: String) -> Result<Error, String> {
         "not-found" => Error::NotFound(message),
         "invalid" => Error::Invalid(message),
         "conflict" => Error::Conflict(message),
-        "internal" => Error::Internal(message),
+        // Told to the step as written (`wasm/host/convert.rs`): the test file's words, not the
+        // host's failure.
+        "internal" => Error::Internal(format!("{} {message}", crate::error::MOCKED)),
         other => {
             return Err(format!(
                 "unknown error kind `{other}`; expected denied, not-found, invalid, conflict or internal"
@@ -509,7 +511,8 @@ impl MockedServices {
                     .map(|m| m.label.clone())
                     .collect();
                 let message = format!(
-                    "step test: no mock answers {}({})",
+                    "{} no mock answers {}({})",
+                    crate::error::MOCKED,
                     call.name(),
                     crate::text::clip(&args.to_string())
                 );
@@ -557,8 +560,12 @@ fn answer<T>(
     match route {
         Route::Mock(Answer::Error(e)) | Route::Refused(e) => Err(e),
         // A mock's answer is decoded for its function when the file is read, so this holds.
-        Route::Mock(a) => pick(a)
-            .ok_or_else(|| Error::Internal("step test: a mock answered the wrong type".into())),
+        Route::Mock(a) => pick(a).ok_or_else(|| {
+            Error::Internal(format!(
+                "{} a mock answered the wrong type",
+                crate::error::MOCKED
+            ))
+        }),
         Route::Database(services) => db(services),
     }
 }

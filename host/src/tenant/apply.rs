@@ -397,7 +397,9 @@ fn apply_roles(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result
             // A service key's role is chosen by an Owner, and so is the role a claim rule
             // gives (RB-4, SSO-1): widened within a people-admin's power, the key they hold
             // kept it after their demotion (authority review).
+            // Narrowing it takes nothing from the Owner (an incident's revocation).
             if have.contains_key(&role.name)
+                && !set.without(before).is_empty()
                 && crate::admin::store::role_held_by_key_or_rule(c.tx, ws, &role.name)?
             {
                 c.configures_sso()?;

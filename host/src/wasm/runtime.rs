@@ -118,7 +118,7 @@ pub struct StepRuntime {
     /// Taken to read and hash a whole component file not known yet: up to 128 MiB each, read
     /// at once by every thread that asked (a parallel step of 32 branches, a few runs) took
     /// gigabytes (hostile-step review). One at a time, each finds what the one before hashed.
-    reading: Mutex<()>,
+    reading: parking_lot::Mutex<()>,
     /// Held while a component is compiled and linked: one at a time per process. Runs that
     /// start together on a new component waited for none of each other, and each compiled it
     /// (a hostile step's large component, eight times over on two cores; hostile-step
@@ -185,7 +185,7 @@ impl StepRuntime {
             loaded: super::loaded::Loaded::new(settings.loaded_bytes),
             failed: Mutex::new(HashMap::new()),
             loading: Mutex::new(()),
-            reading: Mutex::new(()),
+            reading: parking_lot::Mutex::new(()),
             compiling: parking_lot::Mutex::new(()),
             slots: super::slots::Slots::new(
                 settings.pool_instances as usize,
@@ -240,7 +240,19 @@ impl StepRuntime {
         let digest = match known(meta.as_ref()) {
             Some(digest) => digest,
             None => {
-                let _reading = lock(&self.reading);
+                // Waited for within the step's own bound, as the compiler is: a slow read of
+                // another's large file must not hold every first load past its deadline.
+                let _reading = match wait {
+                    None => self.reading.lock(),
+                    Some(wait) => self.reading.try_lock_for(wait).ok_or_else(|| {
+                        StepFailure::Host(format!(
+                            "step `{}` waited {} for the host to read another component; it \
+                             is read once the host is free",
+                            path.display(),
+                            super::failure::fmt_duration(wait)
+                        ))
+                    })?,
+                };
                 match known(meta.as_ref()) {
                     Some(digest) => digest,
                     None => {

@@ -258,18 +258,23 @@ impl Platform {
     /// the database file); without one, a directory this process made for itself (one named
     /// by the process id was used as found, whoever had made it; polyglot review).
     fn components_dir(&self) -> Result<PathBuf, Error> {
-        static OWN: OnceLock<Result<crate::scratch::Scratch, String>> = OnceLock::new();
-        match self.state_dir() {
-            Some(dir) => Ok(dir.join("components")),
-            None => match OWN.get_or_init(|| {
-                crate::scratch::Scratch::new("flowhost-components-").map_err(|e| e.to_string())
-            }) {
-                Ok(own) => Ok(own.path().to_owned()),
-                Err(e) => Err(Error::Busy(format!(
-                    "cannot make a directory for pinned components: {e}"
-                ))),
-            },
+        // Made once it can be; a failure (a full disk) is tried again by the next run.
+        static OWN: Mutex<Option<crate::scratch::Scratch>> = Mutex::new(None);
+        if let Some(dir) = self.state_dir() {
+            return Ok(dir.join("components"));
         }
+        let mut own = OWN.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(made) = own.as_ref() {
+            return Ok(made.path().to_owned());
+        }
+        let made = crate::scratch::Scratch::new("flowhost-components-").map_err(|e| {
+            Error::Busy(format!(
+                "cannot make a directory for pinned components: {e}"
+            ))
+        })?;
+        let dir = made.path().to_owned();
+        *own = Some(made);
+        Ok(dir)
     }
 
     /// Makes sure `path` holds the component `digest`: checked once per process, else

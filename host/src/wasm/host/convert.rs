@@ -15,6 +15,10 @@ impl From<Error> for wit::HostError {
             Error::NotFound(m) => wit::HostError::NotFound(m),
             Error::Invalid(m) => wit::HostError::Invalid(m),
             Error::Conflict(m) => wit::HostError::Conflict(m),
+            // What `step test`'s mocks answer is the test file's, told as written.
+            Error::Internal(m) if m.starts_with(crate::error::MOCKED) => {
+                wit::HostError::Internal(m)
+            }
             // The host's and the infrastructure's own failures reach the step (which may
             // write them into a case) as a reference to the log, never their detail: a
             // database's address, other sessions' ids (leak review), as at the HTTP door.
@@ -205,6 +209,13 @@ mod tests {
             assert!(m.contains("(ref "), "{m}");
             assert!(!m.contains("db.internal") && !m.contains("4242"), "{m}");
         }
+        // What a `step test` mock answers is the test file's, told as written.
+        let mocked = format!("{} the CMDB is down", crate::error::MOCKED);
+        let wit::HostError::Internal(told) = wit::HostError::from(Error::Internal(mocked.clone()))
+        else {
+            panic!("internal");
+        };
+        assert_eq!(told, mocked);
     }
     use crate::access::{Reason, RoleName, Scope};
 
