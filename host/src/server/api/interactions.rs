@@ -82,10 +82,12 @@ pub async fn respond(
 ) -> ApiResult<Json<RunOutcome>> {
     let id = public_id(IdKind::Interaction, &id)?;
     let slots = state.run_slots().clone();
-    let limit = state.deadline();
-    // The answer within the request's deadline; the run it resumes is bounded by its steps'.
+    // The answer within what is left of the request's deadline once a worker is free (the
+    // wait counts, as for every call; review); the run it resumes is bounded by its steps'.
+    let until = std::time::Instant::now() + state.deadline();
     let outcome = call_unbounded(&state, move |e| {
-        let answer = within(limit, || e.respond(&principal, &id, &form.values))?;
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        let answer = within(left, || e.respond(&principal, &id, &form.values))?;
         // Without a slot the run is left to the scheduler: the answer claimed it for
         // whoever resumes it first.
         let tenant = e.platform().access().tenant_of(&principal, None);

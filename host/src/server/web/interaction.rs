@@ -95,17 +95,25 @@ pub(super) async fn answer(
     // Without a slot the run is left to the scheduler: the answer claimed it for whoever
     // resumes it first.
     let run = answer.run.key;
-    let engine = state.engine().clone();
     if let Ok(slot) = state.run_slot(&signed.session.principal, Some(&signed.session.workspace)) {
-        tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            match engine.resume(run, &workflow::Quiet) {
-                Ok(_) => {}
-                Err(e) if lease::leased_elsewhere(&e) => {}
-                Err(e) => eprintln!(
+        // On a request worker, as every request's work (web review: a bare blocking task
+        // was counted by none); with none free in time the scheduler resumes it.
+        let on_worker = state.clone();
+        tokio::spawn(async move {
+            let resumed = on_worker
+                .blocking_unbounded(move |engine| {
+                    let _slot = slot;
+                    engine.resume(run, &workflow::Quiet)
+                })
+                .await;
+            match resumed {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) if lease::leased_elsewhere(&e) => {}
+                Ok(Err(e)) => eprintln!(
                     "error: resuming run {} after a web answer: {e}",
                     answer.run.id
                 ),
+                Err(_) => on_worker.wake(),
             }
         });
     } else {
