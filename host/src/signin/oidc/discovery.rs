@@ -110,6 +110,11 @@ pub(crate) fn discover(issuer: &str) -> Result<Arc<Discovery>, String> {
     discover_within(issuer, TIMEOUT)
 }
 
+/// The discovery document of `issuer` if it is cached, without fetching it.
+pub(crate) fn cached_discovery(issuer: &str) -> Option<Arc<Discovery>> {
+    cached(&DISCOVERY, issuer)
+}
+
 /// [`discover`], with a fetch (if one is needed) allowed `timeout`.
 pub(crate) fn discover_within(issuer: &str, timeout: Duration) -> Result<Arc<Discovery>, String> {
     let failures = if timeout < TIMEOUT {
@@ -135,8 +140,20 @@ pub(crate) fn discover_within(issuer: &str, timeout: Duration) -> Result<Arc<Dis
         .entry(issuer.to_owned())
         .or_default()
         .clone();
-    // A poisoned lock only means another fetch panicked; the caches say what is known.
-    let _one_at_a_time = lock.lock().unwrap_or_else(|p| p.into_inner());
+    // A poisoned lock only means another fetch panicked; the caches say what is known. The
+    // anonymous sign-in page does not wait for another's fetch (up to 10 s, holding a
+    // request worker every tenant needs; web review): not known yet, its button is left out.
+    let _one_at_a_time = if timeout < TIMEOUT {
+        match lock.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                return Err("the IdP's discovery document is being fetched".to_owned());
+            }
+        }
+    } else {
+        lock.lock().unwrap_or_else(|p| p.into_inner())
+    };
     // Whoever held the lock before may have just answered it.
     if let Some(answer) = known() {
         return answer;

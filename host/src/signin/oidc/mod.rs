@@ -144,10 +144,18 @@ impl Platform {
                 .flatten()
                 .collect()
         };
+        // The page's fetches share one bound: k IdPs that do not answer held the page (and
+        // its request worker) k times over (web review); past it only what is cached counts.
+        let started = std::time::Instant::now();
         let mut origins: Vec<String> = clients
             .iter()
             .filter_map(|c| {
-                discovery::discover_within(&c.settings.issuer, discovery::PAGE_TIMEOUT).ok()
+                let left = discovery::PAGE_TIMEOUT.saturating_sub(started.elapsed());
+                if left.is_zero() {
+                    discovery::cached_discovery(&c.settings.issuer)
+                } else {
+                    discovery::discover_within(&c.settings.issuer, left).ok()
+                }
             })
             .filter_map(|d| csp_origin(&d.authorization_endpoint))
             .collect();
