@@ -53,7 +53,7 @@ static PAGE_FAILED: Cache<String> = Mutex::new(None);
 /// One lock per issuer, held while its discovery is fetched: concurrent misses wait for the
 /// one fetch instead of each calling the IdP. Issuers are set by Owners, so the map stays
 /// small.
-static FETCHING: Mutex<Option<HashMap<String, Arc<Mutex<()>>>>> = Mutex::new(None);
+static FETCHING: Mutex<Option<HashMap<String, Arc<parking_lot::Mutex<()>>>>> = Mutex::new(None);
 
 fn cached<T>(cache: &Cache<T>, key: &str) -> Option<Arc<T>> {
     cached_for(cache, key, CACHE_FOR)
@@ -140,19 +140,11 @@ pub(crate) fn discover_within(issuer: &str, timeout: Duration) -> Result<Arc<Dis
         .entry(issuer.to_owned())
         .or_default()
         .clone();
-    // A poisoned lock only means another fetch panicked; the caches say what is known. The
-    // anonymous sign-in page does not wait for another's fetch (up to 10 s, holding a
-    // request worker every tenant needs; web review): not known yet, its button is left out.
-    let _one_at_a_time = if timeout < TIMEOUT {
-        match lock.try_lock() {
-            Ok(guard) => guard,
-            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => {
-                return Err("the IdP's discovery document is being fetched".to_owned());
-            }
-        }
-    } else {
-        lock.lock().unwrap_or_else(|p| p.into_inner())
+    // Another's fetch is waited for within this one's own bound: the anonymous sign-in
+    // page's 3 s, not the 10 s a login's fetch may take (holding a request worker every
+    // tenant needs; web review). Not known by then, the page leaves its button out.
+    let Some(_one_at_a_time) = lock.try_lock_for(timeout) else {
+        return Err("the IdP's discovery document is being fetched".to_owned());
     };
     // Whoever held the lock before may have just answered it.
     if let Some(answer) = known() {
