@@ -1490,6 +1490,48 @@ fn a_run_whose_publisher_no_longer_acts_here_does_not_start() {
         .filter(|r| r.0 == "greet" && r.1 == "succeeded")
         .count();
     assert_eq!(succeeded, 1, "{:?}", env.runs());
+
+    // A run started while its publisher acted, resumed after their removal, ends there
+    // (SPEC WF-10 fail closed; authority review: it went on, in their name).
+    let later = json!({ "name": "greet-later", "workspace": "mssp-soc", "run_as": lead,
+        "trigger": { "on": "custom_event", "event": "notification.requested" },
+        "steps": [{ "id": "w", "wait": "1h" }, { "id": "after", "uses": "step:echo" }] });
+    let later = env.write("greet-later.json", &later);
+    let published = env.publish(&later, lead);
+    assert!(published.status.success(), "{published:?}");
+    emit();
+    let held: String = crate::common::db_at(&env.db)
+        .conn()
+        .query_row(
+            "SELECT public_id FROM runs WHERE workflow = 'greet-later' AND status = 'on_hold'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("on hold");
+    env.ok(&[
+        "users",
+        "delete",
+        lead,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let _ = env.cli(&["runs", "resume", &held, "--as", OWNER, "--steps", &steps]);
+    let ended: Vec<_> = env
+        .runs()
+        .into_iter()
+        .filter(|r| r.0 == "greet-later")
+        .collect();
+    assert_eq!(ended.len(), 1, "{ended:?}");
+    assert_eq!(ended[0].1, "failed", "{ended:?}");
+    assert!(
+        ended[0]
+            .2
+            .as_deref()
+            .is_some_and(|e| e.contains("no longer acts in `mssp-soc`") && !e.contains(lead)),
+        "{ended:?}"
+    );
 }
 
 /// The same for an Interaction Flow started by its form: refused, naming nobody, once its

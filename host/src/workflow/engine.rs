@@ -598,6 +598,26 @@ impl Engine {
             }
             Err(e) => return Err(self.let_go(run, e)),
         }
+        // So does whoever bound its identity still act here (SPEC WF-10, fail closed): a run
+        // recorded, or put on hold, while they did went on after their removal, opening
+        // interactions in their name (authority review). On current access data.
+        if let Err(e) = self.platform.refresh_access() {
+            return Err(self.let_go(run, e));
+        }
+        if !self
+            .platform
+            .index()
+            .binder_stands(&principal, &workflow.workspace)
+        {
+            let why = format!(
+                "whoever bound the identity `{}` runs as no longer acts in `{}`; the run ends \
+                 here (SPEC WF-10)",
+                workflow.name, workflow.workspace
+            );
+            return self
+                .end_before_its_steps(RunRef { key: run, id }, executing, why)
+                .map(Executed::Ended);
+        }
         Ok(self.execute_once(
             &RunRef { key: run, id },
             executing,

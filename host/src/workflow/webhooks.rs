@@ -341,7 +341,9 @@ impl Platform {
         let principal = rev
             .run_principal(None)?
             .ok_or_else(|| Error::Invalid(format!("`{}` has no `run_as` (SPEC WF-6)", rev.name)))?;
-        // Fail closed (SPEC WF-10), as a flow's start (authority review).
+        // Fail closed (SPEC WF-10), as a flow's start (authority review), on current access
+        // data: another host's removal of the publisher counts (review).
+        self.refresh_access()?;
         if !self.index().binder_stands(&principal, &hook.workspace) {
             return Err(Refusal::Host(super::run_standing::no_standing(
                 &rev.name,
