@@ -145,15 +145,17 @@ pub fn check_len(what: &str, value: &str, max: usize) -> Result<(), String> {
     }
 }
 
-/// Whether `c` is invisible or reorders what follows it (Unicode format characters: zero
-/// widths, bidirectional controls, the byte order mark, tags): two names differing by one
-/// read alike (`triage` and `triage\u{200b}`), and one can make a line read backwards.
+/// Whether `c` is invisible or reorders what follows it (zero-width spaces, bidirectional
+/// controls, the byte order mark, fillers, tags): two names differing by one read alike
+/// (`triage` and `triage\u{200b}`), and one can make a line read backwards. The joiners
+/// (U+200C, U+200D) and variation selectors are left alone: Persian words and emoji need
+/// them (review of this change).
 pub fn is_invisible(c: char) -> bool {
     matches!(c,
         '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
-        | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
-        | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{fe00}'..='\u{fe0f}' | '\u{feff}'
-        | '\u{ffa0}' | '\u{fff0}'..='\u{fffb}' | '\u{e0000}'..='\u{e0fff}')
+        | '\u{180e}' | '\u{200b}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{feff}' | '\u{ffa0}'
+        | '\u{fff0}'..='\u{fffb}' | '\u{e0000}'..='\u{e007f}')
 }
 
 /// [`check_len`] of a name shown in listings and compared by people: also one line, without
@@ -196,6 +198,17 @@ mod tests {
     fn a_name_is_one_visible_line() {
         assert!(check_name("the name", "triage-critical", 200).is_ok());
         assert!(check_name("the name", "Tri\u{e1}ge \u{65e5}\u{672c}", 200).is_ok());
+        // Joiners and variation selectors are parts of words and emoji.
+        assert!(check_name("the name", "\u{26a0}\u{fe0f} phishing", 200).is_ok());
+        assert!(check_name("the name", "\u{1f9d1}\u{200d}\u{1f4bb} on-call", 200).is_ok());
+        assert!(
+            check_name(
+                "the name",
+                "\u{645}\u{06cc}\u{200c}\u{062e}\u{648}\u{0627}\u{0647}\u{0645}",
+                200
+            )
+            .is_ok()
+        );
         for bad in [
             "x\n2026 forged",
             "triage\u{200b}",

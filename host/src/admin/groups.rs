@@ -55,6 +55,8 @@ impl Platform {
         for (what, value, max) in caps {
             check_len(what, value, max).map_err(Error::Invalid)?;
         }
+        // Listed and compared by people: one visible line, as a tenant file's (review).
+        crate::text::check_name("a group name", name, MAX_NAME_CHARS).map_err(Error::Invalid)?;
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
             if kind == GroupKind::Dynamic && !store::has_idp(tx, ws)? {

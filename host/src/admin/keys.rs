@@ -62,7 +62,7 @@ impl Platform {
         kind: NewKey<'_>,
         expires_in: Option<i64>,
     ) -> Result<CreatedKey, Error> {
-        crate::text::check_len("a key name", name, crate::text::MAX_NAME_CHARS)
+        crate::text::check_name("a key name", name, crate::text::MAX_NAME_CHARS)
             .map_err(Error::Invalid)?;
         let id = random_hex(8)?;
         let secret = random_hex(32)?;

@@ -42,7 +42,7 @@ pub fn run(db: &Database, args: AuditArgs) -> anyhow::Result<()> {
             one_line(&e.actor),
             one_line(&e.action),
             one_line(&e.target),
-            e.details
+            one_line(&e.details.to_string())
         );
     }
     Ok(())

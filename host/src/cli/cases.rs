@@ -12,6 +12,7 @@ use super::acting::{platform, print_json};
 use super::args::{InWorkspace, Output};
 use super::database::Database;
 use super::input::json_arg;
+use super::output::one_line;
 
 #[derive(clap::Args)]
 pub struct Where {
@@ -128,9 +129,9 @@ fn show(case: &CaseRecord) {
         "{:<8} {:<8} {:<10} {:<11} {}{}",
         case.id,
         format!("{:?}", case.severity).to_lowercase(),
-        case.state,
+        one_line(&case.state),
         mode,
-        case.title,
+        one_line(&case.title),
         case.assignee
             .as_ref()
             .map(|a| format!(" (assignee {a})"))

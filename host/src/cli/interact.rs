@@ -199,7 +199,7 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
                     .shared_from
                     .map(|s| format!(" (shared from {s})"))
                     .unwrap_or_default();
-                println!("{:<32} {}{shared}", f.name, f.title);
+                println!("{:<32} {}{shared}", one_line(&f.name), one_line(&f.title));
             }
             Ok(())
         }
@@ -242,7 +242,13 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
 fn show(ix: &InteractionView) {
     println!(
         "interaction {}: {} ({})\n  workflow {} run {} step {}\n  may answer: {}",
-        ix.id, ix.title, ix.status, ix.workflow, ix.run, ix.step, ix.access_reason
+        ix.id,
+        one_line(&ix.title),
+        ix.status,
+        one_line(&ix.workflow),
+        ix.run,
+        ix.step,
+        ix.access_reason
     );
     if let Some(d) = &ix.deadline {
         println!("  due {d}");

@@ -7,6 +7,7 @@ use flowhost::clock;
 use super::acting::{platform, print_json};
 use super::args::{InWorkspace, Output};
 use super::database::Database;
+use super::output::one_line;
 
 #[derive(Subcommand)]
 pub enum KeysCommand {
@@ -99,7 +100,10 @@ pub fn run(db: &Database, cmd: KeysCommand) -> anyhow::Result<()> {
                 };
                 println!(
                     "{:<18} {:<9} {:<20} {:<28} {state}",
-                    k.id, k.kind, k.name, who
+                    k.id,
+                    k.kind,
+                    one_line(&k.name),
+                    who
                 );
             }
         }

@@ -497,8 +497,11 @@ fn case_allows(
     principal: &Principal,
     r: &Interaction,
 ) -> Result<bool, Error> {
-    let viewer = || {
-        crate::cases::Viewer::of(
+    // Who answers an interaction is the flow's access settings' to say, `case.read` or not
+    // (SPEC IX-7): only restricted cases hide it, on both paths alike.
+    let viewer = || crate::cases::Viewer {
+        reads_cases: true,
+        ..crate::cases::Viewer::of(
             index,
             &crate::principal::Caller::of(principal, &r.workspace),
         )

@@ -359,6 +359,14 @@ fn apply_idps(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<
         // good, an Owner's included). UA-3 is checked on the result, as the file leaves it.
         for (user, email) in store::members_through_idp(c.tx, ws, idp)? {
             let parsed = Email::parse(&email).map_err(Error::Invalid)?;
+            // One the file lists stays, as the file says (with their keys and groups).
+            let listed = spec
+                .members
+                .iter()
+                .any(|m| Email::parse(&m.email).is_ok_and(|listed| listed == parsed));
+            if listed {
+                continue;
+            }
             crate::admin::users::remove_member(c.tx, ws, user, &parsed)?;
             c.record(
                 "user.delete",

@@ -150,8 +150,12 @@ pub(crate) fn discover_within(issuer: &str, timeout: Duration) -> Result<Arc<Dis
     if let Some(answer) = known() {
         return answer;
     }
-    fetch_discovery(issuer, timeout)
-        .inspect_err(|e| remember(failures, issuer, Arc::new(e.clone())))
+    // A fetch cut short by the page's shared bound is not the IdP's failure (review).
+    fetch_discovery(issuer, timeout).inspect_err(|e| {
+        if timeout >= PAGE_TIMEOUT {
+            remember(failures, issuer, Arc::new(e.clone()));
+        }
+    })
 }
 
 fn fetch_discovery(issuer: &str, timeout: Duration) -> Result<Arc<Discovery>, String> {
