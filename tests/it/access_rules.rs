@@ -894,6 +894,93 @@ fn ua_3_tenant_apply_cannot_leave_only_owners_denied_by_sso() {
     assert!(allowed(&p, &erin, SOC, Scope::UserWrite));
 }
 
+/// No longer trusting an IdP removes the members its logins provisioned (their role was its
+/// claims', which no login can check again; SSO-3, authority review), save those the file
+/// lists, who stay with what they hold.
+#[test]
+fn sso_3_untrusting_an_idp_removes_the_members_it_provisioned_but_those_the_file_lists() {
+    let p = example_platform();
+    for (email, group) in [
+        ("erin@acme-mssp.test", "soc-admins"),
+        ("dana@acme-mssp.test", "soc-analysts"),
+    ] {
+        p.admin()
+            .sso_login("acme-okta", &json!({ "email": email, "groups": [group] }))
+            .expect("login");
+    }
+    let export = p
+        .tenant()
+        .export(&user(OWNER), Some("acme-mssp"))
+        .expect("export");
+    let mut doc = serde_json::to_value(&export).expect("json");
+    let workspaces = doc["workspaces"].as_array_mut().expect("workspaces");
+    workspaces.retain(|ws| ws["name"] == SOC);
+    let ws = &mut doc["workspaces"][0];
+    ws["idps"] = json!([]);
+    ws["claim_rules"] = json!([]);
+    ws["groups"]
+        .as_array_mut()
+        .expect("groups")
+        .retain(|g| g["type"] != "dynamic");
+    // Erin, an Owner through SSO, is listed as such by the export; Dana is not listed.
+    let listed: Vec<String> = ws["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter_map(|m| m["email"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        listed.contains(&"erin@acme-mssp.test".to_owned()),
+        "{listed:?}"
+    );
+    assert!(
+        !listed.contains(&"dana@acme-mssp.test".to_owned()),
+        "{listed:?}"
+    );
+    let file = flowhost::tenant::TenantFile::parse("soc.json", &doc.to_string()).expect("file");
+    flowhost::tenant::apply(&p, &file, Some(&user(OWNER))).expect("applies");
+    let members: Vec<String> = p
+        .admin()
+        .list_users(&user(OWNER), SOC)
+        .expect("users")
+        .into_iter()
+        .map(|m| m.email)
+        .collect();
+    assert!(
+        members.contains(&"erin@acme-mssp.test".to_owned()),
+        "{members:?}"
+    );
+    assert!(
+        !members.contains(&"dana@acme-mssp.test".to_owned()),
+        "{members:?}"
+    );
+}
+
+/// A group's and a key's names are one visible line, as a tenant file's (review).
+#[test]
+fn group_and_key_names_are_one_visible_line() {
+    let p = example_platform();
+    for bad in ["tier-1\nforged", "tier\u{200b}1", " tier-1"] {
+        let refused = p
+            .admin()
+            .create_group(&user(OWNER), SOC, bad, "", GroupKind::Static, None);
+        assert!(
+            matches!(refused, Err(Error::Invalid(_))),
+            "{bad:?}: {refused:?}"
+        );
+        let refused = p
+            .admin()
+            .create_key(&user(OWNER), SOC, bad, NewKey::Personal, None);
+        assert!(
+            matches!(refused, Err(Error::Invalid(_))),
+            "{bad:?}: {refused:?}"
+        );
+    }
+    p.admin()
+        .create_group(&user(OWNER), SOC, "tier-1", "", GroupKind::Static, None)
+        .expect("a plain name");
+}
+
 #[test]
 fn ua_3_an_sso_only_owner_who_cannot_sign_in_does_not_count() {
     let p = example_platform();
