@@ -345,6 +345,11 @@ impl Job {
 /// that keep emitting events.
 const EVENTS_PER_ROUND: usize = 64;
 
+/// Events one organization's workspaces claim at most in a round: three quarters, as its
+/// share of the workers. Turns are taken by workspace, and an organization of thirty
+/// workspaces took thirty claims for each of another tenant's (hostile-step review).
+const EVENTS_PER_TENANT_PER_ROUND: usize = EVENTS_PER_ROUND * 3 / 4;
+
 /// How many rounds in a row `serve --once` tries to claim before giving up with an error.
 const ONCE_CLAIM_ATTEMPTS: u32 = 5;
 
@@ -450,18 +455,32 @@ async fn claim_work(
         workers.start(Job::Resume(run), &workspace).await;
         claimed.started += 1;
     }
+    let claims: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>> = Arc::default();
+    // With one organization there is nobody to keep claims for (as for workers).
+    let per_tenant = if tenants {
+        EVENTS_PER_TENANT_PER_ROUND
+    } else {
+        usize::MAX
+    };
     for _ in 0..EVENTS_PER_ROUND {
         if stop.load(Ordering::SeqCst) {
             break;
         }
         let e = engine.clone();
-        // The events of a tenant that holds its share of the workers wait for a later round.
+        // The events of a tenant that holds its share of the workers, or has claimed its
+        // share of the round's events, wait for a later round.
         let full = workers.full_tenants();
+        let claims = claims.clone();
         let (runs, passed_over) = tokio::task::spawn_blocking(move || {
             let passed_over = AtomicBool::new(false);
             let runs = e.claim_next_event_admitting(None, &|ws| {
-                let admitted = !full.contains(&tenant_of(&e, ws));
-                if !admitted {
+                let tenant = tenant_of(&e, ws);
+                let mut claims = claims.lock().unwrap_or_else(|p| p.into_inner());
+                let claimed = claims.entry(tenant.clone()).or_default();
+                let admitted = !full.contains(&tenant) && *claimed < per_tenant;
+                if admitted {
+                    *claimed += 1;
+                } else {
                     passed_over.store(true, Ordering::Relaxed);
                 }
                 admitted
