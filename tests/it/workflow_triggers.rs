@@ -1296,6 +1296,57 @@ fn a_run_started_by_a_run_that_read_hidden_cases_is_hidden_as_they_are() {
     );
 }
 
+/// An answer's values may quote what its run read: shown to who gave them and to whoever sees
+/// every restricted case the run read, not to every member the flow admits (leak review).
+#[test]
+fn an_answers_values_are_hidden_from_who_may_not_see_what_its_run_read() {
+    let env = Env::new();
+    let omar = "omar.operator@acme-mssp.test";
+    env.create_case("mssp-soc", "Board phished", "high");
+    env.restrict("C-1", Some("sam.lead@acme-mssp.test"));
+    let ask = json!({ "name": "ask", "workspace": "mssp-soc", "steps": [
+        { "id": "q", "uses": "cases/query-cases", "with": { "filter": { "text": "Board" } } },
+        { "id": "ok", "interaction": { "title": "Seen?",
+            "form": { "fields": [{ "name": "note", "type": "text" }] },
+            "access": { "workspace_users": { "emails": [OWNER, omar] } } } } ] });
+    let file = env.write("ask.json", &ask);
+    let steps = env.steps();
+    env.ok(&["run", &file, "--as", OWNER, "--steps", &steps]);
+    let listed: Value = serde_json::from_str(&env.ok(&[
+        "interact",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--json",
+        "--as",
+        OWNER,
+    ]))
+    .expect("json");
+    let id = listed[0]["id"].as_str().expect("an interaction").to_owned();
+    let _ = env.cli(&[
+        "interact",
+        "respond",
+        &id,
+        "--values",
+        r#"{"note":"the board's CFO clicked"}"#,
+        "--as",
+        OWNER,
+        "--steps",
+        &steps,
+    ]);
+    let shown = |who: &str| -> Value {
+        serde_json::from_str(&env.ok(&["interact", "show", &id, "--json", "--as", who]))
+            .expect("json")
+    };
+    assert_eq!(
+        shown(OWNER)["response"]["values"]["note"],
+        "the board's CFO clicked"
+    );
+    let to_omar = shown(omar);
+    assert_eq!(to_omar["response"]["values"], json!({}), "{to_omar}");
+    assert_eq!(to_omar["response"]["values_hidden"], true, "{to_omar}");
+}
+
 /// A run goes on after a pause only while its identity still sees every restricted case it
 /// read: what its steps read is in its context, and its later steps would copy it anywhere.
 /// Restricted away from it meanwhile, the run ends at its resume, naming nothing of the case;

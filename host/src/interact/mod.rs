@@ -271,6 +271,28 @@ impl Platform {
             return Err(not_found());
         }
         let mut view = r.view(&d);
+        // An answer's values may quote what the run read: to anyone but who gave them, they
+        // are shown only while one sees every restricted case the run read, as the audit log
+        // shows them (leak review; SPEC CS-2).
+        let answered_by_them = r.responder.is_some()
+            && r.responder.as_deref() == principal.email().map(|e| e.as_str());
+        if !answered_by_them
+            && view
+                .response
+                .as_ref()
+                .is_some_and(|v| v["values"].as_object().is_some_and(|o| !o.is_empty()))
+        {
+            let viewer = crate::cases::Viewer::of(
+                &self.index(),
+                &crate::principal::Caller::of(principal, &r.workspace),
+            );
+            if crate::cases::run_read_hidden_from(self.db()?.conn(), r.run, &viewer)?
+                && let Some(response) = view.response.as_mut()
+            {
+                response["values"] = serde_json::json!({});
+                response["values_hidden"] = serde_json::json!(true);
+            }
+        }
         // Open, but its run has ended: it takes no answer (see `respond`), so it is shown
         // closed, and no door offers its form.
         if r.status == Status::Open
