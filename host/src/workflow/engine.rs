@@ -598,26 +598,6 @@ impl Engine {
             }
             Err(e) => return Err(self.let_go(run, e)),
         }
-        // So does whoever bound its identity still act here (SPEC WF-10, fail closed): a run
-        // recorded, or put on hold, while they did went on after their removal, opening
-        // interactions in their name (authority review). On current access data.
-        if let Err(e) = self.platform.refresh_access() {
-            return Err(self.let_go(run, e));
-        }
-        if !self
-            .platform
-            .index()
-            .binder_stands(&principal, &workflow.workspace)
-        {
-            let why = format!(
-                "whoever bound the identity `{}` runs as no longer acts in `{}`; the run ends \
-                 here (SPEC WF-10)",
-                workflow.name, workflow.workspace
-            );
-            return self
-                .end_before_its_steps(RunRef { key: run, id }, executing, why)
-                .map(Executed::Ended);
-        }
         Ok(self.execute_once(
             &RunRef { key: run, id },
             executing,
@@ -630,7 +610,8 @@ impl Engine {
         ))
     }
 
-    /// Why run `run` may not go on as `principal` in `workspace`, if it may not: the case
+    /// Why run `run` may not go on as `principal` in `workspace`, if it may not: whoever
+    /// bound its identity no longer acts there (WF-10), or the case
     /// whose event started it, or a restricted case it holds in its context (read by its
     /// steps, or by the run whose custom event started it), is no longer visible to it. A
     /// restriction made while it waited for a worker, an answer or a restart holds for its
@@ -643,6 +624,17 @@ impl Engine {
         workspace: &str,
         trigger_case: Option<i64>,
     ) -> Result<Option<String>, Error> {
+        // Whoever bound its identity must still act here (SPEC WF-10, fail closed), on
+        // current access data: a run recorded, waiting for a worker, or put on hold while
+        // they did went on after their removal, opening interactions in their name
+        // (authority review). Naming nobody.
+        self.platform.refresh_access()?;
+        if !self.platform.index().binder_stands(principal, workspace) {
+            return Ok(Some(format!(
+                "whoever bound the identity this run acts as no longer acts in `{workspace}`; \
+                 the run ends here (SPEC WF-10)"
+            )));
+        }
         let caller = Caller::of(principal, workspace);
         if let Some(case) = trigger_case {
             match self
