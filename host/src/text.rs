@@ -147,9 +147,8 @@ pub fn check_len(what: &str, value: &str, max: usize) -> Result<(), String> {
 
 /// Whether `c` is invisible or reorders what follows it (zero-width spaces, bidirectional
 /// controls, the byte order mark, fillers, tags): two names differing by one read alike
-/// (`triage` and `triage\u{200b}`), and one can make a line read backwards. The joiners
-/// (U+200C, U+200D) and variation selectors are left alone: Persian words and emoji need
-/// them (review of this change).
+/// (`triage` and `triage\u{200b}`), and one can make a line read backwards. Joiners and
+/// variation selectors depend on their neighbours ([`is_hidden_at`]).
 pub fn is_invisible(c: char) -> bool {
     matches!(c,
         '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
@@ -158,12 +157,38 @@ pub fn is_invisible(c: char) -> bool {
         | '\u{fff0}'..='\u{fffb}' | '\u{e0000}'..='\u{e007f}')
 }
 
+/// Whether `c`, between `prev` and `next`, hides itself in a line: a control or invisible
+/// character; a joiner (U+200C, U+200D) unless between two non-ASCII characters, a
+/// variation selector unless after one (Persian words and emoji need them; `triage\u{200d}`
+/// reads as `triage`; review of this change).
+pub fn is_hidden_at(prev: Option<char>, c: char, next: Option<char>) -> bool {
+    let non_ascii = |c: Option<char>| c.is_some_and(|c| !c.is_ascii());
+    match c {
+        '\u{200c}' | '\u{200d}' => !(non_ascii(prev) && non_ascii(next)),
+        '\u{fe00}'..='\u{fe0f}' => !non_ascii(prev),
+        c => c.is_control() || is_invisible(c),
+    }
+}
+
+/// The first character of `text` that hides itself in a line ([`is_hidden_at`]).
+pub fn first_hidden(text: &str) -> Option<char> {
+    let mut prev = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if is_hidden_at(prev, c, chars.peek().copied()) {
+            return Some(c);
+        }
+        prev = Some(c);
+    }
+    None
+}
+
 /// [`check_len`] of a name shown in listings and compared by people: also one line, without
 /// invisible characters, and not starting or ending with white space (hostile-input review:
 /// a workflow name holding a line break forged whole lines of `flowhost audit`).
 pub fn check_name(what: &str, value: &str, max: usize) -> Result<(), String> {
     check_len(what, value, max)?;
-    if let Some(c) = value.chars().find(|&c| c.is_control() || is_invisible(c)) {
+    if let Some(c) = first_hidden(value) {
         return Err(format!(
             "{what} `{}` holds U+{:04X}, a control or invisible character",
             clip(value),
@@ -198,7 +223,10 @@ mod tests {
     fn a_name_is_one_visible_line() {
         assert!(check_name("the name", "triage-critical", 200).is_ok());
         assert!(check_name("the name", "Tri\u{e1}ge \u{65e5}\u{672c}", 200).is_ok());
-        // Joiners and variation selectors are parts of words and emoji.
+        // Joiners and variation selectors are parts of words and emoji; after ASCII they hide.
+        for bad in ["triage\u{200d}", "triage\u{fe0f}", "\u{200d}triage"] {
+            assert!(check_name("the name", bad, 200).is_err(), "{bad:?}");
+        }
         assert!(check_name("the name", "\u{26a0}\u{fe0f} phishing", 200).is_ok());
         assert!(check_name("the name", "\u{1f9d1}\u{200d}\u{1f4bb} on-call", 200).is_ok());
         assert!(

@@ -870,3 +870,28 @@ fn a_pinned_component_deleted_from_the_state_directory_is_written_out_again() {
         );
     }
 }
+
+/// A name is one visible line where it is given, at publish: one holding a line break forged
+/// lines of `flowhost audit`, one holding a zero-width space read as another workflow's
+/// (hostile-input review).
+#[test]
+fn a_workflow_is_published_under_a_name_of_one_visible_line() {
+    let d = common::Deployment::new();
+    for (name, shown) in [
+        ("x\n2026 forged line", "U+000A"),
+        ("triage\u{200b}", "U+200B"),
+    ] {
+        let wf = json!({ "name": name, "workspace": "mssp-soc",
+            "steps": [{ "id": "echo", "uses": ECHO }] });
+        std::fs::write(d.dir.path().join("named.json"), wf.to_string()).expect("write");
+        let err = d.fails(&["workflows", "publish", "named.json", "--as", OWNER]);
+        assert!(
+            err.contains("the workflow's name") && err.contains(shown),
+            "{err}"
+        );
+    }
+    let wf = json!({ "name": "triage", "workspace": "mssp-soc",
+        "steps": [{ "id": "echo", "uses": ECHO }] });
+    std::fs::write(d.dir.path().join("named.json"), wf.to_string()).expect("write");
+    d.ok(&["workflows", "publish", "named.json", "--as", OWNER]);
+}

@@ -142,18 +142,6 @@ fn triggers_and_top_level_fields_are_checked() {
         stderr.contains("colour: unknown field `colour` in a workflow"),
         "{stderr}"
     );
-    // A name is one visible line: one holding a line break forged lines of `flowhost
-    // audit`, one holding a zero-width space read as another workflow's (hostile-input
-    // review).
-    let stderr =
-        errors_for(r#"{ "name": "x\n2026 forged line", "workspace": "soc", "steps": [] }"#);
-    assert!(
-        stderr.contains("name: the workflow's name") && stderr.contains("U+000A"),
-        "{stderr}"
-    );
-    let stderr =
-        errors_for("{ \"name\": \"triage\u{200b}\", \"workspace\": \"soc\", \"steps\": [] }");
-    assert!(stderr.contains("U+200B"), "{stderr}");
     let stderr = errors_for(
         r#"{ "name": "t", "workspace": "soc", "trigger": { "on": "case_created" }, "steps": [] }"#,
     );

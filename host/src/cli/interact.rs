@@ -265,6 +265,6 @@ fn show(ix: &InteractionView) {
         );
     }
     if let Some(r) = &ix.response {
-        println!("  response: {r}");
+        println!("  response: {}", one_line(&r.to_string()));
     }
 }

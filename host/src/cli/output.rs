@@ -63,18 +63,20 @@ fn emit(w: &mut impl Write, own: &str, args: fmt::Arguments<'_>, newline: bool) 
 /// interaction's title, an audit entry's target) can neither forge a line nor hide a
 /// character (hostile-input review).
 pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
-    let active = |c: char| c.is_control() || flowhost::text::is_invisible(c);
-    if !text.chars().any(active) {
+    if flowhost::text::first_hidden(text).is_none() {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if active(c) {
+    let mut prev = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if flowhost::text::is_hidden_at(prev, c, chars.peek().copied()) {
             use fmt::Write as _;
             let _ = write!(out, "\\u{:04x}", u32::from(c));
         } else {
             out.push(c);
         }
+        prev = Some(c);
     }
     std::borrow::Cow::Owned(out)
 }

@@ -203,7 +203,7 @@ impl Parser {
         // indexes no entry past ~2.7 KB, nor text holding NUL): bounded as every name is.
         if let Some(n) = &name
             && let Err(e) =
-                crate::text::check_name("the workflow's name", n, crate::text::MAX_NAME_CHARS)
+                crate::text::check_len("the workflow's name", n, crate::text::MAX_NAME_CHARS)
         {
             self.err(root.key("name"), e);
         }

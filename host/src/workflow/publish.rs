@@ -145,6 +145,15 @@ impl Platform {
         resolver: &Resolver,
     ) -> Result<i64, Error> {
         self.may_publish(actor, &workflow.workspace, workflow.asks_people())?;
+        // One visible line, checked where a name is given (a name holding a line break
+        // forged lines of `flowhost audit`; hostile-input review), not where a stored revision
+        // is read again: one published before runs as it did.
+        crate::text::check_name(
+            "the workflow's name",
+            &workflow.name,
+            crate::text::MAX_NAME_CHARS,
+        )
+        .map_err(Error::Invalid)?;
         let run_as = workflow
             .run_as
             .as_deref()
