@@ -896,7 +896,7 @@ fn ua_3_tenant_apply_cannot_leave_only_owners_denied_by_sso() {
 
 /// No longer trusting an IdP removes the members its logins provisioned (their role was its
 /// claims', which no login can check again; SSO-3, authority review), save those the file
-/// lists, who stay with what they hold.
+/// lists as invited, who stay with what they hold; listed as SSO's, the file is refused.
 #[test]
 fn sso_3_untrusting_an_idp_removes_the_members_it_provisioned_but_those_the_file_lists() {
     let p = example_platform();
@@ -937,8 +937,26 @@ fn sso_3_untrusting_an_idp_removes_the_members_it_provisioned_but_those_the_file
         !listed.contains(&"dana@acme-mssp.test".to_owned()),
         "{listed:?}"
     );
-    let file = flowhost::tenant::TenantFile::parse("soc.json", &doc.to_string()).expect("file");
-    flowhost::tenant::apply(&p, &file, Some(&user(OWNER))).expect("applies");
+    // Listed as provisioned through SSO, Erin would keep the role only the untrusted IdP's
+    // claims gave: the file must say whether she is invited (review).
+    let file = |doc: &serde_json::Value| {
+        flowhost::tenant::TenantFile::parse("soc.json", &doc.to_string()).expect("file")
+    };
+    let refused = flowhost::tenant::apply(&p, &file(&doc), Some(&user(OWNER)))
+        .expect_err("an SSO member of an untrusted IdP");
+    assert!(
+        format!("{refused:?}").contains("erin@acme-mssp.test"),
+        "{refused:?}"
+    );
+    for m in doc["workspaces"][0]["members"]
+        .as_array_mut()
+        .expect("members")
+    {
+        if m["email"] == "erin@acme-mssp.test" {
+            m["sso"] = json!(false);
+        }
+    }
+    flowhost::tenant::apply(&p, &file(&doc), Some(&user(OWNER))).expect("applies");
     let members: Vec<String> = p
         .admin()
         .list_users(&user(OWNER), SOC)

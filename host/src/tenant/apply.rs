@@ -359,13 +359,23 @@ fn apply_idps(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<
         // good, an Owner's included). UA-3 is checked on the result, as the file leaves it.
         for (user, email) in store::members_through_idp(c.tx, ws, idp)? {
             let parsed = Email::parse(&email).map_err(Error::Invalid)?;
-            // One the file lists stays, as the file says (with their keys and groups).
+            // One the file lists as invited stays, as the file says (with their keys and
+            // groups); one it lists as provisioned through SSO would keep the role only the
+            // untrusted IdP's claims gave (review): the file must say which.
             let listed = spec
                 .members
                 .iter()
-                .any(|m| Email::parse(&m.email).is_ok_and(|listed| listed == parsed));
-            if listed {
-                continue;
+                .find(|m| Email::parse(&m.email).is_ok_and(|listed| listed == parsed));
+            match listed {
+                Some(m) if m.sso => {
+                    return Err(Error::Conflict(format!(
+                        "{email} is listed as provisioned through SSO, by IdP `{idp}`, which \
+                         the file no longer trusts: list them as invited (`\"sso\": false`) or \
+                         leave them out"
+                    )));
+                }
+                Some(_) => continue,
+                None => {}
             }
             crate::admin::users::remove_member(c.tx, ws, user, &parsed)?;
             c.record(
