@@ -150,9 +150,10 @@ pub(crate) fn discover_within(issuer: &str, timeout: Duration) -> Result<Arc<Dis
     if let Some(answer) = known() {
         return answer;
     }
-    // A fetch cut short by the page's shared bound is not the IdP's failure (review).
+    // A fetch the page's shared bound cut short (less than half its time left) is not the
+    // IdP's failure; any other is remembered, so the page does not wait on it again (review).
     fetch_discovery(issuer, timeout).inspect_err(|e| {
-        if timeout >= PAGE_TIMEOUT {
+        if timeout >= PAGE_TIMEOUT / 2 {
             remember(failures, issuer, Arc::new(e.clone()));
         }
     })
