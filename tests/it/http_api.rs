@@ -1094,6 +1094,66 @@ fn a_signed_timestamp_at_the_ends_of_time_is_stale() {
     assert_eq!(runs.body.as_array().map(Vec::len), Some(0), "{}", runs.text);
 }
 
+/// A webhook starts no run once whoever published it no longer acts in the workspace (SPEC
+/// WF-10), but a retry of a delivery that made its run is answered with that run, as
+/// before they left (review: it got the refusal).
+#[test]
+fn a_webhooks_retry_is_answered_with_its_run_after_its_publisher_left() {
+    let server = Server::start();
+    let lead = "sam.lead@acme-mssp.test";
+    let lead_key = server.key(lead, "mssp-soc");
+    let wf = json!({ "name": "lead-hook", "workspace": "mssp-soc", "run_as": lead,
+        "trigger": { "on": "webhook" },
+        "steps": [{ "id": "echo", "uses": "step:echo", "with": { "got": "$.event" } }] });
+    let published = server.post("/api/v1/workspaces/mssp-soc/workflows", &lead_key, &wf);
+    assert_eq!(published.status, 201, "{}", published.text);
+    let hook = &published.body["webhook"];
+    let path = format!("/hooks/{}", hook["id"].as_str().expect("hook id"));
+    let secret = hook["secret"].as_str().expect("secret").to_owned();
+    let body = br#"{"n":9}"#;
+    let ts = now();
+    let first = deliver(
+        &server,
+        &path,
+        ts,
+        Some(&sign(&secret, ts, body)),
+        Some("order-9"),
+        body,
+    );
+    assert_eq!(first.status, 202, "{}", first.text);
+    server.deployment.ok(&[
+        "users",
+        "delete",
+        lead,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let retry = deliver(
+        &server,
+        &path,
+        ts + 1,
+        Some(&sign(&secret, ts + 1, body)),
+        Some("order-9"),
+        body,
+    );
+    assert_eq!(retry.status, 202, "{}", retry.text);
+    assert_eq!(retry.body["run_id"], first.body["run_id"]);
+    // A new delivery starts nothing.
+    let other = br#"{"n":10}"#;
+    let refused = deliver(
+        &server,
+        &path,
+        ts + 2,
+        Some(&sign(&secret, ts + 2, other)),
+        Some("order-10"),
+        other,
+    );
+    assert_eq!(refused.status, 409, "{}", refused.text);
+    assert!(refused.text.contains("no longer acts"), "{}", refused.text);
+}
+
 #[test]
 fn webhooks_start_runs_only_for_fresh_unreplayed_signed_requests() {
     let server = Server::start();

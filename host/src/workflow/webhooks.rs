@@ -341,17 +341,9 @@ impl Platform {
         let principal = rev
             .run_principal(None)?
             .ok_or_else(|| Error::Invalid(format!("`{}` has no `run_as` (SPEC WF-6)", rev.name)))?;
-        // Fail closed (SPEC WF-10), as a flow's start (authority review), on current access
-        // data: another host's removal of the publisher counts (review).
-        self.refresh_access()?;
-        if !self.index().binder_stands(&principal, &hook.workspace) {
-            return Err(Refusal::Host(super::run_standing::no_standing(
-                &rev.name,
-                &hook.workspace,
-            )));
-        }
         let event = json!({ "kind": "webhook", "body": body });
-        let principal = principal_to_stored(&principal);
+        let bound = principal;
+        let principal = principal_to_stored(&bound);
         let components = rev
             .pins()?
             .map(serde_json::to_string)
@@ -382,6 +374,16 @@ impl Platform {
             }
             if !fresh {
                 return Ok(Err(Refusal::Replayed));
+            }
+            // A new run starts only while whoever bound its identity acts here (SPEC WF-10,
+            // fail closed; authority review), on access data as of this write (another
+            // host's removal counts); a retry of a delivery that made its run is answered
+            // with it above, whoever left since (review).
+            if !self.index_in(tx)?.binder_stands(&bound, &hook.workspace) {
+                return Ok(Err(Refusal::Host(super::run_standing::no_standing(
+                    &rev.name,
+                    &hook.workspace,
+                ))));
             }
             let id = PublicId::new(IdKind::Run)?;
             let run = RunRef {
