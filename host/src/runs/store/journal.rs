@@ -271,17 +271,23 @@ pub(crate) fn has_ended(conn: &Connection, run: i64) -> Result<bool, Error> {
     )
 }
 
+/// `$sql`, a read of one run's row in `$tx`, with the row share-locked to the transaction's
+/// end on PostgreSQL (an update of it waits); SQLite's one writer needs no row lock.
+macro_rules! share_locked {
+    ($tx:expr, $sql:literal) => {
+        match $tx.engine() {
+            crate::store::sql::Engine::Postgres => concat!($sql, " FOR SHARE"),
+            crate::store::sql::Engine::Sqlite => $sql,
+        }
+    };
+}
+
 /// [`has_ended`] in `tx`, the run's row share-locked to its end on PostgreSQL: a run's end
 /// takes no deployment lock there, and an answer decided on a plain read was accepted for a
 /// run ending at the same moment (kill and concurrency review, SPEC IX-8). The end waits for
 /// the answer's commit, or the answer for the end's, and sees it.
 pub(crate) fn has_ended_locked(tx: &Transaction<'_>, run: i64) -> Result<bool, Error> {
-    let sql = match tx.engine() {
-        crate::store::sql::Engine::Postgres => {
-            "SELECT status, public_id FROM runs WHERE id = ?1 FOR SHARE"
-        }
-        crate::store::sql::Engine::Sqlite => "SELECT status, public_id FROM runs WHERE id = ?1",
-    };
+    let sql = share_locked!(tx, "SELECT status, public_id FROM runs WHERE id = ?1");
     ended(tx, run, sql)
 }
 
@@ -333,14 +339,10 @@ pub(crate) fn holder(tx: &Transaction<'_>, run: i64) -> Result<Holder, Error> {
 /// branch's entries) do not. Taken after the workspace locks `tx` needs, as the end of a run
 /// takes them (review: a row lock taken first closed a cycle with a branch's case write).
 fn fence(tx: &Transaction<'_>, run: i64, owner: &str) -> Result<(), Error> {
-    let sql = match tx.engine() {
-        crate::store::sql::Engine::Postgres => {
-            "SELECT public_id, status, lease_owner FROM runs WHERE id = ?1 FOR SHARE"
-        }
-        crate::store::sql::Engine::Sqlite => {
-            "SELECT public_id, status, lease_owner FROM runs WHERE id = ?1"
-        }
-    };
+    let sql = share_locked!(
+        tx,
+        "SELECT public_id, status, lease_owner FROM runs WHERE id = ?1"
+    );
     let held = tx
         .prepare_cached(sql)
         .and_then(|mut stmt| {
