@@ -116,6 +116,11 @@ pub(crate) fn scopes_text(scopes: ScopeSet) -> String {
     scopes.names().join(" ")
 }
 
+/// [`scopes_text`] read back; text the host never wrote is its own failure.
+pub(crate) fn stored_scopes(text: &str) -> Result<ScopeSet, Error> {
+    ScopeSet::parse(text.split_whitespace()).map_err(Error::Internal)
+}
+
 impl crate::platform::Platform {
     /// Refuses, as a denial naming what it lacks, when `actor` would hand out or act on
     /// `scopes` in `workspace` beyond what it holds (`access/grant_power.rs`).

@@ -76,7 +76,7 @@ impl Platform {
             // What it granted, as for defining it: a role an approval names, deleted and made
             // again within a people-admin's power, went to whom they chose (authority review).
             if let Some(scopes) = store::custom_role_scopes(tx, ws, name)? {
-                let granted = ScopeSet::parse(scopes.split_whitespace()).map_err(Error::Internal)?;
+                let granted = super::stored_scopes(&scopes)?;
                 self.within_power(actor, workspace, granted, || format!("delete the role `{name}`"))?;
             }
             let users = store::role_holders(tx, ws, name)?;

@@ -406,7 +406,7 @@ fn apply_roles(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result
             // Both what it grants now and what it granted (redefining a role acts on whoever
             // holds it).
             let before = match have.get(&role.name) {
-                Some(old) => ScopeSet::parse(old.split_whitespace()).map_err(Error::Internal)?,
+                Some(old) => crate::admin::stored_scopes(old)?,
                 None => ScopeSet::EMPTY,
             };
             c.within(set.union(before), || {
@@ -462,7 +462,7 @@ fn delete_unlisted_roles(
         // Deleting a role acts on what it granted, as redefining it does: a role an approval
         // names, deleted and made again within a people-admin's power, went to whom they
         // chose (authority review).
-        let granted = ScopeSet::parse(scopes.split_whitespace()).map_err(Error::Internal)?;
+        let granted = crate::admin::stored_scopes(scopes)?;
         c.within(granted, || format!("delete the role `{name}`"))?;
         let users = store::role_holders(c.tx, ws, name)?;
         if users > 0 {
