@@ -379,7 +379,7 @@ fn notify() -> serde_json::Value {
 
 /// Only a step that may consult access data looks at the access epoch as it starts (a round
 /// trip on PostgreSQL): a component step granted nothing reaches no access decision, since
-/// every host call that consults one requires a grant first. The run looks once as it starts.
+/// every host call that consults one requires a grant first. The run looks as it starts.
 #[test]
 fn only_steps_that_may_consult_access_look_at_the_access_epoch() {
     use flowhost::workflow::Quiet;
@@ -396,10 +396,12 @@ fn only_steps_that_may_consult_access_look_at_the_access_epoch() {
         );
         p.epoch_looks() - before
     };
-    assert_eq!(looks(json!([echo("a"), echo("b"), echo("c")])), 1);
+    // A manual run looks twice itself: before its row is written, and once it has committed
+    // (decided again, `a_demotion_committed_as_a_manual_run_starts_refuses_the_run`).
+    assert_eq!(looks(json!([echo("a"), echo("b"), echo("c")])), 2);
     let open = json!({ "id": "open", "uses": "cases/create-case",
         "with": { "title": "t", "severity": "low" } });
-    assert_eq!(looks(json!([echo("a"), notify(), open])), 3);
+    assert_eq!(looks(json!([echo("a"), notify(), open])), 4);
 }
 
 /// Demotes the lead to viewer in mssp-soc, through another process, once step `one` ends.
@@ -471,4 +473,70 @@ fn a_demotion_by_another_process_mid_run_holds_for_the_next_granted_step() {
     let error = done.error.unwrap_or_default();
     assert!(error.contains("playbook.execute"), "{error}");
     assert_eq!(emitted(), 1, "nothing emitted after the demotion");
+}
+
+/// A manual run is decided again once its row has committed (SPEC WF-6): a demotion another
+/// process commits after the run's first look at access data but before the run's row (here
+/// held open under SQLite's write lock across that look) ends the run before its first step,
+/// and the starter is refused. Before, the run went on with every step that does not consult
+/// access (authority review: a start decided outside the lock its row commits under).
+#[test]
+fn a_demotion_committed_as_a_manual_run_starts_refuses_the_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (p, e, _other) = example_host(dir.path());
+    let text =
+        json!({ "name": "steps", "workspace": "mssp-soc", "steps": [echo("a")] }).to_string();
+    let wf = flowhost::workflow::parse("wf.json", &text, &flowhost::workflow::Resolver::default())
+        .expect("valid");
+    // The run's first look finds the lead a contributor; the demotion commits while its row
+    // waits for the write lock.
+    let mut conn = rusqlite::Connection::open(dir.path().join("flowhost.db")).expect("open");
+    let (began, begun) = std::sync::mpsc::channel();
+    let refused = std::thread::scope(|s| {
+        s.spawn(move || {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .expect("write lock");
+            tx.execute_batch(&format!(
+                "UPDATE memberships SET role = 'viewer'
+                 WHERE user_id = (SELECT id FROM users WHERE email = '{LEAD}')
+                   AND workspace_id = (SELECT id FROM workspaces WHERE name = 'mssp-soc');
+                 UPDATE access_epoch SET n = n + 1 WHERE id = 1;"
+            ))
+            .expect("demoted");
+            began.send(()).expect("told");
+            std::thread::sleep(std::time::Duration::from_millis(400));
+            tx.commit().expect("committed");
+        });
+        begun.recv().expect("the demotion began");
+        e.run_manual(
+            &wf,
+            &text,
+            "wf.json",
+            user(LEAD),
+            json!({}),
+            &flowhost::workflow::Quiet,
+        )
+    });
+    let Err(err) = refused else {
+        panic!("a run whose starter was demoted as it started must not go on");
+    };
+    assert!(err.to_string().contains("playbook.execute"), "{err}");
+    let (status, error): (String, String) = p
+        .db()
+        .conn()
+        .query_row(
+            "SELECT status, error FROM runs ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the run's row");
+    assert_eq!(status, "failed");
+    assert!(error.contains("refused as it started"), "{error}");
+    let steps: i64 = p
+        .db()
+        .conn()
+        .query_row("SELECT count(*) FROM run_steps", [], |r| r.get(0))
+        .expect("journal");
+    assert_eq!(steps, 0, "no step ran");
 }

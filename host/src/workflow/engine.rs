@@ -508,6 +508,25 @@ impl Engine {
             components,
             audit: None,
         })?;
+        // Decided again once its row has committed (SPEC WF-6): an access write committed
+        // before it (the starter's role narrowed, their key revoked, after the look above)
+        // is seen now, and the run ends before its first step; one committed after it came
+        // after the start. Its steps that consult access decide for themselves (authority
+        // review: a run started on a decision the lock did not cover).
+        let refused = self.platform.refresh_access().and_then(|_| {
+            self.platform
+                .authorize(&principal, &workflow.workspace, Scope::PlaybookExecute)
+        });
+        match refused {
+            Ok(()) => {}
+            Err(e @ (Error::Denied(_) | Error::NotFound(_))) => {
+                let why = format!("refused as it started: {e}");
+                self.end_before_its_steps(id, executing, why)?;
+                return Err(e);
+            }
+            // Not decided (the access data did not read): resumable, decided at its resume.
+            Err(e) => return Err(self.let_go(id.key, e)),
+        }
         Ok(self.execute(
             &id,
             executing,
