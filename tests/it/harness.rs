@@ -178,3 +178,52 @@ fn an_interactions_expected_outcome_is_compared_whole() {
     assert!(!out.status.success(), "{text}");
     assert!(text.contains("interactions[0].expect"), "{text}");
 }
+
+/// An expected output holds only for a run that succeeded: a failed run is stored with none,
+/// which read as `null` met `"output": null` (steps and projects review). A mock no step ran
+/// by is a failure (it left the real step running), and an empty `error_contains`, which
+/// every error contains, is refused.
+#[test]
+fn an_expectation_a_failed_run_or_an_unused_mock_would_meet_fails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = dir.path().display().to_string();
+    let run = |spec: &serde_json::Value| {
+        write_spec(dir.path(), "nested-parent", spec);
+        let out = flowhost(
+            dir.path(),
+            &dir.path().join("f.db"),
+            &["test", &target, "--steps", &steps_dir()],
+        );
+        (out.status.success(), output(&out))
+    };
+    let mut spec = sample_copy(
+        dir.path(),
+        &["nested-parent", "nested-enrich"],
+        "nested-parent",
+    );
+    spec["mocks"] = serde_json::json!({ "enrich/normalize": { "error": "feed down" } });
+    spec["expect"] = serde_json::json!({ "output": null });
+    let (ok, text) = run(&spec);
+    assert!(!ok, "{text}");
+    assert!(text.contains("expect.output"), "{text}");
+    assert!(text.contains("none: the run is failed"), "{text}");
+
+    // The same mock, used, meets what the failed run did.
+    spec["expect"] = serde_json::json!({ "status": "failed", "error_contains": "feed down" });
+    let (ok, text) = run(&spec);
+    assert!(ok, "{text}");
+
+    // A mock keyed by the bare step id, which the nested step's key is not, is unused.
+    spec["mocks"] = serde_json::json!({ "normalize": { "error": "feed down" } });
+    spec["expect"] = serde_json::json!({ "status": "succeeded" });
+    let (ok, text) = run(&spec);
+    assert!(!ok, "{text}");
+    assert!(text.contains("mocks.normalize"), "{text}");
+    assert!(text.contains("none ran"), "{text}");
+
+    spec["mocks"] = serde_json::json!({});
+    spec["expect"] = serde_json::json!({ "status": "succeeded", "error_contains": "" });
+    let (ok, text) = run(&spec);
+    assert!(!ok, "{text}");
+    assert!(text.contains("every error"), "{text}");
+}

@@ -268,7 +268,7 @@ fn a_bad_mock_is_refused_before_anything_runs_naming_where() {
             "name": "typo",
             "input": input(),
             "mocks": [{ "call": "cases.query-case", "returns": page(&[]) }],
-            "expect": {}
+            "expect": { "output": null }
         }]
     });
     let project = project(dir.path(), &tests, "[\"cases:read\"]");
@@ -280,4 +280,31 @@ fn a_bad_mock_is_refused_before_anything_runs_naming_where() {
         "{text}"
     );
     assert!(!text.contains("passed"), "{text}");
+}
+
+/// An expectation that names nothing to check passed any step that succeeded; it is refused
+/// before anything runs, naming where (steps and projects review), as is an empty failure
+/// fragment, which every failure contains.
+#[test]
+fn an_expectation_of_nothing_is_refused_naming_where() {
+    for (expect, says) in [
+        (json!({}), "names nothing to check"),
+        (json!({ "logs": [] }), "names nothing to check"),
+        (json!({ "error": "" }), "an empty `error`"),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tests = json!({
+            "as": "omar.operator@acme-mssp.test",
+            "tests": [
+                { "name": "fine", "input": input(), "expect": { "events": [] } },
+                { "name": "nothing", "input": input(), "expect": expect }
+            ]
+        });
+        let project = project(dir.path(), &tests, "[\"cases:read\"]");
+        let (ok, text) = step_test(&project);
+        assert!(!ok, "{text}");
+        assert!(text.contains("tests[1].expect"), "{text}");
+        assert!(text.contains(says), "{text}");
+        assert!(!text.contains("passed"), "{text}");
+    }
 }

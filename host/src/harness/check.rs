@@ -43,6 +43,27 @@ pub fn refused_start(expect: &Expect, error: &str) -> Vec<Mismatch> {
     out
 }
 
+/// The mocks no run used: a mock is keyed by the step's journal key (`id`; `loop[2].id` in a
+/// loop, `step/id` in a nested workflow), and one matching no step that ran left the real step
+/// running while the sample believed it mocked (steps and projects review).
+pub fn unused_mocks<'k>(
+    platform: &Platform,
+    keys: impl Iterator<Item = &'k String>,
+) -> Result<Vec<Mismatch>, String> {
+    let db = platform.db().map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for key in keys {
+        if !store::step_journaled(db.conn(), key).map_err(|e| e.to_string())? {
+            out.push(mismatch(
+                &format!("mocks.{key}"),
+                "a step with this journal key to run",
+                "none ran (in a loop the key is `loop[i].id`, in a nested workflow `step/id`)",
+            ));
+        }
+    }
+    Ok(out)
+}
+
 /// Every assertion of `expect` about run `run` and the database it ran on.
 pub fn expectations(
     platform: &Platform,
@@ -69,10 +90,22 @@ pub fn expectations(
         eq("expect.exit_status", s, info.exit_status.as_deref());
     }
     let output = info.output.clone().unwrap_or(Value::Null);
-    if let Some(o) = &expect.output
-        && *o != output
-    {
-        out.push(mismatch("expect.output", o.to_string(), output.to_string()));
+    // Only a run that succeeded has an output: one that failed or still waits is stored with
+    // none, which read as `null` met `"output": null` (steps and projects review).
+    let ended_with_output = info.status == crate::runs::RunStatus::Succeeded;
+    match &expect.output {
+        Some(o) if !ended_with_output => {
+            let why = info.error.as_deref().unwrap_or("no output");
+            out.push(mismatch(
+                "expect.output",
+                o.to_string(),
+                format!("none: the run is {} ({why})", info.status),
+            ));
+        }
+        Some(o) if *o != output => {
+            out.push(mismatch("expect.output", o.to_string(), output.to_string()));
+        }
+        _ => {}
     }
     for (path, expected) in &expect.output_matches {
         let at = format!("expect.output_matches[\"{path}\"]");

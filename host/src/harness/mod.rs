@@ -392,5 +392,6 @@ fn execute(
         &workflow.workspace,
         &spec.expect,
     )?);
+    mismatches.extend(check::unused_mocks(&platform, spec.mocks.keys())?);
     Ok(mismatches)
 }

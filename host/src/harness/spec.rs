@@ -116,6 +116,8 @@ pub struct Expect {
     /// JSONPath (RFC 9535) into the output → the value it must select.
     #[serde(default)]
     pub output_matches: BTreeMap<String, Value>,
+    /// A fragment of the run's error; never empty (an empty one is in every error).
+    #[serde(default, deserialize_with = "fragment")]
     pub error_contains: Option<String>,
     /// Journaled steps: key → status, and optionally a fragment of the error.
     #[serde(default)]
@@ -163,6 +165,8 @@ impl Expect {
 #[serde(deny_unknown_fields)]
 pub struct StepExpect {
     pub status: String,
+    /// A fragment of the step's error; never empty.
+    #[serde(default, deserialize_with = "fragment")]
     pub error_contains: Option<String>,
 }
 
@@ -189,9 +193,35 @@ pub(crate) fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<V
     <Value as serde::Deserialize>::deserialize(d).map(Some)
 }
 
+/// A fragment an error must contain: an empty one is contained in every error, and
+/// `"error_contains": ""` passed any run (steps and projects review).
+fn fragment<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let text = <String as serde::Deserialize>::deserialize(d)?;
+    if text.is_empty() {
+        return Err(serde::de::Error::custom(
+            "an empty `error_contains` is in every error: name a fragment of the one expected",
+        ));
+    }
+    Ok(Some(text))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_error_fragment_is_refused() {
+        let refused = serde_json::from_str::<Expect>(r#"{ "error_contains": "" }"#)
+            .expect_err("an empty fragment");
+        assert!(refused.to_string().contains("every error"), "{refused}");
+        let refused = serde_json::from_str::<Expect>(
+            r#"{ "steps": { "a": { "status": "failed", "error_contains": "" } } }"#,
+        )
+        .expect_err("an empty fragment of a step");
+        assert!(refused.to_string().contains("every error"), "{refused}");
+        let given: Expect = serde_json::from_str(r#"{ "error_contains": "x" }"#).expect("reads");
+        assert_eq!(given.error_contains.as_deref(), Some("x"));
+    }
 
     /// `"output": null` expects a null output; no `output` expects nothing of it.
     #[test]

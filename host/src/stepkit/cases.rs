@@ -161,8 +161,33 @@ pub fn load(path: &Path) -> Result<TestFile, String> {
         for (j, m) in case.mocks.iter_mut().flatten().enumerate() {
             m.label = format!("tests[{i}].mocks[{j}]");
         }
+        if let Some(why) = case.expect.checks_nothing() {
+            return Err(format!("{}: tests[{i}].expect: {why}", path.display()));
+        }
     }
     Ok(file)
+}
+
+impl Expect {
+    /// Why this expectation would pass whatever a step that succeeds does, if it would: it
+    /// gives no output, failure, events or calls, and no log line (`"expect": {}` passed any
+    /// step; steps and projects review), or an empty failure fragment, which every failure
+    /// contains.
+    fn checks_nothing(&self) -> Option<&'static str> {
+        if self.error.as_deref() == Some("") {
+            return Some(
+                "an empty `error` is in every failure: name a fragment of the one expected",
+            );
+        }
+        let given = self.output.is_some()
+            || self.error.is_some()
+            || self.events.is_some()
+            || self.calls.is_some()
+            || self.logs.as_ref().is_some_and(|l| !l.is_empty());
+        (!given).then_some(
+            "names nothing to check: give `output`, `error`, `events`, `calls` or a log line",
+        )
+    }
 }
 
 impl TestFile {
