@@ -741,3 +741,52 @@ fn a_run_a_request_could_not_let_go_of_is_resumed_by_the_scheduler_of_its_proces
     assert_eq!(cases, [1]);
     drop(requests);
 }
+
+/// A component whose core module's table is larger than a pool slot's is refused by the
+/// server's pooling engine as it loads the compiled artifact (the compiler's child process
+/// makes no pool checks): the step fails, naming why. Before, that refusal read as the
+/// machine's, and the run was stopped resumable and compiled again every retry, for ever
+/// (hostile-step review; SPEC ST-2, WF-11).
+#[test]
+fn a_component_past_the_pools_limits_fails_its_step_under_serve() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    apply_tenant(dir.path(), &db);
+    // One core module defining one funcref table of 20,001 elements (the pool holds 20,000).
+    let module: &[u8] = b"\0asm\x01\0\0\0\x04\x06\x01\x70\x00\xa1\x9c\x01";
+    let mut component = b"\0asm\x0d\0\x01\0\x01".to_vec();
+    component.push(u8::try_from(module.len()).expect("small"));
+    component.extend(module);
+    std::fs::write(dir.path().join("big-table.wasm"), component).expect("write");
+    let workflow = json!({ "name": "on-case", "workspace": "mssp-soc",
+        "run_as": "automation@acme-mssp.test", "trigger": { "on": "case_created" },
+        "steps": [ { "id": "big", "uses": "big-table.wasm" } ] });
+    std::fs::write(dir.path().join("on-case.json"), workflow.to_string()).expect("write");
+    flowhost_ok(
+        dir.path(),
+        &db,
+        &["workflows", "publish", "on-case.json", "--as", OWNER],
+    );
+    flowhost_ok(
+        dir.path(),
+        &db,
+        &[
+            "cases",
+            "create",
+            "--title",
+            "t",
+            "--severity",
+            "low",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ],
+    );
+    flowhost_ok(dir.path(), &db, &["serve", "--once"]);
+    assert_eq!(query::<String>(&db, "SELECT status FROM runs"), ["failed"]);
+    let errors = query::<String>(&db, "SELECT error FROM run_steps WHERE step_key = 'big'");
+    assert_eq!(errors.len(), 1, "the step failed once");
+    assert!(errors[0].contains("under this host's limits"), "{errors:?}");
+    assert!(errors[0].contains("table"), "{errors:?}");
+}

@@ -128,9 +128,16 @@ pub fn compile(
     // of these bytes with the same engine settings; wasmtime checks its header against this
     // engine's. That child compiled the step author's bytes, as this process did before it
     // compiled in children: no trust is added.
+    // A refusal here is this engine's own check of the component against its limits (a
+    // pooling engine's tables, memories, instances, instance size), which the child's
+    // engine does not make: the bytes' doing, never the machine's. As "for now" a server
+    // retried the run for ever, a new compile each time (hostile-step review). Remembered by
+    // this process only, as a crashed compile is: another host's limits may differ.
     let component =
         unsafe { wasmtime::component::Component::deserialize(engine, &code) }.map_err(|e| {
-            CompileError::ForNow(format!("the compiled component does not load: {e:#}"))
+            CompileError::Failed(format!(
+                "the compiled component does not load under this host's limits: {e:#}"
+            ))
         })?;
     Ok((component, Some(code)))
 }
@@ -377,6 +384,10 @@ pub fn child_main(args: &[OsString]) -> ExitCode {
     if u64::try_from(parent).ok() != Some(host) {
         return ExitCode::from(2);
     }
+    // The first the kernel's OOM killer takes, before the host and its runs: a compile is
+    // tried again, a killed host loses every tenant's steps in flight (hostile-step review).
+    // Best effort: a kernel without the file leaves the default.
+    let _ = std::fs::write("/proc/self/oom_score_adj", "1000");
     if let Err(e) = limit_self(cpu_seconds, memory_bytes) {
         let _ = writeln!(std::io::stderr(), "cannot limit the compiler process: {e}");
         return ExitCode::from(2);
