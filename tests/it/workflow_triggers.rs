@@ -1631,3 +1631,68 @@ fn a_flow_whose_publisher_no_longer_acts_here_starts_nothing() {
         "{err}"
     );
 }
+
+/// Asking people is the publisher's act, decided on their power now: a publisher demoted
+/// below `interaction.write` (still a member) publishes flows whose interaction steps fail,
+/// naming nobody, and whose runs open nothing in anyone's queue; promoted again, they ask
+/// (SPEC WF-10, RB-1; authority review: approvals kept opening in Owners' queues).
+#[test]
+fn a_publisher_demoted_below_interaction_write_asks_nobody() {
+    let env = Env::new();
+    let lead = "sam.lead@acme-mssp.test";
+    let wf = json!({ "name": "approve", "workspace": "mssp-soc", "run_as": lead,
+        "trigger": { "on": "custom_event", "event": "notification.requested" },
+        "steps": [{ "id": "ask", "interaction": { "title": "Approve?",
+            "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+            "access": { "workspace_users": { "emails": [OWNER] } } } }] });
+    let file = env.write("approve.json", &wf);
+    let published = env.publish(&file, lead);
+    assert!(published.status.success(), "{published:?}");
+    let tell = json!({ "name": "tell", "workspace": "mssp-soc", "steps": [
+        { "id": "tell", "uses": "step:notify", "grants": ["events:emit"],
+          "with": { "to": [OWNER], "subject": "hello" } } ] });
+    let tell = env.write("tell.json", &tell);
+    let steps = env.steps();
+    let set_role = |role: &str| {
+        env.ok(&[
+            "users",
+            "set-role",
+            lead,
+            "--role",
+            role,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ]);
+    };
+    let open_interactions = || -> i64 {
+        crate::common::db_at(&env.db)
+            .conn()
+            .query_row("SELECT count(*) FROM interactions", [], |r| r.get(0))
+            .expect("count")
+    };
+    set_role("operator");
+    env.ok(&["run", &tell, "--as", OWNER, "--steps", &steps]);
+    let runs: Vec<_> = env
+        .runs()
+        .into_iter()
+        .filter(|r| r.0 == "approve")
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].1, "failed", "{runs:?}");
+    assert!(
+        runs[0]
+            .2
+            .as_deref()
+            .is_some_and(|e| e.contains("may no longer ask people")
+                && e.contains("interaction.write")
+                && !e.contains(lead)),
+        "{runs:?}"
+    );
+    assert_eq!(open_interactions(), 0, "nobody was asked");
+
+    set_role("contributor");
+    env.ok(&["run", &tell, "--as", OWNER, "--steps", &steps]);
+    assert_eq!(open_interactions(), 1, "asked once promoted again");
+}

@@ -63,6 +63,23 @@ impl AccessIndex {
         }
     }
 
+    /// What whoever bound a run's identity holds of `scope` in `workspace` now: what a run
+    /// does by its definition's design (asking people) is its publisher's act, decided on
+    /// their power now, not only when they published (SPEC WF-10, a demoted publisher's
+    /// workflows fail closed). `None` for a principal that is not a run: a person or key
+    /// running a definition themselves.
+    pub fn binder_check(
+        &self,
+        principal: &Principal,
+        workspace: &str,
+        scope: Scope,
+    ) -> Option<AccessDecision> {
+        match principal {
+            Principal::Run(run) => Some(self.check_acting(&run.publisher, workspace, scope)),
+            _ => None,
+        }
+    }
+
     /// Whether one side of a run acts in `workspace`, not as a sign-in.
     fn side_stands(&self, side: &Principal, workspace: &str) -> bool {
         match side {

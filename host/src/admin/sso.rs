@@ -37,7 +37,10 @@ impl ClaimRule {
             rank: 0,
             claim: claim.to_owned(),
             value,
-            role: role.to_owned(),
+            // As the role it names is read (`RoleName::parse` trims): stored as typed, a rule
+            // for `"tier2 "` held role `tier2` unseen by the checks of who holds a role, so a
+            // people-admin could delete and recreate it wider (authority review, RB-4).
+            role: role.trim().to_owned(),
         })
     }
 
@@ -504,10 +507,10 @@ mod tests {
 
     #[test]
     fn a_rule_is_normalized_once_for_every_door() {
-        let rule = ClaimRule::new(" email ", " Olivia@Acme.TEST ", "owner").expect("valid");
+        let rule = ClaimRule::new(" email ", " Olivia@Acme.TEST ", " tier2 ").expect("valid");
         assert_eq!(
-            (rule.claim.as_str(), rule.value.as_str()),
-            ("email", "olivia@acme.test")
+            (rule.claim.as_str(), rule.value.as_str(), rule.role.as_str()),
+            ("email", "olivia@acme.test", "tier2")
         );
         for (claim, value) in [("", "x"), ("  ", "x"), ("groups", ""), ("groups", " \t ")] {
             let err = ClaimRule::new(claim, value, "viewer").expect_err("empty");

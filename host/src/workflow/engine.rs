@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::Error;
-use crate::access::Scope;
+use crate::access::{AccessDecision, Scope};
 use crate::definition::model::{BACKOFF, MAX_LOOP_ITEMS, Retry, Step, StepKind, Uses, Workflow};
 use crate::definition::parse::parse;
 use crate::definition::resolver::Resolver;
@@ -1316,6 +1316,23 @@ impl Exec<'_> {
             Some(crate::interact::State::Open { id, .. }) => id,
             None => {
                 self.settle().map_err(|e| Halt::host(key, e))?;
+                // Asking people is its publisher's act: one who may no longer write
+                // interactions asks nobody (SPEC WF-10, RB-1; authority review: a demoted
+                // publisher's flows kept opening approvals in Owners' queues).
+                platform.refresh_access().map_err(|e| Halt::host(key, e))?;
+                if let Some(AccessDecision::Denied(_)) = platform.index().binder_check(
+                    &self.caller.principal,
+                    &self.caller.workspace,
+                    Scope::InteractionWrite,
+                ) {
+                    // Naming nobody, as the publisher's removal does.
+                    return Err(fail(
+                        "whoever published this workflow may no longer ask people for input \
+                         (`interaction.write`, SPEC WF-10)"
+                            .to_owned(),
+                    )
+                    .into());
+                }
                 let mut access =
                     crate::interact::resolve::resolve_with(&ix.access, &|t| self.render(t, ctx))
                         .map_err(fail)?;

@@ -244,6 +244,11 @@ impl Engine {
             if index.is_outsider(principal, workspace) {
                 return Err(not_found());
             }
+            // Its binder too, on the same data: removed by another host since the look above,
+            // the run opened interactions in their name (authority review, WF-10).
+            if !index.binder_stands(&run_as, workspace) {
+                return Err(super::run_standing::no_standing(name, workspace));
+            }
             let now = index.check_flow(principal, workspace, &flow.access);
             if now.allowed {
                 return Ok(());
