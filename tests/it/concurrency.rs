@@ -749,3 +749,70 @@ fn serve_outlasts_a_write_lock_held_past_its_busy_timeout_and_loses_no_run() {
         1
     );
 }
+
+/// After the infrastructure failed one of a step's calls, the execution is discarded and runs
+/// again from its first call, whose creation keys are the first execution's: so the step's
+/// later calls reach nothing. A step retrying a creation that met a busy database made the
+/// case with its second key, and the re-execution made another with its first (kill and
+/// concurrency review; SPEC WF-8, WF-11).
+#[test]
+fn a_step_retrying_a_creation_the_infrastructure_failed_creates_nothing_more() {
+    let (_dir, db) = applied();
+    let store = Db::open(&db).expect("db");
+    store
+        .conn()
+        .sqlite()
+        .expect("SQLite")
+        .busy_timeout(Duration::from_millis(100))
+        .expect("timeout");
+    let platform = Arc::new(Platform::new(store).expect("platform"));
+    let runtime = StepRuntime::new(&EngineSettings::default(), None).expect("runtime");
+    let step = runtime
+        .load(Path::new(common::HOSTILE))
+        .expect("component loads");
+    let caller = Caller {
+        workspace: WS.into(),
+        principal: owner(),
+        cause: None,
+        step: None,
+    };
+    // Another process holds the write lock for 400 ms: the first creation fails busy, the
+    // step's retries come after the lock is free.
+    let (held, holding) = std::sync::mpsc::channel();
+    let holder = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            let mut conn = rusqlite::Connection::open(&db).expect("open");
+            let lock = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .expect("the write lock");
+            held.send(()).expect("told");
+            std::thread::sleep(Duration::from_millis(400));
+            drop(lock);
+        })
+    };
+    holding.recv().expect("the lock is held");
+    let (services, watch) = flowhost::services::HostServices::of(platform).watched();
+    let exec = runtime.execute(
+        &step,
+        &json!({ "attack": "retry_create" }),
+        caller,
+        services,
+        flowhost::wasm::StepLimits::default(),
+    );
+    holder.join().expect("holder");
+    assert!(watch.failure().is_some(), "the busy database was noticed");
+    let output = exec.result.expect("the step ends");
+    assert_eq!(output["attempts"], 20, "{output}");
+    assert!(
+        output["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("failed an earlier call")),
+        "{output}"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM cases WHERE title = 'Retried'"),
+        0,
+        "no case made by a retry the re-execution would make again"
+    );
+}

@@ -46,7 +46,14 @@ impl RunSlots {
     /// there is none: `caller` has [`PER_CALLER`], its tenant [`PER_TENANT`], or the server
     /// [`IN_ALL`].
     pub fn take(&self, caller: &Principal, tenant: Option<&str>) -> Result<RunSlot, Full> {
-        let held = match self.held.take(&caller.to_string(), PER_CALLER, IN_ALL) {
+        // A caller is theirs within one organization: one email has a standing in several
+        // tenants, and another tenant's Owner who invited it (a sign-in link, their own IdP)
+        // held the person's slots everywhere (web and HTTP review; SPEC ID-1).
+        let who = match tenant {
+            Some(org) => format!("{org}\u{0}{caller}"),
+            None => caller.to_string(),
+        };
+        let held = match self.held.take(&who, PER_CALLER, IN_ALL) {
             Ok(held) => held,
             Err(Refused::Key) => return Err(Full::Caller),
             Err(Refused::All) => return Err(Full::Server),
@@ -140,6 +147,21 @@ mod tests {
             Some(Full::Server),
             "the server is at its bound"
         );
+    }
+
+    /// One person's slots in one organization leave them their slots in another.
+    #[test]
+    fn a_callers_slots_are_theirs_in_each_organization() {
+        let slots = RunSlots::default();
+        let held: Vec<RunSlot> = (0..PER_CALLER)
+            .map(|_| slots.take(&caller(0), Some("other")).expect("within"))
+            .collect();
+        assert_eq!(
+            slots.take(&caller(0), Some("other")).err(),
+            Some(Full::Caller)
+        );
+        assert!(slots.take(&caller(0), Some("acme")).is_ok());
+        drop(held);
     }
 
     /// An organization's keys together hold at most [`PER_TENANT`]: one tenant minting keys

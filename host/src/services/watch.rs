@@ -30,6 +30,12 @@ impl HostServices {
         (self, watch)
     }
 
+    /// Whether a call of these (watched) services met the infrastructure's failure: the
+    /// execution will not be recorded, and runs again from its first call.
+    pub fn failed(&self) -> bool {
+        self.watch.as_ref().is_some_and(|w| w.failure().is_some())
+    }
+
     /// `result`, its infrastructure failure noted if these services are watched.
     pub fn note<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
         // A busy wait that gave up at the calling step's deadline is the step's own timeout

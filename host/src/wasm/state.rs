@@ -202,6 +202,18 @@ impl StepState {
         call: impl FnOnce(&HostServices, &Caller) -> Result<T, crate::Error>,
     ) -> Result<T, crate::wasm::bindings::types::HostError> {
         self.may_call_the_database()?;
+        // After the infrastructure failed one of its calls, the execution is not recorded and
+        // runs again from its first call, whose keys are the first execution's: a retried
+        // creation here, keyed as its second call, made a second case at the re-execution
+        // (kill and concurrency review; SPEC WF-8, WF-11). So nothing more reaches the
+        // database; the step is told to stop.
+        if self.services.failed() {
+            return Err(crate::wasm::bindings::types::HostError::Internal(
+                "the host's storage failed an earlier call of this execution; the step will \
+                 run again, stop now"
+                    .into(),
+            ));
+        }
         let total = self.limits.max_execution_storage;
         let left = total.saturating_sub(self.storage_used);
         if left.is_zero() {

@@ -88,6 +88,7 @@ impl Guest for Hostile {
             "big_case_json" => caps::big_case_json(&input),
             "many_collaborators" => caps::many_collaborators(&input),
             "case_flood" => caps::case_flood(),
+            "retry_create" => caps::retry_create(),
             "restriction_flood" => caps::restriction_flood(),
             "query_flood" => caps::query_flood(),
             "pollable_flood" => {
@@ -376,6 +377,20 @@ mod caps {
             }
         }
         Ok(json!({ "created": 1_000_000 }).to_string())
+    }
+
+    /// Creates one case, retrying each failure every 100 ms, 20 times at most (as the WIT
+    /// lets a step retry the host's failures); returns the attempts and the last error.
+    pub fn retry_create() -> Result<String, StepError> {
+        let mut last = String::new();
+        for n in 1..=20_u32 {
+            match cases::create_case(&case("Retried".into())) {
+                Ok(made) => return Ok(json!({ "attempts": n, "case": made.id }).to_string()),
+                Err(e) => last = format!("{e:?}"),
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Ok(json!({ "attempts": 20, "error": last }).to_string())
     }
 
     /// Creates one case, then toggles its access mode until the host refuses an update;
