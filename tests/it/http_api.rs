@@ -1152,6 +1152,20 @@ fn a_webhooks_retry_is_answered_with_its_run_after_its_publisher_left() {
     );
     assert_eq!(refused.status, 409, "{}", refused.text);
     assert!(refused.text.contains("no longer acts"), "{}", refused.text);
+    // The refusal kept nothing of the delivery (its transaction rolled back): sent again
+    // exactly, it is refused for the same reason, not taken for a replay of one accepted
+    // (kill and concurrency review: its signature was kept, and once the publisher acted
+    // again the sender's retry was refused as a replay).
+    let resent = deliver(
+        &server,
+        &path,
+        ts + 2,
+        Some(&sign(&secret, ts + 2, other)),
+        Some("order-10"),
+        other,
+    );
+    assert_eq!(resent.status, 409, "{}", resent.text);
+    assert!(resent.text.contains("no longer acts"), "{}", resent.text);
 }
 
 #[test]

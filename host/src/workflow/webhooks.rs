@@ -379,11 +379,11 @@ impl Platform {
             // fail closed; authority review), on access data as of this write (another
             // host's removal counts); a retry of a delivery that made its run is answered
             // with it above, whoever left since (review).
+            // Refused as an error, so that the transaction rolls back: the signature it saw
+            // is not kept, and the same delivery sent again once they act here again is not
+            // taken for a replay (kill and concurrency review of 17b).
             if !self.index_in(tx)?.binder_stands(&bound, &hook.workspace) {
-                return Ok(Err(Refusal::Host(super::run_standing::no_standing(
-                    &rev.name,
-                    &hook.workspace,
-                ))));
+                return Err(super::run_standing::no_standing(&rev.name, &hook.workspace));
             }
             let id = PublicId::new(IdKind::Run)?;
             let run = RunRef {
