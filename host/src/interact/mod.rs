@@ -446,24 +446,39 @@ impl Platform {
     /// each stays open, named, and the others are timed out all the same. Before, one row
     /// this host could not read failed every scheduler round, and no run of any workspace
     /// was resumed (concurrency review).
+    ///
+    /// All that are due go each round, [`EXPIRED_PER_TRANSACTION`] to a transaction: in one,
+    /// a hundred thousand due at once (a flood's, or a host down while they fell due) held
+    /// the write lock, SQLite's or PostgreSQL's deployment lock, for seconds, and other runs'
+    /// steps failed at their deadlines waiting for it (kill and concurrency review).
     pub(crate) fn expire_due_interactions(&self) -> Result<(Vec<i64>, Vec<Error>), Error> {
-        self.transact(|tx| {
-            // Only runs this call moved from `on_hold` to `running` are handed back: a run
-            // that is executing (or claimed by another process) picks the timeout up itself.
-            let mut claimed = Vec::new();
-            let mut unreadable = Vec::new();
-            for r in store::due(tx, crate::store::clock::now_ms(tx)?)? {
-                match r {
-                    Ok(r) => {
-                        if time_out(tx, &r)? {
-                            claimed.push(r.run);
-                        }
+        let (now, keys) = {
+            let db = self.db()?;
+            let now = crate::store::clock::now_ms(db.conn())?;
+            (now, store::due_keys(db.conn(), now)?)
+        };
+        // Only runs this call moved from `on_hold` to `running` are handed back: a run that
+        // is executing (or claimed by another process) picks the timeout up itself.
+        let mut claimed = Vec::new();
+        let mut unreadable = Vec::new();
+        for chunk in keys.chunks(EXPIRED_PER_TRANSACTION) {
+            let (runs, errors) = self.transact(|tx| {
+                let (mut runs, mut errors) = (Vec::new(), Vec::new());
+                // Read again under the lock: one answered or timed out meanwhile is passed.
+                for &key in chunk {
+                    match store::due_one(tx, key, now)? {
+                        None => {}
+                        Some(Ok(r)) if time_out(tx, &r)? => runs.push(r.run),
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => errors.push(e),
                     }
-                    Err(e) => unreadable.push(e),
                 }
-            }
-            Ok((claimed, unreadable))
-        })
+                Ok((runs, errors))
+            })?;
+            claimed.extend(runs);
+            unreadable.extend(errors);
+        }
+        Ok((claimed, unreadable))
     }
 
     /// The oldest open interaction run `run` waits on, if any.
@@ -471,6 +486,9 @@ impl Platform {
         store::oldest_open_of(self.db()?.conn(), run)
     }
 }
+
+/// How many due interactions one transaction times out.
+const EXPIRED_PER_TRANSACTION: usize = 256;
 
 /// Closes an open interaction as timed out and makes its run ready to resume. A timeout never
 /// counts as approval: the response has no values and `timed_out: true` (SPEC IX-8). Returns

@@ -154,22 +154,28 @@ pub(super) fn open_in(conn: &Connection, workspace: &str) -> Result<Vec<Interact
     rows.collect::<Result<_, _>>().map_err(internal)
 }
 
-/// The open interactions whose deadline is at or before `now_ms`, oldest first, each read on
-/// its own: one that does not read (a form this host cannot parse, a damaged row) is its own
-/// error, and the others are still timed out.
-pub(super) fn due(
+/// The internal keys of the open interactions due at `now_ms`, soonest first: read without
+/// parsing a row, so that they are timed out a bounded number to a transaction.
+pub(super) fn due_keys(conn: &Connection, now_ms: i64) -> Result<Vec<i64>, Error> {
+    let mut stmt = conn.prepare(
+        "SELECT id FROM interactions WHERE status = 'open' AND deadline_ms <= ?1 ORDER BY deadline_ms, id",
+    )?;
+    let rows = stmt.query_map([now_ms], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Interaction `key`, if it is still open and due at `now_ms`; a row that does not read is
+/// `Some(Err)`, apart from a failure to read at all.
+pub(super) fn due_one(
     conn: &Connection,
+    key: i64,
     now_ms: i64,
-) -> Result<Vec<Result<Interaction, Error>>, Error> {
+) -> Result<Option<Result<Interaction, Error>>, Error> {
     let mut stmt = conn.prepare(&format!(
-        // From the open interactions' deadline index: only the due ones are read (review:
-        // each round read every open interaction of every workspace, under the write lock).
-        // Not bounded a round: one that does not read stays open and due, and a bound would
-        // let a thousand of them keep every later one from timing out (second review).
-        "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND deadline_ms <= ?1 ORDER BY deadline_ms, id"
+        "SELECT {COLUMNS} FROM interactions WHERE id = ?1 AND status = 'open' AND deadline_ms <= ?2"
     ))?;
-    let rows = stmt.query_map([now_ms], interaction)?;
-    Ok(rows.map(|row| row.map_err(internal)).collect())
+    let mut rows = stmt.query_map(params![key, now_ms], interaction)?;
+    Ok(rows.next().map(|row| row.map_err(internal)))
 }
 
 /// Records the response to the interaction with internal key `key`, if it is still open.
