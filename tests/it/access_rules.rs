@@ -509,6 +509,28 @@ fn gr_1_group_names_are_unique_and_types_fixed() {
     );
 }
 
+/// A static group given a claim value is refused, naming why: the value was dropped and the
+/// Owner believed the IdP would fill the group (hostile-input review; SPEC GR-3).
+#[test]
+fn gr_3_a_static_group_takes_no_claim_value() {
+    let p = example_platform();
+    let err = p.admin().create_group(
+        &user(OWNER),
+        SOC,
+        "on-call",
+        "",
+        GroupKind::Static,
+        Some("on-call"),
+    );
+    assert!(
+        matches!(&err, Err(Error::Invalid(m)) if m.contains("takes no claim value")),
+        "{err:?}"
+    );
+    p.admin()
+        .create_group(&user(OWNER), SOC, "on-call", "", GroupKind::Static, None)
+        .expect("without one");
+}
+
 #[test]
 fn gr_2_only_members_join_static_groups() {
     let p = example_platform();

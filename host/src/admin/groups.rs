@@ -64,9 +64,17 @@ impl Platform {
                     "dynamic group `{name}` needs an IdP configured for `{workspace}` (SPEC GR-3)"
                 )));
             }
-            let claim_value = match kind {
-                GroupKind::Dynamic => Some(claim_value.unwrap_or(name)),
-                GroupKind::Static => None,
+            let claim_value = match (kind, claim_value) {
+                (GroupKind::Dynamic, value) => Some(value.unwrap_or(name)),
+                (GroupKind::Static, None) => None,
+                // Dropped, it let an Owner believe the IdP would fill the group (hostile-input
+                // review); a tenant file refuses it too.
+                (GroupKind::Static, Some(_)) => {
+                    return Err(Error::Invalid(format!(
+                        "static group `{name}` takes no claim value: its members are added by \
+                         hand (a dynamic group follows a claim, SPEC GR-3)"
+                    )));
+                }
             };
             if !store::insert_group(tx, ws, name, description, kind, claim_value)? {
                 return Err(Error::Conflict(format!("group `{name}` already exists in `{workspace}` (names are unique, SPEC GR-1)")));
