@@ -145,16 +145,18 @@ pub fn check_len(what: &str, value: &str, max: usize) -> Result<(), String> {
     }
 }
 
-/// Whether `c` is invisible or reorders what follows it (zero-width spaces, bidirectional
-/// controls, the byte order mark, fillers, tags): two names differing by one read alike
+/// Whether `c` is invisible or reorders what follows it (Unicode's default-ignorable code
+/// points: zero-width spaces, bidirectional controls, the byte order mark, fillers, tags,
+/// variation selectors): two names differing by one read alike
 /// (`triage` and `triage\u{200b}`), and one can make a line read backwards. Joiners and
 /// variation selectors depend on their neighbours ([`is_hidden_at`]).
 pub fn is_invisible(c: char) -> bool {
     matches!(c,
         '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
-        | '\u{180e}' | '\u{200b}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{180b}'..='\u{180f}' | '\u{200b}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}'
         | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{feff}' | '\u{ffa0}'
-        | '\u{fff0}'..='\u{fffb}' | '\u{e0000}'..='\u{e007f}')
+        | '\u{fff0}'..='\u{fffb}' | '\u{1bca0}'..='\u{1bca3}' | '\u{1d173}'..='\u{1d17a}'
+        | '\u{e0000}'..='\u{e0fff}')
 }
 
 /// Whether `c`, between `prev` and `next`, hides itself in a line: a control or invisible
@@ -165,7 +167,11 @@ pub fn is_hidden_at(prev: Option<char>, c: char, next: Option<char>) -> bool {
     let non_ascii = |c: Option<char>| c.is_some_and(|c| !c.is_ascii());
     match c {
         '\u{200c}' | '\u{200d}' => !(non_ascii(prev) && non_ascii(next)),
-        '\u{fe00}'..='\u{fe0f}' => !non_ascii(prev),
+        // Variation selectors: the standard ones, the supplement's, and Mongolian's.
+        '\u{fe00}'..='\u{fe0f}'
+        | '\u{e0100}'..='\u{e01ef}'
+        | '\u{180b}'..='\u{180d}'
+        | '\u{180f}' => !non_ascii(prev),
         c => c.is_control() || is_invisible(c),
     }
 }
@@ -224,7 +230,17 @@ mod tests {
         assert!(check_name("the name", "triage-critical", 200).is_ok());
         assert!(check_name("the name", "Tri\u{e1}ge \u{65e5}\u{672c}", 200).is_ok());
         // Joiners and variation selectors are parts of words and emoji; after ASCII they hide.
-        for bad in ["triage\u{200d}", "triage\u{fe0f}", "\u{200d}triage"] {
+        for bad in [
+            "triage\u{200d}",
+            "triage\u{fe0f}",
+            "\u{200d}triage",
+            // The supplement's and Mongolian's variation selectors, other default-ignorables.
+            "triage\u{e0100}",
+            "triage\u{180b}",
+            "tri\u{1bca0}age",
+            "tri\u{1d173}age",
+            "tri\u{e0080}age",
+        ] {
             assert!(check_name("the name", bad, 200).is_err(), "{bad:?}");
         }
         assert!(check_name("the name", "\u{26a0}\u{fe0f} phishing", 200).is_ok());

@@ -1034,6 +1034,24 @@ fn tenant_apply_tells_an_outsider_only_that_a_name_is_taken() {
         text(&taken)
     );
     assert!(!text(&taken).contains("acme"), "{}", text(&taken));
+    // Nor one that reads as it: differing only by case, or by an invisible character
+    // (hostile-input review: another tenant's `soc` on a sign-in page).
+    let alike = r#"{"organization":"zeta","workspaces":[{"name":"MSSP-Soc","members":[{"email":"zed@zeta.test","role":"owner"}]}]}"#;
+    let alike = apply(&with, "d.json", alike);
+    assert_eq!(alike.status.code(), Some(2), "{}", text(&alike));
+    assert!(
+        text(&alike).contains("differs from it only by case") && !text(&alike).contains("acme"),
+        "{}",
+        text(&alike)
+    );
+    let hidden_char = "{\"organization\":\"zeta\",\"workspaces\":[{\"name\":\"mssp-soc\\u200b\",\"members\":[{\"email\":\"zed@zeta.test\",\"role\":\"owner\"}]}]}";
+    let invisible = apply(&with, "e.json", hidden_char);
+    assert_eq!(invisible.status.code(), Some(2), "{}", text(&invisible));
+    assert!(
+        text(&invisible).contains("invisible"),
+        "{}",
+        text(&invisible)
+    );
     // Joining another organization: only that its name is taken.
     let join = r#"{"organization":"acme-mssp","workspaces":[{"name":"zed-ws","members":[{"email":"zed@zeta.test","role":"owner"}]}]}"#;
     let joined = apply(&with, "c.json", join);

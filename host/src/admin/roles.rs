@@ -26,6 +26,15 @@ pub(crate) fn validate_role_name(name: &str) -> Result<(), Error> {
             crate::text::clip(name)
         )));
     }
+    // A new one is one visible word: `owner\u{200b}` listed as `owner` (hostile-input review).
+    // Names stored before still read (`is_role_name`).
+    if let Some(c) = crate::text::first_hidden(name) {
+        return Err(Error::Invalid(format!(
+            "`{}` holds U+{:04X}, an invisible character: a role name is what people read",
+            crate::text::clip(name),
+            u32::from(c)
+        )));
+    }
     if BuiltinRole::parse(name).is_some() || name.eq_ignore_ascii_case("external") {
         return Err(Error::Invalid(format!("`{name}` is a reserved role name")));
     }
@@ -90,5 +99,25 @@ impl Platform {
             }
             audit::record(tx, &Actor::Principal(actor), workspace, "role.delete", name, json!({}))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A new role's name is one visible word: `owner` followed by a zero-width space read as
+    /// the Owner role in listings (hostile-input review).
+    #[test]
+    fn a_new_role_name_holds_no_invisible_character() {
+        assert!(validate_role_name("tier2").is_ok());
+        for bad in ["owner\u{200b}", "tier\u{202e}2", "tier2\u{e0100}"] {
+            let err = validate_role_name(bad).expect_err(bad);
+            assert!(err.to_string().contains("invisible"), "{err}");
+        }
+        assert!(
+            is_role_name("owner\u{200b}"),
+            "one stored before still reads"
+        );
     }
 }

@@ -298,6 +298,19 @@ fn apply_workspace(
             id
         }
         None => {
+            // Names that differ only by case read as one (`SOC`, `soc`) on pages and in
+            // commands: a new one is refused beside another's (hostile-input review). Those
+            // created before are left as they are.
+            if store::workspace_alike(tx, &spec.name)?.is_some() {
+                return Err(ApplyError::Spec(vec![Located::new(
+                    at.key("name"),
+                    format!(
+                        "the workspace name `{}` is not available: another differs from it \
+                         only by case",
+                        spec.name
+                    ),
+                )]));
+            }
             let id = store::insert_workspace(tx, org, &spec.name, spec.sso_only)?;
             c.record(
                 "workspace.create",

@@ -125,6 +125,18 @@ pub(super) fn find_workspace(
     .map_err(internal)
 }
 
+/// The name of a workspace other than `name` that differs from it only by case, if one
+/// exists (in any organization).
+pub(super) fn workspace_alike(conn: &Connection, name: &str) -> Result<Option<String>, Error> {
+    conn.query_row(
+        "SELECT name FROM workspaces WHERE lower(name) = lower(?1) AND name <> ?1 LIMIT 1",
+        [name],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(internal)
+}
+
 /// Sets SSO-only sign-in of workspace `ws`.
 pub(super) fn set_sso_only(conn: &Connection, ws: i64, on: bool) -> Result<(), Error> {
     conn.execute(

@@ -32,18 +32,21 @@ pub fn validate(spec: &TenantSpec) -> Vec<Located> {
     let mut names = HashSet::new();
     for (i, ws) in spec.workspaces.iter().enumerate() {
         let at = ws_path(i);
+        // Invisible characters too: `soc\u{200b}` read as another tenant's `soc` on its
+        // sign-in page (hostile-input review).
         if ws.name.trim().is_empty()
             || ws.name.len() > MAX_WORKSPACE_NAME
             || ws.name.chars().any(|c| c.is_whitespace() || c.is_control())
+            || crate::text::first_hidden(&ws.name).is_some()
         {
             out.push(Located::new(
                 at.key("name"),
                 format!(
-                    "a workspace name is 1 to {MAX_WORKSPACE_NAME} bytes without spaces or \
-                     control characters"
+                    "a workspace name is 1 to {MAX_WORKSPACE_NAME} bytes without spaces, \
+                     control or invisible characters"
                 ),
             ));
-        } else if !names.insert(ws.name.as_str()) {
+        } else if !names.insert(ws.name.to_ascii_lowercase()) {
             out.push(Located::new(
                 at.key("name"),
                 format!("workspace `{}` is declared twice", ws.name),
