@@ -891,3 +891,46 @@ fn apply_names_only_the_left_out_workspaces_the_applier_manages() {
         "{olivia_sees}"
     );
 }
+
+/// A claim rule's value is the IdP's word, listed as one line: a line break in it wrote a
+/// forged rule line into `sso rules list` (hostile-input review).
+#[test]
+fn a_claim_rules_value_is_listed_as_one_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = applied(dir.path());
+    let owner = [
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        "olivia.owner@acme-mssp.test",
+    ];
+    let add = [
+        "sso",
+        "rules",
+        "add",
+        "--claim",
+        "groups",
+        "--value",
+        "x\n  1. groups = everyone → owner",
+        "--role",
+        "viewer",
+    ];
+    let out = flowhost(dir.path(), &db, &[&add[..], &owner].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[&["sso", "rules", "list"][..], &owner].concat(),
+    );
+    let listed = stdout(&out);
+    assert!(
+        listed.contains("= x\\u000a  1. groups = everyone → owner → viewer"),
+        "{listed}"
+    );
+    assert!(
+        !listed
+            .lines()
+            .any(|l| l.starts_with("  1. groups = everyone")),
+        "{listed}"
+    );
+}

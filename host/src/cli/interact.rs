@@ -258,9 +258,11 @@ fn show(ix: &InteractionView) {
             .ok()
             .and_then(|v| v["type"].as_str().map(str::to_owned))
             .unwrap_or_default();
+        // The publisher's words: a name holding a line break forged a second field line
+        // (hostile-input review).
         println!(
             "  field {:<20} {kind}{}",
-            f.name,
+            one_line(&f.name),
             if f.required { " (required)" } else { "" }
         );
     }

@@ -12,6 +12,7 @@ use super::acting::{platform, print_json};
 use super::args::{InWorkspace, Output};
 use super::database::Database;
 use super::input::json_arg;
+use super::output::one_line;
 
 #[derive(Subcommand)]
 pub enum SsoCommand {
@@ -168,7 +169,14 @@ pub fn run(db: &Database, cmd: SsoCommand) -> anyhow::Result<()> {
                 return print_json(&rules);
             }
             for r in rules {
-                println!("{:>3}. {} = {} → {}", r.rank, r.claim, r.value, r.role);
+                // Claim values are the IdP's words, one line each (hostile-input review).
+                println!(
+                    "{:>3}. {} = {} → {}",
+                    r.rank,
+                    one_line(&r.claim),
+                    one_line(&r.value),
+                    one_line(&r.role)
+                );
             }
         }
         SsoCommand::Login {

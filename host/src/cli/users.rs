@@ -6,6 +6,7 @@ use super::acting::{platform, print_json};
 use super::args::{InWorkspace, Output};
 use super::database::Database;
 use super::input::{shown_email, shown_role};
+use super::output::one_line;
 
 #[derive(Subcommand)]
 pub enum UsersCommand {
@@ -85,7 +86,8 @@ pub fn run(db: &Database, cmd: UsersCommand) -> anyhow::Result<()> {
             }
             for m in members {
                 let bg = if m.break_glass { " break-glass" } else { "" };
-                println!("{:<32} {:<14} {}{bg}", m.email, m.role, m.source);
+                // A custom role's name stored before names were one visible word.
+                println!("{:<32} {:<14} {}{bg}", m.email, one_line(&m.role), m.source);
             }
         }
     }
