@@ -1154,6 +1154,16 @@ fn the_case_service_checks_the_callers_grants_and_replays_its_keys() {
         p.query_cases(&caller, serde_json::from_value(json!({})).expect("query")),
         Err(Error::Denied(Reason::NotGranted("cases:read")))
     ));
+    // Updating restrictions answers them, every collaborator named: a read too, refused
+    // without `cases:read` even for an update that changes nothing (leak review).
+    assert!(matches!(
+        p.update_case_restrictions(
+            &caller,
+            "C-1",
+            serde_json::from_value(json!({})).expect("update")
+        ),
+        Err(Error::Denied(Reason::NotGranted("cases:read")))
+    ));
     let nothing = in_step(Grants::default(), "run:9/triage");
     assert!(matches!(
         p.create_case(&nothing, new_case("refused", AccessMode::FullAccess, &[])),

@@ -336,6 +336,9 @@ impl CaseApi for Platform {
         update: RestrictionUpdate,
     ) -> Result<Restrictions, Error> {
         require(caller, Grant::CasesWrite)?;
+        // Its answer is the case's restrictions, every collaborator named: a read too. An
+        // update changing nothing (`{}`) read them without `cases:read` (leak review).
+        require(caller, Grant::CasesRead)?;
         // Every granted update takes the next key, so a re-execution's n-th update meets the
         // first execution's n-th (SPEC WF-8).
         let key = caller.next_update_key();
@@ -380,7 +383,10 @@ impl Platform {
         shown: Option<&Restrictions>,
     ) -> Result<Restrictions, Error> {
         require(caller, Grant::CasesWrite)?;
+        require(caller, Grant::CasesRead)?;
         let (ws, viewer) = self.case_context(caller, Scope::CaseWrite)?;
+        // As its grant: a custom role with `case.write` alone read them (leak review).
+        self.authorize(&caller.principal, &caller.workspace, Scope::CaseRead)?;
         validate::case_id(case_id)?;
         validate::restriction_update(&update)?;
         let remove = update
