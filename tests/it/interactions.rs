@@ -1384,6 +1384,16 @@ fn a_flows_live_trace_does_not_count_its_loop_iterations() {
     let shown = start("asking");
     assert_eq!(shown.matches("each[*].ok").count(), 1, "{shown}");
     assert!(shown.matches("I-").count() <= 1, "{shown}");
+    // Nor by the interactions themselves, to whoever may answer one: their step and their
+    // default title name the loop's step, not the iteration (leak review: `each[37].ok`
+    // told an assignee how many cases ranked ahead of theirs).
+    let listed = env.json(&["interact", "list", "--workspace", "mssp-soc", "--as", OWNER]);
+    let listed = listed.as_array().expect("a list");
+    assert_eq!(listed.len(), 7, "{listed:?}");
+    for ix in listed {
+        assert_eq!(ix["step"], "each[*].ok", "{ix}");
+        assert_eq!(ix["title"], "each[*].ok", "{ix}");
+    }
 }
 
 /// A flow's output is its starter's only if they may see every case the run read: a flow

@@ -1357,7 +1357,12 @@ impl Exec<'_> {
                         .into());
                     }
                 }
-                let title = rendered.map_or_else(|| key.to_owned(), crate::text::storable);
+                // Without a title of its own, its key without loop indexes (leak review: the
+                // index told how many items the run's query found).
+                let title = rendered.map_or_else(
+                    || super::run_access::without_indexes(key),
+                    crate::text::storable,
+                );
                 let timeout_ms = ix
                     .timeout
                     .map(|t| i64::try_from(t.as_millis()).unwrap_or(i64::MAX));

@@ -653,7 +653,7 @@ impl Observer for LoopSummary<'_> {
 }
 
 /// `key` with every loop index (`[3]`) written `[*]`.
-fn without_indexes(key: &str) -> String {
+pub(crate) fn without_indexes(key: &str) -> String {
     let mut out = String::with_capacity(key.len());
     let mut rest = key;
     while let Some(open) = rest.find('[') {
