@@ -247,7 +247,7 @@ struct Shown {
 /// Case `id` as the session's principal may see it; not found otherwise (SPEC CS-2).
 async fn shown(state: &AppState, session: &Session, id: String) -> Result<Shown, WebError> {
     let who = caller(session);
-    Ok(state
+    state
         .blocking(move |e| -> Result<Shown, Error> {
             let platform = e.platform();
             let case = platform.get_case(&who, &id)?;
@@ -265,7 +265,8 @@ async fn shown(state: &AppState, session: &Session, id: String) -> Result<Shown,
                 viewers,
             })
         })
-        .await??)
+        .await?
+        .map_err(WebError::named("case"))
 }
 
 /// GET /cases/{id}: the case and its restrictions, with the form for those who may update

@@ -23,6 +23,21 @@ pub(super) enum WebError {
     NoRunSlot(crate::server::run_slots::Full),
     /// The server itself failed (a task panicked).
     Server(String),
+    /// What the page's address names (a case, a run, …) is not there for the caller:
+    /// answered in the site's words, never the address's (web review: a crafted
+    /// `/cases/<text>` put its text on a signed-in page, under the person's own name).
+    Missing(&'static str),
+}
+
+impl WebError {
+    /// `e` for a page whose address named a `what`: a missing or malformed one is
+    /// [`WebError::Missing`], anything else as it is.
+    pub(super) fn named(what: &'static str) -> impl Fn(Error) -> WebError {
+        move |e| match e {
+            Error::NotFound(_) | Error::Invalid(_) => WebError::Missing(what),
+            other => WebError::Host(other),
+        }
+    }
 }
 
 impl From<Error> for WebError {
@@ -83,6 +98,11 @@ impl IntoResponse for WebError {
                 full.refusal(),
             ),
             WebError::Server(m) => internal(&m),
+            WebError::Missing(what) => (
+                StatusCode::NOT_FOUND,
+                "Not found",
+                format!("There is no such {what} here that you may see."),
+            ),
         };
         let mut body = format!(
             "<h1>{}</h1><p class=\"error\">{}</p>",

@@ -63,14 +63,7 @@ async fn flow(state: &AppState, session: &Session, name: &str) -> Result<FlowEnt
         .await?
         .into_iter()
         .find(|f| f.name == name)
-        .ok_or_else(|| {
-            Error::NotFound(format!(
-                "`{}` has no Interaction Flow `{}` you may start",
-                session.workspace,
-                crate::text::clip(name)
-            ))
-            .into()
-        })
+        .ok_or(WebError::Missing("Interaction Flow to start"))
 }
 
 /// GET /flows/{name}: its form.

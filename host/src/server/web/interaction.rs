@@ -23,7 +23,8 @@ use crate::workflow;
 /// Interaction `raw` as the session's principal may see it, in the session's workspace only
 /// (another workspace's reads as not found, as the service answers an outsider).
 async fn view(state: &AppState, session: &Session, raw: &str) -> Result<InteractionView, WebError> {
-    let id = PublicId::parse(IdKind::Interaction, raw).map_err(Error::from)?;
+    let id = PublicId::parse(IdKind::Interaction, raw)
+        .map_err(|e| WebError::named("interaction")(Error::from(e)))?;
     let (principal, workspace) = (session.principal.clone(), session.workspace.clone());
     Ok(state
         .blocking(move |e| {

@@ -69,7 +69,8 @@ pub(super) async fn show(
     signed: Signed,
     Path(raw): Path<String>,
 ) -> Result<Html<String>, WebError> {
-    let id = PublicId::parse(IdKind::Run, &raw).map_err(Error::from)?;
+    let id =
+        PublicId::parse(IdKind::Run, &raw).map_err(|e| WebError::named("run")(Error::from(e)))?;
     let (principal, workspace) = (
         signed.session.principal.clone(),
         signed.session.workspace.clone(),
