@@ -117,9 +117,11 @@ fn the_list_and_a_cases_page_show_a_restricted_case_only_to_those_allowed() {
     assert_eq!(unseen.body.replace(&hidden, "C-999"), missing.body);
     // A crafted address puts none of its text on the page (web review: phishing words in
     // the site's layout, under the person's name).
-    let crafted = operator.get(&site.server.url(
-        "/cases/%60.%20Your%20session%20expired%2C%20sign%20in%20at%20evil.example",
-    ));
+    let crafted = operator.get(
+        &site
+            .server
+            .url("/cases/%60.%20Your%20session%20expired%2C%20sign%20in%20at%20evil.example"),
+    );
     assert_eq!(crafted.status, 404, "{}", crafted.body);
     assert!(!crafted.body.contains("evil.example"), "{}", crafted.body);
     assert!(!missing.body.contains("C-999"), "{}", missing.body);

@@ -99,7 +99,7 @@ pub fn built(project: &str) -> PathBuf {
     if let Some(dir) = map.get(project) {
         return dir.clone();
     }
-    toolchains();
+    let tools = toolchains();
     let files = inputs(project);
     let mut hasher = DefaultHasher::new();
     for f in &files {
@@ -108,6 +108,17 @@ pub fn built(project: &str) -> PathBuf {
             .expect("read input")
             .hash(&mut hasher);
     }
+    // The toolchains it is built with, as installed (their pins) and as the script installs
+    // them: a bumped componentize-py left every later run testing the old one's builds
+    // (steps and projects review).
+    for pins in ["python/.pins", "js/.pins"] {
+        std::fs::read(tools.join(pins))
+            .expect("read the toolchain's pins")
+            .hash(&mut hasher);
+    }
+    std::fs::read(root().join("scripts/toolchains"))
+        .expect("read scripts/toolchains")
+        .hash(&mut hasher);
     let key = format!("{:016x}", hasher.finish());
     let base = build_root().join(format!("{}-{key}", project.replace('/', "-")));
     let out = base.join(project);
