@@ -140,12 +140,23 @@ export class HostError extends Error {
   }
 }
 
+/** A UTF-16 surrogate without its other half. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** `value` as JSON text, refusing what JSON has no number for (NaN, the infinities) rather
  *  than writing `null`, as Python's encoder refuses them: `what` names it in the error. */
 function toJson(value: unknown, what: string): string {
   return JSON.stringify(value, (_key, v) => {
     if (typeof v === "number" && !Number.isFinite(v)) {
       throw new Failed(`${what}: ${v} is not a JSON number`);
+    }
+    // Half of a pair, as `slice()` leaves an emoji cut in two: JSON.stringify writes it as
+    // `\udXXX`, which the host refuses, naming neither the field nor the cause (review).
+    if (typeof v === "string" && LONE_SURROGATE.test(v)) {
+      throw new Failed(
+        `${what}: a string holds a lone UTF-16 surrogate (text cut inside a character); ` +
+          "cut text by code points (Array.from) instead",
+      );
     }
     // What JSON.stringify would write as something else without a word: a Promise (an
     // `async` step's output) and a Map or a Set as `{}`, a function or a symbol left out.

@@ -86,6 +86,10 @@ fn the_js_sdk_fails_a_step_whose_output_json_would_not_say_what_it_is() {
         ("bytes", "output: binary data (Uint8Array) is not JSON"),
         ("regexp", "output: a RegExp is not JSON"),
         ("event-map", "event payload: a Map is not JSON"),
+        (
+            "cut-emoji",
+            "output: a string holds a lone UTF-16 surrogate",
+        ),
     ] {
         let exec = run(&rt, &step, json!({ "attack": attack }), limits());
         let why = failure(&exec).to_string();
@@ -215,6 +219,25 @@ fn the_python_sdk_fails_what_json_would_not_carry_exactly() {
         Some(&json!({ "mode": "full_access", "severity": "high" })),
         "{:?}",
         exec.result
+    );
+    // So is a host case record: its custom fields are `fields`, an object, as the host's
+    // case JSON has them (steps and projects review: `fields_json`, a string).
+    let exec = run(&rt, &hostile, json!({ "attack": "case_out" }), limits());
+    let case = &exec.result.as_ref().expect("a case out")["case"];
+    assert_eq!(case["fields"], json!({ "priority": "p1" }), "{case}");
+    assert!(case.get("fields_json").is_none(), "{case}");
+    assert_eq!(case["access_mode"], "restricted", "{case}");
+    // Text JSON may not carry fails the step naming where, not as text the host refuses.
+    let exec = run(
+        &rt,
+        &hostile,
+        json!({ "attack": "lone_surrogate" }),
+        limits(),
+    );
+    let why = failure(&exec).to_string();
+    assert!(
+        why.contains("$.title") && why.contains("lone UTF-16 surrogate"),
+        "{why}"
     );
 }
 

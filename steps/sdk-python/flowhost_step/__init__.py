@@ -211,8 +211,28 @@ def _encode(value):
         )
     if isinstance(value, float) and not math.isfinite(value):
         raise _Unwritable(f"{value} is not a number JSON carries; pass it as a string or null")
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate (`surrogateescape` text): `json.dumps` writes it as `\udXXX`,
+            # which the host refuses, naming neither the field nor the cause (review).
+            raise _Unwritable(
+                "a string holds a lone UTF-16 surrogate, which JSON text may not carry"
+            ) from None
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = dataclasses.asdict(value)
+        wit = type(value).__module__.startswith("wit_world")
+        # One level at a time, so a nested host record is still known as one below.
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        if wit and "fields_json" in value:
+            # A case's custom fields as the host's case JSON spells them: `fields`, an object
+            # (SPEC CS-1), so that `$.steps.x.output.case.fields.priority` meets them as it
+            # meets a built-in step's case (steps and projects review).
+            text = value.pop("fields_json")
+            try:
+                value["fields"] = None if text is None else json.loads(text)
+            except ValueError:
+                raise _Unwritable("`fields_json` is not JSON") from None
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():

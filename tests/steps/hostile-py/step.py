@@ -82,6 +82,18 @@ def attack(input: dict) -> dict:
         from wit_world.imports.types import AccessMode, Severity
 
         return {"mode": AccessMode.FULL_ACCESS, "severity": Severity.HIGH}
+    if what == "case_out":
+        # A host case record in the output: its custom fields as the host's case JSON has them.
+        from wit_world.imports.types import AccessMode, CaseRecord, Severity
+
+        return {"case": CaseRecord(
+            id="C-1", title="t", description="", severity=Severity.HIGH, state="open",
+            reporter=None, assignee=None, reviewers=[], access_mode=AccessMode.RESTRICTED,
+            collaborators=["a@x.test"], fields_json='{"priority": "p1"}',
+            created_at="2026-12-05T00:00:00Z", updated_at="2026-12-05T00:00:00Z")}
+    if what == "lone_surrogate":
+        # Text cut in the middle of a pair, as `surrogateescape` decoding leaves it.
+        return {"title": b"caf\xe9".decode("utf-8", "surrogateescape")}
     if what == "int_keys":
         # Written as one key twice, the host kept the last.
         return {"by_port": {1: "first", "1": "second"}}

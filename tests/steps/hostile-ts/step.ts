@@ -28,6 +28,9 @@ export const run = step((input: Input): unknown => {
       return { packet: new Uint8Array([1, 2]) };
     case "regexp":
       return { pattern: /evil/ };
+    case "cut-emoji":
+      // "Ransomware 😀 note" cut at 12 UTF-16 units: half an emoji.
+      return { title: "Ransomware \u{1F600} note".slice(0, 12) };
     case "event-map":
       events.emit("hostile.map", { m: new Map([["a", 1]]) });
       return { ok: true };
