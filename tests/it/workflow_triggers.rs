@@ -1695,4 +1695,81 @@ fn a_publisher_demoted_below_interaction_write_asks_nobody() {
     set_role("contributor");
     env.ok(&["run", &tell, "--as", OWNER, "--steps", &steps]);
     assert_eq!(open_interactions(), 1, "asked once promoted again");
+
+    // A form is its publisher's asking too: demoted, their Interaction Flow starts nothing.
+    let flow = json!({ "name": "ask", "workspace": "mssp-soc", "run_as": lead,
+        "trigger": { "on": "interaction", "interaction": { "title": "Ask",
+            "form": { "fields": [{ "name": "why", "type": "text" }] },
+            "access": { "workspace_users": { "emails": [OWNER] } } } },
+        "steps": [{ "id": "w", "wait": "1ms" }] });
+    let flow = env.write("ask.json", &flow);
+    let published = env.publish(&flow, lead);
+    assert!(published.status.success(), "{published:?}");
+    let start = || {
+        env.cli(&[
+            "interact",
+            "start",
+            "ask",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--values",
+            r#"{"why":"x"}"#,
+        ])
+    };
+    let started = start();
+    assert!(started.status.success(), "{started:?}");
+    set_role("operator");
+    let refused = start();
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("may no longer ask people") && !err.contains(lead),
+        "{err}"
+    );
+}
+
+/// A person's own run, resumed after they may no longer run workflows here, ends there: a
+/// resume decided only the binder of published runs, and a manual run held by a wait went
+/// on with its starter's power gone (review of the manual run's re-decision; SPEC WF-6).
+#[test]
+fn a_manual_run_resumed_after_its_starter_was_demoted_ends_there() {
+    let env = Env::new();
+    let lead = "sam.lead@acme-mssp.test";
+    let wf = json!({ "name": "later", "workspace": "mssp-soc",
+        "steps": [{ "id": "w", "wait": "1h" }, { "id": "after", "uses": "step:echo" }] });
+    let file = env.write("later.json", &wf);
+    let steps = env.steps();
+    let _ = env.cli(&["run", &file, "--as", lead, "--steps", &steps]);
+    let held: String = crate::common::db_at(&env.db)
+        .conn()
+        .query_row(
+            "SELECT public_id FROM runs WHERE workflow = 'later' AND status = 'on_hold'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("on hold");
+    env.ok(&[
+        "users",
+        "set-role",
+        lead,
+        "--role",
+        "viewer",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let _ = env.cli(&["runs", "resume", &held, "--as", OWNER, "--steps", &steps]);
+    let ended: Vec<_> = env.runs().into_iter().filter(|r| r.0 == "later").collect();
+    assert_eq!(ended.len(), 1, "{ended:?}");
+    assert_eq!(ended[0].1, "failed", "{ended:?}");
+    assert!(
+        ended[0]
+            .2
+            .as_deref()
+            .is_some_and(|e| e.contains("may no longer run workflows")),
+        "{ended:?}"
+    );
 }

@@ -524,8 +524,16 @@ impl Engine {
                 self.end_before_its_steps(id, executing, why)?;
                 return Err(e);
             }
-            // Not decided (the access data did not read): resumable, decided at its resume.
-            Err(e) => return Err(self.let_go(id.key, e)),
+            // Not decided (the access data did not read): it ends here too, rather than be
+            // resumed by a scheduler with nobody's decision behind it (review); the starter
+            // is told the infrastructure's failure and may start it again.
+            Err(e) => {
+                let why = "its start could not be decided (the access data did not read); \
+                           start it again"
+                    .to_owned();
+                self.end_before_its_steps(id, executing, why)?;
+                return Err(e);
+            }
         }
         Ok(self.execute(
             &id,
@@ -648,10 +656,25 @@ impl Engine {
         // they did went on after their removal, opening interactions in their name
         // (authority review). Naming nobody.
         self.platform.refresh_access()?;
-        if !self.platform.index().binder_stands(principal, workspace) {
+        let index = self.platform.index();
+        if !index.binder_stands(principal, workspace) {
             return Ok(Some(format!(
                 "whoever bound the identity this run acts as no longer acts in `{workspace}`; \
                  the run ends here (SPEC WF-10)"
+            )));
+        }
+        // A person's or a key's own run goes on while they may still run workflows here (a
+        // run of a published revision is decided by its binder, above): one left unfinished
+        // by a start that could not be decided, or resumed after its starter's demotion,
+        // went on with their power gone (review).
+        if !matches!(principal, Principal::Run(_))
+            && !index
+                .check(principal, workspace, Scope::PlaybookExecute)
+                .allowed()
+        {
+            return Ok(Some(format!(
+                "{principal} may no longer run workflows in `{workspace}`; the run ends here \
+                 (SPEC WF-6)"
             )));
         }
         let caller = Caller::of(principal, workspace);

@@ -225,8 +225,19 @@ impl Engine {
         // Fail closed (SPEC WF-10): a flow whose binder no longer acts here starts nothing;
         // before, its run opened interactions and answered its starter, only its steps that
         // consult access failing (authority review).
+        let publisher_may_not_ask = |index: &crate::access::AccessIndex| {
+            matches!(
+                index.binder_check(&run_as, workspace, crate::access::Scope::InteractionWrite),
+                Some(crate::access::AccessDecision::Denied(_))
+            )
+        };
         if !self.platform().index().binder_stands(&run_as, workspace) {
             return Err(super::run_standing::no_standing(name, workspace));
+        }
+        // A form is its publisher's asking: one who may no longer ask people starts nothing
+        // (review of the interaction step's check).
+        if publisher_may_not_ask(&self.platform().index()) {
+            return Err(super::run_standing::may_not_ask(name));
         }
         let event = json!({
             "kind": "interaction",
@@ -248,6 +259,9 @@ impl Engine {
             // the run opened interactions in their name (authority review, WF-10).
             if !index.binder_stands(&run_as, workspace) {
                 return Err(super::run_standing::no_standing(name, workspace));
+            }
+            if publisher_may_not_ask(index) {
+                return Err(super::run_standing::may_not_ask(name));
             }
             let now = index.check_flow(principal, workspace, &flow.access);
             if now.allowed {

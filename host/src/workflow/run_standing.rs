@@ -14,3 +14,13 @@ pub(crate) fn no_standing(name: &str, workspace: &str) -> Error {
          `{workspace}`; ask an Owner to publish it again (SPEC WF-10)"
     ))
 }
+
+/// Why Interaction Flow `name` starts no run: whoever published it may no longer ask people
+/// for input (`interaction.write`, SPEC WF-10, RB-1), so its form is not offered to anyone
+/// either. Naming nobody, as [`no_standing`].
+pub(crate) fn may_not_ask(name: &str) -> Error {
+    Error::Conflict(format!(
+        "`{name}` cannot start a run: whoever published it may no longer ask people for input \
+         (`interaction.write`); ask an Owner to publish it again (SPEC WF-10)"
+    ))
+}
