@@ -261,12 +261,14 @@ pub(crate) fn insert_custom_role(
     Ok(inserted > 0)
 }
 
-/// How many members, live service keys and claim rules hold role `name` in `ws`.
+/// How many members, live service keys and claim rules hold role `name` in `ws`. A rule's
+/// role is compared trimmed, as it is read: rules stored before roles were stored trimmed
+/// named `"tier2 "` (review).
 pub(crate) fn role_holders(conn: &Connection, ws: i64, name: &str) -> Result<i64, Error> {
     conn.query_row(
         "SELECT (SELECT count(*) FROM memberships WHERE workspace_id = ?1 AND role = ?2)
               + (SELECT count(*) FROM api_keys WHERE workspace_id = ?1 AND role = ?2 AND revoked_at IS NULL)
-              + (SELECT count(*) FROM claim_rules WHERE workspace_id = ?1 AND role = ?2)",
+              + (SELECT count(*) FROM claim_rules WHERE workspace_id = ?1 AND trim(role) = ?2)",
         params![ws, name],
         |r| r.get(0),
     )
@@ -282,7 +284,7 @@ pub(crate) fn role_held_by_key_or_rule(
 ) -> Result<bool, Error> {
     conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM api_keys WHERE workspace_id = ?1 AND role = ?2 AND revoked_at IS NULL)
-             OR EXISTS (SELECT 1 FROM claim_rules WHERE workspace_id = ?1 AND role = ?2)",
+             OR EXISTS (SELECT 1 FROM claim_rules WHERE workspace_id = ?1 AND trim(role) = ?2)",
         params![ws, name],
         |r| r.get(0),
     )

@@ -301,6 +301,15 @@ fn apply_workspace(
             // Names that differ only by case read as one (`SOC`, `soc`) on pages and in
             // commands: a new one is refused beside another's (hostile-input review). Those
             // created before are left as they are.
+            if let Some(c) = crate::text::first_hidden(&spec.name) {
+                return Err(ApplyError::Spec(vec![Located::new(
+                    at.key("name"),
+                    format!(
+                        "a new workspace's name holds U+{:04X}, an invisible character",
+                        u32::from(c)
+                    ),
+                )]));
+            }
             if store::workspace_alike(tx, &spec.name)?.is_some() {
                 return Err(ApplyError::Spec(vec![Located::new(
                     at.key("name"),
@@ -448,6 +457,7 @@ fn apply_roles(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result
                 )?;
             }
             None => {
+                crate::admin::roles::validate_new_role_name(&role.name)?;
                 store::insert_role(c.tx, ws, &role.name, &text)?;
                 c.record(
                     "role.create",

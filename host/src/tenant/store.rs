@@ -125,12 +125,13 @@ pub(super) fn find_workspace(
     .map_err(internal)
 }
 
-/// The name of a workspace other than `name` that differs from it only by case, if one
-/// exists (in any organization).
+/// The name of a workspace other than `name` that differs from it only by ASCII case, if
+/// one exists (in any organization). Folded here, not by the database: SQLite's `lower`
+/// folds ASCII alone, PostgreSQL's by its locale (review); the column's, on either, by ASCII.
 pub(super) fn workspace_alike(conn: &Connection, name: &str) -> Result<Option<String>, Error> {
     conn.query_row(
-        "SELECT name FROM workspaces WHERE lower(name) = lower(?1) AND name <> ?1 LIMIT 1",
-        [name],
+        "SELECT name FROM workspaces WHERE lower(name) = ?1 AND name <> ?2 LIMIT 1",
+        params![name.to_ascii_lowercase(), name],
         |r| r.get(0),
     )
     .optional()
