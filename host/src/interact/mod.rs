@@ -445,7 +445,8 @@ impl Platform {
     }
 
     /// Times out every open interaction past its deadline and returns their runs, now ready to
-    /// resume on their timeout paths (SPEC IX-8), and the errors of those that did not read:
+    /// resume on their timeout paths (SPEC IX-8), and the errors of those that did not read
+    /// (and of a transaction that failed, the rest left for the next round):
     /// each stays open, named, and the others are timed out all the same. Before, one row
     /// this host could not read failed every scheduler round, and no run of any workspace
     /// was resumed (concurrency review).
@@ -465,7 +466,7 @@ impl Platform {
         let mut claimed = Vec::new();
         let mut unreadable = Vec::new();
         for chunk in keys.chunks(EXPIRED_PER_TRANSACTION) {
-            let (runs, errors) = self.transact(|tx| {
+            let done = self.transact(|tx| {
                 let (mut runs, mut errors) = (Vec::new(), Vec::new());
                 // Read again under the lock: one answered or timed out meanwhile is passed.
                 for &key in chunk {
@@ -477,9 +478,20 @@ impl Platform {
                     }
                 }
                 Ok((runs, errors))
-            })?;
-            claimed.extend(runs);
-            unreadable.extend(errors);
+            });
+            match done {
+                Ok((runs, errors)) => {
+                    claimed.extend(runs);
+                    unreadable.extend(errors);
+                }
+                // The runs earlier chunks claimed are handed back all the same (they are
+                // `running` now, and only this call resumes them); the rest wait for the
+                // next round (review).
+                Err(e) => {
+                    unreadable.push(e);
+                    break;
+                }
+            }
         }
         Ok((claimed, unreadable))
     }

@@ -171,7 +171,7 @@ pub(super) fn due_one(
     key: i64,
     now_ms: i64,
 ) -> Result<Option<Result<Interaction, Error>>, Error> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM interactions WHERE id = ?1 AND status = 'open' AND deadline_ms <= ?2"
     ))?;
     let mut rows = stmt.query_map(params![key, now_ms], interaction)?;
