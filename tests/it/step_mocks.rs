@@ -64,9 +64,11 @@ fn query_mock(ids: &[&str]) -> Value {
 }
 
 fn update_mock(args: Option<Value>) -> Value {
+    // Written in mixed case, answered as the host answers every email: lower-cased (the
+    // expected outputs below say so; steps and projects review).
     let mut mock = json!({
         "call": "cases.update-case-restrictions",
-        "returns": { "access_mode": "restricted", "collaborators": ["sam.lead@acme-mssp.test"] }
+        "returns": { "access_mode": "restricted", "collaborators": ["Sam.Lead@ACME-mssp.test"] }
     });
     if let Some(args) = args {
         mock["args"] = args;
@@ -307,4 +309,27 @@ fn an_expectation_of_nothing_is_refused_naming_where() {
         assert!(text.contains(says), "{text}");
         assert!(!text.contains("passed"), "{text}");
     }
+}
+
+/// An email a mock answers that the host would never answer (not an address) is refused
+/// before anything runs, naming it.
+#[test]
+fn a_mock_answering_a_bad_email_is_refused_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tests = json!({
+        "as": "omar.operator@acme-mssp.test",
+        "tests": [{
+            "name": "bad email",
+            "input": input(),
+            "mocks": [query_mock(&["C-1"]),
+                      { "call": "cases.update-case-restrictions",
+                        "returns": { "access_mode": "restricted", "collaborators": ["not an email"] } }],
+            "expect": { "output": null }
+        }]
+    });
+    let project = project(dir.path(), &tests, "[\"cases:read\", \"cases:write\"]");
+    let (ok, text) = step_test(&project);
+    assert!(!ok, "{text}");
+    assert!(text.contains("not an email"), "{text}");
+    assert!(!text.contains("passed"), "{text}");
 }

@@ -309,15 +309,15 @@ struct MockCase {
     severity: Severity,
     #[serde(default = "open")]
     state: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_email")]
     reporter: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_email")]
     assignee: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "emails")]
     reviewers: Vec<String>,
     #[serde(default)]
     access_mode: AccessMode,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "emails")]
     collaborators: Vec<String>,
     #[serde(default)]
     fields: serde_json::Map<String, Value>,
@@ -367,8 +367,30 @@ struct MockPage {
 #[serde(deny_unknown_fields)]
 struct MockRestrictions {
     access_mode: AccessMode,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "emails")]
     collaborators: Vec<String>,
+}
+
+/// An email in a mock as the host answers every one: valid and lower-cased. A mock of
+/// `Ann@Example.test` let a step's comparison with its input pass that fails in real runs
+/// (steps and projects review; SPEC ID-2).
+fn email_of<E: serde::de::Error>(raw: &str) -> Result<String, E> {
+    crate::principal::Email::parse(raw)
+        .map(|e| e.to_string())
+        .map_err(|e| E::custom(format!("`{}`: {e}", crate::text::clip(raw))))
+}
+
+fn emails<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|raw| email_of(raw))
+        .collect()
+}
+
+fn optional_email<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d)?
+        .map(|raw| email_of(&raw))
+        .transpose()
 }
 
 #[derive(Deserialize)]
@@ -649,7 +671,9 @@ impl CaseApi for MockedServices {
         case_id: &str,
         update: RestrictionUpdate,
     ) -> Result<Restrictions, Error> {
+        // Both grants, as the host takes them (its answer is a read too).
         require(caller, Grant::CasesWrite)?;
+        require(caller, Grant::CasesRead)?;
         crate::cases::validate::case_id(case_id)?;
         crate::cases::validate::readable_case_id(case_id)?;
         crate::cases::validate::restriction_update(&update)?;
