@@ -87,7 +87,8 @@ fn same(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// Two numbers in order: integers exactly (past 2^53 as f64 they could tie), others as f64.
+/// Two numbers in order: integers exactly (past 2^53 as f64 they could tie), an integer
+/// and a float exactly too ([`integer_and_float`]), two floats as f64.
 fn numbers(x: &serde_json::Number, y: &serde_json::Number) -> Option<Ordering> {
     let exact = |n: &serde_json::Number| {
         n.as_i64()
@@ -96,8 +97,36 @@ fn numbers(x: &serde_json::Number, y: &serde_json::Number) -> Option<Ordering> {
     };
     match (exact(x), exact(y)) {
         (Some(a), Some(b)) => Some(a.cmp(&b)),
-        _ => x.as_f64()?.partial_cmp(&y.as_f64()?),
+        (Some(a), None) => integer_and_float(a, y.as_f64()?),
+        (None, Some(b)) => integer_and_float(b, x.as_f64()?).map(Ordering::reverse),
+        (None, None) => x.as_f64()?.partial_cmp(&y.as_f64()?),
     }
+}
+
+/// Integer `i` against float `f`, exactly: through f64 the integer was rounded, so
+/// 9007199254740993 equalled 9007199254740992.0 and `u64::MAX` was not below 2^64
+/// (hostile-input review).
+fn integer_and_float(i: i128, f: f64) -> Option<Ordering> {
+    // 2^127: past it every i128 (and so every JSON integer) is below, or above.
+    const LIMIT: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
+    if !f.is_finite() {
+        return None;
+    }
+    if f >= LIMIT {
+        return Some(Ordering::Less);
+    }
+    if f < -LIMIT {
+        return Some(Ordering::Greater);
+    }
+    let floor = f.floor();
+    // Exact: an f64 within ±2^127 with no fraction is an integer an i128 holds.
+    let whole = floor as i128;
+    Some(match i.cmp(&whole) {
+        Ordering::Equal if floor == f => Ordering::Equal,
+        // i is floor(f), and f has a fraction: i is below it.
+        Ordering::Equal => Ordering::Less,
+        other => other,
+    })
 }
 
 /// Numbers compare as numbers, strings as strings; anything else does not compare.
@@ -114,6 +143,49 @@ mod tests {
     use super::*;
     use crate::definition::refs::Template;
     use serde_json::json;
+
+    /// An integer against a float compares exactly, not through an f64 that rounds it.
+    #[test]
+    fn an_integer_and_a_float_compare_exactly() {
+        let n = |v: Value| match v {
+            Value::Number(n) => n,
+            _ => unreachable!("a number"),
+        };
+        let cases = [
+            (
+                json!(9_007_199_254_740_993_u64),
+                json!(9_007_199_254_740_992.0),
+                Ordering::Greater,
+            ),
+            (
+                json!(10_000_000_000_000_001_u64),
+                json!(1e16),
+                Ordering::Greater,
+            ),
+            (
+                json!(u64::MAX),
+                json!(18_446_744_073_709_551_616.0),
+                Ordering::Less,
+            ),
+            (json!(3), json!(3.0), Ordering::Equal),
+            (json!(3), json!(3.5), Ordering::Less),
+            (json!(-3), json!(-3.5), Ordering::Greater),
+            (json!(-4), json!(-3.5), Ordering::Less),
+            (json!(i64::MIN), json!(-1e300), Ordering::Greater),
+        ];
+        for (i, f, want) in cases {
+            assert_eq!(
+                numbers(&n(i.clone()), &n(f.clone())),
+                Some(want),
+                "{i} vs {f}"
+            );
+            assert_eq!(
+                numbers(&n(f.clone()), &n(i.clone())),
+                Some(want.reverse()),
+                "{f} vs {i}"
+            );
+        }
+    }
 
     fn cond(left: Value, op: Op, right: Value) -> Condition {
         Condition {
