@@ -12,7 +12,7 @@ use crate::principal::{Caller, Email, Principal};
 use crate::services::cases::{
     AccessMode, CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
 };
-use crate::services::grants::{Grant, granted, require};
+use crate::services::grants::{Grant, granted, require, require_restriction_update};
 use crate::store::{Connection, Transaction, events};
 
 use super::id::{case_id_text, not_found, parse_case_id};
@@ -335,10 +335,7 @@ impl CaseApi for Platform {
         case_id: &str,
         update: RestrictionUpdate,
     ) -> Result<Restrictions, Error> {
-        require(caller, Grant::CasesWrite)?;
-        // Its answer is the case's restrictions, every collaborator named: a read too. An
-        // update changing nothing (`{}`) read them without `cases:read` (leak review).
-        require(caller, Grant::CasesRead)?;
+        require_restriction_update(caller)?;
         // Every granted update takes the next key, so a re-execution's n-th update meets the
         // first execution's n-th (SPEC WF-8).
         let key = caller.next_update_key();
@@ -382,8 +379,7 @@ impl Platform {
         idempotency_key: Option<&str>,
         shown: Option<&Restrictions>,
     ) -> Result<Restrictions, Error> {
-        require(caller, Grant::CasesWrite)?;
-        require(caller, Grant::CasesRead)?;
+        require_restriction_update(caller)?;
         let (ws, viewer) = self.case_context(caller, Scope::CaseWrite)?;
         // As its grant: a custom role with `case.write` alone read them (leak review).
         self.authorize(&caller.principal, &caller.workspace, Scope::CaseRead)?;

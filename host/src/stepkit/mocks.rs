@@ -25,7 +25,7 @@ use crate::services::cases::{
     AccessMode, CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
     Severity,
 };
-use crate::services::grants::{Grant, granted, require};
+use crate::services::grants::{Grant, granted, require, require_restriction_update};
 
 /// A host function a test can mock: `interface.function` as in the WIT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -671,9 +671,7 @@ impl CaseApi for MockedServices {
         case_id: &str,
         update: RestrictionUpdate,
     ) -> Result<Restrictions, Error> {
-        // Both grants, as the host takes them (its answer is a read too).
-        require(caller, Grant::CasesWrite)?;
-        require(caller, Grant::CasesRead)?;
+        require_restriction_update(caller)?;
         crate::cases::validate::case_id(case_id)?;
         crate::cases::validate::readable_case_id(case_id)?;
         crate::cases::validate::restriction_update(&update)?;

@@ -453,9 +453,7 @@ impl Engine {
         event: Value,
         observer: &dyn Observer,
     ) -> Result<RunOutcome, Error> {
-        self.platform.refresh_access()?;
-        self.platform
-            .authorize(&principal, &workflow.workspace, Scope::PlaybookExecute)?;
+        self.may_start(&principal, &workflow.workspace)?;
         let mut found = super::components::collect(definition, &workflow.resolver)?;
         super::components::collect_nested(workflow, &mut found)?;
         let pins = self
@@ -493,9 +491,7 @@ impl Engine {
         // A long-lived engine decides with the access data as it is now, not as it was when
         // it started (one read when nothing changed; on a failed read the index stays as it
         // was). Each step refreshes again (`Exec::action`).
-        self.platform.refresh_access()?;
-        self.platform
-            .authorize(&principal, &workflow.workspace, Scope::PlaybookExecute)?;
+        self.may_start(&principal, &workflow.workspace)?;
         let stored = principal_to_stored(&principal);
         let (id, executing) = self.start_run(NewRun {
             workflow: &workflow.name,
@@ -513,27 +509,18 @@ impl Engine {
         // is seen now, and the run ends before its first step; one committed after it came
         // after the start. Its steps that consult access decide for themselves (authority
         // review: a run started on a decision the lock did not cover).
-        let refused = self.platform.refresh_access().and_then(|_| {
-            self.platform
-                .authorize(&principal, &workflow.workspace, Scope::PlaybookExecute)
-        });
-        match refused {
-            Ok(()) => {}
-            Err(e @ (Error::Denied(_) | Error::NotFound(_))) => {
-                let why = format!("refused as it started: {e}");
-                self.end_before_its_steps(id, executing, why)?;
-                return Err(e);
-            }
-            // Not decided (the access data did not read): it ends here too, rather than be
-            // resumed by a scheduler with nobody's decision behind it (review); the starter
-            // is told the infrastructure's failure and may start it again.
-            Err(e) => {
-                let why = "its start could not be decided (the access data did not read); \
-                           start it again"
-                    .to_owned();
-                self.end_before_its_steps(id, executing, why)?;
-                return Err(e);
-            }
+        if let Err(e) = self.may_start(&principal, &workflow.workspace) {
+            let why = match &e {
+                Error::Denied(_) | Error::NotFound(_) => format!("refused as it started: {e}"),
+                // Not decided (the access data did not read): it ends too, rather than be
+                // resumed by a scheduler with nobody's decision behind it (review); the
+                // starter is told the infrastructure's failure and may start it again.
+                _ => "its start could not be decided (the access data did not read); start \
+                      it again"
+                    .to_owned(),
+            };
+            self.end_before_its_steps(id, executing, why)?;
+            return Err(e);
         }
         Ok(self.execute(
             &id,
@@ -545,6 +532,14 @@ impl Engine {
             0,
             observer,
         ))
+    }
+
+    /// `Ok` if `principal` may start a run in `workspace` (SPEC WF-6), on the access data as
+    /// it is now, not as this long-lived engine last read it (one read when nothing changed).
+    fn may_start(&self, principal: &Principal, workspace: &str) -> Result<(), Error> {
+        self.platform.refresh_access()?;
+        self.platform
+            .authorize(principal, workspace, Scope::PlaybookExecute)
     }
 
     /// Resumes an unfinished run (by its internal key): journaled steps are replayed, the rest
