@@ -240,16 +240,10 @@ fn access_data_that_does_not_read_stops_what_would_decide_on_the_old_index() {
         };
         assert!(e.to_string().contains("case.teleport"), "{e}");
     }
-    let text =
-        json!({ "name": "steps", "workspace": "mssp-soc", "steps": [echo("a")] }).to_string();
-    let wf = flowhost::workflow::parse("wf.json", &text, &flowhost::workflow::Resolver::default())
-        .expect("valid");
-    let refused = engine.run_manual(
-        &wf,
-        &text,
-        "wf.json",
-        user(LEAD),
-        json!({}),
+    let refused = try_run_steps(
+        &engine,
+        LEAD,
+        json!([echo("a")]),
         &flowhost::workflow::Quiet,
     );
     let Err(e) = refused else {
@@ -360,11 +354,20 @@ fn run_steps(
     steps: serde_json::Value,
     observer: &dyn flowhost::workflow::Observer,
 ) -> flowhost::workflow::RunOutcome {
+    try_run_steps(e, who, steps, observer).expect("run")
+}
+
+/// [`run_steps`], its start's refusal answered.
+fn try_run_steps(
+    e: &flowhost::workflow::Engine,
+    who: &str,
+    steps: serde_json::Value,
+    observer: &dyn flowhost::workflow::Observer,
+) -> Result<flowhost::workflow::RunOutcome, flowhost::Error> {
     use flowhost::workflow::{Resolver, parse};
     let text = json!({ "name": "steps", "workspace": "mssp-soc", "steps": steps }).to_string();
     let wf = parse("wf.json", &text, &Resolver::default()).expect("valid");
     e.run_manual(&wf, &text, "wf.json", user(who), json!({}), observer)
-        .expect("run")
 }
 
 fn echo(id: &str) -> serde_json::Value {
@@ -484,10 +487,6 @@ fn a_demotion_by_another_process_mid_run_holds_for_the_next_granted_step() {
 fn a_demotion_committed_as_a_manual_run_starts_refuses_the_run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (p, e, _other) = example_host(dir.path());
-    let text =
-        json!({ "name": "steps", "workspace": "mssp-soc", "steps": [echo("a")] }).to_string();
-    let wf = flowhost::workflow::parse("wf.json", &text, &flowhost::workflow::Resolver::default())
-        .expect("valid");
     // The run's first look finds the lead a contributor; the demotion commits while its row
     // waits for the write lock.
     let mut conn = rusqlite::Connection::open(dir.path().join("flowhost.db")).expect("open");
@@ -509,14 +508,7 @@ fn a_demotion_committed_as_a_manual_run_starts_refuses_the_run() {
             tx.commit().expect("committed");
         });
         begun.recv().expect("the demotion began");
-        e.run_manual(
-            &wf,
-            &text,
-            "wf.json",
-            user(LEAD),
-            json!({}),
-            &flowhost::workflow::Quiet,
-        )
+        try_run_steps(&e, LEAD, json!([echo("a")]), &flowhost::workflow::Quiet)
     });
     let Err(err) = refused else {
         panic!("a run whose starter was demoted as it started must not go on");

@@ -517,11 +517,18 @@ fn several_serve_processes_and_cli_writers_start_one_run_per_event_and_finish_ev
     );
 }
 
-#[test]
-fn a_wasm_steps_host_call_that_meets_a_busy_database_is_noticed_whatever_the_step_makes_of_it() {
-    let (_dir, db) = applied();
-    create_cases(&db, 2, Severity::High);
-    let store = Db::open(&db).expect("db");
+/// A platform on `db` whose waits for another process's write lock give up after 100 ms, a
+/// runtime with the component at `path` loaded, and the Owner's caller in the workspace.
+fn busy_in_100ms(
+    db: &Path,
+    path: &str,
+) -> (
+    Arc<Platform>,
+    StepRuntime,
+    Arc<flowhost::wasm::LoadedStep>,
+    Caller,
+) {
+    let store = Db::open(db).expect("db");
     store
         .conn()
         .sqlite()
@@ -530,15 +537,21 @@ fn a_wasm_steps_host_call_that_meets_a_busy_database_is_noticed_whatever_the_ste
         .expect("timeout");
     let platform = Arc::new(Platform::new(store).expect("platform"));
     let runtime = StepRuntime::new(&EngineSettings::default(), None).expect("runtime");
-    let step = runtime
-        .load(Path::new(common::RESTRICT_CASES))
-        .expect("component loads");
+    let step = runtime.load(Path::new(path)).expect("component loads");
     let caller = Caller {
         workspace: WS.into(),
         principal: owner(),
         cause: None,
         step: None,
     };
+    (platform, runtime, step, caller)
+}
+
+#[test]
+fn a_wasm_steps_host_call_that_meets_a_busy_database_is_noticed_whatever_the_step_makes_of_it() {
+    let (_dir, db) = applied();
+    create_cases(&db, 2, Severity::High);
+    let (platform, runtime, step, caller) = busy_in_100ms(&db, common::RESTRICT_CASES);
     let input = json!({ "collaborators": ["sam.lead@acme-mssp.test"], "severity": "high" });
 
     // Another process holds the write lock: the step's reads go through (WAL), its update
@@ -758,24 +771,7 @@ fn serve_outlasts_a_write_lock_held_past_its_busy_timeout_and_loses_no_run() {
 #[test]
 fn a_step_retrying_a_creation_the_infrastructure_failed_creates_nothing_more() {
     let (_dir, db) = applied();
-    let store = Db::open(&db).expect("db");
-    store
-        .conn()
-        .sqlite()
-        .expect("SQLite")
-        .busy_timeout(Duration::from_millis(100))
-        .expect("timeout");
-    let platform = Arc::new(Platform::new(store).expect("platform"));
-    let runtime = StepRuntime::new(&EngineSettings::default(), None).expect("runtime");
-    let step = runtime
-        .load(Path::new(common::HOSTILE))
-        .expect("component loads");
-    let caller = Caller {
-        workspace: WS.into(),
-        principal: owner(),
-        cause: None,
-        step: None,
-    };
+    let (platform, runtime, step, caller) = busy_in_100ms(&db, common::HOSTILE);
     // Another process holds the write lock for 400 ms: the first creation fails busy, the
     // step's retries come after the lock is free.
     let (held, holding) = std::sync::mpsc::channel();

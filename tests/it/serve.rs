@@ -262,44 +262,51 @@ fn sigterm_stops_a_run_at_a_step_boundary_and_the_next_start_finishes_it_once() 
 
 /// Publishes a workflow that every new case in mssp-soc starts, then creates `cases` cases and
 /// runs `serve --once` with `concurrency`; returns the wait deadlines of the runs, in order.
+/// Publishes `on-case` in mssp-soc: `steps`, run as the automation account whenever a case is
+/// created (an Owner may bind another identity as `run_as`, SPEC WF-10).
+fn publish_on_case_created(dir: &Path, db: &Path, steps: serde_json::Value) {
+    let workflow = json!({ "name": "on-case", "workspace": "mssp-soc",
+        "run_as": "automation@acme-mssp.test", "trigger": { "on": "case_created" },
+        "steps": steps });
+    std::fs::write(dir.join("on-case.json"), workflow.to_string()).expect("write");
+    flowhost_ok(
+        dir,
+        db,
+        &["workflows", "publish", "on-case.json", "--as", OWNER],
+    );
+}
+
+/// Creates a low case titled `title` in mssp-soc as the Owner.
+fn create_case(dir: &Path, db: &Path, title: &str) {
+    flowhost_ok(
+        dir,
+        db,
+        &[
+            "cases",
+            "create",
+            "--title",
+            title,
+            "--severity",
+            "low",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ],
+    );
+}
+
 fn deadlines_of_triggered_runs(cases: usize, concurrency: &str) -> Vec<i64> {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("flowhost.db");
     apply_tenant(dir.path(), &db);
-    let workflow = json!({ "name": "on-case", "workspace": "mssp-soc",
-        "run_as": "automation@acme-mssp.test", "trigger": { "on": "case_created" },
-        "steps": [ { "id": "settle", "wait": "700ms" } ] });
-    std::fs::write(dir.path().join("on-case.json"), workflow.to_string()).expect("write");
-    flowhost_ok(
+    publish_on_case_created(
         dir.path(),
         &db,
-        &[
-            "workflows",
-            "publish",
-            "on-case.json",
-            "--as",
-            // An Owner may bind another identity as `run_as` (SPEC WF-10).
-            "olivia.owner@acme-mssp.test",
-        ],
+        json!([ { "id": "settle", "wait": "700ms" } ]),
     );
     for n in 0..cases {
-        let title = format!("case {n}");
-        flowhost_ok(
-            dir.path(),
-            &db,
-            &[
-                "cases",
-                "create",
-                "--title",
-                &title,
-                "--severity",
-                "low",
-                "--workspace",
-                "mssp-soc",
-                "--as",
-                OWNER,
-            ],
-        );
+        create_case(dir.path(), &db, &format!("case {n}"));
     }
     flowhost_ok(
         dir.path(),
@@ -758,31 +765,12 @@ fn a_component_past_the_pools_limits_fails_its_step_under_serve() {
     component.push(u8::try_from(module.len()).expect("small"));
     component.extend(module);
     std::fs::write(dir.path().join("big-table.wasm"), component).expect("write");
-    let workflow = json!({ "name": "on-case", "workspace": "mssp-soc",
-        "run_as": "automation@acme-mssp.test", "trigger": { "on": "case_created" },
-        "steps": [ { "id": "big", "uses": "big-table.wasm" } ] });
-    std::fs::write(dir.path().join("on-case.json"), workflow.to_string()).expect("write");
-    flowhost_ok(
+    publish_on_case_created(
         dir.path(),
         &db,
-        &["workflows", "publish", "on-case.json", "--as", OWNER],
+        json!([ { "id": "big", "uses": "big-table.wasm" } ]),
     );
-    flowhost_ok(
-        dir.path(),
-        &db,
-        &[
-            "cases",
-            "create",
-            "--title",
-            "t",
-            "--severity",
-            "low",
-            "--workspace",
-            "mssp-soc",
-            "--as",
-            OWNER,
-        ],
-    );
+    create_case(dir.path(), &db, "t");
     flowhost_ok(dir.path(), &db, &["serve", "--once"]);
     assert_eq!(query::<String>(&db, "SELECT status FROM runs"), ["failed"]);
     let errors = query::<String>(&db, "SELECT error FROM run_steps WHERE step_key = 'big'");

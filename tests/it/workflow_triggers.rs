@@ -58,6 +58,34 @@ impl Env {
             .collect::<Result<_, _>>()
             .expect("rows")
     }
+    /// Publishes, as `publisher` (its `run_as`), the Interaction Flow `ask` of mssp-soc: a
+    /// form of one text field that the Owner may start, and a 1 ms wait.
+    fn publish_ask_flow(&self, publisher: &str) {
+        let flow = json!({ "name": "ask", "workspace": "mssp-soc", "run_as": publisher,
+            "trigger": { "on": "interaction", "interaction": { "title": "Ask",
+                "form": { "fields": [{ "name": "why", "type": "text" }] },
+                "access": { "workspace_users": { "emails": [OWNER] } } } },
+            "steps": [{ "id": "w", "wait": "1ms" }] });
+        let file = self.write("ask.json", &flow);
+        let published = self.publish(&file, publisher);
+        assert!(published.status.success(), "{published:?}");
+    }
+
+    /// Starts the flow `ask` as the Owner.
+    fn start_ask(&self) -> std::process::Output {
+        self.cli(&[
+            "interact",
+            "start",
+            "ask",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--values",
+            r#"{"why":"x"}"#,
+        ])
+    }
+
     /// `runs list --json` of mssp-soc as `who`, which must succeed: the runs they are shown.
     fn runs_listed(&self, who: &str) -> Vec<Value> {
         let out = self.cli(&[
@@ -1591,27 +1619,8 @@ fn a_run_whose_publisher_no_longer_acts_here_does_not_start() {
 fn a_flow_whose_publisher_no_longer_acts_here_starts_nothing() {
     let env = Env::new();
     let lead = "sam.lead@acme-mssp.test";
-    let flow = json!({ "name": "ask", "workspace": "mssp-soc", "run_as": lead,
-        "trigger": { "on": "interaction", "interaction": { "title": "Ask",
-            "form": { "fields": [{ "name": "why", "type": "text" }] },
-            "access": { "workspace_users": { "emails": [OWNER] } } } },
-        "steps": [{ "id": "w", "wait": "1ms" }] });
-    let file = env.write("ask.json", &flow);
-    let published = env.publish(&file, lead);
-    assert!(published.status.success(), "{published:?}");
-    let start = || {
-        env.cli(&[
-            "interact",
-            "start",
-            "ask",
-            "--workspace",
-            "mssp-soc",
-            "--as",
-            OWNER,
-            "--values",
-            r#"{"why":"x"}"#,
-        ])
-    };
+    env.publish_ask_flow(lead);
+    let start = || env.start_ask();
     let started = start();
     assert!(started.status.success(), "{started:?}");
     env.ok(&[
@@ -1697,27 +1706,8 @@ fn a_publisher_demoted_below_interaction_write_asks_nobody() {
     assert_eq!(open_interactions(), 1, "asked once promoted again");
 
     // A form is its publisher's asking too: demoted, their Interaction Flow starts nothing.
-    let flow = json!({ "name": "ask", "workspace": "mssp-soc", "run_as": lead,
-        "trigger": { "on": "interaction", "interaction": { "title": "Ask",
-            "form": { "fields": [{ "name": "why", "type": "text" }] },
-            "access": { "workspace_users": { "emails": [OWNER] } } } },
-        "steps": [{ "id": "w", "wait": "1ms" }] });
-    let flow = env.write("ask.json", &flow);
-    let published = env.publish(&flow, lead);
-    assert!(published.status.success(), "{published:?}");
-    let start = || {
-        env.cli(&[
-            "interact",
-            "start",
-            "ask",
-            "--workspace",
-            "mssp-soc",
-            "--as",
-            OWNER,
-            "--values",
-            r#"{"why":"x"}"#,
-        ])
-    };
+    env.publish_ask_flow(lead);
+    let start = || env.start_ask();
     let started = start();
     assert!(started.status.success(), "{started:?}");
     set_role("operator");
