@@ -1,6 +1,9 @@
-//! Instance slots, shared between workspaces: a step waits for a free one rather than fail,
-//! and one share (a workspace, or the organization a run's workspace is in: every workspace
-//! of it together) holds at most three quarters of them.
+//! Instance slots, shared between workspaces: a step waits for a free one rather than fail.
+//! A share (a workspace, or the organization a run's workspace is in: every workspace of it
+//! together) holding a sixteenth of them or more takes another only while a quarter stays
+//! free: that quarter is for the shares holding less, so one tenant holds at most three
+//! quarters, and two large tenants together no more than one (each other share still gets
+//! its sixteenth while any slot is free).
 //!
 //! Why: the pool has a fixed number of slots (`EngineSettings::pool_instances`), and a step
 //! holds one until it returns, up to its timeout (15 minutes at most). One workspace's
@@ -20,7 +23,10 @@ pub const SLOT_WAIT: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub(crate) struct Slots {
     total: usize,
-    per_workspace: usize,
+    /// What any share may hold while a slot is free.
+    floor: usize,
+    /// The slots a share holding `floor` or more leaves free for the others.
+    reserve: usize,
     wait: Duration,
     held: Mutex<Held>,
     freed: Condvar,
@@ -40,13 +46,16 @@ pub(crate) struct Slot<'a> {
 }
 
 impl Slots {
-    /// `total` slots, of which one workspace holds at most three quarters (at least one),
-    /// so a deployment of one workspace keeps most of them and the others always have a
-    /// quarter; a step waits at most `wait` for one.
+    /// `total` slots, of which a share holding a sixteenth (at least one) takes more only
+    /// while a quarter stays free, so a deployment of one workspace keeps three quarters and
+    /// the quarter left is the smaller tenants' however many large ones there are (two took
+    /// 48 and 16 of 64 when only a share's own count was capped: hostile-step review); a
+    /// step waits at most `wait` for one.
     pub(crate) fn new(total: usize, wait: Duration) -> Self {
         Self {
             total,
-            per_workspace: (total * 3 / 4).max(1),
+            floor: (total / 16).max(1),
+            reserve: total / 4,
             wait,
             held: Mutex::new(Held::default()),
             freed: Condvar::new(),
@@ -67,7 +76,8 @@ impl Slots {
         let mut held = self.lock();
         loop {
             let mine = held.by_workspace.get(workspace).copied().unwrap_or(0);
-            if mine < self.per_workspace && held.all < self.total {
+            let free = self.total.saturating_sub(held.all);
+            if free > 0 && (mine < self.floor || free > self.reserve) {
                 held.all += 1;
                 *held.by_workspace.entry(workspace.to_owned()).or_default() += 1;
                 return Ok(Slot {
@@ -131,6 +141,31 @@ mod tests {
         assert!(!full.contains('4'), "{full}");
         drop(a1);
         assert!(slots.take("c").is_ok(), "a slot given back is free again");
+    }
+
+    /// Two large tenants do not take the quarter the others have (hostile-step review: 48 and
+    /// 16 of 64 left a third tenant's steps waiting for as long as theirs ran).
+    #[test]
+    fn two_large_shares_leave_the_last_quarter_to_the_smaller_ones() {
+        let slots = Slots::new(16, Duration::from_millis(20));
+        let a: Vec<_> = (0..12).map(|_| slots.take("a").expect("a's")).collect();
+        assert!(slots.take("a").is_err(), "a leaves a quarter free");
+        let b = slots.take("b").expect("b's first, its floor");
+        assert!(
+            slots.take("b").is_err(),
+            "beyond its floor b would take the others' quarter"
+        );
+        let others: Vec<_> = ["c", "d", "e"]
+            .iter()
+            .map(|w| slots.take(w).expect("each smaller share gets its floor"))
+            .collect();
+        assert!(slots.take("f").is_err(), "every slot is held");
+        drop(b);
+        assert!(
+            slots.take("f").is_ok(),
+            "a slot given back goes to who holds none"
+        );
+        drop((a, others));
     }
 
     #[test]
