@@ -1720,57 +1720,6 @@ fn a_publisher_demoted_below_interaction_write_asks_nobody() {
     );
 }
 
-/// A person running a definition of their own asks as themselves: an operator (who may run
-/// workflows, not write interactions) opens no approval in anyone's queue; their run fails at
-/// the interaction step, and the same file run by a contributor waits (SPEC RB-1, WF-10;
-/// authority: the publisher's check left own runs unchecked).
-#[test]
-fn an_operators_own_run_asks_nobody() {
-    let env = Env::new();
-    let wf = json!({ "name": "ask-own", "workspace": "mssp-soc",
-        "steps": [{ "id": "ask", "interaction": { "title": "Approve?",
-            "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
-            "access": { "workspace_users": { "emails": [OWNER] } } } }] });
-    let file = env.write("ask-own.json", &wf);
-    let steps = env.steps();
-    let interactions = || -> i64 {
-        crate::common::db_at(&env.db)
-            .conn()
-            .query_row("SELECT count(*) FROM interactions", [], |r| r.get(0))
-            .expect("count")
-    };
-    let refused = env.cli(&[
-        "run",
-        &file,
-        "--as",
-        "omar.operator@acme-mssp.test",
-        "--steps",
-        &steps,
-    ]);
-    assert!(!refused.status.success(), "{refused:?}");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&refused.stdout),
-        String::from_utf8_lossy(&refused.stderr)
-    );
-    assert!(
-        said.contains("whoever started this run may not ask people")
-            && said.contains("interaction.write"),
-        "{said}"
-    );
-    assert_eq!(interactions(), 0, "nobody was asked");
-
-    let _ = env.cli(&[
-        "run",
-        &file,
-        "--as",
-        "sam.lead@acme-mssp.test",
-        "--steps",
-        &steps,
-    ]);
-    assert_eq!(interactions(), 1, "a contributor asks");
-}
-
 /// A person's own run, resumed after they may no longer run workflows here, ends there: a
 /// resume decided only the binder of published runs, and a manual run held by a wait went
 /// on with its starter's power gone (review of the manual run's re-decision; SPEC WF-6).

@@ -63,21 +63,20 @@ impl AccessIndex {
         }
     }
 
-    /// Whether whoever asks people through a run holds `scope` in `workspace` now: what a run
-    /// does by its definition's design (asking people) is the act of whoever bound its
-    /// identity (its publisher), decided on their power now, not only when they published
-    /// (SPEC WF-10, a demoted publisher's workflows fail closed); a person or key running a
-    /// definition themselves asks as themselves (RB-1: an operator may run workflows, not
-    /// write interactions).
-    pub fn asker_check(
+    /// What whoever bound a run's identity holds of `scope` in `workspace` now: what a run
+    /// does by its definition's design (asking people) is its publisher's act, decided on
+    /// their power now, not only when they published (SPEC WF-10, a demoted publisher's
+    /// workflows fail closed). `None` for a principal that is not a run: a person or key
+    /// running a definition themselves.
+    pub fn binder_check(
         &self,
         principal: &Principal,
         workspace: &str,
         scope: Scope,
-    ) -> AccessDecision {
+    ) -> Option<AccessDecision> {
         match principal {
-            Principal::Run(run) => self.check_acting(&run.publisher, workspace, scope),
-            _ => self.check(principal, workspace, scope),
+            Principal::Run(run) => Some(self.check_acting(&run.publisher, workspace, scope)),
+            _ => None,
         }
     }
 

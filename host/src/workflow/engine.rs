@@ -1334,25 +1334,21 @@ impl Exec<'_> {
             Some(crate::interact::State::Open { id, .. }) => id,
             None => {
                 self.settle().map_err(|e| Halt::host(key, e))?;
-                // Asking people is its publisher's act, or its starter's in a run of their
-                // own: one who may no longer write interactions asks nobody (SPEC WF-10,
-                // RB-1; authority review: a demoted publisher's flows kept opening approvals
-                // in Owners' queues, and an operator's own runs opened them as well).
+                // Asking people is its publisher's act: one who may no longer write
+                // interactions asks nobody (SPEC WF-10, RB-1; authority review: a demoted
+                // publisher's flows kept opening approvals in Owners' queues).
                 platform.refresh_access().map_err(|e| Halt::host(key, e))?;
-                if let AccessDecision::Denied(_) = platform.index().asker_check(
+                if let Some(AccessDecision::Denied(_)) = platform.index().binder_check(
                     &self.caller.principal,
                     &self.caller.workspace,
                     Scope::InteractionWrite,
                 ) {
                     // Naming nobody, as the publisher's removal does.
-                    let who = if matches!(self.caller.principal, Principal::Run(_)) {
-                        "whoever published this workflow may no longer"
-                    } else {
-                        "whoever started this run may not"
-                    };
-                    return Err(fail(format!(
-                        "{who} ask people for input here (`interaction.write`, SPEC RB-1, WF-10)"
-                    ))
+                    return Err(fail(
+                        "whoever published this workflow may no longer ask people for input \
+                         (`interaction.write`, SPEC WF-10)"
+                            .to_owned(),
+                    )
                     .into());
                 }
                 let mut access =

@@ -227,8 +227,8 @@ impl Engine {
         // consult access failing (authority review).
         let publisher_may_not_ask = |index: &crate::access::AccessIndex| {
             matches!(
-                index.asker_check(&run_as, workspace, crate::access::Scope::InteractionWrite),
-                crate::access::AccessDecision::Denied(_)
+                index.binder_check(&run_as, workspace, crate::access::Scope::InteractionWrite),
+                Some(crate::access::AccessDecision::Denied(_))
             )
         };
         if !self.platform().index().binder_stands(&run_as, workspace) {
