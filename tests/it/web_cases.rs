@@ -148,6 +148,11 @@ fn the_list_and_a_cases_page_show_a_restricted_case_only_to_those_allowed() {
     let bad = analyst.get(&site.server.url("/cases?severity=urgent"));
     assert_eq!(bad.status, 400, "{}", bad.body);
     assert!(bad.body.contains("field `severity`"), "{}", bad.body);
+    assert!(
+        !bad.body.contains("urgent"),
+        "a link's text is not echoed: {}",
+        bad.body
+    );
 
     // The Owner bypasses restrictions (SPEC RB-1) and sees who may see the case.
     let mut owner = site.signed_in(OWNER);
