@@ -1764,3 +1764,71 @@ fn text_holding_nul_is_answered_alike_on_both_engines() {
         "{refused}"
     );
 }
+
+/// More interactions fall due at once than one transaction times out (256): one scheduler
+/// pass times out every one of them, a transaction a chunk, and their runs go on past them
+/// (kill and concurrency review: all in one transaction held the write lock for seconds).
+#[test]
+fn more_interactions_due_than_one_transaction_takes_all_time_out_in_one_pass() {
+    let env = Env::new();
+    let steps = steps_dir();
+    // Five runs each asking 60 people at once (a loop's parallel cap is 64).
+    let (runs, asks) = (5, 60);
+    let definition = serde_json::json!({ "name": "many-asks", "workspace": "mssp-soc",
+        "steps": [
+            { "id": "each", "loop": { "over": "$.event.items", "parallel": asks },
+              "do": [{ "id": "ask", "interaction": {
+                  "title": "Contain {{ $.loop.item }}?",
+                  "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+                  "access": { "workspace_users": { "emails": [LEAD] } },
+                  "timeout": "1s",
+                  "on_timeout": [{ "id": "noted", "uses": "step:echo" }] } }] },
+            { "exit": { "status": "all-asked" } }
+        ] });
+    let file = env.dir.path().join("many-asks.json");
+    std::fs::write(&file, definition.to_string()).expect("write");
+    let items: Vec<usize> = (0..asks).collect();
+    let event = serde_json::json!({ "items": items }).to_string();
+    let ids: Vec<String> = (0..runs)
+        .map(|_| {
+            let started = env.json(&[
+                "run",
+                file.to_str().expect("utf-8"),
+                "--as",
+                LEAD,
+                "--event",
+                &event,
+                "--steps",
+                &steps,
+            ]);
+            assert_eq!(started["status"], "on_hold", "{started}");
+            started["run_id"].as_str().expect("run id").to_owned()
+        })
+        .collect();
+    let count = |status: &str| -> usize {
+        let n: i64 = crate::common::db_at(&env.db)
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM interactions WHERE status = ?1",
+                [status],
+                |r| r.get(0),
+            )
+            .expect("count");
+        usize::try_from(n).expect("a count")
+    };
+    assert_eq!(count("open"), runs * asks);
+    assert!(runs * asks > 256, "more than one transaction's worth");
+    std::thread::sleep(std::time::Duration::from_millis(1300));
+    env.ok(&["serve", "--once", "--steps", &steps]);
+    assert_eq!(
+        count("open"),
+        0,
+        "every due interaction timed out in one pass"
+    );
+    assert_eq!(count("timed_out"), runs * asks);
+    for run in &ids {
+        let detail = env.run_status(run);
+        assert_eq!(detail["run"]["status"], "succeeded", "{detail}");
+        assert_eq!(detail["run"]["exit_status"], "all-asked");
+    }
+}

@@ -218,6 +218,41 @@ fn conditions_are_refused_where_they_would_never_be_checked() {
     assert!(ok, "{stderr}");
 }
 
+/// An `exit` inside a loop's body is refused where it is written, however deep (a timed-out
+/// approval's path, a branch): a parallel loop passed it over and the run went on past a
+/// timeout's `exit` as if approved (SPEC IX-8; review), a sequential one failed at run time.
+#[test]
+fn an_exit_inside_a_loop_is_refused_where_it_is_written() {
+    for parallel in [1, 8] {
+        let stderr = errors_for(&format!(
+            r#"{{ "name": "t", "workspace": "soc", "steps": [ {{ "id": "each",
+                "loop": {{ "over": "$.event.hosts", "parallel": {parallel} }},
+                "do": [ {{ "id": "ask", "interaction": {{ "title": "Contain?",
+                    "form": {{ "fields": [ {{ "name": "ok", "type": "boolean" }} ] }},
+                    "access": {{ "workspace_users": {{ "roles": ["owner"] }} }},
+                    "timeout": "1h",
+                    "on_timeout": [ {{ "exit": {{ "status": "not-approved" }} }} ] }} }} ] }},
+              {{ "id": "contain", "uses": "step:echo" }} ] }}"#
+        ));
+        assert!(
+            stderr.contains("steps[0].do: `exit` inside a loop is not supported"),
+            "{stderr}"
+        );
+    }
+    // Allowed: an exit after the loop.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("after.json"),
+        r#"{ "name": "t", "workspace": "soc", "steps": [
+            { "id": "each", "loop": { "over": "$.event.hosts", "parallel": 8 },
+              "do": [ { "id": "e", "uses": "step:echo" } ] },
+            { "exit": { "status": "done" } } ] }"#,
+    )
+    .expect("write");
+    let (ok, _, stderr) = validate(dir.path(), &["after.json"]);
+    assert!(ok, "{stderr}");
+}
+
 /// An interaction's title is bounded where it is written, and a form-started flow's holds
 /// no reference: it is shown before any event (hostile-input review, SPEC IX-3).
 #[test]

@@ -56,34 +56,40 @@ impl Workflow {
 
     /// Every step, nested branches and bodies included (not inside nested workflows).
     pub fn all_steps(&self) -> Vec<&Step> {
-        fn walk<'a>(steps: &'a [Step], out: &mut Vec<&'a Step>) {
-            for step in steps {
-                out.push(step);
-                match &step.kind {
-                    StepKind::If {
-                        then, otherwise, ..
-                    } => {
-                        walk(then, out);
-                        walk(otherwise, out);
-                    }
-                    StepKind::Switch { cases, default } => {
-                        cases.iter().for_each(|(_, body)| walk(body, out));
-                        walk(default, out);
-                    }
-                    StepKind::Loop { body, .. } => walk(body, out),
-                    StepKind::Parallel { branches } => branches.iter().for_each(|b| walk(b, out)),
-                    StepKind::Interaction(ix) => walk(&ix.on_timeout, out),
-                    StepKind::Action { .. }
-                    | StepKind::Wait { .. }
-                    | StepKind::Exit { .. }
-                    | StepKind::Nested { .. } => {}
+        steps_within(&self.steps)
+    }
+}
+
+/// `steps` and every step nested in them (branches, bodies, timeout paths; not inside nested
+/// workflows).
+pub fn steps_within(steps: &[Step]) -> Vec<&Step> {
+    fn walk<'a>(steps: &'a [Step], out: &mut Vec<&'a Step>) {
+        for step in steps {
+            out.push(step);
+            match &step.kind {
+                StepKind::If {
+                    then, otherwise, ..
+                } => {
+                    walk(then, out);
+                    walk(otherwise, out);
                 }
+                StepKind::Switch { cases, default } => {
+                    cases.iter().for_each(|(_, body)| walk(body, out));
+                    walk(default, out);
+                }
+                StepKind::Loop { body, .. } => walk(body, out),
+                StepKind::Parallel { branches } => branches.iter().for_each(|b| walk(b, out)),
+                StepKind::Interaction(ix) => walk(&ix.on_timeout, out),
+                StepKind::Action { .. }
+                | StepKind::Wait { .. }
+                | StepKind::Exit { .. }
+                | StepKind::Nested { .. } => {}
             }
         }
-        let mut out = Vec::new();
-        walk(&self.steps, &mut out);
-        out
     }
+    let mut out = Vec::new();
+    walk(steps, &mut out);
+    out
 }
 
 /// What starts a run (SPEC WF-2).

@@ -533,6 +533,19 @@ impl Parser {
                     .get("do")
                     .map(|s| self.steps(s, at.key("do")))
                     .unwrap_or_default();
+                // An `exit` would end the run from one item (and a parallel loop's went
+                // unheeded: the run went on past a timed-out approval's exit; hostile-input
+                // review).
+                if super::model::steps_within(&body)
+                    .iter()
+                    .any(|s| matches!(s.kind, StepKind::Exit { .. }))
+                {
+                    self.err(
+                        at.key("do"),
+                        "`exit` inside a loop is not supported: use `break_if` to stop the loop, \
+                         and an `exit` after it",
+                    );
+                }
                 StepKind::Loop {
                     over,
                     parallel,

@@ -505,17 +505,14 @@ impl Platform {
 /// How many due interactions one transaction times out.
 const EXPIRED_PER_TRANSACTION: usize = 256;
 
-/// Closes an open interaction as timed out and makes its run ready to resume. A timeout never
-/// counts as approval: the response has no values and `timed_out: true` (SPEC IX-8). Returns
-/// whether the run was on hold and is now claimed (`running`) by the caller.
-/// Interaction `id`'s row, unless there is none or `principal` has no standing in its
-/// workspace. The standing is decided on the workspace alone, before the row is parsed: an
-/// outsider is never told that another tenant's row does not read (SPEC ID-4).
 /// The one workspace a door acts in, if it is bound to one (a web session): an interaction
 /// of another workspace is answered there as a missing one, and nothing is written into
 /// that workspace (HTTP review: a session of one workspace audited refusals into another).
 pub(crate) type Within<'a> = Option<&'a str>;
 
+/// Interaction `id`'s row, unless there is none or `principal` has no standing in its
+/// workspace. The standing is decided on the workspace alone, before the row is parsed: an
+/// outsider is never told that another tenant's row does not read (SPEC ID-4).
 fn member_row(
     conn: &Connection,
     index: &AccessIndex,
@@ -572,6 +569,9 @@ fn case_allows(
     }
 }
 
+/// Closes an open interaction as timed out and makes its run ready to resume. A timeout never
+/// counts as approval: the response has no values and `timed_out: true` (SPEC IX-8). Returns
+/// whether the run was on hold and is now claimed (`running`) by the caller.
 fn time_out(tx: &Transaction<'_>, r: &Interaction) -> Result<bool, Error> {
     let mut claimed = false;
     if store::time_out(tx, r.id)? {

@@ -1848,6 +1848,17 @@ impl Exec<'_> {
                 local["loop"] = json!({ "item": items[i], "index": i });
                 let before = body_outputs(body, &local["steps"]);
                 let ran = self.steps(body, &mut local, &format!("{prefix}{id}[{i}]."));
+                // As in a sequential loop (parsing refuses it now; before, an iteration's exit
+                // was passed over, and the run went on past a timed-out approval's `exit`).
+                if let Ok(Flow::Exit { status, .. }) = &ran {
+                    return Err(Failure {
+                        step: format!("{prefix}{id}"),
+                        message: format!(
+                            "`exit` ({status}) inside a loop is not supported; use `break_if`"
+                        ),
+                    }
+                    .into());
+                }
                 let outputs = ran.map(|_| iteration_outputs(body, &local["steps"], &before));
                 if let (Some(steps), Some(parent)) =
                     (local["steps"].as_object_mut(), ctx["steps"].as_object())
