@@ -218,6 +218,74 @@ fn conditions_are_refused_where_they_would_never_be_checked() {
     assert!(ok, "{stderr}");
 }
 
+/// What a condition, a loop or a timeout path needs is required where it is written, and a
+/// condition that could never hold is refused: a missing `left` read `{}` (an `exists` trigger
+/// condition started a run on every case), a `?` reference to a step that exists nowhere read
+/// `null` in every run, a literal non-list `in` never held, and an `on_timeout` without a
+/// `timeout` never ran (hostile-input review; the schema marks them required).
+#[test]
+fn required_parts_are_required_and_conditions_that_never_hold_are_refused() {
+    let cases = [
+        (
+            r#"{ "name": "t", "workspace": "soc", "run_as": "key:svc",
+                "trigger": { "on": "case_created", "if": [ { "op": "exists", "right": "$.event.case.fields.vip" } ] },
+                "steps": [] }"#,
+            vec![
+                "trigger.if[0].left: a condition needs `left`",
+                "trigger.if[0].right: `exists` tests `left` alone and takes no `right`",
+            ],
+        ),
+        (
+            r#"{ "name": "t", "workspace": "soc", "steps": [
+                { "id": "enrich", "uses": "step:echo" },
+                { "id": "b", "if": [ { "left": "$.steps.enrichment.score?", "op": "gt", "right": 80 } ], "then": [] } ] }"#,
+            vec![
+                "steps[1].if[0].left: `$.steps.enrichment.score` refers to step `enrichment`, which does not exist",
+            ],
+        ),
+        (
+            r#"{ "name": "t", "workspace": "soc", "steps": [
+                { "id": "b", "if": [ { "left": "$.event.sev", "op": "in", "right": "high" } ], "then": [] },
+                { "id": "c", "if": [ { "left": "$.event.sev", "op": "eq" } ], "then": [] } ] }"#,
+            vec![
+                "steps[0].if[0].right: `in` looks for `left` in a list",
+                "steps[1].if[0].right: `eq` needs `right`",
+            ],
+        ),
+        (
+            r#"{ "name": "t", "workspace": "soc", "steps": [ { "id": "each", "loop": { "parallel": 2 } } ] }"#,
+            vec![
+                "steps[0].loop.over: a loop needs `over`",
+                "steps[0].do: a loop needs `do`",
+            ],
+        ),
+        (
+            r#"{ "name": "t", "workspace": "soc", "steps": [ { "id": "ask", "interaction": { "title": "Go?",
+                "form": { "fields": [ { "name": "ok", "type": "boolean" } ] },
+                "on_timeout": [ { "id": "later", "uses": "step:echo" } ] } } ] }"#,
+            vec!["steps[0].interaction.on_timeout: `on_timeout` needs a `timeout`"],
+        ),
+    ];
+    for (definition, expected) in cases {
+        let stderr = errors_for(definition);
+        for e in expected {
+            assert!(stderr.contains(e), "{e}: {stderr}");
+        }
+    }
+    // Allowed: an optional reference to a step on another path, `in` over a reference.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("ok.json"),
+        r#"{ "name": "t", "workspace": "soc", "vars": { "sevs": ["high"] }, "steps": [
+            { "id": "b", "if": [ { "left": "$.event.sev", "op": "in", "right": "$.vars.sevs" } ],
+              "then": [ { "id": "hit", "uses": "step:echo" } ] },
+            { "id": "c", "if": [ { "left": "$.steps.hit?", "op": "exists" } ], "then": [] } ] }"#,
+    )
+    .expect("write");
+    let (ok, _, stderr) = validate(dir.path(), &["ok.json"]);
+    assert!(ok, "{stderr}");
+}
+
 /// An `exit` inside a loop's body is refused where it is written, however deep (a timed-out
 /// approval's path, a branch): a parallel loop passed it over and the run went on past a
 /// timeout's `exit` as if approved (SPEC IX-8; review), a sequential one failed at run time.

@@ -372,8 +372,38 @@ impl Parser {
                 );
                 continue;
             };
+            // `left` is what is compared: without it an `exists` always held (it read `{}`).
+            if !o.contains_key("left") {
+                self.err(
+                    at.key("left"),
+                    "a condition needs `left`, the value it tests",
+                );
+            }
             let left = self.template(o.get("left"), at.key("left"));
+            let unary = matches!(op, Op::Exists | Op::NotExists);
+            match (unary, o.get("right")) {
+                (true, Some(_)) => self.err(
+                    at.key("right"),
+                    format!("`{op_name}` tests `left` alone and takes no `right`"),
+                ),
+                (false, None) => self.err(
+                    at.key("right"),
+                    format!("`{op_name}` needs `right`, the value `left` is compared with"),
+                ),
+                _ => {}
+            }
             let right = self.template(o.get("right").or(Some(&Value::Null)), at.key("right"));
+            // `in` looks in a list: a literal list, or a reference (checked as it renders);
+            // anything else never held.
+            if op == Op::In
+                && o.contains_key("right")
+                && !matches!(right, Template::Array(_) | Template::Ref(_))
+            {
+                self.err(
+                    at.key("right"),
+                    "`in` looks for `left` in a list: `right` must be an array or a reference to one",
+                );
+            }
             out.push(Condition { left, op, right });
         }
         out
@@ -506,6 +536,12 @@ impl Parser {
                     &["over", "parallel", "break_if"],
                     "loop settings",
                 );
+                if !l.contains_key("over") {
+                    self.err(
+                        at.key("loop").key("over"),
+                        "a loop needs `over`, the list it goes over",
+                    );
+                }
                 let over = self.template(l.get("over"), at.key("loop").key("over"));
                 let parallel = match l.get("parallel") {
                     None => None,
@@ -527,6 +563,12 @@ impl Parser {
                     self.err(
                         at.key("loop").key("break_if"),
                         "`break_if` needs the items taken one at a time: leave `parallel` out or set it to 1",
+                    );
+                }
+                if !o.contains_key("do") {
+                    self.err(
+                        at.key("do"),
+                        "a loop needs `do`, the steps it runs for each item",
                     );
                 }
                 let body = o
@@ -696,6 +738,13 @@ impl Parser {
             None => AccessSpec::default(),
         };
         let timeout = self.duration(o.get("timeout"), at.key("timeout"));
+        // A path for a timeout that never comes would never run.
+        if o.contains_key("on_timeout") && !o.contains_key("timeout") {
+            self.err(
+                at.key("on_timeout"),
+                "`on_timeout` needs a `timeout` to wait for",
+            );
+        }
         let on_timeout = o
             .get("on_timeout")
             .map(|s| self.steps(s, at.key("on_timeout")))
@@ -1228,7 +1277,9 @@ impl Parser {
             Some("loop") if in_loop => {}
             Some("loop") => self.err(at.clone(), format!("`{}` is only available inside a loop's `do`", r.text)),
             Some("steps") => match r.step_id() {
-                Some(id) if available.contains(id) || r.optional => {}
+                // `?` allows a step not run on this path, not one that exists nowhere: a
+                // misspelled id read `null` in every run (a condition never held; review).
+                Some(id) if available.contains(id) || (r.optional && self.ids.contains(id)) => {}
                 Some(id) if self.ids.contains(id) => self.err(
                     at.clone(),
                     format!("`{}` refers to step `{id}`, which has not run yet on this path (mark it optional with a trailing `?`)", r.text),
