@@ -253,6 +253,22 @@ fn every_request_but_health_and_the_document_needs_a_valid_key() {
             .expect("request"),
     );
     assert_eq!(basic.status, 401, "{}", basic.text);
+    // The scheme's name in any case (RFC 9110); two credentials are none (web review).
+    let call = |headers: &[String]| {
+        let mut req = server.agent.get(format!("{}/api/v1/runs", server.base));
+        for h in headers {
+            req = req.header("Authorization", h);
+        }
+        Server::answer(req.call().expect("request"))
+    };
+    assert_eq!(call(&[format!("bearer {token}")]).status, 200);
+    let two = call(&[format!("Bearer {token}"), "Bearer fhk_other_key".to_owned()]);
+    assert_eq!(two.status, 401, "{}", two.text);
+    assert!(
+        two.text.contains("one Authorization header"),
+        "{}",
+        two.text
+    );
     // A wrong secret for a real key id.
     let (id_part, _) = token.rsplit_once('_').expect("fhk_<id>_<secret>");
     let forged = server.get("/api/v1/runs", Some(&format!("{id_part}_wrong")));

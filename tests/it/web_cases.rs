@@ -153,6 +153,11 @@ fn the_list_and_a_cases_page_show_a_restricted_case_only_to_those_allowed() {
         "a link's text is not echoed: {}",
         bad.body
     );
+    for query in ["access_mode=Call-the-SOC", "cursor=Call-the-SOC"] {
+        let bad = analyst.get(&site.server.url(&format!("/cases?{query}")));
+        assert_eq!(bad.status, 400, "{}", bad.body);
+        assert!(!bad.body.contains("Call-the-SOC"), "{query}: {}", bad.body);
+    }
 
     // The Owner bypasses restrictions (SPEC RB-1) and sees who may see the case.
     let mut owner = site.signed_in(OWNER);

@@ -19,15 +19,21 @@ impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+        let mut headers = parts.headers.get_all(AUTHORIZATION).iter();
+        let header = headers.next().ok_or_else(|| {
             ApiError::unauthenticated("send an API key as `Authorization: Bearer <token>`")
         })?;
+        // Two credentials are none: a proxy judging the last one would see another key than
+        // this door acts as (web review).
+        if headers.next().is_some() {
+            return Err(ApiError::unauthenticated(
+                "send one Authorization header, not several",
+            ));
+        }
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
+            .and_then(bearer_token)
             .ok_or_else(|| {
                 ApiError::unauthenticated("the Authorization header is not `Bearer <token>`")
             })?
@@ -49,5 +55,27 @@ impl FromRequestParts<AppState> for Authed {
             Err(crate::Error::Denied(reason)) => Err(ApiError::unauthenticated(reason.to_string())),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// The token of an `Authorization` value of the `Bearer` scheme, whose name is matched
+/// case-insensitively (RFC 9110 §11.1); `None` for another scheme or no token.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("Bearer") && !token.is_empty()).then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_bearer_scheme_is_matched_without_regard_to_case() {
+        assert_eq!(bearer_token("Bearer fhk_1"), Some("fhk_1"));
+        assert_eq!(bearer_token("bearer  fhk_1 "), Some("fhk_1"));
+        assert_eq!(bearer_token("Basic fhk_1"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("Bearerfhk_1"), None);
     }
 }
