@@ -188,6 +188,23 @@ fn rb_2_custom_roles_need_user_write_and_known_scopes() {
         p.admin().delete_role(&user(OWNER), SOC, "case-clerk"),
         Err(Error::Conflict(_))
     ));
+    // Nor from under a claim rule stored before roles were stored trimmed, padded with any
+    // whitespace a login trims (a tab here; SQL's `trim` took spaces only: review).
+    p.admin()
+        .create_role(&user(OWNER), SOC, "tier2", &scopes)
+        .expect("owner creates");
+    p.db()
+        .conn()
+        .execute(
+            "INSERT INTO claim_rules (workspace_id, rank, claim, value, role)
+             VALUES ((SELECT id FROM workspaces WHERE name = ?1), 99, 'groups', 'T2', ?2)",
+            [SOC, "tier2\t"],
+        )
+        .expect("a rule as stored before");
+    assert!(matches!(
+        p.admin().delete_role(&user(OWNER), SOC, "tier2"),
+        Err(Error::Conflict(m)) if m.contains("claim rule")
+    ));
 }
 
 #[test]

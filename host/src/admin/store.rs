@@ -79,13 +79,30 @@ pub(crate) fn other_usable_owners(conn: &Connection, ws: i64, except: i64) -> Re
 /// Whether an SSO login could admit someone to workspace `ws`: it trusts an IdP and has a
 /// claim rule that gives a role (not `external`).
 pub(crate) fn sso_could_admit(conn: &Connection, ws: i64) -> Result<bool, Error> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM idps WHERE workspace_id = ?1)
-            AND EXISTS (SELECT 1 FROM claim_rules WHERE workspace_id = ?1 AND role <> 'external')",
-        params![ws],
-        |r| r.get(0),
-    )
-    .map_err(internal)
+    let trusts: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM idps WHERE workspace_id = ?1)",
+            params![ws],
+            |r| r.get(0),
+        )
+        .map_err(internal)?;
+    Ok(trusts && rule_roles(conn, ws)?.iter().any(|role| role != "external"))
+}
+
+/// The roles of `ws`'s claim rules as a login reads them: trimmed in Rust, every kind of
+/// whitespace, where SQL's `trim` takes spaces only (rules stored before roles were stored
+/// trimmed held `"tier2\t"`: review). A workspace holds few rules.
+fn rule_roles(conn: &Connection, ws: i64) -> Result<Vec<String>, Error> {
+    let mut stmt = conn
+        .prepare_cached("SELECT role FROM claim_rules WHERE workspace_id = ?1")
+        .map_err(internal)?;
+    let roles = stmt
+        .query_map(params![ws], |r| r.get::<String>(0))
+        .map_err(internal)?
+        .map(|role| role.map(|r| r.trim().to_owned()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(internal)?;
+    Ok(roles)
 }
 
 /// Forgets what an IdP the workspace no longer trusts recorded of `email` (a denial above
@@ -262,17 +279,18 @@ pub(crate) fn insert_custom_role(
 }
 
 /// How many members, live service keys and claim rules hold role `name` in `ws`. A rule's
-/// role is compared trimmed, as it is read: rules stored before roles were stored trimmed
-/// named `"tier2 "` (review).
+/// role is compared trimmed, as it is read ([`rule_roles`]).
 pub(crate) fn role_holders(conn: &Connection, ws: i64, name: &str) -> Result<i64, Error> {
-    conn.query_row(
-        "SELECT (SELECT count(*) FROM memberships WHERE workspace_id = ?1 AND role = ?2)
-              + (SELECT count(*) FROM api_keys WHERE workspace_id = ?1 AND role = ?2 AND revoked_at IS NULL)
-              + (SELECT count(*) FROM claim_rules WHERE workspace_id = ?1 AND trim(role) = ?2)",
-        params![ws, name],
-        |r| r.get(0),
-    )
-    .map_err(internal)
+    let held: i64 = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM memberships WHERE workspace_id = ?1 AND role = ?2)
+              + (SELECT count(*) FROM api_keys WHERE workspace_id = ?1 AND role = ?2 AND revoked_at IS NULL)",
+            params![ws, name],
+            |r| r.get(0),
+        )
+        .map_err(internal)?;
+    let rules = rule_roles(conn, ws)?.iter().filter(|r| *r == name).count();
+    Ok(held.saturating_add(i64::try_from(rules).unwrap_or(i64::MAX)))
 }
 
 /// Whether a live service key or a claim rule holds role `name` in `ws`: what a role's
@@ -282,13 +300,14 @@ pub(crate) fn role_held_by_key_or_rule(
     ws: i64,
     name: &str,
 ) -> Result<bool, Error> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM api_keys WHERE workspace_id = ?1 AND role = ?2 AND revoked_at IS NULL)
-             OR EXISTS (SELECT 1 FROM claim_rules WHERE workspace_id = ?1 AND trim(role) = ?2)",
-        params![ws, name],
-        |r| r.get(0),
-    )
-    .map_err(internal)
+    let by_key: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM api_keys WHERE workspace_id = ?1 AND role = ?2 AND revoked_at IS NULL)",
+            params![ws, name],
+            |r| r.get(0),
+        )
+        .map_err(internal)?;
+    Ok(by_key || rule_roles(conn, ws)?.iter().any(|r| r == name))
 }
 
 /// Deletes a custom role; returns whether there was one.
