@@ -263,6 +263,30 @@ fn a_deferred_write_is_done_in_order_and_its_failure_is_the_senders() {
     );
 }
 
+/// A server that takes no writes (a standby, a database set read-only) is the
+/// infrastructure's failure, as SQLite's read-only file is, not the host's own: a run stops
+/// resumable and an event stays pending (SPEC WF-11; storage review).
+#[test]
+fn a_read_only_server_is_the_infrastructures_failure() {
+    let (_test, db) = fresh();
+    let conn = db.conn();
+    conn.execute("SET default_transaction_read_only = on", [])
+        .expect("set");
+    let err = conn
+        .execute("INSERT INTO organizations (name) VALUES ('refused')", [])
+        .expect_err("read-only");
+    assert!(flowhost::store::is_infrastructure(&err), "{err}");
+    conn.execute("SET default_transaction_read_only = off", [])
+        .expect("set");
+    let err = conn
+        .execute(
+            "INSERT INTO organizations (id, name) VALUES (NULL, 'x')",
+            [],
+        )
+        .expect_err("a broken constraint");
+    assert!(!flowhost::store::is_infrastructure(&err), "{err}");
+}
+
 /// A transaction whose session dies while a deferred statement of it is being prepared is
 /// lost whole: nothing of it goes out on the next session, inside another transaction or on
 /// its own (second review of the pipelining: the unsent statements were put back, and the

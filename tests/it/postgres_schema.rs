@@ -418,3 +418,19 @@ fn migrating_is_idempotent_safe_from_two_hosts_at_once_and_refuses_a_newer_schem
     let err = migrate(&mut client).expect_err("a newer schema is refused");
     assert!(err.to_string().contains("999"), "{err}");
 }
+
+/// A database whose encoding is not UTF-8 is refused at migration, naming it: text that
+/// SQLite stores (an emoji in a title) failed there as the host's own failure (storage
+/// review).
+#[test]
+fn a_database_not_in_utf8_is_refused_naming_its_encoding() {
+    let db =
+        TestDb::created_with("ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'");
+    let mut client = db.client();
+    let err = migrate(&mut client).expect_err("LATIN1");
+    assert!(
+        err.to_string().contains("encoding is LATIN1") && err.to_string().contains("UTF8"),
+        "{err}"
+    );
+    let (_utf8, _) = fresh_postgres();
+}

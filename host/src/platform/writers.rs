@@ -94,8 +94,10 @@ impl Writers {
             }
         }
         let mut refused = None;
+        let mut opening_or_busy = false;
         for slot in self.slots.iter() {
             let Some(mut held) = slot.try_lock() else {
+                opening_or_busy = true;
                 continue;
             };
             if held.is_none() {
@@ -111,11 +113,17 @@ impl Writers {
                 return Ok(writer);
             }
         }
-        if self.commits.lock().is_empty() {
-            // Nothing open to wait for.
-            return Err(refused
-                .unwrap_or_else(|| Error::Internal("no writing connection in the pool".into())));
+        if let Some(e) = refused {
+            // The server refused one more: wait for an open one, if there is one.
+            if self.commits.lock().is_empty() {
+                return Err(e);
+            }
+        } else if !opening_or_busy {
+            return Err(Error::Internal("no writing connection in the pool".into()));
         }
+        // Every slot held, some perhaps still opening their connection: waited for as for a
+        // busy one (kill and concurrency review: with none open yet this answered `Internal`,
+        // and a scheduler's event claim at start-up set its event aside for good).
         // Every open one busy: wait on each in turn for a moment, so the first to free is
         // taken within a turn, and never past the deadline.
         let mut i = self.next.fetch_add(1, Ordering::Relaxed);
@@ -129,8 +137,14 @@ impl Writers {
             let turn = now + TURN;
             let until = deadline.map_or(turn, |d| d.min(turn));
             let slot = &self.slots[i % self.slots.len()];
-            if let Some(writer) = slot.try_lock_until(until).and_then(ready) {
-                return Ok(writer);
+            if let Some(mut held) = slot.try_lock_until(until) {
+                // A slot whose opening failed meanwhile: opened here, or refused as that was.
+                if held.is_none() {
+                    *held = Some(self.open()?);
+                }
+                if let Some(writer) = ready(held) {
+                    return Ok(writer);
+                }
             }
             i = i.wrapping_add(1);
         }

@@ -449,8 +449,17 @@ async fn claim_work(
     // process has in flight, gave up or waits to retry is left out before the bound, which
     // it would otherwise fill round after round (review). The rest are found again next
     // round: still `running` with no live lease.
-    let (resumes, deferred) = workers.to_resume(interrupted);
+    let (mut resumes, deferred) = workers.to_resume(interrupted);
     claimed.deferred = deferred;
+    // Those the free workers take now; the rest after the round's events, which take the
+    // next workers to free (kill and concurrency review: all of them first held the round,
+    // its events unclaimed, until about three times the workers' runs had finished).
+    let later = resumes.split_off(
+        workers
+            .limit
+            .saturating_sub(workers.in_flight())
+            .min(resumes.len()),
+    );
     for (run, workspace) in resumes {
         workers.start(Job::Resume(run), &workspace).await;
         claimed.started += 1;
@@ -508,6 +517,15 @@ async fn claim_work(
                 .await;
             claimed.started += 1;
         }
+    }
+    for (run, workspace) in later {
+        if stop.load(Ordering::SeqCst) {
+            // Still `running` and leased to nobody: found again by whoever serves next.
+            claimed.deferred = true;
+            break;
+        }
+        workers.start(Job::Resume(run), &workspace).await;
+        claimed.started += 1;
     }
     Ok(claimed)
 }

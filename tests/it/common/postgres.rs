@@ -86,6 +86,11 @@ pub struct TestDb {
 
 impl TestDb {
     pub fn new() -> Self {
+        Self::created_with("")
+    }
+
+    /// A fresh database created with `options` (`ENCODING 'LATIN1' …`).
+    pub fn created_with(options: &str) -> Self {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let random = {
             use std::hash::{BuildHasher, Hasher};
@@ -95,7 +100,7 @@ impl TestDb {
         };
         let name = format!("test_{}_{random:016x}", std::process::id());
         admin()
-            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .batch_execute(&format!("CREATE DATABASE {name} {options}"))
             .expect("create a test database");
         let url = with_database(cluster_url(), &name);
         Self { name, url }

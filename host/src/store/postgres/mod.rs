@@ -90,6 +90,12 @@ fn config(url: &str) -> Result<(tokio_postgres::Config, String), Error> {
     if config.get_tcp_user_timeout().is_none() {
         config.tcp_user_timeout(UNACKNOWLEDGED);
     }
+    // A host writes: of several servers named, the one that takes writes (a standby reached
+    // after a failover answered every write with 25006; storage review). A URL's own choice
+    // is kept.
+    if config.get_target_session_attrs() == tokio_postgres::config::TargetSessionAttrs::Any {
+        config.target_session_attrs(tokio_postgres::config::TargetSessionAttrs::ReadWrite);
+    }
     let target = describe(&config);
     Ok((config, target))
 }

@@ -145,6 +145,18 @@ pub fn migrate(client: &mut Client) -> Result<(), Error> {
 /// (a second host waits for it, then finds them applied). PostgreSQL's DDL is
 /// transactional: if `tx` rolls back, so does the schema.
 pub(crate) fn apply(tx: &mut Transaction<'_>) -> Result<(), Error> {
+    // Text is UTF-8 everywhere else: on a LATIN1 database a title holding an emoji failed
+    // its run as the host's own failure, where SQLite stored it (storage review).
+    let encoding: String = tx
+        .query_one("SHOW server_encoding", &[])
+        .map_err(infra)?
+        .get(0);
+    if !encoding.eq_ignore_ascii_case("UTF8") {
+        return Err(Error::Invalid(format!(
+            "the PostgreSQL database's encoding is {encoding}; Flowhost needs UTF8 \
+             (createdb --encoding=UTF8 --template=template0)"
+        )));
+    }
     let newest = newest_version();
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
         .map_err(infra)?;
