@@ -1191,6 +1191,36 @@ fn the_case_service_checks_the_callers_grants_and_replays_its_keys() {
     assert_ne!(first.id, other.id);
     // Without a step, the same principal is bounded by its scopes only.
     assert!(p.get_case_restrictions(&at(SOC, OWNER), &first.id).is_ok());
+    // Made again once the case changed, a step granted `cases:write` alone is answered what
+    // its creation answered, not the case as it is now with its collaborators (leak review);
+    // one granted `cases:read` too sees it as it is now.
+    p.update_case_restrictions(
+        &at(SOC, OWNER),
+        &first.id,
+        serde_json::from_value(json!({ "add_collaborators": [LEAD] })).expect("update"),
+    )
+    .expect("collaborator added");
+    let replayed = p
+        .create_case(
+            &in_step(write_only, "run:9/triage"),
+            new_case("a", AccessMode::FullAccess, &[]),
+        )
+        .expect("replayed");
+    assert_eq!(replayed.id, first.id);
+    assert!(replayed.collaborators.is_empty(), "{replayed:?}");
+    let read_write = Grants {
+        cases_write: true,
+        cases_read: true,
+        ..Grants::default()
+    };
+    let seen = p
+        .create_case(
+            &in_step(read_write, "run:9/triage"),
+            new_case("a", AccessMode::FullAccess, &[]),
+        )
+        .expect("replayed");
+    assert_eq!(seen.id, first.id);
+    assert_eq!(seen.collaborators, [LEAD], "{seen:?}");
 }
 
 #[test]

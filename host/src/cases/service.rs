@@ -165,18 +165,28 @@ impl Platform {
                 let number = store::number_of(tx, id)?.ok_or_else(|| {
                     Error::Internal(format!("case row {id} vanished in its own transaction"))
                 })?;
-                // The same rule as any read: the case as it is now, if the caller sees it.
-                match self.visible_case(tx, ws, &viewer, &case_id_text(number)) {
-                    Ok(row) => {
-                        let restricted = row.record.access_mode == AccessMode::Restricted;
-                        run_read(tx, caller, row.id, restricted)?;
-                        return Ok(row.record);
+                // The same rule as any read: the case as it is now, if the caller may read
+                // cases (`case.read`, a step's `cases:read`) and sees it. A creator who may
+                // not read was answered with the case as it is now, its collaborators named
+                // (leak review, beside the restriction update's answer).
+                let reads = self
+                    .index()
+                    .check(&caller.principal, &caller.workspace, Scope::CaseRead)
+                    .allowed()
+                    && granted(caller, Grant::CasesRead).is_ok();
+                if reads {
+                    match self.visible_case(tx, ws, &viewer, &case_id_text(number)) {
+                        Ok(row) => {
+                            let restricted = row.record.access_mode == AccessMode::Restricted;
+                            run_read(tx, caller, row.id, restricted)?;
+                            return Ok(row.record);
+                        }
+                        Err(Error::NotFound(_)) => {}
+                        Err(e) => return Err(e),
                     }
-                    Err(Error::NotFound(_)) => {}
-                    Err(e) => return Err(e),
                 }
-                // Otherwise (a restricted case that does not name its creator, or one
-                // hidden since): what its creation answered, and nothing since. Keys are
+                // Otherwise (a restricted case that does not name its creator, one hidden
+                // since, or a creator who may not read cases): what its creation answered, and nothing since. Keys are
                 // the host's own, one per call of one run's step, so only the re-execution
                 // of that call gets here; before, a step killed before its journal entry
                 // failed on its re-execution where it had succeeded (kill review).
