@@ -1763,3 +1763,84 @@ fn a_manual_run_resumed_after_its_starter_was_demoted_ends_there() {
         "{ended:?}"
     );
 }
+
+/// An answerer who may not read cases is not shown what a run a case event started did: its
+/// steps and exit status (the branch the case decided), which `runs show` hides from them as
+/// it hides the run itself (SPEC CS-4, CS-2; leak review: the answer's trace and outcome
+/// printed both). The Owner, who reads cases, sees them.
+#[test]
+fn an_answerer_who_may_not_read_cases_is_not_shown_what_a_case_events_run_did() {
+    let env = Env::new();
+    let ivy = "ivy.approver@acme-mssp.test";
+    env.ok(&[
+        "users",
+        "invite",
+        ivy,
+        "--role",
+        "interact-only",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    env.publish_as_owner(
+        "triage",
+        &json!({ "name": "triage", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": { "on": "case_created" },
+            "steps": [
+                { "id": "looked_up", "uses": "step:echo", "with": { "n": 1 } },
+                { "id": "ask", "interaction": { "title": "Go?",
+                    "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+                    "access": { "workspace_users": { "emails": [ivy] } } } },
+                { "exit": { "status": "escalated-by-case" } }
+            ] }),
+    );
+    env.create_case("mssp-soc", "full access", "high");
+    let steps = env.steps();
+    env.ok(&["serve", "--once", "--steps", &steps]);
+    let listed = env.ok(&[
+        "interact",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        ivy,
+        "--json",
+    ]);
+    let listed: Value = serde_json::from_str(&listed).expect("json");
+    let id = listed[0]["id"].as_str().expect("an interaction").to_owned();
+    let answered = env.cli(&[
+        "interact",
+        "respond",
+        &id,
+        "--as",
+        ivy,
+        "--values",
+        r#"{"ok":true}"#,
+        "--steps",
+        &steps,
+    ]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&answered.stdout),
+        String::from_utf8_lossy(&answered.stderr)
+    );
+    assert!(answered.status.success(), "{said}");
+    assert!(!said.contains("escalated-by-case"), "{said}");
+    assert!(!said.contains("looked_up"), "{said}");
+    let runs = env.runs();
+    assert!(
+        runs.iter().any(|r| r.0 == "triage" && r.1 == "succeeded"),
+        "{runs:?}"
+    );
+    let listed = env.ok(&["runs", "list", "--workspace", "mssp-soc", "--as", OWNER]);
+    let run = listed
+        .split_whitespace()
+        .find(|w| w.starts_with("R-"))
+        .expect("a run");
+    let owner: Value =
+        serde_json::from_str(&env.ok(&["runs", "show", run, "--as", OWNER, "--json"]))
+            .expect("json");
+    assert_eq!(owner["run"]["exit_status"], "escalated-by-case", "{owner}");
+    assert_eq!(owner["steps"][0]["step"], "looked_up", "{owner}");
+}

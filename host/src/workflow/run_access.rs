@@ -151,9 +151,24 @@ impl Platform {
     /// [`crate::handles::Runs::trace_shows_steps`]); not when that cannot be told.
     pub(crate) fn trace_shows_steps(&self, principal: &Principal, id: &PublicId) -> bool {
         match self.run_place(id) {
-            Ok(Some(place)) => !self.decided_on_hidden(principal, place.key, &place.workspace),
+            Ok(Some(place)) => !self.tells_hidden(principal, &place),
             _ => false,
         }
+    }
+
+    /// Whether run `place` read a restricted case hidden from `principal`, or was started by
+    /// an event of a case (or a run) hidden from them: its steps and exit status would tell
+    /// it (an answerer without `case.read` was shown the branch a case event's run took, which
+    /// `runs show` hid: leak review); so too when that cannot be told (fail closed).
+    fn tells_hidden(&self, principal: &Principal, place: &crate::runs::RunPlace) -> bool {
+        self.decided_on_hidden(principal, place.key, &place.workspace)
+            || self
+                .started_by_hidden(
+                    place.trigger_case,
+                    place.trigger_cause,
+                    &self.viewer_in(principal, &place.workspace),
+                )
+                .unwrap_or(true)
     }
 
     /// A summary of `run` for `principal`: without its exit status too when the run read a
@@ -405,9 +420,7 @@ impl Platform {
     /// run's query found (leak review).
     fn hide_outcome(&self, principal: &Principal, outcome: RunOutcome) -> RunOutcome {
         let exit_status = match self.run_place(&outcome.run_id) {
-            Ok(Some(place)) if !self.decided_on_hidden(principal, place.key, &place.workspace) => {
-                outcome.exit_status.clone()
-            }
+            Ok(Some(place)) if !self.tells_hidden(principal, &place) => outcome.exit_status.clone(),
             _ => None,
         };
         let waiting_on = outcome
