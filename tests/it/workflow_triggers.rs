@@ -1708,9 +1708,28 @@ fn a_publisher_demoted_below_interaction_write_asks_nobody() {
     // A form is its publisher's asking too: demoted, their Interaction Flow starts nothing.
     env.publish_ask_flow(lead);
     let start = || env.start_ask();
+    // Offered while it would start, to no one once it would not (authority review: it was
+    // listed, and its form answered 409 once filled in).
+    let offered = || {
+        env.ok(&[
+            "interact",
+            "flows",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--json",
+        ])
+        .contains("\"ask\"")
+    };
+    assert!(offered());
     let started = start();
     assert!(started.status.success(), "{started:?}");
     set_role("operator");
+    assert!(
+        !offered(),
+        "a flow that starts nothing is offered to no one"
+    );
     let refused = start();
     assert!(!refused.status.success());
     let err = String::from_utf8_lossy(&refused.stderr);

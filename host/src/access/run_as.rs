@@ -80,6 +80,16 @@ impl AccessIndex {
         }
     }
 
+    /// Whether an Interaction Flow bound to run as `run_as` starts in `workspace` now: its
+    /// binder acts there and may still ask people (its form is their asking; SPEC WF-10).
+    pub fn flow_may_start(&self, run_as: &Principal, workspace: &str) -> bool {
+        self.binder_stands(run_as, workspace)
+            && !matches!(
+                self.binder_check(run_as, workspace, Scope::InteractionWrite),
+                Some(AccessDecision::Denied(_))
+            )
+    }
+
     /// Whether one side of a run acts in `workspace`, not as a sign-in.
     fn side_stands(&self, side: &Principal, workspace: &str) -> bool {
         match side {

@@ -409,16 +409,27 @@ impl Platform {
     }
 
     /// The Interaction Flow `name` as seen from `workspace`: published there, or shared there
-    /// (with custom-role selections dropped, SPEC IX-6).
+    /// (with custom-role selections dropped, SPEC IX-6), if it would start now.
     pub(crate) fn interaction_flow(
         &self,
         workspace: &str,
         name: &str,
     ) -> Result<Option<FlowEntry>, Error> {
-        match self.revision_in_use(workspace, name)? {
-            Some(in_use) => flow_entry(workspace, name, &in_use),
-            None => Ok(None),
-        }
+        let Some(in_use) = self.revision_in_use(workspace, name)? else {
+            return Ok(None);
+        };
+        let Some(flow) = flow_entry(workspace, name, &in_use)? else {
+            return Ok(None);
+        };
+        // A flow that would start nothing is offered to nobody (its binder gone or no longer
+        // asking people, an unbound revision): it was listed and reported startable, and its
+        // form answered 409 once filled in (authority review, `run_standing.rs`).
+        let starts = match in_use.revision.run_principal(in_use.bound_by.as_deref()) {
+            Ok(Some(run_as)) => self.index().flow_may_start(&run_as, workspace),
+            Ok(None) | Err(Error::Denied(_)) => false,
+            Err(e) => return Err(e),
+        };
+        Ok(starts.then_some(flow))
     }
 
     /// The Interaction Flow of `in_use`, the revision of `name` in use in `workspace` as read
