@@ -41,6 +41,7 @@ pub mod signin;
 pub mod step_call;
 pub mod stepkit;
 pub mod store;
+pub mod stored_principal;
 pub mod stored_value;
 pub mod tenant;
 #[cfg(feature = "test-support")]

@@ -1863,3 +1863,72 @@ fn an_answerer_who_may_not_read_cases_is_not_shown_what_a_case_events_run_did() 
     assert_eq!(owner["run"]["exit_status"], "escalated-by-case", "{owner}");
     assert_eq!(owner["steps"][0]["step"], "looked_up", "{owner}");
 }
+
+/// An approval of a run whose publisher no longer acts here takes no answer: its resume would
+/// end the run, and the answer was stored, audited as accepted and consumed for nothing
+/// (authority review, SPEC WF-10). It stays open, the refusal audited.
+#[test]
+fn an_approval_of_a_run_whose_publisher_left_takes_no_answer() {
+    let env = Env::new();
+    let lead = "sam.lead@acme-mssp.test";
+    let wf = json!({ "name": "approve", "workspace": "mssp-soc", "run_as": lead,
+        "trigger": { "on": "custom_event", "event": "notification.requested" },
+        "steps": [{ "id": "ask", "interaction": { "title": "Approve?",
+            "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+            "access": { "workspace_users": { "emails": [OWNER] } } } }] });
+    let file = env.write("approve.json", &wf);
+    assert!(env.publish(&file, lead).status.success());
+    let tell = env.write(
+        "tell.json",
+        &json!({ "name": "tell", "workspace": "mssp-soc", "steps": [
+            { "id": "tell", "uses": "step:notify", "grants": ["events:emit"],
+              "with": { "to": [OWNER], "subject": "hello" } } ] }),
+    );
+    let steps = env.steps();
+    env.ok(&["run", &tell, "--as", OWNER, "--steps", &steps]);
+    let listed: Value = serde_json::from_str(&env.ok(&[
+        "interact",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]))
+    .expect("json");
+    let id = listed[0]["id"].as_str().expect("an approval").to_owned();
+    let answer = || {
+        env.cli(&[
+            "interact",
+            "respond",
+            &id,
+            "--as",
+            OWNER,
+            "--values",
+            r#"{"ok":true}"#,
+            "--steps",
+            &steps,
+        ])
+    };
+    env.ok(&[
+        "users",
+        "delete",
+        lead,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let refused = answer();
+    assert!(!refused.status.success(), "{refused:?}");
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("whose publisher no longer acts here") && !err.contains(lead),
+        "{err}"
+    );
+    let status: String = crate::common::db_at(&env.db)
+        .conn()
+        .query_row("SELECT status FROM interactions", [], |r| r.get(0))
+        .expect("the approval");
+    assert_eq!(status, "open", "the answer was not taken");
+}

@@ -16,12 +16,13 @@ use crate::definition::parse::parse;
 use crate::definition::resolver::Resolver;
 use crate::json_locate::joined;
 use crate::platform::Platform;
-use crate::principal::{Caller, Cause, Email, Principal, SignIn};
+use crate::principal::{Caller, Cause, Principal};
 use crate::public_id::{IdKind, PublicId};
 use crate::runs::lease::{Executing, Leases};
 use crate::runs::{NewRun, ResumeData, RunEnd, RunRef, RunStatus, RunStore};
 use crate::services::HostServices;
-use crate::stored_value::UnreadableValue;
+pub(crate) use crate::stored_principal::principal_from_stored;
+pub use crate::stored_principal::principal_to_stored;
 use crate::wasm::{StepLimits, StepRuntime};
 
 use super::fanout::{self, Group, MAX_RUN_THREADS, Part, Slots};
@@ -195,65 +196,6 @@ impl From<Failure> for Halt {
 enum Flow {
     Continue,
     Exit { status: String, output: Value },
-}
-
-/// The principal as stored with a run, so a resumed run acts as the same principal.
-pub fn principal_to_stored(p: &Principal) -> String {
-    match p {
-        Principal::User {
-            email,
-            via: SignIn::Local,
-        } => format!("user:{email}"),
-        Principal::User {
-            email,
-            via: SignIn::Sso,
-        } => format!("sso:{email}"),
-        Principal::ApiKey(id) => format!("key:{id}"),
-        Principal::Anonymous => "anonymous".into(),
-        // Emails and key ids hold no spaces.
-        Principal::Run(run) => format!(
-            "run:{} {}",
-            principal_to_stored(&run.identity),
-            principal_to_stored(&run.publisher)
-        ),
-    }
-}
-
-/// The principal stored by [`principal_to_stored`] in `table.column` of `row`. Text it never
-/// writes is an error naming where (never read as nobody, or as anyone).
-pub(crate) fn principal_from_stored(
-    s: &str,
-    table: &'static str,
-    column: &'static str,
-    row: impl std::fmt::Display,
-) -> Result<Principal, UnreadableValue> {
-    parse_stored_principal(s).ok_or_else(|| {
-        UnreadableValue::new(
-            table,
-            column,
-            row.to_string(),
-            s,
-            "a principal (`user:EMAIL`, `sso:EMAIL`, `key:ID`, `run:IDENTITY PUBLISHER`, `anonymous`)",
-        )
-    })
-}
-
-fn parse_stored_principal(s: &str) -> Option<Principal> {
-    let email = |e: &str| Email::parse(e).ok();
-    match s.split_once(':') {
-        Some(("user", e)) => email(e).map(Principal::local),
-        Some(("sso", e)) => email(e).map(Principal::sso),
-        Some(("key", id)) if !id.is_empty() => Some(Principal::ApiKey(id.to_owned())),
-        Some(("run", rest)) => {
-            let (identity, publisher) = rest.split_once(' ')?;
-            Some(Principal::run(
-                parse_stored_principal(identity)?,
-                parse_stored_principal(publisher)?,
-            ))
-        }
-        None if s == "anonymous" => Some(Principal::Anonymous),
-        _ => None,
-    }
 }
 
 /// This process's run leases: lock files beside a database file, which every process on it

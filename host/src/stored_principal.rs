@@ -1,0 +1,65 @@
+//! How a principal is stored (a run's, a revision's `run_as`, a webhook's binding): one line
+//! of text, read back exactly or refused naming where (never as nobody, or as anyone). Below
+//! the services, so every layer that reads a stored principal reads it alike.
+
+use crate::principal::{Email, Principal, SignIn};
+use crate::stored_value::UnreadableValue;
+
+/// The principal as stored with a run, so a resumed run acts as the same principal.
+pub fn principal_to_stored(p: &Principal) -> String {
+    match p {
+        Principal::User {
+            email,
+            via: SignIn::Local,
+        } => format!("user:{email}"),
+        Principal::User {
+            email,
+            via: SignIn::Sso,
+        } => format!("sso:{email}"),
+        Principal::ApiKey(id) => format!("key:{id}"),
+        Principal::Anonymous => "anonymous".into(),
+        // Emails and key ids hold no spaces.
+        Principal::Run(run) => format!(
+            "run:{} {}",
+            principal_to_stored(&run.identity),
+            principal_to_stored(&run.publisher)
+        ),
+    }
+}
+
+/// The principal stored by [`principal_to_stored`] in `table.column` of `row`. Text it never
+/// writes is an error naming where (never read as nobody, or as anyone).
+pub(crate) fn principal_from_stored(
+    s: &str,
+    table: &'static str,
+    column: &'static str,
+    row: impl std::fmt::Display,
+) -> Result<Principal, UnreadableValue> {
+    parse_stored_principal(s).ok_or_else(|| {
+        UnreadableValue::new(
+            table,
+            column,
+            row.to_string(),
+            s,
+            "a principal (`user:EMAIL`, `sso:EMAIL`, `key:ID`, `run:IDENTITY PUBLISHER`, `anonymous`)",
+        )
+    })
+}
+
+pub(crate) fn parse_stored_principal(s: &str) -> Option<Principal> {
+    let email = |e: &str| Email::parse(e).ok();
+    match s.split_once(':') {
+        Some(("user", e)) => email(e).map(Principal::local),
+        Some(("sso", e)) => email(e).map(Principal::sso),
+        Some(("key", id)) if !id.is_empty() => Some(Principal::ApiKey(id.to_owned())),
+        Some(("run", rest)) => {
+            let (identity, publisher) = rest.split_once(' ')?;
+            Some(Principal::run(
+                parse_stored_principal(identity)?,
+                parse_stored_principal(publisher)?,
+            ))
+        }
+        None if s == "anonymous" => Some(Principal::Anonymous),
+        _ => None,
+    }
+}
