@@ -146,7 +146,14 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 /** `value` as JSON text, refusing what JSON has no number for (NaN, the infinities) rather
  *  than writing `null`, as Python's encoder refuses them: `what` names it in the error. */
 function toJson(value: unknown, what: string): string {
-  return JSON.stringify(value, (_key, v) => {
+  return JSON.stringify(value, (key, v) => {
+    // A key is text too: cut inside a character, it reached the host as `\udXXX` (review).
+    if (LONE_SURROGATE.test(key)) {
+      throw new Failed(
+        `${what}: a key holds a lone UTF-16 surrogate (text cut inside a character); ` +
+          "cut text by code points (Array.from) instead",
+      );
+    }
     if (typeof v === "number" && !Number.isFinite(v)) {
       throw new Failed(`${what}: ${v} is not a JSON number`);
     }

@@ -90,6 +90,10 @@ fn the_js_sdk_fails_a_step_whose_output_json_would_not_say_what_it_is() {
             "cut-emoji",
             "output: a string holds a lone UTF-16 surrogate",
         ),
+        (
+            "cut-emoji-key",
+            "event payload: a key holds a lone UTF-16 surrogate",
+        ),
     ] {
         let exec = run(&rt, &step, json!({ "attack": attack }), limits());
         let why = failure(&exec).to_string();
@@ -237,6 +241,18 @@ fn the_python_sdk_fails_what_json_would_not_carry_exactly() {
     let why = failure(&exec).to_string();
     assert!(
         why.contains("$.title") && why.contains("lone UTF-16 surrogate"),
+        "{why}"
+    );
+    // So does such a key (review: only values were checked).
+    let exec = run(
+        &rt,
+        &hostile,
+        json!({ "attack": "lone_surrogate_key" }),
+        limits(),
+    );
+    let why = failure(&exec).to_string();
+    assert!(
+        why.contains("$.by_title") && why.contains("a key holds a lone UTF-16 surrogate"),
         "{why}"
     );
 }

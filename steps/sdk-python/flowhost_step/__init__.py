@@ -181,6 +181,13 @@ class _Unwritable(ValueError):
 def _json_key(k) -> str:
     """The text `json.dumps` writes for dict key `k`; a key it would refuse is a TypeError."""
     if isinstance(k, str):
+        try:
+            k.encode("utf-8")
+        except UnicodeEncodeError:
+            # As for a value: written `\udXXX`, the host refused it naming nothing (review).
+            raise _Unwritable(
+                "a key holds a lone UTF-16 surrogate, which JSON text may not carry"
+            ) from None
         return k
     if k is True:
         return "true"

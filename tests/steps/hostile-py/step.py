@@ -94,6 +94,8 @@ def attack(input: dict) -> dict:
     if what == "lone_surrogate":
         # Text cut in the middle of a pair, as `surrogateescape` decoding leaves it.
         return {"title": b"caf\xe9".decode("utf-8", "surrogateescape")}
+    if what == "lone_surrogate_key":
+        return {"by_title": {b"caf\xe9".decode("utf-8", "surrogateescape"): 1}}
     if what == "int_keys":
         # Written as one key twice, the host kept the last.
         return {"by_port": {1: "first", "1": "second"}}

@@ -31,6 +31,13 @@ export const run = step((input: Input): unknown => {
     case "cut-emoji":
       // "Ransomware 😀 note" cut at 12 UTF-16 units: half an emoji.
       return { title: "Ransomware \u{1F600} note".slice(0, 12) };
+    case "cut-emoji-key": {
+      // The same cut text as a key of an emitted event's payload.
+      const by: Record<string, number> = {};
+      by["Ransomware \u{1F600} note".slice(0, 12)] = 1;
+      events.emit("hostile.keys", { by });
+      return { ok: true };
+    }
     case "event-map":
       events.emit("hostile.map", { m: new Map([["a", 1]]) });
       return { ok: true };
