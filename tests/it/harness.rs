@@ -226,4 +226,47 @@ fn an_expectation_a_failed_run_or_an_unused_mock_would_meet_fails() {
     let (ok, text) = run(&spec);
     assert!(!ok, "{text}");
     assert!(text.contains("every error"), "{text}");
+
+    // Counts no run or event could meet otherwise are refused, naming them (steps and
+    // projects review: `"waiting": 0` held whatever the run did).
+    for (expect, named) in [
+        (
+            serde_json::json!({ "status": "succeeded", "runs": { "nested-parent": { "waiting": 0 } } }),
+            "expect.runs.nested-parent.waiting: not a run status",
+        ),
+        (
+            serde_json::json!({ "status": "succeeded", "runs": { "nested-parent": {} } }),
+            "expect.runs.nested-parent: give a status",
+        ),
+        (
+            serde_json::json!({ "status": "succeeded", "events": { "case_acess_mode_updated": 0 } }),
+            "expect.events.case_acess_mode_updated",
+        ),
+    ] {
+        spec["expect"] = expect;
+        let (ok, text) = run(&spec);
+        assert!(!ok, "{text}");
+        assert!(text.contains(named), "{named}: {text}");
+    }
+    // A key given twice is refused where it is, as every other door refuses it.
+    std::fs::write(
+        dir.path().join("nested-parent.test.json"),
+        format!(
+            r#"{{ "tenant": {}, "expect": {{ "status": "failed", "status": "succeeded" }} }}"#,
+            serde_json::json!(common::example_tenant_path())
+        ),
+    )
+    .expect("write");
+    let out = flowhost(
+        dir.path(),
+        &dir.path().join("f.db"),
+        &["test", &target, "--steps", &steps_dir()],
+    );
+    assert!(!out.status.success());
+    let text = output(&out);
+    assert!(text.contains("status"), "{text}");
+    assert!(
+        text.contains("twice") || text.contains("duplicate"),
+        "{text}"
+    );
 }

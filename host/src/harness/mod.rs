@@ -194,6 +194,10 @@ fn execute(
 ) -> Result<Vec<Mismatch>, String> {
     // A sample's files are read as someone else's: regular files within the bound.
     let spec_text = crate::regular_file::read_document(&sample.expectations)?;
+    // As every other door reads JSON: a key given twice, nesting past the bound, an integer
+    // read inexactly are refused where they are (`{"approve": false, "approve": true}` passed
+    // a test the API, the CLI and the web refuse; hostile-input review).
+    crate::json_limits::parse(&sample.expectations.display().to_string(), &spec_text)?;
     let spec: TestSpec = serde_json::from_str(&spec_text).map_err(|e| {
         format!(
             "{}:{}:{}: {e}",
@@ -209,6 +213,10 @@ fn execute(
             sample.expectations.display()
         ));
     }
+    // Nor does a count of a status or an event kind no run or step can have (`waiting: 0`).
+    spec.expect
+        .check_names()
+        .map_err(|e| format!("{}: {e}", sample.expectations.display()))?;
     let base = sample.expectations.parent().unwrap_or(Path::new("."));
     let platform = Arc::new(
         Platform::new(crate::store::Db::open(&dir.join("flowhost.db")).map_err(|e| e.to_string())?)

@@ -142,6 +142,35 @@ impl Expect {
         self.given_of_a_run().is_empty() && self.status.is_none() && self.error_contains.is_none()
     }
 
+    /// `Err` naming the first expectation that names what cannot be: a status no run has
+    /// (`waiting`: a run on hold is `on_hold`), an event kind no step or case can emit, a
+    /// workflow under `runs` with no status to count. Each passed whatever the run did
+    /// (`"waiting": 0` always held; steps and projects review).
+    pub fn check_names(&self) -> Result<(), String> {
+        for kind in self.events.keys() {
+            if !crate::definition::model::CASE_EVENTS.contains(&kind.as_str()) {
+                crate::services::events::check_kind(kind)
+                    .map_err(|e| format!("expect.events.{kind}: {e}"))?;
+            }
+        }
+        for (workflow, statuses) in &self.runs {
+            if statuses.is_empty() {
+                return Err(format!(
+                    "expect.runs.{workflow}: give a status and how many runs ended so"
+                ));
+            }
+            for status in statuses.keys() {
+                if crate::runs::RunStatus::parse(status).is_none() {
+                    return Err(format!(
+                        "expect.runs.{workflow}.{status}: not a run status; expected one of {}",
+                        crate::runs::RunStatus::NAMES.join(", ")
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The fields given that only a run can meet (beyond `status` and `error_contains`).
     pub fn given_of_a_run(&self) -> Vec<&'static str> {
         [

@@ -39,6 +39,16 @@ impl RunStatus {
         }
     }
 
+    /// Every status's name, as stored and shown.
+    pub const NAMES: &'static [&'static str] = &[
+        "queued",
+        "running",
+        "on_hold",
+        "succeeded",
+        "failed",
+        "stopped",
+    ];
+
     /// The status stored as `text`; `None` for a text the host never writes.
     pub fn parse(text: &str) -> Option<Self> {
         Some(match text {
@@ -395,7 +405,9 @@ mod status_tests {
         for status in [Queued, Running, OnHold, Succeeded, Failed, Stopped] {
             assert_eq!(RunStatus::parse(status.as_str()), Some(status));
             assert_eq!(status.to_string(), status.as_str());
+            assert!(RunStatus::NAMES.contains(&status.as_str()));
         }
+        assert_eq!(RunStatus::NAMES.len(), 6);
         for text in ["", "paused", "Running", " running"] {
             assert_eq!(RunStatus::parse(text), None, "{text:?}");
         }
