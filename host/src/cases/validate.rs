@@ -104,7 +104,14 @@ pub fn query(q: &CaseQuery) -> Result<(), Error> {
         )?;
     }
     if let Some(state) = &f.state {
-        check_len("the `state` filter", state.len(), MAX_NAME_BYTES, "bytes")?;
+        // In characters, as a case's state is stored (at most 100): a state of 100
+        // characters past 256 bytes could be stored and never found (hostile-step review).
+        check_len(
+            "the `state` filter",
+            state.chars().count(),
+            crate::text::MAX_STATE_CHARS,
+            "characters",
+        )?;
     }
     if let Some(assignee) = &f.assignee {
         email("the `assignee` filter", assignee)?;
@@ -281,5 +288,27 @@ mod tests {
             .to_string();
         assert!(err.contains("`add_collaborators` is 1001 entries"), "{err}");
         assert!(case_id(&"C-1".repeat(100)).is_err());
+    }
+
+    /// A state any case may hold can be searched for (the filter was capped at 256 bytes,
+    /// the state at 100 characters: a state of emoji could never be found).
+    #[test]
+    fn a_state_filter_takes_every_state_a_case_may_hold() {
+        let with_state = |state: String| -> CaseQuery {
+            serde_json::from_value(serde_json::json!({ "filter": { "state": state } }))
+                .expect("a query")
+        };
+        let stored = "😀".repeat(crate::text::MAX_STATE_CHARS);
+        assert!(stored.len() > MAX_NAME_BYTES);
+        assert!(
+            new_case(&NewCase {
+                state: Some(stored.clone()),
+                ..case()
+            })
+            .is_ok()
+        );
+        assert!(query(&with_state(stored)).is_ok());
+        let over = "😀".repeat(crate::text::MAX_STATE_CHARS + 1);
+        assert!(query(&with_state(over)).is_err());
     }
 }

@@ -30,7 +30,7 @@ pub const MAX_JSON_DEPTH: usize = 32;
 pub const MAX_PEOPLE_PER_LIST: usize = 1000;
 /// Longest email a caller may name, in bytes (the SMTP path limit).
 pub const MAX_EMAIL_BYTES: usize = 254;
-/// Longest short name or identifier: a case state, case id, query cursor, flow or scope name.
+/// Longest short identifier, in bytes: a case id, query cursor or scope name.
 pub const MAX_NAME_BYTES: usize = 256;
 /// Longest *Query cases* text filter, in bytes (SQLite refuses LIKE patterns over 50,000).
 pub const MAX_QUERY_TEXT_BYTES: usize = 1024;
@@ -96,7 +96,14 @@ pub const MAX_RUN_EVENT_VALUES: usize = 1_000_000;
 
 /// The caps on a *check flow access* question (SPEC ST-4): the flow's name and the email.
 pub fn check_flow_question(flow: &str, email: &str) -> Result<(), Error> {
-    check_len("the flow name", flow.len(), MAX_NAME_BYTES, "bytes")?;
+    // In characters, as workflow names are (at most 200): a name past 256 bytes could be
+    // published and never asked about.
+    check_len(
+        "the flow name",
+        flow.chars().count(),
+        crate::text::MAX_NAME_CHARS,
+        "characters",
+    )?;
     check_len("the email", email.len(), MAX_EMAIL_BYTES, "bytes")?;
     // As the host reads it, for every door (a step test's mocks included).
     crate::principal::Email::parse(email)
