@@ -802,6 +802,16 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     DELETE FROM web_sessions WHERE via = 'sso';
     "#,
     ),
+    (
+        32,
+        "A run's restricted reads tell its own from those inherited with its event",
+        r#"
+    -- A run's bound on restricted reads counts its own only: those inherited from the run
+    -- whose event started it filled it, and an Owner's automation could not restrict a case
+    -- (hostile-step review). Rows written before count as the run's own.
+    ALTER TABLE run_cases ADD COLUMN inherited INTEGER NOT NULL DEFAULT 0;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.

@@ -126,6 +126,13 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     DELETE FROM web_sessions WHERE via = 'sso' AND idp IS NULL;
     "#,
     ),
+    (
+        12,
+        "a run's restricted reads tell its own from those inherited with its event (the SQLite migration of the same name)",
+        r#"
+    ALTER TABLE run_cases ADD COLUMN IF NOT EXISTS inherited BIGINT NOT NULL DEFAULT 0;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows.

@@ -136,7 +136,8 @@ const NEXT_PENDING_SKIPPING_CLAIMS: &str =
 
 /// Run `run`, started by an event that run `from` emitted and that is about case `case`, has
 /// read what `from` read and the case if it is restricted: the event may quote them, and what
-/// `run` emits may quote the event. One statement, none when the event has neither.
+/// `run` emits may quote the event. One statement, none when the event has neither. Marked
+/// inherited: they do not count towards `run`'s own bound on restricted reads.
 pub(in crate::workflow) fn record_event_reads(
     tx: &Transaction<'_>,
     run: i64,
@@ -147,9 +148,9 @@ pub(in crate::workflow) fn record_event_reads(
         return Ok(());
     }
     tx.prepare_cached(
-        "INSERT INTO run_cases (run_id, case_id)
-         SELECT ?1, case_id FROM run_cases WHERE run_id = ?2
-         UNION SELECT ?1, id FROM cases WHERE id = ?3 AND restricted <> 0
+        "INSERT INTO run_cases (run_id, case_id, inherited)
+         SELECT ?1, case_id, 1 FROM run_cases WHERE run_id = ?2
+         UNION SELECT ?1, id, 1 FROM cases WHERE id = ?3 AND restricted <> 0
          ON CONFLICT DO NOTHING",
     )
     .and_then(|mut stmt| stmt.execute(params![run, from, case]))
