@@ -807,6 +807,27 @@ fn a_sign_in_link_is_refused_where_sso_only_refuses_the_person() {
         signed.body
     );
     assert!(browser.cookie("fh_session").is_none());
+
+    // A local session opened while SSO-only was off ends when it goes on: it no longer
+    // works once it is off again within its lifetime (web review); the break-glass Owner's
+    // goes on.
+    enforce("off");
+    let mut analyst = Client::new();
+    let url = String::from_utf8_lossy(&link(ANALYST).stdout)
+        .trim()
+        .to_owned();
+    assert_eq!(analyst.sign_in(&url).status, 303);
+    let mut owner = Client::new();
+    let url = String::from_utf8_lossy(&link(OWNER).stdout)
+        .trim()
+        .to_owned();
+    assert_eq!(owner.sign_in(&url).status, 303);
+    assert_eq!(analyst.get(&site.server.url("/")).status, 200);
+    enforce("on");
+    enforce("off");
+    let after = analyst.get(&site.server.url("/"));
+    assert_ne!(after.status, 200, "{}", after.body);
+    assert_eq!(owner.get(&site.server.url("/")).status, 200);
 }
 
 /// Reached over TLS (`--public-url https://…`), every cookie the server sets is `Secure`, so

@@ -231,6 +231,7 @@ impl Platform {
             }
             if on {
                 super::keeps_a_usable_owner(tx, ws, workspace)?;
+                store::end_local_sessions_under_sso_only(tx, ws)?;
             }
             audit::record(
                 tx,

@@ -737,6 +737,21 @@ pub(crate) fn remove_oidc(conn: &Connection, ws: i64, idp: &str) -> Result<bool,
     Ok(removed == 1)
 }
 
+/// Ends the local sign-ins' web sessions in SSO-only workspace `ws` of everyone but its
+/// break-glass members (SPEC SSO-4): they stopped working when SSO-only went on, and worked
+/// again, with no new sign-in, if it went off within their lifetime (web review).
+pub(crate) fn end_local_sessions_under_sso_only(conn: &Connection, ws: i64) -> Result<(), Error> {
+    conn.execute(
+        "DELETE FROM web_sessions WHERE workspace_id = ?1 AND via = 'local'
+           AND EXISTS (SELECT 1 FROM workspaces w WHERE w.id = ?1 AND w.sso_only <> 0)
+           AND email NOT IN (SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id
+                             WHERE m.workspace_id = ?1 AND m.break_glass <> 0)",
+        params![ws],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
 /// Ends the web sessions in workspace `ws` that logins through `idp` opened (each session
 /// names its IdP: a person's identity names only their latest login's, which another IdP's
 /// login replaces).

@@ -337,6 +337,10 @@ fn apply_workspace(
     apply_rules(c, ws, spec)?;
     // Under SSO-only, a workspace in use keeps a way in for an Owner as the file leaves it
     // (its Owners, break-glass flags, IdPs and rules), as `sso enforce on` checks (UA-3).
+    if spec.sso_only {
+        // Local sign-ins end there but for break-glass members, as `sso enforce on` ends them.
+        crate::admin::store::end_local_sessions_under_sso_only(c.tx, ws)?;
+    }
     if existed && spec.sso_only {
         crate::admin::keeps_a_usable_owner(c.tx, ws, c.workspace)?;
     } else if usable_owners_before > 0 && crate::admin::other_usable_owners(c.tx, ws, -1)? == 0 {
