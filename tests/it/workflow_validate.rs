@@ -500,3 +500,38 @@ fn what_runs_and_interactions_store_is_bounded_where_it_is_written() {
     ] })));
     assert!(stderr.contains("bytes of JSON; at most 65536"), "{stderr}");
 }
+
+/// A nested workflow is read as publishing reads it, where it is validated: one that does
+/// not parse, or belongs to another workspace, failed each run at its step, after the steps
+/// before it had made their effects (hostile-input review).
+#[test]
+fn a_nested_workflow_is_validated_with_its_parent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let parent = r#"{ "name": "parent", "workspace": "soc", "steps": [
+        { "id": "first", "uses": "step:echo" },
+        { "id": "inner", "workflow": "inner.json" } ] }"#;
+    std::fs::write(dir.path().join("parent.json"), parent).expect("write");
+    let inner = |workspace: &str| {
+        format!(
+            r#"{{ "name": "inner", "workspace": "{workspace}", "steps": [ {{ "id": "x", "uses": "step:echo" }} ] }}"#
+        )
+    };
+    std::fs::write(dir.path().join("inner.json"), inner("other")).expect("write");
+    let (ok, _, stderr) = validate(dir.path(), &["parent.json"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("nested workflow inner.json belongs to workspace `other`, not `soc`"),
+        "{stderr}"
+    );
+    std::fs::write(
+        dir.path().join("inner.json"),
+        r#"{ "name": "inner", "workspace": "soc", "steps": [ { "id": "x" } ] }"#,
+    )
+    .expect("write");
+    let (ok, _, stderr) = validate(dir.path(), &["parent.json"]);
+    assert!(!ok);
+    assert!(stderr.contains("nested workflow inner.json"), "{stderr}");
+    std::fs::write(dir.path().join("inner.json"), inner("soc")).expect("write");
+    let (ok, _, stderr) = validate(dir.path(), &["parent.json"]);
+    assert!(ok, "{stderr}");
+}

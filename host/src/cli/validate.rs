@@ -22,7 +22,14 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<()> {
     let ValidateArgs { files, steps } = args;
     let mut bad = 0;
     for file in &files {
-        match load(file, &steps.dirs) {
+        // Its nested workflows as publishing reads them: one that does not parse, or belongs
+        // to another workspace, failed each run after the steps before it (review).
+        let loaded = load(file, &steps.dirs).and_then(|(w, text, origin)| {
+            flowhost::workflow::components::collect_nested(&w, &mut Vec::new())
+                .map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+            Ok((w, text, origin))
+        });
+        match loaded {
             Ok((w, _, origin)) => println!(
                 "{origin}: ok ({} in workspace {}, {} top-level steps)",
                 w.name,

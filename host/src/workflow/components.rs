@@ -107,6 +107,15 @@ pub fn collect_nested(workflow: &Workflow, found: &mut Vec<Found>) -> Result<boo
             let inner = parse(&origin, &text, &resolver).map_err(|errors| {
                 Error::Invalid(format!("nested workflow {origin}: {}", joined(&errors)))
             })?;
+            // It runs in its parent's workspace, or not at all: refused here, where it is
+            // published (or validated), not at each run (hostile-input review).
+            if inner.workspace != workflow.workspace {
+                return Err(Error::Invalid(format!(
+                    "nested workflow {origin} belongs to workspace `{}`, not `{}`: a nested \
+                     workflow runs in its parent's workspace",
+                    inner.workspace, workflow.workspace
+                )));
+            }
             asks_people |= inner.asks_people();
             for component in collect(&text, &resolver)? {
                 match found.iter().find(|f| f.uses == component.uses) {
