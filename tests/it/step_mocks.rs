@@ -261,6 +261,41 @@ fn unmocked_calls_can_fall_through_to_the_seeded_database() {
     assert!(text.contains("FAIL  a case that says `fail`"), "{text}");
 }
 
+/// Each test runs on a database of its own, seeded from the fixtures: one test's writes
+/// reached the tests after it, and the same test passed first and failed second (steps and
+/// projects review).
+#[test]
+fn each_test_starts_from_the_fixtures_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tenant = common::example_tenant_path();
+    let same = json!({
+        "name": "restricts both open high cases",
+        "input": input(),
+        "expect": { "output": { "restricted": ["C-1", "C-2"],
+                                "collaborators": ["sam.lead@acme-mssp.test"] } }
+    });
+    let tests = json!({
+        "tenant": tenant.display().to_string(),
+        "cases": "cases.json",
+        "workspace": "mssp-soc",
+        "as": "olivia.owner@acme-mssp.test",
+        "unmocked": "database",
+        "tests": [same, same]
+    });
+    let project = project(dir.path(), &tests, "[\"cases:read\", \"cases:write\"]");
+    std::fs::write(
+        project.join("cases.json"),
+        json!({ "as": "olivia.owner@acme-mssp.test",
+                "cases": [{ "title": "Phishing", "severity": "high" },
+                          { "title": "Malware", "severity": "high" }] })
+        .to_string(),
+    )
+    .expect("cases fixture");
+    let (ok, text) = step_test(&project);
+    assert!(ok, "{text}");
+    assert!(text.contains("2 passed, 0 failed"), "{text}");
+}
+
 #[test]
 fn a_bad_mock_is_refused_before_anything_runs_naming_where() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -293,6 +328,10 @@ fn an_expectation_of_nothing_is_refused_naming_where() {
         (json!({}), "names nothing to check"),
         (json!({ "logs": [] }), "names nothing to check"),
         (json!({ "error": "" }), "an empty `error`"),
+        (
+            json!({ "output": { "ok": true }, "error": "denied" }),
+            "`output` and `error` both given",
+        ),
     ] {
         let dir = tempfile::tempdir().expect("tempdir");
         let tests = json!({

@@ -181,6 +181,12 @@ impl Expect {
                 "an empty `error` is in every failure: name a fragment of the one expected",
             );
         }
+        // A step that fails has no output: `output` beside `error` was never compared.
+        if self.output.is_some() && self.error.is_some() {
+            return Some(
+                "`output` and `error` both given: a step that fails has no output; give one",
+            );
+        }
         let given = self.output.is_some()
             || self.error.is_some()
             || self.events.is_some()
@@ -216,8 +222,27 @@ impl TestFile {
     }
 }
 
-/// Seeds a database in `scratch` from the fixtures and runs every test of `file` (read from
-/// `path`) on `step`, with `grants`.
+/// A database in `dir` seeded from `file`'s fixtures (read beside `path`).
+fn seeded(path: &Path, file: &TestFile, dir: &Path) -> Result<Arc<Platform>, String> {
+    let base = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let platform = Arc::new(
+        Platform::new(crate::store::Db::open(&dir.join("flowhost.db")).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?,
+    );
+    if let Some(tenant) = &file.tenant {
+        seed_tenant(&platform, &base.join(tenant))?;
+    }
+    if let Some(cases) = &file.cases {
+        seed_cases(&platform, &base.join(cases), &file.workspace)?;
+    }
+    Ok(platform)
+}
+
+/// Runs every test of `file` (read from `path`) on `step`, with `grants`, each on a database
+/// of its own in `scratch` seeded from the fixtures: what one test's step wrote (a case, the
+/// next case number) reached the tests after it, and results hung on their order (steps and
+/// projects review), as `flowhost test` gives each sample a fresh one.
 pub fn run(
     path: &Path,
     file: &TestFile,
@@ -226,22 +251,10 @@ pub fn run(
     grants: Grants,
     scratch: &Path,
 ) -> Result<Vec<CaseResult>, String> {
-    let base = path.parent().unwrap_or(Path::new("."));
-    let platform = Arc::new(
-        Platform::new(
-            crate::store::Db::open(&scratch.join("flowhost.db")).map_err(|e| e.to_string())?,
-        )
-        .map_err(|e| e.to_string())?,
-    );
-    if let Some(tenant) = &file.tenant {
-        seed_tenant(&platform, &base.join(tenant))?;
-    }
-    if let Some(cases) = &file.cases {
-        seed_cases(&platform, &base.join(cases), &file.workspace)?;
-    }
-    let database = HostServices::of(platform.clone());
     let mut results = Vec::new();
     for (i, case) in file.tests.iter().enumerate() {
+        let platform = seeded(path, file, &scratch.join(format!("test-{i}")))?;
+        let database = HostServices::of(platform.clone());
         let at = format!("tests[{i}]");
         let email = case.email.as_deref().unwrap_or(&file.email);
         let mismatches = match Email::parse(email) {
