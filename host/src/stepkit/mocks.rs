@@ -380,11 +380,17 @@ fn email_of<E: serde::de::Error>(raw: &str) -> Result<String, E> {
         .map_err(|e| E::custom(format!("`{}`: {e}", crate::text::clip(raw))))
 }
 
+/// A list of people in a mock as the host answers every one: lower-cased, sorted, each once
+/// (a mock keeping its own order and duplicates let a step's comparison pass that fails in
+/// real runs; steps and projects review).
 fn emails<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    Vec::<String>::deserialize(d)?
+    let mut emails = Vec::<String>::deserialize(d)?
         .iter()
         .map(|raw| email_of(raw))
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    emails.sort();
+    emails.dedup();
+    Ok(emails)
 }
 
 fn optional_email<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -786,6 +792,14 @@ mod tests {
             !matches(&json!({"l": [1]}), &json!({"l": [1, 2]})),
             "arrays: same length"
         );
+    }
+
+    #[test]
+    fn a_mocks_people_read_as_the_host_answers_them_sorted_and_each_once() {
+        let r: MockRestrictions = serde_json::from_value(json!({ "access_mode": "restricted",
+            "collaborators": ["b@x.test", "A@X.test", "a@x.test"] }))
+        .expect("restrictions");
+        assert_eq!(r.collaborators, ["a@x.test", "b@x.test"]);
     }
 
     #[test]
