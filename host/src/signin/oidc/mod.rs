@@ -9,7 +9,7 @@
 //! - `pending.rs`: the logins between the button and the callback.
 
 mod discovery;
-mod pending;
+mod store;
 mod token;
 mod verify;
 
@@ -18,7 +18,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{OpenedSession, hash, secret, store};
+use super::{OpenedSession, hash, secret};
 use crate::Error;
 use crate::access::Reason;
 use crate::admin::oidc::{self, OidcClient};
@@ -120,7 +120,7 @@ impl Platform {
     /// Deletes at most `limit` logins expired by `now` (used or not: a callback finds an
     /// expired one refused either way), in one short transaction; how many.
     pub(crate) fn prune_oidc_logins(&self, now: i64, limit: usize) -> Result<usize, Error> {
-        self.transact(|tx| pending::prune(tx, now, limit))
+        self.transact(|tx| store::prune(tx, now, limit))
     }
 
     /// The IdPs of `workspace` a browser may sign in through (none for an unknown workspace:
@@ -182,11 +182,11 @@ impl Platform {
         let (state, browser, nonce, verifier) = (secret()?, secret()?, secret()?, secret()?);
         let now = clock::now_unix();
         self.transact(|tx| {
-            let ws = store::workspace_id(tx, workspace)?
+            let ws = super::store::workspace_id(tx, workspace)?
                 .ok_or_else(|| refused("this workspace offers no such identity provider"))?;
-            let stored = pending::insert(
+            let stored = store::insert(
                 tx,
-                &pending::NewPending {
+                &store::NewPending {
                     state_hash: &hash(&state),
                     browser_hash: &hash(&browser),
                     ws,
@@ -239,7 +239,7 @@ impl Platform {
         // Taken before anything else: a state (and the code with it) is tried once, whatever
         // the outcome.
         let login = self.transact(|tx| {
-            let login = pending::find(tx, &state_hash)?
+            let login = store::find(tx, &state_hash)?
                 .ok_or_else(|| refused("this sign-in is unknown; start again"))?;
             // A state back on another (workspace, IdP)'s callback is the IdP mix-up: the
             // code is another IdP's, and must never reach this login's token endpoint. Left
@@ -250,7 +250,7 @@ impl Platform {
                      start again",
                 ));
             }
-            if login.used_at.is_some() || !pending::use_once(tx, &state_hash, now)? {
+            if login.used_at.is_some() || !store::use_once(tx, &state_hash, now)? {
                 return Err(refused("this sign-in was already used; start again"));
             }
             Ok(login)
@@ -319,7 +319,7 @@ impl Platform {
     fn verified_claims(
         &self,
         client: &OidcClient,
-        login: &pending::PendingRow,
+        login: &store::PendingRow,
         callback: &Callback,
         redirect_uri: &str,
         now: i64,
@@ -391,7 +391,7 @@ impl Platform {
                         .map_or_else(String::new, ToString::to_string)
                 )));
             }
-            let ws = store::workspace_id(tx, workspace)?
+            let ws = super::store::workspace_id(tx, workspace)?
                 .ok_or_else(|| refused("the workspace no longer exists"))?;
             // So is the IdP: trusted still, with the settings the login went through (its
             // settings removed or changed meanwhile ended its sessions, and this one would
