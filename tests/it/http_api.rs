@@ -986,7 +986,19 @@ fn gets_change_nothing_and_bodies_are_capped_in_size_and_depth() {
         assert_eq!(server.get(path, Some(&owner)).status, 405, "{path}");
     }
     let cases = "/api/v1/workspaces/mssp-soc/cases";
-    assert_eq!(server.get(cases, Some(&owner)).status, 405);
+    let wrong_method = server.get(cases, Some(&owner));
+    assert_eq!(wrong_method.status, 405);
+    // The API's errors are all in its one JSON shape, the framework's own too (HTTP review:
+    // they were plain text).
+    assert_eq!(
+        error_kind(&wrong_method),
+        "invalid",
+        "{}",
+        wrong_method.text
+    );
+    let no_route = server.get("/api/v1/no-such-thing", Some(&owner));
+    assert_eq!(no_route.status, 404, "{}", no_route.text);
+    assert_eq!(error_kind(&no_route), "not_found");
 
     let huge = format!(
         r#"{{"title": "{}", "severity": "low"}}"#,

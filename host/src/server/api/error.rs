@@ -41,6 +41,23 @@ impl ApiError {
         }
     }
 
+    /// An answer the framework wrote as text (a route or method the API lacks, a body past
+    /// its bound, a path that does not parse) in the API's one error shape, its kind by its
+    /// status (HTTP review: such answers were plain text).
+    pub(crate) fn of_status(status: StatusCode, message: impl Into<String>) -> Self {
+        let kind = match status {
+            StatusCode::UNAUTHORIZED => "unauthenticated",
+            StatusCode::FORBIDDEN => "denied",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::CONFLICT => "conflict",
+            StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+            s if s.is_server_error() => "internal",
+            _ => "invalid",
+        };
+        Self::new(status, kind, message)
+    }
+
     /// No credential, or one that does not authenticate (401, SPEC SV-1).
     pub fn unauthenticated(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
