@@ -1932,3 +1932,63 @@ fn an_approval_of_a_run_whose_publisher_left_takes_no_answer() {
         .expect("the approval");
     assert_eq!(status, "open", "the answer was not taken");
 }
+
+/// A revision published before this round's definition rules is read again by the rules it
+/// was accepted under: its runs go on rather than all fail (review of this round: an
+/// `exists` given a `right`, ignored before, failed every run once refused). The same text
+/// is refused where it is written.
+#[test]
+fn a_revision_published_before_new_definition_rules_still_runs() {
+    let env = Env::new();
+    let wf = json!({ "name": "legacy", "workspace": "mssp-soc", "steps": [
+        { "id": "a", "uses": "step:echo" },
+        { "id": "b", "if": [{ "left": "$.steps.a", "op": "exists" }],
+          "then": [{ "exit": { "status": "took" } }] } ] });
+    let file = env.write("legacy.json", &wf);
+    assert!(env.publish(&file, OWNER).status.success());
+    let changed = crate::common::db_at(&env.db)
+        .conn()
+        .execute(
+            "UPDATE workflow_revisions SET definition = replace(definition, '\"op\":\"exists\"', \
+             '\"op\":\"exists\",\"right\":true') WHERE name = 'legacy'",
+            [],
+        )
+        .expect("as stored before");
+    assert_eq!(changed, 1);
+    let steps = env.steps();
+    let out = env.cli(&[
+        "run",
+        "--published",
+        "legacy",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--steps",
+        &steps,
+        "--json",
+    ]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("\"took\""), "{said}");
+    // Written now, the same definition is refused where it is written.
+    let stored: String = crate::common::db_at(&env.db)
+        .conn()
+        .query_row(
+            "SELECT definition FROM workflow_revisions WHERE name = 'legacy'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("stored");
+    std::fs::write(&file, stored).expect("write");
+    let refused = env.publish(&file, OWNER);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("takes no `right`"),
+        "{refused:?}"
+    );
+}

@@ -111,6 +111,18 @@ pub(crate) const OPERATORS: &[&str] = &[
 const MAX_ERRORS: usize = 100;
 
 impl Parser {
+    /// An error of the rules added on 2026-12-05 (a condition's `left`/`right`, a loop's
+    /// `over`/`do`, `on_timeout` without `timeout`, a `?` reference to a step that exists
+    /// nowhere, a literal non-list `in`, an `exit` in a loop): refused where a definition is
+    /// written (validated, published, run from its file), not where a stored one is read
+    /// again (`Resolver::stored`), whose runs go on as before rather than all fail (review of this
+    /// round; an `exit` in a parallel loop fails at run time, as in a sequential one).
+    fn authoring(&mut self, at: JsonPath, message: impl Into<String>) {
+        if !self.resolver.stored {
+            self.err(at, message);
+        }
+    }
+
     fn err(&mut self, at: JsonPath, message: impl Into<String>) {
         if self.errors.len() < MAX_ERRORS {
             self.errors.push(Located::new(at, message));
@@ -374,7 +386,7 @@ impl Parser {
             };
             // `left` is what is compared: without it an `exists` always held (it read `{}`).
             if !o.contains_key("left") {
-                self.err(
+                self.authoring(
                     at.key("left"),
                     "a condition needs `left`, the value it tests",
                 );
@@ -382,11 +394,11 @@ impl Parser {
             let left = self.template(o.get("left"), at.key("left"));
             let unary = matches!(op, Op::Exists | Op::NotExists);
             match (unary, o.get("right")) {
-                (true, Some(_)) => self.err(
+                (true, Some(_)) => self.authoring(
                     at.key("right"),
                     format!("`{op_name}` tests `left` alone and takes no `right`"),
                 ),
-                (false, None) => self.err(
+                (false, None) => self.authoring(
                     at.key("right"),
                     format!("`{op_name}` needs `right`, the value `left` is compared with"),
                 ),
@@ -399,7 +411,7 @@ impl Parser {
                 && o.contains_key("right")
                 && !matches!(right, Template::Array(_) | Template::Ref(_))
             {
-                self.err(
+                self.authoring(
                     at.key("right"),
                     "`in` looks for `left` in a list: `right` must be an array or a reference to one",
                 );
@@ -537,7 +549,7 @@ impl Parser {
                     "loop settings",
                 );
                 if !l.contains_key("over") {
-                    self.err(
+                    self.authoring(
                         at.key("loop").key("over"),
                         "a loop needs `over`, the list it goes over",
                     );
@@ -566,7 +578,7 @@ impl Parser {
                     );
                 }
                 if !o.contains_key("do") {
-                    self.err(
+                    self.authoring(
                         at.key("do"),
                         "a loop needs `do`, the steps it runs for each item",
                     );
@@ -582,7 +594,7 @@ impl Parser {
                     .iter()
                     .any(|s| matches!(s.kind, StepKind::Exit { .. }))
                 {
-                    self.err(
+                    self.authoring(
                         at.key("do"),
                         "`exit` inside a loop is not supported: use `break_if` to stop the loop, \
                          and an `exit` after it",
@@ -740,7 +752,7 @@ impl Parser {
         let timeout = self.duration(o.get("timeout"), at.key("timeout"));
         // A path for a timeout that never comes would never run.
         if o.contains_key("on_timeout") && !o.contains_key("timeout") {
-            self.err(
+            self.authoring(
                 at.key("on_timeout"),
                 "`on_timeout` needs a `timeout` to wait for",
             );
@@ -1279,7 +1291,10 @@ impl Parser {
             Some("steps") => match r.step_id() {
                 // `?` allows a step not run on this path, not one that exists nowhere: a
                 // misspelled id read `null` in every run (a condition never held; review).
-                Some(id) if available.contains(id) || (r.optional && self.ids.contains(id)) => {}
+                Some(id)
+                    if available.contains(id)
+                        || (r.optional
+                            && (self.ids.contains(id) || self.resolver.stored)) => {}
                 Some(id) if self.ids.contains(id) => self.err(
                     at.clone(),
                     format!("`{}` refers to step `{id}`, which has not run yet on this path (mark it optional with a trailing `?`)", r.text),

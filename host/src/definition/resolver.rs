@@ -20,6 +20,10 @@ pub struct Resolver {
     /// For a published workflow: the definitions of its nested workflows as pinned at
     /// publish, by path ([`Resolver::nested_key`]); they are not read from files.
     pub workflows: Option<std::collections::BTreeMap<String, String>>,
+    /// A definition stored before (a published revision, a run's own): read again by the
+    /// rules it was accepted under, not those added since for definitions being written
+    /// (`definition/parse.rs`, `authoring`).
+    pub stored: bool,
 }
 
 /// Paths relative to the working directory, no step directories: a definition read from a
@@ -39,6 +43,7 @@ impl Resolver {
             step_dirs,
             pinned: None,
             workflows: None,
+            stored: false,
         }
     }
 
@@ -51,6 +56,7 @@ impl Resolver {
             step_dirs,
             pinned: None,
             workflows: None,
+            stored: false,
         }
     }
 
@@ -122,7 +128,10 @@ impl Resolver {
         // nested workflow was read without end, or waited for a writer.
         let text = crate::regular_file::read_document(path)?;
         let resolver = if self.pinned.is_some() {
-            Resolver::for_file(path, step_dirs.to_vec())
+            Resolver {
+                stored: self.stored,
+                ..Resolver::for_file(path, step_dirs.to_vec())
+            }
         } else {
             Resolver {
                 base,

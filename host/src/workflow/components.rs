@@ -241,6 +241,7 @@ impl Platform {
         let mut resolver = Resolver::for_file(Path::new(source), Vec::new());
         resolver.pinned = Some(pinned);
         resolver.workflows = Some(workflows);
+        resolver.stored = true;
         Ok(resolver)
     }
 

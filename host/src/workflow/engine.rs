@@ -512,8 +512,10 @@ impl Engine {
             )));
         }
         // A run of a published revision runs the components it started with (issue 14).
-        let file_resolver =
-            || Resolver::for_file(std::path::Path::new(&source), self.step_dirs.clone());
+        let file_resolver = || Resolver {
+            stored: true,
+            ..Resolver::for_file(std::path::Path::new(&source), self.step_dirs.clone())
+        };
         let loaded = match super::components::read_pins(components, &format!("run {id}")) {
             Ok(Some(pins)) => Ok(self.platform.pinned_resolver(&source, &pins)?),
             Ok(None) => Ok(file_resolver()),

@@ -284,10 +284,10 @@ impl Platform {
     ) -> Result<Resolver, Error> {
         match rev.pins()? {
             Some(pins) => self.pinned_resolver(&rev.source, pins),
-            None => Ok(Resolver::for_file(
-                std::path::Path::new(&rev.source),
-                step_dirs.to_vec(),
-            )),
+            None => Ok(Resolver {
+                stored: true,
+                ..Resolver::for_file(std::path::Path::new(&rev.source), step_dirs.to_vec())
+            }),
         }
     }
 
