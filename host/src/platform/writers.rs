@@ -121,11 +121,11 @@ impl Writers {
         } else if !opening_or_busy {
             return Err(Error::Internal("no writing connection in the pool".into()));
         }
-        // Every slot held, some perhaps still opening their connection: waited for as for a
-        // busy one (kill and concurrency review: with none open yet this answered `Internal`,
-        // and a scheduler's event claim at start-up set its event aside for good).
-        // Every open one busy: wait on each in turn for a moment, so the first to free is
-        // taken within a turn, and never past the deadline.
+        // Every open one busy, or every slot held with some still opening their connection
+        // (with none open yet this answered `Internal`, and a scheduler's event claim at
+        // start-up set its event aside for good: kill and concurrency review): wait on each
+        // in turn for a moment, so the first to free is taken within a turn, and never past
+        // the deadline.
         let mut i = self.next.fetch_add(1, Ordering::Relaxed);
         loop {
             let now = Instant::now();
@@ -138,8 +138,10 @@ impl Writers {
             let until = deadline.map_or(turn, |d| d.min(turn));
             let slot = &self.slots[i % self.slots.len()];
             if let Some(mut held) = slot.try_lock_until(until) {
-                // A slot whose opening failed meanwhile: opened here, or refused as that was.
-                if held.is_none() {
+                // An empty slot is passed over while another connection is open to wait for
+                // (the server may be at its limit: review); with none open, the openings
+                // waited for failed, and this one is opened here or refused as they were.
+                if held.is_none() && self.commits.lock().is_empty() {
                     *held = Some(self.open()?);
                 }
                 if let Some(writer) = ready(held) {

@@ -63,7 +63,8 @@ pub const MAX_EVENTS_PER_EXECUTION: usize = 100;
 /// The most restricted cases one run may read (`run_cases`): each is checked again at its
 /// resumes and copied to every run its events start, so a step reading a hundred thousand
 /// of them and emitting its events made the scheduler write billions of rows (hostile-step
-/// review).
+/// review). Its own, that is; with those inherited from the run whose event started it, twice
+/// that (`cases/store::record_run_reads`).
 pub const MAX_RESTRICTED_READS_PER_RUN: usize = 10_000;
 /// Longest event kind, in bytes.
 pub const MAX_EVENT_KIND_BYTES: usize = 64;

@@ -1,9 +1,9 @@
 //! Instance slots, shared between workspaces: a step waits for a free one rather than fail.
 //! A share (a workspace, or the organization a run's workspace is in: every workspace of it
 //! together) holding a sixteenth of them or more takes another only while a quarter stays
-//! free: that quarter is for the shares holding less, so one tenant holds at most three
-//! quarters, and two large tenants together no more than one (each other share still gets
-//! its sixteenth while any slot is free).
+//! free: that quarter is for the shares holding less, so one tenant, or two large ones
+//! together, hold at most three quarters and a sixteenth (each other share still gets its
+//! sixteenth while any slot is free).
 //!
 //! Why: the pool has a fixed number of slots (`EngineSettings::pool_instances`), and a step
 //! holds one until it returns, up to its timeout (15 minutes at most). One workspace's

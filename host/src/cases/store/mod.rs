@@ -103,16 +103,22 @@ pub fn record_run_reads(
     if new.is_empty() {
         return Ok(true);
     }
-    // Its own reads: those inherited with its event are the emitting run's (an upstream
-    // run of 10,000 reads left a triggered run no room for one; hostile-step review).
-    let held: i64 = conn
-        .prepare_cached("SELECT count(*) FROM run_cases WHERE run_id = ?1 AND inherited = 0")?
-        .query_row([run], |r| r.get(0))?;
-    if usize::try_from(held)
-        .unwrap_or(usize::MAX)
-        .saturating_add(new.len())
-        > limit
-    {
+    // Its own reads count towards `limit`: those inherited with its event are the emitting
+    // run's (an upstream run of 10,000 reads left a triggered run no room for one;
+    // hostile-step review). All it holds, inherited too, towards twice that, so what each
+    // run of an event chain copies down it stays bounded (review of that fix).
+    let (own, all): (i64, i64) = conn
+        .prepare_cached(
+            "SELECT COALESCE(SUM(CASE WHEN inherited = 0 THEN 1 ELSE 0 END), 0), count(*)
+             FROM run_cases WHERE run_id = ?1",
+        )?
+        .query_row([run], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let with_new = |n: i64| {
+        usize::try_from(n)
+            .unwrap_or(usize::MAX)
+            .saturating_add(new.len())
+    };
+    if with_new(own) > limit || with_new(all) > limit.saturating_mul(2) {
         return Ok(false);
     }
     let rows: Vec<String> = (0..new.len())
@@ -475,6 +481,16 @@ mod tests {
         assert!(record_run_reads(db.conn(), 8, &[5, 6, 7, 8], 4).expect("its own four"));
         assert!(!record_run_reads(db.conn(), 8, &[9], 4).expect("a fifth of its own"));
         assert!(record_run_reads(db.conn(), 8, &[1], 4).expect("inherited already"));
+        // All it holds, inherited too, stays within twice the bound.
+        db.conn()
+            .execute_batch(
+                "INSERT INTO run_cases (run_id, case_id, inherited)
+                 VALUES (9, 1, 1), (9, 2, 1), (9, 3, 1), (9, 4, 1), (9, 5, 1), (9, 6, 1),
+                        (9, 7, 1)",
+            )
+            .expect("inherited");
+        assert!(record_run_reads(db.conn(), 9, &[10], 4).expect("the eighth in all"));
+        assert!(!record_run_reads(db.conn(), 9, &[11], 4).expect("a ninth in all"));
     }
 
     /// What a run read of a restricted case is hidden from a viewer it names who may not
