@@ -464,6 +464,13 @@ impl Platform {
                 Ok(flow) => flow,
                 // A share accepted before pinning offers nothing until accepted again.
                 Err(Error::Denied(_)) => None,
+                // One flow whose stored revision does not read is not offered; the others
+                // are (review: the whole list failed for everyone in the workspace). Its
+                // start names the failure.
+                Err(Error::Internal(detail)) => {
+                    crate::error::logged(&format!("flow `{name}` in `{workspace}`"), &detail);
+                    None
+                }
                 Err(e) => return Err(e),
             };
             if let Some(flow) = flow

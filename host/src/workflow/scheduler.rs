@@ -524,6 +524,11 @@ async fn claim_work(
             claimed.deferred = true;
             break;
         }
+        // The round's events may have filled its tenant's share meanwhile (review).
+        if workers.holds_its_share(&workspace) {
+            claimed.deferred = true;
+            continue;
+        }
         workers.start(Job::Resume(run), &workspace).await;
         claimed.started += 1;
     }
