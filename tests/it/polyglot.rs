@@ -313,6 +313,20 @@ fn python_type_hints_are_resolved_at_build_time_or_else_at_run_time() {
         exec.result.ok(),
         Some(json!({ "before": { "attack": true, "late": false }, "late": { "n": 3 } }))
     );
+    // An enum and a tuple are decoded as Rust's serde decodes them: a value outside the
+    // enum is refused naming where, not passed on as a plain string (steps review).
+    let exec = run(&rt, &hostile, json!({ "attack": "typed" }), limits());
+    let out = exec.result.expect("typed");
+    assert_eq!(
+        out["good"],
+        json!({ "sev": "high", "pair": [1, 2] }),
+        "{out}"
+    );
+    let bad = out["bad"].as_str().expect("refused");
+    assert!(
+        bad.contains("input.sev") && bad.contains("expected one of low, high"),
+        "{out}"
+    );
 }
 
 /// SPEC ST-1: a component built for component-model async is refused at load with how to

@@ -1923,7 +1923,7 @@ fn an_approval_of_a_run_whose_publisher_left_takes_no_answer() {
     assert!(!refused.status.success(), "{refused:?}");
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(
-        err.contains("whose publisher no longer acts here") && !err.contains(lead),
+        err.contains("which may not go on") && !err.contains(lead),
         "{err}"
     );
     let status: String = crate::common::db_at(&env.db)
@@ -1989,6 +1989,59 @@ fn a_revision_published_before_new_definition_rules_still_runs() {
     assert!(!refused.status.success());
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("takes no `right`"),
+        "{refused:?}"
+    );
+}
+
+/// So does an approval of a person's own run once they may no longer run workflows here: its
+/// resume would end the run (review of the publisher's case).
+#[test]
+fn an_approval_of_a_run_whose_starter_was_demoted_takes_no_answer() {
+    let env = Env::new();
+    let lead = "sam.lead@acme-mssp.test";
+    let wf = json!({ "name": "own-ask", "workspace": "mssp-soc",
+        "steps": [{ "id": "ask", "interaction": { "title": "Approve?",
+            "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+            "access": { "workspace_users": { "emails": [OWNER] } } } }] });
+    let file = env.write("own-ask.json", &wf);
+    let steps = env.steps();
+    let _ = env.cli(&["run", &file, "--as", lead, "--steps", &steps]);
+    let listed: Value = serde_json::from_str(&env.ok(&[
+        "interact",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]))
+    .expect("json");
+    let id = listed[0]["id"].as_str().expect("an approval").to_owned();
+    env.ok(&[
+        "users",
+        "set-role",
+        lead,
+        "--role",
+        "viewer",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let refused = env.cli(&[
+        "interact",
+        "respond",
+        &id,
+        "--as",
+        OWNER,
+        "--values",
+        r#"{"ok":true}"#,
+        "--steps",
+        &steps,
+    ]);
+    assert!(!refused.status.success(), "{refused:?}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("which may not go on"),
         "{refused:?}"
     );
 }

@@ -404,9 +404,10 @@ impl Platform {
                     "interaction {id} belongs to run {run}, which has ended; it takes no response (SPEC IX-8)"
                 ));
             }
-            // Nor does one of a run whose publisher (or share acceptor) no longer acts here:
-            // its resume ends the run, and the answer was stored, audited as accepted and
-            // consumed for nothing (authority review, SPEC WF-10).
+            // Nor does one of a run whose publisher (or share acceptor) no longer acts here,
+            // or whose starter may no longer run workflows here: its resume ends the run, and
+            // the answer was stored, audited as accepted and consumed for nothing (authority
+            // review, SPEC WF-10, WF-6).
             if let Some(stored) = crate::runs::store::journal::principal_of(tx, r.run)? {
                 let ran_as = crate::stored_principal::principal_from_stored(
                     &stored,
@@ -415,9 +416,9 @@ impl Platform {
                     format!("run {run}"),
                 )
                 .map_err(|e| Error::Internal(e.to_string()))?;
-                if !index.binder_stands(&ran_as, &r.workspace) {
+                if !index.run_may_go_on(&ran_as, &r.workspace) {
                     return refuse(format!(
-                        "interaction {id} belongs to run {run}, whose publisher no longer acts here; it takes no response (SPEC WF-10)"
+                        "interaction {id} belongs to run {run}, which may not go on: whoever it acts for no longer may run it here; it takes no response (SPEC WF-10)"
                     ));
                 }
             }

@@ -27,7 +27,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 use http_body::{Frame, SizeHint};
 
-/// How long a request's body has to arrive, from when its handler is called.
+/// How long a request's body has to arrive, from when its handler first reads it (not from
+/// when the request came in: one waiting for a worker was blamed for a body it had sent;
+/// HTTP review).
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The middleware: passes the request on with its body watched, and marks the answer
@@ -42,7 +44,7 @@ pub(crate) async fn close_if_unread(request: Request, next: Next) -> Response {
     let watched = Body::new(Watched {
         inner: body,
         ended: Arc::clone(&ended),
-        deadline: Box::pin(tokio::time::sleep(BODY_READ_TIMEOUT)),
+        deadline: None,
     });
     let mut response = next.run(Request::from_parts(parts, watched)).await;
     if !ended.load(Ordering::Acquire) {
@@ -58,7 +60,8 @@ pub(crate) async fn close_if_unread(request: Request, next: Next) -> Response {
 struct Watched {
     inner: Body,
     ended: Arc<AtomicBool>,
-    deadline: Pin<Box<tokio::time::Sleep>>,
+    /// Set at the first read.
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl HttpBody for Watched {
@@ -73,7 +76,10 @@ impl HttpBody for Watched {
         if matches!(polled, Poll::Ready(None)) || self.inner.is_end_stream() {
             self.ended.store(true, Ordering::Release);
         }
-        if polled.is_pending() && self.deadline.as_mut().poll(cx).is_ready() {
+        let deadline = self
+            .deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(BODY_READ_TIMEOUT)));
+        if polled.is_pending() && deadline.as_mut().poll(cx).is_ready() {
             return Poll::Ready(Some(Err(axum::Error::new(format!(
                 "the request's body did not arrive within {} s",
                 BODY_READ_TIMEOUT.as_secs()

@@ -74,6 +74,10 @@ pub struct StepExecution {
     pub output_bytes: usize,
     /// Host calls that reached the database (cases, access questions).
     pub database_calls: usize,
+    /// Events its case calls may have published, whatever its outcome (their effects
+    /// committed as they were made): one a case created, three a restriction update. They
+    /// count towards the run's event budget as its own events do.
+    pub case_events: usize,
 }
 
 /// What the store records of an execution (the store names what it needs; the runtime
@@ -474,6 +478,7 @@ impl StepRuntime {
                     output_values: 0,
                     output_bytes: 0,
                     database_calls: 0,
+                    case_events: 0,
                 };
             }
         };
@@ -509,6 +514,10 @@ impl StepRuntime {
             });
         }
         let database_calls = store.data().database_calls;
+        let case_events = store
+            .data()
+            .cases_created
+            .saturating_add(store.data().restriction_updates.saturating_mul(3));
         let recorder = store.data_mut().take_recorder();
         let (output_values, output_bytes) = if result.is_ok() {
             (output_values, output_bytes)
@@ -528,6 +537,7 @@ impl StepRuntime {
             output_values,
             output_bytes,
             database_calls,
+            case_events,
         }
     }
 

@@ -108,7 +108,9 @@ impl Records {
         Self {
             log_lines: exec.logs.len(),
             log_bytes: exec.logs.iter().map(|l| l.message.len()).sum(),
-            events: exec.events.len(),
+            // Its case calls' events count too: a loop of restriction updates wrote about
+            // three events each, outside this budget (hostile-step review).
+            events: exec.events.len().saturating_add(exec.case_events),
             event_bytes: payloads.clone().map(text_len).sum(),
             event_values: payloads.map(crate::json_limits::value_count).sum(),
         }
@@ -122,6 +124,9 @@ impl Records {
             max_events: limits.max_events.min(self.events),
             max_event_bytes: limits.max_event_bytes.min(self.event_bytes),
             max_event_values: limits.max_event_values.min(self.event_values),
+            // A case created publishes one event, a restriction update up to three.
+            max_cases_created: limits.max_cases_created.min(self.events),
+            max_restriction_updates: limits.max_restriction_updates.min(self.events / 3),
             ..limits
         }
     }
@@ -282,6 +287,36 @@ pub(crate) fn text_len(value: &serde_json::Value) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A run's case calls spend its budget of events as its own events do: a loop of
+    /// restriction updates wrote three events each outside it (hostile-step review).
+    #[test]
+    fn case_calls_spend_the_runs_budget_of_events() {
+        let held = Held::default();
+        held.recorded(Records {
+            events: MAX_RUN_EVENTS - 5,
+            ..Records::default()
+        });
+        let limits = held.records_left().bound(StepLimits::default());
+        assert_eq!(limits.max_cases_created, 5);
+        assert_eq!(limits.max_restriction_updates, 1);
+        assert_eq!(limits.max_events, 5);
+        held.recorded(Records {
+            events: 5,
+            ..Records::default()
+        });
+        let spent = held.records_left().bound(StepLimits::default());
+        assert_eq!(
+            (spent.max_cases_created, spent.max_restriction_updates),
+            (0, 0)
+        );
+        let fresh = Held::default().records_left().bound(StepLimits::default());
+        assert_eq!(
+            fresh.max_restriction_updates,
+            StepLimits::default().max_restriction_updates,
+            "the execution's own cap, far from the run's"
+        );
+    }
 
     #[test]
     fn context_copies_past_the_runs_budget_are_refused_whole() {

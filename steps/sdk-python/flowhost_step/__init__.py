@@ -27,6 +27,7 @@ Build with componentize-py against the `flowhost:step` WIT (`flowhost step build
 """
 
 import dataclasses
+import enum
 import json
 import math
 import re
@@ -116,6 +117,11 @@ def _decode(tp, value, at: str):
             raise InvalidInput(f"{at}: expected an object")
         hints = _hints(tp)
         fields = {f.name: f for f in dataclasses.fields(tp) if f.init}
+        if tp.__module__.startswith("wit_world") and "fields_json" in fields and "fields" in value:
+            # A case as the host's JSON has it (`fields`, an object), as the SDK writes one:
+            # read back into the record's `fields_json` (review).
+            value = dict(value)
+            value["fields_json"] = json.dumps(value.pop("fields"))
         unknown = sorted(set(value) - set(fields))
         if unknown:
             raise InvalidInput(f"{at}: unknown field `{unknown[0]}`")
@@ -147,7 +153,40 @@ def _decode(tp, value, at: str):
     if origin in (dict, typing.Dict) or tp is dict:
         if not isinstance(value, dict):
             raise InvalidInput(f"{at}: expected an object")
+        args = typing.get_args(tp)
+        if len(args) == 2:
+            # Its values as annotated: `dict[str, D]` kept them raw dicts (review).
+            return {k: _decode(args[1], v, f"{at}.{k}") for k, v in value.items()}
         return value
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise InvalidInput(f"{at}: expected a list")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_decode(args[0], v, f"{at}[{i}]") for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise InvalidInput(f"{at}: expected a list of {len(args)} items, found {len(value)}")
+        return tuple(_decode(a, v, f"{at}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+    if origin is typing.Literal:
+        allowed = typing.get_args(tp)
+        if not any(value == a and type(value) is type(a) for a in allowed):
+            raise InvalidInput(
+                f"{at}: expected one of {', '.join(json.dumps(a) for a in allowed)}, "
+                f"found {json.dumps(value)}"
+            )
+        return value
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        # By the name the host's JSON spells (`full_access`); a step's own enum by value too.
+        # One outside it is refused as Rust's serde refuses it, not passed on as a plain
+        # string (review).
+        wit = tp.__module__.startswith("wit_world")
+        for member in tp:
+            if value == member.name.lower() or (
+                not wit and type(value) is type(member.value) and value == member.value
+            ):
+                return member
+        names = ", ".join(m.name.lower() for m in tp)
+        raise InvalidInput(f"{at}: expected one of {names}, found {json.dumps(value)}")
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if isinstance(tp, type) and tp in (str, int, float, bool, list):

@@ -8,6 +8,7 @@ import socket
 import sys
 import time
 from dataclasses import dataclass
+from enum import Enum
 
 import flowhost_step
 from flowhost_step import events, run_json, step
@@ -57,6 +58,17 @@ def attack(input: dict) -> dict:
     if what == "hints":
         before = {"attack": attack in flowhost_step._HINTS, "late": late in flowhost_step._HINTS}
         return {"before": before, "late": json.loads(run_json('{"n": 2}', late))}
+    if what == "typed":
+        # Input types the SDK decodes as Rust's serde would: an enum, a fixed-size tuple.
+        from componentize_py_types import Err
+
+        good = json.loads(run_json('{"sev": "high", "pair": [1, 2]}', typed))
+        try:
+            run_json('{"sev": "urgent", "pair": [1, 2]}', typed)
+            bad = "accepted"
+        except Err as e:
+            bad = str(getattr(e.value, "value", e.value))
+        return {"good": good, "bad": bad}
     if what == "big_int":
         # An IPv6 address as an integer: past 2**64 the host would read a float.
         return {"ip": 0x20010DB8000000000000000000000001}
@@ -119,3 +131,18 @@ _late = step(late)
 @dataclass
 class Later:
     n: int
+
+
+class Sev(Enum):
+    LOW = "low"
+    HIGH = "high"
+
+
+@dataclass
+class Typed:
+    sev: Sev
+    pair: tuple[int, int]
+
+
+def typed(input: Typed) -> dict:
+    return {"sev": input.sev.value, "pair": list(input.pair)}

@@ -11,7 +11,8 @@ impl StepState {
     fn may_create_case(&self) -> Result<(), HostError> {
         if self.cases_created >= self.limits.max_cases_created {
             return Err(HostError::Invalid(format!(
-                "a step may create at most {} cases per execution (SPEC ST-4)",
+                "a step may create at most {} cases per execution, fewer as its run nears its \
+                 budget of events (SPEC ST-4)",
                 self.limits.max_cases_created
             )));
         }
@@ -24,7 +25,8 @@ impl StepState {
     fn may_update_restrictions(&mut self) -> Result<(), HostError> {
         if self.restriction_updates >= self.limits.max_restriction_updates {
             return Err(HostError::Invalid(format!(
-                "a step may update case restrictions at most {} times per execution (SPEC ST-4)",
+                "a step may update case restrictions at most {} times per execution, fewer as \
+                 its run nears its budget of events (SPEC ST-4)",
                 self.limits.max_restriction_updates
             )));
         }
