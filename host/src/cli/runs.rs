@@ -112,6 +112,13 @@ pub fn run(db: &Database, cmd: RunsCommand) -> anyhow::Result<()> {
                 info.workspace,
                 info.principal
             );
+            if info.steps_omitted > 0 {
+                println!(
+                    "  ({} earlier journal entries are not shown; the latest {} follow)",
+                    info.steps_omitted,
+                    flowhost::runs::MAX_STEPS_SHOWN
+                );
+            }
             for s in steps {
                 let detail = s
                     .error

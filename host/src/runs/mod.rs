@@ -110,6 +110,17 @@ pub struct RunInfo {
     /// see every case that run read may not see this one (SPEC CS-2).
     #[serde(skip)]
     pub trigger_cause: Option<i64>,
+    /// Journal entries earlier than those a run's detail carries (the newest
+    /// [`MAX_STEPS_SHOWN`]); 0, and not written, when it carries every one.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub steps_omitted: u64,
+}
+
+/// The newest journal entries a run's detail carries; earlier ones are counted.
+pub const MAX_STEPS_SHOWN: usize = 10_000;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl RunInfo {

@@ -482,6 +482,8 @@ fn summary(run: RunInfo) -> RunInfo {
     RunInfo {
         output: None,
         error: run.error.map(|_| HIDDEN.to_owned()),
+        // How many entries it has tells how many items its loops went over.
+        steps_omitted: 0,
         ..run
     }
 }

@@ -538,15 +538,29 @@ pub(crate) fn definition(conn: &Connection, run: i64) -> Result<Value, Error> {
     })
 }
 
-/// The journaled steps of `run`, in the order they finished.
-pub(crate) fn steps(conn: &Connection, run: i64) -> Result<Vec<StepRecord>, Error> {
+/// The newest [`crate::runs::MAX_STEPS_SHOWN`] journaled steps of `run`, in the order they
+/// finished, and how many earlier ones there are (counted, not read: a run of a million loop
+/// iterations held every entry in memory for each request showing it; web review).
+pub(crate) fn steps(conn: &Connection, run: i64) -> Result<(Vec<StepRecord>, u64), Error> {
+    let total: i64 = conn
+        .prepare_cached("SELECT count(*) FROM run_steps WHERE run_id = ?1")
+        .and_then(|mut stmt| stmt.query_row([run], |r| r.get(0)))
+        .map_err(internal)?;
+    let shown = crate::runs::MAX_STEPS_SHOWN;
+    let omitted = u64::try_from(total)
+        .unwrap_or(0)
+        .saturating_sub(u64::try_from(shown).unwrap_or(u64::MAX));
     let mut stmt = conn
         .prepare(
-            "SELECT step_key, status, output, error, attempts, duration_us FROM run_steps WHERE run_id = ?1 ORDER BY seq, step_key",
+            "SELECT step_key, status, output, error, attempts, duration_us FROM (
+                 SELECT step_key, status, output, error, attempts, duration_us, seq
+                 FROM run_steps WHERE run_id = ?1 ORDER BY seq DESC, step_key DESC LIMIT ?2
+             ) AS newest ORDER BY seq, step_key",
         )
         .map_err(internal)?;
+    let limit = i64::try_from(shown).unwrap_or(i64::MAX);
     let rows = stmt
-        .query_map([run], |r| {
+        .query_map(crate::store::sql::params![run, limit], |r| {
             let output = json::optional_column(r, 2, "run_steps.output")?;
             Ok(StepRecord {
                 step: r.get(0)?,
@@ -558,7 +572,8 @@ pub(crate) fn steps(conn: &Connection, run: i64) -> Result<Vec<StepRecord>, Erro
             })
         })
         .map_err(internal)?;
-    rows.collect::<Result<_, _>>().map_err(internal)
+    let steps = rows.collect::<Result<_, _>>().map_err(internal)?;
+    Ok((steps, omitted))
 }
 
 /// What resuming `run` needs, as recorded when it started; `None` if there is no such run.
@@ -621,6 +636,7 @@ fn run_info(r: &Row<'_>) -> crate::store::sql::Result<RunInfo> {
         started_at: clock::rfc3339(r.get(8)?),
         trigger_case: r.get(10)?,
         trigger_cause: r.get(11)?,
+        steps_omitted: 0,
     })
 }
 

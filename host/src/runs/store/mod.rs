@@ -231,9 +231,11 @@ impl RunStore for Platform {
 
     fn run_detail(&self, run: i64) -> Result<(RunInfo, Vec<StepRecord>), Error> {
         let db = self.db()?;
-        let info = journal::info(db.conn(), run)?
+        let mut info = journal::info(db.conn(), run)?
             .ok_or_else(|| Error::NotFound(format!("there is no run with key {run}")))?;
-        Ok((info, journal::steps(db.conn(), run)?))
+        let (steps, omitted) = journal::steps(db.conn(), run)?;
+        info.steps_omitted = omitted;
+        Ok((info, steps))
     }
 
     fn run_definition(&self, run: i64) -> Result<serde_json::Value, Error> {

@@ -127,10 +127,13 @@ fn run_page(run: &RunInfo, steps: &[StepRecord], definition: &serde_json::Value)
          <th>Duration</th><th>Output</th></tr></thead><tbody>",
     );
     let skipped = steps.len().saturating_sub(JOURNAL_SHOWN);
-    if skipped > 0 {
+    let earlier = u64::try_from(skipped)
+        .unwrap_or(u64::MAX)
+        .saturating_add(run.steps_omitted);
+    if earlier > 0 {
         let _ = write!(
             body,
-            "<tr><td colspan=\"5\" class=\"empty\">{skipped} earlier entries are not listed; \
+            "<tr><td colspan=\"5\" class=\"empty\">{earlier} earlier entries are not listed; \
              the latest {JOURNAL_SHOWN} follow.</td></tr>"
         );
     }
