@@ -91,8 +91,9 @@ fn config(url: &str) -> Result<(tokio_postgres::Config, String), Error> {
         config.tcp_user_timeout(UNACKNOWLEDGED);
     }
     // A host writes: of several servers named, the one that takes writes (a standby reached
-    // after a failover answered every write with 25006; storage review). A URL's own choice
-    // is kept.
+    // after a failover answered every write with 25006; storage review). `any` is the
+    // default and reads as unset; a URL's `read-only` is kept (its writes then fail as the
+    // infrastructure's, named).
     if config.get_target_session_attrs() == tokio_postgres::config::TargetSessionAttrs::Any {
         config.target_session_attrs(tokio_postgres::config::TargetSessionAttrs::ReadWrite);
     }
@@ -154,4 +155,26 @@ pub(crate) fn message(e: &::postgres::Error) -> String {
 /// A PostgreSQL identifier quoted for SQL (names come from the catalogues, never from input).
 pub(crate) fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_postgres::config::TargetSessionAttrs;
+
+    /// A host writes: of the servers a URL names it takes the one that takes writes (a
+    /// standby reached after a failover refused every write; storage review), unless the URL
+    /// asks for a read-only one.
+    #[test]
+    fn a_url_connects_to_the_server_that_takes_writes_unless_it_says_otherwise() {
+        let (c, _) = super::config("postgres://flowhost@db1,db2/flowhost").expect("a URL");
+        assert_eq!(c.get_target_session_attrs(), TargetSessionAttrs::ReadWrite);
+        let (c, _) = super::config("postgres://flowhost@db1/flowhost?target_session_attrs=any")
+            .expect("a URL");
+        // `any` given reads as unset: kept as the host's default then.
+        assert_eq!(c.get_target_session_attrs(), TargetSessionAttrs::ReadWrite);
+        let (c, _) =
+            super::config("postgres://flowhost@db1/flowhost?target_session_attrs=read-only")
+                .expect("a URL");
+        assert_eq!(c.get_target_session_attrs(), TargetSessionAttrs::ReadOnly);
+    }
 }
