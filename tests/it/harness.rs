@@ -221,6 +221,37 @@ fn an_expectation_a_failed_run_or_an_unused_mock_would_meet_fails() {
     assert!(text.contains("mocks.normalize"), "{text}");
     assert!(text.contains("none ran"), "{text}");
 
+    // A mock keyed by a step that is journaled but never invoked answers nothing: a wait,
+    // in a sample of one (steps and projects review: it counted as used).
+    let waits = serde_json::json!({ "name": "waits", "workspace": "mssp-soc", "steps": [
+        { "id": "pause", "wait": "1ms" }, { "exit": { "status": "done" } } ] });
+    std::fs::write(dir.path().join("waits.json"), waits.to_string()).expect("write");
+    write_spec(
+        dir.path(),
+        "waits",
+        &serde_json::json!({ "tenant": common::example_tenant_path(),
+            "when": { "run": { "as": "olivia.owner@acme-mssp.test" } },
+            "mocks": { "pause": { "output": { "skipped": true } } },
+            "expect": { "status": "succeeded", "exit_status": "done" } }),
+    );
+    let out = flowhost(
+        dir.path(),
+        &dir.path().join("w.db"),
+        &[
+            "test",
+            &target,
+            "--filter",
+            "waits",
+            "--steps",
+            &steps_dir(),
+        ],
+    );
+    let text = output(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("mocks.pause"), "{text}");
+    std::fs::remove_file(dir.path().join("waits.json")).expect("remove");
+    std::fs::remove_file(dir.path().join("waits.test.json")).expect("remove");
+
     spec["mocks"] = serde_json::json!({});
     spec["expect"] = serde_json::json!({ "status": "succeeded", "error_contains": "" });
     let (ok, text) = run(&spec);

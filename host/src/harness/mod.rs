@@ -400,6 +400,9 @@ fn execute(
         &workflow.workspace,
         &spec.expect,
     )?);
-    mismatches.extend(check::unused_mocks(&platform, spec.mocks.keys())?);
+    mismatches.extend(check::unused_mocks(
+        &engine.mocks_answered(),
+        spec.mocks.keys(),
+    ));
     Ok(mismatches)
 }

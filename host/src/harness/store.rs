@@ -57,12 +57,3 @@ pub(super) fn count_runs(
         |r| r.get(0),
     )
 }
-
-/// Whether any run journaled a step with `key` (a mocked step is journaled as any other).
-pub(super) fn step_journaled(conn: &Connection, key: &str) -> crate::store::sql::Result<bool> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM run_steps WHERE step_key = ?1)",
-        [key],
-        |r| r.get(0),
-    )
-}

@@ -115,6 +115,10 @@ pub struct Engine {
     /// Step outputs (or errors) to use instead of executing those steps: the test harness's
     /// per-step mocks, keyed by journal key.
     mocks: std::collections::HashMap<String, Result<Value, String>>,
+    /// The keys of the mocks that answered a step, shared by its siblings: a mock keyed by a
+    /// step that is journaled but never invoked (a `wait`, an interaction) answered nothing
+    /// (steps and projects review).
+    mocked: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
     /// Set when the host is stopping: runs stop at their next step boundary.
     stop: Arc<AtomicBool>,
     /// The longest `wait` that sleeps in the process (see [`SLEEP_LIMIT`]).
@@ -218,6 +222,7 @@ impl Engine {
             runtime,
             step_dirs,
             mocks: Default::default(),
+            mocked: Arc::default(),
             stop: Arc::default(),
             sleep_limit: SLEEP_LIMIT,
             patient_compiles: false,
@@ -248,6 +253,7 @@ impl Engine {
             runtime: self.runtime.clone(),
             step_dirs: self.step_dirs.clone(),
             mocks: self.mocks.clone(),
+            mocked: self.mocked.clone(),
             stop: self.stop.clone(),
             sleep_limit: self.sleep_limit,
             patient_compiles: self.patient_compiles,
@@ -318,6 +324,14 @@ impl Engine {
     ) -> Self {
         self.mocks = mocks;
         self
+    }
+
+    /// The keys of the mocks that answered a step so far.
+    pub fn mocks_answered(&self) -> std::collections::HashSet<String> {
+        self.mocked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The platform runs act on.
@@ -1556,6 +1570,11 @@ impl Exec<'_> {
     ) -> Result<(Result<Value, String>, Option<StepRecordData>), Halt> {
         let platform = &self.engine.platform;
         if let Some(mock) = self.engine.mocks.get(key) {
+            self.engine
+                .mocked
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key.to_owned());
             return Ok((mock.clone(), None));
         }
         match uses {
