@@ -1737,6 +1737,16 @@ fn a_publisher_demoted_below_interaction_write_asks_nobody() {
         err.contains("may no longer ask people") && !err.contains(lead),
         "{err}"
     );
+    // The attempt is audited, as every start is (audit review).
+    let audited: i64 = crate::common::db_at(&env.db)
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE action = 'interaction.start.refused'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(audited, 1);
 }
 
 /// A person's own run, resumed after they may no longer run workflows here, ends there: a

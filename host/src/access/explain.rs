@@ -54,7 +54,8 @@ pub fn explain(
     }
     let decision = match Scope::parse(scope) {
         Some(s) => index.check(principal, workspace, s),
-        None => AccessDecision::deny(Reason::UnknownScope(scope.to_owned())),
+        // Quoted as every door quotes input (an 8 KB scope was echoed whole; door review).
+        None => AccessDecision::deny(Reason::UnknownScope(crate::text::clip(scope).into_owned())),
     };
     // An outsider is told nothing about the workspace, not even that it exists or which
     // organization holds it (SPEC ID-4): the decision is asked again with a known scope, so

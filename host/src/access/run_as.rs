@@ -82,9 +82,9 @@ impl AccessIndex {
 
     /// Whether a run acting as `principal` may go on in `workspace` now, as far as who acts
     /// is concerned: its binder acts there (SPEC WF-10), and a person's or key's own run's
-    /// starter may still run workflows there (SPEC WF-6). A resume decides on it, and so
-    /// does an answer to the run's interaction, which would be spent on a resume that ends
-    /// the run (review).
+    /// starter may still run workflows there (SPEC WF-6): an answer to the run's interaction
+    /// is refused without it, rather than spent on a resume that ends the run (review); the
+    /// resume decides the same two things, each with its own words (`Engine::no_longer_sees`).
     pub fn run_may_go_on(&self, principal: &Principal, workspace: &str) -> bool {
         self.binder_stands(principal, workspace)
             && (matches!(principal, Principal::Run(_))

@@ -55,6 +55,17 @@ impl Builtin {
         !matches!(self, Builtin::QueryCases | Builtin::GetCaseRestrictions)
     }
 
+    /// The events the step may publish at most: a case created one, a restriction update
+    /// three. They spend the run's budget of events as a WASM step's case calls do (SPEC
+    /// ST-4; door review: a loop of built-in updates wrote events without bound).
+    pub fn events_at_most(self) -> usize {
+        match self {
+            Builtin::CreateCase | Builtin::CreateCaseFromJson => 1,
+            Builtin::UpdateCaseRestrictions => 3,
+            Builtin::QueryCases | Builtin::GetCaseRestrictions => 0,
+        }
+    }
+
     /// Runs the step on `input` as `caller`. `idempotency_key` makes a step that creates
     /// something create it once, however often it is re-executed (SPEC WF-8).
     pub fn run(

@@ -133,18 +133,27 @@ pub fn expectations(
     }
     for (key, want) in &expect.steps {
         let at = format!("expect.steps.{key}");
-        match steps.iter().find(|s| &s.step == key) {
+        let entry = match steps.iter().find(|s| &s.step == key) {
+            Some(s) => Some((s.status.clone(), s.error.clone())),
+            // Earlier than the newest entries the detail carries.
+            None if info.steps_omitted > 0 => {
+                let db = platform.db().map_err(|e| e.to_string())?;
+                store::step_entry(db.conn(), run, key).map_err(|e| e.to_string())?
+            }
+            None => None,
+        };
+        match entry {
             None => out.push(mismatch(&at, want.status.clone(), "not journaled")),
-            Some(s) => {
-                if s.status != want.status {
+            Some((status, error)) => {
+                if status != want.status {
                     out.push(mismatch(
                         &format!("{at}.status"),
                         want.status.clone(),
-                        s.status.clone(),
+                        status,
                     ));
                 }
                 if let Some(needle) = &want.error_contains {
-                    let error = s.error.clone().unwrap_or_default();
+                    let error = error.unwrap_or_default();
                     if !error.contains(needle.as_str()) {
                         out.push(mismatch(
                             &format!("{at}.error_contains"),

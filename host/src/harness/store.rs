@@ -57,3 +57,18 @@ pub(super) fn count_runs(
         |r| r.get(0),
     )
 }
+
+/// Run `run`'s journal entry for `key`: its status and error (a run's detail carries only its
+/// newest entries, and an early step of a long run was reported "not journaled").
+pub(super) fn step_entry(
+    conn: &Connection,
+    run: i64,
+    key: &str,
+) -> crate::store::sql::Result<Option<(String, Option<String>)>> {
+    conn.query_row(
+        "SELECT status, error FROM run_steps WHERE run_id = ?1 AND step_key = ?2",
+        params![run, key],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+}

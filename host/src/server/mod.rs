@@ -35,6 +35,8 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(
             api::body::MAX_BODY_BYTES,
         ))
+        // Errors in the API's one JSON shape, the framework's own too (HTTP review).
+        .layer(axum::middleware::from_fn(api::json_errors))
         .layer(axum::middleware::from_fn(api::private_answers))
         // A form posts its answer URL-encoded, up to ~12 bytes a character: room for a few
         // text fields at their cap (`definition/form.rs`), not axum's 2 MB (IX review).

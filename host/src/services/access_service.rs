@@ -101,14 +101,8 @@ impl Platform {
     }
 }
 
-/// `text` cut to [`caps::MAX_NAME_BYTES`] at a character boundary, marked when cut.
+/// `text` as errors quote input ([`crate::text::clip`]).
 pub(crate) fn shortened(text: &str) -> String {
-    if text.len() <= caps::MAX_NAME_BYTES {
-        return text.to_owned();
-    }
-    let mut cut = caps::MAX_NAME_BYTES;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}… ({} bytes)", &text[..cut], text.len())
+    // As `access check` quotes it (`access/explain.rs`): one answer at every door.
+    crate::text::clip(text).into_owned()
 }

@@ -87,8 +87,9 @@ pub const MAX_EVENT_VALUES_PER_EXECUTION: usize = 100_000;
 pub const MAX_RUN_LOG_LINES: usize = 10_000;
 /// Bytes of log messages one run keeps in all.
 pub const MAX_RUN_LOG_BYTES: usize = 16 << 20;
-/// Events the WASM steps of one run may emit in all: past it `emit` is refused. (Case events
-/// are bounded per execution by the case caps.)
+/// Events the steps of one run may publish in all: past it `emit` is refused, and so are case
+/// writes, which publish one (a case created) or three (a restriction update) each, by WASM
+/// and built-in steps alike (`workflow/held.rs`).
 pub const MAX_RUN_EVENTS: usize = 10_000;
 /// Bytes of JSON the payloads of one run's events may hold in all.
 pub const MAX_RUN_EVENT_BYTES: usize = 32 << 20;

@@ -1579,6 +1579,19 @@ impl Exec<'_> {
         }
         match uses {
             Uses::Builtin(step) => {
+                // Its case write spends the run's budget of events, as a WASM step's does.
+                if let Err(left) = self.held.take_events(step.events_at_most()) {
+                    return Ok((
+                        Err(format!(
+                            "this run has {left} of its {} events left, and `{}` may publish {} \
+                             (a case created spends one, a restriction update three; SPEC ST-4)",
+                            crate::services::caps::MAX_RUN_EVENTS,
+                            step.name(),
+                            step.events_at_most()
+                        )),
+                        None,
+                    ));
+                }
                 // A built-in step is its own grant; it acts as the run's principal.
                 let idempotency = format!("run:{}/{key}", self.run);
                 match step.run(platform, &self.caller, input, Some(&idempotency)) {

@@ -231,13 +231,21 @@ impl Engine {
                 Some(crate::access::AccessDecision::Denied(_))
             )
         };
+        // Each refusal audited, as every attempt is (audit review: these two were not).
+        let refuse = |e: Error| -> Result<RunOutcome, Error> {
+            attempt(
+                "interaction.start.refused",
+                json!({ "reason": e.to_string() }),
+            )?;
+            Err(e)
+        };
         if !self.platform().index().binder_stands(&run_as, workspace) {
-            return Err(super::run_standing::no_standing(name, workspace));
+            return refuse(super::run_standing::no_standing(name, workspace));
         }
         // A form is its publisher's asking: one who may no longer ask people starts nothing
         // (review of the interaction step's check).
         if publisher_may_not_ask(&self.platform().index()) {
-            return Err(super::run_standing::may_not_ask(name));
+            return refuse(super::run_standing::may_not_ask(name));
         }
         let event = json!({
             "kind": "interaction",

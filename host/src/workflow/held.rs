@@ -238,6 +238,18 @@ impl Held {
         }
     }
 
+    /// Takes `n` events of the run's budget for a built-in step's case write, before it is
+    /// made; `Err` with what is left when fewer remain.
+    pub(crate) fn take_events(&self, n: usize) -> Result<(), usize> {
+        let mut held = self.lock_records();
+        let left = MAX_RUN_EVENTS.saturating_sub(held.events);
+        if n > left {
+            return Err(left);
+        }
+        held.events += n;
+        Ok(())
+    }
+
     /// Counts what an execution kept against the run's budget.
     pub(crate) fn recorded(&self, kept: Records) {
         let mut held = self.lock_records();
@@ -309,6 +321,11 @@ mod tests {
         assert_eq!(
             (spent.max_cases_created, spent.max_restriction_updates),
             (0, 0)
+        );
+        assert_eq!(
+            held.take_events(1),
+            Err(0),
+            "a built-in write finds none left"
         );
         let fresh = Held::default().records_left().bound(StepLimits::default());
         assert_eq!(

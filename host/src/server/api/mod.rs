@@ -91,7 +91,6 @@ pub(super) fn routes() -> Router<AppState> {
         )
         .route("/api/{*rest}", axum::routing::any(no_such_route))
         .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(json_errors))
 }
 
 /// A path under `/api/` the API does not have.
@@ -103,11 +102,11 @@ async fn no_such_route() -> error::ApiError {
 /// messages are short (a rejection's reason).
 const TEXT_ANSWER_BYTES: usize = 4096;
 
-/// Every error the API answers in its one JSON shape (`{"error": {"kind", "message"}}`):
+/// Every error the API and the webhook door answer in the API's one JSON shape (`{"error": {"kind", "message"}}`):
 /// those the framework writes as text (a method a route lacks, a body past the bound, a path
 /// parameter that does not parse) were plain text (HTTP review). Its other headers (`Allow`)
 /// are kept.
-async fn json_errors(
+pub(super) async fn json_errors(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -136,7 +135,12 @@ async fn json_errors(
     } else {
         crate::text::clip_words(&text).into_owned()
     };
-    let answer = error::ApiError::of_status(status, message).into_response();
+    // The host's own failure keeps its detail in the log, as every other `internal` does.
+    let answer = if status.is_server_error() {
+        error::ApiError::internal(message).into_response()
+    } else {
+        error::ApiError::of_status(status, message).into_response()
+    };
     parts.headers.remove(header::CONTENT_TYPE);
     parts.headers.remove(header::CONTENT_LENGTH);
     let (answer_parts, answer_body) = answer.into_parts();

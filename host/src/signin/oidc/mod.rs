@@ -6,7 +6,7 @@
 //!
 //! - `discovery.rs`: the IdP's endpoints and keys (cached briefly);
 //! - `token.rs`: the code exchange; `verify.rs`: the ID token's signature and claims;
-//! - `pending.rs`: the logins between the button and the callback.
+//! - `store.rs`: the logins between the button and the callback (their SQL).
 
 mod discovery;
 mod store;

@@ -37,6 +37,10 @@ impl StepState {
 
 impl cases::Host for StepState {
     fn create_case(&mut self, input: NewCase) -> Result<CaseRecord, HostError> {
+        // The grant first, as every other door checks it: an ungranted step was told its
+        // `fields-json` did not parse (door review).
+        crate::services::grants::require(&self.caller, crate::services::grants::Grant::CasesWrite)
+            .map_err(HostError::from)?;
         self.may_create_case()?;
         let input = convert::new_case(input)?;
         let case = self.database_call(|services, caller| {
