@@ -2055,3 +2055,34 @@ fn an_approval_of_a_run_whose_starter_was_demoted_takes_no_answer() {
         "{refused:?}"
     );
 }
+
+/// A case write a person's own run makes names the run in its audit entry: such a run acts as
+/// its starter, and its writes read as the starter's by hand (audit review, SPEC AU-1). One
+/// made by hand names none.
+#[test]
+fn a_case_written_by_someones_own_run_names_the_run_in_the_audit_log() {
+    let env = Env::new();
+    let wf = json!({ "name": "make", "workspace": "mssp-soc", "steps": [
+        { "id": "c", "uses": "cases/create-case", "with": { "title": "by a run", "severity": "low" } } ] });
+    let file = env.write("make.json", &wf);
+    let steps = env.steps();
+    let ran: Value =
+        serde_json::from_str(&env.ok(&["run", &file, "--as", OWNER, "--steps", &steps, "--json"]))
+            .expect("json");
+    let run = ran["run_id"].as_str().expect("a run").to_owned();
+    env.create_case("mssp-soc", "by hand", "low");
+    let details = |title: &str| -> Value {
+        let text: String = crate::common::db_at(&env.db)
+            .conn()
+            .query_row(
+                "SELECT a.details FROM audit_log a JOIN cases c ON a.target = 'C-' || c.number
+                 WHERE a.action = 'case.create' AND c.title = ?1",
+                [title],
+                |r| r.get(0),
+            )
+            .expect("an entry");
+        serde_json::from_str(&text).expect("json")
+    };
+    assert_eq!(details("by a run")["run"]["id"], run.as_str());
+    assert!(details("by hand").get("run").is_none());
+}

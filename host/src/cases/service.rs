@@ -212,7 +212,7 @@ impl Platform {
             record.collaborators = collaborators.clone();
             store::timeline(tx, id, &actor, "created", &json!({ "access_mode": mode_name(mode), "collaborators": collaborators }))?;
             audit::record(tx, &Actor::Principal(&caller.principal), &caller.workspace, "case.create", &record.id,
-                json!({ "access_mode": mode_name(mode), "collaborators": collaborators, "severity": record.severity }))?;
+                by_run(tx, caller, json!({ "access_mode": mode_name(mode), "collaborators": collaborators, "severity": record.severity }))?)?;
             events::append(tx, &caller.workspace, "case_created", &json!({ "case": record }), &format!("case-service:{actor}"), Some(id), caller.cause)?;
             Ok(record)
         })
@@ -492,7 +492,7 @@ impl Platform {
                 "added": added, "removed": removed,
             });
             store::timeline(tx, before.id, &actor, "restrictions_updated", &details)?;
-            audit::record(tx, &Actor::Principal(&caller.principal), &caller.workspace, "case.restrictions.update", &record.id, details)?;
+            audit::record(tx, &Actor::Principal(&caller.principal), &caller.workspace, "case.restrictions.update", &record.id, by_run(tx, caller, details.clone())?)?;
             let source = format!("case-service:{actor}");
             let mut changes = Vec::new();
             if old_mode != new_mode {
@@ -588,4 +588,26 @@ fn apply_restrictions(
         store::remove_person(tx, id, email, "collaborator")?;
     }
     Ok(())
+}
+/// `details` naming the run a person's or key's own run made the change in (`run: { id }`):
+/// such a run acts as its starter, and its writes read as the starter's by hand (audit
+/// review, SPEC AU-1). A published run's entries name it already (`audit::with_run`).
+fn by_run(
+    conn: &Connection,
+    caller: &Caller,
+    details: serde_json::Value,
+) -> Result<serde_json::Value, Error> {
+    let (Some(cause), false) = (caller.cause, matches!(caller.principal, Principal::Run(_))) else {
+        return Ok(details);
+    };
+    let Some(id) = store::run_public_id(conn, cause.run)? else {
+        return Ok(details);
+    };
+    Ok(match details {
+        serde_json::Value::Object(mut o) => {
+            o.insert("run".into(), json!({ "id": id }));
+            serde_json::Value::Object(o)
+        }
+        other => json!({ "value": other, "run": { "id": id } }),
+    })
 }

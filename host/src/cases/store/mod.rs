@@ -58,6 +58,13 @@ pub fn number_of(conn: &Connection, id: i64) -> crate::store::sql::Result<Option
         .optional()
 }
 
+/// The public id of run `run` (`R-…`), if there is one.
+pub fn run_public_id(conn: &Connection, run: i64) -> crate::store::sql::Result<Option<String>> {
+    conn.prepare_cached("SELECT public_id FROM runs WHERE id = ?1")?
+        .query_row([run], |r| r.get(0))
+        .optional()
+}
+
 /// Whether case row `id` is restricted, if it exists (its row alone, nothing parsed).
 pub fn restricted_of(conn: &Connection, id: i64) -> crate::store::sql::Result<Option<bool>> {
     conn.prepare_cached("SELECT restricted FROM cases WHERE id = ?1")?
