@@ -168,6 +168,11 @@ fn rb_2_custom_roles_need_user_write_and_known_scopes() {
         p.admin().create_role(&user(OWNER), SOC, "owner", &scopes),
         Err(Error::Invalid(_))
     ));
+    // Nor one that differs from another only by case: read as one (hostile-input review).
+    assert!(matches!(
+        p.admin().create_role(&user(OWNER), SOC, "Case-Clerk", &scopes),
+        Err(Error::Invalid(m)) if m.contains("only by case")
+    ));
     p.admin()
         .invite_user(&user(OWNER), SOC, "clerk@acme-mssp.test", "case-clerk")
         .expect("invite");

@@ -7,6 +7,7 @@ use crate::access::{BuiltinRole, Scope, ScopeSet};
 use crate::audit::{self, Actor};
 use crate::platform::Platform;
 use crate::principal::Principal;
+use crate::store::Connection;
 
 use super::{scopes_text, store, workspace_id};
 
@@ -31,6 +32,22 @@ pub(crate) fn validate_new_role_name(name: &str) -> Result<(), Error> {
         )));
     }
     Ok(())
+}
+
+/// Refuses a new role `name` in workspace `ws` beside another that differs from it only by
+/// case (`Triage` beside `triage`: read as one on pages and in commands; hostile-input
+/// review). Folded by ASCII in Rust, alike on both backends. Roles created before are left.
+pub(crate) fn refuse_alike(conn: &Connection, ws: i64, name: &str) -> Result<(), Error> {
+    match store::custom_role_names(conn, ws)?
+        .into_iter()
+        .find(|other| other != name && other.eq_ignore_ascii_case(name))
+    {
+        Some(other) => Err(Error::Invalid(format!(
+            "`{}` differs from the role `{other}` only by case: give it a name of its own",
+            crate::text::clip(name)
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Checks a custom role name: non-empty, not a built-in name, no whitespace.
@@ -63,6 +80,7 @@ impl Platform {
             self.within_power(actor, workspace, set, || {
                 format!("define the role `{name}`")
             })?;
+            refuse_alike(tx, ws, name)?;
             if !store::insert_custom_role(tx, ws, name, &scopes_text(set))? {
                 return Err(Error::Conflict(format!(
                     "role `{name}` already exists in `{workspace}`"

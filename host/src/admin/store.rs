@@ -278,6 +278,17 @@ pub(crate) fn insert_custom_role(
     Ok(inserted > 0)
 }
 
+/// The names of `ws`'s custom roles.
+pub(crate) fn custom_role_names(conn: &Connection, ws: i64) -> Result<Vec<String>, Error> {
+    crate::store::all_rows(
+        conn,
+        "SELECT name FROM custom_roles WHERE workspace_id = ?1",
+        [ws],
+        |r| r.get(0),
+    )
+    .map_err(internal)
+}
+
 /// How many members, live service keys and claim rules hold role `name` in `ws`. A rule's
 /// role is compared trimmed, as it is read ([`rule_roles`]).
 pub(crate) fn role_holders(conn: &Connection, ws: i64, name: &str) -> Result<i64, Error> {

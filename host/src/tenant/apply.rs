@@ -462,6 +462,7 @@ fn apply_roles(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result
             }
             None => {
                 crate::admin::roles::validate_new_role_name(&role.name)?;
+                crate::admin::roles::refuse_alike(c.tx, ws, &role.name)?;
                 store::insert_role(c.tx, ws, &role.name, &text)?;
                 c.record(
                     "role.create",
