@@ -1874,11 +1874,11 @@ fn an_answerer_who_may_not_read_cases_is_not_shown_what_a_case_events_run_did() 
     assert_eq!(owner["steps"][0]["step"], "looked_up", "{owner}");
 }
 
-/// An approval of a run whose publisher no longer acts here takes no answer: its resume would
-/// end the run, and the answer was stored, audited as accepted and consumed for nothing
-/// (authority review, SPEC WF-10). It stays open, the refusal audited.
+/// An approval of a run whose publisher no longer acts here, once answered, ends the run
+/// there, naming nobody: its resume decides on the publisher's standing (SPEC WF-10). The
+/// approval stays listed so that the run does not wait on it for ever.
 #[test]
-fn an_approval_of_a_run_whose_publisher_left_takes_no_answer() {
+fn an_answered_approval_of_a_run_whose_publisher_left_ends_the_run() {
     let env = Env::new();
     let lead = "sam.lead@acme-mssp.test";
     let wf = json!({ "name": "approve", "workspace": "mssp-soc", "run_as": lead,
@@ -1929,18 +1929,31 @@ fn an_approval_of_a_run_whose_publisher_left_takes_no_answer() {
         "--as",
         OWNER,
     ]);
-    let refused = answer();
-    assert!(!refused.status.success(), "{refused:?}");
-    let err = String::from_utf8_lossy(&refused.stderr);
-    assert!(
-        err.contains("which may not go on") && !err.contains(lead),
-        "{err}"
-    );
-    let status: String = crate::common::db_at(&env.db)
+    let listed = env.ok(&[
+        "interact",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]);
+    assert!(listed.contains(&id), "still listed: {listed}");
+    let _ = answer();
+    let (status, error): (String, Option<String>) = crate::common::db_at(&env.db)
         .conn()
-        .query_row("SELECT status FROM interactions", [], |r| r.get(0))
-        .expect("the approval");
-    assert_eq!(status, "open", "the answer was not taken");
+        .query_row(
+            "SELECT status, error FROM runs WHERE workflow = 'approve'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the run");
+    assert_eq!(status, "failed", "{error:?}");
+    let error = error.unwrap_or_default();
+    assert!(
+        error.contains("no longer acts") && !error.contains(lead),
+        "{error}"
+    );
 }
 
 /// A revision published before this round's definition rules is read again by the rules it
@@ -2003,10 +2016,9 @@ fn a_revision_published_before_new_definition_rules_still_runs() {
     );
 }
 
-/// So does an approval of a person's own run once they may no longer run workflows here: its
-/// resume would end the run (review of the publisher's case).
+/// So does an approval of a person's own run once they may no longer run workflows here.
 #[test]
-fn an_approval_of_a_run_whose_starter_was_demoted_takes_no_answer() {
+fn an_answered_approval_of_a_run_whose_starter_was_demoted_ends_the_run() {
     let env = Env::new();
     let lead = "sam.lead@acme-mssp.test";
     let wf = json!({ "name": "own-ask", "workspace": "mssp-soc",
@@ -2038,7 +2050,7 @@ fn an_approval_of_a_run_whose_starter_was_demoted_takes_no_answer() {
         "--as",
         OWNER,
     ]);
-    let refused = env.cli(&[
+    let answered = env.cli(&[
         "interact",
         "respond",
         &id,
@@ -2049,10 +2061,25 @@ fn an_approval_of_a_run_whose_starter_was_demoted_takes_no_answer() {
         "--steps",
         &steps,
     ]);
-    assert!(!refused.status.success(), "{refused:?}");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&answered.stdout),
+        String::from_utf8_lossy(&answered.stderr)
+    );
+    let (status, error): (String, Option<String>) = crate::common::db_at(&env.db)
+        .conn()
+        .query_row(
+            "SELECT status, error FROM runs WHERE workflow = 'own-ask'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the run");
+    assert_eq!(status, "failed", "{error:?} {said}");
     assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("which may not go on"),
-        "{refused:?}"
+        error
+            .unwrap_or_default()
+            .contains("may no longer run workflows"),
+        "{said}"
     );
 }
 

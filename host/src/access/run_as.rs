@@ -80,19 +80,6 @@ impl AccessIndex {
         }
     }
 
-    /// Whether a run acting as `principal` may go on in `workspace` now, as far as who acts
-    /// is concerned: its binder acts there (SPEC WF-10), and a person's or key's own run's
-    /// starter may still run workflows there (SPEC WF-6): an answer to the run's interaction
-    /// is refused without it, rather than spent on a resume that ends the run (review); the
-    /// resume decides the same two things, each with its own words (`Engine::no_longer_sees`).
-    pub fn run_may_go_on(&self, principal: &Principal, workspace: &str) -> bool {
-        self.binder_stands(principal, workspace)
-            && (matches!(principal, Principal::Run(_))
-                || self
-                    .check(principal, workspace, Scope::PlaybookExecute)
-                    .allowed())
-    }
-
     /// Whether an Interaction Flow bound to run as `run_as` starts in `workspace` now: its
     /// binder acts there and may still ask people (its form is their asking; SPEC WF-10).
     pub fn flow_may_start(&self, run_as: &Principal, workspace: &str) -> bool {

@@ -404,24 +404,6 @@ impl Platform {
                     "interaction {id} belongs to run {run}, which has ended; it takes no response (SPEC IX-8)"
                 ));
             }
-            // Nor does one of a run whose publisher (or share acceptor) no longer acts here,
-            // or whose starter may no longer run workflows here: its resume ends the run, and
-            // the answer was stored, audited as accepted and consumed for nothing (authority
-            // review, SPEC WF-10, WF-6).
-            if let Some(stored) = crate::runs::store::journal::principal_of(tx, r.run)? {
-                let ran_as = crate::stored_principal::principal_from_stored(
-                    &stored,
-                    "runs",
-                    "principal",
-                    format!("run {run}"),
-                )
-                .map_err(|e| Error::Internal(e.to_string()))?;
-                if !index.run_may_go_on(&ran_as, &r.workspace) {
-                    return refuse(format!(
-                        "interaction {id} belongs to run {run}, which may not go on: whoever it acts for no longer may run it here; it takes no response (SPEC WF-10)"
-                    ));
-                }
-            }
             let now = crate::store::clock::now_ms(tx)?;
             if r.deadline_ms.is_some_and(|d| d <= now) {
                 // Closing it is left to whoever resumes the run (`serve`, or a resume), so that

@@ -291,13 +291,6 @@ pub(crate) fn has_ended_locked(tx: &Transaction<'_>, run: i64) -> Result<bool, E
     ended(tx, run, sql)
 }
 
-/// The principal run `run` acts as, as stored (`None` for no such run).
-pub(crate) fn principal_of(conn: &Connection, run: i64) -> Result<Option<String>, Error> {
-    conn.prepare_cached("SELECT principal FROM runs WHERE id = ?1")
-        .and_then(|mut stmt| stmt.query_row([run], |r| r.get(0)).optional())
-        .map_err(internal)
-}
-
 fn ended(conn: &Connection, run: i64, sql: &str) -> Result<bool, Error> {
     let status = conn
         .query_row(sql, [run], |r| status(r, 0, 1))
