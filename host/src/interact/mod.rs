@@ -162,8 +162,8 @@ impl Interaction {
             run: self.run_public.clone(),
             // Without its loop indexes: `each[37].approve` told whoever may answer one item
             // that the run's query found at least 38 cases (leak review; SPEC CS-2), as run
-            // pages hide them (`workflow/run_access.rs`).
-            step: crate::workflow::run_access::without_indexes(&self.step),
+            // pages hide them (`workflow/run_access.rs`, `runs::without_indexes`).
+            step: crate::runs::without_indexes(&self.step),
             title: self.title.clone(),
             form: self.form.clone(),
             status: self.status.as_str().to_owned(),

@@ -403,12 +403,40 @@ pub(crate) trait RunStore: Send + Sync {
     fn run_definition(&self, run: i64) -> Result<serde_json::Value, Error>;
 }
 
+/// Journal key `key` with every loop index (`[3]`) written `[*]`: how a step is named to
+/// whoever may not learn how many items a loop went over (leak review).
+pub(crate) fn without_indexes(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut rest = key;
+    while let Some(open) = rest.find('[') {
+        out.push_str(&rest[..=open]);
+        rest = &rest[open + 1..];
+        match rest.find(']') {
+            Some(close) if rest[..close].bytes().all(|b| b.is_ascii_digit()) => {
+                out.push('*');
+                rest = &rest[close..];
+            }
+            _ => {}
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests;
 
 #[cfg(test)]
 mod status_tests {
     use super::RunStatus;
+
+    #[test]
+    fn loop_indexes_are_written_as_stars() {
+        use super::without_indexes;
+        assert_eq!(without_indexes("each[12].inner[0].x"), "each[*].inner[*].x");
+        assert_eq!(without_indexes("plain"), "plain");
+        assert_eq!(without_indexes("odd[a].x"), "odd[a].x");
+    }
 
     #[test]
     fn every_status_reads_back_as_written_and_nothing_else_reads() {

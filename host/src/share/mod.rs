@@ -329,7 +329,7 @@ impl Platform {
             return Ok(());
         };
         let row = format!("`{}` revision {}", revision.name, revision.revision);
-        let run_as = crate::workflow::engine::principal_from_stored(
+        let run_as = crate::stored_principal::principal_from_stored(
             run_as,
             "workflow_revisions",
             "run_as",

@@ -1335,10 +1335,8 @@ impl Exec<'_> {
                 }
                 // Without a title of its own, its key without loop indexes (leak review: the
                 // index told how many items the run's query found).
-                let title = rendered.map_or_else(
-                    || super::run_access::without_indexes(key),
-                    crate::text::storable,
-                );
+                let title = rendered
+                    .map_or_else(|| crate::runs::without_indexes(key), crate::text::storable);
                 let timeout_ms = ix
                     .timeout
                     .map(|t| i64::try_from(t.as_millis()).unwrap_or(i64::MAX));

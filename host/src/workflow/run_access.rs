@@ -19,8 +19,10 @@ use crate::platform::Platform;
 use crate::principal::{Caller, Principal};
 use crate::public_id::PublicId;
 
-use super::engine::{Engine, Observer, RunOutcome, principal_from_stored};
+use super::engine::{Engine, Observer, RunOutcome};
+use crate::runs::without_indexes;
 use crate::runs::{CaseReader, RunInfo, RunStore, RunsPage, StepRecord};
+use crate::stored_principal::principal_from_stored;
 
 /// Why content was left out: shown in place of it.
 pub const HIDDEN: &str = "hidden: only the run's own principal and holders of \
@@ -664,36 +666,5 @@ impl Observer for LoopSummary<'_> {
         if let Some(step) = self.first(key, "sleeping") {
             self.inner.step_sleeping(&step, wake_ms);
         }
-    }
-}
-
-/// `key` with every loop index (`[3]`) written `[*]`.
-pub(crate) fn without_indexes(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    let mut rest = key;
-    while let Some(open) = rest.find('[') {
-        out.push_str(&rest[..=open]);
-        rest = &rest[open + 1..];
-        match rest.find(']') {
-            Some(close) if rest[..close].bytes().all(|b| b.is_ascii_digit()) => {
-                out.push('*');
-                rest = &rest[close..];
-            }
-            _ => {}
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::without_indexes;
-
-    #[test]
-    fn loop_indexes_are_written_as_stars() {
-        assert_eq!(without_indexes("each[12].inner[0].x"), "each[*].inner[*].x");
-        assert_eq!(without_indexes("plain"), "plain");
-        assert_eq!(without_indexes("odd[a].x"), "odd[a].x");
     }
 }
