@@ -1349,6 +1349,26 @@ fn webhooks_start_runs_only_for_fresh_unreplayed_signed_requests() {
     ]);
     let rotated: Value = serde_json::from_str(&rotated).expect("json");
     let new_secret = rotated["secret"].as_str().expect("new secret");
+    // Audited as a rotation, naming whom the secret runs as before and after (audit review).
+    let entries: Vec<(String, String)> = {
+        let db = crate::common::db_at(&server.deployment.db);
+        let mut stmt = db
+            .conn()
+            .prepare(
+                "SELECT action, details FROM audit_log WHERE action LIKE 'webhook.%' ORDER BY id",
+            )
+            .expect("prepare");
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    };
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert_eq!(entries[0].0, "webhook.create", "{entries:?}");
+    assert_eq!(entries[1].0, "webhook.rotate", "{entries:?}");
+    let rotation: Value = serde_json::from_str(&entries[1].1).expect("json");
+    assert!(rotation["run_as"].get("before").is_some(), "{rotation}");
+    assert!(rotation["run_as"].get("after").is_some(), "{rotation}");
     let ts = now();
     let body = br#"{"n":2}"#;
     assert_eq!(

@@ -247,9 +247,17 @@ impl Platform {
             decide()?;
             let existing = store::of_workflow(tx, workspace, name)?;
             let secret = format!("whsec_{}", random_hex(32)?);
+            // What the audit entry says: created or rotated, and whom the secret runs as
+            // before and after (a rotation rebinds it to the revision's `run_as`; audit
+            // review: `--rotate` of a workflow with no webhook was logged as a rotation, and
+            // a rebinding not at all).
+            let mut action = "webhook.create";
+            let mut details = json!({ "run_as": rev.run_as });
             let (id, shown) = match existing {
                 Some(hook) if rotate => {
                     store::rotate(tx, &hook.id, &secret, now, rev.run_as.as_deref())?;
+                    action = "webhook.rotate";
+                    details = json!({ "run_as": { "before": hook.run_as, "after": rev.run_as } });
                     (hook.id, Some(secret))
                 }
                 Some(hook) => (hook.id, None),
@@ -274,13 +282,14 @@ impl Platform {
                     tx,
                     &crate::audit::Actor::Principal(actor),
                     workspace,
-                    if rotate {
-                        "webhook.rotate"
-                    } else {
-                        "webhook.create"
-                    },
+                    action,
                     name,
-                    json!({ "webhook": id }),
+                    {
+                        if let Some(o) = details.as_object_mut() {
+                            o.insert("webhook".into(), json!(id));
+                        }
+                        details
+                    },
                 )?;
             }
             Ok(Webhook {
