@@ -73,13 +73,22 @@ fn with_run(actor: &Actor<'_>, details: serde_json::Value) -> serde_json::Value 
         "as": run.identity.to_string(),
         "published_by": run.publisher.to_string(),
     });
+    with_detail(details, "run", about)
+}
+
+/// `details` with `key` set to `value`: inserted into an object, else beside the value.
+pub(crate) fn with_detail(
+    details: serde_json::Value,
+    key: &str,
+    value: serde_json::Value,
+) -> serde_json::Value {
     match details {
         serde_json::Value::Object(mut o) => {
-            o.insert("run".into(), about);
+            o.insert(key.into(), value);
             serde_json::Value::Object(o)
         }
-        serde_json::Value::Null => serde_json::json!({ "run": about }),
-        other => serde_json::json!({ "value": other, "run": about }),
+        serde_json::Value::Null => serde_json::json!({ key: value }),
+        other => serde_json::json!({ "value": other, key: value }),
     }
 }
 

@@ -47,6 +47,17 @@ impl Env {
         let steps = self.steps();
         self.cli(&["workflows", "publish", file, "--as", who, "--steps", &steps])
     }
+    /// The status and error of the one run of `workflow`.
+    fn run_end(&self, workflow: &str) -> (String, Option<String>) {
+        crate::common::db_at(&self.db)
+            .conn()
+            .query_row(
+                "SELECT status, error FROM runs WHERE workflow = ?1",
+                [workflow],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("the run")
+    }
     fn runs(&self) -> Vec<(String, String, Option<String>)> {
         let db = crate::common::db_at(&self.db);
         let mut stmt = db
@@ -1494,14 +1505,7 @@ fn a_case_triggered_run_resumed_after_the_case_was_hidden_from_it_ends() {
         "--as",
         OWNER,
     ]);
-    let (status, error): (String, Option<String>) = db
-        .conn()
-        .query_row(
-            "SELECT status, error FROM runs WHERE workflow = 'ask-on-case'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .expect("the run");
+    let (status, error) = env.run_end("ask-on-case");
     assert_eq!(status, "failed", "{error:?}");
     let error = error.unwrap_or_default();
     assert!(error.contains("no longer visible"), "{error}");
@@ -1940,14 +1944,7 @@ fn an_answered_approval_of_a_run_whose_publisher_left_ends_the_run() {
     ]);
     assert!(listed.contains(&id), "still listed: {listed}");
     let _ = answer();
-    let (status, error): (String, Option<String>) = crate::common::db_at(&env.db)
-        .conn()
-        .query_row(
-            "SELECT status, error FROM runs WHERE workflow = 'approve'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .expect("the run");
+    let (status, error) = env.run_end("approve");
     assert_eq!(status, "failed", "{error:?}");
     let error = error.unwrap_or_default();
     assert!(
@@ -2066,14 +2063,7 @@ fn an_answered_approval_of_a_run_whose_starter_was_demoted_ends_the_run() {
         String::from_utf8_lossy(&answered.stdout),
         String::from_utf8_lossy(&answered.stderr)
     );
-    let (status, error): (String, Option<String>) = crate::common::db_at(&env.db)
-        .conn()
-        .query_row(
-            "SELECT status, error FROM runs WHERE workflow = 'own-ask'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .expect("the run");
+    let (status, error) = env.run_end("own-ask");
     assert_eq!(status, "failed", "{error:?} {said}");
     assert!(
         error

@@ -603,11 +603,5 @@ fn by_run(
     let Some(id) = store::run_public_id(conn, cause.run)? else {
         return Ok(details);
     };
-    Ok(match details {
-        serde_json::Value::Object(mut o) => {
-            o.insert("run".into(), json!({ "id": id }));
-            serde_json::Value::Object(o)
-        }
-        other => json!({ "value": other, "run": { "id": id } }),
-    })
+    Ok(audit::with_detail(details, "run", json!({ "id": id })))
 }

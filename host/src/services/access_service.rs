@@ -96,13 +96,9 @@ impl Platform {
         match Scope::parse(scope) {
             Some(scope) => self.check(&caller.principal, &caller.workspace, scope),
             // The reason names the scope asked for: no more than a scope name's cap of it.
-            None => AccessDecision::Denied(Reason::UnknownScope(shortened(scope))),
+            None => {
+                AccessDecision::Denied(Reason::UnknownScope(crate::text::clip(scope).into_owned()))
+            }
         }
     }
-}
-
-/// `text` as errors quote input ([`crate::text::clip`]).
-pub(crate) fn shortened(text: &str) -> String {
-    // As `access check` quotes it (`access/explain.rs`): one answer at every door.
-    crate::text::clip(text).into_owned()
 }

@@ -718,7 +718,7 @@ impl AccessApi for MockedServices {
         // misspelled one passed `step test` and was denied in every real run (review).
         if crate::access::Scope::parse(scope).is_none() {
             return AccessDecision::Denied(Reason::UnknownScope(
-                crate::services::access_service::shortened(scope),
+                crate::text::clip(scope).into_owned(),
             ));
         }
         let route = self.route(Call::HasScope, json!({ "scope": scope }));
