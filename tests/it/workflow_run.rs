@@ -367,6 +367,56 @@ fn a_loop_over_too_many_items_fails_naming_the_limit() {
     assert_eq!(doc["status"], "succeeded");
 }
 
+/// A loop's output holds what each iteration made (WF-4): an output equal to the last
+/// iteration's, and the steps of a branch or an inner loop inside the body, were dropped when
+/// iterations were told apart by comparing outputs; an inner loop removed the outer loop's
+/// `$.loop` (round 14, hostile input #1 and #2).
+#[test]
+fn a_loops_output_holds_every_iteration_and_an_inner_loop_leaves_the_outer_item() {
+    let env = Env::new();
+    let wf = json!({ "name": "collect", "workspace": "mssp-soc",
+        "vars": { "outer": ["a", "b"], "inner": [1, 2] }, "steps": [
+        { "id": "each", "loop": { "over": "$.vars.outer" }, "do": [
+            { "id": "same", "uses": "step:echo", "with": { "ok": true } },
+            { "if": [{ "left": "$.loop.index", "op": "gte", "right": 0 }], "then": [
+                { "id": "deep", "uses": "step:echo", "with": { "i": "$.loop.index" } }
+            ] },
+            { "id": "inner", "loop": { "over": "$.vars.inner" }, "do": [
+                { "id": "n", "uses": "step:echo", "with": { "n": "$.loop.item" } }
+            ] },
+            { "id": "after", "uses": "step:echo", "with": { "item": "$.loop.item" } }
+        ] },
+        { "id": "fan", "loop": { "over": "$.vars.outer", "parallel": 2 }, "do": [
+            { "id": "psame", "uses": "step:echo", "with": { "ok": true } }
+        ] },
+        { "exit": { "status": "done", "output": { "each": "$.steps.each", "fan": "$.steps.fan" } } }
+    ] });
+    let file = env.write("collect.json", &wf);
+    let (out, doc) = env.run(&file, OWNER, "{}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let iteration = |i: usize, item: &str| {
+        json!({
+            "same": { "ok": true },
+            "deep": { "i": i },
+            "inner": [{ "n": { "n": 1 } }, { "n": { "n": 2 } }],
+            "n": { "n": 2 },
+            "after": { "item": item },
+        })
+    };
+    assert_eq!(
+        doc["output"]["each"],
+        json!([iteration(0, "a"), iteration(1, "b")])
+    );
+    assert_eq!(
+        doc["output"]["fan"],
+        json!([{ "psame": { "ok": true } }, { "psame": { "ok": true } }])
+    );
+}
+
 /// WF-8: after a crash, a run resumes at its first unfinished step; finished steps are replayed
 /// from the journal, and a step whose effect landed before the crash does not repeat it.
 #[test]

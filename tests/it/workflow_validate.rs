@@ -265,6 +265,33 @@ fn required_parts_are_required_and_conditions_that_never_hold_are_refused() {
                 "on_timeout": [ { "id": "later", "uses": "step:echo" } ] } } ] }"#,
             vec!["steps[0].interaction.on_timeout: `on_timeout` needs a `timeout`"],
         ),
+        // Round 14 (hostile input #3, #4, #6, #7): a step that gives no output, a loop over
+        // text, conditions that are no conditions, a name or options the web cannot carry.
+        (
+            r#"{ "name": "t", "workspace": "soc", "steps": [
+                { "id": "pause", "wait": "1s" },
+                { "id": "b", "if": [ { "left": "$.steps.pause.waited_until_ms?", "op": "exists" } ], "then": [] },
+                { "id": "each", "loop": { "over": "{{ $.event.hosts }}" }, "do": [ { "id": "x", "uses": "step:echo" } ] },
+                { "id": "c", "if": [], "then": [] },
+                { "id": "d", "switch": [ { "then": [] } ] } ] }"#,
+            vec![
+                "steps[1].if[0].left: `$.steps.pause.waited_until_ms` refers to step `pause`, a `wait`, which gives no output",
+                "steps[2].loop.over: a loop goes over a list",
+                "steps[3].if: `if` needs at least one condition",
+                "steps[4].switch[0].when: a switch case needs `when`",
+            ],
+        ),
+        (
+            r#"{ "name": "t\u202e", "workspace": "soc", "steps": [ { "id": "ask", "interaction": { "title": "Go?",
+                "form": { "fields": [ { "name": "why\nnot", "type": "text" },
+                    { "name": "pick", "type": "choice", "options": ["", "a\r\nb", "ok"] } ] } } } ] }"#,
+            vec![
+                "U+202E, a control or invisible character",
+                "steps[0].interaction.form.fields[0].name: a field's name",
+                "steps[0].interaction.form.fields[1].options[0]: an option is one line of text, not empty",
+                "steps[0].interaction.form.fields[1].options[1]: an option is one line of text",
+            ],
+        ),
     ];
     for (definition, expected) in cases {
         let stderr = errors_for(definition);
@@ -272,6 +299,21 @@ fn required_parts_are_required_and_conditions_that_never_hold_are_refused() {
             assert!(stderr.contains(e), "{e}: {stderr}");
         }
     }
+    // ST-4: an interaction's lists are bounded where written (the external list was stored
+    // whole, 700,000 emails, and read by every list and answer).
+    let many: Vec<String> = (0..=1_000).map(|i| format!("p{i}@example.test")).collect();
+    let stderr = errors_for(
+        &serde_json::json!({ "name": "t", "workspace": "soc", "steps": [ { "id": "ask", "interaction": {
+            "title": "Go?", "form": { "fields": [ { "name": "ok", "type": "boolean" } ] },
+            "access": { "external_sso": { "emails": many } } } } ] })
+        .to_string(),
+    );
+    assert!(
+        stderr.contains(
+            "steps[0].interaction.access.external_sso.emails: names 1001 external SSO users"
+        ),
+        "{stderr}"
+    );
     // Allowed: an optional reference to a step on another path, `in` over a reference.
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(

@@ -59,9 +59,18 @@ fn holds(
             compare(&left, &right),
             Some(Ordering::Less | Ordering::Equal)
         ),
-        Op::In => right
-            .as_array()
-            .is_some_and(|items| items.iter().any(|i| same(i, &left))),
+        Op::In => match &right {
+            Value::Array(items) => items.iter().any(|i| same(i, &left)),
+            // An optional reference that found nothing: there is no list to look in.
+            Value::Null => false,
+            // It never held, silently (a trigger never started a run; hostile-input review).
+            other => {
+                return Err(format!(
+                    "`in` looks for `left` in a list, but `right` is {}",
+                    kind_of(other)
+                ));
+            }
+        },
         Op::Contains => match &left {
             Value::Array(items) => items.iter().any(|i| same(i, &right)),
             Value::String(s) => right.as_str().is_some_and(|r| s.contains(r)),
@@ -69,6 +78,18 @@ fn holds(
         },
         Op::Exists | Op::NotExists => false,
     })
+}
+
+/// What kind of JSON value `v` is, for an error.
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// Whether `a` and `b` are the same value, numbers by value wherever they are nested: `3` and
@@ -252,6 +273,23 @@ mod tests {
             )
             .is_err(),
             "missing reference is an error"
+        );
+        // `in` over a reference to anything but a list is an error naming what it found
+        // (it silently never held); an optional one that found nothing does not hold.
+        let err = holds(
+            &cond(json!("$.event.sev"), Op::In, json!("$.event.sev")),
+            &ctx,
+            &|_| Ok(()),
+        )
+        .expect_err("a string is no list");
+        assert!(err.contains("`right` is a string"), "{err}");
+        assert!(
+            !holds(
+                &cond(json!("$.event.sev"), Op::In, json!("$.event.missing?")),
+                &ctx,
+                &|_| Ok(())
+            )
+            .expect("evaluates")
         );
     }
 }

@@ -24,6 +24,12 @@ pub const MAX_PARALLEL_BRANCHES: usize = 64;
 /// run's context, so a list of millions is a run no host should take on; split it instead.
 pub const MAX_LOOP_ITEMS: usize = 100_000;
 
+/// At most this many people and roles (each) an interaction's settings name, as written and
+/// once resolved: they are stored with it and read again by every list of open interactions
+/// and every answer (SPEC ST-4; a step's output of a million names was stored and parsed whole
+/// each time).
+pub const MAX_ACCESS_ENTRIES: usize = 1_000;
+
 /// A validated workflow definition.
 #[derive(Clone, Debug)]
 pub struct Workflow {

@@ -1,7 +1,7 @@
 //! Reading a workflow definition: JSON → [`Workflow`], every error located by JSON path and
 //! line:column with what was expected (SPEC WF-1). Nothing is executed here.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -47,11 +47,21 @@ pub fn parse(origin: &str, text: &str, resolver: &Resolver) -> Result<Workflow, 
         errors: Vec::new(),
         more_errors: 0,
         ids: BTreeSet::new(),
+        silent: BTreeMap::new(),
         resolver: resolver.clone(),
         generated: 0,
     };
     let workflow = p.workflow(&value);
     if let Some(w) = &workflow {
+        let all = super::model::steps_within(&w.steps);
+        p.silent = all
+            .iter()
+            .filter_map(|s| Some((s.id.clone(), silent_kind(&s.kind)?)))
+            .collect();
+        // An id given twice is its own error: the other step may give an output.
+        for s in all.iter().filter(|s| silent_kind(&s.kind).is_none()) {
+            p.silent.remove(&s.id);
+        }
         let mut available = Available::default();
         p.check_refs(&w.steps, &mut available, false);
         if let Some(run_as) = &w.run_as
@@ -79,6 +89,9 @@ struct Parser {
     /// Errors found past [`MAX_ERRORS`], counted only.
     more_errors: usize,
     ids: BTreeSet<String>,
+    /// Steps that give no output (`wait`, `if`, `switch`, `parallel`, `exit`), by id, with
+    /// their kind: a reference to one read nothing in every run.
+    silent: BTreeMap<String, &'static str>,
     resolver: Resolver,
     generated: usize,
 }
@@ -213,11 +226,18 @@ impl Parser {
         let name = self.string(o, "name", &root, true);
         // Its name keys its revisions, shares, webhooks and runs in every store (PostgreSQL
         // indexes no entry past ~2.7 KB, nor text holding NUL): bounded as every name is.
-        if let Some(n) = &name
-            && let Err(e) =
-                crate::text::check_len("the workflow's name", n, crate::text::MAX_NAME_CHARS)
-        {
-            self.err(root.key("name"), e);
+        // One visible line where it is written (validate printed "ok" for a name publishing
+        // then refused); a stored one is read as it was.
+        if let Some(n) = &name {
+            let (what, max) = ("the workflow's name", crate::text::MAX_NAME_CHARS);
+            let checked = if self.resolver.stored {
+                crate::text::check_len(what, n, max)
+            } else {
+                crate::text::check_name(what, n, max)
+            };
+            if let Err(e) = checked {
+                self.err(root.key("name"), e);
+            }
         }
         let workspace = self.string(o, "workspace", &root, true);
         let run_as = self.string(o, "run_as", &root, false);
@@ -488,8 +508,13 @@ impl Parser {
             "uses" => self.action(o, &at)?,
             "if" => {
                 self.unknown_keys(o, &at, &["id", "if", "then", "else"], "an `if` step");
+                let conditions = self.conditions(o.get("if"), at.key("if"));
+                // No condition always held: `then` ran on every path.
+                if o["if"].as_array().is_some_and(Vec::is_empty) {
+                    self.authoring(at.key("if"), "`if` needs at least one condition");
+                }
                 StepKind::If {
-                    conditions: self.conditions(o.get("if"), at.key("if")),
+                    conditions,
                     then: o
                         .get("then")
                         .map(|s| self.steps(s, at.key("then")))
@@ -517,6 +542,15 @@ impl Parser {
                     };
                     self.unknown_keys(co, &cat, &["when", "then"], "a switch case");
                     let when = self.conditions(co.get("when"), cat.key("when"));
+                    if co
+                        .get("when")
+                        .is_none_or(|w| w.as_array().is_some_and(Vec::is_empty))
+                    {
+                        self.authoring(
+                            cat.key("when"),
+                            "a switch case needs `when`, at least one condition (use `default` for the rest)",
+                        );
+                    }
                     let then = co
                         .get("then")
                         .map(|s| self.steps(s, cat.key("then")))
@@ -555,6 +589,15 @@ impl Parser {
                     );
                 }
                 let over = self.template(l.get("over"), at.key("loop").key("over"));
+                // Text, a number or an object is never a list: every run failed at the loop.
+                if l.contains_key("over") && !matches!(over, Template::Array(_) | Template::Ref(_))
+                {
+                    self.authoring(
+                        at.key("loop").key("over"),
+                        "a loop goes over a list: `over` must be an array or a reference to one \
+                         (`$.steps.q.cases`, not `{{ $.steps.q.cases }}`)",
+                    );
+                }
                 let parallel = match l.get("parallel") {
                     None => None,
                     Some(n) => match n.as_u64().filter(|n| (1..=64).contains(n)) {
@@ -817,6 +860,11 @@ impl Parser {
                 crate::text::check_len("a field's name", &name, crate::text::MAX_NAME_CHARS)
             {
                 self.err(at.key("name"), why);
+            } else if let Err(why) =
+                crate::text::check_name("a field's name", &name, crate::text::MAX_NAME_CHARS)
+            {
+                // A browser posts a line break as CRLF: the web could not answer such a field.
+                self.authoring(at.key("name"), why);
             }
             if !names.insert(name.clone()) {
                 self.err(at.key("name"), format!("duplicate field `{name}`"));
@@ -854,6 +902,13 @@ impl Parser {
                                     crate::text::check_len("an option", text, MAX_FORM_TEXT_CHARS)
                                 {
                                     self.err(at.key("options").index(i), why);
+                                } else if text.is_empty() || text.chars().any(char::is_control) {
+                                    // The web posts no empty value and a line break as CRLF:
+                                    // such an option could be chosen at the CLI only.
+                                    self.authoring(
+                                        at.key("options").index(i),
+                                        "an option is one line of text, not empty",
+                                    );
                                 }
                             }
                         }
@@ -943,7 +998,9 @@ impl Parser {
                     "selected workspace users",
                 );
                 let emails = self.emails(sel.get("emails"), at.key("emails"));
+                self.access_list(&emails, &at.key("emails"), "people");
                 let roles = self.strings(sel.get("roles"), at.key("roles"), "role names");
+                self.access_list(&roles, &at.key("roles"), "roles");
                 let mut refs = Vec::new();
                 for (i, text) in self
                     .strings(sel.get("refs"), at.key("refs"), "context references")
@@ -982,9 +1039,9 @@ impl Parser {
             Some(Value::Object(sel)) => {
                 let at = at.key("external_sso");
                 self.unknown_keys(sel, &at, &["emails"], "selected external SSO users");
-                ExternalSso::Selected {
-                    emails: self.emails(sel.get("emails"), at.key("emails")),
-                }
+                let emails = self.emails(sel.get("emails"), at.key("emails"));
+                self.access_list(&emails, &at.key("emails"), "external SSO users");
+                ExternalSso::Selected { emails }
             }
             Some(_) => {
                 self.err(
@@ -1017,6 +1074,23 @@ impl Parser {
             }
         }
         out
+    }
+
+    /// An interaction's list of `what`, at most [`MAX_ACCESS_ENTRIES`] once repeats count once
+    /// (more passed validation and publishing, then failed every run as the interaction opened).
+    fn access_list<T: Ord + Clone>(&mut self, list: &[T], at: &JsonPath, what: &str) {
+        if list.len() > MAX_ACCESS_ENTRIES {
+            let distinct = list.iter().collect::<BTreeSet<_>>().len();
+            if distinct > MAX_ACCESS_ENTRIES {
+                self.authoring(
+                    at.clone(),
+                    format!(
+                        "names {distinct} {what}; an interaction's access names at most \
+                         {MAX_ACCESS_ENTRIES} (SPEC ST-4)"
+                    ),
+                );
+            }
+        }
     }
 
     fn emails(&mut self, v: Option<&Value>, at: JsonPath) -> Vec<crate::principal::Email> {
@@ -1289,6 +1363,13 @@ impl Parser {
             Some("loop") if in_loop => {}
             Some("loop") => self.err(at.clone(), format!("`{}` is only available inside a loop's `do`", r.text)),
             Some("steps") => match r.step_id() {
+                Some(id) if self.silent.contains_key(id) => {
+                    let kind = self.silent[id];
+                    self.authoring(
+                        at.clone(),
+                        format!("`{}` refers to step `{id}`, a `{kind}`, which gives no output", r.text),
+                    );
+                }
                 // `?` allows a step not run on this path, not one that exists nowhere: a
                 // misspelled id read `null` in every run (a condition never held; review).
                 Some(id)
@@ -1304,6 +1385,21 @@ impl Parser {
             },
             _ => self.err(at.clone(), format!("`{}` must start with $.event, $.steps, $.vars, $.loop or $.inputs", r.text)),
         }
+    }
+}
+
+/// The kind of a step that gives no output, `None` for one that does.
+fn silent_kind(kind: &StepKind) -> Option<&'static str> {
+    match kind {
+        StepKind::Wait { .. } => Some("wait"),
+        StepKind::If { .. } => Some("if"),
+        StepKind::Switch { .. } => Some("switch"),
+        StepKind::Parallel { .. } => Some("parallel"),
+        StepKind::Exit { .. } => Some("exit"),
+        StepKind::Action { .. }
+        | StepKind::Loop { .. }
+        | StepKind::Nested { .. }
+        | StepKind::Interaction(_) => None,
     }
 }
 

@@ -4,14 +4,11 @@
 use serde_json::Value;
 
 use crate::access::{FlowAccess, WorkspaceUsers};
-use crate::definition::model::{AccessSpec, UsersSpec};
+use crate::definition::model::{AccessSpec, ExternalSso, UsersSpec};
 use crate::definition::refs::Template;
 use crate::principal::Email;
 
-/// At most this many people and roles (each) an interaction's settings name once resolved:
-/// they are stored with it and read again by every list of open interactions and every answer
-/// (SPEC ST-4; a step's output of a million names was stored and parsed whole each time).
-pub const MAX_ACCESS_ENTRIES: usize = 1_000;
+pub use crate::definition::model::MAX_ACCESS_ENTRIES;
 
 /// The settings of `spec` with every context reference evaluated against `ctx`. Each reference
 /// must give an array (even for one value) holding only emails or only role names; the error
@@ -57,6 +54,21 @@ pub fn resolve_with(
             WorkspaceUsers::Selected { emails, roles }
         }
     };
+    // Written before the parser bounded it (a definition of 700,000 external emails was
+    // stored, and parsed by every list and answer: hostile-input review).
+    if let ExternalSso::Selected { emails } = &spec.external_sso
+        && emails.len() > MAX_ACCESS_ENTRIES
+    {
+        let count = emails
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        if count > MAX_ACCESS_ENTRIES {
+            return Err(format!(
+                "the interaction's access names {count} external SSO users; at most {MAX_ACCESS_ENTRIES} (SPEC ST-4)"
+            ));
+        }
+    }
     Ok(FlowAccess {
         workspace_users,
         external_sso: spec.external_sso.clone(),

@@ -9,7 +9,7 @@ use super::caps::{
 use crate::Error;
 
 /// `Ok` if `kind` may name a custom event: 1 to [`MAX_KIND_LEN`] letters, digits, `_`, `-`
-/// and `.`, not a case event's `case_` prefix. A step's `emit` and a `custom_event` trigger
+/// and `.`, not a case event's `case_` prefix nor another trigger's name. A step's `emit` and a `custom_event` trigger
 /// are checked alike, so no trigger waits for a kind no step can emit.
 pub fn check_kind(kind: &str) -> Result<(), String> {
     if kind.is_empty() || kind.len() > MAX_KIND_LEN {
@@ -29,6 +29,13 @@ pub fn check_kind(kind: &str) -> Result<(), String> {
     if kind.starts_with("case_") {
         return Err(format!(
             "event kind `{kind}` is reserved: case events come only from the case service"
+        ));
+    }
+    // The other triggers' names: dispatch read such an event as theirs, and parsed every
+    // manual workflow of the workspace for it (hostile-input review).
+    if matches!(kind, "manual" | "webhook" | "interaction" | "custom_event") {
+        return Err(format!(
+            "event kind `{kind}` is reserved: it names a kind of trigger"
         ));
     }
     Ok(())
@@ -107,6 +114,9 @@ mod tests {
             ("ok", "[1]", "JSON object"),
             ("ok", "{", "not JSON"),
             ("case_access_mode_updated", "{}", "reserved"),
+            // Another trigger's name: dispatch read it as that trigger's (round 14).
+            ("manual", "{}", "names a kind of trigger"),
+            ("webhook", "{}", "names a kind of trigger"),
         ];
         for (kind, payload, needle) in cases {
             let err = CustomEvent::parse(kind, payload)

@@ -1757,15 +1757,16 @@ impl Exec<'_> {
         prefix: &str,
     ) -> Result<Vec<Value>, Halt> {
         let mut collected = Vec::with_capacity(items.len());
+        let ids = output_ids(body);
+        // An enclosing loop's `$.loop` is its again once this loop is done.
+        let outer = ctx.get("loop").cloned();
         for (i, item) in items.iter().enumerate() {
             self.held.step().map_err(|message| Failure {
                 step: format!("{prefix}{id}"),
                 message,
             })?;
             ctx["loop"] = json!({ "item": item, "index": i });
-            // Only the body's own outputs are compared: cloning every step's output on every
-            // iteration made a long loop over a large context quadratic.
-            let before = body_outputs(body, &ctx["steps"]);
+            clear_outputs(&mut ctx["steps"], &ids);
             if let Flow::Exit { status, .. } =
                 self.steps(body, ctx, &format!("{prefix}{id}[{i}]."))?
             {
@@ -1777,7 +1778,7 @@ impl Exec<'_> {
                 }
                 .into());
             }
-            collected.push(iteration_outputs(body, &ctx["steps"], &before));
+            collected.push(iteration_outputs(&ids, &ctx["steps"]));
             let stop = self.all_hold(break_if, ctx).map_err(|message| Failure {
                 step: format!("{prefix}{id}"),
                 message,
@@ -1786,8 +1787,12 @@ impl Exec<'_> {
                 break;
             }
         }
-        if let Some(o) = ctx.as_object_mut() {
-            o.remove("loop");
+        match (outer, ctx.as_object_mut()) {
+            (Some(outer), _) => ctx["loop"] = outer,
+            (None, Some(o)) => {
+                o.remove("loop");
+            }
+            (None, None) => {}
         }
         Ok(collected)
     }
@@ -1803,6 +1808,7 @@ impl Exec<'_> {
     ) -> Result<Vec<Value>, Halt> {
         let mut collected = vec![Value::Null; items.len()];
         let mut paused = None;
+        let ids = output_ids(body);
         // Copies of the context that iterations have finished with. An iteration only adds
         // outputs (step ids are unique in a workflow) and sets `loop`, so a copy is made the
         // parent's again by dropping the outputs the parent lacks: at most one copy per part
@@ -1820,7 +1826,7 @@ impl Exec<'_> {
                 let taken = spares().pop();
                 let mut local = taken.unwrap_or_else(|| ctx.clone());
                 local["loop"] = json!({ "item": items[i], "index": i });
-                let before = body_outputs(body, &local["steps"]);
+                clear_outputs(&mut local["steps"], &ids);
                 let ran = self.steps(body, &mut local, &format!("{prefix}{id}[{i}]."));
                 // As in a sequential loop (parsing refuses it now; before, an iteration's exit
                 // was passed over, and the run went on past a timed-out approval's `exit`).
@@ -1833,7 +1839,7 @@ impl Exec<'_> {
                     }
                     .into());
                 }
-                let outputs = ran.map(|_| iteration_outputs(body, &local["steps"], &before));
+                let outputs = ran.map(|_| iteration_outputs(&ids, &local["steps"]));
                 if let (Some(steps), Some(parent)) =
                     (local["steps"].as_object_mut(), ctx["steps"].as_object())
                 {
@@ -2045,24 +2051,30 @@ fn consults_access(uses: &Uses, grants: crate::services::grants::Grants) -> bool
     matches!(uses, Uses::Builtin(_)) || grants != crate::services::grants::Grants::default()
 }
 
-/// The outputs `steps` holds for the steps of `body`, as they are before an iteration.
-fn body_outputs(body: &[Step], steps: &Value) -> Value {
-    Value::Object(
-        body.iter()
-            .filter_map(|s| steps.get(&s.id).map(|v| (s.id.clone(), v.clone())))
-            .collect(),
-    )
+/// The ids of the steps a loop's body runs, at any depth: what an iteration outputs.
+fn output_ids(body: &[Step]) -> Vec<&str> {
+    crate::definition::model::steps_within(body)
+        .into_iter()
+        .map(|s| s.id.as_str())
+        .collect()
 }
 
-/// The outputs of `body`'s steps produced in one iteration.
-fn iteration_outputs(body: &[Step], steps: &Value, before: &Value) -> Value {
-    let mut out = serde_json::Map::new();
-    for step in body {
-        if let Some(v) = steps.get(&step.id)
-            && before.get(&step.id) != Some(v)
-        {
-            out.insert(step.id.clone(), v.clone());
+/// Drops what an earlier iteration (or an enclosing loop's) left of `ids`, so what is there
+/// after an iteration is what it made: comparing with what was there before dropped an
+/// output equal to the last iteration's (round 14, hostile input #1).
+fn clear_outputs(steps: &mut Value, ids: &[&str]) {
+    if let Some(steps) = steps.as_object_mut() {
+        for id in ids {
+            steps.remove(*id);
         }
     }
-    Value::Object(out)
+}
+
+/// The outputs of `ids` one iteration made (after [`clear_outputs`]).
+fn iteration_outputs(ids: &[&str], steps: &Value) -> Value {
+    Value::Object(
+        ids.iter()
+            .filter_map(|id| steps.get(*id).map(|v| (id.to_string(), v.clone())))
+            .collect(),
+    )
 }
