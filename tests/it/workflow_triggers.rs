@@ -1617,6 +1617,97 @@ fn a_run_whose_publisher_no_longer_acts_here_does_not_start() {
     );
 }
 
+/// A run's own identity must act here too, not only its publisher (SPEC WF-10; round 14
+/// authority review): an Owner's workflow running as a person since removed, or as a key
+/// since revoked, started, asked people and failed at its first case call; a paused one went
+/// on. Now the start is recorded failed, naming nobody, and a paused run ends at its resume.
+#[test]
+fn a_run_whose_own_identity_no_longer_acts_here_does_not_start_or_go_on() {
+    let env = Env::new();
+    let lead = "sam.lead@acme-mssp.test";
+    let created: Value = serde_json::from_str(&env.ok(&[
+        "keys",
+        "create",
+        "--name",
+        "bot",
+        "--service-role",
+        "operator",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]))
+    .expect("key json");
+    let key = created["id"].as_str().expect("key id").to_owned();
+    for (name, run_as) in [
+        ("as-lead", lead.to_owned()),
+        ("as-key", format!("key:{key}")),
+    ] {
+        let wf = json!({ "name": name, "workspace": "mssp-soc", "run_as": run_as,
+            "trigger": { "on": "custom_event", "event": "notification.requested" },
+            "steps": [{ "id": "w", "wait": "1h" }, { "id": "after", "uses": "step:echo" }] });
+        let file = env.write(&format!("{name}.json"), &wf);
+        let published = env.publish(&file, OWNER);
+        assert!(published.status.success(), "{published:?}");
+    }
+    let tell = json!({ "name": "tell", "workspace": "mssp-soc", "steps": [
+        { "id": "tell", "uses": "step:notify", "grants": ["events:emit"],
+          "with": { "to": [OWNER], "subject": "hello" } } ] });
+    let tell = env.write("tell.json", &tell);
+    let steps = env.steps();
+    env.ok(&["run", &tell, "--as", OWNER, "--steps", &steps]);
+    // Both started and wait; then their identities go.
+    let held = |name: &str| -> String {
+        crate::common::db_at(&env.db)
+            .conn()
+            .query_row(
+                "SELECT public_id FROM runs WHERE workflow = ?1 AND status = 'on_hold'",
+                [name],
+                |r| r.get(0),
+            )
+            .expect("on hold")
+    };
+    let paused = [held("as-lead"), held("as-key")];
+    env.ok(&[
+        "users",
+        "delete",
+        lead,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    env.ok(&[
+        "keys",
+        "revoke",
+        &key,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    env.ok(&["run", &tell, "--as", OWNER, "--steps", &steps]);
+    for id in &paused {
+        let _ = env.cli(&["runs", "resume", id, "--as", OWNER, "--steps", &steps]);
+    }
+    for name in ["as-lead", "as-key"] {
+        let runs: Vec<_> = env.runs().into_iter().filter(|r| r.0 == name).collect();
+        assert_eq!(runs.len(), 2, "{runs:?}");
+        for run in &runs {
+            assert_eq!(run.1, "failed", "{runs:?}");
+            assert!(
+                run.2
+                    .as_deref()
+                    .is_some_and(|e| e.contains("no longer acts in `mssp-soc`")
+                        && !e.contains(lead)
+                        && !e.contains(&key)),
+                "{runs:?}"
+            );
+        }
+    }
+}
+
 /// The same for an Interaction Flow started by its form: refused, naming nobody, once its
 /// publisher no longer acts here (SPEC WF-10; authority review).
 #[test]

@@ -56,9 +56,36 @@ impl AccessIndex {
     /// share) acts in `workspace` now: a run starts only while they do (SPEC WF-10, "fail
     /// closed"). Its identity may be no member there (a shared flow's `run_as`): that is
     /// checked at each step.
+    ///
+    /// A key it runs as must be live in its own workspace (revoked, expired or deleted, its
+    /// runs went on starting and asking people, failing at their first case call; authority
+    /// review), wherever the run is.
     pub fn binder_stands(&self, principal: &Principal, workspace: &str) -> bool {
         match principal {
-            Principal::Run(run) => self.side_stands(&run.publisher, workspace),
+            Principal::Run(run) => {
+                self.side_stands(&run.publisher, workspace) && self.key_live(&run.identity)
+            }
+            _ => true,
+        }
+    }
+
+    /// Whether a run of a workflow published in `workspace` itself (not shared into it) may
+    /// start or go on: its identity acts there as well as its binder (SPEC WF-10; a removed
+    /// `run_as` person's webhook and trigger runs started, asked people, then failed). A
+    /// shared flow's identity is its source workspace's: [`Self::binder_stands`] decides those.
+    pub fn own_run_stands(&self, principal: &Principal, workspace: &str) -> bool {
+        match principal {
+            Principal::Run(run) => self.run_stands(run, workspace),
+            _ => true,
+        }
+    }
+
+    /// Whether `identity`, if a key, is live in the workspace it belongs to.
+    fn key_live(&self, identity: &Principal) -> bool {
+        match identity {
+            Principal::ApiKey(id) => self
+                .key(id)
+                .is_some_and(|key| self.key_grant(&key.workspace, id).is_ok()),
             _ => true,
         }
     }
@@ -82,8 +109,14 @@ impl AccessIndex {
 
     /// Whether an Interaction Flow bound to run as `run_as` starts in `workspace` now: its
     /// binder acts there and may still ask people (its form is their asking; SPEC WF-10).
-    pub fn flow_may_start(&self, run_as: &Principal, workspace: &str) -> bool {
-        self.binder_stands(run_as, workspace)
+    /// A flow published there (not `shared` into it) needs its identity acting there too.
+    pub fn flow_may_start(&self, run_as: &Principal, workspace: &str, shared: bool) -> bool {
+        let stands = if shared {
+            self.binder_stands(run_as, workspace)
+        } else {
+            self.own_run_stands(run_as, workspace)
+        };
+        stands
             && !matches!(
                 self.binder_check(run_as, workspace, Scope::InteractionWrite),
                 Some(AccessDecision::Denied(_))

@@ -425,7 +425,10 @@ impl Platform {
         // asking people, an unbound revision): it was listed and reported startable, and its
         // form answered 409 once filled in (authority review, `run_standing.rs`).
         let starts = match in_use.revision.run_principal(in_use.bound_by.as_deref()) {
-            Ok(Some(run_as)) => self.index().flow_may_start(&run_as, workspace),
+            Ok(Some(run_as)) => {
+                let shared = in_use.bound_by.is_some();
+                self.index().flow_may_start(&run_as, workspace, shared)
+            }
             Ok(None) | Err(Error::Denied(_)) => false,
             Err(e) => return Err(e),
         };

@@ -569,7 +569,8 @@ impl Engine {
             .map_err(|e| self.let_go(run, Error::Internal(e.to_string())))?;
         // What it saw was visible to its identity when it was claimed; a run resumed later
         // (after a wait, an answer, a restart) goes on only while it still is.
-        match self.no_longer_sees(run, &principal, &workflow.workspace, trigger_case) {
+        let shared = workflow.shared_from.is_some();
+        match self.no_longer_sees(run, &principal, &workflow.workspace, shared, trigger_case) {
             Ok(None) => {}
             Ok(Some(why)) => {
                 return self
@@ -602,6 +603,7 @@ impl Engine {
         run: i64,
         principal: &Principal,
         workspace: &str,
+        shared: bool,
         trigger_case: Option<i64>,
     ) -> Result<Option<String>, Error> {
         // Whoever bound its identity must still act here (SPEC WF-10, fail closed), on
@@ -610,10 +612,17 @@ impl Engine {
         // (authority review). Naming nobody.
         self.platform.refresh_access()?;
         let index = self.platform.index();
-        if !index.binder_stands(principal, workspace) {
+        // Its identity too, unless shared (then it is its source's: SPEC SH-1): a removed
+        // `run_as` person's paused runs went on asking people (authority review).
+        let stands = if shared {
+            index.binder_stands(principal, workspace)
+        } else {
+            index.own_run_stands(principal, workspace)
+        };
+        if !stands {
             return Ok(Some(format!(
-                "whoever bound the identity this run acts as no longer acts in `{workspace}`; \
-                 the run ends here (SPEC WF-10)"
+                "the identity this run acts as, or whoever bound it, no longer acts in \
+                 `{workspace}`; the run ends here (SPEC WF-10)"
             )));
         }
         // A person's or a key's own run goes on while they may still run workflows here (a

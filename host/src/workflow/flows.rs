@@ -239,7 +239,17 @@ impl Engine {
             )?;
             Err(e)
         };
-        if !self.platform().index().binder_stands(&run_as, workspace) {
+        // A flow published here needs its identity acting here too; a shared one's identity
+        // is its source's (SPEC WF-10, SH-1).
+        let shared = workflow.shared_from.is_some();
+        let stands = |index: &crate::access::AccessIndex| {
+            if shared {
+                index.binder_stands(&run_as, workspace)
+            } else {
+                index.own_run_stands(&run_as, workspace)
+            }
+        };
+        if !stands(&self.platform().index()) {
             return refuse(super::run_standing::no_standing(name, workspace));
         }
         // A form is its publisher's asking: one who may no longer ask people starts nothing
@@ -265,7 +275,7 @@ impl Engine {
             }
             // Its binder too, on the same data: removed by another host since the look above,
             // the run opened interactions in their name (authority review, WF-10).
-            if !index.binder_stands(&run_as, workspace) {
+            if !stands(index) {
                 return Err(super::run_standing::no_standing(name, workspace));
             }
             if publisher_may_not_ask(index) {

@@ -10,8 +10,8 @@ use crate::Error;
 /// readers are not all readers of the workspace's people (SPEC ID-1).
 pub(crate) fn no_standing(name: &str, workspace: &str) -> Error {
     Error::Conflict(format!(
-        "`{name}` cannot start a run: whoever bound the identity it runs as no longer acts in \
-         `{workspace}`; ask an Owner to publish it again (SPEC WF-10)"
+        "`{name}` cannot start a run: the identity it runs as, or whoever bound it, no longer \
+         acts in `{workspace}`; ask an Owner to publish it again (SPEC WF-10)"
     ))
 }
 

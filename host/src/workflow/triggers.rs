@@ -426,6 +426,7 @@ impl Engine {
             run.run.key,
             &principal,
             &workflow.workspace,
+            workflow.shared_from.is_some(),
             run.trigger_case,
         ) {
             Ok(None) => {}
@@ -567,7 +568,10 @@ impl Engine {
             // failed, saying so, rather than running up to its first access check (authority
             // review). Decided last, as a run started: an event its conditions pass over, or
             // about a case it could not see, records nothing (review of this change).
-            if !platform.index().binder_stands(&principal, &event.workspace) {
+            if !platform
+                .index()
+                .own_run_stands(&principal, &event.workspace)
+            {
                 let why = super::run_standing::no_standing(&rev.name, &event.workspace);
                 out.push(Match::new(&rev, Err(why.to_string())));
                 continue;

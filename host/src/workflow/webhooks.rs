@@ -391,7 +391,7 @@ impl Platform {
             // Refused as an error, so that the transaction rolls back: the signature it saw
             // is not kept, and the same delivery sent again once they act here again is not
             // taken for a replay (kill and concurrency review of 17b).
-            if !self.index_in(tx)?.binder_stands(&bound, &hook.workspace) {
+            if !self.index_in(tx)?.own_run_stands(&bound, &hook.workspace) {
                 return Err(super::run_standing::no_standing(&rev.name, &hook.workspace));
             }
             let id = PublicId::new(IdKind::Run)?;
