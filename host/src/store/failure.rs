@@ -28,7 +28,8 @@ pub(crate) fn is_sqlite_infrastructure(error: &rusqlite::Error) -> bool {
     }
 }
 
-fn is_postgres_infrastructure(error: &::postgres::Error) -> bool {
+/// [`is_infrastructure`] for PostgreSQL's own errors.
+pub(crate) fn is_postgres_infrastructure(error: &::postgres::Error) -> bool {
     let Some(state) = error.code() else {
         // No SQLSTATE: the client's own failure (a closed connection, an I/O error), except
         // a value that did not convert, which is the data's.

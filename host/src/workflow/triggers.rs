@@ -323,6 +323,11 @@ impl Engine {
                     continue;
                 }
             };
+            // Matched on access data as of now, not of the scheduler's round: an invitation or
+            // a publish committed while the round waited for a worker read as an outsider's,
+            // and the event was dispatched without its run for good (kill and concurrency
+            // review). One indexed read when nothing changed.
+            self.platform().refresh_access()?;
             match self.claim_event(&event, owner) {
                 Ok(Some(runs)) => return Ok(Some(runs)),
                 // Another process claimed it meanwhile: on to the next pending one.

@@ -146,7 +146,16 @@ impl IntoResponse for ApiError {
                 message: self.message,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        // RFC 9110 §11.6.1, RFC 6750 §3: a 401 names the scheme that authenticates (generic
+        // clients look for it; HTTP review).
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"flowhost\""),
+            );
+        }
+        response
     }
 }
 
@@ -156,6 +165,22 @@ pub type ApiResult<T> = Result<T, ApiError>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 401 names the Bearer scheme (RFC 6750); no other answer does.
+    #[test]
+    fn an_unauthenticated_answer_names_its_scheme() {
+        let header = |e: ApiError| {
+            e.into_response()
+                .headers()
+                .get(axum::http::header::WWW_AUTHENTICATE)
+                .map(|v| v.to_str().unwrap_or_default().to_owned())
+        };
+        assert_eq!(
+            header(ApiError::unauthenticated("no key")).as_deref(),
+            Some("Bearer realm=\"flowhost\"")
+        );
+        assert_eq!(header(ApiError::from(Error::NotFound("x".into()))), None);
+    }
 
     /// The host's own failures answer with a reference, never their detail: a panic's
     /// message or a stored row that does not read stays in the server's log (HTTP review).

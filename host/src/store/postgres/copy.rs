@@ -80,7 +80,7 @@ struct Table {
 /// to, which must hold no rows; returns each table's rows, in the order copied.
 pub fn copy_sqlite(path: &Path, client: &mut Client) -> Result<Vec<TableCopied>, Error> {
     let sqlite = open_source(path)?;
-    let mut tx = client.transaction().map_err(infra)?;
+    let mut tx = super::schema::begin(client)?;
     // The schema in the copy's transaction: a failed copy leaves no schema behind either.
     // Its advisory lock is held to the end: a second copy into the database waits, then
     // finds it not empty.

@@ -143,12 +143,23 @@ pub fn newest_version() -> i64 {
 /// Applies every migration the database lacks, in one transaction under the advisory lock;
 /// idempotent. A database migrated by a newer flowhost is refused.
 pub fn migrate(client: &mut Client) -> Result<(), Error> {
-    let mut tx = client.transaction().map_err(infra)?;
+    let mut tx = begin(client)?;
     apply(&mut tx)?;
     tx.commit().map_err(infra)
 }
 
-/// Applies the missing migrations inside `tx`, which then holds the advisory lock to its end
+/// A transaction at READ COMMITTED whatever the server's or role's default: the version is
+/// read after the advisory lock is had, so under REPEATABLE READ a host that waited for
+/// another's migration read the version from before it and applied it again (storage review).
+pub(crate) fn begin(client: &mut Client) -> Result<Transaction<'_>, Error> {
+    client
+        .build_transaction()
+        .isolation_level(::postgres::IsolationLevel::ReadCommitted)
+        .start()
+        .map_err(infra)
+}
+
+/// Applies the missing migrations inside `tx` (begun by [`begin`]), which then holds the advisory lock to its end
 /// (a second host waits for it, then finds them applied). PostgreSQL's DDL is
 /// transactional: if `tx` rolls back, so does the schema.
 pub(crate) fn apply(tx: &mut Transaction<'_>) -> Result<(), Error> {
@@ -206,7 +217,10 @@ pub(crate) fn apply(tx: &mut Transaction<'_>) -> Result<(), Error> {
 
 /// A PostgreSQL failure outside the statement's own fault: the connection or the server.
 pub(crate) fn infra(e: ::postgres::Error) -> Error {
-    if e.as_db_error().is_some() {
+    // A serialization failure, a deadlock, a shutting-down server pass with time.
+    if crate::store::failure::is_postgres_infrastructure(&e) {
+        Error::Busy(format!("PostgreSQL: {}", message(&e)))
+    } else if e.as_db_error().is_some() {
         Error::Internal(format!("PostgreSQL: {}", message(&e)))
     } else {
         Error::Busy(format!("PostgreSQL: {}", message(&e)))

@@ -605,8 +605,12 @@ pub(super) fn deadline_settings() -> Vec<String> {
 /// the host after the deadline, where it reads as the step's own timeout; rounded down, it
 /// arrived just before and read as the infrastructure's failure, and the run was retried
 /// for ever (SPEC ST-4, WF-11; hostile-step review).
+///
+/// At most `i32::MAX` (about 24.8 days), the most the server takes: past it every begin was
+/// refused (22023), and every host call of a `step run --timeout-ms` that long failed as
+/// the host's own error where SQLite ran it (storage review).
 fn timeout_ms(left: std::time::Duration) -> u128 {
-    left.as_nanos().div_ceil(1_000_000) + 1
+    (left.as_nanos().div_ceil(1_000_000) + 1).min(i32::MAX as u128)
 }
 
 /// A session with the server at `url`, after running `setup` on it.
@@ -843,6 +847,10 @@ mod tests {
         assert_eq!(timeout_ms(Duration::from_micros(1)), 2);
         assert_eq!(timeout_ms(Duration::from_micros(1_999)), 3);
         assert_eq!(timeout_ms(Duration::from_millis(5)), 6);
+        assert_eq!(
+            timeout_ms(Duration::from_secs(3_660 * 86_400)),
+            i32::MAX as u128
+        );
     }
 
     #[test]
