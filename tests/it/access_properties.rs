@@ -294,10 +294,10 @@ fn assert_same_keys(
     trace: &[String],
 ) -> Result<(), TestCaseError> {
     for ws in &spec.workspaces {
-        let Some(admin) = principals(keys)
-            .into_iter()
-            .find(|who| model.check(who, &ws.name, "user.write").allowed)
-        else {
+        let Some(admin) = principals(keys).into_iter().find(|who| {
+            model.check(who, &ws.name, "user.write").allowed
+                && model.check(who, &ws.name, "user.read").allowed
+        }) else {
             continue;
         };
         let listed = platform

@@ -2036,3 +2036,52 @@ fn cs_4_a_runs_side_holding_the_bypass_without_case_read_does_not_bypass() {
         Some(OPERATOR)
     );
 }
+
+/// What a read scope guards is not read through a write or execute scope beside it (SPEC
+/// RB-1, RB-3; round 14 leak review #2): a custom role of `user.write` alone exported the
+/// workspace's members, roles and claim rules and listed every key with its owner, which
+/// `users list` refused it; one of `playbook.execute` alone listed the workspace's events.
+/// The built-in roles that hold both keep both.
+#[test]
+fn rb_3_a_write_or_execute_scope_does_not_read_what_its_read_scope_guards() {
+    let p = example_platform();
+    let owner = user(OWNER);
+    let admin = p.admin();
+    admin
+        .create_role(&owner, SOC, "inviter", &["user.write".into()])
+        .expect("role");
+    admin
+        .create_role(&owner, SOC, "runner", &["playbook.execute".into()])
+        .expect("role");
+    admin
+        .invite_user(&owner, SOC, "hr@acme-mssp.test", "inviter")
+        .expect("invite");
+    admin
+        .invite_user(&owner, SOC, "ops@acme-mssp.test", "runner")
+        .expect("invite");
+    admin
+        .create_key(
+            &owner,
+            SOC,
+            "ci",
+            NewKey::Service { role: "operator" },
+            None,
+        )
+        .expect("key");
+    let (hr, ops) = (user("hr@acme-mssp.test"), user("ops@acme-mssp.test"));
+    assert!(denied(admin.list_users(&hr, SOC)).contains("user.read"));
+    assert!(matches!(
+        p.tenant().export(&hr, Some("acme-mssp")),
+        Err(Error::NotFound(_))
+    ));
+    assert_eq!(
+        admin.list_keys(&hr, SOC).map(|keys| keys.len()).ok(),
+        None,
+        "no personal keys of their own to list, and no `apikey.read`"
+    );
+    assert!(denied(p.runs().waiting_events(&ops, SOC, false)).contains("event.read"));
+    // Allowed: the Owner holds both of each pair.
+    assert!(p.tenant().export(&owner, Some("acme-mssp")).is_ok());
+    assert_eq!(admin.list_keys(&owner, SOC).expect("keys").len(), 1);
+    assert!(p.runs().waiting_events(&owner, SOC, false).is_ok());
+}

@@ -766,7 +766,7 @@ fn a_run_started_by_a_hidden_cases_event_is_not_shown_to_those_it_is_hidden_from
         "create",
         "runner",
         "--scopes",
-        "playbook.get,playbook.list,playbook.execute",
+        "playbook.get,playbook.list,playbook.execute,event.read",
         "--workspace",
         "mssp-soc",
         "--as",
@@ -951,6 +951,72 @@ fn events_a_case_triggered_run_publishes_carry_its_case_to_the_next_runs() {
     );
     let quoted = env.runs_quoting("listen", "CEO");
     assert_eq!(quoted, 0, "no run of the listener holds the case's title");
+}
+
+/// A case restricted after its event's run was claimed is among what that run read: the run
+/// held no trace of it (only cases restricted at the claim were recorded), so a case it then
+/// created quoting the first one reached a listener whose identity does not see the first
+/// (SPEC CS-2; round 14 leak review #1).
+#[test]
+fn a_case_restricted_after_its_runs_claim_still_follows_what_that_run_made() {
+    let env = Env::new();
+    let lead = "sam.lead@acme-mssp.test";
+    let triage = json!({ "name": "triage", "workspace": "mssp-soc", "run_as": OWNER,
+        "trigger": { "on": "case_created",
+            "if": [{ "left": "$.event.case.title", "op": "eq", "right": "Acquisition of X" }] },
+        "steps": [
+            { "id": "ask", "interaction": { "title": "Escalate?",
+                "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+                "access": { "workspace_users": { "emails": [OWNER] } } } },
+            { "id": "open", "uses": "cases/create-case",
+              "with": { "title": "About {{ $.event.case.title }}", "severity": "low" } } ] });
+    env.publish_as_owner("triage", &triage);
+    let listen = json!({ "name": "listen", "workspace": "mssp-soc",
+        "run_as": "automation@acme-mssp.test",
+        "trigger": { "on": "case_created",
+            "if": [{ "left": "$.event.case.title", "op": "contains", "right": "About" }] },
+        "steps": [ { "id": "got", "uses": "step:echo", "with": { "title": "$.event.case.title" } } ] });
+    env.publish_as_owner("listen", &listen);
+    let mut leads = listen.clone();
+    leads["name"] = json!("listen-lead");
+    leads["run_as"] = json!(lead);
+    env.publish_as_owner("listen-lead", &leads);
+    env.create_case("mssp-soc", "Acquisition of X", "high");
+    env.dispatch(1);
+    let waiting: Value = serde_json::from_str(&env.ok(&[
+        "interact",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]))
+    .expect("json");
+    let ix = waiting[0]["id"]
+        .as_str()
+        .expect("the triage run waits")
+        .to_owned();
+    env.restrict("C-1", Some(lead));
+    env.ok(&[
+        "interact",
+        "respond",
+        &ix,
+        "--values",
+        r#"{"ok":true}"#,
+        "--as",
+        OWNER,
+    ]);
+    env.dispatch(3);
+    let runs = env.runs();
+    let started = |wf: &str| runs.iter().filter(|(w, _, _)| w == wf).count();
+    assert_eq!(
+        started("listen-lead"),
+        1,
+        "delivered to who sees the first case: {runs:?}"
+    );
+    assert_eq!(started("listen"), 0, "not to who does not: {runs:?}");
+    assert_eq!(env.runs_quoting("listen", "Acquisition"), 0);
 }
 
 /// A run that read a restricted case (here a manual run's query) and quotes it in an event

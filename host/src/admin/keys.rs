@@ -175,14 +175,16 @@ impl Platform {
         })
     }
 
-    /// Keys of `workspace`: all of them for `user.write` holders, else the caller's own
-    /// personal keys (needs `apikey.read`).
+    /// Keys of `workspace`: all of them for holders of `user.write` and `user.read`, else the
+    /// caller's own personal keys (needs `apikey.read`). Every key names its owner and role,
+    /// which are `user.read`'s to know: `user.write` alone listed them (leak review).
     pub(crate) fn list_keys(
         &self,
         actor: &Principal,
         workspace: &str,
     ) -> Result<Vec<KeyInfo>, Error> {
-        let all = self.check(actor, workspace, Scope::UserWrite).allowed();
+        let all = self.check(actor, workspace, Scope::UserWrite).allowed()
+            && self.check(actor, workspace, Scope::UserRead).allowed();
         if !all {
             self.authorize(actor, workspace, Scope::ApikeyRead)?;
         }

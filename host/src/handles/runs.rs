@@ -133,7 +133,8 @@ impl<'p> Runs<'p> {
     }
 
     /// The events of `workspace` waiting for dispatch, or (`quarantined`) those set aside and
-    /// why, each by its opaque id; needs `playbook.execute` there (SPEC WF-2, ID-4).
+    /// why, each by its opaque id; needs `playbook.execute` and `event.read` there (SPEC WF-2,
+    /// ID-4).
     pub fn waiting_events(
         &self,
         principal: &Principal,
@@ -145,7 +146,7 @@ impl<'p> Runs<'p> {
     }
 
     /// Puts quarantined event `id` of `workspace` back in line; `false` if there is no such
-    /// quarantined event. Needs `playbook.execute` there.
+    /// quarantined event. Needs `playbook.execute` and `event.read` there.
     pub fn release_event(
         &self,
         principal: &Principal,

@@ -112,7 +112,7 @@ impl Platform {
 
     /// The events of `workspace` waiting for dispatch, or (`quarantined`) those set aside and
     /// why, oldest first; for a principal holding `playbook.execute` there, as for
-    /// `triggers dispatch`. No payload is shown: it may describe a case the reader may not
+    /// `triggers dispatch`, and `event.read`. No payload is shown: it may describe a case the reader may not
     /// see (SPEC CS-2).
     pub(crate) fn waiting_events_for(
         &self,
@@ -121,6 +121,9 @@ impl Platform {
         quarantined: bool,
     ) -> Result<Vec<WaitingEvent>, Error> {
         self.authorize(principal, workspace, crate::access::Scope::PlaybookExecute)?;
+        // Reading the workspace's events is `event.read`'s (SPEC RB-1): a custom role of
+        // `playbook.execute` alone listed them (leak review).
+        self.authorize(principal, workspace, crate::access::Scope::EventRead)?;
         let reader = self.event_reader(principal, workspace);
         store::waiting(self.db()?.conn(), workspace, quarantined, &reader)
     }
@@ -151,6 +154,7 @@ impl Platform {
         id: &crate::public_id::PublicId,
     ) -> Result<bool, Error> {
         self.authorize(principal, workspace, crate::access::Scope::PlaybookExecute)?;
+        self.authorize(principal, workspace, crate::access::Scope::EventRead)?;
         let reader = self.event_reader(principal, workspace);
         self.transact(|tx| store::release(tx, workspace, id, &reader))
     }

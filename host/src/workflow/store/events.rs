@@ -135,9 +135,12 @@ const NEXT_PENDING_SKIPPING_CLAIMS: &str =
     concat!(next_pending_sql!("events"), " FOR UPDATE SKIP LOCKED");
 
 /// Run `run`, started by an event that run `from` emitted and that is about case `case`, has
-/// read what `from` read and the case if it is restricted: the event may quote them, and what
-/// `run` emits may quote the event. One statement, none when the event has neither. Marked
-/// inherited: they do not count towards `run`'s own bound on restricted reads.
+/// read what `from` read and the case: the event may quote them, and what `run` makes may
+/// quote the event. The case whatever its mode: every reader of `run_cases` asks whether a
+/// case is restricted as it reads, and one restricted after this claim was missing, so what
+/// `run` made after it reached those who do not see it (leak review). One statement, none
+/// when the event has neither. Marked inherited: they do not count towards `run`'s own bound
+/// on restricted reads.
 pub(in crate::workflow) fn record_event_reads(
     tx: &Transaction<'_>,
     run: i64,
@@ -150,7 +153,7 @@ pub(in crate::workflow) fn record_event_reads(
     tx.prepare_cached(
         "INSERT INTO run_cases (run_id, case_id, inherited)
          SELECT ?1, case_id, 1 FROM run_cases WHERE run_id = ?2
-         UNION SELECT ?1, id, 1 FROM cases WHERE id = ?3 AND restricted <> 0
+         UNION SELECT ?1, id, 1 FROM cases WHERE id = ?3
          ON CONFLICT DO NOTHING",
     )
     .and_then(|mut stmt| stmt.execute(params![run, from, case]))
