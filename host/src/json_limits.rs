@@ -350,6 +350,25 @@ impl<'de> serde::de::Visitor<'de> for Unique {
     }
 }
 
+/// The length of `value`'s compact JSON text, without building the text.
+pub fn text_len(value: &serde_json::Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter fails only if the value cannot be written, which a parsed
+    // `Value` always can; the count so far is the answer then.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 //! and replays them inside, whichever door the call came through.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 /// What a workflow lets one step reach.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -92,12 +92,55 @@ impl CallKeys {
     }
 }
 
-/// The step a call is made for: what it is granted and how its creations are keyed.
+/// The case events one step execution's calls published, counted as the case service writes
+/// them (SPEC ST-4): the run's budget of events spends them by count, bytes and JSON values,
+/// as it does a step's own emits. Each embeds the whole case: counted by number alone, a loop
+/// of restriction updates on a case of 128 KiB wrote over a gigabyte of events in one run
+/// (hostile-step review); counted by calls, refused and no-op updates spent three each.
+#[derive(Debug, Default)]
+pub struct CaseEvents {
+    events: AtomicUsize,
+    bytes: AtomicUsize,
+    values: AtomicUsize,
+}
+
+/// What [`CaseEvents`] counted: events, bytes of their payloads, JSON values in them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CaseEventCount {
+    pub events: usize,
+    pub bytes: usize,
+    pub values: usize,
+}
+
+impl CaseEvents {
+    /// Counts one event published with `payload`.
+    pub fn add(&self, payload: &serde_json::Value) {
+        self.events.fetch_add(1, Ordering::Relaxed);
+        self.bytes
+            .fetch_add(crate::json_limits::text_len(payload), Ordering::Relaxed);
+        self.values
+            .fetch_add(crate::json_limits::value_count(payload), Ordering::Relaxed);
+    }
+
+    /// What was counted so far.
+    pub fn counted(&self) -> CaseEventCount {
+        CaseEventCount {
+            events: self.events.load(Ordering::Relaxed),
+            bytes: self.bytes.load(Ordering::Relaxed),
+            values: self.values.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The step a call is made for: what it is granted, how its creations are keyed, and what
+/// its case calls published.
 #[derive(Clone, Debug)]
 pub struct StepCall {
     pub grants: Grants,
     /// `None`: every creation is a new one (a step run on its own, a `step test` case).
     pub keys: Option<CallKeys>,
+    /// Shared by the clones of one execution's caller.
+    pub published: Arc<CaseEvents>,
 }
 
 impl Default for StepCall {
@@ -106,6 +149,7 @@ impl Default for StepCall {
         Self {
             grants: Grants::ALL,
             keys: None,
+            published: Arc::default(),
         }
     }
 }

@@ -1141,6 +1141,7 @@ fn the_case_service_checks_the_callers_grants_and_replays_its_keys() {
         step: Some(StepCall {
             grants,
             keys: Some(CallKeys::new(prefix.to_owned())),
+            ..StepCall::default()
         }),
         ..at(SOC, OWNER)
     };
@@ -1247,6 +1248,7 @@ fn may_update_case_restrictions_answers_as_the_update_itself_decides() {
                 ..Grants::default()
             },
             keys: None,
+            ..StepCall::default()
         }),
         ..at(SOC, ANALYST)
     };

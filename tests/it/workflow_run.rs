@@ -417,6 +417,43 @@ fn a_loops_output_holds_every_iteration_and_an_inner_loop_leaves_the_outer_item(
     );
 }
 
+/// A run's case events spend its budget of events by size, not only by number (SPEC ST-4;
+/// round 14 hostile-step review): each embeds the whole case, so toggling a case of 60 KB
+/// wrote about 180 KB of events a step, 10,000 events (about 600 MB) before the count ran
+/// out. The run's 32 MiB of event payload stops it after a few hundred, naming why.
+#[test]
+fn case_events_spend_the_runs_budget_by_their_size() {
+    let env = Env::new();
+    let modes: Vec<&str> = (0..600)
+        .map(|i| if i % 2 == 0 { "restricted" } else { "full_access" })
+        .collect();
+    let wf = json!({ "name": "toggle", "workspace": "mssp-soc", "vars": { "modes": modes }, "steps": [
+        { "id": "big", "uses": "cases/create-case",
+          "with": { "title": "Big", "severity": "low", "description": "$.event.blob" } },
+        { "id": "each", "loop": { "over": "$.vars.modes" }, "do": [
+            { "id": "t", "uses": "cases/update-case-restrictions",
+              "with": { "case_id": "$.steps.big.id", "access_mode": "$.loop.item" } } ] }
+    ] });
+    let file = env.write("toggle.json", &wf);
+    let event = json!({ "blob": "d".repeat(60_000) }).to_string();
+    std::fs::write(env.dir.path().join("blob.json"), event).expect("event");
+    let (out, doc) = env.run(&file, OWNER, "@blob.json");
+    assert_eq!(out.status.code(), Some(1), "{doc}");
+    let error = doc["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("cases/update-case-restrictions") && error.contains("bytes"),
+        "{error}"
+    );
+    let written: i64 = crate::common::db_at(&env.db)
+        .conn()
+        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .expect("count");
+    assert!(
+        (400..=700).contains(&written),
+        "about 32 MiB of 60 KB events: {written}"
+    );
+}
+
 /// WF-8: after a crash, a run resumes at its first unfinished step; finished steps are replayed
 /// from the journal, and a step whose effect landed before the crash does not repeat it.
 #[test]

@@ -213,7 +213,7 @@ impl Platform {
             store::timeline(tx, id, &actor, "created", &json!({ "access_mode": mode_name(mode), "collaborators": collaborators }))?;
             audit::record(tx, &Actor::Principal(&caller.principal), &caller.workspace, "case.create", &record.id,
                 by_run(tx, caller, json!({ "access_mode": mode_name(mode), "collaborators": collaborators, "severity": record.severity }))?)?;
-            events::append(tx, &caller.workspace, "case_created", &json!({ "case": record }), &format!("case-service:{actor}"), Some(id), caller.cause)?;
+            publish(tx, caller, "case_created", &json!({ "case": record }), &format!("case-service:{actor}"), id)?;
             Ok(record)
         })
     }
@@ -498,17 +498,42 @@ impl Platform {
             if old_mode != new_mode {
                 changes.push("access_mode");
                 let payload = json!({ "case": record, "before": mode_name(old_mode), "after": mode_name(new_mode) });
-                events::append(tx, &caller.workspace, "case_access_mode_updated", &payload, &source, Some(before.id), caller.cause)?;
+                publish(tx, caller, "case_access_mode_updated", &payload, &source, before.id)?;
             }
             if !added.is_empty() || !removed.is_empty() {
                 changes.push("collaborators");
                 let payload = json!({ "case": record, "added": added, "removed": removed });
-                events::append(tx, &caller.workspace, "case_collaborators_list_updated", &payload, &source, Some(before.id), caller.cause)?;
+                publish(tx, caller, "case_collaborators_list_updated", &payload, &source, before.id)?;
             }
-            events::append(tx, &caller.workspace, "case_updated", &json!({ "case": record, "changes": changes }), &source, Some(before.id), caller.cause)?;
+            publish(tx, caller, "case_updated", &json!({ "case": record, "changes": changes }), &source, before.id)?;
             answer(before.id, after)
         })
     }
+}
+
+/// Appends a case event about case `id`, counted for the caller's step execution (SPEC ST-4:
+/// its run's budget of events spends it by count, bytes and values).
+fn publish(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    kind: &str,
+    payload: &serde_json::Value,
+    source: &str,
+    id: i64,
+) -> Result<(), Error> {
+    events::append(
+        tx,
+        &caller.workspace,
+        kind,
+        payload,
+        source,
+        Some(id),
+        caller.cause,
+    )?;
+    if let Some(step) = &caller.step {
+        step.published.add(payload);
+    }
+    Ok(())
 }
 
 /// [`Platform::case_seen_by`] on `conn`, for a caller already inside a transaction.

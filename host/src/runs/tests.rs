@@ -71,7 +71,7 @@ fn a_step_journaled_twice_keeps_its_first_entry_and_publishes_its_event_once() {
         output_values: 2,
         output_bytes: 8,
         database_calls: 0,
-        case_events: 0,
+        case_events: Default::default(),
     };
     for n in [1, 2] {
         let execution = execution(n);
@@ -128,7 +128,7 @@ fn a_failed_steps_entry_is_replaced_by_its_success_and_nothing_else() {
         output_values: 2,
         output_bytes: 8,
         database_calls: 0,
-        case_events: 0,
+        case_events: Default::default(),
     };
     let event = || CustomEvent::parse("notification.requested", r#"{"to":"sam"}"#).expect("event");
     let failed = execution(

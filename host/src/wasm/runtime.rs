@@ -74,10 +74,10 @@ pub struct StepExecution {
     pub output_bytes: usize,
     /// Host calls that reached the database (cases, access questions).
     pub database_calls: usize,
-    /// Events its case calls may have published, whatever its outcome (their effects
-    /// committed as they were made): one a case created, three a restriction update. They
+    /// The events its case calls published, whatever its outcome (their effects committed
+    /// as they were made), counted as they were written: by number, bytes and values they
     /// count towards the run's event budget as its own events do.
-    pub case_events: usize,
+    pub case_events: crate::step_call::CaseEventCount,
 }
 
 /// What the store records of an execution (the store names what it needs; the runtime
@@ -478,7 +478,7 @@ impl StepRuntime {
                     output_values: 0,
                     output_bytes: 0,
                     database_calls: 0,
-                    case_events: 0,
+                    case_events: Default::default(),
                 };
             }
         };
@@ -516,8 +516,11 @@ impl StepRuntime {
         let database_calls = store.data().database_calls;
         let case_events = store
             .data()
-            .cases_created
-            .saturating_add(store.data().restriction_updates.saturating_mul(3));
+            .caller
+            .step
+            .as_ref()
+            .map(|step| step.published.counted())
+            .unwrap_or_default();
         let recorder = store.data_mut().take_recorder();
         let (output_values, output_bytes) = if result.is_ok() {
             (output_values, output_bytes)

@@ -1586,22 +1586,27 @@ impl Exec<'_> {
         }
         match uses {
             Uses::Builtin(step) => {
-                // Its case write spends the run's budget of events, as a WASM step's does.
-                if let Err(left) = self.held.take_events(step.events_at_most()) {
-                    return Ok((
-                        Err(format!(
-                            "this run has {left} of its {} events left, and `{}` may publish {} \
-                             (a case created spends one, a restriction update three; SPEC ST-4)",
-                            crate::services::caps::MAX_RUN_EVENTS,
-                            step.name(),
-                            step.events_at_most()
-                        )),
-                        None,
-                    ));
+                // Its case write spends the run's budget of events, as a WASM step's does: by
+                // number before, by size once written.
+                if let Err(why) = self.held.take_events(step.events_at_most()) {
+                    return Ok((Err(format!("`{}`: {why}", step.name())), None));
                 }
                 // A built-in step is its own grant; it acts as the run's principal.
                 let idempotency = format!("run:{}/{key}", self.run);
-                match step.run(platform, &self.caller, input, Some(&idempotency)) {
+                let mut caller = self.caller.clone();
+                let published = std::sync::Arc::new(crate::step_call::CaseEvents::default());
+                caller.step = Some(crate::step_call::StepCall {
+                    published: published.clone(),
+                    ..Default::default()
+                });
+                let result = step.run(platform, &caller, input, Some(&idempotency));
+                let counted = published.counted();
+                self.held.recorded(super::held::Records {
+                    event_bytes: counted.bytes,
+                    event_values: counted.values,
+                    ..Default::default()
+                });
+                match result {
                     Err(e) if e.is_infrastructure() => Err(Halt::host(key, e)),
                     result => Ok((result.map_err(|e| e.to_string()), None)),
                 }
@@ -1897,7 +1902,7 @@ impl Exec<'_> {
 
     /// Takes what rendering `value` copied from the run's budget for renderings.
     fn charge_render(&self, value: &Value) -> Result<(), String> {
-        let len = super::held::text_len(value);
+        let len = crate::json_limits::text_len(value);
         self.held.rendered(len).map_err(|left| {
             format!(
                 "rendering copies {len} bytes of the run's context, and a run's renderings may \
@@ -1912,7 +1917,7 @@ impl Exec<'_> {
     /// Takes the copies of `ctx` that `parts` parallel parts work on from the run's budget
     /// ([`MAX_RUN_CONTEXT_COPIES`]); the failure's message if it does not hold them.
     fn copies_of(&self, ctx: &Value, parts: usize) -> Result<(), String> {
-        let each = super::held::text_len(ctx);
+        let each = crate::json_limits::text_len(ctx);
         let all = each.saturating_mul(parts);
         self.held.copy(all).map_err(|left| {
             format!(

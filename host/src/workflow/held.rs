@@ -11,6 +11,7 @@
 
 use std::sync::Mutex;
 
+use crate::json_limits::text_len;
 use crate::services::caps::{
     MAX_RUN_EVENT_BYTES, MAX_RUN_EVENT_VALUES, MAX_RUN_EVENTS, MAX_RUN_LOG_BYTES, MAX_RUN_LOG_LINES,
 };
@@ -105,14 +106,32 @@ impl Records {
     /// What one execution kept: its log lines and the events it will publish.
     pub(crate) fn of(exec: &StepExecution) -> Self {
         let payloads = exec.events.iter().map(|e| &e.payload);
+        // Its case calls' events count too, by size as well as number: a loop of restriction
+        // updates wrote about three events each outside this budget, then events of a whole
+        // case each within its count (hostile-step reviews).
+        let cases = exec.case_events;
         Self {
             log_lines: exec.logs.len(),
             log_bytes: exec.logs.iter().map(|l| l.message.len()).sum(),
-            // Its case calls' events count too: a loop of restriction updates wrote about
-            // three events each, outside this budget (hostile-step review).
-            events: exec.events.len().saturating_add(exec.case_events),
-            event_bytes: payloads.clone().map(text_len).sum(),
-            event_values: payloads.map(crate::json_limits::value_count).sum(),
+            events: exec.events.len().saturating_add(cases.events),
+            event_bytes: payloads
+                .clone()
+                .map(text_len)
+                .sum::<usize>()
+                .saturating_add(cases.bytes),
+            event_values: payloads
+                .map(crate::json_limits::value_count)
+                .sum::<usize>()
+                .saturating_add(cases.values),
+        }
+    }
+
+    /// `calls`, or none once the budget's bytes or values are spent.
+    fn case_room(self, calls: usize) -> usize {
+        if self.event_bytes == 0 || self.event_values == 0 {
+            0
+        } else {
+            calls
         }
     }
 
@@ -124,9 +143,12 @@ impl Records {
             max_events: limits.max_events.min(self.events),
             max_event_bytes: limits.max_event_bytes.min(self.event_bytes),
             max_event_values: limits.max_event_values.min(self.event_values),
-            // A case created publishes one event, a restriction update up to three.
-            max_cases_created: limits.max_cases_created.min(self.events),
-            max_restriction_updates: limits.max_restriction_updates.min(self.events / 3),
+            // A case created publishes one event, a restriction update up to three, each of
+            // a size known only once written: none while no bytes or values are left.
+            max_cases_created: limits.max_cases_created.min(self.case_room(self.events)),
+            max_restriction_updates: limits
+                .max_restriction_updates
+                .min(self.case_room(self.events / 3)),
             ..limits
         }
     }
@@ -240,11 +262,21 @@ impl Held {
 
     /// Takes `n` events of the run's budget for a built-in step's case write, before it is
     /// made; `Err` with what is left when fewer remain.
-    pub(crate) fn take_events(&self, n: usize) -> Result<(), usize> {
+    pub(crate) fn take_events(&self, n: usize) -> Result<(), String> {
         let mut held = self.lock_records();
         let left = MAX_RUN_EVENTS.saturating_sub(held.events);
         if n > left {
-            return Err(left);
+            return Err(format!(
+                "this run has {left} of its {MAX_RUN_EVENTS} events left, and the step may \
+                 publish {n} (a case created spends one, a restriction update three; SPEC ST-4)"
+            ));
+        }
+        // Their size is known once written: none while the bytes or values are spent.
+        if held.event_bytes >= MAX_RUN_EVENT_BYTES || held.event_values >= MAX_RUN_EVENT_VALUES {
+            return Err(format!(
+                "this run's events hold {MAX_RUN_EVENT_BYTES} bytes or {MAX_RUN_EVENT_VALUES} \
+                 JSON values in all, and it has spent them (SPEC ST-4)"
+            ));
         }
         held.events += n;
         Ok(())
@@ -277,25 +309,6 @@ impl Held {
     }
 }
 
-/// The length of `value`'s compact JSON text, without building the text.
-pub(crate) fn text_len(value: &serde_json::Value) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    // Writing to a counter fails only if the value cannot be written, which a parsed
-    // `Value` always can; the count so far is the answer then.
-    let _ = serde_json::to_writer(&mut count, value);
-    count.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,16 +335,56 @@ mod tests {
             (spent.max_cases_created, spent.max_restriction_updates),
             (0, 0)
         );
-        assert_eq!(
-            held.take_events(1),
-            Err(0),
-            "a built-in write finds none left"
-        );
+        let none_left = held
+            .take_events(1)
+            .expect_err("a built-in write finds none left");
+        assert!(none_left.contains("0 of its"), "{none_left}");
         let fresh = Held::default().records_left().bound(StepLimits::default());
         assert_eq!(
             fresh.max_restriction_updates,
             StepLimits::default().max_restriction_updates,
             "the execution's own cap, far from the run's"
+        );
+        // Case events by their size too (round 14): once their bytes are spent, no case call
+        // is left however many events are, for a WASM step or a built-in one.
+        let big = Held::default();
+        big.recorded(Records {
+            event_bytes: MAX_RUN_EVENT_BYTES,
+            ..Records::default()
+        });
+        let spent = big.records_left().bound(StepLimits::default());
+        assert_eq!(
+            (spent.max_cases_created, spent.max_restriction_updates),
+            (0, 0)
+        );
+        let why = big.take_events(1).expect_err("bytes spent");
+        assert!(why.contains("bytes"), "{why}");
+    }
+
+    /// An execution's record counts its case calls' events by number, bytes and values.
+    #[test]
+    fn an_executions_case_events_count_by_size() {
+        let published = crate::step_call::CaseEvents::default();
+        let payload = serde_json::json!({ "case": { "title": "x".repeat(1000) } });
+        published.add(&payload);
+        published.add(&payload);
+        let exec = StepExecution {
+            result: Ok(serde_json::json!({})),
+            logs: Vec::new(),
+            dropped_logs: 0,
+            events: Vec::new(),
+            duration: std::time::Duration::ZERO,
+            output_values: 1,
+            output_bytes: 2,
+            database_calls: 2,
+            case_events: published.counted(),
+        };
+        let records = Records::of(&exec);
+        assert_eq!(records.events, 2);
+        assert_eq!(records.event_bytes, 2 * text_len(&payload));
+        assert_eq!(
+            records.event_values,
+            2 * crate::json_limits::value_count(&payload)
         );
     }
 

@@ -19,9 +19,10 @@ impl StepState {
         Ok(())
     }
 
-    /// The execution's budget of restriction updates (SPEC ST-4): each call, applied or
-    /// refused, counts, so a step toggling a case's access mode in a loop is stopped at the
-    /// cap instead of writing events, timeline and audit until its deadline.
+    /// The execution's budget of restriction updates (SPEC ST-4): each granted call, applied
+    /// or refused, counts, so a step toggling a case's access mode in a loop is stopped at
+    /// the cap instead of writing events, timeline and audit until its deadline. The run's
+    /// budget of events is spent by what the calls published (`StepCall::published`).
     fn may_update_restrictions(&mut self) -> Result<(), HostError> {
         if self.restriction_updates >= self.limits.max_restriction_updates {
             return Err(HostError::Invalid(format!(
@@ -51,6 +52,10 @@ impl cases::Host for StepState {
     }
 
     fn create_case_from_json(&mut self, case_json: String) -> Result<CaseRecord, HostError> {
+        // The grant first, as for `create-case` (an ungranted step was told `invalid` once
+        // its budget was spent; hostile-step review).
+        crate::services::grants::require(&self.caller, crate::services::grants::Grant::CasesWrite)
+            .map_err(HostError::from)?;
         self.may_create_case()?;
         let case = self.database_call(|services, caller| {
             services
@@ -84,6 +89,10 @@ impl cases::Host for StepState {
         case_id: String,
         update: RestrictionUpdate,
     ) -> Result<Restrictions, HostError> {
+        // The grant first: an ungranted call is refused before it counts towards the cap
+        // (the run's budget spends only the events the service publishes).
+        crate::services::grants::require_restriction_update(&self.caller)
+            .map_err(HostError::from)?;
         self.may_update_restrictions()?;
         let r = self.database_call(|services, caller| {
             services
