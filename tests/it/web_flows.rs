@@ -194,3 +194,43 @@ fn a_person_ix_does_not_allow_never_sees_the_flow_and_a_crafted_post_starts_noth
     assert_eq!(missing_post.status, 404);
     assert_eq!(denied(&site.audit_actions()), 1);
 }
+
+/// A flow that would start nothing (here: the identity it runs as was removed) is offered to
+/// no one, and a POST of its form is refused and audited as the CLI and the API audit it
+/// (SPEC IX-8, WF-10; round 14 authority and web reviews: the web wrote nothing).
+#[test]
+fn a_flow_that_would_start_nothing_is_refused_and_audited_on_the_web_too() {
+    let site = Site::new();
+    site.publish_flow();
+    let mut analyst = site.signed_in(ANALYST);
+    let flows = analyst.get(&site.server.url("/flows"));
+    assert!(flows.body.contains("report-phish"), "{}", flows.body);
+    let csrf = flows.csrf();
+    site.deployment.ok(&[
+        "users",
+        "delete",
+        "automation@acme-mssp.test",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let flows = analyst.get(&site.server.url("/flows"));
+    assert!(!flows.body.contains("report-phish"), "{}", flows.body);
+    let posted = analyst.post(
+        &site.server.url("/flows/report-phish"),
+        &[
+            ("csrf", &csrf),
+            ("sender", "ops@globex.test"),
+            ("count", "2"),
+        ],
+    );
+    assert_eq!(posted.status, 404, "{}", posted.body);
+    assert_eq!(site.runs(), 0, "nothing started");
+    let refused = site
+        .audit_actions()
+        .iter()
+        .filter(|(action, who)| action == "interaction.start.refused" && who == ANALYST)
+        .count();
+    assert_eq!(refused, 1);
+}

@@ -425,7 +425,13 @@ fn a_loops_output_holds_every_iteration_and_an_inner_loop_leaves_the_outer_item(
 fn case_events_spend_the_runs_budget_by_their_size() {
     let env = Env::new();
     let modes: Vec<&str> = (0..600)
-        .map(|i| if i % 2 == 0 { "restricted" } else { "full_access" })
+        .map(|i| {
+            if i % 2 == 0 {
+                "restricted"
+            } else {
+                "full_access"
+            }
+        })
         .collect();
     let wf = json!({ "name": "toggle", "workspace": "mssp-soc", "vars": { "modes": modes }, "steps": [
         { "id": "big", "uses": "cases/create-case",

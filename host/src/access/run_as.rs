@@ -11,6 +11,15 @@ use super::reason::Reason;
 pub use super::reason::RunAsRefusal;
 use super::scope::{Scope, ScopeSet};
 
+/// Why an Interaction Flow starts nothing (SPEC WF-10), naming nobody.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlowRefusal {
+    /// The identity it runs as, or whoever bound it, no longer acts in the workspace.
+    NoStanding,
+    /// Whoever published it may no longer ask people for input (`interaction.write`).
+    MayNotAsk,
+}
+
 impl AccessIndex {
     /// A run's check: allowed only if both its identity and its publisher hold `scope` in
     /// `workspace` now. Neither is a sign-in: SSO-only does not apply to them, an SSO denial
@@ -111,16 +120,29 @@ impl AccessIndex {
     /// binder acts there and may still ask people (its form is their asking; SPEC WF-10).
     /// A flow published there (not `shared` into it) needs its identity acting there too.
     pub fn flow_may_start(&self, run_as: &Principal, workspace: &str, shared: bool) -> bool {
+        self.flow_start_refusal(run_as, workspace, shared).is_none()
+    }
+
+    /// Why such a flow starts nothing in `workspace` now, if it does not (see
+    /// [`Self::flow_may_start`]): every door refuses, and audits, a start for the same reason.
+    pub fn flow_start_refusal(
+        &self,
+        run_as: &Principal,
+        workspace: &str,
+        shared: bool,
+    ) -> Option<FlowRefusal> {
         let stands = if shared {
             self.binder_stands(run_as, workspace)
         } else {
             self.own_run_stands(run_as, workspace)
         };
-        stands
-            && !matches!(
-                self.binder_check(run_as, workspace, Scope::InteractionWrite),
-                Some(AccessDecision::Denied(_))
-            )
+        if !stands {
+            return Some(FlowRefusal::NoStanding);
+        }
+        match self.binder_check(run_as, workspace, Scope::InteractionWrite) {
+            Some(AccessDecision::Denied(_)) => Some(FlowRefusal::MayNotAsk),
+            _ => None,
+        }
     }
 
     /// Whether one side of a run acts in `workspace`, not as a sign-in.

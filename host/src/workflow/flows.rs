@@ -112,8 +112,9 @@ impl Engine {
     /// Records that `principal` tried to start the Interaction Flow `name` in `workspace`
     /// through a door that refused before starting it (the web page of a flow one may not
     /// start): audited as [`Engine::start_flow`] audits a refusal when `principal` has a
-    /// standing there and the settings refuse them (SPEC IX-8); nothing for an outsider
-    /// (SPEC ID-4), for a missing flow or for someone allowed. Never starts it.
+    /// standing there and the settings refuse them, or the flow would start nothing (its
+    /// binder gone or no longer asking people; SPEC IX-8, WF-10); nothing for an outsider
+    /// (SPEC ID-4), for a missing flow or for someone it would start for. Never starts it.
     pub fn audit_refused_start(
         &self,
         principal: &Principal,
@@ -128,20 +129,37 @@ impl Engine {
         let Some(in_use) = platform.revision_in_use(workspace, name)? else {
             return Ok(());
         };
-        let Some(flow) = platform.flow_of(workspace, name, &in_use)? else {
-            return Ok(());
+        // A revision that does not read is no flow to start, here as in the list (the web
+        // answered 500 where it answered 404 for the list's reasons).
+        let flow = match platform.flow_of(workspace, name, &in_use) {
+            Ok(Some(flow)) => flow,
+            Err(e) if e.is_infrastructure() => return Err(e),
+            Ok(None) | Err(_) => return Ok(()),
         };
         let decision = index.check_flow(principal, workspace, &flow.access);
-        if decision.allowed {
-            return Ok(());
-        }
-        let reason = decision.reason.to_string();
+        let (action, reason) = if decision.allowed {
+            // Allowed, but offered to nobody: its binder gone or no longer asking people, as
+            // `start_flow` refuses and audits it (authority and web reviews: the web wrote
+            // nothing).
+            let shared = in_use.bound_by.is_some();
+            let refusal = match in_use.revision.run_principal(in_use.bound_by.as_deref()) {
+                Ok(Some(run_as)) => index.flow_start_refusal(&run_as, workspace, shared),
+                _ => None,
+            };
+            let Some(why) = refusal else {
+                return Ok(());
+            };
+            let e = super::run_standing::flow_refused(why, name, workspace);
+            ("interaction.start.refused", e.to_string())
+        } else {
+            ("interaction.start.denied", decision.reason.to_string())
+        };
         platform.transact(|tx| {
             audit::record(
                 tx,
                 &Actor::Principal(principal),
                 workspace,
-                "interaction.start.denied",
+                action,
                 name,
                 json!({ "reason": reason }),
             )
@@ -222,40 +240,24 @@ impl Engine {
         }
         // Its `run_as`, on behalf of whoever bound it (SPEC WF-10).
         let run_as = run_as?.ok_or_else(|| Error::Invalid(format!("`{name}` has no `run_as`")))?;
-        // Fail closed (SPEC WF-10): a flow whose binder no longer acts here starts nothing;
-        // before, its run opened interactions and answered its starter, only its steps that
-        // consult access failing (authority review).
-        let publisher_may_not_ask = |index: &crate::access::AccessIndex| {
-            matches!(
-                index.binder_check(&run_as, workspace, crate::access::Scope::InteractionWrite),
-                Some(crate::access::AccessDecision::Denied(_))
-            )
+        // Fail closed (SPEC WF-10): a flow whose binder no longer acts here, or may no longer
+        // ask people (a form is their asking), starts nothing; before, its run opened
+        // interactions and answered its starter, only its steps that consult access failing
+        // (authority review). A flow published here needs its identity acting here too; a
+        // shared one's identity is its source's (SPEC SH-1).
+        let shared = workflow.shared_from.is_some();
+        let refusal = |index: &crate::access::AccessIndex| {
+            index
+                .flow_start_refusal(&run_as, workspace, shared)
+                .map(|why| super::run_standing::flow_refused(why, name, workspace))
         };
         // Each refusal audited, as every attempt is (audit review: these two were not).
-        let refuse = |e: Error| -> Result<RunOutcome, Error> {
+        if let Some(e) = refusal(&self.platform().index()) {
             attempt(
                 "interaction.start.refused",
                 json!({ "reason": e.to_string() }),
             )?;
-            Err(e)
-        };
-        // A flow published here needs its identity acting here too; a shared one's identity
-        // is its source's (SPEC WF-10, SH-1).
-        let shared = workflow.shared_from.is_some();
-        let stands = |index: &crate::access::AccessIndex| {
-            if shared {
-                index.binder_stands(&run_as, workspace)
-            } else {
-                index.own_run_stands(&run_as, workspace)
-            }
-        };
-        if !stands(&self.platform().index()) {
-            return refuse(super::run_standing::no_standing(name, workspace));
-        }
-        // A form is its publisher's asking: one who may no longer ask people starts nothing
-        // (review of the interaction step's check).
-        if publisher_may_not_ask(&self.platform().index()) {
-            return refuse(super::run_standing::may_not_ask(name));
+            return Err(e);
         }
         let event = json!({
             "kind": "interaction",
@@ -275,11 +277,8 @@ impl Engine {
             }
             // Its binder too, on the same data: removed by another host since the look above,
             // the run opened interactions in their name (authority review, WF-10).
-            if !stands(index) {
-                return Err(super::run_standing::no_standing(name, workspace));
-            }
-            if publisher_may_not_ask(index) {
-                return Err(super::run_standing::may_not_ask(name));
+            if let Some(e) = refusal(index) {
+                return Err(e);
             }
             let now = index.check_flow(principal, workspace, &flow.access);
             if now.allowed {

@@ -24,3 +24,15 @@ pub(crate) fn may_not_ask(name: &str) -> Error {
          (`interaction.write`); ask an Owner to publish it again (SPEC WF-10)"
     ))
 }
+
+/// The error a start of Interaction Flow `name` in `workspace` is refused with, for `why`.
+pub(crate) fn flow_refused(
+    why: crate::access::run_as::FlowRefusal,
+    name: &str,
+    workspace: &str,
+) -> Error {
+    match why {
+        crate::access::run_as::FlowRefusal::NoStanding => no_standing(name, workspace),
+        crate::access::run_as::FlowRefusal::MayNotAsk => may_not_ask(name),
+    }
+}
