@@ -190,9 +190,18 @@ impl Platform {
     /// Opens an interaction of a run (idempotent per run and step: reopening returns the
     /// existing one). The run itself is put on hold when its execution stops. Returns the id
     /// people see.
-    pub(crate) fn open_interaction(&self, new: &NewInteraction<'_>) -> Result<PublicId, Error> {
+    ///
+    /// `decided` decides again, on access data as of the write, whether it may open (its
+    /// publisher's `interaction.write`): a demotion committed by another host between the
+    /// engine's look and this write opened one more approval (authority review).
+    pub(crate) fn open_interaction(
+        &self,
+        new: &NewInteraction<'_>,
+        decided: &dyn Fn(&crate::access::AccessIndex) -> Result<(), Error>,
+    ) -> Result<PublicId, Error> {
         let id = PublicId::new(IdKind::Interaction)?;
         self.transact(|tx| {
+            decided(&*self.index_in(tx)?)?;
             let deadline_ms = match new.timeout_ms {
                 Some(t) => Some(crate::store::clock::now_ms(tx)?.saturating_add(t)),
                 None => None,

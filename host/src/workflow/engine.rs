@@ -1304,19 +1304,27 @@ impl Exec<'_> {
                 // Asking people is its publisher's act: one who may no longer write
                 // interactions asks nobody (SPEC WF-10, RB-1; authority review: a demoted
                 // publisher's flows kept opening approvals in Owners' queues).
+                // Decided first on the index, then again as the interaction is written.
+                let may_not_ask = "whoever published this workflow may no longer ask people \
+                                   for input (`interaction.write`, SPEC WF-10)";
+                let refused = std::cell::Cell::new(false);
+                let decided = |index: &crate::access::AccessIndex| {
+                    match index.binder_check(
+                        &self.caller.principal,
+                        &self.caller.workspace,
+                        Scope::InteractionWrite,
+                    ) {
+                        // Naming nobody, as the publisher's removal does.
+                        Some(AccessDecision::Denied(_)) => {
+                            refused.set(true);
+                            Err(Error::Conflict(may_not_ask.to_owned()))
+                        }
+                        _ => Ok(()),
+                    }
+                };
                 platform.refresh_access().map_err(|e| Halt::host(key, e))?;
-                if let Some(AccessDecision::Denied(_)) = platform.index().binder_check(
-                    &self.caller.principal,
-                    &self.caller.workspace,
-                    Scope::InteractionWrite,
-                ) {
-                    // Naming nobody, as the publisher's removal does.
-                    return Err(fail(
-                        "whoever published this workflow may no longer ask people for input \
-                         (`interaction.write`, SPEC WF-10)"
-                            .to_owned(),
-                    )
-                    .into());
+                if decided(&platform.index()).is_err() {
+                    return Err(fail(may_not_ask.to_owned()).into());
                 }
                 let mut access =
                     crate::interact::resolve::resolve_with(&ix.access, &|t| self.render(t, ctx))
@@ -1349,18 +1357,21 @@ impl Exec<'_> {
                 let timeout_ms = ix
                     .timeout
                     .map(|t| i64::try_from(t.as_millis()).unwrap_or(i64::MAX));
-                platform
-                    .open_interaction(&crate::interact::NewInteraction {
-                        run: self.run,
-                        step_key: key,
-                        workspace: &self.caller.workspace,
-                        workflow: &self.workflow.name,
-                        title: &title,
-                        form: &ix.form,
-                        access: &access,
-                        timeout_ms,
-                    })
-                    .map_err(|e| Halt::host(key, e))?
+                let new = crate::interact::NewInteraction {
+                    run: self.run,
+                    step_key: key,
+                    workspace: &self.caller.workspace,
+                    workflow: &self.workflow.name,
+                    title: &title,
+                    form: &ix.form,
+                    access: &access,
+                    timeout_ms,
+                };
+                match platform.open_interaction(&new, &decided) {
+                    Ok(id) => id,
+                    Err(_) if refused.get() => return Err(fail(may_not_ask.to_owned()).into()),
+                    Err(e) => return Err(Halt::host(key, e)),
+                }
             }
         };
         self.observer.step_waiting(key, &id);
