@@ -64,6 +64,11 @@ pub fn append(conn: &Connection, entry: &NewEntry<'_>) -> crate::store::sql::Res
     )
 }
 
+/// Characters of details one [`Page::After`] carries at most (past its first entry): a page
+/// of 10,000 entries each holding a flow's 64 KiB form was over half a gigabyte a request
+/// (HTTP review). A reader pages on as it does past a full page.
+pub const MAX_PAGE_DETAIL_CHARS: i64 = 8 << 20;
+
 /// Which entries of a log one read takes.
 #[derive(Clone, Copy, Debug)]
 pub enum Page {
@@ -91,15 +96,21 @@ pub fn entries(
         Page::Newest(limit) => (1, 0, limit),
         Page::After { after, limit } => (0, after, limit),
     };
+    // A page after a number (what a reader pages through) holds its entries while the
+    // details before each stay within the budget, so at least one.
     let mut stmt = conn.prepare(
-        "SELECT * FROM (
-           SELECT n, at, actor, actor_kind, workspace, action, target, details, id FROM (
-             SELECT CASE WHEN ?3 = 1 THEN number ELSE shown END AS n, a.*
-             FROM (SELECT b.*, ROW_NUMBER() OVER (ORDER BY id) AS shown FROM audit_log b
-                   WHERE workspace = ?1 AND (?3 = 1 OR (substr(action, 1, 5) <> 'case.'
-                     AND partial_hidden = 0))) AS a) AS readable
-           WHERE at >= ?2 AND n > ?6
-           ORDER BY CASE WHEN ?5 = 1 THEN -id ELSE id END LIMIT ?4) AS page
+        "SELECT n, at, actor, actor_kind, workspace, action, target, details, id FROM (
+           SELECT page.*, SUM(length(details)) OVER (
+                    ORDER BY CASE WHEN ?5 = 1 THEN -id ELSE id END) AS running
+           FROM (
+             SELECT n, at, actor, actor_kind, workspace, action, target, details, id FROM (
+               SELECT CASE WHEN ?3 = 1 THEN number ELSE shown END AS n, a.*
+               FROM (SELECT b.*, ROW_NUMBER() OVER (ORDER BY id) AS shown FROM audit_log b
+                     WHERE workspace = ?1 AND (?3 = 1 OR (substr(action, 1, 5) <> 'case.'
+                       AND partial_hidden = 0))) AS a) AS readable
+             WHERE at >= ?2 AND n > ?6
+             ORDER BY CASE WHEN ?5 = 1 THEN -id ELSE id END LIMIT ?4) AS page) AS budgeted
+         WHERE ?5 = 1 OR running - length(details) < ?7
          ORDER BY id",
     )?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -110,7 +121,8 @@ pub fn entries(
             i64::from(case_entries),
             limit,
             newest,
-            after
+            after,
+            MAX_PAGE_DETAIL_CHARS
         ],
         |r| {
             let details = super::json::column(r, 7, "audit_log.details")?;
@@ -127,4 +139,48 @@ pub fn entries(
         },
     )?;
     rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page after a number stops once its entries' details pass the budget (holding at
+    /// least one), and the reader pages on from its last; the newest entries are not cut.
+    #[test]
+    fn a_page_after_a_number_holds_details_within_its_budget() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = crate::store::Db::open(&dir.path().join("a.db")).expect("db");
+        let conn = db.conn();
+        let big = serde_json::json!({ "v": "x".repeat(3 << 20) });
+        for _ in 0..5 {
+            append(
+                conn,
+                &NewEntry {
+                    actor: "user:a@b.test",
+                    actor_kind: "user",
+                    workspace: "ws",
+                    action: "interaction.start",
+                    target: "flow",
+                    details: &big,
+                },
+            )
+            .expect("append");
+        }
+        let page = |after| {
+            entries(conn, "ws", 0, true, Page::After { after, limit: 100 })
+                .expect("page")
+                .iter()
+                .map(|e| e.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(page(0), [1, 2, 3], "about 9 MiB: the third passes 8");
+        assert_eq!(page(3), [4, 5]);
+        let newest = entries(conn, "ws", 0, true, Page::Newest(usize::MAX)).expect("all");
+        assert_eq!(
+            newest.len(),
+            5,
+            "the whole log, as `flowhost audit` reads it"
+        );
+    }
 }

@@ -54,8 +54,8 @@ pub struct AuditQuery {
     /// the last `id` it got.
     #[serde(default)]
     after: i64,
-    /// At most this many, oldest first (default and most: 10,000). A page this full may have
-    /// more after it.
+    /// At most this many, oldest first (default and most: 10,000), fewer once their details
+    /// pass 8 MiB. A reader pages on with the last `id` until a page comes back empty.
     limit: Option<usize>,
 }
 

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::Html;
 
 use super::error::WebError;
-use super::html::{esc, page};
+use super::html::{clip_json, esc, page};
 use super::session::Signed;
 use crate::handles::AuditPage as Page;
 use crate::server::AppState;
@@ -45,7 +45,7 @@ pub(super) async fn page_of_entries(
             esc(&e.actor_kind),
             esc(&e.action),
             esc(&e.target),
-            esc(&e.details.to_string())
+            esc(&clip_json(&e.details))
         );
     }
     body.push_str("</tbody></table>");

@@ -63,9 +63,59 @@ pub(super) fn csrf_field(token: &str) -> String {
     )
 }
 
+/// Bytes of a value's pretty JSON a page shows.
+pub(super) const JSON_SHOWN: usize = 2000;
+
+/// A value as pretty JSON, cut at [`JSON_SHOWN`] bytes: only that much is written, whatever
+/// the value holds (a page of a thousand outputs of megabytes each pretty-printed them whole;
+/// an audit page of 300 flow starts each holding a 64 KiB form was tens of megabytes).
+pub(super) fn clip_json(v: &serde_json::Value) -> String {
+    struct Upto(Vec<u8>);
+    impl std::io::Write for Upto {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let room = (JSON_SHOWN + 4).saturating_sub(self.0.len());
+            self.0.extend_from_slice(&buf[..buf.len().min(room)]);
+            if buf.len() > room {
+                return Err(std::io::ErrorKind::FileTooLarge.into());
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut out = Upto(Vec::with_capacity(256));
+    let whole = serde_json::to_writer_pretty(&mut out, v).is_ok();
+    let text = String::from_utf8_lossy(&out.0);
+    if whole && text.len() <= JSON_SHOWN {
+        return text.into_owned();
+    }
+    let mut end = JSON_SHOWN.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n…", &text[..end])
+}
+
 #[cfg(test)]
 mod tests {
-    use super::esc;
+    use super::*;
+
+    /// A page shows a value's pretty JSON whole when short, and its first [`JSON_SHOWN`]
+    /// bytes (cut at a character) when not, whatever the value's size.
+    #[test]
+    fn a_value_is_shown_whole_or_cut_at_its_bound() {
+        let small = serde_json::json!({ "a": [1, 2] });
+        assert_eq!(
+            clip_json(&small),
+            serde_json::to_string_pretty(&small).expect("json")
+        );
+        let big = serde_json::json!({ "s": "é".repeat(5_000_000) });
+        let shown = clip_json(&big);
+        assert!(shown.ends_with("\n…"), "{}", &shown[shown.len() - 20..]);
+        assert!(shown.len() <= JSON_SHOWN + "\n…".len(), "{}", shown.len());
+        assert!(shown.starts_with("{\n  \"s\": \"éé"), "{}", &shown[..20]);
+    }
 
     #[test]
     fn markup_is_escaped() {
