@@ -148,6 +148,18 @@ fn filter_selects_samples_by_name_and_a_workflow_without_expectations_is_an_erro
             .ends_with("2 passed, 0 failed"),
         "{text}"
     );
+    // A filter matching nothing tests nothing: an error naming it, not `0 passed` (round 14).
+    let out = flowhost(
+        dir.path(),
+        &dir.path().join("f.db"),
+        &["test", &lib, "--filter", "vendr", "--steps", &steps_dir()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", output(&out));
+    assert!(
+        output(&out).contains("no sample workflow whose name contains `vendr`"),
+        "{}",
+        output(&out)
+    );
     let lone = library().join("nested-enrich.json").display().to_string();
     let out = flowhost(dir.path(), &dir.path().join("f.db"), &["test", &lone]);
     assert!(!out.status.success());

@@ -327,6 +327,19 @@ fn python_type_hints_are_resolved_at_build_time_or_else_at_run_time() {
         bad.contains("input.sev") && bad.contains("expected one of low, high"),
         "{out}"
     );
+    // Written back as it was read (round 14: a step's own enum could not be written).
+    assert_eq!(
+        out["back"],
+        json!({ "sev": "high", "pair": [1, 2] }),
+        "{out}"
+    );
+    // What JSON has no value for fails naming where.
+    let exec = run(&rt, &hostile, json!({ "attack": "set_out" }), limits());
+    let why = failure(&exec).to_string();
+    assert!(
+        why.contains("$.tags") && why.contains("a set is not a JSON value"),
+        "{why}"
+    );
 }
 
 /// SPEC ST-1: a component built for component-model async is refused at load with how to

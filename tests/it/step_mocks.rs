@@ -317,6 +317,17 @@ fn a_bad_mock_is_refused_before_anything_runs_naming_where() {
         "{text}"
     );
     assert!(!text.contains("passed"), "{text}");
+    // No test at all tests nothing: refused, not `0 passed` (round 14).
+    write_tests(
+        &project,
+        &json!({ "as": "omar.operator@acme-mssp.test", "tests": [] }),
+    );
+    let (ok, text) = step_test(&project);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("`tests` is empty; nothing was tested"),
+        "{text}"
+    );
 }
 
 /// An expectation that names nothing to check passed any step that succeeded; it is refused

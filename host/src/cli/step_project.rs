@@ -184,6 +184,14 @@ pub fn test(db: &Database, args: TestArgs) -> anyhow::Result<()> {
     };
     let path = args.project.join(&manifest.tests);
     let file = stepkit::cases::load(&path).map_err(anyhow::Error::msg)?;
+    // Nothing tested is no pass (a CI gate read `0 passed, 0 failed` as green).
+    if file.tests.is_empty() {
+        return Err(CliError::Invalid(format!(
+            "{}: `tests` is empty; nothing was tested",
+            path.display()
+        ))
+        .into());
+    }
     let grants = manifest.grants().map_err(anyhow::Error::msg)?;
     let scratch = flowhost::scratch::Scratch::new("flowhost-step-test-")?;
     let results = stepkit::cases::run(&path, &file, &runtime, &step, grants, scratch.path());

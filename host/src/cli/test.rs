@@ -34,6 +34,21 @@ pub fn run(db: &Database, args: TestArgs) -> anyhow::Result<()> {
     if let Some(f) = &args.filter {
         samples.retain(|s| s.name.contains(f.as_str()));
     }
+    // Nothing tested is no pass: a misspelt filter, or samples only in subdirectories, read
+    // `0 passed, 0 failed` and a CI gate went green (steps and projects review).
+    if samples.is_empty() {
+        let looked: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        let filter = args
+            .filter
+            .as_deref()
+            .map_or_else(String::new, |f| format!(" whose name contains `{f}`"));
+        return Err(CliError::Invalid(format!(
+            "no sample workflow{filter} in {} (each is a `*.test.json` beside its workflow; \
+             subdirectories are not searched)",
+            looked.join(", ")
+        ))
+        .into());
+    }
     // Compiled components are cached in the usual state directory, shared by every sample.
     let runtime = Arc::new(StepRuntime::new(
         &EngineSettings::default(),

@@ -302,7 +302,14 @@ def _encode(value):
         # As the host's JSON spells it (`full_access`, SPEC CS-1), so that a condition or a
         # built-in step reading the output meets the host's own words (polyglot review).
         return value.name.lower()
-    return value
+    if isinstance(value, enum.Enum):
+        # A step's own enum by the name its input is read by: returning its input failed
+        # every run, `json.dumps` naming no place (steps and projects review).
+        return value.name.lower()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    # A set, a Decimal, a datetime, bytes: JSON has no such value; said here, with where.
+    raise _Unwritable(f"a {type(value).__name__} is not a JSON value; convert it first")
 
 
 # Type hints already resolved, by type or function. Filled by `step()` while the module is
