@@ -779,10 +779,21 @@ impl Workers {
 
     /// A task joined: its worker given back, then its report.
     fn joined(&mut self, done: Result<(tokio::task::Id, Report), tokio::task::JoinError>) {
-        self.let_go(match &done {
+        let id = match &done {
             Ok((id, _)) => *id,
             Err(e) => e.id(),
-        });
+        };
+        // A worker that panicked sends no report: its run is given up on as a failed one is,
+        // not resumed at once by every round, replayed into the same panic (kill and
+        // concurrency review).
+        let panicked = match &done {
+            Err(_) => self.tasks_of.get(&id).map(|(run, _)| *run),
+            Ok(_) => None,
+        };
+        self.let_go(id);
+        if let Some(run) = panicked {
+            self.give_up(run);
+        }
         self.finished(done.map(|(_, report)| report));
     }
 
@@ -1014,6 +1025,27 @@ mod tests {
         let (until, times) = w.gave_up[&2];
         assert_eq!(times, 2);
         assert!(until > Instant::now() + GIVE_UP_FOR, "doubled");
+    }
+
+    /// A run whose worker panicked is given up on, as a failed one, not resumed by the next
+    /// round into the same panic (round 14).
+    #[test]
+    fn a_run_whose_worker_panicked_is_given_up_on() {
+        let mut w = workers();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let panicked = runtime.block_on(async {
+            let mut tasks: JoinSet<()> = JoinSet::new();
+            let task = tasks.spawn(async { panic!("a worker's panic") });
+            w.tasks_of.insert(task.id(), (7, "soc".into()));
+            w.runs.insert(7);
+            tasks.join_next_with_id().await.expect("joined")
+        });
+        let e = panicked.expect_err("it panicked");
+        w.joined(Err(e));
+        assert!(w.gave_up.contains_key(&7));
+        assert!(!w.runs.contains(&7), "its worker given back");
     }
 
     #[test]
