@@ -460,6 +460,34 @@ fn case_events_spend_the_runs_budget_by_their_size() {
     );
 }
 
+/// A run's detail carries its newest entries while their outputs hold at most 8 MiB, and
+/// counts the rest (round 14 web review: a run of 64 MiB of outputs was read whole by each
+/// request showing it).
+#[test]
+fn a_runs_detail_carries_outputs_up_to_its_budget_and_counts_the_rest() {
+    let env = Env::new();
+    let wf = json!({ "name": "wide", "workspace": "mssp-soc", "steps": [
+        { "id": "each", "loop": { "over": "$.event.items" },
+          "do": [{ "id": "n", "uses": "step:echo", "with": { "blob": "$.event.blob" } }] }
+    ] });
+    let file = env.write("wide.json", &wf);
+    let event = json!({ "items": (0..20).collect::<Vec<_>>(), "blob": "x".repeat(1_000_000) });
+    std::fs::write(env.dir.path().join("wide-event.json"), event.to_string()).expect("event");
+    let (out, doc) = env.run(&file, OWNER, "@wide-event.json");
+    assert!(out.status.success(), "{doc}");
+    let run = doc["run_id"].as_str().expect("run").to_owned();
+    let shown: Value = serde_json::from_slice(
+        &env.cli(&["runs", "show", &run, "--json", "--as", OWNER])
+            .stdout,
+    )
+    .expect("json");
+    let carried = shown["steps"].as_array().expect("steps").len();
+    let omitted = shown["run"]["steps_omitted"].as_u64().unwrap_or(0);
+    assert_eq!(carried, 9, "about 8 MiB of 1 MB outputs");
+    assert_eq!(omitted, 11);
+    assert_eq!(shown["steps"][8]["step"], "each[19].n", "the newest");
+}
+
 /// WF-8: after a crash, a run resumes at its first unfinished step; finished steps are replayed
 /// from the journal, and a step whose effect landed before the crash does not repeat it.
 #[test]

@@ -325,10 +325,22 @@ impl CaseApi for Platform {
         validate::query(&q)?;
         let db = self.db()?;
         let (ids, next_cursor) = query::page(db.conn(), ws, &viewer, &q)?;
-        let rows: Vec<CaseRow> = ids
-            .into_iter()
-            .filter_map(|id| store::load(db.conn(), id).transpose())
-            .collect::<Result<_, _>>()?;
+        // Each row is decided again as it was loaded: the page's statement and the loads are
+        // not one snapshot, and on PostgreSQL a restriction committed between them (another
+        // host's, or this one's writer pool) handed out a case hidden by then (storage review).
+        let mut rows: Vec<CaseRow> = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(row) = store::load(db.conn(), id)?
+                && sees(
+                    db.conn(),
+                    row.id,
+                    row.record.access_mode == AccessMode::Restricted,
+                    &viewer,
+                )?
+            {
+                rows.push(row);
+            }
+        }
         let restricted: Vec<i64> = rows
             .iter()
             .filter(|r| r.record.access_mode == AccessMode::Restricted)

@@ -116,7 +116,7 @@ pub fn run(db: &Database, cmd: RunsCommand) -> anyhow::Result<()> {
                 println!(
                     "  ({} earlier journal entries are not shown; the latest {} follow)",
                     info.steps_omitted,
-                    flowhost::runs::MAX_STEPS_SHOWN
+                    steps.len()
                 );
             }
             for s in steps {

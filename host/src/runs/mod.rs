@@ -110,14 +110,19 @@ pub struct RunInfo {
     /// see every case that run read may not see this one (SPEC CS-2).
     #[serde(skip)]
     pub trigger_cause: Option<i64>,
-    /// Journal entries earlier than those a run's detail carries (the newest
-    /// [`MAX_STEPS_SHOWN`]); 0, and not written, when it carries every one.
+    /// Journal entries earlier than those a run's detail carries (the newest, at most
+    /// [`MAX_STEPS_SHOWN`] of them and [`MAX_STEP_TEXT_SHOWN`] characters of outputs and
+    /// errors); 0, and not written, when it carries every one.
     #[serde(skip_serializing_if = "is_zero")]
     pub steps_omitted: u64,
 }
 
 /// The newest journal entries a run's detail carries; earlier ones are counted.
 pub const MAX_STEPS_SHOWN: usize = 10_000;
+
+/// Characters of outputs and errors the entries of a run's detail carry (past the newest):
+/// a run holds up to 64 MiB of outputs, each request showing it read them all (web review).
+pub const MAX_STEP_TEXT_SHOWN: usize = 8 << 20;
 
 fn is_zero(n: &u64) -> bool {
     *n == 0

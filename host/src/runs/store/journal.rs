@@ -531,29 +531,34 @@ pub(crate) fn definition(conn: &Connection, run: i64) -> Result<Value, Error> {
     })
 }
 
-/// The newest [`crate::runs::MAX_STEPS_SHOWN`] journaled steps of `run`, in the order they
-/// finished, and how many earlier ones there are (counted, not read: a run of a million loop
-/// iterations held every entry in memory for each request showing it; web review).
+/// The newest journaled steps of `run`, at most [`crate::runs::MAX_STEPS_SHOWN`] and while
+/// the outputs and errors before each hold at most [`crate::runs::MAX_STEP_TEXT_SHOWN`]
+/// characters (so at least one), in the order they finished, and how many earlier ones there
+/// are (counted, not read: a run of a million loop iterations held every entry in memory for
+/// each request showing it, and one of 64 MiB of outputs all of them; web reviews).
 pub(crate) fn steps(conn: &Connection, run: i64) -> Result<(Vec<StepRecord>, u64), Error> {
     let total: i64 = conn
         .prepare_cached("SELECT count(*) FROM run_steps WHERE run_id = ?1")
         .and_then(|mut stmt| stmt.query_row([run], |r| r.get(0)))
         .map_err(internal)?;
-    let shown = crate::runs::MAX_STEPS_SHOWN;
-    let omitted = u64::try_from(total)
-        .unwrap_or(0)
-        .saturating_sub(u64::try_from(shown).unwrap_or(u64::MAX));
     let mut stmt = conn
         .prepare(
             "SELECT step_key, status, output, error, attempts, duration_us FROM (
-                 SELECT step_key, status, output, error, attempts, duration_us, seq
-                 FROM run_steps WHERE run_id = ?1 ORDER BY seq DESC, step_key DESC LIMIT ?2
-             ) AS newest ORDER BY seq, step_key",
+                 SELECT newest.*,
+                        SUM(size) OVER (ORDER BY seq DESC, step_key DESC) AS running
+                 FROM (SELECT step_key, status, output, error, attempts, duration_us, seq,
+                              COALESCE(length(output), 0) + COALESCE(length(error), 0) AS size
+                       FROM run_steps WHERE run_id = ?1
+                       ORDER BY seq DESC, step_key DESC LIMIT ?2) AS newest
+             ) AS budgeted
+             WHERE running - size < ?3
+             ORDER BY seq, step_key",
         )
         .map_err(internal)?;
-    let limit = i64::try_from(shown).unwrap_or(i64::MAX);
+    let limit = i64::try_from(crate::runs::MAX_STEPS_SHOWN).unwrap_or(i64::MAX);
+    let budget = i64::try_from(crate::runs::MAX_STEP_TEXT_SHOWN).unwrap_or(i64::MAX);
     let rows = stmt
-        .query_map(crate::store::sql::params![run, limit], |r| {
+        .query_map(crate::store::sql::params![run, limit, budget], |r| {
             let output = json::optional_column(r, 2, "run_steps.output")?;
             Ok(StepRecord {
                 step: r.get(0)?,
@@ -565,7 +570,10 @@ pub(crate) fn steps(conn: &Connection, run: i64) -> Result<(Vec<StepRecord>, u64
             })
         })
         .map_err(internal)?;
-    let steps = rows.collect::<Result<_, _>>().map_err(internal)?;
+    let steps: Vec<StepRecord> = rows.collect::<Result<_, _>>().map_err(internal)?;
+    let omitted = u64::try_from(total)
+        .unwrap_or(0)
+        .saturating_sub(u64::try_from(steps.len()).unwrap_or(u64::MAX));
     Ok((steps, omitted))
 }
 
