@@ -94,6 +94,8 @@ fn a_broken_expectation_fails_with_expected_and_actual() {
     );
     spec["expect"]["exit_status"] = serde_json::json!("shipped");
     spec["expect"]["output_matches"] = serde_json::json!({ "$.count": 3 });
+    // A misspelt workflow counted no runs, so `failed: 0` passed whatever ran (round 14).
+    spec["expect"]["runs"] = serde_json::json!({ "nested-parnet": { "failed": 0 } });
     write_spec(dir.path(), "nested-parent", &spec);
     let target = dir.path().display().to_string();
     let out = flowhost(
@@ -109,6 +111,10 @@ fn a_broken_expectation_fails_with_expected_and_actual() {
     );
     assert!(
         text.contains("expect.output_matches[\"$.count\"]\n    expected: 3\n    actual:   2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("expect.runs.nested-parnet\n    expected: a workflow published or run by this test\n    actual:   no workflow of that name"),
         "{text}"
     );
     assert!(

@@ -226,6 +226,16 @@ pub fn expectations(
         }
     }
     for (workflow, statuses) in &expect.runs {
+        // A misspelt name counted no runs, and `failed: 0` passed whatever ran (steps and
+        // projects review).
+        if !store::workflow_known(conn, workflow).map_err(|e| e.to_string())? {
+            out.push(mismatch(
+                &format!("expect.runs.{workflow}"),
+                "a workflow published or run by this test".to_owned(),
+                "no workflow of that name".to_owned(),
+            ));
+            continue;
+        }
         for (status, want) in statuses {
             let got = store::count_runs(conn, workflow, status).map_err(|e| e.to_string())?;
             if got != *want {

@@ -45,6 +45,16 @@ pub(super) fn count_audit(
     )
 }
 
+/// Whether a workflow named `workflow` was published or ran here.
+pub(super) fn workflow_known(conn: &Connection, workflow: &str) -> crate::store::sql::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM workflow_revisions WHERE name = ?1)
+             OR EXISTS (SELECT 1 FROM runs WHERE workflow = ?1)",
+        [workflow],
+        |r| r.get(0),
+    )
+}
+
 /// Runs of `workflow` with `status`.
 pub(super) fn count_runs(
     conn: &Connection,
