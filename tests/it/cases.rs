@@ -1291,3 +1291,43 @@ fn may_update_case_restrictions_answers_as_the_update_itself_decides() {
         "no-ops emit nothing"
     );
 }
+
+/// A case is stamped after every earlier case of its workspace, as it is numbered after them:
+/// on PostgreSQL the clock was read before the workspace's lock was had, so a case numbered
+/// later could be stamped earlier, and an oldest-first page walk passed it over (round 14
+/// storage review). Here the earlier case's stamp is moved ahead of the clock by hand.
+#[test]
+fn a_case_is_stamped_after_the_cases_numbered_before_it() {
+    let p = example_platform();
+    let owner = at(SOC, OWNER);
+    p.create_case(&owner, new_case("first", AccessMode::FullAccess, &[]))
+        .expect("first");
+    let ahead = {
+        let db = p.db();
+        db.conn()
+            .execute_batch("UPDATE cases SET created_at = created_at + 60000000")
+            .expect("moved ahead");
+        db.conn()
+            .query_row("SELECT max(created_at) FROM cases", [], |r| {
+                r.get::<i64>(0)
+            })
+            .expect("stamp")
+    };
+    let second = p
+        .create_case(&owner, new_case("second", AccessMode::FullAccess, &[]))
+        .expect("second");
+    let stamped: i64 = p
+        .db()
+        .conn()
+        .query_row(
+            "SELECT created_at FROM cases WHERE title = 'second'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("stamp");
+    assert!(stamped > ahead, "{stamped} after {ahead}");
+    assert_eq!(
+        second.created_at,
+        flowhost::clock::rfc3339(stamped / 1_000_000)
+    );
+}

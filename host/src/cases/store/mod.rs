@@ -350,10 +350,18 @@ pub fn insert(
             format!("the case's fields do not read back as JSON: {e}").into(),
         )
     })?;
-    let inserted: Option<(i64, i64)> = tx.prepare_cached("INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key, number)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, (SELECT coalesce(max(number), 0) + 1 FROM cases WHERE workspace_id = ?1))
+    // Its time after every earlier case's of the workspace, as its number is: on PostgreSQL
+    // the clock is read before the workspace's lock is had, and a case numbered later could
+    // be stamped earlier, which an oldest-first page walk then passed over (storage review).
+    // (`WHERE true`: SQLite reads `ON CONFLICT` after a bare `SELECT … FROM` as a join's.)
+    let inserted: Option<(i64, i64, i64)> = tx.prepare_cached("INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key, number)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, at, at, ?11, next FROM (
+           SELECT CASE WHEN coalesce(max(created_at), 0) < ?10 THEN ?10 ELSE max(created_at) + 1 END AS at,
+                  coalesce(max(number), 0) + 1 AS next
+           FROM cases WHERE workspace_id = ?1) AS stamp
+         WHERE true
          ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING id, number")?
+         RETURNING id, number, created_at")?
         .query_row(params![
             case.workspace_id,
             case.title,
@@ -366,11 +374,11 @@ pub fn insert(
             fields,
             now,
             case.idempotency_key
-        ], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
-    Ok(inserted.map(|(id, number)| CaseRow {
+        ], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
+    Ok(inserted.map(|(id, number, at)| CaseRow {
         id,
         workspace_id: case.workspace_id,
-        record: record_of(case, number, fields_read, now),
+        record: record_of(case, number, fields_read, at),
     }))
 }
 
