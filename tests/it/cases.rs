@@ -1308,9 +1308,7 @@ fn a_case_is_stamped_after_the_cases_numbered_before_it() {
             .execute_batch("UPDATE cases SET created_at = created_at + 60000000")
             .expect("moved ahead");
         db.conn()
-            .query_row("SELECT max(created_at) FROM cases", [], |r| {
-                r.get::<i64>(0)
-            })
+            .query_row("SELECT max(created_at) FROM cases", [], |r| r.get::<i64>(0))
             .expect("stamp")
     };
     let second = p

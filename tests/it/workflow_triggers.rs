@@ -1079,6 +1079,20 @@ fn events_of_a_run_that_read_a_restricted_case_reach_only_who_sees_it() {
         0,
         "the automation identity sees no such case: {runs:?}"
     );
+    // What the relay read is named by its ancestor, not copied row by row (round 14
+    // hostile-step review: 10,000 rows a run, times a chain's thousand runs).
+    let db = crate::common::db_at(&env.db);
+    let (copied, ancestors): (i64, i64) = db
+        .conn()
+        .query_row(
+            "SELECT (SELECT count(*) FROM run_cases rc WHERE rc.run_id = r.id),
+                    (SELECT count(*) FROM run_ancestors a WHERE a.run_id = r.id)
+             FROM runs r WHERE r.workflow = 'relay'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the relay's rows");
+    assert_eq!((copied, ancestors), (0, 1));
     let quoted = env.runs_quoting("listen", "CEO");
     assert_eq!(quoted, 0, "no run of the listener holds the case's title");
 }

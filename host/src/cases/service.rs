@@ -577,9 +577,9 @@ fn run_reads(conn: &Connection, caller: &Caller, ids: &[i64]) -> Result<(), Erro
             } else {
                 Err(Error::Invalid(format!(
                     "this run holds the most restricted cases one run may: {limit} its steps \
-                     read or wrote, {} in all with those the run whose event started it held \
-                     (each bounds whom its events reach, and is copied to the runs they \
-                     start); read or write fewer restricted cases in one run",
+                     read or wrote, {} in all with those it inherited with its event (each \
+                     bounds whom its events reach); read or write fewer restricted cases in \
+                     one run",
                     limit.saturating_mul(2)
                 )))
             }

@@ -812,6 +812,22 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     ALTER TABLE run_cases ADD COLUMN inherited INTEGER NOT NULL DEFAULT 0;
     "#,
     ),
+    (
+        33,
+        "A run started by a run's event names that run and its ancestors",
+        r#"
+    -- What a run's event may quote is what its run and that run's ancestors read: named here,
+    -- a row per ancestor (at most the chain's depth), where every restricted case they read
+    -- was copied to each run they started, 10,000 rows a run times a chain's thousand runs
+    -- (hostile-step review), and a run two links down held no room for reads of its own.
+    -- Runs started before keep their copied rows, which read as before.
+    CREATE TABLE run_ancestors (
+        run_id      INTEGER NOT NULL REFERENCES runs(id),
+        ancestor_id INTEGER NOT NULL REFERENCES runs(id),
+        PRIMARY KEY (run_id, ancestor_id)
+    );
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.

@@ -297,6 +297,13 @@ impl Db {
     }
 }
 
+/// The runs whose restricted reads (`run_cases`) bound what run `run` (an SQL expression: a
+/// column, or a cast parameter) may quote, for `IN`: itself and the runs whose events started
+/// it and its ancestors (`run_ancestors`), whose reads are not copied to it.
+pub(crate) fn lineage(run: &str) -> String {
+    format!("(SELECT {run} UNION SELECT ancestor_id FROM run_ancestors WHERE run_id = {run})")
+}
+
 /// Every row `sql` returns for `params`, each read by `read`, collected (into a `Vec`, a map,
 /// ...): the prepare, query and collect every storage module's lists would spell out again.
 pub fn all_rows<T, C: FromIterator<T>, P: Params>(

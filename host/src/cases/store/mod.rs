@@ -112,8 +112,8 @@ pub fn record_run_reads(
     }
     // Its own reads count towards `limit`: those inherited with its event are the emitting
     // run's (an upstream run of 10,000 reads left a triggered run no room for one;
-    // hostile-step review). All it holds, inherited too, towards twice that, so what each
-    // run of an event chain copies down it stays bounded (review of that fix).
+    // hostile-step review). All it holds, inherited too, towards twice that: its event's case,
+    // and for a run started before `run_ancestors` the rows copied to it then.
     let (own, all): (i64, i64) = conn
         .prepare_cached(
             "SELECT COALESCE(SUM(CASE WHEN inherited = 0 THEN 1 ELSE 0 END), 0), count(*)
@@ -153,15 +153,17 @@ pub fn run_read_hidden_from(
     if viewer.bypass {
         return Ok(false);
     }
-    conn.prepare_cached(
+    // What its ancestors read too (`run_ancestors`): it may quote their events.
+    conn.prepare_cached(&format!(
         "SELECT EXISTS (SELECT 1 FROM run_cases rc JOIN cases c ON c.id = rc.case_id
-             WHERE rc.run_id = ?1 AND c.restricted <> 0
+             WHERE rc.run_id IN {} AND c.restricted <> 0
                AND (?4 = 0
                     OR NOT EXISTS (SELECT 1 FROM case_people p WHERE p.case_id = c.id AND p.email = ?2)
                     OR (CAST(?3 AS TEXT) IS NOT NULL
                         AND NOT EXISTS (SELECT 1 FROM case_people p
                                         WHERE p.case_id = c.id AND p.email = ?3))))",
-    )?
+        crate::store::lineage("CAST(?1 AS BIGINT)")
+    ))?
     .query_row(
         params![
             run,

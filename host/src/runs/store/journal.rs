@@ -466,7 +466,7 @@ pub(crate) fn list_before(
     // A listing carries no outputs (NULL in their column): a page of 1,000 runs of 16 MiB
     // each was parsed whole for one GET (hostile-input review); `info` reads one run's.
     let mut stmt = conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "SELECT id, workflow, workspace, principal, status, exit_status, NULL, error, started_at, public_id,
                     (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event),
                     (SELECT t.cause_run FROM events t WHERE t.id = runs.trigger_event) FROM runs
@@ -479,12 +479,14 @@ pub(crate) fn list_before(
                                     OR EXISTS (SELECT 1 FROM case_people p WHERE p.case_id = t.case_id AND p.email = ?5))
                                AND (t.cause_run IS NULL
                                     OR NOT EXISTS (SELECT 1 FROM run_cases rc JOIN cases c ON c.id = rc.case_id
-                                                   WHERE rc.run_id = t.cause_run AND c.restricted <> 0
+                                                   WHERE rc.run_id IN {lineage}
+                                                     AND c.restricted <> 0
                                                      AND (?6 = 0
                                                           OR NOT EXISTS (SELECT 1 FROM case_people p
                                                                          WHERE p.case_id = c.id AND p.email = ?5))))))
              ORDER BY id DESC LIMIT ?3",
-        )
+            lineage = crate::store::lineage("t.cause_run")
+        ))
         .map_err(internal)?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = stmt

@@ -133,6 +133,17 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ALTER TABLE run_cases ADD COLUMN IF NOT EXISTS inherited BIGINT NOT NULL DEFAULT 0;
     "#,
     ),
+    (
+        13,
+        "a run started by a run's event names that run and its ancestors (the SQLite migration of the same name)",
+        r#"
+    CREATE TABLE IF NOT EXISTS run_ancestors (
+        run_id      BIGINT NOT NULL REFERENCES runs (id),
+        ancestor_id BIGINT NOT NULL REFERENCES runs (id),
+        PRIMARY KEY (run_id, ancestor_id)
+    );
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows.
