@@ -177,6 +177,9 @@ impl Interaction {
     }
 }
 
+/// Open interactions a list reads at a time.
+const LIST_CHUNK: usize = 256;
+
 /// Now, in Unix milliseconds.
 pub use crate::clock::now_ms;
 
@@ -256,10 +259,21 @@ impl Platform {
         let db = self.db()?;
         let conn = db.conn();
         let mut shown = Vec::new();
-        for r in store::open_in(conn, workspace)? {
-            let d = index.check_flow(principal, &r.workspace, &r.access);
-            if d.allowed && case_allows(conn, &index, principal, &r)? {
-                shown.push(r.view(&d));
+        // Read a chunk at a time, each dropped once sifted: the whole workspace's open
+        // interactions, forms and all, were read for every member's list, theirs or not
+        // (HTTP review: 10,000 of 64 KiB forms were 640 MB a page).
+        let mut after = 0;
+        loop {
+            let chunk = store::open_in(conn, workspace, after, LIST_CHUNK)?;
+            let Some(last) = chunk.last().map(|r| r.id) else {
+                break;
+            };
+            after = last;
+            for r in chunk {
+                let d = index.check_flow(principal, &r.workspace, &r.access);
+                if d.allowed && case_allows(conn, &index, principal, &r)? {
+                    shown.push(r.view(&d));
+                }
             }
         }
         Ok(shown)

@@ -141,16 +141,27 @@ pub(super) fn of_step(
     .map_err(internal)
 }
 
-/// The open interactions of `workspace`, oldest first.
-pub(super) fn open_in(conn: &Connection, workspace: &str) -> Result<Vec<Interaction>, Error> {
+/// The open interactions of `workspace` after internal key `after`, oldest first, at most
+/// `limit` of them.
+pub(super) fn open_in(
+    conn: &Connection,
+    workspace: &str,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<Interaction>, Error> {
     let mut stmt = conn.prepare_cached(&format!(
         // An open interaction of a run that ended takes no answer, so it is not listed.
         "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND workspace = ?1
+           AND id > ?2
            AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = interactions.run_id
                            AND runs.status IN ('succeeded', 'failed', 'stopped'))
-         ORDER BY id"
+         ORDER BY id LIMIT ?3"
     ))?;
-    let rows = stmt.query_map([workspace], interaction)?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(
+        crate::store::sql::params![workspace, after, limit],
+        interaction,
+    )?;
     rows.collect::<Result<_, _>>().map_err(internal)
 }
 
