@@ -107,23 +107,47 @@ const EMAIL_KEYS: &[&str] = &[
     "remove_collaborators",
 ];
 
-/// Whether `actual` matches `pattern`: objects by the members the pattern names (at any
-/// depth), arrays element by element (same length), anything else by equality; strings under
-/// an email key ignore ASCII case.
-pub fn matches(pattern: &Value, actual: &Value) -> bool {
-    matches_at(pattern, actual, false)
+/// Keys whose values the host stores as they are written, whatever keys they hold: an event's
+/// payload, a case's custom fields.
+const VERBATIM_KEYS: &[&str] = &["payload", "payload_json", "fields", "fields_json"];
+
+/// How a pattern's strings compare where they sit.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Spelling {
+    /// An argument's own member: exactly, and an email key's value ignoring ASCII case.
+    Argument,
+    /// An email key's value (a string, or a list of them): ignoring ASCII case.
+    Email,
+    /// Inside a value the host stores as written: exactly, whatever the key.
+    Verbatim,
 }
 
-fn matches_at(pattern: &Value, actual: &Value, email: bool) -> bool {
+/// Whether `actual` matches `pattern`: objects by the members the pattern names (at any
+/// depth), arrays element by element (same length), anything else by equality; strings under
+/// an email key ignore ASCII case, as the host compares them, but not inside an event's
+/// payload or a case's custom fields, which it stores as written (a pattern passed where the
+/// same test's `expect.events` and a real trigger condition failed; steps review).
+pub fn matches(pattern: &Value, actual: &Value) -> bool {
+    matches_at(pattern, actual, Spelling::Argument)
+}
+
+fn matches_at(pattern: &Value, actual: &Value, spelling: Spelling) -> bool {
     match (pattern, actual) {
         (Value::Object(p), Value::Object(a)) => p.iter().all(|(k, pv)| {
-            a.get(k)
-                .is_some_and(|av| matches_at(pv, av, email || EMAIL_KEYS.contains(&k.as_str())))
+            let inner = match spelling {
+                Spelling::Verbatim => Spelling::Verbatim,
+                _ if VERBATIM_KEYS.contains(&k.as_str()) => Spelling::Verbatim,
+                _ if EMAIL_KEYS.contains(&k.as_str()) => Spelling::Email,
+                _ => Spelling::Argument,
+            };
+            a.get(k).is_some_and(|av| matches_at(pv, av, inner))
         }),
         (Value::Array(p), Value::Array(a)) => {
-            p.len() == a.len() && p.iter().zip(a).all(|(p, a)| matches_at(p, a, email))
+            p.len() == a.len() && p.iter().zip(a).all(|(p, a)| matches_at(p, a, spelling))
         }
-        (Value::String(p), Value::String(a)) if email => p.eq_ignore_ascii_case(a),
+        (Value::String(p), Value::String(a)) if spelling == Spelling::Email => {
+            p.eq_ignore_ascii_case(a)
+        }
         _ => pattern == actual,
     }
 }
@@ -792,6 +816,22 @@ mod tests {
             !matches(&json!({"l": [1]}), &json!({"l": [1, 2]})),
             "arrays: same length"
         );
+        // An event's payload and a case's fields are stored as written: exactly, even under
+        // an email key (round 14).
+        let emitted = json!({"kind": "x", "payload": {"user": {"email": "Ann@X.test"}}});
+        assert!(!matches(
+            &json!({"payload": {"user": {"email": "ann@x.test"}}}),
+            &emitted
+        ));
+        assert!(matches(
+            &json!({"payload": {"user": {"email": "Ann@X.test"}}}),
+            &emitted
+        ));
+        // Nor does an email key's case reach the objects below it.
+        assert!(!matches(
+            &json!({"reviewers": [{"note": "A"}]}),
+            &json!({"reviewers": [{"note": "a"}]})
+        ));
     }
 
     #[test]
