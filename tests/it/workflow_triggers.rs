@@ -1771,6 +1771,16 @@ fn a_run_whose_own_identity_no_longer_acts_here_does_not_start_or_go_on() {
     for id in &paused {
         let _ = env.cli(&["runs", "resume", id, "--as", OWNER, "--steps", &steps]);
     }
+    // Published again bound to them, it is refused where it is published (self-review: every
+    // start was refused after, asking for an Owner to publish it again).
+    for name in ["as-lead", "as-key"] {
+        let again = env.publish(&format!("{name}.json"), OWNER);
+        let err = String::from_utf8_lossy(&again.stderr);
+        assert!(
+            !again.status.success() && err.contains("does not act in `mssp-soc`"),
+            "{err}"
+        );
+    }
     for name in ["as-lead", "as-key"] {
         let runs: Vec<_> = env.runs().into_iter().filter(|r| r.0 == name).collect();
         assert_eq!(runs.len(), 2, "{runs:?}");

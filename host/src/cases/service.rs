@@ -331,12 +331,7 @@ impl CaseApi for Platform {
         let mut rows: Vec<CaseRow> = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(row) = store::load(db.conn(), id)?
-                && sees(
-                    db.conn(),
-                    row.id,
-                    row.record.access_mode == AccessMode::Restricted,
-                    &viewer,
-                )?
+                && sees_loaded(&row, &viewer)
             {
                 rows.push(row);
             }
@@ -606,6 +601,21 @@ fn sees(conn: &Connection, id: i64, restricted: bool, viewer: &Viewer) -> Result
     }
     let named = |email: &str| store::is_named(conn, id, email).map_err(internal);
     Ok(named(viewer.email_str())? && viewer.also_str().map_or(Ok(true), named)?)
+}
+
+/// [`sees`] decided on a row as loaded, people and all: no further query (a page of restricted
+/// cases cost one or two round trips a row on PostgreSQL; self-review).
+fn sees_loaded(row: &CaseRow, viewer: &Viewer) -> bool {
+    let record = &row.record;
+    if record.access_mode != AccessMode::Restricted || viewer.bypass {
+        return true;
+    }
+    let named = |email: &str| {
+        record.assignee.as_deref() == Some(email)
+            || record.reviewers.iter().any(|r| r == email)
+            || record.collaborators.iter().any(|c| c == email)
+    };
+    named(viewer.email_str()) && viewer.also_str().is_none_or(named)
 }
 
 /// Writes the new mode and the collaborator changes.

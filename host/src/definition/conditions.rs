@@ -63,7 +63,8 @@ fn holds(
             Value::Array(items) => items.iter().any(|i| same(i, &left)),
             // An optional reference that found nothing: there is no list to look in.
             Value::Null => false,
-            // It never held, silently (a trigger never started a run; hostile-input review).
+            // It never held, silently (hostile-input review): a step's condition now fails
+            // naming it; a trigger's that cannot be evaluated counts as no match.
             other => {
                 return Err(format!(
                     "`in` looks for `left` in a list, but `right` is {}",

@@ -31,14 +31,19 @@ pub fn check_kind(kind: &str) -> Result<(), String> {
             "event kind `{kind}` is reserved: case events come only from the case service"
         ));
     }
-    // The other triggers' names: dispatch read such an event as theirs, and parsed every
-    // manual workflow of the workspace for it (hostile-input review).
-    if matches!(kind, "manual" | "webhook" | "interaction" | "custom_event") {
+    if names_a_trigger(kind) {
         return Err(format!(
             "event kind `{kind}` is reserved: it names a kind of trigger"
         ));
     }
     Ok(())
+}
+
+/// Whether `kind` is another trigger's name, which no event may take: dispatch read such an
+/// event as theirs, and parsed every manual workflow of the workspace for it (hostile-input
+/// review).
+pub fn names_a_trigger(kind: &str) -> bool {
+    matches!(kind, "manual" | "webhook" | "interaction" | "custom_event")
 }
 
 /// A validated custom event, not yet stored.

@@ -591,8 +591,9 @@ impl Engine {
         ))
     }
 
-    /// Why run `run` may not go on as `principal` in `workspace`, if it may not: whoever
-    /// bound its identity no longer acts there (WF-10), or the case
+    /// Why run `run` may not go on as `principal` in `workspace`, if it may not: its identity
+    /// (unless `shared`: then its source's) or whoever bound it no longer acts there (WF-10),
+    /// or the case
     /// whose event started it, or a restricted case it holds in its context (read by its
     /// steps, or by the run whose custom event started it), is no longer visible to it. A
     /// restriction made while it waited for a worker, an answer or a restart holds for its
@@ -1120,7 +1121,7 @@ impl Exec<'_> {
                 retry,
             } => {
                 let output = self.action(&key, uses, with, *grants, *timeout, *retry, ctx)?;
-                ctx["steps"][&step.id] = output;
+                put_output(ctx, &step.id, output);
             }
             StepKind::If {
                 conditions,
@@ -1174,7 +1175,7 @@ impl Exec<'_> {
                     }
                     _ => self.sequential_loop(&step.id, &items, body, break_if, ctx, prefix)?,
                 };
-                ctx["steps"][&step.id] = Value::Array(collected);
+                put_output(ctx, &step.id, Value::Array(collected));
             }
             StepKind::Parallel { branches } => {
                 self.copies_of(ctx, branches.len()).map_err(fail)?;
@@ -1207,6 +1208,11 @@ impl Exec<'_> {
                     if let Some(done) = local["steps"].as_object() {
                         for (id, out) in done {
                             ctx["steps"][id] = out.clone();
+                        }
+                    }
+                    if let Some(stamps) = local[STAMPS].as_object() {
+                        for (id, stamp) in stamps {
+                            ctx[STAMPS][id] = stamp.clone();
                         }
                     }
                     if let Flow::Exit { .. } = flow {
@@ -1242,12 +1248,12 @@ impl Exec<'_> {
             }
             StepKind::Nested { path, with } => {
                 let output = self.nested(&key, path, with, ctx)?;
-                ctx["steps"][&step.id] = output;
+                put_output(ctx, &step.id, output);
             }
             StepKind::Interaction(ix) => {
                 let response = self.interaction(&key, ix, ctx)?;
                 let timed_out = response["timed_out"] == Value::Bool(true);
-                ctx["steps"][&step.id] = response;
+                put_output(ctx, &step.id, response);
                 if timed_out {
                     // Fail closed: a timeout never counts as approval (SPEC IX-8).
                     if ix.on_timeout.is_empty() {
@@ -1612,6 +1618,8 @@ impl Exec<'_> {
                 });
                 let result = step.run(platform, &caller, input, Some(&idempotency));
                 let counted = published.counted();
+                self.held
+                    .give_back_events(step.events_at_most().saturating_sub(counted.events));
                 self.held.recorded(super::held::Records {
                     event_bytes: counted.bytes,
                     event_values: counted.values,
@@ -1791,7 +1799,10 @@ impl Exec<'_> {
                 message,
             })?;
             ctx["loop"] = json!({ "item": item, "index": i });
-            clear_outputs(&mut ctx["steps"], &ids);
+            // What this iteration writes is told apart by its stamps: the outputs of the one
+            // before stay readable (`$.steps.page.next_cursor?` pages on), and one equal to
+            // the last iteration's is still this one's (hostile-input review).
+            let before = stamps_of(&ids, ctx);
             if let Flow::Exit { status, .. } =
                 self.steps(body, ctx, &format!("{prefix}{id}[{i}]."))?
             {
@@ -1803,7 +1814,7 @@ impl Exec<'_> {
                 }
                 .into());
             }
-            collected.push(iteration_outputs(&ids, &ctx["steps"]));
+            collected.push(iteration_outputs(&ids, ctx, &before));
             let stop = self.all_hold(break_if, ctx).map_err(|message| Failure {
                 step: format!("{prefix}{id}"),
                 message,
@@ -1851,7 +1862,7 @@ impl Exec<'_> {
                 let taken = spares().pop();
                 let mut local = taken.unwrap_or_else(|| ctx.clone());
                 local["loop"] = json!({ "item": items[i], "index": i });
-                clear_outputs(&mut local["steps"], &ids);
+                let before = stamps_of(&ids, &local);
                 let ran = self.steps(body, &mut local, &format!("{prefix}{id}[{i}]."));
                 // As in a sequential loop (parsing refuses it now; before, an iteration's exit
                 // was passed over, and the run went on past a timed-out approval's `exit`).
@@ -1864,7 +1875,7 @@ impl Exec<'_> {
                     }
                     .into());
                 }
-                let outputs = ran.map(|_| iteration_outputs(&ids, &local["steps"]));
+                let outputs = ran.map(|_| iteration_outputs(&ids, &local, &before));
                 if let (Some(steps), Some(parent)) =
                     (local["steps"].as_object_mut(), ctx["steps"].as_object())
                 {
@@ -2084,22 +2095,34 @@ fn output_ids(body: &[Step]) -> Vec<&str> {
         .collect()
 }
 
-/// Drops what an earlier iteration (or an enclosing loop's) left of `ids`, so what is there
-/// after an iteration is what it made: comparing with what was there before dropped an
-/// output equal to the last iteration's (round 14, hostile input #1).
-fn clear_outputs(steps: &mut Value, ids: &[&str]) {
-    if let Some(steps) = steps.as_object_mut() {
-        for id in ids {
-            steps.remove(*id);
-        }
-    }
+/// The context's member, beside `steps`, stamping each output as it is written: no reference
+/// reaches it (references start at `$.event`, `$.steps`, `$.vars`, `$.loop`, `$.inputs`).
+const STAMPS: &str = "stamps";
+
+/// Stamps of outputs, increasing across the process: one written later has a larger one.
+static NEXT_STAMP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// Writes step `id`'s output into the context, stamped.
+fn put_output(ctx: &mut Value, id: &str, output: Value) {
+    ctx["steps"][id] = output;
+    let stamp = NEXT_STAMP.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    ctx[STAMPS][id] = Value::from(stamp);
 }
 
-/// The outputs of `ids` one iteration made (after [`clear_outputs`]).
-fn iteration_outputs(ids: &[&str], steps: &Value) -> Value {
+/// The stamps of `ids`' outputs in `ctx` (0 for none yet).
+fn stamps_of(ids: &[&str], ctx: &Value) -> Vec<u64> {
+    ids.iter()
+        .map(|id| ctx[STAMPS][*id].as_u64().unwrap_or(0))
+        .collect()
+}
+
+/// The outputs of `ids` written since their stamps were `before`: what one iteration made.
+fn iteration_outputs(ids: &[&str], ctx: &Value, before: &[u64]) -> Value {
     Value::Object(
         ids.iter()
-            .filter_map(|id| steps.get(*id).map(|v| (id.to_string(), v.clone())))
+            .zip(before)
+            .filter(|(id, was)| ctx[STAMPS][**id].as_u64().unwrap_or(0) != **was)
+            .filter_map(|(id, _)| ctx["steps"].get(*id).map(|v| (id.to_string(), v.clone())))
             .collect(),
     )
 }

@@ -261,8 +261,13 @@ impl Held {
     }
 
     /// Takes `n` events of the run's budget for a built-in step's case write, before it is
-    /// made; `Err` with what is left when fewer remain.
+    /// made; `Err` saying why when fewer remain, or when the budget's bytes or values are
+    /// spent (case events are sized once written: [`Held::give_back_events`]).
     pub(crate) fn take_events(&self, n: usize) -> Result<(), String> {
+        // A step that publishes nothing (a query) spends nothing, whatever is left.
+        if n == 0 {
+            return Ok(());
+        }
         let mut held = self.lock_records();
         let left = MAX_RUN_EVENTS.saturating_sub(held.events);
         if n > left {
@@ -280,6 +285,13 @@ impl Held {
         }
         held.events += n;
         Ok(())
+    }
+
+    /// Gives back `n` events taken by [`Held::take_events`] that the step did not publish (a
+    /// refused or no-op update publishes none of its three).
+    pub(crate) fn give_back_events(&self, n: usize) {
+        let mut held = self.lock_records();
+        held.events = held.events.saturating_sub(n);
     }
 
     /// Counts what an execution kept against the run's budget.
@@ -359,6 +371,12 @@ mod tests {
         );
         let why = big.take_events(1).expect_err("bytes spent");
         assert!(why.contains("bytes"), "{why}");
+        assert_eq!(big.take_events(0), Ok(()), "a query publishes nothing");
+        // What a refused or no-op update did not publish is given back.
+        let held = Held::default();
+        held.take_events(3).expect("room");
+        held.give_back_events(3);
+        assert_eq!(held.records_left().events, MAX_RUN_EVENTS);
     }
 
     /// An execution's record counts its case calls' events by number, bytes and values.

@@ -162,13 +162,30 @@ impl Platform {
             .map_err(|e| Error::Invalid(format!("`run_as`: {e}")))?;
         let decide = |asks_people: bool| {
             self.may_publish(actor, &workflow.workspace, asks_people)?;
-            match &run_as {
-                Some(run_as) => self
-                    .index()
-                    .may_bind_run_as(actor, &workflow.workspace, run_as)
-                    .map_err(|refusal| Error::Denied(Reason::RunAs(Box::new(refusal)))),
-                None => Ok(()),
+            let Some(run_as) = &run_as else {
+                return Ok(());
+            };
+            self.index()
+                .may_bind_run_as(actor, &workflow.workspace, run_as)
+                .map_err(|refusal| Error::Denied(Reason::RunAs(Box::new(refusal))))
+        };
+        // Its runs start only while it acts here (SPEC WF-10): bound to a non-member or a
+        // revoked key, the revision published and then every start was refused, asking for an
+        // Owner to publish it again (self-review).
+        let acts = |index: &crate::access::AccessIndex| match &run_as {
+            Some(run_as)
+                if !index.own_run_stands(
+                    &Principal::run(run_as.clone(), actor.clone()),
+                    &workflow.workspace,
+                ) =>
+            {
+                Err(Error::Invalid(format!(
+                    "`run_as` {run_as} does not act in `{}` (not a member, or a key revoked, \
+                     expired or of another workspace): its runs could not start",
+                    workflow.workspace
+                )))
             }
+            _ => Ok(()),
         };
         decide(workflow.asks_people())?;
         let run_as = run_as.as_ref().map(principal_to_stored);
@@ -195,6 +212,7 @@ impl Platform {
                     workflow.name, workflow.workspace
                 )));
             }
+            acts(&self.index())?;
             let pins = components::store(tx, &found)?;
             let pins_text = serde_json::to_string(&pins).map_err(internal)?;
             let latest = store::latest(tx, &workflow.workspace, &workflow.name)?;

@@ -1,6 +1,7 @@
-//! A run starts only while whoever bound its identity acts in the workspace (SPEC WF-10, "fail
-//! closed"). Decided by the access layer (`AccessIndex::binder_stands`); this is the words of
-//! the refusal.
+//! A run starts only while its identity and whoever bound it act in the workspace (SPEC WF-10,
+//! "fail closed"), and a flow only while its publisher may ask people. Decided by the access
+//! layer (`AccessIndex::own_run_stands`, `binder_stands`, `flow_start_refusal`); this is the
+//! words of the refusal.
 
 use crate::Error;
 

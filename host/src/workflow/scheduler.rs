@@ -787,8 +787,8 @@ impl Workers {
         // not resumed at once by every round, replayed into the same panic (kill and
         // concurrency review).
         let panicked = match &done {
-            Err(_) => self.tasks_of.get(&id).map(|(run, _)| *run),
-            Ok(_) => None,
+            Err(e) if e.is_panic() => self.tasks_of.get(&id).map(|(run, _)| *run),
+            _ => None,
         };
         self.let_go(id);
         if let Some(run) = panicked {

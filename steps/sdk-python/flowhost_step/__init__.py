@@ -302,10 +302,13 @@ def _encode(value):
         # As the host's JSON spells it (`full_access`, SPEC CS-1), so that a condition or a
         # built-in step reading the output meets the host's own words (polyglot review).
         return value.name.lower()
-    if isinstance(value, enum.Enum):
-        # A step's own enum by the name its input is read by: returning its input failed
-        # every run, `json.dumps` naming no place (steps and projects review).
+    if isinstance(value, enum.Enum) and not isinstance(value, (int, float, str)):
+        # A step's own plain enum by the name its input is read by: returning its input
+        # failed every run, `json.dumps` naming no place (steps and projects review). An
+        # `IntEnum`, a `StrEnum`, an `IntFlag` are numbers or text, written as such below.
         return value.name.lower()
+    if isinstance(value, enum.Enum):
+        return value.value
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     # A set, a Decimal, a datetime, bytes: JSON has no such value; said here, with where.

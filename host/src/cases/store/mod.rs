@@ -335,7 +335,7 @@ pub struct NewCaseRow<'a> {
 }
 
 /// Stores a case, numbered next within its workspace (SPEC ID-4, under the workspace's
-/// lock), created and updated now; returns it as [`load`] reads it back, but without a round
+/// lock), created and updated now (or just after the last-numbered case, if stamped later); returns it as [`load`] reads it back, but without a round
 /// trip (the number is drawn under that lock, which is held to the commit) and without the
 /// reviewers and collaborators, which [`add_person`] adds. `None`, and nothing stored, if
 /// its idempotency key is taken.
@@ -356,11 +356,15 @@ pub fn insert(
     // the clock is read before the workspace's lock is had, and a case numbered later could
     // be stamped earlier, which an oldest-first page walk then passed over (storage review).
     // (`WHERE true`: SQLite reads `ON CONFLICT` after a bare `SELECT … FROM` as a join's.)
+    // The last-numbered case's stamp, and the last number, each one lookup of
+    // `cases_by_number` (one aggregate of both walked every case of the workspace: review).
     let inserted: Option<(i64, i64, i64)> = tx.prepare_cached("INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key, number)
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, at, at, ?11, next FROM (
-           SELECT CASE WHEN coalesce(max(created_at), 0) < ?10 THEN ?10 ELSE max(created_at) + 1 END AS at,
-                  coalesce(max(number), 0) + 1 AS next
-           FROM cases WHERE workspace_id = ?1) AS stamp
+           SELECT CASE WHEN coalesce(max(last.created_at), 0) < ?10 THEN ?10
+                       ELSE max(last.created_at) + 1 END AS at,
+                  (SELECT coalesce(max(number), 0) + 1 FROM cases WHERE workspace_id = ?1) AS next
+           FROM (SELECT created_at FROM cases WHERE workspace_id = ?1
+                 ORDER BY number DESC LIMIT 1) AS last) AS stamp
          WHERE true
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING id, number, created_at")?

@@ -68,8 +68,9 @@ pub struct RunDetail {
     steps: Vec<StepRecord>,
 }
 
-/// Run `id` and its newest 10,000 journaled steps (outputs only to those who may see them;
-/// `run.steps_omitted` counts earlier ones); 404 to anyone who may see nothing of it.
+/// Run `id` and its newest journaled steps, at most 10,000 and 8 MiB of outputs and errors
+/// (outputs only to those who may see them; `run.steps_omitted` counts earlier ones); 404 to
+/// anyone who may see nothing of it.
 #[utoipa::path(get, path = "/api/v1/runs/{id}", tag = "runs",
     params(("id" = String, Path, description = "the run's id, `R-…`")),
     responses((status = 200, body = RunDetail), (status = 404, body = ErrorBody)),

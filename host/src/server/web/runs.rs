@@ -134,7 +134,8 @@ fn run_page(run: &RunInfo, steps: &[StepRecord], definition: &serde_json::Value)
         let _ = write!(
             body,
             "<tr><td colspan=\"5\" class=\"empty\">{earlier} earlier entries are not listed; \
-             the latest {JOURNAL_SHOWN} follow.</td></tr>"
+             the latest {} follow.</td></tr>",
+            steps.len() - skipped
         );
     }
     for s in &steps[skipped..] {
