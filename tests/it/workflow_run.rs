@@ -386,7 +386,13 @@ fn a_loops_output_holds_every_iteration_and_an_inner_loop_leaves_the_outer_item(
             { "id": "inner", "loop": { "over": "$.vars.inner" }, "do": [
                 { "id": "n", "uses": "step:echo", "with": { "n": "$.loop.item" } }
             ] },
-            { "id": "after", "uses": "step:echo", "with": { "item": "$.loop.item" } }
+            { "id": "after", "uses": "step:echo", "with": { "item": "$.loop.item" } },
+            // Only what a branch wrote is taken back from it (a later branch's copy of the
+            // iteration before's `px` overwrote this one's; self-review).
+            { "id": "both", "parallel": [
+                [ { "id": "px", "uses": "step:echo", "with": { "v": "$.loop.item" } } ],
+                [ { "id": "py", "uses": "step:echo", "with": { "w": 1 } } ] ] },
+            { "id": "seen", "uses": "step:echo", "with": { "px": "$.steps.px.v" } }
         ] },
         { "id": "fan", "loop": { "over": "$.vars.outer", "parallel": 2 }, "do": [
             { "id": "psame", "uses": "step:echo", "with": { "ok": true } }
@@ -409,6 +415,9 @@ fn a_loops_output_holds_every_iteration_and_an_inner_loop_leaves_the_outer_item(
             "inner": [{ "n": { "n": 1 } }, { "n": { "n": 2 } }],
             "n": { "n": 2 },
             "after": { "item": item },
+            "px": { "v": item },
+            "py": { "w": 1 },
+            "seen": { "px": item },
         })
     };
     assert_eq!(

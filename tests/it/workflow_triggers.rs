@@ -1019,6 +1019,89 @@ fn a_case_restricted_after_its_runs_claim_still_follows_what_that_run_made() {
     assert_eq!(env.runs_quoting("listen", "Acquisition"), 0);
 }
 
+/// What a run's ancestor reads after the run's event was claimed is not the run's: a listener
+/// started by a sweep's event goes on at its resume though the sweep read, later, a case the
+/// listener's identity does not see (round 14 self-review of `run_ancestors`: read live, it
+/// ended the listener "no longer visible").
+#[test]
+fn what_an_ancestor_reads_after_the_claim_is_not_the_runs() {
+    let env = Env::new();
+    let listen = json!({ "name": "listen", "workspace": "mssp-soc",
+        "run_as": "automation@acme-mssp.test",
+        "trigger": { "on": "custom_event", "event": "notification.requested" },
+        "steps": [
+            { "id": "hold", "interaction": { "title": "Go on?",
+                "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+                "access": { "workspace_users": { "emails": [OWNER] } } } },
+            { "id": "got", "uses": "step:echo", "with": { "subject": "$.event.subject" } } ] });
+    env.publish_as_owner("listen", &listen);
+    env.create_case("mssp-soc", "CEO phished", "high");
+    env.restrict("C-1", Some("sam.lead@acme-mssp.test"));
+    let sweep = json!({ "name": "sweep", "workspace": "mssp-soc", "steps": [
+        { "id": "n", "uses": "step:notify", "grants": ["events:emit"],
+          "with": { "to": [OWNER], "subject": "starting" } },
+        { "id": "wait", "interaction": { "title": "Sweep?",
+            "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+            "access": { "workspace_users": { "emails": [OWNER] } } } },
+        { "id": "q", "uses": "cases/query-cases", "with": { "filter": { "text": "CEO" } } } ] });
+    let file = env.write("sweep.json", &sweep);
+    let steps = env.steps();
+    let _ = env.cli(&["run", &file, "--as", OWNER, "--steps", &steps]);
+    env.dispatch(1);
+    let waiting = |workflow: &str| -> String {
+        let all: Value = serde_json::from_str(&env.ok(&[
+            "interact",
+            "list",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--json",
+        ]))
+        .expect("json");
+        all.as_array()
+            .expect("list")
+            .iter()
+            .find(|i| i["workflow"] == workflow)
+            .and_then(|i| i["id"].as_str())
+            .unwrap_or_else(|| panic!("{workflow} waits: {all}"))
+            .to_owned()
+    };
+    let respond = |id: &str| {
+        env.ok(&[
+            "interact",
+            "respond",
+            id,
+            "--values",
+            r#"{"ok":true}"#,
+            "--as",
+            OWNER,
+            "--steps",
+            &steps,
+        ]);
+    };
+    let (sweep_ix, listen_ix) = (waiting("sweep"), waiting("listen"));
+    // The sweep now reads the restricted case; the listener was claimed before it did.
+    respond(&sweep_ix);
+    respond(&listen_ix);
+    let runs = env.runs();
+    let status = |wf: &str| {
+        runs.iter()
+            .find(|(w, _, _)| w == wf)
+            .map(|(_, s, e)| (s.clone(), e.clone()))
+    };
+    assert_eq!(
+        status("sweep").map(|s| s.0).as_deref(),
+        Some("succeeded"),
+        "{runs:?}"
+    );
+    assert_eq!(
+        status("listen").map(|s| s.0).as_deref(),
+        Some("succeeded"),
+        "{runs:?}"
+    );
+}
+
 /// A run that read a restricted case (here a manual run's query) and quotes it in an event
 /// it emits hands the event only to workflows whose identity sees the case; a run the event
 /// starts carries the case on to its own events. Before, any listener got the case's title

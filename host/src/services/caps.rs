@@ -61,9 +61,10 @@ pub const MAX_LOG_BYTES_PER_EXECUTION: usize = MAX_LOG_LINES * (MAX_LOG_LINE_BYT
 pub const MAX_EVENTS_PER_EXECUTION: usize = 100;
 
 /// The most restricted cases one run may read (`run_cases`): each is checked again at its
-/// resumes and copied to every run its events start, so a step reading a hundred thousand
-/// of them and emitting its events made the scheduler write billions of rows (hostile-step
-/// review). Its own, that is; with those inherited from the run whose event started it, twice
+/// resumes and bounds whom its events reach and the runs they start (which name it as an
+/// ancestor, `run_ancestors`; they were copied to each, and a step reading a hundred thousand
+/// made the scheduler write billions of rows: hostile-step review). Its own, that is; with
+/// those inherited with its event (its case, and rows copied before `run_ancestors`), twice
 /// that (`cases/store::record_run_reads`).
 pub const MAX_RESTRICTED_READS_PER_RUN: usize = 10_000;
 /// Longest event kind, in bytes.

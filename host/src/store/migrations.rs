@@ -820,10 +820,14 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     -- a row per ancestor (at most the chain's depth), where every restricted case they read
     -- was copied to each run they started, 10,000 rows a run times a chain's thousand runs
     -- (hostile-step review), and a run two links down held no room for reads of its own.
-    -- Runs started before keep their copied rows, which read as before.
+    -- Runs started before keep their copied rows, which read as before. An ancestor's reads
+    -- count up to `upto`, the last it had made when the event was claimed (`run_cases.seq`,
+    -- numbered per run; 0 for rows written before): what it read after is not the run's.
+    ALTER TABLE run_cases ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
     CREATE TABLE run_ancestors (
         run_id      INTEGER NOT NULL REFERENCES runs(id),
         ancestor_id INTEGER NOT NULL REFERENCES runs(id),
+        upto        INTEGER NOT NULL,
         PRIMARY KEY (run_id, ancestor_id)
     );
     "#,

@@ -297,11 +297,15 @@ impl Db {
     }
 }
 
-/// The runs whose restricted reads (`run_cases`) bound what run `run` (an SQL expression: a
-/// column, or a cast parameter) may quote, for `IN`: itself and the runs whose events started
-/// it and its ancestors (`run_ancestors`), whose reads are not copied to it.
-pub(crate) fn lineage(run: &str) -> String {
-    format!("(SELECT {run} UNION SELECT ancestor_id FROM run_ancestors WHERE run_id = {run})")
+/// The condition that row `rc` of `run_cases` bounds what run `run` (an SQL expression: a
+/// column, or a cast parameter) may quote: its own, or one its ancestors (`run_ancestors`: the
+/// runs whose events started it, and theirs) had read when its event was claimed, which are
+/// not copied to it (`upto`: what they read after does not count).
+pub(crate) fn lineage(rc: &str, run: &str) -> String {
+    format!(
+        "({rc}.run_id = {run} OR EXISTS (SELECT 1 FROM run_ancestors a
+             WHERE a.run_id = {run} AND a.ancestor_id = {rc}.run_id AND {rc}.seq <= a.upto))"
+    )
 }
 
 /// Every row `sql` returns for `params`, each read by `read`, collected (into a `Vec`, a map,

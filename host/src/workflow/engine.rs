@@ -1196,6 +1196,10 @@ impl Exec<'_> {
                 // journaled, so a resume replays them).
                 let mut exit = None;
                 let mut paused = None;
+                // Only what a branch wrote is taken back: each copy holds what the others hold
+                // too, and inside a loop a later branch's copy of an output an earlier branch
+                // wrote again (the iteration before's) overwrote the new one (self-review).
+                let base_stamps = ctx[STAMPS].clone();
                 for result in results {
                     let (flow, local) = match result {
                         Ok(done) => done,
@@ -1205,14 +1209,12 @@ impl Exec<'_> {
                             continue;
                         }
                     };
-                    if let Some(done) = local["steps"].as_object() {
-                        for (id, out) in done {
-                            ctx["steps"][id] = out.clone();
-                        }
-                    }
                     if let Some(stamps) = local[STAMPS].as_object() {
                         for (id, stamp) in stamps {
-                            ctx[STAMPS][id] = stamp.clone();
+                            if base_stamps.get(id) != Some(stamp) {
+                                ctx["steps"][id] = local["steps"][id].clone();
+                                ctx[STAMPS][id] = stamp.clone();
+                            }
                         }
                     }
                     if let Flow::Exit { .. } = flow {
@@ -1847,7 +1849,8 @@ impl Exec<'_> {
         let ids = output_ids(body);
         // Copies of the context that iterations have finished with. An iteration only adds
         // outputs (step ids are unique in a workflow) and sets `loop`, so a copy is made the
-        // parent's again by dropping the outputs the parent lacks: at most one copy per part
+        // parent's again by dropping the outputs the parent lacks (their stamps stay, told
+        // apart from the next iteration's by their value): at most one copy per part
         // in flight, where a copy per item made a loop of n items over a context holding its
         // list cost n² (hostile-step review).
         let spare: std::sync::Mutex<Vec<Value>> = std::sync::Mutex::default();

@@ -245,7 +245,8 @@ def _json_key(k) -> str:
 
 
 def _encode(value):
-    """JSON-ready form of an output: dataclasses as objects, enums by name, keys as the text
+    """JSON-ready form of an output: dataclasses as objects, plain enums by name (an `IntEnum`
+    or `StrEnum` by value), keys as the text
     `json.dumps` writes for them. What JSON would not carry as it is raises `_Unwritable`
     naming where: an integer the host would not read exactly, a float that is not a number
     (NaN, infinities: `json.dumps` wrote them, and the host refused the text), two keys

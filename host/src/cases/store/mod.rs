@@ -114,12 +114,13 @@ pub fn record_run_reads(
     // run's (an upstream run of 10,000 reads left a triggered run no room for one;
     // hostile-step review). All it holds, inherited too, towards twice that: its event's case,
     // and for a run started before `run_ancestors` the rows copied to it then.
-    let (own, all): (i64, i64) = conn
+    let (own, all, seq): (i64, i64, i64) = conn
         .prepare_cached(
-            "SELECT COALESCE(SUM(CASE WHEN inherited = 0 THEN 1 ELSE 0 END), 0), count(*)
+            "SELECT COALESCE(SUM(CASE WHEN inherited = 0 THEN 1 ELSE 0 END), 0), count(*),
+                    COALESCE(max(seq), 0) + 1
              FROM run_cases WHERE run_id = ?1",
         )?
-        .query_row([run], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        .query_row([run], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     let with_new = |n: i64| {
         usize::try_from(n)
             .unwrap_or(usize::MAX)
@@ -128,15 +129,18 @@ pub fn record_run_reads(
     if with_new(own) > limit || with_new(all) > limit.saturating_mul(2) {
         return Ok(false);
     }
+    // Numbered in the order the run read them: a run its events start counts only those read
+    // before its claim (`run_ancestors.upto`).
     let rows: Vec<String> = (0..new.len())
-        .map(|i| format!("(?1, ?{})", i + 2))
+        .map(|i| format!("(?1, ?{}, ?2)", i + 3))
         .collect();
     let sql = format!(
-        "INSERT INTO run_cases (run_id, case_id) VALUES {} ON CONFLICT DO NOTHING",
+        "INSERT INTO run_cases (run_id, case_id, seq) VALUES {} ON CONFLICT DO NOTHING",
         rows.join(", ")
     );
-    let mut values: Vec<i64> = Vec::with_capacity(new.len() + 1);
+    let mut values: Vec<i64> = Vec::with_capacity(new.len() + 2);
     values.push(run);
+    values.push(seq);
     values.extend(&new);
     conn.execute(&sql, crate::store::sql::params_from_iter(values))?;
     Ok(true)
@@ -156,13 +160,13 @@ pub fn run_read_hidden_from(
     // What its ancestors read too (`run_ancestors`): it may quote their events.
     conn.prepare_cached(&format!(
         "SELECT EXISTS (SELECT 1 FROM run_cases rc JOIN cases c ON c.id = rc.case_id
-             WHERE rc.run_id IN {} AND c.restricted <> 0
+             WHERE {} AND c.restricted <> 0
                AND (?4 = 0
                     OR NOT EXISTS (SELECT 1 FROM case_people p WHERE p.case_id = c.id AND p.email = ?2)
                     OR (CAST(?3 AS TEXT) IS NOT NULL
                         AND NOT EXISTS (SELECT 1 FROM case_people p
                                         WHERE p.case_id = c.id AND p.email = ?3))))",
-        crate::store::lineage("CAST(?1 AS BIGINT)")
+        crate::store::lineage("rc", "CAST(?1 AS BIGINT)")
     ))?
     .query_row(
         params![

@@ -479,13 +479,13 @@ pub(crate) fn list_before(
                                     OR EXISTS (SELECT 1 FROM case_people p WHERE p.case_id = t.case_id AND p.email = ?5))
                                AND (t.cause_run IS NULL
                                     OR NOT EXISTS (SELECT 1 FROM run_cases rc JOIN cases c ON c.id = rc.case_id
-                                                   WHERE rc.run_id IN {lineage}
+                                                   WHERE {lineage}
                                                      AND c.restricted <> 0
                                                      AND (?6 = 0
                                                           OR NOT EXISTS (SELECT 1 FROM case_people p
                                                                          WHERE p.case_id = c.id AND p.email = ?5))))))
              ORDER BY id DESC LIMIT ?3",
-            lineage = crate::store::lineage("t.cause_run")
+            lineage = crate::store::lineage("rc", "t.cause_run")
         ))
         .map_err(internal)?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);

@@ -137,9 +137,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         13,
         "a run started by a run's event names that run and its ancestors (the SQLite migration of the same name)",
         r#"
+    ALTER TABLE run_cases ADD COLUMN IF NOT EXISTS seq BIGINT NOT NULL DEFAULT 0;
     CREATE TABLE IF NOT EXISTS run_ancestors (
         run_id      BIGINT NOT NULL REFERENCES runs (id),
         ancestor_id BIGINT NOT NULL REFERENCES runs (id),
+        upto        BIGINT NOT NULL,
         PRIMARY KEY (run_id, ancestor_id)
     );
     "#,

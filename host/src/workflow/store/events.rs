@@ -135,8 +135,9 @@ const NEXT_PENDING_SKIPPING_CLAIMS: &str =
     concat!(next_pending_sql!("events"), " FOR UPDATE SKIP LOCKED");
 
 /// Run `run`, started by an event that run `from` emitted and that is about case `case`, has
-/// read what `from` and its ancestors read (named in `run_ancestors`: every reader of
-/// `run_cases` reads theirs too, `crate::store::lineage`) and the case: the event may quote
+/// read what `from` and its ancestors had read by now (named in `run_ancestors` with how far:
+/// every reader of `run_cases` reads theirs too, `crate::store::lineage`; what they read after
+/// this claim is not `run`'s, self-review) and the case: the event may quote
 /// them, and what `run` makes may quote the event. The case whatever its mode: readers ask
 /// whether a case is restricted as they read, and one restricted after this claim was missing,
 /// so what `run` made after it reached those who do not see it (leak review). Marked
@@ -149,17 +150,20 @@ pub(in crate::workflow) fn record_event_reads(
     from: Option<i64>,
     case: Option<i64>,
 ) -> Result<(), Error> {
-    if from.is_some() {
-        tx.prepare_cached(
-            "INSERT INTO run_ancestors (run_id, ancestor_id)
-             SELECT ?1, up FROM (SELECT CAST(?2 AS BIGINT) AS up
-                                 UNION SELECT ancestor_id FROM run_ancestors WHERE run_id = ?2)
-                  AS lineage
-             WHERE up IS NOT NULL
+    if let Some(from) = from {
+        // `from` as far as it has read now, and its ancestors as far as `from` counted them.
+        for sql in [
+            "INSERT INTO run_ancestors (run_id, ancestor_id, upto)
+             SELECT ?1, ?2, COALESCE(max(seq), 0) FROM run_cases WHERE run_id = ?2
              ON CONFLICT DO NOTHING",
-        )
-        .and_then(|mut stmt| stmt.execute(params![run, from]))
-        .map_err(internal)?;
+            "INSERT INTO run_ancestors (run_id, ancestor_id, upto)
+             SELECT ?1, ancestor_id, upto FROM run_ancestors WHERE run_id = ?2
+             ON CONFLICT DO NOTHING",
+        ] {
+            tx.prepare_cached(sql)
+                .and_then(|mut stmt| stmt.execute(params![run, from]))
+                .map_err(internal)?;
+        }
     }
     if case.is_some() {
         tx.prepare_cached(
@@ -215,14 +219,14 @@ pub(in crate::workflow) struct EventReader {
 /// and the run that emitted it, if any, read no restricted case the reader is not on (one
 /// event per restricted case a sweep found counted them; leak review).
 fn visible(e: &str) -> String {
-    let lineage = crate::store::lineage(&format!("{e}.cause_run"));
+    let lineage = crate::store::lineage("rc", &format!("{e}.cause_run"));
     format!(
         "(?3 = 1 OR (({e}.case_id IS NULL OR ?5 = 1) AND ({e}.case_id IS NULL
             OR NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = {e}.case_id AND c.restricted = 1)
             OR EXISTS (SELECT 1 FROM case_people p WHERE p.case_id = {e}.case_id AND p.email = ?4))
           AND ({e}.cause_run IS NULL
             OR NOT EXISTS (SELECT 1 FROM run_cases rc JOIN cases c ON c.id = rc.case_id
-                           WHERE rc.run_id IN {lineage} AND c.restricted <> 0
+                           WHERE {lineage} AND c.restricted <> 0
                              AND (?5 = 0
                                   OR NOT EXISTS (SELECT 1 FROM case_people p
                                                  WHERE p.case_id = c.id AND p.email = ?4))))))"
