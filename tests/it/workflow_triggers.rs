@@ -132,6 +132,19 @@ impl Env {
             )
             .expect("count")
     }
+    /// The open interactions of mssp-soc `who` may answer (`interact list --json`).
+    fn open_interactions(&self, who: &str) -> Value {
+        serde_json::from_str(&self.ok(&[
+            "interact",
+            "list",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            who,
+            "--json",
+        ]))
+        .expect("json")
+    }
     /// Runs `args`, which must succeed; its standard output.
     fn ok(&self, args: &[&str]) -> String {
         let out = self.cli(args);
@@ -835,16 +848,7 @@ fn an_interaction_of_a_run_a_hidden_cases_event_started_is_hidden_with_it() {
     env.dispatch(1);
     env.restrict("C-1", Some("sam.lead@acme-mssp.test"));
     let listed = |who: &str| -> Vec<(String, String)> {
-        let doc: Value = serde_json::from_str(&env.ok(&[
-            "interact",
-            "list",
-            "--workspace",
-            "mssp-soc",
-            "--as",
-            who,
-            "--json",
-        ]))
-        .expect("json");
+        let doc = env.open_interactions(who);
         doc.as_array()
             .expect("list")
             .iter()
@@ -983,16 +987,7 @@ fn a_case_restricted_after_its_runs_claim_still_follows_what_that_run_made() {
     env.publish_as_owner("listen-lead", &leads);
     env.create_case("mssp-soc", "Acquisition of X", "high");
     env.dispatch(1);
-    let waiting: Value = serde_json::from_str(&env.ok(&[
-        "interact",
-        "list",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-        "--json",
-    ]))
-    .expect("json");
+    let waiting = env.open_interactions(OWNER);
     let ix = waiting[0]["id"]
         .as_str()
         .expect("the triage run waits")
@@ -1049,16 +1044,7 @@ fn what_an_ancestor_reads_after_the_claim_is_not_the_runs() {
     let _ = env.cli(&["run", &file, "--as", OWNER, "--steps", &steps]);
     env.dispatch(1);
     let waiting = |workflow: &str| -> String {
-        let all: Value = serde_json::from_str(&env.ok(&[
-            "interact",
-            "list",
-            "--workspace",
-            "mssp-soc",
-            "--as",
-            OWNER,
-            "--json",
-        ]))
-        .expect("json");
+        let all = env.open_interactions(OWNER);
         all.as_array()
             .expect("list")
             .iter()
@@ -2164,16 +2150,7 @@ fn an_answered_approval_of_a_run_whose_publisher_left_ends_the_run() {
     );
     let steps = env.steps();
     env.ok(&["run", &tell, "--as", OWNER, "--steps", &steps]);
-    let listed: Value = serde_json::from_str(&env.ok(&[
-        "interact",
-        "list",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-        "--json",
-    ]))
-    .expect("json");
+    let listed = env.open_interactions(OWNER);
     let id = listed[0]["id"].as_str().expect("an approval").to_owned();
     let answer = || {
         env.cli(&[
@@ -2289,16 +2266,7 @@ fn an_answered_approval_of_a_run_whose_starter_was_demoted_ends_the_run() {
     let file = env.write("own-ask.json", &wf);
     let steps = env.steps();
     let _ = env.cli(&["run", &file, "--as", lead, "--steps", &steps]);
-    let listed: Value = serde_json::from_str(&env.ok(&[
-        "interact",
-        "list",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-        "--json",
-    ]))
-    .expect("json");
+    let listed = env.open_interactions(OWNER);
     let id = listed[0]["id"].as_str().expect("an approval").to_owned();
     env.ok(&[
         "users",
