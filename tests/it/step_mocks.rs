@@ -259,6 +259,20 @@ fn unmocked_calls_can_fall_through_to_the_seeded_database() {
     assert!(text.contains("ok    the query mocked"), "{text}");
     assert!(text.contains("1 passed, 1 failed"), "{text}");
     assert!(text.contains("FAIL  a case that says `fail`"), "{text}");
+
+    // A workspace the fixture lacks is refused before anything runs: every call was an
+    // outsider's, so a test expecting `denied` passed for that reason (round 14).
+    let mut typo = tests.clone();
+    typo["workspace"] = json!("mssp-sco");
+    typo["tests"] =
+        json!([{ "name": "denied", "input": input(), "expect": { "error": "denied" } }]);
+    write_tests(&project, &typo);
+    let (ok, text) = step_test(&project);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("`workspace` `mssp-sco` is not in the tenant fixture"),
+        "{text}"
+    );
 }
 
 /// Each test runs on a database of its own, seeded from the fixtures: one test's writes

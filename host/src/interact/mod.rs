@@ -268,12 +268,16 @@ impl Platform {
             let Some(last) = chunk.last().map(|r| r.id) else {
                 break;
             };
+            let more = chunk.len() == LIST_CHUNK;
             after = last;
             for r in chunk {
                 let d = index.check_flow(principal, &r.workspace, &r.access);
                 if d.allowed && case_allows(conn, &index, principal, &r)? {
                     shown.push(r.view(&d));
                 }
+            }
+            if !more {
+                break;
             }
         }
         Ok(shown)

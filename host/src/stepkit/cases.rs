@@ -232,6 +232,15 @@ fn seeded(path: &Path, file: &TestFile, dir: &Path) -> Result<Arc<Platform>, Str
     );
     if let Some(tenant) = &file.tenant {
         seed_tenant(&platform, &base.join(tenant))?;
+        // A workspace the fixture lacks denied every call as an outsider's, so a test
+        // expecting `denied` passed for that reason (steps and projects review).
+        if platform.index().workspace(&file.workspace).is_none() {
+            return Err(format!(
+                "{}: `workspace` `{}` is not in the tenant fixture {tenant}",
+                path.display(),
+                file.workspace
+            ));
+        }
     }
     if let Some(cases) = &file.cases {
         seed_cases(&platform, &base.join(cases), &file.workspace)?;
@@ -276,7 +285,15 @@ pub fn run(
                 found.extend(check(&at, &case.expect, &exec));
                 found
             }
-            Err(e) => vec![mismatch(&format!("{at}.as"), "an email", e)],
+            // Named where it is written: the test's own `as`, or the file's.
+            Err(e) => {
+                let written = if case.email.is_some() {
+                    format!("{at}.as")
+                } else {
+                    "as".to_owned()
+                };
+                vec![mismatch(&written, "an email", e)]
+            }
         };
         results.push(CaseResult {
             name: case.name.clone(),
