@@ -333,6 +333,15 @@ fn python_type_hints_are_resolved_at_build_time_or_else_at_run_time() {
         json!({ "sev": "high", "pair": [1, 2] }),
         "{out}"
     );
+    // Missing fields as serde reads them: optional ones `None`, the host's own records with
+    // the host's defaults, `fields: null` as no fields (round 14).
+    let exec = run(&rt, &hostile, json!({ "attack": "defaults" }), limits());
+    let out = exec.result.expect("defaults");
+    assert_eq!(
+        out,
+        json!({ "case": { "description": "", "reviewers": [], "state": null, "fields_json": null },
+                "maybe": { "note": null } })
+    );
     // What JSON has no value for fails naming where.
     let exec = run(&rt, &hostile, json!({ "attack": "set_out" }), limits());
     let why = failure(&exec).to_string();

@@ -72,6 +72,14 @@ def attack(input: dict) -> dict:
         # every run: `json.dumps` could not write it, naming no place).
         back = json.loads(run_json('{"sev": "high", "pair": [1, 2]}', typed_back))
         return {"good": good, "bad": bad, "back": back}
+    if what == "defaults":
+        # Missing optional fields read as None, the host's own records take the host's
+        # defaults, `fields: null` is no fields (as the host reads the same JSON).
+        from flowhost_step.cases import NewCase
+
+        made = json.loads(run_json('{"title": "t", "severity": "high", "fields": null}', new_case))
+        maybe = json.loads(run_json("{}", maybe_note))
+        return {"case": made, "maybe": maybe}
     if what == "set_out":
         # No JSON value: the step fails naming where, as for NaN.
         return {"tags": {"a", "b"}}
@@ -156,3 +164,17 @@ def typed(input: Typed) -> dict:
 
 def typed_back(input: Typed) -> Typed:
     return input
+
+
+def new_case(input: "flowhost_step.cases.NewCase") -> dict:
+    return {"description": input.description, "reviewers": input.reviewers,
+            "state": input.state, "fields_json": input.fields_json}
+
+
+@dataclass
+class Maybe:
+    note: "str | None"
+
+
+def maybe_note(input: Maybe) -> dict:
+    return {"note": input.note}
