@@ -760,6 +760,21 @@ fn mssp_onboarding_flow_shared_to_a_customer_is_for_its_requesters_only() {
     assert_eq!(done["exit_status"], "onboarding-requested", "{done}");
     assert_eq!(done["output"]["contact"], "ops@globex.test");
     assert_eq!(done["output"]["requested_by"], "rita@globex.test");
+    // The run's identity is the source's person: named to nobody in the destination, as
+    // `share list` does not name them (round 14 leak review).
+    let runs = env.json(&[
+        "runs",
+        "list",
+        "--workspace",
+        "customer-globex",
+        "--as",
+        OLIVIA_BREAK_GLASS,
+    ]);
+    let principal = runs[0]["principal"].as_str().unwrap_or_default();
+    assert!(
+        principal.starts_with("run:other-workspace ") && !principal.contains("automation@"),
+        "{runs}"
+    );
 
     // A local sign-in in an SSO-only workspace gets nothing (IX-5); an operator is not selected.
     let local = env.fails(&[

@@ -173,6 +173,24 @@ impl Platform {
                 .unwrap_or(true)
     }
 
+    /// `run` as its workspace's readers are told it (after their sight of it is decided): the
+    /// identity of a run of a shared flow is a person or key of the source workspace, which
+    /// `share list` names to nobody without `user.read` there; here it is named to nobody
+    /// (leak review: `run:user:alice@src user:bob@dst` showed her to every viewer). So too
+    /// an identity no longer of this workspace.
+    fn told(&self, mut run: RunInfo) -> RunInfo {
+        let stored = principal_from_stored(&run.principal, "runs", "principal", "a shown run");
+        if let Ok(Principal::Run(ran)) = stored
+            && self.index().is_outsider(&ran.identity, &run.workspace)
+        {
+            run.principal = format!(
+                "run:{FOREIGN_IDENTITY} {}",
+                crate::stored_principal::principal_to_stored(&ran.publisher)
+            );
+        }
+        run
+    }
+
     /// A summary of `run` for `principal`: without its exit status too when the run read a
     /// restricted case they may not see, since the status names the branch that case decided
     /// ("escalated") (leak review).
@@ -266,8 +284,8 @@ impl Platform {
         for run in runs {
             match self.listed_run_sight(principal, &run)? {
                 RunSight::None => {}
-                RunSight::Summary => shown.push(self.summary_for(principal, run)),
-                RunSight::Full => shown.push(run),
+                RunSight::Summary => shown.push(self.told(self.summary_for(principal, run))),
+                RunSight::Full => shown.push(self.told(run)),
             }
         }
         Ok(shown)
@@ -314,14 +332,14 @@ impl Platform {
         };
         match self.run_sight(principal, &info)? {
             RunSight::None => Err(no_such_run()),
-            RunSight::Full => Ok((info, steps)),
+            RunSight::Full => Ok((self.told(info), steps)),
             // Which steps ran tells which branches the run took: on a case the reader may not
             // see, that is what the case holds (leak review).
             RunSight::Summary if self.decided_on_hidden(principal, info.key, &info.workspace) => {
-                Ok((self.summary_for(principal, info), Vec::new()))
+                Ok((self.told(self.summary_for(principal, info)), Vec::new()))
             }
             RunSight::Summary => Ok((
-                summary(info),
+                self.told(summary(info)),
                 one_per_loop_step(steps)
                     .into_iter()
                     .map(|s| StepRecord {
@@ -478,6 +496,10 @@ impl Platform {
         }
     }
 }
+
+/// How a run's identity of another workspace (a shared flow's) is shown: no person's or
+/// key's name.
+pub const FOREIGN_IDENTITY: &str = "other-workspace";
 
 /// The run without what it saw.
 fn summary(run: RunInfo) -> RunInfo {
