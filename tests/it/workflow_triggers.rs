@@ -132,6 +132,16 @@ impl Env {
             )
             .expect("count")
     }
+    /// A manual workflow whose one step emits `notification.requested` to the Owner: the
+    /// event custom-event triggers here listen for. Its file's name.
+    fn tell_file(&self) -> String {
+        self.write(
+            "tell.json",
+            &json!({ "name": "tell", "workspace": "mssp-soc", "steps": [
+                { "id": "tell", "uses": "step:notify", "grants": ["events:emit"],
+                  "with": { "to": [OWNER], "subject": "hello" } } ] }),
+        )
+    }
     /// The open interactions of mssp-soc `who` may answer (`interact list --json`).
     fn open_interactions(&self, who: &str) -> Value {
         serde_json::from_str(&self.ok(&[
@@ -1675,10 +1685,7 @@ fn a_run_whose_publisher_no_longer_acts_here_does_not_start() {
     let file = env.write("greet.json", &wf);
     let published = env.publish(&file, lead);
     assert!(published.status.success(), "{published:?}");
-    let tell = json!({ "name": "tell", "workspace": "mssp-soc", "steps": [
-        { "id": "tell", "uses": "step:notify", "grants": ["events:emit"],
-          "with": { "to": [OWNER], "subject": "hello" } } ] });
-    let tell = env.write("tell.json", &tell);
+    let tell = env.tell_file();
     let steps = env.steps();
     let emit = || {
         env.ok(&["run", &tell, "--as", OWNER, "--steps", &steps]);
@@ -1800,10 +1807,7 @@ fn a_run_whose_own_identity_no_longer_acts_here_does_not_start_or_go_on() {
         let published = env.publish(&file, OWNER);
         assert!(published.status.success(), "{published:?}");
     }
-    let tell = json!({ "name": "tell", "workspace": "mssp-soc", "steps": [
-        { "id": "tell", "uses": "step:notify", "grants": ["events:emit"],
-          "with": { "to": [OWNER], "subject": "hello" } } ] });
-    let tell = env.write("tell.json", &tell);
+    let tell = env.tell_file();
     let steps = env.steps();
     env.ok(&["run", &tell, "--as", OWNER, "--steps", &steps]);
     // Both started and wait; then their identities go.
@@ -1911,10 +1915,7 @@ fn a_publisher_demoted_below_interaction_write_asks_nobody() {
     let file = env.write("approve.json", &wf);
     let published = env.publish(&file, lead);
     assert!(published.status.success(), "{published:?}");
-    let tell = json!({ "name": "tell", "workspace": "mssp-soc", "steps": [
-        { "id": "tell", "uses": "step:notify", "grants": ["events:emit"],
-          "with": { "to": [OWNER], "subject": "hello" } } ] });
-    let tell = env.write("tell.json", &tell);
+    let tell = env.tell_file();
     let steps = env.steps();
     let set_role = |role: &str| {
         env.ok(&[
