@@ -412,8 +412,8 @@ fn a_loops_output_holds_every_iteration_and_an_inner_loop_leaves_the_outer_item(
             "last": { "was": if i == 0 { Value::Null } else { json!("a") } },
             "same": { "ok": true },
             "deep": { "i": i },
+            // The inner loop's steps are in its own output, not again beside it.
             "inner": [{ "n": { "n": 1 } }, { "n": { "n": 2 } }],
-            "n": { "n": 2 },
             "after": { "item": item },
             "px": { "v": item },
             "py": { "w": 1 },
@@ -428,6 +428,27 @@ fn a_loops_output_holds_every_iteration_and_an_inner_loop_leaves_the_outer_item(
         doc["output"]["fan"],
         json!([{ "psame": { "ok": true } }, { "psame": { "ok": true } }])
     );
+
+    // Loops nested 20 deep output what the innermost step made once per level: collecting
+    // an inner loop's steps beside its output doubled the output at each level (2^20 copies
+    // here; 30 levels took the host's memory; round 15 hostile-step review).
+    let mut body = json!([{ "id": "leaf", "uses": "step:echo", "with": { "x": 1 } }]);
+    let mut expected = json!([{ "leaf": { "x": 1 } }]);
+    for level in 0..20 {
+        let id = format!("l{level}");
+        body = json!([{ "id": id, "loop": { "over": [0] }, "do": body }]);
+        expected = json!([{ id: expected }]);
+    }
+    let deep = json!({ "name": "deep", "workspace": "mssp-soc", "steps": [
+        { "id": "top", "loop": { "over": [0] }, "do": body },
+        { "exit": { "status": "done", "output": "$.steps.top" } } ] });
+    let (out, doc) = env.run(&env.write("deep.json", &deep), OWNER, "{}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(doc["output"], expected);
 }
 
 /// A run's case events spend its budget of events by size, not only by number (SPEC ST-4;

@@ -1070,6 +1070,15 @@ impl Exec<'_> {
         Ok(Flow::Continue)
     }
 
+    /// Takes the outputs of inner `loops` an iteration made into what the run holds: the
+    /// outer loop's output holds them again, beside the inner loop's own.
+    fn hold_inner_loops(&self, outputs: &Value, loops: &[&str]) -> Result<(), String> {
+        loops
+            .iter()
+            .filter_map(|id| outputs.get(*id))
+            .try_for_each(|output| self.hold(output))
+    }
+
     /// Takes a fresh `output` into what the run holds, or fails saying which bound it passes.
     fn hold(&self, output: &Value) -> Result<(), String> {
         self.held
@@ -1121,7 +1130,7 @@ impl Exec<'_> {
                 retry,
             } => {
                 let output = self.action(&key, uses, with, *grants, *timeout, *retry, ctx)?;
-                put_output(ctx, &step.id, output);
+                put_output(ctx, &step.id, output, self.held.next_stamp());
             }
             StepKind::If {
                 conditions,
@@ -1175,7 +1184,7 @@ impl Exec<'_> {
                     }
                     _ => self.sequential_loop(&step.id, &items, body, break_if, ctx, prefix)?,
                 };
-                put_output(ctx, &step.id, Value::Array(collected));
+                put_output(ctx, &step.id, Value::Array(collected), self.held.next_stamp());
             }
             StepKind::Parallel { branches } => {
                 self.copies_of(ctx, branches.len()).map_err(fail)?;
@@ -1250,12 +1259,12 @@ impl Exec<'_> {
             }
             StepKind::Nested { path, with } => {
                 let output = self.nested(&key, path, with, ctx)?;
-                put_output(ctx, &step.id, output);
+                put_output(ctx, &step.id, output, self.held.next_stamp());
             }
             StepKind::Interaction(ix) => {
                 let response = self.interaction(&key, ix, ctx)?;
                 let timed_out = response["timed_out"] == Value::Bool(true);
-                put_output(ctx, &step.id, response);
+                put_output(ctx, &step.id, response, self.held.next_stamp());
                 if timed_out {
                     // Fail closed: a timeout never counts as approval (SPEC IX-8).
                     if ix.on_timeout.is_empty() {
@@ -1792,7 +1801,8 @@ impl Exec<'_> {
         prefix: &str,
     ) -> Result<Vec<Value>, Halt> {
         let mut collected = Vec::with_capacity(items.len());
-        let ids = output_ids(body);
+        let made = IterationOutputs::of(body);
+        let ids = &made.ids;
         // An enclosing loop's `$.loop` is its again once this loop is done.
         let outer = ctx.get("loop").cloned();
         for (i, item) in items.iter().enumerate() {
@@ -1804,7 +1814,7 @@ impl Exec<'_> {
             // What this iteration writes is told apart by its stamps: the outputs of the one
             // before stay readable (`$.steps.page.next_cursor?` pages on), and one equal to
             // the last iteration's is still this one's (hostile-input review).
-            let before = stamps_of(&ids, ctx);
+            let before = stamps_of(ids, ctx);
             if let Flow::Exit { status, .. } =
                 self.steps(body, ctx, &format!("{prefix}{id}[{i}]."))?
             {
@@ -1816,7 +1826,13 @@ impl Exec<'_> {
                 }
                 .into());
             }
-            collected.push(iteration_outputs(&ids, ctx, &before));
+            let outputs = iteration_outputs(ids, ctx, &before);
+            self.hold_inner_loops(&outputs, &made.loops)
+                .map_err(|message| Failure {
+                    step: format!("{prefix}{id}"),
+                    message,
+                })?;
+            collected.push(outputs);
             let stop = self.all_hold(break_if, ctx).map_err(|message| Failure {
                 step: format!("{prefix}{id}"),
                 message,
@@ -1846,7 +1862,8 @@ impl Exec<'_> {
     ) -> Result<Vec<Value>, Halt> {
         let mut collected = vec![Value::Null; items.len()];
         let mut paused = None;
-        let ids = output_ids(body);
+        let made = IterationOutputs::of(body);
+        let ids = &made.ids;
         // Copies of the context that iterations have finished with. An iteration only adds
         // outputs (step ids are unique in a workflow) and sets `loop`, so a copy is made the
         // parent's again by dropping the outputs the parent lacks (their stamps stay, told
@@ -1865,7 +1882,7 @@ impl Exec<'_> {
                 let taken = spares().pop();
                 let mut local = taken.unwrap_or_else(|| ctx.clone());
                 local["loop"] = json!({ "item": items[i], "index": i });
-                let before = stamps_of(&ids, &local);
+                let before = stamps_of(ids, &local);
                 let ran = self.steps(body, &mut local, &format!("{prefix}{id}[{i}]."));
                 // As in a sequential loop (parsing refuses it now; before, an iteration's exit
                 // was passed over, and the run went on past a timed-out approval's `exit`).
@@ -1878,7 +1895,15 @@ impl Exec<'_> {
                     }
                     .into());
                 }
-                let outputs = ran.map(|_| iteration_outputs(&ids, &local, &before));
+                let outputs = ran.and_then(|_| {
+                    let outputs = iteration_outputs(ids, &local, &before);
+                    self.hold_inner_loops(&outputs, &made.loops)
+                        .map_err(|message| Failure {
+                            step: format!("{prefix}{id}"),
+                            message,
+                        })?;
+                    Ok(outputs)
+                });
                 if let (Some(steps), Some(parent)) =
                     (local["steps"].as_object_mut(), ctx["steps"].as_object())
                 {
@@ -2090,25 +2115,61 @@ fn consults_access(uses: &Uses, grants: crate::services::grants::Grants) -> bool
     matches!(uses, Uses::Builtin(_)) || grants != crate::services::grants::Grants::default()
 }
 
-/// The ids of the steps a loop's body runs, at any depth: what an iteration outputs.
-fn output_ids(body: &[Step]) -> Vec<&str> {
-    crate::definition::model::steps_within(body)
-        .into_iter()
-        .map(|s| s.id.as_str())
-        .collect()
+/// The steps whose outputs one iteration of a loop's body makes: the body's and its
+/// branches', at any depth, but not those inside an inner loop, whose own output holds them
+/// (collecting both doubled a loop's output at each level of nesting: 30 nested loops of one
+/// item each built 2^30 values; hostile-step and hostile-input reviews).
+struct IterationOutputs<'a> {
+    ids: Vec<&'a str>,
+    /// Those of `ids` that are inner loops: their output is a copy the run holds again.
+    loops: Vec<&'a str>,
+}
+
+impl<'a> IterationOutputs<'a> {
+    fn of(body: &'a [Step]) -> Self {
+        fn walk<'a>(steps: &'a [Step], out: &mut IterationOutputs<'a>) {
+            for step in steps {
+                out.ids.push(&step.id);
+                match &step.kind {
+                    StepKind::Loop { .. } => out.loops.push(&step.id),
+                    StepKind::If {
+                        then, otherwise, ..
+                    } => {
+                        walk(then, out);
+                        walk(otherwise, out);
+                    }
+                    StepKind::Switch { cases, default } => {
+                        cases.iter().for_each(|(_, body)| walk(body, out));
+                        walk(default, out);
+                    }
+                    StepKind::Parallel { branches } => {
+                        branches.iter().for_each(|b| walk(b, out));
+                    }
+                    StepKind::Interaction(ix) => walk(&ix.on_timeout, out),
+                    StepKind::Action { .. }
+                    | StepKind::Wait { .. }
+                    | StepKind::Exit { .. }
+                    | StepKind::Nested { .. } => {}
+                }
+            }
+        }
+        let mut out = IterationOutputs {
+            ids: Vec::new(),
+            loops: Vec::new(),
+        };
+        walk(body, &mut out);
+        out
+    }
 }
 
 /// The context's member, beside `steps`, stamping each output as it is written: no reference
-/// reaches it (references start at `$.event`, `$.steps`, `$.vars`, `$.loop`, `$.inputs`).
+/// starts at it (references start at `$.event`, `$.steps`, `$.vars`, `$.loop`, `$.inputs`); a
+/// filter's `$` reads it, so the stamps are the run's own count (see `Held::next_stamp`).
 const STAMPS: &str = "stamps";
 
-/// Stamps of outputs, increasing across the process: one written later has a larger one.
-static NEXT_STAMP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-
-/// Writes step `id`'s output into the context, stamped.
-fn put_output(ctx: &mut Value, id: &str, output: Value) {
+/// Writes step `id`'s output into the context, stamped with the run's next stamp.
+fn put_output(ctx: &mut Value, id: &str, output: Value, stamp: u64) {
     ctx["steps"][id] = output;
-    let stamp = NEXT_STAMP.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     ctx[STAMPS][id] = Value::from(stamp);
 }
 

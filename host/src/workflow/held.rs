@@ -166,6 +166,8 @@ pub(crate) struct Held {
     steps: std::sync::atomic::AtomicUsize,
     /// Bytes rendered past each rendering's allowance so far.
     rendered: std::sync::atomic::AtomicUsize,
+    /// The last stamp an output was given (see [`Held::next_stamp`]).
+    stamps: std::sync::atomic::AtomicU64,
 }
 
 impl Held {
@@ -199,6 +201,15 @@ impl Held {
             }
             _ => Err(size),
         }
+    }
+
+    /// A stamp for an output written now, larger than every one this run gave before: the
+    /// run's own sequence, as a filter can read it (one process-wide counter told a run how
+    /// many outputs every other tenant's runs wrote meanwhile; SPEC ID-4, hostile-step review).
+    pub(crate) fn next_stamp(&self) -> u64 {
+        self.stamps
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .saturating_add(1)
     }
 
     /// Takes `bytes` of context copies from the run's budget, or nothing and what is left.
