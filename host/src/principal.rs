@@ -268,6 +268,10 @@ pub struct Cause {
     pub run: i64,
     /// 0 for a manual run; an event caused by a run at depth d starts runs at depth d + 1.
     pub depth: u32,
+    /// How far the run had read (`run_cases.seq`) when it made what this causes, if that was
+    /// before it is written (a step's events, written with its journal entry after later
+    /// steps may have read more); `None`: as far as it has read when written.
+    pub read_upto: Option<i64>,
 }
 
 #[cfg(test)]

@@ -1098,6 +1098,38 @@ fn what_an_ancestor_reads_after_the_claim_is_not_the_runs() {
     );
 }
 
+/// What a run reads after it emitted an event is not the event's: a listener whose identity
+/// does not see a case the sweep read after its emit still starts, at whatever moment the
+/// event is dispatched (round 15 kill and storage reviews: read live at the match, the
+/// listener was passed over and the event marked dispatched with no run, for good).
+#[test]
+fn what_a_run_reads_after_its_emit_is_not_its_events() {
+    let env = Env::new();
+    let listen = json!({ "name": "listen", "workspace": "mssp-soc",
+        "run_as": "automation@acme-mssp.test",
+        "trigger": { "on": "custom_event", "event": "notification.requested" },
+        "steps": [ { "id": "got", "uses": "step:echo", "with": { "subject": "$.event.subject" } } ] });
+    env.publish_as_owner("listen", &listen);
+    env.create_case("mssp-soc", "CEO phished", "high");
+    env.restrict("C-1", Some("sam.lead@acme-mssp.test"));
+    let sweep = json!({ "name": "sweep", "workspace": "mssp-soc", "steps": [
+        { "id": "n", "uses": "step:notify", "grants": ["events:emit"],
+          "with": { "to": [OWNER], "subject": "starting" } },
+        { "id": "q", "uses": "cases/query-cases", "with": { "filter": { "text": "CEO" } } },
+        { "id": "m", "uses": "step:notify", "grants": ["events:emit"],
+          "with": { "to": [OWNER], "subject": "found" } } ] });
+    let file = env.write("sweep.json", &sweep);
+    let steps = env.steps();
+    env.ok(&["run", &file, "--as", OWNER, "--steps", &steps]);
+    env.dispatch(2);
+    let runs = env.runs();
+    let listens: Vec<_> = runs.iter().filter(|(w, _, _)| w == "listen").collect();
+    // The first event, written before the sweep read the restricted case, starts the
+    // listener; the second, written after, does not.
+    assert_eq!(listens.len(), 1, "{runs:?}");
+    assert_eq!(listens[0].1, "succeeded", "{runs:?}");
+}
+
 /// A run that read a restricted case (here a manual run's query) and quotes it in an event
 /// it emits hands the event only to workflows whose identity sees the case; a run the event
 /// starts carries the case on to its own events. Before, any listener got the case's title

@@ -15,5 +15,6 @@ pub(crate) mod validate;
 mod viewer;
 
 pub use id::case_id_text;
-pub(crate) use service::{case_seen_in, run_read_hidden_from};
+pub(crate) use service::{case_seen_in, run_read_hidden_from, run_read_upto};
+pub use store::RunReads;
 pub use viewer::Viewer;

@@ -583,13 +583,18 @@ fn run_reads(conn: &Connection, caller: &Caller, ids: &[i64]) -> Result<(), Erro
     }
 }
 
-/// Whether run `run` read a restricted case `viewer` does not see now (SPEC CS-2).
+/// How far run `run` has read restricted cases so far (the last `run_cases.seq` of its own).
+pub(crate) fn run_read_upto(conn: &Connection, run: i64) -> Result<i64, Error> {
+    store::read_upto(conn, run).map_err(internal)
+}
+
+/// Whether `reads` hold a restricted case `viewer` does not see now (SPEC CS-2).
 pub(crate) fn run_read_hidden_from(
     conn: &Connection,
-    run: i64,
+    reads: store::RunReads,
     viewer: &Viewer,
 ) -> Result<bool, Error> {
-    store::run_read_hidden_from(conn, run, viewer).map_err(internal)
+    store::run_read_hidden_from(conn, reads, viewer).map_err(internal)
 }
 
 /// The sight rule of SPEC CS-2 for case row `id`: a case not `restricted` is seen by anyone

@@ -316,7 +316,8 @@ impl Platform {
                 &self.index(),
                 &crate::principal::Caller::of(principal, &r.workspace),
             );
-            if crate::cases::run_read_hidden_from(self.db()?.conn(), r.run, &viewer)?
+            let reads = crate::cases::RunReads::all(r.run);
+            if crate::cases::run_read_hidden_from(self.db()?.conn(), reads, &viewer)?
                 && let Some(response) = view.response.as_mut()
             {
                 response["values"] = serde_json::json!({});
@@ -591,6 +592,7 @@ fn case_allows(
         return Ok(false);
     }
     match store::cause_of(conn, r.run)? {
+        // What that run had read when it wrote the event, not what it read after (kill review).
         Some(cause) => Ok(!crate::cases::run_read_hidden_from(conn, cause, &viewer())?),
         None => Ok(true),
     }

@@ -114,12 +114,20 @@ pub(super) fn workspace_of(conn: &Connection, id: &PublicId) -> Result<Option<St
     .map_err(internal)
 }
 
-/// The run whose custom event started run `run`, if one did.
-pub(super) fn cause_of(conn: &Connection, run: i64) -> Result<Option<i64>, Error> {
+/// What the run whose custom event started run `run` had read when it wrote it, if one did.
+pub(super) fn cause_of(
+    conn: &Connection,
+    run: i64,
+) -> Result<Option<crate::cases::RunReads>, Error> {
     conn.query_row(
-        "SELECT t.cause_run FROM runs JOIN events t ON t.id = runs.trigger_event WHERE runs.id = ?1",
+        "SELECT t.cause_run, t.cause_seq FROM runs JOIN events t ON t.id = runs.trigger_event
+         WHERE runs.id = ?1",
         [run],
-        |r| r.get(0),
+        |r| {
+            let cause: Option<i64> = r.get(0)?;
+            let seq: Option<i64> = r.get(1)?;
+            Ok(cause.map(|c| crate::cases::RunReads::at_event(c, seq)))
+        },
     )
     .optional()
     .map(Option::flatten)

@@ -110,6 +110,10 @@ pub struct RunInfo {
     /// see every case that run read may not see this one (SPEC CS-2).
     #[serde(skip)]
     pub trigger_cause: Option<i64>,
+    /// How far [`RunInfo::trigger_cause`] had read when it wrote that event (`events.cause_seq`;
+    /// `None` for an event written before events were stamped).
+    #[serde(skip)]
+    pub trigger_cause_seq: Option<i64>,
     /// Journal entries earlier than those a run's detail carries (the newest, at most
     /// [`MAX_STEPS_SHOWN`] of them and [`MAX_STEP_TEXT_SHOWN`] characters of outputs and
     /// errors); 0, and not written, when it carries every one.
@@ -150,6 +154,8 @@ pub struct RunPlace {
     pub trigger_case: Option<i64>,
     /// The run whose event started it, if any (see [`RunInfo::trigger_cause`]).
     pub trigger_cause: Option<i64>,
+    /// See [`RunInfo::trigger_cause_seq`].
+    pub trigger_cause_seq: Option<i64>,
 }
 
 /// Whose sight of restricted cases decides which triggered runs a listing shows (SPEC CS-2).

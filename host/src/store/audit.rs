@@ -46,14 +46,13 @@ pub fn append(conn: &Connection, entry: &NewEntry<'_>) -> crate::store::sql::Res
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
                  (SELECT coalesce(max(number), 0) + 1 FROM audit_log WHERE workspace = ?4),
                  CASE WHEN substr(?6, 1, 12) = 'interaction:' AND (EXISTS (
-                     SELECT 1 FROM interactions i JOIN run_cases rc ON {lineage}
-                     JOIN cases c ON c.id = rc.case_id
-                     WHERE i.public_id = substr(?6, 13) AND c.restricted <> 0)
+                     SELECT 1 FROM interactions i
+                     WHERE i.public_id = substr(?6, 13) AND {read_restricted})
                    OR EXISTS (
                      SELECT 1 FROM interactions i JOIN runs r ON r.id = i.run_id
                      JOIN events e ON e.id = r.trigger_event JOIN cases c ON c.id = e.case_id
                      WHERE i.public_id = substr(?6, 13) AND c.restricted <> 0)) THEN 1 ELSE 0 END)",
-            lineage = super::lineage("rc", "i.run_id")
+            read_restricted = super::lineage_read("i.run_id", "NULL", "c.restricted <> 0")
         ),
         params![
             clock::now_unix(),

@@ -51,6 +51,7 @@ struct EventRow<'a> {
     depth: i64,
     run: Option<i64>,
     public_id: String,
+    read_upto: Option<i64>,
 }
 
 impl<'a> EventRow<'a> {
@@ -71,11 +72,12 @@ impl<'a> EventRow<'a> {
             case_id,
             depth: cause.map_or(0, |c| i64::from(c.depth)),
             run: cause.map(|c| c.run),
+            read_upto: cause.and_then(|c| c.read_upto),
             public_id: public_id.to_string(),
         }
     }
 
-    fn params(&self) -> [&dyn ToSql; 8] {
+    fn params(&self) -> [&dyn ToSql; 9] {
         [
             &self.workspace,
             &self.kind,
@@ -85,6 +87,7 @@ impl<'a> EventRow<'a> {
             &self.depth,
             &self.run,
             &self.public_id,
+            &self.read_upto,
         ]
     }
 }
@@ -101,8 +104,10 @@ impl<'a> EventRow<'a> {
 /// runs it starts in turn must see that case too, and are hidden with it (SPEC CS-2; case
 /// visibility review: a case-triggered run's custom event carried a restricted case to a
 /// workflow whose identity could not see it).
+/// It names how far its run had read (`cause_seq`): what the run reads after is not the
+/// event's to quote (kill review).
 const INSERT_EVENT: &str =
-    "INSERT INTO events (workspace, kind, payload, source, case_id, depth, cause_run, chain, public_id)
+    "INSERT INTO events (workspace, kind, payload, source, case_id, depth, cause_run, chain, public_id, cause_seq)
          VALUES (?1, ?2, ?3, ?4,
                  COALESCE(?5, (SELECT t.case_id FROM runs r JOIN events t ON t.id = r.trigger_event
                                WHERE r.id = ?7)),
@@ -110,7 +115,9 @@ const INSERT_EVENT: &str =
                  (SELECT CASE WHEN r.depth = 0 THEN NULL ELSE COALESCE(t.chain, r.id) END
                   FROM runs r LEFT JOIN events t ON t.id = r.trigger_event
                   WHERE r.id = ?7),
-                 ?8)";
+                 ?8,
+                 COALESCE(CAST(?9 AS BIGINT),
+                          (SELECT COALESCE(max(seq), 0) FROM run_cases WHERE run_id = ?7)))";
 
 impl Db {
     /// Events of `workspace`, oldest first.

@@ -832,6 +832,18 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     );
     "#,
     ),
+    (
+        34,
+        "An event a run emitted names how far that run had read when it was written",
+        r#"
+    -- What a run's event may quote is what the run had read when it emitted it: counted at
+    -- each use, a read the run made after its event decided whether a listener started, and
+    -- a listener started before that read was ended at its first step (kill and storage
+    -- reviews). `cause_seq` is the emitting run's last `run_cases.seq` then; NULL for events
+    -- written before, which count their run's reads as they stand.
+    ALTER TABLE events ADD COLUMN cause_seq INTEGER;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.

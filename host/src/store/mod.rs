@@ -297,14 +297,23 @@ impl Db {
     }
 }
 
-/// The condition that row `rc` of `run_cases` bounds what run `run` (an SQL expression: a
-/// column, or a cast parameter) may quote: its own, or one its ancestors (`run_ancestors`: the
-/// runs whose events started it, and theirs) had read when its event was claimed, which are
-/// not copied to it (`upto`: what they read after does not count).
-pub(crate) fn lineage(rc: &str, run: &str) -> String {
+/// The condition that run `run` (an SQL expression: a column, or a cast parameter) read a
+/// case, as `c` (joined from `cases`), for which `cond` (an SQL condition on `c`) holds: among
+/// its own reads numbered up to `upto` (an SQL expression; all it has read where it is NULL),
+/// or among what its ancestors (`run_ancestors`: the runs whose events started it, and
+/// theirs) had read when its event was written (`upto` there), which are not copied to it.
+///
+/// Two lookups by key, one per side: written as one condition on a row of `run_cases`
+/// (`run_id = run OR EXISTS (ancestor)`), neither SQLite nor PostgreSQL could use the key,
+/// and every check scanned the whole table, every tenant's (storage and kill reviews).
+pub(crate) fn lineage_read(run: &str, upto: &str, cond: &str) -> String {
     format!(
-        "({rc}.run_id = {run} OR EXISTS (SELECT 1 FROM run_ancestors a
-             WHERE a.run_id = {run} AND a.ancestor_id = {rc}.run_id AND {rc}.seq <= a.upto))"
+        "(EXISTS (SELECT 1 FROM run_cases rc JOIN cases c ON c.id = rc.case_id
+                  WHERE rc.run_id = {run} AND ({upto} IS NULL OR rc.seq <= {upto}) AND {cond})
+          OR EXISTS (SELECT 1 FROM run_ancestors a
+                     JOIN run_cases rc ON rc.run_id = a.ancestor_id AND rc.seq <= a.upto
+                     JOIN cases c ON c.id = rc.case_id
+                     WHERE a.run_id = {run} AND {cond}))"
     )
 }
 

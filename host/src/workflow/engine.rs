@@ -664,7 +664,7 @@ impl Engine {
                 Err(e) => return Err(e),
             }
         }
-        if !self.sees_what_run_read(principal, workspace, run)? {
+        if !self.sees_what_run_read(principal, workspace, crate::cases::RunReads::all(run))? {
             return Ok(Some(format!(
                 "a case this run read is no longer visible to {principal}; the run ends here"
             )));
@@ -777,7 +777,11 @@ impl Engine {
         let caller = Caller {
             workspace: workflow.workspace.clone(),
             principal,
-            cause: Some(Cause { run, depth }),
+            cause: Some(Cause {
+                run,
+                depth,
+                read_upto: None,
+            }),
             step: None,
         };
         let mut lease = LeaseGuard {
@@ -1070,6 +1074,16 @@ impl Exec<'_> {
         Ok(Flow::Continue)
     }
 
+    /// How far the run has read restricted cases so far (`run_cases.seq`): what an event it
+    /// writes later may quote.
+    fn read_upto(&self, key: &str) -> Result<i64, Halt> {
+        let platform = &self.engine.platform;
+        platform
+            .db()
+            .and_then(|db| crate::cases::run_read_upto(db.conn(), self.run))
+            .map_err(|e| Halt::host(key, e))
+    }
+
     /// Takes the outputs of inner `loops` an iteration made into what the run holds: the
     /// outer loop's output holds them again, beside the inner loop's own.
     fn hold_inner_loops(&self, outputs: &Value, loops: &[&str]) -> Result<(), String> {
@@ -1184,7 +1198,12 @@ impl Exec<'_> {
                     }
                     _ => self.sequential_loop(&step.id, &items, body, break_if, ctx, prefix)?,
                 };
-                put_output(ctx, &step.id, Value::Array(collected), self.held.next_stamp());
+                put_output(
+                    ctx,
+                    &step.id,
+                    Value::Array(collected),
+                    self.held.next_stamp(),
+                );
             }
             StepKind::Parallel { branches } => {
                 self.copies_of(ctx, branches.len()).map_err(fail)?;
@@ -1768,13 +1787,23 @@ impl Exec<'_> {
                 };
                 // Its logs are kept whatever its outcome; its events only if it succeeded.
                 self.held.recorded(Records::of(&exec));
+                // Its events are written with its journal entry, maybe after later steps
+                // read more: they may quote what the run had read by now, not that (kill
+                // review).
+                let cause = match self.caller.cause {
+                    Some(cause) if !exec.events.is_empty() => Some(Cause {
+                        read_upto: Some(self.read_upto(key)?),
+                        ..cause
+                    }),
+                    cause => cause,
+                };
                 let record = StepRecordData {
                     workspace: self.caller.workspace.clone(),
                     principal: principal_to_stored(&self.caller.principal),
                     component: path.display().to_string(),
                     digest: step.digest.clone(),
                     execution: exec,
-                    cause: self.caller.cause,
+                    cause,
                 };
                 // Whatever the step made of it, a host call of it failed for the
                 // infrastructure's reasons: its effect may be missing, so it runs again.

@@ -14,7 +14,7 @@
 use crate::Error;
 use crate::access::Reason;
 use crate::access::Scope;
-use crate::cases::Viewer;
+use crate::cases::{RunReads, Viewer};
 use crate::platform::Platform;
 use crate::principal::{Caller, Principal};
 use crate::public_id::PublicId;
@@ -55,7 +55,8 @@ impl Platform {
         if sight != RunSight::None
             && self.started_by_hidden(
                 run.trigger_case,
-                run.trigger_cause,
+                run.trigger_cause
+                    .map(|c| RunReads::at_event(c, run.trigger_cause_seq)),
                 &self.viewer_in(principal, &run.workspace),
             )?
         {
@@ -64,15 +65,16 @@ impl Platform {
         Ok(sight)
     }
 
-    /// Whether a run started by an event about case `case`, or by a custom event of run
-    /// `cause`, tells `viewer` what is hidden from them: the case, or a case that run read.
+    /// Whether a run started by an event about case `case`, or by a custom event of a run that
+    /// had read `cause` then, tells `viewer` what is hidden from them: the case, or a case that
+    /// run had read.
     /// A run a custom event started tells that the run which emitted it found something, and
     /// how many times (one run per event): a sweep over restricted cases emitting one event
     /// per critical case was counted through `runs list` (leak review).
     fn started_by_hidden(
         &self,
         case: Option<i64>,
-        cause: Option<i64>,
+        cause: Option<RunReads>,
         viewer: &Viewer,
     ) -> Result<bool, Error> {
         if let Some(case) = case
@@ -167,7 +169,9 @@ impl Platform {
             || self
                 .started_by_hidden(
                     place.trigger_case,
-                    place.trigger_cause,
+                    place
+                        .trigger_cause
+                        .map(|c| RunReads::at_event(c, place.trigger_cause_seq)),
                     &self.viewer_in(principal, &place.workspace),
                 )
                 .unwrap_or(true)
@@ -214,7 +218,8 @@ impl Platform {
 
     /// Whether `viewer` sees every restricted case run `run` read.
     fn sees_what_it_read(&self, run: i64, viewer: &Viewer) -> Result<bool, Error> {
-        let hidden = crate::cases::run_read_hidden_from(self.db()?.conn(), run, viewer)?;
+        let hidden =
+            crate::cases::run_read_hidden_from(self.db()?.conn(), RunReads::all(run), viewer)?;
         Ok(!hidden)
     }
 
@@ -309,7 +314,9 @@ impl Platform {
         // either (see [`Platform::run_sight`]), as a cursor too.
         if self.started_by_hidden(
             place.trigger_case,
-            place.trigger_cause,
+            place
+                .trigger_cause
+                .map(|c| RunReads::at_event(c, place.trigger_cause_seq)),
             &self.viewer_in(principal, &place.workspace),
         )? {
             return Err(no_such_run());

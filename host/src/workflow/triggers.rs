@@ -217,7 +217,7 @@ impl Platform {
                 // What the emitting run read, and the case the event is about if restricted:
                 // the run reads them in its event, and its own events (case events about
                 // another case among them) may quote them (run_cases review).
-                store::record_event_reads(tx, key, event.cause_run, event.case_id)?;
+                store::record_event_reads(tx, key, event.cause(), event.case_id)?;
                 ids.push(RunRef { key, id });
             }
             Ok(Some(ids))
@@ -454,17 +454,17 @@ impl Engine {
         ))
     }
 
-    /// Whether `principal` sees, in `workspace`, every restricted case run `run` read
+    /// Whether `principal` sees, in `workspace`, every restricted case among `reads`
     /// (SPEC CS-2).
     pub(super) fn sees_what_run_read(
         &self,
         principal: &Principal,
         workspace: &str,
-        run: i64,
+        reads: crate::cases::RunReads,
     ) -> Result<bool, Error> {
         let platform = self.platform();
         let viewer = crate::cases::Viewer::of(&platform.index(), &Caller::of(principal, workspace));
-        let hidden = crate::cases::run_read_hidden_from(platform.db()?.conn(), run, &viewer)?;
+        let hidden = crate::cases::run_read_hidden_from(platform.db()?.conn(), reads, &viewer)?;
         Ok(!hidden)
     }
 
@@ -563,10 +563,12 @@ impl Engine {
                     }
                 }
             }
-            // Nor do the restricted cases the emitting run read, which the event may quote
-            // (hostile-step and leak reviews): every one must be visible to this identity.
-            if let Some(run) = event.cause_run
-                && !self.sees_what_run_read(&principal, &event.workspace, run)?
+            // Nor do the restricted cases the emitting run had read when it wrote the event,
+            // which the event may quote (hostile-step and leak reviews): every one must be
+            // visible to this identity. Not what it read after (kill review: a read after
+            // the emit decided whether the listener started at all).
+            if let Some(reads) = event.cause()
+                && !self.sees_what_run_read(&principal, &event.workspace, reads)?
             {
                 continue;
             }

@@ -102,7 +102,8 @@ pub(crate) fn insert_triggered(
 pub(crate) fn place_of(conn: &Connection, id: &PublicId) -> Result<Option<RunPlace>, Error> {
     conn.prepare_cached(
         "SELECT id, workspace, (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event),
-                (SELECT t.cause_run FROM events t WHERE t.id = runs.trigger_event)
+                (SELECT t.cause_run FROM events t WHERE t.id = runs.trigger_event),
+                (SELECT t.cause_seq FROM events t WHERE t.id = runs.trigger_event)
          FROM runs WHERE public_id = ?1",
     )
     .and_then(|mut stmt| {
@@ -112,6 +113,7 @@ pub(crate) fn place_of(conn: &Connection, id: &PublicId) -> Result<Option<RunPla
                 workspace: r.get(1)?,
                 trigger_case: r.get(2)?,
                 trigger_cause: r.get(3)?,
+                trigger_cause_seq: r.get(4)?,
             })
         })
         .optional()
@@ -443,7 +445,8 @@ pub(crate) fn list(conn: &Connection, workspace: Option<&str>) -> Result<Vec<Run
         .prepare(
             "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at, public_id,
                     (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event),
-                    (SELECT t.cause_run FROM events t WHERE t.id = runs.trigger_event) FROM runs
+                    (SELECT t.cause_run FROM events t WHERE t.id = runs.trigger_event),
+                (SELECT t.cause_seq FROM events t WHERE t.id = runs.trigger_event) FROM runs
              WHERE CAST(?1 AS TEXT) IS NULL OR workspace = ?1 ORDER BY id DESC",
         )
         .map_err(internal)?;
@@ -469,7 +472,8 @@ pub(crate) fn list_before(
         .prepare_cached(&format!(
             "SELECT id, workflow, workspace, principal, status, exit_status, NULL, error, started_at, public_id,
                     (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event),
-                    (SELECT t.cause_run FROM events t WHERE t.id = runs.trigger_event) FROM runs
+                    (SELECT t.cause_run FROM events t WHERE t.id = runs.trigger_event),
+                (SELECT t.cause_seq FROM events t WHERE t.id = runs.trigger_event) FROM runs
              WHERE workspace = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR id < ?2)
                AND (?4 = 1 OR trigger_event IS NULL
                     OR EXISTS (SELECT 1 FROM events t WHERE t.id = runs.trigger_event
@@ -477,15 +481,16 @@ pub(crate) fn list_before(
                                AND (t.case_id IS NULL
                                     OR NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = t.case_id AND c.restricted = 1)
                                     OR EXISTS (SELECT 1 FROM case_people p WHERE p.case_id = t.case_id AND p.email = ?5))
-                               AND (t.cause_run IS NULL
-                                    OR NOT EXISTS (SELECT 1 FROM run_cases rc JOIN cases c ON c.id = rc.case_id
-                                                   WHERE {lineage}
-                                                     AND c.restricted <> 0
-                                                     AND (?6 = 0
-                                                          OR NOT EXISTS (SELECT 1 FROM case_people p
-                                                                         WHERE p.case_id = c.id AND p.email = ?5))))))
+                               AND (t.cause_run IS NULL OR NOT {read_hidden})))
              ORDER BY id DESC LIMIT ?3",
-            lineage = crate::store::lineage("rc", "t.cause_run")
+            read_hidden = crate::store::lineage_read(
+                "t.cause_run",
+                "t.cause_seq",
+                "c.restricted <> 0
+                 AND (?6 = 0
+                      OR NOT EXISTS (SELECT 1 FROM case_people p
+                                     WHERE p.case_id = c.id AND p.email = ?5))"
+            )
         ))
         .map_err(internal)?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -510,7 +515,8 @@ pub(crate) fn info(conn: &Connection, run: i64) -> Result<Option<RunInfo>, Error
     conn.query_row(
         "SELECT id, workflow, workspace, principal, status, exit_status, output, error, started_at, public_id,
                     (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event),
-                    (SELECT t.cause_run FROM events t WHERE t.id = runs.trigger_event) FROM runs WHERE id = ?1",
+                    (SELECT t.cause_run FROM events t WHERE t.id = runs.trigger_event),
+                (SELECT t.cause_seq FROM events t WHERE t.id = runs.trigger_event) FROM runs WHERE id = ?1",
         [run],
         run_info,
     )
@@ -639,6 +645,7 @@ fn run_info(r: &Row<'_>) -> crate::store::sql::Result<RunInfo> {
         started_at: clock::rfc3339(r.get(8)?),
         trigger_case: r.get(10)?,
         trigger_cause: r.get(11)?,
+        trigger_cause_seq: r.get(12)?,
         steps_omitted: 0,
     })
 }

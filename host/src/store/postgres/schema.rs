@@ -146,6 +146,17 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     );
     "#,
     ),
+    (
+        14,
+        "an event a run emitted names how far that run had read when it was written (the SQLite migration of the same name)",
+        r#"
+    ALTER TABLE events ADD COLUMN IF NOT EXISTS cause_seq BIGINT;
+    -- A database opened by a build between the first text of 13 and its last lacks these
+    -- (13 was amended before it was released): every ancestor's read counts.
+    ALTER TABLE run_cases ADD COLUMN IF NOT EXISTS seq BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE run_ancestors ADD COLUMN IF NOT EXISTS upto BIGINT NOT NULL DEFAULT 9223372036854775807;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows.

@@ -24,6 +24,17 @@ pub(in crate::workflow) struct PendingEvent {
     pub chain: Option<i64>,
     /// The run that emitted it, if one did: the restricted cases it read go with the event.
     pub cause_run: Option<i64>,
+    /// How far that run had read when it wrote the event (`run_cases.seq`; `None` for an
+    /// event written before events were stamped: all it has read).
+    pub cause_seq: Option<i64>,
+}
+
+impl PendingEvent {
+    /// What the run that emitted it had read when it wrote it, if a run did.
+    pub fn cause(&self) -> Option<crate::cases::RunReads> {
+        self.cause_run
+            .map(|run| crate::cases::RunReads::at_event(run, self.cause_seq))
+    }
 }
 
 /// The oldest pending event, or why its row cannot be read.
@@ -97,6 +108,7 @@ fn next_pending_after(
                 depth: r.get(5)?,
                 chain: r.get(6)?,
                 cause_run: r.get(7)?,
+                cause_seq: r.get(8)?,
             })
         };
         Ok(match read() {
@@ -117,7 +129,7 @@ fn next_pending_after(
 macro_rules! next_pending_sql {
     ($from:literal) => {
         concat!(
-            "SELECT id, workspace, kind, payload, case_id, depth, chain, cause_run FROM ",
+            "SELECT id, workspace, kind, payload, case_id, depth, chain, cause_run, cause_seq FROM ",
             $from,
             " WHERE dispatched = 0 AND quarantined IS NULL AND (CAST(?1 AS TEXT) IS NULL OR workspace = ?1)
                AND workspace > ?2
@@ -135,9 +147,10 @@ const NEXT_PENDING_SKIPPING_CLAIMS: &str =
     concat!(next_pending_sql!("events"), " FOR UPDATE SKIP LOCKED");
 
 /// Run `run`, started by an event that run `from` emitted and that is about case `case`, has
-/// read what `from` and its ancestors had read by now (named in `run_ancestors` with how far:
-/// every reader of `run_cases` reads theirs too, `crate::store::lineage`; what they read after
-/// this claim is not `run`'s, self-review) and the case: the event may quote
+/// read what `from` and its ancestors had read when it was written (named in `run_ancestors`
+/// with how far: every reader of `run_cases` reads theirs too, `crate::store::lineage_read`;
+/// what they read after is not `run`'s, self-review and kill review) and the case: the event
+/// may quote
 /// them, and what `run` makes may quote the event. The case whatever its mode: readers ask
 /// whether a case is restricted as they read, and one restricted after this claim was missing,
 /// so what `run` made after it reached those who do not see it (leak review). Marked
@@ -147,23 +160,27 @@ const NEXT_PENDING_SKIPPING_CLAIMS: &str =
 pub(in crate::workflow) fn record_event_reads(
     tx: &Transaction<'_>,
     run: i64,
-    from: Option<i64>,
+    from: Option<crate::cases::RunReads>,
     case: Option<i64>,
 ) -> Result<(), Error> {
     if let Some(from) = from {
-        // `from` as far as it has read now, and its ancestors as far as `from` counted them.
-        for sql in [
+        // `from` as far as it had read when it wrote the event (as far as it has read now for
+        // an event written before they were stamped), and its ancestors as far as `from`
+        // counted them.
+        tx.prepare_cached(
             "INSERT INTO run_ancestors (run_id, ancestor_id, upto)
-             SELECT ?1, ?2, COALESCE(max(seq), 0) FROM run_cases WHERE run_id = ?2
+             SELECT ?1, ?2, COALESCE(CAST(?3 AS BIGINT), max(seq), 0) FROM run_cases WHERE run_id = ?2
              ON CONFLICT DO NOTHING",
+        )
+        .and_then(|mut stmt| stmt.execute(params![run, from.run, from.upto]))
+        .map_err(internal)?;
+        tx.prepare_cached(
             "INSERT INTO run_ancestors (run_id, ancestor_id, upto)
              SELECT ?1, ancestor_id, upto FROM run_ancestors WHERE run_id = ?2
              ON CONFLICT DO NOTHING",
-        ] {
-            tx.prepare_cached(sql)
-                .and_then(|mut stmt| stmt.execute(params![run, from]))
-                .map_err(internal)?;
-        }
+        )
+        .and_then(|mut stmt| stmt.execute(params![run, from.run]))
+        .map_err(internal)?;
     }
     if case.is_some() {
         tx.prepare_cached(
@@ -219,17 +236,18 @@ pub(in crate::workflow) struct EventReader {
 /// and the run that emitted it, if any, read no restricted case the reader is not on (one
 /// event per restricted case a sweep found counted them; leak review).
 fn visible(e: &str) -> String {
-    let lineage = crate::store::lineage("rc", &format!("{e}.cause_run"));
+    let read_hidden = crate::store::lineage_read(
+        &format!("{e}.cause_run"),
+        &format!("{e}.cause_seq"),
+        "c.restricted <> 0
+         AND (?5 = 0
+              OR NOT EXISTS (SELECT 1 FROM case_people p WHERE p.case_id = c.id AND p.email = ?4))",
+    );
     format!(
         "(?3 = 1 OR (({e}.case_id IS NULL OR ?5 = 1) AND ({e}.case_id IS NULL
             OR NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = {e}.case_id AND c.restricted = 1)
             OR EXISTS (SELECT 1 FROM case_people p WHERE p.case_id = {e}.case_id AND p.email = ?4))
-          AND ({e}.cause_run IS NULL
-            OR NOT EXISTS (SELECT 1 FROM run_cases rc JOIN cases c ON c.id = rc.case_id
-                           WHERE {lineage} AND c.restricted <> 0
-                             AND (?5 = 0
-                                  OR NOT EXISTS (SELECT 1 FROM case_people p
-                                                 WHERE p.case_id = c.id AND p.email = ?4))))))"
+          AND ({e}.cause_run IS NULL OR NOT {read_hidden})))"
     )
 }
 
