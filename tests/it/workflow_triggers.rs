@@ -1903,6 +1903,75 @@ fn a_run_whose_own_identity_no_longer_acts_here_does_not_start_or_go_on() {
     }
 }
 
+/// A run whose key is revoked while it runs asks nobody: its approval is not opened in the
+/// Owners' queues for an answer its resume would spend ending the run (SPEC WF-10; round 15
+/// authority review: only the start and the resume looked at the run's identity).
+#[test]
+fn a_run_whose_key_is_revoked_while_it_runs_asks_nobody() {
+    let env = Env::new();
+    let created: Value = serde_json::from_str(&env.ok(&[
+        "keys",
+        "create",
+        "--name",
+        "bot",
+        "--service-role",
+        "operator",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]))
+    .expect("key json");
+    let key = created["id"].as_str().expect("key id").to_owned();
+    let wf = json!({ "name": "as-key", "workspace": "mssp-soc", "run_as": format!("key:{key}"),
+        "trigger": { "on": "custom_event", "event": "notification.requested" },
+        "steps": [
+            { "id": "w", "wait": "4s" },
+            { "id": "ask", "interaction": { "title": "Contain?",
+                "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+                "access": { "workspace_users": { "emails": [OWNER] } } } } ] });
+    let published = env.publish(&env.write("as-key.json", &wf), OWNER);
+    assert!(published.status.success(), "{published:?}");
+    let tell = env.tell_file();
+    let steps = env.steps();
+    let mut running = std::process::Command::new(common::flowhost_bin())
+        .current_dir(env.dir.path())
+        .arg("--db")
+        .arg(common::db_arg(&env.db))
+        .args(["run", &tell, "--as", OWNER, "--steps", &steps])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("flowhost runs");
+    // Revoked once the triggered run exists (it is then in its 4 s wait, or before it).
+    let started = std::time::Instant::now();
+    while env.runs().iter().all(|r| r.0 != "as-key") {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    env.ok(&[
+        "keys",
+        "revoke",
+        &key,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    running.wait().expect("the run ends");
+    assert_eq!(env.open_interactions(OWNER), json!([]));
+    let runs: Vec<_> = env.runs().into_iter().filter(|r| r.0 == "as-key").collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].1, "failed", "{runs:?}");
+    assert!(
+        runs[0].2.as_deref().is_some_and(
+            |e| e.contains("no longer acts here") && !e.contains(&key)
+        ),
+        "{runs:?}"
+    );
+}
+
 /// The same for an Interaction Flow started by its form: refused, naming nobody, once its
 /// publisher no longer acts here (SPEC WF-10; authority review).
 #[test]

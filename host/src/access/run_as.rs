@@ -89,6 +89,17 @@ impl AccessIndex {
         }
     }
 
+    /// Whether a run acting as `principal` may start or go on in `workspace`: whoever bound
+    /// it acts there and, unless the workflow is `shared` into it (its identity is then its
+    /// source's: SPEC SH-1), its identity too (SPEC WF-10).
+    pub fn run_goes_on(&self, principal: &Principal, workspace: &str, shared: bool) -> bool {
+        if shared {
+            self.binder_stands(principal, workspace)
+        } else {
+            self.own_run_stands(principal, workspace)
+        }
+    }
+
     /// Whether `identity`, if a key, is live in the workspace it belongs to.
     fn key_live(&self, identity: &Principal) -> bool {
         match identity {
@@ -131,12 +142,7 @@ impl AccessIndex {
         workspace: &str,
         shared: bool,
     ) -> Option<FlowRefusal> {
-        let stands = if shared {
-            self.binder_stands(run_as, workspace)
-        } else {
-            self.own_run_stands(run_as, workspace)
-        };
-        if !stands {
+        if !self.run_goes_on(run_as, workspace, shared) {
             return Some(FlowRefusal::NoStanding);
         }
         match self.binder_check(run_as, workspace, Scope::InteractionWrite) {

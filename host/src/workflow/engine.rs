@@ -615,12 +615,7 @@ impl Engine {
         let index = self.platform.index();
         // Its identity too, unless shared (then it is its source's: SPEC SH-1): a removed
         // `run_as` person's paused runs went on asking people (authority review).
-        let stands = if shared {
-            index.binder_stands(principal, workspace)
-        } else {
-            index.own_run_stands(principal, workspace)
-        };
-        if !stands {
+        if !index.run_goes_on(principal, workspace, shared) {
             return Ok(Some(format!(
                 "the identity this run acts as, or whoever bound it, no longer acts in \
                  `{workspace}`; the run ends here (SPEC WF-10)"
@@ -1339,28 +1334,48 @@ impl Exec<'_> {
                 self.settle().map_err(|e| Halt::host(key, e))?;
                 // Asking people is its publisher's act: one who may no longer write
                 // interactions asks nobody (SPEC WF-10, RB-1; authority review: a demoted
-                // publisher's flows kept opening approvals in Owners' queues).
-                // Decided first on the index, then again as the interaction is written.
-                let may_not_ask = "whoever published this workflow may no longer ask people \
-                                   for input (`interaction.write`, SPEC WF-10)";
-                let refused = std::cell::Cell::new(false);
+                // publisher's flows kept opening approvals in Owners' queues). Nor does a run
+                // whose identity, or binder, no longer acts here: it ends at its resume, and
+                // its approval opened in every Owner's queue first (round 15 authority
+                // review: a key revoked during a wait). Decided first on the index, then
+                // again as the interaction is written.
+                let shared = self.workflow.shared_from.is_some();
+                let refused: std::cell::RefCell<Option<&str>> = std::cell::RefCell::new(None);
                 let decided = |index: &crate::access::AccessIndex| {
-                    match index.binder_check(
+                    let why = if !index.run_goes_on(
                         &self.caller.principal,
                         &self.caller.workspace,
-                        Scope::InteractionWrite,
+                        shared,
+                    ) {
+                        Some(
+                            "the identity this run acts as, or whoever bound it, no longer \
+                             acts here; it asks nobody (SPEC WF-10)",
+                        )
+                    } else if matches!(
+                        index.binder_check(
+                            &self.caller.principal,
+                            &self.caller.workspace,
+                            Scope::InteractionWrite,
+                        ),
+                        Some(AccessDecision::Denied(_))
                     ) {
                         // Naming nobody, as the publisher's removal does.
-                        Some(AccessDecision::Denied(_)) => {
-                            refused.set(true);
-                            Err(Error::Conflict(may_not_ask.to_owned()))
-                        }
-                        _ => Ok(()),
-                    }
+                        Some(
+                            "whoever published this workflow may no longer ask people for \
+                             input (`interaction.write`, SPEC WF-10)",
+                        )
+                    } else {
+                        None
+                    };
+                    *refused.borrow_mut() = why;
+                    why.map_or(Ok(()), |why| Err(Error::Conflict(why.to_owned())))
                 };
+                let refusal = || refused.borrow().map(|why| fail(why.to_owned()).into());
                 platform.refresh_access().map_err(|e| Halt::host(key, e))?;
-                if decided(&platform.index()).is_err() {
-                    return Err(fail(may_not_ask.to_owned()).into());
+                if decided(&platform.index()).is_err()
+                    && let Some(halt) = refusal()
+                {
+                    return Err(halt);
                 }
                 let mut access =
                     crate::interact::resolve::resolve_with(&ix.access, &|t| self.render(t, ctx))
@@ -1405,8 +1420,7 @@ impl Exec<'_> {
                 };
                 match platform.open_interaction(&new, &decided) {
                     Ok(id) => id,
-                    Err(_) if refused.get() => return Err(fail(may_not_ask.to_owned()).into()),
-                    Err(e) => return Err(Halt::host(key, e)),
+                    Err(e) => return Err(refusal().unwrap_or_else(|| Halt::host(key, e))),
                 }
             }
         };
