@@ -2080,8 +2080,44 @@ fn rb_3_a_write_or_execute_scope_does_not_read_what_its_read_scope_guards() {
         "no personal keys of their own to list, and no `apikey.read`"
     );
     assert!(denied(p.runs().waiting_events(&ops, SOC, false)).contains("event.read"));
+    // Applying a tenant file compares its members with the workspace's, naming them: it
+    // needs `user.read` too (round 15 leak and authority reviews).
+    let mut doc = serde_json::to_value(
+        p.tenant()
+            .export(&owner, Some("acme-mssp"))
+            .expect("export"),
+    )
+    .expect("json");
+    doc["workspaces"]
+        .as_array_mut()
+        .expect("workspaces")
+        .retain(|ws| ws["name"] == SOC);
+    let file = flowhost::tenant::TenantFile::parse("soc.json", &doc.to_string()).expect("file");
+    match p.tenant().apply(&hr, &file) {
+        Err(flowhost::tenant::ApplyError::Host(Error::Denied(why))) => {
+            assert!(why.to_string().contains("user.read"), "{why}");
+        }
+        other => panic!("applied without user.read: {other:?}"),
+    }
+    // Sharing a workflow carries its definition: `playbook.get` beside `resource.share`.
+    admin
+        .create_role(&owner, SOC, "sharer", &["resource.share".into()])
+        .expect("role");
+    admin
+        .invite_user(&owner, SOC, "share@acme-mssp.test", "sharer")
+        .expect("invite");
+    let sharer = user("share@acme-mssp.test");
+    let shared = p.shares().share(
+        &sharer,
+        flowhost::share::ShareKind::Workflow,
+        "triage",
+        SOC,
+        GLOBEX,
+    );
+    assert!(denied(shared).contains("playbook.get"));
     // Allowed: the Owner holds both of each pair.
     assert!(p.tenant().export(&owner, Some("acme-mssp")).is_ok());
+    assert!(p.tenant().apply(&owner, &file).is_ok());
     assert_eq!(admin.list_keys(&owner, SOC).expect("keys").len(), 1);
     assert!(p.runs().waiting_events(&owner, SOC, false).is_ok());
 }

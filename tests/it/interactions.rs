@@ -1670,6 +1670,57 @@ fn an_accepted_share_names_its_acceptor_only_to_a_reader_of_the_destinations_peo
         "{refused}"
     );
     env.ok(&["share", "accept", &id, "--as", OWNER]);
+
+    // An acceptor who may install but not bind another's identity is refused naming no one
+    // of the source (round 15 leak review: the refusal named its `run_as`).
+    env.ok(&[
+        "roles",
+        "create",
+        "installer",
+        "--scopes",
+        "resource.share,playbook.publish,playbook.write,playbook.get,playbook.list",
+        "--workspace",
+        "customer",
+        "--as",
+        OWNER,
+    ]);
+    env.ok(&[
+        "users",
+        "set-role",
+        ANALYST,
+        "--role",
+        "installer",
+        "--workspace",
+        "customer",
+        "--as",
+        OWNER,
+    ]);
+    let wf = serde_json::json!({ "name": "contain", "workspace": "soc-a", "run_as": LEAD,
+        "steps": [{ "id": "echo", "uses": ECHO, "with": {} }] });
+    let path = env.dir.path().join("contain.json");
+    std::fs::write(&path, wf.to_string()).expect("workflow");
+    env.ok(&[
+        "workflows",
+        "publish",
+        path.to_str().expect("utf-8"),
+        "--as",
+        LEAD,
+    ]);
+    env.ok(&[
+        "share", "workflow", "contain", "--from", "soc-a", "--to", "customer", "--as", LEAD,
+    ]);
+    let shares = env.json(&["share", "list", "--workspace", "soc-a", "--as", OWNER]);
+    let id = shares
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s["name"] == "contain"))
+        .and_then(|s| s["id"].as_str())
+        .expect("the pending share")
+        .to_owned();
+    let refused = env.fails(&["share", "accept", &id, "--as", ANALYST]);
+    assert!(
+        refused.contains("denied") && refused.contains("shared from") && !refused.contains(LEAD),
+        "{refused}"
+    );
 }
 
 /// A run that ended with an interaction still open (a sibling branch exited) takes no answer

@@ -1947,7 +1947,10 @@ fn a_run_whose_key_is_revoked_while_it_runs_asks_nobody() {
     // Revoked once the triggered run exists (it is then in its 4 s wait, or before it).
     let started = std::time::Instant::now();
     while env.runs().iter().all(|r| r.0 != "as-key") {
-        assert!(started.elapsed() < std::time::Duration::from_secs(30), "never started");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "never started"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     env.ok(&[
@@ -1965,9 +1968,10 @@ fn a_run_whose_key_is_revoked_while_it_runs_asks_nobody() {
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(runs[0].1, "failed", "{runs:?}");
     assert!(
-        runs[0].2.as_deref().is_some_and(
-            |e| e.contains("no longer acts here") && !e.contains(&key)
-        ),
+        runs[0]
+            .2
+            .as_deref()
+            .is_some_and(|e| e.contains("no longer acts here") && !e.contains(&key)),
         "{runs:?}"
     );
 }

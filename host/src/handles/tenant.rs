@@ -17,8 +17,9 @@ impl<'p> Tenant<'p> {
         Self { platform }
     }
 
-    /// Applies `file` as `actor`, who must hold `user.write` in every existing workspace of
-    /// the file and own each new one; nothing applies unless all of it may.
+    /// Applies `file` as `actor`, who must hold `user.write` and `user.read` in every
+    /// existing workspace of the file and own each new one; nothing applies unless all of it
+    /// may.
     pub fn apply(&self, actor: &Principal, file: &TenantFile) -> Result<ApplyReport, ApplyError> {
         crate::tenant::apply(self.platform, file, Some(actor))
     }

@@ -14,8 +14,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::Error;
-use crate::access::Reason;
 use crate::access::{FlowAccess, RoleName, Scope};
+use crate::access::{Reason, RunAsRefusal};
 use crate::audit::{self, Actor};
 use crate::definition::form::Form;
 use crate::platform::Platform;
@@ -93,8 +93,10 @@ pub struct FlowEntry {
 
 impl Platform {
     /// Shares the published workflow `name` of `source` to `destination` (SPEC SH-1); needs
-    /// `resource.share` in the source. Custom-role selections are reported as warnings: they
-    /// do not carry over (SH-2, IX-6).
+    /// `resource.share` in the source, and `playbook.get` there: a share carries the
+    /// definition, which a role of `resource.share` alone may not read (round 15 authority
+    /// review). Custom-role selections are reported as warnings: they do not carry over
+    /// (SH-2, IX-6).
     pub(crate) fn share(
         &self,
         actor: &Principal,
@@ -104,6 +106,7 @@ impl Platform {
         destination: &str,
     ) -> Result<Shared, Error> {
         self.authorize(actor, source, Scope::ResourceShare)?;
+        self.authorize(actor, source, Scope::PlaybookGet)?;
         let index = self.index();
         // A workspace of another organization reads exactly as a missing one (SPEC ID-1, ID-4).
         let no_destination = || Error::NotFound(format!("there is no workspace `{destination}`"));
@@ -219,6 +222,9 @@ impl Platform {
             if self
                 .check(&offerer, &share.source, Scope::ResourceShare)
                 .allowed()
+                && self
+                    .check(&offerer, &share.source, Scope::PlaybookGet)
+                    .allowed()
             {
                 return Ok(());
             }
@@ -336,9 +342,16 @@ impl Platform {
             row,
         )
         .map_err(|e| Error::Internal(e.to_string()))?;
+        // Naming no one: the source's person or key is not the destination's to learn, as
+        // runs of the flow name it to nobody there (round 15 leak review).
         self.index()
             .may_bind_run_as(actor, destination, &run_as)
-            .map_err(|refusal| Error::Denied(Reason::RunAs(Box::new(refusal))))
+            .map_err(|_| {
+                Error::Denied(Reason::RunAs(Box::new(RunAsRefusal::OtherPerson {
+                    publisher: actor.to_string(),
+                    run_as: "an identity of the workspace it is shared from".to_owned(),
+                })))
+            })
     }
 
     /// The revision of `name` that runs in `workspace`: the revision an accepted share into

@@ -45,8 +45,8 @@ impl From<Error> for ApplyError {
 }
 
 /// Applies `file`. `actor` is `None` for the library's own set-up (tests, benches, the
-/// harness, step tests: a database of their own); a principal must hold `user.write` in every
-/// existing workspace of the file, and be an owner of each new one. Doors (the CLI) go
+/// harness, step tests: a database of their own); a principal must hold `user.write` and
+/// `user.read` in every existing workspace of the file, and be an owner of each new one. Doors (the CLI) go
 /// through [`Platform::tenant`] instead, which never passes `None`.
 pub fn apply(
     platform: &Platform,
@@ -136,8 +136,9 @@ fn apply_as(
     }
 }
 
-/// Whether `actor` may apply `spec`: `user.write` in every existing workspace of the file, an
-/// owner listed in each new one, and an Owner of the organization when adding to it.
+/// Whether `actor` may apply `spec`: `user.write` and `user.read` in every existing workspace
+/// of the file, an owner listed in each new one, and an Owner of the organization when adding
+/// to it.
 fn authorize(
     platform: &Platform,
     tx: &Transaction<'_>,
@@ -151,6 +152,11 @@ fn authorize(
         // only "not available" when it would, since names are unique (the one signal left).
         if index.workspace(&ws.name).is_some() && !index.is_outsider(actor, &ws.name) {
             platform.authorize(actor, &ws.name, Scope::UserWrite)?;
+            // A file's members are compared with the workspace's: its report and refusals
+            // name them (`may not delete <email>`, roles removed), which `users list`
+            // refuses without `user.read`, as `tenant export` does (round 15 leak and
+            // authority reviews: an apply enumerated the members).
+            platform.authorize(actor, &ws.name, Scope::UserRead)?;
             continue;
         }
         let listed = ws.members.iter().any(|m| {
