@@ -314,6 +314,27 @@ fn required_parts_are_required_and_conditions_that_never_hold_are_refused() {
         ),
         "{stderr}"
     );
+    // Repeats count as written (1.8 million copies of one email were stored with every
+    // interaction), and context references are bounded (each renders a list as the
+    // interaction opens: 22,000 of them gathered 22 million names; round 15 review).
+    let same = vec!["p@example.test"; 1_001];
+    let refs = vec!["$.vars.team"; 65];
+    let stderr = errors_for(
+        &serde_json::json!({ "name": "t", "workspace": "soc", "vars": { "team": ["a@example.test"] },
+            "steps": [ { "id": "ask", "interaction": {
+            "title": "Go?", "form": { "fields": [ { "name": "ok", "type": "boolean" } ] },
+            "access": { "workspace_users": { "refs": refs, "roles": ["Tier 2 analyst", "a@b.test", "lead"] },
+                "external_sso": { "emails": same } } } } ] })
+        .to_string(),
+    );
+    for e in [
+        "steps[0].interaction.access.external_sso.emails: names 1001 external SSO users",
+        "steps[0].interaction.access.workspace_users.refs: names 65 context references",
+        "workspace_users.roles[0]: `Tier 2 analyst` is not a role name",
+        "workspace_users.roles[1]: `a@b.test` is not a role name",
+    ] {
+        assert!(stderr.contains(e), "{e}: {stderr}");
+    }
     // Allowed: an optional reference to a step on another path, `in` over a reference.
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(

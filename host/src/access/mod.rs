@@ -22,5 +22,5 @@ pub use flow::{ExternalSso, FlowAccess, FlowDecision, WorkspaceUsers};
 pub use group_kind::{GroupKind, UnknownGroupKind};
 pub use index::{AccessIndex, KeyKind, Member, Source, SsoOutcome, Standing, WorkspaceAccess};
 pub use reason::{FlowReason, Reason, RunAsRefusal};
-pub use role::{BuiltinRole, RoleName};
+pub use role::{BuiltinRole, RoleName, is_role_name};
 pub use scope::{Scope, ScopeSet};

@@ -101,6 +101,14 @@ pub enum RoleName {
     Custom(Arc<str>),
 }
 
+/// Whether `name` is shaped as a role's name: 1–64 bytes, no whitespace or control
+/// characters (built-in names included).
+pub fn is_role_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 impl RoleName {
     /// Built-in names win; anything else names a custom role.
     pub fn parse(name: &str) -> RoleName {

@@ -11,13 +11,7 @@ use crate::store::Connection;
 
 use super::{scopes_text, store, workspace_id};
 
-/// Whether `name` is shaped as a role's name: 1–64 bytes, no whitespace or control
-/// characters (built-in names included).
-pub(crate) fn is_role_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && !name.chars().any(|c| c.is_whitespace() || c.is_control())
-}
+pub(crate) use crate::access::is_role_name;
 
 /// [`validate_role_name`] for a role about to be created: also one visible word, as
 /// `owner\u{200b}` listed as `owner` (hostile-input review). Only new names: a tenant file

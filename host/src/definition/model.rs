@@ -30,6 +30,12 @@ pub const MAX_LOOP_ITEMS: usize = 100_000;
 /// each time).
 pub const MAX_ACCESS_ENTRIES: usize = 1_000;
 
+/// At most this many context references an interaction's settings name: each renders a list
+/// of up to [`MAX_ACCESS_ENTRIES`] names as the interaction opens, so 22,000 references to one
+/// list of 1,000 emails gathered 22 million names, about a gigabyte, for an access list of
+/// 1,000 (round 15 hostile-input review).
+pub const MAX_ACCESS_REFS: usize = 64;
+
 /// A validated workflow definition.
 #[derive(Clone, Debug)]
 pub struct Workflow {

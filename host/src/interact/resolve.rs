@@ -8,7 +8,7 @@ use crate::definition::model::{AccessSpec, ExternalSso, UsersSpec};
 use crate::definition::refs::Template;
 use crate::principal::Email;
 
-pub use crate::definition::model::MAX_ACCESS_ENTRIES;
+pub use crate::definition::model::{MAX_ACCESS_ENTRIES, MAX_ACCESS_REFS};
 
 /// The settings of `spec` with every context reference evaluated against `ctx`. Each reference
 /// must give an array (even for one value) holding only emails or only role names; the error
@@ -30,6 +30,14 @@ pub fn resolve_with(
             roles,
             refs,
         } => {
+            // Bounded as written, for definitions stored before (see `MAX_ACCESS_REFS`).
+            if refs.len() > MAX_ACCESS_REFS {
+                return Err(format!(
+                    "the interaction's access names {} context references; at most \
+                     {MAX_ACCESS_REFS} (SPEC ST-4)",
+                    refs.len()
+                ));
+            }
             let mut emails = emails.clone();
             let mut roles = roles.clone();
             for (text, template) in refs {
@@ -55,23 +63,26 @@ pub fn resolve_with(
         }
     };
     // Written before the parser bounded it (a definition of 700,000 external emails was
-    // stored, and parsed by every list and answer: hostile-input review).
-    if let ExternalSso::Selected { emails } = &spec.external_sso
-        && emails.len() > MAX_ACCESS_ENTRIES
-    {
-        let count = emails
-            .iter()
-            .collect::<std::collections::BTreeSet<_>>()
-            .len();
-        if count > MAX_ACCESS_ENTRIES {
-            return Err(format!(
-                "the interaction's access names {count} external SSO users; at most {MAX_ACCESS_ENTRIES} (SPEC ST-4)"
-            ));
+    // stored, and parsed by every list and answer: hostile-input review), and stored with
+    // each interaction once each (repeats were stored as written: round 15 review).
+    let external_sso = match &spec.external_sso {
+        ExternalSso::Selected { emails } => {
+            let mut emails = emails.clone();
+            emails.sort();
+            emails.dedup();
+            if emails.len() > MAX_ACCESS_ENTRIES {
+                return Err(format!(
+                    "the interaction's access names {} external SSO users; at most {MAX_ACCESS_ENTRIES} (SPEC ST-4)",
+                    emails.len()
+                ));
+            }
+            ExternalSso::Selected { emails }
         }
-    }
+        other => other.clone(),
+    };
     Ok(FlowAccess {
         workspace_users,
-        external_sso: spec.external_sso.clone(),
+        external_sso,
     })
 }
 
