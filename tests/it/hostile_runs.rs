@@ -1160,6 +1160,44 @@ fn a_loop_of_wide_outputs_stops_at_the_runs_bound_on_held_values() {
     assert!(error.contains("about 524289 JSON values"), "{error}");
 }
 
+/// A run listing carries each failed run's error clipped, its detail the whole: a step's
+/// error holds up to 64 KiB, and a page of 1,000 runs carried 64 MiB of them (round 15 web
+/// review).
+#[test]
+fn a_run_listing_clips_each_error_and_the_detail_carries_it_whole() {
+    use flowhost::runs::LISTED_ERROR_CHARS;
+    let d = Deployment::new();
+    let attack = "x".repeat(20_000);
+    let wf = json!({ "name": "loud", "workspace": "mssp-soc", "steps": [
+        { "id": "fail", "uses": crate::common::HOSTILE, "with": { "attack": attack } } ] });
+    let doc = run_file(&d, "loud", &wf);
+    assert_eq!(doc["status"], "failed", "{doc}");
+    let run = doc["run_id"].as_str().expect("run id").to_owned();
+    let listed: Value = serde_json::from_str(&d.ok(&[
+        "runs",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--json",
+        "--as",
+        OWNER,
+    ]))
+    .expect("json");
+    let error = listed
+        .as_array()
+        .and_then(|runs| runs.iter().find(|r| r["id"] == run.as_str()))
+        .and_then(|r| r["error"].as_str())
+        .unwrap_or_else(|| panic!("listed with its error: {listed}"))
+        .to_owned();
+    assert_eq!(error.chars().count(), LISTED_ERROR_CHARS + 1, "{error}");
+    assert!(error.ends_with('…'), "{error}");
+    let shown: Value =
+        serde_json::from_str(&d.ok(&["runs", "show", &run, "--json", "--as", OWNER]))
+            .expect("json");
+    let whole = shown["run"]["error"].as_str().expect("error");
+    assert!(whole.contains(&attack), "the detail carries it whole");
+}
+
 /// Runs `wf` (written as `name`.json) as the Owner: its `--json` outcome.
 fn run_file(d: &Deployment, name: &str, wf: &Value) -> Value {
     std::fs::write(d.dir.path().join(format!("{name}.json")), wf.to_string()).expect("write");

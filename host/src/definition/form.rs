@@ -86,6 +86,11 @@ impl Form {
                 None | Some(Value::Null) if field.required => {
                     return Err(format!("field `{}` is required", field.name));
                 }
+                // Blank text is no answer to a required field, as the web reads a blank
+                // input (round 15 web review: the API and the CLI took `""`).
+                Some(Value::String(s)) if field.required && s.trim().is_empty() => {
+                    return Err(format!("field `{}` is required", field.name));
+                }
                 None | Some(Value::Null) => {}
                 Some(v) => {
                     out.insert(field.name.clone(), field.value(v)?);
@@ -197,6 +202,12 @@ mod tests {
                     label: None,
                     required: false,
                 },
+                Field {
+                    name: "why".into(),
+                    kind: FieldKind::Text,
+                    label: None,
+                    required: false,
+                },
             ],
         }
     }
@@ -235,5 +246,17 @@ mod tests {
             let err = f.check(&values).expect_err(&values.to_string());
             assert!(err.contains(needle), "{err} should contain {needle}");
         }
+        // Blank text answers no required field, as the web reads a blank input; an optional
+        // one takes it (round 15 web review).
+        let mut required = form();
+        required.fields[3].required = true;
+        for values in [
+            json!({ "approve": true, "why": "" }),
+            json!({ "approve": true, "why": "  \n" }),
+        ] {
+            let err = required.check(&values).expect_err(&values.to_string());
+            assert!(err.contains("field `why` is required"), "{err}");
+        }
+        assert!(f.check(&json!({ "approve": true, "why": "" })).is_ok());
     }
 }

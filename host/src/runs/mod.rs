@@ -6,6 +6,8 @@
 pub mod lease;
 pub(crate) mod store;
 
+pub use store::journal::LISTED_ERROR_CHARS;
+
 use std::fmt;
 use std::time::Duration;
 

@@ -72,7 +72,7 @@ fn refused(refusal: Refusal) -> ApiError {
     match refusal {
         Refusal::NoSuchHook(_) => ApiError::not_found(message),
         Refusal::Unsigned(_) | Refusal::BadSignature | Refusal::Stale(_) => {
-            ApiError::unauthenticated(message)
+            ApiError::unsigned(message)
         }
         Refusal::Replayed | Refusal::Rebound => ApiError::conflict(message),
         Refusal::Invalid(_) => ApiError::invalid(message),

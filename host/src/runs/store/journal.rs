@@ -437,6 +437,11 @@ pub(crate) fn wait_is_over(conn: &Connection, run: i64, now_ms: i64) -> Result<b
     .map_err(internal)
 }
 
+/// Characters of a run's error a listing carries, then `…`: a failed run's error holds up to
+/// 64 KiB, and a page of 1,000 carried 64 MiB of them (round 15 web review); its detail
+/// carries it whole.
+pub const LISTED_ERROR_CHARS: usize = 1_024;
+
 /// Runs of `workspace` (all workspaces if `None`), newest first.
 pub(crate) fn list(conn: &Connection, workspace: Option<&str>) -> Result<Vec<RunInfo>, Error> {
     // The CAST types `?1` for PostgreSQL, which cannot infer it from `IS NULL` when what is
@@ -455,7 +460,8 @@ pub(crate) fn list(conn: &Connection, workspace: Option<&str>) -> Result<Vec<Run
 }
 
 /// At most `limit` runs of `workspace` older than key `before` (the newest when `None`),
-/// newest first, without their outputs.
+/// newest first, without their outputs and with their errors clipped
+/// ([`LISTED_ERROR_CHARS`]).
 pub(crate) fn list_before(
     conn: &Connection,
     workspace: &str,
@@ -470,7 +476,10 @@ pub(crate) fn list_before(
     // each was parsed whole for one GET (hostile-input review); `info` reads one run's.
     let mut stmt = conn
         .prepare_cached(&format!(
-            "SELECT id, workflow, workspace, principal, status, exit_status, NULL, error, started_at, public_id,
+            "SELECT id, workflow, workspace, principal, status, exit_status, NULL,
+                    CASE WHEN length(error) > {LISTED_ERROR_CHARS}
+                         THEN substr(error, 1, {LISTED_ERROR_CHARS}) || '…' ELSE error END,
+                    started_at, public_id,
                     (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event),
                     (SELECT t.cause_run FROM events t WHERE t.id = runs.trigger_event),
                 (SELECT t.cause_seq FROM events t WHERE t.id = runs.trigger_event) FROM runs

@@ -15,7 +15,16 @@ pub struct ApiError {
     status: StatusCode,
     kind: &'static str,
     message: String,
+    /// A 401's `WWW-Authenticate` challenge: the scheme that authenticates the route.
+    challenge: &'static str,
 }
+
+/// The API's scheme: a key as a Bearer token (RFC 6750).
+const BEARER: &str = "Bearer realm=\"flowhost\"";
+
+/// A webhook's scheme: an HMAC signature of the body and a timestamp, in the
+/// `x-flowhost-signature` and `x-flowhost-timestamp` headers; no Bearer token is taken there.
+const WEBHOOK_SIGNATURE: &str = "Flowhost-Signature realm=\"flowhost-webhook\"";
 
 /// The error body every failed request answers with.
 #[derive(Serialize, ToSchema)]
@@ -38,6 +47,7 @@ impl ApiError {
             status,
             kind,
             message: message.into(),
+            challenge: BEARER,
         }
     }
 
@@ -61,6 +71,15 @@ impl ApiError {
     /// No credential, or one that does not authenticate (401, SPEC SV-1).
     pub fn unauthenticated(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+    }
+
+    /// A webhook delivery whose signature is missing, wrong or stale (401): its challenge
+    /// names the signature, not a Bearer token the route never takes (round 15 web review).
+    pub fn unsigned(message: impl Into<String>) -> Self {
+        Self {
+            challenge: WEBHOOK_SIGNATURE,
+            ..Self::unauthenticated(message)
+        }
     }
 
     /// The request itself is wrong: a field, a parameter, the body (400).
@@ -152,7 +171,7 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Bearer realm=\"flowhost\""),
+                axum::http::HeaderValue::from_static(self.challenge),
             );
         }
         response
@@ -180,6 +199,11 @@ mod tests {
             Some("Bearer realm=\"flowhost\"")
         );
         assert_eq!(header(ApiError::from(Error::NotFound("x".into()))), None);
+        // A webhook takes a signature, never a Bearer token.
+        assert_eq!(
+            header(ApiError::unsigned("bad signature")).as_deref(),
+            Some("Flowhost-Signature realm=\"flowhost-webhook\"")
+        );
     }
 
     /// The host's own failures answer with a reference, never their detail: a panic's
