@@ -76,6 +76,10 @@ pub const MAX_PAGE_DETAIL_CHARS: i64 = 8 << 20;
 pub enum Page {
     /// The newest this many.
     Newest(usize),
+    /// The newest this many while their details stay within [`MAX_PAGE_DETAIL_CHARS`] (at
+    /// least one): what one page shows (the web's 300 entries of up to 1 MiB each were read
+    /// and parsed whole for each view; round 15 web review).
+    Latest(usize),
     /// Those numbered after `after`, at most `limit` of them: a reader pages on with the
     /// last number it got.
     After { after: i64, limit: usize },
@@ -94,12 +98,13 @@ pub fn entries(
     case_entries: bool,
     page: Page,
 ) -> crate::store::sql::Result<Vec<AuditEntry>> {
-    let (newest, after, limit) = match page {
-        Page::Newest(limit) => (1, 0, limit),
-        Page::After { after, limit } => (0, after, limit),
+    let (newest, after, limit, budgeted) = match page {
+        Page::Newest(limit) => (1, 0, limit, 0),
+        Page::Latest(limit) => (1, 0, limit, 1),
+        Page::After { after, limit } => (0, after, limit, 1),
     };
-    // A page after a number (what a reader pages through) holds its entries while the
-    // details before each stay within the budget, so at least one.
+    // A page (what a reader pages through, or one view) holds its entries while the details
+    // before each stay within the budget, so at least one.
     let mut stmt = conn.prepare(
         "SELECT n, at, actor, actor_kind, workspace, action, target, details, id FROM (
            SELECT page.*, SUM(length(details)) OVER (
@@ -112,7 +117,7 @@ pub fn entries(
                        AND partial_hidden = 0))) AS a) AS readable
              WHERE at >= ?2 AND n > ?6
              ORDER BY CASE WHEN ?5 = 1 THEN -id ELSE id END LIMIT ?4) AS page) AS budgeted
-         WHERE ?5 = 1 OR running - length(details) < ?7
+         WHERE ?8 = 0 OR running - length(details) < ?7
          ORDER BY id",
     )?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -124,7 +129,8 @@ pub fn entries(
             limit,
             newest,
             after,
-            MAX_PAGE_DETAIL_CHARS
+            MAX_PAGE_DETAIL_CHARS,
+            budgeted
         ],
         |r| {
             let details = super::json::column(r, 7, "audit_log.details")?;
@@ -184,5 +190,12 @@ mod tests {
             5,
             "the whole log, as `flowhost audit` reads it"
         );
+        // One view of the newest holds as much as a page after a number: the newest three.
+        let latest: Vec<i64> = entries(conn, "ws", 0, true, Page::Latest(300))
+            .expect("latest")
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(latest, [3, 4, 5]);
     }
 }

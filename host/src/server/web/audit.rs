@@ -26,11 +26,12 @@ pub(super) async fn page_of_entries(
         .blocking(move |e| {
             e.platform()
                 .audit()
-                .page(&principal, &workspace, 0, Page::Newest(SHOWN))
+                .page(&principal, &workspace, 0, Page::Latest(SHOWN))
         })
         .await??;
     let mut body = format!(
-        "<h1>Audit log</h1><p class=\"hint\">The newest {SHOWN} entries, newest first.</p><table>\
+        "<h1>Audit log</h1><p class=\"hint\">The newest {SHOWN} entries, newest first (fewer \
+         when their details are large; the API pages through all of them).</p><table>\
          <thead><tr><th>#</th><th>When</th><th>Who</th><th>Action</th><th>Target</th>\
          <th>Details</th></tr></thead><tbody>"
     );
