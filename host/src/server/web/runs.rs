@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Html;
 
 use super::diagram;
@@ -19,18 +19,32 @@ use crate::server::AppState;
 /// Runs the runs page shows.
 const SHOWN: usize = 200;
 
-/// GET /runs: the session's workspace's runs the person may see, newest first.
+/// What the runs page takes: `before`, the last run of the page before (as the API pages).
+#[derive(serde::Deserialize)]
+pub(super) struct ListQuery {
+    before: Option<String>,
+}
+
+/// GET /runs: the session's workspace's runs the person may see, newest first, 200 a page;
+/// `?before=R-…` pages on (the page stopped at 200, saying nothing: round 15 web review).
 pub(super) async fn list(
     State(state): State<AppState>,
     signed: Signed,
+    Query(query): Query<ListQuery>,
 ) -> Result<Html<String>, WebError> {
     let principal = signed.session.principal.clone();
     let workspace = signed.session.workspace.clone();
+    let before = query
+        .before
+        .as_deref()
+        .map(|raw| PublicId::parse(IdKind::Run, raw))
+        .transpose()
+        .map_err(|e| WebError::named("run")(Error::from(e)))?;
+    let paged = before.is_some();
     let runs = state
         .blocking(move |e| {
-            // The newest 200: the page says so below them.
             let page = RunsPage {
-                before: None,
+                before,
                 limit: Some(SHOWN),
             };
             e.platform()
@@ -59,6 +73,19 @@ pub(super) async fn list(
             );
         }
         body.push_str("</tbody></table>");
+    }
+    let mut links = Vec::new();
+    if paged {
+        links.push("<a href=\"/runs\">Newest runs</a>".to_owned());
+    }
+    if let (true, Some(last)) = (runs.len() == SHOWN, runs.last()) {
+        links.push(format!(
+            "<a href=\"/runs?before={id}\">Older runs</a>",
+            id = esc(last.id.as_str())
+        ));
+    }
+    if !links.is_empty() {
+        let _ = write!(body, "<p class=\"pager\">{}</p>", links.join(" · "));
     }
     Ok(page("Runs", Some(&signed.session), &body))
 }
