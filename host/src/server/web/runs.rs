@@ -147,7 +147,12 @@ fn run_page(run: &RunInfo, steps: &[StepRecord], definition: &serde_json::Value)
     let _ = write!(
         body,
         "<h2>Workflow</h2><div class=\"diagram\">{}</div>",
-        diagram::svg(definition, steps, run.exit_status.as_deref())
+        diagram::svg(
+            definition,
+            steps,
+            run.exit_status.as_deref(),
+            run.steps_omitted > 0
+        )
     );
     body.push_str(
         "<h2>Journal</h2><table><thead><tr><th>Step</th><th>Status</th><th>Attempts</th>\
