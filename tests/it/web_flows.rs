@@ -122,16 +122,32 @@ fn a_person_ix_allows_starts_a_flow_from_its_form_and_the_run_is_listed() {
             ("urgent", "true"),
         ],
     );
-    assert_eq!(started.status, 200, "{}", started.body);
-    let at = started
+    // Answered with a redirect to a page that starts nothing (Post/Redirect/Get): reloading
+    // the answer started another run (round 15 web review).
+    assert_eq!(started.status, 303, "{}", started.body);
+    let to = started.header("location").expect("where to").to_owned();
+    assert!(to.starts_with("/flows/report-phish?started=R-"), "{to}");
+    let notice = analyst.get(&site.server.url(&to));
+    assert_eq!(notice.status, 200, "{}", notice.body);
+    let at = notice
         .body
         .find("href=\"/runs/")
         .expect("a link to the run")
         + 12;
-    let run = &started.body[at..];
+    let run = &notice.body[at..];
     let run = &run[..run.find('"').expect("the link ends")];
     assert!(run.starts_with("R-"), "{run}");
-    assert_eq!(site.runs(), 1);
+    assert!(notice.body.contains("Started run"), "{}", notice.body);
+    let again = analyst.get(&site.server.url(&to));
+    assert_eq!(again.status, 200);
+    assert_eq!(site.runs(), 1, "a reload starts nothing");
+    // Only a run id and a status are shown from the address.
+    let forged = analyst.get(
+        &site
+            .server
+            .url("/flows/report-phish?started=%3Cscript%3E&status=succeeded"),
+    );
+    assert!(!forged.body.contains("Started run"), "{}", forged.body);
     assert_eq!(site.run_status(run), "succeeded");
     // Visible on the runs page, and its page shows what the step returned.
     let runs = analyst.get(&site.server.url("/runs"));

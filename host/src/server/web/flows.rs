@@ -4,14 +4,16 @@
 use std::fmt::Write as _;
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::error::WebError;
 use super::html::{csrf_field, esc, page};
 use super::session::Signed;
 use crate::Error;
+use crate::public_id::{IdKind, PublicId};
+use crate::runs::RunStatus;
 use crate::server::AppState;
 use crate::share::FlowEntry;
 use crate::signin::Session;
@@ -66,14 +68,43 @@ async fn flow(state: &AppState, session: &Session, name: &str) -> Result<FlowEnt
         .ok_or(WebError::Missing("Interaction Flow to start"))
 }
 
-/// GET /flows/{name}: its form.
+/// What a start redirects to: the run it started and its status then (see [`start`]).
+#[derive(serde::Deserialize)]
+pub(super) struct StartedQuery {
+    started: Option<String>,
+    status: Option<String>,
+}
+
+impl StartedQuery {
+    /// The notice of a start, if the query names one: only a run id and a status as the
+    /// host spells them are shown (each escaped too), nothing else of the address.
+    fn notice(&self) -> Option<String> {
+        let id = PublicId::parse(IdKind::Run, self.started.as_deref()?).ok()?;
+        let status = RunStatus::parse(self.status.as_deref()?)?;
+        Some(format!(
+            "<p class=\"notice\">Started run <a href=\"/runs/{id}\">{id}</a>: \
+             <span class=\"status {st}\">{st}</span></p>",
+            id = esc(id.as_str()),
+            st = esc(status.as_str()),
+        ))
+    }
+}
+
+/// GET /flows/{name}: its form, under the notice of the start that led here, if any.
 pub(super) async fn show(
     State(state): State<AppState>,
     signed: Signed,
     Path(name): Path<String>,
+    Query(query): Query<StartedQuery>,
 ) -> Result<Html<String>, WebError> {
     let f = flow(&state, &signed.session, &name).await?;
-    Ok(render(&f, &signed.session, &[], None))
+    Ok(render(
+        &f,
+        &signed.session,
+        &[],
+        None,
+        query.notice().as_deref(),
+    ))
 }
 
 /// POST /flows/{name}: starts it with the form's values, as the session's principal.
@@ -101,7 +132,7 @@ pub(super) async fn start(
     let refused = |why: String| {
         (
             StatusCode::BAD_REQUEST,
-            render(&f, &signed.session, &posted, Some(&why)),
+            render(&f, &signed.session, &posted, Some(&why), None),
         )
             .into_response()
     };
@@ -123,14 +154,16 @@ pub(super) async fn start(
         Err(Error::Invalid(why)) => return Ok(refused(why)),
         Err(e) => return Err(e.into()),
     };
-    let body = format!(
-        "<h1>{}</h1><p class=\"notice\">Started run <a href=\"/runs/{id}\">{id}</a>: \
-         <span class=\"status {st}\">{st}</span></p><p><a href=\"/flows\">Back to the flows</a></p>",
-        esc(&f.title),
-        id = esc(outcome.run_id.as_str()),
-        st = esc(outcome.status.as_str()),
+    // Answered with a redirect to a page that starts nothing (303, Post/Redirect/Get): a
+    // reload of the answer, or the browser's "resubmit?", started another run and asked
+    // every approver again (round 15 web review).
+    let to = format!(
+        "/flows/{}?started={}&status={}",
+        crate::encoding::percent_encode(&f.name),
+        outcome.run_id.as_str(),
+        outcome.status.as_str()
     );
-    Ok(page(&f.title, Some(&signed.session), &body).into_response())
+    Ok(Redirect::to(&to).into_response())
 }
 
 fn render(
@@ -138,8 +171,12 @@ fn render(
     session: &Session,
     given: &[(String, String)],
     error: Option<&str>,
+    notice: Option<&str>,
 ) -> Html<String> {
     let mut body = format!("<h1>{}</h1>", esc(&f.title));
+    if let Some(notice) = notice {
+        body.push_str(notice);
+    }
     if let Some(why) = error {
         let _ = write!(body, "<p class=\"error\">{}</p>", esc(why));
     }
