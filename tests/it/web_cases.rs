@@ -318,6 +318,34 @@ fn the_allowed_editor_changes_restrictions_and_the_change_is_audited_as_the_clis
         web["details"]["after"], cli["details"]["before"],
         "one history, whichever door: {web} {cli}"
     );
+
+    // A change that takes the case from the one who saves it is made and said so (it
+    // answered "no such case" after writing it; round 15 web review).
+    let page = analyst.get(&url);
+    let shown = hidden_value(&page.body, "shown_collaborators").expect("the list shown");
+    let shown_mode = hidden_value(&page.body, "shown_access_mode").expect("the mode shown");
+    let gone = analyst.post(
+        &url,
+        &[
+            ("csrf", &page.csrf()),
+            ("access_mode", "restricted"),
+            ("set_collaborators", OPERATOR),
+            ("shown_collaborators", &shown),
+            ("shown_access_mode", &shown_mode),
+        ],
+    );
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    assert!(
+        gone.body
+            .contains("Restrictions updated. You no longer see this case."),
+        "{}",
+        gone.body
+    );
+    assert_eq!(
+        site.restrictions(&id)["collaborators"],
+        serde_json::json!([OPERATOR])
+    );
+    assert_eq!(analyst.get(&url).status, 404);
 }
 
 /// The form replaces the collaborators the page showed, and only those: a collaborator added

@@ -308,10 +308,18 @@ pub(super) async fn update(
         })
         .await?;
     match answer {
-        Ok(_) => {
-            let s = shown(&state, session, id).await?;
-            Ok(render(&s, session, None, Outcome::Updated).into_response())
-        }
+        Ok(_) => match shown(&state, session, id.clone()).await {
+            Ok(s) => Ok(render(&s, session, None, Outcome::Updated).into_response()),
+            // Restricted away from the one who saved it: the change is made, and the page
+            // says so (it answered "no such case" after writing it; round 15 web review).
+            Err(WebError::Missing(_)) => {
+                let body = "<h1>Case</h1><p class=\"notice\">Restrictions updated. You no \
+                            longer see this case.</p><p><a href=\"/cases\">Back to the \
+                            cases</a></p>";
+                Ok(page("Case", Some(session), body).into_response())
+            }
+            Err(e) => Err(e),
+        },
         Err(Error::Invalid(why)) => refused(&state, session, id, &posted, &why).await,
         // Changed since the page was shown: the form again as they are now (a second save
         // of the posted list would drop whoever was added meanwhile), and why (409).
