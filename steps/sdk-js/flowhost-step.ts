@@ -217,12 +217,42 @@ function opt<T>(v: T | null | undefined): T | null {
   return v === undefined ? null : v;
 }
 
+/**
+ * Refuses a field of `given` this SDK does not read: one it dropped reached the host as
+ * nothing, so `{access_mode: "restricted"}` (the host's and the Rust and Python SDKs'
+ * spelling) left a case full-access, and the host answered a restriction update of no change
+ * as done (round 15 review). A snake_case name is told its spelling here.
+ */
+function onlyKnown(given: unknown, known: readonly string[], what: string): void {
+  if (given === null || typeof given !== "object") return;
+  for (const key of Object.keys(given)) {
+    if (known.includes(key)) continue;
+    const camel = key.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+    const hint = camel !== key && known.includes(camel)
+      ? `; this SDK spells it \`${camel}\``
+      : `; it takes ${known.join(", ")}`;
+    throw new Failed(`${what}: unknown field \`${key}\`${hint}`);
+  }
+}
+
+const NEW_CASE_FIELDS = [
+  "title", "description", "severity", "state", "assignee", "reviewers", "accessMode",
+  "collaborators", "fieldsJson",
+] as const;
+const QUERY_FIELDS = ["filter", "sort", "pageSize", "cursor"] as const;
+const FILTER_FIELDS = ["accessMode", "state", "severity", "assignee", "text"] as const;
+const UPDATE_FIELDS = [
+  "accessMode", "setCollaborators", "addCollaborators", "removeCollaborators",
+] as const;
+
 /** The case steps (SPEC CS-4); each throws `HostError` when the host refuses. */
 export const cases = {
   createCase(input: NewCase): CaseRecord {
+    onlyKnown(input, NEW_CASE_FIELDS, "cases.createCase");
     const full = {
       title: input.title,
-      description: input.description,
+      // The host's default, as the Rust and Python SDKs read a case without one.
+      description: input.description ?? "",
       severity: input.severity,
       state: opt(input.state),
       assignee: opt(input.assignee),
@@ -238,7 +268,9 @@ export const cases = {
     return hostCall(() => witCases.createCaseFromJson(text));
   },
   queryCases(query: CaseQuery = {}): CasePage {
+    onlyKnown(query, QUERY_FIELDS, "cases.queryCases");
     const f = query.filter ?? {};
+    onlyKnown(f, FILTER_FIELDS, "cases.queryCases filter");
     const full = {
       filter: {
         accessMode: opt(f.accessMode),
@@ -257,6 +289,7 @@ export const cases = {
     return hostCall(() => witCases.getCaseRestrictions(caseId));
   },
   updateCaseRestrictions(caseId: string, update: RestrictionUpdate): Restrictions {
+    onlyKnown(update, UPDATE_FIELDS, "cases.updateCaseRestrictions");
     const full = {
       accessMode: opt(update.accessMode),
       setCollaborators: opt(update.setCollaborators),
@@ -283,6 +316,10 @@ export const access = {
 export const events = {
   /** Emits `kind` with `payload` (serialized to a JSON object) into the run's workspace. */
   emit(kind: string, payload: object): void {
+    // Without one the bindings trapped, failing the step with no word of why (review).
+    if (payload === undefined || payload === null || typeof payload !== "object") {
+      throw new Failed(`events.emit(${JSON.stringify(kind)}): the payload must be an object`);
+    }
     // What cannot be written as JSON (NaN, a BigInt, a cycle) is the step's own error.
     const text = toJson(payload, "event payload");
     hostCall(() => witEvents.emit(kind, text));

@@ -86,6 +86,16 @@ fn the_js_sdk_fails_a_step_whose_output_json_would_not_say_what_it_is() {
         ("bytes", "output: binary data (Uint8Array) is not JSON"),
         ("regexp", "output: a RegExp is not JSON"),
         ("event-map", "event payload: a Map is not JSON"),
+        // A field the SDK does not read was dropped: the host restricted nothing and said
+        // done (round 15 review).
+        (
+            "snake-case",
+            "cases.updateCaseRestrictions: unknown field `access_mode`; this SDK spells it `accessMode`",
+        ),
+        (
+            "no-payload",
+            "events.emit(\"hostile.none\"): the payload must be an object",
+        ),
         (
             "cut-emoji",
             "output: a string holds a lone UTF-16 surrogate",

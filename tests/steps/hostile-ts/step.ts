@@ -1,7 +1,8 @@
 // Outputs the JS SDK must refuse rather than write as something else: an `async` step's
 // Promise (`{}`), a function (left out), a Map, a Set, an Error or a RegExp (`{}`), binary data
-// (an object keyed by index). `{"attack": "none"}` succeeds.
-import { events, step } from "../../../steps/sdk-js/flowhost-step";
+// (an object keyed by index); a field the SDK would drop (`access_mode`), an event without a
+// payload. `{"attack": "none"}` succeeds.
+import { cases, events, step } from "../../../steps/sdk-js/flowhost-step";
 
 interface Input {
   attack: string;
@@ -38,6 +39,13 @@ export const run = step((input: Input): unknown => {
       events.emit("hostile.keys", { by });
       return { ok: true };
     }
+    case "snake-case":
+      // The host's spelling, which this SDK would drop: refused, naming its own.
+      cases.updateCaseRestrictions("C-1", { access_mode: "restricted" } as never);
+      return { ok: true };
+    case "no-payload":
+      events.emit("hostile.none", undefined as never);
+      return { ok: true };
     case "event-map":
       events.emit("hostile.map", { m: new Map([["a", 1]]) });
       return { ok: true };
