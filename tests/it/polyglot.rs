@@ -448,7 +448,7 @@ fn new_build_test(lang: &str, source: &str, broken: &str, line: usize) {
     let t = text(&out);
     assert!(out.status.success(), "{t}");
     assert!(t.contains("enrich-ip.wasm is up to date"), "{t}");
-    assert!(t.contains("5 passed, 0 failed"), "{t}");
+    assert!(t.contains("6 passed, 0 failed"), "{t}");
 
     // The template's mocked case: a mocked host error reaches the step as the host's would;
     // without its mock, the call is refused and the case fails naming it.
@@ -463,13 +463,13 @@ fn new_build_test(lang: &str, source: &str, broken: &str, line: usize) {
     std::fs::write(&tests, refused).expect("write");
     let out = flowhost(&project, &db, &["step", "test", "--no-build"]);
     let t = text(&out);
-    assert!(t.contains("4 passed, 1 failed"), "{t}");
+    assert!(t.contains("5 passed, 1 failed"), "{t}");
     assert!(t.contains("host call failed: conflict: mocked"), "{t}");
     std::fs::write(&tests, good.replace(mock, "")).expect("write");
     let out = flowhost(&project, &db, &["step", "test", "--no-build"]);
     let t = text(&out);
-    assert!(t.contains("4 passed, 1 failed"), "{t}");
-    assert!(t.contains("at tests[3].mocks"), "{t}");
+    assert!(t.contains("5 passed, 1 failed"), "{t}");
+    assert!(t.contains("at tests[4].mocks"), "{t}");
     assert!(
         t.contains(r#"events.emit({"kind":"ip.checked","payload":{"ip":"192.168.1.7","private":true}}) was called and no mock answers it"#),
         "{t}"
@@ -484,7 +484,7 @@ fn new_build_test(lang: &str, source: &str, broken: &str, line: usize) {
     let out = flowhost(&project, &db, &["step", "test", "--no-build"]);
     let t = text(&out);
     assert!(!out.status.success(), "{t}");
-    assert!(t.contains("4 passed, 1 failed"), "{t}");
+    assert!(t.contains("5 passed, 1 failed"), "{t}");
     assert!(t.contains("tests[1].expect.output"), "{t}");
 
     std::fs::write(&tests, &good).expect("restore");
@@ -501,7 +501,7 @@ fn new_build_test(lang: &str, source: &str, broken: &str, line: usize) {
     let out = flowhost(&project, &db, &["step", "test", "--no-build"]);
     let t = text(&out);
     // The mocked case too: grants hold in front of mocks.
-    assert!(t.contains("2 passed, 3 failed"), "{t}");
+    assert!(t.contains("3 passed, 3 failed"), "{t}");
     assert!(t.contains("does not grant this step `events:emit`"), "{t}");
     std::fs::write(&manifest, m).expect("restore");
 

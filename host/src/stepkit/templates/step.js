@@ -3,8 +3,15 @@
 import { InvalidInput, events, log, step } from "./flowhost-step";
 
 function isPrivate(ip) {
-  const parts = ip.split(".").map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) {
+  // Four decimal numbers 0-255 as written, no more: `Number` read "" as 0, "0x7f" as 127 and
+  // " 8" as 8, where the Rust and Python templates refuse them.
+  const written = ip.split(".");
+  const parts = written.map(Number);
+  if (
+    written.length !== 4 ||
+    written.some((p) => !/^(0|[1-9][0-9]{0,2})$/.test(p)) ||
+    parts.some((p) => p > 255)
+  ) {
     throw new InvalidInput(`\`ip\`: ${JSON.stringify(ip)} is not an IPv4 address`);
   }
   const [a, b] = parts;
