@@ -273,6 +273,19 @@ fn unmocked_calls_can_fall_through_to_the_seeded_database() {
         text.contains("`workspace` `mssp-sco` is not in the tenant fixture"),
         "{text}"
     );
+    // So is a person the fixture does not make a member: every call was an outsider's too
+    // (round 15 review).
+    let mut stranger = tests.clone();
+    stranger["tests"] = json!([{ "name": "denied", "as": "olivia.ownr@acme-mssp.test",
+        "input": input(), "expect": { "error": "denied" } }]);
+    write_tests(&project, &stranger);
+    let (ok, text) = step_test(&project);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("tests[0].as")
+            && text.contains("a member of `mssp-soc` in the tenant fixture"),
+        "{text}"
+    );
 }
 
 /// Each test runs on a database of its own, seeded from the fixtures: one test's writes

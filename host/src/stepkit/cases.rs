@@ -267,6 +267,26 @@ pub fn run(
         let at = format!("tests[{i}]");
         let email = case.email.as_deref().unwrap_or(&file.email);
         let mismatches = match Email::parse(email) {
+            // One the fixture does not make a member is an outsider to every call, so a test
+            // expecting `denied` passed for that reason, whatever the step did (round 15
+            // review: the workspace was checked, not the person).
+            Ok(email)
+                if file.tenant.is_some()
+                    && platform
+                        .index()
+                        .is_outsider(&Principal::local(email.clone()), &file.workspace) =>
+            {
+                let written = if case.email.is_some() {
+                    format!("{at}.as")
+                } else {
+                    "as".to_owned()
+                };
+                vec![mismatch(
+                    &written,
+                    format!("a member of `{}` in the tenant fixture", file.workspace),
+                    email.as_str(),
+                )]
+            }
             Ok(email) => {
                 let caller = Caller {
                     workspace: file.workspace.clone(),
