@@ -46,19 +46,14 @@ fn holds(
     charge(&left)?;
     let right = c.right.render(context)?;
     charge(&right)?;
+    let order = || ordered(c.op, &left, &right);
     Ok(match c.op {
         Op::Eq => same(&left, &right),
         Op::Ne => !same(&left, &right),
-        Op::Gt => compare(&left, &right) == Some(Ordering::Greater),
-        Op::Gte => matches!(
-            compare(&left, &right),
-            Some(Ordering::Greater | Ordering::Equal)
-        ),
-        Op::Lt => compare(&left, &right) == Some(Ordering::Less),
-        Op::Lte => matches!(
-            compare(&left, &right),
-            Some(Ordering::Less | Ordering::Equal)
-        ),
+        Op::Gt => order()? == Some(Ordering::Greater),
+        Op::Gte => matches!(order()?, Some(Ordering::Greater | Ordering::Equal)),
+        Op::Lt => order()? == Some(Ordering::Less),
+        Op::Lte => matches!(order()?, Some(Ordering::Less | Ordering::Equal)),
         Op::In => match &right {
             Value::Array(items) => items.iter().any(|i| same(i, &left)),
             // An optional reference that found nothing: there is no list to look in.
@@ -72,10 +67,25 @@ fn holds(
                 ));
             }
         },
-        Op::Contains => match &left {
-            Value::Array(items) => items.iter().any(|i| same(i, &right)),
-            Value::String(s) => right.as_str().is_some_and(|r| s.contains(r)),
-            _ => false,
+        // As `in`: what cannot hold anything is an error naming it, not a silent `false`
+        // (round 15 hostile-input review); an optional reference that found nothing holds
+        // nothing.
+        Op::Contains => match (&left, &right) {
+            (Value::Array(items), _) => items.iter().any(|i| same(i, &right)),
+            (Value::String(s), Value::String(r)) => s.contains(r.as_str()),
+            (Value::Null, _) => false,
+            (Value::String(_), other) => {
+                return Err(format!(
+                    "`contains` looks for text in text, but `right` is {}",
+                    kind_of(other)
+                ));
+            }
+            (other, _) => {
+                return Err(format!(
+                    "`contains` looks in a list or text, but `left` is {}",
+                    kind_of(other)
+                ));
+            }
         },
         Op::Exists | Op::NotExists => false,
     })
@@ -151,12 +161,20 @@ fn integer_and_float(i: i128, f: f64) -> Option<Ordering> {
     })
 }
 
-/// Numbers compare as numbers, strings as strings; anything else does not compare.
-fn compare(a: &Value, b: &Value) -> Option<Ordering> {
+/// How `a` and `b` are ordered for `op`: numbers as numbers, strings as strings; `None` (no
+/// order holds) where an optional reference found nothing; anything else is an error naming
+/// both sides: `"85"` against `80` was silently false (round 15 hostile-input review).
+fn ordered(op: Op, a: &Value, b: &Value) -> Result<Option<Ordering>, String> {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => numbers(x, y),
-        (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
-        _ => None,
+        (Value::Number(x), Value::Number(y)) => Ok(numbers(x, y)),
+        (Value::String(x), Value::String(y)) => Ok(Some(x.cmp(y))),
+        (Value::Null, _) | (_, Value::Null) => Ok(None),
+        _ => Err(format!(
+            "`{}` orders numbers with numbers or text with text, but `left` is {} and `right` {}",
+            op.name(),
+            kind_of(a),
+            kind_of(b)
+        )),
     }
 }
 
@@ -257,15 +275,36 @@ mod tests {
         for c in &yes {
             assert!(holds(c, &ctx, &|_| Ok(())).expect("evaluates"), "{c:?}");
         }
-        assert!(
-            !holds(
-                &cond(json!("$.event.sev"), Op::Gt, json!(1)),
-                &ctx,
-                &|_| Ok(())
-            )
-            .expect("evaluates"),
-            "no cross-type order"
-        );
+        // No order across types, nor containment in what holds nothing: errors naming both
+        // sides, not a silent `false` ("85" against 80; round 15 hostile-input review). An
+        // optional reference that found nothing holds no order and contains nothing.
+        for (c, needle) in [
+            (
+                cond(json!("$.event.sev"), Op::Gt, json!(1)),
+                "`gt` orders numbers with numbers or text with text, but `left` is a string and `right` a number",
+            ),
+            (
+                cond(json!("$.event"), Op::Lte, json!({})),
+                "`left` is an object and `right` an object",
+            ),
+            (
+                cond(json!("$.event.n"), Op::Contains, json!(3)),
+                "`contains` looks in a list or text, but `left` is a number",
+            ),
+            (
+                cond(json!("$.event.sev"), Op::Contains, json!(1)),
+                "`contains` looks for text in text, but `right` is a number",
+            ),
+        ] {
+            let err = holds(&c, &ctx, &|_| Ok(())).expect_err(needle);
+            assert!(err.contains(needle), "{err}");
+        }
+        for c in [
+            cond(json!("$.event.missing?"), Op::Gt, json!(1)),
+            cond(json!("$.event.missing?"), Op::Contains, json!(1)),
+        ] {
+            assert!(!holds(&c, &ctx, &|_| Ok(())).expect("evaluates"), "{c:?}");
+        }
         assert!(
             holds(
                 &cond(json!("$.event.missing"), Op::Eq, json!(1)),

@@ -313,4 +313,20 @@ impl Op {
             _ => return None,
         })
     }
+
+    /// The operator's name, as written.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Eq => "eq",
+            Op::Ne => "ne",
+            Op::Gt => "gt",
+            Op::Gte => "gte",
+            Op::Lt => "lt",
+            Op::Lte => "lte",
+            Op::In => "in",
+            Op::Contains => "contains",
+            Op::Exists => "exists",
+            Op::NotExists => "not_exists",
+        }
+    }
 }
