@@ -314,6 +314,23 @@ fn required_parts_are_required_and_conditions_that_never_hold_are_refused() {
         ),
         "{stderr}"
     );
+    // `vars` are the definition's own: a reference to one it lacks, optional or not, and a
+    // loop over one that is no list are refused where written (round 15 review).
+    let stderr = errors_for(
+        &serde_json::json!({ "name": "t", "workspace": "soc", "vars": { "teams": "soc", "list": [1] },
+            "steps": [
+                { "id": "each", "loop": { "over": "$.vars.teams" }, "do": [
+                    { "id": "e", "uses": "step:echo" } ] },
+                { "id": "x", "uses": "step:echo", "with": { "a": "$.vars.tems?", "b": "$.vars.list[0]" } } ] })
+        .to_string(),
+    );
+    for e in [
+        "steps[0].loop.over: a loop goes over a list, but `$.vars.teams` is not one",
+        "steps[1].with: `$.vars.tems` names nothing in this workflow's `vars`",
+    ] {
+        assert!(stderr.contains(e), "{e}: {stderr}");
+    }
+    assert!(!stderr.contains("$.vars.list[0]"), "{stderr}");
     // Repeats count as written (1.8 million copies of one email were stored with every
     // interaction), and context references are bounded (each renders a list as the
     // interaction opens: 22,000 of them gathered 22 million names; round 15 review).

@@ -50,9 +50,11 @@ pub fn parse(origin: &str, text: &str, resolver: &Resolver) -> Result<Workflow, 
         silent: BTreeMap::new(),
         resolver: resolver.clone(),
         generated: 0,
+        vars: Value::Null,
     };
     let workflow = p.workflow(&value);
     if let Some(w) = &workflow {
+        p.vars = serde_json::json!({ "vars": w.vars });
         let all = super::model::steps_within(&w.steps);
         p.silent = all
             .iter()
@@ -94,6 +96,8 @@ struct Parser {
     silent: BTreeMap<String, &'static str>,
     resolver: Resolver,
     generated: usize,
+    /// `{"vars": …}`: what a `$.vars` reference reads, known where the workflow is written.
+    vars: Value,
 }
 
 const TOP: &[&str] = &[
@@ -1289,6 +1293,18 @@ impl Parser {
                     }
                 }
                 StepKind::Loop { over, .. } => {
+                    // A loop over `vars` goes over what they hold: a list, or every run
+                    // failed at the loop (round 15 hostile-input review).
+                    if let Template::Ref(r) = over
+                        && r.root() == Some("vars")
+                        && let Ok(found) = r.resolve(&self.vars)
+                        && !matches!(found, Value::Array(_) | Value::Null)
+                    {
+                        self.authoring(
+                            step.at.key("loop").key("over"),
+                            format!("a loop goes over a list, but `{}` is not one", r.text),
+                        );
+                    }
                     templates.push((step.at.key("loop").key("over"), over))
                 }
                 StepKind::Exit { output, .. } => {
@@ -1385,6 +1401,12 @@ impl Parser {
         in_loop: bool,
     ) {
         match r.root() {
+            // `vars` are the definition's own: a reference to one it lacks read nothing in
+            // every run, an optional one `null` (round 15 hostile-input review).
+            Some("vars") if r.path.query(&self.vars).all().is_empty() => self.authoring(
+                at.clone(),
+                format!("`{}` names nothing in this workflow's `vars`", r.text),
+            ),
             Some("event" | "vars" | "inputs") => {}
             Some("loop") if in_loop => {}
             Some("loop") => self.err(at.clone(), format!("`{}` is only available inside a loop's `do`", r.text)),
