@@ -1198,6 +1198,36 @@ fn a_run_listing_clips_each_error_and_the_detail_carries_it_whole() {
     assert!(whole.contains(&attack), "the detail carries it whole");
 }
 
+/// A run opens at most 1,000 interactions: a parallel loop went on opening one per item,
+/// each with its form and access stored and listed, and every answer replayed them all
+/// (SPEC ST-4; round 15 hostile-input review). The 1,001st fails the run naming the bound.
+#[test]
+fn a_run_opens_at_most_its_bound_of_interactions() {
+    use flowhost::interact::MAX_RUN_INTERACTIONS;
+    let d = Deployment::new();
+    let items: Vec<i64> = (0..=MAX_RUN_INTERACTIONS).collect();
+    let wf = json!({ "name": "asks", "workspace": "mssp-soc", "vars": { "items": items },
+        "steps": [
+            { "id": "each", "loop": { "over": "$.vars.items", "parallel": 8 }, "do": [
+                { "id": "approve", "interaction": { "title": "Item {{ $.loop.item }}?",
+                    "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+                    "access": { "workspace_users": { "emails": [OWNER] } } } } ] } ] });
+    let doc = run_file(&d, "asks", &wf);
+    assert_eq!(doc["status"], "failed", "{doc}");
+    let error = doc["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains(&format!(
+            "a run opens at most {MAX_RUN_INTERACTIONS} interactions"
+        )),
+        "{error}"
+    );
+    let opened: i64 = crate::common::db_at(&d.db)
+        .conn()
+        .query_row("SELECT count(*) FROM interactions", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(opened, MAX_RUN_INTERACTIONS);
+}
+
 /// Runs `wf` (written as `name`.json) as the Owner: its `--json` outcome.
 fn run_file(d: &Deployment, name: &str, wf: &Value) -> Value {
     std::fs::write(d.dir.path().join(format!("{name}.json")), wf.to_string()).expect("write");

@@ -189,6 +189,9 @@ enum Verdict {
     Refused(Error),
 }
 
+/// Interactions one run opens at most, in all its life.
+pub const MAX_RUN_INTERACTIONS: i64 = 1_000;
+
 impl Platform {
     /// Opens an interaction of a run (idempotent per run and step: reopening returns the
     /// existing one). The run itself is put on hold when its execution stops. Returns the id
@@ -205,6 +208,16 @@ impl Platform {
         let id = PublicId::new(IdKind::Interaction)?;
         self.transact(|tx| {
             decided(&*self.index_in(tx)?)?;
+            // A parallel loop went on opening one per item, each with its form and access
+            // stored and listed, and every answer replayed them all (round 15 hostile-input
+            // review). Reopening one it has is not another.
+            let (opened, this_one) = store::opened_by(tx, new.run, new.step_key)?;
+            if !this_one && opened >= MAX_RUN_INTERACTIONS {
+                return Err(Error::Invalid(format!(
+                    "a run opens at most {MAX_RUN_INTERACTIONS} interactions, and this one \
+                     has opened {opened} (SPEC ST-4)"
+                )));
+            }
             let deadline_ms = match new.timeout_ms {
                 Some(t) => Some(crate::store::clock::now_ms(tx)?.saturating_add(t)),
                 None => None,

@@ -92,6 +92,17 @@ pub(super) fn open(
     .map_err(internal)
 }
 
+/// How many interactions run `run` has opened, and whether one of them is at `step_key`.
+pub(super) fn opened_by(conn: &Connection, run: i64, step_key: &str) -> Result<(i64, bool), Error> {
+    conn.query_row(
+        "SELECT count(*), COALESCE(max(CASE WHEN step_key = ?2 THEN 1 ELSE 0 END), 0)
+         FROM interactions WHERE run_id = ?1",
+        params![run, step_key],
+        |r| Ok((r.get(0)?, r.get::<i64>(1)? != 0)),
+    )
+    .map_err(internal)
+}
+
 /// The interaction people know as `id`.
 pub(super) fn by_public_id(conn: &Connection, id: &PublicId) -> Result<Option<Interaction>, Error> {
     conn.query_row(
