@@ -348,10 +348,20 @@ fn python_type_hints_are_resolved_at_build_time_or_else_at_run_time() {
     let exec = run(&rt, &hostile, json!({ "attack": "defaults" }), limits());
     let out = exec.result.expect("defaults");
     assert_eq!(
-        out,
-        json!({ "case": { "description": "", "reviewers": [], "state": null, "fields_json": null },
-                "maybe": { "note": null } })
+        out["case"],
+        json!({ "description": "", "reviewers": [], "state": null, "fields_json": null }),
+        "{out}"
     );
+    assert_eq!(out["maybe"], json!({ "note": null }), "{out}");
+    // Only the host's defaults: a query without sort or size reads as the host reads it, a
+    // record the host writes whole is refused without a field (round 15 review).
+    assert_eq!(
+        out["query"],
+        json!({ "sort": "created_desc", "page_size": 0, "text": null, "cursor": null }),
+        "{out}"
+    );
+    let partial = out["partial"].as_str().unwrap_or_default();
+    assert!(partial.contains("missing field `collaborators`"), "{out}");
     // What JSON has no value for fails naming where.
     let exec = run(&rt, &hostile, json!({ "attack": "set_out" }), limits());
     let why = failure(&exec).to_string();

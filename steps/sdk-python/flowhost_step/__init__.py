@@ -111,17 +111,27 @@ def _host_call(f, *args):
 _NO_DEFAULT = object()
 
 
-def _absent(tp, host_record: bool):
-    """What a missing field of annotation `tp` reads as, as serde reads it: `None` for an
-    optional one; for the host's own records (`NewCase`, `CaseQuery`…) also the host's
-    defaults, an empty text or list (a `NewCase` without `description` was refused here and
-    taken by the host; steps and projects review). `_NO_DEFAULT` when it must be given."""
+# The host's defaults for its own input records, as serde reads them (`#[serde(default)]` in
+# the host's `services/cases.rs`), as JSON: nothing else of a host record defaults (its
+# outputs, `CaseRecord`, `Restrictions`…, have every field; round 15 review: a missing
+# `collaborators` read as `[]`, and a `CaseQuery` without `sort` was refused).
+_HOST_DEFAULTS = {
+    "NewCase": {"description": "", "reviewers": [], "collaborators": []},
+    "CaseQuery": {"filter": {}, "sort": "created_desc", "page_size": 0},
+    "RestrictionUpdate": {"add_collaborators": [], "remove_collaborators": []},
+}
+
+
+def _absent(record, name: str, tp):
+    """What a missing field `name` (of annotation `tp`) of dataclass `record` reads as, as
+    serde reads it: `None` for an optional one; for the host's own input records also the
+    host's defaults (`_HOST_DEFAULTS`, JSON to decode). `_NO_DEFAULT` when it must be given."""
     if typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in typing.get_args(tp):
         return None
-    if host_record and tp is str:
-        return ""
-    if host_record and (tp is list or typing.get_origin(tp) is list):
-        return []
+    if record.__module__.startswith("wit_world"):
+        defaults = _HOST_DEFAULTS.get(record.__name__, {})
+        if name in defaults:
+            return _decode(tp, defaults[name], f"the host's default `{name}`")
     return _NO_DEFAULT
 
 
@@ -150,7 +160,7 @@ def _decode(tp, value, at: str):
             if name in value:
                 args[name] = _decode(hints.get(name, typing.Any), value[name], f"{at}.{name}")
             elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                missing = _absent(hints.get(name, typing.Any), tp.__module__.startswith("wit_world"))
+                missing = _absent(tp, name, hints.get(name, typing.Any))
                 if missing is _NO_DEFAULT:
                     raise InvalidInput(f"{at}: missing field `{name}`")
                 args[name] = missing

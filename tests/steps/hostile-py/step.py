@@ -75,11 +75,19 @@ def attack(input: dict) -> dict:
     if what == "defaults":
         # Missing optional fields read as None, the host's own records take the host's
         # defaults, `fields: null` is no fields (as the host reads the same JSON).
-        from flowhost_step.cases import NewCase
+        from componentize_py_types import Err
 
         made = json.loads(run_json('{"title": "t", "severity": "high", "fields": null}', new_case))
         maybe = json.loads(run_json("{}", maybe_note))
-        return {"case": made, "maybe": maybe}
+        # Only what the host defaults: a query without sort or size, not a record the host
+        # writes whole (round 15: `collaborators` read as `[]`, `sort` was refused).
+        query = json.loads(run_json("{}", query_of))
+        try:
+            run_json('{"access_mode": "full_access"}', restrictions_of)
+            partial = "accepted"
+        except Err as e:
+            partial = str(getattr(e.value, "value", e.value))
+        return {"case": made, "maybe": maybe, "query": query, "partial": partial}
     if what == "set_out":
         # No JSON value: the step fails naming where, as for NaN.
         return {"tags": {"a", "b"}}
@@ -169,6 +177,15 @@ def typed_back(input: Typed) -> Typed:
 def new_case(input: "flowhost_step.cases.NewCase") -> dict:
     return {"description": input.description, "reviewers": input.reviewers,
             "state": input.state, "fields_json": input.fields_json}
+
+
+def query_of(input: "flowhost_step.cases.CaseQuery") -> dict:
+    return {"sort": str(input.sort.name).lower(), "page_size": input.page_size,
+            "text": input.filter.text, "cursor": input.cursor}
+
+
+def restrictions_of(input: "flowhost_step.cases.Restrictions") -> dict:
+    return {"collaborators": input.collaborators}
 
 
 @dataclass
