@@ -1927,7 +1927,7 @@ fn a_run_whose_key_is_revoked_while_it_runs_asks_nobody() {
     let wf = json!({ "name": "as-key", "workspace": "mssp-soc", "run_as": format!("key:{key}"),
         "trigger": { "on": "custom_event", "event": "notification.requested" },
         "steps": [
-            { "id": "w", "wait": "4s" },
+            { "id": "w", "wait": "10s" },
             { "id": "ask", "interaction": { "title": "Contain?",
                 "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
                 "access": { "workspace_users": { "emails": [OWNER] } } } } ] });
@@ -1944,7 +1944,7 @@ fn a_run_whose_key_is_revoked_while_it_runs_asks_nobody() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("flowhost runs");
-    // Revoked once the triggered run exists (it is then in its 4 s wait, or before it).
+    // Revoked once the triggered run exists (it is then in its 10 s wait, or before it).
     let started = std::time::Instant::now();
     while env.runs().iter().all(|r| r.0 != "as-key") {
         assert!(
@@ -1972,6 +1972,54 @@ fn a_run_whose_key_is_revoked_while_it_runs_asks_nobody() {
             .2
             .as_deref()
             .is_some_and(|e| e.contains("no longer acts here") && !e.contains(&key)),
+        "{runs:?}"
+    );
+
+    // So is a person's own run whose person is removed meanwhile (self-review: only runs
+    // bound to an identity were decided).
+    let operator = "omar.operator@acme-mssp.test";
+    let own = json!({ "name": "own", "workspace": "mssp-soc", "steps": [
+        { "id": "w", "wait": "10s" },
+        { "id": "ask", "interaction": { "title": "Go on?",
+            "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+            "access": { "workspace_users": { "emails": [OWNER] } } } } ] });
+    let file = env.write("own.json", &own);
+    let mut running = std::process::Command::new(common::flowhost_bin())
+        .current_dir(env.dir.path())
+        .arg("--db")
+        .arg(common::db_arg(&env.db))
+        .args(["run", &file, "--as", operator])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("flowhost runs");
+    let started = std::time::Instant::now();
+    while env.runs().iter().all(|r| r.0 != "own") {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    env.ok(&[
+        "users",
+        "delete",
+        operator,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    running.wait().expect("the run ends");
+    assert_eq!(env.open_interactions(OWNER), json!([]));
+    let runs: Vec<_> = env.runs().into_iter().filter(|r| r.0 == "own").collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].1, "failed", "{runs:?}");
+    assert!(
+        runs[0]
+            .2
+            .as_deref()
+            .is_some_and(|e| e.contains("may no longer run workflows here")),
         "{runs:?}"
     );
 }

@@ -282,7 +282,7 @@ pub(crate) fn insert_custom_role(
 pub(crate) fn custom_role_names(conn: &Connection, ws: i64) -> Result<Vec<String>, Error> {
     crate::store::all_rows(
         conn,
-        "SELECT name FROM custom_roles WHERE workspace_id = ?1",
+        "SELECT name FROM custom_roles WHERE workspace_id = ?1 ORDER BY name",
         [ws],
         |r| r.get(0),
     )
@@ -405,7 +405,7 @@ pub(crate) fn dynamic_groups(
 ) -> Result<Vec<(i64, String, String)>, Error> {
     crate::store::all_rows(
         conn,
-        "SELECT id, name, claim_value FROM groups WHERE workspace_id = ?1 AND kind = 'dynamic'",
+        "SELECT id, name, claim_value FROM groups WHERE workspace_id = ?1 AND kind = 'dynamic' ORDER BY id",
         [ws],
         |r| {
             let (id, name): (i64, String) = (r.get(0)?, r.get(1)?);

@@ -73,7 +73,7 @@ fn holds(
         Op::Contains => match (&left, &right) {
             (Value::Array(items), _) => items.iter().any(|i| same(i, &right)),
             (Value::String(s), Value::String(r)) => s.contains(r.as_str()),
-            (Value::Null, _) => false,
+            (Value::Null, _) | (_, Value::Null) => false,
             (Value::String(_), other) => {
                 return Err(format!(
                     "`contains` looks for text in text, but `right` is {}",
@@ -302,6 +302,11 @@ mod tests {
         for c in [
             cond(json!("$.event.missing?"), Op::Gt, json!(1)),
             cond(json!("$.event.missing?"), Op::Contains, json!(1)),
+            cond(
+                json!("$.event.sev"),
+                Op::Contains,
+                json!("$.event.missing?"),
+            ),
         ] {
             assert!(!holds(&c, &ctx, &|_| Ok(())).expect("evaluates"), "{c:?}");
         }

@@ -1013,7 +1013,10 @@ impl Parser {
                 // Shaped as roles are named, as those a reference gives are: an email or
                 // a name with a space granted nobody, silently (round 15 hostile-input review).
                 for (i, role) in roles.iter().enumerate() {
-                    if role.contains('@') || !crate::access::is_role_name(role) {
+                    if role.contains('@')
+                        || !crate::access::is_role_name(role)
+                        || crate::text::first_hidden(role).is_some()
+                    {
                         self.authoring(
                             at.key("roles").index(i),
                             format!(
@@ -1296,9 +1299,11 @@ impl Parser {
                     // A loop over `vars` goes over what they hold: a list, or every run
                     // failed at the loop (round 15 hostile-input review).
                     if let Template::Ref(r) = over
+                        && !self.resolver.stored
                         && r.root() == Some("vars")
+                        && super::path_shape::is_singular(&r.text)
                         && let Ok(found) = r.resolve(&self.vars)
-                        && !matches!(found, Value::Array(_) | Value::Null)
+                        && !matches!(found, Value::Array(_))
                     {
                         self.authoring(
                             step.at.key("loop").key("over"),
@@ -1403,10 +1408,18 @@ impl Parser {
         match r.root() {
             // `vars` are the definition's own: a reference to one it lacks read nothing in
             // every run, an optional one `null` (round 15 hostile-input review).
-            Some("vars") if r.path.query(&self.vars).all().is_empty() => self.authoring(
-                at.clone(),
-                format!("`{}` names nothing in this workflow's `vars`", r.text),
-            ),
+            // Only a singular path where written: a filter may read the run's context, which
+            // is empty here, and a stored definition is not walked again (self-review).
+            Some("vars")
+                if !self.resolver.stored
+                    && super::path_shape::is_singular(&r.text)
+                    && r.path.query(&self.vars).all().is_empty() =>
+            {
+                self.err(
+                    at.clone(),
+                    format!("`{}` names nothing in this workflow's `vars`", r.text),
+                )
+            }
             Some("event" | "vars" | "inputs") => {}
             Some("loop") if in_loop => {}
             Some("loop") => self.err(at.clone(), format!("`{}` is only available inside a loop's `do`", r.text)),
@@ -1507,16 +1520,25 @@ mod schema_tests {
     fn writing_rules_are_not_applied_to_a_stored_definition() {
         let text = serde_json::json!({ "name": "x", "workspace": "ws", "run_as": "key:svc",
             "trigger": { "on": "custom_event", "event": "webhook" },
+            "vars": { "leads": ["lead"] },
             "steps": [
                 { "id": "pause", "wait": "1s" },
                 { "id": "b", "if": [], "then": [] },
-                { "id": "c", "if": [{ "left": "$.steps.pause.at?", "op": "exists" }], "then": [] }
+                { "id": "c", "if": [{ "left": "$.steps.pause.at?", "op": "exists" }], "then": [] },
+                // Round 15's: vars it lacks, a loop over vars that is no list, roles as
+                // roles are not named, access lists counted as written.
+                { "id": "d", "loop": { "over": "$.vars.none" }, "do": [] },
+                { "id": "e", "interaction": { "title": "t",
+                    "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+                    "access": { "workspace_users": { "roles": ["a b", "triage\u{200b}"],
+                                                     "refs": vec!["$.vars.leads"; 65] },
+                                "external_sso": { "emails": vec!["a@b.test"; 1_001] } } } }
             ] })
         .to_string();
         let Err(errors) = parse("wf.json", &text, &Resolver::default()) else {
             panic!("refused where written");
         };
-        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert_eq!(errors.len(), 8, "{errors:?}");
         let stored = Resolver {
             stored: true,
             ..Resolver::default()

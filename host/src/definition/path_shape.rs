@@ -210,7 +210,7 @@ pub fn check(text: &str) -> Result<(), String> {
                 }
             }
             '$' if open.iter().any(|o| o.filter) => {
-                if !singular_from(&chars, i) {
+                if !singular_from(&chars, i, false) {
                     return Err(
                         "queries the root (`$`) inside a filter with more than names and \
                          indexes (`$.a.b[0]`); the filter runs it again for every node it \
@@ -334,9 +334,17 @@ fn literal_end(chars: &[char], start: usize) -> usize {
     chars.len()
 }
 
+/// Whether the whole of `text` (`$...`) is a singular query: `.name`, `['name']` and
+/// `[index]` segments only, no filter, wildcard, slice or descent.
+pub fn is_singular(text: &str) -> bool {
+    let chars: Vec<char> = text.trim().chars().collect();
+    chars.first() == Some(&'$') && singular_from(&chars, 0, true)
+}
+
 /// Whether the query starting at `chars[start]` (a `$`) is singular: its segments, up to the
-/// first character that begins none, are `.name`, `['name']` or `[index]` only.
-fn singular_from(chars: &[char], start: usize) -> bool {
+/// first character that begins none (to its end when `whole`), are `.name`, `['name']` or
+/// `[index]` only.
+fn singular_from(chars: &[char], start: usize, whole: bool) -> bool {
     let next = |from: usize| (from..chars.len()).find(|&k| !chars[k].is_whitespace());
     let mut i = start + 1;
     loop {
@@ -376,7 +384,7 @@ fn singular_from(chars: &[char], start: usize) -> bool {
                     _ => return false,
                 }
             }
-            _ => return true,
+            _ => return !whole,
         }
     }
 }

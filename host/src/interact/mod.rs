@@ -211,7 +211,7 @@ impl Platform {
             // A parallel loop went on opening one per item, each with its form and access
             // stored and listed, and every answer replayed them all (round 15 hostile-input
             // review). Reopening one it has is not another.
-            let (opened, this_one) = store::opened_by(tx, new.run, new.step_key)?;
+            let (opened, this_one) = store::opened_by(tx, new)?;
             if !this_one && opened >= MAX_RUN_INTERACTIONS {
                 return Err(Error::Invalid(format!(
                     "a run opens at most {MAX_RUN_INTERACTIONS} interactions, and this one \
@@ -605,7 +605,8 @@ fn case_allows(
         return Ok(false);
     }
     match store::cause_of(conn, r.run)? {
-        // What that run had read when it wrote the event, not what it read after (kill review).
+        // What that run had read when it wrote the event that started this one, not what it
+        // read after (kill review).
         Some(cause) => Ok(!crate::cases::run_read_hidden_from(conn, cause, &viewer())?),
         None => Ok(true),
     }

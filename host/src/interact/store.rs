@@ -92,8 +92,12 @@ pub(super) fn open(
     .map_err(internal)
 }
 
-/// How many interactions run `run` has opened, and whether one of them is at `step_key`.
-pub(super) fn opened_by(conn: &Connection, run: i64, step_key: &str) -> Result<(i64, bool), Error> {
+/// How many interactions the run of `new` has opened, and whether one of them is at its
+/// step; counted under its workspace's lock, so that concurrent opens of one run's parallel
+/// parts do not each see room on PostgreSQL (self-review).
+pub(super) fn opened_by(conn: &Connection, new: &NewInteraction<'_>) -> Result<(i64, bool), Error> {
+    conn.lock_workspace(new.workspace).map_err(internal)?;
+    let (run, step_key) = (new.run, new.step_key);
     conn.query_row(
         "SELECT count(*), COALESCE(max(CASE WHEN step_key = ?2 THEN 1 ELSE 0 END), 0)
          FROM interactions WHERE run_id = ?1",

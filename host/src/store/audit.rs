@@ -30,20 +30,21 @@ pub struct NewEntry<'a> {
     pub details: &'a serde_json::Value,
 }
 
-/// Appends an entry; call it inside the transaction that makes the change it describes.
-pub fn append(conn: &Connection, entry: &NewEntry<'_>) -> crate::store::sql::Result<()> {
-    conn.lock_workspace(entry.workspace)?;
-    // Nobody reads its count: on PostgreSQL it goes out with the next round trip.
-    conn.execute_later(
-        // Numbered within the workspace (SPEC ID-4); the transaction holds the workspace's
-        // lock, so the next number is free.
-        // An entry about an interaction whose run has read a restricted case, or was started
-        // by an event about a case restricted now (restricted after the run was claimed, it
-        // is not among the run's reads; leak review), is marked, once, as kept from readers
-        // who do not see every case (`entries`).
-        &format!(
-            "INSERT INTO audit_log (at, actor, actor_kind, workspace, action, target, details, number, partial_hidden)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
+/// The statement [`append`] sends, written once.
+/// Numbered within the workspace (SPEC ID-4); the transaction holds the workspace's lock, so
+/// the next number is free. Its time is no earlier than the entry numbered before it (the
+/// clock was read before the lock: a reader tailing by time passed an entry over; round 15
+/// storage review).
+/// An entry about an interaction whose run has read a restricted case, or was started by an
+/// event about a case restricted now (restricted after the run was claimed, it is not among
+/// the run's reads; leak review), is marked, once, as kept from readers who do not see every
+/// case (`entries`).
+static APPEND: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO audit_log (at, actor, actor_kind, workspace, action, target, details, number, partial_hidden)
+         VALUES ((SELECT CASE WHEN coalesce(max(at), 0) <= ?1 THEN ?1 ELSE max(at) END
+                  FROM audit_log WHERE workspace = ?4),
+                 ?2, ?3, ?4, ?5, ?6, ?7,
                  (SELECT coalesce(max(number), 0) + 1 FROM audit_log WHERE workspace = ?4),
                  CASE WHEN substr(?6, 1, 12) = 'interaction:' AND (EXISTS (
                      SELECT 1 FROM interactions i
@@ -52,8 +53,16 @@ pub fn append(conn: &Connection, entry: &NewEntry<'_>) -> crate::store::sql::Res
                      SELECT 1 FROM interactions i JOIN runs r ON r.id = i.run_id
                      JOIN events e ON e.id = r.trigger_event JOIN cases c ON c.id = e.case_id
                      WHERE i.public_id = substr(?6, 13) AND c.restricted <> 0)) THEN 1 ELSE 0 END)",
-            read_restricted = super::lineage_read("i.run_id", "NULL", "c.restricted <> 0")
-        ),
+        read_restricted = super::lineage_read("i.run_id", "NULL", "c.restricted <> 0")
+    )
+});
+
+/// Appends an entry; call it inside the transaction that makes the change it describes.
+pub fn append(conn: &Connection, entry: &NewEntry<'_>) -> crate::store::sql::Result<()> {
+    conn.lock_workspace(entry.workspace)?;
+    // Nobody reads its count: on PostgreSQL it goes out with the next round trip.
+    conn.execute_later(
+        &APPEND,
         params![
             clock::now_unix(),
             entry.actor,

@@ -116,8 +116,10 @@ const INSERT_EVENT: &str =
                   FROM runs r LEFT JOIN events t ON t.id = r.trigger_event
                   WHERE r.id = ?7),
                  ?8,
-                 COALESCE(CAST(?9 AS BIGINT),
-                          (SELECT COALESCE(max(seq), 0) FROM run_cases WHERE run_id = ?7)))";
+                 CASE WHEN ?7 IS NULL THEN NULL
+                      ELSE COALESCE(CAST(?9 AS BIGINT),
+                                    (SELECT COALESCE(max(seq), 0) FROM run_cases WHERE run_id = ?7))
+                 END)";
 
 impl Db {
     /// Events of `workspace`, oldest first.

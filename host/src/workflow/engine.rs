@@ -39,7 +39,9 @@ pub const SLEEP_LIMIT: Duration = Duration::from_secs(60);
 const STOP_POLL: Duration = Duration::from_millis(50);
 
 use super::held::{Held, Records, Size};
-pub use super::held::{MAX_RUN_CONTEXT_COPIES, MAX_RUN_OUTPUT_BYTES, MAX_RUN_OUTPUT_VALUES};
+pub use super::held::{
+    MAX_RUN_CONTEXT_COPIES, MAX_RUN_LOOP_COPIES, MAX_RUN_OUTPUT_BYTES, MAX_RUN_OUTPUT_VALUES,
+};
 
 /// Hears about steps as they run (the CLI prints a live trace).
 pub trait Observer: Send + Sync {
@@ -1079,13 +1081,23 @@ impl Exec<'_> {
             .map_err(|e| Halt::host(key, e))
     }
 
-    /// Takes the outputs of inner `loops` an iteration made into what the run holds: the
-    /// outer loop's output holds them again, beside the inner loop's own.
+    /// Counts the outputs of inner `loops` an iteration made as copies the outer loop's output
+    /// holds beside the inner loop's own (see [`MAX_RUN_LOOP_COPIES`]): loops of one item
+    /// nested 30 deep held 30 copies of what the innermost made.
     fn hold_inner_loops(&self, outputs: &Value, loops: &[&str]) -> Result<(), String> {
         loops
             .iter()
             .filter_map(|id| outputs.get(*id))
-            .try_for_each(|output| self.hold(output))
+            .try_for_each(|output| {
+                let bytes = crate::json_limits::text_len(output);
+                self.held.copy_loop(bytes).map_err(|left| {
+                    format!(
+                        "an inner loop's output of {bytes} bytes would be copied into the outer \
+                         loop's, and a run's nested loops may copy {MAX_RUN_LOOP_COPIES} bytes \
+                         of outputs in all, {left} of them left (SPEC ST-4)"
+                    )
+                })
+            })
     }
 
     /// Takes a fresh `output` into what the run holds, or fails saying which bound it passes.
@@ -1350,6 +1362,20 @@ impl Exec<'_> {
                         Some(
                             "the identity this run acts as, or whoever bound it, no longer \
                              acts here; it asks nobody (SPEC WF-10)",
+                        )
+                    } else if !matches!(self.caller.principal, Principal::Run(_))
+                        && !index
+                            .check(
+                                &self.caller.principal,
+                                &self.caller.workspace,
+                                Scope::PlaybookExecute,
+                            )
+                            .allowed()
+                    {
+                        // A person's or key's own run, as its resume decides it (self-review).
+                        Some(
+                            "whoever runs this workflow may no longer run workflows here; it \
+                             asks nobody (SPEC WF-6)",
                         )
                     } else if matches!(
                         index.binder_check(

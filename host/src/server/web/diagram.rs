@@ -447,6 +447,7 @@ fn step_box(out: &mut String, cx: i32, y: i32, id: &str, kind: &str, seen: Optio
     let (fill, stroke) = match seen.map(|s| s.status.as_str()) {
         Some("succeeded" | "exited" | "taken") => ("#e3f5ea", "#1f8a4c"),
         Some("failed") => ("#fbe3e1", "#c23b32"),
+        Some("not listed") => ("#ffffff", "#c5cbd6"),
         Some(_) => ("#fdf1dc", "#b7791f"),
         None => ("#ffffff", "#c5cbd6"),
     };
