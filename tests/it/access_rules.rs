@@ -661,63 +661,6 @@ fn sso_2_first_matching_rule_wins_and_re_ranking_changes_the_outcome() {
     );
 }
 
-/// A change of the rules reaches the members they provisioned at once, decided from the
-/// claims of each one's last login as a login would (SPEC SSO-2, SSO-3): a deleted rule's
-/// members kept its role until they signed in again, and through their keys for good (round
-/// 15 authority review). Invited members keep theirs; each change is audited as the rule
-/// change's.
-#[test]
-fn sso_3_a_rule_change_reaches_the_members_it_provisioned_at_once() {
-    let p = example_platform();
-    let dana = "dana@acme-mssp.test";
-    let role_of = |p: &Platform| {
-        p.admin()
-            .list_users(&user(OWNER), SOC)
-            .expect("users")
-            .into_iter()
-            .find(|m| m.email == dana)
-            .map(|m| m.role)
-    };
-    p.admin()
-        .sso_login(
-            "acme-okta",
-            &json!({ "email": dana, "groups": ["soc-analysts"] }),
-        )
-        .expect("login");
-    assert_eq!(role_of(&p).as_deref(), Some("triage-analyst"));
-    // Rule 2 (soc-analysts → triage-analyst) goes: her claims match nothing now.
-    p.admin()
-        .delete_claim_rule(&user(OWNER), SOC, 2)
-        .expect("delete");
-    assert_eq!(
-        role_of(&p),
-        None,
-        "no role without a rule that maps her claims"
-    );
-    assert!(!allowed(&p, &sso_user(dana), SOC, Scope::PlaybookGet));
-    let reapplied: Vec<_> = p
-        .audit()
-        .log(&user(OWNER), SOC, 0)
-        .expect("audit")
-        .into_iter()
-        .filter(|e| e.action == "sso.rules.reapply" && e.target == dana)
-        .collect();
-    assert_eq!(reapplied.len(), 1, "{reapplied:?}");
-    assert_eq!(reapplied[0].actor, OWNER);
-    // A rule that maps her claims again gives her its role, as her next login would.
-    p.admin()
-        .add_claim_rule(
-            &user(OWNER),
-            SOC,
-            ClaimRule::new("groups", "soc-analysts", "viewer").expect("rule"),
-            None,
-        )
-        .expect("add");
-    assert_eq!(role_of(&p).as_deref(), Some("viewer"));
-    // The invited Owner is no rule's to change.
-    assert!(allowed(&p, &user(OWNER), SOC, Scope::UserWrite));
-}
-
 #[test]
 fn sso_3_unmatched_first_timers_get_no_account_and_returning_users_lose_their_role() {
     let p = example_platform();

@@ -136,7 +136,6 @@ impl Platform {
             }
             list.insert(at as usize - 1, rule.clone());
             store_rules(tx, ws, &list)?;
-            reapply_rules(tx, ws, workspace, &Actor::Principal(actor))?;
             audit::record(
                 tx,
                 &Actor::Principal(actor),
@@ -172,7 +171,6 @@ impl Platform {
             let rule = list.remove(from as usize - 1);
             list.insert(to as usize - 1, rule.clone());
             store_rules(tx, ws, &list)?;
-            reapply_rules(tx, ws, workspace, &Actor::Principal(actor))?;
             audit::record(tx, &Actor::Principal(actor), workspace, "sso.rule.move", &format!("rank {from}"),
                 json!({ "before": from, "after": to, "claim": rule.claim, "value": rule.value, "role": rule.role }))
         })
@@ -194,7 +192,6 @@ impl Platform {
             }
             let rule = list.remove(rank as usize - 1);
             store_rules(tx, ws, &list)?;
-            reapply_rules(tx, ws, workspace, &Actor::Principal(actor))?;
             super::keeps_a_usable_owner(tx, ws, workspace)?;
             audit::record(
                 tx,
@@ -328,63 +325,7 @@ fn login_in_workspace(
     claims: &serde_json::Value,
 ) -> Result<LoginResult, Error> {
     let list = rules(tx, ws)?;
-    let Applied {
-        outcome,
-        rank,
-        role_after,
-        mut changes,
-    } = apply_claims(tx, ws, &list, email, claims)?;
-    let existing = store::sso_outcome(tx, ws, email)?;
-    store::record_sso_login(
-        tx,
-        &SsoLogin {
-            ws,
-            email,
-            idp,
-            outcome,
-            rank,
-            claims,
-        },
-    )?;
-    if existing.as_deref() != Some(outcome) {
-        changes.push(format!("SSO outcome: {outcome}"));
-    }
-    audit::record(
-        tx,
-        &Actor::Sso(email.as_str()),
-        workspace,
-        "sso.login",
-        email.as_str(),
-        json!({ "idp": idp, "outcome": outcome, "rule": rank, "changes": changes }),
-    )?;
-    Ok(LoginResult {
-        workspace: workspace.to_owned(),
-        outcome: outcome.to_owned(),
-        rule: rank,
-        role: role_after,
-        changes,
-    })
-}
-
-/// What `claims` made of `email`'s standing in `ws` under `list`.
-struct Applied {
-    /// `member`, `external` or `denied`.
-    outcome: &'static str,
-    rank: Option<u32>,
-    role_after: Option<String>,
-    changes: Vec<String>,
-}
-
-/// Applies `claims` to `email`'s membership and dynamic groups in `ws` under the rules `list`
-/// (SPEC SSO-2, SSO-3, GR-3), keeping an invitation and the last usable Owner (UA-1, UA-3).
-fn apply_claims(
-    tx: &Transaction<'_>,
-    ws: i64,
-    list: &[ClaimRule],
-    email: &Email,
-    claims: &serde_json::Value,
-) -> Result<Applied, Error> {
-    let matched = first_match(list, claims).cloned();
+    let matched = first_match(&list, claims).cloned();
     let user = user_id(tx, email)?;
     let current = match user {
         Some(u) => membership(tx, ws, u)?,
@@ -466,49 +407,37 @@ fn apply_claims(
             }
         }
     };
-    Ok(Applied {
-        outcome,
-        rank: matched.as_ref().map(|r| r.rank),
-        role_after,
+    let rank = matched.as_ref().map(|r| r.rank);
+    let existing = store::sso_outcome(tx, ws, email)?;
+    store::record_sso_login(
+        tx,
+        &SsoLogin {
+            ws,
+            email,
+            idp,
+            outcome,
+            rank,
+            claims,
+        },
+    )?;
+    if existing.as_deref() != Some(outcome) {
+        changes.push(format!("SSO outcome: {outcome}"));
+    }
+    audit::record(
+        tx,
+        &Actor::Sso(email.as_str()),
+        workspace,
+        "sso.login",
+        email.as_str(),
+        json!({ "idp": idp, "outcome": outcome, "rule": rank, "changes": changes }),
+    )?;
+    Ok(LoginResult {
+        workspace: workspace.to_owned(),
+        outcome: outcome.to_owned(),
+        rule: rank,
+        role: role_after,
         changes,
     })
-}
-
-/// Decides again, from the claims of each one's last login, every SSO identity of `ws`
-/// whose IdP it still trusts, after `who` changed its rules: a deleted or re-roled rule's
-/// members kept its role until they signed in again, and through their keys for good (round
-/// 15 authority review; SPEC SSO-3). Each change is audited as the rule change's.
-pub(crate) fn reapply_rules(
-    tx: &Transaction<'_>,
-    ws: i64,
-    workspace: &str,
-    who: &Actor<'_>,
-) -> Result<(), Error> {
-    let list = rules(tx, ws)?;
-    for (raw, idp, claims) in store::sso_identities_of(tx, ws)? {
-        if !store::trusts_idp(tx, ws, &idp)? {
-            continue;
-        }
-        let email = Email::parse(&raw).map_err(|e| {
-            Error::Internal(format!("sso_identities.email `{raw}` does not read: {e}"))
-        })?;
-        let claims: serde_json::Value = serde_json::from_str(&claims).map_err(|e| {
-            Error::Internal(format!("the stored claims of {email} do not read: {e}"))
-        })?;
-        let applied = apply_claims(tx, ws, &list, &email, &claims)?;
-        store::set_sso_outcome(tx, ws, &email, applied.outcome, applied.rank)?;
-        if !applied.changes.is_empty() {
-            audit::record(
-                tx,
-                who,
-                workspace,
-                "sso.rules.reapply",
-                email.as_str(),
-                json!({ "outcome": applied.outcome, "rule": applied.rank, "changes": applied.changes }),
-            )?;
-        }
-    }
-    Ok(())
 }
 
 /// The role and source of user `user`'s membership of `ws`, if a member.

@@ -628,38 +628,6 @@ pub(crate) struct SsoLogin<'a> {
     pub claims: &'a serde_json::Value,
 }
 
-/// Every SSO identity of workspace `ws` as its last login left it: email, IdP, claims (as
-/// stored JSON), oldest email first.
-pub(crate) fn sso_identities_of(
-    conn: &Connection,
-    ws: i64,
-) -> Result<Vec<(String, String, String)>, Error> {
-    crate::store::all_rows(
-        conn,
-        "SELECT email, idp, claims FROM sso_identities WHERE workspace_id = ?1 ORDER BY email",
-        [ws],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )
-    .map_err(internal)
-}
-
-/// Sets the outcome and rule of `email`'s SSO identity in `ws` as its rules decide it now,
-/// leaving when it last signed in.
-pub(crate) fn set_sso_outcome(
-    conn: &Connection,
-    ws: i64,
-    email: &Email,
-    outcome: &str,
-    rank: Option<u32>,
-) -> Result<(), Error> {
-    conn.execute(
-        "UPDATE sso_identities SET outcome = ?3, rule_rank = ?4 WHERE workspace_id = ?1 AND email = ?2",
-        params![ws, email.as_str(), outcome, rank],
-    )
-    .map(|_| ())
-    .map_err(internal)
-}
-
 /// Records (or replaces) the outcome of `email`'s SSO login in a workspace, stamped now.
 pub(crate) fn record_sso_login(conn: &Connection, login: &SsoLogin<'_>) -> Result<(), Error> {
     conn.execute(

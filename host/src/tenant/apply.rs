@@ -739,7 +739,5 @@ fn apply_rules(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result
             have.len(),
             want.len()
         ),
-    )?;
-    // Its SSO members as the new rules decide them, as `sso rules` changes do.
-    sso::reapply_rules(c.tx, ws, c.workspace, c.who)
+    )
 }
