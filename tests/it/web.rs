@@ -697,14 +697,18 @@ fn the_runs_page_pages_on_to_older_runs() {
     let site = Site::new();
     let (_, first) = site.triage();
     let db = crate::common::db_at(&site.deployment.db);
+    // The table's columns, as each engine lists them (the suite runs on both).
+    let columns_sql = if db.conn().sqlite().is_some() {
+        "SELECT group_concat(name, ', ') FROM pragma_table_info('runs')
+         WHERE name NOT IN ('id', 'public_id')"
+    } else {
+        "SELECT string_agg(column_name::text, ', ') FROM information_schema.columns
+         WHERE table_name = 'runs' AND table_schema = current_schema()
+           AND column_name NOT IN ('id', 'public_id')"
+    };
     let columns: String = db
         .conn()
-        .query_row(
-            "SELECT group_concat(name, ', ') FROM pragma_table_info('runs')
-             WHERE name NOT IN ('id', 'public_id')",
-            [],
-            |r| r.get(0),
-        )
+        .query_row(columns_sql, [], |r| r.get(0))
         .expect("columns");
     for _ in 0..200 {
         let id = flowhost::public_id::PublicId::new(flowhost::public_id::IdKind::Run)

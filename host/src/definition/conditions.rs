@@ -71,9 +71,9 @@ fn holds(
         // (round 15 hostile-input review); an optional reference that found nothing holds
         // nothing.
         Op::Contains => match (&left, &right) {
+            (Value::Null, _) | (_, Value::Null) => false,
             (Value::Array(items), _) => items.iter().any(|i| same(i, &right)),
             (Value::String(s), Value::String(r)) => s.contains(r.as_str()),
-            (Value::Null, _) | (_, Value::Null) => false,
             (Value::String(_), other) => {
                 return Err(format!(
                     "`contains` looks for text in text, but `right` is {}",
@@ -263,7 +263,8 @@ mod tests {
 
     #[test]
     fn operators_compare_json_values() {
-        let ctx = json!({ "event": { "n": 3, "sev": "critical", "tags": ["a"] } });
+        let ctx =
+            json!({ "event": { "n": 3, "sev": "critical", "tags": ["a"], "holes": ["a", null] } });
         let yes = [
             cond(json!("$.event.n"), Op::Gt, json!(2)),
             cond(json!("$.event.sev"), Op::Eq, json!("critical")),
@@ -304,6 +305,11 @@ mod tests {
             cond(json!("$.event.missing?"), Op::Contains, json!(1)),
             cond(
                 json!("$.event.sev"),
+                Op::Contains,
+                json!("$.event.missing?"),
+            ),
+            cond(
+                json!("$.event.holes"),
                 Op::Contains,
                 json!("$.event.missing?"),
             ),

@@ -344,20 +344,13 @@ impl Platform {
         .map_err(|e| Error::Internal(e.to_string()))?;
         // Naming no one: the source's person or key is not the destination's to learn, as
         // runs of the flow name it to nobody there (round 15 leak review).
-        let source = "an identity of the workspace it is shared from";
         self.index()
             .may_bind_run_as(actor, destination, &run_as)
-            .map_err(|refusal| match refusal {
-                // A key that can act nowhere now (revoked, expired): no acceptor may bind it.
-                RunAsRefusal::Unusable { .. } => Error::Conflict(format!(
-                    "`{}` runs as {source} that can no longer act; ask its source to publish \
-                     it again",
-                    revision.name
-                )),
-                _ => Error::Denied(Reason::RunAs(Box::new(RunAsRefusal::OtherPerson {
+            .map_err(|_| {
+                Error::Denied(Reason::RunAs(Box::new(RunAsRefusal::OtherPerson {
                     publisher: actor.to_string(),
-                    run_as: source.to_owned(),
-                }))),
+                    run_as: "an identity of the workspace it is shared from".to_owned(),
+                })))
             })
     }
 

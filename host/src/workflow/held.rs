@@ -21,8 +21,8 @@ use crate::wasm::{StepExecution, StepLimits};
 pub const MAX_RUN_OUTPUT_VALUES: usize = 2_000_000;
 
 /// Bytes of JSON text the run's WASM outputs may hold in all. A parallel loop clones the
-/// run's context per iteration in flight, so this is also what each of those copies costs
-/// at most.
+/// run's context per iteration in flight, so this (with [`MAX_RUN_LOOP_COPIES`] of nested
+/// loops' outputs) is also what each of those copies costs at most.
 pub const MAX_RUN_OUTPUT_BYTES: usize = 64 << 20;
 
 /// Bytes of its context a run's parallel loops and branches may copy in all (from its start
@@ -35,8 +35,9 @@ pub const MAX_RUN_CONTEXT_COPIES: usize = 64 << 30;
 /// Bytes of inner loops' outputs a run's outer loops hold copies of, in all: each level of
 /// nesting holds the level below's again (the outputs themselves are counted once, in
 /// [`MAX_RUN_OUTPUT_BYTES`]), so loops of one item nested 30 deep held 30 copies (round 15
-/// reviews). A loop of loops of 100 × 100 outputs of 4 KiB copies 40 MiB.
-pub const MAX_RUN_LOOP_COPIES: usize = 256 << 20;
+/// reviews). A loop of loops of 100 × 100 outputs of 4 KiB copies 40 MiB. As much as the
+/// outputs: a context a parallel loop's parts each copy holds at most twice that.
+pub const MAX_RUN_LOOP_COPIES: usize = 64 << 20;
 
 /// Steps (of every kind) and loop iterations a run may go through, replayed ones included:
 /// loops nest, so three loops of 100,000 items each were 10^15 iterations of one run, and a
