@@ -83,6 +83,42 @@ fn write_spec(dir: &std::path::Path, test: &str, spec: &serde_json::Value) {
     std::fs::write(dir.join(format!("{test}.test.json")), spec.to_string()).expect("write");
 }
 
+/// `expect.cases` names a case by its title: when several cases have it, the first answered
+/// for all of them, and the case the run made went unchecked (round 15 review). It is a
+/// mismatch naming why.
+#[test]
+fn an_expected_case_whose_title_several_cases_have_is_a_mismatch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = sample_copy(
+        dir.path(),
+        &["cooldown-before-escalation"],
+        "cooldown-before-escalation",
+    );
+    write_spec(dir.path(), "cooldown-before-escalation", &spec);
+    // The same workflow opening a second case of the same title, left full access.
+    let path = dir.path().join("cooldown-before-escalation.json");
+    let mut wf: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    let open = wf["steps"][0].clone();
+    let mut again = open.clone();
+    again["id"] = serde_json::json!("again");
+    wf["steps"].as_array_mut().expect("steps").insert(0, again);
+    std::fs::write(&path, wf.to_string()).expect("write");
+    let target = dir.path().display().to_string();
+    let out = flowhost(
+        dir.path(),
+        &dir.path().join("f.db"),
+        &["test", &target, "--steps", &steps_dir()],
+    );
+    let text = output(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("expect.cases[0].title")
+            && text.contains("several: give the case the run makes a title of its own"),
+        "{text}"
+    );
+}
+
 #[test]
 fn a_broken_expectation_fails_with_expected_and_actual() {
     let dir = tempfile::tempdir().expect("tempdir");

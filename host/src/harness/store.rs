@@ -10,18 +10,18 @@ pub(super) fn count_events(conn: &Connection, kind: &str) -> crate::store::sql::
     })
 }
 
-/// (id, restricted) of the first case of `workspace` titled `title`, if any.
-pub(super) fn case_titled(
+/// (id, restricted) of the first two cases of `workspace` titled `title`: none, the one, or
+/// a sign that the title names more than one.
+pub(super) fn cases_titled(
     conn: &Connection,
     workspace: &str,
     title: &str,
-) -> crate::store::sql::Result<Option<(i64, bool)>> {
-    conn.query_row(
-        "SELECT c.id, c.restricted FROM cases c JOIN workspaces w ON w.id = c.workspace_id WHERE w.name = ?1 AND c.title = ?2 ORDER BY c.id LIMIT 1",
-        params![workspace, title],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )
-    .optional()
+) -> crate::store::sql::Result<Vec<(i64, bool)>> {
+    let mut stmt = conn.prepare(
+        "SELECT c.id, c.restricted FROM cases c JOIN workspaces w ON w.id = c.workspace_id WHERE w.name = ?1 AND c.title = ?2 ORDER BY c.id LIMIT 2",
+    )?;
+    stmt.query_map(params![workspace, title], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect()
 }
 
 /// The collaborators of case `id` (its row id), by email.
