@@ -324,6 +324,13 @@ fn required_parts_are_required_and_conditions_that_never_hold_are_refused() {
                 { "id": "x", "uses": "step:echo", "with": { "a": "$.vars.tems?", "b": "$.vars.list[0]" } } ] })
         .to_string(),
     );
+    let stderr_dots = errors_for(
+        &serde_json::json!({ "name": "..", "workspace": "soc", "steps": [] }).to_string(),
+    );
+    assert!(
+        stderr_dots.contains("name: the workflow's name `..` is a path's `.` or `..`"),
+        "{stderr_dots}"
+    );
     for e in [
         "steps[0].loop.over: a loop goes over a list, but `$.vars.teams` is not one",
         "steps[1].with: `$.vars.tems` names nothing in this workflow's `vars`",

@@ -242,6 +242,14 @@ impl Parser {
             if let Err(e) = checked {
                 self.err(root.key("name"), e);
             }
+            // A path's `.` or `..` in the web's and the API's addresses (`/flows/..`): clients
+            // resolve them away, so only the CLI could start such a flow (round 15 web review).
+            if matches!(n.trim(), "." | "..") {
+                self.authoring(
+                    root.key("name"),
+                    format!("the workflow's name `{n}` is a path's `.` or `..`, which no address can name"),
+                );
+            }
         }
         let workspace = self.string(o, "workspace", &root, true);
         let run_as = self.string(o, "run_as", &root, false);

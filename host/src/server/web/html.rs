@@ -97,9 +97,34 @@ pub(super) fn clip_json(v: &serde_json::Value) -> String {
     format!("{}\n…", &text[..end])
 }
 
+/// Text cut at [`JSON_SHOWN`] bytes (at a character), as [`clip_json`] cuts a value: a step's
+/// error holds up to 64 KiB, and a run page listing a thousand of them whole was megabytes
+/// (round 15 web review).
+pub(super) fn clip_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= JSON_SHOWN {
+        return text.into();
+    }
+    let mut end = JSON_SHOWN;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n…", &text[..end]).into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Text is shown whole when short, and cut at [`JSON_SHOWN`] bytes at a character when not.
+    #[test]
+    fn text_is_shown_whole_or_cut_at_its_bound() {
+        assert_eq!(clip_text("short"), "short");
+        let long = "é".repeat(JSON_SHOWN);
+        let cut = clip_text(&long);
+        assert!(cut.ends_with("\n…"), "{cut}");
+        assert!(cut.len() <= JSON_SHOWN + "\n…".len(), "{}", cut.len());
+        assert!(long.starts_with(cut.trim_end_matches("\n…")));
+    }
 
     /// A page shows a value's pretty JSON whole when short, and its first [`JSON_SHOWN`]
     /// bytes (cut at a character) when not, whatever the value's size.

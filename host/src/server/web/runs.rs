@@ -9,7 +9,7 @@ use axum::response::Html;
 
 use super::diagram;
 use super::error::WebError;
-use super::html::{clip_json, esc, page};
+use super::html::{clip_json, clip_text, esc, page};
 use super::session::Signed;
 use crate::Error;
 use crate::public_id::{IdKind, PublicId};
@@ -172,7 +172,7 @@ fn run_page(run: &RunInfo, steps: &[StepRecord], definition: &serde_json::Value)
     }
     for s in &steps[skipped..] {
         let shown = match (&s.output, &s.error) {
-            (_, Some(e)) => format!("<span class=\"error\">{}</span>", esc(e)),
+            (_, Some(e)) => format!("<span class=\"error\">{}</span>", esc(&clip_text(e))),
             (Some(o), None) => format!("<pre>{}</pre>", esc(&clip_json(o))),
             (None, None) => String::new(),
         };
