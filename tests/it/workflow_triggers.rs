@@ -58,6 +58,27 @@ impl Env {
             )
             .expect("the run")
     }
+    /// Starts `flowhost ARGS` in the background; returns it once a run of `workflow` exists.
+    fn started_in_background(&self, args: &[&str], workflow: &str) -> std::process::Child {
+        let child = std::process::Command::new(common::flowhost_bin())
+            .current_dir(self.dir.path())
+            .arg("--db")
+            .arg(common::db_arg(&self.db))
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("flowhost runs");
+        let started = std::time::Instant::now();
+        while self.runs().iter().all(|r| r.0 != workflow) {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "{workflow} never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        child
+    }
     fn runs(&self) -> Vec<(String, String, Option<String>)> {
         let db = crate::common::db_at(&self.db);
         let mut stmt = db
@@ -1935,24 +1956,9 @@ fn a_run_whose_key_is_revoked_while_it_runs_asks_nobody() {
     assert!(published.status.success(), "{published:?}");
     let tell = env.tell_file();
     let steps = env.steps();
-    let mut running = std::process::Command::new(common::flowhost_bin())
-        .current_dir(env.dir.path())
-        .arg("--db")
-        .arg(common::db_arg(&env.db))
-        .args(["run", &tell, "--as", OWNER, "--steps", &steps])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("flowhost runs");
     // Revoked once the triggered run exists (it is then in its 10 s wait, or before it).
-    let started = std::time::Instant::now();
-    while env.runs().iter().all(|r| r.0 != "as-key") {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(30),
-            "never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let mut running =
+        env.started_in_background(&["run", &tell, "--as", OWNER, "--steps", &steps], "as-key");
     env.ok(&[
         "keys",
         "revoke",
@@ -1984,23 +1990,7 @@ fn a_run_whose_key_is_revoked_while_it_runs_asks_nobody() {
             "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
             "access": { "workspace_users": { "emails": [OWNER] } } } } ] });
     let file = env.write("own.json", &own);
-    let mut running = std::process::Command::new(common::flowhost_bin())
-        .current_dir(env.dir.path())
-        .arg("--db")
-        .arg(common::db_arg(&env.db))
-        .args(["run", &file, "--as", operator])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("flowhost runs");
-    let started = std::time::Instant::now();
-    while env.runs().iter().all(|r| r.0 != "own") {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(30),
-            "never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let mut running = env.started_in_background(&["run", &file, "--as", operator], "own");
     env.ok(&[
         "users",
         "delete",

@@ -75,24 +75,41 @@ impl Workflow {
 /// `steps` and every step nested in them (branches, bodies, timeout paths; not inside nested
 /// workflows).
 pub fn steps_within(steps: &[Step]) -> Vec<&Step> {
-    fn walk<'a>(steps: &'a [Step], out: &mut Vec<&'a Step>) {
+    nested(steps, true)
+}
+
+/// `steps` and the steps of their branches and timeout paths, at any depth, but not those in
+/// a loop's body (the loop itself is among them): what one iteration of a loop outputs, an
+/// inner loop's steps being in its own output.
+pub fn steps_outside_loops(steps: &[Step]) -> Vec<&Step> {
+    nested(steps, false)
+}
+
+/// `steps` and those nested in them, into loops' bodies if `into_loops`.
+fn nested(steps: &[Step], into_loops: bool) -> Vec<&Step> {
+    fn walk<'a>(steps: &'a [Step], into_loops: bool, out: &mut Vec<&'a Step>) {
         for step in steps {
             out.push(step);
             match &step.kind {
                 StepKind::If {
                     then, otherwise, ..
                 } => {
-                    walk(then, out);
-                    walk(otherwise, out);
+                    walk(then, into_loops, out);
+                    walk(otherwise, into_loops, out);
                 }
                 StepKind::Switch { cases, default } => {
-                    cases.iter().for_each(|(_, body)| walk(body, out));
-                    walk(default, out);
+                    cases
+                        .iter()
+                        .for_each(|(_, body)| walk(body, into_loops, out));
+                    walk(default, into_loops, out);
                 }
-                StepKind::Loop { body, .. } => walk(body, out),
-                StepKind::Parallel { branches } => branches.iter().for_each(|b| walk(b, out)),
-                StepKind::Interaction(ix) => walk(&ix.on_timeout, out),
-                StepKind::Action { .. }
+                StepKind::Loop { body, .. } if into_loops => walk(body, into_loops, out),
+                StepKind::Parallel { branches } => {
+                    branches.iter().for_each(|b| walk(b, into_loops, out))
+                }
+                StepKind::Interaction(ix) => walk(&ix.on_timeout, into_loops, out),
+                StepKind::Loop { .. }
+                | StepKind::Action { .. }
                 | StepKind::Wait { .. }
                 | StepKind::Exit { .. }
                 | StepKind::Nested { .. } => {}
@@ -100,7 +117,7 @@ pub fn steps_within(steps: &[Step]) -> Vec<&Step> {
         }
     }
     let mut out = Vec::new();
-    walk(steps, &mut out);
+    walk(steps, into_loops, &mut out);
     out
 }
 

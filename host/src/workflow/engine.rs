@@ -2196,38 +2196,15 @@ struct IterationOutputs<'a> {
 
 impl<'a> IterationOutputs<'a> {
     fn of(body: &'a [Step]) -> Self {
-        fn walk<'a>(steps: &'a [Step], out: &mut IterationOutputs<'a>) {
-            for step in steps {
-                out.ids.push(&step.id);
-                match &step.kind {
-                    StepKind::Loop { .. } => out.loops.push(&step.id),
-                    StepKind::If {
-                        then, otherwise, ..
-                    } => {
-                        walk(then, out);
-                        walk(otherwise, out);
-                    }
-                    StepKind::Switch { cases, default } => {
-                        cases.iter().for_each(|(_, body)| walk(body, out));
-                        walk(default, out);
-                    }
-                    StepKind::Parallel { branches } => {
-                        branches.iter().for_each(|b| walk(b, out));
-                    }
-                    StepKind::Interaction(ix) => walk(&ix.on_timeout, out),
-                    StepKind::Action { .. }
-                    | StepKind::Wait { .. }
-                    | StepKind::Exit { .. }
-                    | StepKind::Nested { .. } => {}
-                }
-            }
+        let steps = crate::definition::model::steps_outside_loops(body);
+        IterationOutputs {
+            ids: steps.iter().map(|s| s.id.as_str()).collect(),
+            loops: steps
+                .iter()
+                .filter(|s| matches!(s.kind, StepKind::Loop { .. }))
+                .map(|s| s.id.as_str())
+                .collect(),
         }
-        let mut out = IterationOutputs {
-            ids: Vec::new(),
-            loops: Vec::new(),
-        };
-        walk(body, &mut out);
-        out
     }
 }
 
