@@ -14,10 +14,17 @@ use super::{scopes_text, store, workspace_id};
 pub(crate) use crate::access::is_role_name;
 
 /// [`validate_role_name`] for a role about to be created: also one visible word, as
-/// `owner\u{200b}` listed as `owner` (hostile-input review). Only new names: a tenant file
-/// naming a role created before still applies.
+/// `owner\u{200b}` listed as `owner` (hostile-input review), and no `@`: an interaction's
+/// access reads a name holding one as an email, so no interaction could name the role (round
+/// 15 review). Only new names: a tenant file naming a role created before still applies.
 pub(crate) fn validate_new_role_name(name: &str) -> Result<(), Error> {
     validate_role_name(name)?;
+    if name.contains('@') {
+        return Err(Error::Invalid(format!(
+            "`{}` holds `@`: a role name holds none, as people are named by their emails",
+            crate::text::clip(name)
+        )));
+    }
     if let Some(c) = crate::text::first_hidden(name) {
         return Err(Error::Invalid(format!(
             "`{}` holds U+{:04X}, an invisible character: a role name is what people read",
@@ -140,6 +147,12 @@ mod tests {
         assert!(
             is_role_name("owner\u{200b}"),
             "one stored before still reads"
+        );
+        let err = validate_new_role_name("soc@night").expect_err("an @");
+        assert!(err.to_string().contains("holds `@`"), "{err}");
+        assert!(
+            validate_role_name("soc@night").is_ok(),
+            "one created before"
         );
     }
 }
