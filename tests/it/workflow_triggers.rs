@@ -58,6 +58,36 @@ impl Env {
             )
             .expect("the run")
     }
+    /// A service key `bot` of mssp-soc with the operator role, made by the Owner: its id.
+    fn operator_key(&self) -> String {
+        let created: Value = serde_json::from_str(&self.ok(&[
+            "keys",
+            "create",
+            "--name",
+            "bot",
+            "--service-role",
+            "operator",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--json",
+        ]))
+        .expect("key json");
+        created["id"].as_str().expect("key id").to_owned()
+    }
+    /// Revokes mssp-soc's key `key` as the Owner.
+    fn revoke_key(&self, key: &str) {
+        self.ok(&[
+            "keys",
+            "revoke",
+            key,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ]);
+    }
     /// Starts `flowhost ARGS` in the background; returns it once a run of `workflow` exists.
     fn started_in_background(&self, args: &[&str], workflow: &str) -> std::process::Child {
         let child = std::process::Command::new(common::flowhost_bin())
@@ -1834,21 +1864,7 @@ fn a_run_whose_publisher_no_longer_acts_here_does_not_start() {
 fn a_run_whose_own_identity_no_longer_acts_here_does_not_start_or_go_on() {
     let env = Env::new();
     let lead = "sam.lead@acme-mssp.test";
-    let created: Value = serde_json::from_str(&env.ok(&[
-        "keys",
-        "create",
-        "--name",
-        "bot",
-        "--service-role",
-        "operator",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-        "--json",
-    ]))
-    .expect("key json");
-    let key = created["id"].as_str().expect("key id").to_owned();
+    let key = env.operator_key();
     for (name, run_as) in [
         ("as-lead", lead.to_owned()),
         ("as-key", format!("key:{key}")),
@@ -1884,15 +1900,7 @@ fn a_run_whose_own_identity_no_longer_acts_here_does_not_start_or_go_on() {
         "--as",
         OWNER,
     ]);
-    env.ok(&[
-        "keys",
-        "revoke",
-        &key,
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
+    env.revoke_key(&key);
     env.ok(&["run", &tell, "--as", OWNER, "--steps", &steps]);
     for id in &paused {
         let _ = env.cli(&["runs", "resume", id, "--as", OWNER, "--steps", &steps]);
@@ -1930,21 +1938,7 @@ fn a_run_whose_own_identity_no_longer_acts_here_does_not_start_or_go_on() {
 #[test]
 fn a_run_whose_key_is_revoked_while_it_runs_asks_nobody() {
     let env = Env::new();
-    let created: Value = serde_json::from_str(&env.ok(&[
-        "keys",
-        "create",
-        "--name",
-        "bot",
-        "--service-role",
-        "operator",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-        "--json",
-    ]))
-    .expect("key json");
-    let key = created["id"].as_str().expect("key id").to_owned();
+    let key = env.operator_key();
     let wf = json!({ "name": "as-key", "workspace": "mssp-soc", "run_as": format!("key:{key}"),
         "trigger": { "on": "custom_event", "event": "notification.requested" },
         "steps": [
@@ -1959,15 +1953,7 @@ fn a_run_whose_key_is_revoked_while_it_runs_asks_nobody() {
     // Revoked once the triggered run exists (it is then in its 10 s wait, or before it).
     let mut running =
         env.started_in_background(&["run", &tell, "--as", OWNER, "--steps", &steps], "as-key");
-    env.ok(&[
-        "keys",
-        "revoke",
-        &key,
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
+    env.revoke_key(&key);
     running.wait().expect("the run ends");
     assert_eq!(env.open_interactions(OWNER), json!([]));
     let runs: Vec<_> = env.runs().into_iter().filter(|r| r.0 == "as-key").collect();
