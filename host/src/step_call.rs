@@ -132,6 +132,28 @@ impl CaseEvents {
     }
 }
 
+/// A run's budget for what its steps record (SPEC ST-4), charged as each log line and
+/// event is made: parallel parts each read what was left when they started, so 33 parts at
+/// once kept 33 executions' caps (round 16 hostile-step review). A charge is provisional:
+/// once the execution ends, the engine settles what it charged against what it kept.
+pub trait RecordAllowance: Send + Sync + std::fmt::Debug {
+    /// Charges one log line of `bytes`; `false`, charging nothing, when the run has no room.
+    fn log_line(&self, bytes: usize) -> bool;
+    /// Charges one event whose payload is `bytes` of JSON holding `values`; why not,
+    /// charging nothing, when the run has no room.
+    fn event(&self, bytes: usize, values: usize) -> Result<(), String>;
+}
+
+/// What one execution charged to its run's [`RecordAllowance`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Charged {
+    pub log_lines: usize,
+    pub log_bytes: usize,
+    pub events: usize,
+    pub event_bytes: usize,
+    pub event_values: usize,
+}
+
 /// The step a call is made for: what it is granted, how its creations are keyed, and what
 /// its case calls published.
 #[derive(Clone, Debug)]
@@ -141,6 +163,9 @@ pub struct StepCall {
     pub keys: Option<CallKeys>,
     /// Shared by the clones of one execution's caller.
     pub published: Arc<CaseEvents>,
+    /// The run's budget of records, shared by its parallel parts; `None` for a step run on
+    /// its own (its execution's caps bound it).
+    pub allowance: Option<Arc<dyn RecordAllowance>>,
 }
 
 impl Default for StepCall {
@@ -150,6 +175,7 @@ impl Default for StepCall {
             grants: Grants::ALL,
             keys: None,
             published: Arc::default(),
+            allowance: None,
         }
     }
 }

@@ -1095,6 +1095,81 @@ fn a_loop_of_log_and_event_floods_is_bounded_per_run() {
     );
 }
 
+/// A parallel loop's parts share the run's budget of log lines and events as they make them:
+/// each read what was left when it began, so the parts in flight together each kept an
+/// execution's caps (round 16 hostile-step review: up to 33 executions' lines and events held
+/// for one commit). Within the budget, every part's lines are kept.
+#[test]
+fn a_parallel_loop_of_log_and_event_floods_is_bounded_per_run() {
+    use flowhost::services::caps::{MAX_RUN_EVENT_VALUES, MAX_RUN_LOG_BYTES};
+    let d = Deployment::new();
+    let flood = |name: &str, items: usize, with: Value, grants: Value| {
+        let wf = json!({ "name": name, "workspace": "mssp-soc",
+            "vars": { "items": (0..items).collect::<Vec<_>>() },
+            "steps": [
+                { "id": "each", "loop": { "over": "$.vars.items", "parallel": 32 }, "do": [
+                    { "id": "f", "uses": crate::common::HOSTILE, "with": with, "grants": grants }
+                ] }
+            ] });
+        let file = d.dir.path().join(format!("{name}.json"));
+        std::fs::write(&file, wf.to_string()).expect("write");
+        let out = d.cli(&[
+            "run",
+            file.to_str().expect("utf-8"),
+            "--as",
+            OWNER,
+            "--json",
+        ]);
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("json: {}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(doc["status"], "succeeded", "{doc}");
+    };
+    let count = |sql: &str| -> usize {
+        let n: i64 = rusqlite::Connection::open(&d.db)
+            .expect("open")
+            .query_row(sql, [], |r| r.get(0))
+            .expect("count");
+        usize::try_from(n).expect("a count")
+    };
+    // Within the budget: 64 parts of 10 lines each, every line kept.
+    flood(
+        "few",
+        64,
+        json!({ "attack": "log_flood", "lines": 10, "bytes": 100 }),
+        json!([]),
+    );
+    assert_eq!(count("SELECT count(*) FROM step_logs"), 640);
+    // Past it: parts of 1,000 lines of 8 KiB, in flight together (each waits once it has
+    // logged); the run keeps its 16 MiB, no more.
+    flood(
+        "bytes",
+        32,
+        json!({ "attack": "log_flood", "lines": 1000, "bytes": 100_000, "then_ms": 300 }),
+        json!([]),
+    );
+    let kept =
+        count("SELECT coalesce(sum(length(CAST(message AS BLOB))), 0) FROM step_logs") - 640 * 100;
+    assert!(
+        kept <= MAX_RUN_LOG_BYTES,
+        "{kept} bytes of lines kept by one run"
+    );
+    assert!(kept > MAX_RUN_LOG_BYTES / 2, "the budget is used: {kept}");
+    // Events of 40,000 JSON values each, two an execution: the run's parts together emit at
+    // most its 1,000,000 values.
+    flood(
+        "wide",
+        32,
+        json!({ "attack": "wide_events", "then_ms": 300 }),
+        json!(["events:emit"]),
+    );
+    let wide = count("SELECT count(*) FROM events WHERE kind = 'wide'");
+    assert!(
+        wide <= MAX_RUN_EVENT_VALUES / 40_000,
+        "{wide} events of 40,000 values"
+    );
+    assert!(wide >= 20, "the budget is used: {wide}");
+}
+
 /// A parallel loop's parts reuse copies of the run's context (one per part in flight, where
 /// a copy per item cost a loop over a context holding its own list n²; hostile-step review):
 /// an iteration still sees nothing another iteration produced on the same copy.

@@ -72,6 +72,7 @@ fn a_step_journaled_twice_keeps_its_first_entry_and_publishes_its_event_once() {
         output_bytes: 8,
         database_calls: 0,
         case_events: Default::default(),
+        charged: Default::default(),
     };
     for n in [1, 2] {
         let execution = execution(n);
@@ -129,6 +130,7 @@ fn a_failed_steps_entry_is_replaced_by_its_success_and_nothing_else() {
         output_bytes: 8,
         database_calls: 0,
         case_events: Default::default(),
+        charged: Default::default(),
     };
     let event = || CustomEvent::parse("notification.requested", r#"{"to":"sam"}"#).expect("event");
     let failed = execution(

@@ -72,6 +72,16 @@ impl HostServices {
         self
     }
 
+    /// These services with what the step records charged to its run's `allowance` as it is
+    /// made (SPEC ST-4).
+    pub fn allowed(
+        mut self,
+        allowance: Arc<dyn crate::step_call::RecordAllowance>,
+    ) -> HostServices {
+        self.step.allowance = Some(allowance);
+        self
+    }
+
     /// The case service.
     pub fn cases(&self) -> Result<&dyn CaseApi, Error> {
         self.cases.as_deref().ok_or(Error::Denied(Reason::NoEngine))

@@ -78,6 +78,8 @@ pub struct StepExecution {
     /// as they were made), counted as they were written: by number, bytes and values they
     /// count towards the run's event budget as its own events do.
     pub case_events: crate::step_call::CaseEventCount,
+    /// What it charged to its run's allowance as it went (settled against what it kept).
+    pub charged: crate::step_call::Charged,
 }
 
 /// What the store records of an execution (the store names what it needs; the runtime
@@ -479,6 +481,7 @@ impl StepRuntime {
                     output_bytes: 0,
                     database_calls: 0,
                     case_events: Default::default(),
+                    charged: Default::default(),
                 };
             }
         };
@@ -541,6 +544,7 @@ impl StepRuntime {
             output_bytes,
             database_calls,
             case_events,
+            charged: recorder.charged,
         }
     }
 

@@ -63,11 +63,20 @@ pub struct Recorder {
     pub event_values: usize,
     /// Bytes of their payloads' JSON text ([`StepLimits::max_event_bytes`]).
     pub event_bytes: usize,
+    /// What was charged to the run's allowance, settled once the execution ends.
+    pub charged: crate::step_call::Charged,
 }
 
 impl Recorder {
-    /// Keeps `message` unless the cap is reached; cuts overlong messages at a char boundary.
-    pub fn log(&mut self, limits: &StepLimits, level: LogLevel, message: String) {
+    /// Keeps `message` unless the execution's cap, or its run's `allowance`, is reached; cuts
+    /// overlong messages at a char boundary.
+    pub fn log(
+        &mut self,
+        limits: &StepLimits,
+        allowance: Option<&dyn crate::step_call::RecordAllowance>,
+        level: LogLevel,
+        message: String,
+    ) {
         if self.logs.len() >= limits.max_log_lines {
             self.dropped_logs += 1;
             return;
@@ -103,6 +112,15 @@ impl Recorder {
         if bytes > limits.max_log_bytes {
             self.dropped_logs += 1;
             return;
+        }
+        // The run's parallel parts share its budget: charged now, not read when they began.
+        if let Some(allowance) = allowance {
+            if !allowance.log_line(message.len()) {
+                self.dropped_logs += 1;
+                return;
+            }
+            self.charged.log_lines += 1;
+            self.charged.log_bytes += message.len();
         }
         self.log_bytes = bytes;
         self.logs.push(LogLine { level, message });
@@ -265,7 +283,17 @@ impl StepState {
 
     /// What the guest wrote to stderr, lossily decoded.
     pub fn stderr(&self) -> String {
-        crate::text::storable(String::from_utf8_lossy(&self.stderr.contents()).into_owned())
+        decoded_stderr(&self.stderr.contents())
+    }
+
+    /// The run's budget of records this execution charges, if it runs in one.
+    pub(crate) fn allowance(
+        &self,
+    ) -> Option<std::sync::Arc<dyn crate::step_call::RecordAllowance>> {
+        self.caller
+            .step
+            .as_ref()
+            .and_then(|step| step.allowance.clone())
     }
 
     /// Takes the recorded logs and events.
@@ -283,15 +311,36 @@ impl WasiView for StepState {
     }
 }
 
+/// Guest stderr `bytes`, lossily decoded and cut to what is kept: each invalid byte decodes
+/// to three, so 64 KiB of them ran to 192 KiB in a trap's failure text (round 16
+/// hostile-step review).
+fn decoded_stderr(bytes: &[u8]) -> String {
+    crate::text::clip_bytes(
+        String::from_utf8_lossy(bytes).into_owned(),
+        STDERR_CAPTURE_BYTES,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn stderr_of_invalid_bytes_is_kept_within_its_capture() {
+        let kept = decoded_stderr(&vec![0xFF; STDERR_CAPTURE_BYTES]);
+        assert!(
+            kept.len() <= STDERR_CAPTURE_BYTES + 100,
+            "{} bytes",
+            kept.len()
+        );
+        assert_eq!(decoded_stderr(b"panicked at x"), "panicked at x");
+    }
+
+    #[test]
     fn a_cut_log_line_keeps_no_more_memory_than_its_cut() {
         let mut recorder = Recorder::default();
         let limits = StepLimits::default();
-        recorder.log(&limits, LogLevel::Info, "x".repeat(4 << 20));
+        recorder.log(&limits, None, LogLevel::Info, "x".repeat(4 << 20));
         let line = &recorder.logs[0].message;
         assert!(line.ends_with("… [truncated]"));
         assert!(

@@ -1750,6 +1750,7 @@ impl Exec<'_> {
                 let (services, infra) = HostServices::of(platform.clone())
                     .keyed(format!("run:{}/{key}", self.run))
                     .granted(grants)
+                    .allowed(self.held.allowance())
                     .watched();
                 // What the run may still hold bounds this output too, so an output past it
                 // is refused before it is parsed.
@@ -1825,8 +1826,9 @@ impl Exec<'_> {
                         Err(message)
                     }
                 };
-                // Its logs are kept whatever its outcome; its events only if it succeeded.
-                self.held.recorded(Records::of(&exec));
+                // Its logs are kept whatever its outcome; its events only if it succeeded: what
+                // it charged as it went is settled against that.
+                self.held.settle(exec.charged, Records::of(&exec));
                 // Its events are written with its journal entry, maybe after later steps
                 // read more: they may quote what the run had read by now, not that (kill
                 // review).

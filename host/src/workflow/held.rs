@@ -7,14 +7,17 @@
 //!
 //! The records of its executions are bounded the same way ([`Records`]): log lines and
 //! events, held until the run's next write and then stored, have a budget for the whole run
-//! (`services/caps.rs`), which lowers each execution's own caps as it is spent.
+//! (`services/caps.rs`), which lowers each execution's own caps as it is spent. A WASM
+//! step's log lines and events are charged to it as they are made ([`RecordAllowance`]), so
+//! parallel parts share it exactly; what an execution kept settles its charges once it ends.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::json_limits::text_len;
 use crate::services::caps::{
     MAX_RUN_EVENT_BYTES, MAX_RUN_EVENT_VALUES, MAX_RUN_EVENTS, MAX_RUN_LOG_BYTES, MAX_RUN_LOG_LINES,
 };
+use crate::step_call::{Charged, RecordAllowance};
 use crate::wasm::{StepExecution, StepLimits};
 
 /// JSON values the run's WASM outputs may hold in all.
@@ -161,12 +164,61 @@ impl Records {
     }
 }
 
+/// A run's records so far, charged by its executions as they record ([`RecordAllowance`]).
+#[derive(Debug, Default)]
+pub(crate) struct RecordBudget(Mutex<Records>);
+
+impl RecordBudget {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Records> {
+        // Counts only: a panic elsewhere cannot leave them half-written in a way that matters.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl RecordAllowance for RecordBudget {
+    fn log_line(&self, bytes: usize) -> bool {
+        let mut held = self.lock();
+        let lines = held.log_lines.saturating_add(1);
+        let all = held.log_bytes.saturating_add(bytes);
+        if lines > MAX_RUN_LOG_LINES || all > MAX_RUN_LOG_BYTES {
+            return false;
+        }
+        held.log_lines = lines;
+        held.log_bytes = all;
+        true
+    }
+
+    fn event(&self, bytes: usize, values: usize) -> Result<(), String> {
+        let mut held = self.lock();
+        let events = held.events.saturating_add(1);
+        let all_bytes = held.event_bytes.saturating_add(bytes);
+        let all_values = held.event_values.saturating_add(values);
+        if events > MAX_RUN_EVENTS
+            || all_bytes > MAX_RUN_EVENT_BYTES
+            || all_values > MAX_RUN_EVENT_VALUES
+        {
+            return Err(format!(
+                "this run's steps may emit at most {MAX_RUN_EVENTS} events of \
+                 {MAX_RUN_EVENT_BYTES} bytes and {MAX_RUN_EVENT_VALUES} JSON values in all \
+                 between two pauses, its parallel parts together; this one passes it (SPEC \
+                 ST-4)"
+            ));
+        }
+        held.events = events;
+        held.event_bytes = all_bytes;
+        held.event_values = all_values;
+        Ok(())
+    }
+}
+
 /// What a run holds so far, shared by its parallel parts and nested workflows: both counts
 /// of its outputs under one lock, so a take sees them as one; its records under another.
 #[derive(Debug, Default)]
 pub(crate) struct Held {
     counts: Mutex<Size>,
-    records: Mutex<Records>,
+    records: Arc<RecordBudget>,
     /// Bytes of the context copied for parallel parts so far.
     copied: std::sync::atomic::AtomicUsize,
     /// Steps and loop iterations gone through so far.
@@ -279,9 +331,10 @@ impl Held {
         Ok(())
     }
 
-    /// What is left of the run's budget for its executions' records. Parallel parts read it
-    /// at once, so the run may pass it by what they keep meanwhile: at most
-    /// `MAX_RUN_THREADS` executions' own caps.
+    /// What is left of the run's budget for its executions' records, which bounds each as
+    /// it starts; parallel parts read it at once, and their log lines and events are charged
+    /// as they are made ([`RecordAllowance`]), so together they stay within it. Case calls'
+    /// events, sized once written, may pass it by one call's a part.
     pub(crate) fn records_left(&self) -> Records {
         let held = self.lock_records();
         let b = Records::BUDGET;
@@ -330,19 +383,30 @@ impl Held {
 
     /// Counts what an execution kept against the run's budget.
     pub(crate) fn recorded(&self, kept: Records) {
+        self.settle(Charged::default(), kept);
+    }
+
+    /// Settles an execution's records: what it `charged` as it went is given back, and what
+    /// it `kept` taken (a failed step's events are charged, then not kept).
+    pub(crate) fn settle(&self, charged: Charged, kept: Records) {
         let mut held = self.lock_records();
-        held.log_lines = held.log_lines.saturating_add(kept.log_lines);
-        held.log_bytes = held.log_bytes.saturating_add(kept.log_bytes);
-        held.events = held.events.saturating_add(kept.events);
-        held.event_bytes = held.event_bytes.saturating_add(kept.event_bytes);
-        held.event_values = held.event_values.saturating_add(kept.event_values);
+        let settled = |held: usize, charged: usize, kept: usize| {
+            held.saturating_sub(charged).saturating_add(kept)
+        };
+        held.log_lines = settled(held.log_lines, charged.log_lines, kept.log_lines);
+        held.log_bytes = settled(held.log_bytes, charged.log_bytes, kept.log_bytes);
+        held.events = settled(held.events, charged.events, kept.events);
+        held.event_bytes = settled(held.event_bytes, charged.event_bytes, kept.event_bytes);
+        held.event_values = settled(held.event_values, charged.event_values, kept.event_values);
+    }
+
+    /// The run's budget of records, for its executions to charge as they record.
+    pub(crate) fn allowance(&self) -> Arc<dyn RecordAllowance> {
+        self.records.clone()
     }
 
     fn lock_records(&self) -> std::sync::MutexGuard<'_, Records> {
-        // Counts only: a panic elsewhere cannot leave them half-written in a way that matters.
-        self.records
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.records.lock()
     }
 
     /// Counts an output replayed from the journal (held as a fresh one is, so each resume
@@ -430,6 +494,7 @@ mod tests {
             output_bytes: 2,
             database_calls: 2,
             case_events: published.counted(),
+            charged: Default::default(),
         };
         let records = Records::of(&exec);
         assert_eq!(records.events, 2);

@@ -11,7 +11,11 @@ use crate::wasm::state::StepState;
 
 impl events::Host for StepState {
     fn emit(&mut self, kind: String, payload_json: String) -> Result<(), HostError> {
-        // The budgets first: what answers `authorize_emit` (the `step test` mocks) records
+        // The grant before anything else, as the case calls check theirs: a step without
+        // `events:emit` was told about its payload or the budgets first (round 16
+        // hostile-step review).
+        crate::services::grants::require(&self.caller, crate::services::grants::Grant::EventsEmit)?;
+        // Then the budgets: what answers `authorize_emit` (the `step test` mocks) records
         // the call's payload parsed, so a call past them must not get that far.
         if self.recorder.events.len() >= self.limits.max_events {
             return Err(HostError::Invalid(format!(
@@ -35,6 +39,17 @@ impl events::Host for StepState {
             .max_event_values
             .saturating_sub(self.recorder.event_values);
         let (event, values) = CustomEvent::parse_within(&kind, &payload_json, left)?;
+        // The run's budget, shared by its parallel parts, charged now: each read what was
+        // left when it began, so 33 parts emitted 33 executions' worth (round 16).
+        if let Some(allowance) = self.allowance() {
+            allowance
+                .event(payload_json.len(), values)
+                .map_err(HostError::Invalid)?;
+            let charged = &mut self.recorder.charged;
+            charged.events += 1;
+            charged.event_bytes += payload_json.len();
+            charged.event_values += values;
+        }
         self.services
             .authorize_emit(&self.caller, &kind, &payload_json)?;
         self.recorder.event_values += values;

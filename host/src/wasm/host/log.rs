@@ -12,6 +12,8 @@ impl log::Host for StepState {
             Level::Warn => LogLevel::Warn,
             Level::Error => LogLevel::Error,
         };
-        self.recorder.log(&self.limits, level, message);
+        let allowance = self.allowance();
+        self.recorder
+            .log(&self.limits, allowance.as_deref(), level, message);
     }
 }

@@ -105,8 +105,8 @@ impl Guest for Hostile {
             }
             "long_query" => caps::long_query(&input),
             "deep_event" => caps::deep_event(&input),
-            "event_flood" => caps::event_flood(),
-            "wide_events" => caps::wide_events(),
+            "event_flood" => caps::event_flood(&input),
+            "wide_events" => caps::wide_events(&input),
             "log_flood" => caps::log_flood(&input),
             // Queries the cases it may see, then tells their titles in an event.
             "read_then_emit" => {
@@ -467,34 +467,47 @@ mod caps {
     }
 
     /// Emits events until the host refuses one.
-    pub fn event_flood() -> Result<String, StepError> {
+    pub fn event_flood(input: &Value) -> Result<String, StepError> {
         for n in 0..100_000_u32 {
             if let Err(e) = events::emit("flood", &json!({ "n": n })) {
+                linger(input);
                 return Ok(json!({ "emitted": n, "error": format!("{e:?}") }).to_string());
             }
         }
+        linger(input);
         Ok(json!({ "emitted": 100_000 }).to_string())
     }
 
     /// Emits events of 40,000 values each (`{"a":[0,0,…]}`, 80 KB: under the byte cap)
     /// until the host refuses one.
-    pub fn wide_events() -> Result<String, StepError> {
+    pub fn wide_events(input: &Value) -> Result<String, StepError> {
         let zeros = vec![0u8; 40_000];
         for n in 0..100_u32 {
             if let Err(e) = events::emit("wide", &json!({ "a": zeros })) {
+                linger(input);
                 return Ok(json!({ "emitted": n, "error": format!("{e:?}") }).to_string());
             }
         }
+        linger(input);
         Ok(json!({ "emitted": 100 }).to_string())
     }
 
-    /// Logs `lines` lines of `bytes` bytes each.
+    /// Logs `lines` lines of `bytes` bytes each, then waits `then_ms` (so that the parts of
+    /// a parallel loop are in flight together).
     pub fn log_flood(input: &Value) -> Result<String, StepError> {
         let lines = input["lines"].as_u64().unwrap_or(5000);
         let line = "l".repeat(input["bytes"].as_u64().unwrap_or(100_000) as usize);
         for _ in 0..lines {
             log::info(&line);
         }
+        linger(input);
         Ok(json!({ "logged": lines }).to_string())
+    }
+
+    /// Waits the input's `then_ms`, if any.
+    fn linger(input: &Value) {
+        if let Some(ms) = input["then_ms"].as_u64() {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
     }
 }
