@@ -1329,3 +1329,93 @@ fn a_case_is_stamped_after_the_cases_numbered_before_it() {
         flowhost::clock::rfc3339(stamped / 1_000_000)
     );
 }
+
+/// A case names at most 1,000 collaborators however an update adds them: each list of one
+/// update was capped, but `set` plus `add`, or two updates, added up without bound, and every
+/// later update copied the whole list into its audit entry, timeline and events (round 16
+/// hostile-step review; SPEC ST-4). An update that shrinks an over-cap list still passes.
+#[test]
+fn a_case_names_at_most_its_cap_of_collaborators_however_they_are_added() {
+    use flowhost::services::caps::MAX_PEOPLE_PER_LIST;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let people: Vec<String> = (0..1_500).map(|i| format!("p{i}@many.test")).collect();
+    let members = people
+        .iter()
+        .enumerate()
+        .map(|(i, email)| MemberSpec {
+            email: email.clone(),
+            role: if i == 0 { "owner" } else { "viewer" }.into(),
+            break_glass: false,
+            sso: false,
+        })
+        .collect();
+    let spec = TenantSpec {
+        organization: "many".into(),
+        workspaces: vec![WorkspaceSpec {
+            name: "ws".into(),
+            sso_only: false,
+            idps: vec![],
+            custom_roles: vec![],
+            members,
+            groups: vec![],
+            claim_rules: vec![],
+        }],
+    };
+    let text = serde_json::to_string(&spec).expect("json");
+    let platform = Arc::new(
+        Platform::new(crate::common::db_at(&dir.path().join("flowhost.db"))).expect("platform"),
+    );
+    flowhost::tenant::apply(
+        &platform,
+        &TenantFile {
+            origin: "many".into(),
+            text,
+            spec,
+        },
+        None,
+    )
+    .expect("apply");
+    let owner = at("ws", &people[0]);
+    let id = platform
+        .create_case(&owner, new_case("Many", AccessMode::Restricted, &[]))
+        .expect("create")
+        .id;
+    let collaborators = |p: &Platform| {
+        p.get_case_restrictions(&owner, &id)
+            .expect("restrictions")
+            .collaborators
+            .len()
+    };
+    // One update: `set` 1,000 and `add` 500, each within its list's cap.
+    let over = RestrictionUpdate {
+        set_collaborators: Some(people[..1_000].to_vec()),
+        add_collaborators: people[1_000..1_500].to_vec(),
+        ..RestrictionUpdate::default()
+    };
+    let err = platform
+        .update_case_restrictions(&owner, &id, over)
+        .expect_err("past the cap");
+    assert!(
+        err.to_string()
+            .contains("a case names at most 1000 collaborators; this update would name 1500"),
+        "{err}"
+    );
+    assert_eq!(collaborators(&platform), 0, "nothing changed");
+    // Two updates of 800: the first is taken, the second refused.
+    let add = |from: usize, to: usize| RestrictionUpdate {
+        add_collaborators: people[from..to].to_vec(),
+        ..RestrictionUpdate::default()
+    };
+    platform
+        .update_case_restrictions(&owner, &id, add(0, 800))
+        .expect("within the cap");
+    platform
+        .update_case_restrictions(&owner, &id, add(800, 1_500))
+        .expect_err("past the cap");
+    assert_eq!(collaborators(&platform), 800);
+    // Up to the cap, taken.
+    platform
+        .update_case_restrictions(&owner, &id, add(800, MAX_PEOPLE_PER_LIST))
+        .expect("at the cap");
+    assert_eq!(collaborators(&platform), MAX_PEOPLE_PER_LIST);
+}

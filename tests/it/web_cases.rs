@@ -285,6 +285,70 @@ fn the_allowed_editor_changes_restrictions_and_the_change_is_audited_as_the_clis
         serde_json::json!([OPERATOR, ANALYST]),
         "{after}"
     );
+    // The same form again (a double click, a reload's resubmit) is answered by the change
+    // the first one made, not "changed since the page was shown" (round 16 web review), and
+    // writes nothing more: one audit entry.
+    let again = analyst.post(
+        &url,
+        &[
+            ("csrf", &csrf),
+            ("access_mode", "restricted"),
+            ("set_collaborators", &people),
+            ("shown_collaborators", &shown),
+            ("shown_access_mode", &shown_mode),
+        ],
+    );
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert!(
+        again.body.contains("Restrictions updated"),
+        "{}",
+        again.body
+    );
+    assert!(
+        !again.body.contains("Nothing was changed"),
+        "{}",
+        again.body
+    );
+    assert_eq!(site.audited("case.restrictions.update").len(), 1);
+    assert_eq!(site.restrictions(&id), after);
+    // A stale form asking for something else is still refused (409) and changes nothing.
+    let stale = analyst.post(
+        &url,
+        &[
+            ("csrf", &csrf),
+            ("access_mode", "restricted"),
+            ("set_collaborators", ANALYST),
+            ("shown_collaborators", &shown),
+            ("shown_access_mode", &shown_mode),
+        ],
+    );
+    assert_eq!(stale.status, 409, "{}", stale.body);
+    assert_eq!(site.restrictions(&id), after);
+    // An untouched form changes nothing and says so.
+    let page = analyst.get(&url);
+    let untouched = analyst.post(
+        &url,
+        &[
+            ("csrf", &csrf),
+            ("access_mode", "restricted"),
+            ("set_collaborators", &people),
+            (
+                "shown_collaborators",
+                &hidden_value(&page.body, "shown_collaborators").expect("the list shown"),
+            ),
+            (
+                "shown_access_mode",
+                &hidden_value(&page.body, "shown_access_mode").expect("the mode shown"),
+            ),
+        ],
+    );
+    assert_eq!(untouched.status, 200, "{}", untouched.body);
+    assert!(
+        untouched.body.contains("Nothing to change"),
+        "{}",
+        untouched.body
+    );
+    assert_eq!(site.audited("case.restrictions.update").len(), 1);
     // Now the operator sees it, listed and on its page.
     let mut operator = site.signed_in(OPERATOR);
     assert_eq!(operator.get(&url).status, 200);

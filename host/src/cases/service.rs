@@ -9,6 +9,7 @@ use crate::access::Scope;
 use crate::audit::{self, Actor};
 use crate::platform::{Platform, internal};
 use crate::principal::{Caller, Email, Principal};
+use crate::services::caps::MAX_PEOPLE_PER_LIST;
 use crate::services::cases::{
     AccessMode, CaseApi, CasePage, CaseQuery, CaseRecord, NewCase, RestrictionUpdate, Restrictions,
 };
@@ -464,20 +465,6 @@ impl Platform {
                 .transpose()?;
             let add = self.members_only(&caller.workspace, &update.add_collaborators, "`add_collaborators`")?;
             let old: BTreeSet<String> = before.record.collaborators.iter().cloned().collect();
-            if let Some(shown) = shown {
-                let people: BTreeSet<String> = shown
-                    .collaborators
-                    .iter()
-                    .map(|raw| Email::parse(raw).map(|e| e.to_string()).unwrap_or_else(|_| raw.clone()))
-                    .collect();
-                if people != old || shown.access_mode != before.record.access_mode {
-                    return Err(Error::Conflict(
-                        "the restrictions changed since the page was shown; nothing was changed: \
-                         look at them again, then make the change"
-                            .into(),
-                    ));
-                }
-            }
             let mut new: BTreeSet<String> = set.clone().map_or_else(|| old.clone(), |s| s.into_iter().collect());
             new.extend(add.iter().cloned());
             for email in &remove {
@@ -488,8 +475,36 @@ impl Platform {
             let added: Vec<String> = new.difference(&old).cloned().collect();
             let removed: Vec<String> = old.difference(&new).cloned().collect();
             let after = Restrictions { access_mode: new_mode, collaborators: new.iter().cloned().collect() };
+            // What the change asks for already holds: a no-op writes and emits nothing (SPEC
+            // CS-6), whatever the page showed, so a form submitted twice (a double click, a
+            // reload) is answered with what it set, not "changed since" (round 16 web review).
             if old_mode == new_mode && added.is_empty() && removed.is_empty() {
-                return answer(before.id, after); // A no-op writes and emits nothing (SPEC CS-6).
+                return answer(before.id, after);
+            }
+            // The cap holds for the case, not only for each list of one update: lists of
+            // 1,000 added up without bound, and every later update copies the whole list into
+            // its audit entry, timeline and events (round 16 hostile-step review). A change
+            // that shrinks an over-cap list still passes, so it can be mended (SPEC ST-4).
+            if new.len() > MAX_PEOPLE_PER_LIST && new.len() > old.len() {
+                return Err(Error::Invalid(format!(
+                    "a case names at most {MAX_PEOPLE_PER_LIST} collaborators; this update would \
+                     name {} (SPEC ST-4)",
+                    new.len()
+                )));
+            }
+            if let Some(shown) = shown {
+                let people: BTreeSet<String> = shown
+                    .collaborators
+                    .iter()
+                    .map(|raw| Email::parse(raw).map(|e| e.to_string()).unwrap_or_else(|_| raw.clone()))
+                    .collect();
+                if people != old || shown.access_mode != old_mode {
+                    return Err(Error::Conflict(
+                        "the restrictions changed since the page was shown; nothing was changed: \
+                         look at them again, then make the change"
+                            .into(),
+                    ));
+                }
             }
             apply_restrictions(tx, ws, before.id, new_mode, &added, &removed)?;
             let record = store::load(tx, before.id)?.map(|r| r.record).ok_or_else(|| not_found(case_id))?;

@@ -4,6 +4,7 @@
 //! operations as the API, the CLI and the WIT door; this page never filters or decides. A
 //! case the person may not see is not found, exactly as a missing one (SPEC CS-2, ID-4).
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use axum::Form;
@@ -16,7 +17,7 @@ use super::html::{CSRF_FIELD, csrf_field, esc, page};
 use super::session::Signed;
 use crate::Error;
 use crate::encoding::percent_encode;
-use crate::principal::Caller;
+use crate::principal::{Caller, Email};
 use crate::server::AppState;
 use crate::services::CaseApi;
 use crate::services::cases::{
@@ -281,7 +282,21 @@ pub(super) async fn show(
 enum Outcome<'a> {
     Shown,
     Updated,
+    /// What the form asked for held already: nothing was written.
+    Unchanged,
     Refused(&'a str),
+}
+
+/// Whether the restrictions `after` a change are those the page showed: the same mode and
+/// the same people, however their emails were spelt in the form.
+fn same_restrictions(after: &Restrictions, shown: &Restrictions) -> bool {
+    let people = |list: &[String]| -> BTreeSet<String> {
+        list.iter()
+            .map(|raw| Email::parse(raw).map_or_else(|_| raw.clone(), |e| e.to_string()))
+            .collect()
+    };
+    after.access_mode == shown.access_mode
+        && people(&after.collaborators) == people(&shown.collaborators)
 }
 
 /// POST /cases/{id}: replaces the case's access mode and collaborators with the form's, as
@@ -301,6 +316,7 @@ pub(super) async fn update(
     };
     let who = caller(session);
     let target = id.clone();
+    let before = seen.clone();
     let answer = state
         .blocking(move |e| {
             e.platform()
@@ -308,7 +324,12 @@ pub(super) async fn update(
         })
         .await?;
     match answer {
-        Ok(_) => match shown(&state, session, id.clone()).await {
+        Ok(after) => match shown(&state, session, id.clone()).await {
+            // An untouched form changed nothing and says so; a form submitted twice is
+            // answered by its first submission's change (round 16 web review).
+            Ok(s) if same_restrictions(&after, &before) => {
+                Ok(render(&s, session, None, Outcome::Unchanged).into_response())
+            }
             Ok(s) => Ok(render(&s, session, None, Outcome::Updated).into_response()),
             // Restricted away from the one who saved it: the change is made, and the page
             // says so (it answered "no such case" after writing it; round 15 web review).
@@ -418,6 +439,9 @@ fn render(
     match outcome {
         Outcome::Shown => {}
         Outcome::Updated => body.push_str("<p class=\"notice\">Restrictions updated.</p>"),
+        Outcome::Unchanged => body.push_str(
+            "<p class=\"notice\">Nothing to change: the restrictions were already as set.</p>",
+        ),
         Outcome::Refused(why) => {
             let _ = write!(
                 body,
