@@ -603,7 +603,19 @@ fn a_timeout_takes_the_timeout_path_and_is_never_approval() {
         .as_str()
         .expect("interaction")
         .to_owned();
+    let listed =
+        |env: &Env| env.json(&["interact", "list", "--workspace", "mssp-soc", "--as", LEAD]);
+    assert_eq!(
+        listed(&env)[0]["id"],
+        id.as_str(),
+        "listed while it takes answers"
+    );
     std::thread::sleep(std::time::Duration::from_millis(1300));
+    // Past its deadline, before the host times it out: not listed as waiting, and shown
+    // timed out, not open with a form (round 16 web review).
+    assert_eq!(listed(&env), serde_json::json!([]));
+    let shown = env.json(&["interact", "show", &id, "--as", LEAD]);
+    assert_eq!(shown["status"], "timed_out", "{shown}");
     // Too late to answer, even for the listed lead.
     let late = env.fails(&[
         "interact",
@@ -911,6 +923,9 @@ fn enterprise_vendor_flow_admits_only_the_listed_external_identity() {
     ]);
     let id = ix[0]["id"].as_str().expect("open interaction").to_owned();
     assert_eq!(ix[0]["title"], "Grant vera@vendor.test access to erp?");
+    // Its id is not in the trace shown to the vendor, who may not see it (SPEC IX-7; round
+    // 16 leak review), as the outcome printed after it leaves it out.
+    assert!(!text(&vera).contains(&id), "{}", text(&vera));
     let denied = env.fails(&[
         "interact",
         "respond",

@@ -72,8 +72,11 @@ impl Observer for Trace {
         }
     }
 
-    fn step_waiting(&self, key: &str, interaction: &PublicId) {
-        println!("  ⏸ {key:<32} waiting for interaction {interaction}");
+    /// Not named here: a trace may be shown to someone (a flow's starter, an answerer) who
+    /// may not see the interaction (SPEC IX-7; round 16 leak review); the outcome printed
+    /// after names those they may.
+    fn step_waiting(&self, key: &str, _interaction: &PublicId) {
+        println!("  ⏸ {key:<32} waiting for an interaction");
     }
 
     fn step_sleeping(&self, key: &str, wake_ms: i64) {

@@ -276,8 +276,9 @@ impl Platform {
         // interactions, forms and all, were read for every member's list, theirs or not
         // (HTTP review: 10,000 of 64 KiB forms were 640 MB a page).
         let mut after = 0;
+        let now = crate::store::clock::now_ms(conn)?;
         loop {
-            let chunk = store::open_in(conn, workspace, after, LIST_CHUNK)?;
+            let chunk = store::open_in(conn, workspace, after, now, LIST_CHUNK)?;
             let Some(last) = chunk.last().map(|r| r.id) else {
                 break;
             };
@@ -338,11 +339,18 @@ impl Platform {
             }
         }
         // Open, but its run has ended: it takes no answer (see `respond`), so it is shown
-        // closed, and no door offers its form.
-        if r.status == Status::Open
-            && crate::runs::store::journal::has_ended(self.db()?.conn(), r.run)?
-        {
-            view.status = "closed".to_owned();
+        // closed, and no door offers its form. Past its deadline, it takes none either: it
+        // is shown timed out before the scheduler closes it (round 16 web review).
+        if r.status == Status::Open {
+            let conn = self.db()?;
+            let conn = conn.conn();
+            if crate::runs::store::journal::has_ended(conn, r.run)? {
+                view.status = "closed".to_owned();
+            } else if let Some(deadline) = r.deadline_ms
+                && deadline <= crate::store::clock::now_ms(conn)?
+            {
+                view.status = Status::TimedOut.as_str().to_owned();
+            }
         }
         Ok(view)
     }

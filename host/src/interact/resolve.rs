@@ -147,10 +147,12 @@ fn classify(text: &str, value: &Value) -> Result<Listed, String> {
     }
 }
 
-/// A role name as roles are named (1–64 characters, no whitespace or control characters);
-/// the error names the reference and quotes the value clipped.
+/// A role name as roles are named (1–64 characters, no whitespace, control or hidden
+/// characters: a written role's rule, which a zero-width character from a case field escaped
+/// here, granting nobody, silently: round 16 hostile-input review); the error names the
+/// reference and quotes the value clipped.
 fn role_name(text: &str, s: &str) -> Result<String, String> {
-    if !crate::admin::roles::is_role_name(s) {
+    if !crate::admin::roles::is_role_name(s) || crate::text::first_hidden(s).is_some() {
         return Err(format!(
             "context reference `{text}` holds `{}`, which is neither an email nor a role name (1-64 characters, no spaces or control characters)",
             crate::text::clip(s)
@@ -235,6 +237,11 @@ mod tests {
             ),
             (
                 json!({ "steps": { "o": { "e": ["two words"] } } }),
+                "neither an email",
+            ),
+            // A hidden character, which a written role may not hold (round 16).
+            (
+                json!({ "steps": { "o": { "e": ["triage\u{200b}"] } } }),
                 "neither an email",
             ),
         ] {

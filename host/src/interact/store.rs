@@ -164,25 +164,29 @@ pub(super) fn of_step(
     .map_err(internal)
 }
 
-/// The open interactions of `workspace` after internal key `after`, oldest first, at most
-/// `limit` of them.
+/// The open interactions of `workspace` after internal key `after` that are not due at
+/// `now_ms`, oldest first, at most `limit` of them.
 pub(super) fn open_in(
     conn: &Connection,
     workspace: &str,
     after: i64,
+    now_ms: i64,
     limit: usize,
 ) -> Result<Vec<Interaction>, Error> {
     let mut stmt = conn.prepare_cached(&format!(
-        // An open interaction of a run that ended takes no answer, so it is not listed.
+        // An open interaction of a run that ended takes no answer, nor does one past its
+        // deadline not yet timed out by the scheduler (round 16 web review), so neither is
+        // listed.
         "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND workspace = ?1
            AND id > ?2
+           AND (deadline_ms IS NULL OR deadline_ms > ?4)
            AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = interactions.run_id
                            AND runs.status IN ('succeeded', 'failed', 'stopped'))
          ORDER BY id LIMIT ?3"
     ))?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = stmt.query_map(
-        crate::store::sql::params![workspace, after, limit],
+        crate::store::sql::params![workspace, after, limit, now_ms],
         interaction,
     )?;
     rows.collect::<Result<_, _>>().map_err(internal)
