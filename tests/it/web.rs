@@ -687,6 +687,30 @@ fn a_runs_detail_carries_its_newest_entries_and_counts_the_rest() {
         "{}",
         page.body.len()
     );
+    // A summary's reader is told that earlier entries are left out, not how many, and no
+    // step left out is drawn "not run" (round 16 web review: the summary zeroed the count).
+    let summary: Value = serde_json::from_str(
+        &site
+            .deployment
+            .ok(&["runs", "show", &run, "--as", ANALYST, "--json"]),
+    )
+    .expect("json");
+    assert_eq!(summary["run"]["steps_cut"], true, "{}", summary["run"]);
+    assert!(
+        summary["run"].get("steps_omitted").is_none(),
+        "{}",
+        summary["run"]
+    );
+    let mut analyst = site.signed_in(ANALYST);
+    let page = analyst.get(&site.server.url(&format!("/runs/{run}")));
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Earlier entries are not listed"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(">not listed</text>"), "{}", page.body);
+    assert!(!page.body.contains(">not run</text>"), "{}", page.body);
 }
 
 /// The runs page shows 200 runs and links to the older ones, as the API pages on with

@@ -118,6 +118,15 @@ pub fn run(db: &Database, cmd: RunsCommand) -> anyhow::Result<()> {
                     info.steps_omitted,
                     steps.len()
                 );
+            } else if info.steps_cut {
+                println!(
+                    "  (earlier journal entries are not shown; the latest {} follow)",
+                    steps.len()
+                );
+            } else if info.steps_withheld {
+                println!(
+                    "  (which steps ran is not shown to you: the run read a case you may not see)"
+                );
             }
             for s in steps {
                 let detail = s

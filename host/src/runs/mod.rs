@@ -121,6 +121,14 @@ pub struct RunInfo {
     /// errors); 0, and not written, when it carries every one.
     #[serde(skip_serializing_if = "is_zero")]
     pub steps_omitted: u64,
+    /// Earlier entries are left out, how many not said: a summary's reader is not told how
+    /// many entries a run made (its loops' items); not written when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub steps_cut: bool,
+    /// Which steps ran is withheld: the run read a case its reader may not see (SPEC CS-2);
+    /// not written when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub steps_withheld: bool,
 }
 
 /// The newest journal entries a run's detail carries; earlier ones are counted.

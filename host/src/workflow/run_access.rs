@@ -342,8 +342,15 @@ impl Platform {
             RunSight::Full => Ok((self.told(info), steps)),
             // Which steps ran tells which branches the run took: on a case the reader may not
             // see, that is what the case holds (leak review).
+            // The page says the steps are withheld rather than "none finished" (round 16 web
+            // review).
             RunSight::Summary if self.decided_on_hidden(principal, info.key, &info.workspace) => {
-                Ok((self.told(self.summary_for(principal, info)), Vec::new()))
+                let shown = RunInfo {
+                    steps_cut: false,
+                    steps_withheld: true,
+                    ..self.summary_for(principal, info)
+                };
+                Ok((self.told(shown), Vec::new()))
             }
             RunSight::Summary => Ok((
                 self.told(summary(info)),
@@ -513,7 +520,10 @@ fn summary(run: RunInfo) -> RunInfo {
     RunInfo {
         output: None,
         error: run.error.map(|_| HIDDEN.to_owned()),
-        // How many entries it has tells how many items its loops went over.
+        // How many entries it has tells how many items its loops went over; that some were
+        // left out does not, and without it a step left out was drawn "not run" (round 16
+        // web review).
+        steps_cut: run.steps_omitted > 0 || run.steps_cut,
         steps_omitted: 0,
         ..run
     }
@@ -526,18 +536,30 @@ fn no_such_run() -> Error {
 }
 
 /// `steps` with a loop's iterations shown once per step of its body, as `each[*].x` (the
-/// first iteration's record): how many iterations there were tells how many items the run
-/// saw, cases among them the reader may not see (SPEC CS-2).
+/// first iteration's record, with the first status other than `succeeded` of any): how many
+/// iterations there were tells how many items the run saw, cases among them the reader may
+/// not see (SPEC CS-2); whether one failed does not, and the first's status alone showed a
+/// failed step as succeeded (round 16 web review).
 fn one_per_loop_step(steps: Vec<StepRecord>) -> Vec<StepRecord> {
-    let mut seen = std::collections::HashSet::new();
-    steps
-        .into_iter()
-        .filter_map(|s| {
-            let step = without_indexes(&s.step);
-            seen.insert(step.clone())
-                .then_some(StepRecord { step, ..s })
-        })
-        .collect()
+    let mut at = std::collections::HashMap::new();
+    let mut shown: Vec<StepRecord> = Vec::new();
+    for s in steps {
+        let step = without_indexes(&s.step);
+        match at.get(&step) {
+            Some(&i) => {
+                let first: &mut StepRecord = &mut shown[i];
+                if first.status == "succeeded" && s.status != "succeeded" {
+                    first.status = s.status;
+                    first.error = first.error.take().or(s.error);
+                }
+            }
+            None => {
+                at.insert(step.clone(), shown.len());
+                shown.push(StepRecord { step, ..s });
+            }
+        }
+    }
+    shown
 }
 
 /// An observer that keeps what it is told, to pass it on once the run has stopped and what it
@@ -695,5 +717,48 @@ impl Observer for LoopSummary<'_> {
         if let Some(step) = self.first(key, "sleeping") {
             self.inner.step_sleeping(&step, wake_ms);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(step: &str, status: &str) -> StepRecord {
+        StepRecord {
+            step: step.into(),
+            status: status.into(),
+            output: None,
+            error: (status != "succeeded").then(|| format!("{step} failed")),
+            attempts: 1,
+            duration_us: 10,
+        }
+    }
+
+    /// A loop's body step is shown once, with the status of its first iteration that did
+    /// not succeed: the first iteration's alone showed a failed step as succeeded (round 16
+    /// web review).
+    #[test]
+    fn a_loop_step_shown_once_keeps_a_failure_of_any_iteration() {
+        let shown = one_per_loop_step(vec![
+            record("a", "succeeded"),
+            record("each[0].x", "succeeded"),
+            record("each[1].x", "failed"),
+            record("each[2].x", "succeeded"),
+            record("each[0].y", "succeeded"),
+        ]);
+        let steps: Vec<(&str, &str)> = shown
+            .iter()
+            .map(|s| (s.step.as_str(), s.status.as_str()))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                ("a", "succeeded"),
+                ("each[*].x", "failed"),
+                ("each[*].y", "succeeded")
+            ]
+        );
+        assert!(shown[1].error.is_some(), "its error goes with it");
     }
 }

@@ -656,6 +656,8 @@ fn run_info(r: &Row<'_>) -> crate::store::sql::Result<RunInfo> {
         trigger_cause: r.get(11)?,
         trigger_cause_seq: r.get(12)?,
         steps_omitted: 0,
+        steps_cut: false,
+        steps_withheld: false,
     })
 }
 

@@ -46,7 +46,8 @@ enum Shape {
         id: String,
         kind: String,
         arms: Vec<(String, Vec<Shape>)>,
-        taken: bool,
+        /// `taken` when something inside ran; `not listed` when the journal drawn is cut.
+        seen: Option<Seen>,
     },
     Loop {
         id: String,
@@ -69,6 +70,12 @@ pub(super) fn svg(
 ) -> String {
     let mut journal: Journal<'_> = HashMap::new();
     for record in steps {
+        // A nested workflow's steps are journaled under its step's key and a `/`; its ids
+        // may repeat this definition's, which it does not draw (round 16 web review: its
+        // loop step coloured the parent's step of the same id).
+        if record.step.contains('/') {
+            continue;
+        }
         // Step ids hold no `.`: the key's last part is the step's id.
         let id = record.step.rsplit('.').next().unwrap_or(&record.step);
         journal.entry(id).or_default().push(record);
@@ -82,6 +89,7 @@ pub(super) fn svg(
              (at most {MAX_DRAWN}); its journal follows.</p>"
         );
     }
+    let exit = exit.map(|status| (status, exits_with(&shapes, status)));
     for s in &mut shapes {
         mark_taken(s, exit);
         if partial {
@@ -164,7 +172,7 @@ fn shape(
                 id,
                 kind: "if".into(),
                 arms,
-                taken: false,
+                seen: None,
             }
         }
         "switch" => {
@@ -188,7 +196,7 @@ fn shape(
                 id,
                 kind: "switch".into(),
                 arms,
-                taken: false,
+                seen: None,
             }
         }
         "parallel" => {
@@ -208,7 +216,7 @@ fn shape(
                 id,
                 kind: "parallel".into(),
                 arms,
-                taken: false,
+                seen: None,
             }
         }
         "loop" => {
@@ -268,10 +276,13 @@ fn mark_unlisted(shape: &mut Shape) {
         Shape::Step { seen, .. } => {
             seen.get_or_insert_with(unlisted);
         }
-        Shape::Branch { arms, .. } => arms
-            .iter_mut()
-            .flat_map(|(_, steps)| steps.iter_mut())
-            .for_each(mark_unlisted),
+        // A branch nothing listed ran inside may have run before the listed entries.
+        Shape::Branch { arms, seen, .. } => {
+            seen.get_or_insert_with(unlisted);
+            arms.iter_mut()
+                .flat_map(|(_, steps)| steps.iter_mut())
+                .for_each(mark_unlisted);
+        }
         Shape::Loop { seen, body, .. } => {
             seen.get_or_insert_with(unlisted);
             body.iter_mut().for_each(mark_unlisted);
@@ -279,28 +290,57 @@ fn mark_unlisted(shape: &mut Shape) {
     }
 }
 
-/// Marks the exit steps with the run's exit status, and every branch or loop with something
-/// run inside as taken; `true` if `shape` ran.
-fn mark_taken(shape: &mut Shape, exit: Option<&str>) -> bool {
+/// How many `exit` steps of `shapes`, wherever nested, exit with `status`.
+fn exits_with(shapes: &[Shape], status: &str) -> usize {
+    shapes
+        .iter()
+        .map(|s| match s {
+            Shape::Step { kind, .. } => usize::from(kind.strip_prefix("exit ") == Some(status)),
+            Shape::Branch { arms, .. } => arms.iter().map(|(_, arm)| exits_with(arm, status)).sum(),
+            Shape::Loop { body, .. } => exits_with(body, status),
+        })
+        .sum()
+}
+
+/// Marks the exit step with the run's exit status (`exit`: it, and how many exits have it),
+/// and every branch or loop with something run inside as taken; `true` if `shape` ran. An
+/// exit is not journaled: of several with the run's status, which one was taken is not
+/// known, so none is drawn taken (round 16 web review: every one was).
+fn mark_taken(shape: &mut Shape, exit: Option<(&str, usize)>) -> bool {
     match shape {
         Shape::Step { kind, seen, .. } => {
-            if seen.is_none() && exit.is_some_and(|e| kind.strip_prefix("exit ") == Some(e)) {
-                *seen = Some(Seen {
-                    status: "exited".into(),
-                    duration_us: 0,
-                    times: 1,
+            if let Some((status, exits)) = exit
+                && seen.is_none()
+                && kind.strip_prefix("exit ") == Some(status)
+            {
+                *seen = Some(if exits == 1 {
+                    Seen {
+                        status: "exited".into(),
+                        duration_us: 0,
+                        times: 1,
+                    }
+                } else {
+                    Seen {
+                        status: format!("one of {exits} exits"),
+                        duration_us: 0,
+                        times: 0,
+                    }
                 });
             }
-            seen.is_some()
+            seen.as_ref().is_some_and(|s| s.times > 0)
         }
-        Shape::Branch { arms, taken, .. } => {
+        Shape::Branch { arms, seen, .. } => {
             let mut any = false;
             for (_, steps) in arms.iter_mut() {
                 for s in steps.iter_mut() {
                     any |= mark_taken(s, exit);
                 }
             }
-            *taken = any;
+            *seen = any.then(|| Seen {
+                status: "taken".into(),
+                duration_us: 0,
+                times: 1,
+            });
             any
         }
         Shape::Loop { body, seen, .. } => {
@@ -368,14 +408,9 @@ fn draw(shape: &Shape, cx: i32, y: i32, out: &mut String) {
             id,
             kind,
             arms,
-            taken,
+            seen,
         } => {
-            let taken = taken.then(|| Seen {
-                status: "taken".into(),
-                duration_us: 0,
-                times: 1,
-            });
-            step_box(out, cx, y, id, kind, taken.as_ref());
+            step_box(out, cx, y, id, kind, seen.as_ref());
             let h = size(shape).1;
             let widths: Vec<i32> = arms.iter().map(|(_, s)| seq_size(s).0).collect();
             let gaps = ARM_GAP * (i32::try_from(widths.len()).unwrap_or(1) - 1).max(0);
@@ -582,6 +617,42 @@ mod tests {
         let partial = super::svg(&def, &[record("each[1].c", "failed")], Some("x"), true);
         assert!(partial.contains(">not listed</text>"), "{partial}");
         assert!(!partial.contains("not run"), "{partial}");
+        // A branch nothing listed ran inside is not listed either (round 16).
+        let partial = super::svg(&def, &[record("each[1].c", "failed")], None, true);
+        assert!(!partial.contains("not run"), "{partial}");
+    }
+
+    /// A nested workflow's entries do not colour this definition's steps of the same id, and
+    /// of two exits with the run's status neither is drawn taken (round 16 web review).
+    #[test]
+    fn only_what_the_journal_names_is_drawn_as_run() {
+        let def = json!({ "steps": [
+            { "id": "call", "workflow": "child.json" },
+            { "id": "notify", "uses": "echo" },
+            { "switch": [
+                { "when": [], "then": [ { "exit": { "status": "closed" } } ] },
+                { "when": [], "then": [ { "exit": { "status": "closed" } } ] } ] }
+        ]});
+        let svg = svg(
+            &def,
+            &[
+                record("call", "succeeded"),
+                record("call/items[0].notify", "failed"),
+            ],
+            Some("closed"),
+            false,
+        );
+        assert!(
+            !svg.contains("failed"),
+            "the child's notify is not drawn: {svg}"
+        );
+        assert!(
+            svg.contains("not run"),
+            "the parent's notify never ran: {svg}"
+        );
+        assert!(!svg.contains(">exited</text>"), "{svg}");
+        assert!(!svg.contains(">taken</text>"), "{svg}");
+        assert!(svg.contains("one of 2 exits"), "{svg}");
     }
 
     #[test]

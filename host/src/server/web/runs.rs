@@ -151,7 +151,7 @@ fn run_page(run: &RunInfo, steps: &[StepRecord], definition: &serde_json::Value)
             definition,
             steps,
             run.exit_status.as_deref(),
-            run.steps_omitted > 0
+            run.steps_omitted > 0 || run.steps_cut || run.steps_withheld
         )
     );
     body.push_str(
@@ -168,6 +168,13 @@ fn run_page(run: &RunInfo, steps: &[StepRecord], definition: &serde_json::Value)
             "<tr><td colspan=\"5\" class=\"empty\">{earlier} earlier entries are not listed; \
              the latest {} follow.</td></tr>",
             steps.len() - skipped
+        );
+    } else if run.steps_cut {
+        let _ = write!(
+            body,
+            "<tr><td colspan=\"5\" class=\"empty\">Earlier entries are not listed; the \
+             latest {} follow.</td></tr>",
+            steps.len()
         );
     }
     for s in &steps[skipped..] {
@@ -186,7 +193,12 @@ fn run_page(run: &RunInfo, steps: &[StepRecord], definition: &serde_json::Value)
             st = esc(&s.status),
         );
     }
-    if steps.is_empty() {
+    if run.steps_withheld {
+        body.push_str(
+            "<tr><td colspan=\"5\" class=\"empty\">Which steps ran is not shown to you: the \
+             run read a case you may not see.</td></tr>",
+        );
+    } else if steps.is_empty() {
         body.push_str("<tr><td colspan=\"5\" class=\"empty\">No step has finished yet.</td></tr>");
     }
     body.push_str("</tbody></table>");
