@@ -141,13 +141,35 @@ fn a_person_ix_allows_starts_a_flow_from_its_form_and_the_run_is_listed() {
     let again = analyst.get(&site.server.url(&to));
     assert_eq!(again.status, 200);
     assert_eq!(site.runs(), 1, "a reload starts nothing");
-    // Only a run id and a status are shown from the address.
+    // Only a run id and a status are shown from the address, and only as this session
+    // sealed them for this flow: a crafted link, a changed status, or the link opened in
+    // another person's session shows nothing (round 16 web review).
     let forged = analyst.get(
         &site
             .server
             .url("/flows/report-phish?started=%3Cscript%3E&status=succeeded"),
     );
     assert!(!forged.body.contains("Started run"), "{}", forged.body);
+    assert!(to.contains("&status=succeeded&seal="), "{to}");
+    let unsealed = to[..to.find("&seal=").expect("a seal")].to_owned();
+    for crafted in [
+        unsealed.clone(),
+        format!("{unsealed}&seal=00"),
+        to.replace("&status=succeeded", "&status=failed"),
+    ] {
+        let shown = analyst.get(&site.server.url(&crafted));
+        assert!(
+            !shown.body.contains("Started run"),
+            "{crafted}: {}",
+            shown.body
+        );
+    }
+    let someone_else = site.signed_in(ANALYST).get(&site.server.url(&to));
+    assert!(
+        !someone_else.body.contains("Started run"),
+        "a link sealed by another session: {}",
+        someone_else.body
+    );
     assert_eq!(site.run_status(run), "succeeded");
     // Visible on the runs page, and its page shows what the step returned.
     let runs = analyst.get(&site.server.url("/runs"));

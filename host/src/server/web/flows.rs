@@ -7,6 +7,8 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 use super::error::WebError;
 use super::html::{csrf_field, esc, page};
@@ -68,26 +70,43 @@ async fn flow(state: &AppState, session: &Session, name: &str) -> Result<FlowEnt
         .ok_or(WebError::Missing("Interaction Flow to start"))
 }
 
-/// What a start redirects to: the run it started and its status then (see [`start`]).
+/// What a start redirects to: the run it started, its status then, and the session's seal
+/// over both (see [`start`]).
 #[derive(serde::Deserialize)]
 pub(super) struct StartedQuery {
     started: Option<String>,
     status: Option<String>,
+    seal: Option<String>,
 }
 
 impl StartedQuery {
-    /// The notice of a start, if the query names one: only a run id and a status as the
-    /// host spells them are shown (each escaped too), nothing else of the address.
-    fn notice(&self) -> Option<String> {
+    /// The notice of a start, if the query names one sealed by this session for this flow:
+    /// a link is never a statement of the site's (round 16 web review: a crafted
+    /// `?started=R-…&status=succeeded` told a member their report was filed). Only a run id
+    /// and a status as the host spells them are shown (each escaped too).
+    fn notice(&self, session: &Session, flow: &str) -> Option<String> {
         let id = PublicId::parse(IdKind::Run, self.started.as_deref()?).ok()?;
         let status = RunStatus::parse(self.status.as_deref()?)?;
+        let expected = seal(session, flow, &id, status);
+        if !crate::encoding::secrets_equal(expected.as_bytes(), self.seal.as_deref()?.as_bytes()) {
+            return None;
+        }
         Some(format!(
-            "<p class=\"notice\">Started run <a href=\"/runs/{id}\">{id}</a>: \
-             <span class=\"status {st}\">{st}</span></p>",
+            "<p class=\"notice\">Started run <a href=\"/runs/{id}\">{id}</a>; it was \
+             <span class=\"status {st}\">{st}</span> when started.</p>",
             id = esc(id.as_str()),
             st = esc(status.as_str()),
         ))
     }
+}
+
+/// The seal of a start's notice: an HMAC under the session's CSRF secret, which only this
+/// session's pages hold, over the flow, the run and its status.
+fn seal(session: &Session, flow: &str, run: &PublicId, status: RunStatus) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(session.csrf.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    mac.update(format!("flow-start\n{flow}\n{run}\n{}", status.as_str()).as_bytes());
+    crate::encoding::hex(&mac.finalize().into_bytes())
 }
 
 /// GET /flows/{name}: its form, under the notice of the start that led here, if any.
@@ -103,7 +122,7 @@ pub(super) async fn show(
         &signed.session,
         &[],
         None,
-        query.notice().as_deref(),
+        query.notice(&signed.session, &f.name).as_deref(),
     ))
 }
 
@@ -158,10 +177,11 @@ pub(super) async fn start(
     // reload of the answer, or the browser's "resubmit?", started another run and asked
     // every approver again (round 15 web review).
     let to = format!(
-        "/flows/{}?started={}&status={}",
+        "/flows/{}?started={}&status={}&seal={}",
         crate::encoding::percent_encode(&f.name),
         outcome.run_id.as_str(),
-        outcome.status.as_str()
+        outcome.status.as_str(),
+        seal(&signed.session, &f.name, &outcome.run_id, outcome.status)
     );
     Ok(Redirect::to(&to).into_response())
 }
