@@ -1018,6 +1018,71 @@ fn events_a_case_triggered_run_publishes_carry_its_case_to_the_next_runs() {
     assert_eq!(quoted, 0, "no run of the listener holds the case's title");
 }
 
+/// A trigger's condition that cannot be decided on an event (text ordered against a number,
+/// a reference the event lacks) is a failed run naming it: it counted as no match, so its
+/// author never learnt why nothing started (round 15 note, standing). A condition that does
+/// not hold, or an optional reference that found nothing, still starts nothing.
+#[test]
+fn a_trigger_condition_that_cannot_be_decided_is_a_failed_run_naming_it() {
+    let env = Env::new();
+    let on_created = |name: &str, condition: Value| {
+        let wf = json!({ "name": name, "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": { "on": "case_created", "if": [condition] },
+            "steps": [ { "id": "got", "uses": "step:echo", "with": { "title": "$.event.case.title" } } ] });
+        env.publish_as_owner(name, &wf);
+    };
+    on_created(
+        "typed",
+        json!({ "left": "$.event.case.title", "op": "gt", "right": 5 }),
+    );
+    on_created(
+        "missing",
+        json!({ "left": "$.event.case.verdict", "op": "eq", "right": "bad" }),
+    );
+    on_created(
+        "optional",
+        json!({ "left": "$.event.case.verdict?", "op": "eq", "right": "bad" }),
+    );
+    on_created(
+        "other",
+        json!({ "left": "$.event.case.title", "op": "eq", "right": "Other" }),
+    );
+    on_created(
+        "matching",
+        json!({ "left": "$.event.case.title", "op": "eq", "right": "Phish 7" }),
+    );
+    env.create_case("mssp-soc", "Phish 7", "high");
+    env.dispatch(1);
+    let runs = env.runs();
+    let of = |wf: &str| -> Vec<_> { runs.iter().filter(|r| r.0 == wf).collect() };
+    let typed = of("typed");
+    assert_eq!(typed.len(), 1, "{runs:?}");
+    assert_eq!(typed[0].1, "failed");
+    let why = typed[0].2.as_deref().unwrap_or_default();
+    assert!(
+        why.contains("trigger's conditions cannot be decided on this `case_created` event")
+            && why.contains("`gt` orders numbers with numbers or text with text"),
+        "{why}"
+    );
+    assert!(
+        !why.contains("Phish"),
+        "the payload's values are not quoted: {why}"
+    );
+    let missing = of("missing");
+    assert_eq!(missing.len(), 1, "{runs:?}");
+    assert_eq!(missing[0].1, "failed");
+    let why = missing[0].2.as_deref().unwrap_or_default();
+    assert!(
+        why.contains("`$.event.case.verdict` resolved to nothing"),
+        "{why}"
+    );
+    assert!(of("optional").is_empty(), "{runs:?}");
+    assert!(of("other").is_empty(), "{runs:?}");
+    let matching = of("matching");
+    assert_eq!(matching.len(), 1, "{runs:?}");
+    assert_eq!(matching[0].1, "succeeded");
+}
+
 /// A case restricted after its event's run was claimed is among what that run read: the run
 /// held no trace of it (only cases restricted at the claim were recorded), so a case it then
 /// created quoting the first one reached a listener whose identity does not see the first

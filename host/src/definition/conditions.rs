@@ -59,7 +59,7 @@ fn holds(
             // An optional reference that found nothing: there is no list to look in.
             Value::Null => false,
             // It never held, silently (hostile-input review): a step's condition now fails
-            // naming it; a trigger's that cannot be evaluated counts as no match.
+            // naming it, and a trigger's is a failed run naming it.
             other => {
                 return Err(format!(
                     "`in` looks for `left` in a list, but `right` is {}",

@@ -572,8 +572,21 @@ impl Engine {
             {
                 continue;
             }
-            if !all_hold(&workflow.trigger.conditions, &context).unwrap_or(false) {
-                continue;
+            // A condition that cannot be decided on this event (`"85"` against `80`, a
+            // reference the payload lacks) is the workflow's error, shown as a failed run
+            // naming it, not a silent "no match" (round 15 note: its author never learnt why
+            // nothing started). Its message names kinds and paths, not the payload's values.
+            match all_hold(&workflow.trigger.conditions, &context) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    let why = format!(
+                        "revision {} of `{}`: its trigger's conditions cannot be decided on this `{}` event: {e}",
+                        rev.revision, rev.name, event.kind
+                    );
+                    out.push(Match::new(&rev, Err(why)));
+                    continue;
+                }
             }
             // Fail closed (SPEC WF-10): a run whose publisher no longer acts here is recorded
             // failed, saying so, rather than running up to its first access check (authority
