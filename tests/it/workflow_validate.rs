@@ -586,6 +586,26 @@ fn what_runs_and_interactions_store_is_bounded_where_it_is_written() {
         { "name": "pick", "type": "choice", "options": big }
     ] })));
     assert!(stderr.contains("bytes of JSON; at most 65536"), "{stderr}");
+
+    // A written loop list past the loop's bound, which failed every run at the loop after
+    // the steps before it made their effects (round 16); at the bound it is taken.
+    let looped = |items: usize| {
+        serde_json::json!({ "name": "t", "workspace": "soc", "steps": [
+            { "id": "each", "loop": { "over": vec![0; items] },
+              "do": [{ "id": "s", "uses": "step:echo" }] }] })
+        .to_string()
+    };
+    let stderr = errors_for(&looped(100_001));
+    assert!(
+        stderr.contains(
+            "steps[0].loop.over: `loop.over` has 100001 items; a loop goes over at most 100000"
+        ),
+        "{stderr}"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("wf.json"), looped(100_000)).expect("write");
+    let (ok, _, stderr) = validate(dir.path(), &["wf.json"]);
+    assert!(ok, "{stderr}");
 }
 
 /// A nested workflow is read as publishing reads it, where it is validated: one that does
@@ -621,4 +641,46 @@ fn a_nested_workflow_is_validated_with_its_parent() {
     std::fs::write(dir.path().join("inner.json"), inner("soc")).expect("write");
     let (ok, _, stderr) = validate(dir.path(), &["parent.json"]);
     assert!(ok, "{stderr}");
+}
+
+/// Text written as a reference but read as text (from the root in brackets, or behind an
+/// invisible character) is refused where it is written: as text, `exists` on it always held
+/// and `eq` never did (round 16 hostile-input review: a trigger restricting VIP cases
+/// restricted every new case). Text that only holds a `$` is text.
+#[test]
+fn text_written_as_a_reference_is_refused_where_it_is_written() {
+    let definition = serde_json::json!({ "name": "vip-lock", "workspace": "soc",
+        "run_as": "automation@acme.test",
+        "trigger": { "on": "case_created",
+            "if": [{ "left": "$['event']['case']['fields']['vip']", "op": "exists" }] },
+        "steps": [
+            { "if": [{ "left": "\u{feff}$.event.case.severity", "op": "eq", "right": "high" }],
+              "then": [{ "id": "lock", "uses": "step:echo",
+                         "with": { "note": "costs $5", "case": ["\u{200b}$.event.case.id"] } }] }
+        ] })
+    .to_string();
+    let stderr = errors_for(&definition);
+    for at in [
+        "trigger.if[0].left: `$['event']['case']['fields']['vip']` reads as text, not a reference",
+        "steps[0].if[0].left: `",
+        "steps[0].then[0].with.case[0]: `",
+    ] {
+        assert!(stderr.contains(at), "{at}: {stderr}");
+    }
+    assert_eq!(
+        stderr.matches("reads as text, not a reference").count(),
+        3,
+        "{stderr}"
+    );
+    // Written as references, the same definition validates, and `costs $5` stays text.
+    let fixed = definition
+        .replace(
+            "$['event']['case']['fields']['vip']",
+            "$.event.case.fields.vip",
+        )
+        .replace(['\u{feff}', '\u{200b}'], "");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("wf.json"), &fixed).expect("write");
+    let (ok, _, stderr) = validate(dir.path(), &["wf.json"]);
+    assert!(ok, "{fixed}: {stderr}");
 }

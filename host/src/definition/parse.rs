@@ -197,11 +197,52 @@ impl Parser {
 
     fn template(&mut self, v: Option<&Value>, at: JsonPath) -> Template {
         match v.map(Template::compile).transpose() {
-            Ok(t) => t.unwrap_or(Template::Literal(Value::Object(Map::new()))),
+            Ok(t) => {
+                let t = t.unwrap_or(Template::Literal(Value::Object(Map::new())));
+                if !self.resolver.stored {
+                    self.no_reference_read_as_text(&t, &at);
+                }
+                t
+            }
             Err(e) => {
                 self.err(at, format!("bad reference: {e}"));
                 Template::Literal(Value::Null)
             }
+        }
+    }
+
+    /// Refuses, where a definition is written, literal text written as a reference: from the
+    /// root in brackets (`$['event']`), or behind an invisible character (a BOM, a zero-width
+    /// space) that editors leave. Read as text, `exists` on it always held and `eq` never did
+    /// (round 16 hostile-input review: a trigger restricted every new case). A stored
+    /// revision still loads.
+    fn no_reference_read_as_text(&mut self, t: &Template, at: &JsonPath) {
+        match t {
+            Template::Literal(Value::String(s)) => {
+                let rest = s.trim_start_matches(|c: char| {
+                    c.is_whitespace() || crate::text::is_hidden_at(None, c, None)
+                });
+                if rest.starts_with("$.") || rest.starts_with("$[") {
+                    let message = format!(
+                        "`{}` reads as text, not a reference: a reference starts with `$.`, \
+                         with nothing before it (a name in brackets after the first: \
+                         `$.steps['fetch-ip']`)",
+                        crate::text::clip(s)
+                    );
+                    self.err(at.clone(), message);
+                }
+            }
+            Template::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.no_reference_read_as_text(item, &at.index(i));
+                }
+            }
+            Template::Object(fields) => {
+                for (k, v) in fields {
+                    self.no_reference_read_as_text(v, &at.key(k));
+                }
+            }
+            Template::Literal(_) | Template::Ref(_) | Template::Text(_) => {}
         }
     }
 
@@ -613,6 +654,20 @@ impl Parser {
                         at.key("loop").key("over"),
                         "a loop goes over a list: `over` must be an array or a reference to one \
                          (`$.steps.q.cases`, not `{{ $.steps.q.cases }}`)",
+                    );
+                }
+                // A written list past the loop's bound failed every run at the loop, after the
+                // steps before it made their effects (round 16 hostile-input review).
+                if let Template::Array(items) = &over
+                    && items.len() > super::model::MAX_LOOP_ITEMS
+                {
+                    self.authoring(
+                        at.key("loop").key("over"),
+                        format!(
+                            "`loop.over` has {} items; a loop goes over at most {} (split the list)",
+                            items.len(),
+                            super::model::MAX_LOOP_ITEMS
+                        ),
                     );
                 }
                 let parallel = match l.get("parallel") {
