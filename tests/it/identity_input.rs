@@ -368,3 +368,35 @@ fn names_descriptions_claim_values_and_states_are_capped() {
         "only the capped case"
     );
 }
+
+/// A dynamic group's claim value may not be blank: claims compare trimmed, so the group
+/// mirrored no IdP group, silently, where a claim rule refuses the same value (round 16
+/// hostile-input review). Left out, it follows the group's name.
+#[test]
+fn a_dynamic_groups_claim_value_is_not_blank() {
+    let env = Env::new();
+    for blank in ["", "  "] {
+        let out = env.cli(&[
+            "groups",
+            "create",
+            "night-shift",
+            "--type",
+            "dynamic",
+            "--claim-value",
+            blank,
+            "--workspace",
+            WS,
+            "--as",
+            OWNER,
+        ]);
+        assert!(!out.status.success(), "{blank:?} was accepted");
+        let err = text(&out.stderr);
+        assert!(err.contains("a claim value must not be blank"), "{err}");
+    }
+    let listed = env.cli(&["groups", "list", "--workspace", WS, "--as", OWNER]);
+    assert!(
+        !text(&listed.stdout).contains("night-shift"),
+        "nothing stored: {}",
+        text(&listed.stdout)
+    );
+}

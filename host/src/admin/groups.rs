@@ -55,6 +55,14 @@ impl Platform {
         for (what, value, max) in caps {
             check_len(what, value, max).map_err(Error::Invalid)?;
         }
+        // Claims compare trimmed, so a blank value mirrors no IdP group: refused as a claim
+        // rule's is (round 16 hostile-input review); absent, it is the group's name.
+        if claim_value.is_some_and(|v| v.trim().is_empty()) {
+            return Err(Error::Invalid(format!(
+                "group `{name}`: a claim value must not be blank (leave it out to follow the \
+                 group's name)"
+            )));
+        }
         // Listed and compared by people: one visible line, as a tenant file's (review).
         crate::text::check_name("a group name", name, MAX_NAME_CHARS).map_err(Error::Invalid)?;
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {

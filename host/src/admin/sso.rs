@@ -46,13 +46,30 @@ impl ClaimRule {
 
     /// Whether the claims carry `claim` = `value` (or a list containing `value`).
     pub fn matches(&self, claims: &serde_json::Value) -> bool {
-        match &claims[self.claim.trim()] {
-            serde_json::Value::String(s) => same_value(&self.value, s),
-            serde_json::Value::Array(items) => items
-                .iter()
-                .any(|i| i.as_str().is_some_and(|s| same_value(&self.value, s))),
-            _ => false,
-        }
+        claimed_values(&claims[self.claim.trim()])
+            .iter()
+            .any(|s| same_value(&self.value, s))
+    }
+}
+
+/// The values a claim presents, as text: a text as it is, a boolean or a number as JSON
+/// writes it, each item of a list so. Rules and groups hold text, and an IdP sends `true`
+/// or `1001` as often as `"true"`: read as no value, a returning member was removed, their
+/// personal keys with them, saying nothing of why (round 16 hostile-input review).
+fn claimed_values(claim: &serde_json::Value) -> Vec<std::borrow::Cow<'_, str>> {
+    match claim {
+        serde_json::Value::Array(items) => items.iter().filter_map(claimed_value).collect(),
+        other => claimed_value(other).into_iter().collect(),
+    }
+}
+
+/// One presented claim value as text ([`claimed_values`]); `None` for what holds no value.
+fn claimed_value(v: &serde_json::Value) -> Option<std::borrow::Cow<'_, str>> {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => Some(std::borrow::Cow::Borrowed(s.as_str())),
+        Value::Bool(_) | Value::Number(_) => Some(std::borrow::Cow::Owned(v.to_string())),
+        Value::Null | Value::Array(_) | Value::Object(_) => None,
     }
 }
 
@@ -466,11 +483,7 @@ fn sync_dynamic_groups(
     user: i64,
     claims: &serde_json::Value,
 ) -> Result<Vec<String>, Error> {
-    let claimed: Vec<&str> = match &claims["groups"] {
-        serde_json::Value::String(s) => vec![s.as_str()],
-        serde_json::Value::Array(items) => items.iter().filter_map(|i| i.as_str()).collect(),
-        _ => Vec::new(),
-    };
+    let claimed = claimed_values(&claims["groups"]);
     let groups = store::dynamic_groups(tx, ws)?;
     let mut changes = Vec::new();
     for (id, name, claim_value) in groups {
@@ -504,6 +517,28 @@ mod tests {
         // Other values keep their case: group names are the IdP's to define.
         assert!(!same_value("soc-admins", "SOC-Admins"));
         assert!(!same_value("olivia@acme.test", "olivia@acme.test.evil"));
+    }
+
+    /// A boolean or a number an IdP sends matches the rule written as its text, in a list
+    /// too; what is no value (null, an object) matches nothing (round 16 hostile-input
+    /// review: `true` never matched `soc_admin = true`, and the member was removed).
+    #[test]
+    fn a_claim_sent_as_a_boolean_or_number_matches_its_text() {
+        let rule =
+            |claim: &str, value: &str| ClaimRule::new(claim, value, "operator").expect("valid");
+        let claims = serde_json::json!({
+            "soc_admin": true, "tier": 3, "groups": [1001, "soc"], "off": false,
+            "nothing": null, "object": { "a": 1 }
+        });
+        assert!(rule("soc_admin", "true").matches(&claims));
+        assert!(rule("tier", "3").matches(&claims));
+        assert!(rule("groups", "1001").matches(&claims));
+        assert!(rule("groups", "soc").matches(&claims));
+        assert!(!rule("off", "true").matches(&claims));
+        assert!(!rule("tier", "4").matches(&claims));
+        assert!(!rule("nothing", "null").matches(&claims));
+        assert!(!rule("object", "{\"a\":1}").matches(&claims));
+        assert_eq!(claimed_values(&claims["groups"]), ["1001", "soc"]);
     }
 
     #[test]

@@ -158,6 +158,17 @@ pub fn validate(spec: &TenantSpec) -> Vec<Located> {
                     out.push(Located::new(gp.key(key), e));
                 }
             }
+            // A blank value mirrors no IdP group (claims compare trimmed): refused as a
+            // claim rule's is (round 16 hostile-input review).
+            if g.claim_value
+                .as_deref()
+                .is_some_and(|v| v.trim().is_empty())
+            {
+                out.push(Located::new(
+                    gp.key("claim_value"),
+                    "a claim value must not be blank (leave it out to follow the group's name)",
+                ));
+            }
             if let Err(e) = check_name("a group name", &g.name, MAX_NAME_CHARS)
                 && !g.name.trim().is_empty()
                 && check_len("a group name", &g.name, MAX_NAME_CHARS).is_ok()
