@@ -286,6 +286,28 @@ fn unmocked_calls_can_fall_through_to_the_seeded_database() {
             && text.contains("a member of `mssp-soc` in the tenant fixture"),
         "{text}"
     );
+    // And a member of an SSO-only workspace who is not break-glass: a local sign-in there
+    // is refused by every call, so `denied` passed whatever the step or the role (round 16
+    // steps review). The break-glass Owner runs the same test.
+    let mut sso_only = tests.clone();
+    sso_only["workspace"] = json!("customer-globex");
+    sso_only.as_object_mut().expect("object").remove("cases");
+    sso_only["tests"] = json!([{ "name": "denied", "as": "gary.admin@globex.test",
+        "input": input(), "expect": { "error": "denied" } }]);
+    write_tests(&project, &sso_only);
+    let (ok, text) = step_test(&project);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("tests[0].as") && text.contains("SSO-only"),
+        "{text}"
+    );
+    // Its update reaches the (empty) database as the Owner, not refused: no such case.
+    sso_only["tests"] = json!([{ "name": "runs", "as": "olivia.owner@acme-mssp.test",
+        "input": input(), "mocks": [query_mock(&["C-1"])],
+        "expect": { "error": "there is no case `C-1`" } }]);
+    write_tests(&project, &sso_only);
+    let (ok, text) = step_test(&project);
+    assert!(ok, "{text}");
 }
 
 /// Each test runs on a database of its own, seeded from the fixtures: one test's writes

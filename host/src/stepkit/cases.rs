@@ -33,10 +33,11 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::access::Standing;
 use crate::harness::Mismatch;
 use crate::json_locate::joined;
 use crate::platform::Platform;
-use crate::principal::{Caller, Email, Principal};
+use crate::principal::{Caller, Email, Principal, SignIn};
 use crate::services::HostServices;
 use crate::services::grants::Grants;
 use crate::wasm::{LoadedStep, StepLimits, StepRuntime};
@@ -266,16 +267,27 @@ pub fn run(
         let database = HostServices::of(platform.clone());
         let at = format!("tests[{i}]");
         let email = case.email.as_deref().unwrap_or(&file.email);
-        let mismatches = match Email::parse(email) {
-            // One the fixture does not make a member is an outsider to every call, so a test
-            // expecting `denied` passed for that reason, whatever the step did (round 15
-            // review: the workspace was checked, not the person).
-            Ok(email)
-                if file.tenant.is_some()
-                    && platform
-                        .index()
-                        .is_outsider(&Principal::local(email.clone()), &file.workspace) =>
+        // One the fixture does not let act here (not a member, or a member of an SSO-only
+        // workspace who is not break-glass) is refused by every call, so a test expecting
+        // `denied` passed for that reason, whatever the step did (round 15 review: the
+        // workspace was checked, not the person; round 16: nor their sign-in).
+        let standing =
+            |email: &Email| match platform
+                .index()
+                .standing(&file.workspace, email, SignIn::Local)
             {
+                Standing::Member { .. } => None,
+                Standing::External(_) => Some("an external SSO identity, not a member".to_owned()),
+                Standing::Nothing(reason) => Some(reason.to_string()),
+            };
+        let parsed = Email::parse(email);
+        let refused = match &parsed {
+            Ok(email) if file.tenant.is_some() => standing(email),
+            _ => None,
+        };
+        let mismatches = match parsed {
+            Ok(email) if refused.is_some() => {
+                let why = refused.as_deref().unwrap_or_default();
                 let written = if case.email.is_some() {
                     format!("{at}.as")
                 } else {
@@ -283,8 +295,12 @@ pub fn run(
                 };
                 vec![mismatch(
                     &written,
-                    format!("a member of `{}` in the tenant fixture", file.workspace),
-                    email.as_str(),
+                    format!(
+                        "a member of `{}` in the tenant fixture who may act there (an SSO-only \
+                         workspace's member must be `break_glass`)",
+                        file.workspace
+                    ),
+                    format!("{email}: {why}"),
                 )]
             }
             Ok(email) => {
