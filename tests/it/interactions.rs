@@ -1913,3 +1913,73 @@ fn more_interactions_due_than_one_transaction_takes_all_time_out_in_one_pass() {
         assert_eq!(detail["run"]["exit_status"], "all-asked");
     }
 }
+
+/// A shared flow whose `run_as` stands in the destination is installed there only if it runs
+/// as its own publisher: the acceptor is not shown whom it names, and a source Owner could
+/// bind a destination member, whose power there the flow then had for anyone who may start it
+/// (round 16 authority review; SPEC WF-10, SH-2). A flow its publisher bound to themselves
+/// is accepted.
+#[test]
+fn a_shared_flow_runs_as_a_destination_member_only_if_they_published_it() {
+    let env = Env::new();
+    let flow = |run_as: &str| {
+        let definition = serde_json::json!({ "name": "ask-help", "workspace": "mssp-soc",
+            "run_as": run_as,
+            "trigger": { "on": "interaction", "interaction": { "title": "Ask for help",
+                "form": { "fields": [{ "name": "why", "type": "text" }] } } },
+            "steps": [{ "id": "w", "wait": "1ms" }] });
+        let path = env.dir.path().join("ask-help.json");
+        std::fs::write(&path, definition.to_string()).expect("write");
+        env.ok(&[
+            "workflows",
+            "publish",
+            path.to_str().expect("utf-8"),
+            "--as",
+            OWNER,
+        ]);
+    };
+    // Tina is an operator of customer-globex; the Owner of mssp-soc names her, and an Owner
+    // of mssp-soc alone offers it to customer-globex.
+    flow(ANALYST);
+    env.ok(&[
+        "users",
+        "invite",
+        "oscar@acme-mssp.test",
+        "--role",
+        "owner",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    env.ok(&[
+        "share",
+        "flow",
+        "ask-help",
+        "--from",
+        "mssp-soc",
+        "--to",
+        "customer-globex",
+        "--as",
+        "oscar@acme-mssp.test",
+    ]);
+    let shares = env.json(&["share", "list", "--workspace", "mssp-soc", "--as", OWNER]);
+    let id = shares[0]["id"].as_str().expect("share id").to_owned();
+    env.sso_login("globex-entra", GLOBEX_OWNER, "Flowhost-Admins");
+    let refused = env.fails(&["share", "accept", &id, "--as", GLOBEX_OWNER, "--sso"]);
+    assert!(
+        refused.contains("runs as someone who acts in `customer-globex`"),
+        "{refused}"
+    );
+    assert!(
+        !refused.contains(ANALYST),
+        "whom it names is not told: {refused}"
+    );
+    let listed = env.json(&["share", "list", "--workspace", "mssp-soc", "--as", OWNER]);
+    assert_eq!(listed[0]["status"], "pending", "{listed}");
+    // Bound to its publisher, who acts there too, it is accepted.
+    flow(OWNER);
+    env.ok(&["share", "accept", &id, "--as", GLOBEX_OWNER, "--sso"]);
+    let listed = env.json(&["share", "list", "--workspace", "mssp-soc", "--as", OWNER]);
+    assert_eq!(listed[0]["status"], "accepted", "{listed}");
+}

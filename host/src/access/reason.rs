@@ -406,6 +406,9 @@ pub enum RunAsRefusal {
     },
     /// `run_as` is a key that cannot act in the workspace (unknown, revoked, expired, elsewhere).
     Unusable { run_as: String, reason: Reason },
+    /// A shared revision's `run_as` stands in the destination, and its publisher named them
+    /// rather than themselves (who it is, is not told).
+    SharedAsAnother { destination: String },
 }
 
 impl fmt::Display for RunAsRefusal {
@@ -433,6 +436,10 @@ impl fmt::Display for RunAsRefusal {
                     "`run_as` {run_as} cannot act here: {reason} (SPEC WF-10)"
                 )
             }
+            RunAsRefusal::SharedAsAnother { destination } => write!(
+                f,
+                "this revision runs as someone who acts in `{destination}`, named by its publisher rather than themselves: it may be installed here only if it runs as its own publisher or as an identity of the workspace it is shared from (SPEC WF-10, SH-2)"
+            ),
         }
     }
 }

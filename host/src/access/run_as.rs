@@ -185,6 +185,34 @@ impl AccessIndex {
         }
     }
 
+    /// May `acceptor` install in `destination` a shared revision whose runs act as `run_as`,
+    /// which `revision_publisher` bound in the source? (SPEC WF-10, SH-2.) An identity with a
+    /// standing in the destination acts there with its power there, and the acceptor is not
+    /// shown whom it names (the source's people are not the destination's to learn): only
+    /// one who bound themselves carries it, as their own power (round 16 authority review:
+    /// a source Owner bound a destination Owner, and the flow ran with that Owner's power for
+    /// a viewer). An identity standing only in the source (an MSSP's automation account) is
+    /// checked as any binding is ([`AccessIndex::may_bind_run_as`]).
+    pub fn may_bind_shared_run_as(
+        &self,
+        acceptor: &Principal,
+        destination: &str,
+        run_as: &Principal,
+        revision_publisher: Option<&Principal>,
+    ) -> Result<(), RunAsRefusal> {
+        if !self.is_outsider(run_as, destination) {
+            let identity = self.person_of(run_as);
+            let bound_themselves = identity.is_some()
+                && revision_publisher.and_then(|p| self.person_of(p)) == identity;
+            if !bound_themselves {
+                return Err(RunAsRefusal::SharedAsAnother {
+                    destination: destination.to_owned(),
+                });
+            }
+        }
+        self.may_bind_run_as(acceptor, destination, run_as)
+    }
+
     /// May `publisher` publish, in `workspace`, a workflow whose runs act as `run_as`?
     /// (SPEC WF-10.) The publisher's own authority to publish is checked by the caller.
     pub fn may_bind_run_as(

@@ -342,15 +342,32 @@ impl Platform {
             row,
         )
         .map_err(|e| Error::Internal(e.to_string()))?;
+        let publisher = revision
+            .publisher
+            .as_deref()
+            .map(|stored| {
+                crate::stored_principal::principal_from_stored(
+                    stored,
+                    "workflow_revisions",
+                    "publisher",
+                    format!("`{}` revision {}", revision.name, revision.revision),
+                )
+            })
+            .transpose()
+            .map_err(|e| Error::Internal(e.to_string()))?;
         // Naming no one: the source's person or key is not the destination's to learn, as
         // runs of the flow name it to nobody there (round 15 leak review).
         self.index()
-            .may_bind_run_as(actor, destination, &run_as)
-            .map_err(|_| {
-                Error::Denied(Reason::RunAs(Box::new(RunAsRefusal::OtherPerson {
-                    publisher: actor.to_string(),
-                    run_as: "an identity of the workspace it is shared from".to_owned(),
-                })))
+            .may_bind_shared_run_as(actor, destination, &run_as, publisher.as_ref())
+            .map_err(|refusal| {
+                let refusal = match refusal {
+                    shared @ RunAsRefusal::SharedAsAnother { .. } => shared,
+                    _ => RunAsRefusal::OtherPerson {
+                        publisher: actor.to_string(),
+                        run_as: "an identity of the workspace it is shared from".to_owned(),
+                    },
+                };
+                Error::Denied(Reason::RunAs(Box::new(refusal)))
             })
     }
 
