@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use serde_json::Value;
 
 use super::model::{Condition, Op};
+use super::refs::Template;
 
 /// Whether every condition holds in `context`; a reference that resolves to nothing is an
 /// error unless optional (then it compares as `null`).
@@ -33,12 +34,18 @@ fn holds(
     charge: &dyn Fn(&Value) -> Result<(), String>,
 ) -> Result<bool, String> {
     if matches!(c.op, Op::Exists | Op::NotExists) {
-        let present = match c.left.render(context) {
-            Ok(v) => {
+        // Only finding nothing is absence: a reference past its copy budget is an error, as
+        // for every other operator (it made `not_exists` hold; round 16 hostile-input review).
+        let found = match &c.left {
+            Template::Ref(r) => r.resolve_found(context)?,
+            other => other.render(context).ok(),
+        };
+        let present = match found {
+            Some(v) => {
                 charge(&v)?;
                 !v.is_null()
             }
-            Err(_) => false,
+            None => false,
         };
         return Ok(present == (c.op == Op::Exists));
     }
@@ -46,6 +53,13 @@ fn holds(
     charge(&left)?;
     let right = c.right.render(context)?;
     charge(&right)?;
+    // An optional reference that found nothing holds no order and contains nothing, and
+    // nothing is in a list; a `null` written as such is a value (`["a", null] contains null`
+    // holds: round 16 storage review).
+    let found_nothing = |t: &Template, v: &Value| {
+        v.is_null() && matches!(t, Template::Ref(r) if r.optional)
+    };
+    let (left_missing, right_missing) = (found_nothing(&c.left, &left), found_nothing(&c.right, &right));
     let order = || ordered(c.op, &left, &right);
     Ok(match c.op {
         Op::Eq => same(&left, &right),
@@ -54,6 +68,7 @@ fn holds(
         Op::Gte => matches!(order()?, Some(Ordering::Greater | Ordering::Equal)),
         Op::Lt => order()? == Some(Ordering::Less),
         Op::Lte => matches!(order()?, Some(Ordering::Less | Ordering::Equal)),
+        Op::In if left_missing => false,
         Op::In => match &right {
             Value::Array(items) => items.iter().any(|i| same(i, &left)),
             // An optional reference that found nothing: there is no list to look in.
@@ -70,8 +85,8 @@ fn holds(
         // As `in`: what cannot hold anything is an error naming it, not a silent `false`
         // (round 15 hostile-input review); an optional reference that found nothing holds
         // nothing.
+        Op::Contains if left_missing || right_missing => false,
         Op::Contains => match (&left, &right) {
-            (Value::Null, _) | (_, Value::Null) => false,
             (Value::Array(items), _) => items.iter().any(|i| same(i, &right)),
             (Value::String(s), Value::String(r)) => s.contains(r.as_str()),
             (Value::String(_), other) => {
@@ -272,6 +287,10 @@ mod tests {
             cond(json!("$.event.tags"), Op::Contains, json!("a")),
             cond(json!("$.event.n"), Op::Exists, Value::Null),
             cond(json!("$.event.missing?"), Op::NotExists, Value::Null),
+            // Not optional, finding nothing is absence too.
+            cond(json!("$.event.missing"), Op::NotExists, Value::Null),
+            // A `null` written as such is a value (round 16 storage review).
+            cond(json!("$.event.holes"), Op::Contains, Value::Null),
         ];
         for c in &yes {
             assert!(holds(c, &ctx, &|_| Ok(())).expect("evaluates"), "{c:?}");
@@ -313,6 +332,8 @@ mod tests {
                 Op::Contains,
                 json!("$.event.missing?"),
             ),
+            // Nothing found is in no list, a list holding `null` too (round 16).
+            cond(json!("$.event.missing?"), Op::In, json!(["a", null])),
         ] {
             assert!(!holds(&c, &ctx, &|_| Ok(())).expect("evaluates"), "{c:?}");
         }

@@ -69,9 +69,25 @@ impl Ref {
         self.resolve_within(context, &mut left)
     }
 
+    /// [`Ref::resolve`], finding nothing being `None` whether or not the reference is
+    /// optional (what `exists` asks); any other error, a copy past its budget, is one.
+    pub fn resolve_found(&self, context: &Value) -> Result<Option<Value>, String> {
+        let mut left = MAX_RENDERED_BYTES;
+        self.nodes_within(context, &mut left)
+    }
+
     /// [`Ref::resolve`], taking the size of what it copies from `left` bytes: each node is
     /// measured before it is copied, so a reference past the budget copies nothing.
     fn resolve_within(&self, context: &Value, left: &mut usize) -> Result<Value, String> {
+        match self.nodes_within(context, left)? {
+            Some(value) => Ok(value),
+            None if self.optional => Ok(Value::Null),
+            None => Err(format!("`{}` resolved to nothing", self.text)),
+        }
+    }
+
+    /// What the reference finds, `None` for nothing, within `left` bytes.
+    fn nodes_within(&self, context: &Value, left: &mut usize) -> Result<Option<Value>, String> {
         let nodes = self.path.query(context).all();
         for node in &nodes {
             let len = crate::json_limits::text_len_within(node, *left).ok_or_else(|| {
@@ -83,12 +99,11 @@ impl Ref {
             })?;
             *left -= len;
         }
-        match nodes.as_slice() {
-            [] if self.optional => Ok(Value::Null),
-            [] => Err(format!("`{}` resolved to nothing", self.text)),
-            [one] => Ok((*one).clone()),
-            many => Ok(Value::Array(many.iter().map(|v| (*v).clone()).collect())),
-        }
+        Ok(match nodes.as_slice() {
+            [] => None,
+            [one] => Some((*one).clone()),
+            many => Some(Value::Array(many.iter().map(|v| (*v).clone()).collect())),
+        })
     }
 }
 
