@@ -34,16 +34,22 @@ pub struct NewEntry<'a> {
 /// Numbered within the workspace (SPEC ID-4); the transaction holds the workspace's lock, so
 /// the next number is free. Its time is no earlier than the entry numbered before it (the
 /// clock was read before the lock: a reader tailing by time passed an entry over; round 15
-/// storage review).
+/// storage review), when that entry is at most [`CARRIED_SKEW_SECS`] ahead: one host's
+/// clock a year fast stamped every later entry of the workspace a year ahead, for good
+/// (round 16 storage and kill reviews).
 /// An entry about an interaction whose run has read a restricted case, or was started by an
 /// event about a case restricted now (restricted after the run was claimed, it is not among
 /// the run's reads; leak review), is marked, once, as kept from readers who do not see every
 /// case (`entries`).
+/// How far ahead of this host's clock the last entry's time may be and still be carried to
+/// the next entry: a lock's wait, not a wrong clock.
+pub const CARRIED_SKEW_SECS: i64 = 5;
+
 static APPEND: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "INSERT INTO audit_log (at, actor, actor_kind, workspace, action, target, details, number, partial_hidden)
-         VALUES ((SELECT CASE WHEN coalesce(max(at), 0) <= ?1 THEN ?1 ELSE max(at) END
-                  FROM audit_log WHERE workspace = ?4),
+         VALUES (coalesce((SELECT CASE WHEN at > ?1 AND at <= ?1 + {CARRIED_SKEW_SECS} THEN at END
+                           FROM audit_log WHERE workspace = ?4 ORDER BY number DESC LIMIT 1), ?1),
                  ?2, ?3, ?4, ?5, ?6, ?7,
                  (SELECT coalesce(max(number), 0) + 1 FROM audit_log WHERE workspace = ?4),
                  CASE WHEN substr(?6, 1, 12) = 'interaction:' AND (EXISTS (
@@ -161,6 +167,64 @@ pub fn entries(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An entry's time is carried from the one before only across a small skew: one written
+    /// by a host whose clock was a year fast stamped every later entry a year ahead (round 16
+    /// storage and kill reviews); within the skew, times still do not go back.
+    #[test]
+    fn a_later_entry_takes_no_far_future_time_from_the_one_before() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = crate::store::Db::open(&dir.path().join("a.db")).expect("db");
+        let conn = db.conn();
+        let details = serde_json::json!({});
+        let entry = NewEntry {
+            actor: "user:a@b.test",
+            actor_kind: "user",
+            workspace: "ws",
+            action: "case.create",
+            target: "C-1",
+            details: &details,
+        };
+        let now = clock::now_unix();
+        // An entry as a host whose clock reads `at` appends it.
+        let append_at = |at: i64| {
+            conn.execute(
+                &APPEND,
+                params![
+                    at,
+                    entry.actor,
+                    entry.actor_kind,
+                    entry.workspace,
+                    entry.action,
+                    entry.target,
+                    "{}"
+                ],
+            )
+            .expect("append");
+        };
+        let last_at = || -> i64 {
+            conn.query_row(
+                "SELECT at FROM audit_log ORDER BY number DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .expect("at")
+        };
+        append_at(now + 365 * 24 * 3600);
+        append(conn, &entry).expect("append");
+        assert!(
+            last_at() <= clock::now_unix(),
+            "not a year ahead: {}",
+            last_at()
+        );
+        append_at(now + 3600 * 24 * 365 * 2 + 2);
+        append_at(now);
+        assert!(last_at() < now + 10, "{}", last_at());
+        // Within the skew (another host a moment ahead, a lock's wait), carried.
+        append_at(now + 3);
+        append_at(now);
+        assert_eq!(last_at(), now + 3, "a lock's wait is carried");
+    }
 
     /// A page after a number stops once its entries' details pass the budget (holding at
     /// least one), and the reader pages on from its last; the newest entries are not cut.
