@@ -438,6 +438,30 @@ fn migrated_by_two_hosts_at_once(db: &TestDb, isolation: Option<&str>) {
     assert!(err.to_string().contains("999"), "{err}");
 }
 
+/// Opening a database already at this version takes no lock, so one opener holding the
+/// migration lock (paused, cut off) holds no other; an opener's session idle inside its
+/// migration is ended by the server (round 16 kill review: every open waited behind it).
+#[test]
+fn opening_a_migrated_database_waits_for_no_other_opener() {
+    let (db, mut holder) = fresh_postgres();
+    let mut tx = holder.transaction().expect("begin");
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1)",
+        &[&0x666c_6f77_686f_7374_i64],
+    )
+    .expect("the migration lock, held");
+    let (done, opened) = std::sync::mpsc::channel();
+    let mut client = db.client();
+    std::thread::spawn(move || {
+        let _ = done.send(migrate(&mut client));
+    });
+    let result = opened
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .expect("opened while another opener holds the lock");
+    result.expect("migrated already");
+    tx.rollback().expect("release");
+}
+
 /// A database whose encoding is not UTF-8 is refused at migration, naming it: text that
 /// SQLite stores (an emoji in a title) failed there as the host's own failure (storage
 /// review).

@@ -165,11 +165,38 @@ pub fn newest_version() -> i64 {
 }
 
 /// Applies every migration the database lacks, in one transaction under the advisory lock;
-/// idempotent. A database migrated by a newer flowhost is refused.
+/// idempotent. A database migrated by a newer flowhost is refused. A database already at
+/// this version is not locked at all, and the session is ended by the server if left idle
+/// inside its transaction: every open took the lock, so one opener paused or cut off held
+/// every later one (each CLI command, each host's start) for good (round 16 kill review).
 pub fn migrate(client: &mut Client) -> Result<(), Error> {
+    client
+        .batch_execute(&format!(
+            "SET idle_in_transaction_session_timeout = {}",
+            crate::store::IDLE_IN_TRANSACTION.as_millis()
+        ))
+        .map_err(infra)?;
+    if version_unlocked(client)? == Some(newest_version()) {
+        return Ok(());
+    }
     let mut tx = begin(client)?;
     apply(&mut tx)?;
     tx.commit().map_err(infra)
+}
+
+/// The schema's version as read without the lock, `None` before the first migration.
+fn version_unlocked(client: &mut Client) -> Result<Option<i64>, Error> {
+    let exists: bool = client
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&VERSION_TABLE])
+        .map_err(infra)?
+        .get(0);
+    if !exists {
+        return Ok(None);
+    }
+    Ok(client
+        .query_one(&format!("SELECT MAX(version) FROM {VERSION_TABLE}"), &[])
+        .map_err(infra)?
+        .get(0))
 }
 
 /// A transaction at READ COMMITTED whatever the server's or role's default: the version is
