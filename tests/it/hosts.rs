@@ -599,6 +599,75 @@ fn an_event_committed_on_one_host_wakes_another_hosts_serve_before_its_poll() {
     println!("picked up after {} ms", after.as_millis());
 }
 
+/// A host whose workers are all busy claims no event: claimed, its runs were leased to it and
+/// waited behind its long step while another host idled (round 16 kill review). The other
+/// host runs them at once.
+#[test]
+fn a_busy_host_leaves_new_events_to_a_host_with_a_free_worker() {
+    let (db, p) = deployment();
+    publish(
+        &p,
+        &on_case_titled("hog", "hog", json!({ "id": "sleep", "wait": "6s" })),
+    );
+    for n in 1..=3 {
+        publish(
+            &p,
+            &on_case_titled(
+                &format!("fast-{n}"),
+                "fast",
+                json!({ "id": "two", "uses": ECHO, "with": {} }),
+            ),
+        );
+    }
+    let serving = |concurrency: usize| {
+        let host = Arc::new(engine(&platform(&db.url)));
+        let scheduler = Scheduler::new(
+            host.clone(),
+            SchedulerOptions {
+                poll: Duration::from_millis(200),
+                once: false,
+                concurrency,
+                stop_on_signals: false,
+            },
+            |_: Notice<'_>| {},
+        );
+        let waker = scheduler.waker();
+        (host, waker, std::thread::spawn(move || scheduler.run()))
+    };
+    let (busy, busy_waker, busy_serving) = serving(1);
+    create_case(&p, "hog");
+    assert!(within(Duration::from_secs(10), || {
+        one::<i64>(&p, "SELECT count(*) FROM runs WHERE workflow = 'hog'") == 1
+    }));
+    std::thread::sleep(Duration::from_millis(300));
+    create_case(&p, "fast");
+    std::thread::sleep(Duration::from_millis(600));
+    let (free, free_waker, free_serving) = serving(4);
+    let done = within(Duration::from_secs(4), || {
+        one::<i64>(
+            &p,
+            "SELECT count(*) FROM runs WHERE workflow LIKE 'fast-%' AND status = 'succeeded'",
+        ) == 3
+    });
+    for (host, waker) in [(&busy, &busy_waker), (&free, &free_waker)] {
+        host.stop_flag()
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        waker.notify_one();
+    }
+    busy_serving
+        .join()
+        .expect("serve")
+        .expect("serve ends cleanly");
+    free_serving
+        .join()
+        .expect("serve")
+        .expect("serve ends cleanly");
+    assert!(
+        done,
+        "the free host ran the new event's runs while the busy one slept"
+    );
+}
+
 /// The access index across hosts: a grant made on one host is allowed on another after its
 /// refresh (`Platform::refresh_access`, by the access epoch); a revoke likewise denied.
 #[test]

@@ -700,6 +700,17 @@ impl Engine {
         e
     }
 
+    /// Leaves a run an event started, which this process claimed and does not start now (no
+    /// worker free, its tenant's share held), to any host: its mark here ends and its lease
+    /// is given up, waking the others. Kept leased to this busy process, no other host took
+    /// it while this one's workers were held by long steps (round 16 kill review). Best
+    /// effort: left leased, it is this process's to resume later, as before.
+    pub(crate) fn leave_for_others(&self, run: super::triggers::TriggeredRun) {
+        let key = run.run.key;
+        drop(run);
+        let _ = self.runs.give_up_lease(key, self.leases.owner());
+    }
+
     /// Executes run `run` (leased to this process, and marked as executing here by
     /// `executing`) to the end and records how it ended.
     #[allow(clippy::too_many_arguments)]

@@ -475,6 +475,13 @@ async fn claim_work(
         if stop.load(Ordering::SeqCst) {
             break;
         }
+        // No worker free: an event claimed now would lease its runs to this process, where
+        // they wait behind its long steps while other hosts idle (round 16 kill review). It
+        // stays pending, for whoever has a worker first.
+        if workers.in_flight() >= workers.limit {
+            claimed.deferred = true;
+            break;
+        }
         let e = engine.clone();
         // The events of a tenant that holds its share of the workers, or has claimed its
         // share of the round's events, wait for a later round.
@@ -505,11 +512,15 @@ async fn claim_work(
         for run in runs {
             let workspace = run.workspace.clone();
             // One event may start a run of every workflow it matches: those past their
-            // tenant's share are not started here (one event matching fifty sleeping
-            // workflows took every worker; review). Dropped, its mark ends, and the recorded
-            // run is this process's leftover, resumed in a later round's turns.
-            if workers.holds_its_share(&workspace) {
+            // tenant's share, or past the free workers, are not started here (one event
+            // matching fifty sleeping workflows took every worker; review). Left to any host:
+            // unleased, it is resumed by whoever has a worker first, this process's later
+            // rounds among them (round 16 kill review: kept leased here, it waited behind
+            // this process's long steps while other hosts idled).
+            if workers.holds_its_share(&workspace) || workers.in_flight() >= workers.limit {
                 claimed.deferred = true;
+                let e = engine.clone();
+                tokio::task::spawn_blocking(move || e.leave_for_others(run)).await?;
                 continue;
             }
             workers
