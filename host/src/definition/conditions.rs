@@ -56,10 +56,12 @@ fn holds(
     // An optional reference that found nothing holds no order and contains nothing, and
     // nothing is in a list; a `null` written as such is a value (`["a", null] contains null`
     // holds: round 16 storage review).
-    let found_nothing = |t: &Template, v: &Value| {
-        v.is_null() && matches!(t, Template::Ref(r) if r.optional)
-    };
-    let (left_missing, right_missing) = (found_nothing(&c.left, &left), found_nothing(&c.right, &right));
+    let found_nothing =
+        |t: &Template, v: &Value| v.is_null() && matches!(t, Template::Ref(r) if r.optional);
+    let (left_missing, right_missing) = (
+        found_nothing(&c.left, &left),
+        found_nothing(&c.right, &right),
+    );
     let order = || ordered(c.op, &left, &right);
     Ok(match c.op {
         Op::Eq => same(&left, &right),
