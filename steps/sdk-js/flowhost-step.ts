@@ -223,6 +223,20 @@ function opt<T>(v: T | null | undefined): T | null {
  * spelling) left a case full-access, and the host answered a restriction update of no change
  * as done (round 15 review). A snake_case name is told its spelling here.
  */
+/**
+ * A list of emails a host record takes: absent is the host's default, an empty list; `null`
+ * or anything but a list of text is refused naming it, as the host and the other SDKs refuse
+ * it (round 16 review: `removeCollaborators: null` read as `[]` removed nobody, and the step
+ * reported success).
+ */
+function people(given: unknown, field: string, what: string): string[] {
+  if (given === undefined) return [];
+  if (!Array.isArray(given) || !given.every((e) => typeof e === "string")) {
+    throw new Failed(`${what}: \`${field}\` must be a list of emails, not ${given === null ? "null" : typeof given}`);
+  }
+  return given;
+}
+
 function onlyKnown(given: unknown, known: readonly string[], what: string): void {
   if (given === null || typeof given !== "object") return;
   for (const key of Object.keys(given)) {
@@ -256,9 +270,9 @@ export const cases = {
       severity: input.severity,
       state: opt(input.state),
       assignee: opt(input.assignee),
-      reviewers: input.reviewers ?? [],
+      reviewers: people(input.reviewers, "reviewers", "cases.createCase"),
       accessMode: opt(input.accessMode),
-      collaborators: input.collaborators ?? [],
+      collaborators: people(input.collaborators, "collaborators", "cases.createCase"),
       fieldsJson: opt(input.fieldsJson),
     };
     return hostCall(() => witCases.createCase(full));
@@ -292,23 +306,37 @@ export const cases = {
     onlyKnown(update, UPDATE_FIELDS, "cases.updateCaseRestrictions");
     const full = {
       accessMode: opt(update.accessMode),
-      setCollaborators: opt(update.setCollaborators),
-      addCollaborators: update.addCollaborators ?? [],
-      removeCollaborators: update.removeCollaborators ?? [],
+      setCollaborators: update.setCollaborators === undefined || update.setCollaborators === null
+        ? null
+        : people(update.setCollaborators, "setCollaborators", "cases.updateCaseRestrictions"),
+      addCollaborators: people(update.addCollaborators, "addCollaborators", "cases.updateCaseRestrictions"),
+      removeCollaborators: people(update.removeCollaborators, "removeCollaborators", "cases.updateCaseRestrictions"),
     };
     return hostCall(() => witCases.updateCaseRestrictions(caseId, full));
   },
 };
 
-/** Access questions about the run's workspace. */
+/**
+ * Access questions about the run's workspace. `hasScope` and `checkFlowAccess` answer a
+ * `Decision` object, which is always truthy: ask `allows` and `mayAnswerFlow` for a yes or no
+ * (round 16 review: `if (access.hasScope(...))` never denied).
+ */
 export const access = {
-  /** Does the run's principal hold `scope` in the run's workspace? (SPEC RB-3) */
+  /** Does the run's principal hold `scope` in the run's workspace, and why? (SPEC RB-3) */
   hasScope(scope: string): Decision {
     return witAccess.hasScope(scope);
   },
-  /** May `email` access and answer the Interaction Flow `flow`? */
+  /** Whether the run's principal holds `scope` in the run's workspace (SPEC RB-3). */
+  allows(scope: string): boolean {
+    return witAccess.hasScope(scope).allowed;
+  },
+  /** May `email` access and answer the Interaction Flow `flow`, and why? */
   checkFlowAccess(flow: string, email: string): Decision {
     return hostCall(() => witAccess.checkFlowAccess(flow, email));
+  },
+  /** Whether `email` may access and answer the Interaction Flow `flow`. */
+  mayAnswerFlow(flow: string, email: string): boolean {
+    return hostCall(() => witAccess.checkFlowAccess(flow, email)).allowed;
   },
 };
 

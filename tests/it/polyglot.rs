@@ -104,6 +104,11 @@ fn the_js_sdk_fails_a_step_whose_output_json_would_not_say_what_it_is() {
             "cut-emoji-key",
             "event payload: a key holds a lone UTF-16 surrogate",
         ),
+        // A null list read as `[]`: removed nobody and said done (round 16 review).
+        (
+            "null-list",
+            "cases.updateCaseRestrictions: `removeCollaborators` must be a list of emails, not null",
+        ),
     ] {
         let exec = run(&rt, &step, json!({ "attack": attack }), limits());
         let why = failure(&exec).to_string();
@@ -368,6 +373,55 @@ fn python_type_hints_are_resolved_at_build_time_or_else_at_run_time() {
     assert!(
         why.contains("$.tags") && why.contains("a set is not a JSON value"),
         "{why}"
+    );
+}
+
+/// The Python SDK's access answers are no yes or no by accident: a `Decision` used as one
+/// raises (a dataclass is always true, so `if access.has_scope(...)` never denied), and
+/// `allows` answers the yes or no; a `HostError` of a kind that is none is refused by name,
+/// `not_found` read as the WIT case (round 16 steps review: it became `internal`).
+#[test]
+fn the_python_sdk_answers_access_as_a_yes_or_no_only_when_asked_so() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let rt = StepRuntime::new(&EngineSettings::one_shot(), Some(cache.path().to_owned()))
+        .expect("runtime");
+    let platform = std::sync::Arc::new(common::example_platform());
+    let caller = flowhost::principal::Caller {
+        workspace: "mssp-soc".into(),
+        principal: common::user("omar.operator@acme-mssp.test"),
+        cause: None,
+        step: None,
+    };
+    let exec = common::run_on(
+        &rt,
+        platform.clone(),
+        &hostile(),
+        json!({ "attack": "decision_truth" }),
+        caller.clone(),
+    );
+    let out = exec.result.expect("the step runs");
+    assert!(
+        out["used"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("TypeError: a Decision is not a yes or no")),
+        "{out}"
+    );
+    assert_eq!(out["allows_typo"], false, "{out}");
+    assert_eq!(out["allows_read"], true, "{out}");
+    let exec = common::run_on(
+        &rt,
+        platform,
+        &hostile(),
+        json!({ "attack": "host_error_kind" }),
+        caller,
+    );
+    let out = exec.result.expect("the step runs");
+    assert_eq!(out["alias"], "not-found", "{out}");
+    assert!(
+        out["unknown"]
+            .as_str()
+            .is_some_and(|u| u.contains("'nope' is none of: denied, not-found")),
+        "{out}"
     );
 }
 

@@ -82,9 +82,16 @@ _HOST_CASES = {
 
 class HostError(Exception):
     """A host call did not succeed. `kind` is the WIT case a step branches on:
-    `denied`, `not-found`, `invalid`, `conflict` or `internal`."""
+    `denied`, `not-found`, `invalid`, `conflict` or `internal` (`not_found`, as this SDK
+    spells other host names, reads as `not-found`); any other kind is refused, where it
+    became `internal` without a word (round 16 review)."""
 
     def __init__(self, kind: str, message: str):
+        kind = kind.replace("_", "-")
+        if kind not in _HOST_CASES:
+            raise ValueError(
+                f"HostError kind {kind!r} is none of: {', '.join(_HOST_CASES)}"
+            )
         super().__init__(f"{kind}: {message}")
         self.kind = kind
         self.message = message

@@ -1,18 +1,44 @@
-"""Access questions a step may ask about the run's workspace."""
+"""Access questions a step may ask about the run's workspace.
+
+`has_scope` and `check_flow_access` answer a `Decision` (`allowed` and `reason`), which is no
+yes or no: used as one (`if access.has_scope(...)`) it raises `TypeError`, since a dataclass
+is always true and the guard never denied (round 16 review). `allows` and `may_answer_flow`
+answer the yes or no.
+"""
 
 from wit_world.imports import access as _access
 from wit_world.imports.types import Decision
 
-__all__ = ["Decision", "has_scope", "check_flow_access"]
+__all__ = ["Decision", "has_scope", "allows", "check_flow_access", "may_answer_flow"]
+
+
+def _not_a_yes_or_no(self) -> bool:
+    raise TypeError(
+        "a Decision is not a yes or no: read its `.allowed` (and `.reason`), or ask "
+        "`access.allows(scope)` / `access.may_answer_flow(flow, email)`"
+    )
+
+
+Decision.__bool__ = _not_a_yes_or_no
 
 
 def has_scope(scope: str) -> Decision:
-    """Does the run's principal hold `scope` in the run's workspace? (SPEC RB-3)"""
+    """Does the run's principal hold `scope` in the run's workspace, and why? (SPEC RB-3)"""
     return _access.has_scope(scope)
 
 
+def allows(scope: str) -> bool:
+    """Whether the run's principal holds `scope` in the run's workspace (SPEC RB-3)."""
+    return _access.has_scope(scope).allowed
+
+
 def check_flow_access(flow: str, email: str) -> Decision:
-    """May `email` access and answer the Interaction Flow `flow`? Raises `HostError`."""
+    """May `email` access and answer the Interaction Flow `flow`, and why? Raises `HostError`."""
     from . import _host_call
 
     return _host_call(_access.check_flow_access, flow, email)
+
+
+def may_answer_flow(flow: str, email: str) -> bool:
+    """Whether `email` may access and answer the Interaction Flow `flow`. Raises `HostError`."""
+    return check_flow_access(flow, email).allowed

@@ -136,6 +136,25 @@ def attack(input: dict) -> dict:
     if what == "remember":
         _calls.append(1)
         return {"calls_before": len(_calls) - 1}
+    if what == "decision_truth":
+        # A Decision used as a yes or no: refused, not always true (round 16 review).
+        from flowhost_step import access
+
+        try:
+            used = bool(access.has_scope("case.wrte"))
+        except TypeError as e:
+            used = f"TypeError: {e}"
+        return {"used": used, "allows_typo": access.allows("case.wrte"),
+                "allows_read": access.allows("case.read")}
+    if what == "host_error_kind":
+        # `not_found` reads as the WIT case; a kind that is none is refused by name.
+        alias = flowhost_step.HostError("not_found", "x").kind
+        try:
+            flowhost_step.HostError("nope", "x")
+            unknown = "accepted"
+        except ValueError as e:
+            unknown = str(e)
+        return {"alias": alias, "unknown": unknown}
     return {"ok": True}
 
 

@@ -49,6 +49,10 @@ export const run = step((input: Input): unknown => {
     case "event-map":
       events.emit("hostile.map", { m: new Map([["a", 1]]) });
       return { ok: true };
+    case "null-list":
+      // A list the host refuses as null, which read as `[]` removed nobody (round 16).
+      cases.updateCaseRestrictions("C-1", { removeCollaborators: null } as never);
+      return { ok: true };
     default:
       return { ok: true };
   }
