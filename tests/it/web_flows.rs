@@ -272,3 +272,51 @@ fn a_flow_that_would_start_nothing_is_refused_and_audited_on_the_web_too() {
         .count();
     assert_eq!(refused, 1);
 }
+
+/// A start refused for now (every run slot of its starter in use) comes back 503 with
+/// `Retry-After` and the form as it was filled in, starting nothing: the page answered
+/// without the form, and everything typed was lost (round 16 web review).
+#[test]
+fn a_start_refused_for_now_keeps_what_was_typed() {
+    let site = Site::new();
+    let slow = FLOW.replace("report-phish", "slow-report").replace(
+        r#"{ "exit": { "status": "reported""#,
+        r#"{ "id": "w", "wait": "3s" }, { "exit": { "status": "reported""#,
+    );
+    let file = site.deployment.dir.path().join("slow-report.json");
+    std::fs::write(&file, slow).expect("written");
+    site.deployment.ok(&[
+        "workflows",
+        "publish",
+        file.to_str().expect("utf-8"),
+        "--as",
+        OWNER,
+        "--steps",
+        &steps_dir(),
+    ]);
+    let url = site.server.url("/flows/slow-report");
+    let start = |sender: &str| {
+        let mut analyst = site.signed_in(ANALYST);
+        let csrf = analyst.get(&url).csrf();
+        analyst.post(&url, &[("csrf", &csrf), ("sender", sender), ("count", "2")])
+    };
+    let refused = std::thread::scope(|s| {
+        let holding: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| start("hold@globex.test").status))
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(1_000));
+        let refused = start("kept@globex.test");
+        for h in holding {
+            assert_eq!(h.join().expect("a start"), 303);
+        }
+        refused
+    });
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert!(
+        refused.body.contains("value=\"kept@globex.test\""),
+        "the form as typed: {}",
+        refused.body
+    );
+    assert_eq!(site.runs(), 4, "the refused start started nothing");
+}

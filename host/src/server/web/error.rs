@@ -121,6 +121,33 @@ impl IntoResponse for WebError {
     }
 }
 
+impl WebError {
+    /// Why nothing was done now and a moment later may do it (no run slot, no worker, a busy
+    /// database), if that is what this is: a form answered so is shown again as filled in,
+    /// with [`busy_with`] (round 16 web review: everything typed was lost).
+    pub(super) fn try_again(&self) -> Option<String> {
+        match self {
+            WebError::NoRunSlot(full) => Some(full.refusal()),
+            WebError::Host(Error::Busy(m)) => Some(format!(
+                "The server cannot do this now; nothing was changed. Try again in a moment \
+                 (the detail is in its log, ref {}).",
+                crate::server::api::error::logged("unavailable", m)
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// A page answered 503 with `Retry-After` (the form on it filled in as posted).
+pub(super) fn busy_with(page: axum::response::Html<String>) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(axum::http::header::RETRY_AFTER, "1")],
+        page,
+    )
+        .into_response()
+}
+
 /// 429 with `Retry-After` (whole seconds, at least 1) and a page saying when to try again.
 fn too_many(wait: std::time::Duration) -> Response {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);

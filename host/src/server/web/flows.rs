@@ -10,7 +10,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::error::WebError;
+use super::error::{WebError, busy_with};
 use super::html::{csrf_field, esc, page};
 use super::session::Signed;
 use crate::Error;
@@ -155,23 +155,40 @@ pub(super) async fn start(
         )
             .into_response()
     };
+    // Refused for now (no run slot, no worker, a busy database): the form again, as filled
+    // in, 503 (round 16 web review: everything typed was lost).
+    let again = |e: WebError| match e.try_again() {
+        Some(why) => Ok(busy_with(render(
+            &f,
+            &signed.session,
+            &posted,
+            Some(&why),
+            None,
+        ))),
+        None => Err(e),
+    };
     let values = super::form::values(&f.form, &posted);
     let principal = signed.session.principal.clone();
     let workspace = signed.session.workspace.clone();
-    let slot = state
-        .run_slot(&principal, Some(&workspace))
-        .map_err(WebError::NoRunSlot)?;
-    let started = state
+    let slot = match state.run_slot(&principal, Some(&workspace)) {
+        Ok(slot) => slot,
+        Err(full) => return again(WebError::NoRunSlot(full)),
+    };
+    let started = match state
         .blocking_unbounded(move |e| {
             let _slot = slot;
             e.start_flow(&principal, &workspace, &name, &values, &workflow::Quiet)
                 .map(|o| e.platform().runs().flow_outcome(&principal, o))
         })
-        .await?;
+        .await
+    {
+        Ok(started) => started,
+        Err(e) => return again(e.into()),
+    };
     let outcome = match started {
         Ok(o) => o,
         Err(Error::Invalid(why)) => return Ok(refused(why)),
-        Err(e) => return Err(e.into()),
+        Err(e) => return again(e.into()),
     };
     // Answered with a redirect to a page that starts nothing (303, Post/Redirect/Get): a
     // reload of the answer, or the browser's "resubmit?", started another run and asked

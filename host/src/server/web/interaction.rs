@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use super::error::WebError;
+use super::error::{WebError, busy_with};
 use super::html::{csrf_field, esc, page};
 use super::session::Signed;
 use crate::Error;
@@ -79,17 +79,27 @@ pub(super) async fn answer(
         )
             .into_response()
     };
+    // Refused for now (no worker, a busy database): the form again, as filled in, 503
+    // (round 16 web review: the answer typed was lost).
+    let again = |e: WebError| match e.try_again() {
+        Some(why) => Ok(busy_with(render(&ix, &signed.session, &posted, Some(&why)))),
+        None => Err(e),
+    };
     let values = super::form::values(&ix.form, &posted);
     let principal = signed.session.principal.clone();
     let id = ix.id.clone();
-    let answered = state
+    let answered = match state
         .blocking(move |e| e.respond(&principal, &id, &values))
-        .await?;
+        .await
+    {
+        Ok(answered) => answered,
+        Err(e) => return again(e.into()),
+    };
     let answer = match answered {
         Ok(a) => a,
         // The form's own check refused it: shown beside the form, as entered.
         Err(Error::Invalid(why)) => return Ok(refused(why)),
-        Err(e) => return Err(e.into()),
+        Err(e) => return again(e.into()),
     };
     // The run resumes off the request: the page answers at once, the scheduler's workers
     // are not held, and a run another process holds is left to it.
