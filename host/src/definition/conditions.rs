@@ -49,19 +49,13 @@ fn holds(
         };
         return Ok(present == (c.op == Op::Exists));
     }
-    let left = c.left.render(context)?;
-    charge(&left)?;
-    let right = c.right.render(context)?;
-    charge(&right)?;
     // An optional reference that found nothing holds no order and contains nothing, and
-    // nothing is in a list; a `null` written as such is a value (`["a", null] contains null`
-    // holds: round 16 storage review).
-    let found_nothing =
-        |t: &Template, v: &Value| v.is_null() && matches!(t, Template::Ref(r) if r.optional);
-    let (left_missing, right_missing) = (
-        found_nothing(&c.left, &left),
-        found_nothing(&c.right, &right),
-    );
+    // nothing is in a list; a `null` found or written is a value (`["a", null] contains null`
+    // holds, and so does an unassigned case's `assignee? in [null]`: round 16 reviews).
+    let (left, left_missing) = side(&c.left, context)?;
+    charge(&left)?;
+    let (right, right_missing) = side(&c.right, context)?;
+    charge(&right)?;
     let order = || ordered(c.op, &left, &right);
     Ok(match c.op {
         Op::Eq => same(&left, &right),
@@ -90,6 +84,8 @@ fn holds(
         Op::Contains if left_missing || right_missing => false,
         Op::Contains => match (&left, &right) {
             (Value::Array(items), _) => items.iter().any(|i| same(i, &right)),
+            // A `null` (an unassigned case's `assignee`) holds nothing and is in no text.
+            (Value::Null, _) | (_, Value::Null) => false,
             (Value::String(s), Value::String(r)) => s.contains(r.as_str()),
             (Value::String(_), other) => {
                 return Err(format!(
@@ -106,6 +102,18 @@ fn holds(
         },
         Op::Exists | Op::NotExists => false,
     })
+}
+
+/// A side of a condition rendered, and whether it is an optional reference that found
+/// nothing (a `null` it found is a value).
+fn side(t: &Template, context: &Value) -> Result<(Value, bool), String> {
+    match t {
+        Template::Ref(r) if r.optional => Ok(match r.resolve_found(context)? {
+            Some(v) => (v, false),
+            None => (Value::Null, true),
+        }),
+        other => Ok((other.render(context)?, false)),
+    }
 }
 
 /// What kind of JSON value `v` is, for an error.
@@ -280,8 +288,7 @@ mod tests {
 
     #[test]
     fn operators_compare_json_values() {
-        let ctx =
-            json!({ "event": { "n": 3, "sev": "critical", "tags": ["a"], "holes": ["a", null] } });
+        let ctx = json!({ "event": { "n": 3, "sev": "critical", "tags": ["a"], "holes": ["a", null], "nobody": null } });
         let yes = [
             cond(json!("$.event.n"), Op::Gt, json!(2)),
             cond(json!("$.event.sev"), Op::Eq, json!("critical")),
@@ -291,8 +298,10 @@ mod tests {
             cond(json!("$.event.missing?"), Op::NotExists, Value::Null),
             // Not optional, finding nothing is absence too.
             cond(json!("$.event.missing"), Op::NotExists, Value::Null),
-            // A `null` written as such is a value (round 16 storage review).
+            // A `null` written as such is a value (round 16 storage review), and so is one
+            // found, optional reference or not (round 16 self-review).
             cond(json!("$.event.holes"), Op::Contains, Value::Null),
+            cond(json!("$.event.nobody?"), Op::In, json!([null])),
         ];
         for c in &yes {
             assert!(holds(c, &ctx, &|_| Ok(())).expect("evaluates"), "{c:?}");
@@ -336,6 +345,8 @@ mod tests {
             ),
             // Nothing found is in no list, a list holding `null` too (round 16).
             cond(json!("$.event.missing?"), Op::In, json!(["a", null])),
+            // A `null` found holds nothing: no error (an unassigned case's assignee).
+            cond(json!("$.event.nobody"), Op::Contains, json!("@vendor.test")),
         ] {
             assert!(!holds(&c, &ctx, &|_| Ok(())).expect("evaluates"), "{c:?}");
         }
