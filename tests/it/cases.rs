@@ -1302,10 +1302,11 @@ fn a_case_is_stamped_after_the_cases_numbered_before_it() {
     let owner = at(SOC, OWNER);
     p.create_case(&owner, new_case("first", AccessMode::FullAccess, &[]))
         .expect("first");
+    // A second ahead (a lock's wait, a clock a moment off): carried.
     let ahead = {
         let db = p.db();
         db.conn()
-            .execute_batch("UPDATE cases SET created_at = created_at + 60000000")
+            .execute_batch("UPDATE cases SET created_at = created_at + 1000000")
             .expect("moved ahead");
         db.conn()
             .query_row("SELECT max(created_at) FROM cases", [], |r| r.get::<i64>(0))
@@ -1327,6 +1328,23 @@ fn a_case_is_stamped_after_the_cases_numbered_before_it() {
     assert_eq!(
         second.created_at,
         flowhost::clock::rfc3339(stamped / 1_000_000)
+    );
+    // A year ahead (a host's wrong clock): not carried, the next case takes its own time
+    // (round 16 storage review: every later case was stamped a year ahead).
+    p.db()
+        .conn()
+        .execute_batch(
+            "UPDATE cases SET created_at = created_at + 31536000000000 WHERE title = 'second'",
+        )
+        .expect("a year ahead");
+    let third = p
+        .create_case(&owner, new_case("third", AccessMode::FullAccess, &[]))
+        .expect("third");
+    let now = flowhost::clock::rfc3339(flowhost::clock::now_unix());
+    assert!(
+        third.created_at <= now,
+        "{} is not a year ahead of {now}",
+        third.created_at
     );
 }
 

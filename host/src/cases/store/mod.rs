@@ -399,12 +399,13 @@ pub fn insert(
     // (`WHERE true`: SQLite reads `ON CONFLICT` after a bare `SELECT … FROM` as a join's.)
     // The last-numbered case's stamp, and the last number, each one lookup of
     // `cases_by_number` (one aggregate of both walked every case of the workspace: review).
-    // Carried only from at most 5 s ahead (a lock's wait, not a wrong clock): one host's
-    // clock a year fast stamped every later case a year ahead (round 16 storage review).
+    // Carried only from at most [`CARRIED_SKEW_US`] ahead (a lock's wait, a clock a moment
+    // off, not a wrong clock): one host's clock a year fast stamped every later case a year
+    // ahead (round 16 storage review).
     let inserted: Option<(i64, i64, i64)> = tx.prepare_cached("INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key, number)
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, at, at, ?11, next FROM (
            SELECT CASE WHEN coalesce(max(last.created_at), 0) < ?10
-                            OR max(last.created_at) > ?10 + 5000 THEN ?10
+                            OR max(last.created_at) > ?10 + ?12 THEN ?10
                        ELSE max(last.created_at) + 1 END AS at,
                   (SELECT coalesce(max(number), 0) + 1 FROM cases WHERE workspace_id = ?1) AS next
            FROM (SELECT created_at FROM cases WHERE workspace_id = ?1
@@ -423,7 +424,8 @@ pub fn insert(
             case.mode == AccessMode::Restricted,
             fields,
             now,
-            case.idempotency_key
+            case.idempotency_key,
+            CARRIED_SKEW_US
         ], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
     Ok(inserted.map(|(id, number, at)| CaseRow {
         id,
@@ -431,6 +433,10 @@ pub fn insert(
         record: record_of(case, number, fields_read, at),
     }))
 }
+
+/// How far ahead of this host's clock (microseconds) the last case's stamp may be and still
+/// be carried to the next case: 5 s.
+pub const CARRIED_SKEW_US: i64 = 5_000_000;
 
 /// The record a case stored from `case` as number `number` at `created_micros` is created
 /// with (no people yet: the caller adds them).
