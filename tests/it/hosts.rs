@@ -607,7 +607,7 @@ fn a_busy_host_leaves_new_events_to_a_host_with_a_free_worker() {
     let (db, p) = deployment();
     publish(
         &p,
-        &on_case_titled("hog", "hog", json!({ "id": "sleep", "wait": "6s" })),
+        &on_case_titled("hog", "hog", json!({ "id": "sleep", "wait": "20s" })),
     );
     for n in 1..=3 {
         publish(
@@ -643,7 +643,7 @@ fn a_busy_host_leaves_new_events_to_a_host_with_a_free_worker() {
     create_case(&p, "fast");
     std::thread::sleep(Duration::from_millis(600));
     let (free, free_waker, free_serving) = serving(4);
-    let done = within(Duration::from_secs(4), || {
+    let done = within(Duration::from_secs(15), || {
         one::<i64>(
             &p,
             "SELECT count(*) FROM runs WHERE workflow LIKE 'fast-%' AND status = 'succeeded'",

@@ -475,11 +475,17 @@ async fn claim_work(
         if stop.load(Ordering::SeqCst) {
             break;
         }
-        // No worker free: an event claimed now would lease its runs to this process, where
-        // they wait behind its long steps while other hosts idle (round 16 kill review). It
-        // stays pending, for whoever has a worker first.
-        if workers.in_flight() >= workers.limit {
-            claimed.deferred = true;
+        // A worker free before an event is claimed, not after: claimed first, its runs were
+        // leased to this process and waited behind its long steps while other hosts idled
+        // (round 16 kill review). Meanwhile the event stays pending, for whoever has a
+        // worker first; the round's events still take this process's next free workers
+        // before its later resumes (self-review: breaking off left every event to a round
+        // whose resumes had filled the workers again).
+        workers.reap();
+        while workers.in_flight() >= workers.limit && !stop.load(Ordering::SeqCst) {
+            workers.next_finished().await;
+        }
+        if stop.load(Ordering::SeqCst) {
             break;
         }
         let e = engine.clone();
