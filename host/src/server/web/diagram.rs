@@ -302,11 +302,21 @@ fn exits_with(shapes: &[Shape], status: &str) -> usize {
         .sum()
 }
 
+/// Whether a shape ran, as far as the journal and the run's exit status tell.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Ran {
+    No,
+    /// One of several exits with the run's status is inside: it may have.
+    Maybe,
+    Yes,
+}
+
 /// Marks the exit step with the run's exit status (`exit`: it, and how many exits have it),
-/// and every branch or loop with something run inside as taken; `true` if `shape` ran. An
+/// and every branch or loop with something run inside as taken; whether `shape` ran. An
 /// exit is not journaled: of several with the run's status, which one was taken is not
-/// known, so none is drawn taken (round 16 web review: every one was).
-fn mark_taken(shape: &mut Shape, exit: Option<(&str, usize)>) -> bool {
+/// known, so none is drawn taken (round 16 web review: every one was), and a branch that
+/// holds one, and nothing that ran, may have been taken.
+fn mark_taken(shape: &mut Shape, exit: Option<(&str, usize)>) -> Ran {
     match shape {
         Shape::Step { kind, seen, .. } => {
             if let Some((status, exits)) = exit
@@ -327,28 +337,40 @@ fn mark_taken(shape: &mut Shape, exit: Option<(&str, usize)>) -> bool {
                     }
                 });
             }
-            seen.as_ref().is_some_and(|s| s.times > 0)
+            match seen {
+                Some(s) if s.times > 0 => Ran::Yes,
+                Some(_) => Ran::Maybe,
+                None => Ran::No,
+            }
         }
         Shape::Branch { arms, seen, .. } => {
-            let mut any = false;
+            let mut ran = Ran::No;
             for (_, steps) in arms.iter_mut() {
                 for s in steps.iter_mut() {
-                    any |= mark_taken(s, exit);
+                    ran = ran.max(mark_taken(s, exit));
                 }
             }
-            *seen = any.then(|| Seen {
-                status: "taken".into(),
-                duration_us: 0,
-                times: 1,
-            });
-            any
+            *seen = match ran {
+                Ran::Yes => Some(Seen {
+                    status: "taken".into(),
+                    duration_us: 0,
+                    times: 1,
+                }),
+                Ran::Maybe => Some(Seen {
+                    status: "maybe taken".into(),
+                    duration_us: 0,
+                    times: 0,
+                }),
+                Ran::No => None,
+            };
+            ran
         }
         Shape::Loop { body, seen, .. } => {
-            let mut any = seen.is_some();
+            let mut ran = if seen.is_some() { Ran::Yes } else { Ran::No };
             for s in body.iter_mut() {
-                any |= mark_taken(s, exit);
+                ran = ran.max(mark_taken(s, exit));
             }
-            any
+            ran
         }
     }
 }
@@ -646,13 +668,18 @@ mod tests {
             !svg.contains("failed"),
             "the child's notify is not drawn: {svg}"
         );
-        assert!(
-            svg.contains("not run"),
-            "the parent's notify never ran: {svg}"
+        assert_eq!(
+            svg.matches(">not run</text>").count(),
+            1,
+            "the parent's notify, and nothing else, never ran: {svg}"
         );
         assert!(!svg.contains(">exited</text>"), "{svg}");
         assert!(!svg.contains(">taken</text>"), "{svg}");
-        assert!(svg.contains("one of 2 exits"), "{svg}");
+        assert_eq!(svg.matches(">one of 2 exits</text>").count(), 2, "{svg}");
+        assert!(
+            svg.contains(">maybe taken</text>"),
+            "the switch holding them: {svg}"
+        );
     }
 
     #[test]
