@@ -606,6 +606,17 @@ fn what_runs_and_interactions_store_is_bounded_where_it_is_written() {
     std::fs::write(dir.path().join("wf.json"), looped(100_000)).expect("write");
     let (ok, _, stderr) = validate(dir.path(), &["wf.json"]);
     assert!(ok, "{stderr}");
+    // The same list held in `vars` (round 16 self-review).
+    let in_vars = serde_json::json!({ "name": "t", "workspace": "soc",
+        "vars": { "items": vec![0; 100_001] },
+        "steps": [{ "id": "each", "loop": { "over": "$.vars.items" },
+                    "do": [{ "id": "s", "uses": "step:echo" }] }] })
+    .to_string();
+    let stderr = errors_for(&in_vars);
+    assert!(
+        stderr.contains("steps[0].loop.over: `loop.over` has 100001 items"),
+        "{stderr}"
+    );
 }
 
 /// A nested workflow is read as publishing reads it, where it is validated: one that does
@@ -656,7 +667,8 @@ fn text_written_as_a_reference_is_refused_where_it_is_written() {
         "steps": [
             { "if": [{ "left": "\u{feff}$.event.case.severity", "op": "eq", "right": "high" }],
               "then": [{ "id": "lock", "uses": "step:echo",
-                         "with": { "note": "costs $5", "case": ["\u{200b}$.event.case.id"] } }] }
+                         "with": { "note": "costs $5", "case": ["\u{200b}$.event.case.id"],
+                                   "vip": "$.event.case.fields.vip\u{200b}" } }] }
         ] })
     .to_string();
     let stderr = errors_for(&definition);
@@ -670,6 +682,12 @@ fn text_written_as_a_reference_is_refused_where_it_is_written() {
     assert_eq!(
         stderr.matches("reads as text, not a reference").count(),
         3,
+        "{stderr}"
+    );
+    // A hidden character inside a reference names a key nothing holds (round 16).
+    assert!(
+        stderr.contains("steps[0].then[0].with.vip: `$.event.case.fields.vip")
+            && stderr.contains("holds the hidden character U+200B"),
         "{stderr}"
     );
     // Written as references, the same definition validates, and `costs $5` stays text.

@@ -242,7 +242,29 @@ impl Parser {
                     self.no_reference_read_as_text(v, &at.key(k));
                 }
             }
-            Template::Literal(_) | Template::Ref(_) | Template::Text(_) => {}
+            // A hidden character inside a reference names a key no event or output holds:
+            // `exists` on it never held (round 16 self-review).
+            Template::Ref(r) => self.no_hidden_character(&r.text, at),
+            Template::Text(parts) => {
+                for part in parts {
+                    if let super::refs::Part::Ref(r) = part {
+                        self.no_hidden_character(&r.text, at);
+                    }
+                }
+            }
+            Template::Literal(_) => {}
+        }
+    }
+
+    /// Refuses, where it is written, a reference holding a character that hides itself.
+    fn no_hidden_character(&mut self, reference: &str, at: &JsonPath) {
+        if let Some(c) = crate::text::first_hidden(reference) {
+            let message = format!(
+                "`{}` holds the hidden character U+{:04X}, which no name it reads holds",
+                crate::text::clip(reference),
+                u32::from(c)
+            );
+            self.err(at.clone(), message);
         }
     }
 
@@ -1361,17 +1383,32 @@ impl Parser {
                 StepKind::Loop { over, .. } => {
                     // A loop over `vars` goes over what they hold: a list, or every run
                     // failed at the loop (round 15 hostile-input review).
+                    // And a list the loop's bound holds, as a written one (round 16
+                    // self-review).
                     if let Template::Ref(r) = over
                         && !self.resolver.stored
                         && r.root() == Some("vars")
                         && super::path_shape::is_singular(&r.text)
                         && let Ok(found) = r.resolve(&self.vars)
-                        && !matches!(found, Value::Array(_))
                     {
-                        self.authoring(
-                            step.at.key("loop").key("over"),
-                            format!("a loop goes over a list, but `{}` is not one", r.text),
-                        );
+                        match found {
+                            Value::Array(items) if items.len() > super::model::MAX_LOOP_ITEMS => {
+                                self.authoring(
+                                    step.at.key("loop").key("over"),
+                                    format!(
+                                        "`loop.over` has {} items; a loop goes over at most {} \
+                                         (split the list)",
+                                        items.len(),
+                                        super::model::MAX_LOOP_ITEMS
+                                    ),
+                                );
+                            }
+                            Value::Array(_) => {}
+                            _ => self.authoring(
+                                step.at.key("loop").key("over"),
+                                format!("a loop goes over a list, but `{}` is not one", r.text),
+                            ),
+                        }
                     }
                     templates.push((step.at.key("loop").key("over"), over))
                 }
