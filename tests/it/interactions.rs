@@ -616,6 +616,10 @@ fn a_timeout_takes_the_timeout_path_and_is_never_approval() {
     assert_eq!(listed(&env), serde_json::json!([]));
     let shown = env.json(&["interact", "show", &id, "--as", LEAD]);
     assert_eq!(shown["status"], "timed_out", "{shown}");
+    assert_eq!(
+        shown["response"]["timed_out"], true,
+        "as once recorded: {shown}"
+    );
     // Too late to answer, even for the listed lead.
     let late = env.fails(&[
         "interact",

@@ -308,11 +308,22 @@ impl Platform {
         // The id is not echoed: a real id one may not see and any missing one read byte for
         // byte alike (SPEC ID-4).
         let not_found = || Error::NotFound("there is no such interaction you may see".into());
-        let r = member_row(self.db()?.conn(), &self.index(), principal, id, within)?
+        let mut r = member_row(self.db()?.conn(), &self.index(), principal, id, within)?
             .ok_or_else(not_found)?;
         let d = self.index().check_flow(principal, &r.workspace, &r.access);
         if !d.allowed {
             return Err(not_found());
+        }
+        // Past its deadline it takes no answer: shown timed out, as the scheduler will record
+        // it, response and all (round 16 web review; self-review: the status alone differed
+        // from a recorded timeout's shape). Its run's end, below, says closed instead.
+        if r.status == Status::Open
+            && let Some(deadline) = r.deadline_ms
+            && deadline <= crate::store::clock::now_ms(self.db()?.conn())?
+            && !crate::runs::store::journal::has_ended(self.db()?.conn(), r.run)?
+        {
+            r.status = Status::TimedOut;
+            r.responded_at = Some(deadline);
         }
         let mut view = r.view(&d);
         // An answer's values may quote what the run read: to anyone but who gave them, they
@@ -339,18 +350,11 @@ impl Platform {
             }
         }
         // Open, but its run has ended: it takes no answer (see `respond`), so it is shown
-        // closed, and no door offers its form. Past its deadline, it takes none either: it
-        // is shown timed out before the scheduler closes it (round 16 web review).
-        if r.status == Status::Open {
-            let conn = self.db()?;
-            let conn = conn.conn();
-            if crate::runs::store::journal::has_ended(conn, r.run)? {
-                view.status = "closed".to_owned();
-            } else if let Some(deadline) = r.deadline_ms
-                && deadline <= crate::store::clock::now_ms(conn)?
-            {
-                view.status = Status::TimedOut.as_str().to_owned();
-            }
+        // closed, and no door offers its form.
+        if r.status == Status::Open
+            && crate::runs::store::journal::has_ended(self.db()?.conn(), r.run)?
+        {
+            view.status = "closed".to_owned();
         }
         Ok(view)
     }
