@@ -176,6 +176,34 @@ pub fn is_hidden_at(prev: Option<char>, c: char, next: Option<char>) -> bool {
     }
 }
 
+/// `text` with each character `hides` (given the characters before and after it) written
+/// out as JSON spells an escaped character (`\u001b`), so `--json` output stays valid JSON
+/// and means the same (serde_json writes DEL and C1 characters raw); borrowed if none is.
+pub fn written_out(
+    text: &str,
+    hides: impl Fn(Option<char>, char, Option<char>) -> bool,
+) -> std::borrow::Cow<'_, str> {
+    let mut out: Option<String> = None;
+    let mut prev = None;
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        let next = chars.peek().map(|&(_, n)| n);
+        if hides(prev, c, next) {
+            use std::fmt::Write as _;
+            let out = out.get_or_insert_with(|| {
+                let mut kept = String::with_capacity(text.len() + 16);
+                kept.push_str(&text[..at]);
+                kept
+            });
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else if let Some(out) = out.as_mut() {
+            out.push(c);
+        }
+        prev = Some(c);
+    }
+    out.map_or(std::borrow::Cow::Borrowed(text), std::borrow::Cow::Owned)
+}
+
 /// The first character of `text` that hides itself in a line ([`is_hidden_at`]).
 pub fn first_hidden(text: &str) -> Option<char> {
     let mut prev = None;

@@ -574,3 +574,23 @@ fn someone_the_service_does_not_let_update_gets_no_form_and_a_crafted_post_is_re
     assert_eq!(crafted.status, 401, "{}", crafted.body);
     assert_eq!(site.restrictions(&id), before);
 }
+
+/// A case title holding a bidi override or a zero-width space is shown with them written
+/// out, on the list and the case's page, as the CLI shows it: the page read otherwise than
+/// what is stored (round 16 hostile-input review).
+#[test]
+fn a_titles_hidden_characters_are_written_out_on_the_pages() {
+    let site = Site::new();
+    let id = site.case("Invoice \u{202e}fdp.exe\u{200b}", None);
+    let mut owner = site.signed_in(OWNER);
+    for url in [site.server.url("/cases"), site.server.url(&at(&id))] {
+        let page = owner.get(&url);
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(
+            page.body.contains("Invoice \\u202efdp.exe\\u200b"),
+            "{url}: {}",
+            page.body
+        );
+        assert!(!page.body.contains('\u{202e}'), "{url}");
+    }
+}

@@ -63,7 +63,7 @@ fn emit(w: &mut impl Write, own: &str, args: fmt::Arguments<'_>, newline: bool) 
 /// interaction's title, an audit entry's target) can neither forge a line nor hide a
 /// character (hostile-input review).
 pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
-    written_out(text, flowhost::text::is_hidden_at)
+    flowhost::text::written_out(text, flowhost::text::is_hidden_at)
 }
 
 /// `text` with every control character but a newline and a tab written out (`\u001b`): what
@@ -72,35 +72,7 @@ pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
 /// the clipboard written (OSC 52) (hostile-step review). The CLI's own go through
 /// [`rewrite_line`].
 fn inert(text: &str) -> std::borrow::Cow<'_, str> {
-    written_out(text, |_, c, _| c.is_control() && c != '\n' && c != '\t')
-}
-
-/// `text` with each character `hides` (given the characters before and after it) written
-/// out as JSON spells an escaped character (`\u001b`), so `--json` output stays valid JSON
-/// and means the same (serde_json writes DEL and C1 characters raw); borrowed if none is.
-fn written_out(
-    text: &str,
-    hides: impl Fn(Option<char>, char, Option<char>) -> bool,
-) -> std::borrow::Cow<'_, str> {
-    let mut out: Option<String> = None;
-    let mut prev = None;
-    let mut chars = text.char_indices().peekable();
-    while let Some((at, c)) = chars.next() {
-        let next = chars.peek().map(|&(_, n)| n);
-        if hides(prev, c, next) {
-            use fmt::Write as _;
-            let out = out.get_or_insert_with(|| {
-                let mut kept = String::with_capacity(text.len() + 16);
-                kept.push_str(&text[..at]);
-                kept
-            });
-            let _ = write!(out, "\\u{:04x}", u32::from(c));
-        } else if let Some(out) = out.as_mut() {
-            out.push(c);
-        }
-        prev = Some(c);
-    }
-    out.map_or(std::borrow::Cow::Borrowed(text), std::borrow::Cow::Owned)
+    flowhost::text::written_out(text, |_, c, _| c.is_control() && c != '\n' && c != '\t')
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 use super::error::WebError;
-use super::html::{CSRF_FIELD, csrf_field, esc, page};
+use super::html::{CSRF_FIELD, csrf_field, esc, page, visible};
 use super::session::Signed;
 use crate::Error;
 use crate::encoding::percent_encode;
@@ -197,7 +197,7 @@ fn list_page(
                  <td><span class=\"access {mode}\">{mode}</span></td><td>{who}</td><td>{at}</td></tr>",
                 link = esc(&percent_encode(&c.id)),
                 id = esc(&c.id),
-                title = esc(&c.title),
+                title = visible(&c.title),
                 sev = severity_text(c.severity),
                 state = esc(&c.state),
                 mode = mode_text(c.access_mode),
@@ -435,7 +435,7 @@ fn render(
             people.iter().map(|p| esc(p)).collect::<Vec<_>>().join(", ")
         }
     };
-    let mut body = format!("<h1>{} · {}</h1>", esc(&c.id), esc(&c.title));
+    let mut body = format!("<h1>{} · {}</h1>", esc(&c.id), visible(&c.title));
     match outcome {
         Outcome::Shown => {}
         Outcome::Updated => body.push_str("<p class=\"notice\">Restrictions updated.</p>"),

@@ -11,7 +11,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::error::{WebError, busy_with};
-use super::html::{csrf_field, esc, page};
+use super::html::{csrf_field, esc, page, visible};
 use super::session::Signed;
 use crate::Error;
 use crate::public_id::{IdKind, PublicId};
@@ -55,7 +55,7 @@ pub(super) async fn list(
             "<div class=\"card\"><a href=\"/flows/{}\"><strong>{}</strong></a>{shared}<br>{}</div>",
             esc(&crate::encoding::percent_encode(&f.name)),
             esc(&f.name),
-            esc(&f.title)
+            visible(&f.title)
         );
     }
     Ok(page("Flows", Some(&signed.session), &body))
@@ -210,7 +210,7 @@ fn render(
     error: Option<&str>,
     notice: Option<&str>,
 ) -> Html<String> {
-    let mut body = format!("<h1>{}</h1>", esc(&f.title));
+    let mut body = format!("<h1>{}</h1>", visible(&f.title));
     if let Some(notice) = notice {
         body.push_str(notice);
     }

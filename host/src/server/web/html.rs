@@ -26,6 +26,14 @@ pub(super) fn esc(text: &str) -> String {
     out
 }
 
+/// One line of text someone else chose (a title, a name), escaped, with every character
+/// that hides itself in a line written out (`\u202e`) as the CLI writes it: a bidi override
+/// in an interaction's title made the approver's page read otherwise than what is stored
+/// (round 16 hostile-input review). Not for a form's values, which post back as given.
+pub(super) fn visible(text: &str) -> String {
+    esc(&crate::text::written_out(text, crate::text::is_hidden_at))
+}
+
 /// A whole page: `body` is HTML built with [`esc`]; `session` names who is signed in and
 /// carries the CSRF token of the sign-out form.
 pub(super) fn page(title: &str, session: Option<&Session>, body: &str) -> Html<String> {
@@ -36,7 +44,7 @@ pub(super) fn page(title: &str, session: Option<&Session>, body: &str) -> Html<S
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{} · Flowhost</title><link rel=\"stylesheet\" href=\"/style.css\"></head><body>\
          <header><a class=\"brand\" href=\"/\">Flowhost</a>",
-        esc(title)
+        visible(title)
     );
     if let Some(s) = session {
         let _ = write!(
@@ -114,6 +122,18 @@ pub(super) fn clip_text(text: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A title's bidi override or zero-width space is written out, as the CLI writes it, and
+    /// the rest escaped; Persian joiners between letters stay (round 16 hostile-input review).
+    #[test]
+    fn hidden_characters_of_a_line_are_written_out() {
+        assert_eq!(
+            visible("ACME\u{202e}000,01$ <b>"),
+            "ACME\\u202e000,01$ &lt;b&gt;"
+        );
+        assert_eq!(visible("tri\u{200b}age"), "tri\\u200bage");
+        assert_eq!(visible("می\u{200c}خواهم"), "می\u{200c}خواهم");
+    }
 
     /// Text is shown whole when short, and cut at [`JSON_SHOWN`] bytes at a character when not.
     #[test]

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 use super::error::{WebError, busy_with};
-use super::html::{csrf_field, esc, page};
+use super::html::{csrf_field, esc, page, visible};
 use super::session::Signed;
 use crate::Error;
 use crate::interact::InteractionView;
@@ -133,7 +133,7 @@ pub(super) async fn answer(
     let body = format!(
         "<h1>{}</h1><p class=\"notice\">Answered. Run <a href=\"/runs/{run}\">{run}</a> resumes \
          with your answer.</p><p><a href=\"/\">Back to what is waiting for you</a></p>",
-        esc(&ix.title),
+        visible(&ix.title),
         run = esc(ix.run.as_str())
     );
     Ok(page(&ix.title, Some(&signed.session), &body).into_response())
@@ -155,7 +155,7 @@ pub(super) fn render(
          <dt>Run</dt><dd><a href=\"/runs/{run}\">{run}</a> (step {step})</dd>\
          <dt>Opened</dt><dd>{created}</dd><dt>Due</dt><dd>{due}</dd>\
          <dt>You may answer</dt><dd>{why}</dd></dl></div>",
-        title = esc(&ix.title),
+        title = visible(&ix.title),
         status = esc(&ix.status),
         wf = esc(&ix.workflow),
         run = esc(ix.run.as_str()),

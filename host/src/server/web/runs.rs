@@ -9,7 +9,7 @@ use axum::response::Html;
 
 use super::diagram;
 use super::error::WebError;
-use super::html::{clip_json, clip_text, esc, page};
+use super::html::{clip_json, clip_text, esc, page, visible};
 use super::session::Signed;
 use crate::Error;
 use crate::public_id::{IdKind, PublicId};
@@ -66,7 +66,7 @@ pub(super) async fn list(
                 "<tr><td><a href=\"/runs/{id}\">{id}</a></td><td>{wf}</td>\
                  <td><span class=\"status {st}\">{st}</span></td><td>{at}</td><td>{by}</td></tr>",
                 id = esc(r.id.as_str()),
-                wf = esc(&r.workflow),
+                wf = visible(&r.workflow),
                 st = esc(r.status.as_str()),
                 at = esc(&r.started_at),
                 by = esc(&r.principal),
@@ -129,7 +129,7 @@ fn run_page(run: &RunInfo, steps: &[StepRecord], definition: &serde_json::Value)
          <dt>Status</dt><dd><span class=\"status {st}\">{st}</span>{exit}</dd>\
          <dt>Started</dt><dd>{at}</dd><dt>Runs as</dt><dd>{by}</dd>{err}</dl></div>",
         id = esc(run.id.as_str()),
-        wf = esc(&run.workflow),
+        wf = visible(&run.workflow),
         st = esc(run.status.as_str()),
         exit = run
             .exit_status

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::Html;
 
 use super::error::WebError;
-use super::html::{esc, page};
+use super::html::{esc, page, visible};
 use super::session::Signed;
 use crate::server::AppState;
 
@@ -37,7 +37,7 @@ pub(super) async fn list(
                 "<tr><td><a href=\"/interactions/{id}\">{title}</a></td><td>{wf}</td>\
                  <td><a href=\"/runs/{run}\">{run}</a></td><td>{due}</td></tr>",
                 id = esc(ix.id.as_str()),
-                title = esc(&ix.title),
+                title = visible(&ix.title),
                 wf = esc(&ix.workflow),
                 run = esc(ix.run.as_str()),
                 due = esc(ix.deadline.as_deref().unwrap_or("—")),
