@@ -934,3 +934,39 @@ fn a_claim_rules_value_is_listed_as_one_line() {
         "{listed}"
     );
 }
+
+/// A tenant file's dynamic group with a blank claim value is refused where it is written,
+/// as a claim rule's blank value is: it mirrored no IdP group (round 16 hostile-input
+/// review). Nothing of the file applies.
+#[test]
+fn a_dynamic_groups_blank_claim_value_is_refused_in_a_tenant_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = applied(dir.path());
+    let rows = audit_rows(&db);
+    let text = std::fs::read_to_string(example_tenant_path()).expect("read");
+    let blank = text.replace(
+        "\"claim_value\": \"Flowhost-Requesters\"",
+        "\"claim_value\": \"  \"",
+    );
+    assert_ne!(blank, text);
+    std::fs::write(dir.path().join("blank.json"), blank).expect("write");
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "tenant",
+            "apply",
+            "blank.json",
+            "--as",
+            "olivia.owner@acme-mssp.test",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("workspaces[1].groups[0].claim_value: a claim value must not be blank"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(audit_rows(&db), rows, "nothing applied");
+}

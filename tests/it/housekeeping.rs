@@ -513,3 +513,41 @@ fn a_webhook_secret_bound_to_no_run_as_starts_nothing_until_rotated() {
     let accepted = deliver(&platform, &(hook.0, secret), b"{}", now, now, None);
     assert!(accepted.is_ok(), "{accepted:?}");
 }
+
+/// A step's restriction updates, remembered under their keys so that a re-executed step gets
+/// the first answer, are pruned past their 30 days; a recent one stays (round 16
+/// hostile-step review: nothing deleted them, up to 100 rows an execution for good).
+#[test]
+fn remembered_restriction_updates_are_pruned_past_their_retention() {
+    use flowhost::cases::CASE_UPDATE_RETENTION_SECS;
+    let site = Site::new();
+    site.ok(&[
+        "cases",
+        "create",
+        "--title",
+        "t",
+        "--severity",
+        "low",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let now = now_unix();
+    site.sql(&format!(
+        "INSERT INTO case_updates (idempotency_key, case_id, result, at)
+         SELECT 'run:1/s/update-0@' || id, id, '{{}}', {} FROM cases;
+         INSERT INTO case_updates (idempotency_key, case_id, result, at)
+         SELECT 'run:2/s/update-0@' || id, id, '{{}}', {} FROM cases;",
+        now - CASE_UPDATE_RETENTION_SECS - DAY,
+        now - CASE_UPDATE_RETENTION_SECS + DAY
+    ));
+    let pruned = site.prune();
+    assert_eq!(pruned["case_updates"], 1, "{pruned}");
+    assert_eq!(
+        site.count("SELECT COUNT(*) FROM case_updates WHERE idempotency_key LIKE 'run:2/%'"),
+        1,
+        "the recent one stays"
+    );
+    assert_eq!(site.count("SELECT COUNT(*) FROM case_updates"), 1);
+}

@@ -15,6 +15,12 @@ pub(crate) mod validate;
 mod viewer;
 
 pub use id::case_id_text;
+
+/// How long a step's restriction update is remembered under its key (a re-execution of the
+/// step after a crash gets the first answer, SPEC WF-8): its journal entry commits long
+/// before, and a row a step's update kept grew the table for good (round 16 hostile-step
+/// review). 30 days, past any resume of a run held for a wait or an answer that long.
+pub const CASE_UPDATE_RETENTION_SECS: i64 = 30 * 24 * 60 * 60;
 pub(crate) use service::{case_seen_in, run_read_hidden_from, run_read_upto};
 pub use store::RunReads;
 pub use viewer::Viewer;

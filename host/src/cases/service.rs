@@ -29,6 +29,13 @@ fn mode_name(m: AccessMode) -> &'static str {
 }
 
 impl Platform {
+    /// Deletes at most `limit` restriction updates remembered past their retention at Unix
+    /// time `now` (housekeeping); how many.
+    pub(crate) fn prune_case_updates(&self, now: i64, limit: usize) -> Result<usize, Error> {
+        let before = now.saturating_sub(super::CASE_UPDATE_RETENTION_SECS);
+        self.transact(|tx| store::prune_updates(tx, before, limit).map_err(internal))
+    }
+
     /// The external id (`C-<number>`) of case row `id`, which the event log refers to.
     pub(crate) fn case_ref(&self, id: i64) -> Result<String, Error> {
         store::number_of(self.db()?.conn(), id)?

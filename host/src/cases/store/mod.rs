@@ -479,6 +479,22 @@ pub fn as_created(
     Ok(stored.map(|(number, created)| record_of(case, number, case.fields.clone(), created)))
 }
 
+/// Deletes at most `limit` restriction updates remembered before `before` (Unix seconds);
+/// how many.
+pub fn prune_updates(
+    conn: &Connection,
+    before: i64,
+    limit: usize,
+) -> crate::store::sql::Result<usize> {
+    crate::store::delete_at_most(
+        conn,
+        "DELETE FROM case_updates WHERE idempotency_key IN (
+             SELECT idempotency_key FROM case_updates WHERE at < ?1 LIMIT ?2)",
+        before,
+        limit,
+    )
+}
+
 /// The answer (as JSON) of the restriction update made under `key`, if one was.
 pub fn case_update(conn: &Connection, key: &str) -> crate::store::sql::Result<Option<String>> {
     conn.prepare_cached("SELECT result FROM case_updates WHERE idempotency_key = ?1")?
