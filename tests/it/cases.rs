@@ -1437,3 +1437,83 @@ fn a_case_names_at_most_its_cap_of_collaborators_however_they_are_added() {
         .expect("at the cap");
     assert_eq!(collaborators(&platform), MAX_PEOPLE_PER_LIST);
 }
+
+/// A case created restricted takes no number others see: numbered with every case, its gap
+/// told everyone it is hidden from that it exists, how many such cases there are and when
+/// each came (SPEC CS-2: absent from counts; round 16 leak review). Its id is opaque; the
+/// cases one sees are numbered without gaps, and a page's cursor names a case by its id, not
+/// by a number counting hidden cases.
+#[test]
+fn a_case_created_restricted_leaves_no_gap_in_the_numbers_others_see() {
+    let p = example_platform();
+    let owner = at(SOC, OWNER);
+    let operator = at(SOC, OPERATOR);
+    let first = p
+        .create_case(&owner, new_case("first", AccessMode::FullAccess, &[]))
+        .expect("first");
+    let hidden = p
+        .create_case(&owner, new_case("hidden", AccessMode::Restricted, &[LEAD]))
+        .expect("hidden");
+    let second = p
+        .create_case(&owner, new_case("second", AccessMode::FullAccess, &[]))
+        .expect("second");
+    assert_eq!((first.id.as_str(), second.id.as_str()), ("C-1", "C-2"));
+    let opaque = hidden.id.strip_prefix("C-").expect("a case id");
+    assert!(
+        opaque.len() == 16 && opaque.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{}",
+        hidden.id
+    );
+    // The operator's own next case follows what they see.
+    let theirs = p
+        .create_case(&operator, new_case("theirs", AccessMode::FullAccess, &[]))
+        .expect("theirs");
+    assert_eq!(theirs.id, "C-3");
+    // Pages of one: each cursor names a case the reader sees, by its id.
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = p
+            .query_cases(
+                &operator,
+                CaseQuery {
+                    filter: CaseFilter::default(),
+                    sort: CaseSort::CreatedAsc,
+                    page_size: 1,
+                    cursor: cursor.clone(),
+                },
+            )
+            .expect("page");
+        seen.extend(page.cases.iter().map(|c| c.id.clone()));
+        match page.next_cursor {
+            Some(next) => {
+                assert!(
+                    next.ends_with(&format!(":{}", seen[seen.len() - 1])),
+                    "{next}"
+                );
+                cursor = Some(next);
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["C-1", "C-2", "C-3"]);
+    // The hidden case is found by its id by who sees it, and by nobody else.
+    assert_eq!(
+        p.get_case(&at(SOC, LEAD), &hidden.id)
+            .expect("the lead sees it")
+            .title,
+        "hidden"
+    );
+    denied_as_not_found(p.get_case(&operator, &hidden.id));
+    // A cursor naming no case is refused, as one of another order is.
+    let forged = p.query_cases(
+        &operator,
+        CaseQuery {
+            filter: CaseFilter::default(),
+            sort: CaseSort::CreatedAsc,
+            page_size: 1,
+            cursor: Some("c:1:C-99".into()),
+        },
+    );
+    assert!(matches!(forged, Err(Error::Invalid(_))), "{forged:?}");
+}

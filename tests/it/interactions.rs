@@ -452,7 +452,7 @@ fn an_interaction_of_a_run_that_read_a_hidden_case_is_not_in_a_partial_readers_a
     env.ok(&[
         "cases",
         "update-restrictions",
-        "C-2",
+        "C-1",
         "--access-mode",
         "restricted",
         "--workspace",

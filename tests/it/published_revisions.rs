@@ -96,7 +96,8 @@ impl Env {
         ]);
     }
 
-    fn case(&self, title: &str, restricted: bool) {
+    /// Creates a case as the Owner; its id.
+    fn case(&self, title: &str, restricted: bool) -> String {
         let mut args = vec![
             "cases",
             "create",
@@ -108,11 +109,13 @@ impl Env {
             "mssp-soc",
             "--as",
             OWNER,
+            "--json",
         ];
         if restricted {
             args.extend(["--access-mode", "restricted"]);
         }
-        self.ok(&args);
+        let made: serde_json::Value = serde_json::from_str(&self.ok(&args)).expect("json");
+        made["id"].as_str().expect("an id").to_owned()
     }
 
     /// (workflow, status, error, its steps' outputs) of every run, oldest first.
@@ -184,13 +187,13 @@ fn a_contributor_cannot_publish_a_workflow_that_runs_as_an_owner() {
         OWNER,
     ]);
     assert!(!listed.contains("grab"), "{listed}");
-    env.case("secret", true);
+    let secret = env.case("secret", true);
     env.dispatch();
     assert!(env.runs().is_empty());
     let people = env.ok(&[
         "cases",
         "get-restrictions",
-        "C-1",
+        &secret,
         "--workspace",
         "mssp-soc",
         "--as",

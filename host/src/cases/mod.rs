@@ -8,7 +8,7 @@
 //!
 //! [`CaseApi`]: crate::services::CaseApi
 
-mod id;
+pub(crate) mod id;
 mod service;
 mod store;
 pub(crate) mod validate;

@@ -16,7 +16,7 @@ use crate::services::cases::{
 use crate::services::grants::{Grant, granted, require, require_restriction_update};
 use crate::store::{Connection, Transaction, events};
 
-use super::id::{case_id_text, not_found, parse_case_id};
+use super::id::{not_found, parse_case_id};
 use super::store::{self, CaseRow, NewCaseRow, query};
 use super::validate;
 use super::viewer::Viewer;
@@ -36,10 +36,9 @@ impl Platform {
         self.transact(|tx| store::prune_updates(tx, before, limit).map_err(internal))
     }
 
-    /// The external id (`C-<number>`) of case row `id`, which the event log refers to.
+    /// The external id of case row `id`, which the event log refers to.
     pub(crate) fn case_ref(&self, id: i64) -> Result<String, Error> {
-        store::number_of(self.db()?.conn(), id)?
-            .map(case_id_text)
+        store::public_of(self.db()?.conn(), id)?
             .ok_or_else(|| Error::NotFound(format!("there is no case row {id}")))
     }
 
@@ -62,8 +61,8 @@ impl Platform {
         viewer: &Viewer,
         text: &str,
     ) -> Result<CaseRow, Error> {
-        let number = parse_case_id(text).ok_or_else(|| not_found(text))?;
-        let id = store::id_of(conn, ws, number)?.ok_or_else(|| not_found(text))?;
+        let public = parse_case_id(text).ok_or_else(|| not_found(text))?;
+        let id = store::id_of(conn, ws, &public)?.ok_or_else(|| not_found(text))?;
         let row = store::load(conn, id)?
             .filter(|r| r.workspace_id == ws)
             .ok_or_else(|| not_found(text))?;
@@ -175,7 +174,7 @@ impl Platform {
                 if other != ws {
                     return Err(Error::Conflict(format!("idempotency key `{key}` belongs to another workspace")));
                 }
-                let number = store::number_of(tx, id)?.ok_or_else(|| {
+                let public = store::public_of(tx, id)?.ok_or_else(|| {
                     Error::Internal(format!("case row {id} vanished in its own transaction"))
                 })?;
                 // The same rule as any read: the case as it is now, if the caller may read
@@ -188,7 +187,7 @@ impl Platform {
                     .allowed()
                     && granted(caller, Grant::CasesRead).is_ok();
                 if reads {
-                    match self.visible_case(tx, ws, &viewer, &case_id_text(number)) {
+                    match self.visible_case(tx, ws, &viewer, &public) {
                         Ok(row) => {
                             let restricted = row.record.access_mode == AccessMode::Restricted;
                             run_read(tx, caller, row.id, restricted)?;
@@ -438,7 +437,7 @@ impl Platform {
             // The call's key with the case it names: a retry's n-th update of another case
             // (a step that chose differently) is its own update, not the first one's answer.
             let row = match parse_case_id(case_id) {
-                Some(number) => store::id_of(tx, ws, number)?,
+                Some(public) => store::id_of(tx, ws, &public)?,
                 None => None,
             };
             let key = idempotency_key.zip(row).map(|(key, row)| format!("{key}@{row}"));

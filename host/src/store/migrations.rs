@@ -844,6 +844,22 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     ALTER TABLE events ADD COLUMN cause_seq INTEGER;
     "#,
     ),
+    (
+        35,
+        "A case's id as people see it: numbered among full-access-created cases, opaque for one created restricted",
+        r#"
+    -- Numbered with every case, one created restricted told everyone it is hidden from that
+    -- it exists and how many such cases there are (SPEC CS-2: absent from counts; round 16
+    -- leak review). `number` stays the internal order; `public_id` is what people see:
+    -- `C-<shown_number>`, or `C-` and 16 random hex digits (`shown_number` NULL). Cases
+    -- stored before keep the ids they had.
+    ALTER TABLE cases ADD COLUMN public_id TEXT;
+    ALTER TABLE cases ADD COLUMN shown_number INTEGER;
+    UPDATE cases SET public_id = 'C-' || number, shown_number = number;
+    CREATE UNIQUE INDEX cases_by_public_id ON cases (workspace_id, public_id);
+    CREATE UNIQUE INDEX cases_by_shown_number ON cases (workspace_id, shown_number);
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.

@@ -316,8 +316,8 @@ pub fn insert_cases(db: &Path, workspace: &str, count: usize, title: &str, descr
     for n in 0..count {
         let number = 10_000 + i64::try_from(n).expect("count");
         conn.execute(
-            "INSERT INTO cases (workspace_id, number, title, description, severity, state, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, 1, 'open', 0, 0)",
+            "INSERT INTO cases (workspace_id, number, title, description, severity, state, created_at, updated_at, public_id, shown_number)
+             VALUES (?1, ?2, ?3, ?4, 1, 'open', 0, 0, 'C-' || ?2, ?2)",
             (ws, number, title, description),
         )
         .expect("case");

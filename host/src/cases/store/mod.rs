@@ -44,17 +44,30 @@ fn severity_of(idx: usize, code: i64) -> crate::store::sql::Result<Severity> {
     }
 }
 
-/// The row id of case number `number` of workspace `ws`, if it exists.
-pub fn id_of(conn: &Connection, ws: i64, number: i64) -> crate::store::sql::Result<Option<i64>> {
-    conn.prepare_cached("SELECT id FROM cases WHERE workspace_id = ?1 AND number = ?2")?
-        .query_row(params![ws, number], |r| r.get(0))
+/// The row id of the case of workspace `ws` whose external id is `public` (as
+/// [`parse_case_id`](crate::cases::id) writes it), if it exists.
+pub fn id_of(conn: &Connection, ws: i64, public: &str) -> crate::store::sql::Result<Option<i64>> {
+    conn.prepare_cached("SELECT id FROM cases WHERE workspace_id = ?1 AND public_id = ?2")?
+        .query_row(params![ws, public], |r| r.get(0))
         .optional()
 }
 
-/// The number within its workspace of case row `id`, if it exists.
-pub fn number_of(conn: &Connection, id: i64) -> crate::store::sql::Result<Option<i64>> {
-    conn.prepare_cached("SELECT number FROM cases WHERE id = ?1")?
+/// The external id of case row `id`, if it exists.
+pub fn public_of(conn: &Connection, id: i64) -> crate::store::sql::Result<Option<String>> {
+    conn.prepare_cached("SELECT public_id FROM cases WHERE id = ?1")?
         .query_row([id], |r| r.get(0))
+        .optional()
+}
+
+/// The internal number (its place among every case of the workspace) of the case of `ws`
+/// whose external id is `public`, if it exists: what a page's cursor names it by.
+pub fn number_of_public(
+    conn: &Connection,
+    ws: i64,
+    public: &str,
+) -> crate::store::sql::Result<Option<i64>> {
+    conn.prepare_cached("SELECT number FROM cases WHERE workspace_id = ?1 AND public_id = ?2")?
+        .query_row(params![ws, public], |r| r.get(0))
         .optional()
 }
 
@@ -220,7 +233,7 @@ fn read_hidden_sql() -> String {
 pub fn load(conn: &Connection, id: i64) -> crate::store::sql::Result<Option<CaseRow>> {
     let row = conn
         .prepare_cached(
-            "SELECT workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, number
+            "SELECT workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, public_id
              FROM cases WHERE id = ?1",
         )?
         .query_row(
@@ -230,7 +243,7 @@ pub fn load(conn: &Connection, id: i64) -> crate::store::sql::Result<Option<Case
                 Ok((
                     r.get::<i64>(0)?,
                     CaseRecord {
-                        id: case_id_text(r.get(11)?),
+                        id: r.get(11)?,
                         title: r.get(1)?,
                         description: r.get(2)?,
                         severity: severity_of(3, r.get(3)?)?,
@@ -402,8 +415,22 @@ pub fn insert(
     // Carried only from at most [`CARRIED_SKEW_US`] ahead (a lock's wait, a clock a moment
     // off, not a wrong clock): one host's clock a year fast stamped every later case a year
     // ahead (round 16 storage review).
-    let inserted: Option<(i64, i64, i64)> = tx.prepare_cached("INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key, number)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, at, at, ?11, next FROM (
+    // Its external id: the next among full-access-created cases, or opaque for one created
+    // restricted, which takes no number others see (SPEC CS-2; round 16 leak review).
+    let (public_id, shown_number) = if case.mode == AccessMode::Restricted {
+        let opaque = crate::cases::id::opaque_case_id()
+            .map_err(|e| crate::store::sql::Error::ToSqlConversionFailure(e.to_string().into()))?;
+        (opaque, None)
+    } else {
+        let next: i64 = tx
+            .prepare_cached(
+                "SELECT coalesce(max(shown_number), 0) + 1 FROM cases WHERE workspace_id = ?1",
+            )?
+            .query_row(params![case.workspace_id], |r| r.get(0))?;
+        (case_id_text(next), Some(next))
+    };
+    let inserted: Option<(i64, i64)> = tx.prepare_cached("INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key, number, public_id, shown_number)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, at, at, ?11, next, ?13, ?14 FROM (
            SELECT CASE WHEN coalesce(max(last.created_at), 0) < ?10
                             OR max(last.created_at) > ?10 + ?12 THEN ?10
                        ELSE max(last.created_at) + 1 END AS at,
@@ -412,7 +439,7 @@ pub fn insert(
                  ORDER BY number DESC LIMIT 1) AS last) AS stamp
          WHERE true
          ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING id, number, created_at")?
+         RETURNING id, created_at")?
         .query_row(params![
             case.workspace_id,
             case.title,
@@ -425,12 +452,14 @@ pub fn insert(
             fields,
             now,
             case.idempotency_key,
-            CARRIED_SKEW_US
-        ], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
-    Ok(inserted.map(|(id, number, at)| CaseRow {
+            CARRIED_SKEW_US,
+            public_id,
+            shown_number
+        ], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+    Ok(inserted.map(|(id, at)| CaseRow {
         id,
         workspace_id: case.workspace_id,
-        record: record_of(case, number, fields_read, at),
+        record: record_of(case, public_id, fields_read, at),
     }))
 }
 
@@ -438,17 +467,17 @@ pub fn insert(
 /// be carried to the next case: 5 s.
 pub const CARRIED_SKEW_US: i64 = 5_000_000;
 
-/// The record a case stored from `case` as number `number` at `created_micros` is created
-/// with (no people yet: the caller adds them).
+/// The record a case stored from `case` as `public_id` at `created_micros` is created with
+/// (no people yet: the caller adds them).
 fn record_of(
     case: &NewCaseRow<'_>,
-    number: i64,
+    public_id: String,
     fields: serde_json::Value,
     created_micros: i64,
 ) -> CaseRecord {
     let at = clock::rfc3339(created_micros / 1_000_000);
     CaseRecord {
-        id: case_id_text(number),
+        id: public_id,
         title: case.title.to_owned(),
         description: case.description.to_owned(),
         severity: case.severity,
@@ -465,18 +494,18 @@ fn record_of(
 }
 
 /// The record case row `id` was created with from `case` (this very request, made again
-/// under the same idempotency key), as its creation answered it: its number and creation
+/// under the same idempotency key), as its creation answered it: its id and creation
 /// time stored, the rest as asked. For a creator who may not see the case now.
 pub fn as_created(
     conn: &Connection,
     id: i64,
     case: &NewCaseRow<'_>,
 ) -> crate::store::sql::Result<Option<CaseRecord>> {
-    let stored: Option<(i64, i64)> = conn
-        .prepare_cached("SELECT number, created_at FROM cases WHERE id = ?1")?
+    let stored: Option<(String, i64)> = conn
+        .prepare_cached("SELECT public_id, created_at FROM cases WHERE id = ?1")?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    Ok(stored.map(|(number, created)| record_of(case, number, case.fields.clone(), created)))
+    Ok(stored.map(|(public, created)| record_of(case, public, case.fields.clone(), created)))
 }
 
 /// Deletes at most `limit` restriction updates remembered before `before` (Unix seconds);
@@ -641,8 +670,8 @@ mod tests {
                      INSERT OR IGNORE INTO organizations (id, name) VALUES (1, 'acme');
                      INSERT OR IGNORE INTO workspaces (id, org_id, name) VALUES (1, 1, 'soc');
                      PRAGMA ignore_check_constraints = ON;
-                     INSERT INTO cases (id, workspace_id, title, severity, state, created_at, updated_at, number)
-                     VALUES (1, 1, 'phish', {severity}, 'open', 0, 0, 1);
+                     INSERT INTO cases (id, workspace_id, title, severity, state, created_at, updated_at, number, public_id)
+                     VALUES (1, 1, 'phish', {severity}, 'open', 0, 0, 1, 'C-1');
                      PRAGMA ignore_check_constraints = OFF;"
                 ))
                 .expect("seed");

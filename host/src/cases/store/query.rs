@@ -62,14 +62,11 @@ fn build(conn: &Connection, ws: i64, viewer: &Viewer, q: &CaseQuery) -> Result<P
         n => n.min(MAX_PAGE),
     };
     let ord = order(q.sort);
-    let mut cursor = q
+    let cursor = q
         .cursor
         .as_deref()
-        .map(|c| parse_cursor(c, &ord))
+        .map(|c| parse_cursor(conn, ws, c, &ord))
         .transpose()?;
-    if let Some(last) = cursor.as_mut().and_then(|values| values.last_mut()) {
-        *last = id_bound(conn, ws, *last, ord.desc)?;
-    }
 
     let mut params: Vec<Value> = vec![
         Value::Integer(ws),
@@ -201,13 +198,14 @@ pub fn page(
     let rows = &rows[..rows.len().min(size as usize)];
     let next = match (more, rows.last()) {
         (true, Some(last)) => {
-            // Keys first, the case's number last, in the cursor (never the row id, which
-            // counts across workspaces, SPEC ID-4); the row itself leads with the id.
-            let number = super::number_of(conn, last[0])
+            // Keys first, the case's external id last, in the cursor: never the row id,
+            // which counts across workspaces (SPEC ID-4), nor its internal number, which
+            // counts cases hidden from the reader (SPEC CS-2; round 16 leak review).
+            let public = super::public_of(conn, last[0])
                 .map_err(crate::platform::internal)?
-                .ok_or_else(|| crate::platform::internal("a listed case has no number"))?;
+                .ok_or_else(|| crate::platform::internal("a listed case has no id"))?;
             let mut values: Vec<String> = last[1..].iter().map(i64::to_string).collect();
-            values.push(number.to_string());
+            values.push(public);
             Some(format!("{}:{}", ord.tag, values.join(":")))
         }
         _ => None,
@@ -240,24 +238,39 @@ fn id_bound(conn: &Connection, ws: i64, number: i64, desc: bool) -> Result<i64, 
 
 /// Whether `cursor` reads as a cursor of a query sorted by `sort` (its values unchecked).
 pub(crate) fn check_cursor(cursor: &str, sort: CaseSort) -> Result<(), Error> {
-    parse_cursor(cursor, &order(sort)).map(drop)
+    cursor_parts(cursor, &order(sort)).map(drop)
 }
 
-/// A cursor names its sort and holds the last row's key values and case number.
-fn parse_cursor(cursor: &str, ord: &Order) -> Result<Vec<i64>, Error> {
-    // Not quoting it: the web's list puts this on a signed-in page, and a crafted link's
-    // text would read as the site's words there (web review).
-    let bad = || Error::Invalid("the cursor is not one of this query's sort order".to_owned());
-    let mut parts = cursor.split(':');
-    if parts.next() != Some(ord.tag) {
-        return Err(bad());
+/// The answer for a cursor that is not one of a query's. Not quoting it: the web's list puts
+/// this on a signed-in page, and a crafted link's text would read as the site's words there
+/// (web review).
+fn bad_cursor() -> Error {
+    Error::Invalid("the cursor is not one of this query's sort order".to_owned())
+}
+
+/// A cursor names its sort and holds the last row's key values and the external id of its
+/// case: those values and that id.
+fn cursor_parts(cursor: &str, ord: &Order) -> Result<(Vec<i64>, String), Error> {
+    let mut parts: Vec<&str> = cursor.split(':').collect();
+    if parts.first() != Some(&ord.tag) || parts.len() != ord.keys.len() + 2 {
+        return Err(bad_cursor());
     }
-    let values: Vec<i64> = parts
-        .map(|p| p.parse().map_err(|_| bad()))
+    let case = parts.pop().ok_or_else(bad_cursor)?;
+    let values = parts[1..]
+        .iter()
+        .map(|p| p.parse().map_err(|_| bad_cursor()))
         .collect::<Result<_, _>>()?;
-    if values.len() != ord.keys.len() + 1 {
-        return Err(bad());
-    }
+    let public = crate::cases::id::parse_case_id(case).ok_or_else(bad_cursor)?;
+    Ok((values, public))
+}
+
+/// The cursor's sort keys, then the row id bound of the case it names (see [`id_bound`]).
+fn parse_cursor(conn: &Connection, ws: i64, cursor: &str, ord: &Order) -> Result<Vec<i64>, Error> {
+    let (mut values, public) = cursor_parts(cursor, ord)?;
+    let number = super::number_of_public(conn, ws, &public)
+        .map_err(crate::platform::internal)?
+        .ok_or_else(bad_cursor)?;
+    values.push(id_bound(conn, ws, number, ord.desc)?);
     Ok(values)
 }
 
