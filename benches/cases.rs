@@ -221,7 +221,7 @@ fn setup(path: &std::path::Path) -> Platform {
             let internal = flowhost::platform::internal;
             let ws: i64 = tx.query_row("SELECT id FROM workspaces WHERE name = 'soc'", [], |r| r.get(0)).map_err(internal)?;
             let mut case = tx
-                .prepare("INSERT INTO cases (id, workspace_id, title, severity, state, restricted, created_at, updated_at, number) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?1)")
+                .prepare("INSERT INTO cases (id, workspace_id, title, severity, state, restricted, created_at, updated_at, number, public_id, shown_number) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?1, 'C-' || ?1, ?1)")
                 .map_err(internal)?;
             let mut person = tx
                 .prepare("INSERT OR IGNORE INTO case_people (case_id, workspace_id, email, part) VALUES (?1, ?2, ?3, 'collaborator')")
