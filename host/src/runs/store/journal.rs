@@ -560,16 +560,22 @@ pub(crate) fn steps(conn: &Connection, run: i64) -> Result<(Vec<StepRecord>, u64
         .map_err(internal)?;
     let mut stmt = conn
         .prepare(
-            "SELECT step_key, status, output, error, attempts, duration_us FROM (
+            // Budgeted over narrow rows, the kept ones read whole (as the audit page: every
+            // candidate's outputs were read and sorted first; round 16 storage review).
+            "SELECT s.step_key, s.status, s.output, s.error, s.attempts, s.duration_us
+             FROM (
+               SELECT step_key FROM (
                  SELECT newest.*,
                         SUM(size) OVER (ORDER BY seq DESC, step_key DESC) AS running
-                 FROM (SELECT step_key, status, output, error, attempts, duration_us, seq,
-                              COALESCE(length(output), 0) + COALESCE(length(error), 0) AS size
+                 FROM (SELECT step_key, seq,
+                              COALESCE(octet_length(output), 0)
+                                + COALESCE(octet_length(error), 0) AS size
                        FROM run_steps WHERE run_id = ?1
                        ORDER BY seq DESC, step_key DESC LIMIT ?2) AS newest
-             ) AS budgeted
-             WHERE running - size < ?3
-             ORDER BY seq, step_key",
+               ) AS budgeted
+               WHERE running - size < ?3) AS kept
+             JOIN run_steps s ON s.run_id = ?1 AND s.step_key = kept.step_key
+             ORDER BY s.seq, s.step_key",
         )
         .map_err(internal)?;
     let limit = i64::try_from(crate::runs::MAX_STEPS_SHOWN).unwrap_or(i64::MAX);
