@@ -2153,6 +2153,11 @@ fn a_publisher_demoted_below_interaction_write_asks_nobody() {
     set_role("contributor");
     env.ok(&["run", &tell, "--as", OWNER, "--steps", &steps]);
     assert_eq!(open_interactions(), 1, "asked once promoted again");
+    let waiting = env.open_interactions(OWNER);
+    let approval = waiting[0]["id"]
+        .as_str()
+        .expect("the Owner is asked")
+        .to_owned();
 
     // A form is its publisher's asking too: demoted, their Interaction Flow starts nothing.
     env.publish_ask_flow(lead);
@@ -2178,6 +2183,31 @@ fn a_publisher_demoted_below_interaction_write_asks_nobody() {
     assert!(
         !offered(),
         "a flow that starts nothing is offered to no one"
+    );
+    // The approval opened before the demotion, once answered, ends its run there rather than
+    // drive it on (round 16 authority review), naming nobody.
+    env.cli(&[
+        "interact",
+        "respond",
+        &approval,
+        "--values",
+        r#"{"ok":true}"#,
+        "--as",
+        OWNER,
+        "--steps",
+        &steps,
+    ]);
+    let runs = env.runs();
+    let asked = runs
+        .iter()
+        .filter(|r| r.0 == "approve")
+        .nth(1)
+        .expect("the run that asked");
+    assert_eq!(asked.1, "failed", "{runs:?}");
+    let error = asked.2.as_deref().unwrap_or_default();
+    assert!(
+        error.contains("the answer is not used") && !error.contains(lead),
+        "{error}"
     );
     let refused = start();
     assert!(!refused.status.success());

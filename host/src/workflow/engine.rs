@@ -1346,6 +1346,30 @@ impl Exec<'_> {
             .interaction_state(self.run, key)
             .map_err(|e| Halt::host(key, e))?;
         let id = match state {
+            // An answer given after whoever published the workflow lost `interaction.write`
+            // is not theirs to have asked for: the run ends there, naming nobody, rather
+            // than go on with it (SPEC WF-10; round 16 authority review: an approval opened
+            // before the demotion drove the run on). It stays listed until answered or timed
+            // out, so that its run ends rather than wait for ever; a timeout is no answer.
+            Some(crate::interact::State::Closed(response))
+                if response["timed_out"] != Value::Bool(true)
+                    && matches!(
+                        platform.index().binder_check(
+                            &self.caller.principal,
+                            &self.caller.workspace,
+                            Scope::InteractionWrite,
+                        ),
+                        Some(AccessDecision::Denied(_))
+                    ) =>
+            {
+                return Err(Failure {
+                    step: key.to_owned(),
+                    message: "whoever published this workflow may no longer ask people for \
+                              input (`interaction.write`, SPEC WF-10); the answer is not used"
+                        .to_owned(),
+                }
+                .into());
+            }
             Some(crate::interact::State::Closed(response)) => {
                 self.journal(key, Ok(response.clone()), 1, Duration::ZERO, None);
                 self.observer
