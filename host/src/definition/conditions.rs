@@ -84,8 +84,9 @@ fn holds(
         Op::Contains if left_missing || right_missing => false,
         Op::Contains => match (&left, &right) {
             (Value::Array(items), _) => items.iter().any(|i| same(i, &right)),
-            // A `null` (an unassigned case's `assignee`) holds nothing and is in no text.
-            (Value::Null, _) | (_, Value::Null) => false,
+            // A `null` (an unassigned case's `assignee`) holds nothing, and no text holds
+            // one; anything else is no list or text, as below (self-review).
+            (Value::Null, _) | (Value::String(_), Value::Null) => false,
             (Value::String(s), Value::String(r)) => s.contains(r.as_str()),
             (Value::String(_), other) => {
                 return Err(format!(
@@ -319,6 +320,10 @@ mod tests {
                 "`left` is an object and `right` an object",
             ),
             (
+                cond(json!("$.event.n"), Op::Contains, Value::Null),
+                "`contains` looks in a list or text, but `left` is a number",
+            ),
+            (
                 cond(json!("$.event.n"), Op::Contains, json!(3)),
                 "`contains` looks in a list or text, but `left` is a number",
             ),
@@ -347,6 +352,7 @@ mod tests {
             cond(json!("$.event.missing?"), Op::In, json!(["a", null])),
             // A `null` found holds nothing: no error (an unassigned case's assignee).
             cond(json!("$.event.nobody"), Op::Contains, json!("@vendor.test")),
+            cond(json!("$.event.sev"), Op::Contains, json!("$.event.nobody")),
         ] {
             assert!(!holds(&c, &ctx, &|_| Ok(())).expect("evaluates"), "{c:?}");
         }
