@@ -1471,7 +1471,8 @@ fn a_case_created_restricted_leaves_no_gap_in_the_numbers_others_see() {
     assert_eq!(theirs.id, "C-3");
     // Pages of one: each cursor names a case the reader sees, by its id.
     let mut seen = Vec::new();
-    let mut cursor = None;
+    let mut cursor: Option<String> = None;
+    let mut first_cursor: Option<String> = None;
     loop {
         let page = p
             .query_cases(
@@ -1491,6 +1492,7 @@ fn a_case_created_restricted_leaves_no_gap_in_the_numbers_others_see() {
                     next.ends_with(&format!(":{}", seen[seen.len() - 1])),
                     "{next}"
                 );
+                first_cursor.get_or_insert_with(|| next.clone());
                 cursor = Some(next);
             }
             None => break,
@@ -1505,15 +1507,37 @@ fn a_case_created_restricted_leaves_no_gap_in_the_numbers_others_see() {
         "hidden"
     );
     denied_as_not_found(p.get_case(&operator, &hidden.id));
-    // A cursor naming no case is refused, as one of another order is.
-    let forged = p.query_cases(
-        &operator,
-        CaseQuery {
-            filter: CaseFilter::default(),
-            sort: CaseSort::CreatedAsc,
-            page_size: 1,
-            cursor: Some("c:1:C-99".into()),
-        },
+    // A cursor naming a number is answered whether that case exists or not (it tells
+    // nothing of which do); one naming an opaque id no page gave is refused.
+    let page_after = |cursor: &str| {
+        p.query_cases(
+            &operator,
+            CaseQuery {
+                filter: CaseFilter::default(),
+                sort: CaseSort::CreatedAsc,
+                page_size: 10,
+                cursor: Some(cursor.into()),
+            },
+        )
+    };
+    let first_cursor = first_cursor.expect("a first page's cursor");
+    let after_first = page_after(&first_cursor).expect("after C-1");
+    assert_eq!(
+        after_first
+            .cases
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect::<Vec<_>>(),
+        ["C-2", "C-3"]
     );
+    assert!(page_after(&first_cursor.replace(":C-1", ":C-99")).is_ok());
+    let forged = page_after(&first_cursor.replace(":C-1", ":C-0123456789ABCDEF"));
     assert!(matches!(forged, Err(Error::Invalid(_))), "{forged:?}");
+    // A cursor written before case ids were opaque (a run paging across an upgrade) still
+    // reads: its last value is the internal number.
+    let old = page_after(&first_cursor.replace(":C-1", ":1")).expect("an old cursor");
+    assert_eq!(
+        old.cases.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        ["C-2", "C-3"]
+    );
 }

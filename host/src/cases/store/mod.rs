@@ -8,7 +8,6 @@ use crate::store::sql::{Connection, OptionalExtension, params};
 
 use crate::store::Transaction;
 
-use crate::cases::id::case_id_text;
 use crate::clock;
 use crate::services::cases::{AccessMode, CaseRecord, Severity};
 
@@ -415,31 +414,30 @@ pub fn insert(
     // Carried only from at most [`CARRIED_SKEW_US`] ahead (a lock's wait, a clock a moment
     // off, not a wrong clock): one host's clock a year fast stamped every later case a year
     // ahead (round 16 storage review).
-    // Its external id: the next among full-access-created cases, or opaque for one created
-    // restricted, which takes no number others see (SPEC CS-2; round 16 leak review).
-    let (public_id, shown_number) = if case.mode == AccessMode::Restricted {
-        let opaque = crate::cases::id::opaque_case_id()
-            .map_err(|e| crate::store::sql::Error::ToSqlConversionFailure(e.to_string().into()))?;
-        (opaque, None)
-    } else {
-        let next: i64 = tx
-            .prepare_cached(
-                "SELECT coalesce(max(shown_number), 0) + 1 FROM cases WHERE workspace_id = ?1",
-            )?
-            .query_row(params![case.workspace_id], |r| r.get(0))?;
-        (case_id_text(next), Some(next))
-    };
-    let inserted: Option<(i64, i64)> = tx.prepare_cached("INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key, number, public_id, shown_number)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, at, at, ?11, next, ?13, ?14 FROM (
+    // Its external id: the next among full-access-created cases (drawn in the statement, one
+    // round trip under the lock), or opaque (`?13`) for one created restricted, which takes
+    // no number others see (SPEC CS-2; round 16 leak review).
+    let opaque =
+        if case.mode == AccessMode::Restricted {
+            Some(crate::cases::id::opaque_case_id().map_err(|e| {
+                crate::store::sql::Error::ToSqlConversionFailure(e.to_string().into())
+            })?)
+        } else {
+            None
+        };
+    let inserted: Option<(i64, String, i64)> = tx.prepare_cached("INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key, number, public_id, shown_number)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, at, at, ?11, next,
+                coalesce(?13, 'C-' || shown), CASE WHEN ?13 IS NULL THEN shown END FROM (
            SELECT CASE WHEN coalesce(max(last.created_at), 0) < ?10
                             OR max(last.created_at) > ?10 + ?12 THEN ?10
                        ELSE max(last.created_at) + 1 END AS at,
-                  (SELECT coalesce(max(number), 0) + 1 FROM cases WHERE workspace_id = ?1) AS next
+                  (SELECT coalesce(max(number), 0) + 1 FROM cases WHERE workspace_id = ?1) AS next,
+                  (SELECT coalesce(max(shown_number), 0) + 1 FROM cases WHERE workspace_id = ?1) AS shown
            FROM (SELECT created_at FROM cases WHERE workspace_id = ?1
                  ORDER BY number DESC LIMIT 1) AS last) AS stamp
          WHERE true
          ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING id, created_at")?
+         RETURNING id, public_id, created_at")?
         .query_row(params![
             case.workspace_id,
             case.title,
@@ -453,10 +451,9 @@ pub fn insert(
             now,
             case.idempotency_key,
             CARRIED_SKEW_US,
-            public_id,
-            shown_number
-        ], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
-    Ok(inserted.map(|(id, at)| CaseRow {
+            opaque
+        ], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
+    Ok(inserted.map(|(id, public_id, at)| CaseRow {
         id,
         workspace_id: case.workspace_id,
         record: record_of(case, public_id, fields_read, at),

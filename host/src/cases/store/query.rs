@@ -213,21 +213,35 @@ pub fn page(
     Ok((rows.iter().map(|r| r[0]).collect(), next))
 }
 
-/// The row id to continue after (ascending) or before (descending) case number `number` of
-/// workspace `ws`. Numbers grow with row ids within a workspace, so this bound splits the
-/// workspace's cases exactly where the number does, whether that case exists (or is visible)
-/// or not: a cursor never tells whether some case number exists.
-fn id_bound(conn: &Connection, ws: i64, number: i64, desc: bool) -> Result<i64, Error> {
-    let (sql, none) = if desc {
-        (
+/// The row id to continue after (ascending) or before (descending) the case whose `column`
+/// (`number`, or `shown_number`) is `number` in workspace `ws`. Both grow with row ids
+/// within a workspace, so this bound splits the workspace's cases exactly where the number
+/// does, whether that case exists (or is visible) or not: a cursor never tells whether some
+/// case number exists.
+fn id_bound(
+    conn: &Connection,
+    ws: i64,
+    column: &'static str,
+    number: i64,
+    desc: bool,
+) -> Result<i64, Error> {
+    let (sql, none) = match (desc, column) {
+        (true, "shown_number") => (
+            "SELECT min(id) FROM cases WHERE workspace_id = ?1 AND shown_number >= ?2",
+            i64::MAX,
+        ),
+        (true, _) => (
             "SELECT min(id) FROM cases WHERE workspace_id = ?1 AND number >= ?2",
             i64::MAX,
-        )
-    } else {
-        (
+        ),
+        (false, "shown_number") => (
+            "SELECT max(id) FROM cases WHERE workspace_id = ?1 AND shown_number <= ?2",
+            0,
+        ),
+        (false, _) => (
             "SELECT max(id) FROM cases WHERE workspace_id = ?1 AND number <= ?2",
             0,
-        )
+        ),
     };
     let found: Option<i64> = conn
         .prepare_cached(sql)
@@ -248,9 +262,20 @@ fn bad_cursor() -> Error {
     Error::Invalid("the cursor is not one of this query's sort order".to_owned())
 }
 
+/// Where a cursor's last row was, by what it names its case with.
+enum Last {
+    /// A case shown as `C-<n>`: its number among the numbered cases.
+    Shown(i64),
+    /// A case with an opaque id.
+    Opaque(String),
+    /// A cursor written before cases had opaque ids (a run paging across a resume, a step
+    /// test's mock): the case's internal number.
+    Internal(i64),
+}
+
 /// A cursor names its sort and holds the last row's key values and the external id of its
-/// case: those values and that id.
-fn cursor_parts(cursor: &str, ord: &Order) -> Result<(Vec<i64>, String), Error> {
+/// case: those values and where that case was.
+fn cursor_parts(cursor: &str, ord: &Order) -> Result<(Vec<i64>, Last), Error> {
     let mut parts: Vec<&str> = cursor.split(':').collect();
     if parts.first() != Some(&ord.tag) || parts.len() != ord.keys.len() + 2 {
         return Err(bad_cursor());
@@ -260,17 +285,38 @@ fn cursor_parts(cursor: &str, ord: &Order) -> Result<(Vec<i64>, String), Error> 
         .iter()
         .map(|p| p.parse().map_err(|_| bad_cursor()))
         .collect::<Result<_, _>>()?;
-    let public = crate::cases::id::parse_case_id(case).ok_or_else(bad_cursor)?;
-    Ok((values, public))
+    let last = if let Ok(number) = case.parse::<i64>() {
+        Last::Internal(number)
+    } else {
+        let public = crate::cases::id::parse_case_id(case).ok_or_else(bad_cursor)?;
+        match public
+            .strip_prefix("C-")
+            .and_then(|n| n.parse::<i64>().ok())
+        {
+            Some(shown) if public.len() < 18 => Last::Shown(shown),
+            _ => Last::Opaque(public),
+        }
+    };
+    Ok((values, last))
 }
 
-/// The cursor's sort keys, then the row id bound of the case it names (see [`id_bound`]).
+/// The cursor's sort keys, then the row id bound of the case it names (see [`id_bound`]). A
+/// numbered case is placed by its number whether it exists or not, as the internal number
+/// was, so a cursor tells nothing of which numbered cases exist (self-review); an opaque id
+/// no cursor of the reader's named is refused, as no guess finds one.
 fn parse_cursor(conn: &Connection, ws: i64, cursor: &str, ord: &Order) -> Result<Vec<i64>, Error> {
-    let (mut values, public) = cursor_parts(cursor, ord)?;
-    let number = super::number_of_public(conn, ws, &public)
-        .map_err(crate::platform::internal)?
-        .ok_or_else(bad_cursor)?;
-    values.push(id_bound(conn, ws, number, ord.desc)?);
+    let (mut values, last) = cursor_parts(cursor, ord)?;
+    let bound = match last {
+        Last::Internal(number) => id_bound(conn, ws, "number", number, ord.desc)?,
+        Last::Shown(shown) => id_bound(conn, ws, "shown_number", shown, ord.desc)?,
+        Last::Opaque(public) => {
+            let number = super::number_of_public(conn, ws, &public)
+                .map_err(crate::platform::internal)?
+                .ok_or_else(bad_cursor)?;
+            id_bound(conn, ws, "number", number, ord.desc)?
+        }
+    };
+    values.push(bound);
     Ok(values)
 }
 

@@ -161,7 +161,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         15,
         "a case's id as people see it: numbered among full-access-created cases, opaque for one created restricted (the SQLite migration of the same name)",
         r#"
-    ALTER TABLE cases ADD COLUMN public_id TEXT;
+    ALTER TABLE cases ADD COLUMN public_id TEXT COLLATE "C";
     ALTER TABLE cases ADD COLUMN shown_number BIGINT;
     UPDATE cases SET public_id = 'C-' || number, shown_number = number;
     CREATE UNIQUE INDEX cases_by_public_id ON cases (workspace_id, public_id);
