@@ -432,3 +432,37 @@ fn a_mock_answering_a_bad_email_is_refused_naming_it() {
     assert!(text.contains("not an email"), "{text}");
     assert!(!text.contains("passed"), "{text}");
 }
+
+/// A fixture's cases keep the ids of their order whatever their access mode: a restricted one
+/// is made, then restricted, since a case created restricted takes an opaque id that no test
+/// could name (round 16 self-review).
+#[test]
+fn a_fixtures_cases_keep_the_ids_of_their_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tenant = common::example_tenant_path();
+    let tests = json!({
+        "tenant": tenant.display().to_string(),
+        "cases": "cases.json",
+        "workspace": "mssp-soc",
+        "as": "olivia.owner@acme-mssp.test",
+        "unmocked": "database",
+        "tests": [{
+            "name": "restricts the open high full-access cases, the first and the third",
+            "input": input(),
+            "expect": { "output": { "restricted": ["C-1", "C-3"],
+                                    "collaborators": ["sam.lead@acme-mssp.test"] } }
+        }]
+    });
+    let project = project(dir.path(), &tests, "[\"cases:read\", \"cases:write\"]");
+    std::fs::write(
+        project.join("cases.json"),
+        json!({ "as": "olivia.owner@acme-mssp.test",
+                "cases": [{ "title": "Phishing", "severity": "high" },
+                          { "title": "Secret", "severity": "high", "access_mode": "restricted" },
+                          { "title": "Malware", "severity": "high" }] })
+        .to_string(),
+    )
+    .expect("cases fixture");
+    let (ok, text) = step_test(&project);
+    assert!(ok, "{text}");
+}
