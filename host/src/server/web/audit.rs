@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::Html;
 
 use super::error::WebError;
-use super::html::{clip_json, esc, page};
+use super::html::{clip_json, esc, page, visible};
 use super::session::Signed;
 use crate::handles::AuditPage as Page;
 use crate::server::AppState;
@@ -42,10 +42,10 @@ pub(super) async fn page_of_entries(
              <td>{}</td><td><pre>{}</pre></td></tr>",
             e.id,
             esc(&e.at),
-            esc(&e.actor),
+            visible(&e.actor),
             esc(&e.actor_kind),
-            esc(&e.action),
-            esc(&e.target),
+            visible(&e.action),
+            visible(&e.target),
             esc(&clip_json(&e.details))
         );
     }

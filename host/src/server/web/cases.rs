@@ -199,7 +199,7 @@ fn list_page(
                 id = esc(&c.id),
                 title = visible(&c.title),
                 sev = severity_text(c.severity),
-                state = esc(&c.state),
+                state = visible(&c.state),
                 mode = mode_text(c.access_mode),
                 who = esc(c.assignee.as_deref().unwrap_or("—")),
                 at = esc(&c.updated_at),
@@ -458,7 +458,7 @@ fn render(
          <dt>Assignee</dt><dd>{assignee}</dd><dt>Reviewers</dt><dd>{reviewers}</dd>\
          <dt>Created</dt><dd>{created}</dd><dt>Updated</dt><dd>{updated}</dd></dl>{description}</div>",
         sev = severity_text(c.severity),
-        state = esc(&c.state),
+        state = visible(&c.state),
         reporter = esc(c.reporter.as_deref().unwrap_or("—")),
         assignee = esc(c.assignee.as_deref().unwrap_or("—")),
         reviewers = list(&c.reviewers),

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
 
-use super::html::esc;
+use super::html::{esc, visible};
 use crate::definition::form::{FieldKind, Form};
 
 /// The inputs of `form`, filled with what was `given` (after a refused answer).
@@ -14,7 +14,7 @@ pub(super) fn render(form: &Form, given: &[(String, String)]) -> String {
     let mut out = String::new();
     for field in &form.fields {
         let name = esc(&field.name);
-        let label = esc(field.label.as_deref().unwrap_or(&field.name));
+        let label = visible(field.label.as_deref().unwrap_or(&field.name));
         let value = given
             .iter()
             .find(|(k, _)| *k == field.name)
@@ -67,7 +67,7 @@ fn select(out: &mut String, name: &str, value: &str, required: &str, options: &[
             out,
             "<option value=\"{}\"{selected}>{}</option>",
             esc(v),
-            esc(shown)
+            visible(shown)
         );
     }
     out.push_str("</select>");
