@@ -696,19 +696,14 @@ impl Engine {
     /// concurrency review). Best effort: a database that refused the work may refuse this
     /// too, and then the run waits for this process to end.
     pub(super) fn let_go(&self, run: i64, e: Error) -> Error {
-        let _ = self.runs.give_up_lease(run, self.leases.owner());
+        self.give_up_lease(run);
         e
     }
 
-    /// Leaves a run an event started, which this process claimed and does not start now (no
-    /// worker free, its tenant's share held), to any host: its mark here ends and its lease
-    /// is given up, waking the others. Kept leased to this busy process, no other host took
-    /// it while this one's workers were held by long steps (round 16 kill review). Best
-    /// effort: left leased, it is this process's to resume later, as before.
-    pub(crate) fn leave_for_others(&self, run: super::triggers::TriggeredRun) {
-        let key = run.run.key;
-        drop(run);
-        let _ = self.runs.give_up_lease(key, self.leases.owner());
+    /// Gives up this process's lease of `run`, if it holds it, waking the other hosts. Best
+    /// effort, as [`Engine::let_go`].
+    pub(super) fn give_up_lease(&self, run: i64) {
+        let _ = self.runs.give_up_lease(run, self.leases.owner());
     }
 
     /// Executes run `run` (leased to this process, and marked as executing here by

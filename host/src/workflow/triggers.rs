@@ -225,6 +225,19 @@ impl Platform {
     }
 }
 
+impl Engine {
+    /// Leaves a run an event started, which this process claimed and does not start now (no
+    /// worker free, its tenant's share held), to any host: its mark here ends and its lease
+    /// is given up, waking the others. Kept leased to this busy process, no other host took
+    /// it while this one's workers were held by long steps (round 16 kill review). Best
+    /// effort: left leased, it is this process's to resume later, as before.
+    pub(crate) fn leave_for_others(&self, run: TriggeredRun) {
+        let key = run.run.key;
+        drop(run);
+        self.give_up_lease(key);
+    }
+}
+
 /// A run that an event started, recorded in the database and ready to execute.
 pub struct TriggeredRun {
     /// The run's ids.
