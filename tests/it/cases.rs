@@ -758,6 +758,41 @@ const ROLES: &[&str] = &[
     "interact-only",
 ];
 
+/// A platform on a database in `dir` whose organization `organization` has one workspace,
+/// `ws`, of `members`, applied as a tenant file.
+fn one_workspace_platform(
+    dir: &Path,
+    organization: &str,
+    members: Vec<MemberSpec>,
+) -> Arc<Platform> {
+    let spec = TenantSpec {
+        organization: organization.into(),
+        workspaces: vec![WorkspaceSpec {
+            name: "ws".into(),
+            sso_only: false,
+            idps: vec![],
+            custom_roles: vec![],
+            members,
+            groups: vec![],
+            claim_rules: vec![],
+        }],
+    };
+    let text = serde_json::to_string(&spec).expect("json");
+    let platform =
+        Arc::new(Platform::new(crate::common::db_at(&dir.join("flowhost.db"))).expect("platform"));
+    flowhost::tenant::apply(
+        &platform,
+        &TenantFile {
+            origin: organization.into(),
+            text,
+            spec,
+        },
+        None,
+    )
+    .expect("apply");
+    platform
+}
+
 fn generated(seed: u64, dir: &Path) -> (Arc<Platform>, Vec<String>, Vec<String>) {
     let mut rng = Rng(seed);
     let people: Vec<String> = (0..7).map(|i| format!("p{i}@gen.test")).collect();
@@ -775,31 +810,7 @@ fn generated(seed: u64, dir: &Path) -> (Arc<Platform>, Vec<String>, Vec<String>)
             sso: false,
         });
     }
-    let spec = TenantSpec {
-        organization: "gen".into(),
-        workspaces: vec![WorkspaceSpec {
-            name: "ws".into(),
-            sso_only: false,
-            idps: vec![],
-            custom_roles: vec![],
-            members,
-            groups: vec![],
-            claim_rules: vec![],
-        }],
-    };
-    let text = serde_json::to_string(&spec).expect("json");
-    let platform =
-        Arc::new(Platform::new(crate::common::db_at(&dir.join("flowhost.db"))).expect("platform"));
-    flowhost::tenant::apply(
-        &platform,
-        &TenantFile {
-            origin: "gen".into(),
-            text,
-            spec,
-        },
-        None,
-    )
-    .expect("apply");
+    let platform = one_workspace_platform(dir, "gen", members);
     let owner = Caller {
         workspace: "ws".into(),
         principal: user(&people[0]),
@@ -1367,32 +1378,7 @@ fn a_case_names_at_most_its_cap_of_collaborators_however_they_are_added() {
             sso: false,
         })
         .collect();
-    let spec = TenantSpec {
-        organization: "many".into(),
-        workspaces: vec![WorkspaceSpec {
-            name: "ws".into(),
-            sso_only: false,
-            idps: vec![],
-            custom_roles: vec![],
-            members,
-            groups: vec![],
-            claim_rules: vec![],
-        }],
-    };
-    let text = serde_json::to_string(&spec).expect("json");
-    let platform = Arc::new(
-        Platform::new(crate::common::db_at(&dir.path().join("flowhost.db"))).expect("platform"),
-    );
-    flowhost::tenant::apply(
-        &platform,
-        &TenantFile {
-            origin: "many".into(),
-            text,
-            spec,
-        },
-        None,
-    )
-    .expect("apply");
+    let platform = one_workspace_platform(dir.path(), "many", members);
     let owner = at("ws", &people[0]);
     let id = platform
         .create_case(&owner, new_case("Many", AccessMode::Restricted, &[]))

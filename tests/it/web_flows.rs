@@ -31,8 +31,13 @@ const FLOW: &str = r#"{
 impl Site {
     /// Publishes [`FLOW`] as the Owner.
     fn publish_flow(&self) {
-        let file = self.deployment.dir.path().join("report-phish.json");
-        std::fs::write(&file, FLOW).expect("written");
+        self.publish_as_owner("report-phish", FLOW);
+    }
+
+    /// Publishes the definition `text` as the Owner, written to `<name>.json`.
+    fn publish_as_owner(&self, name: &str, text: &str) {
+        let file = self.deployment.dir.path().join(format!("{name}.json"));
+        std::fs::write(&file, text).expect("written");
         self.deployment.ok(&[
             "workflows",
             "publish",
@@ -283,17 +288,7 @@ fn a_start_refused_for_now_keeps_what_was_typed() {
         r#"{ "exit": { "status": "reported""#,
         r#"{ "id": "w", "wait": "3s" }, { "exit": { "status": "reported""#,
     );
-    let file = site.deployment.dir.path().join("slow-report.json");
-    std::fs::write(&file, slow).expect("written");
-    site.deployment.ok(&[
-        "workflows",
-        "publish",
-        file.to_str().expect("utf-8"),
-        "--as",
-        OWNER,
-        "--steps",
-        &steps_dir(),
-    ]);
+    site.publish_as_owner("slow-report", &slow);
     let url = site.server.url("/flows/slow-report");
     let start = |sender: &str| {
         let mut analyst = site.signed_in(ANALYST);
