@@ -482,6 +482,15 @@ async fn claim_work(
         // before its later resumes (self-review: breaking off left every event to a round
         // whose resumes had filled the workers again).
         workers.reap();
+        if workers.in_flight() >= workers.limit {
+            // Waited for only when an event is pending: with none, the round ends, and its due
+            // scans, wake-ups and housekeeping do not wait a step's length behind a busy
+            // host's workers (round 16 self-review).
+            let e = engine.clone();
+            if !tokio::task::spawn_blocking(move || e.event_pending()).await?? {
+                break;
+            }
+        }
         while workers.in_flight() >= workers.limit && !stop.load(Ordering::SeqCst) {
             workers.next_finished().await;
         }
@@ -545,6 +554,12 @@ async fn claim_work(
         if workers.holds_its_share(&workspace) {
             claimed.deferred = true;
             continue;
+        }
+        // No worker free: the next round, which a finished run starts, finds it again rather
+        // than this one waiting a step's length with its due scans and housekeeping behind it.
+        if workers.in_flight() >= workers.limit {
+            claimed.deferred = true;
+            break;
         }
         workers.start(Job::Resume(run), &workspace).await;
         claimed.started += 1;

@@ -300,6 +300,13 @@ impl Engine {
         self.claim_next_event_admitting(workspace, &|_| true)
     }
 
+    /// Whether any event waits for dispatch (an unreadable one included, which a claim sets
+    /// aside): one indexed read, so a scheduler whose workers are all busy waits for one only
+    /// when there is an event to give it.
+    pub(crate) fn event_pending(&self) -> Result<bool, Error> {
+        Ok(self.platform().next_pending_event(None, "")?.is_some())
+    }
+
     /// [`Engine::claim_next_event_in`], passing over the events of workspaces `admit` turns
     /// away (their tenant holds its share of the scheduler's workers): such a workspace loses
     /// this turn, and its events wait for a later round. `None` once every pending event is
