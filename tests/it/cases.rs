@@ -1458,7 +1458,7 @@ fn a_case_created_restricted_leaves_no_gap_in_the_numbers_others_see() {
     // Pages of one: each cursor names a case the reader sees, by its id.
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
-    let mut first_cursor: Option<String> = None;
+    let mut cursors = Vec::new();
     loop {
         let page = p
             .query_cases(
@@ -1478,7 +1478,7 @@ fn a_case_created_restricted_leaves_no_gap_in_the_numbers_others_see() {
                     next.ends_with(&format!(":{}", seen[seen.len() - 1])),
                     "{next}"
                 );
-                first_cursor.get_or_insert_with(|| next.clone());
+                cursors.push(next.clone());
                 cursor = Some(next);
             }
             None => break,
@@ -1506,7 +1506,7 @@ fn a_case_created_restricted_leaves_no_gap_in_the_numbers_others_see() {
             },
         )
     };
-    let first_cursor = first_cursor.expect("a first page's cursor");
+    let first_cursor = cursors.first().expect("a first page's cursor");
     let after_first = page_after(&first_cursor).expect("after C-1");
     assert_eq!(
         after_first
@@ -1519,11 +1519,45 @@ fn a_case_created_restricted_leaves_no_gap_in_the_numbers_others_see() {
     assert!(page_after(&first_cursor.replace(":C-1", ":C-99")).is_ok());
     let forged = page_after(&first_cursor.replace(":C-1", ":C-0123456789ABCDEF"));
     assert!(matches!(forged, Err(Error::Invalid(_))), "{forged:?}");
+    // One naming the hidden case is refused as alike to the operator (answered, it told that
+    // a hidden case of that id exists: round 17 leak review), and read for the lead.
+    let names_hidden = first_cursor.replace(":C-1", &format!(":{}", hidden.id));
+    let refused = page_after(&names_hidden);
+    assert_eq!(
+        format!("{refused:?}"),
+        format!("{forged:?}"),
+        "a hidden case's id is refused as an unknown one"
+    );
+    let lead_page = p
+        .query_cases(
+            &at(SOC, LEAD),
+            CaseQuery {
+                filter: CaseFilter::default(),
+                sort: CaseSort::CreatedAsc,
+                page_size: 10,
+                cursor: Some(names_hidden),
+            },
+        )
+        .expect("the lead pages after the case they see");
+    assert!(
+        lead_page.cases.iter().any(|c| c.id == "C-2"),
+        "{:?}",
+        lead_page.cases
+    );
     // A cursor written before case ids were opaque (a run paging across an upgrade) still
-    // reads: its last value is the internal number.
+    // reads: its last value is the number shown, which was the internal one before.
     let old = page_after(&first_cursor.replace(":C-1", ":1")).expect("an old cursor");
     assert_eq!(
         old.cases.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
         ["C-2", "C-3"]
+    );
+    // Not the internal number: read so, C-2's cursor naming `2` fell between the hidden case
+    // and C-2, and bisecting it told how many cases were created restricted before a case
+    // one sees (round 17 hostile-step and leak reviews).
+    let after_second = cursors.get(1).expect("a second page's cursor");
+    let old = page_after(&after_second.replace(":C-2", ":2")).expect("an old cursor");
+    assert_eq!(
+        old.cases.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        ["C-3"]
     );
 }

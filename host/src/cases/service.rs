@@ -331,6 +331,22 @@ impl CaseApi for Platform {
         }
         validate::query(&q)?;
         let db = self.db()?;
+        // A cursor naming a case the reader does not see is refused as one naming no case is:
+        // answered, it told that a hidden case of that id exists (SPEC CS-2; round 17 leak
+        // review). Its page was the reader's once; the case was restricted since.
+        if let Some(public) = q
+            .cursor
+            .as_deref()
+            .and_then(|c| query::opaque_case_of(c, q.sort))
+        {
+            let seen = match store::id_of(db.conn(), ws, &public)? {
+                Some(id) => case_seen_in(db.conn(), id, &viewer)?,
+                None => false,
+            };
+            if !seen {
+                return Err(query::bad_cursor());
+            }
+        }
         let (ids, next_cursor) = query::page(db.conn(), ws, &viewer, &q)?;
         // Each row is decided again as it was loaded: the page's statement and the loads are
         // not one snapshot, and on PostgreSQL a restriction committed between them (another

@@ -255,10 +255,19 @@ pub(crate) fn check_cursor(cursor: &str, sort: CaseSort) -> Result<(), Error> {
     cursor_parts(cursor, &order(sort)).map(drop)
 }
 
+/// The opaque case id `cursor` names its last case by, if it does: the service answers such a
+/// cursor only for one who sees that case (see [`parse_cursor`]).
+pub(crate) fn opaque_case_of(cursor: &str, sort: CaseSort) -> Option<String> {
+    match cursor_parts(cursor, &order(sort)) {
+        Ok((_, Last::Opaque(public))) => Some(public),
+        _ => None,
+    }
+}
+
 /// The answer for a cursor that is not one of a query's. Not quoting it: the web's list puts
 /// this on a signed-in page, and a crafted link's text would read as the site's words there
 /// (web review).
-fn bad_cursor() -> Error {
+pub(crate) fn bad_cursor() -> Error {
     Error::Invalid("the cursor is not one of this query's sort order".to_owned())
 }
 
@@ -268,9 +277,6 @@ enum Last {
     Shown(i64),
     /// A case with an opaque id.
     Opaque(String),
-    /// A cursor written before cases had opaque ids (a run paging across a resume, a step
-    /// test's mock): the case's internal number.
-    Internal(i64),
 }
 
 /// A cursor names its sort and holds the last row's key values and the external id of its
@@ -285,8 +291,13 @@ fn cursor_parts(cursor: &str, ord: &Order) -> Result<(Vec<i64>, Last), Error> {
         .iter()
         .map(|p| p.parse().map_err(|_| bad_cursor()))
         .collect::<Result<_, _>>()?;
+    // A cursor written before cases had opaque ids (a run paging across a resume, a step
+    // test's mock) names its case by its number: its shown number, which migration 35 set to
+    // the internal one for every case before it. Read as the internal number, a guessed one
+    // placed a page by how many cases were created restricted before it, the readers' hidden
+    // ones counted (SPEC CS-2; round 17 hostile-step review).
     let last = if let Ok(number) = case.parse::<i64>() {
-        Last::Internal(number)
+        Last::Shown(number)
     } else {
         let public = crate::cases::id::parse_case_id(case).ok_or_else(bad_cursor)?;
         match public
@@ -303,11 +314,11 @@ fn cursor_parts(cursor: &str, ord: &Order) -> Result<(Vec<i64>, Last), Error> {
 /// The cursor's sort keys, then the row id bound of the case it names (see [`id_bound`]). A
 /// numbered case is placed by its number whether it exists or not, as the internal number
 /// was, so a cursor tells nothing of which numbered cases exist (self-review); an opaque id
-/// no cursor of the reader's named is refused, as no guess finds one.
+/// no cursor of the reader's named is refused, as no guess finds one, and so is one of a
+/// case the reader does not see, by the service ([`opaque_case_of`]).
 fn parse_cursor(conn: &Connection, ws: i64, cursor: &str, ord: &Order) -> Result<Vec<i64>, Error> {
     let (mut values, last) = cursor_parts(cursor, ord)?;
     let bound = match last {
-        Last::Internal(number) => id_bound(conn, ws, "number", number, ord.desc)?,
         Last::Shown(shown) => id_bound(conn, ws, "shown_number", shown, ord.desc)?,
         Last::Opaque(public) => {
             let number = super::number_of_public(conn, ws, &public)
