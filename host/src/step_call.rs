@@ -113,13 +113,24 @@ pub struct CaseEventCount {
 }
 
 impl CaseEvents {
-    /// Counts one event published with `payload`.
-    pub fn add(&self, payload: &serde_json::Value) {
+    /// Counts one event published with `payload`, charged first to the run's `allowance`
+    /// when the step has one: why not, counting nothing, when the run has no room. Read when
+    /// each part began, the run's budget let each of a parallel loop's parts publish an
+    /// execution's worth of whole-case events (round 17 hostile-step review).
+    pub fn charge(
+        &self,
+        payload: &serde_json::Value,
+        allowance: Option<&dyn RecordAllowance>,
+    ) -> Result<(), String> {
+        let bytes = crate::json_limits::text_len(payload);
+        let values = crate::json_limits::value_count(payload);
+        if let Some(allowance) = allowance {
+            allowance.event(bytes, values)?;
+        }
         self.events.fetch_add(1, Ordering::Relaxed);
-        self.bytes
-            .fetch_add(crate::json_limits::text_len(payload), Ordering::Relaxed);
-        self.values
-            .fetch_add(crate::json_limits::value_count(payload), Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.values.fetch_add(values, Ordering::Relaxed);
+        Ok(())
     }
 
     /// What was counted so far.
@@ -152,6 +163,20 @@ pub struct Charged {
     pub events: usize,
     pub event_bytes: usize,
     pub event_values: usize,
+}
+
+impl Charged {
+    /// With what its case calls charged: every one [`CaseEvents`] counted, for a step that
+    /// has an allowance (an execution of a run's).
+    #[must_use]
+    pub fn with_case_events(self, cases: CaseEventCount) -> Self {
+        Self {
+            events: self.events.saturating_add(cases.events),
+            event_bytes: self.event_bytes.saturating_add(cases.bytes),
+            event_values: self.event_values.saturating_add(cases.values),
+            ..self
+        }
+    }
 }
 
 /// The step a call is made for: what it is granted, how its creations are keyed, and what

@@ -1170,6 +1170,70 @@ fn a_parallel_loop_of_log_and_event_floods_is_bounded_per_run() {
     assert!(wide >= 20, "the budget is used: {wide}");
 }
 
+/// A parallel loop's case calls charge the run's budget of events as the service writes
+/// them: each part read what was left when it began, so 32 parts toggling a case of 60 KiB
+/// wrote about 390 MiB of case events against the run's 32 MiB; and a no-op update's
+/// remembered answer, a row no event counted, spends one (round 17 hostile-step review).
+#[test]
+fn a_parallel_loops_case_calls_stay_within_the_runs_event_budget() {
+    use flowhost::services::caps::{MAX_RUN_EVENT_BYTES, MAX_RUN_EVENTS};
+    let d = Deployment::new();
+    let run = |name: &str, items: usize, with: Value| {
+        let wf = json!({ "name": name, "workspace": "mssp-soc",
+            "vars": { "items": (0..items).collect::<Vec<_>>() },
+            "steps": [
+                { "id": "each", "loop": { "over": "$.vars.items", "parallel": 32 }, "do": [
+                    { "id": "f", "uses": crate::common::HOSTILE, "with": with,
+                      "grants": ["cases:read", "cases:write"] }
+                ] }
+            ] });
+        let file = d.dir.path().join(format!("{name}.json"));
+        std::fs::write(&file, wf.to_string()).expect("write");
+        let out = d.cli(&[
+            "run",
+            file.to_str().expect("utf-8"),
+            "--as",
+            OWNER,
+            "--json",
+        ]);
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("json: {}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(doc["status"], "succeeded", "{doc}");
+        doc
+    };
+    let count = |sql: &str| -> usize {
+        let n: i64 = rusqlite::Connection::open(&d.db)
+            .expect("open")
+            .query_row(sql, [], |r| r.get(0))
+            .expect("count");
+        usize::try_from(n).expect("a count")
+    };
+    run(
+        "big",
+        32,
+        json!({ "attack": "toggles", "kib": 60, "then_ms": 300 }),
+    );
+    let bytes = count("SELECT coalesce(sum(length(CAST(payload AS BLOB))), 0) FROM events");
+    assert!(
+        bytes <= MAX_RUN_EVENT_BYTES,
+        "{bytes} bytes of case events written by one run"
+    );
+    assert!(
+        bytes > MAX_RUN_EVENT_BYTES / 2,
+        "the budget is used: {bytes}"
+    );
+    // No-op updates, 100 an execution at most, in 160 executions: the run stores at most
+    // its budget of events' worth of answers.
+    let before = count("SELECT count(*) FROM case_updates");
+    run("noop", 160, json!({ "attack": "toggles", "noop": true }));
+    let noops = count("SELECT count(*) FROM case_updates") - before;
+    assert!(
+        noops <= MAX_RUN_EVENTS,
+        "{noops} no-op answers stored by one run"
+    );
+    assert!(noops > MAX_RUN_EVENTS / 2, "the budget is used: {noops}");
+}
+
 /// A parallel loop's parts reuse copies of the run's context (one per part in flight, where
 /// a copy per item cost a loop over a context holding its own list n²; hostile-step review):
 /// an iteration still sees nothing another iteration produced on the same copy.

@@ -501,6 +501,12 @@ impl Platform {
             // CS-6), whatever the page showed, so a form submitted twice (a double click, a
             // reload) is answered with what it set, not "changed since" (round 16 web review).
             if old_mode == new_mode && added.is_empty() && removed.is_empty() {
+                // Its remembered answer is a row no event counts: spent as one, or a step's
+                // no-op updates stored a row each without bound (round 17 hostile-step
+                // review). Not for an update made without a key, which stores nothing.
+                if key.is_some() {
+                    charge_step(caller, &serde_json::to_value(&after).map_err(internal)?)?;
+                }
                 return answer(before.id, after);
             }
             // The cap holds for the case, not only for each list of one update: lists of
@@ -574,10 +580,20 @@ fn publish(
         Some(id),
         caller.cause,
     )?;
-    if let Some(step) = &caller.step {
-        step.published.add(payload);
+    charge_step(caller, payload)
+}
+
+/// Counts what a step's case call stores for it, `payload` (an event, or a no-op update's
+/// remembered answer), against its run's budget of events as it is written (SPEC ST-4): past
+/// it, the call is refused and its transaction stores nothing.
+fn charge_step(caller: &Caller, payload: &serde_json::Value) -> Result<(), Error> {
+    match &caller.step {
+        Some(step) => step
+            .published
+            .charge(payload, step.allowance.as_deref())
+            .map_err(Error::Invalid),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// [`Platform::case_seen_by`] on `conn`, for a caller already inside a transaction.

@@ -1858,7 +1858,9 @@ impl Exec<'_> {
                 };
                 // Its logs are kept whatever its outcome; its events only if it succeeded: what
                 // it charged as it went is settled against that.
-                self.held.settle(exec.charged, Records::of(&exec));
+                // Its case calls charged each event as the service wrote it.
+                let charged = exec.charged.with_case_events(exec.case_events);
+                self.held.settle(charged, Records::of(&exec));
                 // Its events are written with its journal entry, maybe after later steps
                 // read more: they may quote what the run had read by now, not that (kill
                 // review).

@@ -332,9 +332,9 @@ impl Held {
     }
 
     /// What is left of the run's budget for its executions' records, which bounds each as
-    /// it starts; parallel parts read it at once, and their log lines and events are charged
-    /// as they are made ([`RecordAllowance`]), so together they stay within it. Case calls'
-    /// events, sized once written, may pass it by one call's a part.
+    /// it starts; parallel parts read it at once, and their log lines and events, their case
+    /// calls' included, are charged as they are made ([`RecordAllowance`]), so together they
+    /// stay within it.
     pub(crate) fn records_left(&self) -> Records {
         let held = self.lock_records();
         let b = Records::BUDGET;
@@ -482,8 +482,8 @@ mod tests {
     fn an_executions_case_events_count_by_size() {
         let published = crate::step_call::CaseEvents::default();
         let payload = serde_json::json!({ "case": { "title": "x".repeat(1000) } });
-        published.add(&payload);
-        published.add(&payload);
+        published.charge(&payload, None).expect("no allowance");
+        published.charge(&payload, None).expect("no allowance");
         let exec = StepExecution {
             result: Ok(serde_json::json!({})),
             logs: Vec::new(),

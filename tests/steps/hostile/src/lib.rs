@@ -90,6 +90,7 @@ impl Guest for Hostile {
             "case_flood" => caps::case_flood(),
             "retry_create" => caps::retry_create(),
             "restriction_flood" => caps::restriction_flood(),
+            "toggles" => caps::toggles(&input),
             "query_flood" => caps::query_flood(),
             "pollable_flood" => {
                 // Pollables kept, never dropped: each is an entry of the host's resource
@@ -414,6 +415,45 @@ mod caps {
             }
         }
         Ok(json!({ "updated": 1_000_000 }).to_string())
+    }
+
+    /// Creates a case of a `kib` KiB description, then sets its access mode until refused:
+    /// back and forth, each update publishing events of the whole case, or (`noop`) to what
+    /// it is, each changing nothing; then waits `then_ms` (so that a parallel loop's parts
+    /// are in flight together).
+    pub fn toggles(input: &Value) -> Result<String, StepError> {
+        let mut c = case("Toggled".into());
+        c.description = "d".repeat(input["kib"].as_u64().unwrap_or(0) as usize * 1024);
+        // Refused once the run's budget is spent: said so, the run goes on.
+        let made = match cases::create_case(&c) {
+            Ok(made) => made,
+            Err(e) => return Ok(json!({ "updated": 0, "error": format!("{e:?}") }).to_string()),
+        };
+        let noop = input["noop"].as_bool().unwrap_or(false);
+        let mut updated = 0_u32;
+        let mut error = None;
+        for n in 0..1_000_000_u32 {
+            let mode = if noop || n % 2 == 1 {
+                cases::AccessMode::FullAccess
+            } else {
+                cases::AccessMode::Restricted
+            };
+            let update = cases::RestrictionUpdate {
+                access_mode: Some(mode),
+                set_collaborators: None,
+                add_collaborators: Vec::new(),
+                remove_collaborators: Vec::new(),
+            };
+            match cases::update_case_restrictions(&made.id, &update) {
+                Ok(_) => updated += 1,
+                Err(e) => {
+                    error = Some(format!("{e:?}"));
+                    break;
+                }
+            }
+        }
+        linger(input);
+        Ok(json!({ "updated": updated, "error": error }).to_string())
     }
 
     /// `query-cases` matching nothing, until the host refuses one; returns how many it
