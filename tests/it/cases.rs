@@ -1507,7 +1507,7 @@ fn a_case_created_restricted_leaves_no_gap_in_the_numbers_others_see() {
         )
     };
     let first_cursor = cursors.first().expect("a first page's cursor");
-    let after_first = page_after(&first_cursor).expect("after C-1");
+    let after_first = page_after(first_cursor).expect("after C-1");
     assert_eq!(
         after_first
             .cases

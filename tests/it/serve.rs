@@ -778,3 +778,66 @@ fn a_component_past_the_pools_limits_fails_its_step_under_serve() {
     assert!(errors[0].contains("under this host's limits"), "{errors:?}");
     assert!(errors[0].contains("table"), "{errors:?}");
 }
+
+/// A scheduler round waits for busy workers no longer than its poll: one that waited for a
+/// worker before each of its events left an interaction's timeout unclaimed, and its run on
+/// hold, until every pending event had taken its turn (a 1-minute approval timed out tens of
+/// minutes late); and a worker freed within a round goes to a resume as to an event (round
+/// 17 kill review).
+#[test]
+fn a_timeout_is_resumed_while_events_keep_the_workers_busy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    apply_tenant(dir.path(), &db);
+    publish_on_case_created(
+        dir.path(),
+        &db,
+        json!([ { "id": "nap", "wait": "1500ms" } ]),
+    );
+    let ask = json!({ "name": "ask", "workspace": "mssp-soc",
+        "steps": [ { "id": "go", "interaction": {
+            "title": "Go?",
+            "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+            "access": { "workspace_users": { "emails": [OWNER] } },
+            "timeout": "1s",
+            "on_timeout": [{ "exit": { "status": "timed_out" } }] } } ] });
+    std::fs::write(dir.path().join("ask.json"), ask.to_string()).expect("write");
+    let out = flowhost_ok(
+        dir.path(),
+        &db,
+        &["run", "ask.json", "--as", OWNER, "--json"],
+    );
+    let started: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(started["status"], "on_hold", "{started}");
+    for n in 0..5 {
+        create_case(dir.path(), &db, &format!("case {n}"));
+    }
+    let child = spawn(
+        dir.path(),
+        &db,
+        &["serve", "--concurrency", "1", "--poll-ms", "20"],
+    );
+    wait_for_row(
+        &db,
+        "SELECT 1 FROM runs WHERE workflow = 'ask' AND status = 'succeeded'",
+    );
+    sigterm(&child);
+    let output = child.wait_with_output().expect("serve ends");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        query::<String>(&db, "SELECT exit_status FROM runs WHERE workflow = 'ask'"),
+        ["timed_out"]
+    );
+    // Events still pending when it timed out were claimed after it ended, not all before.
+    let after: Vec<i64> = query(
+        &db,
+        "SELECT count(*) FROM events e WHERE e.kind = 'case_created' AND NOT EXISTS \
+         (SELECT 1 FROM runs r WHERE r.trigger_event = e.id \
+          AND r.started_at <= (SELECT finished_at FROM runs WHERE workflow = 'ask'))",
+    );
+    assert!(
+        after[0] >= 2,
+        "{} of 5 events were left when the timed-out run ended",
+        after[0]
+    );
+}

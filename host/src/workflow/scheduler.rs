@@ -158,7 +158,7 @@ impl Scheduler {
             }
             // A failed claim (the database busy past its timeout, say) is reported and tried
             // again next round; the runs in flight carry on.
-            let claimed = match claim_work(&engine, &mut workers, &stop).await {
+            let claimed = match claim_work(&engine, &mut workers, &stop, options.poll).await {
                 Ok(claimed) => {
                     // The infrastructure's failure fails the round (tried again, and counted
                     // for `--once`); stored data that does not read is named once, not every
@@ -408,6 +408,7 @@ async fn claim_work(
     engine: &Arc<Engine>,
     workers: &mut Workers,
     stop: &AtomicBool,
+    patience: Duration,
 ) -> anyhow::Result<Claimed> {
     let mut claimed = Claimed::default();
     let e = engine.clone();
@@ -454,12 +455,14 @@ async fn claim_work(
     // Those the free workers take now; the rest after the round's events, which take the
     // next workers to free (kill and concurrency review: all of them first held the round,
     // its events unclaimed, until about three times the workers' runs had finished).
-    let later = resumes.split_off(
-        workers
-            .limit
-            .saturating_sub(workers.in_flight())
-            .min(resumes.len()),
-    );
+    let mut later: std::collections::VecDeque<_> = resumes
+        .split_off(
+            workers
+                .limit
+                .saturating_sub(workers.in_flight())
+                .min(resumes.len()),
+        )
+        .into();
     for (run, workspace) in resumes {
         workers.start(Job::Resume(run), &workspace).await;
         claimed.started += 1;
@@ -471,32 +474,61 @@ async fn claim_work(
     } else {
         usize::MAX
     };
-    for _ in 0..EVENTS_PER_ROUND {
+    // A round waits for busy workers this long at most: its due waits, interaction timeouts,
+    // wake-ups and housekeeping come with the next round, not after up to 64 runs' lengths
+    // (round 17 kill review: a 1-minute approval timeout fired tens of minutes late).
+    let waited_out = tokio::time::Instant::now() + patience;
+    // A worker freed within the round goes in turn to one of its later resumes and to an
+    // event: to the events alone, a host kept busy by events resumed nothing it had woken.
+    let mut resume_next = true;
+    let mut tries = 0;
+    while tries < EVENTS_PER_ROUND {
         if stop.load(Ordering::SeqCst) {
             break;
         }
         // A worker free before an event is claimed, not after: claimed first, its runs were
         // leased to this process and waited behind its long steps while other hosts idled
         // (round 16 kill review). Meanwhile the event stays pending, for whoever has a
-        // worker first; the round's events still take this process's next free workers
-        // before its later resumes (self-review: breaking off left every event to a round
-        // whose resumes had filled the workers again).
+        // worker first.
         workers.reap();
         if workers.in_flight() >= workers.limit {
-            // Waited for only when an event is pending: with none, the round ends, and its due
-            // scans, wake-ups and housekeeping do not wait a step's length behind a busy
-            // host's workers (round 16 self-review).
+            // Waited for only when an event is pending: with none, the round ends (round 16
+            // self-review).
             let e = engine.clone();
             if !tokio::task::spawn_blocking(move || e.event_pending()).await?? {
                 break;
             }
         }
+        let mut out_of_patience = false;
         while workers.in_flight() >= workers.limit && !stop.load(Ordering::SeqCst) {
-            workers.next_finished().await;
+            tokio::select! {
+                () = workers.next_finished() => {}
+                () = tokio::time::sleep_until(waited_out) => {
+                    out_of_patience = true;
+                    break;
+                }
+            }
+        }
+        if out_of_patience {
+            claimed.deferred = true;
+            break;
         }
         if stop.load(Ordering::SeqCst) {
             break;
         }
+        if std::mem::replace(&mut resume_next, false)
+            && let Some((run, workspace)) = later.pop_front()
+        {
+            if workers.holds_its_share(&workspace) {
+                claimed.deferred = true;
+            } else {
+                workers.start(Job::Resume(run), &workspace).await;
+                claimed.started += 1;
+            }
+            continue;
+        }
+        resume_next = true;
+        tries += 1;
         let e = engine.clone();
         // The events of a tenant that holds its share of the workers, or has claimed its
         // share of the round's events, wait for a later round.
