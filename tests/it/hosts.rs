@@ -842,6 +842,34 @@ fn a_heartbeat_that_could_not_start_is_started_by_the_next_lease() {
     );
 }
 
+/// A start whose registration committed but which failed after (its answer lost) is tried
+/// again over its own row: a plain insert failed on the key at every later lease, and the
+/// host could lease nothing until restarted (round 17 kill review).
+#[test]
+fn a_heartbeat_start_that_registered_before_failing_starts_again() {
+    let db = TestDb::new();
+    let p = platform(&db.url);
+    let leases = Leases::on_server(p.db().server().expect("server"), Duration::from_secs(10));
+    // What the lost answer left: the host's row, its heartbeat just now.
+    let mut admin = postgres::Client::connect(&db.url, postgres::NoTls).expect("the database");
+    admin
+        .execute(
+            "INSERT INTO hosts (owner, started_at, heartbeat_at, ttl_ms) VALUES ($1, 1, \
+             CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT), 10000)",
+            &[&leases.owner()],
+        )
+        .expect("a registered row");
+    leases.hold().expect("started over its own row");
+    let restarted = one::<i64>(
+        &p,
+        &format!(
+            "SELECT count(*) FROM hosts WHERE owner = '{}' AND started_at > 1",
+            leases.owner()
+        ),
+    );
+    assert_eq!(restarted, 1, "its row is this start's");
+}
+
 /// A host whose heartbeat cannot be renewed for a TTL stops the runs it executes at their next
 /// step boundary (here, in the middle of a wait), resumable and unleased, so another host
 /// resumes them at once rather than after the wait, and they finish once.

@@ -11,11 +11,18 @@ use crate::store::sql::{Connection, params};
 const NOW_MS: &str = "CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT)";
 
 /// Records `owner` as a live host, its heartbeat now, alive for `ttl_ms` after each one.
+///
+/// Over a row of its own already there: a start whose insert committed but which failed after
+/// (its answer lost, its thread not spawned) is tried again under the same owner, and a plain
+/// insert then failed on the key every time, leaving the host unable to lease for good
+/// (round 17 kill review). Nothing was leased under that owner: a lease needs a started beat.
 pub(crate) fn register(conn: &Connection, owner: &str, ttl_ms: i64) -> Result<(), Error> {
     conn.execute(
         &format!(
             "INSERT INTO hosts (owner, started_at, heartbeat_at, ttl_ms)
-             VALUES (?1, {NOW_MS}, {NOW_MS}, ?2)"
+             VALUES (?1, {NOW_MS}, {NOW_MS}, ?2)
+             ON CONFLICT (owner) DO UPDATE SET started_at = EXCLUDED.started_at,
+                 heartbeat_at = EXCLUDED.heartbeat_at, ttl_ms = EXCLUDED.ttl_ms"
         ),
         params![owner, ttl_ms],
     )?;
