@@ -1196,6 +1196,94 @@ fn a_webhooks_retry_is_answered_with_its_run_after_its_publisher_left() {
     assert!(resent.text.contains("no longer acts"), "{}", resent.text);
 }
 
+/// A webhook's secret starts runs only while whoever issued or last rotated it could issue
+/// it now: a contributor rotated an Owner's webhook that runs as an operator service key
+/// (theirs to bind), was removed, and their secret went on starting runs as the key on the
+/// Owner's behalf (SPEC WF-10; round 17 authority review). Rotated by one who may, it works
+/// again.
+#[test]
+fn a_webhook_secret_starts_nothing_once_its_issuer_may_no_longer_issue_it() {
+    let server = Server::start();
+    let lead = "sam.lead@acme-mssp.test";
+    let owner = server.key(OWNER, "mssp-soc");
+    let key: Value = serde_json::from_str(&server.deployment.ok(&[
+        "keys",
+        "create",
+        "--name",
+        "hooks",
+        "--service-role",
+        "operator",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]))
+    .expect("json");
+    let key_id = key["id"].as_str().expect("key id");
+    let wf = json!({ "name": "keyed-hook", "workspace": "mssp-soc",
+        "run_as": format!("key:{key_id}"), "trigger": { "on": "webhook" },
+        "steps": [{ "id": "echo", "uses": "step:echo", "with": { "got": "$.event" } }] });
+    let published = server.post("/api/v1/workspaces/mssp-soc/workflows", &owner, &wf);
+    assert_eq!(published.status, 201, "{}", published.text);
+    let path = format!(
+        "/hooks/{}",
+        published.body["webhook"]["id"].as_str().expect("hook id")
+    );
+    let rotate = |actor: &str| -> String {
+        let rotated: Value = serde_json::from_str(&server.deployment.ok(&[
+            "workflows",
+            "webhook",
+            "keyed-hook",
+            "--workspace",
+            "mssp-soc",
+            "--rotate",
+            "--as",
+            actor,
+            "--json",
+        ]))
+        .expect("json");
+        rotated["secret"].as_str().expect("a new secret").to_owned()
+    };
+    let send = |secret: &str, n: i64| {
+        let body = format!(r#"{{"n":{n}}}"#);
+        let ts = now() + n;
+        deliver(
+            &server,
+            &path,
+            ts,
+            Some(&sign(secret, ts, body.as_bytes())),
+            None,
+            body.as_bytes(),
+        )
+    };
+    // The contributor may bind an operator key: their rotation's secret starts runs.
+    let theirs = rotate(lead);
+    let allowed = send(&theirs, 1);
+    assert_eq!(allowed.status, 202, "{}", allowed.text);
+    server.deployment.ok(&[
+        "users",
+        "delete",
+        lead,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let refused = send(&theirs, 2);
+    assert_eq!(refused.status, 409, "{}", refused.text);
+    assert!(refused.text.contains("rotate it"), "{}", refused.text);
+    assert!(
+        !refused.text.contains(lead),
+        "names nobody: {}",
+        refused.text
+    );
+    // Rotated by the Owner, the webhook starts runs again.
+    let fresh = rotate(OWNER);
+    let again = send(&fresh, 3);
+    assert_eq!(again.status, 202, "{}", again.text);
+}
+
 #[test]
 fn webhooks_start_runs_only_for_fresh_unreplayed_signed_requests() {
     let server = Server::start();

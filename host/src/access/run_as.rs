@@ -221,7 +221,43 @@ impl AccessIndex {
         workspace: &str,
         run_as: &Principal,
     ) -> Result<(), RunAsRefusal> {
-        let mine = self.held(publisher, workspace);
+        self.may_bind_holding(
+            self.held(publisher, workspace),
+            publisher,
+            workspace,
+            run_as,
+        )
+    }
+
+    /// Whether a webhook secret that `issuer` took (created or last rotated) for runs acting
+    /// as `run_as` still starts runs in `workspace`: only while they could take it now, by
+    /// `playbook.publish` and by binding `run_as` with what they hold acting there, not as a
+    /// sign-in (SPEC WF-10). A credential dies with its binder's power, as a sign-in link or
+    /// a share offer does: a removed member's secret went on starting runs as a service key,
+    /// on an Owner's behalf (round 17 authority review).
+    pub fn webhook_issuer_stands(
+        &self,
+        issuer: &Principal,
+        workspace: &str,
+        run_as: &Principal,
+    ) -> bool {
+        let holds = |scope| self.check_acting(issuer, workspace, scope).allowed();
+        if !holds(Scope::PlaybookPublish) {
+            return false;
+        }
+        let held: Vec<Scope> = Scope::ALL.iter().copied().filter(|&s| holds(s)).collect();
+        self.may_bind_holding(ScopeSet::of(&held), issuer, workspace, run_as)
+            .is_ok()
+    }
+
+    /// [`Self::may_bind_run_as`] for a publisher holding `mine` in `workspace`.
+    fn may_bind_holding(
+        &self,
+        mine: ScopeSet,
+        publisher: &Principal,
+        workspace: &str,
+        run_as: &Principal,
+    ) -> Result<(), RunAsRefusal> {
         let person = self.person_of(publisher);
         if person.is_some() && person == self.person_of(run_as) {
             return Ok(());

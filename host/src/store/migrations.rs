@@ -860,6 +860,22 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     CREATE UNIQUE INDEX cases_by_shown_number ON cases (workspace_id, shown_number);
     "#,
     ),
+    (
+        36,
+        "who issued a webhook's secret; a case needs its id",
+        r#"
+    -- A webhook's secret starts runs only while whoever issued or last rotated it could
+    -- still do so (SPEC WF-10; round 17 authority review: a removed member's secret went on
+    -- starting runs). The principal as stored; NULL for a secret issued before, which starts
+    -- nothing until rotated.
+    ALTER TABLE webhooks ADD COLUMN issued_by TEXT;
+    -- A case written without its id (an older flowhost still running through an upgrade)
+    -- would fail its workspace's pages and lose its number to a later case (round 17
+    -- storage review): refused, as runs, interactions and shares are since migration 15.
+    CREATE TRIGGER cases_need_a_public_id BEFORE INSERT ON cases WHEN NEW.public_id IS NULL
+    BEGIN SELECT RAISE(ABORT, 'cases.public_id is required (SPEC ID-4)'); END;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.
@@ -1071,6 +1087,30 @@ mod tests {
             err.to_string().contains("runs.public_id is required"),
             "{err}"
         );
+    }
+
+    /// A case written without its id (an older flowhost during an upgrade) is refused: it
+    /// failed its workspace's pages and lost its number to a later case (round 17 storage
+    /// review).
+    #[test]
+    fn a_case_without_its_id_is_refused() {
+        let mut conn = Connection::open_in_memory().expect("db");
+        migrate(&mut conn).expect("migrate");
+        conn.pragma_update(None, "foreign_keys", false)
+            .expect("no workspace row needed");
+        let insert = |public: Option<&str>| {
+            conn.execute(
+                "INSERT INTO cases (workspace_id, title, severity, state, created_at, updated_at, number, restricted, public_id)
+                 VALUES (1, 'phish', 2, 'open', 0, 0, ?1, 0, ?2)",
+                rusqlite::params![if public.is_some() { 1 } else { 2 }, public],
+            )
+        };
+        let err = insert(None).expect_err("a case without an id");
+        assert!(
+            err.to_string().contains("cases.public_id is required"),
+            "{err}"
+        );
+        insert(Some("C-1")).expect("a case with its id");
     }
 
     #[test]

@@ -100,6 +100,13 @@ pub enum Refusal {
          (`flowhost workflows webhook NAME --rotate`) to start runs as that identity"
     )]
     Rebound,
+    /// Whoever issued or last rotated the secret could not issue it now (removed, demoted),
+    /// or the secret predates issuers being kept: it must be rotated.
+    #[error(
+        "this webhook's secret was issued by someone who may no longer issue it; rotate it \
+         (`flowhost workflows webhook NAME --rotate`) to start runs again"
+    )]
+    IssuerGone,
     /// The body or a header is not what a request may carry.
     #[error("{0}")]
     Invalid(String),
@@ -194,6 +201,22 @@ fn check_key(key: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// Whether `issued_by` (as stored) could issue a secret for runs acting as `bound`'s
+/// identity in `workspace` now, as the access index decides; none kept stands for nobody.
+fn issuer_stands(
+    index: &crate::access::AccessIndex,
+    issued_by: Option<&str>,
+    bound: &Principal,
+    workspace: &str,
+) -> Result<bool, Error> {
+    let (Principal::Run(run), Some(stored)) = (bound, issued_by) else {
+        return Ok(false);
+    };
+    let issuer = principal_from_stored(stored, "webhooks", "issued_by", "a webhook")
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(index.webhook_issuer_stands(&issuer, workspace, &run.identity))
+}
+
 impl Platform {
     /// The webhook of published workflow `name` in `workspace`, created on first ask (its
     /// secret then shown, once) or with a new secret when `rotate`; needs `playbook.publish`.
@@ -239,6 +262,8 @@ impl Platform {
             }
         };
         decide()?;
+        // Kept with the secret: it starts runs only while its issuer could issue it now.
+        let issuer = crate::workflow::publish::publisher_to_stored(actor);
         let now = clock::now_unix();
         self.transact(|tx| {
             // Decided again on access data as it is under the lock the secret is written
@@ -255,7 +280,7 @@ impl Platform {
             let mut details = json!({ "run_as": rev.run_as });
             let (id, shown) = match existing {
                 Some(hook) if rotate => {
-                    store::rotate(tx, &hook.id, &secret, now, rev.run_as.as_deref())?;
+                    store::rotate(tx, &hook.id, &secret, now, rev.run_as.as_deref(), &issuer)?;
                     action = "webhook.rotate";
                     details = json!({ "run_as": { "before": hook.run_as, "after": rev.run_as } });
                     (hook.id, Some(secret))
@@ -271,6 +296,7 @@ impl Platform {
                             workflow: name.to_owned(),
                             secret: secret.clone(),
                             run_as: rev.run_as.clone(),
+                            issued_by: Some(issuer.clone()),
                         },
                         now,
                     )?;
@@ -391,8 +417,15 @@ impl Platform {
             // Refused as an error, so that the transaction rolls back: the signature it saw
             // is not kept, and the same delivery sent again once they act here again is not
             // taken for a replay (kill and concurrency review of 17b).
-            if !self.index_in(tx)?.own_run_stands(&bound, &hook.workspace) {
+            let index = self.index_in(tx)?;
+            if !index.own_run_stands(&bound, &hook.workspace) {
                 return Err(super::run_standing::no_standing(&rev.name, &hook.workspace));
+            }
+            // And only while whoever issued the secret could issue it now (SPEC WF-10): a
+            // secret of one removed or demoted since, or issued before issuers were kept,
+            // starts nothing until it is rotated. Said as a stale secret, naming nobody.
+            if !issuer_stands(&index, hook.issued_by.as_deref(), &bound, &hook.workspace)? {
+                return Ok(Err(Refusal::IssuerGone));
             }
             let id = PublicId::new(IdKind::Run)?;
             let run = RunRef {

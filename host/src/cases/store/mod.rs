@@ -641,8 +641,8 @@ mod tests {
         db.conn()
             .execute_batch(
                 "PRAGMA foreign_keys = OFF;
-                 INSERT INTO cases (id, workspace_id, title, severity, state, created_at, updated_at, number, restricted)
-                 VALUES (1, 1, 'phish', 2, 'open', 0, 0, 1, 1);
+                 INSERT INTO cases (id, workspace_id, title, severity, state, created_at, updated_at, number, restricted, public_id)
+                 VALUES (1, 1, 'phish', 2, 'open', 0, 0, 1, 1, 'C-0123456789ABCDEF');
                  INSERT INTO case_people (case_id, workspace_id, email, part) VALUES (1, 1, 'bob@x.test', 'collaborator');
                  INSERT INTO run_cases (run_id, case_id) VALUES (7, 1);",
             )

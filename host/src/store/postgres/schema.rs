@@ -168,6 +168,15 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     CREATE UNIQUE INDEX cases_by_shown_number ON cases (workspace_id, shown_number);
     "#,
     ),
+    (
+        16,
+        "who issued a webhook's secret; a case needs its id (the SQLite migration of the same name)",
+        r#"
+    ALTER TABLE webhooks ADD COLUMN issued_by TEXT COLLATE "C";
+    CREATE TRIGGER cases_need_a_public_id BEFORE INSERT ON cases
+        FOR EACH ROW EXECUTE FUNCTION public_id_is_required();
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows.

@@ -17,6 +17,9 @@ pub(in crate::workflow) struct Hook {
     pub secret: String,
     /// The `run_as` (as stored) its secret was issued for; `None` for one issued unbound.
     pub run_as: Option<String>,
+    /// Who issued or last rotated its secret (a publisher as stored); `None` for a secret
+    /// issued before this was kept.
+    pub issued_by: Option<String>,
 }
 
 fn hook(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<Hook> {
@@ -26,13 +29,14 @@ fn hook(r: &crate::store::sql::Row<'_>) -> crate::store::sql::Result<Hook> {
         workflow: r.get(2)?,
         secret: r.get(3)?,
         run_as: r.get(4)?,
+        issued_by: r.get(5)?,
     })
 }
 
 /// The webhook with URL id `id`.
 pub(in crate::workflow) fn by_id(conn: &Connection, id: &str) -> Result<Option<Hook>, Error> {
     conn.prepare_cached(
-        "SELECT id, workspace, workflow, secret, run_as FROM webhooks WHERE id = ?1",
+        "SELECT id, workspace, workflow, secret, run_as, issued_by FROM webhooks WHERE id = ?1",
     )
     .and_then(|mut stmt| stmt.query_row([id], hook).optional())
     .map_err(internal)
@@ -45,7 +49,7 @@ pub(in crate::workflow) fn of_workflow(
     workflow: &str,
 ) -> Result<Option<Hook>, Error> {
     conn.prepare_cached(
-        "SELECT id, workspace, workflow, secret, run_as FROM webhooks WHERE workspace = ?1 AND workflow = ?2",
+        "SELECT id, workspace, workflow, secret, run_as, issued_by FROM webhooks WHERE workspace = ?1 AND workflow = ?2",
     )
     .and_then(|mut stmt| stmt.query_row([workspace, workflow], hook).optional())
     .map_err(internal)
@@ -54,24 +58,25 @@ pub(in crate::workflow) fn of_workflow(
 /// Stores a new webhook.
 pub(in crate::workflow) fn insert(tx: &Transaction<'_>, h: &Hook, now: i64) -> Result<(), Error> {
     tx.execute(
-        "INSERT INTO webhooks (id, workspace, workflow, secret, created_at, run_as) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![h.id, h.workspace, h.workflow, h.secret, now, h.run_as],
+        "INSERT INTO webhooks (id, workspace, workflow, secret, created_at, run_as, issued_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![h.id, h.workspace, h.workflow, h.secret, now, h.run_as, h.issued_by],
     )
     .map_err(internal)?;
     Ok(())
 }
 
-/// Replaces the secret of webhook `id`, issued now for `run_as`.
+/// Replaces the secret of webhook `id`, issued now for `run_as` by `issued_by`.
 pub(in crate::workflow) fn rotate(
     tx: &Transaction<'_>,
     id: &str,
     secret: &str,
     now: i64,
     run_as: Option<&str>,
+    issued_by: &str,
 ) -> Result<(), Error> {
     tx.execute(
-        "UPDATE webhooks SET secret = ?2, rotated_at = ?3, run_as = ?4 WHERE id = ?1",
-        params![id, secret, now, run_as],
+        "UPDATE webhooks SET secret = ?2, rotated_at = ?3, run_as = ?4, issued_by = ?5 WHERE id = ?1",
+        params![id, secret, now, run_as, issued_by],
     )
     .map_err(internal)?;
     Ok(())
