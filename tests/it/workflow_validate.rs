@@ -702,3 +702,45 @@ fn text_written_as_a_reference_is_refused_where_it_is_written() {
     let (ok, _, stderr) = validate(dir.path(), &["wf.json"]);
     assert!(ok, "{fixed}: {stderr}");
 }
+
+/// The same one character later: a blank or hidden character between `$` and its `.` kept
+/// the reference as text, so `exists` on it always held; `exists` on a template held for a
+/// null; an interaction's access `refs` took a hidden character (round 17 hostile-input
+/// review).
+#[test]
+fn a_reference_broken_after_its_dollar_or_tested_as_text_is_refused_where_written() {
+    let definition = serde_json::json!({ "name": "vip-lock", "workspace": "soc",
+        "run_as": "automation@acme.test",
+        "trigger": { "on": "case_created",
+            "if": [{ "left": "$\u{200b}.event.case.fields.vip", "op": "exists" }] },
+        "steps": [
+            { "id": "assigned", "if": [
+                { "left": "$ .event.case.severity", "op": "eq", "right": "high" },
+                { "left": "{{ $.event.case.assignee }}", "op": "exists" } ],
+              "then": [{ "id": "lock", "uses": "step:echo",
+                         "with": { "note": "costs $ 5.00, or $.50" } }] },
+            { "id": "ask", "interaction": {
+                "title": "Go?",
+                "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+                "access": { "workspace_users": { "refs": ["$.steps.lock.emails\u{200b}"] } } } }
+        ] })
+    .to_string();
+    let stderr = errors_for(&definition);
+    for at in [
+        "trigger.if[0].left: `$",
+        "steps[0].if[0].left: `$ .event.case.severity` reads as text, not a reference",
+        "steps[0].if[1].left: `exists` asks whether a reference finds something",
+        "steps[1].interaction.access.workspace_users.refs[0]: `$.steps.lock.emails",
+    ] {
+        assert!(stderr.contains(at), "{at}: {stderr}");
+    }
+    assert_eq!(
+        stderr.matches("reads as text, not a reference").count(),
+        2,
+        "money stays text: {stderr}"
+    );
+    assert!(
+        stderr.contains("holds the hidden character U+200B"),
+        "{stderr}"
+    );
+}

@@ -38,7 +38,9 @@ fn holds(
         // for every other operator (it made `not_exists` hold; round 16 hostile-input review).
         let found = match &c.left {
             Template::Ref(r) => r.resolve_found(context)?,
-            other => other.render(context).ok(),
+            // A stored definition's text or template (refused where written now): what it
+            // renders, an error being one, not absence.
+            other => Some(other.render(context)?),
         };
         let present = match found {
             Some(v) => {

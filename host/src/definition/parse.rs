@@ -219,10 +219,22 @@ impl Parser {
     fn no_reference_read_as_text(&mut self, t: &Template, at: &JsonPath) {
         match t {
             Template::Literal(Value::String(s)) => {
-                let rest = s.trim_start_matches(|c: char| {
-                    c.is_whitespace() || crate::text::is_hidden_at(None, c, None)
+                let blank = |c: char| c.is_whitespace() || crate::text::is_hidden_at(None, c, None);
+                // Blank or hidden characters before the `$` or between it and what follows
+                // (`$\u{200b}.event`, `$ .event`: round 17 hostile-input review).
+                let after = s
+                    .trim_start_matches(blank)
+                    .strip_prefix('$')
+                    .map(|after| after.trim_start_matches(blank));
+                let reads_as_reference = after.is_some_and(|after| {
+                    let mut chars = after.chars();
+                    match chars.next() {
+                        Some('[') => true,
+                        Some('.') => chars.next().is_some_and(|c| c.is_alphabetic() || c == '_'),
+                        _ => false,
+                    }
                 });
-                if rest.starts_with("$.") || rest.starts_with("$[") {
+                if reads_as_reference {
                     let message = format!(
                         "`{}` reads as text, not a reference: a reference starts with `$.`, \
                          with nothing before it (a name in brackets after the first: \
@@ -493,6 +505,18 @@ impl Parser {
             }
             let left = self.template(o.get("left"), at.key("left"));
             let unary = matches!(op, Op::Exists | Op::NotExists);
+            // Whether something was found is a reference's to say: text, or a template that
+            // renders a missing or null value as "", is always there (round 17 hostile-input
+            // review: `exists` on "{{ $.event.case.assignee }}" held for an unassigned case).
+            if unary && o.contains_key("left") && !matches!(left, Template::Ref(_)) {
+                self.authoring(
+                    at.key("left"),
+                    format!(
+                        "`{op_name}` asks whether a reference finds something: `left` must be a \
+                         reference such as \"$.event.case.assignee\""
+                    ),
+                );
+            }
             match (unary, o.get("right")) {
                 (true, Some(_)) => self.authoring(
                     at.key("right"),
@@ -1132,7 +1156,14 @@ impl Parser {
                         continue;
                     }
                     match Template::compile(&Value::String(text.clone())) {
-                        Ok(t @ Template::Ref(_)) => refs.push((text, t)),
+                        Ok(t @ Template::Ref(_)) => {
+                            // As every other reference where written (round 17 hostile-input
+                            // review: it published, and every run failed at the form).
+                            if !self.resolver.stored {
+                                self.no_hidden_character(&text, &rat);
+                            }
+                            refs.push((text, t));
+                        }
                         _ => self.err(rat, format!("expected a context reference such as \"$.steps.oncall.emails\", got `{text}`")),
                     }
                 }
