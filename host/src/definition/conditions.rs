@@ -143,8 +143,19 @@ fn same(a: &Value, b: &Value) -> bool {
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len() && x.iter().all(|(k, a)| y.get(k).is_some_and(|b| same(a, b)))
         }
+        (Value::String(x), Value::String(y)) => x == y || same_email(x, y),
         _ => a == b,
     }
+}
+
+/// Whether `x` and `y` are one email address written in two cases: people are stored
+/// lower-cased, so `assignee eq "Sam.Lead@…"` never held (round 17 hostile-input review;
+/// emails compare case-insensitively everywhere).
+fn same_email(x: &str, y: &str) -> bool {
+    use crate::principal::Email;
+    x.contains('@')
+        && y.contains('@')
+        && matches!((Email::parse(x), Email::parse(y)), (Ok(a), Ok(b)) if a == b)
 }
 
 /// Two numbers in order: integers exactly (past 2^53 as f64 they could tie), an integer
@@ -260,6 +271,30 @@ mod tests {
             left: Template::compile(&left).expect("left"),
             op,
             right: Template::compile(&right).expect("right"),
+        }
+    }
+
+    /// Emails are one whatever their case, in `eq`, `ne`, `in` and a list's `contains`; other
+    /// text keeps its case (round 17 hostile-input review).
+    #[test]
+    fn emails_compare_whatever_their_case() {
+        let ctx = json!({ "assignee": "sam.lead@acme.test", "added": ["ciso@acme.test"],
+                          "state": "open" });
+        let yes = [
+            cond(json!("$.assignee"), Op::Eq, json!("Sam.Lead@ACME.test")),
+            cond(json!("$.assignee"), Op::In, json!(["SAM.LEAD@acme.test"])),
+            cond(json!("$.added"), Op::Contains, json!("CISO@acme.test")),
+        ];
+        for c in &yes {
+            assert!(holds(c, &ctx, &|_| Ok(())).expect("evaluates"), "{c:?}");
+        }
+        let no = [
+            cond(json!("$.assignee"), Op::Ne, json!("Sam.Lead@ACME.test")),
+            cond(json!("$.assignee"), Op::Eq, json!("sam.lead@acme.other")),
+            cond(json!("$.state"), Op::Eq, json!("Open")),
+        ];
+        for c in &no {
+            assert!(!holds(c, &ctx, &|_| Ok(())).expect("evaluates"), "{c:?}");
         }
     }
 
