@@ -274,6 +274,68 @@ fn a_group_type_change_is_refused_and_nothing_of_the_file_applies() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// A file respelling a trusted IdP only by case is refused, nothing applied: it removed the
+/// IdP, every member it provisioned and their keys, and trusted a new one, exit 0 (round 17
+/// hostile-input review).
+#[test]
+fn an_idp_respelt_by_case_is_refused_and_nothing_of_the_file_applies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = applied(dir.path());
+    let login = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "sso",
+            "login",
+            "--idp",
+            "acme-okta",
+            "--claims",
+            r#"{"email":"erin@acme-mssp.test","groups":["soc-analysts"]}"#,
+        ],
+    );
+    assert!(login.status.success(), "{}", stderr(&login));
+    let rows = audit_rows(&db);
+    let text = std::fs::read_to_string(example_tenant_path()).expect("read");
+    let changed = text.replace("\"acme-okta\"", "\"Acme-Okta\"");
+    assert_ne!(changed, text);
+    std::fs::write(dir.path().join("changed.json"), changed).expect("write");
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "tenant",
+            "apply",
+            "changed.json",
+            "--as",
+            "olivia.owner@acme-mssp.test",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("IdP `Acme-Okta` differs from IdP `acme-okta` only by case"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(audit_rows(&db), rows, "nothing applied");
+    // The member it provisioned is still there.
+    let check = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "access",
+            "check",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            "erin@acme-mssp.test",
+            "--sso",
+            "--scope",
+            "case.read",
+        ],
+    );
+    assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
+}
+
 #[test]
 fn access_check_answers_with_reasons_and_exit_status() {
     let dir = tempfile::tempdir().expect("tempdir");

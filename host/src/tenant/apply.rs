@@ -373,6 +373,21 @@ fn apply_idps(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<
         c.configures_sso()?;
     }
     for idp in want.difference(&have) {
+        // Names that differ only by case read as one: a file respelling a trusted IdP so
+        // removed it, every member it provisioned and their keys, and trusted a new one
+        // (round 17 hostile-input review). Refused before anything is changed.
+        let folded = idp.to_lowercase();
+        if let Some(other) = have
+            .iter()
+            .chain(want.iter().filter(|w| *w != idp))
+            .find(|other| other.to_lowercase() == folded)
+        {
+            return Err(Error::Invalid(format!(
+                "workspace `{}`: IdP `{idp}` differs from IdP `{other}` only by case; write \
+                 the name as it is trusted",
+                spec.name
+            )));
+        }
         // An IdP belongs to one organization: logins through it reach only that
         // organization's workspaces (SPEC ID-1, SSO-1).
         if store::idp_elsewhere(c.tx, idp, ws)?.is_some() {
