@@ -237,6 +237,11 @@ fn a_bad_url_an_unreachable_server_and_a_missing_file_exit_2_with_a_clear_error(
     let env = Deployment::new();
     for (url, expected) in [
         ("not a url at all ://", "not a PostgreSQL URL"),
+        // What `--db` would read as a file afterwards (round 17 storage review).
+        (
+            "host=/tmp dbname=flowhost",
+            "not a PostgreSQL URL as --db reads one",
+        ),
         (
             "postgres://postgres@127.0.0.1:1/flowhost",
             "cannot connect to PostgreSQL at 127.0.0.1 port 1",

@@ -26,7 +26,7 @@ pub enum DbCommand {
     /// serve with --db URL.
     Migrate {
         /// The PostgreSQL database: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (a Unix
-        /// socket directory as a percent-encoded HOST), or `host=… dbname=…`.
+        /// socket directory as a percent-encoded HOST), as `--db` takes it afterwards.
         #[arg(long, value_name = "URL")]
         to: String,
         #[command(flatten)]
@@ -78,6 +78,17 @@ pub fn run(db: &Database, cmd: DbCommand) -> anyhow::Result<()> {
                     "db migrate copies an SQLite file into PostgreSQL: --db must name the \
                      file to copy, not the server {} (give the server as --to URL)",
                     db.location()
+                ))
+                .into());
+            };
+            // Only what `--db` reads as a server: a `host=… dbname=…` copy succeeded, and the
+            // same text given to `--db` afterwards named a new, empty SQLite file, served
+            // beside the copy (round 17 storage review).
+            let Location::Postgres(to) = Location::parse(&to) else {
+                return Err(CliError::Invalid(format!(
+                    "--to `{}` is not a PostgreSQL URL as --db reads one: write \
+                     postgres://USER@HOST/DATABASE",
+                    flowhost::text::clip(&to)
                 ))
                 .into());
             };
