@@ -119,6 +119,16 @@ impl Platform {
         page: log::Page,
     ) -> Result<Vec<AuditEntry>, Error> {
         self.authorize(principal, workspace, Scope::AuditRead)?;
+        // An empty page is the end of the log to a reader paging on: asked for, it is
+        // refused, not answered as if nothing followed (round 17 web review).
+        if matches!(
+            page,
+            log::Page::After { limit: 0, .. } | log::Page::Newest(0) | log::Page::Latest(0)
+        ) {
+            return Err(Error::Invalid(
+                "`limit` is 0: a page of the audit log holds at least one entry".to_owned(),
+            ));
+        }
         // Case entries name cases and collaborators; a reader who cannot see every case does
         // not get them, nor count them in the numbers (SPEC CS-2).
         // Seeing every case takes reading cases at all too (SPEC CS-4).

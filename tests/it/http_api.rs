@@ -38,6 +38,8 @@ struct Answer {
     status: u16,
     body: Value,
     text: String,
+    /// The `Retry-After` header, if any.
+    retry_after: Option<String>,
 }
 
 impl Server {
@@ -126,9 +128,19 @@ impl Server {
 
     fn answer(mut response: ureq::http::Response<ureq::Body>) -> Answer {
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let text = response.body_mut().read_to_string().unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Answer { status, body, text }
+        Answer {
+            status,
+            body,
+            text,
+            retry_after,
+        }
     }
 
     fn get(&self, path: &str, token: Option<&str>) -> Answer {
@@ -950,6 +962,10 @@ fn access_checks_and_audit_as_the_access_layer_answers_them() {
             .status,
         400
     );
+    // An empty page is no answer to ask for: a pager read `[]` as the log's end (round 17).
+    let empty = server.get("/api/v1/workspaces/mssp-soc/audit?limit=0", Some(&owner));
+    assert_eq!(empty.status, 400, "{}", empty.text);
+    assert!(empty.text.contains("`limit` is 0"), "{}", empty.text);
     // A request reads at most `limit` entries, oldest first, and pages on after the last
     // one it got: every entry is reached, whatever the log holds.
     let all: Value = serde_json::from_str(&log.text).expect("json");
@@ -1990,7 +2006,16 @@ fn runs_executed_in_requests_are_bounded_per_caller() {
             .map(|_| s.spawn(|| server.post(runs, &outsider, &json!({})).status))
             .collect();
         let sent: Vec<_> = (0..10)
-            .map(|_| s.spawn(|| server.post(runs, &owner, &json!({})).status))
+            .map(|_| {
+                s.spawn(|| {
+                    let answer = server.post(runs, &owner, &json!({}));
+                    // A refusal for now says when to try again (round 17 web review).
+                    if answer.status == 503 {
+                        assert_eq!(answer.retry_after.as_deref(), Some("1"), "{}", answer.text);
+                    }
+                    answer.status
+                })
+            })
             .collect();
         // While the Owner's runs hold their slots, another caller's run is not held back.
         std::thread::sleep(Duration::from_millis(500));

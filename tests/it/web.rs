@@ -594,6 +594,38 @@ fn only_someone_ix_allows_sees_and_answers_an_interaction() {
     assert_eq!(again.status, 409, "{}", again.body);
 }
 
+/// An answer's hidden characters are written out where the answer is shown, on the audit
+/// page and the interaction's page, as the CLI writes them: a bidi override typed into an
+/// answer made the Owner's audit page read otherwise than what is stored (round 17 web
+/// review).
+#[test]
+fn an_answers_hidden_characters_are_written_out_on_the_audit_and_interaction_pages() {
+    let site = Site::new();
+    let (id, _run) = site.triage();
+    let url = site.server.url(&format!("/interactions/{id}"));
+    let mut analyst = site.signed_in(ANALYST);
+    let csrf = analyst.get(&url).csrf();
+    let answered = analyst.post(
+        &url,
+        &[
+            ("csrf", &csrf),
+            ("verdict", "close"),
+            ("note", "benign \u{202e}etalacse\u{200b}"),
+        ],
+    );
+    assert_eq!(answered.status, 200, "{}", answered.body);
+    for (who, page) in [
+        (OWNER, "/audit".to_owned()),
+        (ANALYST, format!("/interactions/{id}")),
+    ] {
+        let body = site.signed_in(who).get(&site.server.url(&page)).body;
+        assert!(body.contains("etalacse"), "{page}: {body}");
+        assert!(body.contains("\\u202e"), "{page}: {body}");
+        assert!(!body.contains('\u{202e}'), "{page}: a raw bidi override");
+        assert!(!body.contains('\u{200b}'), "{page}: a raw zero-width space");
+    }
+}
+
 #[test]
 fn the_audit_page_and_a_run_page_follow_the_handles_decisions() {
     let site = Site::new();

@@ -174,6 +174,14 @@ impl IntoResponse for ApiError {
                 axum::http::HeaderValue::from_static(self.challenge),
             );
         }
+        // A 503 is a "try again", for a moment: said so to clients, webhook senders among
+        // them, that wait as told (round 17 web review).
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
         response
     }
 }

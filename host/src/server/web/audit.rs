@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::Html;
 
 use super::error::WebError;
-use super::html::{clip_json, esc, page, visible};
+use super::html::{clip_json, esc, page, visible, visible_block};
 use super::session::Signed;
 use crate::handles::AuditPage as Page;
 use crate::server::AppState;
@@ -46,7 +46,7 @@ pub(super) async fn page_of_entries(
             esc(&e.actor_kind),
             visible(&e.action),
             visible(&e.target),
-            esc(&clip_json(&e.details))
+            visible_block(&clip_json(&e.details))
         );
     }
     body.push_str("</tbody></table>");

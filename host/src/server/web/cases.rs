@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 use super::error::WebError;
-use super::html::{CSRF_FIELD, csrf_field, esc, page, visible};
+use super::html::{CSRF_FIELD, csrf_field, esc, page, visible, visible_block};
 use super::session::Signed;
 use crate::Error;
 use crate::encoding::percent_encode;
@@ -467,7 +467,10 @@ fn render(
         description = if c.description.is_empty() {
             String::new()
         } else {
-            format!("<p class=\"description\">{}</p>", esc(&c.description))
+            format!(
+                "<p class=\"description\">{}</p>",
+                visible_block(&c.description)
+            )
         },
     );
     let rule = match c.access_mode {

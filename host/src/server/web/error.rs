@@ -117,7 +117,15 @@ impl IntoResponse for WebError {
                  <button>Sign in through your identity provider</button></form>",
             );
         }
-        (status, page(title, None, &body)).into_response()
+        let mut response = (status, page(title, None, &body)).into_response();
+        // Every "try again" says when, as the two forms' answers do (round 17 web review).
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
     }
 }
 

@@ -48,13 +48,13 @@ pub(super) async fn list(
         let shared = f
             .shared_from
             .as_deref()
-            .map(|s| format!(" <span class=\"hint\">(shared from {})</span>", esc(s)))
+            .map(|s| format!(" <span class=\"hint\">(shared from {})</span>", visible(s)))
             .unwrap_or_default();
         let _ = write!(
             body,
             "<div class=\"card\"><a href=\"/flows/{}\"><strong>{}</strong></a>{shared}<br>{}</div>",
             esc(&crate::encoding::percent_encode(&f.name)),
-            esc(&f.name),
+            visible(&f.name),
             visible(&f.title)
         );
     }

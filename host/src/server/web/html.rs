@@ -34,6 +34,17 @@ pub(super) fn visible(text: &str) -> String {
     esc(&crate::text::written_out(text, crate::text::is_hidden_at))
 }
 
+/// Text of several lines someone else chose (a step's error or output, a response, an
+/// audit entry's details, a description), escaped, with every character that hides itself
+/// written out but its line breaks: as [`visible`] does for one line (round 17 web and
+/// hostile-input reviews: a bidi override in an answer made the Owner's audit page read
+/// otherwise).
+pub(super) fn visible_block(text: &str) -> String {
+    esc(&crate::text::written_out(text, |prev, c, next| {
+        c != '\n' && crate::text::is_hidden_at(prev, c, next)
+    }))
+}
+
 /// A whole page: `body` is HTML built with [`esc`]; `session` names who is signed in and
 /// carries the CSRF token of the sign-out form.
 pub(super) fn page(title: &str, session: Option<&Session>, body: &str) -> Html<String> {

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 use super::error::{WebError, busy_with};
-use super::html::{csrf_field, esc, page, visible};
+use super::html::{clip_json, csrf_field, esc, page, visible, visible_block};
 use super::session::Signed;
 use crate::Error;
 use crate::interact::InteractionView;
@@ -157,9 +157,9 @@ pub(super) fn render(
          <dt>You may answer</dt><dd>{why}</dd></dl></div>",
         title = visible(&ix.title),
         status = esc(&ix.status),
-        wf = esc(&ix.workflow),
+        wf = visible(&ix.workflow),
         run = esc(ix.run.as_str()),
-        step = esc(&ix.step),
+        step = visible(&ix.step),
         created = esc(&ix.created_at),
         due = esc(ix.deadline.as_deref().unwrap_or("no deadline")),
         why = esc(&ix.access_reason),
@@ -180,7 +180,7 @@ pub(super) fn render(
         let _ = write!(
             body,
             "<h2>Response</h2><pre>{}</pre>",
-            esc(&serde_json::to_string_pretty(r).unwrap_or_default())
+            visible_block(&clip_json(r))
         );
     }
     page(&ix.title, Some(session), &body)

@@ -9,7 +9,7 @@ use axum::response::Html;
 
 use super::diagram;
 use super::error::WebError;
-use super::html::{clip_json, clip_text, esc, page, visible};
+use super::html::{clip_json, clip_text, esc, page, visible, visible_block};
 use super::session::Signed;
 use crate::Error;
 use crate::public_id::{IdKind, PublicId};
@@ -134,14 +134,17 @@ fn run_page(run: &RunInfo, steps: &[StepRecord], definition: &serde_json::Value)
         exit = run
             .exit_status
             .as_deref()
-            .map(|s| format!(" exit <strong>{}</strong>", esc(s)))
+            .map(|s| format!(" exit <strong>{}</strong>", visible(s)))
             .unwrap_or_default(),
         at = esc(&run.started_at),
         by = esc(&run.principal),
         err = run
             .error
             .as_deref()
-            .map(|e| format!("<dt>Error</dt><dd class=\"error\">{}</dd>", esc(e)))
+            .map(|e| format!(
+                "<dt>Error</dt><dd class=\"error\">{}</dd>",
+                visible_block(e)
+            ))
             .unwrap_or_default(),
     );
     let _ = write!(
@@ -179,8 +182,11 @@ fn run_page(run: &RunInfo, steps: &[StepRecord], definition: &serde_json::Value)
     }
     for s in &steps[skipped..] {
         let shown = match (&s.output, &s.error) {
-            (_, Some(e)) => format!("<span class=\"error\">{}</span>", esc(&clip_text(e))),
-            (Some(o), None) => format!("<pre>{}</pre>", esc(&clip_json(o))),
+            (_, Some(e)) => format!(
+                "<span class=\"error\">{}</span>",
+                visible_block(&clip_text(e))
+            ),
+            (Some(o), None) => format!("<pre>{}</pre>", visible_block(&clip_json(o))),
             (None, None) => String::new(),
         };
         let _ = write!(
@@ -203,7 +209,11 @@ fn run_page(run: &RunInfo, steps: &[StepRecord], definition: &serde_json::Value)
     }
     body.push_str("</tbody></table>");
     if let Some(out) = &run.output {
-        let _ = write!(body, "<h2>Output</h2><pre>{}</pre>", esc(&clip_json(out)));
+        let _ = write!(
+            body,
+            "<h2>Output</h2><pre>{}</pre>",
+            visible_block(&clip_json(out))
+        );
     }
     body
 }

@@ -38,7 +38,7 @@ pub(super) async fn list(
                  <td><a href=\"/runs/{run}\">{run}</a></td><td>{due}</td></tr>",
                 id = esc(ix.id.as_str()),
                 title = visible(&ix.title),
-                wf = esc(&ix.workflow),
+                wf = visible(&ix.workflow),
                 run = esc(ix.run.as_str()),
                 due = esc(ix.deadline.as_deref().unwrap_or("—")),
             );
