@@ -594,3 +594,52 @@ fn a_titles_hidden_characters_are_written_out_on_the_pages() {
         assert!(!page.body.contains('\u{202e}'), "{url}");
     }
 }
+
+/// A restriction change refused for now (the database's write lock held past the request's
+/// deadline) answers 503 with `Retry-After` and the form as typed, as the flow and answer
+/// forms do: the generic page lost the collaborators typed (round 17 web review).
+#[test]
+fn a_restriction_change_refused_for_now_keeps_what_was_typed() {
+    let deployment = crate::common::Deployment::new();
+    let server = crate::common::web::WebServer::start_with_env(
+        deployment.dir.path(),
+        &deployment.db,
+        &crate::web::steps_dir(),
+        50,
+        &[],
+        &[("FLOWHOST_REQUEST_DEADLINE_MS", "500")],
+    );
+    let site = Site { deployment, server };
+    let id = site.case("Phish", None);
+    let mut owner = site.signed_in(OWNER);
+    let url = site.server.url(&format!("/cases/{id}"));
+    let page = owner.get(&url);
+    let csrf = page.csrf();
+    let shown = hidden_value(&page.body, "shown_collaborators").expect("the list shown");
+    let shown_mode = hidden_value(&page.body, "shown_access_mode").expect("the mode shown");
+    let before = site.restrictions(&id);
+    // Another writer holds the write lock past the request's deadline.
+    let db = crate::common::db_at(&site.deployment.db);
+    db.conn()
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("the lock");
+    let refused = owner.post(
+        &url,
+        &[
+            ("csrf", &csrf),
+            ("access_mode", "restricted"),
+            ("set_collaborators", ANALYST),
+            ("shown_collaborators", &shown),
+            ("shown_access_mode", &shown_mode),
+        ],
+    );
+    db.conn().execute_batch("ROLLBACK").expect("let go");
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert!(
+        refused.body.contains("Update restrictions") && refused.body.contains(ANALYST),
+        "the form as typed: {}",
+        refused.body
+    );
+    assert_eq!(site.restrictions(&id), before, "nothing was changed");
+}

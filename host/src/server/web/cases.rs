@@ -12,7 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use super::error::WebError;
+use super::error::{WebError, busy_with};
 use super::html::{CSRF_FIELD, csrf_field, esc, page, visible, visible_block};
 use super::session::Signed;
 use crate::Error;
@@ -352,6 +352,20 @@ pub(super) async fn update(
             )
                 .into_response())
         }
+        // Refused for now (a busy database, no worker free): the form again as typed, 503
+        // with `Retry-After`, as the flow and answer forms are (round 17 web review: the
+        // collaborators typed were lost).
+        Err(e @ Error::Busy(_)) => {
+            let e = WebError::from(e);
+            let Some(why) = e.try_again() else {
+                return Err(e);
+            };
+            // The page as it is, if it can be read now; else the form alone, as posted.
+            Ok(busy_with(match shown(&state, session, id.clone()).await {
+                Ok(s) => render(&s, session, Some(&posted), Outcome::Refused(&why)),
+                Err(_) => form_as_posted(&id, session, &posted, &why),
+            }))
+        }
         // Denied (403) and not found (404) are pages of their own: nothing to show again.
         Err(e) => Err(e.into()),
     }
@@ -501,36 +515,83 @@ fn render(
         let people = given(PEOPLE_FIELD)
             .map(str::to_owned)
             .unwrap_or_else(|| c.collaborators.join("\n"));
-        let option = |value: &str, shown: &str| {
-            let selected = if mode == value { " selected" } else { "" };
-            format!("<option value=\"{value}\"{selected}>{shown}</option>")
-        };
-        let _ = write!(
-            body,
-            "<h2>Change restrictions</h2>\
-             <form class=\"answer card\" method=\"post\" action=\"/cases/{link}\">{csrf}\
-             <label for=\"f-{MODE_FIELD}\">Access</label>\
-             <select id=\"f-{MODE_FIELD}\" name=\"{MODE_FIELD}\" required>{full}{restricted}</select>\
-             <label for=\"f-{PEOPLE_FIELD}\">Collaborators <span class=\"hint\">(members of \
-             the workspace, one email a line)</span></label>\
-             <textarea id=\"f-{PEOPLE_FIELD}\" name=\"{PEOPLE_FIELD}\" rows=\"4\">{people}</textarea>\
-             <input type=\"hidden\" name=\"{SHOWN_FIELD}\" value=\"{shown}\">\
-             <input type=\"hidden\" name=\"{SHOWN_MODE_FIELD}\" value=\"{shown_mode}\">\
-             <button>Update restrictions</button></form>",
-            link = esc(&percent_encode(&c.id)),
-            csrf = csrf_field(&session.csrf),
-            full = option("full_access", "full access"),
-            restricted = option("restricted", "restricted"),
-            people = esc(&people),
-            // After a refusal, what the page first showed, not what is now: a corrected save
-            // must still meet any change made since (review).
-            shown = esc(&shown_given(SHOWN_FIELD).unwrap_or_else(|| c.collaborators.join(" "))),
-            shown_mode = esc(&shown_given(SHOWN_MODE_FIELD)
-                .unwrap_or_else(|| mode_text(c.access_mode).to_owned())),
-        );
+        // After a refusal, what the page first showed, not what is now: a corrected save
+        // must still meet any change made since (review).
+        let shown = shown_given(SHOWN_FIELD).unwrap_or_else(|| c.collaborators.join(" "));
+        let shown_mode =
+            shown_given(SHOWN_MODE_FIELD).unwrap_or_else(|| mode_text(c.access_mode).to_owned());
+        body.push_str(&restriction_form(
+            &c.id,
+            session,
+            mode,
+            &people,
+            &shown,
+            &shown_mode,
+        ));
     }
     body.push_str("<p><a href=\"/cases\">Back to the cases</a></p>");
     page(&c.id, Some(session), &body)
+}
+
+/// The form that changes a case's restrictions, holding `mode` and `people`, and what the
+/// page first showed (`shown`, `shown_mode`) for the service's check of changes since.
+fn restriction_form(
+    id: &str,
+    session: &Session,
+    mode: &str,
+    people: &str,
+    shown: &str,
+    shown_mode: &str,
+) -> String {
+    let option = |value: &str, label: &str| {
+        let selected = if mode == value { " selected" } else { "" };
+        format!("<option value=\"{value}\"{selected}>{label}</option>")
+    };
+    format!(
+        "<h2>Change restrictions</h2>\
+         <form class=\"answer card\" method=\"post\" action=\"/cases/{link}\">{csrf}\
+         <label for=\"f-{MODE_FIELD}\">Access</label>\
+         <select id=\"f-{MODE_FIELD}\" name=\"{MODE_FIELD}\" required>{full}{restricted}</select>\
+         <label for=\"f-{PEOPLE_FIELD}\">Collaborators <span class=\"hint\">(members of \
+         the workspace, one email a line)</span></label>\
+         <textarea id=\"f-{PEOPLE_FIELD}\" name=\"{PEOPLE_FIELD}\" rows=\"4\">{people}</textarea>\
+         <input type=\"hidden\" name=\"{SHOWN_FIELD}\" value=\"{shown}\">\
+         <input type=\"hidden\" name=\"{SHOWN_MODE_FIELD}\" value=\"{shown_mode}\">\
+         <button>Update restrictions</button></form>",
+        link = esc(&percent_encode(id)),
+        csrf = csrf_field(&session.csrf),
+        full = option("full_access", "full access"),
+        restricted = option("restricted", "restricted"),
+        people = esc(people),
+        shown = esc(shown),
+        shown_mode = esc(shown_mode),
+    )
+}
+
+/// The form as posted when the case cannot be read either (the database as busy for the
+/// page as for the change): what was typed is kept, with why nothing was done.
+fn form_as_posted(
+    id: &str,
+    session: &Session,
+    posted: &[(String, String)],
+    why: &str,
+) -> Html<String> {
+    let given = |name: &str| field(posted, name).unwrap_or_default();
+    let body = format!(
+        "<h1>{}</h1><p class=\"error\">{} Nothing was changed.</p>{}\
+         <p><a href=\"/cases\">Back to the cases</a></p>",
+        visible(id),
+        esc(why),
+        restriction_form(
+            id,
+            session,
+            given(MODE_FIELD),
+            given(PEOPLE_FIELD),
+            given(SHOWN_FIELD),
+            given(SHOWN_MODE_FIELD),
+        )
+    );
+    page(id, Some(session), &body)
 }
 
 #[cfg(test)]
