@@ -1031,4 +1031,41 @@ fn a_dynamic_groups_blank_claim_value_is_refused_in_a_tenant_file() {
         stderr(&out)
     );
     assert_eq!(audit_rows(&db), rows, "nothing applied");
+    // Nor one holding an invisible character, nor a claim rule's name or value: none ever
+    // matches what an IdP sends (round 17 hostile-input review).
+    for (from, to, at) in [
+        (
+            "\"claim_value\": \"Flowhost-Requesters\"",
+            "\"claim_value\": \"\u{200b}\"",
+            "workspaces[1].groups[0].claim_value: the claim value holds U+200B",
+        ),
+        (
+            "{ \"claim\": \"groups\", \"value\": \"soc-admins\"",
+            "{ \"claim\": \"groups\", \"value\": \"soc-admins\u{200b}\"",
+            "claim value `soc-admins\\u200b` holds U+200B",
+        ),
+        (
+            "{ \"claim\": \"groups\", \"value\": \"soc-admins\"",
+            "{ \"claim\": \"groups\u{feff}\", \"value\": \"soc-admins\"",
+            "claim name `groups\\ufeff` holds U+FEFF",
+        ),
+    ] {
+        let hidden = text.replace(from, to);
+        assert_ne!(hidden, text, "{from}");
+        std::fs::write(dir.path().join("hidden.json"), hidden).expect("write");
+        let out = flowhost(
+            dir.path(),
+            &db,
+            &[
+                "tenant",
+                "apply",
+                "hidden.json",
+                "--as",
+                "olivia.owner@acme-mssp.test",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{to}: {}", stderr(&out));
+        assert!(stderr(&out).contains(at), "{at}: {}", stderr(&out));
+        assert_eq!(audit_rows(&db), rows, "nothing applied");
+    }
 }

@@ -63,6 +63,14 @@ impl Platform {
                  group's name)"
             )));
         }
+        // Nor hold an invisible character, which no IdP's group holds (round 17).
+        if let Some(c) = claim_value.and_then(crate::text::first_hidden) {
+            return Err(Error::Invalid(format!(
+                "group `{name}`: the claim value holds U+{:04X}, an invisible character no IdP \
+                 group holds",
+                u32::from(c)
+            )));
+        }
         // Listed and compared by people: one visible line, as a tenant file's (review).
         crate::text::check_name("a group name", name, MAX_NAME_CHARS).map_err(Error::Invalid)?;
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {

@@ -29,6 +29,19 @@ impl ClaimRule {
         if claim.is_empty() || value.is_empty() {
             return Err("a claim rule needs a claim name and a value".into());
         }
+        // No IdP sends a name or value holding an invisible character: such a rule matches
+        // nothing, and a returning member lost their role and keys unseen (round 17
+        // hostile-input review).
+        for (what, text) in [("claim name", claim), ("claim value", value)] {
+            if let Some(c) = crate::text::first_hidden(text) {
+                return Err(format!(
+                    "a claim rule's {what} `{}` holds U+{:04X}, an invisible character no IdP \
+                     sends",
+                    crate::text::written_out(text, crate::text::is_hidden_at),
+                    u32::from(c)
+                ));
+            }
+        }
         let value = match Email::parse(value) {
             Ok(email) => email.to_string(),
             Err(_) => value.to_owned(),

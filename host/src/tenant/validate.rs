@@ -168,6 +168,15 @@ pub fn validate(spec: &TenantSpec) -> Vec<Located> {
                     gp.key("claim_value"),
                     "a claim value must not be blank (leave it out to follow the group's name)",
                 ));
+            } else if let Some(c) = g.claim_value.as_deref().and_then(crate::text::first_hidden) {
+                out.push(Located::new(
+                    gp.key("claim_value"),
+                    format!(
+                        "the claim value holds U+{:04X}, an invisible character no IdP group \
+                         holds",
+                        u32::from(c)
+                    ),
+                ));
             }
             if let Err(e) = check_name("a group name", &g.name, MAX_NAME_CHARS)
                 && !g.name.trim().is_empty()
