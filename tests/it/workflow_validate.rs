@@ -722,7 +722,8 @@ fn a_reference_broken_after_its_dollar_or_tested_as_text_is_refused_where_writte
             { "id": "ask", "interaction": {
                 "title": "Go?",
                 "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
-                "access": { "workspace_users": { "refs": ["$.steps.lock.emails\u{200b}"] } } } }
+                "access": { "workspace_users": { "refs": ["$.steps.lock.emails\u{200b}"] } } } },
+            { "exit": { "status": "done\u{202e}devorppa" } }
         ] })
     .to_string();
     let stderr = errors_for(&definition);
@@ -731,6 +732,7 @@ fn a_reference_broken_after_its_dollar_or_tested_as_text_is_refused_where_writte
         "steps[0].if[0].left: `$ .event.case.severity` reads as text, not a reference",
         "steps[0].if[1].left: `exists` asks whether a reference finds something",
         "steps[1].interaction.access.workspace_users.refs[0]: `$.steps.lock.emails",
+        "steps[2].exit.status: the exit status `done\\u202edevorppa` holds U+202E",
     ] {
         assert!(stderr.contains(at), "{at}: {stderr}");
     }

@@ -206,7 +206,14 @@ fn integer_and_float(i: i128, f: f64) -> Option<Ordering> {
 fn ordered(op: Op, a: &Value, b: &Value) -> Result<Option<Ordering>, String> {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => Ok(numbers(x, y)),
-        (Value::String(x), Value::String(y)) => Ok(Some(x.cmp(y))),
+        // Two severities by rank (SPEC CS-1): as text, `"low" gte "high"` held and
+        // `"critical" gte "high"` did not (round 17 hostile-input review).
+        (Value::String(x), Value::String(y)) => {
+            Ok(Some(match (severity_rank(x), severity_rank(y)) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                _ => x.cmp(y),
+            }))
+        }
         (Value::Null, _) | (_, Value::Null) => Ok(None),
         _ => Err(format!(
             "`{}` orders numbers with numbers or text with text, but `left` is {} and `right` {}",
@@ -214,6 +221,17 @@ fn ordered(op: Op, a: &Value, b: &Value) -> Result<Option<Ordering>, String> {
             kind_of(a),
             kind_of(b)
         )),
+    }
+}
+
+/// The rank of a case severity's name, lowest first; `None` for other text.
+fn severity_rank(text: &str) -> Option<u8> {
+    match text {
+        "low" => Some(0),
+        "medium" => Some(1),
+        "high" => Some(2),
+        "critical" => Some(3),
+        _ => None,
     }
 }
 
@@ -272,6 +290,17 @@ mod tests {
             op,
             right: Template::compile(&right).expect("right"),
         }
+    }
+
+    /// Severities order by rank, other text as text.
+    #[test]
+    fn severities_order_by_rank() {
+        let ctx = json!({ "low": "low", "critical": "critical", "state": "open" });
+        let holds_ = |c: Condition| holds(&c, &ctx, &|_| Ok(())).expect("evaluates");
+        assert!(!holds_(cond(json!("$.low"), Op::Gte, json!("high"))));
+        assert!(holds_(cond(json!("$.critical"), Op::Gte, json!("high"))));
+        assert!(holds_(cond(json!("$.low"), Op::Lt, json!("medium"))));
+        assert!(holds_(cond(json!("$.state"), Op::Gt, json!("closed"))));
     }
 
     /// Emails are one whatever their case, in `eq`, `ne`, `in` and a list's `contains`; other

@@ -811,6 +811,21 @@ impl Parser {
                 // failing again every round; review).
                 if let Err(why) = exit_status_ok(&status) {
                     self.err(at.key("exit").key("status"), why);
+                } else if let Some(c) = crate::text::first_hidden(&status) {
+                    // Read as a state by people and by conditions: a bidi override made it
+                    // read otherwise wherever the run is listed (round 17 hostile-input
+                    // review). Where written: a stored revision still loads.
+                    self.authoring(
+                        at.key("exit").key("status"),
+                        format!(
+                            "the exit status `{}` holds U+{:04X}, an invisible character",
+                            crate::text::clip(&crate::text::written_out(
+                                &status,
+                                crate::text::is_hidden_at
+                            )),
+                            u32::from(c)
+                        ),
+                    );
                 }
                 StepKind::Exit {
                     status,

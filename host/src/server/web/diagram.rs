@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::html::esc;
+use super::html::visible;
 use crate::definition::parse::OPERATORS;
 use crate::runs::StepRecord;
 
@@ -453,7 +453,7 @@ fn draw(shape: &Shape, cx: i32, y: i32, out: &mut String) {
                     "<text x=\"{ax}\" y=\"{}\" text-anchor=\"middle\" fill=\"#5d6678\" \
                      font-style=\"italic\">{}</text>",
                     arms_y + 13,
-                    esc(label)
+                    visible(label)
                 );
                 let body_y = arms_y + LABEL_H;
                 draw_seq(steps, ax, body_y, out);
@@ -515,13 +515,13 @@ fn step_box(out: &mut String, cx: i32, y: i32, id: &str, kind: &str, seen: Optio
          fill=\"{fill}\" stroke=\"{stroke}\"/>\
          <text x=\"{}\" y=\"{}\" font-weight=\"600\" fill=\"#1d2330\">{}</text>\
          <text x=\"{}\" y=\"{}\" fill=\"#5d6678\">{}</text>",
-        esc(id),
+        visible(id),
         x + 10,
         y + 19,
-        esc(&clip(id, 18)),
+        visible(&clip(id, 18)),
         x + 10,
         y + 36,
-        esc(&clip(kind, 30))
+        visible(&clip(kind, 30))
     );
     let state = match seen {
         Some(s) if matches!(s.status.as_str(), "exited" | "taken") || s.times == 0 => {
@@ -538,7 +538,7 @@ fn step_box(out: &mut String, cx: i32, y: i32, id: &str, kind: &str, seen: Optio
         "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" fill=\"{stroke}\" font-size=\"11\">{}</text></g>",
         x + BOX_W - 8,
         y + 19,
-        esc(&state)
+        visible(&state)
     );
 }
 
