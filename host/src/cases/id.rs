@@ -20,7 +20,11 @@ pub(super) fn opaque_case_id() -> Result<String, crate::Error> {
 /// An external case id as stored (`C-<n>`, or `C-` and 16 hex digits, upper case), if
 /// `text` reads as one.
 pub(super) fn parse_case_id(text: &str) -> Option<String> {
-    let rest = text.trim().strip_prefix("C-")?;
+    // Its prefix in either case, as run and interaction ids are read (round 17).
+    let text = text.trim();
+    let rest = text
+        .strip_prefix("C-")
+        .or_else(|| text.strip_prefix("c-"))?;
     let digits = !rest.is_empty() && rest.len() <= 19 && rest.bytes().all(|b| b.is_ascii_digit());
     let hex = rest.len() == 16 && rest.bytes().all(|b| b.is_ascii_hexdigit());
     // Sixteen hex digits are an opaque id, digits only too (no workspace numbers 10^15).
@@ -47,6 +51,7 @@ mod tests {
     fn case_ids_read_as_numbers_or_opaque_hex() {
         assert_eq!(parse_case_id(" C-7 ").as_deref(), Some("C-7"));
         assert_eq!(parse_case_id("C-007").as_deref(), Some("C-7"));
+        assert_eq!(parse_case_id("c-7").as_deref(), Some("C-7"));
         assert_eq!(
             parse_case_id("C-0123456789abcdef").as_deref(),
             Some("C-0123456789ABCDEF")

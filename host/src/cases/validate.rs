@@ -102,6 +102,8 @@ pub fn query(q: &CaseQuery) -> Result<(), Error> {
             MAX_QUERY_TEXT_BYTES,
             "bytes",
         )?;
+        // Named here, not by the store's refusal of a NUL in any text (round 17).
+        crate::text::check_no_nul("the `text` filter", text).map_err(Error::Invalid)?;
     }
     if let Some(state) = &f.state {
         // In characters, as a case's state is stored (at most 100): a state of 100
@@ -310,5 +312,17 @@ mod tests {
         assert!(query(&with_state(stored)).is_ok());
         let over = "😀".repeat(crate::text::MAX_STATE_CHARS + 1);
         assert!(query(&with_state(over)).is_err());
+    }
+
+    /// A NUL in the text filter is refused naming the filter, not by the store's words.
+    #[test]
+    fn a_text_filter_holding_nul_is_refused_by_name() {
+        let q: CaseQuery =
+            serde_json::from_value(serde_json::json!({ "filter": { "text": "a\u{0}b" } }))
+                .expect("a query");
+        match query(&q) {
+            Err(Error::Invalid(why)) => assert!(why.contains("the `text` filter"), "{why}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

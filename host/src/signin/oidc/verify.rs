@@ -124,15 +124,11 @@ fn check_claims(claims: &Value, expected: &Expected<'_>) -> Result<(), String> {
     }
     // Saturating: the times are the IdP's numbers, and an extreme one must be a refusal or
     // an answer, never an overflow.
-    let exp = claims["exp"]
-        .as_i64()
-        .ok_or("the ID token has no expiry (`exp`)")?;
+    let exp = seconds(&claims["exp"], "expiry (`exp`)")?;
     if exp.saturating_add(LEEWAY_SECS) <= expected.now {
         return Err("the ID token has expired".into());
     }
-    let iat = claims["iat"]
-        .as_i64()
-        .ok_or("the ID token has no issue time (`iat`)")?;
+    let iat = seconds(&claims["iat"], "issue time (`iat`)")?;
     if iat.saturating_sub(LEEWAY_SECS) > expected.now {
         return Err("the ID token was issued in the future (`iat`)".into());
     }
@@ -154,6 +150,23 @@ fn check_claims(claims: &Value, expected: &Expected<'_>) -> Result<(), String> {
         return Err("the ID token's nonce is not this sign-in's".into());
     }
     Ok(())
+}
+
+/// A time claim in seconds (a JWT NumericDate, RFC 7519 §2, which may be written with a
+/// fraction or as `1.7e9`: such a token was refused as having no such claim; round 17
+/// hostile-input review), its fraction dropped; why not, naming `what`.
+fn seconds(claim: &serde_json::Value, what: &str) -> Result<i64, String> {
+    if claim.is_null() {
+        return Err(format!("the ID token has no {what}"));
+    }
+    if let Some(n) = claim.as_i64() {
+        return Ok(n);
+    }
+    match claim.as_f64() {
+        // Within i64's range: exact once floored.
+        Some(f) if f.is_finite() && f.abs() < 9.0e18 => Ok(f.floor() as i64),
+        _ => Err(format!("the ID token's {what} is not a number of seconds")),
+    }
 }
 
 #[cfg(test)]
@@ -181,6 +194,12 @@ mod tests {
             c[k] = v;
             check_claims(&c, &expected(&nonce)).expect_err(k)
         };
+        // A NumericDate may be written as a float (RFC 7519 §2).
+        let mut floats = good.clone();
+        floats["exp"] = json!(1.0001e6);
+        floats["iat"] = json!(999_990.5);
+        assert_eq!(check_claims(&floats, &expected(&nonce)), Ok(()));
+        assert!(with("exp", json!("soon")).contains("`exp`) is not a number of seconds"));
         assert!(with("iss", json!("https://evil.test")).contains("issued by"));
         assert!(with("aud", json!("other")).contains("aud"));
         assert!(with("aud", json!(["flowhost", "other"])).contains("azp"));
