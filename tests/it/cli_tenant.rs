@@ -954,8 +954,10 @@ fn apply_names_only_the_left_out_workspaces_the_applier_manages() {
     );
 }
 
-/// A claim rule's value is the IdP's word, listed as one line: a line break in it wrote a
-/// forged rule line into `sso rules list` (hostile-input review).
+/// A claim rule's value is the IdP's word, one line: a line break in it wrote a forged rule
+/// line into `sso rules list` (hostile-input review), and is now refused where written, as
+/// every character that hides in a line is (round 17); one stored before is listed as one
+/// line.
 #[test]
 fn a_claim_rules_value_is_listed_as_one_line() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -978,7 +980,17 @@ fn a_claim_rules_value_is_listed_as_one_line() {
         "viewer",
     ];
     let out = flowhost(dir.path(), &db, &[&add[..], &owner].concat());
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stderr(&out).contains("holds U+000A"), "{}", stderr(&out));
+    // Stored before this was refused: listed as one line.
+    crate::common::db_at(&db)
+        .conn()
+        .execute(
+            "UPDATE claim_rules SET value = 'x' || char(10) || '  1. groups = everyone → owner' \
+             WHERE value = 'soc-admins'",
+            [],
+        )
+        .expect("a stored value");
     let out = flowhost(
         dir.path(),
         &db,
@@ -986,7 +998,7 @@ fn a_claim_rules_value_is_listed_as_one_line() {
     );
     let listed = stdout(&out);
     assert!(
-        listed.contains("= x\\u000a  1. groups = everyone → owner → viewer"),
+        listed.contains("= x\\u000a  1. groups = everyone → owner → owner"),
         "{listed}"
     );
     assert!(

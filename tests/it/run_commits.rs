@@ -116,7 +116,9 @@ fn entries_aboard_a_step_that_writes_nothing_commit_with_the_runs_end() {
         &s,
         &json!({ "name": "refused", "workspace": "mssp-soc", "steps": [
             { "id": "a", "uses": ECHO, "with": { "n": 1 } },
-            { "id": "open", "uses": "cases/create-case", "with": { "title": "t", "severity": "not-a-severity" } }
+            // A severity the step reads from another's output: refused when the run reads it
+            // (one written so is refused where the definition is written).
+            { "id": "open", "uses": "cases/create-case", "with": { "title": "t", "severity": "$.steps.a.n" } }
         ] }),
     );
     assert!(outcome.error.is_some(), "the case step must fail");

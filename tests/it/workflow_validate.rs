@@ -109,8 +109,8 @@ fn branches_and_parallel_paths_scope_their_step_ids() {
   { "id": "after", "uses": "cases/get-case-restrictions", "with": { "case_id": "$.steps.only_then.cases[0].id" } },
   { "id": "fine", "uses": "cases/get-case-restrictions", "with": { "case_id": "$.steps.only_then.cases[0].id?" } },
   { "id": "p", "parallel": [ [ { "id": "left", "uses": "cases/query-cases" } ],
-                             [ { "id": "right", "uses": "cases/query-cases", "with": { "x": "$.steps.left.cases" } } ] ] },
-  { "id": "joined", "uses": "cases/query-cases", "with": { "x": "$.steps.left.cases", "y": "$.steps.right.cases" } }
+                             [ { "id": "right", "uses": "cases/query-cases", "with": { "cursor": "$.steps.left.cases" } } ] ] },
+  { "id": "joined", "uses": "cases/query-cases", "with": { "cursor": "$.steps.left.cases", "filter": "$.steps.right.cases" } }
 ] }"#,
     );
     assert!(stderr.contains("steps[0].else[0].with: `$.steps.only_then.cases[0].id` refers to step `only_then`, which has not run yet on this path"), "{stderr}");
@@ -489,7 +489,7 @@ fn references_whose_resolving_could_explode_are_refused_where_written() {
         "steps": [
             { "id": "a", "uses": "cases/query-cases", "with": { "page_size": bomb } },
             { "id": "b", "if": [{ "left": "$..a..b", "op": "exists" }], "then": [] },
-            { "id": "c", "uses": "cases/query-cases", "with": { "text": "{{ $.vars[?match(@, $.vars.p)] }}" } }
+            { "id": "c", "uses": "cases/query-cases", "with": { "cursor": "{{ $.vars[?match(@, $.vars.p)] }}" } }
         ]
     });
     let stderr = errors_for(&definition.to_string());
@@ -512,7 +512,7 @@ fn references_whose_resolving_could_explode_are_refused_where_written() {
         "steps": [
             { "id": "a", "uses": "cases/query-cases", "with": { "page_size": "$.vars.x[0,0][0]" } },
             { "id": "b", "if": [{ "left": "$.vars..p", "op": "exists" }], "then": [] },
-            { "id": "c", "uses": "cases/query-cases", "with": { "text": "{{ $.vars[?match(@, 'a')] }}" } },
+            { "id": "c", "uses": "cases/query-cases", "with": { "cursor": "{{ $.vars[?match(@, 'a')] }}" } },
             { "id": "d", "if": [{ "left": "$.vars.x[?@[0] == $.vars.x[0][0]]", "op": "exists" }], "then": [] }
         ]
     });
@@ -701,6 +701,42 @@ fn text_written_as_a_reference_is_refused_where_it_is_written() {
     std::fs::write(dir.path().join("wf.json"), &fixed).expect("write");
     let (ok, _, stderr) = validate(dir.path(), &["wf.json"]);
     assert!(ok, "{fixed}: {stderr}");
+}
+
+/// A built-in case step's input that every run would refuse is refused where written,
+/// named by its field: it published, and each run failed at that step after the steps before
+/// it had made their effects (round 17 hostile-input review). Fields given by a reference are
+/// their run's to check, the written ones beside them still here.
+#[test]
+fn a_builtin_steps_written_input_that_every_run_refuses_is_refused_where_written() {
+    let definition = serde_json::json!({ "name": "mk", "workspace": "soc",
+        "run_as": "automation@acme.test",
+        "steps": [
+            { "id": "urgent", "uses": "cases/create-case",
+              "with": { "title": "Phish", "severity": "urgent" } },
+            { "id": "typo", "uses": "cases/create-case",
+              "with": { "titel": "Phish", "severity": "high" } },
+            { "id": "untitled", "uses": "cases/create-case", "with": { "severity": "low" } },
+            { "id": "mixed", "uses": "cases/create-case",
+              "with": { "title": "{{ $.event.alert }}", "severity": "High" } },
+            { "id": "restrict", "uses": "cases/update-case-restrictions",
+              "with": { "case_id": "$.steps.mixed.id", "access_mode": "Restricted" } },
+            { "id": "fine", "uses": "cases/create-case",
+              "with": { "title": "{{ $.event.alert }}", "severity": "high",
+                        "reviewers": ["a@acme.test"] } }
+        ] })
+    .to_string();
+    let stderr = errors_for(&definition);
+    for at in [
+        "steps[0].with: `cases/create-case` input, field `severity`: unknown variant `urgent`",
+        "steps[1].with.titel: `cases/create-case` has no input field `titel`",
+        "steps[2].with: `cases/create-case` input, field `.`: missing field `title`",
+        "steps[3].with.severity: `cases/create-case` input, field `severity`: unknown variant `High`",
+        "steps[4].with.access_mode: `cases/update-case-restrictions` input, field `access_mode`",
+    ] {
+        assert!(stderr.contains(at), "{at}: {stderr}");
+    }
+    assert!(!stderr.contains("steps[5]"), "{stderr}");
 }
 
 /// The same one character later: a blank or hidden character between `$` and its `.` kept

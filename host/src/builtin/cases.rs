@@ -33,6 +33,125 @@ fn input<T: DeserializeOwned>(step: &str, value: &serde_json::Value) -> Result<T
     })
 }
 
+/// The fields a step's input may hold.
+fn fields(builtin: Builtin) -> &'static [&'static str] {
+    match builtin {
+        Builtin::CreateCase => &[
+            "title",
+            "description",
+            "severity",
+            "state",
+            "assignee",
+            "reviewers",
+            "access_mode",
+            "collaborators",
+            "fields",
+        ],
+        Builtin::CreateCaseFromJson => &["case"],
+        Builtin::QueryCases => &["filter", "sort", "page_size", "cursor"],
+        Builtin::GetCaseRestrictions => &["case_id"],
+        Builtin::UpdateCaseRestrictions => &[
+            "case_id",
+            "access_mode",
+            "set_collaborators",
+            "add_collaborators",
+            "remove_collaborators",
+        ],
+    }
+}
+
+/// See [`Builtin::written_input_errors`]: unknown fields; the whole input decoded and checked
+/// as a run checks it when every field is written as a value; else each written severity
+/// and access mode, the values a run's input most often misspells.
+pub(super) fn written_input_errors(
+    builtin: Builtin,
+    literal: &serde_json::Map<String, serde_json::Value>,
+    templated: &[&str],
+) -> Vec<(Option<String>, String)> {
+    let step = builtin.name();
+    let known = fields(builtin);
+    let mut out: Vec<(Option<String>, String)> = literal
+        .keys()
+        .map(String::as_str)
+        .chain(templated.iter().copied())
+        .filter(|key| !known.contains(key))
+        .map(|key| {
+            (
+                Some(key.to_owned()),
+                format!(
+                    "`{step}` has no input field `{}`; it takes {}",
+                    crate::text::clip(key),
+                    known.join(", ")
+                ),
+            )
+        })
+        .collect();
+    if !out.is_empty() {
+        return out;
+    }
+    if templated.is_empty() {
+        match checked(builtin, &serde_json::Value::Object(literal.clone())) {
+            Ok(()) => {}
+            Err(Error::Invalid(why)) => out.push((None, why)),
+            Err(e) => out.push((None, e.to_string())),
+        }
+        return out;
+    }
+    for (key, value) in literal {
+        let wrong = match key.as_str() {
+            "severity" => serde_json::from_value::<crate::services::cases::Severity>(value.clone())
+                .err()
+                .map(|e| e.to_string()),
+            "access_mode" => {
+                serde_json::from_value::<Option<crate::services::cases::AccessMode>>(value.clone())
+                    .err()
+                    .map(|e| e.to_string())
+            }
+            _ => None,
+        };
+        if let Some(why) = wrong {
+            out.push((
+                Some(key.clone()),
+                format!("`{step}` input, field `{key}`: {why}"),
+            ));
+        }
+    }
+    out
+}
+
+/// `value` decoded as `builtin`'s input and checked as the case service checks it, without
+/// running it.
+fn checked(builtin: Builtin, value: &serde_json::Value) -> Result<(), Error> {
+    use crate::cases::validate;
+    let step = builtin.name();
+    match builtin {
+        Builtin::CreateCase => validate::new_case(&input::<NewCase>(step, value)?),
+        Builtin::CreateCaseFromJson => {
+            let FromJson { case } = input(step, value)?;
+            let json = match case {
+                serde_json::Value::String(text) => text,
+                other => other.to_string(),
+            };
+            crate::services::cases::parse_case_json(&json).map(drop)
+        }
+        Builtin::QueryCases => validate::query(&input::<CaseQuery>(step, value)?),
+        Builtin::GetCaseRestrictions => {
+            let CaseRef { case_id } = input(step, value)?;
+            validate::case_id(&case_id)
+        }
+        Builtin::UpdateCaseRestrictions => {
+            let mut fields = value.as_object().cloned().unwrap_or_default();
+            let case_id = fields.remove("case_id");
+            let CaseRef { case_id } = input(step, &serde_json::json!({ "case_id": case_id }))?;
+            validate::case_id(&case_id)?;
+            validate::restriction_update(&input::<RestrictionUpdate>(
+                step,
+                &serde_json::Value::Object(fields),
+            )?)
+        }
+    }
+}
+
 fn output<T: serde::Serialize>(value: T) -> Result<serde_json::Value, Error> {
     serde_json::to_value(value).map_err(|e| Error::Internal(e.to_string()))
 }

@@ -66,6 +66,19 @@ impl Builtin {
         }
     }
 
+    /// What a definition writes into this step's `with` that every run would refuse
+    /// (SPEC WF-1: refused where written; round 17 hostile-input review: `"severity":
+    /// "urgent"` published, and failed every run at that step after the steps before had
+    /// made their effects). `literal` holds the fields written as values, `templated` the
+    /// names of those given by a reference; each error with the field it is about, if one.
+    pub fn written_input_errors(
+        self,
+        literal: &serde_json::Map<String, serde_json::Value>,
+        templated: &[&str],
+    ) -> Vec<(Option<String>, String)> {
+        cases::written_input_errors(self, literal, templated)
+    }
+
     /// Runs the step on `input` as `caller`. `idempotency_key` makes a step that creates
     /// something create it once, however often it is re-executed (SPEC WF-8).
     pub fn run(

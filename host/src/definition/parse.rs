@@ -1323,6 +1323,9 @@ impl Parser {
             }
         }
         let with = self.template(o.get("with"), at.key("with"));
+        if let (Uses::Builtin(step), false) = (&uses, self.resolver.stored) {
+            self.builtin_input(*step, &with, &at.key("with"));
+        }
         let timeout = self.duration(o.get("timeout"), at.key("timeout"));
         if timeout.is_some_and(|t| t > MAX_STEP_TIMEOUT) {
             self.err(
@@ -1339,6 +1342,37 @@ impl Parser {
             timeout,
             retry,
         })
+    }
+
+    /// Refuses where written a built-in step's `with` that every run would refuse (see
+    /// [`builtin::Builtin::written_input_errors`]); one given whole by a reference is its
+    /// run's to check.
+    fn builtin_input(&mut self, step: builtin::Builtin, with: &Template, at: &JsonPath) {
+        let Template::Object(fields) = with else {
+            if let Template::Literal(v @ Value::Object(_)) = with {
+                let literal = v.as_object().cloned().unwrap_or_default();
+                for (field, why) in step.written_input_errors(&literal, &[]) {
+                    let at = field.map_or_else(|| at.clone(), |f| at.key(&f));
+                    self.err(at, why);
+                }
+            }
+            return;
+        };
+        let mut literal = Map::new();
+        let mut templated = Vec::new();
+        for (key, value) in fields {
+            // A value with no reference in it, however nested, is what every run reads.
+            match value.refs().is_empty().then(|| value.render(&Value::Null)) {
+                Some(Ok(v)) => {
+                    literal.insert(key.clone(), v);
+                }
+                _ => templated.push(key.as_str()),
+            }
+        }
+        for (field, why) in step.written_input_errors(&literal, &templated) {
+            let at = field.map_or_else(|| at.clone(), |f| at.key(&f));
+            self.err(at, why);
+        }
     }
 
     fn retry(&mut self, v: &Value, at: JsonPath) -> Option<Retry> {
