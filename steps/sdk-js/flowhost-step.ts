@@ -133,9 +133,15 @@ export class HostError extends Error {
   readonly kind: HostErrorKind;
   readonly detail: string;
   constructor(kind: HostErrorKind, detail: string) {
-    super(`${kind}: ${detail}`);
+    // The host's JSON spelling (`not_found`) is the WIT case too; a kind of neither is
+    // refused here, by name: the bindings aborted the whole step on it (round 17 review).
+    const wit = String(kind).replace(/_/g, "-") as HostErrorKind;
+    if (!HOST_KINDS.includes(wit)) {
+      throw new Failed(`HostError: kind ${JSON.stringify(kind)} is none of ${HOST_KINDS.join(", ")}`);
+    }
+    super(`${wit}: ${detail}`);
     this.name = "HostError";
-    this.kind = kind;
+    this.kind = wit;
     this.detail = detail;
   }
 }
@@ -213,10 +219,6 @@ function hostCall<T>(f: () => T): T {
   }
 }
 
-function opt<T>(v: T | null | undefined): T | null {
-  return v === undefined ? null : v;
-}
-
 /**
  * Refuses a field of `given` this SDK does not read: one it dropped reached the host as
  * nothing, so `{access_mode: "restricted"}` (the host's and the Rust and Python SDKs'
@@ -236,6 +238,40 @@ function people(given: unknown, field: string, what: string): string[] {
   }
   return given;
 }
+
+/**
+ * `given` as one of `allowed` (the WIT spelling), the host's JSON spelling (`full_access`,
+ * `created_desc`) read as the same; anything else is refused naming `field`. Types are erased,
+ * not checked: the bindings aborted the whole step on a value outside the enum, past any
+ * `catch` (round 17 steps review).
+ */
+function oneOf<T extends string>(given: unknown, allowed: readonly T[], field: string, what: string): T {
+  const wit = typeof given === "string" ? given.replace(/_/g, "-") : given;
+  if (typeof wit === "string" && (allowed as readonly string[]).includes(wit)) return wit as T;
+  throw new Failed(
+    `${what}: \`${field}\` must be one of ${allowed.join(", ")}, not ${JSON.stringify(given) ?? typeof given}`,
+  );
+}
+
+/** [`oneOf`] for a field that may be left out (`null`). */
+function optOneOf<T extends string>(given: unknown, allowed: readonly T[], field: string, what: string): T | null {
+  return given === undefined || given === null ? null : oneOf(given, allowed, field, what);
+}
+
+/** `given` as text, refused naming `field` otherwise (a number traps in the bindings). */
+function text(given: unknown, field: string, what: string): string {
+  if (typeof given === "string") return given;
+  throw new Failed(`${what}: \`${field}\` must be text, not ${given === null ? "null" : typeof given}`);
+}
+
+/** [`text`] for a field that may be left out. */
+function optText(given: unknown, field: string, what: string): string | null {
+  return given === undefined || given === null ? null : text(given, field, what);
+}
+
+const ACCESS_MODES: readonly AccessMode[] = ["full-access", "restricted"];
+const SEVERITIES: readonly Severity[] = ["low", "medium", "high", "critical"];
+const SORTS: readonly CaseSort[] = ["created-desc", "created-asc", "updated-desc", "severity-desc"];
 
 function onlyKnown(given: unknown, known: readonly string[], what: string): void {
   if (given === null || typeof given !== "object") return;
@@ -262,57 +298,67 @@ const UPDATE_FIELDS = [
 /** The case steps (SPEC CS-4); each throws `HostError` when the host refuses. */
 export const cases = {
   createCase(input: NewCase): CaseRecord {
-    onlyKnown(input, NEW_CASE_FIELDS, "cases.createCase");
+    const what = "cases.createCase";
+    onlyKnown(input, NEW_CASE_FIELDS, what);
     const full = {
-      title: input.title,
+      title: text(input.title, "title", what),
       // The host's default, as the Rust and Python SDKs read a case without one.
-      description: input.description ?? "",
-      severity: input.severity,
-      state: opt(input.state),
-      assignee: opt(input.assignee),
-      reviewers: people(input.reviewers, "reviewers", "cases.createCase"),
-      accessMode: opt(input.accessMode),
-      collaborators: people(input.collaborators, "collaborators", "cases.createCase"),
-      fieldsJson: opt(input.fieldsJson),
+      description: optText(input.description, "description", what) ?? "",
+      severity: oneOf(input.severity, SEVERITIES, "severity", what),
+      state: optText(input.state, "state", what),
+      assignee: optText(input.assignee, "assignee", what),
+      reviewers: people(input.reviewers, "reviewers", what),
+      accessMode: optOneOf(input.accessMode, ACCESS_MODES, "accessMode", what),
+      collaborators: people(input.collaborators, "collaborators", what),
+      fieldsJson: optText(input.fieldsJson, "fieldsJson", what),
     };
     return hostCall(() => witCases.createCase(full));
   },
   createCaseFromJson(caseJson: string | object): CaseRecord {
-    const text = typeof caseJson === "string" ? caseJson : toJson(caseJson, "case JSON");
-    return hostCall(() => witCases.createCaseFromJson(text));
+    const json = typeof caseJson === "string" ? caseJson : toJson(caseJson, "case JSON");
+    return hostCall(() => witCases.createCaseFromJson(json));
   },
   queryCases(query: CaseQuery = {}): CasePage {
-    onlyKnown(query, QUERY_FIELDS, "cases.queryCases");
+    const what = "cases.queryCases";
+    onlyKnown(query, QUERY_FIELDS, what);
     const f = query.filter ?? {};
     onlyKnown(f, FILTER_FIELDS, "cases.queryCases filter");
+    const pageSize = query.pageSize ?? 50;
+    // A u32: -1 reached the host as 4294967295 and 10.7 as 10, without a word.
+    if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > 0xffffffff) {
+      throw new Failed(`${what}: \`pageSize\` must be a whole number from 0, not ${JSON.stringify(pageSize)}`);
+    }
     const full = {
       filter: {
-        accessMode: opt(f.accessMode),
-        state: opt(f.state),
-        severity: opt(f.severity),
-        assignee: opt(f.assignee),
-        text: opt(f.text),
+        accessMode: optOneOf(f.accessMode, ACCESS_MODES, "filter.accessMode", what),
+        state: optText(f.state, "filter.state", what),
+        severity: optOneOf(f.severity, SEVERITIES, "filter.severity", what),
+        assignee: optText(f.assignee, "filter.assignee", what),
+        text: optText(f.text, "filter.text", what),
       },
-      sort: query.sort ?? "created-desc",
-      pageSize: query.pageSize ?? 50,
-      cursor: opt(query.cursor),
+      sort: optOneOf(query.sort, SORTS, "sort", what) ?? "created-desc",
+      pageSize,
+      cursor: optText(query.cursor, "cursor", what),
     };
     return hostCall(() => witCases.queryCases(full));
   },
   getCaseRestrictions(caseId: string): Restrictions {
-    return hostCall(() => witCases.getCaseRestrictions(caseId));
+    const id = text(caseId, "caseId", "cases.getCaseRestrictions");
+    return hostCall(() => witCases.getCaseRestrictions(id));
   },
   updateCaseRestrictions(caseId: string, update: RestrictionUpdate): Restrictions {
-    onlyKnown(update, UPDATE_FIELDS, "cases.updateCaseRestrictions");
+    const what = "cases.updateCaseRestrictions";
+    onlyKnown(update, UPDATE_FIELDS, what);
+    const id = text(caseId, "caseId", what);
     const full = {
-      accessMode: opt(update.accessMode),
+      accessMode: optOneOf(update.accessMode, ACCESS_MODES, "accessMode", what),
       setCollaborators: update.setCollaborators === undefined || update.setCollaborators === null
         ? null
         : people(update.setCollaborators, "setCollaborators", "cases.updateCaseRestrictions"),
       addCollaborators: people(update.addCollaborators, "addCollaborators", "cases.updateCaseRestrictions"),
       removeCollaborators: people(update.removeCollaborators, "removeCollaborators", "cases.updateCaseRestrictions"),
     };
-    return hostCall(() => witCases.updateCaseRestrictions(caseId, full));
+    return hostCall(() => witCases.updateCaseRestrictions(id, full));
   },
 };
 
@@ -324,19 +370,22 @@ export const cases = {
 export const access = {
   /** Does the run's principal hold `scope` in the run's workspace, and why? (SPEC RB-3) */
   hasScope(scope: string): Decision {
-    return witAccess.hasScope(scope);
+    const s = text(scope, "scope", "access.hasScope");
+    return witAccess.hasScope(s);
   },
   /** Whether the run's principal holds `scope` in the run's workspace (SPEC RB-3). */
   allows(scope: string): boolean {
-    return witAccess.hasScope(scope).allowed;
+    return access.hasScope(scope).allowed;
   },
   /** May `email` access and answer the Interaction Flow `flow`, and why? */
   checkFlowAccess(flow: string, email: string): Decision {
-    return hostCall(() => witAccess.checkFlowAccess(flow, email));
+    const what = "access.checkFlowAccess";
+    const [f, e] = [text(flow, "flow", what), text(email, "email", what)];
+    return hostCall(() => witAccess.checkFlowAccess(f, e));
   },
   /** Whether `email` may access and answer the Interaction Flow `flow`. */
   mayAnswerFlow(flow: string, email: string): boolean {
-    return hostCall(() => witAccess.checkFlowAccess(flow, email)).allowed;
+    return access.checkFlowAccess(flow, email).allowed;
   },
 };
 
@@ -349,8 +398,9 @@ export const events = {
       throw new Failed(`events.emit(${JSON.stringify(kind)}): the payload must be an object`);
     }
     // What cannot be written as JSON (NaN, a BigInt, a cycle) is the step's own error.
-    const text = toJson(payload, "event payload");
-    hostCall(() => witEvents.emit(kind, text));
+    const k = text(kind, "kind", "events.emit");
+    const json = toJson(payload, "event payload");
+    hostCall(() => witEvents.emit(k, json));
   },
 };
 

@@ -109,6 +109,23 @@ fn the_js_sdk_fails_a_step_whose_output_json_would_not_say_what_it_is() {
             "null-list",
             "cases.updateCaseRestrictions: `removeCollaborators` must be a list of emails, not null",
         ),
+        // Values the bindings cannot lower trapped, naming neither call nor field (round 17).
+        (
+            "bad-enum",
+            "cases.updateCaseRestrictions: `accessMode` must be one of full-access, restricted, not \"fully\"",
+        ),
+        (
+            "bad-title",
+            "cases.createCase: `title` must be text, not number",
+        ),
+        (
+            "page-size",
+            "cases.queryCases: `pageSize` must be a whole number from 0, not -1",
+        ),
+        (
+            "bad-kind",
+            "HostError: kind \"nope\" is none of denied, not-found",
+        ),
     ] {
         let exec = run(&rt, &step, json!({ "attack": attack }), limits());
         let why = failure(&exec).to_string();
@@ -662,4 +679,85 @@ fn every_pool_slot_can_hold_a_python_step_at_once() {
             assert_eq!(failure(&exec).kind(), "deadline", "{:?}", exec.result);
         }
     });
+}
+
+/// A host call's argument the bindings cannot lower is the step's own error, naming the call
+/// and the field, which it may catch; the host's spelling of an enum (`full_access`, as its
+/// events carry it) is read as the SDK's. Each of these trapped the whole step, past any
+/// `catch` or `except`, naming neither (round 17 steps review).
+#[test]
+fn the_sdks_check_a_host_calls_arguments_and_read_the_hosts_enum_spelling() {
+    use flowhost::services::cases::{AccessMode, CaseApi, NewCase, Severity};
+    let cache = tempfile::tempdir().expect("tempdir");
+    let rt = StepRuntime::new(&EngineSettings::one_shot(), Some(cache.path().to_owned()))
+        .expect("runtime");
+    let platform = std::sync::Arc::new(common::example_platform());
+    let caller = flowhost::principal::Caller {
+        workspace: "mssp-soc".into(),
+        principal: common::user("olivia.owner@acme-mssp.test"),
+        cause: None,
+        step: None,
+    };
+    let restricted = |title: &str| {
+        platform
+            .create_case(
+                &caller,
+                NewCase {
+                    title: title.into(),
+                    description: String::new(),
+                    severity: Severity::High,
+                    state: None,
+                    assignee: None,
+                    reviewers: Vec::new(),
+                    access_mode: Some(AccessMode::Restricted),
+                    collaborators: Vec::new(),
+                    fields: None,
+                },
+            )
+            .expect("a case")
+            .id
+    };
+    let js = built_steps::built("tests/steps/hostile-ts")
+        .join("hostile-ts.wasm")
+        .display()
+        .to_string();
+    let case = restricted("for js");
+    let exec = common::run_on(
+        &rt,
+        platform.clone(),
+        &js,
+        json!({ "attack": "host-spelling", "case_id": case }),
+        caller.clone(),
+    );
+    assert_eq!(
+        exec.result.as_ref().ok(),
+        Some(&json!({ "mode": "full-access" })),
+        "{:?}",
+        exec.result
+    );
+    let case = restricted("for python");
+    let exec = common::run_on(
+        &rt,
+        platform,
+        &hostile(),
+        json!({ "attack": "call_arguments", "case_id": case }),
+        caller,
+    );
+    let out = exec.result.expect("the step runs, its excepts reached");
+    let said = |key: &str| out[key].as_str().unwrap_or_default().to_owned();
+    assert!(
+        said("str_enum").contains(
+            "cases.update_case_restrictions: update.access_mode: expected one of full_access, restricted, found 'fully'"
+        ),
+        "{out}"
+    );
+    assert_eq!(said("host_spelling"), "accepted", "{out}");
+    assert!(
+        said("page_size").contains("cases.query_cases: query.page_size: expected a whole number"),
+        "{out}"
+    );
+    assert!(
+        said("title").contains("cases.create_case: input.title: expected text, found int"),
+        "{out}"
+    );
 }

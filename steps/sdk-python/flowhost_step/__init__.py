@@ -236,6 +236,56 @@ def _decode(tp, value, at: str):
     return value
 
 
+def _argument(tp, value, at: str):
+    """`value`, an argument of a host call annotated `tp`, as the bindings can lower it: a
+    record's fields each as annotated, an enum given by its name (`"full_access"`, as the
+    host's JSON spells it, or `"full-access"`) read as its member. Anything else raises
+    `Failed` naming `at`: the bindings aborted the whole step on it, past any `except`, naming
+    neither the call nor the field (round 17 steps review)."""
+    if tp is typing.Any or tp is None:
+        return value
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, tp):
+            raise Failed(f"{at}: expected a {tp.__name__}, found {type(value).__name__}")
+        hints = _hints(tp)
+        changed = {}
+        for f in dataclasses.fields(tp):
+            given = getattr(value, f.name)
+            checked = _argument(hints.get(f.name, typing.Any), given, f"{at}.{f.name}")
+            if checked is not given:
+                changed[f.name] = checked
+        return dataclasses.replace(value, **changed) if changed else value
+    if origin in (typing.Union, types.UnionType):
+        options = [o for o in typing.get_args(tp) if o is not type(None)]
+        if value is None and len(options) < len(typing.get_args(tp)):
+            return None
+        return _argument(options[0], value, at) if len(options) == 1 else value
+    if origin in (list, typing.List):
+        (item,) = typing.get_args(tp) or (typing.Any,)
+        if not isinstance(value, list):
+            raise Failed(f"{at}: expected a list, found {type(value).__name__}")
+        return [_argument(item, v, f"{at}[{i}]") for i, v in enumerate(value)]
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        if isinstance(value, tp):
+            return value
+        if isinstance(value, str):
+            name = value.replace("-", "_").lower()
+            for member in tp:
+                if member.name.lower() == name:
+                    return member
+        names = ", ".join(m.name.lower() for m in tp)
+        raise Failed(f"{at}: expected one of {names}, found {value!r}")
+    if tp is int:
+        # The host's records hold no signed or wider integer than a u32 (`page_size`).
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 0xFFFF_FFFF:
+            raise Failed(f"{at}: expected a whole number from 0 to 4294967295, found {value!r}")
+        return value
+    if tp is str and not isinstance(value, str):
+        raise Failed(f"{at}: expected text, found {type(value).__name__}")
+    return value
+
+
 # The integers the host reads exactly: past them a JSON number is read as a float, its digits
 # lost without a word (an IPv6 address or a UUID as an integer).
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1

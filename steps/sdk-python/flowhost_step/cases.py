@@ -22,31 +22,38 @@ __all__ = [
 
 
 def _call(f, *args):
-    from . import _host_call
+    """Calls import `f` with `args`, each `(name, annotation, value)` checked first: a value
+    the bindings cannot lower is the step's `Failed`, naming the call and the field."""
+    from . import _argument, _host_call
 
-    return _host_call(f, *args)
+    what = f"cases.{f.__name__}"
+    return _host_call(f, *(_argument(tp, v, f"{what}: {name}") for name, tp, v in args))
 
 
 def create_case(input: NewCase) -> CaseRecord:
     """*Create a case*."""
-    return _call(_cases.create_case, input)
+    return _call(_cases.create_case, ("input", NewCase, input))
 
 
 def create_case_from_json(case_json: str) -> CaseRecord:
     """*Create a case from JSON*: snake_case keys; errors name the offending field."""
-    return _call(_cases.create_case_from_json, case_json)
+    return _call(_cases.create_case_from_json, ("case_json", str, case_json))
 
 
 def query_cases(query: CaseQuery) -> CasePage:
     """*Query cases*: one page of the cases the principal can see."""
-    return _call(_cases.query_cases, query)
+    return _call(_cases.query_cases, ("query", CaseQuery, query))
 
 
 def get_case_restrictions(case_id: str) -> Restrictions:
     """*Get case restrictions*."""
-    return _call(_cases.get_case_restrictions, case_id)
+    return _call(_cases.get_case_restrictions, ("case_id", str, case_id))
 
 
 def update_case_restrictions(case_id: str, update: RestrictionUpdate) -> Restrictions:
     """*Update case restrictions*; returns the restrictions after the update."""
-    return _call(_cases.update_case_restrictions, case_id, update)
+    return _call(
+        _cases.update_case_restrictions,
+        ("case_id", str, case_id),
+        ("update", RestrictionUpdate, update),
+    )

@@ -155,6 +155,34 @@ def attack(input: dict) -> dict:
         except ValueError as e:
             unknown = str(e)
         return {"alias": alias, "unknown": unknown}
+    if what == "call_arguments":
+        # Values the bindings cannot lower: refused by name, as the step's own error it may
+        # catch (each trapped, past the `except`); the host's spelling of an enum is read.
+        from flowhost_step import cases
+
+        def attempt(call):
+            try:
+                call()
+                return "accepted"
+            except flowhost_step.Failed as e:
+                return str(e)
+            except flowhost_step.HostError as e:
+                return f"host: {e.kind}"
+
+        update = lambda mode: cases.RestrictionUpdate(  # noqa: E731
+            access_mode=mode, set_collaborators=None, add_collaborators=[], remove_collaborators=[])
+        query = lambda size: cases.CaseQuery(  # noqa: E731
+            filter=cases.CaseFilter(access_mode=None, state=None, severity=None, assignee=None, text=None),
+            sort=cases.CaseSort.CREATED_DESC, page_size=size, cursor=None)
+        return {
+            "str_enum": attempt(lambda: cases.update_case_restrictions("C-1", update("fully"))),
+            "host_spelling": attempt(
+                lambda: cases.update_case_restrictions(input["case_id"], update("full_access"))),
+            "page_size": attempt(lambda: cases.query_cases(query(-1))),
+            "title": attempt(lambda: cases.create_case(cases.NewCase(
+                title=42, description="", severity=cases.Severity.LOW, state=None, assignee=None,
+                reviewers=[], access_mode=None, collaborators=[], fields_json=None))),
+        }
     return {"ok": True}
 
 

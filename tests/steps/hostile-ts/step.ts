@@ -2,7 +2,7 @@
 // Promise (`{}`), a function (left out), a Map, a Set, an Error or a RegExp (`{}`), binary data
 // (an object keyed by index); a field the SDK would drop (`access_mode`), an event without a
 // payload. `{"attack": "none"}` succeeds.
-import { cases, events, step } from "../../../steps/sdk-js/flowhost-step";
+import { HostError, cases, events, step } from "../../../steps/sdk-js/flowhost-step";
 
 interface Input {
   attack: string;
@@ -49,6 +49,29 @@ export const run = step((input: Input): unknown => {
     case "event-map":
       events.emit("hostile.map", { m: new Map([["a", 1]]) });
       return { ok: true };
+    case "bad-enum":
+      // Types are erased: a value outside the enum trapped in the bindings (round 17).
+      cases.updateCaseRestrictions("C-1", { accessMode: "fully" } as never);
+      return { ok: true };
+    case "bad-title":
+      cases.createCase({ title: 42, severity: "low" } as never);
+      return { ok: true };
+    case "page-size":
+      cases.queryCases({ pageSize: -1 });
+      return { ok: true };
+    case "bad-kind":
+      throw new HostError("nope" as never, "x");
+    case "host-spelling":
+      // The host's own spelling of an access mode, as its events carry it: read, not a trap.
+      try {
+        const r = cases.updateCaseRestrictions(
+          (input as unknown as { case_id: string }).case_id,
+          { accessMode: "full_access" } as never,
+        );
+        return { mode: r.accessMode };
+      } catch (e) {
+        return { caught: String(e) };
+      }
     case "null-list":
       // A list the host refuses as null, which read as `[]` removed nobody (round 16).
       cases.updateCaseRestrictions("C-1", { removeCollaborators: null } as never);
