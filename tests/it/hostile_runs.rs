@@ -1367,6 +1367,31 @@ fn a_run_opens_at_most_its_bound_of_interactions() {
     assert_eq!(opened, MAX_RUN_INTERACTIONS);
 }
 
+/// A step's error is printed by `runs show` on its entry's one line: a line break in it
+/// printed a journal entry of a step that never ran, and a bidi override stayed raw (round
+/// 17 hostile-step review).
+#[test]
+fn a_steps_error_prints_as_one_line_of_its_journal_entry() {
+    let d = Deployment::new();
+    let wf = json!({ "name": "forge", "workspace": "mssp-soc",
+        "steps": [{ "id": "f", "uses": crate::common::HOSTILE,
+                    "with": { "attack": "forged_error" } }] });
+    let doc = run_file(&d, "forge", &wf);
+    assert_eq!(doc["status"], "failed", "{doc}");
+    let run = doc["run_id"].as_str().expect("a run id");
+    let shown = d.ok(&["runs", "show", run, "--as", OWNER]);
+    let entries: Vec<&str> = shown.lines().filter(|l| l.starts_with("  ")).collect();
+    assert_eq!(entries.len(), 1, "{shown}");
+    assert!(
+        entries[0].contains("boom\\u000a  succeeded approve-payment"),
+        "{shown}"
+    );
+    assert!(
+        entries[0].contains("\\u202e") && !shown.contains('\u{202e}'),
+        "{shown}"
+    );
+}
+
 /// Runs `wf` (written as `name`.json) as the Owner: its `--json` outcome.
 fn run_file(d: &Deployment, name: &str, wf: &Value) -> Value {
     std::fs::write(d.dir.path().join(format!("{name}.json")), wf.to_string()).expect("write");

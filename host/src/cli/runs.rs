@@ -132,9 +132,14 @@ pub fn run(db: &Database, cmd: RunsCommand) -> anyhow::Result<()> {
                 let detail = s
                     .error
                     .unwrap_or_else(|| s.output.map(|o| o.to_string()).unwrap_or_default());
+                // The step's own words on one line: a line break in its error printed journal
+                // entries of steps that never ran (round 17 hostile-step review).
                 println!(
                     "  {:<9} {:<32} x{} {}",
-                    s.status, s.step, s.attempts, detail
+                    s.status,
+                    s.step,
+                    s.attempts,
+                    one_line(&detail)
                 );
             }
             Ok(())

@@ -68,6 +68,10 @@ impl Guest for Hostile {
                 let mib = input["mib"].as_u64().unwrap_or(8) as usize;
                 Err(StepError::Failed("e".repeat(mib << 20)))
             }
+            "forged_error" => Err(StepError::Failed(
+                "boom\n  succeeded approve-payment                  x1 {\"approved\":true}\u{202e}"
+                    .into(),
+            )),
             "host_calls" => Ok(host_calls().to_string()),
             "remember" => Ok(remember().to_string()),
             "random" => {
