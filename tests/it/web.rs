@@ -589,9 +589,25 @@ fn only_someone_ix_allows_sees_and_answers_an_interaction() {
             .any(|(a, who)| a == "interaction.respond.denied" && who == OPERATOR),
         "{audit:?}"
     );
-    // Answered once: a second answer is refused.
-    let again = analyst.post(&url, &[("csrf", &csrf), ("verdict", "close")]);
-    assert_eq!(again.status, 409, "{}", again.body);
+    // Sent again by who answered (a double click, a reload): their answer was taken, no
+    // conflict shown to them (round 17 web review).
+    let resent = analyst.post(&url, &[("csrf", &csrf), ("verdict", "escalate")]);
+    assert_eq!(resent.status, 200, "{}", resent.body);
+    assert!(
+        resent.body.contains("Your answer was taken"),
+        "{}",
+        resent.body
+    );
+    // Answered once: another's answer is refused.
+    let mut lead = site.signed_in(LEAD);
+    let lead_csrf = lead.get(&site.server.url("/")).csrf();
+    let other = lead.post(&url, &[("csrf", &lead_csrf), ("verdict", "close")]);
+    assert_ne!(other.status, 200, "{}", other.body);
+    assert!(
+        !other.body.contains("Your answer was taken"),
+        "{}",
+        other.body
+    );
 }
 
 /// An answer's hidden characters are written out where the answer is shown, on the audit
