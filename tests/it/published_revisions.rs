@@ -240,8 +240,21 @@ fn a_service_key_is_bound_only_if_its_role_grants_nothing_the_publisher_lacks() 
     let broad = env.write("broad.json", &lists_cases("broad", &owner_key));
     let err = String::from_utf8_lossy(&env.publish(&broad, LEAD).stderr).into_owned();
     assert!(
-        err.contains("bypass.case.access.restriction") && err.contains("SPEC WF-10"),
+        err.contains("a service key whose role grants nothing the publisher lacks")
+            && err.contains("SPEC WF-10"),
         "{err}"
+    );
+    // What the key's role holds is not told to one who may not list keys, nor whether a key
+    // exists: a broader key and a made-up one read alike (round 17 leak review).
+    assert!(!err.contains("bypass.case.access.restriction"), "{err}");
+    let made_up = env.write(
+        "made-up.json",
+        &lists_cases("broad", "key:0123456789abcdef"),
+    );
+    let other = String::from_utf8_lossy(&env.publish(&made_up, LEAD).stderr).into_owned();
+    assert_eq!(
+        err.replace(&owner_key, "KEY"),
+        other.replace("key:0123456789abcdef", "KEY"),
     );
     let narrow = env.write("narrow.json", &lists_cases("narrow", &operator_key));
     env.publish_ok(&narrow, LEAD);

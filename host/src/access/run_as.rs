@@ -266,26 +266,30 @@ impl AccessIndex {
         if mine == everything {
             return Ok(());
         }
-        let Principal::ApiKey(id) = run_as else {
-            return Err(RunAsRefusal::OtherPerson {
-                publisher: publisher.to_string(),
-                run_as: run_as.to_string(),
-            });
+        let other = || RunAsRefusal::OtherPerson {
+            publisher: publisher.to_string(),
+            run_as: run_as.to_string(),
         };
+        let Principal::ApiKey(id) = run_as else {
+            return Err(other());
+        };
+        // Which keys exist, whose, revoked or expired, and what a service key's role holds
+        // are told only to who may list every key (`user.write` and `user.read`, as
+        // `keys list`): to others each refusal reads alike (round 17 leak review: a
+        // contributor probed others' keys by publishing them as `run_as`).
+        let sees_keys = mine.contains(Scope::UserWrite) && mine.contains(Scope::UserRead);
+        let told = |refusal: RunAsRefusal| if sees_keys { refusal } else { other() };
         // Another workspace's key is no key here: which keys exist elsewhere, and of what
         // kind, is not told to a publisher (SPEC ID-4).
         let key = self.key(id).filter(|k| k.workspace == workspace);
         let Some(KeyKind::Service { .. }) = key.map(|k| &k.kind) else {
             // Someone else's personal key is that person (or no key at all).
             return match key {
-                None => Err(RunAsRefusal::Unusable {
+                None => Err(told(RunAsRefusal::Unusable {
                     run_as: run_as.to_string(),
                     reason: Reason::UnknownKey(id.clone()),
-                }),
-                Some(_) => Err(RunAsRefusal::OtherPerson {
-                    publisher: publisher.to_string(),
-                    run_as: run_as.to_string(),
-                }),
+                })),
+                Some(_) => Err(other()),
             };
         };
         // A key that cannot act here now (revoked, expired, of another workspace) is refused
@@ -293,10 +297,10 @@ impl AccessIndex {
         if let AccessDecision::Denied(reason) = self.check(run_as, workspace, Scope::PlaybookGet)
             && !matches!(reason, Reason::Missing { .. })
         {
-            return Err(RunAsRefusal::Unusable {
+            return Err(told(RunAsRefusal::Unusable {
                 run_as: run_as.to_string(),
                 reason,
-            });
+            }));
         }
         let missing: Vec<Scope> = self
             .held(run_as, workspace)
@@ -306,11 +310,11 @@ impl AccessIndex {
         if missing.is_empty() {
             Ok(())
         } else {
-            Err(RunAsRefusal::Broader {
+            Err(told(RunAsRefusal::Broader {
                 publisher: publisher.to_string(),
                 run_as: run_as.to_string(),
                 missing,
-            })
+            }))
         }
     }
 }
