@@ -1261,9 +1261,10 @@ fn a_webhook_secret_starts_nothing_once_its_issuer_may_no_longer_issue_it() {
         .expect("json");
         rotated["secret"].as_str().expect("a new secret").to_owned()
     };
+    let start = now();
     let send = |secret: &str, n: i64| {
         let body = format!(r#"{{"n":{n}}}"#);
-        let ts = now() + n;
+        let ts = start + n;
         deliver(
             &server,
             &path,
@@ -1294,6 +1295,35 @@ fn a_webhook_secret_starts_nothing_once_its_issuer_may_no_longer_issue_it() {
         "names nobody: {}",
         refused.text
     );
+    // Nothing of the refused delivery was kept: once its issuer may issue it again, the same
+    // delivery sent again starts its run, not refused as a replay (self-review).
+    server.deployment.ok(&[
+        "users",
+        "invite",
+        lead,
+        "--role",
+        "contributor",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let resent = send(&theirs, 2);
+    assert_eq!(resent.status, 202, "{}", resent.text);
+    // Demoted below what binds the key, it stops again; rotated by the Owner, it starts runs.
+    server.deployment.ok(&[
+        "users",
+        "set-role",
+        lead,
+        "--role",
+        "viewer",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let demoted = send(&theirs, 4);
+    assert_eq!(demoted.status, 409, "{}", demoted.text);
     // Rotated by the Owner, the webhook starts runs again.
     let fresh = rotate(OWNER);
     let again = send(&fresh, 3);

@@ -185,6 +185,39 @@ fn principal(who: &Who) -> Result<Principal, String> {
     })
 }
 
+/// Why `who` can do nothing in `workspace` as they sign in (not a member, an SSO-only
+/// workspace's member not break-glass, no SSO login), if so: such a person is refused
+/// whatever a flow's or an interaction's settings say, so a sample expecting a refusal
+/// passed for that reason (round 17 authority review; `step test` checks the same).
+fn no_standing(platform: &Platform, workspace: &str, who: &Who) -> Option<String> {
+    use crate::access::Standing;
+    use crate::principal::SignIn;
+    let email = match Email::parse(&who.email) {
+        Ok(email) => email,
+        Err(e) => return Some(e),
+    };
+    let via = if who.sso { SignIn::Sso } else { SignIn::Local };
+    match platform.index().standing(workspace, &email, via) {
+        Standing::Member { .. } | Standing::External(SignIn::Sso) => None,
+        Standing::External(SignIn::Local) => Some(
+            "an external SSO identity acts only as signed in through SSO (`\"sso\": true`)".into(),
+        ),
+        Standing::Nothing(reason) => Some(reason.to_string()),
+    }
+}
+
+/// The mismatch of a refusal expected of one who can do nothing there anyway.
+fn vacuous_refusal(at: &str, workspace: &str, why: &str) -> Mismatch {
+    mismatch(
+        at,
+        format!(
+            "someone who may act in `{workspace}` as signed in, so that the refusal expected is \
+             the settings'"
+        ),
+        why.to_owned(),
+    )
+}
+
 /// Set up, start, answer, check.
 fn execute(
     sample: &Sample,
@@ -307,6 +340,11 @@ fn execute(
             let ws = workspace
                 .clone()
                 .unwrap_or_else(|| workflow.workspace.clone());
+            if spec.expect.status.as_deref() == Some("refused")
+                && let Some(why) = no_standing(&platform, &ws, who)
+            {
+                return Ok(vec![vacuous_refusal("when.start.as", &ws, &why)]);
+            }
             match engine.start_flow(&principal(who)?, &ws, &workflow.name, values, &Quiet) {
                 Ok(o) => o.run_key,
                 // A refused start is an outcome a negative sample may expect.
@@ -368,6 +406,16 @@ fn execute(
             ));
             break;
         };
+        if answer.expect == "denied"
+            && let Some(why) = no_standing(&platform, &workflow.workspace, &answer.who)
+        {
+            mismatches.push(vacuous_refusal(
+                &format!("{at}.as"),
+                &workflow.workspace,
+                &why,
+            ));
+            break;
+        }
         let outcome = match engine.respond(&principal(&answer.who)?, &id, &answer.values) {
             Ok(a) => {
                 engine

@@ -74,7 +74,7 @@ fn refused(refusal: Refusal) -> ApiError {
         Refusal::Unsigned(_) | Refusal::BadSignature | Refusal::Stale(_) => {
             ApiError::unsigned(message)
         }
-        Refusal::Replayed | Refusal::Rebound | Refusal::IssuerGone => ApiError::conflict(message),
+        Refusal::Replayed | Refusal::Rebound => ApiError::conflict(message),
         Refusal::Invalid(_) => ApiError::invalid(message),
         Refusal::Host(e) => e.into(),
     }

@@ -869,9 +869,22 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     -- starting runs). The principal as stored; NULL for a secret issued before, which starts
     -- nothing until rotated.
     ALTER TABLE webhooks ADD COLUMN issued_by TEXT;
+    -- Who issued a secret stored before is read from the audit entry of its last creation or
+    -- rotation (written compact by the host, naming the webhook), so existing webhooks keep
+    -- working while their issuer could issue them; one no entry names needs a rotation.
+    UPDATE webhooks SET issued_by = (
+        SELECT CASE a.actor_kind WHEN 'user' THEN 'user:' || a.actor
+                                 WHEN 'api_key' THEN 'key:' || a.actor END
+        FROM audit_log a
+        WHERE a.workspace = webhooks.workspace
+          AND a.action IN ('webhook.create', 'webhook.rotate')
+          AND a.details LIKE '%"webhook":"' || webhooks.id || '"%'
+        ORDER BY a.id DESC LIMIT 1);
     -- A case written without its id (an older flowhost still running through an upgrade)
     -- would fail its workspace's pages and lose its number to a later case (round 17
-    -- storage review): refused, as runs, interactions and shares are since migration 15.
+    -- storage review): refused, as runs, interactions and shares are since migration 15;
+    -- one written so before gets an opaque id.
+    UPDATE cases SET public_id = 'C-' || hex(randomblob(8)) WHERE public_id IS NULL;
     CREATE TRIGGER cases_need_a_public_id BEFORE INSERT ON cases WHEN NEW.public_id IS NULL
     BEGIN SELECT RAISE(ABORT, 'cases.public_id is required (SPEC ID-4)'); END;
     "#,
@@ -1086,6 +1099,63 @@ mod tests {
         assert!(
             err.to_string().contains("runs.public_id is required"),
             "{err}"
+        );
+    }
+
+    /// Migration 36 reads a stored webhook's issuer from the audit entry of its last creation
+    /// or rotation (one no entry names stays unissued: rotated, it works again), and gives a
+    /// case stored without its id an opaque one.
+    #[test]
+    fn migration_36_reads_webhook_issuers_from_the_audit_and_mends_cases_without_ids() {
+        let mut conn = Connection::open_in_memory().expect("db");
+        let before = MIGRATIONS
+            .iter()
+            .position(|m| m.0 == 36)
+            .expect("migration 36");
+        for &(version, _, sql) in &MIGRATIONS[..before] {
+            conn.execute_batch(sql).expect("older migration");
+            conn.pragma_update(None, "user_version", version)
+                .expect("version");
+        }
+        conn.pragma_update(None, "foreign_keys", false)
+            .expect("no parent rows needed");
+        conn.execute_batch(
+            r#"INSERT INTO webhooks (id, workspace, workflow, secret, created_at, run_as)
+                   VALUES ('H-aa', 'soc', 'wf', 's1', 0, 'key:svc'),
+                          ('H-bb', 'soc', 'other', 's2', 0, 'key:svc'),
+                          ('H-cc', 'soc', 'old', 's3', 0, 'key:svc');
+               INSERT INTO audit_log (at, actor, actor_kind, workspace, action, target, details, number)
+                   VALUES (1, 'ann@x.test', 'user', 'soc', 'webhook.create', 'wf',
+                           '{"run_as":"key:svc","webhook":"H-aa"}', 1),
+                          (2, 'bob@x.test', 'user', 'soc', 'webhook.rotate', 'wf',
+                           '{"run_as":{"before":"key:svc","after":"key:svc"},"webhook":"H-aa"}', 2),
+                          (3, 'k1', 'api_key', 'soc', 'webhook.create', 'other',
+                           '{"run_as":"key:svc","webhook":"H-bb"}', 3);
+               INSERT INTO cases (workspace_id, title, severity, state, created_at, updated_at, number, restricted)
+                   VALUES (1, 'from an older flowhost', 2, 'open', 0, 0, 1, 0);"#,
+        )
+        .expect("rows of before");
+        migrate(&mut conn).expect("migrate");
+        let issuer = |id: &str| -> Option<String> {
+            conn.query_row("SELECT issued_by FROM webhooks WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .expect("a webhook")
+        };
+        assert_eq!(
+            issuer("H-aa").as_deref(),
+            Some("user:bob@x.test"),
+            "the last rotation's"
+        );
+        assert_eq!(issuer("H-bb").as_deref(), Some("key:k1"));
+        assert_eq!(issuer("H-cc"), None, "no entry names it");
+        let id: String = conn
+            .query_row("SELECT public_id FROM cases", [], |r| r.get(0))
+            .expect("an id");
+        let hex = id.strip_prefix("C-").expect("a case id");
+        assert!(
+            hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{id}"
         );
     }
 

@@ -100,13 +100,6 @@ pub enum Refusal {
          (`flowhost workflows webhook NAME --rotate`) to start runs as that identity"
     )]
     Rebound,
-    /// Whoever issued or last rotated the secret could not issue it now (removed, demoted),
-    /// or the secret predates issuers being kept: it must be rotated.
-    #[error(
-        "this webhook's secret was issued by someone who may no longer issue it; rotate it \
-         (`flowhost workflows webhook NAME --rotate`) to start runs again"
-    )]
-    IssuerGone,
     /// The body or a header is not what a request may carry.
     #[error("{0}")]
     Invalid(String),
@@ -114,6 +107,13 @@ pub enum Refusal {
     #[error(transparent)]
     Host(#[from] Error),
 }
+
+/// Why a secret starts nothing once whoever issued or last rotated it could not issue it now
+/// (removed, demoted), or when it predates issuers being kept: it must be rotated. A conflict
+/// of the host's (an error), so that nothing of the delivery is kept.
+const ISSUER_GONE: &str = "this webhook's secret was issued by someone who may no longer issue \
+                           it; rotate it (`flowhost workflows webhook NAME --rotate`) to start \
+                           runs again";
 
 /// An accepted request.
 #[derive(Clone, Debug, Serialize)]
@@ -423,9 +423,11 @@ impl Platform {
             }
             // And only while whoever issued the secret could issue it now (SPEC WF-10): a
             // secret of one removed or demoted since, or issued before issuers were kept,
-            // starts nothing until it is rotated. Said as a stale secret, naming nobody.
+            // starts nothing until it is rotated. Said as a stale secret, naming nobody; an
+            // error, so that the signature seen is not kept (self-review: once they could
+            // again, the sender's retry was refused as a replay).
             if !issuer_stands(&index, hook.issued_by.as_deref(), &bound, &hook.workspace)? {
-                return Ok(Err(Refusal::IssuerGone));
+                return Err(Error::Conflict(ISSUER_GONE.to_owned()));
             }
             let id = PublicId::new(IdKind::Run)?;
             let run = RunRef {

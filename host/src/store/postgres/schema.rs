@@ -173,6 +173,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "who issued a webhook's secret; a case needs its id (the SQLite migration of the same name)",
         r#"
     ALTER TABLE webhooks ADD COLUMN issued_by TEXT COLLATE "C";
+    UPDATE webhooks SET issued_by = (
+        SELECT CASE a.actor_kind WHEN 'user' THEN 'user:' || a.actor
+                                 WHEN 'api_key' THEN 'key:' || a.actor END
+        FROM audit_log a
+        WHERE a.workspace = webhooks.workspace
+          AND a.action IN ('webhook.create', 'webhook.rotate')
+          AND a.details LIKE '%"webhook":"' || webhooks.id || '"%'
+        ORDER BY a.id DESC LIMIT 1);
+    UPDATE cases SET public_id = 'C-' || upper(substr(md5(random()::text || id::text), 1, 16))
+        WHERE public_id IS NULL;
     CREATE TRIGGER cases_need_a_public_id BEFORE INSERT ON cases
         FOR EACH ROW EXECUTE FUNCTION public_id_is_required();
     "#,
