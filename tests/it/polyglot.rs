@@ -760,4 +760,12 @@ fn the_sdks_check_a_host_calls_arguments_and_read_the_hosts_enum_spelling() {
         said("title").contains("cases.create_case: input.title: expected text, found int"),
         "{out}"
     );
+    assert!(
+        said("scope").contains("access.has_scope: scope: expected text, found int"),
+        "{out}"
+    );
+    assert!(
+        said("kind").contains("events.emit: kind: expected text, found NoneType"),
+        "{out}"
+    );
 }

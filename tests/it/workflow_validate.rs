@@ -730,7 +730,7 @@ fn a_builtin_steps_written_input_that_every_run_refuses_is_refused_where_written
     for at in [
         "steps[0].with: `cases/create-case` input, field `severity`: unknown variant `urgent`",
         "steps[1].with.titel: `cases/create-case` has no input field `titel`",
-        "steps[2].with: `cases/create-case` input, field `.`: missing field `title`",
+        "steps[2].with: `cases/create-case` input: missing field `title`",
         "steps[3].with.severity: `cases/create-case` input, field `severity`: unknown variant `High`",
         "steps[4].with.access_mode: `cases/update-case-restrictions` input, field `access_mode`",
     ] {
@@ -759,7 +759,9 @@ fn a_reference_broken_after_its_dollar_or_tested_as_text_is_refused_where_writte
                 "title": "Go?",
                 "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
                 "access": { "workspace_users": { "refs": ["$.steps.lock.emails\u{200b}"] } } } },
-            { "exit": { "status": "done\u{202e}devorppa" } }
+            { "exit": { "status": "done\u{202e}devorppa" } },
+            { "id": "more", "uses": "step:echo",
+              "with": { "a": "\u{feff}$..x", "b": "\u{feff}$.*", "c": "\u{200b}$.\u{200b}event" } }
         ] })
     .to_string();
     let stderr = errors_for(&definition);
@@ -772,9 +774,16 @@ fn a_reference_broken_after_its_dollar_or_tested_as_text_is_refused_where_writte
     ] {
         assert!(stderr.contains(at), "{at}: {stderr}");
     }
+    for at in [
+        "steps[3].with.a: `",
+        "steps[3].with.b: `",
+        "steps[3].with.c: `",
+    ] {
+        assert!(stderr.contains(at), "{at}: {stderr}");
+    }
     assert_eq!(
         stderr.matches("reads as text, not a reference").count(),
-        2,
+        5,
         "money stays text: {stderr}"
     );
     assert!(

@@ -25,11 +25,13 @@ struct FromJson {
 /// Decodes a step input; errors name the step and the field.
 fn input<T: DeserializeOwned>(step: &str, value: &serde_json::Value) -> Result<T, Error> {
     serde_path_to_error::deserialize(value.clone()).map_err(|e| {
-        Error::Invalid(format!(
-            "`{step}` input, field `{}`: {}",
-            e.path(),
-            e.inner()
-        ))
+        // At the root (a missing field, an input of another type), no field to name.
+        let at = e.path().to_string();
+        Error::Invalid(if at == "." {
+            format!("`{step}` input: {}", e.inner())
+        } else {
+            format!("`{step}` input, field `{at}`: {}", e.inner())
+        })
     })
 }
 

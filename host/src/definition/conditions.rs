@@ -38,9 +38,9 @@ fn holds(
         // for every other operator (it made `not_exists` hold; round 16 hostile-input review).
         let found = match &c.left {
             Template::Ref(r) => r.resolve_found(context)?,
-            // A stored definition's text or template (refused where written now): what it
-            // renders, an error being one, not absence.
-            other => Some(other.render(context)?),
+            // Text or a template: refused where written now; a stored revision's reads as it
+            // always did (rendered, or absent if it cannot be), so that it runs as before.
+            other => other.render(context).ok(),
         };
         let present = match found {
             Some(v) => {

@@ -226,13 +226,20 @@ impl Parser {
                     .trim_start_matches(blank)
                     .strip_prefix('$')
                     .map(|after| after.trim_start_matches(blank));
+                // `$[`, or `$.` then (past blank or hidden characters) a name, a wildcard, a
+                // descendant or a bracket: not `$ 5.00` nor `$.50`.
                 let reads_as_reference = after.is_some_and(|after| {
-                    let mut chars = after.chars();
-                    match chars.next() {
-                        Some('[') => true,
-                        Some('.') => chars.next().is_some_and(|c| c.is_alphabetic() || c == '_'),
-                        _ => false,
+                    if after.starts_with('[') {
+                        return true;
                     }
+                    after.strip_prefix('.').is_some_and(|rest| {
+                        rest.trim_start_matches(blank)
+                            .chars()
+                            .next()
+                            .is_some_and(|c| {
+                                c.is_alphabetic() || matches!(c, '_' | '.' | '*' | '[')
+                            })
+                    })
                 });
                 if reads_as_reference {
                     let message = format!(

@@ -55,12 +55,15 @@ pub fn validate(spec: &TenantSpec) -> Vec<Located> {
         let mut idps = HashSet::new();
         for (j, idp) in ws.idps.iter().enumerate() {
             // Its name keys the workspace's IdPs in every store: bounded as every name is.
+            // Two that differ only by case read as one (`tenant apply` refuses them too).
             if let Err(e) = check_name("an IdP's name", idp, MAX_NAME_CHARS) {
                 out.push(Located::new(at.key("idps").index(j), e));
-            } else if idp.trim().is_empty() || !idps.insert(idp.as_str()) {
+            } else if idp.trim().is_empty() || !idps.insert(idp.to_lowercase()) {
                 out.push(Located::new(
                     at.key("idps").index(j),
-                    format!("IdP `{idp}` is empty or listed twice"),
+                    format!(
+                        "IdP `{idp}` is empty or listed twice (names differ by more than case)"
+                    ),
                 ));
             }
         }

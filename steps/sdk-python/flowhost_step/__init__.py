@@ -247,7 +247,12 @@ def _argument(tp, value, at: str):
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, tp):
-            raise Failed(f"{at}: expected a {tp.__name__}, found {type(value).__name__}")
+            # A record of the step's own with the same fields is read as this one, as the
+            # bindings read it by its attributes.
+            names = [f.name for f in dataclasses.fields(tp)]
+            if not all(hasattr(value, n) for n in names):
+                raise Failed(f"{at}: expected a {tp.__name__}, found {type(value).__name__}")
+            value = tp(**{n: getattr(value, n) for n in names})
         hints = _hints(tp)
         changed = {}
         for f in dataclasses.fields(tp):
@@ -269,6 +274,9 @@ def _argument(tp, value, at: str):
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         if isinstance(value, tp):
             return value
+        if isinstance(value, enum.Enum):
+            # A step's own enum: by its member's name, as the host's JSON names it.
+            value = value.name
         if isinstance(value, str):
             name = value.replace("-", "_").lower()
             for member in tp:

@@ -24,19 +24,26 @@ Decision.__bool__ = _not_a_yes_or_no
 
 def has_scope(scope: str) -> Decision:
     """Does the run's principal hold `scope` in the run's workspace, and why? (SPEC RB-3)"""
-    return _access.has_scope(scope)
+    from . import _argument
+
+    return _access.has_scope(_argument(str, scope, "access.has_scope: scope"))
 
 
 def allows(scope: str) -> bool:
     """Whether the run's principal holds `scope` in the run's workspace (SPEC RB-3)."""
-    return _access.has_scope(scope).allowed
+    return has_scope(scope).allowed
 
 
 def check_flow_access(flow: str, email: str) -> Decision:
     """May `email` access and answer the Interaction Flow `flow`, and why? Raises `HostError`."""
-    from . import _host_call
+    from . import _argument, _host_call
 
-    return _host_call(_access.check_flow_access, flow, email)
+    what = "access.check_flow_access"
+    return _host_call(
+        _access.check_flow_access,
+        _argument(str, flow, f"{what}: flow"),
+        _argument(str, email, f"{what}: email"),
+    )
 
 
 def may_answer_flow(flow: str, email: str) -> bool:

@@ -11,8 +11,9 @@ def emit(kind: str, payload) -> None:
     """Emits `kind` with `payload` (serialized to a JSON object) into the run's workspace.
     Raises `HostError` when the host refuses it, `Failed` when the payload is not JSON (the
     step's own doing, not the host's)."""
-    from . import Failed, _encode, _host_call
+    from . import Failed, _argument, _encode, _host_call
 
+    kind = _argument(str, kind, "events.emit: kind")
     try:
         text = json.dumps(_encode(payload), allow_nan=False)
     except (TypeError, ValueError) as e:

@@ -182,6 +182,8 @@ def attack(input: dict) -> dict:
             "title": attempt(lambda: cases.create_case(cases.NewCase(
                 title=42, description="", severity=cases.Severity.LOW, state=None, assignee=None,
                 reviewers=[], access_mode=None, collaborators=[], fields_json=None))),
+            "scope": attempt(lambda: flowhost_step.access.has_scope(7)),
+            "kind": attempt(lambda: events.emit(None, {})),
         }
     return {"ok": True}
 

@@ -54,8 +54,9 @@ pub struct AuditQuery {
     /// the last `id` it got.
     #[serde(default)]
     after: i64,
-    /// At most this many, oldest first (default and most: 10,000), fewer once their details
-    /// pass 8 MiB. A reader pages on with the last `id` until a page comes back empty.
+    /// At most this many, oldest first (1 to 10,000, the default; more reads as 10,000; 0 is
+    /// refused, 400), fewer once their details pass 8 MiB. A reader pages on with the last
+    /// `id` until a page comes back empty.
     limit: Option<usize>,
 }
 
@@ -65,7 +66,7 @@ pub const MAX_AUDIT_ENTRIES: usize = 10_000;
 /// The workspace's audit log (needs `audit.read`).
 #[utoipa::path(get, path = "/api/v1/workspaces/{workspace}/audit", tag = "access",
     params(("workspace" = String, Path, description = "the workspace"), AuditQuery),
-    responses((status = 200, description = "entries", body = [Object]), (status = 403, body = ErrorBody)),
+    responses((status = 200, description = "entries", body = [Object]), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn audit(
     State(state): State<AppState>,

@@ -36,12 +36,12 @@ pub(super) fn visible(text: &str) -> String {
 
 /// Text of several lines someone else chose (a step's error or output, a response, an
 /// audit entry's details, a description), escaped, with every character that hides itself
-/// written out but its line breaks: as [`visible`] does for one line (round 17 web and
+/// written out but its line breaks and tabs: as [`visible`] does for one line (round 17 web and
 /// hostile-input reviews: a bidi override in an answer made the Owner's audit page read
 /// otherwise).
 pub(super) fn visible_block(text: &str) -> String {
     esc(&crate::text::written_out(text, |prev, c, next| {
-        c != '\n' && crate::text::is_hidden_at(prev, c, next)
+        !matches!(c, '\n' | '\r' | '\t') && crate::text::is_hidden_at(prev, c, next)
     }))
 }
 

@@ -133,9 +133,7 @@ fn check_claims(claims: &Value, expected: &Expected<'_>) -> Result<(), String> {
         return Err("the ID token was issued in the future (`iat`)".into());
     }
     if !claims["nbf"].is_null() {
-        let nbf = claims["nbf"]
-            .as_i64()
-            .ok_or("the ID token's not-before time (`nbf`) is not a number of seconds")?;
+        let nbf = seconds(&claims["nbf"], "not-before time (`nbf`)")?;
         if nbf.saturating_sub(LEEWAY_SECS) > expected.now {
             return Err("the ID token is not valid yet (`nbf`)".into());
         }
@@ -198,6 +196,7 @@ mod tests {
         let mut floats = good.clone();
         floats["exp"] = json!(1.0001e6);
         floats["iat"] = json!(999_990.5);
+        floats["nbf"] = json!(999_990.5);
         assert_eq!(check_claims(&floats, &expected(&nonce)), Ok(()));
         assert!(with("exp", json!("soon")).contains("`exp`) is not a number of seconds"));
         assert!(with("iss", json!("https://evil.test")).contains("issued by"));
