@@ -332,9 +332,11 @@ impl Held {
     }
 
     /// What is left of the run's budget for its executions' records, which bounds each as
-    /// it starts; parallel parts read it at once, and their log lines and events, their case
-    /// calls' included, are charged as they are made ([`RecordAllowance`]), so together they
-    /// stay within it.
+    /// it starts; parallel parts read it at once, and a WASM step's log lines and events, its
+    /// case calls' included, are charged as they are made ([`RecordAllowance`]), so together
+    /// they stay within it. A built-in case step takes its events by number before its write
+    /// ([`Held::take_events`]) and their size after: parallel ones may pass the bytes by one
+    /// write each.
     pub(crate) fn records_left(&self) -> Records {
         let held = self.lock_records();
         let b = Records::BUDGET;

@@ -24,7 +24,8 @@ use crate::runs::RunStatus;
 /// How the scheduler runs.
 #[derive(Clone, Debug)]
 pub struct SchedulerOptions {
-    /// How long to sleep when there is nothing to do.
+    /// How long to sleep when there is nothing to do; also the longest a round waits for a
+    /// busy worker before its due waits, timeouts and housekeeping come round again.
     pub poll: Duration,
     /// Dispatch what is pending once, wait for it, and return.
     pub once: bool,
@@ -380,8 +381,9 @@ struct Claimed {
     events: usize,
     /// What failed while the rest was claimed: reported, and tried again next round.
     failed: Vec<Error>,
-    /// Whether work was left for a later round because its tenant held its share of the
-    /// workers: not "nothing pending", or `--once` ended with it still pending.
+    /// Whether work was left for a later round (its tenant held its share of the workers,
+    /// or no worker freed within the round's patience): not "nothing pending", or `--once`
+    /// ended with it still pending.
     deferred: bool,
 }
 
