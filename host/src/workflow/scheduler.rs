@@ -496,9 +496,13 @@ async fn claim_work(
         if workers.in_flight() >= workers.limit {
             // Waited for only when an event is pending: with none, the round ends (round 16
             // self-review).
+            // A read that fails is taken for "pending" and reported with the round: the round
+            // keeps what it started (self-review).
             let e = engine.clone();
-            if !tokio::task::spawn_blocking(move || e.event_pending()).await?? {
-                break;
+            match tokio::task::spawn_blocking(move || e.event_pending()).await? {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(err) => claimed.failed.push(err),
             }
         }
         let mut out_of_patience = false;
