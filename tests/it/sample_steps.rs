@@ -39,6 +39,20 @@ fn transform_rejects_input_of_the_wrong_shape_naming_the_field() {
     let err = exec.result.expect_err("wrong field").to_string();
     assert!(err.contains("invalid input"), "{err}");
     assert!(err.contains("indicator"), "{err}");
+    // A value of the wrong type is named by its place in the input, not by a column of the
+    // host's rendering of it (round 17 steps review).
+    let exec = run(
+        &rt,
+        TRANSFORM,
+        json!({ "indicators": "8.8.8.8" }),
+        StepLimits::default(),
+    );
+    let err = exec.result.expect_err("wrong type").to_string();
+    assert!(
+        err.contains("input.indicators: invalid type: string"),
+        "{err}"
+    );
+    assert!(!err.contains("column"), "{err}");
 }
 
 fn soc(email: &str) -> Caller {

@@ -99,9 +99,33 @@ where
     I: serde::de::DeserializeOwned,
     O: serde::Serialize,
 {
-    let input = serde_json::from_str(input).map_err(|e| StepError::InvalidInput(e.to_string()))?;
+    let input = decode(input)?;
     let output = f(input)?;
     serde_json::to_string(&output).map_err(|e| StepError::Failed(format!("output: {e}")))
+}
+
+/// `input` decoded into `I`; a mismatch names where in the input it is (`input.indicators`),
+/// not a line and column of the host's own one-line rendering of it, which the author never
+/// sees (round 17 steps review).
+fn decode<I: serde::de::DeserializeOwned>(input: &str) -> Result<I, StepError> {
+    let mut de = serde_json::Deserializer::from_str(input);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let inner = e.inner();
+        let mut why = inner.to_string();
+        // serde_json says where in the text; the path says where in the input.
+        if inner.line() > 0 {
+            let at = format!(" at line {} column {}", inner.line(), inner.column());
+            if let Some(cut) = why.strip_suffix(&at) {
+                why = cut.to_owned();
+            }
+        }
+        let path = e.path().to_string();
+        StepError::InvalidInput(if path == "." {
+            format!("input: {why}")
+        } else {
+            format!("input.{path}: {why}")
+        })
+    })
 }
 
 /// Exports `fn(Input) -> Result<Output, StepError>` as the component's `run`.
