@@ -355,3 +355,61 @@ fn an_expectation_a_failed_run_or_an_unused_mock_would_meet_fails() {
         "{text}"
     );
 }
+
+/// A refusal a sample expects must be the settings', not that of one who may do nothing there
+/// as they sign in: an answer expected `denied` from a member of an SSO-only workspace signing
+/// in locally, or a start expected `refused` of a mistyped email, passed whatever the flow's
+/// settings said (round 17 authority review; `step test` checks the same since round 16).
+#[test]
+fn an_expected_refusal_of_one_who_may_not_act_there_is_a_mismatch() {
+    let run = |dir: &Path| {
+        let target = dir.display().to_string();
+        let out = flowhost(
+            dir,
+            &dir.join("f.db"),
+            &["test", &target, "--steps", &steps_dir()],
+        );
+        (out.status.success(), output(&out))
+    };
+    // The sample as written passes: rita, signed in through SSO, is refused by the settings.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = sample_copy(
+        dir.path(),
+        &["vendor-access-request"],
+        "vendor-access-request",
+    );
+    write_spec(dir.path(), "vendor-access-request", &spec);
+    let (ok, text) = run(dir.path());
+    assert!(ok, "{text}");
+    // Signing in locally, she could do nothing in the SSO-only workspace anyway.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut spec = sample_copy(
+        dir.path(),
+        &["vendor-access-request"],
+        "vendor-access-request",
+    );
+    spec["interactions"][0]["sso"] = serde_json::json!(false);
+    write_spec(dir.path(), "vendor-access-request", &spec);
+    let (ok, text) = run(dir.path());
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("interactions[0].as") && text.contains("so that the refusal expected is"),
+        "{text}"
+    );
+    // A start refused because nobody of that email is there.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut spec = sample_copy(
+        dir.path(),
+        &["vendor-access-request-unlisted"],
+        "vendor-access-request-unlisted",
+    );
+    spec["when"]["start"]["as"] = serde_json::json!("victor@vendor.tset");
+    spec["expect"]
+        .as_object_mut()
+        .expect("expect")
+        .remove("error_contains");
+    write_spec(dir.path(), "vendor-access-request-unlisted", &spec);
+    let (ok, text) = run(dir.path());
+    assert!(!ok, "{text}");
+    assert!(text.contains("when.start.as"), "{text}");
+}
