@@ -365,6 +365,26 @@ fn python_type_hints_are_resolved_at_build_time_or_else_at_run_time() {
         json!({ "sev": "high", "pair": [1, 2] }),
         "{out}"
     );
+    // A set, a sequence of records and a NewType decode as annotated; a value of another
+    // shape is refused naming where, and an annotation the SDK cannot decode into is named
+    // (round 17 steps review: `"nonadmin"` for a `Set[str]` made `"admin" in groups` hold).
+    let exec = run(&rt, &hostile, json!({ "attack": "collections" }), limits());
+    let out = exec.result.expect("collections");
+    assert_eq!(
+        out["good"],
+        json!({ "admin": true, "seq": [2], "who": "ann" }),
+        "{out}"
+    );
+    for (key, needle) in [
+        ("text", "input.groups: expected a list"),
+        ("number", "input.who: expected str, found 42"),
+        ("when", "input.at: this SDK does not decode into `date`"),
+    ] {
+        assert!(
+            out[key].as_str().is_some_and(|s| s.contains(needle)),
+            "{key}: {out}"
+        );
+    }
     // Missing fields as serde reads them: optional ones `None`, the host's own records with
     // the host's defaults, `fields: null` as no fields (round 14).
     let exec = run(&rt, &hostile, json!({ "attack": "defaults" }), limits());

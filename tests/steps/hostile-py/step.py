@@ -7,6 +7,8 @@ import os
 import socket
 import sys
 import time
+import typing
+import datetime
 from dataclasses import dataclass
 from enum import Enum
 
@@ -72,6 +74,22 @@ def attack(input: dict) -> dict:
         # every run: `json.dumps` could not write it, naming no place).
         back = json.loads(run_json('{"sev": "high", "pair": [1, 2]}', typed_back))
         return {"good": good, "bad": bad, "back": back}
+    if what == "collections":
+        # Annotations the SDK passed through raw: a set, a sequence of records, a NewType; and
+        # one it cannot decode, refused naming it (round 17 steps review).
+        from componentize_py_types import Err
+
+        def outcome(text, f):
+            try:
+                return json.loads(run_json(text, f))
+            except Err as e:
+                return str(getattr(e.value, "value", e.value))
+
+        good = outcome('{"groups": ["admin"], "seq": [{"n": 1}], "who": "ann"}', grouped)
+        text = outcome('{"groups": "nonadmin", "seq": [], "who": "ann"}', grouped)
+        number = outcome('{"groups": [], "seq": [], "who": 42}', grouped)
+        when = outcome('{"at": "2026-12-06"}', dated)
+        return {"good": good, "text": text, "number": number, "when": when}
     if what == "defaults":
         # Missing optional fields read as None, the host's own records take the host's
         # defaults, `fields: null` is no fields (as the host reads the same JSON).
@@ -213,6 +231,30 @@ class Sev(Enum):
 class Typed:
     sev: Sev
     pair: tuple[int, int]
+
+
+UserName = typing.NewType("UserName", str)
+
+
+@dataclass
+class Grouped:
+    groups: typing.Set[str]
+    seq: typing.Sequence[Later]
+    who: UserName
+
+
+def grouped(input: Grouped) -> dict:
+    return {"admin": "admin" in input.groups, "seq": [x.n + 1 for x in input.seq],
+            "who": input.who}
+
+
+@dataclass
+class Dated:
+    at: datetime.date
+
+
+def dated(input: Dated) -> dict:
+    return {"at": str(input.at)}
 
 
 def typed(input: Typed) -> dict:
