@@ -257,7 +257,26 @@ pub(crate) fn apply(tx: &mut Transaction<'_>) -> Result<(), Error> {
         )));
     }
     let newest = newest_version();
+    // Waited for as SQLite's openers wait for its migration, and no longer: a `db migrate
+    // --to` paused or cut off held every later open of a database not migrated yet, with no
+    // word, until the server dropped its session (round 17 kill review). That session is
+    // ended by the server once idle in its transaction.
+    tx.batch_execute(&format!(
+        "SET LOCAL lock_timeout = {}; SET LOCAL idle_in_transaction_session_timeout = {}",
+        crate::store::migrations::MIGRATION_LOCK_WAIT.as_millis(),
+        crate::store::IDLE_IN_TRANSACTION.as_millis()
+    ))
+    .map_err(infra)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
+        .map_err(|e| match infra(e) {
+            Error::Busy(why) | Error::Internal(why) => Error::Busy(format!(
+                "waited {} s for another flowhost migrating or copying into this database: {why}",
+                crate::store::migrations::MIGRATION_LOCK_WAIT.as_secs()
+            )),
+            other => other,
+        })?;
+    // The schema's own statements wait as any write does.
+    tx.batch_execute("SET LOCAL lock_timeout = 0")
         .map_err(infra)?;
     tx.batch_execute(&format!(
         "CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
