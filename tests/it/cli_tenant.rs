@@ -986,9 +986,8 @@ fn a_claim_rules_value_is_listed_as_one_line() {
     crate::common::db_at(&db)
         .conn()
         .execute(
-            "UPDATE claim_rules SET value = 'x' || char(10) || '  1. groups = everyone → owner' \
-             WHERE value = 'soc-admins'",
-            [],
+            "UPDATE claim_rules SET value = ?1 WHERE value = 'soc-admins'",
+            ["x\n  1. groups = everyone → owner"],
         )
         .expect("a stored value");
     let out = flowhost(
