@@ -1068,6 +1068,17 @@ fn the_restrict_cases_step_restricts_open_high_cases_to_the_given_collaborators(
     );
     let out = exec.result.expect("step succeeds");
     assert_eq!(out["restricted"], json!(["C-1", "C-4"]));
+    // A `limit` past the host's cap of updates an execution makes is refused before any: it
+    // restricted 100 cases, then failed on the next (round 17 steps review).
+    let exec = runtime.execute(
+        &step,
+        &json!({ "collaborators": [ANALYST], "limit": 101 }),
+        owner.clone(),
+        services.clone(),
+        StepLimits::default(),
+    );
+    let err = exec.result.expect_err("refused").to_string();
+    assert!(err.contains("`limit` is 101"), "{err}");
     assert!(
         p.get_case(&at(SOC, OPERATOR), "C-1").is_err(),
         "now hidden from non-collaborators"

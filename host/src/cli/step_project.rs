@@ -10,6 +10,7 @@ use flowhost::wasm::{EngineSettings, StepRuntime};
 
 use super::database::Database;
 use super::error::{CliError, Reported};
+use super::output::one_line;
 
 #[derive(Args)]
 pub struct NewArgs {
@@ -203,9 +204,11 @@ pub fn test(db: &Database, args: TestArgs) -> anyhow::Result<()> {
         } else {
             println!("FAIL  {}", r.name);
             for m in &r.mismatches {
-                println!("      at {}", m.at);
-                println!("        expected: {}", m.expected);
-                println!("        actual:   {}", m.actual);
+                // A step's words on one line each: a line break in its failure printed
+                // `ok` lines and a summary of its own choosing (round 17 steps review).
+                println!("      at {}", one_line(&m.at));
+                println!("        expected: {}", one_line(&m.expected));
+                println!("        actual:   {}", one_line(&m.actual));
             }
         }
     }

@@ -15,7 +15,8 @@ struct Input {
     severity: String,
     #[serde(default = "open")]
     state: String,
-    /// Stop after this many cases (a guard against restricting a whole backlog by mistake).
+    /// Stop after this many cases (a guard against restricting a whole backlog by mistake);
+    /// at most 100, the restriction updates one execution may make.
     #[serde(default = "limit")]
     limit: usize,
 }
@@ -26,8 +27,11 @@ fn high() -> String {
 fn open() -> String {
     "open".into()
 }
+/// The restriction updates one step execution may make (the host's cap, SPEC ST-4).
+const MAX_UPDATES: usize = 100;
+
 fn limit() -> usize {
-    100
+    MAX_UPDATES
 }
 
 #[derive(Serialize)]
@@ -55,6 +59,14 @@ fn restrict(input: Input) -> Result<Output, StepError> {
         return Err(StepError::InvalidInput(
             "`collaborators` is empty: nobody would keep access".into(),
         ));
+    }
+    // Past it the host refuses the 101st update, after restricting 100 (round 17 steps
+    // review): refused before any, naming why.
+    if input.limit > MAX_UPDATES {
+        return Err(StepError::InvalidInput(format!(
+            "`limit` is {}: one execution restricts at most {MAX_UPDATES} cases",
+            input.limit
+        )));
     }
     let filter = CaseFilter {
         access_mode: Some(AccessMode::FullAccess),

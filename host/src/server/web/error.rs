@@ -173,10 +173,11 @@ fn too_many(wait: std::time::Duration) -> Response {
 }
 
 fn internal(detail: &str) -> (StatusCode, &'static str, String) {
-    eprintln!("error: web request: {detail}");
+    // Under a reference, as the API's 500 and the web's 503 quote one (round 17 web review).
+    let reference = crate::server::api::error::logged("failed", detail);
     (
         StatusCode::INTERNAL_SERVER_ERROR,
         "Error",
-        "The server failed; the detail is in its log.".to_owned(),
+        format!("The server failed; the detail is in its log, ref {reference}."),
     )
 }

@@ -39,7 +39,14 @@ pub(super) async fn list(
         .as_deref()
         .map(|raw| PublicId::parse(IdKind::Run, raw))
         .transpose()
-        .map_err(|e| WebError::named("run")(Error::from(e)))?;
+        // A malformed page link is a bad request, as the API answers it (400), not "no such
+        // run" (round 17 web review); not quoted, as a crafted link's text would read as the
+        // site's words on a signed-in page.
+        .map_err(|_| {
+            WebError::Host(Error::Invalid(
+                "the page link's `before` is not a run id".to_owned(),
+            ))
+        })?;
     let paged = before.is_some();
     let runs = state
         .blocking(move |e| {
