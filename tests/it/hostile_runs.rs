@@ -1001,25 +1001,7 @@ fn a_loop_of_log_and_event_floods_is_bounded_per_run() {
     use flowhost::services::caps::{MAX_RUN_EVENTS, MAX_RUN_LOG_BYTES, MAX_RUN_LOG_LINES};
     let d = Deployment::new();
     let flood = |name: &str, items: usize, with: Value, grants: Value| {
-        let wf = json!({ "name": name, "workspace": "mssp-soc",
-            "vars": { "items": (0..items).collect::<Vec<_>>() },
-            "steps": [
-                { "id": "each", "loop": { "over": "$.vars.items" }, "do": [
-                    { "id": "f", "uses": crate::common::HOSTILE, "with": with, "grants": grants }
-                ] }
-            ] });
-        let file = d.dir.path().join(format!("{name}.json"));
-        std::fs::write(&file, wf.to_string()).expect("write");
-        let out = d.cli(&[
-            "run",
-            file.to_str().expect("utf-8"),
-            "--as",
-            OWNER,
-            "--json",
-        ]);
-        let doc: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|_| panic!("json: {}", String::from_utf8_lossy(&out.stderr)));
-        assert_eq!(doc["status"], "succeeded", "{doc}");
+        hostile_loop(&d, name, items, None, with, grants);
     };
     let conn = || rusqlite::Connection::open(&d.db).expect("open");
     let lines =
@@ -1104,33 +1086,9 @@ fn a_parallel_loop_of_log_and_event_floods_is_bounded_per_run() {
     use flowhost::services::caps::{MAX_RUN_EVENT_VALUES, MAX_RUN_LOG_BYTES};
     let d = Deployment::new();
     let flood = |name: &str, items: usize, with: Value, grants: Value| {
-        let wf = json!({ "name": name, "workspace": "mssp-soc",
-            "vars": { "items": (0..items).collect::<Vec<_>>() },
-            "steps": [
-                { "id": "each", "loop": { "over": "$.vars.items", "parallel": 32 }, "do": [
-                    { "id": "f", "uses": crate::common::HOSTILE, "with": with, "grants": grants }
-                ] }
-            ] });
-        let file = d.dir.path().join(format!("{name}.json"));
-        std::fs::write(&file, wf.to_string()).expect("write");
-        let out = d.cli(&[
-            "run",
-            file.to_str().expect("utf-8"),
-            "--as",
-            OWNER,
-            "--json",
-        ]);
-        let doc: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|_| panic!("json: {}", String::from_utf8_lossy(&out.stderr)));
-        assert_eq!(doc["status"], "succeeded", "{doc}");
+        hostile_loop(&d, name, items, Some(32), with, grants);
     };
-    let count = |sql: &str| -> usize {
-        let n: i64 = rusqlite::Connection::open(&d.db)
-            .expect("open")
-            .query_row(sql, [], |r| r.get(0))
-            .expect("count");
-        usize::try_from(n).expect("a count")
-    };
+    let count = |sql: &str| count_of(&d, sql);
     // Within the budget: 64 parts of 10 lines each, every line kept.
     flood(
         "few",
@@ -1179,35 +1137,16 @@ fn a_parallel_loops_case_calls_stay_within_the_runs_event_budget() {
     use flowhost::services::caps::{MAX_RUN_EVENT_BYTES, MAX_RUN_EVENTS};
     let d = Deployment::new();
     let run = |name: &str, items: usize, with: Value| {
-        let wf = json!({ "name": name, "workspace": "mssp-soc",
-            "vars": { "items": (0..items).collect::<Vec<_>>() },
-            "steps": [
-                { "id": "each", "loop": { "over": "$.vars.items", "parallel": 32 }, "do": [
-                    { "id": "f", "uses": crate::common::HOSTILE, "with": with,
-                      "grants": ["cases:read", "cases:write"] }
-                ] }
-            ] });
-        let file = d.dir.path().join(format!("{name}.json"));
-        std::fs::write(&file, wf.to_string()).expect("write");
-        let out = d.cli(&[
-            "run",
-            file.to_str().expect("utf-8"),
-            "--as",
-            OWNER,
-            "--json",
-        ]);
-        let doc: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|_| panic!("json: {}", String::from_utf8_lossy(&out.stderr)));
-        assert_eq!(doc["status"], "succeeded", "{doc}");
-        doc
+        hostile_loop(
+            &d,
+            name,
+            items,
+            Some(32),
+            with,
+            json!(["cases:read", "cases:write"]),
+        )
     };
-    let count = |sql: &str| -> usize {
-        let n: i64 = rusqlite::Connection::open(&d.db)
-            .expect("open")
-            .query_row(sql, [], |r| r.get(0))
-            .expect("count");
-        usize::try_from(n).expect("a count")
-    };
+    let count = |sql: &str| count_of(&d, sql);
     run(
         "big",
         32,
@@ -1390,6 +1329,42 @@ fn a_steps_error_prints_as_one_line_of_its_journal_entry() {
         entries[0].contains("\\u202e") && !shown.contains('\u{202e}'),
         "{shown}"
     );
+}
+
+/// Runs as the Owner a loop of the hostile step over `items` numbers, given `with` and
+/// `grants`, `parallel` parts at once if given; asserts that it succeeded, and returns its
+/// `--json` outcome.
+fn hostile_loop(
+    d: &Deployment,
+    name: &str,
+    items: usize,
+    parallel: Option<usize>,
+    with: Value,
+    grants: Value,
+) -> Value {
+    let mut looped = json!({ "over": "$.vars.items" });
+    if let Some(parts) = parallel {
+        looped["parallel"] = json!(parts);
+    }
+    let wf = json!({ "name": name, "workspace": "mssp-soc",
+        "vars": { "items": (0..items).collect::<Vec<_>>() },
+        "steps": [
+            { "id": "each", "loop": looped, "do": [
+                { "id": "f", "uses": crate::common::HOSTILE, "with": with, "grants": grants }
+            ] }
+        ] });
+    let doc = run_file(d, name, &wf);
+    assert_eq!(doc["status"], "succeeded", "{doc}");
+    doc
+}
+
+/// The count `sql` answers on the deployment's database.
+fn count_of(d: &Deployment, sql: &str) -> usize {
+    let n: i64 = rusqlite::Connection::open(&d.db)
+        .expect("open")
+        .query_row(sql, [], |r| r.get(0))
+        .expect("count");
+    usize::try_from(n).expect("a count")
 }
 
 /// Runs `wf` (written as `name`.json) as the Owner: its `--json` outcome.

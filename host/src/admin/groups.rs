@@ -15,6 +15,23 @@ use super::{email, member_role, store, user_id, workspace_id};
 
 pub(crate) use super::store::groups_of;
 
+/// Why a dynamic group's claim value matches no IdP group, if it does not (every door that
+/// writes one asks this): blank, as claims compare trimmed (round 16 hostile-input review;
+/// absent, it is the group's name), or holding an invisible character (round 17).
+pub(crate) fn claim_value_refusal(value: &str) -> Option<String> {
+    if value.trim().is_empty() {
+        return Some(
+            "a claim value must not be blank (leave it out to follow the group's name)".into(),
+        );
+    }
+    crate::text::first_hidden(value).map(|c| {
+        format!(
+            "the claim value holds U+{:04X}, an invisible character no IdP group holds",
+            u32::from(c)
+        )
+    })
+}
+
 /// (id, kind) of group `name` in workspace `ws`.
 pub(crate) fn group(
     conn: &Connection,
@@ -55,21 +72,8 @@ impl Platform {
         for (what, value, max) in caps {
             check_len(what, value, max).map_err(Error::Invalid)?;
         }
-        // Claims compare trimmed, so a blank value mirrors no IdP group: refused as a claim
-        // rule's is (round 16 hostile-input review); absent, it is the group's name.
-        if claim_value.is_some_and(|v| v.trim().is_empty()) {
-            return Err(Error::Invalid(format!(
-                "group `{name}`: a claim value must not be blank (leave it out to follow the \
-                 group's name)"
-            )));
-        }
-        // Nor hold an invisible character, which no IdP's group holds (round 17).
-        if let Some(c) = claim_value.and_then(crate::text::first_hidden) {
-            return Err(Error::Invalid(format!(
-                "group `{name}`: the claim value holds U+{:04X}, an invisible character no IdP \
-                 group holds",
-                u32::from(c)
-            )));
+        if let Some(why) = claim_value.and_then(claim_value_refusal) {
+            return Err(Error::Invalid(format!("group `{name}`: {why}")));
         }
         // Listed and compared by people: one visible line, as a tenant file's (review).
         crate::text::check_name("a group name", name, MAX_NAME_CHARS).map_err(Error::Invalid)?;

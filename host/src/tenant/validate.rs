@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use crate::access::{BuiltinRole, ScopeSet};
-use crate::admin::groups::GroupKind;
+use crate::admin::groups::{GroupKind, claim_value_refusal};
 use crate::admin::roles::validate_role_name;
 use crate::admin::sso::{ClaimRule, EXTERNAL};
 use crate::principal::Email;
@@ -161,25 +161,8 @@ pub fn validate(spec: &TenantSpec) -> Vec<Located> {
                     out.push(Located::new(gp.key(key), e));
                 }
             }
-            // A blank value mirrors no IdP group (claims compare trimmed): refused as a
-            // claim rule's is (round 16 hostile-input review).
-            if g.claim_value
-                .as_deref()
-                .is_some_and(|v| v.trim().is_empty())
-            {
-                out.push(Located::new(
-                    gp.key("claim_value"),
-                    "a claim value must not be blank (leave it out to follow the group's name)",
-                ));
-            } else if let Some(c) = g.claim_value.as_deref().and_then(crate::text::first_hidden) {
-                out.push(Located::new(
-                    gp.key("claim_value"),
-                    format!(
-                        "the claim value holds U+{:04X}, an invisible character no IdP group \
-                         holds",
-                        u32::from(c)
-                    ),
-                ));
+            if let Some(why) = g.claim_value.as_deref().and_then(claim_value_refusal) {
+                out.push(Located::new(gp.key("claim_value"), why));
             }
             if let Err(e) = check_name("a group name", &g.name, MAX_NAME_CHARS)
                 && !g.name.trim().is_empty()
