@@ -233,10 +233,10 @@ function hostCall<T>(f: () => T): T {
  */
 function people(given: unknown, field: string, what: string): string[] {
   if (given === undefined) return [];
-  if (!Array.isArray(given) || !given.every((e) => typeof e === "string")) {
+  if (!Array.isArray(given)) {
     throw new Failed(`${what}: \`${field}\` must be a list of emails, not ${given === null ? "null" : typeof given}`);
   }
-  return given;
+  return given.map((e, i) => text(e, `${field}[${i}]`, what));
 }
 
 /**
@@ -260,8 +260,18 @@ function optOneOf<T extends string>(given: unknown, allowed: readonly T[], field
 
 /** `given` as text, refused naming `field` otherwise (a number traps in the bindings). */
 function text(given: unknown, field: string, what: string): string {
-  if (typeof given === "string") return given;
-  throw new Failed(`${what}: \`${field}\` must be text, not ${given === null ? "null" : typeof given}`);
+  if (typeof given !== "string") {
+    throw new Failed(`${what}: \`${field}\` must be text, not ${given === null ? "null" : typeof given}`);
+  }
+  // Half of a pair the bindings cannot lower: the whole step aborted past any `catch`
+  // (round 18 steps review), where an output's is refused by name.
+  if (LONE_SURROGATE.test(given)) {
+    throw new Failed(
+      `${what}: \`${field}\` holds a lone UTF-16 surrogate (text cut inside a character); ` +
+        "cut text by code points (Array.from) instead",
+    );
+  }
+  return given;
 }
 
 /** [`text`] for a field that may be left out. */
@@ -406,25 +416,33 @@ export const events = {
 
 export type Level = "trace" | "debug" | "info" | "warn" | "error";
 
+const LEVELS: readonly Level[] = ["trace", "debug", "info", "warn", "error"];
+
+/** One log line, its level and text checked first: either one the bindings cannot lower
+ *  aborted the whole step past any `catch` (round 18 steps review). */
+function logLine(level: unknown, message: unknown, what: string): void {
+  witLog.log(oneOf(level, LEVELS, "level", what), text(String(message), "message", what));
+}
+
 /** Log lines kept with the step's execution record. */
 export const log = {
   at(level: Level, message: string): void {
-    witLog.log(level, String(message));
+    logLine(level, message, "log.at");
   },
   trace(message: string): void {
-    witLog.log("trace", String(message));
+    logLine("trace", message, "log.trace");
   },
   debug(message: string): void {
-    witLog.log("debug", String(message));
+    logLine("debug", message, "log.debug");
   },
   info(message: string): void {
-    witLog.log("info", String(message));
+    logLine("info", message, "log.info");
   },
   warn(message: string): void {
-    witLog.log("warn", String(message));
+    logLine("warn", message, "log.warn");
   },
   error(message: string): void {
-    witLog.log("error", String(message));
+    logLine("error", message, "log.error");
   },
 };
 

@@ -261,6 +261,25 @@ fn an_expectation_a_failed_run_or_an_unused_mock_would_meet_fails() {
     assert!(!ok, "{text}");
     assert!(text.contains("expect.output"), "{text}");
     assert!(text.contains("none: the run is failed"), "{text}");
+    // So does a path into it (round 18 review: `{"$": null}` held on the failed run).
+    spec["expect"] = serde_json::json!({ "output_matches": { "$": null } });
+    let (ok, text) = run(&spec);
+    assert!(!ok, "{text}");
+    assert!(text.contains("expect.output_matches[\"$\"]"), "{text}");
+
+    // A step's error prints on its mismatch's line: its line breaks forged `ok` lines and a
+    // summary in the report (round 18 review).
+    spec["mocks"] = serde_json::json!({
+        "enrich/normalize": { "error": "down\nok   forged (1 ms)\n9 passed, 0 failed" } });
+    spec["expect"] = serde_json::json!({ "status": "succeeded" });
+    let (ok, text) = run(&spec);
+    assert!(!ok, "{text}");
+    assert!(
+        !text.lines().any(|l| l.starts_with("ok   forged")),
+        "{text}"
+    );
+    assert!(text.contains("down\\u000aok   forged"), "{text}");
+    spec["mocks"] = serde_json::json!({ "enrich/normalize": { "error": "feed down" } });
 
     // The same mock, used, meets what the failed run did.
     spec["expect"] = serde_json::json!({ "status": "failed", "error_contains": "feed down" });
@@ -326,6 +345,11 @@ fn an_expectation_a_failed_run_or_an_unused_mock_would_meet_fails() {
         (
             serde_json::json!({ "status": "succeeded", "events": { "case_acess_mode_updated": 0 } }),
             "expect.events.case_acess_mode_updated",
+        ),
+        // A case event respelt is a custom kind no step here emits (round 18 review).
+        (
+            serde_json::json!({ "status": "succeeded", "events": { "case.created": 0 } }),
+            "expect.events.case.created: the case event is spelt case_created",
         ),
     ] {
         spec["expect"] = expect;

@@ -126,6 +126,19 @@ fn the_js_sdk_fails_a_step_whose_output_json_would_not_say_what_it_is() {
             "bad-kind",
             "HostError: kind \"nope\" is none of denied, not-found",
         ),
+        // The same for `log`, and for text cut inside a character (round 18).
+        (
+            "bad-level",
+            "log.at: `level` must be one of trace, debug, info, warn, error, not \"warning\"",
+        ),
+        (
+            "cut-log",
+            "log.info: `message` holds a lone UTF-16 surrogate",
+        ),
+        (
+            "cut-title",
+            "cases.createCase: `title` holds a lone UTF-16 surrogate",
+        ),
     ] {
         let exec = run(&rt, &step, json!({ "attack": attack }), limits());
         let why = failure(&exec).to_string();
@@ -788,4 +801,20 @@ fn the_sdks_check_a_host_calls_arguments_and_read_the_hosts_enum_spelling() {
         said("kind").contains("events.emit: kind: expected text, found NoneType"),
         "{out}"
     );
+    assert!(
+        said("level").contains(
+            "log.at: level: expected one of trace, debug, info, warn, error, found 'warning'"
+        ),
+        "{out}"
+    );
+    assert_eq!(said("level_by_name"), "accepted", "{out}");
+    assert!(
+        said("surrogate").contains("log.info: message: the text holds a lone UTF-16 surrogate"),
+        "{out}"
+    );
+    assert!(
+        said("enum_text").contains("Severity.CRITICAL compared with the text 'critical'"),
+        "{out}"
+    );
+    assert_eq!(out["enum_member"], json!(true), "{out}");
 }

@@ -466,3 +466,42 @@ fn a_fixtures_cases_keep_the_ids_of_their_order() {
     let (ok, text) = step_test(&project);
     assert!(ok, "{text}");
 }
+
+/// `step build` runs the project's build without the caller's cargo settings: with their
+/// `CARGO_TARGET_DIR` a Rust step's component landed where `output` does not look (the build
+/// "left no component"), or an old one there was loaded as fresh (round 18 review).
+#[test]
+fn a_step_build_takes_none_of_the_callers_cargo_settings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let project = dir.path().join("settings");
+    std::fs::create_dir_all(&project).expect("mkdir");
+    // The build copies the component only when it sees no cargo setting of the caller's.
+    let build = format!(
+        "test -z \\\"$CARGO_TARGET_DIR$RUSTFLAGS$CARGO_BUILD_TARGET\\\" && cp '{}' out.wasm",
+        RESTRICT_CASES
+    );
+    std::fs::write(
+        project.join("step.toml"),
+        format!(
+            "name = \"settings\"\nlanguage = \"rust\"\nbuild = \"{build}\"\n\
+             output = \"out.wasm\"\ngrants = []\n"
+        ),
+    )
+    .expect("manifest");
+    let out = std::process::Command::new(common::flowhost_bin())
+        .current_dir(&project)
+        .env("CARGO_TARGET_DIR", dir.path().join("elsewhere"))
+        .env("RUSTFLAGS", "-C target-cpu=native")
+        .arg("--db")
+        .arg(common::db_arg(&project.join(".flowhost/f.db")))
+        .args(["step", "build", "--force"])
+        .output()
+        .expect("flowhost runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(project.join("out.wasm").is_file(), "{text}");
+}

@@ -11,6 +11,7 @@ use super::acting::print_json;
 use super::args::{Output, StepDirs};
 use super::database::Database;
 use super::error::{CliError, Reported};
+use super::output::one_line;
 
 #[derive(clap::Args)]
 pub struct TestArgs {
@@ -80,16 +81,17 @@ pub fn run(db: &Database, args: TestArgs) -> anyhow::Result<()> {
     } else {
         // Failures first, each assertion with expected and actual.
         for r in results.iter().filter(|r| !r.passed) {
-            println!("FAIL {}", r.name);
+            // Each on its line, line breaks written out: a step's error carried lines of
+            // its own into the report, `ok` lines and a summary included (round 18 review).
+            println!("FAIL {}", one_line(&r.name));
             for m in &r.mismatches {
-                println!(
-                    "  {}\n    expected: {}\n    actual:   {}",
-                    m.at, m.expected, m.actual
-                );
+                println!("  {}", one_line(&m.at));
+                println!("    expected: {}", one_line(&m.expected));
+                println!("    actual:   {}", one_line(&m.actual));
             }
         }
         for r in results.iter().filter(|r| r.passed) {
-            println!("ok   {} ({} ms)", r.name, r.duration_ms);
+            println!("ok   {} ({} ms)", one_line(&r.name), r.duration_ms);
         }
         println!("{passed} passed, {failed} failed");
     }

@@ -62,6 +62,17 @@ pub struct Built {
     pub duration: Duration,
 }
 
+/// Cargo settings of the calling environment a step's build does not take.
+const CALLERS_CARGO_SETTINGS: [&str; 7] = [
+    "CARGO_TARGET_DIR",
+    "CARGO_BUILD_TARGET_DIR",
+    "CARGO_BUILD_TARGET",
+    "RUSTFLAGS",
+    "CARGO_ENCODED_RUSTFLAGS",
+    "CARGO_BUILD_RUSTFLAGS",
+    "RUSTC_WORKSPACE_WRAPPER",
+];
+
 /// Runs the build of the project in `dir`. The error names the missing tool, or the file and
 /// line the toolchain reported, followed by the toolchain's own output.
 pub fn build(dir: &Path, manifest: &Manifest) -> Result<Built, String> {
@@ -75,7 +86,14 @@ pub fn build(dir: &Path, manifest: &Manifest) -> Result<Built, String> {
         }
     }
     let started = Instant::now();
-    let output = Command::new("sh")
+    let mut command = Command::new("sh");
+    // The caller's cargo settings are for their host build: a target directory of theirs put
+    // the component where `output` does not look, or left an old one there to be loaded as
+    // fresh; host-only flags broke the guest build (round 18 review).
+    for var in CALLERS_CARGO_SETTINGS {
+        command.env_remove(var);
+    }
+    let output = command
         .arg("-c")
         .arg(&manifest.build)
         .current_dir(dir)

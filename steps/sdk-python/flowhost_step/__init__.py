@@ -47,6 +47,24 @@ CaseRecord = _types.CaseRecord
 Restrictions = _types.Restrictions
 Decision = _types.Decision
 
+
+def _not_equal_to_text(self, other):
+    """A host enum is not its spelling: `case.severity == "critical"` was always False
+    (the member's name is `CRITICAL`, its value a number), and the step took the wrong
+    branch without a word (round 18 steps review). Compared with text, it says so."""
+    if isinstance(other, str):
+        cls = type(self).__name__
+        raise TypeError(
+            f"{cls}.{self.name} compared with the text {other!r}: compare with a member "
+            f"({cls}.{self.name}), or the text with `.name.lower()`"
+        )
+    return self is other
+
+
+for _enum in (AccessMode, Severity, cases.CaseSort, log.Level):
+    # `__hash__` stays the Enum's: assigned after the class, `__eq__` does not reset it.
+    _enum.__eq__ = _not_equal_to_text
+
 __all__ = [
     "step", "run_json", "StepError", "InvalidInput", "Failed", "HostError",
     "AccessMode", "Severity", "CaseRecord", "Restrictions", "Decision",
@@ -343,8 +361,17 @@ def _argument(tp, value, at: str):
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 0xFFFF_FFFF:
             raise Failed(f"{at}: expected a whole number from 0 to 4294967295, found {value!r}")
         return value
-    if tp is str and not isinstance(value, str):
-        raise Failed(f"{at}: expected text, found {type(value).__name__}")
+    if tp is str:
+        if not isinstance(value, str):
+            raise Failed(f"{at}: expected text, found {type(value).__name__}")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # The bindings cannot lower it and abort the step past any `except` (round 18
+            # steps review): refused by name, as in an output.
+            raise Failed(
+                f"{at}: the text holds a lone UTF-16 surrogate, which the host may not be sent"
+            ) from None
     return value
 
 

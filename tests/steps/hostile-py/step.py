@@ -187,6 +187,12 @@ def attack(input: dict) -> dict:
             except flowhost_step.HostError as e:
                 return f"host: {e.kind}"
 
+        def compared(call):
+            try:
+                return call()
+            except TypeError as e:
+                return str(e)
+
         update = lambda mode: cases.RestrictionUpdate(  # noqa: E731
             access_mode=mode, set_collaborators=None, add_collaborators=[], remove_collaborators=[])
         query = lambda size: cases.CaseQuery(  # noqa: E731
@@ -202,6 +208,13 @@ def attack(input: dict) -> dict:
                 reviewers=[], access_mode=None, collaborators=[], fields_json=None))),
             "scope": attempt(lambda: flowhost_step.access.has_scope(7)),
             "kind": attempt(lambda: events.emit(None, {})),
+            # `log` too, and text the bindings cannot lower (round 18: each trapped).
+            "level": attempt(lambda: flowhost_step.log.at("warning", "x")),
+            "level_by_name": attempt(lambda: flowhost_step.log.at("warn", "x")),
+            "surrogate": attempt(lambda: flowhost_step.log.info(json.loads('"caf\\ud83d"'))),
+            # A host enum compared with text says so (round 18: always False, silently).
+            "enum_text": compared(lambda: flowhost_step.Severity.CRITICAL == "critical"),
+            "enum_member": compared(lambda: flowhost_step.Severity.CRITICAL == flowhost_step.Severity.CRITICAL),
         }
     return {"ok": True}
 

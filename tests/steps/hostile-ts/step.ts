@@ -2,7 +2,7 @@
 // Promise (`{}`), a function (left out), a Map, a Set, an Error or a RegExp (`{}`), binary data
 // (an object keyed by index); a field the SDK would drop (`access_mode`), an event without a
 // payload. `{"attack": "none"}` succeeds.
-import { HostError, cases, events, step } from "../../../steps/sdk-js/flowhost-step";
+import { HostError, cases, events, log, step } from "../../../steps/sdk-js/flowhost-step";
 
 interface Input {
   attack: string;
@@ -72,6 +72,16 @@ export const run = step((input: Input): unknown => {
       } catch (e) {
         return { caught: String(e) };
       }
+    case "bad-level":
+      // A level outside the enum, or log text cut inside a character, trapped (round 18).
+      log.at("warning" as never, "x");
+      return { ok: true };
+    case "cut-log":
+      log.info("Ransomware \u{1F600} note".slice(0, 12));
+      return { ok: true };
+    case "cut-title":
+      cases.createCase({ title: "Phish \u{1F600}".slice(0, 7), severity: "low" });
+      return { ok: true };
     case "null-list":
       // A list the host refuses as null, which read as `[]` removed nobody (round 16).
       cases.updateCaseRestrictions("C-1", { removeCollaborators: null } as never);
