@@ -1329,6 +1329,17 @@ fn a_steps_error_prints_as_one_line_of_its_journal_entry() {
         entries[0].contains("\\u202e") && !shown.contains('\u{202e}'),
         "{shown}"
     );
+    // So does the run's error on `run`'s stderr (round 18: it forged a trace line there).
+    let out = d.cli(&["run", "forge.json", "--as", OWNER]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = stderr.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].starts_with("error: run ")
+            && errors[0].contains("boom\\u000a  succeeded approve-payment")
+            && errors[0].contains("\\u202e"),
+        "{stderr}"
+    );
 }
 
 /// Runs as the Owner a loop of the hostile step over `items` numbers, given `with` and
@@ -1424,6 +1435,43 @@ fn nested_loops_stop_at_the_runs_bound_on_steps() {
     let error = doc["error"].as_str().unwrap_or_default();
     assert!(
         error.contains(&format!("{MAX_RUN_STEPS} steps and loop iterations")),
+        "{error}"
+    );
+}
+
+/// A step recursing at the bottom of nested workflows, inside a parallel loop, fails typed;
+/// it never aborts the host (SPEC ST-2). On a 2 MiB thread the engine's own recursion (an
+/// `if` a level, up to 9 files) left less than the 512 KiB wasmtime assumes a step has, and
+/// the process died of a stack overflow, its run left to abort every host that resumed it
+/// (round 18 hostile-step review: 5 files aborted with the step, 6 without it).
+#[test]
+fn a_recursing_step_under_the_deepest_nesting_fails_typed_and_the_host_lives() {
+    let d = Deployment::new();
+    let nest = |leaf: Value| {
+        (0..29).fold(leaf, |inner, i| {
+            json!({ "id": format!("i{i}"), "if": [{ "left": 1, "op": "eq", "right": 1 }],
+                    "then": [inner] })
+        })
+    };
+    // As deep as a run may go: the run's workflow, and 8 nested ones below it.
+    let files = 8;
+    for f in 0..files {
+        let leaf = if f == files - 1 {
+            json!({ "id": "f", "uses": crate::common::HOSTILE, "with": { "attack": "recursion" } })
+        } else {
+            json!({ "id": "n", "workflow": format!("n{}.json", f + 1), "with": {} })
+        };
+        let wf = json!({ "name": format!("n{f}"), "workspace": "mssp-soc", "steps": [nest(leaf)] });
+        std::fs::write(d.dir.path().join(format!("n{f}.json")), wf.to_string()).expect("write");
+    }
+    let top = json!({ "name": "deep", "workspace": "mssp-soc", "vars": { "items": [0, 1] },
+        "steps": [{ "id": "each", "loop": { "over": "$.vars.items", "parallel": 2 },
+                    "do": [{ "id": "n", "workflow": "n0.json", "with": {} }] }] });
+    let doc = run_file(&d, "deep", &top);
+    assert_eq!(doc["status"], "failed", "{doc}");
+    let error = doc["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("stack overflow: the step exhausted its call stack"),
         "{error}"
     );
 }

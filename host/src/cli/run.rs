@@ -18,6 +18,7 @@ use super::args::{Output, StepDirs};
 use super::database::Database;
 use super::error::{CliError, Reported};
 use super::input::json_arg;
+use super::output::one_line;
 
 #[derive(clap::Args)]
 pub struct RunArgs {
@@ -217,7 +218,11 @@ pub(super) fn print_triggered(outcome: &RunOutcome, json: bool) -> anyhow::Resul
         );
     }
     if let Some(e) = &outcome.error {
-        eprintln!("error: triggered run {} failed: {e}", outcome.run_id);
+        eprintln!(
+            "error: triggered run {} failed: {}",
+            outcome.run_id,
+            one_line(e)
+        );
     }
     if json {
         print_json(outcome)?;
@@ -253,13 +258,14 @@ pub(super) fn report(outcome: &RunOutcome, elapsed: Duration, json: bool) -> any
     }
     match (&outcome.status, &outcome.error) {
         (RunStatus::Failed, Some(e)) => {
-            eprintln!("error: run {} failed: {e}", outcome.run_id);
+            // On its one line: a step's error forged trace lines below it (round 18).
+            eprintln!("error: run {} failed: {}", outcome.run_id, one_line(e));
             Err(Reported(CliError::Failed(e.clone())).into())
         }
         // Stopped before its end with a reason (the database busy, SPEC WF-11): not done, but
         // resumable; the message says how.
         (RunStatus::Running, Some(e)) => {
-            eprintln!("error: run {} stopped: {e}", outcome.run_id);
+            eprintln!("error: run {} stopped: {}", outcome.run_id, one_line(e));
             Err(Reported(CliError::Failed(e.clone())).into())
         }
         _ => Ok(()),

@@ -105,6 +105,7 @@ fn serve_http(
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(flowhost::workflow::engine::RUN_THREAD_STACK)
         .build()?;
     // Let go after the runtime's work, outside it: on PostgreSQL the engine's last drop closes
     // the database client, which must not block a thread that drives the runtime.
@@ -152,7 +153,11 @@ fn print(notice: Notice<'_>) {
         } => match (o.status, &o.error) {
             // Stopped by the infrastructure (SPEC WF-11): the reason, and that it is retried.
             (RunStatus::Running, Some(why)) => {
-                eprintln!("{kind} run {}: {why}; tried again later", o.run_id);
+                eprintln!(
+                    "{kind} run {}: {}; tried again later",
+                    o.run_id,
+                    super::output::one_line(why)
+                );
             }
             (RunStatus::Running, None) => eprintln!(
                 "{kind} run {}: stopped at a step boundary; resumes on the next start",
@@ -164,7 +169,10 @@ fn print(notice: Notice<'_>) {
             kind,
             run,
             outcome: Err(e),
-        } => eprintln!("error: {kind} run {run}: {e}"),
+        } => eprintln!(
+            "error: {kind} run {run}: {}",
+            super::output::one_line(&e.to_string())
+        ),
         Notice::WorkerFailed(e) => eprintln!("error: a run's worker failed: {e}"),
         Notice::ClaimFailed(e) => eprintln!("error: claiming work: {e:#}"),
         Notice::Pruned(pruned) => eprintln!("flowhost serve: pruned expired rows: {pruned}"),

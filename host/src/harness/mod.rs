@@ -119,7 +119,10 @@ pub fn run_all(
     std::thread::scope(|s| {
         // No more workers than samples (`--jobs` is at most 64 besides).
         for _ in 0..workers.clamp(1, samples.len().max(1)) {
-            s.spawn(|| {
+            let worker = std::thread::Builder::new()
+                .name("flowhost-test".into())
+                .stack_size(crate::workflow::engine::RUN_THREAD_STACK);
+            let spawned = worker.spawn_scoped(s, || {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(sample) = samples.get(i) else { break };
@@ -129,6 +132,11 @@ pub fn run_all(
                     results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(result);
                 }
             });
+            // A worker the OS refused: those started take its samples; with none, each
+            // sample is reported as not run below.
+            if spawned.is_err() {
+                break;
+            }
         }
     });
     results
@@ -140,7 +148,11 @@ pub fn run_all(
             r.unwrap_or_else(|| TestResult {
                 name: s.name.clone(),
                 passed: false,
-                mismatches: vec![mismatch("(test)", "a result", "the test thread panicked")],
+                mismatches: vec![mismatch(
+                    "(test)",
+                    "a result",
+                    "none: its test thread panicked or was not started",
+                )],
                 duration_ms: 0,
             })
         })

@@ -31,6 +31,16 @@ use super::pending::{Finished, Pending, StepRecordData};
 /// How deep nested workflows may go.
 const MAX_NESTING: usize = 8;
 
+/// The native stack of every thread that executes runs (the scheduler's and the server's
+/// workers, a run's parallel parts, the harness's workers). The engine recurses once per
+/// `if`, `switch`, `loop`, `parallel` and nested workflow (up to about 280 levels: 31 a
+/// file at JSON depth 64, 9 files; about 12 KB a level in a debug build), and a step then
+/// needs the 512 KiB of stack wasmtime assumes is free (`max_wasm_stack`) without checking
+/// it. On the default 2 MiB threads a recursing step under nested workflows overflowed the
+/// thread and aborted the whole host, and its run aborted every host that resumed it
+/// (round 18 hostile-step review). Reserved, not committed: pages are taken as touched.
+pub const RUN_THREAD_STACK: usize = 16 << 20;
+
 /// Waits up to this long sleep in the process by default; a longer one puts the run on hold
 /// and frees the worker until `serve` wakes it (its deadline is stored either way).
 pub const SLEEP_LIMIT: Duration = Duration::from_secs(60);
@@ -2087,7 +2097,7 @@ impl Exec<'_> {
         Group {
             width,
             slots: self.threads,
-            stack_size: None,
+            stack_size: Some(RUN_THREAD_STACK),
         }
     }
 

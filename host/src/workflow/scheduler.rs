@@ -99,6 +99,7 @@ impl Scheduler {
     pub fn run(self) -> anyhow::Result<()> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
+            .thread_stack_size(super::engine::RUN_THREAD_STACK)
             .build()?;
         // The engine is let go here, after the loop, not inside it: on PostgreSQL its last
         // drop closes the database client, which blocks and must not happen on a thread
