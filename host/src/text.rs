@@ -39,16 +39,23 @@ pub const ECHO_CHARS: usize = 80;
 pub fn clip(input: &str) -> Cow<'_, str> {
     let cut = input.char_indices().nth(ECHO_CHARS).map(|(cut, _)| cut);
     let shown = &input[..cut.unwrap_or(input.len())];
-    if cut.is_none() && !shown.chars().any(char::is_control) {
+    if cut.is_none() && !shown.chars().any(char::is_control) && first_hidden(shown).is_none() {
         return Cow::Borrowed(input);
     }
     let mut out = String::with_capacity(shown.len() + 24);
-    for c in shown.chars() {
+    let mut prev = None;
+    let mut chars = shown.chars().peekable();
+    while let Some(c) = chars.next() {
         if c.is_control() {
             out.extend(c.escape_debug());
+        } else if is_hidden_at(prev, c, chars.peek().copied()) {
+            // Written out too: "there is no role `owner`" quoted `owner\u{200b}` as a name
+            // the same message listed (round 18 hostile-input review).
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
         } else {
             out.push(c);
         }
+        prev = Some(c);
     }
     if cut.is_some() {
         out.push_str(&format!("… ({} bytes)", input.len()));
@@ -334,6 +341,9 @@ mod tests {
     fn quoted_control_characters_are_escaped() {
         assert_eq!(clip("a\nflowhost serve: ok"), "a\\nflowhost serve: ok");
         assert_eq!(clip("\u{1b}[31mred"), "\\u{1b}[31mred");
+        // A hidden character is written out too (round 18): the quote reads as what it is.
+        assert_eq!(clip("owner\u{200b}"), "owner\\u200b");
+        assert_eq!(clip("\u{202e}evil"), "\\u202eevil");
         let long = format!("{}\n", "x".repeat(200));
         let shown = clip(&long);
         assert!(

@@ -1080,3 +1080,39 @@ fn a_dynamic_groups_blank_claim_value_is_refused_in_a_tenant_file() {
         assert_eq!(audit_rows(&db), rows, "nothing applied");
     }
 }
+
+/// A tenant file is one document: two exports written into one file applied the first and
+/// dropped the second, exit 0 (round 18 hostile-input review). Refused, naming where the
+/// second begins, and nothing applies.
+#[test]
+fn a_tenant_file_with_a_second_document_is_refused_and_nothing_applies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = applied(dir.path());
+    let rows = audit_rows(&db);
+    let text = std::fs::read_to_string(example_tenant_path()).expect("read");
+    let lines = text.trim_end().lines().count();
+    std::fs::write(
+        dir.path().join("two.json"),
+        format!(
+            "{}\n{{\"organization\": \"other\", \"workspaces\": []}}\n",
+            text.trim_end()
+        ),
+    )
+    .expect("write");
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "tenant",
+            "apply",
+            "two.json",
+            "--as",
+            "olivia.owner@acme-mssp.test",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let said = stderr(&out);
+    assert!(said.contains("trailing characters"), "{said}");
+    assert!(said.contains(&format!("two.json:{}:", lines + 1)), "{said}");
+    assert_eq!(audit_rows(&db), rows, "nothing applied");
+}

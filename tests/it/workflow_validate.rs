@@ -723,12 +723,29 @@ fn a_builtin_steps_written_input_that_every_run_refuses_is_refused_where_written
               "with": { "case_id": "$.steps.mixed.id", "access_mode": "Restricted" } },
             { "id": "fine", "uses": "cases/create-case",
               "with": { "title": "{{ $.event.alert }}", "severity": "high",
-                        "reviewers": ["a@acme.test"] } }
+                        "reviewers": ["a@acme.test"] } },
+            // Written fields beside a reference are checked too (round 18: only a severity
+            // and an access mode were).
+            { "id": "one", "uses": "cases/update-case-restrictions",
+              "with": { "case_id": "$.steps.mixed.id", "add_collaborators": "ciso@acme.test" } },
+            { "id": "undotted", "uses": "cases/update-case-restrictions",
+              "with": { "case_id": "$.steps.mixed.id", "set_collaborators": ["ciso@acme"] } },
+            { "id": "named", "uses": "cases/create-case",
+              "with": { "title": "{{ $.event.alert }}", "severity": "high",
+                        "assignee": "Sam Lead" } },
+            { "id": "page", "uses": "cases/query-cases",
+              "with": { "cursor": "$.event.cursor?", "page_size": "50" } },
+            { "id": "sorted", "uses": "cases/query-cases",
+              "with": { "sort": "$.event.sort", "cursor": "C-1" } }
         ] })
     .to_string();
     let stderr = errors_for(&definition);
     for at in [
-        "steps[0].with: `cases/create-case` input, field `severity`: unknown variant `urgent`",
+        "steps[6].with.add_collaborators: `cases/update-case-restrictions` input, field `add_collaborators`: invalid type",
+        "steps[7].with.set_collaborators: ",
+        "steps[8].with.assignee: ",
+        "steps[9].with.page_size: `cases/query-cases` input, field `page_size`: invalid type",
+        "steps[0].with.severity: `cases/create-case` input, field `severity`: unknown variant `urgent`",
         "steps[1].with.titel: `cases/create-case` has no input field `titel`",
         "steps[2].with: `cases/create-case` input: missing field `title`",
         "steps[3].with.severity: `cases/create-case` input, field `severity`: unknown variant `High`",
@@ -736,7 +753,10 @@ fn a_builtin_steps_written_input_that_every_run_refuses_is_refused_where_written
     ] {
         assert!(stderr.contains(at), "{at}: {stderr}");
     }
-    assert!(!stderr.contains("steps[5]"), "{stderr}");
+    // A written cursor beside a sort a reference chooses is its run's to read.
+    for fine in ["steps[5]", "steps[10]"] {
+        assert!(!stderr.contains(fine), "{fine}: {stderr}");
+    }
 }
 
 /// The same one character later: a blank or hidden character between `$` and its `.` kept
@@ -790,4 +810,28 @@ fn a_reference_broken_after_its_dollar_or_tested_as_text_is_refused_where_writte
         stderr.contains("holds the hidden character U+200B"),
         "{stderr}"
     );
+}
+
+/// A condition's written text holding an invisible character, and an `event` beside a
+/// trigger that is not a custom event's, are refused where written: `gte "high\u{200b}"`
+/// ordered as text, `eq "open\u{200b}"` never held, and `{"on": "case_updated", "event":
+/// "case_access_mode_updated"}` started on every update (round 18 hostile-input review).
+#[test]
+fn a_hidden_character_in_a_conditions_text_and_a_stray_event_kind_are_refused_where_written() {
+    let definition = serde_json::json!({ "name": "vip", "workspace": "soc",
+        "run_as": "automation@acme.test",
+        "trigger": { "on": "case_updated", "event": "case_access_mode_updated",
+            "if": [{ "left": "$.event.case.severity", "op": "gte", "right": "high\u{200b}" },
+                   { "left": "$.event.case.state", "op": "in", "right": ["open", "new\u{202e}"] }] },
+        "steps": [] })
+    .to_string();
+    let stderr = errors_for(&definition);
+    for at in [
+        "trigger.event: `event` names the custom event kind",
+        "trigger.if[0].right: the value `high\\u200b` holds U+200B",
+        "trigger.if[1].right[1]: the value `new\\u202e` holds U+202E",
+    ] {
+        assert!(stderr.contains(at), "{at}: {stderr}");
+    }
+    assert!(!stderr.contains("right[0]"), "{stderr}");
 }

@@ -136,14 +136,23 @@ fn member(
         WorkspaceUsers::Selected { emails, .. } if emails.contains(&email) => {
             FlowDecision::allow(FlowReason::EmailListed { email, role })
         }
-        WorkspaceUsers::Selected { roles, .. }
-            if roles.iter().any(|r| RoleName::parse(r) == role) =>
-        {
+        WorkspaceUsers::Selected { roles, .. } if roles.iter().any(|r| role_listed(r, &role)) => {
             FlowDecision::allow(FlowReason::RoleListed { email, role })
         }
         WorkspaceUsers::Selected { .. } => {
             FlowDecision::deny(FlowReason::NotSelected { email, role })
         }
+    }
+}
+
+/// Whether `listed`, a role named in a flow's access, is the member's `role`: a custom role
+/// in any case too, as every other door reads it (round 18 hostile-input review:
+/// `"Triage-Analyst"` published, and admitted none of the role's holders). No two custom
+/// roles of a workspace differ only by case.
+fn role_listed(listed: &str, role: &RoleName) -> bool {
+    match role {
+        RoleName::Custom(name) => name.eq_ignore_ascii_case(listed),
+        RoleName::Builtin(_) => RoleName::parse(listed) == *role,
     }
 }
 
@@ -187,6 +196,18 @@ mod tests {
             }
         );
         assert_eq!(shared.external_sso, ExternalSso::All);
+    }
+
+    /// A listed role admits its holders whatever its case, a custom role's too (round 18).
+    #[test]
+    fn a_listed_role_is_read_whatever_its_case() {
+        let custom = RoleName::Custom("triage-analyst".into());
+        assert!(role_listed("Triage-Analyst", &custom));
+        assert!(role_listed("triage-analyst", &custom));
+        assert!(!role_listed("triage-analyst2", &custom));
+        let operator = RoleName::parse("operator");
+        assert!(role_listed("Operator", &operator));
+        assert!(!role_listed("triage-analyst", &operator));
     }
 
     #[test]

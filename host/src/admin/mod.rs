@@ -103,7 +103,8 @@ pub(crate) fn existing_role(
         if !store::custom_role_exists(conn, ws, custom)? {
             let builtins: Vec<&str> = BuiltinRole::ALL.iter().map(|r| r.name()).collect();
             return Err(Error::Invalid(format!(
-                "there is no role `{custom}` in workspace `{ws_name}` (built-in roles: {}; custom roles are per workspace, SPEC RB-2)",
+                "there is no role `{}` in workspace `{ws_name}` (built-in roles: {}; custom roles are per workspace, SPEC RB-2)",
+                crate::text::clip(custom),
                 builtins.join(", ")
             )));
         }

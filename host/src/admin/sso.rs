@@ -81,6 +81,18 @@ fn claimed_value(v: &serde_json::Value) -> Option<std::borrow::Cow<'_, str>> {
     use serde_json::Value;
     match v {
         Value::String(s) => Some(std::borrow::Cow::Borrowed(s.as_str())),
+        // A whole number sent as a float by its integer: `3.0` read as "3.0" matched no rule
+        // `3`, and a returning member lost their role and keys (round 18 hostile-input
+        // review). Within 2^53, where a float holds every integer exactly.
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64()?;
+            let whole = f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0;
+            Some(std::borrow::Cow::Owned(if whole {
+                format!("{}", f as i64)
+            } else {
+                v.to_string()
+            }))
+        }
         Value::Bool(_) | Value::Number(_) => Some(std::borrow::Cow::Owned(v.to_string())),
         Value::Null | Value::Array(_) | Value::Object(_) => None,
     }
@@ -552,6 +564,12 @@ mod tests {
         assert!(!rule("nothing", "null").matches(&claims));
         assert!(!rule("object", "{\"a\":1}").matches(&claims));
         assert_eq!(claimed_values(&claims["groups"]), ["1001", "soc"]);
+        // A whole number sent as a float is its integer (round 18); a fraction stays one.
+        let floats = serde_json::json!({ "tier": 3.0, "groups": [1e3], "ratio": 2.5 });
+        assert!(rule("tier", "3").matches(&floats));
+        assert!(rule("groups", "1000").matches(&floats));
+        assert!(rule("ratio", "2.5").matches(&floats));
+        assert!(!rule("ratio", "2").matches(&floats));
     }
 
     #[test]

@@ -62,9 +62,10 @@ fn fields(builtin: Builtin) -> &'static [&'static str] {
     }
 }
 
-/// See [`Builtin::written_input_errors`]: unknown fields; the whole input decoded and checked
-/// as a run checks it when every field is written as a value; else each written severity
-/// and access mode, the values a run's input most often misspells.
+/// See [`Builtin::written_input_errors`]: unknown fields, then the input decoded and checked
+/// as a run checks it, each field written as a reference standing in as a value its field
+/// always takes ([`stand_in`]): a written field beside a reference went unchecked, and
+/// `update-case-restrictions` nearly always takes its `case_id` from one (round 18 review).
 pub(super) fn written_input_errors(
     builtin: Builtin,
     literal: &serde_json::Map<String, serde_json::Value>,
@@ -72,7 +73,7 @@ pub(super) fn written_input_errors(
 ) -> Vec<(Option<String>, String)> {
     let step = builtin.name();
     let known = fields(builtin);
-    let mut out: Vec<(Option<String>, String)> = literal
+    let unknown: Vec<(Option<String>, String)> = literal
         .keys()
         .map(String::as_str)
         .chain(templated.iter().copied())
@@ -88,37 +89,46 @@ pub(super) fn written_input_errors(
             )
         })
         .collect();
-    if !out.is_empty() {
-        return out;
+    if !unknown.is_empty() {
+        return unknown;
     }
-    if templated.is_empty() {
-        match checked(builtin, &serde_json::Value::Object(literal.clone())) {
-            Ok(()) => {}
-            Err(Error::Invalid(why)) => out.push((None, why)),
-            Err(e) => out.push((None, e.to_string())),
-        }
-        return out;
+    let mut input = literal.clone();
+    for key in templated {
+        input.insert((*key).to_owned(), stand_in(key));
     }
-    for (key, value) in literal {
-        let wrong = match key.as_str() {
-            "severity" => serde_json::from_value::<crate::services::cases::Severity>(value.clone())
-                .err()
-                .map(|e| e.to_string()),
-            "access_mode" => {
-                serde_json::from_value::<Option<crate::services::cases::AccessMode>>(value.clone())
-                    .err()
-                    .map(|e| e.to_string())
-            }
-            _ => None,
-        };
-        if let Some(why) = wrong {
-            out.push((
-                Some(key.clone()),
-                format!("`{step}` input, field `{key}`: {why}"),
-            ));
-        }
+    // A written cursor is read in the sort it was made for, which a reference chooses here.
+    if templated.contains(&"sort") {
+        input.remove("cursor");
     }
-    out
+    let why = match checked(builtin, &serde_json::Value::Object(input)) {
+        Ok(()) => return Vec::new(),
+        Err(Error::Invalid(why)) => why,
+        Err(e) => e.to_string(),
+    };
+    // Located at the field the message names, when it names one written out.
+    let field = known
+        .iter()
+        .find(|f| literal.contains_key(**f) && why.contains(&format!("`{f}`")))
+        .map(|f| (*f).to_owned());
+    vec![(field, why)]
+}
+
+/// A value input field `key` always takes, standing in for the reference written there.
+fn stand_in(key: &str) -> serde_json::Value {
+    use serde_json::json;
+    match key {
+        "case_id" => json!("C-1"),
+        "title" => json!("x"),
+        "description" => json!(""),
+        "severity" => json!("low"),
+        "case" => json!({ "title": "x", "severity": "low" }),
+        "filter" => json!({}),
+        "sort" => json!("created_desc"),
+        "page_size" => json!(0),
+        "reviewers" | "collaborators" | "add_collaborators" | "remove_collaborators" => json!([]),
+        // `state`, `assignee`, `access_mode`, `fields`, `cursor`, `set_collaborators`.
+        _ => serde_json::Value::Null,
+    }
 }
 
 /// `value` decoded as `builtin`'s input and checked as the case service checks it, without

@@ -143,7 +143,11 @@ fn same(a: &Value, b: &Value) -> bool {
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len() && x.iter().all(|(k, a)| y.get(k).is_some_and(|b| same(a, b)))
         }
-        (Value::String(x), Value::String(y)) => x == y || same_email(x, y),
+        (Value::String(x), Value::String(y)) => {
+            x == y
+                || same_email(x, y)
+                || matches!((severity_rank(x), severity_rank(y)), (Some(a), Some(b)) if a == b)
+        }
         _ => a == b,
     }
 }
@@ -224,15 +228,14 @@ fn ordered(op: Op, a: &Value, b: &Value) -> Result<Option<Ordering>, String> {
     }
 }
 
-/// The rank of a case severity's name, lowest first; `None` for other text.
+/// The rank of a case severity's name in any case, lowest first; `None` for other text.
+/// Cases spell it lower-case, alerts often not: `gte "High"` held for every case, as text
+/// (round 18 hostile-input review).
 fn severity_rank(text: &str) -> Option<u8> {
-    match text {
-        "low" => Some(0),
-        "medium" => Some(1),
-        "high" => Some(2),
-        "critical" => Some(3),
-        _ => None,
-    }
+    ["low", "medium", "high", "critical"]
+        .iter()
+        .position(|name| name.eq_ignore_ascii_case(text))
+        .and_then(|rank| u8::try_from(rank).ok())
 }
 
 #[cfg(test)]
@@ -301,6 +304,20 @@ mod tests {
         assert!(holds_(cond(json!("$.critical"), Op::Gte, json!("high"))));
         assert!(holds_(cond(json!("$.low"), Op::Lt, json!("medium"))));
         assert!(holds_(cond(json!("$.state"), Op::Gt, json!("closed"))));
+        // In any case: an alert's `"Low"`, a written `"High"` (round 18 hostile-input review:
+        // `gte "High"` held for every case, as text).
+        let ctx = json!({ "low": "low", "critical": "critical", "ext": "Low" });
+        let holds_ = |c: Condition| holds(&c, &ctx, &|_| Ok(())).expect("evaluates");
+        assert!(!holds_(cond(json!("$.low"), Op::Gte, json!("High"))));
+        assert!(holds_(cond(json!("$.critical"), Op::Gte, json!("High"))));
+        assert!(!holds_(cond(json!("$.ext"), Op::Gte, json!("high"))));
+        assert!(holds_(cond(
+            json!("$.critical"),
+            Op::In,
+            json!(["High", "Critical"])
+        )));
+        assert!(holds_(cond(json!("$.ext"), Op::Eq, json!("low"))));
+        assert!(!holds_(cond(json!("$.ext"), Op::Eq, json!("lower"))));
     }
 
     /// Emails are one whatever their case, in `eq`, `ne`, `in` and a list's `contains`; other

@@ -387,6 +387,16 @@ impl Parser {
                 "`interaction` settings belong to a trigger with \"on\": \"interaction\"",
             );
         }
+        // Read by a custom-event trigger only: `{"on": "case_updated", "event":
+        // "case_access_mode_updated"}` started on every case update (round 18 hostile-input
+        // review). Where written: a stored revision still loads.
+        if on != "custom_event" && o.contains_key("event") {
+            self.authoring(
+                at.key("event"),
+                "`event` names the custom event kind of a trigger with \"on\": \"custom_event\"; \
+                 a case event is named by `on` itself",
+            );
+        }
         let kind = match on.as_str() {
             "manual" => TriggerKind::Manual,
             "interaction" => {
@@ -547,9 +557,47 @@ impl Parser {
                     "`in` looks for `left` in a list: `right` must be an array or a reference to one",
                 );
             }
+            for (side, operand) in [("left", &left), ("right", &right)] {
+                self.no_hidden_operand(operand, &at.key(side));
+            }
             out.push(Condition { left, op, right });
         }
         out
+    }
+
+    /// Refuses, where written, a condition's text value holding an invisible character:
+    /// `eq "open\u{200b}"` never held, and `gte "high\u{200b}"` ordered as text (round 18
+    /// hostile-input review). Stored revisions still load.
+    fn no_hidden_operand(&mut self, operand: &Template, at: &JsonPath) {
+        match operand {
+            Template::Literal(Value::String(text)) => {
+                if let Some(c) = crate::text::first_hidden(text) {
+                    self.authoring(
+                        at.clone(),
+                        format!(
+                            "the value `{}` holds U+{:04X}, an invisible character no value it \
+                             is compared with holds",
+                            crate::text::clip(&crate::text::written_out(
+                                text,
+                                crate::text::is_hidden_at
+                            )),
+                            u32::from(c)
+                        ),
+                    );
+                }
+            }
+            Template::Literal(Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.no_hidden_operand(&Template::Literal(item.clone()), &at.index(i));
+                }
+            }
+            Template::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.no_hidden_operand(item, &at.index(i));
+                }
+            }
+            _ => {}
+        }
     }
 
     fn steps(&mut self, v: &Value, at: JsonPath) -> Vec<Step> {

@@ -118,7 +118,7 @@ pub fn parse_path(text: &str) -> Result<JsonPath, String> {
         ));
     }
     super::path_shape::check(text).map_err(|why| format!("`{shown}` {why}"))?;
-    JsonPath::parse(text).map_err(|e| format!("`{text}` is not a valid JSONPath: {e}"))
+    JsonPath::parse(text).map_err(|e| format!("`{shown}` is not a valid JSONPath: {e}"))
 }
 
 /// A JSON value that may hold references anywhere inside it.

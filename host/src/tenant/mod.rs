@@ -116,14 +116,12 @@ impl TenantFile {
         if let Some(e) = SpecError::too_deep(origin, text) {
             return Err(vec![e]);
         }
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let spec: TenantSpec = serde_path_to_error::deserialize(de).map_err(|e| {
-            let inner = e.inner();
+        let located = |path: String, inner: &serde_json::Error| {
             vec![SpecError {
                 origin: origin.to_owned(),
                 line: inner.line(),
                 column: inner.column(),
-                path: e.path().to_string(),
+                path,
                 message: inner
                     .to_string()
                     .split(" at line ")
@@ -131,7 +129,13 @@ impl TenantFile {
                     .unwrap_or_default()
                     .to_owned(),
             }]
-        })?;
+        };
+        let mut de = serde_json::Deserializer::from_str(text);
+        let spec: TenantSpec = serde_path_to_error::deserialize(&mut de)
+            .map_err(|e| located(e.path().to_string(), e.inner()))?;
+        // One document: two exports written into one file applied the first and dropped the
+        // second without a word (round 18 hostile-input review).
+        de.end().map_err(|e| located(String::from("."), &e))?;
         let file = TenantFile {
             origin: origin.to_owned(),
             text: text.to_owned(),
