@@ -1324,6 +1324,63 @@ fn events_of_a_run_that_read_a_restricted_case_reach_only_who_sees_it() {
     assert_eq!(quoted, 0, "no run of the listener holds the case's title");
 }
 
+/// A custom event quoting a restricted case reaches no listener whose identity may not read
+/// cases, even one named on the case: the case's own events were refused to it, the custom
+/// event's was not (round 18 leaks review, SPEC CS-2, CS-4).
+#[test]
+fn a_custom_event_quoting_a_restricted_case_reaches_no_identity_without_case_read() {
+    let env = Env::new();
+    let ivy = "ivy@acme-mssp.test";
+    let lead = "sam.lead@acme-mssp.test";
+    env.ok(&[
+        "users",
+        "invite",
+        ivy,
+        "--role",
+        "interact-only",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let listen = |name: &str, who: &str| {
+        json!({ "name": name, "workspace": "mssp-soc", "run_as": who,
+            "trigger": { "on": "custom_event", "event": "notification.requested" },
+            "steps": [ { "id": "got", "uses": "step:echo", "with": { "subject": "$.event.subject" } } ] })
+    };
+    env.publish_as_owner("listen-ivy", &listen("listen-ivy", ivy));
+    // The control: the lead, named on the case and reading cases, gets it.
+    env.publish_as_owner("listen-lead", &listen("listen-lead", lead));
+    env.create_case("mssp-soc", "CEO phished", "high");
+    env.restrict("C-1", Some(&format!("{ivy},{lead}")));
+    // The Owner's run: query, then notify quoting what it found.
+    let tell = json!({ "name": "tell", "workspace": "mssp-soc", "steps": [
+        { "id": "q", "uses": "cases/query-cases", "with": { "filter": { "text": "CEO" } } },
+        { "id": "n", "uses": "step:notify", "grants": ["events:emit"],
+          "with": { "to": [OWNER], "subject": "About {{ $.steps.q.cases[0].title }}" } } ] });
+    let file = env.write("tell.json", &tell);
+    let steps = env.steps();
+    let out = env.cli(&["run", &file, "--as", OWNER, "--steps", &steps]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    env.dispatch(4);
+    assert_eq!(
+        env.runs_quoting("listen-lead", "CEO"),
+        1,
+        "{:?}",
+        env.runs()
+    );
+    assert_eq!(
+        env.runs_quoting("listen-ivy", "CEO"),
+        0,
+        "ivy may not read cases: {:?}",
+        env.runs()
+    );
+}
+
 /// A run an event about a restricted case started carries that case into what it creates: a
 /// `case_created` event of a full-access case it made starts no workflow whose identity
 /// cannot see the first case (SPEC CS-2; run_cases review).
