@@ -250,6 +250,15 @@ fn mssp_triage_pauses_rejects_the_wrong_people_and_resumes_for_an_analyst() {
         again.contains("already answered by tina.analyst@acme-mssp.test"),
         "{again}"
     );
+    // Sent again as it was by who gave it (a retry after a lost reply or a killed resume):
+    // taken, said so, no conflict (round 18 reviews: "already answered by" oneself, exit 2).
+    let repeated = env.ok(&[
+        "interact", "respond", &id, "--as", ANALYST, "--values", values, "--steps", &steps,
+    ]);
+    assert!(
+        repeated.contains("your answer was taken before"),
+        "{repeated}"
+    );
 
     let audit = env.audit("mssp-soc", OWNER);
     assert_eq!(
@@ -260,6 +269,7 @@ fn mssp_triage_pauses_rejects_the_wrong_people_and_resumes_for_an_analyst() {
             ("interaction.respond.invalid".into(), ANALYST.into()),
             ("interaction.respond".into(), ANALYST.into()),
             ("interaction.respond.refused".into(), OWNER.into()),
+            ("interaction.respond.repeated".into(), ANALYST.into()),
         ]
     );
     let answered = |audit: &[Value]| {

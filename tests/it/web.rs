@@ -590,14 +590,29 @@ fn only_someone_ix_allows_sees_and_answers_an_interaction() {
         "{audit:?}"
     );
     // Sent again by who answered (a double click, a reload): their answer was taken, no
-    // conflict shown to them (round 17 web review).
-    let resent = analyst.post(&url, &[("csrf", &csrf), ("verdict", "escalate")]);
+    // conflict shown to them (round 17 web review), and audited as a repeat (round 18).
+    let resent = analyst.post(
+        &url,
+        &[
+            ("csrf", &csrf),
+            ("verdict", "escalate"),
+            ("note", "<b>x</b>"),
+        ],
+    );
     assert_eq!(resent.status, 200, "{}", resent.body);
     assert!(
         resent.body.contains("Your answer was taken"),
         "{}",
         resent.body
     );
+    assert!(
+        site.audit_actions()
+            .iter()
+            .any(|(a, who)| a == "interaction.respond.repeated" && who == ANALYST)
+    );
+    // Another answer of theirs is not a repeat: it was taken once (SPEC IX-8).
+    let changed = analyst.post(&url, &[("csrf", &csrf), ("verdict", "close")]);
+    assert_eq!(changed.status, 409, "{}", changed.body);
     // Answered once: another's answer is refused.
     let mut lead = site.signed_in(LEAD);
     let lead_csrf = lead.get(&site.server.url("/")).csrf();

@@ -127,7 +127,12 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
             let engine = engine(db, steps)?;
             let principal = acting.required()?;
             let answer = engine.respond(&principal, &id, &values)?;
-            if !json {
+            if !json && answer.repeated {
+                println!(
+                    "✓ interaction {id}: your answer was taken before, as sent again; run {} resumes",
+                    answer.run.id
+                );
+            } else if !json {
                 println!("✓ interaction {id} answered; run {} resumes", answer.run.id);
             }
             // What is said when the run is not resumed here: the answer alone.

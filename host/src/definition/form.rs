@@ -88,7 +88,9 @@ impl Form {
                 }
                 // Blank text is no answer to a required field, as the web reads a blank
                 // input (round 15 web review: the API and the CLI took `""`).
-                Some(Value::String(s)) if field.required && s.trim().is_empty() => {
+                // Nor is text of invisible characters alone (a zero-width space: round 18
+                // web review).
+                Some(Value::String(s)) if field.required && looks_blank(s) => {
                     return Err(format!("field `{}` is required", field.name));
                 }
                 None | Some(Value::Null) => {}
@@ -137,6 +139,12 @@ impl Field {
             (FieldKind::Email, _) => wrong("an email address"),
         }
     }
+}
+
+/// Whether `text` shows nothing: whitespace and invisible characters only.
+fn looks_blank(text: &str) -> bool {
+    text.chars()
+        .all(|c| c.is_whitespace() || crate::text::is_hidden_at(None, c, None))
 }
 
 #[cfg(test)]
@@ -253,6 +261,7 @@ mod tests {
         for values in [
             json!({ "approve": true, "why": "" }),
             json!({ "approve": true, "why": "  \n" }),
+            json!({ "approve": true, "why": "\u{200b} \u{2060}" }),
         ] {
             let err = required.check(&values).expect_err(&values.to_string());
             assert!(err.contains("field `why` is required"), "{err}");

@@ -76,6 +76,10 @@ pub struct Answer {
     /// The workspace of the interaction and its run, where the runs it triggers start.
     pub workspace: String,
     pub response: Value,
+    /// The answer its responder had given already, sent again as it was (a retry after a
+    /// lost reply, a double click): taken once, told so, and its run resumed as after the
+    /// first. Any other answer to an answered interaction is a conflict.
+    pub repeated: bool,
 }
 
 /// An interaction as stored, read by `store`.
@@ -433,6 +437,25 @@ impl Platform {
             };
             match r.status {
                 Status::Responded => {
+                    // One's own answer sent again, the same once checked: every door says it
+                    // was taken (round 17 fixed the web's only; round 18 reviews: the CLI and
+                    // API answered a conflict, "already answered by" oneself, and a CLI
+                    // killed during its resume could not resume the run by answering again).
+                    let mine = principal
+                        .email()
+                        .is_some_and(|me| r.responder.as_deref() == Some(me.as_str()));
+                    if mine && r.form.check(values).ok().map(Value::Object) == r.values {
+                        audit("interaction.respond.repeated", json!({ "run": run, "step": r.step }))?;
+                        return Ok(Verdict::Accepted(Answer {
+                            run: RunRef {
+                                key: r.run,
+                                id: r.run_public.clone(),
+                            },
+                            workspace: r.workspace.clone(),
+                            response: r.response().unwrap_or(Value::Null),
+                            repeated: true,
+                        }));
+                    }
                     return refuse(format!(
                         "interaction {id} was already answered by {} (a response is accepted once, SPEC IX-8)",
                         r.responder.as_deref().unwrap_or("someone")
@@ -489,6 +512,7 @@ impl Platform {
                 },
                 workspace: answered.workspace.clone(),
                 response: answered.response().unwrap_or(Value::Null),
+                repeated: false,
             }))
         })?;
         match verdict {

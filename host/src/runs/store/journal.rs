@@ -385,6 +385,11 @@ pub(crate) fn claim_held(tx: &Transaction<'_>, run: i64) -> Result<bool, Error> 
         .prepare_cached("UPDATE runs SET status = 'running' WHERE id = ?1 AND status = 'on_hold'")
         .and_then(|mut stmt| stmt.execute([run]))
         .map_err(internal)?;
+    if changed > 0 {
+        // Leased to nobody: any host may resume it, woken when this commits rather than at
+        // its next poll (round 18 kill-and-concurrency review).
+        crate::store::postgres::notify_work(tx)?;
+    }
     Ok(changed > 0)
 }
 

@@ -85,7 +85,7 @@ pub async fn respond(
     // The answer within what is left of the request's deadline once a worker is free (the
     // wait counts, as for every call; review); the run it resumes is bounded by its steps'.
     let until = std::time::Instant::now() + state.deadline();
-    let outcome = call_unbounded(&state, move |e| {
+    let (outcome, note) = call_unbounded(&state, move |e| {
         let left = until.saturating_duration_since(std::time::Instant::now());
         let answer = within(left, || e.respond(&principal, &id, &form.values))?;
         // Without a slot the run is left to the scheduler: the answer claimed it for
@@ -94,12 +94,10 @@ pub async fn respond(
         let _slot = match slots.take(&principal, tenant.as_deref()) {
             Ok(slot) => slot,
             Err(full) => {
-                let outcome = RunOutcome::unfinished(
-                    &answer.run,
-                    crate::runs::RunStatus::Running,
-                    Some(full.answer_taken()),
-                );
-                return Ok(e.platform().runs().caused_outcome(&principal, outcome));
+                let outcome =
+                    RunOutcome::unfinished(&answer.run, crate::runs::RunStatus::Running, None);
+                let outcome = e.platform().runs().caused_outcome(&principal, outcome);
+                return Ok((outcome, Some(full.answer_taken())));
             }
         };
         let outcome = match e.resume(answer.run.key, &Quiet) {
@@ -115,21 +113,31 @@ pub async fn respond(
             // concurrency review); the run goes on when any host resumes it.
             Err(err) => {
                 let reference = super::error::logged("resume after an answer", &err.to_string());
-                RunOutcome::unfinished(
-                    &answer.run,
-                    crate::runs::RunStatus::Running,
-                    Some(super::outcome::stopped(
-                        "the answer was taken; the run was not resumed here",
-                        &reference,
-                    )),
-                )
+                let outcome =
+                    RunOutcome::unfinished(&answer.run, crate::runs::RunStatus::Running, None);
+                let outcome = e.platform().runs().caused_outcome(&principal, outcome);
+                let note = super::outcome::stopped(
+                    "the answer was taken; the run was not resumed here",
+                    &reference,
+                );
+                return Ok((outcome, Some(note)));
             }
         };
-        Ok(e.platform().runs().caused_outcome(&principal, outcome))
+        Ok((
+            e.platform().runs().caused_outcome(&principal, outcome),
+            None,
+        ))
     })
     .await?;
     state.wake();
-    Ok(super::outcome::answered(outcome))
+    // The door's own note on what became of the answer, said as written: read as a run's
+    // reason it was hidden from a summary reader, or rewritten as "stopped, resumable" (round
+    // 18 web review).
+    let mut answered = super::outcome::answered(outcome);
+    if note.is_some() {
+        answered.0.error = note;
+    }
+    Ok(answered)
 }
 
 /// The Interaction Flows the caller may start in the workspace (SPEC IX-7).

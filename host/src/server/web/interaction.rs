@@ -99,36 +99,8 @@ pub(super) async fn answer(
         Ok(a) => a,
         // The form's own check refused it: shown beside the form, as entered.
         Err(Error::Invalid(why)) => return Ok(refused(why)),
-        // Sent again after it was taken (a double click, a reload): one's own accepted answer
-        // is no conflict to show them, as the service's record of it says (round 17 web
-        // review: a 409 "already answered by" them). Another's answer stays a 409.
-        Err(Error::Conflict(why)) => {
-            let me = signed
-                .session
-                .principal
-                .email()
-                .map(|e| e.as_str().to_owned());
-            if let Ok(now) = view(&state, &signed.session, ix.id.as_str()).await
-                && now.status == "responded"
-                && me.is_some()
-                && now
-                    .response
-                    .as_ref()
-                    .and_then(|r| r["responder"].as_str())
-                    .map(str::to_owned)
-                    == me
-            {
-                let body = format!(
-                    "<h1>{}</h1><p class=\"notice\">Your answer was taken; sent again, it changed \
-                     nothing. Run <a href=\"/runs/{run}\">{run}</a> goes on with it.</p>\
-                     <p><a href=\"/\">Back to what is waiting for you</a></p>",
-                    visible(&now.title),
-                    run = esc(now.run.as_str())
-                );
-                return Ok(page(&now.title, Some(&signed.session), &body).into_response());
-            }
-            return again(Error::Conflict(why).into());
-        }
+        // Another's answer, or one's own with other values: a 409. One's own sent again as
+        // it was (a double click, a reload) is taken by the service as `repeated`.
         Err(e) => return again(e.into()),
     };
     // The run resumes off the request: the page answers at once, the scheduler's workers
@@ -160,8 +132,13 @@ pub(super) async fn answer(
     } else {
         state.wake();
     }
+    let said = if answer.repeated {
+        "Your answer was taken; sent again, it changed nothing. Run"
+    } else {
+        "Answered. Run"
+    };
     let body = format!(
-        "<h1>{}</h1><p class=\"notice\">Answered. Run <a href=\"/runs/{run}\">{run}</a> resumes \
+        "<h1>{}</h1><p class=\"notice\">{said} <a href=\"/runs/{run}\">{run}</a> resumes \
          with your answer.</p><p><a href=\"/\">Back to what is waiting for you</a></p>",
         visible(&ix.title),
         run = esc(ix.run.as_str())
