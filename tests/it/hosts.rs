@@ -1431,3 +1431,102 @@ fn an_answer_from_someone_another_process_removed_is_refused_at_once() {
         .respond(&user(ANALYST), &asked[1], &answer)
         .expect("a responder still allowed is accepted");
 }
+
+/// An answer taken without its run resumed (another door's, `--no-resume`) wakes `serve` on
+/// another host at once: the run, leased to nobody, waited for the next poll (30 s here;
+/// round 18 kill-and-concurrency review).
+#[test]
+fn an_answer_left_to_any_host_wakes_another_hosts_serve_before_its_poll() {
+    const LEAD: &str = "sam.lead@acme-mssp.test";
+    let (db, p) = deployment();
+    publish(
+        &p,
+        &json!({ "name": "ask", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": { "on": "case_created" },
+            "steps": [
+                { "id": "approve", "interaction": {
+                    "title": "Contain {{ $.event.case.title }}?",
+                    "form": { "fields": [ { "name": "approve", "type": "boolean" } ] },
+                    "access": { "workspace_users": { "emails": [LEAD] } } } },
+                { "exit": { "status": "answered" } }
+            ] }),
+    );
+    create_case(&p, "origin");
+    let held = engine(&p)
+        .dispatch_triggers_in(None, &Quiet)
+        .expect("dispatch");
+    let asked = held[0].waiting_on[0].clone();
+    let host = Arc::new(engine(&platform(&db.url)));
+    let scheduler = Scheduler::new(
+        host.clone(),
+        SchedulerOptions {
+            poll: Duration::from_secs(30),
+            once: false,
+            concurrency: 2,
+            stop_on_signals: false,
+        },
+        |_: Notice<'_>| {},
+    );
+    let waker = scheduler.waker();
+    let serving = std::thread::spawn(move || scheduler.run());
+    assert!(within(Duration::from_secs(30), || {
+        one::<i64>(&p, "SELECT count(*) FROM hosts") == 1
+    }));
+    std::thread::sleep(Duration::from_millis(500));
+    p.interactions()
+        .respond(&user(LEAD), &asked, &json!({ "approve": true }))
+        .expect("answered");
+    let resumed = within(Duration::from_secs(5), || {
+        one::<i64>(
+            &p,
+            "SELECT count(*) FROM runs WHERE exit_status = 'answered'",
+        ) == 1
+    });
+    host.stop_flag()
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    waker.notify_one();
+    serving.join().expect("serve").expect("serve ends cleanly");
+    assert!(resumed, "not resumed within 5 s (the poll is 30 s)");
+}
+
+/// A WASM step's host call waiting for a workspace lock another host holds past the busy
+/// timeout gives up then, as the infrastructure's failure the engine stops the run resumable
+/// for (SPEC WF-11), as SQLite's busy handler decides it: it waited to the step's deadline and
+/// the step failed there (round 18 storage review).
+#[test]
+fn a_steps_wait_for_another_hosts_lock_ends_at_the_busy_timeout_as_the_infrastructures() {
+    let (db, p) = deployment();
+    create_case(&p, "one");
+    let runtime = StepRuntime::new(&EngineSettings::default(), None).expect("runtime");
+    let step = runtime
+        .load(std::path::Path::new(common::RESTRICT_CASES))
+        .expect("component loads");
+    let mut holder = db.client();
+    let mut lock = holder.transaction().expect("begin");
+    lock.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        &[&"flowhost workspace mssp-soc"],
+    )
+    .expect("the workspace's lock");
+    let (services, watch) = flowhost::services::HostServices::of(p.clone()).watched();
+    let started = Instant::now();
+    let exec = runtime.execute(
+        &step,
+        &json!({ "collaborators": ["sam.lead@acme-mssp.test"], "severity": "low" }),
+        owner_in("mssp-soc"),
+        services,
+        flowhost::wasm::StepLimits {
+            timeout: Duration::from_secs(30),
+            ..flowhost::wasm::StepLimits::default()
+        },
+    );
+    let waited = started.elapsed();
+    drop(lock);
+    let noticed = watch.failure().expect("the lock's wait was noticed");
+    assert!(noticed.contains("unavailable"), "{noticed}");
+    assert!(exec.result.is_err(), "{:?}", exec.result);
+    assert!(
+        waited < Duration::from_secs(20),
+        "given up at the busy timeout, not the step's deadline: {waited:?}"
+    );
+}

@@ -80,6 +80,13 @@ struct Table {
 /// to, which must hold no rows; returns each table's rows, in the order copied.
 pub fn copy_sqlite(path: &Path, client: &mut Client) -> Result<Vec<TableCopied>, Error> {
     let sqlite = open_source(path)?;
+    // One snapshot of the source, even if a host writes to it meanwhile, taken by counting
+    // its tables before the PostgreSQL transaction begins: SQLite's work inside it leaves the
+    // transaction idle (see the check at the end).
+    sqlite
+        .execute_batch("BEGIN")
+        .map_err(|e| source_error(path, e))?;
+    let source_rows = source_counts(&sqlite, path)?;
     let mut tx = super::schema::begin(client)?;
     // The schema in the copy's transaction: a failed copy leaves no schema behind either.
     // Its advisory lock is held to the end: a second copy into the database waits, then
@@ -89,10 +96,6 @@ pub fn copy_sqlite(path: &Path, client: &mut Client) -> Result<Vec<TableCopied>,
     match_source(&sqlite, path, &mut tables)?;
     refuse_unless_fresh(&mut tx, &tables)?;
     let order = foreign_key_order(&mut tx, &tables)?;
-    // One snapshot of the source, even if a host writes to it meanwhile.
-    sqlite
-        .execute_batch("BEGIN")
-        .map_err(|e| source_error(path, e))?;
     for name in &order {
         tx.batch_execute(&format!("ALTER TABLE {} DISABLE TRIGGER USER", quote(name)))
             .map_err(infra)?;
@@ -128,6 +131,10 @@ pub fn copy_sqlite(path: &Path, client: &mut Client) -> Result<Vec<TableCopied>,
         tx.batch_execute(&format!("ALTER TABLE {} ENABLE TRIGGER USER", quote(name)))
             .map_err(infra)?;
     }
+    // The copied counts against the source's, counted before the PostgreSQL transaction
+    // from the same snapshot: counted here, a large table kept the transaction idle past
+    // the server's idle-in-transaction timeout, which ended the copy every time (round 18
+    // storage review).
     for entry in &copied {
         let target: i64 = tx
             .query_one(
@@ -136,13 +143,7 @@ pub fn copy_sqlite(path: &Path, client: &mut Client) -> Result<Vec<TableCopied>,
             )
             .map_err(infra)?
             .get(0);
-        let source: i64 = sqlite
-            .query_row(
-                &format!("SELECT count(*) FROM {}", quote(&entry.table)),
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|e| source_error(path, e))?;
+        let source = source_rows.get(&entry.table).copied().unwrap_or(-1);
         if u64::try_from(target).ok() != Some(entry.rows) || target != source {
             return Err(Error::Internal(format!(
                 "table {}: {} rows in SQLite, {} copied, {} in PostgreSQL; nothing was written",
@@ -154,6 +155,31 @@ pub fn copy_sqlite(path: &Path, client: &mut Client) -> Result<Vec<TableCopied>,
     // The snapshot was only read.
     let _ = sqlite.execute_batch("ROLLBACK");
     Ok(copied)
+}
+
+/// The rows of every table of the SQLite database, by table name, in its open snapshot.
+fn source_counts(
+    sqlite: &rusqlite::Connection,
+    path: &Path,
+) -> Result<std::collections::HashMap<String, i64>, Error> {
+    let names: Vec<String> = sqlite
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        .and_then(|mut stmt| {
+            stmt.query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()
+        })
+        .map_err(|e| source_error(path, e))?;
+    names
+        .into_iter()
+        .map(|name| {
+            let rows = sqlite
+                .query_row(&format!("SELECT count(*) FROM {}", quote(&name)), [], |r| {
+                    r.get(0)
+                })
+                .map_err(|e| source_error(path, e))?;
+            Ok((name, rows))
+        })
+        .collect()
 }
 
 /// Opens the SQLite database read-only. A missing file is refused (opening it would create

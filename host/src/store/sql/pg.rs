@@ -584,8 +584,8 @@ impl PgConn {
 }
 
 /// The settings that bound a transaction by the deadline bound to this thread (a request's,
-/// a step's: `store/deadline.rs`), none without one: its statements, and its waits for a
-/// lock, stop at the deadline.
+/// a step's: `store/deadline.rs`), none without one: its statements stop at the deadline,
+/// and its waits for a lock at the deadline or after the busy timeout, whichever is first.
 pub(super) fn deadline_settings() -> Vec<String> {
     // A host call's budget (`deadline::budget`) is not applied here: PostgreSQL's
     // statement_timeout would also cut a statement waiting for a lock (the deployment's, a
@@ -595,9 +595,13 @@ pub(super) fn deadline_settings() -> Vec<String> {
         return Vec::new();
     };
     let ms = timeout_ms(deadline.saturating_duration_since(std::time::Instant::now()));
+    // A lock another host holds past the busy timeout is the infrastructure's, as SQLite's
+    // busy handler decides it: waited for to the deadline, a step failed at its deadline
+    // where SQLite stopped the run resumable (SPEC WF-11; round 18 storage review).
+    let lock_ms = ms.min(timeout_ms(crate::store::BUSY_TIMEOUT));
     vec![
         format!("SET LOCAL statement_timeout = {ms}"),
-        format!("SET LOCAL lock_timeout = {ms}"),
+        format!("SET LOCAL lock_timeout = {lock_ms}"),
     ]
 }
 
