@@ -812,3 +812,61 @@ fn a_step_retrying_a_creation_the_infrastructure_failed_creates_nothing_more() {
         "no case made by a retry the re-execution would make again"
     );
 }
+
+/// A case write is decided again once it holds its workspace's lock, on the access data as
+/// of then: decided only before it waited, a restriction change went through for a member
+/// another process removed meanwhile, and so did a case's creation (round 18 authority
+/// review; SPEC RB-4). Here the other process removes the lead while holding the write lock
+/// the lead's calls wait for.
+#[test]
+fn a_case_write_waiting_for_the_lock_is_refused_to_who_was_removed_meanwhile() {
+    let (_dir, db) = applied();
+    create_cases(&db, 1, Severity::High);
+    let platform = Arc::new(Platform::new(Db::open(&db).expect("db")).expect("platform"));
+    let lead = Caller {
+        workspace: WS.into(),
+        principal: Principal::local(Email::parse("sam.lead@acme-mssp.test").expect("email")),
+        cause: None,
+        step: None,
+    };
+    let case = platform
+        .query_cases(&lead, serde_json::from_value(json!({})).expect("query"))
+        .expect("the lead reads cases")
+        .cases[0]
+        .id
+        .clone();
+    let mut remover = rusqlite::Connection::open(&db).expect("open");
+    let removal = remover
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .expect("the write lock");
+    removal
+        .execute_batch(
+            "DELETE FROM memberships WHERE user_id = (SELECT id FROM users WHERE email = 'sam.lead@acme-mssp.test');
+             UPDATE access_epoch SET n = n + 1, logged_from = n + 1 WHERE id = 1;",
+        )
+        .expect("the lead removed");
+    let writes = std::thread::spawn({
+        let (platform, lead, case) = (platform.clone(), lead.clone(), case.clone());
+        move || {
+            let opened = platform.update_case_restrictions(
+                &lead,
+                &case,
+                serde_json::from_value(json!({ "access_mode": "restricted" })).expect("update"),
+            );
+            let created = platform.create_case(&lead, new_case("after", Severity::Low));
+            (opened, created)
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    removal.commit().expect("committed");
+    let (opened, created) = writes.join().expect("no panic");
+    assert!(opened.is_err(), "{opened:?}");
+    assert!(created.is_err(), "{created:?}");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM cases WHERE restricted = 1 OR title = 'after'"
+        ),
+        0
+    );
+}

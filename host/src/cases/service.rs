@@ -52,6 +52,25 @@ impl Platform {
         Ok((ws.id, Viewer::of(&index, caller)))
     }
 
+    /// The caller's `scopes` decided again on access data as of the workspace's lock `tx`
+    /// holds: decided only before the wait for it, a write went through for someone another
+    /// process or host removed meanwhile (round 18 authority review; SPEC RB-4). Answers,
+    /// flow starts and publishes decide so too. The viewer read before stands: a change of
+    /// who may see the case is decided under the lock by its own writer.
+    fn decided_again(
+        &self,
+        tx: &Transaction<'_>,
+        caller: &Caller,
+        scopes: &[Scope],
+    ) -> Result<(), Error> {
+        // Brought up to the lock's access data first: `authorize` then reads it.
+        self.index_in(tx)?;
+        for scope in scopes {
+            self.authorize(&caller.principal, &caller.workspace, *scope)?;
+        }
+        Ok(())
+    }
+
     /// Loads case `text` if it exists in the caller's workspace and the viewer may see it;
     /// otherwise not found, the same answer whether it exists or not (SPEC CS-2).
     fn visible_case(
@@ -162,6 +181,7 @@ impl Platform {
         };
         self.transact_in_workspace(true, |tx| {
             tx.lock_workspace(&caller.workspace).map_err(internal)?;
+            self.decided_again(tx, caller, &[Scope::CaseWrite])?;
             // Inserted unless its idempotency key is taken (one round trip, where a look-up
             // first took two); taken, the answer is that creation's.
             let Some(CaseRow { id, mut record, .. }) = store::insert(tx, &new_row)? else {
@@ -450,6 +470,7 @@ impl Platform {
         // timeline, audit entry and events this writes are numbered under the same lock.
         self.transact_in_workspace(true, |tx| {
             tx.lock_workspace(&caller.workspace).map_err(internal)?;
+            self.decided_again(tx, caller, &[Scope::CaseWrite, Scope::CaseRead])?;
             // The call's key with the case it names: a retry's n-th update of another case
             // (a step that chose differently) is its own update, not the first one's answer.
             let row = match parse_case_id(case_id) {

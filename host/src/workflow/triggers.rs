@@ -155,8 +155,15 @@ impl Platform {
     ) -> Result<bool, Error> {
         self.authorize(principal, workspace, crate::access::Scope::PlaybookExecute)?;
         self.authorize(principal, workspace, crate::access::Scope::EventRead)?;
-        let reader = self.event_reader(principal, workspace);
-        self.transact(|tx| store::release(tx, workspace, id, &reader))
+        self.transact(|tx| {
+            // Decided again under the write lock, on its access data (round 18 authority
+            // review: a release went through for someone removed while it waited).
+            self.index_in(tx)?;
+            self.authorize(principal, workspace, crate::access::Scope::PlaybookExecute)?;
+            self.authorize(principal, workspace, crate::access::Scope::EventRead)?;
+            let reader = self.event_reader(principal, workspace);
+            store::release(tx, workspace, id, &reader)
+        })
     }
 
     /// In one transaction: the event marked as dispatched, and a run per match (failed at once
