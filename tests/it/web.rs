@@ -318,6 +318,23 @@ fn a_link_signs_nobody_in_while_its_issuer_may_not_issue_it() {
     let done = browser.sign_in(&link);
     assert_eq!(done.status, 303, "{}", done.body);
     assert!(browser.cookie("fh_session").is_some());
+    assert_eq!(browser.get(&site.server.url("/")).status, 200);
+    // The session it opened lasts only as long too (round 18 authority review: the issuer
+    // demoted or removed went on acting as the analyst for the session's 8 hours).
+    set_lead_role("contributor");
+    let page = browser.get(&site.server.url("/"));
+    assert_eq!(page.status, 401, "{}", page.body);
+    site.deployment.ok(&[
+        "users",
+        "delete",
+        LEAD,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let page = browser.get(&site.server.url("/"));
+    assert_eq!(page.status, 401, "{}", page.body);
 }
 
 /// A session acts on access data as of its request: a person another process demoted a

@@ -208,13 +208,7 @@ impl Platform {
                     .to_string(),
                 )
             })?;
-            if !self
-                .check(&issuer, &link.workspace, Scope::UserWrite)
-                .allowed()
-                || self
-                    .holds_every_scope(&issuer, &link.workspace, || format!("sign in as {email}"))
-                    .is_err()
-            {
+            if !self.link_issuer_stands(&issuer, &link.workspace, &email) {
                 return Err(bad_link("was issued by someone who may no longer issue it"));
             }
             // Enforced SSO-only since it was issued, or the person is SSO-denied: a link is a
@@ -232,7 +226,9 @@ impl Platform {
                 ws,
                 &link.workspace,
                 principal,
-                Via::Local,
+                Via::Local {
+                    issued_by: &link.issued_by,
+                },
                 "signin.link.use",
                 json!({}),
                 now,
@@ -255,7 +251,23 @@ impl Platform {
         }
         let email = stored_email("web_sessions", &row.email)?;
         let principal = match row.via.as_str() {
-            "local" => Principal::local(email),
+            // As long as its link's issuer could issue it now (round 18 authority review: a
+            // removed Owner acted on as the person they had signed in as, for hours). One
+            // naming no issuer (written by an older flowhost) is ended as one whose issuer
+            // went.
+            "local" => {
+                let issuer = row
+                    .issued_by
+                    .as_deref()
+                    .and_then(Principal::from_actor_name);
+                let principal = Principal::local(email.clone());
+                match issuer {
+                    Some(issuer) if self.link_issuer_stands(&issuer, &row.workspace, &email) => {
+                        principal
+                    }
+                    _ => return Ok(None),
+                }
+            }
             "sso" => Principal::sso(email),
             other => {
                 return Err(Error::Internal(
@@ -276,6 +288,16 @@ impl Platform {
             csrf: row.csrf,
             expires_at: row.expires_at,
         }))
+    }
+
+    /// Whether `issuer` may issue `email` a sign-in link to `workspace` now: holding
+    /// `user.write` there with the person within their power (SPEC UA-1). A link, and the
+    /// session it opened, stand only while it does.
+    fn link_issuer_stands(&self, issuer: &Principal, workspace: &str, email: &Email) -> bool {
+        self.check(issuer, workspace, Scope::UserWrite).allowed()
+            && self
+                .holds_every_scope(issuer, workspace, || format!("sign in as {email}"))
+                .is_ok()
     }
 
     /// Ends the session whose cookie holds `secret` (signing out); nothing if there is none.
@@ -309,8 +331,9 @@ fn stored_email(table: &'static str, raw: &str) -> Result<Email, Error> {
 
 /// How a session's person signed in.
 pub(crate) enum Via<'a> {
-    /// A sign-in link.
-    Local,
+    /// A sign-in link `issued_by` (an actor name): its sessions end once the issuer could
+    /// no longer issue it.
+    Local { issued_by: &'a str },
     /// An SSO login through this IdP: its sessions end when it is no longer trusted as then.
     Sso { idp: &'a str },
 }
@@ -342,12 +365,16 @@ pub(crate) fn open_session(
             ws,
             email: email.as_str(),
             via: match via {
-                Via::Local => "local",
+                Via::Local { .. } => "local",
                 Via::Sso { .. } => "sso",
             },
             idp: match via {
-                Via::Local => None,
+                Via::Local { .. } => None,
                 Via::Sso { idp } => Some(idp),
+            },
+            issued_by: match via {
+                Via::Local { issued_by } => Some(issued_by),
+                Via::Sso { .. } => None,
             },
             csrf: &csrf,
             now,

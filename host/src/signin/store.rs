@@ -24,6 +24,8 @@ pub(super) struct SessionRow {
     pub via: String,
     pub csrf: String,
     pub expires_at: i64,
+    /// Who issued the sign-in link a local session was opened by, as the link stored it.
+    pub issued_by: Option<String>,
 }
 
 /// The id of workspace `name`, if it exists.
@@ -90,6 +92,8 @@ pub(super) struct NewSessionRow<'a> {
     pub via: &'a str,
     /// The IdP an SSO session's login went through; `None` for a local one.
     pub idp: Option<&'a str>,
+    /// Who issued the link a local session was opened by; `None` for an SSO one.
+    pub issued_by: Option<&'a str>,
     pub csrf: &'a str,
     pub now: i64,
     pub expires_at: i64,
@@ -100,9 +104,9 @@ pub(super) fn insert_session(tx: &Transaction<'_>, s: &NewSessionRow<'_>) -> Res
     tx.execute("DELETE FROM web_sessions WHERE expires_at <= ?1", [s.now])
         .map_err(internal)?;
     tx.execute(
-        "INSERT INTO web_sessions (id_hash, workspace_id, email, via, idp, csrf, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![s.hash, s.ws, s.email, s.via, s.idp, s.csrf, s.now, s.expires_at],
+        "INSERT INTO web_sessions (id_hash, workspace_id, email, via, idp, csrf, created_at, expires_at, issued_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![s.hash, s.ws, s.email, s.via, s.idp, s.csrf, s.now, s.expires_at, s.issued_by],
     )
     .map_err(internal)?;
     Ok(())
@@ -110,7 +114,7 @@ pub(super) fn insert_session(tx: &Transaction<'_>, s: &NewSessionRow<'_>) -> Res
 
 pub(super) fn session(conn: &Connection, hash: &str) -> Result<Option<SessionRow>, Error> {
     conn.query_row(
-        "SELECT w.name, s.email, s.via, s.csrf, s.expires_at
+        "SELECT w.name, s.email, s.via, s.csrf, s.expires_at, s.issued_by
          FROM web_sessions s JOIN workspaces w ON w.id = s.workspace_id
          WHERE s.id_hash = ?1",
         [hash],
@@ -121,6 +125,7 @@ pub(super) fn session(conn: &Connection, hash: &str) -> Result<Option<SessionRow
                 via: r.get(2)?,
                 csrf: r.get(3)?,
                 expires_at: r.get(4)?,
+                issued_by: r.get(5)?,
             })
         },
     )

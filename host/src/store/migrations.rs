@@ -889,6 +889,18 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     BEGIN SELECT RAISE(ABORT, 'cases.public_id is required (SPEC ID-4)'); END;
     "#,
     ),
+    (
+        37,
+        "who vouched for a sign-in link's session",
+        r#"
+    -- A session a sign-in link opened lasts only while whoever issued the link could issue
+    -- it now, as the link itself (round 18 authority review: a removed Owner went on acting
+    -- as the person they had signed in as). Its issuer as the link stored it; local sessions
+    -- opened before name none and end here (a session lasts 8 hours at most).
+    ALTER TABLE web_sessions ADD COLUMN issued_by TEXT;
+    DELETE FROM web_sessions WHERE via = 'local';
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.

@@ -187,6 +187,14 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         FOR EACH ROW EXECUTE FUNCTION public_id_is_required();
     "#,
     ),
+    (
+        17,
+        "who vouched for a sign-in link's session (the SQLite migration of the same name)",
+        r#"
+    ALTER TABLE web_sessions ADD COLUMN issued_by TEXT COLLATE "C";
+    DELETE FROM web_sessions WHERE via = 'local';
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows.
