@@ -2123,7 +2123,10 @@ fn a_run_whose_key_is_revoked_while_it_runs_asks_nobody() {
 }
 
 /// The same for an Interaction Flow started by its form: refused, naming nobody, once its
-/// publisher no longer acts here (SPEC WF-10; authority review).
+/// publisher no longer acts here (SPEC WF-10; authority review). Offered to nobody, it is
+/// answered as one that is not there, before its form is read (round 18 leaks review: the
+/// CLI named its fields and its binder's lost standing where the list said it was gone);
+/// the refusal is audited.
 #[test]
 fn a_flow_whose_publisher_no_longer_acts_here_starts_nothing() {
     let env = Env::new();
@@ -2145,9 +2148,28 @@ fn a_flow_whose_publisher_no_longer_acts_here_starts_nothing() {
     assert!(!refused.status.success());
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(
-        err.contains("no longer acts in `mssp-soc`") && !err.contains(lead),
+        err.contains("has no Interaction Flow `ask` you may start") && !err.contains(lead),
         "{err}"
     );
+    // Not its form's words either: values it would refuse are answered alike.
+    let blank = env.cli(&[
+        "interact",
+        "start",
+        "ask",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--values",
+        "{}",
+    ]);
+    let err = String::from_utf8_lossy(&blank.stderr);
+    assert!(
+        err.contains("has no Interaction Flow `ask` you may start") && !err.contains("field"),
+        "{err}"
+    );
+    let audit = env.ok(&["audit", "--workspace", "mssp-soc", "--as", OWNER, "--json"]);
+    assert!(audit.contains("interaction.start.refused"), "{audit}");
 }
 
 /// Asking people is the publisher's act, decided on their power now: a publisher demoted

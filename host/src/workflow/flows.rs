@@ -198,7 +198,6 @@ impl Engine {
         let flow = platform
             .flow_of(workspace, name, &in_use)?
             .ok_or_else(not_found)?;
-        let decision = index.check_flow(principal, workspace, &flow.access);
         let attempt = |action: &str, details: Value| {
             platform.transact(|tx| {
                 audit::record(
@@ -210,23 +209,6 @@ impl Engine {
                     details,
                 )
             })
-        };
-        if !decision.allowed {
-            let reason = decision.reason.to_string();
-            attempt("interaction.start.denied", json!({ "reason": reason }))?;
-            // Someone with a standing here (a member, a known SSO identity) is told why.
-            return Err(Error::Denied(Reason::StartFlow {
-                principal: principal.clone(),
-                flow: name.to_owned(),
-                reason: Box::new(decision.reason),
-            }));
-        }
-        let values = match flow.form.check(values) {
-            Ok(v) => Value::Object(v),
-            Err(e) => {
-                attempt("interaction.start.invalid", json!({ "reason": e }))?;
-                return Err(Error::Invalid(format!("`{name}`: {e}")));
-            }
         };
         let Published {
             workflow,
@@ -251,14 +233,35 @@ impl Engine {
                 .flow_start_refusal(&run_as, workspace, shared)
                 .map(|why| super::run_standing::flow_refused(why, name, workspace))
         };
-        // Each refusal audited, as every attempt is (audit review: these two were not).
-        if let Some(e) = refusal(&self.platform().index()) {
+        // Such a flow is offered to nobody, and answered as one that is not there, before
+        // its access or its form tell anything of it: the list, the web and the steps'
+        // access check said it does not exist, the CLI and the API named its fields and its
+        // binder's lost standing (round 18 leaks review). Audited, as every attempt is.
+        if let Some(e) = refusal(&index) {
             attempt(
                 "interaction.start.refused",
                 json!({ "reason": e.to_string() }),
             )?;
-            return Err(e);
+            return Err(not_found());
         }
+        let decision = index.check_flow(principal, workspace, &flow.access);
+        if !decision.allowed {
+            let reason = decision.reason.to_string();
+            attempt("interaction.start.denied", json!({ "reason": reason }))?;
+            // Someone with a standing here (a member, a known SSO identity) is told why.
+            return Err(Error::Denied(Reason::StartFlow {
+                principal: principal.clone(),
+                flow: name.to_owned(),
+                reason: Box::new(decision.reason),
+            }));
+        }
+        let values = match flow.form.check(values) {
+            Ok(v) => Value::Object(v),
+            Err(e) => {
+                attempt("interaction.start.invalid", json!({ "reason": e }))?;
+                return Err(Error::Invalid(format!("`{name}`: {e}")));
+            }
+        };
         let event = json!({
             "kind": "interaction",
             "flow": name,
