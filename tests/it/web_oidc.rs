@@ -803,6 +803,31 @@ fn a_login_left_too_long_at_the_idp_opens_nothing() {
     assert_no_session(&o.site, &mut browser);
 }
 
+/// A back channel failing once the sign-in is spent (the token endpoint refusing the client
+/// here) says to start again, with no Retry-After: it said "nothing was changed, try again"
+/// with a Retry-After, and every retry was refused as already used (round 18 web review).
+#[test]
+fn an_idp_failing_after_the_sign_in_was_spent_says_start_again() {
+    let o = Oidc::new();
+    o.idp
+        .person(member("nina.new@acme-mssp.test", &["soc-analysts"]));
+    let mut browser = Client::new();
+    let callback = o.to_callback(&mut browser, "mssp-soc", "acme-okta");
+    o.site
+        .sql("UPDATE idp_oidc SET client_secret = 'not-the-secret'");
+    let first = browser.get(&callback);
+    refused(&first, "cannot be tried again: start again");
+    assert!(first.header("retry-after").is_none(), "{}", first.body);
+    assert!(
+        !first.body.contains("nothing was changed"),
+        "{}",
+        first.body
+    );
+    assert!(first.body.contains("ref "), "{}", first.body);
+    refused(&browser.get(&callback), "already used");
+    assert_no_session(&o.site, &mut browser);
+}
+
 /// An IdP that cannot be reached starts nothing, and its back channel's failure is the
 /// server's to log, not the visitor's to read.
 #[test]

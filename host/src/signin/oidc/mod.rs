@@ -255,64 +255,82 @@ impl Platform {
             }
             Ok(login)
         })?;
-        if login.expires_at <= now {
-            return Err(refused("this sign-in took too long; start again"));
-        }
-        if !crate::encoding::secrets_equal(
-            hash(&callback.browser).as_bytes(),
-            login.browser_hash.as_bytes(),
-        ) {
-            return Err(refused(
-                "this sign-in was started in another browser; start again here",
-            ));
-        }
-        let client = {
-            let db = self.db()?;
-            oidc::client(db.conn(), &login.workspace, &login.idp)?
-        }
-        .ok_or_else(|| refused("the identity provider is no longer configured here"))?;
-        // RFC 9207: an IdP that names itself on the way back must be this login's.
-        if let Some(iss) = &callback.iss
-            && iss != &client.settings.issuer
-        {
-            return Err(refused(format!(
-                "the answer names issuer `{}`, not this sign-in's identity provider",
-                crate::text::clip(iss)
-            )));
-        }
-        let redirect_uri = &callback_uri(public_url, &login.workspace, &login.idp);
-        let claims = self.verified_claims(&client, &login, callback, redirect_uri, now)?;
-        // The identity is the email alone: only one the IdP says it verified counts, or an
-        // IdP that lets people set their own would let anyone claim a member's address.
-        match &claims["email_verified"] {
-            Value::Bool(true) => {}
-            Value::Bool(false) => return Err(refused("the IdP has not verified the email")),
-            Value::Null => {
+        // Spent from here: a failure of the server or the IdP's back channel cannot be tried
+        // again, and is said so rather than "nothing was changed, try again" with a
+        // Retry-After whose every retry was refused as already used, the login's mapping
+        // perhaps already applied (round 18 web review).
+        let finish = || -> Result<OpenedSession, Error> {
+            if login.expires_at <= now {
+                return Err(refused("this sign-in took too long; start again"));
+            }
+            if !crate::encoding::secrets_equal(
+                hash(&callback.browser).as_bytes(),
+                login.browser_hash.as_bytes(),
+            ) {
                 return Err(refused(
-                    "the ID token does not say the IdP verified the email (`email_verified`); \
-                     ask the IdP's administrator to send it",
+                    "this sign-in was started in another browser; start again here",
                 ));
             }
-            _ => return Err(refused("the ID token's `email_verified` is not a boolean")),
-        }
-        let claims = presented_claims(claims, &client.settings.groups_claim);
-        let outcome = self.sso_login_in(&login.workspace, &login.idp, &claims)?;
-        let email =
-            Email::parse(claims["email"].as_str().unwrap_or_default()).map_err(Error::Invalid)?;
-        let principal = Principal::sso(email.clone());
-        if outcome.outcome == "denied" || self.index().is_outsider(&principal, &login.workspace) {
-            return Err(refused(format!(
-                "`{}` does not admit {email} (no claim rule matches; SPEC SSO-3)",
-                login.workspace
-            )));
-        }
-        self.open_sso_session(
-            &login.workspace,
-            &client.settings,
-            principal,
-            &outcome.outcome,
-            now,
-        )
+            let client = {
+                let db = self.db()?;
+                oidc::client(db.conn(), &login.workspace, &login.idp)?
+            }
+            .ok_or_else(|| refused("the identity provider is no longer configured here"))?;
+            // RFC 9207: an IdP that names itself on the way back must be this login's.
+            if let Some(iss) = &callback.iss
+                && iss != &client.settings.issuer
+            {
+                return Err(refused(format!(
+                    "the answer names issuer `{}`, not this sign-in's identity provider",
+                    crate::text::clip(iss)
+                )));
+            }
+            let redirect_uri = &callback_uri(public_url, &login.workspace, &login.idp);
+            let claims = self.verified_claims(&client, &login, callback, redirect_uri, now)?;
+            // The identity is the email alone: only one the IdP says it verified counts, or an
+            // IdP that lets people set their own would let anyone claim a member's address.
+            match &claims["email_verified"] {
+                Value::Bool(true) => {}
+                Value::Bool(false) => return Err(refused("the IdP has not verified the email")),
+                Value::Null => {
+                    return Err(refused(
+                        "the ID token does not say the IdP verified the email (`email_verified`); \
+                         ask the IdP's administrator to send it",
+                    ));
+                }
+                _ => return Err(refused("the ID token's `email_verified` is not a boolean")),
+            }
+            let claims = presented_claims(claims, &client.settings.groups_claim);
+            let outcome = self.sso_login_in(&login.workspace, &login.idp, &claims)?;
+            let email = Email::parse(claims["email"].as_str().unwrap_or_default())
+                .map_err(Error::Invalid)?;
+            let principal = Principal::sso(email.clone());
+            if outcome.outcome == "denied" || self.index().is_outsider(&principal, &login.workspace)
+            {
+                return Err(refused(format!(
+                    "`{}` does not admit {email} (no claim rule matches; SPEC SSO-3)",
+                    login.workspace
+                )));
+            }
+            self.open_sso_session(
+                &login.workspace,
+                &client.settings,
+                principal,
+                &outcome.outcome,
+                now,
+            )
+        };
+        finish().map_err(|e| {
+            if e.is_infrastructure() {
+                let reference = crate::error::logged("OIDC sign-in", &e.to_string());
+                refused(format!(
+                    "the sign-in could not be completed, and it cannot be tried again: start \
+                     again (the detail is in the server's log, ref {reference})"
+                ))
+            } else {
+                e
+            }
+        })
     }
 
     /// The verified claims of the ID token the code buys.
