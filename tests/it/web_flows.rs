@@ -315,3 +315,50 @@ fn a_start_refused_for_now_keeps_what_was_typed() {
     );
     assert_eq!(site.runs(), 4, "the refused start started nothing");
 }
+
+/// A start whose flow cannot be read for now (its table locked by another session past the
+/// request's deadline) answers 503 with what was typed, to send again: the page answered
+/// without it (round 18 web review). On SQLite a read goes on beside any writer (WAL), so
+/// only PostgreSQL meets this refusal.
+#[test]
+fn a_start_whose_flow_cannot_be_read_for_now_keeps_what_was_typed() {
+    let deployment = crate::common::Deployment::new();
+    let db = crate::common::db_at(&deployment.db);
+    if db.conn().engine() == flowhost::store::sql::Engine::Sqlite {
+        return;
+    }
+    let server = crate::common::web::WebServer::start_with_env(
+        deployment.dir.path(),
+        &deployment.db,
+        &steps_dir(),
+        50,
+        &[],
+        &[("FLOWHOST_REQUEST_DEADLINE_MS", "1500")],
+    );
+    let site = Site { deployment, server };
+    site.publish_flow();
+    let url = site.server.url("/flows/report-phish");
+    let mut analyst = site.signed_in(ANALYST);
+    let csrf = analyst.get(&url).csrf();
+    db.conn()
+        .execute_batch("BEGIN; LOCK TABLE workflow_revisions IN ACCESS EXCLUSIVE MODE")
+        .expect("the lock");
+    let refused = analyst.post(
+        &url,
+        &[
+            ("csrf", &csrf),
+            ("sender", "kept@globex.test"),
+            ("count", "2"),
+        ],
+    );
+    db.conn().execute_batch("ROLLBACK").expect("let go");
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert!(
+        refused.body.contains("kept@globex.test")
+            && refused.body.contains("action=\"/flows/report-phish\""),
+        "what was typed, to send again: {}",
+        refused.body
+    );
+    assert_eq!(site.runs(), 0, "nothing started");
+}

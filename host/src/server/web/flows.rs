@@ -137,6 +137,18 @@ pub(super) async fn start(
     let f = match flow(&state, &signed.session, &name).await {
         Ok(f) => f,
         Err(not_shown) => {
+            // Its own read refused for now: what was typed, to send again (round 18 web
+            // review: the flow's or the answer's text was lost).
+            if let Some(why) = not_shown.try_again() {
+                let action = format!("/flows/{}", crate::encoding::percent_encode(&name));
+                return Ok(busy_with(super::form::as_posted(
+                    &name,
+                    &action,
+                    &signed.session,
+                    &posted,
+                    &why,
+                )));
+            }
             // A member the settings refuse is audited as through any door (SPEC IX-8); the
             // page reads as for nothing either way.
             let principal = signed.session.principal.clone();

@@ -79,6 +79,37 @@ fn select(out: &mut String, name: &str, value: &str, required: &str, options: &[
 /// have as they are: the form's own check (the service's, the same as the CLI's) refuses each
 /// naming the field, and that refusal is audited as through any door (SPEC IX-8). The CSRF
 /// field is not an answer.
+/// A page of the form at `action` as it was posted, when the page's own reads were refused
+/// for now and its form is not at hand: each field a text box holding what was typed, to
+/// send again (round 18 web review: a flow start's or an answer's typed text was lost).
+pub(super) fn as_posted(
+    title: &str,
+    action: &str,
+    session: &crate::signin::Session,
+    posted: &[(String, String)],
+    why: &str,
+) -> axum::response::Html<String> {
+    let mut fields = String::new();
+    for (name, value) in posted.iter().filter(|(name, _)| name != "csrf") {
+        let _ = write!(
+            fields,
+            "<p><label>{}<br><textarea name=\"{}\">{}</textarea></label></p>",
+            visible(name),
+            esc(name),
+            esc(value)
+        );
+    }
+    let body = format!(
+        "<h1>{}</h1><p class=\"error\">{}</p><form method=\"post\" action=\"{}\">{}{fields}\
+         <p><button type=\"submit\">Send again</button></p></form>",
+        visible(title),
+        esc(why),
+        esc(action),
+        super::html::csrf_field(&session.csrf),
+    );
+    super::html::page(title, Some(session), &body)
+}
+
 pub(super) fn values(form: &Form, posted: &[(String, String)]) -> Value {
     let mut out = Map::new();
     for (name, raw) in posted {

@@ -64,8 +64,10 @@ pub(super) fn page(title: &str, session: Option<&Session>, body: &str) -> Html<S
              <a href=\"/cases\">Cases</a><a href=\"/runs\">Runs</a><a href=\"/audit\">Audit</a></nav>\
              <div class=\"who\"><span>{} · {}</span>\
              <form method=\"post\" action=\"/signout\">{}<button class=\"link\">Sign out</button></form></div>",
-            esc(&s.principal.to_string()),
-            esc(&s.workspace),
+            // Written out as every name others chose: a workspace named before the names'
+            // refusal of hidden characters may hold one (round 18 web review).
+            visible(&s.principal.to_string()),
+            visible(&s.workspace),
             csrf_field(&s.csrf)
         );
     }

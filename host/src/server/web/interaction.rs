@@ -56,6 +56,18 @@ pub(super) async fn answer(
     let ix = match view(&state, &signed.session, &id).await {
         Ok(ix) => ix,
         Err(not_shown) => {
+            // Its own read refused for now: what was typed, to send again (round 18 web
+            // review: the flow's or the answer's text was lost).
+            if let Some(why) = not_shown.try_again() {
+                let action = format!("/interactions/{}", crate::encoding::percent_encode(&id));
+                return Ok(busy_with(super::form::as_posted(
+                    &id,
+                    &action,
+                    &signed.session,
+                    &posted,
+                    &why,
+                )));
+            }
             // A member the settings refuse is audited as through any door (SPEC IX-8); the
             // page reads as for nothing either way.
             if let Ok(pid) = PublicId::parse(IdKind::Interaction, &id) {
@@ -169,7 +181,7 @@ pub(super) fn render(
         step = visible(&ix.step),
         created = esc(&ix.created_at),
         due = esc(ix.deadline.as_deref().unwrap_or("no deadline")),
-        why = esc(&ix.access_reason),
+        why = visible(&ix.access_reason),
     );
     if let Some(why) = error {
         let _ = write!(body, "<p class=\"error\">{}</p>", esc(why));

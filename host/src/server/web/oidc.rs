@@ -24,7 +24,7 @@ use serde::Deserialize;
 use super::attempt::SignInAttempt;
 use super::error::WebError;
 use super::headers::csp_with_form_targets;
-use super::html::{csrf_field, esc, page};
+use super::html::{csrf_field, esc, page, visible};
 use super::session::{SESSION_COOKIE, SIGNIN_COOKIE, check_token, cookie, session_cookie};
 use crate::Error;
 use crate::access::Reason;
@@ -76,7 +76,7 @@ pub(super) async fn choose(
         return Ok((StatusCode::NOT_FOUND, page("Sign in", None, body)).into_response());
     }
     let nonce = secret()?;
-    let mut body = format!("<h1>Sign in to {}</h1>", esc(&workspace));
+    let mut body = format!("<h1>Sign in to {}</h1>", visible(&workspace));
     for idp in &idps {
         body.push_str(&format!(
             "<form method=\"post\" action=\"/signin/oidc/{}/{}\">{}\

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::attempt::SignInAttempt;
 use super::error::WebError;
-use super::html::{csrf_field, esc, page};
+use super::html::{csrf_field, esc, page, visible};
 use super::session::{
     SESSION_COOKIE, SIGNIN_COOKIE, Signed, check_token, cleared_session_cookie, cookie,
     session_cookie,
@@ -43,8 +43,8 @@ pub(super) async fn confirm(
     let whom = match described {
         Some((email, workspace)) => format!(
             "This one-time link signs you in as <strong>{}</strong> in workspace <strong>{}</strong>. It works once.",
-            esc(email.as_str()),
-            esc(&workspace)
+            visible(email.as_str()),
+            visible(&workspace)
         ),
         None => "This one-time link signs you in to Flowhost. It works once.".to_owned(),
     };
