@@ -1116,3 +1116,62 @@ fn a_tenant_file_with_a_second_document_is_refused_and_nothing_applies() {
     assert!(said.contains(&format!("two.json:{}:", lines + 1)), "{said}");
     assert_eq!(audit_rows(&db), rows, "nothing applied");
 }
+
+/// Names that differ only by case read as one, an organization's and a group's too: a file
+/// spelling the organization otherwise created a second one beside it, and one respelling a
+/// group deleted it and made another, its memberships lost (round 18 hostile-input review).
+/// Refused, and nothing of the file applies; `groups create` refuses the same.
+#[test]
+fn an_organization_or_a_group_respelt_by_case_is_refused_and_nothing_applies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = applied(dir.path());
+    let rows = audit_rows(&db);
+    let text = std::fs::read_to_string(example_tenant_path()).expect("read");
+    for (from, to, said) in [
+        (
+            "\"acme-mssp\"",
+            "\"ACME-MSSP\"",
+            "the organization name `ACME-MSSP` is not available",
+        ),
+        (
+            "\"ir-team\"",
+            "\"IR-Team\"",
+            "group `IR-Team` differs from group `ir-team` only by case",
+        ),
+    ] {
+        let changed = text.replacen(from, to, 1);
+        assert_ne!(changed, text, "{from}");
+        std::fs::write(dir.path().join("changed.json"), changed).expect("write");
+        let out = flowhost(
+            dir.path(),
+            &db,
+            &[
+                "tenant",
+                "apply",
+                "changed.json",
+                "--as",
+                "olivia.owner@acme-mssp.test",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+        assert!(stderr(&out).contains(said), "{}", stderr(&out));
+        assert_eq!(audit_rows(&db), rows, "nothing applied");
+    }
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "groups",
+            "create",
+            "IR-team",
+            "--type",
+            "static",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            "olivia.owner@acme-mssp.test",
+        ],
+    );
+    assert!(!out.status.success(), "{}", stdout(&out));
+    assert!(stderr(&out).contains("only by case"), "{}", stderr(&out));
+}

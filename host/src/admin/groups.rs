@@ -96,6 +96,15 @@ impl Platform {
                     )));
                 }
             };
+            // Names that differ only by case read as one (round 18 hostile-input review), as
+            // a tenant file's groups and a workspace's roles.
+            if let Some(other) = store::group_alike(tx, ws, name)? {
+                return Err(Error::Invalid(format!(
+                    "group `{}` differs from group `{other}` only by case: give it a name of \
+                     its own",
+                    crate::text::clip(name)
+                )));
+            }
             if !store::insert_group(tx, ws, name, description, kind, claim_value)? {
                 return Err(Error::Conflict(format!("group `{name}` already exists in `{workspace}` (names are unique, SPEC GR-1)")));
             }

@@ -357,6 +357,17 @@ pub(crate) fn has_idp(conn: &Connection, ws: i64) -> Result<bool, Error> {
     .map_err(internal)
 }
 
+/// A group of workspace `ws` whose name differs from `name` only by (ASCII) case, if any.
+pub(crate) fn group_alike(conn: &Connection, ws: i64, name: &str) -> Result<Option<String>, Error> {
+    conn.query_row(
+        "SELECT name FROM groups WHERE workspace_id = ?1 AND lower(name) = ?2 AND name <> ?3 LIMIT 1",
+        params![ws, name.to_ascii_lowercase(), name],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(internal)
+}
+
 /// Stores a group unless one of that name exists; returns whether it was stored.
 pub(crate) fn insert_group(
     conn: &Connection,

@@ -85,6 +85,20 @@ fn apply_as(
     let who = actor.map_or(Actor::Console, Actor::Principal);
     let mut spec_problems = Vec::new();
     let result = platform.write(|tx| {
+        // Names that differ only by case read as one, an organization's too: a file spelling
+        // an existing one otherwise created a second organization beside it (round 18
+        // hostile-input review). Not named: another tenant's is none of the file's business.
+        if store::organization_alike(tx, &spec.organization)?.is_some() {
+            spec_problems.push(Located::new(
+                JsonPath::default().key("organization"),
+                format!(
+                    "the organization name `{}` is not available: another differs from it \
+                     only by case (an organization is written as it is stored)",
+                    crate::text::clip(&spec.organization)
+                ),
+            ));
+            return Err(Error::Invalid("tenant file has errors".into()));
+        }
         if bootstrap {
             refuse_if_owned(tx, spec)?;
         }
@@ -634,6 +648,37 @@ fn apply_groups(
 ) -> Result<(), ApplyError> {
     let tx = c.tx;
     let have = store::groups(tx, ws)?;
+    // Names that differ only by case read as one: a file respelling a group deleted it and
+    // created another, its SSO and static memberships lost (round 18 hostile-input review).
+    // Refused before any group is changed.
+    for (j, g) in spec.groups.iter().enumerate() {
+        // One stored as written stands, whatever was created beside it before.
+        if have.contains_key(&g.name) {
+            continue;
+        }
+        let folded = g.name.to_lowercase();
+        let other = have
+            .keys()
+            .filter(|name| **name != g.name)
+            .chain(
+                spec.groups
+                    .iter()
+                    .map(|o| &o.name)
+                    .filter(|name| **name != g.name),
+            )
+            .find(|name| name.to_lowercase() == folded);
+        if let Some(other) = other {
+            return Err(ApplyError::Spec(vec![Located::new(
+                at.key("groups").index(j).key("name"),
+                format!(
+                    "group `{}` differs from group `{}` only by case; write the name as it is \
+                     stored",
+                    crate::text::clip(&g.name),
+                    crate::text::clip(other)
+                ),
+            )]));
+        }
+    }
     for (j, g) in spec.groups.iter().enumerate() {
         let claim_value = match g.kind {
             GroupKind::Dynamic => Some(g.claim_value.clone().unwrap_or_else(|| g.name.clone())),

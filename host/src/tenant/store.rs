@@ -84,6 +84,17 @@ pub(super) fn owners_in_workspace(conn: &Connection, workspace: &str) -> Result<
     .map_err(internal)
 }
 
+/// Another organization whose name differs from `name` only by (ASCII) case, if any.
+pub(super) fn organization_alike(conn: &Connection, name: &str) -> Result<Option<String>, Error> {
+    conn.query_row(
+        "SELECT name FROM organizations WHERE lower(name) = ?1 AND name <> ?2 LIMIT 1",
+        params![name.to_ascii_lowercase(), name],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(internal)
+}
+
 /// The id of organization `name`, created if needed.
 pub(super) fn ensure_org(conn: &Connection, name: &str) -> Result<i64, Error> {
     conn.execute(
