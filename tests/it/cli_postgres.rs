@@ -601,3 +601,29 @@ fn help_never_shows_the_databases_url() {
     assert!(!said.contains("hunter2"), "{said}");
     assert!(!said.contains("db.internal"), "{said}");
 }
+
+/// `db prune` on a server's database that holds no Flowhost schema is refused, as an empty
+/// file is, and writes nothing there: it was given the whole schema, and said "0 removed"
+/// (round 18 storage review).
+#[test]
+fn db_prune_refuses_a_database_that_holds_no_flowhost_schema() {
+    let empty = TestDb::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(flowhost_bin())
+        .current_dir(dir.path())
+        .args(["--db", &empty.url, "db", "prune"])
+        .output()
+        .expect("flowhost runs");
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("holds no Flowhost database"), "{said}");
+    let tables: i64 = empty
+        .client()
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+            &[],
+        )
+        .expect("count tables")
+        .get(0);
+    assert_eq!(tables, 0, "nothing was written");
+}

@@ -57,6 +57,22 @@ pub fn run(db: &Database, cmd: DbCommand) -> anyhow::Result<()> {
                     .into());
                 }
             }
+            // A server's database that holds no Flowhost schema (the user's default one, a
+            // mistyped name) is refused as an empty file is: opened, it was given the whole
+            // schema, and the prune said "0 removed" (round 18 storage review).
+            if let flowhost::store::Location::Postgres(url) = db.location() {
+                let mut client =
+                    flowhost::store::postgres::connect(url).map_err(flowhost::Error::from)?;
+                if !flowhost::store::postgres::holds_flowhost(&mut client)
+                    .map_err(flowhost::Error::from)?
+                {
+                    return Err(CliError::Invalid(format!(
+                        "{} holds no Flowhost database (--db URL)",
+                        db.named()
+                    ))
+                    .into());
+                }
+            }
             let pruned = platform(db)?.housekeeping().prune()?;
             if json {
                 return print_json(&pruned);

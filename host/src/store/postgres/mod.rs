@@ -14,7 +14,7 @@ use std::time::Duration;
 pub use ::postgres::Client;
 pub use copy::{TableCopied, copy_sqlite};
 pub use peer::{Listener, Server, WORK_CHANNEL, notify_work};
-pub use schema::{VERSION_TABLE, migrate, newest_version};
+pub use schema::{VERSION_TABLE, holds_flowhost, migrate, newest_version};
 pub(crate) use session::Session;
 
 use self::PgError as Error;

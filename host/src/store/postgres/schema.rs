@@ -189,10 +189,17 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         17,
-        "who vouched for a sign-in link's session (the SQLite migration of the same name)",
+        "who vouched for a sign-in link's session (the SQLite migration of the same name); events stamped at their insert",
         r#"
     ALTER TABLE web_sessions ADD COLUMN issued_by TEXT COLLATE "C";
     DELETE FROM web_sessions WHERE via = 'local';
+    -- PostgreSQL only: an event's time is its insert's, taken after the workspace's lock its
+    -- number is drawn under, as SQLite's statement time is; `now()` was its transaction's
+    -- start, and an event numbered later could read earlier (round 18 storage review).
+    ALTER TABLE events ALTER COLUMN created_at
+        SET DEFAULT (to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'));
+    ALTER TABLE step_executions ALTER COLUMN created_at
+        SET DEFAULT (to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'));
     "#,
     ),
 ];
@@ -220,6 +227,11 @@ pub fn migrate(client: &mut Client) -> Result<(), Error> {
     let mut tx = begin(client)?;
     apply(&mut tx)?;
     tx.commit().map_err(infra)
+}
+
+/// Whether the database `client` is connected to holds a Flowhost schema (any version).
+pub fn holds_flowhost(client: &mut Client) -> Result<bool, Error> {
+    Ok(version_unlocked(client)?.is_some())
 }
 
 /// The schema's version as read without the lock, `None` before the first migration.
