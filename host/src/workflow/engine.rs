@@ -671,7 +671,12 @@ impl Engine {
                 Err(e) => return Err(e),
             }
         }
-        if !self.sees_what_run_read(principal, workspace, crate::cases::RunReads::all(run))? {
+        if !self.sees_what_run_read(
+            principal,
+            workspace,
+            crate::cases::RunReads::all(run),
+            false,
+        )? {
             return Ok(Some(format!(
                 "a case this run read is no longer visible to {principal}; the run ends here"
             )));

@@ -482,15 +482,26 @@ impl Engine {
     }
 
     /// Whether `principal` sees, in `workspace`, every restricted case among `reads`
-    /// (SPEC CS-2).
+    /// (SPEC CS-2). For a `listener` about to start on an event that may quote them, only if
+    /// it may read cases at all (both its sides hold `case.read`): one named on a
+    /// restricted case without it was started by a custom event quoting the case, which the
+    /// case's own events were refused (round 18 leaks review, SPEC CS-4). A run going on
+    /// keeps what it read, the cases it created included, which `case.write` alone makes.
     pub(super) fn sees_what_run_read(
         &self,
         principal: &Principal,
         workspace: &str,
         reads: crate::cases::RunReads,
+        listener: bool,
     ) -> Result<bool, Error> {
         let platform = self.platform();
-        let viewer = crate::cases::Viewer::of(&platform.index(), &Caller::of(principal, workspace));
+        let index = platform.index();
+        let mut viewer = crate::cases::Viewer::of(&index, &Caller::of(principal, workspace));
+        if listener {
+            viewer.reads_cases = index
+                .check(principal, workspace, crate::access::Scope::CaseRead)
+                .allowed();
+        }
         let hidden = crate::cases::run_read_hidden_from(platform.db()?.conn(), reads, &viewer)?;
         Ok(!hidden)
     }
@@ -595,7 +606,7 @@ impl Engine {
             // visible to this identity. Not what it read after (kill review: a read after
             // the emit decided whether the listener started at all).
             if let Some(reads) = event.cause()
-                && !self.sees_what_run_read(&principal, &event.workspace, reads)?
+                && !self.sees_what_run_read(&principal, &event.workspace, reads, true)?
             {
                 continue;
             }
