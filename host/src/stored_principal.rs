@@ -27,6 +27,25 @@ pub fn principal_to_stored(p: &Principal) -> String {
     }
 }
 
+/// What stands for an API key's id told to who may not learn which keys exist.
+pub const WITHHELD_KEY: &str = "key:withheld";
+
+/// `p` in its stored form ([`principal_to_stored`]) as told to a reader who may not learn
+/// member data (`AccessIndex::tells_member_data`): a key other than `reader` itself as
+/// [`WITHHELD_KEY`], a person as `user:` however they sign in.
+pub fn principal_told(p: &Principal, reader: &Principal) -> String {
+    match p {
+        Principal::ApiKey(_) if p != reader => WITHHELD_KEY.to_owned(),
+        Principal::User { email, .. } => format!("user:{email}"),
+        Principal::Run(run) => format!(
+            "run:{} {}",
+            principal_told(&run.identity, reader),
+            principal_told(&run.publisher, reader)
+        ),
+        other => principal_to_stored(other),
+    }
+}
+
 /// The principal stored by [`principal_to_stored`] in `table.column` of `row`. Text it never
 /// writes is an error naming where (never read as nobody, or as anyone).
 pub(crate) fn principal_from_stored(

@@ -260,6 +260,36 @@ fn a_service_key_is_bound_only_if_its_role_grants_nothing_the_publisher_lacks() 
     env.publish_ok(&narrow, LEAD);
     // The Owner may bind the Owner-role key.
     env.publish_ok(&broad, OWNER);
+    // A run as the key names it to who may list keys, and to nobody else (round 18 leak
+    // review: every viewer of runs read its id, and so which keys exist).
+    env.case("ring", false);
+    env.dispatch();
+    let principal = |who: &str| {
+        let runs: Value = serde_json::from_str(&env.ok(&[
+            "runs",
+            "list",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            who,
+            "--json",
+        ]))
+        .expect("json");
+        runs.as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["workflow"] == "narrow")
+            .and_then(|r| r["principal"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let id = operator_key.trim_start_matches("key:");
+    assert!(principal(OWNER).contains(id), "{}", principal(OWNER));
+    let lead = principal(LEAD);
+    assert!(
+        !lead.contains(id) && lead.contains("key:withheld"),
+        "{lead}"
+    );
 }
 
 /// A key of another workspace named as `run_as` is answered as a key that does not exist: its

@@ -265,6 +265,16 @@ impl AccessIndex {
         self.keys.get(shard_of(id.as_bytes())).get(id)
     }
 
+    /// Whether `reader` may learn member data of `workspace` where it shows in passing (which
+    /// API keys exist, how a member signs in): who may list members and keys there
+    /// (`user.read` and `user.write`, as `keys list`). Others are told a run's or a
+    /// revision's principal without them (round 18 leak review, beside round 17's `run_as`
+    /// refusals).
+    pub fn tells_member_data(&self, reader: &Principal, workspace: &str) -> bool {
+        self.check(reader, workspace, Scope::UserRead).allowed()
+            && self.check(reader, workspace, Scope::UserWrite).allowed()
+    }
+
     /// Does `principal` hold `scope` in `workspace`? (SPEC RB-3: default deny, with a reason.)
     pub fn check(&self, principal: &Principal, workspace: &str, scope: Scope) -> AccessDecision {
         let unknown = || AccessDecision::deny(Reason::UnknownWorkspace(workspace.to_owned()));

@@ -261,7 +261,34 @@ impl Platform {
         workspace: &str,
     ) -> Result<Vec<Revision>, Error> {
         self.authorize(actor, workspace, Scope::PlaybookList)?;
-        self.latest_revisions(workspace)
+        Ok(self.told_revisions(actor, workspace, self.latest_revisions(workspace)?))
+    }
+
+    /// `revisions` as `reader` is told them: who published each without which key or how
+    /// they sign in, unless the reader may learn member data (round 18 leak review).
+    fn told_revisions(
+        &self,
+        reader: &Principal,
+        workspace: &str,
+        revisions: Vec<Revision>,
+    ) -> Vec<Revision> {
+        if self.index().tells_member_data(reader, workspace) {
+            return revisions;
+        }
+        let own = crate::stored_principal::principal_to_stored(reader);
+        revisions
+            .into_iter()
+            .map(|mut r| {
+                // The publisher as shown (`Principal`'s display): `key:<id>`, `<email>`,
+                // `<email> (sso)`.
+                if r.published_by.starts_with("key:") && r.published_by != own {
+                    r.published_by = crate::stored_principal::WITHHELD_KEY.to_owned();
+                } else if let Some(email) = r.published_by.strip_suffix(" (sso)") {
+                    r.published_by = email.to_owned();
+                }
+                r
+            })
+            .collect()
     }
 
     /// Every revision of workflow `name`, newest first; needs `playbook.get`.
@@ -272,7 +299,8 @@ impl Platform {
         name: &str,
     ) -> Result<Vec<Revision>, Error> {
         self.authorize(actor, workspace, Scope::PlaybookGet)?;
-        store::revisions(self.db()?.conn(), Which::History { workspace, name })
+        let revisions = store::revisions(self.db()?.conn(), Which::History { workspace, name })?;
+        Ok(self.told_revisions(actor, workspace, revisions))
     }
 
     /// Revision `revision` of `name` published in `workspace`, if it exists.

@@ -182,15 +182,31 @@ impl Platform {
     /// `share list` names to nobody without `user.read` there; here it is named to nobody
     /// (leak review: `run:user:alice@src user:bob@dst` showed her to every viewer). So too
     /// an identity no longer of this workspace.
-    fn told(&self, mut run: RunInfo) -> RunInfo {
-        let stored = principal_from_stored(&run.principal, "runs", "principal", "a shown run");
-        if let Ok(Principal::Run(ran)) = stored
-            && self.index().is_outsider(&ran.identity, &run.workspace)
-        {
-            run.principal = format!(
-                "run:{FOREIGN_IDENTITY} {}",
-                crate::stored_principal::principal_to_stored(&ran.publisher)
-            );
+    /// Which keys exist and how members sign in are told only to who may list them
+    /// (`AccessIndex::tells_member_data`; round 18 leak review: `run:key:<id> …` and
+    /// `sso:alice@…` showed them to every viewer).
+    fn told(&self, reader: &Principal, mut run: RunInfo) -> RunInfo {
+        use crate::stored_principal::{principal_to_stored, principal_told};
+        let index = self.index();
+        let shown = |p: &Principal| {
+            if index.tells_member_data(reader, &run.workspace) {
+                principal_to_stored(p)
+            } else {
+                principal_told(p, reader)
+            }
+        };
+        match principal_from_stored(&run.principal, "runs", "principal", "a shown run") {
+            Ok(Principal::Run(ran)) => {
+                let identity = if index.is_outsider(&ran.identity, &run.workspace) {
+                    FOREIGN_IDENTITY.to_owned()
+                } else {
+                    shown(&ran.identity)
+                };
+                run.principal = format!("run:{identity} {}", shown(&ran.publisher));
+            }
+            Ok(p) => run.principal = shown(&p),
+            // Left as stored: its detail says it does not read.
+            Err(_) => {}
         }
         run
     }
@@ -289,8 +305,10 @@ impl Platform {
         for run in runs {
             match self.listed_run_sight(principal, &run)? {
                 RunSight::None => {}
-                RunSight::Summary => shown.push(self.told(self.summary_for(principal, run))),
-                RunSight::Full => shown.push(self.told(run)),
+                RunSight::Summary => {
+                    shown.push(self.told(principal, self.summary_for(principal, run)))
+                }
+                RunSight::Full => shown.push(self.told(principal, run)),
             }
         }
         Ok(shown)
@@ -339,7 +357,7 @@ impl Platform {
         };
         match self.run_sight(principal, &info)? {
             RunSight::None => Err(no_such_run()),
-            RunSight::Full => Ok((self.told(info), steps)),
+            RunSight::Full => Ok((self.told(principal, info), steps)),
             // Which steps ran tells which branches the run took: on a case the reader may not
             // see, that is what the case holds (leak review).
             // The page says the steps are withheld rather than "none finished" (round 16 web
@@ -350,10 +368,10 @@ impl Platform {
                     steps_withheld: true,
                     ..self.summary_for(principal, info)
                 };
-                Ok((self.told(shown), Vec::new()))
+                Ok((self.told(principal, shown), Vec::new()))
             }
             RunSight::Summary => Ok((
-                self.told(summary(info)),
+                self.told(principal, summary(info)),
                 one_per_loop_step(steps)
                     .into_iter()
                     .map(|s| StepRecord {
