@@ -127,6 +127,17 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
             let engine = engine(db, steps)?;
             let principal = acting.required()?;
             let answer = engine.respond(&principal, &id, &values)?;
+            if answer.run_ended {
+                if !json {
+                    println!(
+                        "✓ interaction {id}: your answer was taken before, as sent again; run {} \
+                         has ended since (flowhost runs show {} --as EMAIL)",
+                        answer.run.id, answer.run.id
+                    );
+                    return Ok(());
+                }
+                return print_json(&answer.response);
+            }
             if !json && answer.repeated {
                 println!(
                     "✓ interaction {id}: your answer was taken before, as sent again; run {} resumes",

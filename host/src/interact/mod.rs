@@ -80,6 +80,8 @@ pub struct Answer {
     /// lost reply, a double click): taken once, told so, and its run resumed as after the
     /// first. Any other answer to an answered interaction is a conflict.
     pub repeated: bool,
+    /// For a repeated answer: its run has ended since, and there is nothing to resume.
+    pub run_ended: bool,
 }
 
 /// An interaction as stored, read by `store`.
@@ -446,6 +448,7 @@ impl Platform {
                         .is_some_and(|me| r.responder.as_deref() == Some(me.as_str()));
                     if mine && r.form.check(values).ok().map(Value::Object) == r.values {
                         audit("interaction.respond.repeated", json!({ "run": run, "step": r.step }))?;
+                        let run_ended = crate::runs::store::journal::has_ended_locked(tx, r.run)?;
                         return Ok(Verdict::Accepted(Answer {
                             run: RunRef {
                                 key: r.run,
@@ -454,6 +457,7 @@ impl Platform {
                             workspace: r.workspace.clone(),
                             response: r.response().unwrap_or(Value::Null),
                             repeated: true,
+                            run_ended,
                         }));
                     }
                     return refuse(format!(
@@ -513,6 +517,7 @@ impl Platform {
                 workspace: answered.workspace.clone(),
                 response: answered.response().unwrap_or(Value::Null),
                 repeated: false,
+                run_ended: false,
             }))
         })?;
         match verdict {

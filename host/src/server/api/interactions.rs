@@ -88,6 +88,20 @@ pub async fn respond(
     let (outcome, note) = call_unbounded(&state, move |e| {
         let left = until.saturating_duration_since(std::time::Instant::now());
         let answer = within(left, || e.respond(&principal, &id, &form.values))?;
+        // Sent again once its run had ended: the run as it ended, nothing resumed.
+        if answer.run_ended {
+            let (info, _) = crate::runs::RunStore::run_detail(e.platform(), answer.run.key)?;
+            let ended = RunOutcome {
+                run_key: info.key,
+                run_id: info.id.clone(),
+                status: info.status,
+                exit_status: info.exit_status.clone(),
+                output: info.output.clone().unwrap_or(serde_json::Value::Null),
+                error: info.error.clone(),
+                waiting_on: Vec::new(),
+            };
+            return Ok((e.platform().runs().caused_outcome(&principal, ended), None));
+        }
         // Without a slot the run is left to the scheduler: the answer claimed it for
         // whoever resumes it first.
         let tenant = e.platform().access().tenant_of(&principal, None);

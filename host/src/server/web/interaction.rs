@@ -120,7 +120,11 @@ pub(super) async fn answer(
     // Without a slot the run is left to the scheduler: the answer claimed it for whoever
     // resumes it first.
     let run = answer.run.key;
-    if let Ok(slot) = state.run_slot(&signed.session.principal, Some(&signed.session.workspace)) {
+    if answer.run_ended {
+        // Sent again once its run had ended: nothing to resume.
+    } else if let Ok(slot) =
+        state.run_slot(&signed.session.principal, Some(&signed.session.workspace))
+    {
         // On a request worker, as every request's work (web review: a bare blocking task
         // was counted by none); with none free in time the scheduler resumes it.
         let on_worker = state.clone();
@@ -144,14 +148,20 @@ pub(super) async fn answer(
     } else {
         state.wake();
     }
-    let said = if answer.repeated {
-        "Your answer was taken; sent again, it changed nothing. Run"
-    } else {
-        "Answered. Run"
+    let (said, then) = match (answer.repeated, answer.run_ended) {
+        (true, true) => (
+            "Your answer was taken; sent again, it changed nothing. Run",
+            "has ended since",
+        ),
+        (true, false) => (
+            "Your answer was taken; sent again, it changed nothing. Run",
+            "resumes with your answer",
+        ),
+        _ => ("Answered. Run", "resumes with your answer"),
     };
     let body = format!(
-        "<h1>{}</h1><p class=\"notice\">{said} <a href=\"/runs/{run}\">{run}</a> resumes \
-         with your answer.</p><p><a href=\"/\">Back to what is waiting for you</a></p>",
+        "<h1>{}</h1><p class=\"notice\">{said} <a href=\"/runs/{run}\">{run}</a> {then}.</p>\
+         <p><a href=\"/\">Back to what is waiting for you</a></p>",
         visible(&ix.title),
         run = esc(ix.run.as_str())
     );
