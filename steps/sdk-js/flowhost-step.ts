@@ -236,7 +236,9 @@ function people(given: unknown, field: string, what: string): string[] {
   if (!Array.isArray(given)) {
     throw new Failed(`${what}: \`${field}\` must be a list of emails, not ${given === null ? "null" : typeof given}`);
   }
-  return given.map((e, i) => text(e, `${field}[${i}]`, what));
+  // `Array.from` visits a sparse list's holes too (as `undefined`, refused): `map` left
+  // them holes, which reached the bindings.
+  return Array.from(given, (e, i) => text(e, `${field}[${i}]`, what));
 }
 
 /**
@@ -325,7 +327,10 @@ export const cases = {
     return hostCall(() => witCases.createCase(full));
   },
   createCaseFromJson(caseJson: string | object): CaseRecord {
-    const json = typeof caseJson === "string" ? caseJson : toJson(caseJson, "case JSON");
+    const json =
+      typeof caseJson === "string"
+        ? text(caseJson, "caseJson", "cases.createCaseFromJson")
+        : toJson(caseJson, "case JSON");
     return hostCall(() => witCases.createCaseFromJson(json));
   },
   queryCases(query: CaseQuery = {}): CasePage {

@@ -346,11 +346,6 @@ fn an_expectation_a_failed_run_or_an_unused_mock_would_meet_fails() {
             serde_json::json!({ "status": "succeeded", "events": { "case_acess_mode_updated": 0 } }),
             "expect.events.case_acess_mode_updated",
         ),
-        // A case event respelt is a custom kind no step here emits (round 18 review).
-        (
-            serde_json::json!({ "status": "succeeded", "events": { "case.created": 0 } }),
-            "expect.events.case.created: the case event is spelt case_created",
-        ),
     ] {
         spec["expect"] = expect;
         let (ok, text) = run(&spec);

@@ -1329,17 +1329,21 @@ fn a_steps_error_prints_as_one_line_of_its_journal_entry() {
         entries[0].contains("\\u202e") && !shown.contains('\u{202e}'),
         "{shown}"
     );
-    // So does the run's error on `run`'s stderr (round 18: it forged a trace line there).
+    // On `run`'s stderr its lines are marked as its own (round 18: it forged a trace line
+    // there), a hidden character written out.
     let out = d.cli(&["run", "forge.json", "--as", OWNER]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let errors: Vec<&str> = stderr.lines().filter(|l| !l.is_empty()).collect();
-    assert_eq!(errors.len(), 1, "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.is_empty()).collect();
     assert!(
-        errors[0].starts_with("error: run ")
-            && errors[0].contains("boom\\u000a  succeeded approve-payment")
-            && errors[0].contains("\\u202e"),
+        lines[0].starts_with("error: run ") && lines[0].ends_with("boom"),
         "{stderr}"
     );
+    assert!(lines[1..].iter().all(|l| l.starts_with("  | ")), "{stderr}");
+    assert!(
+        stderr.contains("  |   succeeded approve-payment") && stderr.contains("\\u202e"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains('\u{202e}'), "{stderr}");
 }
 
 /// Runs as the Owner a loop of the hostile step over `items` numbers, given `with` and

@@ -55,20 +55,22 @@ impl Platform {
     /// The caller's `scopes` decided again on access data as of the workspace's lock `tx`
     /// holds: decided only before the wait for it, a write went through for someone another
     /// process or host removed meanwhile (round 18 authority review; SPEC RB-4). Answers,
-    /// flow starts and publishes decide so too. The viewer read before stands: a change of
-    /// who may see the case is decided under the lock by its own writer.
+    /// flow starts and publishes decide so too. Returns the caller's sight of cases as of
+    /// the lock.
     fn decided_again(
         &self,
         tx: &Transaction<'_>,
         caller: &Caller,
         scopes: &[Scope],
-    ) -> Result<(), Error> {
+    ) -> Result<Viewer, Error> {
         // Brought up to the lock's access data first: `authorize` then reads it.
-        self.index_in(tx)?;
+        let index = self.index_in(tx)?;
         for scope in scopes {
             self.authorize(&caller.principal, &caller.workspace, *scope)?;
         }
-        Ok(())
+        // Who sees which case as of then too: a demoted reader no longer sees the case
+        // (self-review).
+        Ok(Viewer::of(&index, caller))
     }
 
     /// Loads case `text` if it exists in the caller's workspace and the viewer may see it;
@@ -132,7 +134,8 @@ impl Platform {
         input: NewCase,
         idempotency_key: Option<&str>,
     ) -> Result<CaseRecord, Error> {
-        let (ws, viewer) = self.case_context(caller, Scope::CaseWrite)?;
+        // The caller's sight of cases is read again under the lock (`decided_again`).
+        let (ws, _) = self.case_context(caller, Scope::CaseWrite)?;
         // Before any work: an oversized case is refused whole (SPEC ST-4).
         validate::new_case(&input)?;
         let title = input.title.trim().to_owned();
@@ -181,7 +184,7 @@ impl Platform {
         };
         self.transact_in_workspace(true, |tx| {
             tx.lock_workspace(&caller.workspace).map_err(internal)?;
-            self.decided_again(tx, caller, &[Scope::CaseWrite])?;
+            let viewer = self.decided_again(tx, caller, &[Scope::CaseWrite])?;
             // Inserted unless its idempotency key is taken (one round trip, where a look-up
             // first took two); taken, the answer is that creation's.
             let Some(CaseRow { id, mut record, .. }) = store::insert(tx, &new_row)? else {
@@ -449,7 +452,7 @@ impl Platform {
         shown: Option<&Restrictions>,
     ) -> Result<Restrictions, Error> {
         require_restriction_update(caller)?;
-        let (ws, viewer) = self.case_context(caller, Scope::CaseWrite)?;
+        let (ws, _) = self.case_context(caller, Scope::CaseWrite)?;
         // As its grant: a custom role with `case.write` alone read them (leak review).
         self.authorize(&caller.principal, &caller.workspace, Scope::CaseRead)?;
         validate::case_id(case_id)?;
@@ -470,7 +473,7 @@ impl Platform {
         // timeline, audit entry and events this writes are numbered under the same lock.
         self.transact_in_workspace(true, |tx| {
             tx.lock_workspace(&caller.workspace).map_err(internal)?;
-            self.decided_again(tx, caller, &[Scope::CaseWrite, Scope::CaseRead])?;
+            let viewer = self.decided_again(tx, caller, &[Scope::CaseWrite, Scope::CaseRead])?;
             // The call's key with the case it names: a retry's n-th update of another case
             // (a step that chose differently) is its own update, not the first one's answer.
             let row = match parse_case_id(case_id) {

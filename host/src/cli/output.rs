@@ -66,6 +66,17 @@ pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
     flowhost::text::written_out(text, flowhost::text::is_hidden_at)
 }
 
+/// `text` (a step's error: a Python traceback, a JS stack) as lines of its own under the line
+/// that introduces it, each begun by `  | `, hidden characters written out: kept readable,
+/// and no line of it can pass for one of the CLI's (round 18: a step's error forged a trace
+/// line; written on one line, a traceback was unreadable).
+pub fn block(text: &str) -> String {
+    let shown = flowhost::text::written_out(text, |prev, c, next| {
+        c != '\n' && c != '\t' && flowhost::text::is_hidden_at(prev, c, next)
+    });
+    shown.trim_end().replace('\n', "\n  | ")
+}
+
 /// `text` with every control character but a newline and a tab written out (`\u001b`): what
 /// the CLI prints includes text steps and tenants chose (log lines, step errors, case
 /// titles), and a terminal acts on escape sequences in it: faked lines, a cleared screen,

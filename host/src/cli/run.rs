@@ -18,7 +18,7 @@ use super::args::{Output, StepDirs};
 use super::database::Database;
 use super::error::{CliError, Reported};
 use super::input::json_arg;
-use super::output::one_line;
+use super::output::block;
 
 #[derive(clap::Args)]
 pub struct RunArgs {
@@ -221,7 +221,7 @@ pub(super) fn print_triggered(outcome: &RunOutcome, json: bool) -> anyhow::Resul
         eprintln!(
             "error: triggered run {} failed: {}",
             outcome.run_id,
-            one_line(e)
+            block(e)
         );
     }
     if json {
@@ -258,14 +258,14 @@ pub(super) fn report(outcome: &RunOutcome, elapsed: Duration, json: bool) -> any
     }
     match (&outcome.status, &outcome.error) {
         (RunStatus::Failed, Some(e)) => {
-            // On its one line: a step's error forged trace lines below it (round 18).
-            eprintln!("error: run {} failed: {}", outcome.run_id, one_line(e));
+            // Its lines marked as its own: a step's error forged trace lines (round 18).
+            eprintln!("error: run {} failed: {}", outcome.run_id, block(e));
             Err(Reported(CliError::Failed(e.clone())).into())
         }
         // Stopped before its end with a reason (the database busy, SPEC WF-11): not done, but
         // resumable; the message says how.
         (RunStatus::Running, Some(e)) => {
-            eprintln!("error: run {} stopped: {}", outcome.run_id, one_line(e));
+            eprintln!("error: run {} stopped: {}", outcome.run_id, block(e));
             Err(Reported(CliError::Failed(e.clone())).into())
         }
         _ => Ok(()),

@@ -156,7 +156,7 @@ fn print(notice: Notice<'_>) {
                 eprintln!(
                     "{kind} run {}: {}; tried again later",
                     o.run_id,
-                    super::output::one_line(why)
+                    super::output::block(why)
                 );
             }
             (RunStatus::Running, None) => eprintln!(
@@ -171,7 +171,7 @@ fn print(notice: Notice<'_>) {
             outcome: Err(e),
         } => eprintln!(
             "error: {kind} run {run}: {}",
-            super::output::one_line(&e.to_string())
+            super::output::block(&e.to_string())
         ),
         Notice::WorkerFailed(e) => eprintln!("error: a run's worker failed: {e}"),
         Notice::ClaimFailed(e) => eprintln!("error: claiming work: {e:#}"),

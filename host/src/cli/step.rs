@@ -128,7 +128,10 @@ fn run_step(db: &Database, args: RunArgs) -> anyhow::Result<()> {
         Ok(_) => Ok(()),
         Err(failure) => {
             if !args.output.json {
-                eprintln!("error: step {component} failed: {failure}");
+                eprintln!(
+                    "error: step {component} failed: {}",
+                    super::output::block(&failure.to_string())
+                );
             }
             Err(Reported(CliError::Failed(failure.to_string())).into())
         }

@@ -200,9 +200,9 @@ pub fn test(db: &Database, args: TestArgs) -> anyhow::Result<()> {
     let failed = results.iter().filter(|r| !r.passed()).count();
     for r in &results {
         if r.passed() {
-            println!("ok    {}", r.name);
+            println!("ok    {}", one_line(&r.name));
         } else {
-            println!("FAIL  {}", r.name);
+            println!("FAIL  {}", one_line(&r.name));
             for m in &r.mismatches {
                 // A step's words on one line each: a line break in its failure printed
                 // `ok` lines and a summary of its own choosing (round 17 steps review).

@@ -59,9 +59,13 @@ pub fn run(db: &Database, args: TestArgs) -> anyhow::Result<()> {
     let progress = |r: &TestResult, n: usize, total: usize| {
         let mark = if r.passed { "✓" } else { "✗" };
         if live {
-            super::output::rewrite_line(format_args!("[{n}/{total}] {mark} {}", r.name));
+            super::output::rewrite_line(format_args!("[{n}/{total}] {mark} {}", one_line(&r.name)));
         } else if !args.output.json {
-            eprintln!("[{n}/{total}] {mark} {} ({} ms)", r.name, r.duration_ms);
+            eprintln!(
+                "[{n}/{total}] {mark} {} ({} ms)",
+                one_line(&r.name),
+                r.duration_ms
+            );
         }
     };
     let results = harness::run_all(

@@ -570,13 +570,20 @@ impl Parser {
     /// hostile-input review). Stored revisions still load.
     fn no_hidden_operand(&mut self, operand: &Template, at: &JsonPath) {
         match operand {
-            Template::Literal(Value::String(text)) => {
+            // Beside visible text only: a value of invisible characters alone looks for them
+            // (`contains "\u{202e}"`, the right-to-left trick in a file name), on purpose.
+            Template::Literal(Value::String(text))
+                if text
+                    .chars()
+                    .any(|c| !c.is_whitespace() && !crate::text::is_hidden_at(None, c, None)) =>
+            {
                 if let Some(c) = crate::text::first_hidden(text) {
                     self.authoring(
                         at.clone(),
                         format!(
-                            "the value `{}` holds U+{:04X}, an invisible character no value it \
-                             is compared with holds",
+                            "the value `{}` holds U+{:04X}, an invisible character beside its \
+                             text, which the values it is compared with do not hold there; to \
+                             look for the character itself, write it alone",
                             crate::text::clip(&crate::text::written_out(
                                 text,
                                 crate::text::is_hidden_at

@@ -656,7 +656,7 @@ fn apply_groups(
         if have.contains_key(&g.name) {
             continue;
         }
-        let folded = g.name.to_lowercase();
+        // Folded by ASCII, as `groups create` and roles fold them.
         let other = have
             .keys()
             .filter(|name| **name != g.name)
@@ -666,7 +666,7 @@ fn apply_groups(
                     .map(|o| &o.name)
                     .filter(|name| **name != g.name),
             )
-            .find(|name| name.to_lowercase() == folded);
+            .find(|name| name.eq_ignore_ascii_case(&g.name));
         if let Some(other) = other {
             return Err(ApplyError::Spec(vec![Located::new(
                 at.key("groups").index(j).key("name"),

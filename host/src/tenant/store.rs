@@ -84,10 +84,12 @@ pub(super) fn owners_in_workspace(conn: &Connection, workspace: &str) -> Result<
     .map_err(internal)
 }
 
-/// Another organization whose name differs from `name` only by (ASCII) case, if any.
+/// Another organization whose name differs from `name` only by (ASCII) case, if any and if
+/// none is named `name` exactly (two stored before the refusal each still apply).
 pub(super) fn organization_alike(conn: &Connection, name: &str) -> Result<Option<String>, Error> {
     conn.query_row(
-        "SELECT name FROM organizations WHERE lower(name) = ?1 AND name <> ?2 LIMIT 1",
+        "SELECT name FROM organizations WHERE lower(name) = ?1 AND name <> ?2
+             AND NOT EXISTS (SELECT 1 FROM organizations WHERE name = ?2) LIMIT 1",
         params![name.to_ascii_lowercase(), name],
         |r| r.get(0),
     )

@@ -58,7 +58,10 @@ def _not_equal_to_text(self, other):
             f"{cls}.{self.name} compared with the text {other!r}: compare with a member "
             f"({cls}.{self.name}), or the text with `.name.lower()`"
         )
-    return self is other
+    if isinstance(other, type(self)):
+        return self is other
+    # Another kind of value (`mock.ANY`): its own equality decides, as for any Enum.
+    return NotImplemented
 
 
 for _enum in (AccessMode, Severity, cases.CaseSort, log.Level):

@@ -73,12 +73,6 @@ fn select(out: &mut String, name: &str, value: &str, required: &str, options: &[
     out.push_str("</select>");
 }
 
-/// The answer a browser posted, as JSON for [`Form::check`]: each field of the form read as
-/// its type; an empty field is absent. What does not read as its field's type goes on as the
-/// text it is, a field sent twice as the list of what was sent, and fields the form does not
-/// have as they are: the form's own check (the service's, the same as the CLI's) refuses each
-/// naming the field, and that refusal is audited as through any door (SPEC IX-8). The CSRF
-/// field is not an answer.
 /// A page of the form at `action` as it was posted, when the page's own reads were refused
 /// for now and its form is not at hand: each field a text box holding what was typed, to
 /// send again (round 18 web review: a flow start's or an answer's typed text was lost).
@@ -110,6 +104,12 @@ pub(super) fn as_posted(
     super::html::page(title, Some(session), &body)
 }
 
+/// The answer a browser posted, as JSON for [`Form::check`]: each field of the form read as
+/// its type; an empty field is absent. What does not read as its field's type goes on as the
+/// text it is, a field sent twice as the list of what was sent, and fields the form does not
+/// have as they are: the form's own check (the service's, the same as the CLI's) refuses each
+/// naming the field, and that refusal is audited as through any door (SPEC IX-8). The CSRF
+/// field is not an answer.
 pub(super) fn values(form: &Form, posted: &[(String, String)]) -> Value {
     let mut out = Map::new();
     for (name, raw) in posted {
