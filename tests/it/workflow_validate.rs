@@ -834,4 +834,16 @@ fn a_hidden_character_in_a_conditions_text_and_a_stray_event_kind_are_refused_wh
         assert!(stderr.contains(at), "{at}: {stderr}");
     }
     assert!(!stderr.contains("right[0]"), "{stderr}");
+    // A value of invisible characters alone looks for them on purpose (the right-to-left
+    // trick in a file name): it validates.
+    let looks = serde_json::json!({ "name": "rlo", "workspace": "soc",
+        "run_as": "automation@acme.test",
+        "trigger": { "on": "case_created",
+            "if": [{ "left": "$.event.case.title", "op": "contains", "right": "\u{202e}" }] },
+        "steps": [] })
+    .to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("wf.json"), &looks).expect("write");
+    let (ok, _, stderr) = validate(dir.path(), &["wf.json"]);
+    assert!(ok, "{stderr}");
 }

@@ -71,7 +71,9 @@ pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
 /// and no line of it can pass for one of the CLI's (round 18: a step's error forged a trace
 /// line; written on one line, a traceback was unreadable).
 pub fn block(text: &str) -> String {
-    let shown = flowhost::text::written_out(text, |prev, c, next| {
+    // A Windows line end is one line end.
+    let text = text.replace("\r\n", "\n");
+    let shown = flowhost::text::written_out(&text, |prev, c, next| {
         c != '\n' && c != '\t' && flowhost::text::is_hidden_at(prev, c, next)
     });
     shown.trim_end().replace('\n', "\n  | ")

@@ -162,7 +162,12 @@ fn print_json(exec: &StepExecution) -> anyhow::Result<()> {
 
 fn print_text(exec: &StepExecution) {
     for line in &exec.logs {
-        println!("log   {:<5} {}", line.level.as_str(), line.message);
+        // Marked as the step's own, as its error is: a message forged the CLI's lines.
+        println!(
+            "log   {:<5} {}",
+            line.level.as_str(),
+            super::output::block(&line.message)
+        );
     }
     if exec.dropped_logs > 0 {
         println!("log   ({} more lines dropped)", exec.dropped_logs);
