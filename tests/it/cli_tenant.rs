@@ -1175,3 +1175,86 @@ fn an_organization_or_a_group_respelt_by_case_is_refused_and_nothing_applies() {
     assert!(!out.status.success(), "{}", stdout(&out));
     assert!(stderr(&out).contains("only by case"), "{}", stderr(&out));
 }
+
+/// A role holding `user.write` without `user.read` learns nothing of who is a member from
+/// `users invite`, `set-role`, `delete` or `web link`: each said "already a member", "not a
+/// member" or changed nothing for the role a member already held (round 18 leak review).
+#[test]
+fn who_is_a_member_is_told_to_no_one_who_may_not_read_members() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = applied(dir.path());
+    let owner = "olivia.owner@acme-mssp.test";
+    let ok = |args: &[&str]| {
+        let out = flowhost(dir.path(), &db, args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    };
+    ok(&[
+        "roles",
+        "create",
+        "people-writer",
+        "--scopes",
+        "user.write",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        owner,
+    ]);
+    ok(&[
+        "users",
+        "invite",
+        "pat@acme-mssp.test",
+        "--role",
+        "people-writer",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        owner,
+    ]);
+    for (args, member) in [
+        (
+            vec![
+                "users",
+                "invite",
+                "sam.lead@acme-mssp.test",
+                "--role",
+                "viewer",
+            ],
+            true,
+        ),
+        (
+            vec![
+                "users",
+                "invite",
+                "nobody@acme-mssp.test",
+                "--role",
+                "viewer",
+            ],
+            false,
+        ),
+        (vec!["users", "delete", "nobody@acme-mssp.test"], false),
+        (
+            vec![
+                "users",
+                "set-role",
+                "sam.lead@acme-mssp.test",
+                "--role",
+                "contributor",
+            ],
+            true,
+        ),
+    ] {
+        let mut full = args.clone();
+        full.extend(["--workspace", "mssp-soc", "--as", "pat@acme-mssp.test"]);
+        let out = flowhost(dir.path(), &db, &full);
+        let said = stderr(&out);
+        assert!(!out.status.success(), "{full:?}");
+        assert!(
+            said.contains("user.read"),
+            "{full:?} (member: {member}): {said}"
+        );
+        assert!(
+            !said.contains("already a member") && !said.contains("not a member"),
+            "{said}"
+        );
+    }
+}

@@ -45,6 +45,9 @@ impl Platform {
     ) -> Result<(), Error> {
         let email = email(raw_email)?;
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
+            // Who is a member, and with what role, is told to who may read members: a role
+            // holding `user.write` alone learnt it from these answers (round 18 leak review).
+            self.authorize(actor, workspace, Scope::UserRead)?;
             let ws = workspace_id(tx, workspace)?;
             let role = existing_role(tx, ws, workspace, role)?;
             self.may_hand_out(actor, workspace, &role)?;
@@ -78,6 +81,9 @@ impl Platform {
     ) -> Result<(), Error> {
         let email = email(raw_email)?;
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
+            // Who is a member, and with what role, is told to who may read members: a role
+            // holding `user.write` alone learnt it from these answers (round 18 leak review).
+            self.authorize(actor, workspace, Scope::UserRead)?;
             let ws = workspace_id(tx, workspace)?;
             let (user, role) = existing_member(tx, ws, workspace, &email)?;
             self.may_act_on(actor, workspace, &email, "delete")?;
@@ -107,6 +113,9 @@ impl Platform {
     ) -> Result<(), Error> {
         let email = email(raw_email)?;
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
+            // Who is a member, and with what role, is told to who may read members: a role
+            // holding `user.write` alone learnt it from these answers (round 18 leak review).
+            self.authorize(actor, workspace, Scope::UserRead)?;
             let ws = workspace_id(tx, workspace)?;
             let new = existing_role(tx, ws, workspace, role)?;
             let (user, old) = existing_member(tx, ws, workspace, &email)?;

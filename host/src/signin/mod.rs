@@ -106,6 +106,15 @@ impl Platform {
         let token = secret()?;
         let expires_at = clock::now_unix() + LINK_TTL_SECS;
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
+            // A link signs its holder in as the person, with all they hold by name besides
+            // their role (the restricted cases they are on, the interactions listing them,
+            // their runs): only someone holding every scope may issue one. Within the
+            // issuer's power by role alone, a people-admin took on an analyst's cases
+            // (authority review; SPEC UA-1, CS-2). Decided before whether the person is a
+            // member is told (round 18 leak review).
+            self.holds_every_scope(actor, workspace, || {
+                format!("issue a sign-in link as {email}")
+            })?;
             if self
                 .index()
                 .is_outsider(&Principal::local(email.clone()), workspace)
@@ -114,14 +123,6 @@ impl Platform {
                     "{email} is not a member of `{workspace}`: invite them first"
                 )));
             }
-            // A link signs its holder in as the person, with all they hold by name besides
-            // their role (the restricted cases they are on, the interactions listing them,
-            // their runs): only someone holding every scope may issue one. Within the
-            // issuer's power by role alone, a people-admin took on an analyst's cases
-            // (authority review; SPEC UA-1, CS-2).
-            self.holds_every_scope(actor, workspace, || {
-                format!("issue a sign-in link as {email}")
-            })?;
             if let Err(reason) = self.signs_in_locally(&email, workspace) {
                 return Err(Error::Invalid(format!(
                     "a sign-in link would sign {email} in locally, which `{workspace}` refuses: {reason}"
