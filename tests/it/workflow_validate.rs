@@ -822,7 +822,8 @@ fn a_hidden_character_in_a_conditions_text_and_a_stray_event_kind_are_refused_wh
         "run_as": "automation@acme.test",
         "trigger": { "on": "case_updated", "event": "case_access_mode_updated",
             "if": [{ "left": "$.event.case.severity", "op": "gte", "right": "high\u{200b}" },
-                   { "left": "$.event.case.state", "op": "in", "right": ["open", "new\u{202e}"] }] },
+                   { "left": "$.event.case.state", "op": "in", "right": ["open", "new\u{202e}"] },
+                   { "left": "$.event.case.title", "op": "eq", "right": "{{ $.event.case.state }}\u{200b}" }] },
         "steps": [] })
     .to_string();
     let stderr = errors_for(&definition);
@@ -830,6 +831,7 @@ fn a_hidden_character_in_a_conditions_text_and_a_stray_event_kind_are_refused_wh
         "trigger.event: `event` names the custom event kind",
         "trigger.if[0].right: the value `high\\u200b` holds U+200B",
         "trigger.if[1].right[1]: the value `new\\u202e` holds U+202E",
+        "trigger.if[2].right: the text around the reference holds U+200B",
     ] {
         assert!(stderr.contains(at), "{at}: {stderr}");
     }

@@ -603,6 +603,36 @@ impl Parser {
                     self.no_hidden_operand(item, &at.index(i));
                 }
             }
+            // Text around a reference is never the character alone (self-review).
+            Template::Text(parts) => {
+                let written: String = parts
+                    .iter()
+                    .filter_map(|p| match p {
+                        super::refs::Part::Lit(text) => Some(text.as_str()),
+                        super::refs::Part::Ref(_) => None,
+                    })
+                    .collect();
+                if let Some(c) = crate::text::first_hidden(&written) {
+                    self.authoring(
+                        at.clone(),
+                        format!(
+                            "the text around the reference holds U+{:04X}, an invisible \
+                             character the values it is compared with do not hold there",
+                            u32::from(c)
+                        ),
+                    );
+                }
+            }
+            Template::Object(fields) => {
+                for (key, value) in fields {
+                    self.no_hidden_operand(value, &at.key(key));
+                }
+            }
+            Template::Literal(Value::Object(fields)) => {
+                for (key, value) in fields {
+                    self.no_hidden_operand(&Template::Literal(value.clone()), &at.key(key));
+                }
+            }
             _ => {}
         }
     }

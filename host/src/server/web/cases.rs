@@ -339,7 +339,17 @@ pub(super) async fn update(
                             cases</a></p>";
                 Ok(page("Case", Some(session), body).into_response())
             }
-            Err(e) => Err(e),
+            // The change is made; only the page's read of the case failed: said so, not
+            // "nothing was changed, try again" (round 18 web review).
+            Err(_) => {
+                let body = format!(
+                    "<h1>{}</h1><p class=\"notice\">Restrictions updated. The case cannot be \
+                     shown just now; <a href=\"/cases/{}\">open it again</a> in a moment.</p>",
+                    visible(&id),
+                    crate::encoding::percent_encode(&id)
+                );
+                Ok(page("Case", Some(session), &body).into_response())
+            }
         },
         Err(Error::Invalid(why)) => refused(&state, session, id, &posted, &why).await,
         // Changed since the page was shown: the form again as they are now (a second save
