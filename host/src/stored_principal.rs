@@ -46,6 +46,17 @@ pub fn principal_told(p: &Principal, reader: &Principal) -> String {
     }
 }
 
+/// An actor's name (`Principal`'s display: `key:<id>`, `<email>`, `<email> (sso)`) as told
+/// to a reader who may not learn member data: a key other than `reader` itself as
+/// [`WITHHELD_KEY`], a person by email alone. A name that does not read is left as it is.
+pub fn actor_told(name: &str, reader: &Principal) -> String {
+    match Principal::from_actor_name(name) {
+        Some(key @ Principal::ApiKey(_)) if &key != reader => WITHHELD_KEY.to_owned(),
+        Some(Principal::User { email, .. }) => email.to_string(),
+        _ => name.to_owned(),
+    }
+}
+
 /// The principal stored by [`principal_to_stored`] in `table.column` of `row`. Text it never
 /// writes is an error naming where (never read as nobody, or as anyone).
 pub(crate) fn principal_from_stored(
@@ -80,5 +91,27 @@ pub(crate) fn parse_stored_principal(s: &str) -> Option<Principal> {
         }
         None if s == "anonymous" => Some(Principal::Anonymous),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader who may not learn member data reads no key's id but their own, and no way of
+    /// signing in (round 18 leak review).
+    #[test]
+    fn keys_and_sign_ins_are_withheld_but_the_readers_own_key() {
+        let me = Principal::ApiKey("k1".into());
+        let sso = Principal::sso(Email::parse("alice@x.test").expect("email"));
+        assert_eq!(actor_told("key:k2", &me), WITHHELD_KEY);
+        assert_eq!(actor_told("key:k1", &me), "key:k1");
+        assert_eq!(actor_told("alice@x.test (sso)", &me), "alice@x.test");
+        assert_eq!(actor_told("console", &me), "console");
+        assert_eq!(principal_told(&sso, &me), "user:alice@x.test");
+        assert_eq!(
+            principal_told(&Principal::ApiKey("k2".into()), &me),
+            WITHHELD_KEY
+        );
     }
 }

@@ -434,6 +434,17 @@ impl Platform {
             {
                 share.accepted_by = None;
             }
+            // Which key, and how a person signs in, only to who may list keys there too.
+            for (name, workspace) in [
+                (&mut share.shared_by, &share.source),
+                (&mut share.accepted_by, &share.destination),
+            ] {
+                if let Some(text) = name
+                    && !self.index().tells_member_data(actor, workspace)
+                {
+                    *text = crate::stored_principal::actor_told(text, actor);
+                }
+            }
         }
         Ok(shares)
     }

@@ -275,17 +275,10 @@ impl Platform {
         if self.index().tells_member_data(reader, workspace) {
             return revisions;
         }
-        let own = crate::stored_principal::principal_to_stored(reader);
         revisions
             .into_iter()
             .map(|mut r| {
-                // The publisher as shown (`Principal`'s display): `key:<id>`, `<email>`,
-                // `<email> (sso)`.
-                if r.published_by.starts_with("key:") && r.published_by != own {
-                    r.published_by = crate::stored_principal::WITHHELD_KEY.to_owned();
-                } else if let Some(email) = r.published_by.strip_suffix(" (sso)") {
-                    r.published_by = email.to_owned();
-                }
+                r.published_by = crate::stored_principal::actor_told(&r.published_by, reader);
                 r
             })
             .collect()
