@@ -271,8 +271,15 @@ impl Platform {
         let limit = page.limit()?;
         let before = match &page.before {
             None => None,
-            // A cursor names a run the principal sees; any other reads as a missing run.
-            Some(id) => Some(self.visible_run_key(principal, id)?),
+            // A cursor names a run the principal sees; any other is a bad page link, alike
+            // whether the run exists or not, as a case cursor is (round 18 web review: a
+            // listing answered 404 "no such run").
+            Some(id) => Some(self.visible_run_key(principal, id).map_err(|e| match e {
+                Error::NotFound(_) => Error::Invalid(
+                    "`before` names no run of this listing; start from the newest".to_owned(),
+                ),
+                other => other,
+            })?),
         };
         // Whoever holds playbook.get in a workspace sees every run of it, at least as a
         // summary (`run_sight`); nobody else sees any, so their rows are never read.
