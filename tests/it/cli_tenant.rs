@@ -1177,8 +1177,8 @@ fn an_organization_or_a_group_respelt_by_case_is_refused_and_nothing_applies() {
 }
 
 /// A role holding `user.write` without `user.read` learns nothing of who is a member from
-/// `users invite`, `set-role`, `delete` or `web link`: each said "already a member", "not a
-/// member" or changed nothing for the role a member already held (round 18 leak review).
+/// `users invite`, `set-role`, `delete` or `groups add`: each said "already a member", "not
+/// a member" or changed nothing for the role a member already held (round 18 leak review).
 #[test]
 fn who_is_a_member_is_told_to_no_one_who_may_not_read_members() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1241,6 +1241,10 @@ fn who_is_a_member_is_told_to_no_one_who_may_not_read_members() {
                 "contributor",
             ],
             true,
+        ),
+        (
+            vec!["groups", "add", "ir-team", "nobody@acme-mssp.test"],
+            false,
         ),
     ] {
         let mut full = args.clone();

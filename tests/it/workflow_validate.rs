@@ -841,7 +841,10 @@ fn a_hidden_character_in_a_conditions_text_and_a_stray_event_kind_are_refused_wh
     let looks = serde_json::json!({ "name": "rlo", "workspace": "soc",
         "run_as": "automation@acme.test",
         "trigger": { "on": "case_created",
-            "if": [{ "left": "$.event.case.title", "op": "contains", "right": "\u{202e}" }] },
+            "if": [{ "left": "$.event.case.title", "op": "contains", "right": "\u{202e}" },
+                   // Line breaks and tabs are text a value may hold.
+                   { "left": "$.event.case.description", "op": "contains", "right": "a\nb\tc" },
+                   { "left": "$.event.case.title", "op": "ne", "right": "{{ $.event.case.state }}\n" }] },
         "steps": [] })
     .to_string();
     let dir = tempfile::tempdir().expect("tempdir");

@@ -151,6 +151,8 @@ impl Platform {
     ) -> Result<(), Error> {
         let email = email(raw_email)?;
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
+            // "Not a member" is told only to who may read members (round 18 leak review).
+            self.authorize(actor, workspace, Scope::UserRead)?;
             let ws = workspace_id(tx, workspace)?;
             let (group_id, kind) = group(tx, ws, workspace, group_name)?;
             if kind == GroupKind::Dynamic {

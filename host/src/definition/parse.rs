@@ -577,7 +577,7 @@ impl Parser {
                     .chars()
                     .any(|c| !c.is_whitespace() && !crate::text::is_hidden_at(None, c, None)) =>
             {
-                if let Some(c) = crate::text::first_hidden(text) {
+                if let Some(c) = invisible_in(text) {
                     self.authoring(
                         at.clone(),
                         format!(
@@ -612,7 +612,7 @@ impl Parser {
                         super::refs::Part::Ref(_) => None,
                     })
                     .collect();
-                if let Some(c) = crate::text::first_hidden(&written) {
+                if let Some(c) = invisible_in(&written) {
                     self.authoring(
                         at.clone(),
                         format!(
@@ -1779,6 +1779,23 @@ fn exit_status_ok(status: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The first character of `text` that shows nothing where it stands, line breaks and tabs
+/// aside (text compared may hold them): a condition's written value holding one never meets
+/// what it is compared with.
+fn invisible_in(text: &str) -> Option<char> {
+    let mut prev = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if !matches!(c, '\n' | '\t' | '\r')
+            && crate::text::is_hidden_at(prev, c, chars.peek().copied())
+        {
+            return Some(c);
+        }
+        prev = Some(c);
+    }
+    None
 }
 
 #[cfg(test)]

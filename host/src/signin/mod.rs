@@ -95,7 +95,8 @@ impl Platform {
     }
 
     /// Issues a one-time sign-in link for member `raw_email` of `workspace`; only a holder of
-    /// `user.write` may (SPEC UA-1: the Owner vouches for who the person is). Audited.
+    /// `user.write` and every scope the workspace grants may (SPEC UA-1: the Owner vouches for
+    /// who the person is). Audited.
     pub(crate) fn issue_signin_link(
         &self,
         actor: &Principal,

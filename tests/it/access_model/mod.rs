@@ -687,8 +687,9 @@ impl Model {
     }
 
     /// Deleting a user (SPEC UA-2, UA-3): membership and personal keys there go.
+    /// Who is a member is told only to who may read members (round 18): `user.read` too.
     pub fn delete_user(&mut self, actor: &Who, ws: &str, raw_email: &str) -> bool {
-        if !self.holds(actor, ws, "user.write") {
+        if !self.holds(actor, ws, "user.write") || !self.holds(actor, ws, "user.read") {
             return false;
         }
         let email = norm(raw_email);
@@ -713,8 +714,9 @@ impl Model {
     }
 
     /// Changing a member's role (SPEC UA-1, UA-3).
+    /// `user.read` too, as for a deletion (round 18).
     pub fn set_user_role(&mut self, actor: &Who, ws: &str, raw_email: &str, role: &str) -> bool {
-        if !self.holds(actor, ws, "user.write") {
+        if !self.holds(actor, ws, "user.write") || !self.holds(actor, ws, "user.read") {
             return false;
         }
         let email = norm(raw_email);

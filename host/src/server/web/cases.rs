@@ -341,11 +341,15 @@ pub(super) async fn update(
             }
             // The change is made; only the page's read of the case failed: said so, not
             // "nothing was changed, try again" (round 18 web review).
-            Err(_) => {
+            Err(e) => {
+                let reference =
+                    crate::error::logged("case page after a restriction change", &format!("{e:?}"));
                 let body = format!(
                     "<h1>{}</h1><p class=\"notice\">Restrictions updated. The case cannot be \
-                     shown just now; <a href=\"/cases/{}\">open it again</a> in a moment.</p>",
+                     shown just now (the detail is in the server's log, ref {}); \
+                     <a href=\"/cases/{}\">open it again</a> in a moment.</p>",
                     visible(&id),
+                    esc(&reference),
                     crate::encoding::percent_encode(&id)
                 );
                 Ok(page("Case", Some(session), &body).into_response())
