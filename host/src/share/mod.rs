@@ -254,7 +254,12 @@ impl Platform {
                     self.check(actor, &share.destination, Scope::UserRead)
                         .allowed()
                 })
-                .map(|who| format!(", by {who}"))
+                .map(|who| {
+                    format!(
+                        ", by {}",
+                        self.actor_told_in(who, actor, &share.destination)
+                    )
+                })
                 .unwrap_or_default();
             return Err(Error::Conflict(format!(
                 "share {id} was already accepted at revision {}, the latest{by}",
@@ -292,8 +297,9 @@ impl Platform {
                 // Who offered it, as `list_shares` tells it: to a reader of the source's people.
                 shared_by: share
                     .shared_by
-                    .clone()
-                    .filter(|_| self.check(actor, &share.source, Scope::UserRead).allowed()),
+                    .as_deref()
+                    .filter(|_| self.check(actor, &share.source, Scope::UserRead).allowed())
+                    .map(|who| self.actor_told_in(who, actor, &share.source)),
                 ..share.clone()
             })
         })
@@ -439,14 +445,23 @@ impl Platform {
                 (&mut share.shared_by, &share.source),
                 (&mut share.accepted_by, &share.destination),
             ] {
-                if let Some(text) = name
-                    && !self.index().tells_member_data(actor, workspace)
-                {
-                    *text = crate::stored_principal::actor_told(text, actor);
+                if let Some(text) = name {
+                    *text = self.actor_told_in(text, actor, workspace);
                 }
             }
         }
         Ok(shares)
+    }
+
+    /// Actor name `who` (`key:<id>`, an email, `… (sso)`) as `reader` is told it in
+    /// `workspace`: whole to who may list members and keys there, else without the key's id
+    /// or the way of signing in (round 18 leak review).
+    fn actor_told_in(&self, who: &str, reader: &Principal, workspace: &str) -> String {
+        if self.index().tells_member_data(reader, workspace) {
+            who.to_owned()
+        } else {
+            crate::stored_principal::actor_told(who, reader)
+        }
     }
 
     /// The Interaction Flow `name` as seen from `workspace`: published there, or shared there
