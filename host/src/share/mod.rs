@@ -453,17 +453,6 @@ impl Platform {
         Ok(shares)
     }
 
-    /// Actor name `who` (`key:<id>`, an email, `… (sso)`) as `reader` is told it in
-    /// `workspace`: whole to who may list members and keys there, else without the key's id
-    /// or the way of signing in (round 18 leak review).
-    fn actor_told_in(&self, who: &str, reader: &Principal, workspace: &str) -> String {
-        if self.index().tells_member_data(reader, workspace) {
-            who.to_owned()
-        } else {
-            crate::stored_principal::actor_told(who, reader)
-        }
-    }
-
     /// The Interaction Flow `name` as seen from `workspace`: published there, or shared there
     /// (with custom-role selections dropped, SPEC IX-6), if it would start now.
     pub(crate) fn interaction_flow(

@@ -272,13 +272,10 @@ impl Platform {
         workspace: &str,
         revisions: Vec<Revision>,
     ) -> Vec<Revision> {
-        if self.index().tells_member_data(reader, workspace) {
-            return revisions;
-        }
         revisions
             .into_iter()
             .map(|mut r| {
-                r.published_by = crate::stored_principal::actor_told(&r.published_by, reader);
+                r.published_by = self.actor_told_in(&r.published_by, reader, workspace);
                 r
             })
             .collect()

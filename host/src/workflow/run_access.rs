@@ -182,6 +182,17 @@ impl Platform {
     /// `share list` names to nobody without `user.read` there; here it is named to nobody
     /// (leak review: `run:user:alice@src user:bob@dst` showed her to every viewer). So too
     /// an identity no longer of this workspace.
+    /// Actor name `who` (`key:<id>`, an email, `… (sso)`) as `reader` is told it in
+    /// `workspace`: whole to who may list members and keys there, else without the key's id
+    /// or the way of signing in (round 18 leak review).
+    pub(crate) fn actor_told_in(&self, who: &str, reader: &Principal, workspace: &str) -> String {
+        if self.index().tells_member_data(reader, workspace) {
+            who.to_owned()
+        } else {
+            crate::stored_principal::actor_told(who, reader)
+        }
+    }
+
     /// Which keys exist and how members sign in are told only to who may list them
     /// (`AccessIndex::tells_member_data`; round 18 leak review: `run:key:<id> …` and
     /// `sso:alice@…` showed them to every viewer).
