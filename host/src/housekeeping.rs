@@ -3,7 +3,7 @@
 //! [`LINK_GRACE_SECS`](crate::signin::LINK_GRACE_SECS) ago, expired sessions, expired OIDC
 //! logins, webhook signatures past the replay window
 //! ([`SIGNATURE_MEMORY_SECS`](crate::workflow::webhooks::SIGNATURE_MEMORY_SECS)) and
-//! idempotency keys past their retention
+//! idempotency keys and start keys past their retention
 //! ([`IDEMPOTENCY_RETENTION_SECS`](crate::workflow::webhooks::IDEMPOTENCY_RETENTION_SECS)),
 //! and a step's restriction updates remembered past theirs
 //! ([`CASE_UPDATE_RETENTION_SECS`](crate::cases::CASE_UPDATE_RETENTION_SECS)).
@@ -45,6 +45,8 @@ pub struct Pruned {
     pub webhook_signatures: usize,
     /// `webhook_requests`: idempotency keys older than their retention.
     pub idempotency_keys: usize,
+    /// `start_requests`: the keys runs were started with, older than the same retention.
+    pub start_keys: usize,
     /// `case_updates`: a step's restriction updates remembered under their keys, older than
     /// [`CASE_UPDATE_RETENTION_SECS`](crate::cases::CASE_UPDATE_RETENTION_SECS).
     pub case_updates: usize,
@@ -52,13 +54,14 @@ pub struct Pruned {
 
 impl Pruned {
     /// Each kind's name (its table, or what it holds) and count, in a stable order.
-    pub fn kinds(&self) -> [(&'static str, usize); 6] {
+    pub fn kinds(&self) -> [(&'static str, usize); 7] {
         [
             ("signin_links", self.signin_links),
             ("web_sessions", self.web_sessions),
             ("oidc_logins", self.oidc_logins),
             ("webhook_signatures", self.webhook_signatures),
             ("idempotency_keys", self.idempotency_keys),
+            ("start_keys", self.start_keys),
             ("case_updates", self.case_updates),
         ]
     }
@@ -96,6 +99,7 @@ impl Platform {
             oidc_logins: self.prune_oidc_logins(now, batch)?,
             webhook_signatures: self.prune_webhook_signatures(now, batch)?,
             idempotency_keys: self.prune_idempotency_keys(now, batch)?,
+            start_keys: self.prune_start_keys(now, batch)?,
             case_updates: self.prune_case_updates(now, batch)?,
         })
     }

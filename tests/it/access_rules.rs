@@ -1338,6 +1338,7 @@ fn a_flow_start_is_decided_afresh_under_the_write_lock() {
             SOC,
             "ask-access",
             &values,
+            None,
             &flowhost::workflow::Quiet,
         )
     };
@@ -1376,6 +1377,7 @@ fn a_flow_start_is_decided_afresh_under_the_write_lock() {
             SOC,
             "ask-access",
             &values,
+            None,
             &flowhost::workflow::Quiet,
         )
         .expect("the Owner is always allowed (IX-2)");

@@ -170,6 +170,17 @@ impl Server {
         self.send("POST", path, Some(token), body.to_string().as_bytes())
     }
 
+    /// [`Server::post`] with an `Idempotency-Key` header of `key`.
+    fn post_keyed(&self, path: &str, token: &str, key: &str, body: &Value) -> Answer {
+        let req = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("Content-Type", "application/json")
+            .header("Authorization", format!("Bearer {token}"))
+            .header("Idempotency-Key", key);
+        Self::answer(req.send(body.to_string().as_bytes()).expect("request"))
+    }
+
     /// Polls run `id` as `token` until it is no longer running.
     fn finished_run(&self, id: &str, token: &str) -> Value {
         let started = Instant::now();
@@ -393,6 +404,126 @@ fn workflows_publish_list_and_run_for_the_allowed_only() {
     );
     assert_eq!(unknown.status, 400, "{}", unknown.text);
     assert!(unknown.text.contains("evnt"), "{}", unknown.text);
+}
+
+/// A start or a case creation sent again with its `Idempotency-Key` (its answer lost: a
+/// timeout, a dropped connection, a 503 after its commit) is answered with the run or case
+/// the key made, never made twice; the key is the caller's own, and reused for another
+/// start it is a 409 naming the run (round 19 kill and concurrency review: every retry
+/// started another run, or created another case and started its triggers' runs again).
+#[test]
+fn a_start_or_a_case_sent_again_with_its_idempotency_key_is_made_once() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let operator = server.key(OPERATOR, "mssp-soc");
+    let base = "/api/v1/workspaces/mssp-soc";
+    let wf = echo_workflow("hello", json!({ "on": "manual" }));
+    assert_eq!(
+        server
+            .post(&format!("{base}/workflows"), &owner, &wf)
+            .status,
+        201
+    );
+    let runs_of = |token: &str| -> usize {
+        let listed = server.get("/api/v1/runs?workspace=mssp-soc", Some(token));
+        assert_eq!(listed.status, 200, "{}", listed.text);
+        listed.body.as_array().map_or(0, Vec::len)
+    };
+    let start = format!("{base}/workflows/hello/runs");
+    let event = json!({ "event": { "n": 1 } });
+    let first = server.post_keyed(&start, &operator, "retry-1", &event);
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.body["status"], "succeeded", "{}", first.text);
+    let again = server.post_keyed(&start, &operator, "retry-1", &event);
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.body["run_id"], first.body["run_id"], "{}", again.text);
+    assert_eq!(again.body["status"], "succeeded", "{}", again.text);
+    assert_eq!(again.body["output"], first.body["output"], "{}", again.text);
+    assert_eq!(runs_of(&owner), 1, "the start sent again started nothing");
+    // The key with another event is another start: refused, naming the run it started.
+    let other = server.post_keyed(
+        &start,
+        &operator,
+        "retry-1",
+        &json!({ "event": { "n": 2 } }),
+    );
+    assert_eq!(other.status, 409, "{}", other.text);
+    let first_id = first.body["run_id"].as_str().expect("run id");
+    assert!(other.text.contains(first_id), "{}", other.text);
+    // Keys are each caller's own: the Owner's `retry-1` is another start.
+    let owners = server.post_keyed(&start, &owner, "retry-1", &event);
+    assert_eq!(owners.status, 200, "{}", owners.text);
+    assert_ne!(owners.body["run_id"], first.body["run_id"]);
+    // Without a key, each start is a run; a key that is no key is refused naming the header.
+    assert_eq!(server.post(&start, &operator, &event).status, 200);
+    assert_eq!(runs_of(&owner), 3);
+    for bad in ["has space", &"k".repeat(201)] {
+        let refused = server.post_keyed(&start, &operator, bad, &event);
+        assert_eq!(refused.status, 400, "{}", refused.text);
+        assert!(refused.text.contains("idempotency-key"), "{}", refused.text);
+    }
+    assert_eq!(runs_of(&owner), 3, "a refused key starts nothing");
+
+    // A run on hold is answered as it is, with what it waits on.
+    let ask = json!({
+        "name": "ask", "workspace": "mssp-soc",
+        "steps": [{ "id": "decide", "interaction": {
+            "title": "Escalate?",
+            "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+            "access": { "workspace_users": { "emails": [OPERATOR] } } } }]
+    });
+    assert_eq!(
+        server
+            .post(&format!("{base}/workflows"), &owner, &ask)
+            .status,
+        201
+    );
+    let ask_start = format!("{base}/workflows/ask/runs");
+    let held = server.post_keyed(&ask_start, &owner, "ask-1", &json!({}));
+    assert_eq!(held.body["status"], "on_hold", "{}", held.text);
+    let held_again = server.post_keyed(&ask_start, &owner, "ask-1", &json!({}));
+    assert_eq!(held_again.status, 200, "{}", held_again.text);
+    assert_eq!(held_again.body["run_id"], held.body["run_id"]);
+    assert_eq!(held_again.body["status"], "on_hold", "{}", held_again.text);
+    assert_eq!(held_again.body["waiting_on"], held.body["waiting_on"]);
+    // The key of a start of one workflow sent for another is another start.
+    let crossed = server.post_keyed(&start, &owner, "ask-1", &json!({}));
+    assert_eq!(crossed.status, 409, "{}", crossed.text);
+
+    // A case: the creation sent again answers the case it made, through both doors.
+    let cases = format!("{base}/cases");
+    let new = json!({ "title": "Phish", "severity": "high" });
+    let made = server.post_keyed(&cases, &operator, "case-1", &new);
+    assert_eq!(made.status, 201, "{}", made.text);
+    let made_again = server.post_keyed(&cases, &operator, "case-1", &new);
+    assert_eq!(made_again.status, 201, "{}", made_again.text);
+    assert_eq!(
+        made_again.body["id"], made.body["id"],
+        "{}",
+        made_again.text
+    );
+    let from_json = format!("{base}/cases/from-json");
+    let json_made = server.post_keyed(&from_json, &operator, "case-2", &new);
+    assert_eq!(json_made.status, 201, "{}", json_made.text);
+    assert_ne!(json_made.body["id"], made.body["id"]);
+    let json_again = server.post_keyed(&from_json, &operator, "case-2", &new);
+    assert_eq!(
+        json_again.body["id"], json_made.body["id"],
+        "{}",
+        json_again.text
+    );
+    // Another caller's same key is their own creation.
+    let owners_case = server.post_keyed(&cases, &owner, "case-1", &new);
+    assert_eq!(owners_case.status, 201, "{}", owners_case.text);
+    assert_ne!(owners_case.body["id"], made.body["id"]);
+    let page = server.post(&format!("{cases}/query"), &owner, &json!({}));
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert_eq!(
+        page.body["cases"].as_array().map(Vec::len),
+        Some(3),
+        "three creations made three cases: {}",
+        page.text
+    );
 }
 
 /// A definition sent to the API has no directory of its own: it names components as

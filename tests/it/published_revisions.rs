@@ -877,6 +877,7 @@ fn a_pinned_component_deleted_from_the_state_directory_is_written_out_again() {
                 "mssp-soc",
                 "pinned",
                 json!({}),
+                None,
                 &flowhost::workflow::Quiet,
             )
             .expect("runs")

@@ -362,3 +362,70 @@ fn a_start_whose_flow_cannot_be_read_for_now_keeps_what_was_typed() {
     );
     assert_eq!(site.runs(), 0, "nothing started");
 }
+
+/// The address a page's flow form posts to, as its `action` says (`&amp;` read as `&`).
+fn form_action(body: &str) -> String {
+    let at = body
+        .find("<form class=\"answer card\" method=\"post\" action=\"")
+        .expect("the flow's form")
+        + "<form class=\"answer card\" method=\"post\" action=\"".len();
+    let rest = &body[at..];
+    rest[..rest.find('"').expect("the action ends")].replace("&amp;", "&")
+}
+
+/// The same form sent twice (a double click, a resend after an answer lost) starts one run
+/// and answers both with it: the form carries a start token, a new one each time it is
+/// shown (round 19 kill and concurrency review; Post/Redirect/Get covered reloads only).
+/// The token sent with other answers starts nothing.
+#[test]
+fn a_flow_form_sent_twice_starts_one_run() {
+    let site = Site::new();
+    site.publish_flow();
+    let mut analyst = site.signed_in(ANALYST);
+    let url = site.server.url("/flows/report-phish");
+    let form = analyst.get(&url);
+    let csrf = form.csrf();
+    let action = form_action(&form.body);
+    assert!(action.starts_with("/flows/report-phish?start="), "{action}");
+    let answers = [
+        ("csrf", csrf.as_str()),
+        ("sender", "ops@globex.test"),
+        ("count", "2"),
+    ];
+    let first = analyst.post(&site.server.url(&action), &answers);
+    assert_eq!(first.status, 303, "{}", first.body);
+    let second = analyst.post(&site.server.url(&action), &answers);
+    assert_eq!(second.status, 303, "{}", second.body);
+    let run_of = |location: &str| {
+        let at = location.find("started=").expect("the run") + "started=".len();
+        location[at..]
+            .split('&')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (one, two) = (
+        first.header("location").expect("where to"),
+        second.header("location").expect("where to"),
+    );
+    assert_eq!(run_of(one), run_of(two), "{one} {two}");
+    assert_eq!(site.runs(), 1, "the form sent twice started one run");
+    // Other answers under the same token are another start: refused, nothing starts.
+    let other = analyst.post(
+        &site.server.url(&action),
+        &[
+            ("csrf", csrf.as_str()),
+            ("sender", "someone@globex.test"),
+            ("count", "3"),
+        ],
+    );
+    assert_eq!(other.status, 409, "{}", other.body);
+    assert_eq!(site.runs(), 1);
+    // The form shown again has a token of its own: another start.
+    let fresh = analyst.get(&url);
+    let next = form_action(&fresh.body);
+    assert_ne!(next, action, "each form shown has its own token");
+    let third = analyst.post(&site.server.url(&next), &answers);
+    assert_eq!(third.status, 303, "{}", third.body);
+    assert_eq!(site.runs(), 2);
+}

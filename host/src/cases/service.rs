@@ -248,6 +248,34 @@ impl Platform {
         })
     }
 
+    /// A case created through a door with its requester's key (the API's `Idempotency-Key`):
+    /// the same key sent again answers the case it created, as
+    /// [`Platform::create_case_once`] answers a re-executed step's creation, never a second
+    /// case and its triggered runs (round 19 kill and concurrency review). A key is the
+    /// requester's own in its workspace; sent again with other input, it still answers the
+    /// first case (as for a step; documented in the API).
+    pub fn create_case_requested(
+        &self,
+        caller: &Caller,
+        input: NewCase,
+        key: Option<&str>,
+    ) -> Result<CaseRecord, Error> {
+        let Some(key) = key else {
+            return self.create_case(caller, input);
+        };
+        require(caller, Grant::CasesWrite)?;
+        // Apart from every step's keys (`run:…/call-n`) and every other requester's: a JSON
+        // list, so no workspace's or key's text can read as another's.
+        let key = json!([
+            "request",
+            caller.workspace,
+            crate::stored_principal::principal_to_stored(&caller.principal),
+            key
+        ])
+        .to_string();
+        self.create_case_once(caller, input, Some(&key))
+    }
+
     /// One case, if the caller may see it (`case.read` and SPEC CS-2).
     pub fn get_case(&self, caller: &Caller, case_id: &str) -> Result<CaseRecord, Error> {
         Ok(self.read_case(caller, case_id)?.record)

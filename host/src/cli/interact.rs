@@ -239,8 +239,14 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
             let started = Instant::now();
             // The flow's output is its answer to the form, shaped by its publisher for the
             // people its settings let start it (SPEC IX-1); its error as they may see it.
-            let outcome =
-                engine.start_flow(&principal, &workspace, &flow, &values, trace.observer())?;
+            let outcome = engine.start_flow(
+                &principal,
+                &workspace,
+                &flow,
+                &values,
+                None,
+                trace.observer(),
+            )?;
             trace.finish(|| {
                 engine
                     .platform()

@@ -169,7 +169,8 @@ fn run_published(db: &Database, args: RunArgs) -> anyhow::Result<()> {
         &Trace
     };
     let started = Instant::now();
-    let outcome = engine.run_published(principal.clone(), workspace, name, event, observer)?;
+    let outcome =
+        engine.run_published(principal.clone(), workspace, name, event, None, observer)?;
     let first = report(&outcome, started.elapsed(), args.output.json);
     if !args.no_triggers {
         drain(&engine, &principal, workspace, args.output.json)?;

@@ -357,7 +357,7 @@ fn execute(
             {
                 return Ok(vec![vacuous_refusal("when.start.as", &ws, &why)]);
             }
-            match engine.start_flow(&principal(who)?, &ws, &workflow.name, values, &Quiet) {
+            match engine.start_flow(&principal(who)?, &ws, &workflow.name, values, None, &Quiet) {
                 Ok(o) => o.run_key,
                 // A refused start is an outcome a negative sample may expect.
                 Err(e) => {

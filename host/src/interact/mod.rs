@@ -4,7 +4,7 @@
 //! to those people (IX-7), accepts one response, audits every attempt (IX-8), and times out.
 
 pub mod resolve;
-mod store;
+pub(crate) mod store;
 
 use serde::Serialize;
 use serde_json::{Value, json};

@@ -260,3 +260,14 @@ pub(super) fn oldest_open_of(conn: &Connection, run: i64) -> Result<Option<Publi
     .optional()
     .map_err(internal)
 }
+
+/// The public ids of run `run`'s open interactions, oldest first: what it waits on.
+pub(crate) fn open_of(conn: &Connection, run: i64) -> Result<Vec<PublicId>, Error> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT public_id FROM interactions WHERE run_id = ?1 AND status = 'open' ORDER BY id",
+        )
+        .map_err(internal)?;
+    let ids = stmt.query_map([run], |r| r.get(0)).map_err(internal)?;
+    ids.collect::<Result<_, _>>().map_err(internal)
+}

@@ -258,6 +258,50 @@ pub struct NewRun<'a> {
     /// What started it, audited in the transaction that records it (so neither lands without
     /// the other), with the run's id added to the details.
     pub audit: Option<RunAudit<'a>>,
+    /// The start's key, remembered in the same transaction, so that the start sent again
+    /// (its answer lost, a double click) answers this run instead of starting another.
+    pub request: Option<StartKey<'a>>,
+}
+
+/// A start sent with its requester's key (the API's `Idempotency-Key`, a web form's start
+/// token): one run per requester, workspace and key (round 19 kill and concurrency review:
+/// a start whose answer was lost answered 503 while its run executed, and its retry started
+/// a second run).
+#[derive(Clone, Copy, Debug)]
+pub struct StartKey<'a> {
+    /// Who sent it, as runs store principals (`user:…`, `key:…`).
+    pub requester: &'a str,
+    /// Their key, 1 to [`StartKey::MAX_LEN`] visible ASCII characters.
+    pub key: &'a str,
+}
+
+impl StartKey<'_> {
+    /// The longest key taken (a webhook's `Idempotency-Key` too).
+    pub const MAX_LEN: usize = crate::workflow::webhooks::MAX_IDEMPOTENCY_KEY;
+
+    /// `Ok` if `key` is 1 to [`StartKey::MAX_LEN`] visible ASCII characters; else why not,
+    /// naming `what` sent it.
+    pub fn check(what: &str, key: &str) -> Result<(), String> {
+        if (1..=Self::MAX_LEN).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Ok(());
+        }
+        Err(format!(
+            "{what} must be 1 to {} visible ASCII characters",
+            Self::MAX_LEN
+        ))
+    }
+}
+
+/// The run an earlier start with the same [`StartKey`] recorded.
+#[derive(Clone, Debug)]
+pub struct StartedBefore {
+    /// The run as it is now.
+    pub info: RunInfo,
+    /// The event it was given: with its workflow, what tells the same start sent again from
+    /// another one reusing its key.
+    pub event: serde_json::Value,
+    /// The interactions it waits on, if it is on hold.
+    pub waiting_on: Vec<PublicId>,
 }
 
 /// An audit entry about a run's start (an Interaction Flow started, SPEC IX-8).
@@ -315,8 +359,16 @@ pub(crate) struct Interrupted {
 /// Object-safe: the engine holds an `Arc<dyn RunStore>`. Each call is one storage round trip
 /// or transaction; the dynamic call beside it costs no allocation.
 pub(crate) trait RunStore: Send + Sync {
-    /// Records a new run as running; returns its ids.
+    /// Records a new run as running; returns its ids. A start whose [`StartKey`] started a
+    /// run already records nothing and is a conflict naming that run.
     fn start_run(&self, run: &NewRun<'_>, id: &PublicId) -> Result<RunRef, Error>;
+
+    /// The run a start with `key` in `workspace` recorded, if one did.
+    fn started_before(
+        &self,
+        workspace: &str,
+        key: &StartKey<'_>,
+    ) -> Result<Option<StartedBefore>, Error>;
 
     /// Whether `run` has any journaled step.
     fn has_journal(&self, run: i64) -> Result<bool, Error>;

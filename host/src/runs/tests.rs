@@ -40,6 +40,7 @@ fn start_leased(
                 lease_owner: owner,
                 components: None,
                 audit: None,
+                request: None,
             },
             id,
         )

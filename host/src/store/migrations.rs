@@ -901,6 +901,24 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     DELETE FROM web_sessions WHERE via = 'local';
     "#,
     ),
+    (
+        38,
+        "the keys runs were started with",
+        r#"
+    -- A start sent with its requester's key (the API's `Idempotency-Key`, a web form's start
+    -- token) answers the run it started when sent again (round 19 kill and concurrency
+    -- review: a start whose answer was lost was started twice by its retry).
+    CREATE TABLE start_requests (
+        workspace TEXT NOT NULL,
+        requester TEXT NOT NULL,
+        request_key TEXT NOT NULL,
+        run INTEGER NOT NULL REFERENCES runs (id),
+        at INTEGER NOT NULL,
+        PRIMARY KEY (workspace, requester, request_key)
+    ) WITHOUT ROWID;
+    CREATE INDEX start_requests_by_age ON start_requests (at);
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.

@@ -19,7 +19,7 @@ use crate::platform::Platform;
 use crate::principal::{Caller, Cause, Principal};
 use crate::public_id::{IdKind, PublicId};
 use crate::runs::lease::{Executing, Leases};
-use crate::runs::{NewRun, ResumeData, RunEnd, RunRef, RunStatus, RunStore};
+use crate::runs::{NewRun, ResumeData, RunEnd, RunRef, RunStatus, RunStore, StartKey};
 use crate::services::HostServices;
 pub(crate) use crate::stored_principal::principal_from_stored;
 pub use crate::stored_principal::principal_to_stored;
@@ -404,7 +404,7 @@ impl Engine {
         observer: &dyn Observer,
     ) -> Result<RunOutcome, Error> {
         self.run_manual_pinned(
-            workflow, definition, origin, None, principal, event, observer,
+            workflow, definition, origin, None, principal, event, None, observer,
         )
     }
 
@@ -439,6 +439,7 @@ impl Engine {
             Some(&pins_text),
             principal,
             event,
+            None,
             observer,
         )
     }
@@ -454,6 +455,7 @@ impl Engine {
         components: Option<&str>,
         principal: Principal,
         event: Value,
+        request: Option<StartKey<'_>>,
         observer: &dyn Observer,
     ) -> Result<RunOutcome, Error> {
         // A long-lived engine decides with the access data as it is now, not as it was when
@@ -471,6 +473,7 @@ impl Engine {
             lease_owner: None,
             components,
             audit: None,
+            request,
         })?;
         // Decided again once its row has committed (SPEC WF-6): an access write committed
         // before it (the starter's role narrowed, their key revoked, after the look above)

@@ -12,7 +12,7 @@ use crate::definition::model::{TriggerKind, Workflow};
 use crate::definition::parse::parse;
 use crate::json_locate::joined;
 use crate::principal::Principal;
-use crate::runs::{NewRun, RunAudit};
+use crate::runs::{NewRun, RunAudit, StartKey};
 
 use super::engine::{Engine, Observer, RunOutcome, principal_to_stored};
 use super::revision::Revision;
@@ -77,13 +77,15 @@ impl Engine {
     }
 
     /// Runs the published (or shared) workflow `name` in `workspace` as `principal`, who needs
-    /// `playbook.execute` there (SPEC WF-6).
+    /// `playbook.execute` there (SPEC WF-6). A start sent with `key` again (its answer lost)
+    /// is answered with the run it started, as that run is now ([`StartKey`]).
     pub fn run_published(
         &self,
         principal: Principal,
         workspace: &str,
         name: &str,
         event: Value,
+        key: Option<&str>,
         observer: &dyn Observer,
     ) -> Result<RunOutcome, Error> {
         self.platform()
@@ -98,6 +100,18 @@ impl Engine {
                  (`flowhost interact start`, the API's or the web's flow start), SPEC IX-4"
             )));
         }
+        if let Some(before) =
+            self.started_before(&principal, workspace, key, &p.workflow.name, |e| {
+                *e == event
+            })?
+        {
+            return Ok(before);
+        }
+        let requester = principal_to_stored(&principal);
+        let request = key.map(|key| StartKey {
+            requester: &requester,
+            key,
+        });
         self.run_manual_pinned(
             &p.workflow,
             &p.definition,
@@ -105,6 +119,7 @@ impl Engine {
             p.components.as_deref(),
             principal,
             event,
+            request,
             observer,
         )
     }
@@ -169,13 +184,15 @@ impl Engine {
     /// Starts the Interaction Flow `name` in `workspace` with `principal`'s answers to its form.
     /// Only people its access settings allow may start it (SPEC IX-4, IX-5); every attempt is
     /// audited. The run acts as the workflow's `run_as` (SPEC WF-6), with the submission as
-    /// `$.event`.
+    /// `$.event`. A start sent with `key` again (its answer lost, a double click) is answered
+    /// with the run it started, as that run is now ([`StartKey`]).
     pub fn start_flow(
         &self,
         principal: &Principal,
         workspace: &str,
         name: &str,
         values: &Value,
+        key: Option<&str>,
         observer: &dyn Observer,
     ) -> Result<RunOutcome, Error> {
         let platform = self.platform();
@@ -262,6 +279,13 @@ impl Engine {
                 return Err(Error::Invalid(format!("`{name}`: {e}")));
             }
         };
+        // The same answers sent again under their key: the run they started (after the
+        // decisions above, so a starter refused since learns nothing of it).
+        if let Some(before) = self.started_before(principal, workspace, key, name, |e| {
+            e.get("values") == Some(&values)
+        })? {
+            return Ok(before);
+        }
         let event = json!({
             "kind": "interaction",
             "flow": name,
@@ -296,6 +320,7 @@ impl Engine {
             }))
         };
         let stored = principal_to_stored(&run_as);
+        let requester = principal_to_stored(principal);
         let started_run = self.start_run(NewRun {
             workflow: name,
             workspace,
@@ -310,6 +335,10 @@ impl Engine {
                 actor: principal,
                 action: "interaction.start",
                 details: &started,
+            }),
+            request: key.map(|key| StartKey {
+                requester: &requester,
+                key,
             }),
         });
         let refused_then = refused_now.borrow_mut().take();

@@ -13,6 +13,7 @@ pub mod revision;
 pub mod run_access;
 mod run_standing;
 pub mod scheduler;
+mod start_keys;
 mod store;
 pub mod timers;
 pub mod triggers;

@@ -190,15 +190,7 @@ fn verify(d: &Delivery<'_>, secret: &str) -> Result<(String, i64), Refusal> {
 }
 
 fn check_key(key: &str) -> Result<(), Refusal> {
-    if key.is_empty()
-        || key.len() > MAX_IDEMPOTENCY_KEY
-        || !key.bytes().all(|b| b.is_ascii_graphic())
-    {
-        return Err(Refusal::Invalid(format!(
-            "{IDEMPOTENCY_HEADER} must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"
-        )));
-    }
-    Ok(())
+    crate::runs::StartKey::check(IDEMPOTENCY_HEADER, key).map_err(Refusal::Invalid)
 }
 
 /// Whether `issued_by` (as stored) could issue a secret for runs acting as `bound`'s
@@ -342,6 +334,14 @@ impl Platform {
         self.transact(|tx| store::prune_keys(tx, before, limit))
     }
 
+    /// Deletes at most `limit` keys runs were started with (`start_requests`) recorded more
+    /// than [`IDEMPOTENCY_RETENTION_SECS`] before `now`, in one short transaction: a start
+    /// sent again within that answers its run, as a webhook's delivery does.
+    pub(crate) fn prune_start_keys(&self, now: i64, limit: usize) -> Result<usize, Error> {
+        let before = now.saturating_sub(IDEMPOTENCY_RETENTION_SECS);
+        self.transact(|tx| crate::runs::store::requests::prune(tx, before, limit))
+    }
+
     /// Accepts a request to a webhook (see the module's documentation): the run it starts
     /// is recorded, to be executed by the scheduler, before this returns.
     pub(crate) fn accept_webhook(&self, d: &Delivery<'_>) -> Result<Accepted, Refusal> {
@@ -443,6 +443,7 @@ impl Platform {
                         lease_owner: None,
                         components: components.as_deref(),
                         audit: None,
+                        request: None,
                     },
                     &id,
                 )?,

@@ -13,6 +13,7 @@
 pub(crate) mod hosts;
 pub(crate) mod journal;
 mod leases;
+pub(crate) mod requests;
 mod timers;
 
 use std::time::Duration;
@@ -26,8 +27,15 @@ use crate::store::ExecutionRecord;
 
 use super::{
     CaseReader, JournalEntry, NewRun, ResumeData, RunEnd, RunInfo, RunLease, RunPlace, RunRef,
-    RunStore, StepRecord,
+    RunStore, StartKey, StartedBefore, StepRecord,
 };
+
+/// A start whose key started `run` already.
+fn started_already(run: &PublicId) -> Error {
+    Error::Conflict(format!(
+        "a start with this key started run {run} already; send it again to be answered with it"
+    ))
+}
 
 /// Whether any of `entries` publishes events, whose rows are numbered within their
 /// workspace ([`Platform::transact_in_workspace`]).
@@ -45,7 +53,24 @@ impl RunStore for Platform {
             if let Some(started) = &run.audit {
                 (started.decided)(&*self.index_in(tx)?)?;
             }
+            // A start whose key started a run already records nothing: the door answers that
+            // run (looked up before starting; this is the start sent twice at once).
+            if let Some(request) = &run.request
+                && let Some(before) = requests::run_of(tx, run.workspace, request)?
+            {
+                return Err(started_already(&before.info.id));
+            }
             let key = journal::insert(tx, run, id)?;
+            if let Some(request) = &run.request
+                && !requests::record(tx, run.workspace, request, key, crate::clock::now_unix())?
+            {
+                // Recorded by another transaction since the look above (PostgreSQL).
+                return Err(Error::Conflict(
+                    "a start with this key is already under way; send it again to be \
+                     answered with its run"
+                        .into(),
+                ));
+            }
             if let Some(started) = &run.audit {
                 let mut details = started.details.clone();
                 if let Some(d) = details.as_object_mut() {
@@ -71,6 +96,14 @@ impl RunStore for Platform {
         } else {
             self.transact_in_workspace(false, record)
         }
+    }
+
+    fn started_before(
+        &self,
+        workspace: &str,
+        key: &StartKey<'_>,
+    ) -> Result<Option<StartedBefore>, Error> {
+        requests::run_of(self.db()?.conn(), workspace, key)
     }
 
     fn has_journal(&self, run: i64) -> Result<bool, Error> {

@@ -10,6 +10,7 @@ use super::auth::Authed;
 use super::body::ApiJson;
 use super::call::call;
 use super::error::{ApiResult, ErrorBody};
+use super::idempotency::IdempotencyKey;
 use crate::principal::{Caller, Principal};
 use crate::server::AppState;
 use crate::services::CaseApi;
@@ -37,11 +38,12 @@ pub async fn create(
     State(state): State<AppState>,
     Authed(principal): Authed,
     Path(workspace): Path<String>,
+    IdempotencyKey(key): IdempotencyKey,
     ApiJson(case): ApiJson<NewCase>,
 ) -> ApiResult<(StatusCode, Json<CaseRecord>)> {
     let case = call(&state, move |e| {
         e.platform()
-            .create_case(&caller(workspace, principal), case)
+            .create_case_requested(&caller(workspace, principal), case, key.as_deref())
     })
     .await?;
     state.wake();
@@ -60,11 +62,13 @@ pub async fn create_from_json(
     State(state): State<AppState>,
     Authed(principal): Authed,
     Path(workspace): Path<String>,
+    IdempotencyKey(key): IdempotencyKey,
     ApiJson(case): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<CaseRecord>)> {
     let case = call(&state, move |e| {
+        let case = crate::services::cases::parse_case_json(&case.to_string())?;
         e.platform()
-            .create_case_from_json(&caller(workspace, principal), &case.to_string())
+            .create_case_requested(&caller(workspace, principal), case, key.as_deref())
     })
     .await?;
     state.wake();

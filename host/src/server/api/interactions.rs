@@ -12,6 +12,7 @@ use super::auth::Authed;
 use super::body::ApiJson;
 use super::call::{call, call_running, call_unbounded, public_id, within};
 use super::error::{ApiResult, ErrorBody};
+use super::idempotency::IdempotencyKey;
 use crate::interact::InteractionView;
 use crate::public_id::IdKind;
 use crate::runs::lease;
@@ -174,7 +175,9 @@ pub async fn flows(
 }
 
 /// Starts Interaction Flow `name` with the caller's answers to its form; only people its
-/// settings allow may (SPEC IX-4, IX-5). The run acts as the workflow's `run_as`.
+/// settings allow may (SPEC IX-4, IX-5). The run acts as the workflow's `run_as`. Sent again
+/// with its `Idempotency-Key`, it answers the run that key started, as it is now; the key
+/// with other answers is a 409.
 #[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/flows/{name}/start", tag = "interactions",
     params(("workspace" = String, Path, description = "the workspace"),
         ("name" = String, Path, description = "the flow")),
@@ -186,12 +189,20 @@ pub async fn start(
     State(state): State<AppState>,
     Authed(principal): Authed,
     Path((workspace, name)): Path<(String, String)>,
+    IdempotencyKey(key): IdempotencyKey,
     ApiJson(form): ApiJson<FormValues>,
 ) -> ApiResult<Json<RunOutcome>> {
     // Its error as the starter may see it, as through the web and the CLI (SPEC IX-1).
     let caller = principal.clone();
     let outcome = call_running(&state, &caller, move |e| {
-        let outcome = e.start_flow(&principal, &workspace, &name, &form.values, &Quiet)?;
+        let outcome = e.start_flow(
+            &principal,
+            &workspace,
+            &name,
+            &form.values,
+            key.as_deref(),
+            &Quiet,
+        )?;
         Ok(e.platform().runs().flow_outcome(&principal, outcome))
     })
     .await?;

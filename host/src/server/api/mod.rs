@@ -11,6 +11,7 @@ pub(super) mod body;
 pub(super) mod call;
 mod cases;
 pub(super) mod error;
+mod idempotency;
 mod interactions;
 mod outcome;
 mod runs;

@@ -12,6 +12,7 @@ use super::auth::Authed;
 use super::body::{ApiJson, parse_body};
 use super::call::{call, call_running};
 use super::error::{ApiError, ApiResult, ErrorBody};
+use super::idempotency::IdempotencyKey;
 use crate::definition::model::TriggerKind;
 use crate::server::AppState;
 use crate::workflow::webhooks::Webhook;
@@ -124,19 +125,23 @@ pub struct RunRequest {
 }
 
 /// Runs the latest published revision of `name` as the caller, who needs `playbook.execute`
-/// (SPEC WF-6); answers when the run ends or holds.
+/// (SPEC WF-6); answers when the run ends or holds. Sent again with its `Idempotency-Key`
+/// (the answer lost), it answers the run that key started, as it is now (`running` while it
+/// still executes); the key with another workflow or event is a 409.
 #[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/workflows/{name}/runs", tag = "workflows",
     params(("workspace" = String, Path, description = "the workspace"),
         ("name" = String, Path, description = "the published workflow")),
     request_body = RunRequest,
     responses((status = 200, description = "the run's outcome", body = Object),
         (status = 400, description = "an Interaction Flow, which starts through its form", body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "the Idempotency-Key started another run", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn run(
     State(state): State<AppState>,
     Authed(principal): Authed,
     Path((workspace, name)): Path<(String, String)>,
+    IdempotencyKey(key): IdempotencyKey,
     ApiJson(request): ApiJson<RunRequest>,
 ) -> ApiResult<Json<RunOutcome>> {
     let event = request
@@ -144,7 +149,7 @@ pub async fn run(
         .unwrap_or_else(|| Value::Object(Default::default()));
     let caller = principal.clone();
     let outcome = call_running(&state, &caller, move |e| {
-        e.run_published(principal, &workspace, &name, event, &Quiet)
+        e.run_published(principal, &workspace, &name, event, key.as_deref(), &Quiet)
     })
     .await?;
     state.wake();

@@ -120,10 +120,40 @@ pub(super) async fn show(
     Ok(render(
         &f,
         &signed.session,
+        &StartToken::new()?,
         &[],
         None,
         query.notice(&signed.session, &f.name).as_deref(),
     ))
+}
+
+/// The token a flow's form is sent with, in its action's query: the same start sent twice
+/// (a double click, a resend after a 503 whose run had started) answers the run it started
+/// (round 19 kill and concurrency review; Post/Redirect/Get covered reloads only). A new
+/// one with every form shown; the form shown again after a refusal keeps its own.
+#[derive(serde::Deserialize)]
+pub(super) struct StartToken {
+    start: Option<String>,
+}
+
+impl StartToken {
+    fn new() -> Result<Self, WebError> {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| WebError::from(Error::Internal(format!("no randomness: {e}"))))?;
+        Ok(StartToken {
+            start: Some(crate::encoding::hex(&bytes)),
+        })
+    }
+
+    /// The form's action: the flow's page, with this token if it has one.
+    fn action(&self, flow: &str) -> String {
+        let path = format!("/flows/{}", crate::encoding::percent_encode(flow));
+        match &self.start {
+            Some(token) => format!("{path}?start={}", crate::encoding::percent_encode(token)),
+            None => path,
+        }
+    }
 }
 
 /// POST /flows/{name}: starts it with the form's values, as the session's principal.
@@ -131,16 +161,23 @@ pub(super) async fn start(
     State(state): State<AppState>,
     signed: Signed,
     Path(name): Path<String>,
+    Query(token): Query<StartToken>,
     Form(posted): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     signed.check_csrf(&posted)?;
+    // A token that is no key starts nothing it could answer again: refused as any page's
+    // malformed query.
+    if let Some(t) = &token.start {
+        crate::runs::StartKey::check("the form's start token", t)
+            .map_err(|why| WebError::from(Error::Invalid(why)))?;
+    }
     let f = match flow(&state, &signed.session, &name).await {
         Ok(f) => f,
         Err(not_shown) => {
             // Its own read refused for now: what was typed, to send again (round 18 web
             // review: the flow's or the answer's text was lost).
             if let Some(why) = not_shown.try_again() {
-                let action = format!("/flows/{}", crate::encoding::percent_encode(&name));
+                let action = token.action(&name);
                 return Ok(busy_with(super::form::as_posted(
                     &name,
                     &action,
@@ -163,7 +200,7 @@ pub(super) async fn start(
     let refused = |why: String| {
         (
             StatusCode::BAD_REQUEST,
-            render(&f, &signed.session, &posted, Some(&why), None),
+            render(&f, &signed.session, &token, &posted, Some(&why), None),
         )
             .into_response()
     };
@@ -173,6 +210,7 @@ pub(super) async fn start(
         Some(why) => Ok(busy_with(render(
             &f,
             &signed.session,
+            &token,
             &posted,
             Some(&why),
             None,
@@ -186,11 +224,19 @@ pub(super) async fn start(
         Ok(slot) => slot,
         Err(full) => return again(WebError::NoRunSlot(full)),
     };
+    let key = token.start.clone();
     let started = match state
         .blocking_unbounded(move |e| {
             let _slot = slot;
-            e.start_flow(&principal, &workspace, &name, &values, &workflow::Quiet)
-                .map(|o| e.platform().runs().flow_outcome(&principal, o))
+            e.start_flow(
+                &principal,
+                &workspace,
+                &name,
+                &values,
+                key.as_deref(),
+                &workflow::Quiet,
+            )
+            .map(|o| e.platform().runs().flow_outcome(&principal, o))
         })
         .await
     {
@@ -218,6 +264,7 @@ pub(super) async fn start(
 fn render(
     f: &FlowEntry,
     session: &Session,
+    token: &StartToken,
     given: &[(String, String)],
     error: Option<&str>,
     notice: Option<&str>,
@@ -231,9 +278,9 @@ fn render(
     }
     let _ = write!(
         body,
-        "<form class=\"answer card\" method=\"post\" action=\"/flows/{}\">{}{}\
+        "<form class=\"answer card\" method=\"post\" action=\"{}\">{}{}\
          <button>Start</button></form>",
-        esc(&crate::encoding::percent_encode(&f.name)),
+        esc(&token.action(&f.name)),
         csrf_field(&session.csrf),
         super::form::render(&f.form, given)
     );

@@ -202,6 +202,21 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         SET DEFAULT (to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'));
     "#,
     ),
+    (
+        18,
+        "the keys runs were started with (the SQLite migration of the same name)",
+        r#"
+    CREATE TABLE start_requests (
+        workspace   TEXT COLLATE "C" NOT NULL,
+        requester   TEXT COLLATE "C" NOT NULL,
+        request_key TEXT COLLATE "C" NOT NULL,
+        run         BIGINT NOT NULL REFERENCES runs (id),
+        at          BIGINT NOT NULL,
+        PRIMARY KEY (workspace, requester, request_key)
+    );
+    CREATE INDEX start_requests_by_age ON start_requests (at);
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows.

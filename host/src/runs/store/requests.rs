@@ -1,0 +1,79 @@
+//! `start_requests`: the keys runs were started with (the API's `Idempotency-Key`, a web
+//! form's start token), so that a start sent again answers the run it started.
+
+use crate::store::Transaction;
+use crate::store::sql::{Connection, OptionalExtension, params};
+
+use crate::Error;
+use crate::platform::internal;
+use crate::runs::{StartKey, StartedBefore};
+
+/// The run a start with `key` in `workspace` recorded, if one did.
+pub(crate) fn run_of(
+    conn: &Connection,
+    workspace: &str,
+    key: &StartKey<'_>,
+) -> Result<Option<StartedBefore>, Error> {
+    let found = conn
+        .prepare_cached(
+            "SELECT runs.id, runs.event
+             FROM start_requests JOIN runs ON runs.id = start_requests.run
+             WHERE start_requests.workspace = ?1 AND start_requests.requester = ?2
+               AND start_requests.request_key = ?3",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(params![workspace, key.requester, key.key], |r| {
+                // An event that does not read is an error naming it, not a start it never
+                // was.
+                Ok((
+                    r.get::<i64>(0)?,
+                    crate::store::json::column(r, 1, "runs.event")?,
+                ))
+            })
+            .optional()
+        })
+        .map_err(internal)?;
+    let Some((run, event)) = found else {
+        return Ok(None);
+    };
+    let info = super::journal::info(conn, run)?.ok_or_else(|| {
+        Error::Internal(format!("start_requests names run key {run}, not stored"))
+    })?;
+    let waiting_on = crate::interact::store::open_of(conn, run)?;
+    Ok(Some(StartedBefore {
+        info,
+        event,
+        waiting_on,
+    }))
+}
+
+/// Records that the start with `key` in `workspace` recorded `run`; `false` if another start
+/// with that key has (on PostgreSQL, one committed while this transaction waited for it).
+pub(crate) fn record(
+    tx: &Transaction<'_>,
+    workspace: &str,
+    key: &StartKey<'_>,
+    run: i64,
+    at: i64,
+) -> Result<bool, Error> {
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO start_requests (workspace, requester, request_key, run, at)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+        )
+        .and_then(|mut stmt| stmt.execute(params![workspace, key.requester, key.key, run, at]))
+        .map_err(internal)?;
+    Ok(inserted == 1)
+}
+
+/// Deletes at most `limit` start keys recorded before `before`; how many.
+pub(crate) fn prune(tx: &Transaction<'_>, before: i64, limit: usize) -> Result<usize, Error> {
+    crate::store::delete_at_most(
+        tx,
+        "DELETE FROM start_requests WHERE (workspace, requester, request_key) IN (
+             SELECT workspace, requester, request_key FROM start_requests WHERE at < ?1 LIMIT ?2)",
+        before,
+        limit,
+    )
+    .map_err(internal)
+}

@@ -1,0 +1,37 @@
+//! `Idempotency-Key`: a start or a creation sent again under the same key (its answer lost
+//! to a timeout, a dropped connection or a 503 after its commit) is answered with what the
+//! first one made, never made twice (round 19 kill and concurrency review). Keys are the
+//! caller's own, kept seven days.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use super::error::ApiError;
+use crate::runs::StartKey;
+use crate::workflow::webhooks::IDEMPOTENCY_HEADER;
+
+/// The request's `Idempotency-Key`, if it sent one: 1 to [`StartKey::MAX_LEN`] visible ASCII
+/// characters; anything else, or two of them, is refused naming the header (400).
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let mut values = parts.headers.get_all(IDEMPOTENCY_HEADER).iter();
+        let Some(value) = values.next() else {
+            return Ok(IdempotencyKey(None));
+        };
+        if values.next().is_some() {
+            return Err(ApiError::invalid(format!(
+                "send one {IDEMPOTENCY_HEADER} header, not several"
+            )));
+        }
+        let key = value.to_str().map_err(|_| {
+            ApiError::invalid(format!("the {IDEMPOTENCY_HEADER} header is not text"))
+        })?;
+        StartKey::check(&format!("the {IDEMPOTENCY_HEADER} header"), key)
+            .map_err(ApiError::invalid)?;
+        Ok(IdempotencyKey(Some(key.to_owned())))
+    }
+}
