@@ -122,6 +122,34 @@ fn a_panic_is_a_trap_carrying_the_panic_message() {
     }
 }
 
+/// A step's stderr never closes on it: past what is kept, its start and its end stay and
+/// what lies between is counted, so a panic after long progress output is the step's own
+/// message, not wasm's `unreachable` (round 19 hostile-step review: the full pipe closed,
+/// `eprintln!` panicked on it, and the real cause was never written).
+#[test]
+fn a_panic_after_long_stderr_output_keeps_its_message() {
+    for rt in runtimes() {
+        let exec = run(
+            &rt,
+            HOSTILE,
+            json!({ "attack": "stderr_then_panic" }),
+            limits(),
+        );
+        let f = failure(&exec);
+        assert_eq!(f.kind(), "trap", "{f}");
+        let text = f.to_string();
+        assert!(
+            text.contains("the real cause, after the progress lines"),
+            "the end is kept: {}",
+            &text[text.len().saturating_sub(500)..]
+        );
+        assert!(text.contains("progress line 00000"), "the start is kept");
+        assert!(text.contains("bytes of stderr left out"), "counted");
+        assert!(text.len() < 70 * 1024, "bounded: {} bytes", text.len());
+        assert_next_step_runs(&rt);
+    }
+}
+
 #[test]
 fn the_host_filesystem_is_unreachable() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -18,6 +18,7 @@ mod random;
 pub mod runtime;
 mod slots;
 pub mod state;
+mod stderr;
 
 pub use engine::{Allocator, EngineSettings};
 pub use failure::StepFailure;

@@ -2,7 +2,6 @@
 //! step recorded through its host calls.
 
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::principal::Caller;
@@ -13,9 +12,6 @@ use crate::services::caps::{
 use crate::services::events::CustomEvent;
 
 use super::limits::{MemoryLimiter, StepLimits};
-
-/// Bytes of guest stderr kept (a Rust panic message lands there); the rest is refused.
-const STDERR_CAPTURE_BYTES: usize = 64 * 1024;
 
 /// Severity of a step log line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -131,7 +127,7 @@ impl Recorder {
 pub struct StepState {
     wasi: WasiCtx,
     table: ResourceTable,
-    stderr: MemoryOutputPipe,
+    stderr: super::stderr::StderrCapture,
     /// Enforces the memory cap; read after a failure to name its cause.
     pub(crate) limiter: MemoryLimiter,
     /// Where and as whom the step's host calls act.
@@ -161,7 +157,7 @@ impl StepState {
     pub fn new(mut caller: Caller, services: HostServices, limits: StepLimits) -> Self {
         // Every call of the execution carries the step's grants and keys to the service.
         caller.step = Some(services.step.clone());
-        let stderr = MemoryOutputPipe::new(STDERR_CAPTURE_BYTES);
+        let stderr = super::stderr::StderrCapture::new();
         let wasi = WasiCtx::builder()
             .stdin(std::io::empty())
             .stdout(std::io::empty())
@@ -281,9 +277,9 @@ impl StepState {
             .saturating_add(1_000_000)
     }
 
-    /// What the guest wrote to stderr, lossily decoded.
+    /// What the guest wrote to stderr, lossily decoded: its start and its end when long.
     pub fn stderr(&self) -> String {
-        decoded_stderr(&self.stderr.contents())
+        self.stderr.text()
     }
 
     /// The run's budget of records this execution charges, if it runs in one.
@@ -311,30 +307,9 @@ impl WasiView for StepState {
     }
 }
 
-/// Guest stderr `bytes`, lossily decoded and cut to what is kept: each invalid byte decodes
-/// to three, so 64 KiB of them ran to 192 KiB in a trap's failure text (round 16
-/// hostile-step review).
-fn decoded_stderr(bytes: &[u8]) -> String {
-    crate::text::clip_bytes(
-        String::from_utf8_lossy(bytes).into_owned(),
-        STDERR_CAPTURE_BYTES,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stderr_of_invalid_bytes_is_kept_within_its_capture() {
-        let kept = decoded_stderr(&vec![0xFF; STDERR_CAPTURE_BYTES]);
-        assert!(
-            kept.len() <= STDERR_CAPTURE_BYTES + 100,
-            "{} bytes",
-            kept.len()
-        );
-        assert_eq!(decoded_stderr(b"panicked at x"), "panicked at x");
-    }
 
     #[test]
     fn a_cut_log_line_keeps_no_more_memory_than_its_cut() {

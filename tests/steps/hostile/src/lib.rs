@@ -30,6 +30,14 @@ impl Guest for Hostile {
             "memory" => hoard(),
             "recursion" => Ok(deep(black_box(0)).to_string()),
             "panic" => panic!("hostile step panicked on purpose"),
+            // About 250 KiB of progress on stderr, then the real failure (round 19
+            // hostile-step review: a full stderr closed, and `eprintln!` panicked on it).
+            "stderr_then_panic" => {
+                for i in 0..5000 {
+                    eprintln!("progress line {i:05} ..................................");
+                }
+                panic!("the real cause, after the progress lines")
+            }
             "emit_then_panic" => {
                 flowhost_step::log::warn("about to emit, then fail");
                 flowhost_step::events::emit("should.not.publish", &serde_json::json!({}))?;
