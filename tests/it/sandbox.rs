@@ -938,7 +938,7 @@ fn oversized_case_values_fail_the_call_and_store_nothing() {
         ),
         (
             json!({ "attack": "big_case_json", "depth": 100 }),
-            "`fields` nests 100 levels deep; the cap is 32 (SPEC ST-4)",
+            "a value in the case JSON nests 100 levels deep; the cap is 32 (SPEC ST-4)",
         ),
     ];
     for (input, needle) in attacks {

@@ -176,9 +176,10 @@ pub fn parse_case_json(json: &str) -> Result<NewCase, Error> {
         caps::MAX_CASE_JSON_BYTES,
         "bytes",
     )?;
-    // Only `fields` nests: it sits one level inside the document.
+    // Its values nest one level inside the document. Named as the document's: `fields` was
+    // blamed for a deep `reviewers` (round 19 hostile-step review).
     let depth = caps::json_depth(json).saturating_sub(1);
-    caps::check_depth("`fields`", depth)?;
+    caps::check_depth("a value in the case JSON", depth)?;
     // A key named twice, in `fields` too, is refused naming it: serde_json kept the last
     // value (`{"approved": false, "approved": true}`) silently (hostile-input review).
     if let Err(e) = crate::json_limits::from_str(json) {
@@ -217,6 +218,21 @@ mod tests {
 
     /// A key named twice in *Create a case from JSON*, in its `fields` too, is refused naming
     /// it: the last value was kept silently (hostile-input review).
+    #[test]
+    fn case_json_nesting_past_the_cap_is_named_as_the_documents() {
+        let deep = format!(
+            r#"{{"title":"t","severity":"low","reviewers":{}"x"{}}}"#,
+            "[".repeat(40),
+            "]".repeat(40)
+        );
+        let err = parse_case_json(&deep).expect_err("too deep").to_string();
+        assert!(
+            err.contains("a value in the case JSON nests 40 levels deep"),
+            "{err}"
+        );
+        assert!(!err.contains("`fields`"), "{err}");
+    }
+
     #[test]
     fn case_json_naming_a_key_twice_is_refused() {
         let twice = r#"{"title":"t","severity":"low","fields":{"approved":false,"approved":true}}"#;

@@ -92,17 +92,44 @@ impl CustomEvent {
                 "event `{kind}` payload must be a JSON object"
             )));
         }
+        // Again as stored: the host writes the payload as it re-serializes it, and a number
+        // written short is stored long (`1e15` as `1000000000000000.0`), so 256 KiB of them
+        // were stored as about 1 MB (round 19 hostile-step review; case `fields` are checked
+        // both ways).
+        if crate::json_limits::text_len_within(&payload, MAX_EVENT_PAYLOAD_BYTES).is_none() {
+            return Err(Error::Invalid(format!(
+                "event `{kind}` payload is more than {MAX_EVENT_PAYLOAD_BYTES} bytes as stored \
+                 (its numbers written out in full; SPEC ST-4)"
+            )));
+        }
         let event = Self {
             kind: kind.to_owned(),
             payload,
         };
         Ok((event, values))
     }
+
+    /// The bytes its payload takes as stored, which budgets are charged.
+    pub fn stored_len(&self) -> usize {
+        crate::json_limits::text_len(&self.payload)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_payload_is_capped_as_stored_too() {
+        // 4 bytes written, 18 stored each: within the cap as sent, four times it as stored.
+        let sent = format!("{{\"a\":[{}]}}", vec!["1e15"; 52_000].join(","));
+        assert!(sent.len() <= MAX_EVENT_PAYLOAD_BYTES);
+        let refused = CustomEvent::parse("grow", &sent).expect_err("past the cap as stored");
+        assert!(refused.to_string().contains("as stored"), "{refused}");
+        let fits = format!("{{\"a\":[{}]}}", vec!["1e15"; 10_000].join(","));
+        let event = CustomEvent::parse("grow", &fits).expect("within the cap as stored");
+        assert!(event.stored_len() > fits.len(), "charged as stored");
+    }
 
     #[test]
     fn accepts_a_well_formed_event() {

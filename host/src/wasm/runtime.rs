@@ -338,6 +338,10 @@ impl StepRuntime {
                 path.display()
             ))),
             Err(NotLoaded::Broken { digest, why }) => {
+                // Cut as a step's own error is: a link error quotes import names the
+                // component chose, up to 100,000 bytes each, into every run naming it
+                // (round 19 hostile-step review).
+                let why = crate::text::clip_bytes(why, crate::text::MAX_STEP_ERROR_BYTES);
                 self.remember_failed(&digest, &why);
                 Err(StepFailure::Load {
                     path: path.display().to_string(),

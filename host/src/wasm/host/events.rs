@@ -39,15 +39,25 @@ impl events::Host for StepState {
             .max_event_values
             .saturating_sub(self.recorder.event_values);
         let (event, values) = CustomEvent::parse_within(&kind, &payload_json, left)?;
+        // Charged as stored, when that is more than as sent (numbers written out in full;
+        // round 19 hostile-step review).
+        let size = payload_json.len().max(event.stored_len());
+        let bytes = self.recorder.event_bytes.saturating_add(size);
+        if bytes > self.limits.max_event_bytes {
+            return Err(HostError::Invalid(format!(
+                "the payloads of this execution's events may hold at most {} bytes: \
+                 {MAX_EVENT_BYTES_PER_EXECUTION} an execution, {MAX_RUN_EVENT_BYTES} a run in \
+                 all between two pauses; this one is {size} bytes as stored (SPEC ST-4)",
+                self.limits.max_event_bytes,
+            )));
+        }
         // The run's budget, shared by its parallel parts, charged now: each read what was
         // left when it began, so 33 parts emitted 33 executions' worth (round 16).
         if let Some(allowance) = self.allowance() {
-            allowance
-                .event(payload_json.len(), values)
-                .map_err(HostError::Invalid)?;
+            allowance.event(size, values).map_err(HostError::Invalid)?;
             let charged = &mut self.recorder.charged;
             charged.events += 1;
-            charged.event_bytes += payload_json.len();
+            charged.event_bytes += size;
             charged.event_values += values;
         }
         self.services
