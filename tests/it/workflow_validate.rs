@@ -759,6 +759,60 @@ fn a_builtin_steps_written_input_that_every_run_refuses_is_refused_where_written
     }
 }
 
+/// A built-in step's `with` that is no object of its fields, a written item beside a
+/// reference inside a list or an object, a `choice` option holding an invisible character
+/// and `options` on a field that offers none are refused where written: each published and
+/// failed (or silently never matched) at every run (round 19 hostile-input review). What a
+/// reference stands for stays its run's to check.
+#[test]
+fn a_builtin_steps_with_and_its_written_items_and_a_forms_options_are_checked_where_written() {
+    let definition = serde_json::json!({ "name": "mk", "workspace": "soc",
+        "run_as": "automation@acme.test",
+        "steps": [
+            { "id": "a", "uses": "cases/create-case", "with": "Phish" },
+            { "id": "b", "uses": "cases/query-cases", "with": ["low"] },
+            { "id": "c", "uses": "cases/get-case-restrictions", "with": null },
+            { "id": "d", "uses": "cases/create-case-from-json", "with": "{{ $.event.case }}" },
+            { "id": "e", "uses": "cases/create-case",
+              "with": { "title": "x", "severity": "high",
+                        "reviewers": ["$.event.case.assignee", "Sam Lead"] } },
+            { "id": "f", "uses": "cases/create-case-from-json",
+              "with": { "case": { "title": "{{ $.event.alert }}", "severity": "urgent" } } },
+            { "id": "g", "uses": "cases/update-case-restrictions",
+              "with": { "case_id": "$.steps.e.id", "add_collaborators": ["$.event.who", "ciso@acme"] } },
+            // Fine: a whole reference, references among good items, a referenced title.
+            { "id": "h", "uses": "cases/create-case", "with": "$.event.case" },
+            { "id": "i", "uses": "cases/create-case",
+              "with": { "title": "x", "severity": "high",
+                        "reviewers": ["$.event.case.assignee", "sam.lead@acme.test"] } },
+            { "id": "j", "uses": "cases/create-case-from-json",
+              "with": { "case": { "title": "$.event.alert", "severity": "$.event.sev" } } },
+            { "id": "ask", "interaction": { "title": "Decide",
+                "form": { "fields": [
+                    { "name": "decision", "type": "choice", "options": ["approve\u{200b}", "reject"] },
+                    { "name": "note", "type": "text", "options": ["yes", "no"] } ] },
+                "access": { "workspace_users": { "roles": ["Owner"] } } } }
+        ] })
+    .to_string();
+    let stderr = errors_for(&definition);
+    for at in [
+        "steps[0].with: `cases/create-case` takes an object of its input fields",
+        "steps[1].with: `cases/query-cases` takes an object",
+        "steps[2].with: `cases/get-case-restrictions` takes an object",
+        "steps[3].with: `cases/create-case-from-json` takes an object",
+        "steps[4].with.reviewers: `reviewers`: `Sam Lead` is not an email address",
+        "steps[5].with: case JSON, field `severity`: unknown variant `urgent`",
+        "steps[6].with.add_collaborators: ",
+        "steps[10].interaction.form.fields[0].options[0]: option `approve\\u200b` holds U+200B",
+        "steps[10].interaction.form.fields[1].options: only a `choice` field offers `options`",
+    ] {
+        assert!(stderr.contains(at), "{at}: {stderr}");
+    }
+    for fine in ["steps[7]", "steps[8]", "steps[9]"] {
+        assert!(!stderr.contains(fine), "{fine}: {stderr}");
+    }
+}
+
 /// The same one character later: a blank or hidden character between `$` and its `.` kept
 /// the reference as text, so `exists` on it always held; `exists` on a template held for a
 /// null; an interaction's access `refs` took a hidden character (round 17 hostile-input

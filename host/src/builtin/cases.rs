@@ -114,7 +114,7 @@ pub(super) fn written_input_errors(
 }
 
 /// A value input field `key` always takes, standing in for the reference written there.
-fn stand_in(key: &str) -> serde_json::Value {
+pub(super) fn stand_in(key: &str) -> serde_json::Value {
     use serde_json::json;
     match key {
         "case_id" => json!("C-1"),

@@ -91,6 +91,13 @@ impl Builtin {
         cases::run(platform, caller, self, input, idempotency_key)
     }
 
+    /// A value input field `key` (or a field of that name inside one, such as `case.title`)
+    /// always takes, standing in for a reference written there when a written input is
+    /// checked.
+    pub fn stand_in(key: &str) -> serde_json::Value {
+        cases::stand_in(key)
+    }
+
     /// The names of all built-in steps, comma-separated (for error messages).
     pub fn names() -> String {
         Self::ALL

@@ -132,7 +132,11 @@ impl Field {
             (FieldKind::Choice { options }, Value::String(s)) if options.contains(s) => {
                 Ok(v.clone())
             }
-            (FieldKind::Choice { options }, _) => wrong(&format!("one of {}", options.join(", "))),
+            // Written out: an option stored with a hidden character read as the answer typed.
+            (FieldKind::Choice { options }, _) => {
+                let shown: Vec<_> = options.iter().map(|o| crate::text::clip(o)).collect();
+                wrong(&format!("one of {}", shown.join(", ")))
+            }
             (FieldKind::Text, _) => wrong("text"),
             (FieldKind::Number, _) => wrong("a number"),
             (FieldKind::Boolean, _) => wrong("true or false"),

@@ -1103,6 +1103,17 @@ impl Parser {
                 );
             }
             use crate::definition::form::{FIELD_TYPES, FieldKind};
+            // Only a `choice` offers options: on another field they were dropped, and any
+            // answer taken (round 19 hostile-input review).
+            if fo.contains_key("options")
+                && fo.get("type").and_then(Value::as_str) != Some("choice")
+            {
+                self.authoring(
+                    at.key("options"),
+                    "only a `choice` field offers `options`; make it `\"type\": \"choice\"` \
+                     or leave them out",
+                );
+            }
             let kind = match fo.get("type").and_then(Value::as_str) {
                 Some("text") => FieldKind::Text,
                 Some("number") => FieldKind::Number,
@@ -1133,6 +1144,18 @@ impl Parser {
                                     self.authoring(
                                         at.key("options").index(i),
                                         "an option is one line of text, not empty",
+                                    );
+                                } else if let Some(c) = crate::text::first_hidden(text) {
+                                    // Typed as it reads, it never matched, and a condition
+                                    // on it never held (round 19 hostile-input review).
+                                    self.authoring(
+                                        at.key("options").index(i),
+                                        format!(
+                                            "option `{}` holds U+{:04X}, an invisible \
+                                             character: typed as it reads it is never chosen",
+                                            crate::text::clip(text),
+                                            u32::from(c)
+                                        ),
                                     );
                                 }
                             }
@@ -1416,7 +1439,7 @@ impl Parser {
         }
         let with = self.template(o.get("with"), at.key("with"));
         if let (Uses::Builtin(step), false) = (&uses, self.resolver.stored) {
-            self.builtin_input(*step, &with, &at.key("with"));
+            self.builtin_input(*step, o.get("with"), &with, &at.key("with"));
         }
         let timeout = self.duration(o.get("timeout"), at.key("timeout"));
         if timeout.is_some_and(|t| t > MAX_STEP_TIMEOUT) {
@@ -1439,7 +1462,34 @@ impl Parser {
     /// Refuses where written a built-in step's `with` that every run would refuse (see
     /// [`builtin::Builtin::written_input_errors`]); one given whole by a reference is its
     /// run's to check.
-    fn builtin_input(&mut self, step: builtin::Builtin, with: &Template, at: &JsonPath) {
+    fn builtin_input(
+        &mut self,
+        step: builtin::Builtin,
+        written: Option<&Value>,
+        with: &Template,
+        at: &JsonPath,
+    ) {
+        // Not an object of its fields nor one reference (text, a number, a list, `null`):
+        // every run refused it at that step, after the steps before had made their effects
+        // (round 19 hostile-input review). A reference that did not compile is named already.
+        let compiled_badly = matches!(
+            (written, with),
+            (Some(Value::String(_)), Template::Literal(Value::Null))
+        );
+        if !matches!(with, Template::Object(_) | Template::Ref(_))
+            && !matches!(with, Template::Literal(Value::Object(_)))
+            && !compiled_badly
+        {
+            self.err(
+                at.clone(),
+                format!(
+                    "`{}` takes an object of its input fields, or one reference to such an \
+                     object",
+                    step.name()
+                ),
+            );
+            return;
+        }
         let Template::Object(fields) = with else {
             if let Template::Literal(v @ Value::Object(_)) = with {
                 let literal = v.as_object().cloned().unwrap_or_default();
@@ -1453,12 +1503,20 @@ impl Parser {
         let mut literal = Map::new();
         let mut templated = Vec::new();
         for (key, value) in fields {
-            // A value with no reference in it, however nested, is what every run reads.
+            // A value with no reference in it, however nested, is what every run reads; a
+            // list or an object holding some is checked on what is written in it, each
+            // reference stood in for (round 19 hostile-input review: `["$.event.who",
+            // "ciso@acme"]` published, and every run refused `ciso@acme`).
             match value.refs().is_empty().then(|| value.render(&Value::Null)) {
                 Some(Ok(v)) => {
                     literal.insert(key.clone(), v);
                 }
-                _ => templated.push(key.as_str()),
+                _ => match written_parts(value) {
+                    Some(v) => {
+                        literal.insert(key.clone(), v);
+                    }
+                    None => templated.push(key.as_str()),
+                },
             }
         }
         for (field, why) in step.written_input_errors(&literal, &templated) {
@@ -1891,5 +1949,40 @@ mod schema_tests {
         let grants =
             schema["$defs"]["step"]["oneOf"][0]["properties"]["grants"]["items"]["enum"].clone();
         assert_eq!(grants, serde_json::json!(GRANTS));
+    }
+}
+
+/// What a list or an object of a built-in step's input holds as written, each reference in
+/// it stood in for: dropped from a list (a people list's item by reference is its run's to
+/// check), a field's value always taken in an object ([`builtin::Builtin::stand_in`]).
+/// `None` for a reference or a text around references, whose whole field is stood in for.
+fn written_parts(template: &Template) -> Option<Value> {
+    let written = |t: &Template| {
+        if t.refs().is_empty() {
+            t.render(&Value::Null).ok()
+        } else {
+            written_parts(t)
+        }
+    };
+    match template {
+        Template::Array(items) => Some(Value::Array(
+            items
+                .iter()
+                .filter(|t| {
+                    t.refs().is_empty() || matches!(t, Template::Array(_) | Template::Object(_))
+                })
+                .filter_map(written)
+                .collect(),
+        )),
+        Template::Object(fields) => Some(Value::Object(
+            fields
+                .iter()
+                .map(|(key, t)| {
+                    let value = written(t).unwrap_or_else(|| builtin::Builtin::stand_in(key));
+                    (key.clone(), value)
+                })
+                .collect(),
+        )),
+        Template::Literal(_) | Template::Ref(_) | Template::Text(_) => None,
     }
 }
