@@ -1856,6 +1856,41 @@ fn invisible_in(text: &str) -> Option<char> {
     None
 }
 
+/// What a list or an object of a built-in step's input holds as written, each reference in
+/// it stood in for: dropped from a list (a people list's item by reference is its run's to
+/// check), a field's value always taken in an object ([`builtin::Builtin::stand_in`]).
+/// `None` for a reference or a text around references, whose whole field is stood in for.
+fn written_parts(template: &Template) -> Option<Value> {
+    let written = |t: &Template| {
+        if t.refs().is_empty() {
+            t.render(&Value::Null).ok()
+        } else {
+            written_parts(t)
+        }
+    };
+    match template {
+        Template::Array(items) => Some(Value::Array(
+            items
+                .iter()
+                .filter(|t| {
+                    t.refs().is_empty() || matches!(t, Template::Array(_) | Template::Object(_))
+                })
+                .filter_map(written)
+                .collect(),
+        )),
+        Template::Object(fields) => Some(Value::Object(
+            fields
+                .iter()
+                .map(|(key, t)| {
+                    let value = written(t).unwrap_or_else(|| builtin::Builtin::stand_in(key));
+                    (key.clone(), value)
+                })
+                .collect(),
+        )),
+        Template::Literal(_) | Template::Ref(_) | Template::Text(_) => None,
+    }
+}
+
 #[cfg(test)]
 mod schema_tests {
     use super::*;
@@ -1949,40 +1984,5 @@ mod schema_tests {
         let grants =
             schema["$defs"]["step"]["oneOf"][0]["properties"]["grants"]["items"]["enum"].clone();
         assert_eq!(grants, serde_json::json!(GRANTS));
-    }
-}
-
-/// What a list or an object of a built-in step's input holds as written, each reference in
-/// it stood in for: dropped from a list (a people list's item by reference is its run's to
-/// check), a field's value always taken in an object ([`builtin::Builtin::stand_in`]).
-/// `None` for a reference or a text around references, whose whole field is stood in for.
-fn written_parts(template: &Template) -> Option<Value> {
-    let written = |t: &Template| {
-        if t.refs().is_empty() {
-            t.render(&Value::Null).ok()
-        } else {
-            written_parts(t)
-        }
-    };
-    match template {
-        Template::Array(items) => Some(Value::Array(
-            items
-                .iter()
-                .filter(|t| {
-                    t.refs().is_empty() || matches!(t, Template::Array(_) | Template::Object(_))
-                })
-                .filter_map(written)
-                .collect(),
-        )),
-        Template::Object(fields) => Some(Value::Object(
-            fields
-                .iter()
-                .map(|(key, t)| {
-                    let value = written(t).unwrap_or_else(|| builtin::Builtin::stand_in(key));
-                    (key.clone(), value)
-                })
-                .collect(),
-        )),
-        Template::Literal(_) | Template::Ref(_) | Template::Text(_) => None,
     }
 }
