@@ -1261,4 +1261,62 @@ fn who_is_a_member_is_told_to_no_one_who_may_not_read_members() {
             "{said}"
         );
     }
+    // Which groups exist, and another's keys, whose and of what role: `user.read`'s too
+    // (round 19 authority review: `groups create/delete` and `keys revoke` told them).
+    for group in [
+        vec!["groups", "create", "IR-Team", "--type", "static"],
+        vec!["groups", "create", "new-team", "--type", "static"],
+        vec!["groups", "delete", "ir-team"],
+        vec!["groups", "delete", "no-such-team"],
+    ] {
+        let mut full = group.clone();
+        full.extend(["--workspace", "mssp-soc", "--as", "pat@acme-mssp.test"]);
+        let out = flowhost(dir.path(), &db, &full);
+        let said = stderr(&out);
+        assert!(!out.status.success(), "{full:?}");
+        assert!(said.contains("user.read"), "{full:?}: {said}");
+        assert!(!said.contains("ir-team"), "{said}");
+    }
+    let created = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "keys",
+            "create",
+            "--name",
+            "mine",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            owner,
+            "--json",
+        ],
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let key: serde_json::Value = serde_json::from_slice(&created.stdout).expect("key json");
+    let id = key["id"].as_str().expect("key id").to_owned();
+    let revoke = |id: &str| {
+        let out = flowhost(
+            dir.path(),
+            &db,
+            &[
+                "keys",
+                "revoke",
+                id,
+                "--workspace",
+                "mssp-soc",
+                "--as",
+                "pat@acme-mssp.test",
+            ],
+        );
+        assert!(!out.status.success(), "{id}");
+        stderr(&out).replace(id, "<id>")
+    };
+    let owners = revoke(&id);
+    assert!(!owners.contains(owner), "{owners}");
+    assert_eq!(
+        owners,
+        revoke("0123456789abcdef"),
+        "alike for a missing key"
+    );
 }

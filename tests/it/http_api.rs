@@ -1460,6 +1460,45 @@ fn a_webhook_secret_starts_nothing_once_its_issuer_may_no_longer_issue_it() {
     let fresh = rotate(OWNER);
     let again = send(&fresh, 3);
     assert_eq!(again.status, 202, "{}", again.text);
+    // Taking a secret takes what publishing takes: `playbook.publish` alone takes none
+    // (round 19 authority review).
+    for args in [
+        vec![
+            "roles",
+            "create",
+            "hook-taker",
+            "--scopes",
+            "playbook.publish,playbook.get",
+        ],
+        vec![
+            "users",
+            "invite",
+            "pat@acme-mssp.test",
+            "--role",
+            "hook-taker",
+        ],
+    ] {
+        let mut full = args;
+        full.extend(["--workspace", "mssp-soc", "--as", OWNER]);
+        server.deployment.ok(&full);
+    }
+    let taken = server.deployment.fails(&[
+        "workflows",
+        "webhook",
+        "keyed-hook",
+        "--workspace",
+        "mssp-soc",
+        "--rotate",
+        "--as",
+        "pat@acme-mssp.test",
+    ]);
+    assert!(taken.contains("playbook.write"), "{taken}");
+    let still = send(&fresh, 5);
+    assert_eq!(
+        still.status, 202,
+        "the Owner's secret stands: {}",
+        still.text
+    );
 }
 
 #[test]

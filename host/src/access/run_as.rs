@@ -231,7 +231,9 @@ impl AccessIndex {
 
     /// Whether a webhook secret that `issuer` took (created or last rotated) for runs acting
     /// as `run_as` still starts runs in `workspace`: only while they could take it now, by
-    /// `playbook.publish` and by binding `run_as` with what they hold acting there, not as a
+    /// what publishing its revision takes (`playbook.publish`, `playbook.write`,
+    /// `interaction.write` when it `asks_people`) and by binding `run_as` with what they hold
+    /// acting there, not as a
     /// sign-in (SPEC WF-10). A credential dies with its binder's power, as a sign-in link or
     /// a share offer does: a removed member's secret went on starting runs as a service key,
     /// on an Owner's behalf (round 17 authority review).
@@ -240,9 +242,14 @@ impl AccessIndex {
         issuer: &Principal,
         workspace: &str,
         run_as: &Principal,
+        asks_people: bool,
     ) -> bool {
         let holds = |scope| self.check_acting(issuer, workspace, scope).allowed();
-        if !holds(Scope::PlaybookPublish) {
+        // What publishing the revision takes (round 19 authority review).
+        if !holds(Scope::PlaybookPublish)
+            || !holds(Scope::PlaybookWrite)
+            || (asks_people && !holds(Scope::InteractionWrite))
+        {
             return false;
         }
         let held: Vec<Scope> = Scope::ALL.iter().copied().filter(|&s| holds(s)).collect();

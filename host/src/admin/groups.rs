@@ -78,6 +78,9 @@ impl Platform {
         // Listed and compared by people: one visible line, as a tenant file's (review).
         crate::text::check_name("a group name", name, MAX_NAME_CHARS).map_err(Error::Invalid)?;
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
+            // Which groups exist, and their names by case, are `user.read`'s to know, as the
+            // listing's and `groups add/remove` (round 19 authority review).
+            self.authorize(actor, workspace, Scope::UserRead)?;
             let ws = workspace_id(tx, workspace)?;
             if kind == GroupKind::Dynamic && !store::has_idp(tx, ws)? {
                 return Err(Error::Invalid(format!(
@@ -193,6 +196,10 @@ impl Platform {
         group_name: &str,
     ) -> Result<(), Error> {
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
+            // Whether it exists, and the memberships it takes with it, are `user.read`'s to
+            // know (round 19 authority review: a role that may not read members deleted a
+            // group it had never seen).
+            self.authorize(actor, workspace, Scope::UserRead)?;
             let ws = workspace_id(tx, workspace)?;
             let (group_id, kind) = group(tx, ws, workspace, group_name)?;
             store::delete_group(tx, group_id)?;

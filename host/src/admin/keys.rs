@@ -145,9 +145,12 @@ impl Platform {
             );
             if own {
                 self.authorize(actor, workspace, Scope::ApikeyWrite)?;
-            } else if index.check(actor, workspace, Scope::UserWrite).allowed() {
+            } else if index.tells_member_data(actor, workspace) {
                 // Another's key: only one within the revoker's own power (a person holding
-                // no more, a service role no wider; `access/grant_power.rs`).
+                // no more, a service role no wider; `access/grant_power.rs`). Only to who may
+                // list keys (`user.read` beside `user.write`): the refusal names the key's
+                // owner or role, and a missing key answered otherwise (round 19 authority
+                // review; `keys list` and the member commands ask the same).
                 match &key.ok_or_else(missing)?.kind {
                     KeyKind::Personal { owner } => {
                         self.may_act_on(actor, workspace, owner, "revoke a key of")?;
@@ -155,9 +158,10 @@ impl Platform {
                     KeyKind::Service { role } => self.may_hand_out(actor, workspace, role)?,
                 }
             } else {
-                // Someone who may revoke only their own keys learns nothing of others': a
-                // key of another's reads as a missing one, where "not yours" against "no
-                // such key" told any member which key ids exist (authority review).
+                // Someone who may revoke only their own keys, or may change members without
+                // reading them, learns nothing of others': a key of another's reads as a
+                // missing one, where "not yours" against "no such key" told any member
+                // which key ids exist (authority review).
                 self.authorize(actor, workspace, Scope::ApikeyWrite)?;
                 return Err(missing());
             }

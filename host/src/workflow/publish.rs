@@ -327,6 +327,20 @@ impl Platform {
         }
     }
 
+    /// Whether revision `rev` asks people for input, in itself or in a workflow it nests, as
+    /// its runs will read it; one that does not read is taken to (fail closed: who holds its
+    /// webhook secret must hold what asking people takes).
+    pub(crate) fn revision_asks_people(&self, rev: &Revision) -> bool {
+        let read = || -> Result<bool, Error> {
+            let resolver = self.revision_resolver(rev, &[])?;
+            let workflow = crate::definition::parse::parse(&rev.source, &rev.definition, &resolver)
+                .map_err(|errors| Error::Invalid(crate::json_locate::joined(&errors)))?;
+            let mut found = Vec::new();
+            Ok(components::collect_nested(&workflow, &mut found)? || workflow.asks_people())
+        };
+        read().unwrap_or(true)
+    }
+
     /// The latest revision of `name` published in `workspace`, if any.
     pub(crate) fn latest_revision(
         &self,

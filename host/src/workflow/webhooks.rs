@@ -200,18 +200,21 @@ fn issuer_stands(
     issued_by: Option<&str>,
     bound: &Principal,
     workspace: &str,
+    asks_people: bool,
 ) -> Result<bool, Error> {
     let (Principal::Run(run), Some(stored)) = (bound, issued_by) else {
         return Ok(false);
     };
     let issuer = principal_from_stored(stored, "webhooks", "issued_by", "a webhook")
         .map_err(|e| Error::Internal(e.to_string()))?;
-    Ok(index.webhook_issuer_stands(&issuer, workspace, &run.identity))
+    Ok(index.webhook_issuer_stands(&issuer, workspace, &run.identity, asks_people))
 }
 
 impl Platform {
     /// The webhook of published workflow `name` in `workspace`, created on first ask (its
-    /// secret then shown, once) or with a new secret when `rotate`; needs `playbook.publish`.
+    /// secret then shown, once) or with a new secret when `rotate`; needs what publishing its
+    /// latest revision needs (`playbook.publish`, `playbook.write`, `interaction.write` when
+    /// it asks people).
     /// The workflow's latest revision must have a webhook trigger.
     pub(crate) fn webhook_for(
         &self,
@@ -243,8 +246,12 @@ impl Platform {
             }
             None => None,
         };
+        // Its holder makes the revision run on bodies of their choosing: it takes what
+        // publishing the revision takes (`playbook.write`, `interaction.write` when it asks
+        // people; round 19 authority review), beside binding its `run_as`.
+        let asks_people = self.revision_asks_people(&rev);
         let decide = || {
-            self.authorize(actor, workspace, Scope::PlaybookPublish)?;
+            self.may_publish(actor, workspace, asks_people)?;
             match &run_as {
                 Some(run_as) => self
                     .index()
@@ -377,6 +384,7 @@ impl Platform {
             .run_principal(None)?
             .ok_or_else(|| Error::Invalid(format!("`{}` has no `run_as` (SPEC WF-6)", rev.name)))?;
         let event = json!({ "kind": "webhook", "body": body });
+        let asks_people = self.revision_asks_people(&rev);
         let bound = principal;
         let principal = principal_to_stored(&bound);
         let components = rev
@@ -426,7 +434,13 @@ impl Platform {
             // starts nothing until it is rotated. Said as a stale secret, naming nobody; an
             // error, so that the signature seen is not kept (self-review: once they could
             // again, the sender's retry was refused as a replay).
-            if !issuer_stands(&index, hook.issued_by.as_deref(), &bound, &hook.workspace)? {
+            if !issuer_stands(
+                &index,
+                hook.issued_by.as_deref(),
+                &bound,
+                &hook.workspace,
+                asks_people,
+            )? {
                 return Err(Error::Conflict(ISSUER_GONE.to_owned()));
             }
             let id = PublicId::new(IdKind::Run)?;

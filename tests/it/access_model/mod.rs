@@ -678,7 +678,8 @@ impl Model {
         let may = if own {
             self.holds(actor, ws, "apikey.write")
         } else {
-            self.holds(actor, ws, "user.write") && within
+            // Another's key only by who may list keys: `user.read` too (round 19).
+            self.holds(actor, ws, "user.write") && self.holds(actor, ws, "user.read") && within
         };
         if may {
             self.keys.get_mut(id).expect("found above").revoked = true;
