@@ -2172,6 +2172,29 @@ fn a_flow_whose_publisher_no_longer_acts_here_starts_nothing() {
     assert!(audit.contains("interaction.start.refused"), "{audit}");
 }
 
+/// A flow bound to no `run_as` (a revision published before binding, as an older database
+/// holds it) is offered to nobody: its start is answered as for a missing flow, naming no
+/// revision, and audited, where it named the revision and told to publish again before the
+/// flow's access said anything (round 19 leaks review).
+#[test]
+fn a_flow_bound_to_no_one_is_answered_as_not_there() {
+    let env = Env::new();
+    env.publish_ask_flow(OWNER);
+    crate::common::db_at(&env.db)
+        .conn()
+        .execute_batch("UPDATE workflow_revisions SET run_as = NULL WHERE name = 'ask'")
+        .expect("unbound, as an older database holds it");
+    let refused = env.start_ask();
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("has no Interaction Flow `ask` you may start") && !err.contains("revision"),
+        "{err}"
+    );
+    let audit = env.ok(&["audit", "--workspace", "mssp-soc", "--as", OWNER, "--json"]);
+    assert!(audit.contains("interaction.start.refused"), "{audit}");
+}
+
 /// Asking people is the publisher's act, decided on their power now: a publisher demoted
 /// below `interaction.write` (still a member) publishes flows whose interaction steps fail,
 /// naming nobody, and whose runs open nothing in anyone's queue; promoted again, they ask

@@ -141,8 +141,24 @@ impl Engine {
         if index.is_outsider(principal, workspace) {
             return Ok(());
         }
-        let Some(in_use) = platform.revision_in_use(workspace, name)? else {
-            return Ok(());
+        let in_use = match platform.revision_in_use(workspace, name) {
+            Ok(Some(in_use)) => in_use,
+            Ok(None) => return Ok(()),
+            Err(e) if e.is_infrastructure() => return Err(e),
+            // Offered to nobody (a share accepted before shares were pinned): refused, as
+            // `start_flow` audits it.
+            Err(e) => {
+                return platform.transact(|tx| {
+                    audit::record(
+                        tx,
+                        &Actor::Principal(principal),
+                        workspace,
+                        "interaction.start.refused",
+                        name,
+                        json!({ "reason": e.to_string() }),
+                    )
+                });
+            }
         };
         // A revision that does not read is no flow to start, here as in the list (the web
         // answered 500 where it answered 404 for the list's reasons).
@@ -207,14 +223,6 @@ impl Engine {
         if index.is_outsider(principal, workspace) {
             return Err(not_found());
         }
-        // One read of the revision: the one whose access settings decide is the one that runs,
-        // whatever is published meanwhile.
-        let in_use = platform
-            .revision_in_use(workspace, name)?
-            .ok_or_else(not_found)?;
-        let flow = platform
-            .flow_of(workspace, name, &in_use)?
-            .ok_or_else(not_found)?;
         let attempt = |action: &str, details: Value| {
             platform.transact(|tx| {
                 audit::record(
@@ -227,6 +235,31 @@ impl Engine {
                 )
             })
         };
+        // A flow offered to nobody, for whatever reason the list, the web and the steps'
+        // access check say it is not there, is answered as not there before its access or
+        // its form tell anything of it, and audited as every attempt is (round 18 leaks
+        // review; round 19 for a share accepted before shares were pinned, or a revision
+        // bound to no `run_as`: both named the share, its source or its revision).
+        let offered_to_nobody = |e: Error| -> Result<Error, Error> {
+            if e.is_infrastructure() {
+                return Err(e);
+            }
+            attempt(
+                "interaction.start.refused",
+                json!({ "reason": e.to_string() }),
+            )?;
+            Ok(not_found())
+        };
+        // One read of the revision: the one whose access settings decide is the one that runs,
+        // whatever is published meanwhile.
+        let in_use = match platform.revision_in_use(workspace, name) {
+            Ok(Some(in_use)) => in_use,
+            Ok(None) => return Err(not_found()),
+            Err(e) => return Err(offered_to_nobody(e)?),
+        };
+        let flow = platform
+            .flow_of(workspace, name, &in_use)?
+            .ok_or_else(not_found)?;
         let Published {
             workflow,
             definition,
@@ -238,7 +271,14 @@ impl Engine {
             return Err(not_found());
         }
         // Its `run_as`, on behalf of whoever bound it (SPEC WF-10).
-        let run_as = run_as?.ok_or_else(|| Error::Invalid(format!("`{name}` has no `run_as`")))?;
+        let run_as = match run_as {
+            Ok(Some(run_as)) => run_as,
+            Ok(None) => {
+                let e = Error::Invalid(format!("`{name}` has no `run_as`"));
+                return Err(offered_to_nobody(e)?);
+            }
+            Err(e) => return Err(offered_to_nobody(e)?),
+        };
         // Fail closed (SPEC WF-10): a flow whose binder no longer acts here, or may no longer
         // ask people (a form is their asking), starts nothing; before, its run opened
         // interactions and answered its starter, only its steps that consult access failing
