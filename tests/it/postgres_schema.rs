@@ -477,3 +477,45 @@ fn a_database_not_in_utf8_is_refused_naming_its_encoding() {
     );
     let (_utf8, _) = fresh_postgres();
 }
+
+/// A migration's statement waits for its table's lock as any write does, then the migration
+/// rolls back and is tried again: waiting on, it queued every other session's writes of that
+/// table behind it for as long as one open transaction lasted (round 19 storage review).
+#[test]
+fn a_migration_waiting_for_a_tables_lock_lets_other_writers_by_and_then_applies() {
+    let (db, mut setup) = fresh_postgres();
+    // As an older database: the newest migration (its foreign key locks `runs`) not applied.
+    let newest = newest_version();
+    setup
+        .batch_execute(&format!(
+            "DROP TABLE start_requests; DELETE FROM {VERSION_TABLE} WHERE version = {newest}"
+        ))
+        .expect("one migration back");
+    // A writer of `runs` holds its transaction open.
+    let mut holder = db.client();
+    let mut held = holder.transaction().expect("begin");
+    held.batch_execute("LOCK TABLE runs IN ROW EXCLUSIVE MODE")
+        .expect("a write's lock");
+    let (done, migrated) = std::sync::mpsc::channel();
+    let mut client = db.client();
+    std::thread::spawn(move || {
+        let _ = done.send(migrate(&mut client));
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Another writer of `runs`, queued behind the migrator's wait, gets by within its own
+    // wait.
+    let mut writer = db.client();
+    writer
+        .batch_execute("SET lock_timeout = 8000; UPDATE runs SET status = status WHERE false")
+        .expect("another write gets by the waiting migration");
+    held.rollback().expect("the first writer ends");
+    let result = migrated
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the migration is tried again");
+    result.expect("applied once the table was free");
+    let version: i64 = setup
+        .query_one(&format!("SELECT max(version) FROM {VERSION_TABLE}"), &[])
+        .expect("version")
+        .get(0);
+    assert_eq!(version, newest);
+}

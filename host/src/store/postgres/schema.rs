@@ -239,10 +239,31 @@ pub fn migrate(client: &mut Client) -> Result<(), Error> {
     if version_unlocked(client)? == Some(newest_version()) {
         return Ok(());
     }
-    let mut tx = begin(client)?;
-    apply(&mut tx)?;
-    tx.commit().map_err(infra)
+    // A schema statement waits for its table's lock as any write does, then the whole
+    // migration rolls back and is tried again, while the wait for another migrator's lock
+    // lasts: waiting on, it queued every other host's reads of that table behind it, with
+    // no word (round 19 storage review).
+    let started = std::time::Instant::now();
+    loop {
+        let mut tx = begin(client)?;
+        match apply(&mut tx) {
+            Err(Error::Busy(why))
+                if why.contains(TABLE_LOCK_WAIT)
+                    && started.elapsed() < crate::store::migrations::MIGRATION_LOCK_WAIT =>
+            {
+                drop(tx);
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            result => {
+                result?;
+                return tx.commit().map_err(infra);
+            }
+        }
+    }
 }
+
+/// What a migration's refusal for a table lock it could not get in time says.
+const TABLE_LOCK_WAIT: &str = "waited for a lock another session holds on its table";
 
 /// Whether the database `client` is connected to holds a Flowhost schema (any version).
 pub fn holds_flowhost(client: &mut Client) -> Result<bool, Error> {
@@ -310,9 +331,13 @@ pub(crate) fn apply(tx: &mut Transaction<'_>) -> Result<(), Error> {
             )),
             other => other,
         })?;
-    // The schema's own statements wait as any write does.
-    tx.batch_execute("SET LOCAL lock_timeout = 0")
-        .map_err(infra)?;
+    // The schema's own statements wait as any write does, and no longer (`migrate` tries
+    // again).
+    tx.batch_execute(&format!(
+        "SET LOCAL lock_timeout = {}",
+        crate::store::BUSY_TIMEOUT.as_millis()
+    ))
+    .map_err(infra)?;
     tx.batch_execute(&format!(
         "CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
              version    BIGINT PRIMARY KEY,
@@ -336,6 +361,13 @@ pub(crate) fn apply(tx: &mut Transaction<'_>) -> Result<(), Error> {
     }
     for &(version, what, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
         tx.batch_execute(sql).map_err(|e| {
+            if e.code() == Some(&::postgres::error::SqlState::LOCK_NOT_AVAILABLE) {
+                return Error::Busy(format!(
+                    "PostgreSQL migration {version} ({what}) {TABLE_LOCK_WAIT} for {} s; \
+                     nothing was changed",
+                    crate::store::BUSY_TIMEOUT.as_secs()
+                ));
+            }
             Error::Internal(format!(
                 "PostgreSQL migration {version} ({what}) failed: {}",
                 message(&e)
