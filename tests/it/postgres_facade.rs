@@ -514,3 +514,19 @@ fn a_statement_outside_a_transaction_is_bounded_by_the_deadline_and_leaves_nothi
     conn.begin(Begin::Write).expect("a transaction begins");
     conn.commit().expect("and commits");
 }
+
+/// A workspace's lock changes no row: a transaction that only takes it counts no change, as
+/// on SQLite (round 19 storage review: its `SELECT 1` tag counted one, and a refusal that
+/// only locked read as an access write on PostgreSQL).
+#[test]
+fn a_workspace_lock_counts_no_changed_row() {
+    let (_test, db) = fresh();
+    let conn = db.conn();
+    let before = conn.total_changes().expect("changes");
+    conn.begin(Begin::Leased).expect("begin");
+    conn.lock_workspace("mssp-soc").expect("locked");
+    conn.execute("INSERT INTO organizations (name) VALUES ('counted')", [])
+        .expect("one write, sent with the lock");
+    conn.commit().expect("commit");
+    assert_eq!(conn.total_changes().expect("changes"), before + 1);
+}

@@ -65,6 +65,16 @@ enum Deferred {
     Execute(String, Vec<ToSqlOutput<'static>>),
 }
 
+impl Deferred {
+    /// Whether it reads only (`SELECT`): its answer counts no changed row.
+    fn reads_only(&self) -> bool {
+        match self {
+            Deferred::Execute(sql, _) => sql.trim_start().starts_with("SELECT"),
+            Deferred::Simple(_) => false,
+        }
+    }
+}
+
 /// What a call sends after the deferred statements, and waits for.
 enum Request<'a> {
     Simple(&'a str),
@@ -447,8 +457,12 @@ impl PgConn {
                 // The commit's answer is not the request's.
                 Ok(_) if commit && i + 1 == answered => {}
                 Ok(answer) => {
-                    if let Answer::Changed(n) = answer {
-                        self.changes.set(self.changes.get().saturating_add(n));
+                    // A deferred `SELECT` (a workspace's lock) changes no row, though its
+                    // tag says `SELECT 1`: counted, a refusal that only took a lock read as a
+                    // write on PostgreSQL and not on SQLite (round 19 storage review).
+                    let reads = deferred.get(i).is_some_and(Deferred::reads_only);
+                    if let (Answer::Changed(n), false) = (&answer, reads) {
+                        self.changes.set(self.changes.get().saturating_add(*n));
                     }
                     last = answer;
                 }
