@@ -119,6 +119,43 @@ fn an_expected_case_whose_title_several_cases_have_is_a_mismatch() {
     );
 }
 
+/// `expect.audit` and `expect.events` count what was written once the run under test
+/// started: the setup's publish and the test's own trigger case held them whatever the run
+/// did (round 19 steps review). A workflow whose step never runs fails them.
+#[test]
+fn the_setups_own_audit_entries_and_events_answer_no_expectation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut spec = sample_copy(
+        dir.path(),
+        &["restrict-critical-on-create"],
+        "restrict-critical-on-create",
+    );
+    spec["expect"] = serde_json::json!({
+        "status": "succeeded",
+        "events": { "case_created": 1 },
+        "audit": [ { "action": "workflow.publish", "actor": "olivia.owner@acme-mssp.test" } ]
+    });
+    write_spec(dir.path(), "restrict-critical-on-create", &spec);
+    // It does nothing.
+    let path = dir.path().join("restrict-critical-on-create.json");
+    let mut wf: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    wf["steps"] = serde_json::json!([{ "exit": { "status": "nothing" } }]);
+    std::fs::write(&path, wf.to_string()).expect("write");
+    let target = dir.path().display().to_string();
+    let out = flowhost(
+        dir.path(),
+        &dir.path().join("f.db"),
+        &["test", &target, "--steps", &steps_dir()],
+    );
+    let text = output(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("expect.events.case_created") && text.contains("expect.audit[0]"),
+        "{text}"
+    );
+}
+
 #[test]
 fn a_broken_expectation_fails_with_expected_and_actual() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -68,6 +68,7 @@ pub fn expectations(
     run: i64,
     workspace: &str,
     expect: &Expect,
+    since: &store::Marks,
 ) -> Result<Vec<Mismatch>, String> {
     let mut out = Vec::new();
     let (info, steps) = platform.run_detail(run).map_err(|e| e.to_string())?;
@@ -178,7 +179,7 @@ pub fn expectations(
     let db = platform.db().map_err(|e| e.to_string())?;
     let conn = db.conn();
     for (kind, want) in &expect.events {
-        let got = store::count_events(conn, kind).map_err(|e| e.to_string())?;
+        let got = store::count_events(conn, kind, since).map_err(|e| e.to_string())?;
         if got != *want {
             out.push(mismatch(
                 &format!("expect.events.{kind}"),
@@ -237,8 +238,8 @@ pub fn expectations(
     }
     for (i, entry) in expect.audit.iter().enumerate() {
         let actor = entry.actor.as_deref().map(str::to_lowercase);
-        let got =
-            store::count_audit(conn, &entry.action, actor.as_deref()).map_err(|e| e.to_string())?;
+        let got = store::count_audit(conn, &entry.action, actor.as_deref(), since)
+            .map_err(|e| e.to_string())?;
         if got == 0 {
             let who = actor.map(|a| format!(" by {a}")).unwrap_or_default();
             out.push(mismatch(

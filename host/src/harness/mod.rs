@@ -328,9 +328,14 @@ fn execute(
         .with_mocks(mocks)
         .waiting_out_compiles();
 
-    // Start the run under test.
+    // Start the run under test; what the setup wrote stays before `since`.
     let (workflow, text) = load(&sample.workflow)?;
     let origin = sample.workflow.display().to_string();
+    let marks = || -> Result<store::Marks, String> {
+        let db = platform.db().map_err(|e| e.to_string())?;
+        store::marks(db.conn()).map_err(|e| e.to_string())
+    };
+    let mut since = marks()?;
     let run = match &spec.when {
         When::Run { who, event } => {
             let event = if event.is_null() {
@@ -349,6 +354,7 @@ fn execute(
             values,
         } => {
             publish(&sample.workflow)?;
+            since = marks()?;
             let ws = workspace
                 .clone()
                 .unwrap_or_else(|| workflow.workspace.clone());
@@ -386,6 +392,8 @@ fn execute(
             crate::builtin::Builtin::CreateCase
                 .run(&platform, &caller, case, None)
                 .map_err(|e| format!("when.case_created: {e}"))?;
+            // The case that starts the run is the test's own, not the run's.
+            since = marks()?;
             engine
                 .dispatch_triggers(&Quiet)
                 .map_err(|e| e.to_string())?;
@@ -459,6 +467,7 @@ fn execute(
         run,
         &workflow.workspace,
         &spec.expect,
+        &since,
     )?);
     mismatches.extend(check::unused_mocks(
         &engine.mocks_answered(),

@@ -122,13 +122,15 @@ pub struct Expect {
     /// Journaled steps: key → status, and optionally a fragment of the error.
     #[serde(default)]
     pub steps: BTreeMap<String, StepExpect>,
-    /// Event kind → how many the test's runs emitted (case events included).
+    /// Event kind → how many the test's runs emitted (case events included), since the run
+    /// under test started: the setup's own (a `case_created` test's case) are not counted.
     #[serde(default)]
     pub events: BTreeMap<String, i64>,
     /// Cases afterwards, matched by title.
     #[serde(default)]
     pub cases: Vec<CaseExpect>,
-    /// Audit entries that must exist (action, and actor when given).
+    /// Audit entries that must exist (action, and actor when given), written since the run
+    /// under test started: the setup's SSO logins and publishes are not.
     #[serde(default)]
     pub audit: Vec<AuditExpect>,
     /// Workflow name → status → how many runs of it ended so (triggered runs included).

@@ -3,11 +3,41 @@
 
 use crate::store::sql::{Connection, OptionalExtension, params};
 
-/// Events of `kind`, in every workspace.
-pub(super) fn count_events(conn: &Connection, kind: &str) -> crate::store::sql::Result<i64> {
-    conn.query_row("SELECT count(*) FROM events WHERE kind = ?1", [kind], |r| {
-        r.get(0)
-    })
+/// Where the audit log and the events stood before the run under test started: what the
+/// harness's own setup wrote (its SSO logins, publishes, the case a `case_created` test
+/// makes) is before them, and no expectation counts it (round 19 steps review: an expected
+/// `sso.login` or `workflow.publish` held whatever the run did).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Marks {
+    audit: i64,
+    events: i64,
+}
+
+/// The marks as the database stands now.
+pub(super) fn marks(conn: &Connection) -> crate::store::sql::Result<Marks> {
+    conn.query_row(
+        "SELECT (SELECT COALESCE(max(id), 0) FROM audit_log), (SELECT COALESCE(max(id), 0) FROM events)",
+        [],
+        |r| {
+            Ok(Marks {
+                audit: r.get(0)?,
+                events: r.get(1)?,
+            })
+        },
+    )
+}
+
+/// Events of `kind` written since `since`, in every workspace.
+pub(super) fn count_events(
+    conn: &Connection,
+    kind: &str,
+    since: &Marks,
+) -> crate::store::sql::Result<i64> {
+    conn.query_row(
+        "SELECT count(*) FROM events WHERE kind = ?1 AND id > ?2",
+        params![kind, since.events],
+        |r| r.get(0),
+    )
 }
 
 /// (id, restricted) of the first two cases of `workspace` titled `title`: none, the one, or
@@ -32,15 +62,16 @@ pub(super) fn collaborators(conn: &Connection, id: i64) -> crate::store::sql::Re
     stmt.query_map([id], |r| r.get(0))?.collect()
 }
 
-/// Audit entries with `action`, by `actor` if one is given.
+/// Audit entries with `action`, by `actor` if one is given, written since `since`.
 pub(super) fn count_audit(
     conn: &Connection,
     action: &str,
     actor: Option<&str>,
+    since: &Marks,
 ) -> crate::store::sql::Result<i64> {
     conn.query_row(
-        "SELECT count(*) FROM audit_log WHERE action = ?1 AND (CAST(?2 AS TEXT) IS NULL OR actor = ?2)",
-        params![action, actor],
+        "SELECT count(*) FROM audit_log WHERE action = ?1 AND (CAST(?2 AS TEXT) IS NULL OR actor = ?2) AND id > ?3",
+        params![action, actor, since.audit],
         |r| r.get(0),
     )
 }
