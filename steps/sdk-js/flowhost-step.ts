@@ -144,6 +144,12 @@ export class HostError extends Error {
     this.kind = wit;
     this.detail = detail;
   }
+
+  /** Whether it is of `kind`, in either spelling (`not-found`, `not_found`): `kind` itself
+   *  is the WIT's, so `e.kind === "not_found"` never holds (round 19 steps review). */
+  is(kind: string): boolean {
+    return this.kind === String(kind).replace(/_/g, "-");
+  }
 }
 
 /** A UTF-16 surrogate without its other half. */

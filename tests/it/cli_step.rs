@@ -360,11 +360,27 @@ fn a_step_run_that_read_cases_publishes_no_events() {
         err.contains("1 event(s) not published (hostile.found)"),
         "{err}"
     );
-    // Still shown, to the person running it.
+    // Still shown, to the person running it, marked as not published, and never as the
+    // execution's events in its JSON (round 19 steps review).
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("hostile.found"),
+        String::from_utf8_lossy(&out.stdout).contains("event (not published) hostile.found"),
         "{out:?}"
     );
+    let json = d.ok(&[
+        "step",
+        "run",
+        HOSTILE,
+        "--input",
+        r#"{"attack":"read_then_emit"}"#,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        "olivia.owner@acme-mssp.test",
+        "--json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&json).expect("one JSON document");
+    assert_eq!(doc["events"], serde_json::json!([]), "{doc}");
+    assert_eq!(doc["withheld_events"][0]["kind"], "hostile.found", "{doc}");
     let events: i64 = common::db_at(&d.db)
         .conn()
         .query_row(

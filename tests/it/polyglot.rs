@@ -768,6 +768,19 @@ fn the_sdks_check_a_host_calls_arguments_and_read_the_hosts_enum_spelling() {
         "{:?}",
         exec.result
     );
+    let exec = common::run_on(
+        &rt,
+        platform.clone(),
+        &js,
+        json!({ "attack": "kind-is" }),
+        caller.clone(),
+    );
+    assert_eq!(
+        exec.result.as_ref().ok(),
+        Some(&json!({ "alias": true, "wit": true, "other": false })),
+        "{:?}",
+        exec.result
+    );
     let case = restricted("for python");
     let exec = common::run_on(
         &rt,
@@ -817,4 +830,12 @@ fn the_sdks_check_a_host_calls_arguments_and_read_the_hosts_enum_spelling() {
         "{out}"
     );
     assert_eq!(out["enum_member"], json!(true), "{out}");
+    assert!(
+        said("enum_in_set").contains("Severity.CRITICAL compared with the text 'critical'"),
+        "{out}"
+    );
+    assert_eq!(out["members_apart"], json!(2), "{out}");
+    assert_eq!(out["kind_alias"], json!(true), "{out}");
+    assert_eq!(out["kind_wit"], json!(true), "{out}");
+    assert_eq!(out["kind_other"], json!(true), "{out}");
 }

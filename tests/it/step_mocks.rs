@@ -140,6 +140,46 @@ fn a_rust_step_passes_its_cases_with_every_host_call_mocked() {
     );
 }
 
+/// A mock no call took (of a call the step never makes, or whose `args` match nothing) is a
+/// failure: the case passed on another answer while it claimed to test this one (round 19
+/// steps review; `flowhost test` fails such a mock alike). The file's mocks fail only if no
+/// case took them.
+#[test]
+fn a_mock_no_call_took_fails_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tests = json!({
+        "as": "omar.operator@acme-mssp.test",
+        "tests": [{
+            "name": "restricts what the query finds",
+            "input": input(),
+            "mocks": [
+                query_mock(&["C-1"]),
+                update_mock(None),
+                { "call": "cases.get-case-restrictions",
+                  "returns": { "access_mode": "full_access", "collaborators": [] } },
+                update_mock(Some(json!({ "case_id": "C-9" })))
+            ],
+            "expect": { "output": { "restricted": ["C-1"],
+                                    "collaborators": ["sam.lead@acme-mssp.test"] } }
+        }],
+        "mocks": [{ "call": "events.emit" }]
+    });
+    let project = project(dir.path(), &tests, "[\"cases:read\", \"cases:write\"]");
+    let (ok, text) = step_test(&project);
+    assert!(!ok, "{text}");
+    for needle in [
+        "at tests[0].mocks[2]",
+        "a call of `cases.get-case-restrictions`",
+        "at tests[0].mocks[3]",
+        r#"matching {"case_id":"C-9"}"#,
+        "no call the step made took it",
+        "at mocks[0]",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    assert!(!text.contains("at tests[0].mocks[1]"), "{text}");
+}
+
 #[test]
 fn a_call_no_mock_answers_fails_the_case_naming_the_call() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -845,6 +845,18 @@ fn the_runs_page_pages_on_to_older_runs() {
     let bad = owner.get(&site.server.url("/runs?before=nonsense"));
     assert_eq!(bad.status, 400, "{}", bad.body);
     assert!(!bad.body.contains("nonsense"), "{}", bad.body);
+    // What the framework refuses before the page (a parameter sent twice) is the site's
+    // page too, not its developer text (round 19 web review).
+    let twice = owner.get(&site.server.url("/runs?before=R-a&before=R-b"));
+    assert_eq!(twice.status, 400, "{}", twice.body);
+    assert!(
+        twice
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/html")),
+        "{:?}",
+        twice.header("content-type")
+    );
+    assert!(twice.body.contains("<h1>Invalid</h1>"), "{}", twice.body);
 }
 
 /// Every page's storage work stops at the request's deadline, as the API's does: only the

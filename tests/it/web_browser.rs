@@ -45,7 +45,7 @@ fn wait_for(browser: &Browser, text: &str) -> String {
 
 #[test]
 fn the_person_ix_allows_answers_in_the_browser_and_the_other_never_sees_it() {
-    let Some((chromium, chromedriver)) = webdriver::installed() else {
+    let Some((chromium, chromedriver)) = webdriver::required() else {
         eprintln!("skipped: chromium and chromedriver are not installed (run scripts/browser)");
         return;
     };
@@ -120,7 +120,7 @@ fn the_person_ix_allows_answers_in_the_browser_and_the_other_never_sees_it() {
 
 #[test]
 fn a_member_signs_in_through_the_idp_in_the_browser() {
-    let Some((chromium, chromedriver)) = webdriver::installed() else {
+    let Some((chromium, chromedriver)) = webdriver::required() else {
         eprintln!("skipped: chromium and chromedriver are not installed (run scripts/browser)");
         return;
     };

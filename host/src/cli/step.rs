@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use flowhost::principal::Caller;
 use flowhost::services::HostServices;
+use flowhost::services::events::CustomEvent;
 use flowhost::store::ExecutionRecord;
 use flowhost::wasm::{EngineSettings, StepExecution, StepLimits, StepRuntime};
 
@@ -89,17 +90,18 @@ fn run_step(db: &Database, args: RunArgs) -> anyhow::Result<()> {
     // so whom its events may reach cannot be decided (SPEC CS-2): one that asked the host for
     // anything publishes none (leak review: its events quoted what it read to any workflow
     // they triggered). Shown, not published.
-    let withhold = execution.database_calls > 0 && !execution.events.is_empty();
-    if args.output.json {
-        print_json(&execution)?;
-    } else {
-        print_text(&execution);
-    }
-    let withheld = if withhold {
+    // Taken before anything is printed: shown as emitted, they were not (round 19 steps
+    // review: `--json` listed them under `events`).
+    let withheld = if execution.database_calls > 0 {
         std::mem::take(&mut execution.events)
     } else {
         Vec::new()
     };
+    if args.output.json {
+        print_json(&execution, &withheld)?;
+    } else {
+        print_text(&execution, &withheld);
+    }
     let principal_name = principal.to_string();
     let component = args.step.display().to_string();
     // The record's row id stays internal: one sequence over every workspace, it would tell
@@ -138,7 +140,7 @@ fn run_step(db: &Database, args: RunArgs) -> anyhow::Result<()> {
     }
 }
 
-fn print_json(exec: &StepExecution) -> anyhow::Result<()> {
+fn print_json(exec: &StepExecution, withheld: &[CustomEvent]) -> anyhow::Result<()> {
     let (status, output, error) = match &exec.result {
         Ok(v) => ("succeeded", v.clone(), serde_json::Value::Null),
         Err(f) => (
@@ -154,13 +156,14 @@ fn print_json(exec: &StepExecution) -> anyhow::Result<()> {
         "logs": exec.logs,
         "dropped_logs": exec.dropped_logs,
         "events": exec.events,
+        "withheld_events": withheld,
         "duration_us": u64::try_from(exec.duration.as_micros()).unwrap_or(u64::MAX),
     });
     println!("{}", serde_json::to_string_pretty(&doc)?);
     Ok(())
 }
 
-fn print_text(exec: &StepExecution) {
+fn print_text(exec: &StepExecution, withheld: &[CustomEvent]) {
     for line in &exec.logs {
         // Marked as the step's own, as its error is: a message forged the CLI's lines.
         println!(
@@ -174,6 +177,9 @@ fn print_text(exec: &StepExecution) {
     }
     for event in &exec.events {
         println!("event {} {}", event.kind, event.payload);
+    }
+    for event in withheld {
+        println!("event (not published) {} {}", event.kind, event.payload);
     }
     if let Ok(output) = &exec.result {
         let pretty = serde_json::to_string_pretty(output).unwrap_or_else(|_| output.to_string());

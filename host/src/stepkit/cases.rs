@@ -262,6 +262,8 @@ pub fn run(
     scratch: &Path,
 ) -> Result<Vec<CaseResult>, String> {
     let mut results = Vec::new();
+    // The file's mocks some case's call took: one no case used is a failure too.
+    let mut file_mocks_used = std::collections::HashSet::new();
     for (i, case) in file.tests.iter().enumerate() {
         let platform = seeded(path, file, &scratch.join(format!("test-{i}")))?;
         let database = HostServices::of(platform.clone());
@@ -318,6 +320,15 @@ pub fn run(
                 let calls = answering.calls();
                 // Unanswered calls first: they explain the mismatches that follow.
                 let mut found = check_calls(&at, case, &answering, &calls);
+                let used: std::collections::HashSet<&str> = calls
+                    .iter()
+                    .filter_map(|c| match &c.answered {
+                        Answered::Mock(label) => Some(label.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                found.extend(unused_mocks(case.mocks.iter().flatten(), &used));
+                file_mocks_used.extend(used.iter().map(|l| (*l).to_owned()));
                 found.extend(check(&at, &case.expect, &exec));
                 found
             }
@@ -336,7 +347,30 @@ pub fn run(
             mismatches,
         });
     }
+    let used: std::collections::HashSet<&str> =
+        file_mocks_used.iter().map(String::as_str).collect();
+    let unused = unused_mocks(file.mocks.iter().flatten(), &used);
+    if !unused.is_empty() && !file.tests.is_empty() {
+        results.push(CaseResult {
+            name: "the file's mocks".into(),
+            mismatches: unused,
+        });
+    }
     Ok(results)
+}
+
+/// A mismatch for each of `mocks` no call took (`used` holds the labels calls took): a mock
+/// of a call the step never makes, or whose `args` match nothing, left the case passing on
+/// another answer while it claimed to test this one (round 19 steps review; `flowhost test`
+/// fails a mock no step ran by alike).
+fn unused_mocks<'m>(
+    mocks: impl Iterator<Item = &'m super::mocks::Mock>,
+    used: &std::collections::HashSet<&str>,
+) -> Vec<Mismatch> {
+    mocks
+        .filter(|m| !used.contains(m.label.as_str()))
+        .map(|m| mismatch(&m.label, m.describe(), "no call the step made took it"))
+        .collect()
 }
 
 fn seed_tenant(platform: &Platform, path: &Path) -> Result<(), String> {

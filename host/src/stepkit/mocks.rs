@@ -197,6 +197,16 @@ pub struct Mock {
     pub label: String,
 }
 
+impl Mock {
+    /// What it answers, for a message: the call, and the arguments it must match.
+    pub fn describe(&self) -> String {
+        match &self.args {
+            Some(args) => format!("a call of `{}` matching {args}", self.call.name()),
+            None => format!("a call of `{}`", self.call.name()),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MockSpec {

@@ -215,6 +215,15 @@ def attack(input: dict) -> dict:
             # A host enum compared with text says so (round 18: always False, silently).
             "enum_text": compared(lambda: flowhost_step.Severity.CRITICAL == "critical"),
             "enum_member": compared(lambda: flowhost_step.Severity.CRITICAL == flowhost_step.Severity.CRITICAL),
+            # Looked up among text too (round 19: missed by hash, silently False).
+            "enum_in_set": compared(lambda: flowhost_step.Severity.CRITICAL in {"critical"}),
+            "members_apart": compared(
+                lambda: len({flowhost_step.Severity.LOW, flowhost_step.Severity.HIGH,
+                             flowhost_step.Severity.LOW})),
+            # A host error's kind in this SDK's spelling (round 19: always False).
+            "kind_alias": compared(lambda: flowhost_step.HostError("not_found", "x").kind == "not_found"),
+            "kind_wit": compared(lambda: flowhost_step.HostError("not_found", "x").kind == "not-found"),
+            "kind_other": compared(lambda: flowhost_step.HostError("denied", "x").kind != "not_found"),
         }
     return {"ok": True}
 

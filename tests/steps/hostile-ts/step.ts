@@ -61,6 +61,11 @@ export const run = step((input: Input): unknown => {
       return { ok: true };
     case "bad-kind":
       throw new HostError("nope" as never, "x");
+    case "kind-is": {
+      // A host error's kind in either spelling (round 19: `=== "not_found"` never held).
+      const e = new HostError("not_found" as never, "x");
+      return { alias: e.is("not_found"), wit: e.is("not-found"), other: e.is("denied") };
+    }
     case "host-spelling":
       // The host's own spelling of an access mode, as its events carry it: read, not a trap.
       try {

@@ -14,6 +14,7 @@ mod diagram;
 mod error;
 mod flows;
 mod form;
+mod framework_errors;
 mod headers;
 pub(super) use headers::secure_cookies;
 mod html;
@@ -55,6 +56,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/runs", get(runs::list))
         .route("/runs/{id}", get(runs::show))
         .route("/audit", get(audit::page_of_entries))
+        .layer(middleware::from_fn(framework_errors::as_pages))
         .layer(middleware::from_fn(headers::secure))
 }
 

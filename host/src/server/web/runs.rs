@@ -148,9 +148,10 @@ fn run_page(run: &RunInfo, steps: &[StepRecord], definition: &serde_json::Value)
         err = run
             .error
             .as_deref()
+            // Cut as each step's error below is (round 19 web review: whole, up to 64 KiB).
             .map(|e| format!(
                 "<dt>Error</dt><dd class=\"error\">{}</dd>",
-                visible_block(e)
+                visible_block(&clip_text(e))
             ))
             .unwrap_or_default(),
     );
