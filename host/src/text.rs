@@ -213,10 +213,18 @@ pub fn written_out(
 
 /// The first character of `text` that hides itself in a line ([`is_hidden_at`]).
 pub fn first_hidden(text: &str) -> Option<char> {
+    first_hidden_by(text, is_hidden_at)
+}
+
+/// The first character of `text` that `hides` (given the characters before and after it).
+pub fn first_hidden_by(
+    text: &str,
+    hides: impl Fn(Option<char>, char, Option<char>) -> bool,
+) -> Option<char> {
     let mut prev = None;
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
-        if is_hidden_at(prev, c, chars.peek().copied()) {
+        if hides(prev, c, chars.peek().copied()) {
             return Some(c);
         }
         prev = Some(c);

@@ -1319,4 +1319,24 @@ fn who_is_a_member_is_told_to_no_one_who_may_not_read_members() {
         revoke("0123456789abcdef"),
         "alike for a missing key"
     );
+    // Nor how many hold a role.
+    let held = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "roles",
+            "delete",
+            "people-writer",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            "pat@acme-mssp.test",
+        ],
+    );
+    let said = stderr(&held);
+    assert!(!held.status.success());
+    assert!(
+        said.contains("is still held") && !said.contains("member(s)"),
+        "{said}"
+    );
 }

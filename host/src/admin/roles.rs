@@ -115,6 +115,13 @@ impl Platform {
             }
             let users = store::role_holders(tx, ws, name)?;
             if users > 0 {
+                // How many hold it is member data: told only to who may read members and
+                // keys (round 19; the member commands and `keys revoke` ask the same).
+                if !self.index().tells_member_data(actor, workspace) {
+                    return Err(Error::Conflict(format!(
+                        "role `{name}` is still held in `{workspace}`; reassign it first"
+                    )));
+                }
                 return Err(Error::Conflict(format!(
                     "role `{name}` is held by {users} member(s), key(s) or claim rule(s) in `{workspace}`; reassign them first"
                 )));

@@ -584,10 +584,7 @@ impl Parser {
                             "the value `{}` holds U+{:04X}, an invisible character beside its \
                              text, which the values it is compared with do not hold there; to \
                              look for the character itself, write it alone",
-                            crate::text::clip(&crate::text::written_out(
-                                text,
-                                crate::text::is_hidden_at
-                            )),
+                            crate::text::clip(text),
                             u32::from(c)
                         ),
                     );
@@ -1843,17 +1840,9 @@ fn exit_status_ok(status: &str) -> Result<(), String> {
 /// aside (text compared may hold them): a condition's written value holding one never meets
 /// what it is compared with.
 fn invisible_in(text: &str) -> Option<char> {
-    let mut prev = None;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if !matches!(c, '\n' | '\t' | '\r')
-            && crate::text::is_hidden_at(prev, c, chars.peek().copied())
-        {
-            return Some(c);
-        }
-        prev = Some(c);
-    }
-    None
+    crate::text::first_hidden_by(text, |prev, c, next| {
+        !matches!(c, '\n' | '\t' | '\r') && crate::text::is_hidden_at(prev, c, next)
+    })
 }
 
 /// What a list or an object of a built-in step's input holds as written, each reference in
