@@ -174,6 +174,9 @@ pub fn is_hidden_at(prev: Option<char>, c: char, next: Option<char>) -> bool {
     let non_ascii = |c: Option<char>| c.is_some_and(|c| !c.is_ascii());
     match c {
         '\u{200c}' | '\u{200d}' => !(non_ascii(prev) && non_ascii(next)),
+        // The emoji presentation selector of a keycap (`1️⃣`: a digit, U+FE0F, U+20E3) shows
+        // (round 19 self-review: a `choice` option "1️⃣ Low" was refused).
+        '\u{fe0f}' if next == Some('\u{20e3}') => false,
         // Variation selectors: the standard ones, the supplement's, and Mongolian's.
         '\u{fe00}'..='\u{fe0f}'
         | '\u{e0100}'..='\u{e01ef}'
@@ -267,6 +270,12 @@ pub fn check_no_nul(what: &str, value: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_keycaps_presentation_selector_shows() {
+        assert_eq!(first_hidden("1\u{fe0f}\u{20e3} Low"), None);
+        assert_eq!(first_hidden("1\u{fe0f} Low"), Some('\u{fe0f}'));
+    }
 
     #[test]
     fn a_name_is_one_visible_line() {

@@ -524,6 +524,32 @@ fn a_start_or_a_case_sent_again_with_its_idempotency_key_is_made_once() {
         "three creations made three cases: {}",
         page.text
     );
+    // A caller who may create cases but not read them is told the case its key made, by
+    // id only, never a case described from the body sent again (round 19 self-review).
+    server.deployment.ok(&[
+        "roles",
+        "create",
+        "case-writer",
+        "--scopes",
+        "case.write",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let writer = server.service_key("case-writer", "mssp-soc");
+    let written = server.post_keyed(&cases, &writer, "w-1", &new);
+    assert_eq!(written.status, 201, "{}", written.text);
+    let other = json!({ "title": "Something else", "severity": "low" });
+    let sent_again = server.post_keyed(&cases, &writer, "w-1", &other);
+    assert_eq!(sent_again.status, 409, "{}", sent_again.text);
+    let id = written.body["id"].as_str().expect("id");
+    assert!(sent_again.text.contains(id), "{}", sent_again.text);
+    assert!(
+        !sent_again.text.contains("Something else"),
+        "{}",
+        sent_again.text
+    );
 }
 
 /// A definition sent to the API has no directory of its own: it names components as

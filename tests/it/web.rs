@@ -857,6 +857,14 @@ fn the_runs_page_pages_on_to_older_runs() {
         twice.header("content-type")
     );
     assert!(twice.body.contains("<h1>Invalid</h1>"), "{}", twice.body);
+    // An address that names no page reads as any missing page.
+    let nowhere = owner.get(&site.server.url("/no-such-page"));
+    assert_eq!(nowhere.status, 404);
+    assert!(
+        nowhere.body.contains("<h1>Not found</h1>"),
+        "{}",
+        nowhere.body
+    );
 }
 
 /// Every page's storage work stops at the request's deadline, as the API's does: only the

@@ -134,6 +134,16 @@ impl Platform {
         input: NewCase,
         idempotency_key: Option<&str>,
     ) -> Result<CaseRecord, Error> {
+        self.create_case_keyed(caller, input, idempotency_key, Keyed::ByStep)
+    }
+
+    fn create_case_keyed(
+        &self,
+        caller: &Caller,
+        input: NewCase,
+        idempotency_key: Option<&str>,
+        keyed: Keyed,
+    ) -> Result<CaseRecord, Error> {
         // The caller's sight of cases is read again under the lock (`decided_again`).
         let (ws, _) = self.case_context(caller, Scope::CaseWrite)?;
         // Before any work: an oversized case is refused whole (SPEC ST-4).
@@ -220,6 +230,14 @@ impl Platform {
                         Err(e) => return Err(e),
                     }
                 }
+                // A requester's key sent again: a case the caller may not read is named, not
+                // described from the body sent now, which may be another (round 19
+                // self-review: a 201 described a case that does not exist).
+                if keyed == Keyed::ByRequest {
+                    return Err(Error::Conflict(format!(
+                        "this key created case {public} already, which you may not read now"
+                    )));
+                }
                 // Otherwise (a restricted case that does not name its creator, one hidden
                 // since, or a creator who may not read cases): what its creation answered, and nothing since. Keys are
                 // the host's own, one per call of one run's step, so only the re-execution
@@ -252,8 +270,8 @@ impl Platform {
     /// the same key sent again answers the case it created, as
     /// [`Platform::create_case_once`] answers a re-executed step's creation, never a second
     /// case and its triggered runs (round 19 kill and concurrency review). A key is the
-    /// requester's own in its workspace; sent again with other input, it still answers the
-    /// first case (as for a step; documented in the API).
+    /// requester's own in its workspace; sent again, it answers the case it made as the
+    /// caller may read it now (whatever the body), and names it to one who may not.
     pub fn create_case_requested(
         &self,
         caller: &Caller,
@@ -273,7 +291,7 @@ impl Platform {
             key
         ])
         .to_string();
-        self.create_case_once(caller, input, Some(&key))
+        self.create_case_keyed(caller, input, Some(&key), Keyed::ByRequest)
     }
 
     /// One case, if the caller may see it (`case.read` and SPEC CS-2).
@@ -357,6 +375,14 @@ impl Platform {
         let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
         query::explain(self.db()?.conn(), ws, &viewer, q)
     }
+}
+
+/// Whose key a case's creation carries: a step's (its re-execution gets the case as its
+/// creation answered) or a requester's (the case as they may read it now, or only named).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keyed {
+    ByStep,
+    ByRequest,
 }
 
 impl CaseApi for Platform {

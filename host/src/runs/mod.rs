@@ -370,6 +370,11 @@ pub(crate) trait RunStore: Send + Sync {
         key: &StartKey<'_>,
     ) -> Result<Option<StartedBefore>, Error>;
 
+    /// Forgets the start with `key` in `workspace`: its run ended before its first step for
+    /// a reason a retry may not meet (the access data did not read), and the retry starts
+    /// anew rather than being answered with that ending.
+    fn forget_start(&self, workspace: &str, key: &StartKey<'_>) -> Result<(), Error>;
+
     /// Whether `run` has any journaled step.
     fn has_journal(&self, run: i64) -> Result<bool, Error>;
 

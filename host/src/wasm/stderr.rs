@@ -68,7 +68,7 @@ impl StderrCapture {
         let kept = self.kept();
         let tail: Vec<u8> = kept.tail.iter().copied().collect();
         let dropped = kept.after_head - u64::try_from(tail.len()).unwrap_or(0);
-        let (head, tail) = if dropped == 0 {
+        if dropped == 0 {
             // Whole: decoded as one text, a character split between the two ends too.
             let mut all = kept.head.clone();
             all.extend_from_slice(&tail);
@@ -76,19 +76,27 @@ impl StderrCapture {
             if all.len() <= HEAD_BYTES + TAIL_BYTES {
                 return all;
             }
-            (all.clone(), all)
-        } else {
-            (
-                String::from_utf8_lossy(&kept.head).into_owned(),
-                String::from_utf8_lossy(&tail).into_owned(),
-            )
-        };
+            let (head, end) = (first_bytes(&all, HEAD_BYTES), last_bytes(&all, TAIL_BYTES));
+            let cut = all.len() - head.len() - end.len();
+            return format!("{head}\n[… {cut} bytes of its decoded stderr left out …]\n{end}");
+        }
+        let head = String::from_utf8_lossy(&kept.head);
+        let end = String::from_utf8_lossy(&tail);
         format!(
             "{}\n[… {dropped} bytes of stderr left out …]\n{}",
-            crate::text::clip_bytes(head, HEAD_BYTES),
-            last_bytes(&tail, TAIL_BYTES)
+            first_bytes(&head, HEAD_BYTES),
+            last_bytes(&end, TAIL_BYTES)
         )
     }
+}
+
+/// The start of `text` within `n` bytes, to a character's end.
+fn first_bytes(text: &str, n: usize) -> &str {
+    let mut to = n.min(text.len());
+    while !text.is_char_boundary(to) {
+        to -= 1;
+    }
+    &text[..to]
 }
 
 /// The end of `text` within `n` bytes, from a character's start.
@@ -221,5 +229,9 @@ mod tests {
             text.len()
         );
         assert!(text.starts_with('\u{FFFD}') && text.ends_with('\u{FFFD}'));
+        assert!(
+            text.contains("bytes of its decoded stderr left out"),
+            "said"
+        );
     }
 }

@@ -491,6 +491,11 @@ impl Engine {
                     .to_owned(),
             };
             self.end_before_its_steps(id, executing, why)?;
+            // Its key answers no retry with this ending: the retry is decided anew (round
+            // 19 self-review: a 503's "start it again" answered the ended run for good).
+            if let Some(request) = &request {
+                self.runs.forget_start(&workflow.workspace, request)?;
+            }
             return Err(e);
         }
         Ok(self.execute(

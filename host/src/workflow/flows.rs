@@ -100,19 +100,23 @@ impl Engine {
                  (`flowhost interact start`, the API's or the web's flow start), SPEC IX-4"
             )));
         }
+        // Answered as its caller may see it now, as a resume is: a run that read a case
+        // restricted from them since shows them none of its output (round 19 self-review).
         if let Some(before) =
             self.started_before(&principal, workspace, key, &p.workflow.name, |e| {
                 *e == event
             })?
         {
-            return Ok(before);
+            return Ok(self.platform().caused_outcome_for(&principal, before));
         }
         let requester = principal_to_stored(&principal);
         let request = key.map(|key| StartKey {
             requester: &requester,
             key,
         });
-        self.run_manual_pinned(
+        let starter = principal.clone();
+        let same = event.clone();
+        let started = self.run_manual_pinned(
             &p.workflow,
             &p.definition,
             &p.source,
@@ -121,7 +125,12 @@ impl Engine {
             event,
             request,
             observer,
-        )
+        );
+        let outcome =
+            self.or_started_meanwhile(started, &starter, workspace, key, &p.workflow.name, |e| {
+                *e == same
+            })?;
+        Ok(self.platform().caused_outcome_for(&starter, outcome))
     }
 
     /// Records that `principal` tried to start the Interaction Flow `name` in `workspace`
@@ -144,7 +153,7 @@ impl Engine {
         let in_use = match platform.revision_in_use(workspace, name) {
             Ok(Some(in_use)) => in_use,
             Ok(None) => return Ok(()),
-            Err(e) if e.is_infrastructure() => return Err(e),
+            Err(e) if e.is_infrastructure() || matches!(e, Error::Internal(_)) => return Err(e),
             // Offered to nobody (a share accepted before shares were pinned): refused, as
             // `start_flow` audits it.
             Err(e) => {
@@ -241,7 +250,9 @@ impl Engine {
         // review; round 19 for a share accepted before shares were pinned, or a revision
         // bound to no `run_as`: both named the share, its source or its revision).
         let offered_to_nobody = |e: Error| -> Result<Error, Error> {
-            if e.is_infrastructure() {
+            // The host's own failures (the database, a stored value that does not read) stay
+            // its own: only a refusal is a flow offered to nobody.
+            if e.is_infrastructure() || matches!(e, Error::Internal(_)) {
                 return Err(e);
             }
             attempt(
@@ -385,7 +396,14 @@ impl Engine {
         if let Some(reason) = refused_then {
             attempt("interaction.start.denied", json!({ "reason": reason }))?;
         }
-        let (id, executing) = started_run?;
+        let (id, executing) = match started_run {
+            Ok(started) => started,
+            Err(e) => {
+                return self.or_started_meanwhile(Err(e), principal, workspace, key, name, |e| {
+                    e.get("values") == Some(&values)
+                });
+            }
+        };
         Ok(self.execute(
             &id,
             executing,

@@ -329,8 +329,9 @@ impl Platform {
 
     /// Whether revision `rev` asks people for input, in itself or in a workflow it nests, as
     /// its runs will read it; one that does not read is taken to (fail closed: who holds its
-    /// webhook secret must hold what asking people takes).
-    pub(crate) fn revision_asks_people(&self, rev: &Revision) -> bool {
+    /// webhook secret must hold what asking people takes). The host's own failures (the
+    /// database, the disk) are errors, not an answer.
+    pub(crate) fn revision_asks_people(&self, rev: &Revision) -> Result<bool, Error> {
         let read = || -> Result<bool, Error> {
             let resolver = self.revision_resolver(rev, &[])?;
             let workflow = crate::definition::parse::parse(&rev.source, &rev.definition, &resolver)
@@ -338,7 +339,10 @@ impl Platform {
             let mut found = Vec::new();
             Ok(components::collect_nested(&workflow, &mut found)? || workflow.asks_people())
         };
-        read().unwrap_or(true)
+        match read() {
+            Err(e) if e.is_infrastructure() => Err(e),
+            answer => Ok(answer.unwrap_or(true)),
+        }
     }
 
     /// The latest revision of `name` published in `workspace`, if any.

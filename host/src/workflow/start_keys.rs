@@ -55,4 +55,27 @@ impl Engine {
             waiting_on: before.waiting_on,
         }))
     }
+
+    /// `started`, or, when it is a conflict and the start carried `key`, the run the same
+    /// start sent at once recorded meanwhile (a double click: the second start met the
+    /// first's key as it committed; round 19 self-review). As [`Engine::started_before`].
+    pub(crate) fn or_started_meanwhile(
+        &self,
+        started: Result<RunOutcome, Error>,
+        principal: &Principal,
+        workspace: &str,
+        key: Option<&str>,
+        workflow: &str,
+        same: impl Fn(&Value) -> bool,
+    ) -> Result<RunOutcome, Error> {
+        match started {
+            Err(Error::Conflict(why)) if key.is_some() => {
+                match self.started_before(principal, workspace, key, workflow, same)? {
+                    Some(before) => Ok(before),
+                    None => Err(Error::Conflict(why)),
+                }
+            }
+            other => other,
+        }
+    }
 }

@@ -249,7 +249,7 @@ impl Platform {
         // Its holder makes the revision run on bodies of their choosing: it takes what
         // publishing the revision takes (`playbook.write`, `interaction.write` when it asks
         // people; round 19 authority review), beside binding its `run_as`.
-        let asks_people = self.revision_asks_people(&rev);
+        let asks_people = self.revision_asks_people(&rev)?;
         let decide = || {
             self.may_publish(actor, workspace, asks_people)?;
             match &run_as {
@@ -384,7 +384,7 @@ impl Platform {
             .run_principal(None)?
             .ok_or_else(|| Error::Invalid(format!("`{}` has no `run_as` (SPEC WF-6)", rev.name)))?;
         let event = json!({ "kind": "webhook", "body": body });
-        let asks_people = self.revision_asks_people(&rev);
+        let asks_people = self.revision_asks_people(&rev)?;
         let bound = principal;
         let principal = principal_to_stored(&bound);
         let components = rev

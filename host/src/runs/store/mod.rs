@@ -106,6 +106,10 @@ impl RunStore for Platform {
         requests::run_of(self.db()?.conn(), workspace, key)
     }
 
+    fn forget_start(&self, workspace: &str, key: &StartKey<'_>) -> Result<(), Error> {
+        self.transact(|tx| requests::forget(tx, workspace, key))
+    }
+
     fn has_journal(&self, run: i64) -> Result<bool, Error> {
         journal::has_journal(self.db()?.conn(), run)
     }

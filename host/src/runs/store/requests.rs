@@ -66,6 +66,20 @@ pub(crate) fn record(
     Ok(inserted == 1)
 }
 
+/// Forgets the start with `key` in `workspace`, whatever run it recorded.
+pub(crate) fn forget(
+    tx: &Transaction<'_>,
+    workspace: &str,
+    key: &StartKey<'_>,
+) -> Result<(), Error> {
+    tx.prepare_cached(
+        "DELETE FROM start_requests WHERE workspace = ?1 AND requester = ?2 AND request_key = ?3",
+    )
+    .and_then(|mut stmt| stmt.execute(params![workspace, key.requester, key.key]))
+    .map_err(internal)?;
+    Ok(())
+}
+
 /// Deletes at most `limit` start keys recorded before `before`; how many.
 pub(crate) fn prune(tx: &Transaction<'_>, before: i64, limit: usize) -> Result<usize, Error> {
     crate::store::delete_at_most(

@@ -1,7 +1,7 @@
 //! `Idempotency-Key`: a start or a creation sent again under the same key (its answer lost
 //! to a timeout, a dropped connection or a 503 after its commit) is answered with what the
 //! first one made, never made twice (round 19 kill and concurrency review). Keys are the
-//! caller's own, kept seven days.
+//! caller's own: a start's kept seven days, a case's with its case.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

@@ -180,10 +180,12 @@ pub async fn flows(
 /// with other answers is a 409.
 #[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/flows/{name}/start", tag = "interactions",
     params(("workspace" = String, Path, description = "the workspace"),
-        ("name" = String, Path, description = "the flow")),
+        ("name" = String, Path, description = "the flow"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 visible ASCII characters: sent again, answers what this key made")),
     request_body = FormValues,
     responses((status = 200, description = "the run's outcome", body = Object),
-        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "the Idempotency-Key started another run", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn start(
     State(state): State<AppState>,

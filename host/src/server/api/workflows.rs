@@ -130,7 +130,8 @@ pub struct RunRequest {
 /// still executes); the key with another workflow or event is a 409.
 #[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/workflows/{name}/runs", tag = "workflows",
     params(("workspace" = String, Path, description = "the workspace"),
-        ("name" = String, Path, description = "the published workflow")),
+        ("name" = String, Path, description = "the published workflow"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 visible ASCII characters: sent again, answers what this key made")),
     request_body = RunRequest,
     responses((status = 200, description = "the run's outcome", body = Object),
         (status = 400, description = "an Interaction Flow, which starts through its form", body = ErrorBody),

@@ -50,6 +50,9 @@ pub(super) async fn as_pages(
     };
     let answer = if status.is_server_error() {
         WebError::Server(message).into_response()
+    } else if status == axum::http::StatusCode::NOT_FOUND {
+        // An address that names no page (the router's fallback) reads as any missing page.
+        WebError::Missing("page").into_response()
     } else {
         let mut refused = WebError::Host(Error::Invalid(message)).into_response();
         *refused.status_mut() = status;
