@@ -117,6 +117,28 @@ fn a_person_ix_allows_starts_a_flow_from_its_form_and_the_run_is_listed() {
     let forged = analyst.post(&url, &[("sender", "ops@globex.test"), ("count", "2")]);
     assert_eq!(forged.status, 403, "{}", forged.body);
     assert_eq!(site.runs(), 0, "nothing started");
+    // What was typed is shown to be kept, in no form that sends it again (round 19 web
+    // review); so it is to one whose session ended.
+    assert!(
+        forged.body.contains("What you typed") && forged.body.contains("ops@globex.test"),
+        "{}",
+        forged.body
+    );
+    let signed_out = crate::common::web::Client::new().post(
+        &url,
+        &[
+            ("csrf", &csrf),
+            ("sender", "kept@globex.test"),
+            ("count", "2"),
+        ],
+    );
+    assert_eq!(signed_out.status, 401, "{}", signed_out.body);
+    assert!(
+        signed_out.body.contains("kept@globex.test") && !signed_out.body.contains(&csrf),
+        "{}",
+        signed_out.body
+    );
+    assert_eq!(site.runs(), 0, "nothing started");
 
     let started = analyst.post(
         &url,

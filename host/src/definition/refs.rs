@@ -21,6 +21,10 @@ pub struct Ref {
     pub text: String,
     pub path: JsonPath,
     pub optional: bool,
+    /// Whether it selects one node at most (names and indexes only, RFC 9535's singular
+    /// query): one that may select several (a wildcard, a filter, a slice, a union, a
+    /// descent) always resolves to the list of what it selects, however many.
+    pub singular: bool,
 }
 
 impl Ref {
@@ -36,6 +40,7 @@ impl Ref {
             text: text.to_owned(),
             path,
             optional,
+            singular: super::path_shape::is_singular(text),
         })
     }
 
@@ -62,8 +67,11 @@ impl Ref {
         Some(&rest[..end])
     }
 
-    /// Resolves against `context`: one node is its value, several are an array, none is an
-    /// error unless optional.
+    /// Resolves against `context`: a singular reference's node is its value, and none an
+    /// error unless optional; any other reference's nodes are a list, empty when it finds
+    /// none (round 19 engine review: `$.steps.q.cases[*].id` gave one id as text when one
+    /// case matched, and failed the step when none did, so a loop over it or `contains` on
+    /// it changed meaning with the count).
     pub fn resolve(&self, context: &Value) -> Result<Value, String> {
         let mut left = MAX_RENDERED_BYTES;
         self.resolve_within(context, &mut left)
@@ -81,6 +89,7 @@ impl Ref {
     fn resolve_within(&self, context: &Value, left: &mut usize) -> Result<Value, String> {
         match self.nodes_within(context, left)? {
             Some(value) => Ok(value),
+            None if !self.singular => Ok(Value::Array(Vec::new())),
             None if self.optional => Ok(Value::Null),
             None => Err(format!("`{}` resolved to nothing", self.text)),
         }
@@ -101,7 +110,7 @@ impl Ref {
         }
         Ok(match nodes.as_slice() {
             [] => None,
-            [one] => Some((*one).clone()),
+            [one] if self.singular => Some((*one).clone()),
             many => Some(Value::Array(many.iter().map(|v| (*v).clone()).collect())),
         })
     }
@@ -250,6 +259,39 @@ fn parts(text: &str) -> Result<Vec<Part>, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A reference that may select several nodes is a list whatever it finds: one match
+    /// gave the node itself, none failed the step (round 19 engine review); a singular one
+    /// stays its node.
+    #[test]
+    fn a_reference_that_may_select_several_is_always_a_list() {
+        let context = |ids: &[&str]| json!({ "steps": { "q": { "cases": ids.iter().map(|i| json!({ "id": i })).collect::<Vec<_>>() } } });
+        let wild = Ref::parse("$.steps.q.cases[*].id").expect("parses");
+        assert!(!wild.singular);
+        assert_eq!(
+            wild.resolve(&context(&["C-1", "C-2"])),
+            Ok(json!(["C-1", "C-2"]))
+        );
+        assert_eq!(wild.resolve(&context(&["C-1"])), Ok(json!(["C-1"])));
+        assert_eq!(wild.resolve(&context(&[])), Ok(json!([])));
+        assert_eq!(
+            wild.resolve_found(&context(&[])),
+            Ok(None),
+            "exists finds nothing"
+        );
+        let filter = Ref::parse("$.steps.q.cases[?@.id == 'C-1'].id").expect("parses");
+        assert_eq!(
+            filter.resolve(&context(&["C-1", "C-2"])),
+            Ok(json!(["C-1"]))
+        );
+        let one = Ref::parse("$.steps.q.cases[0].id").expect("parses");
+        assert!(one.singular);
+        assert_eq!(one.resolve(&context(&["C-1"])), Ok(json!("C-1")));
+        assert!(
+            one.resolve(&context(&[])).is_err(),
+            "a singular one finding nothing"
+        );
+    }
 
     fn ctx() -> Value {
         json!({ "event": { "case": { "id": "C-7", "tags": ["a", "b"] } }, "steps": { "q": { "n": 2 } }, "vars": {} })

@@ -304,11 +304,16 @@ fn same_restrictions(after: &Restrictions, shown: &Restrictions) -> bool {
 /// writes the timeline and the audit entry (SPEC CS-7).
 pub(super) async fn update(
     State(state): State<AppState>,
-    signed: Signed,
+    signed: Result<Signed, WebError>,
     Path(id): Path<String>,
     Form(posted): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    signed.check_csrf(&posted)?;
+    // Refused before anything is done, what was typed is shown to be kept (round 19 web
+    // review: a session ended while typing lost the answer).
+    let signed = signed.map_err(|e| WebError::typed(e, &posted))?;
+    signed
+        .check_csrf(&posted)
+        .map_err(|e| WebError::typed(e, &posted))?;
     let session = &signed.session;
     let (change, seen) = match update_of(&posted) {
         Ok(u) => u,

@@ -27,9 +27,22 @@ pub(super) enum WebError {
     /// answered in the site's words, never the address's (web review: a crafted
     /// `/cases/<text>` put its text on a signed-in page, under the person's own name).
     Missing(&'static str),
+    /// `refused`, for a form posted: the page shows what was typed, to be kept.
+    Typed {
+        refused: Box<WebError>,
+        posted: Vec<(String, String)>,
+    },
 }
 
 impl WebError {
+    /// `refused` for a form whose `posted` fields the page shows again (not its CSRF token).
+    pub(super) fn typed(refused: WebError, posted: &[(String, String)]) -> WebError {
+        WebError::Typed {
+            refused: Box::new(refused),
+            posted: posted.to_vec(),
+        }
+    }
+
     /// `e` for a page whose address named a `what`: a missing or malformed one is
     /// [`WebError::Missing`], anything else as it is.
     pub(super) fn named(what: &'static str) -> impl Fn(Error) -> WebError {
@@ -58,8 +71,12 @@ impl From<anyhow::Error> for WebError {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        let signed_out = matches!(self, WebError::SignedOut);
-        let (status, title, text) = match self {
+        let (refused, typed) = match self {
+            WebError::Typed { refused, posted } => (*refused, Some(posted)),
+            other => (other, None),
+        };
+        let signed_out = matches!(refused, WebError::SignedOut);
+        let (status, title, text) = match refused {
             WebError::SignedOut => (
                 StatusCode::UNAUTHORIZED,
                 "Sign in",
@@ -103,12 +120,17 @@ impl IntoResponse for WebError {
                 "Not found",
                 format!("There is no such {what} here that you may see."),
             ),
+            // Nested once at most (`typed` wraps a refusal of the request itself).
+            WebError::Typed { refused, .. } => return refused.into_response(),
         };
         let mut body = format!(
             "<h1>{}</h1><p class=\"error\">{}</p>",
             esc(title),
             esc(&text)
         );
+        if let Some(posted) = typed {
+            body.push_str(&kept(&posted));
+        }
         if signed_out {
             // The way to a workspace's IdP buttons, without listing workspaces to anyone.
             body.push_str(
@@ -144,6 +166,29 @@ impl WebError {
             _ => None,
         }
     }
+}
+
+/// What a refused form's person typed, to copy before signing in or reloading: no form, so
+/// nothing is sent again by a click (the CSRF token is not shown).
+fn kept(posted: &[(String, String)]) -> String {
+    let fields: String = posted
+        .iter()
+        .filter(|(name, value)| name != super::html::CSRF_FIELD && !value.is_empty())
+        .map(|(name, value)| {
+            format!(
+                "<p><label>{}<br><textarea readonly>{}</textarea></label></p>",
+                super::html::visible(name),
+                esc(value)
+            )
+        })
+        .collect();
+    if fields.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<h2>What you typed</h2><p>Nothing was sent. Keep it before you sign in or reload the \
+         page.</p>{fields}"
+    )
 }
 
 /// A page answered 503 with `Retry-After` (the form on it filled in as posted).

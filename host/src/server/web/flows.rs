@@ -159,12 +159,17 @@ impl StartToken {
 /// POST /flows/{name}: starts it with the form's values, as the session's principal.
 pub(super) async fn start(
     State(state): State<AppState>,
-    signed: Signed,
+    signed: Result<Signed, WebError>,
     Path(name): Path<String>,
     Query(token): Query<StartToken>,
     Form(posted): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    signed.check_csrf(&posted)?;
+    // Refused before anything is done, what was typed is shown to be kept (round 19 web
+    // review: a session ended while typing lost the answer).
+    let signed = signed.map_err(|e| WebError::typed(e, &posted))?;
+    signed
+        .check_csrf(&posted)
+        .map_err(|e| WebError::typed(e, &posted))?;
     // A token that is no key starts nothing it could answer again: refused as any page's
     // malformed query.
     if let Some(t) = &token.start {

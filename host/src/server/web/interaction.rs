@@ -48,11 +48,16 @@ pub(super) async fn show(
 /// POST /interactions/{id}: answers it as the session's principal.
 pub(super) async fn answer(
     State(state): State<AppState>,
-    signed: Signed,
+    signed: Result<Signed, WebError>,
     Path(id): Path<String>,
     Form(posted): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    signed.check_csrf(&posted)?;
+    // Refused before anything is done, what was typed is shown to be kept (round 19 web
+    // review: a session ended while typing lost the answer).
+    let signed = signed.map_err(|e| WebError::typed(e, &posted))?;
+    signed
+        .check_csrf(&posted)
+        .map_err(|e| WebError::typed(e, &posted))?;
     let ix = match view(&state, &signed.session, &id).await {
         Ok(ix) => ix,
         Err(not_shown) => {
