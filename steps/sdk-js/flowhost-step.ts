@@ -142,7 +142,7 @@ export class HostError extends Error {
     super(`${wit}: ${detail}`);
     this.name = "HostError";
     this.kind = wit;
-    this.detail = detail;
+    this.detail = String(detail);
   }
 
   /** Whether it is of `kind`, in either spelling (`not-found`, `not_found`): `kind` itself
@@ -463,15 +463,25 @@ type WitStepError =
   | { tag: "host"; val: { tag: HostErrorKind; val: string } }
   | { tag: "failed"; val: string };
 
+/** `message` as text the host takes: `String()` of what is not text, half a surrogate pair
+ *  written out (`\udXXX`). Either trapped the whole step in the bindings, its message and
+ *  kind lost (round 19 SDK review: a message cut by `slice()`). */
+function shown(message: unknown): string {
+  return String(message).replace(
+    /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+    (half) => `\\u${half.charCodeAt(0).toString(16)}`,
+  );
+}
+
 function stepError(e: unknown): WitStepError {
-  if (e instanceof InvalidInput) return { tag: "invalid-input", val: e.message };
-  if (e instanceof Failed) return { tag: "failed", val: e.message };
-  if (e instanceof HostError) return { tag: "host", val: { tag: e.kind, val: e.detail } };
+  if (e instanceof InvalidInput) return { tag: "invalid-input", val: shown(e.message) };
+  if (e instanceof Failed) return { tag: "failed", val: shown(e.message) };
+  if (e instanceof HostError) return { tag: "host", val: { tag: e.kind, val: shown(e.detail) } };
   if (e instanceof Error) {
     const stack = e.stack ? `\n${e.stack}` : "";
-    return { tag: "failed", val: `${e.name}: ${e.message}${stack}` };
+    return { tag: "failed", val: shown(`${e.name}: ${e.message}${stack}`) };
   }
-  return { tag: "failed", val: `thrown: ${String(e)}` };
+  return { tag: "failed", val: shown(`thrown: ${String(e)}`) };
 }
 
 /** Decodes `inputJson`, runs `f`, encodes its output: the body of every exported step. */

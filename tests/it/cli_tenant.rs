@@ -1176,6 +1176,42 @@ fn an_organization_or_a_group_respelt_by_case_is_refused_and_nothing_applies() {
     assert!(stderr(&out).contains("only by case"), "{}", stderr(&out));
 }
 
+/// A file's static group names invited members only: one naming a member provisioned
+/// through SSO applied once, then every later apply of the same file failed on a raw
+/// storage error (round 19 identity review). Refused where written; a claim rule's role is
+/// quoted with its hidden characters written out.
+#[test]
+fn a_static_group_naming_an_sso_member_or_a_hidden_role_is_refused_where_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = std::fs::read_to_string(example_tenant_path()).expect("read");
+    let mut tenant: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let ws = &mut tenant["workspaces"][0];
+    ws["members"].as_array_mut().expect("members").push(
+        serde_json::json!({ "email": "sso.sam@acme-mssp.test", "role": "viewer", "sso": true }),
+    );
+    ws["groups"][0]["members"]
+        .as_array_mut()
+        .expect("group members")
+        .push(serde_json::json!("SSO.Sam@acme-mssp.test"));
+    ws["claim_rules"] = serde_json::json!([
+        { "claim": "groups", "value": "soc", "role": "owner\u{200b}" }
+    ]);
+    std::fs::write(dir.path().join("t.json"), tenant.to_string()).expect("write");
+    let out = flowhost(
+        dir.path(),
+        &dir.path().join("f.db"),
+        &["tenant", "apply", "t.json", "--bootstrap"],
+    );
+    let said = stderr(&out);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("groups[0].members[2]")
+            && said.contains("is listed as provisioned through SSO"),
+        "{said}"
+    );
+    assert!(said.contains("there is no role `owner\\u200b`"), "{said}");
+}
+
 /// A role holding `user.write` without `user.read` learns nothing of who is a member from
 /// `users invite`, `set-role`, `delete` or `groups add`: each said "already a member", "not
 /// a member" or changed nothing for the role a member already held (round 18 leak review).

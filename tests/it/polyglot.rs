@@ -126,6 +126,9 @@ fn the_js_sdk_fails_a_step_whose_output_json_would_not_say_what_it_is() {
             "bad-kind",
             "HostError: kind \"nope\" is none of denied, not-found",
         ),
+        // The step's own message cut inside a character: its own failure, written out
+        // (round 19: it trapped the step).
+        ("cut-error", "Ransomware \\ud83d"),
         // The same for `log`, and for text cut inside a character (round 18).
         (
             "bad-level",
@@ -213,6 +216,23 @@ fn hostile_python_step_fails_alone(rt: &StepRuntime) {
     let exec = run(rt, &hostile, json!({ "attack": "socket" }), limits());
     let out = exec.result.expect("a refused connection is an answer");
     assert!(out.get("refused").is_some(), "{out}");
+
+    // The step's own error given an exception, and `sys.exit`: its own failure, named
+    // (round 19: each trapped the step in the bindings).
+    let exec = run(
+        rt,
+        &hostile,
+        json!({ "attack": "raise_exception" }),
+        limits(),
+    );
+    let f = failure(&exec);
+    assert_eq!(f.kind(), "step_error", "{f}");
+    assert!(f.to_string().contains("'ip'"), "{f}");
+    let exec = run(rt, &hostile, json!({ "attack": "sys_exit" }), limits());
+    let f = failure(&exec);
+    assert_eq!(f.kind(), "step_error", "{f}");
+    assert!(f.to_string().contains("sys.exit(3)"), "{f}");
+    assert_next_steps_run(rt, &hostile);
 
     // Nothing survives between executions: each starts from the snapshot.
     for _ in 0..2 {

@@ -787,6 +787,9 @@ fn a_builtin_steps_with_and_its_written_items_and_a_forms_options_are_checked_wh
                         "reviewers": ["$.event.case.assignee", "sam.lead@acme.test"] } },
             { "id": "j", "uses": "cases/create-case-from-json",
               "with": { "case": { "title": "$.event.alert", "severity": "$.event.sev" } } },
+            { "id": "read-only", "uses": "cases/update-case-restrictions",
+              "grants": ["cases:read"],
+              "with": { "case_id": "$.steps.e.id", "access_mode": "restricted" } },
             { "id": "ask", "interaction": { "title": "Decide",
                 "form": { "fields": [
                     { "name": "decision", "type": "choice", "options": ["approve\u{200b}", "reject"] },
@@ -803,8 +806,9 @@ fn a_builtin_steps_with_and_its_written_items_and_a_forms_options_are_checked_wh
         "steps[4].with.reviewers: `reviewers`: `Sam Lead` is not an email address",
         "steps[5].with: case JSON, field `severity`: unknown variant `urgent`",
         "steps[6].with.add_collaborators: ",
-        "steps[10].interaction.form.fields[0].options[0]: option `approve\\u200b` holds U+200B",
-        "steps[10].interaction.form.fields[1].options: only a `choice` field offers `options`",
+        "steps[10].grants: a built-in step is its own grant",
+        "steps[11].interaction.form.fields[0].options[0]: option `approve\\u200b` holds U+200B",
+        "steps[11].interaction.form.fields[1].options: only a `choice` field offers `options`",
     ] {
         assert!(stderr.contains(at), "{at}: {stderr}");
     }

@@ -1437,6 +1437,16 @@ impl Parser {
         let with = self.template(o.get("with"), at.key("with"));
         if let (Uses::Builtin(step), false) = (&uses, self.resolver.stored) {
             self.builtin_input(*step, o.get("with"), &with, &at.key("with"));
+            // Not read for a built-in step, which is its own grant (decided as the run's
+            // principal): `"grants": ["cases:read"]` on an update validated and wrote
+            // (round 19 engine review).
+            if o.contains_key("grants") {
+                self.err(
+                    at.key("grants"),
+                    "a built-in step is its own grant (decided as the run's principal); \
+                     `grants` are for WASM steps",
+                );
+            }
         }
         let timeout = self.duration(o.get("timeout"), at.key("timeout"));
         if timeout.is_some_and(|t| t > MAX_STEP_TIMEOUT) {

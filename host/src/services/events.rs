@@ -92,6 +92,15 @@ impl CustomEvent {
                 "event `{kind}` payload must be a JSON object"
             )));
         }
+        // Listeners read the event's kind as `$.event.kind`: a member of that name was
+        // replaced by it, its value lost and conditions on it silently false (round 19
+        // engine review).
+        if payload.get("kind").is_some() {
+            return Err(Error::Invalid(format!(
+                "event `{kind}` payload has a member `kind`: that is the event's own kind, \
+                 as listeners read it (`$.event.kind`); name the member otherwise"
+            )));
+        }
         // Again as stored: the host writes the payload as it re-serializes it, and a number
         // written short is stored long (`1e15` as `1000000000000000.0`), so 256 KiB of them
         // were stored as about 1 MB (round 19 hostile-step review; case `fields` are checked
@@ -118,6 +127,13 @@ impl CustomEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_payload_member_named_kind_is_refused() {
+        let refused = CustomEvent::parse("alert", r#"{"kind":"phishing"}"#).expect_err("kind");
+        assert!(refused.to_string().contains("member `kind`"), "{refused}");
+        assert!(CustomEvent::parse("alert", r#"{"category":"phishing"}"#).is_ok());
+    }
 
     #[test]
     fn a_payload_is_capped_as_stored_too() {

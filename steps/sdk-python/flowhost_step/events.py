@@ -15,7 +15,7 @@ def emit(kind: str, payload) -> None:
 
     kind = _argument(str, kind, "events.emit: kind")
     try:
-        text = json.dumps(_encode(payload), allow_nan=False)
+        text = json.dumps(_encode(payload), allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError) as e:
         raise Failed(f"event payload: {e}") from None
     _host_call(_events.emit, kind, text)

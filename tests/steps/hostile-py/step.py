@@ -173,6 +173,14 @@ def attack(input: dict) -> dict:
         except ValueError as e:
             unknown = str(e)
         return {"alias": alias, "unknown": unknown}
+    if what == "raise_exception":
+        # A step's own error given an exception, not text (round 19: it trapped the step).
+        try:
+            {}["ip"]
+        except KeyError as e:
+            raise flowhost_step.InvalidInput(e)
+    if what == "sys_exit":
+        raise SystemExit(3)
     if what == "call_arguments":
         # Values the bindings cannot lower: refused by name, as the step's own error it may
         # catch (each trapped, past the `except`); the host's spelling of an enum is read.

@@ -2,7 +2,7 @@
 // Promise (`{}`), a function (left out), a Map, a Set, an Error or a RegExp (`{}`), binary data
 // (an object keyed by index); a field the SDK would drop (`access_mode`), an event without a
 // payload. `{"attack": "none"}` succeeds.
-import { HostError, cases, events, log, step } from "../../../steps/sdk-js/flowhost-step";
+import { Failed, HostError, cases, events, log, step } from "../../../steps/sdk-js/flowhost-step";
 
 interface Input {
   attack: string;
@@ -61,6 +61,9 @@ export const run = step((input: Input): unknown => {
       return { ok: true };
     case "bad-kind":
       throw new HostError("nope" as never, "x");
+    case "cut-error":
+      // A step's own message cut inside a character (round 19: it trapped the step).
+      throw new Failed("Ransomware \u{1F600} note".slice(0, 12));
     case "kind-is": {
       // A host error's kind in either spelling (round 19: `=== "not_found"` never held).
       const e = new HostError("not_found" as never, "x");
