@@ -394,9 +394,20 @@ export const access = {
     const s = text(scope, "scope", "access.hasScope");
     return witAccess.hasScope(s);
   },
-  /** Whether the run's principal holds `scope` in the run's workspace (SPEC RB-3). */
+  /** Whether the run's principal holds `scope` in the run's workspace (SPEC RB-3). A name
+   *  that is no scope (`"cases:write"`, a grant's spelling), or a step its workflow does not
+   *  grant `access:check`, throws `Failed`: each answered false, silently, where
+   *  `mayAnswerFlow` threw (round 19 SDK review). */
   allows(scope: string): boolean {
-    return access.hasScope(scope).allowed;
+    const s = text(scope, "scope", "access.allows");
+    if (!SCOPES.includes(s)) {
+      throw new Failed(`access.allows: scope: ${JSON.stringify(s)} is no scope (such as "case.read")`);
+    }
+    const decision = access.hasScope(s);
+    if (!decision.allowed && decision.reason.includes("does not grant this step `access:check`")) {
+      throw new Failed(`access.allows: ${decision.reason}`);
+    }
+    return decision.allowed;
   },
   /** May `email` access and answer the Interaction Flow `flow`, and why? */
   checkFlowAccess(flow: string, email: string): Decision {
@@ -409,6 +420,15 @@ export const access = {
     return access.checkFlowAccess(flow, email).allowed;
   },
 };
+
+/** Every scope a role may hold (SPEC RB-2). */
+const SCOPES = [
+  "playbook.get", "playbook.list", "event.read", "integration.read", "case.read",
+  "interaction.submit", "playbook.execute", "apikey.read", "apikey.write", "case.write",
+  "playbook.write", "integration.write", "user.read", "secret.write", "interaction.write",
+  "playbook.publish", "user.write", "support.write", "audit.read",
+  "bypass.case.access.restriction", "resource.share",
+];
 
 /** Custom events that may start workflows. */
 export const events = {

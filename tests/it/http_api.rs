@@ -825,6 +825,13 @@ fn runs_are_listed_a_page_at_a_time() {
     let missing = server.get("/api/v1/runs?before=R-0000000000000000", Some(&outsider));
     assert_eq!(hidden.status, 400, "{}", hidden.text);
     assert_eq!(hidden.text, missing.text);
+    // A run of another workspace is no page link of this one's listing (round 19 door
+    // review: it paged from an arbitrary point), though its reader sees it.
+    let elsewhere = server.get(
+        &format!("/api/v1/runs?workspace=customer-globex&before={}", made[0]),
+        Some(&owner),
+    );
+    assert_eq!(elsewhere.status, 400, "{}", elsewhere.text);
 }
 
 #[test]

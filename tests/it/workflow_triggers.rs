@@ -1061,7 +1061,9 @@ fn a_trigger_condition_that_cannot_be_decided_is_a_failed_run_naming_it() {
     let why = typed[0].2.as_deref().unwrap_or_default();
     assert!(
         why.contains("trigger's conditions cannot be decided on this `case_created` event")
-            && why.contains("`gt` orders numbers with numbers or text with text"),
+            && why.contains("`gt` orders numbers with numbers or text with text")
+            // Which condition, and its reference (round 19 engine review).
+            && why.contains("condition [0] (`$.event.case.title` gt a written value)"),
         "{why}"
     );
     assert!(

@@ -20,12 +20,33 @@ pub fn all_hold_charged(
     context: &Value,
     charge: &dyn Fn(&Value) -> Result<(), String>,
 ) -> Result<bool, String> {
-    for c in conditions {
-        if !holds(c, context, charge)? {
+    for (i, c) in conditions.iter().enumerate() {
+        // Named by its place and its references (a written value by its kind only: a
+        // trigger's error reaches readers its event's values may not): the error named
+        // only the kinds compared (round 19 engine review).
+        let named = |e: String| {
+            format!(
+                "condition [{i}] ({} {} {}): {e}",
+                side_named(&c.left),
+                c.op.name(),
+                side_named(&c.right)
+            )
+        };
+        if !holds(c, context, charge).map_err(named)? {
             return Ok(false);
         }
     }
     Ok(true)
+}
+
+/// A condition's side as an error names it: a reference by its text, anything else as
+/// written (never its value).
+fn side_named(side: &Template) -> String {
+    match side {
+        Template::Ref(r) => format!("`{}`", crate::text::clip(&r.text)),
+        Template::Text(_) => "a text with references".to_owned(),
+        _ => "a written value".to_owned(),
+    }
 }
 
 fn holds(

@@ -285,12 +285,25 @@ impl Platform {
             // A cursor names a run the principal sees; any other is a bad page link, alike
             // whether the run exists or not, as a case cursor is (round 18 web review: a
             // listing answered 404 "no such run").
-            Some(id) => Some(self.visible_run_key(principal, id).map_err(|e| match e {
-                Error::NotFound(_) => Error::Invalid(
-                    "`before` names no run of this listing; start from the newest".to_owned(),
-                ),
-                other => other,
-            })?),
+            Some(id) => {
+                let no_run_of_this_listing = || {
+                    Error::Invalid(
+                        "`before` names no run of this listing; start from the newest".to_owned(),
+                    )
+                };
+                let key = self.visible_run_key(principal, id).map_err(|e| match e {
+                    Error::NotFound(_) => no_run_of_this_listing(),
+                    other => other,
+                })?;
+                // Of the workspace listed too: another's paged this one from an arbitrary
+                // point (round 19 door review; the run page of that session said no run).
+                if let Some(ws) = workspace
+                    && self.run_place(id)?.is_none_or(|p| p.workspace != ws)
+                {
+                    return Err(no_run_of_this_listing());
+                }
+                Some(key)
+            }
         };
         // Whoever holds playbook.get in a workspace sees every run of it, at least as a
         // summary (`run_sight`); nobody else sees any, so their rows are never read.

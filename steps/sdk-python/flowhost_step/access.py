@@ -29,9 +29,30 @@ def has_scope(scope: str) -> Decision:
     return _access.has_scope(_argument(str, scope, "access.has_scope: scope"))
 
 
+# Every scope a role may hold (SPEC RB-2): `allows` of any other name is the step's bug.
+_SCOPES = frozenset((
+    "playbook.get", "playbook.list", "event.read", "integration.read", "case.read",
+    "interaction.submit", "playbook.execute", "apikey.read", "apikey.write", "case.write",
+    "playbook.write", "integration.write", "user.read", "secret.write", "interaction.write",
+    "playbook.publish", "user.write", "support.write", "audit.read",
+    "bypass.case.access.restriction", "resource.share",
+))
+
+
 def allows(scope: str) -> bool:
-    """Whether the run's principal holds `scope` in the run's workspace (SPEC RB-3)."""
-    return has_scope(scope).allowed
+    """Whether the run's principal holds `scope` in the run's workspace (SPEC RB-3). A name
+    that is no scope (`"cases:write"`, a grant's spelling), or a step its workflow does not
+    grant `access:check`, raises `Failed`: each answered False, silently, where
+    `may_answer_flow` raised (round 19 SDK review)."""
+    from . import Failed, _argument
+
+    scope = _argument(str, scope, "access.allows: scope")
+    if scope not in _SCOPES:
+        raise Failed(f"access.allows: scope: {scope!r} is no scope (such as 'case.read')")
+    decision = has_scope(scope)
+    if not decision.allowed and "does not grant this step `access:check`" in decision.reason:
+        raise Failed(f"access.allows: {decision.reason}")
+    return decision.allowed
 
 
 def check_flow_access(flow: str, email: str) -> Decision:

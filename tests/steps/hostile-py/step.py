@@ -162,8 +162,11 @@ def attack(input: dict) -> dict:
             used = bool(access.has_scope("case.wrte"))
         except TypeError as e:
             used = f"TypeError: {e}"
-        return {"used": used, "allows_typo": access.allows("case.wrte"),
-                "allows_read": access.allows("case.read")}
+        try:
+            typo = access.allows("case.wrte")
+        except flowhost_step.Failed as e:
+            typo = str(e)
+        return {"used": used, "allows_typo": typo, "allows_read": access.allows("case.read")}
     if what == "host_error_kind":
         # `not_found` reads as the WIT case; a kind that is none is refused by name.
         alias = flowhost_step.HostError("not_found", "x").kind
