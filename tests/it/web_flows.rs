@@ -117,14 +117,19 @@ fn a_person_ix_allows_starts_a_flow_from_its_form_and_the_run_is_listed() {
     let forged = analyst.post(&url, &[("sender", "ops@globex.test"), ("count", "2")]);
     assert_eq!(forged.status, 403, "{}", forged.body);
     assert_eq!(site.runs(), 0, "nothing started");
-    // What was typed is shown to be kept, in no form that sends it again (round 19 web
-    // review); so it is to one whose session ended.
+    // Posted by another site (no `Sec-Fetch-Site: same-origin`), none of its text is shown
+    // as the person's (round 19 self-review).
+    assert!(!forged.body.contains("ops@globex.test"), "{}", forged.body);
+    // From this site, what was typed is shown to be kept, in no form that sends it again
+    // (round 19 web review); so it is to one whose session ended.
+    let kept = analyst.post_same_origin(&url, &[("sender", "ops@globex.test"), ("count", "2")]);
+    assert_eq!(kept.status, 403, "{}", kept.body);
     assert!(
-        forged.body.contains("What you typed") && forged.body.contains("ops@globex.test"),
+        kept.body.contains("What you typed") && kept.body.contains("ops@globex.test"),
         "{}",
-        forged.body
+        kept.body
     );
-    let signed_out = crate::common::web::Client::new().post(
+    let signed_out = crate::common::web::Client::new().post_same_origin(
         &url,
         &[
             ("csrf", &csrf),

@@ -4,7 +4,7 @@
 //! to those people (IX-7), accepts one response, audits every attempt (IX-8), and times out.
 
 pub mod resolve;
-pub(crate) mod store;
+mod store;
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -581,6 +581,11 @@ impl Platform {
     /// The oldest open interaction run `run` waits on, if any.
     pub(crate) fn open_interaction_of(&self, run: i64) -> Result<Option<PublicId>, Error> {
         store::oldest_open_of(self.db()?.conn(), run)
+    }
+
+    /// The open interactions of run `run` (its key), oldest first: what it waits on.
+    pub(crate) fn open_interactions_of(&self, run: i64) -> Result<Vec<PublicId>, Error> {
+        store::open_of(self.db()?.conn(), run)
     }
 }
 

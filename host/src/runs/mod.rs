@@ -277,7 +277,7 @@ pub struct StartKey<'a> {
 
 impl StartKey<'_> {
     /// The longest key taken (a webhook's `Idempotency-Key` too).
-    pub const MAX_LEN: usize = crate::workflow::webhooks::MAX_IDEMPOTENCY_KEY;
+    pub const MAX_LEN: usize = 200;
 
     /// `Ok` if `key` is 1 to [`StartKey::MAX_LEN`] visible ASCII characters; else why not,
     /// naming `what` sent it.
@@ -300,8 +300,6 @@ pub struct StartedBefore {
     /// The event it was given: with its workflow, what tells the same start sent again from
     /// another one reusing its key.
     pub event: serde_json::Value,
-    /// The interactions it waits on, if it is on hold.
-    pub waiting_on: Vec<PublicId>,
 }
 
 /// An audit entry about a run's start (an Interaction Flow started, SPEC IX-8).

@@ -493,8 +493,10 @@ impl Engine {
             self.end_before_its_steps(id, executing, why)?;
             // Its key answers no retry with this ending: the retry is decided anew (round
             // 19 self-review: a 503's "start it again" answered the ended run for good).
+            // Best effort: a store that refuses this leaves the key answering the ended run,
+            // and the refusal itself is the answer here.
             if let Some(request) = &request {
-                self.runs.forget_start(&workflow.workspace, request)?;
+                let _ = self.runs.forget_start(&workflow.workspace, request);
             }
             return Err(e);
         }

@@ -126,11 +126,19 @@ impl Engine {
             request,
             observer,
         );
-        let outcome =
-            self.or_started_meanwhile(started, &starter, workspace, key, &p.workflow.name, |e| {
-                *e == same
-            })?;
-        Ok(self.platform().caused_outcome_for(&starter, outcome))
+        // The same start sent at once: answered with its run, as a repeat is (a fresh start
+        // answers its own outcome, as before keys).
+        match started {
+            Err(Error::Conflict(why)) if key.is_some() => {
+                match self
+                    .started_before(&starter, workspace, key, &p.workflow.name, |e| *e == same)?
+                {
+                    Some(before) => Ok(self.platform().caused_outcome_for(&starter, before)),
+                    None => Err(Error::Conflict(why)),
+                }
+            }
+            other => other,
+        }
     }
 
     /// Records that `principal` tried to start the Interaction Flow `name` in `workspace`

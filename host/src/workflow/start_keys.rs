@@ -52,7 +52,7 @@ impl Engine {
             exit_status: info.exit_status,
             output: info.output.unwrap_or(Value::Null),
             error: info.error,
-            waiting_on: before.waiting_on,
+            waiting_on: self.platform().open_interactions_of(info.key)?,
         }))
     }
 

@@ -43,7 +43,7 @@ pub const SIGNATURE_HEADER: &str = "x-flowhost-signature";
 /// The header whose value starts at most one run per webhook.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 /// The longest idempotency key accepted.
-pub const MAX_IDEMPOTENCY_KEY: usize = 200;
+pub const MAX_IDEMPOTENCY_KEY: usize = crate::runs::StartKey::MAX_LEN;
 
 /// A workflow's webhook as its publisher sees it.
 #[derive(Clone, Debug, Serialize)]

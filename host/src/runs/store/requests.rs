@@ -39,12 +39,7 @@ pub(crate) fn run_of(
     let info = super::journal::info(conn, run)?.ok_or_else(|| {
         Error::Internal(format!("start_requests names run key {run}, not stored"))
     })?;
-    let waiting_on = crate::interact::store::open_of(conn, run)?;
-    Ok(Some(StartedBefore {
-        info,
-        event,
-        waiting_on,
-    }))
+    Ok(Some(StartedBefore { info, event }))
 }
 
 /// Records that the start with `key` in `workspace` recorded `run`; `false` if another start

@@ -305,15 +305,16 @@ fn same_restrictions(after: &Restrictions, shown: &Restrictions) -> bool {
 pub(super) async fn update(
     State(state): State<AppState>,
     signed: Result<Signed, WebError>,
+    headers: axum::http::HeaderMap,
     Path(id): Path<String>,
     Form(posted): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     // Refused before anything is done, what was typed is shown to be kept (round 19 web
     // review: a session ended while typing lost the answer).
-    let signed = signed.map_err(|e| WebError::typed(e, &posted))?;
+    let signed = signed.map_err(|e| WebError::typed(e, &headers, &posted))?;
     signed
         .check_csrf(&posted)
-        .map_err(|e| WebError::typed(e, &posted))?;
+        .map_err(|e| WebError::typed(e, &headers, &posted))?;
     let session = &signed.session;
     let (change, seen) = match update_of(&posted) {
         Ok(u) => u,

@@ -35,8 +35,21 @@ pub(super) enum WebError {
 }
 
 impl WebError {
-    /// `refused` for a form whose `posted` fields the page shows again (not its CSRF token).
-    pub(super) fn typed(refused: WebError, posted: &[(String, String)]) -> WebError {
+    /// `refused` for a form whose `posted` fields the page shows again (not its CSRF token,
+    /// nor the form's own hidden fields), when the browser says the post came from this site
+    /// (`Sec-Fetch-Site: same-origin`): another site's auto-submitted form would put its own
+    /// text on this site's page as the person's (round 19 self-review).
+    pub(super) fn typed(
+        refused: WebError,
+        headers: &axum::http::HeaderMap,
+        posted: &[(String, String)],
+    ) -> WebError {
+        let same_origin = headers
+            .get("sec-fetch-site")
+            .is_some_and(|v| v.as_bytes() == b"same-origin");
+        if !same_origin {
+            return refused;
+        }
         WebError::Typed {
             refused: Box::new(refused),
             posted: posted.to_vec(),
@@ -173,7 +186,9 @@ impl WebError {
 fn kept(posted: &[(String, String)]) -> String {
     let fields: String = posted
         .iter()
-        .filter(|(name, value)| name != super::html::CSRF_FIELD && !value.is_empty())
+        .filter(|(name, value)| {
+            name != super::html::CSRF_FIELD && !name.starts_with("shown_") && !value.is_empty()
+        })
         .map(|(name, value)| {
             format!(
                 "<p><label>{}<br><textarea readonly>{}</textarea></label></p>",

@@ -49,15 +49,16 @@ pub(super) async fn show(
 pub(super) async fn answer(
     State(state): State<AppState>,
     signed: Result<Signed, WebError>,
+    headers: axum::http::HeaderMap,
     Path(id): Path<String>,
     Form(posted): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     // Refused before anything is done, what was typed is shown to be kept (round 19 web
     // review: a session ended while typing lost the answer).
-    let signed = signed.map_err(|e| WebError::typed(e, &posted))?;
+    let signed = signed.map_err(|e| WebError::typed(e, &headers, &posted))?;
     signed
         .check_csrf(&posted)
-        .map_err(|e| WebError::typed(e, &posted))?;
+        .map_err(|e| WebError::typed(e, &headers, &posted))?;
     let ix = match view(&state, &signed.session, &id).await {
         Ok(ix) => ix,
         Err(not_shown) => {
