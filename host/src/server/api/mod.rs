@@ -99,10 +99,6 @@ async fn no_such_route() -> error::ApiError {
     error::ApiError::not_found("the API has no such route")
 }
 
-/// The bytes of a framework's text answer read to put it in the API's error shape: its
-/// messages are short (a rejection's reason).
-const TEXT_ANSWER_BYTES: usize = 4096;
-
 /// Every error the API and the webhook door answer in the API's one JSON shape (`{"error": {"kind", "message"}}`):
 /// those the framework writes as text (a method a route lacks, a body past the bound, a path
 /// parameter that does not parse) were plain text (HTTP review). Its other headers (`Allow`)
@@ -111,42 +107,20 @@ pub(super) async fn json_errors(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    use axum::http::header;
     use axum::response::IntoResponse;
     let response = next.run(request).await;
-    let status = response.status();
-    let json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || json {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let text = axum::body::to_bytes(body, TEXT_ANSWER_BYTES)
-        .await
-        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
-        .unwrap_or_default();
-    let message = if text.is_empty() {
-        status
-            .canonical_reason()
-            .unwrap_or("the request was refused")
-            .to_owned()
-    } else {
-        crate::text::clip_words(&text).into_owned()
-    };
+    let (status, message, refusal) =
+        match super::refusal_text::read(response, |t| t.starts_with("application/json")).await {
+            Ok(read) => read,
+            Err(answer) => return answer,
+        };
     // The host's own failure keeps its detail in the log, as every other `internal` does.
     let answer = if status.is_server_error() {
         error::ApiError::internal(message).into_response()
     } else {
         error::ApiError::of_status(status, message).into_response()
     };
-    parts.headers.remove(header::CONTENT_TYPE);
-    parts.headers.remove(header::CONTENT_LENGTH);
-    let (answer_parts, answer_body) = answer.into_parts();
-    parts.headers.extend(answer_parts.headers);
-    axum::response::Response::from_parts(parts, answer_body)
+    super::refusal_text::replaced(refusal, answer)
 }
 
 /// Marks every API and webhook answer not to be stored by any cache and not to be sniffed
