@@ -75,21 +75,11 @@ pub fn clip_bytes(message: String, max: usize) -> String {
         }
         return clip_bytes(kept, max);
     }
-    let mut cut = max;
-    while !message.is_char_boundary(cut) {
-        cut -= 1;
-    }
     let mut message = message;
-    message.truncate(cut);
+    message.truncate(message.floor_char_boundary(max));
     let mut kept = storable(message);
     // Replaced NULs may have grown it past `max` again: cut once more, at a boundary.
-    if kept.len() > max {
-        let mut cut = max;
-        while !kept.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        kept.truncate(cut);
-    }
+    kept.truncate(kept.floor_char_boundary(max));
     format!("{kept}… (cut: {len} bytes in all)")
 }
 

@@ -82,20 +82,12 @@ impl Recorder {
         let mut message = message;
         let cut_short = message.len() > MAX_LOG_MESSAGE_BYTES;
         if cut_short {
-            let mut cut = MAX_LOG_MESSAGE_BYTES;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
+            message.truncate(message.floor_char_boundary(MAX_LOG_MESSAGE_BYTES));
         }
         let mut message = crate::text::storable(message);
         let grown = message.len() > MAX_LOG_MESSAGE_BYTES;
         if grown {
-            let mut cut = MAX_LOG_MESSAGE_BYTES;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
+            message.truncate(message.floor_char_boundary(MAX_LOG_MESSAGE_BYTES));
         }
         if cut_short || grown {
             message.push_str("… [truncated]");

@@ -92,20 +92,12 @@ impl StderrCapture {
 
 /// The start of `text` within `n` bytes, to a character's end.
 fn first_bytes(text: &str, n: usize) -> &str {
-    let mut to = n.min(text.len());
-    while !text.is_char_boundary(to) {
-        to -= 1;
-    }
-    &text[..to]
+    &text[..text.floor_char_boundary(n)]
 }
 
 /// The end of `text` within `n` bytes, from a character's start.
 fn last_bytes(text: &str, n: usize) -> &str {
-    let mut from = text.len().saturating_sub(n);
-    while !text.is_char_boundary(from) {
-        from += 1;
-    }
-    &text[from..]
+    &text[text.ceil_char_boundary(text.len().saturating_sub(n))..]
 }
 
 impl IsTerminal for StderrCapture {

@@ -111,10 +111,7 @@ pub(super) fn clip_json(v: &serde_json::Value) -> String {
     if whole && text.len() <= JSON_SHOWN {
         return text.into_owned();
     }
-    let mut end = JSON_SHOWN.min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
+    let end = text.floor_char_boundary(JSON_SHOWN);
     format!("{}\n…", &text[..end])
 }
 
@@ -125,10 +122,7 @@ pub(super) fn clip_text(text: &str) -> std::borrow::Cow<'_, str> {
     if text.len() <= JSON_SHOWN {
         return text.into();
     }
-    let mut end = JSON_SHOWN;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
+    let end = text.floor_char_boundary(JSON_SHOWN);
     format!("{}\n…", &text[..end]).into()
 }
 
