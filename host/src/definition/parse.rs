@@ -1983,5 +1983,17 @@ mod schema_tests {
         let grants =
             schema["$defs"]["step"]["oneOf"][0]["properties"]["grants"]["items"]["enum"].clone();
         assert_eq!(grants, serde_json::json!(GRANTS));
+        // `grants` on a built-in step is refused by the parser; the schema names the same
+        // built-in steps when it refuses it.
+        let action = &schema["$defs"]["step"]["oneOf"][0];
+        let builtins: Vec<&str> = builtin::Builtin::ALL.iter().map(|b| b.name()).collect();
+        assert_eq!(
+            action["if"]["properties"]["uses"]["enum"],
+            serde_json::json!(builtins)
+        );
+        assert_eq!(
+            action["then"]["not"]["required"],
+            serde_json::json!(["grants"])
+        );
     }
 }
