@@ -1122,11 +1122,12 @@ fn a_tenant_file_with_a_second_document_is_refused_and_nothing_applies() {
 /// group deleted it and made another, its memberships lost (round 18 hostile-input review).
 /// Refused, and nothing of the file applies; `groups create` refuses the same.
 #[test]
-fn an_organization_or_a_group_respelt_by_case_is_refused_and_nothing_applies() {
+fn an_organization_a_group_or_a_role_respelt_by_case_is_refused_where_written() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = applied(dir.path());
     let rows = audit_rows(&db);
     let text = std::fs::read_to_string(example_tenant_path()).expect("read");
+    let mut changed_files = Vec::new();
     for (from, to, said) in [
         (
             "\"acme-mssp\"",
@@ -1141,6 +1142,26 @@ fn an_organization_or_a_group_respelt_by_case_is_refused_and_nothing_applies() {
     ] {
         let changed = text.replacen(from, to, 1);
         assert_ne!(changed, text, "{from}");
+        changed_files.push((changed, said));
+    }
+    // A custom role respelt by case, beside the one stored or inside the file, is refused
+    // where the file names it (it was refused unlocated).
+    let respelt = text.replace("\"triage-analyst\"", "\"Triage-Analyst\"");
+    changed_files.push((
+        respelt,
+        "workspaces[0].custom_roles[0].name: `Triage-Analyst` differs from the role \
+         `triage-analyst` only by case",
+    ));
+    let twice = text.replacen(
+        "\"custom_roles\": [",
+        "\"custom_roles\": [{ \"name\": \"TRIAGE-analyst\", \"scopes\": [\"case.read\"] },",
+        1,
+    );
+    changed_files.push((
+        twice,
+        "workspaces[0].custom_roles[1].name: custom role `triage-analyst` is declared twice",
+    ));
+    for (changed, said) in changed_files {
         std::fs::write(dir.path().join("changed.json"), changed).expect("write");
         let out = flowhost(
             dir.path(),

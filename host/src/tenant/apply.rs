@@ -355,7 +355,7 @@ fn apply_workspace(
         }
     };
     apply_idps(c, ws, spec)?;
-    apply_roles(c, ws, spec)?;
+    apply_roles(c, ws, spec, &at)?;
     apply_members(c, ws, spec)?;
     apply_groups(c, ws, spec, &at)?;
     apply_rules(c, ws, spec)?;
@@ -461,9 +461,14 @@ fn apply_idps(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<
     Ok(())
 }
 
-fn apply_roles(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<(), Error> {
+fn apply_roles(
+    c: &mut Changes<'_, '_>,
+    ws: i64,
+    spec: &WorkspaceSpec,
+    at: &JsonPath,
+) -> Result<(), ApplyError> {
     let have = store::custom_roles(c.tx, ws)?;
-    for role in &spec.custom_roles {
+    for (j, role) in spec.custom_roles.iter().enumerate() {
         let set =
             ScopeSet::parse(role.scopes.iter().map(String::as_str)).map_err(Error::Invalid)?;
         let text = scopes_text(set);
@@ -500,8 +505,16 @@ fn apply_roles(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result
                 )?;
             }
             None => {
-                crate::admin::roles::validate_new_role_name(&role.name)?;
-                crate::admin::roles::refuse_alike(c.tx, ws, &role.name)?;
+                // Said where the file names it (a role respelt by case was refused unlocated).
+                crate::admin::roles::validate_new_role_name(&role.name)
+                    .and_then(|()| crate::admin::roles::refuse_alike(c.tx, ws, &role.name))
+                    .map_err(|e| match e {
+                        Error::Invalid(why) => ApplyError::Spec(vec![Located::new(
+                            at.key("custom_roles").index(j).key("name"),
+                            why,
+                        )]),
+                        e => ApplyError::Host(e),
+                    })?;
                 store::insert_role(c.tx, ws, &role.name, &text)?;
                 c.record(
                     "role.create",

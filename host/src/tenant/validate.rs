@@ -69,15 +69,22 @@ pub fn validate(spec: &TenantSpec) -> Vec<Located> {
         }
 
         let mut roles = HashSet::new();
+        // Two that differ only by case read as one (`tenant apply` refused them unlocated).
+        let mut folded_roles = HashSet::new();
         for (j, role) in ws.custom_roles.iter().enumerate() {
             let rp = at.key("custom_roles").index(j);
             if let Err(e) = validate_role_name(&role.name) {
                 out.push(Located::new(rp.key("name"), e.to_string()));
-            } else if !roles.insert(role.name.as_str()) {
+            } else if !folded_roles.insert(role.name.to_ascii_lowercase()) {
                 out.push(Located::new(
                     rp.key("name"),
-                    format!("custom role `{}` is declared twice", role.name),
+                    format!(
+                        "custom role `{}` is declared twice (names differ by more than case)",
+                        role.name
+                    ),
                 ));
+            } else {
+                roles.insert(role.name.as_str());
             }
             for (k, scope) in role.scopes.iter().enumerate() {
                 if let Err(e) = ScopeSet::parse([scope.as_str()]) {
