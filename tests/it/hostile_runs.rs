@@ -193,6 +193,38 @@ mod host_call_deadline {
         );
     }
 
+    /// A built-in step's `timeout` bounds its storage work as a WASM step's deadline does
+    /// (SPEC WF-5, ST-4): it validated and bounded nothing (round 19 engine review).
+    #[test]
+    fn a_builtin_query_is_interrupted_at_its_steps_timeout() {
+        let d = Deployment::new();
+        seed_slow_cases(&d.db, 2000);
+        let query = |timeout: &str| {
+            json!({ "name": "slow", "workspace": WS, "steps": [
+                { "id": "scan", "uses": "cases/query-cases", "timeout": timeout,
+                  "with": { "filter": { "text": "%_".repeat(511) } } }
+            ] })
+        };
+        let (doc, unbounded) = run(&d, &query("60s"));
+        assert_eq!(doc["status"], "succeeded", "{doc}");
+        let timeout = Duration::from_millis(100);
+        assert!(
+            unbounded > timeout * 4,
+            "the scan must outlast the deadline well: {unbounded:?}"
+        );
+        let (doc, took) = run(&d, &query("100ms"));
+        assert_eq!(doc["status"], "failed", "{doc}");
+        let error = doc["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("`cases/query-cases`: deadline exceeded"),
+            "{error}"
+        );
+        assert!(
+            took < unbounded * 2 / 3,
+            "the query stopped at the deadline: the step took {took:?}, {unbounded:?} unbounded"
+        );
+    }
+
     #[test]
     fn a_host_call_waiting_for_the_write_lock_gives_up_at_the_deadline_and_commits_nothing() {
         let d = Deployment::new();

@@ -1741,7 +1741,19 @@ impl Exec<'_> {
                     published: published.clone(),
                     ..Default::default()
                 });
-                let result = step.run(platform, &caller, input, Some(&idempotency));
+                // Its `timeout` bounds its storage work as a WASM step's deadline bounds its
+                // host calls (SPEC WF-5, ST-4): it bounded nothing (round 19 engine review).
+                let limit = timeout.unwrap_or(StepLimits::default().timeout);
+                let (result, timed_out) = {
+                    let mut until = Instant::now() + limit;
+                    if let Some(outer) = crate::store::deadline::current() {
+                        until = until.min(outer);
+                    }
+                    let _bound = crate::store::deadline::bind(until);
+                    let result = step.run(platform, &caller, input, Some(&idempotency));
+                    let timed_out = crate::store::deadline::passed();
+                    (result, timed_out)
+                };
                 let counted = published.counted();
                 self.held
                     .give_back_events(step.events_at_most().saturating_sub(counted.events));
@@ -1751,6 +1763,17 @@ impl Exec<'_> {
                     ..Default::default()
                 });
                 match result {
+                    // What it was doing when its deadline passed was rolled back (its
+                    // statement interrupted, or its wait for a lock ended), as a WASM step's
+                    // host call that returns past its deadline fails as the deadline.
+                    Err(_) if timed_out => Ok((
+                        Err(format!(
+                            "`{}`: deadline exceeded: the step ran longer than {} ms",
+                            step.name(),
+                            limit.as_millis()
+                        )),
+                        None,
+                    )),
                     Err(e) if e.is_infrastructure() => Err(Halt::host(key, e)),
                     result => Ok((result.map_err(|e| e.to_string()), None)),
                 }
