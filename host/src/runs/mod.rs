@@ -368,10 +368,18 @@ pub(crate) trait RunStore: Send + Sync {
         key: &StartKey<'_>,
     ) -> Result<Option<StartedBefore>, Error>;
 
-    /// Forgets the start with `key` in `workspace`: its run ended before its first step for
-    /// a reason a retry may not meet (the access data did not read), and the retry starts
-    /// anew rather than being answered with that ending.
-    fn forget_start(&self, workspace: &str, key: &StartKey<'_>) -> Result<(), Error>;
+    /// [`RunStore::finish_run`] of a run ended before its first step (its start refused or
+    /// undecided once committed), forgetting the start `key` it was made with in `workspace`
+    /// in the same transaction: a retry is decided anew rather than answered with that
+    /// ending, and a kill between the two cannot leave the key answering it (round 20 kill
+    /// review: it was forgotten in a transaction of its own, best effort).
+    fn end_unstarted(
+        &self,
+        run: i64,
+        owner: &str,
+        end: &RunEnd<'_>,
+        key: Option<(&str, &StartKey<'_>)>,
+    ) -> Result<(), Error>;
 
     /// Whether `run` has any journaled step.
     fn has_journal(&self, run: i64) -> Result<bool, Error>;

@@ -490,14 +490,11 @@ impl Engine {
                       it again"
                     .to_owned(),
             };
-            self.end_before_its_steps(id, executing, why)?;
             // Its key answers no retry with this ending: the retry is decided anew (round
-            // 19 self-review: a 503's "start it again" answered the ended run for good).
-            // Best effort: a store that refuses this leaves the key answering the ended run,
-            // and the refusal itself is the answer here.
-            if let Some(request) = &request {
-                let _ = self.runs.forget_start(&workflow.workspace, request);
-            }
+            // 19 self-review: a 503's "start it again" answered the ended run for good), as
+            // a start refused before its commit recorded nothing.
+            let key = request.as_ref().map(|r| (workflow.workspace.as_str(), r));
+            self.end_before_its_steps_forgetting(id, executing, why, key)?;
             return Err(e);
         }
         Ok(self.execute(
@@ -702,6 +699,18 @@ impl Engine {
         executing: Executing,
         why: String,
     ) -> Result<RunOutcome, Error> {
+        self.end_before_its_steps_forgetting(run, executing, why, None)
+    }
+
+    /// [`Engine::end_before_its_steps`], forgetting the start key the run was made with
+    /// (`(workspace, key)`) in the same transaction ([`RunStore::end_unstarted`]).
+    fn end_before_its_steps_forgetting(
+        &self,
+        run: RunRef,
+        executing: Executing,
+        why: String,
+        key: Option<(&str, &StartKey<'_>)>,
+    ) -> Result<RunOutcome, Error> {
         let end = RunEnd {
             status: RunStatus::Failed,
             exit_status: None,
@@ -709,7 +718,7 @@ impl Engine {
             error: Some(&why),
         };
         self.runs
-            .finish_run(run.key, self.leases.owner(), &end, &[])
+            .end_unstarted(run.key, self.leases.owner(), &end, key)
             .map_err(|e| self.let_go(run.key, e))?;
         drop(executing);
         Ok(RunOutcome::unfinished(&run, RunStatus::Failed, Some(why)))

@@ -106,8 +106,20 @@ impl RunStore for Platform {
         requests::run_of(self.db()?.conn(), workspace, key)
     }
 
-    fn forget_start(&self, workspace: &str, key: &StartKey<'_>) -> Result<(), Error> {
-        self.transact(|tx| requests::forget(tx, workspace, key))
+    fn end_unstarted(
+        &self,
+        run: i64,
+        owner: &str,
+        end: &RunEnd<'_>,
+        key: Option<(&str, &StartKey<'_>)>,
+    ) -> Result<(), Error> {
+        self.transact_in_workspace(false, |tx| {
+            journal::finish(tx, run, owner, end)?;
+            match key {
+                Some((workspace, key)) => requests::forget(tx, workspace, key),
+                None => Ok(()),
+            }
+        })
     }
 
     fn has_journal(&self, run: i64) -> Result<bool, Error> {
