@@ -1278,6 +1278,72 @@ fn a_replay_with_its_signature_spelled_otherwise_is_still_a_replay() {
     assert_eq!(runs.body.as_array().map(Vec::len), Some(1), "{}", runs.text);
 }
 
+/// A header that must come once is refused sent twice, naming it, at the webhook door as at
+/// the API's (round 20 hostile-input review: the webhook door took the first
+/// `Idempotency-Key`, so a retry sent in another order started a second run).
+#[test]
+fn a_header_sent_twice_is_refused_at_the_webhook_and_at_the_api() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let (path, secret) = publish_hook(&server, &owner);
+    let body = br#"{"alert":"beacon"}"#;
+    let ts = now();
+    let sig = sign(&secret, ts, body);
+    let twice = |name: &str, first: &str, second: &str| {
+        let mut req = server
+            .agent
+            .post(format!("{}{path}", server.base))
+            .header("X-Flowhost-Timestamp", ts.to_string())
+            .header(name, first)
+            .header(name, second);
+        if name != "X-Flowhost-Signature" {
+            req = req.header("X-Flowhost-Signature", &sig);
+        }
+        Server::answer(req.send(&body[..]).expect("request"))
+    };
+    for (name, first, second) in [
+        ("Idempotency-Key", "k1", "k2"),
+        ("X-Flowhost-Signature", sig.as_str(), "v1=00"),
+    ] {
+        let refused = twice(name, first, second);
+        assert_eq!(refused.status, 400, "{name}: {}", refused.text);
+        assert!(
+            refused.text.contains(&format!(
+                "send one {} header, not several",
+                name.to_ascii_lowercase()
+            )),
+            "{}",
+            refused.text
+        );
+    }
+    let started = server
+        .agent
+        .post(format!("{}/api/v1/workspaces/mssp-soc/cases", server.base))
+        .header("Content-Type", "application/json")
+        .header("Authorization", format!("Bearer {owner}"))
+        .header("Idempotency-Key", "c1")
+        .header("Idempotency-Key", "c2")
+        .send(
+            json!({ "title": "t", "severity": "low" })
+                .to_string()
+                .as_bytes(),
+        )
+        .expect("request");
+    let started = Server::answer(started);
+    assert_eq!(started.status, 400, "{}", started.text);
+    // Nothing was started or made; the one-header delivery is taken.
+    let runs = server.get("/api/v1/runs?workspace=mssp-soc", Some(&owner));
+    assert_eq!(runs.body, json!([]), "{}", runs.text);
+    let cases = server.post(
+        "/api/v1/workspaces/mssp-soc/cases/query",
+        &owner,
+        &json!({}),
+    );
+    assert_eq!(cases.body["cases"], json!([]), "{}", cases.text);
+    let once = deliver(&server, &path, ts, Some(&sig), Some("k1"), body);
+    assert_eq!(once.status, 202, "{}", once.text);
+}
+
 /// A signed request whose timestamp is as far from now as an `i64` goes, either way, is
 /// stale (401), not a failure of the server's arithmetic.
 #[test]

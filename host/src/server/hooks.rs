@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::api::error::ApiError;
+use super::one_header::one_header;
 use crate::workflow::webhooks::{
     Accepted, Delivery, IDEMPOTENCY_HEADER, Refusal, SIGNATURE_HEADER, TIMESTAMP_HEADER,
 };
@@ -21,15 +22,9 @@ pub(super) async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // Each comes once, as the API's `Idempotency-Key` does (`one_header`).
     let header = |name: &str| -> Result<Option<String>, ApiError> {
-        headers
-            .get(name)
-            .map(|v| {
-                v.to_str()
-                    .map(str::to_owned)
-                    .map_err(|_| ApiError::invalid(format!("the {name} header is not text")))
-            })
-            .transpose()
+        Ok(one_header(&headers, name)?.map(str::to_owned))
     };
     let read = || -> Result<_, ApiError> {
         Ok((

@@ -8,6 +8,7 @@ pub mod client_limit;
 mod hooks;
 mod keyed_counts;
 mod listen;
+mod one_header;
 mod refusal_text;
 mod run_slots;
 mod stalled_io;

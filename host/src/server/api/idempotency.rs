@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 
 use super::error::ApiError;
 use crate::runs::StartKey;
+use crate::server::one_header::one_header;
 use crate::workflow::webhooks::IDEMPOTENCY_HEADER;
 
 /// The request's `Idempotency-Key`, if it sent one: 1 to [`StartKey::MAX_LEN`] visible ASCII
@@ -18,18 +19,9 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let mut values = parts.headers.get_all(IDEMPOTENCY_HEADER).iter();
-        let Some(value) = values.next() else {
+        let Some(key) = one_header(&parts.headers, IDEMPOTENCY_HEADER)? else {
             return Ok(IdempotencyKey(None));
         };
-        if values.next().is_some() {
-            return Err(ApiError::invalid(format!(
-                "send one {IDEMPOTENCY_HEADER} header, not several"
-            )));
-        }
-        let key = value.to_str().map_err(|_| {
-            ApiError::invalid(format!("the {IDEMPOTENCY_HEADER} header is not text"))
-        })?;
         StartKey::check(&format!("the {IDEMPOTENCY_HEADER} header"), key)
             .map_err(ApiError::invalid)?;
         Ok(IdempotencyKey(Some(key.to_owned())))

@@ -319,6 +319,11 @@ pub(in crate::workflow) fn release(
             ],
         )
         .map_err(internal)?;
+    // Back in line for any host: wake them, as an appended event does (round 20 kill
+    // review: other hosts found it at their next poll).
+    if released == 1 {
+        crate::store::postgres::notify_work(tx).map_err(internal)?;
+    }
     Ok(released == 1)
 }
 
