@@ -83,6 +83,48 @@ fn write_spec(dir: &std::path::Path, test: &str, spec: &serde_json::Value) {
     std::fs::write(dir.join(format!("{test}.test.json")), spec.to_string()).expect("write");
 }
 
+/// `expect.output_matches` reads a path as the workflow reads a reference: one that may
+/// select several nodes is the list of them (empty when none), and numbers compare by
+/// value (round 20 review: one match gave the node, and two could never match, the report
+/// showing the same text as expected and actual).
+#[test]
+fn an_output_path_selecting_several_nodes_is_their_list() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut spec = sample_copy(
+        dir.path(),
+        &["nested-parent", "nested-enrich"],
+        "nested-parent",
+    );
+    let target = dir.path().display().to_string();
+    let run = |spec: &serde_json::Value| {
+        write_spec(dir.path(), "nested-parent", spec);
+        let out = flowhost(
+            dir.path(),
+            &dir.path().join("f.db"),
+            &["test", &target, "--steps", &steps_dir()],
+        );
+        (out.status.success(), output(&out))
+    };
+    // The output is `{"ips": ["192.0.2.7"], "count": 2}`.
+    spec["expect"]["output_matches"] = serde_json::json!({
+        "$.ips[*]": ["192.0.2.7"],
+        "$['ips','count']": [["192.0.2.7"], 2.0],
+        "$.none[*]": [],
+        "$.count": 2.0
+    });
+    let (passed, text) = run(&spec);
+    assert!(passed, "{text}");
+    spec["expect"]["output_matches"] = serde_json::json!({ "$.ips[*]": "192.0.2.7" });
+    let (passed, text) = run(&spec);
+    assert!(!passed, "{text}");
+    assert!(
+        text.contains(
+            "expect.output_matches[\"$.ips[*]\"]\n    expected: 192.0.2.7\n    actual:   [\"192.0.2.7\"]"
+        ),
+        "{text}"
+    );
+}
+
 /// `expect.cases` names a case by its title: when several cases have it, the first answered
 /// for all of them, and the case the run made went unchecked (round 15 review). It is a
 /// mismatch naming why.

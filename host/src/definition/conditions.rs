@@ -155,7 +155,7 @@ fn kind_of(v: &Value) -> &'static str {
 /// Whether `a` and `b` are the same value, numbers by value wherever they are nested: `3` and
 /// `3.0` are one number (serde_json tells them apart, and the web form's number field read
 /// `3` as `3.0`, so `eq 3` failed where `gte 3` and `lte 3` held: hostile-input review).
-fn same(a: &Value, b: &Value) -> bool {
+pub(crate) fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => numbers(x, y) == Some(Ordering::Equal),
         (Value::Array(x), Value::Array(y)) => {

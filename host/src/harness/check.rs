@@ -118,22 +118,22 @@ pub fn expectations(
             ));
             continue;
         }
-        let found = crate::definition::refs::parse_path(path)
+        // Read as the workflow reads a reference (a path that may select several nodes is
+        // the list of them, empty when none), compared as its conditions compare (`3` and
+        // `3.0` are one number): round 20 review, where one match gave the node and two
+        // could never match.
+        let path = crate::definition::refs::Ref::parse(path).map_err(|e| format!("{at}: {e}"))?;
+        let found = match path
+            .resolve_found(&output)
             .map_err(|e| format!("{at}: {e}"))?
-            .query(&output)
-            .all()
-            .into_iter()
-            .cloned()
-            .collect::<Vec<_>>();
-        match found.as_slice() {
-            [one] if one == expected => {}
-            [one] => out.push(mismatch(&at, show(expected), show(one))),
-            [] => out.push(mismatch(&at, show(expected), "nothing")),
-            many => out.push(mismatch(
-                &at,
-                show(expected),
-                Value::Array(many.to_vec()).to_string(),
-            )),
+        {
+            None if !path.singular => Some(Value::Array(Vec::new())),
+            found => found,
+        };
+        match found {
+            Some(found) if crate::definition::conditions::same(&found, expected) => {}
+            Some(found) => out.push(mismatch(&at, show(expected), show(&found))),
+            None => out.push(mismatch(&at, show(expected), "nothing")),
         }
     }
     if let Some(needle) = &expect.error_contains {
