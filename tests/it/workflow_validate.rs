@@ -510,7 +510,7 @@ fn references_whose_resolving_could_explode_are_refused_where_written() {
         "name": "fine", "workspace": "soc",
         "vars": { "x": [[1]], "p": "a" },
         "steps": [
-            { "id": "a", "uses": "cases/query-cases", "with": { "page_size": "$.vars.x[0,0][0]" } },
+            { "id": "a", "if": [{ "left": "$.vars.x[0,0][0]", "op": "contains", "right": 1 }], "then": [] },
             { "id": "b", "if": [{ "left": "$.vars..p", "op": "exists" }], "then": [] },
             { "id": "c", "uses": "cases/query-cases", "with": { "cursor": "{{ $.vars[?match(@, 'a')] }}" } },
             { "id": "d", "if": [{ "left": "$.vars.x[?@[0] == $.vars.x[0][0]]", "op": "exists" }], "then": [] }
@@ -907,6 +907,61 @@ fn a_hidden_character_in_a_conditions_text_and_a_stray_event_kind_are_refused_wh
     .to_string();
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("wf.json"), &looks).expect("write");
+    let (ok, _, stderr) = validate(dir.path(), &["wf.json"]);
+    assert!(ok, "{stderr}");
+}
+
+/// A reference that may select several nodes is always the list of them (round 19): written
+/// where one value is compared or taken, it is refused where written, not left to make `eq`
+/// never hold, `ne` always hold, an order fail every run, or a built-in step refuse its input
+/// after the steps before had made their effects (round 20 hostile-input review). A list, a
+/// reference and `contains` take it.
+#[test]
+fn a_reference_that_is_always_a_list_is_not_written_as_one_value() {
+    let phish = "$.steps.q.cases[?@.title == 'Phish']";
+    let definition = serde_json::json!({ "name": "vip", "workspace": "soc",
+        "run_as": "automation@acme.test",
+        "trigger": { "on": "case_created", "if": [
+            { "left": "$.event.case.fields.tags[?@ == 'vip']", "op": "eq", "right": "vip" } ] },
+        "steps": [
+            { "id": "q", "uses": "cases/query-cases", "with": {} },
+            { "if": [
+                { "left": format!("{phish}.severity"), "op": "gte", "right": "high" },
+                { "left": format!("{phish}.id"), "op": "in", "right": ["C-1"] },
+                { "left": "open", "op": "ne", "right": format!("{phish}.state") } ],
+              "then": [] },
+            { "id": "g", "uses": "cases/get-case-restrictions",
+              "with": { "case_id": format!("{phish}.id") } } ] })
+    .to_string();
+    let stderr = errors_for(&definition);
+    for at in [
+        "trigger.if[0].left",
+        "steps[1].if[0].left",
+        "steps[1].if[1].left",
+        "steps[1].if[2].right",
+        "steps[2].with.case_id",
+    ] {
+        assert!(stderr.contains(at), "{at}: {stderr}");
+    }
+    assert!(
+        stderr.contains("is always the list of them") && stderr.contains("`[0]`"),
+        "{stderr}"
+    );
+    // Taken: compared with a list, looked into, an index, a list of people.
+    let fine = serde_json::json!({ "name": "vip", "workspace": "soc",
+        "steps": [
+            { "id": "q", "uses": "cases/query-cases", "with": {} },
+            { "if": [
+                { "left": format!("{phish}.id"), "op": "eq", "right": [] },
+                { "left": "$.steps.q.cases[*].title", "op": "contains", "right": "Phish" },
+                { "left": format!("{phish}.id"), "op": "exists" },
+                { "left": "$.steps.q.cases[0].severity", "op": "gte", "right": "high" } ],
+              "then": [
+                { "id": "u", "uses": "cases/update-case-restrictions",
+                  "with": { "case_id": "$.steps.q.cases[0].id",
+                            "add_collaborators": "$.steps.q.cases[*].assignee" } } ] } ] });
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("wf.json"), fine.to_string()).expect("write");
     let (ok, _, stderr) = validate(dir.path(), &["wf.json"]);
     assert!(ok, "{stderr}");
 }

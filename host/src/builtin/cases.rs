@@ -113,6 +113,19 @@ pub(super) fn written_input_errors(
     vec![(field, why)]
 }
 
+/// Whether input field `key` of a built-in step takes a list (of people): the one kind of
+/// field a reference that is always a list may fill whole.
+pub fn takes_list(key: &str) -> bool {
+    matches!(
+        key,
+        "reviewers"
+            | "collaborators"
+            | "add_collaborators"
+            | "remove_collaborators"
+            | "set_collaborators"
+    )
+}
+
 /// A value input field `key` always takes, standing in for the reference written there.
 pub(super) fn stand_in(key: &str) -> serde_json::Value {
     use serde_json::json;

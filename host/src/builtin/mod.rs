@@ -2,6 +2,7 @@
 //! principal. The case steps go through the same case service as WASM steps and the CLI.
 
 mod cases;
+pub use cases::takes_list;
 
 use crate::Error;
 use crate::platform::Platform;

@@ -560,9 +560,56 @@ impl Parser {
             for (side, operand) in [("left", &left), ("right", &right)] {
                 self.no_hidden_operand(operand, &at.key(side));
             }
+            self.no_list_compared_as_one(op, &left, &right, &at);
             out.push(Condition { left, op, right });
         }
         out
+    }
+
+    /// Refuses, where written, a reference that is always a list (it may select several
+    /// nodes) compared as one value: `eq "vip"` never held and `ne` always did, an order
+    /// failed every run, and `in` looked for the whole list (round 20 hostile-input review,
+    /// after round 19 made such references lists whatever they find).
+    fn no_list_compared_as_one(
+        &mut self,
+        op: Op,
+        left: &Template,
+        right: &Template,
+        at: &JsonPath,
+    ) {
+        let list_ref = |t: &Template| match t {
+            Template::Ref(r) if !r.singular => Some(r.text.clone()),
+            _ => None,
+        };
+        let one_value = |t: &Template| {
+            !matches!(
+                t,
+                Template::Ref(_) | Template::Array(_) | Template::Literal(Value::Array(_))
+            )
+        };
+        let sides = [("left", left, right), ("right", right, left)];
+        for (side, this, other) in sides {
+            let Some(text) = list_ref(this) else { continue };
+            let refused = match op {
+                Op::Gt | Op::Gte | Op::Lt | Op::Lte => true,
+                Op::Eq | Op::Ne => one_value(other),
+                Op::In => side == "left",
+                Op::Contains | Op::Exists | Op::NotExists => false,
+            };
+            if refused {
+                self.authoring(
+                    at.key(side),
+                    format!(
+                        "`{}` may select several nodes (a wildcard, a filter, a slice, a union \
+                         or `..`) and is always the list of them, which `{}` does not compare \
+                         with one value: select one with an index such as `[0]`, or use \
+                         `contains`",
+                        crate::text::clip(&text),
+                        op.name()
+                    ),
+                );
+            }
+        }
     }
 
     /// Refuses, where written, a condition's text value holding an invisible character:
@@ -1510,6 +1557,23 @@ impl Parser {
         let mut literal = Map::new();
         let mut templated = Vec::new();
         for (key, value) in fields {
+            // A reference that is always a list, given whole to a field of one value: every
+            // run refused it at that step (round 20 hostile-input review).
+            if let Template::Ref(r) = value
+                && !r.singular
+                && !builtin::takes_list(key)
+            {
+                self.err(
+                    at.key(key),
+                    format!(
+                        "`{}` may select several nodes (a wildcard, a filter, a slice, a union \
+                         or `..`) and is always the list of them; `{key}` takes one value: \
+                         select one with an index such as `[0]`",
+                        crate::text::clip(&r.text)
+                    ),
+                );
+                continue;
+            }
             // A value with no reference in it, however nested, is what every run reads; a
             // list or an object holding some is checked on what is written in it, each
             // reference stood in for (round 19 hostile-input review: `["$.event.who",
