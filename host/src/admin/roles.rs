@@ -77,6 +77,9 @@ impl Platform {
         validate_new_role_name(name)?;
         let set = ScopeSet::parse(scopes.iter().map(String::as_str)).map_err(Error::Invalid)?;
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
+            // Which roles exist, spelt how, is `user.read`'s to know, as groups' are (round
+            // 20 authority review: "already exists" and "differs only by case" told it).
+            self.authorize(actor, workspace, Scope::UserRead)?;
             let ws = workspace_id(tx, workspace)?;
             self.within_power(actor, workspace, set, || {
                 format!("define the role `{name}`")
@@ -106,6 +109,9 @@ impl Platform {
         name: &str,
     ) -> Result<(), Error> {
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
+            // Whether it exists and is held is `user.read`'s to know, and a role one may not
+            // see is not one's to delete, as for groups (round 20 authority review).
+            self.authorize(actor, workspace, Scope::UserRead)?;
             let ws = workspace_id(tx, workspace)?;
             // What it granted, as for defining it: a role an approval names, deleted and made
             // again within a people-admin's power, went to whom they chose (authority review).
@@ -115,13 +121,6 @@ impl Platform {
             }
             let users = store::role_holders(tx, ws, name)?;
             if users > 0 {
-                // How many hold it is member data: told only to who may read members and
-                // keys (round 19; the member commands and `keys revoke` ask the same).
-                if !self.index().tells_member_data(actor, workspace) {
-                    return Err(Error::Conflict(format!(
-                        "role `{name}` is still held in `{workspace}`; reassign it first"
-                    )));
-                }
                 return Err(Error::Conflict(format!(
                     "role `{name}` is held by {users} member(s), key(s) or claim rule(s) in `{workspace}`; reassign them first"
                 )));

@@ -169,8 +169,10 @@ impl Platform {
         let rule = ClaimRule::new(&rule.claim, &rule.value, &rule.role).map_err(Error::Invalid)?;
         self.write_as(actor, workspace, Scope::UserWrite, |tx| {
             let ws = workspace_id(tx, workspace)?;
-            check_rule_role(tx, ws, workspace, &rule.role)?;
+            // Who may not configure SSO learns nothing of which roles exist (round 20
+            // authority review: the role was looked up first).
             self.may_configure_sso(actor, workspace)?;
+            check_rule_role(tx, ws, workspace, &rule.role)?;
             let mut list = rules(tx, ws)?;
             let at = rank.unwrap_or(list.len() as u32 + 1);
             if at == 0 || at as usize > list.len() + 1 {
