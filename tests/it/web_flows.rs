@@ -437,6 +437,17 @@ fn a_flow_form_sent_twice_starts_one_run() {
     );
     assert_eq!(run_of(one), run_of(two), "{one} {two}");
     assert_eq!(site.runs(), 1, "the form sent twice started one run");
+    // The repeat is audited, as a repeated answer is (round 20 authority review).
+    let actions = site.audit_actions();
+    let count = |action: &str| actions.iter().filter(|(a, _)| a == action).count();
+    assert_eq!(
+        (
+            count("interaction.start"),
+            count("interaction.start.repeated")
+        ),
+        (1, 1),
+        "{actions:?}"
+    );
     // Other answers under the same token are another start: refused, nothing starts.
     let other = analyst.post(
         &site.server.url(&action),

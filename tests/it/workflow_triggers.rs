@@ -2195,6 +2195,23 @@ fn a_flow_bound_to_no_one_is_answered_as_not_there() {
     );
     let audit = env.ok(&["audit", "--workspace", "mssp-soc", "--as", OWNER, "--json"]);
     assert!(audit.contains("interaction.start.refused"), "{audit}");
+    // The web's door (a flow it does not list) audits the attempt alike (round 20
+    // authority review: it wrote nothing for a revision bound to no `run_as`).
+    let refused = |audit: &str| audit.matches("interaction.start.refused").count();
+    let before = refused(&audit);
+    let platform = std::sync::Arc::new(
+        flowhost::platform::Platform::new(crate::common::db_at(&env.db)).expect("platform"),
+    );
+    let engine = flowhost::workflow::Engine::new(
+        platform,
+        std::sync::Arc::new(crate::common::runtime()),
+        vec![],
+    );
+    engine
+        .audit_refused_start(&crate::common::user(OWNER), "mssp-soc", "ask")
+        .expect("audited");
+    let audit = env.ok(&["audit", "--workspace", "mssp-soc", "--as", OWNER, "--json"]);
+    assert_eq!(refused(&audit), before + 1, "{audit}");
 }
 
 /// Asking people is the publisher's act, decided on their power now: a publisher demoted

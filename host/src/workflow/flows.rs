@@ -184,23 +184,24 @@ impl Engine {
             Err(e) if e.is_infrastructure() => return Err(e),
             Ok(None) | Err(_) => return Ok(()),
         };
+        // Offered to nobody (its binder gone or no longer asking people, no `run_as`, or
+        // bound to no one), whoever asks: refused and audited first, as `start_flow` does it
+        // (authority and web reviews: the web wrote nothing; round 20: nor for a revision
+        // bound to no `run_as`, and it audited a member the settings refuse as denied).
+        let shared = in_use.bound_by.is_some();
+        let offered_to_nobody = match in_use.revision.run_principal(in_use.bound_by.as_deref()) {
+            Ok(Some(run_as)) => index
+                .flow_start_refusal(&run_as, workspace, shared)
+                .map(|why| super::run_standing::flow_refused(why, name, workspace).to_string()),
+            Ok(None) => Some(Error::Invalid(format!("`{name}` has no `run_as`")).to_string()),
+            Err(e) if e.is_infrastructure() || matches!(e, Error::Internal(_)) => return Err(e),
+            Err(e) => Some(e.to_string()),
+        };
         let decision = index.check_flow(principal, workspace, &flow.access);
-        let (action, reason) = if decision.allowed {
-            // Allowed, but offered to nobody: its binder gone or no longer asking people, as
-            // `start_flow` refuses and audits it (authority and web reviews: the web wrote
-            // nothing).
-            let shared = in_use.bound_by.is_some();
-            let refusal = match in_use.revision.run_principal(in_use.bound_by.as_deref()) {
-                Ok(Some(run_as)) => index.flow_start_refusal(&run_as, workspace, shared),
-                _ => None,
-            };
-            let Some(why) = refusal else {
-                return Ok(());
-            };
-            let e = super::run_standing::flow_refused(why, name, workspace);
-            ("interaction.start.refused", e.to_string())
-        } else {
-            ("interaction.start.denied", decision.reason.to_string())
+        let (action, reason) = match offered_to_nobody {
+            Some(reason) => ("interaction.start.refused", reason),
+            None if decision.allowed => return Ok(()),
+            None => ("interaction.start.denied", decision.reason.to_string()),
         };
         platform.transact(|tx| {
             audit::record(
@@ -343,6 +344,11 @@ impl Engine {
         if let Some(before) = self.started_before(principal, workspace, key, name, |e| {
             e.get("values") == Some(&values)
         })? {
+            // Audited as a repeated answer is (round 20 authority review: nothing was).
+            attempt(
+                "interaction.start.repeated",
+                json!({ "run": before.run_id.to_string() }),
+            )?;
             return Ok(before);
         }
         let event = json!({
@@ -357,14 +363,18 @@ impl Engine {
         // member is audited below (the run's transaction rolled back), an outsider by now is
         // answered as for a missing flow (SPEC ID-4).
         let refused_now = std::cell::RefCell::new(None);
+        let offered_to_nobody_now = std::cell::RefCell::new(None);
         let decided = |index: &crate::access::AccessIndex| {
             if index.is_outsider(principal, workspace) {
                 return Err(not_found());
             }
             // Its binder too, on the same data: removed by another host since the look above,
-            // the run opened interactions in their name (authority review, WF-10).
+            // the run opened interactions in their name (authority review, WF-10). Answered
+            // as not there and audited, as the look above answers it (round 20 leak review:
+            // it named the binder's lost standing, and the rollback took its audit row).
             if let Some(e) = refusal(index) {
-                return Err(e);
+                *offered_to_nobody_now.borrow_mut() = Some(e.to_string());
+                return Err(not_found());
             }
             let now = index.check_flow(principal, workspace, &flow.access);
             if now.allowed {
@@ -403,6 +413,10 @@ impl Engine {
         let refused_then = refused_now.borrow_mut().take();
         if let Some(reason) = refused_then {
             attempt("interaction.start.denied", json!({ "reason": reason }))?;
+        }
+        let offered_to_nobody_then = offered_to_nobody_now.borrow_mut().take();
+        if let Some(reason) = offered_to_nobody_then {
+            attempt("interaction.start.refused", json!({ "reason": reason }))?;
         }
         let (id, executing) = match started_run {
             Ok(started) => started,
