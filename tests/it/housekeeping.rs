@@ -206,6 +206,40 @@ fn pruning_a_missing_or_empty_database_file_says_so_and_creates_none() {
     assert_eq!(std::fs::metadata(&empty).map(|m| m.len()).ok(), Some(0));
 }
 
+/// Another application's SQLite file is no Flowhost database: refused before anything is
+/// written, as PostgreSQL refuses a database without the schema (round 20 storage review:
+/// `db prune` migrated it beside its own tables, or left it half-migrated on a clash).
+#[test]
+fn an_sqlite_file_of_another_application_is_refused_and_left_as_it_was() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (file, table) in [("notes.db", "notes"), ("clash.db", "users")] {
+        let other = dir.path().join(file);
+        {
+            let c = rusqlite::Connection::open(&other).expect("open");
+            c.execute_batch(&format!(
+                "CREATE TABLE {table} (id INTEGER PRIMARY KEY, body TEXT)"
+            ))
+            .expect("table");
+        }
+        let before = std::fs::read(&other).expect("bytes");
+        for args in [
+            &["db", "prune"][..],
+            &["users", "list", "--workspace", "w"][..],
+        ] {
+            let out = common::flowhost(dir.path(), &other, args);
+            let text = common::text(&out);
+            assert!(!out.status.success(), "{args:?}: {text}");
+            assert!(text.contains("not a Flowhost database"), "{text}");
+        }
+        assert_eq!(
+            std::fs::read(&other).expect("bytes"),
+            before,
+            "{file} changed"
+        );
+        assert!(!dir.path().join(format!("{file}-wal")).exists());
+    }
+}
+
 #[test]
 fn sessions_and_oidc_logins_are_pruned_once_expired_and_live_ones_kept() {
     let site = Site::new();

@@ -181,6 +181,7 @@ impl Db {
         conn.set_transaction_behavior(TransactionBehavior::Immediate);
         // Room for every statement on the hot paths (runs, journal, cases, audit, events).
         conn.set_prepared_statement_cache_capacity(128);
+        refuse_another_applications(&conn)?;
         enable_wal(&conn)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "synchronous", synchronous()?)?;
@@ -493,6 +494,29 @@ fn synchronous() -> anyhow::Result<&'static str> {
 /// switching needs an exclusive lock, and SQLite refuses the losers with SQLITE_BUSY without
 /// waiting (they hold a shared lock, so waiting could deadlock). They try again until the
 /// busy timeout has passed (SPEC WF-11).
+/// Refuses, before anything is written, a file that holds tables but no Flowhost schema (its
+/// version 0): another application's database, which opening migrated beside its own tables
+/// or left half-migrated on a clashing name, where PostgreSQL refuses a database without the
+/// schema (round 20 storage review). A new or empty file is made a Flowhost database.
+fn refuse_another_applications(conn: &rusqlite::Connection) -> anyhow::Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version != 0 {
+        return Ok(());
+    }
+    let tables: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+        [],
+        |r| r.get(0),
+    )?;
+    if tables > 0 {
+        anyhow::bail!(
+            "the file holds {tables} tables or indexes but no Flowhost schema: it is not a \
+             Flowhost database (give a new file, or one a flowhost command made)"
+        );
+    }
+    Ok(())
+}
+
 fn enable_wal(conn: &rusqlite::Connection) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     loop {

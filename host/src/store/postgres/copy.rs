@@ -204,6 +204,14 @@ fn open_source(path: &Path) -> Result<Connection, Error> {
             path.display()
         ))
     })?;
+    // Version 0 is a new file, or another application's: no Flowhost database either way,
+    // which opening would not make one (`store::refuse_another_applications`).
+    if version == 0 {
+        return Err(Error::Invalid(format!(
+            "{} holds no Flowhost schema: it is not a Flowhost database",
+            path.display()
+        )));
+    }
     let newest = crate::store::migrations::newest_version();
     if version > newest {
         return Err(Error::Invalid(format!(
