@@ -36,7 +36,8 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// `x@y`, `a@b@c` and the Kelvin sign (U+212A, which lower-cases to `k`) were accepted.
+/// `x@y`, `a@b@c` and the Kelvin sign (U+212A, which lower-cases to `k`) were accepted, and
+/// `<a@b.test>`, `a@b.test;` or `mailto:a@b.test` (round 20 hostile-input review).
 #[test]
 fn malformed_and_confusable_emails_are_refused_and_nothing_is_stored() {
     let env = Env::new();
@@ -47,6 +48,17 @@ fn malformed_and_confusable_emails_are_refused_and_nothing_is_stored() {
         ("a@b@c.test", "exactly one `@`"),
         ("\u{212A}elvin@acme-mssp.test", "only ASCII"),
         ("@acme-mssp.test", "nothing before the `@`"),
+        // Round 20: what a mail client, a list or a link brings along made another person.
+        ("sam.lead@acme-mssp.test;", "is in no domain name"),
+        (
+            "<sam.lead@acme-mssp.test>",
+            "is in no address before the `@`",
+        ),
+        (
+            "mailto:sam.lead@acme-mssp.test",
+            "is in no address before the `@`",
+        ),
+        ("sam.lead@acme_mssp.test", "is in no domain name"),
     ] {
         let out = env.cli(&[
             "users",
