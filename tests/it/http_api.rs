@@ -550,6 +550,28 @@ fn a_start_or_a_case_sent_again_with_its_idempotency_key_is_made_once() {
         "{}",
         sent_again.text
     );
+    // Sent again after a person it names has left: the case its key made, not a 400 naming
+    // them (round 20 kill and web reviews: today's members were checked before the key).
+    let named = json!({ "title": "Named", "severity": "low",
+        "reviewers": ["sam.lead@acme-mssp.test"] });
+    let first = server.post_keyed(&cases, &operator, "case-3", &named);
+    assert_eq!(first.status, 201, "{}", first.text);
+    server.deployment.ok(&[
+        "users",
+        "delete",
+        "sam.lead@acme-mssp.test",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let again = server.post_keyed(&cases, &operator, "case-3", &named);
+    assert_eq!(again.status, 201, "{}", again.text);
+    assert_eq!(again.body["id"], first.body["id"], "{}", again.text);
+    // A new creation naming them is refused, as before.
+    let fresh = server.post_keyed(&cases, &operator, "case-4", &named);
+    assert_eq!(fresh.status, 400, "{}", fresh.text);
+    assert!(fresh.text.contains("is not a member"), "{}", fresh.text);
 }
 
 /// A definition sent to the API has no directory of its own: it names components as

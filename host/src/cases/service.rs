@@ -21,6 +21,16 @@ use super::store::{self, CaseRow, NewCaseRow, query};
 use super::validate;
 use super::viewer::Viewer;
 
+/// `emails` normalized, sorted and each once, or the first that is no email, named as `what`.
+fn emails_of(emails: &[String], what: &str) -> Result<Vec<String>, Error> {
+    let mut out = BTreeSet::new();
+    for raw in emails {
+        let email = Email::parse(raw).map_err(|e| Error::Invalid(format!("{what}: {e}")))?;
+        out.insert(email.to_string());
+    }
+    Ok(out.into_iter().collect())
+}
+
 fn mode_name(m: AccessMode) -> &'static str {
     match m {
         AccessMode::FullAccess => "full_access",
@@ -102,7 +112,8 @@ impl Platform {
         case_seen_in(db.conn(), id, viewer)
     }
 
-    /// Emails that are members of the caller's workspace, or the first that is not (SPEC CS-5).
+    /// Emails that are members of the caller's workspace, or the first that is not (SPEC CS-5):
+    /// [`emails_of`] each a member.
     fn members_only(
         &self,
         workspace: &str,
@@ -113,17 +124,13 @@ impl Platform {
         let ws = index
             .workspace(workspace)
             .ok_or_else(|| Error::NotFound(format!("there is no workspace `{workspace}`")))?;
-        let mut out = BTreeSet::new();
-        for raw in emails {
-            let email = Email::parse(raw).map_err(|e| Error::Invalid(format!("{what}: {e}")))?;
-            if !ws.members.contains_key(email.as_str()) {
-                return Err(Error::Invalid(format!(
-                    "{what}: {email} is not a member of workspace `{workspace}` (SPEC CS-5)"
-                )));
-            }
-            out.insert(email.to_string());
+        let out = emails_of(emails, what)?;
+        if let Some(email) = out.iter().find(|e| !ws.members.contains_key(e.as_str())) {
+            return Err(Error::Invalid(format!(
+                "{what}: {email} is not a member of workspace `{workspace}` (SPEC CS-5)"
+            )));
         }
-        Ok(out.into_iter().collect())
+        Ok(out)
     }
 
     /// *Create a case*, at most once per `idempotency_key` (a re-executed workflow step gets
@@ -158,14 +165,30 @@ impl Platform {
         if let Err(e) = crate::json_limits::check_depth("the case's `fields`", &fields) {
             return Err(Error::Invalid(e));
         }
+        // A creation its key made already is answered as that case is (below), whoever it
+        // named has left since: checked against today's members, a retry after a lost answer
+        // was refused as invalid, and a re-executed step failed where it had succeeded
+        // (round 20 kill and web reviews). The people are still read as emails.
+        let made_before = match idempotency_key {
+            Some(key) => store::find_by_idempotency_key(self.db()?.conn(), key)
+                .map_err(internal)?
+                .is_some_and(|(_, other)| other == ws),
+            None => false,
+        };
+        let people = |emails: &[String], what: &str| {
+            if made_before {
+                emails_of(emails, what)
+            } else {
+                self.members_only(&caller.workspace, emails, what)
+            }
+        };
         let assignee = input
             .assignee
-            .map(|a| self.members_only(&caller.workspace, &[a], "`assignee`"))
+            .map(|a| people(&[a], "`assignee`"))
             .transpose()?;
         let assignee = assignee.and_then(|mut a| a.pop());
-        let reviewers = self.members_only(&caller.workspace, &input.reviewers, "`reviewers`")?;
-        let collaborators =
-            self.members_only(&caller.workspace, &input.collaborators, "`collaborators`")?;
+        let reviewers = people(&input.reviewers, "`reviewers`")?;
+        let collaborators = people(&input.collaborators, "`collaborators`")?;
         let mode = input.access_mode.unwrap_or_default();
         // Trimmed as the title is, and as every door's state filter is (door review: a state
         // of `"open "` was found by the API's filter and never by the web's).
