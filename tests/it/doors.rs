@@ -1073,3 +1073,104 @@ fn tenant_apply_tells_an_outsider_only_that_a_name_is_taken() {
     );
     assert!(!text(&out).contains("zed"), "{}", text(&out));
 }
+
+/// The CLI names a start or a creation with `--idempotency-key`, as the API's header does:
+/// a script retrying after a lost answer gets what the first made, never a second run or
+/// case (round 20 kill and concurrency review: the CLI passed no key).
+#[test]
+fn the_cli_starts_and_creates_once_under_an_idempotency_key() {
+    let d = common::Deployment::new();
+    let wf = serde_json::json!({ "name": "hello", "workspace": "mssp-soc",
+        "steps": [ { "exit": { "status": "done" } } ] });
+    let file = d.dir.path().join("hello.json");
+    std::fs::write(&file, wf.to_string()).expect("write");
+    let file = file.to_str().expect("utf-8");
+    d.ok(&["workflows", "publish", file, "--as", OWNER]);
+    let json = |out: String| -> serde_json::Value { serde_json::from_str(&out).expect("json") };
+    let run = |key: &str| {
+        json(d.ok(&[
+            "run",
+            "--published",
+            "hello",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--idempotency-key",
+            key,
+            "--json",
+        ]))
+    };
+    let (first, again, other) = (run("r-1"), run("r-1"), run("r-2"));
+    assert_eq!(first["run_id"], again["run_id"], "{first} {again}");
+    assert_ne!(first["run_id"], other["run_id"]);
+    let create = |key: &str| {
+        json(d.ok(&[
+            "cases",
+            "create",
+            "--title",
+            "Phish",
+            "--severity",
+            "low",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--idempotency-key",
+            key,
+            "--json",
+        ]))
+    };
+    let (made, made_again) = (create("c-1"), create("c-1"));
+    assert_eq!(made["id"], made_again["id"], "{made} {made_again}");
+    let from_json = |key: &str| {
+        json(d.ok(&[
+            "cases",
+            "create-from-json",
+            r#"{"title": "Beacon", "severity": "high"}"#,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--idempotency-key",
+            key,
+            "--json",
+        ]))
+    };
+    let (json_made, json_again) = (from_json("c-2"), from_json("c-2"));
+    assert_eq!(json_made["id"], json_again["id"]);
+    assert_ne!(json_made["id"], made["id"]);
+    // A file's run names no published start, and a key of spaces is no key: refused.
+    for args in [
+        vec!["run", file, "--as", OWNER, "--idempotency-key", "k"],
+        vec![
+            "run",
+            "--published",
+            "hello",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--idempotency-key",
+            "a b",
+        ],
+    ] {
+        let out = d.cli(&args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(text(&out).contains("--idempotency-key"), "{}", text(&out));
+    }
+    let runs = d.ok(&[
+        "runs",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]);
+    assert_eq!(
+        json(runs).as_array().map(Vec::len),
+        Some(2),
+        "two keys, two runs"
+    );
+}

@@ -36,3 +36,20 @@ pub struct InWorkspace {
     #[command(flatten)]
     pub acting: Acting,
 }
+
+/// `--idempotency-key KEY`: the caller's name for one start or creation, so a script that
+/// retries after a lost answer (a PostgreSQL commit whose answer was lost, a killed
+/// terminal) is answered with what the first made, never makes it twice, as the API's
+/// `Idempotency-Key` header does (round 20 kill and concurrency review).
+#[derive(Args, Clone, Debug)]
+pub struct StartKeyArg {
+    /// Name this start or creation (1 to 200 visible ASCII characters); sent again with the
+    /// same key, it answers what the first made.
+    #[arg(long = "idempotency-key", value_name = "KEY", value_parser = start_key)]
+    pub idempotency_key: Option<String>,
+}
+
+fn start_key(raw: &str) -> Result<String, String> {
+    flowhost::runs::StartKey::check("--idempotency-key", raw)?;
+    Ok(raw.to_owned())
+}

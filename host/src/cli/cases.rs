@@ -9,7 +9,7 @@ use flowhost::services::cases::{
 };
 
 use super::acting::{platform, print_json};
-use super::args::{InWorkspace, Output};
+use super::args::{InWorkspace, Output, StartKeyArg};
 use super::database::Database;
 use super::input::json_arg;
 use super::output::one_line;
@@ -42,12 +42,16 @@ pub enum CasesCommand {
         collaborators: Vec<String>,
         #[command(flatten)]
         at: Where,
+        #[command(flatten)]
+        start_key: StartKeyArg,
     },
     /// Create a case from a JSON object (inline or @FILE).
     CreateFromJson {
         case: String,
         #[command(flatten)]
         at: Where,
+        #[command(flatten)]
+        start_key: StartKeyArg,
     },
     /// Query visible cases.
     Query {
@@ -151,6 +155,9 @@ pub fn run(db: &Database, cmd: CasesCommand) -> anyhow::Result<()> {
             access_mode,
             collaborators,
             at,
+            start_key: StartKeyArg {
+                idempotency_key: key,
+            },
         } => {
             let input = NewCase {
                 title,
@@ -163,7 +170,7 @@ pub fn run(db: &Database, cmd: CasesCommand) -> anyhow::Result<()> {
                 collaborators,
                 fields: None,
             };
-            let case = p.create_case(&caller(&at)?, input)?;
+            let case = p.create_case_requested(&caller(&at)?, input, key.as_deref())?;
             if at.output.json {
                 print_json(&case)
             } else {
@@ -171,9 +178,22 @@ pub fn run(db: &Database, cmd: CasesCommand) -> anyhow::Result<()> {
                 Ok(())
             }
         }
-        CasesCommand::CreateFromJson { case, at } => {
+        CasesCommand::CreateFromJson {
+            case,
+            at,
+            start_key: StartKeyArg {
+                idempotency_key: key,
+            },
+        } => {
             let json = json_arg("case", &case)?;
-            let case = p.create_case_from_json(&caller(&at)?, &json.to_string())?;
+            let case = match key {
+                Some(key) => p.create_case_requested(
+                    &caller(&at)?,
+                    flowhost::services::cases::parse_case_json(&json.to_string())?,
+                    Some(&key),
+                )?,
+                None => p.create_case_from_json(&caller(&at)?, &json.to_string())?,
+            };
             if at.output.json {
                 print_json(&case)
             } else {

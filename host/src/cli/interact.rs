@@ -9,7 +9,7 @@ use flowhost::interact::InteractionView;
 use flowhost::public_id::{IdKind, PublicId};
 
 use super::acting::{Acting, platform, print_json};
-use super::args::{InWorkspace, Output, StepDirs};
+use super::args::{InWorkspace, Output, StartKeyArg, StepDirs};
 use super::database::Database;
 use super::input::json_arg;
 use super::output::one_line;
@@ -69,6 +69,8 @@ pub enum InteractCommand {
         steps: StepDirs,
         #[command(flatten)]
         output: Output,
+        #[command(flatten)]
+        start_key: StartKeyArg,
     },
 }
 
@@ -226,6 +228,9 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
             steps: StepDirs { dirs: steps },
             output: Output { json },
             at: InWorkspace { workspace, acting },
+            start_key: StartKeyArg {
+                idempotency_key: key,
+            },
         } => {
             let values = json_arg("values", &values)?;
             let engine = engine(db, steps)?;
@@ -244,7 +249,7 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
                 &workspace,
                 &flow,
                 &values,
-                None,
+                key.as_deref(),
                 trace.observer(),
             )?;
             trace.finish(|| {

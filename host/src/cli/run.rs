@@ -14,7 +14,7 @@ use flowhost::workflow::{self, Engine, Observer, Resolver, RunOutcome};
 use serde_json::Value;
 
 use super::acting::{Acting, platform, print_json};
-use super::args::{Output, StepDirs};
+use super::args::{Output, StartKeyArg, StepDirs};
 use super::database::Database;
 use super::error::{CliError, Reported};
 use super::input::json_arg;
@@ -48,6 +48,8 @@ pub struct RunArgs {
     /// Do not run the workflows this run's events trigger.
     #[arg(long)]
     no_triggers: bool,
+    #[command(flatten)]
+    start_key: StartKeyArg,
 }
 
 /// Prints one line per step as it finishes. A failed step's message is not printed: the
@@ -110,6 +112,13 @@ pub fn run(db: &Database, args: RunArgs) -> anyhow::Result<()> {
     let (Some(file), None) = (&args.file, &args.published) else {
         return run_published(db, args);
     };
+    // A file's run is no published start to name: refused, not ignored.
+    if args.start_key.idempotency_key.is_some() {
+        anyhow::bail!(
+            "--idempotency-key names a start of a published workflow (--published NAME \
+             --workspace WS), not a run of a file"
+        );
+    }
     let origin = file.display().to_string();
     let text = super::input::read_bounded(file, super::input::MAX_DOCUMENT_BYTES, "")?;
     let resolver = Resolver::for_file(file, args.steps.dirs.clone());
@@ -169,8 +178,14 @@ fn run_published(db: &Database, args: RunArgs) -> anyhow::Result<()> {
         &Trace
     };
     let started = Instant::now();
-    let outcome =
-        engine.run_published(principal.clone(), workspace, name, event, None, observer)?;
+    let outcome = engine.run_published(
+        principal.clone(),
+        workspace,
+        name,
+        event,
+        args.start_key.idempotency_key.as_deref(),
+        observer,
+    )?;
     let first = report(&outcome, started.elapsed(), args.output.json);
     if !args.no_triggers {
         drain(&engine, &principal, workspace, args.output.json)?;
