@@ -132,6 +132,40 @@ fn token_of(link: &str) -> &str {
     link.rsplit('/').next().expect("a token")
 }
 
+/// The browser that used a sign-in link may send its confirmation again (a double click:
+/// the first answer, with its session, is dropped by the browser; or an answer lost) and is
+/// signed in; the link stays spent for every other browser (round 20 kill and concurrency
+/// review: the link was spent and nobody signed in).
+#[test]
+fn a_sign_in_links_confirmation_sent_twice_by_its_browser_signs_it_in() {
+    let site = Site::new();
+    let link = site.link(ANALYST);
+    let mut browser = Client::new();
+    let page = browser.get(&link);
+    let csrf = page.csrf();
+    let nonce = browser.cookie("fh_signin").expect("bound").to_owned();
+    // The first POST, whose answer never reaches the browser.
+    let mut lost = Client::new().with_cookie("fh_signin", &nonce);
+    assert_eq!(lost.post(&link, &[("csrf", &csrf)]).status, 303);
+    let second = browser.post(&link, &[("csrf", &csrf)]);
+    assert_eq!(second.status, 303, "{}", second.body);
+    assert!(browser.cookie("fh_session").is_some());
+    let home = browser.get(&site.server.url("/"));
+    assert!(home.body.contains(ANALYST), "{}", home.body);
+    // Another browser's confirmation is refused: the link was used.
+    let mut other = Client::new();
+    let reused = other.sign_in(&link);
+    assert_eq!(reused.status, 403, "{}", reused.body);
+    assert!(reused.body.contains("already used"), "{}", reused.body);
+    let audit = site.audit_actions();
+    let count = |action: &str| audit.iter().filter(|(a, _)| a == action).count();
+    assert_eq!(
+        (count("signin.link.use"), count("signin.link.use.repeated")),
+        (1, 1),
+        "{audit:?}"
+    );
+}
+
 #[test]
 fn a_sign_in_link_opens_one_session_once_and_its_use_is_audited() {
     let site = Site::new();

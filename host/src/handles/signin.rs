@@ -38,9 +38,11 @@ impl<'p> SignIns<'p> {
         self.platform.describe_signin_link(token)
     }
 
-    /// Uses link `token` (once, unexpired): a session for the person it was issued for.
-    pub fn redeem_link(&self, token: &str) -> Result<OpenedSession, Error> {
-        self.platform.redeem_signin_link(token)
+    /// Uses link `token` (once, unexpired): a session for the person it was issued for. The
+    /// browser that used it (`browser`, its sign-in page's bound token) may use it again
+    /// while it lasts, decided anew; any other may not.
+    pub fn redeem_link(&self, token: &str, browser: &str) -> Result<OpenedSession, Error> {
+        self.platform.redeem_signin_link(token, browser)
     }
 
     /// The live session whose cookie holds `secret`.

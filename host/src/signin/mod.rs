@@ -171,9 +171,18 @@ impl Platform {
     }
 
     /// Redeems a sign-in link: once, before it expires, for someone still a member. Opens a
-    /// local session for them; the use is audited in the link's workspace.
-    pub(crate) fn redeem_signin_link(&self, token: &str) -> Result<OpenedSession, Error> {
+    /// local session for them; the use is audited in the link's workspace. `browser` is the
+    /// sign-in page's browser-bound token: the browser that used the link may send its
+    /// confirmation again while the link lasts (a double click, an answer lost) and is signed
+    /// in again, decided anew; any other is told the link was used (round 20 kill and
+    /// concurrency review: the link was spent and nobody signed in).
+    pub(crate) fn redeem_signin_link(
+        &self,
+        token: &str,
+        browser: &str,
+    ) -> Result<OpenedSession, Error> {
         let token_hash = hash(token);
+        let browser_hash = (!browser.is_empty()).then(|| hash(browser));
         let now = clock::now_unix();
         // Who is still a member is decided on current access data (another process may have
         // deleted them since the link was issued).
@@ -183,9 +192,11 @@ impl Platform {
             // another process while this waited for it is seen (kill review).
             self.index_in(tx)?;
             let link = store::link(tx, &token_hash)?.ok_or_else(|| bad_link("is not valid"))?;
-            if link.used_at.is_some() {
-                return Err(bad_link("was already used"));
-            }
+            let again = match (link.used_at, &link.used_by, &browser_hash) {
+                (None, _, _) => false,
+                (Some(_), Some(by), Some(browser)) if by == browser => true,
+                (Some(_), _, _) => return Err(bad_link("was already used")),
+            };
             if link.expires_at <= now {
                 return Err(bad_link("has expired"));
             }
@@ -218,7 +229,9 @@ impl Platform {
             if self.signs_in_locally(&email, &link.workspace).is_err() {
                 return Err(bad_link("is for someone who may not sign in locally here"));
             }
-            if !store::use_link(tx, &token_hash, now)? {
+            if !again
+                && !store::use_link(tx, &token_hash, now, browser_hash.as_deref().unwrap_or(""))?
+            {
                 return Err(bad_link("was already used"));
             }
             let ws = store::workspace_id(tx, &link.workspace)?
@@ -231,7 +244,11 @@ impl Platform {
                 Via::Local {
                     issued_by: &link.issued_by,
                 },
-                "signin.link.use",
+                if again {
+                    "signin.link.use.repeated"
+                } else {
+                    "signin.link.use"
+                },
                 json!({}),
                 now,
             )

@@ -15,6 +15,8 @@ pub(super) struct LinkRow {
     pub used_at: Option<i64>,
     /// Who issued it, as the actor's name (`email`, `email (sso)`, `key:<id>`).
     pub issued_by: String,
+    /// The hash of the browser-bound token that used it, if used since migration 39.
+    pub used_by: Option<String>,
 }
 
 /// A stored session.
@@ -56,7 +58,7 @@ pub(super) fn insert_link(
 
 pub(super) fn link(conn: &Connection, hash: &str) -> Result<Option<LinkRow>, Error> {
     conn.query_row(
-        "SELECT w.name, l.email, l.expires_at, l.used_at, l.issued_by
+        "SELECT w.name, l.email, l.expires_at, l.used_at, l.issued_by, l.used_by
          FROM signin_links l JOIN workspaces w ON w.id = l.workspace_id
          WHERE l.token_hash = ?1",
         [hash],
@@ -67,6 +69,7 @@ pub(super) fn link(conn: &Connection, hash: &str) -> Result<Option<LinkRow>, Err
                 expires_at: r.get(2)?,
                 used_at: r.get(3)?,
                 issued_by: r.get(4)?,
+                used_by: r.get(5)?,
             })
         },
     )
@@ -75,11 +78,17 @@ pub(super) fn link(conn: &Connection, hash: &str) -> Result<Option<LinkRow>, Err
 }
 
 /// Marks the link used; `false` if it already was (another request won the race).
-pub(super) fn use_link(tx: &Transaction<'_>, hash: &str, now: i64) -> Result<bool, Error> {
+pub(super) fn use_link(
+    tx: &Transaction<'_>,
+    hash: &str,
+    now: i64,
+    by: &str,
+) -> Result<bool, Error> {
     let changed = tx
         .execute(
-            "UPDATE signin_links SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL",
-            params![hash, now],
+            "UPDATE signin_links SET used_at = ?2, used_by = ?3
+             WHERE token_hash = ?1 AND used_at IS NULL",
+            params![hash, now, by],
         )
         .map_err(internal)?;
     Ok(changed == 1)

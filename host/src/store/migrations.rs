@@ -919,6 +919,16 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     CREATE INDEX start_requests_by_age ON start_requests (at);
     "#,
     ),
+    (
+        39,
+        "the browser that used a sign-in link",
+        r#"
+    -- The hash of the sign-in page's browser-bound token that used a link: the same browser
+    -- sending its confirmation again (a double click, an answer lost) is signed in again
+    -- rather than told the link was used (round 20 kill and concurrency review).
+    ALTER TABLE signin_links ADD COLUMN used_by TEXT;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.

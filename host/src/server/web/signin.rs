@@ -83,7 +83,8 @@ pub(super) async fn redeem(
     let opened = state
         .blocking(move |e| {
             let signins = e.platform().signins();
-            let opened = signins.redeem_link(&token)?;
+            // Bound to this browser: its confirmation sent again signs it in again.
+            let opened = signins.redeem_link(&token, &bound)?;
             // The link is spent: a failure to end the old session must not lose the new
             // one (review). The old one then ends at its expiry.
             if let Some(old) = replaced

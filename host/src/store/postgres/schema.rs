@@ -217,6 +217,13 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     CREATE INDEX start_requests_by_age ON start_requests (at);
     "#,
     ),
+    (
+        19,
+        "the browser that used a sign-in link (the SQLite migration of the same name)",
+        r#"
+    ALTER TABLE signin_links ADD COLUMN used_by TEXT COLLATE "C";
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows.
