@@ -965,3 +965,46 @@ fn a_reference_that_is_always_a_list_is_not_written_as_one_value() {
     let (ok, _, stderr) = validate(dir.path(), &["wf.json"]);
     assert!(ok, "{stderr}");
 }
+
+/// An Interaction Flow's `$.event.values.<name>` names a field of its form, and a field a
+/// person may leave blank (left out of the answers then) is read with `?`: a misspelt field
+/// failed every run, an optional one every run its starter left blank (round 20
+/// hostile-input review).
+#[test]
+fn a_flows_answer_references_name_its_fields_and_read_optional_ones_with_a_question_mark() {
+    let flow = |title: &str, description: &str| {
+        serde_json::json!({ "name": "access", "workspace": "soc",
+            "run_as": "automation@acme.test",
+            "trigger": { "on": "interaction", "interaction": { "title": "Access",
+                "form": { "fields": [ { "name": "system", "type": "text" },
+                                      { "name": "note", "type": "text", "required": false } ] } } },
+            "steps": [ { "id": "c", "uses": "cases/create-case", "with": {
+                "title": title, "severity": "low", "description": description } } ] })
+        .to_string()
+    };
+    let stderr = errors_for(&flow(
+        "Access to {{ $.event.values.sytem }}",
+        "{{ $.event.values.note }}",
+    ));
+    assert!(
+        stderr.contains("steps[0].with: `$.event.values.sytem`")
+            && stderr.contains("names no field of this flow's form (its fields: note, system)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("steps[0].with: `note` is not required")
+            && stderr.contains("write `$.event.values.note?`"),
+        "{stderr}"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("wf.json"),
+        flow(
+            "Access to {{ $.event.values.system }}",
+            "{{ $.event.values.note? }}",
+        ),
+    )
+    .expect("write");
+    let (ok, _, stderr) = validate(dir.path(), &["wf.json"]);
+    assert!(ok, "{stderr}");
+}

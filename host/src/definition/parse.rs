@@ -51,10 +51,18 @@ pub fn parse(origin: &str, text: &str, resolver: &Resolver) -> Result<Workflow, 
         resolver: resolver.clone(),
         generated: 0,
         vars: Value::Null,
+        flow_fields: None,
     };
     let workflow = p.workflow(&value);
     if let Some(w) = &workflow {
         p.vars = serde_json::json!({ "vars": w.vars });
+        p.flow_fields = w.trigger.interaction.as_ref().map(|ix| {
+            ix.form
+                .fields
+                .iter()
+                .map(|f| (f.name.clone(), f.required))
+                .collect()
+        });
         let all = super::model::steps_within(&w.steps);
         p.silent = all
             .iter()
@@ -98,6 +106,9 @@ struct Parser {
     generated: usize,
     /// `{"vars": …}`: what a `$.vars` reference reads, known where the workflow is written.
     vars: Value,
+    /// An Interaction Flow's form fields, by name, and whether each is required: what a
+    /// `$.event.values.<name>` reference may read.
+    flow_fields: Option<BTreeMap<String, bool>>,
 }
 
 const TOP: &[&str] = &[
@@ -1799,6 +1810,35 @@ impl Parser {
         }
     }
 
+    /// An Interaction Flow's `$.event.values.<name>` names one of its form's fields, and one
+    /// a person may leave blank (left out of the answers then) is read with `?`: a misspelt
+    /// field failed every run, an optional one every run its starter left it blank (round 20
+    /// hostile-input review).
+    fn check_flow_value(&mut self, r: &super::refs::Ref, at: &JsonPath) {
+        let Some(fields) = &self.flow_fields else {
+            return;
+        };
+        let Some(rest) = r.text.strip_prefix("$.event.values.") else {
+            return;
+        };
+        let name = &rest[..rest.find(['.', '[']).unwrap_or(rest.len())];
+        let message = match fields.get(name) {
+            None => format!(
+                "`{}` names no field of this flow's form (its fields: {})",
+                crate::text::clip(&r.text),
+                fields.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+            Some(false) if !r.optional && r.singular => format!(
+                "`{name}` is not required: a blank answer leaves it out of the values, and \
+                 `{}` then fails the run; write `{}?`",
+                crate::text::clip(&r.text),
+                crate::text::clip(&r.text)
+            ),
+            Some(_) => return,
+        };
+        self.authoring(at.clone(), message);
+    }
+
     fn check_ref(
         &mut self,
         r: &super::refs::Ref,
@@ -1821,7 +1861,8 @@ impl Parser {
                     format!("`{}` names nothing in this workflow's `vars`", r.text),
                 )
             }
-            Some("event" | "vars" | "inputs") => {}
+            Some("event") => self.check_flow_value(r, at),
+            Some("vars" | "inputs") => {}
             Some("loop") if in_loop => {}
             Some("loop") => self.err(at.clone(), format!("`{}` is only available inside a loop's `do`", r.text)),
             Some("steps") => match r.step_id() {
