@@ -122,10 +122,21 @@ fn a_person_ix_allows_starts_a_flow_from_its_form_and_the_run_is_listed() {
     assert!(!forged.body.contains("ops@globex.test"), "{}", forged.body);
     // From this site, what was typed is shown to be kept, in no form that sends it again
     // (round 19 web review); so it is to one whose session ended.
-    let kept = analyst.post_same_origin(&url, &[("sender", "ops@globex.test"), ("count", "2")]);
+    // A field of any name: one named `shown_…` was dropped with the case page's hidden
+    // fields (round 20 hostile-input review).
+    let kept = analyst.post_same_origin(
+        &url,
+        &[
+            ("sender", "ops@globex.test"),
+            ("count", "2"),
+            ("shown_reason", "keep me too"),
+        ],
+    );
     assert_eq!(kept.status, 403, "{}", kept.body);
     assert!(
-        kept.body.contains("What you typed") && kept.body.contains("ops@globex.test"),
+        kept.body.contains("What you typed")
+            && kept.body.contains("ops@globex.test")
+            && kept.body.contains("keep me too"),
         "{}",
         kept.body
     );

@@ -311,10 +311,11 @@ pub(super) async fn update(
 ) -> Result<Response, WebError> {
     // Refused before anything is done, what was typed is shown to be kept (round 19 web
     // review: a session ended while typing lost the answer).
-    let signed = signed.map_err(|e| WebError::typed(e, &headers, &posted))?;
+    let signed = signed
+        .map_err(|e| WebError::typed(e, &headers, &posted, &[SHOWN_FIELD, SHOWN_MODE_FIELD]))?;
     signed
         .check_csrf(&posted)
-        .map_err(|e| WebError::typed(e, &headers, &posted))?;
+        .map_err(|e| WebError::typed(e, &headers, &posted, &[SHOWN_FIELD, SHOWN_MODE_FIELD]))?;
     let session = &signed.session;
     let (change, seen) = match update_of(&posted) {
         Ok(u) => u,

@@ -36,13 +36,16 @@ pub(super) enum WebError {
 
 impl WebError {
     /// `refused` for a form whose `posted` fields the page shows again (not its CSRF token,
-    /// nor the form's own hidden fields), when the browser says the post came from this site
-    /// (`Sec-Fetch-Site: same-origin`): another site's auto-submitted form would put its own
-    /// text on this site's page as the person's (round 19 self-review).
+    /// nor the form's own `hidden` fields, by name), when the browser says the post came from
+    /// this site (`Sec-Fetch-Site: same-origin`): another site's auto-submitted form would put
+    /// its own text on this site's page as the person's (round 19 self-review). Only the
+    /// names the page hides: a flow's field named `shown_…` was dropped with the case page's
+    /// (round 20 hostile-input review).
     pub(super) fn typed(
         refused: WebError,
         headers: &axum::http::HeaderMap,
         posted: &[(String, String)],
+        hidden: &[&str],
     ) -> WebError {
         let same_origin = headers
             .get("sec-fetch-site")
@@ -52,7 +55,11 @@ impl WebError {
         }
         WebError::Typed {
             refused: Box::new(refused),
-            posted: posted.to_vec(),
+            posted: posted
+                .iter()
+                .filter(|(name, _)| !hidden.contains(&name.as_str()))
+                .cloned()
+                .collect(),
         }
     }
 
@@ -186,9 +193,7 @@ impl WebError {
 fn kept(posted: &[(String, String)]) -> String {
     let fields: String = posted
         .iter()
-        .filter(|(name, value)| {
-            name != super::html::CSRF_FIELD && !name.starts_with("shown_") && !value.is_empty()
-        })
+        .filter(|(name, value)| name != super::html::CSRF_FIELD && !value.is_empty())
         .map(|(name, value)| {
             format!(
                 "<p><label>{}<br><textarea readonly>{}</textarea></label></p>",

@@ -167,10 +167,10 @@ pub(super) async fn start(
 ) -> Result<Response, WebError> {
     // Refused before anything is done, what was typed is shown to be kept (round 19 web
     // review: a session ended while typing lost the answer).
-    let signed = signed.map_err(|e| WebError::typed(e, &headers, &posted))?;
+    let signed = signed.map_err(|e| WebError::typed(e, &headers, &posted, &[]))?;
     signed
         .check_csrf(&posted)
-        .map_err(|e| WebError::typed(e, &headers, &posted))?;
+        .map_err(|e| WebError::typed(e, &headers, &posted, &[]))?;
     // A token that is no key starts nothing it could answer again: refused as any page's
     // malformed query.
     if let Some(t) = &token.start {

@@ -55,10 +55,10 @@ pub(super) async fn answer(
 ) -> Result<Response, WebError> {
     // Refused before anything is done, what was typed is shown to be kept (round 19 web
     // review: a session ended while typing lost the answer).
-    let signed = signed.map_err(|e| WebError::typed(e, &headers, &posted))?;
+    let signed = signed.map_err(|e| WebError::typed(e, &headers, &posted, &[]))?;
     signed
         .check_csrf(&posted)
-        .map_err(|e| WebError::typed(e, &headers, &posted))?;
+        .map_err(|e| WebError::typed(e, &headers, &posted, &[]))?;
     let ix = match view(&state, &signed.session, &id).await {
         Ok(ix) => ix,
         Err(not_shown) => {
