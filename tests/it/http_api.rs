@@ -1202,6 +1202,22 @@ fn gets_change_nothing_and_bodies_are_capped_in_size_and_depth() {
     let no_route = server.get("/api/v1/no-such-thing", Some(&owner));
     assert_eq!(no_route.status, 404, "{}", no_route.text);
     assert_eq!(error_kind(&no_route), "not_found");
+    // Addresses no route takes under the API's and the webhooks' prefixes too: they were
+    // axum's bare, empty 404 (round 20 web review).
+    for path in [
+        "/api/",
+        "/hooks/",
+        "/hooks/H-0000000000000000/",
+        "/hooks/a/b",
+    ] {
+        for answer in [
+            server.get(path, Some(&owner)),
+            server.send("POST", path, Some(&owner), b"{}"),
+        ] {
+            assert_eq!(answer.status, 404, "{path}: {}", answer.text);
+            assert_eq!(error_kind(&answer), "not_found", "{path}");
+        }
+    }
 
     let huge = format!(
         r#"{{"title": "{}", "severity": "low"}}"#,

@@ -20,6 +20,19 @@ pub(super) async fn as_pages(
         .any(|prefix| request.uri().path().starts_with(prefix));
     let response = next.run(request).await;
     if machine {
+        // An address there that no route takes (`/api/`, `/hooks/`, a hook's path with a
+        // trailing slash) reaches this fallback, whose answer is axum's bare 404: answered in
+        // the API's JSON shape instead (round 20 web review).
+        let bare = response.status() == axum::http::StatusCode::NOT_FOUND
+            && !response
+                .headers()
+                .contains_key(axum::http::header::CONTENT_TYPE);
+        if bare {
+            return crate::server::api::error::ApiError::not_found(
+                "the API has no such route, and the webhooks are at /hooks/{id}",
+            )
+            .into_response();
+        }
         return response;
     }
     let is_page = |t: &str| t.starts_with("text/html") || t.starts_with("text/css");
