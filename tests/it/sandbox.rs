@@ -150,6 +150,28 @@ fn a_panic_after_long_stderr_output_keeps_its_message() {
     }
 }
 
+/// A step that exits the process after writing its reason to stderr fails with that reason,
+/// and no exit code WASI did not carry (round 20 hostile-step review).
+#[test]
+fn a_step_exiting_the_process_keeps_what_it_wrote_to_stderr() {
+    for rt in runtimes() {
+        let exec = run(
+            &rt,
+            HOSTILE,
+            json!({ "attack": "exit_after_stderr" }),
+            limits(),
+        );
+        let text = failure(&exec).to_string();
+        assert!(
+            text.contains("exited the process with an error status")
+                && text.contains("missing setting `feed_url`"),
+            "{text}"
+        );
+        assert!(!text.contains("code 1"), "{text}");
+        assert_next_step_runs(&rt);
+    }
+}
+
 #[test]
 fn the_host_filesystem_is_unreachable() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -232,6 +254,38 @@ fn a_100_mib_output_is_refused() {
             .contains(&format!("{} bytes", (100 << 20) + 2)),
         "{f}"
     );
+    assert_next_step_runs(&rt);
+}
+
+/// An output is capped as it is stored: `1e15` sent in four bytes is stored in eighteen
+/// (`1000000000000000.0`), and an output under the cap as sent passed it four times over as
+/// stored, twice (round 20 hostile-step review).
+#[test]
+fn an_output_is_capped_as_it_is_stored() {
+    let rt = runtime();
+    let limits = StepLimits {
+        max_output_bytes: 1 << 20,
+        ..limits()
+    };
+    // About 500 KB sent, about 1.9 MB stored.
+    let exec = run(
+        &rt,
+        HOSTILE,
+        json!({ "attack": "number_output", "count": 100_000 }),
+        limits,
+    );
+    let f = failure(&exec);
+    assert_eq!(f.kind(), "output_too_large", "{f}");
+    assert!(f.to_string().contains("the limit is 1048576"), "{f}");
+    // Within the cap as stored: taken.
+    let exec = run(
+        &rt,
+        HOSTILE,
+        json!({ "attack": "number_output", "count": 10_000 }),
+        limits,
+    );
+    let out = exec.result.expect("about 190 KB stored");
+    assert_eq!(out.as_array().map(Vec::len), Some(10_000));
     assert_next_step_runs(&rt);
 }
 

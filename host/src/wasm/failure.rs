@@ -89,8 +89,19 @@ impl StepFailure {
         if error.downcast_ref::<PastDeadline>().is_some() {
             return StepFailure::Deadline { timeout };
         }
+        // WASI 0.2's `exit` carries ok or error, not a code (any status but 0 reads as 1):
+        // said as such, with what the step wrote before, as a trap keeps it (round 20
+        // hostile-step review: the reason on stderr was dropped, and `exit(2)` read "code 1").
         if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
-            return StepFailure::Step(format!("the step exited the process with code {}", exit.0));
+            let how = if exit.0 == 0 {
+                "without returning its output"
+            } else {
+                "with an error status"
+            };
+            return StepFailure::Step(format!(
+                "the step exited the process {how}{}",
+                stderr_suffix(&stderr)
+            ));
         }
         if error
             .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()

@@ -598,15 +598,25 @@ impl StepRuntime {
                 limit: crate::json_limits::MAX_JSON_DEPTH,
             });
         }
-        let size = OutputSize {
-            values: count,
-            bytes: output.len(),
-        };
         // As every JSON that enters: a key named twice (kept as the last, where the step
         // wrote two) or an integer read as the nearest float is refused (review).
-        crate::json_limits::from_str(&output)
-            .map(|value| (value, size))
-            .map_err(|e| StepFailure::OutputNotJson(e.to_string()))
+        let value = crate::json_limits::from_str(&output)
+            .map_err(|e| StepFailure::OutputNotJson(e.to_string()))?;
+        // Capped and charged as stored, as an event's payload is: `1e15` is stored
+        // `1000000000000000.0`, and 5 MB sent were 19 MB stored, twice (round 20
+        // hostile-step review). The values cap bounds the measuring.
+        let Some(stored) = crate::json_limits::text_len_within(&value, limits.max_output_bytes)
+        else {
+            return Err(StepFailure::OutputTooLarge {
+                len: crate::json_limits::text_len_within(&value, usize::MAX).unwrap_or(usize::MAX),
+                limit: limits.max_output_bytes,
+            });
+        };
+        let size = OutputSize {
+            values: count,
+            bytes: output.len().max(stored),
+        };
+        Ok((value, size))
     }
 }
 

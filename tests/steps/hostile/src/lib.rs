@@ -1,6 +1,6 @@
 //! A step that misbehaves on request, for the sandbox tests (SPEC ST-2). The input names the
 //! attack: `{"attack": "loop" | "sleep" | "memory" | "recursion" | "panic" | "read_file" | "env" |
-//! "socket" | "big_output" | "wide_output" | "host_calls" |
+//! "socket" | "big_output" | "number_output" | "wide_output" | "host_calls" |
 //! "emit_then_panic" | "emit_then_deep_output" | "read_then_emit" | "remember" | "none", ...}`, and the attacks on the caps of what a step
 //! hands the host (SPEC ST-4): "random" | "random_loop" | "big_case" | "big_case_json" |
 //! "many_collaborators" | "case_flood" | "long_query" | "deep_event" | "event_flood" | "wide_events" |
@@ -38,6 +38,12 @@ impl Guest for Hostile {
                 }
                 panic!("the real cause, after the progress lines")
             }
+            // Its reason on stderr, then an exit with a status of its own (round 20
+            // hostile-step review: the reason was dropped, and `2` shown as `1`).
+            "exit_after_stderr" => {
+                eprintln!("missing setting `feed_url`");
+                std::process::exit(2)
+            }
             "emit_then_panic" => {
                 flowhost_step::log::warn("about to emit, then fail");
                 flowhost_step::events::emit("should.not.publish", &serde_json::json!({}))?;
@@ -60,6 +66,12 @@ impl Guest for Hostile {
                 out.extend(std::iter::repeat_n('x', len));
                 out.push('"');
                 Ok(out)
+            }
+            // `[1e15,1e15,…]`: four bytes a number as sent, eighteen as stored (round 20
+            // hostile-step review: the cap was checked on the text sent).
+            "number_output" => {
+                let count = input["count"].as_u64().unwrap_or(1000) as usize;
+                Ok(format!("[{}]", vec!["1e15"; count].join(",")))
             }
             "wide_output" => {
                 // `[0,0,…]` of `mib` MiB: under the byte cap, millions of values parsed.
