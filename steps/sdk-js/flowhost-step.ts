@@ -487,21 +487,36 @@ type WitStepError =
  *  written out (`\udXXX`). Either trapped the whole step in the bindings, its message and
  *  kind lost (round 19 SDK review: a message cut by `slice()`). */
 function shown(message: unknown): string {
-  return String(message).replace(
+  return textOf(message).replace(
     /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
     (half) => `\\u${half.charCodeAt(0).toString(16)}`,
   );
 }
 
-function stepError(e: unknown): WitStepError {
-  if (e instanceof InvalidInput) return { tag: "invalid-input", val: shown(e.message) };
-  if (e instanceof Failed) return { tag: "failed", val: shown(e.message) };
-  if (e instanceof HostError) return { tag: "host", val: { tag: e.kind, val: shown(e.detail) } };
-  if (e instanceof Error) {
-    const stack = e.stack ? `\n${e.stack}` : "";
-    return { tag: "failed", val: shown(`${e.name}: ${e.message}${stack}`) };
+/** `String(value)`, or, where that throws (`Object.create(null)`, a `toString` that throws),
+ *  what `Object.prototype.toString` says of it: the step's failure is told whatever was thrown
+ *  (round 20 review: the `TypeError` escaped and trapped the step). */
+function textOf(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
   }
-  return { tag: "failed", val: shown(`thrown: ${String(e)}`) };
+}
+
+function stepError(e: unknown): WitStepError {
+  try {
+    if (e instanceof InvalidInput) return { tag: "invalid-input", val: shown(e.message) };
+    if (e instanceof Failed) return { tag: "failed", val: shown(e.message) };
+    if (e instanceof HostError) return { tag: "host", val: { tag: e.kind, val: shown(e.detail) } };
+    if (e instanceof Error) {
+      const stack = e.stack ? `\n${textOf(e.stack)}` : "";
+      return { tag: "failed", val: shown(`${textOf(e.name)}: ${textOf(e.message)}${stack}`) };
+    }
+    return { tag: "failed", val: shown(`thrown: ${textOf(e)}`) };
+  } catch {
+    return { tag: "failed", val: "the step threw a value that cannot be shown" };
+  }
 }
 
 /** Decodes `inputJson`, runs `f`, encodes its output: the body of every exported step. */

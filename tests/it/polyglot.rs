@@ -129,6 +129,9 @@ fn the_js_sdk_fails_a_step_whose_output_json_would_not_say_what_it_is() {
         // The step's own message cut inside a character: its own failure, written out
         // (round 19: it trapped the step).
         ("cut-error", "Ransomware \\ud83d"),
+        // A thrown value `String()` cannot convert: its own failure (round 20: trapped).
+        ("null-proto", "thrown: [object Object]"),
+        ("bad-to-string", "thrown: [object Object]"),
         // The same for `log`, and for text cut inside a character (round 18).
         (
             "bad-level",
@@ -233,6 +236,25 @@ fn hostile_python_step_fails_alone(rt: &StepRuntime) {
     assert_eq!(f.kind(), "step_error", "{f}");
     assert!(f.to_string().contains("sys.exit(3)"), "{f}");
     assert_next_steps_run(rt, &hostile);
+    // Nor any other `BaseException`, nor an exception that cannot be shown (round 20).
+    for (attack, said) in [
+        ("cancelled", "Cancelled: the feed's task was cancelled"),
+        (
+            "unprintable",
+            "Unprintable: <Unprintable that cannot be shown>",
+        ),
+    ] {
+        let exec = run(rt, &hostile, json!({ "attack": attack }), limits());
+        let f = failure(&exec);
+        assert_eq!(f.kind(), "step_error", "{attack}: {f}");
+        assert!(f.to_string().contains(said), "{attack}: {f}");
+    }
+    assert_next_steps_run(rt, &hostile);
+    let exec = run(rt, &hostile, json!({ "attack": "enum_text" }), limits());
+    assert_eq!(
+        exec.result.ok(),
+        Some(json!({ "s": "[critical]", "m": "full_access", "w": "  low" }))
+    );
 
     // Nothing survives between executions: each starts from the snapshot.
     for _ in 0..2 {

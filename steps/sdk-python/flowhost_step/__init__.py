@@ -71,9 +71,22 @@ def _hashed_as_its_spelling(self):
     return hash(self.name.lower())
 
 
+def _spelled(self):
+    """A member as text is its host spelling (`critical`, `full_access`), as the step's JSON
+    writes it: `f"[{case.severity}]"` gave `Severity.CRITICAL`, into titles, payloads and
+    logs (round 20 steps review). Its `.value` is the WIT's number: use `str()`."""
+    return self.name.lower()
+
+
+def _formatted(self, spec):
+    return format(self.name.lower(), spec)
+
+
 for _enum in (AccessMode, Severity, cases.CaseSort, log.Level):
     _enum.__eq__ = _not_equal_to_text
     _enum.__hash__ = _hashed_as_its_spelling
+    _enum.__str__ = _spelled
+    _enum.__format__ = _formatted
 
 __all__ = [
     "step", "run_json", "StepError", "InvalidInput", "Failed", "HostError",
@@ -82,11 +95,24 @@ __all__ = [
 ]
 
 
+def _text_of(value, show) -> str:
+    """`show(value)`, or, where it raises or gives no text (an exception whose `__str__`
+    raises), its type's name: the step's failure is told whatever it holds (round 20 review:
+    the handler's own f-string raised again, and trapped the step)."""
+    try:
+        text = show(value)
+        if isinstance(text, str):
+            return text
+    except Exception:  # noqa: BLE001 - any failure to show it is the same
+        pass
+    return f"<{type(value).__name__} that cannot be shown>"
+
+
 def _shown(message) -> str:
     """`message` as text the host takes: `str()` of what is not text (`raise
     InvalidInput(e)` with an exception), half a surrogate pair written out. Either trapped
     the whole step in the bindings, its message and kind lost (round 19 SDK review)."""
-    return str(message).encode("utf-8", "backslashreplace").decode("utf-8")
+    return _text_of(message, str).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class StepError(Exception):
@@ -588,11 +614,19 @@ def run_json(input_json: str, f) -> str:
         raise Err(wit_world.StepError_Host(e._to_wit()))
     except SystemExit as e:
         # Past `Exception`, it panicked the bindings: a trap naming nothing (round 19 review).
-        raise Err(wit_world.StepError_Failed(_shown(f"the step called sys.exit({e.code!r})")))
-    except Exception as e:  # noqa: BLE001 - every other exception is the step's failure
+        code = _text_of(e.code, repr)
+        raise Err(wit_world.StepError_Failed(_shown(f"the step called sys.exit({code})")))
+    # Every other exception, `BaseException`s too (`asyncio.CancelledError`,
+    # `KeyboardInterrupt`): past these handlers it trapped the step (round 20 review).
+    except BaseException as e:  # noqa: BLE001 - every other exception is the step's failure
         # componentize-py mounts each source directory as `/0/`, `/1/`...: show project paths.
-        trace = re.sub(r'File "/\d+/', 'File "', "".join(traceback.format_exception(e)))
-        raise Err(wit_world.StepError_Failed(_shown(f"{type(e).__name__}: {e}\n{trace}")))
+        try:
+            trace = "".join(traceback.format_exception(e))
+        except Exception:  # noqa: BLE001 - a trace that cannot be made is left out
+            trace = ""
+        trace = re.sub(r'File "/\d+/', 'File "', trace)
+        text = f"{type(e).__name__}: {_text_of(e, str)}\n{trace}"
+        raise Err(wit_world.StepError_Failed(_shown(text)))
 
 
 def step(f):

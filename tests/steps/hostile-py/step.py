@@ -184,6 +184,26 @@ def attack(input: dict) -> dict:
             raise flowhost_step.InvalidInput(e)
     if what == "sys_exit":
         raise SystemExit(3)
+    if what == "cancelled":
+        # A `BaseException` past `Exception`, as `asyncio.CancelledError` and
+        # `KeyboardInterrupt` are (round 20: it trapped the step).
+        class Cancelled(BaseException):
+            pass
+
+        raise Cancelled("the feed's task was cancelled")
+    if what == "unprintable":
+        # An exception whose `__str__` raises: the handler's own text raised again.
+        class Unprintable(Exception):
+            def __str__(self):
+                raise RuntimeError("no text")
+
+        raise Unprintable()
+    if what == "enum_text":
+        # A host enum as text is its host spelling (round 20: `Severity.CRITICAL`).
+        from wit_world.imports.types import AccessMode, Severity
+
+        return {"s": f"[{Severity.CRITICAL}]", "m": str(AccessMode.FULL_ACCESS),
+                "w": f"{Severity.LOW:>5}"}
     if what == "call_arguments":
         # Values the bindings cannot lower: refused by name, as the step's own error it may
         # catch (each trapped, past the `except`); the host's spelling of an enum is read.

@@ -61,6 +61,11 @@ export const run = step((input: Input): unknown => {
       return { ok: true };
     case "bad-kind":
       throw new HostError("nope" as never, "x");
+    case "null-proto":
+      // A value `String()` cannot convert (round 20: its TypeError trapped the step).
+      throw Object.create(null);
+    case "bad-to-string":
+      throw { toString() { throw new Error("no text"); } };
     case "cut-error":
       // A step's own message cut inside a character (round 19: it trapped the step).
       throw new Failed("Ransomware \u{1F600} note".slice(0, 12));
