@@ -207,7 +207,7 @@ pub fn value_count(value: &serde_json::Value) -> usize {
 /// The length of `value`'s compact JSON text if it is at most `limit` bytes, without
 /// building the text; `None` as soon as it passes `limit`, so measuring costs at most
 /// `limit` bytes of writing whatever the value holds.
-pub fn text_len_within(value: &Value, limit: usize) -> Option<usize> {
+pub fn text_len_within<T: serde::Serialize + ?Sized>(value: &T, limit: usize) -> Option<usize> {
     struct Count {
         len: usize,
         limit: usize,

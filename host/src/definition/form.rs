@@ -8,6 +8,12 @@ use crate::principal::Email;
 /// The most characters a text field's answer may hold.
 pub const MAX_ANSWER_TEXT_CHARS: usize = 16_000;
 
+/// The most bytes of JSON an answer as a whole may take: what every door carries (the API's
+/// 256 KiB body even with every character escaped, the web's 1 MiB form with every byte
+/// URL-encoded), so an answer one door takes no other refuses as too large (round 20 web
+/// review: 17 text fields at their cap passed the CLI and were the API's 413).
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
 /// The most fields a form may have.
 pub const MAX_FORM_FIELDS: usize = 64;
 
@@ -99,6 +105,12 @@ impl Form {
                 }
             }
         }
+        if crate::json_limits::text_len_within(&out, MAX_ANSWER_BYTES).is_none() {
+            return Err(format!(
+                "the answers take more than {MAX_ANSWER_BYTES} bytes as JSON; shorten the \
+                 longest text"
+            ));
+        }
         Ok(out)
     }
 }
@@ -170,6 +182,33 @@ mod tests {
             assert!(refused.len() < 400, "{} bytes", refused.len());
             assert!(refused.contains(" bytes)"), "{refused}");
         }
+    }
+
+    /// An answer as a whole is bounded as every door can carry it: 17 text fields at their
+    /// cap passed the CLI and were the API's 413 (round 20 web review).
+    #[test]
+    fn an_answer_as_a_whole_is_bounded() {
+        let fields = (0..17)
+            .map(|i| Field {
+                name: format!("f{i}"),
+                kind: FieldKind::Text,
+                label: None,
+                required: false,
+            })
+            .collect();
+        let form = Form { fields };
+        let answer = |len: usize| {
+            Value::Object(
+                (0..17)
+                    .map(|i| (format!("f{i}"), json!("x".repeat(len))))
+                    .collect(),
+            )
+        };
+        let refused = form
+            .check(&answer(MAX_ANSWER_TEXT_CHARS))
+            .expect_err("272 KB");
+        assert!(refused.contains("more than 65536 bytes"), "{refused}");
+        assert!(form.check(&answer(3_000)).is_ok());
     }
 
     /// An answer's text is bounded: it is copied into the run, the journal and the audit
