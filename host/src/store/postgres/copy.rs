@@ -460,6 +460,16 @@ fn copy_table(
         }
         let params: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref()).collect();
         tx.execute(&insert, &params).map_err(|e| {
+            // The server's or the connection's failure (a lost connection, a full disk, a
+            // lock wait) is to try again, not a row to look for (round 20 storage review).
+            if crate::store::failure::is_postgres_infrastructure(&e) || e.as_db_error().is_none() {
+                return Error::Busy(format!(
+                    "copying {} row {}: PostgreSQL: {}; nothing was written, try again",
+                    table.name,
+                    row_name(table, row),
+                    message(&e)
+                ));
+            }
             Error::Invalid(format!(
                 "{} row {}: PostgreSQL refused it: {}; nothing was written",
                 table.name,
