@@ -84,7 +84,9 @@ pub(super) async fn choose(
             esc(&percent_encode(&workspace)),
             esc(&percent_encode(idp)),
             csrf_field(&nonce),
-            esc(idp)
+            // Written out as the workspace's name is (an IdP stored before hidden characters
+            // were refused; round 20 web review).
+            visible(idp)
         ));
     }
     let cookie = format!(
