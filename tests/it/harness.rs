@@ -125,6 +125,69 @@ fn an_output_path_selecting_several_nodes_is_their_list() {
     );
 }
 
+/// Interactions open at once in the branches of a `parallel` are answered by the step each
+/// names: taken by the order they opened in, which threads decide, answers swapped between
+/// branches from run to run (round 20 steps review). Without a step, several open at once is
+/// a mismatch naming them.
+#[test]
+fn answers_to_interactions_open_at_once_name_their_step() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ask = |id: &str, who: &str| {
+        serde_json::json!({ "id": id, "interaction": { "title": format!("Approve {id}?"),
+            "form": { "fields": [ { "name": "ok", "type": "boolean" } ] },
+            "access": { "workspace_users": { "emails": [who] } } } })
+    };
+    let wf = serde_json::json!({ "name": "two-asks", "workspace": "mssp-soc",
+        "steps": [
+            { "id": "both", "parallel": [
+                [ask("lead", "sam.lead@acme-mssp.test")],
+                [ask("analyst", "tina.analyst@acme-mssp.test")] ] },
+            { "exit": { "status": "both-answered" } } ] });
+    std::fs::write(dir.path().join("two-asks.json"), wf.to_string()).expect("write");
+    let spec = |steps: [Option<&str>; 2]| {
+        let answer = |who: &str, step: Option<&str>| {
+            let mut a = serde_json::json!({ "as": who, "values": { "ok": true } });
+            if let Some(step) = step {
+                a["step"] = serde_json::json!(step);
+            }
+            a
+        };
+        serde_json::json!({ "tenant": common::example_tenant_path(),
+            "when": { "run": { "as": "olivia.owner@acme-mssp.test" } },
+            "interactions": [
+                answer("tina.analyst@acme-mssp.test", steps[0]),
+                answer("sam.lead@acme-mssp.test", steps[1]) ],
+            "expect": { "status": "succeeded", "exit_status": "both-answered" } })
+    };
+    let target = dir.path().display().to_string();
+    let run = |spec: &serde_json::Value| {
+        write_spec(dir.path(), "two-asks", spec);
+        let out = flowhost(
+            dir.path(),
+            &dir.path().join("f.db"),
+            &["test", &target, "--steps", &steps_dir()],
+        );
+        (out.status.success(), output(&out))
+    };
+    let (passed, text) = run(&spec([Some("analyst"), Some("lead")]));
+    assert!(passed, "{text}");
+    let (passed, text) = run(&spec([None, None]));
+    assert!(!passed, "{text}");
+    assert!(
+        text.contains("interactions[0].step")
+            && text.contains("several are open at once: `")
+            && text.contains("`lead`")
+            && text.contains("`analyst`"),
+        "{text}"
+    );
+    let (passed, text) = run(&spec([Some("nope"), Some("lead")]));
+    assert!(!passed, "{text}");
+    assert!(
+        text.contains("an open interaction of step `nope`"),
+        "{text}"
+    );
+}
+
 /// `expect.cases` names a case by its title: when several cases have it, the first answered
 /// for all of them, and the case the run made went unchecked (round 15 review). It is a
 /// mismatch naming why.

@@ -415,16 +415,47 @@ fn execute(
     let mut mismatches = Vec::new();
     for (i, answer) in spec.interactions.iter().enumerate() {
         let at = format!("interactions[{i}]");
-        let Some(id) = platform
-            .open_interaction_of(run)
-            .map_err(|e| e.to_string())?
-        else {
-            mismatches.push(mismatch(
-                &at,
-                "an open interaction",
-                "the run waits on none",
-            ));
-            break;
+        let open = platform
+            .open_interaction_steps_of(run)
+            .map_err(|e| e.to_string())?;
+        let steps = || {
+            open.iter()
+                .map(|(step, _)| format!("`{step}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        // Which of several open at once (branches of a `parallel`) is named, never taken by
+        // the order they opened in, which threads decide (round 20 steps review: answers
+        // swapped between branches from run to run).
+        let id = match (&answer.step, open.as_slice()) {
+            (_, []) => {
+                mismatches.push(mismatch(
+                    &at,
+                    "an open interaction",
+                    "the run waits on none",
+                ));
+                break;
+            }
+            (Some(step), _) => match open.iter().find(|(key, _)| key == step) {
+                Some((_, id)) => id.clone(),
+                None => {
+                    mismatches.push(mismatch(
+                        &format!("{at}.step"),
+                        &format!("an open interaction of step `{step}`"),
+                        &format!("open: {}", steps()),
+                    ));
+                    break;
+                }
+            },
+            (None, [(_, id)]) => id.clone(),
+            (None, _) => {
+                mismatches.push(mismatch(
+                    &format!("{at}.step"),
+                    "the step whose interaction it answers",
+                    &format!("several are open at once: {}", steps()),
+                ));
+                break;
+            }
         };
         if answer.expect == "denied"
             && let Some(why) = no_standing(&platform, &workflow.workspace, &answer.who)

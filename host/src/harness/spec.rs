@@ -98,6 +98,10 @@ pub struct Answer {
     /// `conflict`.
     #[serde(default = "accepted")]
     pub expect: String,
+    /// The journal key of the step whose interaction it answers; needed when several are
+    /// open at once (branches of a `parallel`), whose order no definition decides.
+    #[serde(default)]
+    pub step: Option<String>,
 }
 
 fn accepted() -> String {

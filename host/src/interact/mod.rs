@@ -578,9 +578,13 @@ impl Platform {
         Ok((claimed, unreadable))
     }
 
-    /// The oldest open interaction run `run` waits on, if any.
-    pub(crate) fn open_interaction_of(&self, run: i64) -> Result<Option<PublicId>, Error> {
-        store::oldest_open_of(self.db()?.conn(), run)
+    /// The open interactions of run `run` (its key), oldest first, each with the journal
+    /// key of the step that opened it.
+    pub(crate) fn open_interaction_steps_of(
+        &self,
+        run: i64,
+    ) -> Result<Vec<(String, PublicId)>, Error> {
+        store::open_steps_of(self.db()?.conn(), run)
     }
 
     /// The open interactions of run `run` (its key), oldest first: what it waits on.

@@ -250,15 +250,18 @@ pub(super) fn time_out(conn: &Connection, key: i64) -> Result<bool, Error> {
     Ok(changed > 0)
 }
 
-/// The public id of the oldest open interaction of run `run`, if any.
-pub(super) fn oldest_open_of(conn: &Connection, run: i64) -> Result<Option<PublicId>, Error> {
-    conn.query_row(
-        "SELECT public_id FROM interactions WHERE run_id = ?1 AND status = 'open' ORDER BY id LIMIT 1",
-        [run],
-        |r| r.get(0),
-    )
-    .optional()
-    .map_err(internal)
+/// Run `run`'s open interactions, oldest first, each as its step's journal key and its id.
+pub(super) fn open_steps_of(conn: &Connection, run: i64) -> Result<Vec<(String, PublicId)>, Error> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT step_key, public_id FROM interactions
+             WHERE run_id = ?1 AND status = 'open' ORDER BY id",
+        )
+        .map_err(internal)?;
+    let rows = stmt
+        .query_map([run], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(internal)?;
+    rows.collect::<Result<_, _>>().map_err(internal)
 }
 
 /// The public ids of run `run`'s open interactions, oldest first: what it waits on.
