@@ -441,8 +441,8 @@ fn execute(
                 None => {
                     mismatches.push(mismatch(
                         &format!("{at}.step"),
-                        &format!("an open interaction of step `{step}`"),
-                        &format!("open: {}", steps()),
+                        format!("an open interaction of step `{step}`"),
+                        format!("open: {}", steps()),
                     ));
                     break;
                 }
@@ -452,7 +452,7 @@ fn execute(
                 mismatches.push(mismatch(
                     &format!("{at}.step"),
                     "the step whose interaction it answers",
-                    &format!("several are open at once: {}", steps()),
+                    format!("several are open at once: {}", steps()),
                 ));
                 break;
             }
