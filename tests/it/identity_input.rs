@@ -58,7 +58,6 @@ fn malformed_and_confusable_emails_are_refused_and_nothing_is_stored() {
             "mailto:sam.lead@acme-mssp.test",
             "is in no address before the `@`",
         ),
-        ("sam.lead@acme_mssp.test", "is in no domain name"),
     ] {
         let out = env.cli(&[
             "users",

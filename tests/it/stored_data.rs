@@ -530,3 +530,51 @@ fn an_overdue_interaction_that_does_not_read_stops_no_other_run() {
         serde_json::from_str(&d.ok(&["runs", "show", run, "--as", OWNER, "--json"])).expect("json");
     assert_eq!(shown["run"]["status"], "succeeded", "{shown}");
 }
+
+/// An address stored before new ones were checked for what a mail client brings along
+/// (`<…>`, `…;`) still reads: the access index, the member list and the removal take it as
+/// it is (round 20 self-review: a stricter rule for every read left the deployment
+/// unopenable once such an address owned a key). A new one is refused.
+#[test]
+fn an_address_stored_before_new_ones_were_checked_still_reads_and_can_be_removed() {
+    let d = Deployment::new();
+    let operator = "omar.operator@acme-mssp.test";
+    d.ok(&[
+        "keys",
+        "create",
+        "--name",
+        "mine",
+        "--workspace",
+        WS,
+        "--as",
+        operator,
+    ]);
+    let stored = format!("<{operator}>");
+    damage(
+        &d,
+        &format!(
+            "UPDATE users SET email = '{stored}' WHERE email = '{operator}';
+             UPDATE api_keys SET owner_email = '{stored}' WHERE owner_email = '{operator}';"
+        ),
+    );
+    let listed = d.ok(&["users", "list", "--workspace", WS, "--as", OWNER]);
+    assert!(listed.contains(&stored), "{listed}");
+    d.ok(&["users", "delete", &stored, "--workspace", WS, "--as", OWNER]);
+    let refused = d.cli(&[
+        "users",
+        "invite",
+        "<new@acme-mssp.test>",
+        "--role",
+        "viewer",
+        "--workspace",
+        WS,
+        "--as",
+        OWNER,
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("is in no address before the `@`"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}

@@ -1434,7 +1434,14 @@ impl Parser {
             .into_iter()
             .enumerate()
         {
-            match crate::principal::Email::parse(&raw) {
+            // Where written, refusing what a mail client brings along; a stored revision
+            // reads its people as they were.
+            let parsed = if self.resolver.stored {
+                crate::principal::Email::parse(&raw)
+            } else {
+                crate::principal::Email::parse_new(&raw)
+            };
+            match parsed {
                 Ok(e) => out.push(e),
                 Err(e) => self.err(at.index(i), e),
             }

@@ -604,6 +604,9 @@ fn apply_members(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Resu
                 )?;
             }
             None => {
+                // A member that enters now: what a mail client brings along is refused (one
+                // stored before reads and is listed as it was).
+                Email::parse_new(&m.email).map_err(Error::Invalid)?;
                 c.hands_out(&crate::access::RoleName::parse(&role))?;
                 if m.break_glass || m.sso {
                     c.configures_sso()?;
