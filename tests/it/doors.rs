@@ -1104,6 +1104,19 @@ fn the_cli_starts_and_creates_once_under_an_idempotency_key() {
     let (first, again, other) = (run("r-1"), run("r-1"), run("r-2"));
     assert_eq!(first["run_id"], again["run_id"], "{first} {again}");
     assert_ne!(first["run_id"], other["run_id"]);
+    // The first CLI killed mid-run (its run left `running`, leased to nobody alive): the
+    // retry goes on with it, rather than answer "running" with nothing executing it.
+    let id = first["run_id"].as_str().expect("run id");
+    common::db_at(&d.db)
+        .conn()
+        .execute_batch(&format!(
+            "UPDATE runs SET status = 'running', exit_status = NULL, output = NULL,
+                 finished_at = NULL, lease_owner = NULL WHERE public_id = '{id}'"
+        ))
+        .expect("as a killed CLI left it");
+    let resumed = run("r-1");
+    assert_eq!(resumed["run_id"], first["run_id"]);
+    assert_eq!(resumed["status"], "succeeded", "{resumed}");
     let create = |key: &str| {
         json(d.ok(&[
             "cases",

@@ -928,7 +928,8 @@ fn a_reference_that_is_always_a_list_is_not_written_as_one_value() {
             { "if": [
                 { "left": format!("{phish}.severity"), "op": "gte", "right": "high" },
                 { "left": format!("{phish}.id"), "op": "in", "right": ["C-1"] },
-                { "left": "open", "op": "ne", "right": format!("{phish}.state") } ],
+                { "left": "open", "op": "ne", "right": format!("{phish}.state") },
+                { "left": "open", "op": "contains", "right": format!("{phish}.state") } ],
               "then": [] },
             { "id": "g", "uses": "cases/get-case-restrictions",
               "with": { "case_id": format!("{phish}.id") } } ] })
@@ -939,6 +940,7 @@ fn a_reference_that_is_always_a_list_is_not_written_as_one_value() {
         "steps[1].if[0].left",
         "steps[1].if[1].left",
         "steps[1].if[2].right",
+        "steps[1].if[3].right",
         "steps[2].with.case_id",
     ] {
         assert!(stderr.contains(at), "{at}: {stderr}");
@@ -979,7 +981,9 @@ fn a_flows_answer_references_name_its_fields_and_read_optional_ones_with_a_quest
                 "form": { "fields": [ { "name": "system", "type": "text" },
                                       { "name": "note", "type": "text", "required": false } ] } } },
             "steps": [ { "id": "c", "uses": "cases/create-case", "with": {
-                "title": title, "severity": "low", "description": description } } ] })
+                "title": title, "severity": "low", "description": description } },
+                // `exists` asks whether it was answered: no `?` needed.
+                { "if": [ { "left": "$.event.values.note", "op": "exists" } ], "then": [] } ] })
         .to_string()
     };
     let stderr = errors_for(&flow(
@@ -994,6 +998,16 @@ fn a_flows_answer_references_name_its_fields_and_read_optional_ones_with_a_quest
     assert!(
         stderr.contains("steps[0].with: `note` is not required")
             && stderr.contains("write `$.event.values.note?`"),
+        "{stderr}"
+    );
+    // Written with brackets too (the one way to read a field named `ticket-id`).
+    let stderr = errors_for(&flow(
+        "Access to {{ $.event.values['sytem'] }}",
+        "{{ $.event.values[\"note\"] }}",
+    ));
+    assert!(
+        stderr.contains("names no field of this flow's form")
+            && stderr.contains("`note` is not required"),
         "{stderr}"
     );
     let dir = tempfile::tempdir().expect("tempdir");

@@ -178,14 +178,24 @@ fn run_published(db: &Database, args: RunArgs) -> anyhow::Result<()> {
         &Trace
     };
     let started = Instant::now();
-    let outcome = engine.run_published(
-        principal.clone(),
-        workspace,
-        name,
-        event,
-        args.start_key.idempotency_key.as_deref(),
-        observer,
-    )?;
+    let key = args.start_key.idempotency_key.as_deref();
+    let outcome = engine.run_published(principal.clone(), workspace, name, event, key, observer)?;
+    // A retry under its key after the first CLI was killed meets its run still `running`,
+    // leased to nobody alive: this command goes on with it, as `runs resume` does (round 20
+    // self-review: it answered "running" and exited 0 with nothing executing the run). Run
+    // elsewhere (a live process, another host), it is answered as it is.
+    let outcome = match (key, outcome.status) {
+        (Some(_), RunStatus::Running) if outcome.waiting_on.is_empty() => {
+            match engine.resume_for(&principal, &outcome.run_id, observer) {
+                Ok(resumed) => resumed,
+                Err(e) => {
+                    eprintln!("run {} is still running: {e}", outcome.run_id);
+                    outcome
+                }
+            }
+        }
+        _ => outcome,
+    };
     let first = report(&outcome, started.elapsed(), args.output.json);
     if !args.no_triggers {
         drain(&engine, &principal, workspace, args.output.json)?;

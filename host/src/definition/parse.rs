@@ -52,6 +52,7 @@ pub fn parse(origin: &str, text: &str, resolver: &Resolver) -> Result<Workflow, 
         generated: 0,
         vars: Value::Null,
         flow_fields: None,
+        probing: false,
     };
     let workflow = p.workflow(&value);
     if let Some(w) = &workflow {
@@ -109,6 +110,9 @@ struct Parser {
     /// An Interaction Flow's form fields, by name, and whether each is required: what a
     /// `$.event.values.<name>` reference may read.
     flow_fields: Option<BTreeMap<String, bool>>,
+    /// Whether the references being checked are an `exists` or `not_exists`'s, which finding
+    /// nothing answers rather than fails.
+    probing: bool,
 }
 
 const TOP: &[&str] = &[
@@ -604,8 +608,11 @@ impl Parser {
             let refused = match op {
                 Op::Gt | Op::Gte | Op::Lt | Op::Lte => true,
                 Op::Eq | Op::Ne => one_value(other),
+                // `contains` looks for one value in a list or text: a list on its right was
+                // looked for whole (round 20 self-review), as `in`'s left.
                 Op::In => side == "left",
-                Op::Contains | Op::Exists | Op::NotExists => false,
+                Op::Contains => side == "right",
+                Op::Exists | Op::NotExists => false,
             };
             if refused {
                 self.authoring(
@@ -1749,7 +1756,16 @@ impl Parser {
                 StepKind::Wait { .. } | StepKind::Parallel { .. } => {}
             }
             for (at, c) in conds {
-                templates.push((at.key("left"), &c.left));
+                // What `exists` asks of may find nothing: checked as a probe.
+                if matches!(c.op, Op::Exists | Op::NotExists) {
+                    self.probing = true;
+                    for r in c.left.refs() {
+                        self.check_ref(r, &at.key("left"), available, in_loop);
+                    }
+                    self.probing = false;
+                } else {
+                    templates.push((at.key("left"), &c.left));
+                }
                 templates.push((at.key("right"), &c.right));
             }
             for (at, t) in templates {
@@ -1825,17 +1841,29 @@ impl Parser {
         let Some(fields) = &self.flow_fields else {
             return;
         };
-        let Some(rest) = r.text.strip_prefix("$.event.values.") else {
+        // `$.event.values.name`, or `$.event.values['ticket-id']` for a name shorthand
+        // cannot spell.
+        let name = if let Some(rest) = r.text.strip_prefix("$.event.values.") {
+            &rest[..rest.find(['.', '[']).unwrap_or(rest.len())]
+        } else if let Some(rest) = r.text.strip_prefix("$.event.values[") {
+            let Some(quote) = rest.chars().next().filter(|q| matches!(q, '\'' | '"')) else {
+                return;
+            };
+            let inner = &rest[1..];
+            match inner.find(quote) {
+                Some(end) if inner[end + 1..].starts_with(']') => &inner[..end],
+                _ => return,
+            }
+        } else {
             return;
         };
-        let name = &rest[..rest.find(['.', '[']).unwrap_or(rest.len())];
         let message = match fields.get(name) {
             None => format!(
                 "`{}` names no field of this flow's form (its fields: {})",
                 crate::text::clip(&r.text),
                 fields.keys().cloned().collect::<Vec<_>>().join(", ")
             ),
-            Some(false) if !r.optional && r.singular => format!(
+            Some(false) if !r.optional && r.singular && !self.probing => format!(
                 "`{name}` is not required: a blank answer leaves it out of the values, and \
                  `{}` then fails the run; write `{}?`",
                 crate::text::clip(&r.text),

@@ -128,6 +128,8 @@ pub fn expectations(
             .map_err(|e| format!("{at}: {e}"))?
         {
             None if !path.singular => Some(Value::Array(Vec::new())),
+            // `$.x?` reads `null` where nothing is, as in a workflow.
+            None if path.optional => Some(Value::Null),
             found => found,
         };
         match found {

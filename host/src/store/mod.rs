@@ -499,16 +499,15 @@ fn synchronous() -> anyhow::Result<&'static str> {
 /// or left half-migrated on a clashing name, where PostgreSQL refuses a database without the
 /// schema (round 20 storage review). A new or empty file is made a Flowhost database.
 fn refuse_another_applications(conn: &rusqlite::Connection) -> anyhow::Result<()> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if version != 0 {
-        return Ok(());
-    }
-    let tables: i64 = conn.query_row(
-        "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+    // One statement, one snapshot: another process migrating a new file may commit its first
+    // migration between two reads (round 20 self-review).
+    let (version, tables): (i64, i64) = conn.query_row(
+        "SELECT (SELECT user_version FROM pragma_user_version),
+                (SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\')",
         [],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    if tables > 0 {
+    if version == 0 && tables > 0 {
         anyhow::bail!(
             "the file holds {tables} tables or indexes but no Flowhost schema: it is not a \
              Flowhost database (give a new file, or one a flowhost command made)"

@@ -421,9 +421,17 @@ impl Engine {
         let (id, executing) = match started_run {
             Ok(started) => started,
             Err(e) => {
-                return self.or_started_meanwhile(Err(e), principal, workspace, key, name, |e| {
-                    e.get("values") == Some(&values)
-                });
+                // The same start sent at once: answered with its run, audited as a repeat
+                // is (round 20 self-review).
+                let before =
+                    self.or_started_meanwhile(Err(e), principal, workspace, key, name, |e| {
+                        e.get("values") == Some(&values)
+                    })?;
+                attempt(
+                    "interaction.start.repeated",
+                    json!({ "run": before.run_id.to_string() }),
+                )?;
+                return Ok(before);
             }
         };
         Ok(self.execute(

@@ -103,7 +103,7 @@ def _text_of(value, show) -> str:
         text = show(value)
         if isinstance(text, str):
             return text
-    except Exception:  # noqa: BLE001 - any failure to show it is the same
+    except BaseException:  # noqa: BLE001 - any failure to show it is the same
         pass
     return f"<{type(value).__name__} that cannot be shown>"
 
