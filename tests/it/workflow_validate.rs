@@ -932,7 +932,13 @@ fn a_reference_that_is_always_a_list_is_not_written_as_one_value() {
                 { "left": "open", "op": "contains", "right": format!("{phish}.state") } ],
               "then": [] },
             { "id": "g", "uses": "cases/get-case-restrictions",
-              "with": { "case_id": format!("{phish}.id") } } ] })
+              "with": { "case_id": format!("{phish}.id") } },
+            // Nested in `filter`, and an item of a list of people (round 20 engine review).
+            { "id": "n", "uses": "cases/query-cases",
+              "with": { "filter": { "severity": format!("{phish}.severity") } } },
+            { "id": "p", "uses": "cases/update-case-restrictions",
+              "with": { "case_id": "$.steps.q.cases[0].id",
+                        "add_collaborators": ["sam@acme.test", format!("{phish}.assignee")] } } ] })
     .to_string();
     let stderr = errors_for(&definition);
     for at in [
@@ -942,6 +948,8 @@ fn a_reference_that_is_always_a_list_is_not_written_as_one_value() {
         "steps[1].if[2].right",
         "steps[1].if[3].right",
         "steps[2].with.case_id",
+        "steps[3].with.filter.severity",
+        "steps[4].with.add_collaborators[1]",
     ] {
         assert!(stderr.contains(at), "{at}: {stderr}");
     }
@@ -992,12 +1000,31 @@ fn a_flows_answer_references_name_its_fields_and_read_optional_ones_with_a_quest
     ));
     assert!(
         stderr.contains("steps[0].with: `$.event.values.sytem`")
-            && stderr.contains("names no field of this flow's form (its fields: note, system)"),
+            && stderr.contains("names no field of its form (its fields: note, system)"),
         "{stderr}"
     );
     assert!(
         stderr.contains("steps[0].with: `note` is not required")
             && stderr.contains("write `$.event.values.note?`"),
+        "{stderr}"
+    );
+    // An interaction step's answers alike (round 20 engine review).
+    let asked = serde_json::json!({ "name": "ask", "workspace": "soc",
+        "steps": [
+            { "id": "approve", "interaction": { "title": "Approve?",
+                "form": { "fields": [ { "name": "ok", "type": "boolean" },
+                                      { "name": "why", "type": "text", "required": false } ] },
+                "access": { "workspace_users": { "emails": ["sam@acme.test"] } } } },
+            { "exit": { "status": "done", "output": {
+                "ok": "$.steps.approve.values.okay",
+                "why": "$.steps['approve'].values.why",
+                "fine": "$.steps.approve.values.why?" } } } ] })
+    .to_string();
+    let stderr = errors_for(&asked);
+    assert!(
+        stderr.contains("`$.steps.approve.values.okay` names no field of its form")
+            && stderr.contains("`why` is not required")
+            && stderr.matches("error:").count() == 2,
         "{stderr}"
     );
     // Written with brackets too (the one way to read a field named `ticket-id`).
@@ -1006,8 +1033,7 @@ fn a_flows_answer_references_name_its_fields_and_read_optional_ones_with_a_quest
         "{{ $.event.values[\"note\"] }}",
     ));
     assert!(
-        stderr.contains("names no field of this flow's form")
-            && stderr.contains("`note` is not required"),
+        stderr.contains("names no field of its form") && stderr.contains("`note` is not required"),
         "{stderr}"
     );
     let dir = tempfile::tempdir().expect("tempdir");

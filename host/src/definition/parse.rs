@@ -52,6 +52,7 @@ pub fn parse(origin: &str, text: &str, resolver: &Resolver) -> Result<Workflow, 
         generated: 0,
         vars: Value::Null,
         flow_fields: None,
+        step_fields: BTreeMap::new(),
         probing: false,
     };
     let workflow = p.workflow(&value);
@@ -65,6 +66,20 @@ pub fn parse(origin: &str, text: &str, resolver: &Resolver) -> Result<Workflow, 
                 .collect()
         });
         let all = super::model::steps_within(&w.steps);
+        p.step_fields = all
+            .iter()
+            .filter_map(|s| match &s.kind {
+                StepKind::Interaction(ix) => Some((
+                    s.id.clone(),
+                    ix.form
+                        .fields
+                        .iter()
+                        .map(|f| (f.name.clone(), f.required))
+                        .collect(),
+                )),
+                _ => None,
+            })
+            .collect();
         p.silent = all
             .iter()
             .filter_map(|s| Some((s.id.clone(), silent_kind(&s.kind)?)))
@@ -110,6 +125,8 @@ struct Parser {
     /// An Interaction Flow's form fields, by name, and whether each is required: what a
     /// `$.event.values.<name>` reference may read.
     flow_fields: Option<BTreeMap<String, bool>>,
+    /// Each interaction step's form fields, by step id, as [`Parser::flow_fields`].
+    step_fields: BTreeMap<String, BTreeMap<String, bool>>,
     /// Whether the references being checked are an `exists` or `not_exists`'s, which finding
     /// nothing answers rather than fails.
     probing: bool,
@@ -615,13 +632,17 @@ impl Parser {
                 Op::Exists | Op::NotExists => false,
             };
             if refused {
+                let or_contains = if op == Op::Contains {
+                    ""
+                } else {
+                    ", or use `contains`"
+                };
                 self.authoring(
                     at.key(side),
                     format!(
                         "`{}` may select several nodes (a wildcard, a filter, a slice, a union \
                          or `..`) and is always the list of them, which `{}` does not compare \
-                         with one value: select one with an index such as `[0]`, or use \
-                         `contains`",
+                         with one value: select one with an index such as `[0]`{or_contains}",
                         crate::text::clip(&text),
                         op.name()
                     ),
@@ -1584,19 +1605,7 @@ impl Parser {
         for (key, value) in fields {
             // A reference that is always a list, given whole to a field of one value: every
             // run refused it at that step (round 20 hostile-input review).
-            if let Template::Ref(r) = value
-                && !r.singular
-                && !builtin::takes_list(key)
-            {
-                self.err(
-                    at.key(key),
-                    format!(
-                        "`{}` may select several nodes (a wildcard, a filter, a slice, a union \
-                         or `..`) and is always the list of them; `{key}` takes one value: \
-                         select one with an index such as `[0]`",
-                        crate::text::clip(&r.text)
-                    ),
-                );
+            if self.no_list_as_one_value(key, value, &at.key(key)) {
                 continue;
             }
             // A value with no reference in it, however nested, is what every run reads; a
@@ -1618,6 +1627,51 @@ impl Parser {
         for (field, why) in step.written_input_errors(&literal, &templated) {
             let at = field.map_or_else(|| at.clone(), |f| at.key(&f));
             self.err(at, why);
+        }
+    }
+
+    /// Refuses, where written, a reference that is always a list given whole to built-in
+    /// input field `key` of one value, in the `filter` or `case` objects too, and as an item
+    /// of a list of people (whose items are each one); whether it refused.
+    fn no_list_as_one_value(&mut self, key: &str, value: &Template, at: &JsonPath) -> bool {
+        let refuse = |p: &mut Self, r: &super::refs::Ref, at: &JsonPath, key: &str| {
+            p.err(
+                at.clone(),
+                format!(
+                    "`{}` may select several nodes (a wildcard, a filter, a slice, a union or \
+                     `..`) and is always the list of them; `{key}` takes one value: select one \
+                     with an index such as `[0]`",
+                    crate::text::clip(&r.text)
+                ),
+            );
+        };
+        match value {
+            Template::Ref(r) if !r.singular && !builtin::takes_list(key) => {
+                refuse(self, r, at, key);
+                true
+            }
+            // Nested fields (round 20 engine review: `filter.severity`, `case.assignee`).
+            Template::Object(fields) if matches!(key, "filter" | "case") => {
+                let mut refused = false;
+                for (inner, v) in fields {
+                    refused |= self.no_list_as_one_value(inner, v, &at.key(inner));
+                }
+                refused
+            }
+            // An item of a list of people is one person.
+            Template::Array(items) if builtin::takes_list(key) => {
+                let mut refused = false;
+                for (i, item) in items.iter().enumerate() {
+                    if let Template::Ref(r) = item
+                        && !r.singular
+                    {
+                        refuse(self, r, &at.index(i), &format!("{key}[{i}]"));
+                        refused = true;
+                    }
+                }
+                refused
+            }
+            _ => false,
         }
     }
 
@@ -1797,13 +1851,15 @@ impl Parser {
                     let mark = available.mark();
                     self.check_refs(body, available, true);
                     for (i, c) in break_if.iter().enumerate() {
-                        for r in c.left.refs().into_iter().chain(c.right.refs()) {
-                            self.check_ref(
-                                r,
-                                &step.at.key("loop").key("break_if").index(i),
-                                available,
-                                true,
-                            );
+                        let at = step.at.key("loop").key("break_if").index(i);
+                        // What `exists` asks of may find nothing, as in an `if`.
+                        self.probing = matches!(c.op, Op::Exists | Op::NotExists);
+                        for r in c.left.refs() {
+                            self.check_ref(r, &at, available, true);
+                        }
+                        self.probing = false;
+                        for r in c.right.refs() {
+                            self.check_ref(r, &at, available, true);
                         }
                     }
                     available.reset(mark);
@@ -1833,33 +1889,40 @@ impl Parser {
         }
     }
 
-    /// An Interaction Flow's `$.event.values.<name>` names one of its form's fields, and one
-    /// a person may leave blank (left out of the answers then) is read with `?`: a misspelt
-    /// field failed every run, an optional one every run its starter left it blank (round 20
-    /// hostile-input review).
-    fn check_flow_value(&mut self, r: &super::refs::Ref, at: &JsonPath) {
-        let Some(fields) = &self.flow_fields else {
-            return;
+    /// An Interaction Flow's `$.event.values.<name>`, and an interaction step's
+    /// `$.steps.<id>.values.<name>`, name one of its form's fields, and one a person may
+    /// leave blank (left out of the answers then) is read with `?` (or asked by `exists`): a
+    /// misspelt field failed every run, an optional one every run it was left blank (round
+    /// 20 hostile-input and engine reviews).
+    fn check_form_value(&mut self, r: &super::refs::Ref, at: &JsonPath) {
+        let (values_of, fields) = match r.root() {
+            Some("event") => match &self.flow_fields {
+                Some(fields) => ("$.event.values".to_owned(), fields),
+                None => return,
+            },
+            Some("steps") => match r
+                .step_id()
+                .and_then(|id| Some((id, self.step_fields.get(id)?)))
+            {
+                Some((id, fields)) => {
+                    // As the reference spells its step: `.id` or `['id']`.
+                    let step = if r.text.starts_with("$.steps.") {
+                        format!("$.steps.{id}")
+                    } else {
+                        r.text[..r.text.find(']').map_or(0, |end| end + 1)].to_owned()
+                    };
+                    (format!("{step}.values"), fields)
+                }
+                None => return,
+            },
+            _ => return,
         };
-        // `$.event.values.name`, or `$.event.values['ticket-id']` for a name shorthand
-        // cannot spell.
-        let name = if let Some(rest) = r.text.strip_prefix("$.event.values.") {
-            &rest[..rest.find(['.', '[']).unwrap_or(rest.len())]
-        } else if let Some(rest) = r.text.strip_prefix("$.event.values[") {
-            let Some(quote) = rest.chars().next().filter(|q| matches!(q, '\'' | '"')) else {
-                return;
-            };
-            let inner = &rest[1..];
-            match inner.find(quote) {
-                Some(end) if inner[end + 1..].starts_with(']') => &inner[..end],
-                _ => return,
-            }
-        } else {
+        let Some(name) = field_named(&r.text, &values_of) else {
             return;
         };
         let message = match fields.get(name) {
             None => format!(
-                "`{}` names no field of this flow's form (its fields: {})",
+                "`{}` names no field of its form (its fields: {})",
                 crate::text::clip(&r.text),
                 fields.keys().cloned().collect::<Vec<_>>().join(", ")
             ),
@@ -1896,7 +1959,7 @@ impl Parser {
                     format!("`{}` names nothing in this workflow's `vars`", r.text),
                 )
             }
-            Some("event") => self.check_flow_value(r, at),
+            Some("event") => self.check_form_value(r, at),
             Some("vars" | "inputs") => {}
             Some("loop") if in_loop => {}
             Some("loop") => self.err(at.clone(), format!("`{}` is only available inside a loop's `do`", r.text)),
@@ -1913,7 +1976,10 @@ impl Parser {
                 Some(id)
                     if available.contains(id)
                         || (r.optional
-                            && (self.ids.contains(id) || self.resolver.stored)) => {}
+                            && (self.ids.contains(id) || self.resolver.stored)) =>
+                {
+                    self.check_form_value(r, at)
+                }
                 Some(id) if self.ids.contains(id) => self.err(
                     at.clone(),
                     format!("`{}` refers to step `{id}`, which has not run yet on this path (mark it optional with a trailing `?`)", r.text),
@@ -1924,6 +1990,20 @@ impl Parser {
             _ => self.err(at.clone(), format!("`{}` must start with $.event, $.steps, $.vars, $.loop or $.inputs", r.text)),
         }
     }
+}
+
+/// The field a reference reads right after `values` (`{values}.name` or
+/// `{values}['name']`), if it reads one; a bracketed name holding an escape is left to the run.
+fn field_named<'t>(text: &'t str, values: &str) -> Option<&'t str> {
+    let rest = text.strip_prefix(values)?;
+    if let Some(rest) = rest.strip_prefix('.') {
+        return Some(&rest[..rest.find(['.', '[']).unwrap_or(rest.len())]);
+    }
+    let rest = rest.strip_prefix('[')?;
+    let quote = rest.chars().next().filter(|q| matches!(q, '\'' | '"'))?;
+    let inner = &rest[1..];
+    let end = inner.find(quote)?;
+    (inner[end + 1..].starts_with(']') && !inner[..end].contains('\\')).then(|| &inner[..end])
 }
 
 /// The kind of a step that gives no output, `None` for one that does.

@@ -1594,9 +1594,13 @@ impl Exec<'_> {
         // first transaction (one commit less); with parallel parts running, another part's
         // effect could commit before them, so they commit first. Never in a component step's:
         // writing them would be charged to its deadline (SPEC ST-4), and a failure to write
-        // them would reach the step as its own host call's error.
-        let carry =
-            effects && matches!(uses, Uses::Builtin(_)) && self.threads.free() == MAX_RUN_THREADS;
+        // them would reach the step as its own host call's error. Nor in a built-in step with
+        // a `timeout` of its own, which bounds its storage work for the same reason (round 20
+        // engine review: a case step failed for the time other steps' outputs took to write).
+        let carry = effects
+            && matches!(uses, Uses::Builtin(_))
+            && timeout.is_none()
+            && self.threads.free() == MAX_RUN_THREADS;
         if effects && !carry {
             self.settle().map_err(|e| Halt::host(key, e))?;
         }
@@ -1750,18 +1754,25 @@ impl Exec<'_> {
                     published: published.clone(),
                     ..Default::default()
                 });
-                // Its `timeout` bounds its storage work as a WASM step's deadline bounds its
-                // host calls (SPEC WF-5, ST-4): it bounded nothing (round 19 engine review).
-                let limit = timeout.unwrap_or(StepLimits::default().timeout);
-                let (result, timed_out) = {
-                    let mut until = Instant::now() + limit;
-                    if let Some(outer) = crate::store::deadline::current() {
-                        until = until.min(outer);
+                // Its `timeout`, when written, bounds its storage work as a WASM step's
+                // deadline bounds its host calls (SPEC WF-5, ST-4): it bounded nothing (round
+                // 19 engine review). Without one, its writes share the run's commits (group
+                // commit, `store/batch.rs`) bounded by the store's busy timeout as before: a
+                // bound deadline takes a transaction out of the batch.
+                let (result, timed_out) = match timeout {
+                    Some(limit) => {
+                        let mut until = Instant::now() + limit;
+                        if let Some(outer) = crate::store::deadline::current() {
+                            until = until.min(outer);
+                        }
+                        let _bound = crate::store::deadline::bind(until);
+                        let result = step.run(platform, &caller, input, Some(&idempotency));
+                        (result, crate::store::deadline::passed())
                     }
-                    let _bound = crate::store::deadline::bind(until);
-                    let result = step.run(platform, &caller, input, Some(&idempotency));
-                    let timed_out = crate::store::deadline::passed();
-                    (result, timed_out)
+                    None => (
+                        step.run(platform, &caller, input, Some(&idempotency)),
+                        false,
+                    ),
                 };
                 let counted = published.counted();
                 self.held
@@ -1779,7 +1790,7 @@ impl Exec<'_> {
                         Err(format!(
                             "`{}`: deadline exceeded: the step ran longer than {} ms",
                             step.name(),
-                            limit.as_millis()
+                            timeout.unwrap_or_default().as_millis()
                         )),
                         None,
                     )),
