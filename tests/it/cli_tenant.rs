@@ -1437,3 +1437,38 @@ fn who_is_a_member_is_told_to_no_one_who_may_not_read_members() {
         );
     }
 }
+
+/// A tenant file that creates a workspace SSO-only keeps a way in for an Owner, as one that
+/// turns SSO-only on for a workspace in use must: created without a break-glass Owner or an
+/// IdP to sign in through, nobody could ever act in it (round 20 identity review).
+#[test]
+fn a_new_sso_only_workspace_without_a_way_in_for_an_owner_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("f.db");
+    let locked = serde_json::json!({ "organization": "zeta", "workspaces": [ {
+        "name": "zeta-soc", "sso_only": true,
+        "members": [ { "email": "zed@zeta.test", "role": "owner" } ] } ] });
+    std::fs::write(dir.path().join("t.json"), locked.to_string()).expect("write");
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "apply", "t.json", "--bootstrap"],
+    );
+    assert!(!out.status.success(), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("would have no Owner who can sign in"),
+        "{}",
+        stderr(&out)
+    );
+    // With a break-glass Owner it applies.
+    let open = serde_json::json!({ "organization": "zeta", "workspaces": [ {
+        "name": "zeta-soc", "sso_only": true,
+        "members": [ { "email": "zed@zeta.test", "role": "owner", "break_glass": true } ] } ] });
+    std::fs::write(dir.path().join("t.json"), open.to_string()).expect("write");
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &["tenant", "apply", "t.json", "--bootstrap"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}

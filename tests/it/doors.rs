@@ -294,6 +294,31 @@ fn a_key_acts_by_its_secret_token_never_by_its_id() {
         "{}",
         text(&wrong)
     );
+
+    // Revoked, it is refused as a wrong token, as the API's 401 refuses it (round 20 door
+    // review: the CLI answered it as a key with no standing, exit 0).
+    let revoked = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "keys",
+            "revoke",
+            id,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ],
+    );
+    assert!(revoked.status.success(), "{}", text(&revoked));
+    let after = with_token(
+        dir.path(),
+        &db,
+        token,
+        &["runs", "list", "--workspace", "mssp-soc"],
+    );
+    assert_eq!(after.status.code(), Some(1), "{}", text(&after));
+    assert_eq!(observed(&after).1, observed(&made_up).1);
 }
 
 #[test]

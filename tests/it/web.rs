@@ -164,6 +164,16 @@ fn a_sign_in_links_confirmation_sent_twice_by_its_browser_signs_it_in() {
         (1, 1),
         "{audit:?}"
     );
+    // Past a minute from its use, not even that browser: a link kept to sign in with later
+    // (round 20 identity review: after a deletion and a new invitation it let them in).
+    crate::common::db_at(&site.deployment.db)
+        .conn()
+        .execute_batch("UPDATE signin_links SET used_at = used_at - 120")
+        .expect("a use two minutes ago");
+    let mut again = Client::new().with_cookie("fh_signin", &nonce);
+    let late = again.post(&link, &[("csrf", &csrf)]);
+    assert_eq!(late.status, 403, "{}", late.body);
+    assert!(late.body.contains("already used"), "{}", late.body);
 }
 
 #[test]

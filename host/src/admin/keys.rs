@@ -221,6 +221,20 @@ impl Platform {
     }
 }
 
+/// [`authenticate_token`], refusing a revoked or expired key as a wrong token, as the HTTP
+/// API's bearer check does ([`Platform::authenticate_live_key`]): the CLI's door, which
+/// answered a revoked key as one with no standing, exit 0, where the API answered 401 (round
+/// 20 door review).
+pub fn authenticate_live_token(conn: &Connection, token: &str) -> Result<Principal, Error> {
+    let principal = authenticate_token(conn, token)?;
+    if let Principal::ApiKey(id) = &principal
+        && !store::key_live(conn, id, clock::now_unix())?
+    {
+        return Err(Error::Denied(Reason::BadKeyToken));
+    }
+    Ok(principal)
+}
+
 /// Authenticates a key token (`fhk_<id>_<secret>`) against the stored hash of its secret
 /// (SPEC RB-4): the id alone is not a credential. An unknown id, a malformed token and a wrong
 /// secret read the same. Revocation and expiry are the access layer's to decide, at each check.

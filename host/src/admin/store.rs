@@ -565,6 +565,20 @@ pub(crate) fn key_secret_hash(conn: &Connection, id: &str) -> Result<Option<Stri
     .map_err(internal)
 }
 
+/// Whether key `id` is neither revoked nor expired at `now` (Unix seconds), as the access
+/// index reads it (`AccessIndex::key`); `false` for no such key.
+pub(crate) fn key_live(conn: &Connection, id: &str, now: i64) -> Result<bool, Error> {
+    conn.query_row(
+        "SELECT revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?2)
+         FROM api_keys WHERE id = ?1",
+        params![id, now],
+        |r| r.get::<bool>(0),
+    )
+    .optional()
+    .map(|live| live.unwrap_or(false))
+    .map_err(internal)
+}
+
 // SSO: settings, claim rules, identities.
 
 /// Sets SSO-only sign-in of `ws`; returns whether it changed.

@@ -84,8 +84,10 @@ impl Acting {
         let db = DATABASE
             .get()
             .ok_or_else(|| anyhow::anyhow!("no database to check the API key against"))?;
-        // Only the key's hash is compared; what the key may do is the access layer's.
-        let principal = flowhost::admin::keys::authenticate_token(db.open()?.conn(), token.trim())?;
+        // The key's hash is compared, and a revoked or expired key refused as the API refuses
+        // it; what the key may do is the access layer's.
+        let principal =
+            flowhost::admin::keys::authenticate_live_token(db.open()?.conn(), token.trim())?;
         Ok(principal)
     }
 

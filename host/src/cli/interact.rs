@@ -7,6 +7,7 @@ use clap::Subcommand;
 use flowhost::Error;
 use flowhost::interact::InteractionView;
 use flowhost::public_id::{IdKind, PublicId};
+use flowhost::runs::RunStatus;
 
 use super::acting::{Acting, platform, print_json};
 use super::args::{InWorkspace, Output, StartKeyArg, StepDirs};
@@ -252,6 +253,23 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
                 key.as_deref(),
                 trace.observer(),
             )?;
+            // A retry under its key after the first CLI was killed meets its run still
+            // `running`, leased to nobody alive: this command goes on with it, as `run
+            // --published` does (round 20 self-review). The start was decided above; the
+            // run acts as its flow's identity, not the starter's. Run elsewhere (a live
+            // process, another host), it is answered as it is.
+            let outcome = match (&key, outcome.status) {
+                (Some(_), RunStatus::Running) if outcome.waiting_on.is_empty() => {
+                    match engine.resume(outcome.run_key, trace.observer()) {
+                        Ok(resumed) => resumed,
+                        Err(e) => {
+                            eprintln!("run {} is still running: {e}", outcome.run_id);
+                            outcome
+                        }
+                    }
+                }
+                _ => outcome,
+            };
             trace.finish(|| {
                 engine
                     .platform()

@@ -70,6 +70,9 @@ pub(crate) fn secret() -> Result<String, Error> {
 }
 
 /// What is stored of a secret.
+/// How long after a link's use the browser that used it may send its confirmation again.
+const REPEAT_WITHIN_SECS: i64 = 60;
+
 fn hash(secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
@@ -192,9 +195,16 @@ impl Platform {
             // another process while this waited for it is seen (kill review).
             self.index_in(tx)?;
             let link = store::link(tx, &token_hash)?.ok_or_else(|| bad_link("is not valid"))?;
+            // Sent again within a minute of its use: a double click or a lost answer, not a
+            // link kept to sign in with later (round 20 identity review: after the person was
+            // deleted and invited again, the used link let them in without a new one).
             let again = match (link.used_at, &link.used_by, &browser_hash) {
                 (None, _, _) => false,
-                (Some(_), Some(by), Some(browser)) if by == browser => true,
+                (Some(used), Some(by), Some(browser))
+                    if by == browser && now - used <= REPEAT_WITHIN_SECS =>
+                {
+                    true
+                }
                 (Some(_), _, _) => return Err(bad_link("was already used")),
             };
             if link.expires_at <= now {

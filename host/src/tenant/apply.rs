@@ -294,7 +294,6 @@ fn apply_workspace(
     at: JsonPath,
 ) -> Result<(), ApplyError> {
     let tx = c.tx;
-    let mut existed = false;
     let mut usable_owners_before = 0;
     let ws = match store::find_workspace(tx, &spec.name)? {
         Some(StoredWorkspace { org: other_org, .. }) if other_org != org => {
@@ -307,7 +306,6 @@ fn apply_workspace(
             )]));
         }
         Some(StoredWorkspace { id, sso_only, .. }) => {
-            existed = true;
             usable_owners_before = crate::admin::other_usable_owners(tx, id, -1)?;
             if sso_only != spec.sso_only {
                 c.configures_sso()?;
@@ -359,13 +357,14 @@ fn apply_workspace(
     apply_members(c, ws, spec)?;
     apply_groups(c, ws, spec, &at)?;
     apply_rules(c, ws, spec)?;
-    // Under SSO-only, a workspace in use keeps a way in for an Owner as the file leaves it
-    // (its Owners, break-glass flags, IdPs and rules), as `sso enforce on` checks (UA-3).
+    // Under SSO-only, a workspace keeps a way in for an Owner as the file leaves it (its
+    // Owners, break-glass flags, IdPs and rules), as `sso enforce on` checks (UA-3); a new one
+    // too (round 20 identity review: one created SSO-only without it was locked for good).
     if spec.sso_only {
         // Local sign-ins end there but for break-glass members, as `sso enforce on` ends them.
         crate::admin::store::end_local_sessions_under_sso_only(c.tx, ws)?;
     }
-    if existed && spec.sso_only {
+    if spec.sso_only {
         crate::admin::keeps_a_usable_owner(c.tx, ws, c.workspace)?;
     } else if usable_owners_before > 0 && crate::admin::other_usable_owners(c.tx, ws, -1)? == 0 {
         // Elsewhere the file may no more remove or demote the last Owner who can act than
@@ -604,9 +603,12 @@ fn apply_members(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Resu
                 )?;
             }
             None => {
-                // A member that enters now: what a mail client brings along is refused (one
-                // stored before reads and is listed as it was).
-                Email::parse_new(&m.email).map_err(Error::Invalid)?;
+                // An invited member that enters now: what a mail client brings along is
+                // refused (one stored before reads and is listed as it was; one the IdP
+                // provisions is the IdP's address, as its sign-in takes it).
+                if !m.sso {
+                    Email::parse_new(&m.email).map_err(Error::Invalid)?;
+                }
                 c.hands_out(&crate::access::RoleName::parse(&role))?;
                 if m.break_glass || m.sso {
                     c.configures_sso()?;
