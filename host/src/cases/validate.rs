@@ -32,7 +32,8 @@ pub fn new_case(input: &NewCase) -> Result<(), Error> {
             .map_err(Error::Invalid)?;
         // A state is compared as written by every filter: `open\u{200b}` was stored and never
         // found by `state=open` (round 20 hostile-input review), as exit statuses refuse.
-        if let Some(c) = crate::text::first_hidden(state) {
+        // As stored: trimmed first (a trailing line break was trimmed away, and stays so).
+        if let Some(c) = crate::text::first_hidden(state.trim()) {
             return Err(Error::Invalid(format!(
                 "a case state holds U+{:04X}, an invisible or control character",
                 u32::from(c)

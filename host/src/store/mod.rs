@@ -490,10 +490,6 @@ fn synchronous() -> anyhow::Result<&'static str> {
     }
 }
 
-/// Puts the database in WAL mode. On a new database several processes may try at once;
-/// switching needs an exclusive lock, and SQLite refuses the losers with SQLITE_BUSY without
-/// waiting (they hold a shared lock, so waiting could deadlock). They try again until the
-/// busy timeout has passed (SPEC WF-11).
 /// Refuses, before anything is written, a file that holds tables but no Flowhost schema (its
 /// version 0): another application's database, which opening migrated beside its own tables
 /// or left half-migrated on a clashing name, where PostgreSQL refuses a database without the
@@ -516,6 +512,10 @@ fn refuse_another_applications(conn: &rusqlite::Connection) -> anyhow::Result<()
     Ok(())
 }
 
+/// Puts the database in WAL mode. On a new database several processes may try at once;
+/// switching needs an exclusive lock, and SQLite refuses the losers with SQLITE_BUSY without
+/// waiting (they hold a shared lock, so waiting could deadlock). They try again until the
+/// busy timeout has passed (SPEC WF-11).
 fn enable_wal(conn: &rusqlite::Connection) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     loop {

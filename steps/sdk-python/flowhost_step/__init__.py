@@ -622,7 +622,7 @@ def run_json(input_json: str, f) -> str:
         # componentize-py mounts each source directory as `/0/`, `/1/`...: show project paths.
         try:
             trace = "".join(traceback.format_exception(e))
-        except Exception:  # noqa: BLE001 - a trace that cannot be made is left out
+        except BaseException:  # noqa: BLE001 - a trace that cannot be made is left out
             trace = ""
         trace = re.sub(r'File "/\d+/', 'File "', trace)
         text = f"{type(e).__name__}: {_text_of(e, str)}\n{trace}"
