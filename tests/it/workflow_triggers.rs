@@ -2682,3 +2682,48 @@ fn a_case_written_by_someones_own_run_names_the_run_in_the_audit_log() {
     assert_eq!(details("by a run")["run"]["id"], run.as_str());
     assert!(details("by hand").get("run").is_none());
 }
+
+/// `interact start --idempotency-key` sent again after the first CLI was killed mid-run (its
+/// run left `running`, leased to nobody alive) goes on with the run, as `run --published`
+/// does: it answered "running" and exited 0 with nothing executing it, and a flow's starter
+/// may not `runs resume` it (round 20 door review).
+#[test]
+fn a_keyed_flow_start_sent_again_goes_on_with_a_run_a_killed_cli_left() {
+    let env = Env::new();
+    env.publish_ask_flow(OWNER);
+    let start = || -> Value {
+        let out = env.cli(&[
+            "interact",
+            "start",
+            "ask",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--values",
+            r#"{"why":"x"}"#,
+            "--idempotency-key",
+            "k-1",
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    let first = start();
+    assert_eq!(first["status"], "succeeded", "{first}");
+    let id = first["run_id"].as_str().expect("run id").to_owned();
+    crate::common::db_at(&env.db)
+        .conn()
+        .execute_batch(&format!(
+            "UPDATE runs SET status = 'running', exit_status = NULL, output = NULL,
+                 finished_at = NULL, lease_owner = NULL WHERE public_id = '{id}'"
+        ))
+        .expect("as a killed CLI left it");
+    let again = start();
+    assert_eq!(again["run_id"], first["run_id"]);
+    assert_eq!(again["status"], "succeeded", "{again}");
+}
