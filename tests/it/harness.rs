@@ -188,6 +188,42 @@ fn answers_to_interactions_open_at_once_name_their_step() {
     );
 }
 
+/// `"status": "refused"` is the access rules' refusal of a start: an answer the form refuses
+/// is no refusal a negative sample may expect (round 20 door review: any start error passed).
+#[test]
+fn a_start_the_form_refuses_is_no_expected_refusal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let flow = serde_json::json!({ "name": "count-flow", "workspace": "mssp-soc",
+        "run_as": "olivia.owner@acme-mssp.test",
+        "trigger": { "on": "interaction", "interaction": { "title": "Count",
+            "form": { "fields": [ { "name": "n", "type": "number" } ] },
+            "access": { "workspace_users": { "emails": ["sam.lead@acme-mssp.test"] } } } },
+        "steps": [ { "exit": { "status": "counted" } } ] });
+    std::fs::write(dir.path().join("count-flow.json"), flow.to_string()).expect("write");
+    let spec = |values: serde_json::Value| {
+        serde_json::json!({ "tenant": common::example_tenant_path(),
+            "publish_as": { "as": "olivia.owner@acme-mssp.test" },
+            "when": { "start": { "as": "sam.lead@acme-mssp.test", "values": values } },
+            "expect": { "status": "refused" } })
+    };
+    let target = dir.path().display().to_string();
+    let run = |spec: &serde_json::Value| {
+        write_spec(dir.path(), "count-flow", spec);
+        let out = flowhost(
+            dir.path(),
+            &dir.path().join("f.db"),
+            &["test", &target, "--steps", &steps_dir()],
+        );
+        (out.status.success(), output(&out))
+    };
+    let (passed, text) = run(&spec(serde_json::json!({ "n": "many" })));
+    assert!(!passed, "{text}");
+    assert!(
+        text.contains("when.start") && text.contains("expects a number"),
+        "{text}"
+    );
+}
+
 /// `expect.cases` names a case by its title: when several cases have it, the first answered
 /// for all of them, and the case the run made went unchecked (round 15 review). It is a
 /// mismatch naming why.

@@ -365,7 +365,12 @@ fn execute(
             }
             match engine.start_flow(&principal(who)?, &ws, &workflow.name, values, None, &Quiet) {
                 Ok(o) => o.run_key,
-                // A refused start is an outcome a negative sample may expect.
+                // A refused start is an outcome a negative sample may expect: the access
+                // rules' refusal, not an answer the form refuses, a workflow that is no flow
+                // or the host's failure (round 20 door review: any error passed `refused`).
+                Err(e) if !matches!(e, crate::Error::Denied(_) | crate::Error::NotFound(_)) => {
+                    return Err(format!("when.start: {e}"));
+                }
                 Err(e) => {
                     let mut found = check::refused_start(&spec.expect, &e.to_string());
                     // Scripted answers cannot be given to a run that never started: each
