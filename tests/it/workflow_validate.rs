@@ -1048,3 +1048,34 @@ fn a_flows_answer_references_name_its_fields_and_read_optional_ones_with_a_quest
     let (ok, _, stderr) = validate(dir.path(), &["wf.json"]);
     assert!(ok, "{stderr}");
 }
+
+/// A built-in step's field read from the workflow's own `vars` alone is known where written,
+/// and checked as if written: `"severity": "$.vars.sev"` holding `urgent` failed every run
+/// where the same value written was refused (round 20 engine review).
+#[test]
+fn a_builtin_field_read_from_vars_is_checked_where_written() {
+    let wf = |sev: &str, lead: serde_json::Value| {
+        serde_json::json!({ "name": "v", "workspace": "soc",
+            "vars": { "sev": sev, "lead": lead },
+            "steps": [
+                { "id": "c", "uses": "cases/create-case",
+                  "with": { "title": "t", "severity": "$.vars.sev" } },
+                { "id": "u", "uses": "cases/update-case-restrictions",
+                  "with": { "case_id": "$.steps.c.id", "add_collaborators": "$.vars.lead" } } ] })
+        .to_string()
+    };
+    let stderr = errors_for(&wf("urgent", serde_json::json!("sam@acme.test")));
+    assert!(
+        stderr.contains("steps[0].with") && stderr.contains("urgent"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("steps[1].with"), "{stderr}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("wf.json"),
+        wf("high", serde_json::json!(["sam@acme.test"])),
+    )
+    .expect("write");
+    let (ok, _, stderr) = validate(dir.path(), &["wf.json"]);
+    assert!(ok, "{stderr}");
+}

@@ -382,6 +382,9 @@ impl Parser {
         if !vars.is_object() {
             self.err(root.key("vars"), "expected `vars` to be a JSON object");
         }
+        // Known before the steps are read: a built-in step's field read from them alone is
+        // checked where written.
+        self.vars = serde_json::json!({ "vars": vars });
         let steps = match o.get("steps") {
             Some(s) => self.steps(s, root.key("steps")),
             None => {
@@ -1612,7 +1615,19 @@ impl Parser {
             // list or an object holding some is checked on what is written in it, each
             // reference stood in for (round 19 hostile-input review: `["$.event.who",
             // "ciso@acme"]` published, and every run refused `ciso@acme`).
-            match value.refs().is_empty().then(|| value.render(&Value::Null)) {
+            // What reads the workflow's own `vars` alone is known where written, and checked
+            // as written (round 20 engine review: `"severity": "$.vars.sev"` holding "urgent"
+            // failed every run, where the same value written was refused).
+            let refs = value.refs();
+            let vars_only = !refs.is_empty()
+                && refs
+                    .iter()
+                    .all(|r| r.root() == Some("vars") && r.singular && !r.optional);
+            if vars_only && let Ok(v) = value.render(&self.vars) {
+                literal.insert(key.clone(), v);
+                continue;
+            }
+            match refs.is_empty().then(|| value.render(&Value::Null)) {
                 Some(Ok(v)) => {
                     literal.insert(key.clone(), v);
                 }
