@@ -732,6 +732,23 @@ fn query_filters_sorts_and_pages_without_gaps_or_repeats() {
         1,
         "LIKE wildcards are literal"
     );
+    // Trimmed at every door, as the web's (round 20 door review); blank filters nothing.
+    assert_eq!(
+        q(CaseFilter {
+            text: Some("  100% of the_ ".into()),
+            ..Default::default()
+        })
+        .len(),
+        1
+    );
+    assert_eq!(
+        q(CaseFilter {
+            text: Some("   ".into()),
+            ..Default::default()
+        })
+        .len(),
+        q(CaseFilter::default()).len()
+    );
     let err = p.query_cases(
         &owner,
         CaseQuery {

@@ -429,6 +429,14 @@ impl CaseApi for Platform {
         if let Some(state) = &mut q.filter.state {
             *state = state.trim().to_owned();
         }
+        // The text filter too, as the web's (round 20 door review: the same search listed
+        // other cases at the API, the CLI and a step); blank, it filters nothing there.
+        q.filter.text = q
+            .filter
+            .text
+            .take()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
         validate::query(&q)?;
         let db = self.db()?;
         // A cursor naming a case the reader does not see is refused as one naming no case is:
