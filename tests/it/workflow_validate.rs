@@ -1014,7 +1014,12 @@ fn a_flows_answer_references_name_its_fields_and_read_optional_ones_with_a_quest
             { "id": "approve", "interaction": { "title": "Approve?",
                 "form": { "fields": [ { "name": "ok", "type": "boolean" },
                                       { "name": "why", "type": "text", "required": false } ] },
-                "access": { "workspace_users": { "emails": ["sam@acme.test"] } } } },
+                "access": { "workspace_users": { "emails": ["sam@acme.test"] } },
+                // Timed out, it holds no answers: even a required one is read with `?`.
+                "timeout": "1h",
+                "on_timeout": [ { "exit": { "status": "late", "output": {
+                    "ok": "$.steps.approve.values.ok",
+                    "all": "$.steps.approve.values.*" } } } ] } },
             { "exit": { "status": "done", "output": {
                 "ok": "$.steps.approve.values.okay",
                 "why": "$.steps['approve'].values.why",
@@ -1024,7 +1029,9 @@ fn a_flows_answer_references_name_its_fields_and_read_optional_ones_with_a_quest
     assert!(
         stderr.contains("`$.steps.approve.values.okay` names no field of its form")
             && stderr.contains("`why` is not required")
-            && stderr.matches("error:").count() == 2,
+            && stderr
+                .contains("steps[0].interaction.on_timeout[0].exit.output: `ok` is not required")
+            && stderr.matches("error:").count() == 3,
         "{stderr}"
     );
     // Written with brackets too (the one way to read a field named `ticket-id`).

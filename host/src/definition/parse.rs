@@ -1883,7 +1883,16 @@ impl Parser {
                     // The timeout path sees the interaction's own (timed-out) output.
                     let mark = available.mark();
                     available.insert(&step.id);
+                    // Timed out, it holds no answers: every field is read with `?` there
+                    // (round 20 self-review).
+                    let answered = self.step_fields.get(&step.id).cloned();
+                    if let Some(fields) = self.step_fields.get_mut(&step.id) {
+                        fields.values_mut().for_each(|required| *required = false);
+                    }
                     self.check_refs(&ix.on_timeout, available, in_loop);
+                    if let Some(fields) = answered {
+                        self.step_fields.insert(step.id.clone(), fields);
+                    }
                     available.reset(mark);
                 }
                 StepKind::Parallel { branches } => {
@@ -2012,7 +2021,9 @@ impl Parser {
 fn field_named<'t>(text: &'t str, values: &str) -> Option<&'t str> {
     let rest = text.strip_prefix(values)?;
     if let Some(rest) = rest.strip_prefix('.') {
-        return Some(&rest[..rest.find(['.', '[']).unwrap_or(rest.len())]);
+        // `.*` and `..name` name no one field.
+        let name = &rest[..rest.find(['.', '[']).unwrap_or(rest.len())];
+        return (!name.is_empty() && name != "*").then_some(name);
     }
     let rest = rest.strip_prefix('[')?;
     let quote = rest.chars().next().filter(|q| matches!(q, '\'' | '"'))?;

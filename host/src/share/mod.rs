@@ -460,8 +460,15 @@ impl Platform {
         workspace: &str,
         name: &str,
     ) -> Result<Option<FlowEntry>, Error> {
-        let Some(in_use) = self.revision_in_use(workspace, name)? else {
-            return Ok(None);
+        // Offered to nobody for a reason of its own (a share accepted before shares were
+        // pinned, a source revision gone): not there, as `start_flow` answers it, rather than
+        // a refusal naming the share, or a list that fails for every member (round 20 leak
+        // review). The host's own failures stay its own.
+        let in_use = match self.revision_in_use(workspace, name) {
+            Ok(Some(in_use)) => in_use,
+            Ok(None) => return Ok(None),
+            Err(e) if e.is_infrastructure() || matches!(e, Error::Internal(_)) => return Err(e),
+            Err(_) => return Ok(None),
         };
         let Some(flow) = flow_entry(workspace, name, &in_use)? else {
             return Ok(None);

@@ -69,10 +69,10 @@ pub(crate) fn secret() -> Result<String, Error> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// What is stored of a secret.
 /// How long after a link's use the browser that used it may send its confirmation again.
 const REPEAT_WITHIN_SECS: i64 = 60;
 
+/// What is stored of a secret.
 fn hash(secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
@@ -176,8 +176,8 @@ impl Platform {
     /// Redeems a sign-in link: once, before it expires, for someone still a member. Opens a
     /// local session for them; the use is audited in the link's workspace. `browser` is the
     /// sign-in page's browser-bound token: the browser that used the link may send its
-    /// confirmation again while the link lasts (a double click, an answer lost) and is signed
-    /// in again, decided anew; any other is told the link was used (round 20 kill and
+    /// confirmation again within a minute of its use (a double click, an answer lost) and is
+    /// signed in again, decided anew; any other is told the link was used (round 20 kill and
     /// concurrency review: the link was spent and nobody signed in).
     pub(crate) fn redeem_signin_link(
         &self,

@@ -1759,7 +1759,10 @@ impl Exec<'_> {
                 // 19 engine review). Without one, its writes share the run's commits (group
                 // commit, `store/batch.rs`) bounded by the store's busy timeout as before: a
                 // bound deadline takes a transaction out of the batch.
-                let (result, timed_out) = match timeout {
+                // A step that only reads keeps the default: it shares no commit, and unbounded
+                // a query held the connection every run shares (round 20 self-review).
+                let limit = timeout.or((!step.writes()).then(|| StepLimits::default().timeout));
+                let (result, timed_out) = match limit {
                     Some(limit) => {
                         let mut until = Instant::now() + limit;
                         if let Some(outer) = crate::store::deadline::current() {
@@ -1790,7 +1793,7 @@ impl Exec<'_> {
                         Err(format!(
                             "`{}`: deadline exceeded: the step ran longer than {} ms",
                             step.name(),
-                            timeout.unwrap_or_default().as_millis()
+                            limit.unwrap_or_default().as_millis()
                         )),
                         None,
                     )),
