@@ -164,6 +164,19 @@ fn a_sign_in_links_confirmation_sent_twice_by_its_browser_signs_it_in() {
         (1, 1),
         "{audit:?}"
     );
+    // Nor once the person was deleted, even invited again within the minute (round 20
+    // self-review).
+    for args in [
+        vec!["users", "delete", ANALYST],
+        vec!["users", "invite", ANALYST, "--role", "viewer"],
+    ] {
+        let mut full = args.clone();
+        full.extend(["--workspace", "mssp-soc", "--as", OWNER]);
+        site.deployment.ok(&full);
+    }
+    let mut rejoined = Client::new().with_cookie("fh_signin", &nonce);
+    let refused = rejoined.post(&link, &[("csrf", &csrf)]);
+    assert_eq!(refused.status, 403, "{}", refused.body);
     // Past a minute from its use, not even that browser: a link kept to sign in with later
     // (round 20 identity review: after a deletion and a new invitation it let them in).
     crate::common::db_at(&site.deployment.db)

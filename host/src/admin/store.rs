@@ -210,6 +210,12 @@ pub(crate) fn delete_member(
         "DELETE FROM signin_links WHERE workspace_id = ?1 AND email = ?2 AND used_at IS NULL",
         params![ws, email.as_str()],
     )?;
+    // And a used one no longer signs its browser in again (its minute of repeats; round 20
+    // self-review).
+    conn.execute(
+        "UPDATE signin_links SET used_by = NULL WHERE workspace_id = ?1 AND email = ?2",
+        params![ws, email.as_str()],
+    )?;
     conn.execute(
         "DELETE FROM memberships WHERE workspace_id = ?1 AND user_id = ?2",
         params![ws, user],

@@ -892,16 +892,27 @@ fn workspace(index: usize) -> impl Strategy<Value = WorkspaceSpec> {
                             EXTERNAL.into()
                         },
                     })
+                    .collect::<Vec<RuleSpec>>();
+                let idps: Vec<String> = IDPS[..2]
+                    .iter()
+                    .zip(trusts)
+                    .filter(|(_, t)| *t)
+                    .map(|(i, _)| (*i).to_owned())
                     .collect();
+                // Under SSO-only, validation wants a way in for an Owner (SPEC UA-3), for a
+                // new workspace too: a break-glass Owner, or an IdP with a rule giving a role.
+                let sso_admits = !idps.is_empty() && claim_rules.iter().any(|r| r.role != EXTERNAL);
+                if sso_only
+                    && !sso_admits
+                    && !members.iter().any(|m| m.role == "owner" && m.break_glass)
+                    && let Some(owner) = members.iter_mut().find(|m| m.role == "owner")
+                {
+                    owner.break_glass = true;
+                }
                 WorkspaceSpec {
                     name: format!("ws{index}"),
                     sso_only,
-                    idps: IDPS[..2]
-                        .iter()
-                        .zip(trusts)
-                        .filter(|(_, t)| *t)
-                        .map(|(i, _)| (*i).to_owned())
-                        .collect(),
+                    idps,
                     custom_roles,
                     members,
                     groups: vec![],
