@@ -212,12 +212,18 @@ fn pruning_a_missing_or_empty_database_file_says_so_and_creates_none() {
 #[test]
 fn an_sqlite_file_of_another_application_is_refused_and_left_as_it_was() {
     let dir = tempfile::tempdir().expect("tempdir");
-    for (file, table) in [("notes.db", "notes"), ("clash.db", "users")] {
+    for (file, table, version) in [
+        ("notes.db", "notes", 0),
+        ("clash.db", "users", 0),
+        // Its own schema version, as Flowhost numbers its own.
+        ("versioned.db", "notes", 37),
+    ] {
         let other = dir.path().join(file);
         {
             let c = rusqlite::Connection::open(&other).expect("open");
             c.execute_batch(&format!(
-                "CREATE TABLE {table} (id INTEGER PRIMARY KEY, body TEXT)"
+                "CREATE TABLE {table} (id INTEGER PRIMARY KEY, body TEXT);
+                 PRAGMA user_version = {version};"
             ))
             .expect("table");
         }

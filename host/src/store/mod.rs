@@ -497,13 +497,17 @@ fn synchronous() -> anyhow::Result<&'static str> {
 fn refuse_another_applications(conn: &rusqlite::Connection) -> anyhow::Result<()> {
     // One statement, one snapshot: another process migrating a new file may commit its first
     // migration between two reads (round 20 self-review).
-    let (version, tables): (i64, i64) = conn.query_row(
+    let (version, tables, ours): (i64, i64, bool) = conn.query_row(
         "SELECT (SELECT user_version FROM pragma_user_version),
-                (SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\')",
+                (SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'),
+                EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'step_executions')",
         [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
-    if version == 0 && tables > 0 {
+    // Any version a Flowhost migration set holds the first migration's table; another
+    // application's own `user_version` does not (round 20 self-review: one at 37 was
+    // migrated on from there).
+    if (version == 0 && tables > 0) || (version > 0 && !ours) {
         anyhow::bail!(
             "the file holds {tables} tables or indexes but no Flowhost schema: it is not a \
              Flowhost database (give a new file, or one a flowhost command made)"
