@@ -643,10 +643,9 @@ impl Parser {
                 self.authoring(
                     at.key(side),
                     format!(
-                        "`{}` may select several nodes (a wildcard, a filter, a slice, a union \
-                         or `..`) and is always the list of them, which `{}` does not compare \
-                         with one value: select one with an index such as `[0]`{or_contains}",
-                        crate::text::clip(&text),
+                        "{}, which `{}` does not compare with one value: select one with an \
+                         index such as `[0]`{or_contains}",
+                        always_a_list(&text),
                         op.name()
                     ),
                 );
@@ -1653,10 +1652,8 @@ impl Parser {
             p.err(
                 at.clone(),
                 format!(
-                    "`{}` may select several nodes (a wildcard, a filter, a slice, a union or \
-                     `..`) and is always the list of them; `{key}` takes one value: select one \
-                     with an index such as `[0]`",
-                    crate::text::clip(&r.text)
+                    "{}; `{key}` takes one value: select one with an index such as `[0]`",
+                    always_a_list(&r.text)
                 ),
             );
         };
@@ -2014,6 +2011,16 @@ impl Parser {
             _ => self.err(at.clone(), format!("`{}` must start with $.event, $.steps, $.vars, $.loop or $.inputs", r.text)),
         }
     }
+}
+
+/// What a refusal says of reference `text` that may select several nodes, and so is always
+/// the list of them (round 19).
+fn always_a_list(text: &str) -> String {
+    format!(
+        "`{}` may select several nodes (a wildcard, a filter, a slice, a union or `..`) and is \
+         always the list of them",
+        crate::text::clip(text)
+    )
 }
 
 /// The field a reference reads right after `values` (`{values}.name` or
