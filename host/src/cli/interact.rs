@@ -7,7 +7,6 @@ use clap::Subcommand;
 use flowhost::Error;
 use flowhost::interact::InteractionView;
 use flowhost::public_id::{IdKind, PublicId};
-use flowhost::runs::RunStatus;
 
 use super::acting::{Acting, platform, print_json};
 use super::args::{InWorkspace, Output, StartKeyArg, StepDirs};
@@ -15,7 +14,7 @@ use super::database::Database;
 use super::input::json_arg;
 use super::output::one_line;
 use super::run::{drain, engine, report};
-use super::trace::RunTrace;
+use super::trace::{RunTrace, go_on_if_left};
 
 #[derive(Subcommand)]
 pub enum InteractCommand {
@@ -253,29 +252,17 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
                 key.as_deref(),
                 trace.observer(),
             )?;
-            // A retry under its key after the first CLI was killed meets its run still
-            // `running`, leased to nobody alive: this command goes on with it, as `run
-            // --published` does (round 20 self-review). The start was decided above; the
-            // run acts as its flow's identity, not the starter's. Run elsewhere (a live
-            // process, another host), it is answered as it is.
-            let outcome = match (&key, outcome.status) {
-                (Some(_), RunStatus::Running) if outcome.waiting_on.is_empty() => {
-                    match engine.resume(outcome.run_key, trace.observer()) {
-                        Ok(resumed) => resumed,
-                        Err(e) => {
-                            eprintln!("run {} is still running: {e}", outcome.run_id);
-                            outcome
-                        }
-                    }
-                }
-                _ => outcome,
-            };
-            trace.finish(|| {
-                engine
-                    .platform()
-                    .runs()
-                    .trace_shows_steps(&principal, &outcome.run_id)
-            });
+            // The start was decided above: a run it left `running` goes on as its flow's
+            // identity, not the starter's (`trace::go_on_if_left`).
+            let run = outcome.run_key;
+            let runs = engine.platform().runs();
+            let outcome = go_on_if_left(
+                key.as_deref(),
+                outcome,
+                trace,
+                |observer| engine.resume(run, observer),
+                |ended| runs.trace_shows_steps(&principal, &ended.run_id),
+            );
             let outcome = engine.platform().runs().flow_outcome(&principal, outcome);
             let first = report(&outcome, started.elapsed(), json);
             drain(&engine, &principal, &workspace, json)?;

@@ -19,6 +19,7 @@ use super::database::Database;
 use super::error::{CliError, Reported};
 use super::input::json_arg;
 use super::output::block;
+use super::trace::{RunTrace, go_on_if_left};
 
 #[derive(clap::Args)]
 pub struct RunArgs {
@@ -180,22 +181,24 @@ fn run_published(db: &Database, args: RunArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let key = args.start_key.idempotency_key.as_deref();
     let outcome = engine.run_published(principal.clone(), workspace, name, event, key, observer)?;
-    // A retry under its key after the first CLI was killed meets its run still `running`,
-    // leased to nobody alive: this command goes on with it, as `runs resume` does (round 20
-    // self-review: it answered "running" and exited 0 with nothing executing the run). Run
-    // elsewhere (a live process, another host), it is answered as it is.
-    let outcome = match (key, outcome.status) {
-        (Some(_), RunStatus::Running) if outcome.waiting_on.is_empty() => {
-            match engine.resume_for(&principal, &outcome.run_id, observer) {
-                Ok(resumed) => resumed,
-                Err(e) => {
-                    eprintln!("run {} is still running: {e}", outcome.run_id);
-                    outcome
-                }
-            }
-        }
-        _ => outcome,
+    // Only a keyed start may go on with a run left running; this start's own steps were
+    // traced live above, as the caller's own run's.
+    let runs = engine.platform().runs();
+    let trace = match key {
+        Some(_) => RunTrace::new(
+            args.output.json,
+            runs.trace_is_live(&principal, &outcome.run_id),
+        ),
+        None => RunTrace::Quiet,
     };
+    let run = outcome.run_id.clone();
+    let outcome = go_on_if_left(
+        key,
+        outcome,
+        trace,
+        |observer| engine.resume_for(&principal, &run, observer),
+        |ended| runs.trace_shows_steps(&principal, &ended.run_id),
+    );
     let first = report(&outcome, started.elapsed(), args.output.json);
     if !args.no_triggers {
         drain(&engine, &principal, workspace, args.output.json)?;
