@@ -219,6 +219,47 @@ fn with_token(dir: &Path, db: &Path, token: &str, args: &[&str]) -> Output {
         .expect("flowhost runs")
 }
 
+/// A personal key lists its owner's own keys, as it may revoke them (round 21 authority
+/// review: it listed none, its owner's address read from a principal that has none); a
+/// service key of no `user.read` lists no one's.
+#[test]
+fn a_personal_key_lists_its_owners_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = acme(dir.path());
+    let create = |args: &[&str]| {
+        let mut all = vec!["keys", "create", "--workspace", "mssp-soc", "--json"];
+        all.extend_from_slice(args);
+        json(&flowhost(dir.path(), &db, &all))
+    };
+    let personal = create(&["--name", "mine", "--as", OPERATOR]);
+    let other = create(&["--name", "also-mine", "--as", OPERATOR]);
+    let service = create(&["--name", "ci", "--service-role", "operator", "--as", OWNER]);
+    let list = |token: &serde_json::Value| {
+        let out = with_token(
+            dir.path(),
+            &db,
+            token["token"].as_str().expect("token"),
+            &["keys", "list", "--workspace", "mssp-soc", "--json"],
+        );
+        let ids: Vec<String> = json(&out)
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|k| k["id"].as_str().expect("id").to_owned())
+            .collect();
+        ids
+    };
+    let mut listed = list(&personal);
+    listed.sort();
+    let mut mine = vec![
+        personal["id"].as_str().expect("id").to_owned(),
+        other["id"].as_str().expect("id").to_owned(),
+    ];
+    mine.sort();
+    assert_eq!(listed, mine, "its owner's keys, and only theirs");
+    assert!(list(&service).is_empty(), "a service key owns none");
+}
+
 #[test]
 fn a_key_acts_by_its_secret_token_never_by_its_id() {
     let dir = tempfile::tempdir().expect("tempdir");

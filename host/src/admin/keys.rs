@@ -192,7 +192,9 @@ impl Platform {
         if !all {
             self.authorize(actor, workspace, Scope::ApikeyRead)?;
         }
-        let owner = actor.email().map(|e| e.to_string());
+        // A personal key lists its owner's keys, as it may revoke them (`revoke_key`; round
+        // 21 authority review: it listed none).
+        let owner = self.person_acting(actor).map(|e| e.to_string());
         store::keys(self.db()?.conn(), workspace, all, owner.as_deref())
     }
 
