@@ -274,6 +274,39 @@ fn a_bad_url_an_unreachable_server_and_a_missing_file_exit_2_with_a_clear_error(
         0,
         "nothing was written to PostgreSQL"
     );
+    // Another application's file at a schema version of its own is no source, said so (round
+    // 21 storage review: told to open it first, which then refused it).
+    let foreign = env.dir.path().join("notes.db");
+    rusqlite::Connection::open(&foreign)
+        .expect("open")
+        .execute_batch("CREATE TABLE notes (id INTEGER PRIMARY KEY); PRAGMA user_version = 37;")
+        .expect("another application's file");
+    let out = common::flowhost(
+        env.dir.path(),
+        &foreign,
+        &["db", "migrate", "--to", &pg_db.url],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("not a Flowhost database"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(tables_in(&mut pg_db.client()), 0);
+    // Nor another application's PostgreSQL database a target: refused as not Flowhost's, its
+    // table left alone (it failed as the host's own "schemas do not match").
+    pg_db
+        .client()
+        .batch_execute("CREATE TABLE users (id INT PRIMARY KEY)")
+        .expect("another application's table");
+    let out = migrate(&env, &pg_db.url);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("not a Flowhost database"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(tables_in(&mut pg_db.client()), 1);
 }
 
 fn tables_in(pg: &mut Client) -> i64 {

@@ -478,6 +478,42 @@ fn a_database_not_in_utf8_is_refused_naming_its_encoding() {
     let (_utf8, _) = fresh_postgres();
 }
 
+/// Another application's database is refused before anything is written, as its SQLite file
+/// is: Flowhost's tables went in beside its own, or a clashing name (`users`) failed as the
+/// host's own error (round 21 storage review). An empty database, and one holding only an
+/// extension's relations, are made Flowhost's.
+#[test]
+fn another_applications_database_is_refused_and_left_as_it_was() {
+    let db = TestDb::new();
+    let mut client = db.client();
+    client
+        .batch_execute("CREATE TABLE users (id INT PRIMARY KEY); INSERT INTO users VALUES (7)")
+        .expect("another application's table");
+    let err = migrate(&mut client).expect_err("another application's database");
+    assert!(err.to_string().contains("not a Flowhost database"), "{err}");
+    let tables: Vec<String> = client
+        .query(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()",
+            &[],
+        )
+        .expect("tables")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(tables, ["users"], "nothing written beside it");
+    // Through the platform's own opening too, named as the database's fault.
+    let opened = flowhost::store::Db::open_postgres(&db.url);
+    let opened = opened.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(opened.contains("not a Flowhost database"), "{opened}");
+    // An extension's relations are no one's data.
+    let empty = TestDb::new();
+    let mut client = empty.client();
+    client
+        .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .ok();
+    migrate(&mut client).expect("an empty database is made Flowhost's");
+}
+
 /// A migration's statement waits for its table's lock as any write does, then the migration
 /// rolls back and is tried again: waiting on, it queued every other session's writes of that
 /// table behind it for as long as one open transaction lasted (round 19 storage review).

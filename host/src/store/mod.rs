@@ -494,7 +494,7 @@ fn synchronous() -> anyhow::Result<&'static str> {
 /// version 0): another application's database, which opening migrated beside its own tables
 /// or left half-migrated on a clashing name, where PostgreSQL refuses a database without the
 /// schema (round 20 storage review). A new or empty file is made a Flowhost database.
-fn refuse_another_applications(conn: &rusqlite::Connection) -> anyhow::Result<()> {
+pub(crate) fn refuse_another_applications(conn: &rusqlite::Connection) -> anyhow::Result<()> {
     // One statement, one snapshot: another process migrating a new file may commit its first
     // migration between two reads (round 20 self-review).
     let (version, tables, ours): (i64, i64, bool) = conn.query_row(

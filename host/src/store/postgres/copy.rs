@@ -198,6 +198,10 @@ fn open_source(path: &Path) -> Result<Connection, Error> {
     .map_err(|e| Error::Invalid(format!("cannot open {}: {e}", path.display())))?;
     conn.busy_timeout(crate::store::BUSY_TIMEOUT)
         .map_err(|e| source_error(path, e))?;
+    // Another application's file at a version of its own is no Flowhost database either
+    // (round 21 storage review: at 37 it was told to be opened first, which then refused it).
+    crate::store::refuse_another_applications(&conn)
+        .map_err(|e| Error::Invalid(format!("{}: {e:#}", path.display())))?;
     let version = crate::store::migrations::current_version(&conn).map_err(|e| {
         Error::Invalid(format!(
             "{} is not a flowhost database: {e:#}",

@@ -345,6 +345,7 @@ pub(crate) fn apply(tx: &mut Transaction<'_>) -> Result<(), Error> {
         crate::store::BUSY_TIMEOUT.as_millis()
     ))
     .map_err(infra)?;
+    refuse_another_applications(tx)?;
     tx.batch_execute(&format!(
         "CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
              version    BIGINT PRIMARY KEY,
@@ -385,6 +386,36 @@ pub(crate) fn apply(tx: &mut Transaction<'_>) -> Result<(), Error> {
             &[&version, &what],
         )
         .map_err(infra)?;
+    }
+    Ok(())
+}
+
+/// Refuses, before anything is written, a database whose schema holds relations but no
+/// Flowhost version table: another application's, which opening migrated Flowhost's tables
+/// into beside its own, or failed on a clashing name (`users`) as the host's own error, as
+/// SQLite's file of another application is refused (round 21 storage review). Relations an
+/// extension owns (PostGIS's `spatial_ref_sys`) do not count: the database is still empty of
+/// anyone's data.
+fn refuse_another_applications(tx: &mut Transaction<'_>) -> Result<(), Error> {
+    let row = tx
+        .query_one(
+            "SELECT to_regclass($1) IS NOT NULL,
+                    (SELECT count(*) FROM pg_class c
+                       JOIN pg_namespace n ON n.oid = c.relnamespace
+                      WHERE n.nspname = current_schema()
+                        AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+                        AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                                         WHERE d.objid = c.oid AND d.deptype = 'e'))",
+            &[&VERSION_TABLE],
+        )
+        .map_err(infra)?;
+    let (ours, relations): (bool, i64) = (row.get(0), row.get(1));
+    if !ours && relations > 0 {
+        return Err(Error::Invalid(format!(
+            "the PostgreSQL database's schema holds {relations} tables, views or sequences but \
+             no Flowhost schema: it is not a Flowhost database (give a new database, or one a \
+             flowhost command made)"
+        )));
     }
     Ok(())
 }
