@@ -15,7 +15,8 @@ use super::error::CliError;
 pub enum DbCommand {
     /// Delete expired rows, at most 1,000 of each kind (what `serve` does every minute):
     /// sign-in links expired or used over a day ago, expired sessions and OIDC logins,
-    /// webhook signatures past the replay window, idempotency keys over 7 days old.
+    /// webhook signatures past the replay window, webhook and start idempotency keys over 7
+    /// days old, a step's restriction updates remembered under their keys after 30 days.
     Prune {
         #[command(flatten)]
         output: Output,
