@@ -1086,3 +1086,64 @@ fn a_builtin_field_read_from_vars_is_checked_where_written() {
     let (ok, _, stderr) = validate(dir.path(), &["wf.json"]);
     assert!(ok, "{stderr}");
 }
+
+/// A built-in step's `with` given whole by one reference that is always a list, or by one
+/// reading `vars` alone, and a `vars` value nested beside other references, are checked where
+/// written as the field read from `vars` is: each published and failed every run (round 21
+/// hostile-input review).
+#[test]
+fn a_builtin_with_given_whole_or_a_vars_value_beside_references_is_checked_where_written() {
+    let wf = |uses: &str, with: serde_json::Value| {
+        serde_json::json!({ "name": "v", "workspace": "soc",
+                "vars": { "sev": "urgent", "lead": "not an address",
+                      "new_case": { "title": "x", "severity": "urgent" } },
+            "steps": [ { "id": "s", "uses": uses, "with": with } ] })
+        .to_string()
+    };
+    for (uses, with, says) in [
+        (
+            "cases/create-case",
+            serde_json::json!("$.vars.new_case"),
+            "urgent",
+        ),
+        (
+            "cases/create-case",
+            serde_json::json!("$.event.drafts[*]"),
+            "select one with an index",
+        ),
+        (
+            "cases/create-case-from-json",
+            serde_json::json!({ "case": { "title": "$.event.t", "severity": "$.vars.sev" } }),
+            "urgent",
+        ),
+        (
+            "cases/query-cases",
+            serde_json::json!({ "filter": { "state": "$.event.s", "severity": "$.vars.sev" } }),
+            "urgent",
+        ),
+        (
+            "cases/create-case",
+            serde_json::json!({ "title": "t", "severity": "low",
+                "reviewers": ["$.vars.lead", "$.event.owner"] }),
+            "not an address",
+        ),
+    ] {
+        let stderr = errors_for(&wf(uses, with.clone()));
+        assert!(
+            stderr.contains("steps[0].with") && stderr.contains(says),
+            "{uses} {with}: {stderr}"
+        );
+    }
+    // One object by reference, and `vars` holding what the step takes, publish.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fine = serde_json::json!({ "name": "v", "workspace": "soc",
+        "vars": { "sev": "high", "new_case": { "title": "x", "severity": "low" } },
+        "steps": [
+            { "id": "a", "uses": "cases/create-case", "with": "$.vars.new_case" },
+            { "id": "b", "uses": "cases/create-case", "with": "$.event.drafts[0]" },
+            { "id": "c", "uses": "cases/create-case-from-json",
+              "with": { "case": { "title": "$.event.t", "severity": "$.vars.sev" } } } ] });
+    std::fs::write(dir.path().join("wf.json"), fine.to_string()).expect("write");
+    let (ok, _, stderr) = validate(dir.path(), &["wf.json"]);
+    assert!(ok, "{stderr}");
+}

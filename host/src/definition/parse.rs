@@ -1592,6 +1592,41 @@ impl Parser {
             );
             return;
         }
+        // Given whole by one reference: one that is always a list is never the object, and
+        // one reading the workflow's own `vars` alone is known here (round 21 hostile-input
+        // review: both published, and every run refused the step).
+        if let Template::Ref(r) = with {
+            if !r.singular {
+                self.err(
+                    at.clone(),
+                    format!(
+                        "{}; `with` takes one object: select one with an index such as `[0]`",
+                        always_a_list(&r.text)
+                    ),
+                );
+            } else if reads_vars_alone(with)
+                && let Ok(given) = with.render(&self.vars)
+            {
+                match given.as_object() {
+                    Some(literal) => {
+                        for (field, why) in step.written_input_errors(literal, &[]) {
+                            let at = field.map_or_else(|| at.clone(), |f| at.key(&f));
+                            self.err(at, why);
+                        }
+                    }
+                    None => self.err(
+                        at.clone(),
+                        format!(
+                            "`{}` takes an object of its input fields; `{}` holds {}",
+                            step.name(),
+                            r.text,
+                            crate::text::clip(&given.to_string())
+                        ),
+                    ),
+                }
+            }
+            return;
+        }
         let Template::Object(fields) = with else {
             if let Template::Literal(v @ Value::Object(_)) = with {
                 let literal = v.as_object().cloned().unwrap_or_default();
@@ -1617,20 +1652,17 @@ impl Parser {
             // What reads the workflow's own `vars` alone is known where written, and checked
             // as written (round 20 engine review: `"severity": "$.vars.sev"` holding "urgent"
             // failed every run, where the same value written was refused).
-            let refs = value.refs();
-            let vars_only = !refs.is_empty()
-                && refs
-                    .iter()
-                    .all(|r| r.root() == Some("vars") && r.singular && !r.optional);
-            if vars_only && let Ok(v) = value.render(&self.vars) {
+            if reads_vars_alone(value)
+                && let Ok(v) = value.render(&self.vars)
+            {
                 literal.insert(key.clone(), v);
                 continue;
             }
-            match refs.is_empty().then(|| value.render(&Value::Null)) {
+            match value.refs().is_empty().then(|| value.render(&Value::Null)) {
                 Some(Ok(v)) => {
                     literal.insert(key.clone(), v);
                 }
-                _ => match written_parts(value) {
+                _ => match written_parts(value, &self.vars) {
                     Some(v) => {
                         literal.insert(key.clone(), v);
                     }
@@ -2108,16 +2140,30 @@ fn invisible_in(text: &str) -> Option<char> {
     })
 }
 
-/// What a list or an object of a built-in step's input holds as written, each reference in
-/// it stood in for: dropped from a list (a people list's item by reference is its run's to
-/// check), a field's value always taken in an object ([`builtin::Builtin::stand_in`]).
-/// `None` for a reference or a text around references, whose whole field is stood in for.
-fn written_parts(template: &Template) -> Option<Value> {
+/// Whether `template` reads the workflow's own `vars` alone, each reference one value that
+/// must be there: what it gives every run is known where written (round 20 engine review).
+fn reads_vars_alone(template: &Template) -> bool {
+    let refs = template.refs();
+    !refs.is_empty()
+        && refs
+            .iter()
+            .all(|r| r.root() == Some("vars") && r.singular && !r.optional)
+}
+
+/// What a list or an object of a built-in step's input holds as written, its parts reading
+/// `vars` alone as they read there, each other reference stood in for: dropped from a list
+/// (a people list's item by reference is its run's to check), a field's value always taken
+/// in an object ([`builtin::Builtin::stand_in`]). `None` for a reference or a text around
+/// references, whose whole field is stood in for. (Round 21 hostile-input review: a `vars`
+/// value beside another reference was stood in for, and every run refused it.)
+fn written_parts(template: &Template, vars: &Value) -> Option<Value> {
     let written = |t: &Template| {
         if t.refs().is_empty() {
             t.render(&Value::Null).ok()
+        } else if reads_vars_alone(t) {
+            t.render(vars).ok()
         } else {
-            written_parts(t)
+            written_parts(t, vars)
         }
     };
     match template {
@@ -2125,7 +2171,9 @@ fn written_parts(template: &Template) -> Option<Value> {
             items
                 .iter()
                 .filter(|t| {
-                    t.refs().is_empty() || matches!(t, Template::Array(_) | Template::Object(_))
+                    t.refs().is_empty()
+                        || reads_vars_alone(t)
+                        || matches!(t, Template::Array(_) | Template::Object(_))
                 })
                 .filter_map(written)
                 .collect(),
