@@ -172,6 +172,37 @@ fn a_step_exiting_the_process_keeps_what_it_wrote_to_stderr() {
     }
 }
 
+/// A step's stderr is kept when the host ends it for its time or its memory, as when it
+/// traps or exits (round 21 hostile-step review: the failure said the limit alone).
+#[test]
+fn a_step_ended_at_its_limits_keeps_what_it_wrote_to_stderr() {
+    let rt = runtime();
+    let short = StepLimits {
+        timeout: Duration::from_millis(300),
+        ..limits()
+    };
+    for (attack, bound, kind, wrote) in [
+        (
+            "stderr_then_loop",
+            short,
+            "deadline",
+            "answered 503; retrying",
+        ),
+        (
+            "stderr_then_memory",
+            limits(),
+            "memory_limit",
+            "loading the whole feed",
+        ),
+    ] {
+        let exec = run(&rt, HOSTILE, json!({ "attack": attack }), bound);
+        let f = failure(&exec);
+        assert_eq!(f.kind(), kind, "{attack}: {f}");
+        assert!(f.to_string().contains(wrote), "{attack}: {f}");
+    }
+    assert_next_step_runs(&rt);
+}
+
 #[test]
 fn the_host_filesystem_is_unreachable() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1144,6 +1175,42 @@ fn a_step_querying_in_a_loop_is_stopped_at_its_budget_of_database_calls() {
         ),
         "{out}"
     );
+}
+
+/// A step not granted a read is told so on every call, never that its calls ran out: the
+/// grant is checked before the call counts (round 21 hostile-step review: `query-cases`,
+/// `get-case-restrictions` and `check-flow-access` spent the budget first).
+#[test]
+fn an_ungranted_step_is_told_it_is_not_granted_past_its_budget() {
+    let rt = runtime();
+    let platform = Arc::new(common::example_platform());
+    let step = rt.load(Path::new(HOSTILE)).expect("component loads");
+    let mut services = HostServices::of(platform);
+    services.step.grants = flowhost::step_call::Grants {
+        cases_read: false,
+        cases_write: false,
+        events_emit: false,
+        access_check: false,
+    };
+    let exec = rt.execute(
+        &step,
+        &json!({ "attack": "calls_past_budget" }),
+        owner(),
+        services,
+        roomy(),
+    );
+    let out = exec.result.expect("the step reports the last answers");
+    for (call, grant) in [
+        ("flow", "access:check"),
+        ("query", "cases:read"),
+        ("restrictions", "cases:read"),
+    ] {
+        let said = out[call].as_str().unwrap_or_default();
+        assert!(
+            said.contains(&format!("does not grant this step `{grant}`")),
+            "{call}: {out}"
+        );
+    }
 }
 
 /// A step keeping WASI resources without dropping them meets a bound on the host's

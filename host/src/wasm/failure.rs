@@ -17,18 +17,24 @@ pub enum StepFailure {
     /// The input could not be handed to the step.
     #[error("invalid step input: {0}")]
     Input(String),
-    /// The wall-clock deadline passed (epoch interruption).
-    #[error("deadline exceeded: the step ran longer than {}", fmt_duration(*.timeout))]
-    Deadline { timeout: Duration },
+    /// The wall-clock deadline passed (epoch interruption). Each failure the host ends a
+    /// step with keeps what it wrote to stderr, as a trap does: a step reporting its trouble
+    /// there, then running out of time or memory, was told the limit alone (round 21
+    /// hostile-step review).
+    #[error("deadline exceeded: the step ran longer than {}{}", fmt_duration(*.timeout), stderr_suffix(stderr))]
+    Deadline { timeout: Duration, stderr: String },
     /// A host call without an error channel refused a value over its cap (SPEC ST-4).
-    #[error("limit exceeded: {0}")]
-    Limit(String),
+    #[error("limit exceeded: {message}{}", stderr_suffix(stderr))]
+    Limit { message: String, stderr: String },
     /// The step tried to grow its memory past the cap.
-    #[error("{0}")]
-    MemoryLimit(String),
+    #[error("{message}{}", stderr_suffix(stderr))]
+    MemoryLimit { message: String, stderr: String },
     /// The step overflowed its call stack.
-    #[error("stack overflow: the step exhausted its call stack (unbounded recursion?)")]
-    StackOverflow,
+    #[error(
+        "stack overflow: the step exhausted its call stack (unbounded recursion?){}",
+        stderr_suffix(stderr)
+    )]
+    StackOverflow { stderr: String },
     /// The step trapped (a panic, an unreachable, an out-of-bounds access...).
     #[error("trap: {message}{}", stderr_suffix(stderr))]
     Trap { message: String, stderr: String },
@@ -60,9 +66,9 @@ impl StepFailure {
             StepFailure::Load { .. } => "load",
             StepFailure::Input(_) => "input",
             StepFailure::Deadline { .. } => "deadline",
-            StepFailure::MemoryLimit(_) => "memory_limit",
-            StepFailure::Limit(_) => "limit",
-            StepFailure::StackOverflow => "stack_overflow",
+            StepFailure::MemoryLimit { .. } => "memory_limit",
+            StepFailure::Limit { .. } => "limit",
+            StepFailure::StackOverflow { .. } => "stack_overflow",
             StepFailure::Trap { .. } => "trap",
             StepFailure::Step(_) => "step_error",
             StepFailure::OutputTooLarge { .. } | StepFailure::OutputTooManyValues { .. } => {
@@ -81,13 +87,19 @@ impl StepFailure {
         stderr: String,
     ) -> Self {
         if let Some(limit) = error.downcast_ref::<MemoryLimitExceeded>() {
-            return StepFailure::MemoryLimit(limit.to_string());
+            return StepFailure::MemoryLimit {
+                message: limit.to_string(),
+                stderr,
+            };
         }
         if let Some(cap) = error.downcast_ref::<HostCapExceeded>() {
-            return StepFailure::Limit(cap.0.clone());
+            return StepFailure::Limit {
+                message: cap.0.clone(),
+                stderr,
+            };
         }
         if error.downcast_ref::<PastDeadline>().is_some() {
-            return StepFailure::Deadline { timeout };
+            return StepFailure::Deadline { timeout, stderr };
         }
         // WASI 0.2's `exit` carries ok or error, not a code (any status but 0 reads as 1):
         // said as such, with what the step wrote before, as a trap keeps it (round 20
@@ -110,8 +122,8 @@ impl StepFailure {
             return StepFailure::Host(format!("no free instance slot: {error}"));
         }
         match error.downcast_ref::<Trap>() {
-            Some(Trap::Interrupt) => StepFailure::Deadline { timeout },
-            Some(Trap::StackOverflow) => StepFailure::StackOverflow,
+            Some(Trap::Interrupt) => StepFailure::Deadline { timeout, stderr },
+            Some(Trap::StackOverflow) => StepFailure::StackOverflow { stderr },
             Some(trap) => StepFailure::Trap {
                 message: trap.to_string(),
                 stderr,

@@ -518,6 +518,7 @@ impl StepRuntime {
         if result.is_ok() && started.elapsed() > limits.timeout {
             result = Err(StepFailure::Deadline {
                 timeout: limits.timeout,
+                stderr: store.data().stderr(),
             });
         }
         let database_calls = store.data().database_calls;

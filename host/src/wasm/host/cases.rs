@@ -67,6 +67,10 @@ impl cases::Host for StepState {
     }
 
     fn query_cases(&mut self, query: CaseQuery) -> Result<CasePage, HostError> {
+        // The grant before the budget, as for every case call (round 21 hostile-step review:
+        // an ungranted step was told its calls ran out, not that it was never allowed).
+        crate::services::grants::require(&self.caller, crate::services::grants::Grant::CasesRead)
+            .map_err(HostError::from)?;
         let page = self.database_call(|services, caller| {
             services
                 .cases()
@@ -76,6 +80,8 @@ impl cases::Host for StepState {
     }
 
     fn get_case_restrictions(&mut self, case_id: String) -> Result<Restrictions, HostError> {
+        crate::services::grants::require(&self.caller, crate::services::grants::Grant::CasesRead)
+            .map_err(HostError::from)?;
         let r = self.database_call(|services, caller| {
             services
                 .cases()

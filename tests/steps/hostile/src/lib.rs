@@ -44,6 +44,16 @@ impl Guest for Hostile {
                 eprintln!("missing setting `feed_url`");
                 std::process::exit(2)
             }
+            // Its trouble on stderr, then out of time or memory (round 21 hostile-step
+            // review: the failure said the limit alone).
+            "stderr_then_loop" => {
+                eprintln!("feed https://feeds.example answered 503; retrying");
+                spin()
+            }
+            "stderr_then_memory" => {
+                eprintln!("loading the whole feed into memory");
+                hoard()
+            }
             "emit_then_panic" => {
                 flowhost_step::log::warn("about to emit, then fail");
                 flowhost_step::events::emit("should.not.publish", &serde_json::json!({}))?;
@@ -116,6 +126,15 @@ impl Guest for Hostile {
             "restriction_flood" => caps::restriction_flood(),
             "toggles" => caps::toggles(&input),
             "query_flood" => caps::query_flood(),
+            // The host calls past the budget's size, each answer ignored: the last ones say
+            // what the first said (round 21: an ungranted step was told its calls ran out).
+            "calls_past_budget" => {
+                let mut last = serde_json::Value::Null;
+                for _ in 0..1_001 {
+                    last = host_calls();
+                }
+                Ok(last.to_string())
+            }
             "pollable_flood" => {
                 // Pollables kept, never dropped: each is an entry of the host's resource
                 // table, host memory outside this step's memory limit.
