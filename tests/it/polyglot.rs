@@ -122,6 +122,15 @@ fn the_js_sdk_fails_a_step_whose_output_json_would_not_say_what_it_is() {
             "page-size",
             "cases.queryCases: `pageSize` must be a whole number from 0, not -1",
         ),
+        // `undefined` as JSON text trapped the bindings (round 21).
+        (
+            "case-json-undefined",
+            "case JSON: not representable as JSON",
+        ),
+        (
+            "payload-to-json-undefined",
+            "event payload: not representable as JSON",
+        ),
         (
             "bad-kind",
             "HostError: kind \"nope\" is none of denied, not-found",
@@ -149,6 +158,12 @@ fn the_js_sdk_fails_a_step_whose_output_json_would_not_say_what_it_is() {
         let exec = run(&rt, &step, json!({ "attack": attack }), limits());
         let why = failure(&exec).to_string();
         assert!(why.contains(needle), "{attack}: {why}");
+    }
+    // A page size past 2^31 reaches the host, which clamps it, or answers as it may: never
+    // a trap in the bindings (round 21).
+    let exec = run(&rt, &step, json!({ "attack": "page-size-wide" }), limits());
+    if let Err(f) = &exec.result {
+        assert_ne!(f.kind(), "trap", "{f}");
     }
     let exec = run(&rt, &step, json!({ "attack": "none" }), limits());
     assert_eq!(exec.result.as_ref().ok(), Some(&json!({ "ok": true })));
@@ -243,6 +258,14 @@ fn hostile_python_step_fails_alone(rt: &StepRuntime) {
             "unprintable",
             "Unprintable: <Unprintable that cannot be shown>",
         ),
+        // A step error without the SDK's constructor run, or a message of another type, is
+        // told as it shows itself (round 21: each trapped the step).
+        (
+            "subclass_without_init",
+            "feed https://feeds.example/ioc is down",
+        ),
+        ("host_error_subclass", "the feed refused us"),
+        ("message_not_text", "42"),
     ] {
         let exec = run(rt, &hostile, json!({ "attack": attack }), limits());
         let f = failure(&exec);

@@ -187,6 +187,30 @@ class HostError(Exception):
         return _HOST_CASES.get(self.kind, _types.HostError_Internal)(self.message)
 
 
+def _message_of(error) -> str:
+    """A step error's `message` as the host takes it (`str()` of one set to another value),
+    or the error's own `str()` when it has none; never raises (see `run_json`)."""
+    try:
+        message = error.message
+    except BaseException:  # noqa: BLE001 - a missing or raising attribute is no message
+        return _shown(_text_of(error, str))
+    return _shown(message)
+
+
+def _host_failure(error: "HostError"):
+    """A `HostError` raised by the step as the WIT carries it: its kind's case, or the step's
+    own failure when it holds no kind of the host's (a subclass that skipped
+    `super().__init__`); never raises."""
+    try:
+        kind = error.kind
+        case = _HOST_CASES.get(kind.replace("_", "-")) if isinstance(kind, str) else None
+    except BaseException:  # noqa: BLE001 - a missing or raising kind is none of the host's
+        case = None
+    if case is None:
+        return wit_world.StepError_Failed(_message_of(error))
+    return wit_world.StepError_Host(case(_message_of(error)))
+
+
 def _host_call(f, *args):
     """Calls a generated import, turning its `Err` into `HostError`."""
     try:
@@ -606,12 +630,16 @@ def run_json(input_json: str, f) -> str:
             return json.dumps(_encode(output), allow_nan=False, ensure_ascii=False)
         except (TypeError, ValueError) as e:
             raise Failed(f"output: {e}") from None
+    # Read so that no handler can raise: an error subclass that skips `super().__init__`
+    # (its own `__init__` and `__str__`, a common pattern) or a `message` set to another value
+    # after raised again inside its handler, past the catch-all below, and trapped the step
+    # (round 21 review).
     except InvalidInput as e:
-        raise Err(wit_world.StepError_InvalidInput(e.message))
+        raise Err(wit_world.StepError_InvalidInput(_message_of(e)))
     except Failed as e:
-        raise Err(wit_world.StepError_Failed(e.message))
+        raise Err(wit_world.StepError_Failed(_message_of(e)))
     except HostError as e:
-        raise Err(wit_world.StepError_Host(e._to_wit()))
+        raise Err(_host_failure(e))
     except SystemExit as e:
         # Past `Exception`, it panicked the bindings: a trap naming nothing (round 19 review).
         code = _text_of(e.code, repr)

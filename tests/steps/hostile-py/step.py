@@ -198,6 +198,30 @@ def attack(input: dict) -> dict:
                 raise RuntimeError("no text")
 
         raise Unprintable()
+    if what == "subclass_without_init":
+        # Its own `__init__` and `__str__`, no `super().__init__`: no `message` attribute
+        # (round 21: the handler raised again and trapped the step).
+        class FeedDown(flowhost_step.Failed):
+            def __init__(self, url):
+                self.url = url
+
+            def __str__(self):
+                return f"feed {self.url} is down"
+
+        raise FeedDown("https://feeds.example/ioc")
+    if what == "host_error_subclass":
+        class Refused(flowhost_step.HostError):
+            def __init__(self):
+                pass
+
+            def __str__(self):
+                return "the feed refused us"
+
+        raise Refused()
+    if what == "message_not_text":
+        e = flowhost_step.Failed("first")
+        e.message = 42
+        raise e
     if what == "enum_text":
         # A host enum as text is its host spelling (round 20: `Severity.CRITICAL`).
         from wit_world.imports.types import AccessMode, Severity

@@ -56,6 +56,16 @@ export const run = step((input: Input): unknown => {
     case "bad-title":
       cases.createCase({ title: 42, severity: "low" } as never);
       return { ok: true };
+    case "page-size-wide":
+      // Past 2^31, a float to QuickJS: the bindings trapped lowering it (round 21).
+      cases.queryCases({ pageSize: 0xffffffff });
+      return { ok: true };
+    case "case-json-undefined":
+      cases.createCaseFromJson((input as unknown as { missing: string }).missing);
+      return { ok: true };
+    case "payload-to-json-undefined":
+      events.emit("hostile.x", { toJSON: () => undefined });
+      return { ok: true };
     case "page-size":
       cases.queryCases({ pageSize: -1 });
       return { ok: true };
