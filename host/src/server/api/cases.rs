@@ -105,7 +105,8 @@ pub async fn query(
 #[utoipa::path(get, path = "/api/v1/workspaces/{workspace}/cases/{id}", tag = "cases",
     params(("workspace" = String, Path, description = "the workspace"),
         ("id" = String, Path, description = "the case's id")),
-    responses((status = 200, description = "the case", body = Object), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "the case", body = Object), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
@@ -124,7 +125,7 @@ pub async fn get(
     params(("workspace" = String, Path, description = "the workspace"),
         ("id" = String, Path, description = "the case's id")),
     responses((status = 200, description = "access mode and collaborators", body = Object),
-        (status = 404, body = ErrorBody)),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_restrictions(
     State(state): State<AppState>,

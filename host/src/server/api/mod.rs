@@ -10,6 +10,7 @@ mod auth;
 pub(super) mod body;
 pub(super) mod call;
 mod cases;
+mod common_answers;
 pub(super) mod error;
 mod idempotency;
 mod interactions;
@@ -52,7 +53,7 @@ impl Modify for BearerKey {
 
 /// The API's routes and the OpenAPI document generated from them.
 fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(workflows::list, workflows::publish))
         .routes(routes!(workflows::run))
         .routes(routes!(runs::list))
@@ -70,7 +71,9 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(interactions::start))
         .routes(routes!(access::check))
         .routes(routes!(access::audit))
-        .split_for_parts()
+        .split_for_parts();
+    common_answers::document(&mut doc);
+    (router, doc)
 }
 
 /// The OpenAPI document of the API (what `/api/v1/openapi.json` serves).
