@@ -433,6 +433,14 @@ fn interaction_titles_are_checked_where_they_are_written() {
         ),
         "{stderr}"
     );
+    // Text, never another JSON value shown as its text (round 21 hostile-input review).
+    for other in ["42", r#"{"a": 1}"#, "true", r#"["Refund"]"#] {
+        let stderr = errors_for(&flow(other));
+        assert!(
+            stderr.contains("trigger.interaction.title: an interaction's title is text"),
+            "{other}: {stderr}"
+        );
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("flow.json"), flow(r#""Refund""#)).expect("write");
     let (ok, _, stderr) = validate(dir.path(), &["flow.json"]);
@@ -994,6 +1002,16 @@ fn a_flows_answer_references_name_its_fields_and_read_optional_ones_with_a_quest
                 { "if": [ { "left": "$.event.values.note", "op": "exists" } ], "then": [] } ] })
         .to_string()
     };
+    // Bracketed names are the same names (round 21 hostile-input review).
+    let stderr = errors_for(&flow(
+        "Access to {{ $.event['values'].tpyo }}",
+        "{{ $.event[\"values\"][\"note\"] }}",
+    ));
+    assert!(
+        stderr.contains("`$.event['values'].tpyo` names no field of its form")
+            && stderr.contains("`note` is not required"),
+        "{stderr}"
+    );
     let stderr = errors_for(&flow(
         "Access to {{ $.event.values.sytem }}",
         "{{ $.event.values.note }}",

@@ -1062,6 +1062,17 @@ impl Parser {
             &["title", "form", "access", "timeout", "on_timeout"]
         };
         self.unknown_keys(o, &at, known, "interaction settings");
+        // Text, or text a reference gives: a number, an object, a list or a boolean was shown
+        // as its JSON text (round 21 hostile-input review).
+        if let Some(other) = o.get("title").filter(|t| !t.is_string()) {
+            self.authoring(
+                at.key("title"),
+                format!(
+                    "an interaction's title is text (or a reference to text), not {}",
+                    crate::text::clip(&other.to_string())
+                ),
+            );
+        }
         let title = self.template(
             Some(o.get("title").unwrap_or(&Value::String(String::new()))),
             at.key("title"),
@@ -1948,30 +1959,19 @@ impl Parser {
     /// misspelt field failed every run, an optional one every run it was left blank (round
     /// 20 hostile-input and engine reviews).
     fn check_form_value(&mut self, r: &super::refs::Ref, at: &JsonPath) {
-        let (values_of, fields) = match r.root() {
-            Some("event") => match &self.flow_fields {
-                Some(fields) => ("$.event.values".to_owned(), fields),
+        // Read by its names, in either spelling (round 21 hostile-input review:
+        // `$.event['values'].tpyo` was not checked).
+        let names = r.leading_names();
+        let (fields, name) = match names.as_slice() {
+            ["event", "values", name, ..] => match &self.flow_fields {
+                Some(fields) => (fields, *name),
                 None => return,
             },
-            Some("steps") => match r
-                .step_id()
-                .and_then(|id| Some((id, self.step_fields.get(id)?)))
-            {
-                Some((id, fields)) => {
-                    // As the reference spells its step: `.id` or `['id']`.
-                    let step = if r.text.starts_with("$.steps.") {
-                        format!("$.steps.{id}")
-                    } else {
-                        r.text[..r.text.find(']').map_or(0, |end| end + 1)].to_owned()
-                    };
-                    (format!("{step}.values"), fields)
-                }
+            ["steps", id, "values", name, ..] => match self.step_fields.get(*id) {
+                Some(fields) => (fields, *name),
                 None => return,
             },
             _ => return,
-        };
-        let Some(name) = field_named(&r.text, &values_of) else {
-            return;
         };
         let message = match fields.get(name) {
             None => format!(
@@ -2053,22 +2053,6 @@ fn always_a_list(text: &str) -> String {
          always the list of them",
         crate::text::clip(text)
     )
-}
-
-/// The field a reference reads right after `values` (`{values}.name` or
-/// `{values}['name']`), if it reads one; a bracketed name holding an escape is left to the run.
-fn field_named<'t>(text: &'t str, values: &str) -> Option<&'t str> {
-    let rest = text.strip_prefix(values)?;
-    if let Some(rest) = rest.strip_prefix('.') {
-        // `.*` and `..name` name no one field.
-        let name = &rest[..rest.find(['.', '[']).unwrap_or(rest.len())];
-        return (!name.is_empty() && name != "*").then_some(name);
-    }
-    let rest = rest.strip_prefix('[')?;
-    let quote = rest.chars().next().filter(|q| matches!(q, '\'' | '"'))?;
-    let inner = &rest[1..];
-    let end = inner.find(quote)?;
-    (inner[end + 1..].starts_with(']') && !inner[..end].contains('\\')).then(|| &inner[..end])
 }
 
 /// The kind of a step that gives no output, `None` for one that does.

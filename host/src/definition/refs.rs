@@ -60,6 +60,45 @@ impl Ref {
         inner[end + 1..].starts_with(']').then(|| &inner[..end])
     }
 
+    /// The names this reference reads from its root on, as far as each segment is one name
+    /// (`.name`, `['name']` or `["name"]`): `$.steps['ask'].values.reason` reads `steps`,
+    /// `ask`, `values`, `reason`. A wildcard, an index, a filter, a union, a descent or a
+    /// bracketed name holding an escape ends them.
+    pub fn leading_names(&self) -> Vec<&str> {
+        let mut names = Vec::new();
+        let Some(mut rest) = self.text.strip_prefix('$') else {
+            return names;
+        };
+        loop {
+            if let Some(after) = rest.strip_prefix('.') {
+                let end = after.find(['.', '[']).unwrap_or(after.len());
+                let name = &after[..end];
+                if name.is_empty() || name == "*" {
+                    break;
+                }
+                names.push(name);
+                rest = &after[end..];
+            } else if let Some(after) = rest.strip_prefix('[') {
+                let Some(quote) = after.chars().next().filter(|q| matches!(q, '\'' | '"')) else {
+                    break;
+                };
+                let inner = &after[1..];
+                let Some(end) = inner.find(quote) else {
+                    break;
+                };
+                let name = &inner[..end];
+                if name.contains('\\') || !inner[end + 1..].starts_with(']') {
+                    break;
+                }
+                names.push(name);
+                rest = &inner[end + 2..];
+            } else {
+                break;
+            }
+        }
+        names
+    }
+
     /// The root this reference reads: `event`, `steps`, `vars`, `loop` or `inputs`.
     pub fn root(&self) -> Option<&str> {
         let rest = self.text.strip_prefix("$.")?;
@@ -379,6 +418,28 @@ mod tests {
     fn bad_references_are_compile_errors() {
         assert!(Template::compile(&json!("$.event[")).is_err());
         assert!(Template::compile(&json!("Case {{ $.event.case.id")).is_err());
+    }
+
+    #[test]
+    fn leading_names_are_read_in_either_spelling() {
+        for (text, names) in [
+            ("$.event.values.reason", vec!["event", "values", "reason"]),
+            (
+                "$.event['values'][\"reason\"]",
+                vec!["event", "values", "reason"],
+            ),
+            (
+                "$.steps['ask'].values.r[0]",
+                vec!["steps", "ask", "values", "r"],
+            ),
+            ("$.event.values.*", vec!["event", "values"]),
+            ("$.event..reason", vec!["event"]),
+            ("$.event['a','b']", vec!["event"]),
+            ("$.event['a\\'b']", vec!["event"]),
+        ] {
+            let r = Ref::parse(text).expect("ref");
+            assert_eq!(r.leading_names(), names, "{text}");
+        }
     }
 
     #[test]
