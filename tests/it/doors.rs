@@ -260,6 +260,45 @@ fn a_personal_key_lists_its_owners_keys() {
     assert!(list(&service).is_empty(), "a service key owns none");
 }
 
+/// An Interaction Flow is started through its form, at every door: a file's run handed its
+/// steps an `--event` of unchecked answers and a forged responder, which `run --published`
+/// refuses (round 21 hostile-input review; SPEC IX-4).
+#[test]
+fn an_interaction_flow_file_is_not_run_with_a_forged_event() {
+    let d = common::Deployment::new();
+    let flow = serde_json::json!({ "name": "refund", "workspace": "mssp-soc",
+        "run_as": OWNER,
+        "trigger": { "on": "interaction", "interaction": { "title": "Refund",
+            "form": { "fields": [ { "name": "approve", "type": "boolean" } ] } } },
+        "steps": [ { "exit": { "status": "done" } } ] });
+    let file = d.dir.path().join("refund.json");
+    std::fs::write(&file, flow.to_string()).expect("write");
+    let out = d.cli(&[
+        "run",
+        file.to_str().expect("utf-8"),
+        "--as",
+        OWNER,
+        "--event",
+        r#"{"values": {"approve": "yes"}, "responder": "ceo@acme-mssp.test"}"#,
+    ]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("`refund` is an Interaction Flow: it starts through its form"),
+        "{}",
+        text(&out)
+    );
+    // A workflow of another trigger still runs from its file.
+    let manual = d.dir.path().join("manual.json");
+    std::fs::write(
+        &manual,
+        serde_json::json!({ "name": "m", "workspace": "mssp-soc",
+            "steps": [ { "exit": { "status": "done" } } ] })
+        .to_string(),
+    )
+    .expect("write");
+    d.ok(&["run", manual.to_str().expect("utf-8"), "--as", OWNER]);
+}
+
 #[test]
 fn a_key_acts_by_its_secret_token_never_by_its_id() {
     let dir = tempfile::tempdir().expect("tempdir");

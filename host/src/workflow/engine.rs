@@ -422,6 +422,17 @@ impl Engine {
         observer: &dyn Observer,
     ) -> Result<RunOutcome, Error> {
         self.may_start(&principal, &workflow.workspace)?;
+        // Not through a file either: its steps read a form's checked answers and the
+        // responder its settings allowed, which a file's `--event` forged unchecked (round
+        // 21 hostile-input review; `run --published` refuses it as well).
+        if workflow.trigger.on == crate::definition::model::TriggerKind::Interaction {
+            return Err(Error::Invalid(format!(
+                "`{}` is an Interaction Flow: it starts through its form once published \
+                 (`flowhost interact start`, the API's or the web's flow start), or as a \
+                 `flowhost test` file's start (SPEC IX-4)",
+                workflow.name
+            )));
+        }
         let mut found = super::components::collect(definition, &workflow.resolver)?;
         super::components::collect_nested(workflow, &mut found)?;
         let pins = self
