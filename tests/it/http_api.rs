@@ -404,6 +404,13 @@ fn workflows_publish_list_and_run_for_the_allowed_only() {
     );
     assert_eq!(unknown.status, 400, "{}", unknown.text);
     assert!(unknown.text.contains("evnt"), "{}", unknown.text);
+    // No body at all is "run it" with the event `{}`, as the CLI's (round 21 HTTP review);
+    // a body that is not JSON is still named.
+    let bare = server.send("POST", &format!("{base}/hello/runs"), Some(&owner), b"");
+    assert_eq!(bare.status, 200, "{}", bare.text);
+    assert_eq!(bare.body["status"], "succeeded", "{}", bare.text);
+    let broken = server.send("POST", &format!("{base}/hello/runs"), Some(&owner), b"{");
+    assert_eq!(broken.status, 400, "{}", broken.text);
 }
 
 /// A start or a case creation sent again with its `Idempotency-Key` (its answer lost: a

@@ -9,7 +9,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::auth::Authed;
-use super::body::{ApiJson, parse_body};
+use super::body::{ApiJsonOrNone, parse_body};
 use super::call::{call, call_running};
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::idempotency::IdempotencyKey;
@@ -114,8 +114,8 @@ pub async fn publish(
     Ok((StatusCode::CREATED, Json(published)))
 }
 
-/// The body of a manual run.
-#[derive(Deserialize, ToSchema)]
+/// The body of a manual run; none at all is `{}`.
+#[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RunRequest {
     /// What the run sees as `$.event` (default `{}`).
@@ -143,7 +143,7 @@ pub async fn run(
     Authed(principal): Authed,
     Path((workspace, name)): Path<(String, String)>,
     IdempotencyKey(key): IdempotencyKey,
-    ApiJson(request): ApiJson<RunRequest>,
+    ApiJsonOrNone(request): ApiJsonOrNone<RunRequest>,
 ) -> ApiResult<Json<RunOutcome>> {
     let event = request
         .event
