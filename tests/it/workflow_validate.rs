@@ -984,6 +984,78 @@ fn a_reference_that_is_always_a_list_is_not_written_as_one_value() {
     assert!(ok, "{stderr}");
 }
 
+/// A condition comparing a form's answer with a written value that answer never is, or
+/// looking for a written list whole, is refused where written: `approve ne "false"` held
+/// when the person answered No, `verdict in ["Malicious"]` never held beside the option
+/// `malicious`, and `tags contains ["phishing", "bec"]` looked for the list as one tag
+/// (round 21 engine review).
+#[test]
+fn a_condition_on_a_form_answer_or_with_a_written_list_is_checked_where_written() {
+    let wf = |conditions: serde_json::Value| {
+        serde_json::json!({ "name": "ask", "workspace": "soc", "steps": [
+            { "id": "approve", "interaction": { "title": "Contain?",
+                "form": { "fields": [
+                    { "name": "approve", "type": "boolean" },
+                    { "name": "n", "type": "number" },
+                    { "name": "who", "type": "email" },
+                    { "name": "verdict", "type": "choice", "options": ["malicious", "benign"] } ] },
+                "access": { "workspace_users": { "emails": ["sam@acme.test"] } } } },
+            { "if": conditions, "then": [] } ] })
+        .to_string()
+    };
+    let refused = serde_json::json!([
+        { "left": "$.steps.approve.values.approve", "op": "ne", "right": "false" },
+        { "left": "$.steps.approve.values.verdict", "op": "in", "right": ["Malicious", "benign"] },
+        { "left": "true", "op": "eq", "right": "$.steps['approve'].values['approve']" },
+        { "left": "$.steps.approve.values.n", "op": "eq", "right": "3" },
+        { "left": "$.steps.approve.values.who", "op": "eq", "right": "Sam@acme.test" },
+        { "left": "$.event.tags", "op": "contains", "right": ["phishing", "bec"] },
+        { "left": ["a", "b"], "op": "in", "right": "$.event.levels" }
+    ]);
+    let stderr = errors_for(&wf(refused));
+    for (at, says) in [
+        (
+            "steps[1].if[0].right",
+            "is true or false, never \"false\": `ne` with it always holds",
+        ),
+        (
+            "steps[1].if[1].right[0]",
+            "is one of malicious, benign, never \"Malicious\"",
+        ),
+        (
+            "steps[1].if[2].left",
+            "never \"true\": `eq` with it never holds",
+        ),
+        ("steps[1].if[3].right", "is a number, never \"3\""),
+        ("steps[1].if[4].right", "in lower case"),
+        (
+            "steps[1].if[5].right",
+            "a list written here is looked for whole",
+        ),
+        (
+            "steps[1].if[6].left",
+            "a list written here is looked for whole",
+        ),
+    ] {
+        assert!(
+            stderr.contains(&format!("{at}: ")) && stderr.contains(says),
+            "{at}: {stderr}"
+        );
+    }
+    assert!(!stderr.contains("steps[1].if[1].right[1]"), "{stderr}");
+    let fine = serde_json::json!([
+        { "left": "$.steps.approve.values.approve", "op": "eq", "right": true },
+        { "left": "$.steps.approve.values.verdict", "op": "in", "right": ["malicious"] },
+        { "left": "$.steps.approve.values.n", "op": "gte", "right": 3 },
+        { "left": "$.steps.approve.values.who", "op": "ne", "right": "sam@acme.test" },
+        { "left": "$.event.tags", "op": "contains", "right": "phishing" }
+    ]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("wf.json"), wf(fine)).expect("write");
+    let (ok, _, stderr) = validate(dir.path(), &["wf.json"]);
+    assert!(ok, "{stderr}");
+}
+
 /// An Interaction Flow's `$.event.values.<name>` names a field of its form, and a field a
 /// person may leave blank (left out of the answers then) is read with `?`: a misspelt field
 /// failed every run, an optional one every run its starter left blank (round 20

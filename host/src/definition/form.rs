@@ -42,6 +42,35 @@ pub enum FieldKind {
     },
 }
 
+impl FieldKind {
+    /// What an answer to such a field always is, when `value` can never be one: another JSON
+    /// type, text none of a choice's options is, an address in capitals (answers are kept
+    /// in lower case). `None` when it may be one; a `null` is an answer left out.
+    pub(crate) fn never_answered_by(&self, value: &Value) -> Option<String> {
+        let what = match self {
+            FieldKind::Text => "text",
+            FieldKind::Number => "a number",
+            FieldKind::Boolean => "true or false",
+            FieldKind::Email => "an email address in lower case",
+            FieldKind::Choice { options } => {
+                let shown: Vec<_> = options.iter().map(|o| crate::text::clip(o)).collect();
+                return match value {
+                    Value::Null => None,
+                    Value::String(s) if options.contains(s) => None,
+                    _ => Some(format!("one of {}", shown.join(", "))),
+                };
+            }
+        };
+        let may = match (self, value) {
+            (_, Value::Null) | (FieldKind::Text, Value::String(_)) => true,
+            (FieldKind::Number, Value::Number(_)) | (FieldKind::Boolean, Value::Bool(_)) => true,
+            (FieldKind::Email, Value::String(s)) => !s.chars().any(|c| c.is_ascii_uppercase()),
+            _ => false,
+        };
+        (!may).then(|| what.to_owned())
+    }
+}
+
 /// One field of a form.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Field {

@@ -62,7 +62,7 @@ pub fn parse(origin: &str, text: &str, resolver: &Resolver) -> Result<Workflow, 
             ix.form
                 .fields
                 .iter()
-                .map(|f| (f.name.clone(), f.required))
+                .map(|f| (f.name.clone(), AnswerField::of(f)))
                 .collect()
         });
         let all = super::model::steps_within(&w.steps);
@@ -74,7 +74,7 @@ pub fn parse(origin: &str, text: &str, resolver: &Resolver) -> Result<Workflow, 
                     ix.form
                         .fields
                         .iter()
-                        .map(|f| (f.name.clone(), f.required))
+                        .map(|f| (f.name.clone(), AnswerField::of(f)))
                         .collect(),
                 )),
                 _ => None,
@@ -124,9 +124,9 @@ struct Parser {
     vars: Value,
     /// An Interaction Flow's form fields, by name, and whether each is required: what a
     /// `$.event.values.<name>` reference may read.
-    flow_fields: Option<BTreeMap<String, bool>>,
+    flow_fields: Option<BTreeMap<String, AnswerField>>,
     /// Each interaction step's form fields, by step id, as [`Parser::flow_fields`].
-    step_fields: BTreeMap<String, BTreeMap<String, bool>>,
+    step_fields: BTreeMap<String, BTreeMap<String, AnswerField>>,
     /// Whether the references being checked are an `exists` or `not_exists`'s, which finding
     /// nothing answers rather than fails.
     probing: bool,
@@ -622,6 +622,26 @@ impl Parser {
                 Template::Ref(_) | Template::Array(_) | Template::Literal(Value::Array(_))
             )
         };
+        // A list written where one value is looked for is looked for whole, as one item,
+        // as a list reference there is (round 21 engine review: `tags contains ["phishing",
+        // "bec"]` published, and its trigger never fired).
+        let written_list =
+            |t: &Template| matches!(t, Template::Array(_) | Template::Literal(Value::Array(_)));
+        let written = match op {
+            Op::Contains if written_list(right) => Some("right"),
+            Op::In if written_list(left) => Some("left"),
+            _ => None,
+        };
+        if let Some(side) = written {
+            self.authoring(
+                at.key(side),
+                format!(
+                    "`{}` looks for one value, and a list written here is looked for whole, as \
+                     one item: write one condition per value",
+                    op.name()
+                ),
+            );
+        }
         let sides = [("left", left, right), ("right", right, left)];
         for (side, this, other) in sides {
             let Some(text) = list_ref(this) else { continue };
@@ -1865,6 +1885,7 @@ impl Parser {
                 StepKind::Wait { .. } | StepKind::Parallel { .. } => {}
             }
             for (at, c) in conds {
+                self.no_answer_compared_with_what_it_never_is(c, &at);
                 // What `exists` asks of may find nothing: checked as a probe.
                 if matches!(c.op, Op::Exists | Op::NotExists) {
                     self.probing = true;
@@ -1927,7 +1948,7 @@ impl Parser {
                     // (round 20 self-review).
                     let answered = self.step_fields.get(&step.id).cloned();
                     if let Some(fields) = self.step_fields.get_mut(&step.id) {
-                        fields.values_mut().for_each(|required| *required = false);
+                        fields.values_mut().for_each(|f| f.required = false);
                     }
                     self.check_refs(&ix.on_timeout, available, in_loop);
                     if let Some(fields) = answered {
@@ -1973,7 +1994,7 @@ impl Parser {
             },
             _ => return,
         };
-        let message = match fields.get(name) {
+        let message = match fields.get(name).map(|f| f.required) {
             None => format!(
                 "`{}` names no field of its form (its fields: {})",
                 crate::text::clip(&r.text),
@@ -1988,6 +2009,89 @@ impl Parser {
             Some(_) => return,
         };
         self.authoring(at.clone(), message);
+    }
+
+    /// Refuses, where written, a condition comparing a form's answer with a written value
+    /// that answer never is: a yes/no answer `ne "false"` held when the person answered No
+    /// (a refusal approved), `eq "true"` never held, a choice `in ["Malicious"]` never held
+    /// beside its option `malicious` (round 21 engine review; SPEC IX-8).
+    fn no_answer_compared_with_what_it_never_is(&mut self, c: &Condition, at: &JsonPath) {
+        if !matches!(c.op, Op::Eq | Op::Ne | Op::In) {
+            return;
+        }
+        let sides = [
+            ("left", &c.left, "right", &c.right),
+            ("right", &c.right, "left", &c.left),
+        ];
+        for (side, this, other_side, other) in sides {
+            // `in` looks for its left in its right's list.
+            if c.op == Op::In && side == "right" {
+                continue;
+            }
+            let Template::Ref(r) = this else { continue };
+            let Some(kind) = self.answer_field(r).map(|f| f.kind.clone()) else {
+                continue;
+            };
+            let written: Vec<(JsonPath, &Value)> = match (c.op, other) {
+                (Op::Eq | Op::Ne, Template::Literal(v)) => vec![(at.key(other_side), v)],
+                (Op::In, Template::Literal(Value::Array(items))) => items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (at.key(other_side).index(i), v))
+                    .collect(),
+                (Op::In, Template::Array(items)) => items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, t)| match t {
+                        Template::Literal(v) => Some((at.key(other_side).index(i), v)),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => continue,
+            };
+            let outcome = if c.op == Op::Ne {
+                "always holds"
+            } else {
+                "never holds"
+            };
+            for (at, value) in written {
+                if let Some(what) = kind.never_answered_by(value) {
+                    self.authoring(
+                        at,
+                        format!(
+                            "`{}` is {what}, never {}: `{}` with it {outcome}",
+                            crate::text::clip(&r.text),
+                            crate::text::clip(&value.to_string()),
+                            c.op.name()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    /// The form field reference `r` reads the answer of, whole (`$.event.values.<field>` of
+    /// an Interaction Flow, `$.steps.<id>.values.<field>` of an interaction step).
+    fn answer_field(&self, r: &super::refs::Ref) -> Option<&AnswerField> {
+        if !r.singular {
+            return None;
+        }
+        let names = r.leading_names();
+        let (fields, name) = match names.as_slice() {
+            ["event", "values", name] => (self.flow_fields.as_ref()?, *name),
+            ["steps", id, "values", name] => (self.step_fields.get(*id)?, *name),
+            _ => return None,
+        };
+        // The field itself, nothing after its name (`[0]` of a text finds nothing anyway).
+        let whole = [
+            format!(".{name}"),
+            format!("['{name}']"),
+            format!("[\"{name}\"]"),
+        ];
+        if !whole.iter().any(|end| r.text.ends_with(end.as_str())) {
+            return None;
+        }
+        fields.get(name)
     }
 
     fn check_ref(
@@ -2122,6 +2226,23 @@ fn invisible_in(text: &str) -> Option<char> {
     crate::text::first_hidden_by(text, |prev, c, next| {
         !matches!(c, '\n' | '\t' | '\r') && crate::text::is_hidden_at(prev, c, next)
     })
+}
+
+/// A form's field as references to its answer are checked where written.
+#[derive(Clone, Debug)]
+struct AnswerField {
+    /// Whether it is always answered (`false` on an interaction's own timeout path).
+    required: bool,
+    kind: super::form::FieldKind,
+}
+
+impl AnswerField {
+    fn of(field: &super::form::Field) -> Self {
+        Self {
+            required: field.required,
+            kind: field.kind.clone(),
+        }
+    }
 }
 
 /// Whether `template` reads the workflow's own `vars` alone, each reference one value that
