@@ -591,3 +591,52 @@ fn remembered_restriction_updates_are_pruned_past_their_retention() {
     );
     assert_eq!(site.count("SELECT COUNT(*) FROM case_updates"), 1);
 }
+
+/// A start key is kept while its run may still go on: a run on hold past the retention, its
+/// start sent again, is answered, never started a second time (round 21 kill review); the
+/// key of an ended run goes once its 7 days are past.
+#[test]
+fn a_start_key_is_kept_while_its_run_may_go_on() {
+    let site = Site::new();
+    for (name, steps) in [
+        ("hold", json!([{ "id": "w", "wait": "1h" }])),
+        ("done", json!([{ "exit": { "status": "done" } }])),
+    ] {
+        let file = site.dir.path().join(format!("{name}.json"));
+        let wf = json!({ "name": name, "workspace": "mssp-soc", "steps": steps });
+        std::fs::write(&file, wf.to_string()).expect("write");
+        site.ok(&[
+            "workflows",
+            "publish",
+            file.to_str().expect("utf-8"),
+            "--as",
+            OWNER,
+        ]);
+    }
+    let start = |name: &str| -> Value {
+        let out = site.ok(&[
+            "run",
+            "--published",
+            name,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--idempotency-key",
+            &format!("k-{name}"),
+            "--json",
+        ]);
+        serde_json::from_str(&out).expect("JSON")
+    };
+    let held = start("hold");
+    assert_eq!(held["status"], "on_hold", "{held}");
+    assert_eq!(start("done")["status"], "succeeded");
+    site.sql(&format!("UPDATE start_requests SET at = at - 8 * {DAY}"));
+    assert_eq!(site.prune()["start_keys"], 1);
+    let again = start("hold");
+    assert_eq!(again["run_id"], held["run_id"], "{again}");
+    assert_eq!(
+        site.count("SELECT COUNT(*) FROM runs WHERE workflow = 'hold'"),
+        1
+    );
+}

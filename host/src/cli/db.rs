@@ -15,8 +15,9 @@ use super::error::CliError;
 pub enum DbCommand {
     /// Delete expired rows, at most 1,000 of each kind (what `serve` does every minute):
     /// sign-in links expired or used over a day ago, expired sessions and OIDC logins,
-    /// webhook signatures past the replay window, webhook and start idempotency keys over 7
-    /// days old, a step's restriction updates remembered under their keys after 30 days.
+    /// webhook signatures past the replay window, webhook idempotency keys over 7 days old,
+    /// start keys over 7 days old whose run has ended, a step's restriction updates
+    /// remembered under their keys after 30 days.
     Prune {
         #[command(flatten)]
         output: Output,

@@ -75,12 +75,17 @@ pub(crate) fn forget(
     Ok(())
 }
 
-/// Deletes at most `limit` start keys recorded before `before`; how many.
+/// Deletes at most `limit` start keys recorded before `before` whose run has ended; how
+/// many. A key of a run still queued, running, on hold or stopped (resumable) is kept: sent
+/// again past the retention, it started a second run beside the first (round 21 kill
+/// review).
 pub(crate) fn prune(tx: &Transaction<'_>, before: i64, limit: usize) -> Result<usize, Error> {
     crate::store::delete_at_most(
         tx,
         "DELETE FROM start_requests WHERE (workspace, requester, request_key) IN (
-             SELECT workspace, requester, request_key FROM start_requests WHERE at < ?1 LIMIT ?2)",
+             SELECT s.workspace, s.requester, s.request_key
+               FROM start_requests s JOIN runs r ON r.id = s.run
+              WHERE s.at < ?1 AND r.status IN ('succeeded', 'failed') LIMIT ?2)",
         before,
         limit,
     )
