@@ -65,6 +65,11 @@ pub struct Platform {
     index: RwLock<Arc<AccessIndex>>,
     /// The access epoch the index is current at.
     epoch: AtomicI64,
+    /// Held while the index is brought to a newer epoch, from its read to its publishing:
+    /// PostgreSQL's writing connections catch up beside the shared one, and an older index
+    /// published after a newer one took this host back, its epoch too (round 21 access
+    /// review: a member deleted here was in the index again).
+    index_updates: Mutex<()>,
     full_loads: AtomicU64,
     reloaded_workspaces: AtomicU64,
     /// Looks at the access epoch ([`Platform::refresh_access`]).
@@ -177,6 +182,7 @@ impl Platform {
             commits,
             index: RwLock::new(Arc::new(index)),
             epoch: AtomicI64::new(epoch),
+            index_updates: Mutex::new(()),
             full_loads: AtomicU64::new(1),
             reloaded_workspaces: AtomicU64::new(0),
             epoch_looks: AtomicU64::new(0),
@@ -272,10 +278,14 @@ impl Platform {
 
     /// Makes the index current at `epoch` (read from `conn` before this is called): the
     /// workspaces the change log names since the held epoch are read again, or everything
-    /// when the log does not reach back that far. Called with the database locked (the
-    /// `MutexGuard`), so index updates of this process are serialized.
+    /// when the log does not reach back that far. Never goes back: an index already at
+    /// `epoch` or past it is kept (updates are serialized on `index_updates`).
     fn catch_up(&self, conn: &Connection, epoch: i64) -> Result<(), StoreError> {
+        let _updating = self.index_updates.lock();
         let held = self.epoch.load(Ordering::SeqCst);
+        if held >= epoch {
+            return Ok(());
+        }
         let current = self.index();
         match changed_since(conn, held, incremental_limit(&current))? {
             Changes::Workspaces(ids) => {
@@ -698,6 +708,11 @@ impl Platform {
         // the next refresh (every door makes one) sees the epoch moved and catches up, or
         // fails and stops its caller, as a refresh does (an empty index would answer "no such
         // workspace" to code that reads it without refreshing; review).
+        let _updating = self.index_updates.lock();
+        // Another connection of this process caught up to it, or past it, meanwhile.
+        if self.epoch.load(Ordering::SeqCst) >= committed {
+            return Ok(value);
+        }
         match touched {
             Some((ids, rows)) => {
                 let mut next = (*self.index()).clone();
@@ -862,6 +877,23 @@ mod tests {
         });
         held_rx.recv().expect("the holder holds the connection");
         (release_tx, holder)
+    }
+
+    /// The index never goes back to an older epoch: a writing connection (PostgreSQL's pool)
+    /// that read the epoch before another connection of this process published a newer one
+    /// took the host back to its older index (round 21 access review).
+    #[test]
+    fn the_index_is_never_caught_up_to_an_older_epoch() {
+        let platform = Platform::new(Db::open_in_memory().expect("db")).expect("platform");
+        platform.epoch.store(5, std::sync::atomic::Ordering::SeqCst);
+        let before = platform.index();
+        let db = platform.db().expect("db");
+        platform.catch_up(db.conn(), 3).expect("caught up");
+        assert_eq!(platform.epoch.load(std::sync::atomic::Ordering::SeqCst), 5);
+        assert!(
+            Arc::ptr_eq(&before, &platform.index()),
+            "the index was kept"
+        );
     }
 
     #[test]
