@@ -308,3 +308,64 @@ fn check_flow_access_tells_why_about_others_only_to_who_may_read_members() {
     let reason = answers[0]["reason"].as_str().expect("reason");
     assert!(reason.contains("external"), "{reason}");
 }
+
+/// An invited member whose latest SSO login admitted them as external keeps their invitation
+/// and signs in locally with it: a step asking whether they may start a flow is told what
+/// `interact start` then does (round 21 access review: told "no SSO login as a member").
+#[test]
+fn check_flow_access_about_an_invited_member_admitted_as_external_decides_their_sign_in() {
+    const OLIVIA: &str = "olivia.owner@acme-mssp.test";
+    const TINA: &str = "tina.analyst@acme-mssp.test";
+    let env = Env::new();
+    let flow = json!({ "name": "triage", "workspace": "mssp-soc", "run_as": OLIVIA,
+        "trigger": { "on": "interaction", "interaction": { "title": "Triage",
+            "form": { "fields": [ { "name": "x", "type": "text" } ] },
+            "access": { "workspace_users": "all" } } },
+        "steps": [ { "exit": { "status": "done" } } ] });
+    let file = env.dir.path().join("triage.json");
+    std::fs::write(&file, flow.to_string()).expect("write");
+    env.ok(&[
+        "workflows",
+        "publish",
+        file.to_str().expect("utf-8"),
+        "--as",
+        OLIVIA,
+    ]);
+    env.ok(&[
+        "sso",
+        "rules",
+        "add",
+        "--claim",
+        "department",
+        "--value",
+        "vendor",
+        "--role",
+        "external",
+        "--rank",
+        "1",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OLIVIA,
+    ]);
+    let claims = json!({ "email": TINA, "department": "vendor" }).to_string();
+    env.ok(&["sso", "login", "--idp", "acme-okta", "--claims", &claims]);
+    let answers = flow_answers_to(
+        &env.platform(),
+        "mssp-soc",
+        person(OLIVIA),
+        json!([["triage", TINA]]),
+    );
+    assert_eq!(answers[0]["allowed"], true, "{answers:?}");
+    env.ok(&[
+        "interact",
+        "start",
+        "triage",
+        "--workspace",
+        "mssp-soc",
+        "--values",
+        r#"{"x": "a"}"#,
+        "--as",
+        TINA,
+    ]);
+}

@@ -330,13 +330,18 @@ impl AccessIndex {
     }
 
     /// The sign-in a person would use in `workspace`: SSO if their latest SSO login there
-    /// admitted them (as member or external), else local.
+    /// made them a member, or admitted them as external while they are no member; else
+    /// local. An invited member admitted as external keeps their invitation and signs in
+    /// locally with it (`admin::sso`'s login; round 21 access review: a step was told they
+    /// may not start a flow they start).
     pub fn usual_sign_in(&self, workspace: &str, email: &Email) -> SignIn {
         let grant = self
             .grants
             .get(workspace, email.as_str())
             .unwrap_or_default();
-        if grant.has(Grant::SSO_MEMBER | Grant::SSO_EXTERNAL) {
+        if grant.has(Grant::SSO_MEMBER)
+            || (grant.has(Grant::SSO_EXTERNAL) && !grant.has(Grant::MEMBER))
+        {
             SignIn::Sso
         } else {
             SignIn::Local
