@@ -154,6 +154,22 @@ fn a_person_ix_allows_starts_a_flow_from_its_form_and_the_run_is_listed() {
         "{}",
         signed_out.body
     );
+    // A flow gone while its page was open (unpublished, offered no longer): what was typed
+    // is kept as well (round 21 web review).
+    let gone = analyst.post_same_origin(
+        &url.replace("report-phish", "no-such-flow"),
+        &[
+            ("csrf", &csrf),
+            ("sender", "gone@globex.test"),
+            ("count", "2"),
+        ],
+    );
+    assert_eq!(gone.status, 404, "{}", gone.body);
+    assert!(
+        gone.body.contains("What you typed") && gone.body.contains("gone@globex.test"),
+        "{}",
+        gone.body
+    );
     assert_eq!(site.runs(), 0, "nothing started");
 
     let started = analyst.post(

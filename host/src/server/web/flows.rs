@@ -200,7 +200,10 @@ pub(super) async fn start(
             state
                 .blocking(move |e| e.audit_refused_start(&principal, &workspace, &flow))
                 .await??;
-            return Err(not_shown);
+            // What was typed is kept, as for a session ended meanwhile (round 21 web
+            // review: a flow unpublished, an interaction answered by another or expired,
+            // or a person taken off its list while the page was open lost it).
+            return Err(WebError::typed(not_shown, &headers, &posted, &[]));
         }
     };
     let refused = |why: String| {
@@ -221,7 +224,7 @@ pub(super) async fn start(
             Some(&why),
             None,
         ))),
-        None => Err(e),
+        None => Err(WebError::typed(e, &headers, &posted, &[])),
     };
     let values = super::form::values(&f.form, &posted);
     let principal = signed.session.principal.clone();

@@ -87,7 +87,10 @@ pub(super) async fn answer(
                     })
                     .await??;
             }
-            return Err(not_shown);
+            // What was typed is kept, as for a session ended meanwhile (round 21 web
+            // review: a flow unpublished, an interaction answered by another or expired,
+            // or a person taken off its list while the page was open lost it).
+            return Err(WebError::typed(not_shown, &headers, &posted, &[]));
         }
     };
     let refused = |why: String| {
@@ -101,7 +104,7 @@ pub(super) async fn answer(
     // (round 16 web review: the answer typed was lost).
     let again = |e: WebError| match e.try_again() {
         Some(why) => Ok(busy_with(render(&ix, &signed.session, &posted, Some(&why)))),
-        None => Err(e),
+        None => Err(WebError::typed(e, &headers, &posted, &[])),
     };
     let values = super::form::values(&ix.form, &posted);
     let principal = signed.session.principal.clone();
