@@ -56,9 +56,13 @@ impl<'p> SignIns<'p> {
         self.platform.oidc_idps(workspace)
     }
 
-    /// The origins the OIDC sign-in page's buttons lead to (its `form-action`). Calls the
-    /// IdPs (discovery, cached): run it off the async runtime.
-    pub fn oidc_form_targets(&self, workspace: &str) -> Result<Vec<String>, Error> {
+    /// The origins the OIDC sign-in page's buttons lead to (its `form-action`), by IdP, for
+    /// those found within the page's time. Calls the IdPs (discovery, cached): run it off
+    /// the async runtime.
+    pub fn oidc_form_targets(
+        &self,
+        workspace: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, Error> {
         self.platform.oidc_form_targets(workspace)
     }
 

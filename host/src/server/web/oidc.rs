@@ -78,8 +78,16 @@ pub(super) async fn choose(
     let nonce = secret()?;
     let mut body = format!("<h1>Sign in to {}</h1>", visible(&workspace));
     for idp in &idps {
+        // An IdP whose origin is not in this page's policy is answered with a link: the
+        // browser refused a redirect there from this page's form (round 21 web review: an
+        // IdP slow to answer when the page opened left its button on a browser error).
+        let by_link = if targets.contains_key(idp) {
+            ""
+        } else {
+            "<input type=\"hidden\" name=\"by_link\" value=\"1\">"
+        };
         body.push_str(&format!(
-            "<form method=\"post\" action=\"/signin/oidc/{}/{}\">{}\
+            "<form method=\"post\" action=\"/signin/oidc/{}/{}\">{}{by_link}\
              <button>Sign in with {}</button></form>",
             esc(&percent_encode(&workspace)),
             esc(&percent_encode(idp)),
@@ -92,7 +100,10 @@ pub(super) async fn choose(
     let cookie = format!(
         "{SIGNIN_COOKIE}={nonce}; HttpOnly; SameSite=Strict; Path=/signin; Max-Age={LINK_TTL_SECS}"
     );
-    let policy = csp_with_form_targets(&targets);
+    let mut origins: Vec<String> = targets.into_values().collect();
+    origins.sort();
+    origins.dedup();
+    let policy = csp_with_form_targets(&origins);
     Ok((
         [
             (header::SET_COOKIE, cookie),
@@ -123,7 +134,17 @@ pub(super) async fn start(
         })
         .await?
         .inspect_err(|e| eprintln!("flowhost serve: OIDC sign-in not started: {e}"))?;
-    let mut response = Redirect::to(&started.authorize_url).into_response();
+    let by_link = fields.iter().any(|(k, v)| k == "by_link" && v == "1");
+    let mut response = if by_link {
+        let body = format!(
+            "<h1>Sign in</h1><p>Your identity provider was slow to answer when the sign-in \
+             page opened.</p><p><a href=\"{}\">Continue to your identity provider</a></p>",
+            esc(&started.authorize_url)
+        );
+        page("Sign in", None, &body).into_response()
+    } else {
+        Redirect::to(&started.authorize_url).into_response()
+    };
     let binding = format!(
         "{OIDC_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/signin/oidc; Max-Age={LOGIN_TTL_SECS}",
         started.browser

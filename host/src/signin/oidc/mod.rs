@@ -130,38 +130,40 @@ impl Platform {
         oidc::configured_idps(db.conn(), workspace)
     }
 
-    /// The origins of the authorization endpoints of `workspace`'s IdPs (by discovery, cached),
-    /// for the sign-in page's `form-action`: its button's POST redirects there. An IdP that
-    /// cannot be reached now is left out (its button then fails with the reason).
-    pub(crate) fn oidc_form_targets(&self, workspace: &str) -> Result<Vec<String>, Error> {
-        let clients: Vec<OidcClient> = {
+    /// The origin of the authorization endpoint of each of `workspace`'s IdPs (by discovery,
+    /// cached), by IdP name, for the sign-in page's `form-action`: its button's POST
+    /// redirects there. An IdP that cannot be reached within the page's time, or whose
+    /// origin cannot be written into a policy, is left out: its button is answered with a
+    /// link instead of a redirect (`server/web/oidc.rs`).
+    pub(crate) fn oidc_form_targets(
+        &self,
+        workspace: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, Error> {
+        let clients: Vec<(String, OidcClient)> = {
             let db = self.db()?;
-            oidc::configured_idps(db.conn(), workspace)?
-                .iter()
-                .map(|idp| oidc::client(db.conn(), workspace, idp))
-                .collect::<Result<Vec<_>, Error>>()?
-                .into_iter()
-                .flatten()
-                .collect()
+            let mut clients = Vec::new();
+            for idp in oidc::configured_idps(db.conn(), workspace)? {
+                if let Some(client) = oidc::client(db.conn(), workspace, &idp)? {
+                    clients.push((idp, client));
+                }
+            }
+            clients
         };
         // The page's fetches share one bound: k IdPs that do not answer held the page (and
         // its request worker) k times over (web review); past it only what is cached counts.
         let started = std::time::Instant::now();
-        let mut origins: Vec<String> = clients
-            .iter()
-            .filter_map(|c| {
+        Ok(clients
+            .into_iter()
+            .filter_map(|(idp, c)| {
                 let left = discovery::PAGE_TIMEOUT.saturating_sub(started.elapsed());
-                if left.is_zero() {
+                let found = if left.is_zero() {
                     discovery::cached_discovery(&c.settings.issuer)
                 } else {
                     discovery::discover_within(&c.settings.issuer, left).ok()
-                }
+                };
+                Some((idp, csp_origin(&found?.authorization_endpoint)?))
             })
-            .filter_map(|d| csp_origin(&d.authorization_endpoint))
-            .collect();
-        origins.sort();
-        origins.dedup();
-        Ok(origins)
+            .collect())
     }
 
     /// Starts a login through `idp` of `workspace`: stores it (10 minutes, single use) and
