@@ -181,6 +181,17 @@ impl Server {
         Self::answer(req.send(body.to_string().as_bytes()).expect("request"))
     }
 
+    /// A `PATCH` with an `Idempotency-Key` header of `key`.
+    fn patch_keyed(&self, path: &str, token: &str, key: &str, body: &Value) -> Answer {
+        let req = self
+            .agent
+            .patch(format!("{}{path}", self.base))
+            .header("Content-Type", "application/json")
+            .header("Authorization", format!("Bearer {token}"))
+            .header("Idempotency-Key", key);
+        Self::answer(req.send(body.to_string().as_bytes()).expect("request"))
+    }
+
     /// Polls run `id` as `token` until it is no longer running.
     fn finished_run(&self, id: &str, token: &str) -> Value {
         let started = Instant::now();
@@ -971,6 +982,44 @@ fn cases_through_the_case_service_with_their_access_rules() {
         br#"{"access_mode":"full_access"}"#,
     );
     assert_eq!(denied.status, 404, "{}", denied.text);
+}
+
+/// A restriction update sent again with its `Idempotency-Key` (its answer lost) answers what
+/// the first answered and changes nothing again: a retried delta re-applied over a change
+/// made between added back a collaborator removed since (round 21).
+#[test]
+fn a_restriction_update_sent_again_with_its_key_changes_nothing_again() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let id = created_id(&server, &owner);
+    let path = format!("/api/v1/workspaces/mssp-soc/cases/{id}/restrictions");
+    let add = json!({ "add_collaborators": [OPERATOR] });
+    let first = server.patch_keyed(&path, &owner, "u-1", &add);
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.body["collaborators"], json!([OPERATOR]));
+    // Removed by another door meanwhile.
+    let removed = server.send(
+        "PATCH",
+        &path,
+        Some(&owner),
+        json!({ "remove_collaborators": [OPERATOR] })
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(removed.body["collaborators"], json!([]), "{}", removed.text);
+    let again = server.patch_keyed(&path, &owner, "u-1", &add);
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.body, first.body, "the first answer");
+    let now = server.get(&path, Some(&owner));
+    assert_eq!(now.body["collaborators"], json!([]), "not added back");
+    // Another key is another update.
+    let other = server.patch_keyed(&path, &owner, "u-2", &add);
+    assert_eq!(
+        other.body["collaborators"],
+        json!([OPERATOR]),
+        "{}",
+        other.text
+    );
 }
 
 /// A new full-access case of the Owner, by id.

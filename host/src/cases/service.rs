@@ -514,6 +514,30 @@ impl Platform {
         self.update_restrictions(caller, case_id, update, idempotency_key, None)
     }
 
+    /// *Update case restrictions* through a door with its requester's key (the API's
+    /// `Idempotency-Key`): sent again, it answers what the first one answered and changes
+    /// nothing again, as a re-executed step's update does; a retried delta re-applied over a
+    /// change made between (a collaborator removed since added back: round 21). The key is
+    /// the requester's own in its workspace, apart from every step's, as a case creation's.
+    pub fn update_case_restrictions_requested(
+        &self,
+        caller: &Caller,
+        case_id: &str,
+        update: RestrictionUpdate,
+        key: Option<&str>,
+    ) -> Result<Restrictions, Error> {
+        let key = key.map(|key| {
+            json!([
+                "request",
+                caller.workspace,
+                crate::stored_principal::principal_to_stored(&caller.principal),
+                key
+            ])
+            .to_string()
+        });
+        self.update_restrictions(caller, case_id, update, key.as_deref(), None)
+    }
+
     /// *Update case restrictions* by someone who saw them as `shown` (the web page's form,
     /// which sends the whole of them): unless they are still those, nothing changes and the
     /// answer is a conflict. The form's replaced them, dropping whoever a workflow had added
@@ -569,6 +593,9 @@ impl Platform {
             if let Some(key) = &key
                 && let Some(done) = store::case_update(tx, key)?
             {
+                // As the caller may see the case now: restricted away from them since, its
+                // remembered collaborators are no longer theirs to read (SPEC CS-2).
+                self.visible_case(tx, ws, &viewer, case_id)?;
                 return serde_json::from_str(&done).map_err(|e| {
                     Error::Internal(format!("case_updates.result of `{key}` does not read: {e}"))
                 });

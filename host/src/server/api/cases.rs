@@ -143,7 +143,8 @@ pub async fn get_restrictions(
 /// *Update case restrictions*: the access mode and/or collaborators (SPEC CS-3..7).
 #[utoipa::path(patch, path = "/api/v1/workspaces/{workspace}/cases/{id}/restrictions", tag = "cases",
     params(("workspace" = String, Path, description = "the workspace"),
-        ("id" = String, Path, description = "the case's id")),
+        ("id" = String, Path, description = "the case's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 visible ASCII characters: sent again, answers what this key's update answered and changes nothing again")),
     request_body(content = Object, description = "access_mode, set_collaborators, add_collaborators, remove_collaborators"),
     responses((status = 200, description = "access mode and collaborators", body = Object),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -152,11 +153,16 @@ pub async fn update_restrictions(
     State(state): State<AppState>,
     Authed(principal): Authed,
     Path((workspace, id)): Path<(String, String)>,
+    IdempotencyKey(key): IdempotencyKey,
     ApiJson(update): ApiJson<RestrictionUpdate>,
 ) -> ApiResult<Json<Restrictions>> {
     let r = call(&state, move |e| {
-        e.platform()
-            .update_case_restrictions(&caller(workspace, principal), &id, update)
+        e.platform().update_case_restrictions_requested(
+            &caller(workspace, principal),
+            &id,
+            update,
+            key.as_deref(),
+        )
     })
     .await?;
     state.wake();
