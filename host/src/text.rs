@@ -128,6 +128,27 @@ pub fn clip_words(message: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Bytes a refusal a decoder wrote keeps at most ([`decoder_words`]).
+const DECODER_REFUSAL_BYTES: usize = 1024;
+
+/// What a decoder (serde, serde_path_to_error) wrote of what it refused, which quotes the
+/// input whole and raw (an unknown field or variant, a string of the wrong type, a path of
+/// map keys): each long word clipped, line breaks and other control characters written
+/// out, at most 1 KiB (round 21 input review: a 100 kB severity with a line break came
+/// back whole, forged a line on the CLI's stderr, and was stored twice with a run).
+pub fn decoder_words(message: &str) -> String {
+    let words = clip_words(message);
+    let mut out = String::with_capacity(words.len());
+    for c in words.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    clip_bytes(out, DECODER_REFUSAL_BYTES)
+}
+
 /// Checks that `value` (the `what` of an error) has at most `max` characters.
 pub fn check_len(what: &str, value: &str, max: usize) -> Result<(), String> {
     check_no_nul(what, value)?;

@@ -200,6 +200,51 @@ fn errors_quote_what_they_name_clipped_and_escaped() {
     assert!(!err.contains("\nforged"), "{err}");
 }
 
+/// What a decoder refused is quoted clipped and escaped too: an unknown variant, field or
+/// map key came back whole with its line breaks, where written, in a run's stored error,
+/// and from a tenant file (round 21 input review).
+#[test]
+fn a_decoders_refusals_quote_what_they_name_clipped_and_escaped() {
+    let env = Env::new();
+    let long = "k".repeat(100_000);
+    let forged = format!("{long}\nforged: line");
+    let written = json!({ "name": "sev", "workspace": WS,
+        "steps": [{ "id": "a", "uses": "cases/create-case",
+                    "with": { "title": "t", "severity": forged.clone() } }] });
+    let out = env.cli(&["validate", &env.write("sev.json", &written.to_string())]);
+    no_panic(&out);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.len() < 8_000, "{} bytes of errors", err.len());
+    assert!(!err.contains("\nforged"), "{err}");
+    assert!(err.contains("severity"), "{err}");
+    // At run time, from the event: the run's error is stored clipped.
+    let from_event = json!({ "name": "sev-event", "workspace": WS,
+        "steps": [{ "id": "a", "uses": "cases/create-case",
+                    "with": { "title": "t", "severity": "$.event.sev" } }] });
+    let file = env.write("sev-event.json", &from_event.to_string());
+    let event = json!({ "sev": forged }).to_string();
+    let out = env.cli(&["run", &file, "--as", OWNER, "--event", &event, "--json"]);
+    no_panic(&out);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let error = doc["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("severity") && error.len() < 4_000,
+        "{} bytes",
+        error.len()
+    );
+    assert!(!error.contains("\nforged"), "{error}");
+    // A tenant file's unknown field.
+    let tenant = format!(r#"{{"organization": "acme", {}: 1}}"#, json!(forged));
+    let out = env.cli(&["tenant", "apply", &env.write("t.json", &tenant)]);
+    no_panic(&out);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("unknown field"), "{err}");
+    assert!(err.len() < 8_000, "{} bytes of errors", err.len());
+    assert!(!err.contains("\nforged"), "{err}");
+}
+
 /// Issue 14 item 8: `flowhost runs show … | head` panicked on the broken pipe. Every print
 /// path goes through one helper that ends the process quietly (status 141, like SIGPIPE).
 #[test]

@@ -27,10 +27,14 @@ fn input<T: DeserializeOwned>(step: &str, value: &serde_json::Value) -> Result<T
     serde_path_to_error::deserialize(value.clone()).map_err(|e| {
         // At the root (a missing field, an input of another type), no field to name.
         let at = e.path().to_string();
+        let why = crate::text::decoder_words(&e.inner().to_string());
         Error::Invalid(if at == "." {
-            format!("`{step}` input: {}", e.inner())
+            format!("`{step}` input: {why}")
         } else {
-            format!("`{step}` input, field `{at}`: {}", e.inner())
+            format!(
+                "`{step}` input, field `{}`: {why}",
+                crate::text::decoder_words(&at)
+            )
         })
     })
 }

@@ -191,7 +191,11 @@ pub fn parse_case_json(json: &str) -> Result<NewCase, Error> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let inner = e.inner().to_string();
         let message = inner.split(" at line ").next().unwrap_or_default();
-        Error::Invalid(format!("case JSON, field `{}`: {message}", e.path()))
+        Error::Invalid(format!(
+            "case JSON, field `{}`: {}",
+            crate::text::decoder_words(&e.path().to_string()),
+            crate::text::decoder_words(message)
+        ))
     })
 }
 

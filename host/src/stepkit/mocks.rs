@@ -295,9 +295,12 @@ fn returns(call: Call, value: Value) -> Result<Answer, String> {
             let at = if path == "." {
                 String::new()
             } else {
-                format!(".{path}")
+                format!(".{}", crate::text::decoder_words(&path))
             };
-            format!("{at}: {}", e.inner())
+            format!(
+                "{at}: {}",
+                crate::text::decoder_words(&e.inner().to_string())
+            )
         })
     }
     Ok(match call {

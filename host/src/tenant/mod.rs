@@ -121,13 +121,14 @@ impl TenantFile {
                 origin: origin.to_owned(),
                 line: inner.line(),
                 column: inner.column(),
-                path,
-                message: inner
-                    .to_string()
-                    .split(" at line ")
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned(),
+                path: crate::text::decoder_words(&path),
+                message: crate::text::decoder_words(
+                    inner
+                        .to_string()
+                        .split(" at line ")
+                        .next()
+                        .unwrap_or_default(),
+                ),
             }]
         };
         let mut de = serde_json::Deserializer::from_str(text);

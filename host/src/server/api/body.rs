@@ -66,9 +66,12 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let at = if path == "." {
             "the request body".to_owned()
         } else {
-            format!("field `{path}`")
+            format!("field `{}`", crate::text::decoder_words(&path))
         };
-        ApiError::invalid(format!("{at}: {}", e.inner()))
+        ApiError::invalid(format!(
+            "{at}: {}",
+            crate::text::decoder_words(&e.inner().to_string())
+        ))
     })
 }
 
