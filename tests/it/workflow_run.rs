@@ -367,64 +367,6 @@ fn a_loop_over_too_many_items_fails_naming_the_limit() {
     assert_eq!(doc["status"], "succeeded");
 }
 
-/// A step on a branch an iteration did not take, read with `?`, finds nothing in a
-/// sequential loop as in a parallel one: it found what the iteration before left, and a
-/// domain was blocked on the IP before it (round 21 engine review). A step read before its
-/// own place still reads the iteration before's (paging with a cursor).
-#[test]
-fn a_step_on_a_branch_not_taken_this_iteration_reads_as_not_run() {
-    let env = Env::new();
-    for parallel in [Value::Null, json!(2)] {
-        let mut over = json!({ "over": "$.event.indicators" });
-        if !parallel.is_null() {
-            over["parallel"] = parallel.clone();
-        }
-        let wf = json!({ "name": "block-bad", "workspace": "mssp-soc", "steps": [
-            { "id": "each", "loop": over, "do": [
-                { "if": [{ "left": "$.loop.item.type", "op": "eq", "right": "ip" }],
-                  "then": [{ "id": "rep", "uses": "step:echo",
-                             "with": { "malicious": "$.loop.item.bad" } }] },
-                { "switch": [
-                    { "when": [{ "left": "$.loop.item.type", "op": "eq", "right": "domain" }],
-                      "then": [{ "id": "dom", "uses": "step:echo", "with": { "d": true } }] } ],
-                  "default": [{ "id": "other", "uses": "step:echo", "with": { "o": true } }] },
-                { "if": [{ "left": "$.steps.rep.malicious?", "op": "eq", "right": true }],
-                  "then": [{ "id": "block", "uses": "step:echo",
-                             "with": { "blocked": "$.loop.item.value" } }] },
-                { "id": "seen", "uses": "step:echo",
-                  "with": { "dom": "$.steps.dom?", "other": "$.steps.other?" } }
-            ] },
-            { "exit": { "status": "done", "output": "$.steps.each" } } ] });
-        let file = env.write("block-bad.json", &wf);
-        let event = r#"{"indicators": [
-            {"type": "ip", "value": "1.2.3.4", "bad": true},
-            {"type": "domain", "value": "intranet.acme.test"}]}"#;
-        let (out, doc) = env.run(&file, OWNER, event);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let each = &doc["output"];
-        assert_eq!(
-            each[0]["block"],
-            json!({ "blocked": "1.2.3.4" }),
-            "{parallel}: {each}"
-        );
-        assert!(each[1].get("block").is_none(), "{parallel}: {each}");
-        assert_eq!(
-            each[0]["seen"],
-            json!({ "dom": null, "other": { "o": true } }),
-            "{parallel}: {each}"
-        );
-        assert_eq!(
-            each[1]["seen"],
-            json!({ "dom": { "d": true }, "other": null }),
-            "{parallel}: {each}"
-        );
-    }
-}
-
 /// A loop's output holds what each iteration made (WF-4): an output equal to the last
 /// iteration's, and the steps of a branch or an inner loop inside the body, were dropped when
 /// iterations were told apart by comparing outputs; an inner loop removed the outer loop's

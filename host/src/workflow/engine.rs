@@ -1209,31 +1209,20 @@ impl Exec<'_> {
                 then,
                 otherwise,
             } => {
-                let (branch, untaken) = if self.all_hold(conditions, ctx).map_err(fail)? {
-                    (then, otherwise)
+                let branch = if self.all_hold(conditions, ctx).map_err(fail)? {
+                    then
                 } else {
-                    (otherwise, then)
+                    otherwise
                 };
-                forget_untaken(ctx, [untaken.as_slice()]);
                 return self.steps(branch, ctx, prefix);
             }
             StepKind::Switch { cases, default } => {
-                let mut taken = None;
-                for (i, (when, _)) in cases.iter().enumerate() {
+                for (when, body) in cases {
                     if self.all_hold(when, ctx).map_err(fail)? {
-                        taken = Some(i);
-                        break;
+                        return self.steps(body, ctx, prefix);
                     }
                 }
-                let untaken = cases
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| Some(*i) != taken)
-                    .map(|(_, (_, body))| body.as_slice())
-                    .chain(taken.map(|_| default.as_slice()));
-                forget_untaken(ctx, untaken);
-                let body = taken.and_then(|i| cases.get(i)).map_or(default, |(_, b)| b);
-                return self.steps(body, ctx, prefix);
+                return self.steps(default, ctx, prefix);
             }
             StepKind::Loop {
                 over,
@@ -1364,8 +1353,6 @@ impl Exec<'_> {
                     }
                     return self.steps(&ix.on_timeout, ctx, prefix);
                 }
-                // Answered: its timeout path is a branch not taken.
-                forget_untaken(ctx, [ix.on_timeout.as_slice()]);
             }
         }
         Ok(Flow::Continue)
@@ -2343,26 +2330,6 @@ impl<'a> IterationOutputs<'a> {
 const STAMPS: &str = "stamps";
 
 /// Writes step `id`'s output into the context, stamped with the run's next stamp.
-/// Forgets what the steps of the `untaken` branches output before: in a sequential loop, one
-/// read with `?` on a path that did not run it found what an earlier iteration left, where a
-/// parallel loop's iteration (a copy of what was before the loop) found nothing (round 21
-/// engine review: a domain was blocked on the IP before it). Outside a loop they never ran,
-/// and there is nothing to forget. A step read before its own place (a cursor paging on) is
-/// not on an untaken branch, and keeps its output.
-fn forget_untaken<'a>(ctx: &mut Value, untaken: impl IntoIterator<Item = &'a [Step]>) {
-    let Some(outputs) = ctx.get_mut("steps").and_then(Value::as_object_mut) else {
-        return;
-    };
-    if outputs.is_empty() {
-        return;
-    }
-    for branch in untaken {
-        for step in crate::definition::model::steps_within(branch) {
-            outputs.remove(&step.id);
-        }
-    }
-}
-
 fn put_output(ctx: &mut Value, id: &str, output: Value, stamp: u64) {
     ctx["steps"][id] = output;
     ctx[STAMPS][id] = Value::from(stamp);
