@@ -43,30 +43,33 @@ pub enum FieldKind {
 }
 
 impl FieldKind {
-    /// What an answer to such a field always is, when `value` can never be one: another JSON
-    /// type, text none of a choice's options is, an address in capitals (answers are kept
-    /// in lower case). `None` when it may be one; a `null` is an answer left out.
+    /// What an answer to such a field always is, when `value` can never equal one as
+    /// conditions compare ([`crate::definition::conditions::same`]: addresses and severity
+    /// names in any case): another JSON type, or text none of a choice's options is. `None`
+    /// when it may be one; a `null` is an answer left out.
     pub(crate) fn never_answered_by(&self, value: &Value) -> Option<String> {
         let what = match self {
-            FieldKind::Text => "text",
+            FieldKind::Text | FieldKind::Email => "text",
             FieldKind::Number => "a number",
             FieldKind::Boolean => "true or false",
-            FieldKind::Email => "an email address in lower case",
             FieldKind::Choice { options } => {
+                let equals_one = options
+                    .iter()
+                    .any(|o| crate::definition::conditions::same(&Value::String(o.clone()), value));
+                if value.is_null() || equals_one {
+                    return None;
+                }
                 let shown: Vec<_> = options.iter().map(|o| crate::text::clip(o)).collect();
-                return match value {
-                    Value::Null => None,
-                    Value::String(s) if options.contains(s) => None,
-                    _ => Some(format!("one of {}", shown.join(", "))),
-                };
+                return Some(format!("one of {}", shown.join(", ")));
             }
         };
-        let may = match (self, value) {
-            (_, Value::Null) | (FieldKind::Text, Value::String(_)) => true,
-            (FieldKind::Number, Value::Number(_)) | (FieldKind::Boolean, Value::Bool(_)) => true,
-            (FieldKind::Email, Value::String(s)) => !s.chars().any(|c| c.is_ascii_uppercase()),
-            _ => false,
-        };
+        let may = matches!(
+            (self, value),
+            (_, Value::Null)
+                | (FieldKind::Text | FieldKind::Email, Value::String(_))
+                | (FieldKind::Number, Value::Number(_))
+                | (FieldKind::Boolean, Value::Bool(_))
+        );
         (!may).then(|| what.to_owned())
     }
 }

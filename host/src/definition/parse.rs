@@ -637,7 +637,8 @@ impl Parser {
                 at.key(side),
                 format!(
                     "`{}` looks for one value, and a list written here is looked for whole, as \
-                     one item: write one condition per value",
+                     one item: write one condition per value (to look for a list as one item, \
+                     name it in `vars` and refer to it)",
                     op.name()
                 ),
             );
@@ -1084,7 +1085,7 @@ impl Parser {
         self.unknown_keys(o, &at, known, "interaction settings");
         // Text, or text a reference gives: a number, an object, a list or a boolean was shown
         // as its JSON text (round 21 hostile-input review).
-        if let Some(other) = o.get("title").filter(|t| !t.is_string()) {
+        if let Some(other) = o.get("title").filter(|t| !t.is_string() && !t.is_null()) {
             self.authoring(
                 at.key("title"),
                 format!(

@@ -132,7 +132,7 @@ pub struct RunRequest {
     params(("workspace" = String, Path, description = "the workspace"),
         ("name" = String, Path, description = "the published workflow"),
         ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 visible ASCII characters: sent again, answers what this key made")),
-    request_body = RunRequest,
+    request_body = Option<RunRequest>,
     responses((status = 200, description = "the run's outcome", body = Object),
         (status = 400, description = "an Interaction Flow, which starts through its form", body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
