@@ -545,3 +545,39 @@ fn a_step_build_takes_none_of_the_callers_cargo_settings() {
     assert!(out.status.success(), "{text}");
     assert!(project.join("out.wasm").is_file(), "{text}");
 }
+
+/// With a tenant fixture, its access rules decide before any mock answers: a mock of an
+/// update answered for a viewer what every real run as them is denied (round 21 steps
+/// review); the same mocks answer for a person who may make the call.
+#[test]
+fn a_mock_answers_only_what_the_fixtures_person_may_ask() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tenant = json!({ "organization": "acme", "workspaces": [{ "name": "mssp-soc",
+        "members": [
+            { "email": "olivia.owner@acme-mssp.test", "role": "owner" },
+            { "email": "vic.viewer@acme-mssp.test", "role": "viewer" },
+            { "email": "sam.lead@acme-mssp.test", "role": "contributor" } ] }] });
+    let case = |who: &str| {
+        json!({
+            "name": format!("as {who}"),
+            "as": who,
+            "input": input(),
+            "mocks": [query_mock(&["C-1"]), update_mock(None)],
+            "expect": { "output": { "restricted": ["C-1"],
+                                    "collaborators": ["sam.lead@acme-mssp.test"] } }
+        })
+    };
+    let tests = json!({
+        "tenant": "tenant.json",
+        "workspace": "mssp-soc",
+        "as": "olivia.owner@acme-mssp.test",
+        "tests": [case("olivia.owner@acme-mssp.test"), case("vic.viewer@acme-mssp.test")]
+    });
+    let project = project(dir.path(), &tests, "[\"cases:read\", \"cases:write\"]");
+    std::fs::write(project.join("tenant.json"), tenant.to_string()).expect("tenant fixture");
+    let (ok, text) = step_test(&project);
+    assert!(!ok, "{text}");
+    assert!(text.contains("1 passed, 1 failed"), "{text}");
+    assert!(text.contains("ok    as olivia.owner"), "{text}");
+    assert!(text.contains("case.write"), "{text}");
+}

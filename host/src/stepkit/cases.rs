@@ -312,7 +312,12 @@ pub fn run(
                     cause: None,
                     step: None,
                 };
-                let answering = Arc::new(file.services_for(case, &database));
+                let mut answering = file.services_for(case, &database);
+                // With a tenant fixture, its access rules decide before any mock answers.
+                if file.tenant.is_some() {
+                    answering = answering.deciding_with(platform.clone());
+                }
+                let answering = Arc::new(answering);
                 // SPEC WF-6: the manifest's grants hold in front of mocks as of the database.
                 let services = HostServices::of(answering.clone()).granted(grants);
                 let exec =

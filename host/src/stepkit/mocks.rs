@@ -11,13 +11,14 @@
 //! Arguments are JSON objects named as below (snake_case, like the case JSON elsewhere); the
 //! JSON text arguments of `create-case-from-json` and `events.emit` are shown parsed.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::Error;
-use crate::access::{AccessDecision, Reason};
+use crate::access::{AccessDecision, Reason, Scope};
+use crate::platform::Platform;
 use crate::principal::Caller;
 use crate::services::HostServices;
 use crate::services::access::AccessApi;
@@ -519,6 +520,10 @@ pub const MAX_RECORDED_ARGS_BYTES: usize = 1024 * 1024;
 pub struct MockedServices {
     mocks: Vec<Mock>,
     database: Option<HostServices>,
+    /// The seeded deployment whose access rules decide, before any mock answers, whether the
+    /// test's person may make the call at all: a mock answered for a viewer what every real
+    /// run as them is denied (round 21 steps review). `None` without a tenant fixture.
+    authority: Option<Arc<Platform>>,
     calls: Mutex<Vec<CallRecord>>,
     /// Calls past [`MAX_RECORDED_CALLS`].
     dropped: std::sync::atomic::AtomicUsize,
@@ -537,9 +542,29 @@ impl MockedServices {
         Self {
             mocks,
             database,
+            authority: None,
             calls: Mutex::new(Vec::new()),
             dropped: Default::default(),
         }
+    }
+
+    /// These services with `platform`'s access rules deciding, before any mock, whether the
+    /// test's person holds the scopes each call needs, as the service asks first.
+    pub fn deciding_with(mut self, platform: Arc<Platform>) -> Self {
+        self.authority = Some(platform);
+        self
+    }
+
+    /// `Ok` unless the authority, if any, refuses `caller`'s person one of `scopes` in its
+    /// workspace, as the service would before anything else.
+    fn authorized(&self, caller: &Caller, scopes: &[Scope]) -> Result<(), Error> {
+        let Some(platform) = &self.authority else {
+            return Ok(());
+        };
+        for scope in scopes {
+            platform.authorize(&caller.principal, &caller.workspace, *scope)?;
+        }
+        Ok(())
     }
 
     /// The calls made so far, in order (the first [`MAX_RECORDED_CALLS`]).
@@ -671,6 +696,7 @@ fn to_value(value: impl serde::Serialize) -> Value {
 impl CaseApi for MockedServices {
     fn create_case(&self, caller: &Caller, input: NewCase) -> Result<CaseRecord, Error> {
         require(caller, Grant::CasesWrite)?;
+        self.authorized(caller, &[Scope::CaseWrite])?;
         // The host's caps hold in front of the mocks too (SPEC ST-4): a step the host would
         // refuse does not pass its tests, nor is the record of calls made to hold it.
         crate::cases::validate::new_case(&input)?;
@@ -680,6 +706,7 @@ impl CaseApi for MockedServices {
 
     fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, Error> {
         require(caller, Grant::CasesWrite)?;
+        self.authorized(caller, &[Scope::CaseWrite])?;
         crate::cases::validate::new_case(&crate::services::cases::parse_case_json(json)?)?;
         let route = self.route(Call::CreateCaseFromJson, json!({ "case": parsed(json) }));
         answer(route, case, |db| {
@@ -689,6 +716,7 @@ impl CaseApi for MockedServices {
 
     fn query_cases(&self, caller: &Caller, query: CaseQuery) -> Result<CasePage, Error> {
         require(caller, Grant::CasesRead)?;
+        self.authorized(caller, &[Scope::CaseRead])?;
         crate::cases::validate::query(&query)?;
         let route = self.route(Call::QueryCases, json!({ "query": to_value(&query) }));
         let page = |a| match a {
@@ -700,6 +728,7 @@ impl CaseApi for MockedServices {
 
     fn get_case_restrictions(&self, caller: &Caller, case_id: &str) -> Result<Restrictions, Error> {
         require(caller, Grant::CasesRead)?;
+        self.authorized(caller, &[Scope::CaseRead])?;
         crate::cases::validate::case_id(case_id)?;
         crate::cases::validate::readable_case_id(case_id)?;
         let route = self.route(Call::GetCaseRestrictions, json!({ "case_id": case_id }));
@@ -715,6 +744,7 @@ impl CaseApi for MockedServices {
         update: RestrictionUpdate,
     ) -> Result<Restrictions, Error> {
         require_restriction_update(caller)?;
+        self.authorized(caller, &[Scope::CaseWrite, Scope::CaseRead])?;
         crate::cases::validate::case_id(case_id)?;
         crate::cases::validate::readable_case_id(case_id)?;
         crate::cases::validate::restriction_update(&update)?;
@@ -771,6 +801,10 @@ impl AccessApi for MockedServices {
         // Checked before the payload is parsed for the record of calls: a 60 MB payload
         // parsed here cost gigabytes before the host's own check refused it.
         crate::services::events::CustomEvent::parse(kind, payload_json)?;
+        // The host's own question, asked as a real run asks it (its denial's words too).
+        if let Some(platform) = &self.authority {
+            AccessApi::may_emit(platform.as_ref(), caller, kind, payload_json)?;
+        }
         let args = json!({ "kind": kind, "payload": parsed(payload_json) });
         let route = self.route(Call::Emit, args);
         let accept = |a| matches!(a, Answer::Accept).then_some(());
