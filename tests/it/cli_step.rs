@@ -391,3 +391,63 @@ fn a_step_run_that_read_cases_publishes_no_events() {
         .expect("count");
     assert_eq!(events, 0);
 }
+
+/// A tool installed in the project (`npm install` there, as the hint says; a `.venv`) is on
+/// the build's `PATH`, and a tool named by its path is the shell's to find: both were "not
+/// installed", the hint repeated (round 21 steps review). A tool named bare and found
+/// nowhere is still named with how to get it.
+#[test]
+fn step_build_finds_tools_installed_in_the_project() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let project = dir.path().join("p");
+    let bin = project.join("node_modules/.bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    // Stand-ins for the toolchain: esbuild does nothing, componentize-qjs writes a component.
+    let tools = [
+        ("esbuild", "#!/bin/sh\nexit 0\n".to_owned()),
+        (
+            "componentize-qjs",
+            format!("#!/bin/sh\ncp '{ECHO}' out.wasm\n"),
+        ),
+    ];
+    for (name, script) in &tools {
+        let path = bin.join(name);
+        std::fs::write(&path, script).expect("tool");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let build = |command: &str| {
+        std::fs::write(
+            project.join("step.toml"),
+            format!(
+                "name = \"p\"\nlanguage = \"ts\"\nbuild = {command:?}\noutput = \"out.wasm\"\ngrants = []\n"
+            ),
+        )
+        .expect("manifest");
+        let _ = std::fs::remove_file(project.join("out.wasm"));
+        std::process::Command::new(common::flowhost_bin())
+            .current_dir(&project)
+            .arg("--db")
+            .arg(dir.path().join("f.db"))
+            .args(["step", "build"])
+            .env("FLOWHOST_TOOLCHAINS", dir.path().join("none"))
+            .env("PATH", "/usr/bin:/bin")
+            .output()
+            .expect("runs")
+    };
+    for command in [
+        "esbuild src/step.ts && componentize-qjs dist/step.js",
+        "./node_modules/.bin/esbuild x && ./node_modules/.bin/componentize-qjs y",
+    ] {
+        let out = build(command);
+        assert!(out.status.success(), "{command}: {}", common::text(&out));
+    }
+    std::fs::remove_dir_all(project.join("node_modules")).expect("rm");
+    let out = build("esbuild src/step.ts && componentize-qjs dist/step.js");
+    assert!(!out.status.success());
+    assert!(
+        common::text(&out).contains("`esbuild` is not installed"),
+        "{}",
+        common::text(&out)
+    );
+}

@@ -41,9 +41,13 @@ fn tools(lang: Language) -> &'static [(&'static str, &'static str)] {
     }
 }
 
-/// The `PATH` a build runs with.
-fn build_path() -> std::ffi::OsString {
+/// The `PATH` a build of the project in `dir` runs with: the toolchain cache's tool
+/// directories, then the project's own (`node_modules/.bin` after an `npm install` there, as
+/// the hint says, and a `.venv`'s `bin`), then the caller's (round 21 steps review: a tool
+/// installed in the project was "not installed", and the hint did not help).
+fn build_path(dir: &Path) -> std::ffi::OsString {
     let mut dirs = tool_dirs();
+    dirs.extend([dir.join("node_modules/.bin"), dir.join(".venv/bin")]);
     if let Some(path) = std::env::var_os("PATH") {
         dirs.extend(std::env::split_paths(&path));
     }
@@ -52,6 +56,14 @@ fn build_path() -> std::ffi::OsString {
 
 fn on_path(tool: &str, path: &std::ffi::OsStr) -> bool {
     std::env::split_paths(path).any(|d| d.join(tool).is_file())
+}
+
+/// Whether `command` runs `tool` by its bare name (a word of its own, found on `PATH`): one
+/// named by a path (`./node_modules/.bin/esbuild`) is the shell's to find.
+fn runs_by_name(command: &str, tool: &str) -> bool {
+    command
+        .split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')'))
+        .any(|word| word == tool)
 }
 
 /// A built component.
@@ -76,9 +88,9 @@ const CALLERS_CARGO_SETTINGS: [&str; 7] = [
 /// Runs the build of the project in `dir`. The error names the missing tool, or the file and
 /// line the toolchain reported, followed by the toolchain's own output.
 pub fn build(dir: &Path, manifest: &Manifest) -> Result<Built, String> {
-    let path = build_path();
+    let path = build_path(dir);
     for (tool, how) in tools(manifest.language) {
-        if manifest.build.contains(tool) && !on_path(tool, &path) {
+        if runs_by_name(&manifest.build, tool) && !on_path(tool, &path) {
             return Err(format!(
                 "`{tool}` is not installed (the {} build needs it): {how}",
                 manifest.language
