@@ -581,3 +581,30 @@ fn a_mock_answers_only_what_the_fixtures_person_may_ask() {
     assert!(text.contains("ok    as olivia.owner"), "{text}");
     assert!(text.contains("case.write"), "{text}");
 }
+
+/// A mocked page holds no more cases than the host answers for its query: restrict-cases asks
+/// for pages of 100, and a mock of 101 cases passed where no real run sees one (round 21
+/// steps review).
+#[test]
+fn a_mocked_page_larger_than_the_host_answers_fails_the_case() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ids: Vec<String> = (1..=101).map(|i| format!("C-{i}")).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let tests = json!({
+        "as": "omar.operator@acme-mssp.test",
+        "tests": [{
+            "name": "a page of 101",
+            "input": input(),
+            "mocks": [query_mock(&ids), update_mock(None)],
+            "expect": { "output": { "restricted": ids,
+                                    "collaborators": ["sam.lead@acme-mssp.test"] } }
+        }]
+    });
+    let project = project(dir.path(), &tests, "[\"cases:read\", \"cases:write\"]");
+    let (ok, text) = step_test(&project);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("a mock answered 101 cases to a query whose page holds at most 100"),
+        "{text}"
+    );
+}

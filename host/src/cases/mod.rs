@@ -23,4 +23,5 @@ pub use id::case_id_text;
 pub const CASE_UPDATE_RETENTION_SECS: i64 = 30 * 24 * 60 * 60;
 pub(crate) use service::{case_seen_in, run_read_hidden_from, run_read_upto};
 pub use store::RunReads;
+pub use store::query::page_size;
 pub use viewer::Viewer;

@@ -718,12 +718,27 @@ impl CaseApi for MockedServices {
         require(caller, Grant::CasesRead)?;
         self.authorized(caller, &[Scope::CaseRead])?;
         crate::cases::validate::query(&query)?;
+        let size = crate::cases::page_size(query.page_size);
         let route = self.route(Call::QueryCases, json!({ "query": to_value(&query) }));
         let page = |a| match a {
             Answer::Page(p) => Some(p),
             _ => None,
         };
-        answer(route, page, |db| db.cases()?.query_cases(caller, query))
+        let mocked = matches!(route, Route::Mock(_));
+        let page = answer(route, page, |db| db.cases()?.query_cases(caller, query))?;
+        // A page the host never answers: more cases than the query's page size (the host
+        // gives at most 200 whatever is asked). A step that ignored the cursor passed with a
+        // mocked 300 and saw 200 in every real run (round 21 steps review).
+        if mocked && page.cases.len() > size as usize {
+            return Err(Error::Internal(format!(
+                "{} a mock answered {} cases to a query whose page holds at most {size} (the \
+                 host answers at most {} a page)",
+                crate::error::MOCKED,
+                page.cases.len(),
+                crate::cases::page_size(u32::MAX)
+            )));
+        }
+        Ok(page)
     }
 
     fn get_case_restrictions(&self, caller: &Caller, case_id: &str) -> Result<Restrictions, Error> {

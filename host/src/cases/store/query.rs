@@ -56,11 +56,17 @@ struct PageSql {
     ord: Order,
 }
 
-fn build(conn: &Connection, ws: i64, viewer: &Viewer, q: &CaseQuery) -> Result<PageSql, Error> {
-    let size = match q.page_size {
+/// The page size a query asking for `requested` gets: the default for 0, at most
+/// [`MAX_PAGE`].
+pub fn page_size(requested: u32) -> u32 {
+    match requested {
         0 => DEFAULT_PAGE,
         n => n.min(MAX_PAGE),
-    };
+    }
+}
+
+fn build(conn: &Connection, ws: i64, viewer: &Viewer, q: &CaseQuery) -> Result<PageSql, Error> {
+    let size = page_size(q.page_size);
     let ord = order(q.sort);
     let cursor = q
         .cursor
