@@ -1258,7 +1258,15 @@ fn the_cli_starts_and_creates_once_under_an_idempotency_key() {
     let (json_made, json_again) = (from_json("c-2"), from_json("c-2"));
     assert_eq!(json_made["id"], json_again["id"]);
     assert_ne!(json_made["id"], made["id"]);
-    // A file's run names no published start, and a key of spaces is no key: refused.
+    // A file's run names no published start, nor another workspace, and a key of spaces is
+    // no key: refused (round 21 input review: `--workspace` with a file was ignored).
+    let elsewhere = d.cli(&["run", file, "--as", OWNER, "--workspace", "customer-globex"]);
+    assert!(!elsewhere.status.success(), "{}", text(&elsewhere));
+    assert!(
+        text(&elsewhere).contains("--workspace"),
+        "{}",
+        text(&elsewhere)
+    );
     for args in [
         vec!["run", file, "--as", OWNER, "--idempotency-key", "k"],
         vec![

@@ -120,6 +120,14 @@ pub fn run(db: &Database, args: RunArgs) -> anyhow::Result<()> {
              --workspace WS), not a run of a file"
         );
     }
+    // A file's run is in the workspace the file names: another given here was ignored, the
+    // run's cases and events landing elsewhere (round 21 input review).
+    if args.workspace.is_some() {
+        anyhow::bail!(
+            "--workspace names the workspace of a published workflow (--published NAME); a \
+             file's run is in the workspace its definition names"
+        );
+    }
     let origin = file.display().to_string();
     let text = super::input::read_bounded(file, super::input::MAX_DOCUMENT_BYTES, "")?;
     let resolver = Resolver::for_file(file, args.steps.dirs.clone());
