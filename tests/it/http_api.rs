@@ -2450,6 +2450,39 @@ fn runs_executed_in_requests_are_bounded_per_caller() {
     );
 }
 
+/// A start sent again under its key while its caller's run slots are full is answered with
+/// the run the key started, not 503: a retry whose answer was lost met a 503 while the run it
+/// asked about executed (round 21). A start that would be new still waits.
+#[test]
+fn a_keyed_start_sent_again_is_answered_while_its_callers_slots_are_full() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let slow = json!({ "name": "slow", "workspace": "mssp-soc", "run_as": OWNER,
+        "steps": [{ "id": "w", "wait": "3s" }] });
+    let published = server.post("/api/v1/workspaces/mssp-soc/workflows", &owner, &slow);
+    assert_eq!(published.status, 201, "{}", published.text);
+    let runs = "/api/v1/workspaces/mssp-soc/workflows/slow/runs";
+    std::thread::scope(|s| {
+        let held: Vec<_> = (1..=4)
+            .map(|i| {
+                let (server, owner) = (&server, &owner);
+                s.spawn(move || server.post_keyed(runs, owner, &format!("k{i}"), &json!({})))
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(800));
+        let again = server.post_keyed(runs, &owner, "k1", &json!({}));
+        assert_eq!(again.status, 200, "{}", again.text);
+        assert_eq!(again.body["status"], "running", "{}", again.text);
+        let new = server.post_keyed(runs, &owner, "k5", &json!({}));
+        assert_eq!(new.status, 503, "{}", new.text);
+        let first = held
+            .into_iter()
+            .map(|t| t.join().expect("request"))
+            .find(|a| a.body["run_id"] == again.body["run_id"]);
+        assert!(first.is_some(), "the repeat named one of the runs started");
+    });
+}
+
 /// One client holds at most its share of the server's connections, and a connection whose
 /// answers are not read is dropped once its write has waited past its bound (SPEC SV): one
 /// address opening every slot, or pipelining requests it never read the answers of, shut

@@ -88,6 +88,45 @@ impl Engine {
         key: Option<&str>,
         observer: &dyn Observer,
     ) -> Result<RunOutcome, Error> {
+        self.published_start(principal, workspace, name, event, key, Start::Any, observer)?
+            .ok_or_else(|| Error::Internal(format!("`{name}` started no run")))
+    }
+
+    /// What [`Engine::run_published`] answers a start sent again under `key` (decided as any
+    /// start is), without starting anything: `None` when the key started no run. For a door
+    /// with no run slot free (round 21: a retry whose answer was lost met a 503 while its
+    /// run executed).
+    pub fn repeat_of_published(
+        &self,
+        principal: Principal,
+        workspace: &str,
+        name: &str,
+        event: Value,
+        key: &str,
+    ) -> Result<Option<RunOutcome>, Error> {
+        let quiet = super::Quiet;
+        self.published_start(
+            principal,
+            workspace,
+            name,
+            event,
+            Some(key),
+            Start::RepeatOnly,
+            &quiet,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn published_start(
+        &self,
+        principal: Principal,
+        workspace: &str,
+        name: &str,
+        event: Value,
+        key: Option<&str>,
+        start: Start,
+        observer: &dyn Observer,
+    ) -> Result<Option<RunOutcome>, Error> {
         self.platform()
             .authorize(&principal, workspace, Scope::PlaybookExecute)?;
         let p = self.published(workspace, name)?;
@@ -107,7 +146,10 @@ impl Engine {
                 *e == event
             })?
         {
-            return Ok(self.platform().caused_outcome_for(&principal, before));
+            return Ok(Some(self.platform().caused_outcome_for(&principal, before)));
+        }
+        if start == Start::RepeatOnly {
+            return Ok(None);
         }
         let requester = principal_to_stored(&principal);
         let request = key.map(|key| StartKey {
@@ -133,11 +175,11 @@ impl Engine {
                 match self
                     .started_before(&starter, workspace, key, &p.workflow.name, |e| *e == same)?
                 {
-                    Some(before) => Ok(self.platform().caused_outcome_for(&starter, before)),
+                    Some(before) => Ok(Some(self.platform().caused_outcome_for(&starter, before))),
                     None => Err(Error::Conflict(why)),
                 }
             }
-            other => other,
+            other => other.map(Some),
         }
     }
 
@@ -229,6 +271,52 @@ impl Engine {
         key: Option<&str>,
         observer: &dyn Observer,
     ) -> Result<RunOutcome, Error> {
+        self.flow_start(
+            principal,
+            workspace,
+            name,
+            values,
+            key,
+            Start::Any,
+            observer,
+        )?
+        .ok_or_else(|| Error::Internal(format!("`{name}` started no run")))
+    }
+
+    /// What [`Engine::start_flow`] answers a start sent again under `key` (decided and
+    /// audited as any start is), without starting anything: `None` when the key started no
+    /// run. For a door with no run slot free (round 21).
+    pub fn repeat_of_flow_start(
+        &self,
+        principal: &Principal,
+        workspace: &str,
+        name: &str,
+        values: &Value,
+        key: &str,
+    ) -> Result<Option<RunOutcome>, Error> {
+        let quiet = super::Quiet;
+        self.flow_start(
+            principal,
+            workspace,
+            name,
+            values,
+            Some(key),
+            Start::RepeatOnly,
+            &quiet,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn flow_start(
+        &self,
+        principal: &Principal,
+        workspace: &str,
+        name: &str,
+        values: &Value,
+        key: Option<&str>,
+        start: Start,
+        observer: &dyn Observer,
+    ) -> Result<Option<RunOutcome>, Error> {
         let platform = self.platform();
         let not_found = || {
             Error::NotFound(format!(
@@ -349,7 +437,10 @@ impl Engine {
                 "interaction.start.repeated",
                 json!({ "run": before.run_id.to_string() }),
             )?;
-            return Ok(before);
+            return Ok(Some(before));
+        }
+        if start == Start::RepeatOnly {
+            return Ok(None);
         }
         let event = json!({
             "kind": "interaction",
@@ -431,10 +522,10 @@ impl Engine {
                     "interaction.start.repeated",
                     json!({ "run": before.run_id.to_string() }),
                 )?;
-                return Ok(before);
+                return Ok(Some(before));
             }
         };
-        Ok(self.execute(
+        Ok(Some(self.execute(
             &id,
             executing,
             super::engine::Journal::New,
@@ -443,8 +534,15 @@ impl Engine {
             event,
             0,
             observer,
-        ))
+        )))
     }
+}
+
+/// What a start may do: anything, or only answer the run its key started.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Start {
+    Any,
+    RepeatOnly,
 }
 
 impl Engine {

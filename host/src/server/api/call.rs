@@ -86,6 +86,32 @@ pub async fn call_running<T: Send + 'static>(
     .await
 }
 
+/// [`call_running`] for a start sent under an idempotency `key`: with no run slot of the
+/// caller's free, `repeat` answers the run the key started (the start decided as any is),
+/// and only a start that would be new is answered 503 (round 21: a retry whose answer was
+/// lost met a 503 while the run it asked about executed).
+pub async fn call_starting<T: Send + 'static>(
+    state: &AppState,
+    principal: &crate::principal::Principal,
+    key: Option<String>,
+    start: impl FnOnce(&Engine, Option<&str>) -> Result<T, Error> + Send + 'static,
+    repeat: impl FnOnce(&Engine, &str) -> Result<Option<T>, Error> + Send + 'static,
+) -> ApiResult<T> {
+    match (state.run_slot(principal, None), key) {
+        (Ok(slot), key) => {
+            call_unbounded(state, move |e| {
+                let _slot = slot;
+                start(e, key.as_deref())
+            })
+            .await
+        }
+        (Err(full), Some(key)) => call(state, move |e| repeat(e, &key))
+            .await?
+            .ok_or_else(|| ApiError::no_run_slot(full)),
+        (Err(full), None) => Err(ApiError::no_run_slot(full)),
+    }
+}
+
 /// `text` as an id of `kind` (`R-…`, `I-…`); a malformed one is the request's fault (400).
 pub fn public_id(kind: IdKind, text: &str) -> ApiResult<PublicId> {
     PublicId::parse(kind, text).map_err(|e| ApiError::from(Error::from(e)))

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::auth::Authed;
 use super::body::ApiJson;
-use super::call::{call, call_running, call_unbounded, public_id, within};
+use super::call::{call, call_starting, call_unbounded, public_id, within};
 use super::error::{ApiResult, ErrorBody};
 use super::idempotency::IdempotencyKey;
 use crate::interact::InteractionView;
@@ -196,17 +196,26 @@ pub async fn start(
 ) -> ApiResult<Json<RunOutcome>> {
     // Its error as the starter may see it, as through the web and the CLI (SPEC IX-1).
     let caller = principal.clone();
-    let outcome = call_running(&state, &caller, move |e| {
-        let outcome = e.start_flow(
-            &principal,
-            &workspace,
-            &name,
-            &form.values,
-            key.as_deref(),
-            &Quiet,
-        )?;
-        Ok(e.platform().runs().flow_outcome(&principal, outcome))
-    })
+    let (again, asked) = (
+        principal.clone(),
+        (workspace.clone(), name.clone(), form.values.clone()),
+    );
+    let outcome = call_starting(
+        &state,
+        &caller,
+        key,
+        move |e, key| {
+            let outcome = e.start_flow(&principal, &workspace, &name, &form.values, key, &Quiet)?;
+            Ok(e.platform().runs().flow_outcome(&principal, outcome))
+        },
+        move |e, key| {
+            let (workspace, name, values) = asked;
+            Ok(
+                e.repeat_of_flow_start(&again, &workspace, &name, &values, key)?
+                    .map(|outcome| e.platform().runs().flow_outcome(&again, outcome)),
+            )
+        },
+    )
     .await?;
     state.wake();
     Ok(super::outcome::answered(outcome))

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::auth::Authed;
 use super::body::{ApiJsonOrNone, parse_body};
-use super::call::{call, call_running};
+use super::call::{call, call_starting};
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::idempotency::IdempotencyKey;
 use crate::definition::model::TriggerKind;
@@ -149,9 +149,22 @@ pub async fn run(
         .event
         .unwrap_or_else(|| Value::Object(Default::default()));
     let caller = principal.clone();
-    let outcome = call_running(&state, &caller, move |e| {
-        e.run_published(principal, &workspace, &name, event, key.as_deref(), &Quiet)
-    })
+    let asked = (
+        principal.clone(),
+        workspace.clone(),
+        name.clone(),
+        event.clone(),
+    );
+    let outcome = call_starting(
+        &state,
+        &caller,
+        key,
+        move |e, key| e.run_published(principal, &workspace, &name, event, key, &Quiet),
+        move |e, key| {
+            let (principal, workspace, name, event) = asked;
+            e.repeat_of_published(principal, &workspace, &name, event, key)
+        },
+    )
     .await?;
     state.wake();
     Ok(super::outcome::answered(outcome))

@@ -229,26 +229,43 @@ pub(super) async fn start(
     let values = super::form::values(&f.form, &posted);
     let principal = signed.session.principal.clone();
     let workspace = signed.session.workspace.clone();
-    let slot = match state.run_slot(&principal, Some(&workspace)) {
-        Ok(slot) => slot,
-        Err(full) => return again(WebError::NoRunSlot(full)),
-    };
     let key = token.start.clone();
-    let started = match state
-        .blocking_unbounded(move |e| {
-            let _slot = slot;
-            e.start_flow(
-                &principal,
-                &workspace,
-                &name,
-                &values,
-                key.as_deref(),
-                &workflow::Quiet,
-            )
-            .map(|o| e.platform().runs().flow_outcome(&principal, o))
-        })
-        .await
-    {
+    let started = match (state.run_slot(&principal, Some(&workspace)), key) {
+        (Ok(slot), key) => {
+            state
+                .blocking_unbounded(move |e| {
+                    let _slot = slot;
+                    e.start_flow(
+                        &principal,
+                        &workspace,
+                        &name,
+                        &values,
+                        key.as_deref(),
+                        &workflow::Quiet,
+                    )
+                    .map(|o| e.platform().runs().flow_outcome(&principal, o))
+                })
+                .await
+        }
+        // No slot free: the form sent again under its start token is answered with the run
+        // it started, as any door answers a repeat; a new start waits (round 21).
+        (Err(full), Some(key)) => {
+            let repeat = state
+                .blocking(move |e| {
+                    e.repeat_of_flow_start(&principal, &workspace, &name, &values, &key)
+                        .map(|o| o.map(|o| e.platform().runs().flow_outcome(&principal, o)))
+                })
+                .await;
+            match repeat {
+                Ok(Ok(Some(outcome))) => Ok(Ok(outcome)),
+                Ok(Ok(None)) => return again(WebError::NoRunSlot(full)),
+                Ok(Err(e)) => Ok(Err(e)),
+                Err(e) => Err(e),
+            }
+        }
+        (Err(full), None) => return again(WebError::NoRunSlot(full)),
+    };
+    let started = match started {
         Ok(started) => started,
         Err(e) => return again(e.into()),
     };
