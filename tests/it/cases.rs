@@ -623,6 +623,42 @@ fn a_restriction_update_made_again_under_its_key_changes_nothing_again() {
         .update_case_restrictions_once(&owner, &case.id, restrict(), None)
         .expect("unkeyed");
     assert_eq!(unkeyed.access_mode, AccessMode::Restricted);
+    // A step whose update restricted the case away from its run's own identity (no bypass)
+    // gets its first answer when re-executed, as before a request's key asked for sight of
+    // the case (round 21 self-review: it failed as "no such case").
+    let operator = at(SOC, OPERATOR);
+    let theirs = p
+        .create_case(&operator, new_case("theirs", AccessMode::FullAccess, &[]))
+        .expect("case");
+    let step_key = Some("run:10/lock/update-0");
+    let away = p
+        .update_case_restrictions_once(&operator, &theirs.id, restrict(), step_key)
+        .expect("restricted away from the operator");
+    let again = p
+        .update_case_restrictions_once(&operator, &theirs.id, restrict(), step_key)
+        .expect("re-executed");
+    assert_eq!(again, away);
+    // A request's key answers only while the caller still sees the case (SPEC CS-2).
+    let shared = p
+        .create_case(&owner, new_case("shared", AccessMode::FullAccess, &[]))
+        .expect("case");
+    let add = || RestrictionUpdate {
+        add_collaborators: vec![LEAD.to_owned()],
+        ..RestrictionUpdate::default()
+    };
+    let made = p
+        .update_case_restrictions_requested(&operator, &shared.id, add(), Some("r-1"))
+        .expect("the operator's request");
+    let repeated = p
+        .update_case_restrictions_requested(&operator, &shared.id, add(), Some("r-1"))
+        .expect("sent again");
+    assert_eq!(repeated, made);
+    p.update_case_restrictions(&owner, &shared.id, restrict())
+        .expect("restricted away from the operator");
+    let hidden = p
+        .update_case_restrictions_requested(&operator, &shared.id, add(), Some("r-1"))
+        .err();
+    assert!(matches!(hidden, Some(Error::NotFound(_))), "{hidden:?}");
 }
 
 #[test]

@@ -400,8 +400,9 @@ impl Platform {
     }
 }
 
-/// Whose key a case's creation carries: a step's (its re-execution gets the case as its
-/// creation answered) or a requester's (the case as they may read it now, or only named).
+/// Whose key a case's creation or restriction update carries: a step's (its re-execution gets
+/// what the first call answered) or a requester's (the case as they may read it now, or only
+/// named).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Keyed {
     ByStep,
@@ -511,7 +512,14 @@ impl Platform {
         update: RestrictionUpdate,
         idempotency_key: Option<&str>,
     ) -> Result<Restrictions, Error> {
-        self.update_restrictions(caller, case_id, update, idempotency_key, None)
+        self.update_restrictions(
+            caller,
+            case_id,
+            update,
+            idempotency_key,
+            Keyed::ByStep,
+            None,
+        )
     }
 
     /// *Update case restrictions* through a door with its requester's key (the API's
@@ -535,7 +543,14 @@ impl Platform {
             ])
             .to_string()
         });
-        self.update_restrictions(caller, case_id, update, key.as_deref(), None)
+        self.update_restrictions(
+            caller,
+            case_id,
+            update,
+            key.as_deref(),
+            Keyed::ByRequest,
+            None,
+        )
     }
 
     /// *Update case restrictions* by someone who saw them as `shown` (the web page's form,
@@ -549,7 +564,7 @@ impl Platform {
         update: RestrictionUpdate,
         shown: &Restrictions,
     ) -> Result<Restrictions, Error> {
-        self.update_restrictions(caller, case_id, update, None, Some(shown))
+        self.update_restrictions(caller, case_id, update, None, Keyed::ByRequest, Some(shown))
     }
 
     fn update_restrictions(
@@ -558,6 +573,7 @@ impl Platform {
         case_id: &str,
         update: RestrictionUpdate,
         idempotency_key: Option<&str>,
+        keyed: Keyed,
         shown: Option<&Restrictions>,
     ) -> Result<Restrictions, Error> {
         require_restriction_update(caller)?;
@@ -593,9 +609,14 @@ impl Platform {
             if let Some(key) = &key
                 && let Some(done) = store::case_update(tx, key)?
             {
-                // As the caller may see the case now: restricted away from them since, its
-                // remembered collaborators are no longer theirs to read (SPEC CS-2).
-                self.visible_case(tx, ws, &viewer, case_id)?;
+                // A request's, as its caller may see the case now: restricted away from them
+                // since, its remembered collaborators are no longer theirs to read (SPEC
+                // CS-2). A re-executed step's is its first answer whatever: its update may
+                // have restricted the case away from the run itself (round 21 self-review:
+                // such a run failed on its re-execution).
+                if keyed == Keyed::ByRequest {
+                    self.visible_case(tx, ws, &viewer, case_id)?;
+                }
                 return serde_json::from_str(&done).map_err(|e| {
                     Error::Internal(format!("case_updates.result of `{key}` does not read: {e}"))
                 });
