@@ -139,12 +139,18 @@ const DECODER_REFUSAL_BYTES: usize = 1024;
 pub fn decoder_words(message: &str) -> String {
     let words = clip_words(message);
     let mut out = String::with_capacity(words.len());
-    for c in words.chars() {
+    let mut prev = None;
+    let mut chars = words.chars().peekable();
+    while let Some(c) = chars.next() {
         if c.is_control() {
             out.extend(c.escape_debug());
+        } else if is_hidden_at(prev, c, chars.peek().copied()) {
+            // As `clip` writes them: `critical` and `critical\u200b` read alike otherwise.
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
         } else {
             out.push(c);
         }
+        prev = Some(c);
     }
     clip_bytes(out, DECODER_REFUSAL_BYTES)
 }
