@@ -416,6 +416,8 @@ fn step_build_finds_tools_installed_in_the_project() {
         std::fs::write(&path, script).expect("tool");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     }
+    // Built from the project's parent, named by a relative path (round 21 self-review: the
+    // project's tool directories were put on `PATH` relative to where the build runs).
     let build = |command: &str| {
         std::fs::write(
             project.join("step.toml"),
@@ -426,10 +428,10 @@ fn step_build_finds_tools_installed_in_the_project() {
         .expect("manifest");
         let _ = std::fs::remove_file(project.join("out.wasm"));
         std::process::Command::new(common::flowhost_bin())
-            .current_dir(&project)
+            .current_dir(dir.path())
             .arg("--db")
             .arg(dir.path().join("f.db"))
-            .args(["step", "build"])
+            .args(["step", "build", "p", "--force"])
             .env("FLOWHOST_TOOLCHAINS", dir.path().join("none"))
             .env("PATH", "/usr/bin:/bin")
             .output()

@@ -47,6 +47,9 @@ fn tools(lang: Language) -> &'static [(&'static str, &'static str)] {
 /// installed in the project was "not installed", and the hint did not help).
 fn build_path(dir: &Path) -> std::ffi::OsString {
     let mut dirs = tool_dirs();
+    // Absolute: the build's shell runs in `dir`, where `steps/x/node_modules/.bin` named
+    // nothing (round 21 self-review).
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
     dirs.extend([dir.join("node_modules/.bin"), dir.join(".venv/bin")]);
     if let Some(path) = std::env::var_os("PATH") {
         dirs.extend(std::env::split_paths(&path));
