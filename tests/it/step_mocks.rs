@@ -608,3 +608,44 @@ fn a_mocked_page_larger_than_the_host_answers_fails_the_case() {
         "{text}"
     );
 }
+
+/// With a tenant fixture, a mocked answer to an access question is the fixture's own: a mock
+/// of `check-flow-access` allowing what its rules deny passed where every real run was told
+/// otherwise (round 21 self-review).
+#[test]
+fn a_mocked_access_answer_the_fixtures_rules_contradict_fails_the_case() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let project = dir.path().join("probe");
+    std::fs::create_dir_all(&project).expect("mkdir");
+    let manifest = format!(
+        "name = \"probe\"\nlanguage = \"rust\"\nbuild = \"false\"\n\
+         output = {:?}\ngrants = [\"cases:read\", \"access:check\"]\n",
+        common::CASE_PROBE
+    );
+    std::fs::write(project.join("step.toml"), manifest).expect("manifest");
+    let tenant = common::example_tenant_path();
+    let tests = json!({
+        "tenant": tenant.display().to_string(),
+        "workspace": "mssp-soc",
+        // An operator holds no `user.read`: about another person, the host withholds.
+        "as": "omar.operator@acme-mssp.test",
+        "tests": [{
+            "name": "a mock allowing what the rules deny",
+            "input": { "flows_only": true,
+                       "flow_checks": [["triage", "sam.lead@acme-mssp.test"]] },
+            "mocks": [{ "call": "access.check-flow-access",
+                        "returns": { "allowed": true, "reason": "mocked" } }],
+            "expect": { "output": { "flow_access": [{ "allowed": true }] } }
+        }]
+    });
+    write_tests(&project, &tests);
+    let (ok, text) = step_test(&project);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains(
+            "a mock of `access.check-flow-access` answered allowed, where the tenant \
+             fixture's rules answer denied"
+        ),
+        "{text}"
+    );
+}
