@@ -75,6 +75,13 @@ fn malformed_and_confusable_emails_are_refused_and_nothing_is_stored() {
         assert!(err.contains(raw) && err.contains(why), "{raw}: {err}");
     }
     assert_eq!(env.members(), before, "nothing stored");
+    // Nor provisioned by an IdP's login (round 21: any address it sent made a person).
+    let claims = r#"{"email": "<new.person@acme-mssp.test>", "groups": ["soc-analysts"]}"#;
+    let out = env.cli(&["sso", "login", "--idp", "acme-okta", "--claims", claims]);
+    assert!(!out.status.success(), "provisioned");
+    let err = text(&out.stderr);
+    assert!(err.contains("the IdP's `email` claim"), "{err}");
+    assert_eq!(env.members(), before, "nothing stored");
     // The allowed path: a plain ASCII address, any case.
     let out = env.cli(&[
         "users",

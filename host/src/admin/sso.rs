@@ -371,6 +371,14 @@ fn login_in_workspace(
     let list = rules(tx, ws)?;
     let matched = first_match(&list, claims).cloned();
     let user = user_id(tx, email)?;
+    // A person an IdP names for the first time enters as an invited address does: what a
+    // mail client or a link brings along (`<a@b.test>`, `a@b.test;`) made a person no one
+    // could invite, find or grant otherwise (round 21; round 20 refused it at invitations).
+    // One known before signs in as they are.
+    if user.is_none() {
+        Email::parse_new(email.as_str())
+            .map_err(|e| Error::Invalid(format!("the IdP's `email` claim: {e}")))?;
+    }
     let current = match user {
         Some(u) => membership(tx, ws, u)?,
         None => None,
