@@ -7,11 +7,9 @@ use std::time::{Duration, Instant};
 
 use flowhost::Error;
 use flowhost::principal::Principal;
-use flowhost::public_id::PublicId;
 use flowhost::runs::RunStatus;
 use flowhost::wasm::{EngineSettings, StepRuntime};
 use flowhost::workflow::{self, Engine, Observer, Resolver, RunOutcome};
-use serde_json::Value;
 
 use super::acting::{Acting, platform, print_json};
 use super::args::{Output, StartKeyArg, StepDirs};
@@ -19,7 +17,7 @@ use super::database::Database;
 use super::error::{CliError, Reported};
 use super::input::json_arg;
 use super::output::block;
-use super::trace::{RunTrace, go_on_if_left};
+use super::trace::{RunTrace, Trace, go_on_if_left};
 
 #[derive(clap::Args)]
 pub struct RunArgs {
@@ -51,44 +49,6 @@ pub struct RunArgs {
     no_triggers: bool,
     #[command(flatten)]
     start_key: StartKeyArg,
-}
-
-/// Prints one line per step as it finishes. A failed step's message is not printed: the
-/// person at the terminal may not be one who may see what the run saw (a flow's starter, the
-/// answerer of an interaction); the run's error is reported at its end as they may see it.
-pub(super) struct Trace;
-
-impl Observer for Trace {
-    fn step_finished(
-        &self,
-        key: &str,
-        result: &Result<Value, String>,
-        duration: Duration,
-        replayed: bool,
-    ) {
-        match (result, replayed) {
-            (Ok(_), true) => println!("  ↺ {key:<32} replayed from the journal"),
-            (Ok(_), false) => println!("  ✓ {key:<32} {:>9.2} ms", duration.as_secs_f64() * 1e3),
-            (Err(_), _) => println!(
-                "  ✗ {key:<32} {:>9.2} ms  failed",
-                duration.as_secs_f64() * 1e3
-            ),
-        }
-    }
-
-    /// Not named here: a trace may be shown to someone (a flow's starter, an answerer) who
-    /// may not see the interaction (SPEC IX-7; round 16 leak review); the outcome printed
-    /// after names those they may.
-    fn step_waiting(&self, key: &str, _interaction: &PublicId) {
-        println!("  ⏸ {key:<32} waiting for an interaction");
-    }
-
-    fn step_sleeping(&self, key: &str, wake_ms: i64) {
-        println!(
-            "  ⏸ {key:<32} waiting until {} (the run is on hold; `flowhost serve` wakes it)",
-            flowhost::clock::rfc3339(wake_ms.div_euclid(1000))
-        );
-    }
 }
 
 /// The workflow engine of a command that runs a few steps and exits (`run`, `runs resume`,

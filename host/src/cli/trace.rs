@@ -4,12 +4,14 @@
 //! run read no restricted case hidden from them, since which steps ran names what such a case
 //! decided (SPEC CS-2). The decisions are the run service's (`handles::Runs`).
 
+use std::time::Duration;
+
 use flowhost::Error;
+use flowhost::public_id::PublicId;
 use flowhost::runs::RunStatus;
 use flowhost::workflow::run_access::{HeldTrace, LoopSummary};
 use flowhost::workflow::{Observer, Quiet, RunOutcome};
-
-use super::run::Trace;
+use serde_json::Value;
 
 /// A run's trace for one command.
 pub(super) enum RunTrace {
@@ -80,4 +82,42 @@ pub(super) fn go_on_if_left(
     };
     trace.finish(|| shows(&outcome));
     outcome
+}
+
+/// Prints one line per step as it finishes. A failed step's message is not printed: the
+/// person at the terminal may not be one who may see what the run saw (a flow's starter, the
+/// answerer of an interaction); the run's error is reported at its end as they may see it.
+pub(super) struct Trace;
+
+impl Observer for Trace {
+    fn step_finished(
+        &self,
+        key: &str,
+        result: &Result<Value, String>,
+        duration: Duration,
+        replayed: bool,
+    ) {
+        match (result, replayed) {
+            (Ok(_), true) => println!("  ↺ {key:<32} replayed from the journal"),
+            (Ok(_), false) => println!("  ✓ {key:<32} {:>9.2} ms", duration.as_secs_f64() * 1e3),
+            (Err(_), _) => println!(
+                "  ✗ {key:<32} {:>9.2} ms  failed",
+                duration.as_secs_f64() * 1e3
+            ),
+        }
+    }
+
+    /// Not named here: a trace may be shown to someone (a flow's starter, an answerer) who
+    /// may not see the interaction (SPEC IX-7; round 16 leak review); the outcome printed
+    /// after names those they may.
+    fn step_waiting(&self, key: &str, _interaction: &PublicId) {
+        println!("  ⏸ {key:<32} waiting for an interaction");
+    }
+
+    fn step_sleeping(&self, key: &str, wake_ms: i64) {
+        println!(
+            "  ⏸ {key:<32} waiting until {} (the run is on hold; `flowhost serve` wakes it)",
+            flowhost::clock::rfc3339(wake_ms.div_euclid(1000))
+        );
+    }
 }
