@@ -42,25 +42,31 @@ pub fn clip(input: &str) -> Cow<'_, str> {
     if cut.is_none() && !shown.chars().any(char::is_control) && first_hidden(shown).is_none() {
         return Cow::Borrowed(input);
     }
-    let mut out = String::with_capacity(shown.len() + 24);
+    let mut out = escaped(shown);
+    if cut.is_some() {
+        out.push_str(&format!("… ({} bytes)", input.len()));
+    }
+    Cow::Owned(out)
+}
+
+/// `text` with its control characters escaped and its hidden characters written out
+/// (`\u200b`): "there is no role `owner`" quoted `owner\u{200b}` as a name the same message
+/// listed (round 18 hostile-input review).
+fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 24);
     let mut prev = None;
-    let mut chars = shown.chars().peekable();
+    let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         if c.is_control() {
             out.extend(c.escape_debug());
         } else if is_hidden_at(prev, c, chars.peek().copied()) {
-            // Written out too: "there is no role `owner`" quoted `owner\u{200b}` as a name
-            // the same message listed (round 18 hostile-input review).
             out.push_str(&format!("\\u{:04x}", u32::from(c)));
         } else {
             out.push(c);
         }
         prev = Some(c);
     }
-    if cut.is_some() {
-        out.push_str(&format!("… ({} bytes)", input.len()));
-    }
-    Cow::Owned(out)
+    out
 }
 
 /// `message` cut to at most `max` bytes (at a character boundary), saying how long it was,
@@ -137,22 +143,9 @@ const DECODER_REFUSAL_BYTES: usize = 1024;
 /// out, at most 1 KiB (round 21 input review: a 100 kB severity with a line break came
 /// back whole, forged a line on the CLI's stderr, and was stored twice with a run).
 pub fn decoder_words(message: &str) -> String {
-    let words = clip_words(message);
-    let mut out = String::with_capacity(words.len());
-    let mut prev = None;
-    let mut chars = words.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_control() {
-            out.extend(c.escape_debug());
-        } else if is_hidden_at(prev, c, chars.peek().copied()) {
-            // As `clip` writes them: `critical` and `critical\u200b` read alike otherwise.
-            out.push_str(&format!("\\u{:04x}", u32::from(c)));
-        } else {
-            out.push(c);
-        }
-        prev = Some(c);
-    }
-    clip_bytes(out, DECODER_REFUSAL_BYTES)
+    // Hidden characters written out as `clip` writes them: `critical` and `critical\u200b`
+    // read alike otherwise.
+    clip_bytes(escaped(&clip_words(message)), DECODER_REFUSAL_BYTES)
 }
 
 /// Checks that `value` (the `what` of an error) has at most `max` characters.
