@@ -50,7 +50,13 @@ fn build_path(dir: &Path) -> std::ffi::OsString {
     // Absolute: the build's shell runs in `dir`, where `steps/x/node_modules/.bin` named
     // nothing (round 21 self-review).
     let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
-    dirs.extend([dir.join("node_modules/.bin"), dir.join(".venv/bin")]);
+    // A directory whose path holds the separator cannot be on `PATH`: left out, not the
+    // whole `PATH` with it (round 21 self-review).
+    dirs.extend(
+        [dir.join("node_modules/.bin"), dir.join(".venv/bin")]
+            .into_iter()
+            .filter(|d| !d.as_os_str().as_encoded_bytes().contains(&b':')),
+    );
     if let Some(path) = std::env::var_os("PATH") {
         dirs.extend(std::env::split_paths(&path));
     }
