@@ -281,7 +281,16 @@ impl Platform {
     /// when the log does not reach back that far. Never goes back: an index already at
     /// `epoch` or past it is kept (updates are serialized on `index_updates`).
     fn catch_up(&self, conn: &Connection, epoch: i64) -> Result<(), StoreError> {
-        let _updating = self.index_updates.lock();
+        // Waited for within a step's or a request's deadline, as the connection is (SPEC
+        // ST-4; round 21 self-review): another thread's full reload may hold it.
+        let _updating = match crate::store::deadline::current() {
+            Some(deadline) => self.index_updates.try_lock_until(deadline).ok_or_else(|| {
+                StoreError::Waited(
+                    "the access index stayed in another update past the deadline".into(),
+                )
+            })?,
+            None => self.index_updates.lock(),
+        };
         let held = self.epoch.load(Ordering::SeqCst);
         if held >= epoch {
             return Ok(());
@@ -894,6 +903,28 @@ mod tests {
             Arc::ptr_eq(&before, &platform.index()),
             "the index was kept"
         );
+    }
+
+    /// The index's update lock is waited for only until the caller's deadline, as the
+    /// connection is (SPEC ST-4; round 21 self-review): another thread's full reload held a
+    /// step past it.
+    #[test]
+    fn a_step_call_waits_for_the_index_update_only_until_its_deadline() {
+        let platform = Platform::new(Db::open_in_memory().expect("db")).expect("platform");
+        let db = platform.db().expect("db");
+        let held = platform.index_updates.lock();
+        let start = Instant::now();
+        let _bound = deadline::bind(start + Duration::from_millis(50));
+        let next = platform.epoch.load(std::sync::atomic::Ordering::SeqCst) + 1;
+        let refused = platform.catch_up(db.conn(), next).err();
+        assert!(
+            refused
+                .as_ref()
+                .is_some_and(crate::store::failure::is_infrastructure),
+            "{refused:?}"
+        );
+        assert!(start.elapsed() >= Duration::from_millis(50));
+        drop(held);
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub fn is_infrastructure(error: &Error) -> bool {
     match error {
         Error::Sqlite(e) => is_sqlite_infrastructure(e),
         Error::Postgres(e) => is_postgres_infrastructure(e),
-        Error::Reconnect(_) => true,
+        Error::Reconnect(_) | Error::Waited(_) => true,
         _ => false,
     }
 }

@@ -14,6 +14,11 @@ pub enum Error {
     /// A dropped PostgreSQL connection could not be opened again.
     #[error("{0}")]
     Reconnect(String),
+    /// A wait of this host's own (another thread's update of what the work needs) outlasted
+    /// the deadline bound to the work (`store/deadline.rs`): the infrastructure's, as a busy
+    /// database is.
+    #[error("{0}")]
+    Waited(String),
     /// A query that must return a row returned none (see [`super::OptionalExtension`]).
     #[error("Query returned no rows")]
     QueryReturnedNoRows,
