@@ -78,7 +78,7 @@ fn the_person_ix_allows_answers_in_the_browser_and_the_other_never_sees_it() {
     wait_for(&analyst, "Submit answer");
     save("interaction.png", &analyst.screenshot());
     analyst.click("select[name=\"verdict\"] option[value=\"escalate\"]");
-    analyst.type_into("input[name=\"note\"]", "beacon confirmed on two hosts");
+    analyst.type_into("textarea[name=\"note\"]", "beacon confirmed on two hosts");
     analyst.click("form.answer button");
     wait_for(&analyst, "Answered");
     let started = Instant::now();

@@ -28,7 +28,17 @@ pub(super) fn render(form: &Form, given: &[(String, String)]) -> String {
         };
         let _ = write!(out, "<label for=\"f-{name}\">{label}{hint}</label>");
         match &field.kind {
-            FieldKind::Text => input(&mut out, "text", &name, value, required),
+            // Several lines, as the API and the CLI take them (round 21 web review: a pasted
+            // justification was flattened by a one-line input).
+            FieldKind::Text => {
+                let _ = write!(
+                    out,
+                    // The line break after the tag is the one HTML drops: a value's own
+                    // first line break is kept.
+                    "<textarea id=\"f-{name}\" name=\"{name}\" rows=\"3\"{required}>\n{}</textarea>",
+                    esc(value)
+                );
+            }
             FieldKind::Number => input(&mut out, "number\" step=\"any", &name, value, required),
             FieldKind::Email => input(&mut out, "email", &name, value, required),
             FieldKind::Boolean => select(
@@ -161,7 +171,8 @@ fn read(form: &Form, name: &str, raw: &str) -> Value {
         },
         _ => None,
     };
-    read.unwrap_or_else(|| Value::String(raw.to_owned()))
+    // A browser posts a text area's line breaks as CRLF; the other doors' answers hold LF.
+    read.unwrap_or_else(|| Value::String(raw.replace("\r\n", "\n")))
 }
 
 #[cfg(test)]
@@ -200,6 +211,10 @@ mod tests {
         );
         assert_eq!(v, serde_json::json!({ "ok": true, "n": 2.5 }));
         assert!(form().check(&v).is_ok());
+        // A text area's lines as the other doors carry them (round 21 web review).
+        let lines = values(&form(), &posted(&[("ok", "true"), ("note", "a\r\nb")]));
+        assert_eq!(lines["note"], "a\nb");
+        assert!(render(&form(), &[]).contains("<textarea id=\"f-note\" name=\"note\""));
         // A whole number stays whole, as the API and the CLI read it (it was `3.0`).
         let whole = values(&form(), &posted(&[("ok", "true"), ("n", " 3 ")]));
         assert_eq!(whole["n"], serde_json::json!(3));
