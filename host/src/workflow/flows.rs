@@ -92,32 +92,12 @@ impl Engine {
             .ok_or_else(|| Error::Internal(format!("`{name}` started no run")))
     }
 
-    /// What [`Engine::run_published`] answers a start sent again under `key` (decided as any
-    /// start is), without starting anything: `None` when the key started no run. For a door
-    /// with no run slot free (round 21: a retry whose answer was lost met a 503 while its
-    /// run executed).
-    pub fn repeat_of_published(
-        &self,
-        principal: Principal,
-        workspace: &str,
-        name: &str,
-        event: Value,
-        key: &str,
-    ) -> Result<Option<RunOutcome>, Error> {
-        let quiet = super::Quiet;
-        self.published_start(
-            principal,
-            workspace,
-            name,
-            event,
-            Some(key),
-            Start::RepeatOnly,
-            &quiet,
-        )
-    }
-
+    /// [`Engine::run_published`], or with [`Start::RepeatOnly`] only the run a start sent
+    /// again under `key` started (decided as any start is), nothing started: `None` when the
+    /// key started none. For a door with no run slot free (round 21: a retry whose answer
+    /// was lost met a 503 while its run executed).
     #[allow(clippy::too_many_arguments)]
-    fn published_start(
+    pub fn published_start(
         &self,
         principal: Principal,
         workspace: &str,
@@ -283,31 +263,11 @@ impl Engine {
         .ok_or_else(|| Error::Internal(format!("`{name}` started no run")))
     }
 
-    /// What [`Engine::start_flow`] answers a start sent again under `key` (decided and
-    /// audited as any start is), without starting anything: `None` when the key started no
-    /// run. For a door with no run slot free (round 21).
-    pub fn repeat_of_flow_start(
-        &self,
-        principal: &Principal,
-        workspace: &str,
-        name: &str,
-        values: &Value,
-        key: &str,
-    ) -> Result<Option<RunOutcome>, Error> {
-        let quiet = super::Quiet;
-        self.flow_start(
-            principal,
-            workspace,
-            name,
-            values,
-            Some(key),
-            Start::RepeatOnly,
-            &quiet,
-        )
-    }
-
+    /// [`Engine::start_flow`], or with [`Start::RepeatOnly`] only the run a start sent again
+    /// under `key` started (decided and audited as any start is), nothing started: `None`
+    /// when the key started none. For a door with no run slot free (round 21).
     #[allow(clippy::too_many_arguments)]
-    fn flow_start(
+    pub fn flow_start(
         &self,
         principal: &Principal,
         workspace: &str,
@@ -538,10 +498,12 @@ impl Engine {
     }
 }
 
-/// What a start may do: anything, or only answer the run its key started.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Start {
+/// What a start may do: start a run, or only answer the run its key started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// Answer a repeat, else start the run.
     Any,
+    /// Answer a repeat, else nothing (`None`).
     RepeatOnly,
 }
 

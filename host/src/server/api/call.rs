@@ -6,6 +6,7 @@ use crate::Error;
 use crate::public_id::{IdKind, PublicId};
 use crate::server::AppState;
 use crate::workflow::Engine;
+use crate::workflow::flows::Start;
 
 /// Runs `work` on the blocking pool, its storage work bounded by the request's deadline
 /// ([`AppState::deadline`]), and classifies its error.
@@ -86,29 +87,30 @@ pub async fn call_running<T: Send + 'static>(
     .await
 }
 
-/// [`call_running`] for a start sent under an idempotency `key`: with no run slot of the
-/// caller's free, `repeat` answers the run the key started (the start decided as any is),
-/// and only a start that would be new is answered 503 (round 21: a retry whose answer was
-/// lost met a 503 while the run it asked about executed).
+/// [`call_running`] for a start that may carry an idempotency key (`keyed`): with no run
+/// slot of the caller's free, a keyed start is still made, as [`Start::RepeatOnly`], and
+/// answered with the run its key started (decided as any start is); only a start that would
+/// be new is answered 503 (round 21: a retry whose answer was lost met a 503 while the run it
+/// asked about executed).
 pub async fn call_starting<T: Send + 'static>(
     state: &AppState,
     principal: &crate::principal::Principal,
-    key: Option<String>,
-    start: impl FnOnce(&Engine, Option<&str>) -> Result<T, Error> + Send + 'static,
-    repeat: impl FnOnce(&Engine, &str) -> Result<Option<T>, Error> + Send + 'static,
+    keyed: bool,
+    start: impl FnOnce(&Engine, Start) -> Result<Option<T>, Error> + Send + 'static,
 ) -> ApiResult<T> {
-    match (state.run_slot(principal, None), key) {
-        (Ok(slot), key) => {
+    match state.run_slot(principal, None) {
+        Ok(slot) => {
             call_unbounded(state, move |e| {
                 let _slot = slot;
-                start(e, key.as_deref())
+                start(e, Start::Any)?
+                    .ok_or_else(|| Error::Internal("a start started no run".into()))
             })
             .await
         }
-        (Err(full), Some(key)) => call(state, move |e| repeat(e, &key))
+        Err(full) if keyed => call(state, move |e| start(e, Start::RepeatOnly))
             .await?
             .ok_or_else(|| ApiError::no_run_slot(full)),
-        (Err(full), None) => Err(ApiError::no_run_slot(full)),
+        Err(full) => Err(ApiError::no_run_slot(full)),
     }
 }
 

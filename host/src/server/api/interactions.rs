@@ -196,26 +196,19 @@ pub async fn start(
 ) -> ApiResult<Json<RunOutcome>> {
     // Its error as the starter may see it, as through the web and the CLI (SPEC IX-1).
     let caller = principal.clone();
-    let (again, asked) = (
-        principal.clone(),
-        (workspace.clone(), name.clone(), form.values.clone()),
-    );
-    let outcome = call_starting(
-        &state,
-        &caller,
-        key,
-        move |e, key| {
-            let outcome = e.start_flow(&principal, &workspace, &name, &form.values, key, &Quiet)?;
-            Ok(e.platform().runs().flow_outcome(&principal, outcome))
-        },
-        move |e, key| {
-            let (workspace, name, values) = asked;
-            Ok(
-                e.repeat_of_flow_start(&again, &workspace, &name, &values, key)?
-                    .map(|outcome| e.platform().runs().flow_outcome(&again, outcome)),
-            )
-        },
-    )
+    let keyed = key.is_some();
+    let outcome = call_starting(&state, &caller, keyed, move |e, start| {
+        let started = e.flow_start(
+            &principal,
+            &workspace,
+            &name,
+            &form.values,
+            key.as_deref(),
+            start,
+            &Quiet,
+        )?;
+        Ok(started.map(|outcome| e.platform().runs().flow_outcome(&principal, outcome)))
+    })
     .await?;
     state.wake();
     Ok(super::outcome::answered(outcome))

@@ -149,22 +149,18 @@ pub async fn run(
         .event
         .unwrap_or_else(|| Value::Object(Default::default()));
     let caller = principal.clone();
-    let asked = (
-        principal.clone(),
-        workspace.clone(),
-        name.clone(),
-        event.clone(),
-    );
-    let outcome = call_starting(
-        &state,
-        &caller,
-        key,
-        move |e, key| e.run_published(principal, &workspace, &name, event, key, &Quiet),
-        move |e, key| {
-            let (principal, workspace, name, event) = asked;
-            e.repeat_of_published(principal, &workspace, &name, event, key)
-        },
-    )
+    let keyed = key.is_some();
+    let outcome = call_starting(&state, &caller, keyed, move |e, start| {
+        e.published_start(
+            principal,
+            &workspace,
+            &name,
+            event,
+            key.as_deref(),
+            start,
+            &Quiet,
+        )
+    })
     .await?;
     state.wake();
     Ok(super::outcome::answered(outcome))

@@ -230,40 +230,41 @@ pub(super) async fn start(
     let principal = signed.session.principal.clone();
     let workspace = signed.session.workspace.clone();
     let key = token.start.clone();
-    let started = match (state.run_slot(&principal, Some(&workspace)), key) {
-        (Ok(slot), key) => {
-            state
-                .blocking_unbounded(move |e| {
-                    let _slot = slot;
-                    e.start_flow(
-                        &principal,
-                        &workspace,
-                        &name,
-                        &values,
-                        key.as_deref(),
-                        &workflow::Quiet,
-                    )
-                    .map(|o| e.platform().runs().flow_outcome(&principal, o))
-                })
-                .await
-        }
-        // No slot free: the form sent again under its start token is answered with the run
-        // it started, as any door answers a repeat; a new start waits (round 21).
-        (Err(full), Some(key)) => {
-            let repeat = state
-                .blocking(move |e| {
-                    e.repeat_of_flow_start(&principal, &workspace, &name, &values, &key)
-                        .map(|o| o.map(|o| e.platform().runs().flow_outcome(&principal, o)))
-                })
-                .await;
-            match repeat {
-                Ok(Ok(Some(outcome))) => Ok(Ok(outcome)),
-                Ok(Ok(None)) => return again(WebError::NoRunSlot(full)),
-                Ok(Err(e)) => Ok(Err(e)),
-                Err(e) => Err(e),
-            }
-        }
+    // No slot free: the form sent again under its start token is still answered with the
+    // run it started, as any door answers a repeat; a new start waits (round 21).
+    let (slot, no_slot) = match (state.run_slot(&principal, Some(&workspace)), &key) {
+        (Ok(slot), _) => (Some(slot), None),
+        (Err(full), Some(_)) => (None, Some(full)),
         (Err(full), None) => return again(WebError::NoRunSlot(full)),
+    };
+    let start = match no_slot {
+        Some(_) => workflow::flows::Start::RepeatOnly,
+        None => workflow::flows::Start::Any,
+    };
+    let work = move |e: &workflow::Engine| {
+        let _slot = slot;
+        e.flow_start(
+            &principal,
+            &workspace,
+            &name,
+            &values,
+            key.as_deref(),
+            start,
+            &workflow::Quiet,
+        )
+        .map(|o| o.map(|o| e.platform().runs().flow_outcome(&principal, o)))
+    };
+    // A repeat's answer is a read, within the request's deadline; a run's has its own.
+    let started = match no_slot {
+        Some(_) => state.blocking(work).await,
+        None => state.blocking_unbounded(work).await,
+    };
+    let started = match (started, no_slot) {
+        (Ok(Ok(Some(outcome))), _) => Ok(Ok(outcome)),
+        (Ok(Ok(None)), Some(full)) => return again(WebError::NoRunSlot(full)),
+        (Ok(Ok(None)), None) => Ok(Err(Error::Internal("a start started no run".into()))),
+        (Ok(Err(e)), _) => Ok(Err(e)),
+        (Err(e), _) => Err(e),
     };
     let started = match started {
         Ok(started) => started,
