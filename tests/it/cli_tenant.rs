@@ -1161,6 +1161,32 @@ fn an_organization_a_group_or_a_role_respelt_by_case_is_refused_where_written() 
         twice,
         "workspaces[0].custom_roles[1].name: custom role `triage-analyst` is declared twice",
     ));
+    // A new invited member's address holding what a mail client brings along is refused
+    // where the file names it (it was refused unlocated).
+    let bracketed = text.replacen(
+        "{ \"email\": \"sam.lead@acme-mssp.test\", \"role\": \"contributor\" },",
+        "{ \"email\": \"sam.lead@acme-mssp.test\", \"role\": \"contributor\" }, \
+         { \"email\": \"<new.person@acme-mssp.test>\", \"role\": \"viewer\" },",
+        1,
+    );
+    assert_ne!(bracketed, text);
+    // Nor listed as an SSO member, which an IdP's sign-in then took as known (round 22
+    // identity review).
+    let as_sso = bracketed.replacen(
+        "\"role\": \"viewer\" },",
+        "\"role\": \"owner\", \"sso\": true },",
+        1,
+    );
+    assert_ne!(as_sso, bracketed);
+    changed_files.push((
+        as_sso,
+        "workspaces[0].members[2].email: `<new.person@acme-mssp.test>` is not an email",
+    ));
+    changed_files.push((
+        bracketed,
+        "changed.json:15:83: workspaces[0].members[2].email: `<new.person@acme-mssp.test>` is not an email \
+         address: '<' is in no address",
+    ));
     for (changed, said) in changed_files {
         std::fs::write(dir.path().join("changed.json"), changed).expect("write");
         let out = flowhost(

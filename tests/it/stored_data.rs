@@ -578,3 +578,44 @@ fn an_address_stored_before_new_ones_were_checked_still_reads_and_can_be_removed
         String::from_utf8_lossy(&refused.stderr)
     );
 }
+
+/// An external identity whose address a login recorded before first-time addresses were
+/// checked as invited ones (`<…>`) is known: its next login is decided and recorded, a
+/// denial among them. It was refused as new, so its stale `external` outcome stayed for good
+/// (round 22 identity review). An address no login recorded is still refused.
+#[test]
+fn an_external_identity_recorded_before_addresses_were_checked_signs_in_as_it_is() {
+    let d = Deployment::new();
+    let conn = rusqlite::Connection::open(&d.db).expect("open");
+    let globex: i64 = conn
+        .query_row(
+            "SELECT id FROM workspaces WHERE name = 'customer-globex'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("globex");
+    drop(conn);
+    let stored = "<vera@vendor.test>";
+    damage(
+        &d,
+        &format!(
+            "INSERT INTO sso_identities (workspace_id, email, idp, outcome, claims, at)
+             VALUES ({globex}, '{stored}', 'globex-entra', 'external', '{{}}', 0)"
+        ),
+    );
+    let claims = format!(r#"{{"email": "{stored}", "groups": []}}"#);
+    d.ok(&["sso", "login", "--idp", "globex-entra", "--claims", &claims]);
+    let conn = rusqlite::Connection::open(&d.db).expect("open");
+    let outcome: String = conn
+        .query_row(
+            "SELECT outcome FROM sso_identities WHERE email = ?1",
+            [stored],
+            |r| r.get(0),
+        )
+        .expect("outcome");
+    assert_eq!(outcome, "denied", "the claims match no rule now");
+    // The denied path: an address no login recorded enters as an invited one would.
+    let claims = r#"{"email": "<new@vendor.test>", "groups": ["Vendors"]}"#;
+    let refused = d.cli(&["sso", "login", "--idp", "globex-entra", "--claims", claims]);
+    assert!(!refused.status.success(), "a first-time `<…>` address");
+}

@@ -374,8 +374,10 @@ fn login_in_workspace(
     // A person an IdP names for the first time enters as an invited address does: what a
     // mail client or a link brings along (`<a@b.test>`, `a@b.test;`) made a person no one
     // could invite, find or grant otherwise (round 21; round 20 refused it at invitations).
-    // One known before signs in as they are.
-    if user.is_none() {
+    // One known before signs in as they are: a person, or an identity whose earlier login
+    // this workspace recorded (an external one has no person; refused, its stale outcome
+    // could never be replaced, even by a denial: round 22 identity review).
+    if user.is_none() && store::sso_outcome(tx, ws, email)?.is_none() {
         Email::parse_new(email.as_str())
             .map_err(|e| Error::Invalid(format!("the IdP's `email` claim: {e}")))?;
     }

@@ -354,7 +354,7 @@ fn apply_workspace(
     };
     apply_idps(c, ws, spec)?;
     apply_roles(c, ws, spec, &at)?;
-    apply_members(c, ws, spec)?;
+    apply_members(c, ws, spec, &at)?;
     apply_groups(c, ws, spec, &at)?;
     apply_rules(c, ws, spec)?;
     // Under SSO-only, a workspace keeps a way in for an Owner as the file leaves it (its
@@ -563,11 +563,16 @@ fn delete_unlisted_roles(
     Ok(())
 }
 
-fn apply_members(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<(), Error> {
+fn apply_members(
+    c: &mut Changes<'_, '_>,
+    ws: i64,
+    spec: &WorkspaceSpec,
+    at: &JsonPath,
+) -> Result<(), ApplyError> {
     let tx = c.tx;
     let have = store::members(tx, ws)?;
     let mut listed = BTreeSet::new();
-    for m in &spec.members {
+    for (i, m) in spec.members.iter().enumerate() {
         let email = Email::parse(&m.email).map_err(Error::Invalid)?;
         let role = crate::access::RoleName::parse(&m.role).to_string();
         let want_source = if m.sso { "sso" } else { "invite" };
@@ -603,11 +608,13 @@ fn apply_members(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Resu
                 )?;
             }
             None => {
-                // An invited member that enters now: what a mail client brings along is
-                // refused (one stored before reads and is listed as it was; one the IdP
-                // provisions is the IdP's address, as its sign-in takes it).
-                if !m.sso {
-                    Email::parse_new(&m.email).map_err(Error::Invalid)?;
+                // A member that enters now, invited or SSO: what a mail client brings along
+                // is refused, as an IdP's first sign-in refuses it (one stored before reads
+                // and is listed as it was; an SSO one listed here was then taken from the
+                // IdP as known: round 22 identity review).
+                if let Err(e) = Email::parse_new(&m.email) {
+                    let field = at.key("members").index(i).key("email");
+                    return Err(ApplyError::Spec(vec![Located::new(field, e)]));
                 }
                 c.hands_out(&crate::access::RoleName::parse(&role))?;
                 if m.break_glass || m.sso {
