@@ -243,6 +243,20 @@ fn a_decoders_refusals_quote_what_they_name_clipped_and_escaped() {
     assert!(err.contains("unknown field"), "{err}");
     assert!(err.len() < 8_000, "{} bytes of errors", err.len());
     assert!(!err.contains("\nforged"), "{err}");
+    // A `flowhost test` expectation file's unknown field (round 22 hostile-input review).
+    env.write("w.json", &from_event.to_string());
+    let spec = format!(
+        r#"{{"when": {{"run": {{"as": "{OWNER}"}}}}, {}: 1}}"#,
+        json!(forged)
+    );
+    env.write("w.test.json", &spec);
+    let out = env.cli(&["test", &env.dir.path().join("w.json").display().to_string()]);
+    no_panic(&out);
+    assert!(!out.status.success());
+    let said = format!("{}{}", stderr(&out), String::from_utf8_lossy(&out.stdout));
+    assert!(said.contains("unknown field"), "{said}");
+    assert!(said.len() < 8_000, "{} bytes of errors", said.len());
+    assert!(!said.contains("\nforged"), "{said}");
 }
 
 /// Issue 14 item 8: `flowhost runs show … | head` panicked on the broken pipe. Every print

@@ -164,17 +164,24 @@ impl Field {
         match (&self.kind, v) {
             // An answer is copied into the run's event, the journal and the audit log, which
             // is never pruned: its text is bounded (IX review).
-            (FieldKind::Text, Value::String(s)) if s.chars().count() > MAX_ANSWER_TEXT_CHARS => {
-                Err(format!(
-                    "field `{}` holds {} characters; an answer's text may hold at most \
-                     {MAX_ANSWER_TEXT_CHARS}",
-                    self.name,
-                    s.chars().count()
-                ))
+            // A line break is LF at every door: a browser posts a text area's as CRLF, and a
+            // file written on Windows holds them too (an answer's text branched by door).
+            (FieldKind::Text, Value::String(s)) => {
+                let s = s.replace("\r\n", "\n");
+                let chars = s.chars().count();
+                if chars > MAX_ANSWER_TEXT_CHARS {
+                    Err(format!(
+                        "field `{}` holds {chars} characters; an answer's text may hold at \
+                         most {MAX_ANSWER_TEXT_CHARS}",
+                        self.name,
+                    ))
+                } else {
+                    Ok(Value::String(s))
+                }
             }
-            (FieldKind::Text, Value::String(_))
-            | (FieldKind::Number, Value::Number(_))
-            | (FieldKind::Boolean, Value::Bool(_)) => Ok(v.clone()),
+            (FieldKind::Number, Value::Number(_)) | (FieldKind::Boolean, Value::Bool(_)) => {
+                Ok(v.clone())
+            }
             // An address entering as an answer, as one invited (round 21 web review: what a
             // mail client brings along, `<a@b.test>`, `mailto:`, was stored and failed later
             // steps as "not a member").
@@ -248,6 +255,15 @@ mod tests {
             .check(&json!({ "notes": "", "who": "", "n": "", "ok": "", "verdict": "close" }))
             .expect("empty optional answers are none");
         assert_eq!(Value::Object(taken), json!({ "verdict": "close" }));
+        // A line break is LF whatever door it came through (round 22 hostile-input review:
+        // the web's CRLF was read as LF, the API's and a Windows file's kept).
+        let taken = form
+            .check(&json!({ "notes": "a\r\nb", "verdict": "x\r\n" }))
+            .expect("text answers");
+        assert_eq!(
+            Value::Object(taken),
+            json!({ "notes": "a\nb", "verdict": "x\n" })
+        );
         let refused = form.check(&json!({ "verdict": "" })).expect_err("required");
         assert!(refused.contains("`verdict` is required"), "{refused}");
         for address in ["<a@b.test>", "mailto:a@b.test", "a@b.test;"] {

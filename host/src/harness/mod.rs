@@ -245,10 +245,11 @@ fn execute(
     crate::json_limits::parse(&sample.expectations.display().to_string(), &spec_text)?;
     let spec: TestSpec = serde_json::from_str(&spec_text).map_err(|e| {
         format!(
-            "{}:{}:{}: {e}",
+            "{}:{}:{}: {}",
             sample.expectations.display(),
             e.line(),
-            e.column()
+            e.column(),
+            crate::text::decoder_words(&e.to_string())
         )
     })?;
     // An expectation of nothing passes whatever the run does (polyglot review).

@@ -155,8 +155,8 @@ pub fn load(path: &Path) -> Result<TestFile, String> {
     let text = super::read::project_file(path, "the test file")?;
     // Duplicate keys, nesting, inexact integers: refused as every other door refuses them.
     crate::json_limits::parse(&path.display().to_string(), &text)?;
-    let mut file: TestFile = serde_json::from_str(&text)
-        .map_err(|e| format!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))?;
+    let mut file: TestFile =
+        serde_json::from_str(&text).map_err(|e| super::read::json_refusal(path, &e))?;
     for (j, m) in file.mocks.iter_mut().flatten().enumerate() {
         m.label = format!("mocks[{j}]");
     }
@@ -399,8 +399,8 @@ fn seed_tenant(platform: &Platform, path: &Path) -> Result<(), String> {
 fn seed_cases(platform: &Platform, path: &Path, workspace: &str) -> Result<(), String> {
     let text = super::read::project_file(path, "the cases fixture")?;
     crate::json_limits::parse(&path.display().to_string(), &text)?;
-    let fixture: CasesFixture = serde_json::from_str(&text)
-        .map_err(|e| format!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))?;
+    let fixture: CasesFixture =
+        serde_json::from_str(&text).map_err(|e| super::read::json_refusal(path, &e))?;
     let caller = Caller {
         workspace: workspace.to_owned(),
         principal: Principal::local(

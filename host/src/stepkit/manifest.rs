@@ -111,7 +111,8 @@ impl Manifest {
                     format!(":{line}")
                 })
                 .unwrap_or_default();
-            format!("{origin}{at}: {}", e.message())
+            // What the decoder refused is quoted clipped and escaped, as at every door.
+            format!("{origin}{at}: {}", crate::text::decoder_words(e.message()))
         })?;
         if !valid_name(&manifest.name) {
             return Err(format!(

@@ -16,8 +16,40 @@ pub fn project_file(path: &Path, what: &str) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|_| fail("it is not UTF-8 text".into()))
 }
 
+/// A project file's JSON the decoder refused, located at `path:line:column`; what it
+/// quotes (a key or a value of the file) is clipped and escaped, as at every door: a 100 kB
+/// key holding a line break came back whole and forged a line on stderr.
+pub fn json_refusal(path: &Path, e: &serde_json::Error) -> String {
+    format!(
+        "{}:{}:{}: {}",
+        path.display(),
+        e.line(),
+        e.column(),
+        crate::text::decoder_words(&e.to_string())
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    /// What the decoder quotes is clipped and escaped (round 22 hostile-input review).
+    #[test]
+    fn a_refused_keys_text_is_clipped_and_escaped() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct File {
+            #[allow(dead_code)]
+            name: Option<String>,
+        }
+        let key = format!("{}\nerror: forged", "k".repeat(100_000));
+        let text = serde_json::json!({ key: 1 }).to_string();
+        let e = serde_json::from_str::<File>(&text).expect_err("unknown field");
+        let said = super::json_refusal(std::path::Path::new("t.json"), &e);
+        assert!(said.starts_with("t.json:1:"), "{said}");
+        assert!(said.contains("unknown field"), "{said}");
+        assert!(said.len() < 4_000, "{} bytes", said.len());
+        assert!(!said.contains('\n'), "{said}");
+    }
+
     use super::*;
 
     #[test]
