@@ -512,11 +512,23 @@ function textOf(value: unknown): string {
   }
 }
 
+/** A `HostError` thrown by the step as the WIT carries it: its kind's case, or the step's own
+ *  failure when it holds no kind of the host's (an ES5-style subclass that skipped the
+ *  constructor, a kind changed after it: the bindings trapped on it, as Python's did; round
+ *  22 hostile-step review). */
+function hostFailure(e: HostError): WitStepError {
+  const wit = String(e.kind).replace(/_/g, "-") as HostErrorKind;
+  if (!HOST_KINDS.includes(wit)) {
+    return { tag: "failed", val: shown(`HostError: ${textOf(e.message)}`) };
+  }
+  return { tag: "host", val: { tag: wit, val: shown(e.detail) } };
+}
+
 function stepError(e: unknown): WitStepError {
   try {
     if (e instanceof InvalidInput) return { tag: "invalid-input", val: shown(e.message) };
     if (e instanceof Failed) return { tag: "failed", val: shown(e.message) };
-    if (e instanceof HostError) return { tag: "host", val: { tag: e.kind, val: shown(e.detail) } };
+    if (e instanceof HostError) return hostFailure(e);
     if (e instanceof Error) {
       const stack = e.stack ? `\n${textOf(e.stack)}` : "";
       return { tag: "failed", val: shown(`${textOf(e.name)}: ${textOf(e.message)}${stack}`) };

@@ -1511,3 +1511,75 @@ fn a_recursing_step_under_the_deepest_nesting_fails_typed_and_the_host_lives() {
         "{error}"
     );
 }
+
+/// A step whose run's principal may not emit is told so at every emit: a refused emit spent
+/// the run's event budget until the step ended, so past 10,000 it was told the budget ran
+/// out, and its siblings' emits and case writes were refused (round 22 hostile-step review).
+/// The run acts as a viewer (a triggered run's `run_as` needs no `playbook.execute`).
+#[test]
+fn a_refused_emit_spends_none_of_the_runs_event_budget() {
+    let d = Deployment::new();
+    let viewer = "vic.viewer@acme-mssp.test";
+    d.ok(&[
+        "users",
+        "invite",
+        viewer,
+        "--role",
+        "viewer",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let wf = json!({ "name": "flood", "workspace": "mssp-soc", "run_as": viewer,
+        "trigger": { "on": "case_created" },
+        "steps": [
+            { "id": "flood", "uses": crate::common::HOSTILE, "grants": ["events:emit"],
+              "with": { "attack": "emit_refused_flood", "count": 10_500 } }
+        ] });
+    std::fs::write(d.dir.path().join("flood.json"), wf.to_string()).expect("write");
+    d.ok(&["workflows", "publish", "flood.json", "--as", OWNER]);
+    d.ok(&[
+        "cases",
+        "create",
+        "--title",
+        "origin",
+        "--severity",
+        "low",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let out = d.cli(&["serve", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Value = serde_json::from_str(&d.ok(&[
+        "runs",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]))
+    .expect("json");
+    let run = listed
+        .as_array()
+        .and_then(|runs| runs.iter().find(|r| r["workflow"] == "flood"))
+        .and_then(|r| r["id"].as_str())
+        .unwrap_or_else(|| panic!("the run: {listed}"))
+        .to_owned();
+    let shown: Value =
+        serde_json::from_str(&d.ok(&["runs", "show", &run, "--as", OWNER, "--json"]))
+            .expect("json");
+    assert_eq!(shown["run"]["status"], "succeeded", "{shown}");
+    assert_eq!(
+        shown["steps"][0]["output"]["answers"],
+        json!(["HostError::Denied"]),
+        "every emit denied, none told of a budget: {shown}"
+    );
+}

@@ -138,6 +138,13 @@ fn the_js_sdk_fails_a_step_whose_output_json_would_not_say_what_it_is() {
         // The step's own message cut inside a character: its own failure, written out
         // (round 19: it trapped the step).
         ("cut-error", "Ransomware \\ud83d"),
+        // A `HostError` of no kind of the host's is the step's own failure; one respelt is
+        // its kind (round 22: both trapped in the bindings).
+        ("host-error-es5", "HostError: feed refused the lookup"),
+        (
+            "host-error-respelt",
+            "host call failed: not found: no such feed",
+        ),
         // A thrown value `String()` cannot convert: its own failure (round 20: trapped).
         ("null-proto", "thrown: [object Object]"),
         ("bad-to-string", "thrown: [object Object]"),

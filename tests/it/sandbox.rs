@@ -194,6 +194,12 @@ fn a_step_ended_at_its_limits_keeps_what_it_wrote_to_stderr() {
             "memory_limit",
             "loading the whole feed",
         ),
+        (
+            "stderr_then_deep_output",
+            limits(),
+            "output_too_deep",
+            "returning the whole process tree",
+        ),
     ] {
         let exec = run(&rt, HOSTILE, json!({ "attack": attack }), bound);
         let f = failure(&exec);

@@ -41,19 +41,42 @@ pub enum StepFailure {
     /// The step returned a `step-error`.
     #[error("step error: {0}")]
     Step(String),
-    /// The step's output exceeded the output cap.
-    #[error("output too large: {len} bytes, the limit is {limit}")]
-    OutputTooLarge { len: usize, limit: usize },
+    /// The step's output exceeded the output cap. The output refusals keep what the step
+    /// wrote to stderr too, as the other limits do (round 22 hostile-step review); one the
+    /// run's own bound refused after the step ended has none.
+    #[error(
+        "output too large: {len} bytes, the limit is {limit}{}",
+        stderr_suffix(stderr)
+    )]
+    OutputTooLarge {
+        len: usize,
+        limit: usize,
+        stderr: String,
+    },
     /// The step's output held more values than the host parses (SPEC ST-2).
-    #[error("output too large: about {count} JSON values, the limit is {limit}")]
-    OutputTooManyValues { count: usize, limit: usize },
+    #[error(
+        "output too large: about {count} JSON values, the limit is {limit}{}",
+        stderr_suffix(stderr)
+    )]
+    OutputTooManyValues {
+        count: usize,
+        limit: usize,
+        stderr: String,
+    },
     /// The step's output nested deeper than the host keeps (a journaled output is read
     /// back on resume; issue 14 item 9).
-    #[error("output nested {depth} levels deep; at most {limit} are allowed")]
-    OutputTooDeep { depth: usize, limit: usize },
+    #[error(
+        "output nested {depth} levels deep; at most {limit} are allowed{}",
+        stderr_suffix(stderr)
+    )]
+    OutputTooDeep {
+        depth: usize,
+        limit: usize,
+        stderr: String,
+    },
     /// The step's output was not JSON.
-    #[error("output is not JSON: {0}")]
-    OutputNotJson(String),
+    #[error("output is not JSON: {message}{}", stderr_suffix(stderr))]
+    OutputNotJson { message: String, stderr: String },
     /// The step could not start: no free instance slot, or the host failed.
     #[error("host error: {0}")]
     Host(String),
@@ -75,7 +98,7 @@ impl StepFailure {
                 "output_too_large"
             }
             StepFailure::OutputTooDeep { .. } => "output_too_deep",
-            StepFailure::OutputNotJson(_) => "output_not_json",
+            StepFailure::OutputNotJson { .. } => "output_not_json",
             StepFailure::Host(_) => "host",
         }
     }

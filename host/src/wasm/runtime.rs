@@ -581,6 +581,7 @@ impl StepRuntime {
             return Err(StepFailure::OutputTooLarge {
                 len: output.len(),
                 limit: limits.max_output_bytes,
+                stderr: store.data().stderr(),
             });
         }
         let count = crate::json_limits::text_values(&output);
@@ -588,6 +589,7 @@ impl StepRuntime {
             return Err(StepFailure::OutputTooManyValues {
                 count,
                 limit: limits.max_output_values,
+                stderr: store.data().stderr(),
             });
         }
         // Here, before the step's events are kept: an output refused later by the engine
@@ -597,12 +599,16 @@ impl StepRuntime {
             return Err(StepFailure::OutputTooDeep {
                 depth,
                 limit: crate::json_limits::MAX_JSON_DEPTH,
+                stderr: store.data().stderr(),
             });
         }
         // As every JSON that enters: a key named twice (kept as the last, where the step
         // wrote two) or an integer read as the nearest float is refused (review).
-        let value = crate::json_limits::from_str(&output)
-            .map_err(|e| StepFailure::OutputNotJson(e.to_string()))?;
+        let value =
+            crate::json_limits::from_str(&output).map_err(|e| StepFailure::OutputNotJson {
+                message: e.to_string(),
+                stderr: store.data().stderr(),
+            })?;
         // Capped and charged as stored, as an event's payload is: `1e15` is stored
         // `1000000000000000.0`, and 5 MB sent were 19 MB stored, twice (round 20
         // hostile-step review). The values cap bounds the measuring.
@@ -611,6 +617,7 @@ impl StepRuntime {
             return Err(StepFailure::OutputTooLarge {
                 len: crate::json_limits::text_len_within(&value, usize::MAX).unwrap_or(usize::MAX),
                 limit: limits.max_output_bytes,
+                stderr: store.data().stderr(),
             });
         };
         let size = OutputSize {

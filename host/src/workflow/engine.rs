@@ -1923,11 +1923,13 @@ impl Exec<'_> {
                             OutputTooManyValues {
                                 count: size.values,
                                 limit: left.values,
+                                stderr: String::new(),
                             }
                         } else {
                             OutputTooLarge {
                                 len: size.bytes,
                                 limit: left.bytes,
+                                stderr: String::new(),
                             }
                         };
                         let message = super::held::refusal(size, left);

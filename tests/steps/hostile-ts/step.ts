@@ -71,6 +71,20 @@ export const run = step((input: Input): unknown => {
       return { ok: true };
     case "bad-kind":
       throw new HostError("nope" as never, "x");
+    case "host-error-es5": {
+      // A subclass in the ES5 way, its constructor skipped: `kind` undefined (round 22).
+      function Refused(this: { message: string }) {
+        this.message = "feed refused the lookup";
+      }
+      Refused.prototype = Object.create(HostError.prototype);
+      throw new (Refused as unknown as new () => Error)();
+    }
+    case "host-error-respelt": {
+      // A kind changed after construction, in the host's JSON spelling (round 22).
+      const e = new HostError("denied", "no such feed");
+      (e as unknown as { kind: string }).kind = "not_found";
+      throw e;
+    }
     case "null-proto":
       // A value `String()` cannot convert (round 20: its TypeError trapped the step).
       throw Object.create(null);

@@ -51,6 +51,11 @@ impl events::Host for StepState {
                 self.limits.max_event_bytes,
             )));
         }
+        // Asked before the run's budget is charged: a refused emit charged it until the step
+        // ended, so a step whose principal may not emit was told the budget ran out and
+        // starved its parallel siblings (round 22 hostile-step review).
+        self.services
+            .authorize_emit(&self.caller, &kind, &payload_json)?;
         // The run's budget, shared by its parallel parts, charged now: each read what was
         // left when it began, so 33 parts emitted 33 executions' worth (round 16).
         if let Some(allowance) = self.allowance() {
@@ -60,8 +65,6 @@ impl events::Host for StepState {
             charged.event_bytes += size;
             charged.event_values += values;
         }
-        self.services
-            .authorize_emit(&self.caller, &kind, &payload_json)?;
         self.recorder.event_values += values;
         self.recorder.event_bytes = bytes;
         self.recorder.events.push(event);

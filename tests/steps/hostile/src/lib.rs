@@ -54,6 +54,12 @@ impl Guest for Hostile {
                 eprintln!("loading the whole feed into memory");
                 hoard()
             }
+            // Its trouble on stderr, then an output the host refuses (round 22 hostile-step
+            // review: the refusal said the cap alone).
+            "stderr_then_deep_output" => {
+                eprintln!("returning the whole process tree");
+                Ok(format!("{}1{}", "[".repeat(100), "]".repeat(100)))
+            }
             "emit_then_panic" => {
                 flowhost_step::log::warn("about to emit, then fail");
                 flowhost_step::events::emit("should.not.publish", &serde_json::json!({}))?;
@@ -150,6 +156,21 @@ impl Guest for Hostile {
             "long_query" => caps::long_query(&input),
             "deep_event" => caps::deep_event(&input),
             "event_flood" => caps::event_flood(&input),
+            // Emits past the run's event budget whatever is answered, and tells what was:
+            // a refused emit must not spend the budget (round 22 hostile-step review).
+            "emit_refused_flood" => {
+                let mut answers = std::collections::BTreeSet::new();
+                for n in 0..input["count"].as_u64().unwrap_or(12_000) {
+                    let payload = serde_json::json!({ "n": n });
+                    let answer = match flowhost_step::events::emit("flood", &payload) {
+                        Ok(()) => "ok".to_owned(),
+                        // The variant's name: `Denied`, `Invalid`, ...
+                        Err(e) => format!("{e:?}").split('(').next().unwrap_or("").to_owned(),
+                    };
+                    answers.insert(answer);
+                }
+                Ok(serde_json::json!({ "answers": answers }).to_string())
+            }
             "wide_events" => caps::wide_events(&input),
             "log_flood" => caps::log_flood(&input),
             // Queries the cases it may see, then tells their titles in an event.
