@@ -716,8 +716,17 @@ impl Platform {
         // the rows cannot be read into the index, the index stays as it was, at its epoch:
         // the next refresh (every door makes one) sees the epoch moved and catches up, or
         // fails and stops its caller, as a refresh does (an empty index would answer "no such
-        // workspace" to code that reads it without refreshing; review).
-        let _updating = self.index_updates.lock();
+        // workspace" to code that reads it without refreshing; review). Waited for within
+        // the caller's deadline, as `catch_up` waits: past it the update is left to the next
+        // refresh, the change being committed (round 22 kill review: a login waited out
+        // another thread's full reload, holding the connection).
+        let _updating = match crate::store::deadline::current() {
+            Some(deadline) => match self.index_updates.try_lock_until(deadline) {
+                Some(updating) => updating,
+                None => return Ok(value),
+            },
+            None => self.index_updates.lock(),
+        };
         // Another connection of this process caught up to it, or past it, meanwhile.
         if self.epoch.load(Ordering::SeqCst) >= committed {
             return Ok(value);
@@ -925,6 +934,38 @@ mod tests {
         );
         assert!(start.elapsed() >= Duration::from_millis(50));
         drop(held);
+    }
+
+    /// A committed access change waits for the index's update lock only until its caller's
+    /// deadline, and is still answered as made: the update is left to the next refresh
+    /// (round 22 kill review: it waited out another thread's full reload without bound).
+    #[test]
+    fn a_committed_change_waits_for_the_index_update_only_until_its_deadline() {
+        let platform =
+            Arc::new(Platform::new(Db::open_in_memory().expect("db")).expect("platform"));
+        let held = platform.index_updates.lock();
+        let (done_tx, done_rx) = mpsc::channel();
+        let p = platform.clone();
+        let writer = std::thread::spawn(move || {
+            let _bound = deadline::bind(Instant::now() + Duration::from_millis(50));
+            let made = p.write(|tx| {
+                tx.execute("INSERT INTO organizations (name) VALUES ('acme')", [])
+                    .map_err(super::internal)
+            });
+            done_tx.send(made.map_err(|e| e.to_string())).expect("send");
+        });
+        let made = done_rx.recv_timeout(Duration::from_secs(5));
+        drop(held);
+        writer.join().expect("writer");
+        assert_eq!(made, Ok(Ok(1)), "answered as made, within its deadline");
+        // The next refresh catches the index up.
+        platform.refresh_access().expect("refresh");
+        let db = platform.db().expect("db");
+        let committed = crate::store::access::epoch(db.conn()).expect("epoch");
+        assert_eq!(
+            platform.epoch.load(std::sync::atomic::Ordering::SeqCst),
+            committed
+        );
     }
 
     #[test]

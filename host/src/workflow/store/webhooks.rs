@@ -156,7 +156,9 @@ pub(in crate::workflow) fn prune_signatures(
     .map_err(internal)
 }
 
-/// Deletes at most `limit` idempotency keys recorded before `before`; how many.
+/// Deletes at most `limit` idempotency keys recorded before `before` whose run has ended;
+/// how many. A key is kept while its run may go on, as a start key is: a delivery resent
+/// on day 8 of a held run started a second one (round 22 kill review).
 pub(in crate::workflow) fn prune_keys(
     tx: &Transaction<'_>,
     before: i64,
@@ -165,7 +167,9 @@ pub(in crate::workflow) fn prune_keys(
     crate::store::delete_at_most(
         tx,
         "DELETE FROM webhook_requests WHERE (hook, idempotency_key) IN (
-             SELECT hook, idempotency_key FROM webhook_requests WHERE at < ?1 LIMIT ?2)",
+             SELECT w.hook, w.idempotency_key
+               FROM webhook_requests w JOIN runs r ON r.id = w.run
+              WHERE w.at < ?1 AND r.status IN ('succeeded', 'failed') LIMIT ?2)",
         before,
         limit,
     )
