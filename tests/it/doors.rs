@@ -1258,6 +1258,35 @@ fn the_cli_starts_and_creates_once_under_an_idempotency_key() {
     let (json_made, json_again) = (from_json("c-2"), from_json("c-2"));
     assert_eq!(json_made["id"], json_again["id"]);
     assert_ne!(json_made["id"], made["id"]);
+    // A restriction update sent again under its key changes nothing again: a collaborator
+    // removed since stays removed (round 22 authority review: the CLI took no key).
+    let case = made["id"].as_str().expect("case id");
+    let operator = "omar.operator@acme-mssp.test";
+    let update = |args: &[&str]| {
+        let mut all = vec![
+            "cases",
+            "update-restrictions",
+            case,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--json",
+        ];
+        all.extend_from_slice(args);
+        json(d.ok(&all))
+    };
+    let added = update(&["--add", operator, "--idempotency-key", "u-1"]);
+    assert_eq!(added["collaborators"], serde_json::json!([operator]));
+    update(&["--remove", operator]);
+    let again = update(&["--add", operator, "--idempotency-key", "u-1"]);
+    assert_eq!(again, added, "the first answer");
+    let now = update(&[]);
+    assert_eq!(
+        now["collaborators"],
+        serde_json::json!([]),
+        "not added back"
+    );
     // A file's run names no published start, nor another workspace, and a key of spaces is
     // no key: refused (round 21 input review: `--workspace` with a file was ignored).
     let elsewhere = d.cli(&["run", file, "--as", OWNER, "--workspace", "customer-globex"]);

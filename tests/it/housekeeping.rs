@@ -364,6 +364,9 @@ fn a_host_whose_clock_runs_ahead_does_not_forget_a_signature_another_host_still_
     );
 }
 
+/// A webhook's key is kept 7 days, and longer while its run may go on, as a start key is
+/// (round 22 kill review: a delivery resent on day 8 of a queued or held run started a
+/// second one).
 #[test]
 fn idempotency_keys_are_kept_seven_days_then_pruned() {
     let site = Site::new();
@@ -390,9 +393,26 @@ fn idempotency_keys_are_kept_seven_days_then_pruned() {
         Some("order-2"),
     )
     .expect("accepted");
+    let waiting = deliver(
+        &platform,
+        &hook,
+        b"{}",
+        eight_days_ago,
+        eight_days_ago,
+        Some("order-3"),
+    )
+    .expect("accepted");
+    // The first has ended; the third is still queued.
+    site.sql(
+        "UPDATE runs SET status = 'succeeded' WHERE id = \
+         (SELECT run FROM webhook_requests WHERE idempotency_key = 'order-1')",
+    );
 
     let pruned = site.prune();
     assert_eq!(pruned["idempotency_keys"], 1, "{pruned}");
+    let still = deliver(&platform, &hook, b"{}", now, now, Some("order-3")).expect("answered");
+    assert!(still.repeated, "its run may go on");
+    assert_eq!(still.run_id, waiting.run_id);
     // The key inside its retention still answers its first run and starts nothing.
     let again =
         deliver(&platform, &hook, b"{\"n\":2}", now, now, Some("order-2")).expect("answered");
@@ -556,7 +576,9 @@ fn a_webhook_secret_bound_to_no_run_as_starts_nothing_until_rotated() {
 
 /// A step's restriction updates, remembered under their keys so that a re-executed step gets
 /// the first answer, are pruned past their 30 days; a recent one stays (round 16
-/// hostile-step review: nothing deleted them, up to 100 rows an execution for good).
+/// hostile-step review: nothing deleted them, up to 100 rows an execution for good). One of a
+/// run that may still go on stays past them (round 22 kill and concurrency review: resumed
+/// late, its step re-applied its update over changes made since).
 #[test]
 fn remembered_restriction_updates_are_pruned_past_their_retention() {
     use flowhost::cases::CASE_UPDATE_RETENTION_SECS;
@@ -582,14 +604,45 @@ fn remembered_restriction_updates_are_pruned_past_their_retention() {
         now - CASE_UPDATE_RETENTION_SECS - DAY,
         now - CASE_UPDATE_RETENTION_SECS + DAY
     ));
+    // Two runs' updates past the retention: one run on hold, one ended.
+    for (name, steps) in [
+        ("hold", json!([{ "id": "w", "wait": "1h" }])),
+        ("done", json!([{ "exit": { "status": "done" } }])),
+    ] {
+        let file = site.dir.path().join(format!("{name}.json"));
+        let wf = json!({ "name": name, "workspace": "mssp-soc", "steps": steps });
+        std::fs::write(&file, wf.to_string()).expect("write");
+        let file = file.to_str().expect("utf-8");
+        site.ok(&["run", file, "--as", OWNER, "--json"]);
+    }
+    let held = site.count("SELECT id FROM runs WHERE workflow = 'hold' AND status = 'on_hold'");
+    let ended = site.count("SELECT id FROM runs WHERE workflow = 'done' AND status = 'succeeded'");
+    site.sql(&format!(
+        "INSERT INTO case_updates (idempotency_key, case_id, result, at, run)
+         SELECT 'run:{held}/hold/update-0@' || id, id, '{{}}', {old}, {held} FROM cases;
+         INSERT INTO case_updates (idempotency_key, case_id, result, at, run)
+         SELECT 'run:{ended}/done/update-0@' || id, id, '{{}}', {old}, {ended} FROM cases;",
+        old = now - CASE_UPDATE_RETENTION_SECS - DAY,
+    ));
     let pruned = site.prune();
-    assert_eq!(pruned["case_updates"], 1, "{pruned}");
+    assert_eq!(pruned["case_updates"], 2, "{pruned}");
     assert_eq!(
-        site.count("SELECT COUNT(*) FROM case_updates WHERE idempotency_key LIKE 'run:2/%'"),
+        site.count("SELECT COUNT(*) FROM case_updates WHERE idempotency_key LIKE 'run:2/s/%'"),
         1,
         "the recent one stays"
     );
-    assert_eq!(site.count("SELECT COUNT(*) FROM case_updates"), 1);
+    assert_eq!(
+        site.count("SELECT COUNT(*) FROM case_updates WHERE run IS NOT NULL"),
+        1,
+        "the held run's stays"
+    );
+    assert_eq!(
+        site.count(&format!(
+            "SELECT COUNT(*) FROM case_updates WHERE run = {held}"
+        )),
+        1
+    );
+    assert_eq!(site.count("SELECT COUNT(*) FROM case_updates"), 2);
 }
 
 /// A start key is kept while its run may still go on: a run on hold past the retention, its

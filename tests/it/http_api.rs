@@ -1020,6 +1020,25 @@ fn a_restriction_update_sent_again_with_its_key_changes_nothing_again() {
         "{}",
         other.text
     );
+    // The key sent with another update is refused, and changes nothing (round 22 kill and
+    // concurrency review: answered with the first, the second was silently not made).
+    let remove = json!({ "remove_collaborators": [OPERATOR] });
+    let reused = server.patch_keyed(&path, &owner, "u-1", &remove);
+    assert_eq!(reused.status, 409, "{}", reused.text);
+    assert!(
+        reused
+            .text
+            .contains("this key made another restriction update"),
+        "{}",
+        reused.text
+    );
+    let now = server.get(&path, Some(&owner));
+    assert_eq!(now.body["collaborators"], json!([OPERATOR]), "unchanged");
+    // The same update spelt otherwise is the same update.
+    let respelt = json!({ "add_collaborators": [OPERATOR.to_uppercase()] });
+    let again = server.patch_keyed(&path, &owner, "u-1", &respelt);
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.body, first.body, "the first answer");
 }
 
 /// A new full-access case of the Owner, by id.

@@ -606,6 +606,12 @@ impl Platform {
                 None => None,
             };
             let key = idempotency_key.zip(row).map(|(key, row)| format!("{key}@{row}"));
+            // A request's key is remembered with what it asked; a step's with its run, kept
+            // while the run may make the update again.
+            let (run, request) = match keyed {
+                Keyed::ByStep => (caller.cause.map(|c| c.run), None),
+                Keyed::ByRequest => (None, Some(request_text(&update))),
+            };
             if let Some(key) = &key
                 && let Some(done) = store::case_update(tx, key)?
             {
@@ -617,7 +623,18 @@ impl Platform {
                 if keyed == Keyed::ByRequest {
                     self.visible_case(tx, ws, &viewer, case_id)?;
                 }
-                return serde_json::from_str(&done).map_err(|e| {
+                // Sent with another update, the key is refused as a start's is: answered
+                // with the first, the second update was silently not made (round 22 kill
+                // and concurrency review).
+                if let (Some(asked), Some(first)) = (&request, &done.request)
+                    && asked != first
+                {
+                    return Err(Error::Conflict(format!(
+                        "this key made another restriction update of `{case_id}`; a new \
+                         update takes a new key"
+                    )));
+                }
+                return serde_json::from_str(&done.result).map_err(|e| {
                     Error::Internal(format!("case_updates.result of `{key}` does not read: {e}"))
                 });
             }
@@ -626,7 +643,7 @@ impl Platform {
             let answer = |id: i64, after: Restrictions| -> Result<Restrictions, Error> {
                 if let Some(key) = &key {
                     let text = serde_json::to_string(&after).map_err(internal)?;
-                    store::record_case_update(tx, key, id, &text)?;
+                    store::record_case_update(tx, key, id, &text, run, request.as_deref())?;
                 }
                 Ok(after)
             };
@@ -751,6 +768,27 @@ fn charge_step(caller: &Caller, payload: &serde_json::Value) -> Result<(), Error
             .map_err(Error::Invalid),
         None => Ok(()),
     }
+}
+
+/// What a request's restriction update asks, as remembered with its key: its addresses as
+/// identities compare (in any case, in any order), so a retry of the same update is one.
+fn request_text(update: &RestrictionUpdate) -> String {
+    let people = |list: &[String]| -> Vec<String> {
+        let mut people: Vec<String> = list
+            .iter()
+            .map(|raw| Email::parse(raw).map_or_else(|_| raw.clone(), |e| e.to_string()))
+            .collect();
+        people.sort();
+        people.dedup();
+        people
+    };
+    json!({
+        "access_mode": update.access_mode,
+        "set_collaborators": update.set_collaborators.as_deref().map(people),
+        "add_collaborators": people(&update.add_collaborators),
+        "remove_collaborators": people(&update.remove_collaborators),
+    })
+    .to_string()
 }
 
 /// [`Platform::case_seen_by`] on `conn`, for a caller already inside a transaction.

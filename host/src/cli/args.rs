@@ -43,8 +43,8 @@ pub struct InWorkspace {
 /// `Idempotency-Key` header does (round 20 kill and concurrency review).
 #[derive(Args, Clone, Debug)]
 pub struct StartKeyArg {
-    /// Name this start or creation (1 to 200 visible ASCII characters); sent again with the
-    /// same key, it answers what the first made.
+    /// Name this start, creation or update (1 to 200 visible ASCII characters); sent again
+    /// with the same key, it answers what the first made.
     #[arg(long = "idempotency-key", value_name = "KEY", value_parser = start_key)]
     pub idempotency_key: Option<String>,
 }

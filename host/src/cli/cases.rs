@@ -98,6 +98,10 @@ pub enum CasesCommand {
         add: Vec<String>,
         #[arg(long, value_delimiter = ',')]
         remove: Vec<String>,
+        // Sent again with its key, the update changes nothing again (a retried delta would
+        // re-add a collaborator removed since: round 22 authority review, as the API's).
+        #[command(flatten)]
+        start_key: StartKeyArg,
         #[command(flatten)]
         at: Where,
     },
@@ -262,6 +266,9 @@ pub fn run(db: &Database, cmd: CasesCommand) -> anyhow::Result<()> {
             add,
             remove,
             at,
+            start_key: StartKeyArg {
+                idempotency_key: key,
+            },
         } => {
             let set = set_collaborators.map(|s| {
                 s.split(',')
@@ -276,7 +283,8 @@ pub fn run(db: &Database, cmd: CasesCommand) -> anyhow::Result<()> {
                 add_collaborators: add,
                 remove_collaborators: remove,
             };
-            let r = p.update_case_restrictions(&caller(&at)?, &id, update)?;
+            let r =
+                p.update_case_restrictions_requested(&caller(&at)?, &id, update, key.as_deref())?;
             if at.output.json {
                 return print_json(&r);
             }

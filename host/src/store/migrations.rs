@@ -929,6 +929,18 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     ALTER TABLE signin_links ADD COLUMN used_by TEXT;
     "#,
     ),
+    (
+        40,
+        "the run or the request of a remembered restriction update",
+        r#"
+    -- A step's update is remembered while its run may execute the step again (pruned once
+    -- the run has ended), and a request's with what it asked, so its key sent with another
+    -- update is refused rather than answered with the first (round 22 kill and concurrency
+    -- review). Rows stored before hold neither: pruned by age, answered as before.
+    ALTER TABLE case_updates ADD COLUMN run INTEGER REFERENCES runs (id);
+    ALTER TABLE case_updates ADD COLUMN request TEXT;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.

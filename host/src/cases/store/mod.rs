@@ -505,8 +505,10 @@ pub fn as_created(
     Ok(stored.map(|(public, created)| record_of(case, public, case.fields.clone(), created)))
 }
 
-/// Deletes at most `limit` restriction updates remembered before `before` (Unix seconds);
-/// how many.
+/// Deletes at most `limit` restriction updates remembered before `before` (Unix seconds)
+/// that no run may make again; how many. A step's is kept while its run may go on: past the
+/// retention, a run resumed late re-applied its delta over changes made since (round 22
+/// kill and concurrency review).
 pub fn prune_updates(
     conn: &Connection,
     before: i64,
@@ -515,30 +517,54 @@ pub fn prune_updates(
     crate::store::delete_at_most(
         conn,
         "DELETE FROM case_updates WHERE idempotency_key IN (
-             SELECT idempotency_key FROM case_updates WHERE at < ?1 LIMIT ?2)",
+             SELECT u.idempotency_key FROM case_updates u LEFT JOIN runs r ON r.id = u.run
+              WHERE u.at < ?1 AND (u.run IS NULL OR r.status IN ('succeeded', 'failed'))
+              LIMIT ?2)",
         before,
         limit,
     )
 }
 
-/// The answer (as JSON) of the restriction update made under `key`, if one was.
-pub fn case_update(conn: &Connection, key: &str) -> crate::store::sql::Result<Option<String>> {
-    conn.prepare_cached("SELECT result FROM case_updates WHERE idempotency_key = ?1")?
-        .query_row([key], |r| r.get(0))
+/// A restriction update remembered under its key.
+pub struct RememberedUpdate {
+    /// Its answer, the restrictions as JSON.
+    pub result: String,
+    /// What a request asked, as [`record_case_update`] was given it; `None` for a step's,
+    /// and for one remembered before requests were (migration 40).
+    pub request: Option<String>,
+}
+
+/// The restriction update made under `key`, if one was.
+pub fn case_update(
+    conn: &Connection,
+    key: &str,
+) -> crate::store::sql::Result<Option<RememberedUpdate>> {
+    conn.prepare_cached("SELECT result, request FROM case_updates WHERE idempotency_key = ?1")?
+        .query_row([key], |r| {
+            Ok(RememberedUpdate {
+                result: r.get(0)?,
+                request: r.get(1)?,
+            })
+        })
         .optional()
 }
 
 /// Records that the restriction update of case `id` under `key` answered `result` (JSON).
+/// Remembers the update of case row `id` made under `key`: its answer `result`, and the
+/// `run` whose step made it or the `request` a door's requester sent.
 pub fn record_case_update(
     conn: &Connection,
     key: &str,
     id: i64,
     result: &str,
+    run: Option<i64>,
+    request: Option<&str>,
 ) -> crate::store::sql::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO case_updates (idempotency_key, case_id, result, at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO case_updates (idempotency_key, case_id, result, at, run, request)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![key, id, result, clock::now_unix()])?;
+    .execute(params![key, id, result, clock::now_unix(), run, request])?;
     Ok(())
 }
 

@@ -224,6 +224,14 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ALTER TABLE signin_links ADD COLUMN used_by TEXT COLLATE "C";
     "#,
     ),
+    (
+        20,
+        "the run or the request of a remembered restriction update (the SQLite migration of the same name)",
+        r#"
+    ALTER TABLE case_updates ADD COLUMN run BIGINT REFERENCES runs (id);
+    ALTER TABLE case_updates ADD COLUMN request TEXT COLLATE "C";
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows.
