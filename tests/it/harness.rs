@@ -503,6 +503,38 @@ fn an_expectation_a_failed_run_or_an_unused_mock_would_meet_fails() {
     std::fs::remove_file(dir.path().join("waits.json")).expect("remove");
     std::fs::remove_file(dir.path().join("waits.test.json")).expect("remove");
 
+    // Nor a built-in step: it runs as in a real run, refused for a person who may not
+    // create cases (round 22 engine review: the mock passed for a viewer).
+    let makes = serde_json::json!({ "name": "makes", "workspace": "mssp-soc", "steps": [
+        { "id": "mk", "uses": "cases/create-case", "with": { "title": "T", "severity": "low" } } ] });
+    std::fs::write(dir.path().join("makes.json"), makes.to_string()).expect("write");
+    write_spec(
+        dir.path(),
+        "makes",
+        &serde_json::json!({ "tenant": common::example_tenant_path(),
+            "when": { "run": { "as": "olivia.owner@acme-mssp.test" } },
+            "mocks": { "mk": { "output": { "id": "C-9", "title": "T" } } },
+            "expect": { "status": "succeeded" } }),
+    );
+    let out = flowhost(
+        dir.path(),
+        &dir.path().join("m.db"),
+        &[
+            "test",
+            &target,
+            "--filter",
+            "makes",
+            "--steps",
+            &steps_dir(),
+        ],
+    );
+    let text = output(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("mocks.mk"), "{text}");
+    assert!(text.contains("a built-in step is not mocked"), "{text}");
+    std::fs::remove_file(dir.path().join("makes.json")).expect("remove");
+    std::fs::remove_file(dir.path().join("makes.test.json")).expect("remove");
+
     spec["mocks"] = serde_json::json!({});
     spec["expect"] = serde_json::json!({ "status": "succeeded", "error_contains": "" });
     let (ok, text) = run(&spec);
@@ -609,4 +641,29 @@ fn an_expected_refusal_of_one_who_may_not_act_there_is_a_mismatch() {
     let (ok, text) = run(dir.path());
     assert!(!ok, "{text}");
     assert!(text.contains("when.start.as"), "{text}");
+}
+
+/// A step's `attempts` is what the journal counted: the retry sample passed with retries
+/// broken, nothing able to say how many times its step ran (round 22 engine review).
+#[test]
+fn a_steps_attempts_are_expected_as_counted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut spec = sample_copy(dir.path(), &["retry-with-backoff"], "retry-with-backoff");
+    let target = dir.path().join("retry-with-backoff.json");
+    let target = target.to_str().expect("utf-8");
+    let run = |spec: &serde_json::Value| {
+        write_spec(dir.path(), "retry-with-backoff", spec);
+        let out = flowhost(
+            dir.path(),
+            &dir.path().join("r.db"),
+            &["test", target, "--steps", &steps_dir()],
+        );
+        (out.status.success(), output(&out))
+    };
+    let (ok, text) = run(&spec);
+    assert!(ok, "three attempts, as written: {text}");
+    spec["expect"]["steps"]["fetch"]["attempts"] = serde_json::json!(2);
+    let (ok, text) = run(&spec);
+    assert!(!ok, "{text}");
+    assert!(text.contains("expect.steps.fetch.attempts"), "{text}");
 }

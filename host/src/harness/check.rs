@@ -56,7 +56,8 @@ pub fn unused_mocks<'k>(
                 &format!("mocks.{key}"),
                 "an action step with this journal key to run",
                 "none ran (in a loop the key is `loop[i].id`, in a nested workflow `step/id`; \
-                 a `wait` or an interaction is not mocked)",
+                 a `wait`, an interaction or a built-in step is not mocked: a built-in step \
+                 runs on the test's database as in a real run)",
             )
         })
         .collect()
@@ -147,7 +148,7 @@ pub fn expectations(
     for (key, want) in &expect.steps {
         let at = format!("expect.steps.{key}");
         let entry = match steps.iter().find(|s| &s.step == key) {
-            Some(s) => Some((s.status.clone(), s.error.clone())),
+            Some(s) => Some((s.status.clone(), s.error.clone(), s.attempts)),
             // Earlier than the newest entries the detail carries.
             None if info.steps_omitted > 0 => {
                 let db = platform.db().map_err(|e| e.to_string())?;
@@ -157,12 +158,21 @@ pub fn expectations(
         };
         match entry {
             None => out.push(mismatch(&at, want.status.clone(), "not journaled")),
-            Some((status, error)) => {
+            Some((status, error, attempts)) => {
                 if status != want.status {
                     out.push(mismatch(
                         &format!("{at}.status"),
                         want.status.clone(),
                         status,
+                    ));
+                }
+                if let Some(want) = want.attempts
+                    && attempts != want
+                {
+                    out.push(mismatch(
+                        &format!("{at}.attempts"),
+                        want.to_string(),
+                        attempts.to_string(),
                     ));
                 }
                 if let Some(needle) = &want.error_contains {

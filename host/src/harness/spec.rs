@@ -201,6 +201,8 @@ impl Expect {
 #[serde(deny_unknown_fields)]
 pub struct StepExpect {
     pub status: String,
+    /// How many times the step ran (SPEC WF-5: its retries); any number when not written.
+    pub attempts: Option<u32>,
     /// A fragment of the step's error; never empty.
     #[serde(default, deserialize_with = "fragment")]
     pub error_contains: Option<String>,

@@ -105,11 +105,11 @@ pub(super) fn step_entry(
     conn: &Connection,
     run: i64,
     key: &str,
-) -> crate::store::sql::Result<Option<(String, Option<String>)>> {
+) -> crate::store::sql::Result<Option<(String, Option<String>, u32)>> {
     conn.query_row(
-        "SELECT status, error FROM run_steps WHERE run_id = ?1 AND step_key = ?2",
+        "SELECT status, error, attempts FROM run_steps WHERE run_id = ?1 AND step_key = ?2",
         params![run, key],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )
     .optional()
 }

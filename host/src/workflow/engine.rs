@@ -1742,7 +1742,12 @@ impl Exec<'_> {
         timeout: Option<Duration>,
     ) -> Result<(Result<Value, String>, Option<StepRecordData>), Halt> {
         let platform = &self.engine.platform;
-        if let Some(mock) = self.engine.mocks.get(key) {
+        // A built-in step is never mocked: it runs against the test's database, its access
+        // and input checks made as in every real run (round 22 engine review: a mock passed
+        // a test for a role every real run of the step is denied).
+        if let Some(mock) = self.engine.mocks.get(key)
+            && !matches!(uses, Uses::Builtin(_))
+        {
             self.engine
                 .mocked
                 .lock()
@@ -2237,6 +2242,7 @@ impl Exec<'_> {
             .nested(path, &self.engine.step_dirs)
             .map_err(fail)?;
         let mut inner = parse(&origin, &text, &resolver).map_err(|errors| fail(joined(&errors)))?;
+        super::components::not_a_flow(&inner, &origin).map_err(fail)?;
         // A nested workflow belongs where its parent was published; in a run of a shared
         // workflow it runs as its parent does, shared: its custom-role selections are dropped
         // too (SPEC SH-2, IX-6). Before, a nested file naming the destination kept them, and
