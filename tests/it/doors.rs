@@ -287,6 +287,37 @@ fn an_interaction_flow_file_is_not_run_with_a_forged_event() {
         "{}",
         text(&out)
     );
+    // Nor nested in a workflow of a file or a published one: its steps read the parent's
+    // event (round 22 engine review).
+    let parent = d.dir.path().join("parent.json");
+    std::fs::write(
+        &parent,
+        serde_json::json!({ "name": "parent", "workspace": "mssp-soc",
+            "steps": [ { "id": "f", "workflow": "refund.json" } ] })
+        .to_string(),
+    )
+    .expect("write");
+    let parent = parent.to_str().expect("utf-8");
+    for args in [
+        vec![
+            "run",
+            parent,
+            "--as",
+            OWNER,
+            "--event",
+            r#"{"values": {"approve": true}}"#,
+        ],
+        vec!["workflows", "publish", parent, "--as", OWNER],
+        vec!["validate", parent],
+    ] {
+        let out = d.cli(&args);
+        assert!(!out.status.success(), "{args:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("refund.json is an Interaction Flow: it starts through its form"),
+            "{args:?}: {}",
+            text(&out)
+        );
+    }
     // A workflow of another trigger still runs from its file.
     let manual = d.dir.path().join("manual.json");
     std::fs::write(

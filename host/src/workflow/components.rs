@@ -77,12 +77,28 @@ pub fn collect(definition: &str, resolver: &Resolver) -> Result<Vec<Found>, Erro
 /// their definitions are stored like component bytes, by digest.
 const NESTED: &str = "nested-workflow:";
 
+/// Refuses an Interaction Flow `inner` (read from `origin`) as a nested workflow: its steps
+/// read the form's checked answers and the responder its settings allowed, where nested they
+/// read the parent's event, which a manual run's caller writes (round 22 engine review; a
+/// file's `run` and `run --published` refuse it likewise, SPEC IX-4).
+pub(crate) fn not_a_flow(inner: &Workflow, origin: &str) -> Result<(), String> {
+    if inner.trigger.on == crate::definition::model::TriggerKind::Interaction {
+        return Err(format!(
+            "nested workflow {origin} is an Interaction Flow: it starts through its form \
+             once published, not as a step (SPEC IX-4)"
+        ));
+    }
+    Ok(())
+}
+
 /// The nested workflows `workflow` reaches (theirs included), each read, parsed with the
 /// resolver for its file, and found with the components it names: pinned with the revision so
 /// that editing a nested file after publishing changes nothing for its runs (SPEC WF-7,
 /// SH-3). One that cannot be read or does not validate is an error naming it. A component
 /// named alike by two of them must be the same bytes (pins are keyed by `uses`). Returns
 /// whether any of them asks people for input (what publishing it takes, `publish.rs`).
+///
+/// A nested workflow that is an Interaction Flow is refused (see [`not_a_flow`]).
 pub fn collect_nested(workflow: &Workflow, found: &mut Vec<Found>) -> Result<bool, Error> {
     let mut asks_people = false;
     let mut seen = HashSet::new();
@@ -116,6 +132,7 @@ pub fn collect_nested(workflow: &Workflow, found: &mut Vec<Found>) -> Result<boo
                     inner.workspace, workflow.workspace
                 )));
             }
+            not_a_flow(&inner, &origin).map_err(Error::Invalid)?;
             asks_people |= inner.asks_people();
             for component in collect(&text, &resolver)? {
                 match found.iter().find(|f| f.uses == component.uses) {
