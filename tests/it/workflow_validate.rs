@@ -1060,6 +1060,106 @@ fn a_condition_on_a_form_answer_or_with_a_written_list_is_checked_where_written(
     assert!(ok, "{stderr}");
 }
 
+/// A form's answer ordered against a written value of another kind, looked in or looked for
+/// as what it never is, gone over as a list, compared in a loop's `break_if`, or given to a
+/// built-in step's field that refuses some answer it may be: each published and failed every
+/// run it was answered in (round 22 hostile-input review). Refused where written.
+#[test]
+fn a_form_answer_ordered_looked_in_looped_over_or_given_to_a_builtin_is_checked_where_written() {
+    let wf = |conditions: serde_json::Value, more: serde_json::Value| {
+        let mut steps = vec![
+            serde_json::json!({ "id": "ask", "interaction": { "title": "Contain?",
+                "form": { "fields": [
+                    { "name": "approve", "type": "boolean" },
+                    { "name": "n", "type": "number" },
+                    { "name": "note", "type": "text" },
+                    { "name": "sev", "type": "choice", "options": ["Low", "High"] },
+                    { "name": "level", "type": "choice", "options": ["low", "high"] } ] },
+                "access": { "workspace_users": { "emails": ["sam@acme.test"] } } } }),
+            serde_json::json!({ "if": conditions, "then": [] }),
+        ];
+        steps.extend(more.as_array().cloned().unwrap_or_default());
+        serde_json::json!({ "name": "ask", "workspace": "soc", "steps": steps }).to_string()
+    };
+    let refused = serde_json::json!([
+        { "left": "$.steps.ask.values.n", "op": "gte", "right": "3" },
+        { "left": "$.steps.ask.values.approve", "op": "gt", "right": false },
+        { "left": "$.steps.ask.values.n", "op": "contains", "right": "1" },
+        { "left": "$.steps.ask.values.note", "op": "contains", "right": 7 },
+        { "left": "urgent", "op": "in", "right": "$.steps.ask.values.note" },
+        { "left": "1", "op": "contains", "right": "$.steps.ask.values.n" }
+    ]);
+    let more = serde_json::json!([
+        { "id": "each", "loop": { "over": "$.steps.ask.values.note" },
+          "do": [ { "id": "w", "wait": "1ms" } ] },
+        { "id": "again", "loop": { "over": [1, 2],
+            "break_if": [ { "left": "$.steps.more.values.stop", "op": "eq", "right": "true" } ] },
+          "do": [ { "id": "more", "interaction": { "title": "Stop?",
+              "form": { "fields": [ { "name": "stop", "type": "boolean" } ] },
+              "access": { "workspace_users": { "emails": ["sam@acme.test"] } } } } ] },
+        { "id": "mk", "uses": "cases/create-case",
+          "with": { "title": "$.steps.ask.values.n", "severity": "$.steps.ask.values.sev" } }
+    ]);
+    let stderr = errors_for(&wf(refused, more));
+    for (at, says) in [
+        (
+            "steps[1].if[0].right",
+            "is a number, and `gte` orders numbers with numbers",
+        ),
+        (
+            "steps[1].if[1].left",
+            "is true or false, which `gt` does not order",
+        ),
+        (
+            "steps[1].if[2].left",
+            "`contains` looks in a list or text, but",
+        ),
+        (
+            "steps[1].if[3].right",
+            "is text, which holds text only, never 7",
+        ),
+        ("steps[1].if[4].right", "`in` looks in a list, but"),
+        (
+            "steps[1].if[5].right",
+            "`contains` looks for text in text, but",
+        ),
+        ("steps[2].loop.over", "a loop goes over a list, but"),
+        (
+            "steps[3].loop.break_if[0].right",
+            "is true or false, never \"true\"",
+        ),
+        (
+            "steps[4].with.severity",
+            "may be answered \"Low\", which `cases/create-case` refuses",
+        ),
+        (
+            "steps[4].with.title",
+            "may be answered 1, which `cases/create-case` refuses",
+        ),
+    ] {
+        assert!(
+            stderr.contains(&format!("{at}: ")) && stderr.contains(says),
+            "{at}: {says}: {stderr}"
+        );
+    }
+    // The allowed paths: what each kind compares, holds and is.
+    let fine = serde_json::json!([
+        { "left": "$.steps.ask.values.n", "op": "gte", "right": 3 },
+        { "left": "$.steps.ask.values.level", "op": "lt", "right": "high" },
+        { "left": "$.steps.ask.values.note", "op": "contains", "right": "phish" },
+        { "left": "phishing", "op": "contains", "right": "$.steps.ask.values.note" },
+        { "left": "$.steps.ask.values.level", "op": "in", "right": ["low"] }
+    ]);
+    let more = serde_json::json!([
+        { "id": "mk", "uses": "cases/create-case",
+          "with": { "title": "$.steps.ask.values.note", "severity": "$.steps.ask.values.level" } }
+    ]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("wf.json"), wf(fine, more)).expect("write");
+    let (ok, _, stderr) = validate(dir.path(), &["wf.json"]);
+    assert!(ok, "{stderr}");
+}
+
 /// An Interaction Flow's `$.event.values.<name>` names a field of its form, and a field a
 /// person may leave blank (left out of the answers then) is read with `?`: a misspelt field
 /// failed every run, an optional one every run its starter left blank (round 20

@@ -43,6 +43,16 @@ pub enum FieldKind {
 }
 
 impl FieldKind {
+    /// What an answer to such a field is: `text` (free text, an address or one of a
+    /// choice's options), `a number`, or `true or false`.
+    pub(crate) fn answer_is(&self) -> &'static str {
+        match self {
+            FieldKind::Text | FieldKind::Email | FieldKind::Choice { .. } => "text",
+            FieldKind::Number => "a number",
+            FieldKind::Boolean => "true or false",
+        }
+    }
+
     /// What an answer to such a field always is, when `value` can never equal one as
     /// conditions compare ([`crate::definition::conditions::same`]: addresses and severity
     /// names in any case): another JSON type, or text none of a choice's options is. `None`

@@ -1820,9 +1820,13 @@ impl Parser {
             let mut templates: Vec<(JsonPath, &Template)> = Vec::new();
             let mut conds: Vec<(JsonPath, &Condition)> = Vec::new();
             match &step.kind {
-                StepKind::Action { with, .. } | StepKind::Nested { with, .. } => {
+                StepKind::Action { uses, with, .. } => {
+                    if let Uses::Builtin(builtin) = uses {
+                        self.builtin_answers(*builtin, with, &step.at.key("with"));
+                    }
                     templates.push((step.at.key("with"), with))
                 }
+                StepKind::Nested { with, .. } => templates.push((step.at.key("with"), with)),
                 StepKind::If { conditions, .. } => conds.extend(
                     conditions
                         .iter()
@@ -1837,6 +1841,18 @@ impl Parser {
                     }
                 }
                 StepKind::Loop { over, .. } => {
+                    // A form's answer is never a list (round 22 hostile-input review).
+                    if let Template::Ref(r) = over
+                        && let Some(what) = self.answer_field(r).map(|f| f.kind.answer_is())
+                    {
+                        self.authoring(
+                            step.at.key("loop").key("over"),
+                            format!(
+                                "a loop goes over a list, but `{}` is a form's answer: {what}",
+                                crate::text::clip(&r.text)
+                            ),
+                        );
+                    }
                     // A loop over `vars` goes over what they hold: a list, or every run
                     // failed at the loop (round 15 hostile-input review).
                     // And a list the loop's bound holds, as a written one (round 16
@@ -1938,6 +1954,9 @@ impl Parser {
                         for r in c.right.refs() {
                             self.check_ref(r, &at, available, true);
                         }
+                        // As an `if`'s: the body's forms are known by now (round 22
+                        // hostile-input review: `stop eq "true"` never broke the loop).
+                        self.no_answer_compared_with_what_it_never_is(c, &at);
                     }
                     available.reset(mark);
                 }
@@ -2017,9 +2036,163 @@ impl Parser {
     /// (a refusal approved), `eq "true"` never held, a choice `in ["Malicious"]` never held
     /// beside its option `malicious` (round 21 engine review; SPEC IX-8).
     fn no_answer_compared_with_what_it_never_is(&mut self, c: &Condition, at: &JsonPath) {
-        if !matches!(c.op, Op::Eq | Op::Ne | Op::In) {
+        match c.op {
+            Op::Eq | Op::Ne | Op::In => self.no_answer_equal_to_what_it_never_is(c, at),
+            Op::Gt | Op::Gte | Op::Lt | Op::Lte => self.no_answer_ordered_against_its_kind(c, at),
+            Op::Contains => self.no_answer_contained_against_its_kind(c, at),
+            Op::Exists | Op::NotExists => {}
+        }
+        // `in` looks in its right's list, and an answer is never one.
+        if c.op == Op::In
+            && let Template::Ref(r) = &c.right
+            && let Some(what) = self.answer_field(r).map(|f| f.kind.answer_is())
+        {
+            self.authoring(
+                at.key("right"),
+                format!(
+                    "`in` looks in a list, but `{}` is a form's answer: {what}",
+                    crate::text::clip(&r.text)
+                ),
+            );
+        }
+    }
+
+    /// An order (`gt`, `gte`, `lt`, `lte`) of a form's answer against a written value of
+    /// another kind, or of a yes/no answer at all, fails every run it is answered in: numbers
+    /// order with numbers, text with text (round 22 hostile-input review).
+    fn no_answer_ordered_against_its_kind(&mut self, c: &Condition, at: &JsonPath) {
+        let sides = [
+            ("left", &c.left, "right", &c.right),
+            ("right", &c.right, "left", &c.left),
+        ];
+        for (side, this, other_side, other) in sides {
+            let Template::Ref(r) = this else { continue };
+            let Some(kind) = self.answer_field(r).map(|f| f.kind.clone()) else {
+                continue;
+            };
+            let shown = crate::text::clip(&r.text);
+            let op = c.op.name();
+            if kind.answer_is() == "true or false" {
+                self.authoring(
+                    at.key(side),
+                    format!(
+                        "`{shown}` is true or false, which `{op}` does not order (it orders \
+                         numbers with numbers, text with text)"
+                    ),
+                );
+            } else if let Template::Literal(v) = other
+                && !v.is_null()
+                && kind.answer_is() != kind_of_written(v)
+            {
+                self.authoring(
+                    at.key(other_side),
+                    format!(
+                        "`{shown}` is {}, and `{op}` orders numbers with numbers, text with \
+                         text: against {} it fails every run",
+                        kind.answer_is(),
+                        crate::text::clip(&v.to_string())
+                    ),
+                );
+            }
+        }
+    }
+
+    /// `contains` with a form's answer: one on the left is looked in, so it must be text
+    /// (a number or a yes/no holds nothing), and what is looked for in it text; one on the
+    /// right is looked for in written text, so it must be text too (round 22 hostile-input
+    /// review: each failed every run it was answered in).
+    fn no_answer_contained_against_its_kind(&mut self, c: &Condition, at: &JsonPath) {
+        if let Template::Ref(r) = &c.left
+            && let Some(kind) = self.answer_field(r).map(|f| f.kind.clone())
+        {
+            let shown = crate::text::clip(&r.text);
+            if kind.answer_is() != "text" {
+                self.authoring(
+                    at.key("left"),
+                    format!(
+                        "`contains` looks in a list or text, but `{shown}` is {}",
+                        kind.answer_is()
+                    ),
+                );
+            } else if let Template::Literal(v) = &c.right
+                && !v.is_null()
+                && !v.is_string()
+            {
+                self.authoring(
+                    at.key("right"),
+                    format!(
+                        "`{shown}` is text, which holds text only, never {}",
+                        crate::text::clip(&v.to_string())
+                    ),
+                );
+            }
+        }
+        if let Template::Ref(r) = &c.right
+            && let Template::Literal(Value::String(_)) = &c.left
+            && let Some(kind) = self.answer_field(r).map(|f| f.kind.clone())
+            && kind.answer_is() != "text"
+        {
+            self.authoring(
+                at.key("right"),
+                format!(
+                    "`contains` looks for text in text, but `{}` is {}",
+                    crate::text::clip(&r.text),
+                    kind.answer_is()
+                ),
+            );
+        }
+    }
+
+    /// A built-in step's field given a form's answer whole: each answer it may be (a
+    /// choice's options, a number, true or false) is checked as a written value is: a choice
+    /// `["Low", "High"]` given to `severity` failed every run as "unknown variant `High`"
+    /// (round 22 hostile-input review). Free text may be anything: not checked.
+    fn builtin_answers(&mut self, builtin: builtin::Builtin, with: &Template, at: &JsonPath) {
+        if self.resolver.stored {
             return;
         }
+        let Template::Object(fields) = with else {
+            return;
+        };
+        for (key, value) in fields {
+            let Template::Ref(r) = value else { continue };
+            let Some(kind) = self.answer_field(r).map(|f| f.kind.clone()) else {
+                continue;
+            };
+            let answers: Vec<Value> = match &kind {
+                super::form::FieldKind::Choice { options } => {
+                    options.iter().map(|o| Value::String(o.clone())).collect()
+                }
+                super::form::FieldKind::Number => vec![serde_json::json!(1)],
+                super::form::FieldKind::Boolean => vec![Value::Bool(true)],
+                super::form::FieldKind::Text | super::form::FieldKind::Email => continue,
+            };
+            let others: Vec<&str> = fields
+                .iter()
+                .map(|(k, _)| k.as_str())
+                .filter(|k| k != key)
+                .collect();
+            for answer in answers {
+                let literal = Map::from_iter([(key.clone(), answer.clone())]);
+                let refused = builtin.written_input_errors(&literal, &others);
+                if let Some((_, why)) = refused.into_iter().next() {
+                    self.authoring(
+                        at.key(key),
+                        format!(
+                            "`{}` may be answered {}, which `{}` refuses: {why}",
+                            crate::text::clip(&r.text),
+                            crate::text::clip(&answer.to_string()),
+                            builtin.name()
+                        ),
+                    );
+                    break;
+                }
+            }
+        }
+    }
+
+    /// `==` and `in`'s left of a form's answer against written values it can never equal.
+    fn no_answer_equal_to_what_it_never_is(&mut self, c: &Condition, at: &JsonPath) {
         let sides = [
             ("left", &c.left, "right", &c.right),
             ("right", &c.right, "left", &c.left),
@@ -2152,6 +2325,18 @@ impl Parser {
 
 /// What a refusal says of reference `text` that may select several nodes, and so is always
 /// the list of them (round 19).
+/// What a written value is, as [`super::form::FieldKind::answer_is`] says of an answer.
+fn kind_of_written(v: &Value) -> &'static str {
+    match v {
+        Value::String(_) => "text",
+        Value::Number(_) => "a number",
+        Value::Bool(_) => "true or false",
+        Value::Null => "nothing",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
 fn always_a_list(text: &str) -> String {
     format!(
         "`{}` may select several nodes (a wildcard, a filter, a slice, a union or `..`) and is \
