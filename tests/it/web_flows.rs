@@ -58,6 +58,37 @@ impl Site {
     }
 }
 
+/// A form's bytes that are not UTF-8 (a Latin-1 client's `caf%E9`) are refused naming the
+/// field, as the API refuses such a body: read as U+FFFD, they started a run holding text no
+/// one typed, in its event and the audit log (round 22 web review).
+#[test]
+fn a_form_holding_other_than_utf8_text_is_refused_naming_its_field() {
+    let site = Site::new();
+    site.publish_as_owner(
+        "note",
+        r#"{ "name": "note", "workspace": "mssp-soc", "run_as": "automation@acme-mssp.test",
+             "trigger": { "on": "interaction", "interaction": { "title": "Note",
+               "form": { "fields": [ { "name": "note", "type": "text" } ] },
+               "access": { "workspace_users": { "emails": ["tina.analyst@acme-mssp.test"] } } } },
+             "steps": [ { "exit": { "status": "noted", "output": "$.event.values" } } ] }"#,
+    );
+    let mut analyst = site.signed_in(ANALYST);
+    let url = site.server.url("/flows/note");
+    let csrf = analyst.get(&url).csrf();
+    let refused = analyst.post_raw(&url, &format!("csrf={csrf}&note=caf%E9"));
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused.body.contains("form field `note` is not UTF-8 text"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(site.runs(), 0, "nothing started");
+    // The allowed path: the same word in UTF-8.
+    let started = analyst.post_raw(&url, &format!("csrf={csrf}&note=caf%C3%A9"));
+    assert_eq!(started.status, 303, "{}", started.body);
+    assert_eq!(site.runs(), 1);
+}
+
 #[test]
 fn a_person_ix_allows_starts_a_flow_from_its_form_and_the_run_is_listed() {
     let site = Site::new();

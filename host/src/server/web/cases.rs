@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use axum::Form;
+use super::posted::Posted;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -307,7 +307,7 @@ pub(super) async fn update(
     signed: Result<Signed, WebError>,
     headers: axum::http::HeaderMap,
     Path(id): Path<String>,
-    Form(posted): Form<Vec<(String, String)>>,
+    Posted(posted): Posted,
 ) -> Result<Response, WebError> {
     // Refused before anything is done, what was typed is shown to be kept (round 19 web
     // review: a session ended while typing lost the answer).

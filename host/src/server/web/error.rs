@@ -196,7 +196,9 @@ fn kept(posted: &[(String, String)]) -> String {
         .filter(|(name, value)| name != super::html::CSRF_FIELD && !value.is_empty())
         .map(|(name, value)| {
             format!(
-                "<p><label>{}<br><textarea readonly>{}</textarea></label></p>",
+                // The line break HTML drops after the tag: the value's own first one is
+                // kept (round 22 web review).
+                "<p><label>{}<br><textarea readonly>\n{}</textarea></label></p>",
                 super::html::visible(name),
                 esc(value)
             )
@@ -245,4 +247,18 @@ fn internal(detail: &str) -> (StatusCode, &'static str, String) {
         "Error",
         format!("The server failed; the detail is in its log, ref {reference}."),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    /// What was typed is shown whole: HTML drops one line break after `<textarea>`, so the
+    /// value's own first one is kept behind the one written there (round 22 web review).
+    #[test]
+    fn what_was_typed_keeps_its_first_line_break() {
+        let shown = super::kept(&[("note".into(), "\n- one\n- two".into())]);
+        assert!(
+            shown.contains("<textarea readonly>\n\n- one\n- two</textarea>"),
+            "{shown}"
+        );
+    }
 }

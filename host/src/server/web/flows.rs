@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use axum::Form;
+use super::posted::Posted;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -163,7 +163,7 @@ pub(super) async fn start(
     headers: axum::http::HeaderMap,
     Path(name): Path<String>,
     Query(token): Query<StartToken>,
-    Form(posted): Form<Vec<(String, String)>>,
+    Posted(posted): Posted,
 ) -> Result<Response, WebError> {
     // Refused before anything is done, what was typed is shown to be kept (round 19 web
     // review: a session ended while typing lost the answer).
@@ -197,9 +197,17 @@ pub(super) async fn start(
             let principal = signed.session.principal.clone();
             let workspace = signed.session.workspace.clone();
             let flow = name.clone();
-            state
+            let audited = state
                 .blocking(move |e| e.audit_refused_start(&principal, &workspace, &flow))
-                .await??;
+                .await;
+            // Refused for now, what was typed is kept all the same (round 22 web review: a
+            // busy audit write lost it).
+            if let Err(e) = audited
+                .map_err(WebError::from)
+                .and_then(|r| r.map_err(WebError::from))
+            {
+                return Err(WebError::typed(e, &headers, &posted, &[]));
+            }
             // What was typed is kept, as for a session ended meanwhile (round 21 web
             // review: a flow unpublished, an interaction answered by another or expired,
             // or a person taken off its list while the page was open lost it).

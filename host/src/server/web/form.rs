@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value};
 
 use super::html::{esc, visible};
-use crate::definition::form::{FieldKind, Form};
+use crate::definition::form::{FieldKind, Form, MAX_ANSWER_TEXT_CHARS};
 
 /// The inputs of `form`, filled with what was `given` (after a refused answer).
 pub(super) fn render(form: &Form, given: &[(String, String)]) -> String {
@@ -35,7 +35,11 @@ pub(super) fn render(form: &Form, given: &[(String, String)]) -> String {
                     out,
                     // The line break after the tag is the one HTML drops: a value's own
                     // first line break is kept.
-                    "<textarea id=\"f-{name}\" name=\"{name}\" rows=\"3\"{required}>\n{}</textarea>",
+                    // At most what an answer's text may hold, told as typed, not after
+                    // the post (round 22 web review; a browser counts a line break once,
+                    // as the check does once it is LF).
+                    "<textarea id=\"f-{name}\" name=\"{name}\" rows=\"3\" \
+                     maxlength=\"{MAX_ANSWER_TEXT_CHARS}\"{required}>\n{}</textarea>",
                     esc(value)
                 );
             }
@@ -97,7 +101,9 @@ pub(super) fn as_posted(
     for (name, value) in posted.iter().filter(|(name, _)| name != "csrf") {
         let _ = write!(
             fields,
-            "<p><label>{}<br><textarea name=\"{}\">{}</textarea></label></p>",
+            // After the tag, the line break HTML drops: the value's own first one is kept
+            // (round 22 web review: the form sent again lost it).
+            "<p><label>{}<br><textarea name=\"{}\">\n{}</textarea></label></p>",
             visible(name),
             esc(name),
             esc(value)
@@ -216,7 +222,10 @@ mod tests {
         let lines = values(&form(), &posted(&[("ok", "true"), ("note", "a\r\nb")]));
         let checked = form().check(&lines).expect("checked");
         assert_eq!(checked["note"], "a\nb");
-        assert!(render(&form(), &[]).contains("<textarea id=\"f-note\" name=\"note\""));
+        assert!(
+            render(&form(), &[])
+                .contains("<textarea id=\"f-note\" name=\"note\" rows=\"3\" maxlength=\"16000\">")
+        );
         // A whole number stays whole, as the API and the CLI read it (it was `3.0`).
         let whole = values(&form(), &posted(&[("ok", "true"), ("n", " 3 ")]));
         assert_eq!(whole["n"], serde_json::json!(3));

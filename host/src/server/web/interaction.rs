@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use axum::Form;
+use super::posted::Posted;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -51,7 +51,7 @@ pub(super) async fn answer(
     signed: Result<Signed, WebError>,
     headers: axum::http::HeaderMap,
     Path(id): Path<String>,
-    Form(posted): Form<Vec<(String, String)>>,
+    Posted(posted): Posted,
 ) -> Result<Response, WebError> {
     // Refused before anything is done, what was typed is shown to be kept (round 19 web
     // review: a session ended while typing lost the answer).
@@ -79,13 +79,21 @@ pub(super) async fn answer(
             if let Ok(pid) = PublicId::parse(IdKind::Interaction, &id) {
                 let principal = signed.session.principal.clone();
                 let workspace = signed.session.workspace.clone();
-                state
+                let audited = state
                     .blocking(move |e| {
                         e.platform()
                             .interactions()
                             .audit_refused_answer_in(&principal, &workspace, &pid)
                     })
-                    .await??;
+                    .await;
+                // Refused for now, what was typed is kept all the same (round 22 web
+                // review: a busy audit write lost it).
+                if let Err(e) = audited
+                    .map_err(WebError::from)
+                    .and_then(|r| r.map_err(WebError::from))
+                {
+                    return Err(WebError::typed(e, &headers, &posted, &[]));
+                }
             }
             // What was typed is kept, as for a session ended meanwhile (round 21 web
             // review: a flow unpublished, an interaction answered by another or expired,

@@ -20,6 +20,7 @@ pub(super) use headers::secure_cookies;
 mod html;
 mod interaction;
 mod oidc;
+mod posted;
 mod runs;
 mod session;
 mod signin;

@@ -15,7 +15,7 @@
 //!   workspace's IdP answered the code, which then went to the first's token endpoint (the
 //!   IdP mix-up; RFC 9207 also checked through `iss`).
 
-use axum::Form;
+use super::posted::Posted;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -121,7 +121,7 @@ pub(super) async fn start(
     State(state): State<AppState>,
     Path((workspace, idp)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
+    Posted(fields): Posted,
 ) -> Result<Response, WebError> {
     let bound = cookie(&headers, SIGNIN_COOKIE).unwrap_or_default();
     check_token(&fields, &bound)?;

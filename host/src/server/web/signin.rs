@@ -5,7 +5,7 @@
 //! names whom the link signs in, and where (a link of the attacker's account sent to a victim
 //! is not followed unawares).
 
-use axum::Form;
+use super::posted::Posted;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -73,7 +73,7 @@ pub(super) async fn redeem(
     State(state): State<AppState>,
     Path(token): Path<String>,
     headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
+    Posted(fields): Posted,
 ) -> Result<Response, WebError> {
     let bound = cookie(&headers, SIGNIN_COOKIE).unwrap_or_default();
     check_token(&fields, &bound)?;
@@ -110,7 +110,7 @@ pub(super) async fn redeem(
 pub(super) async fn sign_out(
     State(state): State<AppState>,
     signed: Signed,
-    Form(fields): Form<Vec<(String, String)>>,
+    Posted(fields): Posted,
 ) -> Result<Response, WebError> {
     signed.check_csrf(&fields)?;
     let secret = signed.secret;
