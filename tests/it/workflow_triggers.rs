@@ -531,6 +531,50 @@ fn a_restricted_case_does_not_start_workflows_whose_identity_cannot_see_it() {
     assert_eq!(runs[0].1, "succeeded");
 }
 
+/// A case event written while the case was hidden from a listener does not start it when it
+/// sees the case by the time the event is dispatched: the event names who was on the case
+/// meanwhile, which a prompt dispatch never told it (SPEC CS-2; round 22 leak review).
+#[test]
+fn a_case_event_written_while_the_case_was_hidden_does_not_start_a_listener_that_sees_it_later() {
+    let env = Env::new();
+    let wf = json!({ "name": "watch", "workspace": "mssp-soc", "run_as": "automation@acme-mssp.test",
+        "trigger": { "on": "case_collaborators_list_updated" },
+        "steps": [ { "id": "look", "uses": "cases/get-case-restrictions", "with": { "case_id": "$.event.case.id" } } ] });
+    let file = env.write("watch.json", &wf);
+    assert!(env.publish(&file, OWNER).status.success());
+    env.create_case("mssp-soc", "incident", "high");
+    env.restrict(
+        "C-1",
+        Some("sam.lead@acme-mssp.test,omar.operator@acme-mssp.test"),
+    );
+    let update = |args: &[&str]| {
+        let mut all = vec![
+            "cases",
+            "update-restrictions",
+            "C-1",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ];
+        all.extend_from_slice(args);
+        env.ok(&all);
+    };
+    // Removed while the case is hidden from the listener, then opened to everyone.
+    update(&["--remove", "omar.operator@acme-mssp.test"]);
+    update(&["--access-mode", "full_access"]);
+    env.dispatch(4);
+    assert_eq!(
+        env.runs_quoting("watch", "omar.operator"),
+        0,
+        "no event of the hidden time reached it"
+    );
+    // The allowed path: a change made while it sees the case starts it.
+    update(&["--add", "tina.analyst@acme-mssp.test"]);
+    env.dispatch(2);
+    assert_eq!(env.runs_quoting("watch", "tina.analyst"), 1);
+}
+
 /// SPEC WF-9 bounds a chain's width as well as its depth: a workflow whose run emits three
 /// events that each start it again would start 3 + 9 + … + 3^8 runs within the depth bound
 /// (hostile step review: with 100 events per run, 100^8). Past the bound (here set to 20 by

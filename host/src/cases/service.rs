@@ -859,16 +859,56 @@ fn sees(conn: &Connection, id: i64, restricted: bool, viewer: &Viewer) -> Result
 /// [`sees`] decided on a row as loaded, people and all: no further query (a page of restricted
 /// cases cost one or two round trips a row on PostgreSQL; self-review).
 fn sees_loaded(row: &CaseRow, viewer: &Viewer) -> bool {
-    let record = &row.record;
-    if record.access_mode != AccessMode::Restricted || viewer.bypass {
+    let r = &row.record;
+    let named = |email: &str| names(r.assignee.as_deref(), &r.reviewers, &r.collaborators, email);
+    sees_named(r.access_mode, named, viewer)
+}
+
+/// Whether a case's `assignee`, `reviewers` or `collaborators` name `email`.
+fn names(
+    assignee: Option<&str>,
+    reviewers: &[String],
+    collaborators: &[String],
+    email: &str,
+) -> bool {
+    assignee == Some(email)
+        || reviewers.iter().any(|r| r == email)
+        || collaborators.iter().any(|c| c == email)
+}
+
+/// Whether `viewer` sees a case of `mode` whose people are `named` by address.
+fn sees_named(mode: AccessMode, named: impl Fn(&str) -> bool, viewer: &Viewer) -> bool {
+    if mode != AccessMode::Restricted || viewer.bypass {
         return true;
     }
-    let named = |email: &str| {
-        record.assignee.as_deref() == Some(email)
-            || record.reviewers.iter().any(|r| r == email)
-            || record.collaborators.iter().any(|c| c == email)
-    };
     named(viewer.email_str()) && viewer.also_str().is_none_or(named)
+}
+
+/// What decides who sees a case, as a case event's payload recorded it (`case`): its mode
+/// and the people it named then. A list the payload lacks names nobody.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct RecordedSight {
+    access_mode: AccessMode,
+    #[serde(default)]
+    assignee: Option<String>,
+    #[serde(default)]
+    reviewers: Vec<String>,
+    #[serde(default)]
+    collaborators: Vec<String>,
+}
+
+impl Platform {
+    /// Whether `caller` saw the case as an event recorded it (`recorded`, its payload's
+    /// `case`): a listener that sees a case now but did not when its event was written is
+    /// not handed the event, which names who was on the case while it was hidden from them
+    /// (SPEC CS-2; round 22 leak review: a late dispatch started it, a prompt one did not).
+    pub(crate) fn saw_as_recorded(&self, caller: &Caller, recorded: &RecordedSight) -> bool {
+        let viewer = Viewer::of(&self.index(), caller);
+        let r = recorded;
+        let named =
+            |email: &str| names(r.assignee.as_deref(), &r.reviewers, &r.collaborators, email);
+        sees_named(r.access_mode, named, &viewer)
+    }
 }
 
 /// Writes the new mode and the collaborator changes.

@@ -600,7 +600,16 @@ impl Engine {
         // What it saw was visible to its identity when it was claimed; a run resumed later
         // (after a wait, an answer, a restart) goes on only while it still is.
         let shared = workflow.shared_from.is_some();
-        match self.no_longer_sees(run, &principal, &workflow.workspace, shared, trigger_case) {
+        // A run an event started reads as a listener does, as when it started (below).
+        let listener = depth > 0;
+        match self.no_longer_sees(
+            run,
+            &principal,
+            &workflow.workspace,
+            shared,
+            trigger_case,
+            listener,
+        ) {
             Ok(None) => {}
             Ok(Some(why)) => {
                 return self
@@ -629,6 +638,11 @@ impl Engine {
     /// restriction made while it waited for a worker, an answer or a restart holds for its
     /// steps too: they would copy what it read elsewhere (SPEC CS-2, WF-10 "now"; case
     /// visibility and leak reviews). The reason names none of the cases.
+    ///
+    /// `listener`: a run an event started, whose identity must also still hold `case.read`
+    /// for the restricted cases it holds, as it had to when its event was matched (round 22
+    /// leak review: a custom event's run started after its identity lost it, where a case
+    /// event's run ended).
     pub(super) fn no_longer_sees(
         &self,
         run: i64,
@@ -636,6 +650,7 @@ impl Engine {
         workspace: &str,
         shared: bool,
         trigger_case: Option<i64>,
+        listener: bool,
     ) -> Result<Option<String>, Error> {
         // Whoever bound its identity must still act here (SPEC WF-10, fail closed), on
         // current access data: a run recorded, waiting for a worker, or put on hold while
@@ -693,7 +708,7 @@ impl Engine {
             principal,
             workspace,
             crate::cases::RunReads::all(run),
-            false,
+            listener,
         )? {
             return Ok(Some(format!(
                 "a case this run read is no longer visible to {principal}; the run ends here"

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::Error;
 use crate::definition::conditions::all_hold;
-use crate::definition::model::{TriggerKind, Workflow};
+use crate::definition::model::{CASE_EVENTS, TriggerKind, Workflow};
 use crate::definition::parse::parse;
 use crate::json_locate::joined;
 use crate::platform::Platform;
@@ -464,6 +464,7 @@ impl Engine {
             &workflow.workspace,
             workflow.shared_from.is_some(),
             run.trigger_case,
+            true,
         ) {
             Ok(None) => {}
             Ok(Some(why)) => return self.end_before_its_steps(run.run, run.executing, why),
@@ -588,6 +589,22 @@ impl Engine {
                     .case_ref(case)
                     .and_then(|text| platform.get_case(&caller, &text))
                 {
+                    // A case event's listener sees the case now, and as the event recorded
+                    // it: restricted from it then, the event names who was on the case
+                    // meanwhile (round 22 leak review). A case event's payload that does not
+                    // read as a case starts nothing (fail closed). A custom event carries the
+                    // case its chain began with, and a payload of its emitter's own.
+                    Ok(_) if CASE_EVENTS.contains(&event.kind.as_str()) => {
+                        let recorded = event
+                            .payload
+                            .get("case")
+                            .cloned()
+                            .map(serde_json::from_value::<crate::cases::RecordedSight>);
+                        match recorded {
+                            Some(Ok(recorded)) if platform.saw_as_recorded(&caller, &recorded) => {}
+                            _ => continue,
+                        }
+                    }
                     Ok(_) => {}
                     Err(Error::NotFound(_)) => continue,
                     // A busy database says nothing about visibility: claim nothing now, so
