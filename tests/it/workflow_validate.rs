@@ -1160,6 +1160,72 @@ fn a_form_answer_ordered_looked_in_looped_over_or_given_to_a_builtin_is_checked_
     assert!(ok, "{stderr}");
 }
 
+/// The same, where an answer is given inside a built-in step's `filter` or `case`, as an item
+/// of a list of people, whole to a field that never takes text, to a later interaction's
+/// people, or looked for in a written list; and a filter ordering severity names as text
+/// (round 22 reviews). A step whose input is wrong already is not blamed at its answers.
+#[test]
+fn answers_inside_builtin_objects_lists_and_interaction_people_are_checked_where_written() {
+    let steps = serde_json::json!([
+        { "id": "ask", "interaction": { "title": "Who?",
+            "form": { "fields": [
+                { "name": "who", "type": "email" },
+                { "name": "sev", "type": "choice", "options": ["Low", "High"] },
+                { "name": "verdict", "type": "choice", "options": ["malicious", "benign"] } ] },
+            "access": { "workspace_users": { "emails": ["sam@acme.test"] } } } },
+        { "id": "find", "uses": "cases/query-cases",
+          "with": { "filter": { "severity": "$.steps.ask.values.sev" } } },
+        { "id": "share", "uses": "cases/update-case-restrictions",
+          "with": { "case_id": "C-1", "add_collaborators": "$.steps.ask.values.who" } },
+        { "id": "people", "uses": "cases/update-case-restrictions",
+          "with": { "case_id": "C-1", "add_collaborators": ["$.steps.ask.values.sev"] } },
+        { "if": [ { "left": ["Malicious"], "op": "contains", "right": "$.steps.ask.values.verdict" } ],
+          "then": [] },
+        { "id": "approve", "interaction": { "title": "Approve?",
+            "form": { "fields": [ { "name": "ok", "type": "boolean" } ] },
+            "access": { "workspace_users": { "refs": ["$.steps.ask.values.who"] } } } },
+        { "id": "each", "loop": { "over": "$.steps.find.cases[?@.severity >= 'high']" },
+          "do": [ { "id": "w", "wait": "1ms" } ] },
+        { "id": "typo", "uses": "cases/create-case",
+          "with": { "titel": "x", "severity": "$.steps.ask.values.sev" } }
+    ]);
+    let wf = serde_json::json!({ "name": "who", "workspace": "soc", "steps": steps }).to_string();
+    let stderr = errors_for(&wf);
+    for (at, says) in [
+        ("steps[1].with.filter.severity", "may be answered \"Low\""),
+        (
+            "steps[2].with.add_collaborators",
+            "may be answered \"someone@example.test\"",
+        ),
+        (
+            "steps[3].with.add_collaborators[0]",
+            "may be answered \"Low\"",
+        ),
+        (
+            "steps[4].if[0].left[0]",
+            "never \"Malicious\": `contains` never finds it",
+        ),
+        (
+            "steps[5].interaction.access.workspace_users.refs[0]",
+            "must give a list of people",
+        ),
+        (
+            "steps[6].loop.over",
+            "orders 'high' with `>=` inside a filter",
+        ),
+        ("steps[7].with.titel", "has no input field `titel`"),
+    ] {
+        assert!(
+            stderr.contains(&format!("{at}: ")) && stderr.contains(says),
+            "{at}: {says}: {stderr}"
+        );
+    }
+    assert!(
+        !stderr.contains("steps[7].with.severity"),
+        "the misspelt field alone: {stderr}"
+    );
+}
+
 /// An Interaction Flow's `$.event.values.<name>` names a field of its form, and a field a
 /// person may leave blank (left out of the answers then) is read with `?`: a misspelt field
 /// failed every run, an optional one every run its starter left blank (round 20

@@ -243,6 +243,117 @@ pub fn check(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks the comparisons inside `text`'s filters (`[?…]`) that give another answer than a
+/// condition gives to the same question, whatever the data: a filter compares as RFC 9535
+/// says, text by its characters and numbers as doubles, where conditions order severities
+/// by rank and compare integers exactly (round 22 engine review: `[?@.severity >= 'high']`
+/// selected low, medium and high cases and left critical ones out). Refused where a
+/// definition is written; the error says what to write instead.
+pub fn filter_comparisons(text: &str) -> Result<(), String> {
+    let chars: Vec<char> = text.chars().collect();
+    // For each open bracket, whether it is a filter's.
+    let mut open: Vec<bool> = Vec::new();
+    let mut i = 0;
+    while let Some(&c) = chars.get(i) {
+        let in_filter = open.iter().any(|f| *f);
+        match c {
+            '\'' | '"' => {
+                let end = literal_end(&chars, i);
+                if in_filter
+                    && let Some(op) = operator_beside(&chars, i, end)
+                    && let Some(value) = unescape(&chars[i + 1..end.min(chars.len())])
+                {
+                    compared_text(op, &value)?;
+                }
+                i = end;
+            }
+            '[' | '(' => open.push(false),
+            ']' | ')' => {
+                open.pop();
+            }
+            '?' => {
+                if let Some(last) = open.last_mut() {
+                    *last = true;
+                }
+            }
+            '0'..='9' | '-'
+                if in_filter
+                    && !chars[..i].last().is_some_and(|p| {
+                        p.is_alphanumeric() || *p == '_' || *p == '.' || *p == '-'
+                    }) =>
+            {
+                let end = chars[i + 1..]
+                    .iter()
+                    .position(|d| !d.is_ascii_digit())
+                    .map_or(chars.len(), |n| i + 1 + n);
+                let whole = !matches!(chars.get(end), Some('.' | 'e' | 'E'));
+                let digits: String = chars[i..end].iter().collect();
+                if whole
+                    && let Ok(n) = digits.parse::<i128>()
+                    && n.unsigned_abs() > 1 << 53
+                {
+                    return Err(format!(
+                        "compares with {digits} inside a filter (`[?…]`), which compares \
+                         numbers as doubles: an integer past 2^53 matches its neighbours; \
+                         compare it with a condition (`eq`), which compares integers exactly"
+                    ));
+                }
+                i = end - 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// The comparison operator written right before the literal at `start`, or right after its
+/// closing quote at `end`, if one is.
+fn operator_beside(chars: &[char], start: usize, end: usize) -> Option<&'static str> {
+    const OPERATORS: [&str; 6] = ["==", "!=", "<=", ">=", "<", ">"];
+    let before: String = {
+        let written: String = chars[..start].iter().collect();
+        let trimmed = written.trim_end().to_owned();
+        let tail: String = trimmed
+            .chars()
+            .rev()
+            .take(2)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        tail
+    };
+    let after: String = chars
+        .get(end + 1..)
+        .unwrap_or_default()
+        .iter()
+        .skip_while(|c| c.is_whitespace())
+        .take(2)
+        .collect();
+    OPERATORS
+        .iter()
+        .find(|op| before.ends_with(*op) || after.starts_with(*op))
+        .copied()
+}
+
+/// Refuses text `value` compared by `op` inside a filter where a condition would answer
+/// otherwise whatever the data: a severity name ordered. (Equality is left as written: a
+/// webhook's own data may spell `High` or an address as its sender does; review.)
+fn compared_text(op: &str, value: &str) -> Result<(), String> {
+    let lower = value.to_ascii_lowercase();
+    let severity = ["low", "medium", "high", "critical"].contains(&lower.as_str());
+    let shown = crate::text::clip(value);
+    if severity && matches!(op, "<" | "<=" | ">" | ">=") {
+        return Err(format!(
+            "orders '{shown}' with `{op}` inside a filter (`[?…]`), which orders text by its \
+             characters ('low' after 'high', 'critical' before it): order severities with a \
+             condition (`gte`, by rank) or *Query cases*' `severity` filter"
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a `match`/`search` pattern, as written between its quotes: short, and compiling
 /// (as the library compiles it: anchored for `match`, not for `search`; the larger of the
 /// two is checked) to at most [`MAX_PATTERN_PROGRAM`].
@@ -479,6 +590,43 @@ mod tests {
         let e = check("$..a[?@..b]").expect_err("one in a filter");
         assert!(e.contains("descendant"), "{e}");
         check("$['a..b']..c").expect("dots inside a literal are a name");
+    }
+
+    #[test]
+    fn a_filters_comparisons_that_conditions_answer_otherwise_are_refused() {
+        for (text, says) in [
+            ("$.cases[?@.severity >= 'high']", "orders 'high' with `>=`"),
+            ("$.cases[?'high' < @.severity]", "orders 'high' with `<`"),
+            (
+                "$.c[?@.n == 9007199254740993]",
+                "compares with 9007199254740993",
+            ),
+            (
+                "$.c[?@.n == -9007199254740993]",
+                "compares with -9007199254740993",
+            ),
+        ] {
+            let e = filter_comparisons(text).expect_err(text);
+            assert!(e.contains(says), "{text}: {e}");
+        }
+        for fine in [
+            "$.cases[?@.severity == 'high']",
+            "$.cases[?@.severity != 'critical']",
+            // A webhook's own data spells as its sender does: equality is left as written.
+            "$.alerts[?@.severity == 'High']",
+            "$.c[?@.assignee != \"Sam@Acme.test\"]",
+            "$.c[?@.assignee == 'sam@acme.test']",
+            "$.c[?@.title == 'High']",
+            "$.c[?@.title >= 'Alpha']",
+            "$.c[?@.n == 9007199254740992]",
+            "$.c[?@.n > 1.5e300]",
+            "$.c[?@.a1 == 3]",
+            "$.c['High']",
+            "$.c[?match(@.s, 'High.*')]",
+            "$.c[12345678901234567890]",
+        ] {
+            assert!(filter_comparisons(fine).is_ok(), "{fine}");
+        }
     }
 
     #[test]
