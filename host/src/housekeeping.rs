@@ -43,12 +43,15 @@ pub struct Pruned {
     pub oidc_logins: usize,
     /// `webhook_signatures`: older than the replay window.
     pub webhook_signatures: usize,
-    /// `webhook_requests`: idempotency keys older than their retention.
+    /// `webhook_requests`: idempotency keys older than their retention whose run has ended.
     pub idempotency_keys: usize,
-    /// `start_requests`: the keys runs were started with, older than the same retention.
+    /// `start_requests`: the keys runs were started with, older than the same retention,
+    /// whose run has ended.
     pub start_keys: usize,
-    /// `case_updates`: a step's restriction updates remembered under their keys, older than
-    /// [`CASE_UPDATE_RETENTION_SECS`](crate::cases::CASE_UPDATE_RETENTION_SECS).
+    /// `case_updates`: restriction updates remembered under their keys (a step's, a
+    /// request's), older than
+    /// [`CASE_UPDATE_RETENTION_SECS`](crate::cases::CASE_UPDATE_RETENTION_SECS); a step's
+    /// once its run has ended.
     pub case_updates: usize,
 }
 

@@ -173,7 +173,8 @@ pub(super) fn fmt_duration(d: Duration) -> String {
     }
 }
 
-fn stderr_suffix(stderr: &str) -> impl fmt::Display + '_ {
+/// `; the step wrote: …` with what a step wrote to stderr, or nothing when it wrote none.
+pub(crate) fn stderr_suffix(stderr: &str) -> impl fmt::Display + '_ {
     struct Suffix<'a>(&'a str);
     impl fmt::Display for Suffix<'_> {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1939,20 +1939,32 @@ impl Exec<'_> {
                         // Failed as a whole: nothing of it is kept, its events are not
                         // published.
                         let left = self.held.left();
+                        // What it wrote to stderr, when the runtime refused the output at the
+                        // run's lowered bound (self-review: dropped here).
+                        let stderr = match &exec.result {
+                            Err(
+                                OutputTooManyValues { stderr, .. } | OutputTooLarge { stderr, .. },
+                            ) => stderr.clone(),
+                            _ => String::new(),
+                        };
+                        let message = format!(
+                            "{}{}",
+                            super::held::refusal(size, left),
+                            crate::wasm::failure::stderr_suffix(&stderr)
+                        );
                         let failure = if size.values > left.values {
                             OutputTooManyValues {
                                 count: size.values,
                                 limit: left.values,
-                                stderr: String::new(),
+                                stderr,
                             }
                         } else {
                             OutputTooLarge {
                                 len: size.bytes,
                                 limit: left.bytes,
-                                stderr: String::new(),
+                                stderr,
                             }
                         };
-                        let message = super::held::refusal(size, left);
                         exec.result = Err(failure);
                         exec.events.clear();
                         exec.output_values = 0;

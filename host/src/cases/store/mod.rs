@@ -549,7 +549,6 @@ pub fn case_update(
         .optional()
 }
 
-/// Records that the restriction update of case `id` under `key` answered `result` (JSON).
 /// Remembers the update of case row `id` made under `key`: its answer `result`, and the
 /// `run` whose step made it or the `request` a door's requester sent.
 pub fn record_case_update(

@@ -307,6 +307,9 @@ impl Platform {
             let email = Email::parse(claims["email"].as_str().unwrap_or_default())
                 .map_err(Error::Invalid)?;
             let principal = Principal::sso(email.clone());
+            // The login's write may have left the index to the next refresh (its update was
+            // not waited for past the request's deadline): read after one (self-review).
+            self.refresh_access()?;
             if outcome.outcome == "denied" || self.index().is_outsider(&principal, &login.workspace)
             {
                 return Err(refused(format!(
