@@ -1360,3 +1360,46 @@ fn the_cli_starts_and_creates_once_under_an_idempotency_key() {
         "two keys, two runs"
     );
 }
+
+/// `--json` prints one document: a run whose events trigger others answers its outcome with
+/// theirs under `triggered` (it printed a document per run, which no JSON reader parses), and
+/// `triggers dispatch --json` a list, `[]` when nothing started (it printed nothing; round 22
+/// door review).
+#[test]
+fn a_runs_json_answer_is_one_document_with_the_runs_it_triggered() {
+    let d = common::Deployment::new();
+    let write = |name: &str, wf: serde_json::Value| {
+        let file = d.dir.path().join(format!("{name}.json"));
+        std::fs::write(&file, wf.to_string()).expect("write");
+        file.to_str().expect("utf-8").to_owned()
+    };
+    let on_case = write(
+        "on-case",
+        serde_json::json!({ "name": "on-case", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": { "on": "case_created" },
+            "steps": [ { "exit": { "status": "seen" } } ] }),
+    );
+    d.ok(&["workflows", "publish", &on_case, "--as", OWNER]);
+    let make = write(
+        "make",
+        serde_json::json!({ "name": "make", "workspace": "mssp-soc", "steps": [
+            { "id": "mk", "uses": "cases/create-case", "with": { "title": "T", "severity": "low" } } ] }),
+    );
+    let out = d.ok(&["run", &make, "--as", OWNER, "--json"]);
+    let answer: serde_json::Value = serde_json::from_str(&out).expect("one JSON document");
+    assert_eq!(answer["status"], "succeeded", "{answer}");
+    let triggered = answer["triggered"].as_array().expect("triggered");
+    assert_eq!(triggered.len(), 1, "{answer}");
+    assert_eq!(triggered[0]["exit_status"], "seen");
+    let out = d.ok(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]);
+    let none: serde_json::Value = serde_json::from_str(&out).expect("a JSON list");
+    assert_eq!(none, serde_json::json!([]));
+}

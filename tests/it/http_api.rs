@@ -1278,8 +1278,11 @@ fn gets_change_nothing_and_bodies_are_capped_in_size_and_depth() {
     assert_eq!(no_route.status, 404, "{}", no_route.text);
     assert_eq!(error_kind(&no_route), "not_found");
     // Addresses no route takes under the API's and the webhooks' prefixes too: they were
-    // axum's bare, empty 404 (round 20 web review).
+    // axum's bare, empty 404 (round 20 web review), and the prefixes themselves (round 22:
+    // the web's page); `/apix` is the web's.
     for path in [
+        "/api",
+        "/hooks",
         "/api/",
         "/hooks/",
         "/hooks/H-0000000000000000/",

@@ -13,7 +13,7 @@ use super::args::{InWorkspace, Output, StartKeyArg, StepDirs};
 use super::database::Database;
 use super::input::json_arg;
 use super::output::one_line;
-use super::run::{drain, engine, report};
+use super::run::{Answer, engine};
 use super::trace::{RunTrace, go_on_if_left};
 
 #[derive(Subcommand)]
@@ -195,9 +195,13 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
             };
             // The responder sees what the run saw only if they may (SPEC CS-2).
             let outcome = engine.platform().runs().caused_outcome(&principal, outcome);
-            let first = report(&outcome, started.elapsed(), json);
-            drain(&engine, &principal, &answer.workspace, json)?;
-            first
+            let answered = Answer {
+                engine: &engine,
+                principal: &principal,
+                workspace: &answer.workspace,
+                dispatch: true,
+            };
+            answered.report(&outcome, started.elapsed(), json)
         }
         InteractCommand::Flows {
             output: Output { json },
@@ -264,9 +268,13 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
                 |ended| runs.trace_shows_steps(&principal, &ended.run_id),
             );
             let outcome = engine.platform().runs().flow_outcome(&principal, outcome);
-            let first = report(&outcome, started.elapsed(), json);
-            drain(&engine, &principal, &workspace, json)?;
-            first
+            let answer = Answer {
+                engine: &engine,
+                principal: &principal,
+                workspace: &workspace,
+                dispatch: true,
+            };
+            answer.report(&outcome, started.elapsed(), json)
         }
     }
 }

@@ -123,11 +123,13 @@ pub fn run(db: &Database, args: RunArgs) -> anyhow::Result<()> {
         event,
         observer,
     )?;
-    let first = report(&outcome, started.elapsed(), args.output.json);
-    if !args.no_triggers {
-        drain(&engine, &principal, &workflow.workspace, args.output.json)?;
-    }
-    first
+    let answer = Answer {
+        engine: &engine,
+        principal: &principal,
+        workspace: &workflow.workspace,
+        dispatch: !args.no_triggers,
+    };
+    answer.report(&outcome, started.elapsed(), args.output.json)
 }
 
 /// `flowhost run --published NAME --workspace WS`.
@@ -167,11 +169,55 @@ fn run_published(db: &Database, args: RunArgs) -> anyhow::Result<()> {
         |observer| engine.resume_for(&principal, &run, observer),
         |ended| runs.trace_shows_steps(&principal, &ended.run_id),
     );
-    let first = report(&outcome, started.elapsed(), args.output.json);
-    if !args.no_triggers {
-        drain(&engine, &principal, workspace, args.output.json)?;
+    let answer = Answer {
+        engine: &engine,
+        principal: &principal,
+        workspace,
+        dispatch: !args.no_triggers,
+    };
+    answer.report(&outcome, started.elapsed(), args.output.json)
+}
+
+/// A start's answer: its run, then the runs what it caused triggers, as far as `principal`
+/// may see each. As text, a line each after the run's; as JSON one document, the run's with
+/// the runs it triggered under `triggered` (a document per run was no JSON a reader could
+/// parse; round 22 door review).
+pub(super) struct Answer<'a> {
+    pub engine: &'a Engine,
+    pub principal: &'a Principal,
+    pub workspace: &'a str,
+    /// Whether the events it caused are dispatched here (`--no-triggers` says not).
+    pub dispatch: bool,
+}
+
+impl Answer<'_> {
+    /// Reports `outcome` and what it triggered; an error when the run failed, as
+    /// [`report`].
+    pub(super) fn report(
+        &self,
+        outcome: &RunOutcome,
+        elapsed: Duration,
+        json: bool,
+    ) -> anyhow::Result<()> {
+        let drained = || -> anyhow::Result<Vec<RunOutcome>> {
+            match self.dispatch {
+                true => drain(self.engine, self.principal, self.workspace, json),
+                false => Ok(Vec::new()),
+            }
+        };
+        if !json {
+            let first = report(outcome, elapsed, false);
+            drained()?;
+            return first;
+        }
+        let triggered = drained()?;
+        let mut document = serde_json::to_value(outcome)?;
+        if let Some(fields) = document.as_object_mut() {
+            fields.insert("triggered".into(), serde_json::to_value(&triggered)?);
+        }
+        print_json(&document)?;
+        failed(outcome)
     }
-    first
 }
 
 /// Runs whatever pending events of `workspace` trigger (a run's events stay in its
@@ -179,12 +225,12 @@ fn run_published(db: &Database, args: RunArgs) -> anyhow::Result<()> {
 /// `playbook.execute`'s, decided by the access layer (`Engine::dispatch_for`): for someone
 /// without it (an Interact Only responder), the events wait for `serve` or `triggers
 /// dispatch`, and this says so.
-pub(super) fn drain(
+fn drain(
     engine: &Engine,
     principal: &Principal,
     workspace: &str,
     json: bool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<RunOutcome>> {
     // Triggered runs act as their own identities: no live trace of their steps, only what
     // this principal may see of each.
     let outcomes = match engine.dispatch_for(principal, workspace, &workflow::Quiet) {
@@ -195,18 +241,19 @@ pub(super) fn drain(
                     "note: the events this caused wait for `flowhost serve` (dispatching them needs playbook.execute)"
                 );
             }
-            return Ok(());
+            return Ok(Vec::new());
         }
         Err(e) => return Err(e.into()),
     };
     for outcome in &outcomes {
-        print_triggered(outcome, json)?;
+        print_triggered(outcome, json);
     }
-    Ok(())
+    Ok(outcomes)
 }
 
-/// One triggered run's line (or JSON), and its error on stderr.
-pub(super) fn print_triggered(outcome: &RunOutcome, json: bool) -> anyhow::Result<()> {
+/// One triggered run's line (none as JSON, which lists the runs whole), and its error on
+/// stderr.
+pub(super) fn print_triggered(outcome: &RunOutcome, json: bool) {
     if !json {
         println!(
             "↳ triggered run {}: {}",
@@ -221,10 +268,6 @@ pub(super) fn print_triggered(outcome: &RunOutcome, json: bool) -> anyhow::Resul
             block(e)
         );
     }
-    if json {
-        print_json(outcome)?;
-    }
-    Ok(())
 }
 
 pub(super) fn report(outcome: &RunOutcome, elapsed: Duration, json: bool) -> anyhow::Result<()> {
@@ -253,6 +296,12 @@ pub(super) fn report(outcome: &RunOutcome, elapsed: Duration, json: bool) -> any
             );
         }
     }
+    failed(outcome)
+}
+
+/// An error when `outcome` failed or stopped with a reason (its message on stderr): the exit
+/// status says so.
+fn failed(outcome: &RunOutcome) -> anyhow::Result<()> {
     match (&outcome.status, &outcome.error) {
         (RunStatus::Failed, Some(e)) => {
             // Its lines marked as its own: a step's error forged trace lines (round 18).

@@ -73,8 +73,13 @@ fn dispatch(
     json: bool,
 ) -> anyhow::Result<()> {
     let engine = engine(db, steps)?;
-    for outcome in engine.dispatch_for(&acting.required()?, workspace, &workflow::Quiet)? {
-        print_triggered(&outcome, json)?;
+    let outcomes = engine.dispatch_for(&acting.required()?, workspace, &workflow::Quiet)?;
+    for outcome in &outcomes {
+        print_triggered(outcome, json);
+    }
+    // One document, a list, empty when nothing started (it printed nothing; door review).
+    if json {
+        print_json(&outcomes)?;
     }
     Ok(())
 }

@@ -85,6 +85,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| ApiQuery(q.0))
-            .map_err(|e| ApiError::invalid(format!("query parameters: {}", e.body_text())))
+            // What it quotes (an unknown parameter, a value) clipped and escaped, as a body's
+            // decoder refusals are (round 22 door review).
+            .map_err(|e| {
+                ApiError::invalid(format!(
+                    "query parameters: {}",
+                    crate::text::decoder_words(&e.body_text())
+                ))
+            })
     }
 }

@@ -144,10 +144,11 @@ pub async fn get_restrictions(
 #[utoipa::path(patch, path = "/api/v1/workspaces/{workspace}/cases/{id}/restrictions", tag = "cases",
     params(("workspace" = String, Path, description = "the workspace"),
         ("id" = String, Path, description = "the case's id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 visible ASCII characters: sent again, answers what this key's update answered and changes nothing again")),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 visible ASCII characters: sent again, answers what this key's update answered and changes nothing again; sent with another update, 409")),
     request_body(content = Object, description = "access_mode, set_collaborators, add_collaborators, remove_collaborators"),
     responses((status = 200, description = "access mode and collaborators", body = Object),
-        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "the Idempotency-Key made another restriction update of this case", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update_restrictions(
     State(state): State<AppState>,

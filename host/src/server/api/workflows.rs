@@ -74,7 +74,8 @@ pub struct Published {
     params(("workspace" = String, Path, description = "the workspace; the definition's own must match")),
     request_body(content = Object, description = "a workflow definition (SPEC WF-1)"),
     responses((status = 201, body = Published), (status = 400, body = ErrorBody),
-        (status = 403, body = ErrorBody)),
+        (status = 403, body = ErrorBody),
+        (status = 409, description = "a workflow of that name is shared here from another workspace (SPEC SH-1)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn publish(
     State(state): State<AppState>,

@@ -15,9 +15,12 @@ pub(super) async fn as_pages(
 ) -> Response {
     // The router's one fallback (an unknown path) is the web's: an address under the API's
     // or the webhooks' prefix is theirs to answer, not a page.
-    let machine = ["/api/", "/hooks/"]
-        .iter()
-        .any(|prefix| request.uri().path().starts_with(prefix));
+    // `/api` and `/hooks` themselves too (round 22 web review: the web's 404 page).
+    let path = request.uri().path();
+    let machine = ["/api", "/hooks"].iter().any(|prefix| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    });
     let response = next.run(request).await;
     if machine {
         // An address there that no route takes (`/api/`, `/hooks/`, a hook's path with a
