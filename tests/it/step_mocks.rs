@@ -608,3 +608,48 @@ fn a_mocked_page_larger_than_the_host_answers_fails_the_case() {
         "{text}"
     );
 }
+
+/// A mocked `check-flow-access` answers only a question its test's person may ask: a viewer
+/// asking about another person is told it is withheld, as every real run tells them, before
+/// any mock answers (round 22 steps review: the mock's "allowed" passed the test).
+#[test]
+fn a_mocked_flow_question_is_answered_only_when_the_person_may_ask_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let project = dir.path().join("probe");
+    std::fs::create_dir_all(&project).expect("mkdir");
+    let manifest = format!(
+        "name = \"probe\"\nlanguage = \"rust\"\nbuild = \"false\"\n\
+         output = {:?}\ngrants = [\"access:check\"]\n",
+        common::CASE_PROBE
+    );
+    std::fs::write(project.join("step.toml"), manifest).expect("manifest");
+    let tenant = json!({ "organization": "acme", "workspaces": [{ "name": "mssp-soc",
+        "members": [
+            { "email": "olivia.owner@acme-mssp.test", "role": "owner" },
+            { "email": "vic.viewer@acme-mssp.test", "role": "viewer" } ] }] });
+    std::fs::write(project.join("tenant.json"), tenant.to_string()).expect("tenant fixture");
+    let case = |who: &str| {
+        json!({
+            "name": format!("as {who}"),
+            "as": who,
+            "input": { "flows_only": true,
+                       "flow_checks": [["triage", "olivia.owner@acme-mssp.test"]] },
+            "mocks": [{ "call": "access.check-flow-access",
+                        "returns": { "allowed": true, "reason": "mocked" } }],
+            "expect": { "output": { "created": [], "listed": [], "found": [], "not_found": [],
+                "flow_access": [{ "flow": "triage", "email": "olivia.owner@acme-mssp.test",
+                                  "allowed": true, "reason": "mocked" }] } }
+        })
+    };
+    let tests = json!({
+        "tenant": "tenant.json",
+        "workspace": "mssp-soc",
+        "as": "olivia.owner@acme-mssp.test",
+        "tests": [case("olivia.owner@acme-mssp.test"), case("vic.viewer@acme-mssp.test")]
+    });
+    write_tests(&project, &tests);
+    let (ok, text) = step_test(&project);
+    assert!(!ok, "{text}");
+    assert!(text.contains("1 passed, 1 failed"), "{text}");
+    assert!(text.contains("ok    as olivia.owner"), "{text}");
+}

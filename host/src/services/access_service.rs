@@ -11,6 +11,38 @@ use super::caps;
 use super::grants::{Grant, granted, require};
 use crate::Error;
 
+impl Platform {
+    /// The answer to a `check-flow-access` question about `email` that its asker may not
+    /// ask, whatever the flow: one outside the workspace gets one denial, asked nothing
+    /// else (SPEC ID-4); one asking about someone else without `user.read` is told it is
+    /// withheld, since whether someone may start a flow tells whether they are a member,
+    /// their role or their sign-in (leak review: the decision was a membership oracle).
+    /// `None`: the question is theirs to ask. `step test`'s mocks answer only after it
+    /// (round 22 steps review).
+    pub(crate) fn flow_question_refused(
+        &self,
+        caller: &Caller,
+        email: &str,
+    ) -> Result<Option<AccessDecision>, Error> {
+        let index = self.index();
+        if let Err(outsider) = index.may_ask(&caller.principal, &caller.workspace) {
+            return Ok(Some(AccessDecision::Denied(outsider)));
+        }
+        let email = Email::parse(email).map_err(Error::Invalid)?;
+        let about_self = caller.principal.email() == Some(&email);
+        if !about_self
+            && !index
+                .check(&caller.principal, &caller.workspace, Scope::UserRead)
+                .allowed()
+        {
+            return Ok(Some(AccessDecision::Denied(Reason::Flow(Box::new(
+                FlowReason::Withheld { email },
+            )))));
+        }
+        Ok(None)
+    }
+}
+
 impl AccessApi for Platform {
     /// The same decision `flowhost interact start` makes for `email`, signed in the way they
     /// sign in to the caller's workspace (SPEC IX-4). A caller without a standing in the
@@ -25,25 +57,11 @@ impl AccessApi for Platform {
     ) -> Result<AccessDecision, Error> {
         require(caller, Grant::AccessCheck)?;
         caps::check_flow_question(flow, email)?;
+        if let Some(refused) = self.flow_question_refused(caller, email)? {
+            return Ok(refused);
+        }
         let index = self.index();
-        if let Err(outsider) = index.may_ask(&caller.principal, &caller.workspace) {
-            return Ok(AccessDecision::Denied(outsider));
-        }
         let email = Email::parse(email).map_err(Error::Invalid)?;
-        // Whether someone else may start a flow tells whether they are a member, their role
-        // or their sign-in: member data, for holders of `user.read` only. Anyone else asking
-        // about another gets one denial, whatever the flow or the person (leak review: the
-        // decision alone was a membership and role oracle).
-        let about_self = caller.principal.email() == Some(&email);
-        if !about_self
-            && !index
-                .check(&caller.principal, &caller.workspace, Scope::UserRead)
-                .allowed()
-        {
-            return Ok(AccessDecision::Denied(Reason::Flow(Box::new(
-                FlowReason::Withheld { email },
-            ))));
-        }
         let Some(entry) = self.interaction_flow(&caller.workspace, flow)? else {
             return Ok(AccessDecision::Denied(Reason::UnknownFlow {
                 flow: flow.to_owned(),

@@ -781,6 +781,14 @@ impl AccessApi for MockedServices {
     ) -> Result<AccessDecision, Error> {
         require(caller, Grant::AccessCheck)?;
         crate::services::caps::check_flow_question(flow, email)?;
+        // Whether the question is the test's person's to ask is the fixture's, before any
+        // mock answers it (round 22 steps review: a viewer was answered about another person,
+        // where every real run tells them it is withheld). The answer itself stays a mock's.
+        if let Some(platform) = &self.authority
+            && let Some(refused) = platform.flow_question_refused(caller, email)?
+        {
+            return Ok(refused);
+        }
         let route = self.route(
             Call::CheckFlowAccess,
             json!({ "flow": flow, "email": email }),

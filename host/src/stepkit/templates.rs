@@ -144,6 +144,14 @@ pub fn write_project(dir: &Path, name: &str, lang: Language) -> Result<Vec<PathB
             "step name `{name}`: use lower-case letters, digits and `-`, starting with a letter"
         ));
     }
+    // A Rust project holds the SDK as a package of its workspace: two of one name are
+    // refused by cargo at the first build (round 22 steps review).
+    if lang == Language::Rust && name == "flowhost-step" {
+        return Err(
+            "step name `flowhost-step` is the SDK's own package in a Rust project; choose another"
+                .to_owned(),
+        );
+    }
     if let Ok(mut entries) = std::fs::read_dir(dir)
         && entries.next().is_some()
     {

@@ -436,9 +436,11 @@ def _argument(tp, value, at: str):
             return value
         if isinstance(value, enum.Enum):
             # A step's own enum: by its member's name, as the host's JSON names it.
-            value = value.name
+            value = value.name.lower()
         if isinstance(value, str):
-            name = value.replace("-", "_").lower()
+            # Text as the host and the JS SDK take it: `full_access` or `full-access`, not
+            # `HIGH` (round 22 steps review: only this SDK folded case).
+            name = value.replace("-", "_")
             for member in tp:
                 if member.name.lower() == name:
                     return member

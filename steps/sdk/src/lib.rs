@@ -66,6 +66,10 @@ pub mod log {
     pub fn at(level: Level, message: &str) {
         log(level, message);
     }
+    /// Logs at trace level.
+    pub fn trace(message: &str) {
+        log(Level::Trace, message);
+    }
     /// Logs at debug level.
     pub fn debug(message: &str) {
         log(Level::Debug, message);
