@@ -404,7 +404,9 @@ fn only_steps_that_may_consult_access_look_at_the_access_epoch() {
     assert_eq!(looks(json!([echo("a"), echo("b"), echo("c")])), 2);
     let open = json!({ "id": "open", "uses": "cases/create-case",
         "with": { "title": "t", "severity": "low" } });
-    assert_eq!(looks(json!([echo("a"), notify(), open])), 4);
+    // A step that emitted looks once more as it ends, its events decided again before they
+    // are kept (round 22 authority review).
+    assert_eq!(looks(json!([echo("a"), notify(), open])), 5);
 }
 
 /// Demotes the lead to viewer in mssp-soc, through another process, once step `one` ends.
@@ -476,6 +478,62 @@ fn a_demotion_by_another_process_mid_run_holds_for_the_next_granted_step() {
     let error = done.error.unwrap_or_default();
     assert!(error.contains("playbook.execute"), "{error}");
     assert_eq!(emitted(), 1, "nothing emitted after the demotion");
+}
+
+/// Demotes the lead from another process as the emitting step ends, after its emit.
+struct DemoteWhenTellEnds<'p> {
+    other: &'p Platform,
+}
+
+impl flowhost::workflow::Observer for DemoteWhenTellEnds<'_> {
+    fn step_finished(
+        &self,
+        key: &str,
+        _: &Result<serde_json::Value, String>,
+        _: std::time::Duration,
+        _: bool,
+    ) {
+        if key == "tell" {
+            self.other
+                .admin()
+                .set_user_role(
+                    &user("olivia.owner@acme-mssp.test"),
+                    "mssp-soc",
+                    LEAD,
+                    "viewer",
+                )
+                .expect("demoted");
+        }
+    }
+}
+
+/// A step's events are decided again as it ends, before they are kept (SPEC WF-10): allowed
+/// at its emit, on the access data of then, they were published after another process
+/// demoted the lead mid-step, and started their listeners (round 22 authority review).
+#[test]
+fn an_emit_is_decided_again_before_its_events_are_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (p, e, other) = example_host(dir.path());
+    let emitted = || -> i64 {
+        p.db()
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM events WHERE kind = 'notification.requested'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count")
+    };
+    let done = run_steps(
+        &e,
+        LEAD,
+        json!([notify(), echo("after")]),
+        &DemoteWhenTellEnds { other: &other },
+    );
+    assert_eq!(done.status, flowhost::runs::RunStatus::Failed);
+    let error = done.error.unwrap_or_default();
+    assert!(error.contains("its events are not published"), "{error}");
+    assert_eq!(emitted(), 0, "nothing kept of what it emitted");
 }
 
 /// A manual run is decided again once its row has committed (SPEC WF-6): a demotion another

@@ -137,6 +137,9 @@ impl Platform {
             // (kill review).
             self.index_in(tx)?;
             self.authorize(actor, source, Scope::ResourceShare)?;
+            // And reading it: a share carries the definition (round 22 authority review: a
+            // role losing `playbook.get` meanwhile still shared it).
+            self.authorize(actor, source, Scope::PlaybookGet)?;
             if accept_now {
                 self.may_install(actor, destination, &revision)?;
                 self.may_bind_shared(actor, destination, &revision)?;

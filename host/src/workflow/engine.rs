@@ -1655,9 +1655,49 @@ impl Exec<'_> {
             (_, result) => result,
         };
         self.observer.step_finished(key, &result, elapsed, false);
+        let mut record = record;
+        let result = self.emits_still_allowed(key, result, &mut record)?;
         // The step's execution record (WASM) and its journal entry commit together.
         self.journal(key, result.clone(), attempts, elapsed, record);
         result.map_err(|message| fail(message).into())
+    }
+
+    /// `result` of a component step whose events (in `record`) are about to be journaled,
+    /// unless its identity may no longer emit: they were allowed as it emitted them, on the
+    /// access data of then, and are decided again on today's as late as they can be before
+    /// they are kept, as its case writes are under their lock (round 22 authority review: a
+    /// publisher removed mid-step still started the listeners of what it emitted; SPEC
+    /// WF-10). Refused, the step fails and its events are dropped.
+    fn emits_still_allowed(
+        &self,
+        key: &str,
+        result: Result<Value, String>,
+        record: &mut Option<StepRecordData>,
+    ) -> Result<Result<Value, String>, Halt> {
+        let Some(rec) = record.as_mut() else {
+            return Ok(result);
+        };
+        let (Ok(_), Some(event)) = (&result, rec.execution.events.first()) else {
+            return Ok(result);
+        };
+        let platform = &self.engine.platform;
+        platform.refresh_access().map_err(|e| Halt::host(key, e))?;
+        let decided = crate::services::access::AccessApi::may_emit(
+            &**platform,
+            &self.caller,
+            &event.kind,
+            "",
+        );
+        match decided {
+            Ok(()) => Ok(result),
+            Err(e) if e.is_infrastructure() => Err(Halt::host(key, e)),
+            Err(e) => {
+                let why = format!("its events are not published: {e} (decided again as it ended)");
+                rec.execution.result = Err(crate::wasm::StepFailure::Host(why.clone()));
+                rec.execution.events.clear();
+                Ok(Err(why))
+            }
+        }
     }
 
     /// Runs an action step's attempts (up to its retry policy): the last result, its
