@@ -635,6 +635,40 @@ fn the_sign_in_button_needs_its_csrf_token_and_unknown_workspaces_read_alike() {
     );
 }
 
+/// An invited member the IdP names external keeps their invitation (SPEC SSO-3), which admits
+/// no SSO session: the sign-in is refused saying so, where a session was opened that every page
+/// then refused (round 22 access review). An external identity still signs in (below).
+#[test]
+fn an_invited_member_the_idp_names_external_opens_no_session() {
+    let o = Oidc::new();
+    let d = &o.site.deployment;
+    let claims = json!({ "email": GLOBEX_OWNER, "groups": ["Flowhost-Admins"] }).to_string();
+    d.ok(&["sso", "login", "--idp", "globex-entra", "--claims", &claims]);
+    let file = secret_file(d);
+    let mut args = set_args(
+        &file,
+        "customer-globex",
+        "globex-entra",
+        &o.idp.issuer,
+        GLOBEX_OWNER,
+    );
+    args.push("--sso");
+    d.ok(&args);
+    // tina.analyst is invited to customer-globex as an operator.
+    o.idp.person(
+        json!({ "email": "tina.analyst@acme-mssp.test", "email_verified": true,
+                         "groups": ["Vendors"] }),
+    );
+    let (_, done) = o.sign_in("customer-globex", "globex-entra");
+    assert_ne!(done.status, 303, "no session: {}", done.body);
+    assert!(
+        done.body
+            .contains("names tina.analyst@acme-mssp.test external"),
+        "{}",
+        done.body
+    );
+}
+
 #[test]
 fn an_external_identity_signs_in_and_sees_only_the_flow_ix_allows_it() {
     let o = Oidc::new();

@@ -116,6 +116,26 @@ fn presented_claims(mut claims: Value, groups_claim: &str) -> Value {
     claims
 }
 
+/// Why `email` is not admitted to `workspace` by an SSO sign-in, if they are not: an SSO web
+/// session acts only as a member the IdP admits or an external identity. An invited member
+/// the IdP now names external keeps their invitation, which admits them only by a link: a
+/// session opened for them was refused on every page (round 22 access review; SPEC SSO-3).
+fn admitted_by_sso(
+    index: &crate::access::AccessIndex,
+    workspace: &str,
+    email: &Email,
+) -> Option<String> {
+    use crate::access::Standing;
+    match index.standing(workspace, email, crate::principal::SignIn::Sso) {
+        Standing::Member { .. } | Standing::External(_) => None,
+        Standing::Nothing(reason @ Reason::NoSsoLogin { .. }) => Some(format!(
+            "{reason}: this IdP names {email} external, and their invitation admits them only \
+             by a sign-in link"
+        )),
+        Standing::Nothing(reason) => Some(reason.to_string()),
+    }
+}
+
 impl Platform {
     /// Deletes at most `limit` logins expired by `now` (used or not: a callback finds an
     /// expired one refused either way), in one short transaction; how many.
@@ -317,6 +337,9 @@ impl Platform {
                     login.workspace
                 )));
             }
+            if let Some(why) = admitted_by_sso(&self.index(), &login.workspace, &email) {
+                return Err(refused(why));
+            }
             self.open_sso_session(
                 &login.workspace,
                 &client.settings,
@@ -413,6 +436,11 @@ impl Platform {
                         .email()
                         .map_or_else(String::new, ToString::to_string)
                 )));
+            }
+            if let Some(email) = principal.email()
+                && let Some(why) = admitted_by_sso(&index, workspace, email)
+            {
+                return Err(refused(why));
             }
             let ws = super::store::workspace_id(tx, workspace)?
                 .ok_or_else(|| refused("the workspace no longer exists"))?;
