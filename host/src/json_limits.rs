@@ -204,6 +204,25 @@ pub fn value_count(value: &serde_json::Value) -> usize {
     count
 }
 
+/// [`value_count`] if it is at most `limit`; `None` as soon as it passes it, so counting
+/// costs at most `limit` steps whatever the value holds.
+pub fn value_count_within(value: &serde_json::Value, limit: usize) -> Option<usize> {
+    let mut count = 0;
+    let mut todo = vec![value];
+    while let Some(v) = todo.pop() {
+        count += 1;
+        if count > limit {
+            return None;
+        }
+        match v {
+            serde_json::Value::Array(items) => todo.extend(items),
+            serde_json::Value::Object(map) => todo.extend(map.values()),
+            _ => {}
+        }
+    }
+    Some(count)
+}
+
 /// The length of `value`'s compact JSON text if it is at most `limit` bytes, without
 /// building the text; `None` as soon as it passes `limit`, so measuring costs at most
 /// `limit` bytes of writing whatever the value holds.

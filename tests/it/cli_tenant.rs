@@ -1170,6 +1170,18 @@ fn an_organization_a_group_or_a_role_respelt_by_case_is_refused_where_written() 
         1,
     );
     assert_ne!(bracketed, text);
+    // A new workspace or IdP named `.` or `..`, which clients resolve away in every address
+    // that names it (round 22 input review).
+    let dots = text.replacen("\"customer-globex\"", "\"..\"", 1);
+    assert_ne!(dots, text);
+    changed_files.push((dots, "a new workspace's name `..` is a path's `.` or `..`"));
+    let dot_idp = text.replacen(
+        "\"idps\": [\"globex-entra\"]",
+        "\"idps\": [\"globex-entra\", \".\"]",
+        1,
+    );
+    assert_ne!(dot_idp, text);
+    changed_files.push((dot_idp, "IdP `.` is a path's `.` or `..`"));
     // Nor listed as an SSO member, which an IdP's sign-in then took as known (round 22
     // identity review).
     let as_sso = bracketed.replacen(

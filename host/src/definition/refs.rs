@@ -14,6 +14,26 @@ use crate::text::{MAX_JSONPATH_BYTES, clip};
 /// review).
 pub const MAX_RENDERED_BYTES: usize = 64 << 20;
 
+/// The most JSON values one rendering may copy from the context: what a run's outputs may
+/// hold in all (`workflow/held.rs`). Bytes alone let a 200 kB definition copy a list of
+/// 100,000 zeros 330 times, 33 million values: gigabytes in memory, where each takes about
+/// 72 bytes, per rendering and per parallel part (round 22 hostile-input review).
+pub const MAX_RENDERED_VALUES: usize = 2_000_000;
+
+/// What one rendering may still copy from the context.
+#[derive(Clone, Copy, Debug)]
+struct Budget {
+    bytes: usize,
+    values: usize,
+}
+
+impl Budget {
+    const FULL: Budget = Budget {
+        bytes: MAX_RENDERED_BYTES,
+        values: MAX_RENDERED_VALUES,
+    };
+}
+
 /// A reference to the context.
 #[derive(Clone, Debug)]
 pub struct Ref {
@@ -112,20 +132,21 @@ impl Ref {
     /// case matched, and failed the step when none did, so a loop over it or `contains` on
     /// it changed meaning with the count).
     pub fn resolve(&self, context: &Value) -> Result<Value, String> {
-        let mut left = MAX_RENDERED_BYTES;
+        let mut left = Budget::FULL;
         self.resolve_within(context, &mut left)
     }
 
     /// [`Ref::resolve`], finding nothing being `None` whether or not the reference is
     /// optional (what `exists` asks); any other error, a copy past its budget, is one.
     pub fn resolve_found(&self, context: &Value) -> Result<Option<Value>, String> {
-        let mut left = MAX_RENDERED_BYTES;
+        let mut left = Budget::FULL;
         self.nodes_within(context, &mut left)
     }
 
-    /// [`Ref::resolve`], taking the size of what it copies from `left` bytes: each node is
-    /// measured before it is copied, so a reference past the budget copies nothing.
-    fn resolve_within(&self, context: &Value, left: &mut usize) -> Result<Value, String> {
+    /// [`Ref::resolve`], taking the size of what it copies from `left` (bytes and values):
+    /// each node is measured before it is copied, so a reference past the budget copies
+    /// nothing.
+    fn resolve_within(&self, context: &Value, left: &mut Budget) -> Result<Value, String> {
         match self.nodes_within(context, left)? {
             Some(value) => Ok(value),
             None if !self.singular => Ok(Value::Array(Vec::new())),
@@ -134,18 +155,27 @@ impl Ref {
         }
     }
 
-    /// What the reference finds, `None` for nothing, within `left` bytes.
-    fn nodes_within(&self, context: &Value, left: &mut usize) -> Result<Option<Value>, String> {
+    /// What the reference finds, `None` for nothing, within `left`.
+    fn nodes_within(&self, context: &Value, left: &mut Budget) -> Result<Option<Value>, String> {
         let nodes = self.path.query(context).all();
         for node in &nodes {
-            let len = crate::json_limits::text_len_within(node, *left).ok_or_else(|| {
+            let len = crate::json_limits::text_len_within(node, left.bytes).ok_or_else(|| {
                 format!(
                     "`{}` resolves to more than a rendering may hold: at most \
                      {MAX_RENDERED_BYTES} bytes of JSON in all",
                     clip(&self.text)
                 )
             })?;
-            *left -= len;
+            let values =
+                crate::json_limits::value_count_within(node, left.values).ok_or_else(|| {
+                    format!(
+                        "`{}` resolves to more than a rendering may hold: at most \
+                         {MAX_RENDERED_VALUES} JSON values in all",
+                        clip(&self.text)
+                    )
+                })?;
+            left.bytes -= len;
+            left.values -= values;
         }
         Ok(match nodes.as_slice() {
             [] => None,
@@ -231,13 +261,13 @@ impl Template {
     }
 
     /// The value with every reference resolved against `context`, copying at most
-    /// [`MAX_RENDERED_BYTES`] from it.
+    /// [`MAX_RENDERED_BYTES`] and [`MAX_RENDERED_VALUES`] from it.
     pub fn render(&self, context: &Value) -> Result<Value, String> {
-        let mut left = MAX_RENDERED_BYTES;
+        let mut left = Budget::FULL;
         self.render_within(context, &mut left)
     }
 
-    fn render_within(&self, context: &Value, left: &mut usize) -> Result<Value, String> {
+    fn render_within(&self, context: &Value, left: &mut Budget) -> Result<Value, String> {
         Ok(match self {
             Template::Literal(v) => v.clone(),
             Template::Ref(r) => r.resolve_within(context, left)?,
@@ -376,6 +406,22 @@ mod tests {
         assert!(e.contains("nests filters"), "{e}");
         Ref::parse(&format!("$.event['{}']", "[(".repeat(60))).expect("quoted brackets");
         Ref::parse("$.event.case[?@.tags[?@ == 'a']].id").expect("a filter in a filter");
+    }
+
+    /// Values are counted as well as bytes: a list of zeros is two bytes of text a value and
+    /// about 72 in memory (round 22 hostile-input review: 330 references to 100,000 zeros,
+    /// a 200 kB definition, copied 33 million values in one rendering).
+    #[test]
+    fn a_rendering_copies_at_most_its_budget_of_values() {
+        let ctx = json!({ "vars": { "z": vec![0; 100_000] } });
+        let refs = |n: usize| Template::compile(&json!(vec!["$.vars.z"; n])).expect("compiles");
+        let twenty = refs(19).render(&ctx).expect("within the budget");
+        assert_eq!(twenty.as_array().map(Vec::len), Some(19));
+        let e = refs(330).render(&ctx).expect_err("past it");
+        assert!(
+            e.contains("`$.vars.z`") && e.contains(&MAX_RENDERED_VALUES.to_string()),
+            "{e}"
+        );
     }
 
     #[test]

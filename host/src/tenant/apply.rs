@@ -332,6 +332,18 @@ fn apply_workspace(
                     ),
                 )]));
             }
+            // A path's `.` or `..` in the API's and the sign-in's addresses: clients resolve
+            // them away, so no address could name it (round 22 input review; as a workflow's).
+            if is_dot_segment(&spec.name) {
+                return Err(ApplyError::Spec(vec![Located::new(
+                    at.key("name"),
+                    format!(
+                        "a new workspace's name `{}` is a path's `.` or `..`, which no address \
+                         can name",
+                        spec.name.trim()
+                    ),
+                )]));
+            }
             if store::workspace_alike(tx, &spec.name)?.is_some() {
                 return Err(ApplyError::Spec(vec![Located::new(
                     at.key("name"),
@@ -383,6 +395,11 @@ fn on_off(b: bool) -> &'static str {
     if b { "on" } else { "off" }
 }
 
+/// Whether `name` is a URL path's `.` or `..` segment, which clients resolve away.
+fn is_dot_segment(name: &str) -> bool {
+    matches!(name.trim(), "." | "..")
+}
+
 fn apply_idps(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<(), Error> {
     let have = store::idps(c.tx, ws)?;
     let want: BTreeSet<String> = spec.idps.iter().cloned().collect();
@@ -393,6 +410,14 @@ fn apply_idps(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<
         // Names that differ only by case read as one: a file respelling a trusted IdP so
         // removed it, every member it provisioned and their keys, and trusted a new one
         // (round 17 hostile-input review). Refused before anything is changed.
+        // Its name is a segment of its sign-in and redirect addresses, as a workspace's.
+        if is_dot_segment(idp) {
+            return Err(Error::Invalid(format!(
+                "workspace `{}`: IdP `{}` is a path's `.` or `..`, which no address can name",
+                spec.name,
+                idp.trim()
+            )));
+        }
         let folded = idp.to_lowercase();
         if let Some(other) = have
             .iter()
