@@ -613,6 +613,11 @@ mod stuck_events {
         assert_eq!(ids.len(), 3);
         // The second event's payload is damaged on disk.
         let conn = rusqlite::Connection::open(&d.db).expect("open");
+        let original: String = conn
+            .query_row("SELECT payload FROM events WHERE id = ?1", [ids[1]], |r| {
+                r.get(0)
+            })
+            .expect("its payload");
         conn.execute(
             "UPDATE events SET payload = '{\"case\": ' WHERE id = ?1",
             [ids[1]],
@@ -663,10 +668,14 @@ mod stuck_events {
         let pending: Value = serde_json::from_slice(&list(&d, OWNER, false).stdout).expect("json");
         assert_eq!(pending, json!([]));
 
-        // Mended and released, it dispatches once.
+        // Mended and released, it dispatches once. (Mended as it was: a case event's payload
+        // records the case, which decides whom it may start, round 22.)
         let conn = rusqlite::Connection::open(&d.db).expect("open");
-        conn.execute("UPDATE events SET payload = '{}' WHERE id = ?1", [ids[1]])
-            .expect("mend");
+        conn.execute(
+            "UPDATE events SET payload = ?1 WHERE id = ?2",
+            rusqlite::params![original, ids[1]],
+        )
+        .expect("mend");
         drop(conn);
         let event = public_id_of(&d, ids[1]);
         d.ok(&[

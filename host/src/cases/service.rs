@@ -885,7 +885,8 @@ fn sees_named(mode: AccessMode, named: impl Fn(&str) -> bool, viewer: &Viewer) -
 }
 
 /// What decides who sees a case, as a case event's payload recorded it (`case`): its mode
-/// and the people it named then. A list the payload lacks names nobody.
+/// and the people it named then. A list the payload lacks names nobody; a payload without a
+/// mode does not read, and starts no listener (fail closed).
 #[derive(Debug, serde::Deserialize)]
 pub(crate) struct RecordedSight {
     access_mode: AccessMode,

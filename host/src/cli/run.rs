@@ -199,23 +199,30 @@ impl Answer<'_> {
         elapsed: Duration,
         json: bool,
     ) -> anyhow::Result<()> {
-        let drained = || -> anyhow::Result<Vec<RunOutcome>> {
-            match self.dispatch {
-                true => drain(self.engine, self.principal, self.workspace, json),
-                false => Ok(Vec::new()),
-            }
-        };
+        let drained = || drain(self.engine, self.principal, self.workspace, json);
         if !json {
             let first = report(outcome, elapsed, false);
-            drained()?;
+            if self.dispatch {
+                drained()?;
+            }
             return first;
         }
-        let triggered = drained()?;
+        // The run's document whatever became of the dispatch: its id and outcome are the
+        // answer (self-review: a failed dispatch printed nothing of a run that ran).
+        // `triggered` is `null` when nothing was dispatched here.
+        let (triggered, dispatch) = match self.dispatch {
+            true => match drained() {
+                Ok(runs) => (serde_json::to_value(&runs)?, Ok(())),
+                Err(e) => (serde_json::Value::Null, Err(e)),
+            },
+            false => (serde_json::Value::Null, Ok(())),
+        };
         let mut document = serde_json::to_value(outcome)?;
         if let Some(fields) = document.as_object_mut() {
-            fields.insert("triggered".into(), serde_json::to_value(&triggered)?);
+            fields.insert("triggered".into(), triggered);
         }
         print_json(&document)?;
+        dispatch?;
         failed(outcome)
     }
 }

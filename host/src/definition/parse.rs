@@ -1416,6 +1416,10 @@ impl Parser {
                             // review: it published, and every run failed at the form).
                             if !self.resolver.stored {
                                 self.no_hidden_character(&text, &rat);
+                                if let Err(why) = super::path_shape::filter_comparisons(&text) {
+                                    let shown = crate::text::clip(&text);
+                                    self.err(rat.clone(), format!("`{shown}` {why}"));
+                                }
                             }
                             refs.push((text, t));
                         }
@@ -2227,8 +2231,9 @@ impl Parser {
         for (key, value) in fields {
             match value {
                 Template::Ref(r) => {
+                    // (`case` takes text too: a JSON object's text, as a form may ask it.)
                     let never_text = builtin::takes_list(key)
-                        || matches!(key.as_str(), "page_size" | "filter" | "fields" | "case");
+                        || matches!(key.as_str(), "page_size" | "filter" | "fields");
                     let key = key.clone();
                     places.push((
                         at.key(&key),

@@ -288,10 +288,11 @@ pub fn filter_comparisons(text: &str) -> Result<(), String> {
                     .map_or(chars.len(), |n| i + 1 + n);
                 let whole = !matches!(chars.get(end), Some('.' | 'e' | 'E'));
                 let digits: String = chars[i..end].iter().collect();
-                if whole
-                    && let Ok(n) = digits.parse::<i128>()
-                    && n.unsigned_abs() > 1 << 53
-                {
+                // Compared, not an index or a slice bound; past i128 as well (self-review).
+                let past = digits
+                    .parse::<i128>()
+                    .map_or(digits.len() > 2, |n| n.unsigned_abs() > 1 << 53);
+                if whole && past && operator_beside(&chars, i, end - 1).is_some() {
                     return Err(format!(
                         "compares with {digits} inside a filter (`[?…]`), which compares \
                          numbers as doubles: an integer past 2^53 matches its neighbours; \
@@ -605,6 +606,10 @@ mod tests {
                 "$.c[?@.n == -9007199254740993]",
                 "compares with -9007199254740993",
             ),
+            (
+                "$.c[?1000000000000000000000000000000000000000000 < @.n]",
+                "compares with 1000000000000000000000000000000000000000000",
+            ),
         ] {
             let e = filter_comparisons(text).expect_err(text);
             assert!(e.contains(says), "{text}: {e}");
@@ -624,6 +629,8 @@ mod tests {
             "$.c['High']",
             "$.c[?match(@.s, 'High.*')]",
             "$.c[12345678901234567890]",
+            "$.a[?@.x[0:9007199254740993]]",
+            "$.a[?@.ids[9007199254740993]]",
         ] {
             assert!(filter_comparisons(fine).is_ok(), "{fine}");
         }

@@ -640,9 +640,9 @@ impl Engine {
     /// visibility and leak reviews). The reason names none of the cases.
     ///
     /// `listener`: a run an event started, whose identity must also still hold `case.read`
-    /// for the restricted cases it holds, as it had to when its event was matched (round 22
-    /// leak review: a custom event's run started after its identity lost it, where a case
-    /// event's run ended).
+    /// for the restricted cases its event came with, as it had to when the event was matched
+    /// (round 22 leak review: a custom event's run started after its identity lost it, where a
+    /// case event's run ended); the cases it read or created itself need sight alone.
     pub(super) fn no_longer_sees(
         &self,
         run: i64,
@@ -704,11 +704,28 @@ impl Engine {
                 Err(e) => return Err(e),
             }
         }
+        // What an event started it with (the reads of the runs before it in its chain) needs
+        // `case.read` as at its match; what it read or created itself, sight alone (a run
+        // creating restricted cases with `case.write` alone goes on: self-review of 3dd2f7b).
+        // Its own reads are numbered from 1: up to 0 are only those it was started with.
+        if listener
+            && !self.sees_what_run_read(
+                principal,
+                workspace,
+                crate::cases::RunReads::at_event(run, Some(0)),
+                true,
+            )?
+        {
+            return Ok(Some(format!(
+                "{principal} may no longer read the cases this run was started with; the run \
+                 ends here"
+            )));
+        }
         if !self.sees_what_run_read(
             principal,
             workspace,
             crate::cases::RunReads::all(run),
-            listener,
+            false,
         )? {
             return Ok(Some(format!(
                 "a case this run read is no longer visible to {principal}; the run ends here"
