@@ -1152,7 +1152,10 @@ fn a_form_answer_ordered_looked_in_looped_over_or_given_to_a_builtin_is_checked_
     ]);
     let more = serde_json::json!([
         { "id": "mk", "uses": "cases/create-case",
-          "with": { "title": "$.steps.ask.values.note", "severity": "$.steps.ask.values.level" } }
+          "with": { "title": "$.steps.ask.values.note", "severity": "$.steps.ask.values.level" } },
+        // A case's JSON asked as text (self-review B: refused as "never text").
+        { "id": "mkj", "uses": "cases/create-case-from-json",
+          "with": { "case": "$.steps.ask.values.note" } }
     ]);
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("wf.json"), wf(fine, more)).expect("write");
