@@ -409,12 +409,14 @@ fn only_steps_that_may_consult_access_look_at_the_access_epoch() {
     assert_eq!(looks(json!([echo("a"), notify(), open])), 5);
 }
 
-/// Demotes the lead to viewer in mssp-soc, through another process, once step `one` ends.
-struct DemoteAfterOne<'p> {
+/// Demotes the lead to viewer in mssp-soc, through another process, once step `step` ends.
+struct DemoteAfter<'p> {
     other: &'p Platform,
+    /// The step whose end demotes the lead.
+    step: &'static str,
 }
 
-impl flowhost::workflow::Observer for DemoteAfterOne<'_> {
+impl flowhost::workflow::Observer for DemoteAfter<'_> {
     fn step_finished(
         &self,
         key: &str,
@@ -422,7 +424,7 @@ impl flowhost::workflow::Observer for DemoteAfterOne<'_> {
         _: std::time::Duration,
         _: bool,
     ) {
-        if key == "one" {
+        if key == self.step {
             self.other
                 .admin()
                 .set_user_role(
@@ -472,39 +474,15 @@ fn a_demotion_by_another_process_mid_run_holds_for_the_next_granted_step() {
         &e,
         LEAD,
         json!([echo("one"), notify()]),
-        &DemoteAfterOne { other: &other },
+        &DemoteAfter {
+            other: &other,
+            step: "one",
+        },
     );
     assert_eq!(done.status, flowhost::runs::RunStatus::Failed);
     let error = done.error.unwrap_or_default();
     assert!(error.contains("playbook.execute"), "{error}");
     assert_eq!(emitted(), 1, "nothing emitted after the demotion");
-}
-
-/// Demotes the lead from another process as the emitting step ends, after its emit.
-struct DemoteWhenTellEnds<'p> {
-    other: &'p Platform,
-}
-
-impl flowhost::workflow::Observer for DemoteWhenTellEnds<'_> {
-    fn step_finished(
-        &self,
-        key: &str,
-        _: &Result<serde_json::Value, String>,
-        _: std::time::Duration,
-        _: bool,
-    ) {
-        if key == "tell" {
-            self.other
-                .admin()
-                .set_user_role(
-                    &user("olivia.owner@acme-mssp.test"),
-                    "mssp-soc",
-                    LEAD,
-                    "viewer",
-                )
-                .expect("demoted");
-        }
-    }
 }
 
 /// A step's events are decided again as it ends, before they are kept (SPEC WF-10): allowed
@@ -524,16 +502,40 @@ fn an_emit_is_decided_again_before_its_events_are_kept() {
             )
             .expect("count")
     };
-    let done = run_steps(
-        &e,
-        LEAD,
-        json!([notify(), echo("after")]),
-        &DemoteWhenTellEnds { other: &other },
+    let step = json!({ "id": "tell", "uses": crate::common::HOSTILE, "grants": ["events:emit"],
+        "with": { "attack": "emit_then_linger", "ms": 800 } });
+    // The allowed path: kept when nothing changed.
+    let done = run_steps(&e, LEAD, json!([step.clone()]), &flowhost::workflow::Quiet);
+    assert_eq!(
+        done.status,
+        flowhost::runs::RunStatus::Succeeded,
+        "{:?}",
+        done.error
     );
+    assert_eq!(emitted(), 1);
+    // Demoted by another process while the step lingers after its emit.
+    let demote = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        other
+            .admin()
+            .set_user_role(
+                &user("olivia.owner@acme-mssp.test"),
+                "mssp-soc",
+                LEAD,
+                "viewer",
+            )
+            .expect("demoted");
+    });
+    let done = run_steps(&e, LEAD, json!([step]), &flowhost::workflow::Quiet);
+    demote.join().expect("demoted");
     assert_eq!(done.status, flowhost::runs::RunStatus::Failed);
     let error = done.error.unwrap_or_default();
     assert!(error.contains("its events are not published"), "{error}");
-    assert_eq!(emitted(), 0, "nothing kept of what it emitted");
+    assert_eq!(
+        emitted(),
+        1,
+        "nothing kept of what it emitted after the demotion"
+    );
 }
 
 /// A manual run is decided again once its row has committed (SPEC WF-6): a demotion another

@@ -92,11 +92,28 @@ fn run_step(db: &Database, args: RunArgs) -> anyhow::Result<()> {
     // they triggered). Shown, not published.
     // Taken before anything is printed: shown as emitted, they were not (round 19 steps
     // review: `--json` listed them under `events`).
-    let withheld = if execution.database_calls > 0 {
+    let mut withheld = if execution.database_calls > 0 {
         std::mem::take(&mut execution.events)
     } else {
         Vec::new()
     };
+    // Decided again as it ended, on current access data, as a run's step is (round 22
+    // review: a demotion during a long `--timeout-ms` was not seen). Refused, they are shown
+    // and not published.
+    let mut refused = None;
+    if let Some(event) = execution.events.first() {
+        platform.refresh_access()?;
+        let asker = Caller::of(&principal, &args.workspace);
+        if let Err(e) =
+            flowhost::services::access::AccessApi::may_emit(&*platform, &asker, &event.kind, "")
+        {
+            if e.is_infrastructure() {
+                return Err(e.into());
+            }
+            refused = Some(e.to_string());
+            withheld.append(&mut execution.events);
+        }
+    }
     if args.output.json {
         print_json(&execution, &withheld)?;
     } else {
@@ -117,7 +134,13 @@ fn run_step(db: &Database, args: RunArgs) -> anyhow::Result<()> {
             cause: None,
         },
     )?;
-    if !withheld.is_empty() {
+    if let Some(why) = &refused {
+        eprintln!(
+            "note: {} event(s) not published: {}",
+            withheld.len(),
+            super::output::block(why)
+        );
+    } else if !withheld.is_empty() {
         let kinds: Vec<&str> = withheld.iter().map(|e| e.kind.as_str()).collect();
         eprintln!(
             "note: {} event(s) not published ({}): a step run outside a workflow that asked \

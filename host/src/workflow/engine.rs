@@ -1671,20 +1671,29 @@ impl Exec<'_> {
             (Uses::Builtin(_), Ok(output)) => self.hold(&output).map(|()| output),
             (_, result) => result,
         };
-        self.observer.step_finished(key, &result, elapsed, false);
         let mut record = record;
         let result = self.emits_still_allowed(key, result, &mut record)?;
+        let publishes = result.is_ok()
+            && record
+                .as_ref()
+                .is_some_and(|r| !r.execution.events.is_empty());
+        self.observer.step_finished(key, &result, elapsed, false);
         // The step's execution record (WASM) and its journal entry commit together.
         self.journal(key, result.clone(), attempts, elapsed, record);
+        // Events decided again just now are kept at once: with the run's next write, a
+        // demotion landing while later steps ran still published them (self-review C).
+        if publishes {
+            self.settle().map_err(|e| Halt::host(key, e))?;
+        }
         result.map_err(|message| fail(message).into())
     }
 
     /// `result` of a component step whose events (in `record`) are about to be journaled,
     /// unless its identity may no longer emit: they were allowed as it emitted them, on the
-    /// access data of then, and are decided again on today's as late as they can be before
-    /// they are kept, as its case writes are under their lock (round 22 authority review: a
-    /// publisher removed mid-step still started the listeners of what it emitted; SPEC
-    /// WF-10). Refused, the step fails and its events are dropped.
+    /// access data of then, and are decided again on today's as it ends, just before they
+    /// are committed (round 22 authority review: a publisher removed mid-step still started
+    /// the listeners of what it emitted; SPEC WF-10). Refused, the step fails and its events
+    /// are dropped.
     fn emits_still_allowed(
         &self,
         key: &str,
@@ -1710,7 +1719,7 @@ impl Exec<'_> {
             Err(e) if e.is_infrastructure() => Err(Halt::host(key, e)),
             Err(e) => {
                 let why = format!("its events are not published: {e} (decided again as it ended)");
-                rec.execution.result = Err(crate::wasm::StepFailure::Host(why.clone()));
+                rec.execution.result = Err(crate::wasm::StepFailure::Step(why.clone()));
                 rec.execution.events.clear();
                 Ok(Err(why))
             }

@@ -60,6 +60,14 @@ impl Guest for Hostile {
                 eprintln!("returning the whole process tree");
                 Ok(format!("{}1{}", "[".repeat(100), "]".repeat(100)))
             }
+            // Emits, then lingers `ms` milliseconds: a demotion can land before it ends (round
+            // 22 authority review).
+            "emit_then_linger" => {
+                flowhost_step::events::emit("notification.requested", &serde_json::json!({}))?;
+                let ms = input["ms"].as_u64().unwrap_or(500);
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                Ok("{}".to_owned())
+            }
             "emit_then_panic" => {
                 flowhost_step::log::warn("about to emit, then fail");
                 flowhost_step::events::emit("should.not.publish", &serde_json::json!({}))?;
