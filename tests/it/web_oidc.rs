@@ -635,12 +635,9 @@ fn the_sign_in_button_needs_its_csrf_token_and_unknown_workspaces_read_alike() {
     );
 }
 
-/// An invited member the IdP names external keeps their invitation (SPEC SSO-3), which admits
-/// no SSO session: the sign-in is refused saying so, where a session was opened that every page
-/// then refused (round 22 access review). An external identity still signs in (below).
-#[test]
-fn an_invited_member_the_idp_names_external_opens_no_session() {
-    let o = Oidc::new();
+/// Signs customer-globex's Owner in through its IdP (the workspace is SSO-only) and points
+/// that IdP's OIDC settings at the test IdP.
+fn globex_through_the_test_idp(o: &Oidc) {
     let d = &o.site.deployment;
     let claims = json!({ "email": GLOBEX_OWNER, "groups": ["Flowhost-Admins"] }).to_string();
     d.ok(&["sso", "login", "--idp", "globex-entra", "--claims", &claims]);
@@ -654,6 +651,15 @@ fn an_invited_member_the_idp_names_external_opens_no_session() {
     );
     args.push("--sso");
     d.ok(&args);
+}
+
+/// An invited member the IdP names external keeps their invitation (SPEC SSO-3), which admits
+/// no SSO session: the sign-in is refused saying so, where a session was opened that every page
+/// then refused (round 22 access review). An external identity still signs in (below).
+#[test]
+fn an_invited_member_the_idp_names_external_opens_no_session() {
+    let o = Oidc::new();
+    globex_through_the_test_idp(&o);
     // tina.analyst is invited to customer-globex as an operator.
     o.idp.person(
         json!({ "email": "tina.analyst@acme-mssp.test", "email_verified": true,
@@ -673,11 +679,7 @@ fn an_invited_member_the_idp_names_external_opens_no_session() {
 fn an_external_identity_signs_in_and_sees_only_the_flow_ix_allows_it() {
     let o = Oidc::new();
     let d = &o.site.deployment;
-    let login = |email: &str, group: &str| {
-        let claims = json!({ "email": email, "groups": [group] }).to_string();
-        d.ok(&["sso", "login", "--idp", "globex-entra", "--claims", &claims]);
-    };
-    login(GLOBEX_OWNER, "Flowhost-Admins");
+    globex_through_the_test_idp(&o);
     let steps = crate::web::steps_dir();
     d.ok(&[
         "workflows",
@@ -689,16 +691,6 @@ fn an_external_identity_signs_in_and_sees_only_the_flow_ix_allows_it() {
         "--steps",
         &steps,
     ]);
-    let file = secret_file(d);
-    let mut args = set_args(
-        &file,
-        "customer-globex",
-        "globex-entra",
-        &o.idp.issuer,
-        GLOBEX_OWNER,
-    );
-    args.push("--sso");
-    d.ok(&args);
 
     // Vera is the external identity the vendor flow lists; Victor is external too, unlisted.
     o.idp.person(

@@ -231,31 +231,29 @@ impl Answer<'_> {
 /// workspace), reporting each run only as far as `principal` may see it. Dispatching is
 /// `playbook.execute`'s, decided by the access layer (`Engine::dispatch_for`): for someone
 /// without it (an Interact Only responder), the events wait for `serve` or `triggers
-/// dispatch`, and this says so.
+/// dispatch`, and this says so (on stderr, also under `--json`); `None` then.
 fn drain(
     engine: &Engine,
     principal: &Principal,
     workspace: &str,
     json: bool,
-) -> anyhow::Result<Vec<RunOutcome>> {
+) -> anyhow::Result<Option<Vec<RunOutcome>>> {
     // Triggered runs act as their own identities: no live trace of their steps, only what
     // this principal may see of each.
     let outcomes = match engine.dispatch_for(principal, workspace, &workflow::Quiet) {
         Ok(outcomes) => outcomes,
         Err(Error::Denied(_) | Error::NotFound(_)) => {
-            if !json {
-                eprintln!(
-                    "note: the events this caused wait for `flowhost serve` (dispatching them needs playbook.execute)"
-                );
-            }
-            return Ok(Vec::new());
+            eprintln!(
+                "note: the events this caused wait for `flowhost serve` (dispatching them needs playbook.execute)"
+            );
+            return Ok(None);
         }
         Err(e) => return Err(e.into()),
     };
     for outcome in &outcomes {
         print_triggered(outcome, json);
     }
-    Ok(outcomes)
+    Ok(Some(outcomes))
 }
 
 /// One triggered run's line (none as JSON, which lists the runs whole), and its error on

@@ -14,11 +14,14 @@ use crate::text::{MAX_JSONPATH_BYTES, clip};
 /// review).
 pub const MAX_RENDERED_BYTES: usize = 64 << 20;
 
-/// The most JSON values one rendering may copy from the context: what a run's outputs may
-/// hold in all (`workflow/held.rs`). Bytes alone let a 200 kB definition copy a list of
-/// 100,000 zeros 330 times, 33 million values: gigabytes in memory, where each takes about
-/// 72 bytes, per rendering and per parallel part (round 22 hostile-input review).
-pub const MAX_RENDERED_VALUES: usize = 2_000_000;
+/// The most JSON values one rendering may copy from the context: twice what a run's outputs
+/// may hold in all (`workflow/held.rs`), since the context holds more than they do (a loop's
+/// list wraps each iteration's outputs, and its last iteration's stay beside it; the event and
+/// `vars` are not outputs: self-review C, a loop's 1.9 million values passed whole to the next
+/// step held 2,000,001). Bytes alone let a 200 kB definition copy a list of 100,000 zeros 330
+/// times, 33 million values: gigabytes in memory, where each takes about 72 bytes, per
+/// rendering and per parallel part (round 22 hostile-input review).
+pub const MAX_RENDERED_VALUES: usize = 4_000_000;
 
 /// What one rendering may still copy from the context.
 #[derive(Clone, Copy, Debug)]
