@@ -1673,27 +1673,19 @@ impl Exec<'_> {
         };
         let mut record = record;
         let result = self.emits_still_allowed(key, result, &mut record)?;
-        let publishes = result.is_ok()
-            && record
-                .as_ref()
-                .is_some_and(|r| !r.execution.events.is_empty());
         self.observer.step_finished(key, &result, elapsed, false);
-        // The step's execution record (WASM) and its journal entry commit together.
+        // The step's execution record (WASM) and its journal entry commit together, with the
+        // run's next write (README, durability): a pure step lost to a crash runs again.
         self.journal(key, result.clone(), attempts, elapsed, record);
-        // Events decided again just now are kept at once: with the run's next write, a
-        // demotion landing while later steps ran still published them (self-review C).
-        if publishes {
-            self.settle().map_err(|e| Halt::host(key, e))?;
-        }
         result.map_err(|message| fail(message).into())
     }
 
     /// `result` of a component step whose events (in `record`) are about to be journaled,
     /// unless its identity may no longer emit: they were allowed as it emitted them, on the
-    /// access data of then, and are decided again on today's as it ends, just before they
-    /// are committed (round 22 authority review: a publisher removed mid-step still started
-    /// the listeners of what it emitted; SPEC WF-10). Refused, the step fails and its events
-    /// are dropped.
+    /// access data of then, and are decided again on today's as it ends, before they are
+    /// journaled (round 22 authority review: a publisher removed mid-step still started the
+    /// listeners of what it emitted; SPEC WF-10). Refused, the step fails and its events are
+    /// dropped. They commit with the run's next write, as every journal entry does.
     fn emits_still_allowed(
         &self,
         key: &str,
