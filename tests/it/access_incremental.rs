@@ -370,6 +370,18 @@ fn try_run_steps(
     e.run_manual(&wf, &text, "wf.json", user(who), json!({}), observer)
 }
 
+/// How many notifications the example's runs have emitted and kept.
+fn notifications(p: &Platform) -> i64 {
+    p.db()
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM events WHERE kind = 'notification.requested'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count")
+}
+
 fn echo(id: &str) -> serde_json::Value {
     json!({ "id": id, "uses": crate::common::ECHO, "with": { "n": 1 } })
 }
@@ -446,16 +458,6 @@ impl flowhost::workflow::Observer for DemoteAfter<'_> {
 fn a_demotion_by_another_process_mid_run_holds_for_the_next_granted_step() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (p, e, other) = example_host(dir.path());
-    let emitted = || -> i64 {
-        p.db()
-            .conn()
-            .query_row(
-                "SELECT count(*) FROM events WHERE kind = 'notification.requested'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("count")
-    };
     let done = run_steps(
         &e,
         LEAD,
@@ -468,7 +470,7 @@ fn a_demotion_by_another_process_mid_run_holds_for_the_next_granted_step() {
         "{:?}",
         done.error
     );
-    assert_eq!(emitted(), 1);
+    assert_eq!(notifications(&p), 1);
 
     let done = run_steps(
         &e,
@@ -482,7 +484,7 @@ fn a_demotion_by_another_process_mid_run_holds_for_the_next_granted_step() {
     assert_eq!(done.status, flowhost::runs::RunStatus::Failed);
     let error = done.error.unwrap_or_default();
     assert!(error.contains("playbook.execute"), "{error}");
-    assert_eq!(emitted(), 1, "nothing emitted after the demotion");
+    assert_eq!(notifications(&p), 1, "nothing emitted after the demotion");
 }
 
 /// A step's events are decided again as it ends, before they are kept (SPEC WF-10): allowed
@@ -492,16 +494,6 @@ fn a_demotion_by_another_process_mid_run_holds_for_the_next_granted_step() {
 fn an_emit_is_decided_again_before_its_events_are_kept() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (p, e, other) = example_host(dir.path());
-    let emitted = || -> i64 {
-        p.db()
-            .conn()
-            .query_row(
-                "SELECT count(*) FROM events WHERE kind = 'notification.requested'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("count")
-    };
     let step = json!({ "id": "tell", "uses": crate::common::HOSTILE, "grants": ["events:emit"],
         "with": { "attack": "emit_then_linger", "ms": 800 } });
     // The allowed path: kept when nothing changed.
@@ -512,7 +504,7 @@ fn an_emit_is_decided_again_before_its_events_are_kept() {
         "{:?}",
         done.error
     );
-    assert_eq!(emitted(), 1);
+    assert_eq!(notifications(&p), 1);
     // Demoted by another process while the step lingers after its emit.
     let demote = std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_millis(200));
@@ -532,7 +524,7 @@ fn an_emit_is_decided_again_before_its_events_are_kept() {
     let error = done.error.unwrap_or_default();
     assert!(error.contains("its events are not published"), "{error}");
     assert_eq!(
-        emitted(),
+        notifications(&p),
         1,
         "nothing kept of what it emitted after the demotion"
     );

@@ -102,14 +102,8 @@ fn run_step(db: &Database, args: RunArgs) -> anyhow::Result<()> {
     // and not published.
     let mut refused = None;
     if let Some(event) = execution.events.first() {
-        platform.refresh_access()?;
         let asker = Caller::of(&principal, &args.workspace);
-        if let Err(e) =
-            flowhost::services::access::AccessApi::may_emit(&*platform, &asker, &event.kind, "")
-        {
-            if e.is_infrastructure() {
-                return Err(e.into());
-            }
+        if let Err(e) = platform.emits_still_allowed(&asker, &event.kind)? {
             refused = Some(e.to_string());
             withheld.append(&mut execution.events);
         }

@@ -312,19 +312,18 @@ pub fn filter_comparisons(text: &str) -> Result<(), String> {
 /// closing quote at `end`, if one is.
 fn operator_beside(chars: &[char], start: usize, end: usize) -> Option<&'static str> {
     const OPERATORS: [&str; 6] = ["==", "!=", "<=", ">=", "<", ">"];
-    let before: String = {
-        let written: String = chars[..start].iter().collect();
-        let trimmed = written.trim_end().to_owned();
-        let tail: String = trimmed
-            .chars()
-            .rev()
-            .take(2)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        tail
-    };
+    // The two characters before the literal, whitespace skipped: read back from `start`,
+    // not from a copy of everything before it (which made a filter of many literals
+    // quadratic in its length).
+    let mut before: Vec<char> = chars[..start.min(chars.len())]
+        .iter()
+        .rev()
+        .skip_while(|c| c.is_whitespace())
+        .take(2)
+        .copied()
+        .collect();
+    before.reverse();
+    let before: String = before.into_iter().collect();
     let after: String = chars
         .get(end + 1..)
         .unwrap_or_default()

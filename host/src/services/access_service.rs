@@ -105,6 +105,24 @@ impl AccessApi for Platform {
 }
 
 impl Platform {
+    /// Whether the events a step emitted may still be published as it ends: allowed as it
+    /// emitted them, on the access data of then, they are decided again on today's, the index
+    /// brought up to date first (round 22 authority review: a publisher removed mid-step still
+    /// started the listeners of what it emitted; SPEC WF-10). The outer `Err` is the
+    /// infrastructure's (the refresh failed); the inner one the refusal. One decision for
+    /// every step that emits: a run's (`workflow/engine.rs`) and `flowhost step run`'s.
+    pub fn emits_still_allowed(
+        &self,
+        caller: &Caller,
+        kind: &str,
+    ) -> Result<Result<(), Error>, Error> {
+        self.refresh_access()?;
+        match AccessApi::may_emit(self, caller, kind, "") {
+            Err(e) if e.is_infrastructure() => Err(e),
+            decided => Ok(decided),
+        }
+    }
+
     /// The caller's own decision on `scope`, asked through the access layer (ID-4 first).
     fn scope_decision(&self, caller: &Caller, scope: &str) -> AccessDecision {
         let index = self.index();

@@ -1698,17 +1698,13 @@ impl Exec<'_> {
         let (Ok(_), Some(event)) = (&result, rec.execution.events.first()) else {
             return Ok(result);
         };
-        let platform = &self.engine.platform;
-        platform.refresh_access().map_err(|e| Halt::host(key, e))?;
-        let decided = crate::services::access::AccessApi::may_emit(
-            &**platform,
-            &self.caller,
-            &event.kind,
-            "",
-        );
+        let decided = self
+            .engine
+            .platform
+            .emits_still_allowed(&self.caller, &event.kind)
+            .map_err(|e| Halt::host(key, e))?;
         match decided {
             Ok(()) => Ok(result),
-            Err(e) if e.is_infrastructure() => Err(Halt::host(key, e)),
             Err(e) => {
                 let why = format!("its events are not published: {e} (decided again as it ended)");
                 rec.execution.result = Err(crate::wasm::StepFailure::Step(why.clone()));
