@@ -19,13 +19,13 @@
 //!
 //! The runs a host executes stop at their next step boundary once its heartbeat is not
 //! current ([`Leases::lapsed`], resumable: `serve` tries them again once it is, or another
-//! host takes them over). What fencing is still missing on PostgreSQL: the step a run is in
-//! when the heartbeat lapses (a pause longer than the TTL, a partition from the database)
-//! finishes, and may commit, while another host may already have taken the run over, so two
-//! hosts can execute one step side by side. Each step's effect and journal entry are one
-//! transaction, the first entry wins and a case creation replays by its idempotency key, so
-//! no case is created twice, but a step's other effects may be. The cure is a fencing token:
-//! the journal's writes made conditional on `runs.lease_owner` still naming this host.
+//! host takes them over). The step a run is in when the heartbeat lapses (a pause longer
+//! than the TTL, a partition from the database) finishes, but what it would write is fenced:
+//! its journal entries, its end and its hold commit only while `runs.lease_owner` still
+//! names this host (`runs/store/journal.rs`, `fence`), not once another host holds the run
+//! or has left it to nobody, so every execution takes the lease before it goes on. A case
+//! write a component makes mid-step commits on its own, unfenced, but by its step's keys: the
+//! new holder running the step again is answered what it made, not a second case.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};

@@ -442,8 +442,15 @@ pub(crate) trait RunStore: Send + Sync {
     fn give_up_lease(&self, run: i64, owner: &str) -> Result<(), Error>;
 
     /// The deadline (Unix milliseconds) of the wait at `key` in `run`: stored as now plus
-    /// `duration` the first time, and the stored one every later time.
-    fn timer_deadline(&self, run: i64, key: &str, duration: Duration) -> Result<i64, Error>;
+    /// `duration` the first time, and the stored one every later time; only while `owner`
+    /// holds the run's lease (`Busy` else, nothing written: the fence of the journal).
+    fn timer_deadline(
+        &self,
+        run: i64,
+        owner: &str,
+        key: &str,
+        duration: Duration,
+    ) -> Result<i64, Error>;
 
     /// Now, Unix milliseconds, by the clock deadlines are judged by (`store/clock.rs`).
     fn shared_now_ms(&self) -> Result<i64, Error>;

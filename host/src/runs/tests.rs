@@ -39,6 +39,7 @@ fn start_leased(
                 source: "wf.json",
                 lease_owner: owner,
                 components: None,
+                binder: None,
                 audit: None,
                 request: None,
             },
@@ -61,6 +62,7 @@ fn a_step_journaled_twice_keeps_its_first_entry_and_publishes_its_event_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let platform = platform(&dir);
     let run = start(&platform);
+    assert!(platform.take_lease(run, "host-a", None).expect("a leases"));
     let execution = |n: i64| StepExecution {
         result: Ok(json!({ "n": n })),
         logs: Vec::new(),
@@ -121,6 +123,7 @@ fn a_failed_steps_entry_is_replaced_by_its_success_and_nothing_else() {
     let dir = tempfile::tempdir().expect("tempdir");
     let platform = platform(&dir);
     let run = start(&platform);
+    assert!(platform.take_lease(run, "host-a", None).expect("a leases"));
     let execution = |result: Result<Value, crate::wasm::StepFailure>, events| StepExecution {
         result,
         logs: Vec::new(),
@@ -206,8 +209,13 @@ fn a_run_goes_on_hold_only_while_it_still_waits() {
 
     // Waiting on a timer that is not due: held.
     let waiting = start(&platform);
+    assert!(
+        platform
+            .take_lease(waiting, "host-a", None)
+            .expect("a leases")
+    );
     platform
-        .timer_deadline(waiting, "nap", Duration::from_secs(60))
+        .timer_deadline(waiting, "host-a", "nap", Duration::from_secs(60))
         .expect("timer");
     assert!(platform.hold_run(waiting, "host-a", &[]).expect("hold"));
     assert_eq!(status(waiting), "on_hold");
@@ -215,14 +223,16 @@ fn a_run_goes_on_hold_only_while_it_still_waits() {
     // Its timer already due (it passed while the run was executing): not held; the caller
     // resumes it at once instead of leaving it on hold with nobody to wake it.
     let due = start(&platform);
+    assert!(platform.take_lease(due, "host-a", None).expect("a leases"));
     platform
-        .timer_deadline(due, "nap", Duration::ZERO)
+        .timer_deadline(due, "host-a", "nap", Duration::ZERO)
         .expect("timer");
     assert!(!platform.hold_run(due, "host-a", &[]).expect("hold"));
     assert_eq!(status(due), "running");
 
     // Nothing to wait for at all: not held either.
     let idle = start(&platform);
+    assert!(platform.take_lease(idle, "host-a", None).expect("a leases"));
     assert!(!platform.hold_run(idle, "host-a", &[]).expect("hold"));
     assert_eq!(status(idle), "running");
 
@@ -318,8 +328,12 @@ fn only_the_host_holding_a_run_ends_it_or_puts_it_on_hold() {
         1,
         "the run is still b's, running"
     );
-    // The holder goes on: not waiting for anything, so not held, then finished.
+    // The holder goes on: not waiting for anything, so not held, then finished (with a
+    // branch's wait still ahead, as below).
     assert!(!platform.hold_run(run, "host-b", &[]).expect("b goes on"));
+    platform
+        .timer_deadline(run, "host-b", "nap", Duration::from_secs(60))
+        .expect("timer");
     platform
         .finish_run(run, "host-b", &end, &[])
         .expect("b ends it");
@@ -331,9 +345,6 @@ fn only_the_host_holding_a_run_ends_it_or_puts_it_on_hold() {
     // Nor put back on hold by the host that lost it, though something of it still waits (a
     // branch's wait, its interaction): its lease is free once it ended, and the hold fence
     // looked only at the lease (kill and concurrency review).
-    platform
-        .timer_deadline(run, "nap", Duration::from_secs(60))
-        .expect("timer");
     let ended = platform
         .hold_run(run, "host-a", &[])
         .expect_err("an ended run is not held");
@@ -346,6 +357,99 @@ fn only_the_host_holding_a_run_ends_it_or_puts_it_on_hold() {
         1,
         "it stays ended"
     );
+}
+
+/// The fence holds for a run leased to nobody as well (round 23 kill-and-concurrency review):
+/// the host that took it over left it to any host to go on with (its wait fell due, an answer
+/// came, the database was busy). The host whose lease lapsed before may then neither journal
+/// its steps, nor end the run, nor put it on hold (its success replaced a failure the new
+/// holder journaled); once it takes the lease again it may.
+#[test]
+fn a_host_whose_lease_lapsed_writes_nothing_of_a_run_left_to_nobody() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let platform = platform(&dir);
+    let run = start(&platform);
+    assert!(platform.take_lease(run, "host-a", None).expect("a leases"));
+    assert!(
+        platform
+            .take_lease(run, "host-b", Some("host-a"))
+            .expect("b takes it over")
+    );
+    let failed = Err("b's attempt failed".to_owned());
+    let entry = |result| JournalEntry {
+        key: "step",
+        result,
+        attempts: 1,
+        duration_us: 5,
+        execution: None,
+    };
+    platform
+        .timer_deadline(run, "host-b", "nap", Duration::from_secs(60))
+        .expect("b waits");
+    platform
+        .release_run(run, "host-b", &[entry(&failed)])
+        .expect("b journals its failure and lets the run go");
+    assert_eq!(
+        count(
+            &platform,
+            "SELECT count(*) FROM runs WHERE lease_owner IS NULL AND status = 'running'"
+        ),
+        1,
+        "running, leased to nobody"
+    );
+    let stale = Ok(json!("a's output"));
+    let refused = platform
+        .journal_steps(run, "host-a", &[entry(&stale)])
+        .expect_err("a holds it no more");
+    assert!(
+        refused.to_string().contains("leased to nobody"),
+        "{refused}"
+    );
+    let end = super::RunEnd {
+        status: super::RunStatus::Succeeded,
+        exit_status: None,
+        output: Some(&Value::Null),
+        error: None,
+    };
+    platform
+        .finish_run(run, "host-a", &end, &[entry(&stale)])
+        .expect_err("nor may it end it");
+    platform
+        .timer_deadline(run, "host-a", "branch", Duration::ZERO)
+        .expect_err("nor write a wait of its own (self-review)");
+    assert_eq!(
+        count(
+            &platform,
+            "SELECT count(*) FROM run_timers WHERE step_key = 'branch'"
+        ),
+        0
+    );
+    platform
+        .hold_run(run, "host-a", &[])
+        .expect_err("nor put it on hold");
+    assert_eq!(
+        count(
+            &platform,
+            "SELECT count(*) FROM run_steps WHERE step_key = 'step' AND status = 'failed'"
+        ),
+        1,
+        "b's failure stands"
+    );
+    assert_eq!(
+        count(
+            &platform,
+            "SELECT count(*) FROM runs WHERE status = 'running'"
+        ),
+        1,
+        "the run is neither ended nor held"
+    );
+    // Taken again, it is a's to go on with.
+    assert!(
+        platform
+            .take_lease(run, "host-a", None)
+            .expect("a takes it")
+    );
+    assert!(platform.hold_run(run, "host-a", &[]).expect("a holds it"));
 }
 
 /// A run this process is recording is not taken by this process before it is marked

@@ -1774,8 +1774,9 @@ impl Exec<'_> {
         let started = Instant::now();
         // A run about to wait commits what it has done so far.
         self.settle().map_err(|e| Halt::host(key, e))?;
+        let owner = self.engine.lease_owner().map_err(|e| Halt::host(key, e))?;
         let wake_ms = runs
-            .timer_deadline(self.run, key, duration)
+            .timer_deadline(self.run, owner, key, duration)
             .map_err(|e| Halt::host(key, e))?;
         // Slept here by this host's monotonic clock, from what is left by the clock the
         // deadline is judged by (the database's on PostgreSQL).

@@ -226,10 +226,12 @@ pub(crate) fn write_entries(
     Ok(())
 }
 
-/// Records how `run` ended and frees its lease, if `owner` still holds it (or nobody does)
-/// and the run is unfinished: a host whose lease another host took over meanwhile (its
-/// heartbeat lapsed) must not write the end over the run that host is executing (issue 18,
-/// the fence). Otherwise nothing is written and the error says why (`Busy`: the run goes
+/// Records how `run` ended and frees its lease, if `owner` still holds it and the run is
+/// unfinished: a host whose lease another host took over meanwhile (its heartbeat lapsed)
+/// must not write the end over the run that host is executing (issue 18, the fence); nor
+/// over a run leased to nobody, which the host that took it over left for any host to go
+/// on with (a wait fell due, an answer came, the database was busy): every execution takes
+/// the lease before it goes on (round 23 kill-and-concurrency review). Otherwise nothing is written and the error says why (`Busy`: the run goes
 /// on elsewhere).
 pub(crate) fn finish(
     tx: &Transaction<'_>,
@@ -240,7 +242,7 @@ pub(crate) fn finish(
     let changed = tx
         .prepare_cached(
             "UPDATE runs SET status = ?2, exit_status = ?3, output = ?4, error = ?5, finished_at = ?6, lease_owner = NULL
-             WHERE id = ?1 AND status IN ('running', 'queued') AND (lease_owner IS NULL OR lease_owner = ?7)",
+             WHERE id = ?1 AND status IN ('running', 'queued') AND lease_owner = ?7",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
@@ -331,8 +333,10 @@ pub(crate) fn holder(tx: &Transaction<'_>, run: i64) -> Result<Holder, Error> {
     .map_err(internal)
 }
 
-/// Fails with `Busy` unless `run` is unfinished and leased to `owner` or to nobody (the rule
-/// of [`finish`]), read in `tx`, which writes `owner`'s entries of it. A host whose lease
+/// Fails with `Busy` unless `run` is unfinished and leased to `owner` (the rule of
+/// [`finish`]), read in `tx`, which writes `owner`'s entries of it. Leased to nobody, it was
+/// left for any host to take up after this one's lease lapsed (round 23 review: a paused
+/// host's entries, its success over a failure the new holder journaled, landed then). A host whose lease
 /// lapsed (paused past its TTL) wrote its pending entries after another host had taken the
 /// run over: the first entry wins, so its outputs, not the new holder's, were replayed by
 /// the next resume, and an effect carried with them was made twice (kill and concurrency
@@ -340,7 +344,7 @@ pub(crate) fn holder(tx: &Transaction<'_>, run: i64) -> Result<Holder, Error> {
 /// update of the row) waits for it; inserts that point at the run (`run_cases`, another
 /// branch's entries) do not. Taken after the workspace locks `tx` needs, as the end of a run
 /// takes them (review: a row lock taken first closed a cycle with a branch's case write).
-fn fence(tx: &Transaction<'_>, run: i64, owner: &str) -> Result<(), Error> {
+pub(crate) fn fence(tx: &Transaction<'_>, run: i64, owner: &str) -> Result<(), Error> {
     let sql = share_locked!(
         tx,
         "SELECT public_id, status, lease_owner FROM runs WHERE id = ?1"
@@ -359,7 +363,6 @@ fn fence(tx: &Transaction<'_>, run: i64, owner: &str) -> Result<(), Error> {
         .map_err(internal)?;
     let unfinished = matches!(held.status.as_str(), "running" | "queued");
     match held.owner.as_deref() {
-        None if unfinished => Ok(()),
         Some(holder) if unfinished && holder == owner => Ok(()),
         other => Err(not_ours(&held, other)),
     }
@@ -393,8 +396,8 @@ pub(crate) fn claim_held(tx: &Transaction<'_>, run: i64) -> Result<bool, Error> 
     Ok(changed > 0)
 }
 
-/// Puts `run` on hold and frees its lease if it is unfinished, `owner` still holds it (or
-/// nobody does: an ended run's lease is free, so the status is part of the fence), it still
+/// Puts `run` on hold and frees its lease if it is unfinished, `owner` still holds it (see
+/// [`fence`]; an ended run's lease is free, so the status is part of the fence), it still
 /// waits for something (an open interaction, a wait not due at `now_ms`) and nothing it
 /// waited for has arrived meanwhile; returns whether it did.
 pub(crate) fn hold_if_waiting(
@@ -406,7 +409,7 @@ pub(crate) fn hold_if_waiting(
     let changed = tx
         .execute(
             "UPDATE runs SET status = 'on_hold', lease_owner = NULL WHERE id = ?1
-             AND status IN ('running', 'queued') AND (lease_owner IS NULL OR lease_owner = ?3)
+             AND status IN ('running', 'queued') AND lease_owner = ?3
              AND (EXISTS (SELECT 1 FROM interactions WHERE run_id = ?1 AND status = 'open')
                   OR EXISTS (SELECT 1 FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms > ?2
                              AND NOT EXISTS (SELECT 1 FROM run_steps s

@@ -177,7 +177,6 @@ impl RunStore for Platform {
                 return Err(journal::not_ours(&held, held.owner.as_deref()));
             }
             match held.owner.as_deref() {
-                None => Ok(false),
                 Some(holder) if holder == owner => Ok(false),
                 other => Err(journal::not_ours(&held, other)),
             }
@@ -216,11 +215,20 @@ impl RunStore for Platform {
         self.transact_claiming(|tx| leases::give_up(tx, run, owner))
     }
 
-    fn timer_deadline(&self, run: i64, key: &str, duration: Duration) -> Result<i64, Error> {
+    fn timer_deadline(
+        &self,
+        run: i64,
+        owner: &str,
+        key: &str,
+        duration: Duration,
+    ) -> Result<i64, Error> {
         let duration_ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
-        // The wait's own row, which only the run's lease holder writes; its deadline by the
-        // clock hosts share, as it is judged (`store/clock.rs`).
+        // The wait's own row, which only the run's lease holder writes (a host whose lease
+        // lapsed wrote a wait of a branch the new holder never took, whose due timer then
+        // kept the run from ever being held: self-review); its deadline by the clock hosts
+        // share, as it is judged (`store/clock.rs`).
         self.transact_leased(|tx| {
+            journal::fence(tx, run, owner)?;
             let wake_ms = crate::store::clock::now_ms(tx)?.saturating_add(duration_ms);
             timers::deadline(tx, run, key, wake_ms)
         })
