@@ -710,6 +710,10 @@ impl Platform {
             Ok(Changes::TooMany | Changes::Pruned) => None,
             Err(e) => return Err(internal(e)),
         };
+        // Not while a write decided on the access data of before is still to commit (a case
+        // written on another host's connection, `cases/service.rs`): last, after every lock
+        // the change took.
+        tx.lock_access(false).map_err(internal)?;
         member.commit().map_err(Error::from)?;
         boarding.landed();
         // The change has committed: never report it as failed. Applied after the commit; if

@@ -1241,6 +1241,76 @@ fn one_idempotency_key_on_two_hosts_at_once_creates_one_case() {
     assert_eq!(one::<i64>(&p, "SELECT count(*) FROM cases"), 1);
 }
 
+/// A case written on a writing connection (no deployment lock) is decided on access data no
+/// change commits over before the write does (round 23 kill and concurrency review): another
+/// host removing the writer while the write was between its decision and its commit let it
+/// land after the removal. Here that host holds the access lock, as `Platform::write` does
+/// just before it commits: the case write waits for it, is decided on the removal, refused,
+/// and writes nothing; the Owner's, after, goes through.
+#[test]
+fn a_case_write_waits_for_an_access_change_being_committed_and_is_decided_on_it() {
+    let (db, p) = deployment();
+    let lead = "sam.lead@acme-mssp.test";
+    let writer = |who: &str| Caller {
+        workspace: "mssp-soc".into(),
+        principal: user(who),
+        cause: None,
+        step: None,
+    };
+    // The allowed path first: the lead may create a case.
+    p.create_case(&writer(lead), low_case("before"))
+        .expect("the lead writes");
+    // Without the deployment's write lock, which the case write need not wait for: only the
+    // access lock holds it.
+    let other = Db::open_postgres(&db.url).expect("another host");
+    other.conn().begin(Begin::Leased).expect("begin");
+    other
+        .conn()
+        .query_row(
+            &format!(
+                "SELECT pg_advisory_xact_lock({})::text",
+                flowhost::store::sql::ACCESS_LOCK
+            ),
+            [],
+            |r| r.get::<String>(0),
+        )
+        .expect("the access lock");
+    other
+        .conn()
+        .execute(
+            "DELETE FROM memberships WHERE user_id = (SELECT id FROM users WHERE email = ?1)
+             AND workspace_id = (SELECT id FROM workspaces WHERE name = 'mssp-soc')",
+            [lead],
+        )
+        .expect("removed");
+    other
+        .conn()
+        .execute("UPDATE access_epoch SET n = n + 1 WHERE id = 1", [])
+        .expect("epoch");
+    let write = {
+        let p = p.clone();
+        let caller = writer(lead);
+        std::thread::spawn(move || p.create_case(&caller, low_case("after the removal")))
+    };
+    // It waits for the change to commit rather than commit on the access data of before.
+    assert!(
+        !within(Duration::from_millis(500), || write.is_finished()),
+        "the case write waited for the access change"
+    );
+    other.conn().commit().expect("the removal commits");
+    let refused = write.join().expect("thread");
+    assert!(refused.is_err(), "{refused:?}");
+    assert_eq!(
+        one::<i64>(
+            &p,
+            "SELECT count(*) FROM cases WHERE title = 'after the removal'"
+        ),
+        0
+    );
+    p.create_case(&owner_in("mssp-soc"), low_case("the owner's"))
+        .expect("the Owner writes");
+}
+
 /// Issue 18: cases created at once by two hosts in one workspace are numbered one after the
 /// other, as are their audit entries, with no number twice and none skipped (SPEC ID-4), though
 /// neither host takes the deployment's write lock for them.

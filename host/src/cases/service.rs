@@ -73,6 +73,9 @@ impl Platform {
         caller: &Caller,
         scopes: &[Scope],
     ) -> Result<Viewer, Error> {
+        // No change of access data commits until this write has (PostgreSQL's writing
+        // connections take no deployment lock: round 23 kill and concurrency review).
+        tx.lock_access(true).map_err(internal)?;
         // Brought up to the lock's access data first: `authorize` then reads it.
         let index = self.index_in(tx)?;
         for scope in scopes {
@@ -218,6 +221,19 @@ impl Platform {
         self.transact_in_workspace(true, |tx| {
             tx.lock_workspace(&caller.workspace).map_err(internal)?;
             let viewer = self.decided_again(tx, caller, &[Scope::CaseWrite])?;
+            // The people it names are members as of the same access data, which no change
+            // commits over before this write does (self-review: checked on the index before
+            // the lock only, a person another host removed meanwhile was named).
+            if !made_before {
+                let again = |emails: &[String], what: &str| {
+                    self.members_only(&caller.workspace, emails, what).map(drop)
+                };
+                if let Some(assignee) = &assignee {
+                    again(std::slice::from_ref(assignee), "`assignee`")?;
+                }
+                again(&reviewers, "`reviewers`")?;
+                again(&collaborators, "`collaborators`")?;
+            }
             // Inserted unless its idempotency key is taken (one round trip, where a look-up
             // first took two); taken, the answer is that creation's.
             let Some(CaseRow { id, mut record, .. }) = store::insert(tx, &new_row)? else {

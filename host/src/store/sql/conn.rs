@@ -54,6 +54,15 @@ impl Begin {
 /// not. Its key spells "flowwrit" in ASCII (migrating holds "flowhost").
 pub const WRITE_LOCK: i64 = 0x666c_6f77_7772_6974;
 
+/// The PostgreSQL advisory lock between access data and the writes decided on it without
+/// [`WRITE_LOCK`] (a case created or restricted on a writing connection): each takes it
+/// shared before it reads the access data it decides on, and a change of access data
+/// exclusively before it commits ([`Connection::lock_access`]). A member removed on another
+/// host could otherwise commit between such a write's decision and its commit, which then
+/// landed on access data already gone (round 23 kill and concurrency review). Its key spells
+/// "flowaccs" in ASCII.
+pub const ACCESS_LOCK: i64 = 0x666c_6f77_6163_6373;
+
 /// A connection to the database.
 pub struct Connection(Backend);
 
@@ -232,6 +241,26 @@ impl Connection {
         match &self.0 {
             Backend::Sqlite(_) => Ok(()),
             Backend::Postgres(c) => c.lock_workspace(name),
+        }
+    }
+
+    /// Holds [`ACCESS_LOCK`] until the open transaction ends: `shared` by a write deciding on
+    /// access data without [`WRITE_LOCK`], before it reads them; exclusively by a change of
+    /// access data, last before its commit (after its workspaces' locks, which a shared
+    /// holder may hold: taken first, it could wait for one that waits for it). Taken with the
+    /// transaction's next statement, or its commit. Nothing on SQLite, whose one write lock
+    /// every writing transaction holds.
+    pub fn lock_access(&self, shared: bool) -> Result<()> {
+        match &self.0 {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(c) => {
+                let lock = if shared {
+                    "pg_advisory_xact_lock_shared"
+                } else {
+                    "pg_advisory_xact_lock"
+                };
+                c.defer(&format!("SELECT {lock}({ACCESS_LOCK})"), &[])
+            }
         }
     }
 

@@ -9,7 +9,7 @@ mod params;
 mod pg;
 mod value;
 
-pub use conn::{Begin, Connection, Engine, Row, Rows, Statement, WRITE_LOCK};
+pub use conn::{ACCESS_LOCK, Begin, Connection, Engine, Row, Rows, Statement, WRITE_LOCK};
 pub use error::{Error, OptionalExtension, Result};
 pub(crate) use params::params;
 pub use params::{Params, ParamsFromIter, params_from_iter};
