@@ -388,6 +388,14 @@ pub fn text_len(value: &serde_json::Value) -> usize {
     count.0
 }
 
+/// A field given, `null` included, as `Some` (with `#[serde(default, deserialize_with =
+/// …)]`): serde reads a `null` into an `Option` as no field, so an expectation of
+/// `"output": null` checked nothing (polyglot review) and the API's `"event": null` was run
+/// as `{}` where the CLI's `--event null` is `null` (round 23 hostile-input review).
+pub(crate) fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    <Value as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1625,3 +1625,56 @@ fn a_case_created_restricted_leaves_no_gap_in_the_numbers_others_see() {
         ["C-3"]
     );
 }
+
+/// A case's state is checked as it is stored, trimmed: a blank one was stored as `""`, found
+/// by the API's `state: ""` and by no web filter (which reads a blank field as none), and a
+/// short state padded past the cap was refused as too long (round 23 hostile-input review).
+/// A blank state filter filters nothing at every door.
+#[test]
+fn a_blank_case_state_is_refused_and_a_padded_one_is_stored_trimmed() {
+    let p = example_platform();
+    let owner = at(SOC, OWNER);
+    let with_state = |state: &str| NewCase {
+        state: Some(state.into()),
+        ..new_case("stateful", AccessMode::FullAccess, &[])
+    };
+    let refused = p.create_case(&owner, with_state("   ")).expect_err("blank");
+    assert!(
+        matches!(&refused, Error::Invalid(why) if why.contains("state must not be blank")),
+        "{refused:?}"
+    );
+    let padded = p
+        .create_case(&owner, with_state(&format!("open{}", " ".repeat(97))))
+        .expect("a padded state within the cap once trimmed");
+    assert_eq!(padded.state, "open");
+    let all = p
+        .query_cases(
+            &owner,
+            CaseQuery {
+                filter: CaseFilter::default(),
+                sort: CaseSort::CreatedAsc,
+                page_size: 200,
+                cursor: None,
+            },
+        )
+        .expect("all")
+        .cases
+        .len();
+    let blank = p
+        .query_cases(
+            &owner,
+            CaseQuery {
+                filter: CaseFilter {
+                    state: Some("  ".into()),
+                    ..Default::default()
+                },
+                sort: CaseSort::CreatedAsc,
+                page_size: 200,
+                cursor: None,
+            },
+        )
+        .expect("blank filter")
+        .cases
+        .len();
+    assert_eq!(blank, all, "a blank state filter filters nothing");
+}

@@ -2633,3 +2633,28 @@ fn a_request_past_its_deadline_is_stopped_and_the_server_goes_on() {
     );
     assert_eq!(quick.status, 200, "{}", quick.text);
 }
+
+/// A run's `"event": null` is `null`, as the CLI's `--event null` is; a body without an event
+/// is `{}` (round 23 hostile-input review: the API ran `null` as `{}`, so one document went
+/// down two branches by door).
+#[test]
+fn a_runs_null_event_is_null_as_at_the_cli() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let base = "/api/v1/workspaces/mssp-soc/workflows";
+    let wf = json!({ "name": "ev", "workspace": "mssp-soc",
+        "steps": [{ "id": "out", "exit": { "output": { "event": "$.event" } } }] });
+    let published = server.post(base, &owner, &wf);
+    assert_eq!(published.status, 201, "{}", published.text);
+    let runs = format!("{base}/ev/runs");
+    let null = server.post(&runs, &owner, &json!({ "event": null }));
+    assert_eq!(null.status, 200, "{}", null.text);
+    assert_eq!(
+        null.body["output"],
+        json!({ "event": null }),
+        "{}",
+        null.text
+    );
+    let none = server.post(&runs, &owner, &json!({}));
+    assert_eq!(none.body["output"], json!({ "event": {} }), "{}", none.text);
+}

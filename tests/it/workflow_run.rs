@@ -659,30 +659,46 @@ impl flowhost::workflow::Observer for StopAfter {
 
 /// A step's key is its place among loops and nested workflows; one longer than 1,024 bytes
 /// fails the run naming the limit, on both engines alike (review: PostgreSQL indexes no
-/// entry past ~2.7 KB, and the run ended as the host's error there).
+/// entry past ~2.7 KB, and the run ended as the host's error there). One that is too long
+/// within one file is refused where written (round 23 hostile-input review); across a nested
+/// workflow's file, only the run can tell.
 #[test]
 fn a_step_whose_key_grew_too_long_fails_the_run_naming_the_limit() {
     let env = Env::new();
-    // An echo step inside `levels` loops of one item each, their ids 62 bytes long.
-    let run_nested = |name: &str, levels: usize| {
-        let mut step = json!({ "id": "leaf", "uses": ECHO, "with": { "n": 1 } });
+    // `inner` inside `levels` loops of one item each, their ids 62 bytes long.
+    let looped = |levels: usize, inner: Value| {
+        let mut step = inner;
         for level in 0..levels {
             step = json!({ "id": format!("{}{level:02}", "l".repeat(60)),
-                "loop": { "over": "$.event.items" }, "do": [step] });
+                "loop": { "over": [1] }, "do": [step] });
         }
+        step
+    };
+    let leaf = json!({ "id": "leaf", "uses": ECHO, "with": { "n": 1 } });
+    let run = |name: &str, steps: Value| {
         let file = env.write(
             &format!("{name}.json"),
-            &json!({ "name": name, "workspace": "mssp-soc", "steps": [step] }),
+            &json!({ "name": name, "workspace": "mssp-soc", "steps": [steps] }),
         );
-        let (out, doc) = env.run(&file, OPERATOR, r#"{"items": [1]}"#);
+        let (out, doc) = env.run(&file, OPERATOR, "{}");
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         (doc, stderr)
     };
-    let (doc, stderr) = run_nested("deep-keys", 20);
+    // Within one file: refused where written.
+    let (doc, stderr) = run("deep-keys", looped(20, leaf.clone()));
+    assert_eq!(doc, Value::Null, "nothing ran");
+    assert!(stderr.contains("at most 1024 are allowed"), "{stderr}");
+    // Across a nested workflow: 10 loops, the nested step, 5 more loops in its file.
+    env.write(
+        "child.json",
+        &json!({ "name": "child", "workspace": "mssp-soc", "steps": [looped(5, leaf.clone())] }),
+    );
+    let nested = json!({ "id": format!("n{}", "x".repeat(63)), "workflow": "child.json" });
+    let (doc, stderr) = run("deep-nested", looped(10, nested));
     assert_eq!(doc["status"], "failed", "{stderr}");
     let error = doc["error"].as_str().unwrap_or_default();
     assert!(error.contains("at most 1024 are allowed"), "{doc}");
     // Within the limit the same shape runs.
-    let (doc, stderr) = run_nested("keys", 10);
+    let (doc, stderr) = run("keys", looped(10, leaf));
     assert_eq!(doc["status"], "succeeded", "{stderr}");
 }

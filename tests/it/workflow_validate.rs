@@ -1410,3 +1410,29 @@ fn a_builtin_with_given_whole_or_a_vars_value_beside_references_is_checked_where
     let (ok, _, stderr) = validate(dir.path(), &["wf.json"]);
     assert!(ok, "{stderr}");
 }
+
+/// A step whose key (its id after those of the loops around it, each with an iteration
+/// number) is past the engine's 1,024 bytes whatever the data is refused where written: it
+/// validated and published, and every run failed there after the steps before it had made
+/// their effects (round 23 hostile-input review). One within the bound, at its shortest, is
+/// valid.
+#[test]
+fn a_step_whose_key_is_always_too_long_is_refused_where_written() {
+    let id = |i: usize| format!("l{i:02}{}", "x".repeat(61));
+    let nested = |loops: usize| {
+        let mut step = serde_json::json!({ "id": "y".repeat(64), "uses": "step:echo" });
+        for i in (0..loops).rev() {
+            step = serde_json::json!({ "id": id(i), "loop": { "over": [1] }, "do": [step] });
+        }
+        serde_json::json!({ "name": "t", "workspace": "soc", "steps": [step] }).to_string()
+    };
+    // 15 loops: at least 15 × (64 + 4) + 64 = 1,084 bytes.
+    let stderr = errors_for(&nested(15));
+    assert!(stderr.contains("at least 1084 bytes long"), "{stderr}");
+    assert!(stderr.contains(".id"), "named where written: {stderr}");
+    // 14 loops: 1,016 bytes at the shortest, valid.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("wf.json"), nested(14)).expect("write");
+    let (ok, _, stderr) = validate(dir.path(), &["wf.json"]);
+    assert!(ok, "{stderr}");
+}

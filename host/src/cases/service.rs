@@ -442,10 +442,14 @@ impl CaseApi for Platform {
     fn query_cases(&self, caller: &Caller, mut q: CaseQuery) -> Result<CasePage, Error> {
         require(caller, Grant::CasesRead)?;
         let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
-        // A state filter as states are stored, trimmed, at every door (the web's only did).
-        if let Some(state) = &mut q.filter.state {
-            *state = state.trim().to_owned();
-        }
+        // A state filter as states are stored, trimmed, at every door (the web's only did);
+        // blank, it filters nothing, as the web's (no state is blank: round 23 review).
+        q.filter.state = q
+            .filter
+            .state
+            .take()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty());
         // The text filter too, as the web's (round 20 door review: the same search listed
         // other cases at the API, the CLI and a step); blank, it filters nothing there.
         q.filter.text = q

@@ -27,13 +27,21 @@ pub fn new_case(input: &NewCase) -> Result<(), Error> {
         crate::text::check_no_nul(what, text).map_err(Error::Invalid)?;
     }
     if let Some(state) = &input.state {
+        // Checked as stored, trimmed (a trailing line break was trimmed away, and stays so).
+        let state = state.trim();
+        // A blank one was stored as `""`, found by the API's `state: ""` and by no web filter,
+        // which reads a blank field as none (round 23 hostile-input review).
+        if state.is_empty() {
+            return Err(Error::Invalid(
+                "a case state must not be blank; leave it out for `open`".into(),
+            ));
+        }
         // The one cap on a state, for every door (text.rs lists the user-facing caps).
         crate::text::check_len("a case state", state, crate::text::MAX_STATE_CHARS)
             .map_err(Error::Invalid)?;
         // A state is compared as written by every filter: `open\u{200b}` was stored and never
         // found by `state=open` (round 20 hostile-input review), as exit statuses refuse.
-        // As stored: trimmed first (a trailing line break was trimmed away, and stays so).
-        if let Some(c) = crate::text::first_hidden(state.trim()) {
+        if let Some(c) = crate::text::first_hidden(state) {
             return Err(Error::Invalid(format!(
                 "a case state holds U+{:04X}, an invisible or control character",
                 u32::from(c)

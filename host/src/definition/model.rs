@@ -179,6 +179,12 @@ pub struct Retry {
     pub max_delay: Duration,
 }
 
+/// The longest step key, in bytes: a step id (at most 64 bytes) with the ids and iteration
+/// numbers of the loops and nested workflows around it. It keys the step's journal entry,
+/// interaction, timer and case idempotency in every store (PostgreSQL indexes no entry past
+/// ~2.7 KB).
+pub const MAX_STEP_KEY_BYTES: usize = 1024;
+
 /// The backoff factor of SPEC WF-5.
 pub const BACKOFF: f64 = 1.25;
 

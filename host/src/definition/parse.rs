@@ -90,6 +90,7 @@ pub fn parse(origin: &str, text: &str, resolver: &Resolver) -> Result<Workflow, 
         }
         let mut available = Available::default();
         p.check_refs(&w.steps, &mut available, false);
+        p.no_key_past_the_cap(&w.steps, 0);
         if let Some(run_as) = &w.run_as
             && let Err(e) = crate::principal::Principal::parse_run_as(run_as)
         {
@@ -1827,6 +1828,54 @@ impl Parser {
 
     /// References may name only context that exists on every path to them (SPEC WF-1):
     /// `$.steps.<id>` must have run before, on this path; `$.loop` only inside a loop.
+    /// Refuses a step whose key (its id after those of the loops around it, each with an
+    /// iteration number) is past [`MAX_STEP_KEY_BYTES`] whatever the data, its loops' first
+    /// iterations included: every run failed there, after the steps before it had made their
+    /// effects (round 23 hostile-input review). `prefix` is the shortest key before the
+    /// step's id; a nested workflow's steps are checked where they run (its file is its own).
+    fn no_key_past_the_cap(&mut self, steps: &[Step], prefix: usize) {
+        for step in steps {
+            let key = prefix + step.id.len();
+            if key > MAX_STEP_KEY_BYTES {
+                self.authoring(
+                    step.at.key("id"),
+                    format!(
+                        "this step's key (its id after those of the loops around it, each with \
+                         an iteration number) is at least {key} bytes long; at most \
+                         {MAX_STEP_KEY_BYTES} are allowed: nest fewer loops or shorten their ids"
+                    ),
+                );
+                continue;
+            }
+            match &step.kind {
+                StepKind::If {
+                    then, otherwise, ..
+                } => {
+                    self.no_key_past_the_cap(then, prefix);
+                    self.no_key_past_the_cap(otherwise, prefix);
+                }
+                StepKind::Switch { cases, default } => {
+                    for (_, branch) in cases {
+                        self.no_key_past_the_cap(branch, prefix);
+                    }
+                    self.no_key_past_the_cap(default, prefix);
+                }
+                // `{id}[{i}].` before each step of an iteration: `[0].` at the shortest.
+                StepKind::Loop { body, .. } => self.no_key_past_the_cap(body, key + 4),
+                StepKind::Parallel { branches } => {
+                    for branch in branches {
+                        self.no_key_past_the_cap(branch, prefix);
+                    }
+                }
+                StepKind::Interaction(ix) => self.no_key_past_the_cap(&ix.on_timeout, prefix),
+                StepKind::Action { .. }
+                | StepKind::Wait { .. }
+                | StepKind::Exit { .. }
+                | StepKind::Nested { .. } => {}
+            }
+        }
+    }
+
     fn check_refs(&mut self, steps: &[Step], available: &mut Available, in_loop: bool) {
         for step in steps {
             let mut templates: Vec<(JsonPath, &Template)> = Vec::new();

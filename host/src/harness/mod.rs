@@ -339,11 +339,7 @@ fn execute(
     let mut since = marks()?;
     let run = match &spec.when {
         When::Run { who, event } => {
-            let event = if event.is_null() {
-                serde_json::json!({})
-            } else {
-                event.clone()
-            };
+            let event = event.clone().unwrap_or_else(|| serde_json::json!({}));
             engine
                 .run_manual(&workflow, &text, &origin, principal(who)?, event, &Quiet)
                 .map_err(|e| format!("when.run: {e}"))?

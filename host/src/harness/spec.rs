@@ -60,8 +60,10 @@ pub enum When {
     Run {
         #[serde(flatten)]
         who: Who,
-        #[serde(default)]
-        event: Value,
+        /// `$.event`: `{}` when left out; `null` is `null`, as at the CLI and the API
+        /// (round 23 steps review).
+        #[serde(default, deserialize_with = "crate::json_limits::present")]
+        event: Option<Value>,
     },
     /// An Interaction Flow started by its form (the workflow is published first).
     Start {
@@ -115,7 +117,7 @@ pub struct Expect {
     pub status: Option<String>,
     pub exit_status: Option<String>,
     /// The exit output, exactly (`null` too).
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::json_limits::present")]
     pub output: Option<Value>,
     /// JSONPath (RFC 9535) into the output → the value it must select.
     #[serde(default)]
@@ -223,12 +225,6 @@ pub struct CaseExpect {
 pub struct AuditExpect {
     pub action: String,
     pub actor: Option<String>,
-}
-
-/// A field given, `null` included, as `Some`: serde reads a `null` into an `Option` as no
-/// field, and an expectation of `"output": null` checked nothing (polyglot review).
-pub(crate) fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    <Value as serde::Deserialize>::deserialize(d).map(Some)
 }
 
 /// A fragment an error must contain: an empty one is contained in every error, and

@@ -105,7 +105,7 @@ fn empty_object() -> Value {
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     /// The step's output, exactly (`null` too).
-    #[serde(default, deserialize_with = "crate::harness::spec::present")]
+    #[serde(default, deserialize_with = "crate::json_limits::present")]
     pub output: Option<Value>,
     /// A substring of the failure message; the step must fail.
     pub error: Option<String>,

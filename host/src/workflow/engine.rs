@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::Error;
-use crate::access::{AccessDecision, Scope};
-use crate::definition::model::{BACKOFF, MAX_LOOP_ITEMS, Retry, Step, StepKind, Uses, Workflow};
+use crate::access::Scope;
+use crate::definition::model::{
+    BACKOFF, MAX_LOOP_ITEMS, MAX_STEP_KEY_BYTES, Retry, Step, StepKind, Uses, Workflow,
+};
 use crate::definition::parse::parse;
 use crate::definition::resolver::Resolver;
 use crate::json_locate::joined;
@@ -152,10 +154,6 @@ struct Failure {
     step: String,
     message: String,
 }
-
-/// The longest step key, in bytes: a step id (at most 64 bytes) with the ids and iteration
-/// numbers of the loops and nested workflows around it.
-const MAX_STEP_KEY_BYTES: usize = 1024;
 
 /// Bytes of JSON a run's exit output may hold: it is stored with the run and read whole by
 /// each `runs show`, flow answer and trace (SPEC ST-4; a rendering alone may copy 64 MiB).

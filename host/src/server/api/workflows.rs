@@ -119,8 +119,9 @@ pub async fn publish(
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RunRequest {
-    /// What the run sees as `$.event` (default `{}`).
-    #[serde(default)]
+    /// What the run sees as `$.event` (default `{}`); `null` is `null`, as the CLI's
+    /// `--event null`.
+    #[serde(default, deserialize_with = "crate::json_limits::present")]
     #[schema(value_type = Object)]
     event: Option<Value>,
 }
