@@ -162,6 +162,12 @@ pub struct RunAs {
     /// The run, once it has an id (audit entries name it, SPEC AU-1): its public id, the one
     /// people of its workspace may see (SPEC ID-4).
     pub run: Option<crate::public_id::PublicId>,
+    /// The identity is a shared revision's `run_as` that someone else bound in the source
+    /// workspace: where the revision was shared to it acts with nothing of its own, however
+    /// it stands there now. Accepting such a share is refused while it stands there
+    /// (`AccessIndex::may_bind_shared_run_as`); one who joined after the acceptance gave the
+    /// flow their power there (round 23 authority review; SPEC WF-10, SH-2).
+    pub borrowed: bool,
 }
 
 impl Principal {
@@ -191,10 +197,17 @@ impl Principal {
 
     /// A run acting as `identity` on behalf of `publisher` (SPEC WF-10).
     pub fn run(identity: Principal, publisher: Principal) -> Self {
+        Self::shared_run(identity, publisher, false)
+    }
+
+    /// A run of a shared revision acting as `identity` on behalf of `acceptor`, the Owner who
+    /// accepted it: `borrowed` unless the identity bound itself (see [`RunAs::borrowed`]).
+    pub fn shared_run(identity: Principal, acceptor: Principal, borrowed: bool) -> Self {
         Principal::Run(Box::new(RunAs {
             identity,
-            publisher,
+            publisher: acceptor,
             run: None,
+            borrowed,
         }))
     }
 

@@ -18,14 +18,19 @@ pub fn principal_to_stored(p: &Principal) -> String {
         } => format!("sso:{email}"),
         Principal::ApiKey(id) => format!("key:{id}"),
         Principal::Anonymous => "anonymous".into(),
-        // Emails and key ids hold no spaces.
+        // Emails and key ids hold no spaces. A borrowed identity is marked after both, so
+        // that a run stored before the mark reads as it did.
         Principal::Run(run) => format!(
-            "run:{} {}",
+            "run:{} {}{}",
             principal_to_stored(&run.identity),
-            principal_to_stored(&run.publisher)
+            principal_to_stored(&run.publisher),
+            if run.borrowed { BORROWED_MARK } else { "" }
         ),
     }
 }
+
+/// What marks a stored run principal whose identity is borrowed (`RunAs::borrowed`).
+const BORROWED_MARK: &str = " borrowed";
 
 /// What stands for an API key's id told to who may not learn which keys exist.
 pub const WITHHELD_KEY: &str = "key:withheld";
@@ -71,7 +76,7 @@ pub(crate) fn principal_from_stored(
             column,
             row.to_string(),
             s,
-            "a principal (`user:EMAIL`, `sso:EMAIL`, `key:ID`, `run:IDENTITY PUBLISHER`, `anonymous`)",
+            "a principal (`user:EMAIL`, `sso:EMAIL`, `key:ID`, `run:IDENTITY PUBLISHER [borrowed]`, `anonymous`)",
         )
     })
 }
@@ -83,10 +88,15 @@ pub(crate) fn parse_stored_principal(s: &str) -> Option<Principal> {
         Some(("sso", e)) => email(e).map(Principal::sso),
         Some(("key", id)) if !id.is_empty() => Some(Principal::ApiKey(id.to_owned())),
         Some(("run", rest)) => {
+            let (rest, borrowed) = match rest.strip_suffix(BORROWED_MARK) {
+                Some(rest) => (rest, true),
+                None => (rest, false),
+            };
             let (identity, publisher) = rest.split_once(' ')?;
-            Some(Principal::run(
+            Some(Principal::shared_run(
                 parse_stored_principal(identity)?,
                 parse_stored_principal(publisher)?,
+                borrowed,
             ))
         }
         None if s == "anonymous" => Some(Principal::Anonymous),

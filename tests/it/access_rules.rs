@@ -2021,6 +2021,7 @@ fn cs_4_a_runs_side_holding_the_bypass_without_case_read_does_not_bypass() {
             identity: user(identity),
             publisher: user(OWNER),
             run: None,
+            borrowed: false,
         }));
         let caller = flowhost::principal::Caller {
             workspace: SOC.into(),

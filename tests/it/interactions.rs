@@ -1997,3 +1997,242 @@ fn a_shared_flow_runs_as_a_destination_member_only_if_they_published_it() {
     let listed = env.json(&["share", "list", "--workspace", "mssp-soc", "--as", OWNER]);
     assert_eq!(listed[0]["status"], "accepted", "{listed}");
 }
+
+/// A shared flow's `run_as` that someone else bound in the source acts with nothing of its
+/// own in the destination, even once it joins there after the share was accepted (round 23
+/// authority review; SPEC WF-10, SH-2): accepting it is refused while it stands there (above),
+/// and one invited later gave the flow its destination Owner's power for anyone who may start
+/// it. A flow its publisher bound to themselves acts with their power there.
+#[test]
+fn a_shared_flows_identity_joining_the_destination_later_gains_it_nothing() {
+    let env = Env::new();
+    let steps = steps_dir();
+    let xavier = "xavier@acme-mssp.test";
+    env.ok(&[
+        "users",
+        "invite",
+        xavier,
+        "--role",
+        "operator",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    for (name, run_as) in [("ask-x", xavier), ("ask-self", OWNER)] {
+        env.publish_flow(
+            name,
+            &serde_json::json!({
+                "name": name, "workspace": "mssp-soc", "run_as": run_as,
+                "trigger": { "on": "interaction", "interaction": {
+                    "title": "Look up", "form": { "fields": [{ "name": "n", "type": "text" }] } } },
+                "steps": [
+                    { "id": "q", "uses": "cases/query-cases", "with": { "page_size": 10 } },
+                    { "id": "say", "exit": { "output": { "found": "$.steps.q" } } }
+                ]
+            }),
+        );
+        // The Owner of both workspaces offers it: accepted at once (xavier is no member of
+        // customer-globex yet).
+        env.ok(&[
+            "share",
+            "flow",
+            name,
+            "--from",
+            "mssp-soc",
+            "--to",
+            "customer-globex",
+            "--as",
+            OWNER,
+        ]);
+    }
+    let start = |name: &str| -> Value {
+        let out = env.cli(&[
+            "interact",
+            "start",
+            name,
+            "--workspace",
+            "customer-globex",
+            "--as",
+            OWNER,
+            "--values",
+            r#"{"n":"1"}"#,
+            "--steps",
+            &steps,
+            "--json",
+        ]);
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("JSON: {}", text(&out)))
+    };
+    // Bound to its own publisher, it acts with their power in the destination.
+    assert_eq!(start("ask-self")["status"], "succeeded");
+    // xavier joins customer-globex as an Owner after the acceptance.
+    env.ok(&[
+        "users",
+        "invite",
+        xavier,
+        "--role",
+        "owner",
+        "--workspace",
+        "customer-globex",
+        "--as",
+        OWNER,
+    ]);
+    let borrowed = start("ask-x");
+    assert_eq!(borrowed["status"], "failed", "{borrowed}");
+    let error = borrowed["error"].as_str().unwrap_or_default();
+    assert!(error.contains("acts with nothing of its own"), "{error}");
+    assert!(
+        !error.contains(xavier),
+        "whom it names is not told: {error}"
+    );
+}
+
+/// Asking people is the act of whoever answers for what a run runs (SPEC WF-10, RB-1;
+/// round 23 authority and interactions reviews): an operator's file that asks people is
+/// refused before it runs, as publishing it is; a published revision run by hand asks only
+/// while its publisher may still ask (a demoted publisher's approvals opened in the Owners'
+/// queue when started by hand, where every triggered start refused them).
+#[test]
+fn a_manual_run_asks_people_only_for_whoever_may_ask() {
+    let env = Env::new();
+    let steps = steps_dir();
+    let approve = serde_json::json!({ "name": "approve", "workspace": "mssp-soc",
+        "steps": [{ "id": "ok", "interaction": { "title": "Approve the wire transfer",
+            "form": { "fields": [{ "name": "yes", "type": "boolean" }] },
+            "access": { "workspace_users": { "emails": [OWNER] } } } }] });
+    let file = env.dir.path().join("approve.json");
+    std::fs::write(&file, approve.to_string()).expect("write");
+    let file = file.to_str().expect("utf-8");
+    let listed = || env.json(&["interact", "list", "--workspace", "mssp-soc", "--as", OWNER]);
+    // An operator (no `interaction.write`) running the file: refused, nothing asked.
+    let refused = env.fails(&["run", file, "--as", OPERATOR, "--steps", &steps]);
+    assert!(refused.contains("interaction.write"), "{refused}");
+    assert_eq!(listed().as_array().map(Vec::len), Some(0), "nothing asked");
+    // The lead (a contributor) publishes it; an operator running it asks for them.
+    env.ok(&[
+        "workflows",
+        "publish",
+        file,
+        "--as",
+        LEAD,
+        "--steps",
+        &steps,
+    ]);
+    let run = |who: &str| {
+        let out = env.cli(&[
+            "run",
+            "--published",
+            "approve",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            who,
+            "--steps",
+            &steps,
+            "--json",
+        ]);
+        serde_json::from_slice::<Value>(&out.stdout)
+            .unwrap_or_else(|_| panic!("JSON: {}", text(&out)))
+    };
+    assert_eq!(run(OPERATOR)["status"], "on_hold");
+    assert_eq!(listed().as_array().map(Vec::len), Some(1), "asked");
+    // Demoted below `interaction.write`, the lead's revision asks nobody when run by hand.
+    env.ok(&[
+        "users",
+        "set-role",
+        LEAD,
+        "--role",
+        "operator",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let demoted = run(OPERATOR);
+    assert_eq!(demoted["status"], "failed", "{demoted}");
+    let error = demoted["error"].as_str().unwrap_or_default();
+    assert!(error.contains("may no longer ask people"), "{error}");
+    assert!(!error.contains(LEAD), "naming nobody: {error}");
+    assert_eq!(
+        listed().as_array().map(Vec::len),
+        Some(1),
+        "nothing more asked"
+    );
+}
+
+/// A share is accepted at the revision its acceptor looked at (SPEC SH-3; round 23
+/// interactions review): one the source published since is refused naming both, rather than
+/// pinned unseen; the revision named, when it is the latest, is accepted.
+#[test]
+fn a_share_is_accepted_only_at_the_revision_its_acceptor_names() {
+    let env = Env::new();
+    let publish = |title: &str| {
+        env.publish_flow(
+            "ask-help",
+            &serde_json::json!({ "name": "ask-help", "workspace": "mssp-soc", "run_as": OWNER,
+                "trigger": { "on": "interaction", "interaction": { "title": title,
+                    "form": { "fields": [{ "name": "why", "type": "text" }] } } },
+                "steps": [{ "id": "w", "wait": "1ms" }] }),
+        );
+    };
+    publish("Ask for help");
+    env.ok(&[
+        "users",
+        "invite",
+        "oscar@acme-mssp.test",
+        "--role",
+        "owner",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    env.ok(&[
+        "share",
+        "flow",
+        "ask-help",
+        "--from",
+        "mssp-soc",
+        "--to",
+        "customer-globex",
+        "--as",
+        "oscar@acme-mssp.test",
+    ]);
+    let shares = env.json(&["share", "list", "--workspace", "mssp-soc", "--as", OWNER]);
+    let id = shares[0]["id"].as_str().expect("share id").to_owned();
+    let offered = shares[0]["latest"].as_i64().expect("the revision offered");
+    // The source publishes again before the destination's Owner accepts what they saw.
+    publish("Ask for help, now with more steps");
+    env.sso_login("globex-entra", GLOBEX_OWNER, "Flowhost-Admins");
+    let seen = offered.to_string();
+    let refused = env.fails(&[
+        "share",
+        "accept",
+        &id,
+        "--revision",
+        &seen,
+        "--as",
+        GLOBEX_OWNER,
+        "--sso",
+    ]);
+    assert!(
+        refused.contains(&format!("not revision {offered}")),
+        "{refused}"
+    );
+    let listed = env.json(&["share", "list", "--workspace", "mssp-soc", "--as", OWNER]);
+    assert_eq!(listed[0]["status"], "pending", "{listed}");
+    let newer = (offered + 1).to_string();
+    env.ok(&[
+        "share",
+        "accept",
+        &id,
+        "--revision",
+        &newer,
+        "--as",
+        GLOBEX_OWNER,
+        "--sso",
+    ]);
+    let listed = env.json(&["share", "list", "--workspace", "mssp-soc", "--as", OWNER]);
+    assert_eq!(listed[0]["status"], "accepted", "{listed}");
+    assert_eq!(listed[0]["revision"], offered + 1, "{listed}");
+}

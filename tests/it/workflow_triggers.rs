@@ -2136,8 +2136,9 @@ fn a_run_whose_key_is_revoked_while_it_runs_asks_nobody() {
     );
 
     // So is a person's own run whose person is removed meanwhile (self-review: only runs
-    // bound to an identity were decided).
-    let operator = "omar.operator@acme-mssp.test";
+    // bound to an identity were decided). A lead's: their file may ask people (an
+    // operator's is refused before it runs: round 23).
+    let operator = "sam.lead@acme-mssp.test";
     let own = json!({ "name": "own", "workspace": "mssp-soc", "steps": [
         { "id": "w", "wait": "10s" },
         { "id": "ask", "interaction": { "title": "Go on?",
@@ -2770,4 +2771,59 @@ fn a_keyed_flow_start_sent_again_goes_on_with_a_run_a_killed_cli_left() {
     let again = start();
     assert_eq!(again["run_id"], first["run_id"]);
     assert_eq!(again["status"], "succeeded", "{again}");
+}
+
+/// A case event's listener that cannot run fails on every event of its kind, naming nobody
+/// (round 23 interactions review; SPEC WF-10, WF-11): its `run_as` removed, every case event
+/// ended in silence (the case look read the identity's removal as the case hidden); its
+/// identity left without `case.read`, each failure named the identity and the publisher.
+/// Its conditions are not consulted: on a case it may not see, whether it failed would tell
+/// their answer.
+#[test]
+fn a_case_events_listener_that_cannot_run_fails_on_each_event_naming_nobody() {
+    let env = Env::new();
+    let automation = "automation@acme-mssp.test";
+    let lead = "sam.lead@acme-mssp.test";
+    for (name, run_as) in [("gone", automation), ("blind", lead)] {
+        let wf = json!({ "name": name, "workspace": "mssp-soc", "run_as": run_as,
+            "trigger": { "on": "case_created",
+                "if": [{ "left": "$.event.case.severity", "op": "eq", "right": "critical" }] },
+            "steps": [{ "id": "w", "wait": "1ms" }] });
+        env.publish_as_owner(name, &wf);
+    }
+    env.ok(&[
+        "users",
+        "delete",
+        automation,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    env.ok(&[
+        "users",
+        "set-role",
+        lead,
+        "--role",
+        "interact-only",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    env.create_case("mssp-soc", "routine", "low");
+    env.create_case("mssp-soc", "breach", "critical");
+    env.dispatch(1);
+    for name in ["gone", "blind"] {
+        let runs: Vec<_> = env.runs().into_iter().filter(|r| r.0 == name).collect();
+        assert_eq!(runs.len(), 2, "one failed run per event, {name}: {runs:?}");
+        for (_, status, error) in &runs {
+            assert_eq!(status, "failed", "{runs:?}");
+            let error = error.clone().unwrap_or_default();
+            assert!(
+                !error.contains(automation) && !error.contains(lead) && !error.contains(OWNER),
+                "{name} names nobody: {error}"
+            );
+        }
+    }
 }

@@ -62,6 +62,10 @@ pub enum Reason {
         publisher: String,
         reason: Box<Reason>,
     },
+    /// A shared revision's run acts as an identity someone else bound in the source: it acts
+    /// with nothing of its own in the workspace the revision was shared to (SPEC WF-10,
+    /// SH-2). Names nobody: the identity is the source's to know.
+    BorrowedIdentity { workspace: String },
     /// An Interaction Flow check (SPEC IX-4), as the flow's settings decided it.
     Flow(Box<FlowReason>),
     /// A publisher may not bind this `run_as` (SPEC WF-10).
@@ -215,6 +219,12 @@ impl fmt::Display for Reason {
             Reason::PublisherLacks { publisher, reason } => write!(
                 f,
                 "the run acts with what its publisher {publisher} holds now, and that is denied: {reason} (SPEC WF-10)"
+            ),
+            Reason::BorrowedIdentity { workspace } => write!(
+                f,
+                "this shared workflow runs as an identity its source's publisher bound for someone \
+                 else, which acts with nothing of its own in workspace `{workspace}` \
+                 (SPEC WF-10, SH-2)"
             ),
             Reason::Flow(reason) => write!(f, "{reason}"),
             Reason::RunAs(refusal) => write!(f, "{refusal}"),

@@ -25,6 +25,11 @@ impl AccessIndex {
     /// `workspace` now. Neither is a sign-in: SSO-only does not apply to them, an SSO denial
     /// does (SPEC WF-10, SSO-5).
     pub(super) fn check_run(&self, run: &RunAs, workspace: &str, scope: Scope) -> AccessDecision {
+        if run.borrowed {
+            return AccessDecision::deny(Reason::BorrowedIdentity {
+                workspace: workspace.to_owned(),
+            });
+        }
         let identity = self.check_acting(&run.identity, workspace, scope);
         if !identity.allowed() {
             return identity;
@@ -57,8 +62,12 @@ impl AccessIndex {
 
     /// Whether a run has a standing in `workspace` (SPEC ID-4): its identity and its
     /// publisher both act there now, neither as a sign-in (SPEC WF-10).
+    /// A borrowed identity stands nowhere it was shared to, as an outsider would not
+    /// (self-review: whether it stood told a step whether the source's person had joined).
     pub(super) fn run_stands(&self, run: &RunAs, workspace: &str) -> bool {
-        self.side_stands(&run.identity, workspace) && self.side_stands(&run.publisher, workspace)
+        !run.borrowed
+            && self.side_stands(&run.identity, workspace)
+            && self.side_stands(&run.publisher, workspace)
     }
 
     /// Whether whoever bound a run's identity (its publisher, or the Owner who accepted its
@@ -127,6 +136,26 @@ impl AccessIndex {
         }
     }
 
+    /// What whoever answers for what a run asks of people holds of `scope` in `workspace`
+    /// now, acting, not as a sign-in: a run's publisher ([`Self::binder_check`]); for a
+    /// manual run, `binder`, its revision's publisher or share's acceptor, or whoever runs its
+    /// file (`None`: its own principal). Asking people is their
+    /// act (SPEC WF-10; round 23 authority review: an operator's file, or a demoted
+    /// publisher's revision run by hand, opened approvals nobody holding `interaction.write`
+    /// asked for).
+    pub fn asker_check(
+        &self,
+        principal: &Principal,
+        binder: Option<&Principal>,
+        workspace: &str,
+        scope: Scope,
+    ) -> AccessDecision {
+        match principal {
+            Principal::Run(run) => self.check_acting(&run.publisher, workspace, scope),
+            _ => self.check_acting(binder.unwrap_or(principal), workspace, scope),
+        }
+    }
+
     /// Whether an Interaction Flow bound to run as `run_as` starts in `workspace` now: its
     /// binder acts there and may still ask people (its form is their asking; SPEC WF-10).
     /// A flow published there (not `shared` into it) needs its identity acting there too.
@@ -185,6 +214,13 @@ impl AccessIndex {
         }
     }
 
+    /// Whether `run_as` is the person `publisher` stands for (themselves, or a personal key's
+    /// owner): a revision whose runs act as its own publisher.
+    pub fn bound_itself(&self, run_as: &Principal, publisher: &Principal) -> bool {
+        let identity = self.person_of(run_as);
+        identity.is_some() && self.person_of(publisher) == identity
+    }
+
     /// May `acceptor` install in `destination` a shared revision whose runs act as `run_as`,
     /// which `revision_publisher` bound in the source? (SPEC WF-10, SH-2.) An identity with a
     /// standing in the destination acts there with its power there, and the acceptor is not
@@ -201,9 +237,9 @@ impl AccessIndex {
         revision_publisher: Option<&Principal>,
     ) -> Result<(), RunAsRefusal> {
         if !self.is_outsider(run_as, destination) {
-            let identity = self.person_of(run_as);
-            let bound_themselves = identity.is_some()
-                && revision_publisher.and_then(|p| self.person_of(p)) == identity;
+            let bound_themselves = revision_publisher.is_some_and(|p| self.bound_itself(run_as, p));
+            // Its runs carry the same answer, decided as they start: such an identity acts
+            // with nothing of its own there even if it joins later (`RunAs::borrowed`).
             if !bound_themselves {
                 return Err(RunAsRefusal::SharedAsAnother {
                     destination: destination.to_owned(),
@@ -342,9 +378,20 @@ impl AccessIndex {
         // `cases::Viewer::of`): a side holding it alone saw restricted cases for its run's
         // sight (leak review).
         let holds = |p: &Principal, scope| self.check_acting(p, workspace, scope).allowed();
-        [&run.identity, &run.publisher].map(|p| CaseSight {
+        let [identity, publisher] = [&run.identity, &run.publisher].map(|p| CaseSight {
             email: self.person_of(p),
             bypass: holds(p, Scope::BypassCaseAccessRestriction) && holds(p, Scope::CaseRead),
-        })
+        });
+        // A borrowed identity is named on no case and bypasses nothing here, whatever it
+        // became here since (round 23 authority review).
+        let identity = if run.borrowed {
+            CaseSight {
+                email: None,
+                bypass: false,
+            }
+        } else {
+            identity
+        };
+        [identity, publisher]
     }
 }

@@ -19,6 +19,10 @@ pub enum ShareCommand {
     Accept {
         /// The share's id (`S-…`).
         id: String,
+        /// Accept only this revision, the one looked at (`share list`): one published since
+        /// is refused rather than accepted unseen.
+        #[arg(long)]
+        revision: Option<i64>,
         #[command(flatten)]
         acting: Acting,
     },
@@ -48,9 +52,18 @@ pub fn run(db: &Database, cmd: ShareCommand) -> anyhow::Result<()> {
     let (kind, args) = match cmd {
         ShareCommand::Workflow(args) => (ShareKind::Workflow, args),
         ShareCommand::Flow(args) => (ShareKind::Flow, args),
-        ShareCommand::Accept { id, acting } => {
+        ShareCommand::Accept {
+            id,
+            revision,
+            acting,
+        } => {
             let id = PublicId::parse(IdKind::Share, &id).map_err(Error::from)?;
-            let share = platform(db)?.shares().accept(&acting.required()?, &id)?;
+            let actor = acting.required()?;
+            let platform = platform(db)?;
+            let share = match revision {
+                Some(revision) => platform.shares().accept_at(&actor, &id, revision)?,
+                None => platform.shares().accept(&actor, &id)?,
+            };
             println!(
                 "share {id} accepted: `{}` from {} is usable in {} at revision {}",
                 share.name,

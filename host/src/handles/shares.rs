@@ -36,7 +36,19 @@ impl<'p> Shares<'p> {
     /// destination (an Owner there), who must be able to bind the revision's `run_as` there
     /// (SPEC WF-10). Accepting an accepted share again takes a newer revision (SPEC SH-3).
     pub fn accept(&self, actor: &Principal, id: &PublicId) -> Result<Share, Error> {
-        self.platform.accept_share(actor, id)
+        self.platform.accept_share(actor, id, None)
+    }
+
+    /// [`Self::accept`] only at `revision`, the one its acceptor looked at: a revision the
+    /// source published since is a conflict naming both, not accepted unseen (SPEC SH-3;
+    /// round 23 interactions review).
+    pub fn accept_at(
+        &self,
+        actor: &Principal,
+        id: &PublicId,
+        revision: i64,
+    ) -> Result<Share, Error> {
+        self.platform.accept_share(actor, id, Some(revision))
     }
 
     /// Shares into and out of `workspace`; needs `playbook.list` there.

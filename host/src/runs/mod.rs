@@ -255,6 +255,10 @@ pub struct NewRun<'a> {
     /// The components pinned by the revision it runs (JSON, see `workflow::components`), so
     /// a resumed run runs the components it started with; `None` for a run of a file.
     pub components: Option<&'a str>,
+    /// Who answers for what a manual run asks of people (a stored principal): its
+    /// revision's publisher, its share's acceptor, or whoever runs a file. `None` for a run
+    /// whose principal carries its binder (`Principal::Run`).
+    pub binder: Option<&'a str>,
     /// What started it, audited in the transaction that records it (so neither lands without
     /// the other), with the run's id added to the details.
     pub audit: Option<RunAudit<'a>>,
@@ -465,6 +469,9 @@ pub(crate) trait RunStore: Send + Sync {
 
     /// What resuming `run` needs, as recorded when it started (its status among it).
     fn run_resume_data(&self, run: i64) -> Result<ResumeData, Error>;
+
+    /// Who answers for what manual run `run` asks of people, as stored ([`NewRun::binder`]).
+    fn run_binder(&self, run: i64) -> Result<Option<String>, Error>;
 
     /// Where the run people know as `id` is, if there is one: read alone, so that a door
     /// decides a principal's standing before the rest of the row is parsed.

@@ -193,10 +193,16 @@ impl Platform {
         })
     }
 
-    /// Accepts share `id` at the source's latest revision; needs `resource.share` in its
-    /// destination (an Owner there), who must be able to bind the revision's `run_as` there
-    /// (SPEC WF-10). Accepting an accepted share again takes a newer revision (SPEC SH-3).
-    pub(crate) fn accept_share(&self, actor: &Principal, id: &PublicId) -> Result<Share, Error> {
+    /// Accepts share `id` at the source's latest revision (only if that is `expected`, when
+    /// given); needs `resource.share` in its destination (an Owner there), who must be able
+    /// to bind the revision's `run_as` there (SPEC WF-10). Accepting an accepted share again
+    /// takes a newer revision (SPEC SH-3).
+    pub(crate) fn accept_share(
+        &self,
+        actor: &Principal,
+        id: &PublicId,
+        expected: Option<i64>,
+    ) -> Result<Share, Error> {
         let share = store::share(self.db()?.conn(), id)?.ok_or_else(no_such_share)?;
         // To someone with no standing in its destination a share does not exist: the same
         // answer as a missing id, naming no workspace (SPEC ID-4).
@@ -247,6 +253,18 @@ impl Platform {
                     share.source, share.name
                 ))
             })?;
+        // The revision its acceptor looked at, or none: one the source published since is
+        // not accepted unseen (SPEC SH-3; round 23 interactions review: a contributor's
+        // publish between the offer and the acceptance reached the destination).
+        if let Some(expected) = expected
+            && expected != latest.revision
+        {
+            return Err(Error::Conflict(format!(
+                "share {id} offers revision {} of `{}` now, not revision {expected}: look at it \
+                 again (`share list`) and accept the revision you mean",
+                latest.revision, share.name
+            )));
+        }
         if share.status == "accepted" && share.revision == Some(latest.revision) {
             // Who accepted it only to a reader of the destination's people, as `share list`
             // shows it (leak review).
@@ -479,7 +497,10 @@ impl Platform {
         // A flow that would start nothing is offered to nobody (its binder gone or no longer
         // asking people, an unbound revision): it was listed and reported startable, and its
         // form answered 409 once filled in (authority review, `run_standing.rs`).
-        let starts = match in_use.revision.run_principal(in_use.bound_by.as_deref()) {
+        let starts = match in_use
+            .revision
+            .run_principal(in_use.bound_by.as_deref(), &self.index())
+        {
             Ok(Some(run_as)) => {
                 let shared = in_use.bound_by.is_some();
                 self.index().flow_may_start(&run_as, workspace, shared)

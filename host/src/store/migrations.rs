@@ -941,6 +941,20 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     ALTER TABLE case_updates ADD COLUMN request TEXT;
     "#,
     ),
+    (
+        41,
+        "who answers for what a manual run asks of people",
+        r#"
+    -- A manual run's interactions are asked for by whoever bound what it runs: the revision's
+    -- publisher, the Owner who accepted its share, or the person or key running a file
+    -- (stored principals). Decided on their power when the run asks, as a triggered run's
+    -- publisher is (round 23 authority review: an operator's file, or a demoted publisher's
+    -- revision, opened approvals nobody holding `interaction.write` asked for). NULL for a
+    -- run whose principal carries its binder (`run:`); for a manual run recorded before,
+    -- the answers to what it asked then are used, and what it asks next is its runner's.
+    ALTER TABLE runs ADD COLUMN binder TEXT;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.

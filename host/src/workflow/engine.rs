@@ -402,7 +402,7 @@ impl Engine {
         observer: &dyn Observer,
     ) -> Result<RunOutcome, Error> {
         self.run_manual_pinned(
-            workflow, definition, origin, None, principal, event, None, observer,
+            workflow, definition, origin, None, None, principal, event, None, observer,
         )
     }
 
@@ -420,19 +420,13 @@ impl Engine {
         observer: &dyn Observer,
     ) -> Result<RunOutcome, Error> {
         self.may_start(&principal, &workflow.workspace)?;
-        // Not through a file either: its steps read a form's checked answers and the
-        // responder its settings allowed, which a file's `--event` forged unchecked (round
-        // 21 hostile-input review; `run --published` refuses it as well).
-        if workflow.trigger.on == crate::definition::model::TriggerKind::Interaction {
-            return Err(Error::Invalid(format!(
-                "`{}` is an Interaction Flow: it starts through its form once published \
-                 (`flowhost interact start`, the API's or the web's flow start), or as a \
-                 `flowhost test` file's start (SPEC IX-4)",
-                workflow.name
-            )));
-        }
         let mut found = super::components::collect(definition, &workflow.resolver)?;
-        super::components::collect_nested(workflow, &mut found)?;
+        // A nested file that asks people is its runner's asking too, refused before anything
+        // runs (round 23 engine review: the steps before it made their effects first).
+        if super::components::collect_nested(workflow, &mut found)? {
+            self.platform
+                .authorize(&principal, &workflow.workspace, Scope::InteractionWrite)?;
+        }
         let pins = self
             .platform
             .transact(|tx| super::components::store(tx, &found))?;
@@ -446,6 +440,7 @@ impl Engine {
             definition,
             origin,
             Some(&pins_text),
+            None,
             principal,
             event,
             None,
@@ -454,7 +449,8 @@ impl Engine {
     }
 
     /// [`Engine::run_manual`] of a published revision, recording the components it pinned
-    /// (JSON) so that a resumed run runs them.
+    /// (JSON) so that a resumed run runs them, and who answers for what it asks of people
+    /// (`binder`, stored: its publisher or share's acceptor; `None`: its runner, for a file).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn run_manual_pinned(
         &self,
@@ -462,6 +458,7 @@ impl Engine {
         definition: &str,
         origin: &str,
         components: Option<&str>,
+        binder: Option<&str>,
         principal: Principal,
         event: Value,
         request: Option<StartKey<'_>>,
@@ -471,7 +468,28 @@ impl Engine {
         // it started (one read when nothing changed; on a failed read the index stays as it
         // was). Each step refreshes again (`Exec::action`).
         self.may_start(&principal, &workflow.workspace)?;
+        // Not by hand, whatever the door (a file, a harness's `when.run`): an Interaction
+        // Flow's steps read a form's checked answers and the responder its settings allowed,
+        // which a forged event would hand them unchecked (round 21 hostile-input review;
+        // round 23 steps review: the harness ran one so). `run --published` refuses it too.
+        if workflow.trigger.on == crate::definition::model::TriggerKind::Interaction {
+            return Err(Error::Invalid(format!(
+                "`{}` is an Interaction Flow: it starts through its form once published \
+                 (`flowhost interact start`, the API's or the web's flow start), or as a \
+                 `flowhost test` file's start (SPEC IX-4)",
+                workflow.name
+            )));
+        }
+        // A definition its runner answers for (a file, a harness's run) that asks people is
+        // their asking, as publishing it would be: refused before anything runs (round 23
+        // authority review). One a nested file asks is refused where it would open
+        // (`Exec::interaction`).
+        if binder.is_none() && workflow.asks_people() {
+            self.platform
+                .authorize(&principal, &workflow.workspace, Scope::InteractionWrite)?;
+        }
         let stored = principal_to_stored(&principal);
+        let binder = binder.map_or_else(|| stored.clone(), str::to_owned);
         let (id, executing) = self.start_run(NewRun {
             workflow: &workflow.name,
             workspace: &workflow.workspace,
@@ -481,6 +499,7 @@ impl Engine {
             source: origin,
             lease_owner: None,
             components,
+            binder: Some(&binder),
             audit: None,
             request,
         })?;
@@ -1415,6 +1434,23 @@ impl Exec<'_> {
         let state = platform
             .interaction_state(self.run, key)
             .map_err(|e| Halt::host(key, e))?;
+        let binder = self.manual_binder(key)?;
+        let may_not_ask = |index: &crate::access::AccessIndex| {
+            !index
+                .asker_check(
+                    &self.caller.principal,
+                    binder.as_ref(),
+                    &self.caller.workspace,
+                    Scope::InteractionWrite,
+                )
+                .allowed()
+        };
+        // The answer to an approval a manual run recorded before binders were (no binder,
+        // not a run principal) opened is used as it was then: its approvals in flight at the
+        // upgrade are not thrown away (self-review). A new one it opens is decided on its
+        // runner (`asker_check`), failing closed (storage review).
+        let answered_before =
+            binder.is_none() && !matches!(self.caller.principal, Principal::Run(_));
         let id = match state {
             // An answer given after whoever published the workflow lost `interaction.write`
             // is not theirs to have asked for: the run ends there, naming nobody, rather
@@ -1423,19 +1459,14 @@ impl Exec<'_> {
             // out, so that its run ends rather than wait for ever; a timeout is no answer.
             Some(crate::interact::State::Closed(response))
                 if response["timed_out"] != Value::Bool(true)
-                    && matches!(
-                        platform.index().binder_check(
-                            &self.caller.principal,
-                            &self.caller.workspace,
-                            Scope::InteractionWrite,
-                        ),
-                        Some(AccessDecision::Denied(_))
-                    ) =>
+                    && !answered_before
+                    && may_not_ask(&platform.index()) =>
             {
                 return Err(Failure {
                     step: key.to_owned(),
-                    message: "whoever published this workflow may no longer ask people for \
-                              input (`interaction.write`, SPEC WF-10); the answer is not used"
+                    message: "whoever published this workflow (or runs it from a file) may no \
+                              longer ask people for input (`interaction.write`, SPEC WF-10); \
+                              the answer is not used"
                         .to_owned(),
                 }
                 .into());
@@ -1482,18 +1513,11 @@ impl Exec<'_> {
                             "whoever runs this workflow may no longer run workflows here; it \
                              asks nobody (SPEC WF-6)",
                         )
-                    } else if matches!(
-                        index.binder_check(
-                            &self.caller.principal,
-                            &self.caller.workspace,
-                            Scope::InteractionWrite,
-                        ),
-                        Some(AccessDecision::Denied(_))
-                    ) {
+                    } else if may_not_ask(index) {
                         // Naming nobody, as the publisher's removal does.
                         Some(
-                            "whoever published this workflow may no longer ask people for \
-                             input (`interaction.write`, SPEC WF-10)",
+                            "whoever published this workflow (or runs it from a file) may no \
+                             longer ask people for input (`interaction.write`, SPEC WF-10)",
                         )
                     } else {
                         None
@@ -1676,6 +1700,26 @@ impl Exec<'_> {
         // run's next write (README, durability): a pure step lost to a crash runs again.
         self.journal(key, result.clone(), attempts, elapsed, record);
         result.map_err(|message| fail(message).into())
+    }
+
+    /// Who answers for what this manual run asks of people, as its row stores it (its
+    /// revision's publisher or share's acceptor, or whoever runs its file): `None` for a run
+    /// whose principal carries its publisher, or recorded before binders were stored.
+    fn manual_binder(&self, key: &str) -> Result<Option<Principal>, Halt> {
+        if matches!(self.caller.principal, Principal::Run(_)) {
+            return Ok(None);
+        }
+        let stored = self
+            .engine
+            .runs
+            .run_binder(self.run)
+            .map_err(|e| Halt::host(key, e))?;
+        stored
+            .map(|text| {
+                principal_from_stored(&text, "runs", "binder", "this run")
+                    .map_err(|e| Halt::host(key, Error::Internal(e.to_string())))
+            })
+            .transpose()
     }
 
     /// `result` of a component step whose events (in `record`) are about to be journaled,

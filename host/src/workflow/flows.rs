@@ -26,6 +26,10 @@ struct Published {
     run_as: Result<Option<Principal>, Error>,
     /// Its pinned components, as stored with each run.
     components: Option<String>,
+    /// Who answers for what its manual runs ask of people (`NewRun::binder`): the Owner who
+    /// accepted it, shared, else its publisher (`None` for a revision published before
+    /// publishers were recorded: its runner answers).
+    binder: Option<String>,
 }
 
 impl Engine {
@@ -51,7 +55,8 @@ impl Engine {
         bound_by: Option<String>,
     ) -> Result<Published, Error> {
         let platform = self.platform();
-        let run_as = rev.run_principal(bound_by.as_deref());
+        let run_as = rev.run_principal(bound_by.as_deref(), &platform.index());
+        let binder = bound_by.clone().or_else(|| rev.publisher.clone());
         let components = rev
             .pins()?
             .map(serde_json::to_string)
@@ -73,6 +78,7 @@ impl Engine {
             source,
             run_as,
             components,
+            binder,
         })
     }
 
@@ -143,6 +149,7 @@ impl Engine {
             &p.definition,
             &p.source,
             p.components.as_deref(),
+            p.binder.as_deref(),
             principal,
             event,
             request,
@@ -211,7 +218,10 @@ impl Engine {
         // (authority and web reviews: the web wrote nothing; round 20: nor for a revision
         // bound to no `run_as`, and it audited a member the settings refuse as denied).
         let shared = in_use.bound_by.is_some();
-        let offered_to_nobody = match in_use.revision.run_principal(in_use.bound_by.as_deref()) {
+        let offered_to_nobody = match in_use
+            .revision
+            .run_principal(in_use.bound_by.as_deref(), &index)
+        {
             Ok(Some(run_as)) => index
                 .flow_start_refusal(&run_as, workspace, shared)
                 .map(|why| super::run_standing::flow_refused(why, name, workspace).to_string()),
@@ -334,6 +344,7 @@ impl Engine {
             source,
             run_as,
             components,
+            ..
         } = self.published_of(workspace, in_use.revision, in_use.home, in_use.bound_by)?;
         if workflow.trigger.on != TriggerKind::Interaction {
             return Err(not_found());
@@ -450,6 +461,7 @@ impl Engine {
             source: &source,
             lease_owner: None,
             components: components.as_deref(),
+            binder: None,
             audit: Some(RunAudit {
                 decided: &decided,
                 actor: principal,

@@ -48,27 +48,51 @@ fn stored_flow(workflow: &Workflow) -> Result<Option<String>, Error> {
 }
 
 impl Revision {
-    /// The principal runs of this revision act as: its `run_as` on behalf of `publisher`
-    /// (SPEC WF-10), or `None` when it binds no `run_as`. A revision published before binding
-    /// has no publisher to answer for it: its runs are refused (fail closed).
-    pub fn run_principal(&self, publisher: Option<&str>) -> Result<Option<Principal>, Error> {
+    /// The principal runs of this revision act as: its `run_as` on behalf of its publisher
+    /// (SPEC WF-10), or, shared, on behalf of `accepted_by` (the Owner who accepted it), or
+    /// `None` when it binds no `run_as`. A revision published before binding has no publisher
+    /// to answer for it: its runs are refused (fail closed). Shared, its identity is borrowed
+    /// (acts with nothing of its own there, `RunAs::borrowed`) unless it is the person who
+    /// published it (a personal key's owner too: `index` tells, as accepting it decided).
+    pub fn run_principal(
+        &self,
+        accepted_by: Option<&str>,
+        index: &crate::access::AccessIndex,
+    ) -> Result<Option<Principal>, Error> {
         let Some(run_as) = &self.run_as else {
             return Ok(None);
         };
-        let publisher = publisher.or(self.publisher.as_deref()).ok_or_else(|| {
+        let unbound = || {
             Error::Denied(Reason::RunAsUnbound {
                 name: self.name.clone(),
                 revision: self.revision,
             })
-        })?;
+        };
         let row = format!("`{}` revision {}", self.name, self.revision);
         let read = |text: &str, column| {
             principal_from_stored(text, "workflow_revisions", column, &row)
                 .map_err(|e| Error::Internal(e.to_string()))
         };
-        Ok(Some(Principal::run(
-            read(run_as, "run_as")?,
-            read(publisher, "publisher")?,
+        let identity = read(run_as, "run_as")?;
+        let Some(acceptor) = accepted_by else {
+            let publisher = self.publisher.as_deref().ok_or_else(unbound)?;
+            return Ok(Some(Principal::run(
+                identity,
+                read(publisher, "publisher")?,
+            )));
+        };
+        let publisher = self
+            .publisher
+            .as_deref()
+            .map(|p| read(p, "publisher"))
+            .transpose()?;
+        let bound_itself = publisher
+            .as_ref()
+            .is_some_and(|publisher| index.bound_itself(&identity, publisher));
+        Ok(Some(Principal::shared_run(
+            identity,
+            read(acceptor, "publisher")?,
+            !bound_itself,
         )))
     }
 }

@@ -208,7 +208,8 @@ impl Platform {
         };
         match principal_from_stored(&run.principal, "runs", "principal", "a shown run") {
             Ok(Principal::Run(ran)) => {
-                let identity = if index.is_outsider(&ran.identity, &run.workspace) {
+                // A borrowed identity is the source's to know, wherever it stands now.
+                let identity = if ran.borrowed || index.is_outsider(&ran.identity, &run.workspace) {
                     FOREIGN_IDENTITY.to_owned()
                 } else {
                     shown(&ran.identity)

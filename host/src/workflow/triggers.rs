@@ -568,7 +568,7 @@ impl Engine {
             // the conditions are evaluated: conditions run on the payload, and a run refused
             // (or not started) only when they held would tell its publisher what a restricted
             // case holds (SPEC CS-2).
-            let principal = match rev.run_principal(None) {
+            let principal = match rev.run_principal(None, &platform.index()) {
                 Ok(Some(principal)) => principal,
                 Ok(None) => {
                     let why = format!("`{}` has no `run_as` (SPEC WF-6)", rev.name);
@@ -580,10 +580,25 @@ impl Engine {
                     continue;
                 }
             };
+            // Fail closed (SPEC WF-10): a run whose identity or publisher no longer acts here
+            // is recorded failed, naming nobody (`run_standing::no_standing`). On a case
+            // event, decided before the case look, which such a run cannot make (a removed
+            // identity's listener ended in silence there: round 23 interactions review), and
+            // on every event of its kind, its conditions not consulted: run on a case it may
+            // not see, their answer would be told by whether it failed (published revisions'
+            // review). On a custom event, once its conditions hold (below).
+            let stands = platform
+                .index()
+                .own_run_stands(&principal, &event.workspace);
             // A restricted case does not exist for a workflow whose run cannot see it
             // (SPEC CS-2): no run, no payload. A run that may not read cases at all (its
-            // publisher was demoted, say) is refused with the reason instead.
+            // identity lost `case.read`, say) is refused, naming nobody.
             if let Some(case) = event.case_id {
+                if !stands {
+                    let why = super::run_standing::no_standing(&rev.name, &event.workspace);
+                    out.push(Match::new(&rev, Err(why.to_string())));
+                    continue;
+                }
                 let caller = Caller::of(&principal, &event.workspace);
                 match platform
                     .case_ref(case)
@@ -611,8 +626,15 @@ impl Engine {
                     // the event stays pending (SPEC WF-11).
                     Err(e) if e.is_infrastructure() => return Err(e),
                     Err(e @ Error::Internal(_)) => return Err(e),
-                    Err(e) => {
-                        let why = format!("{principal} cannot start on this event: {e}");
+                    // Naming nobody: its reason named the identity and the publisher to every
+                    // reader of the run (round 23 interactions review).
+                    Err(_) => {
+                        let why = format!(
+                            "`{}` cannot start on this event: the identity it runs as, or \
+                             whoever bound it, may not read its case (`case.read`, SPEC WF-6, \
+                             WF-10)",
+                            rev.name
+                        );
                         out.push(Match::new(&rev, Err(why)));
                         continue;
                     }
@@ -643,14 +665,10 @@ impl Engine {
                     continue;
                 }
             }
-            // Fail closed (SPEC WF-10): a run whose publisher no longer acts here is recorded
-            // failed, saying so, rather than running up to its first access check (authority
-            // review). Decided last, as a run started: an event its conditions pass over, or
-            // about a case it could not see, records nothing (review of this change).
-            if !platform
-                .index()
-                .own_run_stands(&principal, &event.workspace)
-            {
+            // Recorded failed rather than running up to its first access check (authority
+            // review); an event its conditions pass over records nothing (review of that
+            // change).
+            if !stands {
                 let why = super::run_standing::no_standing(&rev.name, &event.workspace);
                 out.push(Match::new(&rev, Err(why.to_string())));
                 continue;

@@ -381,7 +381,7 @@ impl Platform {
         // The run acts as the revision's `run_as` on behalf of its publisher, checked at each
         // step with what both hold then (SPEC WF-10).
         let principal = rev
-            .run_principal(None)?
+            .run_principal(None, &self.index())?
             .ok_or_else(|| Error::Invalid(format!("`{}` has no `run_as` (SPEC WF-6)", rev.name)))?;
         let event = json!({ "kind": "webhook", "body": body });
         let asks_people = self.revision_asks_people(&rev)?;
@@ -456,6 +456,7 @@ impl Platform {
                         source: &rev.source,
                         lease_owner: None,
                         components: components.as_deref(),
+                        binder: None,
                         audit: None,
                         request: None,
                     },

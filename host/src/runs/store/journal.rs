@@ -26,8 +26,8 @@ pub(crate) fn insert(tx: &Transaction<'_>, run: &NewRun<'_>, id: &PublicId) -> R
         crate::store::postgres::notify_work(tx)?;
     }
     tx.prepare_cached(
-        "INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, lease_owner, components, public_id)
-         VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+        "INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, lease_owner, components, public_id, binder)
+         VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          RETURNING id",
     )
     .and_then(|mut stmt| {
@@ -41,7 +41,8 @@ pub(crate) fn insert(tx: &Transaction<'_>, run: &NewRun<'_>, id: &PublicId) -> R
             clock::now_unix(),
             run.lease_owner,
             run.components,
-            id
+            id,
+            run.binder
         ], |r| r.get(0))
     })
     .map_err(internal)
@@ -634,6 +635,15 @@ pub(crate) fn resume_data(conn: &Connection, run: i64) -> Result<Option<ResumeDa
     )
     .optional()
     .map_err(internal)
+}
+
+/// Who answers for what manual run `run` asks of people, as stored (`runs.binder`): `None`
+/// for a run whose principal carries its binder, or recorded before the column.
+pub(crate) fn binder(conn: &Connection, run: i64) -> Result<Option<String>, Error> {
+    conn.query_row("SELECT binder FROM runs WHERE id = ?1", [run], |r| r.get(0))
+        .optional()
+        .map_err(internal)
+        .map(Option::flatten)
 }
 
 /// Runs left `running`, oldest first, with their lease owners.

@@ -272,6 +272,10 @@ impl RunStore for Platform {
         journal::place_of(self.db()?.conn(), id)
     }
 
+    fn run_binder(&self, run: i64) -> Result<Option<String>, Error> {
+        journal::binder(self.db()?.conn(), run)
+    }
+
     fn all_runs(&self, workspace: Option<&str>) -> Result<Vec<RunInfo>, Error> {
         journal::list(self.db()?.conn(), workspace)
     }

@@ -232,6 +232,13 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ALTER TABLE case_updates ADD COLUMN request TEXT COLLATE "C";
     "#,
     ),
+    (
+        21,
+        "who answers for what a manual run asks of people (the SQLite migration of the same name)",
+        r#"
+    ALTER TABLE runs ADD COLUMN binder TEXT COLLATE "C";
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows.
