@@ -1507,6 +1507,61 @@ fn explain_names_the_claim_rule_and_the_groups_behind_a_membership() {
         path.iter().any(|l| l.ends_with("from invitation")),
         "{path:#?}"
     );
+    // A rule added at nina's rank since: the rule there now did not give her role, and is
+    // not named as if it had (round 23 identity review).
+    p.admin()
+        .add_claim_rule(
+            &user(OWNER),
+            SOC,
+            ClaimRule::new("groups", "soc-admins", "owner").expect("rule"),
+            Some(2),
+        )
+        .expect("added");
+    let path = explain(&sso_user(nina));
+    assert!(
+        path.iter().any(|l| l.ends_with(
+            "from the SSO claim rule ranked 2 at their last sign-in (the rules changed since)"
+        )),
+        "{path:#?}"
+    );
+}
+
+/// An Owner's role change of a member an SSO claim rule provisioned is refused, saying where
+/// their role is decided (round 23 identity review: it was accepted, then put back at their
+/// next SSO sign-in, unannounced; SPEC UA-1, ID-2, SSO-3). An invited member's changes.
+#[test]
+fn ua_1_the_role_of_a_member_the_claim_rules_provisioned_is_changed_by_the_rules() {
+    let p = example_platform();
+    let nina = "nina@acme-mssp.test";
+    p.admin()
+        .sso_login(
+            "acme-okta",
+            &json!({ "email": nina, "groups": ["soc-analysts"] }),
+        )
+        .expect("login");
+    let role = |who: &str| {
+        p.admin()
+            .list_users(&user(OWNER), SOC)
+            .expect("members")
+            .into_iter()
+            .find(|m| m.email == who)
+            .map(|m| m.role)
+    };
+    assert_eq!(role(nina).as_deref(), Some("triage-analyst"));
+    let refused = p
+        .admin()
+        .set_user_role(&user(OWNER), SOC, nina, "viewer")
+        .expect_err("the claim rules decide");
+    assert!(
+        matches!(&refused, Error::Conflict(why) if why.contains("follows the SSO claim rules")),
+        "{refused:?}"
+    );
+    assert_eq!(role(nina).as_deref(), Some("triage-analyst"));
+    // The allowed path: an invited member's role is the Owner's to change.
+    p.admin()
+        .set_user_role(&user(OWNER), SOC, OPERATOR, "viewer")
+        .expect("set");
+    assert_eq!(role(OPERATOR).as_deref(), Some("viewer"));
 }
 
 /// A viewer's scopes with `user.write` and `user.read`: who manages people and holds no more.
@@ -2123,4 +2178,109 @@ fn rb_3_a_write_or_execute_scope_does_not_read_what_its_read_scope_guards() {
     assert!(p.tenant().apply(&owner, &file).is_ok());
     assert_eq!(admin.list_keys(&owner, SOC).expect("keys").len(), 1);
     assert!(p.runs().waiting_events(&owner, SOC, false).is_ok());
+}
+
+/// The IdP's groups claim is presented as `groups` at every door (round 23 identity review):
+/// the browser's sign-in renamed it and `sso login` did not, so a rule matched at one door
+/// and never at the other, and a returning member lost their role and keys. A rule on the
+/// claim's own name would match nothing: refused at `sso rules add`, in a tenant file's rules
+/// and at `sso oidc set`, naming the IdP.
+#[test]
+fn sso_2_the_groups_claim_reads_alike_at_every_door_and_no_rule_is_written_on_its_name() {
+    let p = example_platform();
+    let owner = user(OWNER);
+    let oidc = |groups_claim: &str| flowhost::admin::oidc::NewOidc {
+        idp: "acme-okta".into(),
+        issuer: "https://idp.example".into(),
+        client_id: "flowhost".into(),
+        client_secret: "s3cret".into(),
+        scopes: None,
+        groups_claim: Some(groups_claim.into()),
+    };
+    p.admin()
+        .set_oidc(&owner, SOC, oidc("roles"))
+        .expect("the IdP sends its groups as `roles`");
+    // `sso login` presents `roles` as `groups`, as the browser's sign-in does: rule 2
+    // (`groups = soc-analysts`) admits nina, and a forged `groups` claim counts for nothing.
+    let nina = "nina@acme-mssp.test";
+    let login = |claims: serde_json::Value| {
+        p.admin()
+            .sso_login("acme-okta", &claims)
+            .expect("login")
+            .into_iter()
+            .find(|r| r.workspace == SOC)
+            .map(|r| r.outcome)
+    };
+    assert_eq!(
+        login(json!({ "email": nina, "roles": ["soc-analysts"] })).as_deref(),
+        Some("member")
+    );
+    let forged = "nora@acme-mssp.test";
+    assert_eq!(
+        login(json!({ "email": forged, "groups": ["soc-analysts"] })).as_deref(),
+        Some("denied")
+    );
+    // A rule on `roles` is refused, naming the IdP.
+    let refused = p
+        .admin()
+        .add_claim_rule(
+            &owner,
+            SOC,
+            ClaimRule::new("roles", "soc-admins", "owner").expect("rule"),
+            None,
+        )
+        .expect_err("would match nothing");
+    assert!(
+        matches!(&refused, Error::Invalid(why) if why.contains("IdP `acme-okta` sends its groups as `roles`")),
+        "{refused:?}"
+    );
+    // Settings that would strand a rule already written on the claim's name are refused too.
+    p.admin()
+        .add_claim_rule(
+            &owner,
+            SOC,
+            ClaimRule::new("department", "soc", "viewer").expect("rule"),
+            None,
+        )
+        .expect("a rule on another claim");
+    let refused = p
+        .admin()
+        .set_oidc(&owner, SOC, oidc("department"))
+        .expect_err("the rule on `department` would match nothing");
+    assert!(matches!(&refused, Error::Invalid(_)), "{refused:?}");
+}
+
+/// A webhook's secret refused to a publisher who may not list keys names no key: its stored
+/// `run_as` read `key:<id>` in the refusal, where `runs list` withholds it from them (round 23
+/// leak review). The Owner, who may list keys, takes the secret.
+#[test]
+fn a_refused_webhook_secret_names_no_key_to_one_who_may_not_list_keys() {
+    let p = example_platform();
+    let owner = user(OWNER);
+    let key = p
+        .admin()
+        .create_key(
+            &owner,
+            SOC,
+            "intake",
+            NewKey::Service { role: "owner" },
+            None,
+        )
+        .expect("key")
+        .id;
+    let definition = json!({ "name": "intake", "workspace": SOC, "run_as": format!("key:{key}"),
+        "trigger": { "on": "webhook" }, "steps": [] })
+    .to_string();
+    p.workflows()
+        .publish_sent(&owner, SOC, &definition, "wf.json", Vec::new())
+        .expect("published");
+    let refused = p
+        .workflows()
+        .webhook(&user(LEAD), SOC, "intake", false)
+        .expect_err("a contributor may not bind an Owner's key");
+    assert!(!refused.to_string().contains(&key), "{refused}");
+    assert!(refused.to_string().contains("key:withheld"), "{refused}");
+    p.workflows()
+        .webhook(&owner, SOC, "intake", false)
+        .expect("the Owner takes it");
 }

@@ -381,6 +381,9 @@ fn a_link_signs_nobody_in_while_its_issuer_may_not_issue_it() {
     set_lead_role("contributor");
     let page = browser.get(&site.server.url("/"));
     assert_eq!(page.status, 401, "{}", page.body);
+    set_lead_role("owner");
+    assert_eq!(browser.get(&site.server.url("/")).status, 200);
+    let unused = site.link_by(OPERATOR, LEAD);
     site.deployment.ok(&[
         "users",
         "delete",
@@ -392,6 +395,23 @@ fn a_link_signs_nobody_in_while_its_issuer_may_not_issue_it() {
     ]);
     let page = browser.get(&site.server.url("/"));
     assert_eq!(page.status, 401, "{}", page.body);
+    // Deleted, what they vouched for ends for good: invited again, their session and their
+    // unused link stay dead (round 23 credentials review: both worked again).
+    site.deployment.ok(&[
+        "users",
+        "invite",
+        LEAD,
+        "--role",
+        "owner",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let page = browser.get(&site.server.url("/"));
+    assert_eq!(page.status, 401, "{}", page.body);
+    let refused = Client::new().sign_in(&unused);
+    assert_ne!(refused.status, 303, "{}", refused.body);
 }
 
 /// A session acts on access data as of its request: a person another process demoted a

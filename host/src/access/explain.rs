@@ -119,10 +119,18 @@ pub fn explain(
             match ws.members.get(email.as_str()) {
                 Some(m) => {
                     let source = match (m.source, m.rule_rank) {
-                        (Source::Sso, Some(rank)) => rule_text(conn, ws.id, rank)?.map_or_else(
-                            || format!("SSO claim rule {rank}"),
-                            |t| format!("SSO claim rule {rank} ({t})"),
-                        ),
+                        // The rule at that rank now, only if it still gives the role: rules
+                        // re-ranked, added or deleted since the sign-in put another rule there
+                        // (round 23 identity review; SPEC RB-3, the whole path).
+                        (Source::Sso, Some(rank)) => match rule_text(conn, ws.id, rank)? {
+                            Some((text, role)) if role.eq_ignore_ascii_case(m.role.as_str()) => {
+                                format!("SSO claim rule {rank} ({text})")
+                            }
+                            _ => format!(
+                                "the SSO claim rule ranked {rank} at their last sign-in (the \
+                                 rules changed since)"
+                            ),
+                        },
                         (Source::Sso, None) => "SSO".into(),
                         (Source::Invite, _) => "invitation".into(),
                     };
@@ -170,11 +178,15 @@ pub fn explain(
     Ok(Explanation { decision, path })
 }
 
-/// The claim rule of rank `rank`, if there still is one (rules change after logins); a
-/// failure to read it is an error, not a missing rule.
-fn rule_text(conn: &Connection, ws: i64, rank: u32) -> Result<Option<String>, StoreError> {
+/// The claim rule of rank `rank` and the role it gives, if there still is one (rules change
+/// after logins); a failure to read it is an error, not a missing rule.
+fn rule_text(
+    conn: &Connection,
+    ws: i64,
+    rank: u32,
+) -> Result<Option<(String, String)>, StoreError> {
     Ok(stored::claim_rule(conn, ws, rank)?
-        .map(|(claim, value, role)| format!("{claim} = {value} → {role}")))
+        .map(|(claim, value, role)| (format!("{claim} = {value} → {role}"), role)))
 }
 
 /// The groups `email` is in, as `name (kind)`; a group whose kind is none the host writes is

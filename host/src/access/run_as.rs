@@ -309,18 +309,25 @@ impl AccessIndex {
         if mine == everything {
             return Ok(());
         }
+        // Which keys exist, whose, revoked or expired, and what a service key's role holds
+        // are told only to who may list every key (`user.write` and `user.read`, as
+        // `keys list`): to others each refusal reads alike (round 17 leak review: a
+        // contributor probed others' keys by publishing them as `run_as`), naming no key but
+        // their own (round 23 leak review: a webhook's stored `run_as` was named to a
+        // contributor refused its secret, where `runs list` withholds it).
+        let sees_keys = mine.contains(Scope::UserWrite) && mine.contains(Scope::UserRead);
         let other = || RunAsRefusal::OtherPerson {
             publisher: publisher.to_string(),
-            run_as: run_as.to_string(),
+            run_as: match run_as {
+                Principal::ApiKey(_) if !sees_keys && run_as != publisher => {
+                    crate::stored_principal::WITHHELD_KEY.to_owned()
+                }
+                _ => run_as.to_string(),
+            },
         };
         let Principal::ApiKey(id) = run_as else {
             return Err(other());
         };
-        // Which keys exist, whose, revoked or expired, and what a service key's role holds
-        // are told only to who may list every key (`user.write` and `user.read`, as
-        // `keys list`): to others each refusal reads alike (round 17 leak review: a
-        // contributor probed others' keys by publishing them as `run_as`).
-        let sees_keys = mine.contains(Scope::UserWrite) && mine.contains(Scope::UserRead);
         let told = |refusal: RunAsRefusal| if sees_keys { refusal } else { other() };
         // Another workspace's key is no key here: which keys exist elsewhere, and of what
         // kind, is not told to a publisher (SPEC ID-4).

@@ -173,6 +173,7 @@ impl Platform {
             // authority review: the role was looked up first).
             self.may_configure_sso(actor, workspace)?;
             check_rule_role(tx, ws, workspace, &rule.role)?;
+            no_rule_on_a_renamed_claim(tx, ws, std::slice::from_ref(&rule), None)?;
             let mut list = rules(tx, ws)?;
             let at = rank.unwrap_or(list.len() as u32 + 1);
             if at == 0 || at as usize > list.len() + 1 {
@@ -360,6 +361,60 @@ fn checked_claims(claims: &serde_json::Value) -> Result<Email, Error> {
     Ok(email)
 }
 
+/// Refuses a claim rule of `rules` on the name an IdP of workspace `ws` sends its groups as
+/// (other than `groups`), with `groups_claim` of IdP `setting` as it is about to be set if
+/// given: every sign-in presents that claim as `groups` ([`presented_groups`]), so the rule
+/// would match nothing, and a member it alone admitted lost their role and keys at their
+/// next sign-in (round 23 identity review). For every door that writes rules or settings.
+pub(crate) fn no_rule_on_a_renamed_claim(
+    tx: &Connection,
+    ws: i64,
+    rules: &[ClaimRule],
+    setting: Option<(&str, &str)>,
+) -> Result<(), Error> {
+    let mut renamed: Vec<(String, String)> = store::oidc_settings(tx, ws)?
+        .into_iter()
+        .filter(|s| setting.is_none_or(|(idp, _)| idp != s.idp))
+        .map(|s| (s.idp, s.groups_claim))
+        .collect();
+    if let Some((idp, claim)) = setting {
+        renamed.push((idp.to_owned(), claim.to_owned()));
+    }
+    for rule in rules {
+        if let Some((idp, claim)) = renamed
+            .iter()
+            .find(|(_, claim)| claim != "groups" && *claim == rule.claim)
+        {
+            return Err(Error::Invalid(format!(
+                "IdP `{idp}` sends its groups as `{claim}`, which claim rules read as \
+                 `groups`: a rule on `{claim}` would match nothing; write it on `groups`"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `claims` as the claim rules and dynamic groups of a workspace read them: the IdP's groups
+/// claim as this workspace's OIDC settings of it name it (`groups_claim`) presented as
+/// `groups` (and a `groups` claim of another name dropped), at every door: the browser's
+/// sign-in renamed it and `sso login` did not, so a rule matched at one door and never at the
+/// other, and a returning member lost their role and keys (round 23 identity review).
+pub(crate) fn presented_groups(
+    claims: &serde_json::Value,
+    groups_claim: &str,
+) -> serde_json::Value {
+    let mut claims = claims.clone();
+    if groups_claim != "groups"
+        && let Some(map) = claims.as_object_mut()
+    {
+        match map.remove(groups_claim) {
+            Some(groups) => map.insert("groups".to_owned(), groups),
+            None => map.remove("groups"),
+        };
+    }
+    claims
+}
+
 fn login_in_workspace(
     tx: &Transaction<'_>,
     ws: i64,
@@ -368,6 +423,11 @@ fn login_in_workspace(
     email: &Email,
     claims: &serde_json::Value,
 ) -> Result<LoginResult, Error> {
+    let presented = match store::oidc_client(tx, ws, idp)? {
+        Some(client) => presented_groups(claims, &client.settings.groups_claim),
+        None => claims.clone(),
+    };
+    let claims = &presented;
     let list = rules(tx, ws)?;
     let matched = first_match(&list, claims).cloned();
     let user = user_id(tx, email)?;
@@ -441,10 +501,15 @@ fn login_in_workspace(
                             "kept invited role `{old}`; no access through this login"
                         ));
                     }
+                    // Kept, not removed (SPEC UA-3), but shut out by this outcome like any
+                    // denied identity (SPEC SSO-5): told so, not as one who can act (round 23
+                    // authority review).
                     Source::Sso if old.is_owner() && other_usable_owners(tx, ws, user)? == 0 => {
                         role_after = Some(old.to_string());
                         changes.push(format!(
-                            "kept role `{old}`: last Owner of the workspace who can act (SPEC UA-3)"
+                            "kept role `{old}` as the workspace's last Owner (SPEC UA-3), but \
+                             without access through this login (SPEC SSO-5) until a login \
+                             admits them again: no Owner can act here meanwhile"
                         ));
                     }
                     Source::Sso => {
@@ -544,6 +609,16 @@ fn sync_dynamic_groups(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_groups_claim_is_presented_as_groups() {
+        use serde_json::json;
+        let claims = json!({"email": "a@b.test", "roles": ["x"], "groups": ["forged"]});
+        let shown = super::presented_groups(&claims, "roles");
+        assert_eq!(shown, json!({"email": "a@b.test", "groups": ["x"]}));
+        let same = super::presented_groups(&json!({"groups": ["g"]}), "groups");
+        assert_eq!(same, json!({"groups": ["g"]}));
+    }
+
     use super::*;
 
     #[test]

@@ -216,6 +216,21 @@ pub(crate) fn delete_member(
         "UPDATE signin_links SET used_by = NULL WHERE workspace_id = ?1 AND email = ?2",
         params![ws, email.as_str()],
     )?;
+    // What they vouched for as an issuer ends with them too: the sessions their links opened
+    // and their links not yet used were only suspended, and worked again the moment the
+    // same address was invited anew, within their hours (round 23 credentials review). The
+    // issuer is stored as an actor's name: the email, or the email signed in through SSO.
+    let sso_name = format!("{email} (sso)");
+    conn.execute(
+        "DELETE FROM web_sessions WHERE workspace_id = ?1 AND via = 'local'
+         AND issued_by IN (?2, ?3)",
+        params![ws, email.as_str(), sso_name],
+    )?;
+    conn.execute(
+        "DELETE FROM signin_links WHERE workspace_id = ?1 AND used_at IS NULL
+         AND issued_by IN (?2, ?3)",
+        params![ws, email.as_str(), sso_name],
+    )?;
     conn.execute(
         "DELETE FROM memberships WHERE workspace_id = ?1 AND user_id = ?2",
         params![ws, user],

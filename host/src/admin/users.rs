@@ -128,6 +128,16 @@ impl Platform {
             if old.is_owner() && other_usable_owners(tx, ws, user)? == 0 {
                 return Err(last_owner(&email, workspace, "demoted"));
             }
+            // A member the claim rules provisioned has the role they give, at each SSO
+            // sign-in (SPEC ID-2, SSO-3): changed here, it was put back at their next one,
+            // unannounced (round 23 identity review). Refused, saying where it is decided.
+            if store::membership(tx, ws, user)?.is_some_and(|(_, source)| source == "sso") {
+                return Err(Error::Conflict(format!(
+                    "{email}'s role in `{workspace}` follows the SSO claim rules at each SSO \
+                     sign-in: change the rules (`sso rules`), or list them in the tenant file \
+                     to set it by hand (SPEC ID-2, SSO-3)"
+                )));
+            }
             store::set_member_role(tx, ws, user, new.as_str())?;
             audit::record(
                 tx,

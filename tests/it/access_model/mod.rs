@@ -728,7 +728,8 @@ impl Model {
         if !w.role_exists(role) {
             return false;
         }
-        let Some(old) = w.members.get(&email).map(|m| m.role.clone()) else {
+        let Some((old, invited)) = w.members.get(&email).map(|m| (m.role.clone(), m.invited))
+        else {
             return false;
         };
         if old == role {
@@ -745,6 +746,10 @@ impl Model {
             .get_mut(ws)
             .expect("user.write implies the workspace");
         if w.is_last_owner(&email) {
+            return false;
+        }
+        // A member the claim rules provisioned has the role they give (round 23).
+        if !invited {
             return false;
         }
         w.members.get_mut(&email).expect("member").role = role.to_owned();

@@ -98,19 +98,13 @@ fn challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-/// The claims handed to the claim mapping: the verified ones, with the IdP's groups claim
-/// presented as `groups` (what rules and dynamic groups read), and without the protocol's
-/// single-use values.
-fn presented_claims(mut claims: Value, groups_claim: &str) -> Value {
+/// The claims handed to the claim mapping: the verified ones without the protocol's
+/// single-use values. The IdP's groups claim is presented as `groups` where every door's
+/// login is applied (`admin/sso.rs`, `presented_groups`).
+fn presented_claims(mut claims: Value) -> Value {
     if let Some(map) = claims.as_object_mut() {
         for protocol in ["nonce", "at_hash", "c_hash"] {
             map.remove(protocol);
-        }
-        if groups_claim != "groups" {
-            match map.remove(groups_claim) {
-                Some(groups) => map.insert("groups".to_owned(), groups),
-                None => map.remove("groups"),
-            };
         }
     }
     claims
@@ -322,7 +316,7 @@ impl Platform {
                 }
                 _ => return Err(refused("the ID token's `email_verified` is not a boolean")),
             }
-            let claims = presented_claims(claims, &client.settings.groups_claim);
+            let claims = presented_claims(claims);
             let outcome = self.sso_login_in(&login.workspace, &login.idp, &claims)?;
             let email = Email::parse(claims["email"].as_str().unwrap_or_default())
                 .map_err(Error::Invalid)?;
@@ -503,12 +497,9 @@ mod tests {
     }
 
     #[test]
-    fn the_groups_claim_is_presented_as_groups() {
-        let claims =
-            json!({"email": "a@b.test", "roles": ["x"], "groups": ["forged"], "nonce": "n"});
-        let shown = presented_claims(claims, "roles");
-        assert_eq!(shown, json!({"email": "a@b.test", "groups": ["x"]}));
-        let same = presented_claims(json!({"groups": ["g"]}), "groups");
-        assert_eq!(same, json!({"groups": ["g"]}));
+    fn the_protocols_values_are_not_presented() {
+        let claims = json!({"email": "a@b.test", "roles": ["x"], "nonce": "n", "c_hash": "h"});
+        let shown = presented_claims(claims);
+        assert_eq!(shown, json!({"email": "a@b.test", "roles": ["x"]}));
     }
 }
