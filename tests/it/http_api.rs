@@ -1191,6 +1191,18 @@ fn access_checks_and_audit_as_the_access_layer_answers_them() {
     );
     let denied = server.get(check, Some(&viewer));
     assert_eq!(denied.body["allowed"], false, "{}", denied.text);
+    // A parameter that is not UTF-8 is refused naming it, as a body's bytes are (round 23
+    // web review: answered about `case.r\u{FFFD}ad`).
+    let latin1 = server.get(
+        "/api/v1/workspaces/mssp-soc/access?scope=case.r%E9ad",
+        Some(&owner),
+    );
+    assert_eq!(latin1.status, 400, "{}", latin1.text);
+    assert!(
+        latin1.text.contains("query parameter `scope` is not UTF-8"),
+        "{}",
+        latin1.text
+    );
     // An outsider gets the one answer every workspace gives them, existing or not.
     let outside = server.get(check, Some(&outsider));
     let nowhere = server.get(

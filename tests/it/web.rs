@@ -1164,12 +1164,36 @@ fn cookies_are_secure_when_people_reach_the_server_over_tls() {
         .map(|(_, v)| v)
         .collect();
     assert!(
-        cookies.iter().any(|c| c.starts_with("fh_session=")),
+        cookies.iter().any(|c| c.starts_with("__Host-fh_session=")),
         "{cookies:?}"
     );
+    // Host cookies (round 23 web review): no sibling host of the domain can set one of
+    // these names, so none can fix a person's session or sign them in as someone else.
     for cookie in &cookies {
-        assert!(cookie.ends_with("; Secure"), "{cookie}");
+        assert!(cookie.starts_with("__Host-fh_"), "{cookie}");
+        assert!(cookie.ends_with("; Path=/; Secure"), "{cookie}");
+        assert_eq!(cookie.matches("Path=").count(), 1, "{cookie}");
+        assert!(!cookie.contains("Domain"), "{cookie}");
     }
+    // The session works under its host name…
+    let home = site.server.url("/");
+    assert_eq!(browser.get(&home).status, 200);
+    // …and not under the plain name a sibling host could have set: that browser is signed
+    // out, whatever session the plain cookie names.
+    let secret = browser
+        .cookie("__Host-fh_session")
+        .expect("signed in")
+        .to_owned();
+    let tossed = Client::new().with_cookie("fh_session", &secret).get(&home);
+    assert_ne!(tossed.status, 200, "{}", tossed.body);
+    // Nor does a plain `fh_signin` bind a sign-in form (login CSRF from a sibling host).
+    let link = site.link(ANALYST);
+    let form = Client::new().get(&link);
+    let token = form.csrf();
+    let forced = Client::new()
+        .with_cookie("fh_signin", &token)
+        .post(&link, &[("csrf", &token)]);
+    assert_eq!(forced.status, 403, "{}", forced.body);
     // On the plain-HTTP site of the other tests, none is.
     let plain = Site::new();
     let link = plain.link(ANALYST);

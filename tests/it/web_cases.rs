@@ -158,6 +158,15 @@ fn the_list_and_a_cases_page_show_a_restricted_case_only_to_those_allowed() {
         assert_eq!(bad.status, 400, "{}", bad.body);
         assert!(!bad.body.contains("Call-the-SOC"), "{query}: {}", bad.body);
     }
+    // A filter that is not UTF-8 (Latin-1's `é`) is refused naming it, as a posted form's
+    // field is, not searched for as U+FFFD (round 23 web review).
+    let latin1 = analyst.get(&site.server.url("/cases?text=caf%E9"));
+    assert_eq!(latin1.status, 400, "{}", latin1.body);
+    assert!(
+        latin1.body.contains("query parameter `text` is not UTF-8"),
+        "{}",
+        latin1.body
+    );
 
     // The Owner bypasses restrictions (SPEC RB-1) and sees who may see the case.
     let mut owner = site.signed_in(OWNER);

@@ -90,6 +90,45 @@ fn engine_at(db: &Database, steps: Vec<PathBuf>) -> anyhow::Result<Engine> {
     engine_with(db, steps, &settings)
 }
 
+/// Why `url` is no `--public-url`, if it is not: the site is served at the root of a URL
+/// (every link, form, cookie path and OIDC callback is built on it), so it is a scheme and a
+/// host with an optional port, nothing more. A path, a query or user information was taken,
+/// and every OIDC sign-in then failed naming nothing (round 23 web review).
+fn public_url_refusal(url: &str) -> Option<&'static str> {
+    let lower = url.to_ascii_lowercase();
+    let Some(rest) = ["https://", "http://"]
+        .iter()
+        .find_map(|scheme| lower.strip_prefix(scheme))
+    else {
+        return Some("must start with https:// (or http://)");
+    };
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.is_empty() {
+        return Some("names no host");
+    }
+    if authority.contains(['/', '?', '#']) {
+        return Some("must be the site's root (`https://host[:port]`): no path, query or fragment");
+    }
+    if authority.contains('@') {
+        return Some("must not hold user information (`@`)");
+    }
+    if authority
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Some("must not hold spaces or control characters");
+    }
+    let port = match authority.rsplit_once(':') {
+        // An IPv6 host's colons are inside its brackets.
+        Some((host, port)) if !port.contains(']') && !host.is_empty() => Some(port),
+        _ => None,
+    };
+    if port.is_some_and(|p| !p.bytes().all(|b| b.is_ascii_digit()) || p.parse::<u16>().is_err()) {
+        return Some("has a port that is not a number from 0 to 65535");
+    }
+    None
+}
+
 /// The scheduler and the HTTP server on one runtime; either stopping (a signal, `--once`)
 /// stops both.
 fn serve_http(
@@ -98,10 +137,13 @@ fn serve_http(
     engine: Arc<Engine>,
     scheduler: Scheduler,
 ) -> anyhow::Result<()> {
-    if let Some(url) = &public_url
-        && !(url.starts_with("https://") || url.starts_with("http://"))
-    {
-        anyhow::bail!("--public-url `{url}` must start with https:// (or http://)");
+    if let Some(url) = &public_url {
+        public_url_refusal(url).map_or(Ok(()), |why| {
+            Err(anyhow::anyhow!(
+                "--public-url `{}` {why}",
+                url.escape_debug()
+            ))
+        })?;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -185,5 +227,37 @@ fn print(notice: Notice<'_>) {
         Notice::Stopping { in_flight } => eprintln!(
             "flowhost serve: stopping; {in_flight} run(s) finish their current step and stop there"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::public_url_refusal;
+
+    #[test]
+    fn a_public_url_is_a_scheme_and_a_host_with_an_optional_port() {
+        for ok in [
+            "https://flowhost.example",
+            "https://flowhost.example/",
+            "HTTPS://Flowhost.Example:8443",
+            "http://127.0.0.1:8080",
+            "https://[::1]:8443/",
+        ] {
+            assert_eq!(public_url_refusal(ok), None, "{ok}");
+        }
+        for bad in [
+            "flowhost.example",
+            "https://",
+            "https://corp.example/flowhost",
+            "https://x.example/?a=1",
+            "https://x.example#f",
+            "https://u:p@x.example",
+            "https://x.example:port",
+            "https://x.example: 1",
+            "https://x.example:",
+            "https://x.example:99999",
+        ] {
+            assert!(public_url_refusal(bad).is_some(), "{bad}");
+        }
     }
 }

@@ -14,6 +14,7 @@ mod run_slots;
 mod stalled_io;
 mod state;
 mod unread_body;
+mod urlencoded;
 mod web;
 
 use std::sync::Arc;

@@ -82,6 +82,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        // Every parameter as UTF-8 text, as a body's (round 23 web review: `scope=case.r%E9ad`
+        // was answered about `case.r\u{FFFD}ad`).
+        crate::server::urlencoded::strict_query(parts).map_err(ApiError::invalid)?;
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| ApiQuery(q.0))

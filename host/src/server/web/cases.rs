@@ -4,11 +4,12 @@
 //! operations as the API, the CLI and the WIT door; this page never filters or decides. A
 //! case the person may not see is not found, exactly as a missing one (SPEC CS-2, ID-4).
 
+use crate::server::urlencoded::StrictQuery;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use super::posted::Posted;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
@@ -124,7 +125,7 @@ fn query_of(params: &[(String, String)]) -> Result<CaseQuery, String> {
 pub(super) async fn list(
     State(state): State<AppState>,
     signed: Signed,
-    Query(params): Query<Vec<(String, String)>>,
+    StrictQuery(params): StrictQuery<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let session = &signed.session;
     let query = match query_of(&params) {

@@ -1,10 +1,11 @@
 //! The Interaction Flows the signed-in person may start (SPEC IX-1, IX-7), each started by
 //! submitting its form. Starting goes through `Engine::start_flow`, which decides and audits.
 
+use crate::server::urlencoded::StrictQuery;
 use std::fmt::Write as _;
 
 use super::posted::Posted;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use hmac::{Hmac, Mac};
@@ -114,7 +115,7 @@ pub(super) async fn show(
     State(state): State<AppState>,
     signed: Signed,
     Path(name): Path<String>,
-    Query(query): Query<StartedQuery>,
+    StrictQuery(query): StrictQuery<StartedQuery>,
 ) -> Result<Html<String>, WebError> {
     let f = flow(&state, &signed.session, &name).await?;
     Ok(render(
@@ -162,7 +163,7 @@ pub(super) async fn start(
     signed: Result<Signed, WebError>,
     headers: axum::http::HeaderMap,
     Path(name): Path<String>,
-    Query(token): Query<StartToken>,
+    StrictQuery(token): StrictQuery<StartToken>,
     Posted(posted): Posted,
 ) -> Result<Response, WebError> {
     // Refused before anything is done, what was typed is shown to be kept (round 19 web

@@ -50,23 +50,32 @@ pub(super) async fn secure(request: Request, next: Next) -> Response {
     response
 }
 
-/// Marks every cookie the response sets `Secure` when people reach the server over TLS
-/// (`--public-url https://…`): a browser then never sends the session, sign-in or OIDC
-/// cookie over plain HTTP, where the README left it to the proxy's configuration, which is
-/// easy to forget (HTTP review). On a plain-HTTP URL (loopback, tests) they stay as they are,
-/// or no browser would send them back.
+/// The prefix that binds a cookie to the one host that set it: a browser takes a cookie of
+/// such a name only over TLS, from that host, for `Path=/` and with no `Domain`.
+const HOST_PREFIX: &str = "__Host-";
+
+/// When people reach the server over TLS (`--public-url https://…`), every cookie the web
+/// pages set (`fh_…`) is a host cookie: sent as `__Host-fh_…`, `Secure` and `Path=/`, and
+/// only those are read back, under their plain names (the handlers' `session::cookie`). A
+/// sibling host of the domain (cookie tossing, `Domain=corp.example`) could set a plain
+/// `fh_session` a browser with none sent alone, fixing a person into the attacker's session,
+/// satisfy the sign-in forms' login-CSRF binding (`fh_signin`, `fh_oidc`), or lock a person
+/// out with a second value no sign-in could clear (round 23 web review). `Secure` alone was
+/// the HTTP review's: a browser never sends them over plain HTTP. On a plain-HTTP URL
+/// (loopback, tests) they stay as they are, or no browser would send them back.
 pub(in crate::server) async fn secure_cookies(
     axum::extract::State(state): axum::extract::State<crate::server::AppState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
-    let mut response = next.run(request).await;
     if !state.public_url().is_some_and(|url| {
         url.get(..8)
             .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
     }) {
-        return response;
+        return next.run(request).await;
     }
+    host_cookies_only(request.headers_mut());
+    let mut response = next.run(request).await;
     let cookies: Vec<HeaderValue> = response
         .headers()
         .get_all(header::SET_COOKIE)
@@ -78,9 +87,45 @@ pub(in crate::server) async fn secure_cookies(
         let secured = cookie
             .to_str()
             .ok()
-            .and_then(|c| HeaderValue::from_str(&format!("{c}; Secure")).ok())
+            .and_then(|c| HeaderValue::from_str(&host_cookie(c)).ok())
             .unwrap_or(cookie);
         response.headers_mut().append(header::SET_COOKIE, secured);
     }
     response
+}
+
+/// `set_cookie` (a page's `Set-Cookie` value) as a host cookie: its name prefixed, its path
+/// the whole site, `Secure`.
+fn host_cookie(set_cookie: &str) -> String {
+    let mut parts = set_cookie.split(';').map(str::trim);
+    let pair = parts.next().unwrap_or_default();
+    let rest: Vec<&str> = parts
+        .filter(|p| !p.get(..5).is_some_and(|k| k.eq_ignore_ascii_case("path=")))
+        .collect();
+    let mut cookie = format!("{HOST_PREFIX}{pair}");
+    for attribute in rest {
+        cookie.push_str("; ");
+        cookie.push_str(attribute);
+    }
+    cookie.push_str("; Path=/; Secure");
+    cookie
+}
+
+/// Rewrites the request's `Cookie` headers to the host cookies alone, under their plain
+/// names: a plain `fh_…` cookie (one a sibling host may have set) is not read at all.
+fn host_cookies_only(headers: &mut axum::http::HeaderMap) {
+    let kept: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().strip_prefix(HOST_PREFIX).map(str::to_owned))
+        .collect();
+    headers.remove(header::COOKIE);
+    if kept.is_empty() {
+        return;
+    }
+    if let Ok(value) = HeaderValue::from_str(&kept.join("; ")) {
+        headers.insert(header::COOKIE, value);
+    }
 }

@@ -16,7 +16,8 @@
 //!   IdP mix-up; RFC 9207 also checked through `iss`).
 
 use super::posted::Posted;
-use axum::extract::{Path, Query, State};
+use crate::server::urlencoded::StrictQuery;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -47,7 +48,7 @@ pub(super) struct WorkspaceQuery {
 }
 
 /// GET /signin/oidc?workspace=W: to that workspace's buttons (a GET form; changes nothing).
-pub(super) async fn to_workspace(Query(q): Query<WorkspaceQuery>) -> Redirect {
+pub(super) async fn to_workspace(StrictQuery(q): StrictQuery<WorkspaceQuery>) -> Redirect {
     Redirect::to(&format!(
         "/signin/oidc/{}",
         percent_encode(q.workspace.trim())
@@ -172,7 +173,7 @@ pub(super) async fn callback(
     _attempt: SignInAttempt,
     State(state): State<AppState>,
     Path((workspace, idp)): Path<(String, String)>,
-    Query(query): Query<CallbackQuery>,
+    StrictQuery(query): StrictQuery<CallbackQuery>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
     let finished = finish(&state, (workspace, idp), query, &headers).await;

@@ -2,9 +2,10 @@
 //! and its journal (SPEC ID-4, CS-2: what a run saw only to those who may see it, as
 //! `platform.runs()` decides).
 
+use crate::server::urlencoded::StrictQuery;
 use std::fmt::Write as _;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Html;
 
 use super::diagram;
@@ -30,7 +31,7 @@ pub(super) struct ListQuery {
 pub(super) async fn list(
     State(state): State<AppState>,
     signed: Signed,
-    Query(query): Query<ListQuery>,
+    StrictQuery(query): StrictQuery<ListQuery>,
 ) -> Result<Html<String>, WebError> {
     let principal = signed.session.principal.clone();
     let workspace = signed.session.workspace.clone();
