@@ -326,6 +326,18 @@ fn unmocked_calls_can_fall_through_to_the_seeded_database() {
             && text.contains("a member of `mssp-soc` in the tenant fixture"),
         "{text}"
     );
+    // Nor does a file without a tenant fixture pass a call the (empty) database answered:
+    // every one was an outsider's, refused, so `denied` passed whatever the step did (round
+    // 23 steps review).
+    let mut no_tenant = tests.clone();
+    no_tenant.as_object_mut().expect("object").remove("tenant");
+    no_tenant.as_object_mut().expect("object").remove("cases");
+    no_tenant["tests"] =
+        json!([{ "name": "denied", "input": input(), "expect": { "error": "denied" } }]);
+    write_tests(&project, &no_tenant);
+    let (ok, text) = step_test(&project);
+    assert!(!ok, "{text}");
+    assert!(text.contains("a `tenant` fixture"), "{text}");
     // And a member of an SSO-only workspace who is not break-glass: a local sign-in there
     // is refused by every call, so `denied` passed whatever the step or the role (round 16
     // steps review). The break-glass Owner runs the same test.

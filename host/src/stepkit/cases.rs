@@ -325,6 +325,21 @@ pub fn run(
                 let calls = answering.calls();
                 // Unanswered calls first: they explain the mismatches that follow.
                 let mut found = check_calls(&at, case, &answering, &calls);
+                // Without a tenant fixture the database holds nobody: every call it answered
+                // was refused as an outsider's, so a test expecting `denied` or `not-found`
+                // passed whatever the step did (round 23 steps review).
+                if file.tenant.is_none()
+                    && calls
+                        .iter()
+                        .any(|c| matches!(c.answered, Answered::Database))
+                {
+                    found.push(mismatch(
+                        &at,
+                        "a `tenant` fixture, or a mock for every call it makes",
+                        "calls the test database answered, which holds nobody without a \
+                         tenant fixture: each was refused as an outsider's",
+                    ));
+                }
                 let used: std::collections::HashSet<&str> = calls
                     .iter()
                     .filter_map(|c| match &c.answered {
