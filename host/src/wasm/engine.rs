@@ -179,19 +179,37 @@ fn pagemap_scan_given(swaps: Option<&str>) -> Enabled {
     }
 }
 
-/// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
+/// Advances the engine's epoch once per [`EPOCH_TICK`] of wall-clock time since it started,
+/// until the engine is dropped: a pass that slept long (timer slack, a ticker waiting for a
+/// core every step thread spins on) makes up the ticks it missed, so a deadline in ticks
+/// ([`deadline_ticks`]) is one in time. One tick a pass ran slow, and a step that only
+/// computes outlived a 15-minute deadline by half a minute or more (round 23 hostile-step
+/// review).
 fn start_epoch_ticker(engine: &Engine) -> anyhow::Result<()> {
     let weak = engine.weak();
     thread::Builder::new()
         .name("flowhost-epoch".into())
         .spawn(move || {
+            let started = std::time::Instant::now();
+            let mut ticked: u128 = 0;
             while let Some(engine) = weak.upgrade() {
-                engine.increment_epoch();
+                for _ in 0..ticks_owed(started.elapsed(), ticked) {
+                    engine.increment_epoch();
+                    ticked += 1;
+                }
                 drop(engine);
                 thread::sleep(EPOCH_TICK);
             }
         })?;
     Ok(())
+}
+
+/// The ticks the ticker owes after `elapsed`, having made `ticked`: one for every whole
+/// [`EPOCH_TICK`] of `elapsed`, so a deadline in ticks never comes before its time (a pass
+/// sleeps at least one tick, so each pass owes at least one).
+fn ticks_owed(elapsed: Duration, ticked: u128) -> u128 {
+    let due = elapsed.as_nanos() / EPOCH_TICK.as_nanos().max(1);
+    due.saturating_sub(ticked)
 }
 
 /// Epoch ticks for a deadline of `timeout` (at least one, rounded up).
@@ -204,6 +222,21 @@ pub fn deadline_ticks(timeout: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A pass that slept long makes up the ticks it missed (round 23 hostile-step review).
+    #[test]
+    fn the_ticker_makes_up_the_ticks_a_slow_pass_missed() {
+        let tick = EPOCH_TICK;
+        assert_eq!(ticks_owed(Duration::ZERO, 0), 0);
+        assert_eq!(ticks_owed(tick, 0), 1);
+        assert_eq!(
+            ticks_owed(tick * 50, 10),
+            40,
+            "a slow pass makes up what it missed"
+        );
+        assert_eq!(ticks_owed(tick * 50 + tick / 2, 49), 1);
+        assert_eq!(ticks_owed(tick, 5), 0, "never ahead of time");
+    }
 
     #[test]
     fn deadlines_round_up_to_whole_ticks() {

@@ -498,7 +498,21 @@ impl StepRuntime {
         let mut store = Store::new(&self.engine, StepState::new(caller, services, limits));
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(engine::deadline_ticks(limits.timeout));
-        store.epoch_deadline_trap();
+        // Judged by the wall clock once its ticks run out: the ticker makes up the ticks a
+        // slow pass missed (`engine.rs`), so a store made while it lagged may see several at
+        // once, and would have stopped early (self-review). Not yet due, it goes on for the
+        // ticks left; due, it traps as the deadline (`Trap::Interrupt`).
+        store.epoch_deadline_callback(|store| {
+            let left = store
+                .data()
+                .deadline()
+                .saturating_duration_since(Instant::now());
+            Ok(if left.is_zero() {
+                wasmtime::UpdateDeadline::Interrupt
+            } else {
+                wasmtime::UpdateDeadline::Continue(engine::deadline_ticks(left))
+            })
+        });
         store.call_hook(|mut store, hook| {
             super::hostcall_fuel::per_direction(store.as_context_mut(), hook);
             super::deadline::refuse_late_host_calls(store, hook)
