@@ -168,6 +168,11 @@ pub struct RunAs {
     /// (`AccessIndex::may_bind_shared_run_as`); one who joined after the acceptance gave the
     /// flow their power there (round 23 authority review; SPEC WF-10, SH-2).
     pub borrowed: bool,
+    /// A run of a revision shared into its workspace, whose `borrowed` was decided as it
+    /// started. One stored before shared runs were marked reads as not shared: the engine
+    /// resumes a shared workflow's such run as borrowed (storage review: it kept its
+    /// identity's power in the destination).
+    pub shared: bool,
 }
 
 impl Principal {
@@ -197,7 +202,13 @@ impl Principal {
 
     /// A run acting as `identity` on behalf of `publisher` (SPEC WF-10).
     pub fn run(identity: Principal, publisher: Principal) -> Self {
-        Self::shared_run(identity, publisher, false)
+        Principal::Run(Box::new(RunAs {
+            identity,
+            publisher,
+            run: None,
+            borrowed: false,
+            shared: false,
+        }))
     }
 
     /// A run of a shared revision acting as `identity` on behalf of `acceptor`, the Owner who
@@ -208,6 +219,7 @@ impl Principal {
             publisher: acceptor,
             run: None,
             borrowed,
+            shared: true,
         }))
     }
 

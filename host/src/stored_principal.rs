@@ -18,19 +18,25 @@ pub fn principal_to_stored(p: &Principal) -> String {
         } => format!("sso:{email}"),
         Principal::ApiKey(id) => format!("key:{id}"),
         Principal::Anonymous => "anonymous".into(),
-        // Emails and key ids hold no spaces. A borrowed identity is marked after both, so
-        // that a run stored before the mark reads as it did.
+        // Emails and key ids hold no spaces. A shared run is marked after both, borrowed or
+        // its own, so that a run stored before the marks reads as it did.
         Principal::Run(run) => format!(
             "run:{} {}{}",
             principal_to_stored(&run.identity),
             principal_to_stored(&run.publisher),
-            if run.borrowed { BORROWED_MARK } else { "" }
+            match (run.shared, run.borrowed) {
+                (true, true) => BORROWED_MARK,
+                (true, false) => OWN_MARK,
+                (false, _) => "",
+            }
         ),
     }
 }
 
-/// What marks a stored run principal whose identity is borrowed (`RunAs::borrowed`).
+/// What marks a stored shared run principal whose identity is borrowed (`RunAs::borrowed`).
 const BORROWED_MARK: &str = " borrowed";
+/// What marks a stored shared run principal whose identity bound itself.
+const OWN_MARK: &str = " own";
 
 /// What stands for an API key's id told to who may not learn which keys exist.
 pub const WITHHELD_KEY: &str = "key:withheld";
@@ -76,7 +82,7 @@ pub(crate) fn principal_from_stored(
             column,
             row.to_string(),
             s,
-            "a principal (`user:EMAIL`, `sso:EMAIL`, `key:ID`, `run:IDENTITY PUBLISHER [borrowed]`, `anonymous`)",
+            "a principal (`user:EMAIL`, `sso:EMAIL`, `key:ID`, `run:IDENTITY PUBLISHER [borrowed|own]`, `anonymous`)",
         )
     })
 }
@@ -88,16 +94,22 @@ pub(crate) fn parse_stored_principal(s: &str) -> Option<Principal> {
         Some(("sso", e)) => email(e).map(Principal::sso),
         Some(("key", id)) if !id.is_empty() => Some(Principal::ApiKey(id.to_owned())),
         Some(("run", rest)) => {
-            let (rest, borrowed) = match rest.strip_suffix(BORROWED_MARK) {
-                Some(rest) => (rest, true),
-                None => (rest, false),
+            let (rest, shared, borrowed) = match (
+                rest.strip_suffix(BORROWED_MARK),
+                rest.strip_suffix(OWN_MARK),
+            ) {
+                (Some(rest), _) => (rest, true, true),
+                (None, Some(rest)) => (rest, true, false),
+                (None, None) => (rest, false, false),
             };
             let (identity, publisher) = rest.split_once(' ')?;
-            Some(Principal::shared_run(
-                parse_stored_principal(identity)?,
-                parse_stored_principal(publisher)?,
-                borrowed,
-            ))
+            let identity = parse_stored_principal(identity)?;
+            let publisher = parse_stored_principal(publisher)?;
+            Some(if shared {
+                Principal::shared_run(identity, publisher, borrowed)
+            } else {
+                Principal::run(identity, publisher)
+            })
         }
         None if s == "anonymous" => Some(Principal::Anonymous),
         _ => None,
@@ -107,6 +119,32 @@ pub(crate) fn parse_stored_principal(s: &str) -> Option<Principal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A run principal reads back as it was stored: a home run's, and a shared run's with its
+    /// identity borrowed or its own; one stored before the marks reads as a home run's.
+    #[test]
+    fn a_run_principal_reads_back_with_its_mark() {
+        let email = |e: &str| Email::parse(e).expect("email");
+        let identity = || Principal::local(email("x@a.test"));
+        let acceptor = || Principal::local(email("o@b.test"));
+        for run in [
+            Principal::run(identity(), acceptor()),
+            Principal::shared_run(identity(), acceptor(), true),
+            Principal::shared_run(identity(), acceptor(), false),
+        ] {
+            let stored = principal_to_stored(&run);
+            assert_eq!(parse_stored_principal(&stored), Some(run), "{stored}");
+        }
+        assert_eq!(
+            principal_to_stored(&Principal::shared_run(identity(), acceptor(), true)),
+            "run:user:x@a.test user:o@b.test borrowed"
+        );
+        let Some(Principal::Run(old)) = parse_stored_principal("run:user:x@a.test user:o@b.test")
+        else {
+            panic!("a run principal")
+        };
+        assert!(!old.shared && !old.borrowed);
+    }
 
     /// A reader who may not learn member data reads no key's id but their own, and no way of
     /// signing in (round 18 leak review).

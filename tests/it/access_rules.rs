@@ -2077,6 +2077,7 @@ fn cs_4_a_runs_side_holding_the_bypass_without_case_read_does_not_bypass() {
             publisher: user(OWNER),
             run: None,
             borrowed: false,
+            shared: false,
         }));
         let caller = flowhost::principal::Caller {
             workspace: SOC.into(),

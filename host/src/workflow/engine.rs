@@ -617,6 +617,17 @@ impl Engine {
         // What it saw was visible to its identity when it was claimed; a run resumed later
         // (after a wait, an answer, a restart) goes on only while it still is.
         let shared = workflow.shared_from.is_some();
+        // A shared workflow's run stored before shared runs were marked: whether its identity
+        // bound itself was never decided, so it acts with nothing of its own here (fail
+        // closed; storage review: it kept its identity's power in the destination).
+        let principal = match principal {
+            Principal::Run(mut run) if shared && !run.shared => {
+                run.shared = true;
+                run.borrowed = true;
+                Principal::Run(run)
+            }
+            principal => principal,
+        };
         // A run an event started reads as a listener does, as when it started (below).
         let listener = depth > 0;
         match self.no_longer_sees(
