@@ -203,7 +203,7 @@ impl AccessIndex {
     }
 
     /// The person a principal stands for: a person, or a personal key's owner.
-    fn person_of(&self, principal: &Principal) -> Option<Email> {
+    pub(crate) fn person_of(&self, principal: &Principal) -> Option<Email> {
         match principal {
             Principal::User { email, .. } => Some(email.clone()),
             Principal::ApiKey(id) => match self.key(id).map(|k| &k.kind) {

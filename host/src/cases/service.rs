@@ -204,7 +204,13 @@ impl Platform {
         // above) but the workspace's cases, under its lock from the first look: the same
         // step executed on two hosts at once (a lapsed lease) finds the case the other
         // created, never a duplicate key.
-        let reporter = caller.principal.email().map(Email::to_string);
+        // The person the caller stands for: a personal key's owner too, as every other
+        // decision on the case reads it (round 23 door review: every case the API created
+        // had no reporter, the API taking keys only).
+        let reporter = self
+            .index()
+            .person_of(&caller.principal)
+            .map(|e| e.to_string());
         let new_row = NewCaseRow {
             workspace_id: ws,
             workspace: &caller.workspace,
