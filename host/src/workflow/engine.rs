@@ -2415,23 +2415,16 @@ impl Exec<'_> {
             held: self.held,
         };
         let result = child.steps(&inner.steps, &mut inner_ctx, &format!("{key}/"));
-        let waits = child
-            .waiting
-            .into_inner()
-            .unwrap_or_else(|p| p.into_inner());
-        let branch_waits = !waits.is_empty();
         self.waiting
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .extend(waits);
+            .extend(
+                child
+                    .waiting
+                    .into_inner()
+                    .unwrap_or_else(|p| p.into_inner()),
+            );
         match result? {
-            // An exit of one parallel branch while another waits (people, a long wait): the
-            // nested workflow is not over until that branch is, so the run holds here, and
-            // exits once it has. Going on, the run left that branch's interaction or timer
-            // live, whose answer or expiry resumed it and replayed the branch past the exit:
-            // its later steps made their effects, or its timeout failed the run, by whether
-            // the parent held later (round 23 engine review).
-            Flow::Exit { .. } if branch_waits => Err(Halt::Hold),
             // Rendered from the nested workflow's context: new to what the run holds.
             Flow::Exit { output, .. } => {
                 self.hold(&output).map_err(fail)?;
