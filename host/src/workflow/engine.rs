@@ -1370,19 +1370,6 @@ impl Exec<'_> {
                 if let Some(halt @ (Halt::Stop | Halt::Unavailable(_))) = paused {
                     return Err(halt);
                 }
-                // Inside a nested workflow a branch that waits (people, a long wait) outranks
-                // a sibling's exit: the nested workflow is not over until that branch is, and
-                // its parent went on with the branch's interaction or timer live, whose answer
-                // or expiry resumed the run and replayed the branch past the exit (its effects
-                // made, or its timeout failing the run, by whether the parent held later;
-                // round 23 engine review). At the top level the exit ends the run: nothing
-                // replays it.
-                if self.depth > 0
-                    && exit.is_some()
-                    && let Some(pause) = paused
-                {
-                    return Err(pause);
-                }
                 if let Some(exit) = exit {
                     return Ok(exit);
                 }
