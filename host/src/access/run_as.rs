@@ -150,10 +150,8 @@ impl AccessIndex {
         workspace: &str,
         scope: Scope,
     ) -> AccessDecision {
-        match principal {
-            Principal::Run(run) => self.check_acting(&run.publisher, workspace, scope),
-            _ => self.check_acting(binder.unwrap_or(principal), workspace, scope),
-        }
+        self.binder_check(principal, workspace, scope)
+            .unwrap_or_else(|| self.check_acting(binder.unwrap_or(principal), workspace, scope))
     }
 
     /// Whether an Interaction Flow bound to run as `run_as` starts in `workspace` now: its
@@ -385,10 +383,10 @@ impl AccessIndex {
         // `cases::Viewer::of`): a side holding it alone saw restricted cases for its run's
         // sight (leak review).
         let holds = |p: &Principal, scope| self.check_acting(p, workspace, scope).allowed();
-        let [identity, publisher] = [&run.identity, &run.publisher].map(|p| CaseSight {
+        let sight = |p: &Principal| CaseSight {
             email: self.person_of(p),
             bypass: holds(p, Scope::BypassCaseAccessRestriction) && holds(p, Scope::CaseRead),
-        });
+        };
         // A borrowed identity is named on no case and bypasses nothing here, whatever it
         // became here since (round 23 authority review).
         let identity = if run.borrowed {
@@ -397,8 +395,8 @@ impl AccessIndex {
                 bypass: false,
             }
         } else {
-            identity
+            sight(&run.identity)
         };
-        [identity, publisher]
+        [identity, sight(&run.publisher)]
     }
 }

@@ -399,20 +399,21 @@ pub(crate) fn no_rule_on_a_renamed_claim(
 /// `groups` (and a `groups` claim of another name dropped), at every door: the browser's
 /// sign-in renamed it and `sso login` did not, so a rule matched at one door and never at the
 /// other, and a returning member lost their role and keys (round 23 identity review).
-pub(crate) fn presented_groups(
-    claims: &serde_json::Value,
+pub(crate) fn presented_groups<'a>(
+    claims: &'a serde_json::Value,
     groups_claim: &str,
-) -> serde_json::Value {
+) -> std::borrow::Cow<'a, serde_json::Value> {
+    if groups_claim == "groups" || !claims.is_object() {
+        return std::borrow::Cow::Borrowed(claims);
+    }
     let mut claims = claims.clone();
-    if groups_claim != "groups"
-        && let Some(map) = claims.as_object_mut()
-    {
+    if let Some(map) = claims.as_object_mut() {
         match map.remove(groups_claim) {
             Some(groups) => map.insert("groups".to_owned(), groups),
             None => map.remove("groups"),
         };
     }
-    claims
+    std::borrow::Cow::Owned(claims)
 }
 
 fn login_in_workspace(
@@ -423,11 +424,12 @@ fn login_in_workspace(
     email: &Email,
     claims: &serde_json::Value,
 ) -> Result<LoginResult, Error> {
-    let presented = match store::oidc_client(tx, ws, idp)? {
+    let client = store::oidc_client(tx, ws, idp)?;
+    let presented = match &client {
         Some(client) => presented_groups(claims, &client.settings.groups_claim),
-        None => claims.clone(),
+        None => std::borrow::Cow::Borrowed(claims),
     };
-    let claims = &presented;
+    let claims = &*presented;
     let list = rules(tx, ws)?;
     let matched = first_match(&list, claims).cloned();
     let user = user_id(tx, email)?;
@@ -609,17 +611,19 @@ fn sync_dynamic_groups(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn the_groups_claim_is_presented_as_groups() {
         use serde_json::json;
         let claims = json!({"email": "a@b.test", "roles": ["x"], "groups": ["forged"]});
-        let shown = super::presented_groups(&claims, "roles");
-        assert_eq!(shown, json!({"email": "a@b.test", "groups": ["x"]}));
-        let same = super::presented_groups(&json!({"groups": ["g"]}), "groups");
-        assert_eq!(same, json!({"groups": ["g"]}));
+        let shown = presented_groups(&claims, "roles");
+        assert_eq!(*shown, json!({"email": "a@b.test", "groups": ["x"]}));
+        let plain = json!({"groups": ["g"]});
+        let same = presented_groups(&plain, "groups");
+        assert!(matches!(same, std::borrow::Cow::Borrowed(_)), "not copied");
+        assert_eq!(*same, plain);
     }
-
-    use super::*;
 
     #[test]
     fn claim_values_compare_trimmed_and_emails_case_insensitively() {

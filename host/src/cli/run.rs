@@ -210,12 +210,13 @@ impl Answer<'_> {
         // The run's document whatever became of the dispatch: its id and outcome are the
         // answer (self-review: a failed dispatch printed nothing of a run that ran).
         // `triggered` is `null` when nothing was dispatched here.
-        let (triggered, dispatch) = match self.dispatch {
-            true => match drained() {
+        let (triggered, dispatch) = if self.dispatch {
+            match drained() {
                 Ok(runs) => (serde_json::to_value(&runs)?, Ok(())),
                 Err(e) => (serde_json::Value::Null, Err(e)),
-            },
-            false => (serde_json::Value::Null, Ok(())),
+            }
+        } else {
+            (serde_json::Value::Null, Ok(()))
         };
         let mut document = serde_json::to_value(outcome)?;
         if let Some(fields) = document.as_object_mut() {
