@@ -332,6 +332,42 @@ pub(crate) struct ResumeData {
     pub components: Option<String>,
     /// The case the event that started it names, if any.
     pub trigger_case: Option<i64>,
+    /// The engine rules it started under (`runs.rules`).
+    pub rules: RunRules,
+}
+
+/// The engine rules a run was recorded under (`runs.rules`). A run replays its journal on
+/// every resume, so a rule whose change would take a run in flight down another path than
+/// the one it journaled applies only to runs recorded under it: the replay of one recorded
+/// before reached a hold no step of it could leave, and was resumed again without end
+/// (round 23 self-review D).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RunRules {
+    /// Recorded before migration 42: inside a nested workflow, one parallel branch's `exit`
+    /// ends it while a sibling branch waits.
+    ExitEndsNested = 1,
+    /// Inside a nested workflow, a parallel branch that waits (people, a long wait)
+    /// outranks a sibling's `exit`: the nested workflow is over when that branch is.
+    WaitOutranksNestedExit = 2,
+}
+
+impl RunRules {
+    /// The rules this host records new runs under.
+    pub(crate) const CURRENT: RunRules = RunRules::WaitOutranksNestedExit;
+
+    /// As stored.
+    pub(crate) fn as_i64(self) -> i64 {
+        self as i64
+    }
+
+    /// The rules stored as `n`, if this host knows them.
+    pub(crate) fn parse(n: i64) -> Option<RunRules> {
+        match n {
+            1 => Some(RunRules::ExitEndsNested),
+            2 => Some(RunRules::WaitOutranksNestedExit),
+            _ => None,
+        }
+    }
 }
 
 /// A run's lease as stored (see [`lease`]).
@@ -427,6 +463,15 @@ pub(crate) trait RunStore: Send + Sync {
     /// Whether something `run` waits for has arrived and not been taken up by a step yet (an
     /// answer or timeout of its interaction, a due wait).
     fn wait_is_over(&self, run: i64) -> Result<bool, Error>;
+
+    /// The step keys of what has arrived for `run` and no step has taken up yet (see
+    /// [`RunStore::wait_is_over`]).
+    fn untaken_arrivals(&self, run: i64) -> Result<Vec<String>, Error>;
+
+    /// Puts `run` on hold and frees its lease if `owner` holds it and it still waits for
+    /// something, whatever has arrived: for a run whose replay no longer reaches what arrived
+    /// (see `workflow::engine`). Returns whether it did.
+    fn hold_despite_arrivals(&self, run: i64, owner: &str) -> Result<bool, Error>;
 
     /// Journals `entries` and frees the lease of `run` if `owner` still holds it, in one
     /// transaction: the run stops here, still `running`, free for the next process to resume.

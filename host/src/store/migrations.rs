@@ -955,6 +955,17 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     ALTER TABLE runs ADD COLUMN binder TEXT;
     "#,
     ),
+    (
+        42,
+        "the engine rules a run started under",
+        r#"
+    -- A run replays its journal on each resume, so a changed engine rule applies only to runs
+    -- recorded under it (`runs::RunRules`): 1 for every run recorded before, where one
+    -- parallel branch's exit ends a nested workflow while a sibling waits; new runs write 2,
+    -- where the waiting branch outranks it (round 23 engine review and self-review D).
+    ALTER TABLE runs ADD COLUMN rules INTEGER NOT NULL DEFAULT 1;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.

@@ -21,7 +21,7 @@ use crate::platform::Platform;
 use crate::principal::{Caller, Cause, Principal};
 use crate::public_id::{IdKind, PublicId};
 use crate::runs::lease::{Executing, Leases};
-use crate::runs::{NewRun, ResumeData, RunEnd, RunRef, RunStatus, RunStore, StartKey};
+use crate::runs::{NewRun, ResumeData, RunEnd, RunRef, RunRules, RunStatus, RunStore, StartKey};
 use crate::services::HostServices;
 pub(crate) use crate::stored_principal::principal_from_stored;
 pub use crate::stored_principal::principal_to_stored;
@@ -566,6 +566,7 @@ impl Engine {
             workspace,
             components,
             trigger_case,
+            rules,
         } = self.runs.run_resume_data(run)?;
         if !status.is_unfinished() {
             return Err(Error::Conflict(format!(
@@ -654,6 +655,7 @@ impl Engine {
             principal,
             event,
             depth,
+            rules,
             observer,
         ))
     }
@@ -812,7 +814,8 @@ impl Engine {
     }
 
     /// Executes run `run` (leased to this process, and marked as executing here by
-    /// `executing`) to the end and records how it ended.
+    /// `executing`, recorded by this host: under [`RunRules::CURRENT`]) to the end and
+    /// records how it ended.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn execute(
         &self,
@@ -826,9 +829,27 @@ impl Engine {
         observer: &dyn Observer,
     ) -> RunOutcome {
         let once = self.execute_once(
-            run_ref, executing, journal, workflow, principal, event, depth, observer,
+            run_ref,
+            executing,
+            journal,
+            workflow,
+            principal,
+            event,
+            depth,
+            RunRules::CURRENT,
+            observer,
         );
         self.carried_on(once, observer)
+    }
+
+    /// Whether everything that has arrived for `run` untaken is for steps outside `reached`
+    /// (the interactions and waits an execution reached): then a resume, replaying the same
+    /// journal, takes none of it up. On a failed read, `false` (goes on, as before).
+    fn out_of_reach(&self, run: i64, reached: &[String]) -> bool {
+        match self.runs.untaken_arrivals(run) {
+            Ok(keys) => !keys.is_empty() && keys.iter().all(|key| !reached.contains(key)),
+            Err(_) => false,
+        }
     }
 
     /// The outcome of `executed`, resuming its run here for as long as it is to go on: a loop,
@@ -871,6 +892,7 @@ impl Engine {
         principal: Principal,
         event: Value,
         depth: u32,
+        rules: RunRules,
         observer: &dyn Observer,
     ) -> Executed {
         let run = run_ref.key;
@@ -909,6 +931,7 @@ impl Engine {
         let pending = Pending::default();
         let threads = Slots::new(MAX_RUN_THREADS);
         let held = Held::default();
+        let reached = std::sync::Mutex::new(Vec::new());
         let exec = Exec {
             engine: self,
             workflow,
@@ -916,11 +939,13 @@ impl Engine {
             caller,
             observer,
             depth: 0,
+            rules,
             replay,
             pending: &pending,
             waiting: std::sync::Mutex::new(Vec::new()),
             threads: &threads,
             held: &held,
+            reached: &reached,
         };
         let mut ctx = json!({ "event": event, "vars": workflow.vars, "steps": {} });
         let (status, exit_status, output, error) = match exec.steps(&workflow.steps, &mut ctx, "") {
@@ -961,6 +986,36 @@ impl Engine {
                         RunStatus::Running,
                         Some(why.into()),
                     ));
+                }
+                let reached = reached.into_inner().unwrap_or_else(|p| p.into_inner());
+                if arrived && !held && self.out_of_reach(run, &reached) {
+                    // What arrived is for steps this execution did not reach, and the next,
+                    // replaying the same journal, does not reach them either: held for what
+                    // it still waits for rather than resumed again without end (a run whose
+                    // replay took another path than it journaled, such as one recorded under
+                    // other engine rules by an older host: round 23 self-review D).
+                    let held = self.runs.hold_despite_arrivals(run, self.leases.owner());
+                    lease.released = matches!(held, Ok(true));
+                    let (status, error) = match held {
+                        Ok(true) => (RunStatus::OnHold, None),
+                        Ok(false) => (
+                            RunStatus::Running,
+                            Some(
+                                "the run could not be put on hold: what arrived for it (an \
+                                 answer, a due wait) is for steps its replay no longer \
+                                 reaches, and nothing it reaches is open"
+                                    .to_owned(),
+                            ),
+                        ),
+                        Err(e) => (
+                            RunStatus::Running,
+                            Some(format!("the run could not be put on hold: {e}")),
+                        ),
+                    };
+                    return Executed::Ended(RunOutcome {
+                        waiting_on,
+                        ..RunOutcome::unfinished(run_ref, status, error)
+                    });
                 }
                 if arrived {
                     lease.released = true;
@@ -1100,6 +1155,8 @@ struct Exec<'a> {
     caller: Caller,
     observer: &'a dyn Observer,
     depth: usize,
+    /// The engine rules the run started under.
+    rules: RunRules,
     /// Whether finished steps may be in the journal (a resumed run).
     replay: bool,
     /// Finished steps not journaled yet (see [`super::pending`]).
@@ -1111,9 +1168,20 @@ struct Exec<'a> {
     /// What its WASM steps' outputs hold so far, shared with its nested workflows
     /// ([`super::held`]).
     held: &'a Held,
+    /// The keys of the interactions and waits this execution reached, shared with its
+    /// nested workflows (see [`Engine::out_of_reach`]).
+    reached: &'a std::sync::Mutex<Vec<String>>,
 }
 
 impl Exec<'_> {
+    /// Notes that this execution reached the interaction or wait at `key`.
+    fn reach(&self, key: &str) {
+        self.reached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(key.to_owned());
+    }
+
     /// Records a finished step; its entry commits with the run's next write (see
     /// [`super::pending`]).
     fn journal(
@@ -1370,6 +1438,21 @@ impl Exec<'_> {
                 if let Some(halt @ (Halt::Stop | Halt::Unavailable(_))) = paused {
                     return Err(halt);
                 }
+                // Inside a nested workflow a branch that waits (people, a long wait) outranks
+                // a sibling's exit: the nested workflow is not over until that branch is. Its
+                // parent went on with the branch's interaction or timer live, whose answer or
+                // expiry resumed the run and replayed the branch past the exit (its effects
+                // made, or its timeout failing the run; round 23 engine review). Only for runs
+                // recorded under this rule: one recorded before, replayed so, held where no
+                // step it had journaled could go on (self-review D). At the top level the
+                // exit ends the run: nothing replays it.
+                if self.rules == RunRules::WaitOutranksNestedExit
+                    && self.depth > 0
+                    && exit.is_some()
+                    && let Some(pause) = paused
+                {
+                    return Err(pause);
+                }
                 if let Some(exit) = exit {
                     return Ok(exit);
                 }
@@ -1430,6 +1513,7 @@ impl Exec<'_> {
             step: key.to_owned(),
             message,
         };
+        self.reach(key);
         let platform = &self.engine.platform;
         if self.replay
             && let Some(output) = self
@@ -1813,6 +1897,7 @@ impl Exec<'_> {
     /// the engine's sleep limit ([`SLEEP_LIMIT`] by default) it sleeps here, stopping at once
     /// if the host stops; beyond, the run goes on hold and `serve` wakes it when it is due.
     fn wait(&self, key: &str, duration: Duration) -> Result<(), Halt> {
+        self.reach(key);
         let runs = &self.engine.runs;
         if self.replay {
             let journaled = runs
@@ -2408,11 +2493,13 @@ impl Exec<'_> {
             caller: self.caller.clone(),
             observer: self.observer,
             depth: self.depth + 1,
+            rules: self.rules,
             replay: self.replay,
             pending: self.pending,
             waiting: std::sync::Mutex::new(Vec::new()),
             threads: self.threads,
             held: self.held,
+            reached: self.reached,
         };
         let result = child.steps(&inner.steps, &mut inner_ctx, &format!("{key}/"));
         self.waiting

@@ -16,7 +16,8 @@ use crate::store::json;
 use crate::stored_value::UnreadableValue;
 
 use super::super::{
-    CaseReader, JournalEntry, NewRun, ResumeData, RunEnd, RunInfo, RunPlace, RunStatus, StepRecord,
+    CaseReader, JournalEntry, NewRun, ResumeData, RunEnd, RunInfo, RunPlace, RunRules, RunStatus,
+    StepRecord,
 };
 
 /// Inserts a new run as running, with public id `id`; returns its key.
@@ -26,8 +27,8 @@ pub(crate) fn insert(tx: &Transaction<'_>, run: &NewRun<'_>, id: &PublicId) -> R
         crate::store::postgres::notify_work(tx)?;
     }
     tx.prepare_cached(
-        "INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, lease_owner, components, public_id, binder)
-         VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+        "INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, lease_owner, components, public_id, binder, rules)
+         VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
          RETURNING id",
     )
     .and_then(|mut stmt| {
@@ -42,7 +43,8 @@ pub(crate) fn insert(tx: &Transaction<'_>, run: &NewRun<'_>, id: &PublicId) -> R
             run.lease_owner,
             run.components,
             id,
-            run.binder
+            run.binder,
+            RunRules::CURRENT.as_i64()
         ], |r| r.get(0))
     })
     .map_err(internal)
@@ -75,8 +77,8 @@ pub(crate) fn insert_triggered(
     id: &PublicId,
 ) -> Result<i64, Error> {
     tx.query_row(
-        "INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, depth, trigger_event, error, finished_at, lease_owner, components, public_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?4 = 'failed' THEN ?8 END, CASE WHEN ?4 = 'running' THEN ?12 END, ?13, ?14)
+        "INSERT INTO runs (workflow, workspace, principal, status, event, definition, source, started_at, depth, trigger_event, error, finished_at, lease_owner, components, public_id, rules)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?4 = 'failed' THEN ?8 END, CASE WHEN ?4 = 'running' THEN ?12 END, ?13, ?14, ?15)
          RETURNING id",
         params![
             run.workflow,
@@ -92,7 +94,8 @@ pub(crate) fn insert_triggered(
             run.error.map(crate::text::storable_str),
             run.lease_owner,
             run.components,
-            id
+            id,
+            RunRules::CURRENT.as_i64()
         ],
         |r| r.get(0),
     )
@@ -407,26 +410,82 @@ pub(crate) fn hold_if_waiting(
     owner: &str,
     now_ms: i64,
 ) -> Result<bool, Error> {
-    let changed = tx
-        .execute(
+    hold_if_waiting_for(tx, run, owner, now_ms, Arrivals::Respected)
+}
+
+/// Whether a hold minds what has arrived for the run (see [`hold_if_waiting_for`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Arrivals {
+    /// Nothing it waited for may have arrived untaken: then it goes on instead.
+    Respected,
+    /// Held whatever has arrived: its replay no longer reaches it.
+    Ignored,
+}
+
+/// [`hold_if_waiting`], minding `arrivals` or not.
+pub(crate) fn hold_if_waiting_for(
+    tx: &Transaction<'_>,
+    run: i64,
+    owner: &str,
+    now_ms: i64,
+    arrivals: Arrivals,
+) -> Result<bool, Error> {
+    // Held if it still waits for something: an open interaction, a wait not yet due.
+    macro_rules! waits {
+        () => {
             "UPDATE runs SET status = 'on_hold', lease_owner = NULL WHERE id = ?1
              AND status IN ('running', 'queued') AND lease_owner = ?3
              AND (EXISTS (SELECT 1 FROM interactions WHERE run_id = ?1 AND status = 'open')
                   OR EXISTS (SELECT 1 FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms > ?2
                              AND NOT EXISTS (SELECT 1 FROM run_steps s
-                                             WHERE s.run_id = t.run_id AND s.step_key = t.step_key)))
-             -- Nothing it waited for may have arrived meanwhile: an answer or timeout not yet
-             -- taken up by a step, or a wait now due. Then it goes on instead.
+                                             WHERE s.run_id = t.run_id AND s.step_key = t.step_key)))"
+        };
+    }
+    const WAITS: &str = waits!();
+    // Nothing it waited for may have arrived meanwhile: an answer or timeout not yet taken
+    // up by a step, or a wait now due. Then it goes on instead.
+    const NOTHING_ARRIVED: &str = concat!(
+        waits!(),
+        "
              AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.run_id = ?1 AND i.status != 'open'
                              AND NOT EXISTS (SELECT 1 FROM run_steps s
                                              WHERE s.run_id = i.run_id AND s.step_key = i.step_key))
              AND NOT EXISTS (SELECT 1 FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms <= ?2
                              AND NOT EXISTS (SELECT 1 FROM run_steps s
-                                             WHERE s.run_id = t.run_id AND s.step_key = t.step_key))",
-            params![run, now_ms, owner],
-        )
+                                             WHERE s.run_id = t.run_id AND s.step_key = t.step_key))"
+    );
+    let sql = match arrivals {
+        Arrivals::Respected => NOTHING_ARRIVED,
+        Arrivals::Ignored => WAITS,
+    };
+    let changed = tx
+        .execute(sql, params![run, now_ms, owner])
         .map_err(internal)?;
     Ok(changed > 0)
+}
+
+/// The step keys of what has arrived for `run` by `now_ms` and no step has taken up: an
+/// interaction no longer open, a wait now due ([`wait_is_over`]'s rows).
+pub(crate) fn untaken_arrivals(
+    conn: &Connection,
+    run: i64,
+    now_ms: i64,
+) -> Result<Vec<String>, Error> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT i.step_key FROM interactions i WHERE i.run_id = ?1 AND i.status != 'open'
+                 AND NOT EXISTS (SELECT 1 FROM run_steps s
+                                 WHERE s.run_id = i.run_id AND s.step_key = i.step_key)
+             UNION ALL
+             SELECT t.step_key FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms <= ?2
+                 AND NOT EXISTS (SELECT 1 FROM run_steps s
+                                 WHERE s.run_id = t.run_id AND s.step_key = t.step_key)",
+        )
+        .map_err(internal)?;
+    let rows = stmt
+        .query_map(params![run, now_ms], |r| r.get(0))
+        .map_err(internal)?;
+    rows.collect::<Result<Vec<String>, _>>().map_err(internal)
 }
 
 /// Whether something `run` waited for has arrived by `now_ms` and no step has taken it up: an
@@ -614,7 +673,7 @@ pub(crate) fn steps(conn: &Connection, run: i64) -> Result<(Vec<StepRecord>, u64
 pub(crate) fn resume_data(conn: &Connection, run: i64) -> Result<Option<ResumeData>, Error> {
     conn.query_row(
         "SELECT definition, source, principal, event, status, depth, workspace, components, public_id,
-                (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event)
+                (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event), rules
          FROM runs WHERE id = ?1",
         [run],
         |r| {
@@ -630,6 +689,7 @@ pub(crate) fn resume_data(conn: &Connection, run: i64) -> Result<Option<ResumeDa
                 workspace: r.get(6)?,
                 components: r.get(7)?,
                 trigger_case: r.get(9)?,
+                rules: rules(r, 10, 8)?,
             })
         },
     )
@@ -687,6 +747,22 @@ fn run_info(r: &Row<'_>) -> crate::store::sql::Result<RunInfo> {
 
 /// Column `idx` of a `runs` row as a [`RunStatus`]; a text the host never writes is an error
 /// naming the run by its public id (column `id_idx`, SPEC ID-4), never a default.
+fn rules(r: &Row<'_>, idx: usize, id_idx: usize) -> crate::store::sql::Result<RunRules> {
+    let n: i64 = r.get(idx)?;
+    RunRules::parse(n).ok_or_else(|| {
+        let id: Option<PublicId> = r.get(id_idx).ok();
+        let row = id.map_or_else(|| "a run".to_owned(), |id| format!("run {id}"));
+        UnreadableValue::new(
+            "runs",
+            "rules",
+            row,
+            &n.to_string(),
+            "1 or 2 (engine rules this flowhost knows; a newer one recorded the run)",
+        )
+        .into_sql(idx)
+    })
+}
+
 fn status(r: &Row<'_>, idx: usize, id_idx: usize) -> crate::store::sql::Result<RunStatus> {
     let text: String = r.get(idx)?;
     RunStatus::parse(&text).ok_or_else(|| {

@@ -188,6 +188,18 @@ impl RunStore for Platform {
         journal::wait_is_over(db.conn(), run, crate::store::clock::now_ms(db.conn())?)
     }
 
+    fn untaken_arrivals(&self, run: i64) -> Result<Vec<String>, Error> {
+        let db = self.db()?;
+        journal::untaken_arrivals(db.conn(), run, crate::store::clock::now_ms(db.conn())?)
+    }
+
+    fn hold_despite_arrivals(&self, run: i64, owner: &str) -> Result<bool, Error> {
+        self.transact(|tx| {
+            let now_ms = crate::store::clock::now_ms(tx)?;
+            journal::hold_if_waiting_for(tx, run, owner, now_ms, journal::Arrivals::Ignored)
+        })
+    }
+
     fn release_run(
         &self,
         run: i64,

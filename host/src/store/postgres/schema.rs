@@ -239,6 +239,13 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ALTER TABLE runs ADD COLUMN binder TEXT COLLATE "C";
     "#,
     ),
+    (
+        22,
+        "the engine rules a run started under (the SQLite migration of the same name)",
+        r#"
+    ALTER TABLE runs ADD COLUMN rules BIGINT NOT NULL DEFAULT 1;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows.
