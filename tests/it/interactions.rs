@@ -2457,3 +2457,64 @@ impl Env {
         (run, self.db.clone())
     }
 }
+
+/// A shared flow's step asking the host about access is refused without naming the identity
+/// its source bound (nor its publisher): the run's error and output are read in the destination,
+/// where `runs list` names that identity to nobody (round 24 leaks review: `has-scope`'s and
+/// `check-flow-access`'s refusals spelt out `run R-… as automation@… published by …`).
+#[test]
+fn a_shared_runs_refusals_do_not_name_its_identity() {
+    let env = Env::new();
+    env.sso_login("globex-entra", "rita@globex.test", "Flowhost-Requesters");
+    let flow = serde_json::json!({
+        "name": "probe-onboarding", "workspace": "mssp-soc",
+        "run_as": "automation@acme-mssp.test",
+        "trigger": { "on": "interaction", "interaction": { "title": "Probe",
+            "form": { "fields": [{ "name": "site", "type": "text" }] },
+            "access": { "workspace_users": { "roles": ["interact-only"] },
+                        "external_sso": "none" } } },
+        "steps": [
+            { "id": "probe", "uses": common::HOSTILE, "grants": ["access:check"],
+              "with": { "attack": "host_calls" } },
+            { "exit": { "status": "probed", "output": "$.steps.probe" } } ] });
+    env.publish_flow("probe-onboarding", &flow);
+    env.ok(&[
+        "share",
+        "flow",
+        "probe-onboarding",
+        "--from",
+        "mssp-soc",
+        "--to",
+        "customer-globex",
+        "--as",
+        OWNER,
+    ]);
+    let done = env.json(&[
+        "interact",
+        "start",
+        "probe-onboarding",
+        "--workspace",
+        "customer-globex",
+        "--as",
+        "rita@globex.test",
+        "--sso",
+        "--values",
+        r#"{"site":"Berlin"}"#,
+    ]);
+    assert_eq!(done["exit_status"], "probed", "{done}");
+    let scope = &done["output"]["has_scope"];
+    assert_eq!(scope["allowed"], false, "{done}");
+    assert!(
+        scope["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("acts with nothing of its own")),
+        "{done}"
+    );
+    let run = done["run_id"].as_str().expect("run id");
+    let shown = env.json(&["runs", "show", run, "--as", OLIVIA_BREAK_GLASS]);
+    let text = shown.to_string();
+    assert!(
+        !text.contains("automation@"),
+        "the destination is not told the source's identity: {shown}"
+    );
+}

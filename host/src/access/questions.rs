@@ -24,12 +24,22 @@ impl AccessIndex {
             Principal::Anonymous => false,
         };
         if stands {
-            Ok(())
-        } else {
-            Err(Reason::NoStanding {
-                who: principal.to_string(),
-                workspace: workspace.to_owned(),
-            })
+            return Ok(());
         }
+        let workspace = workspace.to_owned();
+        Err(match principal {
+            // A run's refusal is read by whoever sees the run, to whom its identity may be
+            // another workspace's (a shared flow's) or a key id they are not told: it names
+            // neither its identity nor its publisher (round 24 leaks review).
+            Principal::Run(run) if run.borrowed => Reason::BorrowedIdentity { workspace },
+            Principal::Run(_) => Reason::NoStanding {
+                who: "the identity this run acts as, or whoever bound it,".to_owned(),
+                workspace,
+            },
+            _ => Reason::NoStanding {
+                who: principal.to_string(),
+                workspace,
+            },
+        })
     }
 }

@@ -706,10 +706,13 @@ impl Engine {
                 .allowed()
         {
             return Ok(Some(format!(
-                "{principal} may no longer run workflows in `{workspace}`; the run ends here \
-                 (SPEC WF-6)"
+                "whoever started this run may no longer run workflows in `{workspace}`; the \
+                 run ends here (SPEC WF-6)"
             )));
         }
+        // The reasons below name nobody: a run's error is read by whoever sees the run, to
+        // whom its identity may be another workspace's (a shared flow's) or a key id they
+        // are not told (round 24 leaks review).
         let caller = Caller::of(principal, workspace);
         if let Some(case) = trigger_case {
             match self
@@ -719,16 +722,18 @@ impl Engine {
             {
                 Ok(_) => {}
                 Err(Error::NotFound(_)) => {
-                    return Ok(Some(format!(
-                        "the case that started this run is no longer visible to {principal}; \
-                         the run ends here"
-                    )));
+                    return Ok(Some(
+                        "the case that started this run is no longer visible to the identity \
+                         it acts as; the run ends here"
+                            .to_owned(),
+                    ));
                 }
-                Err(Error::Denied(reason)) => {
-                    return Ok(Some(format!(
-                        "{principal} may no longer read the case that started this run: \
-                         {reason}; the run ends here"
-                    )));
+                Err(Error::Denied(_)) => {
+                    return Ok(Some(
+                        "the identity this run acts as may no longer read the case that \
+                         started it; the run ends here"
+                            .to_owned(),
+                    ));
                 }
                 // The infrastructure, or a row that does not read: not the run's to end.
                 Err(e) => return Err(e),
@@ -746,10 +751,11 @@ impl Engine {
                 true,
             )?
         {
-            return Ok(Some(format!(
-                "{principal} may no longer read the cases this run was started with; the run \
-                 ends here"
-            )));
+            return Ok(Some(
+                "the identity this run acts as may no longer read the cases it was started \
+                 with; the run ends here"
+                    .to_owned(),
+            ));
         }
         if !self.sees_what_run_read(
             principal,
@@ -757,9 +763,11 @@ impl Engine {
             crate::cases::RunReads::all(run),
             false,
         )? {
-            return Ok(Some(format!(
-                "a case this run read is no longer visible to {principal}; the run ends here"
-            )));
+            return Ok(Some(
+                "a case this run read is no longer visible to the identity it acts as; the run \
+                 ends here"
+                    .to_owned(),
+            ));
         }
         Ok(None)
     }
