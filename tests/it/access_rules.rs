@@ -2184,10 +2184,9 @@ fn rb_3_a_write_or_execute_scope_does_not_read_what_its_read_scope_guards() {
 /// The IdP's groups claim is presented as `groups` at every door (round 23 identity review):
 /// the browser's sign-in renamed it and `sso login` did not, so a rule matched at one door
 /// and never at the other, and a returning member lost their role and keys. A rule on the
-/// claim's own name would match nothing: refused at `sso rules add`, in a tenant file's rules
-/// and at `sso oidc set`, naming the IdP.
+/// claim's own name matches too, as it did before round 23 wrote none (round 24 review).
 #[test]
-fn sso_2_the_groups_claim_reads_alike_at_every_door_and_no_rule_is_written_on_its_name() {
+fn sso_2_the_groups_claim_reads_alike_at_every_door_and_keeps_its_own_name() {
     let p = example_platform();
     let owner = user(OWNER);
     let oidc = |groups_claim: &str| flowhost::admin::oidc::NewOidc {
@@ -2221,34 +2220,39 @@ fn sso_2_the_groups_claim_reads_alike_at_every_door_and_no_rule_is_written_on_it
         login(json!({ "email": forged, "groups": ["soc-analysts"] })).as_deref(),
         Some("denied")
     );
-    // A rule on `roles` is refused, naming the IdP.
-    let refused = p
-        .admin()
+    // The claim keeps its own name too: a rule on `roles` (one stored before, or one for
+    // another IdP that sends `roles` as it is) matches as written (round 24 review: refusing
+    // it stranded the rules stored before, and their members lost their role).
+    p.admin()
         .add_claim_rule(
             &owner,
             SOC,
             ClaimRule::new("roles", "soc-admins", "owner").expect("rule"),
-            None,
+            Some(1),
         )
-        .expect_err("would match nothing");
-    assert!(
-        matches!(&refused, Error::Invalid(why) if why.contains("IdP `acme-okta` sends its groups as `roles`")),
-        "{refused:?}"
+        .expect("a rule on the claim's own name");
+    let nick = "nick@acme-mssp.test";
+    assert_eq!(
+        login(json!({ "email": nick, "roles": ["soc-admins"] })).as_deref(),
+        Some("member")
     );
-    // Settings that would strand a rule already written on the claim's name are refused too.
+    // Settings renaming a claim a rule is written on keep that rule matching.
     p.admin()
         .add_claim_rule(
             &owner,
             SOC,
             ClaimRule::new("department", "soc", "viewer").expect("rule"),
-            None,
+            Some(1),
         )
         .expect("a rule on another claim");
-    let refused = p
-        .admin()
+    p.admin()
         .set_oidc(&owner, SOC, oidc("department"))
-        .expect_err("the rule on `department` would match nothing");
-    assert!(matches!(&refused, Error::Invalid(_)), "{refused:?}");
+        .expect("the rule on `department` still matches");
+    let dana = "dana@acme-mssp.test";
+    assert_eq!(
+        login(json!({ "email": dana, "department": "soc" })).as_deref(),
+        Some("member")
+    );
 }
 
 /// A webhook's secret refused to a publisher who may not list keys names no key: its stored

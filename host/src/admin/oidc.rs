@@ -226,15 +226,6 @@ impl Platform {
             self.may_configure_sso(actor, workspace)?;
             let ws = workspace_id(tx, workspace)?;
             trusted(tx, ws, workspace, &new.idp)?;
-            super::sso::no_rule_on_a_renamed_claim(
-                tx,
-                ws,
-                &store::rules(tx, ws)?,
-                Some((
-                    &new.idp,
-                    new.groups_claim.as_deref().unwrap_or(DEFAULT_GROUPS_CLAIM),
-                )),
-            )?;
             let before = store::oidc_client(tx, ws, &new.idp)?;
             let replaced = before.is_some();
             store::set_oidc(tx, ws, &new, clock::now_unix())?;

@@ -173,7 +173,6 @@ impl Platform {
             // authority review: the role was looked up first).
             self.may_configure_sso(actor, workspace)?;
             check_rule_role(tx, ws, workspace, &rule.role)?;
-            no_rule_on_a_renamed_claim(tx, ws, std::slice::from_ref(&rule), None)?;
             let mut list = rules(tx, ws)?;
             let at = rank.unwrap_or(list.len() as u32 + 1);
             if at == 0 || at as usize > list.len() + 1 {
@@ -361,44 +360,14 @@ fn checked_claims(claims: &serde_json::Value) -> Result<Email, Error> {
     Ok(email)
 }
 
-/// Refuses a claim rule of `rules` on the name an IdP of workspace `ws` sends its groups as
-/// (other than `groups`), with `groups_claim` of IdP `setting` as it is about to be set if
-/// given: every sign-in presents that claim as `groups` ([`presented_groups`]), so the rule
-/// would match nothing, and a member it alone admitted lost their role and keys at their
-/// next sign-in (round 23 identity review). For every door that writes rules or settings.
-pub(crate) fn no_rule_on_a_renamed_claim(
-    tx: &Connection,
-    ws: i64,
-    rules: &[ClaimRule],
-    setting: Option<(&str, &str)>,
-) -> Result<(), Error> {
-    let mut renamed: Vec<(String, String)> = store::oidc_settings(tx, ws)?
-        .into_iter()
-        .filter(|s| setting.is_none_or(|(idp, _)| idp != s.idp))
-        .map(|s| (s.idp, s.groups_claim))
-        .collect();
-    if let Some((idp, claim)) = setting {
-        renamed.push((idp.to_owned(), claim.to_owned()));
-    }
-    for rule in rules {
-        if let Some((idp, claim)) = renamed
-            .iter()
-            .find(|(_, claim)| claim != "groups" && *claim == rule.claim)
-        {
-            return Err(Error::Invalid(format!(
-                "IdP `{idp}` sends its groups as `{claim}`, which claim rules read as \
-                 `groups`: a rule on `{claim}` would match nothing; write it on `groups`"
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// `claims` as the claim rules and dynamic groups of a workspace read them: the IdP's groups
 /// claim as this workspace's OIDC settings of it name it (`groups_claim`) presented as
-/// `groups` (and a `groups` claim of another name dropped), at every door: the browser's
+/// `groups` too (and a `groups` claim of another name dropped), at every door: the browser's
 /// sign-in renamed it and `sso login` did not, so a rule matched at one door and never at the
-/// other, and a returning member lost their role and keys (round 23 identity review).
+/// other, and a returning member lost their role and keys (round 23 identity review). The
+/// claim keeps its own name as well: a rule written on it before (or for another IdP of the
+/// workspace that sends that claim as it is) matches as it did (round 24 review: refusing
+/// such rules stranded those stored, and their members were removed at their next sign-in).
 pub(crate) fn presented_groups<'a>(
     claims: &'a serde_json::Value,
     groups_claim: &str,
@@ -408,7 +377,7 @@ pub(crate) fn presented_groups<'a>(
     }
     let mut claims = claims.clone();
     if let Some(map) = claims.as_object_mut() {
-        match map.remove(groups_claim) {
+        match map.get(groups_claim).cloned() {
             Some(groups) => map.insert("groups".to_owned(), groups),
             None => map.remove("groups"),
         };
@@ -618,7 +587,13 @@ mod tests {
         use serde_json::json;
         let claims = json!({"email": "a@b.test", "roles": ["x"], "groups": ["forged"]});
         let shown = presented_groups(&claims, "roles");
-        assert_eq!(*shown, json!({"email": "a@b.test", "groups": ["x"]}));
+        assert_eq!(
+            *shown,
+            json!({"email": "a@b.test", "roles": ["x"], "groups": ["x"]})
+        );
+        let forged = json!({"groups": ["forged"]});
+        let missing = presented_groups(&forged, "roles");
+        assert_eq!(*missing, json!({}), "a forged `groups` counts for nothing");
         let plain = json!({"groups": ["g"]});
         let same = presented_groups(&plain, "groups");
         assert!(matches!(same, std::borrow::Cow::Borrowed(_)), "not copied");

@@ -843,7 +843,6 @@ fn apply_rules(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result
         return Ok(());
     }
     c.configures_sso()?;
-    sso::no_rule_on_a_renamed_claim(c.tx, ws, &want, None)?;
     sso::store_rules(c.tx, ws, &want)?;
     c.record(
         "sso.rules.replace",
