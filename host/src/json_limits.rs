@@ -171,17 +171,32 @@ fn scan(text: &str, limit: usize) -> (usize, Option<usize>) {
     (deepest, beyond)
 }
 
-/// About how many values JSON `text` holds (each array, object and scalar; object keys not
-/// counted), over its commas and brackets outside strings, without parsing it. What a value
-/// costs parsed is what this bounds: `[0,0,…]` is 2 bytes of text per value but 32 bytes of
-/// `serde_json::Value`, so 16 MiB of it would be 256 MiB in memory.
+/// What an object holding anything counts for, in values: parsed, its first member takes a
+/// whole B-tree node (about 632 bytes, where a value is 32), so `[{"":0},…]`, 7 bytes of text
+/// and two values an element, took 20 times what every values cap assumed and a step's output
+/// within them held hundreds of MiB (round 24 hostile-step review). Empty objects allocate
+/// nothing and count as one value.
+pub const OBJECT_VALUES: usize = 20;
+
+/// About how many values JSON `text` holds (each array, object and scalar, an object holding
+/// anything as [`OBJECT_VALUES`]; object keys not counted), over its commas and brackets
+/// outside strings, without parsing it. What a value costs parsed is what this bounds:
+/// `[0,0,…]` is 2 bytes of text per value but 32 bytes of `serde_json::Value`, so 16 MiB of
+/// it would be 256 MiB in memory.
 pub fn text_values(text: &str) -> usize {
-    let (mut values, mut any) = (0usize, false);
+    let (mut values, mut any, mut opened) = (0usize, false, false);
     for (_, b) in outside_strings(text) {
+        if b.is_ascii_whitespace() {
+            continue;
+        }
+        if opened && b != b'}' {
+            values += OBJECT_VALUES - 1;
+        }
+        opened = b == b'{';
         if matches!(b, b'[' | b'{' | b',') {
             values += 1;
         }
-        any |= !b.is_ascii_whitespace();
+        any = true;
     }
     // The last value of each non-empty container, or a lone scalar, follows no comma; counting
     // one more is exact for a scalar and at most one short per container otherwise.
@@ -189,12 +204,13 @@ pub fn text_values(text: &str) -> usize {
 }
 
 /// How many values a parsed JSON `value` holds, counted as [`text_values`] counts them on
-/// the text (each array, object and scalar; object keys not counted).
+/// the text (each array, object and scalar, an object holding anything as
+/// [`OBJECT_VALUES`]; object keys not counted).
 pub fn value_count(value: &serde_json::Value) -> usize {
     let mut count = 0;
     let mut todo = vec![value];
     while let Some(v) = todo.pop() {
-        count += 1;
+        count += counted(v);
         match v {
             serde_json::Value::Array(items) => todo.extend(items),
             serde_json::Value::Object(map) => todo.extend(map.values()),
@@ -204,13 +220,21 @@ pub fn value_count(value: &serde_json::Value) -> usize {
     count
 }
 
+/// What `value` itself counts for (not what it holds).
+fn counted(value: &serde_json::Value) -> usize {
+    match value {
+        serde_json::Value::Object(map) if !map.is_empty() => OBJECT_VALUES,
+        _ => 1,
+    }
+}
+
 /// [`value_count`] if it is at most `limit`; `None` as soon as it passes it, so counting
 /// costs at most `limit` steps whatever the value holds.
 pub fn value_count_within(value: &serde_json::Value, limit: usize) -> Option<usize> {
     let mut count = 0;
     let mut todo = vec![value];
     while let Some(v) = todo.pop() {
-        count += 1;
+        count += counted(v);
         if count > limit {
             return None;
         }
@@ -459,10 +483,22 @@ mod tests {
         assert_eq!(text_values(""), 0);
         assert_eq!(text_values(" 7 "), 1);
         assert_eq!(text_values("[0,0,0]"), 4);
-        assert_eq!(text_values(r#"{"a":1,"b":[2,3]}"#), 5);
+        // An object holding anything counts for its node; an empty one for one value.
+        assert_eq!(text_values(r#"{"a":1,"b":[2,3]}"#), OBJECT_VALUES + 4);
+        // (On the text, an empty container counts one more, as it did.)
+        let text = r#"[{ },{"":0}]"#;
+        assert_eq!(text_values(text), 1 + 1 + 1 + OBJECT_VALUES + 1);
+        let value: serde_json::Value = serde_json::from_str(text).expect("json");
+        assert_eq!(value_count(&value), 1 + 1 + OBJECT_VALUES + 1);
         assert_eq!(text_values(r#"["[,{,\",]"]"#), 2);
         // The parsed count agrees with the count on the text.
-        for text in ["7", "[0,0,0]", r#"{"a":1,"b":[2,3]}"#, r#"["[,{,\",]"]"#] {
+        for text in [
+            "7",
+            "[0,0,0]",
+            r#"{"a":1,"b":[2,3]}"#,
+            r#"[{"":0},{"a":{"b":0}}]"#,
+            r#"["[,{,\",]"]"#,
+        ] {
             let value: serde_json::Value = serde_json::from_str(text).expect("json");
             assert_eq!(value_count(&value), text_values(text), "{text}");
         }

@@ -361,6 +361,41 @@ fn an_output_of_millions_of_values_is_refused_before_it_is_parsed() {
     assert_next_step_runs(&rt);
 }
 
+/// An object holding anything counts for what it costs parsed (its B-tree node, about 632
+/// bytes, 20 values of 32): 100,000 `{"":0}`, 700 KB of text and 200,001 values as counted
+/// before, parsed to about 66 MB, and a run held thirty such outputs (round 24 hostile-step
+/// review). Fewer pass.
+#[test]
+fn an_output_of_many_small_objects_counts_what_they_cost_parsed() {
+    let rt = runtime();
+    let limits = StepLimits {
+        timeout: Duration::from_secs(60),
+        ..limits()
+    };
+    let exec = run(
+        &rt,
+        HOSTILE,
+        json!({ "attack": "object_output", "count": 100_000 }),
+        limits,
+    );
+    let f = failure(&exec);
+    assert_eq!(f.kind(), "output_too_large", "{f}");
+    assert!(
+        f.to_string()
+            .contains("about 2100001 JSON values, the limit is 1000000"),
+        "{f}"
+    );
+    let exec = run(
+        &rt,
+        HOSTILE,
+        json!({ "attack": "object_output", "count": 40_000 }),
+        limits,
+    );
+    let out = exec.result.expect("840,001 values pass");
+    assert_eq!(out.as_array().map(Vec::len), Some(40_000));
+    assert_next_step_runs(&rt);
+}
+
 /// A step's failure message is kept to `MAX_STEP_ERROR_BYTES`, cut at a character boundary
 /// and saying how long it was: before, an 8 MiB message went whole into the step record, the
 /// run's journal and the run itself, once per retry.
@@ -1294,7 +1329,8 @@ fn events_past_their_caps_are_refused_and_a_failed_step_publishes_none() {
     assert_eq!(out["emitted"], 2, "{out}");
     assert!(
         out["error"].as_str().is_some_and(|e| e.contains(
-            "holds 40002 JSON values; the events of one execution may hold 100000 in all and 19996 are left"
+            // 40,001 values and an object holding them (20).
+            "holds 40021 JSON values; the events of one execution may hold 100000 in all and 19958 are left"
         )),
         "{out}"
     );

@@ -108,6 +108,12 @@ impl Guest for Hostile {
                 out.push(']');
                 Ok(out)
             }
+            // `[{"":0},…]`: seven bytes and two values an element as sent, a whole B-tree
+            // node (about 632 bytes) parsed (round 24 hostile-step review).
+            "object_output" => {
+                let count = input["count"].as_u64().unwrap_or(100_000) as usize;
+                Ok(format!("[{}]", vec![r#"{"":0}"#; count].join(",")))
+            }
             "big_error" => {
                 let mib = input["mib"].as_u64().unwrap_or(8) as usize;
                 Err(StepError::Failed("e".repeat(mib << 20)))
