@@ -530,6 +530,18 @@ fn a_start_or_a_case_sent_again_with_its_idempotency_key_is_made_once() {
         "{}",
         json_again.text
     );
+    // The key sent with another case is refused, naming the case it made, and makes nothing
+    // (round 24 kill and concurrency review: answered 201 with the first case, the second
+    // request was lost); the same case with its people written otherwise is the same.
+    let another = json!({ "title": "Ransomware", "severity": "critical" });
+    let reused = server.post_keyed(&cases, &operator, "case-1", &another);
+    assert_eq!(reused.status, 409, "{}", reused.text);
+    let made_id = made.body["id"].as_str().expect("case id");
+    assert!(reused.text.contains(made_id), "{}", reused.text);
+    let padded = json!({ "title": " Phish ", "severity": "high" });
+    let same = server.post_keyed(&cases, &operator, "case-1", &padded);
+    assert_eq!(same.status, 201, "{}", same.text);
+    assert_eq!(same.body["id"], made.body["id"], "{}", same.text);
     // Another caller's same key is their own creation.
     let owners_case = server.post_keyed(&cases, &owner, "case-1", &new);
     assert_eq!(owners_case.status, 201, "{}", owners_case.text);
@@ -1833,6 +1845,22 @@ fn webhooks_start_runs_only_for_fresh_unreplayed_signed_requests() {
     assert_eq!(resent.status, 202, "{}", resent.text);
     assert_eq!(resent.body["run_id"], first.body["run_id"]);
     assert_eq!(resent.body["repeated"], true);
+    // Signed anew with another body, the key is another delivery's: refused, naming the
+    // run it started, never answered as a repeat whose body never ran (round 24 kill and
+    // concurrency review).
+    let changed_ts = ts + 2;
+    let changed_body = br#"{"n":99}"#;
+    let changed = deliver(
+        &server,
+        &path,
+        changed_ts,
+        Some(&sign(&secret, changed_ts, changed_body)),
+        Some("order-7"),
+        changed_body,
+    );
+    assert_eq!(changed.status, 409, "{}", changed.text);
+    let first_run = first.body["run_id"].as_str().expect("run id");
+    assert!(changed.text.contains(first_run), "{}", changed.text);
     // A replayed request naming another delivery's key learns nothing of it.
     let other_body = br#"{"n":2}"#;
     let other = deliver(

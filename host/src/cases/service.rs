@@ -211,6 +211,19 @@ impl Platform {
             .index()
             .person_of(&caller.principal)
             .map(|e| e.to_string());
+        let request = (keyed == Keyed::ByRequest).then(|| {
+            request_digest(&json!({
+                "title": title,
+                "description": input.description,
+                "severity": input.severity,
+                "state": state,
+                "access_mode": mode_name(mode),
+                "fields": fields,
+                "assignee": assignee,
+                "reviewers": reviewers,
+                "collaborators": collaborators,
+            }))
+        });
         let new_row = NewCaseRow {
             workspace_id: ws,
             workspace: &caller.workspace,
@@ -223,23 +236,11 @@ impl Platform {
             mode,
             fields: &fields,
             idempotency_key,
+            request: request.as_deref(),
         };
         self.transact_in_workspace(true, |tx| {
             tx.lock_workspace(&caller.workspace).map_err(internal)?;
             let viewer = self.decided_again(tx, caller, &[Scope::CaseWrite])?;
-            // The people it names are members as of the same access data, which no change
-            // commits over before this write does (self-review: checked on the index before
-            // the lock only, a person another host removed meanwhile was named).
-            if !made_before {
-                let again = |emails: &[String], what: &str| {
-                    self.members_only(&caller.workspace, emails, what).map(drop)
-                };
-                if let Some(assignee) = &assignee {
-                    again(std::slice::from_ref(assignee), "`assignee`")?;
-                }
-                again(&reviewers, "`reviewers`")?;
-                again(&collaborators, "`collaborators`")?;
-            }
             // Inserted unless its idempotency key is taken (one round trip, where a look-up
             // first took two); taken, the answer is that creation's.
             let Some(CaseRow { id, mut record, .. }) = store::insert(tx, &new_row)? else {
@@ -255,6 +256,17 @@ impl Platform {
                 let public = store::public_of(tx, id)?.ok_or_else(|| {
                     Error::Internal(format!("case row {id} vanished in its own transaction"))
                 })?;
+                // A requester's key sent with another request is refused, as a start key
+                // and a restriction update's are: answered with the first case, the second
+                // request was lost with a 201 (round 24 kill and concurrency review). One
+                // made before requests were remembered is answered as it was.
+                if let Some(asked) = &request
+                    && store::request_of(tx, id)?.is_some_and(|stored| stored != *asked)
+                {
+                    return Err(Error::Conflict(format!(
+                        "this key created case {public} with another request; a new case takes a new key"
+                    )));
+                }
                 // The same rule as any read: the case as it is now, if the caller may read
                 // cases (`case.read`, a step's `cases:read`) and sees it. A creator who may
                 // not read was answered with the case as it is now, its collaborators named
@@ -294,6 +306,22 @@ impl Platform {
                 run_read(tx, caller, id, mode == AccessMode::Restricted)?;
                 return Ok(CaseRecord { reviewers: reviewers.clone(), collaborators: collaborators.clone(), ..created });
             };
+            // The people it names are members as of the same access data, which no change
+            // commits over before this write does (self-review: checked on the index before
+            // the lock only, a person another host removed meanwhile was named); refused, the
+            // insert rolls back. Decided once it is known to be new: a retry its key answers
+            // is answered whoever left since (round 24 review: a retry racing its first
+            // request was refused as naming a removed person).
+            if !made_before {
+                let again = |emails: &[String], what: &str| {
+                    self.members_only(&caller.workspace, emails, what).map(drop)
+                };
+                if let Some(assignee) = &assignee {
+                    again(std::slice::from_ref(assignee), "`assignee`")?;
+                }
+                again(&reviewers, "`reviewers`")?;
+                again(&collaborators, "`collaborators`")?;
+            }
             run_read(tx, caller, id, mode == AccessMode::Restricted)?;
             let people = assignee.iter().map(|a| (a, "assignee")).chain(reviewers.iter().map(|r| (r, "reviewer"))).chain(collaborators.iter().map(|c| (c, "collaborator")));
             for (email, part) in people {
@@ -798,6 +826,13 @@ fn charge_step(caller: &Caller, payload: &serde_json::Value) -> Result<(), Error
 
 /// What a request's restriction update asks, as remembered with its key: its addresses as
 /// identities compare (in any case, in any order), so a retry of the same update is one.
+/// The SHA-256 (hex) of `request`'s compact JSON: what a keyed creation remembers of what it
+/// was asked ([`NewCaseRow::request`]).
+fn request_digest(request: &serde_json::Value) -> String {
+    use sha2::Digest;
+    crate::encoding::hex(&sha2::Sha256::digest(request.to_string().as_bytes()))
+}
+
 fn request_text(update: &RestrictionUpdate) -> String {
     let people = |list: &[String]| -> Vec<String> {
         let mut people: Vec<String> = list

@@ -966,6 +966,18 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     ALTER TABLE runs ADD COLUMN rules INTEGER NOT NULL DEFAULT 1;
     "#,
     ),
+    (
+        43,
+        "what a requester's keyed case creation asked",
+        r#"
+    -- The SHA-256 of what a case created with a requester's `Idempotency-Key` asked (its
+    -- title, description, severity, state, mode, fields and people as stored): the key sent
+    -- again with another request is refused, as a run's start key and a restriction update's
+    -- are, where it was answered 201 with the first case and the second request lost (round
+    -- 24 kill and concurrency review). NULL for a step's creation, and for one made before.
+    ALTER TABLE cases ADD COLUMN request TEXT;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.

@@ -93,6 +93,11 @@ pub enum Refusal {
     /// The same signature was accepted before.
     #[error("this signature was accepted before (a replay)")]
     Replayed,
+    /// The `Idempotency-Key` started a run with another body.
+    #[error(
+        "this Idempotency-Key started run {0} with another body; a new delivery takes a new key"
+    )]
+    KeyReused(String),
     /// The secret was not issued for the workflow's current `run_as` (it changed since, or
     /// the secret predates secrets bound to one): it must be rotated.
     #[error(
@@ -409,6 +414,12 @@ impl Platform {
             {
                 if !fresh && made_by != event {
                     return Ok(Err(Refusal::Replayed));
+                }
+                // Signed anew with another body: another delivery, which the key's run is
+                // not (round 24 kill and concurrency review: it was answered as a repeat,
+                // and its body never ran), refused as a start key reused is.
+                if made_by != event {
+                    return Ok(Err(Refusal::KeyReused(run_id.to_string())));
                 }
                 return Ok(Ok(Accepted {
                     run_id,

@@ -385,6 +385,9 @@ pub struct NewCaseRow<'a> {
     pub mode: AccessMode,
     pub fields: &'a serde_json::Value,
     pub idempotency_key: Option<&'a str>,
+    /// What a requester's keyed creation asked (a digest), to tell its retry from another
+    /// request under the same key; `None` for a step's.
+    pub request: Option<&'a str>,
 }
 
 /// Stores a case, numbered next within its workspace (SPEC ID-4, under the workspace's
@@ -425,9 +428,9 @@ pub fn insert(
         } else {
             None
         };
-    let inserted: Option<(i64, String, i64)> = tx.prepare_cached("INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key, number, public_id, shown_number)
+    let inserted: Option<(i64, String, i64)> = tx.prepare_cached("INSERT INTO cases (workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, idempotency_key, number, public_id, shown_number, request)
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, at, at, ?11, next,
-                coalesce(?13, 'C-' || shown), CASE WHEN ?13 IS NULL THEN shown END FROM (
+                coalesce(?13, 'C-' || shown), CASE WHEN ?13 IS NULL THEN shown END, ?14 FROM (
            SELECT CASE WHEN coalesce(max(last.created_at), 0) < ?10
                             OR max(last.created_at) > ?10 + ?12 THEN ?10
                        ELSE max(last.created_at) + 1 END AS at,
@@ -451,7 +454,8 @@ pub fn insert(
             now,
             case.idempotency_key,
             CARRIED_SKEW_US,
-            opaque
+            opaque,
+            case.request
         ], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
     Ok(inserted.map(|(id, public_id, at)| CaseRow {
         id,
@@ -503,6 +507,14 @@ pub fn as_created(
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     Ok(stored.map(|(public, created)| record_of(case, public, case.fields.clone(), created)))
+}
+
+/// What the keyed request that created case row `id` asked (see [`NewCaseRow::request`]).
+pub fn request_of(conn: &Connection, id: i64) -> crate::store::sql::Result<Option<String>> {
+    conn.prepare_cached("SELECT request FROM cases WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()
+        .map(Option::flatten)
 }
 
 /// Deletes at most `limit` restriction updates remembered before `before` (Unix seconds)

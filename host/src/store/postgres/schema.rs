@@ -246,6 +246,13 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ALTER TABLE runs ADD COLUMN rules BIGINT NOT NULL DEFAULT 1;
     "#,
     ),
+    (
+        23,
+        "what a requester's keyed case creation asked (the SQLite migration of the same name)",
+        r#"
+    ALTER TABLE cases ADD COLUMN request TEXT COLLATE "C";
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows.
