@@ -301,6 +301,48 @@ fn check_flow_access_tells_why_about_others_only_to_who_may_read_members() {
     let own = flow_answers_to(&platform, GLOBEX, rita, json!([[FLOW, "rita@globex.test"]]));
     let own = own[0]["reason"].as_str().expect("reason");
     assert!(!own.contains("holders of user.read"), "{own}");
+    // A personal key asks as its owner does (round 24 authority review: an operator's key,
+    // without `user.read`, was told "withheld" about its own owner); about others, it is
+    // told nothing either.
+    let omar = "omar.operator@acme-mssp.test";
+    let flow =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/workflows/mssp-customer-onboarding.json");
+    let steps = Path::new(common::ECHO).parent().expect("component dir");
+    env.ok(&[
+        "workflows",
+        "publish",
+        flow.to_str().expect("utf-8"),
+        "--as",
+        "olivia.owner@acme-mssp.test",
+        "--steps",
+        steps.to_str().expect("utf-8"),
+    ]);
+    let platform = env.platform();
+    let key = platform
+        .admin()
+        .create_key(
+            &person(omar),
+            "mssp-soc",
+            "mine",
+            flowhost::admin::keys::NewKey::Personal,
+            None,
+        )
+        .expect("an operator's personal key")
+        .id;
+    let onboarding = "mssp-customer-onboarding";
+    let by_key = flow_answers_to(
+        &platform,
+        "mssp-soc",
+        Principal::ApiKey(key),
+        json!([
+            [onboarding, omar],
+            [onboarding, "tina.analyst@acme-mssp.test"]
+        ]),
+    );
+    let about_self = by_key[0]["reason"].as_str().expect("reason");
+    assert!(!about_self.contains("holders of user.read"), "{about_self}");
+    let about_tina = by_key[1]["reason"].as_str().expect("reason");
+    assert!(about_tina.contains("holders of user.read"), "{about_tina}");
 
     // The Owner holds user.read: the whole reason about others.
     let owner = Principal::sso(Email::parse(GLOBEX_OWNER).expect("email"));
