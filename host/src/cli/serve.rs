@@ -118,11 +118,16 @@ fn public_url_refusal(url: &str) -> Option<&'static str> {
     {
         return Some("must not hold spaces or control characters");
     }
-    let port = match authority.rsplit_once(':') {
+    let (host, port) = match authority.rsplit_once(':') {
         // An IPv6 host's colons are inside its brackets.
-        Some((host, port)) if !port.contains(']') && !host.is_empty() => Some(port),
-        _ => None,
+        Some((host, port)) if !port.contains(']') => (host, Some(port)),
+        _ => (authority, None),
     };
+    // A port alone (`https://:8443`) was taken, and every OIDC sign-in failed (round 24
+    // bad-input review).
+    if host.is_empty() {
+        return Some("names no host");
+    }
     if port.is_some_and(|p| !p.bytes().all(|b| b.is_ascii_digit()) || p.parse::<u16>().is_err()) {
         return Some("has a port that is not a number from 0 to 65535");
     }
@@ -256,6 +261,8 @@ mod tests {
             "https://x.example: 1",
             "https://x.example:",
             "https://x.example:99999",
+            "https://:8443",
+            "https://:8443/",
         ] {
             assert!(public_url_refusal(bad).is_some(), "{bad}");
         }
