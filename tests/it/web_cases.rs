@@ -167,6 +167,11 @@ fn the_list_and_a_cases_page_show_a_restricted_case_only_to_those_allowed() {
         "{}",
         latin1.body
     );
+    // A parameter whose name reads as words is not quoted: a crafted link's text is not the
+    // site's (round 24 web review).
+    let crafted = analyst.get(&site.server.url("/cases?Your+session+expired.+Call+555=%FF"));
+    assert_eq!(crafted.status, 400, "{}", crafted.body);
+    assert!(!crafted.body.contains("Call 555"), "{}", crafted.body);
 
     // The Owner bypasses restrictions (SPEC RB-1) and sees who may see the case.
     let mut owner = site.signed_in(OWNER);

@@ -49,15 +49,24 @@ pub(super) fn fields(body: &[u8], what: &str) -> Result<Vec<(String, String)>, S
                 None => (pair, &[][..]),
             };
             let name = text(name).ok_or_else(|| format!("a {what}'s name is not UTF-8 text"))?;
-            let value = text(value).ok_or_else(|| {
-                format!(
-                    "{what} `{}` is not UTF-8 text: this site reads them in UTF-8",
-                    crate::text::clip(&name)
-                )
+            let value = text(value).ok_or_else(|| match quotable(&name) {
+                true => format!("{what} `{name}` is not UTF-8 text: this site reads them in UTF-8"),
+                false => format!("a {what} is not UTF-8 text: this site reads them in UTF-8"),
             })?;
             Ok((name, value))
         })
         .collect()
+}
+
+/// Whether a field or parameter's `name` may be quoted in a refusal: a short name of
+/// letters, digits and `_-.[]`. A crafted link or a cross-site form otherwise put its own
+/// words on the site's pages through the refusal ("Your session expired. Call …"; round 24
+/// web review), which the web's other refusals never quote.
+fn quotable(name: &str) -> bool {
+    name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.[]".contains(&b))
 }
 
 /// `raw` with `+` as a space and `%XX` as its byte, as UTF-8 text; an escape that is not
@@ -122,5 +131,12 @@ mod tests {
             "{refused}"
         );
         assert!(fields(b"%FF=1", "query parameter").is_err());
+        // A name that reads as words is not quoted: a crafted link's text is not the site's.
+        let crafted = b"Your+session+expired.+Call+555-0100=%FF";
+        let refused = fields(crafted, "query parameter").expect_err("not UTF-8");
+        assert_eq!(
+            refused,
+            "a query parameter is not UTF-8 text: this site reads them in UTF-8"
+        );
     }
 }
