@@ -2518,3 +2518,41 @@ fn a_shared_runs_refusals_do_not_name_its_identity() {
         "the destination is not told the source's identity: {shown}"
     );
 }
+
+/// One open interaction whose stored row does not read is left out of the list, logged, and
+/// the others are listed (round 24 web review: it failed the list, the web's home page, for
+/// every member of the workspace); showing it names what is wrong, never a default.
+#[test]
+fn an_unreadable_interaction_leaves_the_others_listed() {
+    let env = Env::new();
+    for title in ["First?", "Second?"] {
+        let flow = serde_json::json!({ "name": "asks", "workspace": "mssp-soc",
+            "steps": [json_ask("ask", title)] });
+        assert_eq!(env.run_json(&flow)["status"], "on_hold");
+    }
+    let listed = env.json(&["interact", "list", "--workspace", "mssp-soc", "--as", OWNER]);
+    let first = listed
+        .as_array()
+        .and_then(|all| all.iter().find(|ix| ix["title"] == "First?"))
+        .and_then(|ix| ix["id"].as_str())
+        .expect("listed")
+        .to_owned();
+    common::db_at(&env.db)
+        .conn()
+        .execute(
+            "UPDATE interactions SET access = '{\"workspace_users\":{\"mode\":\"later\"}}' \
+             WHERE public_id = ?1",
+            [&first],
+        )
+        .expect("corrupt");
+    let listed = env.json(&["interact", "list", "--workspace", "mssp-soc", "--as", OWNER]);
+    let titles: Vec<&str> = listed
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|ix| ix["title"].as_str())
+        .collect();
+    assert_eq!(titles, ["Second?"], "{listed}");
+    let shown = env.fails(&["interact", "show", &first, "--as", OWNER]);
+    assert!(shown.contains("interactions.access"), "{shown}");
+}

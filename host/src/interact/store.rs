@@ -164,15 +164,19 @@ pub(super) fn of_step(
     .map_err(internal)
 }
 
+/// An interaction row as listed: its internal key, and the row or why it does not read.
+pub(super) type ListedRow = (i64, Result<Interaction, Error>);
+
 /// The open interactions of `workspace` after internal key `after` that are not due at
-/// `now_ms`, oldest first, at most `limit` of them.
+/// `now_ms`, oldest first, at most `limit` of them, each with its internal key: a row that
+/// does not read is its error, apart from a failure to read at all.
 pub(super) fn open_in(
     conn: &Connection,
     workspace: &str,
     after: i64,
     now_ms: i64,
     limit: usize,
-) -> Result<Vec<Interaction>, Error> {
+) -> Result<Vec<ListedRow>, Error> {
     let mut stmt = conn.prepare_cached(&format!(
         // An open interaction of a run that ended takes no answer, nor does one past its
         // deadline not yet timed out by the scheduler (round 16 web review), so neither is
@@ -187,7 +191,7 @@ pub(super) fn open_in(
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = stmt.query_map(
         crate::store::sql::params![workspace, after, limit, now_ms],
-        interaction,
+        |r| Ok((r.get(0)?, interaction(r).map_err(internal))),
     )?;
     rows.collect::<Result<_, _>>().map_err(internal)
 }
