@@ -1436,3 +1436,26 @@ fn a_step_whose_key_is_always_too_long_is_refused_where_written() {
     let (ok, _, stderr) = validate(dir.path(), &["wf.json"]);
     assert!(ok, "{stderr}");
 }
+
+/// A built-in's written query filter is measured as every run reads it, trimmed: a padded
+/// state of 101 characters was refused here and taken by a run (round 24 bad-input review);
+/// one past the cap once trimmed is still refused.
+#[test]
+fn a_written_query_filter_is_measured_trimmed() {
+    let query = |state: String| {
+        serde_json::json!({ "name": "t", "workspace": "soc", "steps": [
+            { "id": "q", "uses": "cases/query-cases", "with": { "filter": { "state": state } } }
+        ] })
+        .to_string()
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("wf.json"),
+        query(format!("open{}", " ".repeat(97))),
+    )
+    .expect("write");
+    let (ok, _, stderr) = validate(dir.path(), &["wf.json"]);
+    assert!(ok, "{stderr}");
+    let stderr = errors_for(&query("s".repeat(101)));
+    assert!(stderr.contains("the `state` filter"), "{stderr}");
+}

@@ -163,7 +163,7 @@ fn checked(builtin: Builtin, value: &serde_json::Value) -> Result<(), Error> {
             };
             crate::services::cases::parse_case_json(&json).map(drop)
         }
-        Builtin::QueryCases => validate::query(&input::<CaseQuery>(step, value)?),
+        Builtin::QueryCases => validate::query(&input::<CaseQuery>(step, value)?.normalized()),
         Builtin::GetCaseRestrictions => {
             let CaseRef { case_id } = input(step, value)?;
             validate::case_id(&case_id)

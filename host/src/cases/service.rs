@@ -473,25 +473,12 @@ impl CaseApi for Platform {
         self.create_case(caller, crate::services::cases::parse_case_json(json)?)
     }
 
-    fn query_cases(&self, caller: &Caller, mut q: CaseQuery) -> Result<CasePage, Error> {
+    fn query_cases(&self, caller: &Caller, q: CaseQuery) -> Result<CasePage, Error> {
         require(caller, Grant::CasesRead)?;
         let (ws, viewer) = self.case_context(caller, Scope::CaseRead)?;
-        // A state filter as states are stored, trimmed, at every door (the web's only did);
-        // blank, it filters nothing, as the web's (no state is blank: round 23 review).
-        q.filter.state = q
-            .filter
-            .state
-            .take()
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty());
-        // The text filter too, as the web's (round 20 door review: the same search listed
-        // other cases at the API, the CLI and a step); blank, it filters nothing there.
-        q.filter.text = q
-            .filter
-            .text
-            .take()
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty());
+        // The state and text filters as states are stored, trimmed, at every door (the
+        // web's only did: round 20 and 23 door reviews).
+        let q = q.normalized();
         validate::query(&q)?;
         let db = self.db()?;
         // A cursor naming a case the reader does not see is refused as one naming no case is:

@@ -717,6 +717,8 @@ impl CaseApi for MockedServices {
     fn query_cases(&self, caller: &Caller, query: CaseQuery) -> Result<CasePage, Error> {
         require(caller, Grant::CasesRead)?;
         self.authorized(caller, &[Scope::CaseRead])?;
+        // Read as the host reads it, and recorded so (round 24 bad-input review).
+        let query = query.normalized();
         crate::cases::validate::query(&query)?;
         let size = crate::cases::page_size(query.page_size);
         let route = self.route(Call::QueryCases, json!({ "query": to_value(&query) }));
