@@ -212,9 +212,12 @@ impl Mock {
 #[serde(deny_unknown_fields)]
 struct MockSpec {
     call: String,
-    #[serde(default)]
+    // A `null` is given, not left out (`present`): `"args": null` matched any arguments and
+    // an emit's `"returns": null` accepted, where any other non-object was refused (round 24
+    // bad-input review).
+    #[serde(default, deserialize_with = "crate::json_limits::present")]
     args: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json_limits::present")]
     returns: Option<Value>,
     #[serde(default)]
     error: Option<ErrorSpec>,
@@ -457,7 +460,7 @@ pub struct ExpectCall {
 #[serde(deny_unknown_fields)]
 struct ExpectCallSpec {
     call: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json_limits::present")]
     args: Option<Value>,
 }
 
@@ -847,6 +850,25 @@ mod tests {
 
     fn mock(json: Value) -> Result<Mock, String> {
         serde_json::from_value(json).map_err(|e| e.to_string())
+    }
+
+    /// A `null` is given, and refused as any other non-object is (round 24 bad-input
+    /// review: `"args": null` matched any arguments, an emit's `"returns": null` accepted).
+    #[test]
+    fn a_null_args_or_returns_is_refused_not_left_out() {
+        let e = mock(json!({"call": "cases.create-case", "args": null, "error": {
+            "kind": "denied", "message": "no"}}))
+        .expect_err("null args");
+        assert!(e.contains("must be an object"), "{e}");
+        let e = mock(json!({"call": "events.emit", "returns": null})).expect_err("null returns");
+        assert!(e.contains("returns nothing"), "{e}");
+        let e = serde_json::from_value::<ExpectCall>(json!({"call": "events.emit", "args": null}))
+            .expect_err("null expected args");
+        assert!(e.to_string().contains("must be an object"), "{e}");
+        assert!(
+            mock(json!({"call": "events.emit"})).is_ok(),
+            "left out: accepted"
+        );
     }
 
     #[test]
