@@ -35,6 +35,8 @@ pub struct NewInteraction<'a> {
     /// How long it stays open, in milliseconds, from when it is stored (by the clock the
     /// deployment shares, `store::clock`); `None` waits until answered.
     pub timeout_ms: Option<i64>,
+    /// The host executing the run, which opens it only while it holds the run's lease.
+    pub owner: &'a str,
 }
 
 /// Where an interaction of a run stands.
@@ -214,6 +216,11 @@ impl Platform {
         let id = PublicId::new(IdKind::Interaction)?;
         self.transact(|tx| {
             decided(&*self.index_in(tx)?)?;
+            // Only by the host holding the run, as its journal entries and a wait's deadline
+            // are (round 24 kill and concurrency review): a host whose lease lapsed opened a
+            // row no execution of the new holder's might reach, whose answer then resumed
+            // the run for nothing.
+            crate::runs::store::journal::fence(tx, new.run, new.owner)?;
             // A parallel loop went on opening one per item, each with its form and access
             // stored and listed, and every answer replayed them all (round 15 hostile-input
             // review). Reopening one it has is not another.

@@ -427,6 +427,24 @@ fn a_host_whose_lease_lapsed_writes_nothing_of_a_run_left_to_nobody() {
     platform
         .hold_run(run, "host-a", &[])
         .expect_err("nor put it on hold");
+    // Nor open an interaction (round 24 kill and concurrency review).
+    let form = crate::definition::form::Form::default();
+    let access = crate::access::flow::FlowAccess::default();
+    let ask = |owner| crate::interact::NewInteraction {
+        run,
+        step_key: "ask",
+        workspace: "soc",
+        workflow: "wf",
+        title: "ask",
+        form: &form,
+        access: &access,
+        timeout_ms: None,
+        owner,
+    };
+    platform
+        .open_interaction(&ask("host-a"), &|_| Ok(()))
+        .expect_err("nor open an interaction");
+    assert_eq!(count(&platform, "SELECT count(*) FROM interactions"), 0);
     assert_eq!(
         count(
             &platform,

@@ -1666,6 +1666,7 @@ impl Exec<'_> {
                 let timeout_ms = ix
                     .timeout
                     .map(|t| i64::try_from(t.as_millis()).unwrap_or(i64::MAX));
+                let owner = self.engine.lease_owner().map_err(|e| Halt::host(key, e))?;
                 let new = crate::interact::NewInteraction {
                     run: self.run,
                     step_key: key,
@@ -1675,6 +1676,7 @@ impl Exec<'_> {
                     form: &ix.form,
                     access: &access,
                     timeout_ms,
+                    owner,
                 };
                 match platform.open_interaction(&new, &decided) {
                     Ok(id) => id,
