@@ -130,8 +130,8 @@ pub struct StepRuntime {
     /// (a hostile step's large component, eight times over on two cores; hostile-step
     /// review); now the first compiles and the others find its result. A compile already
     /// uses every core. Waited for within a bound ([`StepRuntime::load_within`]): a costly
-    /// compile holds it for minutes.
-    compiling: parking_lot::Mutex<()>,
+    /// compile holds it for minutes. Given in turn to the shares waiting (`compile_turns.rs`).
+    compiling: super::compile_turns::CompileTurns,
     /// Instance slots shared between workspaces (`slots.rs`).
     slots: super::slots::Slots,
 }
@@ -192,7 +192,7 @@ impl StepRuntime {
             failed: Mutex::new(HashMap::new()),
             loading: Mutex::new(()),
             reading: parking_lot::Mutex::new(()),
-            compiling: parking_lot::Mutex::new(()),
+            compiling: super::compile_turns::CompileTurns::default(),
             slots: super::slots::Slots::new(
                 settings.pool_instances as usize,
                 super::slots::SLOT_WAIT,
@@ -213,18 +213,21 @@ impl StepRuntime {
     /// Loads the component at `path`: from memory if already loaded in this process, else
     /// from the on-disk cache, else by compiling it. Errors name the path and the cause.
     pub fn load(&self, path: &Path) -> Result<Arc<LoadedStep>, StepFailure> {
-        self.load_within(path, None)
+        self.load_within(path, None, "")
     }
 
     /// [`StepRuntime::load`], waiting at most `wait` for another component's compile to end
     /// before its own: past it, a [`StepFailure::Host`] (for now; a run stops resumable). A
     /// step author's costly component holds the compile turn for minutes, and every other
     /// tenant's first load of a new component waited for it without any bound (hostile-step
-    /// review). `None` waits as long as it takes (a command run by hand).
+    /// review). `None` waits as long as it takes (a command run by hand). The compile turn
+    /// is taken in turn by `share` (the run's organization, as its instance slot is) and the
+    /// others waiting.
     pub fn load_within(
         &self,
         path: &Path,
         wait: Option<Duration>,
+        share: &str,
     ) -> Result<Arc<LoadedStep>, StepFailure> {
         let load_error = |message: String| StepFailure::Load {
             path: path.display().to_string(),
@@ -297,17 +300,14 @@ impl StepRuntime {
             }
         }
         // One compile at a time.
-        let _compiling = match wait {
-            None => self.compiling.lock(),
-            Some(wait) => self.compiling.try_lock_for(wait).ok_or_else(|| {
-                StepFailure::Host(format!(
-                    "step `{}` waited {} for the host's compiler, which is busy; it is \
-                     compiled once the compiler is free",
-                    path.display(),
-                    super::failure::fmt_duration(wait)
-                ))
-            })?,
-        };
+        let _compiling = self.compiling.take(share, wait).ok_or_else(|| {
+            StepFailure::Host(format!(
+                "step `{}` waited {} for the host's compiler, which is busy; it is \
+                 compiled once the compiler is free",
+                path.display(),
+                super::failure::fmt_duration(wait.unwrap_or_default())
+            ))
+        })?;
         if let Some(known) = self.known(&digest) {
             return known.inspect(&remember).map_err(load_error);
         }
@@ -702,10 +702,10 @@ mod tests {
         let runtime = StepRuntime::new(&EngineSettings::default(), None).expect("runtime");
         let new = dir.path().join("new.wasm");
         std::fs::write(&new, b"\0asm\x0d\0\x01\0not compiled yet").expect("write");
-        let compiling = runtime.compiling.lock();
+        let compiling = runtime.compiling.take("another", None);
         let started = Instant::now();
         let refused = runtime
-            .load_within(&new, Some(Duration::from_millis(100)))
+            .load_within(&new, Some(Duration::from_millis(100)), "org")
             .err()
             .expect("refused while another compile goes on");
         assert!(started.elapsed() < Duration::from_secs(5));
@@ -718,7 +718,7 @@ mod tests {
         );
         assert!(runtime.lock_failed().is_empty(), "not taken for broken");
         drop(compiling);
-        let compiled = runtime.load_within(&new, Some(Duration::from_millis(100)));
+        let compiled = runtime.load_within(&new, Some(Duration::from_millis(100)), "org");
         assert_eq!(
             compiled.err().map(|e| e.kind()),
             Some("load"),

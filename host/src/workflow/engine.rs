@@ -2042,7 +2042,13 @@ impl Exec<'_> {
                     .then(|| timeout.unwrap_or(StepLimits::default().timeout));
                 // A pinned component is `<digest>.wasm` in the server's state directory.
                 let pinned = self.workflow.resolver.pinned.is_some();
-                let step = match self.engine.runtime.load_within(path, wait) {
+                // The compile turn is taken in turn by organizations, as instance slots are.
+                let share = self
+                    .engine
+                    .platform
+                    .index()
+                    .tenant_of(&self.caller.workspace);
+                let step = match self.engine.runtime.load_within(path, wait, &share) {
                     // What loaded must be what was pinned: the file, checked when the run
                     // started or resumed, may have been replaced since. The run stops
                     // resumable, and the file is written out again at its resume (SPEC

@@ -1,0 +1,186 @@
+//! The compile turn, taken in turn by tenants: one component compiles at a time in a process
+//! (a compile already uses every core), and when the turn frees it goes to the waiting share
+//! (a run's organization, as for instance slots: `slots.rs`) served longest ago, first come
+//! first served within one share.
+//!
+//! Why: the turn was one lock, taken by whoever the scheduler woke. One organization queueing
+//! costly components (each compiling for up to minutes, and each step waiting its own
+//! 15-minute timeout) kept every other tenant's new component waiting behind them; their steps
+//! gave up after their own timeout, their runs stopped and, retried, met the same queue for
+//! as long as it lasted (round 24 hostile-step review). Now another share's first waiter is
+//! served as soon as the compile in progress ends.
+
+use std::collections::HashMap;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// The compile turn of one runtime.
+#[derive(Debug, Default)]
+pub(crate) struct CompileTurns {
+    state: Mutex<State>,
+    freed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Whether a compile holds the turn.
+    busy: bool,
+    /// Who waits, in the order they came.
+    waiting: Vec<Waiter>,
+    next_ticket: u64,
+    /// When each share was last given the turn (a count of turns given).
+    served: HashMap<String, u64>,
+    turns: u64,
+}
+
+#[derive(Debug)]
+struct Waiter {
+    ticket: u64,
+    share: String,
+}
+
+/// The turn, held until dropped.
+#[derive(Debug)]
+pub(crate) struct Turn<'a> {
+    turns: &'a CompileTurns,
+}
+
+/// How many shares' last turns are remembered; past it the memory starts afresh (every
+/// share then counts as never served, which orders them by arrival).
+const SERVED_KEPT: usize = 4096;
+
+impl CompileTurns {
+    /// The turn for `share`, waiting at most `wait` (`None`: as long as it takes); `None`
+    /// when the wait ran out.
+    pub(crate) fn take(&self, share: &str, wait: Option<Duration>) -> Option<Turn<'_>> {
+        let deadline = wait.map(|w| Instant::now() + w);
+        let mut state = self.lock();
+        let ticket = state.next_ticket;
+        state.next_ticket += 1;
+        state.waiting.push(Waiter {
+            ticket,
+            share: share.to_owned(),
+        });
+        loop {
+            if !state.busy && state.next_up() == Some(ticket) {
+                state.give(ticket);
+                return Some(Turn { turns: self });
+            }
+            state = match deadline {
+                None => self.freed.wait(state).unwrap_or_else(|p| p.into_inner()),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        state.waiting.retain(|w| w.ticket != ticket);
+                        // Who is next may be another now.
+                        self.freed.notify_all();
+                        return None;
+                    }
+                    self.freed
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl State {
+    /// The ticket the turn goes to next: of the waiting share served longest ago (never
+    /// first), the earliest.
+    fn next_up(&self) -> Option<u64> {
+        self.waiting
+            .iter()
+            .min_by_key(|w| (self.served.get(&w.share).copied().unwrap_or(0), w.ticket))
+            .map(|w| w.ticket)
+    }
+
+    /// Gives the turn to `ticket`.
+    fn give(&mut self, ticket: u64) {
+        let Some(at) = self.waiting.iter().position(|w| w.ticket == ticket) else {
+            return;
+        };
+        let waiter = self.waiting.remove(at);
+        if self.served.len() >= SERVED_KEPT {
+            self.served.clear();
+        }
+        self.turns += 1;
+        self.served.insert(waiter.share, self.turns);
+        self.busy = true;
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.turns.lock().busy = false;
+        self.turns.freed.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// Waits until `n` takers wait for the turn.
+    fn until_waiting(turns: &CompileTurns, n: usize) {
+        let since = Instant::now();
+        while turns.lock().waiting.len() < n {
+            assert!(
+                since.elapsed() < Duration::from_secs(10),
+                "{n} never waited"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Another share's first waiter is served before a share's second, whatever the order
+    /// they came in (round 24 hostile-step review: one organization's queued compiles kept
+    /// every other tenant's waiting behind them).
+    #[test]
+    fn another_shares_waiter_is_served_before_a_shares_second() {
+        let turns = Arc::new(CompileTurns::default());
+        let first = turns.take("org-a", None).expect("free");
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let waiter = |share: &'static str| {
+            let (turns, order) = (turns.clone(), order.clone());
+            std::thread::spawn(move || {
+                let _turn = turns.take(share, None).expect("served");
+                order.lock().expect("order").push(share);
+            })
+        };
+        let a2 = waiter("org-a");
+        until_waiting(&turns, 1);
+        let a3 = waiter("org-a");
+        until_waiting(&turns, 2);
+        let b1 = waiter("org-b");
+        until_waiting(&turns, 3);
+        drop(first);
+        for t in [a2, a3, b1] {
+            t.join().expect("taker");
+        }
+        let order = order.lock().expect("order").clone();
+        assert_eq!(order[0], "org-b", "{order:?}");
+        assert_eq!(order.len(), 3);
+    }
+
+    /// A wait that runs out gives up its place and takes nothing; the turn is free after.
+    #[test]
+    fn a_wait_that_runs_out_takes_nothing() {
+        let turns = CompileTurns::default();
+        let held = turns.take("org-a", None).expect("free");
+        assert!(
+            turns
+                .take("org-b", Some(Duration::from_millis(20)))
+                .is_none()
+        );
+        assert!(turns.lock().waiting.is_empty());
+        drop(held);
+        assert!(turns.take("org-b", Some(Duration::ZERO)).is_some());
+    }
+}
