@@ -165,13 +165,14 @@ fn pooling_config(settings: &EngineSettings) -> PoolingAllocationConfig {
 }
 
 /// Whether a slot may be reset by PAGEMAP_SCAN: only if this host has no swap space (see
-/// `pooling_config`); a `/proc/swaps` that cannot be read counts as swap.
-fn pagemap_scan_setting() -> Enabled {
+/// `pooling_config`); a `/proc/swaps` that cannot be read counts as swap. Watched for
+/// afterwards by `swap_watch.rs`.
+pub(super) fn pagemap_scan_setting() -> Enabled {
     pagemap_scan_given(std::fs::read_to_string("/proc/swaps").ok().as_deref())
 }
 
 /// [`pagemap_scan_setting`] given what `/proc/swaps` holds, if it could be read.
-fn pagemap_scan_given(swaps: Option<&str>) -> Enabled {
+pub(super) fn pagemap_scan_given(swaps: Option<&str>) -> Enabled {
     match swaps {
         // The first line is the header; any other names a swap device or file.
         Some(swaps) if swaps.lines().skip(1).all(|l| l.trim().is_empty()) => Enabled::Auto,

@@ -20,6 +20,7 @@ pub mod runtime;
 mod slots;
 pub mod state;
 mod stderr;
+mod swap_watch;
 
 pub use engine::{Allocator, EngineSettings};
 pub use failure::StepFailure;

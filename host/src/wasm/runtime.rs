@@ -134,6 +134,8 @@ pub struct StepRuntime {
     compiling: super::compile_turns::CompileTurns,
     /// Instance slots shared between workspaces (`slots.rs`).
     slots: super::slots::Slots,
+    /// Whether swap appeared since the pool chose how to reset its slots (`swap_watch.rs`).
+    swap_watch: super::swap_watch::SwapWatch,
 }
 
 /// How many failed components' reasons are kept; past it the memory starts afresh.
@@ -182,6 +184,8 @@ impl StepRuntime {
         super::random::cap_random_bytes(&mut linker)?;
         Step::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
         let cache = ComponentCache::new(&engine, cache_dir);
+        let scanning = allocator == Allocator::Pooling
+            && engine::pagemap_scan_setting() == wasmtime::Enabled::Auto;
         Ok(Self {
             engine,
             allocator,
@@ -197,6 +201,7 @@ impl StepRuntime {
                 settings.pool_instances as usize,
                 super::slots::SLOT_WAIT,
             ),
+            swap_watch: super::swap_watch::SwapWatch::new(scanning),
         })
     }
 
@@ -471,23 +476,26 @@ impl StepRuntime {
         limits: StepLimits,
         share: &str,
     ) -> StepExecution {
+        let refused = |why: String| StepExecution {
+            result: Err(StepFailure::Host(why)),
+            logs: Vec::new(),
+            dropped_logs: 0,
+            events: Vec::new(),
+            duration: Duration::ZERO,
+            output_values: 0,
+            output_bytes: 0,
+            database_calls: 0,
+            case_events: Default::default(),
+            charged: Default::default(),
+        };
+        // Not in a slot another tenant's step may find swapped-out pages of this one in.
+        if let Err(why) = self.swap_watch.check() {
+            return refused(why.to_owned());
+        }
         // Held until the store (and its instance) is dropped, declared first so dropped last.
         let _slot = match self.slots.take(share) {
             Ok(slot) => slot,
-            Err(why) => {
-                return StepExecution {
-                    result: Err(StepFailure::Host(why)),
-                    logs: Vec::new(),
-                    dropped_logs: 0,
-                    events: Vec::new(),
-                    duration: Duration::ZERO,
-                    output_values: 0,
-                    output_bytes: 0,
-                    database_calls: 0,
-                    case_events: Default::default(),
-                    charged: Default::default(),
-                };
-            }
+            Err(why) => return refused(why),
         };
         let started = Instant::now();
         // The pool caps each memory at its slot size; the same ceiling without the pool.
