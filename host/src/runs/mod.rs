@@ -336,6 +336,17 @@ pub(crate) struct ResumeData {
     pub rules: RunRules,
 }
 
+/// What [`RunStore::hold_out_of_reach`] came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OutOfReach {
+    /// Something arrived for a step it reaches (or nothing arrived): it goes on.
+    Reachable,
+    /// Held for what it still waits for.
+    Held,
+    /// What arrived is out of its reach, and nothing it waits for is open.
+    NothingOpen,
+}
+
 /// The engine rules a run was recorded under (`runs.rules`). A run replays its journal on
 /// every resume, so a rule whose change would take a run in flight down another path than
 /// the one it journaled applies only to runs recorded under it: the replay of one recorded
@@ -464,14 +475,17 @@ pub(crate) trait RunStore: Send + Sync {
     /// answer or timeout of its interaction, a due wait).
     fn wait_is_over(&self, run: i64) -> Result<bool, Error>;
 
-    /// The step keys of what has arrived for `run` and no step has taken up yet (see
-    /// [`RunStore::wait_is_over`]).
-    fn untaken_arrivals(&self, run: i64) -> Result<Vec<String>, Error>;
-
-    /// Puts `run` on hold and frees its lease if `owner` holds it and it still waits for
-    /// something, whatever has arrived: for a run whose replay no longer reaches what arrived
-    /// (see `workflow::engine`). Returns whether it did.
-    fn hold_despite_arrivals(&self, run: i64, owner: &str) -> Result<bool, Error>;
+    /// Puts `run` on hold and frees its lease if `owner` holds it, it still waits for
+    /// something, and everything that has arrived for it untaken is for steps outside
+    /// `reached` (the interactions and waits an execution reached): a resume, replaying the
+    /// same journal, would take none of it up (see `workflow::engine`). Decided in one
+    /// transaction, so an answer to a step it reaches, given meanwhile, is not held over.
+    fn hold_out_of_reach(
+        &self,
+        run: i64,
+        owner: &str,
+        reached: &[String],
+    ) -> Result<OutOfReach, Error>;
 
     /// Journals `entries` and frees the lease of `run` if `owner` still holds it, in one
     /// transaction: the run stops here, still `running`, free for the next process to resume.

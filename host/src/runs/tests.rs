@@ -497,3 +497,71 @@ fn a_run_being_started_here_is_not_taken_here_until_it_is_marked() {
         "free once it ended"
     );
 }
+
+/// A run is held despite what arrived only when everything that arrived is for steps its
+/// execution did not reach, decided in the hold's own transaction: an answer to a step it
+/// reaches, given after the execution looked, takes it on rather than being held over (round
+/// 24 storage review of the general bound).
+#[test]
+fn a_run_is_held_over_arrivals_only_when_none_is_within_its_reach() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let platform = platform(&dir);
+    let id = crate::public_id::PublicId::new(crate::public_id::IdKind::Run).expect("id");
+    let run = start_leased(&platform, Some("host-a"), &id).key;
+    let form = crate::definition::form::Form::default();
+    let access = crate::access::flow::FlowAccess::default();
+    for step in ["x", "y"] {
+        let ask = crate::interact::NewInteraction {
+            run,
+            step_key: step,
+            workspace: "soc",
+            workflow: "wf",
+            title: step,
+            form: &form,
+            access: &access,
+            timeout_ms: None,
+            owner: "host-a",
+        };
+        platform
+            .open_interaction(&ask, &|_| Ok(()))
+            .expect("opened");
+    }
+    platform
+        .db()
+        .expect("db")
+        .conn()
+        .execute_batch(
+            "UPDATE interactions SET status = 'responded', response_values = '{}' \
+             WHERE step_key = 'y'",
+        )
+        .expect("y answered");
+    let reached = |keys: &[&str]| keys.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        platform
+            .hold_out_of_reach(run, "host-a", &reached(&["x", "y"]))
+            .expect("decided"),
+        super::OutOfReach::Reachable,
+        "y's answer is taken up by a resume"
+    );
+    assert_eq!(
+        count(
+            &platform,
+            "SELECT count(*) FROM runs WHERE status = 'running'"
+        ),
+        1
+    );
+    assert_eq!(
+        platform
+            .hold_out_of_reach(run, "host-a", &reached(&["x"]))
+            .expect("decided"),
+        super::OutOfReach::Held,
+        "y is out of reach, x still open"
+    );
+    assert_eq!(
+        count(
+            &platform,
+            "SELECT count(*) FROM runs WHERE status = 'on_hold'"
+        ),
+        1
+    );
+}

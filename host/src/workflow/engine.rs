@@ -21,7 +21,9 @@ use crate::platform::Platform;
 use crate::principal::{Caller, Cause, Principal};
 use crate::public_id::{IdKind, PublicId};
 use crate::runs::lease::{Executing, Leases};
-use crate::runs::{NewRun, ResumeData, RunEnd, RunRef, RunRules, RunStatus, RunStore, StartKey};
+use crate::runs::{
+    NewRun, OutOfReach, ResumeData, RunEnd, RunRef, RunRules, RunStatus, RunStore, StartKey,
+};
 use crate::services::HostServices;
 pub(crate) use crate::stored_principal::principal_from_stored;
 pub use crate::stored_principal::principal_to_stored;
@@ -850,16 +852,6 @@ impl Engine {
         self.carried_on(once, observer)
     }
 
-    /// Whether everything that has arrived for `run` untaken is for steps outside `reached`
-    /// (the interactions and waits an execution reached): then a resume, replaying the same
-    /// journal, takes none of it up. On a failed read, `false` (goes on, as before).
-    fn out_of_reach(&self, run: i64, reached: &[String]) -> bool {
-        match self.runs.untaken_arrivals(run) {
-            Ok(keys) => !keys.is_empty() && keys.iter().all(|key| !reached.contains(key)),
-            Err(_) => false,
-        }
-    }
-
     /// The outcome of `executed`, resuming its run here for as long as it is to go on: a loop,
     /// where a resume from inside the execution nested one call per arrival, each holding
     /// its context, until a steady flow of answers overflowed the thread's stack and ended
@@ -996,30 +988,36 @@ impl Engine {
                     ));
                 }
                 let reached = reached.into_inner().unwrap_or_else(|p| p.into_inner());
-                if arrived && !held && self.out_of_reach(run, &reached) {
-                    // What arrived is for steps this execution did not reach, and the next,
-                    // replaying the same journal, does not reach them either: held for what
-                    // it still waits for rather than resumed again without end (a run whose
-                    // replay took another path than it journaled, such as one recorded under
-                    // other engine rules by an older host: round 23 self-review D).
-                    let held = self.runs.hold_despite_arrivals(run, self.leases.owner());
-                    lease.released = matches!(held, Ok(true));
-                    let (status, error) = match held {
-                        Ok(true) => (RunStatus::OnHold, None),
-                        Ok(false) => (
-                            RunStatus::Running,
-                            Some(
-                                "the run could not be put on hold: what arrived for it (an \
-                                 answer, a due wait) is for steps its replay no longer \
-                                 reaches, and nothing it reaches is open"
-                                    .to_owned(),
-                            ),
+                // What arrived is for steps this execution did not reach, and the next,
+                // replaying the same journal, does not reach them either: held for what it
+                // still waits for rather than resumed again without end (a run whose replay
+                // took another path than it journaled, such as one recorded under other
+                // engine rules by an older host: round 23 self-review D).
+                let out_of_reach = match arrived && !held {
+                    true => self
+                        .runs
+                        .hold_out_of_reach(run, self.leases.owner(), &reached),
+                    false => Ok(OutOfReach::Reachable),
+                };
+                let (status, error) = match out_of_reach {
+                    Ok(OutOfReach::Reachable) => (RunStatus::Running, None),
+                    Ok(OutOfReach::Held) => (RunStatus::OnHold, None),
+                    Ok(OutOfReach::NothingOpen) => (
+                        RunStatus::Running,
+                        Some(
+                            "the run could not be put on hold: what arrived for it (an \
+                             answer, a due wait) is for steps its replay no longer reaches, \
+                             and nothing it reaches is open"
+                                .to_owned(),
                         ),
-                        Err(e) => (
-                            RunStatus::Running,
-                            Some(format!("the run could not be put on hold: {e}")),
-                        ),
-                    };
+                    ),
+                    Err(e) => (
+                        RunStatus::Running,
+                        Some(format!("the run could not be put on hold: {e}")),
+                    ),
+                };
+                if status == RunStatus::OnHold || error.is_some() {
+                    lease.released = status == RunStatus::OnHold;
                     return Executed::Ended(RunOutcome {
                         waiting_on,
                         ..RunOutcome::unfinished(run_ref, status, error)
@@ -1177,7 +1175,7 @@ struct Exec<'a> {
     /// ([`super::held`]).
     held: &'a Held,
     /// The keys of the interactions and waits this execution reached, shared with its
-    /// nested workflows (see [`Engine::out_of_reach`]).
+    /// nested workflows (see [`RunStore::hold_out_of_reach`]).
     reached: &'a std::sync::Mutex<Vec<String>>,
 }
 

@@ -23,6 +23,7 @@ use serde_json::Value;
 use crate::Error;
 use crate::platform::{Platform, internal};
 use crate::public_id::PublicId;
+use crate::runs::OutOfReach;
 use crate::store::ExecutionRecord;
 
 use super::{
@@ -188,15 +189,25 @@ impl RunStore for Platform {
         journal::wait_is_over(db.conn(), run, crate::store::clock::now_ms(db.conn())?)
     }
 
-    fn untaken_arrivals(&self, run: i64) -> Result<Vec<String>, Error> {
-        let db = self.db()?;
-        journal::untaken_arrivals(db.conn(), run, crate::store::clock::now_ms(db.conn())?)
-    }
-
-    fn hold_despite_arrivals(&self, run: i64, owner: &str) -> Result<bool, Error> {
+    fn hold_out_of_reach(
+        &self,
+        run: i64,
+        owner: &str,
+        reached: &[String],
+    ) -> Result<OutOfReach, Error> {
         self.transact(|tx| {
             let now_ms = crate::store::clock::now_ms(tx)?;
-            journal::hold_if_waiting_for(tx, run, owner, now_ms, journal::Arrivals::Ignored)
+            let arrived = journal::untaken_arrivals(tx, run, now_ms)?;
+            if arrived.is_empty() || arrived.iter().any(|key| reached.contains(key)) {
+                return Ok(OutOfReach::Reachable);
+            }
+            let held =
+                journal::hold_if_waiting_for(tx, run, owner, now_ms, journal::Arrivals::Ignored)?;
+            Ok(if held {
+                OutOfReach::Held
+            } else {
+                OutOfReach::NothingOpen
+            })
         })
     }
 
