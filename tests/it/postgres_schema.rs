@@ -529,6 +529,7 @@ fn a_migration_waiting_for_a_tables_lock_lets_other_writers_by_and_then_applies(
              ALTER TABLE case_updates DROP COLUMN run, DROP COLUMN request;
              ALTER TABLE runs DROP COLUMN binder, DROP COLUMN rules;
              ALTER TABLE cases DROP COLUMN request;
+             ALTER TABLE run_timers DROP COLUMN passed_over;
              DELETE FROM {VERSION_TABLE} WHERE version >= 18"
         ))
         .expect("migrations back");

@@ -565,3 +565,54 @@ fn a_run_is_held_over_arrivals_only_when_none_is_within_its_reach() {
         1
     );
 }
+
+/// A due wait the run's replay no longer reaches is passed over when the run is held for what
+/// it still waits for: the scheduler does not claim, replay and hold the run again every round
+/// (round 24 engine review); its deadline stays for a replay that reaches it.
+#[test]
+fn a_due_wait_out_of_reach_wakes_the_held_run_no_more() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let platform = platform(&dir);
+    let id = crate::public_id::PublicId::new(crate::public_id::IdKind::Run).expect("id");
+    let run = start_leased(&platform, Some("host-a"), &id).key;
+    let form = crate::definition::form::Form::default();
+    let access = crate::access::flow::FlowAccess::default();
+    let ask = crate::interact::NewInteraction {
+        run,
+        step_key: "x",
+        workspace: "soc",
+        workflow: "wf",
+        title: "x",
+        form: &form,
+        access: &access,
+        timeout_ms: None,
+        owner: "host-a",
+    };
+    platform
+        .open_interaction(&ask, &|_| Ok(()))
+        .expect("opened");
+    let due = platform
+        .timer_deadline(run, "host-a", "w", Duration::ZERO)
+        .expect("a wait due at once");
+    assert!(platform.wait_is_over(run).expect("read"), "it arrived");
+    assert_eq!(
+        platform
+            .hold_out_of_reach(run, "host-a", &["x".to_owned()])
+            .expect("decided"),
+        super::OutOfReach::Held
+    );
+    assert_eq!(
+        platform.claim_due_timers().expect("claimed"),
+        Vec::<i64>::new(),
+        "the passed-over wait wakes it no more"
+    );
+    assert!(!platform.wait_is_over(run).expect("read"));
+    assert_eq!(
+        count(
+            &platform,
+            "SELECT wake_ms FROM run_timers WHERE step_key = 'w'"
+        ),
+        due,
+        "its deadline stays"
+    );
+}

@@ -968,7 +968,7 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     ),
     (
         43,
-        "what a requester's keyed case creation asked",
+        "what a requester's keyed case creation asked, and waits passed over",
         r#"
     -- The SHA-256 of what a case created with a requester's `Idempotency-Key` asked (its
     -- title, description, severity, state, mode, fields and people as stored): the key sent
@@ -976,6 +976,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     -- are, where it was answered 201 with the first case and the second request lost (round
     -- 24 kill and concurrency review). NULL for a step's creation, and for one made before.
     ALTER TABLE cases ADD COLUMN request TEXT;
+    -- A due wait a run's replay no longer reaches, passed over when the run was held for what
+    -- it still waits for (`RunStore::hold_out_of_reach`): it wakes the run no more, where it
+    -- was claimed, replayed and held again every scheduler round (round 24 engine review).
+    -- Its deadline stays: a later replay that reaches the wait reads it back.
+    ALTER TABLE run_timers ADD COLUMN passed_over INTEGER NOT NULL DEFAULT 0;
     "#,
     ),
 ];

@@ -451,7 +451,7 @@ pub(crate) fn hold_if_waiting_for(
                              AND NOT EXISTS (SELECT 1 FROM run_steps s
                                              WHERE s.run_id = i.run_id AND s.step_key = i.step_key))
              AND NOT EXISTS (SELECT 1 FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms <= ?2
-                             AND NOT EXISTS (SELECT 1 FROM run_steps s
+                             AND t.passed_over = 0 AND NOT EXISTS (SELECT 1 FROM run_steps s
                                              WHERE s.run_id = t.run_id AND s.step_key = t.step_key))"
     );
     let sql = match arrivals {
@@ -464,8 +464,25 @@ pub(crate) fn hold_if_waiting_for(
     Ok(changed > 0)
 }
 
+/// Passes over `run`'s due waits no step has taken up (see `run_timers.passed_over`): they
+/// wake the run no more, and count as arrived no more.
+pub(crate) fn pass_over_due_waits(
+    tx: &Transaction<'_>,
+    run: i64,
+    now_ms: i64,
+) -> Result<(), Error> {
+    tx.execute(
+        "UPDATE run_timers SET passed_over = 1 WHERE run_id = ?1 AND wake_ms <= ?2
+             AND NOT EXISTS (SELECT 1 FROM run_steps s
+                             WHERE s.run_id = run_timers.run_id AND s.step_key = run_timers.step_key)",
+        params![run, now_ms],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
 /// The step keys of what has arrived for `run` by `now_ms` and no step has taken up: an
-/// interaction no longer open, a wait now due ([`wait_is_over`]'s rows).
+/// interaction no longer open, a wait now due and not passed over ([`wait_is_over`]'s rows).
 pub(crate) fn untaken_arrivals(
     conn: &Connection,
     run: i64,
@@ -478,7 +495,7 @@ pub(crate) fn untaken_arrivals(
                                  WHERE s.run_id = i.run_id AND s.step_key = i.step_key)
              UNION ALL
              SELECT t.step_key FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms <= ?2
-                 AND NOT EXISTS (SELECT 1 FROM run_steps s
+                 AND t.passed_over = 0 AND NOT EXISTS (SELECT 1 FROM run_steps s
                                  WHERE s.run_id = t.run_id AND s.step_key = t.step_key)",
         )
         .map_err(internal)?;
@@ -497,7 +514,7 @@ pub(crate) fn wait_is_over(conn: &Connection, run: i64, now_ms: i64) -> Result<b
                         AND NOT EXISTS (SELECT 1 FROM run_steps s
                                         WHERE s.run_id = i.run_id AND s.step_key = i.step_key))
              OR EXISTS (SELECT 1 FROM run_timers t WHERE t.run_id = ?1 AND t.wake_ms <= ?2
-                        AND NOT EXISTS (SELECT 1 FROM run_steps s
+                        AND t.passed_over = 0 AND NOT EXISTS (SELECT 1 FROM run_steps s
                                         WHERE s.run_id = t.run_id AND s.step_key = t.step_key))",
         params![run, now_ms],
         |r| r.get(0),

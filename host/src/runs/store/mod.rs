@@ -203,6 +203,9 @@ impl RunStore for Platform {
             }
             let held =
                 journal::hold_if_waiting_for(tx, run, owner, now_ms, journal::Arrivals::Ignored)?;
+            if held {
+                journal::pass_over_due_waits(tx, run, now_ms)?;
+            }
             Ok(if held {
                 OutOfReach::Held
             } else {

@@ -30,7 +30,7 @@ pub(in crate::runs) fn due_runs(conn: &Connection, now_ms: i64) -> Result<Vec<i6
         "SELECT r.id FROM runs r
              WHERE r.status = 'on_hold' AND EXISTS (
                SELECT 1 FROM run_timers t
-               WHERE t.run_id = r.id AND t.wake_ms <= ?1
+               WHERE t.run_id = r.id AND t.wake_ms <= ?1 AND t.passed_over = 0
                  AND NOT EXISTS (SELECT 1 FROM run_steps s
                                  WHERE s.run_id = t.run_id AND s.step_key = t.step_key))
              ORDER BY r.id LIMIT 1000",
