@@ -218,6 +218,16 @@ pub fn check(text: &str) -> Result<(), String> {
                             .to_owned(),
                     );
                 }
+                // The run's own bookkeeping (which output is newest) sits beside what a
+                // reference may read; its numbers follow the order parallel branches
+                // finished in, which a resume may not repeat, so a filter reading them took
+                // another path on replay (round 24 engine review).
+                if root_name(&chars, i).as_deref() == Some(HIDDEN_ROOT) {
+                    return Err(format!(
+                        "reads `$.{HIDDEN_ROOT}` inside a filter; a reference reads \
+                         $.event, $.steps, $.vars, $.loop or $.inputs"
+                    ));
+                }
             }
             '.' if chars.get(i + 1) == Some(&'.') => {
                 descendants += 1;
@@ -445,6 +455,36 @@ fn literal_end(chars: &[char], start: usize) -> usize {
     chars.len()
 }
 
+/// The member of the run's context no reference reads (`workflow::engine`'s output stamps).
+const HIDDEN_ROOT: &str = "stamps";
+
+/// The first member name of the query starting at `chars[start]` (a `$`), if it begins with
+/// one (`.name`, `['name']`, `["name"]`), escapes read.
+fn root_name(chars: &[char], start: usize) -> Option<String> {
+    let next = |from: usize| (from..chars.len()).find(|&k| !chars[k].is_whitespace());
+    let k = next(start + 1)?;
+    match chars[k] {
+        '.' => Some(
+            chars[k + 1..]
+                .iter()
+                .take_while(|c| c.is_alphanumeric() || **c == '_' || !c.is_ascii())
+                .collect(),
+        ),
+        '[' => {
+            let inner = next(k + 1)?;
+            if !matches!(chars[inner], '\'' | '"') {
+                return None;
+            }
+            let end = literal_end(chars, inner);
+            let quoted: String = chars.get(inner + 1..end)?.iter().collect();
+            // As the JSONPath literal reads: `\'`, `\u0073` and the like.
+            let json = format!("\"{}\"", quoted.replace("\\'", "'").replace('"', "\\\""));
+            serde_json::from_str(&json).ok().or(Some(quoted))
+        }
+        _ => None,
+    }
+}
+
 /// Whether the whole of `text` (`$...`) is a singular query: `.name`, `['name']` and
 /// `[index]` segments only, no filter, wildcard, slice or descent.
 pub fn is_singular(text: &str) -> bool {
@@ -551,6 +591,23 @@ mod tests {
         // Commas inside a literal or a function's arguments are not selectors.
         check("$.a['x,y,z,a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q']").expect("a quoted comma");
         check("$.a[?length(@.b) == 1]").expect("a function call");
+    }
+
+    /// A filter reads no run bookkeeping: its numbers follow the order parallel branches
+    /// finished in, which a resume may not repeat (round 24 engine review).
+    #[test]
+    fn a_filter_reads_no_output_stamps() {
+        for text in [
+            "$.steps.x[?$.stamps.a < $.stamps.b]",
+            "$.steps.x[?$['stamps'].a == 1]",
+            "$.steps.x[?$[\"stamps\"].a == 1]",
+            r"$.steps.x[?$['\u0073tamps'].a == 1]",
+        ] {
+            let e = check(text).expect_err(text);
+            assert!(e.contains("$.stamps"), "{text}: {e}");
+        }
+        check("$.steps.x[?@.n < $.vars.limit]").expect("another root");
+        check("$.steps.x[?@.stamps == 1]").expect("a member of the node tested");
     }
 
     #[test]
