@@ -1861,6 +1861,18 @@ fn webhooks_start_runs_only_for_fresh_unreplayed_signed_requests() {
     assert_eq!(changed.status, 409, "{}", changed.text);
     let first_run = first.body["run_id"].as_str().expect("run id");
     assert!(changed.text.contains(first_run), "{}", changed.text);
+    // Sent again under a new key, as the refusal says, it starts its run: the refusal kept
+    // no signature to call it a replay (round 24 credentials review).
+    let rekeyed = deliver(
+        &server,
+        &path,
+        changed_ts,
+        Some(&sign(&secret, changed_ts, changed_body)),
+        Some("order-9"),
+        changed_body,
+    );
+    assert_eq!(rekeyed.status, 202, "{}", rekeyed.text);
+    assert_ne!(rekeyed.body["run_id"], first.body["run_id"]);
     // A replayed request naming another delivery's key learns nothing of it.
     let other_body = br#"{"n":2}"#;
     let other = deliver(
@@ -1893,7 +1905,7 @@ fn webhooks_start_runs_only_for_fresh_unreplayed_signed_requests() {
     );
     assert_eq!(bare.status, 409, "{}", bare.text);
     let runs = server.get("/api/v1/runs?workspace=mssp-soc", Some(&owner));
-    assert_eq!(runs.body.as_array().map(Vec::len), Some(3), "{}", runs.text);
+    assert_eq!(runs.body.as_array().map(Vec::len), Some(4), "{}", runs.text);
 
     // Rotating the secret: the old one stops working, the new one is shown once.
     let rotated = server.deployment.ok(&[

@@ -69,7 +69,7 @@ fn refused(refusal: Refusal) -> ApiError {
         Refusal::Unsigned(_) | Refusal::BadSignature | Refusal::Stale(_) => {
             ApiError::unsigned(message)
         }
-        Refusal::Replayed | Refusal::Rebound | Refusal::KeyReused(_) => ApiError::conflict(message),
+        Refusal::Replayed | Refusal::Rebound => ApiError::conflict(message),
         Refusal::Invalid(_) => ApiError::invalid(message),
         Refusal::Host(e) => e.into(),
     }

@@ -93,11 +93,7 @@ pub enum Refusal {
     /// The same signature was accepted before.
     #[error("this signature was accepted before (a replay)")]
     Replayed,
-    /// The `Idempotency-Key` started a run with another body.
-    #[error(
-        "this Idempotency-Key started run {0} with another body; a new delivery takes a new key"
-    )]
-    KeyReused(String),
+
     /// The secret was not issued for the workflow's current `run_as` (it changed since, or
     /// the secret predates secrets bound to one): it must be rotated.
     #[error(
@@ -417,9 +413,14 @@ impl Platform {
                 }
                 // Signed anew with another body: another delivery, which the key's run is
                 // not (round 24 kill and concurrency review: it was answered as a repeat,
-                // and its body never ran), refused as a start key reused is.
+                // and its body never ran), refused as a start key reused is. An error, so
+                // that the signature seen is not kept: sent again under a new key, as the
+                // refusal says, it starts its run (round 24 credentials review).
                 if made_by != event {
-                    return Ok(Err(Refusal::KeyReused(run_id.to_string())));
+                    return Err(Error::Conflict(format!(
+                        "this Idempotency-Key started run {run_id} with another body; a new \
+                         delivery takes a new key"
+                    )));
                 }
                 return Ok(Ok(Accepted {
                     run_id,
