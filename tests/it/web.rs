@@ -1112,6 +1112,13 @@ fn a_sign_in_link_is_refused_where_sso_only_refuses_the_person() {
         "{}",
         signed.body
     );
+    // Turned off within the link's lifetime, it does not sign them in: SSO-only spent it, as
+    // it ended their sessions (round 24 credentials review).
+    enforce("off");
+    let again = Client::new().sign_in(&url);
+    assert_eq!(again.status, 403, "{}", again.body);
+    assert!(again.body.contains("SSO-only ended it"), "{}", again.body);
+    enforce("on");
     assert!(browser.cookie("fh_session").is_none());
 
     // A local session opened while SSO-only was off ends when it goes on: it no longer

@@ -794,16 +794,30 @@ pub(crate) fn remove_oidc(conn: &Connection, ws: i64, idp: &str) -> Result<bool,
     Ok(removed == 1)
 }
 
-/// Ends the local sign-ins' web sessions in SSO-only workspace `ws` of everyone but its
-/// break-glass members (SPEC SSO-4): they stopped working when SSO-only went on, and worked
-/// again, with no new sign-in, if it went off within their lifetime (web review).
+/// Ends the local sign-ins' web sessions and sign-in links in SSO-only workspace `ws` of
+/// everyone but its break-glass members (SPEC SSO-4): they stopped working when SSO-only went
+/// on, and worked again, with no new sign-in, if it went off within their lifetime (web
+/// review; the links, round 24 credentials review).
 pub(crate) fn end_local_sessions_under_sso_only(conn: &Connection, ws: i64) -> Result<(), Error> {
+    // Sessions end; unused links are spent, marked as SSO-only's (refused as it refuses them,
+    // whether it is still on or not).
+    const LOCAL_SIGN_INS: &str =
+        "AND EXISTS (SELECT 1 FROM workspaces w WHERE w.id = ?1 AND w.sso_only <> 0)
+         AND email NOT IN (SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id
+                           WHERE m.workspace_id = ?1 AND m.break_glass <> 0)";
     conn.execute(
-        "DELETE FROM web_sessions WHERE workspace_id = ?1 AND via = 'local'
-           AND EXISTS (SELECT 1 FROM workspaces w WHERE w.id = ?1 AND w.sso_only <> 0)
-           AND email NOT IN (SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id
-                             WHERE m.workspace_id = ?1 AND m.break_glass <> 0)",
+        &format!(
+            "DELETE FROM web_sessions WHERE workspace_id = ?1 AND via = 'local' {LOCAL_SIGN_INS}"
+        ),
         params![ws],
+    )
+    .map_err(internal)?;
+    conn.execute(
+        &format!(
+            "UPDATE signin_links SET used_at = ?2, used_by = ?3 \
+             WHERE workspace_id = ?1 AND used_at IS NULL {LOCAL_SIGN_INS}"
+        ),
+        params![ws, clock::now_unix(), crate::signin::SPENT_BY_SSO_ONLY],
     )
     .map_err(internal)?;
     Ok(())
