@@ -1510,3 +1510,64 @@ fn a_new_sso_only_workspace_without_a_way_in_for_an_owner_is_refused() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+/// A member the claim rules provisioned, listed in a tenant file as theirs (`"sso": true`)
+/// with another role, is refused where the file says so: the rules put it back at their next
+/// SSO sign-in, and every apply flipped it again (round 24 credentials review); `users
+/// set-role` refuses the same.
+#[test]
+fn a_tenant_file_does_not_set_the_role_the_claim_rules_decide() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = applied(dir.path());
+    let login = |group: &str| {
+        let claims = serde_json::json!({ "email": "nina@globex.test", "groups": [group] });
+        let out = flowhost(
+            dir.path(),
+            &db,
+            &[
+                "sso",
+                "login",
+                "--idp",
+                "globex-entra",
+                "--claims",
+                &claims.to_string(),
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    // An Owner by the rules, then the IdP moves her: interact-only by them.
+    login("Flowhost-Admins");
+    login("Flowhost-Requesters");
+    let mut file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(example_tenant_path()).expect("tenant file"))
+            .expect("json");
+    let globex = file["workspaces"]
+        .as_array_mut()
+        .expect("workspaces")
+        .iter_mut()
+        .find(|w| w["name"] == "customer-globex")
+        .expect("globex");
+    globex["members"]
+        .as_array_mut()
+        .expect("members")
+        .push(serde_json::json!({ "email": "nina@globex.test", "role": "owner", "sso": true }));
+    let kept = dir.path().join("kept.json");
+    std::fs::write(&kept, file.to_string()).expect("write");
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "tenant",
+            "apply",
+            kept.to_str().expect("utf-8"),
+            "--as",
+            "olivia.owner@acme-mssp.test",
+        ],
+    );
+    assert!(!out.status.success(), "{}", stdout(&out));
+    let why = stderr(&out);
+    assert!(
+        why.contains("members[3].role") && why.contains("follows the SSO claim rules"),
+        "{why}"
+    );
+}

@@ -615,6 +615,20 @@ fn apply_members(
                 source,
                 break_glass: bg,
             }) => {
+                // A member the claim rules provisioned, listed as theirs (`sso`) with another
+                // role: the rules put it back at their next SSO sign-in, and each apply of
+                // the file flipped it again, as `users set-role` did before it was refused
+                // (round 24 credentials review). `"sso": false` sets it by hand.
+                if source == "sso" && want_source == "sso" && *old_role != role {
+                    return Err(ApplyError::Spec(vec![Located::new(
+                        at.key("members").index(i).key("role"),
+                        format!(
+                            "{email}'s role follows the SSO claim rules at each SSO sign-in \
+                             (now `{old_role}`): change the rules, or list them with \
+                             `\"sso\": false` to set it by hand (SPEC ID-2, SSO-3)"
+                        ),
+                    )]));
+                }
                 c.acts_on(&email, "change")?;
                 c.hands_out(&crate::access::RoleName::parse(&role))?;
                 // Whether the IdP's claims decide a member's role (`sso`) or an invitation
