@@ -665,3 +665,41 @@ fn a_mocked_flow_question_is_answered_only_when_the_person_may_ask_it() {
     assert!(text.contains("1 passed, 1 failed"), "{text}");
     assert!(text.contains("ok    as olivia.owner"), "{text}");
 }
+
+/// With a tenant fixture, a mocked update naming someone who is no member of the workspace is
+/// refused as the host refuses it (SPEC CS-5), before any mock answers: it passed, and every
+/// real run of the step failed (round 24 steps review); a member passes.
+#[test]
+fn a_mocked_update_naming_a_stranger_fails_as_the_host_fails_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tenant = json!({ "organization": "acme", "workspaces": [{ "name": "mssp-soc",
+        "members": [
+            { "email": "olivia.owner@acme-mssp.test", "role": "owner" },
+            { "email": "sam.lead@acme-mssp.test", "role": "contributor" } ] }] });
+    let case = |name: &str, who: &str| {
+        json!({
+            "name": name,
+            "input": { "collaborators": [who] },
+            "mocks": [
+                query_mock(&["C-1"]),
+                { "call": "cases.update-case-restrictions",
+                  "returns": { "access_mode": "restricted", "collaborators": [who] } }
+            ],
+            "expect": { "output": { "restricted": ["C-1"], "collaborators": [who] } }
+        })
+    };
+    let tests = json!({
+        "tenant": "tenant.json",
+        "workspace": "mssp-soc",
+        "as": "olivia.owner@acme-mssp.test",
+        "tests": [case("a member", "sam.lead@acme-mssp.test"),
+                  case("a stranger", "stranger@evil.test")]
+    });
+    let project = project(dir.path(), &tests, "[\"cases:read\", \"cases:write\"]");
+    std::fs::write(project.join("tenant.json"), tenant.to_string()).expect("tenant fixture");
+    let (ok, text) = step_test(&project);
+    assert!(!ok, "{text}");
+    assert!(text.contains("1 passed, 1 failed"), "{text}");
+    assert!(text.contains("ok    a member"), "{text}");
+    assert!(text.contains("is not a member of workspace"), "{text}");
+}

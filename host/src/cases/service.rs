@@ -117,7 +117,7 @@ impl Platform {
 
     /// Emails that are members of the caller's workspace, or the first that is not (SPEC CS-5):
     /// [`emails_of`] each a member.
-    fn members_only(
+    pub(crate) fn members_only(
         &self,
         workspace: &str,
         emails: &[String],

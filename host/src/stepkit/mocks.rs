@@ -694,6 +694,36 @@ fn to_value(value: impl serde::Serialize) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
+impl MockedServices {
+    /// `Ok` unless a mock answers the call (`route`) and the authority, if any, refuses one
+    /// of `emails` (`what`) as no member of `caller`'s workspace, as the host does (SPEC
+    /// CS-5; round 24 steps review: a mocked update naming a stranger passed, and every real
+    /// run failed). A call the database answers is decided there, in the host's order.
+    fn are_members(
+        &self,
+        caller: &Caller,
+        route: &Route,
+        emails: &[String],
+        what: &str,
+    ) -> Result<(), Error> {
+        match &self.authority {
+            Some(platform) if matches!(route, Route::Mock(_)) && !emails.is_empty() => platform
+                .members_only(&caller.workspace, emails, what)
+                .map(drop),
+            _ => Ok(()),
+        }
+    }
+
+    /// [`MockedServices::are_members`] for the people a new case names.
+    fn members_named(&self, caller: &Caller, route: &Route, input: &NewCase) -> Result<(), Error> {
+        if let Some(assignee) = &input.assignee {
+            self.are_members(caller, route, std::slice::from_ref(assignee), "`assignee`")?;
+        }
+        self.are_members(caller, route, &input.reviewers, "`reviewers`")?;
+        self.are_members(caller, route, &input.collaborators, "`collaborators`")
+    }
+}
+
 // SPEC WF-6: the step's grants hold in front of the mocks as of the database: a call the
 // step is not granted is refused before it is routed (or recorded as made).
 impl CaseApi for MockedServices {
@@ -704,14 +734,17 @@ impl CaseApi for MockedServices {
         // refuse does not pass its tests, nor is the record of calls made to hold it.
         crate::cases::validate::new_case(&input)?;
         let route = self.route(Call::CreateCase, json!({ "input": to_value(&input) }));
+        self.members_named(caller, &route, &input)?;
         answer(route, case, |db| db.cases()?.create_case(caller, input))
     }
 
     fn create_case_from_json(&self, caller: &Caller, json: &str) -> Result<CaseRecord, Error> {
         require(caller, Grant::CasesWrite)?;
         self.authorized(caller, &[Scope::CaseWrite])?;
-        crate::cases::validate::new_case(&crate::services::cases::parse_case_json(json)?)?;
+        let input = crate::services::cases::parse_case_json(json)?;
+        crate::cases::validate::new_case(&input)?;
         let route = self.route(Call::CreateCaseFromJson, json!({ "case": parsed(json) }));
+        self.members_named(caller, &route, &input)?;
         answer(route, case, |db| {
             db.cases()?.create_case_from_json(caller, json)
         })
@@ -770,6 +803,17 @@ impl CaseApi for MockedServices {
         crate::cases::validate::restriction_update(&update)?;
         let args = json!({ "case_id": case_id, "update": to_value(&update) });
         let route = self.route(Call::UpdateCaseRestrictions, args);
+        // After the case, as the host decides (its mock answered as one the caller sees).
+        let named = [
+            (update.set_collaborators.as_deref(), "`set_collaborators`"),
+            (
+                Some(update.add_collaborators.as_slice()),
+                "`add_collaborators`",
+            ),
+        ];
+        for (emails, what) in named {
+            self.are_members(caller, &route, emails.unwrap_or_default(), what)?;
+        }
         answer(route, restrictions, |db| {
             db.cases()?
                 .update_case_restrictions(caller, case_id, update)
