@@ -173,9 +173,40 @@ fn rb_2_custom_roles_need_user_write_and_known_scopes() {
         p.admin().create_role(&user(OWNER), SOC, "Case-Clerk", &scopes),
         Err(Error::Invalid(m)) if m.contains("only by case")
     ));
+    // Named in any case, as built-in roles and a flow's access read it, and stored as it is
+    // spelled (round 24 doors review: `--role Case-Clerk` was refused).
     p.admin()
-        .invite_user(&user(OWNER), SOC, "clerk@acme-mssp.test", "case-clerk")
+        .invite_user(&user(OWNER), SOC, "clerk@acme-mssp.test", "CASE-clerk")
         .expect("invite");
+    // A claim rule naming it in another case is stored as it is spelled: a sign-in it admits
+    // takes the role the index knows.
+    p.admin()
+        .add_claim_rule(
+            &user(OWNER),
+            SOC,
+            ClaimRule::new("groups", "clerks", "Case-Clerk").expect("rule"),
+            Some(1),
+        )
+        .expect("a rule on the role in another case");
+    let logged = p
+        .admin()
+        .sso_login(
+            "acme-okta",
+            &json!({ "email": "nick@acme-mssp.test", "groups": ["clerks"] }),
+        )
+        .expect("login");
+    assert!(
+        logged
+            .iter()
+            .any(|r| r.workspace == SOC && r.role.as_deref() == Some("case-clerk")),
+        "{logged:?}"
+    );
+    assert!(allowed(
+        &p,
+        &sso_user("nick@acme-mssp.test"),
+        SOC,
+        Scope::CaseWrite
+    ));
     assert!(allowed(
         &p,
         &user("clerk@acme-mssp.test"),

@@ -88,7 +88,11 @@ pub(crate) fn keeps_a_usable_owner(
     Ok(())
 }
 
-/// Resolves `name` to a role that exists in workspace `ws` (built-in, or custom there).
+/// Resolves `name` to a role that exists in workspace `ws` (built-in, or custom there), a
+/// custom one in any case to its stored spelling: an Interaction Flow's access reads custom
+/// roles in any case, as built-in names are read everywhere, and `users invite --role
+/// triage-analyst` was refused for `Triage-Analyst` (round 24 doors review). No two custom
+/// roles of a workspace differ only by case (`roles::refuse_alike`).
 pub(crate) fn existing_role(
     conn: &Connection,
     ws: i64,
@@ -96,20 +100,28 @@ pub(crate) fn existing_role(
     name: &str,
 ) -> Result<RoleName, Error> {
     let role = RoleName::parse(name);
-    if let RoleName::Custom(custom) = &role {
-        if custom.is_empty() {
-            return Err(Error::Invalid("a role name is required".into()));
-        }
-        if !store::custom_role_exists(conn, ws, custom)? {
+    let RoleName::Custom(custom) = &role else {
+        return Ok(role);
+    };
+    if custom.is_empty() {
+        return Err(Error::Invalid("a role name is required".into()));
+    }
+    let names = store::custom_role_names(conn, ws)?;
+    let stored = names
+        .iter()
+        .find(|n| n.as_str() == &**custom)
+        .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(custom)));
+    match stored {
+        Some(stored) => Ok(RoleName::Custom(stored.as_str().into())),
+        None => {
             let builtins: Vec<&str> = BuiltinRole::ALL.iter().map(|r| r.name()).collect();
-            return Err(Error::Invalid(format!(
+            Err(Error::Invalid(format!(
                 "there is no role `{}` in workspace `{ws_name}` (built-in roles: {}; custom roles are per workspace, SPEC RB-2)",
                 crate::text::clip(custom),
                 builtins.join(", ")
-            )));
+            )))
         }
     }
-    Ok(role)
 }
 
 /// The scopes of a custom role as stored: space-separated names.

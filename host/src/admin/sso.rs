@@ -130,17 +130,18 @@ pub struct LoginResult {
     pub changes: Vec<String>,
 }
 
-/// A rule's role must be `external` or a role of the workspace.
+/// A rule's role must be `external` or a role of the workspace; the role as it is stored (a
+/// custom one's spelling, a built-in's name), which the rule is stored with.
 pub(crate) fn check_rule_role(
     conn: &Connection,
     ws: i64,
     ws_name: &str,
     role: &str,
-) -> Result<(), Error> {
-    if role != EXTERNAL {
-        existing_role(conn, ws, ws_name, role)?;
+) -> Result<String, Error> {
+    if role == EXTERNAL {
+        return Ok(role.to_owned());
     }
-    Ok(())
+    existing_role(conn, ws, ws_name, role).map(|r| r.to_string())
 }
 
 fn rank_error(rank: u32, len: usize) -> Error {
@@ -172,7 +173,10 @@ impl Platform {
             // Who may not configure SSO learns nothing of which roles exist (round 20
             // authority review: the role was looked up first).
             self.may_configure_sso(actor, workspace)?;
-            check_rule_role(tx, ws, workspace, &rule.role)?;
+            let rule = ClaimRule {
+                role: check_rule_role(tx, ws, workspace, &rule.role)?,
+                ..rule.clone()
+            };
             let mut list = rules(tx, ws)?;
             let at = rank.unwrap_or(list.len() as u32 + 1);
             if at == 0 || at as usize > list.len() + 1 {

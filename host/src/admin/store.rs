@@ -260,16 +260,6 @@ pub(crate) fn members(conn: &Connection, workspace: &str) -> Result<Vec<MemberIn
 
 // Custom roles.
 
-/// Whether workspace `ws` defines the custom role `name`.
-pub(crate) fn custom_role_exists(conn: &Connection, ws: i64, name: &str) -> Result<bool, Error> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM custom_roles WHERE workspace_id = ?1 AND name = ?2)",
-        params![ws, name],
-        |r| r.get(0),
-    )
-    .map_err(internal)
-}
-
 /// The scopes (as stored) of custom role `name` in `ws`, if it exists.
 pub(crate) fn custom_role_scopes(
     conn: &Connection,

@@ -44,7 +44,7 @@ pub struct InWorkspace {
 #[derive(Args, Clone, Debug)]
 pub struct StartKeyArg {
     /// Name this start, creation or update (1 to 200 visible ASCII characters); sent again
-    /// with the same key, it answers what the first made.
+    /// with the same key, it answers what the first made (with another request, refused).
     #[arg(long = "idempotency-key", value_name = "KEY", value_parser = start_key)]
     pub idempotency_key: Option<String>,
 }

@@ -30,11 +30,11 @@ fn caller(workspace: String, principal: Principal) -> Caller {
 /// *Create a case* (needs `case.write`).
 #[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/cases", tag = "cases",
     params(("workspace" = String, Path, description = "the workspace"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 visible ASCII characters: sent again, answers what this key made")),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 visible ASCII characters: sent again, answers what this key made; sent with another case, 409")),
     request_body(content = Object, description = "title, description, severity, assignee, reviewers, access_mode, collaborators, state, fields"),
     responses((status = 201, description = "the case", body = Object), (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody),
-        (status = 409, description = "the Idempotency-Key made a case the caller may not read", body = ErrorBody)),
+        (status = 409, description = "the Idempotency-Key made another case, or one the caller may not read", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -56,11 +56,11 @@ pub async fn create(
 /// WIT door checks it.
 #[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/cases/from-json", tag = "cases",
     params(("workspace" = String, Path, description = "the workspace"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 visible ASCII characters: sent again, answers what this key made")),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 visible ASCII characters: sent again, answers what this key made; sent with another case, 409")),
     request_body(content = Object, description = "the case as a JSON document"),
     responses((status = 201, description = "the case", body = Object), (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody),
-        (status = 409, description = "the Idempotency-Key made a case the caller may not read", body = ErrorBody)),
+        (status = 409, description = "the Idempotency-Key made another case, or one the caller may not read", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_from_json(
     State(state): State<AppState>,
