@@ -968,7 +968,7 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     ),
     (
         43,
-        "what a requester's keyed case creation asked, and waits passed over",
+        "what a requester's keyed case creation asked, waits passed over, no blank state",
         r#"
     -- The SHA-256 of what a case created with a requester's `Idempotency-Key` asked (its
     -- title, description, severity, state, mode, fields and people as stored): the key sent
@@ -981,6 +981,10 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     -- was claimed, replayed and held again every scheduler round (round 24 engine review).
     -- Its deadline stays: a later replay that reaches the wait reads it back.
     ALTER TABLE run_timers ADD COLUMN passed_over INTEGER NOT NULL DEFAULT 0;
+    -- A blank state, which creating a case took before round 23 refused it, takes the state a
+    -- new case takes: no door could find such a case by its state, nor give it one (round 24
+    -- review of round 23).
+    UPDATE cases SET state = 'open' WHERE trim(state) = '';
     "#,
     ),
 ];
@@ -1251,6 +1255,39 @@ mod tests {
             hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
             "{id}"
         );
+    }
+
+    /// Migration 43 gives a case stored with a blank state (before round 23 refused one) the
+    /// state a new case takes: no door could find it by its state (round 24 review).
+    #[test]
+    fn migration_43_gives_a_blank_state_the_state_a_new_case_takes() {
+        let mut conn = Connection::open_in_memory().expect("db");
+        let before = MIGRATIONS
+            .iter()
+            .position(|m| m.0 == 43)
+            .expect("migration 43");
+        for &(version, _, sql) in &MIGRATIONS[..before] {
+            conn.execute_batch(sql).expect("older migration");
+            conn.pragma_update(None, "user_version", version)
+                .expect("version");
+        }
+        conn.pragma_update(None, "foreign_keys", false)
+            .expect("no parent rows needed");
+        conn.execute_batch(
+            "INSERT INTO cases (workspace_id, title, severity, state, created_at, updated_at, number, restricted, public_id, shown_number)
+                 VALUES (1, 'blank', 2, '', 0, 0, 1, 0, 'C-1', 1),
+                        (1, 'closed', 2, 'closed', 0, 0, 2, 0, 'C-2', 2);",
+        )
+        .expect("rows of before");
+        migrate(&mut conn).expect("migrate");
+        let states: Vec<String> = conn
+            .prepare("SELECT state FROM cases ORDER BY number")
+            .expect("sql")
+            .query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("states");
+        assert_eq!(states, ["open", "closed"]);
     }
 
     /// A case written without its id (an older flowhost during an upgrade) is refused: it

@@ -248,10 +248,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         23,
-        "what a requester's keyed case creation asked, and waits passed over (the SQLite migration of the same name)",
+        "what a requester's keyed case creation asked, waits passed over, no blank state (the SQLite migration of the same name)",
         r#"
     ALTER TABLE cases ADD COLUMN request TEXT COLLATE "C";
     ALTER TABLE run_timers ADD COLUMN passed_over BIGINT NOT NULL DEFAULT 0;
+    UPDATE cases SET state = 'open' WHERE trim(state) = '';
     "#,
     ),
 ];
