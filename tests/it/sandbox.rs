@@ -347,7 +347,7 @@ fn an_output_of_millions_of_values_is_refused_before_it_is_parsed() {
     assert_eq!(f.kind(), "output_too_large", "{f}");
     assert!(
         f.to_string()
-            .contains("about 7864321 JSON values, the limit is 1000000"),
+            .contains("about 7864321 JSON values (an object holding anything counts as 20), the limit is 1000000"),
         "{f}"
     );
     let exec = run(
@@ -382,7 +382,7 @@ fn an_output_of_many_small_objects_counts_what_they_cost_parsed() {
     assert_eq!(f.kind(), "output_too_large", "{f}");
     assert!(
         f.to_string()
-            .contains("about 2100001 JSON values, the limit is 1000000"),
+            .contains("about 2100001 JSON values (an object holding anything counts as 20), the limit is 1000000"),
         "{f}"
     );
     let exec = run(
@@ -1330,7 +1330,7 @@ fn events_past_their_caps_are_refused_and_a_failed_step_publishes_none() {
     assert!(
         out["error"].as_str().is_some_and(|e| e.contains(
             // 40,001 values and an object holding them (20).
-            "holds 40021 JSON values; the events of one execution may hold 100000 in all and 19958 are left"
+            "holds 40021 JSON values (an object holding anything counts as 20); the events of one execution may hold 100000 in all and 19958 are left"
         )),
         "{out}"
     );

@@ -156,18 +156,6 @@ impl Platform {
     ) -> Result<CaseRecord, Error> {
         // The caller's sight of cases is read again under the lock (`decided_again`).
         let (ws, _) = self.case_context(caller, Scope::CaseWrite)?;
-        // Before any work: an oversized case is refused whole (SPEC ST-4).
-        validate::new_case(&input)?;
-        let title = input.title.trim().to_owned();
-        let fields = input.fields.unwrap_or_else(|| json!({}));
-        if !fields.is_object() {
-            return Err(Error::Invalid("`fields` must be a JSON object".into()));
-        }
-        // Capped nesting: case events embed the fields and must parse when read back (issue
-        // 14 item 9).
-        if let Err(e) = crate::json_limits::check_depth("the case's `fields`", &fields) {
-            return Err(Error::Invalid(e));
-        }
         // A creation its key made already is answered as that case is (below), whoever it
         // named has left since: checked against today's members, a retry after a lost answer
         // was refused as invalid, and a re-executed step failed where it had succeeded
@@ -178,6 +166,22 @@ impl Platform {
                 .is_some_and(|(_, other)| other == ws),
             None => false,
         };
+        // Before any work: an oversized case is refused whole (SPEC ST-4). Not one its key
+        // made already, which passed the caps of its day: a cap changed since (objects
+        // counted as they cost) failed its retry or re-executed step (round 24 self-review).
+        if !made_before {
+            validate::new_case(&input)?;
+        }
+        let title = input.title.trim().to_owned();
+        let fields = input.fields.unwrap_or_else(|| json!({}));
+        if !fields.is_object() {
+            return Err(Error::Invalid("`fields` must be a JSON object".into()));
+        }
+        // Capped nesting: case events embed the fields and must parse when read back (issue
+        // 14 item 9).
+        if let Err(e) = crate::json_limits::check_depth("the case's `fields`", &fields) {
+            return Err(Error::Invalid(e));
+        }
         let people = |emails: &[String], what: &str| {
             if made_before {
                 emails_of(emails, what)

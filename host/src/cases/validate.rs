@@ -76,7 +76,7 @@ fn fields_value(fields: &serde_json::Value) -> Result<(), Error> {
         "`fields`",
         crate::json_limits::text_values(&text),
         MAX_CASE_FIELDS_VALUES,
-        "JSON values",
+        "JSON values (an object holding anything counts as 20)",
     )
 }
 
@@ -264,12 +264,12 @@ mod tests {
                 "`fields` is 70008 bytes of JSON",
             ),
             (
-                // 10,001 bytes, well within the byte cap: 5,002 values.
+                // 20,001 bytes, well within the byte cap: 10,022 values.
                 NewCase {
-                    fields: Some(serde_json::json!({ "a": vec![0; 5000] })),
+                    fields: Some(serde_json::json!({ "a": vec![0; 10_000] })),
                     ..case()
                 },
-                "JSON values; the cap is 4096",
+                "JSON values (an object holding anything counts as 20); the cap is 8192",
             ),
         ];
         // Within both caps.

@@ -173,7 +173,8 @@ impl Ref {
                 crate::json_limits::value_count_within(node, left.values).ok_or_else(|| {
                     format!(
                         "`{}` resolves to more than a rendering may hold: at most \
-                         {MAX_RENDERED_VALUES} JSON values in all",
+                         {MAX_RENDERED_VALUES} JSON values in all (an object holding anything \
+                         counts as 20)",
                         clip(&self.text)
                     )
                 })?;

@@ -16,10 +16,12 @@ pub const MAX_CASE_TITLE_BYTES: usize = 512;
 pub const MAX_CASE_DESCRIPTION_BYTES: usize = 64 * 1024;
 /// Largest case `fields` object, in bytes of JSON.
 pub const MAX_CASE_FIELDS_BYTES: usize = 64 * 1024;
-/// Most JSON values (scalars, arrays and objects) in a case's `fields`: within the byte cap,
-/// `{"a":[0,0,…]}` held 32,000 of them, and a page of 200 such cases parsed 6.5 million
-/// values, hundreds of MB of host memory, on every query (hostile-step review).
-pub const MAX_CASE_FIELDS_VALUES: usize = 4096;
+/// Most JSON values (scalars, arrays and objects, an object holding anything counting as 20:
+/// `json_limits::OBJECT_VALUES`) in a case's `fields`: within the byte cap, `{"a":[0,0,…]}`
+/// held 32,000 of them, and a page of 200 such cases parsed 6.5 million values, hundreds of
+/// MB of host memory, on every query (hostile-step review). 8,192 since objects count for
+/// what they cost: a list of a few hundred small objects (indicators) fits, as it did.
+pub const MAX_CASE_FIELDS_VALUES: usize = 8192;
 /// Largest *Create a case from JSON* document, in bytes: room for every other cap at once.
 pub const MAX_CASE_JSON_BYTES: usize = 256 * 1024;
 /// Deepest nesting of arrays and objects in a JSON value a caller hands the host (case

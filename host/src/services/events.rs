@@ -81,7 +81,8 @@ impl CustomEvent {
         let values = crate::json_limits::text_values(payload_json);
         if values > values_left {
             return Err(Error::Invalid(format!(
-                "event `{kind}` payload holds {values} JSON values; the events of one execution \
+                "event `{kind}` payload holds {values} JSON values (an object holding anything \
+                 counts as 20); the events of one execution \
                  may hold {MAX_EVENT_VALUES_PER_EXECUTION} in all and {values_left} are left (SPEC ST-4)"
             )));
         }

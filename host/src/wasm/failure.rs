@@ -55,7 +55,8 @@ pub enum StepFailure {
     },
     /// The step's output held more values than the host parses (SPEC ST-2).
     #[error(
-        "output too large: about {count} JSON values, the limit is {limit}{}",
+        "output too large: about {count} JSON values (an object holding anything counts as 20), \
+         the limit is {limit}{}",
         stderr_suffix(stderr)
     )]
     OutputTooManyValues {

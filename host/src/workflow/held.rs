@@ -79,8 +79,9 @@ impl Size {
 pub(crate) fn refusal(size: Size, left: Size) -> String {
     if size.values > left.values {
         format!(
-            "output too large: about {} JSON values, and the outputs of this run's steps may \
-             hold {MAX_RUN_OUTPUT_VALUES} in all, {} of them left (SPEC ST-4)",
+            "output too large: about {} JSON values (an object holding anything counts as 20), \
+             and the outputs of this run's steps may hold {MAX_RUN_OUTPUT_VALUES} in all, {} of \
+             them left (SPEC ST-4)",
             size.values, left.values
         )
     } else {
@@ -201,7 +202,8 @@ impl RecordAllowance for RecordBudget {
         {
             return Err(format!(
                 "this run's steps may emit at most {MAX_RUN_EVENTS} events of \
-                 {MAX_RUN_EVENT_BYTES} bytes and {MAX_RUN_EVENT_VALUES} JSON values in all \
+                 {MAX_RUN_EVENT_BYTES} bytes and {MAX_RUN_EVENT_VALUES} JSON values (an object \
+                 holding anything counts as 20) in all \
                  between two pauses, its parallel parts together; this one passes it (SPEC \
                  ST-4)"
             ));
