@@ -68,21 +68,36 @@ pub enum Allocator {
 /// Builds the engine: pooling when it can reserve its slots, on-demand otherwise (a machine
 /// with a small address-space limit must still start).
 pub fn build_engine(settings: &EngineSettings) -> anyhow::Result<(Engine, Allocator)> {
+    build_engine_scanning(settings).map(|(engine, allocator, _)| (engine, allocator))
+}
+
+/// [`build_engine`], and whether its pool resets slots by PAGEMAP_SCAN: allowed (no swap
+/// when it was built) and the kernel has it (Linux 6.7+), the one case `swap_watch.rs`
+/// watches (round 24 self-review: a kernel without it resets by `madvise`, safe with swap).
+pub(crate) fn build_engine_scanning(
+    settings: &EngineSettings,
+) -> anyhow::Result<(Engine, Allocator, bool)> {
+    let on_demand = |reason: String| {
+        finish(Engine::new(&base_config())?, Allocator::OnDemand { reason })
+            .map(|(engine, allocator)| (engine, allocator, false))
+    };
     if settings.pooling {
+        let scan = pagemap_scan_setting();
         let mut config = base_config();
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(
-            settings,
+            settings, scan,
         )));
-        match Engine::new(&config) {
-            Ok(engine) => return finish(engine, Allocator::Pooling),
-            Err(e) => {
-                let reason = format!("pooling allocator unavailable: {e}");
-                return finish(Engine::new(&base_config())?, Allocator::OnDemand { reason });
+        return match Engine::new(&config) {
+            Ok(engine) => {
+                let scanning =
+                    scan == Enabled::Auto && PoolingAllocationConfig::is_pagemap_scan_available();
+                finish(engine, Allocator::Pooling)
+                    .map(|(engine, allocator)| (engine, allocator, scanning))
             }
-        }
+            Err(e) => on_demand(format!("pooling allocator unavailable: {e}")),
+        };
     }
-    let reason = "pooling not chosen (a one-shot process, or disabled by settings)".to_owned();
-    finish(Engine::new(&base_config())?, Allocator::OnDemand { reason })
+    on_demand("pooling not chosen (a one-shot process, or disabled by settings)".to_owned())
 }
 
 /// An engine that only compiles (a compiling child, `compiler.rs`): the settings code
@@ -123,7 +138,7 @@ const KEEP_RESIDENT_MEMORY: usize = 2 << 20;
 /// Bytes of each table a pool slot resets in place.
 const KEEP_RESIDENT_TABLE: usize = 64 << 10;
 
-fn pooling_config(settings: &EngineSettings) -> PoolingAllocationConfig {
+fn pooling_config(settings: &EngineSettings, scan: Enabled) -> PoolingAllocationConfig {
     let mut pool = PoolingAllocationConfig::default();
     let instances = settings.pool_instances;
     // Measured per component (issue 17): a Rust step instantiates 1 main module plus a few
@@ -154,7 +169,7 @@ fn pooling_config(settings: &EngineSettings) -> PoolingAllocationConfig {
     // reset nor released, and the next step in the slot (another tenant's) would read it
     // (hostile-step review; wasmtime 48). So it is used only on a host without swap; with
     // swap, a step costs about twice as much (measured: 25 → 80 µs a trivial step).
-    pool.pagemap_scan(pagemap_scan_setting())
+    pool.pagemap_scan(scan)
         .linear_memory_keep_resident(KEEP_RESIDENT_MEMORY)
         .table_keep_resident(KEEP_RESIDENT_TABLE);
     // Fiber stacks serve async calls, which the host never makes (`concurrency_support(false)`,
@@ -167,7 +182,7 @@ fn pooling_config(settings: &EngineSettings) -> PoolingAllocationConfig {
 /// Whether a slot may be reset by PAGEMAP_SCAN: only if this host has no swap space (see
 /// `pooling_config`); a `/proc/swaps` that cannot be read counts as swap. Watched for
 /// afterwards by `swap_watch.rs`.
-pub(super) fn pagemap_scan_setting() -> Enabled {
+fn pagemap_scan_setting() -> Enabled {
     pagemap_scan_given(std::fs::read_to_string("/proc/swaps").ok().as_deref())
 }
 

@@ -177,15 +177,13 @@ fn lock(turn: &Mutex<()>) -> std::sync::MutexGuard<'_, ()> {
 impl StepRuntime {
     /// Builds the engine and linker; `cache_dir` holds precompiled artifacts (`None`: none).
     pub fn new(settings: &EngineSettings, cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
-        let (engine, allocator) = engine::build_engine(settings)?;
+        let (engine, allocator, scanning) = engine::build_engine_scanning(settings)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         super::deadline::clamp_clock_waits(&mut linker)?;
         super::random::cap_random_bytes(&mut linker)?;
         Step::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
         let cache = ComponentCache::new(&engine, cache_dir);
-        let scanning = allocator == Allocator::Pooling
-            && engine::pagemap_scan_setting() == wasmtime::Enabled::Auto;
         Ok(Self {
             engine,
             allocator,
