@@ -1512,9 +1512,9 @@ fn a_new_sso_only_workspace_without_a_way_in_for_an_owner_is_refused() {
 }
 
 /// A member the claim rules provisioned, listed in a tenant file as theirs (`"sso": true`)
-/// with another role, is refused where the file says so: the rules put it back at their next
-/// SSO sign-in, and every apply flipped it again (round 24 credentials review); `users
-/// set-role` refuses the same.
+/// with another role, keeps the role the rules gave, and the apply says so: the rules put it
+/// back at their next SSO sign-in, and every apply flipped it again (round 24 credentials
+/// review); `users set-role` refuses the same. The rest of the file applies.
 #[test]
 fn a_tenant_file_does_not_set_the_role_the_claim_rules_decide() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1564,10 +1564,87 @@ fn a_tenant_file_does_not_set_the_role_the_claim_rules_decide() {
             "olivia.owner@acme-mssp.test",
         ],
     );
-    assert!(!out.status.success(), "{}", stdout(&out));
-    let why = stderr(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = stdout(&out);
     assert!(
-        why.contains("members[3].role") && why.contains("follows the SSO claim rules"),
-        "{why}"
+        said.contains("nina@globex.test: the role follows the SSO claim rules (`interact-only`)"),
+        "{said}"
+    );
+    assert!(!said.contains("→ `owner`"), "{said}");
+    let check = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "access",
+            "check",
+            "--workspace",
+            "customer-globex",
+            "--scope",
+            "user.read",
+            "--as",
+            "nina@globex.test",
+            "--sso",
+        ],
+    );
+    assert!(
+        !check.status.success(),
+        "still not an Owner: {}",
+        stdout(&check)
+    );
+}
+
+/// A tenant file names a custom role in any case, as every other door does, and stores it as
+/// the role is spelled: a member listed with `Triage-Analyst` holds `triage-analyst` (round
+/// 24 doors review: refused in a file, taken at `users invite`); applying it again changes
+/// nothing. `roles delete` names it in any case too.
+#[test]
+fn a_tenant_file_names_a_custom_role_in_any_case() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = applied(dir.path());
+    let text = std::fs::read_to_string(example_tenant_path()).expect("tenant file");
+    let shouted = text.replace(
+        r#""email": "tina.analyst@acme-mssp.test", "role": "triage-analyst""#,
+        r#""email": "tina.analyst@acme-mssp.test", "role": "Triage-Analyst""#,
+    );
+    assert_ne!(shouted, text, "the member is listed");
+    let file = dir.path().join("shouted.json");
+    std::fs::write(&file, shouted).expect("write");
+    let apply = || {
+        flowhost(
+            dir.path(),
+            &db,
+            &[
+                "tenant",
+                "apply",
+                file.to_str().expect("utf-8"),
+                "--as",
+                "olivia.owner@acme-mssp.test",
+            ],
+        )
+    };
+    let out = apply();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stdout(&out).contains("tina.analyst"),
+        "nothing changed for her: {}",
+        stdout(&out)
+    );
+    let refused = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "roles",
+            "delete",
+            "TRIAGE-ANALYST",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            "olivia.owner@acme-mssp.test",
+        ],
+    );
+    assert!(
+        stderr(&refused).contains("is held by"),
+        "found in any case, and held: {}",
+        stderr(&refused)
     );
 }

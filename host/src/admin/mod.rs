@@ -106,13 +106,8 @@ pub(crate) fn existing_role(
     if custom.is_empty() {
         return Err(Error::Invalid("a role name is required".into()));
     }
-    let names = store::custom_role_names(conn, ws)?;
-    let stored = names
-        .iter()
-        .find(|n| n.as_str() == &**custom)
-        .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(custom)));
-    match stored {
-        Some(stored) => Ok(RoleName::Custom(stored.as_str().into())),
+    match stored_role_name(conn, ws, custom)? {
+        Some(stored) => Ok(RoleName::Custom(stored.into())),
         None => {
             let builtins: Vec<&str> = BuiltinRole::ALL.iter().map(|r| r.name()).collect();
             Err(Error::Invalid(format!(
@@ -122,6 +117,19 @@ pub(crate) fn existing_role(
             )))
         }
     }
+}
+
+/// The stored spelling of custom role `name` of workspace `ws`, named in any case, if it
+/// exists (see [`existing_role`]).
+pub(crate) fn stored_role_name(
+    conn: &Connection,
+    ws: i64,
+    name: &str,
+) -> Result<Option<String>, Error> {
+    let names = store::custom_role_names(conn, ws)?;
+    let exact = names.iter().position(|n| n == name);
+    let found = exact.or_else(|| names.iter().position(|n| n.eq_ignore_ascii_case(name)));
+    Ok(found.map(|at| names[at].clone()))
 }
 
 /// The scopes of a custom role as stored: space-separated names.

@@ -113,6 +113,9 @@ impl Platform {
             // see is not one's to delete, as for groups (round 20 authority review).
             self.authorize(actor, workspace, Scope::UserRead)?;
             let ws = workspace_id(tx, workspace)?;
+            // Named in any case, as every door names a custom role (round 24 self-review).
+            let stored = super::stored_role_name(tx, ws, name)?;
+            let name = stored.as_deref().unwrap_or(name);
             // What it granted, as for defining it: a role an approval names, deleted and made
             // again within a people-admin's power, went to whom they chose (authority review).
             if let Some(scopes) = store::custom_role_scopes(tx, ws, name)? {

@@ -135,7 +135,7 @@ impl Platform {
                 return Err(Error::Conflict(format!(
                     "{email}'s role in `{workspace}` follows the SSO claim rules at each SSO \
                      sign-in: change the rules (`sso rules`), or list them in the tenant file \
-                     to set it by hand (SPEC ID-2, SSO-3)"
+                     with `\"sso\": false` to set it by hand (SPEC ID-2, SSO-3)"
                 )));
             }
             store::set_member_role(tx, ws, user, new.as_str())?;

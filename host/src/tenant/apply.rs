@@ -599,7 +599,7 @@ fn apply_members(
     let mut listed = BTreeSet::new();
     for (i, m) in spec.members.iter().enumerate() {
         let email = Email::parse(&m.email).map_err(Error::Invalid)?;
-        let role = crate::access::RoleName::parse(&m.role).to_string();
+        let role = stored_role(tx, ws, &m.role)?;
         let want_source = if m.sso { "sso" } else { "invite" };
         listed.insert(email.to_string());
         match have.get(email.as_str()) {
@@ -616,18 +616,23 @@ fn apply_members(
                 break_glass: bg,
             }) => {
                 // A member the claim rules provisioned, listed as theirs (`sso`) with another
-                // role: the rules put it back at their next SSO sign-in, and each apply of
-                // the file flipped it again, as `users set-role` did before it was refused
-                // (round 24 credentials review). `"sso": false` sets it by hand.
-                if source == "sso" && want_source == "sso" && *old_role != role {
-                    return Err(ApplyError::Spec(vec![Located::new(
-                        at.key("members").index(i).key("role"),
-                        format!(
-                            "{email}'s role follows the SSO claim rules at each SSO sign-in \
-                             (now `{old_role}`): change the rules, or list them with \
-                             `\"sso\": false` to set it by hand (SPEC ID-2, SSO-3)"
-                        ),
-                    )]));
+                // role: the rules decide it, and put it back at their next SSO sign-in, so
+                // each apply of the file flipped it again, as `users set-role` did before it
+                // was refused (round 24 credentials review). Left as the rules made it, and
+                // said so; the rest of the file applies (a file exported before the IdP moved
+                // them still applies). `"sso": false` sets it by hand.
+                let role = if source == "sso" && want_source == "sso" && *old_role != role {
+                    c.lines.push(format!(
+                        "{}: {email}: the role follows the SSO claim rules (`{old_role}`), not \
+                         this file's `{role}`; list them with \"sso\": false to set it by hand",
+                        c.workspace
+                    ));
+                    old_role.clone()
+                } else {
+                    role
+                };
+                if role == *old_role && source == want_source && *bg == m.break_glass {
+                    continue;
                 }
                 c.acts_on(&email, "change")?;
                 c.hands_out(&crate::access::RoleName::parse(&role))?;
@@ -837,6 +842,18 @@ fn sync_static_members(
     Ok(())
 }
 
+/// The role `name` as it is stored in workspace `ws`: a custom one named in any case in its
+/// stored spelling (the file's own roles are applied first), a built-in by its name, as
+/// every other door names them (round 24 doors review).
+fn stored_role(tx: &Transaction<'_>, ws: i64, name: &str) -> Result<String, Error> {
+    Ok(match crate::access::RoleName::parse(name) {
+        crate::access::RoleName::Custom(custom) => {
+            crate::admin::stored_role_name(tx, ws, &custom)?.unwrap_or_else(|| custom.to_string())
+        }
+        builtin => builtin.to_string(),
+    })
+}
+
 fn apply_rules(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<(), Error> {
     let have = sso::rules(c.tx, ws)?;
     // Normalized as `sso rules add` stores them, so that applying the file again (or its
@@ -847,8 +864,13 @@ fn apply_rules(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result
         .enumerate()
         .map(|(i, r)| {
             let rule = ClaimRule::new(&r.claim, &r.value, &r.role).map_err(Error::Invalid)?;
+            let role = match rule.role.as_str() {
+                crate::admin::sso::EXTERNAL => rule.role.clone(),
+                named => stored_role(c.tx, ws, named)?,
+            };
             Ok(ClaimRule {
                 rank: i as u32 + 1,
+                role,
                 ..rule
             })
         })

@@ -68,7 +68,6 @@ pub fn validate(spec: &TenantSpec) -> Vec<Located> {
             }
         }
 
-        let mut roles = HashSet::new();
         // Two that differ only by case read as one (`tenant apply` refused them unlocated).
         let mut folded_roles = HashSet::new();
         for (j, role) in ws.custom_roles.iter().enumerate() {
@@ -83,8 +82,6 @@ pub fn validate(spec: &TenantSpec) -> Vec<Located> {
                         role.name
                     ),
                 ));
-            } else {
-                roles.insert(role.name.as_str());
             }
             for (k, scope) in role.scopes.iter().enumerate() {
                 if let Err(e) = ScopeSet::parse([scope.as_str()]) {
@@ -95,7 +92,11 @@ pub fn validate(spec: &TenantSpec) -> Vec<Located> {
                 }
             }
         }
-        let role_exists = |name: &str| BuiltinRole::parse(name).is_some() || roles.contains(name);
+        // A custom role named in any case, as every door names one (round 24 doors review).
+        let role_exists = |name: &str| {
+            BuiltinRole::parse(name).is_some()
+                || folded_roles.contains(&name.trim().to_ascii_lowercase())
+        };
 
         let mut members = HashSet::new();
         // Who a static group may name: members invited by this file, not those provisioned
