@@ -532,7 +532,7 @@ fn a_start_or_a_case_sent_again_with_its_idempotency_key_is_made_once() {
     );
     // The key sent with another case is refused, naming the case it made, and makes nothing
     // (round 24 kill and concurrency review: answered 201 with the first case, the second
-    // request was lost); the same case with its people written otherwise is the same.
+    // request was lost); the same case with its title padded is the same.
     let another = json!({ "title": "Ransomware", "severity": "critical" });
     let reused = server.post_keyed(&cases, &operator, "case-1", &another);
     assert_eq!(reused.status, 409, "{}", reused.text);

@@ -481,6 +481,21 @@ fn an_interaction_of_a_run_that_read_a_hidden_case_is_not_in_a_partial_readers_a
         OWNER,
     ]);
     assert!(text(&answered).contains("answered"), "{}", text(&answered));
+    // Its ending names nobody: a run's error is read by whoever sees the run (round 24
+    // leaks review: it named its identity or key id).
+    let ended: String = crate::common::db_at(&env.db)
+        .conn()
+        .query_row(
+            "SELECT error FROM runs WHERE workflow = 'on-case'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the run ended");
+    assert!(
+        ended.contains("no longer visible to the identity it acts as")
+            && !ended.contains("automation@"),
+        "{ended}"
+    );
     let partial = env.audit("mssp-soc", "aud@acme-mssp.test");
     assert_eq!(names(&partial, &ix), 0, "{partial:?}");
     assert_eq!(names(&env.audit("mssp-soc", OWNER), &ix), 1);

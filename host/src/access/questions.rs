@@ -12,7 +12,8 @@ impl AccessIndex {
     /// `Ok` if `principal` has a standing in `workspace`: a person acting as a member (by the
     /// same rules as every check: SSO denial, SSO-only), an external SSO identity signed in
     /// through SSO, or a usable API key of the workspace. Otherwise the one outsider reason,
-    /// [`Reason::NoStanding`], which says nothing about the workspace (default deny).
+    /// [`Reason::NoStanding`], which says nothing about the workspace (default deny), naming
+    /// a run by nothing of its own ([`Reason::BorrowedIdentity`] for a borrowed one).
     pub fn may_ask(&self, principal: &Principal, workspace: &str) -> Result<(), Reason> {
         let stands = match principal {
             Principal::User { email, via } => matches!(

@@ -815,8 +815,6 @@ fn charge_step(caller: &Caller, payload: &serde_json::Value) -> Result<(), Error
     }
 }
 
-/// What a request's restriction update asks, as remembered with its key: its addresses as
-/// identities compare (in any case, in any order), so a retry of the same update is one.
 /// The SHA-256 (hex) of `request`'s compact JSON: what a keyed creation remembers of what it
 /// was asked ([`NewCaseRow::request`]).
 fn request_digest(request: &serde_json::Value) -> String {
@@ -824,6 +822,8 @@ fn request_digest(request: &serde_json::Value) -> String {
     crate::encoding::hex(&sha2::Sha256::digest(request.to_string().as_bytes()))
 }
 
+/// What a request's restriction update asks, as remembered with its key: its addresses as
+/// identities compare (in any case, in any order), so a retry of the same update is one.
 fn request_text(update: &RestrictionUpdate) -> String {
     let people = |list: &[String]| -> Vec<String> {
         let mut people: Vec<String> = list

@@ -762,8 +762,8 @@ fn run_info(r: &Row<'_>) -> crate::store::sql::Result<RunInfo> {
     })
 }
 
-/// Column `idx` of a `runs` row as a [`RunStatus`]; a text the host never writes is an error
-/// naming the run by its public id (column `id_idx`, SPEC ID-4), never a default.
+/// Column `idx` of a `runs` row as [`RunRules`]; a number this host does not know (a newer
+/// flowhost recorded the run) is an error naming the run (column `id_idx`), never a default.
 fn rules(r: &Row<'_>, idx: usize, id_idx: usize) -> crate::store::sql::Result<RunRules> {
     let n: i64 = r.get(idx)?;
     RunRules::parse(n).ok_or_else(|| {
@@ -780,6 +780,8 @@ fn rules(r: &Row<'_>, idx: usize, id_idx: usize) -> crate::store::sql::Result<Ru
     })
 }
 
+/// Column `idx` of a `runs` row as a [`RunStatus`]; a text the host never writes is an error
+/// naming the run by its public id (column `id_idx`, SPEC ID-4), never a default.
 fn status(r: &Row<'_>, idx: usize, id_idx: usize) -> crate::store::sql::Result<RunStatus> {
     let text: String = r.get(idx)?;
     RunStatus::parse(&text).ok_or_else(|| {
