@@ -784,6 +784,10 @@ pub(crate) fn remove_oidc(conn: &Connection, ws: i64, idp: &str) -> Result<bool,
     Ok(removed == 1)
 }
 
+/// What `signin_links.used_by` holds for a link SSO-only ended unused: no browser's hash
+/// (those are hex); `signin` refuses it for what SSO-only refuses.
+pub(crate) const SPENT_BY_SSO_ONLY: &str = "sso-only";
+
 /// Ends the local sign-ins' web sessions and sign-in links in SSO-only workspace `ws` of
 /// everyone but its break-glass members (SPEC SSO-4): they stopped working when SSO-only went
 /// on, and worked again, with no new sign-in, if it went off within their lifetime (web
@@ -807,7 +811,7 @@ pub(crate) fn end_local_sessions_under_sso_only(conn: &Connection, ws: i64) -> R
             "UPDATE signin_links SET used_at = ?2, used_by = ?3 \
              WHERE workspace_id = ?1 AND used_at IS NULL {LOCAL_SIGN_INS}"
         ),
-        params![ws, clock::now_unix(), crate::signin::SPENT_BY_SSO_ONLY],
+        params![ws, clock::now_unix(), SPENT_BY_SSO_ONLY],
     )
     .map_err(internal)?;
     Ok(())

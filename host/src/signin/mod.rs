@@ -83,10 +83,6 @@ fn bad_link(why: &'static str) -> Error {
     Error::Denied(Reason::SignInLink(why))
 }
 
-/// What `signin_links.used_by` holds for a link SSO-only ended unused: no browser's hash
-/// (those are hex).
-pub(crate) const SPENT_BY_SSO_ONLY: &str = "sso-only";
-
 impl Platform {
     /// `Ok` if `email` may sign in to `workspace` locally, as a sign-in link does: an acting
     /// member there (not refused by SSO-only enforcement unless break-glass, not denied by
@@ -211,7 +207,7 @@ impl Platform {
                 }
                 // Spent by SSO-only going on (`admin::store`): refused for what it refused,
                 // once it is off again too (round 24 credentials review).
-                (Some(_), Some(by), _) if by == SPENT_BY_SSO_ONLY => {
+                (Some(_), Some(by), _) if by == crate::admin::store::SPENT_BY_SSO_ONLY => {
                     return Err(bad_link(
                         "is for someone who may not sign in locally here (SSO-only ended it)",
                     ));
