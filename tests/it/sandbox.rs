@@ -361,6 +361,31 @@ fn an_output_of_millions_of_values_is_refused_before_it_is_parsed() {
     assert_next_step_runs(&rt);
 }
 
+/// A Rust step's output holding NaN fails the step, and an event payload holding an infinity
+/// is refused before it is sent, as the Python and JavaScript SDKs do: `serde_json` wrote
+/// either as `null` without a word (round 24 steps review).
+#[test]
+fn a_rust_steps_number_json_cannot_carry_fails_it() {
+    let rt = runtime();
+    let exec = run(&rt, HOSTILE, json!({ "attack": "nan_output" }), limits());
+    let f = failure(&exec);
+    assert!(
+        f.to_string()
+            .contains("output: it holds NaN, which JSON cannot carry"),
+        "{f}"
+    );
+    let exec = run(&rt, HOSTILE, json!({ "attack": "nan_event" }), limits());
+    let out = exec.result.as_ref().expect("the step reports the refusal");
+    assert!(
+        out["refused"]
+            .as_str()
+            .is_some_and(|r| r.contains("event payload: it holds inf")),
+        "{out}"
+    );
+    assert!(exec.events.is_empty());
+    assert_next_step_runs(&rt);
+}
+
 /// An object holding anything counts for what it costs parsed (its B-tree node, about 632
 /// bytes, 20 values of 32): 100,000 `{"":0}`, 700 KB of text and 200,001 values as counted
 /// before, parsed to about 66 MB, and a run held thirty such outputs (round 24 hostile-step

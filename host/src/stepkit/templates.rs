@@ -45,6 +45,7 @@ const JS_SDK: &[(&str, &str)] = &[(
 )];
 
 const RUST_SDK_LIB: &str = include_str!("../../../steps/sdk/src/lib.rs");
+const RUST_SDK_FINITE: &str = include_str!("../../../steps/sdk/src/finite.rs");
 
 const COMMON: &[(&str, &str)] = &[
     ("step.test.json", include_str!("templates/step.test.json")),
@@ -131,6 +132,7 @@ pub fn files(name: &str, lang: Language) -> Vec<(String, String)> {
                 "sdk/src/lib.rs".into(),
                 RUST_SDK_LIB.replace("path: \"../../wit\"", "path: \"../wit\""),
             ));
+            out.push(("sdk/src/finite.rs".into(), RUST_SDK_FINITE.into()));
         }
     }
     out

@@ -20,6 +20,8 @@
 //! Host calls act as the run's principal, within the step's grants; errors come back as
 //! [`HostError`], which converts into [`StepError`] with `?`.
 
+mod finite;
+
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
@@ -49,8 +51,12 @@ pub mod access {
 pub mod events {
     use crate::HostError;
 
-    /// Emits `kind` with `payload` (serialized to a JSON object) into the run's workspace.
+    /// Emits `kind` with `payload` (serialized to a JSON object) into the run's workspace. A
+    /// payload holding NaN or an infinity is refused before it is sent, as the Python and
+    /// JavaScript SDKs refuse it (JSON would carry `null` in its place).
     pub fn emit<T: serde::Serialize>(kind: &str, payload: &T) -> Result<(), HostError> {
+        crate::finite::check(payload)
+            .map_err(|e| HostError::Invalid(format!("event payload: {e}")))?;
         let json = serde_json::to_string(payload)
             .map_err(|e| HostError::Invalid(format!("event payload: {e}")))?;
         crate::bindings::flowhost::step::events::emit(kind, &json)
@@ -105,6 +111,9 @@ where
 {
     let input = decode(input)?;
     let output = f(input)?;
+    // A number JSON cannot carry fails the step, as in the other SDKs: `serde_json` wrote it
+    // as `null` without a word (round 24 steps review).
+    finite::check(&output).map_err(|e| StepError::Failed(format!("output: {e}")))?;
     serde_json::to_string(&output).map_err(|e| StepError::Failed(format!("output: {e}")))
 }
 

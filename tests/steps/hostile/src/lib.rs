@@ -93,6 +93,16 @@ impl Guest for Hostile {
             }
             // `[1e15,1e15,…]`: four bytes a number as sent, eighteen as stored (round 20
             // hostile-step review: the cap was checked on the text sent).
+            // A step's `0.0 / 0.0`: `serde_json` wrote it as `null` (round 24 steps review).
+            // (A map of `f64`: `json!` would have made it `null` already.)
+            "nan_output" => Ok(flowhost_step::run_json(&input_json, |_: serde_json::Value| {
+                Ok(std::collections::BTreeMap::from([("ratio", f64::NAN)]))
+            })?),
+            "nan_event" => {
+                let payload = std::collections::BTreeMap::from([("ratio", f64::INFINITY)]);
+                let refused = flowhost_step::events::emit("nan", &payload);
+                Ok(serde_json::json!({ "refused": format!("{refused:?}") }).to_string())
+            }
             "number_output" => {
                 let count = input["count"].as_u64().unwrap_or(1000) as usize;
                 Ok(format!("[{}]", vec!["1e15"; count].join(",")))
