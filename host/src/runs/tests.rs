@@ -48,6 +48,29 @@ fn start_leased(
         .expect("run")
 }
 
+/// Opens an interaction of `run` at `step` as host `owner` would, any answer allowed.
+fn ask(
+    platform: &Platform,
+    run: i64,
+    step: &str,
+    owner: &str,
+) -> Result<crate::public_id::PublicId, crate::Error> {
+    let form = crate::definition::form::Form::default();
+    let access = crate::access::flow::FlowAccess::default();
+    let new = crate::interact::NewInteraction {
+        run,
+        step_key: step,
+        workspace: "soc",
+        workflow: "wf",
+        title: step,
+        form: &form,
+        access: &access,
+        timeout_ms: None,
+        owner,
+    };
+    platform.open_interaction(&new, &|_| Ok(()))
+}
+
 fn count(platform: &Platform, sql: &str) -> i64 {
     platform
         .db()
@@ -428,22 +451,7 @@ fn a_host_whose_lease_lapsed_writes_nothing_of_a_run_left_to_nobody() {
         .hold_run(run, "host-a", &[])
         .expect_err("nor put it on hold");
     // Nor open an interaction (round 24 kill and concurrency review).
-    let form = crate::definition::form::Form::default();
-    let access = crate::access::flow::FlowAccess::default();
-    let ask = |owner| crate::interact::NewInteraction {
-        run,
-        step_key: "ask",
-        workspace: "soc",
-        workflow: "wf",
-        title: "ask",
-        form: &form,
-        access: &access,
-        timeout_ms: None,
-        owner,
-    };
-    platform
-        .open_interaction(&ask("host-a"), &|_| Ok(()))
-        .expect_err("nor open an interaction");
+    ask(&platform, run, "ask", "host-a").expect_err("nor open an interaction");
     assert_eq!(count(&platform, "SELECT count(*) FROM interactions"), 0);
     assert_eq!(
         count(
@@ -508,23 +516,8 @@ fn a_run_is_held_over_arrivals_only_when_none_is_within_its_reach() {
     let platform = platform(&dir);
     let id = crate::public_id::PublicId::new(crate::public_id::IdKind::Run).expect("id");
     let run = start_leased(&platform, Some("host-a"), &id).key;
-    let form = crate::definition::form::Form::default();
-    let access = crate::access::flow::FlowAccess::default();
     for step in ["x", "y"] {
-        let ask = crate::interact::NewInteraction {
-            run,
-            step_key: step,
-            workspace: "soc",
-            workflow: "wf",
-            title: step,
-            form: &form,
-            access: &access,
-            timeout_ms: None,
-            owner: "host-a",
-        };
-        platform
-            .open_interaction(&ask, &|_| Ok(()))
-            .expect("opened");
+        ask(&platform, run, step, "host-a").expect("opened");
     }
     platform
         .db()
@@ -575,22 +568,7 @@ fn a_due_wait_out_of_reach_wakes_the_held_run_no_more() {
     let platform = platform(&dir);
     let id = crate::public_id::PublicId::new(crate::public_id::IdKind::Run).expect("id");
     let run = start_leased(&platform, Some("host-a"), &id).key;
-    let form = crate::definition::form::Form::default();
-    let access = crate::access::flow::FlowAccess::default();
-    let ask = crate::interact::NewInteraction {
-        run,
-        step_key: "x",
-        workspace: "soc",
-        workflow: "wf",
-        title: "x",
-        form: &form,
-        access: &access,
-        timeout_ms: None,
-        owner: "host-a",
-    };
-    platform
-        .open_interaction(&ask, &|_| Ok(()))
-        .expect("opened");
+    ask(&platform, run, "x", "host-a").expect("opened");
     let due = platform
         .timer_deadline(run, "host-a", "w", Duration::ZERO)
         .expect("a wait due at once");

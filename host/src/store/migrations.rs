@@ -1200,23 +1200,30 @@ mod tests {
         );
     }
 
+    /// A database migrated up to the one before migration `version`, its foreign keys off (a
+    /// test's rows need no parents).
+    fn just_before(version: u32) -> Connection {
+        let conn = Connection::open_in_memory().expect("db");
+        let before = MIGRATIONS
+            .iter()
+            .position(|m| m.0 == version)
+            .expect("a migration of that version");
+        for &(done, _, sql) in &MIGRATIONS[..before] {
+            conn.execute_batch(sql).expect("older migration");
+            conn.pragma_update(None, "user_version", done)
+                .expect("version");
+        }
+        conn.pragma_update(None, "foreign_keys", false)
+            .expect("no parent rows needed");
+        conn
+    }
+
     /// Migration 36 reads a stored webhook's issuer from the audit entry of its last creation
     /// or rotation (one no entry names stays unissued: rotated, it works again), and gives a
     /// case stored without its id an opaque one.
     #[test]
     fn migration_36_reads_webhook_issuers_from_the_audit_and_mends_cases_without_ids() {
-        let mut conn = Connection::open_in_memory().expect("db");
-        let before = MIGRATIONS
-            .iter()
-            .position(|m| m.0 == 36)
-            .expect("migration 36");
-        for &(version, _, sql) in &MIGRATIONS[..before] {
-            conn.execute_batch(sql).expect("older migration");
-            conn.pragma_update(None, "user_version", version)
-                .expect("version");
-        }
-        conn.pragma_update(None, "foreign_keys", false)
-            .expect("no parent rows needed");
+        let mut conn = just_before(36);
         conn.execute_batch(
             r#"INSERT INTO webhooks (id, workspace, workflow, secret, created_at, run_as)
                    VALUES ('H-aa', 'soc', 'wf', 's1', 0, 'key:svc'),
@@ -1261,18 +1268,7 @@ mod tests {
     /// state a new case takes: no door could find it by its state (round 24 review).
     #[test]
     fn migration_43_gives_a_blank_state_the_state_a_new_case_takes() {
-        let mut conn = Connection::open_in_memory().expect("db");
-        let before = MIGRATIONS
-            .iter()
-            .position(|m| m.0 == 43)
-            .expect("migration 43");
-        for &(version, _, sql) in &MIGRATIONS[..before] {
-            conn.execute_batch(sql).expect("older migration");
-            conn.pragma_update(None, "user_version", version)
-                .expect("version");
-        }
-        conn.pragma_update(None, "foreign_keys", false)
-            .expect("no parent rows needed");
+        let mut conn = just_before(43);
         conn.execute_batch(
             "INSERT INTO cases (workspace_id, title, severity, state, created_at, updated_at, number, restricted, public_id, shown_number)
                  VALUES (1, 'blank', 2, '', 0, 0, 1, 0, 'C-1', 1),
