@@ -1970,30 +1970,7 @@ fn a_shared_flow_runs_as_a_destination_member_only_if_they_published_it() {
     // Tina is an operator of customer-globex; the Owner of mssp-soc names her, and an Owner
     // of mssp-soc alone offers it to customer-globex.
     flow(ANALYST);
-    env.ok(&[
-        "users",
-        "invite",
-        "oscar@acme-mssp.test",
-        "--role",
-        "owner",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
-    env.ok(&[
-        "share",
-        "flow",
-        "ask-help",
-        "--from",
-        "mssp-soc",
-        "--to",
-        "customer-globex",
-        "--as",
-        "oscar@acme-mssp.test",
-    ]);
-    let shares = env.json(&["share", "list", "--workspace", "mssp-soc", "--as", OWNER]);
-    let id = shares[0]["id"].as_str().expect("share id").to_owned();
+    let (id, _) = env.offered_by_another_owner("ask-help");
     env.sso_login("globex-entra", GLOBEX_OWNER, "Flowhost-Admins");
     let refused = env.fails(&["share", "accept", &id, "--as", GLOBEX_OWNER, "--sso"]);
     assert!(
@@ -2191,30 +2168,7 @@ fn a_share_is_accepted_only_at_the_revision_its_acceptor_names() {
         );
     };
     publish("Ask for help");
-    env.ok(&[
-        "users",
-        "invite",
-        "oscar@acme-mssp.test",
-        "--role",
-        "owner",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
-    env.ok(&[
-        "share",
-        "flow",
-        "ask-help",
-        "--from",
-        "mssp-soc",
-        "--to",
-        "customer-globex",
-        "--as",
-        "oscar@acme-mssp.test",
-    ]);
-    let shares = env.json(&["share", "list", "--workspace", "mssp-soc", "--as", OWNER]);
-    let id = shares[0]["id"].as_str().expect("share id").to_owned();
+    let (id, shares) = env.offered_by_another_owner("ask-help");
     let offered = shares[0]["latest"].as_i64().expect("the revision offered");
     // The source publishes again before the destination's Owner accepts what they saw.
     publish("Ask for help, now with more steps");
@@ -2372,6 +2326,36 @@ fn json_ask(id: &str, title: &str) -> Value {
 }
 
 impl Env {
+    /// `flow` offered to `customer-globex` by another Owner of `mssp-soc` (invited here), who
+    /// may not accept it there: the share's id and `share list` of `mssp-soc`.
+    fn offered_by_another_owner(&self, flow: &str) -> (String, Value) {
+        self.ok(&[
+            "users",
+            "invite",
+            "oscar@acme-mssp.test",
+            "--role",
+            "owner",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ]);
+        self.ok(&[
+            "share",
+            "flow",
+            flow,
+            "--from",
+            "mssp-soc",
+            "--to",
+            "customer-globex",
+            "--as",
+            "oscar@acme-mssp.test",
+        ]);
+        let shares = self.json(&["share", "list", "--workspace", "mssp-soc", "--as", OWNER]);
+        let id = shares[0]["id"].as_str().expect("share id").to_owned();
+        (id, shares)
+    }
+
     /// Writes `triage.json`: a parallel step whose first branch exits and whose second runs
     /// `waits`, then `more` if given.
     fn write_triage(&self, waits: Value, more: Option<Value>) {
