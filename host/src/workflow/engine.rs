@@ -987,41 +987,41 @@ impl Engine {
                         Some(why.into()),
                     ));
                 }
-                let reached = reached.into_inner().unwrap_or_else(|p| p.into_inner());
                 // What arrived is for steps this execution did not reach, and the next,
                 // replaying the same journal, does not reach them either: held for what it
                 // still waits for rather than resumed again without end (a run whose replay
                 // took another path than it journaled, such as one recorded under other
                 // engine rules by an older host: round 23 self-review D).
-                let out_of_reach = match arrived && !held {
-                    true => self
-                        .runs
-                        .hold_out_of_reach(run, self.leases.owner(), &reached),
-                    false => Ok(OutOfReach::Reachable),
-                };
-                let (status, error) = match out_of_reach {
-                    Ok(OutOfReach::Reachable) => (RunStatus::Running, None),
-                    Ok(OutOfReach::Held) => (RunStatus::OnHold, None),
-                    Ok(OutOfReach::NothingOpen) => (
-                        RunStatus::Running,
-                        Some(
-                            "the run could not be put on hold: what arrived for it (an \
-                             answer, a due wait) is for steps its replay no longer reaches, \
-                             and nothing it reaches is open"
-                                .to_owned(),
-                        ),
-                    ),
-                    Err(e) => (
-                        RunStatus::Running,
-                        Some(format!("the run could not be put on hold: {e}")),
-                    ),
-                };
-                if status == RunStatus::OnHold || error.is_some() {
-                    lease.released = status == RunStatus::OnHold;
-                    return Executed::Ended(RunOutcome {
-                        waiting_on,
-                        ..RunOutcome::unfinished(run_ref, status, error)
-                    });
+                if arrived && !held {
+                    let reached = reached.into_inner().unwrap_or_else(|p| p.into_inner());
+                    let stuck =
+                        match self
+                            .runs
+                            .hold_out_of_reach(run, self.leases.owner(), &reached)
+                        {
+                            Ok(OutOfReach::Reachable) => None,
+                            Ok(OutOfReach::Held) => Some((RunStatus::OnHold, None)),
+                            Ok(OutOfReach::NothingOpen) => Some((
+                                RunStatus::Running,
+                                Some(
+                                    "the run could not be put on hold: what arrived for it (an \
+                                 answer, a due wait) is for steps its replay no longer \
+                                 reaches, and nothing it reaches is open"
+                                        .to_owned(),
+                                ),
+                            )),
+                            Err(e) => Some((
+                                RunStatus::Running,
+                                Some(format!("the run could not be put on hold: {e}")),
+                            )),
+                        };
+                    if let Some((status, why)) = stuck {
+                        lease.released = status == RunStatus::OnHold;
+                        return Executed::Ended(RunOutcome {
+                            waiting_on,
+                            ..RunOutcome::unfinished(run_ref, status, why)
+                        });
+                    }
                 }
                 if arrived {
                     lease.released = true;
