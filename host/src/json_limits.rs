@@ -420,6 +420,18 @@ pub(crate) fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<V
     <Value as serde::Deserialize>::deserialize(d).map(Some)
 }
 
+/// A field that may be left out but, given, is a `T` and not `null` (with `#[serde(default,
+/// deserialize_with = …)]`): serde reads a `null` into an `Option` as no field, so a
+/// restriction update's `"set_collaborators": null` (a reference that found nobody) left
+/// every collaborator on the case it restricted (round 25 hostile-input review).
+pub(crate) fn given<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -996,6 +996,49 @@ fn cases_through_the_case_service_with_their_access_rules() {
     assert_eq!(denied.status, 404, "{}", denied.text);
 }
 
+/// A restriction update's `null` is refused, naming the field, and changes nothing: read as
+/// absent, `"set_collaborators": null` restricted a case and left every collaborator on it
+/// (SPEC CS-4; round 25 hostile-input review).
+#[test]
+fn a_restriction_update_giving_null_is_refused_and_changes_nothing() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let id = created_id(&server, &owner);
+    let path = format!("/api/v1/workspaces/mssp-soc/cases/{id}/restrictions");
+    let add = json!({ "add_collaborators": [OPERATOR] });
+    assert_eq!(
+        server
+            .send("PATCH", &path, Some(&owner), add.to_string().as_bytes())
+            .status,
+        200
+    );
+    for (field, body) in [
+        (
+            "set_collaborators",
+            json!({ "access_mode": "restricted", "set_collaborators": null }),
+        ),
+        ("access_mode", json!({ "access_mode": null })),
+    ] {
+        let refused = server.send("PATCH", &path, Some(&owner), body.to_string().as_bytes());
+        assert_eq!(refused.status, 400, "{}", refused.text);
+        assert!(refused.text.contains(field), "{}", refused.text);
+    }
+    let now = server.get(&path, Some(&owner));
+    assert_eq!(now.body["access_mode"], "full_access", "{}", now.text);
+    assert_eq!(now.body["collaborators"], json!([OPERATOR]), "{}", now.text);
+    // Left out, the parts are left alone; `[]` clears.
+    let cleared = server.send(
+        "PATCH",
+        &path,
+        Some(&owner),
+        json!({ "access_mode": "restricted", "set_collaborators": [] })
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(cleared.status, 200, "{}", cleared.text);
+    assert_eq!(cleared.body["collaborators"], json!([]), "{}", cleared.text);
+}
+
 /// A restriction update sent again with its `Idempotency-Key` (its answer lost) answers what
 /// the first answered and changes nothing again: a retried delta re-applied over a change
 /// made between added back a collaborator removed since (round 21).

@@ -451,6 +451,43 @@ fn a_loops_output_holds_every_iteration_and_an_inner_loop_leaves_the_outer_item(
     assert_eq!(doc["output"], expected);
 }
 
+/// A restriction update whose reference found nobody (`null`) fails the step naming
+/// `set_collaborators` and changes nothing: read as absent, it restricted the case and left
+/// every collaborator on it, where the same reference written as a list (`[*]`) cleared them
+/// (SPEC CS-4; round 25 hostile-input review).
+#[test]
+fn a_restriction_update_whose_people_render_null_fails_and_changes_nothing() {
+    let env = Env::new();
+    let wf = json!({ "name": "lock", "workspace": "mssp-soc", "steps": [
+        { "id": "c", "uses": "cases/create-case",
+          "with": { "title": "Phish", "severity": "low", "collaborators": [OPERATOR] } },
+        { "id": "r", "uses": "cases/update-case-restrictions",
+          "with": { "case_id": "$.steps.c.id", "access_mode": "restricted",
+                    "set_collaborators": "$.event.owners" } }
+    ] });
+    let file = env.write("lock.json", &wf);
+    let (out, doc) = env.run(&file, OWNER, r#"{"owners": null}"#);
+    assert_eq!(out.status.code(), Some(1), "{doc}");
+    let error = doc["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("cases/update-case-restrictions") && error.contains("set_collaborators"),
+        "{error}"
+    );
+    let (restricted, people): (i64, i64) = crate::common::db_at(&env.db)
+        .conn()
+        .query_row(
+            "SELECT restricted, (SELECT count(*) FROM case_people WHERE part = 'collaborator') \
+             FROM cases",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the case");
+    assert_eq!((restricted, people), (0, 1), "left as it was");
+    // A list that is empty clears them.
+    let (out, doc) = env.run(&file, OWNER, r#"{"owners": []}"#);
+    assert!(out.status.success(), "{doc}");
+}
+
 /// A run's case events spend its budget of events by size, not only by number (SPEC ST-4;
 /// round 14 hostile-step review): each embeds the whole case, so toggling a case of 60 KB
 /// wrote about 180 KB of events a step, 10,000 events (about 600 MB) before the count ran

@@ -142,8 +142,14 @@ pub(super) fn stand_in(key: &str) -> serde_json::Value {
         "filter" => json!({}),
         "sort" => json!("created_desc"),
         "page_size" => json!(0),
-        "reviewers" | "collaborators" | "add_collaborators" | "remove_collaborators" => json!([]),
-        // `state`, `assignee`, `access_mode`, `fields`, `cursor`, `set_collaborators`.
+        "reviewers"
+        | "collaborators"
+        | "add_collaborators"
+        | "remove_collaborators"
+        | "set_collaborators" => json!([]),
+        // A restriction update refuses a given `null`; a new case takes either.
+        "access_mode" => json!("full_access"),
+        // `state`, `assignee`, `fields`, `cursor`.
         _ => serde_json::Value::Null,
     }
 }

@@ -143,13 +143,23 @@ pub struct Restrictions {
 }
 
 /// *Update case restrictions* input: absent parts are left alone; `set_collaborators` replaces
-/// the list, then `add_collaborators` and `remove_collaborators` apply.
+/// the list, then `add_collaborators` and `remove_collaborators` apply. A part given as
+/// `null` is refused, not read as absent: "leave the collaborators alone" is not what a
+/// reference that found nobody asks (SPEC CS-4).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RestrictionUpdate {
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::json_limits::given",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub access_mode: Option<AccessMode>,
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::json_limits::given",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub set_collaborators: Option<Vec<String>>,
     #[serde(default)]
     pub add_collaborators: Vec<String>,
