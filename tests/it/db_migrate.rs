@@ -309,6 +309,37 @@ fn a_bad_url_an_unreachable_server_and_a_missing_file_exit_2_with_a_clear_error(
     assert_eq!(tables_in(&mut pg_db.client()), 1);
 }
 
+/// A file a live flowhost process uses is not copied: what that host accepts after the
+/// copy's snapshot would exist only in SQLite, and its runs would be taken over on
+/// PostgreSQL and executed again (round 25 kill and concurrency review). Its lock file
+/// released, the copy goes ahead; a stale one left by an ended process is no process.
+#[test]
+fn a_file_a_live_process_uses_is_not_copied() {
+    let env = Deployment::new();
+    let pg_db = TestDb::new();
+    let leases = env.dir.path().join("leases");
+    std::fs::create_dir_all(&leases).expect("leases");
+    std::fs::write(leases.join("00000000deadbeef"), b"").expect("a stale lock file");
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(leases.join("0123456789abcdef"))
+        .expect("a lock file");
+    held.try_lock().expect("held, as a live host holds it");
+    let out = migrate(&env, &pg_db.url);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("owner 0123456789abcdef") && text(&out).contains("stop it first"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(tables_in(&mut pg_db.client()), 0, "nothing written");
+    drop(held);
+    let out = migrate(&env, &pg_db.url);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 fn tables_in(pg: &mut Client) -> i64 {
     pg.query_one(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",

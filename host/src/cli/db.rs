@@ -110,6 +110,21 @@ pub fn run(db: &Database, cmd: DbCommand) -> anyhow::Result<()> {
                 ))
                 .into());
             };
+            let live = flowhost::runs::lease::live_processes(file)?;
+            if let Some(owner) = live.first() {
+                return Err(CliError::Invalid(format!(
+                    "a flowhost process (owner {owner}{}) is using {}: stop it first (what it \
+                     accepted after the copy would be lost, and its runs executed again on \
+                     PostgreSQL)",
+                    if live.len() > 1 {
+                        format!(", and {} more", live.len() - 1)
+                    } else {
+                        String::new()
+                    },
+                    file.display()
+                ))
+                .into());
+            }
             let mut client =
                 flowhost::store::postgres::connect(&to).map_err(flowhost::Error::from)?;
             let copied = flowhost::store::postgres::copy_sqlite(file, &mut client)

@@ -323,6 +323,35 @@ fn hold_file(
     }
 }
 
+/// The flowhost processes using the SQLite database at `path`: the owners whose lock files
+/// beside it are held. `db migrate` copies a file nothing writes: what a live host accepted
+/// after the copy's snapshot was lost, and its runs were taken over on PostgreSQL and
+/// executed twice (round 25 kill and concurrency review). A directory that cannot be read is
+/// an error: better to refuse than to copy under a live host.
+pub fn live_processes(path: &Path) -> Result<Vec<String>, Error> {
+    let leases = Leases::for_database(Some(path));
+    let How::Files { dir: Some(dir), .. } = &leases.how else {
+        return Ok(Vec::new());
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(Error::Busy(format!(
+                "cannot tell which processes use the database: {}: {e}",
+                dir.display()
+            )));
+        }
+    };
+    let mut live: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|owner| file_alive(Some(dir), owner))
+        .collect();
+    live.sort();
+    Ok(live)
+}
+
 /// Whether the lock file of `owner` is held. An id that is not one of ours (not hex) names no
 /// lock file, and so no live process.
 fn file_alive(dir: Option<&Path>, owner: &str) -> bool {
