@@ -1174,18 +1174,25 @@ struct Exec<'a> {
     /// What its WASM steps' outputs hold so far, shared with its nested workflows
     /// ([`super::held`]).
     held: &'a Held,
-    /// The keys of the interactions and waits this execution reached, shared with its
+    /// The keys of the interactions and waits this execution stopped at, shared with its
     /// nested workflows (see [`RunStore::hold_out_of_reach`]).
     reached: &'a std::sync::Mutex<Vec<String>>,
 }
 
 impl Exec<'_> {
-    /// Notes that this execution reached the interaction or wait at `key`.
-    fn reach(&self, key: &str) {
-        self.reached
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(key.to_owned());
+    /// `step`, the interaction or wait at `key`, noting the key when it holds the run: only
+    /// where an execution stops can an arrival it did not take be within its reach (one it
+    /// went through is journaled). Noting every one it passed kept a key per wait of a long
+    /// loop, rebuilt at each resume (round 25 review of round 24).
+    fn reaching<T>(&self, key: &str, step: impl FnOnce() -> Result<T, Halt>) -> Result<T, Halt> {
+        let result = step();
+        if matches!(result, Err(Halt::Hold)) {
+            self.reached
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(key.to_owned());
+        }
+        result
     }
 
     /// Records a finished step; its entry commits with the run's next write (see
@@ -1466,7 +1473,7 @@ impl Exec<'_> {
                     return Err(pause);
                 }
             }
-            StepKind::Wait { duration } => self.wait(&key, *duration)?,
+            StepKind::Wait { duration } => self.reaching(&key, || self.wait(&key, *duration))?,
             StepKind::Exit { status, output } => {
                 let output = self.render(output, ctx).map_err(fail)?;
                 // Stored as the run's output: it must read back (issue 14 item 9).
@@ -1488,7 +1495,7 @@ impl Exec<'_> {
                 put_output(ctx, &step.id, output, self.held.next_stamp());
             }
             StepKind::Interaction(ix) => {
-                let response = self.interaction(&key, ix, ctx)?;
+                let response = self.reaching(&key, || self.interaction(&key, ix, ctx))?;
                 let timed_out = response["timed_out"] == Value::Bool(true);
                 put_output(ctx, &step.id, response, self.held.next_stamp());
                 if timed_out {
@@ -1519,7 +1526,6 @@ impl Exec<'_> {
             step: key.to_owned(),
             message,
         };
-        self.reach(key);
         let platform = &self.engine.platform;
         if self.replay
             && let Some(output) = self
@@ -1905,7 +1911,6 @@ impl Exec<'_> {
     /// the engine's sleep limit ([`SLEEP_LIMIT`] by default) it sleeps here, stopping at once
     /// if the host stops; beyond, the run goes on hold and `serve` wakes it when it is due.
     fn wait(&self, key: &str, duration: Duration) -> Result<(), Halt> {
-        self.reach(key);
         let runs = &self.engine.runs;
         if self.replay {
             let journaled = runs
