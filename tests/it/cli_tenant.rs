@@ -67,6 +67,41 @@ fn applying_twice_changes_nothing_and_writes_no_audit() {
     assert_eq!(audit_rows(&db), rows);
 }
 
+/// Claim rules stored with a role as it was typed (`Owner`, `Triage-Analyst`, before roles
+/// were stored by their canonical names in round 24) are the file's rules: applying the file
+/// again changes nothing and writes no audit (round 25 review of round 24: it replaced the
+/// rules, asking for SSO rights, each first apply after the upgrade).
+#[test]
+fn claim_rules_stored_with_a_role_as_typed_are_the_files_rules() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = applied(dir.path());
+    let respelt = crate::common::db_at(&db)
+        .conn()
+        .execute(
+            "UPDATE claim_rules SET role = CASE role WHEN 'owner' THEN 'Owner' \
+             ELSE 'Triage-Analyst' END WHERE role IN ('owner', 'triage-analyst')",
+            [],
+        )
+        .expect("stored as typed");
+    assert_eq!(respelt, 3, "one per rule naming them");
+    let rows = audit_rows(&db);
+    let tenant = example_tenant_path();
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "tenant",
+            "apply",
+            tenant.to_str().expect("utf-8"),
+            "--as",
+            "olivia.owner@acme-mssp.test",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "no changes");
+    assert_eq!(audit_rows(&db), rows);
+}
+
 #[test]
 fn export_prints_the_same_format_back() {
     let dir = tempfile::tempdir().expect("tempdir");
