@@ -348,7 +348,8 @@ impl Platform {
     /// [`Platform::create_case_once`] answers a re-executed step's creation, never a second
     /// case and its triggered runs (round 19 kill and concurrency review). A key is the
     /// requester's own in its workspace; sent again, it answers the case it made as the
-    /// caller may read it now (whatever the body), and names it to one who may not.
+    /// caller may read it now, and names it to one who may not; sent with another request
+    /// (a digest of what was asked, `cases.request`), it is a conflict naming the case.
     pub fn create_case_requested(
         &self,
         caller: &Caller,

@@ -440,7 +440,7 @@ pub(crate) trait RunStore: Send + Sync {
 
     /// Records finished steps in one transaction, each with its effects (a WASM step's
     /// execution record, logs and events) when its entry is new: a step journaled twice
-    /// publishes its events once. Only while `owner` holds the run (or nobody does): else
+    /// publishes its events once. Only while `owner` holds the run (not when nobody does): else
     /// nothing is written and the error is `Busy`.
     fn journal_steps(
         &self,
@@ -453,7 +453,7 @@ pub(crate) trait RunStore: Send + Sync {
     fn record_attempt(&self, record: &crate::store::ExecutionRecord<'_>) -> Result<(), Error>;
 
     /// Marks a run finished and frees its lease, journaling its last finished steps in the
-    /// same transaction, if `owner` still holds the run (or nobody does) and it is
+    /// same transaction, if `owner` still holds the run (not when nobody does) and it is
     /// unfinished; else nothing is written and the error is `Busy` (another host took the run
     /// over: it goes on there).
     fn finish_run(
@@ -468,11 +468,11 @@ pub(crate) trait RunStore: Send + Sync {
     /// transaction, if it still waits for something (an open interaction, a wait not yet due)
     /// and nothing it waited for has arrived meanwhile (SPEC WF-8). Returns `false`
     /// otherwise: the run stays `running` and the caller goes on with it. Only while `owner`
-    /// still holds the run (or nobody does): else nothing is written and the error is `Busy`.
+    /// still holds the run (not when nobody does): else nothing is written and the error is `Busy`.
     fn hold_run(&self, run: i64, owner: &str, entries: &[JournalEntry<'_>]) -> Result<bool, Error>;
 
     /// Whether something `run` waits for has arrived and not been taken up by a step yet (an
-    /// answer or timeout of its interaction, a due wait).
+    /// answer or timeout of its interaction, a due wait not passed over as out of reach).
     fn wait_is_over(&self, run: i64) -> Result<bool, Error>;
 
     /// Puts `run` on hold and frees its lease if `owner` holds it, it still waits for
@@ -518,7 +518,8 @@ pub(crate) trait RunStore: Send + Sync {
     /// Now, Unix milliseconds, by the clock deadlines are judged by (`store/clock.rs`).
     fn shared_now_ms(&self) -> Result<i64, Error>;
 
-    /// Claims the runs on hold whose wait is due: each is set `running` in the same
+    /// Claims the runs on hold whose wait is due (and not passed over as out of reach, see
+    /// [`RunStore::hold_out_of_reach`]): each is set `running` in the same
     /// transaction, so a run is woken by one caller only.
     fn claim_due_timers(&self) -> Result<Vec<i64>, Error>;
 

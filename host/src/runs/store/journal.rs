@@ -164,7 +164,7 @@ const INSERT_ENTRY: &str =
 
 /// Journals `entries` of `run` in `tx`, each with the execution record of a WASM step (its
 /// logs and events) when the entry is new; with `fenced_for`, only while that host holds the
-/// run (or nobody does: [`fence`]), else nothing is written and the error is `Busy`.
+/// run (not when nobody does: [`fence`]), else nothing is written and the error is `Busy`.
 pub(crate) fn write_entries(
     tx: &Transaction<'_>,
     run: i64,
