@@ -2100,6 +2100,53 @@ fn a_run_whose_own_identity_no_longer_acts_here_does_not_start_or_go_on() {
     }
 }
 
+/// A run's own access answers name neither the key it acts as nor who published it, nor
+/// their roles: `has-scope` said "granted to service key `K` by its role `operator`" and a
+/// step returning it put the key id in the run's output, read by those `runs show` tells
+/// `key:withheld` (SPEC WF-10, ID-4; round 25 leaks review). Its denials say which side lacks
+/// the scope.
+#[test]
+fn a_runs_access_answers_name_neither_its_key_nor_its_publisher() {
+    let env = Env::new();
+    let key = env.operator_key();
+    let wf = json!({ "name": "as-key", "workspace": "mssp-soc", "run_as": format!("key:{key}"),
+        "trigger": { "on": "custom_event", "event": "notification.requested" },
+        "steps": [
+            { "id": "probe", "uses": common::HOSTILE, "grants": ["access:check", "cases:read"],
+              "with": { "attack": "host_calls" } },
+            { "exit": { "status": "probed", "output": "$.steps.probe" } } ] });
+    let published = env.publish(&env.write("as-key.json", &wf), OWNER);
+    assert!(published.status.success(), "{published:?}");
+    env.ok(&[
+        "run",
+        &env.tell_file(),
+        "--as",
+        OWNER,
+        "--steps",
+        &env.steps(),
+    ]);
+    let output: String = crate::common::db_at(&env.db)
+        .conn()
+        .query_row(
+            "SELECT output FROM runs WHERE workflow = 'as-key'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the run's output");
+    let reason = serde_json::from_str::<Value>(&output).expect("JSON")["has_scope"]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        reason.contains("granted") && reason.contains("`case.read`"),
+        "{output}"
+    );
+    assert!(!reason.contains("operator"), "its role: {reason}");
+    for named in [key.as_str(), OWNER] {
+        assert!(!output.contains(named), "{named} in {output}");
+    }
+}
+
 /// A run whose key is revoked while it runs asks nobody: its approval is not opened in the
 /// Owners' queues for an answer its resume would spend ending the run (SPEC WF-10; round 15
 /// authority review: only the start and the resume looked at the run's identity).

@@ -21,6 +21,6 @@ pub use decision::AccessDecision;
 pub use flow::{ExternalSso, FlowAccess, FlowDecision, WorkspaceUsers};
 pub use group_kind::{GroupKind, UnknownGroupKind};
 pub use index::{AccessIndex, KeyKind, Member, Source, SsoOutcome, Standing, WorkspaceAccess};
-pub use reason::{FlowReason, Reason, RunAsRefusal};
+pub use reason::{FlowReason, Reason, RunAsRefusal, RunSide};
 pub use role::{BuiltinRole, RoleName, is_role_name};
 pub use scope::{Scope, ScopeSet};

@@ -11,6 +11,15 @@ use crate::principal::{Email, Principal};
 use super::role::RoleName;
 use super::scope::Scope;
 
+/// Which side of a run lacks a scope (see [`Reason::ForRun`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunSide {
+    /// The identity it acts as (`run_as`).
+    Identity,
+    /// Whoever published its workflow.
+    Publisher,
+}
+
 /// Why a check came out the way it did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reason {
@@ -56,11 +65,14 @@ pub enum Reason {
     /// An access question from someone without a standing in the workspace (SPEC ID-4): the
     /// same words whether the workspace exists or not.
     NoStanding { who: String, workspace: String },
-    /// A run's identity holds the scope, but the workflow's publisher does not, now
-    /// (SPEC WF-10: a run acts with what both hold).
-    PublisherLacks {
-        publisher: String,
-        reason: Box<Reason>,
+    /// A run's own check (SPEC WF-10: a run acts with what both its identity and its
+    /// publisher hold now), `refused_by` the side that lacks the scope. Names neither side
+    /// nor their roles or keys: the text reaches the run's steps, and through their outputs
+    /// and errors every reader of the run, who may not be told which key it acts as or who
+    /// published it holds what (round 25 leaks review).
+    ForRun {
+        scope: Scope,
+        refused_by: Option<RunSide>,
     },
     /// A shared revision's run acts as an identity someone else bound in the source: it acts
     /// with nothing of its own in the workspace the revision was shared to (SPEC WF-10,
@@ -216,10 +228,22 @@ impl fmt::Display for Reason {
                 f,
                 "{who} has no standing in workspace `{workspace}`, and questions about access there are answered only to those who do (default deny, SPEC ID-4)"
             ),
-            Reason::PublisherLacks { publisher, reason } => write!(
-                f,
-                "the run acts with what its publisher {publisher} holds now, and that is denied: {reason} (SPEC WF-10)"
-            ),
+            Reason::ForRun { scope, refused_by } => match refused_by {
+                None => write!(
+                    f,
+                    "granted: the identity this run acts as and whoever published its workflow \
+                     both hold `{scope}` here now (SPEC WF-10)"
+                ),
+                Some(RunSide::Identity) => write!(
+                    f,
+                    "the identity this run acts as does not hold `{scope}` here now (SPEC WF-10)"
+                ),
+                Some(RunSide::Publisher) => write!(
+                    f,
+                    "whoever published this workflow does not hold `{scope}` here now, and a run \
+                     acts with what both they and its identity hold (SPEC WF-10)"
+                ),
+            },
             Reason::BorrowedIdentity { workspace } => write!(
                 f,
                 "this shared workflow runs as an identity its source's publisher bound for someone \

@@ -7,8 +7,8 @@ use crate::principal::{Email, Principal, RunAs, SignIn};
 
 use super::decision::AccessDecision;
 use super::index::{AccessIndex, KeyKind, acting_grant};
-use super::reason::Reason;
 pub use super::reason::RunAsRefusal;
+use super::reason::{Reason, RunSide};
 use super::scope::{Scope, ScopeSet};
 
 /// Why an Interaction Flow starts nothing (SPEC WF-10), naming nobody.
@@ -30,17 +30,17 @@ impl AccessIndex {
                 workspace: workspace.to_owned(),
             });
         }
-        let identity = self.check_acting(&run.identity, workspace, scope);
-        if !identity.allowed() {
-            return identity;
+        let decided = |refused_by| Reason::ForRun { scope, refused_by };
+        if !self.check_acting(&run.identity, workspace, scope).allowed() {
+            return AccessDecision::deny(decided(Some(RunSide::Identity)));
         }
-        match self.check_acting(&run.publisher, workspace, scope) {
-            AccessDecision::Allowed(_) => identity,
-            AccessDecision::Denied(reason) => AccessDecision::deny(Reason::PublisherLacks {
-                publisher: run.publisher.to_string(),
-                reason: Box::new(reason),
-            }),
+        if !self
+            .check_acting(&run.publisher, workspace, scope)
+            .allowed()
+        {
+            return AccessDecision::deny(decided(Some(RunSide::Publisher)));
         }
+        AccessDecision::Allowed(decided(None))
     }
 
     /// A check for a principal that acts without signing in: a person by their membership,
