@@ -146,6 +146,21 @@ pub(crate) fn member(email: &str, groups: &[&str]) -> Value {
     json!({ "email": email, "email_verified": true, "groups": groups })
 }
 
+/// The identity provider's page opened after a sign-in link's page leaves the link's button
+/// working, and the other way round: one nonce a browser (round 25 web review).
+#[test]
+fn the_idp_page_and_a_link_page_share_the_browsers_nonce() {
+    let oidc = Oidc::new();
+    let link = oidc.site.link(ANALYST);
+    let mut browser = Client::new();
+    let link_page = browser.get(&link);
+    let chooser = browser.get(&oidc.url("/signin/oidc/mssp-soc"));
+    assert_eq!(chooser.status, 200, "{}", chooser.body);
+    assert_eq!(chooser.csrf(), link_page.csrf(), "one nonce");
+    let done = browser.post(&link, &[("csrf", &link_page.csrf())]);
+    assert_eq!(done.status, 303, "{}", done.body);
+}
+
 #[test]
 fn oidc_settings_are_set_by_an_owner_and_never_show_the_secret() {
     let d = Deployment::new();

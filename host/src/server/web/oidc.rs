@@ -26,13 +26,15 @@ use super::attempt::SignInAttempt;
 use super::error::WebError;
 use super::headers::csp_with_form_targets;
 use super::html::{csrf_field, esc, page, visible};
-use super::session::{SESSION_COOKIE, SIGNIN_COOKIE, check_token, cookie, session_cookie};
+use super::session::{
+    SESSION_COOKIE, SIGNIN_COOKIE, check_token, cookie, session_cookie, signin_nonce,
+};
 use crate::Error;
 use crate::access::Reason;
 use crate::encoding::percent_encode;
 use crate::server::AppState;
+use crate::signin::LINK_TTL_SECS;
 use crate::signin::oidc::{Callback, LOGIN_TTL_SECS};
-use crate::signin::{LINK_TTL_SECS, secret};
 
 /// The cookie that binds a started OIDC login to its browser. SameSite=Lax: the IdP's
 /// redirect back is a cross-site top-level GET, which Strict would strip it from.
@@ -59,6 +61,7 @@ pub(super) async fn to_workspace(StrictQuery(q): StrictQuery<WorkspaceQuery>) ->
 pub(super) async fn choose(
     State(state): State<AppState>,
     Path(workspace): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, WebError> {
     let lookup = workspace.clone();
     let (idps, targets) = state
@@ -76,7 +79,7 @@ pub(super) async fn choose(
                     Owner of your workspace gave you.</p>";
         return Ok((StatusCode::NOT_FOUND, page("Sign in", None, body)).into_response());
     }
-    let nonce = secret()?;
+    let nonce = signin_nonce(&headers)?;
     let mut body = format!("<h1>Sign in to {}</h1>", visible(&workspace));
     for idp in &idps {
         // An IdP whose origin is not in this page's policy is answered with a link: the

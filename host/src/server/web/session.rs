@@ -61,6 +61,24 @@ pub(super) fn check_token(fields: &[(String, String)], expected: &str) -> Result
     }
 }
 
+/// The sign-in pages' nonce: the one this browser holds already when it reads as one
+/// ([`crate::signin::secret`]'s 43 URL-safe characters), else a new one. Each page set its
+/// own, so opening a second one (the link twice, or the identity provider's page) turned the
+/// first page's button into a 403 blaming a session nobody had (round 25 web review).
+pub(super) fn signin_nonce(headers: &HeaderMap) -> Result<String, crate::Error> {
+    match cookie(headers, SIGNIN_COOKIE) {
+        Some(held)
+            if held.len() == 43
+                && held
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            Ok(held)
+        }
+        _ => crate::signin::secret(),
+    }
+}
+
 /// The value of cookie `name` in the request's `Cookie` headers; none if it is sent with two
 /// different values. A sibling domain can set a cookie of the same name on a narrower path
 /// (cookie tossing), which the browser sends first: the first one found would have made a

@@ -15,10 +15,10 @@ use super::error::WebError;
 use super::html::{csrf_field, esc, page, visible};
 use super::session::{
     SESSION_COOKIE, SIGNIN_COOKIE, Signed, check_token, cleared_session_cookie, cookie,
-    session_cookie,
+    session_cookie, signin_nonce,
 };
 use crate::server::AppState;
-use crate::signin::{LINK_TTL_SECS, secret};
+use crate::signin::LINK_TTL_SECS;
 
 /// GET /signin: the page a signed-out browser is sent to.
 pub(super) async fn signed_out() -> WebError {
@@ -35,7 +35,7 @@ pub(super) async fn confirm(
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    let nonce = secret()?;
+    let nonce = signin_nonce(&headers)?;
     let looked_up = token.clone();
     let described = state
         .blocking(move |e| e.platform().signins().describe_link(&looked_up))
