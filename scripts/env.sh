@@ -7,5 +7,10 @@ set -euo pipefail
 # (`CARGO_TARGET_DIR=target`) then named a binary that is not there.
 CARGO_TARGET_DIR="$(realpath -m "${CARGO_TARGET_DIR:-$HOME/.cache/flowhost/target}")"
 export CARGO_TARGET_DIR
+# The same for the toolchains' cache, when one is given.
+if [ -n "${FLOWHOST_TOOLCHAINS:-}" ]; then
+    FLOWHOST_TOOLCHAINS="$(realpath -m "$FLOWHOST_TOOLCHAINS")"
+    export FLOWHOST_TOOLCHAINS
+fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 rustup target add wasm32-wasip2 >/dev/null 2>&1 || rustup target add wasm32-wasip2

@@ -558,6 +558,66 @@ fn a_step_build_takes_none_of_the_callers_cargo_settings() {
     assert!(project.join("out.wasm").is_file(), "{text}");
 }
 
+/// A build that exits 0 without writing `output` fails: the previous build's component was
+/// taken as this one's (and recorded as fresh), so `step test` passed whatever the new source
+/// did (round 25 steps review: a cargo config's `build.target-dir` does it). And a relative
+/// `FLOWHOST_TOOLCHAINS` names the same tools from the project, where the build runs.
+#[test]
+fn a_build_that_writes_no_component_fails_and_a_relative_toolchain_dir_is_found() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let project = dir.path().join("stale");
+    std::fs::create_dir_all(&project).expect("mkdir");
+    let manifest = |build: &str| {
+        std::fs::write(
+            project.join("step.toml"),
+            format!(
+                "name = \"stale\"\nlanguage = \"python\"\nbuild = \"{build}\"\n\
+                 output = \"out.wasm\"\ngrants = []\n"
+            ),
+        )
+        .expect("manifest");
+    };
+    // A stand-in `componentize-py` in a toolchain directory named relative to where flowhost
+    // runs (the directory above the project), run by its bare name from the project.
+    let tools = dir.path().join("tc/python/bin");
+    std::fs::create_dir_all(&tools).expect("tools");
+    let tool = tools.join("componentize-py");
+    std::fs::write(
+        &tool,
+        format!("#!/bin/sh\ncp '{RESTRICT_CASES}' out.wasm\n"),
+    )
+    .expect("tool");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let build = || {
+        let out = std::process::Command::new(common::flowhost_bin())
+            .current_dir(dir.path())
+            .env("FLOWHOST_TOOLCHAINS", "tc")
+            .arg("--db")
+            .arg(common::db_arg(&dir.path().join(".flowhost/f.db")))
+            .args(["step", "build", "stale", "--force"])
+            .output()
+            .expect("flowhost runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    manifest("componentize-py");
+    let (built, text) = build();
+    assert!(built, "{text}");
+    assert!(project.join("out.wasm").is_file(), "{text}");
+    manifest("true");
+    let (built, text) = build();
+    assert!(
+        !built,
+        "the last build's component taken as this one's: {text}"
+    );
+    assert!(text.contains("left no component"), "{text}");
+}
+
 /// With a tenant fixture, its access rules decide before any mock answers: a mock of an
 /// update answered for a viewer what every real run as them is denied (round 21 steps
 /// review); the same mocks answer for a person who may make the call.

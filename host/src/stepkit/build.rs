@@ -11,7 +11,10 @@ use super::manifest::{Language, Manifest};
 /// `$FLOWHOST_TOOLCHAINS`, else `$HOME/.cache/flowhost/toolchains`.
 pub fn toolchain_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("FLOWHOST_TOOLCHAINS").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(dir));
+        // Absolute: the build's shell runs in the project, where a relative one named nothing
+        // the check before it had found (round 25 steps review).
+        let dir = PathBuf::from(dir);
+        return Some(std::path::absolute(&dir).unwrap_or(dir));
     }
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/flowhost/toolchains"))
 }
@@ -106,6 +109,21 @@ pub fn build(dir: &Path, manifest: &Manifest) -> Result<Built, String> {
             ));
         }
     }
+    // The build must write its component afresh: one left by an earlier build was taken as
+    // this build's whenever the command wrote elsewhere and exited 0 (a cargo config's
+    // `build.target-dir`, a `make` target up to date), and `step test` then passed whatever
+    // the new source did (round 25 steps review).
+    let component = manifest.output_path(dir);
+    match std::fs::remove_file(&component) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(format!(
+                "cannot remove the previous component at {} before building: {e}",
+                component.display()
+            ));
+        }
+    }
     let started = Instant::now();
     let mut command = Command::new("sh");
     // The caller's cargo settings are for their host build: a target directory of theirs put
@@ -138,11 +156,16 @@ pub fn build(dir: &Path, manifest: &Manifest) -> Result<Built, String> {
         };
         return Err(format!("build failed: {headline}\n{}", text.trim_end()));
     }
-    let component = manifest.output_path(dir);
     let bytes = std::fs::metadata(&component)
         .map_err(|e| {
+            let cargo = if manifest.language == Language::Rust {
+                " (or a cargo config's `build.target-dir`, which puts it elsewhere)"
+            } else {
+                ""
+            };
             format!(
-                "the build succeeded but left no component at {} ({e}); check `output` in step.toml",
+                "the build succeeded but left no component at {} ({e}); check `output` in \
+                 step.toml{cargo}",
                 component.display()
             )
         })?
