@@ -748,18 +748,70 @@ fn a_mocked_update_naming_a_stranger_fails_as_the_host_fails_it() {
             "expect": { "output": { "restricted": ["C-1"], "collaborators": [who] } }
         })
     };
+    // Refused before any answer, the call is no mock's: its mock took no call, and
+    // `expect.calls` lists only the query (round 25 review: it was recorded as the mock's).
+    let mut refused = case("a stranger, expected", "stranger@evil.test");
+    refused["expect"] = json!({ "error": "is not a member",
+        "calls": [{ "call": "cases.query-cases" }] });
     let tests = json!({
         "tenant": "tenant.json",
         "workspace": "mssp-soc",
         "as": "olivia.owner@acme-mssp.test",
         "tests": [case("a member", "sam.lead@acme-mssp.test"),
-                  case("a stranger", "stranger@evil.test")]
+                  case("a stranger", "stranger@evil.test"), refused]
     });
     let project = project(dir.path(), &tests, "[\"cases:read\", \"cases:write\"]");
     std::fs::write(project.join("tenant.json"), tenant.to_string()).expect("tenant fixture");
     let (ok, text) = step_test(&project);
     assert!(!ok, "{text}");
-    assert!(text.contains("1 passed, 1 failed"), "{text}");
+    assert!(text.contains("1 passed, 2 failed"), "{text}");
     assert!(text.contains("ok    a member"), "{text}");
     assert!(text.contains("is not a member of workspace"), "{text}");
+    assert!(text.contains("no call the step made took it"), "{text}");
+    assert!(!text.contains("expect.calls"), "{text}");
+}
+
+/// A mocked page holding a restricted case the test's person is never shown fails the call,
+/// as the host would never answer it; an Owner (who bypasses restrictions) and a
+/// collaborator it names are answered (SPEC CS-2; round 25 steps review).
+#[test]
+fn a_mocked_page_holds_only_cases_the_tests_person_is_shown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tenant = json!({ "organization": "acme", "workspaces": [{ "name": "mssp-soc",
+        "members": [
+            { "email": "olivia.owner@acme-mssp.test", "role": "owner" },
+            { "email": "vic.viewer@acme-mssp.test", "role": "viewer" },
+            { "email": "sam.lead@acme-mssp.test", "role": "contributor" } ] }] });
+    let sam = "sam.lead@acme-mssp.test";
+    let restricted = json!({ "cases": [{ "id": "C-1", "title": "t", "severity": "high",
+        "access_mode": "restricted", "collaborators": [sam] }], "next_cursor": null });
+    let case = |name: &str, who: &str| {
+        json!({
+            "name": name,
+            "as": who,
+            "input": { "collaborators": [sam], "limit": 1 },
+            "mocks": [{ "call": "cases.query-cases", "returns": restricted },
+                      { "call": "cases.update-case-restrictions",
+                        "returns": { "access_mode": "restricted", "collaborators": [sam] } }],
+            "expect": { "output": { "restricted": ["C-1"], "collaborators": [sam] } }
+        })
+    };
+    let tests = json!({
+        "tenant": "tenant.json",
+        "workspace": "mssp-soc",
+        "as": "olivia.owner@acme-mssp.test",
+        "tests": [case("an owner", "olivia.owner@acme-mssp.test"),
+                  case("a collaborator", "sam.lead@acme-mssp.test"),
+                  case("a viewer", "vic.viewer@acme-mssp.test")]
+    });
+    let project = project(dir.path(), &tests, "[\"cases:read\", \"cases:write\"]");
+    std::fs::write(project.join("tenant.json"), tenant.to_string()).expect("tenant fixture");
+    let (ok, text) = step_test(&project);
+    assert!(!ok, "{text}");
+    assert!(text.contains("2 passed, 1 failed"), "{text}");
+    assert!(
+        text.contains("ok    an owner") && text.contains("ok    a collaborator"),
+        "{text}"
+    );
+    assert!(text.contains("is never shown it"), "{text}");
 }

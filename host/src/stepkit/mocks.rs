@@ -585,12 +585,21 @@ impl MockedServices {
         self.calls.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Where `call` with `args` is answered, recorded as made.
     fn route(&self, call: Call, args: Value) -> Route<'_> {
+        let (answered, route) = self.find(call, &args);
+        self.record(call, args, answered);
+        route
+    }
+
+    /// Where `call` with `args` is answered, not yet recorded: a call the host refuses
+    /// before any answer (naming a stranger) is not one a mock answered (round 25 review).
+    fn find(&self, call: Call, args: &Value) -> (Answered, Route<'_>) {
         let found = self
             .mocks
             .iter()
-            .find(|m| m.call == call && m.args.as_ref().is_none_or(|p| matches(p, &args)));
-        let (answered, route) = match (found, &self.database) {
+            .find(|m| m.call == call && m.args.as_ref().is_none_or(|p| matches(p, args)));
+        match (found, &self.database) {
             (Some(m), _) => (
                 Answered::Mock(m.label.clone()),
                 Route::Mock(m.answer.clone()),
@@ -614,7 +623,11 @@ impl MockedServices {
                     Route::Refused(Error::Internal(message)),
                 )
             }
-        };
+        }
+    }
+
+    /// Records `call` as made, answered as `answered`.
+    fn record(&self, call: Call, args: Value, answered: Answered) {
         let mut calls = self.lock_calls();
         if calls.len() < MAX_RECORDED_CALLS {
             let text = args.to_string();
@@ -632,7 +645,6 @@ impl MockedServices {
             self.dropped
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
-        route
     }
 
     /// The `args` pattern of the mock at `label`, for failure messages.
@@ -733,8 +745,10 @@ impl CaseApi for MockedServices {
         // The host's caps hold in front of the mocks too (SPEC ST-4): a step the host would
         // refuse does not pass its tests, nor is the record of calls made to hold it.
         crate::cases::validate::new_case(&input)?;
-        let route = self.route(Call::CreateCase, json!({ "input": to_value(&input) }));
+        let args = json!({ "input": to_value(&input) });
+        let (answered, route) = self.find(Call::CreateCase, &args);
         self.members_named(caller, &route, &input)?;
+        self.record(Call::CreateCase, args, answered);
         answer(route, case, |db| db.cases()?.create_case(caller, input))
     }
 
@@ -743,8 +757,10 @@ impl CaseApi for MockedServices {
         self.authorized(caller, &[Scope::CaseWrite])?;
         let input = crate::services::cases::parse_case_json(json)?;
         crate::cases::validate::new_case(&input)?;
-        let route = self.route(Call::CreateCaseFromJson, json!({ "case": parsed(json) }));
+        let args = json!({ "case": parsed(json) });
+        let (answered, route) = self.find(Call::CreateCaseFromJson, &args);
         self.members_named(caller, &route, &input)?;
+        self.record(Call::CreateCaseFromJson, args, answered);
         answer(route, case, |db| {
             db.cases()?.create_case_from_json(caller, json)
         })
@@ -776,6 +792,21 @@ impl CaseApi for MockedServices {
                 crate::cases::page_size(u32::MAX)
             )));
         }
+        // Nor a restricted case the test's person is never shown (SPEC CS-2): a step that
+        // counted them passed its test and saw none in every real run (round 25 steps review).
+        if mocked
+            && let Some(platform) = &self.authority
+            && let Some(hidden) = page.cases.iter().find(|c| !platform.sees_record(caller, c))
+        {
+            return Err(Error::Internal(format!(
+                "{} a mock answered case {} to a query as {}, who is never shown it: it is \
+                 restricted and names them nowhere, and they may not bypass restrictions \
+                 (SPEC CS-2)",
+                crate::error::MOCKED,
+                crate::text::clip(&hidden.id),
+                caller.principal
+            )));
+        }
         Ok(page)
     }
 
@@ -802,7 +833,7 @@ impl CaseApi for MockedServices {
         crate::cases::validate::readable_case_id(case_id)?;
         crate::cases::validate::restriction_update(&update)?;
         let args = json!({ "case_id": case_id, "update": to_value(&update) });
-        let route = self.route(Call::UpdateCaseRestrictions, args);
+        let (answered, route) = self.find(Call::UpdateCaseRestrictions, &args);
         // After the case, as the host decides (its mock answered as one the caller sees).
         let named = [
             (update.set_collaborators.as_deref(), "`set_collaborators`"),
@@ -814,6 +845,7 @@ impl CaseApi for MockedServices {
         for (emails, what) in named {
             self.are_members(caller, &route, emails.unwrap_or_default(), what)?;
         }
+        self.record(Call::UpdateCaseRestrictions, args, answered);
         answer(route, restrictions, |db| {
             db.cases()?
                 .update_case_restrictions(caller, case_id, update)
