@@ -517,6 +517,48 @@ fn another_applications_database_is_refused_and_left_as_it_was() {
 /// A migration's statement waits for its table's lock as any write does, then the migration
 /// rolls back and is tried again: waiting on, it queued every other session's writes of that
 /// table behind it for as long as one open transaction lasted (round 19 storage review).
+/// PostgreSQL migration 24 trims case states of every white space as the doors trim them,
+/// as SQLite's 44 does (round 25 review: `btrim` and `trim` remove spaces only).
+#[test]
+fn migration_24_trims_states_as_the_doors_trim_them() {
+    let (_db, mut pg) = fresh_postgres();
+    let stored = [
+        "\t",
+        "open\n",
+        " open",
+        "\u{a0}closed\u{3000}",
+        "in progress",
+        "\r\n\u{2028}",
+    ];
+    // Rows of before, with no workspace row behind them.
+    pg.batch_execute("SET session_replication_role = replica")
+        .expect("no foreign keys");
+    for (n, state) in stored.iter().enumerate() {
+        let n = n as i64 + 1;
+        pg.execute(
+            "INSERT INTO cases (workspace_id, title, severity, state, created_at, updated_at, number, restricted, public_id, shown_number)
+             VALUES (1, 't', 2, $1, 0, 0, $2, 0, $3, $2)",
+            &[state, &n, &format!("C-{n}")],
+        )
+        .expect("a row of before");
+    }
+    pg.batch_execute(&format!(
+        "SET session_replication_role = DEFAULT; DELETE FROM {VERSION_TABLE} WHERE version >= 24"
+    ))
+    .expect("migration 24 back");
+    migrate(&mut pg).expect("migrate");
+    let states: Vec<String> = pg
+        .query("SELECT state FROM cases ORDER BY number", &[])
+        .expect("states")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        states,
+        ["open", "open", "open", "closed", "in progress", "open"]
+    );
+}
+
 #[test]
 fn a_migration_waiting_for_a_tables_lock_lets_other_writers_by_and_then_applies() {
     let (db, mut setup) = fresh_postgres();
