@@ -383,6 +383,14 @@ fn a_rust_steps_number_json_cannot_carry_fails_it() {
         "{out}"
     );
     assert!(exec.events.is_empty());
+    // A 128-bit integer is a number, not a refused type (round 25 steps review).
+    let exec = run(&rt, HOSTILE, json!({ "attack": "wide_integers" }), limits());
+    assert_eq!(
+        exec.result.as_ref().ok(),
+        Some(&json!([12, -3, { "7": -7 }])),
+        "{:?}",
+        exec.result
+    );
     assert_next_step_runs(&rt);
 }
 

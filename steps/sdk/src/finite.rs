@@ -87,6 +87,15 @@ impl ser::Serializer for Finite {
     fn serialize_u64(self, _: u64) -> Result<(), NotFinite> {
         Ok(())
     }
+    // serde's defaults refuse these ("u128 is not supported"), where serde_json writes them:
+    // a step returning `Duration::as_millis()` failed whatever its value (round 25 steps
+    // review). The host refuses an integer past its range, naming it.
+    fn serialize_i128(self, _: i128) -> Result<(), NotFinite> {
+        Ok(())
+    }
+    fn serialize_u128(self, _: u128) -> Result<(), NotFinite> {
+        Ok(())
+    }
     fn serialize_char(self, _: char) -> Result<(), NotFinite> {
         Ok(())
     }

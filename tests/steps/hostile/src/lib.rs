@@ -98,6 +98,12 @@ impl Guest for Hostile {
             "nan_output" => Ok(flowhost_step::run_json(&input_json, |_: serde_json::Value| {
                 Ok(std::collections::BTreeMap::from([("ratio", f64::NAN)]))
             })?),
+            // 128-bit integers within the host's range (`Duration::as_millis`) are numbers,
+            // in an output and as a map key (round 25 steps review: refused as a type).
+            "wide_integers" => Ok(flowhost_step::run_json(&input_json, |_: serde_json::Value| {
+                let by_id = std::collections::BTreeMap::from([(7u128, -7i128)]);
+                Ok((12u128, -3i128, by_id))
+            })?),
             "nan_event" => {
                 let payload = std::collections::BTreeMap::from([("ratio", f64::INFINITY)]);
                 let refused = flowhost_step::events::emit("nan", &payload);
