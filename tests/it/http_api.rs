@@ -236,6 +236,54 @@ fn publish_hook(server: &Server, key: &str) -> (String, String) {
     )
 }
 
+/// A webhook workflow's publish is answered 201 whenever its revision is published, also when
+/// another revision (here a manual one, by another request) lands before its webhook is
+/// made: that answered 404 "not published with a webhook trigger" after publishing, and a
+/// client retrying as told published it again (round 25 web review). Each answer carries
+/// the webhook or says why it does not.
+#[test]
+fn a_webhook_publish_raced_by_another_revision_is_answered_as_published() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let path = "/api/v1/workspaces/mssp-soc/workflows";
+    let hook = echo_workflow("hook", json!({ "on": "webhook" }));
+    let manual = echo_workflow("hook", json!({ "on": "manual" }));
+    let rounds = 40;
+    let answers: Vec<Answer> = std::thread::scope(|s| {
+        let other = s.spawn(|| {
+            (0..rounds)
+                .map(|_| server.post(path, &owner, &manual).status)
+                .collect::<Vec<_>>()
+        });
+        let mine = (0..rounds)
+            .map(|_| server.post(path, &owner, &hook))
+            .collect();
+        assert!(other.join().expect("publishes").iter().all(|&s| s == 201));
+        mine
+    });
+    for answer in &answers {
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        assert!(
+            answer.body["webhook"].is_object() || answer.body["webhook_error"].is_string(),
+            "{}",
+            answer.text
+        );
+    }
+    // Each answer names a revision stored with its webhook trigger.
+    let db = crate::common::db_at(&server.deployment.db);
+    for answer in &answers {
+        let definition: String = db
+            .conn()
+            .query_row(
+                "SELECT definition FROM workflow_revisions WHERE name = 'hook' AND revision = ?1",
+                [answer.body["revision"].as_i64().expect("revision")],
+                |r| r.get(0),
+            )
+            .expect("the revision answered is stored");
+        assert!(definition.contains("webhook"), "{definition}");
+    }
+}
+
 /// The server's step directory: the one the sample and hostile steps are built into.
 fn steps_dir() -> &'static std::path::Path {
     std::path::Path::new(common::ECHO)

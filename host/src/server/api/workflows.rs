@@ -64,6 +64,10 @@ pub struct Published {
     /// time (shown once).
     #[schema(value_type = Option<Object>)]
     webhook: Option<Webhook>,
+    /// Why a webhook workflow's `webhook` is missing: the revision is published, and only
+    /// its webhook could not be answered now (`flowhost workflows webhook` gives it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhook_error: Option<String>,
 }
 
 /// Publishes the definition in the body (the workflow JSON document itself, so errors'
@@ -96,19 +100,32 @@ pub async fn publish(
             &origin,
             e.step_dirs().to_vec(),
         )?;
-        let webhook = match w.trigger.on {
-            TriggerKind::Webhook => Some(
-                e.platform()
-                    .workflows()
-                    .webhook(&principal, &workspace, &w.name, false)?,
-            ),
-            _ => None,
+        // The revision is committed: what follows may not turn the answer into a failure, or
+        // a client retrying as told published it again (round 25 web review: a deadline past,
+        // or another revision published between, answered 503 or 404 after publishing).
+        let (webhook, webhook_error) = match w.trigger.on {
+            TriggerKind::Webhook => match e
+                .platform()
+                .workflows()
+                .webhook(&principal, &workspace, &w.name, false)
+            {
+                Ok(webhook) => (Some(webhook), None),
+                Err(err) => (
+                    None,
+                    Some(format!(
+                        "revision {revision} is published; its webhook could not be answered \
+                         now: {err}"
+                    )),
+                ),
+            },
+            _ => (None, None),
         };
         Ok(Published {
             name: w.name,
             workspace,
             revision,
             webhook,
+            webhook_error,
         })
     })
     .await?;
