@@ -207,44 +207,68 @@ pub fn text_values(text: &str) -> usize {
 /// the text (each array, object and scalar, an object holding anything as
 /// [`OBJECT_VALUES`]; object keys not counted).
 pub fn value_count(value: &serde_json::Value) -> usize {
-    let mut count = 0;
-    let mut todo = vec![value];
-    while let Some(v) = todo.pop() {
-        count += counted(v);
-        match v {
-            serde_json::Value::Array(items) => todo.extend(items),
-            serde_json::Value::Object(map) => todo.extend(map.values()),
-            _ => {}
-        }
-    }
-    count
-}
-
-/// What `value` itself counts for (not what it holds).
-fn counted(value: &serde_json::Value) -> usize {
-    match value {
-        serde_json::Value::Object(map) if !map.is_empty() => OBJECT_VALUES,
-        _ => 1,
-    }
+    Counting::WEIGHTED.values(value)
 }
 
 /// [`value_count`] if it is at most `limit`; `None` as soon as it passes it, so counting
 /// costs at most `limit` steps whatever the value holds.
 pub fn value_count_within(value: &serde_json::Value, limit: usize) -> Option<usize> {
-    let mut count = 0;
-    let mut todo = vec![value];
-    while let Some(v) = todo.pop() {
-        count += counted(v);
-        if count > limit {
-            return None;
+    Counting::WEIGHTED.values_within(value, limit)
+}
+
+/// How a parsed value's values are counted: what an object holding anything counts for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counting {
+    object: usize,
+}
+
+impl Default for Counting {
+    /// As every cap counts now.
+    fn default() -> Self {
+        Counting::WEIGHTED
+    }
+}
+
+impl Counting {
+    /// As every cap counts now: an object holding anything as [`OBJECT_VALUES`].
+    pub const WEIGHTED: Counting = Counting {
+        object: OBJECT_VALUES,
+    };
+    /// As before round 24, an object as one value: what a run recorded then counts its
+    /// journal and renderings by, so that its replay takes the path it journaled
+    /// (`runs::RunRules`).
+    pub const FLAT: Counting = Counting { object: 1 };
+
+    /// How many values `value` holds.
+    pub fn values(self, value: &serde_json::Value) -> usize {
+        self.values_within(value, usize::MAX).unwrap_or(usize::MAX)
+    }
+
+    /// [`Counting::values`] if at most `limit`; `None` as soon as it passes it.
+    pub fn values_within(self, value: &serde_json::Value, limit: usize) -> Option<usize> {
+        let mut count: usize = 0;
+        let mut todo = vec![value];
+        while let Some(v) = todo.pop() {
+            count = count.saturating_add(self.counted(v));
+            if count > limit {
+                return None;
+            }
+            match v {
+                serde_json::Value::Array(items) => todo.extend(items),
+                serde_json::Value::Object(map) => todo.extend(map.values()),
+                _ => {}
+            }
         }
-        match v {
-            serde_json::Value::Array(items) => todo.extend(items),
-            serde_json::Value::Object(map) => todo.extend(map.values()),
-            _ => {}
+        Some(count)
+    }
+
+    /// What `value` itself counts for (not what it holds).
+    fn counted(self, value: &serde_json::Value) -> usize {
+        match value {
+            serde_json::Value::Object(map) if !map.is_empty() => self.object,
+            _ => 1,
         }
     }
-    Some(count)
 }
 
 /// The length of `value`'s compact JSON text if it is at most `limit` bytes, without

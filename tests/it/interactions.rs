@@ -2318,6 +2318,62 @@ fn a_run_whose_replay_no_longer_reaches_an_arrival_is_held_not_resumed_for_ever(
     assert!(env.cases().contains("after triage"), "the parent went on");
 }
 
+/// A run recorded before objects were weighted (rules 2) counts values as it did when it
+/// went on, at every replay: its event of 200,000 `{"":0}` (400,001 values then, 4,200,001
+/// weighted, past a rendering's 4,000,000) is read by the condition after its question as it
+/// was before, where the weighting failed the run at its resume (round 25 review of round
+/// 24). A run recorded now is refused there, naming the cap.
+#[test]
+fn a_run_recorded_before_objects_were_weighted_counts_as_it_did() {
+    let env = Env::new();
+    let steps = steps_dir();
+    let items: Vec<Value> = (0..200_000).map(|_| serde_json::json!({ "": 0 })).collect();
+    std::fs::write(
+        env.dir.path().join("wide.json"),
+        serde_json::json!({ "items": items }).to_string(),
+    )
+    .expect("event");
+    let flow = serde_json::json!({ "name": "wide", "workspace": "mssp-soc", "steps": [
+        json_ask("ask", "Go on?"),
+        { "id": "check", "if": [{ "left": "$.event.items", "op": "exists" }],
+          "then": [{ "id": "done", "uses": "cases/create-case",
+                     "with": { "title": "went on", "severity": "low" } }] } ] });
+    let file = env.dir.path().join("flow.json");
+    std::fs::write(&file, flow.to_string()).expect("flow");
+    let start = || {
+        let started = env.json(&[
+            "run",
+            file.to_str().expect("utf-8"),
+            "--as",
+            OWNER,
+            "--event",
+            "@wide.json",
+            "--steps",
+            &steps,
+        ]);
+        assert_eq!(started["status"], "on_hold", "{started}");
+        started["run_id"].as_str().expect("run id").to_owned()
+    };
+    let before = start();
+    common::db_at(&env.db)
+        .conn()
+        .execute("UPDATE runs SET rules = 2", [])
+        .expect("recorded before");
+    env.answer("Go on?", &steps);
+    assert_eq!(env.run_status(&before)["run"]["status"], "succeeded");
+    assert!(env.cases().contains("went on"), "{}", env.cases());
+    let now = start();
+    let out = env.cli(
+        &env.answer_args("Go on?", &steps)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    let shown = env.run_status(&now);
+    assert_eq!(shown["run"]["status"], "failed", "{} {shown}", text(&out));
+    assert!(shown.to_string().contains("4000000 JSON values"), "{shown}");
+}
+
 /// An interaction step `id` asking the Owner `title`.
 fn json_ask(id: &str, title: &str) -> Value {
     serde_json::json!({ "id": id, "interaction": { "title": title,

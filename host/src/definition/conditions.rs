@@ -6,18 +6,21 @@ use serde_json::Value;
 
 use super::model::{Condition, Op};
 use super::refs::Template;
+use crate::json_limits::Counting;
 
 /// Whether every condition holds in `context`; a reference that resolves to nothing is an
 /// error unless optional (then it compares as `null`).
 pub fn all_hold(conditions: &[Condition], context: &Value) -> Result<bool, String> {
-    all_hold_charged(conditions, context, &|_| Ok(()))
+    all_hold_charged(conditions, context, Counting::WEIGHTED, &|_| Ok(()))
 }
 
-/// [`all_hold`], handing each side it renders to `charge` first (a run counts what its
-/// renderings copy); `charge`'s refusal is the condition's error.
+/// [`all_hold`], counting values by `counting` (a run's, by the rules it was recorded under)
+/// and handing each side it renders to `charge` first (a run counts what its renderings
+/// copy); `charge`'s refusal is the condition's error.
 pub fn all_hold_charged(
     conditions: &[Condition],
     context: &Value,
+    counting: Counting,
     charge: &dyn Fn(&Value) -> Result<(), String>,
 ) -> Result<bool, String> {
     for (i, c) in conditions.iter().enumerate() {
@@ -32,7 +35,7 @@ pub fn all_hold_charged(
                 side_named(&c.right)
             )
         };
-        if !holds(c, context, charge).map_err(named)? {
+        if !holds(c, context, counting, charge).map_err(named)? {
             return Ok(false);
         }
     }
@@ -52,16 +55,17 @@ fn side_named(side: &Template) -> String {
 fn holds(
     c: &Condition,
     context: &Value,
+    counting: Counting,
     charge: &dyn Fn(&Value) -> Result<(), String>,
 ) -> Result<bool, String> {
     if matches!(c.op, Op::Exists | Op::NotExists) {
         // Only finding nothing is absence: a reference past its copy budget is an error, as
         // for every other operator (it made `not_exists` hold; round 16 hostile-input review).
         let found = match &c.left {
-            Template::Ref(r) => r.resolve_found(context)?,
+            Template::Ref(r) => r.resolve_found(context, counting)?,
             // Text or a template: refused where written now; a stored revision's reads as it
             // always did (rendered, or absent if it cannot be), so that it runs as before.
-            other => other.render(context).ok(),
+            other => other.render_counted(context, counting).ok(),
         };
         let present = match found {
             Some(v) => {
@@ -75,9 +79,9 @@ fn holds(
     // An optional reference that found nothing holds no order and contains nothing, and
     // nothing is in a list; a `null` found or written is a value (`["a", null] contains null`
     // holds, and so does an unassigned case's `assignee? in [null]`: round 16 reviews).
-    let (left, left_missing) = side(&c.left, context)?;
+    let (left, left_missing) = side(&c.left, context, counting)?;
     charge(&left)?;
-    let (right, right_missing) = side(&c.right, context)?;
+    let (right, right_missing) = side(&c.right, context, counting)?;
     charge(&right)?;
     let order = || ordered(c.op, &left, &right);
     Ok(match c.op {
@@ -130,13 +134,13 @@ fn holds(
 
 /// A side of a condition rendered, and whether it is an optional reference that found
 /// nothing (a `null` it found is a value).
-fn side(t: &Template, context: &Value) -> Result<(Value, bool), String> {
+fn side(t: &Template, context: &Value, counting: Counting) -> Result<(Value, bool), String> {
     match t {
-        Template::Ref(r) if r.optional => Ok(match r.resolve_found(context)? {
+        Template::Ref(r) if r.optional => Ok(match r.resolve_found(context, counting)? {
             Some(v) => (v, false),
             None => (Value::Null, true),
         }),
-        other => Ok((other.render(context)?, false)),
+        other => Ok((other.render_counted(context, counting)?, false)),
     }
 }
 
@@ -320,7 +324,8 @@ mod tests {
     #[test]
     fn severities_order_by_rank() {
         let ctx = json!({ "low": "low", "critical": "critical", "state": "open" });
-        let holds_ = |c: Condition| holds(&c, &ctx, &|_| Ok(())).expect("evaluates");
+        let holds_ =
+            |c: Condition| holds(&c, &ctx, Counting::WEIGHTED, &|_| Ok(())).expect("evaluates");
         assert!(!holds_(cond(json!("$.low"), Op::Gte, json!("high"))));
         assert!(holds_(cond(json!("$.critical"), Op::Gte, json!("high"))));
         assert!(holds_(cond(json!("$.low"), Op::Lt, json!("medium"))));
@@ -328,7 +333,8 @@ mod tests {
         // In any case: an alert's `"Low"`, a written `"High"` (round 18 hostile-input review:
         // `gte "High"` held for every case, as text).
         let ctx = json!({ "low": "low", "critical": "critical", "ext": "Low" });
-        let holds_ = |c: Condition| holds(&c, &ctx, &|_| Ok(())).expect("evaluates");
+        let holds_ =
+            |c: Condition| holds(&c, &ctx, Counting::WEIGHTED, &|_| Ok(())).expect("evaluates");
         assert!(!holds_(cond(json!("$.low"), Op::Gte, json!("High"))));
         assert!(holds_(cond(json!("$.critical"), Op::Gte, json!("High"))));
         assert!(!holds_(cond(json!("$.ext"), Op::Gte, json!("high"))));
@@ -353,7 +359,10 @@ mod tests {
             cond(json!("$.added"), Op::Contains, json!("CISO@acme.test")),
         ];
         for c in &yes {
-            assert!(holds(c, &ctx, &|_| Ok(())).expect("evaluates"), "{c:?}");
+            assert!(
+                holds(c, &ctx, Counting::WEIGHTED, &|_| Ok(())).expect("evaluates"),
+                "{c:?}"
+            );
         }
         let no = [
             cond(json!("$.assignee"), Op::Ne, json!("Sam.Lead@ACME.test")),
@@ -361,7 +370,10 @@ mod tests {
             cond(json!("$.state"), Op::Eq, json!("Open")),
         ];
         for c in &no {
-            assert!(!holds(c, &ctx, &|_| Ok(())).expect("evaluates"), "{c:?}");
+            assert!(
+                !holds(c, &ctx, Counting::WEIGHTED, &|_| Ok(())).expect("evaluates"),
+                "{c:?}"
+            );
         }
     }
 
@@ -379,7 +391,10 @@ mod tests {
             cond(json!("$.big"), Op::Ne, json!(9007199254740992_u64)),
         ];
         for c in &yes {
-            assert!(holds(c, &ctx, &|_| Ok(())).expect("evaluates"), "{c:?}");
+            assert!(
+                holds(c, &ctx, Counting::WEIGHTED, &|_| Ok(())).expect("evaluates"),
+                "{c:?}"
+            );
         }
         let no = [
             cond(json!("$.n"), Op::Ne, json!(3)),
@@ -387,7 +402,10 @@ mod tests {
             cond(json!("$.big"), Op::Lte, json!(9007199254740992_u64)),
         ];
         for c in &no {
-            assert!(!holds(c, &ctx, &|_| Ok(())).expect("evaluates"), "{c:?}");
+            assert!(
+                !holds(c, &ctx, Counting::WEIGHTED, &|_| Ok(())).expect("evaluates"),
+                "{c:?}"
+            );
         }
     }
 
@@ -409,7 +427,10 @@ mod tests {
             cond(json!("$.event.nobody?"), Op::In, json!([null])),
         ];
         for c in &yes {
-            assert!(holds(c, &ctx, &|_| Ok(())).expect("evaluates"), "{c:?}");
+            assert!(
+                holds(c, &ctx, Counting::WEIGHTED, &|_| Ok(())).expect("evaluates"),
+                "{c:?}"
+            );
         }
         // No order across types, nor containment in what holds nothing: errors naming both
         // sides, not a silent `false` ("85" against 80; round 15 hostile-input review). An
@@ -436,7 +457,7 @@ mod tests {
                 "`contains` looks for text in text, but `right` is a number",
             ),
         ] {
-            let err = holds(&c, &ctx, &|_| Ok(())).expect_err(needle);
+            let err = holds(&c, &ctx, Counting::WEIGHTED, &|_| Ok(())).expect_err(needle);
             assert!(err.contains(needle), "{err}");
         }
         for c in [
@@ -458,12 +479,16 @@ mod tests {
             cond(json!("$.event.nobody"), Op::Contains, json!("@vendor.test")),
             cond(json!("$.event.sev"), Op::Contains, json!("$.event.nobody")),
         ] {
-            assert!(!holds(&c, &ctx, &|_| Ok(())).expect("evaluates"), "{c:?}");
+            assert!(
+                !holds(&c, &ctx, Counting::WEIGHTED, &|_| Ok(())).expect("evaluates"),
+                "{c:?}"
+            );
         }
         assert!(
             holds(
                 &cond(json!("$.event.missing"), Op::Eq, json!(1)),
                 &ctx,
+                Counting::WEIGHTED,
                 &|_| Ok(())
             )
             .is_err(),
@@ -474,6 +499,7 @@ mod tests {
         let err = holds(
             &cond(json!("$.event.sev"), Op::In, json!("$.event.sev")),
             &ctx,
+            Counting::WEIGHTED,
             &|_| Ok(()),
         )
         .expect_err("a string is no list");
@@ -482,6 +508,7 @@ mod tests {
             !holds(
                 &cond(json!("$.event.sev"), Op::In, json!("$.event.missing?")),
                 &ctx,
+                Counting::WEIGHTED,
                 &|_| Ok(())
             )
             .expect("evaluates")

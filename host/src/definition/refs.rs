@@ -6,6 +6,7 @@
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
+use crate::json_limits::Counting;
 use crate::text::{MAX_JSONPATH_BYTES, clip};
 
 /// The most one rendering of a template may copy from the context, in bytes of JSON text:
@@ -23,18 +24,22 @@ pub const MAX_RENDERED_BYTES: usize = 64 << 20;
 /// rendering and per parallel part (round 22 hostile-input review).
 pub const MAX_RENDERED_VALUES: usize = 4_000_000;
 
-/// What one rendering may still copy from the context.
+/// What one rendering may still copy from the context, and how it counts values.
 #[derive(Clone, Copy, Debug)]
 struct Budget {
     bytes: usize,
     values: usize,
+    counting: Counting,
 }
 
 impl Budget {
-    const FULL: Budget = Budget {
-        bytes: MAX_RENDERED_BYTES,
-        values: MAX_RENDERED_VALUES,
-    };
+    fn full(counting: Counting) -> Budget {
+        Budget {
+            bytes: MAX_RENDERED_BYTES,
+            values: MAX_RENDERED_VALUES,
+            counting,
+        }
+    }
 }
 
 /// A reference to the context.
@@ -135,14 +140,19 @@ impl Ref {
     /// case matched, and failed the step when none did, so a loop over it or `contains` on
     /// it changed meaning with the count).
     pub fn resolve(&self, context: &Value) -> Result<Value, String> {
-        let mut left = Budget::FULL;
+        let mut left = Budget::full(Counting::WEIGHTED);
         self.resolve_within(context, &mut left)
     }
 
     /// [`Ref::resolve`], finding nothing being `None` whether or not the reference is
     /// optional (what `exists` asks); any other error, a copy past its budget, is one.
-    pub fn resolve_found(&self, context: &Value) -> Result<Option<Value>, String> {
-        let mut left = Budget::FULL;
+    /// Values are counted by `counting` (a run's, by the rules it was recorded under).
+    pub fn resolve_found(
+        &self,
+        context: &Value,
+        counting: Counting,
+    ) -> Result<Option<Value>, String> {
+        let mut left = Budget::full(counting);
         self.nodes_within(context, &mut left)
     }
 
@@ -169,8 +179,10 @@ impl Ref {
                     clip(&self.text)
                 )
             })?;
-            let values =
-                crate::json_limits::value_count_within(node, left.values).ok_or_else(|| {
+            let values = left
+                .counting
+                .values_within(node, left.values)
+                .ok_or_else(|| {
                     format!(
                         "`{}` resolves to more than a rendering may hold: at most \
                          {MAX_RENDERED_VALUES} JSON values in all (an object holding anything \
@@ -267,7 +279,13 @@ impl Template {
     /// The value with every reference resolved against `context`, copying at most
     /// [`MAX_RENDERED_BYTES`] and [`MAX_RENDERED_VALUES`] from it.
     pub fn render(&self, context: &Value) -> Result<Value, String> {
-        let mut left = Budget::FULL;
+        self.render_counted(context, Counting::WEIGHTED)
+    }
+
+    /// [`Template::render`], counting values by `counting` (a run's, by the rules it was
+    /// recorded under: `runs::RunRules`).
+    pub fn render_counted(&self, context: &Value, counting: Counting) -> Result<Value, String> {
+        let mut left = Budget::full(counting);
         self.render_within(context, &mut left)
     }
 
@@ -348,7 +366,7 @@ mod tests {
         assert_eq!(wild.resolve(&context(&["C-1"])), Ok(json!(["C-1"])));
         assert_eq!(wild.resolve(&context(&[])), Ok(json!([])));
         assert_eq!(
-            wild.resolve_found(&context(&[])),
+            wild.resolve_found(&context(&[]), Counting::WEIGHTED),
             Ok(None),
             "exists finds nothing"
         );

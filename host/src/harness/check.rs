@@ -125,7 +125,7 @@ pub fn expectations(
         // could never match.
         let path = crate::definition::refs::Ref::parse(path).map_err(|e| format!("{at}: {e}"))?;
         let found = match path
-            .resolve_found(&output)
+            .resolve_found(&output, crate::json_limits::Counting::WEIGHTED)
             .map_err(|e| format!("{at}: {e}"))?
         {
             None if !path.singular => Some(Value::Array(Vec::new())),

@@ -360,11 +360,31 @@ pub(crate) enum RunRules {
     /// Inside a nested workflow, a parallel branch that waits (people, a long wait)
     /// outranks a sibling's `exit`: the nested workflow is over when that branch is.
     WaitOutranksNestedExit = 2,
+    /// As 2, and an object holding anything counts as
+    /// [`crate::json_limits::OBJECT_VALUES`] values in the run's budgets and renderings
+    /// (round 24). A run recorded before counts its journal as it did: weighted, a journal
+    /// within every cap then passed the run's budget at its replay, failing or turning away
+    /// a step it had gone on to (round 25 review of round 24).
+    ObjectsWeighted = 3,
 }
 
 impl RunRules {
     /// The rules this host records new runs under.
-    pub(crate) const CURRENT: RunRules = RunRules::WaitOutranksNestedExit;
+    pub(crate) const CURRENT: RunRules = RunRules::ObjectsWeighted;
+
+    /// Whether a waiting parallel branch outranks a sibling's `exit` in a nested workflow.
+    pub(crate) fn wait_outranks_nested_exit(self) -> bool {
+        self.as_i64() >= RunRules::WaitOutranksNestedExit.as_i64()
+    }
+
+    /// How the run's budgets and renderings count values.
+    pub(crate) fn counting(self) -> crate::json_limits::Counting {
+        if self.as_i64() >= RunRules::ObjectsWeighted.as_i64() {
+            crate::json_limits::Counting::WEIGHTED
+        } else {
+            crate::json_limits::Counting::FLAT
+        }
+    }
 
     /// As stored.
     pub(crate) fn as_i64(self) -> i64 {
@@ -376,6 +396,7 @@ impl RunRules {
         match n {
             1 => Some(RunRules::ExitEndsNested),
             2 => Some(RunRules::WaitOutranksNestedExit),
+            3 => Some(RunRules::ObjectsWeighted),
             _ => None,
         }
     }

@@ -930,7 +930,7 @@ impl Engine {
         };
         let pending = Pending::default();
         let threads = Slots::new(MAX_RUN_THREADS);
-        let held = Held::default();
+        let held = Held::counting(rules.counting());
         let reached = std::sync::Mutex::new(Vec::new());
         let exec = Exec {
             engine: self,
@@ -1295,7 +1295,7 @@ impl Exec<'_> {
     /// Takes a fresh `output` into what the run holds, or fails saying which bound it passes.
     fn hold(&self, output: &Value) -> Result<(), String> {
         self.held
-            .take(Size::of(output))
+            .take(self.held.size_of(output))
             .map_err(|size| super::held::refusal(size, self.held.left()))
     }
 
@@ -1459,7 +1459,7 @@ impl Exec<'_> {
                 // recorded under this rule: one recorded before, replayed so, held where no
                 // step it had journaled could go on (self-review D). At the top level the
                 // exit ends the run: nothing replays it.
-                if self.rules == RunRules::WaitOutranksNestedExit
+                if self.rules.wait_outranks_nested_exit()
                     && self.depth > 0
                     && exit.is_some()
                     && let Some(pause) = paused
@@ -1723,7 +1723,7 @@ impl Exec<'_> {
         if let Some(output) = journaled {
             // A replayed output is held as a fresh one is: each resume does not start the
             // run's bound afresh.
-            self.held.replayed(Size::of(&output));
+            self.held.replayed(self.held.size_of(&output));
             self.observer
                 .step_finished(key, &Ok(output.clone()), Duration::ZERO, true);
             return Ok(output);
@@ -1796,7 +1796,7 @@ impl Exec<'_> {
         // and the run's next output past the bound fails instead (second review).
         let result = match (uses, result) {
             (Uses::Builtin(step), Ok(output)) if step.writes() => {
-                self.held.replayed(Size::of(&output));
+                self.held.replayed(self.held.size_of(&output));
                 Ok(output)
             }
             (Uses::Builtin(_), Ok(output)) => self.hold(&output).map(|()| output),
@@ -2367,7 +2367,7 @@ impl Exec<'_> {
         template: &crate::definition::refs::Template,
         ctx: &Value,
     ) -> Result<Value, String> {
-        let value = template.render(ctx)?;
+        let value = template.render_counted(ctx, self.held.counts_by())?;
         self.charge_render(&value)?;
         Ok(value)
     }
@@ -2378,7 +2378,12 @@ impl Exec<'_> {
         conditions: &[crate::definition::model::Condition],
         ctx: &Value,
     ) -> Result<bool, String> {
-        crate::definition::conditions::all_hold_charged(conditions, ctx, &|v| self.charge_render(v))
+        crate::definition::conditions::all_hold_charged(
+            conditions,
+            ctx,
+            self.held.counts_by(),
+            &|v| self.charge_render(v),
+        )
     }
 
     /// Takes what rendering `value` copied from the run's budget for renderings.

@@ -65,16 +65,6 @@ pub(crate) struct Size {
     pub bytes: usize,
 }
 
-impl Size {
-    /// The size of an output already parsed (one replayed from the journal).
-    pub(crate) fn of(value: &serde_json::Value) -> Self {
-        Self {
-            values: crate::json_limits::value_count(value),
-            bytes: text_len(value),
-        }
-    }
-}
-
 /// Why an output of `size` is refused when the run has `left` of its bounds left.
 pub(crate) fn refusal(size: Size, left: Size) -> String {
     if size.values > left.values {
@@ -231,9 +221,33 @@ pub(crate) struct Held {
     stamps: std::sync::atomic::AtomicU64,
     /// Bytes of inner loops' outputs copied into outer loops' so far.
     loop_copies: std::sync::atomic::AtomicUsize,
+    /// How the run counts values, by the rules it was recorded under (`runs::RunRules`).
+    counting: crate::json_limits::Counting,
 }
 
 impl Held {
+    /// The bounds of a run that counts values by `counting`.
+    pub(crate) fn counting(counting: crate::json_limits::Counting) -> Self {
+        Held {
+            counting,
+            ..Held::default()
+        }
+    }
+
+    /// How this run counts values.
+    pub(crate) fn counts_by(&self) -> crate::json_limits::Counting {
+        self.counting
+    }
+
+    /// The size of an output already parsed (one replayed from the journal, or a built-in
+    /// step's), counted as this run counts.
+    pub(crate) fn size_of(&self, value: &serde_json::Value) -> Size {
+        Size {
+            values: self.counting.values(value),
+            bytes: text_len(value),
+        }
+    }
+
     fn counts(&self) -> std::sync::MutexGuard<'_, Size> {
         // Two numbers: a panic elsewhere cannot leave them half-written.
         self.counts
@@ -587,11 +601,22 @@ mod tests {
         assert_eq!(held.left().bytes, 10);
     }
 
+    /// A run recorded before objects were weighted counts its outputs as it did then (one
+    /// value an object), so its replay stays within the budget its journal was within.
+    #[test]
+    fn a_run_counts_values_by_the_rules_it_was_recorded_under() {
+        use crate::json_limits::Counting;
+        let value = serde_json::json!([{ "a": 1 }, { "b": 2 }]);
+        assert_eq!(Held::default().size_of(&value).values, 1 + 2 * (20 + 1));
+        assert_eq!(Held::counting(Counting::FLAT).size_of(&value).values, 5);
+        assert_eq!(Held::counting(Counting::FLAT).counts_by(), Counting::FLAT);
+    }
+
     #[test]
     fn a_replayed_output_counts_its_text() {
         let held = Held::default();
         let value = serde_json::json!({ "a": [1, "xy"] });
-        let size = Size::of(&value);
+        let size = held.size_of(&value);
         assert_eq!(size.bytes, value.to_string().len());
         held.replayed(size);
         assert_eq!(held.left().bytes, MAX_RUN_OUTPUT_BYTES - size.bytes);
