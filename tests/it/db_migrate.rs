@@ -340,6 +340,81 @@ fn a_file_a_live_process_uses_is_not_copied() {
     assert!(out.status.success(), "{}", text(&out));
 }
 
+/// A `serve` idle since its start is seen (it takes its lock file as it starts: it held none
+/// until its first run, and the copy went ahead under it); stopped, the file is copied.
+/// Round 25 storage review.
+#[test]
+fn a_file_an_idle_serve_uses_is_not_copied() {
+    let env = Deployment::new();
+    let pg_db = TestDb::new();
+    let mut serve = std::process::Command::new(common::flowhost_bin())
+        .current_dir(env.dir.path())
+        .arg("--db")
+        .arg(common::db_arg(&env.db))
+        .args(["serve", "--poll-ms", "50"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    // Started: its lock file is there (before its first run, which never comes).
+    let leases = env.dir.path().join("leases");
+    let started = std::time::Instant::now();
+    while std::fs::read_dir(&leases).map_or(true, |mut d| d.next().is_none()) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "serve took no lock file"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let refused = migrate(&env, &pg_db.url);
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("stop it first"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(tables_in(&mut pg_db.client()), 0, "nothing written");
+    let out = migrate(&env, &pg_db.url);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+/// A file written while it is copied (a command, a host not seen by its lock file) is not
+/// copied: the copy would leave out what was written after its snapshot. PostgreSQL is left
+/// as it was (round 25 storage review).
+#[test]
+fn a_file_written_during_its_copy_is_not_copied() {
+    let env = filled_deployment();
+    let pg_db = TestDb::new();
+    let writer = rusqlite::Connection::open(&env.db).expect("open");
+    writer
+        .busy_timeout(std::time::Duration::from_secs(5))
+        .expect("busy timeout");
+    let mut copy = std::process::Command::new(common::flowhost_bin())
+        .current_dir(env.dir.path())
+        .arg("--db")
+        .arg(common::db_arg(&env.db))
+        .args(["db", "migrate", "--to", &pg_db.url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("db migrate starts");
+    while copy.try_wait().expect("status").is_none() {
+        writer
+            .execute("UPDATE cases SET updated_at = updated_at + 1", [])
+            .expect("a write");
+    }
+    let out = copy.wait_with_output().expect("output");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("was written while it was copied"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(tables_in(&mut pg_db.client()), 0, "nothing written");
+}
+
 fn tables_in(pg: &mut Client) -> i64 {
     pg.query_one(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",

@@ -64,6 +64,10 @@ pub fn run(db: &Database, args: ServeArgs) -> anyhow::Result<()> {
         }),
         stop_on_signals: true,
     };
+    // Seen alive from its start; a failure now (a full disk) is tried again at the first run.
+    if let Err(e) = engine.hold_lease() {
+        eprintln!("flowhost serve: {e}; tried again at the first run");
+    }
     let scheduler = Scheduler::new(engine.clone(), options, print);
     // Which database this host serves, as an operator of several needs to see it (no
     // password: `Location`'s display leaves it out).

@@ -303,12 +303,22 @@ fn hold_file(
     }
     let taken = (|| {
         std::fs::create_dir_all(dir)?;
+        let path = dir.join(owner);
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(dir.join(owner))?;
+            .open(&path)?;
         file.try_lock().map_err(std::io::Error::from)?;
+        // Another process that found the file unlocked between its creation and this lock
+        // took it for a dead one's and removed it: held but unseen, this process would be
+        // taken for dead and its runs executed twice (round 25 storage review). Taken again
+        // by the next try.
+        if !same_file(&file, &path) {
+            return Err(std::io::Error::other(
+                "its lock file was removed as it was taken",
+            ));
+        }
         Ok::<_, std::io::Error>(file)
     })();
     match taken {
@@ -343,13 +353,38 @@ pub fn live_processes(path: &Path) -> Result<Vec<String>, Error> {
             )));
         }
     };
+    // Only looked at, never tidied: removing one found unlocked could remove a file its
+    // process had made and not yet locked (round 25 storage review).
     let mut live: Vec<String> = entries
         .filter_map(Result::ok)
         .filter_map(|entry| entry.file_name().into_string().ok())
-        .filter(|owner| file_alive(Some(dir), owner))
+        .filter(|owner| file_held(&dir.join(owner)))
         .collect();
     live.sort();
     Ok(live)
+}
+
+/// Whether the file open as `file` is the one at `path` now.
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+        _ => false,
+    }
+}
+
+/// Whether the lock file at `path` is held by a process (when it cannot tell, held).
+fn file_held(path: &Path) -> bool {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return false,
+        Err(_) => return true,
+    };
+    match file.try_lock() {
+        Ok(()) => false,
+        Err(TryLockError::WouldBlock) => true,
+        Err(TryLockError::Error(_)) => true,
+    }
 }
 
 /// Whether the lock file of `owner` is held. An id that is not one of ours (not hex) names no

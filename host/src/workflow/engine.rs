@@ -297,6 +297,13 @@ impl Engine {
         self.leases.executing(run.key, &run.id)
     }
 
+    /// Takes this process's lease now rather than at its first run: a serving host is then
+    /// seen alive from its start (`db migrate` refuses a file a host uses; an idle host held
+    /// no lock file and was not seen: round 25 storage review).
+    pub fn hold_lease(&self) -> Result<(), Error> {
+        self.leases.hold()
+    }
+
     /// This process's lease owner id, once it holds its lease.
     pub(crate) fn lease_owner(&self) -> Result<&str, Error> {
         self.leases.hold()?;

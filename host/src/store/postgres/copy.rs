@@ -80,6 +80,9 @@ struct Table {
 /// to, which must hold no rows; returns each table's rows, in the order copied.
 pub fn copy_sqlite(path: &Path, client: &mut Client) -> Result<Vec<TableCopied>, Error> {
     let sqlite = open_source(path)?;
+    // What the file's commits stood at before the snapshot: a write by anyone during the
+    // copy refuses it (below).
+    let written = data_version(&sqlite, path)?;
     // One snapshot of the source, even if a host writes to it meanwhile, taken by counting
     // its tables before the PostgreSQL transaction begins: SQLite's work inside it leaves the
     // transaction idle (see the check at the end).
@@ -151,10 +154,29 @@ pub fn copy_sqlite(path: &Path, client: &mut Client) -> Result<Vec<TableCopied>,
             )));
         }
     }
+    // The snapshot was only read. Written meanwhile (a host serving the file, a command), the
+    // copy would leave out what was written after it: refused, PostgreSQL left as it was
+    // (round 25 storage review: a host idle at the start was not seen by its lock file).
+    sqlite
+        .execute_batch("ROLLBACK")
+        .map_err(|e| source_error(path, e))?;
+    if data_version(&sqlite, path)? != written {
+        return Err(Error::Conflict(format!(
+            "{} was written while it was copied: stop every flowhost process using it, then \
+             copy it again; nothing was written",
+            path.display()
+        )));
+    }
     tx.commit().map_err(infra)?;
-    // The snapshot was only read.
-    let _ = sqlite.execute_batch("ROLLBACK");
     Ok(copied)
+}
+
+/// SQLite's `data_version` of the source: it changes with each commit another connection
+/// makes.
+fn data_version(sqlite: &rusqlite::Connection, path: &Path) -> Result<i64, Error> {
+    sqlite
+        .query_row("PRAGMA data_version", [], |r| r.get(0))
+        .map_err(|e| source_error(path, e))
 }
 
 /// The rows of every table of the SQLite database, by table name, in its open snapshot.
