@@ -924,6 +924,43 @@ fn ua_3_owners_denied_by_sso_do_not_count_as_the_last_owner() {
         .expect("demote the denied Owner");
 }
 
+/// The last Owner, provisioned by SSO, whom the IdP then admits only as external is kept
+/// (SPEC UA-3) but shut out, as their login says and as a denial shuts out: their personal key
+/// kept the Owner's power the IdP had taken (SPEC SSO-3, SSO-5; round 25 identity review).
+/// Admitted as a member again, they act again.
+#[test]
+fn ua_3_the_last_sso_owner_made_external_is_kept_but_shut_out() {
+    let p = example_platform();
+    let erin = "erin@globex.test";
+    let login = |email: &str, groups: serde_json::Value| {
+        p.admin()
+            .sso_login("globex-entra", &json!({ "email": email, "groups": groups }))
+            .expect("login")
+    };
+    // Globex's invited Owners are denied by SSO; Erin is its Owner through SSO.
+    login(OWNER, json!([]));
+    login(GLOBEX_ADMIN, json!([]));
+    login(erin, json!(["Flowhost-Admins"]));
+    let key = p
+        .admin()
+        .create_key(&sso_user(erin), GLOBEX, "mine", NewKey::Personal, None)
+        .expect("personal key");
+    let as_key = Principal::ApiKey(key.id.clone());
+    assert!(allowed(&p, &as_key, GLOBEX, Scope::UserWrite));
+    let outcome = login(erin, json!(["Vendors"]));
+    assert!(
+        format!("{outcome:?}").contains("no Owner can act here meanwhile"),
+        "{outcome:?}"
+    );
+    assert!(
+        !allowed(&p, &as_key, GLOBEX, Scope::UserWrite),
+        "kept the Owner's power"
+    );
+    assert!(!allowed(&p, &sso_user(erin), GLOBEX, Scope::CaseRead));
+    login(erin, json!(["Flowhost-Admins"]));
+    assert!(allowed(&p, &as_key, GLOBEX, Scope::UserWrite));
+}
+
 #[test]
 fn ua_3_tenant_apply_cannot_leave_only_owners_denied_by_sso() {
     let p = example_platform();

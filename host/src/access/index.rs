@@ -200,6 +200,13 @@ impl AccessIndex {
             }
             grant.flags |= match access.sso.get(email) {
                 Some(SsoOutcome::Member) => Grant::SSO_MEMBER,
+                // A member the IdP provisioned and now admits only as external is kept only
+                // as the last Owner (SPEC UA-3), shut out as a denial shuts out (SSO-3, SSO-5),
+                // as their login says: their personal keys and local sign-in kept the Owner's
+                // power the IdP had taken (round 25 identity review).
+                Some(SsoOutcome::External) if member.is_some_and(|m| m.source == Source::Sso) => {
+                    Grant::SSO_DENIED
+                }
                 Some(SsoOutcome::External) => Grant::SSO_EXTERNAL,
                 Some(SsoOutcome::Denied) => Grant::SSO_DENIED,
                 None => 0,

@@ -59,8 +59,8 @@ pub(crate) fn membership(
     .map_err(internal)
 }
 
-/// Owners of `ws` other than user `except` who can act now: not denied by SSO, and able to
-/// sign in (see `admin::other_usable_owners`, which owns the rule).
+/// Owners of `ws` other than user `except` who can act now: not denied by SSO (nor, provisioned
+/// by it, admitted by it only as external), and able to sign in (see `admin::other_usable_owners`, which owns the rule).
 pub(crate) fn other_usable_owners(conn: &Connection, ws: i64, except: i64) -> Result<i64, Error> {
     conn.query_row(
         "SELECT count(*) FROM memberships m
@@ -69,6 +69,7 @@ pub(crate) fn other_usable_owners(conn: &Connection, ws: i64, except: i64) -> Re
          LEFT JOIN sso_identities s ON s.workspace_id = m.workspace_id AND s.email = u.email
          WHERE m.workspace_id = ?1 AND m.role = 'owner' AND m.user_id != ?2
            AND (s.outcome IS NULL OR s.outcome != 'denied')
+           AND NOT (s.outcome = 'external' AND m.source = 'sso')
            AND (w.sso_only = 0 OR m.break_glass = 1 OR s.outcome = 'member')",
         params![ws, except],
         |r| r.get(0),

@@ -219,8 +219,14 @@ impl Workspace {
                 .any(|(e, m)| e != email && self.usable_owner(e, m))
     }
 
+    /// Shut out by SSO (SPEC SSO-5): denied, or provisioned by SSO and now admitted by it only
+    /// as external (kept as the last Owner, SPEC UA-3, SSO-3).
     fn sso_denied(&self, email: &str) -> bool {
-        self.latest_sso.get(email) == Some(&Outcome::Denied)
+        match self.latest_sso.get(email) {
+            Some(Outcome::Denied) => true,
+            Some(Outcome::External) => self.members.get(email).is_some_and(|m| !m.invited),
+            _ => false,
+        }
     }
 }
 
