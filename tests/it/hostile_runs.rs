@@ -1484,6 +1484,36 @@ fn nested_loops_stop_at_the_runs_bound_on_steps() {
     );
 }
 
+/// A loop calling a nested workflow copies what it made, and the copies count as an inner
+/// loop's do: the nested output holds its loop's output beside the last iteration's, so each
+/// level of `loop { workflow }` doubled it, outside every bound (8 levels of a 300 KB loop
+/// output built 76 MB of copies; 8 MiB, gigabytes, and the host killed at each resume: round
+/// 25 engine review). The run fails naming the bound.
+#[test]
+fn nested_workflows_in_loops_count_the_copies_they_hand_back() {
+    let d = Deployment::new();
+    let items = vec![0u8; 100_000];
+    let levels = 8;
+    for level in 1..=levels {
+        let steps = if level == levels {
+            json!([{ "id": "made", "loop": { "over": "$.vars.items" }, "do": [] }])
+        } else {
+            json!([{ "id": format!("l{level}"), "loop": { "over": [0] },
+                     "do": [{ "id": "n", "workflow": format!("n{}.json", level + 1), "with": {} }] }])
+        };
+        let wf = json!({ "name": format!("n{level}"), "workspace": "mssp-soc",
+            "vars": { "items": items }, "steps": steps });
+        std::fs::write(d.dir.path().join(format!("n{level}.json")), wf.to_string()).expect("write");
+    }
+    let top = json!({ "name": "copies", "workspace": "mssp-soc", "steps": [
+        { "id": "l0", "loop": { "over": [0] },
+          "do": [{ "id": "n", "workflow": "n1.json", "with": {} }] }] });
+    let doc = run_file(&d, "copies", &top);
+    assert_eq!(doc["status"], "failed", "{}", doc["error"]);
+    let error = doc["error"].as_str().unwrap_or_default();
+    assert!(error.contains("nested loops may copy"), "{error}");
+}
+
 /// A step recursing at the bottom of nested workflows, inside a parallel loop, fails typed;
 /// it never aborts the host (SPEC ST-2). On a 2 MiB thread the engine's own recursion (an
 /// `if` a level, up to 9 files) left less than the 512 KiB wasmtime assumes a step has, and

@@ -362,24 +362,30 @@ pub(crate) enum RunRules {
     WaitOutranksNestedExit = 2,
     /// As 2, and an object holding anything counts as
     /// [`crate::json_limits::OBJECT_VALUES`] values in the run's budgets and renderings
-    /// (round 24). A run recorded before counts its journal as it did: weighted, a journal
-    /// within every cap then passed the run's budget at its replay, failing or turning away
-    /// a step it had gone on to (round 25 review of round 24).
-    ObjectsWeighted = 3,
+    /// (round 24), and a nested workflow's output a loop iteration copies counts against
+    /// the run's loop copies as an inner loop's does (round 25). A run recorded before counts
+    /// as it did: a journal within every bound then passed one at its replay, failing or
+    /// turning away a step it had gone on to (round 25 review of round 24).
+    WeightedCopies = 3,
 }
 
 impl RunRules {
     /// The rules this host records new runs under.
-    pub(crate) const CURRENT: RunRules = RunRules::ObjectsWeighted;
+    pub(crate) const CURRENT: RunRules = RunRules::WeightedCopies;
 
     /// Whether a waiting parallel branch outranks a sibling's `exit` in a nested workflow.
     pub(crate) fn wait_outranks_nested_exit(self) -> bool {
         self.as_i64() >= RunRules::WaitOutranksNestedExit.as_i64()
     }
 
+    /// Whether a nested workflow's output a loop iteration copies counts as a loop copy.
+    pub(crate) fn counts_nested_copies(self) -> bool {
+        self.as_i64() >= RunRules::WeightedCopies.as_i64()
+    }
+
     /// How the run's budgets and renderings count values.
     pub(crate) fn counting(self) -> crate::json_limits::Counting {
-        if self.as_i64() >= RunRules::ObjectsWeighted.as_i64() {
+        if self.as_i64() >= RunRules::WeightedCopies.as_i64() {
             crate::json_limits::Counting::WEIGHTED
         } else {
             crate::json_limits::Counting::FLAT
@@ -396,7 +402,7 @@ impl RunRules {
         match n {
             1 => Some(RunRules::ExitEndsNested),
             2 => Some(RunRules::WaitOutranksNestedExit),
-            3 => Some(RunRules::ObjectsWeighted),
+            3 => Some(RunRules::WeightedCopies),
             _ => None,
         }
     }

@@ -2239,7 +2239,7 @@ impl Exec<'_> {
         prefix: &str,
     ) -> Result<Vec<Value>, Halt> {
         let mut collected = Vec::with_capacity(items.len());
-        let made = IterationOutputs::of(body);
+        let made = IterationOutputs::of(body, self.rules);
         let ids = &made.ids;
         // An enclosing loop's `$.loop` is its again once this loop is done.
         let outer = ctx.get("loop").cloned();
@@ -2300,7 +2300,7 @@ impl Exec<'_> {
     ) -> Result<Vec<Value>, Halt> {
         let mut collected = vec![Value::Null; items.len()];
         let mut paused = None;
-        let made = IterationOutputs::of(body);
+        let made = IterationOutputs::of(body, self.rules);
         let ids = &made.ids;
         // Copies of the context that iterations have finished with. An iteration only adds
         // outputs (step ids are unique in a workflow) and sets `loop`, so a copy is made the
@@ -2567,18 +2567,27 @@ fn consults_access(uses: &Uses, grants: crate::services::grants::Grants) -> bool
 /// item each built 2^30 values; hostile-step and hostile-input reviews).
 struct IterationOutputs<'a> {
     ids: Vec<&'a str>,
-    /// Those of `ids` that are inner loops: their output is a copy the run holds again.
+    /// Those of `ids` whose output is a copy the run holds again: inner loops, and nested
+    /// workflows (their output holds their loops' outputs beside the last iteration's, so a
+    /// loop calling one that loops doubled what it made at each level of nesting, outside
+    /// every bound: round 25 engine review). Nested workflows only for runs recorded under
+    /// that rule (`RunRules::counts_nested_copies`).
     loops: Vec<&'a str>,
 }
 
 impl<'a> IterationOutputs<'a> {
-    fn of(body: &'a [Step]) -> Self {
+    fn of(body: &'a [Step], rules: RunRules) -> Self {
         let steps = crate::definition::model::steps_outside_loops(body);
+        let copies = |kind: &StepKind| match kind {
+            StepKind::Loop { .. } => true,
+            StepKind::Nested { .. } => rules.counts_nested_copies(),
+            _ => false,
+        };
         IterationOutputs {
             ids: steps.iter().map(|s| s.id.as_str()).collect(),
             loops: steps
                 .iter()
-                .filter(|s| matches!(s.kind, StepKind::Loop { .. }))
+                .filter(|s| copies(&s.kind))
                 .map(|s| s.id.as_str())
                 .collect(),
         }
