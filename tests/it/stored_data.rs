@@ -628,3 +628,68 @@ fn an_external_identity_recorded_before_addresses_were_checked_signs_in_as_it_is
     let refused = d.cli(&["sso", "login", "--idp", "globex-entra", "--claims", claims]);
     assert!(!refused.status.success(), "a first-time `<…>` address");
 }
+
+/// A flow whose stored revision no longer reads is decided on what needs no parse first: a
+/// member its settings refuse is refused as for any flow, audited, and told nothing of the
+/// revision; one it admits finds it offered to nobody, audited, also told nothing of it
+/// (round 25 interactions review: the revision's pins and validation errors were told to
+/// both, and nothing was audited).
+#[test]
+fn a_flow_whose_revision_no_longer_reads_tells_its_starters_nothing_of_it() {
+    let d = Deployment::new();
+    let flow = serde_json::json!({ "name": "ask", "workspace": WS, "run_as": OWNER,
+        "trigger": { "on": "interaction", "interaction": { "title": "Ask",
+            "form": { "fields": [{ "name": "why", "type": "text" }] },
+            "access": { "workspace_users": { "emails": [OWNER] } } } },
+        "steps": [{ "id": "w", "wait": "1ms" }] });
+    let file = d.dir.path().join("ask.json");
+    std::fs::write(&file, flow.to_string()).expect("write");
+    d.ok(&[
+        "workflows",
+        "publish",
+        file.to_str().expect("utf-8"),
+        "--as",
+        OWNER,
+    ]);
+    damage(
+        &d,
+        r#"UPDATE workflow_revisions SET components = '{"step:echo":"zz"}' WHERE name = 'ask'"#,
+    );
+    let start = |who: &str| {
+        d.cli(&[
+            "interact",
+            "start",
+            "ask",
+            "--workspace",
+            WS,
+            "--as",
+            who,
+            "--values",
+            r#"{"why":"x"}"#,
+        ])
+    };
+    for who in [ANALYST, OWNER] {
+        let out = start(who);
+        assert!(!out.status.success(), "{}", text(&out));
+        assert!(
+            !text(&out).contains("zz") && !text(&out).contains("pinned"),
+            "{}",
+            text(&out)
+        );
+    }
+    let audit: Value =
+        serde_json::from_str(&d.ok(&["audit", "--workspace", WS, "--as", OWNER, "--json"]))
+            .expect("audit json");
+    let actions: Vec<&str> = audit
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .filter(|a| a.starts_with("interaction.start"))
+        .collect();
+    assert!(
+        actions.contains(&"interaction.start.denied")
+            && actions.contains(&"interaction.start.refused"),
+        "{actions:?}"
+    );
+}

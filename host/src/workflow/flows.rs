@@ -22,8 +22,6 @@ struct Published {
     workflow: Workflow,
     definition: String,
     source: String,
-    /// Who its runs act as (SPEC WF-10), if it binds a `run_as`.
-    run_as: Result<Option<Principal>, Error>,
     /// Its pinned components, as stored with each run.
     components: Option<String>,
     /// Who answers for what its manual runs ask of people (`NewRun::binder`): the Owner who
@@ -55,7 +53,6 @@ impl Engine {
         bound_by: Option<String>,
     ) -> Result<Published, Error> {
         let platform = self.platform();
-        let run_as = rev.run_principal(bound_by.as_deref(), &platform.index());
         let binder = bound_by.clone().or_else(|| rev.publisher.clone());
         let components = rev
             .pins()?
@@ -76,7 +73,6 @@ impl Engine {
             workflow,
             definition,
             source,
-            run_as,
             components,
             binder,
         })
@@ -338,17 +334,15 @@ impl Engine {
         let flow = platform
             .flow_of(workspace, name, &in_use)?
             .ok_or_else(not_found)?;
-        let Published {
-            workflow,
-            definition,
-            source,
-            run_as,
-            components,
-            ..
-        } = self.published_of(workspace, in_use.revision, in_use.home, in_use.bound_by)?;
-        if workflow.trigger.on != TriggerKind::Interaction {
-            return Err(not_found());
-        }
+        // Every decision is made on what needs no parse of the revision (its stored flow and
+        // `run_as`), before it is read whole: a revision that no longer reads told a member
+        // the settings refuse its pins, its nested files' paths and its validation errors,
+        // and audited nothing, where the web answered 404 and audited the denial (round 25
+        // interactions review).
+        let run_as = in_use
+            .revision
+            .run_principal(in_use.bound_by.as_deref(), &index);
+        let shared = in_use.home != workspace;
         // Its `run_as`, on behalf of whoever bound it (SPEC WF-10).
         let run_as = match run_as {
             Ok(Some(run_as)) => run_as,
@@ -363,7 +357,6 @@ impl Engine {
         // interactions and answered its starter, only its steps that consult access failing
         // (authority review). A flow published here needs its identity acting here too; a
         // shared one's identity is its source's (SPEC SH-1).
-        let shared = workflow.shared_from.is_some();
         let refusal = |index: &crate::access::AccessIndex| {
             index
                 .flow_start_refusal(&run_as, workspace, shared)
@@ -390,6 +383,21 @@ impl Engine {
                 flow: name.to_owned(),
                 reason: Box::new(decision.reason),
             }));
+        }
+        // Read whole only now, for one who may start it: one that does not read is offered to
+        // nobody, as one bound to nobody is (the host's own failures stay its own).
+        let Published {
+            workflow,
+            definition,
+            source,
+            components,
+            ..
+        } = match self.published_of(workspace, in_use.revision, in_use.home, in_use.bound_by) {
+            Ok(published) => published,
+            Err(e) => return Err(offered_to_nobody(e)?),
+        };
+        if workflow.trigger.on != TriggerKind::Interaction {
+            return Err(not_found());
         }
         let values = match flow.form.check(values) {
             Ok(v) => Value::Object(v),
