@@ -284,6 +284,41 @@ fn a_webhook_publish_raced_by_another_revision_is_answered_as_published() {
     }
 }
 
+/// A run a person's personal key started is that person's own: they see its output through
+/// every door, as the key sees the runs they start (SPEC RB-4; round 25 doors review: shown to
+/// them as another's, its output hidden). A service key's run is not theirs.
+#[test]
+fn a_run_a_personal_key_started_is_its_persons_own() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let operator = server.key(OPERATOR, "mssp-soc");
+    let base = "/api/v1/workspaces/mssp-soc";
+    let wf = echo_workflow("hello", json!({ "on": "manual" }));
+    assert_eq!(
+        server
+            .post(&format!("{base}/workflows"), &owner, &wf)
+            .status,
+        201
+    );
+    let start = format!("{base}/workflows/hello/runs");
+    let by_key = server.post(&start, &operator, &json!({ "event": { "n": 1 } }));
+    assert_eq!(by_key.status, 200, "{}", by_key.text);
+    let id = by_key.body["run_id"].as_str().expect("run id");
+    let step_output = |id: &str| -> Value {
+        let shown = server
+            .deployment
+            .ok(&["runs", "show", id, "--as", OPERATOR, "--json"]);
+        let shown: Value = serde_json::from_str(&shown).expect("json");
+        shown["steps"][0]["output"].clone()
+    };
+    assert_eq!(step_output(id), json!({ "got": { "n": 1 } }));
+    // Another's service key is not the operator.
+    let service = server.service_key("operator", "mssp-soc");
+    let by_service = server.post(&start, &service, &json!({ "event": { "n": 2 } }));
+    let other = by_service.body["run_id"].as_str().expect("run id");
+    assert_eq!(step_output(other), Value::Null);
+}
+
 /// The server's step directory: the one the sample and hostile steps are built into.
 fn steps_dir() -> &'static std::path::Path {
     std::path::Path::new(common::ECHO)

@@ -227,7 +227,7 @@ impl crate::platform::Platform {
 }
 
 /// The person `actor` acts as in `index`: themself, or a personal key's owner.
-fn person_of(
+pub(crate) fn person_of(
     index: &crate::access::AccessIndex,
     actor: &crate::principal::Principal,
 ) -> Option<Email> {
