@@ -68,6 +68,69 @@ fn all_visible(p: &Platform, caller: &Caller, page_size: u32) -> Result<Vec<Stri
     }
 }
 
+/// A page holds at most `MAX_PAGE_BYTES` of cases, whatever its page size: each part of a case
+/// is capped, the page was not, and 200 cases naming many people with long addresses built a
+/// page of over 100 MB in the host for one call (round 25 hostile-step review). Cut short,
+/// its cursor goes on after its last case, and every case is listed once.
+#[test]
+fn a_page_of_large_cases_is_cut_short_and_goes_on_after_its_last_case() {
+    use flowhost::cases::MAX_PAGE_BYTES;
+    let p = example_platform();
+    let owner = at("mssp-soc", OWNER);
+    {
+        let db = p.db();
+        let conn = db.conn();
+        let ws: i64 = conn
+            .query_row(
+                "SELECT id FROM workspaces WHERE name = 'mssp-soc'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("workspace");
+        let description = "d".repeat(64 << 10);
+        for n in 0..200i64 {
+            let number = 10_000 + n;
+            let id: i64 = conn
+                .query_row(
+                    "INSERT INTO cases (workspace_id, number, title, description, severity, state, created_at, updated_at, public_id, shown_number)
+                     VALUES (?1, ?2, 'large', ?3, 1, 'open', 0, 0, 'C-' || ?2, ?2) RETURNING id",
+                    (ws, number, description.as_str()),
+                    |r| r.get(0),
+                )
+                .expect("case");
+            for r in 0..80 {
+                conn.execute(
+                    "INSERT INTO case_people (case_id, workspace_id, email, part) VALUES (?1, ?2, ?3, 'reviewer')",
+                    (id, ws, format!("{}{r}@x.test", "r".repeat(240))),
+                )
+                .expect("reviewer");
+            }
+        }
+    }
+    let first = p
+        .query_cases(
+            &owner,
+            CaseQuery {
+                filter: CaseFilter::default(),
+                sort: CaseSort::CreatedDesc,
+                page_size: 200,
+                cursor: None,
+            },
+        )
+        .expect("page");
+    let bytes: usize = first
+        .cases
+        .iter()
+        .map(|c| c.description.len() + c.reviewers.iter().map(String::len).sum::<usize>())
+        .sum();
+    assert!(first.cases.len() < 200, "{} cases", first.cases.len());
+    assert!(bytes < MAX_PAGE_BYTES + (100 << 10), "{bytes} bytes");
+    assert!(first.next_cursor.is_some());
+    let all = all_visible(&p, &owner, 200).expect("pages");
+    let distinct: BTreeSet<&String> = all.iter().collect();
+    assert_eq!((all.len(), distinct.len()), (200, 200));
+}
+
 fn event_kinds(p: &Platform, ws: &str) -> Vec<String> {
     p.db()
         .events(ws)

@@ -21,6 +21,7 @@ pub use id::case_id_text;
 /// before, and a row a step's update kept grew the table for good (round 16 hostile-step
 /// review). 30 days, past any resume of a run held for a wait or an answer that long.
 pub const CASE_UPDATE_RETENTION_SECS: i64 = 30 * 24 * 60 * 60;
+pub use service::MAX_PAGE_BYTES;
 pub(crate) use service::{RecordedSight, case_seen_in, run_read_hidden_from, run_read_upto};
 pub use store::RunReads;
 pub use store::query::page_size;

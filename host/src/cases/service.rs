@@ -502,18 +502,32 @@ impl CaseApi for Platform {
                 return Err(query::bad_cursor());
             }
         }
-        let (ids, next_cursor) = query::page(db.conn(), ws, &viewer, &q)?;
+        let page = query::page(db.conn(), ws, &viewer, &q)?;
         // Each row is decided again as it was loaded: the page's statement and the loads are
         // not one snapshot, and on PostgreSQL a restriction committed between them (another
         // host's, or this one's writer pool) handed out a case hidden by then (storage review).
-        let mut rows: Vec<CaseRow> = Vec::with_capacity(ids.len());
-        for id in ids {
+        let mut rows: Vec<CaseRow> = Vec::new();
+        let (mut held, mut last) = (0usize, None);
+        for (at, id) in page.ids().enumerate() {
+            // A page holds at most MAX_PAGE_BYTES of cases, whatever their page size asked:
+            // each part of a case is capped, the page was not, and 200 cases naming 1,000
+            // people twice each built about 150 MB in the host for one call (round 25
+            // hostile-step review). Cut short, it goes on after the last case it holds.
+            if held > MAX_PAGE_BYTES {
+                break;
+            }
+            last = Some(at);
             if let Some(row) = store::load(db.conn(), id)?
                 && sees_loaded(&row, &viewer)
             {
+                held = held.saturating_add(record_bytes(&row.record));
                 rows.push(row);
             }
         }
+        let next_cursor = match last {
+            Some(at) => page.cursor_after(db.conn(), at)?,
+            None => None,
+        };
         let restricted: Vec<i64> = rows
             .iter()
             .filter(|r| r.record.access_mode == AccessMode::Restricted)
@@ -842,6 +856,27 @@ fn request_text(update: &RestrictionUpdate) -> String {
         "remove_collaborators": people(&update.remove_collaborators),
     })
     .to_string()
+}
+
+/// What one page of cases may hold, about, in bytes of text (see [`record_bytes`]): past it,
+/// the page ends with the case that passed it and a cursor to the next.
+pub const MAX_PAGE_BYTES: usize = 16 << 20;
+
+/// About what `record` takes as text: its own texts, its fields' JSON and its people.
+fn record_bytes(record: &CaseRecord) -> usize {
+    let people = record
+        .reviewers
+        .iter()
+        .chain(&record.collaborators)
+        .chain(record.assignee.as_ref())
+        .chain(record.reporter.as_ref())
+        .map(String::len)
+        .sum::<usize>();
+    record.title.len()
+        + record.description.len()
+        + record.state.len()
+        + crate::json_limits::text_len(&record.fields)
+        + people
 }
 
 /// [`Platform::case_seen_by`] on `conn`, for a caller already inside a transaction.

@@ -177,12 +177,44 @@ fn build(conn: &Connection, ws: i64, viewer: &Viewer, q: &CaseQuery) -> Result<P
 }
 
 /// The ids of one page of visible cases and the cursor of the next page.
-pub fn page(
-    conn: &Connection,
-    ws: i64,
-    viewer: &Viewer,
-    q: &CaseQuery,
-) -> Result<(Vec<i64>, Option<String>), Error> {
+/// One page's case rows, in order, and how to continue after any of them.
+pub struct Page {
+    /// Each row's id, then its sort keys.
+    rows: Vec<Vec<i64>>,
+    /// Whether cases follow the last row.
+    more: bool,
+    tag: &'static str,
+}
+
+impl Page {
+    /// The row ids, in the page's order.
+    pub fn ids(&self) -> impl Iterator<Item = i64> + '_ {
+        self.rows.iter().map(|r| r[0])
+    }
+
+    /// The cursor continuing after the row at `at`: `None` after the last row of the last
+    /// page. A page cut short continues after the last case it holds.
+    pub fn cursor_after(&self, conn: &Connection, at: usize) -> Result<Option<String>, Error> {
+        let Some(row) = self.rows.get(at) else {
+            return Ok(None);
+        };
+        if at + 1 == self.rows.len() && !self.more {
+            return Ok(None);
+        }
+        // Keys first, the case's external id last, in the cursor: never the row id, which
+        // counts across workspaces (SPEC ID-4), nor its internal number, which counts cases
+        // hidden from the reader (SPEC CS-2; round 16 leak review).
+        let public = super::public_of(conn, row[0])
+            .map_err(crate::platform::internal)?
+            .ok_or_else(|| crate::platform::internal("a listed case has no id"))?;
+        let mut values: Vec<String> = row[1..].iter().map(i64::to_string).collect();
+        values.push(public);
+        Ok(Some(format!("{}:{}", self.tag, values.join(":"))))
+    }
+}
+
+/// The page of `q` `viewer` sees in workspace `ws`.
+pub fn page(conn: &Connection, ws: i64, viewer: &Viewer, q: &CaseQuery) -> Result<Page, Error> {
     let PageSql {
         sql,
         params,
@@ -200,23 +232,14 @@ pub fn page(
         .map_err(crate::platform::internal)?
         .collect::<Result<_, _>>()
         .map_err(crate::platform::internal)?;
+    let mut rows = rows;
     let more = rows.len() > size as usize;
-    let rows = &rows[..rows.len().min(size as usize)];
-    let next = match (more, rows.last()) {
-        (true, Some(last)) => {
-            // Keys first, the case's external id last, in the cursor: never the row id,
-            // which counts across workspaces (SPEC ID-4), nor its internal number, which
-            // counts cases hidden from the reader (SPEC CS-2; round 16 leak review).
-            let public = super::public_of(conn, last[0])
-                .map_err(crate::platform::internal)?
-                .ok_or_else(|| crate::platform::internal("a listed case has no id"))?;
-            let mut values: Vec<String> = last[1..].iter().map(i64::to_string).collect();
-            values.push(public);
-            Some(format!("{}:{}", ord.tag, values.join(":")))
-        }
-        _ => None,
-    };
-    Ok((rows.iter().map(|r| r[0]).collect(), next))
+    rows.truncate(size as usize);
+    Ok(Page {
+        rows,
+        more,
+        tag: ord.tag,
+    })
 }
 
 /// The row id to continue after (ascending) or before (descending) the case whose `column`
