@@ -102,6 +102,98 @@ fn claim_rules_stored_with_a_role_as_typed_are_the_files_rules() {
     assert_eq!(audit_rows(&db), rows);
 }
 
+/// A claim rule's `external` is read in any case and spacing, as every role name is, and
+/// stored as `external`: `External` was refused at every door, and `external ` taken by
+/// `sso rules add` and refused in a tenant file (round 25 identity review).
+#[test]
+fn a_claim_rules_external_is_read_in_any_case() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = applied(dir.path());
+    let text = std::fs::read_to_string(example_tenant_path()).expect("tenant file");
+    let shouted = text.replace(r#""role": "external""#, r#""role": " External ""#);
+    assert_ne!(shouted, text, "the file has an external rule");
+    let file = dir.path().join("shouted.json");
+    std::fs::write(&file, shouted).expect("write");
+    let owner = ["--as", "olivia.owner@acme-mssp.test"];
+    let apply = flowhost(
+        dir.path(),
+        &db,
+        &[
+            &["tenant", "apply", file.to_str().expect("utf-8")][..],
+            &owner,
+        ]
+        .concat(),
+    );
+    assert!(apply.status.success(), "{}", stderr(&apply));
+    assert_eq!(
+        stdout(&apply).trim(),
+        "no changes",
+        "stored as `external` already"
+    );
+    let add = flowhost(
+        dir.path(),
+        &db,
+        &[
+            &[
+                "sso",
+                "rules",
+                "add",
+                "--claim",
+                "groups",
+                "--value",
+                "contractors",
+                "--role",
+                "External",
+                "--workspace",
+                "customer-globex",
+            ][..],
+            &owner,
+        ]
+        .concat(),
+    );
+    assert!(add.status.success(), "{}", stderr(&add));
+    let listed = flowhost(
+        dir.path(),
+        &db,
+        &[
+            &["sso", "rules", "list", "--workspace", "customer-globex"][..],
+            &owner,
+        ]
+        .concat(),
+    );
+    assert!(
+        stdout(&listed).contains("contractors → external"),
+        "{}",
+        stdout(&listed)
+    );
+    let refused = flowhost(
+        dir.path(),
+        &db,
+        &[
+            &[
+                "sso",
+                "rules",
+                "add",
+                "--claim",
+                "groups",
+                "--value",
+                "x",
+                "--role",
+                "nobody",
+                "--workspace",
+                "customer-globex",
+            ][..],
+            &owner,
+        ]
+        .concat(),
+    );
+    assert!(
+        stderr(&refused).contains("or `external`"),
+        "{}",
+        stderr(&refused)
+    );
+}
+
 #[test]
 fn export_prints_the_same_format_back() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -20,6 +20,13 @@ pub(crate) use super::store::{rules, store_rules};
 /// The role name that admits an identity as an external SSO identity (SPEC ID-3), not a member.
 pub const EXTERNAL: &str = "external";
 
+/// Whether a claim rule's `role` names [`EXTERNAL`], in any case and spacing, as every role
+/// name is read (round 25 identity review: `External` was refused at every door, and
+/// `external ` taken by one and refused by the other).
+pub(crate) fn is_external(role: &str) -> bool {
+    role.trim().eq_ignore_ascii_case(EXTERNAL)
+}
+
 impl ClaimRule {
     /// A rule as written by a person (CLI, tenant file), checked and normalized the same way
     /// for every door: claim name and value trimmed, a value that is an email normalized like
@@ -138,10 +145,15 @@ pub(crate) fn check_rule_role(
     ws_name: &str,
     role: &str,
 ) -> Result<String, Error> {
-    if role == EXTERNAL {
-        return Ok(role.to_owned());
+    if is_external(role) {
+        return Ok(EXTERNAL.to_owned());
     }
-    existing_role(conn, ws, ws_name, role).map(|r| r.to_string())
+    existing_role(conn, ws, ws_name, role)
+        .map(|r| r.to_string())
+        .map_err(|e| match e {
+            Error::Invalid(why) => Error::Invalid(format!("{why}; or `{EXTERNAL}`")),
+            other => other,
+        })
 }
 
 fn rank_error(rank: u32, len: usize) -> Error {
@@ -423,7 +435,7 @@ fn login_in_workspace(
     let mut changes = Vec::new();
     let mut role_after = None;
     let outcome = match &matched {
-        Some(rule) if rule.role != EXTERNAL => {
+        Some(rule) if !is_external(&rule.role) => {
             let role = RoleName::parse(&rule.role);
             let user = ensure_user(tx, email)?;
             match &current {

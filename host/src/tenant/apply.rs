@@ -858,7 +858,9 @@ fn apply_rules(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result
     let have = sso::rules(c.tx, ws)?;
     // A rule's role as `sso rules add` stores it now: its canonical name.
     let role_of = |role: &str| match role {
-        crate::admin::sso::EXTERNAL => Ok(role.to_owned()),
+        external if crate::admin::sso::is_external(external) => {
+            Ok(crate::admin::sso::EXTERNAL.to_owned())
+        }
         named => stored_role(c.tx, ws, named),
     };
     // Normalized as `sso rules add` stores them, so that applying the file again (or its

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use crate::access::{BuiltinRole, ScopeSet};
 use crate::admin::groups::{GroupKind, claim_value_refusal};
 use crate::admin::roles::validate_role_name;
-use crate::admin::sso::{ClaimRule, EXTERNAL};
+use crate::admin::sso::{ClaimRule, is_external};
 use crate::principal::Email;
 use crate::text::{MAX_CLAIM_CHARS, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, check_len, check_name};
 
@@ -256,7 +256,7 @@ pub fn validate(spec: &TenantSpec) -> Vec<Located> {
             if let Err(e) = ClaimRule::new(&r.claim, &r.value, &r.role) {
                 out.push(Located::new(rp.clone(), e));
             }
-            if r.role != EXTERNAL && !role_exists(&r.role) {
+            if !is_external(&r.role) && !role_exists(&r.role) {
                 out.push(Located::new(
                     rp.key("role"),
                     format!(
