@@ -9,12 +9,6 @@
 //! gave up after their own timeout, their runs stopped and, retried, met the same queue for
 //! as long as it lasted (round 24 hostile-step review). Now another share's first waiter is
 //! served as soon as the compile in progress ends.
-//!
-//! The waiter first in line keeps its place past its own wait, until the compile in progress
-//! ends (the compiler's own limits bound it): one that gave up at its step's timeout left
-//! the queue, and its run, retried 30 s later, found the turn taken again by the share that
-//! always had a waiter there, so being first in line was a lottery it seldom won (round 25
-//! hostile-step review). A waiter behind it still gives up at its own wait.
 
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -74,10 +68,6 @@ impl CompileTurns {
             }
             state = match deadline {
                 None => self.freed.wait(state).unwrap_or_else(|p| p.into_inner()),
-                // First in line: the compile in progress ends, and the turn is this one's.
-                Some(deadline) if state.next_up() == Some(ticket) && deadline <= Instant::now() => {
-                    self.freed.wait(state).unwrap_or_else(|p| p.into_inner())
-                }
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
@@ -179,57 +169,18 @@ mod tests {
         assert_eq!(order.len(), 3);
     }
 
-    /// A wait that runs out behind another waiter gives up its place and takes nothing; the
-    /// turn is free after.
+    /// A wait that runs out gives up its place and takes nothing; the turn is free after.
     #[test]
-    fn a_wait_that_runs_out_behind_another_takes_nothing() {
-        let turns = Arc::new(CompileTurns::default());
+    fn a_wait_that_runs_out_takes_nothing() {
+        let turns = CompileTurns::default();
         let held = turns.take("org-a", None).expect("free");
-        let first = {
-            let turns = turns.clone();
-            std::thread::spawn(move || turns.take("org-b", None).map(drop).is_some())
-        };
-        until_waiting(&turns, 1);
         assert!(
             turns
-                .take("org-a", Some(Duration::from_millis(20)))
+                .take("org-b", Some(Duration::from_millis(20)))
                 .is_none()
         );
-        assert_eq!(turns.lock().waiting.len(), 1);
+        assert!(turns.lock().waiting.is_empty());
         drop(held);
-        assert!(first.join().expect("taker"));
         assert!(turns.take("org-b", Some(Duration::ZERO)).is_some());
-    }
-
-    /// The waiter first in line keeps its place past its own wait and takes the turn when the
-    /// compile in progress ends: one that gave up met the turn taken again by the share that
-    /// always had a waiter there when its run came back (round 25 hostile-step review).
-    #[test]
-    fn the_first_in_line_keeps_its_place_past_its_wait() {
-        let turns = Arc::new(CompileTurns::default());
-        let held = turns.take("org-a", None).expect("free");
-        let again = {
-            let turns = turns.clone();
-            std::thread::spawn(move || turns.take("org-a", None).map(drop).is_some())
-        };
-        until_waiting(&turns, 1);
-        let victim = {
-            let turns = turns.clone();
-            std::thread::spawn(move || {
-                let turn = turns.take("org-b", Some(Duration::from_millis(20)));
-                let got = turn.is_some();
-                drop(turn);
-                got
-            })
-        };
-        until_waiting(&turns, 2);
-        std::thread::sleep(Duration::from_millis(100));
-        assert_eq!(turns.lock().waiting.len(), 2, "still in line past its wait");
-        drop(held);
-        assert!(
-            victim.join().expect("victim"),
-            "served when the compile ended"
-        );
-        assert!(again.join().expect("taker"));
     }
 }
