@@ -1037,6 +1037,18 @@ fn a_workspace_owned_only_through_sso_exports_its_owners_and_round_trips() {
         ],
     );
     assert!(!check.is_empty());
+    // Sam, an Owner through SSO with no SSO login here yet, is an Owner who can act: another
+    // Owner may leave (round 25 self-review: a NULL outcome left Sam uncounted, and every
+    // other Owner was refused as the last).
+    for args in [
+        ["users", "invite", "other@solo.test", "--role", "owner"].as_slice(),
+        ["users", "delete", "other@solo.test"].as_slice(),
+    ] {
+        ok(
+            &fresh,
+            &[args, &["--workspace", "solo-soc", "--as", "sam@solo.test"]].concat(),
+        );
+    }
 }
 
 /// `tenant apply` names the workspaces of the organization left out of the file only to

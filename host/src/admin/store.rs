@@ -69,7 +69,7 @@ pub(crate) fn other_usable_owners(conn: &Connection, ws: i64, except: i64) -> Re
          LEFT JOIN sso_identities s ON s.workspace_id = m.workspace_id AND s.email = u.email
          WHERE m.workspace_id = ?1 AND m.role = 'owner' AND m.user_id != ?2
            AND (s.outcome IS NULL OR s.outcome != 'denied')
-           AND NOT (s.outcome = 'external' AND m.source = 'sso')
+           AND NOT (coalesce(s.outcome, '') = 'external' AND m.source = 'sso')
            AND (w.sso_only = 0 OR m.break_glass = 1 OR s.outcome = 'member')",
         params![ws, except],
         |r| r.get(0),
