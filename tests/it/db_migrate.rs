@@ -336,8 +336,23 @@ fn a_file_a_live_process_uses_is_not_copied() {
     );
     assert_eq!(tables_in(&mut pg_db.client()), 0, "nothing written");
     drop(held);
+    // A live process of another database beside it (its lock file names that database) is
+    // none of this one's: databases in one directory share `leases/` (round 25 self-review).
+    let beside = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(leases.join("fedcba9876543210"))
+        .expect("a lock file");
+    beside.try_lock().expect("held");
+    std::fs::write(
+        leases.join("fedcba9876543210"),
+        env.dir.path().join("other.db").display().to_string(),
+    )
+    .expect("names its database");
     let out = migrate(&env, &pg_db.url);
     assert!(out.status.success(), "{}", text(&out));
+    drop(beside);
 }
 
 /// A `serve` idle since its start is seen (it takes its lock file as it starts: it held none

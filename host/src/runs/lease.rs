@@ -128,6 +128,9 @@ enum How {
     /// Lock files; `dir` is `None` for an in-memory database (one process by nature).
     Files {
         dir: Option<PathBuf>,
+        /// The database file, as resolved: written into the lock file, since databases
+        /// beside one another share `dir`.
+        db: Option<PathBuf>,
         /// This process's own lock file, taken before its first run.
         held: std::sync::Mutex<Option<File>>,
     },
@@ -148,14 +151,15 @@ impl Leases {
         // Beside the file as resolved: two processes opening one database through a
         // symbolic link and its real path shared the database but not its leases, and each
         // took over the other's runs (kill and concurrency review).
-        let dir = path.map(|p| {
-            let p = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
-            p.parent().unwrap_or_else(|| Path::new(".")).join("leases")
-        });
+        let db = path.map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned()));
+        let dir = db
+            .as_ref()
+            .map(|p| p.parent().unwrap_or_else(|| Path::new(".")).join("leases"));
         Leases {
             owner: new_owner(),
             how: How::Files {
                 dir,
+                db,
                 held: std::sync::Mutex::new(None),
             },
             executing: Arc::default(),
@@ -205,7 +209,9 @@ impl Leases {
     /// after it. On PostgreSQL, refused (`Busy`) while the heartbeat is not current.
     pub fn hold(&self) -> Result<(), Error> {
         match &self.how {
-            How::Files { dir, held } => hold_file(&self.owner, dir.as_deref(), held),
+            How::Files { dir, db, held } => {
+                hold_file(&self.owner, dir.as_deref(), db.as_deref(), held)
+            }
             How::Heartbeat { server, ttl, beat } => self.beat(server, ttl, beat)?.current(),
         }
     }
@@ -290,6 +296,7 @@ fn new_owner() -> String {
 fn hold_file(
     owner: &str,
     dir: Option<&Path>,
+    db: Option<&Path>,
     held: &std::sync::Mutex<Option<File>>,
 ) -> Result<(), Error> {
     let Some(dir) = dir else {
@@ -319,6 +326,13 @@ fn hold_file(
                 "its lock file was removed as it was taken",
             ));
         }
+        // Which database this process uses: `db migrate` of a database beside it is not
+        // refused for this one (round 25 self-review).
+        if let Some(db) = db {
+            use std::io::Write;
+            file.set_len(0)?;
+            (&file).write_all(db.as_os_str().as_encoded_bytes())?;
+        }
         Ok::<_, std::io::Error>(file)
     })();
     match taken {
@@ -340,7 +354,12 @@ fn hold_file(
 /// an error: better to refuse than to copy under a live host.
 pub fn live_processes(path: &Path) -> Result<Vec<String>, Error> {
     let leases = Leases::for_database(Some(path));
-    let How::Files { dir: Some(dir), .. } = &leases.how else {
+    let How::Files {
+        dir: Some(dir),
+        db: Some(db),
+        ..
+    } = &leases.how
+    else {
         return Ok(Vec::new());
     };
     let entries = match std::fs::read_dir(dir) {
@@ -358,10 +377,20 @@ pub fn live_processes(path: &Path) -> Result<Vec<String>, Error> {
     let mut live: Vec<String> = entries
         .filter_map(Result::ok)
         .filter_map(|entry| entry.file_name().into_string().ok())
-        .filter(|owner| file_held(&dir.join(owner)))
+        .filter(|owner| file_held(&dir.join(owner)) && uses(&dir.join(owner), db))
         .collect();
     live.sort();
     Ok(live)
+}
+
+/// Whether the process holding the lock file at `path` uses database `db`: the path it
+/// wrote there, or, when it wrote none (a flowhost of before, or one between its lock and
+/// its write), any.
+fn uses(path: &Path, db: &Path) -> bool {
+    match std::fs::read(path) {
+        Ok(written) if !written.is_empty() => written == db.as_os_str().as_encoded_bytes(),
+        _ => true,
+    }
 }
 
 /// Whether the file open as `file` is the one at `path` now.
@@ -625,7 +654,7 @@ impl Beat {
 impl Drop for Leases {
     fn drop(&mut self) {
         match &self.how {
-            How::Files { dir, held } => {
+            How::Files { dir, held, .. } => {
                 let held = held.lock().unwrap_or_else(|p| p.into_inner()).is_some();
                 if let (Some(dir), true) = (dir, held) {
                     let _ = std::fs::remove_file(dir.join(&self.owner));
