@@ -149,17 +149,11 @@ pub struct Restrictions {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RestrictionUpdate {
-    #[serde(
-        default,
-        deserialize_with = "crate::json_limits::given",
-        skip_serializing_if = "Option::is_none"
-    )]
+    // Written out as before (`null` when absent): `step test`'s recorded calls, and the
+    // patterns written against them, keep their shape.
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub access_mode: Option<AccessMode>,
-    #[serde(
-        default,
-        deserialize_with = "crate::json_limits::given",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub set_collaborators: Option<Vec<String>>,
     #[serde(default)]
     pub add_collaborators: Vec<String>,
