@@ -592,8 +592,7 @@ impl MockedServices {
         route
     }
 
-    /// Where `call` with `args` is answered, not yet recorded: a call the host refuses
-    /// before any answer (naming a stranger) is not one a mock answered (round 25 review).
+    /// Where `call` with `args` is answered, not yet recorded.
     fn find(&self, call: Call, args: &Value) -> (Answered, Route<'_>) {
         let found = self
             .mocks
@@ -745,10 +744,8 @@ impl CaseApi for MockedServices {
         // The host's caps hold in front of the mocks too (SPEC ST-4): a step the host would
         // refuse does not pass its tests, nor is the record of calls made to hold it.
         crate::cases::validate::new_case(&input)?;
-        let args = json!({ "input": to_value(&input) });
-        let (answered, route) = self.find(Call::CreateCase, &args);
+        let route = self.route(Call::CreateCase, json!({ "input": to_value(&input) }));
         self.members_named(caller, &route, &input)?;
-        self.record(Call::CreateCase, args, answered);
         answer(route, case, |db| db.cases()?.create_case(caller, input))
     }
 
@@ -757,10 +754,8 @@ impl CaseApi for MockedServices {
         self.authorized(caller, &[Scope::CaseWrite])?;
         let input = crate::services::cases::parse_case_json(json)?;
         crate::cases::validate::new_case(&input)?;
-        let args = json!({ "case": parsed(json) });
-        let (answered, route) = self.find(Call::CreateCaseFromJson, &args);
+        let route = self.route(Call::CreateCaseFromJson, json!({ "case": parsed(json) }));
         self.members_named(caller, &route, &input)?;
-        self.record(Call::CreateCaseFromJson, args, answered);
         answer(route, case, |db| {
             db.cases()?.create_case_from_json(caller, json)
         })
@@ -833,7 +828,7 @@ impl CaseApi for MockedServices {
         crate::cases::validate::readable_case_id(case_id)?;
         crate::cases::validate::restriction_update(&update)?;
         let args = json!({ "case_id": case_id, "update": to_value(&update) });
-        let (answered, route) = self.find(Call::UpdateCaseRestrictions, &args);
+        let route = self.route(Call::UpdateCaseRestrictions, args);
         // After the case, as the host decides (its mock answered as one the caller sees).
         let named = [
             (update.set_collaborators.as_deref(), "`set_collaborators`"),
@@ -845,7 +840,6 @@ impl CaseApi for MockedServices {
         for (emails, what) in named {
             self.are_members(caller, &route, emails.unwrap_or_default(), what)?;
         }
-        self.record(Call::UpdateCaseRestrictions, args, answered);
         answer(route, restrictions, |db| {
             db.cases()?
                 .update_case_restrictions(caller, case_id, update)
