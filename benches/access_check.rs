@@ -16,8 +16,10 @@
 //! on the same platform (two runs in flight, as `serve` beside its web sign-ins would): logins
 //! per second, and the runs' p50/p99 during the storm beside the same runs' without it.
 //!
-//! Run: `cargo bench --bench access_check`; `FLOWHOST_BENCH_WRITES_ONLY=1` skips the checks
-//! against Cedar (the writes and storms alone, for short runs under `perf`).
+//! Run: `cargo bench --bench access_check --features cedar-peer` (Cedar is an optional
+//! dependency: its serde_json `preserve_order` would otherwise reach every test build, and
+//! it reaches this bench's); `FLOWHOST_BENCH_WRITES_ONLY=1` skips the checks against Cedar (the
+//! writes and storms alone, for short runs under `perf`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hint::black_box;
@@ -954,7 +956,7 @@ fn main() {
         .map(|&n| time_writes(n, n == WRITE_SIZES[WRITE_SIZES.len() - 1]))
         .collect();
     print_writes(&writes);
-    println!("command: cargo bench --bench access_check");
+    println!("command: cargo bench --bench access_check --features cedar-peer");
 }
 
 /// Flowhost's checks against Cedar's at every size, and the targets.

@@ -132,14 +132,11 @@ fn token_of(link: &str) -> &str {
     link.rsplit('/').next().expect("a token")
 }
 
-/// The browser that used a sign-in link may send its confirmation again (a double click:
-/// the first answer, with its session, is dropped by the browser; or an answer lost) and is
-/// signed in; the link stays spent for every other browser (round 20 kill and concurrency
-/// review: the link was spent and nobody signed in).
 /// A second sign-in page opened in the same browser (here the link opened twice; the
-/// identity provider's page in `web_oidc`) keeps the browser's nonce: the first page's button still signs in
-/// (round 25 web review: each page set a new one, and the first page's button was a 403
-/// blaming a session nobody had). A nonce that does not read as one is replaced.
+/// identity provider's page in `web_oidc`) keeps the browser's nonce: the first page's
+/// button still signs in (round 25 web review: each page set a new one, and the first page's
+/// button was a 403 blaming a session nobody had). A nonce that does not read as one is
+/// replaced.
 #[test]
 fn a_second_sign_in_page_leaves_the_first_pages_button_working() {
     let site = Site::new();
@@ -157,6 +154,10 @@ fn a_second_sign_in_page_leaves_the_first_pages_button_working() {
     assert_ne!(odd.cookie("fh_signin"), Some("not-a-nonce"), "replaced");
 }
 
+/// The browser that used a sign-in link may send its confirmation again (a double click:
+/// the first answer, with its session, is dropped by the browser; or an answer lost) and is
+/// signed in; the link stays spent for every other browser (round 20 kill and concurrency
+/// review: the link was spent and nobody signed in).
 #[test]
 fn a_sign_in_links_confirmation_sent_twice_by_its_browser_signs_it_in() {
     let site = Site::new();
