@@ -236,6 +236,39 @@ fn publish_hook(server: &Server, key: &str) -> (String, String) {
     )
 }
 
+/// A webhook is had through the API as through `flowhost workflows webhook`: its id again
+/// (no secret), a new secret with `rotate`, and refused to whom may not bind its `run_as`
+/// (round 25 self-review: a publish answered with `webhook_error` left an API-only client
+/// nothing but publishing again).
+#[test]
+fn a_webhook_is_had_and_rotated_through_the_api() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let (path, secret) = publish_hook(&server, &owner);
+    let route = "/api/v1/workspaces/mssp-soc/workflows/on-hook/webhook";
+    let again = server.send("POST", route, Some(&owner), b"");
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(
+        format!("/hooks/{}", again.body["id"].as_str().unwrap_or("")),
+        path
+    );
+    assert!(again.body.get("secret").is_none(), "{}", again.text);
+    let rotated = server.post(route, &owner, &json!({ "rotate": true }));
+    assert_eq!(rotated.status, 200, "{}", rotated.text);
+    let new = rotated.body["secret"].as_str().expect("a new secret");
+    assert_ne!(new, secret);
+    let viewer = server.viewer();
+    let refused = server.send("POST", route, Some(&viewer), b"");
+    assert!(matches!(refused.status, 403 | 404), "{}", refused.text);
+    let none = server.send(
+        "POST",
+        "/api/v1/workspaces/mssp-soc/workflows/nothing/webhook",
+        Some(&owner),
+        b"",
+    );
+    assert_eq!(none.status, 404, "{}", none.text);
+}
+
 /// A webhook workflow's publish is answered 201 whenever its revision is published, also when
 /// another revision (here a manual one, by another request) lands before its webhook is
 /// made: that answered 404 "not published with a webhook trigger" after publishing, and a
@@ -2249,6 +2282,10 @@ fn every_route_is_in_the_openapi_document() {
             "patch",
             "/api/v1/workspaces/{workspace}/cases/{id}/restrictions",
         ),
+        (
+            "post",
+            "/api/v1/workspaces/{workspace}/workflows/{name}/webhook",
+        ),
         ("get", "/api/v1/workspaces/{workspace}/interactions"),
         ("get", "/api/v1/interactions/{id}"),
         ("post", "/api/v1/interactions/{id}/respond"),
@@ -2322,6 +2359,7 @@ fn every_workspace_route_answers_another_workspaces_key_as_for_no_workspace() {
             Some(echo_workflow("hello", json!({ "on": "manual" }))),
         ),
         ("POST", "workflows/hello/runs".into(), Some(json!({}))),
+        ("POST", "workflows/hello/webhook".into(), Some(json!({}))),
         ("POST", "cases".into(), Some(case_json.clone())),
         ("POST", "cases/from-json".into(), Some(case_json)),
         ("POST", "cases/query".into(), Some(json!({}))),

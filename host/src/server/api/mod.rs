@@ -56,6 +56,7 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(workflows::list, workflows::publish))
         .routes(routes!(workflows::run))
+        .routes(routes!(workflows::webhook))
         .routes(routes!(runs::list))
         .routes(routes!(runs::show))
         .routes(routes!(runs::resume))

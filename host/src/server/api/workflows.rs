@@ -65,7 +65,7 @@ pub struct Published {
     #[schema(value_type = Option<Object>)]
     webhook: Option<Webhook>,
     /// Why a webhook workflow's `webhook` is missing: the revision is published, and only
-    /// its webhook could not be answered now (`flowhost workflows webhook` gives it).
+    /// its webhook could not be answered now (`POST …/workflows/{name}/webhook` gives it).
     #[serde(skip_serializing_if = "Option::is_none")]
     webhook_error: Option<String>,
 }
@@ -114,7 +114,8 @@ pub async fn publish(
                     None,
                     Some(format!(
                         "revision {revision} is published; its webhook could not be answered \
-                         now: {err}"
+                         now: {err} (`POST .../workflows/{}/webhook` gives it)",
+                        w.name
                     )),
                 ),
             },
@@ -183,4 +184,41 @@ pub async fn run(
     .await?;
     state.wake();
     Ok(super::outcome::answered(outcome))
+}
+
+/// The body of a webhook request; none at all is `{}`.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookRequest {
+    /// A new signing secret, shown once, in place of the old one (default `false`).
+    #[serde(default)]
+    rotate: bool,
+}
+
+/// The webhook of published workflow `name`: created on first ask (its signing secret then
+/// shown, once) or given a new secret with `rotate`; needs what publishing its latest
+/// revision needs, and binding its `run_as` (SPEC WF-10), as `flowhost workflows webhook`.
+/// What a publish answers with `webhook_error` is had here (round 25 self-review: an
+/// API-only client could only publish again).
+#[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/workflows/{name}/webhook", tag = "workflows",
+    params(("workspace" = String, Path, description = "the workspace"),
+        ("name" = String, Path, description = "the published workflow, with a webhook trigger")),
+    request_body = Option<WebhookRequest>,
+    responses((status = 200, description = "the webhook; `secret` only when just created or rotated", body = Object),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "no such workflow with a webhook trigger", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn webhook(
+    State(state): State<AppState>,
+    Authed(principal): Authed,
+    Path((workspace, name)): Path<(String, String)>,
+    ApiJsonOrNone(request): ApiJsonOrNone<WebhookRequest>,
+) -> ApiResult<Json<Webhook>> {
+    let hook = call(&state, move |e| {
+        e.platform()
+            .workflows()
+            .webhook(&principal, &workspace, &name, request.rotate)
+    })
+    .await?;
+    Ok(Json(hook))
 }
