@@ -297,9 +297,8 @@ impl Engine {
         self.leases.executing(run.key, &run.id)
     }
 
-    /// Takes this process's lease now rather than at its first run: a serving host is then
-    /// seen alive from its start (`db migrate` refuses a file a host uses; an idle host held
-    /// no lock file and was not seen: round 25 storage review).
+    /// Takes this process's lease now: a serving host is then seen alive from its start,
+    /// before its scheduler's first round takes it (`db migrate` refuses a file a host uses).
     pub fn hold_lease(&self) -> Result<(), Error> {
         self.leases.hold()
     }
