@@ -410,6 +410,15 @@ impl Platform {
         db
     }
 
+    /// [`Platform::db`] without committing the open batch first: for a look whose answer a
+    /// write transaction decides again, since it may see another run's work the batch has
+    /// not committed yet. Committing the batch for a look took every run in flight out of
+    /// group commit at each keyed case creation (round 25 benchmark: commits per run with 16
+    /// in flight rose from 0.3 to 0.95).
+    pub(crate) fn db_peek(&self) -> Result<DbGuard<'_>, Error> {
+        self.lock_for_call()
+    }
+
     /// The database waited for without any deadline, for the host's own look at what it is
     /// (its file, its server), never for storage work on a step's or a request's behalf.
     pub(crate) fn db_unbounded(&self) -> DbGuard<'_> {

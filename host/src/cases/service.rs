@@ -160,8 +160,10 @@ impl Platform {
         // named has left since: checked against today's members, a retry after a lost answer
         // was refused as invalid, and a re-executed step failed where it had succeeded
         // (round 20 kill and web reviews). The people are still read as emails.
+        // A look, decided again as the case is inserted (below): the open batch is not
+        // committed for it.
         let made_before = match idempotency_key {
-            Some(key) => store::find_by_idempotency_key(self.db()?.conn(), key)
+            Some(key) => store::find_by_idempotency_key(self.db_peek()?.conn(), key)
                 .map_err(internal)?
                 .is_some_and(|(_, other)| other == ws),
             None => false,
@@ -247,7 +249,16 @@ impl Platform {
             let viewer = self.decided_again(tx, caller, &[Scope::CaseWrite])?;
             // Inserted unless its idempotency key is taken (one round trip, where a look-up
             // first took two); taken, the answer is that creation's.
-            let Some(CaseRow { id, mut record, .. }) = store::insert(tx, &new_row)? else {
+            let inserted = store::insert(tx, &new_row)?;
+            // Made anew where the look saw its key taken (by work of the open batch that did
+            // not commit after all): its caps and people were not checked, so not made now;
+            // tried again, the look sees the key free and checks them.
+            if made_before && inserted.is_some() {
+                return Err(Error::Busy(
+                    "the case's key was taken by work that did not commit; try again".into(),
+                ));
+            }
+            let Some(CaseRow { id, mut record, .. }) = inserted else {
                 let key = idempotency_key.ok_or_else(|| {
                     Error::Internal("a case without an idempotency key was not inserted".into())
                 })?;
