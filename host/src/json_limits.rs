@@ -210,12 +210,6 @@ pub fn value_count(value: &serde_json::Value) -> usize {
     Counting::WEIGHTED.values(value)
 }
 
-/// [`value_count`] if it is at most `limit`; `None` as soon as it passes it, so counting
-/// costs at most `limit` steps whatever the value holds.
-pub fn value_count_within(value: &serde_json::Value, limit: usize) -> Option<usize> {
-    Counting::WEIGHTED.values_within(value, limit)
-}
-
 /// How a parsed value's values are counted: what an object holding anything counts for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Counting {

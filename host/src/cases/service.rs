@@ -1003,22 +1003,42 @@ impl Platform {
     /// not handed the event, which names who was on the case while it was hidden from them
     /// (SPEC CS-2; round 22 leak review: a late dispatch started it, a prompt one did not).
     pub(crate) fn saw_as_recorded(&self, caller: &Caller, recorded: &RecordedSight) -> bool {
-        let viewer = Viewer::of(&self.index(), caller);
         let r = recorded;
-        let named =
-            |email: &str| names(r.assignee.as_deref(), &r.reviewers, &r.collaborators, email);
-        sees_named(r.access_mode, named, &viewer)
+        self.sees_people(
+            caller,
+            r.access_mode,
+            r.assignee.as_deref(),
+            &r.reviewers,
+            &r.collaborators,
+        )
     }
 
     /// Whether `caller` would be shown `record` (SPEC CS-2), decided on the record as given:
     /// for `step test`'s mocked pages, which handed the test's person restricted cases every
     /// real run of theirs is never shown (round 25 steps review).
     pub(crate) fn sees_record(&self, caller: &Caller, record: &CaseRecord) -> bool {
-        let viewer = Viewer::of(&self.index(), caller);
         let r = record;
-        let named =
-            |email: &str| names(r.assignee.as_deref(), &r.reviewers, &r.collaborators, email);
-        sees_named(r.access_mode, named, &viewer)
+        self.sees_people(
+            caller,
+            r.access_mode,
+            r.assignee.as_deref(),
+            &r.reviewers,
+            &r.collaborators,
+        )
+    }
+
+    /// Whether `caller` sees a case of `mode` naming these people, as [`sees_named`] decides.
+    fn sees_people(
+        &self,
+        caller: &Caller,
+        mode: AccessMode,
+        assignee: Option<&str>,
+        reviewers: &[String],
+        collaborators: &[String],
+    ) -> bool {
+        let viewer = Viewer::of(&self.index(), caller);
+        let named = |email: &str| names(assignee, reviewers, collaborators, email);
+        sees_named(mode, named, &viewer)
     }
 }
 

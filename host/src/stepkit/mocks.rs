@@ -587,18 +587,11 @@ impl MockedServices {
 
     /// Where `call` with `args` is answered, recorded as made.
     fn route(&self, call: Call, args: Value) -> Route<'_> {
-        let (answered, route) = self.find(call, &args);
-        self.record(call, args, answered);
-        route
-    }
-
-    /// Where `call` with `args` is answered, not yet recorded.
-    fn find(&self, call: Call, args: &Value) -> (Answered, Route<'_>) {
         let found = self
             .mocks
             .iter()
-            .find(|m| m.call == call && m.args.as_ref().is_none_or(|p| matches(p, args)));
-        match (found, &self.database) {
+            .find(|m| m.call == call && m.args.as_ref().is_none_or(|p| matches(p, &args)));
+        let (answered, route) = match (found, &self.database) {
             (Some(m), _) => (
                 Answered::Mock(m.label.clone()),
                 Route::Mock(m.answer.clone()),
@@ -622,11 +615,7 @@ impl MockedServices {
                     Route::Refused(Error::Internal(message)),
                 )
             }
-        }
-    }
-
-    /// Records `call` as made, answered as `answered`.
-    fn record(&self, call: Call, args: Value, answered: Answered) {
+        };
         let mut calls = self.lock_calls();
         if calls.len() < MAX_RECORDED_CALLS {
             let text = args.to_string();
@@ -644,6 +633,7 @@ impl MockedServices {
             self.dropped
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
+        route
     }
 
     /// The `args` pattern of the mock at `label`, for failure messages.
