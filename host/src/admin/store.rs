@@ -59,8 +59,9 @@ pub(crate) fn membership(
     .map_err(internal)
 }
 
-/// Owners of `ws` other than user `except` who can act now: not denied by SSO (nor, provisioned
-/// by it, admitted by it only as external), and able to sign in (see `admin::other_usable_owners`, which owns the rule).
+/// Owners of `ws` other than user `except` who can act now: not denied by SSO (nor,
+/// provisioned by it, admitted by it only as external), and able to sign in (see
+/// `admin::other_usable_owners`, which owns the rule).
 pub(crate) fn other_usable_owners(conn: &Connection, ws: i64, except: i64) -> Result<i64, Error> {
     conn.query_row(
         "SELECT count(*) FROM memberships m

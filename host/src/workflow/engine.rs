@@ -1011,8 +1011,8 @@ impl Engine {
                                 RunStatus::Running,
                                 Some(
                                     "the run could not be put on hold: what arrived for it (an \
-                                 answer, a due wait) is for steps its replay no longer \
-                                 reaches, and nothing it reaches is open"
+                                     answer, a due wait) is for steps its replay no longer \
+                                     reaches, and nothing it reaches is open"
                                         .to_owned(),
                                 ),
                             )),

@@ -93,7 +93,6 @@ pub enum Refusal {
     /// The same signature was accepted before.
     #[error("this signature was accepted before (a replay)")]
     Replayed,
-
     /// The secret was not issued for the workflow's current `run_as` (it changed since, or
     /// the secret predates secrets bound to one): it must be rotated.
     #[error(
