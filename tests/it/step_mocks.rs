@@ -44,6 +44,14 @@ fn step_test(project: &Path) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// [`step_test`] of restrict-cases (granted `cases:read` and `cases:write`) with `tests`, its
+/// tenant fixture `tenant.json` holding `tenant`.
+fn step_test_with_tenant(dir: &Path, tests: &Value, tenant: &Value) -> (bool, String) {
+    let project = project(dir, tests, "[\"cases:read\", \"cases:write\"]");
+    std::fs::write(project.join("tenant.json"), tenant.to_string()).expect("tenant fixture");
+    step_test(&project)
+}
+
 fn page(ids: &[&str]) -> Value {
     let cases: Vec<Value> = ids
         .iter()
@@ -645,9 +653,7 @@ fn a_mock_answers_only_what_the_fixtures_person_may_ask() {
         "as": "olivia.owner@acme-mssp.test",
         "tests": [case("olivia.owner@acme-mssp.test"), case("vic.viewer@acme-mssp.test")]
     });
-    let project = project(dir.path(), &tests, "[\"cases:read\", \"cases:write\"]");
-    std::fs::write(project.join("tenant.json"), tenant.to_string()).expect("tenant fixture");
-    let (ok, text) = step_test(&project);
+    let (ok, text) = step_test_with_tenant(dir.path(), &tests, &tenant);
     assert!(!ok, "{text}");
     assert!(text.contains("1 passed, 1 failed"), "{text}");
     assert!(text.contains("ok    as olivia.owner"), "{text}");
@@ -759,9 +765,7 @@ fn a_mocked_update_naming_a_stranger_fails_as_the_host_fails_it() {
         "tests": [case("a member", "sam.lead@acme-mssp.test"),
                   case("a stranger", "stranger@evil.test"), refused]
     });
-    let project = project(dir.path(), &tests, "[\"cases:read\", \"cases:write\"]");
-    std::fs::write(project.join("tenant.json"), tenant.to_string()).expect("tenant fixture");
-    let (ok, text) = step_test(&project);
+    let (ok, text) = step_test_with_tenant(dir.path(), &tests, &tenant);
     assert!(!ok, "{text}");
     assert!(text.contains("2 passed, 1 failed"), "{text}");
     assert!(text.contains("ok    a member"), "{text}");
@@ -802,9 +806,7 @@ fn a_mocked_page_holds_only_cases_the_tests_person_is_shown() {
                   case("a collaborator", "sam.lead@acme-mssp.test"),
                   case("a viewer", "vic.viewer@acme-mssp.test")]
     });
-    let project = project(dir.path(), &tests, "[\"cases:read\", \"cases:write\"]");
-    std::fs::write(project.join("tenant.json"), tenant.to_string()).expect("tenant fixture");
-    let (ok, text) = step_test(&project);
+    let (ok, text) = step_test_with_tenant(dir.path(), &tests, &tenant);
     assert!(!ok, "{text}");
     assert!(text.contains("2 passed, 1 failed"), "{text}");
     assert!(

@@ -1279,6 +1279,16 @@ mod tests {
         );
     }
 
+    /// The cases' states, in their numbers' order.
+    fn case_states(conn: &Connection) -> Vec<String> {
+        conn.prepare("SELECT state FROM cases ORDER BY number")
+            .expect("sql")
+            .query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("states")
+    }
+
     /// Migration 43 gives a case stored with a blank state (before round 23 refused one) the
     /// state a new case takes: no door could find it by its state (round 24 review).
     #[test]
@@ -1291,13 +1301,7 @@ mod tests {
         )
         .expect("rows of before");
         migrate(&mut conn).expect("migrate");
-        let states: Vec<String> = conn
-            .prepare("SELECT state FROM cases ORDER BY number")
-            .expect("sql")
-            .query_map([], |r| r.get(0))
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("states");
+        let states = case_states(&conn);
         assert_eq!(states, ["open", "closed"]);
     }
 
@@ -1324,13 +1328,7 @@ mod tests {
         }
         let mut conn = conn;
         migrate(&mut conn).expect("migrate");
-        let states: Vec<String> = conn
-            .prepare("SELECT state FROM cases ORDER BY number")
-            .expect("sql")
-            .query_map([], |r| r.get(0))
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("states");
+        let states = case_states(&conn);
         let trimmed: Vec<&str> = stored
             .iter()
             .map(|s| match s.trim() {
