@@ -8,7 +8,9 @@
 //! 15-minute timeout) kept every other tenant's new component waiting behind them; their steps
 //! gave up after their own timeout, their runs stopped and, retried, met the same queue for
 //! as long as it lasted (round 24 hostile-step review). Now another share's first waiter is
-//! served as soon as the compile in progress ends.
+//! served as soon as the compile in progress ends, and a load whose wait ran out leaves a
+//! compile of its component waiting in its place (`StepRuntime::load_within`): a share that
+//! gave up was otherwise absent whenever the turn freed (round 25 hostile-step review).
 
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -31,12 +33,25 @@ struct State {
     /// When each share was last given the turn (a count of turns given).
     served: HashMap<String, u64>,
     turns: u64,
+    /// How many turns have ended.
+    ended: u64,
 }
 
 #[derive(Debug)]
 struct Waiter {
     ticket: u64,
     share: String,
+}
+
+/// What a wait for the turn came to.
+#[derive(Debug)]
+pub(crate) enum Taken<'a> {
+    /// The turn, held until dropped.
+    Turn(Turn<'a>),
+    /// What the turn was wanted for was done meanwhile (by a turn another took).
+    Ready,
+    /// The wait ran out first.
+    WaitRanOut,
 }
 
 /// The turn, held until dropped.
@@ -50,9 +65,15 @@ pub(crate) struct Turn<'a> {
 const SERVED_KEPT: usize = 4096;
 
 impl CompileTurns {
-    /// The turn for `share`, waiting at most `wait` (`None`: as long as it takes); `None`
-    /// when the wait ran out.
-    pub(crate) fn take(&self, share: &str, wait: Option<Duration>) -> Option<Turn<'_>> {
+    /// The turn for `share`, waiting at most `wait` (`None`: as long as it takes), unless
+    /// `ready` says, when a turn ends, that what it was wanted for is done. `ready` is asked
+    /// without the turn's lock held.
+    pub(crate) fn take(
+        &self,
+        share: &str,
+        wait: Option<Duration>,
+        ready: impl Fn() -> bool,
+    ) -> Taken<'_> {
         let deadline = wait.map(|w| Instant::now() + w);
         let mut state = self.lock();
         let ticket = state.next_ticket;
@@ -61,20 +82,37 @@ impl CompileTurns {
             ticket,
             share: share.to_owned(),
         });
+        let mut ended_seen = state.ended;
         loop {
+            // Another's turn ended since this last looked: what it did may be this one's.
+            if state.ended != ended_seen {
+                ended_seen = state.ended;
+                drop(state);
+                let done = ready();
+                state = self.lock();
+                if done {
+                    state.leave(ticket);
+                    self.freed.notify_all();
+                    return Taken::Ready;
+                }
+            }
             if !state.busy && state.next_up() == Some(ticket) {
                 state.give(ticket);
-                return Some(Turn { turns: self });
+                return Taken::Turn(Turn { turns: self });
+            }
+            // A turn that ended while `ready` was asked is looked at again before waiting.
+            if state.ended != ended_seen {
+                continue;
             }
             state = match deadline {
                 None => self.freed.wait(state).unwrap_or_else(|p| p.into_inner()),
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
-                        state.waiting.retain(|w| w.ticket != ticket);
+                        state.leave(ticket);
                         // Who is next may be another now.
                         self.freed.notify_all();
-                        return None;
+                        return Taken::WaitRanOut;
                     }
                     self.freed
                         .wait_timeout(state, left)
@@ -100,6 +138,11 @@ impl State {
             .map(|w| w.ticket)
     }
 
+    /// Takes `ticket` out of the line.
+    fn leave(&mut self, ticket: u64) {
+        self.waiting.retain(|w| w.ticket != ticket);
+    }
+
     /// Gives the turn to `ticket`.
     fn give(&mut self, ticket: u64) {
         let Some(at) = self.waiting.iter().position(|w| w.ticket == ticket) else {
@@ -117,7 +160,10 @@ impl State {
 
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
-        self.turns.lock().busy = false;
+        let mut state = self.turns.lock();
+        state.busy = false;
+        state.ended += 1;
+        drop(state);
         self.turns.freed.notify_all();
     }
 }
@@ -126,6 +172,17 @@ impl Drop for Turn<'_> {
 mod tests {
     use super::*;
     use std::sync::Arc;
+
+    fn never() -> bool {
+        false
+    }
+
+    fn turn(taken: Taken<'_>) -> Option<Turn<'_>> {
+        match taken {
+            Taken::Turn(turn) => Some(turn),
+            Taken::Ready | Taken::WaitRanOut => None,
+        }
+    }
 
     /// Waits until `n` takers wait for the turn.
     fn until_waiting(turns: &CompileTurns, n: usize) {
@@ -145,12 +202,12 @@ mod tests {
     #[test]
     fn another_shares_waiter_is_served_before_a_shares_second() {
         let turns = Arc::new(CompileTurns::default());
-        let first = turns.take("org-a", None).expect("free");
+        let first = turn(turns.take("org-a", None, never)).expect("free");
         let order = Arc::new(Mutex::new(Vec::new()));
         let waiter = |share: &'static str| {
             let (turns, order) = (turns.clone(), order.clone());
             std::thread::spawn(move || {
-                let _turn = turns.take(share, None).expect("served");
+                let _turn = turn(turns.take(share, None, never)).expect("served");
                 order.lock().expect("order").push(share);
             })
         };
@@ -173,14 +230,45 @@ mod tests {
     #[test]
     fn a_wait_that_runs_out_takes_nothing() {
         let turns = CompileTurns::default();
-        let held = turns.take("org-a", None).expect("free");
-        assert!(
-            turns
-                .take("org-b", Some(Duration::from_millis(20)))
-                .is_none()
-        );
+        let held = turn(turns.take("org-a", None, never)).expect("free");
+        assert!(matches!(
+            turns.take("org-b", Some(Duration::from_millis(20)), never),
+            Taken::WaitRanOut
+        ));
         assert!(turns.lock().waiting.is_empty());
         drop(held);
-        assert!(turns.take("org-b", Some(Duration::ZERO)).is_some());
+        assert!(turn(turns.take("org-b", Some(Duration::ZERO), never)).is_some());
+    }
+
+    /// A wait whose work another turn did ends when that turn ends, taking no turn: a load
+    /// whose component a compile left in its place made (round 25 hostile-step review) does
+    /// not wait behind another share's compile for what it already has.
+    #[test]
+    fn a_wait_whose_work_was_done_meanwhile_takes_no_turn() {
+        let turns = Arc::new(CompileTurns::default());
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let held = turn(turns.take("org-b", None, never)).expect("free");
+        let a = {
+            let turns = turns.clone();
+            std::thread::spawn(move || turn(turns.take("org-a", None, never)).is_some())
+        };
+        until_waiting(&turns, 1);
+        let b = {
+            let (turns, done) = (turns.clone(), done.clone());
+            std::thread::spawn(move || {
+                matches!(
+                    turns.take("org-b", None, || done
+                        .load(std::sync::atomic::Ordering::SeqCst)),
+                    Taken::Ready
+                )
+            })
+        };
+        until_waiting(&turns, 2);
+        // The turn held compiles what `b` waits for; `a` is served next, `b` not at all.
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        drop(held);
+        assert!(b.join().expect("b"), "b's work was done: it took no turn");
+        assert!(a.join().expect("a"), "a was served");
+        assert!(turns.lock().waiting.is_empty());
     }
 }

@@ -17,6 +17,7 @@ use crate::store::RecordedExecution;
 use super::async_abi;
 use super::bindings::{Step, StepError, StepPre};
 use super::cache::{CacheOutcome, ComponentCache, content_digest};
+use super::compile_turns::Taken;
 use super::compiler::CompileError;
 use super::engine::{self, Allocator, EngineSettings};
 use super::failure::StepFailure;
@@ -132,6 +133,9 @@ pub struct StepRuntime {
     /// uses every core. Waited for within a bound ([`StepRuntime::load_within`]): a costly
     /// compile holds it for minutes. Given in turn to the shares waiting (`compile_turns.rs`).
     compiling: super::compile_turns::CompileTurns,
+    /// The components waiting to be compiled for loads that gave up waiting (by digest: the
+    /// share whose turn compiles it).
+    later: Mutex<HashMap<String, String>>,
     /// Instance slots shared between workspaces (`slots.rs`).
     slots: super::slots::Slots,
     /// Whether swap appeared since the pool chose how to reset its slots (`swap_watch.rs`).
@@ -152,6 +156,52 @@ enum NotLoaded {
     Broken { digest: String, why: String },
 }
 
+/// Why a load stopped short of a loaded component.
+enum LoadStop {
+    /// It failed.
+    Failed(StepFailure),
+    /// Its wait for the host to read another component ran out.
+    ReaderBusy,
+    /// Its wait for the compiler ran out; `digest` is its component's.
+    CompilerBusy { digest: String },
+}
+
+impl From<StepFailure> for LoadStop {
+    fn from(failure: StepFailure) -> Self {
+        Self::Failed(failure)
+    }
+}
+
+impl LoadStop {
+    /// The failure a load of `path` that waited `wait` reports: a wait that ran out is the
+    /// host's, for now (a run stops resumable, SPEC WF-11).
+    fn into_failure(self, path: &Path, wait: Duration) -> StepFailure {
+        let waited = |what: &str, then: &str| {
+            StepFailure::Host(format!(
+                "step `{}` waited {} for {what}; it is {then}",
+                path.display(),
+                super::failure::fmt_duration(wait)
+            ))
+        };
+        match self {
+            Self::Failed(failure) => failure,
+            Self::ReaderBusy => waited(
+                "the host to read another component",
+                "read once the host is free",
+            ),
+            Self::CompilerBusy { .. } => waited(
+                "the host's compiler, which is busy",
+                "compiled meanwhile, in its turn",
+            ),
+        }
+    }
+}
+
+/// How many components may wait to be compiled for loads that gave up waiting, in all and
+/// per share (`StepRuntime::compile_later`).
+const LATER_KEPT: usize = 64;
+const LATER_PER_SHARE: usize = 4;
+
 /// The failure of a load whose file did not read: the machine's, for now (`Host`: the run
 /// stops resumable, SPEC WF-11), or the file's (`Load`: the step fails).
 fn unread(path: &Path, e: super::component_file::ReadError) -> StepFailure {
@@ -167,6 +217,16 @@ fn unread(path: &Path, e: super::component_file::ReadError) -> StepFailure {
             message: e.why,
         }
     }
+}
+
+/// The components waiting to be compiled later, whoever panicked while holding them (each
+/// entry is whole: inserted or removed at once).
+fn lock_later(
+    later: &Mutex<HashMap<String, String>>,
+) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+    later
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Takes a lock that guards no data (a turn), whoever panicked while holding it.
@@ -195,6 +255,7 @@ impl StepRuntime {
             loading: Mutex::new(()),
             reading: parking_lot::Mutex::new(()),
             compiling: super::compile_turns::CompileTurns::default(),
+            later: Mutex::new(HashMap::new()),
             slots: super::slots::Slots::new(
                 settings.pool_instances as usize,
                 super::slots::SLOT_WAIT,
@@ -216,7 +277,8 @@ impl StepRuntime {
     /// Loads the component at `path`: from memory if already loaded in this process, else
     /// from the on-disk cache, else by compiling it. Errors name the path and the cause.
     pub fn load(&self, path: &Path) -> Result<Arc<LoadedStep>, StepFailure> {
-        self.load_within(path, None, "")
+        self.load_waiting(path, None, "")
+            .map_err(|stop| stop.into_failure(path, Duration::ZERO))
     }
 
     /// [`StepRuntime::load`], waiting at most `wait` for another component's compile to end
@@ -226,15 +288,65 @@ impl StepRuntime {
     /// review). `None` waits as long as it takes (a command run by hand). The compile turn
     /// is taken in turn by `share` (the run's organization, as its instance slot is) and the
     /// others waiting.
+    ///
+    /// A load whose wait for the compiler runs out leaves its component to be compiled in
+    /// `share`'s turn all the same (`compile_later`), so the run tried again finds it
+    /// compiled: a share that gave up was absent whenever the turn freed, and another
+    /// always waiting took every turn (round 25 hostile-step review).
     pub fn load_within(
-        &self,
+        self: &Arc<Self>,
         path: &Path,
         wait: Option<Duration>,
         share: &str,
     ) -> Result<Arc<LoadedStep>, StepFailure> {
-        let load_error = |message: String| StepFailure::Load {
-            path: path.display().to_string(),
-            message,
+        self.load_waiting(path, wait, share).map_err(|stop| {
+            if let LoadStop::CompilerBusy { digest } = &stop {
+                self.compile_later(path, digest.clone(), share);
+            }
+            stop.into_failure(path, wait.unwrap_or_default())
+        })
+    }
+
+    /// Compiles the component at `path` (of `digest`) in `share`'s turn, on a thread of its
+    /// own, unless as many are queued already: one per component, [`LATER_PER_SHARE`] per
+    /// share, [`LATER_KEPT`] in all (each is a thread waiting).
+    fn compile_later(self: &Arc<Self>, path: &Path, digest: String, share: &str) {
+        let mut later = lock_later(&self.later);
+        if later.len() >= LATER_KEPT
+            || later.values().filter(|s| *s == share).count() >= LATER_PER_SHARE
+            || later.contains_key(&digest)
+        {
+            return;
+        }
+        later.insert(digest.clone(), share.to_owned());
+        drop(later);
+        let (runtime, path, share) = (Arc::clone(self), path.to_owned(), share.to_owned());
+        let queued = digest.clone();
+        let spawned = std::thread::Builder::new()
+            .name("flowhost-compile".into())
+            .spawn(move || {
+                // What it came to is kept as any load's is (`settle`); a run that asks
+                // again finds it, or loads afresh.
+                let _ = runtime.load_waiting(&path, None, &share);
+                lock_later(&runtime.later).remove(&queued);
+            });
+        if spawned.is_err() {
+            lock_later(&self.later).remove(&digest);
+        }
+    }
+
+    /// [`StepRuntime::load_within`] without leaving anything queued.
+    fn load_waiting(
+        &self,
+        path: &Path,
+        wait: Option<Duration>,
+        share: &str,
+    ) -> Result<Arc<LoadedStep>, LoadStop> {
+        let load_error = |message: String| {
+            LoadStop::Failed(StepFailure::Load {
+                path: path.display().to_string(),
+                message,
+            })
         };
         // A file unchanged since it was loaded (same size and mtime) is not read and hashed
         // again: that costs more than running a small step.
@@ -256,14 +368,10 @@ impl StepRuntime {
                 // another's large file must not hold every first load past its deadline.
                 let _reading = match wait {
                     None => self.reading.lock(),
-                    Some(wait) => self.reading.try_lock_for(wait).ok_or_else(|| {
-                        StepFailure::Host(format!(
-                            "step `{}` waited {} for the host to read another component; it \
-                             is read once the host is free",
-                            path.display(),
-                            super::failure::fmt_duration(wait)
-                        ))
-                    })?,
+                    Some(wait) => self
+                        .reading
+                        .try_lock_for(wait)
+                        .ok_or(LoadStop::ReaderBusy)?,
                 };
                 match known(meta.as_ref()) {
                     Some(digest) => digest,
@@ -299,28 +407,35 @@ impl StepRuntime {
             }
             if let Some(component) = self.cache.cached(&self.engine, &digest) {
                 let linked = self.link(path, digest, component, CacheOutcome::Hit);
-                return self.settle(path, linked).inspect(&remember);
+                return self
+                    .settle(path, linked)
+                    .inspect(&remember)
+                    .map_err(LoadStop::Failed);
             }
         }
-        // One compile at a time.
-        let _compiling = self.compiling.take(share, wait).ok_or_else(|| {
-            StepFailure::Host(format!(
-                "step `{}` waited {} for the host's compiler, which is busy; it is \
-                 compiled once the compiler is free",
-                path.display(),
-                super::failure::fmt_duration(wait.unwrap_or_default())
-            ))
-        })?;
+        // One compile at a time; a turn that ends having loaded this one ends the wait.
+        let ready =
+            || self.loaded.get(&digest).is_some() || self.lock_failed().contains_key(&digest);
+        let _compiling = match self.compiling.take(share, wait, ready) {
+            Taken::Turn(turn) => Some(turn),
+            Taken::Ready => None,
+            Taken::WaitRanOut => return Err(LoadStop::CompilerBusy { digest }),
+        };
         if let Some(known) = self.known(&digest) {
             return known.inspect(&remember).map_err(load_error);
         }
         // Another process sharing the cache may have compiled it while this waited.
         if let Some(component) = self.cache.cached(&self.engine, &digest) {
             let linked = self.link(path, digest, component, CacheOutcome::Hit);
-            return self.settle(path, linked).inspect(&remember);
+            return self
+                .settle(path, linked)
+                .inspect(&remember)
+                .map_err(LoadStop::Failed);
         }
         let compiled = self.compile_and_link(path);
-        self.settle(path, compiled).inspect(&remember)
+        self.settle(path, compiled)
+            .inspect(&remember)
+            .map_err(LoadStop::Failed)
     }
 
     /// Keeps what a load of the component at `path` came to: a loaded component, or why its
@@ -705,10 +820,11 @@ mod tests {
     #[test]
     fn a_load_waits_for_another_compile_only_within_its_bound() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let runtime = StepRuntime::new(&EngineSettings::default(), None).expect("runtime");
+        let runtime =
+            Arc::new(StepRuntime::new(&EngineSettings::default(), None).expect("runtime"));
         let new = dir.path().join("new.wasm");
         std::fs::write(&new, b"\0asm\x0d\0\x01\0not compiled yet").expect("write");
-        let compiling = runtime.compiling.take("another", None);
+        let compiling = runtime.compiling.take("another", None, || false);
         let started = Instant::now();
         let refused = runtime
             .load_within(&new, Some(Duration::from_millis(100)), "org")
@@ -723,12 +839,67 @@ mod tests {
             "{refused}"
         );
         assert!(runtime.lock_failed().is_empty(), "not taken for broken");
+        // The load that gave up left its component to compile in its turn: when the turn
+        // frees it is compiled (here: found broken) with no load asking again (round 25
+        // hostile-step review: a share that gave up was absent whenever the turn freed).
         drop(compiling);
-        let compiled = runtime.load_within(&new, Some(Duration::from_millis(100)), "org");
+        let since = Instant::now();
+        while runtime.lock_failed().is_empty() {
+            assert!(
+                since.elapsed() < Duration::from_secs(30),
+                "compiled in its turn"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let compiled = runtime.load_within(&new, Some(Duration::ZERO), "org");
         assert_eq!(
             compiled.err().map(|e| e.kind()),
             Some("load"),
-            "its turn came"
+            "what its turn found is known without a wait"
         );
+    }
+
+    /// One component waits to be compiled later once, and a share has at most
+    /// `LATER_PER_SHARE` waiting: a step giving up on many components leaves no thread per
+    /// give-up.
+    #[test]
+    fn compiles_left_for_later_are_bounded() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let runtime =
+            Arc::new(StepRuntime::new(&EngineSettings::default(), None).expect("runtime"));
+        let compiling = runtime.compiling.take("another", None, || false);
+        for i in 0..LATER_PER_SHARE + 2 {
+            let file = dir.path().join(format!("new{i}.wasm"));
+            std::fs::write(&file, format!("\0asm\x0d\0\x01\0later {i}")).expect("write");
+            for _ in 0..2 {
+                assert!(
+                    runtime
+                        .load_within(&file, Some(Duration::ZERO), "org")
+                        .is_err()
+                );
+            }
+        }
+        let waiting = |share: &str| {
+            lock_later(&runtime.later)
+                .values()
+                .filter(|s| *s == share)
+                .count()
+        };
+        assert_eq!(waiting("org"), LATER_PER_SHARE);
+        let other = dir.path().join("other.wasm");
+        std::fs::write(&other, b"\0asm\x0d\0\x01\0other").expect("write");
+        assert!(
+            runtime
+                .load_within(&other, Some(Duration::ZERO), "org-b")
+                .is_err()
+        );
+        assert_eq!(waiting("org-b"), 1, "another share's place is its own");
+        drop(compiling);
+        let since = Instant::now();
+        while !lock_later(&runtime.later).is_empty() {
+            assert!(since.elapsed() < Duration::from_secs(30), "all compiled");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(runtime.lock_failed().len(), LATER_PER_SHARE + 1);
     }
 }
