@@ -1155,6 +1155,43 @@ fn a_restriction_update_giving_null_is_refused_and_changes_nothing() {
     assert_eq!(cleared.body["collaborators"], json!([]), "{}", cleared.text);
 }
 
+/// A case query's filter or cursor given as `null` is refused naming it: read as absent, a
+/// filter on a reference that found nobody (`"assignee": null`) answered every case the
+/// caller sees, and a `null` cursor (the last page's) the first page again (round 26
+/// hostile-input review).
+#[test]
+fn a_case_query_giving_null_is_refused_not_widened() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    created_id(&server, &owner);
+    let path = "/api/v1/workspaces/mssp-soc/cases/query";
+    for (field, body) in [
+        ("assignee", json!({ "filter": { "assignee": null } })),
+        ("state", json!({ "filter": { "state": null } })),
+        ("access_mode", json!({ "filter": { "access_mode": null } })),
+        ("severity", json!({ "filter": { "severity": null } })),
+        ("text", json!({ "filter": { "text": null } })),
+        ("cursor", json!({ "cursor": null })),
+    ] {
+        let refused = server.post(path, &owner, &body);
+        assert_eq!(refused.status, 400, "{field}: {}", refused.text);
+        assert!(refused.text.contains(field), "{}", refused.text);
+    }
+    // A new case's mode given as `null` is refused too: it made a case every case
+    // reader sees (round 26 leak review).
+    let made = server.post(
+        "/api/v1/workspaces/mssp-soc/cases",
+        &owner,
+        &json!({ "title": "t", "severity": "low", "access_mode": null }),
+    );
+    assert_eq!(made.status, 400, "{}", made.text);
+    assert!(made.text.contains("access_mode"), "{}", made.text);
+    // Left out, a filter filters nothing.
+    let all = server.post(path, &owner, &json!({ "filter": {} }));
+    assert_eq!(all.status, 200, "{}", all.text);
+    assert_eq!(all.body["cases"].as_array().map(Vec::len), Some(1));
+}
+
 /// A restriction update sent again with its `Idempotency-Key` (its answer lost) answers what
 /// the first answered and changes nothing again: a retried delta re-applied over a change
 /// made between added back a collaborator removed since (round 21).

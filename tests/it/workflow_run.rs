@@ -488,6 +488,66 @@ fn a_restriction_update_whose_people_render_null_fails_and_changes_nothing() {
     assert!(out.status.success(), "{doc}");
 }
 
+/// A restriction update whose whole input is a reference that found nothing fails naming
+/// the input's shape, not a `case_id` that is `null` (round 26 hostile-input review).
+#[test]
+fn a_restriction_update_whose_input_renders_null_names_its_input() {
+    let env = Env::new();
+    let wf = json!({ "name": "lock", "workspace": "mssp-soc", "steps": [
+        { "id": "r", "uses": "cases/update-case-restrictions", "with": "$.event.update" }
+    ] });
+    let file = env.write("lock.json", &wf);
+    let (out, doc) = env.run(&file, OWNER, r#"{"update": null}"#);
+    assert_eq!(out.status.code(), Some(1), "{doc}");
+    let error = doc["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("`cases/update-case-restrictions` input: invalid type: null"),
+        "{error}"
+    );
+    assert!(!error.contains("case_id"), "{error}");
+}
+
+/// A case query whose filter's reference found nobody (`null`) fails the step naming the
+/// filter: read as absent, a query for the new case's assignee answered every case the run
+/// sees, and a loop after it acted on all of them (round 26 hostile-input review).
+#[test]
+fn a_case_query_whose_filter_renders_null_fails_naming_it() {
+    let env = Env::new();
+    let wf = json!({ "name": "mine", "workspace": "mssp-soc", "steps": [
+        { "id": "c", "uses": "cases/create-case",
+          "with": { "title": "Phish", "severity": "low" } },
+        { "id": "q", "uses": "cases/query-cases",
+          "with": { "filter": { "assignee": "$.steps.c.assignee" } } }
+    ] });
+    let file = env.write("mine.json", &wf);
+    let (out, doc) = env.run(&file, OWNER, "{}");
+    assert_eq!(out.status.code(), Some(1), "{doc}");
+    let error = doc["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("cases/query-cases") && error.contains("filter.assignee"),
+        "{error}"
+    );
+    // A new case whose mode's reference found nothing is refused, not made full access.
+    let wf = json!({ "name": "open", "workspace": "mssp-soc", "steps": [
+        { "id": "c", "uses": "cases/create-case",
+          "with": { "title": "Phish", "severity": "low", "access_mode": "$.event.mode" } }
+    ] });
+    let file = env.write("open.json", &wf);
+    let (out, doc) = env.run(&file, OWNER, r#"{"mode": null}"#);
+    assert_eq!(out.status.code(), Some(1), "{doc}");
+    let error = doc["error"].as_str().unwrap_or_default();
+    assert!(error.contains("access_mode"), "{error}");
+    let made: i64 = crate::common::db_at(&env.db)
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM cases WHERE title = 'Phish'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(made, 1, "only the first run's case");
+}
+
 /// A run's case events spend its budget of events by size, not only by number (SPEC ST-4;
 /// round 14 hostile-step review): each embeds the whole case, so toggling a case of 60 KB
 /// wrote about 180 KB of events a step, 10,000 events (about 600 MB) before the count ran

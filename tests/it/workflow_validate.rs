@@ -744,7 +744,10 @@ fn a_builtin_steps_written_input_that_every_run_refuses_is_refused_where_written
             { "id": "page", "uses": "cases/query-cases",
               "with": { "cursor": "$.event.cursor?", "page_size": "50" } },
             { "id": "sorted", "uses": "cases/query-cases",
-              "with": { "sort": "$.event.sort", "cursor": "C-1" } }
+              "with": { "sort": "$.event.sort", "cursor": "C-1" } },
+            // Named as missing, not as a `case_id` that is `null` (round 26).
+            { "id": "no-case", "uses": "cases/update-case-restrictions",
+              "with": { "access_mode": "restricted" } }
         ] })
     .to_string();
     let stderr = errors_for(&definition);
@@ -758,6 +761,7 @@ fn a_builtin_steps_written_input_that_every_run_refuses_is_refused_where_written
         "steps[2].with: `cases/create-case` input: missing field `title`",
         "steps[3].with.severity: `cases/create-case` input, field `severity`: unknown variant `High`",
         "steps[4].with.access_mode: `cases/update-case-restrictions` input, field `access_mode`",
+        "steps[11].with: `cases/update-case-restrictions` input: missing field `case_id`",
     ] {
         assert!(stderr.contains(at), "{at}: {stderr}");
     }

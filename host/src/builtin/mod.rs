@@ -94,8 +94,8 @@ impl Builtin {
 
     /// A value input field `key` (or a field of that name inside one, such as `case.title`)
     /// always takes, standing in for a reference written there when a written input is
-    /// checked.
-    pub fn stand_in(key: &str) -> serde_json::Value {
+    /// checked; `None` for a field that may be left out, left out then.
+    pub fn stand_in(key: &str) -> Option<serde_json::Value> {
         cases::stand_in(key)
     }
 

@@ -2297,7 +2297,9 @@ impl Parser {
                         let siblings: Map<String, Value> = inner
                             .iter()
                             .filter(|(other, _)| other != name)
-                            .map(|(other, _)| (other.clone(), builtin::Builtin::stand_in(other)))
+                            .filter_map(|(other, _)| {
+                                Some((other.clone(), builtin::Builtin::stand_in(other)?))
+                            })
                             .collect();
                         let (key, name) = (key.clone(), name.clone());
                         places.push((
@@ -2650,9 +2652,12 @@ fn written_parts(template: &Template, vars: &Value) -> Option<Value> {
         Template::Object(fields) => Some(Value::Object(
             fields
                 .iter()
-                .map(|(key, t)| {
-                    let value = written(t).unwrap_or_else(|| builtin::Builtin::stand_in(key));
-                    (key.clone(), value)
+                .filter_map(|(key, t)| {
+                    let value = match written(t) {
+                        Some(value) => value,
+                        None => builtin::Builtin::stand_in(key)?,
+                    };
+                    Some((key.clone(), value))
                 })
                 .collect(),
         )),

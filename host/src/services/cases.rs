@@ -64,7 +64,10 @@ pub struct NewCase {
     pub assignee: Option<String>,
     #[serde(default)]
     pub reviewers: Vec<String>,
-    #[serde(default)]
+    /// Left out: full access. Given as `null` refused: a reference that found no mode made
+    /// a case every case reader sees, its event reaching every listener (round 26 leak
+    /// review).
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub access_mode: Option<AccessMode>,
     #[serde(default)]
     pub collaborators: Vec<String>,
@@ -72,19 +75,22 @@ pub struct NewCase {
     pub fields: Option<serde_json::Value>,
 }
 
-/// Filters of *Query cases*; every present filter must match.
+/// Filters of *Query cases*; every present filter must match. A filter given as `null` is
+/// refused, not read as absent: a reference that found nobody (a new case's `assignee`)
+/// asks for no case, and read as no filter it answered every case the run sees (round 26
+/// hostile-input review; as [`RestrictionUpdate`]'s parts).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaseFilter {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub access_mode: Option<AccessMode>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub state: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub severity: Option<Severity>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub assignee: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub text: Option<String>,
 }
 
@@ -110,7 +116,9 @@ pub struct CaseQuery {
     /// 1..=200; 0 or absent means 50.
     #[serde(default)]
     pub page_size: u32,
-    #[serde(default)]
+    /// Given as `null` refused: a loop asking for the page after the last (whose
+    /// `next_cursor` is `null`) started over at the first.
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub cursor: Option<String>,
 }
 

@@ -126,6 +126,14 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// What the answer says, as a client reads it (the host's own failures already logged
+    /// and only their reference in it).
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+}
+
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         match e {
