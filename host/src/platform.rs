@@ -436,9 +436,13 @@ impl Platform {
             return Ok(db);
         }
         let since = Instant::now();
-        let db = self.db.try_lock_until(deadline).ok_or_else(|| {
-            Error::Busy("the database stayed in use by other runs past the step's deadline".into())
-        })?;
+        let Some(db) = self.db.try_lock_until(deadline) else {
+            // The database's business, not the caller's: its deadline passed waiting.
+            crate::store::deadline::waited_out();
+            return Err(Error::Busy(
+                "the database stayed in use by other runs past the step's deadline".into(),
+            ));
+        };
         self.uses.waited(since);
         // The wait was others' work, not this call's (under a budget: `store/deadline.rs`).
         crate::store::deadline::waited(since.elapsed());
@@ -995,6 +999,14 @@ mod tests {
             Ok(_) => panic!("the connection is held: the call must not get it"),
         }
         assert!(start.elapsed() >= Duration::from_millis(50));
+        // Noted as the database's business (SPEC WF-11; round 26 hostile-step review), for
+        // the deadline bound now only.
+        assert!(deadline::was_waited_out());
+        {
+            let _inner = deadline::bind(Instant::now() + Duration::from_secs(30));
+            assert!(!deadline::was_waited_out(), "a new bound starts afresh");
+        }
+        assert!(deadline::was_waited_out(), "the outer bound's is restored");
         release.send(()).expect("release");
         holder.join().expect("holder");
     }

@@ -39,10 +39,13 @@ impl HostServices {
     /// `result`, its infrastructure failure noted if these services are watched.
     pub fn note<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
         // A busy wait that gave up at the calling step's deadline is the step's own timeout
-        // (it fails as a deadline, SPEC ST-4), not the infrastructure's failure.
+        // (it fails as a deadline, SPEC ST-4), not the infrastructure's failure; unless what
+        // it waited for was the shared connection others' work held (round 26 hostile-step
+        // review: one tenant's steps holding it failed other tenants' steps as their own
+        // timeouts; SPEC WF-11).
         if let (Some(watch), Err(e)) = (&self.watch, &result)
             && e.is_infrastructure()
-            && !crate::store::deadline::passed()
+            && (!crate::store::deadline::passed() || crate::store::deadline::was_waited_out())
         {
             watch
                 .0

@@ -17,6 +17,8 @@ thread_local! {
     static WORK: Cell<Option<Instant>> = const { Cell::new(None) };
     /// Whether the budget interrupted a statement.
     static SPENT: Cell<bool> = const { Cell::new(false) };
+    /// Whether a wait for the shared connection ended at the bound deadline ([`waited_out`]).
+    static WAITED_OUT: Cell<bool> = const { Cell::new(false) };
 }
 
 /// SQLite virtual-machine instructions between two looks at the deadline: a look is one
@@ -28,26 +30,50 @@ const BUSY_STEP: Duration = Duration::from_millis(10);
 
 /// While the returned guard lives, storage work on this thread stops at `deadline`.
 pub fn bind(deadline: Instant) -> Bound {
-    let outer = DEADLINE.with(|d| d.replace(Some(deadline)));
-    Bound { outer }
+    Bound::with(Some(deadline))
 }
 
 /// Restores the deadline bound before (none, outside a step).
 pub struct Bound {
     outer: Option<Instant>,
+    outer_waited_out: bool,
+}
+
+impl Bound {
+    fn with(deadline: Option<Instant>) -> Bound {
+        Bound {
+            outer: DEADLINE.with(|d| d.replace(deadline)),
+            outer_waited_out: WAITED_OUT.with(|w| w.replace(false)),
+        }
+    }
 }
 
 impl Drop for Bound {
     fn drop(&mut self) {
         DEADLINE.with(|d| d.set(self.outer));
+        WAITED_OUT.with(|w| w.set(self.outer_waited_out));
     }
 }
 
 /// While the returned guard lives, no deadline binds storage work on this thread: for work
 /// that is not the step's own (a commit of other transactions' work with it, `batch.rs`).
 pub fn lift() -> Bound {
-    let outer = DEADLINE.with(|d| d.replace(None));
-    Bound { outer }
+    Bound::with(None)
+}
+
+/// Notes that this thread's wait for the shared connection, which others' work held, ended
+/// at the bound deadline: the deadline passed for the database's business, not the work's
+/// own, and the failure is the infrastructure's (a run stops resumable, SPEC WF-11). Read as
+/// the step's own timeout, one tenant's steps holding the connection failed every other
+/// tenant's steps waiting behind them (round 26 hostile-step review).
+pub(crate) fn waited_out() {
+    WAITED_OUT.with(|w| w.set(true));
+}
+
+/// Whether, under the deadline bound now, a wait for the shared connection ended at it
+/// ([`waited_out`]).
+pub fn was_waited_out() -> bool {
+    WAITED_OUT.with(Cell::get)
 }
 
 /// This thread's bound deadline, if any.

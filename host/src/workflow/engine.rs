@@ -2013,7 +2013,10 @@ impl Exec<'_> {
                         }
                         let _bound = crate::store::deadline::bind(until);
                         let result = step.run(platform, &caller, input, Some(&idempotency));
-                        (result, crate::store::deadline::passed())
+                        // A deadline passed waiting for the connection others held is the
+                        // database's business: the run stops resumable (below; SPEC WF-11).
+                        let own = !crate::store::deadline::was_waited_out();
+                        (result, own && crate::store::deadline::passed())
                     }
                     None => (
                         step.run(platform, &caller, input, Some(&idempotency)),
