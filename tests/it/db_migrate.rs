@@ -336,28 +336,56 @@ fn a_file_a_live_process_uses_is_not_copied() {
     );
     assert_eq!(tables_in(&mut pg_db.client()), 0, "nothing written");
     drop(held);
+    // A live process naming this database by another path is this one's: a path that does
+    // not resolve here (written in a container) and an alias (a hard link, as a bind mount
+    // is) (round 26 review of round 25: compared as text, the copy went on under it).
+    let alias = env.dir.path().join("alias.db");
+    std::fs::hard_link(&env.db, &alias).expect("an alias");
+    for named in [
+        std::path::PathBuf::from("/elsewhere/flowhost.db"),
+        alias.clone(),
+    ] {
+        let other = held_naming(&leases.join("0123456789abcdef"), &named);
+        let out = migrate(&env, &pg_db.url);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}: {}",
+            named.display(),
+            text(&out)
+        );
+        assert!(text(&out).contains("stop it first"), "{}", text(&out));
+        drop(other);
+    }
+    std::fs::remove_file(&alias).expect("alias removed");
     // A live process of another database beside it (its lock file names that database) is
     // none of this one's: databases in one directory share `leases/` (round 25 self-review).
-    let beside = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .open(leases.join("fedcba9876543210"))
-        .expect("a lock file");
-    beside.try_lock().expect("held");
-    std::fs::write(
-        leases.join("fedcba9876543210"),
-        env.dir.path().join("other.db").display().to_string(),
-    )
-    .expect("names its database");
+    let other_db = env.dir.path().join("other.db");
+    std::fs::write(&other_db, b"").expect("another database");
+    let beside = held_naming(&leases.join("fedcba9876543210"), &other_db);
     let out = migrate(&env, &pg_db.url);
     assert!(out.status.success(), "{}", text(&out));
     drop(beside);
 }
 
-/// A `serve` idle since its start is seen (it takes its lock file as it starts: it held none
-/// until its first run, and the copy went ahead under it); stopped, the file is copied.
-/// Round 25 storage review.
+/// A lock file at `path`, held as a live host holds it, naming database `db`.
+fn held_naming(path: &std::path::Path, db: &std::path::Path) -> std::fs::File {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(path)
+        .expect("a lock file");
+    file.try_lock().expect("held");
+    std::fs::write(path, db.display().to_string()).expect("names its database");
+    file
+}
+
+/// A `serve` idle since its start is seen: its lock file is held from its scheduler's first
+/// round (and, since round 25, from its start, before that round), so the copy is refused;
+/// stopped, the file is copied. Round 25 storage review; this guards `live_processes`
+/// finding an idle host, not the earlier hold, which its first round makes anyway (round 26
+/// review).
 #[test]
 fn a_file_an_idle_serve_uses_is_not_copied() {
     let env = Deployment::new();

@@ -1524,7 +1524,11 @@ fn nested_workflows_in_loops_count_the_copies_they_hand_back() {
     let doc = run_file(&d, "copies", &top);
     assert_eq!(doc["status"], "failed", "{}", doc["error"]);
     let error = doc["error"].as_str().unwrap_or_default();
-    assert!(error.contains("nested loops may copy"), "{error}");
+    assert!(
+        error.contains("nested loops and workflows may copy")
+            && error.contains("the output of `n`"),
+        "{error}"
+    );
 }
 
 /// A step recursing at the bottom of nested workflows, inside a parallel loop, fails typed;

@@ -383,12 +383,26 @@ pub fn live_processes(path: &Path) -> Result<Vec<String>, Error> {
     Ok(live)
 }
 
-/// Whether the process holding the lock file at `path` uses database `db`: the path it
-/// wrote there, or, when it wrote none (a flowhost of before, or one between its lock and
-/// its write), any.
+/// Whether the process holding the lock file at `path` uses database `db`: another only
+/// when the path it wrote there names, here, an existing file that is not `db`. A path
+/// that does not resolve here (written in a container, through a mount this side does not
+/// have) or an alias of `db` (a bind mount, a hard link) is `db`'s, and so is a lock file
+/// with no path (a flowhost of before, or one between its lock and its write): compared as
+/// text, a host serving the file through another path was taken for another database's,
+/// and the copy went on under it (round 26 review of round 25).
 fn uses(path: &Path, db: &Path) -> bool {
-    match std::fs::read(path) {
-        Ok(written) if !written.is_empty() => written == db.as_os_str().as_encoded_bytes(),
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    let written = match std::fs::read(path) {
+        Ok(written) if !written.is_empty() => written,
+        _ => return true,
+    };
+    if written == db.as_os_str().as_encoded_bytes() {
+        return true;
+    }
+    let named = Path::new(std::ffi::OsStr::from_bytes(&written));
+    match (std::fs::metadata(named), std::fs::metadata(db)) {
+        (Ok(named), Ok(db)) => named.dev() == db.dev() && named.ino() == db.ino(),
         _ => true,
     }
 }

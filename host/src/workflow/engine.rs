@@ -1285,14 +1285,18 @@ impl Exec<'_> {
     fn hold_inner_loops(&self, outputs: &Value, loops: &[&str]) -> Result<(), String> {
         loops
             .iter()
-            .filter_map(|id| outputs.get(*id))
-            .try_for_each(|output| {
+            .filter_map(|id| Some((*id, outputs.get(*id)?)))
+            .try_for_each(|(id, output)| {
                 let bytes = crate::json_limits::text_len(output);
+                // Named: since round 25 a nested workflow's output counts too, and "an inner
+                // loop's" named a step the author never wrote (round 26 review).
                 self.held.copy_loop(bytes).map_err(|left| {
                     format!(
-                        "an inner loop's output of {bytes} bytes would be copied into the outer \
-                         loop's, and a run's nested loops may copy {MAX_RUN_LOOP_COPIES} bytes \
-                         of outputs in all, {left} of them left (SPEC ST-4)"
+                        "the output of `{}` ({bytes} bytes) would be copied into the outer \
+                         loop's, and a run's nested loops and workflows may copy \
+                         {MAX_RUN_LOOP_COPIES} bytes of outputs in all, {left} of them left \
+                         (SPEC ST-4)",
+                        crate::text::clip(id)
                     )
                 })
             })
