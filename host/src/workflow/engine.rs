@@ -1962,6 +1962,34 @@ impl Exec<'_> {
         Ok(())
     }
 
+    /// A mocked step's `mock`, measured and held as a component's output is: past a step's
+    /// caps (`StepLimits`) or what the run may still hold, the step fails as a real one
+    /// would. A mock outside every bound passed a sample whose every real run failed, and
+    /// gave the steps after it room no real run has (round 26 steps review).
+    fn mocked_output(&self, mock: &Result<Value, String>) -> Result<Value, String> {
+        use crate::wasm::StepFailure::{OutputTooLarge, OutputTooManyValues};
+        let output = mock.clone()?;
+        let size = self.held.size_of(&output);
+        let limits = StepLimits::default();
+        if size.bytes > limits.max_output_bytes {
+            return Err(OutputTooLarge {
+                len: size.bytes,
+                limit: limits.max_output_bytes,
+                stderr: String::new(),
+            }
+            .to_string());
+        }
+        if size.values > limits.max_output_values {
+            return Err(OutputTooManyValues {
+                count: size.values,
+                limit: limits.max_output_values,
+                stderr: String::new(),
+            }
+            .to_string());
+        }
+        self.hold(&output).map(|()| output)
+    }
+
     /// One attempt of an action step: its result and, for a component, its execution record;
     /// [`Halt::Unavailable`] when the infrastructure failed under it.
     fn invoke(
@@ -1984,7 +2012,7 @@ impl Exec<'_> {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(key.to_owned());
-            return Ok((mock.clone(), None));
+            return Ok((self.mocked_output(mock), None));
         }
         match uses {
             Uses::Builtin(step) => {
