@@ -1809,6 +1809,118 @@ fn an_interaction_of_a_run_that_ended_takes_no_answer() {
     );
 }
 
+/// Open interactions are listed a page at a time, oldest first, each once, a reader's own
+/// alone on each page: the whole workspace's were one page, sifted while the shared
+/// connection was held (round 26 web review). A page's cursor is the last interaction it
+/// shows; one the reader may not see is a bad page link, as a missing one is.
+#[test]
+fn open_interactions_are_listed_a_page_at_a_time() {
+    let env = Env::new();
+    let items: Vec<i64> = (0..150).collect();
+    let ask = |who: &str| {
+        serde_json::json!([{ "id": format!("ask-{}", &who[..3]), "interaction": {
+            "title": "Item {{ $.loop.item }}?",
+            "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+            "access": { "workspace_users": { "emails": [who] } } } }])
+    };
+    // Each iteration opens one for the lead and one for the operator: their rows interleave.
+    let wf = serde_json::json!({ "name": "asks", "workspace": "mssp-soc", "run_as": OWNER,
+        "vars": { "items": items },
+        "steps": [{ "id": "each", "loop": { "over": "$.vars.items", "parallel": 8 },
+            "do": [{ "parallel": [ask(LEAD), ask(OPERATOR)] }] }] });
+    let path = env.dir.path().join("asks.json");
+    std::fs::write(&path, wf.to_string()).expect("workflow");
+    let run = env.json(&["run", path.to_str().expect("utf-8"), "--as", OWNER]);
+    assert_eq!(run["status"], "on_hold", "{}", run["status"]);
+    let page = |who: &str, after: Option<&str>| {
+        let mut args = vec![
+            "interact",
+            "list",
+            "--workspace",
+            "mssp-soc",
+            "--limit",
+            "60",
+            "--as",
+            who,
+        ];
+        if let Some(after) = after {
+            args.extend(["--after", after]);
+        }
+        env.json(&args)
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut after: Option<String> = None;
+    let mut sizes = Vec::new();
+    loop {
+        let listed = page(LEAD, after.as_deref());
+        let listed = listed.as_array().expect("a list").clone();
+        sizes.push(listed.len());
+        for ix in &listed {
+            assert!(
+                ix["title"].as_str().is_some_and(|t| t.starts_with("Item ")),
+                "{ix}"
+            );
+            assert!(
+                seen.insert(ix["id"].as_str().expect("id").to_owned()),
+                "listed once"
+            );
+        }
+        match listed.last() {
+            Some(last) if listed.len() == 60 => after = last["id"].as_str().map(str::to_owned),
+            _ => break,
+        }
+    }
+    assert_eq!(sizes, [60, 60, 30], "the lead's 150, a page at a time");
+    // The operator's are none of the lead's.
+    let operators = env.json(&[
+        "interact",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--limit",
+        "1000",
+        "--as",
+        OPERATOR,
+    ]);
+    let operators = operators.as_array().expect("a list");
+    assert_eq!(operators.len(), 150);
+    assert!(
+        operators
+            .iter()
+            .all(|ix| !seen.contains(ix["id"].as_str().unwrap_or("")))
+    );
+    // A cursor the reader may not see is a bad page link, as a missing one is.
+    let leads = seen.iter().next().expect("one").clone();
+    let refused = env.fails(&[
+        "interact",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--after",
+        &leads,
+        "--as",
+        OPERATOR,
+    ]);
+    assert!(
+        refused.contains("names no interaction of this listing"),
+        "{refused}"
+    );
+    let refused = env.fails(&[
+        "interact",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--limit",
+        "1001",
+        "--as",
+        LEAD,
+    ]);
+    assert!(
+        refused.contains("a page lists 1 to 1000 interactions"),
+        "{refused}"
+    );
+}
+
 /// Text holding the NUL character, which PostgreSQL stores in no text column, is answered
 /// alike on both engines: an interaction's title made of an event's NUL is stored with U+FFFD
 /// in its place and the run waits for its answer, and a workflow named with one is refused,

@@ -966,6 +966,45 @@ fn the_runs_page_pages_on_to_older_runs() {
     );
 }
 
+/// The home page lists 100 open interactions a page and pages on: the whole workspace's
+/// were one page, sifted while the shared connection was held (round 26 web review).
+#[test]
+fn the_home_page_pages_on_through_open_interactions() {
+    let site = Site::new();
+    let items: Vec<i64> = (0..120).collect();
+    let wf = serde_json::json!({ "name": "asks", "workspace": "mssp-soc", "run_as": OWNER,
+        "vars": { "items": items },
+        "steps": [{ "id": "each", "loop": { "over": "$.vars.items", "parallel": 8 }, "do": [
+            { "id": "approve", "interaction": { "title": "Item {{ $.loop.item }}?",
+                "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+                "access": { "workspace_users": { "emails": [OWNER] } } } } ] }] });
+    let path = site.deployment.dir.path().join("asks.json");
+    std::fs::write(&path, wf.to_string()).expect("workflow");
+    site.deployment
+        .ok(&["run", path.to_str().expect("utf-8"), "--as", OWNER]);
+    let mut owner = site.signed_in(OWNER);
+    let rows = |body: &str| body.matches("<tr><td><a href=\"/interactions/").count();
+    let first = owner.get(&site.server.url("/"));
+    assert_eq!(first.status, 200);
+    assert_eq!(rows(&first.body), 100, "{}", first.body.len());
+    let after = first
+        .body
+        .split("href=\"/?after=")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("a link to more: {}", first.body.len()))
+        .to_owned();
+    let next = owner.get(&site.server.url(&format!("/?after={after}")));
+    assert_eq!(next.status, 200);
+    assert_eq!(rows(&next.body), 20, "{}", next.body);
+    assert!(!next.body.contains("/?after="), "the last page");
+    assert!(next.body.contains("First page"), "{}", next.body);
+    // A malformed link is a bad request, its text not quoted.
+    let bad = owner.get(&site.server.url("/?after=nonsense"));
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(!bad.body.contains("nonsense"), "{}", bad.body);
+}
+
 /// Every page's storage work stops at the request's deadline, as the API's does: only the
 /// cases page was bounded, and a run page read and drew a journal of any length (hostile-input
 /// review). A run of 600,000 journal entries (its detail reads the newest 10,000 of them,

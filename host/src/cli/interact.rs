@@ -22,6 +22,12 @@ pub enum InteractCommand {
     List {
         #[command(flatten)]
         at: InWorkspace,
+        /// How many interactions, 1 to 1000 (default 100).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Only interactions after this one (`I-…`): the last of the previous page.
+        #[arg(long)]
+        after: Option<String>,
         #[command(flatten)]
         output: Output,
     },
@@ -79,10 +85,17 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
         InteractCommand::List {
             output: Output { json },
             at: InWorkspace { workspace, acting },
+            limit,
+            after,
         } => {
+            let after = after
+                .map(|id| PublicId::parse(IdKind::Interaction, &id))
+                .transpose()
+                .map_err(Error::from)?;
+            let page = flowhost::interact::OpenPage { after, limit };
             let open = platform(db)?
                 .interactions()
-                .open(&acting.required()?, &workspace)?;
+                .open(&acting.required()?, &workspace, &page)?;
             if json {
                 return print_json(&open);
             }

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::Error;
-use crate::interact::{Answer, InteractionView};
+use crate::interact::{Answer, InteractionView, OpenPage};
 use crate::platform::Platform;
 use crate::principal::Principal;
 use crate::public_id::PublicId;
@@ -21,14 +21,15 @@ impl<'p> Interactions<'p> {
         Self { platform }
     }
 
-    /// The open interactions of `workspace` that `principal` may answer, and only those
-    /// (SPEC IX-7: no access, not listed).
+    /// One page of the open interactions of `workspace` that `principal` may answer, and
+    /// only those (SPEC IX-7: no access, not listed), oldest first.
     pub fn open(
         &self,
         principal: &Principal,
         workspace: &str,
+        page: &OpenPage,
     ) -> Result<Vec<InteractionView>, Error> {
-        self.platform.open_interactions(principal, workspace)
+        self.platform.open_interactions(principal, workspace, page)
     }
 
     /// Interaction `id`, if `principal` may see it; otherwise it does not exist for them

@@ -118,6 +118,22 @@ pub(super) fn by_public_id(conn: &Connection, id: &PublicId) -> Result<Option<In
     .map_err(internal)
 }
 
+/// The internal key of interaction `id` of `workspace`, if there is one (a listing's
+/// cursor: never shown).
+pub(super) fn key_in(
+    conn: &Connection,
+    workspace: &str,
+    id: &PublicId,
+) -> Result<Option<i64>, Error> {
+    conn.query_row(
+        "SELECT id FROM interactions WHERE public_id = ?1 AND workspace = ?2",
+        crate::store::sql::params![id, workspace],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(internal)
+}
+
 /// The workspace of interaction `id`, if there is one: read alone (see `member_row`).
 pub(super) fn workspace_of(conn: &Connection, id: &PublicId) -> Result<Option<String>, Error> {
     conn.query_row(

@@ -231,14 +231,24 @@ impl RunsPage {
 
     /// The page's size, or why it is not one.
     pub fn limit(&self) -> Result<usize, Error> {
-        match self.limit {
-            None => Ok(Self::DEFAULT),
-            Some(n) if (1..=Self::MAX).contains(&n) => Ok(n),
-            Some(n) => Err(Error::Invalid(format!(
-                "`limit` is {n}; a page lists 1 to {} runs",
-                Self::MAX
-            ))),
-        }
+        page_size(self.limit, Self::DEFAULT, Self::MAX, "runs")
+    }
+}
+
+/// A listing's page size: `limit`, 1 to `max` (`default` when not given), or why it is not
+/// one (a page of `what`).
+pub(crate) fn page_size(
+    limit: Option<usize>,
+    default: usize,
+    max: usize,
+    what: &str,
+) -> Result<usize, Error> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(n) => Err(Error::Invalid(format!(
+            "`limit` is {n}; a page lists 1 to {max} {what}"
+        ))),
     }
 }
 

@@ -6,38 +6,62 @@ use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Authed;
-use super::body::ApiJson;
+use super::body::{ApiJson, ApiQuery};
 use super::call::{call, call_starting, call_unbounded, public_id, within};
 use super::error::{ApiResult, ErrorBody};
 use super::idempotency::IdempotencyKey;
-use crate::interact::InteractionView;
+use crate::interact::{InteractionView, OpenPage};
 use crate::public_id::IdKind;
 use crate::runs::lease;
 use crate::server::AppState;
 use crate::share::FlowEntry;
 use crate::workflow::{Quiet, RunOutcome};
 
-/// The open interactions of the workspace that the caller may answer (SPEC IX-7).
+/// Which open interactions to list.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct OpenQuery {
+    /// How many interactions, 1 to 1000 (default 100).
+    limit: Option<usize>,
+    /// Only interactions after this one (`I-…`): the last of the previous page.
+    after: Option<String>,
+}
+
+/// One page of the open interactions of the workspace that the caller may answer (SPEC
+/// IX-7), oldest first; the next page is `after` the last of this one. An API key is never
+/// a person: its list is empty (the web pages are the door for people).
 #[utoipa::path(get, path = "/api/v1/workspaces/{workspace}/interactions", tag = "interactions",
-    params(("workspace" = String, Path, description = "the workspace")),
+    params(("workspace" = String, Path, description = "the workspace"), OpenQuery),
     responses((status = 200, description = "interactions", body = [Object])),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     Authed(principal): Authed,
     Path(workspace): Path<String>,
+    ApiQuery(query): ApiQuery<OpenQuery>,
 ) -> ApiResult<Json<Vec<InteractionView>>> {
+    let page = OpenPage {
+        after: query
+            .after
+            .as_deref()
+            .map(|id| public_id(IdKind::Interaction, id))
+            .transpose()?,
+        limit: query.limit,
+    };
     let open = call(&state, move |e| {
-        e.platform().interactions().open(&principal, &workspace)
+        e.platform()
+            .interactions()
+            .open(&principal, &workspace, &page)
     })
     .await?;
     Ok(Json(open))
 }
 
-/// One interaction, if the caller may see it; 404 otherwise (SPEC IX-7, ID-4).
+/// One interaction, if the caller may see it; 404 otherwise (SPEC IX-7, ID-4). An API key
+/// is never a person, so it sees none.
 #[utoipa::path(get, path = "/api/v1/interactions/{id}", tag = "interactions",
     params(("id" = String, Path, description = "the interaction's id, `I-…`")),
     responses((status = 200, description = "the interaction and its form", body = Object),
@@ -67,7 +91,8 @@ pub struct FormValues {
 
 /// Answers interaction `id`; accepted once, only from someone its settings allow, with values
 /// its form accepts (SPEC IX-8). The run then resumes; its outcome is shown as far as the
-/// responder may see it.
+/// responder may see it. An API key is never a person: refused (people answer on the web
+/// pages or with `flowhost interact respond`).
 #[utoipa::path(post, path = "/api/v1/interactions/{id}/respond", tag = "interactions",
     params(("id" = String, Path, description = "the interaction's id, `I-…`")),
     request_body = FormValues,
@@ -155,7 +180,8 @@ pub async fn respond(
     Ok(answered)
 }
 
-/// The Interaction Flows the caller may start in the workspace (SPEC IX-7).
+/// The Interaction Flows the caller may start in the workspace (SPEC IX-7). An API key is
+/// never a person: its list is empty.
 #[utoipa::path(get, path = "/api/v1/workspaces/{workspace}/flows", tag = "interactions",
     params(("workspace" = String, Path, description = "the workspace")),
     responses((status = 200, description = "flows", body = [Object])),
@@ -177,7 +203,8 @@ pub async fn flows(
 /// Starts Interaction Flow `name` with the caller's answers to its form; only people its
 /// settings allow may (SPEC IX-4, IX-5). The run acts as the workflow's `run_as`. Sent again
 /// with its `Idempotency-Key`, it answers the run that key started, as it is now; the key
-/// with other answers is a 409.
+/// with other answers is a 409. An API key is never a person: refused (people start flows
+/// on the web pages or with `flowhost interact start`).
 #[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/flows/{name}/start", tag = "interactions",
     params(("workspace" = String, Path, description = "the workspace"),
         ("name" = String, Path, description = "the flow"),

@@ -9,19 +9,54 @@ use axum::response::Html;
 use super::error::WebError;
 use super::html::{esc, page, visible};
 use super::session::Signed;
+use crate::Error;
+use crate::interact::OpenPage;
+use crate::public_id::{IdKind, PublicId};
 use crate::server::AppState;
+use crate::server::urlencoded::StrictQuery;
 
-/// GET /: the list.
+/// Interactions the page shows.
+const SHOWN: usize = 100;
+
+/// What the page takes: `after`, the last interaction of the page before (as the API pages).
+#[derive(serde::Deserialize)]
+pub(super) struct ListQuery {
+    after: Option<String>,
+}
+
+/// GET /: the list, 100 a page; `?after=I-…` pages on (the whole workspace's open
+/// interactions were one page: round 26 web review).
 pub(super) async fn list(
     State(state): State<AppState>,
     signed: Signed,
+    StrictQuery(query): StrictQuery<ListQuery>,
 ) -> Result<Html<String>, WebError> {
     let (principal, workspace) = (
         signed.session.principal.clone(),
         signed.session.workspace.clone(),
     );
+    let after = query
+        .after
+        .as_deref()
+        .map(|raw| PublicId::parse(IdKind::Interaction, raw))
+        .transpose()
+        // Not quoted, as a crafted link's text would read as the site's words.
+        .map_err(|_| {
+            WebError::Host(Error::Invalid(
+                "the page link's `after` is not an interaction id".to_owned(),
+            ))
+        })?;
+    let paged = after.is_some();
     let open = state
-        .blocking(move |e| e.platform().interactions().open(&principal, &workspace))
+        .blocking(move |e| {
+            let page = OpenPage {
+                after,
+                limit: Some(SHOWN),
+            };
+            e.platform()
+                .interactions()
+                .open(&principal, &workspace, &page)
+        })
         .await??;
     let mut body = String::from("<h1>Waiting for me</h1>");
     if open.is_empty() {
@@ -44,6 +79,19 @@ pub(super) async fn list(
             );
         }
         body.push_str("</tbody></table>");
+    }
+    let mut links = Vec::new();
+    if paged {
+        links.push("<a href=\"/\">First page</a>".to_owned());
+    }
+    if let (true, Some(last)) = (open.len() == SHOWN, open.last()) {
+        links.push(format!(
+            "<a href=\"/?after={id}\">More</a>",
+            id = esc(last.id.as_str())
+        ));
+    }
+    if !links.is_empty() {
+        let _ = write!(body, "<p class=\"pager\">{}</p>", links.join(" · "));
     }
     Ok(page("Waiting for me", Some(&signed.session), &body))
 }
