@@ -55,22 +55,33 @@ impl Browser {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
+        let profile = tempfile::tempdir().expect("profile dir");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
         let driver = Command::new(chromedriver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver starts");
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .into();
-        let base = format!("http://127.0.0.1:{port}");
+        // Owned by a `Browser` before anything may panic, so that its drop kills the driver:
+        // a bare `Child` outlived a driver that was not ready in time, holding its port
+        // (round 26 steps review).
+        let mut browser = Browser {
+            driver,
+            base: format!("http://127.0.0.1:{port}"),
+            session: String::new(),
+            agent,
+            profile,
+        };
         let started = Instant::now();
         loop {
-            let ready = agent
-                .get(&format!("{base}/status"))
+            let ready = browser
+                .agent
+                .get(&format!("{}/status", browser.base))
                 .call()
                 .ok()
                 .and_then(|mut r| r.body_mut().read_json::<Value>().ok())
@@ -84,7 +95,6 @@ impl Browser {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        let profile = tempfile::tempdir().expect("profile dir");
         let args = vec![
             "--headless".to_owned(),
             "--no-sandbox".into(),
@@ -96,15 +106,8 @@ impl Browser {
             "--disable-sync".into(),
             "--disable-dev-shm-usage".into(),
             "--window-size=1100,900".into(),
-            format!("--user-data-dir={}", profile.path().display()),
+            format!("--user-data-dir={}", browser.profile.path().display()),
         ];
-        let mut browser = Browser {
-            driver,
-            base,
-            session: String::new(),
-            agent,
-            profile,
-        };
         let created = browser.call(
             "POST",
             "/session",
