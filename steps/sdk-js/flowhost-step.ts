@@ -38,7 +38,10 @@ export type AccessMode = "full-access" | "restricted";
 export type Severity = "low" | "medium" | "high" | "critical";
 export type HostErrorKind = "denied" | "not-found" | "invalid" | "conflict" | "internal";
 
-/** A case as the run's principal sees it (SPEC CS-1). */
+/** A case as the run's principal sees it (SPEC CS-1). Step code reads it as the WIT spells
+ *  it (`c.accessMode === "full-access"`, `c.fieldsJson` text); in an output or an event
+ *  payload it is written as the host's case JSON has it (`access_mode: "full_access"`,
+ *  `fields` an object), as Python and the built-in steps write it (round 26 steps review). */
 export interface CaseRecord {
   id: string;
   title: string;
@@ -55,7 +58,8 @@ export interface CaseRecord {
   updatedAt: string;
 }
 
-/** The access restriction of one case. */
+/** The access restriction of one case; written as the host's JSON has it (`access_mode`,
+ *  `full_access`), as a [`CaseRecord`] is. */
 export interface Restrictions {
   accessMode: AccessMode;
   collaborators: string[];
@@ -98,6 +102,8 @@ export interface CaseQuery {
   cursor?: string | null;
 }
 
+/** One page of visible cases; written as the host's JSON has it (`next_cursor`), as a
+ *  [`CaseRecord`] is. */
 export interface CasePage {
   cases: CaseRecord[];
   nextCursor: string | null;
@@ -152,13 +158,125 @@ export class HostError extends Error {
   }
 }
 
+/** What a host record's `toJSON` cannot write as the host's JSON (a case's `fieldsJson` that
+ *  is no JSON): [`toJson`] says where it was writing, as Python's `_Unwritable` is told. */
+class Unwritable extends Error {}
+
+/** A WIT enum's case as the host's JSON spells it (`full-access` as `full_access`), as the
+ *  Python SDK writes one. */
+function hostWord(value: unknown): unknown {
+  return typeof value === "string" ? value.replace(/-/g, "_") : value;
+}
+
+/** The first integer of JSON `text` that a JavaScript number does not hold exactly, if any:
+ *  parsed, it would be written back as another number without a word, where Python and the
+ *  built-in steps write it as it is. */
+function inexactInteger(text: string): string | undefined {
+  // Strings are matched too, so that the digits inside one are not read as a number.
+  const tokens = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+  for (const [token] of text.matchAll(tokens)) {
+    if (!/^-?\d+$/.test(token) || Number.isSafeInteger(Number(token))) continue;
+    if (BigInt(token) !== BigInt(Number(token))) return token;
+  }
+  return undefined;
+}
+
+/** A case's `fieldsJson` as the host's case JSON has it, `fields`, an object; one that is no
+ *  JSON is refused, as Python refuses it. */
+function caseFields(record: CaseRecord): unknown {
+  const given: unknown = record.fieldsJson;
+  if (given === null || given === undefined) return null;
+  let fields: unknown;
+  try {
+    if (typeof given !== "string") throw new TypeError("not text");
+    fields = JSON.parse(given);
+  } catch {
+    throw new Unwritable(`case ${JSON.stringify(record.id)}: \`fieldsJson\` is not JSON`);
+  }
+  const inexact = inexactInteger(given);
+  if (inexact !== undefined) {
+    throw new Unwritable(
+      `case ${JSON.stringify(record.id)}: \`fieldsJson\` holds the integer ${inexact}, past ` +
+        "what a JavaScript number holds exactly (2^53); return its `fieldsJson` text instead",
+    );
+  }
+  return fields;
+}
+
+/** `record`, given a non-enumerable `toJSON` that writes it as `json` says: step code reads
+ *  the WIT's shape (`c.accessMode`), an output or a payload holds the host's (round 26 steps
+ *  review: the same step wrote `accessMode`, `fieldsJson` text and `full-access` in JS and
+ *  `access_mode`, `fields` and `full_access` in Python). A record the bindings gave frozen is
+ *  copied first. */
+function writtenAs<T extends object>(record: T, json: (r: T) => object): T {
+  const own = Object.isExtensible(record) ? record : { ...record };
+  Object.defineProperty(own, "toJSON", {
+    value: () => json(own),
+    enumerable: false,
+    configurable: true,
+    writable: true,
+  });
+  return own;
+}
+
+/** A case record the host returned, written as the host's `CaseRecord` (SPEC CS-1). */
+function hostCase(record: CaseRecord): CaseRecord {
+  return writtenAs(record, (c) => ({
+    id: c.id,
+    title: c.title,
+    description: c.description,
+    severity: hostWord(c.severity),
+    state: c.state,
+    reporter: c.reporter ?? null,
+    assignee: c.assignee ?? null,
+    reviewers: c.reviewers,
+    access_mode: hostWord(c.accessMode),
+    collaborators: c.collaborators,
+    fields: caseFields(c),
+    created_at: c.createdAt,
+    updated_at: c.updatedAt,
+  }));
+}
+
+/** A page the host returned, written as the host's `CasePage`, each case as [`hostCase`]. */
+function hostPage(page: CasePage): CasePage {
+  const own = writtenAs(page, (p) => ({ cases: p.cases, next_cursor: p.nextCursor ?? null }));
+  if (Array.isArray(own.cases)) own.cases = own.cases.map(hostCase);
+  return own;
+}
+
+/** Restrictions the host returned, written as the host's `Restrictions`. */
+function hostRestrictions(restrictions: Restrictions): Restrictions {
+  return writtenAs(restrictions, (r) => ({
+    access_mode: hostWord(r.accessMode),
+    collaborators: r.collaborators,
+  }));
+}
+
 /** A UTF-16 surrogate without its other half. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** `value` as JSON text, refusing what JSON has no number for (NaN, the infinities) rather
  *  than writing `null`, as Python's encoder refuses them: `what` names it in the error. */
 function toJson(value: unknown, what: string): string {
-  const text: string | undefined = JSON.stringify(value, (key, v) => {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value, replacer(what));
+  } catch (e) {
+    if (e instanceof Unwritable) throw new Failed(`${what}: ${e.message}`);
+    throw e;
+  }
+  // `undefined`, or what a `toJSON()` gives as `undefined`, is no JSON text: handed on, the
+  // bindings trapped lowering it as a string (round 21 review).
+  if (text === undefined) {
+    throw new Failed(`${what}: not representable as JSON`);
+  }
+  return text;
+}
+
+/** The checks of [`toJson`], `what` naming what it writes. */
+function replacer(what: string): (key: string, v: any) => unknown {
+  return (key, v) => {
     // A key is text too: cut inside a character, it reached the host as `\udXXX` (review).
     if (LONE_SURROGATE.test(key)) {
       throw new Failed(
@@ -200,13 +318,7 @@ function toJson(value: unknown, what: string): string {
       throw new Failed(`${what}: binary data (${v.constructor.name}) is not JSON; encode it as text`);
     }
     return v;
-  });
-  // `undefined`, or what a `toJSON()` gives as `undefined`, is no JSON text: handed on, the
-  // bindings trapped lowering it as a string (round 21 review).
-  if (text === undefined) {
-    throw new Failed(`${what}: not representable as JSON`);
-  }
-  return text;
+  };
 }
 
 /** The WIT variant a failed import throws, as a HostError. */
@@ -336,14 +448,14 @@ export const cases = {
       collaborators: people(input.collaborators, "collaborators", what),
       fieldsJson: optText(input.fieldsJson, "fieldsJson", what),
     };
-    return hostCall(() => witCases.createCase(full));
+    return hostCase(hostCall(() => witCases.createCase(full)));
   },
   createCaseFromJson(caseJson: string | object): CaseRecord {
     const json =
       typeof caseJson === "string"
         ? text(caseJson, "caseJson", "cases.createCaseFromJson")
         : toJson(caseJson, "case JSON");
-    return hostCall(() => witCases.createCaseFromJson(json));
+    return hostCase(hostCall(() => witCases.createCaseFromJson(json)));
   },
   queryCases(query: CaseQuery = {}): CasePage {
     const what = "cases.queryCases";
@@ -369,11 +481,11 @@ export const cases = {
       pageSize: Math.min(pageSize, 0x7fffffff) | 0,
       cursor: optText(query.cursor, "cursor", what),
     };
-    return hostCall(() => witCases.queryCases(full));
+    return hostPage(hostCall(() => witCases.queryCases(full)));
   },
   getCaseRestrictions(caseId: string): Restrictions {
     const id = text(caseId, "caseId", "cases.getCaseRestrictions");
-    return hostCall(() => witCases.getCaseRestrictions(id));
+    return hostRestrictions(hostCall(() => witCases.getCaseRestrictions(id)));
   },
   updateCaseRestrictions(caseId: string, update: RestrictionUpdate): Restrictions {
     const what = "cases.updateCaseRestrictions";
@@ -387,7 +499,7 @@ export const cases = {
       addCollaborators: people(update.addCollaborators, "addCollaborators", "cases.updateCaseRestrictions"),
       removeCollaborators: people(update.removeCollaborators, "removeCollaborators", "cases.updateCaseRestrictions"),
     };
-    return hostCall(() => witCases.updateCaseRestrictions(id, full));
+    return hostRestrictions(hostCall(() => witCases.updateCaseRestrictions(id, full)));
   },
 };
 

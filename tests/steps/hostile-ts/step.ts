@@ -1,7 +1,8 @@
 // Outputs the JS SDK must refuse rather than write as something else: an `async` step's
 // Promise (`{}`), a function (left out), a Map, a Set, an Error or a RegExp (`{}`), binary data
 // (an object keyed by index); a field the SDK would drop (`access_mode`), an event without a
-// payload. `{"attack": "none"}` succeeds.
+// payload. `{"attack": "none"}` succeeds. `case-out` returns host records, which are written as
+// the host's case JSON has them.
 import { Failed, HostError, cases, events, log, step } from "../../../steps/sdk-js/flowhost-step";
 
 interface Input {
@@ -105,10 +106,34 @@ export const run = step((input: Input): unknown => {
           (input as unknown as { case_id: string }).case_id,
           { accessMode: "full_access" } as never,
         );
-        return { mode: r.accessMode };
+        return { mode: r.accessMode, restrictions: r };
       } catch (e) {
         return { caught: String(e) };
       }
+    case "case-out": {
+      // Host records in the output and in an event payload are written as the host's case
+      // JSON has them, as Python's `case_out` and `enum_out` are; step code still reads the
+      // WIT's shape (round 26 steps review: `accessMode`, `fieldsJson` text, `full-access`).
+      const c = cases.createCase({
+        title: "case-out from js",
+        severity: "high",
+        accessMode: "restricted",
+        fieldsJson: '{"priority": "p1"}',
+      });
+      events.emit("hostile.case", { case: c });
+      return {
+        case: c,
+        page: cases.queryCases({ filter: { text: "case-out from js" }, pageSize: 1 }),
+        restrictions: cases.getCaseRestrictions(c.id),
+        read: { mode: c.accessMode, priority: JSON.parse(c.fieldsJson).priority },
+      };
+    }
+    case "case-out-bad-fields": {
+      // Custom fields that are no JSON are refused naming the case, as Python refuses them.
+      const c = cases.createCase({ title: "case-out bad fields", severity: "low" });
+      c.fieldsJson = "{not json";
+      return { case: c };
+    }
     case "bad-level":
       // A level outside the enum, or log text cut inside a character, trapped (round 18).
       log.at("warning" as never, "x");

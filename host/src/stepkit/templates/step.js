@@ -3,8 +3,11 @@
 import { InvalidInput, events, log, step } from "./flowhost-step";
 
 function isPrivate(ip) {
-  // Four decimal numbers 0-255 as written, no more: `Number` read "" as 0, "0x7f" as 127 and
-  // " 8" as 8, where the Rust and Python templates refuse them.
+  // "Private" as every language's template means it: RFC 1918's ranges (10/8, 172.16/12,
+  // 192.168/16) or loopback (127/8), IPv4 only; they share one step.test.json (round 26 steps
+  // review: each read another definition). Four decimal numbers 0-255 as written, no more:
+  // `Number` read "" as 0, "0x7f" as 127 and " 8" as 8, where the Rust and Python templates
+  // refuse them.
   const written = ip.split(".");
   const parts = written.map(Number);
   if (
