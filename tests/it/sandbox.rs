@@ -624,6 +624,49 @@ fn a_core_module_shape_the_pool_refuses_is_refused_under_both_allocators() {
     }
 }
 
+/// A core module whose instance needs more host-side context than a pool slot holds (here
+/// 100,000 globals) is refused by both runtimes: the one-shot runtime loaded it, each
+/// instance costing the host megabytes beyond the step's memory limit, and the server
+/// refused it only at load (round 26 hostile-step review).
+#[test]
+fn a_core_module_too_large_an_instance_for_the_pool_is_refused_under_both_allocators() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let leb = |mut n: usize| {
+        let mut out = Vec::new();
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return out;
+            }
+            out.push(byte | 0x80);
+        }
+    };
+    let globals = 100_000;
+    let mut section = leb(globals);
+    for _ in 0..globals {
+        section.extend([0x7f, 0x00, 0x41, 0x00, 0x0b]);
+    }
+    let mut module = b"\0asm\x01\0\0\0\x06".to_vec();
+    module.extend(leb(section.len()));
+    module.extend(section);
+    let mut component = b"\0asm\x0d\0\x01\0\x01".to_vec();
+    component.extend(leb(module.len()));
+    component.extend(module);
+    let path = dir.path().join("many-globals.wasm");
+    std::fs::write(&path, component).expect("write");
+    for rt in runtimes() {
+        let Err(err) = rt.load(&path) else {
+            panic!("a module of 100,000 globals must not load");
+        };
+        assert_eq!(err.kind(), "load");
+        let text = err.to_string();
+        assert!(text.contains("100000 globals and tags"), "{text}");
+        assert_next_step_runs(&rt);
+    }
+}
+
 /// The components a process keeps loaded are bounded by their code's bytes: past the bound
 /// the least recently used is let go (loaded again from the cache when next run), and one
 /// still in use keeps working. Before, every component ever loaded stayed in memory, so

@@ -159,6 +159,7 @@ fn pooling_config(settings: &EngineSettings, scan: Enabled) -> PoolingAllocation
         .max_tables_per_component(limits::MAX_TABLES as u32)
         .max_memories_per_module(module_shape::MAX_MEMORIES_PER_MODULE)
         .max_tables_per_module(module_shape::MAX_TABLES_PER_MODULE)
+        .max_core_instance_size(module_shape::MAX_CORE_INSTANCE_BYTES)
         .table_elements(limits::MAX_TABLE_ELEMENTS)
         .max_memory_size(settings.max_memory_bytes);
     // Resetting a slot with `madvise` costs a TLB shootdown across CPUs: measured at about 40%

@@ -1,65 +1,194 @@
 //! The shape every core module of a step must have, whichever instance allocator runs it:
-//! at most one defined linear memory and one defined table per core module, the pooling
-//! allocator's per-module limits (`engine.rs`). One-shot processes allocate on demand, which
-//! has no such limit, so without this check a step could pass `flowhost step run` and then
-//! fail to instantiate under `serve`. Checked once, when a component is compiled (a cached
-//! artifact exists only for a component that passed).
+//! at most one defined linear memory and one defined table per core module, and an instance
+//! whose host-side context fits [`MAX_CORE_INSTANCE_BYTES`]: the pooling allocator's
+//! per-module limits (`engine.rs`). One-shot processes allocate on demand, which has no such
+//! limit, so without this check a step could pass `flowhost step run` and then fail to
+//! instantiate under `serve`, and under the on-demand allocator a module of a million globals
+//! cost the host about 16 MB an instance beyond its memory limit, unseen by the store's
+//! limiter (round 26 hostile-step review). Checked once, when a component is compiled (a
+//! cached artifact exists only for a component that passed).
 
-use wasmparser::{Encoding, Parser, Payload};
+use std::collections::HashSet;
+
+use wasmparser::TableInit;
+use wasmparser::{ConstExpr, ElementItems, Encoding, ExternalKind, Operator, Parser, Payload};
 
 /// Defined linear memories a core module may have (the pool's `max_memories_per_module`).
 pub const MAX_MEMORIES_PER_MODULE: u32 = 1;
 /// Defined tables a core module may have (the pool's `max_tables_per_module`).
 pub const MAX_TABLES_PER_MODULE: u32 = 1;
+/// Bytes a core module's instance context may take on the host (the pool's
+/// `max_core_instance_size`; wasmtime's default, kept).
+pub const MAX_CORE_INSTANCE_BYTES: usize = 1 << 20;
+
+/// What a core module's instance context costs on the host, by what sizes it: wasmtime's
+/// `VMOffsets` layout on a 64-bit host, each entry taken at its largest (an import, a
+/// function reference: at most 32 bytes; a defined global, table, tag or memory: at most
+/// 24) and the fixed part at most [`FIXED_BYTES`]. An estimate from above: a module within
+/// it fits the pool.
+const IMPORT_BYTES: usize = 32;
+const DEFINED_BYTES: usize = 24;
+const FUNC_REF_BYTES: usize = 32;
+const FIXED_BYTES: usize = 4096;
+
+/// What one core module defines and imports, as far as its instance's size goes.
+#[derive(Default)]
+struct Module {
+    memories: u32,
+    tables: u32,
+    /// Imports of every kind, and defined globals and tags.
+    imports: usize,
+    defined: usize,
+    /// The functions a reference may name (exported, in an element segment, `ref.func`
+    /// in a constant expression): each has a `VMFuncRef` in the instance.
+    escaping: HashSet<u32>,
+}
+
+impl Module {
+    /// Bytes of its instance's host-side context, from above.
+    fn instance_bytes(&self) -> usize {
+        FIXED_BYTES
+            .saturating_add(self.imports.saturating_mul(IMPORT_BYTES))
+            .saturating_add(
+                (self.defined)
+                    .saturating_add(self.memories as usize)
+                    .saturating_add(self.tables as usize)
+                    .saturating_mul(DEFINED_BYTES),
+            )
+            .saturating_add(self.escaping.len().saturating_mul(FUNC_REF_BYTES))
+    }
+
+    /// Notes the functions constant expression `expr` references.
+    fn reads(&mut self, expr: &ConstExpr<'_>) -> wasmparser::Result<()> {
+        let mut ops = expr.get_operators_reader();
+        while !ops.eof() {
+            if let Operator::RefFunc { function_index } = ops.read()? {
+                self.escaping.insert(function_index);
+            }
+        }
+        Ok(())
+    }
+
+    /// What is wrong with it, naming it `which`, if anything.
+    fn refusal(&self, which: &str) -> Option<String> {
+        if self.memories > MAX_MEMORIES_PER_MODULE {
+            return Some(format!(
+                "{which} defines {} linear memories; a step's core modules may define at most \
+                 {MAX_MEMORIES_PER_MODULE} each",
+                self.memories
+            ));
+        }
+        if self.tables > MAX_TABLES_PER_MODULE {
+            return Some(format!(
+                "{which} defines {} tables; a step's core modules may define at most \
+                 {MAX_TABLES_PER_MODULE} each",
+                self.tables
+            ));
+        }
+        let bytes = self.instance_bytes();
+        (bytes > MAX_CORE_INSTANCE_BYTES).then(|| {
+            format!(
+                "{which} needs about {bytes} bytes of host-side instance context ({} imports, \
+                 {} globals and tags, {} functions referenced); a step's core modules may \
+                 need at most {MAX_CORE_INSTANCE_BYTES}",
+                self.imports,
+                self.defined,
+                self.escaping.len()
+            )
+        })
+    }
+}
 
 /// `Ok` if every core module in `bytes` keeps to the limits above; otherwise what is wrong,
 /// naming the module by its position. Bytes this parser cannot read are left to the
 /// compiler's own error.
 pub fn check(bytes: &[u8]) -> Result<(), String> {
-    // Counts of the module being read, innermost last (components nest modules).
-    let mut modules: Vec<Option<(u32, u32)>> = Vec::new();
+    shape(bytes).unwrap_or(Ok(()))
+}
+
+/// [`check`]'s answer; `None` for bytes this parser cannot read.
+fn shape(bytes: &[u8]) -> Option<Result<(), String>> {
+    // The module being read, innermost last (components nest modules).
+    let mut modules: Vec<Option<Module>> = Vec::new();
     let mut seen = 0usize;
     for payload in Parser::new(0).parse_all(bytes) {
-        let Ok(payload) = payload else {
-            return Ok(());
-        };
-        match payload {
-            Payload::Version { encoding, .. } => modules.push(match encoding {
+        let payload = payload.ok()?;
+        if let Payload::Version { encoding, .. } = payload {
+            modules.push(match encoding {
                 Encoding::Module => {
                     seen += 1;
-                    Some((0, 0))
+                    Some(Module::default())
                 }
                 Encoding::Component => None,
-            }),
-            Payload::MemorySection(reader) => {
-                if let Some(Some(counts)) = modules.last_mut() {
-                    counts.0 += reader.count();
-                }
-            }
-            Payload::TableSection(reader) => {
-                if let Some(Some(counts)) = modules.last_mut() {
-                    counts.1 += reader.count();
-                }
-            }
-            Payload::End(_) => {
-                if let Some(Some((memories, tables))) = modules.pop() {
-                    let which = format!("core module {seen}");
-                    if memories > MAX_MEMORIES_PER_MODULE {
-                        return Err(format!(
-                            "{which} defines {memories} linear memories; a step's core modules \
-                             may define at most {MAX_MEMORIES_PER_MODULE} each"
-                        ));
-                    }
-                    if tables > MAX_TABLES_PER_MODULE {
-                        return Err(format!(
-                            "{which} defines {tables} tables; a step's core modules may define \
-                             at most {MAX_TABLES_PER_MODULE} each"
-                        ));
-                    }
-                }
-            }
-            _ => {}
+            });
+            continue;
         }
+        if let Payload::End(_) = payload {
+            if let Some(Some(module)) = modules.pop()
+                && let Some(why) = module.refusal(&format!("core module {seen}"))
+            {
+                return Some(Err(why));
+            }
+            continue;
+        }
+        let Some(Some(module)) = modules.last_mut() else {
+            continue;
+        };
+        counted(module, payload).ok()?;
+    }
+    Some(Ok(()))
+}
+
+/// Counts what `payload`, a section of `module`, adds to it.
+fn counted(module: &mut Module, payload: Payload<'_>) -> wasmparser::Result<()> {
+    match payload {
+        Payload::ImportSection(reader) => {
+            for import in reader.into_imports() {
+                import?;
+                module.imports += 1;
+            }
+        }
+        Payload::MemorySection(reader) => module.memories += reader.count(),
+        Payload::TableSection(reader) => {
+            module.tables += reader.count();
+            for table in reader {
+                if let TableInit::Expr(expr) = table?.init {
+                    module.reads(&expr)?;
+                }
+            }
+        }
+        Payload::GlobalSection(reader) => {
+            module.defined += reader.count() as usize;
+            for global in reader {
+                module.reads(&global?.init_expr)?;
+            }
+        }
+        Payload::TagSection(reader) => module.defined += reader.count() as usize,
+        Payload::ExportSection(reader) => {
+            for export in reader {
+                let export = export?;
+                if export.kind == ExternalKind::Func {
+                    module.escaping.insert(export.index);
+                }
+            }
+        }
+        Payload::ElementSection(reader) => {
+            for element in reader {
+                match element?.items {
+                    ElementItems::Functions(functions) => {
+                        for function in functions {
+                            module.escaping.insert(function?);
+                        }
+                    }
+                    ElementItems::Expressions(_, exprs) => {
+                        for expr in exprs {
+                            module.reads(&expr?)?;
+                        }
+                    }
+                }
+            }
+        }
+        _ => {}
     }
     Ok(())
 }
@@ -98,6 +227,45 @@ mod tests {
         assert!(err.contains("at most 1"), "{err}");
         // A plain module (not a component) is held to the same.
         assert!(check(&module_with_tables(2)).is_err());
+    }
+
+    /// `n` as unsigned LEB128.
+    fn leb(mut n: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return out;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+
+    /// A core module whose only section defines `globals` immutable `i32` globals.
+    fn module_with_globals(globals: usize) -> Vec<u8> {
+        let mut section = leb(globals);
+        for _ in 0..globals {
+            section.extend([0x7f, 0x00, 0x41, 0x00, 0x0b]);
+        }
+        let mut module = b"\0asm\x01\0\0\0".to_vec();
+        module.push(0x06);
+        module.extend(leb(section.len()));
+        module.extend(section);
+        module
+    }
+
+    /// A module whose instance context passes the pool's size is refused under either
+    /// allocator: under the on-demand one, a million globals cost the host about 16 MB an
+    /// instance unseen by the store's limiter (round 26 hostile-step review).
+    #[test]
+    fn a_core_module_whose_instance_passes_the_pools_size_is_refused() {
+        assert_eq!(check(&module_with_globals(1000)), Ok(()));
+        let err = check(&module_with_globals(100_000)).expect_err("too large an instance");
+        assert!(err.contains("core module 1 needs about"), "{err}");
+        assert!(err.contains("100000 globals and tags"), "{err}");
+        assert!(err.contains(&MAX_CORE_INSTANCE_BYTES.to_string()), "{err}");
     }
 
     #[test]
