@@ -496,6 +496,80 @@ fn a_webhook_runs_event_that_does_not_read_is_an_error_naming_it() {
     }
 }
 
+/// A revision whose stored definition is no JSON is an error naming the column at its
+/// webhook (not "no such webhook") and a failed run for an event of its workspace (not an
+/// event passed by without a trace): read as no trigger, the sender got a 404 and the
+/// publisher heard nothing (round 26 hostile-input review).
+#[test]
+fn a_revision_whose_stored_definition_is_no_json_is_an_error_not_no_trigger() {
+    use flowhost::workflow::webhooks::{Delivery, Refusal, sign};
+    let d = Deployment::new();
+    let wf = serde_json::json!({
+        "name": "on-hook", "workspace": WS, "run_as": OWNER, "trigger": { "on": "webhook" },
+        "steps": [{ "id": "echo", "uses": crate::common::ECHO, "with": { "got": "$.event" } }]
+    });
+    let (hook, secret) = d.publish_webhook(&wf, OWNER);
+    damage(
+        &d,
+        "UPDATE workflow_revisions SET definition = '{' WHERE name = 'on-hook'",
+    );
+    let platform =
+        flowhost::platform::Platform::new(crate::common::db_at(&d.db)).expect("platform");
+    let now = flowhost::clock::now_unix();
+    let body = b"{}";
+    let signature = sign(&secret, now, body);
+    let ts = now.to_string();
+    match platform.workflows().accept_webhook(&Delivery {
+        hook: &hook,
+        timestamp: Some(&ts),
+        signature: Some(&signature),
+        idempotency_key: None,
+        body,
+        now,
+    }) {
+        Err(Refusal::Host(e)) => assert!(
+            e.to_string().contains("workflow_revisions.definition"),
+            "{e}"
+        ),
+        other => panic!("expected an error naming the stored definition, got {other:?}"),
+    }
+    fails_naming(
+        &d.cli(&[
+            "workflows",
+            "webhook",
+            "on-hook",
+            "--workspace",
+            WS,
+            "--as",
+            OWNER,
+        ]),
+        &["workflow_revisions.definition", "on-hook"],
+    );
+    // Any event of its workspace now fails a run of it, naming why.
+    d.ok(&[
+        "cases",
+        "create",
+        "--title",
+        "t",
+        "--severity",
+        "low",
+        "--workspace",
+        WS,
+        "--as",
+        OWNER,
+    ]);
+    d.ok(&["triggers", "dispatch", "--workspace", WS, "--as", OWNER]);
+    let error: String = crate::common::db_at(&d.db)
+        .conn()
+        .query_row(
+            "SELECT error FROM runs WHERE workflow = 'on-hook' AND status = 'failed'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("a failed run of it");
+    assert!(error.contains("workflow_revisions.definition"), "{error}");
+}
+
 /// An overdue interaction this host cannot read does not stop `serve` from resuming other
 /// runs: before, it failed every scheduler round, and a run whose wait was due stayed on
 /// hold (concurrency review).

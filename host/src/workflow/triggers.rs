@@ -514,6 +514,18 @@ impl Engine {
         let platform = self.platform();
         let mut out = Vec::new();
         for rev in platform.latest_revisions(&event.workspace)? {
+            // A stored definition that is no JSON names no trigger: every event of its
+            // workspace gets a failed run of it saying so, rather than pass it by without a
+            // trace (round 26 hostile-input review).
+            if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&rev.definition) {
+                let why = format!(
+                    "revision {} of `{}` cannot run: its stored definition \
+                     (workflow_revisions.definition) is not JSON: {e}",
+                    rev.revision, rev.name
+                );
+                out.push(Match::new(&rev, Err(why)));
+                continue;
+            }
             // Only a revision whose trigger names this event can match it: the others are
             // not parsed, nor their components written out, for every event.
             if raw_trigger_kind(&rev.definition).is_some_and(|kind| kind != event.kind) {

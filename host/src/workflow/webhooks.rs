@@ -19,6 +19,7 @@ use crate::platform::Platform;
 use crate::principal::Principal;
 
 use super::engine::{principal_from_stored, principal_to_stored};
+use super::publish::Revision;
 use super::store::webhooks as store;
 use crate::public_id::{IdKind, PublicId};
 use crate::runs::store::journal;
@@ -145,12 +146,29 @@ fn random_hex(bytes: usize) -> Result<String, Error> {
     Ok(hex(&buf))
 }
 
-/// Whether `definition` (a stored revision) still has a webhook trigger. Read from the JSON
-/// rather than parsed as a workflow: accepting a request must stay cheap.
-fn has_webhook_trigger(definition: &str) -> bool {
-    serde_json::from_str::<Value>(definition)
-        .ok()
-        .is_some_and(|d| d["trigger"]["on"] == "webhook")
+/// Whether stored revision `rev` still has a webhook trigger. Read from the JSON rather than
+/// parsed as a workflow: accepting a request must stay cheap. A definition that is no JSON
+/// is the host's error naming it, never "no webhook": read so, a hook whose row exists
+/// answered its sender 404 and its publisher "not published with a webhook trigger" (round
+/// 26 hostile-input review).
+fn has_webhook_trigger(rev: &Revision) -> Result<bool, Error> {
+    serde_json::from_str::<Value>(&rev.definition)
+        .map(|d| d["trigger"]["on"] == "webhook")
+        .map_err(|e| {
+            Error::Internal(format!(
+                "the stored definition of revision {} of `{}` \
+                 (workflow_revisions.definition) is not JSON: {e}",
+                rev.revision, rev.name
+            ))
+        })
+}
+
+/// The latest revision of `name`, if it has a webhook trigger.
+fn with_webhook(rev: Option<Revision>) -> Result<Option<Revision>, Error> {
+    match rev {
+        Some(rev) if has_webhook_trigger(&rev)? => Ok(Some(rev)),
+        _ => Ok(None),
+    }
 }
 
 /// Checks the timestamp and signature headers of `d` against `secret`; the signature as
@@ -224,10 +242,7 @@ impl Platform {
         rotate: bool,
     ) -> Result<Webhook, Error> {
         self.authorize(actor, workspace, Scope::PlaybookPublish)?;
-        let Some(rev) = self
-            .latest_revision(workspace, name)?
-            .filter(|rev| has_webhook_trigger(&rev.definition))
-        else {
+        let Some(rev) = with_webhook(self.latest_revision(workspace, name)?)? else {
             return Err(Error::NotFound(format!(
                 "`{name}` is not published in {workspace} with a webhook trigger"
             )));
@@ -365,9 +380,7 @@ impl Platform {
         } else {
             crate::json_limits::parse("the body", text).map_err(Refusal::Invalid)?
         };
-        let rev = self
-            .latest_revision(&hook.workspace, &hook.workflow)?
-            .filter(|rev| has_webhook_trigger(&rev.definition))
+        let rev = with_webhook(self.latest_revision(&hook.workspace, &hook.workflow)?)?
             .ok_or_else(|| Refusal::NoSuchHook(hook.id.clone()))?;
         // A secret issued for one `run_as` starts no run as another: a later revision bound
         // to someone else (an Owner republishing a member's workflow as themselves) waits for
