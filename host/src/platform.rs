@@ -285,6 +285,9 @@ impl Platform {
         // ST-4; round 21 self-review): another thread's full reload may hold it.
         let _updating = match crate::store::deadline::current() {
             Some(deadline) => self.index_updates.try_lock_until(deadline).ok_or_else(|| {
+                // Another thread's reload held it: the host's business (round 26 storage
+                // review), as a wait for the shared connection is.
+                crate::store::deadline::waited_out();
                 StoreError::Waited(
                     "the access index stayed in another update past the deadline".into(),
                 )
@@ -950,6 +953,8 @@ mod tests {
             "{refused:?}"
         );
         assert!(start.elapsed() >= Duration::from_millis(50));
+        // The host's business, not the step's (round 26 storage review).
+        assert!(deadline::was_waited_out());
         drop(held);
     }
 

@@ -831,7 +831,7 @@ fn query_filters_sorts_and_pages_without_gaps_or_repeats() {
         1,
         "LIKE wildcards are literal"
     );
-    // Trimmed at every door, as the web's (round 20 door review); blank filters nothing.
+    // Trimmed at every door, as the web's (round 20 door review).
     assert_eq!(
         q(CaseFilter {
             text: Some("  100% of the_ ".into()),
@@ -839,14 +839,6 @@ fn query_filters_sorts_and_pages_without_gaps_or_repeats() {
         })
         .len(),
         1
-    );
-    assert_eq!(
-        q(CaseFilter {
-            text: Some("   ".into()),
-            ..Default::default()
-        })
-        .len(),
-        q(CaseFilter::default()).len()
     );
     let err = p.query_cases(
         &owner,
@@ -1692,7 +1684,8 @@ fn a_case_created_restricted_leaves_no_gap_in_the_numbers_others_see() {
 /// A case's state is checked as it is stored, trimmed: a blank one was stored as `""`, found
 /// by the API's `state: ""` and by no web filter (which reads a blank field as none), and a
 /// short state padded past the cap was refused as too long (round 23 hostile-input review).
-/// A blank state filter filters nothing at every door.
+/// A blank state or text filter is refused, not read as no filter: a reference that found
+/// nothing (`{{ $.event.state? }}`) widened a query to every case (round 26 cases review).
 #[test]
 fn a_blank_case_state_is_refused_and_a_padded_one_is_stored_trimmed() {
     let p = example_platform();
@@ -1723,23 +1716,33 @@ fn a_blank_case_state_is_refused_and_a_padded_one_is_stored_trimmed() {
         .expect("all")
         .cases
         .len();
-    let blank = p
-        .query_cases(
-            &owner,
-            CaseQuery {
-                filter: CaseFilter {
-                    state: Some("  ".into()),
-                    ..Default::default()
+    assert!(all > 0);
+    for filter in [
+        CaseFilter {
+            state: Some("  ".into()),
+            ..Default::default()
+        },
+        CaseFilter {
+            text: Some("".into()),
+            ..Default::default()
+        },
+    ] {
+        let refused = p
+            .query_cases(
+                &owner,
+                CaseQuery {
+                    filter,
+                    sort: CaseSort::CreatedAsc,
+                    page_size: 200,
+                    cursor: None,
                 },
-                sort: CaseSort::CreatedAsc,
-                page_size: 200,
-                cursor: None,
-            },
-        )
-        .expect("blank filter")
-        .cases
-        .len();
-    assert_eq!(blank, all, "a blank state filter filters nothing");
+            )
+            .expect_err("a blank filter");
+        assert!(
+            matches!(&refused, Error::Invalid(why) if why.contains("filter is blank")),
+            "{refused:?}"
+        );
+    }
 }
 
 /// A case created through a personal key names its owner as reporter, as every other

@@ -1155,10 +1155,10 @@ fn a_restriction_update_giving_null_is_refused_and_changes_nothing() {
     assert_eq!(cleared.body["collaborators"], json!([]), "{}", cleared.text);
 }
 
-/// A case query's filter or cursor given as `null` is refused naming it: read as absent, a
+/// A case query's filter given as `null` or blank is refused naming it: read as absent, a
 /// filter on a reference that found nobody (`"assignee": null`) answered every case the
-/// caller sees, and a `null` cursor (the last page's) the first page again (round 26
-/// hostile-input review).
+/// caller sees (round 26 hostile-input and cases reviews). A `null` cursor is the first
+/// page, as a paging loop's first iteration sends it.
 #[test]
 fn a_case_query_giving_null_is_refused_not_widened() {
     let server = Server::start();
@@ -1171,7 +1171,7 @@ fn a_case_query_giving_null_is_refused_not_widened() {
         ("access_mode", json!({ "filter": { "access_mode": null } })),
         ("severity", json!({ "filter": { "severity": null } })),
         ("text", json!({ "filter": { "text": null } })),
-        ("cursor", json!({ "cursor": null })),
+        ("state", json!({ "filter": { "state": " " } })),
     ] {
         let refused = server.post(path, &owner, &body);
         assert_eq!(refused.status, 400, "{field}: {}", refused.text);
@@ -1186,8 +1186,8 @@ fn a_case_query_giving_null_is_refused_not_widened() {
     );
     assert_eq!(made.status, 400, "{}", made.text);
     assert!(made.text.contains("access_mode"), "{}", made.text);
-    // Left out, a filter filters nothing.
-    let all = server.post(path, &owner, &json!({ "filter": {} }));
+    // Left out, a filter filters nothing; a `null` cursor is the first page.
+    let all = server.post(path, &owner, &json!({ "filter": {}, "cursor": null }));
     assert_eq!(all.status, 200, "{}", all.text);
     assert_eq!(all.body["cases"].as_array().map(Vec::len), Some(1));
 }

@@ -507,6 +507,38 @@ fn a_restriction_update_whose_input_renders_null_names_its_input() {
     assert!(!error.contains("case_id"), "{error}");
 }
 
+/// A built-in query pages on with its own `next_cursor?`: the first iteration's reference
+/// finds nothing (`null`, the first page), the last page's `next_cursor` ends the loop
+/// (round 26 door review: a `null` cursor refused failed every such run at its first page).
+#[test]
+fn a_builtin_query_pages_on_through_its_cursor() {
+    let env = Env::new();
+    let wf = json!({ "name": "pager", "workspace": "mssp-soc", "vars": { "pages": [1, 2, 3, 4, 5] },
+        "steps": [
+            { "id": "a", "uses": "cases/create-case", "with": { "title": "A", "severity": "low" } },
+            { "id": "b", "uses": "cases/create-case", "with": { "title": "B", "severity": "low" } },
+            { "id": "c", "uses": "cases/create-case", "with": { "title": "C", "severity": "low" } },
+            { "id": "each", "loop": { "over": "$.vars.pages",
+                "break_if": [{ "left": "$.steps.page.next_cursor", "op": "not_exists" }] },
+              "do": [{ "id": "page", "uses": "cases/query-cases",
+                       "with": { "page_size": 1, "sort": "created_asc",
+                                 "cursor": "$.steps.page.next_cursor?" } }] },
+            { "exit": { "status": "paged", "output": { "pages": "$.steps.each" } } }
+        ] });
+    let file = env.write("pager.json", &wf);
+    let (out, doc) = env.run(&file, OWNER, "{}");
+    assert!(out.status.success(), "{doc}");
+    let pages = doc["output"]["pages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let titles: Vec<&str> = pages
+        .iter()
+        .filter_map(|p| p["page"]["cases"][0]["title"].as_str())
+        .collect();
+    assert_eq!(titles, ["A", "B", "C"], "{doc}");
+}
+
 /// A case query whose filter's reference found nobody (`null`) fails the step naming the
 /// filter: read as absent, a query for the new case's assignee answered every case the run
 /// sees, and a loop after it acted on all of them (round 26 hostile-input review).

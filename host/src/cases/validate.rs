@@ -112,6 +112,15 @@ pub fn restriction_update(update: &RestrictionUpdate) -> Result<(), Error> {
 /// A page query's text filter, names and cursor are within their caps.
 pub fn query(q: &CaseQuery) -> Result<(), Error> {
     let f = &q.filter;
+    // Blank is no filter anyone asks for: a reference that found nothing (round 26 cases
+    // review). Read as none, it answered every case the caller sees.
+    for (name, given) in [("state", &f.state), ("text", &f.text)] {
+        if given.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            return Err(Error::Invalid(format!(
+                "the `{name}` filter is blank; leave it out to filter nothing"
+            )));
+        }
+    }
     if let Some(text) = &f.text {
         check_len(
             "the `text` filter",

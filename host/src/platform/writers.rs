@@ -130,6 +130,9 @@ impl Writers {
         loop {
             let now = Instant::now();
             if deadline.is_some_and(|d| now >= d) {
+                // Others' work held them: the database's business, not the caller's (SPEC
+                // WF-11; round 26 storage review), as for the shared connection.
+                crate::store::deadline::waited_out();
                 return Err(Error::Busy(
                     "every writing connection stayed in use past the step's deadline".into(),
                 ));

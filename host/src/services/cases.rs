@@ -116,20 +116,22 @@ pub struct CaseQuery {
     /// 1..=200; 0 or absent means 50.
     #[serde(default)]
     pub page_size: u32,
-    /// Given as `null` refused: a loop asking for the page after the last (whose
-    /// `next_cursor` is `null`) started over at the first.
-    #[serde(default, deserialize_with = "crate::json_limits::given")]
+    /// `null` or left out: the first page (a paging loop's first iteration reads the
+    /// `next_cursor?` of a step not run yet, round 26 door review).
+    #[serde(default)]
     pub cursor: Option<String>,
 }
 
 impl CaseQuery {
-    /// The query as every door reads it: its `state` and `text` filters trimmed, and a blank
-    /// one filtering nothing (no state is blank; the web's search box reads so). One place
+    /// The query as every door reads it: its `state` and `text` filters trimmed. One place
     /// for the service, the built-ins' written input and `step test`'s mocks (round 24
-    /// bad-input review: the validator and the mocks measured a padded filter a run took).
+    /// bad-input review: the validator and the mocks measured a padded filter a run took). A
+    /// filter blank once trimmed stays given, and is refused (`validate::query`): read as no
+    /// filter, a reference that found nothing (`{{ $.event.state? }}`) widened the query to
+    /// every case the run sees (round 26 cases review); the web's search box leaves a blank
+    /// field out itself.
     pub fn normalized(mut self) -> CaseQuery {
-        let trimmed =
-            |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let trimmed = |value: Option<String>| value.map(|v| v.trim().to_owned());
         self.filter.state = trimmed(self.filter.state.take());
         self.filter.text = trimmed(self.filter.text.take());
         self

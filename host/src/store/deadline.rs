@@ -61,11 +61,15 @@ pub fn lift() -> Bound {
     Bound::with(None)
 }
 
-/// Notes that this thread's wait for the shared connection, which others' work held, ended
-/// at the bound deadline: the deadline passed for the database's business, not the work's
-/// own, and the failure is the infrastructure's (a run stops resumable, SPEC WF-11). Read as
-/// the step's own timeout, one tenant's steps holding the connection failed every other
-/// tenant's steps waiting behind them (round 26 hostile-step review).
+/// Notes that this thread's wait for what the host shares between runs (the shared
+/// connection, PostgreSQL's writing connections, the access index's update), which others'
+/// work held, ended at the bound deadline: the deadline passed for the host's business, not
+/// the work's own, and the failure is the infrastructure's (a run stops resumable, SPEC
+/// WF-11). Read as the step's own timeout, one tenant's steps holding the connection failed
+/// every other tenant's steps waiting behind them (round 26 hostile-step review). A wait for
+/// another process's write lock (SQLite's busy handler, PostgreSQL's `lock_timeout`) stays
+/// the step's own at its deadline: a lock another host holds past the busy timeout is the
+/// infrastructure's there already.
 pub(crate) fn waited_out() {
     WAITED_OUT.with(|w| w.set(true));
 }
