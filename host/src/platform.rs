@@ -283,11 +283,12 @@ impl Platform {
     fn catch_up(&self, conn: &Connection, epoch: i64) -> Result<(), StoreError> {
         // Waited for within a step's or a request's deadline, as the connection is (SPEC
         // ST-4; round 21 self-review): another thread's full reload may hold it.
+        let since = std::time::Instant::now();
         let _updating = match crate::store::deadline::current() {
             Some(deadline) => self.index_updates.try_lock_until(deadline).ok_or_else(|| {
                 // Another thread's reload held it: the host's business (round 26 storage
                 // review), as a wait for the shared connection is.
-                crate::store::deadline::waited_out();
+                crate::store::deadline::waited_out(since);
                 StoreError::Waited(
                     "the access index stayed in another update past the deadline".into(),
                 )
@@ -441,7 +442,7 @@ impl Platform {
         let since = Instant::now();
         let Some(db) = self.db.try_lock_until(deadline) else {
             // The database's business, not the caller's: its deadline passed waiting.
-            crate::store::deadline::waited_out();
+            crate::store::deadline::waited_out(since);
             return Err(Error::Busy(
                 "the database stayed in use by other runs past the step's deadline".into(),
             ));

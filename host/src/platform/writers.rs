@@ -127,12 +127,13 @@ impl Writers {
         // in turn for a moment, so the first to free is taken within a turn, and never past
         // the deadline.
         let mut i = self.next.fetch_add(1, Ordering::Relaxed);
+        let since = Instant::now();
         loop {
             let now = Instant::now();
             if deadline.is_some_and(|d| now >= d) {
                 // Others' work held them: the database's business, not the caller's (SPEC
                 // WF-11; round 26 storage review), as for the shared connection.
-                crate::store::deadline::waited_out();
+                crate::store::deadline::waited_out(since);
                 return Err(Error::Busy(
                     "every writing connection stayed in use past the step's deadline".into(),
                 ));

@@ -19,6 +19,8 @@ thread_local! {
     static SPENT: Cell<bool> = const { Cell::new(false) };
     /// Whether a wait for the shared connection ended at the bound deadline ([`waited_out`]).
     static WAITED_OUT: Cell<bool> = const { Cell::new(false) };
+    /// When the deadline bound now was bound.
+    static BOUND_AT: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
 /// SQLite virtual-machine instructions between two looks at the deadline: a look is one
@@ -37,6 +39,7 @@ pub fn bind(deadline: Instant) -> Bound {
 pub struct Bound {
     outer: Option<Instant>,
     outer_waited_out: bool,
+    outer_bound_at: Option<Instant>,
 }
 
 impl Bound {
@@ -44,6 +47,7 @@ impl Bound {
         Bound {
             outer: DEADLINE.with(|d| d.replace(deadline)),
             outer_waited_out: WAITED_OUT.with(|w| w.replace(false)),
+            outer_bound_at: BOUND_AT.with(|b| b.replace(Some(Instant::now()))),
         }
     }
 }
@@ -52,6 +56,7 @@ impl Drop for Bound {
     fn drop(&mut self) {
         DEADLINE.with(|d| d.set(self.outer));
         WAITED_OUT.with(|w| w.set(self.outer_waited_out));
+        BOUND_AT.with(|b| b.set(self.outer_bound_at));
     }
 }
 
@@ -70,8 +75,19 @@ pub fn lift() -> Bound {
 /// another process's write lock (SQLite's busy handler, PostgreSQL's `lock_timeout`) stays
 /// the step's own at its deadline: a lock another host holds past the busy timeout is the
 /// infrastructure's there already.
-pub(crate) fn waited_out() {
-    WAITED_OUT.with(|w| w.set(true));
+///
+/// Only a wait that began with at least half the bound's time left counts (`since`, when it
+/// began): a step that spent its own time and met a busy connection at its end is out of its
+/// own time, and read as the host's it was stopped resumable and run again without end
+/// (round 26 engine review).
+pub(crate) fn waited_out(since: Instant) {
+    let (Some(deadline), Some(bound_at)) = (current(), BOUND_AT.with(Cell::get)) else {
+        return;
+    };
+    let whole = deadline.saturating_duration_since(bound_at);
+    if deadline.saturating_duration_since(since) >= whole / 2 {
+        WAITED_OUT.with(|w| w.set(true));
+    }
 }
 
 /// Whether, under the deadline bound now, a wait for the shared connection ended at it
@@ -200,6 +216,25 @@ pub(super) fn busy_handler(timeout: Duration) -> impl FnMut(i32) -> bool + Send 
 mod tests {
     use super::*;
     use crate::store::Db;
+
+    /// A wait that began with at least half the bound's time left and ran out is the
+    /// host's business; one begun near the end is the step's own time run out (round 26
+    /// engine review: read as the host's, such a step was stopped resumable and run again
+    /// without end).
+    #[test]
+    fn only_a_wait_begun_with_half_the_time_left_is_waited_out() {
+        let start = Instant::now();
+        let bound = bind(start + Duration::from_millis(200));
+        waited_out(start + Duration::from_millis(150));
+        assert!(
+            !was_waited_out(),
+            "begun with a quarter left: the step's own"
+        );
+        waited_out(start);
+        assert!(was_waited_out(), "begun with all of it left: the host's");
+        drop(bound);
+        assert!(!was_waited_out(), "no bound, nothing noted");
+    }
 
     #[test]
     fn a_budget_starts_when_the_connection_is_taken_and_ends_with_its_guard() {
