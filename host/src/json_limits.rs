@@ -178,6 +178,26 @@ fn scan(text: &str, limit: usize) -> (usize, Option<usize>) {
 /// nothing and count as one value.
 pub const OBJECT_VALUES: usize = 20;
 
+/// The most values (counted as [`text_values`] counts them) a document the host reads whole
+/// may hold: a workflow definition, a JSON `@FILE` argument of the CLI (an event). 16 MiB of
+/// `{"a":0},` is two million objects, about 1.3 GB parsed, and a run's context, `vars` and
+/// event included, is copied once for each part of a `parallel` in flight (round 26 engine
+/// review: such `vars` took the host's memory). A million weighted values are about 32 MB
+/// parsed.
+pub const MAX_DOCUMENT_VALUES: usize = 1_000_000;
+
+/// `Err` naming `what` when JSON `text` holds more than [`MAX_DOCUMENT_VALUES`] values.
+pub fn document_values_within(what: &str, text: &str) -> Result<(), String> {
+    let values = text_values(text);
+    if values > MAX_DOCUMENT_VALUES {
+        return Err(format!(
+            "{what} holds about {values} JSON values (an object holding anything counts as \
+             {OBJECT_VALUES}); a document holds at most {MAX_DOCUMENT_VALUES}"
+        ));
+    }
+    Ok(())
+}
+
 /// About how many values JSON `text` holds (each array, object and scalar, an object holding
 /// anything as [`OBJECT_VALUES`]; object keys not counted), over its commas and brackets
 /// outside strings, without parsing it. What a value costs parsed is what this bounds:

@@ -74,6 +74,51 @@ fn nested(levels: usize, inner: &str) -> String {
 /// Issue 14 item 8: a step timeout of `9223372036854775807s` or `106751991167300d` passed
 /// `validate` and panicked the host on `run` (duration overflow). Every duration is now
 /// capped at 3660d when read.
+/// A definition or an `@FILE` event holding more than a million values (objects weighted)
+/// is refused before it is parsed, naming the cap: 60,000 small objects in `vars` were about
+/// 40 MB parsed, copied once for each part of a `parallel` in flight (round 26 engine
+/// review: a 4 MB `vars` took the host's memory).
+#[test]
+fn a_document_of_too_many_values_is_refused_before_it_is_parsed() {
+    let env = Env::new();
+    let many = vec![serde_json::json!({ "a": 0 }); 60_000];
+    let wf = serde_json::json!({ "name": "bomb", "workspace": "mssp-soc", "vars": { "x": many },
+        "steps": [{ "id": "p", "parallel": [[{ "id": "w", "wait": "1ms" }]] }] });
+    let file = env.write("bomb.json", &wf.to_string());
+    let out = env.run(&file);
+    no_panic(&out);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("bomb.json:1:1: (document): the definition holds about")
+            && err.contains("a document holds at most 1000000"),
+        "{err}"
+    );
+    // As an event read from a file.
+    let small = serde_json::json!({ "name": "small", "workspace": "mssp-soc",
+        "steps": [{ "id": "w", "wait": "1ms" }] });
+    let file = env.write("small.json", &small.to_string());
+    env.write("event.json", &serde_json::json!({ "x": many }).to_string());
+    let out = env.cli(&["run", &file, "--as", OPERATOR, "--event", "@event.json"]);
+    no_panic(&out);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("event.json holds about"),
+        "{}",
+        stderr(&out)
+    );
+    // Within the cap, it runs.
+    let out = env.cli(&[
+        "run",
+        &file,
+        "--as",
+        OPERATOR,
+        "--event",
+        r#"{"x": [{"a": 0}]}"#,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
 #[test]
 fn durations_that_would_overflow_are_refused_before_anything_runs() {
     let env = Env::new();

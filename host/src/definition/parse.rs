@@ -22,6 +22,16 @@ pub fn parse(origin: &str, text: &str, resolver: &Resolver) -> Result<Workflow, 
     if let Some(e) = SpecError::too_deep(origin, text) {
         return Err(vec![e]);
     }
+    // Counted before it is parsed: its `vars` enter every run's context whole (round 26).
+    if let Err(message) = crate::json_limits::document_values_within("the definition", text) {
+        return Err(vec![SpecError {
+            origin: origin.to_owned(),
+            line: 1,
+            column: 1,
+            path: "(document)".into(),
+            message,
+        }]);
+    }
     if let Some(found) = crate::json_limits::inexact_integer(text) {
         return Err(vec![SpecError {
             origin: origin.to_owned(),
