@@ -938,6 +938,7 @@ impl Engine {
         let threads = Slots::new(MAX_RUN_THREADS);
         let held = Held::counting(rules.counting());
         let reached = std::sync::Mutex::new(Vec::new());
+        let nested = NestedWorkflows::default();
         let exec = Exec {
             engine: self,
             workflow,
@@ -952,6 +953,7 @@ impl Engine {
             threads: &threads,
             held: &held,
             reached: &reached,
+            nested: &nested,
         };
         let mut ctx = json!({ "event": event, "vars": workflow.vars, "steps": {} });
         let (status, exit_status, output, error) = match exec.steps(&workflow.steps, &mut ctx, "") {
@@ -1183,7 +1185,15 @@ struct Exec<'a> {
     /// The keys of the interactions and waits this execution stopped at, shared with its
     /// nested workflows (see [`RunStore::hold_out_of_reach`]).
     reached: &'a std::sync::Mutex<Vec<String>>,
+    /// The nested workflows the run has read, by path, shared with its nested workflows: read
+    /// and parsed once a run, not at every call (round 26 engine review: a loop calling a
+    /// large nested file parsed and copied it at each of its iterations, counted by nothing).
+    nested: &'a NestedWorkflows,
 }
+
+/// The nested workflows a run has read and parsed, by path (see [`Exec::nested`]).
+type NestedWorkflows =
+    std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, Arc<Workflow>>>;
 
 impl Exec<'_> {
     /// `step`, the interaction or wait at `key`, noting the key when it holds the run: only
@@ -2518,39 +2528,13 @@ impl Exec<'_> {
         if self.depth >= MAX_NESTING {
             return Err(fail(format!("nested workflows go deeper than {MAX_NESTING}")).into());
         }
-        let origin = path.display().to_string();
-        // A published revision's nested workflows are those pinned with it, not the files as
-        // they are now (SPEC WF-7, SH-3).
-        let (text, resolver) = self
-            .workflow
-            .resolver
-            .nested(path, &self.engine.step_dirs)
-            .map_err(fail)?;
-        let mut inner = parse(&origin, &text, &resolver).map_err(|errors| fail(joined(&errors)))?;
-        super::components::not_a_flow(&inner, &origin).map_err(fail)?;
-        // A nested workflow belongs where its parent was published; in a run of a shared
-        // workflow it runs as its parent does, shared: its custom-role selections are dropped
-        // too (SPEC SH-2, IX-6). Before, a nested file naming the destination kept them, and
-        // the destination's own role of that name answered its interactions (IX review).
-        let home = self
-            .workflow
-            .shared_from
-            .as_deref()
-            .unwrap_or(&self.workflow.workspace);
-        if inner.workspace != home {
-            return Err(fail(format!(
-                "nested workflow `{}` belongs to workspace `{}`, not `{home}`",
-                inner.name, inner.workspace
-            ))
-            .into());
-        }
-        if let Some(from) = &self.workflow.shared_from {
-            inner.shared_from = Some(from.clone());
-            inner.workspace.clone_from(&self.caller.workspace);
-        }
+        let inner = self.nested_workflow(path).map_err(fail)?;
         let inputs = self.render(with, ctx).map_err(fail)?;
         let mut inner_ctx =
             json!({ "event": ctx["event"], "vars": inner.vars, "inputs": inputs, "steps": {} });
+        // A copy of the event and the nested workflow's `vars` at each call: counted as a
+        // parallel part's copy of the context is.
+        self.copies_of(&inner_ctx, 1).map_err(fail)?;
         let child = Exec {
             engine: self.engine,
             workflow: &inner,
@@ -2565,6 +2549,7 @@ impl Exec<'_> {
             threads: self.threads,
             held: self.held,
             reached: self.reached,
+            nested: self.nested,
         };
         let result = child.steps(&inner.steps, &mut inner_ctx, &format!("{key}/"));
         self.waiting
@@ -2585,6 +2570,53 @@ impl Exec<'_> {
             // Its steps' outputs, each held already.
             Flow::Continue => Ok(inner_ctx["steps"].take()),
         }
+    }
+
+    /// The nested workflow at `path`, read and parsed once a run ([`NestedWorkflows`]), as
+    /// it runs here.
+    fn nested_workflow(&self, path: &std::path::Path) -> Result<Arc<Workflow>, String> {
+        if let Some(known) = self
+            .nested
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(path)
+        {
+            return Ok(known.clone());
+        }
+        let origin = path.display().to_string();
+        // A published revision's nested workflows are those pinned with it, not the files as
+        // they are now (SPEC WF-7, SH-3).
+        let (text, resolver) = self
+            .workflow
+            .resolver
+            .nested(path, &self.engine.step_dirs)?;
+        let mut inner = parse(&origin, &text, &resolver).map_err(|errors| joined(&errors))?;
+        super::components::not_a_flow(&inner, &origin)?;
+        // A nested workflow belongs where its parent was published; in a run of a shared
+        // workflow it runs as its parent does, shared: its custom-role selections are dropped
+        // too (SPEC SH-2, IX-6). Before, a nested file naming the destination kept them, and
+        // the destination's own role of that name answered its interactions (IX review).
+        let home = self
+            .workflow
+            .shared_from
+            .as_deref()
+            .unwrap_or(&self.workflow.workspace);
+        if inner.workspace != home {
+            return Err(format!(
+                "nested workflow `{}` belongs to workspace `{}`, not `{home}`",
+                inner.name, inner.workspace
+            ));
+        }
+        if let Some(from) = &self.workflow.shared_from {
+            inner.shared_from = Some(from.clone());
+            inner.workspace.clone_from(&self.caller.workspace);
+        }
+        let inner = Arc::new(inner);
+        self.nested
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(path.to_owned(), inner.clone());
+        Ok(inner)
     }
 }
 
