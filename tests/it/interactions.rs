@@ -2440,11 +2440,9 @@ fn a_run_recorded_before_objects_were_weighted_counts_as_it_did() {
     let env = Env::new();
     let steps = steps_dir();
     let items: Vec<Value> = (0..200_000).map(|_| serde_json::json!({ "": 0 })).collect();
-    std::fs::write(
-        env.dir.path().join("wide.json"),
-        serde_json::json!({ "items": items }).to_string(),
-    )
-    .expect("event");
+    // Stored as a run of then stored it: an event of so many values is refused at the CLI
+    // now (`json_limits::MAX_DOCUMENT_VALUES`, round 26), so it is written in after the start.
+    let wide = serde_json::json!({ "items": items }).to_string();
     let flow = serde_json::json!({ "name": "wide", "workspace": "mssp-soc", "steps": [
         json_ask("ask", "Go on?"),
         { "id": "check", "if": [{ "left": "$.event.items", "op": "exists" }],
@@ -2459,12 +2457,20 @@ fn a_run_recorded_before_objects_were_weighted_counts_as_it_did() {
             "--as",
             OWNER,
             "--event",
-            "@wide.json",
+            r#"{"items": []}"#,
             "--steps",
             &steps,
         ]);
         assert_eq!(started["status"], "on_hold", "{started}");
-        started["run_id"].as_str().expect("run id").to_owned()
+        let run = started["run_id"].as_str().expect("run id").to_owned();
+        common::db_at(&env.db)
+            .conn()
+            .execute(
+                "UPDATE runs SET event = ?1 WHERE public_id = ?2",
+                [wide.as_str(), run.as_str()],
+            )
+            .expect("its event");
+        run
     };
     let before = start();
     common::db_at(&env.db)
