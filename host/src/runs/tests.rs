@@ -594,3 +594,41 @@ fn a_due_wait_out_of_reach_wakes_the_held_run_no_more() {
         "its deadline stays"
     );
 }
+
+/// Due waits are claimed soonest due first, not oldest run first: one tenant's backlog of old
+/// runs' waits was claimed round after round before another's wait due earlier (round 26
+/// engine review).
+#[test]
+fn due_waits_are_claimed_soonest_due_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let platform = platform(&dir);
+    let leased = |platform: &Platform| {
+        let id = crate::public_id::PublicId::new(crate::public_id::IdKind::Run).expect("id");
+        start_leased(platform, Some("host-a"), &id).key
+    };
+    let older = leased(&platform);
+    let newer = leased(&platform);
+    for (run, wake) in [(older, 2_000), (newer, 1_000)] {
+        platform
+            .timer_deadline(run, "host-a", "w", Duration::ZERO)
+            .expect("a wait");
+        let db = platform.db().expect("db");
+        db.conn()
+            .execute(
+                "UPDATE run_timers SET wake_ms = ?1 WHERE run_id = ?2",
+                crate::store::sql::params![wake, run],
+            )
+            .expect("due then");
+        db.conn()
+            .execute(
+                "UPDATE runs SET status = 'on_hold', lease_owner = NULL WHERE id = ?1",
+                [run],
+            )
+            .expect("held");
+    }
+    assert_eq!(
+        platform.claim_due_timers().expect("claimed"),
+        vec![newer, older],
+        "the wait due first is claimed first"
+    );
+}

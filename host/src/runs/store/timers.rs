@@ -23,17 +23,24 @@ pub(in crate::runs) fn deadline(
         .map_err(internal)
 }
 
-/// The runs on hold with a wait due at `now_ms` that no step has taken up yet, by id. The
-/// scan starts from the runs on hold (an index range), not from every timer ever set.
+/// The runs on hold with a wait due at `now_ms` that no step has taken up yet, the soonest
+/// due first (a run's earliest such wait), 1,000 at most. The scan starts from the runs on
+/// hold (an index range), not from every timer ever set. By run id, one tenant's backlog of
+/// old runs' waits was claimed round after round before another's wait due earlier (round
+/// 26 engine review; interaction timeouts are taken soonest first too).
 pub(in crate::runs) fn due_runs(conn: &Connection, now_ms: i64) -> Result<Vec<i64>, Error> {
     let mut stmt = conn.prepare_cached(
-        "SELECT r.id FROM runs r
-             WHERE r.status = 'on_hold' AND EXISTS (
-               SELECT 1 FROM run_timers t
-               WHERE t.run_id = r.id AND t.wake_ms <= ?1 AND t.passed_over = 0
-                 AND NOT EXISTS (SELECT 1 FROM run_steps s
-                                 WHERE s.run_id = t.run_id AND s.step_key = t.step_key))
-             ORDER BY r.id LIMIT 1000",
+        "SELECT id FROM (
+           SELECT r.id AS id, (
+             SELECT MIN(t.wake_ms) FROM run_timers t
+             WHERE t.run_id = r.id AND t.wake_ms <= ?1 AND t.passed_over = 0
+               AND NOT EXISTS (SELECT 1 FROM run_steps s
+                               WHERE s.run_id = t.run_id AND s.step_key = t.step_key)
+           ) AS due
+           FROM runs r WHERE r.status = 'on_hold'
+         ) held
+         WHERE due IS NOT NULL
+         ORDER BY due, id LIMIT 1000",
     )?;
     let rows = stmt.query_map([now_ms], |r| r.get(0))?;
     rows.collect::<Result<_, _>>().map_err(internal)
