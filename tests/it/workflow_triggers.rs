@@ -575,6 +575,75 @@ fn a_case_event_written_while_the_case_was_hidden_does_not_start_a_listener_that
     assert_eq!(env.runs_quoting("watch", "tina.analyst"), 1);
 }
 
+/// A collaborators event naming who left a case is handed only to a listener that saw the
+/// case before the update as well as after: an update naming the listener's identity in the
+/// others' place (the case restricted throughout), or opening the case as it removes them,
+/// handed it who was on the case while it was hidden from it (round 26 cases review).
+#[test]
+fn a_case_event_naming_who_left_starts_only_a_listener_that_saw_them_there() {
+    let env = Env::new();
+    let wf = json!({ "name": "watch", "workspace": "mssp-soc", "run_as": "automation@acme-mssp.test",
+        "trigger": { "on": "case_collaborators_list_updated" },
+        "steps": [ { "id": "look", "uses": "cases/get-case-restrictions", "with": { "case_id": "$.event.case.id" } } ] });
+    let file = env.write("watch.json", &wf);
+    assert!(env.publish(&file, OWNER).status.success());
+    env.create_case("mssp-soc", "incident", "high");
+    env.restrict(
+        "C-1",
+        Some("sam.lead@acme-mssp.test,omar.operator@acme-mssp.test"),
+    );
+    env.dispatch(2);
+    // The listener's identity takes the others' place: restricted throughout.
+    env.restrict("C-1", Some("automation@acme-mssp.test"));
+    env.dispatch(2);
+    assert_eq!(env.runs_quoting("watch", "omar.operator"), 0);
+    assert_eq!(env.runs_quoting("watch", "sam.lead"), 0);
+    // Opened to everyone as the last of them is removed.
+    env.create_case("mssp-soc", "second", "high");
+    env.restrict("C-2", Some("sam.lead@acme-mssp.test"));
+    env.dispatch(2);
+    env.ok(&[
+        "cases",
+        "update-restrictions",
+        "C-2",
+        "--access-mode",
+        "full_access",
+        "--remove",
+        "sam.lead@acme-mssp.test",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    env.dispatch(2);
+    assert_eq!(env.runs_quoting("watch", "sam.lead"), 0);
+    // A case it saw before and after: started, naming who left.
+    env.ok(&[
+        "cases",
+        "update-restrictions",
+        "C-1",
+        "--add",
+        "tina.analyst@acme-mssp.test",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    env.ok(&[
+        "cases",
+        "update-restrictions",
+        "C-1",
+        "--remove",
+        "tina.analyst@acme-mssp.test",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    env.dispatch(4);
+    assert!(env.runs_quoting("watch", "tina.analyst") >= 1);
+}
+
 /// SPEC WF-9 bounds a chain's width as well as its depth: a workflow whose run emits three
 /// events that each start it again would start 3 + 9 + … + 3^8 runs within the depth bound
 /// (hostile step review: with 100 events per run, 100^8). Past the bound (here set to 20 by

@@ -797,7 +797,10 @@ impl Platform {
             }
             if !added.is_empty() || !removed.is_empty() {
                 changes.push("collaborators");
-                let payload = json!({ "case": record, "added": added, "removed": removed });
+                // Who was on it before: a listener is handed `removed` only if it saw the case
+                // then too (`RecordedSight::before`; round 26 cases review).
+                let was = json!({ "access_mode": mode_name(old_mode), "collaborators": old });
+                let payload = json!({ "case": record, "added": added, "removed": removed, "was": was });
                 publish(tx, caller, "case_collaborators_list_updated", &payload, &source, before.id)?;
             }
             publish(tx, caller, "case_updated", &json!({ "case": record, "changes": changes }), &source, before.id)?;
@@ -995,6 +998,55 @@ pub(crate) struct RecordedSight {
     reviewers: Vec<String>,
     #[serde(default)]
     collaborators: Vec<String>,
+}
+
+impl RecordedSight {
+    /// The case as it was before the update an event records, when the event names who left
+    /// it (`removed`): a listener that sees the case now, as recorded, but did not before was
+    /// handed who was on it while it was hidden from them (round 26 cases review). Read from
+    /// the event's `was`; an event written before it carries none is read closed: the
+    /// collaborators then (now's without those added, with those removed), restricted.
+    /// `None` for an event that names nobody who left.
+    pub(crate) fn before(&self, payload: &serde_json::Value) -> Option<RecordedSight> {
+        let removed = payload.get("removed")?;
+        // Naming nobody who left, it tells nothing of the time before.
+        if removed.as_array().is_some_and(Vec::is_empty) {
+            return None;
+        }
+        let names = |v: Option<&serde_json::Value>| -> Vec<String> {
+            v.and_then(serde_json::Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|n| n.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let was = payload.get("was");
+        let mode = was
+            .and_then(|w| w.get("access_mode"))
+            .and_then(|m| serde_json::from_value::<AccessMode>(m.clone()).ok());
+        let (access_mode, collaborators) = match (mode, was.and_then(|w| w.get("collaborators"))) {
+            (Some(mode), Some(people)) => (mode, names(Some(people))),
+            _ => {
+                let added = names(payload.get("added"));
+                let mut people: Vec<String> = self
+                    .collaborators
+                    .iter()
+                    .filter(|c| !added.contains(c))
+                    .cloned()
+                    .collect();
+                people.extend(names(Some(removed)));
+                (AccessMode::Restricted, people)
+            }
+        };
+        Some(RecordedSight {
+            access_mode,
+            assignee: self.assignee.clone(),
+            reviewers: self.reviewers.clone(),
+            collaborators,
+        })
+    }
 }
 
 impl Platform {

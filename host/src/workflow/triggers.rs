@@ -627,8 +627,14 @@ impl Engine {
                             .get("case")
                             .cloned()
                             .map(serde_json::from_value::<crate::cases::RecordedSight>);
+                        // And, when it names who left the case, as it was before (round 26
+                        // cases review).
                         match recorded {
-                            Some(Ok(recorded)) if platform.saw_as_recorded(&caller, &recorded) => {}
+                            Some(Ok(recorded))
+                                if platform.saw_as_recorded(&caller, &recorded)
+                                    && recorded.before(&event.payload).is_none_or(|before| {
+                                        platform.saw_as_recorded(&caller, &before)
+                                    }) => {}
                             _ => continue,
                         }
                     }
