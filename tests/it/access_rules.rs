@@ -659,6 +659,28 @@ fn gr_3_dynamic_groups_sync_from_claims_and_refuse_manual_edits() {
     assert_eq!(members(&p), ["dana@acme-mssp.test"]);
 }
 
+/// A member an SSO login removes is told with what went with the membership, as `users
+/// delete` tells it (SPEC UA-4; round 26 identity review: only the role was named).
+#[test]
+fn ua_4_a_login_that_removes_a_member_says_what_went_with_them() {
+    let p = example_platform();
+    let login = |groups: serde_json::Value| {
+        p.admin()
+            .sso_login(
+                "acme-okta",
+                &json!({ "email": "dana@acme-mssp.test", "groups": groups }),
+            )
+            .expect("login")
+    };
+    login(json!(["soc-analysts"]));
+    let removed = login(json!([]));
+    assert!(
+        format!("{removed:?}")
+            .contains("lost role `triage-analyst`, left 1 group(s), 0 personal key(s) deleted"),
+        "{removed:?}"
+    );
+}
+
 // --- SSO: single sign-on and claim mapping -----------------------------------------------
 
 #[test]
@@ -957,6 +979,15 @@ fn ua_3_the_last_sso_owner_made_external_is_kept_but_shut_out() {
         "kept the Owner's power"
     );
     assert!(!allowed(&p, &sso_user(erin), GLOBEX, Scope::CaseRead));
+    // Told as it is: kept as the last Owner, admitted as external, not "denied" (round 26
+    // review of round 25: their login and audit said `external`).
+    let why = reason(&p, &sso_user(erin), GLOBEX, Scope::CaseRead);
+    assert!(
+        why.contains("kept as the last Owner") && !why.contains("denied by SSO"),
+        "{why}"
+    );
+    let why = reason(&p, &as_key, GLOBEX, Scope::CaseRead);
+    assert!(!why.contains("denied by SSO"), "{why}");
     login(erin, json!(["Flowhost-Admins"]));
     assert!(allowed(&p, &as_key, GLOBEX, Scope::UserWrite));
 }
@@ -1553,10 +1584,15 @@ fn explain_names_the_claim_rule_and_the_groups_behind_a_membership() {
             .expect("stored access data reads")
             .path
     };
+    // Its claim and value only to who may read the rules (`user.read`): a triage analyst
+    // holds none (round 26 identity review: a rule can name another person's email).
     let path = explain(&sso_user(nina));
     assert!(
-        path.iter()
-            .any(|l| l.ends_with("from SSO claim rule 2 (groups = soc-analysts → triage-analyst)")),
+        path.iter().any(|l| l.ends_with("from SSO claim rule 2")),
+        "{path:#?}"
+    );
+    assert!(
+        !path.iter().any(|l| l.contains("soc-analysts →")),
         "{path:#?}"
     );
     assert!(
@@ -1575,6 +1611,21 @@ fn explain_names_the_claim_rule_and_the_groups_behind_a_membership() {
         path.iter().any(|l| l.ends_with("from invitation")),
         "{path:#?}"
     );
+    // A per-person rule giving her role, added at her rank: a member without `user.read`
+    // is not told whom it names.
+    p.admin()
+        .add_claim_rule(
+            &user(OWNER),
+            SOC,
+            ClaimRule::new("email", "carol@acme-mssp.test", "triage-analyst").expect("rule"),
+            Some(2),
+        )
+        .expect("added");
+    let path = explain(&sso_user(nina));
+    assert!(!path.iter().any(|l| l.contains("carol")), "{path:#?}");
+    p.admin()
+        .delete_claim_rule(&user(OWNER), SOC, 2)
+        .expect("deleted");
     // A rule added at nina's rank since: the rule there now did not give her role, and is
     // not named as if it had (round 23 identity review).
     p.admin()

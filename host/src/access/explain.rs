@@ -122,9 +122,16 @@ pub fn explain(
                         // The rule at that rank now, only if it still gives the role: rules
                         // re-ranked, added or deleted since the sign-in put another rule there
                         // (round 23 identity review; SPEC RB-3, the whole path).
+                        // Its claim and value only to who may read the rules (`user.read`, as
+                        // `sso rules list` asks): a rule can name another person's email
+                        // (round 26 identity review).
                         (Source::Sso, Some(rank)) => match rule_text(conn, ws.id, rank)? {
                             Some((text, role)) if role.eq_ignore_ascii_case(m.role.as_str()) => {
-                                format!("SSO claim rule {rank} ({text})")
+                                if index.check(principal, workspace, Scope::UserRead).allowed() {
+                                    format!("SSO claim rule {rank} ({text})")
+                                } else {
+                                    format!("SSO claim rule {rank}")
+                                }
                             }
                             _ => format!(
                                 "the SSO claim rule ranked {rank} at their last sign-in (the \

@@ -52,6 +52,9 @@ impl Grant {
     /// The workspace enforces SSO-only sign-in (copied into every grant so that a check
     /// needs no second lookup).
     pub const WS_SSO_ONLY: u8 = 64;
+    /// A member the IdP provisioned and now admits only as external, kept as the workspace's
+    /// last Owner (SPEC UA-3) and shut out until a login admits them as a member again.
+    pub const SSO_EXTERNAL_KEPT: u8 = 128;
 
     /// Is any of `flags` set?
     pub fn has(self, flags: u8) -> bool {

@@ -204,8 +204,10 @@ impl AccessIndex {
                 // as the last Owner (SPEC UA-3), shut out as a denial shuts out (SSO-3, SSO-5),
                 // as their login says: their personal keys and local sign-in kept the Owner's
                 // power the IdP had taken (round 25 identity review).
+                // Told so, not as a denial: their login said `external` (round 26 review of
+                // round 25).
                 Some(SsoOutcome::External) if member.is_some_and(|m| m.source == Source::Sso) => {
-                    Grant::SSO_DENIED
+                    Grant::SSO_EXTERNAL_KEPT
                 }
                 Some(SsoOutcome::External) => Grant::SSO_EXTERNAL,
                 Some(SsoOutcome::Denied) => Grant::SSO_DENIED,
@@ -436,6 +438,7 @@ pub enum Standing {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum NoMembership {
     SsoDenied,
+    ExternalKept,
     External,
     NotMember,
     SsoOnly,
@@ -447,6 +450,7 @@ impl NoMembership {
         let (email, workspace) = (email.clone(), workspace.to_owned());
         match self {
             NoMembership::SsoDenied => Reason::SsoDenied { email, workspace },
+            NoMembership::ExternalKept => Reason::ExternalKept { email, workspace },
             NoMembership::External => Reason::External { email, workspace },
             NoMembership::NotMember => Reason::NotMember { email, workspace },
             NoMembership::SsoOnly => Reason::SsoOnly { email, workspace },
@@ -467,6 +471,9 @@ pub(super) fn acting_grant(
     let grant = grant.unwrap_or_default();
     if grant.has(Grant::SSO_DENIED) {
         return Err(NoMembership::SsoDenied);
+    }
+    if grant.has(Grant::SSO_EXTERNAL_KEPT) {
+        return Err(NoMembership::ExternalKept);
     }
     if !grant.has(Grant::MEMBER) {
         return Err(if grant.has(Grant::SSO_EXTERNAL) {

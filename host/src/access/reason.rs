@@ -46,6 +46,9 @@ pub enum Reason {
     External { email: Email, workspace: String },
     /// The person's latest SSO login was denied (SPEC SSO-3, SSO-5).
     SsoDenied { email: Email, workspace: String },
+    /// A member the IdP provisioned and now admits only as external, kept as the last Owner
+    /// (SPEC UA-3) and shut out until a login admits them as a member (ID-3, SSO-3).
+    ExternalKept { email: Email, workspace: String },
     /// Local sign-in refused: the workspace enforces SSO (SPEC SSO-4).
     SsoOnly { email: Email, workspace: String },
     /// The person claims an SSO sign-in but has no SSO login as a member here.
@@ -208,6 +211,12 @@ impl fmt::Display for Reason {
             Reason::SsoDenied { email, workspace } => write!(
                 f,
                 "{email} was denied by SSO claim mapping in `{workspace}` (SPEC SSO-3, SSO-5)"
+            ),
+            Reason::ExternalKept { email, workspace } => write!(
+                f,
+                "{email} is kept as the last Owner of `{workspace}` (SPEC UA-3), but its IdP \
+                 admits them only as an external identity: no access until a login admits \
+                 them as a member (SPEC ID-3, SSO-3)"
             ),
             Reason::SsoOnly { email, workspace } => write!(
                 f,

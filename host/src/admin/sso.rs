@@ -500,8 +500,13 @@ fn login_in_workspace(
                         ));
                     }
                     Source::Sso => {
-                        super::users::remove_member(tx, ws, user, email)?;
-                        changes.push(format!("lost role `{old}`"));
+                        // What went with the membership is told, as `users delete` tells it
+                        // (SPEC UA-4; round 26 identity review).
+                        let (groups, keys) = super::users::remove_member(tx, ws, user, email)?;
+                        changes.push(format!(
+                            "lost role `{old}`, left {groups} group(s), {keys} personal key(s) \
+                             deleted"
+                        ));
                     }
                 }
                 changes.extend(sync_dynamic_groups(tx, ws, user, &serde_json::Value::Null)?);

@@ -466,11 +466,13 @@ fn apply_idps(c: &mut Changes<'_, '_>, ws: i64, spec: &WorkspaceSpec) -> Result<
                 Some(_) => continue,
                 None => {}
             }
-            crate::admin::users::remove_member(c.tx, ws, user, &parsed)?;
+            // What went with the membership is told, as `users delete` tells it (SPEC UA-4;
+            // round 26 identity review).
+            let (groups, keys) = crate::admin::users::remove_member(c.tx, ws, user, &parsed)?;
             c.record(
                 "user.delete",
                 &email,
-                json!({ "idp": idp }),
+                json!({ "idp": idp, "groups_left": groups, "personal_keys_deleted": keys }),
                 format!("removed {email}, provisioned through IdP `{idp}`"),
             )?;
         }
@@ -698,11 +700,11 @@ fn apply_members(
         }
         let parsed = Email::parse(email).map_err(Error::Invalid)?;
         c.acts_on(&parsed, "delete")?;
-        crate::admin::users::remove_member(tx, ws, *user, &parsed)?;
+        let (groups, keys) = crate::admin::users::remove_member(tx, ws, *user, &parsed)?;
         c.record(
             "user.delete",
             email,
-            json!({ "role": role }),
+            json!({ "role": role, "groups_left": groups, "personal_keys_deleted": keys }),
             format!("removed {email}"),
         )?;
     }
