@@ -20,6 +20,7 @@ use crate::principal::Principal;
 
 use super::engine::{principal_from_stored, principal_to_stored};
 use super::publish::Revision;
+use super::store::revisions::Which;
 use super::store::webhooks as store;
 use crate::public_id::{IdKind, PublicId};
 use crate::runs::store::journal;
@@ -284,6 +285,17 @@ impl Platform {
             // under: one removed while this waited for it holds no secret (kill review).
             self.index_in(tx)?;
             decide()?;
+            // The revision decided on is still the latest: one published meanwhile may bind
+            // another `run_as`, and a secret bound to the one before starts nothing (round
+            // 26 kill and concurrency review: answered as made, it was a secret that never
+            // worked, audited as bound to the wrong identity).
+            let latest = super::store::revisions::revisions(tx, Which::Latest { workspace, name })?;
+            if latest.last().map(|r| r.revision) != Some(rev.revision) {
+                return Err(Error::Conflict(format!(
+                    "another revision of `{name}` was published meanwhile; ask for its \
+                     webhook again"
+                )));
+            }
             let existing = store::of_workflow(tx, workspace, name)?;
             let secret = format!("whsec_{}", random_hex(32)?);
             // What the audit entry says: created or rotated, and whom the secret runs as
