@@ -1871,6 +1871,21 @@ fn open_interactions_are_listed_a_page_at_a_time() {
         }
     }
     assert_eq!(sizes, [60, 60, 30], "the lead's 150, a page at a time");
+    // In text, a full page says where the next begins (round 26 door review); so does a
+    // full page of runs.
+    let text = env.ok(&[
+        "interact",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--limit",
+        "60",
+        "--as",
+        LEAD,
+    ]);
+    assert!(text.contains("next page: --after I-"), "{text}");
+    let text = env.ok(&["runs", "list", "--limit", "1", "--as", OWNER]);
+    assert!(text.contains("next page: --before R-"), "{text}");
     // The operator's are none of the lead's.
     let operators = env.json(&[
         "interact",

@@ -102,6 +102,11 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
             if open.is_empty() {
                 println!("no open interactions you may answer in {workspace}");
             }
+            // A full page says where the next begins, as `cases query` does (round 26 door
+            // review).
+            let next = (open.len() == page.limit()?)
+                .then(|| open.last().map(|ix| ix.id.clone()))
+                .flatten();
             for ix in open {
                 println!(
                     "{:>5}  {:<32} run {:<5} {:<24} {}",
@@ -111,6 +116,9 @@ pub fn run(db: &Database, cmd: InteractCommand) -> anyhow::Result<()> {
                     one_line(&ix.workflow),
                     ix.deadline.map(|d| format!("due {d}")).unwrap_or_default()
                 );
+            }
+            if let Some(next) = next {
+                println!("next page: --after {next}");
             }
             Ok(())
         }

@@ -81,7 +81,8 @@ pub fn run(db: &Database, cmd: RunsCommand) -> anyhow::Result<()> {
                     .map_err(|e| Error::Internal(format!("a run did not serialize: {e}")))?;
                 return print_json(&listed);
             }
-            for r in runs {
+            let full = runs.len() == page.limit()?;
+            for r in &runs {
                 println!(
                     "{:>5}  {:<10} {:<28} {:<16} {}",
                     r.id,
@@ -90,6 +91,11 @@ pub fn run(db: &Database, cmd: RunsCommand) -> anyhow::Result<()> {
                     r.workspace,
                     r.started_at
                 );
+            }
+            // A full page says where the next begins, as `cases query` does (round 26 door
+            // review: it stopped at 100 saying nothing).
+            if let (true, Some(last)) = (full, runs.last()) {
+                println!("next page: --before {}", last.id);
             }
             Ok(())
         }
