@@ -107,8 +107,9 @@ pub fn current() -> Option<Instant> {
 /// progress handler interrupts the running statement and [`Budgeted::spent`] says so. Waits
 /// for the connection or a write lock, and others' commits, are not counted ([`waited`]) and
 /// stay bounded by the bound deadline alone, so a busy database is still the infrastructure's
-/// failure (SPEC WF-11), not the work's. (On PostgreSQL a statement cut short cannot be told
-/// from one waiting for a lock: there the deadline alone bounds them.) A host call's: one
+/// failure (SPEC WF-11), not the work's. (On PostgreSQL a read's statements stop at the
+/// budget too, its lock waits ending first, `pg::deadline_settings`; a write's, whose waits
+/// are not told from its work there, at the deadline.) A host call's: one
 /// step's query held the connection every run of the process shares up to its step's
 /// deadline (minutes), and every other run's calls failed waiting for it (hostile-step
 /// review).
@@ -164,6 +165,20 @@ pub(crate) fn connection_taken() {
 /// [`budget`], that wait is not the work's, and its statements may run that much longer.
 pub(crate) fn waited(waited: Duration) {
     WORK.with(|w| w.set(w.get().map(|until| until + waited)));
+}
+
+/// When this thread's budgeted work must stop ([`budget`]), once it holds the connection.
+pub(crate) fn work_until() -> Option<Instant> {
+    WORK.with(Cell::get)
+}
+
+/// The server cancelled a statement of this thread's (PostgreSQL's `statement_timeout`): past
+/// the budget and before the deadline, the budget cut it, and [`Budgeted::spent`] says so, as
+/// [`interrupt`] notes it on SQLite.
+pub(crate) fn cancelled() {
+    if !passed() && WORK.with(Cell::get).is_some_and(|w| Instant::now() >= w) {
+        SPENT.with(|s| s.set(true));
+    }
 }
 
 /// Whether this thread's bound deadline has passed (never, with none bound).

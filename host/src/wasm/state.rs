@@ -201,8 +201,10 @@ impl StepState {
     /// Runs `call`, one host call that reaches the database (counted by
     /// [`StepState::may_call_the_database`]), its statements bounded by `max_call_storage`
     /// ([`StepLimits`]) from when it holds the shared connection, within the step's deadline
-    /// (SQLite's; waits for the connection or a lock stay bounded by the deadline alone); its infrastructure failure noted (`services/watch.rs`). Work the budget cut
-    /// short is the step's to mend (`invalid`, naming the bound): it asked for too much.
+    /// (SQLite's, and PostgreSQL's reads; waits for the connection or a lock stay bounded
+    /// by the deadline alone); its infrastructure failure noted (`services/watch.rs`). Work
+    /// the budget cut short is the step's to mend (`invalid`, naming the bound): it asked
+    /// for too much.
     pub(crate) fn database_call<T>(
         &mut self,
         call: impl FnOnce(&HostServices, &Caller) -> Result<T, crate::Error>,

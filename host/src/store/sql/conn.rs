@@ -170,7 +170,7 @@ impl Connection {
                 // READ COMMITTED whatever the server's default: a number drawn as `max + 1`
                 // under a lock must see what the lock's last holder committed.
                 let mut sql = vec!["BEGIN ISOLATION LEVEL READ COMMITTED".to_owned()];
-                sql.extend(super::pg::deadline_settings());
+                sql.extend(super::pg::deadline_settings(false));
                 if write == Begin::Write {
                     sql.push(format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"));
                 }
@@ -185,7 +185,7 @@ impl Connection {
                 // Bounded by the deadline bound to this thread (a request's, a step's), as
                 // SQLite's progress handler bounds every statement.
                 let mut sql = vec!["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_owned()];
-                sql.extend(super::pg::deadline_settings());
+                sql.extend(super::pg::deadline_settings(true));
                 c.begin(&sql.join("; "), false)
             }
         }

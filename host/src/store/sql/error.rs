@@ -59,6 +59,11 @@ impl From<rusqlite::Error> for Error {
 
 impl From<::postgres::Error> for Error {
     fn from(e: ::postgres::Error) -> Self {
+        // A statement the server cancelled at a read's budget is the work's own doing, as
+        // SQLite's progress handler notes it (`deadline::cancelled`).
+        if e.code() == Some(&::postgres::error::SqlState::QUERY_CANCELED) {
+            crate::store::deadline::cancelled();
+        }
         Error::Postgres(e)
     }
 }

@@ -320,11 +320,11 @@ impl PgConn {
     /// transaction (whose begin set the bound), or alone in a transaction of its own, since
     /// PostgreSQL bounds a statement by its session's `statement_timeout`, which `SET LOCAL`
     /// sets for one transaction without a round trip to reset it. Unbounded without one.
-    fn bounded<T>(&self, op: impl FnOnce() -> Result<T>) -> Result<T> {
+    fn bounded<T>(&self, reads: bool, op: impl FnOnce() -> Result<T>) -> Result<T> {
         if self.state.get() != TxState::Idle {
             return op();
         }
-        let settings = deadline_settings();
+        let settings = deadline_settings(reads);
         if settings.is_empty() {
             return op();
         }
@@ -349,7 +349,7 @@ impl PgConn {
 
     /// Runs `sql`; the rows it changed.
     pub(super) fn execute(&self, sql: &str, params: &[&dyn ToSql]) -> Result<u64> {
-        self.bounded(|| self.execute_now(sql, params))
+        self.bounded(false, || self.execute_now(sql, params))
     }
 
     fn execute_now(&self, sql: &str, params: &[&dyn ToSql]) -> Result<u64> {
@@ -367,7 +367,7 @@ impl PgConn {
 
     /// Runs `sql`; every row it returned.
     pub(super) fn query(&self, sql: &str, params: &[&dyn ToSql]) -> Result<Vec<::postgres::Row>> {
-        self.bounded(|| self.query_now(sql, params))
+        self.bounded(true, || self.query_now(sql, params))
     }
 
     fn query_now(&self, sql: &str, params: &[&dyn ToSql]) -> Result<Vec<::postgres::Row>> {
@@ -592,7 +592,7 @@ impl PgConn {
             } else if self.state.get() == TxState::Open {
                 self.state.set(TxState::Aborted);
             }
-            Error::Postgres(e)
+            Error::from(e)
         })
     }
 }
@@ -600,19 +600,32 @@ impl PgConn {
 /// The settings that bound a transaction by the deadline bound to this thread (a request's,
 /// a step's: `store/deadline.rs`), none without one: its statements stop at the deadline,
 /// and its waits for a lock at the deadline or after the busy timeout, whichever is first.
-pub(super) fn deadline_settings() -> Vec<String> {
-    // A host call's budget (`deadline::budget`) is not applied here: PostgreSQL's
-    // statement_timeout would also cut a statement waiting for a lock (the deployment's, a
-    // workspace's, a row's), and the step would be blamed for the infrastructure's wait
-    // (SPEC WF-11; review). Statements and waits stop at the deadline.
+/// A transaction that `reads` stops at a host call's budget too (`deadline::budget`), as
+/// SQLite's progress handler stops every statement.
+pub(super) fn deadline_settings(reads: bool) -> Vec<String> {
     let Some(deadline) = crate::store::deadline::current() else {
         return Vec::new();
     };
-    let ms = timeout_ms(deadline.saturating_duration_since(std::time::Instant::now()));
+    let now = std::time::Instant::now();
+    let ms = timeout_ms(deadline.saturating_duration_since(now));
     // A lock another host holds past the busy timeout is the infrastructure's, as SQLite's
     // busy handler decides it: waited for to the deadline, a step failed at its deadline
     // where SQLite stopped the run resumable (SPEC WF-11; round 18 storage review).
-    let lock_ms = ms.min(timeout_ms(crate::store::BUSY_TIMEOUT));
+    let mut lock_ms = ms.min(timeout_ms(crate::store::BUSY_TIMEOUT));
+    // A read's statements stop at the call's budget: on PostgreSQL one read held the
+    // connection every run shares up to its step's deadline, minutes, where SQLite's stopped
+    // at the budget (round 26 hostile-step review). A wait for a lock ends first, the
+    // infrastructure's (55P03), so a statement the budget cuts (57014, noted as spent by the
+    // error's conversion) is one that worked past it. Writes stay bounded by the deadline:
+    // their waits are not told from their work.
+    let ms = match crate::store::deadline::work_until().filter(|_| reads) {
+        Some(until) => {
+            let work_ms = timeout_ms(until.saturating_duration_since(now));
+            lock_ms = lock_ms.min(work_ms.saturating_sub(2).max(1));
+            ms.min(work_ms)
+        }
+        None => ms,
+    };
     vec![
         format!("SET LOCAL statement_timeout = {ms}"),
         format!("SET LOCAL lock_timeout = {lock_ms}"),
@@ -636,7 +649,7 @@ fn connect(url: &str, setup: &str) -> Result<Session> {
     let session = Session::open(url).map_err(|e| Error::Reconnect(e.to_string()))?;
     session
         .block_on(session.client().batch_execute(setup))
-        .map_err(Error::Postgres)?;
+        .map_err(Error::from)?;
     Ok(session)
 }
 
@@ -850,7 +863,7 @@ pub(super) fn column(row: &::postgres::Row, idx: usize) -> Result<ValueRef<'_>> 
     }
     row.try_get::<_, Column<'_>>(idx)
         .map(|c| c.0)
-        .map_err(Error::Postgres)
+        .map_err(Error::from)
 }
 
 #[cfg(test)]
