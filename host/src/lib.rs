@@ -47,6 +47,7 @@ pub mod tenant;
 #[cfg(feature = "test-support")]
 pub mod testing;
 pub mod text;
+mod turns;
 pub mod wasm;
 pub mod workflow;
 

@@ -51,6 +51,9 @@ pub type DbGuard<'a> = parking_lot::MutexGuard<'a, Db>;
 /// The database and the access index.
 pub struct Platform {
     db: Mutex<Db>,
+    /// Whose steps' calls wait for the connection next, taken in turn by organization
+    /// (`turns.rs`).
+    connection_turns: crate::turns::Turns,
     /// A second connection for the access epoch that every run and every step reads
     /// ([`Platform::refresh_access`]), so that read does not queue behind other runs'
     /// writes on `db`; `None` in memory (`db` reads it then).
@@ -176,6 +179,7 @@ impl Platform {
         };
         Ok(Self {
             db: Mutex::new(db),
+            connection_turns: crate::turns::Turns::default(),
             reader,
             writers,
             uses: ConnectionUses::default(),
@@ -435,18 +439,43 @@ impl Platform {
             return Ok(self.lock());
         };
         self.uses.taken.fetch_add(1, Ordering::Relaxed);
-        if let Some(db) = self.db.try_lock() {
+        let share = crate::store::deadline::share();
+        // Taken at once when free and nobody of a share waits for it: the waiters' turns
+        // decide who is next (`turns.rs`).
+        if (share.is_none() || self.connection_turns.is_free())
+            && let Some(db) = self.db.try_lock()
+        {
             crate::store::deadline::connection_taken();
             return Ok(db);
         }
         let since = Instant::now();
-        let Some(db) = self.db.try_lock_until(deadline) else {
+        let waited_out = || {
             // The database's business, not the caller's: its deadline passed waiting.
             crate::store::deadline::waited_out(since);
-            return Err(Error::Busy(
-                "the database stayed in use by other runs past the step's deadline".into(),
-            ));
+            Error::Busy("the database stayed in use by other runs past the step's deadline".into())
         };
+        // A step's call waits in its organization's turn: one tenant's calls queued every
+        // other tenant's behind all of theirs, past their deadlines (round 26 hostile-step
+        // review). The turn is the right to wait for the connection next; it is let go once
+        // the connection is held.
+        let turn = match &share {
+            Some(share) => {
+                let wait = deadline.saturating_duration_since(Instant::now());
+                match self.connection_turns.take(share, Some(wait), || false) {
+                    crate::turns::Taken::Turn(turn) => Some(turn),
+                    crate::turns::Taken::Ready | crate::turns::Taken::WaitRanOut => {
+                        return Err(waited_out());
+                    }
+                }
+            }
+            None => None,
+        };
+        let held = self.db.try_lock_until(deadline);
+        drop(turn);
+        let Some(db) = held else {
+            return Err(waited_out());
+        };
+
         self.uses.waited(since);
         // The wait was others' work, not this call's (under a budget: `store/deadline.rs`).
         crate::store::deadline::waited(since.elapsed());
@@ -1015,6 +1044,51 @@ mod tests {
         assert!(deadline::was_waited_out(), "the outer bound's is restored");
         release.send(()).expect("release");
         holder.join().expect("holder");
+    }
+
+    /// Steps' calls waiting for the connection are served in turn by organization: one
+    /// tenant's calls queued every other tenant's behind all of theirs, past their
+    /// deadlines (round 26 hostile-step review).
+    #[test]
+    fn steps_calls_wait_for_the_connection_in_turn_by_organization() {
+        let platform =
+            Arc::new(Platform::new(Db::open_in_memory().expect("db")).expect("platform"));
+        let (release, holder) = hold(&platform);
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let call = |share: &'static str| {
+            let (p, order) = (platform.clone(), order.clone());
+            std::thread::spawn(move || {
+                let _bound = deadline::bind_shared(Instant::now() + Duration::from_secs(20), share);
+                let db = p.db().expect("served within the deadline");
+                order.lock().expect("order").push(share);
+                std::thread::sleep(Duration::from_millis(20));
+                drop(db);
+            })
+        };
+        let until = |done: &dyn Fn() -> bool| {
+            let since = Instant::now();
+            while !done() {
+                assert!(since.elapsed() < Duration::from_secs(10), "never queued");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        };
+        // The first takes the turn and waits for the connection; the others queue.
+        let a1 = call("org-a");
+        until(&|| !platform.connection_turns.is_free());
+        let a2 = call("org-a");
+        until(&|| platform.connection_turns.waiting() == 1);
+        let b = call("org-b");
+        until(&|| platform.connection_turns.waiting() == 2);
+        release.send(()).expect("release");
+        for t in [a1, a2, b] {
+            t.join().expect("caller");
+        }
+        holder.join().expect("holder");
+        assert_eq!(
+            *order.lock().expect("order"),
+            ["org-a", "org-b", "org-a"],
+            "another organization's call before a second of the first's"
+        );
     }
 
     #[test]

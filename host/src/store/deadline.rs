@@ -21,6 +21,10 @@ thread_local! {
     static WAITED_OUT: Cell<bool> = const { Cell::new(false) };
     /// When the deadline bound now was bound.
     static BOUND_AT: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// Whose work the deadline bounds ([`bind_shared`]): the share it waits for the shared
+    /// connection in.
+    static SHARE: std::cell::RefCell<Option<std::sync::Arc<str>>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 /// SQLite virtual-machine instructions between two looks at the deadline: a look is one
@@ -35,11 +39,26 @@ pub fn bind(deadline: Instant) -> Bound {
     Bound::with(Some(deadline))
 }
 
+/// [`bind`], for work of `share` (a step's organization): its waits for the shared
+/// connection are taken in turn with other shares' (`turns.rs`, `Platform::db`).
+pub fn bind_shared(deadline: Instant, share: &str) -> Bound {
+    let mut bound = Bound::with(Some(deadline));
+    bound.outer_share = Some(SHARE.with(|s| s.replace(Some(share.into()))));
+    bound
+}
+
+/// The share the work bound now is of ([`bind_shared`]), if any.
+pub(crate) fn share() -> Option<std::sync::Arc<str>> {
+    SHARE.with(|s| s.borrow().clone())
+}
+
 /// Restores the deadline bound before (none, outside a step).
 pub struct Bound {
     outer: Option<Instant>,
     outer_waited_out: bool,
     outer_bound_at: Option<Instant>,
+    /// The share bound before, when this bound one (`bind_shared`).
+    outer_share: Option<Option<std::sync::Arc<str>>>,
 }
 
 impl Bound {
@@ -48,6 +67,7 @@ impl Bound {
             outer: DEADLINE.with(|d| d.replace(deadline)),
             outer_waited_out: WAITED_OUT.with(|w| w.replace(false)),
             outer_bound_at: BOUND_AT.with(|b| b.replace(Some(Instant::now()))),
+            outer_share: None,
         }
     }
 }
@@ -57,6 +77,9 @@ impl Drop for Bound {
         DEADLINE.with(|d| d.set(self.outer));
         WAITED_OUT.with(|w| w.set(self.outer_waited_out));
         BOUND_AT.with(|b| b.set(self.outer_bound_at));
+        if let Some(outer) = self.outer_share.take() {
+            SHARE.with(|s| *s.borrow_mut() = outer);
+        }
     }
 }
 

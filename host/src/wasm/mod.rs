@@ -4,7 +4,6 @@
 mod async_abi;
 pub mod bindings;
 pub mod cache;
-mod compile_turns;
 pub mod compiler;
 pub mod component_file;
 mod deadline;

@@ -17,13 +17,13 @@ use crate::store::RecordedExecution;
 use super::async_abi;
 use super::bindings::{Step, StepError, StepPre};
 use super::cache::{CacheOutcome, ComponentCache, content_digest};
-use super::compile_turns::Taken;
 use super::compiler::CompileError;
 use super::engine::{self, Allocator, EngineSettings};
 use super::failure::StepFailure;
 use super::limits::StepLimits;
 use super::module_shape;
 use super::state::{LogLine, StepState};
+use crate::turns::Taken;
 
 /// A component ready to instantiate.
 pub struct LoadedStep {
@@ -131,8 +131,8 @@ pub struct StepRuntime {
     /// (a hostile step's large component, eight times over on two cores; hostile-step
     /// review); now the first compiles and the others find its result. A compile already
     /// uses every core. Waited for within a bound ([`StepRuntime::load_within`]): a costly
-    /// compile holds it for minutes. Given in turn to the shares waiting (`compile_turns.rs`).
-    compiling: super::compile_turns::CompileTurns,
+    /// compile holds it for minutes. Given in turn to the shares waiting (`turns.rs`).
+    compiling: crate::turns::Turns,
     /// The components waiting to be compiled for loads that gave up waiting (by digest: the
     /// share whose turn compiles it).
     later: Mutex<HashMap<String, String>>,
@@ -254,7 +254,7 @@ impl StepRuntime {
             failed: Mutex::new(HashMap::new()),
             loading: Mutex::new(()),
             reading: parking_lot::Mutex::new(()),
-            compiling: super::compile_turns::CompileTurns::default(),
+            compiling: crate::turns::Turns::default(),
             later: Mutex::new(HashMap::new()),
             slots: super::slots::Slots::new(
                 settings.pool_instances as usize,
@@ -640,8 +640,8 @@ impl StepRuntime {
         });
         // The host calls' storage work stops at the deadline too (`store/deadline.rs`).
         // The same instant the call hook checks, so a wait that gave up at it always fails
-        // the step as a deadline.
-        let _bound = crate::store::deadline::bind(store.data().deadline());
+        // the step as a deadline. Its waits for the shared connection take `share`'s turn.
+        let _bound = crate::store::deadline::bind_shared(store.data().deadline(), share);
 
         let result = self.call(step, &mut store, input, &limits);
         let (output_values, output_bytes) = result

@@ -2053,7 +2053,10 @@ impl Exec<'_> {
                         if let Some(outer) = crate::store::deadline::current() {
                             until = until.min(outer);
                         }
-                        let _bound = crate::store::deadline::bind(until);
+                        // Its waits for the shared connection take its organization's
+                        // turn, as a WASM step's host calls do (`turns.rs`).
+                        let share = platform.index().tenant_of(&self.caller.workspace);
+                        let _bound = crate::store::deadline::bind_shared(until, &share);
                         let result = step.run(platform, &caller, input, Some(&idempotency));
                         // A deadline passed waiting for the connection others held is the
                         // database's business: the run stops resumable (below; SPEC WF-11).

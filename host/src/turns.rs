@@ -1,31 +1,33 @@
-//! The compile turn, taken in turn by tenants: one component compiles at a time in a process
-//! (a compile already uses every core), and when the turn frees it goes to the waiting share
-//! (a run's organization, as for instance slots: `slots.rs`) served longest ago, first come
-//! first served within one share.
+//! Turns taken in turn by tenants: one holder at a time, and when the turn frees it goes to
+//! the waiting share (a run's organization, as for instance slots: `wasm/slots.rs`) served
+//! longest ago, first come first served within one share. Two things are so shared:
 //!
-//! Why: the turn was one lock, taken by whoever the scheduler woke. One organization queueing
-//! costly components (each compiling for up to minutes, and each step waiting its own
-//! 15-minute timeout) kept every other tenant's new component waiting behind them; their steps
-//! gave up after their own timeout, their runs stopped and, retried, met the same queue for
-//! as long as it lasted (round 24 hostile-step review). Now another share's first waiter is
-//! served as soon as the compile in progress ends, and a load whose wait ran out leaves a
-//! compile of its component waiting in its place (`StepRuntime::load_within`): a share that
-//! gave up was otherwise absent whenever the turn freed (round 25 hostile-step review).
+//! - The compile turn (`wasm/runtime.rs`): one component compiles at a time in a process (a
+//!   compile already uses every core). It was one lock, taken by whoever the scheduler woke:
+//!   one organization queueing costly components (each compiling for minutes, each step
+//!   waiting its own 15-minute timeout) kept every other tenant's new component waiting
+//!   behind them (round 24 hostile-step review). A load whose wait ran out leaves a compile
+//!   of its component waiting in its place (`StepRuntime::load_within`): a share that gave up
+//!   was absent whenever the turn freed (round 25 hostile-step review).
+//! - The shared connection, for steps' host calls that wait for it (`Platform::db`): one
+//!   tenant's steps, 48 at once, each holding it up to its call's storage budget, queued
+//!   every other tenant's calls behind all of theirs, and past their deadlines (round 26
+//!   hostile-step review). The turn is the right to wait for the connection next.
 
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// The compile turn of one runtime.
+/// One turn, taken in turn by shares.
 #[derive(Debug, Default)]
-pub(crate) struct CompileTurns {
+pub(crate) struct Turns {
     state: Mutex<State>,
     freed: Condvar,
 }
 
 #[derive(Debug, Default)]
 struct State {
-    /// Whether a compile holds the turn.
+    /// Whether the turn is held.
     busy: bool,
     /// Who waits, in the order they came.
     waiting: Vec<Waiter>,
@@ -57,14 +59,14 @@ pub(crate) enum Taken<'a> {
 /// The turn, held until dropped.
 #[derive(Debug)]
 pub(crate) struct Turn<'a> {
-    turns: &'a CompileTurns,
+    turns: &'a Turns,
 }
 
 /// How many shares' last turns are remembered; past it the memory starts afresh (every
 /// share then counts as never served, which orders them by arrival).
 const SERVED_KEPT: usize = 4096;
 
-impl CompileTurns {
+impl Turns {
     /// The turn for `share`, waiting at most `wait` (`None`: as long as it takes), unless
     /// `ready` says, when a turn ends, that what it was wanted for is done. `ready` is asked
     /// without the turn's lock held.
@@ -121,6 +123,18 @@ impl CompileTurns {
                 }
             };
         }
+    }
+
+    /// How many wait for the turn (for tests that order takers).
+    #[cfg(test)]
+    pub(crate) fn waiting(&self) -> usize {
+        self.lock().waiting.len()
+    }
+
+    /// Whether nobody holds the turn or waits for it: then a taker need not queue.
+    pub(crate) fn is_free(&self) -> bool {
+        let state = self.lock();
+        !state.busy && state.waiting.is_empty()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -185,7 +199,7 @@ mod tests {
     }
 
     /// Waits until `n` takers wait for the turn.
-    fn until_waiting(turns: &CompileTurns, n: usize) {
+    fn until_waiting(turns: &Turns, n: usize) {
         let since = Instant::now();
         while turns.lock().waiting.len() < n {
             assert!(
@@ -201,7 +215,7 @@ mod tests {
     /// every other tenant's waiting behind them).
     #[test]
     fn another_shares_waiter_is_served_before_a_shares_second() {
-        let turns = Arc::new(CompileTurns::default());
+        let turns = Arc::new(Turns::default());
         let first = turn(turns.take("org-a", None, never)).expect("free");
         let order = Arc::new(Mutex::new(Vec::new()));
         let waiter = |share: &'static str| {
@@ -229,7 +243,7 @@ mod tests {
     /// A wait that runs out gives up its place and takes nothing; the turn is free after.
     #[test]
     fn a_wait_that_runs_out_takes_nothing() {
-        let turns = CompileTurns::default();
+        let turns = Turns::default();
         let held = turn(turns.take("org-a", None, never)).expect("free");
         assert!(matches!(
             turns.take("org-b", Some(Duration::from_millis(20)), never),
@@ -245,7 +259,7 @@ mod tests {
     /// not wait behind another share's compile for what it already has.
     #[test]
     fn a_wait_whose_work_was_done_meanwhile_takes_no_turn() {
-        let turns = Arc::new(CompileTurns::default());
+        let turns = Arc::new(Turns::default());
         let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let held = turn(turns.take("org-b", None, never)).expect("free");
         let a = {
