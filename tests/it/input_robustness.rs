@@ -71,13 +71,11 @@ fn nested(levels: usize, inner: &str) -> String {
     format!("{}{inner}{}", "[".repeat(levels), "]".repeat(levels))
 }
 
-/// Issue 14 item 8: a step timeout of `9223372036854775807s` or `106751991167300d` passed
-/// `validate` and panicked the host on `run` (duration overflow). Every duration is now
-/// capped at 3660d when read.
 /// A definition or an `@FILE` event holding more than a million values (objects weighted)
 /// is refused before it is parsed, naming the cap: 60,000 small objects in `vars` were about
 /// 40 MB parsed, copied once for each part of a `parallel` in flight (round 26 engine
-/// review: a 4 MB `vars` took the host's memory).
+/// review: a 4 MB `vars` took the host's memory). Where written only: a revision stored
+/// before still runs.
 #[test]
 fn a_document_of_too_many_values_is_refused_before_it_is_parsed() {
     let env = Env::new();
@@ -117,8 +115,33 @@ fn a_document_of_too_many_values_is_refused_before_it_is_parsed() {
         r#"{"x": [{"a": 0}]}"#,
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
+    // A revision stored before the cap still reads: its runs go on (round 26 self-review).
+    let out = env.cli(&["workflows", "publish", &file, "--as", OWNER]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stored = serde_json::json!({ "name": "small", "workspace": "mssp-soc",
+        "vars": { "x": many }, "steps": [{ "id": "w", "wait": "1ms" }] });
+    common::db_at(&env.db)
+        .conn()
+        .execute(
+            "UPDATE workflow_revisions SET definition = ?1 WHERE name = 'small'",
+            [stored.to_string()],
+        )
+        .expect("stored before");
+    let out = env.cli(&[
+        "run",
+        "--published",
+        "small",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
 }
 
+/// Issue 14 item 8: a step timeout of `9223372036854775807s` or `106751991167300d` passed
+/// `validate` and panicked the host on `run` (duration overflow). Every duration is now
+/// capped at 3660d when read.
 #[test]
 fn durations_that_would_overflow_are_refused_before_anything_runs() {
     let env = Env::new();
