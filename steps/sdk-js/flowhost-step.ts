@@ -182,10 +182,13 @@ function inexactInteger(text: string): string | undefined {
 }
 
 /** A case's `fieldsJson` as the host's case JSON has it, `fields`, an object; one that is no
- *  JSON is refused, as Python refuses it. */
-function caseFields(record: CaseRecord): unknown {
+ *  JSON is refused, as Python refuses it. Fields holding an integer a JavaScript number does
+ *  not hold exactly are written as their text, `fields_json`: parsed, the number would be
+ *  written back as another, and refused, one person's case data failed every step that
+ *  wrote the case out (round 26 self-review). */
+function caseFields(record: CaseRecord): { fields: unknown } | { fields_json: string } {
   const given: unknown = record.fieldsJson;
-  if (given === null || given === undefined) return null;
+  if (given === null || given === undefined) return { fields: null };
   let fields: unknown;
   try {
     if (typeof given !== "string") throw new TypeError("not text");
@@ -193,14 +196,10 @@ function caseFields(record: CaseRecord): unknown {
   } catch {
     throw new Unwritable(`case ${JSON.stringify(record.id)}: \`fieldsJson\` is not JSON`);
   }
-  const inexact = inexactInteger(given);
-  if (inexact !== undefined) {
-    throw new Unwritable(
-      `case ${JSON.stringify(record.id)}: \`fieldsJson\` holds the integer ${inexact}, past ` +
-        "what a JavaScript number holds exactly (2^53); return its `fieldsJson` text instead",
-    );
+  if (inexactInteger(given as string) !== undefined) {
+    return { fields_json: given as string };
   }
-  return fields;
+  return { fields };
 }
 
 /** `record`, given a non-enumerable `toJSON` that writes it as `json` says: step code reads
@@ -232,7 +231,7 @@ function hostCase(record: CaseRecord): CaseRecord {
     reviewers: c.reviewers,
     access_mode: hostWord(c.accessMode),
     collaborators: c.collaborators,
-    fields: caseFields(c),
+    ...caseFields(c),
     created_at: c.createdAt,
     updated_at: c.updatedAt,
   }));
@@ -405,6 +404,17 @@ function optText(given: unknown, field: string, what: string): string | null {
   return given === undefined || given === null ? null : text(given, field, what);
 }
 
+/** `given`, refused naming `field` when it is `null`: left out (`undefined`), the host reads
+ *  no filter or no mode; a `null` is a reference that found nothing, and read as left out it
+ *  widened a case query to every case the run sees, or made a case full access, as the
+ *  built-in steps and the API refuse it (round 26 self-review). */
+function given<T>(value: T, field: string, what: string): T {
+  if (value === null) {
+    throw new Failed(`${what}: \`${field}\` is null; leave it out when it is not given`);
+  }
+  return value;
+}
+
 const ACCESS_MODES: readonly AccessMode[] = ["full-access", "restricted"];
 const SEVERITIES: readonly Severity[] = ["low", "medium", "high", "critical"];
 const SORTS: readonly CaseSort[] = ["created-desc", "created-asc", "updated-desc", "severity-desc"];
@@ -444,7 +454,7 @@ export const cases = {
       state: optText(input.state, "state", what),
       assignee: optText(input.assignee, "assignee", what),
       reviewers: people(input.reviewers, "reviewers", what),
-      accessMode: optOneOf(input.accessMode, ACCESS_MODES, "accessMode", what),
+      accessMode: optOneOf(given(input.accessMode, "accessMode", what), ACCESS_MODES, "accessMode", what),
       collaborators: people(input.collaborators, "collaborators", what),
       fieldsJson: optText(input.fieldsJson, "fieldsJson", what),
     };
@@ -469,11 +479,11 @@ export const cases = {
     }
     const full = {
       filter: {
-        accessMode: optOneOf(f.accessMode, ACCESS_MODES, "filter.accessMode", what),
-        state: optText(f.state, "filter.state", what),
-        severity: optOneOf(f.severity, SEVERITIES, "filter.severity", what),
-        assignee: optText(f.assignee, "filter.assignee", what),
-        text: optText(f.text, "filter.text", what),
+        accessMode: optOneOf(given(f.accessMode, "filter.accessMode", what), ACCESS_MODES, "filter.accessMode", what),
+        state: optText(given(f.state, "filter.state", what), "filter.state", what),
+        severity: optOneOf(given(f.severity, "filter.severity", what), SEVERITIES, "filter.severity", what),
+        assignee: optText(given(f.assignee, "filter.assignee", what), "filter.assignee", what),
+        text: optText(given(f.text, "filter.text", what), "filter.text", what),
       },
       sort: optOneOf(query.sort, SORTS, "sort", what) ?? "created-desc",
       // Lowered as an i32 by the bindings, which trapped on a number past 2^31 (QuickJS holds
@@ -492,8 +502,8 @@ export const cases = {
     onlyKnown(update, UPDATE_FIELDS, what);
     const id = text(caseId, "caseId", what);
     const full = {
-      accessMode: optOneOf(update.accessMode, ACCESS_MODES, "accessMode", what),
-      setCollaborators: update.setCollaborators === undefined || update.setCollaborators === null
+      accessMode: optOneOf(given(update.accessMode, "accessMode", what), ACCESS_MODES, "accessMode", what),
+      setCollaborators: given(update.setCollaborators, "setCollaborators", what) === undefined
         ? null
         : people(update.setCollaborators, "setCollaborators", "cases.updateCaseRestrictions"),
       addCollaborators: people(update.addCollaborators, "addCollaborators", "cases.updateCaseRestrictions"),

@@ -891,6 +891,31 @@ fn the_sdks_check_a_host_calls_arguments_and_read_the_hosts_enum_spelling() {
         json!({ "mode": "restricted", "priority": "p1" }),
         "{out}"
     );
+    // Fields holding an integer past 2^53 are written as their text, exact (round 26).
+    let exec = common::run_on(
+        &rt,
+        platform.clone(),
+        &js,
+        json!({ "attack": "case-out-big-int" }),
+        caller.clone(),
+    );
+    let out = exec.result.as_ref().expect("written out");
+    assert_eq!(
+        out["case"]["fields_json"],
+        json!(r#"{"event_id":18446744073709551615}"#),
+        "{out}"
+    );
+    assert!(out["case"].get("fields").is_none(), "{out}");
+    // A filter given as null is refused naming it, as the built-in step refuses it.
+    let exec = common::run_on(
+        &rt,
+        platform.clone(),
+        &js,
+        json!({ "attack": "null-filter" }),
+        caller.clone(),
+    );
+    let why = failure(&exec).to_string();
+    assert!(why.contains("`filter.assignee` is null"), "{why}");
     // Custom fields that are no JSON fail the step naming the case, as in Python.
     let exec = common::run_on(
         &rt,

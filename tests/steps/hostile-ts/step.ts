@@ -128,6 +128,21 @@ export const run = step((input: Input): unknown => {
         read: { mode: c.accessMode, priority: JSON.parse(c.fieldsJson).priority },
       };
     }
+    case "case-out-big-int": {
+      // Fields holding an integer past 2^53 are written as their text, exact, not refused:
+      // one person's case data failed every step writing the case (round 26 self-review).
+      const c = cases.createCase({
+        title: "case-out big int",
+        severity: "low",
+        fieldsJson: '{"event_id": 18446744073709551615}',
+      });
+      return { case: c };
+    }
+    case "null-filter":
+      // A filter given as null is refused, as the built-in step and the API refuse it: read
+      // as left out, it answered every case the run sees (round 26 self-review).
+      cases.queryCases({ filter: { assignee: null } } as never);
+      return { ok: true };
     case "case-out-bad-fields": {
       // Custom fields that are no JSON are refused naming the case, as Python refuses them.
       const c = cases.createCase({ title: "case-out bad fields", severity: "low" });
