@@ -641,7 +641,60 @@ fn a_case_event_naming_who_left_starts_only_a_listener_that_saw_them_there() {
         OWNER,
     ]);
     env.dispatch(4);
-    assert!(env.runs_quoting("watch", "tina.analyst") >= 1);
+    assert_eq!(
+        env.runs_quoting("watch", r#""removed":["tina.analyst"#),
+        1,
+        "the removal it saw both sides of started it"
+    );
+    // An event written before `was` was kept is read closed: the case as restricted, on it
+    // those there now but the added, and the removed.
+    env.ok(&[
+        "cases",
+        "update-restrictions",
+        "C-1",
+        "--add",
+        "tina.analyst@acme-mssp.test",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    env.dispatch(2);
+    env.ok(&[
+        "cases",
+        "update-restrictions",
+        "C-1",
+        "--remove",
+        "tina.analyst@acme-mssp.test",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let db = crate::common::db_at(&env.db);
+    let (id, payload): (i64, String) = db
+        .conn()
+        .query_row(
+            "SELECT id, payload FROM events WHERE kind = 'case_collaborators_list_updated' \
+             ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the removal's event");
+    let mut old: serde_json::Value = serde_json::from_str(&payload).expect("json");
+    old.as_object_mut().expect("object").remove("was");
+    db.conn()
+        .execute(
+            "UPDATE events SET payload = ?1 WHERE id = ?2",
+            (old.to_string(), id),
+        )
+        .expect("as written before");
+    env.dispatch(2);
+    assert_eq!(
+        env.runs_quoting("watch", r#""removed":["tina.analyst"#),
+        2,
+        "automation was on the case before, as the closed reading finds"
+    );
 }
 
 /// SPEC WF-9 bounds a chain's width as well as its depth: a workflow whose run emits three
