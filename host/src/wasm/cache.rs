@@ -62,8 +62,9 @@ pub struct ComponentCache {
 /// (Version 1 put a header before the code, which kept it from being mapped directly; version
 /// 2's may hold dense images of sparse memories, a setting wasmtime's compatibility hash does
 /// not cover, and its verdicts out-of-memory compiles: neither is read any more; version 3's
-/// stamps were not sealed.)
-const FORMAT: &str = "v4";
+/// stamps were not sealed; version 4's were written before a core module's instance size was
+/// checked at compile, `module_shape.rs`, round 26: read, they would load unchecked.)
+const FORMAT: &str = "v5";
 
 impl ComponentCache {
     /// A cache in `dir` for artifacts of `engine`; `None` compiles every time.
