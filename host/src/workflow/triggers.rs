@@ -85,15 +85,19 @@ impl Match {
     }
 }
 
-/// `$.trigger.on` of a definition that no longer loads, as its event kind, to tell whether an
-/// event was meant to start it.
-fn raw_trigger_kind(definition: &str) -> Option<String> {
-    let doc: Value = serde_json::from_str(definition).ok()?;
-    let trigger = doc.get("trigger")?;
-    match trigger.get("on")?.as_str()? {
-        "custom_event" => trigger.get("event")?.as_str().map(str::to_owned),
-        kind => Some(kind.to_owned()),
-    }
+/// `$.trigger.on` of a stored definition, read without loading it, as its event kind (none
+/// when it names none), to tell whether an event was meant to start it; an error for a text
+/// that is no JSON.
+fn raw_trigger_kind(definition: &str) -> Result<Option<String>, serde_json::Error> {
+    let doc: Value = serde_json::from_str(definition)?;
+    let kind = (|| {
+        let trigger = doc.get("trigger")?;
+        match trigger.get("on")?.as_str()? {
+            "custom_event" => trigger.get("event")?.as_str().map(str::to_owned),
+            kind => Some(kind.to_owned()),
+        }
+    })();
+    Ok(kind)
 }
 
 impl Platform {
@@ -514,32 +518,38 @@ impl Engine {
         let platform = self.platform();
         let mut out = Vec::new();
         for rev in platform.latest_revisions(&event.workspace)? {
-            // A stored definition that is no JSON names no trigger: every event of its
-            // workspace gets a failed run of it saying so, rather than pass it by without a
-            // trace (round 26 hostile-input review).
-            if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&rev.definition) {
-                let why = format!(
-                    "revision {} of `{}` cannot run: its stored definition \
-                     (workflow_revisions.definition) is not JSON: {e}",
-                    rev.revision, rev.name
-                );
-                out.push(Match::new(&rev, Err(why)));
-                continue;
-            }
+            let cannot_run = |why: &dyn std::fmt::Display| {
+                Match::new(
+                    &rev,
+                    Err(format!(
+                        "revision {} of `{}` cannot run: {why}",
+                        rev.revision, rev.name
+                    )),
+                )
+            };
+            // Read once, its trigger's kind. A stored definition that is no JSON names no
+            // trigger: every event of its workspace gets a failed run of it saying so, rather
+            // than pass it by without a trace (round 26 hostile-input review).
+            let raw = match raw_trigger_kind(&rev.definition) {
+                Ok(raw) => raw,
+                Err(e) => {
+                    out.push(cannot_run(&format!(
+                        "its stored definition (workflow_revisions.definition) is not JSON: {e}"
+                    )));
+                    continue;
+                }
+            };
             // Only a revision whose trigger names this event can match it: the others are
             // not parsed, nor their components written out, for every event.
-            if raw_trigger_kind(&rev.definition).is_some_and(|kind| kind != event.kind) {
+            if raw.as_deref().is_some_and(|kind| kind != event.kind) {
                 continue;
             }
+            let named = raw.as_deref() == Some(event.kind.as_str());
             // Pins that do not read: this revision cannot run, and its run says so; the
             // workspace's other revisions still take the event.
             if let Err(e) = rev.pins() {
-                if raw_trigger_kind(&rev.definition).as_deref() == Some(event.kind.as_str()) {
-                    let why = format!(
-                        "revision {} of `{}` cannot run: {e}",
-                        rev.revision, rev.name
-                    );
-                    out.push(Match::new(&rev, Err(why)));
+                if named {
+                    out.push(cannot_run(&e));
                 }
                 continue;
             }
@@ -559,12 +569,8 @@ impl Engine {
                 Err(e) => {
                     // Its conditions cannot be read; a workflow whose trigger names this event
                     // gets a failed run saying why, rather than none (issue 14).
-                    if raw_trigger_kind(&rev.definition).as_deref() == Some(event.kind.as_str()) {
-                        let why = format!(
-                            "revision {} of `{}` cannot run: {e}",
-                            rev.revision, rev.name
-                        );
-                        out.push(Match::new(&rev, Err(why)));
+                    if named {
+                        out.push(cannot_run(&e));
                     }
                     continue;
                 }
