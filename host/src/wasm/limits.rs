@@ -66,6 +66,42 @@ impl Default for StepLimits {
     }
 }
 
+impl StepLimits {
+    /// `Err` naming the cap when an output of `len` bytes passes `max_output_bytes`, with
+    /// what the step wrote to stderr (`stderr`, asked only then).
+    pub(crate) fn output_bytes_within(
+        &self,
+        len: usize,
+        stderr: impl FnOnce() -> String,
+    ) -> Result<(), super::StepFailure> {
+        if len <= self.max_output_bytes {
+            return Ok(());
+        }
+        Err(super::StepFailure::OutputTooLarge {
+            len,
+            limit: self.max_output_bytes,
+            stderr: stderr(),
+        })
+    }
+
+    /// `Err` naming the cap when an output of `count` values (an object holding anything as
+    /// `json_limits::OBJECT_VALUES`) passes `max_output_values`, with the step's stderr.
+    pub(crate) fn output_values_within(
+        &self,
+        count: usize,
+        stderr: impl FnOnce() -> String,
+    ) -> Result<(), super::StepFailure> {
+        if count <= self.max_output_values {
+            return Ok(());
+        }
+        Err(super::StepFailure::OutputTooManyValues {
+            count,
+            limit: self.max_output_values,
+            stderr: stderr(),
+        })
+    }
+}
+
 /// The memory cap that was hit, carried as the trap's error so the failure names its cause.
 #[derive(Debug, thiserror::Error)]
 #[error("memory limit of {limit} bytes exceeded (the step asked for {desired} bytes)")]

@@ -712,21 +712,9 @@ impl StepRuntime {
                     crate::text::MAX_STEP_ERROR_BYTES,
                 ))
             })?;
-        if output.len() > limits.max_output_bytes {
-            return Err(StepFailure::OutputTooLarge {
-                len: output.len(),
-                limit: limits.max_output_bytes,
-                stderr: store.data().stderr(),
-            });
-        }
+        limits.output_bytes_within(output.len(), || store.data().stderr())?;
         let count = crate::json_limits::text_values(&output);
-        if count > limits.max_output_values {
-            return Err(StepFailure::OutputTooManyValues {
-                count,
-                limit: limits.max_output_values,
-                stderr: store.data().stderr(),
-            });
-        }
+        limits.output_values_within(count, || store.data().stderr())?;
         // Here, before the step's events are kept: an output refused later by the engine
         // would have published them from a failed step (hostile-step review).
         let depth = crate::json_limits::text_depth(&output);

@@ -1977,26 +1977,13 @@ impl Exec<'_> {
     /// would. A mock outside every bound passed a sample whose every real run failed, and
     /// gave the steps after it room no real run has (round 26 steps review).
     fn mocked_output(&self, mock: &Result<Value, String>) -> Result<Value, String> {
-        use crate::wasm::StepFailure::{OutputTooLarge, OutputTooManyValues};
         let output = mock.clone()?;
         let size = self.held.size_of(&output);
         let limits = StepLimits::default();
-        if size.bytes > limits.max_output_bytes {
-            return Err(OutputTooLarge {
-                len: size.bytes,
-                limit: limits.max_output_bytes,
-                stderr: String::new(),
-            }
-            .to_string());
-        }
-        if size.values > limits.max_output_values {
-            return Err(OutputTooManyValues {
-                count: size.values,
-                limit: limits.max_output_values,
-                stderr: String::new(),
-            }
-            .to_string());
-        }
+        limits
+            .output_bytes_within(size.bytes, String::new)
+            .and_then(|()| limits.output_values_within(size.values, String::new))
+            .map_err(|e| e.to_string())?;
         self.hold(&output).map(|()| output)
     }
 
