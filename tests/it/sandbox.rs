@@ -599,29 +599,63 @@ fn sparse_data_does_not_compile_to_a_dense_memory_image() {
     );
 }
 
+/// `n` as unsigned LEB128.
+fn leb(mut n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return out;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// A component whose one core module holds the one section `id` of `body`.
+fn component_of_section(id: u8, body: Vec<u8>) -> Vec<u8> {
+    let mut module = b"\0asm\x01\0\0\0".to_vec();
+    module.push(id);
+    module.extend(leb(body.len()));
+    module.extend(body);
+    let mut component = b"\0asm\x0d\0\x01\0\x01".to_vec();
+    component.extend(leb(module.len()));
+    component.extend(module);
+    component
+}
+
+/// `component`, written as `name`, fails to load under both runtimes, its error holding each
+/// of `said`, and the next step still runs.
+fn refused_under_both_allocators(name: &str, component: Vec<u8>, said: &[&str]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, component).expect("write");
+    for rt in runtimes() {
+        let Err(err) = rt.load(&path) else {
+            panic!("{name} must not load");
+        };
+        assert_eq!(err.kind(), "load");
+        let text = err.to_string();
+        for part in said {
+            assert!(text.contains(part), "{text}");
+        }
+        assert_next_step_runs(&rt);
+    }
+}
+
 /// A core module with more tables than a pool slot holds is refused when it is loaded, by
 /// the one-shot runtime (`step run`, no pool) as by the server's (the pool), with a message that
 /// says why: a step that runs locally must not fail only once it is deployed.
 #[test]
 fn a_core_module_shape_the_pool_refuses_is_refused_under_both_allocators() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    // A component whose one core module defines two funcref tables of size 0.
-    let module: &[u8] = b"\0asm\x01\0\0\0\x04\x07\x02\x70\x00\x00\x70\x00\x00";
-    let mut component = b"\0asm\x0d\0\x01\0\x01".to_vec();
-    component.push(u8::try_from(module.len()).expect("small"));
-    component.extend(module);
-    let path = dir.path().join("two-tables.wasm");
-    std::fs::write(&path, component).expect("write");
-    for rt in runtimes() {
-        let Err(err) = rt.load(&path) else {
-            panic!("a module with two tables must not load");
-        };
-        assert_eq!(err.kind(), "load");
-        let text = err.to_string();
-        assert!(text.contains("defines 2 tables"), "{text}");
-        assert!(text.contains("two-tables.wasm"), "{text}");
-        assert_next_step_runs(&rt);
-    }
+    // Two funcref tables of size 0.
+    let tables = vec![0x02, 0x70, 0x00, 0x00, 0x70, 0x00, 0x00];
+    refused_under_both_allocators(
+        "two-tables.wasm",
+        component_of_section(0x04, tables),
+        &["defines 2 tables", "two-tables.wasm"],
+    );
 }
 
 /// A core module whose instance needs more host-side context than a pool slot holds (here
@@ -630,41 +664,16 @@ fn a_core_module_shape_the_pool_refuses_is_refused_under_both_allocators() {
 /// refused it only at load (round 26 hostile-step review).
 #[test]
 fn a_core_module_too_large_an_instance_for_the_pool_is_refused_under_both_allocators() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let leb = |mut n: usize| {
-        let mut out = Vec::new();
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                out.push(byte);
-                return out;
-            }
-            out.push(byte | 0x80);
-        }
-    };
     let globals = 100_000;
     let mut section = leb(globals);
     for _ in 0..globals {
         section.extend([0x7f, 0x00, 0x41, 0x00, 0x0b]);
     }
-    let mut module = b"\0asm\x01\0\0\0\x06".to_vec();
-    module.extend(leb(section.len()));
-    module.extend(section);
-    let mut component = b"\0asm\x0d\0\x01\0\x01".to_vec();
-    component.extend(leb(module.len()));
-    component.extend(module);
-    let path = dir.path().join("many-globals.wasm");
-    std::fs::write(&path, component).expect("write");
-    for rt in runtimes() {
-        let Err(err) = rt.load(&path) else {
-            panic!("a module of 100,000 globals must not load");
-        };
-        assert_eq!(err.kind(), "load");
-        let text = err.to_string();
-        assert!(text.contains("100000 globals and tags"), "{text}");
-        assert_next_step_runs(&rt);
-    }
+    refused_under_both_allocators(
+        "many-globals.wasm",
+        component_of_section(0x06, section),
+        &["100000 globals and tags"],
+    );
 }
 
 /// The components a process keeps loaded are bounded by their code's bytes: past the bound

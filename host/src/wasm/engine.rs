@@ -239,6 +239,7 @@ pub fn deadline_ticks(timeout: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wasm::raw_module::{leb, module};
 
     /// A pass that slept long makes up the ticks it missed (round 23 hostile-step review).
     #[test]
@@ -272,30 +273,6 @@ mod tests {
         let with_swap = format!("{header}/dev/zram0  partition\t4194300\t\t0\t\t100\n");
         assert!(matches!(pagemap_scan_given(Some(&with_swap)), Enabled::No));
         assert!(matches!(pagemap_scan_given(None), Enabled::No));
-    }
-
-    /// A core module of raw bytes: the header, then `sections` as (id, body).
-    fn module(sections: &[(u8, Vec<u8>)]) -> Vec<u8> {
-        let mut bytes = b"\0asm\x01\0\0\0".to_vec();
-        for (id, body) in sections {
-            bytes.push(*id);
-            bytes.extend(leb(body.len()));
-            bytes.extend(body);
-        }
-        bytes
-    }
-
-    fn leb(mut n: usize) -> Vec<u8> {
-        let mut out = Vec::new();
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                out.push(byte);
-                return out;
-            }
-            out.push(byte | 0x80);
-        }
     }
 
     /// A module defining `count` memories of one page each.

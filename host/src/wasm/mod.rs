@@ -15,6 +15,8 @@ pub mod limits;
 pub mod loaded;
 mod module_shape;
 mod random;
+#[cfg(test)]
+mod raw_module;
 pub mod runtime;
 mod slots;
 pub mod state;

@@ -196,6 +196,7 @@ fn counted(module: &mut Module, payload: Payload<'_>) -> wasmparser::Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wasm::raw_module::{leb, module};
 
     /// A core module whose only section defines `tables` funcref tables of size 0.
     fn module_with_tables(tables: u8) -> Vec<u8> {
@@ -203,11 +204,7 @@ mod tests {
         for _ in 0..tables {
             section.extend([0x70, 0x00, 0x00]);
         }
-        let mut module = b"\0asm\x01\0\0\0".to_vec();
-        module.push(0x04);
-        module.push(u8::try_from(section.len()).expect("small"));
-        module.extend(section);
-        module
+        module(&[(0x04, section)])
     }
 
     /// A component holding `module` as its one core module.
@@ -229,31 +226,13 @@ mod tests {
         assert!(check(&module_with_tables(2)).is_err());
     }
 
-    /// `n` as unsigned LEB128.
-    fn leb(mut n: usize) -> Vec<u8> {
-        let mut out = Vec::new();
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                out.push(byte);
-                return out;
-            }
-            out.push(byte | 0x80);
-        }
-    }
-
     /// A core module whose only section defines `globals` immutable `i32` globals.
     fn module_with_globals(globals: usize) -> Vec<u8> {
         let mut section = leb(globals);
         for _ in 0..globals {
             section.extend([0x7f, 0x00, 0x41, 0x00, 0x0b]);
         }
-        let mut module = b"\0asm\x01\0\0\0".to_vec();
-        module.push(0x06);
-        module.extend(leb(section.len()));
-        module.extend(section);
-        module
+        module(&[(0x06, section)])
     }
 
     /// A module whose instance context passes the pool's size is refused under either
