@@ -297,18 +297,7 @@ mod host_call_deadline {
             d.ok(&["workflows", "publish", &file, "--as", OWNER]);
         }
         for _ in 0..EVENTS {
-            d.ok(&[
-                "cases",
-                "create",
-                "--title",
-                "origin",
-                "--severity",
-                "low",
-                "--workspace",
-                WS,
-                "--as",
-                OWNER,
-            ]);
+            d.create_case("origin");
         }
         let out = d.cli(&["serve", "--once", "--concurrency", "16"]);
         assert!(

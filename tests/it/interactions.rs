@@ -1833,16 +1833,7 @@ fn open_interactions_are_listed_a_page_at_a_time() {
     let run = env.json(&["run", path.to_str().expect("utf-8"), "--as", OWNER]);
     assert_eq!(run["status"], "on_hold", "{}", run["status"]);
     let page = |who: &str, after: Option<&str>| {
-        let mut args = vec![
-            "interact",
-            "list",
-            "--workspace",
-            "mssp-soc",
-            "--limit",
-            "60",
-            "--as",
-            who,
-        ];
+        let mut args = list_args(who, &["--limit", "60"]);
         if let Some(after) = after {
             args.extend(["--after", after]);
         }
@@ -1873,30 +1864,12 @@ fn open_interactions_are_listed_a_page_at_a_time() {
     assert_eq!(sizes, [60, 60, 30], "the lead's 150, a page at a time");
     // In text, a full page says where the next begins (round 26 door review); so does a
     // full page of runs.
-    let text = env.ok(&[
-        "interact",
-        "list",
-        "--workspace",
-        "mssp-soc",
-        "--limit",
-        "60",
-        "--as",
-        LEAD,
-    ]);
+    let text = env.ok(&list_args(LEAD, &["--limit", "60"]));
     assert!(text.contains("next page: --after I-"), "{text}");
     let text = env.ok(&["runs", "list", "--limit", "1", "--as", OWNER]);
     assert!(text.contains("next page: --before R-"), "{text}");
     // The operator's are none of the lead's.
-    let operators = env.json(&[
-        "interact",
-        "list",
-        "--workspace",
-        "mssp-soc",
-        "--limit",
-        "1000",
-        "--as",
-        OPERATOR,
-    ]);
+    let operators = env.json(&list_args(OPERATOR, &["--limit", "1000"]));
     let operators = operators.as_array().expect("a list");
     assert_eq!(operators.len(), 150);
     assert!(
@@ -1906,34 +1879,23 @@ fn open_interactions_are_listed_a_page_at_a_time() {
     );
     // A cursor the reader may not see is a bad page link, as a missing one is.
     let leads = seen.iter().next().expect("one").clone();
-    let refused = env.fails(&[
-        "interact",
-        "list",
-        "--workspace",
-        "mssp-soc",
-        "--after",
-        &leads,
-        "--as",
-        OPERATOR,
-    ]);
+    let refused = env.fails(&list_args(OPERATOR, &["--after", &leads]));
     assert!(
         refused.contains("names no interaction of this listing"),
         "{refused}"
     );
-    let refused = env.fails(&[
-        "interact",
-        "list",
-        "--workspace",
-        "mssp-soc",
-        "--limit",
-        "1001",
-        "--as",
-        LEAD,
-    ]);
+    let refused = env.fails(&list_args(LEAD, &["--limit", "1001"]));
     assert!(
         refused.contains("a page lists 1 to 1000 interactions"),
         "{refused}"
     );
+}
+
+/// The arguments of `interact list` in mssp-soc as `who`, then `more`.
+fn list_args<'a>(who: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["interact", "list", "--workspace", "mssp-soc", "--as", who];
+    args.extend_from_slice(more);
+    args
 }
 
 /// Text holding the NUL character, which PostgreSQL stores in no text column, is answered

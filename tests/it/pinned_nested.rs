@@ -22,21 +22,6 @@ fn write(d: &Deployment, name: &str, v: &Value) {
     std::fs::write(d.dir.path().join(name), v.to_string()).expect("write");
 }
 
-fn create_case(d: &Deployment, title: &str) {
-    d.ok(&[
-        "cases",
-        "create",
-        "--title",
-        title,
-        "--severity",
-        "low",
-        "--workspace",
-        WS,
-        "--as",
-        OWNER,
-    ]);
-}
-
 /// The `nested` outputs of the parent's runs, oldest first.
 fn nested_outputs(d: &Deployment) -> Vec<Value> {
     let conn = rusqlite::Connection::open(&d.db).expect("open");
@@ -77,10 +62,10 @@ fn editing_or_deleting_a_nested_file_after_publishing_changes_nothing_for_trigge
 
     // The nested file changes, then goes; dispatch is given no step directory at all.
     write(&d, "lib/child.json", &child("v2"));
-    create_case(&d, "first");
+    d.create_case("first");
     d.ok(&["triggers", "dispatch", "--workspace", WS, "--as", OWNER]);
     std::fs::remove_file(d.dir.path().join("lib/child.json")).expect("remove");
-    create_case(&d, "second");
+    d.create_case("second");
     d.ok(&["triggers", "dispatch", "--workspace", WS, "--as", OWNER]);
 
     let outputs = nested_outputs(&d);
@@ -124,7 +109,7 @@ fn editing_or_deleting_a_nested_file_after_publishing_changes_nothing_for_trigge
         &steps,
     ]);
     assert!(out.contains("revision 2"), "{out}");
-    create_case(&d, "third");
+    d.create_case("third");
     d.ok(&["triggers", "dispatch", "--workspace", WS, "--as", OWNER]);
     assert_eq!(nested_outputs(&d).last().expect("run")["version"], "v3");
 }

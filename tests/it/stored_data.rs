@@ -546,18 +546,7 @@ fn a_revision_whose_stored_definition_is_no_json_is_an_error_not_no_trigger() {
         &["workflow_revisions.definition", "on-hook"],
     );
     // Any event of its workspace now fails a run of it, naming why.
-    d.ok(&[
-        "cases",
-        "create",
-        "--title",
-        "t",
-        "--severity",
-        "low",
-        "--workspace",
-        WS,
-        "--as",
-        OWNER,
-    ]);
+    d.create_case("t");
     d.ok(&["triggers", "dispatch", "--workspace", WS, "--as", OWNER]);
     let error: String = crate::common::db_at(&d.db)
         .conn()

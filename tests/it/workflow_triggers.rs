@@ -216,6 +216,20 @@ impl Env {
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
+    /// The Owner updates the restrictions of mssp-soc's `case` with `args`.
+    fn update_restrictions(&self, case: &str, args: &[&str]) {
+        let mut all = vec![
+            "cases",
+            "update-restrictions",
+            case,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ];
+        all.extend_from_slice(args);
+        self.ok(&all);
+    }
     /// The Owner restricts mssp-soc's `case`, to `collaborators` if given.
     fn restrict(&self, case: &str, collaborators: Option<&str>) {
         let mut args = vec![
@@ -547,19 +561,7 @@ fn a_case_event_written_while_the_case_was_hidden_does_not_start_a_listener_that
         "C-1",
         Some("sam.lead@acme-mssp.test,omar.operator@acme-mssp.test"),
     );
-    let update = |args: &[&str]| {
-        let mut all = vec![
-            "cases",
-            "update-restrictions",
-            "C-1",
-            "--workspace",
-            "mssp-soc",
-            "--as",
-            OWNER,
-        ];
-        all.extend_from_slice(args);
-        env.ok(&all);
-    };
+    let update = |args: &[&str]| env.update_restrictions("C-1", args);
     // Removed while the case is hidden from the listener, then opened to everyone.
     update(&["--remove", "omar.operator@acme-mssp.test"]);
     update(&["--access-mode", "full_access"]);
@@ -602,44 +604,20 @@ fn a_case_event_naming_who_left_starts_only_a_listener_that_saw_them_there() {
     env.create_case("mssp-soc", "second", "high");
     env.restrict("C-2", Some("sam.lead@acme-mssp.test"));
     env.dispatch(2);
-    env.ok(&[
-        "cases",
-        "update-restrictions",
+    env.update_restrictions(
         "C-2",
-        "--access-mode",
-        "full_access",
-        "--remove",
-        "sam.lead@acme-mssp.test",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
+        &[
+            "--access-mode",
+            "full_access",
+            "--remove",
+            "sam.lead@acme-mssp.test",
+        ],
+    );
     env.dispatch(2);
     assert_eq!(env.runs_quoting("watch", "sam.lead"), 0);
     // A case it saw before and after: started, naming who left.
-    env.ok(&[
-        "cases",
-        "update-restrictions",
-        "C-1",
-        "--add",
-        "tina.analyst@acme-mssp.test",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
-    env.ok(&[
-        "cases",
-        "update-restrictions",
-        "C-1",
-        "--remove",
-        "tina.analyst@acme-mssp.test",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
+    env.update_restrictions("C-1", &["--add", "tina.analyst@acme-mssp.test"]);
+    env.update_restrictions("C-1", &["--remove", "tina.analyst@acme-mssp.test"]);
     env.dispatch(4);
     assert_eq!(
         env.runs_quoting("watch", r#""removed":["tina.analyst"#),
@@ -648,29 +626,9 @@ fn a_case_event_naming_who_left_starts_only_a_listener_that_saw_them_there() {
     );
     // An event written before `was` was kept is read closed: the case as restricted, on it
     // those there now but the added, and the removed.
-    env.ok(&[
-        "cases",
-        "update-restrictions",
-        "C-1",
-        "--add",
-        "tina.analyst@acme-mssp.test",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
+    env.update_restrictions("C-1", &["--add", "tina.analyst@acme-mssp.test"]);
     env.dispatch(2);
-    env.ok(&[
-        "cases",
-        "update-restrictions",
-        "C-1",
-        "--remove",
-        "tina.analyst@acme-mssp.test",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
+    env.update_restrictions("C-1", &["--remove", "tina.analyst@acme-mssp.test"]);
     let db = crate::common::db_at(&env.db);
     let (id, payload): (i64, String) = db
         .conn()
@@ -1568,17 +1526,7 @@ fn what_a_run_read_of_a_restricted_case_follows_its_case_events() {
         "run_as": "automation@acme-mssp.test", "trigger": { "on": "case_created" },
         "steps": [ { "id": "got", "uses": "step:echo", "with": { "title": "$.event.case.title" } } ] });
     env.publish_as_owner("listen", &listen);
-    env.ok(&[
-        "cases",
-        "update-restrictions",
-        "C-1",
-        "--access-mode",
-        "full_access",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-    ]);
+    env.update_restrictions("C-1", &["--access-mode", "full_access"]);
     env.restrict("C-1", None);
     env.dispatch(4);
     let runs = env.runs();

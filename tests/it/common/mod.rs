@@ -237,6 +237,23 @@ impl Deployment {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The example tenant's Owner creates a low-severity case titled `title` in
+    /// `mssp-soc`, through the CLI.
+    pub fn create_case(&self, title: &str) {
+        self.ok(&[
+            "cases",
+            "create",
+            "--title",
+            title,
+            "--severity",
+            "low",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            "olivia.owner@acme-mssp.test",
+        ]);
+    }
+
     /// Runs a command that must fail; returns its stderr.
     pub fn fails(&self, args: &[&str]) -> String {
         let out = self.cli(args);
