@@ -475,7 +475,6 @@ impl Platform {
         let Some(db) = held else {
             return Err(waited_out());
         };
-
         self.uses.waited(since);
         // The wait was others' work, not this call's (under a budget: `store/deadline.rs`).
         crate::store::deadline::waited(since.elapsed());
