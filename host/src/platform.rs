@@ -482,6 +482,13 @@ impl Platform {
         Ok(db)
     }
 
+    /// Runs `f` holding `share`'s connection turn (tests: `testing::Internals`).
+    #[cfg(any(test, feature = "test-support"))]
+    pub(crate) fn hold_connection_turn<T>(&self, share: &str, f: impl FnOnce() -> T) -> T {
+        let _turn = self.connection_turns.take(share, None, || false);
+        f()
+    }
+
     /// Counts a run as in flight until the guard drops: what [`Platform::transact`] waits
     /// for before it commits a batch. A run counted but not about to write (a long step, a
     /// sleep) delays the others' commits by at most [`GROUP_WAIT`]; [`Platform::idle`] takes

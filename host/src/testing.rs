@@ -37,6 +37,10 @@ pub trait Internals {
     /// Makes `owner` the lease holder of run `run` if `current` holds it (the storage's
     /// conditional update alone, without the caller's look at whether `current` lives).
     fn take_lease(&self, run: i64, owner: &str, current: Option<&str>) -> Result<bool, Error>;
+    /// Runs `f` holding `share`'s turn to wait for the shared connection next, as a step of
+    /// that organization waiting for it first would (`turns.rs`): steps' calls that wait
+    /// for the connection meanwhile wait behind it.
+    fn with_connection_turn<T>(&self, share: &str, f: impl FnOnce() -> T) -> T;
 }
 
 impl Internals for Platform {
@@ -75,5 +79,9 @@ impl Internals for Platform {
 
     fn take_lease(&self, run: i64, owner: &str, current: Option<&str>) -> Result<bool, Error> {
         crate::runs::RunStore::take_lease(self, run, owner, current)
+    }
+
+    fn with_connection_turn<T>(&self, share: &str, f: impl FnOnce() -> T) -> T {
+        self.hold_connection_turn(share, f)
     }
 }

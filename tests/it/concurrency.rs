@@ -870,3 +870,120 @@ fn a_case_write_waiting_for_the_lock_is_refused_to_who_was_removed_meanwhile() {
         0
     );
 }
+
+/// Each time step `after` has finished or was replayed, another organization's step takes
+/// the turn to wait for the process's one connection next, and keeps it for `hold`: the next
+/// step's storage work waits behind it (the engine's own reads between the steps do not take
+/// turns, so they pass).
+struct HoldAfter {
+    platform: Arc<Platform>,
+    after: &'static str,
+    hold: Duration,
+    holders: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl HoldAfter {
+    /// Waits until every turn taken has been let go.
+    fn let_go(&self) {
+        for holder in self.holders.lock().expect("holders").drain(..) {
+            holder.join().expect("holder");
+        }
+    }
+}
+
+impl flowhost::workflow::Observer for HoldAfter {
+    fn step_finished(
+        &self,
+        key: &str,
+        _: &Result<serde_json::Value, String>,
+        _: Duration,
+        _: bool,
+    ) {
+        if key != self.after {
+            return;
+        }
+        let (platform, hold) = (self.platform.clone(), self.hold);
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let holder = std::thread::spawn(move || {
+            platform.with_connection_turn("another-org", || {
+                held_tx.send(()).expect("send");
+                std::thread::sleep(hold);
+            });
+        });
+        held_rx.recv().expect("held");
+        self.holders.lock().expect("holders").push(holder);
+    }
+}
+
+/// A step whose storage work waits out its deadline behind what others hold stops its run
+/// resumable (SPEC WF-11), but not without end: after three such stops in a row its waits
+/// are its own, and it fails at its timeout (SPEC ST-4; round 26 self-review: a tenant's
+/// own load stopped a step and ran it again forever, each try holding a worker for its whole
+/// timeout). A try that gets through starts the count afresh.
+#[test]
+fn a_step_stopped_resumable_three_times_in_a_row_at_a_busy_connection_fails_at_its_timeout() {
+    let (_dir, db) = applied();
+    let platform = Arc::new(Platform::new(Db::open(&db).expect("db")).expect("platform"));
+    let runtime = Arc::new(StepRuntime::new(&EngineSettings::default(), None).expect("runtime"));
+    let engine = Engine::new(platform.clone(), runtime, vec![]);
+    let text = json!({ "name": "contended", "workspace": WS, "steps": [
+        { "id": "look", "uses": "cases/query-cases", "with": {} },
+        { "id": "open", "uses": "cases/create-case", "timeout": "300ms",
+          "with": { "title": "contended", "severity": "low" } }
+    ] })
+    .to_string();
+    let workflow = parse("contended.json", &text, &Resolver::default()).expect("valid");
+    let busy = HoldAfter {
+        platform: platform.clone(),
+        after: "look",
+        hold: Duration::from_millis(600),
+        holders: Default::default(),
+    };
+    let created = || count(&db, "SELECT count(*) FROM cases WHERE title = 'contended'");
+
+    // The allowed path: stopped twice, then through once the connection is free.
+    let first = engine
+        .run_manual(
+            &workflow,
+            &text,
+            "contended.json",
+            owner(),
+            json!({}),
+            &busy,
+        )
+        .expect("started");
+    assert_eq!(first.status, RunStatus::Running, "{:?}", first.error);
+    let run = first.run_key;
+    let stopped = engine.resume(run, &busy).expect("resumed");
+    assert_eq!(stopped.status, RunStatus::Running, "{:?}", stopped.error);
+    let error = stopped.error.unwrap_or_default();
+    assert!(error.contains("resumable"), "{error}");
+    assert_eq!(created(), 0);
+    busy.let_go();
+    let through = engine.resume(run, &Quiet).expect("resumed");
+    assert_eq!(through.status, RunStatus::Succeeded, "{:?}", through.error);
+    assert_eq!(created(), 1);
+
+    // The denied path: a new run stopped three times in a row (its first step's count is
+    // its own), then failed at its timeout, having created nothing.
+    let second = engine
+        .run_manual(
+            &workflow,
+            &text,
+            "contended.json",
+            owner(),
+            json!({}),
+            &busy,
+        )
+        .expect("started");
+    let run = second.run_key;
+    for _ in 0..2 {
+        let again = engine.resume(run, &busy).expect("resumed");
+        assert_eq!(again.status, RunStatus::Running, "{:?}", again.error);
+    }
+    let last = engine.resume(run, &busy).expect("resumed");
+    assert_eq!(last.status, RunStatus::Failed, "{:?}", last.error);
+    let error = last.error.unwrap_or_default();
+    assert!(error.contains("deadline exceeded"), "{error}");
+    assert_eq!(created(), 1, "the failed run created nothing");
+}

@@ -19,6 +19,9 @@ thread_local! {
     static SPENT: Cell<bool> = const { Cell::new(false) };
     /// Whether a wait for the shared connection ended at the bound deadline ([`waited_out`]).
     static WAITED_OUT: Cell<bool> = const { Cell::new(false) };
+    /// Whether waits that reach the deadline are the work's own whatever they waited for
+    /// ([`own_waits`]).
+    static OWN_WAITS: Cell<bool> = const { Cell::new(false) };
     /// When the deadline bound now was bound.
     static BOUND_AT: Cell<Option<Instant>> = const { Cell::new(None) };
     /// Whose work the deadline bounds ([`bind_shared`]): the share it waits for the shared
@@ -105,12 +108,35 @@ pub fn lift() -> Bound {
 /// the self-review found the busy timeout's 5 s too short a wait to blame the host for a
 /// step of minutes).
 pub(crate) fn waited_out(since: Instant) {
+    if OWN_WAITS.with(Cell::get) {
+        return;
+    }
     let (Some(deadline), Some(bound_at)) = (current(), BOUND_AT.with(Cell::get)) else {
         return;
     };
     let whole = deadline.saturating_duration_since(bound_at);
     if deadline.saturating_duration_since(since) >= whole / 2 {
         WAITED_OUT.with(|w| w.set(true));
+    }
+}
+
+/// While the returned guard lives, a wait on this thread that reaches the deadline is the
+/// work's own whatever it waited for ([`waited_out`] notes nothing): for a step that stopped
+/// its run resumable at such waits several times in a row (`workflow/stops_in_a_row.rs`).
+pub(crate) fn own_waits() -> OwnWaits {
+    OwnWaits {
+        outer: OWN_WAITS.with(|o| o.replace(true)),
+    }
+}
+
+/// Restores what [`own_waits`] changed.
+pub(crate) struct OwnWaits {
+    outer: bool,
+}
+
+impl Drop for OwnWaits {
+    fn drop(&mut self) {
+        OWN_WAITS.with(|o| o.set(self.outer));
     }
 }
 
@@ -283,6 +309,21 @@ mod tests {
         );
         waited_out(start + Duration::from_secs(290));
         assert!(was_waited_out(), "half of it waited: the host's");
+    }
+
+    /// Under [`own_waits`] no wait is the host's: a step stopped resumable several times in a
+    /// row fails at its deadline instead (round 26 self-review: it was stopped without end).
+    #[test]
+    fn under_own_waits_no_wait_is_the_hosts() {
+        let start = Instant::now();
+        let _bound = bind(start + Duration::from_millis(200));
+        {
+            let _own = own_waits();
+            waited_out(start);
+            assert!(!was_waited_out(), "the step's own");
+        }
+        waited_out(start);
+        assert!(was_waited_out(), "the guard gone, the host's again");
     }
 
     #[test]

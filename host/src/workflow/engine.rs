@@ -149,6 +149,9 @@ pub struct Engine {
     /// event of the workspace after it, so workspaces take turns (see
     /// [`Engine::claim_next_event_in`]).
     dispatch_turn: std::sync::Mutex<String>,
+    /// How many times in a row each step stopped its run resumable, shared with siblings:
+    /// past a few, its waits for what others hold are its own (`stops_in_a_row.rs`).
+    stops: Arc<super::stops_in_a_row::StopsInARow>,
 }
 
 /// A step failure, with the journal key of the step.
@@ -240,6 +243,7 @@ impl Engine {
             patient_compiles: false,
             leases,
             dispatch_turn: std::sync::Mutex::default(),
+            stops: Arc::default(),
         }
     }
 
@@ -271,6 +275,7 @@ impl Engine {
             patient_compiles: self.patient_compiles,
             leases: self.leases.clone(),
             dispatch_turn: std::sync::Mutex::default(),
+            stops: self.stops.clone(),
         }
     }
 
@@ -1908,8 +1913,22 @@ impl Exec<'_> {
         let (result, record) = loop {
             attempts += 1;
             // An attempt the infrastructure failed is neither a result nor retried here: the
-            // run stops resumable, and the step runs again when it resumes (SPEC WF-11).
-            let (result, record) = self.invoke(key, uses, input, grants, timeout)?;
+            // run stops resumable, and the step runs again when it resumes (SPEC WF-11); its
+            // waits for what others hold are its own once it stopped so a few times in a row.
+            let invoked = {
+                let _own = self
+                    .engine
+                    .stops
+                    .waits_are_own(self.run, key)
+                    .then(crate::store::deadline::own_waits);
+                self.invoke(key, uses, input, grants, timeout)
+            };
+            match &invoked {
+                Err(Halt::Unavailable(_)) => self.engine.stops.stopped(self.run, key),
+                Ok(_) => self.engine.stops.went_through(self.run, key),
+                Err(_) => {}
+            }
+            let (result, record) = invoked?;
             if result.is_ok() || attempts >= retry.attempts {
                 break (result, record);
             }

@@ -14,6 +14,7 @@ pub mod run_access;
 mod run_standing;
 pub mod scheduler;
 mod start_keys;
+mod stops_in_a_row;
 mod store;
 pub mod timers;
 pub mod triggers;
