@@ -225,6 +225,57 @@ mod host_call_deadline {
         );
     }
 
+    /// A built-in step's storage work stops at a host call's bound once it holds the
+    /// connection, as a WASM step's calls do, whatever its `timeout`: a query step with a
+    /// `timeout` of minutes held the connection every run shares for them (round 27
+    /// hostile-step review; SPEC ST-4). The step is told to ask for less, not the
+    /// infrastructure: the run fails, not stopped resumable.
+    #[test]
+    fn a_builtin_querys_storage_work_stops_at_a_host_calls_bound_whatever_its_timeout() {
+        use flowhost::runs::RunStatus;
+        use flowhost::workflow::{Engine, Quiet, Resolver, parse};
+        let d = Deployment::new();
+        seed_slow_cases(&d.db, 2000);
+        let platform = Arc::new(Platform::new(crate::common::db_at(&d.db)).expect("platform"));
+        let text = json!({ "name": "slow", "workspace": WS, "steps": [
+            { "id": "scan", "uses": "cases/query-cases", "timeout": "60s",
+              "with": { "filter": { "text": "%_".repeat(511) } } }
+        ] })
+        .to_string();
+        let workflow = parse("slow.json", &text, &Resolver::default()).expect("valid");
+        let run = |bound: Duration| {
+            let engine = Engine::new(platform.clone(), Arc::new(runtime()), vec![])
+                .with_storage_bound(bound);
+            let started = Instant::now();
+            let outcome = engine
+                .run_manual(
+                    &workflow,
+                    &text,
+                    "slow.json",
+                    user(OWNER),
+                    json!({}),
+                    &Quiet,
+                )
+                .expect("ran");
+            (outcome, started.elapsed())
+        };
+        let (outcome, unbounded) = run(Duration::from_secs(60));
+        assert_eq!(outcome.status, RunStatus::Succeeded, "{:?}", outcome.error);
+        let bound = Duration::from_millis(100);
+        assert!(
+            unbounded > bound * 4,
+            "the scan must outlast the bound well: {unbounded:?}"
+        );
+        let (outcome, took) = run(bound);
+        assert_eq!(outcome.status, RunStatus::Failed, "{:?}", outcome.error);
+        let error = outcome.error.unwrap_or_default();
+        assert!(error.contains("passed its bound of 100 ms"), "{error}");
+        assert!(
+            took < unbounded * 2 / 3,
+            "stopped at its bound: {took:?}, {unbounded:?} unbounded"
+        );
+    }
+
     #[test]
     fn a_host_call_waiting_for_the_write_lock_gives_up_at_the_deadline_and_commits_nothing() {
         let d = Deployment::new();

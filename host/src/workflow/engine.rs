@@ -152,6 +152,9 @@ pub struct Engine {
     /// How many times in a row each step stopped its run resumable, shared with siblings:
     /// past a few, its waits for what others hold are its own (`stops_in_a_row.rs`).
     stops: Arc<super::stops_in_a_row::StopsInARow>,
+    /// How long a built-in step's statements may run once it holds the connection: a WASM
+    /// host call's bound ([`StepLimits::max_call_storage`]) unless set otherwise.
+    storage_bound: Duration,
 }
 
 /// A step failure, with the journal key of the step.
@@ -244,6 +247,7 @@ impl Engine {
             leases,
             dispatch_turn: std::sync::Mutex::default(),
             stops: Arc::default(),
+            storage_bound: StepLimits::default().max_call_storage,
         }
     }
 
@@ -276,6 +280,7 @@ impl Engine {
             leases: self.leases.clone(),
             dispatch_turn: std::sync::Mutex::default(),
             stops: self.stops.clone(),
+            storage_bound: self.storage_bound,
         }
     }
 
@@ -320,6 +325,13 @@ impl Engine {
     /// step's timeout, and `flowhost test` failed on a fresh machine).
     pub fn waiting_out_compiles(mut self) -> Self {
         self.patient_compiles = true;
+        self
+    }
+
+    /// This engine with another bound on a built-in step's storage work, from when it holds
+    /// the connection (a WASM host call's by default).
+    pub fn with_storage_bound(mut self, bound: Duration) -> Self {
+        self.storage_bound = bound;
         self
     }
 
@@ -2053,7 +2065,7 @@ impl Exec<'_> {
                 // A step that only reads keeps the default: it shares no commit, and unbounded
                 // a query held the connection every run shares (round 20 self-review).
                 let limit = timeout.or((!step.writes()).then(|| StepLimits::default().timeout));
-                let (result, timed_out) = match limit {
+                let (result, timed_out, spent) = match limit {
                     Some(limit) => {
                         let mut until = Instant::now() + limit;
                         if let Some(outer) = crate::store::deadline::current() {
@@ -2063,14 +2075,22 @@ impl Exec<'_> {
                         // turn, as a WASM step's host calls do (`turns.rs`).
                         let share = platform.index().tenant_of(&self.caller.workspace);
                         let _bound = crate::store::deadline::bind_shared(until, &share);
+                        // Its statements stop at a host call's storage bound once it holds
+                        // the connection, as a WASM step's calls do: a query whose `timeout`
+                        // was minutes held the connection every run shares for them (round
+                        // 27 hostile-step review; SPEC ST-4).
+                        let budget = crate::store::deadline::budget(self.engine.storage_bound);
                         let result = step.run(platform, &caller, input, Some(&idempotency));
+                        let spent = result.is_err() && budget.spent();
+                        drop(budget);
                         // A deadline passed waiting for the connection others held is the
                         // database's business: the run stops resumable (below; SPEC WF-11).
                         let own = !crate::store::deadline::was_waited_out();
-                        (result, own && crate::store::deadline::passed())
+                        (result, own && crate::store::deadline::passed(), spent)
                     }
                     None => (
                         step.run(platform, &caller, input, Some(&idempotency)),
+                        false,
                         false,
                     ),
                 };
@@ -2083,6 +2103,16 @@ impl Exec<'_> {
                     ..Default::default()
                 });
                 match result {
+                    // Its own doing, not the infrastructure's: it asked for too much.
+                    Err(_) if spent => Ok((
+                        Err(format!(
+                            "`{}`: its storage work passed its bound of {} ms (SPEC ST-4); ask \
+                             for less (a narrower filter, a smaller page)",
+                            step.name(),
+                            self.engine.storage_bound.as_millis()
+                        )),
+                        None,
+                    )),
                     // What it was doing when its deadline passed was rolled back (its
                     // statement interrupted, or its wait for a lock ended), as a WASM step's
                     // host call that returns past its deadline fails as the deadline.
