@@ -498,6 +498,49 @@ fn python_type_hints_are_resolved_at_build_time_or_else_at_run_time() {
     );
 }
 
+/// A field of the host's own input records the host reads only as given (`json_limits::given`:
+/// `NewCase.access_mode`, every `CaseFilter` filter, `RestrictionUpdate.access_mode` and
+/// `set_collaborators`), given as `null` to a Python step typed with the record, is refused
+/// naming it, as the host, the built-in steps and the JS SDK refuse it (`null-filter` below):
+/// read as left out, a reference that found nobody queried every case the run sees, left every
+/// collaborator in place, or made a case full access (round 27 hostile-input review; SPEC
+/// CS-2, CS-4). Left out, or `null` where the host reads it as left out, it reads as before.
+#[test]
+fn the_python_sdk_refuses_a_host_records_field_given_as_null() {
+    let hostile = hostile();
+    let rt = common::runtime();
+    let exec = run(&rt, &hostile, json!({ "attack": "null_given" }), limits());
+    let out = exec.result.expect("the step runs, its refusals caught");
+    for (key, field) in [
+        ("filter", "input.filter.assignee"),
+        ("filter_mode", "input.filter.access_mode"),
+        ("set_collaborators", "input.set_collaborators"),
+        ("update_mode", "input.access_mode"),
+        ("case_mode", "input.access_mode"),
+    ] {
+        let needle = format!("`{field}` is null; leave it out when it is not given");
+        assert!(
+            out[key].as_str().is_some_and(|s| s.contains(&needle)),
+            "{key}: {out}"
+        );
+    }
+    assert_eq!(
+        out["filter_left_out"],
+        json!({ "sort": "created_desc", "page_size": 0, "text": null, "cursor": null }),
+        "{out}"
+    );
+    assert_eq!(
+        out["update_left_out"],
+        json!({ "access_mode": null, "set_collaborators": [] }),
+        "{out}"
+    );
+    assert_eq!(
+        out["case_left_out"],
+        json!({ "access_mode": null, "assignee": null }),
+        "{out}"
+    );
+}
+
 /// The Python SDK's access answers are no yes or no by accident: a `Decision` used as one
 /// raises (a dataclass is always true, so `if access.has_scope(...)` never denied), and
 /// `allows` answers the yes or no; a `HostError` of a kind that is none is refused by name,

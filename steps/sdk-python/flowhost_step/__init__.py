@@ -18,7 +18,9 @@ and export it as the component's `WitWorld`::
 
 The input is decoded into the type the function's first parameter is annotated with (a
 dataclass, nested dataclasses and lists of them; unknown or missing fields are an
-`invalid-input` error), the output encoded to JSON (dataclasses as objects). Host calls act as
+`invalid-input` error, as is `null` for a field of the host's own records that the host
+reads only as given, such as a `cases.CaseQuery` filter), the output encoded to JSON
+(dataclasses as objects). Host calls act as
 the run's principal, within the step's grants; a failed call raises `HostError`, which fails the
 step as `host(...)` when not caught. `InvalidInput` and `Failed` fail it with that case; any other
 exception fails it as `failed` with its message and traceback.
@@ -232,6 +234,18 @@ _HOST_DEFAULTS = {
     "RestrictionUpdate": {"add_collaborators": [], "remove_collaborators": []},
 }
 
+# The fields of the host's input records that may be left out but not given as `null`
+# (`json_limits::given` in the host's `services/cases.rs`). A `null` there is a reference
+# that found nothing: read as left out, it asked for every case the run sees, left every
+# collaborator in place, or made a case full access, where the built-in steps, the API and
+# the JS SDK refuse it (round 27 hostile-input review; SPEC CS-2, CS-4). Refused in
+# `_decode`, while the JSON is at hand: a built record cannot tell the two apart.
+_HOST_GIVEN = {
+    "NewCase": frozenset({"access_mode"}),
+    "CaseFilter": frozenset({"access_mode", "state", "severity", "assignee", "text"}),
+    "RestrictionUpdate": frozenset({"access_mode", "set_collaborators"}),
+}
+
 
 def _absent(record, name: str, tp):
     """What a missing field `name` (of annotation `tp`) of dataclass `record` reads as, as
@@ -276,8 +290,12 @@ def _decode(tp, value, at: str):
         unknown = sorted(set(value) - set(fields))
         if unknown:
             raise InvalidInput(f"{at}: unknown field `{unknown[0]}`")
+        given = _HOST_GIVEN.get(tp.__name__, ()) if tp.__module__.startswith("wit_world") else ()
         args = {}
         for name, f in fields.items():
+            if name in given and name in value and value[name] is None:
+                # In the JS SDK's words (`_HOST_GIVEN`).
+                raise InvalidInput(f"`{at}.{name}` is null; leave it out when it is not given")
             if name in value:
                 args[name] = _decode(hints.get(name, typing.Any), value[name], f"{at}.{name}")
             elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
