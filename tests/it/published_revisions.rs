@@ -595,6 +595,70 @@ fn a_component_that_cannot_be_found_fails_the_run_loudly() {
     );
 }
 
+/// A run whose pinned component is gone for good when it resumes ends failed saying why, as
+/// one its event starts does: it stayed `running`, retried by every host for hours, with no
+/// error on it (round 27 engine review; SPEC WF-11 keeps "resumable" for the host's
+/// failures).
+#[test]
+fn a_resumed_run_whose_pinned_component_is_gone_fails_saying_why() {
+    let env = Env::new();
+    let wf = json!({
+        "name": "ask-then-echo", "workspace": "mssp-soc", "run_as": OWNER,
+        "trigger": { "on": "case_created" },
+        "steps": [
+            { "id": "ask", "interaction": { "title": "Go on?",
+                "form": { "fields": [ { "name": "ok", "type": "boolean" } ] } } },
+            { "id": "echo", "uses": "step:echo", "with": { "case": "$.event.case.id" } }
+        ]
+    });
+    let file = env.write("ask.json", &wf);
+    env.publish_ok(&file, OWNER);
+    env.case("one", false);
+    env.dispatch();
+    assert_eq!(env.runs()[0].1, "on_hold");
+    // The pinned bytes are gone, from the database and from every `components/` directory
+    // they were written out to.
+    env.sql("DELETE FROM components");
+    let mut dirs = vec![env.dir.path().to_owned()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() && path.file_name().is_some_and(|n| n == "components") {
+                std::fs::remove_dir_all(&path).expect("removed");
+            } else if path.is_dir() {
+                dirs.push(path);
+            }
+        }
+    }
+    let open: Value = serde_json::from_str(&env.ok(&[
+        "interact",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]))
+    .expect("json");
+    let id = open[0]["id"].as_str().expect("interaction id");
+    env.cli(&[
+        "interact",
+        "respond",
+        id,
+        "--as",
+        OWNER,
+        "--values",
+        r#"{"ok":true}"#,
+    ]);
+    let runs = env.runs();
+    assert_eq!(runs[0].1, "failed", "{runs:?}");
+    let error = runs[0].2.as_deref().unwrap_or("");
+    assert!(
+        error.contains("step:echo") && error.contains("not in the database"),
+        "{error}"
+    );
+}
+
 #[test]
 fn a_resumed_run_runs_the_component_it_started_with() {
     let env = Env::new();

@@ -604,7 +604,18 @@ impl Engine {
             ..Resolver::for_file(std::path::Path::new(&source), self.step_dirs.clone())
         };
         let loaded = match super::components::read_pins(components, &format!("run {id}")) {
-            Ok(Some(pins)) => Ok(self.platform.pinned_resolver(&source, &pins)?),
+            Ok(Some(pins)) => match self.platform.pinned_resolver(&source, &pins) {
+                Ok(resolver) => Ok(resolver),
+                // The host failed (a busy database, a full disk): it stays resumable.
+                Err(e) if e.is_infrastructure() || matches!(e, Error::Internal(_)) => {
+                    return Err(e);
+                }
+                // Its pinned parts are gone or damaged for good (not in the database, bytes
+                // not their digest): it can never go on, and ends failed saying why, as a run
+                // of the revision an event triggers does. It stayed `running`, retried for
+                // hours by every host, a webhook's runs first (round 27 engine review).
+                Err(e) => Err(e.to_string()),
+            },
             Ok(None) => Ok(file_resolver()),
             Err(e) => Err(e.to_string()),
         }
