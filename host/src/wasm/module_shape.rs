@@ -58,15 +58,33 @@ impl Module {
             .saturating_add(self.escaping.len().saturating_mul(FUNC_REF_BYTES))
     }
 
-    /// Notes the functions constant expression `expr` references.
-    fn reads(&mut self, expr: &ConstExpr<'_>) -> wasmparser::Result<()> {
+    /// Notes that a reference may name `function`; `false` once the module is too large
+    /// an instance whatever else it holds: its reader stops there. The set it notes in is
+    /// so bounded (32,769 entries): built from an author's section of 30 million entries it
+    /// took half a gigabyte of the host process, outside the compiling child's memory limit
+    /// (round 27 review of round 26).
+    fn escapes(&mut self, function: u32) -> bool {
+        self.escaping.insert(function);
+        self.within()
+    }
+
+    /// Whether its instance is within [`MAX_CORE_INSTANCE_BYTES`] so far.
+    fn within(&self) -> bool {
+        self.instance_bytes() <= MAX_CORE_INSTANCE_BYTES
+    }
+
+    /// Notes the functions constant expression `expr` references; `false` as
+    /// [`Module::escapes`].
+    fn reads(&mut self, expr: &ConstExpr<'_>) -> wasmparser::Result<bool> {
         let mut ops = expr.get_operators_reader();
         while !ops.eof() {
-            if let Operator::RefFunc { function_index } = ops.read()? {
-                self.escaping.insert(function_index);
+            if let Operator::RefFunc { function_index } = ops.read()?
+                && !self.escapes(function_index)
+            {
+                return Ok(false);
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// What is wrong with it, naming it `which`, if anything.
@@ -139,50 +157,62 @@ fn shape(bytes: &[u8]) -> Option<Result<(), String>> {
     Some(Ok(()))
 }
 
-/// Counts what `payload`, a section of `module`, adds to it.
+/// Counts what `payload`, a section of `module`, adds to it; stops counting once the
+/// module is too large an instance (it is refused at its end).
 fn counted(module: &mut Module, payload: Payload<'_>) -> wasmparser::Result<()> {
     match payload {
         Payload::ImportSection(reader) => {
             for import in reader.into_imports() {
                 import?;
                 module.imports += 1;
+                if !module.within() {
+                    break;
+                }
             }
         }
         Payload::MemorySection(reader) => module.memories += reader.count(),
         Payload::TableSection(reader) => {
             module.tables += reader.count();
             for table in reader {
-                if let TableInit::Expr(expr) = table?.init {
-                    module.reads(&expr)?;
+                if let TableInit::Expr(expr) = table?.init
+                    && !module.reads(&expr)?
+                {
+                    break;
                 }
             }
         }
         Payload::GlobalSection(reader) => {
             module.defined += reader.count() as usize;
             for global in reader {
-                module.reads(&global?.init_expr)?;
+                if !module.within() || !module.reads(&global?.init_expr)? {
+                    break;
+                }
             }
         }
         Payload::TagSection(reader) => module.defined += reader.count() as usize,
         Payload::ExportSection(reader) => {
             for export in reader {
                 let export = export?;
-                if export.kind == ExternalKind::Func {
-                    module.escaping.insert(export.index);
+                if export.kind == ExternalKind::Func && !module.escapes(export.index) {
+                    break;
                 }
             }
         }
         Payload::ElementSection(reader) => {
-            for element in reader {
+            'segments: for element in reader {
                 match element?.items {
                     ElementItems::Functions(functions) => {
                         for function in functions {
-                            module.escaping.insert(function?);
+                            if !module.escapes(function?) {
+                                break 'segments;
+                            }
                         }
                     }
                     ElementItems::Expressions(_, exprs) => {
                         for expr in exprs {
-                            module.reads(&expr?)?;
+                            if !module.reads(&expr?)? {
+                                break 'segments;
+                            }
                         }
                     }
                 }
@@ -245,6 +275,25 @@ mod tests {
         assert!(err.contains("core module 1 needs about"), "{err}");
         assert!(err.contains("100000 globals and tags"), "{err}");
         assert!(err.contains(&MAX_CORE_INSTANCE_BYTES.to_string()), "{err}");
+    }
+
+    /// A module whose element segment names a million distinct functions is refused having
+    /// noted no more of them than the bound needs: the set of names was built whole, half a
+    /// gigabyte of the host process for a 128 MiB component (round 27 review of round 26).
+    #[test]
+    fn a_segment_of_a_million_functions_is_refused_having_read_only_what_the_bound_needs() {
+        let mut section = leb(1);
+        section.extend([0x00, 0x41, 0x00, 0x0b]);
+        section.extend(leb(1_000_000));
+        for function in 0..1_000_000 {
+            section.extend(leb(function));
+        }
+        let err = check(&module(&[(0x09, section)])).expect_err("too large an instance");
+        let noted = (MAX_CORE_INSTANCE_BYTES - FIXED_BYTES) / FUNC_REF_BYTES + 1;
+        assert!(
+            err.contains(&format!("{noted} functions referenced")),
+            "{err}"
+        );
     }
 
     #[test]
