@@ -299,6 +299,7 @@ impl Platform {
             })?,
             None => self.index_updates.lock(),
         };
+        crate::store::deadline::waited_for_others(since.elapsed());
         let held = self.epoch.load(Ordering::SeqCst);
         if held >= epoch {
             return Ok(());
@@ -476,8 +477,10 @@ impl Platform {
             return Err(waited_out());
         };
         self.uses.waited(since);
-        // The wait was others' work, not this call's (under a budget: `store/deadline.rs`).
+        // The wait was others' work, not this call's (under a budget: `store/deadline.rs`),
+        // nor the step's time (`deadline::waited_for_others`).
         crate::store::deadline::waited(since.elapsed());
+        crate::store::deadline::waited_for_others(since.elapsed());
         crate::store::deadline::connection_taken();
         Ok(db)
     }

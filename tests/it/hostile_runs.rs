@@ -225,6 +225,55 @@ mod host_call_deadline {
         );
     }
 
+    /// A step whose time others took over several waits, each ending well but together
+    /// over half its time, is stopped resumable when its deadline passes: the host's
+    /// business, not its own timeout, as when one wait runs out at the deadline (round 27
+    /// hostile-step and regression reviews; SPEC WF-11).
+    #[test]
+    fn a_step_whose_time_others_took_over_several_waits_is_the_hosts_business() {
+        let d = Deployment::new();
+        let platform = Arc::new(Platform::new(crate::common::db_at(&d.db)).expect("platform"));
+        let rt = runtime();
+        let step = rt.load(std::path::Path::new(HOSTILE)).expect("component");
+        // Another run of this process takes the one connection again and again, holding it
+        // 800 ms each time: each of the step's calls waits for the rest of a hold.
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let holder = {
+            let (platform, stop) = (platform.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    let db = platform.db();
+                    let _ = held_tx.send(());
+                    std::thread::sleep(Duration::from_millis(800));
+                    drop(db);
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            })
+        };
+        held_rx.recv().expect("held");
+        let (services, infra) = HostServices::of(platform.clone()).watched();
+        let limits = StepLimits {
+            timeout: Duration::from_millis(2500),
+            ..StepLimits::default()
+        };
+        let exec = rt.execute(
+            &step,
+            &json!({ "attack": "query_flood" }),
+            owner(),
+            services,
+            limits,
+        );
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        holder.join().expect("holder");
+        let failure = exec.result.expect_err("its time ran out");
+        assert_eq!(failure.kind(), "deadline", "{failure}");
+        assert!(
+            infra.failure().is_some(),
+            "others took its time: the host's business, not the step's"
+        );
+    }
+
     /// A built-in step's storage work stops at a host call's bound once it holds the
     /// connection, as a WASM step's calls do, whatever its `timeout`: a query step with a
     /// `timeout` of minutes held the connection every run shares for them (round 27

@@ -149,6 +149,8 @@ impl Writers {
                     *held = Some(self.open()?);
                 }
                 if let Some(writer) = ready(held) {
+                    // Others' work held them: the host's time, not the work's.
+                    crate::store::deadline::waited_for_others(since.elapsed());
                     return Ok(writer);
                 }
             }

@@ -36,6 +36,26 @@ impl HostServices {
         self.watch.as_ref().is_some_and(|w| w.failure().is_some())
     }
 
+    /// Notes, if these services are watched, that the step's deadline passed after its calls
+    /// waited for what others held over half its time (`store/deadline.rs`): the
+    /// infrastructure's failure, not the step's timeout.
+    pub fn note_host_took_its_time(&self) {
+        if let Some(watch) = &self.watch {
+            watch
+                .0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert_with(|| {
+                    Error::Busy(
+                        "the database stayed in use by other runs for half the step's time or \
+                         more"
+                            .into(),
+                    )
+                    .to_string()
+                });
+        }
+    }
+
     /// `result`, its infrastructure failure noted if these services are watched.
     pub fn note<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
         // A busy wait that gave up at the calling step's deadline is the step's own timeout

@@ -22,6 +22,9 @@ thread_local! {
     /// Whether waits that reach the deadline are the work's own whatever they waited for
     /// ([`own_waits`]).
     static OWN_WAITS: Cell<bool> = const { Cell::new(false) };
+    /// How long the work bound now has waited, in waits that ended well, for what others
+    /// held ([`waited_for_others`]).
+    static OTHERS_TOOK: Cell<Duration> = const { Cell::new(Duration::ZERO) };
     /// When the deadline bound now was bound.
     static BOUND_AT: Cell<Option<Instant>> = const { Cell::new(None) };
     /// Whose work the deadline bounds ([`bind_shared`]): the share it waits for the shared
@@ -59,6 +62,7 @@ pub(crate) fn share() -> Option<std::sync::Arc<str>> {
 pub struct Bound {
     outer: Option<Instant>,
     outer_waited_out: bool,
+    outer_others_took: Duration,
     outer_bound_at: Option<Instant>,
     /// The share bound before, when this bound one (`bind_shared`).
     outer_share: Option<Option<std::sync::Arc<str>>>,
@@ -69,6 +73,7 @@ impl Bound {
         Bound {
             outer: DEADLINE.with(|d| d.replace(deadline)),
             outer_waited_out: WAITED_OUT.with(|w| w.replace(false)),
+            outer_others_took: OTHERS_TOOK.with(|o| o.replace(Duration::ZERO)),
             outer_bound_at: BOUND_AT.with(|b| b.replace(Some(Instant::now()))),
             outer_share: None,
         }
@@ -79,6 +84,7 @@ impl Drop for Bound {
     fn drop(&mut self) {
         DEADLINE.with(|d| d.set(self.outer));
         WAITED_OUT.with(|w| w.set(self.outer_waited_out));
+        OTHERS_TOOK.with(|o| o.set(self.outer_others_took));
         BOUND_AT.with(|b| b.set(self.outer_bound_at));
         if let Some(outer) = self.outer_share.take() {
             SHARE.with(|s| *s.borrow_mut() = outer);
@@ -102,11 +108,13 @@ pub fn lift() -> Bound {
 /// the step's own at its deadline: a lock another host holds past the busy timeout is the
 /// infrastructure's there already.
 ///
-/// Only a wait that lasted half the bound's time counts (`since`, when it began): a step that
-/// spent its own time and met a busy connection at its end is out of its own time, and read
-/// as the host's it was stopped resumable and run again without end (round 26 engine review;
-/// the self-review found the busy timeout's 5 s too short a wait to blame the host for a
-/// step of minutes).
+/// Only waits that took half the bound's time count: this one, from `since` to the deadline,
+/// with those before it that ended well ([`waited_for_others`]). A step that spent its own
+/// time and met a busy connection at its end is out of its own time, and read as the host's
+/// it was stopped resumable and run again without end (round 26 engine review; the
+/// self-review found the busy timeout's 5 s too short a wait to blame the host for a step of
+/// minutes); one whose time others took over several waits is not (round 27 reviews: it
+/// failed as its own timeout).
 pub(crate) fn waited_out(since: Instant) {
     if OWN_WAITS.with(Cell::get) {
         return;
@@ -115,9 +123,32 @@ pub(crate) fn waited_out(since: Instant) {
         return;
     };
     let whole = deadline.saturating_duration_since(bound_at);
-    if deadline.saturating_duration_since(since) >= whole / 2 {
+    let waited = deadline
+        .saturating_duration_since(since)
+        .saturating_add(OTHERS_TOOK.with(Cell::get));
+    if waited >= whole / 2 {
         WAITED_OUT.with(|w| w.set(true));
     }
+}
+
+/// Notes that this thread's bound work waited `waited` for what others held, a wait that
+/// ended well (the shared connection, a writing connection, the access index's update).
+pub(crate) fn waited_for_others(waited: Duration) {
+    OTHERS_TOOK.with(|o| o.set(o.get().saturating_add(waited)));
+}
+
+/// Whether the deadline bound now has passed after its work waited for what others held for
+/// half its time or more, in waits that ended well: then the host took its time, not the
+/// work (SPEC WF-11), unless its waits are its own ([`own_waits`]).
+pub fn others_took_its_time() -> bool {
+    if OWN_WAITS.with(Cell::get) || !passed() {
+        return false;
+    }
+    let (Some(deadline), Some(bound_at)) = (current(), BOUND_AT.with(Cell::get)) else {
+        return false;
+    };
+    let took = OTHERS_TOOK.with(Cell::get);
+    !took.is_zero() && took >= deadline.saturating_duration_since(bound_at) / 2
 }
 
 /// While the returned guard lives, a wait on this thread that reaches the deadline is the
@@ -309,6 +340,32 @@ mod tests {
         );
         waited_out(start + Duration::from_secs(290));
         assert!(was_waited_out(), "half of it waited: the host's");
+    }
+
+    /// Waits that ended well count with the one that ran out: a step whose time others took
+    /// over several waits is not out of its own time (round 27 reviews). Once its deadline
+    /// passed after such waits, the host took its time; not under [`own_waits`].
+    #[test]
+    fn waits_that_ended_well_count_towards_the_hosts_time() {
+        let start = Instant::now();
+        let bound = bind(start + Duration::from_millis(200));
+        waited_for_others(Duration::from_millis(60));
+        waited_out(start + Duration::from_millis(150));
+        assert!(was_waited_out(), "60 ms before and 50 ms at the end: half");
+        drop(bound);
+        let _bound = bind(Instant::now() + Duration::from_millis(40));
+        assert!(!others_took_its_time(), "not passed yet");
+        waited_for_others(Duration::from_millis(25));
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(
+            others_took_its_time(),
+            "passed after 25 of its 40 ms waited"
+        );
+        let own = own_waits();
+        assert!(!others_took_its_time(), "its own waits");
+        drop(own);
+        let _inner = bind(Instant::now());
+        assert!(!others_took_its_time(), "a new bound starts afresh");
     }
 
     /// Under [`own_waits`] no wait is the host's: a step stopped resumable several times in a

@@ -656,6 +656,14 @@ impl StepRuntime {
                 stderr: store.data().stderr(),
             });
         }
+        // Its time ran out after others held what it waited for over half of it, in waits
+        // that each ended well: the host took its time, not the step (SPEC WF-11), as when
+        // one wait ran out at the deadline (round 27 reviews: it failed as its own timeout).
+        if matches!(result, Err(StepFailure::Deadline { .. }))
+            && crate::store::deadline::others_took_its_time()
+        {
+            store.data().services.note_host_took_its_time();
+        }
         let database_calls = store.data().database_calls;
         let case_events = store
             .data()

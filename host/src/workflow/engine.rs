@@ -2076,7 +2076,7 @@ impl Exec<'_> {
                 // A step that only reads keeps the default: it shares no commit, and unbounded
                 // a query held the connection every run shares (round 20 self-review).
                 let limit = timeout.or((!step.writes()).then(|| StepLimits::default().timeout));
-                let (result, timed_out, spent) = match limit {
+                let (result, timed_out, spent, hosts_time) = match limit {
                     Some(limit) => {
                         let mut until = Instant::now() + limit;
                         if let Some(outer) = crate::store::deadline::current() {
@@ -2094,13 +2094,17 @@ impl Exec<'_> {
                         let result = step.run(platform, &caller, input, Some(&idempotency));
                         let spent = result.is_err() && budget.spent();
                         drop(budget);
-                        // A deadline passed waiting for the connection others held is the
-                        // database's business: the run stops resumable (below; SPEC WF-11).
-                        let own = !crate::store::deadline::was_waited_out();
-                        (result, own && crate::store::deadline::passed(), spent)
+                        // A deadline passed waiting for the connection others held, or after
+                        // they held what it waited for over half its time, is the database's
+                        // business: the run stops resumable (below; SPEC WF-11).
+                        let hosts = crate::store::deadline::was_waited_out()
+                            || crate::store::deadline::others_took_its_time();
+                        let passed = crate::store::deadline::passed();
+                        (result, !hosts && passed, spent, hosts && passed)
                     }
                     None => (
                         step.run(platform, &caller, input, Some(&idempotency)),
+                        false,
                         false,
                         false,
                     ),
@@ -2114,6 +2118,18 @@ impl Exec<'_> {
                     ..Default::default()
                 });
                 match result {
+                    Err(e) if hosts_time => Err(Halt::host(
+                        key,
+                        if e.is_infrastructure() {
+                            e
+                        } else {
+                            Error::Busy(
+                                "the database stayed in use by other runs for half the step's \
+                                 time or more"
+                                    .into(),
+                            )
+                        },
+                    )),
                     // Its own doing, not the infrastructure's: it asked for too much.
                     Err(_) if spent => Ok((
                         Err(format!(
