@@ -655,6 +655,60 @@ fn a_case_event_naming_who_left_starts_only_a_listener_that_saw_them_there() {
     );
 }
 
+/// A custom event relaying a case event's payload reaches only a listener that saw that case
+/// event as a direct listener must: as recorded and before, not only as the case is now. A
+/// relay of `removed` told an identity the case was hidden from who had been on it, once the
+/// case was opened (round 27 leak review; SPEC CS-2).
+#[test]
+fn a_custom_event_relaying_a_case_event_reaches_only_a_listener_that_saw_it() {
+    let env = Env::new();
+    env.publish_as_owner(
+        "relay",
+        &json!({ "name": "relay", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": { "on": "case_collaborators_list_updated" },
+            "steps": [ { "id": "n", "uses": "step:notify", "grants": ["events:emit"],
+                         "with": { "to": "$.event.removed", "subject": "who left" } } ] }),
+    );
+    env.publish_as_owner(
+        "watch2",
+        &json!({ "name": "watch2", "workspace": "mssp-soc", "run_as": "automation@acme-mssp.test",
+            "trigger": { "on": "custom_event", "event": "notification.requested" },
+            "steps": [ { "id": "w", "wait": "1ms" } ] }),
+    );
+    // Hidden from automation while sam.lead was on it, then opened as sam.lead is removed.
+    env.create_case("mssp-soc", "hidden", "high");
+    env.restrict("C-1", Some("sam.lead@acme-mssp.test"));
+    env.dispatch(2);
+    env.update_restrictions(
+        "C-1",
+        &[
+            "--access-mode",
+            "full_access",
+            "--remove",
+            "sam.lead@acme-mssp.test",
+        ],
+    );
+    env.dispatch(4);
+    assert_eq!(
+        env.runs_quoting("relay", r#""removed":["sam.lead"#),
+        1,
+        "the Owner saw it throughout"
+    );
+    assert_eq!(env.runs_quoting("watch2", "sam.lead"), 0);
+    // A case automation saw before and after: the relay reaches it.
+    env.create_case("mssp-soc", "open", "high");
+    env.update_restrictions("C-2", &["--add", "tina.analyst@acme-mssp.test"]);
+    env.dispatch(2);
+    env.update_restrictions("C-2", &["--remove", "tina.analyst@acme-mssp.test"]);
+    env.dispatch(4);
+    assert_eq!(env.runs_quoting("relay", r#""removed":["tina.analyst"#), 1);
+    assert_eq!(
+        env.runs_quoting("watch2", "tina.analyst"),
+        1,
+        "it saw the removal both sides"
+    );
+}
+
 /// SPEC WF-9 bounds a chain's width as well as its depth: a workflow whose run emits three
 /// events that each start it again would start 3 + 9 + … + 3^8 runs within the depth bound
 /// (hostile step review: with 100 events per run, 100^8). Past the bound (here set to 20 by

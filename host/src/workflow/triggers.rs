@@ -628,20 +628,8 @@ impl Engine {
                     // read as a case starts nothing (fail closed). A custom event carries the
                     // case its chain began with, and a payload of its emitter's own.
                     Ok(_) if CASE_EVENTS.contains(&event.kind.as_str()) => {
-                        let recorded = event
-                            .payload
-                            .get("case")
-                            .cloned()
-                            .map(serde_json::from_value::<crate::cases::RecordedSight>);
-                        // And, when it names who left the case, as it was before (round 26
-                        // cases review).
-                        match recorded {
-                            Some(Ok(recorded))
-                                if platform.saw_as_recorded(&caller, &recorded)
-                                    && recorded.before(&event.payload).is_none_or(|before| {
-                                        platform.saw_as_recorded(&caller, &before)
-                                    }) => {}
-                            _ => continue,
+                        if !saw_case_event(platform, &caller, &event.payload) {
+                            continue;
                         }
                     }
                     Ok(_) => {}
@@ -662,6 +650,24 @@ impl Engine {
                         out.push(Match::new(&rev, Err(why)));
                         continue;
                     }
+                }
+            }
+            // A custom event may quote the case events its chain began with (the emitting
+            // run's and its ancestors' `$.event`): its listener must have seen each as a
+            // direct listener must, as recorded and before, not only as the case is now. A
+            // relay of `removed` told who had been on a restricted case to an identity it was
+            // hidden from, once the case was opened (round 27 leak review).
+            if !CASE_EVENTS.contains(&event.kind.as_str())
+                && let Some(reads) = event.cause()
+            {
+                let caller = Caller::of(&principal, &event.workspace);
+                let roots =
+                    store::lineage_case_events(platform.db()?.conn(), reads.run, CASE_EVENTS)?;
+                if !roots
+                    .iter()
+                    .all(|payload| saw_case_event(platform, &caller, payload))
+                {
+                    continue;
                 }
             }
             // Nor do the restricted cases the emitting run had read when it wrote the event,
@@ -700,5 +706,24 @@ impl Engine {
             out.push(Match::new(&rev, Ok((workflow, principal))));
         }
         Ok(out)
+    }
+}
+
+/// Whether `caller` saw the case of case event `payload` as the event recorded it and, when
+/// it names who left the case, as it was before (round 22 leak review, round 26 cases
+/// review). A payload whose case does not read as one is not seen (fail closed).
+fn saw_case_event(platform: &crate::platform::Platform, caller: &Caller, payload: &Value) -> bool {
+    let recorded = payload
+        .get("case")
+        .cloned()
+        .map(serde_json::from_value::<crate::cases::RecordedSight>);
+    match recorded {
+        Some(Ok(recorded)) => {
+            platform.saw_as_recorded(caller, &recorded)
+                && recorded
+                    .before(payload)
+                    .is_none_or(|before| platform.saw_as_recorded(caller, &before))
+        }
+        _ => false,
     }
 }

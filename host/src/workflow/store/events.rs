@@ -194,6 +194,28 @@ pub(in crate::workflow) fn record_event_reads(
     Ok(())
 }
 
+/// The payloads of the case events (of `kinds`) that started run `run` and its ancestors
+/// (`run_ancestors`): an event `run` wrote may quote them.
+pub(in crate::workflow) fn lineage_case_events(
+    conn: &Connection,
+    run: i64,
+    kinds: &[&str],
+) -> Result<Vec<Value>, Error> {
+    let rows: Vec<(String, Value)> = crate::store::all_rows(
+        conn,
+        "SELECT e.kind, e.payload FROM runs r JOIN events e ON e.id = r.trigger_event
+         WHERE r.id = ?1 OR r.id IN (SELECT ancestor_id FROM run_ancestors WHERE run_id = ?1)",
+        params![run],
+        |r| Ok((r.get(0)?, json::column(r, 1, "events.payload")?)),
+    )
+    .map_err(internal)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(kind, _)| kinds.contains(&kind.as_str()))
+        .map(|(_, payload)| payload)
+        .collect())
+}
+
 /// How many runs the events of chain `chain` have started so far (SPEC WF-9).
 pub(in crate::workflow) fn runs_in_chain(conn: &Connection, chain: i64) -> Result<i64, Error> {
     conn.query_row(
