@@ -884,6 +884,89 @@ fn a_run_is_not_a_sign_in_so_sso_only_does_not_stop_it() {
     );
 }
 
+/// Who may see a case names the members of an SSO-only workspace who read it through a key
+/// or as a run's identity, neither a sign-in: decided as sign-ins, an Owner was told Tina
+/// could not see a case her runs read (round 27 authority review; SPEC CS-2, WF-10). One
+/// that does not name her she may not see, and is not listed for.
+#[test]
+fn who_may_see_a_case_names_whom_a_run_reads_it_as_in_an_sso_only_workspace() {
+    const TINA: &str = "tina.analyst@acme-mssp.test";
+    let env = Env::new();
+    let wf = json!({
+        "name": "look", "workspace": "customer-globex", "run_as": TINA,
+        "trigger": { "on": "case_access_mode_updated" },
+        "steps": [{ "id": "look", "uses": "cases/get-case-restrictions",
+                    "with": { "case_id": "$.event.case.id" } }]
+    });
+    let file = env.write("look.json", &wf);
+    env.publish_ok(&file, OWNER);
+    let case = |title: &str, people: &str| -> String {
+        let made: Value = serde_json::from_str(&env.ok(&[
+            "cases",
+            "create",
+            "--title",
+            title,
+            "--severity",
+            "low",
+            "--workspace",
+            "customer-globex",
+            "--as",
+            OWNER,
+            "--json",
+        ]))
+        .expect("json");
+        let id = made["id"].as_str().expect("an id").to_owned();
+        let mut args = vec![
+            "cases",
+            "update-restrictions",
+            &id,
+            "--access-mode",
+            "restricted",
+            "--workspace",
+            "customer-globex",
+            "--as",
+            OWNER,
+        ];
+        if !people.is_empty() {
+            args.extend(["--add", people]);
+        }
+        env.ok(&args);
+        id
+    };
+    let hers = case("hers", TINA);
+    let not_hers = case("not hers", "gary.admin@globex.test");
+    env.ok(&[
+        "triggers",
+        "dispatch",
+        "--workspace",
+        "customer-globex",
+        "--as",
+        OWNER,
+    ]);
+    let runs = env.runs();
+    assert_eq!(runs.len(), 1, "a run as Tina read only hers: {runs:?}");
+    assert_eq!(runs[0].1, "succeeded", "{runs:?}");
+    assert!(
+        runs[0].3.as_deref().unwrap_or("").contains(TINA),
+        "{runs:?}"
+    );
+
+    let platform =
+        flowhost::platform::Platform::new(crate::common::db_at(&env.db)).expect("platform");
+    let owner = flowhost::principal::Caller::of(&common::user(OWNER), "customer-globex");
+    let viewers = |id: &str| platform.case_viewers(&owner, id).expect("viewers");
+    assert!(
+        viewers(&hers).iter().any(|v| v == TINA),
+        "{:?}",
+        viewers(&hers)
+    );
+    assert!(
+        !viewers(&not_hers).iter().any(|v| v == TINA),
+        "{:?}",
+        viewers(&not_hers)
+    );
+}
+
 /// A component file cut short (its build killed mid-write) is refused at publish, naming it:
 /// before, its bytes were pinned for good by their digest, and every run of the revision
 /// failed the step as "not a valid component" until someone published again (review).

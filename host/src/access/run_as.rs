@@ -60,6 +60,19 @@ impl AccessIndex {
         }
     }
 
+    /// Whether `email` holds `scope` in `workspace` some way it may act there: signed in
+    /// either way, or through a personal key or as a workflow's identity, neither of which is
+    /// a sign-in (SSO-only does not apply: SPEC WF-10). Who may see a case names everyone who
+    /// may read it: decided on sign-in alone, it left out the members of an SSO-only
+    /// workspace who read the case through a key or a run (round 27 authority review).
+    pub fn may_act_holding(&self, email: &Email, workspace: &str, scope: Scope) -> bool {
+        let local = Principal::local(email.clone());
+        [&local, &Principal::sso(email.clone())]
+            .iter()
+            .any(|p| self.check(p, workspace, scope).allowed())
+            || self.check_acting(&local, workspace, scope).allowed()
+    }
+
     /// Whether a run has a standing in `workspace` (SPEC ID-4): its identity and its
     /// publisher both act there now, neither as a sign-in (SPEC WF-10).
     /// A borrowed identity stands nowhere it was shared to, as an outsider would not

@@ -415,17 +415,13 @@ impl Platform {
             .into_iter()
             .flatten()
             .collect();
-        // Each candidate is decided by the access layer, signed in either way they could be.
+        // Each candidate is decided by the access layer, acting any way they could.
         let index = self.index();
         let ws = index
             .workspace(&caller.workspace)
             .ok_or_else(|| not_found(case_id))?;
         let may = |email: &str, scope: Scope| {
-            Email::parse(email).is_ok_and(|e| {
-                [Principal::local(e.clone()), Principal::sso(e)]
-                    .iter()
-                    .any(|p| index.check(p, &caller.workspace, scope).allowed())
-            })
+            Email::parse(email).is_ok_and(|e| index.may_act_holding(&e, &caller.workspace, scope))
         };
         let mut out: Vec<String> = ws
             .members
