@@ -1862,6 +1862,19 @@ fn a_webhook_secret_starts_nothing_once_its_issuer_may_no_longer_issue_it() {
         "names nobody: {}",
         refused.text
     );
+    // Asked for without rotating, the webhook door says so too, naming nobody.
+    let asked = server.deployment.cli(&[
+        "workflows",
+        "webhook",
+        "keyed-hook",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    assert!(!asked.status.success());
+    let said = String::from_utf8_lossy(&asked.stderr).into_owned();
+    assert!(said.contains("rotate it") && !said.contains(lead), "{said}");
     // Nothing of the refused delivery was kept: once its issuer may issue it again, the same
     // delivery sent again starts its run, not refused as a replay (self-review).
     server.deployment.ok(&[
@@ -2214,6 +2227,18 @@ fn webhooks_start_runs_only_for_fresh_unreplayed_signed_requests() {
     rebound["run_as"] = json!(lead);
     let republished = server.post("/api/v1/workspaces/mssp-soc/workflows", &owner, &rebound);
     assert_eq!(republished.status, 201, "{}", republished.text);
+    // The publisher is told the secret starts nothing now, and how to mend it, as the
+    // webhook door is asked again (round 27 web review: both said all was well).
+    let told: Value = serde_json::from_str(&republished.text).expect("json");
+    let said = told["webhook_error"].as_str().unwrap_or_default();
+    assert!(said.contains("rotate it"), "{told}");
+    let asked = server.post(
+        "/api/v1/workspaces/mssp-soc/workflows/on-hook/webhook",
+        &owner,
+        &json!({}),
+    );
+    assert_eq!(asked.status, 409, "{}", asked.text);
+    assert!(asked.text.contains("rotate it"), "{}", asked.text);
     let ts = now();
     let body = br#"{"n":4}"#;
     let refused = deliver(

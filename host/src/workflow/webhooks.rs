@@ -283,7 +283,7 @@ impl Platform {
         self.transact(|tx| {
             // Decided again on access data as it is under the lock the secret is written
             // under: one removed while this waited for it holds no secret (kill review).
-            self.index_in(tx)?;
+            let index = self.index_in(tx)?;
             decide()?;
             // The revision decided on is still the latest: one published meanwhile may bind
             // another `run_as`, and a secret bound to the one before starts nothing (round
@@ -311,7 +311,27 @@ impl Platform {
                     details = json!({ "run_as": { "before": hook.run_as, "after": rev.run_as } });
                     (hook.id, Some(secret))
                 }
-                Some(hook) => (hook.id, None),
+                // A secret every delivery of which would be refused is not answered as fine:
+                // the publisher, who may rotate it, was told all was well while its sender
+                // met 409s (round 27 web review). Refused as a delivery would be.
+                Some(hook) => {
+                    if rev.run_as.is_some() && (hook.run_as.is_none() || hook.run_as != rev.run_as)
+                    {
+                        return Err(Error::Conflict(Refusal::Rebound.to_string()));
+                    }
+                    if let Some(bound) = rev.run_principal(None, &index)?
+                        && !issuer_stands(
+                            &index,
+                            hook.issued_by.as_deref(),
+                            &bound,
+                            workspace,
+                            asks_people,
+                        )?
+                    {
+                        return Err(Error::Conflict(ISSUER_GONE.to_owned()));
+                    }
+                    (hook.id, None)
+                }
                 None => {
                     let id = format!("H-{}", random_hex(16)?);
                     store::insert(
