@@ -25,6 +25,8 @@ thread_local! {
     /// How long the work bound now has waited, in waits that ended well, for what others
     /// held ([`waited_for_others`]).
     static OTHERS_TOOK: Cell<Duration> = const { Cell::new(Duration::ZERO) };
+    /// When this thread's PostgreSQL transaction under the bound began ([`transaction_begun`]).
+    static BEGUN: Cell<Option<Instant>> = const { Cell::new(None) };
     /// When the deadline bound now was bound.
     static BOUND_AT: Cell<Option<Instant>> = const { Cell::new(None) };
     /// Whose work the deadline bounds ([`bind_shared`]): the share it waits for the shared
@@ -103,10 +105,10 @@ pub fn lift() -> Bound {
 /// work held, ended at the bound deadline: the deadline passed for the host's business, not
 /// the work's own, and the failure is the infrastructure's (a run stops resumable, SPEC
 /// WF-11). Read as the step's own timeout, one tenant's steps holding the connection failed
-/// every other tenant's steps waiting behind them (round 26 hostile-step review). A wait for
-/// another process's write lock (SQLite's busy handler, PostgreSQL's `lock_timeout`) stays
-/// the step's own at its deadline: a lock another host holds past the busy timeout is the
-/// infrastructure's there already.
+/// every other tenant's steps waiting behind them (round 26 hostile-step review). So is a
+/// wait for another process's write lock that ends at the deadline (SQLite's busy handler,
+/// PostgreSQL's `lock_timeout`; round 27 kill and concurrency review); one past the busy
+/// timeout is the infrastructure's there already.
 ///
 /// Only waits that took half the bound's time count: this one, from `since` to the deadline,
 /// with those before it that ended well ([`waited_for_others`]). A step that spent its own
@@ -168,6 +170,22 @@ pub(crate) struct OwnWaits {
 impl Drop for OwnWaits {
     fn drop(&mut self) {
         OWN_WAITS.with(|o| o.set(self.outer));
+    }
+}
+
+/// Notes that this thread's transaction begins now (PostgreSQL's, whose lock waits the
+/// server ends: [`lock_wait_ran_out`] takes the wait from here).
+pub(crate) fn transaction_begun() {
+    BEGUN.with(|b| b.set(Some(Instant::now())));
+}
+
+/// Notes that a lock wait of this thread's transaction ended at the bound deadline (the
+/// server's `lock_timeout`): [`waited_out`] from the transaction's begin.
+pub(crate) fn lock_wait_ran_out() {
+    if passed()
+        && let Some(begun) = BEGUN.with(Cell::get)
+    {
+        waited_out(begun);
     }
 }
 
@@ -293,7 +311,14 @@ pub(super) fn busy_handler(timeout: Duration) -> impl FnMut(i32) -> bool + Send 
         let now = Instant::now();
         let mut left = timeout.saturating_sub(now.duration_since(started));
         if let Some(deadline) = DEADLINE.with(|d| d.get()) {
-            left = left.min(deadline.saturating_duration_since(now));
+            let to_deadline = deadline.saturating_duration_since(now);
+            // Another process's lock held past the deadline is the host's business as the
+            // shared connection is, when the wait took half the step's time (round 27 kill
+            // and concurrency review: a step of a short timeout failed as its own).
+            if to_deadline.is_zero() && !left.is_zero() {
+                waited_out(started);
+            }
+            left = left.min(to_deadline);
         }
         if left.is_zero() {
             return false;
