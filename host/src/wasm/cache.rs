@@ -66,6 +66,14 @@ pub struct ComponentCache {
 /// checked at compile, `module_shape.rs`, round 26: read, they would load unchecked.)
 const FORMAT: &str = "v5";
 
+/// Verdicts of this layout (too costly to compile: `remember_too_costly`), versioned apart
+/// from artifacts: a verdict says what a compile cost, which the instance-size check of
+/// artifacts' version 5 does not change. Named after the artifacts' format, every bomb's
+/// verdict was dropped at version 5 and its minutes of CPU spent again (round 27 review of
+/// round 26). Version 5's names, which round 26 wrote, are read too.
+const VERDICT_FORMAT: &str = "v4";
+const VERDICT_FORMATS_READ: [&str; 2] = [VERDICT_FORMAT, "v5"];
+
 impl ComponentCache {
     /// A cache in `dir` for artifacts of `engine`; `None` compiles every time.
     pub fn new(engine: &Engine, dir: Option<PathBuf>) -> Self {
@@ -173,11 +181,11 @@ impl ComponentCache {
         None
     }
 
-    /// `<digest>-<engine hash>.<limits>.too-costly` in the cache directory.
-    fn verdict(&self, digest: &str, limits: &str) -> Option<PathBuf> {
+    /// `<digest>-<engine hash>.<limits>.<format>.too-costly` in the cache directory.
+    fn verdict(&self, digest: &str, limits: &str, format: &str) -> Option<PathBuf> {
         let dir = self.dir.as_ref()?;
         Some(dir.join(format!(
-            "{digest}-{}-{}.{limits}.{FORMAT}.too-costly",
+            "{digest}-{}-{}.{limits}.{format}.too-costly",
             &self.engine_key[..16],
             self.key_id
         )))
@@ -186,12 +194,18 @@ impl ComponentCache {
     /// Why the component with `digest` was too costly to compile under `limits`
     /// ([`super::compiler::limits_key`]), if a process sharing this cache found it so.
     pub fn too_costly(&self, digest: &str, limits: &str) -> Option<String> {
-        let path = self.verdict(digest, limits)?;
-        let text = String::from_utf8(crate::regular_file::read(&path, 4096).ok()?).ok()?;
+        VERDICT_FORMATS_READ
+            .iter()
+            .find_map(|format| self.verdict_in(&self.verdict(digest, limits, format)?))
+    }
+
+    /// The verdict at `path`, if it is there and sealed by this user.
+    fn verdict_in(&self, path: &Path) -> Option<String> {
+        let text = String::from_utf8(crate::regular_file::read(path, 4096).ok()?).ok()?;
         // Sealed as stamps are: a verdict put there by someone else refuses nothing.
         let (sealed, why) = text.strip_prefix("seal ")?.split_once('\n')?;
         self.seal
-            .verifies(&verdict_message(&path, why), sealed)
+            .verifies(&verdict_message(path, why), sealed)
             .then(|| why.to_owned())
     }
 
@@ -201,7 +215,7 @@ impl ComponentCache {
     /// CPU again once the memory of failures was full or the host restarted, and every
     /// tenant's compiles waited behind it (hostile-step review). Best effort.
     pub fn remember_too_costly(&self, digest: &str, limits: &str, why: &str) {
-        if let (Some(dir), Some(path)) = (&self.dir, self.verdict(digest, limits)) {
+        if let (Some(dir), Some(path)) = (&self.dir, self.verdict(digest, limits, VERDICT_FORMAT)) {
             let sealed = self.seal.of(&verdict_message(&path, why));
             let _ = fs::create_dir_all(dir);
             let _ = write_atomically(dir, &path, format!("seal {sealed}\n{why}").as_bytes());
@@ -419,11 +433,24 @@ mod tests {
         assert_eq!(another.too_costly("abc", "cpu600s-mem4294967296b"), None);
         assert_eq!(another.too_costly("abd", limits), None);
         // A verdict not sealed by this user refuses nothing (one put there by a project).
-        if let Some(path) = another.verdict("abd", limits) {
+        if let Some(path) = another.verdict("abd", limits, VERDICT_FORMAT) {
             std::fs::write(&path, "past 120 s of CPU").expect("plant");
             assert_eq!(another.too_costly("abd", limits), None, "unsealed");
             std::fs::write(&path, "seal 00\npast 120 s of CPU").expect("plant");
             assert_eq!(another.too_costly("abd", limits), None, "another's seal");
+        }
+        // One written under round 26's name holds too.
+        if let (Some(v5), Some(v4)) = (
+            another.verdict("abe", limits, "v5"),
+            another.verdict("abc", limits, VERDICT_FORMAT),
+        ) {
+            let sealed = another.seal.of(&verdict_message(&v5, "past 120 s of CPU"));
+            std::fs::write(&v5, format!("seal {sealed}\npast 120 s of CPU")).expect("v5");
+            assert!(
+                another.too_costly("abe", limits).is_some(),
+                "round 26's name"
+            );
+            assert!(v4.exists(), "written under the verdicts' own version");
         }
         let none = ComponentCache::new(&engine, None);
         none.remember_too_costly("abc", limits, "kept nowhere");
