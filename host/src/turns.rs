@@ -76,6 +76,10 @@ impl Turns {
         wait: Option<Duration>,
         ready: impl Fn() -> bool,
     ) -> Taken<'_> {
+        // Done before this came (a turn that ended as it looked elsewhere): no turn to wait for.
+        if ready() {
+            return Taken::Ready;
+        }
         let deadline = wait.map(|w| Instant::now() + w);
         let mut state = self.lock();
         let ticket = state.next_ticket;
@@ -252,6 +256,17 @@ mod tests {
         assert!(turns.lock().waiting.is_empty());
         drop(held);
         assert!(turn(turns.take("org-b", Some(Duration::ZERO), never)).is_some());
+    }
+
+    /// A wait whose work was done before it came takes no place in the line, however long
+    /// the turn held now lasts (round 27 review of round 26: it waited behind another
+    /// share's compile for a component already loaded).
+    #[test]
+    fn a_wait_whose_work_is_done_already_does_not_queue() {
+        let turns = Turns::default();
+        let _held = turn(turns.take("org-b", None, never)).expect("free");
+        assert!(matches!(turns.take("org-a", None, || true), Taken::Ready));
+        assert_eq!(turns.waiting(), 0);
     }
 
     /// A wait whose work another turn did ends when that turn ends, taking no turn: a load

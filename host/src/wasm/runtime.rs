@@ -416,10 +416,21 @@ impl StepRuntime {
         // One compile at a time; a turn that ends having loaded this one ends the wait.
         let ready =
             || self.loaded.get(&digest).is_some() || self.lock_failed().contains_key(&digest);
-        let _compiling = match self.compiling.take(share, wait, ready) {
-            Taken::Turn(turn) => Some(turn),
-            Taken::Ready => None,
-            Taken::WaitRanOut => return Err(LoadStop::CompilerBusy { digest }),
+        let until = wait.map(|w| Instant::now() + w);
+        let _compiling = loop {
+            let left = until.map(|u| u.saturating_duration_since(Instant::now()));
+            match self.compiling.take(share, left, ready) {
+                Taken::Turn(turn) => break turn,
+                // What the turn loaded may be gone again by now (evicted, or its failure
+                // forgotten): then it compiles in a turn of its own, never beside another's
+                // compile (round 27 review of round 26).
+                Taken::Ready => {
+                    if let Some(known) = self.known(&digest) {
+                        return known.inspect(&remember).map_err(load_error);
+                    }
+                }
+                Taken::WaitRanOut => return Err(LoadStop::CompilerBusy { digest }),
+            }
         };
         if let Some(known) = self.known(&digest) {
             return known.inspect(&remember).map_err(load_error);
