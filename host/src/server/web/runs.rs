@@ -22,6 +22,7 @@ const SHOWN: usize = 200;
 
 /// What the runs page takes: `before`, the last run of the page before (as the API pages).
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct ListQuery {
     before: Option<String>,
 }

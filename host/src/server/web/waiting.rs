@@ -20,6 +20,7 @@ const SHOWN: usize = 100;
 
 /// What the page takes: `after`, the last interaction of the page before (as the API pages).
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct ListQuery {
     after: Option<String>,
 }
