@@ -517,6 +517,8 @@ impl Engine {
         let context = serde_json::json!({ "event": input });
         let platform = self.platform();
         let mut out = Vec::new();
+        // The case events the event's chain began with, once a listener asks (below).
+        let mut lineage: Option<Vec<Value>> = None;
         for rev in platform.latest_revisions(&event.workspace)? {
             let cannot_run = |why: &dyn std::fmt::Display| {
                 Match::new(
@@ -660,11 +662,18 @@ impl Engine {
             if !CASE_EVENTS.contains(&event.kind.as_str())
                 && let Some(reads) = event.cause()
             {
+                // Read once an event, for its first listener that gets this far.
+                if lineage.is_none() {
+                    lineage = Some(store::lineage_case_events(
+                        platform.db()?.conn(),
+                        reads.run,
+                        CASE_EVENTS,
+                    )?);
+                }
                 let caller = Caller::of(&principal, &event.workspace);
-                let roots =
-                    store::lineage_case_events(platform.db()?.conn(), reads.run, CASE_EVENTS)?;
-                if !roots
+                if !lineage
                     .iter()
+                    .flatten()
                     .all(|payload| saw_case_event(platform, &caller, payload))
                 {
                     continue;

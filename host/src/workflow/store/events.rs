@@ -203,8 +203,14 @@ pub(in crate::workflow) fn lineage_case_events(
 ) -> Result<Vec<Value>, Error> {
     let rows: Vec<(String, Value)> = crate::store::all_rows(
         conn,
+        // Two keyed looks, not one `OR`: PostgreSQL scanned every tenant's runs for that
+        // (round 27 storage review), as `lineage_read` once did.
         "SELECT e.kind, e.payload FROM runs r JOIN events e ON e.id = r.trigger_event
-         WHERE r.id = ?1 OR r.id IN (SELECT ancestor_id FROM run_ancestors WHERE run_id = ?1)",
+         WHERE r.id = ?1
+         UNION ALL
+         SELECT e.kind, e.payload FROM run_ancestors a
+           JOIN runs r ON r.id = a.ancestor_id JOIN events e ON e.id = r.trigger_event
+         WHERE a.run_id = ?1",
         params![run],
         |r| Ok((r.get(0)?, json::column(r, 1, "events.payload")?)),
     )
