@@ -90,6 +90,14 @@ impl FlowDecision {
 }
 
 impl AccessIndex {
+    /// Whether `principal` may be allowed on any interaction or flow: only a person is
+    /// (SPEC IX-7), whatever a flow's settings say; an API key or a run never. A listing
+    /// for one that may not reads none of the rows it would refuse every one of (round 27
+    /// authority review: a key's list of open interactions read the whole workspace's).
+    pub fn may_answer_any(&self, principal: &Principal) -> bool {
+        matches!(principal, Principal::User { .. })
+    }
+
     /// May `principal` see and answer an Interaction Flow with settings `access` in
     /// `workspace`? Access = (acting member ∧ workspace-user settings allow) ∨ (external SSO
     /// identity ∧ external settings allow) (SPEC IX-4). Membership and SSO come first: a

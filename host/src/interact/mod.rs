@@ -306,6 +306,9 @@ impl Platform {
                 crate::access::Reason::UnknownWorkspace(workspace.to_owned()).to_string(),
             ));
         }
+        if !index.may_answer_any(principal) {
+            return Ok(Vec::new());
+        }
         let limit = page.limit()?;
         let mut after = match &page.after {
             None => 0,

@@ -536,6 +536,9 @@ impl Platform {
                 crate::access::Reason::UnknownWorkspace(workspace.to_owned()).to_string(),
             ));
         }
+        if !index.may_answer_any(principal) {
+            return Ok(Vec::new());
+        }
         let names = store::flow_names(self.db()?.conn(), workspace)?;
         let mut out = Vec::new();
         for name in names {
