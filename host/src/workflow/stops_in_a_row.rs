@@ -15,28 +15,45 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// Stops in a row after which a step's waits are its own.
 pub(crate) const STOPS_BEFORE_OWN: u32 = 3;
 
-/// How many steps' counts are kept; past it the memory starts afresh (each step then gets
-/// its tries again, once).
+/// How many steps' counts are kept; past it the one stopped longest ago is forgotten.
 const KEPT: usize = 4096;
 
-/// The steps that stopped their runs resumable, with how many times in a row.
+/// A count not added to for this long is of a run that ended or went on elsewhere: a live
+/// one stops again within its step's longest timeout and the scheduler's retry delay.
+const FORGOTTEN_AFTER: Duration = Duration::from_secs(3600);
+
+/// The steps that stopped their runs resumable, with how many times in a row and when last.
 #[derive(Debug, Default)]
 pub(crate) struct StopsInARow {
-    counts: Mutex<HashMap<(i64, String), u32>>,
+    counts: Mutex<HashMap<(i64, String), (u32, Instant)>>,
 }
 
 impl StopsInARow {
     /// Notes that step `key` of `run` stopped its run resumable.
     pub(crate) fn stopped(&self, run: i64, key: &str) {
         let mut counts = self.lock();
+        let now = Instant::now();
+        // Full, the counts of runs gone elsewhere or ended go first, then the oldest: a
+        // memory started afresh when full set every live count back to nothing, again at
+        // each refill (round 27 storage review).
         if counts.len() >= KEPT && !counts.contains_key(&(run, key.to_owned())) {
-            counts.clear();
+            counts.retain(|_, (_, last)| now.duration_since(*last) < FORGOTTEN_AFTER);
+            if counts.len() >= KEPT
+                && let Some(oldest) = counts
+                    .iter()
+                    .min_by_key(|(_, (_, last))| *last)
+                    .map(|(k, _)| k.clone())
+            {
+                counts.remove(&oldest);
+            }
         }
-        *counts.entry((run, key.to_owned())).or_default() += 1;
+        let entry = counts.entry((run, key.to_owned())).or_insert((0, now));
+        *entry = (entry.0 + 1, now);
     }
 
     /// Notes that step `key` of `run` got through (whatever its result).
@@ -54,10 +71,10 @@ impl StopsInARow {
         !counts.is_empty()
             && counts
                 .get(&(run, key.to_owned()))
-                .is_some_and(|n| *n >= STOPS_BEFORE_OWN)
+                .is_some_and(|(n, _)| *n >= STOPS_BEFORE_OWN)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(i64, String), u32>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(i64, String), (u32, Instant)>> {
         // Counts: a panic elsewhere cannot leave one half-written.
         self.counts.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -82,12 +99,20 @@ mod tests {
         assert!(!stops.waits_are_own(7, "open"), "got through: afresh");
     }
 
+    /// Bounded, and a live count is not lost when the memory fills (round 27 storage
+    /// review: it started afresh, every live count with it).
     #[test]
-    fn the_memory_is_bounded() {
+    fn the_memory_is_bounded_and_keeps_live_counts() {
         let stops = StopsInARow::default();
+        stops.stopped(-1, "open");
+        stops.stopped(-1, "open");
         for run in 0..(KEPT as i64) * 2 {
             stops.stopped(run, "open");
+            if run % 1000 == 0 {
+                stops.stopped(-1, "open");
+            }
         }
         assert!(stops.lock().len() <= KEPT);
+        assert!(stops.waits_are_own(-1, "open"), "its stops were kept");
     }
 }
