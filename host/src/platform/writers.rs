@@ -55,6 +55,8 @@ pub(crate) struct Writers {
     next: AtomicUsize,
     /// Each opened connection's commit count.
     commits: Mutex<Vec<Arc<AtomicU64>>>,
+    /// Steps' calls waiting for a busy pool take turns by organization (`turns.rs`).
+    turns: crate::turns::Turns,
 }
 
 /// A connection of the pool, held.
@@ -75,6 +77,7 @@ impl Writers {
             slots: (0..size).map(|_| Mutex::new(None)).collect(),
             next: AtomicUsize::new(0),
             commits: Mutex::default(),
+            turns: crate::turns::Turns::default(),
         }
     }
 
@@ -126,17 +129,35 @@ impl Writers {
         // start-up set its event aside for good: kill and concurrency review): wait on each
         // in turn for a moment, so the first to free is taken within a turn, and never past
         // the deadline.
-        let mut i = self.next.fetch_add(1, Ordering::Relaxed);
         let since = Instant::now();
+        let gave_up = || {
+            // Others' work held them: the database's business, not the caller's (SPEC
+            // WF-11; round 26 storage review), as for the shared connection.
+            crate::store::deadline::waited_out(since);
+            Error::Busy("every writing connection stayed in use past the step's deadline".into())
+        };
+        // A step's call waits in its organization's turn, as for the shared connection: one
+        // tenant's calls, each holding a writer while it waited for its own workspace's
+        // lock, took every writer that freed before another tenant's calls (round 27
+        // hostile-step review). The turn is the right to take the next writer that frees;
+        // the host's own writes (a run's journal) wait beside it.
+        let _turn = match crate::store::deadline::share() {
+            Some(share) => {
+                let wait = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                match self.turns.take(&share, wait, || false) {
+                    crate::turns::Taken::Turn(turn) => Some(turn),
+                    crate::turns::Taken::Ready | crate::turns::Taken::WaitRanOut => {
+                        return Err(gave_up());
+                    }
+                }
+            }
+            None => None,
+        };
+        let mut i = self.next.fetch_add(1, Ordering::Relaxed);
         loop {
             let now = Instant::now();
             if deadline.is_some_and(|d| now >= d) {
-                // Others' work held them: the database's business, not the caller's (SPEC
-                // WF-11; round 26 storage review), as for the shared connection.
-                crate::store::deadline::waited_out(since);
-                return Err(Error::Busy(
-                    "every writing connection stayed in use past the step's deadline".into(),
-                ));
+                return Err(gave_up());
             }
             let turn = now + TURN;
             let until = deadline.map_or(turn, |d| d.min(turn));
