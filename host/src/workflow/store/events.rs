@@ -201,25 +201,31 @@ pub(in crate::workflow) fn lineage_case_events(
     run: i64,
     kinds: &[&str],
 ) -> Result<Vec<Value>, Error> {
-    let rows: Vec<(String, Value)> = crate::store::all_rows(
-        conn,
-        // Two keyed looks, not one `OR`: PostgreSQL scanned every tenant's runs for that
-        // (round 27 storage review), as `lineage_read` once did.
-        "SELECT e.kind, e.payload FROM runs r JOIN events e ON e.id = r.trigger_event
-         WHERE r.id = ?1
+    // The kinds are the host's own names, written in: only those payloads are read and
+    // parsed, not every ancestor's custom payload (round 27 interactions review).
+    let kinds = kinds
+        .iter()
+        .filter(|k| k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if kinds.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Two keyed looks, not one `OR`: PostgreSQL scanned every tenant's runs for that (round
+    // 27 storage review), as `lineage_read` once did.
+    let sql = format!(
+        "SELECT e.payload FROM runs r JOIN events e ON e.id = r.trigger_event
+         WHERE r.id = ?1 AND e.kind IN ({kinds})
          UNION ALL
-         SELECT e.kind, e.payload FROM run_ancestors a
+         SELECT e.payload FROM run_ancestors a
            JOIN runs r ON r.id = a.ancestor_id JOIN events e ON e.id = r.trigger_event
-         WHERE a.run_id = ?1",
-        params![run],
-        |r| Ok((r.get(0)?, json::column(r, 1, "events.payload")?)),
-    )
-    .map_err(internal)?;
-    Ok(rows
-        .into_iter()
-        .filter(|(kind, _)| kinds.contains(&kind.as_str()))
-        .map(|(_, payload)| payload)
-        .collect())
+         WHERE a.run_id = ?1 AND e.kind IN ({kinds})"
+    );
+    crate::store::all_rows(conn, &sql, params![run], |r| {
+        json::column(r, 0, "events.payload")
+    })
+    .map_err(internal)
 }
 
 /// How many runs the events of chain `chain` have started so far (SPEC WF-9).
