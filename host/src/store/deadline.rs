@@ -25,8 +25,9 @@ thread_local! {
     /// How long the work bound now has waited, in waits that ended well, for what others
     /// held ([`waited_for_others`]).
     static OTHERS_TOOK: Cell<Duration> = const { Cell::new(Duration::ZERO) };
-    /// When this thread's PostgreSQL transaction under the bound began ([`transaction_begun`]).
-    static BEGUN: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// Whether any wait was the host's business ([`waited_out`], [`others_took_its_time`])
+    /// since [`waited_out_since_asked`] was last asked, whatever bound it was under.
+    static HOSTS_SINCE_ASKED: Cell<bool> = const { Cell::new(false) };
     /// When the deadline bound now was bound.
     static BOUND_AT: Cell<Option<Instant>> = const { Cell::new(None) };
     /// Whose work the deadline bounds ([`bind_shared`]): the share it waits for the shared
@@ -106,9 +107,11 @@ pub fn lift() -> Bound {
 /// the work's own, and the failure is the infrastructure's (a run stops resumable, SPEC
 /// WF-11). Read as the step's own timeout, one tenant's steps holding the connection failed
 /// every other tenant's steps waiting behind them (round 26 hostile-step review). So is a
-/// wait for another process's write lock that ends at the deadline (SQLite's busy handler,
-/// PostgreSQL's `lock_timeout`; round 27 kill and concurrency review); one past the busy
-/// timeout is the infrastructure's there already.
+/// wait for another process's write lock that ends at the deadline (SQLite's busy handler;
+/// round 27 kill and concurrency review); one past the busy timeout is the infrastructure's
+/// there already. PostgreSQL's `lock_timeout` at a deadline within the busy timeout is not
+/// told from its `statement_timeout`, which the server reports first: such a wait there
+/// stays the step's own.
 ///
 /// Only waits that took half the bound's time count: this one, from `since` to the deadline,
 /// with those before it that ended well ([`waited_for_others`]). A step that spent its own
@@ -130,6 +133,7 @@ pub(crate) fn waited_out(since: Instant) {
         .saturating_add(OTHERS_TOOK.with(Cell::get));
     if waited >= whole / 2 {
         WAITED_OUT.with(|w| w.set(true));
+        HOSTS_SINCE_ASKED.with(|h| h.set(true));
     }
 }
 
@@ -150,7 +154,11 @@ pub fn others_took_its_time() -> bool {
         return false;
     };
     let took = OTHERS_TOOK.with(Cell::get);
-    !took.is_zero() && took >= deadline.saturating_duration_since(bound_at) / 2
+    let hosts = !took.is_zero() && took >= deadline.saturating_duration_since(bound_at) / 2;
+    if hosts {
+        HOSTS_SINCE_ASKED.with(|h| h.set(true));
+    }
+    hosts
 }
 
 /// While the returned guard lives, a wait on this thread that reaches the deadline is the
@@ -173,20 +181,11 @@ impl Drop for OwnWaits {
     }
 }
 
-/// Notes that this thread's transaction begins now (PostgreSQL's, whose lock waits the
-/// server ends: [`lock_wait_ran_out`] takes the wait from here).
-pub(crate) fn transaction_begun() {
-    BEGUN.with(|b| b.set(Some(Instant::now())));
-}
-
-/// Notes that a lock wait of this thread's transaction ended at the bound deadline (the
-/// server's `lock_timeout`): [`waited_out`] from the transaction's begin.
-pub(crate) fn lock_wait_ran_out() {
-    if passed()
-        && let Some(begun) = BEGUN.with(Cell::get)
-    {
-        waited_out(begun);
-    }
+/// Whether a wait on this thread was the host's business since this was last asked: a step
+/// stopped for that counts towards its stops in a row (`workflow/stops_in_a_row.rs`), one
+/// stopped for a full slot or a busy compiler does not.
+pub(crate) fn waited_out_since_asked() -> bool {
+    HOSTS_SINCE_ASKED.with(|h| h.replace(false))
 }
 
 /// Whether, under the deadline bound now, a wait for the shared connection ended at it

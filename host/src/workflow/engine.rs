@@ -1938,18 +1938,25 @@ impl Exec<'_> {
             // An attempt the infrastructure failed is neither a result nor retried here: the
             // run stops resumable, and the step runs again when it resumes (SPEC WF-11); its
             // waits for what others hold are its own once it stopped so a few times in a row.
+            // Only stops at such waits count (not a full slot or a busy compiler), and only a
+            // success starts the count afresh: a try under its own waits that failed at its
+            // timeout, then retried by the step's `retry`, stopped again without end (round
+            // 27 self-review).
             let invoked = {
                 let _own = self
                     .engine
                     .stops
                     .waits_are_own(self.run, key)
                     .then(crate::store::deadline::own_waits);
+                crate::store::deadline::waited_out_since_asked();
                 self.invoke(key, uses, input, grants, timeout)
             };
             match &invoked {
-                Err(Halt::Unavailable(_)) => self.engine.stops.stopped(self.run, key),
-                Ok(_) => self.engine.stops.went_through(self.run, key),
-                Err(_) => {}
+                Err(Halt::Unavailable(_)) if crate::store::deadline::waited_out_since_asked() => {
+                    self.engine.stops.stopped(self.run, key);
+                }
+                Ok((Ok(_), _)) => self.engine.stops.went_through(self.run, key),
+                _ => {}
             }
             let (result, record) = invoked?;
             if result.is_ok() || attempts >= retry.attempts {

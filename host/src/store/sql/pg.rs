@@ -606,7 +606,6 @@ pub(super) fn deadline_settings(reads: bool) -> Vec<String> {
     let Some(deadline) = crate::store::deadline::current() else {
         return Vec::new();
     };
-    crate::store::deadline::transaction_begun();
     let now = std::time::Instant::now();
     let ms = timeout_ms(deadline.saturating_duration_since(now));
     // A lock another host holds past the busy timeout is the infrastructure's, as SQLite's
