@@ -306,14 +306,14 @@ impl Platform {
                 crate::access::Reason::UnknownWorkspace(workspace.to_owned()).to_string(),
             ));
         }
-        if !index.may_answer_any(principal) {
-            return Ok(Vec::new());
-        }
         let limit = page.limit()?;
         let mut after = match &page.after {
             None => 0,
             Some(id) => self.listed_key(principal, workspace, id)?,
         };
+        if !index.may_answer_any(principal) {
+            return Ok(Vec::new());
+        }
         let mut shown = Vec::new();
         // Read a chunk at a time, each dropped once sifted: the whole workspace's open
         // interactions, forms and all, were read for every member's list, theirs or not
