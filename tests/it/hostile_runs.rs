@@ -274,6 +274,54 @@ mod host_call_deadline {
         );
     }
 
+    /// A step whose one call waited for what others held over half its time, and whose
+    /// deadline then passed in its own code, is the host's business too: others took its
+    /// time, not the step (round 27 self-review: only a wait that ran out was so read).
+    #[test]
+    fn a_step_out_of_time_after_others_took_half_of_it_is_the_hosts_business() {
+        let d = Deployment::new();
+        let platform = Arc::new(Platform::new(crate::common::db_at(&d.db)).expect("platform"));
+        let rt = runtime();
+        let step = rt.load(std::path::Path::new(HOSTILE)).expect("component");
+        let run = |hold: Duration| {
+            let (held_tx, held_rx) = std::sync::mpsc::channel();
+            let holder = {
+                let platform = platform.clone();
+                std::thread::spawn(move || {
+                    let _db = platform.db();
+                    held_tx.send(()).expect("send");
+                    std::thread::sleep(hold);
+                })
+            };
+            held_rx.recv().expect("held");
+            let (services, infra) = HostServices::of(platform.clone()).watched();
+            let limits = StepLimits {
+                timeout: Duration::from_millis(1200),
+                ..StepLimits::default()
+            };
+            let exec = rt.execute(
+                &step,
+                &json!({ "attack": "query_then_loop" }),
+                owner(),
+                services,
+                limits,
+            );
+            holder.join().expect("holder");
+            let failure = exec.result.expect_err("it spins to its deadline");
+            assert_eq!(failure.kind(), "deadline", "{failure}");
+            infra.failure()
+        };
+        assert!(
+            run(Duration::from_millis(800)).is_some(),
+            "800 of its 1200 ms waited: the host's"
+        );
+        assert_eq!(
+            run(Duration::from_millis(100)),
+            None,
+            "100 ms waited: its own time"
+        );
+    }
+
     /// A built-in step's storage work stops at a host call's bound once it holds the
     /// connection, as a WASM step's calls do, whatever its `timeout`: a query step with a
     /// `timeout` of minutes held the connection every run shares for them (round 27

@@ -162,6 +162,11 @@ impl Guest for Hostile {
             "restriction_flood" => caps::restriction_flood(),
             "toggles" => caps::toggles(&input),
             "query_flood" => caps::query_flood(),
+            // One query, whatever it waits for, then its own work until its deadline.
+            "query_then_loop" => {
+                let _ = caps::query_cases_once();
+                spin()
+            }
             // The host calls past the budget's size, each answer ignored: the last ones say
             // what the first said (round 21: an ungranted step was told its calls ran out).
             "calls_past_budget" => {
@@ -571,6 +576,23 @@ mod caps {
             }
         }
         Ok(json!({ "queried": 1_000_000 }).to_string())
+    }
+
+    /// One `query-cases` of one case; whether it was answered.
+    pub fn query_cases_once() -> bool {
+        cases::query_cases(&cases::CaseQuery {
+            filter: cases::CaseFilter {
+                access_mode: None,
+                state: None,
+                severity: None,
+                assignee: None,
+                text: None,
+            },
+            sort: cases::CaseSort::CreatedDesc,
+            page_size: 1,
+            cursor: None,
+        })
+        .is_ok()
     }
 
     /// `query-cases` with a text filter of `mib` MiB.
