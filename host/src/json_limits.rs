@@ -470,6 +470,58 @@ where
     T::deserialize(d).map(Some)
 }
 
+/// What is said of a record given as an array.
+const ARRAY_FOR_A_RECORD: &str = "an array where an object is expected";
+
+/// `Err` naming `what` if `value`, read as a record (a struct), is an array: serde reads a
+/// struct from an array too, its fields in order and the rest defaulted, so a body or a
+/// step's input of `[]` was a record of nothing given (round 27 steps review).
+pub(crate) fn not_an_array(what: &str, value: &serde_json::Value) -> Result<(), String> {
+    if value.is_array() {
+        return Err(format!("{what}: {ARRAY_FOR_A_RECORD}"));
+    }
+    Ok(())
+}
+
+/// A record field (a struct) given as a JSON object, never as an array (with
+/// `#[serde(deserialize_with = …)]`): `"filter": []`, a reference that found an empty list,
+/// was a filter of nothing, every case the run sees (round 27 steps review). Read through
+/// the caller's deserializer, so what is wrong inside it is named by its whole path.
+pub(crate) fn record<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(ObjectOnly(d))
+}
+
+/// A deserializer whose structs are read from maps only: serde's derive reads one from a
+/// sequence too, its fields in order.
+struct ObjectOnly<D>(D);
+
+impl<'de, D: serde::Deserializer<'de>> serde::Deserializer<'de> for ObjectOnly<D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_any(visitor)
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

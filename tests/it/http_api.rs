@@ -1186,6 +1186,27 @@ fn a_case_query_giving_null_is_refused_not_widened() {
     );
     assert_eq!(made.status, 400, "{}", made.text);
     assert!(made.text.contains("access_mode"), "{}", made.text);
+    // A record given as an array is refused, naming where: serde read one from an array,
+    // its fields in order, so `"filter": []` filtered nothing (round 27 steps review).
+    for (named, at, body) in [
+        ("filter", path, json!({ "filter": [] })),
+        ("filter", path, json!({ "filter": ["restricted"] })),
+        ("request body", path, json!([])),
+        (
+            "request body",
+            "/api/v1/workspaces/mssp-soc/cases",
+            json!(["Phish", "", "high"]),
+        ),
+    ] {
+        let refused = server.post(at, &owner, &body);
+        assert_eq!(refused.status, 400, "{body}: {}", refused.text);
+        assert!(
+            refused.text.contains(named)
+                && (refused.text.contains("an array") || refused.text.contains("sequence")),
+            "{}",
+            refused.text
+        );
+    }
     // Left out, a filter filters nothing; a `null` cursor is the first page.
     let all = server.post(path, &owner, &json!({ "filter": {}, "cursor": null }));
     assert_eq!(all.status, 200, "{}", all.text);

@@ -578,6 +578,19 @@ fn a_case_query_whose_filter_renders_null_fails_naming_it() {
         )
         .expect("count");
     assert_eq!(made, 1, "only the first run's case");
+    // A filter whose reference found an empty list is refused, not read as a filter of
+    // nothing (round 27 steps review: serde read a record from an array).
+    let wf = json!({ "name": "listed", "workspace": "mssp-soc", "steps": [
+        { "id": "q", "uses": "cases/query-cases", "with": { "filter": "$.event.filter" } }
+    ] });
+    let file = env.write("listed.json", &wf);
+    let (out, doc) = env.run(&file, OWNER, r#"{"filter": []}"#);
+    assert_eq!(out.status.code(), Some(1), "{doc}");
+    let error = doc["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("filter") && error.contains("sequence"),
+        "{error}"
+    );
 }
 
 /// A run's case events spend its budget of events by size, not only by number (SPEC ST-4;

@@ -24,6 +24,8 @@ struct FromJson {
 
 /// Decodes a step input; errors name the step and the field.
 fn input<T: DeserializeOwned>(step: &str, value: &serde_json::Value) -> Result<T, Error> {
+    // Every input is an object: an array was read as its fields in order.
+    crate::json_limits::not_an_array(&format!("`{step}` input"), value).map_err(Error::Invalid)?;
     serde_path_to_error::deserialize(value.clone()).map_err(|e| {
         // At the root (a missing field, an input of another type), no field to name.
         let at = e.path().to_string();

@@ -109,7 +109,7 @@ pub enum CaseSort {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaseQuery {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json_limits::record")]
     pub filter: CaseFilter,
     #[serde(default)]
     pub sort: CaseSort,
@@ -210,11 +210,12 @@ pub fn parse_case_json(json: &str) -> Result<NewCase, Error> {
     caps::check_depth("a value in the case JSON", depth)?;
     // A key named twice, in `fields` too, is refused naming it: serde_json kept the last
     // value (`{"approved": false, "approved": true}`) silently (hostile-input review).
-    if let Err(e) = crate::json_limits::from_str(json) {
+    let value: serde_json::Value = crate::json_limits::from_str(json).map_err(|e| {
         let message = e.to_string();
         let message = message.split(" at line ").next().unwrap_or_default();
-        return Err(Error::Invalid(format!("case JSON: {message}")));
-    }
+        Error::Invalid(format!("case JSON: {message}"))
+    })?;
+    crate::json_limits::not_an_array("case JSON", &value).map_err(Error::Invalid)?;
     let de = &mut serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let inner = e.inner().to_string();
@@ -273,5 +274,18 @@ mod tests {
         let once = r#"{"title":"t","severity":"low","fields":{"approved":false}}"#;
         let case = parse_case_json(once).expect("parses");
         assert_eq!(case.fields, Some(serde_json::json!({ "approved": false })));
+    }
+
+    /// A case given as an array is refused: serde read a record from an array, its fields
+    /// in order (round 27 steps review).
+    #[test]
+    fn case_json_given_as_an_array_is_refused() {
+        let err = parse_case_json(r#"["t", "", "high"]"#)
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("an array where an object is expected"),
+            "{err}"
+        );
     }
 }

@@ -61,6 +61,8 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| ApiError::invalid(format!("the request body is not UTF-8: {e}")))?;
     let value = crate::json_limits::parse("the request body", text).map_err(ApiError::invalid)?;
+    // Every body is an object: an array was read as its fields in order.
+    crate::json_limits::not_an_array("the request body", &value).map_err(ApiError::invalid)?;
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let at = if path == "." {
