@@ -377,11 +377,15 @@ pub(crate) enum RunRules {
     /// as it did: a journal within every bound then passed one at its replay, failing or
     /// turning away a step it had gone on to (round 25 review of round 24).
     WeightedCopies = 3,
+    /// As 3, and each call of a nested workflow counts its copy of the event, its `vars` and
+    /// its inputs against the run's context copies (round 26). A run recorded before counts
+    /// as it did (round 27 engine review).
+    NestedCallCopies = 4,
 }
 
 impl RunRules {
     /// The rules this host records new runs under.
-    pub(crate) const CURRENT: RunRules = RunRules::WeightedCopies;
+    pub(crate) const CURRENT: RunRules = RunRules::NestedCallCopies;
 
     /// Whether a waiting parallel branch outranks a sibling's `exit` in a nested workflow.
     pub(crate) fn wait_outranks_nested_exit(self) -> bool {
@@ -391,6 +395,11 @@ impl RunRules {
     /// Whether a nested workflow's output a loop iteration copies counts as a loop copy.
     pub(crate) fn counts_nested_copies(self) -> bool {
         self.as_i64() >= RunRules::WeightedCopies.as_i64()
+    }
+
+    /// Whether each call of a nested workflow counts its copy of the context.
+    pub(crate) fn counts_nested_calls(self) -> bool {
+        self.as_i64() >= RunRules::NestedCallCopies.as_i64()
     }
 
     /// How the run's budgets and renderings count values.
@@ -413,6 +422,7 @@ impl RunRules {
             1 => Some(RunRules::ExitEndsNested),
             2 => Some(RunRules::WaitOutranksNestedExit),
             3 => Some(RunRules::WeightedCopies),
+            4 => Some(RunRules::NestedCallCopies),
             _ => None,
         }
     }
@@ -631,6 +641,21 @@ mod status_tests {
         assert_eq!(without_indexes("each[12].inner[0].x"), "each[*].inner[*].x");
         assert_eq!(without_indexes("plain"), "plain");
         assert_eq!(without_indexes("odd[a].x"), "odd[a].x");
+    }
+
+    /// Every rule reads back as stored; a nested call's copy counts only for runs recorded
+    /// under rule 4 (round 27 engine review: a run recorded before replayed under a bound it
+    /// had not started with).
+    #[test]
+    fn every_run_rule_reads_back_and_nested_calls_count_from_rule_four() {
+        use super::RunRules;
+        for n in 1..=4 {
+            let rules = RunRules::parse(n).expect("known");
+            assert_eq!(rules.as_i64(), n);
+            assert_eq!(rules.counts_nested_calls(), n >= 4, "{n}");
+        }
+        assert_eq!(RunRules::parse(5), None);
+        assert_eq!(RunRules::CURRENT.as_i64(), 4);
     }
 
     #[test]

@@ -2606,15 +2606,17 @@ impl Exec<'_> {
         let mut inner_ctx =
             json!({ "event": ctx["event"], "vars": inner.vars, "inputs": inputs, "steps": {} });
         // A copy of the event and the nested workflow's `vars` at each call: counted as a
-        // parallel part's copy of the context is.
-        let bytes = crate::json_limits::text_len(&inner_ctx);
-        self.held.copy(bytes).map_err(|left| {
-            fail(format!(
-                "the nested workflow's call would copy the event, its vars and its inputs \
-                 ({bytes} bytes), and a run may copy {MAX_RUN_CONTEXT_COPIES} bytes of \
-                 contexts in all, {left} of them left (SPEC ST-4)"
-            ))
-        })?;
+        // parallel part's copy of the context is, for runs recorded under that rule.
+        if self.rules.counts_nested_calls() {
+            let bytes = crate::json_limits::text_len(&inner_ctx);
+            self.held.copy(bytes).map_err(|left| {
+                fail(format!(
+                    "the nested workflow's call would copy the event, its vars and its inputs \
+                     ({bytes} bytes), and a run may copy {MAX_RUN_CONTEXT_COPIES} bytes of \
+                     contexts in all, {left} of them left (SPEC ST-4)"
+                ))
+            })?;
+        }
         let child = Exec {
             engine: self.engine,
             workflow: &inner,
