@@ -709,13 +709,42 @@ fn a_custom_event_relaying_a_case_event_reaches_only_a_listener_that_saw_it() {
     );
 }
 
+/// A revision whose stored definition no longer reads fails a run at every event of its
+/// workspace, naming why, but those runs never ran: they do not widen the chain they were
+/// recorded in, whose other listeners still reach the bound (round 27 review of round 26:
+/// the chain was set aside at about half its length).
+#[test]
+fn an_unreadable_revisions_failed_runs_do_not_take_a_chains_width() {
+    let env = Env::new();
+    let other = json!({ "name": "other", "workspace": "mssp-soc", "run_as": OWNER,
+        "trigger": { "on": "case_created" }, "steps": [ { "id": "w", "wait": "1ms" } ] });
+    let file = env.write("other.json", &other);
+    assert!(env.publish(&file, OWNER).status.success());
+    crate::common::db_at(&env.db)
+        .conn()
+        .execute(
+            "UPDATE workflow_revisions SET definition = '{' WHERE name = 'other'",
+            [],
+        )
+        .expect("damaged");
+    fan_out_to_a_width_of_20(&env);
+    let runs = env.runs();
+    let fanned = runs.iter().filter(|r| r.0 == "fan-out").count();
+    assert_eq!(fanned, 21, "the chain reached its bound");
+    let failed = runs
+        .iter()
+        .filter(|r| r.0 == "other" && r.1 == "failed")
+        .count();
+    assert!(failed >= 21, "every event of it named the damage: {failed}");
+}
+
 /// SPEC WF-9 bounds a chain's width as well as its depth: a workflow whose run emits three
 /// events that each start it again would start 3 + 9 + … + 3^8 runs within the depth bound
 /// (hostile step review: with 100 events per run, 100^8). Past the bound (here set to 20 by
 /// `FLOWHOST_MAX_CHAIN_RUNS`) an event starts nothing and is set aside with the reason.
-#[test]
-fn an_event_chain_stops_at_its_width_bound_and_sets_the_rest_aside() {
-    let env = Env::new();
+/// Publishes `fan-out` (three events a run, each starting it again) and runs its start with
+/// the chain's width bound set to 20.
+fn fan_out_to_a_width_of_20(env: &Env) {
     let notify = |id: &str| {
         json!({ "id": id, "uses": "step:notify", "grants": ["events:emit"],
                 "with": { "to": ["automation@acme-mssp.test"], "subject": id } })
@@ -741,6 +770,12 @@ fn an_event_chain_stops_at_its_width_bound_and_sets_the_rest_aside() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn an_event_chain_stops_at_its_width_bound_and_sets_the_rest_aside() {
+    let env = Env::new();
+    fan_out_to_a_width_of_20(&env);
     let runs = env.runs();
     let fanned: Vec<_> = runs.iter().filter(|r| r.0 == "fan-out").collect();
     // The manual run's event starts the first run, which begins the chain (a manual run

@@ -397,7 +397,9 @@ impl Engine {
             // the bound by what they claim at once, never by a chain's worth.
             let limit = max_chain_runs()?;
             let started = store::runs_in_chain(self.platform().db()?.conn(), chain)?;
-            if started + i64::try_from(matches.len()).unwrap_or(i64::MAX) > limit {
+            // Only those that will run widen it (`runs_in_chain`).
+            let starting = matches.iter().filter(|m| m.ready.is_ok()).count();
+            if started + i64::try_from(starting).unwrap_or(i64::MAX) > limit {
                 // Without the count: the chain's runs include those started by events on cases
                 // a reader of the quarantine may not see (SPEC CS-2; leak review).
                 let why = format!(
