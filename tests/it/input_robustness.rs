@@ -115,6 +115,35 @@ fn a_document_of_too_many_values_is_refused_before_it_is_parsed() {
         r#"{"x": [{"a": 0}]}"#,
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
+    // As an event in a sample's expectations, which `flowhost test` reads (round 27
+    // hostile-input review: it entered the run's context uncounted).
+    let samples = env.dir.path().join("samples");
+    std::fs::create_dir(&samples).expect("dir");
+    std::fs::write(samples.join("small.json"), small.to_string()).expect("sample");
+    let spec = serde_json::json!({ "tenant": crate::common::example_tenant_path(),
+        "when": { "run": { "as": OWNER, "event": { "x": many } } },
+        "expect": { "status": "succeeded" } });
+    std::fs::write(samples.join("small.test.json"), spec.to_string()).expect("spec");
+    let out = env.cli(&["test", samples.to_str().expect("utf-8")]);
+    no_panic(&out);
+    assert!(!out.status.success());
+    let said = format!("{}{}", stderr(&out), String::from_utf8_lossy(&out.stdout));
+    assert!(said.contains("small.test.json holds about"), "{said}");
+    // An assertion given as `null` is refused, not read as checking nothing (round 27
+    // hostile-input review).
+    for expect in [
+        serde_json::json!({ "status": null }),
+        serde_json::json!({ "status": "succeeded", "cases": [{ "title": "t", "collaborators": null }] }),
+    ] {
+        let spec = serde_json::json!({ "tenant": crate::common::example_tenant_path(),
+            "when": { "run": { "as": OWNER } }, "expect": expect });
+        std::fs::write(samples.join("small.test.json"), spec.to_string()).expect("spec");
+        let out = env.cli(&["test", samples.to_str().expect("utf-8")]);
+        no_panic(&out);
+        assert!(!out.status.success(), "{expect}");
+        let said = format!("{}{}", stderr(&out), String::from_utf8_lossy(&out.stdout));
+        assert!(said.contains("null"), "{expect}: {said}");
+    }
     // A revision stored before the cap still reads: its runs go on (round 26 self-review).
     let out = env.cli(&["workflows", "publish", &file, "--as", OWNER]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -110,11 +110,15 @@ fn accepted() -> String {
     "accepted".into()
 }
 
-/// Assertions on the run under test and on what it left behind.
+/// Assertions on the run under test and on what it left behind. An optional assertion
+/// given as `null` is refused: read as left out, it checked nothing, and `"collaborators":
+/// null` passed whatever people were left on the case (round 27 hostile-input review).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub status: Option<String>,
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub exit_status: Option<String>,
     /// The exit output, exactly (`null` too).
     #[serde(default, deserialize_with = "crate::json_limits::present")]
@@ -204,6 +208,7 @@ impl Expect {
 pub struct StepExpect {
     pub status: String,
     /// How many times the step ran (SPEC WF-5: its retries); any number when not written.
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub attempts: Option<u32>,
     /// A fragment of the step's error; never empty.
     #[serde(default, deserialize_with = "fragment")]
@@ -215,7 +220,9 @@ pub struct StepExpect {
 #[serde(deny_unknown_fields)]
 pub struct CaseExpect {
     pub title: String,
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub access_mode: Option<String>,
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub collaborators: Option<Vec<String>>,
 }
 
@@ -224,6 +231,7 @@ pub struct CaseExpect {
 #[serde(deny_unknown_fields)]
 pub struct AuditExpect {
     pub action: String,
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub actor: Option<String>,
 }
 

@@ -107,11 +107,17 @@ pub struct Expect {
     /// The step's output, exactly (`null` too).
     #[serde(default, deserialize_with = "crate::json_limits::present")]
     pub output: Option<Value>,
-    /// A substring of the failure message; the step must fail.
+    /// A substring of the failure message; the step must fail. This and the lists below,
+    /// given as `null`, are refused: read as left out, they checked nothing (round 27
+    /// hostile-input review).
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub error: Option<String>,
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub events: Option<Vec<ExpectEvent>>,
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub logs: Option<Vec<ExpectLog>>,
     /// The host calls made, in order (those the step's grants let through).
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub calls: Option<Vec<ExpectCall>>,
 }
 
@@ -153,7 +159,10 @@ impl CaseResult {
 /// Reads a test file; errors name the file, line and column.
 pub fn load(path: &Path) -> Result<TestFile, String> {
     let text = super::read::project_file(path, "the test file")?;
-    // Duplicate keys, nesting, inexact integers: refused as every other door refuses them.
+    // Duplicate keys, nesting, inexact integers, more values than a document holds: refused
+    // as every other door refuses them (round 27 hostile-input review: an input the CLI's
+    // `--input @FILE` refuses was taken from a test file).
+    crate::json_limits::document_values_within(&path.display().to_string(), &text)?;
     crate::json_limits::parse(&path.display().to_string(), &text)?;
     let mut file: TestFile =
         serde_json::from_str(&text).map_err(|e| super::read::json_refusal(path, &e))?;
@@ -606,4 +615,28 @@ fn check(at: &str, expect: &Expect, exec: &crate::wasm::StepExecution) -> Vec<Mi
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An expectation given as `null` is refused naming where, not read as checking nothing
+    /// (round 27 hostile-input review: `"events": null` passed a step that emitted events).
+    #[test]
+    fn an_expectation_given_as_null_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("step.test.json");
+        for field in ["error", "events", "logs", "calls"] {
+            let file = serde_json::json!({ "as": "olivia.owner@acme-mssp.test", "tests": [
+                { "name": "t", "expect": { "output": {}, field: null } } ] });
+            std::fs::write(&path, file.to_string()).expect("write");
+            let err = load(&path).expect_err(field);
+            assert!(err.contains("null"), "{field}: {err}");
+        }
+        let file = serde_json::json!({ "as": "olivia.owner@acme-mssp.test", "tests": [
+            { "name": "t", "expect": { "output": {}, "events": [] } } ] });
+        std::fs::write(&path, file.to_string()).expect("write");
+        assert!(load(&path).is_ok());
+    }
 }
