@@ -415,6 +415,32 @@ function given<T>(value: T, field: string, what: string): T {
   return value;
 }
 
+/** What `value` is, for an error: `null`, `a list`, or its `typeof`. */
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (value instanceof Map || value instanceof Set) return `a ${value instanceof Map ? "Map" : "Set"}`;
+  return typeof value;
+}
+
+/** `value`, refused naming `field` unless it is an object (a record of the host's): `null`, a
+ *  list, text or a number was read as a record of nothing given, so
+ *  `updateCaseRestrictions(id, "restricted")` left the case full access and reported success,
+ *  and a filter of `"open"` queried every case the run sees, where the host and the Python SDK
+ *  refuse them (round 27 steps review). A Map or a Set holds no fields of its own either. */
+function record<T>(value: T, field: string, what: string): T {
+  if (
+    value === null ||
+    typeof value !== "object" ||
+    Array.isArray(value) ||
+    value instanceof Map ||
+    value instanceof Set
+  ) {
+    throw new Failed(`${what}: \`${field}\` must be an object, not ${kindOf(value)}`);
+  }
+  return value;
+}
+
 const ACCESS_MODES: readonly AccessMode[] = ["full-access", "restricted"];
 const SEVERITIES: readonly Severity[] = ["low", "medium", "high", "critical"];
 const SORTS: readonly CaseSort[] = ["created-desc", "created-asc", "updated-desc", "severity-desc"];
@@ -445,11 +471,12 @@ const UPDATE_FIELDS = [
 export const cases = {
   createCase(input: NewCase): CaseRecord {
     const what = "cases.createCase";
-    onlyKnown(input, NEW_CASE_FIELDS, what);
+    onlyKnown(record(input, "input", what), NEW_CASE_FIELDS, what);
     const full = {
       title: text(input.title, "title", what),
-      // The host's default, as the Rust and Python SDKs read a case without one.
-      description: optText(input.description, "description", what) ?? "",
+      // Left out, the host's default, as the Rust and Python SDKs read a case without one;
+      // `null` is refused, as the host refuses it (round 27 steps review).
+      description: optText(given(input.description, "description", what), "description", what) ?? "",
       severity: oneOf(input.severity, SEVERITIES, "severity", what),
       state: optText(input.state, "state", what),
       assignee: optText(input.assignee, "assignee", what),
@@ -469,10 +496,15 @@ export const cases = {
   },
   queryCases(query: CaseQuery = {}): CasePage {
     const what = "cases.queryCases";
-    onlyKnown(query, QUERY_FIELDS, what);
-    const f = query.filter ?? {};
+    onlyKnown(record(query, "query", what), QUERY_FIELDS, what);
+    // Left out, no filter; `null` or anything but an object is refused, as the host and the
+    // Python SDK refuse it: read as no filter, it queried every case the run sees (round 27
+    // steps review). So are a `sort` and a `pageSize` given as `null`, which read as the
+    // defaults where the host refuses them.
+    const f: CaseFilter =
+      query.filter === undefined ? {} : record(given(query.filter, "filter", what), "filter", what);
     onlyKnown(f, FILTER_FIELDS, "cases.queryCases filter");
-    const pageSize = query.pageSize ?? 50;
+    const pageSize = given(query.pageSize, "pageSize", what) ?? 50;
     // A u32: -1 reached the host as 4294967295 and 10.7 as 10, without a word.
     if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > 0xffffffff) {
       throw new Failed(`${what}: \`pageSize\` must be a whole number from 0, not ${JSON.stringify(pageSize)}`);
@@ -485,7 +517,7 @@ export const cases = {
         assignee: optText(given(f.assignee, "filter.assignee", what), "filter.assignee", what),
         text: optText(given(f.text, "filter.text", what), "filter.text", what),
       },
-      sort: optOneOf(query.sort, SORTS, "sort", what) ?? "created-desc",
+      sort: optOneOf(given(query.sort, "sort", what), SORTS, "sort", what) ?? "created-desc",
       // Lowered as an i32 by the bindings, which trapped on a number past 2^31 (QuickJS holds
       // it as a float); the host clamps to 200 whatever it is given (round 21 review).
       pageSize: Math.min(pageSize, 0x7fffffff) | 0,
@@ -499,7 +531,7 @@ export const cases = {
   },
   updateCaseRestrictions(caseId: string, update: RestrictionUpdate): Restrictions {
     const what = "cases.updateCaseRestrictions";
-    onlyKnown(update, UPDATE_FIELDS, what);
+    onlyKnown(record(update, "update", what), UPDATE_FIELDS, what);
     const id = text(caseId, "caseId", what);
     const full = {
       accessMode: optOneOf(given(update.accessMode, "accessMode", what), ACCESS_MODES, "accessMode", what),

@@ -681,7 +681,7 @@ fn new_build_test(lang: &str, source: &str, broken: &str, line: usize) {
     let t = text(&out);
     assert!(out.status.success(), "{t}");
     assert!(t.contains("enrich-ip.wasm is up to date"), "{t}");
-    assert!(t.contains("14 passed, 0 failed"), "{t}");
+    assert!(t.contains("15 passed, 0 failed"), "{t}");
 
     // The template's mocked case: a mocked host error reaches the step as the host's would;
     // without its mock, the call is refused and the case fails naming it.
@@ -696,12 +696,12 @@ fn new_build_test(lang: &str, source: &str, broken: &str, line: usize) {
     std::fs::write(&tests, refused).expect("write");
     let out = flowhost(&project, &db, &["step", "test", "--no-build"]);
     let t = text(&out);
-    assert!(t.contains("13 passed, 1 failed"), "{t}");
+    assert!(t.contains("14 passed, 1 failed"), "{t}");
     assert!(t.contains("host call failed: conflict: mocked"), "{t}");
     std::fs::write(&tests, good.replace(mock, "")).expect("write");
     let out = flowhost(&project, &db, &["step", "test", "--no-build"]);
     let t = text(&out);
-    assert!(t.contains("13 passed, 1 failed"), "{t}");
+    assert!(t.contains("14 passed, 1 failed"), "{t}");
     assert!(t.contains("at tests[4].mocks"), "{t}");
     assert!(
         t.contains(r#"events.emit({"kind":"ip.checked","payload":{"ip":"192.168.1.7","private":true}}) was called and no mock answers it"#),
@@ -719,7 +719,7 @@ fn new_build_test(lang: &str, source: &str, broken: &str, line: usize) {
     let out = flowhost(&project, &db, &["step", "test", "--no-build"]);
     let t = text(&out);
     assert!(!out.status.success(), "{t}");
-    assert!(t.contains("9 passed, 5 failed"), "{t}");
+    assert!(t.contains("10 passed, 5 failed"), "{t}");
     for at in [1, 6, 7, 8, 11] {
         assert!(
             t.contains(&format!("tests[{at}].expect.output")),
@@ -741,7 +741,7 @@ fn new_build_test(lang: &str, source: &str, broken: &str, line: usize) {
     let out = flowhost(&project, &db, &["step", "test", "--no-build"]);
     let t = text(&out);
     // The mocked case too: grants hold in front of mocks.
-    assert!(t.contains("5 passed, 9 failed"), "{t}");
+    assert!(t.contains("6 passed, 9 failed"), "{t}");
     assert!(t.contains("does not grant this step `events:emit`"), "{t}");
     std::fs::write(&manifest, m).expect("restore");
 
@@ -1042,6 +1042,119 @@ fn the_sdks_check_a_host_calls_arguments_and_read_the_hosts_enum_spelling() {
     assert_eq!(out["kind_alias"], json!(true), "{out}");
     assert_eq!(out["kind_wit"], json!(true), "{out}");
     assert_eq!(out["kind_other"], json!(true), "{out}");
+}
+
+/// A host record the JS SDK is given as `null` or as no object, or a part of one the host
+/// refuses as `null`, fails the step naming the call and the field, as the host and the Python
+/// SDK refuse it: read as nothing given, `updateCaseRestrictions(id, "restricted")` left the
+/// case full access and the step succeeded, a `null` or text filter queried every case the run
+/// sees, and a `null` sort, page size or description read as the default (round 27 steps
+/// review; `null-filter` above for a filter's member). Nothing reaches the host: the case is
+/// as it was, and no event is written.
+#[test]
+fn the_js_sdk_refuses_a_host_record_given_as_null_or_not_an_object() {
+    use flowhost::services::cases::{
+        AccessMode, CaseApi, CaseFilter, CaseQuery, CaseSort, NewCase, Severity,
+    };
+    use flowhost::testing::Internals;
+    let cache = tempfile::tempdir().expect("tempdir");
+    let rt = StepRuntime::new(&EngineSettings::one_shot(), Some(cache.path().to_owned()))
+        .expect("runtime");
+    let platform = std::sync::Arc::new(common::example_platform());
+    let caller = flowhost::principal::Caller {
+        workspace: "mssp-soc".into(),
+        principal: common::user("olivia.owner@acme-mssp.test"),
+        cause: None,
+        step: None,
+    };
+    let case = platform
+        .create_case(
+            &caller,
+            NewCase {
+                title: "stays full access".into(),
+                description: String::new(),
+                severity: Severity::High,
+                state: None,
+                assignee: None,
+                reviewers: Vec::new(),
+                access_mode: None,
+                collaborators: Vec::new(),
+                fields: None,
+            },
+        )
+        .expect("a case")
+        .id;
+    let events_before = platform.db().events("mssp-soc").expect("events").len();
+    let js = built_steps::built("tests/steps/hostile-ts")
+        .join("hostile-ts.wasm")
+        .display()
+        .to_string();
+    for (attack, needle) in [
+        (
+            "update-as-text",
+            "cases.updateCaseRestrictions: `update` must be an object, not string",
+        ),
+        (
+            "null-whole-filter",
+            "cases.queryCases: `filter` is null; leave it out when it is not given",
+        ),
+        (
+            "text-filter",
+            "cases.queryCases: `filter` must be an object, not string",
+        ),
+        (
+            "null-sort",
+            "cases.queryCases: `sort` is null; leave it out when it is not given",
+        ),
+        (
+            "null-page-size",
+            "cases.queryCases: `pageSize` is null; leave it out when it is not given",
+        ),
+        (
+            "null-description",
+            "cases.createCase: `description` is null; leave it out when it is not given",
+        ),
+    ] {
+        let exec = common::run_on(
+            &rt,
+            platform.clone(),
+            &js,
+            json!({ "attack": attack, "case_id": case }),
+            caller.clone(),
+        );
+        let why = failure(&exec).to_string();
+        assert!(why.contains(needle), "{attack}: {why}");
+        assert!(exec.events.is_empty(), "{attack}: {:?}", exec.events);
+    }
+    let restrictions = platform
+        .get_case_restrictions(&caller, &case)
+        .expect("restrictions");
+    assert_eq!(
+        restrictions.access_mode,
+        AccessMode::FullAccess,
+        "{restrictions:?}"
+    );
+    assert!(restrictions.collaborators.is_empty(), "{restrictions:?}");
+    let refused = platform
+        .query_cases(
+            &caller,
+            CaseQuery {
+                filter: CaseFilter {
+                    text: Some("refused for a null description".into()),
+                    ..CaseFilter::default()
+                },
+                sort: CaseSort::CreatedDesc,
+                page_size: 0,
+                cursor: None,
+            },
+        )
+        .expect("a page");
+    assert!(refused.cases.is_empty(), "{:?}", refused.cases);
+    assert_eq!(
+        platform.db().events("mssp-soc").expect("events").len(),
+        events_before,
+        "no event is written"
+    );
 }
 
 /// The SDKs' lists of scope names (`access.allows` refuses any other) are the host's.

@@ -143,6 +143,36 @@ export const run = step((input: Input): unknown => {
       // as left out, it answered every case the run sees (round 26 self-review).
       cases.queryCases({ filter: { assignee: null } } as never);
       return { ok: true };
+    case "update-as-text":
+      // The mode given for the whole update, a plausible slip: read as a record of nothing
+      // given, the case stayed full access and the step succeeded (round 27 steps review).
+      cases.updateCaseRestrictions(
+        (input as unknown as { case_id: string }).case_id,
+        "restricted" as never,
+      );
+      return { ok: true };
+    case "null-whole-filter":
+      // The whole filter given as null, as the host and Python refuse it: read as no filter,
+      // it queried every case the run sees (round 27 steps review).
+      cases.queryCases({ filter: null } as never);
+      return { ok: true };
+    case "text-filter":
+      cases.queryCases({ filter: "open" } as never);
+      return { ok: true };
+    case "null-sort":
+      // Read as the defaults, where the host refuses them (round 27 steps review).
+      cases.queryCases({ sort: null } as never);
+      return { ok: true };
+    case "null-page-size":
+      cases.queryCases({ pageSize: null } as never);
+      return { ok: true };
+    case "null-description":
+      cases.createCase({
+        title: "refused for a null description",
+        severity: "low",
+        description: null,
+      } as never);
+      return { ok: true };
     case "case-out-bad-fields": {
       // Custom fields that are no JSON are refused naming the case, as Python refuses them.
       const c = cases.createCase({ title: "case-out bad fields", severity: "low" });

@@ -21,7 +21,9 @@ function isPrivate(ip) {
   return a === 10 || a === 127 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
 }
 
-// The component's export; the second argument checks the input's shape.
+// The component's export; the second argument checks the input's shape: an object of `ip`
+// only, as the Rust and Python templates read it. A field it does not read (a misspelt `with`
+// key) is refused, not ignored.
 export const run = step(
   (input) => {
     const result = { ip: input.ip, private: isPrivate(input.ip) };
@@ -30,7 +32,14 @@ export const run = step(
     return result;
   },
   (raw) => {
-    if (typeof raw?.ip !== "string") throw new InvalidInput("`ip` must be a string");
-    return raw;
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+      throw new InvalidInput("input: expected an object");
+    }
+    const unknown = Object.keys(raw).find((key) => key !== "ip");
+    if (unknown !== undefined) {
+      throw new InvalidInput(`input: unknown field \`${unknown}\`, expected \`ip\``);
+    }
+    if (typeof raw.ip !== "string") throw new InvalidInput("`ip` must be a string");
+    return { ip: raw.ip };
   },
 );

@@ -32,8 +32,17 @@ function check(input: Input) {
   return result;
 }
 
-// The component's export; the second argument checks the input's shape at run time.
+// The component's export; the second argument checks the input's shape at run time: an
+// object of `ip` only, as the Rust and Python templates read it. A field it does not read (a
+// misspelt `with` key) is refused, not ignored.
 export const run = step(check, (raw): Input => {
-  if (typeof raw?.ip !== "string") throw new InvalidInput("`ip` must be a string");
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new InvalidInput("input: expected an object");
+  }
+  const unknown = Object.keys(raw).find((key) => key !== "ip");
+  if (unknown !== undefined) {
+    throw new InvalidInput(`input: unknown field \`${unknown}\`, expected \`ip\``);
+  }
+  if (typeof raw.ip !== "string") throw new InvalidInput("`ip` must be a string");
   return { ip: raw.ip };
 });
